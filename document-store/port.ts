@@ -1,0 +1,97 @@
+/**
+ * The document store port: where projections keep their read models and checkpoints.
+ * MongoDB query and update semantics in both adapters (MongoDB itself, and an embedded
+ * file-backed store that uses mingo for the semantics and SQLite for durability and indexes).
+ */
+
+/** A stored document. `_id` is always a string in this project. */
+export type Document = { readonly _id: string } & { readonly [field: string]: unknown };
+
+/** A MongoDB query document, e.g. `{ parkingLotId: "1", status: "RESERVED", seq: { $lt: 42 } }`. */
+export type Filter = Readonly<Record<string, unknown>>;
+
+/** A MongoDB update document using operators: `$set`, `$inc`, `$unset`, `$setOnInsert`, `$max`, `$min`, `$push`. */
+export type UpdateDocument = Readonly<Record<string, unknown>>;
+
+export type SortSpec = Readonly<Record<string, 1 | -1>>;
+
+/** One write, always addressed by `_id` (projections know the id of what they change). */
+export type WriteOp =
+  | {
+      readonly op: "update";
+      readonly collection: string;
+      readonly id: string;
+      readonly update: UpdateDocument;
+      /** Create the document from `_id`, `$setOnInsert` and the update when it does not exist. */
+      readonly upsert?: boolean;
+    }
+  | {
+      readonly op: "replace";
+      readonly collection: string;
+      readonly id: string;
+      readonly document: Record<string, unknown>;
+    }
+  | { readonly op: "delete"; readonly collection: string; readonly id: string };
+
+export interface IndexSpec {
+  readonly name: string;
+  /** Compound key in order, e.g. `{ parkingLotId: 1, seq: -1 }`. */
+  readonly keys: Readonly<Record<string, 1 | -1>>;
+  readonly unique?: boolean;
+}
+
+export interface FindOptions {
+  readonly sort?: SortSpec;
+  readonly limit?: number;
+  readonly skip?: number;
+}
+
+/** How a query would be executed, for tests and operators: does it use an index or scan everything? */
+export interface QueryPlan {
+  readonly indexed: boolean;
+  /** Adapter-specific description (SQLite's EXPLAIN QUERY PLAN, or MongoDB's winning plan stages). */
+  readonly detail: string;
+}
+
+export interface DocumentStore {
+  /** Creates the indexes if missing (idempotent). Creates the collection if missing. */
+  ensureIndexes(collection: string, indexes: readonly IndexSpec[]): Promise<void>;
+
+  findById<T extends Document = Document>(collection: string, id: string): Promise<T | null>;
+
+  find<T extends Document = Document>(
+    collection: string,
+    filter: Filter,
+    options?: FindOptions,
+  ): Promise<T[]>;
+
+  count(collection: string, filter: Filter): Promise<number>;
+
+  /**
+   * Applies every op in order, atomically: after a crash either all of them are visible or none.
+   * This is what makes a projector's effects land exactly once (its checkpoint is one of the ops).
+   */
+  write(ops: readonly WriteOp[]): Promise<void>;
+
+  explain(collection: string, filter: Filter, options?: FindOptions): Promise<QueryPlan>;
+
+  listCollections(): Promise<string[]>;
+
+  dropCollection(collection: string): Promise<void>;
+
+  close(): Promise<void>;
+}
+
+/** Collection names: lower-case letters, digits and underscores (safe as SQLite table and MongoDB names). */
+export const COLLECTION_NAME = /^[a-z][a-z0-9_]{0,100}$/;
+
+export class DocumentStoreError extends Error {
+  override name = "DocumentStoreError";
+}
+
+export class DocumentStoreUnavailableError extends DocumentStoreError {
+  override name = "DocumentStoreUnavailableError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}

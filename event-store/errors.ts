@@ -1,0 +1,41 @@
+import type { ExpectedRevision } from "./port.js";
+
+/** Our own error types. Adapters map vendor errors to these; nothing above the port sees vendor errors. */
+
+export class EventStoreError extends Error {
+  override name = "EventStoreError";
+}
+
+/** The stream was not at the revision the writer expected: someone else wrote first. */
+export class WrongExpectedRevisionError extends EventStoreError {
+  override name = "WrongExpectedRevisionError";
+  constructor(
+    readonly streamId: string,
+    readonly expected: ExpectedRevision,
+    /** The stream's actual last revision, or "no_stream"; undefined when the store did not say. */
+    readonly actual: number | "no_stream" | undefined,
+  ) {
+    super(`stream ${streamId}: expected revision ${String(expected)}, actual ${String(actual ?? "unknown")}`);
+  }
+}
+
+/** The store cannot be reached or refused to serve (down, not leader, timed out). Retryable. */
+export class EventStoreUnavailableError extends EventStoreError {
+  override name = "EventStoreUnavailableError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A subscription ended without being asked to (connection lost, server dropped it). */
+export class SubscriptionDroppedError extends EventStoreError {
+  override name = "SubscriptionDroppedError";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** The store is closed; no more calls will be served. */
+export class EventStoreClosedError extends EventStoreError {
+  override name = "EventStoreClosedError";
+}

@@ -1,0 +1,78 @@
+import { Type } from "@sinclair/typebox";
+
+/**
+ * Building blocks shared by event, command and read-model schemas.
+ * Every string has a length limit; identifiers are restricted to a URL- and query-safe
+ * alphabet so that nothing operator-looking (`$gt`, `{}`) can ever reach a store.
+ */
+
+export const Identifier = Type.String({
+  minLength: 1,
+  maxLength: 64,
+  pattern: "^[A-Za-z0-9][A-Za-z0-9_.:-]*$",
+  description: "Letters, digits and `_ . : -`, starting with a letter or digit; at most 64 characters.",
+  examples: ["1", "CUST1"],
+});
+
+export const ParkingLotId = Type.String({
+  ...Identifier,
+  description: "Parking lot identifier.",
+  examples: ["1"],
+});
+export const ReservationId = Type.String({ ...Identifier, description: "Reservation identifier." });
+export const CustomerId = Type.String({
+  ...Identifier,
+  description: "Customer identifier.",
+  examples: ["CUST1"],
+});
+export const CouponId = Type.String({ ...Identifier, description: "Coupon identifier." });
+
+/** A display name: any script, not blank, at most 100 characters. */
+export const LotName = Type.String({
+  minLength: 1,
+  maxLength: 100,
+  pattern: "\\S",
+  description: "Display name of the lot; any script, not blank.",
+  examples: ["강남 1주차장"],
+});
+
+/**
+ * A vehicle registration plate in any script: letters and digits, with inner spaces or
+ * hyphens, 2 to 16 characters. Korean plates such as `10더8612` or `서울12가3456` are valid.
+ */
+export const CarNumber = Type.String({
+  minLength: 2,
+  maxLength: 16,
+  pattern: "^[\\p{L}\\p{N}][\\p{L}\\p{N}\\p{M} -]*[\\p{L}\\p{N}\\p{M}]$",
+  description: "Plate number: letters (any script) and digits, inner spaces or hyphens allowed.",
+  examples: ["10더8612", "서울12가3456", "AB-123-CD"],
+});
+
+export const Capacity = Type.Integer({
+  minimum: 0,
+  maximum: 100_000,
+  description: "Number of spots; 0 registers a lot that takes no reservations.",
+  examples: [5],
+});
+
+export const Amount = Type.Integer({
+  minimum: 0,
+  maximum: 100_000_000,
+  description: "Price in the currency's minor unit (e.g. KRW).",
+  examples: [5000],
+});
+
+export const Reason = Type.String({ minLength: 1, maxLength: 200, description: "Why it was canceled." });
+
+export const Timestamp = Type.String({
+  format: "date-time",
+  maxLength: 40,
+  description: "ISO 8601 UTC timestamp.",
+});
+
+/** Global log position as a decimal string (positions can exceed what JSON numbers carry safely). */
+export const PositionString = Type.String({
+  pattern: "^[0-9]{1,20}$",
+  description: "Global position in the event log (decimal string).",
+  examples: ["42"],
+});

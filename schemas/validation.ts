@@ -1,0 +1,99 @@
+import type { Static, TSchema } from "@sinclair/typebox";
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import addFormatsModule from "ajv-formats";
+import { type DomainEvent, EventDataSchemas, EventMetadata, type EventType } from "./events.js";
+
+// ajv-formats ships CommonJS with a default export; under NodeNext it arrives wrapped.
+type AddFormats = (ajv: Ajv, formats: string[]) => Ajv;
+const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ??
+  addFormatsModule) as unknown as AddFormats;
+
+/** One ajv instance for the whole process: strict, Unicode-aware, every schema compiled once. */
+export const ajv = new Ajv({
+  strict: true,
+  allErrors: true,
+  unicodeRegExp: true,
+  coerceTypes: false,
+  useDefaults: false,
+  removeAdditional: false,
+  keywords: ["examples"],
+});
+addFormats(ajv, ["date-time", "uuid", "uri"]);
+
+export interface FieldError {
+  /** JSON-pointer-ish path of the offending field, e.g. `capacity` or `body` for the whole body. */
+  readonly field: string;
+  readonly message: string;
+}
+
+/** Input that does not match its schema. Carries every field that was wrong. */
+export class SchemaValidationError extends Error {
+  constructor(
+    readonly errors: readonly FieldError[],
+    readonly subject: string,
+  ) {
+    super(`${subject} is invalid: ${errors.map((e) => `${e.field} ${e.message}`).join("; ")}`);
+    this.name = "SchemaValidationError";
+  }
+}
+
+const cache = new WeakMap<TSchema, ValidateFunction>();
+
+function compiled(schema: TSchema): ValidateFunction {
+  let fn = cache.get(schema);
+  if (!fn) {
+    fn = ajv.compile(schema);
+    cache.set(schema, fn);
+  }
+  return fn;
+}
+
+function describe(error: ErrorObject): FieldError {
+  const base = error.instancePath.replace(/^\//, "").replace(/\//g, ".");
+  switch (error.keyword) {
+    case "additionalProperties": {
+      const extra = String((error.params as { additionalProperty: string }).additionalProperty);
+      return { field: base ? `${base}.${extra}` : extra, message: "is not an allowed field; remove it" };
+    }
+    case "required": {
+      const missing = String((error.params as { missingProperty: string }).missingProperty);
+      return { field: base ? `${base}.${missing}` : missing, message: "is required" };
+    }
+    case "pattern":
+      return {
+        field: base || "(root)",
+        message: `has characters that are not allowed (${error.parentSchema?.description ?? "see the schema"})`,
+      };
+    default:
+      return { field: base || "(root)", message: error.message ?? "is invalid" };
+  }
+}
+
+/** Validates `value` against `schema`; returns it typed, or throws SchemaValidationError. */
+export function validate<S extends TSchema>(schema: S, value: unknown, subject = "input"): Static<S> {
+  const fn = compiled(schema);
+  if (fn(value)) return value as Static<S>;
+  const seen = new Set<string>();
+  const errors = (fn.errors ?? []).map(describe).filter((e) => {
+    const key = `${e.field}|${e.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+  throw new SchemaValidationError(errors, subject);
+}
+
+export function isEventType(type: string): type is EventType {
+  return Object.hasOwn(EventDataSchemas, type);
+}
+
+/** Validates an event payload of a known type (on write and on read). */
+export function validateEvent(type: string, data: unknown): DomainEvent {
+  if (!isEventType(type))
+    throw new SchemaValidationError([{ field: "type", message: `unknown event type ${type}` }], "event");
+  return { type, data: validate(EventDataSchemas[type], data, `${type} event`) } as DomainEvent;
+}
+
+export function validateMetadata(metadata: unknown): EventMetadata {
+  return validate(EventMetadata, metadata, "event metadata");
+}

@@ -1,0 +1,30 @@
+import { defineConfig } from "vitest/config";
+
+// Tiers by file name: *.unit.test.ts (pure, fast), *.int.test.ts (real stores on disk),
+// *.e2e.test.ts (real HTTP servers and real child processes).
+export default defineConfig({
+  test: {
+    projects: [
+      { test: { name: "unit", include: ["**/*.unit.test.ts"], exclude: ["node_modules/**", "dist/**"] } },
+      {
+        test: {
+          name: "int",
+          include: ["**/*.int.test.ts"],
+          exclude: ["node_modules/**", "dist/**"],
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["**/*.e2e.test.ts"],
+          exclude: ["node_modules/**", "dist/**"],
+          testTimeout: 180_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
