@@ -142,6 +142,7 @@ function cancel(command: CancelReservation, state: ParkingLotState): Decision {
 export function evolve(state: ParkingLotState, event: ParkingLotEvent): ParkingLotState {
   switch (event.type) {
     case "ParkingLotRegistered":
+      if (state.kind === "registered") return state; // a lot is registered once; its history stays
       return {
         kind: "registered",
         parkingLotId: event.data.parkingLotId,
@@ -151,7 +152,7 @@ export function evolve(state: ParkingLotState, event: ParkingLotEvent): ParkingL
         reservations: ImmutableMap(),
       };
     case "ParkingReserved": {
-      if (state.kind !== "registered") return state;
+      if (state.kind !== "registered" || state.reservations.has(event.data.reservationId)) return state;
       const { reservationId, customerId, carNumber, amount } = event.data;
       return {
         ...state,

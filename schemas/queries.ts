@@ -1,0 +1,39 @@
+import { type Static, Type } from "@sinclair/typebox";
+import { CustomerId, Identifier, ParkingLotId, PositionString } from "./common.js";
+
+/** Query-string parameters of the query API. Everything arrives as a string; limits are parsed after validation. */
+
+const Limit = Type.String({ pattern: "^(?:[1-9][0-9]{0,2}|1000)$", description: "Page size, 1–1000 (default 50)." });
+const MinPosition = Type.String({
+  ...PositionString,
+  description: "Read-your-writes: answer only once the view has applied this position (a command's `position`).",
+});
+
+export const ParkingLotsQuery = Type.Object(
+  { cursor: Type.Optional(Identifier), limit: Type.Optional(Limit), minPosition: Type.Optional(MinPosition) },
+  { additionalProperties: false },
+);
+
+export const ReservationsQuery = Type.Object(
+  {
+    parkingLotId: Type.Optional(ParkingLotId),
+    customerId: Type.Optional(CustomerId),
+    status: Type.Optional(Type.Union([Type.Literal("RESERVED"), Type.Literal("CANCELED")])),
+    cursor: Type.Optional(Type.String({ pattern: "^[0-9]{1,16}$", description: "`nextCursor` of the previous page." })),
+    limit: Type.Optional(Limit),
+    minPosition: Type.Optional(MinPosition),
+  },
+  { additionalProperties: false },
+);
+export type ReservationsQuery = Static<typeof ReservationsQuery>;
+
+export const CouponsQuery = Type.Object(
+  {
+    cursor: Type.Optional(Type.String({ pattern: "^[0-9]{1,16}$" })),
+    limit: Type.Optional(Limit),
+    minPosition: Type.Optional(MinPosition),
+  },
+  { additionalProperties: false },
+);
+
+export const SingleQuery = Type.Object({ minPosition: Type.Optional(MinPosition) }, { additionalProperties: false });
