@@ -1,0 +1,476 @@
+import path from "node:path";
+
+/**
+ * Process configuration, read once from environment variables at start-up.
+ *
+ * Every variable is described in one table (`SPECS` below): its name, what it is for, its
+ * default, what it accepts and how it is parsed. `CONFIG_VARIABLES` publishes that table so the
+ * operations guide and the deployment files can be checked against it. `loadConfig` reports
+ * every bad value at once (a `ConfigError` listing them), never only the first.
+ */
+
+export const ROLES = ["all", "command-api", "projector", "query-api"] as const;
+/** Which parts of the service one process runs. */
+export type Role = (typeof ROLES)[number];
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export const EVENT_STORE_SYNC_MODES = ["normal", "full"] as const;
+/** fsync policy of the embedded event store. */
+export type EventStoreSync = (typeof EVENT_STORE_SYNC_MODES)[number];
+
+export const EVENT_STORE_URL_SCHEMES = ["esdb", "esdb+discover", "kurrentdb", "kurrentdb+discover"] as const;
+export const MONGODB_URL_SCHEMES = ["mongodb", "mongodb+srv"] as const;
+
+export interface Config {
+  /** ROLE: which parts of the service this process runs. */
+  readonly role: Role;
+  /** PORT: HTTP port of the API and of /healthz, /readyz, /metrics. */
+  readonly port: number;
+  /** HOST: address to listen on. */
+  readonly host: string;
+  /** DATA_DIR: absolute directory of the embedded stores. */
+  readonly dataDir: string;
+  /** EVENTSTORE_URL: EventStoreDB/KurrentDB connection string; unset = embedded event store. */
+  readonly eventStoreUrl?: string;
+  /** EVENTSTORE_SYNC: fsync policy of the embedded event store. */
+  readonly eventStoreSync: EventStoreSync;
+  /** MONGODB_URL: MongoDB connection string; unset = embedded document store. */
+  readonly mongodbUrl?: string;
+  /** MONGODB_DATABASE: database of the read models. */
+  readonly mongodbDatabase: string;
+  /** LOG_LEVEL: least severe level that is logged. */
+  readonly logLevel: LogLevel;
+  /** MAX_INFLIGHT_COMMANDS: commands handled at once before new ones get 503 + Retry-After. */
+  readonly maxInflightCommands: number;
+  /** COMMAND_RETRY_LIMIT: optimistic-concurrency retries of one command. */
+  readonly commandRetryLimit: number;
+  /** LOT_CACHE_SIZE: parking-lot states kept in memory. */
+  readonly lotCacheSize: number;
+  /** PROJECTION_BATCH_SIZE: events a projector applies per batch. */
+  readonly projectionBatchSize: number;
+  /** READY_MAX_LAG: events a projection may lag behind the head while /readyz still passes. */
+  readonly readyMaxLag: number;
+  /** READ_YOUR_WRITES_TIMEOUT_MS: longest wait of a query for a requested position. */
+  readonly readYourWritesTimeoutMs: number;
+  /** SHUTDOWN_TIMEOUT_MS: longest graceful shutdown before the process exits anyway. */
+  readonly shutdownTimeoutMs: number;
+  /** EMBEDDED_POLL_INTERVAL_MS: how often embedded stores look for writes by other processes. */
+  readonly embeddedPollIntervalMs: number;
+}
+
+/** One documented environment variable. */
+export interface ConfigVariable {
+  /** Environment variable name. */
+  readonly name: string;
+  /** Field of `Config` it sets. */
+  readonly field: keyof Config;
+  readonly description: string;
+  /** Value used when the variable is unset or empty; undefined = the feature is off. */
+  readonly default: string | undefined;
+  /** What the variable accepts, in words. */
+  readonly expects: string;
+}
+
+export interface ConfigProblem {
+  readonly variable: string;
+  readonly message: string;
+}
+
+/** Thrown by `loadConfig` with every bad variable; the message has one line per problem. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+  readonly problems: readonly ConfigProblem[];
+
+  constructor(problems: readonly ConfigProblem[]) {
+    const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
+    super(
+      [`Invalid configuration (${count}):`, ...problems.map((p) => `  ${p.variable}: ${p.message}`)].join(
+        "\n",
+      ),
+    );
+    this.problems = problems;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsers
+
+type Parsed<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly reason?: string };
+
+interface Parser<T> {
+  readonly expects: string;
+  /** `raw` is trimmed and non-empty, or undefined when the variable is unset and has no default. */
+  readonly parse: (raw: string | undefined) => Parsed<T>;
+  /** How a received value is shown in a problem (URLs hide their password). */
+  readonly display?: (raw: string) => string;
+}
+
+interface VariableSpec<T> extends Parser<T> {
+  readonly name: string;
+  readonly description: string;
+  readonly default: string | undefined;
+}
+
+const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
+const fail = (reason?: string): Parsed<never> =>
+  reason === undefined ? { ok: false } : { ok: false, reason };
+
+function integer(min: number, max?: number): Parser<number> {
+  const expects = max === undefined ? `an integer of at least ${min}` : `an integer from ${min} to ${max}`;
+  return {
+    expects,
+    parse: (raw) => {
+      if (raw === undefined || !/^[+-]?\d+$/.test(raw)) return fail();
+      const value = Number(raw);
+      if (!Number.isSafeInteger(value) || value < min || (max !== undefined && value > max)) {
+        return fail("out of range");
+      }
+      return ok(value);
+    },
+  };
+}
+
+function oneOf<const T extends readonly string[]>(values: T): Parser<T[number]> {
+  const isValue = (raw: string): raw is T[number] => values.includes(raw);
+  return {
+    expects: `one of ${values.join(", ")}`,
+    parse: (raw) => (raw !== undefined && isValue(raw) ? ok(raw) : fail()),
+  };
+}
+
+/** Makes a parser of an optional variable: unset (and no default) means `undefined`. */
+function optional<T>(parser: Parser<T>): Parser<T | undefined> {
+  return { ...parser, parse: (raw) => (raw === undefined ? ok(undefined) : parser.parse(raw)) };
+}
+
+const HOST_NAME =
+  /^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+const IPV6 = /^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*(?:%[A-Za-z0-9_.-]+)?$/;
+
+const listenHost: Parser<string> = {
+  expects: "a host name or IP address (0.0.0.0 or :: for every interface)",
+  parse: (raw) => {
+    if (raw === undefined) return fail();
+    const unbracketed = raw.startsWith("[") && raw.endsWith("]") ? raw.slice(1, -1) : raw;
+    return HOST_NAME.test(unbracketed) || IPV6.test(unbracketed) ? ok(unbracketed) : fail();
+  },
+};
+
+const directory: Parser<string> = {
+  expects: "a directory path (relative paths resolve against the working directory)",
+  parse: (raw) => (raw === undefined || raw.includes("\0") ? fail() : ok(path.resolve(raw))),
+};
+
+const MONGODB_DATABASE_FORBIDDEN = /[/\\. "$*<>:|?\0]/;
+
+const mongodbDatabaseName: Parser<string> = {
+  expects: 'a MongoDB database name: at most 63 bytes, without spaces or any of / \\ . " $ * < > : | ?',
+  parse: (raw) => {
+    if (raw === undefined || MONGODB_DATABASE_FORBIDDEN.test(raw)) return fail();
+    return Buffer.byteLength(raw, "utf8") <= 63 ? ok(raw) : fail("longer than 63 bytes");
+  },
+};
+
+/** `scheme://[user:password@]` prefix; the password is hidden when a value is shown. */
+const URL_PREFIX = /^(?<scheme>[a-z][a-z0-9+.-]*):\/\/(?:(?<userinfo>[^@/?#\s]*)@)?(?<rest>.*)$/s;
+
+function hidePassword(raw: string): string {
+  return raw.replace(/^([a-z][a-z0-9+.-]*:\/\/[^:@/?#\s]*:)[^@/?#\s]*@/s, "$1****@");
+}
+
+function checkPort(port: string | undefined): string | undefined {
+  if (port === undefined) return undefined;
+  const value = Number(port);
+  return /^\d{1,5}$/.test(port) && value >= 1 && value <= 65535
+    ? undefined
+    : `port ${port} is not in 1-65535`;
+}
+
+/** `k=v(&k=v)*`, or nothing. */
+function checkQuery(query: string | undefined): string | undefined {
+  if (query === undefined || query === "") return undefined;
+  return query.split("&").every((pair) => /^[^=&\s]+=[^&\s]+$/.test(pair))
+    ? undefined
+    : `query "${query}" is not key=value pairs joined by &`;
+}
+
+/** Checks one `host[:port]` (or `[ipv6][:port]`) of a host list. */
+function checkHost(entry: string, allowIpv6: boolean): string | undefined {
+  const bracketed = /^\[(?<ip>[^\]]+)\](?::(?<port>[^:]*))?$/.exec(entry);
+  if (bracketed?.groups) {
+    if (!allowIpv6 || !IPV6.test(bracketed.groups.ip ?? "")) return `host "${entry}" is not valid`;
+    return checkPort(bracketed.groups.port);
+  }
+  const [host = "", port, ...rest] = entry.split(":");
+  if (rest.length > 0 || !HOST_NAME.test(host)) return `host "${entry}" is not valid`;
+  return checkPort(port);
+}
+
+interface ConnectionStringRules {
+  readonly schemes: readonly string[];
+  readonly example: string;
+  /** Whether `[ipv6]` hosts are accepted. */
+  readonly ipv6: boolean;
+  /** Whether a path after the hosts (a database name, or only `/`) is accepted. */
+  readonly path: "slash" | "database";
+  /** Schemes whose host list must be one host without a port (DNS seed lists). */
+  readonly singleHostSchemes: readonly string[];
+  /** Whether a user name is required when `@` is present (`user:password@`). */
+  readonly passwordRequired: boolean;
+}
+
+function connectionString(rules: ConnectionStringRules): Parser<string> {
+  const schemes = rules.schemes.map((s) => `${s}://`);
+  const list = `${schemes.slice(0, -1).join(", ")} or ${schemes.at(-1)}`;
+  return {
+    expects: `a connection string starting with ${list}, such as ${rules.example}`,
+    display: hidePassword,
+    parse: (raw) => {
+      if (raw === undefined) return fail();
+      const prefix = URL_PREFIX.exec(raw)?.groups;
+      if (!prefix || !rules.schemes.includes(prefix.scheme ?? "")) return fail("unsupported scheme");
+      const { scheme = "", userinfo, rest = "" } = prefix;
+      if (userinfo !== undefined) {
+        const credentials = rules.passwordRequired ? /^[^:@\s]+:[^@\s]+$/ : /^[^:@\s]+(?::[^@\s]*)?$/;
+        if (!credentials.test(userinfo)) return fail("credentials are not user:password");
+      }
+      const parts = /^(?<hosts>[^/?#]*)(?<path>\/[^?#]*)?(?:\?(?<query>[^#]*))?$/.exec(rest)?.groups;
+      if (!parts) return fail("unexpected characters");
+      const hosts = (parts.hosts ?? "").split(",");
+      if (hosts.some((h) => h === "")) return fail("no host");
+      if (rules.singleHostSchemes.includes(scheme) && (hosts.length !== 1 || hosts[0]?.includes(":"))) {
+        return fail(`${scheme}:// takes exactly one host name without a port`);
+      }
+      for (const host of hosts) {
+        const problem = checkHost(host, rules.ipv6);
+        if (problem) return fail(problem);
+      }
+      if (parts.path !== undefined && parts.path !== "/") {
+        if (rules.path === "slash") return fail(`unexpected path "${parts.path}"`);
+        const database = parts.path.slice(1);
+        if (!mongodbDatabaseName.parse(database).ok) return fail(`database "${database}" is not valid`);
+      }
+      const query = checkQuery(parts.query);
+      return query ? fail(query) : ok(raw);
+    },
+  };
+}
+
+const eventStoreConnectionString = connectionString({
+  schemes: EVENT_STORE_URL_SCHEMES,
+  example: "esdb://localhost:2113?tls=false",
+  ipv6: false,
+  path: "slash",
+  singleHostSchemes: [],
+  passwordRequired: true,
+});
+
+const mongodbConnectionString = connectionString({
+  schemes: MONGODB_URL_SCHEMES,
+  example: "mongodb://localhost:27017/?replicaSet=rs0",
+  ipv6: true,
+  path: "database",
+  singleHostSchemes: ["mongodb+srv"],
+  passwordRequired: false,
+});
+
+// ---------------------------------------------------------------------------------------------
+// The variables
+
+type ConfigField = keyof Config;
+type Specs = { readonly [K in ConfigField]: VariableSpec<Config[K]> };
+
+const SPECS: Specs = {
+  role: {
+    name: "ROLE",
+    description:
+      "Which parts run in this process: `all` (command API, projectors, coupon policy and query API), `command-api`, `projector` (projectors and coupon policy; serves only /healthz, /readyz, /metrics) or `query-api`.",
+    default: "all",
+    ...oneOf(ROLES),
+  },
+  port: {
+    name: "PORT",
+    description: "HTTP port of the API and of /healthz, /readyz and /metrics.",
+    default: "8080",
+    ...integer(1, 65535),
+  },
+  host: {
+    name: "HOST",
+    description: "Address the HTTP server listens on.",
+    default: "0.0.0.0",
+    ...listenHost,
+  },
+  dataDir: {
+    name: "DATA_DIR",
+    description: "Directory of the embedded event store and document store; created if missing.",
+    default: "./data",
+    ...directory,
+  },
+  eventStoreUrl: {
+    name: "EVENTSTORE_URL",
+    description:
+      "EventStoreDB (KurrentDB) connection string. Unset: the embedded event store under DATA_DIR.",
+    default: undefined,
+    ...optional(eventStoreConnectionString),
+  },
+  eventStoreSync: {
+    name: "EVENTSTORE_SYNC",
+    description:
+      "fsync policy of the embedded event store: `normal` syncs at checkpoints (an OS crash may lose the last commits, a process crash loses nothing), `full` syncs every commit.",
+    default: "normal",
+    ...oneOf(EVENT_STORE_SYNC_MODES),
+  },
+  mongodbUrl: {
+    name: "MONGODB_URL",
+    description:
+      "MongoDB connection string (a replica set, for transactions). Unset: the embedded document store under DATA_DIR.",
+    default: undefined,
+    ...optional(mongodbConnectionString),
+  },
+  mongodbDatabase: {
+    name: "MONGODB_DATABASE",
+    description: "Database that holds the read models and projection checkpoints.",
+    default: "parking",
+    ...mongodbDatabaseName,
+  },
+  logLevel: {
+    name: "LOG_LEVEL",
+    description: "Least severe log level written (JSON lines on stdout).",
+    default: "info",
+    ...oneOf(LOG_LEVELS),
+  },
+  maxInflightCommands: {
+    name: "MAX_INFLIGHT_COMMANDS",
+    description:
+      "Commands handled at once; past it a command is answered 503 with Retry-After (overload protection).",
+    default: "512",
+    ...integer(1),
+  },
+  commandRetryLimit: {
+    name: "COMMAND_RETRY_LIMIT",
+    description:
+      "Times a command reloads its parking lot and decides again after an optimistic-concurrency conflict.",
+    default: "20",
+    ...integer(0, 100),
+  },
+  lotCacheSize: {
+    name: "LOT_CACHE_SIZE",
+    description: "Parking-lot states kept in memory by the write side.",
+    default: "10000",
+    ...integer(1),
+  },
+  projectionBatchSize: {
+    name: "PROJECTION_BATCH_SIZE",
+    description: "Events a projector applies per batch, saved together with its checkpoint.",
+    default: "1000",
+    ...integer(1, 10000),
+  },
+  readyMaxLag: {
+    name: "READY_MAX_LAG",
+    description: "Events a projection may be behind the head of the log while /readyz still passes.",
+    default: "10000",
+    ...integer(0),
+  },
+  readYourWritesTimeoutMs: {
+    name: "READ_YOUR_WRITES_TIMEOUT_MS",
+    description: "Longest time (ms) a query waits for the read models to reach the position it asks for.",
+    default: "3000",
+    ...integer(0, 30000),
+  },
+  shutdownTimeoutMs: {
+    name: "SHUTDOWN_TIMEOUT_MS",
+    description: "Longest graceful shutdown (ms) after SIGTERM before the process exits anyway.",
+    default: "10000",
+    ...integer(100, 120000),
+  },
+  embeddedPollIntervalMs: {
+    name: "EMBEDDED_POLL_INTERVAL_MS",
+    description:
+      "How often (ms) the embedded stores look for writes made by other processes on the same DATA_DIR.",
+    default: "100",
+    ...integer(10, 10000),
+  },
+};
+
+const FIELDS = Object.keys(SPECS) as (keyof Config)[];
+
+/** Every configuration variable, in documentation order. */
+export const CONFIG_VARIABLES: readonly ConfigVariable[] = FIELDS.map((field) => {
+  const { name, description, default: defaultValue, expects } = SPECS[field];
+  return { name, field, description, default: defaultValue, expects };
+});
+
+/** Trimmed value, or undefined when unset or blank: empty strings count as unset. */
+function given(raw: string | undefined): string | undefined {
+  const trimmed = raw?.trim();
+  return trimmed === undefined || trimmed === "" ? undefined : trimmed;
+}
+
+/**
+ * Reads the configuration from `env`. Throws a `ConfigError` naming every bad variable, what it
+ * expects and the value received.
+ */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: ConfigProblem[] = [];
+
+  const read = <K extends keyof Config>(field: K): Config[K] => {
+    const spec: VariableSpec<Config[K]> = SPECS[field];
+    const raw = env[spec.name];
+    const value = given(raw);
+    const result = spec.parse(value ?? spec.default);
+    if (result.ok) return result.value;
+    const shown = JSON.stringify(spec.display ? spec.display(raw ?? "") : raw);
+    const reason = result.reason ? ` (${result.reason})` : "";
+    problems.push({ variable: spec.name, message: `expected ${spec.expects}, got ${shown}${reason}` });
+    // Carry on with the default so that every other variable is still checked.
+    const fallback = spec.parse(spec.default);
+    if (!fallback.ok) throw new Error(`The default of ${spec.name} is invalid`);
+    return fallback.value;
+  };
+
+  const eventStoreUrl = read("eventStoreUrl");
+  const mongodbUrl = read("mongodbUrl");
+  const config: Config = {
+    role: read("role"),
+    port: read("port"),
+    host: read("host"),
+    dataDir: read("dataDir"),
+    ...(eventStoreUrl === undefined ? {} : { eventStoreUrl }),
+    eventStoreSync: read("eventStoreSync"),
+    ...(mongodbUrl === undefined ? {} : { mongodbUrl }),
+    mongodbDatabase: read("mongodbDatabase"),
+    logLevel: read("logLevel"),
+    maxInflightCommands: read("maxInflightCommands"),
+    commandRetryLimit: read("commandRetryLimit"),
+    lotCacheSize: read("lotCacheSize"),
+    projectionBatchSize: read("projectionBatchSize"),
+    readyMaxLag: read("readyMaxLag"),
+    readYourWritesTimeoutMs: read("readYourWritesTimeoutMs"),
+    shutdownTimeoutMs: read("shutdownTimeoutMs"),
+    embeddedPollIntervalMs: read("embeddedPollIntervalMs"),
+  };
+  if (problems.length > 0) {
+    const order = (p: ConfigProblem) => CONFIG_VARIABLES.findIndex((v) => v.name === p.variable);
+    throw new ConfigError(problems.sort((a, b) => order(a) - order(b)));
+  }
+  return config;
+}
+
+/** The configuration as it may be logged: passwords in connection strings are masked. */
+export function redactConfig(config: Config): Config {
+  return {
+    ...config,
+    ...(config.eventStoreUrl === undefined ? {} : { eventStoreUrl: hidePassword(config.eventStoreUrl) }),
+    ...(config.mongodbUrl === undefined ? {} : { mongodbUrl: hidePassword(config.mongodbUrl) }),
+  };
+}
+
+/**
+ * The connection string in the form `@eventstore/db-client` parses: it knows only `esdb://` and
+ * `esdb+discover://`, and KurrentDB servers speak the same protocol.
+ */
+export function toEsdbConnectionString(url: string): string {
+  return url.replace(/^kurrentdb(\+discover)?:\/\//, "esdb$1://");
+}

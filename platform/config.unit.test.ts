@@ -1,0 +1,407 @@
+import path from "node:path";
+import { EventStoreDBClient } from "@eventstore/db-client";
+import { MongoClient } from "mongodb";
+import { describe, expect, it, vi } from "vitest";
+import {
+  CONFIG_VARIABLES,
+  type Config,
+  ConfigError,
+  loadConfig,
+  redactConfig,
+  toEsdbConnectionString,
+} from "./config.js";
+
+/** The problems `loadConfig` reports for `env`, or [] when it accepts it. */
+function problemsOf(env: NodeJS.ProcessEnv): ConfigError["problems"] {
+  try {
+    loadConfig(env);
+    return [];
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+}
+
+function rejects(variable: string, value: string): void {
+  const problems = problemsOf({ [variable]: value });
+  expect(
+    problems.map((p) => p.variable),
+    `${variable}=${JSON.stringify(value)}`,
+  ).toEqual([variable]);
+}
+
+const DEFAULTS: Config = {
+  role: "all",
+  port: 8080,
+  host: "0.0.0.0",
+  dataDir: path.resolve("data"),
+  eventStoreSync: "normal",
+  mongodbDatabase: "parking",
+  logLevel: "info",
+  maxInflightCommands: 512,
+  commandRetryLimit: 20,
+  lotCacheSize: 10000,
+  projectionBatchSize: 1000,
+  readyMaxLag: 10000,
+  readYourWritesTimeoutMs: 3000,
+  shutdownTimeoutMs: 10000,
+  embeddedPollIntervalMs: 100,
+};
+
+describe("loadConfig defaults", () => {
+  it("gives every default on an empty environment, with the embedded stores", () => {
+    const config = loadConfig({});
+    expect(config).toStrictEqual(DEFAULTS);
+    expect("eventStoreUrl" in config).toBe(false);
+    expect("mongodbUrl" in config).toBe(false);
+  });
+
+  it("treats empty and blank strings as unset", () => {
+    const env = Object.fromEntries(CONFIG_VARIABLES.map((v, i) => [v.name, i % 2 === 0 ? "" : "   "]));
+    expect(loadConfig(env)).toStrictEqual(DEFAULTS);
+  });
+
+  it("reads process.env when no environment is given", () => {
+    try {
+      for (const variable of CONFIG_VARIABLES) vi.stubEnv(variable.name, "");
+      vi.stubEnv("PORT", "4321");
+      expect(loadConfig()).toStrictEqual({ ...DEFAULTS, port: 4321 });
+    } finally {
+      vi.unstubAllEnvs();
+    }
+  });
+
+  it("ignores variables it does not know", () => {
+    expect(loadConfig({ NODE_ENV: "production", UNRELATED: "x" })).toStrictEqual(DEFAULTS);
+  });
+});
+
+describe("CONFIG_VARIABLES", () => {
+  it("lists each variable once, with a description and what it accepts", () => {
+    const names = CONFIG_VARIABLES.map((v) => v.name);
+    expect(new Set(names).size).toBe(names.length);
+    for (const variable of CONFIG_VARIABLES) {
+      expect(variable.name).toMatch(/^[A-Z][A-Z0-9_]*$/);
+      expect(variable.description.length).toBeGreaterThan(10);
+      expect(variable.expects.length).toBeGreaterThan(5);
+    }
+  });
+
+  it("covers every field of Config, and only those", () => {
+    const fields = CONFIG_VARIABLES.map((v) => v.field).sort();
+    const expected = [...Object.keys(DEFAULTS), "eventStoreUrl", "mongodbUrl"].sort();
+    expect(fields).toEqual(expected);
+  });
+
+  it("names exactly the variables of the specification", () => {
+    expect(CONFIG_VARIABLES.map((v) => v.name)).toEqual([
+      "ROLE",
+      "PORT",
+      "HOST",
+      "DATA_DIR",
+      "EVENTSTORE_URL",
+      "EVENTSTORE_SYNC",
+      "MONGODB_URL",
+      "MONGODB_DATABASE",
+      "LOG_LEVEL",
+      "MAX_INFLIGHT_COMMANDS",
+      "COMMAND_RETRY_LIMIT",
+      "LOT_CACHE_SIZE",
+      "PROJECTION_BATCH_SIZE",
+      "READY_MAX_LAG",
+      "READ_YOUR_WRITES_TIMEOUT_MS",
+      "SHUTDOWN_TIMEOUT_MS",
+      "EMBEDDED_POLL_INTERVAL_MS",
+    ]);
+  });
+
+  it("has a default for every variable but the two store URLs, and each default is accepted", () => {
+    for (const variable of CONFIG_VARIABLES) {
+      if (variable.name === "EVENTSTORE_URL" || variable.name === "MONGODB_URL") {
+        expect(variable.default).toBeUndefined();
+        continue;
+      }
+      expect(variable.default, variable.name).toBeTypeOf("string");
+      expect(problemsOf({ [variable.name]: variable.default })).toEqual([]);
+    }
+  });
+});
+
+describe("ROLE", () => {
+  it.each(["all", "command-api", "projector", "query-api"] as const)("accepts %s", (role) => {
+    expect(loadConfig({ ROLE: role }).role).toBe(role);
+  });
+
+  it.each(["worker", "ALL", "query_api", "all,projector"])("rejects %s", (value) => rejects("ROLE", value));
+});
+
+describe("integers", () => {
+  const ranges: [variable: string, min: number, max: number | undefined, field: keyof Config][] = [
+    ["PORT", 1, 65535, "port"],
+    ["MAX_INFLIGHT_COMMANDS", 1, undefined, "maxInflightCommands"],
+    ["COMMAND_RETRY_LIMIT", 0, 100, "commandRetryLimit"],
+    ["LOT_CACHE_SIZE", 1, undefined, "lotCacheSize"],
+    ["PROJECTION_BATCH_SIZE", 1, 10000, "projectionBatchSize"],
+    ["READY_MAX_LAG", 0, undefined, "readyMaxLag"],
+    ["READ_YOUR_WRITES_TIMEOUT_MS", 0, 30000, "readYourWritesTimeoutMs"],
+    ["SHUTDOWN_TIMEOUT_MS", 100, 120000, "shutdownTimeoutMs"],
+    ["EMBEDDED_POLL_INTERVAL_MS", 10, 10000, "embeddedPollIntervalMs"],
+  ];
+
+  it.each(ranges)("%s accepts its bounds", (variable, min, max, field) => {
+    expect(loadConfig({ [variable]: String(min) })[field]).toBe(min);
+    if (max !== undefined) expect(loadConfig({ [variable]: String(max) })[field]).toBe(max);
+  });
+
+  it.each(ranges)("%s rejects values out of range", (variable, min, max) => {
+    rejects(variable, String(min - 1));
+    if (max !== undefined) rejects(variable, String(max + 1));
+  });
+
+  it.each(ranges)("%s rejects what is not an integer", (variable) => {
+    for (const value of [
+      "80x",
+      "x80",
+      "1.5",
+      "1e3",
+      "0x10",
+      "10_000",
+      "NaN",
+      "Infinity",
+      "- 1",
+      "9007199254740993",
+    ]) {
+      rejects(variable, value);
+    }
+  });
+
+  it("trims surrounding spaces and accepts a leading +", () => {
+    expect(loadConfig({ PORT: " 3000 " }).port).toBe(3000);
+    expect(loadConfig({ PORT: "+3000" }).port).toBe(3000);
+  });
+
+  it("has no upper bound where the specification gives none", () => {
+    expect(loadConfig({ LOT_CACHE_SIZE: "1000000000" }).lotCacheSize).toBe(1_000_000_000);
+  });
+});
+
+describe("HOST", () => {
+  it.each(["0.0.0.0", "127.0.0.1", "localhost", "::", "::1", "api.internal.example"])(
+    "accepts %s",
+    (host) => {
+      expect(loadConfig({ HOST: host }).host).toBe(host);
+    },
+  );
+
+  it("accepts a bracketed IPv6 address and drops the brackets", () => {
+    expect(loadConfig({ HOST: "[::1]" }).host).toBe("::1");
+  });
+
+  it.each(["http://localhost", "local host", "host/8080", "-bad-", "a..b"])("rejects %s", (value) =>
+    rejects("HOST", value),
+  );
+});
+
+describe("DATA_DIR", () => {
+  it("resolves a relative path against the working directory", () => {
+    expect(loadConfig({ DATA_DIR: "var/parking" }).dataDir).toBe(path.resolve("var/parking"));
+  });
+
+  it("keeps an absolute path", () => {
+    expect(loadConfig({ DATA_DIR: "/srv/parking/data" }).dataDir).toBe(path.resolve("/srv/parking/data"));
+  });
+
+  it("rejects a path with a NUL byte", () => rejects("DATA_DIR", "data\0x"));
+});
+
+describe("EVENTSTORE_URL", () => {
+  const valid = [
+    "esdb://localhost:2113?tls=false",
+    "esdb://eventstore:2113?tls=false",
+    "esdb://localhost:2113/?tls=false",
+    "esdb://localhost",
+    "esdb://admin:changeit@localhost:2113?tls=true&tlsVerifyCert=true",
+    "esdb://node1:2113,node2:2113,node3:2113?nodePreference=leader",
+    "esdb+discover://cluster.example.com:2113",
+    "kurrentdb://localhost:2113?tls=false",
+    "kurrentdb+discover://cluster.example.com",
+  ];
+
+  it.each(valid)("accepts %s", (url) => {
+    expect(loadConfig({ EVENTSTORE_URL: url }).eventStoreUrl).toBe(url);
+  });
+
+  it.each(valid)("accepts only what @eventstore/db-client can parse: %s", async (url) => {
+    const client = EventStoreDBClient.connectionString(toEsdbConnectionString(url));
+    await client.dispose();
+  });
+
+  it.each([
+    "localhost:2113",
+    "http://localhost:2113",
+    "tcp://localhost:1113",
+    "esdb:/localhost",
+    "esdb://",
+    "esdb://?tls=false",
+    "esdb://localhost:99999",
+    "esdb://localhost:0",
+    "esdb://localhost:abc",
+    "esdb://local host:2113",
+    "esdb://a:2113,,b:2113",
+    "esdb://localhost:2113/streams",
+    "esdb://localhost:2113?tls",
+    "esdb://localhost:2113?tls=false&",
+    "esdb://admin@localhost:2113",
+    "ESDB://localhost:2113",
+  ])("rejects %s", (value) => rejects("EVENTSTORE_URL", value));
+
+  it("rewrites kurrentdb schemes for @eventstore/db-client", () => {
+    expect(toEsdbConnectionString("kurrentdb://h:2113?tls=false")).toBe("esdb://h:2113?tls=false");
+    expect(toEsdbConnectionString("kurrentdb+discover://h")).toBe("esdb+discover://h");
+    expect(toEsdbConnectionString("esdb://h")).toBe("esdb://h");
+  });
+});
+
+describe("EVENTSTORE_SYNC", () => {
+  it.each(["normal", "full"] as const)("accepts %s", (mode) => {
+    expect(loadConfig({ EVENTSTORE_SYNC: mode }).eventStoreSync).toBe(mode);
+  });
+
+  it.each(["off", "FULL", "true"])("rejects %s", (value) => rejects("EVENTSTORE_SYNC", value));
+});
+
+describe("MONGODB_URL", () => {
+  const valid = [
+    "mongodb://localhost:27017",
+    "mongodb://mongo:27017/?replicaSet=rs0",
+    "mongodb://localhost:27017/?directConnection=true",
+    "mongodb://user:p%40ss@db1:27017,db2:27017,db3/parking?replicaSet=rs0&w=majority",
+    "mongodb://reader@localhost/?authSource=admin",
+    "mongodb://[::1]:27017/",
+    "mongodb+srv://cluster0.example.net/?retryWrites=true&w=majority",
+  ];
+
+  it.each(valid)("accepts %s", (url) => {
+    expect(loadConfig({ MONGODB_URL: url }).mongodbUrl).toBe(url);
+  });
+
+  it.each(valid)("accepts only what the mongodb driver can parse: %s", async (url) => {
+    const client = new MongoClient(url);
+    await client.close();
+  });
+
+  it.each([
+    "localhost:27017",
+    "postgres://localhost",
+    "mongodb:/localhost",
+    "mongodb://",
+    "mongodb:///parking",
+    "mongodb://localhost:70000",
+    "mongodb://localhost:27017/a.b",
+    "mongodb://localhost:27017/?replicaSet",
+    "mongodb://:secret@localhost",
+    "mongodb+srv://cluster0.example.net:27017",
+    "mongodb+srv://a.example.net,b.example.net",
+    "mongodb://local host",
+  ])("rejects %s", (value) => rejects("MONGODB_URL", value));
+});
+
+describe("MONGODB_DATABASE", () => {
+  it.each(["parking", "parking_test", "parking-2", "주차"])("accepts %s", (name) => {
+    expect(loadConfig({ MONGODB_DATABASE: name }).mongodbDatabase).toBe(name);
+  });
+
+  it.each(["a.b", "a/b", "a b", "$db", 'a"b', "a:b", "x".repeat(64)])("rejects %s", (value) =>
+    rejects("MONGODB_DATABASE", value),
+  );
+});
+
+describe("LOG_LEVEL", () => {
+  it.each(["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const)("accepts %s", (level) => {
+    expect(loadConfig({ LOG_LEVEL: level }).logLevel).toBe(level);
+  });
+
+  it.each(["verbose", "INFO", "warning", "30"])("rejects %s", (value) => rejects("LOG_LEVEL", value));
+});
+
+describe("ConfigError", () => {
+  const bad = {
+    ROLE: "worker",
+    PORT: "80x",
+    EVENTSTORE_URL: "http://eventstore:2113",
+    MONGODB_DATABASE: "a.b",
+    COMMAND_RETRY_LIMIT: "101",
+    SHUTDOWN_TIMEOUT_MS: "5",
+  };
+
+  it("reports every problem at once, in table order", () => {
+    expect(() => loadConfig(bad)).toThrow(ConfigError);
+    expect(problemsOf(bad).map((p) => p.variable)).toEqual([
+      "ROLE",
+      "PORT",
+      "EVENTSTORE_URL",
+      "MONGODB_DATABASE",
+      "COMMAND_RETRY_LIMIT",
+      "SHUTDOWN_TIMEOUT_MS",
+    ]);
+  });
+
+  it("has a message with one line per problem naming the variable, what it expects and the value", () => {
+    let error: unknown;
+    try {
+      loadConfig(bad);
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const { message, name } = error as ConfigError;
+    expect(name).toBe("ConfigError");
+    const lines = message.split("\n");
+    expect(lines[0]).toBe("Invalid configuration (6 problems):");
+    expect(lines.slice(1)).toEqual([
+      '  ROLE: expected one of all, command-api, projector, query-api, got "worker"',
+      '  PORT: expected an integer from 1 to 65535, got "80x"',
+      expect.stringMatching(
+        /^ {2}EVENTSTORE_URL: expected a connection string starting with esdb:\/\/, .*got "http:\/\/eventstore:2113"/,
+      ),
+      expect.stringMatching(/^ {2}MONGODB_DATABASE: expected a MongoDB database name.*got "a\.b"$/),
+      '  COMMAND_RETRY_LIMIT: expected an integer from 0 to 100, got "101" (out of range)',
+      '  SHUTDOWN_TIMEOUT_MS: expected an integer from 100 to 120000, got "5" (out of range)',
+    ]);
+  });
+
+  it("says 1 problem for a single one", () => {
+    expect(() => loadConfig({ PORT: "0" })).toThrow(/^Invalid configuration \(1 problem\):\n {2}PORT: /);
+  });
+
+  it("shows the value as received, before trimming", () => {
+    expect(problemsOf({ PORT: " 80x " })[0]?.message).toMatch(/got " 80x "/);
+  });
+
+  it("never shows a password from a connection string", () => {
+    const problems = problemsOf({
+      EVENTSTORE_URL: "esdb://admin:hunter2@eventstore:99999",
+      MONGODB_URL: "mongodb://app:hunter2@mongo:70000",
+    });
+    expect(problems).toHaveLength(2);
+    for (const problem of problems) {
+      expect(problem.message).not.toContain("hunter2");
+      expect(problem.message).toContain(":****@");
+    }
+  });
+});
+
+describe("redactConfig", () => {
+  it("masks passwords in the connection strings and keeps everything else", () => {
+    const config = loadConfig({
+      EVENTSTORE_URL: "esdb://admin:changeit@eventstore:2113?tls=false",
+      MONGODB_URL: "mongodb://app:s3cret@mongo:27017/?replicaSet=rs0",
+    });
+    expect(redactConfig(config)).toStrictEqual({
+      ...config,
+      eventStoreUrl: "esdb://admin:****@eventstore:2113?tls=false",
+      mongodbUrl: "mongodb://app:****@mongo:27017/?replicaSet=rs0",
+    });
+    expect(redactConfig(DEFAULTS)).toStrictEqual(DEFAULTS);
+  });
+});

@@ -1,0 +1,122 @@
+import { randomUUID } from "node:crypto";
+import type { TSchema } from "@sinclair/typebox";
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from "express";
+import { EventStoreUnavailableError } from "../../event-store/errors.js";
+import { DocumentStoreUnavailableError } from "../../document-store/port.js";
+import { SchemaValidationError, validate } from "../../schemas/validation.js";
+import { ConcurrencyConflictError } from "../../write-side/command-handler.js";
+import type { Logger } from "../logger.js";
+import { PROBLEM_TYPES, ProblemError, problemDocument, problemType } from "./problem.js";
+
+const CORRELATION_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+
+/** The correlation id of the request: the caller's X-Correlation-Id if well-formed, else a new one. */
+export function correlationId(req: Request): string {
+  return (req as Request & { correlationId: string }).correlationId;
+}
+
+export const assignCorrelationId: RequestHandler = (req, res, next) => {
+  const incoming = req.get("x-correlation-id");
+  const id = incoming && CORRELATION_ID.test(incoming) ? incoming : randomUUID();
+  (req as Request & { correlationId: string }).correlationId = id;
+  res.setHeader("X-Correlation-Id", id);
+  next();
+};
+
+/** Where an input came from, used to name the wrong field (`body.capacity`, `path.parkingLotId`). */
+export type InputSource = "body" | "path" | "query" | "header";
+
+/** Validates a piece of the request against its schema; a mismatch becomes a 400 validation problem. */
+export function validInput<S extends TSchema>(schema: S, value: unknown, source: InputSource) {
+  try {
+    return validate(schema, value, source);
+  } catch (error) {
+    if (error instanceof SchemaValidationError) {
+      throw new ProblemError("validation", `The request ${source} is invalid.`, {
+        errors: error.errors.map((e) => ({
+          field: e.field === "(root)" ? source : `${source}.${e.field}`,
+          message: e.message,
+        })),
+      });
+    }
+    throw error;
+  }
+}
+
+/** Bodies must be JSON: anything else gets a 415 before parsing. */
+export const requireJsonBody: RequestHandler = (req, _res, next) => {
+  const hasBody = req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
+  if (hasBody && !req.is("application/json")) {
+    next(new ProblemError("unsupported-media-type", `Content-Type ${req.get("content-type") ?? "(none)"} is not accepted; send application/json.`));
+    return;
+  }
+  next();
+};
+
+export function sendProblem(res: Response, error: ProblemError, instance?: string): void {
+  if (error.extra.retryAfterSeconds !== undefined) res.setHeader("Retry-After", String(error.extra.retryAfterSeconds));
+  for (const [name, value] of Object.entries(error.extra.headers ?? {})) res.setHeader(name, value);
+  res.status(error.status).type("application/problem+json").send(JSON.stringify(problemDocument(error, instance)));
+}
+
+interface BodyParserError extends Error {
+  type?: string;
+  status?: number;
+}
+
+/** Maps every error to a problem document. Only a genuine bug becomes a 500. */
+export function toProblem(error: unknown): ProblemError {
+  if (error instanceof ProblemError) return error;
+  if (error instanceof SchemaValidationError) {
+    return new ProblemError("validation", error.message, { errors: error.errors });
+  }
+  if (error instanceof ConcurrencyConflictError) {
+    return new ProblemError("concurrency-conflict", error.message, { retryAfterSeconds: 1 });
+  }
+  if (error instanceof EventStoreUnavailableError || error instanceof DocumentStoreUnavailableError) {
+    return new ProblemError("store-unavailable", "A backing store did not answer; nothing was changed.", { retryAfterSeconds: 2 });
+  }
+  const parserError = error as BodyParserError;
+  switch (parserError?.type) {
+    case "entity.parse.failed":
+      return new ProblemError("malformed-json", "The body could not be parsed as a JSON object.");
+    case "entity.too.large":
+      return new ProblemError("payload-too-large");
+    case "encoding.unsupported":
+    case "charset.unsupported":
+      return new ProblemError("unsupported-media-type", parserError.message);
+  }
+  if (typeof parserError?.status === "number" && parserError.status >= 400 && parserError.status < 500) {
+    return new ProblemError("validation", parserError.message);
+  }
+  return new ProblemError("internal");
+}
+
+export function errorHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const problem = toProblem(error);
+    if (problem.status >= 500 && problem.problem !== "overloaded") {
+      logger.error({ err: error, correlationId: correlationId(req), method: req.method, url: req.originalUrl }, "request failed");
+    }
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    sendProblem(res, problem, req.originalUrl);
+  };
+}
+
+export const notFound: RequestHandler = (req, _res, next) => {
+  next(new ProblemError("not-found", `Nothing at ${req.method} ${req.path}.`));
+};
+
+/** Serves the documentation of each problem type at its `type` URI. */
+export const problemDocs: RequestHandler = (req, res, next) => {
+  const name = req.params.name as string;
+  const entry = Object.hasOwn(PROBLEM_TYPES, name) ? PROBLEM_TYPES[name as keyof typeof PROBLEM_TYPES] : undefined;
+  if (!entry) {
+    next();
+    return;
+  }
+  res.json({ type: problemType(name as keyof typeof PROBLEM_TYPES), ...entry });
+};

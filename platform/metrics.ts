@@ -1,0 +1,96 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+/**
+ * Prometheus metrics of one process. A registry per instance (not the global one), so tests can
+ * build many apps in one process without name clashes.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly commands = new Counter({
+    name: "parking_commands_total",
+    help: "Commands handled, by command and outcome (accepted, duplicate, rejected reason, error).",
+    labelNames: ["command", "outcome"] as const,
+    registers: [this.registry],
+  });
+
+  readonly commandDuration = new Histogram({
+    name: "parking_command_duration_seconds",
+    help: "Time from receiving a command to its answer, by command and outcome.",
+    labelNames: ["command", "outcome"] as const,
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+
+  readonly concurrencyRetries = new Counter({
+    name: "parking_command_concurrency_retries_total",
+    help: "Optimistic-concurrency conflicts that made a command reload its lot and decide again.",
+    labelNames: ["command"] as const,
+    registers: [this.registry],
+  });
+
+  readonly commandsInFlight = new Gauge({
+    name: "parking_commands_in_flight",
+    help: "Commands being processed right now (bounded by MAX_INFLIGHT_COMMANDS).",
+    registers: [this.registry],
+  });
+
+  readonly overloadRejections = new Counter({
+    name: "parking_overload_rejections_total",
+    help: "Requests answered 503 at once because the write path was at its in-flight bound.",
+    registers: [this.registry],
+  });
+
+  readonly projectionPosition = new Gauge({
+    name: "parking_projection_position",
+    help: "Last global position applied by each projection (and the coupon policy).",
+    labelNames: ["projection"] as const,
+    registers: [this.registry],
+  });
+
+  readonly projectionLag = new Gauge({
+    name: "parking_projection_lag",
+    help: "Head of the log minus the position applied, per projection.",
+    labelNames: ["projection"] as const,
+    registers: [this.registry],
+  });
+
+  readonly projectionEvents = new Counter({
+    name: "parking_projection_events_total",
+    help: "Events applied, per projection.",
+    labelNames: ["projection"] as const,
+    registers: [this.registry],
+  });
+
+  readonly projectionBatchDuration = new Histogram({
+    name: "parking_projection_batch_duration_seconds",
+    help: "Time to apply one batch of events and its checkpoint.",
+    labelNames: ["projector"] as const,
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [this.registry],
+  });
+
+  readonly projectionFailures = new Counter({
+    name: "parking_projection_failures_total",
+    help: "Times a projection stopped on an event it could not apply, or its subscription dropped.",
+    labelNames: ["projection", "kind"] as const,
+    registers: [this.registry],
+  });
+
+  readonly couponPolicyPosition = new Gauge({
+    name: "parking_coupon_policy_position",
+    help: "Last global position handled by the coupon policy.",
+    registers: [this.registry],
+  });
+
+  readonly couponActions = new Counter({
+    name: "parking_coupon_policy_actions_total",
+    help: "Coupon policy effects, by action (issued, revoked, already-done).",
+    labelNames: ["action"] as const,
+    registers: [this.registry],
+  });
+
+  constructor(options: { defaultMetrics?: boolean } = {}) {
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+}
