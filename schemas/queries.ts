@@ -3,10 +3,14 @@ import { CustomerId, Identifier, ParkingLotId, PositionString } from "./common.j
 
 /** Query-string parameters of the query API. Everything arrives as a string; limits are parsed after validation. */
 
-const Limit = Type.String({ pattern: "^(?:[1-9][0-9]{0,2}|1000)$", description: "Page size, 1–1000 (default 50)." });
+const Limit = Type.String({
+  pattern: "^(?:[1-9][0-9]{0,2}|1000)$",
+  description: "Page size, 1–1000 (default 50).",
+});
 const MinPosition = Type.String({
   ...PositionString,
-  description: "Read-your-writes: answer only once the view has applied this position (a command's `position`).",
+  description:
+    "Read-your-writes: answer only once the view has applied this position (a command's `position`).",
 });
 
 export const ParkingLotsQuery = Type.Object(
@@ -19,7 +23,9 @@ export const ReservationsQuery = Type.Object(
     parkingLotId: Type.Optional(ParkingLotId),
     customerId: Type.Optional(CustomerId),
     status: Type.Optional(Type.Union([Type.Literal("RESERVED"), Type.Literal("CANCELED")])),
-    cursor: Type.Optional(Type.String({ pattern: "^[0-9]{1,16}$", description: "`nextCursor` of the previous page." })),
+    cursor: Type.Optional(
+      Type.String({ pattern: "^[0-9]{1,16}$", description: "`nextCursor` of the previous page." }),
+    ),
     limit: Type.Optional(Limit),
     minPosition: Type.Optional(MinPosition),
   },
@@ -36,4 +42,7 @@ export const CouponsQuery = Type.Object(
   { additionalProperties: false },
 );
 
-export const SingleQuery = Type.Object({ minPosition: Type.Optional(MinPosition) }, { additionalProperties: false });
+export const SingleQuery = Type.Object(
+  { minPosition: Type.Optional(MinPosition) },
+  { additionalProperties: false },
+);

@@ -16,7 +16,6 @@ export const ajv = new Ajv({
   coerceTypes: false,
   useDefaults: false,
   removeAdditional: false,
-  keywords: ["examples"],
 });
 addFormats(ajv, ["date-time", "uuid", "uri"]);
 

@@ -64,7 +64,11 @@ export class ParkingLotCommandHandler {
 
   constructor(
     private readonly eventStore: EventStore,
-    private readonly options: { readonly retryLimit: number; readonly cacheSize: number; readonly hooks?: CommandHandlerHooks },
+    private readonly options: {
+      readonly retryLimit: number;
+      readonly cacheSize: number;
+      readonly hooks?: CommandHandlerHooks;
+    },
   ) {
     this.cache = new LotStateCache(options.cacheSize);
   }

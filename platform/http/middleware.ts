@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import type { TSchema } from "@sinclair/typebox";
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from "express";
-import { EventStoreUnavailableError } from "../../event-store/errors.js";
 import { DocumentStoreUnavailableError } from "../../document-store/port.js";
+import { EventStoreUnavailableError } from "../../event-store/errors.js";
 import { SchemaValidationError, validate } from "../../schemas/validation.js";
 import { ConcurrencyConflictError } from "../../write-side/command-handler.js";
 import type { Logger } from "../logger.js";
@@ -45,18 +45,28 @@ export function validInput<S extends TSchema>(schema: S, value: unknown, source:
 
 /** Bodies must be JSON: anything else gets a 415 before parsing. */
 export const requireJsonBody: RequestHandler = (req, _res, next) => {
-  const hasBody = req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
+  const hasBody =
+    req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
   if (hasBody && !req.is("application/json")) {
-    next(new ProblemError("unsupported-media-type", `Content-Type ${req.get("content-type") ?? "(none)"} is not accepted; send application/json.`));
+    next(
+      new ProblemError(
+        "unsupported-media-type",
+        `Content-Type ${req.get("content-type") ?? "(none)"} is not accepted; send application/json.`,
+      ),
+    );
     return;
   }
   next();
 };
 
 export function sendProblem(res: Response, error: ProblemError, instance?: string): void {
-  if (error.extra.retryAfterSeconds !== undefined) res.setHeader("Retry-After", String(error.extra.retryAfterSeconds));
+  if (error.extra.retryAfterSeconds !== undefined)
+    res.setHeader("Retry-After", String(error.extra.retryAfterSeconds));
   for (const [name, value] of Object.entries(error.extra.headers ?? {})) res.setHeader(name, value);
-  res.status(error.status).type("application/problem+json").send(JSON.stringify(problemDocument(error, instance)));
+  res
+    .status(error.status)
+    .type("application/problem+json")
+    .send(JSON.stringify(problemDocument(error, instance)));
 }
 
 interface BodyParserError extends Error {
@@ -74,7 +84,9 @@ export function toProblem(error: unknown): ProblemError {
     return new ProblemError("concurrency-conflict", error.message, { retryAfterSeconds: 1 });
   }
   if (error instanceof EventStoreUnavailableError || error instanceof DocumentStoreUnavailableError) {
-    return new ProblemError("store-unavailable", "A backing store did not answer; nothing was changed.", { retryAfterSeconds: 2 });
+    return new ProblemError("store-unavailable", "A backing store did not answer; nothing was changed.", {
+      retryAfterSeconds: 2,
+    });
   }
   const parserError = error as BodyParserError;
   switch (parserError?.type) {
@@ -96,7 +108,10 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const problem = toProblem(error);
     if (problem.status >= 500 && problem.problem !== "overloaded") {
-      logger.error({ err: error, correlationId: correlationId(req), method: req.method, url: req.originalUrl }, "request failed");
+      logger.error(
+        { err: error, correlationId: correlationId(req), method: req.method, url: req.originalUrl },
+        "request failed",
+      );
     }
     if (res.headersSent) {
       res.end();
@@ -113,7 +128,9 @@ export const notFound: RequestHandler = (req, _res, next) => {
 /** Serves the documentation of each problem type at its `type` URI. */
 export const problemDocs: RequestHandler = (req, res, next) => {
   const name = req.params.name as string;
-  const entry = Object.hasOwn(PROBLEM_TYPES, name) ? PROBLEM_TYPES[name as keyof typeof PROBLEM_TYPES] : undefined;
+  const entry = Object.hasOwn(PROBLEM_TYPES, name)
+    ? PROBLEM_TYPES[name as keyof typeof PROBLEM_TYPES]
+    : undefined;
   if (!entry) {
     next();
     return;

@@ -11,7 +11,9 @@ export function inflightLimit(max: number, metrics?: Metrics): RequestHandler {
   return (_req, res, next) => {
     if (inFlight >= max) {
       metrics?.overloadRejections.inc();
-      next(new ProblemError("overloaded", `More than ${max} commands are in flight.`, { retryAfterSeconds: 1 }));
+      next(
+        new ProblemError("overloaded", `More than ${max} commands are in flight.`, { retryAfterSeconds: 1 }),
+      );
       return;
     }
     inFlight++;

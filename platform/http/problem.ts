@@ -5,24 +5,96 @@ import type { FieldError } from "../../schemas/validation.js";
  * service also serves as documentation at GET /problems/{name}), a title and a status.
  */
 export const PROBLEM_TYPES = {
-  validation: { status: 400, title: "The request is invalid", help: "Fix the fields listed in `errors` and send it again." },
-  "malformed-json": { status: 400, title: "The body is not valid JSON", help: "Send a JSON object with Content-Type: application/json." },
-  "unsupported-media-type": { status: 415, title: "Unsupported content type", help: "Send the body as application/json." },
-  "payload-too-large": { status: 413, title: "The body is too large", help: "Request bodies are limited to 16 KiB." },
-  "not-found": { status: 404, title: "No such resource", help: "Check the path; see /openapi.json for the API." },
-  "method-not-allowed": { status: 405, title: "Method not allowed", help: "See the Allow header for the methods this path accepts." },
-  "parking-lot-not-found": { status: 404, title: "Parking lot not found", help: "Register the lot first (POST /parking-lots) or check its id." },
-  "reservation-not-found": { status: 404, title: "Reservation not found", help: "Check the reservation id and the lot it belongs to." },
-  "parking-lot-full": { status: 409, title: "The parking lot is full", help: "Try another lot, or again after a reservation is canceled." },
-  "parking-lot-id-taken": { status: 409, title: "A parking lot with this id already exists", help: "Choose another id, or omit it to get a generated one." },
-  "idempotency-key-reused": { status: 422, title: "Idempotency-Key reused with a different request", help: "Use a new Idempotency-Key for a different reservation." },
-  "concurrency-conflict": { status: 503, title: "Too much contention on this parking lot", help: "Retry after the time in Retry-After." },
-  overloaded: { status: 503, title: "The service is overloaded", help: "Retry after the time in Retry-After." },
-  "store-unavailable": { status: 503, title: "A backing store is unavailable", help: "Retry after the time in Retry-After." },
-  "position-not-reached": { status: 503, title: "The view has not caught up to the requested position yet", help: "Retry after the time in Retry-After, or ask without minPosition." },
-  "service-unavailable": { status: 503, title: "No instance can answer right now", help: "Retry after the time in Retry-After." },
-  "shutting-down": { status: 503, title: "The service is shutting down", help: "Retry; another instance will answer." },
-  internal: { status: 500, title: "Internal error", help: "This is a bug; the error is logged with the correlation id." },
+  validation: {
+    status: 400,
+    title: "The request is invalid",
+    help: "Fix the fields listed in `errors` and send it again.",
+  },
+  "malformed-json": {
+    status: 400,
+    title: "The body is not valid JSON",
+    help: "Send a JSON object with Content-Type: application/json.",
+  },
+  "unsupported-media-type": {
+    status: 415,
+    title: "Unsupported content type",
+    help: "Send the body as application/json.",
+  },
+  "payload-too-large": {
+    status: 413,
+    title: "The body is too large",
+    help: "Request bodies are limited to 16 KiB.",
+  },
+  "not-found": {
+    status: 404,
+    title: "No such resource",
+    help: "Check the path; see /openapi.json for the API.",
+  },
+  "method-not-allowed": {
+    status: 405,
+    title: "Method not allowed",
+    help: "See the Allow header for the methods this path accepts.",
+  },
+  "parking-lot-not-found": {
+    status: 404,
+    title: "Parking lot not found",
+    help: "Register the lot first (POST /parking-lots) or check its id.",
+  },
+  "reservation-not-found": {
+    status: 404,
+    title: "Reservation not found",
+    help: "Check the reservation id and the lot it belongs to.",
+  },
+  "parking-lot-full": {
+    status: 409,
+    title: "The parking lot is full",
+    help: "Try another lot, or again after a reservation is canceled.",
+  },
+  "parking-lot-id-taken": {
+    status: 409,
+    title: "A parking lot with this id already exists",
+    help: "Choose another id, or omit it to get a generated one.",
+  },
+  "idempotency-key-reused": {
+    status: 422,
+    title: "Idempotency-Key reused with a different request",
+    help: "Use a new Idempotency-Key for a different reservation.",
+  },
+  "concurrency-conflict": {
+    status: 503,
+    title: "Too much contention on this parking lot",
+    help: "Retry after the time in Retry-After.",
+  },
+  overloaded: {
+    status: 503,
+    title: "The service is overloaded",
+    help: "Retry after the time in Retry-After.",
+  },
+  "store-unavailable": {
+    status: 503,
+    title: "A backing store is unavailable",
+    help: "Retry after the time in Retry-After.",
+  },
+  "position-not-reached": {
+    status: 503,
+    title: "The view has not caught up to the requested position yet",
+    help: "Retry after the time in Retry-After, or ask without minPosition.",
+  },
+  "service-unavailable": {
+    status: 503,
+    title: "No instance can answer right now",
+    help: "Retry after the time in Retry-After.",
+  },
+  "shutting-down": {
+    status: 503,
+    title: "The service is shutting down",
+    help: "Retry; another instance will answer.",
+  },
+  internal: {
+    status: 500,
+    title: "Internal error",
+    help: "This is a bug; the error is logged with the correlation id.",
+  },
 } as const;
 
 export type ProblemName = keyof typeof PROBLEM_TYPES;

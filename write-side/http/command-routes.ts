@@ -3,10 +3,9 @@ import { Type } from "@sinclair/typebox";
 import { type Request, type Response, Router } from "express";
 import { v5 as uuidv5, v7 as uuidv7 } from "uuid";
 import { formatPosition } from "../../event-store/position.js";
-import type { Metrics } from "../../platform/metrics.js";
 import { correlationId, requireJsonBody, validInput } from "../../platform/http/middleware.js";
 import { ProblemError } from "../../platform/http/problem.js";
-import { ParkingLotId, ReservationId } from "../../schemas/common.js";
+import type { Metrics } from "../../platform/metrics.js";
 import {
   CancelReservationBody,
   IdempotencyKey,
@@ -14,6 +13,7 @@ import {
   RegisterParkingLotBody,
   ReserveParkingBody,
 } from "../../schemas/commands.js";
+import { ParkingLotId, ReservationId } from "../../schemas/common.js";
 import type { CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
 import type { Rejection } from "../parking-lot/decider.js";
 
@@ -32,18 +32,30 @@ const ReservationParams = Type.Object(
 function rejectionProblem(rejection: Rejection): ProblemError {
   switch (rejection.code) {
     case "LotNotFound":
-      return new ProblemError("parking-lot-not-found", `Parking lot ${rejection.parkingLotId} does not exist.`, {
-        parkingLotId: rejection.parkingLotId,
-      });
+      return new ProblemError(
+        "parking-lot-not-found",
+        `Parking lot ${rejection.parkingLotId} does not exist.`,
+        {
+          parkingLotId: rejection.parkingLotId,
+        },
+      );
     case "LotAlreadyRegistered":
-      return new ProblemError("parking-lot-id-taken", `Parking lot ${rejection.parkingLotId} is already registered with other details.`, {
-        parkingLotId: rejection.parkingLotId,
-      });
+      return new ProblemError(
+        "parking-lot-id-taken",
+        `Parking lot ${rejection.parkingLotId} is already registered with other details.`,
+        {
+          parkingLotId: rejection.parkingLotId,
+        },
+      );
     case "LotFull":
-      return new ProblemError("parking-lot-full", `All ${rejection.capacity} spots of parking lot ${rejection.parkingLotId} are taken.`, {
-        parkingLotId: rejection.parkingLotId,
-        capacity: rejection.capacity,
-      });
+      return new ProblemError(
+        "parking-lot-full",
+        `All ${rejection.capacity} spots of parking lot ${rejection.parkingLotId} are taken.`,
+        {
+          parkingLotId: rejection.parkingLotId,
+          capacity: rejection.capacity,
+        },
+      );
     case "ReservationNotFound":
       return new ProblemError(
         "reservation-not-found",
@@ -69,7 +81,10 @@ export function commandRoutes(handler: ParkingLotCommandHandler, metrics?: Metri
     const stop = metrics?.commandDuration.startTimer({ command: command.type });
     let outcome = "error";
     try {
-      const result = await handler.handle(command, { correlationId: correlationId(req), commandId: randomUUID() });
+      const result = await handler.handle(command, {
+        correlationId: correlationId(req),
+        commandId: randomUUID(),
+      });
       outcome = result.ok ? (result.events.length ? "accepted" : "duplicate") : result.rejection.code;
       if (!result.ok) throw rejectionProblem(result.rejection);
       return result;
@@ -94,42 +109,54 @@ export function commandRoutes(handler: ParkingLotCommandHandler, metrics?: Metri
     res
       .status(result.events.length ? 201 : 200)
       .location(`/parking-lots/${encodeURIComponent(parkingLotId)}`)
-      .json({ parkingLotId, name: body.name.normalize("NFC"), capacity: body.capacity, position: positionOf(result) });
+      .json({
+        parkingLotId,
+        name: body.name.normalize("NFC"),
+        capacity: body.capacity,
+        position: positionOf(result),
+      });
   });
 
-  router.post("/parking-lots/:parkingLotId/reservations", requireJsonBody, async (req: Request, res: Response) => {
-    const { parkingLotId } = validInput(LotParams, { ...req.params }, "path");
-    const key = req.get("idempotency-key");
-    if (key !== undefined) validInput(Type.Object({ "Idempotency-Key": IdempotencyKey }), { "Idempotency-Key": key }, "header");
-    const body = validInput(ReserveParkingBody, req.body, "body");
-    const reservationId = reservationIdFor(parkingLotId, key);
-    const carNumber = body.carNumber.normalize("NFC");
-    const result = await run(req, {
-      type: "ReserveParking",
-      reservationId,
-      parkingLotId,
-      customerId: body.customerId,
-      carNumber,
-      amount: body.amount,
-      now: new Date().toISOString(),
-    });
-    const replayed = result.events.length === 0;
-    const status =
-      result.state.kind === "registered" ? (result.state.reservations.get(reservationId)?.status ?? "RESERVED") : "RESERVED";
-    if (replayed) res.setHeader("Idempotent-Replayed", "true");
-    res
-      .status(replayed ? 200 : 201)
-      .location(`/reservations/${encodeURIComponent(reservationId)}`)
-      .json({
+  router.post(
+    "/parking-lots/:parkingLotId/reservations",
+    requireJsonBody,
+    async (req: Request, res: Response) => {
+      const { parkingLotId } = validInput(LotParams, { ...req.params }, "path");
+      const key = req.get("idempotency-key");
+      if (key !== undefined)
+        validInput(Type.Object({ "Idempotency-Key": IdempotencyKey }), { "Idempotency-Key": key }, "header");
+      const body = validInput(ReserveParkingBody, req.body, "body");
+      const reservationId = reservationIdFor(parkingLotId, key);
+      const carNumber = body.carNumber.normalize("NFC");
+      const result = await run(req, {
+        type: "ReserveParking",
         reservationId,
         parkingLotId,
         customerId: body.customerId,
         carNumber,
         amount: body.amount,
-        status,
-        position: positionOf(result),
+        now: new Date().toISOString(),
       });
-  });
+      const replayed = result.events.length === 0;
+      const status =
+        result.state.kind === "registered"
+          ? (result.state.reservations.get(reservationId)?.status ?? "RESERVED")
+          : "RESERVED";
+      if (replayed) res.setHeader("Idempotent-Replayed", "true");
+      res
+        .status(replayed ? 200 : 201)
+        .location(`/reservations/${encodeURIComponent(reservationId)}`)
+        .json({
+          reservationId,
+          parkingLotId,
+          customerId: body.customerId,
+          carNumber,
+          amount: body.amount,
+          status,
+          position: positionOf(result),
+        });
+    },
+  );
 
   router.delete(
     "/parking-lots/:parkingLotId/reservations/:reservationId",

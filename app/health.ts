@@ -1,0 +1,75 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Router } from "express";
+import express from "express";
+import type { Services } from "./services.js";
+
+const withTimeout = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
+  Promise.race([
+    promise,
+    sleep(ms).then(() => {
+      throw new Error(`${what} did not answer within ${ms} ms`);
+    }),
+  ]);
+
+export interface Lifecycle {
+  /** False from the moment a shutdown starts: orchestrators stop routing new traffic here. */
+  ready: boolean;
+}
+
+/**
+ * /healthz: the process is alive. /readyz: it should get traffic: not shutting down, its stores
+ * answer, and (where projections run in this process) they are within READY_MAX_LAG of the head.
+ */
+export function healthRoutes(services: Services, lifecycle: Lifecycle): Router {
+  const router = express.Router();
+
+  router.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+
+  router.get("/readyz", async (_req, res) => {
+    const checks: Record<string, { ok: boolean; detail?: string }> = {};
+    checks.lifecycle = lifecycle.ready ? { ok: true } : { ok: false, detail: "shutting down" };
+    let head = null;
+    const needsEventStore = services.commands !== undefined || services.projector !== undefined;
+    if (services.eventStore && needsEventStore) {
+      try {
+        head = await withTimeout(services.eventStore.headPosition(), 1000, "event store");
+        checks.eventStore = { ok: true };
+      } catch (error) {
+        checks.eventStore = { ok: false, detail: String(error) };
+      }
+    }
+    if (services.documentStore) {
+      try {
+        await withTimeout(services.documentStore.findById("projection_state", "-"), 1000, "document store");
+        checks.documentStore = { ok: true };
+      } catch (error) {
+        checks.documentStore = { ok: false, detail: String(error) };
+      }
+    }
+    if (services.projector) {
+      for (const status of services.projector.status()) {
+        const lag = head ? head.commit - (status.position?.commit ?? 0) : 0;
+        const ok = status.state !== "failed" && lag <= services.config.readyMaxLag;
+        checks[`projection:${status.name}`] = ok
+          ? { ok }
+          : {
+              ok,
+              detail:
+                status.state === "failed"
+                  ? `failed: ${status.error}`
+                  : `lag ${lag} > ${services.config.readyMaxLag}`,
+            };
+      }
+    }
+    const ready = Object.values(checks).every((c) => c.ok);
+    res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "not ready", checks });
+  });
+
+  router.get("/metrics", async (_req, res) => {
+    res.type(services.metrics.registry.contentType).send(await services.metrics.registry.metrics());
+  });
+
+  return router;
+}

@@ -1,0 +1,47 @@
+import { CURRENT_SCHEMA_VERSION, type DomainEvent, type EventMetadata } from "../schemas/events.js";
+import { validateEvent, validateMetadata } from "../schemas/validation.js";
+import type { EventToAppend, RecordedEvent } from "./port.js";
+import type { Position } from "./position.js";
+
+/**
+ * The typed edge of the event store: domain events are validated against their JSON Schema
+ * when written and again when read, so a malformed event can neither enter the log nor be
+ * silently applied by a projection.
+ */
+
+export interface Causation {
+  readonly correlationId: string;
+  readonly causationId: string;
+}
+
+export interface StoredDomainEvent<E extends DomainEvent = DomainEvent> {
+  readonly event: E;
+  readonly id: string;
+  readonly streamId: string;
+  readonly revision: number;
+  readonly position: Position;
+  readonly metadata: EventMetadata;
+  readonly createdAt: Date;
+}
+
+export function encodeEvent(event: DomainEvent, causation: Causation, id?: string): EventToAppend {
+  const checked = validateEvent(event.type, event.data);
+  const metadata = validateMetadata({
+    correlationId: causation.correlationId,
+    causationId: causation.causationId,
+    schemaVersion: CURRENT_SCHEMA_VERSION,
+  });
+  return { ...(id ? { id } : {}), type: checked.type, data: checked.data, metadata };
+}
+
+export function decodeEvent(recorded: RecordedEvent): StoredDomainEvent {
+  return {
+    event: validateEvent(recorded.type, recorded.data),
+    id: recorded.id,
+    streamId: recorded.streamId,
+    revision: recorded.revision,
+    position: recorded.position,
+    metadata: validateMetadata(recorded.metadata),
+    createdAt: recorded.createdAt,
+  };
+}

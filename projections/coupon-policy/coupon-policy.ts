@@ -1,0 +1,159 @@
+import { v5 as uuidv5 } from "uuid";
+import type { DocumentStore } from "../../document-store/port.js";
+import { decodeEvent, encodeEvent, type StoredDomainEvent } from "../../event-store/codec.js";
+import { WrongExpectedRevisionError } from "../../event-store/errors.js";
+import type { EventStore, RecordedEvent } from "../../event-store/port.js";
+import { isAfter, type Position } from "../../event-store/position.js";
+import type { Logger } from "../../platform/logger.js";
+import type { Metrics } from "../../platform/metrics.js";
+import type { EventOfType } from "../../schemas/events.js";
+import { checkpointOp, readCheckpoint } from "../runtime/checkpoints.js";
+import { SubscriptionLoop } from "../runtime/subscription-loop.js";
+
+export const COUPON_POLICY = "coupon-policy";
+const GENERATION = 1;
+const COUPON_NAMESPACE = "0b8f6c1e-5d0a-4f57-b1a4-7c2e9d3f8a60";
+
+export const couponStream = (reservationId: string): string => `coupon-${reservationId}`;
+/** Deterministic, so a retried issue names the same coupon. */
+export const couponIdFor = (reservationId: string): string => uuidv5(reservationId, COUPON_NAMESPACE);
+
+export interface CouponPolicyOptions {
+  readonly eventStore: EventStore;
+  readonly documentStore: DocumentStore;
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+  readonly batchSize: number;
+}
+
+/**
+ * The coupon policy: an asynchronous reactor. For each ParkingReserved it issues the coupon, for
+ * each ReservationCanceled it revokes the coupon that was issued, each into the stream
+ * `coupon-{reservationId}`. Effects are idempotent through the stream's expected revision
+ * (issue expects no stream, revoke expects exactly the issue), so replaying a batch after a
+ * crash never duplicates anything; its checkpoint only moves past events it has handled.
+ */
+export class CouponPolicy {
+  private loop: SubscriptionLoop | undefined;
+  private position: Position | null = null;
+
+  constructor(private readonly options: CouponPolicyOptions) {}
+
+  async start(): Promise<void> {
+    const checkpoint = await readCheckpoint(this.options.documentStore, COUPON_POLICY, GENERATION);
+    this.position = checkpoint?.position ?? null;
+    this.loop = new SubscriptionLoop({
+      name: COUPON_POLICY,
+      eventStore: this.options.eventStore,
+      // No filter: the checkpoint then follows the head of the log (coupon events included), so
+      // its lag reads 0 when there is nothing left to do.
+      logger: this.options.logger,
+      batchSize: this.options.batchSize,
+      flushMs: 2,
+      maxPending: this.options.batchSize * 20,
+      resumeFrom: async () => this.position ?? "start",
+      handleBatch: (batch) => this.handleBatch(batch),
+      onDrop: () =>
+        this.options.metrics?.projectionFailures.inc({ projection: COUPON_POLICY, kind: "dropped" }),
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.loop?.stop();
+    this.loop = undefined;
+  }
+
+  get checkpoint(): Position | null {
+    return this.position;
+  }
+
+  private async handleBatch(batch: readonly RecordedEvent[]): Promise<void> {
+    for (const record of batch) {
+      if (this.position && !isAfter(record.position, this.position)) continue; // handled before a restart
+      const stored = decodeEvent(record);
+      if (stored.event.type === "ParkingReserved")
+        await this.issue(stored as StoredDomainEvent<EventOfType<"ParkingReserved">>);
+      else if (stored.event.type === "ReservationCanceled") {
+        await this.revoke(stored as StoredDomainEvent<EventOfType<"ReservationCanceled">>);
+      }
+      this.position = record.position;
+    }
+    if (this.position) {
+      await this.options.documentStore.write([
+        checkpointOp(COUPON_POLICY, GENERATION, { position: this.position, state: "running" }),
+      ]);
+      this.options.metrics?.couponPolicyPosition.set(this.position.commit);
+      this.options.metrics?.projectionPosition.set({ projection: COUPON_POLICY }, this.position.commit);
+    }
+  }
+
+  private async issue(stored: StoredDomainEvent<EventOfType<"ParkingReserved">>): Promise<void> {
+    const { reservationId, parkingLotId, customerId } = stored.event.data;
+    const causation = { correlationId: stored.metadata.correlationId, causationId: stored.id };
+    try {
+      await this.options.eventStore.appendToStream(
+        couponStream(reservationId),
+        [
+          encodeEvent(
+            {
+              type: "CouponIssued",
+              data: {
+                couponId: couponIdFor(reservationId),
+                reservationId,
+                parkingLotId,
+                customerId,
+                issuedAt: new Date().toISOString(),
+              },
+            },
+            causation,
+          ),
+        ],
+        { expectedRevision: "no_stream" },
+      );
+      this.options.metrics?.couponActions.inc({ action: "issued" });
+    } catch (error) {
+      if (!(error instanceof WrongExpectedRevisionError)) throw error;
+      this.options.metrics?.couponActions.inc({ action: "already-done" }); // issued before a crash
+    }
+  }
+
+  private async revoke(stored: StoredDomainEvent<EventOfType<"ReservationCanceled">>): Promise<void> {
+    const { reservationId, parkingLotId, customerId } = stored.event.data;
+    const causation = { correlationId: stored.metadata.correlationId, causationId: stored.id };
+    try {
+      await this.options.eventStore.appendToStream(
+        couponStream(reservationId),
+        [
+          encodeEvent(
+            {
+              type: "CouponRevoked",
+              data: {
+                couponId: couponIdFor(reservationId),
+                reservationId,
+                parkingLotId,
+                customerId,
+                revokedAt: new Date().toISOString(),
+              },
+            },
+            causation,
+          ),
+        ],
+        { expectedRevision: 0 }, // exactly the CouponIssued: never a revoke without an issue, never twice
+      );
+      this.options.metrics?.couponActions.inc({ action: "revoked" });
+    } catch (error) {
+      if (!(error instanceof WrongExpectedRevisionError)) throw error;
+      if (error.actual === "no_stream") {
+        // Log order puts the reservation (and so its issue) before its cancellation; a missing
+        // issue means the coupon never existed, so there is nothing to revoke.
+        this.options.logger.warn(
+          { reservationId },
+          "cancellation of a reservation without a coupon: nothing to revoke",
+        );
+        this.options.metrics?.couponActions.inc({ action: "nothing-to-revoke" });
+        return;
+      }
+      this.options.metrics?.couponActions.inc({ action: "already-done" });
+    }
+  }
+}

@@ -1,0 +1,61 @@
+import type { Projection } from "./projection.js";
+
+export const PARKING_LOTS = "parking_lots";
+
+/** Each lot with its capacity, free spots and reservation counts. */
+export const parkingLotsProjection: Projection = {
+  name: "parking-lots",
+  collections: { [PARKING_LOTS]: [{ name: "by_lot_id", keys: { parkingLotId: 1 } }] },
+  eventTypes: new Set(["ParkingLotRegistered", "ParkingReserved", "ReservationCanceled"]),
+  apply({ event }, collection) {
+    const target = collection(PARKING_LOTS);
+    switch (event.type) {
+      case "ParkingLotRegistered": {
+        const { parkingLotId, name, capacity, registeredAt } = event.data;
+        return [
+          {
+            op: "update",
+            collection: target,
+            id: parkingLotId,
+            upsert: true,
+            update: {
+              $set: { parkingLotId, name, capacity, registeredAt, updatedAt: registeredAt },
+              $setOnInsert: {
+                availableSpots: capacity,
+                activeReservations: 0,
+                totalReservations: 0,
+                canceledReservations: 0,
+              },
+            },
+          },
+        ];
+      }
+      case "ParkingReserved":
+        return [
+          {
+            op: "update",
+            collection: target,
+            id: event.data.parkingLotId,
+            update: {
+              $inc: { availableSpots: -1, activeReservations: 1, totalReservations: 1 },
+              $set: { updatedAt: event.data.reservedAt },
+            },
+          },
+        ];
+      case "ReservationCanceled":
+        return [
+          {
+            op: "update",
+            collection: target,
+            id: event.data.parkingLotId,
+            update: {
+              $inc: { availableSpots: 1, activeReservations: -1, canceledReservations: 1 },
+              $set: { updatedAt: event.data.canceledAt },
+            },
+          },
+        ];
+      default:
+        return [];
+    }
+  },
+};

@@ -1,0 +1,72 @@
+import type { Document, DocumentStore, WriteOp } from "../../document-store/port.js";
+import type { Position } from "../../event-store/position.js";
+
+/**
+ * Where projections keep their progress, in the same document store as their read models so
+ * that a batch's writes and its checkpoint commit in one atomic write.
+ *
+ * Each projection has generations: generation N writes to `{collection}_g{N}`. The active
+ * generation (in PROJECTION_STATE) is the one queries read and the live projector maintains;
+ * a replay builds N+1 beside it and switches the pointer once caught up.
+ */
+export const CHECKPOINTS = "projection_checkpoints";
+export const PROJECTION_STATE = "projection_state";
+
+export type ProjectionRunState = "running" | "stopped" | "failed";
+
+export interface CheckpointDocument extends Document {
+  readonly projection: string;
+  readonly generation: number;
+  readonly position: Position | null;
+  readonly state: ProjectionRunState;
+  readonly error?: string;
+  readonly failedAt?: Position;
+  readonly updatedAt: string;
+}
+
+export interface ProjectionStateDocument extends Document {
+  readonly generation: number;
+  readonly activatedAt: string;
+}
+
+export const physicalCollection = (logical: string, generation: number): string =>
+  `${logical}_g${generation}`;
+
+export const checkpointId = (projection: string, generation: number): string => `${projection}@${generation}`;
+
+export async function activeGeneration(store: DocumentStore, projection: string): Promise<number> {
+  const doc = await store.findById<ProjectionStateDocument>(PROJECTION_STATE, projection);
+  return doc?.generation ?? 1;
+}
+
+export async function activeGenerations(store: DocumentStore): Promise<Map<string, number>> {
+  const docs = await store.find<ProjectionStateDocument>(PROJECTION_STATE, {});
+  return new Map(docs.map((d) => [d._id, d.generation]));
+}
+
+export function readCheckpoint(store: DocumentStore, projection: string, generation: number) {
+  return store.findById<CheckpointDocument>(CHECKPOINTS, checkpointId(projection, generation));
+}
+
+export function checkpointOp(
+  projection: string,
+  generation: number,
+  fields: { position: Position | null; state: ProjectionRunState; error?: string; failedAt?: Position },
+): WriteOp {
+  const unset = fields.state === "failed" ? {} : { $unset: { error: "", failedAt: "" } };
+  return {
+    op: "update",
+    collection: CHECKPOINTS,
+    id: checkpointId(projection, generation),
+    upsert: true,
+    update: { $set: { projection, generation, ...fields, updatedAt: new Date().toISOString() }, ...unset },
+  };
+}
+
+export const activateOp = (projection: string, generation: number): WriteOp => ({
+  op: "update",
+  collection: PROJECTION_STATE,
+  id: projection,
+  upsert: true,
+  update: { $set: { generation, activatedAt: new Date().toISOString() } },
+});

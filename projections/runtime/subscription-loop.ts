@@ -1,0 +1,135 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { bufferTime, concatMap, filter, from, type Subscription, tap } from "rxjs";
+import type { EventFilter, EventStore, RecordedEvent } from "../../event-store/port.js";
+import type { Position } from "../../event-store/position.js";
+import type { Logger } from "../../platform/logger.js";
+
+export interface SubscriptionLoopOptions {
+  readonly name: string;
+  readonly eventStore: EventStore;
+  readonly filter?: EventFilter;
+  readonly logger: Logger;
+  /** Largest batch handed to handleBatch. */
+  readonly batchSize: number;
+  /** How long a partial batch may wait for more events (live latency vs batching). */
+  readonly flushMs: number;
+  /** Events received but not yet handled past which the loop drops the subscription until it drains. */
+  readonly maxPending?: number;
+  /** Where to (re)subscribe from: read fresh before every subscription. */
+  readonly resumeFrom: () => Promise<Position | "start">;
+  /** Handles one batch in log order. A rejection drops the subscription; the loop resubscribes after a backoff. */
+  readonly handleBatch: (events: readonly RecordedEvent[]) => Promise<void>;
+  /** Called when the loop gives up a subscription because of an error (metrics). */
+  readonly onDrop?: (error: unknown) => void;
+}
+
+/** Thrown to restart the subscription at once (no backoff), e.g. after a projection generation changed. */
+export class ResubscribeSignal extends Error {
+  override name = "ResubscribeSignal";
+}
+
+class BackpressureSignal extends Error {
+  override name = "BackpressureSignal";
+}
+
+/**
+ * Catch-up-then-live consumption of the global log with rxjs: subscribe from the stored
+ * position, batch, handle batches one after another. When the subscription drops or a batch
+ * fails, wait (exponential backoff, capped) and resubscribe from the last stored position:
+ * whatever was in flight is handled again, so handlers must be idempotent per position (the
+ * projector's checkpoint-in-the-same-transaction and the coupon policy's expected revisions are).
+ */
+export class SubscriptionLoop {
+  private stopping = false;
+  private subscription: Subscription | undefined;
+  private wakeUp: (() => void) | undefined;
+  private inFlight: Promise<void> = Promise.resolve();
+  private pending = 0;
+  readonly done: Promise<void>;
+
+  constructor(private readonly options: SubscriptionLoopOptions) {
+    this.done = this.run();
+  }
+
+  private async run(): Promise<void> {
+    const { logger, name } = this.options;
+    let failures = 0;
+    while (!this.stopping) {
+      try {
+        await this.inFlight; // never overlap a batch of the previous subscription
+        const resume = await this.options.resumeFrom();
+        if (this.stopping) break;
+        logger.debug({ subscription: name, from: resume }, "subscribing");
+        await this.consume(resume, () => {
+          failures = 0;
+        });
+      } catch (error) {
+        if (this.stopping) break;
+        if (error instanceof ResubscribeSignal) continue;
+        if (error instanceof BackpressureSignal) {
+          await this.inFlight;
+          continue;
+        }
+        failures++;
+        this.options.onDrop?.(error);
+        const delay = Math.min(30_000, 100 * 2 ** Math.min(failures, 9)) * (0.5 + Math.random() / 2);
+        logger.warn(
+          { subscription: name, err: error, retryInMs: Math.round(delay), failures },
+          "subscription dropped; resubscribing from checkpoint",
+        );
+        await Promise.race([sleep(delay), new Promise<void>((resolve) => (this.wakeUp = resolve))]);
+      }
+    }
+    await this.inFlight;
+  }
+
+  private consume(resume: Position | "start", onProgress: () => void): Promise<void> {
+    const { eventStore, batchSize, flushMs, maxPending } = this.options;
+    this.pending = 0;
+    return new Promise<void>((resolve, reject) => {
+      this.subscription = eventStore
+        .subscribeToAll({ from: resume, ...(this.options.filter ? { filter: this.options.filter } : {}) })
+        .pipe(
+          bufferTime(flushMs, null, batchSize),
+          filter((batch) => batch.length > 0),
+          tap((batch) => {
+            this.pending += batch.length;
+            if (maxPending !== undefined && this.pending > maxPending) throw new BackpressureSignal();
+          }),
+          concatMap((batch) => {
+            const handled = this.inFlight.then(() => this.options.handleBatch(batch));
+            this.inFlight = handled.then(
+              () => undefined,
+              () => undefined,
+            );
+            return from(
+              handled.then(() => {
+                this.pending -= batch.length;
+                onProgress();
+              }),
+            );
+          }),
+        )
+        .subscribe({
+          error: reject,
+          complete: () => reject(new Error("subscription completed unexpectedly")),
+        });
+      if (this.stopping) {
+        this.subscription.unsubscribe();
+        resolve();
+      }
+      this.resolveOnStop = resolve;
+    });
+  }
+
+  private resolveOnStop: (() => void) | undefined;
+
+  /** Stops consuming; resolves once the batch in flight (if any) has been handled and stored. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.subscription?.unsubscribe();
+    this.resolveOnStop?.();
+    this.wakeUp?.();
+    await this.done;
+  }
+}

@@ -1,0 +1,222 @@
+import type { TSchema } from "@sinclair/typebox";
+import { Type } from "@sinclair/typebox";
+import {
+  CancelReservationBody,
+  IdempotencyKey,
+  RegisterParkingLotBody,
+  ReserveParkingBody,
+} from "../schemas/commands.js";
+import { CustomerId, ParkingLotId, ReservationId } from "../schemas/common.js";
+import { EventDataSchemas } from "../schemas/events.js";
+import { CouponsQuery, ParkingLotsQuery, ReservationsQuery, SingleQuery } from "../schemas/queries.js";
+import {
+  ControlCenterView,
+  CouponView,
+  Page,
+  ParkingLotRegisteredResponse,
+  ParkingLotView,
+  Problem,
+  ReservationAccepted,
+  ReservationCanceledResponse,
+  ReservationView,
+} from "../schemas/read-models.js";
+
+/**
+ * The OpenAPI 3.1 document, generated from the very schemas that validate requests (OpenAPI 3.1
+ * uses JSON Schema as is), so the docs cannot drift from what the service accepts.
+ */
+
+/** Plain JSON Schema: TypeBox's symbols dropped, `$id`s removed (they are component names here). */
+const plain = (schema: TSchema): Record<string, unknown> =>
+  JSON.parse(JSON.stringify(schema, (key, value) => (key === "$id" ? undefined : value)));
+
+const json = (schema: TSchema) => ({ "application/json": { schema: plain(schema) } });
+const problem = (description: string) => ({
+  description,
+  content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
+});
+const ok = (description: string, schema: TSchema) => ({ description, content: json(schema) });
+
+function queryParameters(schema: TSchema) {
+  const object = plain(schema) as {
+    properties: Record<string, Record<string, unknown>>;
+    required?: string[];
+  };
+  return Object.entries(object.properties).map(([name, s]) => ({
+    name,
+    in: "query",
+    required: object.required?.includes(name) ?? false,
+    ...(s.description ? { description: s.description } : {}),
+    schema: s,
+  }));
+}
+
+const pathParameter = (name: string, schema: TSchema) => ({
+  name,
+  in: "path",
+  required: true,
+  schema: plain(schema),
+});
+
+export function openApiDocument(): Record<string, unknown> {
+  const commonErrors = {
+    "400": problem("Invalid input: `errors` lists each wrong field."),
+    "503": problem("Overloaded or a store is unavailable: retry after Retry-After."),
+  };
+  return {
+    openapi: "3.1.0",
+    info: {
+      title: "Parking reservations",
+      version: "0.1.0",
+      description:
+        "Event-sourced parking-lot reservations. Commands answer with the global `position` of their events; pass it as `minPosition` to a query to read your own writes.",
+    },
+    tags: [
+      { name: "commands", description: "Register lots, reserve and cancel (the write side)." },
+      { name: "queries", description: "The control center's read models." },
+    ],
+    paths: {
+      "/parking-lots": {
+        post: {
+          tags: ["commands"],
+          summary: "Register a parking lot",
+          requestBody: { required: true, content: json(RegisterParkingLotBody) },
+          responses: {
+            "201": { ...ok("Registered; Location names the lot.", ParkingLotRegisteredResponse) },
+            "200": ok("The same registration was already done.", ParkingLotRegisteredResponse),
+            "409": problem("The id is taken by a lot with other details."),
+            ...commonErrors,
+          },
+        },
+        get: {
+          tags: ["queries"],
+          summary: "List parking lots",
+          parameters: queryParameters(ParkingLotsQuery),
+          responses: { "200": ok("A page of lots, by id.", Page(ParkingLotView)), ...commonErrors },
+        },
+      },
+      "/parking-lots/{parkingLotId}": {
+        get: {
+          tags: ["queries"],
+          summary: "One parking lot with its free spots and counts",
+          parameters: [pathParameter("parkingLotId", ParkingLotId), ...queryParameters(SingleQuery)],
+          responses: {
+            "200": ok("The lot.", ParkingLotView),
+            "404": problem("No such lot."),
+            ...commonErrors,
+          },
+        },
+      },
+      "/parking-lots/{parkingLotId}/reservations": {
+        post: {
+          tags: ["commands"],
+          summary: "Reserve a spot",
+          parameters: [
+            pathParameter("parkingLotId", ParkingLotId),
+            {
+              name: "Idempotency-Key",
+              in: "header",
+              required: false,
+              schema: plain(IdempotencyKey),
+              description: IdempotencyKey.description,
+            },
+            {
+              name: "X-Correlation-Id",
+              in: "header",
+              required: false,
+              schema: { type: "string", maxLength: 64 },
+            },
+          ],
+          requestBody: { required: true, content: json(ReserveParkingBody) },
+          responses: {
+            "201": ok("Reserved; Location names the reservation.", ReservationAccepted),
+            "200": ok(
+              "A retry with the same Idempotency-Key: the original reservation, nothing new booked.",
+              ReservationAccepted,
+            ),
+            "404": problem("No such lot."),
+            "409": problem("The lot is full."),
+            "422": problem("The Idempotency-Key was used for a different reservation."),
+            ...commonErrors,
+          },
+        },
+      },
+      "/parking-lots/{parkingLotId}/reservations/{reservationId}": {
+        delete: {
+          tags: ["commands"],
+          summary: "Cancel a reservation (canceling twice changes nothing)",
+          parameters: [
+            pathParameter("parkingLotId", ParkingLotId),
+            pathParameter("reservationId", ReservationId),
+          ],
+          requestBody: { required: false, content: json(CancelReservationBody) },
+          responses: {
+            "200": ok("Canceled.", ReservationCanceledResponse),
+            "404": problem("No such lot or reservation."),
+            ...commonErrors,
+          },
+        },
+      },
+      "/reservations": {
+        get: {
+          tags: ["queries"],
+          summary: "List reservations by lot, customer and/or status, newest first",
+          parameters: queryParameters(ReservationsQuery),
+          responses: { "200": ok("A page of reservations.", Page(ReservationView)), ...commonErrors },
+        },
+      },
+      "/reservations/{reservationId}": {
+        get: {
+          tags: ["queries"],
+          summary: "One reservation with its status and coupon",
+          parameters: [pathParameter("reservationId", ReservationId), ...queryParameters(SingleQuery)],
+          responses: {
+            "200": ok("The reservation.", ReservationView),
+            "404": problem("No such reservation."),
+            ...commonErrors,
+          },
+        },
+      },
+      "/customers/{customerId}/coupons": {
+        get: {
+          tags: ["queries"],
+          summary: "A customer's coupons, newest first",
+          parameters: [pathParameter("customerId", CustomerId), ...queryParameters(CouponsQuery)],
+          responses: { "200": ok("A page of coupons.", Page(CouponView)), ...commonErrors },
+        },
+      },
+      "/control-center": {
+        get: {
+          tags: ["queries"],
+          summary: "Totals across lots, every lot, and each projection's position and lag",
+          responses: { "200": ok("The control center.", ControlCenterView) },
+        },
+      },
+      "/healthz": { get: { summary: "Liveness", responses: { "200": { description: "Alive." } } } },
+      "/readyz": {
+        get: {
+          summary: "Readiness",
+          responses: {
+            "200": { description: "Ready." },
+            "503": { description: "Not ready; `checks` says why." },
+          },
+        },
+      },
+      "/metrics": {
+        get: {
+          summary: "Prometheus metrics",
+          responses: { "200": { description: "Text exposition format." } },
+        },
+      },
+    },
+    components: {
+      schemas: {
+        Problem: plain(Problem),
+        ...Object.fromEntries(
+          Object.entries(EventDataSchemas).map(([name, schema]) => [`${name}Event`, plain(schema)]),
+        ),
+        Empty: plain(Type.Object({})),
+      },
+    },
+  };
+}

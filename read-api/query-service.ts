@@ -1,0 +1,255 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Document, DocumentStore, Filter } from "../document-store/port.js";
+import type { EventStore } from "../event-store/port.js";
+import { formatPosition, type Position, reached } from "../event-store/position.js";
+import { COUPON_POLICY } from "../projections/coupon-policy/coupon-policy.js";
+import { CONTROL_CENTER, TOTALS_ID } from "../projections/read-models/control-center.js";
+import { COUPONS } from "../projections/read-models/customer-coupons.js";
+import { PROJECTIONS } from "../projections/read-models/index.js";
+import { PARKING_LOTS } from "../projections/read-models/parking-lots.js";
+import { RESERVATIONS } from "../projections/read-models/reservations.js";
+import {
+  activeGenerations,
+  type CheckpointDocument,
+  physicalCollection,
+  readCheckpoint,
+} from "../projections/runtime/checkpoints.js";
+import type {
+  ControlCenterTotals,
+  ControlCenterView,
+  CouponView,
+  ParkingLotView,
+  ReservationStatus,
+  ReservationView,
+} from "../schemas/read-models.js";
+
+const OWNER: Record<string, string> = {
+  [PARKING_LOTS]: "parking-lots",
+  [RESERVATIONS]: "reservations",
+  [COUPONS]: "customer-coupons",
+  [CONTROL_CENTER]: "control-center",
+};
+
+export interface PageOf<T> {
+  readonly items: T[];
+  readonly nextCursor: string | null;
+}
+
+/** The view has not reached the position the caller asked for within the wait bound. */
+export class PositionNotReachedError extends Error {
+  override name = "PositionNotReachedError";
+  constructor(
+    readonly wanted: Position,
+    readonly projection: string,
+    readonly applied: Position | null,
+  ) {
+    super(
+      `${projection} is at ${applied ? formatPosition(applied) : "nothing"}, not yet at ${formatPosition(wanted)}`,
+    );
+  }
+}
+
+/** Source of in-process progress notifications (the projector, when it runs in this process). */
+export interface ProgressSource {
+  onAdvance(listener: (name: string, position: Position) => void): () => void;
+}
+
+const GENERATION_TTL_MS = 200;
+
+function strip<T>(doc: Document | null): T | null {
+  if (!doc) return null;
+  const { _id, seq, ...rest } = doc as Document & { seq?: unknown };
+  return rest as T;
+}
+
+/**
+ * Answers the control-center queries from the read models. It reads whichever generation of
+ * each projection is active, so a replay can swap in rebuilt collections under running queries.
+ */
+export class QueryService {
+  private generations: { at: number; value: Map<string, number> } | undefined;
+
+  constructor(
+    private readonly store: DocumentStore,
+    private readonly options: {
+      readonly eventStore?: EventStore;
+      readonly progress?: ProgressSource;
+      readonly readYourWritesTimeoutMs: number;
+    },
+  ) {}
+
+  private async generationOf(projection: string): Promise<number> {
+    const now = Date.now();
+    if (!this.generations || now - this.generations.at > GENERATION_TTL_MS) {
+      this.generations = { at: now, value: await activeGenerations(this.store) };
+    }
+    return this.generations.value.get(projection) ?? 1;
+  }
+
+  private async collection(logical: string): Promise<string> {
+    const projection = OWNER[logical] as string;
+    return physicalCollection(logical, await this.generationOf(projection));
+  }
+
+  /** Waits (bounded) until the projection serving `logical` has applied `position`. */
+  async awaitPosition(logical: string, position: Position | null): Promise<void> {
+    if (!position) return;
+    const projection = OWNER[logical] as string;
+    const deadline = Date.now() + this.options.readYourWritesTimeoutMs;
+    let applied = await this.appliedPosition(projection);
+    if (reached(applied, position)) return;
+    let unsubscribe: (() => void) | undefined;
+    let wake: (() => void) | undefined;
+    if (this.options.progress) {
+      unsubscribe = this.options.progress.onAdvance((name, p) => {
+        if (name === projection && reached(p, position)) wake?.();
+      });
+    }
+    try {
+      let interval = 5;
+      while (Date.now() < deadline) {
+        await Promise.race([
+          sleep(Math.min(interval, Math.max(1, deadline - Date.now()))),
+          new Promise<void>((r) => (wake = r)),
+        ]);
+        applied = await this.appliedPosition(projection);
+        if (reached(applied, position)) return;
+        interval = Math.min(50, interval * 2);
+      }
+      throw new PositionNotReachedError(position, projection, applied);
+    } finally {
+      unsubscribe?.();
+    }
+  }
+
+  private async appliedPosition(projection: string): Promise<Position | null> {
+    const checkpoint = await readCheckpoint(this.store, projection, await this.generationOf(projection));
+    return checkpoint?.position ?? null;
+  }
+
+  async parkingLot(id: string, minPosition: Position | null = null): Promise<ParkingLotView | null> {
+    await this.awaitPosition(PARKING_LOTS, minPosition);
+    return strip<ParkingLotView>(await this.store.findById(await this.collection(PARKING_LOTS), id));
+  }
+
+  async parkingLots(options: {
+    cursor?: string;
+    limit: number;
+    minPosition?: Position | null;
+  }): Promise<PageOf<ParkingLotView>> {
+    await this.awaitPosition(PARKING_LOTS, options.minPosition ?? null);
+    const filter: Filter = options.cursor ? { parkingLotId: { $gt: options.cursor } } : {};
+    const docs = await this.store.find(await this.collection(PARKING_LOTS), filter, {
+      sort: { parkingLotId: 1 },
+      limit: options.limit + 1,
+    });
+    const items = docs.slice(0, options.limit).map((d) => strip<ParkingLotView>(d) as ParkingLotView);
+    return { items, nextCursor: docs.length > options.limit ? (items.at(-1)?.parkingLotId ?? null) : null };
+  }
+
+  async reservation(id: string, minPosition: Position | null = null): Promise<ReservationView | null> {
+    await this.awaitPosition(RESERVATIONS, minPosition);
+    return strip<ReservationView>(await this.store.findById(await this.collection(RESERVATIONS), id));
+  }
+
+  async reservations(options: {
+    parkingLotId?: string;
+    customerId?: string;
+    status?: ReservationStatus;
+    cursor?: string;
+    limit: number;
+    minPosition?: Position | null;
+  }): Promise<PageOf<ReservationView>> {
+    await this.awaitPosition(RESERVATIONS, options.minPosition ?? null);
+    const filter: Record<string, unknown> = {};
+    if (options.parkingLotId) filter.parkingLotId = options.parkingLotId;
+    if (options.customerId) filter.customerId = options.customerId;
+    if (options.status) filter.status = options.status;
+    if (options.cursor) filter.seq = { $lt: Number(options.cursor) };
+    const docs = await this.store.find(await this.collection(RESERVATIONS), filter, {
+      sort: { seq: -1 },
+      limit: options.limit + 1,
+    });
+    const page = docs.slice(0, options.limit);
+    const last = page.at(-1) as (Document & { seq: number }) | undefined;
+    return {
+      items: page.map((d) => strip<ReservationView>(d) as ReservationView),
+      nextCursor: docs.length > options.limit && last ? String(last.seq) : null,
+    };
+  }
+
+  async customerCoupons(
+    customerId: string,
+    options: { cursor?: string; limit: number; minPosition?: Position | null },
+  ): Promise<PageOf<CouponView>> {
+    await this.awaitPosition(COUPONS, options.minPosition ?? null);
+    const filter: Record<string, unknown> = { customerId };
+    if (options.cursor) filter.seq = { $lt: Number(options.cursor) };
+    const docs = await this.store.find(await this.collection(COUPONS), filter, {
+      sort: { seq: -1 },
+      limit: options.limit + 1,
+    });
+    const page = docs.slice(0, options.limit);
+    const last = page.at(-1) as (Document & { seq: number }) | undefined;
+    return {
+      items: page.map((d) => strip<CouponView>(d) as CouponView),
+      nextCursor: docs.length > options.limit && last ? String(last.seq) : null,
+    };
+  }
+
+  async controlCenter(options: { lotLimit: number }): Promise<ControlCenterView> {
+    const [totalsDoc, lots, projections] = await Promise.all([
+      this.store.findById(await this.collection(CONTROL_CENTER), TOTALS_ID),
+      this.parkingLots({ limit: options.lotLimit }),
+      this.projectionStatuses(),
+    ]);
+    const totals = (strip<ControlCenterTotals>(totalsDoc) ?? {
+      parkingLots: 0,
+      capacity: 0,
+      availableSpots: 0,
+      activeReservations: 0,
+      totalReservations: 0,
+      canceledReservations: 0,
+      couponsIssued: 0,
+      couponsRevoked: 0,
+    }) as ControlCenterTotals & { updatedAt?: string };
+    return { totals, parkingLots: lots.items, projections };
+  }
+
+  /** Each projection's (and the coupon policy's) applied position and lag behind the head of the log. */
+  async projectionStatuses(): Promise<ControlCenterView["projections"]> {
+    const head = await this.headPosition();
+    const names = [...PROJECTIONS.map((p) => p.name), COUPON_POLICY];
+    const checkpoints = await Promise.all(
+      names.map(async (name) =>
+        readCheckpoint(this.store, name, name === COUPON_POLICY ? 1 : await this.generationOf(name)),
+      ),
+    );
+    return names.map((name, i) => {
+      const checkpoint = checkpoints[i] as CheckpointDocument | null;
+      const position = checkpoint?.position ?? null;
+      return {
+        name,
+        state: checkpoint?.state ?? "stopped",
+        position: position ? formatPosition(position) : null,
+        headPosition: head ? formatPosition(head) : null,
+        lag: head ? Math.max(0, head.commit - (position?.commit ?? 0)) : null,
+        ...(checkpoint?.error ? { error: checkpoint.error } : {}),
+      };
+    });
+  }
+
+  private async headPosition(): Promise<Position | null> {
+    if (!this.options.eventStore) return null;
+    try {
+      return await Promise.race([
+        this.options.eventStore.headPosition(),
+        sleep(500).then(() => {
+          throw new Error("head position timed out");
+        }),
+      ]);
+    } catch {
+      return null; // queries keep working while the event store is down; lag is just unknown
+    }
+  }
+}

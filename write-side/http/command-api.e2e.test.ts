@@ -1,0 +1,327 @@
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningService } from "../../app/server.js";
+import type { RecordedEvent } from "../../event-store/port.js";
+import { call, startTestService, tempDataDir } from "../../test-support/service.js";
+
+async function collect(iterable: AsyncIterable<RecordedEvent>): Promise<RecordedEvent[]> {
+  const out: RecordedEvent[] = [];
+  for await (const e of iterable) out.push(e);
+  return out;
+}
+
+describe("command API over real HTTP (embedded stores)", () => {
+  const data = tempDataDir();
+  let service: RunningService;
+  let base: string;
+
+  beforeAll(async () => {
+    service = await startTestService(data.dir);
+    base = service.url;
+  });
+  afterAll(async () => {
+    await service.shutdown("test done");
+    data.remove();
+  });
+
+  const lotEvents = (lotId: string) =>
+    collect(service.services.eventStore!.readStream(`parkingLot-${lotId}`));
+  /** Position of the last event in any lot stream (the coupon policy appends to coupon streams on its own). */
+  const lastLotEvent = async () =>
+    (
+      await collect(
+        service.services.eventStore!.readAll({
+          direction: "backwards",
+          maxCount: 1,
+          filter: { streamPrefixes: ["parkingLot-"] },
+        }),
+      )
+    )[0]?.position;
+
+  it("registers a lot: 201, Location, position; the same registration again is a harmless 200", async () => {
+    const created = await call(base, "POST", "/parking-lots", {
+      parkingLotId: "gangnam-1",
+      name: "강남 1주차장",
+      capacity: 5,
+    });
+    expect(created.status).toBe(201);
+    expect(created.headers.get("location")).toBe("/parking-lots/gangnam-1");
+    expect(created.body).toMatchObject({ parkingLotId: "gangnam-1", name: "강남 1주차장", capacity: 5 });
+    expect(created.body.position).toMatch(/^[0-9]+$/);
+    const again = await call(base, "POST", "/parking-lots", {
+      parkingLotId: "gangnam-1",
+      name: "강남 1주차장",
+      capacity: 5,
+    });
+    expect(again.status).toBe(200);
+    const taken = await call(base, "POST", "/parking-lots", {
+      parkingLotId: "gangnam-1",
+      name: "other",
+      capacity: 9,
+    });
+    expect(taken.status).toBe(409);
+    expect(taken.headers.get("content-type")).toContain("application/problem+json");
+    expect(taken.body.type).toBe("/problems/parking-lot-id-taken");
+    expect(await lotEvents("gangnam-1")).toHaveLength(1);
+  });
+
+  it("generates a lot id when none is given", async () => {
+    const created = await call(base, "POST", "/parking-lots", { name: "Lot without id", capacity: 1 });
+    expect(created.status).toBe(201);
+    expect(created.body.parkingLotId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("200 concurrent reservations on a lot of 50: exactly 50 succeed, 150 get 409, the stream holds 50 ParkingReserved", async () => {
+    await call(base, "POST", "/parking-lots", { parkingLotId: "rush", name: "Rush hour", capacity: 50 });
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        call(base, "POST", "/parking-lots/rush/reservations", {
+          customerId: `C${i}`,
+          carNumber: `${10 + (i % 89)}더${1000 + i}`,
+          amount: 5000,
+        }),
+      ),
+    );
+    const byStatus = results.reduce<Record<number, number>>(
+      (acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }),
+      {},
+    );
+    expect(byStatus).toEqual({ 201: 50, 409: 150 });
+    for (const r of results.filter((r) => r.status === 409))
+      expect(r.body.type).toBe("/problems/parking-lot-full");
+    const events = await lotEvents("rush");
+    expect(events.filter((e) => e.type === "ParkingReserved")).toHaveLength(50);
+    expect(new Set(results.filter((r) => r.status === 201).map((r) => r.body.reservationId)).size).toBe(50);
+  });
+
+  it("Idempotency-Key: a retry returns the same reservation and books nothing new", async () => {
+    await call(base, "POST", "/parking-lots", { parkingLotId: "idem", name: "Idempotent", capacity: 3 });
+    const body = { customerId: "CUST1", carNumber: "10더8612", amount: 5000 };
+    const first = await call(base, "POST", "/parking-lots/idem/reservations", body, {
+      "Idempotency-Key": "order-42",
+    });
+    const retries = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        call(base, "POST", "/parking-lots/idem/reservations", body, { "Idempotency-Key": "order-42" }),
+      ),
+    );
+    expect(first.status).toBe(201);
+    for (const retry of retries) {
+      expect(retry.status).toBe(200);
+      expect(retry.headers.get("idempotent-replayed")).toBe("true");
+      expect(retry.body.reservationId).toBe(first.body.reservationId);
+    }
+    const reused = await call(
+      base,
+      "POST",
+      "/parking-lots/idem/reservations",
+      { ...body, amount: 1 },
+      { "Idempotency-Key": "order-42" },
+    );
+    expect(reused.status).toBe(422);
+    expect(reused.body.type).toBe("/problems/idempotency-key-reused");
+    expect((await lotEvents("idem")).filter((e) => e.type === "ParkingReserved")).toHaveLength(1);
+  });
+
+  it("cancels once; canceling again changes nothing; unknown reservations and lots are 404", async () => {
+    await call(base, "POST", "/parking-lots", { parkingLotId: "cancel-lot", name: "Cancel", capacity: 1 });
+    const reserved = await call(base, "POST", "/parking-lots/cancel-lot/reservations", {
+      customerId: "C1",
+      carNumber: "12가3456",
+      amount: 1000,
+    });
+    const id = reserved.body.reservationId as string;
+    const full = await call(base, "POST", "/parking-lots/cancel-lot/reservations", {
+      customerId: "C2",
+      carNumber: "12가3457",
+      amount: 1000,
+    });
+    expect(full.status).toBe(409);
+    const canceled = await call(base, "DELETE", `/parking-lots/cancel-lot/reservations/${id}`);
+    expect(canceled.status).toBe(200);
+    expect(canceled.body).toMatchObject({ reservationId: id, status: "CANCELED" });
+    const twice = await call(base, "DELETE", `/parking-lots/cancel-lot/reservations/${id}`, {
+      reason: "again",
+    });
+    expect(twice.status).toBe(200);
+    expect((await lotEvents("cancel-lot")).filter((e) => e.type === "ReservationCanceled")).toHaveLength(1);
+    const freed = await call(base, "POST", "/parking-lots/cancel-lot/reservations", {
+      customerId: "C2",
+      carNumber: "12가3457",
+      amount: 1000,
+    });
+    expect(freed.status).toBe(201);
+
+    const unknownReservation = await call(base, "DELETE", "/parking-lots/cancel-lot/reservations/nope");
+    expect(unknownReservation.status).toBe(404);
+    expect(unknownReservation.body.type).toBe("/problems/reservation-not-found");
+    const unknownLot = await call(base, "POST", "/parking-lots/nowhere/reservations", {
+      customerId: "C1",
+      carNumber: "12가3456",
+      amount: 1,
+    });
+    expect(unknownLot.status).toBe(404);
+    expect(unknownLot.body.type).toBe("/problems/parking-lot-not-found");
+    expect(await lotEvents("nowhere")).toHaveLength(0);
+  });
+
+  it("keeps the caller's X-Correlation-Id in event metadata, with the command as causation", async () => {
+    await call(
+      base,
+      "POST",
+      "/parking-lots",
+      { parkingLotId: "corr", name: "Correlated", capacity: 2 },
+      { "X-Correlation-Id": "req-abc-123" },
+    );
+    const reserved = await call(
+      base,
+      "POST",
+      "/parking-lots/corr/reservations",
+      { customerId: "C1", carNumber: "34나5678", amount: 1 },
+      { "X-Correlation-Id": "req-abc-124" },
+    );
+    expect(reserved.headers.get("x-correlation-id")).toBe("req-abc-124");
+    const [registered, reservedEvent] = await lotEvents("corr");
+    expect(registered?.metadata).toMatchObject({ correlationId: "req-abc-123", schemaVersion: 1 });
+    expect(reservedEvent?.metadata).toMatchObject({ correlationId: "req-abc-124" });
+    expect(reservedEvent?.metadata.causationId).toEqual(expect.any(String));
+    expect(reservedEvent?.data).toMatchObject({ carNumber: "34나5678" });
+  });
+
+  describe("bad input gets a 4xx problem and appends nothing", () => {
+    const cases: Array<[string, string, string, unknown, Record<string, string>?]> = [
+      ["malformed JSON", "POST", "/parking-lots", '{"name": "x", "capacity": '],
+      ["a JSON array", "POST", "/parking-lots", "[1,2]"],
+      ["JSON null", "POST", "/parking-lots", "null"],
+      ["wrong type", "POST", "/parking-lots", { name: "x", capacity: "5" }],
+      ["negative capacity", "POST", "/parking-lots", { name: "x", capacity: -1 }],
+      ["fractional capacity", "POST", "/parking-lots", { name: "x", capacity: 1.5 }],
+      ["unknown field", "POST", "/parking-lots", { name: "x", capacity: 5, owner: "me" }],
+      ["blank name", "POST", "/parking-lots", { name: "   ", capacity: 5 }],
+      ["operator-looking key", "POST", "/parking-lots", { name: "x", capacity: 5, $gt: "" }],
+      ["operator as id", "POST", "/parking-lots", { parkingLotId: { $gt: "" }, name: "x", capacity: 5 }],
+      ["id with $", "POST", "/parking-lots", { parkingLotId: "$where", name: "x", capacity: 5 }],
+      ["__proto__ key", "POST", "/parking-lots", '{"name":"x","capacity":5,"__proto__":{"admin":true}}'],
+      ["oversize body", "POST", "/parking-lots", { name: "x".repeat(20_000), capacity: 5 }],
+      ["missing body", "POST", "/parking-lots/rush/reservations", undefined],
+      [
+        "text body",
+        "POST",
+        "/parking-lots/rush/reservations",
+        "customerId=C1",
+        { "content-type": "text/plain" },
+      ],
+      [
+        "bad plate",
+        "POST",
+        "/parking-lots/rush/reservations",
+        { customerId: "C1", carNumber: "<script>", amount: 1 },
+      ],
+      [
+        "operator in customer",
+        "POST",
+        "/parking-lots/rush/reservations",
+        { customerId: { $ne: null }, carNumber: "12가3456", amount: 1 },
+      ],
+      [
+        "huge amount",
+        "POST",
+        "/parking-lots/rush/reservations",
+        { customerId: "C1", carNumber: "12가3456", amount: 1e12 },
+      ],
+      [
+        "bad lot id in path",
+        "POST",
+        "/parking-lots/%24gt/reservations",
+        { customerId: "C1", carNumber: "12가3456", amount: 1 },
+      ],
+      [
+        "bad idempotency key",
+        "POST",
+        "/parking-lots/rush/reservations",
+        { customerId: "C1", carNumber: "12가3456", amount: 1 },
+        { "Idempotency-Key": "has space" },
+      ],
+      ["unknown cancel field", "DELETE", "/parking-lots/rush/reservations/x", { reason: "r", extra: 1 }],
+      ["unknown route", "POST", "/nothing-here", { a: 1 }],
+    ];
+    it.each(cases)("%s", async (_name, method, path, body, headers) => {
+      const before = await lastLotEvent();
+      const response = await fetch(`${base}${path}`, {
+        method,
+        headers: { "content-type": "application/json", ...headers },
+        ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
+      });
+      expect(response.status).toBeGreaterThanOrEqual(400);
+      expect(response.status).toBeLessThan(500);
+      expect(response.headers.get("content-type")).toContain("application/problem+json");
+      const problem = (await response.json()) as { type: string; title: string; status: number };
+      expect(problem.type).toMatch(/^\/problems\//);
+      expect(problem.status).toBe(response.status);
+      expect(await lastLotEvent()).toEqual(before);
+    });
+
+    it("names the wrong fields", async () => {
+      const response = await call<{ errors: Array<{ field: string }> }>(base, "POST", "/parking-lots", {
+        name: 5,
+        capacity: -2,
+        color: "red",
+      });
+      expect(response.status).toBe(400);
+      expect(response.body.errors.map((e) => e.field).sort()).toEqual([
+        "body.capacity",
+        "body.color",
+        "body.name",
+      ]);
+    });
+
+    it("no generated body ever produces a 5xx or a stray event", async () => {
+      const before = await lastLotEvent();
+      await fc.assert(
+        fc.asyncProperty(fc.oneof(fc.json(), fc.object(), fc.string()), async (body) => {
+          const response = await fetch(`${base}/parking-lots/rush/reservations`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: typeof body === "string" ? body : JSON.stringify(body),
+          });
+          await response.arrayBuffer();
+          // The lot is full, so even a valid body must not append.
+          expect(response.status).toBeGreaterThanOrEqual(400);
+          expect(response.status).toBeLessThan(500);
+        }),
+        { numRuns: 150 },
+      );
+      expect(await lastLotEvent()).toEqual(before);
+    });
+  });
+});
+
+describe("idempotency survives a restart", () => {
+  it("a retry after the service restarted on the same data returns the same reservation", async () => {
+    const data = tempDataDir();
+    try {
+      const body = { customerId: "CUST9", carNumber: "10더8612", amount: 5000 };
+      let service = await startTestService(data.dir);
+      await call(service.url, "POST", "/parking-lots", {
+        parkingLotId: "restart",
+        name: "Restart",
+        capacity: 2,
+      });
+      const first = await call(service.url, "POST", "/parking-lots/restart/reservations", body, {
+        "Idempotency-Key": "k-1",
+      });
+      await service.shutdown("restart");
+      service = await startTestService(data.dir);
+      const retry = await call(service.url, "POST", "/parking-lots/restart/reservations", body, {
+        "Idempotency-Key": "k-1",
+      });
+      expect(retry.status).toBe(200);
+      expect(retry.body.reservationId).toBe(first.body.reservationId);
+      const events = await collect(service.services.eventStore!.readStream("parkingLot-restart"));
+      expect(events.filter((e) => e.type === "ParkingReserved")).toHaveLength(1);
+      await service.shutdown("done");
+    } finally {
+      data.remove();
+    }
+  });
+});
