@@ -1,0 +1,368 @@
+/**
+ * Pure helpers of the embedded store's planner: which part of a MongoDB filter and sort can be
+ * handed to SQLite so it uses an index, and how to read SQLite's EXPLAIN QUERY PLAN.
+ *
+ * Every indexed field is stored in SQLite indexes through one expression, {@link fieldExpression}:
+ *
+ *   CASE json_type(doc,'$.f') WHEN 'true' THEN x'01' WHEN 'false' THEN x'00' ELSE json_extract(doc,'$.f') END
+ *
+ * For the values the embedded store allows at indexed paths (missing, null, numbers, strings,
+ * booleans; see {@link findUnindexableValue}) this expression orders like MongoDB's BSON order:
+ * SQLite orders NULL < numbers < text < blob, MongoDB null/missing < numbers < strings < booleans,
+ * and false < true. So an equality, a range or a sort on it means in SQL what it means in MongoDB,
+ * provided the ranges are kept inside their type bracket (MongoDB's `$gt: 5` never matches a
+ * string): numbers sit below `''` (the smallest text) and strings below `x''` (the smallest blob).
+ *
+ * The translation is a candidate set: the store always re-checks every candidate with mingo.
+ * `exact` says the SQL selects exactly the matching documents, which is when the store may push
+ * LIMIT/OFFSET and count(*) into SQL.
+ */
+import type { Filter, IndexSpec, QueryPlan, SortSpec } from "../port.js";
+import { INDEX_FIELD_PATH, isPlainObject } from "../validation.js";
+
+export type SqlValue = string | number | Buffer | null;
+
+export interface SqlFilter {
+  /** Conjuncts of the WHERE clause, empty when nothing could be translated. */
+  readonly clauses: readonly string[];
+  readonly params: readonly SqlValue[];
+  /** The clauses select exactly the documents the filter matches. */
+  readonly exact: boolean;
+}
+
+export const ID_COLUMN = "id";
+
+const TRUE_BLOB = Buffer.from([1]);
+const FALSE_BLOB = Buffer.from([0]);
+
+/** `$.a.b` for `a.b`; the path must match INDEX_FIELD_PATH (it is inlined in SQL). */
+export function jsonPath(path: string): string {
+  if (!INDEX_FIELD_PATH.test(path)) throw new Error(`unsupported field path ${JSON.stringify(path)}`);
+  return `$.${path}`;
+}
+
+/** The SQL expression an index on `path` is built on; queries must use the very same text to use it. */
+export function fieldExpression(path: string): string {
+  if (path === "_id") return ID_COLUMN;
+  const p = jsonPath(path);
+  return `(CASE json_type(doc,'${p}') WHEN 'true' THEN x'01' WHEN 'false' THEN x'00' ELSE json_extract(doc,'${p}') END)`;
+}
+
+/** The key list of `CREATE INDEX … ON table (<here>)`. */
+export function indexColumns(keys: Readonly<Record<string, 1 | -1>>): string {
+  return Object.entries(keys)
+    .map(([path, direction]) => `${fieldExpression(path)}${direction === -1 ? " DESC" : ""}`)
+    .join(", ");
+}
+
+type Scalar = string | number | boolean;
+
+function isTranslatableScalar(value: unknown): value is Scalar {
+  return (
+    typeof value === "string" ||
+    typeof value === "boolean" ||
+    (typeof value === "number" && Number.isFinite(value))
+  );
+}
+
+function sqlValue(value: Scalar): SqlValue {
+  if (typeof value === "boolean") return value ? TRUE_BLOB : FALSE_BLOB;
+  return value;
+}
+
+class Builder {
+  readonly clauses: string[] = [];
+  readonly params: SqlValue[] = [];
+  exact = true;
+
+  add(clause: string, ...params: SqlValue[]): void {
+    this.clauses.push(clause);
+    this.params.push(...params);
+  }
+}
+
+const RANGE_SQL: Readonly<Record<string, string>> = { $gt: ">", $gte: ">=", $lt: "<", $lte: "<=" };
+
+/** Translates the conditions on one field; returns false when (part of) it was not translated. */
+function translateCondition(b: Builder, path: string, condition: unknown): boolean {
+  const isId = path === "_id";
+  const expr = fieldExpression(path);
+  const equality = (value: unknown): boolean => {
+    if (isId) {
+      // _id is always a string in this project: other types match nothing in MongoDB, leave them to mingo.
+      if (typeof value !== "string") return false;
+      b.add(`${expr} = ?`, value);
+      return true;
+    }
+    if (value === null) {
+      // MongoDB's { f: null } matches null and missing; both are NULL here (arrays are not allowed at indexed paths).
+      b.add(`${expr} IS NULL`);
+      return true;
+    }
+    if (!isTranslatableScalar(value)) return false;
+    b.add(`${expr} = ?`, sqlValue(value));
+    return true;
+  };
+
+  if (!isPlainObject(condition)) return equality(condition);
+  const operators = Object.keys(condition);
+  if (operators.length === 0 || !operators.every((k) => k.startsWith("$"))) {
+    // An embedded-document equality ({ f: { a: 1 } }): never true for scalar-only indexed paths, mingo decides.
+    return false;
+  }
+  let complete = true;
+  for (const operator of operators) {
+    const value = condition[operator];
+    if (operator === "$eq") {
+      complete = equality(value) && complete;
+    } else if (operator in RANGE_SQL) {
+      const sqlOp = RANGE_SQL[operator]!;
+      if (typeof value === "number" && Number.isFinite(value)) {
+        if (isId) {
+          complete = false;
+          continue;
+        }
+        b.add(`${expr} ${sqlOp} ?`, value);
+        // Numbers sort below every text value: keep the range among numbers.
+        if (sqlOp === ">" || sqlOp === ">=") b.add(`${expr} < ''`);
+      } else if (typeof value === "string") {
+        b.add(`${expr} ${sqlOp} ?`, value);
+        if (!isId) {
+          // Strings sit between numbers and blobs (booleans): keep the range among strings.
+          if (sqlOp === "<" || sqlOp === "<=") b.add(`${expr} >= ''`);
+          else b.add(`${expr} < x''`);
+        }
+      } else {
+        complete = false;
+      }
+    } else if (operator === "$in") {
+      if (
+        !Array.isArray(value) ||
+        value.length === 0 ||
+        value.length > 500 ||
+        !value.every((v) => (isId ? typeof v === "string" : isTranslatableScalar(v)))
+      ) {
+        complete = false;
+        continue;
+      }
+      b.add(`${expr} IN (${value.map(() => "?").join(", ")})`, ...value.map((v: Scalar) => sqlValue(v)));
+    } else {
+      complete = false;
+    }
+  }
+  return complete;
+}
+
+function translateInto(b: Builder, filter: Filter, indexedFields: ReadonlySet<string>): void {
+  for (const [key, condition] of Object.entries(filter)) {
+    if (
+      key === "$and" &&
+      Array.isArray(condition) &&
+      condition.length > 0 &&
+      condition.every(isPlainObject)
+    ) {
+      for (const part of condition) translateInto(b, part, indexedFields);
+      continue;
+    }
+    if (key.startsWith("$") || (key !== "_id" && !indexedFields.has(key))) {
+      b.exact = false;
+      continue;
+    }
+    if (!translateCondition(b, key, condition)) b.exact = false;
+  }
+}
+
+/**
+ * Translates the conditions of `filter` on `_id` and on indexed fields into SQL conjuncts. The
+ * result selects a superset of the matching documents, exactly them when `exact`.
+ */
+export function translateFilter(filter: Filter, indexedFields: ReadonlySet<string>): SqlFilter {
+  const b = new Builder();
+  translateInto(b, filter, indexedFields);
+  return { clauses: b.clauses, params: b.params, exact: b.exact };
+}
+
+/** `ORDER BY` terms for `sort` when every sort key is `_id` or an indexed field, else undefined. */
+export function translateSort(
+  sort: SortSpec | undefined,
+  indexedFields: ReadonlySet<string>,
+): string | undefined {
+  if (sort === undefined) return undefined;
+  const entries = Object.entries(sort);
+  if (entries.length === 0) return undefined;
+  if (!entries.every(([path]) => path === "_id" || indexedFields.has(path))) return undefined;
+  return entries
+    .map(([path, direction]) => `${fieldExpression(path)} ${direction === -1 ? "DESC" : "ASC"}`)
+    .join(", ");
+}
+
+export interface SelectPlan {
+  readonly sql: string;
+  readonly params: readonly SqlValue[];
+  /** The filter was fully translated: SQL rows are exactly the matches. */
+  readonly exact: boolean;
+  /** ORDER BY gives the requested sort; otherwise the store sorts in memory. */
+  readonly sorted: boolean;
+  /** LIMIT/OFFSET are in the SQL: the rows are the final page. */
+  readonly paged: boolean;
+}
+
+export interface SelectRequest {
+  readonly table: string;
+  readonly filter: Filter;
+  readonly indexedFields: ReadonlySet<string>;
+  readonly sort?: SortSpec | undefined;
+  readonly skip?: number;
+  /** 0 or undefined: no limit. */
+  readonly limit?: number;
+  /** Push LIMIT/OFFSET into SQL when that is exact (default true). */
+  readonly allowPaging?: boolean;
+  /** Force this SQLite index (`INDEXED BY`), chosen by the store when several could serve the filter. */
+  readonly indexedBy?: string | undefined;
+}
+
+export function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+/** The SELECT the store runs for a find (also what explain explains). */
+export function buildSelect(request: SelectRequest): SelectPlan {
+  const where = translateFilter(request.filter, request.indexedFields);
+  const orderBy = translateSort(request.sort, request.indexedFields);
+  const sorted = request.sort === undefined || orderBy !== undefined;
+  const skip = request.skip ?? 0;
+  const limit = request.limit ?? 0;
+  const paged = (request.allowPaging ?? true) && where.exact && sorted && (skip > 0 || limit > 0);
+  let sql = `SELECT doc FROM ${quoteIdentifier(request.table)}`;
+  if (request.indexedBy !== undefined) sql += ` INDEXED BY ${quoteIdentifier(request.indexedBy)}`;
+  if (where.clauses.length > 0) sql += ` WHERE ${where.clauses.join(" AND ")}`;
+  if (orderBy !== undefined) sql += ` ORDER BY ${orderBy}`;
+  const params = [...where.params];
+  if (paged) {
+    sql += " LIMIT ? OFFSET ?";
+    params.push(limit > 0 ? limit : -1, skip);
+  }
+  return { sql, params, exact: where.exact, sorted, paged };
+}
+
+/** The SELECT count(*) when the filter translates exactly, else undefined (count in memory). */
+export function buildCount(
+  table: string,
+  filter: Filter,
+  indexedFields: ReadonlySet<string>,
+  indexedBy?: string,
+): { sql: string; params: readonly SqlValue[] } | undefined {
+  const where = translateFilter(filter, indexedFields);
+  if (!where.exact) return undefined;
+  let sql = `SELECT count(*) FROM ${quoteIdentifier(table)}`;
+  if (indexedBy !== undefined) sql += ` INDEXED BY ${quoteIdentifier(indexedBy)}`;
+  if (where.clauses.length > 0) sql += ` WHERE ${where.clauses.join(" AND ")}`;
+  return { sql, params: where.params };
+}
+
+/** A field compared for equality with a value an index can look up. */
+export interface LeadingEquality {
+  readonly field: string;
+  readonly value: SqlValue;
+  /** The indexes whose first key is `field`, best first for this filter and sort. */
+  readonly indexes: readonly IndexSpec[];
+}
+
+function equalityValue(condition: unknown): SqlValue | undefined {
+  if (isPlainObject(condition)) {
+    const keys = Object.keys(condition);
+    if (keys.length === 0 || !keys.every((k) => k.startsWith("$"))) return undefined;
+    return "$eq" in condition ? equalityValue(condition.$eq) : undefined;
+  }
+  return isTranslatableScalar(condition) ? sqlValue(condition) : undefined;
+}
+
+function topLevelConditions(filter: Filter): [string, unknown][] {
+  const out: [string, unknown][] = [];
+  for (const [key, condition] of Object.entries(filter)) {
+    if (key === "$and" && Array.isArray(condition)) {
+      for (const part of condition) if (isPlainObject(part)) out.push(...topLevelConditions(part));
+    } else if (!key.startsWith("$")) {
+      out.push([key, condition]);
+    }
+  }
+  return out;
+}
+
+/**
+ * The fields with an equality that leads some index, when there are at least two of them (and
+ * no `_id` equality, which wins anyway): then SQLite must pick between indexes, and its
+ * statistics may not tell which value is rarer. The store probes each field's value and forces
+ * the most selective. Within a field, indexes rank by how many of their next keys are pinned
+ * by equalities, then by whether the key after those matches the sort.
+ */
+export function leadingEqualities(
+  filter: Filter,
+  indexes: readonly IndexSpec[],
+  sort: SortSpec | undefined,
+): LeadingEquality[] {
+  const conditions = topLevelConditions(filter);
+  const equalities = new Map<string, SqlValue>();
+  for (const [field, condition] of conditions) {
+    if (field === "_id") {
+      if (equalityValue(condition) !== undefined) return [];
+      continue;
+    }
+    const value = equalityValue(condition);
+    if (value !== undefined && !equalities.has(field)) equalities.set(field, value);
+  }
+  const firstSortKey = sort === undefined ? undefined : Object.keys(sort)[0];
+  const score = (index: IndexSpec): number => {
+    const keys = Object.keys(index.keys);
+    let pinned = 0;
+    while (pinned < keys.length && equalities.has(keys[pinned]!)) pinned++;
+    const sortMatches = firstSortKey !== undefined && keys[pinned] === firstSortKey ? 1 : 0;
+    return pinned * 2 + sortMatches;
+  };
+  const byField = new Map<string, IndexSpec[]>();
+  for (const index of indexes) {
+    const lead = Object.keys(index.keys)[0];
+    if (lead === undefined || lead === "_id" || !equalities.has(lead)) continue;
+    byField.set(lead, [...(byField.get(lead) ?? []), index]);
+  }
+  if (byField.size < 2) return [];
+  return [...byField].map(([field, list]) => ({
+    field,
+    value: equalities.get(field)!,
+    indexes: [...list].sort((a, b) => score(b) - score(a)),
+  }));
+}
+
+/**
+ * Reads EXPLAIN QUERY PLAN rows: indexed iff some step SEARCHes the table through an index or
+ * the primary key and no step SCANs a table (a full scan, even in index order).
+ */
+export function interpretSqlitePlan(details: readonly string[]): QueryPlan {
+  const searches = details.some((d) =>
+    /^SEARCH \S+ USING (COVERING INDEX|INDEX|INTEGER PRIMARY KEY|PRIMARY KEY)\b/.test(d),
+  );
+  const scans = details.some((d) => /^SCAN \S+/.test(d) && !/^SCAN CONSTANT ROW/.test(d));
+  return { indexed: searches && !scans, detail: details.join("; ") };
+}
+
+/**
+ * MongoDB indexes arrays element by element (multikey indexes); the embedded store does not. It
+ * refuses to store a document whose indexed path holds an array or an embedded document, or goes
+ * through an array, rather than answer queries on it wrongly. Returns the offending path.
+ */
+export function findUnindexableValue(
+  doc: Readonly<Record<string, unknown>>,
+  paths: Iterable<string>,
+): string | undefined {
+  for (const path of paths) {
+    if (path === "_id") continue;
+    let current: unknown = doc;
+    for (const segment of path.split(".")) {
+      if (!isPlainObject(current)) break; // missing, null or a scalar on the way: the field is missing
+      current = current[segment];
+      if (Array.isArray(current)) return path;
+    }
+    if (isPlainObject(current)) return path;
+  }
+  return undefined;
+}

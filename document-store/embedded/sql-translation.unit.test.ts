@@ -1,0 +1,272 @@
+import Database from "better-sqlite3";
+import fc from "fast-check";
+import { find as mingoFind, Query } from "mingo";
+import { describe, expect, it } from "vitest";
+import type { Filter } from "../port.js";
+import {
+  buildCount,
+  buildSelect,
+  fieldExpression,
+  findUnindexableValue,
+  indexColumns,
+  interpretSqlitePlan,
+  leadingEqualities,
+  translateFilter,
+  translateSort,
+} from "./sql-translation.js";
+
+const INDEXED = new Set(["parkingLotId", "seq", "status", "coupon.status"]);
+
+describe("translateFilter", () => {
+  it("translates equalities and ranges on indexed fields exactly", () => {
+    const t = translateFilter({ parkingLotId: "L1", seq: { $lt: 42 } }, INDEXED);
+    expect(t.exact).toBe(true);
+    expect(t.clauses).toEqual([`${fieldExpression("parkingLotId")} = ?`, `${fieldExpression("seq")} < ?`]);
+    expect(t.params).toEqual(["L1", 42]);
+  });
+
+  it("keeps ranges inside MongoDB's type brackets", () => {
+    const seq = fieldExpression("seq");
+    expect(translateFilter({ seq: { $gte: 5 } }, INDEXED).clauses).toEqual([`${seq} >= ?`, `${seq} < ''`]);
+    const status = fieldExpression("status");
+    expect(translateFilter({ status: { $lt: "M" } }, INDEXED).clauses).toEqual([
+      `${status} < ?`,
+      `${status} >= ''`,
+    ]);
+    expect(translateFilter({ status: { $gt: "M" } }, INDEXED).clauses).toEqual([
+      `${status} > ?`,
+      `${status} < x''`,
+    ]);
+  });
+
+  it("uses the id column for _id and binds booleans as the index's blobs", () => {
+    expect(translateFilter({ _id: "a" }, INDEXED)).toEqual({
+      clauses: ["id = ?"],
+      params: ["a"],
+      exact: true,
+    });
+    expect(translateFilter({ _id: { $in: ["a", "b"] } }, INDEXED).clauses).toEqual(["id IN (?, ?)"]);
+    expect(translateFilter({ _id: 5 }, INDEXED).exact).toBe(false);
+    expect(translateFilter({ status: true }, INDEXED).params).toEqual([Buffer.from([1])]);
+    expect(translateFilter({ status: null }, INDEXED).clauses).toEqual([
+      `${fieldExpression("status")} IS NULL`,
+    ]);
+  });
+
+  it("leaves unindexed fields, unknown operators and logical operators to mingo (not exact)", () => {
+    for (const filter of [
+      { carNumber: "x" },
+      { status: { $ne: "A" } },
+      { status: { $regex: "^A" } },
+      { $or: [{ status: "A" }] },
+      { status: { a: 1 } },
+      { status: [1] },
+      { seq: { $gt: Number.POSITIVE_INFINITY } },
+      { seq: { $in: [] } },
+    ] as Filter[]) {
+      expect(translateFilter(filter, INDEXED).exact, JSON.stringify(filter)).toBe(false);
+    }
+    const partial = translateFilter({ parkingLotId: "L1", carNumber: "x" }, INDEXED);
+    expect(partial).toEqual({
+      clauses: [`${fieldExpression("parkingLotId")} = ?`],
+      params: ["L1"],
+      exact: false,
+    });
+    expect(translateFilter({ $and: [{ parkingLotId: "L1" }, { seq: { $lt: 3 } }] }, INDEXED).exact).toBe(
+      true,
+    );
+  });
+});
+
+describe("translateSort and buildSelect", () => {
+  it("orders by index expressions only when every sort key is indexed", () => {
+    expect(translateSort({ seq: -1 }, INDEXED)).toBe(`${fieldExpression("seq")} DESC`);
+    expect(translateSort({ _id: 1 }, INDEXED)).toBe("id ASC");
+    expect(translateSort({ seq: -1, amount: 1 }, INDEXED)).toBeUndefined();
+  });
+
+  it("pushes LIMIT/OFFSET into SQL only for an exact filter with a SQL sort", () => {
+    const exact = buildSelect({
+      table: "c_r",
+      filter: { parkingLotId: "L1", seq: { $lt: 9 } },
+      indexedFields: INDEXED,
+      sort: { seq: -1 },
+      limit: 50,
+      skip: 5,
+    });
+    expect(exact.paged).toBe(true);
+    expect(exact.sql).toMatch(/ORDER BY .* DESC LIMIT \? OFFSET \?$/);
+    expect(exact.params.slice(-2)).toEqual([50, 5]);
+    expect(
+      buildSelect({ table: "c_r", filter: { parkingLotId: "L1", x: 1 }, indexedFields: INDEXED, limit: 5 })
+        .paged,
+    ).toBe(false);
+    const memorySort = buildSelect({
+      table: "c_r",
+      filter: {},
+      indexedFields: INDEXED,
+      sort: { amount: 1 },
+      limit: 5,
+    });
+    expect(memorySort).toMatchObject({ sorted: false, paged: false });
+    expect(buildCount("c_r", { status: "A" }, INDEXED)?.sql).toBe(
+      `SELECT count(*) FROM "c_r" WHERE ${fieldExpression("status")} = ?`,
+    );
+    expect(buildCount("c_r", { carNumber: "x" }, INDEXED)).toBeUndefined();
+  });
+});
+
+describe("leadingEqualities", () => {
+  const indexes = [
+    { name: "lot_seq", keys: { parkingLotId: 1, seq: -1 } },
+    { name: "status_seq", keys: { status: 1, seq: -1 } },
+    { name: "lot_status_seq", keys: { parkingLotId: 1, status: 1, seq: -1 } },
+    { name: "customer_seq", keys: { customerId: 1, seq: -1 } },
+  ] as const;
+
+  it("lists the candidate fields when equalities lead two or more indexes, best index first", () => {
+    const candidates = leadingEqualities({ parkingLotId: "L1", status: { $eq: "RESERVED" } }, indexes, {
+      seq: -1,
+    });
+    expect(candidates.map((c) => [c.field, c.value, c.indexes.map((i) => i.name)])).toEqual([
+      ["parkingLotId", "L1", ["lot_status_seq", "lot_seq"]],
+      ["status", "RESERVED", ["status_seq"]],
+    ]);
+  });
+
+  it("leaves the choice to SQLite when there is nothing to choose", () => {
+    expect(leadingEqualities({ parkingLotId: "L1", seq: { $lt: 5 } }, indexes, { seq: -1 })).toEqual([]);
+    expect(leadingEqualities({ parkingLotId: "L1", status: "R", _id: "x" }, indexes, undefined)).toEqual([]);
+    expect(leadingEqualities({ parkingLotId: "L1", status: { $in: ["R"] } }, indexes, undefined)).toEqual([]);
+    expect(
+      leadingEqualities({ $and: [{ customerId: "C" }, { status: "R" }] }, indexes, undefined),
+    ).toHaveLength(2);
+  });
+});
+
+describe("interpretSqlitePlan", () => {
+  it("is indexed for SEARCH through an index or primary key, not for any SCAN", () => {
+    expect(interpretSqlitePlan(["SEARCH c_r USING INDEX ix (<expr>=?)"]).indexed).toBe(true);
+    expect(interpretSqlitePlan(["SEARCH c_r USING COVERING INDEX ix (<expr>=?)"]).indexed).toBe(true);
+    expect(interpretSqlitePlan(["SEARCH c_r USING INDEX sqlite_autoindex_c_r_1 (id=?)"]).indexed).toBe(true);
+    expect(
+      interpretSqlitePlan(["SEARCH c_r USING INDEX ix (<expr>=?)", "USE TEMP B-TREE FOR ORDER BY"]).indexed,
+    ).toBe(true);
+    expect(interpretSqlitePlan(["SCAN c_r"]).indexed).toBe(false);
+    expect(interpretSqlitePlan(["SCAN c_r USING INDEX ix"]).indexed).toBe(false);
+    expect(interpretSqlitePlan(["SCAN c_r", "USE TEMP B-TREE FOR ORDER BY"]).detail).toBe(
+      "SCAN c_r; USE TEMP B-TREE FOR ORDER BY",
+    );
+  });
+});
+
+describe("findUnindexableValue", () => {
+  it("finds arrays and embedded documents at or above indexed paths", () => {
+    expect(
+      findUnindexableValue({ a: 1, b: "x", c: null, d: true }, ["a", "b", "c", "d", "missing"]),
+    ).toBeUndefined();
+    expect(findUnindexableValue({ a: [1] }, ["a"])).toBe("a");
+    expect(findUnindexableValue({ a: { b: 1 } }, ["a"])).toBe("a");
+    expect(findUnindexableValue({ a: [{ b: 1 }] }, ["a.b"])).toBe("a.b");
+    expect(findUnindexableValue({ a: { b: 2 } }, ["a.b"])).toBeUndefined();
+    expect(findUnindexableValue({ a: "scalar" }, ["a.b"])).toBeUndefined();
+  });
+});
+
+/**
+ * The translation against the truth: in a real (in-memory) SQLite with the store's index
+ * expressions, translated SQL must select exactly what mingo matches when `exact`, a superset
+ * otherwise, and ORDER BY must order values like mingo's sort.
+ */
+describe("translation agrees with mingo on mixed-type data", () => {
+  const scalar = fc.oneof(
+    fc.integer({ min: -3, max: 3 }),
+    fc.constantFrom(0.5, -0.5, 1e9),
+    fc.constantFrom("", "a", "b", "B", "10더8612", "강남", "0", "1"),
+    fc.boolean(),
+    fc.constant(null),
+    fc.constant(undefined),
+  );
+  const docsArb = fc.array(fc.record({ f: scalar, g: scalar }), { minLength: 0, maxLength: 25 });
+  const valueArb = fc.oneof(
+    fc.integer({ min: -3, max: 3 }),
+    fc.constantFrom(0.5, "", "a", "B", "강남", "1"),
+    fc.boolean(),
+    fc.constant(null),
+  );
+  const conditionArb = fc.oneof(
+    valueArb,
+    fc.record({ $eq: valueArb }),
+    fc.record({ $gt: valueArb }),
+    fc.record({ $gte: valueArb }),
+    fc.record({ $lt: valueArb }),
+    fc.record({ $lte: valueArb }),
+    fc.record({ $gt: valueArb, $lt: valueArb }),
+    fc.record({ $in: fc.array(valueArb, { minLength: 1, maxLength: 3 }) }),
+    fc.record({ $ne: valueArb }),
+  );
+  const filterArb = fc.record({ f: conditionArb, g: conditionArb }, { requiredKeys: [] });
+
+  function load(docs: readonly Record<string, unknown>[]) {
+    const db = new Database(":memory:");
+    db.exec("CREATE TABLE c_t (id TEXT PRIMARY KEY, doc TEXT NOT NULL)");
+    db.exec(`CREATE INDEX ix_f ON c_t (${indexColumns({ f: 1, g: -1 })})`);
+    const insert = db.prepare("INSERT INTO c_t (id, doc) VALUES (?, ?)");
+    const stored = docs.map((d, i) => {
+      const doc = { _id: `d${String(i).padStart(2, "0")}`, ...d };
+      const json = JSON.stringify(doc);
+      insert.run(doc._id, json);
+      return JSON.parse(json) as Record<string, unknown>;
+    });
+    return { db, stored };
+  }
+
+  it("selects exactly (or a superset of) what mingo matches", () => {
+    fc.assert(
+      fc.property(docsArb, filterArb, (docs, filter) => {
+        const { db, stored } = load(docs);
+        try {
+          const t = translateFilter(filter, new Set(["f", "g"]));
+          const where = t.clauses.length > 0 ? ` WHERE ${t.clauses.join(" AND ")}` : "";
+          const selected = (
+            db
+              .prepare(`SELECT id FROM c_t${where} ORDER BY id`)
+              .pluck()
+              .all(...t.params) as string[]
+          ).sort();
+          const query = new Query(filter);
+          const expected = stored
+            .filter((d) => query.test(d))
+            .map((d) => d._id as string)
+            .sort();
+          if (t.exact) expect(selected).toEqual(expected);
+          else expect(selected).toEqual(expect.arrayContaining(expected));
+        } finally {
+          db.close();
+        }
+      }),
+      { numRuns: 400 },
+    );
+  });
+
+  it("orders like mingo's sort", () => {
+    fc.assert(
+      fc.property(docsArb, fc.constantFrom<1 | -1>(1, -1), (docs, direction) => {
+        const { db, stored } = load(docs);
+        try {
+          const orderBy = translateSort({ f: direction }, new Set(["f"]));
+          const rows = db.prepare(`SELECT doc FROM c_t ORDER BY ${orderBy}`).pluck().all() as string[];
+          const sqlValues = rows.map((json) => (JSON.parse(json) as Record<string, unknown>).f ?? null);
+          const mingoValues = mingoFind(stored, {})
+            .sort({ f: direction })
+            .all()
+            .map((d) => (d as Record<string, unknown>).f ?? null);
+          expect(sqlValues).toEqual(mingoValues);
+        } finally {
+          db.close();
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+});

@@ -1,0 +1,115 @@
+import type { Modifier } from "mingo/updater";
+import { update as mingoUpdate } from "mingo/updater";
+import { describe, expect, it } from "vitest";
+import { DocumentStoreError } from "../port.js";
+import {
+  applyUpdate,
+  assertUpdateApplicable,
+  findConflictingPaths,
+  type MutableDocument,
+  replacementDocument,
+} from "./update-semantics.js";
+
+describe("applyUpdate", () => {
+  it("creates a missing document only when upserting, with $setOnInsert", () => {
+    expect(applyUpdate(null, "a", { $set: { x: 1 } }, false)).toEqual({ doc: null, changed: false });
+    expect(applyUpdate(null, "a", { $inc: { n: 2 }, $setOnInsert: { createdAt: "t0" } }, true)).toEqual({
+      doc: { _id: "a", n: 2, createdAt: "t0" },
+      changed: true,
+    });
+    expect(applyUpdate(null, "a", { $unset: { x: "" } }, true)).toEqual({ doc: { _id: "a" }, changed: true });
+  });
+
+  it("ignores $setOnInsert on an existing document and reports whether anything changed", () => {
+    const doc: MutableDocument = { _id: "a", n: 1 };
+    expect(applyUpdate(doc, "a", { $setOnInsert: { createdAt: "t1" } }, true)).toEqual({
+      doc,
+      changed: false,
+    });
+    expect(applyUpdate(doc, "a", { $max: { n: 0 } }, true).changed).toBe(false);
+    expect(applyUpdate(doc, "a", { $inc: { n: 1 }, $set: { "c.status": "ISSUED" } }, false)).toEqual({
+      doc: { _id: "a", n: 2, c: { status: "ISSUED" } },
+      changed: true,
+    });
+  });
+
+  it("does not alias values from the op into the document", () => {
+    const value = { list: [1] };
+    const { doc } = applyUpdate(null, "a", { $set: { v: value } }, true);
+    value.list.push(2);
+    expect(doc).toEqual({ _id: "a", v: { list: [1] } });
+  });
+
+  it("raises MongoDB's errors where mingo would skip silently", () => {
+    const doc: MutableDocument = { _id: "a", s: "text", nil: null, arr: [1], obj: { k: 1 } };
+    const fails = (update: Record<string, unknown>) =>
+      expect(() => applyUpdate(structuredClone(doc), "a", update, false), JSON.stringify(update)).toThrow(
+        DocumentStoreError,
+      );
+    fails({ $inc: { s: 1 } });
+    fails({ $inc: { nil: 1 } });
+    fails({ $mul: { obj: 2 } });
+    fails({ $push: { s: 1 } });
+    fails({ $set: { "s.x": 1 } });
+    fails({ $inc: { "nil.x": 1 } });
+    fails({ $set: { x: 1 }, $inc: { x: 1 } });
+    fails({ $set: { "obj.k": 1 }, $unset: { obj: "" } });
+    fails({ $setOnInsert: { x: 1 }, $set: { x: 2 } });
+    fails({ $set: { _id: "b" } });
+    fails({ $inc: { n: "1" } });
+    expect(() => assertUpdateApplicable(doc, { $unset: { "s.x": "" } })).not.toThrow();
+    expect(() =>
+      assertUpdateApplicable(doc, { $push: { arr: 2 }, $inc: { "obj.k": 1, "obj.new": 1 } }),
+    ).not.toThrow();
+  });
+
+  it("findConflictingPaths finds equal and prefix paths across operators", () => {
+    expect(findConflictingPaths({ $set: { a: 1 }, $inc: { b: 1 } })).toBeUndefined();
+    expect(findConflictingPaths({ $set: { "a.b": 1 }, $inc: { "a.c": 1 } })).toBeUndefined();
+    expect(findConflictingPaths({ $set: { "a.b": 1 }, $unset: { a: "" } })).toEqual(["a.b", "a"]);
+    expect(findConflictingPaths({ $rename: { a: "b" }, $set: { b: 1 } })).toEqual(["b", "b"]);
+  });
+});
+
+describe("replacementDocument", () => {
+  it("puts the op's _id first and copies the document", () => {
+    const source = { x: { y: 1 }, _id: "a" };
+    const doc = replacementDocument("a", source);
+    expect(Object.keys(doc)).toEqual(["_id", "x"]);
+    source.x.y = 2;
+    expect(doc).toEqual({ _id: "a", x: { y: 1 } });
+  });
+});
+
+describe("fast path for $set/$inc/$unset agrees with mingo's updater", () => {
+  const cases: Array<[string, Record<string, unknown>, Record<string, Record<string, unknown>>]> = [
+    [
+      "nested object then dotted set",
+      { _id: "r" },
+      { $set: { coupon: { couponId: "c", status: "ISSUED" }, status: "RESERVED" } },
+    ],
+    [
+      "dotted set into existing object",
+      { _id: "r", coupon: { couponId: "c", status: "ISSUED" } },
+      { $set: { "coupon.status": "REVOKED", "coupon.revokedAt": "t" } },
+    ],
+    ["inc on missing and existing", { _id: "l", a: 1 }, { $inc: { a: -1, b: 2 }, $set: { updatedAt: "t" } }],
+    ["inc by zero on existing", { _id: "l", a: 1 }, { $inc: { a: 0 } }],
+    [
+      "unset present and missing",
+      { _id: "x", a: 1, sub: { b: 2 } },
+      { $unset: { a: "", "sub.b": "", "nope.deeper": "" } },
+    ],
+    ["set same value", { _id: "x", a: { b: 1 } }, { $set: { a: { b: 1 } } }],
+    ["dotted creates parents", { _id: "x" }, { $set: { "a.b.c": 5 }, $inc: { "n.m": 1 } }],
+  ];
+  it.each(cases)("%s", (_name, doc, update) => {
+    const viaStore = applyUpdate(structuredClone(doc) as MutableDocument, doc._id as string, update, false);
+    const reference = structuredClone(doc) as MutableDocument;
+    const modified = mingoUpdate(reference, update as Modifier<MutableDocument>, undefined, undefined, {
+      cloneMode: "deep",
+    });
+    expect(viaStore.doc).toEqual(reference);
+    expect(viaStore.changed).toBe(modified.length > 0);
+  });
+});

@@ -1,0 +1,202 @@
+/**
+ * The MongoDB document store: the port over the official driver. Each write batch is one
+ * multi-document transaction (majority write concern), which needs a replica set or mongos;
+ * the docker compose file runs a single-node replica set.
+ */
+import type {
+  Db,
+  IndexDescription,
+  Filter as MongoFilter,
+  FindOptions as MongoFindOptions,
+  Sort,
+} from "mongodb";
+import { MongoClient, WriteConcern } from "mongodb";
+import type { Document, DocumentStore, Filter, FindOptions, IndexSpec, QueryPlan, WriteOp } from "../port.js";
+import { DocumentStoreError } from "../port.js";
+import {
+  assertCollectionName,
+  assertFilter,
+  normalizeFindOptions,
+  validateIndexSpecs,
+  validateWriteOp,
+} from "../validation.js";
+import {
+  groupConsecutiveOps,
+  interpretMongoExplain,
+  type StoredDocument,
+  toDocumentStoreError,
+} from "./mongo-support.js";
+
+export interface MongoDocumentStoreOptions {
+  /** A MongoDB connection string, e.g. `mongodb://mongo:27017/?replicaSet=rs0`. */
+  readonly url: string;
+  readonly database: string;
+}
+
+const NAMESPACE_EXISTS = 48;
+
+export class MongoDocumentStore implements DocumentStore {
+  private closed = false;
+
+  private constructor(
+    private readonly client: MongoClient,
+    private readonly db: Db,
+  ) {}
+
+  /** Connects (the driver's server selection decides how long to wait); fails with DocumentStoreUnavailableError. */
+  static async connect(options: MongoDocumentStoreOptions): Promise<MongoDocumentStore> {
+    if (typeof options.database !== "string" || !/^[A-Za-z0-9_-]{1,63}$/.test(options.database)) {
+      throw new DocumentStoreError(`invalid MongoDB database name ${JSON.stringify(options.database)}`);
+    }
+    let client: MongoClient;
+    try {
+      client = new MongoClient(options.url, { appName: "parking-reservations" });
+    } catch (error) {
+      throw new DocumentStoreError(
+        `invalid MongoDB URL: ${error instanceof Error ? error.message : String(error)}`,
+        {
+          cause: error,
+        },
+      );
+    }
+    try {
+      await client.connect();
+    } catch (error) {
+      await client.close().catch(() => undefined);
+      throw toDocumentStoreError(error, "connect");
+    }
+    return new MongoDocumentStore(client, client.db(options.database));
+  }
+
+  async ensureIndexes(collection: string, indexes: readonly IndexSpec[]): Promise<void> {
+    validateIndexSpecs(collection, indexes);
+    await this.call(`ensureIndexes(${collection})`, async () => {
+      if (indexes.length === 0) {
+        try {
+          await this.db.createCollection(collection);
+        } catch (error) {
+          if (Number((error as { code?: unknown }).code) !== NAMESPACE_EXISTS) throw error;
+        }
+        return;
+      }
+      const descriptions: IndexDescription[] = indexes.map((index) => ({
+        name: index.name,
+        key: { ...index.keys },
+        ...(index.unique === true ? { unique: true } : {}),
+      }));
+      await this.db.collection<StoredDocument>(collection).createIndexes(descriptions);
+    });
+  }
+
+  async findById<T extends Document = Document>(collection: string, id: string): Promise<T | null> {
+    assertCollectionName(collection);
+    if (typeof id !== "string") throw new DocumentStoreError("id must be a string");
+    return this.call(`findById(${collection})`, async () => {
+      const doc = await this.db.collection<StoredDocument>(collection).findOne({ _id: id });
+      return doc as T | null;
+    });
+  }
+
+  async find<T extends Document = Document>(
+    collection: string,
+    filter: Filter,
+    options?: FindOptions,
+  ): Promise<T[]> {
+    assertCollectionName(collection);
+    assertFilter(filter);
+    const findOptions = toFindOptions(options);
+    return this.call(`find(${collection})`, async () => {
+      const docs = await this.db
+        .collection<StoredDocument>(collection)
+        .find(filter as MongoFilter<StoredDocument>, findOptions)
+        .toArray();
+      return docs as unknown as T[];
+    });
+  }
+
+  async count(collection: string, filter: Filter): Promise<number> {
+    assertCollectionName(collection);
+    assertFilter(filter);
+    return this.call(`count(${collection})`, () =>
+      this.db.collection<StoredDocument>(collection).countDocuments(filter as MongoFilter<StoredDocument>),
+    );
+  }
+
+  async write(ops: readonly WriteOp[]): Promise<void> {
+    if (!Array.isArray(ops)) throw new DocumentStoreError("write expects an array of ops");
+    if (ops.length === 0) return;
+    for (const op of ops) validateWriteOp(op);
+    const groups = groupConsecutiveOps(ops);
+    await this.call("write", async () => {
+      const session = this.client.startSession();
+      try {
+        await session.withTransaction(
+          async (s) => {
+            for (const group of groups) {
+              await this.db
+                .collection<StoredDocument>(group.collection)
+                .bulkWrite(group.operations, { session: s, ordered: true });
+            }
+          },
+          { writeConcern: new WriteConcern("majority"), readPreference: "primary" },
+        );
+      } finally {
+        await session.endSession();
+      }
+    });
+  }
+
+  async explain(collection: string, filter: Filter, options?: FindOptions): Promise<QueryPlan> {
+    assertCollectionName(collection);
+    assertFilter(filter);
+    const findOptions = toFindOptions(options);
+    return this.call(`explain(${collection})`, async () => {
+      const explained = await this.db
+        .collection<StoredDocument>(collection)
+        .find(filter as MongoFilter<StoredDocument>, findOptions)
+        .explain("queryPlanner");
+      return interpretMongoExplain(explained);
+    });
+  }
+
+  async listCollections(): Promise<string[]> {
+    return this.call("listCollections", async () => {
+      const infos = await this.db.listCollections({}, { nameOnly: true }).toArray();
+      return infos
+        .map((i) => i.name)
+        .filter((name) => !name.startsWith("system."))
+        .sort();
+    });
+  }
+
+  async dropCollection(collection: string): Promise<void> {
+    assertCollectionName(collection);
+    await this.call(`dropCollection(${collection})`, async () => {
+      await this.db.dropCollection(collection);
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.client.close();
+  }
+
+  private async call<R>(action: string, body: () => Promise<R>): Promise<R> {
+    if (this.closed) throw new DocumentStoreError("the document store is closed");
+    try {
+      return await body();
+    } catch (error) {
+      throw toDocumentStoreError(error, action);
+    }
+  }
+}
+
+function toFindOptions(options: FindOptions | undefined): MongoFindOptions {
+  const { sort, skip, limit } = normalizeFindOptions(options);
+  const out: MongoFindOptions = {};
+  if (sort !== undefined) out.sort = { ...sort } as Sort;
+  if (skip > 0) out.skip = skip;
+  if (limit > 0) out.limit = limit;
+  return out;
+}

@@ -1,0 +1,164 @@
+/**
+ * Input checks shared by both adapters, so a bad call fails the same way (a DocumentStoreError
+ * with the same message) whichever store runs, and never reaches a driver or SQL.
+ */
+import type { Filter, FindOptions, IndexSpec, SortSpec, WriteOp } from "./port.js";
+import { COLLECTION_NAME, DocumentStoreError } from "./port.js";
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
+export function assertCollectionName(collection: string): void {
+  if (typeof collection !== "string" || !COLLECTION_NAME.test(collection)) {
+    throw new DocumentStoreError(
+      `invalid collection name ${JSON.stringify(collection)}: use lower-case letters, digits and underscores, starting with a letter`,
+    );
+  }
+}
+
+export function assertFilter(filter: Filter): void {
+  if (!isPlainObject(filter)) throw new DocumentStoreError("a filter must be a plain object");
+}
+
+/** Field paths the adapters accept in index keys: dotted segments of letters, digits and underscores. */
+export const INDEX_FIELD_PATH = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+
+export function validateIndexSpecs(collection: string, indexes: readonly IndexSpec[]): void {
+  assertCollectionName(collection);
+  if (!Array.isArray(indexes)) throw new DocumentStoreError("indexes must be an array");
+  const names = new Set<string>();
+  for (const index of indexes) {
+    if (typeof index.name !== "string" || index.name.length === 0 || index.name.length > 120) {
+      throw new DocumentStoreError(`index name must be a non-empty string (≤ 120 characters)`);
+    }
+    if (names.has(index.name)) throw new DocumentStoreError(`index name ${index.name} is given twice`);
+    names.add(index.name);
+    const keys = Object.entries(index.keys ?? {});
+    if (keys.length === 0) throw new DocumentStoreError(`index ${index.name} has no keys`);
+    for (const [path, direction] of keys) {
+      if (!INDEX_FIELD_PATH.test(path)) {
+        throw new DocumentStoreError(
+          `index ${index.name}: field path ${JSON.stringify(path)} is not supported (letters, digits, underscores and dots only)`,
+        );
+      }
+      if (direction !== 1 && direction !== -1) {
+        throw new DocumentStoreError(`index ${index.name}: direction of ${path} must be 1 or -1`);
+      }
+    }
+  }
+}
+
+/** The update operators both adapters accept (MongoDB's field update and array operators we can honour). */
+export const UPDATE_OPERATORS: ReadonlySet<string> = new Set([
+  "$set",
+  "$unset",
+  "$setOnInsert",
+  "$inc",
+  "$mul",
+  "$min",
+  "$max",
+  "$rename",
+  "$push",
+  "$addToSet",
+  "$pull",
+  "$pullAll",
+  "$pop",
+]);
+
+export function validateWriteOp(op: WriteOp): void {
+  if (!isPlainObject(op)) throw new DocumentStoreError("a write op must be a plain object");
+  assertCollectionName(op.collection);
+  if (typeof op.id !== "string")
+    throw new DocumentStoreError(`write op on ${op.collection}: id must be a string`);
+  switch (op.op) {
+    case "update": {
+      const update: unknown = op.update;
+      if (!isPlainObject(update)) {
+        throw new DocumentStoreError(
+          `update of ${op.collection}/${op.id}: the update must be a plain object`,
+        );
+      }
+      const operators = Object.keys(update);
+      if (operators.length === 0) {
+        throw new DocumentStoreError(`update of ${op.collection}/${op.id}: the update document is empty`);
+      }
+      for (const operator of operators) {
+        if (!operator.startsWith("$")) {
+          throw new DocumentStoreError(
+            `update of ${op.collection}/${op.id}: update documents need operators ($set, $inc, …), found field ${JSON.stringify(operator)}; use a replace op to write a whole document`,
+          );
+        }
+        if (!UPDATE_OPERATORS.has(operator)) {
+          throw new DocumentStoreError(
+            `update of ${op.collection}/${op.id}: unsupported update operator ${operator}`,
+          );
+        }
+        if (!isPlainObject(update[operator])) {
+          throw new DocumentStoreError(
+            `update of ${op.collection}/${op.id}: the argument of ${operator} must be an object`,
+          );
+        }
+      }
+      if (op.upsert !== undefined && typeof op.upsert !== "boolean") {
+        throw new DocumentStoreError(`update of ${op.collection}/${op.id}: upsert must be a boolean`);
+      }
+      return;
+    }
+    case "replace": {
+      const document: unknown = op.document;
+      if (!isPlainObject(document)) {
+        throw new DocumentStoreError(
+          `replace of ${op.collection}/${op.id}: the document must be a plain object`,
+        );
+      }
+      for (const key of Object.keys(document)) {
+        if (key.startsWith("$")) {
+          throw new DocumentStoreError(
+            `replace of ${op.collection}/${op.id}: field names may not start with '$' (${key}); use an update op for operators`,
+          );
+        }
+      }
+      if ("_id" in document && document._id !== op.id) {
+        throw new DocumentStoreError(
+          `replace of ${op.collection}/${op.id}: the document's _id ${JSON.stringify(document._id)} differs from the op's id`,
+        );
+      }
+      return;
+    }
+    case "delete":
+      return;
+    default:
+      throw new DocumentStoreError(`unknown write op ${JSON.stringify((op as { op?: unknown }).op)}`);
+  }
+}
+
+export interface NormalizedFindOptions {
+  readonly sort: SortSpec | undefined;
+  readonly skip: number;
+  /** 0 means no limit (as in MongoDB). */
+  readonly limit: number;
+}
+
+export function normalizeFindOptions(options: FindOptions | undefined): NormalizedFindOptions {
+  const skip = options?.skip ?? 0;
+  const limit = options?.limit ?? 0;
+  if (!Number.isSafeInteger(skip) || skip < 0)
+    throw new DocumentStoreError("skip must be a non-negative integer");
+  if (!Number.isSafeInteger(limit) || limit < 0) {
+    throw new DocumentStoreError("limit must be a non-negative integer (0 means no limit)");
+  }
+  let sort: SortSpec | undefined;
+  if (options?.sort !== undefined) {
+    if (!isPlainObject(options.sort)) throw new DocumentStoreError("sort must be a plain object");
+    for (const [field, direction] of Object.entries(options.sort)) {
+      if (direction !== 1 && direction !== -1) {
+        throw new DocumentStoreError(`sort direction of ${field} must be 1 or -1`);
+      }
+    }
+    sort = Object.keys(options.sort).length > 0 ? options.sort : undefined;
+  }
+  return { sort, skip, limit };
+}
