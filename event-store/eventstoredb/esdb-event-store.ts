@@ -1,0 +1,332 @@
+import { randomUUID } from "node:crypto";
+import {
+  type AllStreamResolvedEvent,
+  BACKWARDS,
+  END,
+  EventStoreDBClient,
+  FORWARDS,
+  type JSONEventData,
+  type JSONType,
+  type ReadPosition,
+  type ReadRevision,
+  type ResolvedEvent,
+  START,
+} from "@eventstore/db-client";
+import { Observable } from "rxjs";
+import { countOf, validateAppend, validateRevision } from "../arguments.js";
+import {
+  EventStoreClosedError,
+  EventStoreError,
+  SubscriptionDroppedError,
+  WrongExpectedRevisionError,
+} from "../errors.js";
+import { compileEventFilter, eventMatcher } from "../event-filter.js";
+import type {
+  AppendResult,
+  EventStore,
+  EventToAppend,
+  ExpectedRevision,
+  ReadAllOptions,
+  ReadStreamOptions,
+  RecordedEvent,
+  SubscribeToAllOptions,
+} from "../port.js";
+import { isAfter, type Position } from "../position.js";
+import {
+  fromEsdbActualRevision,
+  fromEsdbPosition,
+  isStreamNotFound,
+  isSystemEvent,
+  mapEsdbError,
+  positionOfResolved,
+  toEsdbExpectedRevision,
+  toEsdbPosition,
+  toEsdbReadPosition,
+  toRecordedEvent,
+  toSubscriptionFilter,
+} from "./esdb-mapping.js";
+
+/** Events per read call: reads are paged so that every call finishes and nothing needs cancelling. */
+const PAGE_SIZE = 500;
+
+interface ActiveSubscription {
+  fail(error: Error): void;
+}
+
+/**
+ * The EventStoreDB adapter (server 22.6 or later: stream reads must carry $all positions).
+ * Events are written as JSON with a UUID id (generated when absent). System events ($-types) never
+ * leave this adapter.
+ */
+export class EventStoreDbEventStore implements EventStore {
+  private closed = false;
+  private readonly active = new Set<ActiveSubscription>();
+
+  private constructor(private readonly client: EventStoreDBClient) {}
+
+  /** `esdb://host:2113?tls=false` and the like; connects lazily on the first call. */
+  static connect(connectionString: string): EventStoreDbEventStore {
+    return new EventStoreDbEventStore(EventStoreDBClient.connectionString(connectionString));
+  }
+
+  async appendToStream(
+    streamId: string,
+    events: readonly EventToAppend[],
+    options: { readonly expectedRevision: ExpectedRevision },
+  ): Promise<AppendResult> {
+    this.assertOpen();
+    const expected = options.expectedRevision;
+    validateAppend(streamId, events, expected);
+    const data = events.map(
+      (event): JSONEventData => ({
+        id: event.id ?? randomUUID(),
+        contentType: "application/json",
+        type: event.type,
+        data: (event.data === undefined ? null : event.data) as JSONType,
+        metadata: (event.metadata ?? {}) as JSONType,
+      }),
+    );
+    let result: Awaited<ReturnType<EventStoreDBClient["appendToStream"]>>;
+    try {
+      result = await this.client.appendToStream(streamId, data, {
+        expectedRevision: toEsdbExpectedRevision(expected),
+      });
+    } catch (error) {
+      throw mapEsdbError(error, { streamId, expected });
+    }
+    if (!result.success) {
+      // Only when the connection string sets throwOnAppendFailure=false.
+      throw new WrongExpectedRevisionError(
+        streamId,
+        expected,
+        fromEsdbActualRevision(result.nextExpectedRevision),
+      );
+    }
+    const nextExpectedRevision = Number(result.nextExpectedRevision);
+    const position =
+      result.position === undefined
+        ? await this.positionOfRevision(streamId, nextExpectedRevision)
+        : fromEsdbPosition(result.position);
+    return { nextExpectedRevision, position };
+  }
+
+  async *readStream(streamId: string, options: ReadStreamOptions = {}): AsyncGenerator<RecordedEvent> {
+    this.assertOpen();
+    const backwards = options.direction === "backwards";
+    let remaining = countOf(options.maxCount);
+    let from: ReadRevision =
+      options.fromRevision === undefined
+        ? backwards
+          ? END
+          : START
+        : BigInt(validateRevision(options.fromRevision, "fromRevision"));
+    while (remaining > 0) {
+      this.assertOpen();
+      const limit = Math.min(PAGE_SIZE, remaining);
+      const page = await this.readStreamPage(streamId, from, backwards, limit);
+      if (page === undefined) return; // no such stream
+      let last: bigint | undefined;
+      for (const resolved of page) {
+        const event = resolved.event;
+        if (event === undefined) continue;
+        last = event.revision;
+        const raw = positionOfResolved(resolved);
+        yield toRecordedEvent(
+          raw === undefined || raw === event.position ? event : { ...event, position: raw },
+        );
+      }
+      remaining -= page.length;
+      if (page.length < limit || last === undefined) return;
+      if (backwards && last === 0n) return;
+      from = backwards ? last - 1n : last + 1n;
+    }
+  }
+
+  async *readAll(options: ReadAllOptions = {}): AsyncGenerator<RecordedEvent> {
+    this.assertOpen();
+    const filter = compileEventFilter(options.filter);
+    let remaining = countOf(options.maxCount);
+    if (filter.kind === "none") return;
+    const matches = eventMatcher(filter);
+    const backwards = options.direction === "backwards";
+    // Our `from` is exclusive, the server's inclusive (and paging restarts at the last event seen):
+    // anything not strictly beyond `boundary` in the reading direction is skipped.
+    let boundary: Position | undefined = options.from;
+    let from: ReadPosition =
+      options.from === undefined ? (backwards ? END : START) : toEsdbPosition(options.from);
+    while (remaining > 0) {
+      this.assertOpen();
+      const page = await this.readAllPage(from, backwards);
+      let last: Position | undefined;
+      for (const resolved of page) {
+        const event = resolved.event;
+        if (event === undefined) continue;
+        const raw = positionOfResolved(resolved);
+        if (raw === undefined)
+          throw new EventStoreError(`event ${event.id} was read from $all without a position`);
+        const position = fromEsdbPosition(raw);
+        last = position;
+        if (
+          boundary !== undefined &&
+          !(backwards ? isAfter(boundary, position) : isAfter(position, boundary))
+        ) {
+          continue;
+        }
+        if (isSystemEvent(event.type) || !matches(event.streamId, event.type)) continue;
+        yield toRecordedEvent(event.position === raw ? event : { ...event, position: raw });
+        if (--remaining <= 0) return;
+      }
+      if (page.length < PAGE_SIZE || last === undefined) return;
+      boundary = last;
+      from = toEsdbPosition(last);
+    }
+  }
+
+  subscribeToAll(options: SubscribeToAllOptions): Observable<RecordedEvent> {
+    return new Observable<RecordedEvent>((subscriber) => {
+      let compiled: ReturnType<typeof compileEventFilter>;
+      let fromPosition: ReadPosition;
+      try {
+        this.assertOpen();
+        compiled = compileEventFilter(options.filter);
+        fromPosition = toEsdbReadPosition(options.from);
+      } catch (error) {
+        subscriber.error(error);
+        return;
+      }
+      const after = typeof options.from === "object" ? options.from : undefined;
+      const matches = eventMatcher(compiled);
+
+      let finished = false;
+      let release: () => void = () => undefined;
+      const finish = () => {
+        if (finished) return;
+        finished = true;
+        this.active.delete(handle);
+        release();
+      };
+      const handle: ActiveSubscription = {
+        fail: (error) => {
+          if (finished) return;
+          finish();
+          subscriber.error(error);
+        },
+      };
+      this.active.add(handle);
+
+      if (compiled.kind === "none") return finish; // selects nothing: stays open, quietly
+
+      const subscription = this.client.subscribeToAll({
+        fromPosition,
+        filter: toSubscriptionFilter(compiled),
+      });
+      // Breaking out of an iteration would not cancel the gRPC call: unsubscribe explicitly.
+      release = () => {
+        subscription.unsubscribe().catch(() => undefined);
+      };
+      subscription.on("data", (resolved: AllStreamResolvedEvent) => {
+        if (finished) return;
+        const event = resolved.event;
+        if (event === undefined || isSystemEvent(event.type) || !matches(event.streamId, event.type)) return;
+        let recorded: RecordedEvent;
+        try {
+          const raw = positionOfResolved(resolved);
+          recorded = toRecordedEvent(
+            raw === undefined || raw === event.position ? event : { ...event, position: raw },
+          );
+        } catch (error) {
+          handle.fail(
+            new SubscriptionDroppedError("the subscription to $all delivered an unreadable event", {
+              cause: error,
+            }),
+          );
+          return;
+        }
+        if (after !== undefined && !isAfter(recorded.position, after)) return;
+        subscriber.next(recorded);
+      });
+      subscription.on("error", (error: unknown) => {
+        const cause = mapEsdbError(error);
+        handle.fail(
+          new SubscriptionDroppedError(`the subscription to $all dropped: ${cause.message}`, { cause }),
+        );
+      });
+      subscription.on("end", () => {
+        handle.fail(new SubscriptionDroppedError("the server ended the subscription to $all"));
+      });
+      subscription.on("close", () => {
+        handle.fail(new SubscriptionDroppedError("the subscription to $all closed"));
+      });
+      return finish;
+    });
+  }
+
+  async headPosition(): Promise<Position | null> {
+    for await (const event of this.readAll({ direction: "backwards", maxCount: 1 })) return event.position;
+    return null;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    const open = [...this.active];
+    this.active.clear();
+    for (const subscription of open)
+      subscription.fail(new EventStoreClosedError("the event store was closed"));
+    await this.client.dispose();
+  }
+
+  private async readStreamPage(
+    streamId: string,
+    fromRevision: ReadRevision,
+    backwards: boolean,
+    maxCount: number,
+  ): Promise<ResolvedEvent[] | undefined> {
+    const page: ResolvedEvent[] = [];
+    try {
+      const read = this.client.readStream(streamId, {
+        fromRevision,
+        direction: backwards ? BACKWARDS : FORWARDS,
+        maxCount,
+        resolveLinkTos: false,
+      });
+      for await (const resolved of read) page.push(resolved);
+    } catch (error) {
+      if (isStreamNotFound(error)) return undefined;
+      throw mapEsdbError(error);
+    }
+    return page;
+  }
+
+  private async readAllPage(
+    fromPosition: ReadPosition,
+    backwards: boolean,
+  ): Promise<AllStreamResolvedEvent[]> {
+    const page: AllStreamResolvedEvent[] = [];
+    try {
+      const read = this.client.readAll({
+        fromPosition,
+        direction: backwards ? BACKWARDS : FORWARDS,
+        maxCount: PAGE_SIZE,
+        resolveLinkTos: false,
+      });
+      for await (const resolved of read) page.push(resolved);
+    } catch (error) {
+      throw mapEsdbError(error);
+    }
+    return page;
+  }
+
+  /** The position of one event, for the rare append result that comes without it. */
+  private async positionOfRevision(streamId: string, revision: number): Promise<Position> {
+    const page = await this.readStreamPage(streamId, BigInt(revision), false, 1);
+    const event = page?.[0]?.event;
+    if (event === undefined)
+      throw new EventStoreError(`stream ${streamId}: revision ${revision} not found after append`);
+    return toRecordedEvent(event).position;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new EventStoreClosedError("the event store is closed");
+  }
+}
