@@ -1,5 +1,5 @@
 import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
 import type { Config } from "../platform/config.js";
 import { createLogger, type Logger } from "../platform/logger.js";
 import type { Lifecycle } from "./health.js";
@@ -28,6 +28,17 @@ export async function startService(
   server.keepAliveTimeout = 5_000;
   server.headersTimeout = 10_000;
   server.requestTimeout = 30_000;
+  // Node counts a connection that has not sent a byte yet as busy (its headersTimeout guard), so
+  // closeIdleConnections() leaves it open and it would hold close() until SHUTDOWN_TIMEOUT_MS.
+  const connections = new Set<Socket>();
+  server.on("connection", (socket: Socket) => {
+    connections.add(socket);
+    socket.once("close", () => connections.delete(socket));
+  });
+  const closeIdleConnections = () => {
+    server.closeIdleConnections();
+    for (const socket of connections) if (socket.bytesRead === 0) socket.destroy();
+  };
   const address = server.address() as AddressInfo;
   const url = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${address.port}`;
 
@@ -41,8 +52,8 @@ export async function startService(
       if (lagTimer) clearInterval(lagTimer);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Idle keep-alive connections would hold close() open; busy ones finish their request first.
-      const idleSweeper = setInterval(() => server.closeIdleConnections(), 100);
-      server.closeIdleConnections();
+      const idleSweeper = setInterval(closeIdleConnections, 100);
+      closeIdleConnections();
       await closed;
       clearInterval(idleSweeper);
       logger.info("requests finished; stopping projections and closing stores");

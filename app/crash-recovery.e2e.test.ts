@@ -1,0 +1,201 @@
+import { join } from "node:path";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
+import type { ServiceProcess } from "../test-support/process.js";
+import { call, tempDataDir } from "../test-support/service.js";
+import { exitWithin, projectionsAtHead, serviceProcesses } from "../test-support/spawned-services.js";
+
+/**
+ * Acceptance: after `kill -9` under a steady stream of reservations, a restart on the same data
+ * shows every acknowledged reservation, each with exactly one coupon.
+ */
+
+const LOTS = ["crash-a", "crash-b", "crash-c"];
+const CAPACITY = 100_000;
+const WORKERS = 8;
+const ACKS_BEFORE_KILL = 500;
+/** Bounds of the stream, whatever happens: per worker, and in time. */
+const MAX_REQUESTS_PER_WORKER = 1_000;
+const STREAM_DEADLINE_MS = 60_000;
+
+interface Acknowledged {
+  readonly reservationId: string;
+  readonly parkingLotId: string;
+  readonly customerId: string;
+}
+
+interface LotView {
+  readonly capacity: number;
+  readonly availableSpots: number;
+  readonly activeReservations: number;
+  readonly totalReservations: number;
+  readonly canceledReservations: number;
+}
+
+/** Runs `task` over `items`, at most `concurrency` at a time. */
+async function forEachLimited<T>(items: readonly T[], concurrency: number, task: (item: T) => Promise<void>) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < items.length) await task(items[next++] as T);
+    }),
+  );
+}
+
+describe("crash recovery of the all-in-one service (embedded stores)", () => {
+  const processes = serviceProcesses();
+  const data = tempDataDir("parking-crash-");
+
+  afterEach(async () => {
+    await processes.killAll();
+  });
+  afterAll(() => data.remove());
+
+  it("after kill -9 under a steady stream of reservations, a restart shows every acknowledged reservation, each with exactly one coupon", async () => {
+    const first: ServiceProcess = await processes.start({ DATA_DIR: data.dir });
+    for (const lot of LOTS) {
+      const registered = await call(first.url, "POST", "/parking-lots", {
+        parkingLotId: lot,
+        name: `Crash lot ${lot}`,
+        capacity: CAPACITY,
+      });
+      expect(registered.status).toBe(201);
+    }
+
+    // A steady stream: WORKERS loops, each awaiting its answer before the next request.
+    const acknowledged = new Map<string, Acknowledged>();
+    const unexpected: string[] = [];
+    let inFlight = 0;
+    let killed = false;
+    let inFlightAtKill = 0;
+    const deadline = Date.now() + STREAM_DEADLINE_MS;
+    const workers = Array.from({ length: WORKERS }, async (_, worker) => {
+      for (let i = 0; i < MAX_REQUESTS_PER_WORKER && !killed && Date.now() < deadline; i++) {
+        const parkingLotId = LOTS[(worker + i) % LOTS.length] as string;
+        const customerId = `W${worker}-C${i}`;
+        inFlight++;
+        try {
+          const response = await fetch(`${first.url}/parking-lots/${parkingLotId}/reservations`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({ customerId, carNumber: `${10 + worker}더${1000 + i}`, amount: 5000 }),
+          });
+          const body = (await response.json()) as { reservationId?: string; status?: string };
+          // Acknowledged: a complete 201 answer with the reservation has reached the client.
+          if (response.status === 201 && body.reservationId) {
+            acknowledged.set(body.reservationId, {
+              reservationId: body.reservationId,
+              parkingLotId,
+              customerId,
+            });
+          } else if (!killed) {
+            unexpected.push(`${response.status} ${JSON.stringify(body)}`);
+          }
+        } catch (error) {
+          if (!killed) unexpected.push(String(error));
+        } finally {
+          inFlight--;
+        }
+        if (!killed && acknowledged.size >= ACKS_BEFORE_KILL) {
+          killed = true;
+          inFlightAtKill = inFlight;
+          first.child.kill("SIGKILL");
+        }
+      }
+    });
+    await Promise.all(workers);
+    expect(unexpected).toEqual([]);
+    expect(killed, `only ${acknowledged.size} acknowledged before the deadline`).toBe(true);
+    expect(inFlightAtKill, "requests in flight when the process was killed").toBeGreaterThan(0);
+    expect(await exitWithin(first, 10_000)).toBe("SIGKILL");
+    expect(acknowledged.size).toBeGreaterThanOrEqual(ACKS_BEFORE_KILL);
+
+    // Restart on the same data: the projectors and the coupon policy resume from their checkpoints.
+    const second = await processes.start({ DATA_DIR: data.dir });
+    const caughtUp = await projectionsAtHead(second.url, 60_000);
+    expect(caughtUp.map((p) => p.name).sort()).toEqual(
+      ["control-center", "coupon-policy", "customer-coupons", "parking-lots", "reservations"].sort(),
+    );
+
+    const wrong: string[] = [];
+    await forEachLimited([...acknowledged.values()], 8, async (ack) => {
+      const r = await call<{
+        parkingLotId?: string;
+        customerId?: string;
+        status?: string;
+        coupon?: { status?: string };
+      }>(second.url, "GET", `/reservations/${ack.reservationId}`);
+      const ok =
+        r.status === 200 &&
+        r.body.status === "RESERVED" &&
+        r.body.coupon?.status === "ISSUED" &&
+        r.body.parkingLotId === ack.parkingLotId &&
+        r.body.customerId === ack.customerId;
+      if (!ok) wrong.push(`${ack.reservationId}: ${r.status} ${JSON.stringify(r.body)}`);
+    });
+    expect(wrong).toEqual([]);
+
+    const lots = new Map<string, LotView>();
+    for (const lot of LOTS) {
+      const r = await call<LotView>(second.url, "GET", `/parking-lots/${lot}`);
+      expect(r.status).toBe(200);
+      lots.set(lot, r.body);
+    }
+    const center = await call<{ totals: Record<string, number> }>(second.url, "GET", "/control-center");
+
+    second.child.kill("SIGTERM");
+    expect(await exitWithin(second, 20_000)).toBe(0);
+
+    // The log itself, read with the service stopped.
+    const store = SqliteEventStore.open({ file: join(data.dir, "events.sqlite") });
+    const reservedPerLot = new Map<string, number>();
+    const reserved = new Map<string, number>();
+    const issued = new Map<string, number>();
+    let otherEvents = 0;
+    try {
+      for await (const event of store.readAll()) {
+        const { reservationId, parkingLotId } = event.data as { reservationId: string; parkingLotId: string };
+        if (event.type === "ParkingReserved") {
+          reserved.set(reservationId, (reserved.get(reservationId) ?? 0) + 1);
+          reservedPerLot.set(parkingLotId, (reservedPerLot.get(parkingLotId) ?? 0) + 1);
+        } else if (event.type === "CouponIssued") {
+          issued.set(reservationId, (issued.get(reservationId) ?? 0) + 1);
+        } else if (event.type !== "ParkingLotRegistered") {
+          otherEvents++;
+        }
+      }
+    } finally {
+      await store.close();
+    }
+
+    expect(otherEvents).toBe(0);
+    // Every acknowledged reservation is in the log; some unacknowledged ones (in flight at the
+    // kill) may be too, and they must be whole as well.
+    for (const id of acknowledged.keys()) expect(reserved.has(id), id).toBe(true);
+    expect(reserved.size).toBeGreaterThanOrEqual(acknowledged.size);
+    expect([...reserved.entries()].filter(([, n]) => n !== 1)).toEqual([]);
+    // Exactly one CouponIssued per ParkingReserved, and none without one.
+    expect([...reserved.keys()].filter((id) => issued.get(id) !== 1)).toEqual([]);
+    expect([...issued.keys()].filter((id) => !reserved.has(id))).toEqual([]);
+    expect(issued.size).toBe(reserved.size);
+
+    // The lots' counters equal the ParkingReserved events of each lot.
+    for (const lot of LOTS) {
+      const count = reservedPerLot.get(lot) ?? 0;
+      expect(lots.get(lot), lot).toMatchObject({
+        capacity: CAPACITY,
+        totalReservations: count,
+        activeReservations: count,
+        canceledReservations: 0,
+        availableSpots: CAPACITY - count,
+      });
+    }
+    expect(center.body.totals).toMatchObject({
+      parkingLots: LOTS.length,
+      totalReservations: reserved.size,
+      activeReservations: reserved.size,
+      couponsIssued: issued.size,
+      couponsRevoked: 0,
+    });
+  });
+});

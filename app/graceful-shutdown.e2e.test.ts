@@ -1,0 +1,375 @@
+import { Agent, request as httpRequest } from "node:http";
+import { connect, type Socket } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import type { ServiceProcess } from "../test-support/process.js";
+import { call, eventually, tempDataDir } from "../test-support/service.js";
+import { exitWithin, projectionsAtHead, serviceProcesses } from "../test-support/spawned-services.js";
+
+/**
+ * Graceful shutdown of the real process (`node --import tsx app/main.ts`): SIGTERM lets the
+ * request in flight finish, refuses new connections, drops idle keep-alive connections, saves the
+ * projections' progress and exits 0 by itself.
+ */
+
+const SHUTDOWN_TIMEOUT_MS = 10_000;
+
+interface RawResponse {
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly body: string;
+}
+
+const portOf = (service: ServiceProcess) => Number(new URL(service.url).port);
+
+/** A raw TCP connection to the service, to send a request in pieces. */
+function openSocket(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: "127.0.0.1", port }, () => {
+      socket.off("error", reject);
+      resolve(socket);
+    });
+    socket.once("error", reject);
+  });
+}
+
+/**
+ * Reads one HTTP/1.1 response with a Content-Length from the socket: resolves once the status
+ * line, the headers and exactly Content-Length body bytes have arrived; rejects if the socket
+ * ends first (a truncated response) or nothing complete arrives within `timeoutMs`.
+ */
+function readResponse(socket: Socket, timeoutMs = 15_000): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    let buffer = Buffer.alloc(0);
+    const timer = setTimeout(
+      () => finish(new Error(`no complete response within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    const finish = (error: Error | null, response?: RawResponse) => {
+      clearTimeout(timer);
+      socket.off("data", onData);
+      socket.off("close", onClose);
+      socket.off("error", onError);
+      if (error) reject(error);
+      else resolve(response as RawResponse);
+    };
+    const tryParse = () => {
+      const end = buffer.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      const [statusLine = "", ...lines] = buffer.subarray(0, end).toString("latin1").split("\r\n");
+      const status = Number(/^HTTP\/1\.1 (\d{3}) /.exec(statusLine)?.[1]);
+      const headers: Record<string, string> = {};
+      for (const line of lines) {
+        const colon = line.indexOf(":");
+        headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+      }
+      const length = Number(headers["content-length"]);
+      if (!Number.isInteger(length)) {
+        finish(new Error(`response without Content-Length: ${statusLine}`));
+        return;
+      }
+      const body = buffer.subarray(end + 4);
+      if (body.length >= length)
+        finish(null, { status, headers, body: body.subarray(0, length).toString("utf8") });
+    };
+    const onData = (chunk: Buffer) => {
+      buffer = Buffer.concat([buffer, chunk]);
+      tryParse();
+    };
+    const onClose = () =>
+      finish(
+        new Error(`connection closed before a complete response; got ${JSON.stringify(buffer.toString())}`),
+      );
+    const onError = (error: Error) => finish(error);
+    socket.on("data", onData);
+    socket.once("close", onClose);
+    socket.once("error", onError);
+  });
+}
+
+/** Resolves once the peer has closed the socket (or it errored); rejects after `timeoutMs`. */
+function closedWithin(socket: Socket, timeoutMs: number): Promise<void> {
+  if (socket.destroyed || socket.readableEnded) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`socket still open after ${timeoutMs} ms`)), timeoutMs);
+    const done = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+    socket.once("close", done);
+    socket.once("end", done);
+    socket.once("error", done);
+    socket.resume();
+  });
+}
+
+/** Whether a new TCP connection to the port is refused. */
+function connectionRefused(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: "127.0.0.1", port });
+    socket.once("connect", () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once("error", (error: NodeJS.ErrnoException) => resolve(error.code === "ECONNREFUSED"));
+  });
+}
+
+/** One GET on its own connection (no keep-alive pool), so no idle pooled socket is left behind. */
+function getOnce(port: number, path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({
+      host: "127.0.0.1",
+      port,
+      path,
+      agent: false,
+      headers: { connection: "close" },
+    });
+    req.once("response", (res) => {
+      res.resume();
+      res.once("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.once("error", reject);
+    req.end();
+  });
+}
+
+const RESERVATION = { customerId: "CUST-GRACE", carNumber: "10더8612", amount: 5000 };
+
+/**
+ * Sends the request line, the headers (with the full Content-Length) and only the first half of
+ * the JSON body of a reservation; returns the rest of the body to send later. Waits until the
+ * service has certainly read those bytes: a request on another connection made after them has
+ * been answered, so the half-sent request is in flight, not an idle connection.
+ */
+async function startHalfSentReservation(
+  port: number,
+  lotId: string,
+  correlationId: string,
+): Promise<{ socket: Socket; rest: Buffer }> {
+  const body = Buffer.from(JSON.stringify(RESERVATION), "utf8");
+  const cut = Math.floor(body.length / 2);
+  const socket = await openSocket(port);
+  socket.write(
+    `POST /parking-lots/${lotId}/reservations HTTP/1.1\r\n` +
+      `Host: 127.0.0.1:${port}\r\n` +
+      "Content-Type: application/json\r\n" +
+      `Content-Length: ${body.length}\r\n` +
+      `X-Correlation-Id: ${correlationId}\r\n` +
+      "\r\n",
+  );
+  socket.write(body.subarray(0, cut));
+  await sleep(100);
+  expect(await getOnce(port, "/healthz")).toBe(200);
+  return { socket, rest: body.subarray(cut) };
+}
+
+describe("graceful shutdown of the real process on SIGTERM", () => {
+  const processes = serviceProcesses();
+  const shared = tempDataDir("parking-graceful-");
+  const dirs = [shared];
+  let reservationFromA: { reservationId: string; parkingLotId: string } | undefined;
+  /** Events in the log before the half-sent reservation of (a); the projections had applied them all. */
+  let eventsBeforeShutdown = 0;
+
+  afterEach(async () => {
+    await processes.killAll();
+  });
+  afterAll(() => {
+    for (const dir of dirs) dir.remove();
+  });
+
+  it("(a) a request whose body is still arriving when SIGTERM comes is answered in full (201), then the process exits 0 by itself", async () => {
+    const service = await processes.start({
+      DATA_DIR: shared.dir,
+      LOG_LEVEL: "info",
+      SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+    });
+    const port = portOf(service);
+    const lot = await call(service.url, "POST", "/parking-lots", {
+      parkingLotId: "graceful-1",
+      name: "강남 1주차장",
+      capacity: 50,
+    });
+    expect(lot.status).toBe(201);
+    // Some history first, fully projected, so that (d) can tell resuming from replaying.
+    for (let i = 0; i < 10; i++) {
+      const r = await call(service.url, "POST", "/parking-lots/graceful-1/reservations", {
+        customerId: `WARM${i}`,
+        carNumber: `${11 + i}가${1000 + i}`,
+        amount: 1000,
+      });
+      expect(r.status).toBe(201);
+    }
+    const caughtUp = await projectionsAtHead(service.url);
+    eventsBeforeShutdown = Number(caughtUp[0]?.headPosition);
+    expect(eventsBeforeShutdown).toBeGreaterThanOrEqual(21); // 1 lot + 10 reservations + 10 coupons
+
+    const { socket, rest } = await startHalfSentReservation(port, "graceful-1", "graceful-a");
+    const response = readResponse(socket);
+    response.catch(() => undefined);
+
+    service.child.kill("SIGTERM");
+    await sleep(200);
+    // Still waiting for the rest of our body: the shutdown has not cut the request off.
+    expect(service.child.exitCode).toBeNull();
+    expect(service.child.signalCode).toBeNull();
+
+    socket.write(rest);
+    const reply = await response;
+    expect(reply.status).toBe(201);
+    expect(reply.headers["content-type"]).toMatch(/^application\/json/);
+    expect(reply.headers["x-correlation-id"]).toBe("graceful-a");
+    const body = JSON.parse(reply.body) as Record<string, unknown>;
+    expect(body).toMatchObject({ parkingLotId: "graceful-1", status: "RESERVED", ...RESERVATION });
+    expect(body.reservationId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(body.position).toMatch(/^[0-9]+$/);
+    expect(reply.headers.location).toBe(`/reservations/${body.reservationId}`);
+    reservationFromA = { reservationId: String(body.reservationId), parkingLotId: "graceful-1" };
+
+    // The server closes the connection after answering (no keep-alive while shutting down)...
+    await closedWithin(socket, 5_000);
+    // ...and the process exits by itself, code 0 (a timed-out shutdown would exit 1).
+    expect(await exitWithin(service, SHUTDOWN_TIMEOUT_MS + 5_000)).toBe(0);
+    const log = service.output();
+    expect(log).toContain('"reason":"SIGTERM"');
+    expect(log).toContain("shutdown complete");
+    expect(log).not.toContain("timed out");
+  });
+
+  it("(b) while shutting down, /readyz answers 503 on a connection already open, and new connections are refused", async () => {
+    const dir = tempDataDir("parking-graceful-b-");
+    dirs.push(dir);
+    const service = await processes.start({
+      DATA_DIR: dir.dir,
+      SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+    });
+    const port = portOf(service);
+    expect((await call(service.url, "GET", "/readyz")).status).toBe(200);
+    expect(
+      (await call(service.url, "POST", "/parking-lots", { parkingLotId: "b", name: "B", capacity: 1 }))
+        .status,
+    ).toBe(201);
+
+    // A probe that has started its request (headers not finished), so the connection is not idle.
+    const probe = await openSocket(port);
+    probe.write(`GET /readyz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`);
+    // A request in flight that holds the shutdown open while we look.
+    const { socket, rest } = await startHalfSentReservation(port, "b", "graceful-b");
+    const reservation = readResponse(socket);
+    reservation.catch(() => undefined);
+
+    service.child.kill("SIGTERM");
+    // The listener closes: new connections are refused (polled, bounded).
+    await eventually(
+      async () => ((await connectionRefused(port)) ? true : undefined),
+      5_000,
+      "new connections to be refused",
+    );
+    expect(service.child.exitCode).toBeNull();
+
+    const readyz = readResponse(probe);
+    probe.write("\r\n");
+    const notReady = await readyz;
+    expect(notReady.status).toBe(503);
+    expect(notReady.headers.connection).toBe("close");
+    const checks = JSON.parse(notReady.body) as {
+      status: string;
+      checks: Record<string, { ok: boolean; detail?: string }>;
+    };
+    expect(checks.status).toBe("not ready");
+    expect(checks.checks.lifecycle).toEqual({ ok: false, detail: "shutting down" });
+    await closedWithin(probe, 5_000);
+
+    socket.write(rest);
+    expect((await reservation).status).toBe(201);
+    expect(await exitWithin(service, SHUTDOWN_TIMEOUT_MS + 5_000)).toBe(0);
+    expect(await connectionRefused(port)).toBe(true);
+  });
+
+  it("(c) idle keep-alive connections do not hold the shutdown open", async () => {
+    const dir = tempDataDir("parking-graceful-c-");
+    dirs.push(dir);
+    // Shorter than the server's keep-alive (5 s) and headers (10 s) timeouts: only closing idle
+    // connections at once lets the shutdown finish in time and exit 0 rather than 1.
+    const service = await processes.start({
+      DATA_DIR: dir.dir,
+      LOG_LEVEL: "info",
+      SHUTDOWN_TIMEOUT_MS: "4000",
+    });
+    const port = portOf(service);
+
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const pooled = await new Promise<Socket>((resolve, reject) => {
+        const req = httpRequest({ host: "127.0.0.1", port, path: "/parking-lots", agent }, (res) => {
+          expect(res.statusCode).toBe(200);
+          expect(res.headers.connection).toBe("keep-alive");
+          res.resume();
+          res.once("end", () => resolve(req.socket as Socket));
+        });
+        req.once("error", reject);
+        req.end();
+      });
+      // A connection that was opened and never sent a byte.
+      const silent = await openSocket(port);
+      await sleep(100);
+      expect(pooled.destroyed).toBe(false);
+      expect(silent.destroyed).toBe(false);
+
+      service.child.kill("SIGTERM");
+      await Promise.all([closedWithin(pooled, 3_500), closedWithin(silent, 3_500)]);
+      expect(await exitWithin(service, 10_000)).toBe(0);
+      expect(service.output()).toContain("shutdown complete");
+      expect(service.output()).not.toContain("timed out");
+    } finally {
+      agent.destroy();
+    }
+  });
+
+  it("(d) a restart on the same DATA_DIR has the reservation of (a) and resumes the projections from their saved checkpoints", async () => {
+    expect(reservationFromA, "needs (a)").toBeDefined();
+    const { reservationId, parkingLotId } = reservationFromA!;
+    const service = await processes.start({ DATA_DIR: shared.dir });
+
+    const projections = await projectionsAtHead(service.url, 10_000);
+    expect(projections.map((p) => p.name).sort()).toEqual(
+      ["control-center", "coupon-policy", "customer-coupons", "parking-lots", "reservations"].sort(),
+    );
+
+    const reservation = await eventually(
+      async () => {
+        const r = await call<Record<string, unknown> & { coupon?: { status: string } }>(
+          service.url,
+          "GET",
+          `/reservations/${reservationId}`,
+        );
+        return r.status === 200 && r.body.coupon?.status === "ISSUED" ? r.body : undefined;
+      },
+      10_000,
+      "the reservation of (a) with its coupon",
+    );
+    expect(reservation).toMatchObject({ reservationId, parkingLotId, status: "RESERVED", ...RESERVATION });
+
+    const lot = await call(service.url, "GET", `/parking-lots/${parkingLotId}`);
+    expect(lot.body).toMatchObject({ capacity: 50, activeReservations: 11, availableSpots: 39 });
+    const center = await call<{ totals: Record<string, number> }>(service.url, "GET", "/control-center");
+    expect(center.body.totals).toMatchObject({ totalReservations: 11, couponsIssued: 11 });
+
+    // Resumed, not replayed: since the restart each projection applied at most what came after
+    // its saved checkpoint (the reservation of (a) and its coupon), far less than the history.
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    for (const name of ["parking-lots", "reservations", "customer-coupons", "control-center"]) {
+      const applied = Number(
+        new RegExp(`^parking_projection_events_total\\{projection="${name}"\\} (\\d+)$`, "m").exec(
+          metrics,
+        )?.[1] ?? 0,
+      );
+      expect(applied, name).toBeLessThanOrEqual(2);
+    }
+    expect(eventsBeforeShutdown).toBeGreaterThan(2);
+
+    service.child.kill("SIGTERM");
+    expect(await exitWithin(service, SHUTDOWN_TIMEOUT_MS + 5_000)).toBe(0);
+  });
+});

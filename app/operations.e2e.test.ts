@@ -1,0 +1,413 @@
+import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import SwaggerParser from "@apidevtools/swagger-parser";
+import type { TSchema } from "@sinclair/typebox";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { CancelReservationBody, RegisterParkingLotBody, ReserveParkingBody } from "../schemas/commands.js";
+import { PROJECT_ROOT, type ServiceProcess } from "../test-support/process.js";
+import {
+  call,
+  eventually,
+  type JsonResponse,
+  startTestService,
+  tempDataDir,
+} from "../test-support/service.js";
+import { serviceProcesses } from "../test-support/spawned-services.js";
+
+/**
+ * The service as a new user meets it: started as a real process (`node --import tsx app/main.ts`),
+ * probed over HTTP only: health, readiness, metrics, the API description and docs, the logs on
+ * stdout, and what a bad configuration does.
+ */
+
+type JsonObject = Record<string, unknown>;
+
+interface OpenApiOperation {
+  requestBody?: { required?: boolean; content: Record<string, { schema: JsonObject }> };
+  responses: Record<string, unknown>;
+}
+type OpenApiDocument = JsonObject & {
+  openapi: string;
+  paths: Record<string, Record<string, OpenApiOperation>>;
+};
+
+/** The document type swagger-parser takes (OpenAPI.Document of openapi-types, not a direct dependency). */
+type ApiDocument = NonNullable<Parameters<SwaggerParser.ApiCallback>[1]>;
+
+/** The JSON Schema as it appears on the wire: TypeBox symbols dropped, its `$id` removed. */
+const wireSchema = (schema: TSchema): JsonObject =>
+  JSON.parse(JSON.stringify(schema, (key, value: unknown) => (key === "$id" ? undefined : value)));
+
+/** A sample of the Prometheus text exposition format (0.0.4): `name{label="v",…} value [timestamp]`. */
+const SAMPLE =
+  /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:\\.|[^"\\])*",?)*\})? (-?(?:\d+(?:\.\d+)?(?:e[+-]?\d+)?|\.\d+)|[+-]Inf|NaN)(?: -?\d+)?$/;
+const TYPE_LINE = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$/;
+const HELP_LINE = /^# HELP ([a-zA-Z_:][a-zA-Z0-9_:]*) .*$/;
+
+interface Sample {
+  readonly name: string;
+  readonly labels: string;
+  readonly value: number;
+}
+
+/** Parses the exposition text strictly: every line is HELP, TYPE or a sample of a declared family. */
+function parsePrometheus(text: string): { types: Map<string, string>; samples: Sample[] } {
+  const types = new Map<string, string>();
+  const samples: Sample[] = [];
+  for (const line of text.split("\n")) {
+    if (line === "") continue;
+    const type = TYPE_LINE.exec(line);
+    if (type) {
+      types.set(type[1] as string, type[2] as string);
+      continue;
+    }
+    if (HELP_LINE.test(line)) continue;
+    const sample = SAMPLE.exec(line);
+    if (!sample) throw new Error(`not Prometheus text format: ${JSON.stringify(line)}`);
+    const name = sample[1] as string;
+    const family = [name, name.replace(/_(bucket|sum|count|total|created)$/, "")].find((n) => types.has(n));
+    if (!family) throw new Error(`sample of an undeclared metric family: ${line}`);
+    samples.push({ name, labels: sample[2] ?? "", value: Number(sample[3]) });
+  }
+  return { types, samples };
+}
+
+const sampleValue = (samples: readonly Sample[], name: string, labels: string) =>
+  samples.find((s) => s.name === name && s.labels === labels)?.value;
+
+/** The routes an Express 5 app serves, as "METHOD /openapi/{style}" (walks the router stack). */
+interface LayerLike {
+  readonly rawPath?: unknown;
+  readonly route?: { readonly path: string; readonly methods: Record<string, boolean> };
+  readonly handle?: { readonly stack?: readonly LayerLike[] };
+}
+function servedRoutes(stack: readonly LayerLike[], served = new Set<string>(), mounts = new Set<string>()) {
+  for (const layer of stack) {
+    if (layer.route) {
+      const methods = Object.keys(layer.route.methods);
+      // app.all(): the 405 answer for methods a path does not take, not an operation of its own.
+      if (methods.length > 4) continue;
+      const path = layer.route.path.replace(/:([A-Za-z0-9_]+)/g, "{$1}");
+      for (const method of methods) served.add(`${method.toUpperCase()} ${path}`);
+    } else if (layer.handle?.stack) {
+      servedRoutes(layer.handle.stack, served, mounts);
+    } else if (typeof layer.rawPath === "string" && layer.rawPath !== "/") {
+      mounts.add(layer.rawPath);
+    }
+  }
+  return { served, mounts };
+}
+
+describe("operating the service as a new user would (spawned process)", () => {
+  const processes = serviceProcesses();
+  const data = tempDataDir("parking-ops-");
+  let service: ServiceProcess;
+  /** What the process writes on stdout, captured from the moment it is healthy. */
+  let stdout = "";
+  let lot: JsonResponse;
+  let reserved: JsonResponse;
+  let unknownLot: JsonResponse;
+
+  beforeAll(async () => {
+    service = await processes.start({ DATA_DIR: data.dir, LOG_LEVEL: "debug" });
+    service.child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    // What a first session does (README): a lot, a reservation, and a command that is rejected.
+    lot = await call(
+      service.url,
+      "POST",
+      "/parking-lots",
+      { parkingLotId: "ops-1", name: "강남 1주차장", capacity: 5 },
+      { "X-Correlation-Id": "ops-register-1" },
+    );
+    reserved = await call(
+      service.url,
+      "POST",
+      "/parking-lots/ops-1/reservations",
+      { customerId: "CUST1", carNumber: "10더8612", amount: 5000 },
+      { "X-Correlation-Id": "ops-reserve-1" },
+    );
+    unknownLot = await call(service.url, "POST", "/parking-lots/no-such-lot/reservations", {
+      customerId: "CUST1",
+      carNumber: "10더8612",
+      amount: 5000,
+    });
+  });
+  afterAll(async () => {
+    await processes.killAll();
+    data.remove();
+  });
+
+  it("/healthz answers 200, /readyz 200 with a check per store and projection", async () => {
+    const health = await call(service.url, "GET", "/healthz");
+    expect(health.status).toBe(200);
+    expect(health.body).toEqual({ status: "ok" });
+
+    const ready = await call<{ status: string; checks: Record<string, { ok: boolean }> }>(
+      service.url,
+      "GET",
+      "/readyz",
+    );
+    expect(ready.status).toBe(200);
+    expect(ready.body.status).toBe("ready");
+    expect(Object.keys(ready.body.checks).sort()).toEqual(
+      [
+        "documentStore",
+        "eventStore",
+        "lifecycle",
+        "projection:control-center",
+        "projection:customer-coupons",
+        "projection:parking-lots",
+        "projection:reservations",
+      ].sort(),
+    );
+    for (const [name, check] of Object.entries(ready.body.checks)) expect(check.ok, name).toBe(true);
+  });
+
+  it("logs JSON lines on stdout that carry the X-Correlation-Id of the request", async () => {
+    expect(lot.status).toBe(201);
+    expect(lot.headers.get("x-correlation-id")).toBe("ops-register-1");
+    expect(reserved.status).toBe(201);
+    expect(reserved.headers.get("x-correlation-id")).toBe("ops-reserve-1");
+
+    const line = await eventually(
+      async () =>
+        stdout
+          .split("\n")
+          .filter((l) => l.includes("ops-reserve-1"))
+          .map((l) => JSON.parse(l) as JsonObject)
+          .find((l) => l.msg === "request completed"),
+      5_000,
+      "the request log line",
+    );
+    expect(line).toMatchObject({
+      correlationId: "ops-reserve-1",
+      service: "parking-reservations",
+      role: "all",
+      res: { statusCode: 201 },
+    });
+    expect(typeof line.time).toBe("string");
+    expect(typeof line.level).toBe("number");
+    // Every line is one JSON object: nothing else is written to stdout.
+    const lines = stdout.split("\n").filter((l) => l !== "");
+    expect(lines.length).toBeGreaterThan(0);
+    for (const l of lines) expect(() => JSON.parse(l), l).not.toThrow();
+    expect(service.output()).toContain('"msg":"started"');
+  });
+
+  it("/metrics is Prometheus text with the command, projection, coupon-policy and process metrics", async () => {
+    expect(reserved.status).toBe(201);
+    expect(unknownLot.status).toBe(404);
+
+    // Lag and positions are sampled in the background (lag once a second): wait for them.
+    const { response, parsed } = await eventually(
+      async () => {
+        const r = await fetch(`${service.url}/metrics`);
+        const p = parsePrometheus(await r.text());
+        const lag = sampleValue(p.samples, "parking_projection_lag", '{projection="coupon-policy"}');
+        const coupon = sampleValue(p.samples, "parking_coupon_policy_position", "");
+        return lag === 0 && coupon !== undefined && coupon >= 3 ? { response: r, parsed: p } : undefined;
+      },
+      10_000,
+      "projection lag and coupon policy position in /metrics",
+    );
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toMatch(/^text\/plain; version=0\.0\.4/);
+    const { types, samples } = parsed;
+
+    expect(types.get("parking_commands_total")).toBe("counter");
+    expect(
+      sampleValue(samples, "parking_commands_total", '{command="ReserveParking",outcome="accepted"}'),
+    ).toBe(1);
+    expect(
+      sampleValue(samples, "parking_commands_total", '{command="ReserveParking",outcome="LotNotFound"}'),
+    ).toBe(1);
+    expect(
+      sampleValue(samples, "parking_commands_total", '{command="RegisterParkingLot",outcome="accepted"}'),
+    ).toBe(1);
+
+    expect(types.get("parking_command_duration_seconds")).toBe("histogram");
+    expect(
+      sampleValue(
+        samples,
+        "parking_command_duration_seconds_count",
+        '{command="ReserveParking",outcome="accepted"}',
+      ),
+    ).toBeGreaterThanOrEqual(1);
+    expect(
+      samples.some(
+        (s) => s.name === "parking_command_duration_seconds_bucket" && s.labels.includes('le="+Inf"'),
+      ),
+    ).toBe(true);
+
+    expect(types.get("parking_command_concurrency_retries_total")).toBe("counter");
+
+    for (const projection of ["parking-lots", "reservations", "customer-coupons", "control-center"]) {
+      const labels = `{projection="${projection}"}`;
+      expect(sampleValue(samples, "parking_projection_position", labels), projection).toBeGreaterThanOrEqual(
+        2,
+      );
+      expect(sampleValue(samples, "parking_projection_lag", labels), projection).toBeGreaterThanOrEqual(0);
+    }
+    expect(types.get("parking_projection_position")).toBe("gauge");
+    expect(types.get("parking_projection_lag")).toBe("gauge");
+    expect(types.get("parking_coupon_policy_position")).toBe("gauge");
+
+    // Default process metrics of prom-client.
+    for (const name of [
+      "process_cpu_user_seconds_total",
+      "process_resident_memory_bytes",
+      "process_start_time_seconds",
+      "nodejs_heap_size_used_bytes",
+      "nodejs_eventloop_lag_seconds",
+    ]) {
+      expect(
+        samples.some((s) => s.name === name),
+        name,
+      ).toBe(true);
+    }
+  });
+
+  it("/openapi.json is a valid OpenAPI 3.1 document whose request bodies are the command schemas", async () => {
+    const response = await fetch(`${service.url}/openapi.json`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toMatch(/^application\/json/);
+    const document = (await response.json()) as OpenApiDocument;
+    expect(document.openapi).toBe("3.1.0");
+    // validate() dereferences in place: give it a copy.
+    await expect(
+      SwaggerParser.validate(structuredClone(document) as unknown as ApiDocument),
+    ).resolves.toBeDefined();
+
+    const bodies: Record<string, TSchema> = {
+      "post /parking-lots": RegisterParkingLotBody,
+      "post /parking-lots/{parkingLotId}/reservations": ReserveParkingBody,
+      "delete /parking-lots/{parkingLotId}/reservations/{reservationId}": CancelReservationBody,
+    };
+    const documented: Record<string, JsonObject> = {};
+    for (const [path, operations] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const schema = operation.requestBody?.content["application/json"]?.schema;
+        if (schema) documented[`${method} ${path}`] = schema;
+      }
+    }
+    expect(Object.keys(documented).sort()).toEqual(Object.keys(bodies).sort());
+    for (const [operation, schema] of Object.entries(bodies)) {
+      const onTheWire = documented[operation] as JsonObject;
+      expect(onTheWire, operation).toEqual(wireSchema(schema));
+      expect(onTheWire.additionalProperties, operation).toBe(false);
+      expect([...((onTheWire.required as string[] | undefined) ?? [])].sort(), operation).toEqual(
+        [...((schema.required as string[] | undefined) ?? [])].sort(),
+      );
+    }
+    expect(documented["post /parking-lots"]?.required).toEqual(["name", "capacity"]);
+    expect(documented["post /parking-lots/{parkingLotId}/reservations"]?.required).toEqual([
+      "customerId",
+      "carNumber",
+      "amount",
+    ]);
+  });
+
+  it("/openapi.json documents every route the app serves, and every documented operation is routed", async () => {
+    const document = (await (await fetch(`${service.url}/openapi.json`)).json()) as OpenApiDocument;
+    const documented = new Set(
+      Object.entries(document.paths).flatMap(([path, operations]) =>
+        Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`),
+      ),
+    );
+
+    // The routes come from the app itself (ROLE=all serves them all), built in this process.
+    const dir = tempDataDir("parking-ops-routes-");
+    const local = await startTestService(dir.dir);
+    let served: Set<string>;
+    let mounts: Set<string>;
+    try {
+      const app = local.server.listeners("request")[0] as unknown as { router: { stack: LayerLike[] } };
+      ({ served, mounts } = servedRoutes(app.router.stack));
+    } finally {
+      await local.shutdown("routes listed");
+      dir.remove();
+    }
+    // The documentation itself: the document, its browsable page and the problem-type pages.
+    const documentation = new Set(["GET /openapi.json", "GET /problems/{name}"]);
+    expect([...mounts]).toEqual(["/docs"]);
+    expect([...served].filter((r) => !documented.has(r) && !documentation.has(r))).toEqual([]);
+    expect([...documented].filter((r) => !served.has(r))).toEqual([]);
+    expect(served.size).toBeGreaterThanOrEqual(14);
+
+    // And over HTTP: each documented operation reaches its handler (never the generic 404/405).
+    const sample: Record<string, string> = {
+      parkingLotId: "no-such-lot",
+      reservationId: "0190a0a0-0000-7000-8000-000000000000",
+      customerId: "CUST-NONE",
+    };
+    for (const route of documented) {
+      const [method = "", template = ""] = route.split(" ");
+      const path = template.replace(/\{(\w+)\}/g, (_m, name: string) => sample[name] ?? name);
+      const r = await fetch(`${service.url}${path}`, {
+        method,
+        ...(method === "GET" ? {} : { headers: { "content-type": "application/json" }, body: "{}" }),
+      });
+      const text = await r.text();
+      expect(r.status, route).not.toBe(405);
+      if (r.status === 404)
+        expect((JSON.parse(text) as JsonObject).type, route).not.toBe("/problems/not-found");
+    }
+  });
+
+  it("/docs serves the Swagger UI page, which loads /openapi.json", async () => {
+    const page = await fetch(`${service.url}/docs`);
+    expect(page.status).toBe(200);
+    expect(page.url).toBe(`${service.url}/docs/`);
+    expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+    const html = await page.text();
+    expect(html).toContain('<div id="swagger-ui">');
+    expect(html).toContain("<title>Parking reservations API</title>");
+    const scripts = [...html.matchAll(/<script src="\.\/([^"]+)"/g)].map((m) => m[1] as string);
+    expect(scripts).toContain("swagger-ui-init.js");
+    for (const asset of [...scripts, "swagger-ui.css"]) {
+      expect((await fetch(`${service.url}/docs/${asset}`)).status, asset).toBe(200);
+    }
+    const init = await (await fetch(`${service.url}/docs/swagger-ui-init.js`)).text();
+    expect(init).toMatch(/"url":\s*"\/openapi\.json"/);
+  });
+});
+
+describe("a bad configuration", () => {
+  const dirs: Array<{ remove: () => void }> = [];
+  afterEach(() => {
+    for (const dir of dirs.splice(0)) dir.remove();
+  });
+
+  it("exits non-zero with a message naming each bad variable, without starting", async () => {
+    const parent = tempDataDir("parking-ops-badconfig-");
+    dirs.push(parent);
+    const dataDir = join(parent.dir, "never-created");
+    const child = spawn(process.execPath, ["--import", "tsx", "app/main.ts"], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, PORT: "80x", ROLE: "boss", DATA_DIR: dataDir, LOG_LEVEL: "info" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | string>((resolve) =>
+      child.once("exit", (code, signal) => resolve(code ?? signal ?? -1)),
+    );
+    try {
+      const code = await Promise.race([exited, sleep(30_000).then(() => "still running")]);
+      expect(code).toBe(2);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    }
+    expect(stderr).toMatch(/PORT: expected an integer from 1 to 65535, got "80x"/);
+    expect(stderr).toMatch(/ROLE: expected one of all, command-api, projector, query-api, got "boss"/);
+    expect(stderr).toContain("Invalid configuration (2 problems)");
+    // Nothing started: no log line, no listener, no stores opened.
+    expect(stdout).toBe("");
+    expect(stderr).not.toContain("listening");
+    expect(existsSync(dataDir)).toBe(false);
+  });
+});

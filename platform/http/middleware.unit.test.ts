@@ -1,0 +1,173 @@
+import express, { type Express } from "express";
+import { pino } from "pino";
+import request from "supertest";
+import { describe, expect, it } from "vitest";
+import { DocumentStoreUnavailableError } from "../../document-store/port.js";
+import { EventStoreUnavailableError } from "../../event-store/errors.js";
+import { SchemaValidationError } from "../../schemas/validation.js";
+import { ConcurrencyConflictError } from "../../write-side/command-handler.js";
+import { assignCorrelationId, errorHandler, toProblem } from "./middleware.js";
+import { ProblemError, problemDocument } from "./problem.js";
+
+/** An error shaped like the ones body-parser (express.json) raises. */
+function parserError(type: string, status: number, message = `body-parser: ${type}`): Error {
+  return Object.assign(new Error(message), { type, status, expose: true });
+}
+
+describe("toProblem: every error becomes a problem with a stable type", () => {
+  it.each([
+    ["entity.parse.failed", 400, "malformed-json", 400],
+    ["entity.too.large", 413, "payload-too-large", 413],
+    ["charset.unsupported", 415, "unsupported-media-type", 415],
+    ["encoding.unsupported", 415, "unsupported-media-type", 415],
+  ])("body-parser %s (%i) → %s %i", (type, parserStatus, problem, status) => {
+    const mapped = toProblem(parserError(type, parserStatus));
+    expect(mapped).toBeInstanceOf(ProblemError);
+    expect(mapped.problem).toBe(problem);
+    expect(mapped.status).toBe(status);
+    expect(problemDocument(mapped).type).toBe(`/problems/${problem}`);
+  });
+
+  it("another client-side body-parser error (4xx) stays a 400, never a 500", () => {
+    const mapped = toProblem(parserError("request.aborted", 400, "request aborted"));
+    expect(mapped.status).toBe(400);
+    expect(mapped.problem).toBe("validation");
+  });
+
+  it("SchemaValidationError → 400 validation, listing each wrong field", () => {
+    const errors = [{ field: "capacity", message: "must be >= 0" }];
+    const mapped = toProblem(new SchemaValidationError(errors, "RegisterParkingLot"));
+    expect(mapped.status).toBe(400);
+    expect(mapped.problem).toBe("validation");
+    expect(problemDocument(mapped)).toMatchObject({
+      type: "/problems/validation",
+      status: 400,
+      errors,
+    });
+  });
+
+  it("ConcurrencyConflictError → 503 concurrency-conflict with Retry-After", () => {
+    const mapped = toProblem(new ConcurrencyConflictError("parkingLot-1", 21));
+    expect(mapped.status).toBe(503);
+    expect(mapped.problem).toBe("concurrency-conflict");
+    expect(mapped.extra.retryAfterSeconds).toBeGreaterThan(0);
+  });
+
+  it.each([
+    ["EventStoreUnavailableError", new EventStoreUnavailableError("esdb://admin:hunter2@es:2113 refused")],
+    ["DocumentStoreUnavailableError", new DocumentStoreUnavailableError("mongodb://u:hunter2@db timed out")],
+  ])("%s → 503 store-unavailable with Retry-After, without the store's message", (_name, error) => {
+    const mapped = toProblem(error);
+    expect(mapped.status).toBe(503);
+    expect(mapped.problem).toBe("store-unavailable");
+    expect(mapped.extra.retryAfterSeconds).toBeGreaterThan(0);
+    expect(JSON.stringify(problemDocument(mapped))).not.toContain("hunter2");
+  });
+
+  it("a ProblemError is passed through as is", () => {
+    const original = new ProblemError("parking-lot-full", "All 5 spots are taken.", { capacity: 5 });
+    expect(toProblem(original)).toBe(original);
+  });
+
+  it.each([
+    ["an Error", new Error("SQLITE_CORRUPT at /var/lib/secret/events.sqlite")],
+    ["a TypeError", new TypeError("Cannot read properties of undefined (reading 'secret')")],
+    ["a string", "secret string thrown"],
+    ["null", null],
+    ["undefined", undefined],
+    ["an object with a 5xx status", Object.assign(new Error("secret upstream"), { status: 502 })],
+  ])("%s → 500 internal, without leaking its message", (_name, error) => {
+    const mapped = toProblem(error);
+    expect(mapped.status).toBe(500);
+    expect(mapped.problem).toBe("internal");
+    const document = problemDocument(mapped);
+    expect(document).toEqual({ type: "/problems/internal", title: "Internal error", status: 500 });
+    expect(JSON.stringify(document)).not.toMatch(/secret/i);
+  });
+});
+
+describe("errorHandler over HTTP: real body-parser errors and thrown errors become problem+json", () => {
+  // What the handler logs, captured instead of written to the test output.
+  const logged: string[] = [];
+  const capture = pino({ level: "error" }, { write: (line: string) => void logged.push(line) });
+
+  function app(): Express {
+    const a = express();
+    a.use(assignCorrelationId);
+    a.use(express.json({ limit: "1kb", strict: true, type: ["application/json", "application/*+json"] }));
+    a.post("/echo", (req, res) => {
+      res.json(req.body);
+    });
+    a.get("/boom", () => {
+      throw new Error("secret: connection string mongodb://root:hunter2@db");
+    });
+    a.get("/store-down", async () => {
+      throw new EventStoreUnavailableError("esdb down: hunter2");
+    });
+    a.get("/conflict", async () => {
+      throw new ConcurrencyConflictError("parkingLot-1", 21);
+    });
+    a.use(errorHandler(capture));
+    return a;
+  }
+
+  it("malformed JSON → 400 /problems/malformed-json", async () => {
+    const res = await request(app())
+      .post("/echo")
+      .set("content-type", "application/json")
+      .send('{"name": "강남", ');
+    expect(res.status).toBe(400);
+    expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
+    expect(JSON.parse(res.text)).toMatchObject({
+      type: "/problems/malformed-json",
+      status: 400,
+      instance: "/echo",
+    });
+  });
+
+  it("a body over the limit → 413 /problems/payload-too-large", async () => {
+    const res = await request(app())
+      .post("/echo")
+      .set("content-type", "application/json")
+      .send(JSON.stringify({ name: "x".repeat(2048) }));
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.text)).toMatchObject({ type: "/problems/payload-too-large", status: 413 });
+  });
+
+  it("an unsupported charset → 415 /problems/unsupported-media-type", async () => {
+    const res = await request(app())
+      .post("/echo")
+      .set("content-type", "application/json; charset=koi8-r")
+      .send('{"a":1}');
+    expect(res.status).toBe(415);
+    expect(JSON.parse(res.text)).toMatchObject({ type: "/problems/unsupported-media-type", status: 415 });
+  });
+
+  it("an unexpected error → 500 /problems/internal; the message is logged, not sent", async () => {
+    logged.length = 0;
+    const res = await request(app()).get("/boom").set("x-correlation-id", "corr-500");
+    expect(res.status).toBe(500);
+    expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
+    expect(res.headers["x-correlation-id"]).toBe("corr-500");
+    expect(JSON.parse(res.text)).toEqual({
+      type: "/problems/internal",
+      title: "Internal error",
+      status: 500,
+      instance: "/boom",
+    });
+    expect(res.text).not.toContain("hunter2");
+    expect(logged.join("\n")).toContain("hunter2");
+  });
+
+  it("a store outage → 503 with Retry-After; a conflict → 503 with Retry-After", async () => {
+    const down = await request(app()).get("/store-down");
+    expect(down.status).toBe(503);
+    expect(Number(down.headers["retry-after"])).toBeGreaterThan(0);
+    expect(JSON.parse(down.text).type).toBe("/problems/store-unavailable");
+    expect(down.text).not.toContain("hunter2");
+    const conflict = await request(app()).get("/conflict");
+    expect(conflict.status).toBe(503);
+    expect(Number(conflict.headers["retry-after"])).toBeGreaterThan(0);
+    expect(JSON.parse(conflict.text).type).toBe("/problems/concurrency-conflict");
+  });
+});
