@@ -8,7 +8,7 @@ import { rebuildProjections } from "./replay.js";
 
 const USAGE = `Usage:
   replay status                      each projection's checkpoint, the head of the log, and the lag
-  replay rebuild <name|all> [--grace-ms N] [--batch-size N]
+  replay rebuild <name|all> [--grace-ms N] [--batch-size N]   (grace: old collections kept after the swap, at least 1000 ms)
                                      rebuild from history into fresh collections, swap them in once
                                      caught up (queries keep answering from the old ones meanwhile)
 Projections: ${PROJECTIONS.map((p) => p.name).join(", ")}
@@ -60,6 +60,18 @@ async function main(): Promise<number> {
     }
     const graceMs = Number(values["grace-ms"] ?? 5000);
     const batchSize = Number(values["batch-size"] ?? config.projectionBatchSize);
+    if (
+      !Number.isInteger(graceMs) ||
+      graceMs < 0 ||
+      !Number.isInteger(batchSize) ||
+      batchSize < 1 ||
+      batchSize > 10_000
+    ) {
+      process.stderr.write(
+        `--grace-ms must be a whole number of milliseconds and --batch-size 1–10000\n${USAGE}\n`,
+      );
+      return 2;
+    }
     process.stderr.write(`rebuilding ${projections.map((p) => p.name).join(", ")} from history…\n`);
     const result = await rebuildProjections({
       eventStore,

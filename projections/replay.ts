@@ -13,6 +13,9 @@ import {
 } from "./runtime/checkpoints.js";
 import { Projector } from "./runtime/projector.js";
 
+/** Longer than the query service's cache of active generations (GENERATION_TTL_MS), with margin. */
+export const MIN_GRACE_MS = 1000;
+
 export interface ReplayProgress {
   readonly position: number;
   readonly head: number;
@@ -98,7 +101,8 @@ export async function rebuildProjections(options: ReplayOptions): Promise<Replay
   await documentStore.write([...plan].map(([name, g]) => activateOp(name, g.to)));
   logger.info({ generations: Object.fromEntries(plan) }, "rebuilt generations are active");
 
-  await sleep(options.graceMs);
+  // Queries cache the active generation briefly; never drop what one of them may still be reading.
+  await sleep(Math.max(options.graceMs, MIN_GRACE_MS));
   for (const projection of projections) {
     const { from } = plan.get(projection.name) as { from: number };
     for (const logical of Object.keys(projection.collections))

@@ -9,8 +9,20 @@ import { PositionNotReachedError, type QueryService } from "./query-service.js";
 
 const DEFAULT_LIMIT = 50;
 
-const minPositionOf = (token: string | undefined): Position | null =>
-  token ? parsePositionToken(token) : null;
+/**
+ * The position a query asked to see. A token the schema lets through but that is beyond any
+ * position of the log (not a safe integer) is refused: ignoring it would answer as if reached.
+ */
+function minPositionOf(token: string | undefined): Position | null {
+  if (!token) return null;
+  const position = parsePositionToken(token);
+  if (!position) {
+    throw new ProblemError("validation", "The request query is invalid.", {
+      errors: [{ field: "query.minPosition", message: "is beyond any position of the log" }],
+    });
+  }
+  return position;
+}
 
 const limitOf = (limit: string | undefined): number => (limit ? Number(limit) : DEFAULT_LIMIT);
 

@@ -68,16 +68,31 @@ export class CouponPolicy {
   }
 
   private async handleBatch(batch: readonly RecordedEvent[]): Promise<void> {
+    // Coupon streams are independent per reservation: handle different reservations at once (the
+    // store commits their appends together) and each reservation's own events in log order.
+    const byReservation = new Map<string, StoredDomainEvent[]>();
+    let last: Position | null = null;
     for (const record of batch) {
       if (this.position && !isAfter(record.position, this.position)) continue; // handled before a restart
+      last = record.position;
+      if (record.type !== "ParkingReserved" && record.type !== "ReservationCanceled") continue;
       const stored = decodeEvent(record);
-      if (stored.event.type === "ParkingReserved")
-        await this.issue(stored as StoredDomainEvent<EventOfType<"ParkingReserved">>);
-      else if (stored.event.type === "ReservationCanceled") {
-        await this.revoke(stored as StoredDomainEvent<EventOfType<"ReservationCanceled">>);
-      }
-      this.position = record.position;
+      const reservationId = (stored.event.data as { reservationId: string }).reservationId;
+      const queue = byReservation.get(reservationId);
+      if (queue) queue.push(stored);
+      else byReservation.set(reservationId, [stored]);
     }
+    await Promise.all(
+      [...byReservation.values()].map(async (events) => {
+        for (const stored of events) {
+          if (stored.event.type === "ParkingReserved") {
+            await this.issue(stored as StoredDomainEvent<EventOfType<"ParkingReserved">>);
+          } else await this.revoke(stored as StoredDomainEvent<EventOfType<"ReservationCanceled">>);
+        }
+      }),
+    );
+    // Only once every effect of the batch is stored does the checkpoint move past it.
+    if (last) this.position = last;
     if (this.position) {
       await this.options.documentStore.write([
         checkpointOp(COUPON_POLICY, GENERATION, { position: this.position, state: "running" }),

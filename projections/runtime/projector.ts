@@ -65,6 +65,7 @@ export class Projector {
   private loop: SubscriptionLoop | undefined;
   private readonly events = new EventEmitter();
   private lastGenerationCheck = 0;
+  private generationTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: ProjectorOptions) {
     this.events.setMaxListeners(0);
@@ -82,6 +83,7 @@ export class Projector {
       flushMs: this.options.flushMs ?? 5,
       maxPending: this.options.batchSize * 20,
       resumeFrom: async () => {
+        await this.switchGenerations();
         const running = [...this.entries.values()].filter((e) => e.state !== "failed");
         if (running.length === 0 || running.some((e) => e.position === null)) return "start";
         return running.map((e) => e.position as Position).reduce((a, b) => (isAfter(a, b) ? b : a));
@@ -92,9 +94,29 @@ export class Projector {
           this.options.metrics?.projectionFailures.inc({ projection: name, kind: "dropped" });
       },
     });
+    if (this.options.generation === "active") {
+      // Also look while no events come: a batch handled just as a replay activated its generation
+      // went to the old one, and with no later batch the new one would never get it.
+      let checking = false;
+      this.generationTimer = setInterval(() => {
+        if (checking) return;
+        checking = true;
+        this.generationsChanged()
+          .then((changed) => {
+            if (changed) this.loop?.resubscribe("generation changed");
+          })
+          .catch(() => undefined) // the store is down: the subscription loop will notice
+          .finally(() => {
+            checking = false;
+          });
+      }, GENERATION_CHECK_MS);
+      this.generationTimer.unref();
+    }
   }
 
   async stop(): Promise<void> {
+    clearInterval(this.generationTimer);
+    this.generationTimer = undefined;
     await this.loop?.stop();
     this.loop = undefined;
   }
@@ -154,15 +176,18 @@ export class Projector {
       );
   }
 
-  /** In live mode, notices a replay that activated a new generation, and switches to it. */
-  private async followGenerations(): Promise<void> {
-    if (this.options.generation !== "active") return;
-    const now = Date.now();
-    if (now - this.lastGenerationCheck < GENERATION_CHECK_MS) return;
-    this.lastGenerationCheck = now;
+  /** In live mode: whether a replay has activated a generation other than the one being maintained. */
+  private async generationsChanged(): Promise<boolean> {
+    if (this.options.generation !== "active") return false;
     const active = await activeGenerations(this.options.documentStore);
-    let changed = false;
-    for (const entry of this.entries.values()) {
+    return [...this.entries.values()].some((e) => (active.get(e.projection.name) ?? 1) !== e.generation);
+  }
+
+  /** In live mode, before each (re)subscription: switches to the generations a replay activated. */
+  private async switchGenerations(): Promise<void> {
+    if (this.options.generation !== "active") return;
+    const active = await activeGenerations(this.options.documentStore);
+    for (const entry of [...this.entries.values()]) {
       const generation = active.get(entry.projection.name) ?? 1;
       if (generation !== entry.generation) {
         this.options.logger.info(
@@ -170,10 +195,16 @@ export class Projector {
           "switching to the generation a replay activated",
         );
         await this.loadEntry(entry.projection, generation);
-        changed = true;
       }
     }
-    if (changed) throw new ResubscribeSignal("generation changed");
+  }
+
+  /** Between batches (at most every GENERATION_CHECK_MS): resubscribe if a replay activated a new generation. */
+  private async followGenerations(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastGenerationCheck < GENERATION_CHECK_MS) return;
+    this.lastGenerationCheck = now;
+    if (await this.generationsChanged()) throw new ResubscribeSignal("generation changed");
   }
 
   private async applyBatch(batch: readonly RecordedEvent[]): Promise<void> {

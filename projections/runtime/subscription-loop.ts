@@ -87,6 +87,7 @@ export class SubscriptionLoop {
     const { eventStore, batchSize, flushMs, maxPending } = this.options;
     this.pending = 0;
     return new Promise<void>((resolve, reject) => {
+      this.rejectCurrent = reject;
       this.subscription = eventStore
         .subscribeToAll({ from: resume, ...(this.options.filter ? { filter: this.options.filter } : {}) })
         .pipe(
@@ -123,6 +124,17 @@ export class SubscriptionLoop {
   }
 
   private resolveOnStop: (() => void) | undefined;
+  private rejectCurrent: ((error: unknown) => void) | undefined;
+
+  /**
+   * Drops the current subscription and subscribes again from `resumeFrom()` at once (after the
+   * batch in flight, if any), e.g. because what resumeFrom answers has changed while no events came.
+   */
+  resubscribe(reason: string): void {
+    if (this.stopping) return;
+    this.subscription?.unsubscribe();
+    this.rejectCurrent?.(new ResubscribeSignal(reason));
+  }
 
   /** Stops consuming; resolves once the batch in flight (if any) has been handled and stored. */
   async stop(): Promise<void> {

@@ -1,0 +1,555 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningService } from "../app/server.js";
+import { plateFor } from "../test-support/seed.js";
+import {
+  call,
+  eventually,
+  type JsonResponse,
+  startTestService,
+  tempDataDir,
+} from "../test-support/service.js";
+
+/**
+ * The query API over real HTTP on the all-in-one service (embedded stores): the walk-through a
+ * new user does first, paging, bad input and the problems it earns.
+ */
+
+const RYW_TIMEOUT_MS = 1_000;
+
+interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  errors?: { field: string; message: string }[];
+}
+
+interface Reservation {
+  reservationId: string;
+  parkingLotId: string;
+  customerId: string;
+  carNumber: string;
+  amount: number;
+  status: "RESERVED" | "CANCELED";
+  coupon?: { couponId: string; status: "ISSUED" | "REVOKED"; issuedAt: string; revokedAt?: string };
+}
+
+interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+interface ProjectionStatus {
+  name: string;
+  state: string;
+  position: string | null;
+  headPosition: string | null;
+  lag: number | null;
+}
+
+interface ControlCenter {
+  totals: Record<string, number>;
+  parkingLots: { parkingLotId: string; capacity: number; availableSpots: number }[];
+  projections: ProjectionStatus[];
+}
+
+const PROJECTION_NAMES = [
+  "parking-lots",
+  "reservations",
+  "customer-coupons",
+  "control-center",
+  "coupon-policy",
+];
+
+function expectProblem(response: JsonResponse, status: number, type: string): Problem {
+  expect(response.status, JSON.stringify(response.body)).toBe(status);
+  expect(response.headers.get("content-type")).toContain("application/problem+json");
+  const problem = response.body as unknown as Problem;
+  expect(problem.type).toBe(`/problems/${type}`);
+  expect(problem.status).toBe(status);
+  expect(problem.title).toEqual(expect.any(String));
+  return problem;
+}
+
+async function startService(): Promise<{ service: RunningService; remove: () => void }> {
+  const data = tempDataDir("parking-query-api-");
+  const service = await startTestService(data.dir, { READ_YOUR_WRITES_TIMEOUT_MS: String(RYW_TIMEOUT_MS) });
+  return { service, remove: data.remove };
+}
+
+describe("query API: the first session of a new user", () => {
+  let env: { service: RunningService; remove: () => void };
+  let base: string;
+  beforeAll(async () => {
+    env = await startService();
+    base = env.service.url;
+  });
+  afterAll(async () => {
+    await env.service.shutdown("test done");
+    env.remove();
+  });
+
+  it("a lot with 5 spots and a full one: reserve, see 4 left and a coupon, cancel, see 5 and the coupon revoked", async () => {
+    expect(
+      (await call(base, "POST", "/parking-lots", { parkingLotId: "1", name: "강남 1주차장", capacity: 5 }))
+        .status,
+    ).toBe(201);
+    expect(
+      (await call(base, "POST", "/parking-lots", { parkingLotId: "full", name: "만차 주차장", capacity: 0 }))
+        .status,
+    ).toBe(201);
+
+    // The full lot refuses, with a problem document whose type is documented.
+    const refused = await call(base, "POST", "/parking-lots/full/reservations", {
+      customerId: "CUST1",
+      carNumber: "10더8612",
+      amount: 5000,
+    });
+    expectProblem(refused, 409, "parking-lot-full");
+    const docs = await call(base, "GET", String(refused.body.type));
+    expect(docs.status).toBe(200);
+
+    const reserved = await call<{ reservationId: string; position: string; status: string }>(
+      base,
+      "POST",
+      "/parking-lots/1/reservations",
+      { customerId: "CUST1", carNumber: "10더8612", amount: 5000 },
+      { "Idempotency-Key": "order-1" },
+    );
+    expect(reserved.status).toBe(201);
+    expect(reserved.body.status).toBe("RESERVED");
+    const { reservationId, position } = reserved.body;
+    expect(reserved.headers.get("location")).toBe(`/reservations/${reservationId}`);
+
+    // Read-your-writes: one query, no polling.
+    const lot = await call(base, "GET", `/parking-lots/1?minPosition=${position}`);
+    expect(lot.status).toBe(200);
+    expect(lot.body).toMatchObject({
+      parkingLotId: "1",
+      name: "강남 1주차장",
+      capacity: 5,
+      availableSpots: 4,
+      activeReservations: 1,
+      totalReservations: 1,
+      canceledReservations: 0,
+    });
+    const full = await call(base, "GET", `/parking-lots/full?minPosition=${position}`);
+    expect(full.body).toMatchObject({ capacity: 0, availableSpots: 0, totalReservations: 0 });
+
+    const mine = await call<Reservation>(
+      base,
+      "GET",
+      `/reservations/${reservationId}?minPosition=${position}`,
+    );
+    expect(mine.status).toBe(200);
+    expect(mine.body).toMatchObject({
+      reservationId,
+      parkingLotId: "1",
+      customerId: "CUST1",
+      carNumber: "10더8612",
+      amount: 5000,
+      status: "RESERVED",
+    });
+    // The coupon policy is asynchronous: the coupon shows up shortly after.
+    const issued = await eventually(async () => {
+      const r = await call<Reservation>(base, "GET", `/reservations/${reservationId}`);
+      return r.body.coupon?.status === "ISSUED" ? r.body : undefined;
+    });
+    expect(issued.coupon).toMatchObject({ couponId: expect.any(String), issuedAt: expect.any(String) });
+
+    const canceled = await call<{ status: string; position: string }>(
+      base,
+      "DELETE",
+      `/parking-lots/1/reservations/${reservationId}`,
+    );
+    expect(canceled.status).toBe(200);
+    expect(canceled.body.status).toBe("CANCELED");
+    const back = await call(base, "GET", `/parking-lots/1?minPosition=${canceled.body.position}`);
+    expect(back.body).toMatchObject({
+      availableSpots: 5,
+      activeReservations: 0,
+      totalReservations: 1,
+      canceledReservations: 1,
+    });
+    const revoked = await eventually(async () => {
+      const r = await call<Reservation>(base, "GET", `/reservations/${reservationId}`);
+      return r.body.coupon?.status === "REVOKED" ? r.body : undefined;
+    });
+    expect(revoked).toMatchObject({ status: "CANCELED", coupon: { couponId: issued.coupon?.couponId } });
+
+    const coupons = await eventually(async () => {
+      const c = await call<Page<Record<string, unknown>>>(base, "GET", "/customers/CUST1/coupons");
+      return c.body.items[0]?.status === "REVOKED" ? c : undefined;
+    });
+    expect(coupons.status).toBe(200);
+    expect(coupons.body.items).toHaveLength(1);
+    expect(coupons.body.items[0]).toMatchObject({
+      couponId: issued.coupon?.couponId,
+      reservationId,
+      parkingLotId: "1",
+      customerId: "CUST1",
+      status: "REVOKED",
+      issuedAt: expect.any(String),
+      revokedAt: expect.any(String),
+    });
+    expect((await call<Page<unknown>>(base, "GET", "/customers/CUST2/coupons")).body).toEqual({
+      items: [],
+      nextCursor: null,
+    });
+
+    // The control center: both lots, the totals, every projection with its position and lag.
+    const center = await eventually(async () => {
+      const c = await call<ControlCenter>(base, "GET", "/control-center");
+      return c.body.projections.every((p) => p.lag === 0) && c.body.totals.couponsRevoked === 1
+        ? c
+        : undefined;
+    });
+    expect(center.status).toBe(200);
+    expect(center.body.totals).toEqual({
+      parkingLots: 2,
+      capacity: 5,
+      availableSpots: 5,
+      activeReservations: 0,
+      totalReservations: 1,
+      canceledReservations: 1,
+      couponsIssued: 1,
+      couponsRevoked: 1,
+    });
+    expect(center.body.parkingLots.map((l) => [l.parkingLotId, l.capacity, l.availableSpots]).sort()).toEqual(
+      [
+        ["1", 5, 5],
+        ["full", 0, 0],
+      ],
+    );
+    expect(center.body.projections.map((p) => p.name).sort()).toEqual([...PROJECTION_NAMES].sort());
+    for (const p of center.body.projections) {
+      expect(p, p.name).toMatchObject({ state: "running", lag: 0 });
+      expect(p.position, p.name).toMatch(/^[0-9]+$/);
+      expect(p.headPosition, p.name).toBe(p.position);
+    }
+  });
+
+  it("GET /problems/parking-lot-full documents the problem type", async () => {
+    const doc = await call(base, "GET", "/problems/parking-lot-full");
+    expect(doc.status).toBe(200);
+    expect(doc.body).toMatchObject({
+      type: "/problems/parking-lot-full",
+      status: 409,
+      title: expect.any(String),
+      help: expect.any(String),
+    });
+    expectProblem(await call(base, "GET", "/problems/no-such-problem"), 404, "not-found");
+  });
+});
+
+describe("query API: paging over /reservations", () => {
+  let env: { service: RunningService; remove: () => void };
+  let base: string;
+  /** Every reservation made, with the position of its ParkingReserved event. */
+  const made: { reservationId: string; parkingLotId: string; customerId: string; position: number }[] = [];
+  const canceled = new Set<string>();
+  const LOTS = ["north", "south", "east"];
+  const CUSTOMERS = ["C1", "C2", "C3", "C4"];
+
+  beforeAll(async () => {
+    env = await startService();
+    base = env.service.url;
+    for (const lot of LOTS)
+      await call(base, "POST", "/parking-lots", { parkingLotId: lot, name: lot, capacity: 100 });
+    // Sequential, so that the order of positions is known without guessing: 23 per lot, interleaved.
+    for (let i = 0; i < 69; i++) {
+      const parkingLotId = LOTS[i % LOTS.length] as string;
+      const customerId = CUSTOMERS[(i * 7) % CUSTOMERS.length] as string;
+      const r = await call<{ reservationId: string; position: string }>(
+        base,
+        "POST",
+        `/parking-lots/${parkingLotId}/reservations`,
+        { customerId, carNumber: plateFor(i), amount: 1000 + i },
+      );
+      expect(r.status).toBe(201);
+      made.push({
+        reservationId: r.body.reservationId,
+        parkingLotId,
+        customerId,
+        position: Number(r.body.position),
+      });
+    }
+    let last = "0";
+    for (const r of made.filter((_, i) => i % 4 === 1)) {
+      const c = await call<{ position: string }>(
+        base,
+        "DELETE",
+        `/parking-lots/${r.parkingLotId}/reservations/${r.reservationId}`,
+      );
+      expect(c.status).toBe(200);
+      canceled.add(r.reservationId);
+      last = c.body.position;
+    }
+    expect((await call(base, "GET", `/reservations?limit=1&minPosition=${last}`)).status).toBe(200);
+  });
+  afterAll(async () => {
+    await env.service.shutdown("test done");
+    env.remove();
+  });
+
+  /** Follows nextCursor to the end; every page at most `limit` long. */
+  async function allPages(query: Record<string, string>, limit: number): Promise<Reservation[]> {
+    const out: Reservation[] = [];
+    let cursor: string | null = null;
+    for (let page = 0; page < 200; page++) {
+      const params: URLSearchParams = new URLSearchParams({
+        ...query,
+        limit: String(limit),
+        ...(cursor ? { cursor } : {}),
+      });
+      const r: JsonResponse<Page<Reservation>> = await call(base, "GET", `/reservations?${params}`);
+      expect(r.status, JSON.stringify(r.body)).toBe(200);
+      expect(r.body.items.length).toBeLessThanOrEqual(limit);
+      out.push(...r.body.items);
+      cursor = r.body.nextCursor;
+      if (cursor === null) return out;
+      expect(r.body.items).toHaveLength(limit);
+    }
+    throw new Error("more than 200 pages");
+  }
+
+  const statusOf = (id: string) => (canceled.has(id) ? "CANCELED" : "RESERVED");
+  const expectedIds = (query: Record<string, string>) =>
+    made
+      .filter((r) => !query.parkingLotId || r.parkingLotId === query.parkingLotId)
+      .filter((r) => !query.customerId || r.customerId === query.customerId)
+      .filter((r) => !query.status || statusOf(r.reservationId) === query.status)
+      .sort((a, b) => b.position - a.position)
+      .map((r) => r.reservationId);
+
+  const FILTERS: Record<string, string>[] = [
+    {},
+    { parkingLotId: "north" },
+    { parkingLotId: "east" },
+    { customerId: "C2" },
+    { status: "RESERVED" },
+    { status: "CANCELED" },
+    { parkingLotId: "south", status: "CANCELED" },
+    { customerId: "C3", status: "RESERVED" },
+    { parkingLotId: "north", customerId: "C1" },
+    { parkingLotId: "east", customerId: "C4", status: "RESERVED" },
+    { parkingLotId: "nowhere" },
+  ];
+
+  it("returns every matching reservation exactly once, newest first, for every filter and page size", async () => {
+    for (const query of FILTERS) {
+      const expected = expectedIds(query);
+      for (const limit of [1, 7, 50, 1000]) {
+        if (limit === 1 && expected.length > 30) continue; // one-by-one only where it is cheap
+        const items = await allPages(query, limit);
+        expect(
+          items.map((r) => r.reservationId),
+          `${JSON.stringify(query)} limit ${limit}`,
+        ).toEqual(expected);
+        for (const r of items) {
+          if (query.parkingLotId) expect(r.parkingLotId).toBe(query.parkingLotId);
+          if (query.customerId) expect(r.customerId).toBe(query.customerId);
+          expect(r.status).toBe(statusOf(r.reservationId));
+        }
+      }
+    }
+    // The filters partition as they should.
+    expect(expectedIds({ status: "RESERVED" }).length + expectedIds({ status: "CANCELED" }).length).toBe(69);
+    expect(expectedIds({ status: "CANCELED" })).toHaveLength(canceled.size);
+  });
+
+  it("keeps pages stable while new reservations arrive: a cursor never skips or repeats", async () => {
+    const expected = expectedIds({ parkingLotId: "north" });
+    const first = await call<Page<Reservation>>(base, "GET", "/reservations?parkingLotId=north&limit=5");
+    const newer = await call<{ reservationId: string; position: string }>(
+      base,
+      "POST",
+      "/parking-lots/north/reservations",
+      {
+        customerId: "C9",
+        carNumber: "99가9999",
+        amount: 1,
+      },
+    );
+    expect(newer.status).toBe(201);
+    // The newcomer is first on a fresh first page…
+    const fresh = await call<Page<Reservation>>(
+      base,
+      "GET",
+      `/reservations?parkingLotId=north&limit=5&minPosition=${newer.body.position}`,
+    );
+    expect(fresh.body.items[0]?.reservationId).toBe(newer.body.reservationId);
+    // …and does not disturb the paging that started before it.
+    const rest: Reservation[] = [];
+    let cursor = first.body.nextCursor;
+    for (let i = 0; cursor && i < 100; i++) {
+      const r = await call<Page<Reservation>>(
+        base,
+        "GET",
+        `/reservations?parkingLotId=north&limit=5&cursor=${cursor}`,
+      );
+      rest.push(...r.body.items);
+      cursor = r.body.nextCursor;
+    }
+    expect([...first.body.items, ...rest].map((r) => r.reservationId)).toEqual(expected);
+    made.push({
+      reservationId: newer.body.reservationId,
+      parkingLotId: "north",
+      customerId: "C9",
+      position: Number(newer.body.position),
+    });
+  });
+
+  it("pages /parking-lots by id and /customers/{id}/coupons newest first", async () => {
+    const lots: string[] = [];
+    let cursor: string | null = null;
+    for (let i = 0; i < 10; i++) {
+      const r: JsonResponse<Page<{ parkingLotId: string }>> = await call(
+        base,
+        "GET",
+        `/parking-lots?limit=2${cursor ? `&cursor=${cursor}` : ""}`,
+      );
+      lots.push(...r.body.items.map((l) => l.parkingLotId));
+      cursor = r.body.nextCursor;
+      if (!cursor) break;
+    }
+    expect(lots).toEqual([...LOTS].sort());
+
+    const mine = made.filter((r) => r.customerId === "C2");
+    const coupons = await eventually(async () => {
+      const r = await call<Page<{ reservationId: string; status: string }>>(
+        base,
+        "GET",
+        "/customers/C2/coupons?limit=1000",
+      );
+      return r.body.items.length === mine.length ? r.body.items : undefined;
+    });
+    const pagedIds: string[] = [];
+    cursor = null;
+    for (let i = 0; i < 100; i++) {
+      const r: JsonResponse<Page<{ reservationId: string }>> = await call(
+        base,
+        "GET",
+        `/customers/C2/coupons?limit=4${cursor ? `&cursor=${cursor}` : ""}`,
+      );
+      pagedIds.push(...r.body.items.map((c) => c.reservationId));
+      cursor = r.body.nextCursor;
+      if (!cursor) break;
+    }
+    expect(pagedIds).toEqual(coupons.map((c) => c.reservationId));
+    expect(new Set(pagedIds)).toEqual(new Set(mine.map((r) => r.reservationId)));
+  });
+});
+
+describe("query API: bad input and unknown ids get clear problems", () => {
+  let env: { service: RunningService; remove: () => void };
+  let base: string;
+  let reservationId: string;
+  beforeAll(async () => {
+    env = await startService();
+    base = env.service.url;
+    await call(base, "POST", "/parking-lots", { parkingLotId: "1", name: "강남 1주차장", capacity: 5 });
+    const r = await call<{ reservationId: string; position: string }>(
+      base,
+      "POST",
+      "/parking-lots/1/reservations",
+      {
+        customerId: "CUST1",
+        carNumber: "10더8612",
+        amount: 5000,
+      },
+    );
+    reservationId = r.body.reservationId;
+    expect(
+      (await call(base, "GET", `/reservations/${reservationId}?minPosition=${r.body.position}`)).status,
+    ).toBe(200);
+  });
+  afterAll(async () => {
+    await env.service.shutdown("test done");
+    env.remove();
+  });
+
+  const BAD: [path: string, field: string][] = [
+    ["/reservations?foo=1", "query.foo"],
+    ["/reservations?limit=0", "query.limit"],
+    ["/reservations?limit=abc", "query.limit"],
+    ["/reservations?limit=1001", "query.limit"],
+    ["/reservations?limit=-1", "query.limit"],
+    ["/reservations?status=foo", "query.status"],
+    ["/reservations?status=reserved", "query.status"],
+    ["/reservations?status=RESERVED&status=CANCELED", "query.status"],
+    ["/reservations?cursor=-1", "query.cursor"],
+    ["/reservations?cursor=abc", "query.cursor"],
+    ["/reservations?customerId%5B%24ne%5D=x", "query.customerId[$ne]"],
+    ["/reservations?customerId[$ne]=x", "query.customerId[$ne]"],
+    ["/reservations?parkingLotId=%24gt", "query.parkingLotId"],
+    ["/reservations?customerId=", "query.customerId"],
+    ["/reservations?minPosition=abc", "query.minPosition"],
+    ["/reservations?minPosition=-5", "query.minPosition"],
+    ["/parking-lots?limit=0", "query.limit"],
+    ["/parking-lots?sort=name", "query.sort"],
+    ["/parking-lots/1?foo=bar", "query.foo"],
+    ["/parking-lots/1?minPosition=1.5", "query.minPosition"],
+    ["/parking-lots/%24where", "path.parkingLotId"],
+    ["/reservations/x?minPosition=abc", "query.minPosition"],
+    ["/customers/CUST1/coupons?limit=abc", "query.limit"],
+    ["/customers/CUST1/coupons?cursor=-1", "query.cursor"],
+    ["/customers/%7B%7D/coupons", "path.customerId"],
+  ];
+
+  it.each(BAD)("GET %s → 400 naming %s", async (path, field) => {
+    const problem = expectProblem(await call(base, "GET", path), 400, "validation");
+    expect(problem.errors?.map((e) => e.field)).toContain(field);
+    for (const e of problem.errors ?? []) expect(e.message).toEqual(expect.any(String));
+  });
+
+  it("a minPosition beyond any representable position is refused, not silently ignored", async () => {
+    // 17+ digits pass the schema's pattern but are no safe integer: answering without waiting
+    // would claim a position that was never reached.
+    for (const path of [
+      "/parking-lots/1?minPosition=99999999999999999",
+      "/reservations?minPosition=99999999999999999999",
+    ]) {
+      const response = await call(base, "GET", path);
+      expect(response.status, `${path}: ${JSON.stringify(response.body)}`).toBe(400);
+      expect((response.body as unknown as Problem).errors?.map((e) => e.field)).toContain(
+        "query.minPosition",
+      );
+    }
+  });
+
+  it("unknown ids → 404 problems", async () => {
+    expectProblem(await call(base, "GET", "/parking-lots/nope"), 404, "parking-lot-not-found");
+    expectProblem(await call(base, "GET", "/reservations/nope"), 404, "reservation-not-found");
+    expectProblem(await call(base, "GET", "/nowhere"), 404, "not-found");
+    const problem = expectProblem(
+      await call(base, "GET", "/parking-lots/nope?minPosition=1"),
+      404,
+      "parking-lot-not-found",
+    );
+    expect(problem.detail).toContain("nope");
+  });
+
+  it("minPosition far in the future → 503 position-not-reached with Retry-After, after the bounded wait", async () => {
+    const future = "9000000000000";
+    const paths = [
+      `/parking-lots/1?minPosition=${future}`,
+      `/parking-lots?minPosition=${future}`,
+      `/reservations?parkingLotId=1&minPosition=${future}`,
+      `/reservations/${reservationId}?minPosition=${future}`,
+      `/customers/CUST1/coupons?minPosition=${future}`,
+    ];
+    const started = Date.now();
+    const responses = await Promise.all(paths.map((p) => call(base, "GET", p)));
+    const elapsed = Date.now() - started;
+    for (const [i, response] of responses.entries()) {
+      const problem = expectProblem(response, 503, "position-not-reached");
+      expect(response.headers.get("retry-after"), paths[i]).toMatch(/^[1-9][0-9]*$/);
+      expect(problem.detail).toContain(future);
+    }
+    // It did wait for the bound (a lower bound only: how fast it answers is not this test's business).
+    expect(elapsed).toBeGreaterThanOrEqual(RYW_TIMEOUT_MS - 50);
+    // And the service is fine afterwards.
+    expect((await call(base, "GET", `/reservations/${reservationId}`)).status).toBe(200);
+  });
+});
