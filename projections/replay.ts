@@ -57,14 +57,8 @@ export async function rebuildProjections(options: ReplayOptions): Promise<Replay
   );
 
   // A previous replay that died may have left a half-built generation: start it from nothing.
-  for (const projection of projections) {
-    const { to } = plan.get(projection.name) as { to: number };
-    for (const logical of Object.keys(projection.collections))
-      await documentStore.dropCollection(physicalCollection(logical, to));
-    await documentStore.write([
-      { op: "delete", collection: CHECKPOINTS, id: checkpointId(projection.name, to) },
-    ]);
-  }
+  for (const projection of projections)
+    await dropGeneration(documentStore, projection, plan.get(projection.name)!.to);
 
   const projector = new Projector({
     projections,
@@ -103,13 +97,20 @@ export async function rebuildProjections(options: ReplayOptions): Promise<Replay
 
   // Queries cache the active generation briefly; never drop what one of them may still be reading.
   await sleep(Math.max(options.graceMs, MIN_GRACE_MS));
-  for (const projection of projections) {
-    const { from } = plan.get(projection.name) as { from: number };
-    for (const logical of Object.keys(projection.collections))
-      await documentStore.dropCollection(physicalCollection(logical, from));
-    await documentStore.write([
-      { op: "delete", collection: CHECKPOINTS, id: checkpointId(projection.name, from) },
-    ]);
-  }
+  for (const projection of projections)
+    await dropGeneration(documentStore, projection, plan.get(projection.name)!.from);
   return { generations: Object.fromEntries(plan), position, elapsedMs: Date.now() - started };
+}
+
+/** Drops one generation of a projection: its collections and its checkpoint. */
+async function dropGeneration(
+  store: DocumentStore,
+  projection: Projection,
+  generation: number,
+): Promise<void> {
+  for (const logical of Object.keys(projection.collections))
+    await store.dropCollection(physicalCollection(logical, generation));
+  await store.write([
+    { op: "delete", collection: CHECKPOINTS, id: checkpointId(projection.name, generation) },
+  ]);
 }

@@ -3,7 +3,7 @@ import type { Document, DocumentStore, Filter } from "../document-store/port.js"
 import type { EventStore } from "../event-store/port.js";
 import { formatPosition, type Position, reached } from "../event-store/position.js";
 import { COUPON_POLICY } from "../projections/coupon-policy/coupon-policy.js";
-import { CONTROL_CENTER, TOTALS_ID } from "../projections/read-models/control-center.js";
+import { CONTROL_CENTER, EMPTY_TOTALS, TOTALS_ID } from "../projections/read-models/control-center.js";
 import { COUPONS } from "../projections/read-models/customer-coupons.js";
 import { PROJECTIONS } from "../projections/read-models/index.js";
 import { PARKING_LOTS } from "../projections/read-models/parking-lots.js";
@@ -160,39 +160,39 @@ export class QueryService {
     limit: number;
     minPosition?: Position | null;
   }): Promise<PageOf<ReservationView>> {
-    await this.awaitPosition(RESERVATIONS, options.minPosition ?? null);
     const filter: Record<string, unknown> = {};
     if (options.parkingLotId) filter.parkingLotId = options.parkingLotId;
     if (options.customerId) filter.customerId = options.customerId;
     if (options.status) filter.status = options.status;
-    if (options.cursor) filter.seq = { $lt: Number(options.cursor) };
-    const docs = await this.store.find(await this.collection(RESERVATIONS), filter, {
-      sort: { seq: -1 },
-      limit: options.limit + 1,
-    });
-    const page = docs.slice(0, options.limit);
-    const last = page.at(-1) as (Document & { seq: number }) | undefined;
-    return {
-      items: page.map((d) => strip<ReservationView>(d) as ReservationView),
-      nextCursor: docs.length > options.limit && last ? String(last.seq) : null,
-    };
+    return this.newestFirst<ReservationView>(RESERVATIONS, filter, options);
   }
 
   async customerCoupons(
     customerId: string,
     options: { cursor?: string; limit: number; minPosition?: Position | null },
   ): Promise<PageOf<CouponView>> {
-    await this.awaitPosition(COUPONS, options.minPosition ?? null);
-    const filter: Record<string, unknown> = { customerId };
-    if (options.cursor) filter.seq = { $lt: Number(options.cursor) };
-    const docs = await this.store.find(await this.collection(COUPONS), filter, {
+    return this.newestFirst<CouponView>(COUPONS, { customerId }, options);
+  }
+
+  /**
+   * A page of `logical` matching `filter`, newest first by `seq` (the global position of the event
+   * that created each document), continuing below `cursor`: an index range, however deep the page.
+   */
+  private async newestFirst<T>(
+    logical: string,
+    filter: Record<string, unknown>,
+    options: { cursor?: string; limit: number; minPosition?: Position | null },
+  ): Promise<PageOf<T>> {
+    await this.awaitPosition(logical, options.minPosition ?? null);
+    const query = options.cursor ? { ...filter, seq: { $lt: Number(options.cursor) } } : filter;
+    const docs = await this.store.find(await this.collection(logical), query, {
       sort: { seq: -1 },
       limit: options.limit + 1,
     });
     const page = docs.slice(0, options.limit);
     const last = page.at(-1) as (Document & { seq: number }) | undefined;
     return {
-      items: page.map((d) => strip<CouponView>(d) as CouponView),
+      items: page.map((d) => strip<T>(d) as T),
       nextCursor: docs.length > options.limit && last ? String(last.seq) : null,
     };
   }
@@ -203,16 +203,7 @@ export class QueryService {
       this.parkingLots({ limit: options.lotLimit }),
       this.projectionStatuses(),
     ]);
-    const totals = (strip<ControlCenterTotals>(totalsDoc) ?? {
-      parkingLots: 0,
-      capacity: 0,
-      availableSpots: 0,
-      activeReservations: 0,
-      totalReservations: 0,
-      canceledReservations: 0,
-      couponsIssued: 0,
-      couponsRevoked: 0,
-    }) as ControlCenterTotals & { updatedAt?: string };
+    const totals = strip<ControlCenterTotals>(totalsDoc) ?? { ...EMPTY_TOTALS };
     return { totals, parkingLots: lots.items, projections };
   }
 

@@ -1,7 +1,7 @@
 import type { DocumentStore } from "../document-store/port.js";
 import { decodeEvent } from "../event-store/codec.js";
 import type { EventStore } from "../event-store/port.js";
-import { CONTROL_CENTER, TOTALS_ID } from "../projections/read-models/control-center.js";
+import { CONTROL_CENTER, EMPTY_TOTALS, TOTALS_ID } from "../projections/read-models/control-center.js";
 import { COUPONS } from "../projections/read-models/customer-coupons.js";
 import { PARKING_LOTS } from "../projections/read-models/parking-lots.js";
 import { RESERVATIONS } from "../projections/read-models/reservations.js";
@@ -40,16 +40,7 @@ export interface ReadModelSnapshot {
 
 export async function foldHistory(eventStore: EventStore): Promise<ReadModelSnapshot> {
   const model: ReadModelSnapshot = { lots: {}, reservations: {}, coupons: {}, totals: {} };
-  const t = {
-    parkingLots: 0,
-    capacity: 0,
-    availableSpots: 0,
-    activeReservations: 0,
-    totalReservations: 0,
-    canceledReservations: 0,
-    couponsIssued: 0,
-    couponsRevoked: 0,
-  };
+  const t = { ...EMPTY_TOTALS };
   for await (const recorded of eventStore.readAll()) {
     const { event } = decodeEvent(recorded);
     switch (event.type) {

@@ -6,7 +6,7 @@ import type { EventStore, RecordedEvent } from "../../event-store/port.js";
 import { isAfter, type Position } from "../../event-store/position.js";
 import type { Logger } from "../../platform/logger.js";
 import type { Metrics } from "../../platform/metrics.js";
-import type { EventOfType } from "../../schemas/events.js";
+import type { DomainEvent } from "../../schemas/events.js";
 import { checkpointOp, readCheckpoint } from "../runtime/checkpoints.js";
 import { SubscriptionLoop } from "../runtime/subscription-loop.js";
 
@@ -84,11 +84,7 @@ export class CouponPolicy {
     }
     await Promise.all(
       [...byReservation.values()].map(async (events) => {
-        for (const stored of events) {
-          if (stored.event.type === "ParkingReserved") {
-            await this.issue(stored as StoredDomainEvent<EventOfType<"ParkingReserved">>);
-          } else await this.revoke(stored as StoredDomainEvent<EventOfType<"ReservationCanceled">>);
-        }
+        for (const stored of events) await this.handle(stored);
       }),
     );
     // Only once every effect of the batch is stored does the checkpoint move past it.
@@ -102,64 +98,31 @@ export class CouponPolicy {
     }
   }
 
-  private async issue(stored: StoredDomainEvent<EventOfType<"ParkingReserved">>): Promise<void> {
+  /**
+   * Issues the coupon for a reservation (expects no stream) or revokes it (expects exactly the
+   * issue at revision 0: never a revoke without an issue, never twice). A wrong expected revision
+   * means the effect is already there, from before a crash: that is the idempotency.
+   */
+  private async handle(stored: StoredDomainEvent): Promise<void> {
+    if (stored.event.type !== "ParkingReserved" && stored.event.type !== "ReservationCanceled") return;
+    const issuing = stored.event.type === "ParkingReserved";
     const { reservationId, parkingLotId, customerId } = stored.event.data;
-    const causation = { correlationId: stored.metadata.correlationId, causationId: stored.id };
+    const coupon = { couponId: couponIdFor(reservationId), reservationId, parkingLotId, customerId };
+    const now = new Date().toISOString();
+    const event: DomainEvent = issuing
+      ? { type: "CouponIssued", data: { ...coupon, issuedAt: now } }
+      : { type: "CouponRevoked", data: { ...coupon, revokedAt: now } };
     try {
       await this.options.eventStore.appendToStream(
         couponStream(reservationId),
-        [
-          encodeEvent(
-            {
-              type: "CouponIssued",
-              data: {
-                couponId: couponIdFor(reservationId),
-                reservationId,
-                parkingLotId,
-                customerId,
-                issuedAt: new Date().toISOString(),
-              },
-            },
-            causation,
-          ),
-        ],
-        { expectedRevision: "no_stream" },
+        [encodeEvent(event, { correlationId: stored.metadata.correlationId, causationId: stored.id })],
+        { expectedRevision: issuing ? "no_stream" : 0 },
       );
-      this.options.metrics?.couponActions.inc({ action: "issued" });
+      this.options.metrics?.couponActions.inc({ action: issuing ? "issued" : "revoked" });
     } catch (error) {
       if (!(error instanceof WrongExpectedRevisionError)) throw error;
-      this.options.metrics?.couponActions.inc({ action: "already-done" }); // issued before a crash
-    }
-  }
-
-  private async revoke(stored: StoredDomainEvent<EventOfType<"ReservationCanceled">>): Promise<void> {
-    const { reservationId, parkingLotId, customerId } = stored.event.data;
-    const causation = { correlationId: stored.metadata.correlationId, causationId: stored.id };
-    try {
-      await this.options.eventStore.appendToStream(
-        couponStream(reservationId),
-        [
-          encodeEvent(
-            {
-              type: "CouponRevoked",
-              data: {
-                couponId: couponIdFor(reservationId),
-                reservationId,
-                parkingLotId,
-                customerId,
-                revokedAt: new Date().toISOString(),
-              },
-            },
-            causation,
-          ),
-        ],
-        { expectedRevision: 0 }, // exactly the CouponIssued: never a revoke without an issue, never twice
-      );
-      this.options.metrics?.couponActions.inc({ action: "revoked" });
-    } catch (error) {
-      if (!(error instanceof WrongExpectedRevisionError)) throw error;
-      if (error.actual === "no_stream") {
-        // Log order puts the reservation (and so its issue) before its cancellation; a missing
+      if (!issuing && error.actual === "no_stream") {
+        // Log order puts a reservation (and so its issue) before its cancellation; a missing
         // issue means the coupon never existed, so there is nothing to revoke.
         this.options.logger.warn(
           { reservationId },

@@ -3,7 +3,8 @@ import type { Projection } from "./projection.js";
 export const CONTROL_CENTER = "control_center";
 export const TOTALS_ID = "totals";
 
-const ZERO = {
+/** The totals before any event. */
+export const EMPTY_TOTALS = {
   parkingLots: 0,
   capacity: 0,
   availableSpots: 0,
@@ -14,8 +15,10 @@ const ZERO = {
   couponsRevoked: 0,
 };
 
-const bump = (collection: string, inc: Partial<typeof ZERO>) =>
-  [{ op: "update", collection, id: TOTALS_ID, upsert: true, update: { $inc: { ...ZERO, ...inc } } }] as const;
+const bump = (collection: string, inc: Partial<typeof EMPTY_TOTALS>) =>
+  [
+    { op: "update", collection, id: TOTALS_ID, upsert: true, update: { $inc: { ...EMPTY_TOTALS, ...inc } } },
+  ] as const;
 
 /** Totals across every lot, kept as one document so the control center never aggregates. */
 export const controlCenterProjection: Projection = {

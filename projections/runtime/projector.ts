@@ -80,7 +80,7 @@ export class Projector {
       filter: { eventTypes: [...types] },
       logger: this.options.logger,
       batchSize: this.options.batchSize,
-      flushMs: this.options.flushMs ?? 5,
+      flushMs: this.options.flushMs ?? 25,
       maxPending: this.options.batchSize * 20,
       resumeFrom: async () => {
         await this.switchGenerations();
