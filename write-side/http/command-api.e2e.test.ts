@@ -82,10 +82,8 @@ describe("command API over real HTTP (embedded stores)", () => {
         }),
       ),
     );
-    const byStatus = results.reduce<Record<number, number>>(
-      (acc, r) => ({ ...acc, [r.status]: (acc[r.status] ?? 0) + 1 }),
-      {},
-    );
+    const byStatus: Record<number, number> = {};
+    for (const r of results) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
     expect(byStatus).toEqual({ 201: 50, 409: 150 });
     for (const r of results.filter((r) => r.status === 409))
       expect(r.body.type).toBe("/problems/parking-lot-full");

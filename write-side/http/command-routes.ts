@@ -24,6 +24,7 @@ export const reservationIdFor = (parkingLotId: string, idempotencyKey: string | 
   idempotencyKey ? uuidv5(`${parkingLotId}\n${idempotencyKey}`, IDEMPOTENCY_NAMESPACE) : uuidv7();
 
 const LotParams = Type.Object({ parkingLotId: ParkingLotId }, { additionalProperties: false });
+const IdempotencyHeader = Type.Object({ "Idempotency-Key": IdempotencyKey });
 const ReservationParams = Type.Object(
   { parkingLotId: ParkingLotId, reservationId: ReservationId },
   { additionalProperties: false },
@@ -123,8 +124,7 @@ export function commandRoutes(handler: ParkingLotCommandHandler, metrics?: Metri
     async (req: Request, res: Response) => {
       const { parkingLotId } = validInput(LotParams, { ...req.params }, "path");
       const key = req.get("idempotency-key");
-      if (key !== undefined)
-        validInput(Type.Object({ "Idempotency-Key": IdempotencyKey }), { "Idempotency-Key": key }, "header");
+      if (key !== undefined) validInput(IdempotencyHeader, { "Idempotency-Key": key }, "header");
       const body = validInput(ReserveParkingBody, req.body, "body");
       const reservationId = reservationIdFor(parkingLotId, key);
       const carNumber = body.carNumber.normalize("NFC");
