@@ -1,9 +1,8 @@
-import { Type } from "@sinclair/typebox";
 import { type Request, type Response, Router } from "express";
 import { type Position, parsePositionToken } from "../event-store/position.js";
 import { validInput } from "../platform/http/middleware.js";
 import { ProblemError } from "../platform/http/problem.js";
-import { CustomerId, ParkingLotId, ReservationId } from "../schemas/common.js";
+import { CustomerPath, LotPath, ReservationPath } from "../schemas/paths.js";
 import { CouponsQuery, ParkingLotsQuery, ReservationsQuery, SingleQuery } from "../schemas/queries.js";
 import { PositionNotReachedError, type QueryService } from "./query-service.js";
 
@@ -58,11 +57,7 @@ export function queryRoutes(queries: QueryService, options: { controlCenterLotLi
   });
 
   router.get("/parking-lots/:parkingLotId", async (req: Request, res: Response) => {
-    const { parkingLotId } = validInput(
-      Type.Object({ parkingLotId: ParkingLotId }),
-      { ...req.params },
-      "path",
-    );
+    const { parkingLotId } = validInput(LotPath, { ...req.params }, "path");
     const q = validInput(SingleQuery, { ...req.query }, "query");
     const lot = await answer(() => queries.parkingLot(parkingLotId, minPositionOf(q.minPosition)));
     if (!lot)
@@ -88,11 +83,7 @@ export function queryRoutes(queries: QueryService, options: { controlCenterLotLi
   });
 
   router.get("/reservations/:reservationId", async (req: Request, res: Response) => {
-    const { reservationId } = validInput(
-      Type.Object({ reservationId: ReservationId }),
-      { ...req.params },
-      "path",
-    );
+    const { reservationId } = validInput(ReservationPath, { ...req.params }, "path");
     const q = validInput(SingleQuery, { ...req.query }, "query");
     const reservation = await answer(() => queries.reservation(reservationId, minPositionOf(q.minPosition)));
     if (!reservation) {
@@ -104,7 +95,7 @@ export function queryRoutes(queries: QueryService, options: { controlCenterLotLi
   });
 
   router.get("/customers/:customerId/coupons", async (req: Request, res: Response) => {
-    const { customerId } = validInput(Type.Object({ customerId: CustomerId }), { ...req.params }, "path");
+    const { customerId } = validInput(CustomerPath, { ...req.params }, "path");
     const q = validInput(CouponsQuery, { ...req.query }, "query");
     const page = await answer(() =>
       queries.customerCoupons(customerId, {
