@@ -70,7 +70,7 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
     );
     app.use(commands);
   }
-  if (services.queries) app.use(queryRoutes(services.queries, { controlCenterLotLimit: 1000 }));
+  if (services.queries) app.use(queryRoutes(services.queries, { controlCenterLotLimit: 100 }));
 
   app.all("/parking-lots", (req, _res, next) =>
     next(

@@ -50,6 +50,7 @@ interface ProjectionStatus {
 interface ControlCenter {
   totals: Record<string, number>;
   parkingLots: { parkingLotId: string; capacity: number; availableSpots: number }[];
+  parkingLotsNextCursor: string | null;
   projections: ProjectionStatus[];
 }
 
@@ -215,6 +216,7 @@ describe("query API: the first session of a new user", () => {
       couponsIssued: 1,
       couponsRevoked: 1,
     });
+    expect(center.body.parkingLotsNextCursor).toBeNull();
     expect(center.body.parkingLots.map((l) => [l.parkingLotId, l.capacity, l.availableSpots]).sort()).toEqual(
       [
         ["1", 5, 5],

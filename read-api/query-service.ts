@@ -204,7 +204,7 @@ export class QueryService {
       this.projectionStatuses(),
     ]);
     const totals = strip<ControlCenterTotals>(totalsDoc) ?? { ...EMPTY_TOTALS };
-    return { totals, parkingLots: lots.items, projections };
+    return { totals, parkingLots: lots.items, parkingLotsNextCursor: lots.nextCursor, projections };
   }
 
   /** Each projection's (and the coupon policy's) applied position and lag behind the head of the log. */

@@ -103,7 +103,12 @@ export type ControlCenterTotals = Static<typeof ControlCenterTotals>;
 export const ControlCenterView = Type.Object(
   {
     totals: ControlCenterTotals,
-    parkingLots: Type.Array(ParkingLotView),
+    parkingLots: Type.Array(ParkingLotView, {
+      description: "The first lots by id; continue with GET /parking-lots?cursor=parkingLotsNextCursor.",
+    }),
+    parkingLotsNextCursor: Type.Union([Type.String(), Type.Null()], {
+      description: "Null when every lot is listed.",
+    }),
     projections: Type.Array(ProjectionStatus),
   },
   { $id: "ControlCenterView" },
