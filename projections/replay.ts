@@ -68,6 +68,7 @@ export async function rebuildProjections(options: ReplayOptions): Promise<Replay
     batchSize: options.batchSize,
     flushMs: 20,
     generation: new Map([...plan].map(([name, g]) => [name, g.to])),
+    deferIndexes: true,
   });
   await projector.start();
   const lowest = () => {
@@ -91,6 +92,9 @@ export async function rebuildProjections(options: ReplayOptions): Promise<Replay
   } finally {
     await projector.stop();
   }
+  // Indexes after the bulk load: one sort per index instead of maintaining each on every insert.
+  logger.info("caught up; building indexes before activation");
+  await projector.createIndexes();
   const position = projector.status()[0]?.position ?? null;
   await documentStore.write([...plan].map(([name, g]) => activateOp(name, g.to)));
   logger.info({ generations: Object.fromEntries(plan) }, "rebuilt generations are active");

@@ -32,6 +32,11 @@ export interface ProjectorOptions {
    * new one (the live service). A map: build exactly these generations (a replay).
    */
   readonly generation: "active" | ReadonlyMap<string, number>;
+  /**
+   * Leave the read-model indexes to createIndexes() (a rebuild: a bulk load into empty
+   * collections is much faster without maintaining every index on every insert).
+   */
+  readonly deferIndexes?: boolean;
 }
 
 interface Entry {
@@ -80,7 +85,7 @@ export class Projector {
       filter: { eventTypes: [...types] },
       logger: this.options.logger,
       batchSize: this.options.batchSize,
-      flushMs: this.options.flushMs ?? 25,
+      flushMs: this.options.flushMs ?? 5,
       maxPending: this.options.batchSize * 20,
       resumeFrom: async () => {
         await this.switchGenerations();
@@ -152,9 +157,7 @@ export class Projector {
     const names = new Map(
       Object.keys(projection.collections).map((l) => [l, physicalCollection(l, generation)]),
     );
-    for (const [logical, indexes] of Object.entries(projection.collections)) {
-      await documentStore.ensureIndexes(names.get(logical) as string, indexes);
-    }
+    if (!this.options.deferIndexes) await this.ensureIndexes(projection, names);
     const checkpoint = await readCheckpoint(documentStore, projection.name, generation);
     this.entries.set(projection.name, {
       projection,
@@ -174,6 +177,17 @@ export class Projector {
         { projection: projection.name },
         checkpoint.position.commit,
       );
+  }
+
+  /** Creates every index of every projection's collections (after a bulk load with deferIndexes). */
+  async createIndexes(): Promise<void> {
+    for (const entry of this.entries.values()) await this.ensureIndexes(entry.projection, entry.names);
+  }
+
+  private async ensureIndexes(projection: Projection, names: ReadonlyMap<string, string>): Promise<void> {
+    for (const [logical, indexes] of Object.entries(projection.collections)) {
+      await this.options.documentStore.ensureIndexes(names.get(logical) as string, indexes);
+    }
   }
 
   /** In live mode: whether a replay has activated a generation other than the one being maintained. */
