@@ -10,7 +10,9 @@ import { PARKING_LOTS } from "../projections/read-models/parking-lots.js";
 import { RESERVATIONS } from "../projections/read-models/reservations.js";
 import {
   activeGenerations,
+  CHECKPOINTS,
   type CheckpointDocument,
+  checkpointId,
   physicalCollection,
   readCheckpoint,
 } from "../projections/runtime/checkpoints.js";
@@ -209,15 +211,20 @@ export class QueryService {
 
   /** Each projection's (and the coupon policy's) applied position and lag behind the head of the log. */
   async projectionStatuses(): Promise<ControlCenterView["projections"]> {
-    const head = await this.headPosition();
     const names = [...PROJECTIONS.map((p) => p.name), COUPON_POLICY];
-    const checkpoints = await Promise.all(
+    const ids = await Promise.all(
       names.map(async (name) =>
-        readCheckpoint(this.store, name, name === COUPON_POLICY ? 1 : await this.generationOf(name)),
+        checkpointId(name, name === COUPON_POLICY ? 1 : await this.generationOf(name)),
       ),
     );
+    // One read for every checkpoint (a handful of documents), beside the head of the log.
+    const [head, docs] = await Promise.all([
+      this.headPosition(),
+      this.store.find<CheckpointDocument>(CHECKPOINTS, { _id: { $in: ids } }),
+    ]);
+    const byId = new Map(docs.map((d) => [d._id, d]));
     return names.map((name, i) => {
-      const checkpoint = checkpoints[i] as CheckpointDocument | null;
+      const checkpoint = byId.get(ids[i] as string) ?? null;
       const position = checkpoint?.position ?? null;
       return {
         name,
