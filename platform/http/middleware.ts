@@ -26,10 +26,33 @@ export const assignCorrelationId: RequestHandler = (req, res, next) => {
 /** Where an input came from, used to name the wrong field (`body.capacity`, `path.parkingLotId`). */
 export type InputSource = "body" | "path" | "query" | "header";
 
+/**
+ * The first schema seen with the same JSON shape. Routes may build a schema per request (say
+ * `Type.Object({ reservationId: ReservationId })` inline); the validator cache is keyed by the
+ * schema object, so each of those would be compiled by ajv again (and kept by ajv's own cache)
+ * on every request. Mapping equal shapes to one object compiles each shape once.
+ */
+const canonicalSchemas = new WeakMap<TSchema, TSchema>();
+const schemasByShape = new Map<string, TSchema>();
+const MAX_SHAPES = 1000;
+
+function canonicalSchema<S extends TSchema>(schema: S): S {
+  const known = canonicalSchemas.get(schema);
+  if (known) return known as S;
+  const shape = JSON.stringify(schema);
+  let canonical = schemasByShape.get(shape);
+  if (!canonical) {
+    canonical = schema;
+    if (schemasByShape.size < MAX_SHAPES) schemasByShape.set(shape, schema);
+  }
+  canonicalSchemas.set(schema, canonical);
+  return canonical as S;
+}
+
 /** Validates a piece of the request against its schema; a mismatch becomes a 400 validation problem. */
 export function validInput<S extends TSchema>(schema: S, value: unknown, source: InputSource) {
   try {
-    return validate(schema, value, source);
+    return validate(canonicalSchema(schema), value, source);
   } catch (error) {
     if (error instanceof SchemaValidationError) {
       throw new ProblemError("validation", `The request ${source} is invalid.`, {

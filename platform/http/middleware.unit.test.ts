@@ -1,12 +1,14 @@
+import { Type } from "@sinclair/typebox";
 import express, { type Express } from "express";
 import { pino } from "pino";
 import request from "supertest";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { DocumentStoreUnavailableError } from "../../document-store/port.js";
 import { EventStoreUnavailableError } from "../../event-store/errors.js";
-import { SchemaValidationError } from "../../schemas/validation.js";
+import { ReservationId } from "../../schemas/common.js";
+import { ajv, SchemaValidationError } from "../../schemas/validation.js";
 import { ConcurrencyConflictError } from "../../write-side/command-handler.js";
-import { assignCorrelationId, errorHandler, toProblem } from "./middleware.js";
+import { assignCorrelationId, errorHandler, toProblem, validInput } from "./middleware.js";
 import { ProblemError, problemDocument } from "./problem.js";
 
 /** An error shaped like the ones body-parser (express.json) raises. */
@@ -83,6 +85,22 @@ describe("toProblem: every error becomes a problem with a stable type", () => {
     const document = problemDocument(mapped);
     expect(document).toEqual({ type: "/problems/internal", title: "Internal error", status: 500 });
     expect(JSON.stringify(document)).not.toMatch(/secret/i);
+  });
+});
+
+describe("validInput", () => {
+  it("compiles a schema built afresh for every request only once (ajv keeps each compiled schema)", () => {
+    const compile = vi.spyOn(ajv, "compile");
+    try {
+      const params = () => Type.Object({ reservationId: ReservationId, extra: Type.Optional(Type.String()) });
+      for (let i = 0; i < 20; i++) expect(validInput(params(), { reservationId: `r-${i}` }, "path")).toBeTruthy();
+      expect(compile.mock.calls.length).toBeLessThanOrEqual(1);
+      // Same shape, same verdict: the canonical schema validates exactly as the one passed would.
+      expect(() => validInput(params(), { reservationId: "$gt" }, "path")).toThrow(ProblemError);
+      expect(() => validInput(params(), { reservationId: "r", other: 1 }, "path")).not.toThrow();
+    } finally {
+      compile.mockRestore();
+    }
   });
 });
 

@@ -1,0 +1,106 @@
+import { randomUUID } from "node:crypto";
+import { couponIdFor } from "../../projections/coupon-policy/coupon-policy.js";
+import type { EventOfType } from "../../schemas/events.js";
+
+/**
+ * Realistic, schema-valid domain data for seeding and load: lot ids, customers, Korean plates,
+ * and the five event types. Everything is derived from an index, so a run is reproducible.
+ */
+
+const SYLLABLES = [..."가나다라마거너더러머버서어저고노도로모보소오조구누두루무부수우주허하호배"];
+
+export const lotId = (i: number): string => `lot-${String(i).padStart(4, "0")}`;
+export const customerId = (i: number): string => `CUST${i}`;
+/** A Korean plate such as `12더3456`: two digits, a Hangul syllable, four digits. */
+export const carNumber = (i: number): string =>
+  `${10 + (i % 90)}${SYLLABLES[i % SYLLABLES.length]}${1000 + (Math.floor(i / 90) % 9000)}`;
+export const amountOf = (i: number): number => 1000 * (1 + (i % 20));
+
+/** A reserve request body as a client sends it. */
+export const reserveBody = (i: number): string =>
+  JSON.stringify({ customerId: customerId(i), carNumber: carNumber(i), amount: amountOf(i) });
+
+/** A deterministic, time-ordered (UUIDv7-shaped) reservation id for index i. */
+export const seededReservationId = (i: number): string =>
+  `01900000-0000-7000-8000-${i.toString(16).padStart(12, "0")}`;
+
+export const causation = () => ({ correlationId: randomUUID(), causationId: randomUUID() });
+
+export function lotRegistered(
+  parkingLotId: string,
+  capacity: number,
+  at: string,
+): EventOfType<"ParkingLotRegistered"> {
+  const n = parkingLotId.replace(/\D/g, "") || "1";
+  return {
+    type: "ParkingLotRegistered",
+    data: { parkingLotId, name: `강남 ${Number(n)}주차장`, capacity, registeredAt: at },
+  };
+}
+
+export function parkingReserved(
+  reservationId: string,
+  parkingLotId: string,
+  i: number,
+  at: string,
+): EventOfType<"ParkingReserved"> {
+  return {
+    type: "ParkingReserved",
+    data: {
+      reservationId,
+      parkingLotId,
+      customerId: customerId(i),
+      carNumber: carNumber(i),
+      amount: amountOf(i),
+      reservedAt: at,
+    },
+  };
+}
+
+export function reservationCanceled(
+  reservationId: string,
+  parkingLotId: string,
+  i: number,
+  at: string,
+): EventOfType<"ReservationCanceled"> {
+  return {
+    type: "ReservationCanceled",
+    data: { reservationId, parkingLotId, customerId: customerId(i), reason: "plans changed", canceledAt: at },
+  };
+}
+
+export function couponIssued(
+  reservationId: string,
+  parkingLotId: string,
+  i: number,
+  at: string,
+): EventOfType<"CouponIssued"> {
+  return {
+    type: "CouponIssued",
+    data: {
+      couponId: couponIdFor(reservationId),
+      reservationId,
+      parkingLotId,
+      customerId: customerId(i),
+      issuedAt: at,
+    },
+  };
+}
+
+export function couponRevoked(
+  reservationId: string,
+  parkingLotId: string,
+  i: number,
+  at: string,
+): EventOfType<"CouponRevoked"> {
+  return {
+    type: "CouponRevoked",
+    data: {
+      couponId: couponIdFor(reservationId),
+      reservationId,
+      parkingLotId,
+      customerId: customerId(i),
+      revokedAt: at,
+    },
+  };
+}

@@ -1,0 +1,104 @@
+import { Agent, request } from "node:http";
+
+/**
+ * A small keep-alive HTTP client for set-up calls, sequential latency loops and the fixed-rate
+ * driver: node:http with a pooled agent, much cheaper per request than fetch.
+ */
+
+export interface HttpResponse {
+  readonly status: number;
+  readonly body: string;
+  /** From just before the request is written to the last byte of the answer. */
+  readonly ms: number;
+}
+
+export class HttpClient {
+  private readonly agent: Agent;
+  private readonly host: string;
+  private readonly port: number;
+
+  constructor(baseUrl: string, maxSockets = 64) {
+    const url = new URL(baseUrl);
+    this.host = url.hostname;
+    this.port = Number(url.port);
+    this.agent = new Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
+  }
+
+  send(method: string, path: string, body?: unknown): Promise<HttpResponse> {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    return new Promise<HttpResponse>((resolve, reject) => {
+      const started = process.hrtime.bigint();
+      const req = request(
+        {
+          host: this.host,
+          port: this.port,
+          method,
+          path,
+          agent: this.agent,
+          headers: payload
+            ? { "content-type": "application/json", "content-length": String(payload.length) }
+            : {},
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on("data", (chunk: Buffer) => chunks.push(chunk));
+          res.on("end", () =>
+            resolve({
+              status: res.statusCode ?? 0,
+              body: Buffer.concat(chunks).toString("utf8"),
+              ms: Number(process.hrtime.bigint() - started) / 1e6,
+            }),
+          );
+          res.on("error", reject);
+        },
+      );
+      req.setTimeout(30_000, () => req.destroy(new Error(`${method} ${path} timed out`)));
+      req.on("error", reject);
+      req.end(payload);
+    });
+  }
+
+  get(path: string): Promise<HttpResponse> {
+    return this.send("GET", path);
+  }
+
+  post(path: string, body: unknown): Promise<HttpResponse> {
+    return this.send("POST", path, body);
+  }
+
+  /** GET that must answer 2xx, parsed. */
+  async getJson<T>(path: string): Promise<T> {
+    const response = await this.get(path);
+    if (response.status < 200 || response.status >= 300)
+      throw new Error(`GET ${path}: ${response.status} ${response.body.slice(0, 300)}`);
+    return JSON.parse(response.body) as T;
+  }
+
+  /** POST that must answer 2xx, parsed. */
+  async postJson<T>(path: string, body: unknown): Promise<T> {
+    const response = await this.post(path, body);
+    if (response.status < 200 || response.status >= 300)
+      throw new Error(`POST ${path}: ${response.status} ${response.body.slice(0, 300)}`);
+    return JSON.parse(response.body) as T;
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+/** Runs `task` over `items` with at most `concurrency` at once. */
+export async function forEachConcurrently<T>(
+  items: readonly T[],
+  concurrency: number,
+  task: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      await task(items[index] as T, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}

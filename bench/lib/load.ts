@@ -1,0 +1,224 @@
+import autocannon from "autocannon";
+import { cpuMeter, type MachineCpu, machineCpuMeter } from "./process-stats.js";
+import { type LatencySummary, round, Sample } from "./stats.js";
+
+/**
+ * Closed-loop HTTP load with autocannon: `connections` keep-alive connections, each sending its
+ * next request as soon as the previous answer arrives, for `durationSec`. Each request is built
+ * by `next()`, so bodies (customer, car, lot) vary per request. Latencies are recorded exactly
+ * (from autocannon's per-response timings, every status), not from its integer histogram.
+ */
+
+export interface NextRequest {
+  readonly path: string;
+  readonly body?: string;
+}
+
+export interface LoadOptions {
+  readonly title: string;
+  readonly url: string;
+  readonly connections: number;
+  readonly durationSec: number;
+  readonly method: "GET" | "POST";
+  readonly next: () => NextRequest;
+  /** Receives every response body (costs the load generator a little CPU: use only when needed). */
+  readonly onBody?: (status: number, body: string) => void;
+  /** The server process, to measure its CPU use during the load. */
+  readonly serverPid?: number;
+  /** Sees every response's latency and status (to merge samples across runs). */
+  readonly onLatency?: (ms: number, status: number) => void;
+}
+
+export interface StatusCounts {
+  readonly "2xx": number;
+  readonly "409": number;
+  readonly "4xx": number;
+  readonly "5xx": number;
+  readonly non2xx: number;
+  readonly byCode: Readonly<Record<string, number>>;
+}
+
+export interface LoadResult {
+  readonly title: string;
+  readonly connections: number;
+  readonly durationSec: number;
+  readonly requests: number;
+  /** Responses per second (every status). */
+  readonly rps: number;
+  /** 2xx responses per second. */
+  readonly rps2xx: number;
+  readonly status: StatusCounts;
+  /** Connection errors and timeouts. */
+  readonly errors: number;
+  readonly timeouts: number;
+  /** Every response's latency. */
+  readonly latency: LatencySummary;
+  /** 2xx responses only. */
+  readonly latency2xx: LatencySummary;
+  /** CPU use (% of one core) of the server process and of this load-generating process. */
+  readonly serverCpuPct?: number;
+  /** Server CPU time per response (ms): a figure less disturbed by other work on the machine than the rate. */
+  readonly serverCpuMsPerRequest?: number;
+  readonly loadGeneratorCpuPct: number;
+  /** The whole machine meanwhile (other processes included) and the hypervisor's steal. */
+  readonly machineCpu: MachineCpu;
+}
+
+const JSON_HEADERS = { "content-type": "application/json" };
+
+export function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const all = new Sample();
+  const ok = new Sample();
+  const byCode: Record<string, number> = {};
+  const serverCpu = options.serverPid === undefined ? undefined : cpuMeter(options.serverPid);
+  const selfStart = process.cpuUsage();
+  const machine = machineCpuMeter();
+  const wallStart = process.hrtime.bigint();
+  return new Promise<LoadResult>((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: options.url,
+        connections: options.connections,
+        duration: options.durationSec,
+        timeout: 30,
+        requests: [
+          {
+            method: options.method,
+            setupRequest: (request) => {
+              const next = options.next();
+              return {
+                ...request,
+                path: next.path,
+                ...(next.body === undefined
+                  ? {}
+                  : { body: next.body, headers: { ...request.headers, ...JSON_HEADERS } }),
+              };
+            },
+            ...(options.onBody
+              ? {
+                  onResponse: (status: number, body: string) => options.onBody?.(status, body),
+                }
+              : {}),
+          },
+        ],
+      },
+      (error, result) => {
+        if (error) {
+          reject(error);
+          return;
+        }
+        const wallSec = Number(process.hrtime.bigint() - wallStart) / 1e9;
+        const self = process.cpuUsage(selfStart);
+        const count = (predicate: (code: number) => boolean) =>
+          Object.entries(byCode).reduce((n, [code, c]) => (predicate(Number(code)) ? n + c : n), 0);
+        const requests = all.count;
+        const ok2xx = count((c) => c >= 200 && c < 300);
+        resolve({
+          title: options.title,
+          connections: options.connections,
+          durationSec: result.duration,
+          requests,
+          rps: round(requests / result.duration, 0),
+          rps2xx: round(ok2xx / result.duration, 0),
+          status: {
+            "2xx": ok2xx,
+            "409": count((c) => c === 409),
+            "4xx": count((c) => c >= 400 && c < 500),
+            "5xx": count((c) => c >= 500),
+            non2xx: requests - ok2xx,
+            byCode,
+          },
+          errors: result.errors,
+          timeouts: result.timeouts,
+          latency: all.summary(),
+          latency2xx: ok.summary(),
+          ...(serverCpu ? cpuFigures(serverCpu(), wallSec, requests) : {}),
+          loadGeneratorCpuPct: Math.round(((self.user + self.system) / 1e6 / wallSec) * 100),
+          machineCpu: machine(),
+        });
+      },
+    );
+    instance.on("response", (_client, statusCode, _bytes, responseTime) => {
+      all.add(responseTime);
+      options.onLatency?.(responseTime, statusCode);
+      if (statusCode >= 200 && statusCode < 300) ok.add(responseTime);
+      const key = String(statusCode);
+      byCode[key] = (byCode[key] ?? 0) + 1;
+    });
+  });
+}
+
+function cpuFigures(pct: number, wallSec: number, requests: number) {
+  return {
+    serverCpuPct: pct,
+    serverCpuMsPerRequest: round(((pct / 100) * wallSec * 1000) / Math.max(1, requests), 3),
+  };
+}
+
+/** One line describing a load result, for progress output. */
+export function describeLoad(r: LoadResult): string {
+  const codes = Object.entries(r.status.byCode)
+    .map(([code, n]) => `${code}×${n}`)
+    .join(" ");
+  const cpu =
+    r.serverCpuPct === undefined
+      ? ""
+      : `, cpu: server ${r.serverCpuPct}% (${r.serverCpuMsPerRequest} ms/req), load gen ${r.loadGeneratorCpuPct}%, whole machine ${r.machineCpu.busyPct}% of 200%, steal ${r.machineCpu.stealPct}%`;
+  return `${r.rps} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, max ${r.latency.max} ms [${codes}${r.errors ? ` errors×${r.errors}` : ""}]${cpu}`;
+}
+
+/**
+ * Several runs of the same load as one (e.g. rounds alternated with another target so that both
+ * see the same conditions on a shared machine): rates over the summed time, latencies merged.
+ */
+export function mergeLoads(title: string, runs: readonly LoadResult[], all: Sample, ok: Sample): LoadResult {
+  const first = runs[0];
+  if (!first) throw new Error("nothing to merge");
+  const duration = runs.reduce((s, r) => s + r.durationSec, 0);
+  const byCode: Record<string, number> = {};
+  for (const r of runs)
+    for (const [code, n] of Object.entries(r.status.byCode)) byCode[code] = (byCode[code] ?? 0) + n;
+  const sum = (f: (r: LoadResult) => number) => runs.reduce((s, r) => s + f(r), 0);
+  const weighted = (f: (r: LoadResult) => number) => Math.round(sum((r) => f(r) * r.durationSec) / duration);
+  const requests = sum((r) => r.requests);
+  const ok2xx = sum((r) => r.status["2xx"]);
+  const serverCpuPct = first.serverCpuPct === undefined ? undefined : weighted((r) => r.serverCpuPct ?? 0);
+  return {
+    title,
+    connections: first.connections,
+    durationSec: round(duration),
+    requests,
+    rps: round(requests / duration, 0),
+    rps2xx: round(ok2xx / duration, 0),
+    status: {
+      "2xx": ok2xx,
+      "409": sum((r) => r.status["409"]),
+      "4xx": sum((r) => r.status["4xx"]),
+      "5xx": sum((r) => r.status["5xx"]),
+      non2xx: sum((r) => r.status.non2xx),
+      byCode,
+    },
+    errors: sum((r) => r.errors),
+    timeouts: sum((r) => r.timeouts),
+    latency: all.summary(),
+    latency2xx: ok.summary(),
+    ...(serverCpuPct === undefined ? {} : cpuFigures(serverCpuPct, duration, requests)),
+    loadGeneratorCpuPct: weighted((r) => r.loadGeneratorCpuPct),
+    machineCpu: {
+      busyPct: weighted((r) => r.machineCpu.busyPct),
+      stealPct: weighted((r) => r.machineCpu.stealPct),
+    },
+  };
+}
+
+/** Runs `options` and adds every latency to `all` (and the 2xx ones to `ok`) besides. */
+export function runLoadInto(options: LoadOptions, all: Sample, ok: Sample): Promise<LoadResult> {
+  return runLoad({
+    ...options,
+    onLatency: (ms, status) => {
+      all.add(ms);
+      if (status >= 200 && status < 300) ok.add(ms);
+      options.onLatency?.(ms, status);
+    },
+  });
+}

@@ -1,0 +1,125 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+
+/** Memory and CPU of a process, from /proc (Linux). */
+
+let clockTicks: number | undefined;
+function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+export interface MemoryStatus {
+  /** Resident set size now. */
+  readonly rssMiB: number;
+  /** Peak resident set size of the process's life (VmHWM). */
+  readonly hwmMiB: number;
+}
+
+const MIB = 1024;
+
+export function memoryOf(pid: number): MemoryStatus | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kib = (field: string) => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0);
+    return { rssMiB: round1(kib("VmRSS") / MIB), hwmMiB: round1(kib("VmHWM") / MIB) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** CPU seconds (user + system) the process has used so far. */
+export function cpuSecondsOf(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The command name may hold spaces: fields are counted after its closing parenthesis.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const utime = Number(fields[11]);
+    const stime = Number(fields[12]);
+    return (utime + stime) / ticksPerSecond();
+  } catch {
+    return 0;
+  }
+}
+
+/** CPU use of a process over an interval, as a percentage of one core. */
+export function cpuMeter(pid: number): () => number {
+  const startCpu = cpuSecondsOf(pid);
+  const start = process.hrtime.bigint();
+  return () => {
+    const wall = Number(process.hrtime.bigint() - start) / 1e9;
+    return wall > 0 ? Math.round(((cpuSecondsOf(pid) - startCpu) / wall) * 100) : 0;
+  };
+}
+
+/** Samples a process's RSS at an interval and keeps the peak (VmHWM is read too at the end). */
+export class MemorySampler {
+  private peak = 0;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly pid: number,
+    private readonly intervalMs = 100,
+  ) {}
+
+  start(): this {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), this.intervalMs);
+    this.timer.unref();
+    return this;
+  }
+
+  /** Stops sampling; returns the sampled peak and the process's own high-water mark. */
+  stop(): { readonly peakRssMiB: number; readonly lastRssMiB: number; readonly hwmMiB: number } {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    const last = this.sample();
+    return { peakRssMiB: this.peak, lastRssMiB: last?.rssMiB ?? 0, hwmMiB: last?.hwmMiB ?? 0 };
+  }
+
+  private sample(): MemoryStatus | undefined {
+    const status = memoryOf(this.pid);
+    if (status && status.rssMiB > this.peak) this.peak = status.rssMiB;
+    return status;
+  }
+}
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
+
+/** Machine-wide CPU use over an interval (/proc/stat): busy and stolen (by the hypervisor), in % of all cores. */
+export interface MachineCpu {
+  /** Busy time of all cores, % of one core (2 cores fully busy = 200). */
+  readonly busyPct: number;
+  /** Time the hypervisor gave to other guests while this one wanted to run, % of one core. */
+  readonly stealPct: number;
+}
+
+function cpuTimes(): { busy: number; steal: number } {
+  try {
+    const line = readFileSync("/proc/stat", "utf8").split("\n")[0] ?? "";
+    const [, user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).map(Number);
+    return {
+      busy: (user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0),
+      steal: steal ?? 0,
+    };
+  } catch {
+    return { busy: 0, steal: 0 };
+  }
+}
+
+export function machineCpuMeter(): () => MachineCpu {
+  const start = cpuTimes();
+  const started = process.hrtime.bigint();
+  return () => {
+    const end = cpuTimes();
+    const wall = Number(process.hrtime.bigint() - started) / 1e9;
+    const pct = (ticks: number) => (wall > 0 ? Math.round((ticks / ticksPerSecond() / wall) * 100) : 0);
+    return { busyPct: pct(end.busy - start.busy), stealPct: pct(end.steal - start.steal) };
+  };
+}

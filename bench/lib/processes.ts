@@ -1,0 +1,120 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { freePort, PROJECT_ROOT } from "../../test-support/process.js";
+
+/**
+ * Child processes of the benchmark: the real service (app/main.ts, as `npm run dev` runs it) and
+ * the bare express ceiling server, each started the same way (node + tsx) so that they are
+ * measured under the same conditions.
+ */
+
+export interface BenchChild {
+  readonly label: string;
+  readonly pid: number;
+  readonly url: string;
+  readonly child: ChildProcess;
+  readonly output: () => string;
+  /** SIGTERM, wait for a graceful exit (bounded), SIGKILL if it does not come. */
+  stop(): Promise<void>;
+}
+
+export interface SpawnOptions {
+  readonly label: string;
+  /** Script path relative to the project root. */
+  readonly script: string;
+  readonly env?: Record<string, string>;
+  /** Extra node flags (e.g. --cpu-prof). */
+  readonly nodeArgs?: readonly string[];
+  readonly readyTimeoutMs?: number;
+}
+
+export async function spawnNode(options: SpawnOptions): Promise<BenchChild> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ["--import", "tsx", ...(options.nodeArgs ?? []), options.script], {
+    cwd: PROJECT_ROOT,
+    env: {
+      ...process.env,
+      NODE_ENV: "production",
+      LOG_LEVEL: "warn",
+      HOST: "127.0.0.1",
+      ...options.env,
+      PORT: String(port),
+    },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let output = "";
+  const keep = (chunk: Buffer) => {
+    output += chunk.toString();
+    if (output.length > 200_000) output = output.slice(-100_000);
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  let exitCode: number | string | undefined;
+  const exited = new Promise<number | string>((resolve) =>
+    child.once("exit", (code, signal) => {
+      exitCode = code ?? signal ?? -1;
+      resolve(exitCode);
+    }),
+  );
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
+  const stop = async () => {
+    if (exitCode !== undefined) return;
+    child.kill("SIGTERM");
+    const code = await Promise.race([exited, sleep(30_000).then(() => undefined)]);
+    if (code === undefined) {
+      child.kill("SIGKILL");
+      await exited;
+    }
+  };
+  while (Date.now() < deadline) {
+    if (exitCode !== undefined)
+      throw new Error(`${options.label} exited during start (${exitCode}):\n${output}`);
+    try {
+      const response = await fetch(`${url}/healthz`);
+      if (response.ok) {
+        await response.arrayBuffer();
+        return { label: options.label, pid: child.pid as number, url, child, output: () => output, stop };
+      }
+    } catch {
+      // not listening yet
+    }
+    await sleep(50);
+  }
+  child.kill("SIGKILL");
+  throw new Error(`${options.label} did not become healthy in time:\n${output}`);
+}
+
+/** The all-in-one service on the embedded stores under `dataDir`. */
+export function startService(
+  dataDir: string,
+  options: { env?: Record<string, string>; nodeArgs?: readonly string[]; label?: string } = {},
+): Promise<BenchChild> {
+  return spawnNode({
+    label: options.label ?? "service",
+    script: "app/main.ts",
+    env: { ROLE: "all", DATA_DIR: dataDir, ...options.env },
+    ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
+  });
+}
+
+/** The bare express server that answers the reserve request without doing anything (the HTTP ceiling). */
+export function startCeilingServer(
+  options: { env?: Record<string, string>; nodeArgs?: readonly string[] } = {},
+): Promise<BenchChild> {
+  return spawnNode({
+    label: "ceiling",
+    script: "bench/lib/ceiling-server.ts",
+    ...(options.env ? { env: options.env } : {}),
+    ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
+  });
+}
+
+/** A fresh data directory under the OS temp dir (a real disk here), removed by `remove`. */
+export function benchDataDir(name: string): { readonly dir: string; readonly remove: () => void } {
+  const dir = mkdtempSync(join(tmpdir(), `parking-bench-${name}-`));
+  return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}

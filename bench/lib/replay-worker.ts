@@ -1,0 +1,157 @@
+import { join } from "node:path";
+import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-document-store.js";
+import { decodeEvent } from "../../event-store/codec.js";
+import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
+import { createLogger } from "../../platform/logger.js";
+import { PROJECTIONS } from "../../projections/read-models/index.js";
+import { MIN_GRACE_MS, rebuildProjections } from "../../projections/replay.js";
+import { profileInProcess } from "./inprocess-profile.js";
+
+/**
+ * The process that does the replay of scenario 4 (so that its memory is its own): on DATA_DIR,
+ * 1. reads every event raw from the event store (readAll: the store's read and JSON decoding),
+ * 2. reads them again through the codec (schema validation, as the projector decodes them),
+ * 3. rebuilds every read model from the whole log with rebuildProjections (what
+ *    `npm run replay -- rebuild all` runs), timed until the rebuilt generations are active: caught
+ *    up with the head of the log, indexes built (the grace period before the old generations are
+ *    dropped, a fixed wait, is left out).
+ * Samples its own RSS per phase, reports progress on stderr and the result as one JSON line on stdout.
+ */
+
+interface Phase {
+  readonly events: number;
+  readonly seconds: number;
+  readonly eventsPerSecond: number;
+  readonly peakRssMiB: number;
+}
+
+const MIB = 2 ** 20;
+const GRACE_MS = 0;
+let peak = 0;
+const sampleRss = () => {
+  const rss = process.memoryUsage.rss() / MIB;
+  if (rss > peak) peak = rss;
+};
+const sampler = setInterval(sampleRss, 50);
+const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
+
+/** Runs a phase; `work` returns the events it handled and, if it knows better, its own duration. */
+async function phase(
+  name: string,
+  work: () => Promise<{ events: number; seconds?: number }>,
+): Promise<Phase> {
+  (globalThis as { gc?: () => void }).gc?.();
+  peak = 0;
+  sampleRss();
+  const started = process.hrtime.bigint();
+  const done = await work();
+  const seconds = done.seconds ?? Number(process.hrtime.bigint() - started) / 1e9;
+  sampleRss();
+  const result = {
+    events: done.events,
+    seconds: Math.round(seconds * 100) / 100,
+    eventsPerSecond: Math.round(done.events / seconds),
+    peakRssMiB: Math.round(peak),
+  };
+  process.stderr.write(
+    `  ${name}: ${fmt(done.events)} events in ${result.seconds} s = ${fmt(result.eventsPerSecond)} events/s, peak RSS ${result.peakRssMiB} MiB\n`,
+  );
+  return result;
+}
+
+/** Progress every 2 s while reading. */
+function ticker(label: string) {
+  const started = Date.now();
+  let last = started;
+  return (count: number) => {
+    if ((count & 0x3fff) !== 0) return;
+    const now = Date.now();
+    if (now - last < 2000) return;
+    last = now;
+    process.stderr.write(
+      `  ${label}: ${fmt(count)} events, ${fmt((count * 1000) / (now - started))} events/s\n`,
+    );
+  };
+}
+
+async function main(): Promise<void> {
+  const dataDir = process.env.DATA_DIR as string;
+  const eventStore = SqliteEventStore.open({ file: join(dataDir, "events.sqlite") });
+  const documentStore = SqliteDocumentStore.open({ file: join(dataDir, "read-models.sqlite") });
+  try {
+    const head = (await eventStore.headPosition())?.commit ?? 0;
+    // Warm the OS page cache so that the first measured pass does not pay for cold disk reads.
+    for await (const _ of eventStore.readAll()) {
+      // nothing
+    }
+    const raw = await phase("raw read (readAll)", async () => {
+      let events = 0;
+      const tick = ticker("raw read");
+      for await (const _ of eventStore.readAll()) tick(++events);
+      return { events };
+    });
+    const decoded = await phase("read + decode (readAll + codec)", async () => {
+      let events = 0;
+      const tick = ticker("read + decode");
+      for await (const recorded of eventStore.readAll()) {
+        decodeEvent(recorded);
+        tick(++events);
+      }
+      return { events };
+    });
+    const profile = process.env.BENCH_CPU_PROFILE;
+    let caughtUpSec: number | undefined;
+    const rebuild = await phase("rebuild all read models", async () => {
+      const started = process.hrtime.bigint();
+      let lastReport = 0;
+      const run = () =>
+        rebuildProjections({
+          eventStore,
+          documentStore,
+          projections: PROJECTIONS,
+          logger: createLogger("warn", { component: "bench-replay" }),
+          batchSize: Number(process.env.BATCH_SIZE ?? 1000),
+          graceMs: GRACE_MS,
+          progressIntervalMs: 50,
+          onProgress: (p) => {
+            if (caughtUpSec === undefined && p.head > 0 && p.position >= p.head)
+              caughtUpSec = Number(process.hrtime.bigint() - started) / 1e9;
+            if (p.elapsedMs - lastReport >= 2000) {
+              lastReport = p.elapsedMs;
+              process.stderr.write(
+                `  rebuild: ${fmt(p.position)} / ${fmt(p.head)} events, ${fmt(p.eventsPerSecond)} events/s\n`,
+              );
+            }
+          },
+        });
+      const result = await (profile ? profileInProcess(`${profile}.rebuild.cpuprofile`, run) : run());
+      const total = Number(process.hrtime.bigint() - started) / 1e9;
+      // Until the rebuilt generations are active: leave out the fixed grace wait before the old
+      // generations are dropped (nothing to drop here).
+      return {
+        events: result.position?.commit ?? 0,
+        seconds: total - Math.max(GRACE_MS, MIN_GRACE_MS) / 1000,
+      };
+    });
+    if (caughtUpSec !== undefined)
+      process.stderr.write(
+        `  rebuild: caught up with the head after ${caughtUpSec.toFixed(2)} s, indexes built and generations active after ${rebuild.seconds} s\n`,
+      );
+    const rebuildReport = {
+      ...rebuild,
+      ...(caughtUpSec === undefined ? {} : { caughtUpSeconds: Math.round(caughtUpSec * 100) / 100 }),
+    };
+    process.stdout.write(`${JSON.stringify({ head, raw, decoded, rebuild: rebuildReport })}\n`);
+  } finally {
+    clearInterval(sampler);
+    await eventStore.close();
+    await documentStore.close();
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `replay worker failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,117 @@
+import type { DocumentStore, WriteOp } from "../../document-store/port.js";
+import type { StoredDomainEvent } from "../../event-store/codec.js";
+import { PROJECTIONS } from "../../projections/read-models/index.js";
+import { checkpointOp, physicalCollection } from "../../projections/runtime/checkpoints.js";
+import type { DomainEvent } from "../../schemas/events.js";
+import {
+  couponIssued,
+  couponRevoked,
+  customerId,
+  lotId,
+  lotRegistered,
+  parkingReserved,
+  reservationCanceled,
+  seededReservationId,
+} from "./domain.js";
+
+/**
+ * Fills the read models straight through the projections: the same `apply` functions the
+ * projector runs, on events as the log would hold them, written with `documentStore.write` in big
+ * batches (with the projections' checkpoints, as the projector writes them). Much faster than
+ * seeding the log and replaying it, and the documents and indexes are exactly the projector's.
+ *
+ * Reservation i is in lot `i % lots + 1`, belongs to customer `⌊i / 10⌋` (10 reservations each),
+ * has its coupon issued, and every 10th one is canceled (coupon revoked).
+ */
+export interface ReadModelShape {
+  readonly lots: number;
+  readonly reservationsPerCustomer: number;
+  readonly cancelEvery: number;
+}
+
+export const SHAPE: ReadModelShape = { lots: 1000, reservationsPerCustomer: 10, cancelEvery: 10 };
+
+export const lotOfReservation = (i: number) => lotId((i % SHAPE.lots) + 1);
+export const customerOfReservation = (i: number) => customerId(Math.floor(i / SHAPE.reservationsPerCustomer));
+/** Global position of reservation i's ParkingReserved (each reservation spans 4 positions). */
+export const positionOfReservation = (i: number) => SHAPE.lots + 1 + 4 * i;
+
+const METADATA = { correlationId: "bench-seed", causationId: "bench-seed", schemaVersion: 1 };
+const collection = (logical: string) => physicalCollection(logical, 1);
+
+function stored(event: DomainEvent, position: number, at: Date): StoredDomainEvent {
+  return {
+    event,
+    id: `bench-${position}`,
+    streamId: "bench",
+    revision: 0,
+    position: { commit: position, prepare: position },
+    metadata: METADATA,
+    createdAt: at,
+  };
+}
+
+async function writeEvents(store: DocumentStore, events: readonly StoredDomainEvent[]): Promise<void> {
+  const ops: WriteOp[] = [];
+  for (const projection of PROJECTIONS) {
+    for (const e of events)
+      if (projection.eventTypes.has(e.event.type)) ops.push(...projection.apply(e, collection));
+    const last = events[events.length - 1];
+    if (last) ops.push(checkpointOp(projection.name, 1, { position: last.position, state: "running" }));
+  }
+  await store.write(ops);
+}
+
+export async function prepareReadModels(store: DocumentStore): Promise<void> {
+  for (const projection of PROJECTIONS) {
+    for (const [logical, indexes] of Object.entries(projection.collections))
+      await store.ensureIndexes(collection(logical), indexes);
+  }
+  const at = new Date();
+  const now = at.toISOString();
+  await writeEvents(
+    store,
+    Array.from({ length: SHAPE.lots }, (_, i) =>
+      stored(lotRegistered(lotId(i + 1), 100_000, now), i + 1, at),
+    ),
+  );
+}
+
+/** Adds reservations [from, to) to the read models, `batch` reservations per write. */
+export async function seedReservations(
+  store: DocumentStore,
+  from: number,
+  to: number,
+  options: { readonly batch?: number; readonly onProgress?: (done: number) => void } = {},
+): Promise<void> {
+  const batch = options.batch ?? 2000;
+  for (let start = from; start < to; start += batch) {
+    const at = new Date();
+    const now = at.toISOString();
+    const events: StoredDomainEvent[] = [];
+    for (let i = start; i < Math.min(to, start + batch); i++) {
+      const id = seededReservationId(i);
+      const lot = lotOfReservation(i);
+      const p = positionOfReservation(i);
+      const reserved = parkingReserved(id, lot, i, now);
+      const customer = { ...reserved.data, customerId: customerOfReservation(i) };
+      events.push(stored({ ...reserved, data: customer }, p, at));
+      const issued = couponIssued(id, lot, i, now);
+      events.push(
+        stored({ ...issued, data: { ...issued.data, customerId: customer.customerId } }, p + 1, at),
+      );
+      if (i % SHAPE.cancelEvery === SHAPE.cancelEvery - 1) {
+        const canceled = reservationCanceled(id, lot, i, now);
+        events.push(
+          stored({ ...canceled, data: { ...canceled.data, customerId: customer.customerId } }, p + 2, at),
+        );
+        const revoked = couponRevoked(id, lot, i, now);
+        events.push(
+          stored({ ...revoked, data: { ...revoked.data, customerId: customer.customerId } }, p + 3, at),
+        );
+      }
+    }
+    await writeEvents(store, events);
+    options.onProgress?.(Math.min(to, start + batch));
+  }
+}

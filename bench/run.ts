@@ -1,0 +1,168 @@
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { PROJECT_ROOT } from "../test-support/process.js";
+import { log } from "./lib/log.js";
+import { loadAverage, machineInfo, waitForQuietMachine } from "./lib/machine.js";
+import { formatResults } from "./lib/report.js";
+import { historyScenario } from "./scenarios/history.js";
+import { hotLotScenario } from "./scenarios/hot-lot.js";
+import { lagScenario } from "./scenarios/lag.js";
+import { queriesScenario } from "./scenarios/queries.js";
+import { replayScenario } from "./scenarios/replay.js";
+import { reserveScenario } from "./scenarios/reserve.js";
+import type { BenchContext, Scenario, ScenarioResult } from "./scenarios/scenario.js";
+
+const SCENARIOS: readonly Scenario[] = [
+  reserveScenario,
+  hotLotScenario,
+  historyScenario,
+  replayScenario,
+  lagScenario,
+  queriesScenario,
+];
+
+const USAGE = `Usage: npm run bench [-- options]      (npm run bench:quick = --quick)
+  --quick             smaller sizes and shorter loads (~2 minutes instead of ~10)
+  --only a,b          run only these scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}
+  --profile           CPU-profile the measured windows (node inspector) and print the hottest functions;
+                      the figures then carry the profiler's overhead
+  --wait-load / --no-wait-load
+                      wait (up to 10 minutes) for the 1-minute load average to drop below 1.0 before
+                      measuring; the default in full mode, off with --quick
+Writes bench/results/latest.json (and a copy named after the run's start time).`;
+
+/** The code measured: the commit, and what the working tree changes on top of it (bench/ and BENCHMARKS.md aside). */
+function codeVersion(): { commit: string; changed: string[] } {
+  try {
+    const git = (...args: string[]) =>
+      execFileSync("git", args, { cwd: PROJECT_ROOT, encoding: "utf8" }).trimEnd();
+    const changed = git("status", "--porcelain")
+      .split("\n")
+      .filter(
+        (line) => line !== "" && !line.slice(3).startsWith("bench/") && line.slice(3) !== "BENCHMARKS.md",
+      )
+      .map((line) => line.slice(3));
+    return { commit: git("rev-parse", "--short", "HEAD"), changed };
+  } catch {
+    return { commit: "unknown", changed: [] };
+  }
+}
+
+async function main(): Promise<number> {
+  const { values } = parseArgs({
+    options: {
+      quick: { type: "boolean", default: false },
+      only: { type: "string" },
+      profile: { type: "boolean", default: false },
+      "wait-load": { type: "boolean" },
+      "no-wait-load": { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const only = values.only
+    ?.split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const unknown = only?.filter((name) => !SCENARIOS.some((s) => s.name === name)) ?? [];
+  if (unknown.length > 0) {
+    process.stderr.write(`unknown scenario ${unknown.join(", ")}\n${USAGE}\n`);
+    return 2;
+  }
+  const selected = only ? SCENARIOS.filter((s) => only.includes(s.name)) : SCENARIOS;
+  const quick = values.quick === true;
+  const waitLoad = values["no-wait-load"] ? false : (values["wait-load"] ?? !quick);
+
+  const startedAt = new Date();
+  const machine = machineInfo();
+  const code = codeVersion();
+  const command = `npm run ${quick ? "bench:quick" : "bench"}${
+    process.argv.length > 2
+      ? ` -- ${process.argv
+          .slice(2)
+          .filter((a) => a !== "--quick")
+          .join(" ")}`
+      : ""
+  }`.replace(/ -- $/, "");
+  log(
+    `parking-reservations benchmark (${quick ? "quick" : "full"}): ${selected.map((s) => s.name).join(", ")}\n` +
+      `machine: ${machine.cpuModel}, ${machine.nproc} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, Linux ${machine.kernel}\n` +
+      `code: ${code.commit}${code.changed.length ? ` + uncommitted changes to ${code.changed.join(", ")}` : ""}`,
+  );
+  const quiet = waitLoad
+    ? await waitForQuietMachine({ maxLoad: 1.0, timeoutMs: 10 * 60_000 })
+    : { quiet: loadAverage()[0] < 1.0, waitedMs: 0, load: loadAverage() };
+  log(
+    `load average at start: ${quiet.load.join(" ")}${quiet.quiet ? "" : " (busy machine: figures are disturbed)"}`,
+  );
+
+  const ctx: BenchContext = {
+    quick,
+    profile: values.profile === true,
+    profileRoot: join(tmpdir(), `parking-bench-profiles-${Date.now()}`),
+    shared: new Map(),
+  };
+  const results: (ScenarioResult & { loadAverageAtStart: number[] })[] = [];
+  for (const [i, scenario] of selected.entries()) {
+    const load = loadAverage();
+    log(
+      `\n[${i + 1}/${selected.length}] ${scenario.name}: ${scenario.title} (load average ${load.join(" ")})`,
+    );
+    const started = Date.now();
+    try {
+      const result = await scenario.run(ctx);
+      results.push({
+        ...result,
+        elapsedSec: Math.round((Date.now() - started) / 100) / 10,
+        loadAverageAtStart: load,
+      });
+      for (const check of result.checks)
+        log(`  ${check.pass ? "PASS" : "MISS"}  ${check.target}: ${check.measured}`);
+    } catch (error) {
+      log(`  FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+      results.push({
+        name: scenario.name,
+        title: scenario.title,
+        checks: [{ target: "scenario ran", measured: String(error), pass: false }],
+        figures: {},
+        elapsedSec: Math.round((Date.now() - started) / 100) / 10,
+        loadAverageAtStart: load,
+      });
+    }
+  }
+  const finishedAt = new Date();
+  const report = {
+    mode: quick ? "quick" : "full",
+    command,
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    elapsedSec: Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000),
+    machine,
+    code,
+    loadAverage: { atStart: quiet.load, waitedSec: Math.round(quiet.waitedMs / 1000), atEnd: loadAverage() },
+    profiled: ctx.profile,
+    results,
+  };
+  const dir = join(PROJECT_ROOT, "bench", "results");
+  mkdirSync(dir, { recursive: true });
+  const json = `${JSON.stringify(report, null, 2)}\n`;
+  writeFileSync(join(dir, "latest.json"), json);
+  writeFileSync(join(dir, `${report.mode}-${startedAt.toISOString().replace(/[:.]/g, "-")}.json`), json);
+  process.stdout.write(`\n${formatResults(report)}\n`);
+  log(`\nresults written to bench/results/latest.json (${report.elapsedSec} s in all)`);
+  return 0;
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,215 @@
+import { join } from "node:path";
+import { v7 as uuidv7 } from "uuid";
+import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-document-store.js";
+import { encodeEvent } from "../../event-store/codec.js";
+import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
+import type { EventStore, EventToAppend } from "../../event-store/port.js";
+import { COUPON_POLICY, couponStream } from "../../projections/coupon-policy/coupon-policy.js";
+import { checkpointOp } from "../../projections/runtime/checkpoints.js";
+import { parkingLotStream } from "../../write-side/parking-lot/decider.js";
+import {
+  causation,
+  couponIssued,
+  couponRevoked,
+  lotRegistered,
+  parkingReserved,
+  reservationCanceled,
+  reserveBody,
+} from "../lib/domain.js";
+import { HttpClient } from "../lib/http.js";
+import { describeLoad, runLoad } from "../lib/load.js";
+import { log, progress } from "../lib/log.js";
+import { benchDataDir, startService } from "../lib/processes.js";
+import { profiler } from "../lib/profiling.js";
+import { waitForCatchUp } from "../lib/service-api.js";
+import { fmtInt, ratio, round, Sample } from "../lib/stats.js";
+import { CAPACITY } from "./reserve.js";
+import type { Scenario, ScenarioResult } from "./scenario.js";
+
+const SHORT_LOT = "history-10";
+const LONG_LOT = "history-100k";
+const CONNECTIONS = 16;
+
+/**
+ * A lot whose stream holds exactly `events` events: registered, then reserve/cancel pairs (each
+ * with its coupon issued and revoked in the coupon stream), and a last reservation when the count
+ * is even. Appended through the event store, many events per append.
+ */
+async function seedLot(
+  store: EventStore,
+  lot: string,
+  events: number,
+  first: number,
+  onProgress?: (n: number) => void,
+): Promise<number> {
+  const stream = parkingLotStream(lot);
+  const now = new Date().toISOString();
+  await store.appendToStream(stream, [encodeEvent(lotRegistered(lot, CAPACITY, now), causation())], {
+    expectedRevision: "no_stream",
+  });
+  let revision = 0;
+  let i = first;
+  const CHUNK = 1000;
+  while (revision + 1 < events) {
+    const lotEvents: EventToAppend[] = [];
+    const coupons: Promise<unknown>[] = [];
+    while (lotEvents.length < CHUNK && revision + 1 + lotEvents.length < events) {
+      const id = uuidv7();
+      const pair = revision + 1 + lotEvents.length + 2 <= events;
+      lotEvents.push(encodeEvent(parkingReserved(id, lot, i, now), causation()));
+      const coupon = [encodeEvent(couponIssued(id, lot, i, now), causation())];
+      if (pair) {
+        lotEvents.push(encodeEvent(reservationCanceled(id, lot, i, now), causation()));
+        coupon.push(encodeEvent(couponRevoked(id, lot, i, now), causation()));
+      }
+      coupons.push(store.appendToStream(couponStream(id), coupon, { expectedRevision: "no_stream" }));
+      i++;
+    }
+    await store.appendToStream(stream, lotEvents, { expectedRevision: revision });
+    await Promise.all(coupons);
+    revision += lotEvents.length;
+    onProgress?.(revision + 1);
+  }
+  return revision + 1;
+}
+
+function lotRequests(lot: string, offset: number) {
+  let i = 0;
+  return () => ({ path: `/parking-lots/${lot}/reservations`, body: reserveBody(offset + i++) });
+}
+
+/**
+ * 3. Command cost against history: reservation latency on a lot whose stream has 10 events and
+ * on one with 100,000 (seeded straight into the event store before the service starts), over
+ * HTTP after a warm-up, in alternating rounds so that drift on the machine hits both alike.
+ */
+export const historyScenario: Scenario = {
+  name: "history",
+  title: "Command cost against history (10 vs 100,000 prior events)",
+  async run(ctx): Promise<ScenarioResult> {
+    const longEvents = 100_000;
+    const data = benchDataDir("history");
+    const store = SqliteEventStore.open({ file: join(data.dir, "events.sqlite") });
+    const seedStarted = Date.now();
+    const bar = progress("seeding");
+    try {
+      await seedLot(store, SHORT_LOT, 10, 0);
+      await seedLot(store, LONG_LOT, longEvents, 1_000_000, (n) =>
+        bar.update(`${LONG_LOT}: ${fmtInt(n)} / ${fmtInt(longEvents)} events`),
+      );
+      // The coupons of the seeded reservations are in the log already: the coupon policy starts at
+      // the head, as it would have if it had issued them itself (the projectors still catch up).
+      const head = await store.headPosition();
+      const documents = SqliteDocumentStore.open({ file: join(data.dir, "read-models.sqlite") });
+      try {
+        await documents.write([checkpointOp(COUPON_POLICY, 1, { position: head, state: "running" })]);
+      } finally {
+        await documents.close();
+      }
+    } finally {
+      await store.close();
+    }
+    const seedSec = (Date.now() - seedStarted) / 1000;
+    bar.done(
+      `${LONG_LOT} has ${fmtInt(longEvents)} events, ${SHORT_LOT} 10 (plus their coupon streams) in ${seedSec.toFixed(1)} s`,
+    );
+
+    const prof = profiler(ctx, "history");
+    const service = await startService(data.dir, prof.spawn);
+    const http = new HttpClient(service.url);
+    const rounds = ctx.quick ? 1 : 3;
+    const roundSec = ctx.quick ? 3 : 5;
+    const samples: Record<string, Sample> = { [SHORT_LOT]: new Sample(), [LONG_LOT]: new Sample() };
+    const rps: Record<string, number[]> = { [SHORT_LOT]: [], [LONG_LOT]: [] };
+    const first: Record<string, number> = {};
+    let catchUpMs: number;
+    let errors = 0;
+    try {
+      // The service projects the seeded history when it starts; measure once it has caught up.
+      const catchUp = progress("service catching up on the seeded history");
+      catchUpMs = await waitForCatchUp(http, 600_000, (lag) => catchUp.update(`lag ${fmtInt(lag)} events`));
+      catchUp.done(`caught up in ${(catchUpMs / 1000).toFixed(1)} s`);
+      // The first command on each lot loads its state from the stream (nothing is cached yet).
+      for (const lot of [SHORT_LOT, LONG_LOT]) {
+        const response = await http.post(
+          `/parking-lots/${lot}/reservations`,
+          JSON.parse(reserveBody(5_000_000)),
+        );
+        if (response.status !== 201)
+          throw new Error(`first reservation on ${lot}: ${response.status} ${response.body}`);
+        first[lot] = round(response.ms);
+      }
+      log(
+        `  first command (cold state load): ${SHORT_LOT} ${first[SHORT_LOT]} ms, ${LONG_LOT} ${first[LONG_LOT]} ms`,
+      );
+      for (const lot of [SHORT_LOT, LONG_LOT]) {
+        await runLoad({
+          title: `warm-up ${lot}`,
+          url: service.url,
+          connections: CONNECTIONS,
+          durationSec: ctx.quick ? 1 : 2,
+          method: "POST",
+          next: lotRequests(lot, 6_000_000),
+        });
+      }
+      await waitForCatchUp(http, 120_000);
+      await prof.window(service.pid, "service under history load (both lots)", async () => {
+        for (let r = 0; r < rounds; r++) {
+          for (const lot of r % 2 === 0 ? [SHORT_LOT, LONG_LOT] : [LONG_LOT, SHORT_LOT]) {
+            const samplesOf = samples[lot] as Sample;
+            const result = await runLoad({
+              title: lot,
+              url: service.url,
+              connections: CONNECTIONS,
+              durationSec: roundSec,
+              method: "POST",
+              next: lotRequests(lot, 7_000_000 + r * 1_000_000 + (lot === LONG_LOT ? 500_000 : 0)),
+              serverPid: service.pid,
+              onLatency: (ms, status) => {
+                if (status === 201) samplesOf.add(ms);
+              },
+            });
+            errors += result.status.non2xx + result.errors;
+            rps[lot]?.push(result.rps2xx);
+            log(`  round ${r + 1} ${lot}: ${describeLoad(result)}`);
+            await waitForCatchUp(http, 120_000);
+          }
+        }
+      });
+    } finally {
+      http.close();
+      await service.stop();
+      data.remove();
+    }
+
+    const short = (samples[SHORT_LOT] as Sample).summary();
+    const long = (samples[LONG_LOT] as Sample).summary();
+    const p50Ratio = ratio(long.p50, short.p50);
+    const p99Ratio = ratio(long.p99, short.p99);
+    const mean = (xs: number[]) => Math.round(xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length));
+    return {
+      name: this.name,
+      title: this.title,
+      checks: [
+        {
+          target: "reserve latency on a 100,000-event lot ≤ 1.25× a 10-event lot",
+          measured: `p50 ${long.p50} vs ${short.p50} ms (${p50Ratio}×), p99 ${long.p99} vs ${short.p99} ms (${p99Ratio}×)`,
+          pass: p50Ratio <= 1.25 && p99Ratio <= 1.25 && errors === 0,
+        },
+      ],
+      figures: {
+        connections: CONNECTIONS,
+        rounds,
+        roundSec,
+        seedSec,
+        catchUpOnStartMs: catchUpMs,
+        firstCommandMs: first,
+        latencyMs: { [SHORT_LOT]: short, [LONG_LOT]: long },
+        rps: { [SHORT_LOT]: mean(rps[SHORT_LOT] ?? []), [LONG_LOT]: mean(rps[LONG_LOT] ?? []) },
+        ratios: { p50: p50Ratio, p99: p99Ratio },
+        non2xxOrErrors: errors,
+      },
+      profiles: prof.summaries,
+    };
+  },
+};

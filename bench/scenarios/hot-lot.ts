@@ -1,0 +1,217 @@
+import { join } from "node:path";
+import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
+import type { ParkingLotView } from "../../schemas/read-models.js";
+import { parkingLotStream } from "../../write-side/parking-lot/decider.js";
+import { customerId, lotId, reserveBody } from "../lib/domain.js";
+import { HttpClient } from "../lib/http.js";
+import { describeLoad, type LoadResult, mergeLoads, runLoad, runLoadInto } from "../lib/load.js";
+import { log } from "../lib/log.js";
+import { benchDataDir, startService } from "../lib/processes.js";
+import { profiler } from "../lib/profiling.js";
+import { registerLots, waitForCatchUp } from "../lib/service-api.js";
+import { ratio, Sample } from "../lib/stats.js";
+import {
+  CAPACITY,
+  CONNECTIONS,
+  LOTS,
+  loadSeconds,
+  spreadRequests,
+  summarizeLoad,
+  warmupSeconds,
+} from "./reserve.js";
+import type { Scenario, ScenarioResult } from "./scenario.js";
+
+const HOT_LOT = "hot-lot";
+const WARMUP_LOT = "hot-warmup";
+const ROUND_SECONDS = 5;
+
+/** Requests on one lot; each has its own customer (`CUST<n>`), recorded in `sent` when given. */
+function hotRequests(lot: string, offset: number, sent?: Set<string>) {
+  let i = 0;
+  return () => {
+    const n = offset + i++;
+    sent?.add(customerId(n));
+    return { path: `/parking-lots/${lot}/reservations`, body: reserveBody(n) };
+  };
+}
+
+interface StreamAudit {
+  readonly reserved: number;
+  readonly canceled: number;
+  readonly ids: Set<string>;
+  /** Customers of the ParkingReserved events (each request had its own). */
+  readonly customers: string[];
+  readonly events: number;
+}
+
+/** Reads the lot's whole stream straight from the event store file (a second process, as WAL allows). */
+async function auditStream(dataDir: string, lot: string): Promise<StreamAudit> {
+  const store = SqliteEventStore.open({ file: join(dataDir, "events.sqlite") });
+  try {
+    const ids = new Set<string>();
+    const customers: string[] = [];
+    let reserved = 0;
+    let canceled = 0;
+    let events = 0;
+    for await (const event of store.readStream(parkingLotStream(lot))) {
+      events++;
+      if (event.type === "ParkingReserved") {
+        reserved++;
+        const data = event.data as { reservationId: string; customerId: string };
+        ids.add(data.reservationId);
+        customers.push(data.customerId);
+      } else if (event.type === "ReservationCanceled") canceled++;
+    }
+    return { reserved, canceled, ids, customers, events };
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * 2. One hot lot: the reserve load of scenario 1 (64 connections), all on a single lot with a
+ * capacity large enough that most requests succeed, in rounds alternating with the spread-out
+ * load on the same service (so the ratio compares like with like). Afterwards: accepted
+ * reservations ≤ capacity, exactly the stream's, and the read model agrees.
+ */
+export const hotLotScenario: Scenario = {
+  name: "hot-lot",
+  title: "One hot lot: no overbooking under contention",
+  async run(ctx): Promise<ScenarioResult> {
+    const rounds = Math.max(1, Math.round(loadSeconds(ctx) / ROUND_SECONDS));
+    const lots = Array.from({ length: LOTS }, (_, i) => lotId(i + 1));
+    const data = benchDataDir("hot-lot");
+    const prof = profiler(ctx, "hot-lot");
+    const service = await startService(data.dir, prof.spawn);
+    const http = new HttpClient(service.url);
+    const accepted = new Set<string>();
+    const sent = new Set<string>();
+    const runs: { spread: LoadResult[]; hot: LoadResult[] } = { spread: [], hot: [] };
+    const samples = { spread: [new Sample(), new Sample()], hot: [new Sample(), new Sample()] } as const;
+    let audit: StreamAudit;
+    let lotView: ParkingLotView;
+    try {
+      await registerLots(http, [HOT_LOT, WARMUP_LOT, ...lots], CAPACITY);
+      await waitForCatchUp(http, 60_000);
+      for (const next of [spreadRequests(lots, 0), hotRequests(WARMUP_LOT, 20_000_000)]) {
+        await runLoad({
+          title: "warm-up",
+          url: service.url,
+          connections: CONNECTIONS,
+          durationSec: warmupSeconds(ctx),
+          method: "POST",
+          next,
+        });
+      }
+      await waitForCatchUp(http, 120_000);
+      for (let r = 0; r < rounds; r++) {
+        for (const key of r % 2 === 0 ? (["spread", "hot"] as const) : (["hot", "spread"] as const)) {
+          const [all, ok] = samples[key];
+          const result = await prof.window(service.pid, `service under ${key} load, round ${r + 1}`, () =>
+            runLoadInto(
+              {
+                title: key,
+                url: service.url,
+                connections: CONNECTIONS,
+                durationSec: ROUND_SECONDS,
+                method: "POST",
+                next:
+                  key === "hot"
+                    ? hotRequests(HOT_LOT, 30_000_000 + r * 1_000_000, sent)
+                    : spreadRequests(lots, 40_000_000 + r * 1_000_000),
+                serverPid: service.pid,
+                ...(key === "hot"
+                  ? {
+                      onBody: (status: number, body: string) => {
+                        if (status === 201)
+                          accepted.add((JSON.parse(body) as { reservationId: string }).reservationId);
+                      },
+                    }
+                  : {}),
+              },
+              all,
+              ok,
+            ),
+          );
+          runs[key].push(result);
+          log(
+            `  round ${r + 1} ${key === "hot" ? `hot lot (1 lot, capacity ${CAPACITY})` : `spread (${LOTS} lots)`}: ${describeLoad(result)}`,
+          );
+          await waitForCatchUp(http, 300_000);
+        }
+      }
+      audit = await auditStream(data.dir, HOT_LOT);
+      lotView = await http.getJson<ParkingLotView>(`/parking-lots/${HOT_LOT}`);
+    } finally {
+      http.close();
+      await service.stop();
+      data.remove();
+    }
+
+    const spread = mergeLoads("spread", runs.spread, ...samples.spread);
+    const load = mergeLoads("hot lot", runs.hot, ...samples.hot);
+    // Every 201 is in the stream; the stream holds nothing but requests that were sent, each at
+    // most once; beyond the 201s it holds at most the requests still in flight when a round stopped
+    // (their answers were not awaited: at most one per connection per round).
+    const acceptedInStream = [...accepted].every((id) => audit.ids.has(id));
+    const onlySent = audit.customers.every((c) => sent.has(c));
+    const once = new Set(audit.customers).size === audit.customers.length;
+    const unanswered = audit.reserved - accepted.size;
+    const active = audit.reserved - audit.canceled;
+    const consistent =
+      acceptedInStream &&
+      onlySent &&
+      once &&
+      unanswered >= 0 &&
+      unanswered <= CONNECTIONS * rounds &&
+      active <= CAPACITY &&
+      lotView.activeReservations === active &&
+      lotView.availableSpots === CAPACITY - active;
+    const share = ratio(load.rps2xx, spread.rps2xx);
+    log(`  spread, all rounds: ${describeLoad(spread)}`);
+    log(`  hot lot, all rounds: ${describeLoad(load)}`);
+    log(
+      `  audit: ${accepted.size} answered 201, all in the stream: ${acceptedInStream}; the stream has ${audit.reserved} ParkingReserved (${unanswered} more: in flight when a round stopped), each a distinct request that was sent: ${onlySent && once}; capacity ${CAPACITY}; read model active ${lotView.activeReservations}, available ${lotView.availableSpots}`,
+    );
+    return {
+      name: this.name,
+      title: this.title,
+      checks: [
+        {
+          target: "no overbooking (accepted ≤ capacity, match the stream and the read model)",
+          measured: `${accepted.size} answered 201 + ${unanswered} in flight at stop = ${audit.reserved} in the stream ≤ ${CAPACITY}; read model ${lotView.activeReservations}`,
+          pass: consistent,
+        },
+        {
+          target: "no 5xx",
+          measured: `${load.status["5xx"]} 5xx, ${load.errors} connection errors, ${load.status["409"]} 409`,
+          pass: load.status["5xx"] === 0 && load.errors === 0,
+        },
+        {
+          target: "hot-lot throughput ≥ 30% of spread-out",
+          measured: `${load.rps2xx} vs ${spread.rps2xx} req/s = ${Math.round(share * 100)}%`,
+          pass: share >= 0.3,
+        },
+      ],
+      figures: {
+        capacity: CAPACITY,
+        rounds,
+        roundSec: ROUND_SECONDS,
+        hotLot: summarizeLoad(load),
+        spread: summarizeLoad(spread),
+        throughputRatio: share,
+        audit: {
+          answered201: accepted.size,
+          inFlightAtStop: unanswered,
+          streamReserved: audit.reserved,
+          streamEvents: audit.events,
+          acceptedAllInStream: acceptedInStream,
+          streamOnlySentRequestsOnce: onlySent && once,
+          readModelActive: lotView.activeReservations,
+          readModelAvailable: lotView.availableSpots,
+        },
+      },
+      profiles: prof.summaries,
+    };
+  },
+};

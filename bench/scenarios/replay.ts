@@ -1,0 +1,148 @@
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
+import { PROJECT_ROOT } from "../../test-support/process.js";
+import { formatProfile, type ProfileSummary, summarizeCpuProfile } from "../lib/cpu-profile.js";
+import { lotId } from "../lib/domain.js";
+import { log, progress } from "../lib/log.js";
+import { MemorySampler } from "../lib/process-stats.js";
+import { benchDataDir } from "../lib/processes.js";
+import { seedEventLog } from "../lib/seed-events.js";
+import { fmtInt, ratio } from "../lib/stats.js";
+import type { Scenario, ScenarioResult } from "./scenario.js";
+
+interface Phase {
+  readonly events: number;
+  readonly seconds: number;
+  readonly eventsPerSecond: number;
+  readonly peakRssMiB: number;
+}
+
+interface WorkerReport {
+  readonly head: number;
+  readonly raw: Phase;
+  readonly decoded: Phase;
+  readonly rebuild: Phase & { readonly caughtUpSeconds?: number };
+}
+
+/** Runs bench/lib/replay-worker.ts on the data directory and samples its memory from outside. */
+function runWorker(dataDir: string, profilePrefix: string | undefined) {
+  return new Promise<{ report: WorkerReport; peakRssMiB: number; hwmMiB: number }>((resolve, reject) => {
+    const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", "bench/lib/replay-worker.ts"], {
+      cwd: PROJECT_ROOT,
+      env: {
+        ...process.env,
+        DATA_DIR: dataDir,
+        ...(profilePrefix ? { BENCH_CPU_PROFILE: profilePrefix } : {}),
+      },
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    const sampler = new MemorySampler(child.pid as number, 100).start();
+    let stdout = "";
+    let memory = { peakRssMiB: 0, lastRssMiB: 0, hwmMiB: 0 };
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+      memory = sampler.stop(); // the report is the last thing the worker does: read VmHWM before it exits
+    });
+    child.once("exit", (code) => {
+      sampler.stop();
+      if (code !== 0) {
+        reject(new Error(`replay worker exited with ${code}`));
+        return;
+      }
+      const line = stdout.trim().split("\n").pop() ?? "{}";
+      resolve({
+        report: JSON.parse(line) as WorkerReport,
+        peakRssMiB: memory.peakRssMiB,
+        hwmMiB: memory.hwmMiB,
+      });
+    });
+  });
+}
+
+/**
+ * 4. Projection replay: rebuild every read model from the whole log (1,000,000 events; 100,000
+ * with --quick), and in the same run read all events raw from the store; events/s of both and the
+ * peak RSS of the process doing it.
+ */
+export const replayScenario: Scenario = {
+  name: "replay",
+  title: "Projection replay vs raw read of the log",
+  async run(ctx): Promise<ScenarioResult> {
+    const total = ctx.quick ? 100_000 : 1_000_000;
+    const data = benchDataDir("replay");
+    const lots = Array.from({ length: 1000 }, (_, i) => lotId(i + 1));
+    try {
+      const store = SqliteEventStore.open({ file: join(data.dir, "events.sqlite") });
+      const bar = progress("seeding the log");
+      const started = Date.now();
+      let seeded: { events: number; reservations: number };
+      try {
+        seeded = await seedEventLog(store, {
+          lots,
+          total,
+          capacity: 100_000,
+          cancelEvery: 10,
+          onProgress: (n) => {
+            const s = (Date.now() - started) / 1000;
+            bar.update(`${fmtInt(n)} / ${fmtInt(total)} events, ${fmtInt(n / s)} events/s`);
+          },
+        });
+      } finally {
+        await store.close();
+      }
+      const seedSec = (Date.now() - started) / 1000;
+      bar.done(
+        `${fmtInt(seeded.events)} events (${fmtInt(lots.length)} lots, ${fmtInt(seeded.reservations)} reservations with coupons, 1 in 10 canceled) in ${seedSec.toFixed(1)} s = ${fmtInt(seeded.events / seedSec)} events/s`,
+      );
+
+      let profilePrefix: string | undefined;
+      if (ctx.profile) {
+        const dir = join(ctx.profileRoot, "replay");
+        mkdirSync(dir, { recursive: true });
+        profilePrefix = join(dir, "worker");
+      }
+      const { report, peakRssMiB, hwmMiB } = await runWorker(data.dir, profilePrefix);
+      const profiles: ProfileSummary[] = [];
+      if (profilePrefix && existsSync(`${profilePrefix}.rebuild.cpuprofile`)) {
+        const summary = { ...summarizeCpuProfile(`${profilePrefix}.rebuild.cpuprofile`), label: "rebuild" };
+        profiles.push(summary);
+        log(formatProfile(summary));
+      }
+      const share = ratio(report.rebuild.eventsPerSecond, report.raw.eventsPerSecond, 3);
+      return {
+        name: this.name,
+        title: this.title,
+        checks: [
+          {
+            target: "rebuild ≥ 50% of the raw read rate",
+            measured: `${fmtInt(report.rebuild.eventsPerSecond)} vs ${fmtInt(report.raw.eventsPerSecond)} events/s = ${(share * 100).toFixed(1)}%`,
+            pass: share >= 0.5 && report.rebuild.events === seeded.events,
+          },
+          {
+            target: "events/s and peak memory reported",
+            measured: `rebuild ${fmtInt(report.rebuild.eventsPerSecond)} events/s (${report.rebuild.seconds} s), peak RSS ${report.rebuild.peakRssMiB} MiB (VmHWM ${hwmMiB} MiB)`,
+            pass: true,
+          },
+        ],
+        figures: {
+          events: seeded.events,
+          reservations: seeded.reservations,
+          lots: lots.length,
+          seedSec,
+          seedEventsPerSecond: Math.round(seeded.events / seedSec),
+          raw: report.raw,
+          readAndDecode: report.decoded,
+          rebuild: report.rebuild,
+          rebuildToRawRatio: share,
+          workerPeakRssMiB: peakRssMiB,
+          workerVmHWMMiB: hwmMiB,
+        },
+        profiles,
+      };
+    } finally {
+      data.remove();
+    }
+  },
+};

@@ -1,0 +1,35 @@
+import type { ProfileSummary } from "../lib/cpu-profile.js";
+
+/** What every scenario gets from the runner. */
+export interface BenchContext {
+  readonly quick: boolean;
+  /** Run the measured processes under `node --cpu-prof` and summarize the profiles (figures then carry its overhead). */
+  readonly profile: boolean;
+  /** Where profiles go (a directory per scenario beneath it). */
+  readonly profileRoot: string;
+  /** Figures earlier scenarios of this run made available (e.g. the spread-out reserve throughput). */
+  readonly shared: Map<string, number>;
+}
+
+/** One target of the issue and how this run did against it. */
+export interface Check {
+  readonly target: string;
+  readonly measured: string;
+  readonly pass: boolean;
+}
+
+export interface ScenarioResult {
+  readonly name: string;
+  readonly title: string;
+  readonly checks: readonly Check[];
+  /** Every figure, for latest.json and BENCHMARKS.md. */
+  readonly figures: Readonly<Record<string, unknown>>;
+  readonly profiles?: readonly ProfileSummary[];
+  readonly elapsedSec?: number;
+}
+
+export interface Scenario {
+  readonly name: string;
+  readonly title: string;
+  run(ctx: BenchContext): Promise<ScenarioResult>;
+}
