@@ -164,9 +164,14 @@ function fastUpdate(doc: MutableDocument, modifier: Record<string, unknown>): bo
         parent[last] = (typeof before === "number" ? before : 0) + (value as number);
         if (before === undefined || value !== 0) changed = true;
       } else {
-        const copy = value !== null && typeof value === "object" ? structuredClone(value) : value;
-        if (before === undefined || JSON.stringify(before) !== JSON.stringify(copy)) changed = true;
-        parent[last] = copy;
+        if (value !== null && typeof value === "object") {
+          const copy = structuredClone(value);
+          if (before === undefined || JSON.stringify(before) !== JSON.stringify(copy)) changed = true;
+          parent[last] = copy;
+        } else {
+          if (before !== value) changed = true;
+          parent[last] = value;
+        }
       }
     }
   }
