@@ -93,7 +93,8 @@ describe("validInput", () => {
     const compile = vi.spyOn(ajv, "compile");
     try {
       const params = () => Type.Object({ reservationId: ReservationId, extra: Type.Optional(Type.String()) });
-      for (let i = 0; i < 20; i++) expect(validInput(params(), { reservationId: `r-${i}` }, "path")).toBeTruthy();
+      for (let i = 0; i < 20; i++)
+        expect(validInput(params(), { reservationId: `r-${i}` }, "path")).toBeTruthy();
       expect(compile.mock.calls.length).toBeLessThanOrEqual(1);
       // Same shape, same verdict: the canonical schema validates exactly as the one passed would.
       expect(() => validInput(params(), { reservationId: "$gt" }, "path")).toThrow(ProblemError);
