@@ -1,15 +1,7 @@
-import { setTimeout as sleep } from "node:timers/promises";
 import type { Router } from "express";
 import express from "express";
+import { withTimeout } from "../platform/timeout.js";
 import type { Services } from "./services.js";
-
-const withTimeout = <T>(promise: Promise<T>, ms: number, what: string): Promise<T> =>
-  Promise.race([
-    promise,
-    sleep(ms).then(() => {
-      throw new Error(`${what} did not answer within ${ms} ms`);
-    }),
-  ]);
 
 export interface Lifecycle {
   /** False from the moment a shutdown starts: orchestrators stop routing new traffic here. */

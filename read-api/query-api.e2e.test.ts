@@ -555,3 +555,23 @@ describe("query API: bad input and unknown ids get clear problems", () => {
     expect((await call(base, "GET", `/reservations/${reservationId}`)).status).toBe(200);
   });
 });
+
+describe("query API: a service with an empty log", () => {
+  it("reports each projection at lag 0, not an unknown lag, while the event store answers", async () => {
+    const data = tempDataDir();
+    const service = await startTestService(data.dir);
+    try {
+      const center = await call<{
+        projections: { name: string; lag: number | null; headPosition: string | null }[];
+      }>(service.url, "GET", "/control-center");
+      expect(center.status).toBe(200);
+      expect(center.body.projections.length).toBeGreaterThan(0);
+      for (const projection of center.body.projections) {
+        expect(projection).toMatchObject({ lag: 0, headPosition: null });
+      }
+    } finally {
+      await service.shutdown("test done");
+      data.remove();
+    }
+  });
+});

@@ -2,6 +2,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Document, DocumentStore, Filter } from "../document-store/port.js";
 import type { EventStore } from "../event-store/port.js";
 import { formatPosition, type Position, reached } from "../event-store/position.js";
+import { withTimeout } from "../platform/timeout.js";
 import { COUPON_POLICY } from "../projections/coupon-policy/coupon-policy.js";
 import { CONTROL_CENTER, EMPTY_TOTALS, TOTALS_ID } from "../projections/read-models/control-center.js";
 import { COUPONS } from "../projections/read-models/customer-coupons.js";
@@ -231,23 +232,22 @@ export class QueryService {
         state: checkpoint?.state ?? "stopped",
         position: position ? formatPosition(position) : null,
         headPosition: head ? formatPosition(head) : null,
-        lag: head ? Math.max(0, head.commit - (position?.commit ?? 0)) : null,
+        lag: head === undefined ? null : Math.max(0, (head?.commit ?? 0) - (position?.commit ?? 0)),
         ...(checkpoint?.error ? { error: checkpoint.error } : {}),
       };
     });
   }
 
-  private async headPosition(): Promise<Position | null> {
-    if (!this.options.eventStore) return null;
+  /**
+   * The head of the log, null for an empty log; undefined when the event store cannot be reached
+   * (queries keep working while it is down; lag is then unknown, not an error).
+   */
+  private async headPosition(): Promise<Position | null | undefined> {
+    if (!this.options.eventStore) return undefined;
     try {
-      return await Promise.race([
-        this.options.eventStore.headPosition(),
-        sleep(500).then(() => {
-          throw new Error("head position timed out");
-        }),
-      ]);
+      return await withTimeout(this.options.eventStore.headPosition(), 500, "event store");
     } catch {
-      return null; // queries keep working while the event store is down; lag is just unknown
+      return undefined;
     }
   }
 }
