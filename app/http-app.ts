@@ -1,6 +1,8 @@
 import express, { type Express } from "express";
 import { pinoHttp } from "pino-http";
 import swaggerUi from "swagger-ui-express";
+import { accessControl, accessLookup } from "../platform/auth/access.js";
+import { authenticate } from "../platform/auth/middleware.js";
 import {
   assignCorrelationId,
   correlationId,
@@ -13,6 +15,7 @@ import { ProblemError } from "../platform/http/problem.js";
 import { openApiDocument } from "../read-api/openapi.js";
 import { queryRoutes } from "../read-api/query-routes.js";
 import { commandRoutes } from "../write-side/http/command-routes.js";
+import { ACCESS_RULES, UNLISTED_ROUTES_ALLOW } from "./access.js";
 import { healthRoutes, type Lifecycle } from "./health.js";
 import type { Services } from "./services.js";
 
@@ -43,8 +46,13 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
     next();
   });
 
+  // Who is calling, then whether they may: before any route (and before any body is parsed).
+  app.use(authenticate(services.authentication.verifier, services.logger));
+  app.use(accessControl(ACCESS_RULES, UNLISTED_ROUTES_ALLOW));
+
   app.use(healthRoutes(services, lifecycle));
-  const openapi = openApiDocument();
+  app.use(services.authentication.routes);
+  const openapi = openApiDocument(accessLookup(ACCESS_RULES, UNLISTED_ROUTES_ALLOW));
   app.get("/openapi.json", (_req, res) => {
     res.json(openapi);
   });
@@ -52,7 +60,8 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
     "/docs",
     swaggerUi.serve,
     swaggerUi.setup(undefined, {
-      swaggerOptions: { url: "/openapi.json" },
+      // The Authorize button keeps the token across reloads of /docs.
+      swaggerOptions: { url: "/openapi.json", persistAuthorization: true },
       customSiteTitle: "Parking reservations API",
     }),
   );
@@ -64,7 +73,10 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
 
   if (services.commands) {
     const limit = inflightLimit(services.config.maxInflightCommands, services.metrics);
-    const commands = commandRoutes(services.commands, services.metrics);
+    const commands = commandRoutes(services.commands, {
+      metrics: services.metrics,
+      idempotencySecret: services.idempotencySecret,
+    });
     app.use((req, res, next) =>
       req.method === "POST" || req.method === "DELETE" ? limit(req, res, next) : next(),
     );

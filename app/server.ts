@@ -41,6 +41,7 @@ export async function startService(
   };
   const address = server.address() as AddressInfo;
   const url = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${address.port}`;
+  services.authentication.listening(selfUrl(config.host, address.port));
 
   const lagTimer = services.projector ? setInterval(() => void updateLag(services), 1000).unref() : undefined;
 
@@ -81,4 +82,11 @@ async function updateLag(services: Services): Promise<void> {
   } catch {
     // the store is down: keep the last values; /readyz reports the outage
   }
+}
+
+/** A URL this process reaches itself at (the embedded issuer's JWKS is fetched from it). */
+function selfUrl(host: string, port: number): string {
+  if (host === "0.0.0.0") return `http://127.0.0.1:${port}`;
+  if (host === "::") return `http://[::1]:${port}`;
+  return host.includes(":") ? `http://[${host}]:${port}` : `http://${host}:${port}`;
 }

@@ -13,6 +13,7 @@ import { PROJECTIONS } from "../projections/read-models/index.js";
 import { Projector } from "../projections/runtime/projector.js";
 import { QueryService } from "../read-api/query-service.js";
 import { ParkingLotCommandHandler } from "../write-side/command-handler.js";
+import { type Authentication, createAuthentication, idempotencySecretOf } from "./auth.js";
 
 /**
  * The composition root: the only place that knows which adapter runs. Everything else sees the
@@ -28,6 +29,10 @@ export interface Services {
   readonly projector?: Projector;
   readonly couponPolicy?: CouponPolicy;
   readonly queries?: QueryService;
+  /** Who is calling: the token verifier, and the development issuer's routes when it runs. */
+  readonly authentication: Authentication;
+  /** HMAC key of reservation ids derived from an Idempotency-Key. */
+  readonly idempotencySecret: string;
   /** Stops the background workers (their checkpoints are stored per batch) and closes the stores. */
   close(): Promise<void>;
 }
@@ -57,6 +62,8 @@ export async function createServices(
   logger: Logger,
   metrics = new Metrics(),
 ): Promise<Services> {
+  const authentication = await createAuthentication(config);
+  const idempotencySecret = idempotencySecretOf(config);
   const eventStore = openEventStore(config);
   const documentStore =
     runsProjections(config) || runsQueries(config) ? await openDocumentStore(config) : undefined;
@@ -111,6 +118,8 @@ export async function createServices(
     ...(projector ? { projector } : {}),
     ...(couponPolicy ? { couponPolicy } : {}),
     ...(queries ? { queries } : {}),
+    authentication,
+    idempotencySecret,
     async close() {
       await couponPolicy?.stop();
       await projector?.stop();

@@ -1,3 +1,4 @@
+import type { Actor } from "../schemas/actor.js";
 import { CURRENT_SCHEMA_VERSION, type DomainEvent, type EventMetadata } from "../schemas/events.js";
 import { validateEvent, validateMetadata } from "../schemas/validation.js";
 import type { EventToAppend, RecordedEvent } from "./port.js";
@@ -12,6 +13,8 @@ import type { Position } from "./position.js";
 export interface Causation {
   readonly correlationId: string;
   readonly causationId: string;
+  /** Who acted; recorded in the metadata of every event written. */
+  readonly actor: Actor;
 }
 
 export interface StoredDomainEvent<E extends DomainEvent = DomainEvent> {
@@ -29,6 +32,7 @@ export function encodeEvent(event: DomainEvent, causation: Causation, id?: strin
   const metadata = validateMetadata({
     correlationId: causation.correlationId,
     causationId: causation.causationId,
+    actor: causation.actor,
     schemaVersion: CURRENT_SCHEMA_VERSION,
   });
   return { ...(id ? { id } : {}), type: checked.type, data: checked.data, metadata };

@@ -58,6 +58,22 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   /** EMBEDDED_POLL_INTERVAL_MS: how often embedded stores look for writes by other processes. */
   readonly embeddedPollIntervalMs: number;
+  /** AUTH_ISSUER: `iss` of accepted tokens; unset = the embedded development issuer. */
+  readonly authIssuer?: string;
+  /** AUTH_AUDIENCE: `aud` every accepted token must carry. */
+  readonly authAudience: string;
+  /** AUTH_JWKS_URL: the issuer's key set; unset = OIDC discovery (or the embedded issuer's own). */
+  readonly authJwksUrl?: string;
+  /** AUTH_ROLES_CLAIMS: dot paths of the claims that hold the caller's roles. */
+  readonly authRolesClaims: readonly string[];
+  /** AUTH_ALGORITHMS: accepted signature algorithms (asymmetric only). */
+  readonly authAlgorithms: readonly string[];
+  /** AUTH_CLOCK_SKEW_SECONDS: tolerance for exp, nbf and iat. */
+  readonly authClockSkewSeconds: number;
+  /** AUTH_JWKS_COOLDOWN_MS: least time between key set refetches for an unknown key id. */
+  readonly authJwksCooldownMs: number;
+  /** IDEMPOTENCY_SECRET: HMAC key of reservation ids; unset = a random one kept under DATA_DIR. */
+  readonly idempotencySecret?: string;
 }
 
 /** One documented environment variable. */
@@ -276,6 +292,81 @@ const mongodbConnectionString = connectionString({
   passwordRequired: false,
 });
 
+/** Asymmetric JWS algorithms only: `none` and the HMAC family (HS*) can never be configured. */
+export const ASYMMETRIC_ALGORITHMS = [
+  "RS256",
+  "RS384",
+  "RS512",
+  "PS256",
+  "PS384",
+  "PS512",
+  "ES256",
+  "ES384",
+  "ES512",
+  "EdDSA",
+  "Ed25519",
+] as const;
+
+function listOf(item: Parser<string>, what: string): Parser<readonly string[]> {
+  return {
+    expects: `a comma-separated list of ${what}`,
+    parse: (raw) => {
+      if (raw === undefined) return fail();
+      const items = raw
+        .split(",")
+        .map((s) => s.trim())
+        .filter((s) => s !== "");
+      if (items.length === 0) return fail();
+      for (const entry of items) {
+        const parsed = item.parse(entry);
+        if (!parsed.ok) return fail(`"${entry}" is not ${item.expects}`);
+      }
+      return ok([...new Set(items)]);
+    },
+  };
+}
+
+const algorithm: Parser<string> = {
+  expects: `one of ${ASYMMETRIC_ALGORITHMS.join(", ")}`,
+  parse: (raw) =>
+    raw !== undefined && (ASYMMETRIC_ALGORITHMS as readonly string[]).includes(raw) ? ok(raw) : fail(),
+};
+
+const claimPath: Parser<string> = {
+  expects: "a claim name or dot path such as realm_access.roles",
+  parse: (raw) =>
+    raw !== undefined && /^[A-Za-z0-9_:/-]+(\.[A-Za-z0-9_:/-]+)*$/.test(raw) ? ok(raw) : fail(),
+};
+
+const httpUrl: Parser<string> = {
+  expects: "an absolute http:// or https:// URL",
+  parse: (raw) => {
+    if (raw === undefined || /\s/.test(raw)) return fail();
+    try {
+      const url = new URL(raw);
+      return url.protocol === "http:" || url.protocol === "https:" ? ok(raw) : fail("not http(s)");
+    } catch {
+      return fail();
+    }
+  },
+};
+
+const issuerIdentifier: Parser<string> = {
+  expects: "the issuer identifier: an absolute https:// (or http://) URL, exactly as tokens carry it in iss",
+  parse: (raw) => (raw !== undefined && /^(https?:\/\/|urn:)\S+$/.test(raw) ? ok(raw) : fail()),
+};
+
+const audience: Parser<string> = {
+  expects: "a non-empty audience without spaces",
+  parse: (raw) => (raw !== undefined && /^\S{1,200}$/.test(raw) ? ok(raw) : fail()),
+};
+
+const secret: Parser<string> = {
+  expects: "a random secret of at least 32 characters",
+  display: () => "(hidden)",
+  parse: (raw) => (raw !== undefined && raw.length >= 32 ? ok(raw) : fail("too short")),
+};
+
 // ---------------------------------------------------------------------------------------------
 // The variables
 
@@ -392,6 +483,60 @@ const SPECS: Specs = {
     default: "100",
     ...integer(10, 10000),
   },
+  authIssuer: {
+    name: "AUTH_ISSUER",
+    description:
+      "Issuer (`iss`) of the OpenID Connect provider whose access tokens the API accepts, e.g. a Keycloak realm URL. Unset: the service is its own development issuer (key pair under DATA_DIR/auth, tokens from `npm run token`).",
+    default: undefined,
+    ...optional(issuerIdentifier),
+  },
+  authAudience: {
+    name: "AUTH_AUDIENCE",
+    description: "Audience (`aud`) every accepted access token must name.",
+    default: "parking-reservations",
+    ...audience,
+  },
+  authJwksUrl: {
+    name: "AUTH_JWKS_URL",
+    description:
+      "URL of the issuer's JSON Web Key Set. Unset: found by OIDC discovery from AUTH_ISSUER (`/.well-known/openid-configuration`); the development issuer serves its own at `/.well-known/jwks.json`.",
+    default: undefined,
+    ...optional(httpUrl),
+  },
+  authRolesClaims: {
+    name: "AUTH_ROLES_CLAIMS",
+    description:
+      "Claims (dot paths) whose string arrays hold the caller's roles (`customer`, `operator`); their union counts.",
+    default: "realm_access.roles,roles",
+    ...listOf(claimPath, "claim dot paths"),
+  },
+  authAlgorithms: {
+    name: "AUTH_ALGORITHMS",
+    description:
+      "Signature algorithms accepted on tokens; asymmetric only (`none` and HS* are never accepted).",
+    default: "RS256,PS256,ES256,EdDSA",
+    ...listOf(algorithm, "asymmetric JWS algorithms"),
+  },
+  authClockSkewSeconds: {
+    name: "AUTH_CLOCK_SKEW_SECONDS",
+    description: "Clock skew (seconds) tolerated when checking a token's exp, nbf and iat.",
+    default: "30",
+    ...integer(0, 300),
+  },
+  authJwksCooldownMs: {
+    name: "AUTH_JWKS_COOLDOWN_MS",
+    description:
+      "Least time (ms) between two fetches of the key set when a token names an unknown key id (rotation without restart, bounded refetching).",
+    default: "30000",
+    ...integer(0, 3600000),
+  },
+  idempotencySecret: {
+    name: "IDEMPOTENCY_SECRET",
+    description:
+      "Secret (32+ characters) of the HMAC that turns an Idempotency-Key into a reservation id; every API replica needs the same one. Unset: a random secret created once under DATA_DIR/auth (mode 0600).",
+    default: undefined,
+    ...optional(secret),
+  },
 };
 
 const FIELDS = Object.keys(SPECS) as (keyof Config)[];
@@ -432,6 +577,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const eventStoreUrl = read("eventStoreUrl");
   const mongodbUrl = read("mongodbUrl");
+  const authIssuer = read("authIssuer");
+  const authJwksUrl = read("authJwksUrl");
+  const idempotencySecret = read("idempotencySecret");
+  if (authJwksUrl !== undefined && authIssuer === undefined) {
+    problems.push({
+      variable: SPECS.authJwksUrl.name,
+      message: "is set without AUTH_ISSUER; set both, or neither for the embedded development issuer",
+    });
+  }
   const config: Config = {
     role: read("role"),
     port: read("port"),
@@ -450,6 +604,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     readYourWritesTimeoutMs: read("readYourWritesTimeoutMs"),
     shutdownTimeoutMs: read("shutdownTimeoutMs"),
     embeddedPollIntervalMs: read("embeddedPollIntervalMs"),
+    ...(authIssuer === undefined ? {} : { authIssuer }),
+    authAudience: read("authAudience"),
+    ...(authJwksUrl === undefined ? {} : { authJwksUrl }),
+    authRolesClaims: read("authRolesClaims"),
+    authAlgorithms: read("authAlgorithms"),
+    authClockSkewSeconds: read("authClockSkewSeconds"),
+    authJwksCooldownMs: read("authJwksCooldownMs"),
+    ...(idempotencySecret === undefined ? {} : { idempotencySecret }),
   };
   if (problems.length > 0) {
     const order = (p: ConfigProblem) => CONFIG_VARIABLES.findIndex((v) => v.name === p.variable);
@@ -464,6 +626,7 @@ export function redactConfig(config: Config): Config {
     ...config,
     ...(config.eventStoreUrl === undefined ? {} : { eventStoreUrl: hidePassword(config.eventStoreUrl) }),
     ...(config.mongodbUrl === undefined ? {} : { mongodbUrl: hidePassword(config.mongodbUrl) }),
+    ...(config.idempotencySecret === undefined ? {} : { idempotencySecret: "****" }),
   };
 }
 

@@ -46,6 +46,11 @@ const DEFAULTS: Config = {
   readYourWritesTimeoutMs: 3000,
   shutdownTimeoutMs: 10000,
   embeddedPollIntervalMs: 100,
+  authAudience: "parking-reservations",
+  authRolesClaims: ["realm_access.roles", "roles"],
+  authAlgorithms: ["RS256", "PS256", "ES256", "EdDSA"],
+  authClockSkewSeconds: 30,
+  authJwksCooldownMs: 30000,
 };
 
 describe("loadConfig defaults", () => {
@@ -89,7 +94,14 @@ describe("CONFIG_VARIABLES", () => {
 
   it("covers every field of Config, and only those", () => {
     const fields = CONFIG_VARIABLES.map((v) => v.field).sort();
-    const expected = [...Object.keys(DEFAULTS), "eventStoreUrl", "mongodbUrl"].sort();
+    const expected = [
+      ...Object.keys(DEFAULTS),
+      "eventStoreUrl",
+      "mongodbUrl",
+      "authIssuer",
+      "authJwksUrl",
+      "idempotencySecret",
+    ].sort();
     expect(fields).toEqual(expected);
   });
 
@@ -112,12 +124,21 @@ describe("CONFIG_VARIABLES", () => {
       "READ_YOUR_WRITES_TIMEOUT_MS",
       "SHUTDOWN_TIMEOUT_MS",
       "EMBEDDED_POLL_INTERVAL_MS",
+      "AUTH_ISSUER",
+      "AUTH_AUDIENCE",
+      "AUTH_JWKS_URL",
+      "AUTH_ROLES_CLAIMS",
+      "AUTH_ALGORITHMS",
+      "AUTH_CLOCK_SKEW_SECONDS",
+      "AUTH_JWKS_COOLDOWN_MS",
+      "IDEMPOTENCY_SECRET",
     ]);
   });
 
-  it("has a default for every variable but the two store URLs, and each default is accepted", () => {
+  it("has a default for every variable but the optional ones, and each default is accepted", () => {
+    const optional = ["EVENTSTORE_URL", "MONGODB_URL", "AUTH_ISSUER", "AUTH_JWKS_URL", "IDEMPOTENCY_SECRET"];
     for (const variable of CONFIG_VARIABLES) {
-      if (variable.name === "EVENTSTORE_URL" || variable.name === "MONGODB_URL") {
+      if (optional.includes(variable.name)) {
         expect(variable.default).toBeUndefined();
         continue;
       }
@@ -403,5 +424,42 @@ describe("redactConfig", () => {
       mongodbUrl: "mongodb://app:****@mongo:27017/?replicaSet=rs0",
     });
     expect(redactConfig(DEFAULTS)).toStrictEqual(DEFAULTS);
+  });
+});
+
+describe("authentication variables", () => {
+  it("never accepts none or an HMAC algorithm, whatever the list says", () => {
+    for (const value of ["none", "HS256", "RS256,HS256", "RS256,none", "hs512", ""]) {
+      if (value === "") continue;
+      rejects("AUTH_ALGORITHMS", value);
+    }
+    expect(loadConfig({ AUTH_ALGORITHMS: "ES256, EdDSA" }).authAlgorithms).toEqual(["ES256", "EdDSA"]);
+  });
+
+  it("reads the issuer, JWKS URL and roles claims", () => {
+    const config = loadConfig({
+      AUTH_ISSUER: "https://id.example.com/realms/parking",
+      AUTH_JWKS_URL: "https://id.example.com/realms/parking/protocol/openid-connect/certs",
+      AUTH_ROLES_CLAIMS: "realm_access.roles,resource_access.parking.roles",
+    });
+    expect(config.authIssuer).toBe("https://id.example.com/realms/parking");
+    expect(config.authRolesClaims).toEqual(["realm_access.roles", "resource_access.parking.roles"]);
+    rejects("AUTH_ISSUER", "not a url");
+    rejects("AUTH_JWKS_URL", "ftp://keys");
+    rejects("AUTH_ROLES_CLAIMS", "a..b");
+  });
+
+  it("refuses a JWKS URL without an issuer (it would be trusted for no issuer)", () => {
+    expect(problemsOf({ AUTH_JWKS_URL: "https://id.example.com/certs" }).map((p) => p.variable)).toEqual([
+      "AUTH_JWKS_URL",
+    ]);
+  });
+
+  it("takes an idempotency secret of 32+ characters, never shows it, and redacts it", () => {
+    const problems = problemsOf({ IDEMPOTENCY_SECRET: "short-secret" });
+    expect(problems.map((p) => p.variable)).toEqual(["IDEMPOTENCY_SECRET"]);
+    expect(JSON.stringify(problems)).not.toContain("short-secret");
+    const secret = "s".repeat(40);
+    expect(redactConfig(loadConfig({ IDEMPOTENCY_SECRET: secret })).idempotencySecret).toBe("****");
   });
 });

@@ -1,5 +1,6 @@
 import type { TSchema } from "@sinclair/typebox";
 import { Type } from "@sinclair/typebox";
+import type { AccessLookup } from "../platform/auth/access.js";
 import {
   CancelReservationBody,
   IdempotencyKey,
@@ -58,7 +59,45 @@ const pathParameter = (name: string, schema: TSchema) => ({
   schema: plain(schema),
 });
 
-export function openApiDocument(): Record<string, unknown> {
+type Operation = Record<string, unknown> & { responses: Record<string, unknown>; description?: string };
+
+/**
+ * Declares on each operation who may call it, from the same access tables that enforce it:
+ * anonymous operations get `security: []`, the others the bearer scheme, their roles and 401/403.
+ */
+function withSecurity(
+  paths: Record<string, Record<string, Operation>>,
+  access: AccessLookup,
+): Record<string, Record<string, Operation>> {
+  return Object.fromEntries(
+    Object.entries(paths).map(([path, operations]) => [
+      path,
+      Object.fromEntries(
+        Object.entries(operations).map(([method, operation]) => {
+          const allow = access(method, path.replace(/\{\w+\}/g, "x"));
+          if (allow === "anonymous") return [method, { ...operation, security: [] }];
+          const roles = `Requires a bearer token with the role ${allow.join(" or ")}.`;
+          return [
+            method,
+            {
+              ...operation,
+              description: operation.description ? `${operation.description}\n\n${roles}` : roles,
+              security: [{ bearerAuth: [] }],
+              "x-roles": [...allow],
+              responses: {
+                ...operation.responses,
+                "401": problem("No token, or a bad one: `WWW-Authenticate` says what is wrong."),
+                "403": problem("The token's role (or subject) may not do this."),
+              },
+            },
+          ];
+        }),
+      ),
+    ]),
+  );
+}
+
+export function openApiDocument(access: AccessLookup): Record<string, unknown> {
   const commonErrors = {
     "400": problem("Invalid input: `errors` lists each wrong field."),
     "503": problem("Overloaded or a store is unavailable: retry after Retry-After."),
@@ -74,142 +113,208 @@ export function openApiDocument(): Record<string, unknown> {
     tags: [
       { name: "commands", description: "Register lots, reserve and cancel (the write side)." },
       { name: "queries", description: "The control center's read models." },
+      {
+        name: "identity",
+        description:
+          "The embedded development issuer (only when AUTH_ISSUER is unset): its keys, its discovery document, and browser sign-in with a link from `npm run token -- --sign-in-url`.",
+      },
     ],
-    paths: {
-      "/parking-lots": {
-        post: {
-          tags: ["commands"],
-          summary: "Register a parking lot",
-          requestBody: { required: true, content: json(RegisterParkingLotBody) },
-          responses: {
-            "201": { ...ok("Registered; Location names the lot.", ParkingLotRegisteredResponse) },
-            "200": ok("The same registration was already done.", ParkingLotRegisteredResponse),
-            "409": problem("The id is taken by a lot with other details."),
-            ...commonErrors,
-          },
-        },
-        get: {
-          tags: ["queries"],
-          summary: "List parking lots",
-          parameters: queryParameters(ParkingLotsQuery),
-          responses: { "200": ok("A page of lots, by id.", Page(ParkingLotView)), ...commonErrors },
-        },
-      },
-      "/parking-lots/{parkingLotId}": {
-        get: {
-          tags: ["queries"],
-          summary: "One parking lot with its free spots and counts",
-          parameters: [pathParameter("parkingLotId", ParkingLotId), ...queryParameters(SingleQuery)],
-          responses: {
-            "200": ok("The lot.", ParkingLotView),
-            "404": problem("No such lot."),
-            ...commonErrors,
-          },
-        },
-      },
-      "/parking-lots/{parkingLotId}/reservations": {
-        post: {
-          tags: ["commands"],
-          summary: "Reserve a spot",
-          parameters: [
-            pathParameter("parkingLotId", ParkingLotId),
-            {
-              name: "Idempotency-Key",
-              in: "header",
-              required: false,
-              schema: plain(IdempotencyKey),
-              description: IdempotencyKey.description,
+    security: [{ bearerAuth: [] }],
+    paths: withSecurity(
+      {
+        "/parking-lots": {
+          post: {
+            tags: ["commands"],
+            summary: "Register a parking lot",
+            requestBody: { required: true, content: json(RegisterParkingLotBody) },
+            responses: {
+              "201": { ...ok("Registered; Location names the lot.", ParkingLotRegisteredResponse) },
+              "200": ok("The same registration was already done.", ParkingLotRegisteredResponse),
+              "409": problem("The id is taken by a lot with other details."),
+              ...commonErrors,
             },
-            {
-              name: "X-Correlation-Id",
-              in: "header",
-              required: false,
-              schema: { type: "string", maxLength: 64 },
+          },
+          get: {
+            tags: ["queries"],
+            summary: "List parking lots",
+            parameters: queryParameters(ParkingLotsQuery),
+            responses: { "200": ok("A page of lots, by id.", Page(ParkingLotView)), ...commonErrors },
+          },
+        },
+        "/parking-lots/{parkingLotId}": {
+          get: {
+            tags: ["queries"],
+            summary: "One parking lot with its free spots and counts",
+            parameters: [pathParameter("parkingLotId", ParkingLotId), ...queryParameters(SingleQuery)],
+            responses: {
+              "200": ok("The lot.", ParkingLotView),
+              "404": problem("No such lot."),
+              ...commonErrors,
             },
-          ],
-          requestBody: { required: true, content: json(ReserveParkingBody) },
-          responses: {
-            "201": ok("Reserved; Location names the reservation.", ReservationAccepted),
-            "200": ok(
-              "A retry with the same Idempotency-Key: the original reservation, nothing new booked.",
-              ReservationAccepted,
-            ),
-            "404": problem("No such lot."),
-            "409": problem("The lot is full."),
-            "422": problem("The Idempotency-Key was used for a different reservation."),
-            ...commonErrors,
+          },
+        },
+        "/parking-lots/{parkingLotId}/reservations": {
+          post: {
+            tags: ["commands"],
+            summary: "Reserve a spot",
+            description:
+              "A customer books for themselves (customerId is the token's subject; leave it out). An operator books on a customer's behalf and must send customerId.",
+            parameters: [
+              pathParameter("parkingLotId", ParkingLotId),
+              {
+                name: "Idempotency-Key",
+                in: "header",
+                required: false,
+                schema: plain(IdempotencyKey),
+                description: IdempotencyKey.description,
+              },
+              {
+                name: "X-Correlation-Id",
+                in: "header",
+                required: false,
+                schema: { type: "string", maxLength: 64 },
+              },
+            ],
+            requestBody: { required: true, content: json(ReserveParkingBody) },
+            responses: {
+              "201": ok("Reserved; Location names the reservation.", ReservationAccepted),
+              "200": ok(
+                "A retry with the same Idempotency-Key: the original reservation, nothing new booked.",
+                ReservationAccepted,
+              ),
+              "404": problem("No such lot."),
+              "409": problem("The lot is full."),
+              "422": problem("The Idempotency-Key was used for a different reservation."),
+              "403": problem("A customer named another customer in customerId."),
+              ...commonErrors,
+            },
+          },
+        },
+        "/parking-lots/{parkingLotId}/reservations/{reservationId}": {
+          delete: {
+            tags: ["commands"],
+            summary: "Cancel a reservation (canceling twice changes nothing)",
+            parameters: [
+              pathParameter("parkingLotId", ParkingLotId),
+              pathParameter("reservationId", ReservationId),
+            ],
+            requestBody: { required: false, content: json(CancelReservationBody) },
+            description:
+              "A customer cancels only their own reservations (someone else's answers 404); an operator cancels any and must give a `reason`.",
+            responses: {
+              "200": ok("Canceled.", ReservationCanceledResponse),
+              "404": problem("No such lot or reservation (or it is another customer's)."),
+              ...commonErrors,
+            },
+          },
+        },
+        "/reservations": {
+          get: {
+            tags: ["queries"],
+            summary: "List reservations by lot, customer and/or status, newest first",
+            description: "A customer sees only their own reservations (another customerId filter is 403).",
+            parameters: queryParameters(ReservationsQuery),
+            responses: { "200": ok("A page of reservations.", Page(ReservationView)), ...commonErrors },
+          },
+        },
+        "/reservations/{reservationId}": {
+          get: {
+            tags: ["queries"],
+            summary: "One reservation with its status and coupon",
+            parameters: [pathParameter("reservationId", ReservationId), ...queryParameters(SingleQuery)],
+            responses: {
+              "200": ok("The reservation.", ReservationView),
+              "404": problem("No such reservation (or it is another customer's)."),
+              ...commonErrors,
+            },
+          },
+        },
+        "/customers/{customerId}/coupons": {
+          get: {
+            tags: ["queries"],
+            summary: "A customer's coupons, newest first",
+            description: "A customer reads only their own coupons (another customer's is 403).",
+            parameters: [pathParameter("customerId", CustomerId), ...queryParameters(CouponsQuery)],
+            responses: { "200": ok("A page of coupons.", Page(CouponView)), ...commonErrors },
+          },
+        },
+        "/control-center": {
+          get: {
+            tags: ["queries"],
+            summary: "Totals across lots, every lot, and each projection's position and lag",
+            responses: { "200": ok("The control center.", ControlCenterView) },
+          },
+        },
+        "/healthz": { get: { summary: "Liveness", responses: { "200": { description: "Alive." } } } },
+        "/readyz": {
+          get: {
+            summary: "Readiness",
+            responses: {
+              "200": { description: "Ready." },
+              "503": { description: "Not ready; `checks` says why." },
+            },
+          },
+        },
+        "/metrics": {
+          get: {
+            summary: "Prometheus metrics",
+            responses: { "200": { description: "Text exposition format." } },
+          },
+        },
+        "/.well-known/jwks.json": {
+          get: {
+            tags: ["identity"],
+            summary: "The development issuer's public signing keys (JWKS)",
+            responses: { "200": { description: "A JSON Web Key Set." } },
+          },
+        },
+        "/.well-known/openid-configuration": {
+          get: {
+            tags: ["identity"],
+            summary: "The development issuer's OpenID Connect discovery document",
+            responses: { "200": { description: "Issuer and jwks_uri." } },
+          },
+        },
+        "/sign-in": {
+          get: {
+            tags: ["identity"],
+            summary: "Browser sign-in with a one-time link (sets the session cookie)",
+            parameters: [
+              {
+                name: "token",
+                in: "query",
+                required: true,
+                description:
+                  "The sign-in token printed by `npm run token -- --sign-in-url` (5 minutes, once).",
+                schema: { type: "string", maxLength: 8192 },
+              },
+            ],
+            responses: {
+              "303": { description: "Signed in: an HttpOnly session cookie is set; on to /control-center." },
+              "401": problem("The link is expired, already used or not valid."),
+            },
+          },
+        },
+        "/sign-out": {
+          post: {
+            tags: ["identity"],
+            summary: "Sign out of the browser session (clears the cookie)",
+            responses: { "303": { description: "Signed out; on to /control-center." } },
           },
         },
       },
-      "/parking-lots/{parkingLotId}/reservations/{reservationId}": {
-        delete: {
-          tags: ["commands"],
-          summary: "Cancel a reservation (canceling twice changes nothing)",
-          parameters: [
-            pathParameter("parkingLotId", ParkingLotId),
-            pathParameter("reservationId", ReservationId),
-          ],
-          requestBody: { required: false, content: json(CancelReservationBody) },
-          responses: {
-            "200": ok("Canceled.", ReservationCanceledResponse),
-            "404": problem("No such lot or reservation."),
-            ...commonErrors,
-          },
-        },
-      },
-      "/reservations": {
-        get: {
-          tags: ["queries"],
-          summary: "List reservations by lot, customer and/or status, newest first",
-          parameters: queryParameters(ReservationsQuery),
-          responses: { "200": ok("A page of reservations.", Page(ReservationView)), ...commonErrors },
-        },
-      },
-      "/reservations/{reservationId}": {
-        get: {
-          tags: ["queries"],
-          summary: "One reservation with its status and coupon",
-          parameters: [pathParameter("reservationId", ReservationId), ...queryParameters(SingleQuery)],
-          responses: {
-            "200": ok("The reservation.", ReservationView),
-            "404": problem("No such reservation."),
-            ...commonErrors,
-          },
-        },
-      },
-      "/customers/{customerId}/coupons": {
-        get: {
-          tags: ["queries"],
-          summary: "A customer's coupons, newest first",
-          parameters: [pathParameter("customerId", CustomerId), ...queryParameters(CouponsQuery)],
-          responses: { "200": ok("A page of coupons.", Page(CouponView)), ...commonErrors },
-        },
-      },
-      "/control-center": {
-        get: {
-          tags: ["queries"],
-          summary: "Totals across lots, every lot, and each projection's position and lag",
-          responses: { "200": ok("The control center.", ControlCenterView) },
-        },
-      },
-      "/healthz": { get: { summary: "Liveness", responses: { "200": { description: "Alive." } } } },
-      "/readyz": {
-        get: {
-          summary: "Readiness",
-          responses: {
-            "200": { description: "Ready." },
-            "503": { description: "Not ready; `checks` says why." },
-          },
-        },
-      },
-      "/metrics": {
-        get: {
-          summary: "Prometheus metrics",
-          responses: { "200": { description: "Text exposition format." } },
-        },
-      },
-    },
+      access,
+    ),
     components: {
+      securitySchemes: {
+        bearerAuth: {
+          type: "http",
+          scheme: "bearer",
+          bearerFormat: "JWT",
+          description:
+            "An access token of the configured OpenID Connect issuer. With the embedded development issuer: `npm run token -- --role operator --sub ops-1` (or `--role customer --sub CUST1`).",
+        },
+      },
       schemas: {
         Problem: plain(Problem),
         ...Object.fromEntries(

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningService } from "../app/server.js";
+import { customerHeaders } from "../test-support/auth.js";
 import { plateFor } from "../test-support/seed.js";
 import {
   call,
@@ -72,18 +73,21 @@ function expectProblem(response: JsonResponse, status: number, type: string): Pr
   return problem;
 }
 
-async function startService(): Promise<{ service: RunningService; remove: () => void }> {
+async function startService(): Promise<{ service: RunningService; dir: string; remove: () => void }> {
   const data = tempDataDir("parking-query-api-");
   const service = await startTestService(data.dir, { READ_YOUR_WRITES_TIMEOUT_MS: String(RYW_TIMEOUT_MS) });
-  return { service, remove: data.remove };
+  return { service, dir: data.dir, remove: data.remove };
 }
 
 describe("query API: the first session of a new user", () => {
-  let env: { service: RunningService; remove: () => void };
+  let env: { service: RunningService; dir: string; remove: () => void };
   let base: string;
+  /** Customer CUST1's token: the operator registers lots, the customer books, reads and cancels. */
+  let cust1: Record<string, string>;
   beforeAll(async () => {
     env = await startService();
     base = env.service.url;
+    cust1 = await customerHeaders(env.dir, "CUST1");
   });
   afterAll(async () => {
     await env.service.shutdown("test done");
@@ -101,11 +105,13 @@ describe("query API: the first session of a new user", () => {
     ).toBe(201);
 
     // The full lot refuses, with a problem document whose type is documented.
-    const refused = await call(base, "POST", "/parking-lots/full/reservations", {
-      customerId: "CUST1",
-      carNumber: "10더8612",
-      amount: 5000,
-    });
+    const refused = await call(
+      base,
+      "POST",
+      "/parking-lots/full/reservations",
+      { carNumber: "10더8612", amount: 5000 },
+      cust1,
+    );
     expectProblem(refused, 409, "parking-lot-full");
     const docs = await call(base, "GET", String(refused.body.type));
     expect(docs.status).toBe(200);
@@ -114,8 +120,8 @@ describe("query API: the first session of a new user", () => {
       base,
       "POST",
       "/parking-lots/1/reservations",
-      { customerId: "CUST1", carNumber: "10더8612", amount: 5000 },
-      { "Idempotency-Key": "order-1" },
+      { carNumber: "10더8612", amount: 5000 },
+      { ...cust1, "Idempotency-Key": "order-1" },
     );
     expect(reserved.status).toBe(201);
     expect(reserved.body.status).toBe("RESERVED");
@@ -141,6 +147,8 @@ describe("query API: the first session of a new user", () => {
       base,
       "GET",
       `/reservations/${reservationId}?minPosition=${position}`,
+      undefined,
+      cust1,
     );
     expect(mine.status).toBe(200);
     expect(mine.body).toMatchObject({
@@ -153,7 +161,7 @@ describe("query API: the first session of a new user", () => {
     });
     // The coupon policy is asynchronous: the coupon shows up shortly after.
     const issued = await eventually(async () => {
-      const r = await call<Reservation>(base, "GET", `/reservations/${reservationId}`);
+      const r = await call<Reservation>(base, "GET", `/reservations/${reservationId}`, undefined, cust1);
       return r.body.coupon?.status === "ISSUED" ? r.body : undefined;
     });
     expect(issued.coupon).toMatchObject({ couponId: expect.any(String), issuedAt: expect.any(String) });
@@ -162,6 +170,8 @@ describe("query API: the first session of a new user", () => {
       base,
       "DELETE",
       `/parking-lots/1/reservations/${reservationId}`,
+      undefined,
+      cust1,
     );
     expect(canceled.status).toBe(200);
     expect(canceled.body.status).toBe("CANCELED");
@@ -179,7 +189,13 @@ describe("query API: the first session of a new user", () => {
     expect(revoked).toMatchObject({ status: "CANCELED", coupon: { couponId: issued.coupon?.couponId } });
 
     const coupons = await eventually(async () => {
-      const c = await call<Page<Record<string, unknown>>>(base, "GET", "/customers/CUST1/coupons");
+      const c = await call<Page<Record<string, unknown>>>(
+        base,
+        "GET",
+        "/customers/CUST1/coupons",
+        undefined,
+        cust1,
+      );
       return c.body.items[0]?.status === "REVOKED" ? c : undefined;
     });
     expect(coupons.status).toBe(200);
@@ -245,7 +261,7 @@ describe("query API: the first session of a new user", () => {
 });
 
 describe("query API: paging over /reservations", () => {
-  let env: { service: RunningService; remove: () => void };
+  let env: { service: RunningService; dir: string; remove: () => void };
   let base: string;
   /** Every reservation made, with the position of its ParkingReserved event. */
   const made: { reservationId: string; parkingLotId: string; customerId: string; position: number }[] = [];
@@ -282,6 +298,7 @@ describe("query API: paging over /reservations", () => {
         base,
         "DELETE",
         `/parking-lots/${r.parkingLotId}/reservations/${r.reservationId}`,
+        { reason: "desk cancellation" },
       );
       expect(c.status).toBe(200);
       canceled.add(r.reservationId);

@@ -4,6 +4,7 @@ import { validInput } from "../platform/http/middleware.js";
 import { ProblemError } from "../platform/http/problem.js";
 import { CustomerPath, LotPath, ReservationPath } from "../schemas/paths.js";
 import { CouponsQuery, ParkingLotsQuery, ReservationsQuery, SingleQuery } from "../schemas/queries.js";
+import { assertMayReadCustomer, maySee, readerOf, reservationsFilter } from "./access.js";
 import { PositionNotReachedError, type QueryService } from "./query-service.js";
 
 const DEFAULT_LIMIT = 50;
@@ -68,13 +69,15 @@ export function queryRoutes(queries: QueryService, options: { controlCenterLotLi
   });
 
   router.get("/reservations", async (req: Request, res: Response) => {
+    const reader = readerOf(req);
     const q = validInput(ReservationsQuery, { ...req.query }, "query");
+    const customerId = reservationsFilter(reader, q.customerId);
     const page = await answer(() =>
       queries.reservations({
         limit: limitOf(q.limit),
         minPosition: minPositionOf(q.minPosition),
         ...(q.parkingLotId ? { parkingLotId: q.parkingLotId } : {}),
-        ...(q.customerId ? { customerId: q.customerId } : {}),
+        ...(customerId ? { customerId } : {}),
         ...(q.status ? { status: q.status } : {}),
         ...(q.cursor ? { cursor: q.cursor } : {}),
       }),
@@ -83,10 +86,11 @@ export function queryRoutes(queries: QueryService, options: { controlCenterLotLi
   });
 
   router.get("/reservations/:reservationId", async (req: Request, res: Response) => {
+    const reader = readerOf(req);
     const { reservationId } = validInput(ReservationPath, { ...req.params }, "path");
     const q = validInput(SingleQuery, { ...req.query }, "query");
     const reservation = await answer(() => queries.reservation(reservationId, minPositionOf(q.minPosition)));
-    if (!reservation) {
+    if (!reservation || !maySee(reader, reservation)) {
       throw new ProblemError("reservation-not-found", `Reservation ${reservationId} does not exist.`, {
         reservationId,
       });
@@ -95,7 +99,9 @@ export function queryRoutes(queries: QueryService, options: { controlCenterLotLi
   });
 
   router.get("/customers/:customerId/coupons", async (req: Request, res: Response) => {
+    const reader = readerOf(req);
     const { customerId } = validInput(CustomerPath, { ...req.params }, "path");
+    assertMayReadCustomer(reader, customerId);
     const q = validInput(CouponsQuery, { ...req.query }, "query");
     const page = await answer(() =>
       queries.customerCoupons(customerId, {

@@ -20,7 +20,17 @@ export const RegisterParkingLotBody = Type.Object(
 export type RegisterParkingLotBody = Static<typeof RegisterParkingLotBody>;
 
 export const ReserveParkingBody = Type.Object(
-  { customerId: CustomerId, carNumber: CarNumber, amount: Amount },
+  {
+    customerId: Type.Optional(
+      Type.String({
+        ...CustomerId,
+        description:
+          "The customer the spot is for. A customer may leave it out (it is the token's subject; another id is refused with 403); an operator booking on a customer's behalf must send it.",
+      }),
+    ),
+    carNumber: CarNumber,
+    amount: Amount,
+  },
   { additionalProperties: false, $id: "ReserveParkingBody" },
 );
 export type ReserveParkingBody = Static<typeof ReserveParkingBody>;
@@ -70,6 +80,8 @@ export const CancelReservation = Type.Object(
     reservationId: ReservationId,
     parkingLotId: ParkingLotId,
     reason: Reason,
+    /** Set when a customer cancels: only their own reservation may be canceled. */
+    requestedBy: Type.Optional(CustomerId),
     now: Timestamp,
   },
   { additionalProperties: false },

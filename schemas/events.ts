@@ -1,4 +1,5 @@
 import { type Static, Type } from "@sinclair/typebox";
+import { Actor } from "./actor.js";
 import {
   Amount,
   Capacity,
@@ -92,6 +93,8 @@ export const EventMetadata = Type.Object(
     correlationId: Identifier,
     causationId: Identifier,
     schemaVersion: Type.Integer({ minimum: 1, maximum: 1000 }),
+    /** Who acted (events written before authentication have none). */
+    actor: Type.Optional(Actor),
   },
   { additionalProperties: true, $id: "EventMetadata" },
 );

@@ -3,6 +3,7 @@ import { decodeEvent, encodeEvent } from "../event-store/codec.js";
 import { WrongExpectedRevisionError } from "../event-store/errors.js";
 import type { EventStore } from "../event-store/port.js";
 import type { Position } from "../event-store/position.js";
+import type { Actor } from "../schemas/actor.js";
 import type { ParkingLotCommand } from "../schemas/commands.js";
 import { KeyedLanes } from "./keyed-lanes.js";
 import { type LotSnapshot, LotStateCache } from "./lot-state-cache.js";
@@ -23,6 +24,8 @@ export interface CommandContext {
   readonly correlationId: string;
   /** Identifies this command; becomes the events' causationId. */
   readonly commandId: string;
+  /** Who sent the command; recorded in every event's metadata. */
+  readonly actor: Actor;
 }
 
 export type CommandOutcome =
@@ -104,7 +107,11 @@ export class ParkingLotCommandHandler {
         return { ok: true, events: [], state: snapshot.state, position: snapshot.position };
       }
 
-      const causation = { correlationId: context.correlationId, causationId: context.commandId };
+      const causation = {
+        correlationId: context.correlationId,
+        causationId: context.commandId,
+        actor: context.actor,
+      };
       try {
         const result = await this.eventStore.appendToStream(
           streamId,

@@ -90,6 +90,26 @@ export const PROBLEM_TYPES = {
     title: "The service is shutting down",
     help: "Retry; another instance will answer.",
   },
+  unauthorized: {
+    status: 401,
+    title: "Authentication required",
+    help: "Send `Authorization: Bearer <access token>` from the configured issuer (in development: `npm run token -- --role customer --sub CUST1`). The WWW-Authenticate header says what was wrong with the token.",
+  },
+  forbidden: {
+    status: 403,
+    title: "Not allowed for this caller",
+    help: "The token is valid but its role or subject may not do this; use an account with the right role.",
+  },
+  "sign-in-failed": {
+    status: 401,
+    title: "The sign-in link is invalid",
+    help: "Sign-in links are valid for 5 minutes and once; print a new one with `npm run token -- --role operator --sub ops-1 --sign-in-url <service URL>`.",
+  },
+  "identity-provider-unavailable": {
+    status: 503,
+    title: "The identity provider's keys cannot be fetched",
+    help: "Retry shortly; if it persists, check AUTH_ISSUER / AUTH_JWKS_URL and that the issuer is reachable.",
+  },
   internal: {
     status: 500,
     title: "Internal error",

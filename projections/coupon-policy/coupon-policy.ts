@@ -6,6 +6,7 @@ import type { EventStore, RecordedEvent } from "../../event-store/port.js";
 import { isAfter, type Position } from "../../event-store/position.js";
 import type { Logger } from "../../platform/logger.js";
 import type { Metrics } from "../../platform/metrics.js";
+import { systemActor } from "../../schemas/actor.js";
 import type { DomainEvent } from "../../schemas/events.js";
 import { checkpointOp, readCheckpoint } from "../runtime/checkpoints.js";
 import { SubscriptionLoop } from "../runtime/subscription-loop.js";
@@ -15,6 +16,10 @@ const GENERATION = 1;
 const COUPON_NAMESPACE = "0b8f6c1e-5d0a-4f57-b1a4-7c2e9d3f8a60";
 
 export const couponStream = (reservationId: string): string => `coupon-${reservationId}`;
+
+/** The coupon policy acts on its own account: its events record it as a system actor. */
+const COUPON_POLICY_ACTOR = systemActor("coupon-policy");
+
 /** Deterministic, so a retried issue names the same coupon. */
 export const couponIdFor = (reservationId: string): string => uuidv5(reservationId, COUPON_NAMESPACE);
 
@@ -115,7 +120,13 @@ export class CouponPolicy {
     try {
       await this.options.eventStore.appendToStream(
         couponStream(reservationId),
-        [encodeEvent(event, { correlationId: stored.metadata.correlationId, causationId: stored.id })],
+        [
+          encodeEvent(event, {
+            correlationId: stored.metadata.correlationId,
+            causationId: stored.id,
+            actor: COUPON_POLICY_ACTOR,
+          }),
+        ],
         { expectedRevision: issuing ? "no_stream" : 0 },
       );
       this.options.metrics?.couponActions.inc({ action: issuing ? "issued" : "revoked" });

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningService } from "../../app/server.js";
 import type { RecordedEvent } from "../../event-store/port.js";
+import { customerHeaders, operatorHeaders } from "../../test-support/auth.js";
 import { call, startTestService, tempDataDir } from "../../test-support/service.js";
 
 async function collect(iterable: AsyncIterable<RecordedEvent>): Promise<RecordedEvent[]> {
@@ -135,7 +136,14 @@ describe("command API over real HTTP (embedded stores)", () => {
       amount: 1000,
     });
     expect(full.status).toBe(409);
-    const canceled = await call(base, "DELETE", `/parking-lots/cancel-lot/reservations/${id}`);
+    // The customer cancels their own reservation (no reason needed); an operator must give one.
+    const canceled = await call(
+      base,
+      "DELETE",
+      `/parking-lots/cancel-lot/reservations/${id}`,
+      undefined,
+      await customerHeaders(data.dir, "C1"),
+    );
     expect(canceled.status).toBe(200);
     expect(canceled.body).toMatchObject({ reservationId: id, status: "CANCELED" });
     const twice = await call(base, "DELETE", `/parking-lots/cancel-lot/reservations/${id}`, {
@@ -150,7 +158,9 @@ describe("command API over real HTTP (embedded stores)", () => {
     });
     expect(freed.status).toBe(201);
 
-    const unknownReservation = await call(base, "DELETE", "/parking-lots/cancel-lot/reservations/nope");
+    const unknownReservation = await call(base, "DELETE", "/parking-lots/cancel-lot/reservations/nope", {
+      reason: "desk",
+    });
     expect(unknownReservation.status).toBe(404);
     expect(unknownReservation.body.type).toBe("/problems/reservation-not-found");
     const unknownLot = await call(base, "POST", "/parking-lots/nowhere/reservations", {
@@ -184,6 +194,9 @@ describe("command API over real HTTP (embedded stores)", () => {
     expect(reservedEvent?.metadata).toMatchObject({ correlationId: "req-abc-124" });
     expect(reservedEvent?.metadata.causationId).toEqual(expect.any(String));
     expect(reservedEvent?.data).toMatchObject({ carNumber: "34나5678" });
+    // Who acted is recorded, never the token.
+    expect(registered?.metadata.actor).toEqual({ sub: "ops-test", role: "operator" });
+    expect(JSON.stringify(reservedEvent?.metadata)).not.toMatch(/eyJ/);
   });
 
   describe("bad input gets a 4xx problem and appends nothing", () => {
@@ -247,7 +260,7 @@ describe("command API over real HTTP (embedded stores)", () => {
       const before = await lastLotEvent();
       const response = await fetch(`${base}${path}`, {
         method,
-        headers: { "content-type": "application/json", ...headers },
+        headers: { "content-type": "application/json", ...(await operatorHeaders(data.dir)), ...headers },
         ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
       });
       expect(response.status).toBeGreaterThanOrEqual(400);
@@ -274,12 +287,13 @@ describe("command API over real HTTP (embedded stores)", () => {
     });
 
     it("no generated body ever produces a 5xx or a stray event", async () => {
+      const operator = await operatorHeaders(data.dir);
       const before = await lastLotEvent();
       await fc.assert(
         fc.asyncProperty(fc.oneof(fc.json(), fc.object(), fc.string()), async (body) => {
           const response = await fetch(`${base}/parking-lots/rush/reservations`, {
             method: "POST",
-            headers: { "content-type": "application/json" },
+            headers: { "content-type": "application/json", ...operator },
             body: typeof body === "string" ? body : JSON.stringify(body),
           });
           await response.arrayBuffer();

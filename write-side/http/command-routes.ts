@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { Type } from "@sinclair/typebox";
 import { type Request, type Response, Router } from "express";
-import { v5 as uuidv5, v7 as uuidv7 } from "uuid";
+import { v7 as uuidv7 } from "uuid";
 import { formatPosition } from "../../event-store/position.js";
 import { correlationId, requireJsonBody, validInput } from "../../platform/http/middleware.js";
 import { ProblemError } from "../../platform/http/problem.js";
@@ -16,12 +16,8 @@ import {
 import { ParkingLotId, ReservationId } from "../../schemas/common.js";
 import type { CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
 import type { Rejection } from "../parking-lot/decider.js";
-
-/** Namespace for reservation ids derived from Idempotency-Key (uuid v5), so a retry maps to the same id. */
-const IDEMPOTENCY_NAMESPACE = "6f1d9a52-1c3e-4a8e-9a47-3f0c2b7d5e11";
-
-export const reservationIdFor = (parkingLotId: string, idempotencyKey: string | undefined): string =>
-  idempotencyKey ? uuidv5(`${parkingLotId}\n${idempotencyKey}`, IDEMPOTENCY_NAMESPACE) : uuidv7();
+import { reservationIdFor } from "../reservation-ids.js";
+import { type Caller, callerOf, cancelScope, customerFor } from "./access.js";
 
 const LotParams = Type.Object({ parkingLotId: ParkingLotId }, { additionalProperties: false });
 const IdempotencyHeader = Type.Object({ "Idempotency-Key": IdempotencyKey });
@@ -64,10 +60,11 @@ function rejectionProblem(rejection: Rejection): ProblemError {
         { parkingLotId: rejection.parkingLotId, reservationId: rejection.reservationId },
       );
     case "ReservationIdConflict":
+      // The other booking's id and details stay unsaid.
       return new ProblemError(
         "idempotency-key-reused",
-        "This Idempotency-Key was already used for a reservation with a different customer, car or amount.",
-        { parkingLotId: rejection.parkingLotId, reservationId: rejection.reservationId },
+        "This Idempotency-Key was already used for a reservation with a different car or amount; use a new key for a new booking.",
+        { parkingLotId: rejection.parkingLotId },
       );
   }
 }
@@ -75,16 +72,24 @@ function rejectionProblem(rejection: Rejection): ProblemError {
 type Accepted = Extract<CommandOutcome, { ok: true }>;
 
 /** The command API: register lots, reserve and cancel. Each answer carries the log position of its effect. */
-export function commandRoutes(handler: ParkingLotCommandHandler, metrics?: Metrics): Router {
-  const router = Router();
+export interface CommandRoutesOptions {
+  /** HMAC key of reservation ids derived from an Idempotency-Key. */
+  readonly idempotencySecret: string;
+  readonly metrics?: Metrics;
+}
 
-  async function run(req: Request, command: ParkingLotCommand): Promise<Accepted> {
+export function commandRoutes(handler: ParkingLotCommandHandler, options: CommandRoutesOptions): Router {
+  const router = Router();
+  const { metrics, idempotencySecret } = options;
+
+  async function run(req: Request, caller: Caller, command: ParkingLotCommand): Promise<Accepted> {
     const stop = metrics?.commandDuration.startTimer({ command: command.type });
     let outcome = "error";
     try {
       const result = await handler.handle(command, {
         correlationId: correlationId(req),
         commandId: randomUUID(),
+        actor: caller.actor,
       });
       outcome = result.ok ? (result.events.length ? "accepted" : "duplicate") : result.rejection.code;
       if (!result.ok) throw rejectionProblem(result.rejection);
@@ -98,9 +103,10 @@ export function commandRoutes(handler: ParkingLotCommandHandler, metrics?: Metri
   const positionOf = (result: Accepted) => (result.position ? formatPosition(result.position) : "0");
 
   router.post("/parking-lots", requireJsonBody, async (req: Request, res: Response) => {
+    const caller = callerOf(req);
     const body = validInput(RegisterParkingLotBody, req.body, "body");
     const parkingLotId = body.parkingLotId ?? uuidv7();
-    const result = await run(req, {
+    const result = await run(req, caller, {
       type: "RegisterParkingLot",
       parkingLotId,
       name: body.name.normalize("NFC"),
@@ -122,17 +128,19 @@ export function commandRoutes(handler: ParkingLotCommandHandler, metrics?: Metri
     "/parking-lots/:parkingLotId/reservations",
     requireJsonBody,
     async (req: Request, res: Response) => {
+      const caller = callerOf(req);
       const { parkingLotId } = validInput(LotParams, { ...req.params }, "path");
       const key = req.get("idempotency-key");
       if (key !== undefined) validInput(IdempotencyHeader, { "Idempotency-Key": key }, "header");
       const body = validInput(ReserveParkingBody, req.body, "body");
-      const reservationId = reservationIdFor(parkingLotId, key);
+      const customerId = customerFor(caller, body.customerId);
+      const reservationId = reservationIdFor(idempotencySecret, parkingLotId, customerId, key);
       const carNumber = body.carNumber.normalize("NFC");
-      const result = await run(req, {
+      const result = await run(req, caller, {
         type: "ReserveParking",
         reservationId,
         parkingLotId,
-        customerId: body.customerId,
+        customerId,
         carNumber,
         amount: body.amount,
         now: new Date().toISOString(),
@@ -149,7 +157,7 @@ export function commandRoutes(handler: ParkingLotCommandHandler, metrics?: Metri
         .json({
           reservationId,
           parkingLotId,
-          customerId: body.customerId,
+          customerId,
           carNumber,
           amount: body.amount,
           status,
@@ -162,13 +170,14 @@ export function commandRoutes(handler: ParkingLotCommandHandler, metrics?: Metri
     "/parking-lots/:parkingLotId/reservations/:reservationId",
     requireJsonBody,
     async (req: Request, res: Response) => {
+      const caller = callerOf(req);
       const { parkingLotId, reservationId } = validInput(ReservationParams, { ...req.params }, "path");
       const body = validInput(CancelReservationBody, req.body ?? {}, "body");
-      const result = await run(req, {
+      const result = await run(req, caller, {
         type: "CancelReservation",
         reservationId,
         parkingLotId,
-        reason: body.reason ?? "canceled by customer",
+        ...cancelScope(caller, body.reason),
         now: new Date().toISOString(),
       });
       res.status(200).json({ reservationId, parkingLotId, status: "CANCELED", position: positionOf(result) });

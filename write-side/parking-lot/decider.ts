@@ -119,7 +119,8 @@ function reserve(command: ReserveParking, state: ParkingLotState): Decision {
 function cancel(command: CancelReservation, state: ParkingLotState): Decision {
   if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
   const reservation = state.reservations.get(command.reservationId);
-  if (!reservation) {
+  // Someone else's reservation is answered exactly like a missing one: existence is not revealed.
+  if (!reservation || (command.requestedBy !== undefined && reservation.customerId !== command.requestedBy)) {
     return reject({
       code: "ReservationNotFound",
       parkingLotId: command.parkingLotId,

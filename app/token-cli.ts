@@ -1,0 +1,117 @@
+import { existsSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { hasSigningKey, mintDevToken } from "../platform/auth/dev-issuer.js";
+import { SIGN_IN_LINK_MAX_AGE_SECONDS, SIGN_IN_PATH } from "../platform/auth/session.js";
+import { SIGN_IN_TOKEN_TYPE } from "../platform/auth/verifier.js";
+import { ConfigError, loadConfig } from "../platform/config.js";
+import { ACCESS_ROLES } from "../schemas/actor.js";
+
+/**
+ * `npm run token -- --role customer --sub CUST1 [--ttl SECONDS]` prints an access token of the
+ * embedded development issuer, alone on stdout. With `--sign-in-url <service URL>` it prints a
+ * browser sign-in link instead (valid 5 minutes, once; the session lasts --ttl). The key is read
+ * from DATA_DIR (same variable and default as `npm start`): only whoever can read DATA_DIR can
+ * mint tokens.
+ */
+
+const USAGE = `Usage: npm run token -- --role customer|operator --sub ID [--ttl SECONDS] [--sign-in-url URL]
+
+  --role          customer (sub is the customer id) or operator
+  --sub           the token's subject, e.g. CUST1 or ops-1
+  --ttl           lifetime in seconds (default 3600); with --sign-in-url, the browser session's
+  --sign-in-url   print a sign-in link for this service URL (e.g. http://localhost:8080) instead
+
+Reads the signing key under DATA_DIR (default ./data), as created by the first \`npm start\`.
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n\n${USAGE}`);
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  let args: ReturnType<typeof parse>;
+  const parse = () =>
+    parseArgs({
+      options: {
+        role: { type: "string" },
+        sub: { type: "string" },
+        ttl: { type: "string" },
+        "sign-in-url": { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  try {
+    args = parse();
+  } catch (error) {
+    fail(error instanceof Error ? error.message : String(error));
+  }
+  const { values } = args;
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
+  const role = values.role;
+  if (!role || !(ACCESS_ROLES as readonly string[]).includes(role)) {
+    fail(`--role must be one of ${ACCESS_ROLES.join(", ")}`);
+  }
+  const sub = values.sub;
+  if (!sub || !/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/.test(sub)) {
+    fail("--sub must be 1-64 letters, digits or _ . : - (starting with a letter or digit)");
+  }
+  const ttl = values.ttl === undefined ? 3600 : Number(values.ttl);
+  if (!Number.isInteger(ttl) || ttl < 1 || ttl > 30 * 24 * 3600)
+    fail("--ttl must be whole seconds, 1 to 2592000");
+
+  let config: ReturnType<typeof loadConfig>;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message);
+    throw error;
+  }
+  if (config.authIssuer !== undefined) {
+    fail(`AUTH_ISSUER is set (${config.authIssuer}): tokens come from that issuer, not from this CLI.`);
+  }
+  if (!existsSync(config.dataDir) || !hasSigningKey(config.dataDir)) {
+    fail(
+      `No signing key under ${config.dataDir}/auth: start the service once (npm start) with the same DATA_DIR, then run this again.`,
+    );
+  }
+
+  const signInBase = values["sign-in-url"];
+  if (signInBase !== undefined) {
+    let url: URL;
+    try {
+      url = new URL(SIGN_IN_PATH, signInBase);
+    } catch {
+      fail("--sign-in-url must be the service's URL, e.g. http://localhost:8080");
+    }
+    if (url.protocol !== "http:" && url.protocol !== "https:") fail("--sign-in-url must be http(s)");
+    const token = await mintDevToken(config.dataDir, {
+      sub,
+      roles: [role],
+      audience: config.authAudience,
+      ttlSeconds: SIGN_IN_LINK_MAX_AGE_SECONDS,
+      typ: SIGN_IN_TOKEN_TYPE,
+      claims: { session_ttl: ttl },
+    });
+    url.searchParams.set("token", token);
+    process.stdout.write(`${url.href}\n`);
+    return;
+  }
+  const token = await mintDevToken(config.dataDir, {
+    sub,
+    roles: [role],
+    audience: config.authAudience,
+    ttlSeconds: ttl,
+  });
+  process.stdout.write(`${token}\n`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`token: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.exit(1);
+});

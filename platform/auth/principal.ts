@@ -1,0 +1,47 @@
+import type { Request } from "express";
+import { ProblemError } from "../http/problem.js";
+
+/** Who is calling, as established by a verified token. Knows roles as strings, no domain. */
+export interface Principal {
+  /** The token's `sub`. */
+  readonly sub: string;
+  /** Roles found in the configured roles claims. */
+  readonly roles: readonly string[];
+  /** How the request was authenticated. */
+  readonly via: "bearer" | "session";
+}
+
+export const BEARER_REALM = "parking-reservations";
+
+const principals = new WeakMap<Request, Principal>();
+
+/** Records the authenticated caller of a request (the authentication middleware does this). */
+export function setPrincipal(req: Request, principal: Principal): void {
+  principals.set(req, principal);
+}
+
+/** The authenticated caller, or undefined for an anonymous request. */
+export function principalOf(req: Request): Principal | undefined {
+  return principals.get(req);
+}
+
+/** `WWW-Authenticate` value of a 401 (RFC 6750 section 3). */
+export function bearerChallenge(error?: { code: string; description: string }): string {
+  const quote = (value: string) => `"${value.replace(/["\\\r\n]/g, " ")}"`;
+  return error
+    ? `Bearer realm=${quote(BEARER_REALM)}, error=${quote(error.code)}, error_description=${quote(error.description)}`
+    : `Bearer realm=${quote(BEARER_REALM)}`;
+}
+
+export function unauthorized(detail: string, error?: { code: string; description: string }): ProblemError {
+  return new ProblemError("unauthorized", detail, {
+    headers: { "WWW-Authenticate": bearerChallenge(error) },
+  });
+}
+
+/** The authenticated caller; a 401 problem when the request is anonymous. */
+export function requirePrincipal(req: Request): Principal {
+  const principal = principalOf(req);
+  if (!principal) throw unauthorized("This request needs an access token.");
+  return principal;
+}

@@ -1,0 +1,83 @@
+import { serialize } from "cookie";
+import { type Request, type Response, Router } from "express";
+import { ProblemError } from "../http/problem.js";
+import { SESSION_COOKIE } from "./middleware.js";
+import { InvalidTokenError, SIGN_IN_TOKEN_TYPE, type TokenVerifier, type VerifiedToken } from "./verifier.js";
+
+/** A sign-in link is valid this long at most, whatever its token says. */
+export const SIGN_IN_LINK_MAX_AGE_SECONDS = 300;
+export const SIGN_IN_PATH = "/sign-in";
+export const SIGN_OUT_PATH = "/sign-out";
+
+export interface SessionOptions {
+  readonly verifier: TokenVerifier;
+  /** Mints the session token the cookie holds, for a verified sign-in token. */
+  readonly mintSession: (signIn: VerifiedToken) => Promise<{ token: string; maxAgeSeconds: number }>;
+  /** Where a signed-in (or signed-out) browser goes next. */
+  readonly landingPath: string;
+}
+
+/**
+ * Browser sign-in with a link (development issuer): `GET /sign-in?token=<sign-in token>` checks the
+ * short-lived, single-use token, sets an HttpOnly, SameSite=Strict session cookie holding a
+ * server-minted access token, and redirects (303) so that the link leaves the address bar.
+ * `POST /sign-out` clears the cookie. Single use is per process: a link replayed against another
+ * replica within its five minutes would work there once more.
+ */
+export function sessionRoutes(options: SessionOptions): Router {
+  const router = Router();
+  const used = new Map<string, number>(); // jti -> expiry (ms)
+
+  router.get(SIGN_IN_PATH, async (req: Request, res: Response) => {
+    res.setHeader("Cache-Control", "no-store");
+    res.setHeader("Referrer-Policy", "no-referrer");
+    const token = typeof req.query.token === "string" ? req.query.token : undefined;
+    if (!token) throw new ProblemError("sign-in-failed", "The sign-in link has no token.");
+    let signIn: VerifiedToken;
+    try {
+      signIn = await options.verifier.verify(token, { typ: SIGN_IN_TOKEN_TYPE });
+    } catch (error) {
+      if (error instanceof InvalidTokenError) throw new ProblemError("sign-in-failed", `${error.message}.`);
+      throw error;
+    }
+    const { jti, iat, exp } = signIn.claims;
+    const now = Date.now();
+    for (const [id, expiry] of used) if (expiry < now) used.delete(id);
+    if (typeof jti !== "string" || typeof iat !== "number" || typeof exp !== "number") {
+      throw new ProblemError("sign-in-failed", "The sign-in token lacks jti, iat or exp.");
+    }
+    if (exp - iat > SIGN_IN_LINK_MAX_AGE_SECONDS) {
+      throw new ProblemError("sign-in-failed", "The sign-in token is valid for longer than 5 minutes.");
+    }
+    if (used.has(jti)) throw new ProblemError("sign-in-failed", "This sign-in link was already used.");
+    used.set(jti, exp * 1000);
+    const session = await options.mintSession(signIn);
+    res.setHeader(
+      "Set-Cookie",
+      serialize(SESSION_COOKIE, session.token, {
+        httpOnly: true,
+        sameSite: "strict",
+        secure: req.secure,
+        path: "/",
+        maxAge: session.maxAgeSeconds,
+      }),
+    );
+    res.redirect(303, options.landingPath);
+  });
+
+  router.post(SIGN_OUT_PATH, (req: Request, res: Response) => {
+    res.setHeader(
+      "Set-Cookie",
+      serialize(SESSION_COOKIE, "", {
+        httpOnly: true,
+        sameSite: "strict",
+        secure: req.secure,
+        path: "/",
+        maxAge: 0,
+      }),
+    );
+    res.redirect(303, options.landingPath);
+  });
+
+  return router;
+}

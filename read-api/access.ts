@@ -1,0 +1,44 @@
+import type { Request } from "express";
+import type { AccessRule } from "../platform/auth/access.js";
+import { requirePrincipal } from "../platform/auth/principal.js";
+import { ProblemError } from "../platform/http/problem.js";
+import { type Actor, ANY_ROLE, actorOf, OPERATOR } from "../schemas/actor.js";
+
+/**
+ * Who may ask which query. The table is applied before any query route runs; what a customer may
+ * see of whose data is decided by the functions below, the only other place the read side looks
+ * at the caller.
+ */
+export const QUERY_ACCESS: readonly AccessRule[] = [
+  { method: "GET", path: "/parking-lots", allow: "anonymous" },
+  { method: "GET", path: "/parking-lots/:parkingLotId", allow: "anonymous" },
+  { method: "GET", path: "/reservations", allow: ANY_ROLE },
+  { method: "GET", path: "/reservations/:reservationId", allow: ANY_ROLE },
+  { method: "GET", path: "/customers/:customerId/coupons", allow: ANY_ROLE },
+  { method: "GET", path: "/control-center", allow: OPERATOR },
+];
+
+export const readerOf = (req: Request): Actor => actorOf(requirePrincipal(req));
+
+/**
+ * The customer filter of a reservations listing: an operator's as asked (or none); a customer's is
+ * always themselves (asking for another customer is 403).
+ */
+export function reservationsFilter(reader: Actor, customerId: string | undefined): string | undefined {
+  if (reader.role === "operator") return customerId;
+  if (customerId !== undefined && customerId !== reader.sub) {
+    throw new ProblemError("forbidden", "A customer may only list their own reservations.");
+  }
+  return reader.sub;
+}
+
+/** Whether the reader may see a reservation; someone else's is answered as not found. */
+export const maySee = (reader: Actor, owner: { readonly customerId: string }): boolean =>
+  reader.role === "operator" || owner.customerId === reader.sub;
+
+/** Coupons of a customer: operators any customer's, a customer only their own. */
+export function assertMayReadCustomer(reader: Actor, customerId: string): void {
+  if (reader.role !== "operator" && customerId !== reader.sub) {
+    throw new ProblemError("forbidden", "A customer may only read their own coupons.");
+  }
+}

@@ -1,0 +1,26 @@
+import { createHmac } from "node:crypto";
+import { v7 as uuidv7 } from "uuid";
+
+/**
+ * Reservation ids. With an Idempotency-Key the id is an HMAC-SHA256 under a server secret over
+ * lot, customer and key, shaped as a UUID (version 8, RFC 9562): a retry by the same customer
+ * maps to the same reservation, nobody without the secret can predict an id, and one customer's
+ * key never lands on another customer's booking. Without a key: a fresh time-ordered UUIDv7.
+ */
+export function reservationIdFor(
+  secret: string,
+  parkingLotId: string,
+  customerId: string,
+  idempotencyKey: string | undefined,
+): string {
+  if (idempotencyKey === undefined) return uuidv7();
+  // Length-prefixed fields: no two (lot, customer, key) triples share an input.
+  const input = [parkingLotId, customerId, idempotencyKey]
+    .map((f) => `${Buffer.byteLength(f)}:${f}`)
+    .join("");
+  const bytes = createHmac("sha256", secret).update(input).digest().subarray(0, 16);
+  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x80; // version 8 (custom)
+  bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80; // RFC 9562 variant
+  const hex = bytes.toString("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
