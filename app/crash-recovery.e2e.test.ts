@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
+import { operatorHeaders } from "../test-support/auth.js";
 import type { ServiceProcess } from "../test-support/process.js";
 import { call, tempDataDir } from "../test-support/service.js";
 import { exitWithin, projectionsAtHead, serviceProcesses } from "../test-support/spawned-services.js";
@@ -53,6 +54,7 @@ describe("crash recovery of the all-in-one service (embedded stores)", () => {
 
   it("after kill -9 under a steady stream of reservations, a restart shows every acknowledged reservation, each with exactly one coupon", async () => {
     const first: ServiceProcess = await processes.start({ DATA_DIR: data.dir });
+    const operator = await operatorHeaders(data.dir);
     for (const lot of LOTS) {
       const registered = await call(first.url, "POST", "/parking-lots", {
         parkingLotId: lot,
@@ -77,7 +79,7 @@ describe("crash recovery of the all-in-one service (embedded stores)", () => {
         try {
           const response = await fetch(`${first.url}/parking-lots/${parkingLotId}/reservations`, {
             method: "POST",
-            headers: { "content-type": "application/json" },
+            headers: { "content-type": "application/json", ...operator },
             body: JSON.stringify({ customerId, carNumber: `${10 + worker}더${1000 + i}`, amount: 5000 }),
           });
           const body = (await response.json()) as { reservationId?: string; status?: string };

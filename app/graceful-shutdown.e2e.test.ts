@@ -2,6 +2,7 @@ import { Agent, request as httpRequest } from "node:http";
 import { connect, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { operatorHeaders } from "../test-support/auth.js";
 import type { ServiceProcess } from "../test-support/process.js";
 import { call, eventually, tempDataDir } from "../test-support/service.js";
 import { exitWithin, projectionsAtHead, serviceProcesses } from "../test-support/spawned-services.js";
@@ -146,6 +147,7 @@ async function startHalfSentReservation(
   port: number,
   lotId: string,
   correlationId: string,
+  auth: { authorization: string },
 ): Promise<{ socket: Socket; rest: Buffer }> {
   const body = Buffer.from(JSON.stringify(RESERVATION), "utf8");
   const cut = Math.floor(body.length / 2);
@@ -156,6 +158,7 @@ async function startHalfSentReservation(
       "Content-Type: application/json\r\n" +
       `Content-Length: ${body.length}\r\n` +
       `X-Correlation-Id: ${correlationId}\r\n` +
+      `Authorization: ${auth.authorization}\r\n` +
       "\r\n",
   );
   socket.write(body.subarray(0, cut));
@@ -205,7 +208,12 @@ describe("graceful shutdown of the real process on SIGTERM", () => {
     eventsBeforeShutdown = Number(caughtUp[0]?.headPosition);
     expect(eventsBeforeShutdown).toBeGreaterThanOrEqual(21); // 1 lot + 10 reservations + 10 coupons
 
-    const { socket, rest } = await startHalfSentReservation(port, "graceful-1", "graceful-a");
+    const { socket, rest } = await startHalfSentReservation(
+      port,
+      "graceful-1",
+      "graceful-a",
+      await operatorHeaders(shared.dir),
+    );
     const response = readResponse(socket);
     response.catch(() => undefined);
 
@@ -255,7 +263,12 @@ describe("graceful shutdown of the real process on SIGTERM", () => {
     const probe = await openSocket(port);
     probe.write(`GET /readyz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`);
     // A request in flight that holds the shutdown open while we look.
-    const { socket, rest } = await startHalfSentReservation(port, "b", "graceful-b");
+    const { socket, rest } = await startHalfSentReservation(
+      port,
+      "b",
+      "graceful-b",
+      await operatorHeaders(dir.dir),
+    );
     const reservation = readResponse(socket);
     reservation.catch(() => undefined);
 
@@ -358,7 +371,9 @@ describe("graceful shutdown of the real process on SIGTERM", () => {
 
     // Resumed, not replayed: since the restart each projection applied at most what came after
     // its saved checkpoint (the reservation of (a) and its coupon), far less than the history.
-    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    const metrics = await (
+      await fetch(`${service.url}/metrics`, { headers: await operatorHeaders(shared.dir) })
+    ).text();
     for (const name of ["parking-lots", "reservations", "customer-coupons", "control-center"]) {
       const applied = Number(
         new RegExp(`^parking_projection_events_total\\{projection="${name}"\\} (\\d+)$`, "m").exec(

@@ -6,6 +6,7 @@ import SwaggerParser from "@apidevtools/swagger-parser";
 import type { TSchema } from "@sinclair/typebox";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { CancelReservationBody, RegisterParkingLotBody, ReserveParkingBody } from "../schemas/commands.js";
+import { operatorHeaders } from "../test-support/auth.js";
 import { PROJECT_ROOT, type ServiceProcess } from "../test-support/process.js";
 import {
   call,
@@ -203,7 +204,7 @@ describe("operating the service as a new user would (spawned process)", () => {
     // Lag and positions are sampled in the background (lag once a second): wait for them.
     const { response, parsed } = await eventually(
       async () => {
-        const r = await fetch(`${service.url}/metrics`);
+        const r = await fetch(`${service.url}/metrics`, { headers: await operatorHeaders(data.dir) });
         const p = parsePrometheus(await r.text());
         const lag = sampleValue(p.samples, "parking_projection_lag", '{projection="coupon-policy"}');
         const coupon = sampleValue(p.samples, "parking_coupon_policy_position", "");
@@ -303,7 +304,6 @@ describe("operating the service as a new user would (spawned process)", () => {
     }
     expect(documented["post /parking-lots"]?.required).toEqual(["name", "capacity"]);
     expect(documented["post /parking-lots/{parkingLotId}/reservations"]?.required).toEqual([
-      "customerId",
       "carNumber",
       "amount",
     ]);
@@ -347,7 +347,11 @@ describe("operating the service as a new user would (spawned process)", () => {
       const path = template.replace(/\{(\w+)\}/g, (_m, name: string) => sample[name] ?? name);
       const r = await fetch(`${service.url}${path}`, {
         method,
-        ...(method === "GET" ? {} : { headers: { "content-type": "application/json" }, body: "{}" }),
+        headers: {
+          ...(await operatorHeaders(data.dir)),
+          ...(method === "GET" ? {} : { "content-type": "application/json" }),
+        },
+        ...(method === "GET" ? {} : { body: "{}" }),
       });
       const text = await r.text();
       expect(r.status, route).not.toBe(405);

@@ -96,6 +96,7 @@ describe("roles in separate processes sharing one DATA_DIR", () => {
         commands.url,
         "DELETE",
         `/parking-lots/${r.parkingLotId}/reservations/${r.reservationId}`,
+        { reason: "desk cancellation" },
       );
       expect(c.status).toBe(200);
       canceled.add(r.reservationId);

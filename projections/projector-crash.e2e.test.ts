@@ -3,6 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { SqliteDocumentStore } from "../document-store/embedded/sqlite-document-store.js";
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
+import { operatorHeaders } from "../test-support/auth.js";
 import {
   type Child,
   exitOf,
@@ -203,7 +204,9 @@ describe("projector and coupon policy survive kill -9 (real ROLE=projector proce
       const third = await waitHealthy(await startServiceChild({ ...ENV, DATA_DIR: data.dir }));
       const final = await settle(observer, third, 150_000);
       expect(final.head).toBe(lotHead + PLAN.reservations + PLAN.cancellations);
-      const metrics = await (await fetch(`${third.url}/metrics`)).text();
+      const metrics = await (
+        await fetch(`${third.url}/metrics`, { headers: await operatorHeaders(data.dir) })
+      ).text();
       expect(metrics).toMatch(/parking_projection_position\{projection="parking-lots"\} \d+/);
       await sigterm(third);
     } finally {

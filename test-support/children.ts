@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
+import { registerServiceDataDir } from "./auth.js";
 import { freePort, PROJECT_ROOT } from "./process.js";
 
 /**
@@ -87,7 +88,9 @@ export async function startServiceChild(env: Record<string, string>): Promise<Se
     { HOST: "127.0.0.1", ...env, PORT: String(port) },
     { group: false },
   );
-  return { ...child, url: `http://127.0.0.1:${port}` };
+  const url = `http://127.0.0.1:${port}`;
+  if (env.DATA_DIR) registerServiceDataDir(url, env.DATA_DIR);
+  return { ...child, url };
 }
 
 /** Waits for /healthz of a service child; throws with its output if it exits or takes too long. */

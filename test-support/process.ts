@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
+import { registerServiceDataDir } from "./auth.js";
 
 export const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
 
@@ -49,7 +50,10 @@ export async function spawnService(
     if (gone) throw new Error(`service exited during start:\n${output}`);
     try {
       const response = await fetch(`${url}/healthz`);
-      if (response.ok) return { child, url, output: () => output, exited };
+      if (response.ok) {
+        if (env.DATA_DIR) registerServiceDataDir(url, env.DATA_DIR);
+        return { child, url, output: () => output, exited };
+      }
     } catch {
       // not listening yet
     }

@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
 import type { EventStore, RecordedEvent } from "../event-store/port.js";
 import type { Position } from "../event-store/position.js";
+import { systemActor } from "../schemas/actor.js";
 import type { ParkingLotCommand } from "../schemas/commands.js";
 import { ParkingLotCommandHandler } from "../write-side/command-handler.js";
 
@@ -70,7 +71,11 @@ export async function seedLotEvents(eventStore: EventStore, plan: SeedPlan): Pro
   const now = () => new Date().toISOString();
   let last: Position | null = null;
   const run = async (command: ParkingLotCommand): Promise<Position> => {
-    const outcome = await handler.handle(command, { correlationId: randomUUID(), commandId: randomUUID() });
+    const outcome = await handler.handle(command, {
+      correlationId: randomUUID(),
+      commandId: randomUUID(),
+      actor: systemActor("test-seed"),
+    });
     if (!outcome.ok) throw new Error(`seed command refused: ${JSON.stringify(outcome.rejection)}`);
     if (outcome.events.length === 0 || !outcome.position)
       throw new Error(`seed command changed nothing: ${command.type}`);

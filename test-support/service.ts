@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { type RunningService, startService } from "../app/server.js";
 import { type Config, loadConfig } from "../platform/config.js";
 import { createLogger } from "../platform/logger.js";
+import { defaultAuthFor, registerServiceDataDir } from "./auth.js";
 
 /** A fresh data directory under the OS temp dir; removed by the returned cleanup. */
 export function tempDataDir(prefix = "parking-test-"): { dir: string; remove: () => void } {
@@ -21,7 +22,9 @@ export async function startTestService(
   env: Record<string, string> = {},
 ): Promise<RunningService> {
   const config = testConfig(dataDir, env);
-  return startService(config, createLogger(config.logLevel));
+  const service = await startService(config, createLogger(config.logLevel));
+  registerServiceDataDir(service.url, dataDir);
+  return service;
 }
 
 export interface JsonResponse<T = Record<string, unknown>> {
@@ -30,6 +33,10 @@ export interface JsonResponse<T = Record<string, unknown>> {
   readonly body: T;
 }
 
+/**
+ * One HTTP call with a JSON body. A service started through test-support gets the test operator's
+ * token unless `headers` has an `authorization` (customerHeaders(...), or ANONYMOUS for none).
+ */
 export async function call<T = Record<string, unknown>>(
   base: string,
   method: string,
@@ -37,9 +44,13 @@ export async function call<T = Record<string, unknown>>(
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<JsonResponse<T>> {
+  const named = Object.keys(headers).find((name) => name.toLowerCase() === "authorization");
+  const auth = named === undefined ? await defaultAuthFor(base) : {};
+  const sent: Record<string, string> = { ...auth, ...headers };
+  if (named !== undefined && sent[named] === "") delete sent[named];
   const response = await fetch(`${base}${path}`, {
     method,
-    headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...headers },
+    headers: { ...(body === undefined ? {} : { "content-type": "application/json" }), ...sent },
     ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
   });
   const text = await response.text();

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { couponIdFor } from "../../projections/coupon-policy/coupon-policy.js";
+import { systemActor } from "../../schemas/actor.js";
 import type { EventOfType } from "../../schemas/events.js";
 
 /**
@@ -24,7 +25,11 @@ export const reserveBody = (i: number): string =>
 export const seededReservationId = (i: number): string =>
   `01900000-0000-7000-8000-${i.toString(16).padStart(12, "0")}`;
 
-export const causation = () => ({ correlationId: randomUUID(), causationId: randomUUID() });
+export const causation = () => ({
+  correlationId: randomUUID(),
+  causationId: randomUUID(),
+  actor: systemActor("bench-seed"),
+});
 
 export function lotRegistered(
   parkingLotId: string,

@@ -1,4 +1,5 @@
 import { Agent, request } from "node:http";
+import { authHeadersFor } from "./auth.js";
 
 /**
  * A small keep-alive HTTP client for set-up calls, sequential latency loops and the fixed-rate
@@ -16,9 +17,11 @@ export class HttpClient {
   private readonly agent: Agent;
   private readonly host: string;
   private readonly port: number;
+  private readonly auth: Readonly<Record<string, string>>;
 
   constructor(baseUrl: string, maxSockets = 64) {
     const url = new URL(baseUrl);
+    this.auth = authHeadersFor(baseUrl);
     this.host = url.hostname;
     this.port = Number(url.port);
     this.agent = new Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets });
@@ -36,8 +39,8 @@ export class HttpClient {
           path,
           agent: this.agent,
           headers: payload
-            ? { "content-type": "application/json", "content-length": String(payload.length) }
-            : {},
+            ? { ...this.auth, "content-type": "application/json", "content-length": String(payload.length) }
+            : this.auth,
         },
         (res) => {
           const chunks: Buffer[] = [];

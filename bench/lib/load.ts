@@ -1,4 +1,5 @@
 import autocannon from "autocannon";
+import { authHeadersFor } from "./auth.js";
 import { cpuMeter, type MachineCpu, machineCpuMeter } from "./process-stats.js";
 import { type LatencySummary, round, Sample } from "./stats.js";
 
@@ -74,6 +75,8 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
   const selfStart = process.cpuUsage();
   const machine = machineCpuMeter();
   const wallStart = process.hrtime.bigint();
+  const auth = authHeadersFor(options.url);
+  const bodyHeaders = { ...auth, ...JSON_HEADERS };
   return new Promise<LoadResult>((resolve, reject) => {
     const instance = autocannon(
       {
@@ -90,8 +93,8 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
                 ...request,
                 path: next.path,
                 ...(next.body === undefined
-                  ? {}
-                  : { body: next.body, headers: { ...request.headers, ...JSON_HEADERS } }),
+                  ? { headers: { ...request.headers, ...auth } }
+                  : { body: next.body, headers: { ...request.headers, ...bodyHeaders } }),
               };
             },
             ...(options.onBody

@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePort, PROJECT_ROOT } from "../../test-support/process.js";
+import { authorizeBenchService } from "./auth.js";
 
 /**
  * Child processes of the benchmark: the real service (app/main.ts, as `npm run dev` runs it) and
@@ -89,16 +90,18 @@ export async function spawnNode(options: SpawnOptions): Promise<BenchChild> {
 }
 
 /** The all-in-one service on the embedded stores under `dataDir`. */
-export function startService(
+export async function startService(
   dataDir: string,
   options: { env?: Record<string, string>; nodeArgs?: readonly string[]; label?: string } = {},
 ): Promise<BenchChild> {
-  return spawnNode({
+  const service = await spawnNode({
     label: options.label ?? "service",
     script: "app/main.ts",
     env: { ROLE: "all", DATA_DIR: dataDir, ...options.env },
     ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
   });
+  await authorizeBenchService(service.url, dataDir);
+  return service;
 }
 
 /** The bare express server that answers the reserve request without doing anything (the HTTP ceiling). */

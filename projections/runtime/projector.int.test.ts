@@ -151,7 +151,7 @@ async function reserveMore(events: EventStore, lotId: string, count: number): Pr
         amount: 1000,
         now: new Date().toISOString(),
       },
-      { correlationId: randomUUID(), commandId: randomUUID() },
+      { correlationId: randomUUID(), commandId: randomUUID(), actor: { sub: "ops-test", role: "operator" } },
     );
     if (!outcome.ok || !outcome.position) throw new Error("reservation refused");
     last = outcome.position;
