@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   if (process.stdout.isTTY || process.env.npm_lifecycle_event === "start") {
     const api = config.role === "projector" ? "" : ` API docs ${service.url}/docs ·`;
     process.stderr.write(
-      `\nParking reservations (${config.role}) listening on ${service.url} ·${api} control center ${service.url}/control-center · health ${service.url}/readyz · metrics ${service.url}/metrics\n\n`,
+      `\nParking reservations (${config.role}) listening on ${service.url} ·${api} control center ${service.url}/control-center · health ${service.url}/readyz · metrics ${service.url}/metrics\n${tokenHelp(config, service.url)}\n`,
     );
   }
 
@@ -46,6 +46,19 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+}
+
+/** How to get a token, for the banner. */
+function tokenHelp(config: ReturnType<typeof loadConfig>, url: string): string {
+  if (config.authIssuer !== undefined) {
+    return `Tokens: access tokens of ${config.authIssuer} with audience ${config.authAudience}.\n`;
+  }
+  return [
+    "Tokens (development issuer, key under DATA_DIR/auth), in another terminal:",
+    "  npm run token -- --role operator --sub ops-1      # or --role customer --sub CUST1",
+    `  npm run token -- --role operator --sub ops-1 --sign-in-url ${url}   # browser sign-in link`,
+    "",
+  ].join("\n");
 }
 
 main().catch((error: unknown) => {

@@ -1,4 +1,7 @@
-import { DEV_ISSUER, mintDevToken } from "../platform/auth/dev-issuer.js";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { generateKeyPair, importJWK, type JWK, SignJWT } from "jose";
+import { DEV_ISSUER, mintDevToken, publicKeySet } from "../platform/auth/dev-issuer.js";
 
 /**
  * Tokens for tests, minted with the embedded development issuer's key in a service's DATA_DIR
@@ -64,4 +67,98 @@ export async function defaultAuthFor(url: string): Promise<Partial<AuthHeaders>>
     operatorTokens.set(dataDir, cached);
   }
   return bearer(await cached.token);
+}
+
+/** The newest signing key of a DATA_DIR's development issuer, to forge tokens in tests. */
+async function devSigningKey(
+  dataDir: string,
+): Promise<{ kid: string; alg: string; key: Awaited<ReturnType<typeof importJWK>> }> {
+  const folder = join(dataDir, "auth", "signing-keys");
+  const newest = readdirSync(folder).sort().at(-1);
+  if (!newest) throw new Error(`no signing key under ${folder}`);
+  const stored = JSON.parse(readFileSync(join(folder, newest), "utf8")) as {
+    kid: string;
+    alg: string;
+    privateJwk: JWK;
+  };
+  return { kid: stored.kid, alg: stored.alg, key: await importJWK(stored.privateJwk, stored.alg) };
+}
+
+/**
+ * A token signed with the DATA_DIR's real key but with chosen claims (wrong issuer, expired...),
+ * the way an attacker holding an old or misdirected token would present it.
+ */
+export async function forgeToken(
+  dataDir: string,
+  options: {
+    readonly sub: string;
+    readonly roles: readonly string[];
+    readonly issuer?: string;
+    readonly audience?: string;
+    /** Seconds from now; negative for an expired token. */
+    readonly expiresIn?: number;
+    readonly notBefore?: number;
+  },
+): Promise<string> {
+  const { kid, alg, key } = await devSigningKey(dataDir);
+  const now = Math.floor(Date.now() / 1000);
+  const jwt = new SignJWT({ roles: [...options.roles] })
+    .setProtectedHeader({ alg, kid, typ: "at+jwt" })
+    .setIssuer(options.issuer ?? DEV_ISSUER)
+    .setAudience(options.audience ?? TEST_AUDIENCE)
+    .setSubject(options.sub)
+    .setIssuedAt(now - 7200)
+    .setExpirationTime(now + (options.expiresIn ?? 3600));
+  if (options.notBefore !== undefined) jwt.setNotBefore(now + options.notBefore);
+  return jwt.sign(key);
+}
+
+const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString("base64url");
+
+/** An unsigned token (`alg: none`) with otherwise valid claims. */
+export function unsignedToken(sub: string, roles: readonly string[]): string {
+  const now = Math.floor(Date.now() / 1000);
+  const payload = { iss: DEV_ISSUER, aud: TEST_AUDIENCE, sub, roles, iat: now, exp: now + 3600 };
+  return `${base64url({ alg: "none", typ: "JWT" })}.${base64url(payload)}.`;
+}
+
+/** A valid token whose payload was edited afterwards (the signature no longer matches). */
+export function tamperedToken(token: string, claims: Record<string, unknown>): string {
+  const [header, payload, signature] = token.split(".");
+  const edited = {
+    ...(JSON.parse(Buffer.from(payload ?? "", "base64url").toString("utf8")) as object),
+    ...claims,
+  };
+  return `${header}.${base64url(edited)}.${signature}`;
+}
+
+/** A well-formed token signed by a key the issuer has never published. */
+export async function unknownKeyToken(sub: string, roles: readonly string[]): Promise<string> {
+  const { privateKey } = await generateKeyPair("ES256");
+  return new SignJWT({ roles: [...roles] })
+    .setProtectedHeader({ alg: "ES256", kid: "not-published", typ: "at+jwt" })
+    .setIssuer(DEV_ISSUER)
+    .setAudience(TEST_AUDIENCE)
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime("1h")
+    .sign(privateKey);
+}
+
+/** HS256 signed with the issuer's public key as the secret (the classic algorithm confusion). */
+export async function hmacWithPublicKeyToken(
+  dataDir: string,
+  sub: string,
+  roles: readonly string[],
+): Promise<string> {
+  const jwks = publicKeySet(dataDir);
+  const secret = new TextEncoder().encode(JSON.stringify(jwks.keys[0]));
+  return new SignJWT({ roles: [...roles] })
+    .setProtectedHeader({ alg: "HS256", kid: jwks.keys[0]?.kid ?? "x" })
+    .setIssuer(DEV_ISSUER)
+    .setAudience(TEST_AUDIENCE)
+    .setSubject(sub)
+    .setIssuedAt()
+    .setExpirationTime("1h")
+    .sign(secret);
 }
