@@ -11,6 +11,7 @@ import { Metrics } from "../platform/metrics.js";
 import { CouponPolicy } from "../projections/coupon-policy/coupon-policy.js";
 import { PROJECTIONS } from "../projections/read-models/index.js";
 import { Projector } from "../projections/runtime/projector.js";
+import { LIVE_UPDATES_DEFAULTS, LiveUpdates } from "../read-api/live-updates.js";
 import { QueryService } from "../read-api/query-service.js";
 import { ParkingLotCommandHandler } from "../write-side/command-handler.js";
 
@@ -28,6 +29,8 @@ export interface Services {
   readonly projector?: Projector;
   readonly couponPolicy?: CouponPolicy;
   readonly queries?: QueryService;
+  /** The control-center page's Server-Sent Events; ended first on shutdown so the server can close. */
+  readonly liveUpdates?: LiveUpdates;
   /** Stops the background workers (their checkpoints are stored per batch) and closes the stores. */
   close(): Promise<void>;
 }
@@ -101,6 +104,14 @@ export async function createServices(
         })
       : undefined;
 
+  const liveUpdates = queries
+    ? new LiveUpdates(queries, logger.child({ component: "live-updates" }), {
+        ...LIVE_UPDATES_DEFAULTS,
+        pollIntervalMs: config.liveUpdateIntervalMs,
+        heartbeatMs: config.liveHeartbeatMs,
+      })
+    : undefined;
+
   return {
     config,
     logger,
@@ -111,7 +122,9 @@ export async function createServices(
     ...(projector ? { projector } : {}),
     ...(couponPolicy ? { couponPolicy } : {}),
     ...(queries ? { queries } : {}),
+    ...(liveUpdates ? { liveUpdates } : {}),
     async close() {
+      liveUpdates?.close();
       await couponPolicy?.stop();
       await projector?.stop();
       await eventStore.close();
