@@ -1,6 +1,6 @@
 import express, { type Express } from "express";
-import { pinoHttp } from "pino-http";
 import swaggerUi from "swagger-ui-express";
+import { accessLog } from "../platform/http/access-log.js";
 import {
   assignCorrelationId,
   correlationId,
@@ -27,17 +27,7 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
   app.set("etag", false);
 
   app.use(assignCorrelationId);
-  app.use(
-    pinoHttp({
-      logger: services.logger,
-      genReqId: (req) => correlationId(req as express.Request),
-      customProps: (req) => ({ correlationId: correlationId(req as express.Request) }),
-      customLogLevel: (_req, res, err) =>
-        err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "info" : "debug",
-      autoLogging: { ignore: (req) => ["/healthz", "/readyz", "/metrics"].includes(req.url ?? "") },
-      quietReqLogger: true,
-    }),
-  );
+  app.use(accessLog(services.logger, correlationId));
   // While shutting down, answer what arrives but ask clients to reconnect elsewhere.
   app.use((_req, res, next) => {
     if (!lifecycle.ready) res.setHeader("Connection", "close");
