@@ -51,6 +51,8 @@ export async function startService(
     shuttingDown ??= (async () => {
       logger.info({ reason }, "shutting down: no longer ready, finishing in-flight requests");
       lifecycle.ready = false;
+      // Event streams never finish by themselves: end them, or close() would wait for them.
+      services.liveUpdates?.close();
       if (lagTimer) clearInterval(lagTimer);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Idle keep-alive connections would hold close() open; busy ones finish their request first.

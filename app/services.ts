@@ -10,6 +10,7 @@ import type { Logger } from "../platform/logger.js";
 import { Metrics } from "../platform/metrics.js";
 import { startProcessors } from "../projections/processors.js";
 import type { ProcessorRuntime } from "../projections/runtime/processor-runtime.js";
+import { LIVE_UPDATES_DEFAULTS, LiveUpdates } from "../read-api/live-updates.js";
 import { QueryService } from "../read-api/query-service.js";
 import { ParkingLotCommandHandler } from "../write-side/command-handler.js";
 
@@ -27,6 +28,8 @@ export interface Services {
   /** The projections and reactors (coupon policy), where this role runs them. */
   readonly processors?: ProcessorRuntime;
   readonly queries?: QueryService;
+  /** The control-center page's Server-Sent Events; ended first on shutdown so the server can close. */
+  readonly liveUpdates?: LiveUpdates;
   /** Stops the background workers (their checkpoints are stored per batch) and closes the stores. */
   close(): Promise<void>;
 }
@@ -88,6 +91,14 @@ export async function createServices(
         })
       : undefined;
 
+  const liveUpdates = queries
+    ? new LiveUpdates(queries, logger.child({ component: "live-updates" }), {
+        ...LIVE_UPDATES_DEFAULTS,
+        pollIntervalMs: config.liveUpdateIntervalMs,
+        heartbeatMs: config.liveHeartbeatMs,
+      })
+    : undefined;
+
   return {
     config,
     logger,
@@ -97,7 +108,9 @@ export async function createServices(
     ...(commands ? { commands } : {}),
     ...(processors ? { processors } : {}),
     ...(queries ? { queries } : {}),
+    ...(liveUpdates ? { liveUpdates } : {}),
     async close() {
+      liveUpdates?.close();
       await processors?.stop();
       await eventStore.close();
       await documentStore?.close();
