@@ -1,8 +1,8 @@
 import express, { type Express } from "express";
-import { pinoHttp } from "pino-http";
 import swaggerUi from "swagger-ui-express";
 import { accessControl, accessLookup } from "../platform/auth/access.js";
 import { authenticate } from "../platform/auth/middleware.js";
+import { accessLog } from "../platform/http/access-log.js";
 import {
   assignCorrelationId,
   correlationId,
@@ -13,6 +13,7 @@ import {
 import { inflightLimit } from "../platform/http/overload.js";
 import { ProblemError } from "../platform/http/problem.js";
 import { openApiDocument } from "../read-api/openapi.js";
+import { findWebDir, pageRoutes } from "../read-api/page-routes.js";
 import { queryRoutes } from "../read-api/query-routes.js";
 import { commandRoutes } from "../write-side/http/command-routes.js";
 import { ACCESS_RULES, UNLISTED_ROUTES_ALLOW } from "./access.js";
@@ -29,17 +30,7 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
   app.set("etag", false);
 
   app.use(assignCorrelationId);
-  app.use(
-    pinoHttp({
-      logger: services.logger,
-      genReqId: (req) => correlationId(req as express.Request),
-      customProps: (req) => ({ correlationId: correlationId(req as express.Request) }),
-      customLogLevel: (_req, res, err) =>
-        err || res.statusCode >= 500 ? "error" : res.statusCode >= 400 ? "info" : "debug",
-      autoLogging: { ignore: (req) => ["/healthz", "/readyz", "/metrics"].includes(req.url ?? "") },
-      quietReqLogger: true,
-    }),
-  );
+  app.use(accessLog(services.logger, correlationId));
   // While shutting down, answer what arrives but ask clients to reconnect elsewhere.
   app.use((_req, res, next) => {
     if (!lifecycle.ready) res.setHeader("Connection", "close");
@@ -81,6 +72,9 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
       req.method === "POST" || req.method === "DELETE" ? limit(req, res, next) : next(),
     );
     app.use(commands);
+  }
+  if (services.queries) {
+    app.use(pageRoutes({ webDir: findWebDir(), liveUpdates: services.liveUpdates }));
   }
   if (services.queries) app.use(queryRoutes(services.queries, { controlCenterLotLimit: 100 }));
 

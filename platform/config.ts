@@ -74,6 +74,10 @@ export interface Config {
   readonly authJwksCooldownMs: number;
   /** IDEMPOTENCY_SECRET: HMAC key of reservation ids; unset = a random one kept under DATA_DIR. */
   readonly idempotencySecret?: string;
+  /** LIVE_UPDATE_INTERVAL_MS: how often the control-center page's event streams look for changes. */
+  readonly liveUpdateIntervalMs: number;
+  /** LIVE_HEARTBEAT_MS: how often an idle event stream gets a heartbeat. */
+  readonly liveHeartbeatMs: number;
 }
 
 /** One documented environment variable. */
@@ -537,6 +541,20 @@ const SPECS: Specs = {
     default: undefined,
     ...optional(secret),
   },
+  liveUpdateIntervalMs: {
+    name: "LIVE_UPDATE_INTERVAL_MS",
+    description:
+      "How often (ms) the query API reads the projection checkpoints for the control-center page's live updates; a page gets at most one update per interval, however many events arrive.",
+    default: "250",
+    ...integer(50, 10000),
+  },
+  liveHeartbeatMs: {
+    name: "LIVE_HEARTBEAT_MS",
+    description:
+      "How often (ms) an idle live-update stream (Server-Sent Events) gets a heartbeat; keep it below the idle timeout of any proxy in front.",
+    default: "15000",
+    ...integer(10, 300000),
+  },
 };
 
 const FIELDS = Object.keys(SPECS) as (keyof Config)[];
@@ -612,6 +630,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authClockSkewSeconds: read("authClockSkewSeconds"),
     authJwksCooldownMs: read("authJwksCooldownMs"),
     ...(idempotencySecret === undefined ? {} : { idempotencySecret }),
+    liveUpdateIntervalMs: read("liveUpdateIntervalMs"),
+    liveHeartbeatMs: read("liveHeartbeatMs"),
   };
   if (problems.length > 0) {
     const order = (p: ConfigProblem) => CONFIG_VARIABLES.findIndex((v) => v.name === p.variable);

@@ -51,6 +51,8 @@ const DEFAULTS: Config = {
   authAlgorithms: ["RS256", "PS256", "ES256", "EdDSA"],
   authClockSkewSeconds: 30,
   authJwksCooldownMs: 30000,
+  liveUpdateIntervalMs: 250,
+  liveHeartbeatMs: 15000,
 };
 
 describe("loadConfig defaults", () => {
@@ -132,6 +134,8 @@ describe("CONFIG_VARIABLES", () => {
       "AUTH_CLOCK_SKEW_SECONDS",
       "AUTH_JWKS_COOLDOWN_MS",
       "IDEMPOTENCY_SECRET",
+      "LIVE_UPDATE_INTERVAL_MS",
+      "LIVE_HEARTBEAT_MS",
     ]);
   });
 
@@ -167,6 +171,8 @@ describe("integers", () => {
     ["READ_YOUR_WRITES_TIMEOUT_MS", 0, 30000, "readYourWritesTimeoutMs"],
     ["SHUTDOWN_TIMEOUT_MS", 100, 120000, "shutdownTimeoutMs"],
     ["EMBEDDED_POLL_INTERVAL_MS", 10, 10000, "embeddedPollIntervalMs"],
+    ["LIVE_UPDATE_INTERVAL_MS", 50, 10000, "liveUpdateIntervalMs"],
+    ["LIVE_HEARTBEAT_MS", 10, 300000, "liveHeartbeatMs"],
   ];
 
   it.each(ranges)("%s accepts its bounds", (variable, min, max, field) => {

@@ -3,6 +3,7 @@ import type { AccessRule } from "../platform/auth/access.js";
 import { requirePrincipal } from "../platform/auth/principal.js";
 import { ProblemError } from "../platform/http/problem.js";
 import { type Actor, ANY_ROLE, actorOf, OPERATOR } from "../schemas/actor.js";
+import { wantsHtml } from "./page-routes.js";
 
 /**
  * Who may ask which query. The table is applied before any query route runs; what a customer may
@@ -10,6 +11,12 @@ import { type Actor, ANY_ROLE, actorOf, OPERATOR } from "../schemas/actor.js";
  * at the caller.
  */
 export const QUERY_ACCESS: readonly AccessRule[] = [
+  // The control-center page: its HTML shell and assets hold no data (the page signs in itself).
+  { method: "GET", path: "/", allow: "anonymous" },
+  { method: "GET", path: "/assets/*rest", allow: "anonymous" },
+  { method: "GET", path: "/control-center", allow: "anonymous", when: wantsHtml },
+  { method: "GET", path: "/control-center/sign-in-config", allow: "anonymous" },
+  { method: "GET", path: "/control-center/events", allow: OPERATOR },
   { method: "GET", path: "/parking-lots", allow: "anonymous" },
   { method: "GET", path: "/parking-lots/:parkingLotId", allow: "anonymous" },
   { method: "GET", path: "/reservations", allow: ANY_ROLE },

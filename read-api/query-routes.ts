@@ -78,6 +78,7 @@ export function queryRoutes(queries: QueryService, options: { controlCenterLotLi
         minPosition: minPositionOf(q.minPosition),
         ...(q.parkingLotId ? { parkingLotId: q.parkingLotId } : {}),
         ...(customerId ? { customerId } : {}),
+        ...(q.carNumber ? { carNumber: q.carNumber } : {}),
         ...(q.status ? { status: q.status } : {}),
         ...(q.cursor ? { cursor: q.cursor } : {}),
       }),

@@ -15,16 +15,24 @@ export interface AccessRule {
   readonly path: string;
   /** "anonymous": anyone; otherwise any of these roles. */
   readonly allow: "anonymous" | readonly string[];
+  /** The rule applies only to requests it holds for (e.g. a browser asking for the HTML page). */
+  readonly when?: (req: Request) => boolean;
 }
 
-export type AccessLookup = (method: string, path: string) => "anonymous" | readonly string[];
+/** Who may call `method path` (for a request, when given: rules with `when` apply only then). */
+export type AccessLookup = (method: string, path: string, req?: Request) => "anonymous" | readonly string[];
 
 /** Who may call `method path` under the tables (the first matching rule, else `fallback`). */
 export function accessLookup(rules: readonly AccessRule[], fallback: readonly string[]): AccessLookup {
   const compiled = rules.map((rule) => ({ ...rule, matches: match(rule.path, { decode: false }) }));
-  return (requestMethod, path) => {
+  return (requestMethod, path, req) => {
     const method = requestMethod.toUpperCase() === "HEAD" ? "GET" : requestMethod.toUpperCase();
-    const rule = compiled.find((r) => (r.method === "*" || r.method === method) && r.matches(path));
+    const rule = compiled.find(
+      (r) =>
+        (r.method === "*" || r.method === method) &&
+        r.matches(path) &&
+        (r.when === undefined || (req !== undefined && r.when(req))),
+    );
     return rule ? rule.allow : fallback;
   };
 }
@@ -38,7 +46,7 @@ export function accessLookup(rules: readonly AccessRule[], fallback: readonly st
 export function accessControl(rules: readonly AccessRule[], fallback: readonly string[]): RequestHandler {
   const allowed = accessLookup(rules, fallback);
   return (req: Request, _res: Response, next: NextFunction) => {
-    const allow = allowed(req.method, req.path);
+    const allow = allowed(req.method, req.path, req);
     if (allow === "anonymous") return next();
     const principal = principalOf(req);
     if (!principal) return next(unauthorized("This request needs an access token."));
