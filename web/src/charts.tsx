@@ -60,7 +60,9 @@ export function ActivityChart({ activity }: { readonly activity: ControlCenterVi
   ];
   const reserved = activity.reduce((n, a) => n + a.reserved, 0);
   const canceled = activity.reduce((n, a) => n + a.canceled, 0);
-  const bars = uPlot.paths.bars?.({ size: [0.8, 40], gap: 1 });
+  // Side by side in each minute: reservations on the left half, cancellations on the right.
+  const left = uPlot.paths.bars?.({ size: [0.45, 20], align: 1, gap: 0 });
+  const right = uPlot.paths.bars?.({ size: [0.45, 20], align: -1, gap: 0 });
   return (
     <UPlotChart
       seriesKey="activity"
@@ -75,8 +77,13 @@ export function ActivityChart({ activity }: { readonly activity: ControlCenterVi
         axes: [axisStyle, { ...axisStyle, size: 40 }],
         series: [
           {},
-          { label: "Reservations", fill: "#2563ebcc", stroke: "#2563eb", ...(bars ? { paths: bars } : {}) },
-          { label: "Cancellations", fill: "#dc2626cc", stroke: "#dc2626", ...(bars ? { paths: bars } : {}) },
+          { label: "Reservations", fill: "#2563ebcc", stroke: "#2563eb", ...(left ? { paths: left } : {}) },
+          {
+            label: "Cancellations",
+            fill: "#dc2626cc",
+            stroke: "#dc2626",
+            ...(right ? { paths: right } : {}),
+          },
         ],
       })}
     />
