@@ -8,6 +8,7 @@ import {
 } from "../schemas/commands.js";
 import { CustomerId, ParkingLotId, ReservationId } from "../schemas/common.js";
 import { EventDataSchemas } from "../schemas/events.js";
+import { SignInConfig } from "../schemas/sign-in.js";
 import { CouponsQuery, ParkingLotsQuery, ReservationsQuery, SingleQuery } from "../schemas/queries.js";
 import {
   ControlCenterView,
@@ -197,6 +198,13 @@ export function openApiDocument(): Record<string, unknown> {
               content: { ...json(ControlCenterView), "text/html": { schema: { type: "string" } } },
             },
           },
+        },
+      },
+      "/control-center/sign-in-config": {
+        get: {
+          tags: ["queries"],
+          summary: "How the control-center page signs an operator in (one-time link, or OIDC with PKCE)",
+          responses: { "200": ok("The sign-in configuration.", SignInConfig) },
         },
       },
       "/control-center/events": {

@@ -1,4 +1,5 @@
 import { api } from "./api.js";
+import { finishSignIn, startSignIn } from "./oidc.js";
 import "./styles.css";
 
 /**
@@ -27,3 +28,30 @@ api.controlCenter().then(
         : "You are not signed in. Sign in as an operator to see every lot, live.";
   },
 );
+
+/** With an external identity provider: its sign-in button, and the way back from it. */
+const show = (id: string, visible: boolean) => {
+  const element = document.getElementById(id);
+  if (element) element.hidden = !visible;
+};
+const oidcProblem = (error: unknown) => {
+  const box = document.getElementById("oidc-problem");
+  if (!box) return;
+  box.hidden = false;
+  box.textContent = `Signing in did not work: ${error instanceof Error ? error.message : String(error)}`;
+};
+api.signInConfig().then(async (config) => {
+  if (config.mode !== "oidc") return;
+  show("dev-sign-in", false);
+  show("oidc-sign-in", true);
+  const issuer = document.getElementById("issuer");
+  if (issuer) issuer.textContent = new URL(config.issuer).host;
+  document.getElementById("oidc-button")?.addEventListener("click", () => {
+    startSignIn(config).catch(oidcProblem);
+  });
+  try {
+    if (await finishSignIn(config)) location.assign("/control-center");
+  } catch (error) {
+    oidcProblem(error);
+  }
+}, oidcProblem);
