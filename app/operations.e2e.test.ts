@@ -160,6 +160,7 @@ describe("operating the service as a new user would (spawned process)", () => {
         "projection:customer-coupons",
         "projection:parking-lots",
         "projection:reservations",
+        "reactor:coupon-policy",
       ].sort(),
     );
     for (const [name, check] of Object.entries(ready.body.checks)) expect(check.ok, name).toBe(true);
@@ -206,7 +207,7 @@ describe("operating the service as a new user would (spawned process)", () => {
         const r = await fetch(`${service.url}/metrics`);
         const p = parsePrometheus(await r.text());
         const lag = sampleValue(p.samples, "parking_projection_lag", '{projection="coupon-policy"}');
-        const coupon = sampleValue(p.samples, "parking_coupon_policy_position", "");
+        const coupon = sampleValue(p.samples, "parking_projection_position", '{projection="coupon-policy"}');
         return lag === 0 && coupon !== undefined && coupon >= 3 ? { response: r, parsed: p } : undefined;
       },
       10_000,
@@ -252,7 +253,6 @@ describe("operating the service as a new user would (spawned process)", () => {
     }
     expect(types.get("parking_projection_position")).toBe("gauge");
     expect(types.get("parking_projection_lag")).toBe("gauge");
-    expect(types.get("parking_coupon_policy_position")).toBe("gauge");
 
     // Default process metrics of prom-client.
     for (const name of [

@@ -8,9 +8,8 @@ import type { EventStore } from "../event-store/port.js";
 import { type Config, toEsdbConnectionString } from "../platform/config.js";
 import type { Logger } from "../platform/logger.js";
 import { Metrics } from "../platform/metrics.js";
-import { CouponPolicy } from "../projections/coupon-policy/coupon-policy.js";
-import { PROJECTIONS } from "../projections/read-models/index.js";
-import { Projector } from "../projections/runtime/projector.js";
+import { startProcessors } from "../projections/processors.js";
+import type { ProcessorRuntime } from "../projections/runtime/processor-runtime.js";
 import { LIVE_UPDATES_DEFAULTS, LiveUpdates } from "../read-api/live-updates.js";
 import { QueryService } from "../read-api/query-service.js";
 import { ParkingLotCommandHandler } from "../write-side/command-handler.js";
@@ -26,8 +25,8 @@ export interface Services {
   readonly eventStore?: EventStore;
   readonly documentStore?: DocumentStore;
   readonly commands?: ParkingLotCommandHandler;
-  readonly projector?: Projector;
-  readonly couponPolicy?: CouponPolicy;
+  /** The projections and reactors (coupon policy), where this role runs them. */
+  readonly processors?: ProcessorRuntime;
   readonly queries?: QueryService;
   /** The control-center page's Server-Sent Events; ended first on shutdown so the server can close. */
   readonly liveUpdates?: LiveUpdates;
@@ -72,35 +71,23 @@ export async function createServices(
       })
     : undefined;
 
-  let projector: Projector | undefined;
-  let couponPolicy: CouponPolicy | undefined;
-  if (runsProjections(config) && documentStore) {
-    projector = new Projector({
-      projections: PROJECTIONS,
-      eventStore,
-      documentStore,
-      logger: logger.child({ component: "projector" }),
-      metrics,
-      batchSize: config.projectionBatchSize,
-      generation: "active",
-    });
-    couponPolicy = new CouponPolicy({
-      eventStore,
-      documentStore,
-      logger: logger.child({ component: "coupon-policy" }),
-      metrics,
-      batchSize: config.projectionBatchSize,
-    });
-    await projector.start();
-    await couponPolicy.start();
-  }
+  const processors =
+    runsProjections(config) && documentStore
+      ? await startProcessors({
+          eventStore,
+          documentStore,
+          logger: logger.child({ component: "processors" }),
+          metrics,
+          batchSize: config.projectionBatchSize,
+        })
+      : undefined;
 
   const queries =
     runsQueries(config) && documentStore
       ? new QueryService(documentStore, {
           eventStore,
           readYourWritesTimeoutMs: config.readYourWritesTimeoutMs,
-          ...(projector ? { progress: projector } : {}),
+          ...(processors ? { progress: processors } : {}),
         })
       : undefined;
 
@@ -119,14 +106,12 @@ export async function createServices(
     eventStore,
     ...(documentStore ? { documentStore } : {}),
     ...(commands ? { commands } : {}),
-    ...(projector ? { projector } : {}),
-    ...(couponPolicy ? { couponPolicy } : {}),
+    ...(processors ? { processors } : {}),
     ...(queries ? { queries } : {}),
     ...(liveUpdates ? { liveUpdates } : {}),
     async close() {
       liveUpdates?.close();
-      await couponPolicy?.stop();
-      await projector?.stop();
+      await processors?.stop();
       await eventStore.close();
       await documentStore?.close();
     },
