@@ -8,7 +8,6 @@ import {
 } from "../schemas/commands.js";
 import { CustomerId, ParkingLotId, ReservationId } from "../schemas/common.js";
 import { EventDataSchemas } from "../schemas/events.js";
-import { SignInConfig } from "../schemas/sign-in.js";
 import { CouponsQuery, ParkingLotsQuery, ReservationsQuery, SingleQuery } from "../schemas/queries.js";
 import {
   ControlCenterView,
@@ -21,6 +20,7 @@ import {
   ReservationCanceledResponse,
   ReservationView,
 } from "../schemas/read-models.js";
+import { SignInConfig } from "../schemas/sign-in.js";
 
 /**
  * The OpenAPI 3.1 document, generated from the very schemas that validate requests (OpenAPI 3.1
