@@ -53,6 +53,7 @@ const DEFAULTS: Config = {
   authJwksCooldownMs: 30000,
   liveUpdateIntervalMs: 250,
   liveHeartbeatMs: 15000,
+  pageOidcClientId: "control-center",
 };
 
 describe("loadConfig defaults", () => {
@@ -136,6 +137,7 @@ describe("CONFIG_VARIABLES", () => {
       "IDEMPOTENCY_SECRET",
       "LIVE_UPDATE_INTERVAL_MS",
       "LIVE_HEARTBEAT_MS",
+      "PAGE_OIDC_CLIENT_ID",
     ]);
   });
 

@@ -21,6 +21,7 @@ import {
   ReservationCanceledResponse,
   ReservationView,
 } from "../schemas/read-models.js";
+import { SignInConfig } from "../schemas/sign-in.js";
 
 /**
  * The OpenAPI 3.1 document, generated from the very schemas that validate requests (OpenAPI 3.1
@@ -102,7 +103,7 @@ export function openApiDocument(access: AccessLookup): Record<string, unknown> {
     "400": problem("Invalid input: `errors` lists each wrong field."),
     "503": problem("Overloaded or a store is unavailable: retry after Retry-After."),
   };
-  return {
+  const document = {
     openapi: "3.1.0",
     info: {
       title: "Parking reservations",
@@ -120,242 +121,244 @@ export function openApiDocument(access: AccessLookup): Record<string, unknown> {
       },
     ],
     security: [{ bearerAuth: [] }],
-    paths: withSecurity(
-      {
-        "/parking-lots": {
-          post: {
-            tags: ["commands"],
-            summary: "Register a parking lot",
-            requestBody: { required: true, content: json(RegisterParkingLotBody) },
-            responses: {
-              "201": { ...ok("Registered; Location names the lot.", ParkingLotRegisteredResponse) },
-              "200": ok("The same registration was already done.", ParkingLotRegisteredResponse),
-              "409": problem("The id is taken by a lot with other details."),
-              ...commonErrors,
+    paths: {
+      "/parking-lots": {
+        post: {
+          tags: ["commands"],
+          summary: "Register a parking lot",
+          requestBody: { required: true, content: json(RegisterParkingLotBody) },
+          responses: {
+            "201": { ...ok("Registered; Location names the lot.", ParkingLotRegisteredResponse) },
+            "200": ok("The same registration was already done.", ParkingLotRegisteredResponse),
+            "409": problem("The id is taken by a lot with other details."),
+            ...commonErrors,
+          },
+        },
+        get: {
+          tags: ["queries"],
+          summary: "List parking lots",
+          parameters: queryParameters(ParkingLotsQuery),
+          responses: { "200": ok("A page of lots, by id.", Page(ParkingLotView)), ...commonErrors },
+        },
+      },
+      "/parking-lots/{parkingLotId}": {
+        get: {
+          tags: ["queries"],
+          summary: "One parking lot with its free spots and counts",
+          parameters: [pathParameter("parkingLotId", ParkingLotId), ...queryParameters(SingleQuery)],
+          responses: {
+            "200": ok("The lot.", ParkingLotView),
+            "404": problem("No such lot."),
+            ...commonErrors,
+          },
+        },
+      },
+      "/parking-lots/{parkingLotId}/reservations": {
+        post: {
+          tags: ["commands"],
+          summary: "Reserve a spot",
+          description:
+            "A customer books for themselves (customerId is the token's subject; leave it out). An operator books on a customer's behalf and must send customerId.",
+          parameters: [
+            pathParameter("parkingLotId", ParkingLotId),
+            {
+              name: "Idempotency-Key",
+              in: "header",
+              required: false,
+              schema: plain(IdempotencyKey),
+              description: IdempotencyKey.description,
             },
-          },
-          get: {
-            tags: ["queries"],
-            summary: "List parking lots",
-            parameters: queryParameters(ParkingLotsQuery),
-            responses: { "200": ok("A page of lots, by id.", Page(ParkingLotView)), ...commonErrors },
-          },
-        },
-        "/parking-lots/{parkingLotId}": {
-          get: {
-            tags: ["queries"],
-            summary: "One parking lot with its free spots and counts",
-            parameters: [pathParameter("parkingLotId", ParkingLotId), ...queryParameters(SingleQuery)],
-            responses: {
-              "200": ok("The lot.", ParkingLotView),
-              "404": problem("No such lot."),
-              ...commonErrors,
+            {
+              name: "X-Correlation-Id",
+              in: "header",
+              required: false,
+              schema: { type: "string", maxLength: 64 },
             },
+          ],
+          requestBody: { required: true, content: json(ReserveParkingBody) },
+          responses: {
+            "201": ok("Reserved; Location names the reservation.", ReservationAccepted),
+            "200": ok(
+              "A retry with the same Idempotency-Key: the original reservation, nothing new booked.",
+              ReservationAccepted,
+            ),
+            "404": problem("No such lot."),
+            "409": problem("The lot is full."),
+            "422": problem("The Idempotency-Key was used for a different reservation."),
+            "403": problem("A customer named another customer in customerId."),
+            ...commonErrors,
           },
         },
-        "/parking-lots/{parkingLotId}/reservations": {
-          post: {
-            tags: ["commands"],
-            summary: "Reserve a spot",
-            description:
-              "A customer books for themselves (customerId is the token's subject; leave it out). An operator books on a customer's behalf and must send customerId.",
-            parameters: [
-              pathParameter("parkingLotId", ParkingLotId),
-              {
-                name: "Idempotency-Key",
-                in: "header",
-                required: false,
-                schema: plain(IdempotencyKey),
-                description: IdempotencyKey.description,
-              },
-              {
-                name: "X-Correlation-Id",
-                in: "header",
-                required: false,
-                schema: { type: "string", maxLength: 64 },
-              },
-            ],
-            requestBody: { required: true, content: json(ReserveParkingBody) },
-            responses: {
-              "201": ok("Reserved; Location names the reservation.", ReservationAccepted),
-              "200": ok(
-                "A retry with the same Idempotency-Key: the original reservation, nothing new booked.",
-                ReservationAccepted,
-              ),
-              "404": problem("No such lot."),
-              "409": problem("The lot is full."),
-              "422": problem("The Idempotency-Key was used for a different reservation."),
-              "403": problem("A customer named another customer in customerId."),
-              ...commonErrors,
-            },
+      },
+      "/parking-lots/{parkingLotId}/reservations/{reservationId}": {
+        delete: {
+          tags: ["commands"],
+          summary: "Cancel a reservation (canceling twice changes nothing)",
+          parameters: [
+            pathParameter("parkingLotId", ParkingLotId),
+            pathParameter("reservationId", ReservationId),
+          ],
+          requestBody: { required: false, content: json(CancelReservationBody) },
+          description:
+            "A customer cancels only their own reservations (someone else's answers 404); an operator cancels any and must give a `reason`.",
+          responses: {
+            "200": ok("Canceled.", ReservationCanceledResponse),
+            "404": problem("No such lot or reservation (or it is another customer's)."),
+            ...commonErrors,
           },
         },
-        "/parking-lots/{parkingLotId}/reservations/{reservationId}": {
-          delete: {
-            tags: ["commands"],
-            summary: "Cancel a reservation (canceling twice changes nothing)",
-            parameters: [
-              pathParameter("parkingLotId", ParkingLotId),
-              pathParameter("reservationId", ReservationId),
-            ],
-            requestBody: { required: false, content: json(CancelReservationBody) },
-            description:
-              "A customer cancels only their own reservations (someone else's answers 404); an operator cancels any and must give a `reason`.",
-            responses: {
-              "200": ok("Canceled.", ReservationCanceledResponse),
-              "404": problem("No such lot or reservation (or it is another customer's)."),
-              ...commonErrors,
-            },
+      },
+      "/reservations": {
+        get: {
+          tags: ["queries"],
+          summary: "List reservations by lot, customer and/or status, newest first",
+          description: "A customer sees only their own reservations (another customerId filter is 403).",
+          parameters: queryParameters(ReservationsQuery),
+          responses: { "200": ok("A page of reservations.", Page(ReservationView)), ...commonErrors },
+        },
+      },
+      "/reservations/{reservationId}": {
+        get: {
+          tags: ["queries"],
+          summary: "One reservation with its status and coupon",
+          parameters: [pathParameter("reservationId", ReservationId), ...queryParameters(SingleQuery)],
+          responses: {
+            "200": ok("The reservation.", ReservationView),
+            "404": problem("No such reservation (or it is another customer's)."),
+            ...commonErrors,
           },
         },
-        "/reservations": {
-          get: {
-            tags: ["queries"],
-            summary: "List reservations by lot, customer and/or status, newest first",
-            description: "A customer sees only their own reservations (another customerId filter is 403).",
-            parameters: queryParameters(ReservationsQuery),
-            responses: { "200": ok("A page of reservations.", Page(ReservationView)), ...commonErrors },
-          },
+      },
+      "/customers/{customerId}/coupons": {
+        get: {
+          tags: ["queries"],
+          summary: "A customer's coupons, newest first",
+          description: "A customer reads only their own coupons (another customer's is 403).",
+          parameters: [pathParameter("customerId", CustomerId), ...queryParameters(CouponsQuery)],
+          responses: { "200": ok("A page of coupons.", Page(CouponView)), ...commonErrors },
         },
-        "/reservations/{reservationId}": {
-          get: {
-            tags: ["queries"],
-            summary: "One reservation with its status and coupon",
-            parameters: [pathParameter("reservationId", ReservationId), ...queryParameters(SingleQuery)],
-            responses: {
-              "200": ok("The reservation.", ReservationView),
-              "404": problem("No such reservation (or it is another customer's)."),
-              ...commonErrors,
-            },
-          },
-        },
-        "/customers/{customerId}/coupons": {
-          get: {
-            tags: ["queries"],
-            summary: "A customer's coupons, newest first",
-            description: "A customer reads only their own coupons (another customer's is 403).",
-            parameters: [pathParameter("customerId", CustomerId), ...queryParameters(CouponsQuery)],
-            responses: { "200": ok("A page of coupons.", Page(CouponView)), ...commonErrors },
-          },
-        },
-        "/control-center": {
-          get: {
-            tags: ["queries"],
-            summary: "Totals across lots, every lot, and each projection's position and lag",
-            description:
-              "Content negotiation: a browser (Accept preferring text/html) gets the live control-center web page; API clients get the JSON.",
-            responses: {
-              "200": {
-                description: "The control center: JSON, or the web page for a browser.",
-                content: { ...json(ControlCenterView), "text/html": { schema: { type: "string" } } },
-              },
-            },
-          },
-        },
-        "/control-center/events": {
-          get: {
-            tags: ["queries"],
-            summary: "Live control-center updates (Server-Sent Events)",
-            description:
-              "One `control-center` event (the whole ControlCenterView as JSON, the same shape as GET /control-center) whenever the read models changed, at most one per LIVE_UPDATE_INTERVAL_MS however many events arrive; `: heartbeat` comments while idle. Each event's `id` names the state it carries: reconnecting with `Last-Event-ID` sends nothing until the state differs. Ended by the server on shutdown (clients reconnect).",
-            parameters: [
-              {
-                name: "Last-Event-ID",
-                in: "header",
-                required: false,
-                description: "The id of the last event received; sent by EventSource when it reconnects.",
-                schema: { type: "string", maxLength: 64 },
-              },
-            ],
-            responses: {
-              "200": {
-                description: "An event stream.",
-                content: { "text/event-stream": { schema: { type: "string" } } },
-              },
-              "503": problem("Too many streams open on this instance, or it is shutting down."),
+      },
+      "/control-center": {
+        get: {
+          tags: ["queries"],
+          summary: "Totals across lots, every lot, and each projection's position and lag",
+          description:
+            "Content negotiation: a browser (Accept preferring text/html) gets the live control-center web page; API clients get the JSON.",
+          responses: {
+            "200": {
+              description: "The control center: JSON, or the web page for a browser.",
+              content: { ...json(ControlCenterView), "text/html": { schema: { type: "string" } } },
             },
           },
         },
-        "/": {
-          get: {
-            summary:
-              "Landing page (HTML for a browser) or links to the control center, docs and health (JSON)",
-            responses: {
-              "200": {
-                description: "The landing page or its links.",
-                content: {
-                  "text/html": { schema: { type: "string" } },
-                  "application/json": {
-                    schema: {
-                      type: "object",
-                      properties: { links: { type: "object", additionalProperties: { type: "string" } } },
-                    },
+      },
+      "/control-center/sign-in-config": {
+        get: {
+          tags: ["queries"],
+          summary: "How the control-center page signs an operator in (one-time link, or OIDC with PKCE)",
+          responses: { "200": ok("The sign-in configuration.", SignInConfig) },
+        },
+      },
+      "/control-center/events": {
+        get: {
+          tags: ["queries"],
+          summary: "Live control-center updates (Server-Sent Events)",
+          description:
+            "One `control-center` event (the whole ControlCenterView as JSON, the same shape as GET /control-center) whenever the read models changed, at most one per LIVE_UPDATE_INTERVAL_MS however many events arrive; `: heartbeat` comments while idle. Each event's `id` names the state it carries: reconnecting with `Last-Event-ID` sends nothing until the state differs. Ended by the server on shutdown (clients reconnect).",
+          parameters: [
+            {
+              name: "Last-Event-ID",
+              in: "header",
+              required: false,
+              description: "The id of the last event received; sent by EventSource when it reconnects.",
+              schema: { type: "string", maxLength: 64 },
+            },
+          ],
+          responses: {
+            "200": {
+              description: "An event stream.",
+              content: { "text/event-stream": { schema: { type: "string" } } },
+            },
+            "503": problem("Too many streams open on this instance, or it is shutting down."),
+          },
+        },
+      },
+      "/": {
+        get: {
+          summary: "Landing page (HTML for a browser) or links to the control center, docs and health (JSON)",
+          responses: {
+            "200": {
+              description: "The landing page or its links.",
+              content: {
+                "text/html": { schema: { type: "string" } },
+                "application/json": {
+                  schema: {
+                    type: "object",
+                    properties: { links: { type: "object", additionalProperties: { type: "string" } } },
                   },
                 },
               },
             },
           },
         },
-        "/healthz": { get: { summary: "Liveness", responses: { "200": { description: "Alive." } } } },
-        "/readyz": {
-          get: {
-            summary: "Readiness",
-            responses: {
-              "200": { description: "Ready." },
-              "503": { description: "Not ready; `checks` says why." },
-            },
-          },
-        },
-        "/metrics": {
-          get: {
-            summary: "Prometheus metrics",
-            responses: { "200": { description: "Text exposition format." } },
-          },
-        },
-        "/.well-known/jwks.json": {
-          get: {
-            tags: ["identity"],
-            summary: "The development issuer's public signing keys (JWKS)",
-            responses: { "200": { description: "A JSON Web Key Set." } },
-          },
-        },
-        "/.well-known/openid-configuration": {
-          get: {
-            tags: ["identity"],
-            summary: "The development issuer's OpenID Connect discovery document",
-            responses: { "200": { description: "Issuer and jwks_uri." } },
-          },
-        },
-        "/sign-in": {
-          get: {
-            tags: ["identity"],
-            summary: "Browser sign-in with a one-time link (sets the session cookie)",
-            parameters: [
-              {
-                name: "token",
-                in: "query",
-                required: true,
-                description:
-                  "The sign-in token printed by `npm run token -- --sign-in-url` (5 minutes, once).",
-                schema: { type: "string", maxLength: 8192 },
-              },
-            ],
-            responses: {
-              "303": { description: "Signed in: an HttpOnly session cookie is set; on to /control-center." },
-              "401": problem("The link is expired, already used or not valid."),
-            },
-          },
-        },
-        "/sign-out": {
-          post: {
-            tags: ["identity"],
-            summary: "Sign out of the browser session (clears the cookie)",
-            responses: { "303": { description: "Signed out; on to /control-center." } },
+      },
+      "/healthz": { get: { summary: "Liveness", responses: { "200": { description: "Alive." } } } },
+      "/readyz": {
+        get: {
+          summary: "Readiness",
+          responses: {
+            "200": { description: "Ready." },
+            "503": { description: "Not ready; `checks` says why." },
           },
         },
       },
-      access,
-    ),
+      "/metrics": {
+        get: {
+          summary: "Prometheus metrics",
+          responses: { "200": { description: "Text exposition format." } },
+        },
+      },
+      "/.well-known/jwks.json": {
+        get: {
+          tags: ["identity"],
+          summary: "The development issuer's public signing keys (JWKS)",
+          responses: { "200": { description: "A JSON Web Key Set." } },
+        },
+      },
+      "/.well-known/openid-configuration": {
+        get: {
+          tags: ["identity"],
+          summary: "The development issuer's OpenID Connect discovery document",
+          responses: { "200": { description: "Issuer and jwks_uri." } },
+        },
+      },
+      "/sign-in": {
+        get: {
+          tags: ["identity"],
+          summary: "Browser sign-in with a one-time link (sets the session cookie)",
+          parameters: [
+            {
+              name: "token",
+              in: "query",
+              required: true,
+              description: "The sign-in token printed by `npm run token -- --sign-in-url` (5 minutes, once).",
+              schema: { type: "string", maxLength: 8192 },
+            },
+          ],
+          responses: {
+            "303": { description: "Signed in: an HttpOnly session cookie is set; on to /control-center." },
+            "401": problem("The link is expired, already used or not valid."),
+          },
+        },
+      },
+      "/sign-out": {
+        post: {
+          tags: ["identity"],
+          summary: "Sign out of the browser session (clears the cookie)",
+          responses: { "303": { description: "Signed out; on to /control-center." } },
+        },
+      },
+    },
     components: {
       securitySchemes: {
         bearerAuth: {
@@ -375,4 +378,5 @@ export function openApiDocument(access: AccessLookup): Record<string, unknown> {
       },
     },
   };
+  return { ...document, paths: withSecurity(document.paths, access) };
 }
