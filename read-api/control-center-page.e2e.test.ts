@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningService } from "../app/server.js";
+import { signInUrl } from "../test-support/auth.js";
 import { launchBrowser, type TestBrowser } from "../test-support/browser.js";
 import { call, startTestService, tempDataDir } from "../test-support/service.js";
 import { ensureWebBuilt } from "../test-support/web-build.js";
@@ -38,6 +39,11 @@ beforeAll(async () => {
   await ensureWebBuilt();
   service = await startTestService(data.dir);
   browser = await launchBrowser();
+  // The operator signs in once with a link (as `npm run token -- --sign-in-url` prints): the
+  // session cookie then serves every page of this browser context.
+  const signIn = await browser.context.newPage();
+  await signIn.goto(await signInUrl(data.dir, service.url));
+  await signIn.close();
   expect((await call(service.url, "POST", "/parking-lots", LOT)).status).toBe(201);
 });
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningService } from "../app/server.js";
+import { operatorHeaders } from "../test-support/auth.js";
 import { startTestService, tempDataDir } from "../test-support/service.js";
 import { ensureWebBuilt } from "../test-support/web-build.js";
 
@@ -19,8 +20,11 @@ afterAll(async () => {
   data.remove();
 });
 
-const get = (path: string, accept?: string) =>
-  fetch(`${service.url}${path}`, accept ? { headers: { accept } } : {});
+/** As the test operator: the JSON control center needs the role; the page and assets need nothing. */
+const get = async (path: string, accept?: string) =>
+  fetch(`${service.url}${path}`, {
+    headers: { ...(await operatorHeaders(data.dir)), ...(accept ? { accept } : {}) },
+  });
 
 describe("content negotiation", () => {
   it("answers a browser's /control-center with the page, and API clients with the JSON", async () => {

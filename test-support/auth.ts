@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { generateKeyPair, importJWK, type JWK, SignJWT } from "jose";
 import { DEV_ISSUER, mintDevToken, publicKeySet } from "../platform/auth/dev-issuer.js";
+import { SIGN_IN_TOKEN_TYPE } from "../platform/auth/verifier.js";
 
 /**
  * Tokens for tests, minted with the embedded development issuer's key in a service's DATA_DIR
@@ -161,4 +162,26 @@ export async function hmacWithPublicKeyToken(
     .setIssuedAt()
     .setExpirationTime("1h")
     .sign(secret);
+}
+
+/** A browser sign-in link for a service on `dataDir` (as `npm run token -- --sign-in-url` prints). */
+export async function signInUrl(
+  dataDir: string,
+  baseUrl: string,
+  who: { readonly sub: string; readonly role: "customer" | "operator" } = {
+    sub: TEST_OPERATOR,
+    role: "operator",
+  },
+): Promise<string> {
+  const token = await mintDevToken(dataDir, {
+    sub: who.sub,
+    roles: [who.role],
+    audience: TEST_AUDIENCE,
+    ttlSeconds: 300,
+    typ: SIGN_IN_TOKEN_TYPE,
+    claims: { session_ttl: 3600 },
+  });
+  const url = new URL("/sign-in", baseUrl);
+  url.searchParams.set("token", token);
+  return url.href;
 }

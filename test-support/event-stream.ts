@@ -1,3 +1,5 @@
+import { defaultAuthFor } from "./auth.js";
+
 /** A Server-Sent Events client for tests: reads a `text/event-stream` response event by event. */
 export interface ServerSentEvent {
   readonly id?: string;
@@ -23,8 +25,10 @@ export async function openEventStream(
   headers: Record<string, string> = {},
 ): Promise<EventStreamReader> {
   const controller = new AbortController();
+  // Like call(): the test operator's token for a service started through test-support.
+  const named = Object.keys(headers).some((name) => name.toLowerCase() === "authorization");
   const response = await fetch(url, {
-    headers: { accept: "text/event-stream", ...headers },
+    headers: { accept: "text/event-stream", ...(named ? {} : await defaultAuthFor(url)), ...headers },
     signal: controller.signal,
   });
   const reader = response.body?.getReader();
