@@ -13,6 +13,7 @@ import { PROJECTIONS } from "../projections/read-models/index.js";
 import { Projector } from "../projections/runtime/projector.js";
 import { QueryService } from "../read-api/query-service.js";
 import { ParkingLotCommandHandler } from "../write-side/command-handler.js";
+import { ProcessorThread, type WorkerMetrics } from "./processor-thread.js";
 
 /**
  * The composition root: the only place that knows which adapter runs. Everything else sees the
@@ -25,8 +26,11 @@ export interface Services {
   readonly eventStore?: EventStore;
   readonly documentStore?: DocumentStore;
   readonly commands?: ParkingLotCommandHandler;
-  readonly projector?: Projector;
-  readonly couponPolicy?: CouponPolicy;
+  /** The projectors' state and progress: the projector itself, or the thread that runs it. */
+  readonly projector?: Pick<Projector, "status" | "onAdvance">;
+  readonly couponPolicy?: Pick<CouponPolicy, "checkpoint">;
+  /** Metrics kept by another thread of this process (the processors thread), for /metrics. */
+  readonly threadMetrics?: () => Promise<WorkerMetrics>;
   readonly queries?: QueryService;
   /** Stops the background workers (their checkpoints are stored per batch) and closes the stores. */
   close(): Promise<void>;
@@ -34,6 +38,8 @@ export interface Services {
 
 const runsCommands = (c: Config) => c.role === "all" || c.role === "command-api";
 const runsProjections = (c: Config) => c.role === "all" || c.role === "projector";
+/** ROLE=all runs its projectors and coupon policy in a worker thread unless told otherwise. */
+const processorsInWorker = (c: Config) => c.role === "all" && c.processorsThread === "worker";
 const runsQueries = (c: Config) => c.role === "all" || c.role === "query-api";
 
 export function openEventStore(config: Config): EventStore {
@@ -71,7 +77,10 @@ export async function createServices(
 
   let projector: Projector | undefined;
   let couponPolicy: CouponPolicy | undefined;
-  if (runsProjections(config) && documentStore) {
+  let thread: ProcessorThread | undefined;
+  if (processorsInWorker(config)) {
+    thread = await ProcessorThread.start(config, logger.child({ component: "processors-thread" }));
+  } else if (runsProjections(config) && documentStore) {
     projector = new Projector({
       projections: PROJECTIONS,
       eventStore,
@@ -97,7 +106,7 @@ export async function createServices(
       ? new QueryService(documentStore, {
           eventStore,
           readYourWritesTimeoutMs: config.readYourWritesTimeoutMs,
-          ...(projector ? { progress: projector } : {}),
+          ...(thread ? { progress: thread } : projector ? { progress: projector } : {}),
         })
       : undefined;
 
@@ -108,10 +117,12 @@ export async function createServices(
     eventStore,
     ...(documentStore ? { documentStore } : {}),
     ...(commands ? { commands } : {}),
-    ...(projector ? { projector } : {}),
-    ...(couponPolicy ? { couponPolicy } : {}),
+    ...(thread
+      ? { projector: thread, couponPolicy: thread, threadMetrics: () => thread.metrics() }
+      : { ...(projector ? { projector } : {}), ...(couponPolicy ? { couponPolicy } : {}) }),
     ...(queries ? { queries } : {}),
     async close() {
+      await thread?.stop();
       await couponPolicy?.stop();
       await projector?.stop();
       await eventStore.close();

@@ -10,6 +10,9 @@ import path from "node:path";
  */
 
 export const ROLES = ["all", "command-api", "projector", "query-api"] as const;
+/** Where ROLE=all runs the projectors and the coupon policy. */
+export const PROCESSOR_THREADS = ["worker", "main"] as const;
+export type ProcessorThread = (typeof PROCESSOR_THREADS)[number];
 /** Which parts of the service one process runs. */
 export type Role = (typeof ROLES)[number];
 
@@ -58,6 +61,8 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   /** EMBEDDED_POLL_INTERVAL_MS: how often embedded stores look for writes by other processes. */
   readonly embeddedPollIntervalMs: number;
+  /** PROCESSORS_THREAD: where ROLE=all runs the projectors and the coupon policy. */
+  readonly processorsThread: ProcessorThread;
 }
 
 /** One documented environment variable. */
@@ -392,6 +397,13 @@ const SPECS: Specs = {
     default: "100",
     ...integer(10, 10000),
   },
+  processorsThread: {
+    name: "PROCESSORS_THREAD",
+    description:
+      "Where `ROLE=all` runs the projectors and the coupon policy: `worker` (a worker thread with its own store connections, so that they use the second core and leave the request thread to the API) or `main` (the request thread).",
+    default: "worker",
+    ...oneOf(PROCESSOR_THREADS),
+  },
 };
 
 const FIELDS = Object.keys(SPECS) as (keyof Config)[];
@@ -450,6 +462,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     readYourWritesTimeoutMs: read("readYourWritesTimeoutMs"),
     shutdownTimeoutMs: read("shutdownTimeoutMs"),
     embeddedPollIntervalMs: read("embeddedPollIntervalMs"),
+    processorsThread: read("processorsThread"),
   };
   if (problems.length > 0) {
     const order = (p: ConfigProblem) => CONFIG_VARIABLES.findIndex((v) => v.name === p.variable);

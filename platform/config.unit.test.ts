@@ -46,6 +46,7 @@ const DEFAULTS: Config = {
   readYourWritesTimeoutMs: 3000,
   shutdownTimeoutMs: 10000,
   embeddedPollIntervalMs: 100,
+  processorsThread: "worker",
 };
 
 describe("loadConfig defaults", () => {
@@ -112,6 +113,7 @@ describe("CONFIG_VARIABLES", () => {
       "READ_YOUR_WRITES_TIMEOUT_MS",
       "SHUTDOWN_TIMEOUT_MS",
       "EMBEDDED_POLL_INTERVAL_MS",
+      "PROCESSORS_THREAD",
     ]);
   });
 
@@ -125,6 +127,13 @@ describe("CONFIG_VARIABLES", () => {
       expect(problemsOf({ [variable.name]: variable.default })).toEqual([]);
     }
   });
+});
+
+describe("PROCESSORS_THREAD", () => {
+  it.each(["worker", "main"] as const)("accepts %s", (value) => {
+    expect(loadConfig({ PROCESSORS_THREAD: value }).processorsThread).toBe(value);
+  });
+  it.each(["thread", "Worker", "both"])("rejects %s", (value) => rejects("PROCESSORS_THREAD", value));
 });
 
 describe("ROLE", () => {
