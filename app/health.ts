@@ -24,7 +24,7 @@ export function healthRoutes(services: Services, lifecycle: Lifecycle): Router {
     const checks: Record<string, { ok: boolean; detail?: string }> = {};
     checks.lifecycle = lifecycle.ready ? { ok: true } : { ok: false, detail: "shutting down" };
     let head = null;
-    const needsEventStore = services.commands !== undefined || services.projector !== undefined;
+    const needsEventStore = services.commands !== undefined || services.processors !== undefined;
     if (services.eventStore && needsEventStore) {
       try {
         head = await withTimeout(services.eventStore.headPosition(), 1000, "event store");
@@ -41,11 +41,11 @@ export function healthRoutes(services: Services, lifecycle: Lifecycle): Router {
         checks.documentStore = { ok: false, detail: String(error) };
       }
     }
-    if (services.projector) {
-      for (const status of services.projector.status()) {
+    if (services.processors) {
+      for (const status of services.processors.status()) {
         const lag = head ? head.commit - (status.position?.commit ?? 0) : 0;
         const ok = status.state !== "failed" && lag <= services.config.readyMaxLag;
-        checks[`projection:${status.name}`] = ok
+        checks[`${status.kind}:${status.name}`] = ok
           ? { ok }
           : {
               ok,

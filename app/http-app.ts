@@ -11,6 +11,7 @@ import {
 import { inflightLimit } from "../platform/http/overload.js";
 import { ProblemError } from "../platform/http/problem.js";
 import { openApiDocument } from "../read-api/openapi.js";
+import { findWebDir, pageRoutes } from "../read-api/page-routes.js";
 import { queryRoutes } from "../read-api/query-routes.js";
 import { commandRoutes } from "../write-side/http/command-routes.js";
 import { healthRoutes, type Lifecycle } from "./health.js";
@@ -59,6 +60,9 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
       req.method === "POST" || req.method === "DELETE" ? limit(req, res, next) : next(),
     );
     app.use(commands);
+  }
+  if (services.queries) {
+    app.use(pageRoutes({ webDir: findWebDir(), liveUpdates: services.liveUpdates }));
   }
   if (services.queries) app.use(queryRoutes(services.queries, { controlCenterLotLimit: 100 }));
 

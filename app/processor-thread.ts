@@ -7,13 +7,13 @@ import type { MetricObjectWithValues, MetricValue } from "prom-client";
 import type { Position } from "../event-store/position.js";
 import type { Config } from "../platform/config.js";
 import type { Logger } from "../platform/logger.js";
-import type { ProjectionRuntimeStatus } from "../projections/runtime/projector.js";
+import type { ProcessorStatus } from "../projections/runtime/processor-runtime.js";
 
 export type WorkerMetrics = MetricObjectWithValues<MetricValue<string>>[];
 
 /** Messages from the processors thread (app/processors-worker.ts). */
 export type FromProcessors =
-  | { type: "status"; projections: ProjectionRuntimeStatus[]; coupon: Position | null }
+  | { type: "status"; processors: ProcessorStatus[] }
   | { type: "advance"; name: string; position: Position }
   | { type: "metrics"; id: number; metrics: WorkerMetrics }
   | { type: "stopped" }
@@ -50,12 +50,11 @@ interface TsxPackage {
 /**
  * The request thread's side of the processors thread: it starts the worker, waits until the
  * projectors and the coupon policy run, and then stands in for them (status for /readyz and the
- * lag gauges, progress for read-your-writes, the coupon policy's checkpoint, metrics for /metrics).
- * If the worker dies, every projection reports failed, so /readyz turns 503.
+ * lag gauges, progress for read-your-writes, metrics for /metrics).
+ * If the worker dies, every processor reports failed, so /readyz turns 503.
  */
 export class ProcessorThread {
-  private statuses: ProjectionRuntimeStatus[] = [];
-  private coupon: Position | null = null;
+  private statuses: ProcessorStatus[] = [];
   private readonly listeners = new Set<(name: string, position: Position) => void>();
   private readonly metricRequests = new Map<number, (metrics: WorkerMetrics) => void>();
   private nextMetricsId = 0;
@@ -89,14 +88,9 @@ export class ProcessorThread {
     return thread;
   }
 
-  /** Each projection's state as the worker last reported it. */
-  status(): ProjectionRuntimeStatus[] {
+  /** Each processor's state (projections, coupon policy) as the worker last reported it. */
+  status(): ProcessorStatus[] {
     return this.statuses;
-  }
-
-  /** The coupon policy's checkpoint as the worker last reported it. */
-  get checkpoint(): Position | null {
-    return this.coupon;
   }
 
   onAdvance(listener: (name: string, position: Position) => void): () => void {
@@ -136,8 +130,7 @@ export class ProcessorThread {
   private receive(message: FromProcessors): void {
     switch (message.type) {
       case "status":
-        this.statuses = message.projections;
-        this.coupon = message.coupon;
+        this.statuses = message.processors;
         return;
       case "advance": {
         this.statuses = this.statuses.map((s) =>

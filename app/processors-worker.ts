@@ -6,8 +6,8 @@ import type { FromProcessors, ToProcessors } from "./processor-thread.js";
 import { createServices } from "./services.js";
 
 /**
- * The worker thread of ROLE=all that runs the projectors and the coupon policy: exactly what a
- * ROLE=projector process runs, with its own event-store and document-store connections (WAL lets
+ * The worker thread of ROLE=all that runs the processors (projections, coupon policy): exactly
+ * what a ROLE=projector process runs (startProcessors, through createServices), with its own event-store and document-store connections (WAL lets
  * them write beside the request thread's). It reports to the request thread: each projection's
  * progress as it advances (read-your-writes waits on it), status, and its metrics on request.
  */
@@ -20,15 +20,10 @@ const post = (message: FromProcessors) => port.postMessage(message);
 
 try {
   const services = await createServices({ ...config, role: "projector" }, logger, metrics);
-  const projector = services.projector;
-  const report = () =>
-    post({
-      type: "status",
-      projections: projector?.status() ?? [],
-      coupon: services.couponPolicy?.checkpoint ?? null,
-    });
-  projector?.onAdvance((name, position) => post({ type: "advance", name, position }));
-  // The coupon policy's checkpoint and failures have no event of their own: report them often.
+  const processors = services.processors;
+  const report = () => post({ type: "status", processors: processors?.status() ?? [] });
+  processors?.onAdvance((name, position) => post({ type: "advance", name, position }));
+  // Failures and caught-up flags have no event of their own: report the whole status often.
   const timer = setInterval(report, 200);
   report();
   port.on("message", (message: ToProcessors) => {

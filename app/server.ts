@@ -42,13 +42,17 @@ export async function startService(
   const address = server.address() as AddressInfo;
   const url = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${address.port}`;
 
-  const lagTimer = services.projector ? setInterval(() => void updateLag(services), 1000).unref() : undefined;
+  const lagTimer = services.processors
+    ? setInterval(() => void updateLag(services), 1000).unref()
+    : undefined;
 
   let shuttingDown: Promise<void> | undefined;
   const shutdown = (reason: string) => {
     shuttingDown ??= (async () => {
       logger.info({ reason }, "shutting down: no longer ready, finishing in-flight requests");
       lifecycle.ready = false;
+      // Event streams never finish by themselves: end them, or close() would wait for them.
+      services.liveUpdates?.close();
       if (lagTimer) clearInterval(lagTimer);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Idle keep-alive connections would hold close() open; busy ones finish their request first.
@@ -70,14 +74,12 @@ async function updateLag(services: Services): Promise<void> {
   try {
     const head = await services.eventStore?.headPosition();
     if (!head) return;
-    for (const status of services.projector?.status() ?? []) {
+    for (const status of services.processors?.status() ?? []) {
       services.metrics.projectionLag.set(
         { projection: status.name },
-        head.commit - (status.position?.commit ?? 0),
+        Math.max(0, head.commit - (status.position?.commit ?? 0)),
       );
     }
-    const coupon = services.couponPolicy?.checkpoint;
-    services.metrics.projectionLag.set({ projection: "coupon-policy" }, head.commit - (coupon?.commit ?? 0));
   } catch {
     // the store is down: keep the last values; /readyz reports the outage
   }

@@ -8,9 +8,9 @@ import type { EventStore } from "../event-store/port.js";
 import { type Config, toEsdbConnectionString } from "../platform/config.js";
 import type { Logger } from "../platform/logger.js";
 import { Metrics } from "../platform/metrics.js";
-import { CouponPolicy } from "../projections/coupon-policy/coupon-policy.js";
-import { PROJECTIONS } from "../projections/read-models/index.js";
-import { Projector } from "../projections/runtime/projector.js";
+import { startProcessors } from "../projections/processors.js";
+import type { ProcessorRuntime } from "../projections/runtime/processor-runtime.js";
+import { LIVE_UPDATES_DEFAULTS, LiveUpdates } from "../read-api/live-updates.js";
 import { QueryService } from "../read-api/query-service.js";
 import { ParkingLotCommandHandler } from "../write-side/command-handler.js";
 import { ProcessorThread, type WorkerMetrics } from "./processor-thread.js";
@@ -26,21 +26,22 @@ export interface Services {
   readonly eventStore?: EventStore;
   readonly documentStore?: DocumentStore;
   readonly commands?: ParkingLotCommandHandler;
-  /** The projectors' state and progress: the projector itself, or the thread that runs it. */
-  readonly projector?: Pick<Projector, "status" | "onAdvance">;
-  readonly couponPolicy?: Pick<CouponPolicy, "checkpoint">;
+  /** The projections and reactors (coupon policy), where this role runs them. */
+  readonly processors?: Pick<ProcessorRuntime, "status" | "onAdvance">;
   /** Metrics kept by another thread of this process (the processors thread), for /metrics. */
   readonly threadMetrics?: () => Promise<WorkerMetrics>;
   readonly queries?: QueryService;
+  /** The control-center page's Server-Sent Events; ended first on shutdown so the server can close. */
+  readonly liveUpdates?: LiveUpdates;
   /** Stops the background workers (their checkpoints are stored per batch) and closes the stores. */
   close(): Promise<void>;
 }
 
 const runsCommands = (c: Config) => c.role === "all" || c.role === "command-api";
 const runsProjections = (c: Config) => c.role === "all" || c.role === "projector";
-/** ROLE=all runs its projectors and coupon policy in a worker thread unless told otherwise. */
-const processorsInWorker = (c: Config) => c.role === "all" && c.processorsThread === "worker";
 const runsQueries = (c: Config) => c.role === "all" || c.role === "query-api";
+/** ROLE=all runs its projections and reactors in a worker thread unless told otherwise. */
+const processorsInWorker = (c: Config) => c.role === "all" && c.processorsThread === "worker";
 
 export function openEventStore(config: Config): EventStore {
   return config.eventStoreUrl
@@ -75,40 +76,36 @@ export async function createServices(
       })
     : undefined;
 
-  let projector: Projector | undefined;
-  let couponPolicy: CouponPolicy | undefined;
-  let thread: ProcessorThread | undefined;
-  if (processorsInWorker(config)) {
-    thread = await ProcessorThread.start(config, logger.child({ component: "processors-thread" }));
-  } else if (runsProjections(config) && documentStore) {
-    projector = new Projector({
-      projections: PROJECTIONS,
-      eventStore,
-      documentStore,
-      logger: logger.child({ component: "projector" }),
-      metrics,
-      batchSize: config.projectionBatchSize,
-      generation: "active",
-    });
-    couponPolicy = new CouponPolicy({
-      eventStore,
-      documentStore,
-      logger: logger.child({ component: "coupon-policy" }),
-      metrics,
-      batchSize: config.projectionBatchSize,
-    });
-    await projector.start();
-    await couponPolicy.start();
-  }
+  const thread = processorsInWorker(config)
+    ? await ProcessorThread.start(config, logger.child({ component: "processors-thread" }))
+    : undefined;
+  const processors =
+    !thread && runsProjections(config) && documentStore
+      ? await startProcessors({
+          eventStore,
+          documentStore,
+          logger: logger.child({ component: "processors" }),
+          metrics,
+          batchSize: config.projectionBatchSize,
+        })
+      : undefined;
 
   const queries =
     runsQueries(config) && documentStore
       ? new QueryService(documentStore, {
           eventStore,
           readYourWritesTimeoutMs: config.readYourWritesTimeoutMs,
-          ...(thread ? { progress: thread } : projector ? { progress: projector } : {}),
+          ...(thread ? { progress: thread } : processors ? { progress: processors } : {}),
         })
       : undefined;
+
+  const liveUpdates = queries
+    ? new LiveUpdates(queries, logger.child({ component: "live-updates" }), {
+        ...LIVE_UPDATES_DEFAULTS,
+        pollIntervalMs: config.liveUpdateIntervalMs,
+        heartbeatMs: config.liveHeartbeatMs,
+      })
+    : undefined;
 
   return {
     config,
@@ -118,13 +115,16 @@ export async function createServices(
     ...(documentStore ? { documentStore } : {}),
     ...(commands ? { commands } : {}),
     ...(thread
-      ? { projector: thread, couponPolicy: thread, threadMetrics: () => thread.metrics() }
-      : { ...(projector ? { projector } : {}), ...(couponPolicy ? { couponPolicy } : {}) }),
+      ? { processors: thread, threadMetrics: () => thread.metrics() }
+      : processors
+        ? { processors }
+        : {}),
     ...(queries ? { queries } : {}),
+    ...(liveUpdates ? { liveUpdates } : {}),
     async close() {
+      liveUpdates?.close();
       await thread?.stop();
-      await couponPolicy?.stop();
-      await projector?.stop();
+      await processors?.stop();
       await eventStore.close();
       await documentStore?.close();
     },

@@ -9,7 +9,7 @@ import type { Modifier } from "mingo/updater";
 import { update as mingoUpdate } from "mingo/updater";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { DocumentStore, Filter, IndexSpec, WriteOp } from "./port.js";
-import { DocumentStoreError } from "./port.js";
+import { DocumentStoreError, WriteConditionFailedError } from "./port.js";
 
 export interface OpenedDocumentStore {
   readonly store: DocumentStore;
@@ -276,6 +276,71 @@ export function documentStoreContract(name: string, open: () => Promise<OpenedDo
         // The store keeps working after a failed batch.
         await store().write([upsert(c, "keep", { $inc: { n: 1 } })]);
         expect(await store().findById(c, "keep")).toEqual({ _id: "keep", n: 2, s: "text" });
+      });
+
+      it("a conditional update writes the batch only if its document matches (compare-and-set)", async () => {
+        const c = collection("conditional");
+        const other = collection("conditional_other");
+        const leased = (holder: string, epoch: number, ifFilter: Filter): WriteOp => ({
+          op: "update",
+          collection: c,
+          id: "lease",
+          upsert: true,
+          if: ifFilter,
+          update: { $set: { holder, epoch } },
+        });
+        // Missing document: matches only with upsert.
+        await expect(
+          store().write([
+            { op: "update", collection: c, id: "lease", if: { epoch: 0 }, update: { $set: { x: 1 } } },
+          ]),
+        ).rejects.toBeInstanceOf(WriteConditionFailedError);
+        await store().write([leased("A", 1, { epoch: 0 })]);
+        expect(await store().findById(c, "lease")).toEqual({ _id: "lease", holder: "A", epoch: 1 });
+
+        // A stale condition: nothing of the batch is written, the error names the document.
+        const stale = store().write([
+          upsert(other, "effect", { $inc: { n: 1 } }),
+          leased("B", 2, { epoch: 0 }),
+          upsert(other, "after", { $inc: { n: 1 } }),
+        ]);
+        await expect(stale).rejects.toBeInstanceOf(WriteConditionFailedError);
+        await expect(stale).rejects.toMatchObject({ collection: c, id: "lease" });
+        expect(await store().findById(other, "effect")).toBeNull();
+        expect(await store().findById(other, "after")).toBeNull();
+
+        // A matching condition (operators and all) writes everything.
+        await store().write([
+          upsert(other, "effect", { $inc: { n: 1 } }),
+          leased("B", 2, { $or: [{ holder: "A", epoch: { $gte: 1 } }, { holder: "nobody" }] }),
+        ]);
+        expect(await store().findById(c, "lease")).toEqual({ _id: "lease", holder: "B", epoch: 2 });
+        expect(await store().findById(other, "effect")).toEqual({ _id: "effect", n: 1 });
+        // The condition sees the batch's earlier ops on the same document.
+        await store().write([upsert(c, "lease", { $set: { epoch: 3 } }), leased("C", 4, { epoch: 3 })]);
+        expect(await store().findById(c, "lease")).toEqual({ _id: "lease", holder: "C", epoch: 4 });
+      });
+
+      it("of concurrent compare-and-sets on one document expecting the same state, exactly one wins", async () => {
+        const c = collection("cas_race");
+        await store().write([upsert(c, "lease", { $set: { epoch: 1 } })]);
+        const outcomes = await Promise.allSettled(
+          ["A", "B", "C", "D"].map((holder) =>
+            store().write([
+              {
+                op: "update",
+                collection: c,
+                id: "lease",
+                if: { epoch: 1 },
+                update: { $set: { epoch: 2, holder } },
+              },
+            ]),
+          ),
+        );
+        expect(outcomes.filter((o) => o.status === "fulfilled")).toHaveLength(1);
+        for (const o of outcomes.filter((o) => o.status === "rejected"))
+          expect((o as PromiseRejectedResult).reason).toBeInstanceOf(DocumentStoreError);
+        expect(await store().findById(c, "lease")).toMatchObject({ epoch: 2 });
       });
 
       it("rejects malformed ops before writing anything", async () => {

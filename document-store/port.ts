@@ -24,6 +24,14 @@ export type WriteOp =
       readonly update: UpdateDocument;
       /** Create the document from `_id`, `$setOnInsert` and the update when it does not exist. */
       readonly upsert?: boolean;
+      /**
+       * A condition on this document as it stands at this op (earlier ops of the batch applied):
+       * the whole batch is written only if the document matches it (a missing document counts as
+       * matching only with `upsert`); otherwise write() throws WriteConditionFailedError and
+       * nothing of the batch is written. Checked and written atomically, like a compare-and-set:
+       * what leases and fencing tokens are built on.
+       */
+      readonly if?: Filter;
     }
   | {
       readonly op: "replace";
@@ -93,5 +101,16 @@ export class DocumentStoreUnavailableError extends DocumentStoreError {
   override name = "DocumentStoreUnavailableError";
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
+  }
+}
+
+/** A conditional op's document did not match its `if` condition: nothing of the batch was written. */
+export class WriteConditionFailedError extends DocumentStoreError {
+  override name = "WriteConditionFailedError";
+  constructor(
+    readonly collection: string,
+    readonly id: string,
+  ) {
+    super(`${collection}/${id} does not match the write's condition; nothing was written`);
   }
 }

@@ -105,6 +105,11 @@ export function validateWriteOp(op: WriteOp): void {
       if (op.upsert !== undefined && typeof op.upsert !== "boolean") {
         throw new DocumentStoreError(`update of ${op.collection}/${op.id}: upsert must be a boolean`);
       }
+      if (op.if !== undefined && !isPlainObject(op.if)) {
+        throw new DocumentStoreError(
+          `update of ${op.collection}/${op.id}: the condition must be a plain object`,
+        );
+      }
       return;
     }
     case "replace": {

@@ -4,7 +4,7 @@ import fc from "fast-check";
 import type { Observable, Subscription } from "rxjs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { EventStoreClosedError, WrongExpectedRevisionError } from "./errors.js";
-import type { EventStore, EventToAppend, ExpectedRevision, RecordedEvent } from "./port.js";
+import type { EventStore, EventToAppend, ExpectedRevision, LogMessage, RecordedEvent } from "./port.js";
 import { comparePositions, type Position } from "./position.js";
 
 /**
@@ -522,6 +522,83 @@ export function eventStoreContract(
         await sleep(300);
         expect(recording.events).toHaveLength(1);
         expect(recording.error).toBeUndefined();
+      });
+    });
+
+    describe("followAll", () => {
+      /** Follows the log, recording every message (unsubscribed after the test). */
+      function follow(options: Parameters<EventStore["followAll"]>[0]) {
+        const messages: LogMessage[] = [];
+        let error: unknown;
+        subscriptions.push(
+          store.followAll(options).subscribe({
+            next: (m) => messages.push(m),
+            error: (e: unknown) => {
+              error = e;
+            },
+          }),
+        );
+        return { messages, error: () => error };
+      }
+      const positionOf = (m: LogMessage) => (m.kind === "event" ? m.event.position : m.position);
+      /** No event may arrive at or before a position already reported as examined. */
+      function expectProgressNeverOvertakesEvents(messages: readonly LogMessage[]): void {
+        let examined: Position | null = null;
+        for (const m of messages) {
+          const at = positionOf(m);
+          if (m.kind === "event" && examined)
+            expect(comparePositions(m.event.position, examined)).toBeGreaterThan(0);
+          if (at && (!examined || comparePositions(at, examined) > 0)) examined = at;
+        }
+      }
+
+      it("reports progress through events it does not select and that it has caught up, never ahead of an event", async () => {
+        const category = newCategory();
+        const wanted = `W${randomUUID().replaceAll("-", "")}`;
+        await append(`${category}a`, [{ type: wanted, data: { n: 1 }, metadata: {} }]);
+        const { position: last } = await append(`${category}b`, [
+          { type: "Other", data: {}, metadata: {} },
+          { type: "Other", data: {}, metadata: {} },
+        ]);
+        const followed = follow({ from: "start", filter: { eventTypes: [wanted] } });
+        const progressed = () =>
+          followed.messages.some(
+            (m) => m.kind !== "event" && m.position !== null && comparePositions(m.position, last) >= 0,
+          );
+        await eventually(
+          () => followed.messages.some((m) => m.kind === "caught-up") && progressed(),
+          "caught up, with progress past the unselected events at the end of the log",
+        );
+        const caughtUp = followed.messages.filter((m) => m.kind === "caught-up");
+        expect(caughtUp).toHaveLength(1);
+        const delivered = followed.messages.flatMap((m) => (m.kind === "event" ? [m.event] : []));
+        expect(delivered.map((e) => [e.type, e.data])).toEqual([[wanted, { n: 1 }]]);
+        // The caught-up message comes after every selected event that was stored before it.
+        expect(followed.messages.findIndex((m) => m.kind === "caught-up")).toBeGreaterThan(
+          followed.messages.findIndex((m) => m.kind === "event"),
+        );
+        expectProgressNeverOvertakesEvents(followed.messages);
+        expect(followed.error()).toBeUndefined();
+      });
+
+      it("delivers live events after catching up, progress still in order; subscribeToAll is its events", async () => {
+        const category = newCategory();
+        const wanted = `W${randomUUID().replaceAll("-", "")}`;
+        await append(`${category}a`, events(2));
+        const followed = follow({ from: "start", filter: { eventTypes: [wanted] } });
+        await eventually(() => followed.messages.some((m) => m.kind === "caught-up"), "caught up");
+        for (let i = 0; i < 5; i++)
+          await append(`${category}b`, [
+            { type: "Other", data: {}, metadata: {} },
+            { type: wanted, data: { n: i }, metadata: {} },
+          ]);
+        await eventually(
+          () => followed.messages.filter((m) => m.kind === "event").length >= 5,
+          "five live events",
+        );
+        expectProgressNeverOvertakesEvents(followed.messages);
+        const delivered = followed.messages.flatMap((m) => (m.kind === "event" ? [m.event.data] : []));
+        expect(delivered).toEqual([0, 1, 2, 3, 4].map((n) => ({ n })));
       });
     });
 

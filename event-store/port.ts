@@ -71,6 +71,20 @@ export interface SubscribeToAllOptions {
   readonly filter?: EventFilter;
 }
 
+/**
+ * What a followed subscription (EventStore.followAll) delivers, in log order:
+ * - an event the filter selects;
+ * - a checkpoint: every event at or before `position` has been examined, and the selected ones among
+ *   them were delivered before this message. It moves a consumer past events it does not select, so
+ *   its progress can reach the head of the log even when the newest events are of other types;
+ * - caught-up (once per subscription): everything stored when the subscription started has been
+ *   examined; live events follow. `position` is the furthest examined position, when the store knows it.
+ */
+export type LogMessage =
+  | { readonly kind: "event"; readonly event: RecordedEvent }
+  | { readonly kind: "checkpoint"; readonly position: Position }
+  | { readonly kind: "caught-up"; readonly position: Position | null };
+
 export interface EventStore {
   /**
    * Appends atomically, or not at all. Throws WrongExpectedRevisionError when the stream is not
@@ -96,6 +110,13 @@ export interface EventStore {
    * complete). Unsubscribing releases the underlying call.
    */
   subscribeToAll(options: SubscribeToAllOptions): Observable<RecordedEvent>;
+
+  /**
+   * The same subscription with its progress: events, checkpoints through unselected events, and the
+   * moment it caught up (see LogMessage). What processors follow, so that their checkpoints and
+   * "caught up" never wait on an event that will not come.
+   */
+  followAll(options: SubscribeToAllOptions): Observable<LogMessage>;
 
   /** Position of the last event in the log, or null when the log is empty. */
   headPosition(): Promise<Position | null>;

@@ -61,6 +61,10 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   /** EMBEDDED_POLL_INTERVAL_MS: how often embedded stores look for writes by other processes. */
   readonly embeddedPollIntervalMs: number;
+  /** LIVE_UPDATE_INTERVAL_MS: how often the control-center page's event streams look for changes. */
+  readonly liveUpdateIntervalMs: number;
+  /** LIVE_HEARTBEAT_MS: how often an idle event stream gets a heartbeat. */
+  readonly liveHeartbeatMs: number;
   /** PROCESSORS_THREAD: where ROLE=all runs the projectors and the coupon policy. */
   readonly processorsThread: ProcessorThread;
 }
@@ -397,6 +401,20 @@ const SPECS: Specs = {
     default: "100",
     ...integer(10, 10000),
   },
+  liveUpdateIntervalMs: {
+    name: "LIVE_UPDATE_INTERVAL_MS",
+    description:
+      "How often (ms) the query API reads the projection checkpoints for the control-center page's live updates; a page gets at most one update per interval, however many events arrive.",
+    default: "250",
+    ...integer(50, 10000),
+  },
+  liveHeartbeatMs: {
+    name: "LIVE_HEARTBEAT_MS",
+    description:
+      "How often (ms) an idle live-update stream (Server-Sent Events) gets a heartbeat; keep it below the idle timeout of any proxy in front.",
+    default: "15000",
+    ...integer(10, 300000),
+  },
   processorsThread: {
     name: "PROCESSORS_THREAD",
     description:
@@ -462,6 +480,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     readYourWritesTimeoutMs: read("readYourWritesTimeoutMs"),
     shutdownTimeoutMs: read("shutdownTimeoutMs"),
     embeddedPollIntervalMs: read("embeddedPollIntervalMs"),
+    liveUpdateIntervalMs: read("liveUpdateIntervalMs"),
+    liveHeartbeatMs: read("liveHeartbeatMs"),
     processorsThread: read("processorsThread"),
   };
   if (problems.length > 0) {

@@ -46,6 +46,8 @@ const DEFAULTS: Config = {
   readYourWritesTimeoutMs: 3000,
   shutdownTimeoutMs: 10000,
   embeddedPollIntervalMs: 100,
+  liveUpdateIntervalMs: 250,
+  liveHeartbeatMs: 15000,
   processorsThread: "worker",
 };
 
@@ -113,6 +115,8 @@ describe("CONFIG_VARIABLES", () => {
       "READ_YOUR_WRITES_TIMEOUT_MS",
       "SHUTDOWN_TIMEOUT_MS",
       "EMBEDDED_POLL_INTERVAL_MS",
+      "LIVE_UPDATE_INTERVAL_MS",
+      "LIVE_HEARTBEAT_MS",
       "PROCESSORS_THREAD",
     ]);
   });
@@ -155,6 +159,8 @@ describe("integers", () => {
     ["READ_YOUR_WRITES_TIMEOUT_MS", 0, 30000, "readYourWritesTimeoutMs"],
     ["SHUTDOWN_TIMEOUT_MS", 100, 120000, "shutdownTimeoutMs"],
     ["EMBEDDED_POLL_INTERVAL_MS", 10, 10000, "embeddedPollIntervalMs"],
+    ["LIVE_UPDATE_INTERVAL_MS", 50, 10000, "liveUpdateIntervalMs"],
+    ["LIVE_HEARTBEAT_MS", 10, 300000, "liveHeartbeatMs"],
   ];
 
   it.each(ranges)("%s accepts its bounds", (variable, min, max, field) => {

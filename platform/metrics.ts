@@ -43,7 +43,7 @@ export class Metrics {
 
   readonly projectionPosition = new Gauge({
     name: "parking_projection_position",
-    help: "Last global position applied by each projection (and the coupon policy).",
+    help: "Last global position each processor (projection or reactor such as the coupon policy) has handled or passed.",
     labelNames: ["projection"] as const,
     registers: [this.registry],
   });
@@ -72,14 +72,8 @@ export class Metrics {
 
   readonly projectionFailures = new Counter({
     name: "parking_projection_failures_total",
-    help: "Times a projection stopped on an event it could not apply, or its subscription dropped.",
+    help: "Times a processor stopped on an event it could not handle, or its subscription dropped.",
     labelNames: ["projection", "kind"] as const,
-    registers: [this.registry],
-  });
-
-  readonly couponPolicyPosition = new Gauge({
-    name: "parking_coupon_policy_position",
-    help: "Last global position handled by the coupon policy.",
     registers: [this.registry],
   });
 

@@ -198,8 +198,8 @@ describe("rebuilding every read model while the service answers queries", () => 
         : undefined;
     });
     expect(finalCenter.totals.totalReservations).toBe(PLAN.reservations + 3);
-    for (const s of service.services.projector?.status() ?? [])
-      expect(s, s.name).toMatchObject({ generation: 2, state: "running" });
+    for (const s of service.services.processors?.status() ?? [])
+      expect(s, s.name).toMatchObject({ generation: s.kind === "projection" ? 2 : 1, state: "running" });
 
     // `replay status` agrees: every projection running at the head.
     const status = spawnReplayCli(["status"], { DATA_DIR: data.dir });

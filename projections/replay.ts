@@ -11,7 +11,7 @@ import {
   checkpointId,
   physicalCollection,
 } from "./runtime/checkpoints.js";
-import { Projector } from "./runtime/projector.js";
+import { ProcessorRuntime } from "./runtime/processor-runtime.js";
 
 /** Longer than the query service's cache of active generations (GENERATION_TTL_MS), with margin. */
 export const MIN_GRACE_MS = 1000;
@@ -43,7 +43,8 @@ export interface ReplayResult {
 
 /**
  * Rebuilds projections from the whole history into fresh collections (the next generation),
- * then makes them active in one write once they have caught up with the head of the log.
+ * then makes them active in one write once the event store reports them caught up (everything
+ * in the log when they subscribed is examined, whatever its type).
  * Queries keep answering from the old generation until that moment; the live projector notices
  * the switch and carries on from the new generation's checkpoint. Old collections are dropped
  * after a grace period.
@@ -60,8 +61,8 @@ export async function rebuildProjections(options: ReplayOptions): Promise<Replay
   for (const projection of projections)
     await dropGeneration(documentStore, projection, plan.get(projection.name)!.to);
 
-  const projector = new Projector({
-    projections,
+  const projector = new ProcessorRuntime({
+    processors: projections,
     eventStore,
     documentStore,
     logger,
@@ -86,7 +87,9 @@ export async function rebuildProjections(options: ReplayOptions): Promise<Replay
       const rate = ((position - lastReport.position) * 1000) / Math.max(1, now - lastReport.at);
       options.onProgress?.({ position, head, eventsPerSecond: rate, elapsedMs: now - started });
       lastReport = { at: now, position };
-      if (position >= head) break;
+      // Done once the store has reported "caught up" to every projection and all before it is
+      // stored: never waiting for a position that no event of their types will ever reach.
+      if (projector.status().every((s) => s.caughtUp)) break;
       await sleep(options.progressIntervalMs ?? 1000);
     }
   } finally {

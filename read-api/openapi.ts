@@ -189,7 +189,57 @@ export function openApiDocument(): Record<string, unknown> {
         get: {
           tags: ["queries"],
           summary: "Totals across lots, every lot, and each projection's position and lag",
-          responses: { "200": ok("The control center.", ControlCenterView) },
+          description:
+            "Content negotiation: a browser (Accept preferring text/html) gets the live control-center web page; API clients get the JSON.",
+          responses: {
+            "200": {
+              description: "The control center: JSON, or the web page for a browser.",
+              content: { ...json(ControlCenterView), "text/html": { schema: { type: "string" } } },
+            },
+          },
+        },
+      },
+      "/control-center/events": {
+        get: {
+          tags: ["queries"],
+          summary: "Live control-center updates (Server-Sent Events)",
+          description:
+            "One `control-center` event (the whole ControlCenterView as JSON, the same shape as GET /control-center) whenever the read models changed, at most one per LIVE_UPDATE_INTERVAL_MS however many events arrive; `: heartbeat` comments while idle. Each event's `id` names the state it carries: reconnecting with `Last-Event-ID` sends nothing until the state differs. Ended by the server on shutdown (clients reconnect).",
+          parameters: [
+            {
+              name: "Last-Event-ID",
+              in: "header",
+              required: false,
+              description: "The id of the last event received; sent by EventSource when it reconnects.",
+              schema: { type: "string", maxLength: 64 },
+            },
+          ],
+          responses: {
+            "200": {
+              description: "An event stream.",
+              content: { "text/event-stream": { schema: { type: "string" } } },
+            },
+            "503": problem("Too many streams open on this instance, or it is shutting down."),
+          },
+        },
+      },
+      "/": {
+        get: {
+          summary: "Landing page (HTML for a browser) or links to the control center, docs and health (JSON)",
+          responses: {
+            "200": {
+              description: "The landing page or its links.",
+              content: {
+                "text/html": { schema: { type: "string" } },
+                "application/json": {
+                  schema: {
+                    type: "object",
+                    properties: { links: { type: "object", additionalProperties: { type: "string" } } },
+                  },
+                },
+              },
+            },
+          },
         },
       },
       "/healthz": { get: { summary: "Liveness", responses: { "200": { description: "Alive." } } } },

@@ -75,6 +75,7 @@ export function queryRoutes(queries: QueryService, options: { controlCenterLotLi
         minPosition: minPositionOf(q.minPosition),
         ...(q.parkingLotId ? { parkingLotId: q.parkingLotId } : {}),
         ...(q.customerId ? { customerId: q.customerId } : {}),
+        ...(q.carNumber ? { carNumber: q.carNumber } : {}),
         ...(q.status ? { status: q.status } : {}),
         ...(q.cursor ? { cursor: q.cursor } : {}),
       }),

@@ -4,7 +4,13 @@ import type { EventStore } from "../event-store/port.js";
 import { formatPosition, type Position, reached } from "../event-store/position.js";
 import { withTimeout } from "../platform/timeout.js";
 import { COUPON_POLICY } from "../projections/coupon-policy/coupon-policy.js";
-import { CONTROL_CENTER, EMPTY_TOTALS, TOTALS_ID } from "../projections/read-models/control-center.js";
+import {
+  activityId,
+  CONTROL_CENTER,
+  EMPTY_TOTALS,
+  minuteOf,
+  TOTALS_ID,
+} from "../projections/read-models/control-center.js";
 import { COUPONS } from "../projections/read-models/customer-coupons.js";
 import { PROJECTIONS } from "../projections/read-models/index.js";
 import { PARKING_LOTS } from "../projections/read-models/parking-lots.js";
@@ -18,6 +24,7 @@ import {
   readCheckpoint,
 } from "../projections/runtime/checkpoints.js";
 import type {
+  ActivityMinute,
   ControlCenterTotals,
   ControlCenterView,
   CouponView,
@@ -58,6 +65,8 @@ export interface ProgressSource {
 }
 
 const GENERATION_TTL_MS = 200;
+/** The control center's chart covers the last hour. */
+const ACTIVITY_WINDOW_MS = 60 * 60_000;
 
 function strip<T>(doc: Document | null): T | null {
   if (!doc) return null;
@@ -158,6 +167,7 @@ export class QueryService {
   async reservations(options: {
     parkingLotId?: string;
     customerId?: string;
+    carNumber?: string;
     status?: ReservationStatus;
     cursor?: string;
     limit: number;
@@ -166,6 +176,7 @@ export class QueryService {
     const filter: Record<string, unknown> = {};
     if (options.parkingLotId) filter.parkingLotId = options.parkingLotId;
     if (options.customerId) filter.customerId = options.customerId;
+    if (options.carNumber) filter.carNumber = options.carNumber;
     if (options.status) filter.status = options.status;
     return this.newestFirst<ReservationView>(RESERVATIONS, filter, options);
   }
@@ -201,13 +212,39 @@ export class QueryService {
   }
 
   async controlCenter(options: { lotLimit: number }): Promise<ControlCenterView> {
-    const [totalsDoc, lots, projections] = await Promise.all([
+    const [totalsDoc, lots, projections, activity] = await Promise.all([
       this.store.findById(await this.collection(CONTROL_CENTER), TOTALS_ID),
       this.parkingLots({ limit: options.lotLimit }),
       this.projectionStatuses(),
+      this.activity(new Date(Date.now() - ACTIVITY_WINDOW_MS), new Date()),
     ]);
     const totals = strip<ControlCenterTotals>(totalsDoc) ?? { ...EMPTY_TOTALS };
-    return { totals, parkingLots: lots.items, parkingLotsNextCursor: lots.nextCursor, projections };
+    return {
+      totals,
+      activity,
+      parkingLots: lots.items,
+      parkingLotsNextCursor: lots.nextCursor,
+      projections,
+    };
+  }
+
+  /** Reservations and cancellations per minute from `from` to `until` (both minutes included), oldest first. */
+  async activity(from: Date, until: Date): Promise<ActivityMinute[]> {
+    const docs = await this.store.find(
+      await this.collection(CONTROL_CENTER),
+      {
+        _id: {
+          $gte: activityId(minuteOf(from.toISOString())),
+          $lte: activityId(minuteOf(until.toISOString())),
+        },
+      },
+      { sort: { _id: 1 }, limit: 24 * 60 },
+    );
+    return docs.map((d) => ({
+      minute: String(d.minute),
+      reserved: Number(d.reserved ?? 0),
+      canceled: Number(d.canceled ?? 0),
+    }));
   }
 
   /** Each projection's (and the coupon policy's) applied position and lag behind the head of the log. */

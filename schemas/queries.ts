@@ -1,5 +1,5 @@
 import { type Static, Type } from "@sinclair/typebox";
-import { CustomerId, Identifier, ParkingLotId, PositionString } from "./common.js";
+import { CarNumber, CustomerId, Identifier, ParkingLotId, PositionString } from "./common.js";
 
 /** Query-string parameters of the query API. Everything arrives as a string; limits are parsed after validation. */
 
@@ -22,6 +22,7 @@ export const ReservationsQuery = Type.Object(
   {
     parkingLotId: Type.Optional(ParkingLotId),
     customerId: Type.Optional(CustomerId),
+    carNumber: Type.Optional(CarNumber),
     status: Type.Optional(Type.Union([Type.Literal("RESERVED"), Type.Literal("CANCELED")])),
     cursor: Type.Optional(
       Type.String({ pattern: "^[0-9]{1,16}$", description: "`nextCursor` of the previous page." }),

@@ -100,9 +100,23 @@ export const ControlCenterTotals = Type.Object({
 });
 export type ControlCenterTotals = Static<typeof ControlCenterTotals>;
 
+export const ActivityMinute = Type.Object({
+  minute: Type.String({
+    pattern: "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}$",
+    description: "UTC minute, e.g. 2026-11-22T11:05.",
+  }),
+  reserved: Type.Integer({ minimum: 0 }),
+  canceled: Type.Integer({ minimum: 0 }),
+});
+export type ActivityMinute = Static<typeof ActivityMinute>;
+
 export const ControlCenterView = Type.Object(
   {
     totals: ControlCenterTotals,
+    activity: Type.Array(ActivityMinute, {
+      description:
+        "Reservations and cancellations per minute over the last hour, oldest first; minutes without any are left out.",
+    }),
     parkingLots: Type.Array(ParkingLotView, {
       description: "The first lots by id; continue with GET /parking-lots?cursor=parkingLotsNextCursor.",
     }),
@@ -114,6 +128,7 @@ export const ControlCenterView = Type.Object(
   { $id: "ControlCenterView" },
 );
 export type ControlCenterView = Static<typeof ControlCenterView>;
+export type ProjectionStatus = Static<typeof ProjectionStatus>;
 
 export const Page = <T extends ReturnType<typeof Type.Object>>(item: T) =>
   Type.Object({

@@ -25,7 +25,7 @@ import type {
   SortSpec,
   WriteOp,
 } from "../port.js";
-import { DocumentStoreError, DocumentStoreUnavailableError } from "../port.js";
+import { DocumentStoreError, DocumentStoreUnavailableError, WriteConditionFailedError } from "../port.js";
 import {
   assertCollectionName,
   assertFilter,
@@ -450,6 +450,10 @@ export class SqliteDocumentStore implements DocumentStore {
       }
       switch (op.op) {
         case "update": {
+          if (op.if !== undefined) {
+            const matches = p.doc === null ? op.upsert === true : compileQuery(op.if).test(p.doc);
+            if (!matches) throw new WriteConditionFailedError(op.collection, op.id);
+          }
           const outcome = applyUpdate(p.doc, op.id, op.update, op.upsert === true);
           p.doc = outcome.doc;
           if (outcome.changed) p.dirty = true;

@@ -12,7 +12,7 @@ import type {
 } from "mongodb";
 import { MongoClient, WriteConcern } from "mongodb";
 import type { Document, DocumentStore, Filter, FindOptions, IndexSpec, QueryPlan, WriteOp } from "../port.js";
-import { DocumentStoreError } from "../port.js";
+import { DocumentStoreError, WriteConditionFailedError } from "../port.js";
 import {
   assertCollectionName,
   assertFilter,
@@ -133,9 +133,26 @@ export class MongoDocumentStore implements DocumentStore {
         await session.withTransaction(
           async (s) => {
             for (const group of groups) {
-              await this.db
-                .collection<StoredDocument>(group.collection)
-                .bulkWrite(group.operations, { session: s, ordered: true });
+              const collection = this.db.collection<StoredDocument>(group.collection);
+              if (group.condition) {
+                // Read in the transaction (this batch's earlier writes visible); the op then writes
+                // the same document, so a concurrent transaction that changed it conflicts and
+                // one of the two is retried or fails: a compare-and-set.
+                const { id, filter, upsert } = group.condition;
+                const existing = await collection.findOne(
+                  { _id: id },
+                  { session: s, projection: { _id: 1 } },
+                );
+                const matches =
+                  existing === null
+                    ? upsert
+                    : (await collection.findOne(
+                        { $and: [{ _id: id }, filter as MongoFilter<StoredDocument>] },
+                        { session: s, projection: { _id: 1 } },
+                      )) !== null;
+                if (!matches) throw new WriteConditionFailedError(group.collection, id);
+              }
+              await collection.bulkWrite(group.operations, { session: s, ordered: true });
             }
           },
           { writeConcern: new WriteConcern("majority"), readPreference: "primary" },

@@ -15,7 +15,7 @@ import {
   MongoServerSelectionError,
   MongoTopologyClosedError,
 } from "mongodb";
-import type { QueryPlan, WriteOp } from "../port.js";
+import type { Filter, QueryPlan, WriteOp } from "../port.js";
 import { DocumentStoreError, DocumentStoreUnavailableError } from "../port.js";
 import { isPlainObject } from "../validation.js";
 
@@ -165,6 +165,11 @@ export function toDocumentStoreError(error: unknown, action: string): DocumentSt
 export interface BulkGroup {
   readonly collection: string;
   readonly operations: AnyBulkWriteOperation<StoredDocument>[];
+  /**
+   * Checked (inside the transaction, before the group's writes) for a conditional op, which then
+   * starts a group of its own: the document `id` must match `filter` (or be missing, if `upsert`).
+   */
+  readonly condition?: { readonly id: string; readonly filter: Filter; readonly upsert: boolean };
 }
 
 /** One bulk write model for one op, always addressed by `_id`. */
@@ -189,10 +194,17 @@ export function toBulkOperation(op: WriteOp): AnyBulkWriteOperation<StoredDocume
 
 /** Consecutive ops on the same collection become one ordered bulk write; order across groups is kept. */
 export function groupConsecutiveOps(ops: readonly WriteOp[]): BulkGroup[] {
-  const groups: { collection: string; operations: AnyBulkWriteOperation<StoredDocument>[] }[] = [];
+  const groups: BulkGroup[] = [];
   for (const op of ops) {
     const last = groups[groups.length - 1];
-    if (last !== undefined && last.collection === op.collection) last.operations.push(toBulkOperation(op));
+    if (op.op === "update" && op.if !== undefined) {
+      groups.push({
+        collection: op.collection,
+        operations: [toBulkOperation(op)],
+        condition: { id: op.id, filter: op.if, upsert: op.upsert === true },
+      });
+    } else if (last !== undefined && last.collection === op.collection)
+      last.operations.push(toBulkOperation(op));
     else groups.push({ collection: op.collection, operations: [toBulkOperation(op)] });
   }
   return groups;

@@ -12,11 +12,13 @@ import {
   WrongExpectedRevisionError,
 } from "../errors.js";
 import { type CompiledEventFilter, compileEventFilter, eventMatcher } from "../event-filter.js";
+import { eventsOf } from "../log-messages.js";
 import type {
   AppendResult,
   EventStore,
   EventToAppend,
   ExpectedRevision,
+  LogMessage,
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
@@ -341,7 +343,11 @@ export class SqliteEventStore implements EventStore {
   }
 
   subscribeToAll(options: SubscribeToAllOptions): Observable<RecordedEvent> {
-    return new Observable<RecordedEvent>((subscriber) => {
+    return eventsOf(this.followAll(options));
+  }
+
+  followAll(options: SubscribeToAllOptions): Observable<LogMessage> {
+    return new Observable<LogMessage>((subscriber) => {
       let plan: ReadPlan;
       let cursor: number;
       try {

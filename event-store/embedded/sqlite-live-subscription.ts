@@ -1,7 +1,7 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { Subscriber } from "rxjs";
 import { EventStoreClosedError, SubscriptionDroppedError } from "../errors.js";
-import type { RecordedEvent } from "../port.js";
+import type { LogMessage, RecordedEvent } from "../port.js";
 import type { EventRow } from "./sqlite-schema.js";
 
 /** Events just committed by this process, handed to live subscriptions without a read. */
@@ -53,8 +53,12 @@ export function decodeRow(row: EventRow): RecordedEvent {
   };
 }
 
+const at = (position: number) => ({ commit: position, prepare: position });
+
 /**
- * One subscriber's catch-up-then-live feed. `cursor` is the highest position examined: everything
+ * One subscriber's catch-up-then-live feed, with its progress (see LogMessage): a checkpoint at the
+ * cursor whenever the cursor moves past events the filter does not select, and "caught up" the
+ * first time the pump finds nothing left below the head. `cursor` is the highest position examined: everything
  * selected at or below it has been delivered, nothing above it has. Two ways forward, both only
  * ever deliver positions above the cursor and then move it:
  * - the pump reads pages from the file up to the head (catch-up, appends by other processes seen by
@@ -69,13 +73,17 @@ export class LiveSubscription {
   private pumping = false;
   private scheduled = false;
   private stopped = false;
+  private caughtUp = false;
+  /** Position of the last event delivered (to tell whether the cursor moved past unselected ones). */
+  private delivered = 0;
 
   constructor(
     private readonly reader: LogReader,
-    private readonly subscriber: Subscriber<RecordedEvent>,
+    private readonly subscriber: Subscriber<LogMessage>,
     private cursor: number,
     private readonly onStop: (subscription: LiveSubscription) => void,
   ) {
+    this.delivered = cursor;
     this.wake();
   }
 
@@ -145,7 +153,8 @@ export class LiveSubscription {
       const [id, type, data, metadata] = events[i] as readonly [string, string, string, string];
       if (!this.reader.matches(streamId, type)) continue;
       const position = first + i;
-      this.subscriber.next({
+      this.delivered = position;
+      this.emit({
         id,
         streamId,
         revision: firstRevision + i,
@@ -158,7 +167,20 @@ export class LiveSubscription {
       if (this.stopped) return false;
     }
     this.cursor = batch.last;
-    return true;
+    this.checkpoint();
+    return !this.stopped;
+  }
+
+  private emit(event: RecordedEvent): void {
+    this.subscriber.next({ kind: "event", event });
+  }
+
+  /** Tells the subscriber the cursor moved past events it did not select. */
+  private checkpoint(): void {
+    if (this.cursor > this.delivered && !this.stopped) {
+      this.delivered = this.cursor;
+      this.subscriber.next({ kind: "checkpoint", position: at(this.cursor) });
+    }
   }
 
   private async pump(): Promise<void> {
@@ -168,14 +190,25 @@ export class LiveSubscription {
     try {
       for (;;) {
         const head = this.reader.head();
-        if (head <= this.cursor) break;
+        if (head <= this.cursor) {
+          if (!this.caughtUp) {
+            this.caughtUp = true;
+            this.subscriber.next({ kind: "caught-up", position: this.cursor > 0 ? at(this.cursor) : null });
+            if (this.stopped) return;
+          }
+          break;
+        }
         while (this.cursor < head) {
           const page = this.reader.readForwards(this.cursor, head, PAGE_SIZE);
           for (const row of page.rows) {
-            this.subscriber.next(decodeRow(row));
+            const event = decodeRow(row);
+            this.delivered = event.position.commit;
+            this.emit(event);
             if (this.stopped) return;
           }
           this.cursor = page.exhausted ? head : page.cursor;
+          this.checkpoint();
+          if (this.stopped) return;
           await yieldToEventLoop();
           if (this.stopped) return;
         }

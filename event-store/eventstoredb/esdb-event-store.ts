@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import {
   type AllStreamResolvedEvent,
+  type AllStreamSubscription,
   BACKWARDS,
   END,
   EventStoreDBClient,
@@ -21,11 +22,13 @@ import {
   WrongExpectedRevisionError,
 } from "../errors.js";
 import { compileEventFilter, eventMatcher } from "../event-filter.js";
+import { eventsOf } from "../log-messages.js";
 import type {
   AppendResult,
   EventStore,
   EventToAppend,
   ExpectedRevision,
+  LogMessage,
   ReadAllOptions,
   ReadStreamOptions,
   RecordedEvent,
@@ -183,7 +186,21 @@ export class EventStoreDbEventStore implements EventStore {
   }
 
   subscribeToAll(options: SubscribeToAllOptions): Observable<RecordedEvent> {
-    return new Observable<RecordedEvent>((subscriber) => {
+    return eventsOf(this.followAll(options));
+  }
+
+  /**
+   * A catch-up subscription to $all with its progress. Checkpoints come from two places: events
+   * this adapter drops (system events, or ones the client-side match refuses) and the server's
+   * `checkpointReached` for events its filter skipped. The client calls `checkpointReached` (and
+   * emits `caughtUp`) while transforming the gRPC stream, which can be before events it already
+   * transformed have been emitted as "data": a progress message is therefore held back until the
+   * subscription's buffer is empty, so it never overtakes an event it covers. The client never
+   * resubscribes by itself: an error or end of the call fails the observable and the consumer
+   * subscribes again from its checkpoint; unsubscribing always cancels the call.
+   */
+  followAll(options: SubscribeToAllOptions): Observable<LogMessage> {
+    return new Observable<LogMessage>((subscriber) => {
       let compiled: ReturnType<typeof compileEventFilter>;
       let fromPosition: ReadPosition;
       try {
@@ -216,18 +233,87 @@ export class EventStoreDbEventStore implements EventStore {
 
       if (compiled.kind === "none") return finish; // selects nothing: stays open, quietly
 
-      const subscription = this.client.subscribeToAll({
+      /** The furthest position examined: the last event seen (delivered or not) or checkpoint. */
+      let examined: Position | undefined = after;
+      let reported: Position | undefined = after;
+      let caughtUp: "no" | "pending" | "probing" | "sent" = "no";
+      let subscription: AllStreamSubscription | undefined;
+      const advance = (position: Position) => {
+        if (examined === undefined || isAfter(position, examined)) examined = position;
+      };
+      /** Sends held-back progress once nothing transformed before it is still waiting in the buffer. */
+      const flushProgress = () => {
+        if (finished || subscription === undefined || subscription.readableLength > 0) return;
+        if (examined !== undefined && (reported === undefined || isAfter(examined, reported))) {
+          reported = examined;
+          subscriber.next({ kind: "checkpoint", position: examined });
+        }
+        if (caughtUp === "pending") {
+          caughtUp = "probing";
+          void probeTail(examined).then((tail) => {
+            if (finished) return;
+            if (tail !== undefined && (reported === undefined || isAfter(tail, reported))) {
+              advance(tail);
+              reported = tail;
+              subscriber.next({ kind: "checkpoint", position: tail });
+            }
+            caughtUp = "sent";
+            subscriber.next({ kind: "caught-up", position: examined ?? null });
+          });
+        }
+      };
+      /**
+       * The server's filter may skip the newest events without a checkpoint after them. Once caught
+       * up, read the log after what was examined up to the first event the subscription selects:
+       * everything before that event is safely examined (a selected one would come through the
+       * subscription, after it). Best effort: on a failure, progress stays where it was.
+       */
+      const probeTail = async (from: Position | undefined): Promise<Position | undefined> => {
+        let last: Position | undefined;
+        try {
+          for await (const event of this.readAll({ ...(from ? { from } : {}), maxCount: PAGE_SIZE })) {
+            if (matches(event.streamId, event.type)) break;
+            last = event.position;
+          }
+        } catch {
+          return undefined;
+        }
+        return last;
+      };
+      let checkpointed: Position | undefined;
+      subscription = this.client.subscribeToAll({
         fromPosition,
-        filter: toSubscriptionFilter(compiled),
+        filter: toSubscriptionFilter(compiled, {
+          checkpointInterval: 1,
+          checkpointReached: (_subscription, position) => {
+            // Called before the events transformed ahead of it are emitted: remember, flush later.
+            try {
+              checkpointed = fromEsdbPosition(position);
+            } catch {
+              return;
+            }
+            queueMicrotask(() => {
+              if (checkpointed && subscription?.readableLength === 0) {
+                advance(checkpointed);
+                flushProgress();
+              }
+            });
+          },
+        }),
       });
+      const current = subscription;
       // Breaking out of an iteration would not cancel the gRPC call: unsubscribe explicitly.
       release = () => {
-        subscription.unsubscribe().catch(() => undefined);
+        current.unsubscribe().catch(() => undefined);
       };
-      subscription.on("data", (resolved: AllStreamResolvedEvent) => {
+      current.on("caughtUp", () => {
+        if (caughtUp === "no") caughtUp = "pending";
+        queueMicrotask(flushProgress);
+      });
+      current.on("data", (resolved: AllStreamResolvedEvent) => {
         if (finished) return;
         const event = resolved.event;
-        if (event === undefined || isSystemEvent(event.type) || !matches(event.streamId, event.type)) return;
+        if (event === undefined) return;
         let recorded: RecordedEvent;
         try {
           const raw = positionOfResolved(resolved);
@@ -243,18 +329,25 @@ export class EventStoreDbEventStore implements EventStore {
           return;
         }
         if (after !== undefined && !isAfter(recorded.position, after)) return;
-        subscriber.next(recorded);
+        advance(recorded.position);
+        if (!isSystemEvent(event.type) && matches(event.streamId, event.type)) {
+          reported = recorded.position;
+          subscriber.next({ kind: "event", event: recorded });
+        }
+        // Nothing transformed before the server's last checkpoint is left in the buffer: report it.
+        if (checkpointed && current.readableLength === 0) advance(checkpointed);
+        flushProgress();
       });
-      subscription.on("error", (error: unknown) => {
+      current.on("error", (error: unknown) => {
         const cause = mapEsdbError(error);
         handle.fail(
           new SubscriptionDroppedError(`the subscription to $all dropped: ${cause.message}`, { cause }),
         );
       });
-      subscription.on("end", () => {
+      current.on("end", () => {
         handle.fail(new SubscriptionDroppedError("the server ended the subscription to $all"));
       });
-      subscription.on("close", () => {
+      current.on("close", () => {
         handle.fail(new SubscriptionDroppedError("the subscription to $all closed"));
       });
       return finish;

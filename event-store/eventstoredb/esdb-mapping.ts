@@ -1,4 +1,5 @@
 import {
+  type AllStreamSubscription,
   ANY,
   type AppendExpectedRevision,
   END,
@@ -198,14 +199,26 @@ export function escapeRegex(literal: string): string {
  * the server only offers prefixes or regexes), prefixes as prefixes. Only one filter can be sent,
  * so with a stream filter system events are still dropped on our side (isSystemEvent).
  */
-export function toSubscriptionFilter(filter: CompiledEventFilter): Filter {
+/** How the server reports progress through events a filter skips (see EventStoreDbEventStore.followAll). */
+export interface CheckpointOptions {
+  readonly checkpointInterval?: number;
+  readonly checkpointReached?: (subscription: AllStreamSubscription, position: EsdbPosition) => void;
+}
+
+export function toSubscriptionFilter(
+  filter: CompiledEventFilter,
+  checkpoints: CheckpointOptions = {},
+): Filter {
   switch (filter.kind) {
     case "types":
-      return eventTypeFilter({ regex: `^(?:${filter.eventTypes.map(escapeRegex).join("|")})$` });
+      return eventTypeFilter({
+        regex: `^(?:${filter.eventTypes.map(escapeRegex).join("|")})$`,
+        ...checkpoints,
+      });
     case "prefixes":
-      return streamNameFilter({ prefixes: [...filter.streamPrefixes] });
+      return streamNameFilter({ prefixes: [...filter.streamPrefixes], ...checkpoints });
     case "all":
     case "none":
-      return excludeSystemEvents();
+      return excludeSystemEvents(checkpoints);
   }
 }

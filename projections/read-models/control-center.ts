@@ -15,12 +15,41 @@ export const EMPTY_TOTALS = {
   couponsRevoked: 0,
 };
 
-const bump = (collection: string, inc: Partial<typeof EMPTY_TOTALS>) =>
-  [
-    { op: "update", collection, id: TOTALS_ID, upsert: true, update: { $inc: { ...EMPTY_TOTALS, ...inc } } },
-  ] as const;
+/** Per-minute activity documents are `minute:YYYY-MM-DDTHH:MM` (UTC), so a range of `_id`s is a time range. */
+export const ACTIVITY_PREFIX = "minute:";
+export const activityId = (minute: string): string => `${ACTIVITY_PREFIX}${minute}`;
+/** The UTC minute of an ISO timestamp, e.g. `2026-11-22T11:05`. */
+export const minuteOf = (timestamp: string): string => new Date(timestamp).toISOString().slice(0, 16);
 
-/** Totals across every lot, kept as one document so the control center never aggregates. */
+const bump = (collection: string, inc: Partial<typeof EMPTY_TOTALS>) =>
+  ({
+    op: "update",
+    collection,
+    id: TOTALS_ID,
+    upsert: true,
+    update: { $inc: { ...EMPTY_TOTALS, ...inc } },
+  }) as const;
+
+/** Counts one reservation or cancellation in the minute it happened (by the event's own time). */
+const countIn = (collection: string, timestamp: string, field: "reserved" | "canceled") => {
+  const minute = minuteOf(timestamp);
+  return {
+    op: "update",
+    collection,
+    id: activityId(minute),
+    upsert: true,
+    update: {
+      $setOnInsert: { minute },
+      $inc: { reserved: field === "reserved" ? 1 : 0, canceled: field === "canceled" ? 1 : 0 },
+    },
+  } as const;
+};
+
+/**
+ * Totals across every lot, kept as one document so the control center never aggregates, and the
+ * reservations and cancellations of each minute (for the control center's chart), one small
+ * document per minute beside the totals.
+ */
 export const controlCenterProjection: Projection = {
   name: "control-center",
   collections: { [CONTROL_CENTER]: [] },
@@ -35,19 +64,27 @@ export const controlCenterProjection: Projection = {
     const target = collection(CONTROL_CENTER);
     switch (event.type) {
       case "ParkingLotRegistered":
-        return bump(target, {
-          parkingLots: 1,
-          capacity: event.data.capacity,
-          availableSpots: event.data.capacity,
-        });
+        return [
+          bump(target, {
+            parkingLots: 1,
+            capacity: event.data.capacity,
+            availableSpots: event.data.capacity,
+          }),
+        ];
       case "ParkingReserved":
-        return bump(target, { availableSpots: -1, activeReservations: 1, totalReservations: 1 });
+        return [
+          bump(target, { availableSpots: -1, activeReservations: 1, totalReservations: 1 }),
+          countIn(target, event.data.reservedAt, "reserved"),
+        ];
       case "ReservationCanceled":
-        return bump(target, { availableSpots: 1, activeReservations: -1, canceledReservations: 1 });
+        return [
+          bump(target, { availableSpots: 1, activeReservations: -1, canceledReservations: 1 }),
+          countIn(target, event.data.canceledAt, "canceled"),
+        ];
       case "CouponIssued":
-        return bump(target, { couponsIssued: 1 });
+        return [bump(target, { couponsIssued: 1 })];
       case "CouponRevoked":
-        return bump(target, { couponsRevoked: 1 });
+        return [bump(target, { couponsRevoked: 1 })];
       default:
         return [];
     }

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import { bufferTime, concatMap, filter, from, type Subscription, tap } from "rxjs";
-import type { EventFilter, EventStore, RecordedEvent } from "../../event-store/port.js";
+import type { EventFilter, EventStore, LogMessage } from "../../event-store/port.js";
 import type { Position } from "../../event-store/position.js";
 import type { Logger } from "../../platform/logger.js";
 
@@ -17,8 +17,11 @@ export interface SubscriptionLoopOptions {
   readonly maxPending?: number;
   /** Where to (re)subscribe from: read fresh before every subscription. */
   readonly resumeFrom: () => Promise<Position | "start">;
-  /** Handles one batch in log order. A rejection drops the subscription; the loop resubscribes after a backoff. */
-  readonly handleBatch: (events: readonly RecordedEvent[]) => Promise<void>;
+  /**
+   * Handles one batch of events and progress messages (checkpoints, caught-up) in log order. A
+   * rejection drops the subscription; the loop resubscribes after a backoff.
+   */
+  readonly handleBatch: (messages: readonly LogMessage[]) => Promise<void>;
   /** Called when the loop gives up a subscription because of an error (metrics). */
   readonly onDrop?: (error: unknown) => void;
 }
@@ -33,8 +36,8 @@ class BackpressureSignal extends Error {
 }
 
 /**
- * Catch-up-then-live consumption of the global log with rxjs: subscribe from the stored
- * position, batch, handle batches one after another. When the subscription drops or a batch
+ * Catch-up-then-live consumption of the global log with rxjs: follow it (events and progress)
+ * from the stored position, batch, handle batches one after another. When the subscription drops or a batch
  * fails, wait (exponential backoff, capped) and resubscribe from the last stored position:
  * whatever was in flight is handled again, so handlers must be idempotent per position (the
  * projector's checkpoint-in-the-same-transaction and the coupon policy's expected revisions are).
@@ -89,7 +92,7 @@ export class SubscriptionLoop {
     return new Promise<void>((resolve, reject) => {
       this.rejectCurrent = reject;
       this.subscription = eventStore
-        .subscribeToAll({ from: resume, ...(this.options.filter ? { filter: this.options.filter } : {}) })
+        .followAll({ from: resume, ...(this.options.filter ? { filter: this.options.filter } : {}) })
         .pipe(
           bufferTime(flushMs, null, batchSize),
           filter((batch) => batch.length > 0),

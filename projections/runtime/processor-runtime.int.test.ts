@@ -6,19 +6,20 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-document-store.js";
 import type { DocumentStore, WriteOp } from "../../document-store/port.js";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
-import type { EventStore, RecordedEvent, SubscribeToAllOptions } from "../../event-store/port.js";
+import type { EventStore, LogMessage, SubscribeToAllOptions } from "../../event-store/port.js";
 import type { Position } from "../../event-store/position.js";
 import { createLogger } from "../../platform/logger.js";
 import { foldHistory, readModels } from "../../test-support/read-models.js";
 import { plateFor, type Seeded, seedLotEvents } from "../../test-support/seed.js";
 import { eventually, tempDataDir } from "../../test-support/service.js";
 import { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
-import { CouponPolicy } from "../coupon-policy/coupon-policy.js";
+import { COUPON_POLICY, couponPolicy } from "../coupon-policy/coupon-policy.js";
 import { PROJECTIONS } from "../read-models/index.js";
 import type { Projection } from "../read-models/projection.js";
 import { reservationsProjection } from "../read-models/reservations.js";
 import { activateOp, activeGenerations, type CheckpointDocument, readCheckpoint } from "./checkpoints.js";
-import { Projector } from "./projector.js";
+import type { Processor } from "./processor.js";
+import { ProcessorRuntime } from "./processor-runtime.js";
 
 const logger = createLogger("silent");
 const NAMES = PROJECTIONS.map((p) => p.name);
@@ -29,16 +30,17 @@ interface Stores {
   readonly docs: SqliteDocumentStore;
 }
 
-/** The event store, with subscribeToAll replaced (the other calls go straight through). */
+/** The event store, with followAll replaced (the other calls go straight through). */
 function withSubscribe(
   inner: EventStore,
-  subscribe: (options: SubscribeToAllOptions) => Observable<RecordedEvent>,
+  subscribe: (options: SubscribeToAllOptions) => Observable<LogMessage>,
 ): EventStore {
   return {
     appendToStream: (streamId, events, options) => inner.appendToStream(streamId, events, options),
     readStream: (streamId, options) => inner.readStream(streamId, options),
     readAll: (options) => inner.readAll(options),
-    subscribeToAll: subscribe,
+    subscribeToAll: (options) => inner.subscribeToAll(options),
+    followAll: subscribe,
     headPosition: () => inner.headPosition(),
     close: () => inner.close(),
   };
@@ -75,7 +77,7 @@ async function checkpoints(docs: SqliteDocumentStore, generation?: number) {
 }
 
 /** Waits until every running projection of `projector` is at the head of the log. */
-async function atHead(projector: Projector, events: EventStore, timeoutMs = 20_000): Promise<number> {
+async function atHead(projector: ProcessorRuntime, events: EventStore, timeoutMs = 20_000): Promise<number> {
   return eventually(
     async () => {
       const h = await head(events);
@@ -87,20 +89,20 @@ async function atHead(projector: Projector, events: EventStore, timeoutMs = 20_0
   );
 }
 
-function newProjector(
+function newProcessorRuntime(
   stores: Stores,
   options: {
-    projections?: readonly Projection[];
+    projections?: readonly Processor[];
     eventStore?: EventStore;
     generation?: "active" | ReadonlyMap<string, number>;
     batchSize?: number;
     /** Delay before each write (ms): a slow store, so that a stop lands while work remains. */
     writeDelayMs?: number;
   } = {},
-): Projector {
+): ProcessorRuntime {
   const delay = options.writeDelayMs;
-  return new Projector({
-    projections: options.projections ?? PROJECTIONS,
+  return new ProcessorRuntime({
+    processors: options.projections ?? PROJECTIONS,
     eventStore: options.eventStore ?? stores.events,
     documentStore: delay ? slowWrites(stores.docs, delay) : stores.docs,
     logger,
@@ -111,16 +113,19 @@ function newProjector(
 
 /** Issues and revokes the coupons of the seeded log (the real policy, in this process), then stops. */
 async function runCouponPolicy(stores: Stores, seeded: Seeded): Promise<void> {
-  const policy = new CouponPolicy({
+  const policy = new ProcessorRuntime({
+    processors: [couponPolicy],
     eventStore: stores.events,
     documentStore: stores.docs,
     logger,
     batchSize: 200,
+    generation: "active",
   });
   await policy.start();
   const expected = seeded.lotEvents + seeded.reservations.length + seeded.canceled.size;
+  const position = () => policy.status().find((s) => s.name === COUPON_POLICY)?.position?.commit ?? 0;
   await eventually(
-    async () => ((policy.checkpoint?.commit ?? 0) >= expected ? true : undefined),
+    async () => (position() >= expected ? true : undefined),
     30_000,
     "the coupon policy at the head",
   );
@@ -159,14 +164,14 @@ async function reserveMore(events: EventStore, lotId: string, count: number): Pr
   return last as Position;
 }
 
-describe("Projector (embedded stores on disk)", () => {
+describe("ProcessorRuntime: projections and the coupon policy (embedded stores on disk)", () => {
   let data: { dir: string; remove: () => void };
   let stores: Stores;
   let seeded: Seeded;
-  const started: Projector[] = [];
+  const started: ProcessorRuntime[] = [];
 
   /** Starts a projector and remembers it, so that afterEach stops whatever a failed test left running. */
-  async function start(projector: Projector): Promise<Projector> {
+  async function start(projector: ProcessorRuntime): Promise<ProcessorRuntime> {
     started.push(projector);
     await projector.start();
     return projector;
@@ -194,7 +199,7 @@ describe("Projector (embedded stores on disk)", () => {
     // Three runs, each stopped somewhere in the middle (batches of 50: each stop lands between batches
     // that committed atomically with their checkpoint), then a fourth to the head.
     for (const fraction of [0.2, 0.45, 0.7]) {
-      const projector = await start(newProjector(stores, { writeDelayMs: 15 }));
+      const projector = await start(newProcessorRuntime(stores, { writeDelayMs: 15 }));
       await eventually(
         async () =>
           Math.min(...projector.status().map((s) => s.position?.commit ?? 0)) >= fraction * total
@@ -207,7 +212,7 @@ describe("Projector (embedded stores on disk)", () => {
       const positions = Object.values(await checkpoints(stores.docs)).map((c) => c?.position?.commit ?? 0);
       expect(Math.max(...positions)).toBeLessThan(total);
     }
-    await atHead(await start(newProjector(stores)), stores.events);
+    await atHead(await start(newProcessorRuntime(stores)), stores.events);
     await started.at(-1)?.stop();
     await expectReadModelsEqualFold(stores);
     const before = await checkpoints(stores.docs);
@@ -218,17 +223,17 @@ describe("Projector (embedded stores on disk)", () => {
     let delivered = 0;
     const replaying = withSubscribe(stores.events, () =>
       stores.events
-        .subscribeToAll({
+        .followAll({
           from: "start",
           filter: { eventTypes: [...new Set(PROJECTIONS.flatMap((p) => [...p.eventTypes]))] },
         })
         .pipe(
           (source) =>
-            new Observable<RecordedEvent>((subscriber) =>
+            new Observable<LogMessage>((subscriber) =>
               source.subscribe({
-                next: (e) => {
-                  delivered++;
-                  subscriber.next(e);
+                next: (m) => {
+                  if (m.kind === "event") delivered++;
+                  subscriber.next(m);
                 },
                 error: (err: unknown) => subscriber.error(err),
                 complete: () => subscriber.complete(),
@@ -236,7 +241,7 @@ describe("Projector (embedded stores on disk)", () => {
             ),
         ),
     );
-    const again = await start(newProjector(stores, { eventStore: replaying }));
+    const again = await start(newProcessorRuntime(stores, { eventStore: replaying }));
     await eventually(
       async () => (delivered >= total ? true : undefined),
       20_000,
@@ -264,7 +269,7 @@ describe("Projector (embedded stores on disk)", () => {
     const withBroken = PROJECTIONS.map((p) => (p.name === broken.name ? broken : p));
     const total = await head(stores.events);
 
-    const first = await start(newProjector(stores, { projections: withBroken }));
+    const first = await start(newProcessorRuntime(stores, { projections: withBroken }));
     await atHead(first, stores.events);
     const failedStatus = first.status().find((s) => s.name === "reservations");
     expect(failedStatus?.state).toBe("failed");
@@ -293,7 +298,7 @@ describe("Projector (embedded stores on disk)", () => {
     expect(partial.reservations[poison.reservationId]).toBeUndefined();
 
     // Restarted with the fault still there: it is retried, and stops at the same event again.
-    const retried = await start(newProjector(stores, { projections: withBroken }));
+    const retried = await start(newProcessorRuntime(stores, { projections: withBroken }));
     await eventually(
       async () =>
         retried.status().find((s) => s.name === "reservations")?.state === "failed" ? true : undefined,
@@ -308,7 +313,7 @@ describe("Projector (embedded stores on disk)", () => {
     });
 
     // Restarted with the fault fixed: it carries on from the event it stopped at, the rest unchanged.
-    const fixed = await start(newProjector(stores));
+    const fixed = await start(newProcessorRuntime(stores));
     await atHead(fixed, stores.events);
     await fixed.stop();
     const recovered = await readCheckpoint(stores.docs, "reservations", 1);
@@ -340,7 +345,7 @@ describe("Projector (embedded stores on disk)", () => {
     };
     const total = await head(stores.events);
     const projector = await start(
-      newProjector(stores, {
+      newProcessorRuntime(stores, {
         projections: PROJECTIONS.map((p) => (p.name === refused.name ? refused : p)),
         batchSize: 200,
       }),
@@ -365,16 +370,16 @@ describe("Projector (embedded stores on disk)", () => {
     const before = seeded.reservations.filter((r) => r.position.commit < poison.position.commit);
     expect(Object.keys(actual.reservations).sort()).toEqual(before.map((r) => r.reservationId).sort());
 
-    const fixed = await start(newProjector(stores));
+    const fixed = await start(newProcessorRuntime(stores));
     await atHead(fixed, stores.events);
     await fixed.stop();
     await expectReadModelsEqualFold(stores);
   });
 
   it("a subscription that errors is resubscribed from the checkpoint, without duplicates or gaps", async () => {
-    // Each subscribeToAll call, with the checkpoint the projector held at that moment.
+    // Each followAll call, with the checkpoint the projector held at that moment.
     const calls: { from: SubscribeToAllOptions["from"]; checkpoint: Position | "start" }[] = [];
-    let projector: Projector | undefined;
+    let projector: ProcessorRuntime | undefined;
     let failedAtCall = -1;
     let lastDelivered: Position | undefined;
     const checkpointNow = (): Position | "start" => {
@@ -384,21 +389,22 @@ describe("Projector (embedded stores on disk)", () => {
     };
     const flaky = withSubscribe(stores.events, (options) => {
       calls.push({ from: options.from, checkpoint: checkpointNow() });
-      const inner = stores.events.subscribeToAll(options);
+      const inner = stores.events.followAll(options);
       if (failedAtCall >= 0) return inner;
       const call = calls.length - 1;
-      return new Observable<RecordedEvent>((subscriber) => {
+      return new Observable<LogMessage>((subscriber) => {
         let seen = 0;
         const subscription = inner.subscribe({
-          next: (e) => {
+          next: (m) => {
+            if (m.kind !== "event") return subscriber.next(m);
             if (++seen > 333 && failedAtCall < 0) {
               failedAtCall = call;
               subscriber.error(new Error("connection reset (test)"));
               subscription.unsubscribe();
               return;
             }
-            lastDelivered = e.position;
-            subscriber.next(e);
+            lastDelivered = m.event.position;
+            subscriber.next(m);
           },
           error: (err: unknown) => subscriber.error(err),
           complete: () => subscriber.complete(),
@@ -407,7 +413,7 @@ describe("Projector (embedded stores on disk)", () => {
       });
     });
 
-    projector = newProjector(stores, { eventStore: flaky });
+    projector = newProcessorRuntime(stores, { eventStore: flaky });
     await start(projector);
     await atHead(projector, stores.events);
     await projector.stop();
@@ -425,11 +431,13 @@ describe("Projector (embedded stores on disk)", () => {
   });
 
   it("a generation activated by a replay is followed by the live projector", async () => {
-    const live = await start(newProjector(stores));
+    const live = await start(newProcessorRuntime(stores));
     await atHead(live, stores.events);
 
     // A replay builds generation 2 beside it, then activates it.
-    const replay = await start(newProjector(stores, { generation: new Map(NAMES.map((n) => [n, 2])) }));
+    const replay = await start(
+      newProcessorRuntime(stores, { generation: new Map(NAMES.map((n) => [n, 2])) }),
+    );
     const builtTo = await atHead(replay, stores.events);
     await replay.stop();
     await stores.docs.write(NAMES.map((n) => activateOp(n, 2)));
@@ -454,9 +462,11 @@ describe("Projector (embedded stores on disk)", () => {
   });
 
   it("events appended right after a generation switch land in the new generation", async () => {
-    const live = await start(newProjector(stores));
+    const live = await start(newProcessorRuntime(stores));
     await atHead(live, stores.events);
-    const replay = await start(newProjector(stores, { generation: new Map(NAMES.map((n) => [n, 2])) }));
+    const replay = await start(
+      newProcessorRuntime(stores, { generation: new Map(NAMES.map((n) => [n, 2])) }),
+    );
     await atHead(replay, stores.events);
     await replay.stop();
 

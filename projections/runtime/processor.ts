@@ -1,0 +1,33 @@
+import type { StoredDomainEvent } from "../../event-store/codec.js";
+import type { EventStore } from "../../event-store/port.js";
+import type { Logger } from "../../platform/logger.js";
+import type { Metrics } from "../../platform/metrics.js";
+import type { EventType } from "../../schemas/events.js";
+import type { Projection } from "../read-models/projection.js";
+
+/** What a reactor may use to act: the event store for its effects, logs and metrics. */
+export interface ReactorContext {
+  readonly eventStore: EventStore;
+  readonly logger: Logger;
+  readonly metrics?: Metrics;
+}
+
+/**
+ * A reactor: follows the log and acts on it outside the read models (appends events, calls out).
+ * The runtime hands it each batch's events of its types in log order and moves its checkpoint
+ * past the batch once `react` resolves. After a crash or a lease takeover the events after the
+ * checkpoint come again, so every effect must be idempotent per event (e.g. through an expected
+ * stream revision).
+ */
+export interface Reactor {
+  /** Stable name: the checkpoint and lease key, and what the control center calls it. */
+  readonly name: string;
+  /** The event types it reacts to; others only advance its checkpoint. */
+  readonly eventTypes: ReadonlySet<EventType>;
+  react(events: readonly StoredDomainEvent[], context: ReactorContext): Promise<void>;
+}
+
+/** Anything the processor runtime runs: a read-model projection or a reactor. */
+export type Processor = Projection | Reactor;
+
+export const isReactor = (processor: Processor): processor is Reactor => "react" in processor;

@@ -1,0 +1,141 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningService } from "../app/server.js";
+import type { ControlCenterView } from "../schemas/read-models.js";
+import { openEventStream, type ServerSentEvent } from "../test-support/event-stream.js";
+import { call, startTestService, tempDataDir } from "../test-support/service.js";
+
+/**
+ * The control center's Server-Sent Events over real HTTP: a view on connect, updates after
+ * writes, resuming with Last-Event-ID, coalescing under a burst, and streams ended on shutdown.
+ */
+
+const data = tempDataDir("parking-live-");
+let service: RunningService;
+
+const viewOf = (event: ServerSentEvent | null): ControlCenterView => {
+  expect(event?.event).toBe("control-center");
+  return JSON.parse(event?.data ?? "null") as ControlCenterView;
+};
+
+const lotOf = (view: ControlCenterView, id: string) => view.parkingLots.find((l) => l.parkingLotId === id);
+
+/** Reads events until one satisfies `match` (the stream ends the test with a timeout otherwise). */
+async function until(
+  stream: Awaited<ReturnType<typeof openEventStream>>,
+  match: (view: ControlCenterView) => boolean,
+): Promise<{ event: ServerSentEvent; view: ControlCenterView; seen: number }> {
+  for (let seen = 1; ; seen++) {
+    const event = await stream.next();
+    if (!event) throw new Error("the stream ended");
+    const view = viewOf(event);
+    if (match(view)) return { event, view, seen };
+  }
+}
+
+const reserve = (lot: string, i: number) =>
+  call(service.url, "POST", `/parking-lots/${lot}/reservations`, {
+    customerId: `CUST${i}`,
+    carNumber: `${10 + (i % 89)}더${1000 + i}`,
+    amount: 5000,
+  });
+
+beforeAll(async () => {
+  service = await startTestService(data.dir);
+  const lot = await call(service.url, "POST", "/parking-lots", {
+    parkingLotId: "live-1",
+    name: "강남 1주차장",
+    capacity: 500,
+  });
+  expect(lot.status).toBe(201);
+});
+
+afterAll(async () => {
+  await service?.shutdown("test done");
+  data.remove();
+});
+
+describe("GET /control-center/events", () => {
+  it("sends the current view on connect and a new one after a reservation, with free spots down", async () => {
+    const stream = await openEventStream(`${service.url}/control-center/events`);
+    try {
+      expect(stream.status).toBe(200);
+      expect(stream.headers.get("content-type")).toContain("text/event-stream");
+      expect(stream.headers.get("cache-control")).toContain("no-cache");
+      const first = await until(stream, (v) => lotOf(v, "live-1") !== undefined);
+      const before = lotOf(first.view, "live-1")?.availableSpots ?? 0;
+      expect(first.event.id).toMatch(/^[A-Za-z0-9_-]+$/);
+
+      expect((await reserve("live-1", 1)).status).toBe(201);
+      const after = await until(stream, (v) => (lotOf(v, "live-1")?.availableSpots ?? 0) < before);
+      expect(lotOf(after.view, "live-1")).toMatchObject({
+        availableSpots: before - 1,
+        activeReservations: 1,
+      });
+      expect(after.view.activity.reduce((n, a) => n + a.reserved, 0)).toBeGreaterThanOrEqual(1);
+      expect(after.event.id).not.toBe(first.event.id);
+    } finally {
+      await stream.close();
+    }
+  });
+
+  it("resumes with Last-Event-ID: a reconnect that saw the current state gets only what changes next", async () => {
+    const stream = await openEventStream(`${service.url}/control-center/events`);
+    const settled = await until(stream, (v) => v.projections.every((p) => p.lag === 0));
+    await stream.close();
+
+    const resumed = await openEventStream(`${service.url}/control-center/events`, {
+      "last-event-id": settled.event.id ?? "",
+    });
+    try {
+      const spots = lotOf(settled.view, "live-1")?.availableSpots ?? 0;
+      expect((await reserve("live-1", 2)).status).toBe(201);
+      // The first event after resuming is already past the state it had: nothing is sent twice.
+      const next = viewOf(await resumed.next());
+      expect(lotOf(next, "live-1")?.totalReservations).toBeGreaterThan(
+        lotOf(settled.view, "live-1")?.totalReservations ?? 0,
+      );
+      expect(lotOf(next, "live-1")?.availableSpots).toBeLessThan(spots);
+    } finally {
+      await resumed.close();
+    }
+
+    // An id of a state long gone gets the current view at once.
+    const stale = await openEventStream(`${service.url}/control-center/events`, { "last-event-id": "gone" });
+    try {
+      expect(lotOf(viewOf(await stale.next()), "live-1")?.totalReservations).toBe(2);
+    } finally {
+      await stale.close();
+    }
+  });
+
+  it("coalesces a burst: 200 reservations make far fewer updates", async () => {
+    const stream = await openEventStream(`${service.url}/control-center/events`);
+    try {
+      const start = await until(stream, (v) => lotOf(v, "live-1") !== undefined);
+      const total = lotOf(start.view, "live-1")?.totalReservations ?? 0;
+      const results = await Promise.all(Array.from({ length: 200 }, (_, i) => reserve("live-1", 100 + i)));
+      expect(results.every((r) => r.status === 201)).toBe(true);
+      const done = await until(stream, (v) => lotOf(v, "live-1")?.totalReservations === total + 200);
+      expect(done.seen).toBeLessThan(50);
+    } finally {
+      await stream.close();
+    }
+  });
+
+  it("heartbeats, and ends every stream when the service shuts down, so shutdown completes", async () => {
+    const own = tempDataDir("parking-live-shutdown-");
+    const short = await startTestService(own.dir, { LIVE_HEARTBEAT_MS: "20" });
+    try {
+      const stream = await openEventStream(`${short.url}/control-center/events`);
+      expect(viewOf(await stream.next()).totals.parkingLots).toBe(0);
+      // Nothing changes on this quiet service: heartbeats keep the stream alive until shutdown ends it.
+      expect(await stream.next({ comments: true })).toEqual({ event: "comment", data: ": heartbeat" });
+      const ended = stream.next();
+      await short.shutdown("test");
+      expect(await ended).toBeNull();
+    } finally {
+      await short.shutdown("test");
+      own.remove();
+    }
+  });
+});

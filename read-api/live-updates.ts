@@ -1,0 +1,161 @@
+import { createHash } from "node:crypto";
+import type { Request, Response } from "express";
+import type { Logger } from "../platform/logger.js";
+import type { ControlCenterView } from "../schemas/read-models.js";
+import type { QueryService } from "./query-service.js";
+
+/**
+ * Server-Sent Events for the control-center page: one stream per page, fed from the document
+ * store itself. Every `pollIntervalMs` (only while someone listens) one read of the projection
+ * checkpoints and the head of the log tells whether anything changed; if so, the control-center
+ * view is read once and sent to every stream. However many events arrive, a page gets at most
+ * one update per interval (they coalesce into the next view), and a query replica needs nothing
+ * from the projector process: the checkpoints it polls are written with the read models.
+ *
+ * An update is a whole view, so resuming needs no replay: the event id names the state sent,
+ * and a reconnect whose `Last-Event-ID` is still the current state gets nothing until it changes.
+ */
+export interface LiveUpdatesOptions {
+  /** How often the store is polled for changes (and so the most updates a page gets per second). */
+  readonly pollIntervalMs: number;
+  /** How often an idle stream gets a comment line, so proxies and clients see it is alive. */
+  readonly heartbeatMs: number;
+  /** Streams open at once per process; more get 503 and retry later. */
+  readonly maxStreams: number;
+  /** Lots in each update (the page pages past them with GET /parking-lots). */
+  readonly lotLimit: number;
+  /** How long a client waits before reconnecting after the stream drops. */
+  readonly retryMs: number;
+}
+
+export const LIVE_UPDATES_DEFAULTS: LiveUpdatesOptions = {
+  pollIntervalMs: 250,
+  heartbeatMs: 15_000,
+  maxStreams: 1000,
+  lotLimit: 100,
+  retryMs: 2000,
+};
+
+interface Stream {
+  readonly res: Response;
+  /** The id of the last state written to this stream. */
+  sent: string | undefined;
+  /** The socket buffer is full: skip updates until it drains, then send the latest. */
+  blocked: boolean;
+}
+
+/** The event-stream framing of one update. `id` must not contain a newline (it is a hash). */
+const frame = (id: string, view: ControlCenterView) =>
+  `id: ${id}\nevent: control-center\ndata: ${JSON.stringify(view)}\n\n`;
+
+export class LiveUpdates {
+  private readonly streams = new Set<Stream>();
+  private current: { id: string; view: ControlCenterView } | undefined;
+  private lastChange: string | undefined;
+  private poller: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private polling = false;
+  private closed = false;
+  /** Updates read from the store and sent (a metric for the bench and tests). */
+  updates = 0;
+
+  constructor(
+    private readonly queries: QueryService,
+    private readonly logger: Logger,
+    private readonly options: LiveUpdatesOptions = LIVE_UPDATES_DEFAULTS,
+  ) {}
+
+  get streamCount(): number {
+    return this.streams.size;
+  }
+
+  /** Whether another stream may open now. */
+  get full(): boolean {
+    return this.closed || this.streams.size >= this.options.maxStreams;
+  }
+
+  /** Turns `res` into an event stream until the client leaves or the service shuts down. */
+  open(req: Request, res: Response): void {
+    res.status(200);
+    res.setHeader("Content-Type", "text/event-stream; charset=utf-8");
+    res.setHeader("Cache-Control", "no-cache, no-transform");
+    // Tell buffering proxies (nginx) to pass events through as they come.
+    res.setHeader("X-Accel-Buffering", "no");
+    res.flushHeaders();
+    req.socket.setNoDelay(true);
+    res.write(`retry: ${this.options.retryMs}\n\n`);
+
+    const lastEventId = req.get("Last-Event-ID");
+    const stream: Stream = { res, sent: lastEventId?.slice(0, 64), blocked: false };
+    this.streams.add(stream);
+    res.on("drain", () => {
+      stream.blocked = false;
+      this.send(stream);
+    });
+    res.on("close", () => {
+      this.streams.delete(stream);
+      if (this.streams.size === 0) this.stopTimers();
+    });
+
+    if (this.current) this.send(stream);
+    this.startTimers();
+    // A new page should not wait a whole interval for its first view.
+    void this.poll();
+  }
+
+  /** Ends every stream (the service is shutting down) and stops polling. */
+  close(): void {
+    this.closed = true;
+    this.stopTimers();
+    for (const stream of this.streams) stream.res.end();
+    this.streams.clear();
+  }
+
+  private send(stream: Stream): void {
+    const current = this.current;
+    if (!current || stream.blocked || stream.sent === current.id) return;
+    stream.sent = current.id;
+    if (!stream.res.write(frame(current.id, current.view))) stream.blocked = true;
+  }
+
+  private startTimers(): void {
+    if (this.closed) return;
+    this.poller ??= setInterval(() => void this.poll(), this.options.pollIntervalMs).unref();
+    this.heartbeat ??= setInterval(() => {
+      for (const stream of this.streams) if (!stream.blocked) stream.res.write(": heartbeat\n\n");
+    }, this.options.heartbeatMs).unref();
+  }
+
+  private stopTimers(): void {
+    clearInterval(this.poller);
+    clearInterval(this.heartbeat);
+    this.poller = undefined;
+    this.heartbeat = undefined;
+  }
+
+  /** One cheap read of what changed; the whole view only when something did. */
+  private async poll(): Promise<void> {
+    if (this.polling || this.closed || this.streams.size === 0) return;
+    this.polling = true;
+    try {
+      const statuses = await this.queries.projectionStatuses();
+      const change = createHash("sha256").update(JSON.stringify(statuses)).digest("base64url").slice(0, 22);
+      if (change !== this.lastChange || !this.current) {
+        const view = await this.queries.controlCenter({ lotLimit: this.options.lotLimit });
+        // The view's own statuses may be newer than `statuses`; its content names the state.
+        const id = createHash("sha256").update(JSON.stringify(view)).digest("base64url").slice(0, 22);
+        this.lastChange = change;
+        if (id !== this.current?.id) {
+          this.current = { id, view };
+          this.updates++;
+          for (const stream of this.streams) this.send(stream);
+        }
+      }
+    } catch (error) {
+      // The document store is unreachable: keep the streams and the last view; try next tick.
+      this.logger.warn({ err: error }, "live updates: could not read the control center");
+    } finally {
+      this.polling = false;
+    }
+  }
+}

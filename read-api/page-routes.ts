@@ -1,0 +1,100 @@
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import express, { type NextFunction, type Request, type Response, Router } from "express";
+import { ProblemError } from "../platform/http/problem.js";
+import type { LiveUpdates } from "./live-updates.js";
+
+/**
+ * The control-center web page, served by the service itself (no CDN): the landing page at `/`,
+ * the page at `/control-center` for browsers (API clients asking for JSON fall through to the
+ * query API), its bundled assets, and its live updates as Server-Sent Events.
+ *
+ * The bundle is built by `npm run build` (Vite, from web/) into dist/web; running from source
+ * (tsx) or from dist/ finds it the same way.
+ */
+
+/**
+ * Where the built page lives (dist/web, beside dist/read-api when compiled; under dist/ when run
+ * from source), or undefined when it has not been built. web/ itself holds the sources, no assets.
+ */
+export function findWebDir(): string | undefined {
+  const candidates = [new URL("../web/", import.meta.url), new URL("../dist/web/", import.meta.url)];
+  for (const candidate of candidates) {
+    const dir = fileURLToPath(candidate);
+    if (existsSync(`${dir}control-center.html`) && existsSync(`${dir}assets`)) return dir;
+  }
+  return undefined;
+}
+
+/** Whether the caller prefers a web page to JSON (a browser's navigation, not fetch() or curl). */
+export const wantsHtml = (req: Request): boolean =>
+  req.accepts(["application/json", "text/html"]) === "text/html";
+
+export interface PageRoutesOptions {
+  readonly webDir: string | undefined;
+  readonly liveUpdates: LiveUpdates | undefined;
+}
+
+const HTML_HEADERS = {
+  "Cache-Control": "no-cache",
+  // The page loads only its own bundle; the API it calls is the same origin.
+  "Content-Security-Policy":
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+  "X-Content-Type-Options": "nosniff",
+  "Referrer-Policy": "no-referrer",
+} as const;
+
+export function pageRoutes(options: PageRoutesOptions): Router {
+  const router = Router();
+  const { webDir, liveUpdates } = options;
+
+  const sendPage = (res: Response, file: string, status = 200) => {
+    if (!webDir) {
+      throw new ProblemError(
+        "service-unavailable",
+        "The control-center page is not built; run `npm run build` (npm start does it for you).",
+        { retryAfterSeconds: 60 },
+      );
+    }
+    res.status(status).set(HTML_HEADERS).type("html").sendFile(`${webDir}${file}`);
+  };
+
+  router.get("/", (req: Request, res: Response) => {
+    res.vary("Accept");
+    if (wantsHtml(req)) return sendPage(res, "index.html");
+    res.json({
+      links: {
+        controlCenter: "/control-center",
+        docs: "/docs",
+        openapi: "/openapi.json",
+        health: "/healthz",
+        readiness: "/readyz",
+      },
+    });
+  });
+
+  router.get("/control-center", (req: Request, res: Response, next: NextFunction) => {
+    res.vary("Accept");
+    if (!wantsHtml(req)) return next();
+    sendPage(res, "control-center.html");
+  });
+
+  router.get("/control-center/events", (req: Request, res: Response) => {
+    if (!liveUpdates || liveUpdates.full) {
+      throw new ProblemError("service-unavailable", "No more live-update streams can open right now.", {
+        retryAfterSeconds: 5,
+      });
+    }
+    liveUpdates.open(req, res);
+  });
+
+  // Vite names every asset by its content hash, so a year of caching is safe. Without a build,
+  // every asset is a 404 (and the page itself says how to build it).
+  router.use(
+    "/assets",
+    webDir
+      ? express.static(`${webDir}assets`, { immutable: true, maxAge: "365d", index: false })
+      : (_req: Request, _res: Response, next: NextFunction) => next(),
+  );
+  return router;
+}

@@ -1,0 +1,128 @@
+import { useEffect, useRef } from "preact/hooks";
+import uPlot from "uplot";
+import "uplot/dist/uPlot.min.css";
+import type { ControlCenterView } from "./api.js";
+
+/** One sample of every processor's lag, taken when a live update arrives. */
+export interface LagSample {
+  readonly at: number;
+  readonly lags: Readonly<Record<string, number | null>>;
+}
+
+const LAG_WINDOW_S = 300;
+const COLORS = ["#2563eb", "#d97706", "#059669", "#9333ea", "#dc2626", "#0891b2", "#4b5563"];
+
+/** A uPlot chart that follows its container's width and takes new data without being rebuilt. */
+function UPlotChart(props: {
+  readonly options: (width: number) => uPlot.Options;
+  readonly data: uPlot.AlignedData;
+  readonly label: string;
+  readonly seriesKey: string;
+}) {
+  const box = useRef<HTMLDivElement>(null);
+  const chart = useRef<uPlot | null>(null);
+
+  useEffect(() => {
+    const element = box.current;
+    if (!element) return;
+    const created = new uPlot(props.options(element.clientWidth || 300), props.data, element);
+    chart.current = created;
+    const resize = new ResizeObserver(() => {
+      created.setSize({ width: element.clientWidth || 300, height: 180 });
+    });
+    resize.observe(element);
+    return () => {
+      resize.disconnect();
+      created.destroy();
+      chart.current = null;
+    };
+    // Rebuilt only when the set of series changes; data flows through setData below.
+  }, [props.seriesKey]);
+
+  useEffect(() => {
+    chart.current?.setData(props.data);
+  }, [props.data]);
+
+  return <div class="chart" ref={box} role="img" aria-label={props.label} />;
+}
+
+const axisStyle = { stroke: "#475569", grid: { stroke: "#e2e8f0", width: 1 }, ticks: { show: false } };
+
+/** Reservations and cancellations per minute over the last hour (minutes without any count as zero). */
+export function ActivityChart({ activity }: { readonly activity: ControlCenterView["activity"] }) {
+  const now = Math.floor(Date.now() / 60_000) * 60;
+  const minutes = Array.from({ length: 60 }, (_, i) => now - (59 - i) * 60);
+  const byMinute = new Map(activity.map((a) => [Date.parse(`${a.minute}:00Z`) / 1000, a]));
+  const data: uPlot.AlignedData = [
+    minutes,
+    minutes.map((m) => byMinute.get(m)?.reserved ?? 0),
+    minutes.map((m) => byMinute.get(m)?.canceled ?? 0),
+  ];
+  const reserved = activity.reduce((n, a) => n + a.reserved, 0);
+  const canceled = activity.reduce((n, a) => n + a.canceled, 0);
+  const bars = uPlot.paths.bars?.({ size: [0.8, 40], gap: 1 });
+  return (
+    <UPlotChart
+      seriesKey="activity"
+      label={`Last hour: ${reserved} reservations and ${canceled} cancellations`}
+      data={data}
+      options={(width) => ({
+        width,
+        height: 180,
+        legend: { show: true, live: false },
+        cursor: { drag: { x: false, y: false } },
+        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(5, max)] } },
+        axes: [axisStyle, { ...axisStyle, size: 40 }],
+        series: [
+          {},
+          { label: "Reservations", fill: "#2563ebcc", stroke: "#2563eb", ...(bars ? { paths: bars } : {}) },
+          { label: "Cancellations", fill: "#dc2626cc", stroke: "#dc2626", ...(bars ? { paths: bars } : {}) },
+        ],
+      })}
+    />
+  );
+}
+
+/** Each processor's lag behind the head of the log, over the time this page has been open. */
+export function LagChart({
+  samples,
+  names,
+}: {
+  readonly samples: readonly LagSample[];
+  readonly names: string[];
+}) {
+  const recent = samples.filter((s) => s.at >= Date.now() - LAG_WINDOW_S * 1000);
+  const data: uPlot.AlignedData = [
+    recent.map((s) => s.at / 1000),
+    ...names.map((name) => recent.map((s) => s.lags[name] ?? null)),
+  ];
+  const worst = samples.at(-1) ? Math.max(0, ...names.map((n) => samples.at(-1)?.lags[n] ?? 0)) : 0;
+  return (
+    <UPlotChart
+      seriesKey={names.join(",")}
+      label={`Projection lag over the last five minutes; now at most ${worst} events behind`}
+      data={data}
+      options={(width) => ({
+        width,
+        height: 180,
+        legend: { show: true, live: false },
+        cursor: { drag: { x: false, y: false } },
+        scales: {
+          // The last five minutes, however few samples there are yet.
+          x: { time: true, range: () => [Date.now() / 1000 - LAG_WINDOW_S, Date.now() / 1000] },
+          y: { range: (_u, _min, max) => [0, Math.max(10, max)] },
+        },
+        axes: [axisStyle, { ...axisStyle, size: 48 }],
+        series: [
+          {},
+          ...names.map((name, i) => ({
+            label: name,
+            stroke: COLORS[i % COLORS.length] as string,
+            width: 2,
+            spanGaps: true,
+          })),
+        ],
+      })}
+    />
+  );
+}

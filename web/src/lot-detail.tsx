@@ -1,0 +1,228 @@
+import { useCallback, useEffect, useRef, useState } from "preact/hooks";
+import { api, type PageOf, type ParkingLotView, type ReservationView } from "./api.js";
+import { count, money, when } from "./format.js";
+import { CancelDialog, ProblemMessage } from "./forms.js";
+
+type FindBy = "customerId" | "carNumber";
+
+/**
+ * One lot: its reservations newest first (paged), found by customer or plate, each cancelable.
+ * `lot` comes from the live stream: when its counts change, the first page is read again.
+ */
+export function LotDetail(props: {
+  readonly lot: ParkingLotView;
+  /** Changes with every live update. */
+  readonly tick: number;
+  readonly onClose: () => void;
+  readonly onMessage: (message: string) => void;
+}) {
+  const { lot } = props;
+  const [findBy, setFindBy] = useState<FindBy>("customerId");
+  const [needle, setNeedle] = useState("");
+  const [applied, setApplied] = useState<{ by: FindBy; value: string } | null>(null);
+  const [pages, setPages] = useState<PageOf<ReservationView>[]>([]);
+  const [problem, setProblem] = useState<unknown>(null);
+  const [canceling, setCanceling] = useState<ReservationView | null>(null);
+  const heading = useRef<HTMLHeadingElement>(null);
+
+  const filter = useCallback(
+    (cursor?: string) => ({
+      parkingLotId: lot.parkingLotId,
+      ...(applied ? { [applied.by]: applied.value } : {}),
+      ...(cursor ? { cursor } : {}),
+    }),
+    [lot.parkingLotId, applied],
+  );
+
+  // The first page again on every live update (statuses and coupons change without the lot's
+  // counts moving), one read at a time: updates that arrive meanwhile coalesce into the next read.
+  const reading = useRef<{ busy: boolean; again: boolean; filter: typeof filter }>({
+    busy: false,
+    again: false,
+    filter,
+  });
+  reading.current.filter = filter;
+  useEffect(() => {
+    const state = reading.current;
+    if (state.busy) {
+      state.again = true;
+      return;
+    }
+    state.busy = true;
+    void (async () => {
+      try {
+        do {
+          state.again = false;
+          const asked = state.filter;
+          const first = await api.reservations(asked());
+          if (asked !== state.filter) {
+            state.again = true;
+            continue;
+          }
+          setProblem(null);
+          setPages((old) => [first, ...old.slice(1)]);
+        } while (state.again);
+      } catch (error) {
+        setProblem(error);
+      } finally {
+        state.busy = false;
+      }
+    })();
+  }, [filter, props.tick]);
+
+  useEffect(() => {
+    heading.current?.focus();
+  }, [lot.parkingLotId]);
+
+  const older = async () => {
+    const cursor = pages.at(-1)?.nextCursor;
+    if (!cursor) return;
+    try {
+      const next = await api.reservations(filter(cursor));
+      setPages((old) => [...old, next]);
+    } catch (error) {
+      setProblem(error);
+    }
+  };
+
+  const find = (event: Event) => {
+    event.preventDefault();
+    setPages([]);
+    setApplied(needle.trim() ? { by: findBy, value: needle.trim() } : null);
+  };
+
+  // Newer reservations push older ones onto the next page: show each once.
+  const reservations = [...new Map(pages.flatMap((p) => p.items).map((r) => [r.reservationId, r])).values()];
+
+  return (
+    <section class="panel detail" aria-labelledby="detail-title">
+      <div class="detail-head">
+        <h2 id="detail-title" tabIndex={-1} ref={heading}>
+          {lot.name} <span class="muted">#{lot.parkingLotId}</span>
+        </h2>
+        <button type="button" class="secondary" onClick={props.onClose}>
+          Back to all lots
+        </button>
+      </div>
+      <p class="detail-stats">
+        <span>
+          <b>{count(lot.availableSpots)}</b> of {count(lot.capacity)} free
+        </span>
+        <span>
+          <b>{count(lot.activeReservations)}</b> active
+        </span>
+        <span>
+          <b>{count(lot.canceledReservations)}</b> canceled
+        </span>
+      </p>
+      <form class="find" onSubmit={find} aria-label="Find reservations in this lot">
+        <label>
+          Find by
+          <select value={findBy} onChange={(e) => setFindBy(e.currentTarget.value as FindBy)}>
+            <option value="customerId">Customer id</option>
+            <option value="carNumber">Plate</option>
+          </select>
+        </label>
+        <label>
+          {findBy === "customerId" ? "Customer id" : "Plate"}
+          <input
+            value={needle}
+            onInput={(e) => setNeedle(e.currentTarget.value)}
+            placeholder={findBy === "customerId" ? "CUST1" : "10더8612"}
+          />
+        </label>
+        <button type="submit">Find</button>
+        {applied ? (
+          <button
+            type="button"
+            class="secondary"
+            onClick={() => {
+              setNeedle("");
+              setPages([]);
+              setApplied(null);
+            }}
+          >
+            Show all
+          </button>
+        ) : null}
+      </form>
+      <ProblemMessage problem={problem} />
+      <div class="table-wrap">
+        <table class="reservations">
+          <caption class="sr-only">Reservations of {lot.name}, newest first</caption>
+          <thead>
+            <tr>
+              <th scope="col">Reserved</th>
+              <th scope="col">Plate</th>
+              <th scope="col">Customer</th>
+              <th scope="col" class="num">
+                Amount
+              </th>
+              <th scope="col">Status</th>
+              <th scope="col">Coupon</th>
+              <th scope="col">
+                <span class="sr-only">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {reservations.map((r) => (
+              <tr key={r.reservationId} data-reservation={r.reservationId}>
+                <td data-label="Reserved">{when(r.reservedAt)}</td>
+                <td data-label="Plate" class="plate">
+                  {r.carNumber}
+                </td>
+                <td data-label="Customer">
+                  <code>{r.customerId}</code>
+                </td>
+                <td data-label="Amount" class="num">
+                  {money(r.amount)}
+                </td>
+                <td data-label="Status">
+                  <span class={`badge status-${r.status.toLowerCase()}`}>{r.status}</span>
+                  {r.cancelReason ? <span class="reason"> {r.cancelReason}</span> : null}
+                </td>
+                <td data-label="Coupon">
+                  {r.coupon ? (
+                    <span class={`badge coupon-${r.coupon.status.toLowerCase()}`}>{r.coupon.status}</span>
+                  ) : (
+                    <span class="muted">pending</span>
+                  )}
+                </td>
+                <td>
+                  {r.status === "RESERVED" ? (
+                    <button
+                      type="button"
+                      class="danger small"
+                      onClick={() => setCanceling(r)}
+                      aria-label={`Cancel the reservation of ${r.carNumber}`}
+                    >
+                      Cancel
+                    </button>
+                  ) : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+        {reservations.length === 0 && pages.length > 0 ? (
+          <p class="empty">{applied ? "No reservation matches." : "No reservations yet."}</p>
+        ) : null}
+      </div>
+      {pages.at(-1)?.nextCursor ? (
+        <button type="button" class="secondary" onClick={older}>
+          Older reservations
+        </button>
+      ) : null}
+      {canceling ? (
+        <CancelDialog
+          reservation={canceling}
+          onClose={(message) => {
+            setCanceling(null);
+            if (message) props.onMessage(message);
+          }}
+        />
+      ) : null}
+    </section>
+  );
+}
