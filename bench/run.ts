@@ -10,6 +10,7 @@ import { formatResults } from "./lib/report.js";
 import { historyScenario } from "./scenarios/history.js";
 import { hotLotScenario } from "./scenarios/hot-lot.js";
 import { lagScenario } from "./scenarios/lag.js";
+import { pageScenario } from "./scenarios/page.js";
 import { peersScenario } from "./scenarios/peers.js";
 import { queriesScenario } from "./scenarios/queries.js";
 import { replayScenario } from "./scenarios/replay.js";
@@ -23,6 +24,7 @@ const SCENARIOS: readonly Scenario[] = [
   replayScenario,
   lagScenario,
   queriesScenario,
+  pageScenario,
   peersScenario,
 ];
 

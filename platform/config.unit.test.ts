@@ -48,6 +48,7 @@ const DEFAULTS: Config = {
   embeddedPollIntervalMs: 100,
   liveUpdateIntervalMs: 250,
   liveHeartbeatMs: 15000,
+  pageOidcClientId: "control-center",
   processorsThread: "worker",
 };
 
@@ -117,6 +118,7 @@ describe("CONFIG_VARIABLES", () => {
       "EMBEDDED_POLL_INTERVAL_MS",
       "LIVE_UPDATE_INTERVAL_MS",
       "LIVE_HEARTBEAT_MS",
+      "PAGE_OIDC_CLIENT_ID",
       "PROCESSORS_THREAD",
     ]);
   });
