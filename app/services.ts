@@ -14,6 +14,7 @@ import { LIVE_UPDATES_DEFAULTS, LiveUpdates } from "../read-api/live-updates.js"
 import { QueryService } from "../read-api/query-service.js";
 import { ParkingLotCommandHandler } from "../write-side/command-handler.js";
 import { type Authentication, createAuthentication, idempotencySecretOf } from "./auth.js";
+import { ProcessorThread, type WorkerMetrics } from "./processor-thread.js";
 
 /**
  * The composition root: the only place that knows which adapter runs. Everything else sees the
@@ -27,7 +28,9 @@ export interface Services {
   readonly documentStore?: DocumentStore;
   readonly commands?: ParkingLotCommandHandler;
   /** The projections and reactors (coupon policy), where this role runs them. */
-  readonly processors?: ProcessorRuntime;
+  readonly processors?: Pick<ProcessorRuntime, "status" | "onAdvance">;
+  /** Metrics kept by another thread of this process (the processors thread), for /metrics. */
+  readonly threadMetrics?: () => Promise<WorkerMetrics>;
   readonly queries?: QueryService;
   /** Who is calling: the token verifier, and the development issuer's routes when it runs. */
   readonly authentication: Authentication;
@@ -42,6 +45,8 @@ export interface Services {
 const runsCommands = (c: Config) => c.role === "all" || c.role === "command-api";
 const runsProjections = (c: Config) => c.role === "all" || c.role === "projector";
 const runsQueries = (c: Config) => c.role === "all" || c.role === "query-api";
+/** ROLE=all runs its projections and reactors in a worker thread unless told otherwise. */
+const processorsInWorker = (c: Config) => c.role === "all" && c.processorsThread === "worker";
 
 export function openEventStore(config: Config): EventStore {
   return config.eventStoreUrl
@@ -78,8 +83,11 @@ export async function createServices(
       })
     : undefined;
 
+  const thread = processorsInWorker(config)
+    ? await ProcessorThread.start(config, logger.child({ component: "processors-thread" }))
+    : undefined;
   const processors =
-    runsProjections(config) && documentStore
+    !thread && runsProjections(config) && documentStore
       ? await startProcessors({
           eventStore,
           documentStore,
@@ -94,7 +102,7 @@ export async function createServices(
       ? new QueryService(documentStore, {
           eventStore,
           readYourWritesTimeoutMs: config.readYourWritesTimeoutMs,
-          ...(processors ? { progress: processors } : {}),
+          ...(thread ? { progress: thread } : processors ? { progress: processors } : {}),
         })
       : undefined;
 
@@ -113,13 +121,18 @@ export async function createServices(
     eventStore,
     ...(documentStore ? { documentStore } : {}),
     ...(commands ? { commands } : {}),
-    ...(processors ? { processors } : {}),
+    ...(thread
+      ? { processors: thread, threadMetrics: () => thread.metrics() }
+      : processors
+        ? { processors }
+        : {}),
     ...(queries ? { queries } : {}),
     authentication,
     idempotencySecret,
     ...(liveUpdates ? { liveUpdates } : {}),
     async close() {
       liveUpdates?.close();
+      await thread?.stop();
       await processors?.stop();
       await eventStore.close();
       await documentStore?.close();

@@ -1,6 +1,7 @@
 import type { ControlCenterView } from "../../schemas/read-models.js";
 import { launchBrowser } from "../../test-support/browser.js";
 import { ensureWebBuilt } from "../../test-support/web-build.js";
+import { benchSignInUrl } from "../lib/auth.js";
 import { lotId, reserveBody } from "../lib/domain.js";
 import { fixedRate, nowMs } from "../lib/fixed-rate.js";
 import { HttpClient } from "../lib/http.js";
@@ -77,7 +78,8 @@ export const pageScenario: Scenario = {
 
       const page = await browser.context.newPage();
       await page.addInitScript(INSTRUMENT);
-      await page.goto(`${service.url}/control-center`);
+      // Signed in as an operator with a one-time link; the session cookie then opens the page.
+      await page.goto(await benchSignInUrl(service.url, data.dir));
       await page.locator(`[data-lot="${lots[0]}"]`).waitFor({ timeout: 30_000 });
       const cdp = await browser.context.newCDPSession(page);
       await cdp.send("Performance.enable");
