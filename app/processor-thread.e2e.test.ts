@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { defaultAuthFor } from "../test-support/auth.js";
 import { call, eventually, startTestService, tempDataDir } from "../test-support/service.js";
 import type { RunningService } from "./server.js";
 
@@ -58,7 +59,7 @@ describe("ROLE=all: the projectors and the coupon policy off the request thread"
       expect(
         Object.keys(ready.body.checks).filter((k) => k.startsWith("projection:")).length,
       ).toBeGreaterThan(0);
-      const metrics = await (await fetch(`${base}/metrics`)).text();
+      const metrics = await (await fetch(`${base}/metrics`, { headers: await defaultAuthFor(base) })).text();
       expect(metrics).toMatch(/^parking_projection_events_total\{projection="reservations"\} [1-9]/m);
       expect(metrics).toMatch(/^parking_commands_total\{command="ReserveParking",outcome="accepted"\} 1$/m);
     },

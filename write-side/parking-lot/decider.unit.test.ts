@@ -287,6 +287,24 @@ describe("CancelReservation", () => {
   it("rejects a cancel in an unknown lot", () => {
     given().when(cancelReservation()).then({ code: "LotNotFound", parkingLotId: LOT });
   });
+
+  it("lets a customer cancel their own reservation", () => {
+    given([lotRegistered(), parkingReserved({ reservationId: "a", customerId: "CUST1" })])
+      .when(cancelReservation({ reservationId: "a", requestedBy: "CUST1" }))
+      .then([reservationCanceled({ reservationId: "a", customerId: "CUST1" })]);
+  });
+
+  it("answers a customer's cancel of someone else's reservation exactly like a missing one", () => {
+    const history = [lotRegistered(), parkingReserved({ reservationId: "a", customerId: "CUST1" })];
+    const notFound = { code: "ReservationNotFound", parkingLotId: LOT, reservationId: "a" } as const;
+    given(history)
+      .when(cancelReservation({ reservationId: "a", requestedBy: "CUST2" }))
+      .then(notFound);
+    // Even once canceled: a stranger learns nothing from the answer.
+    given([...history, reservationCanceled({ reservationId: "a", customerId: "CUST1" })])
+      .when(cancelReservation({ reservationId: "a", requestedBy: "CUST2" }))
+      .then(notFound);
+  });
 });
 
 describe("evolve", () => {

@@ -1,0 +1,38 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { reservationIdFor } from "./reservation-ids.js";
+
+const SECRET = "s".repeat(43);
+const UUID_V8 = /^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+describe("reservation ids from an Idempotency-Key", () => {
+  it("are UUIDs (version 8), the same for the same lot, customer and key", () => {
+    const id = reservationIdFor(SECRET, "lot-1", "CUST1", "order-1");
+    expect(id).toMatch(UUID_V8);
+    expect(reservationIdFor(SECRET, "lot-1", "CUST1", "order-1")).toBe(id);
+  });
+
+  it("differ when the lot, the customer, the key or the secret differs", () => {
+    fc.assert(
+      fc.property(
+        fc.tuple(fc.string(), fc.string(), fc.string()),
+        fc.tuple(fc.string(), fc.string(), fc.string()),
+        ([lotA, customerA, keyA], [lotB, customerB, keyB]) => {
+          fc.pre(lotA !== lotB || customerA !== customerB || keyA !== keyB);
+          expect(reservationIdFor(SECRET, lotA, customerA, keyA)).not.toBe(
+            reservationIdFor(SECRET, lotB, customerB, keyB),
+          );
+        },
+      ),
+    );
+    // Field boundaries count: ("ab","c") and ("a","bc") are different inputs.
+    expect(reservationIdFor(SECRET, "ab", "c", "k")).not.toBe(reservationIdFor(SECRET, "a", "bc", "k"));
+    expect(reservationIdFor(SECRET, "l", "c", "k")).not.toBe(reservationIdFor(`${SECRET}x`, "l", "c", "k"));
+  });
+
+  it("are fresh time-ordered UUIDv7 without a key", () => {
+    const a = reservationIdFor(SECRET, "l", "c", undefined);
+    expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
+    expect(reservationIdFor(SECRET, "l", "c", undefined)).not.toBe(a);
+  });
+});
