@@ -60,6 +60,8 @@ export interface Operation {
   readonly body?: { readonly schema: TSchema; readonly required: boolean; readonly example?: Json };
   /** Success (and other non-problem) responses by status. */
   readonly responses: Readonly<Record<string, Json>>;
+  /** Statuses also answered with an HTML page (a browser's sign-in screen), besides problem+json. */
+  readonly htmlStatuses?: readonly number[];
   /** Problems this operation answers beyond those implied by body, query and access. */
   readonly problems?: readonly string[];
 }
@@ -281,6 +283,8 @@ export const OPERATIONS: readonly Operation[] = [
       "Content negotiation: a browser (Accept preferring text/html) gets the live control-center web page (or the sign-in screen with 401/403); API clients get the JSON.",
     access: "bearer",
     query: ControlCenterQuery,
+    htmlStatuses: [401, 403],
+    problems: ["service-unavailable"],
     responses: {
       "200": {
         description: "The control center: JSON, or the web page for a browser.",
@@ -584,6 +588,9 @@ function problemResponses(operation: Operation): Record<string, Json> {
           .join(" "),
         headers: { ...CORRELATION, ...(HEADERS_BY_STATUS[status] ?? {}) },
         content: {
+          ...(operation.htmlStatuses?.includes(status)
+            ? { "text/html": { schema: { type: "string" } } }
+            : {}),
           "application/problem+json": {
             schema: ref("Problem"),
             examples: Object.fromEntries(
@@ -707,7 +714,8 @@ export function openApiDocument(): Json {
     servers: [
       {
         url: "/",
-        description: "The service this document was read from (`npm start` listens on http://localhost:8080).",
+        description:
+          "The service this document was read from (`npm start` listens on http://localhost:8080).",
       },
     ],
     tags: [
