@@ -23,7 +23,8 @@ import {
  *   stopped VM, a slow disk) past its expiry and lost the lease to another process cannot commit
  *   anything afterwards: its write is refused as a whole.
  * - A graceful stop releases the lease (expiresAt 0), so a standby takes over at its next attempt;
- *   after a crash, within ttl + renew interval.
+ *   after a crash, within ttl + renew interval (at once when the dead holder was a process of the
+ *   same host: a restart after a crash does not wait its own lease out).
  * Expiry compares clocks of different processes: they must agree to well within the ttl (NTP).
  * Only liveness depends on that; the fencing token alone guarantees that effects land once.
  */
@@ -51,6 +52,22 @@ export interface LeaseOptions {
 /** A unique owner name for this process: host, pid and a random suffix (pids repeat across containers). */
 export const processOwner = (): string => `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
 
+/**
+ * Whether an owner is a process of this host that no longer exists (e.g. the service restarted
+ * after a crash on the same machine): its lease need not be waited out. Only a certain "no such
+ * process" counts; fencing keeps this safe even if a pid were misjudged.
+ */
+function isDeadLocalOwner(owner: string): boolean {
+  const [host, pid] = owner.split("/");
+  if (host !== hostname() || !pid || !/^[0-9]+$/.test(pid) || Number(pid) === process.pid) return false;
+  try {
+    process.kill(Number(pid), 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
 export class Leases {
   constructor(
     private readonly store: DocumentStore,
@@ -75,7 +92,8 @@ export class Leases {
       return renewed ? held : null;
     }
     const current = await this.store.findById<LeaseDocument>(LEASES, processor);
-    if (current && current.owner !== null && current.owner !== owner && current.expiresAt > now) return null;
+    const live = current && current.owner !== null && current.owner !== owner && current.expiresAt > now;
+    if (live && !isDeadLocalOwner(current.owner as string)) return null;
     const epoch = (current?.epoch ?? 0) + 1;
     const taken = await this.compareAndSet(
       processor,
