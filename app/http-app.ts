@@ -62,7 +62,14 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
     app.use(commands);
   }
   if (services.queries) {
-    app.use(pageRoutes({ webDir: findWebDir(), liveUpdates: services.liveUpdates }));
+    app.use(
+      pageRoutes({
+        webDir: findWebDir(),
+        liveUpdates: services.liveUpdates,
+        signIn: { mode: "link" },
+        viewerOf: () => "operator",
+      }),
+    );
   }
   if (services.queries) app.use(queryRoutes(services.queries, { controlCenterLotLimit: 100 }));
 

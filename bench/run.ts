@@ -10,6 +10,7 @@ import { formatResults } from "./lib/report.js";
 import { historyScenario } from "./scenarios/history.js";
 import { hotLotScenario } from "./scenarios/hot-lot.js";
 import { lagScenario } from "./scenarios/lag.js";
+import { pageScenario } from "./scenarios/page.js";
 import { queriesScenario } from "./scenarios/queries.js";
 import { replayScenario } from "./scenarios/replay.js";
 import { reserveScenario } from "./scenarios/reserve.js";
@@ -22,6 +23,7 @@ const SCENARIOS: readonly Scenario[] = [
   replayScenario,
   lagScenario,
   queriesScenario,
+  pageScenario,
 ];
 
 const USAGE = `Usage: npm run bench [-- options]      (npm run bench:quick = --quick)

@@ -66,6 +66,8 @@ export interface Config {
   readonly liveUpdateIntervalMs: number;
   /** LIVE_HEARTBEAT_MS: how often an idle event stream gets a heartbeat. */
   readonly liveHeartbeatMs: number;
+  /** PAGE_OIDC_CLIENT_ID: the control-center page's public client id at an external OIDC provider. */
+  readonly pageOidcClientId: string;
 }
 
 /** One documented environment variable. */
@@ -428,6 +430,14 @@ const SPECS: Specs = {
     default: "15000",
     ...integer(10, 300000),
   },
+  pageOidcClientId: {
+    name: "PAGE_OIDC_CLIENT_ID",
+    description:
+      "Public client id of the control-center page at the external OpenID Connect provider (with AUTH_ISSUER set), for Authorization Code with PKCE; its redirect URI is {origin}/control-center.",
+    default: "control-center",
+    expects: "a client id: letters, digits and - _ . :",
+    parse: (raw) => (raw !== undefined && /^[A-Za-z0-9._:-]{1,100}$/.test(raw) ? ok(raw) : fail()),
+  },
 };
 
 const FIELDS = Object.keys(SPECS) as (keyof Config)[];
@@ -490,6 +500,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     embeddedPollIntervalMs: read("embeddedPollIntervalMs"),
     liveUpdateIntervalMs: read("liveUpdateIntervalMs"),
     liveHeartbeatMs: read("liveHeartbeatMs"),
+    pageOidcClientId: read("pageOidcClientId"),
   };
   if (config.processorLeaseRenewMs * 2 > config.processorLeaseTtlMs) {
     problems.push({

@@ -50,6 +50,7 @@ const DEFAULTS: Config = {
   embeddedPollIntervalMs: 100,
   liveUpdateIntervalMs: 250,
   liveHeartbeatMs: 15000,
+  pageOidcClientId: "control-center",
 };
 
 describe("loadConfig defaults", () => {
@@ -120,6 +121,7 @@ describe("CONFIG_VARIABLES", () => {
       "EMBEDDED_POLL_INTERVAL_MS",
       "LIVE_UPDATE_INTERVAL_MS",
       "LIVE_HEARTBEAT_MS",
+      "PAGE_OIDC_CLIENT_ID",
     ]);
   });
 

@@ -20,6 +20,7 @@ import {
   ReservationCanceledResponse,
   ReservationView,
 } from "../schemas/read-models.js";
+import { SignInConfig } from "../schemas/sign-in.js";
 
 /**
  * The OpenAPI 3.1 document, generated from the very schemas that validate requests (OpenAPI 3.1
@@ -197,6 +198,13 @@ export function openApiDocument(): Record<string, unknown> {
               content: { ...json(ControlCenterView), "text/html": { schema: { type: "string" } } },
             },
           },
+        },
+      },
+      "/control-center/sign-in-config": {
+        get: {
+          tags: ["queries"],
+          summary: "How the control-center page signs an operator in (one-time link, or OIDC with PKCE)",
+          responses: { "200": ok("The sign-in configuration.", SignInConfig) },
         },
       },
       "/control-center/events": {

@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import express, { type NextFunction, type Request, type Response, Router } from "express";
 import { ProblemError } from "../platform/http/problem.js";
+import type { SignInConfig } from "../schemas/sign-in.js";
 import type { LiveUpdates } from "./live-updates.js";
 
 /**
@@ -30,9 +31,14 @@ export function findWebDir(): string | undefined {
 export const wantsHtml = (req: Request): boolean =>
   req.accepts(["application/json", "text/html"]) === "text/html";
 
+/** Who is looking at the page: only operators see it; everyone else gets the sign-in screen. */
+export type Viewer = "operator" | "signed-in" | "anonymous";
+
 export interface PageRoutesOptions {
   readonly webDir: string | undefined;
   readonly liveUpdates: LiveUpdates | undefined;
+  readonly signIn: SignInConfig;
+  readonly viewerOf: (req: Request) => Viewer;
 }
 
 const HTML_HEADERS = {
@@ -75,8 +81,17 @@ export function pageRoutes(options: PageRoutesOptions): Router {
 
   router.get("/control-center", (req: Request, res: Response, next: NextFunction) => {
     res.vary("Accept");
+    res.vary("Cookie");
     if (!wantsHtml(req)) return next();
-    sendPage(res, "control-center.html");
+    const viewer = options.viewerOf(req);
+    if (viewer === "operator") return sendPage(res, "control-center.html");
+    // The sign-in screen says why (signed out, or not an operator) and how to sign in.
+    if (viewer === "anonymous") res.setHeader("WWW-Authenticate", 'Bearer realm="parking-reservations"');
+    sendPage(res, "sign-in.html", viewer === "anonymous" ? 401 : 403);
+  });
+
+  router.get("/control-center/sign-in-config", (_req: Request, res: Response) => {
+    res.set("Cache-Control", "no-cache").json(options.signIn);
   });
 
   router.get("/control-center/events", (req: Request, res: Response) => {

@@ -21,6 +21,7 @@ export default defineConfig({
       input: {
         index: here("index.html"),
         "control-center": here("control-center.html"),
+        "sign-in": here("sign-in.html"),
       },
     },
   },

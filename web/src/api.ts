@@ -15,7 +15,9 @@ import type {
   ReservationView,
 } from "../../schemas/read-models.js";
 
-export type { ControlCenterView, ParkingLotView, Problem, ReservationView };
+import type { SignInConfig } from "../../schemas/sign-in.js";
+
+export type { ControlCenterView, ParkingLotView, Problem, ReservationView, SignInConfig };
 
 export interface PageOf<T> {
   readonly items: T[];
@@ -105,6 +107,18 @@ export const api = {
 
   registerLot: (body: RegisterParkingLotBody) =>
     request<Static<typeof ParkingLotRegisteredResponse>>("POST", "/parking-lots", body),
+
+  signInConfig: () => request<SignInConfig>("GET", "/control-center/sign-in-config"),
+
+  /** Trades an access token of the external provider for the service's session cookie. */
+  startSession: async (accessToken: string) => {
+    setBearerToken(accessToken);
+    try {
+      await request<unknown>("POST", "/sign-in/session");
+    } finally {
+      setBearerToken(undefined);
+    }
+  },
 
   cancelReservation: (parkingLotId: string, reservationId: string, reason: string) =>
     request<{ reservationId: string; status: "CANCELED"; position: string }>(

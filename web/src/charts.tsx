@@ -47,6 +47,13 @@ function UPlotChart(props: {
 }
 
 const axisStyle = { stroke: "#475569", grid: { stroke: "#e2e8f0", width: 1 }, ticks: { show: false } };
+const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+/** The time axis: hours and minutes only, with room between labels. */
+const timeAxis = {
+  ...axisStyle,
+  space: 70,
+  values: (_u: uPlot, splits: number[]) => splits.map((s) => clock.format(new Date(s * 1000))),
+};
 
 /** Reservations and cancellations per minute over the last hour (minutes without any count as zero). */
 export function ActivityChart({ activity }: { readonly activity: ControlCenterView["activity"] }) {
@@ -60,7 +67,9 @@ export function ActivityChart({ activity }: { readonly activity: ControlCenterVi
   ];
   const reserved = activity.reduce((n, a) => n + a.reserved, 0);
   const canceled = activity.reduce((n, a) => n + a.canceled, 0);
-  const bars = uPlot.paths.bars?.({ size: [0.8, 40], gap: 1 });
+  // Side by side in each minute: reservations on the left half, cancellations on the right.
+  const left = uPlot.paths.bars?.({ size: [0.45, 20], align: 1, gap: 0 });
+  const right = uPlot.paths.bars?.({ size: [0.45, 20], align: -1, gap: 0 });
   return (
     <UPlotChart
       seriesKey="activity"
@@ -71,12 +80,21 @@ export function ActivityChart({ activity }: { readonly activity: ControlCenterVi
         height: 180,
         legend: { show: true, live: false },
         cursor: { drag: { x: false, y: false } },
-        scales: { x: { time: true }, y: { range: (_u, _min, max) => [0, Math.max(5, max)] } },
-        axes: [axisStyle, { ...axisStyle, size: 40 }],
+        scales: {
+          // Half a minute of room on each side, so the first and the current minute's bars show whole.
+          x: { time: true, range: (_u, min, max) => [min - 30, max + 30] },
+          y: { range: (_u, _min, max) => [0, Math.max(5, max)] },
+        },
+        axes: [timeAxis, { ...axisStyle, size: 40 }],
         series: [
           {},
-          { label: "Reservations", fill: "#2563ebcc", stroke: "#2563eb", ...(bars ? { paths: bars } : {}) },
-          { label: "Cancellations", fill: "#dc2626cc", stroke: "#dc2626", ...(bars ? { paths: bars } : {}) },
+          { label: "Reservations", fill: "#2563ebcc", stroke: "#2563eb", ...(left ? { paths: left } : {}) },
+          {
+            label: "Cancellations",
+            fill: "#dc2626cc",
+            stroke: "#dc2626",
+            ...(right ? { paths: right } : {}),
+          },
         ],
       })}
     />
@@ -112,7 +130,7 @@ export function LagChart({
           x: { time: true, range: () => [Date.now() / 1000 - LAG_WINDOW_S, Date.now() / 1000] },
           y: { range: (_u, _min, max) => [0, Math.max(10, max)] },
         },
-        axes: [axisStyle, { ...axisStyle, size: 48 }],
+        axes: [timeAxis, { ...axisStyle, size: 48 }],
         series: [
           {},
           ...names.map((name, i) => ({

@@ -52,8 +52,18 @@ function useLiveView() {
         );
       } else setConnection("reconnecting");
     };
+    // A quiet service sends no updates: keep the lag line going with the last known values.
+    const idle = setInterval(() => {
+      setSamples((old) => {
+        const last = old.at(-1);
+        return last && Date.now() - last.at > 4000
+          ? [...old.slice(-(LAG_SAMPLES - 1)), { at: Date.now(), lags: last.lags }]
+          : old;
+      });
+    }, 5000);
     return () => {
       source.close();
+      clearInterval(idle);
       cancelAnimationFrame(frame);
     };
   }, []);

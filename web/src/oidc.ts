@@ -1,0 +1,70 @@
+import * as oauth from "oauth4webapi";
+import { api, type SignInConfig } from "./api.js";
+
+/**
+ * Sign-in with an external OpenID Connect provider (Keycloak in docker compose): Authorization
+ * Code with PKCE in the browser, through oauth4webapi. The provider sends the browser back to
+ * /control-center with a code; the code and the verifier kept in this tab's sessionStorage buy an
+ * access token, which the service turns into its HttpOnly session cookie (the token is never
+ * kept by the page).
+ */
+
+const PENDING = "control-center.oidc";
+
+interface Pending {
+  readonly verifier: string;
+  readonly state: string;
+  readonly redirectUri: string;
+}
+
+async function discover(config: Extract<SignInConfig, { mode: "oidc" }>) {
+  const issuer = new URL(config.issuer);
+  return oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: "oidc" }));
+}
+
+/** Sends the browser to the provider's sign-in page. */
+export async function startSignIn(config: Extract<SignInConfig, { mode: "oidc" }>): Promise<void> {
+  const as = await discover(config);
+  if (!as.authorization_endpoint) throw new Error("The identity provider has no authorization endpoint.");
+  const verifier = oauth.generateRandomCodeVerifier();
+  const state = oauth.generateRandomState();
+  const redirectUri = `${location.origin}/control-center`;
+  sessionStorage.setItem(PENDING, JSON.stringify({ verifier, state, redirectUri } satisfies Pending));
+  const url = new URL(as.authorization_endpoint);
+  url.searchParams.set("client_id", config.clientId);
+  url.searchParams.set("redirect_uri", redirectUri);
+  url.searchParams.set("response_type", "code");
+  url.searchParams.set("scope", config.scope);
+  url.searchParams.set("state", state);
+  url.searchParams.set("code_challenge", await oauth.calculatePKCECodeChallenge(verifier));
+  url.searchParams.set("code_challenge_method", "S256");
+  location.assign(url);
+}
+
+/**
+ * On the way back from the provider (`?code=…&state=…` in the address): exchanges the code for an
+ * access token, hands it to the service for a session cookie, clears the address bar. Returns
+ * false when this is not a way back.
+ */
+export async function finishSignIn(config: Extract<SignInConfig, { mode: "oidc" }>): Promise<boolean> {
+  const params = new URLSearchParams(location.search);
+  const saved = sessionStorage.getItem(PENDING);
+  if (!saved || !(params.has("code") || params.has("error"))) return false;
+  sessionStorage.removeItem(PENDING);
+  history.replaceState(null, "", location.pathname);
+  const pending = JSON.parse(saved) as Pending;
+  const as = await discover(config);
+  const client: oauth.Client = { client_id: config.clientId };
+  const callback = oauth.validateAuthResponse(as, client, params, pending.state);
+  const response = await oauth.authorizationCodeGrantRequest(
+    as,
+    client,
+    oauth.None(),
+    callback,
+    pending.redirectUri,
+    pending.verifier,
+  );
+  const tokens = await oauth.processAuthorizationCodeResponse(as, client, response);
+  await api.startSession(tokens.access_token);
+  return true;
+}

@@ -1,0 +1,57 @@
+import { api } from "./api.js";
+import { finishSignIn, startSignIn } from "./oidc.js";
+import "./styles.css";
+
+/**
+ * The sign-in screen, served at /control-center to anyone who is not a signed-in operator. It
+ * says why (signed out, or signed in without the operator role) and how to sign in here.
+ */
+const command = document.getElementById("command");
+if (command) {
+  command.textContent = `npm run token -- --role operator --sub ops-1 --sign-in-url ${location.origin}`;
+}
+
+const why = document.getElementById("why");
+api.controlCenter().then(
+  // Signed in as an operator after all (the cookie arrived meanwhile): show the page, once.
+  () => {
+    if (sessionStorage.getItem("sign-in-reloaded")) return;
+    sessionStorage.setItem("sign-in-reloaded", "1");
+    location.reload();
+  },
+  (problem: unknown) => {
+    if (!why || !(problem instanceof Error)) return;
+    const status = (problem as { status?: number }).status;
+    why.textContent =
+      status === 403
+        ? "You are signed in, but not as an operator: the control center is for the operators who run the lots. Sign in with an operator account."
+        : "You are not signed in. Sign in as an operator to see every lot, live.";
+  },
+);
+
+/** With an external identity provider: its sign-in button, and the way back from it. */
+const show = (id: string, visible: boolean) => {
+  const element = document.getElementById(id);
+  if (element) element.hidden = !visible;
+};
+const oidcProblem = (error: unknown) => {
+  const box = document.getElementById("oidc-problem");
+  if (!box) return;
+  box.hidden = false;
+  box.textContent = `Signing in did not work: ${error instanceof Error ? error.message : String(error)}`;
+};
+api.signInConfig().then(async (config) => {
+  if (config.mode !== "oidc") return;
+  show("dev-sign-in", false);
+  show("oidc-sign-in", true);
+  const issuer = document.getElementById("issuer");
+  if (issuer) issuer.textContent = new URL(config.issuer).host;
+  document.getElementById("oidc-button")?.addEventListener("click", () => {
+    startSignIn(config).catch(oidcProblem);
+  });
+  try {
+    if (await finishSignIn(config)) location.assign("/control-center");
+  } catch (error) {
+    oidcProblem(error);
+  }
+}, oidcProblem);
