@@ -10,6 +10,9 @@ import path from "node:path";
  */
 
 export const ROLES = ["all", "command-api", "projector", "query-api"] as const;
+/** Where ROLE=all runs the projectors and the coupon policy. */
+export const PROCESSOR_THREADS = ["worker", "main"] as const;
+export type ProcessorThread = (typeof PROCESSOR_THREADS)[number];
 /** Which parts of the service one process runs. */
 export type Role = (typeof ROLES)[number];
 
@@ -68,6 +71,8 @@ export interface Config {
   readonly liveHeartbeatMs: number;
   /** PAGE_OIDC_CLIENT_ID: the control-center page's public client id at an external OIDC provider. */
   readonly pageOidcClientId: string;
+  /** PROCESSORS_THREAD: where ROLE=all runs the projectors and the coupon policy. */
+  readonly processorsThread: ProcessorThread;
 }
 
 /** One documented environment variable. */
@@ -438,6 +443,13 @@ const SPECS: Specs = {
     expects: "a client id: letters, digits and - _ . :",
     parse: (raw) => (raw !== undefined && /^[A-Za-z0-9._:-]{1,100}$/.test(raw) ? ok(raw) : fail()),
   },
+  processorsThread: {
+    name: "PROCESSORS_THREAD",
+    description:
+      "Where `ROLE=all` runs the projectors and the coupon policy: `worker` (a worker thread with its own store connections, so that they use the second core and leave the request thread to the API) or `main` (the request thread).",
+    default: "worker",
+    ...oneOf(PROCESSOR_THREADS),
+  },
 };
 
 const FIELDS = Object.keys(SPECS) as (keyof Config)[];
@@ -501,6 +513,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     liveUpdateIntervalMs: read("liveUpdateIntervalMs"),
     liveHeartbeatMs: read("liveHeartbeatMs"),
     pageOidcClientId: read("pageOidcClientId"),
+    processorsThread: read("processorsThread"),
   };
   if (config.processorLeaseRenewMs * 2 > config.processorLeaseTtlMs) {
     problems.push({

@@ -51,6 +51,7 @@ const DEFAULTS: Config = {
   liveUpdateIntervalMs: 250,
   liveHeartbeatMs: 15000,
   pageOidcClientId: "control-center",
+  processorsThread: "worker",
 };
 
 describe("loadConfig defaults", () => {
@@ -122,6 +123,7 @@ describe("CONFIG_VARIABLES", () => {
       "LIVE_UPDATE_INTERVAL_MS",
       "LIVE_HEARTBEAT_MS",
       "PAGE_OIDC_CLIENT_ID",
+      "PROCESSORS_THREAD",
     ]);
   });
 
@@ -135,6 +137,13 @@ describe("CONFIG_VARIABLES", () => {
       expect(problemsOf({ [variable.name]: variable.default })).toEqual([]);
     }
   });
+});
+
+describe("PROCESSORS_THREAD", () => {
+  it.each(["worker", "main"] as const)("accepts %s", (value) => {
+    expect(loadConfig({ PROCESSORS_THREAD: value }).processorsThread).toBe(value);
+  });
+  it.each(["thread", "Worker", "both"])("rejects %s", (value) => rejects("PROCESSORS_THREAD", value));
 });
 
 describe("ROLE", () => {
