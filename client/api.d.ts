@@ -337,6 +337,13 @@ export interface components {
                 headPosition: string | null;
                 /** @description Head position minus applied position (events on the embedded store, log bytes on EventStoreDB); null when the event store cannot be reached. */
                 lag: number | null;
+                /** @description Which projector process works on this processor (the others stand by and take over when the lease expires or is released). */
+                lease?: {
+                    expiresAt: string | null;
+                    /** @description The projector process (host/pid/id) that holds or last held it; null once released. */
+                    holder: string | null;
+                    state: "held" | "expired" | "free";
+                };
                 name: string;
                 /** @description Last position applied; null before the first event. */
                 position: string | null;

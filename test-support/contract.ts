@@ -92,7 +92,8 @@ export async function contractViolations(response: ObservedResponse): Promise<st
   const [, template, item] = match;
   // A process of another role (ROLE=command has no queries, and the reverse) answers the generic
   // 404 for paths it does not serve; a gateway routes those paths elsewhere.
-  if (response.status === 404 && (response.body as { type?: string })?.type === "/problems/not-found") return [];
+  if (response.status === 404 && (response.body as { type?: string })?.type === "/problems/not-found")
+    return [];
   const operation = item[method];
   if (!operation) {
     const allow = response.headers.get("allow");
