@@ -55,10 +55,24 @@ export interface Config {
   readonly projectionBatchSize: number;
   /** READY_MAX_LAG: events a projection may lag behind the head while /readyz still passes. */
   readonly readyMaxLag: number;
+  /** PROCESSOR_LEASE_TTL_MS: how long a projector's lease on a processor lasts without renewal. */
+  readonly processorLeaseTtlMs: number;
+  /** PROCESSOR_LEASE_RENEW_MS: how often lease holders renew and standbys try to take over. */
+  readonly processorLeaseRenewMs: number;
   /** READ_YOUR_WRITES_TIMEOUT_MS: longest wait of a query for a requested position. */
   readonly readYourWritesTimeoutMs: number;
   /** SHUTDOWN_TIMEOUT_MS: longest graceful shutdown before the process exits anyway. */
   readonly shutdownTimeoutMs: number;
+  /** SHUTDOWN_DRAIN_MS: how long a stopping process keeps serving while not ready, for load balancers to notice. */
+  readonly shutdownDrainMs: number;
+  /** HTTP_KEEP_ALIVE_TIMEOUT_MS: how long an idle keep-alive connection is kept open. */
+  readonly httpKeepAliveTimeoutMs: number;
+  /** HTTP_HEADERS_TIMEOUT_MS: longest time to receive a request's headers. */
+  readonly httpHeadersTimeoutMs: number;
+  /** HTTP_REQUEST_TIMEOUT_MS: longest time to receive a whole request. */
+  readonly httpRequestTimeoutMs: number;
+  /** HTTP_MAX_CONNECTIONS: open connections accepted at once; further ones are refused. */
+  readonly httpMaxConnections: number;
   /** EMBEDDED_POLL_INTERVAL_MS: how often embedded stores look for writes by other processes. */
   readonly embeddedPollIntervalMs: number;
   /** AUTH_ISSUER: `iss` of accepted tokens; unset = the embedded development issuer. */
@@ -475,6 +489,20 @@ const SPECS: Specs = {
     default: "10000",
     ...integer(0),
   },
+  processorLeaseTtlMs: {
+    name: "PROCESSOR_LEASE_TTL_MS",
+    description:
+      "How long (ms) a projector process's lease on a processor (projection or reactor) lasts without renewal: after a crash, a standby process takes over within this plus PROCESSOR_LEASE_RENEW_MS.",
+    default: "5000",
+    ...integer(500, 600000),
+  },
+  processorLeaseRenewMs: {
+    name: "PROCESSOR_LEASE_RENEW_MS",
+    description:
+      "How often (ms) lease holders renew their leases and standby processes try to take free or expired ones; at most half of PROCESSOR_LEASE_TTL_MS.",
+    default: "1000",
+    ...integer(50, 300000),
+  },
   readYourWritesTimeoutMs: {
     name: "READ_YOUR_WRITES_TIMEOUT_MS",
     description: "Longest time (ms) a query waits for the read models to reach the position it asks for.",
@@ -486,6 +514,38 @@ const SPECS: Specs = {
     description: "Longest graceful shutdown (ms) after SIGTERM before the process exits anyway.",
     default: "10000",
     ...integer(100, 120000),
+  },
+  shutdownDrainMs: {
+    name: "SHUTDOWN_DRAIN_MS",
+    description:
+      "After SIGTERM, how long (ms) the process keeps serving while /readyz already answers 503, so that a load balancer polling readiness stops routing to it before the listener closes. Set it above the gateway's check interval × fall count (compose and Kubernetes do); 0 suits a process with no load balancer in front. SIGINT (Ctrl-C) skips it.",
+    default: "0",
+    ...integer(0, 60000),
+  },
+  httpKeepAliveTimeoutMs: {
+    name: "HTTP_KEEP_ALIVE_TIMEOUT_MS",
+    description:
+      "How long (ms) an idle keep-alive connection stays open. Keep it above the idle timeout of the gateway in front, so that the gateway, not the service, closes idle connections.",
+    default: "65000",
+    ...integer(1000, 600000),
+  },
+  httpHeadersTimeoutMs: {
+    name: "HTTP_HEADERS_TIMEOUT_MS",
+    description: "Longest time (ms) a client may take to send a request's headers (slow-loris guard).",
+    default: "10000",
+    ...integer(1000, 120000),
+  },
+  httpRequestTimeoutMs: {
+    name: "HTTP_REQUEST_TIMEOUT_MS",
+    description: "Longest time (ms) a client may take to send a whole request.",
+    default: "30000",
+    ...integer(1000, 600000),
+  },
+  httpMaxConnections: {
+    name: "HTTP_MAX_CONNECTIONS",
+    description: "Open connections accepted at once; further connections are refused until some close.",
+    default: "10000",
+    ...integer(1, 1000000),
   },
   embeddedPollIntervalMs: {
     name: "EMBEDDED_POLL_INTERVAL_MS",
@@ -641,8 +701,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     lotCacheSize: read("lotCacheSize"),
     projectionBatchSize: read("projectionBatchSize"),
     readyMaxLag: read("readyMaxLag"),
+    processorLeaseTtlMs: read("processorLeaseTtlMs"),
+    processorLeaseRenewMs: read("processorLeaseRenewMs"),
     readYourWritesTimeoutMs: read("readYourWritesTimeoutMs"),
     shutdownTimeoutMs: read("shutdownTimeoutMs"),
+    shutdownDrainMs: read("shutdownDrainMs"),
+    httpKeepAliveTimeoutMs: read("httpKeepAliveTimeoutMs"),
+    httpHeadersTimeoutMs: read("httpHeadersTimeoutMs"),
+    httpRequestTimeoutMs: read("httpRequestTimeoutMs"),
+    httpMaxConnections: read("httpMaxConnections"),
     embeddedPollIntervalMs: read("embeddedPollIntervalMs"),
     ...(authIssuer === undefined ? {} : { authIssuer }),
     authAudience: read("authAudience"),
@@ -657,6 +724,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pageOidcClientId: read("pageOidcClientId"),
     processorsThread: read("processorsThread"),
   };
+  if (config.processorLeaseRenewMs * 2 > config.processorLeaseTtlMs) {
+    problems.push({
+      variable: "PROCESSOR_LEASE_RENEW_MS",
+      message: `expected at most half of PROCESSOR_LEASE_TTL_MS (${config.processorLeaseTtlMs}), got ${JSON.stringify(env.PROCESSOR_LEASE_RENEW_MS ?? String(config.processorLeaseRenewMs))}`,
+    });
+  }
   if (problems.length > 0) {
     const order = (p: ConfigProblem) => CONFIG_VARIABLES.findIndex((v) => v.name === p.variable);
     throw new ConfigError(problems.sort((a, b) => order(a) - order(b)));

@@ -43,8 +43,15 @@ const DEFAULTS: Config = {
   lotCacheSize: 10000,
   projectionBatchSize: 1000,
   readyMaxLag: 10000,
+  processorLeaseTtlMs: 5000,
+  processorLeaseRenewMs: 1000,
   readYourWritesTimeoutMs: 3000,
   shutdownTimeoutMs: 10000,
+  shutdownDrainMs: 0,
+  httpKeepAliveTimeoutMs: 65000,
+  httpHeadersTimeoutMs: 10000,
+  httpRequestTimeoutMs: 30000,
+  httpMaxConnections: 10000,
   embeddedPollIntervalMs: 100,
   authAudience: "parking-reservations",
   authRolesClaims: ["realm_access.roles", "roles"],
@@ -125,8 +132,15 @@ describe("CONFIG_VARIABLES", () => {
       "LOT_CACHE_SIZE",
       "PROJECTION_BATCH_SIZE",
       "READY_MAX_LAG",
+      "PROCESSOR_LEASE_TTL_MS",
+      "PROCESSOR_LEASE_RENEW_MS",
       "READ_YOUR_WRITES_TIMEOUT_MS",
       "SHUTDOWN_TIMEOUT_MS",
+      "SHUTDOWN_DRAIN_MS",
+      "HTTP_KEEP_ALIVE_TIMEOUT_MS",
+      "HTTP_HEADERS_TIMEOUT_MS",
+      "HTTP_REQUEST_TIMEOUT_MS",
+      "HTTP_MAX_CONNECTIONS",
       "EMBEDDED_POLL_INTERVAL_MS",
       "AUTH_ISSUER",
       "AUTH_AUDIENCE",
@@ -478,5 +492,25 @@ describe("authentication variables", () => {
     expect(JSON.stringify(problems)).not.toContain("short-secret");
     const secret = "s".repeat(40);
     expect(redactConfig(loadConfig({ IDEMPOTENCY_SECRET: secret })).idempotencySecret).toBe("****");
+  });
+});
+
+describe("processor leases", () => {
+  it("takes a ttl from 500 ms to 10 minutes with a renew interval of at most half of it", () => {
+    expect(loadConfig({ PROCESSOR_LEASE_TTL_MS: "500", PROCESSOR_LEASE_RENEW_MS: "250" })).toMatchObject({
+      processorLeaseTtlMs: 500,
+      processorLeaseRenewMs: 250,
+    });
+    expect(loadConfig({ PROCESSOR_LEASE_TTL_MS: "600000" }).processorLeaseTtlMs).toBe(600000);
+    rejects("PROCESSOR_LEASE_TTL_MS", "499");
+    rejects("PROCESSOR_LEASE_TTL_MS", "600001");
+    rejects("PROCESSOR_LEASE_RENEW_MS", "49");
+  });
+
+  it("refuses a renew interval longer than half the ttl, naming the variable", () => {
+    expect(() => loadConfig({ PROCESSOR_LEASE_TTL_MS: "3000", PROCESSOR_LEASE_RENEW_MS: "1501" })).toThrow(
+      /PROCESSOR_LEASE_RENEW_MS: expected at most half of PROCESSOR_LEASE_TTL_MS \(3000\), got "1501"/,
+    );
+    expect(() => loadConfig({ PROCESSOR_LEASE_TTL_MS: "1500" })).toThrow(/PROCESSOR_LEASE_RENEW_MS/);
   });
 });
