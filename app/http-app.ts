@@ -43,7 +43,7 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
 
   app.use(healthRoutes(services, lifecycle));
   app.use(services.authentication.routes);
-  const openapi = openApiDocument(accessLookup(ACCESS_RULES, UNLISTED_ROUTES_ALLOW));
+  const openapi = openApiDocument();
   app.get("/openapi.json", (_req, res) => {
     res.json(openapi);
   });

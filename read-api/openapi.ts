@@ -405,8 +405,8 @@ export const OPERATIONS: readonly Operation[] = [
     operationId: "getMetrics",
     side: "app",
     tag: "operations",
-    summary: "Prometheus metrics (text exposition format)",
-    access: "anonymous",
+    summary: "Prometheus metrics (text exposition format); operators only",
+    access: "bearer",
     responses: {
       "200": {
         description: "Metrics in the Prometheus text exposition format.",
@@ -419,6 +419,67 @@ export const OPERATIONS: readonly Operation[] = [
         },
       },
     },
+  },
+  {
+    method: "get",
+    path: "/.well-known/jwks.json",
+    operationId: "getDevIssuerKeys",
+    side: "app",
+    tag: "operations",
+    summary: "The embedded development issuer's public signing keys (only when AUTH_ISSUER is unset)",
+    access: "anonymous",
+    responses: {
+      "200": {
+        description: "A JSON Web Key Set.",
+        headers: CORRELATION,
+        content: { "application/json": { schema: { type: "object" } } },
+      },
+    },
+  },
+  {
+    method: "get",
+    path: "/.well-known/openid-configuration",
+    operationId: "getDevIssuerDiscovery",
+    side: "app",
+    tag: "operations",
+    summary: "The embedded development issuer's OpenID Connect discovery document",
+    access: "anonymous",
+    responses: {
+      "200": {
+        description: "issuer and jwks_uri.",
+        headers: CORRELATION,
+        content: { "application/json": { schema: { type: "object" } } },
+      },
+    },
+  },
+  {
+    method: "get",
+    path: "/sign-in",
+    operationId: "signIn",
+    side: "app",
+    tag: "operations",
+    summary:
+      "Browser sign-in with a one-time link from `npm run token -- --sign-in-url` (sets the session cookie)",
+    access: "anonymous",
+    problems: ["sign-in-failed"],
+    parameters: [{ name: "token", in: "query", required: true, schema: { type: "string", maxLength: 8192 } }],
+    responses: {
+      "303": {
+        description: "Signed in: HttpOnly session cookie set; on to /control-center.",
+        headers: CORRELATION,
+      },
+    },
+  },
+  {
+    method: "post",
+    path: "/sign-out",
+    operationId: "signOut",
+    side: "app",
+    tag: "operations",
+    summary: "Sign out of the browser session (clears the cookie)",
+    access: "anonymous",
+    problems: ["forbidden"],
+    responses: { "303": { description: "Signed out; on to /control-center.", headers: CORRELATION } },
   },
   {
     method: "get",
@@ -541,6 +602,9 @@ function problemInfo(name: string): ProblemInfo {
 /** Every problem an operation can answer: its own, plus those implied by its body, query and access. */
 export function problemsOf(operation: Operation): string[] {
   const names = new Set<string>(operation.problems ?? []);
+  // A presented token that is bad is refused on every route, public ones included.
+  names.add("unauthorized");
+  if (operation.access === "bearer") names.add("forbidden");
   const hasInput =
     operation.body || operation.query || (operation.parameters ?? []).some((p) => p.in !== undefined);
   if (hasInput) names.add("validation");
