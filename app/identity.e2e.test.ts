@@ -299,8 +299,8 @@ describe("npm run token (the real CLI, spawned)", () => {
     const link = (await npmToken(dir, "--role", "operator", "--sub", "ops-1", "--sign-in-url", base)).trim();
     expect(link).toMatch(new RegExp(`^${base}/sign-in\\?token=eyJ`));
     const signIn = await fetch(link, { redirect: "manual" });
-    expect(signIn.status).toBe(303);
-    expect(signIn.headers.get("location")).toBe("/control-center");
+    expect(signIn.status).toBe(200);
+    expect(await signIn.text()).toContain('http-equiv="refresh" content="0;url=/control-center"');
     const setCookie = signIn.headers.get("set-cookie") ?? "";
     expect(setCookie).toMatch(/^parking_session=eyJ[^;]+;/);
     expect(setCookie).toContain("HttpOnly");
@@ -347,7 +347,7 @@ describe("npm run token (the real CLI, spawned)", () => {
       redirect: "manual",
       headers: { ...cookie, origin: base },
     });
-    expect(signOut.status).toBe(303);
+    expect(signOut.status).toBe(200);
     expect(signOut.headers.get("set-cookie")).toMatch(/^parking_session=; Max-Age=0/);
   });
 });

@@ -464,9 +464,10 @@ export const OPERATIONS: readonly Operation[] = [
     problems: ["sign-in-failed"],
     parameters: [{ name: "token", in: "query", required: true, schema: { type: "string", maxLength: 8192 } }],
     responses: {
-      "303": {
-        description: "Signed in: HttpOnly session cookie set; on to /control-center.",
+      "200": {
+        description: "Signed in: HttpOnly session cookie set; the page moves on to /control-center at once.",
         headers: CORRELATION,
+        content: { "text/html": { schema: { type: "string" } } },
       },
     },
   },
@@ -479,7 +480,13 @@ export const OPERATIONS: readonly Operation[] = [
     summary: "Sign out of the browser session (clears the cookie)",
     access: "anonymous",
     problems: ["forbidden"],
-    responses: { "303": { description: "Signed out; on to /control-center.", headers: CORRELATION } },
+    responses: {
+      "200": {
+        description: "Signed out (cookie cleared); the page moves on to /control-center.",
+        headers: CORRELATION,
+        content: { "text/html": { schema: { type: "string" } } },
+      },
+    },
   },
   {
     method: "get",

@@ -84,7 +84,8 @@ export async function contractViolations(response: ObservedResponse): Promise<st
   const contentType = (response.headers.get("content-type") ?? "").split(";")[0]?.trim() ?? "";
   if (!match) {
     // Not an API path (static assets, /docs, or an unknown path): only problems are checked.
-    if (contentType === "application/problem+json" && response.status !== 404) {
+    // Access control answers before any route (401/403, unknown routes are operator-only).
+    if (contentType === "application/problem+json" && ![401, 403, 404].includes(response.status)) {
       return [`${what}: an undocumented path answered a problem other than 404`];
     }
     return [];

@@ -9,6 +9,21 @@ export const SIGN_IN_LINK_MAX_AGE_SECONDS = 300;
 export const SIGN_IN_PATH = "/sign-in";
 export const SIGN_OUT_PATH = "/sign-out";
 
+/**
+ * Answers with a page that moves on to `path` at once (meta refresh): the sign-in link leaves the
+ * address bar, and the next navigation starts on this origin, so the SameSite=Strict cookie goes
+ * with it even when the link was opened from another site.
+ */
+function continueTo(res: Response, path: string, message: string): void {
+  res
+    .status(200)
+    .set({ "Cache-Control": "no-store", "Referrer-Policy": "no-referrer" })
+    .type("html")
+    .send(
+      `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${path}"><title>${message}</title></head><body><a href="${path}">${message} Continue</a></body></html>`,
+    );
+}
+
 export interface SessionOptions {
   readonly verifier: TokenVerifier;
   /** Mints the session token the cookie holds, for a verified sign-in token. */
@@ -20,7 +35,7 @@ export interface SessionOptions {
 /**
  * Browser sign-in with a link (development issuer): `GET /sign-in?token=<sign-in token>` checks the
  * short-lived, single-use token, sets an HttpOnly, SameSite=Strict session cookie holding a
- * server-minted access token, and redirects (303) so that the link leaves the address bar.
+ * server-minted access token, and moves on to the landing page (so the link leaves the address bar).
  * `POST /sign-out` clears the cookie. Single use is per process: a link replayed against another
  * replica within its five minutes would work there once more.
  */
@@ -62,7 +77,7 @@ export function sessionRoutes(options: SessionOptions): Router {
         maxAge: session.maxAgeSeconds,
       }),
     );
-    res.redirect(303, options.landingPath);
+    continueTo(res, options.landingPath, "Signed in.");
   });
 
   router.post(SIGN_OUT_PATH, (req: Request, res: Response) => {
@@ -76,7 +91,7 @@ export function sessionRoutes(options: SessionOptions): Router {
         maxAge: 0,
       }),
     );
-    res.redirect(303, options.landingPath);
+    continueTo(res, options.landingPath, "Signed out.");
   });
 
   return router;
