@@ -2,6 +2,8 @@ import type { TSchema } from "@sinclair/typebox";
 import { Type } from "@sinclair/typebox";
 import {
   CancelReservationBody,
+  ChangeCapacityBody,
+  CloseParkingLotBody,
   IdempotencyKey,
   RegisterParkingLotBody,
   ReserveParkingBody,
@@ -10,6 +12,8 @@ import { CustomerId, ParkingLotId, ReservationId } from "../schemas/common.js";
 import { EventDataSchemas } from "../schemas/events.js";
 import { CouponsQuery, ParkingLotsQuery, ReservationsQuery, SingleQuery } from "../schemas/queries.js";
 import {
+  CapacityChangedResponse,
+  ClosureAccepted,
   ControlCenterView,
   CouponView,
   Page,
@@ -18,6 +22,7 @@ import {
   Problem,
   ReservationAccepted,
   ReservationCanceledResponse,
+  ReservationStepResponse,
   ReservationView,
 } from "../schemas/read-models.js";
 import { SignInConfig } from "../schemas/sign-in.js";
@@ -136,7 +141,9 @@ export function openApiDocument(): Record<string, unknown> {
               ReservationAccepted,
             ),
             "404": problem("No such lot."),
-            "409": problem("The lot is full."),
+            "409": problem(
+              "The lot is full at some instant of the window, closed, the price changed (`quote`), or the customer holds too many reservations.",
+            ),
             "422": problem("The Idempotency-Key was used for a different reservation."),
             ...commonErrors,
           },
@@ -154,6 +161,65 @@ export function openApiDocument(): Record<string, unknown> {
           responses: {
             "200": ok("Canceled.", ReservationCanceledResponse),
             "404": problem("No such lot or reservation."),
+            ...commonErrors,
+          },
+        },
+      },
+      "/parking-lots/{parkingLotId}/reservations/{reservationId}/check-in": {
+        post: {
+          tags: ["commands"],
+          summary: "Check in (the customer who owns it, or an operator)",
+          parameters: [
+            pathParameter("parkingLotId", ParkingLotId),
+            pathParameter("reservationId", ReservationId),
+          ],
+          responses: {
+            "200": ok("Done (doing it twice changes nothing).", ReservationStepResponse),
+            "404": problem("No such lot or reservation (or not yours)."),
+            "409": problem("The reservation is not in a state that allows it."),
+            ...commonErrors,
+          },
+        },
+      },
+      "/parking-lots/{parkingLotId}/reservations/{reservationId}/check-out": {
+        post: {
+          tags: ["commands"],
+          summary: "Check out: frees the spot from now on",
+          parameters: [
+            pathParameter("parkingLotId", ParkingLotId),
+            pathParameter("reservationId", ReservationId),
+          ],
+          responses: {
+            "200": ok("Done (doing it twice changes nothing).", ReservationStepResponse),
+            "404": problem("No such lot or reservation (or not yours)."),
+            "409": problem("The reservation is not in a state that allows it."),
+            ...commonErrors,
+          },
+        },
+      },
+      "/parking-lots/{parkingLotId}/closures": {
+        post: {
+          tags: ["commands"],
+          summary: "Close the lot over [from, until): cancels the reservations it overlaps (operator)",
+          parameters: [pathParameter("parkingLotId", ParkingLotId)],
+          requestBody: { required: true, content: json(CloseParkingLotBody) },
+          responses: {
+            "201": ok("Closed; the canceled reservations are listed.", ClosureAccepted),
+            "404": problem("No such lot."),
+            ...commonErrors,
+          },
+        },
+      },
+      "/parking-lots/{parkingLotId}/capacity": {
+        put: {
+          tags: ["commands"],
+          summary: "Change the lot's capacity (operator)",
+          parameters: [pathParameter("parkingLotId", ParkingLotId)],
+          requestBody: { required: true, content: json(ChangeCapacityBody) },
+          responses: {
+            "200": ok("Changed.", CapacityChangedResponse),
+            "404": problem("No such lot."),
+            "409": problem("A reduction would overbook the instant `at`."),
             ...commonErrors,
           },
         },

@@ -8,6 +8,8 @@ import { ProblemError } from "../../platform/http/problem.js";
 import type { Metrics } from "../../platform/metrics.js";
 import {
   CancelReservationBody,
+  ChangeCapacityBody,
+  CloseParkingLotBody,
   IdempotencyKey,
   type ParkingLotCommand,
   RegisterParkingLotBody,
@@ -15,7 +17,18 @@ import {
 } from "../../schemas/commands.js";
 import { ParkingLotId, ReservationId } from "../../schemas/common.js";
 import type { CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
-import type { Rejection } from "../parking-lot/decider.js";
+import {
+  DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
+  type Rejection,
+  reservationStatus,
+} from "../parking-lot/decider.js";
+
+/** An RFC 3339 instant with any offset, as the UTC ISO string events store (validated by the schema first). */
+const utc = (instant: string): string => {
+  const epoch = Date.parse(instant);
+  if (Number.isNaN(epoch)) throw new ProblemError("validation", `${instant} is not a valid instant.`);
+  return new Date(epoch).toISOString();
+};
 
 /** Namespace for reservation ids derived from Idempotency-Key (uuid v5), so a retry maps to the same id. */
 const IDEMPOTENCY_NAMESPACE = "6f1d9a52-1c3e-4a8e-9a47-3f0c2b7d5e11";
@@ -69,14 +82,84 @@ function rejectionProblem(rejection: Rejection): ProblemError {
         "This Idempotency-Key was already used for a reservation with a different customer, car or amount.",
         { parkingLotId: rejection.parkingLotId, reservationId: rejection.reservationId },
       );
+    case "ReservationNotActive":
+      return new ProblemError(
+        "reservation-not-active",
+        `Reservation ${rejection.reservationId} is ${rejection.status}; it can no longer change.`,
+        {
+          parkingLotId: rejection.parkingLotId,
+          reservationId: rejection.reservationId,
+          status: rejection.status,
+        },
+      );
+    case "NotCheckedIn":
+      return new ProblemError(
+        "not-checked-in",
+        `Reservation ${rejection.reservationId} has not been checked in.`,
+        {
+          parkingLotId: rejection.parkingLotId,
+          reservationId: rejection.reservationId,
+        },
+      );
+    case "CheckInTooEarly":
+      return new ProblemError(
+        "check-in-too-early",
+        `Reservation ${rejection.reservationId} starts at ${rejection.startsAt}.`,
+        {
+          parkingLotId: rejection.parkingLotId,
+          reservationId: rejection.reservationId,
+          startsAt: rejection.startsAt,
+        },
+      );
+    case "InvalidWindow":
+      return new ProblemError("validation", `${rejection.field} ${rejection.detail}.`, {
+        errors: [{ field: rejection.field, message: rejection.detail }],
+      });
+    case "AmountRequired":
+      return new ProblemError("validation", "amount is required: this lot has no hourly rate to price it.", {
+        errors: [{ field: "amount", message: "is required for a lot without an hourly rate" }],
+      });
+    case "AmountNotPositive":
+      return new ProblemError("validation", "amount must be positive.", {
+        errors: [{ field: "amount", message: "must be greater than 0" }],
+      });
+    case "PriceChanged":
+      return new ProblemError(
+        "price-changed",
+        `This window costs ${rejection.quote}; send that amount, or none to accept the quote.`,
+        { parkingLotId: rejection.parkingLotId, quote: rejection.quote, amount: rejection.quote },
+      );
+    case "TooManyActiveReservations":
+      return new ProblemError(
+        "too-many-active-reservations",
+        `A customer may hold at most ${rejection.limit} active reservations in parking lot ${rejection.parkingLotId}.`,
+        { parkingLotId: rejection.parkingLotId, limit: rejection.limit },
+      );
+    case "LotClosed":
+      return new ProblemError(
+        "parking-lot-closed",
+        `Parking lot ${rejection.parkingLotId} is closed from ${rejection.from} until ${rejection.until}.`,
+        { parkingLotId: rejection.parkingLotId, from: rejection.from, until: rejection.until },
+      );
+    case "CapacityTooLow":
+      return new ProblemError(
+        "capacity-too-low",
+        `At ${rejection.at}, ${rejection.held} spots of parking lot ${rejection.parkingLotId} are reserved.`,
+        { parkingLotId: rejection.parkingLotId, at: rejection.at, held: rejection.held },
+      );
   }
 }
 
 type Accepted = Extract<CommandOutcome, { ok: true }>;
 
 /** The command API: register lots, reserve and cancel. Each answer carries the log position of its effect. */
-export function commandRoutes(handler: ParkingLotCommandHandler, metrics?: Metrics): Router {
+export function commandRoutes(
+  handler: ParkingLotCommandHandler,
+  metrics?: Metrics,
+  clock: () => Date = () => new Date(),
+): Router {
   const router = Router();
+  const now = () => clock().toISOString();
 
   async function run(req: Request, command: ParkingLotCommand): Promise<Accepted> {
     const stop = metrics?.commandDuration.startTimer({ command: command.type });
@@ -105,7 +188,9 @@ export function commandRoutes(handler: ParkingLotCommandHandler, metrics?: Metri
       parkingLotId,
       name: body.name.normalize("NFC"),
       capacity: body.capacity,
-      now: new Date().toISOString(),
+      ...(body.hourlyRate !== undefined ? { hourlyRate: body.hourlyRate } : {}),
+      ...(body.maxActivePerCustomer !== undefined ? { maxActivePerCustomer: body.maxActivePerCustomer } : {}),
+      now: now(),
     });
     res
       .status(result.events.length ? 201 : 200)
@@ -114,6 +199,8 @@ export function commandRoutes(handler: ParkingLotCommandHandler, metrics?: Metri
         parkingLotId,
         name: body.name.normalize("NFC"),
         capacity: body.capacity,
+        ...(body.hourlyRate !== undefined ? { hourlyRate: body.hourlyRate } : {}),
+        maxActivePerCustomer: body.maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
         position: positionOf(result),
       });
   });
@@ -134,14 +221,15 @@ export function commandRoutes(handler: ParkingLotCommandHandler, metrics?: Metri
         parkingLotId,
         customerId: body.customerId,
         carNumber,
-        amount: body.amount,
-        now: new Date().toISOString(),
+        ...(body.amount !== undefined ? { amount: body.amount } : {}),
+        ...(body.startsAt !== undefined ? { startsAt: utc(body.startsAt) } : {}),
+        ...(body.endsAt !== undefined ? { endsAt: utc(body.endsAt) } : {}),
+        now: now(),
       });
       const replayed = result.events.length === 0;
-      const status =
-        result.state.kind === "registered"
-          ? (result.state.reservations.get(reservationId)?.status ?? "RESERVED")
-          : "RESERVED";
+      const record =
+        result.state.kind === "registered" ? result.state.reservations.get(reservationId) : undefined;
+      const status = reservationStatus(result.state, reservationId, clock().getTime()) ?? "RESERVED";
       if (replayed) res.setHeader("Idempotent-Replayed", "true");
       res
         .status(replayed ? 200 : 201)
@@ -151,7 +239,8 @@ export function commandRoutes(handler: ParkingLotCommandHandler, metrics?: Metri
           parkingLotId,
           customerId: body.customerId,
           carNumber,
-          amount: body.amount,
+          amount: record?.amount ?? body.amount,
+          ...(record?.startsAt ? { startsAt: record.startsAt, endsAt: record.endsAt } : {}),
           status,
           position: positionOf(result),
         });
@@ -169,11 +258,74 @@ export function commandRoutes(handler: ParkingLotCommandHandler, metrics?: Metri
         reservationId,
         parkingLotId,
         reason: body.reason ?? "canceled by customer",
-        now: new Date().toISOString(),
+        now: now(),
       });
       res.status(200).json({ reservationId, parkingLotId, status: "CANCELED", position: positionOf(result) });
     },
   );
+
+  for (const step of ["check-in", "check-out"] as const) {
+    router.post(
+      `/parking-lots/:parkingLotId/reservations/:reservationId/${step}`,
+      async (req: Request, res: Response) => {
+        const { parkingLotId, reservationId } = validInput(ReservationParams, { ...req.params }, "path");
+        const result = await run(req, {
+          type: step === "check-in" ? "CheckIn" : "CheckOut",
+          reservationId,
+          parkingLotId,
+          now: now(),
+        });
+        const status = reservationStatus(result.state, reservationId, clock().getTime());
+        res.status(200).json({ reservationId, parkingLotId, status, position: positionOf(result) });
+      },
+    );
+  }
+
+  router.post(
+    "/parking-lots/:parkingLotId/closures",
+    requireJsonBody,
+    async (req: Request, res: Response) => {
+      const { parkingLotId } = validInput(LotParams, { ...req.params }, "path");
+      const body = validInput(CloseParkingLotBody, req.body, "body");
+      const closureId = uuidv7();
+      const result = await run(req, {
+        type: "CloseParkingLot",
+        closureId,
+        parkingLotId,
+        from: utc(body.from),
+        until: utc(body.until),
+        reason: body.reason.normalize("NFC"),
+        now: now(),
+      });
+      const canceled = result.events.flatMap((event) =>
+        event.type === "ReservationCanceled" ? [event.data.reservationId] : [],
+      );
+      res
+        .status(201)
+        .location(`/parking-lots/${encodeURIComponent(parkingLotId)}/closures/${closureId}`)
+        .json({
+          closureId,
+          parkingLotId,
+          from: utc(body.from),
+          until: utc(body.until),
+          reason: body.reason.normalize("NFC"),
+          canceledReservations: canceled,
+          position: positionOf(result),
+        });
+    },
+  );
+
+  router.put("/parking-lots/:parkingLotId/capacity", requireJsonBody, async (req: Request, res: Response) => {
+    const { parkingLotId } = validInput(LotParams, { ...req.params }, "path");
+    const body = validInput(ChangeCapacityBody, req.body, "body");
+    const result = await run(req, {
+      type: "ChangeCapacity",
+      parkingLotId,
+      capacity: body.capacity,
+      now: now(),
+    });
+    res.status(200).json({ parkingLotId, capacity: body.capacity, position: positionOf(result) });
+  });
 
   return router;
 }
