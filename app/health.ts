@@ -1,5 +1,6 @@
 import type { Router } from "express";
 import express from "express";
+import { AggregatorRegistry } from "prom-client";
 import { withTimeout } from "../platform/timeout.js";
 import type { Services } from "./services.js";
 
@@ -42,6 +43,14 @@ export function healthRoutes(services: Services, lifecycle: Lifecycle): Router {
     }
     if (services.processors) {
       for (const status of services.processors.status()) {
+        if (status.lease === "standby") {
+          // Another projector process holds it: this one is ready to take over, not behind.
+          checks[`${status.kind}:${status.name}`] = {
+            ok: true,
+            detail: "standby: another process holds the lease",
+          };
+          continue;
+        }
         const lag = head ? head.commit - (status.position?.commit ?? 0) : 0;
         const ok = status.state !== "failed" && lag <= services.config.readyMaxLag;
         checks[`${status.kind}:${status.name}`] = ok
@@ -60,7 +69,16 @@ export function healthRoutes(services: Services, lifecycle: Lifecycle): Router {
   });
 
   router.get("/metrics", async (_req, res) => {
-    res.type(services.metrics.registry.contentType).send(await services.metrics.registry.metrics());
+    // The processors thread keeps its own metrics (projections, coupon policy): the two sets
+    // hold different series, so adding them up per series is merging them.
+    const registry = services.threadMetrics
+      ? AggregatorRegistry.aggregate(
+          [await services.metrics.registry.getMetricsAsJSON(), await services.threadMetrics()].map((set) =>
+            set.map((metric) => ({ ...metric, aggregator: "sum" as const })),
+          ),
+        )
+      : services.metrics.registry;
+    res.type(registry.contentType).send(await registry.metrics());
   });
 
   return router;

@@ -13,6 +13,7 @@ import type { ProcessorRuntime } from "../projections/runtime/processor-runtime.
 import { LIVE_UPDATES_DEFAULTS, LiveUpdates } from "../read-api/live-updates.js";
 import { QueryService } from "../read-api/query-service.js";
 import { ParkingLotCommandHandler } from "../write-side/command-handler.js";
+import { ProcessorThread, type WorkerMetrics } from "./processor-thread.js";
 
 /**
  * The composition root: the only place that knows which adapter runs. Everything else sees the
@@ -26,7 +27,9 @@ export interface Services {
   readonly documentStore?: DocumentStore;
   readonly commands?: ParkingLotCommandHandler;
   /** The projections and reactors (coupon policy), where this role runs them. */
-  readonly processors?: ProcessorRuntime;
+  readonly processors?: Pick<ProcessorRuntime, "status" | "onAdvance">;
+  /** Metrics kept by another thread of this process (the processors thread), for /metrics. */
+  readonly threadMetrics?: () => Promise<WorkerMetrics>;
   readonly queries?: QueryService;
   /** The control-center page's Server-Sent Events; ended first on shutdown so the server can close. */
   readonly liveUpdates?: LiveUpdates;
@@ -37,6 +40,8 @@ export interface Services {
 const runsCommands = (c: Config) => c.role === "all" || c.role === "command-api";
 const runsProjections = (c: Config) => c.role === "all" || c.role === "projector";
 const runsQueries = (c: Config) => c.role === "all" || c.role === "query-api";
+/** ROLE=all runs its projections and reactors in a worker thread unless told otherwise. */
+const processorsInWorker = (c: Config) => c.role === "all" && c.processorsThread === "worker";
 
 export function openEventStore(config: Config): EventStore {
   return config.eventStoreUrl
@@ -71,14 +76,18 @@ export async function createServices(
       })
     : undefined;
 
+  const thread = processorsInWorker(config)
+    ? await ProcessorThread.start(config, logger.child({ component: "processors-thread" }))
+    : undefined;
   const processors =
-    runsProjections(config) && documentStore
+    !thread && runsProjections(config) && documentStore
       ? await startProcessors({
           eventStore,
           documentStore,
           logger: logger.child({ component: "processors" }),
           metrics,
           batchSize: config.projectionBatchSize,
+          lease: { ttlMs: config.processorLeaseTtlMs, renewMs: config.processorLeaseRenewMs },
         })
       : undefined;
 
@@ -87,7 +96,7 @@ export async function createServices(
       ? new QueryService(documentStore, {
           eventStore,
           readYourWritesTimeoutMs: config.readYourWritesTimeoutMs,
-          ...(processors ? { progress: processors } : {}),
+          ...(thread ? { progress: thread } : processors ? { progress: processors } : {}),
         })
       : undefined;
 
@@ -106,11 +115,16 @@ export async function createServices(
     eventStore,
     ...(documentStore ? { documentStore } : {}),
     ...(commands ? { commands } : {}),
-    ...(processors ? { processors } : {}),
+    ...(thread
+      ? { processors: thread, threadMetrics: () => thread.metrics() }
+      : processors
+        ? { processors }
+        : {}),
     ...(queries ? { queries } : {}),
     ...(liveUpdates ? { liveUpdates } : {}),
     async close() {
       liveUpdates?.close();
+      await thread?.stop();
       await processors?.stop();
       await eventStore.close();
       await documentStore?.close();

@@ -11,6 +11,7 @@ import { historyScenario } from "./scenarios/history.js";
 import { hotLotScenario } from "./scenarios/hot-lot.js";
 import { lagScenario } from "./scenarios/lag.js";
 import { pageScenario } from "./scenarios/page.js";
+import { peersScenario } from "./scenarios/peers.js";
 import { queriesScenario } from "./scenarios/queries.js";
 import { replayScenario } from "./scenarios/replay.js";
 import { reserveScenario } from "./scenarios/reserve.js";
@@ -24,6 +25,7 @@ const SCENARIOS: readonly Scenario[] = [
   lagScenario,
   queriesScenario,
   pageScenario,
+  peersScenario,
 ];
 
 const USAGE = `Usage: npm run bench [-- options]      (npm run bench:quick = --quick)

@@ -43,12 +43,15 @@ const DEFAULTS: Config = {
   lotCacheSize: 10000,
   projectionBatchSize: 1000,
   readyMaxLag: 10000,
+  processorLeaseTtlMs: 5000,
+  processorLeaseRenewMs: 1000,
   readYourWritesTimeoutMs: 3000,
   shutdownTimeoutMs: 10000,
   embeddedPollIntervalMs: 100,
   liveUpdateIntervalMs: 250,
   liveHeartbeatMs: 15000,
   pageOidcClientId: "control-center",
+  processorsThread: "worker",
 };
 
 describe("loadConfig defaults", () => {
@@ -112,12 +115,15 @@ describe("CONFIG_VARIABLES", () => {
       "LOT_CACHE_SIZE",
       "PROJECTION_BATCH_SIZE",
       "READY_MAX_LAG",
+      "PROCESSOR_LEASE_TTL_MS",
+      "PROCESSOR_LEASE_RENEW_MS",
       "READ_YOUR_WRITES_TIMEOUT_MS",
       "SHUTDOWN_TIMEOUT_MS",
       "EMBEDDED_POLL_INTERVAL_MS",
       "LIVE_UPDATE_INTERVAL_MS",
       "LIVE_HEARTBEAT_MS",
       "PAGE_OIDC_CLIENT_ID",
+      "PROCESSORS_THREAD",
     ]);
   });
 
@@ -131,6 +137,13 @@ describe("CONFIG_VARIABLES", () => {
       expect(problemsOf({ [variable.name]: variable.default })).toEqual([]);
     }
   });
+});
+
+describe("PROCESSORS_THREAD", () => {
+  it.each(["worker", "main"] as const)("accepts %s", (value) => {
+    expect(loadConfig({ PROCESSORS_THREAD: value }).processorsThread).toBe(value);
+  });
+  it.each(["thread", "Worker", "both"])("rejects %s", (value) => rejects("PROCESSORS_THREAD", value));
 });
 
 describe("ROLE", () => {
@@ -411,5 +424,25 @@ describe("redactConfig", () => {
       mongodbUrl: "mongodb://app:****@mongo:27017/?replicaSet=rs0",
     });
     expect(redactConfig(DEFAULTS)).toStrictEqual(DEFAULTS);
+  });
+});
+
+describe("processor leases", () => {
+  it("takes a ttl from 500 ms to 10 minutes with a renew interval of at most half of it", () => {
+    expect(loadConfig({ PROCESSOR_LEASE_TTL_MS: "500", PROCESSOR_LEASE_RENEW_MS: "250" })).toMatchObject({
+      processorLeaseTtlMs: 500,
+      processorLeaseRenewMs: 250,
+    });
+    expect(loadConfig({ PROCESSOR_LEASE_TTL_MS: "600000" }).processorLeaseTtlMs).toBe(600000);
+    rejects("PROCESSOR_LEASE_TTL_MS", "499");
+    rejects("PROCESSOR_LEASE_TTL_MS", "600001");
+    rejects("PROCESSOR_LEASE_RENEW_MS", "49");
+  });
+
+  it("refuses a renew interval longer than half the ttl, naming the variable", () => {
+    expect(() => loadConfig({ PROCESSOR_LEASE_TTL_MS: "3000", PROCESSOR_LEASE_RENEW_MS: "1501" })).toThrow(
+      /PROCESSOR_LEASE_RENEW_MS: expected at most half of PROCESSOR_LEASE_TTL_MS \(3000\), got "1501"/,
+    );
+    expect(() => loadConfig({ PROCESSOR_LEASE_TTL_MS: "1500" })).toThrow(/PROCESSOR_LEASE_RENEW_MS/);
   });
 });

@@ -1,5 +1,5 @@
-import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -117,4 +117,33 @@ export function startCeilingServer(
 export function benchDataDir(name: string): { readonly dir: string; readonly remove: () => void } {
   const dir = mkdtempSync(join(tmpdir(), `parking-bench-${name}-`));
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Where the Emmett peer lives: its own package (own dependencies, own lock file). */
+export const EMMETT_PEER_DIR = "bench/peers/emmett";
+
+/**
+ * Installs the Emmett peer's dependencies (npm ci in its folder) unless present: minutes on a
+ * first run, sqlite3 compiles from source when no prebuilt binary can be downloaded.
+ */
+export function ensureEmmettPeerInstalled(): void {
+  const dir = join(PROJECT_ROOT, EMMETT_PEER_DIR);
+  if (existsSync(join(dir, "node_modules", "@event-driven-io", "emmett-sqlite"))) return;
+  execFileSync("npm", ["ci", "--no-audit", "--no-fund"], {
+    cwd: dir,
+    stdio: ["ignore", "inherit", "inherit"],
+  });
+}
+
+/** The Emmett peer (bench/peers/emmett/server.ts) on its own SQLite file under `dataDir`. */
+export function startEmmettPeer(
+  dataDir: string,
+  options: { env?: Record<string, string>; nodeArgs?: readonly string[] } = {},
+): Promise<BenchChild> {
+  return spawnNode({
+    label: "emmett",
+    script: `${EMMETT_PEER_DIR}/server.ts`,
+    env: { DATA_DIR: dataDir, ...options.env },
+    ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
+  });
 }

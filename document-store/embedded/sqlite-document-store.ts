@@ -61,6 +61,8 @@ const OPTIMIZE_EVERY_WRITES = 200;
 
 interface CollectionStatements {
   readonly get: Statement;
+  /** Rows (id, doc) of the ids in a JSON array. */
+  readonly getMany: Database.Statement<[string]>;
   readonly insert: Statement;
   readonly update: Statement;
   readonly remove: Statement;
@@ -436,12 +438,13 @@ export class SqliteDocumentStore implements DocumentStore {
   /** Applies the ops in memory, one load per touched document, then writes each changed document once. */
   private applyBatch(ops: readonly WriteOp[]): void {
     const pending = new Map<string, Pending>();
+    const loaded = this.loadTouched(ops);
     for (const op of ops) {
       const key = `${op.collection}\u0000${op.id}`;
       let p = pending.get(key);
       if (p === undefined) {
         const state = this.collection(op.collection);
-        const doc = this.load(state, op.id);
+        const doc = loaded.get(key) ?? null;
         p = { state, id: op.id, doc, existed: doc !== null, dirty: false };
         pending.set(key, p);
       }
@@ -491,10 +494,41 @@ export class SqliteDocumentStore implements DocumentStore {
     }
   }
 
-  private load(state: CollectionState, id: string): MutableDocument | null {
-    if (!state.exists) return null;
-    const json = this.statementsOf(state).get.get(id) as string | undefined;
-    return json === undefined ? null : (JSON.parse(json) as MutableDocument);
+  /**
+   * Every document the ops touch, keyed by collection and id, with one query per collection
+   * (ids passed as one JSON array) instead of one lookup per document: in a rebuild's fresh
+   * collections most lookups find nothing, and each round trip into SQLite costs more than the
+   * index probe itself. A batch touching a single document keeps the plain lookup.
+   */
+  private loadTouched(ops: readonly WriteOp[]): Map<string, MutableDocument> {
+    const idsByCollection = new Map<string, Set<string>>();
+    for (const op of ops) {
+      let ids = idsByCollection.get(op.collection);
+      if (ids === undefined) {
+        ids = new Set();
+        idsByCollection.set(op.collection, ids);
+      }
+      ids.add(op.id);
+    }
+    const loaded = new Map<string, MutableDocument>();
+    for (const [collection, ids] of idsByCollection) {
+      const state = this.collection(collection);
+      if (!state.exists) continue;
+      const statements = this.statementsOf(state);
+      if (ids.size === 1) {
+        const [id] = ids as Set<string> & [string];
+        const json = statements.get.get(id) as string | undefined;
+        if (json !== undefined) loaded.set(`${collection}\u0000${id}`, JSON.parse(json) as MutableDocument);
+        continue;
+      }
+      for (const row of statements.getMany.iterate(JSON.stringify([...ids])) as Iterable<{
+        id: string;
+        doc: string;
+      }>) {
+        loaded.set(`${collection}\u0000${row.id}`, JSON.parse(row.doc) as MutableDocument);
+      }
+    }
+    return loaded;
   }
 
   private assertIndexableData(state: CollectionState, paths: readonly string[], indexName: string): void {
@@ -573,6 +607,9 @@ export class SqliteDocumentStore implements DocumentStore {
       const t = quoteIdentifier(state.table);
       state.statements = {
         get: this.db.prepare<SqlValue[]>(`SELECT doc FROM ${t} WHERE id = ?`).pluck(),
+        getMany: this.db.prepare<[string]>(
+          `SELECT id, doc FROM ${t} WHERE id IN (SELECT value FROM json_each(?))`,
+        ),
         insert: this.db.prepare<SqlValue[]>(`INSERT INTO ${t} (id, doc) VALUES (?, ?)`),
         update: this.db.prepare<SqlValue[]>(`UPDATE ${t} SET doc = ? WHERE id = ?`),
         remove: this.db.prepare<SqlValue[]>(`DELETE FROM ${t} WHERE id = ?`),

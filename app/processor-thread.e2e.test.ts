@@ -1,0 +1,66 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { call, eventually, startTestService, tempDataDir } from "../test-support/service.js";
+import type { RunningService } from "./server.js";
+
+const started: { service: RunningService; remove: () => void }[] = [];
+afterEach(async () => {
+  for (const { service, remove } of started.splice(0)) {
+    await service.shutdown("test done");
+    remove();
+  }
+});
+
+async function start(env: Record<string, string>): Promise<RunningService> {
+  const data = tempDataDir();
+  const service = await startTestService(data.dir, env);
+  started.push({ service, remove: data.remove });
+  return service;
+}
+
+describe("ROLE=all: the projectors and the coupon policy off the request thread", () => {
+  it.each(["worker", "main"] as const)(
+    "PROCESSORS_THREAD=%s: read-your-writes holds, the coupon is issued, /readyz and /metrics see the projections",
+    async (thread) => {
+      const service = await start({ PROCESSORS_THREAD: thread });
+      expect(service.services.threadMetrics !== undefined).toBe(thread === "worker");
+      const base = service.url;
+      expect(
+        (await call(base, "POST", "/parking-lots", { parkingLotId: "T", name: "T", capacity: 3 })).status,
+      ).toBe(201);
+      const made = await call<{ reservationId: string; position: string }>(
+        base,
+        "POST",
+        "/parking-lots/T/reservations",
+        { customerId: "C1", carNumber: "12가3456", amount: 1000 },
+      );
+      expect(made.status).toBe(201);
+      // Asked for the command's position, the query waits for the projection in the other thread.
+      const seen = await call(
+        base,
+        "GET",
+        `/reservations/${made.body.reservationId}?minPosition=${made.body.position}`,
+      );
+      expect(seen.status).toBe(200);
+      expect(seen.body).toMatchObject({ reservationId: made.body.reservationId, status: "RESERVED" });
+      const lot = await call(base, "GET", `/parking-lots/T?minPosition=${made.body.position}`);
+      expect(lot.body).toMatchObject({ availableSpots: 2, activeReservations: 1 });
+      await eventually(async () => {
+        const r = await call<{ coupon?: { status: string } }>(
+          base,
+          "GET",
+          `/reservations/${made.body.reservationId}`,
+        );
+        return r.body.coupon?.status === "ISSUED" ? true : undefined;
+      });
+
+      const ready = await call<{ checks: Record<string, { ok: boolean }> }>(base, "GET", "/readyz");
+      expect(ready.status).toBe(200);
+      expect(
+        Object.keys(ready.body.checks).filter((k) => k.startsWith("projection:")).length,
+      ).toBeGreaterThan(0);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).toMatch(/^parking_projection_events_total\{projection="reservations"\} [1-9]/m);
+      expect(metrics).toMatch(/^parking_commands_total\{command="ReserveParking",outcome="accepted"\} 1$/m);
+    },
+  );
+});

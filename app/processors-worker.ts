@@ -1,0 +1,50 @@
+import { parentPort, workerData } from "node:worker_threads";
+import type { Config } from "../platform/config.js";
+import { createLogger } from "../platform/logger.js";
+import { Metrics } from "../platform/metrics.js";
+import type { FromProcessors, ToProcessors } from "./processor-thread.js";
+import { createServices } from "./services.js";
+
+/**
+ * The worker thread of ROLE=all that runs the processors (projections, coupon policy): exactly
+ * what a ROLE=projector process runs (startProcessors, through createServices), with its own event-store and document-store connections (WAL lets
+ * them write beside the request thread's). It reports to the request thread: each projection's
+ * progress as it advances (read-your-writes waits on it), status, and its metrics on request.
+ */
+const port = parentPort;
+if (!port) throw new Error("app/processors-worker.ts runs as a worker thread of the service");
+const { config } = workerData as { config: Config };
+const logger = createLogger(config.logLevel, { role: config.role, thread: "processors" });
+const metrics = new Metrics({ defaultMetrics: false });
+const post = (message: FromProcessors) => port.postMessage(message);
+
+try {
+  const services = await createServices({ ...config, role: "projector" }, logger, metrics);
+  const processors = services.processors;
+  const report = () => post({ type: "status", processors: processors?.status() ?? [] });
+  processors?.onAdvance((name, position) => post({ type: "advance", name, position }));
+  // Failures and caught-up flags have no event of their own: report the whole status often.
+  const timer = setInterval(report, 200);
+  report();
+  port.on("message", (message: ToProcessors) => {
+    switch (message.type) {
+      case "metrics":
+        void metrics.registry
+          .getMetricsAsJSON()
+          .then((json) => post({ type: "metrics", id: message.id, metrics: json }));
+        return;
+      case "stop":
+        clearInterval(timer);
+        void services
+          .close()
+          .then(() => post({ type: "stopped" }))
+          .catch((error: unknown) => post({ type: "failed", error: String(error) }))
+          .finally(() => port.close());
+        return;
+    }
+  });
+} catch (error) {
+  logger.error({ err: error }, "processors thread failed to start");
+  post({ type: "failed", error: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+  port.close();
+}

@@ -1,0 +1,119 @@
+import { randomUUID } from "node:crypto";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { DeciderCommandHandler } from "@event-driven-io/emmett";
+import { getSQLiteEventStore } from "@event-driven-io/emmett-sqlite";
+import express, { type NextFunction, type Request, type Response } from "express";
+import { decide, evolve, initialState, type LotCommand, Refused } from "./decider.js";
+
+/**
+ * The Emmett peer: the reserve and register endpoints of the service with the same request and
+ * response shapes, on Emmett's DeciderCommandHandler and its SQLite event store (one stream per
+ * lot, optimistic concurrency on the stream version, retried on a conflict). Run as its own
+ * process (PORT, HOST, DATA_DIR) exactly as the ceiling and the service are.
+ *
+ * Connection setting (the one change that makes it answer at all under concurrent requests):
+ * Emmett 0.38's SQLite store keeps one connection in a variable shared by every call and closes
+ * it at the end of each call, and its transactions nest by a counter on that connection; two
+ * requests in flight at once close each other's connection ("SQLITE_MISUSE: Database is closed")
+ * or commit each other's half-done transaction. So the peer runs one command at a time through
+ * an in-process queue: each command opens the file, reads the lot's stream, appends and closes.
+ */
+const eventStore = getSQLiteEventStore({
+  fileName: join(process.env.DATA_DIR ?? ".", "emmett-events.sqlite"),
+  schema: { autoMigration: "CreateOrUpdate" },
+});
+const handle = DeciderCommandHandler({
+  decide,
+  evolve,
+  initialState,
+  mapToStreamId: (id) => `parkingLot-${id}`,
+  retry: { onVersionConflict: 10 },
+});
+
+let tail: Promise<unknown> = Promise.resolve();
+function oneAtATime<T>(task: () => Promise<T>): Promise<T> {
+  const run = tail.then(task, task);
+  tail = run.catch(() => undefined);
+  return run;
+}
+
+const execute = (lotId: string, command: LotCommand) => oneAtATime(() => handle(eventStore, lotId, command));
+
+const app = express();
+app.disable("x-powered-by");
+app.set("etag", false);
+app.use(express.json({ limit: "16kb" }));
+
+app.get("/healthz", (_req, res) => {
+  res.json({ status: "ok" });
+});
+
+app.post("/parking-lots", async (req, res, next) => {
+  try {
+    const body = req.body as { parkingLotId?: string; name: string; capacity: number };
+    const parkingLotId = body.parkingLotId ?? randomUUID();
+    const result = await execute(parkingLotId, {
+      type: "RegisterLot",
+      data: { parkingLotId, name: body.name, capacity: body.capacity },
+    });
+    res
+      .status(201)
+      .location(`/parking-lots/${parkingLotId}`)
+      .json({
+        parkingLotId,
+        name: body.name,
+        capacity: body.capacity,
+        position: String(result.lastEventGlobalPosition),
+      });
+  } catch (error) {
+    next(error);
+  }
+});
+
+app.post("/parking-lots/:parkingLotId/reservations", async (req, res, next) => {
+  try {
+    const parkingLotId = req.params.parkingLotId as string;
+    const body = req.body as { customerId: string; carNumber: string; amount: number };
+    const reservationId = randomUUID();
+    const result = await execute(parkingLotId, {
+      type: "Reserve",
+      data: { parkingLotId, reservationId, ...body, now: new Date().toISOString() },
+    });
+    res
+      .status(201)
+      .location(`/reservations/${reservationId}`)
+      .json({
+        reservationId,
+        parkingLotId,
+        customerId: body.customerId,
+        carNumber: body.carNumber,
+        amount: body.amount,
+        status: "RESERVED",
+        position: String(result.lastEventGlobalPosition),
+      });
+  } catch (error) {
+    next(error);
+  }
+});
+
+app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+  if (error instanceof Refused) {
+    res
+      .status(error.status)
+      .type("application/problem+json")
+      .json({ title: error.message, status: error.status });
+    return;
+  }
+  process.stderr.write(`${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  res.status(500).type("application/problem+json").json({ title: "internal error", status: 500 });
+});
+
+const server = app.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? "127.0.0.1", () => {
+  const { port } = server.address() as AddressInfo;
+  process.stderr.write(`emmett peer on ${port}\n`);
+});
+server.keepAliveTimeout = 5_000;
+const stop = () => server.close(() => process.exit(0));
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
