@@ -5,7 +5,13 @@ import { setTimeout as sleep } from "node:timers/promises";
 import SwaggerParser from "@apidevtools/swagger-parser";
 import type { TSchema } from "@sinclair/typebox";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { CancelReservationBody, RegisterParkingLotBody, ReserveParkingBody } from "../schemas/commands.js";
+import {
+  CancelReservationBody,
+  ChangeCapacityBody,
+  CloseParkingLotBody,
+  RegisterParkingLotBody,
+  ReserveParkingBody,
+} from "../schemas/commands.js";
 import { PROJECT_ROOT, type ServiceProcess } from "../test-support/process.js";
 import {
   call,
@@ -284,6 +290,8 @@ describe("operating the service as a new user would (spawned process)", () => {
       "post /parking-lots": RegisterParkingLotBody,
       "post /parking-lots/{parkingLotId}/reservations": ReserveParkingBody,
       "delete /parking-lots/{parkingLotId}/reservations/{reservationId}": CancelReservationBody,
+      "post /parking-lots/{parkingLotId}/closures": CloseParkingLotBody,
+      "put /parking-lots/{parkingLotId}/capacity": ChangeCapacityBody,
     };
     const documented: Record<string, JsonObject> = {};
     for (const [path, operations] of Object.entries(document.paths)) {

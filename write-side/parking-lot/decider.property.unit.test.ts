@@ -125,7 +125,7 @@ const property = (check: (transitions: Transition[]) => void): void =>
     { numRuns: NUM_RUNS },
   );
 
-describe("parking-lot decider, random command sequences", () => {
+describe("parking-lot decider, random command sequences", { timeout: 60_000 }, () => {
   it("keeps the capacity invariants after every step", () => {
     property((transitions) => {
       for (const { after, emitted } of transitions) {
