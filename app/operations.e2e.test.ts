@@ -352,7 +352,8 @@ describe("operating the service as a new user would (spawned process)", () => {
       });
       // An event stream never ends by itself: its headers are the answer.
       const stream = r.headers.get("content-type")?.startsWith("text/event-stream");
-      const text = stream ? (await r.body?.cancel(), "{}") : await r.text();
+      if (stream) await r.body?.cancel();
+      const text = stream ? "{}" : await r.text();
       expect(r.status, route).not.toBe(405);
       if (r.status === 404)
         expect((JSON.parse(text) as JsonObject).type, route).not.toBe("/problems/not-found");
