@@ -149,7 +149,7 @@ export class LiveUpdates {
       const statuses = await this.queries.projectionStatuses();
       const change = createHash("sha256").update(JSON.stringify(statuses)).digest("base64url").slice(0, 22);
       if (change !== this.lastChange || !this.current) {
-        const view = await this.queries.controlCenter({ lotLimit: this.options.lotLimit });
+        const view = await this.queries.controlCenter({ limit: this.options.lotLimit });
         // The view's own statuses may be newer than `statuses`; its content names the state.
         const id = createHash("sha256").update(JSON.stringify(view)).digest("base64url").slice(0, 22);
         this.lastChange = change;
