@@ -23,6 +23,8 @@ export default defineConfig({
           testTimeout: 180_000,
           hookTimeout: 120_000,
           fileParallelism: false,
+          // Every response the e2e suites receive is checked against the OpenAPI document.
+          setupFiles: ["test-support/contract-setup.ts"],
         },
       },
     ],

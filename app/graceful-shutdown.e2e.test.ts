@@ -1,8 +1,9 @@
+import { spawn } from "node:child_process";
 import { Agent, request as httpRequest } from "node:http";
 import { connect, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import type { ServiceProcess } from "../test-support/process.js";
+import { PROJECT_ROOT, type ServiceProcess } from "../test-support/process.js";
 import { call, eventually, tempDataDir } from "../test-support/service.js";
 import { exitWithin, projectionsAtHead, serviceProcesses } from "../test-support/spawned-services.js";
 
@@ -371,5 +372,78 @@ describe("graceful shutdown of the real process on SIGTERM", () => {
 
     service.child.kill("SIGTERM");
     expect(await exitWithin(service, SHUTDOWN_TIMEOUT_MS + 5_000)).toBe(0);
+  });
+});
+
+describe("draining before the listener closes (SHUTDOWN_DRAIN_MS), and a port in use", () => {
+  const processes = serviceProcesses();
+  const data = tempDataDir("parking-drain-");
+
+  afterEach(async () => {
+    await processes.killAll();
+  });
+  afterAll(() => data.remove());
+
+  it("after SIGTERM it answers new connections during the drain (not ready, Connection: close), then stops listening and exits 0", async () => {
+    const drainMs = 2_000;
+    const service = await processes.start({
+      DATA_DIR: data.dir,
+      LOG_LEVEL: "info",
+      SHUTDOWN_DRAIN_MS: String(drainMs),
+    });
+    const lot = await call(service.url, "POST", "/parking-lots", {
+      parkingLotId: "drain-1",
+      name: "drain",
+      capacity: 10,
+    });
+    expect(lot.status).toBe(201);
+
+    const signaledAt = Date.now();
+    service.child.kill("SIGTERM");
+    await sleep(300);
+    // Within the drain: /readyz already says no, so a gateway stops routing here...
+    const ready = await call(service.url, "GET", "/readyz");
+    expect(ready.status).toBe(503);
+    // ...while what still arrives (a gateway that has not noticed yet) is served, on a new
+    // connection, and the connection is closed after the answer.
+    const reserved = await call(service.url, "POST", "/parking-lots/drain-1/reservations", {
+      customerId: "CUST1",
+      carNumber: "10더8612",
+      amount: 1000,
+    });
+    expect(reserved.status).toBe(201);
+    expect(reserved.headers.get("connection")).toBe("close");
+    expect(Date.now() - signaledAt).toBeLessThan(drainMs);
+
+    expect(await exitWithin(service, drainMs + SHUTDOWN_TIMEOUT_MS)).toBe(0);
+    const log = service.output();
+    expect(log).toContain("draining before the listener closes");
+    expect(log).toContain("shutdown complete");
+    await expect(fetch(`${service.url}/healthz`)).rejects.toThrow();
+  });
+
+  it("a second process on a port in use says so in one line and exits 1", async () => {
+    const first = await processes.start({ DATA_DIR: data.dir });
+    const second = tempDataDir("parking-port-taken-");
+    try {
+      const child = spawn(process.execPath, ["--import", "tsx", "app/main.ts"], {
+        cwd: PROJECT_ROOT,
+        env: { ...process.env, DATA_DIR: second.dir, HOST: "127.0.0.1", PORT: String(portOf(first)) },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let stderr = "";
+      child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+      expect(code).toBe(1);
+      const lines = stderr
+        .trim()
+        .split("\n")
+        .filter((l) => !l.includes("Unknown user config"));
+      expect(lines).toEqual([
+        `failed to start: port ${portOf(first)} on 127.0.0.1 is already in use by another process: stop that process or start this one with another PORT`,
+      ]);
+    } finally {
+      second.remove();
+    }
   });
 });

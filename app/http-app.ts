@@ -10,7 +10,7 @@ import {
 } from "../platform/http/middleware.js";
 import { inflightLimit } from "../platform/http/overload.js";
 import { ProblemError } from "../platform/http/problem.js";
-import { openApiDocument } from "../read-api/openapi.js";
+import { expressPath, methodsByPath, openApiDocument, type Side } from "../read-api/openapi.js";
 import { findWebDir, pageRoutes } from "../read-api/page-routes.js";
 import { queryRoutes } from "../read-api/query-routes.js";
 import { commandRoutes } from "../write-side/http/command-routes.js";
@@ -49,6 +49,15 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
   );
   app.get("/problems/:name", problemDocs);
 
+  // OPTIONS of a documented path lists every method it has in this role (express would answer
+  // with only the methods of the first router that matched).
+  for (const [path, methods] of methodsByPath(sidesOf(services))) {
+    app.options(expressPath(path), (_req, res) => {
+      res.setHeader("Allow", methods.join(", "));
+      res.status(204).end();
+    });
+  }
+
   app.use(
     express.json({ limit: BODY_LIMIT, strict: true, type: ["application/json", "application/*+json"] }),
   );
@@ -73,17 +82,27 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
   }
   if (services.queries) app.use(queryRoutes(services.queries, { controlCenterLotLimit: 100 }));
 
-  app.all("/parking-lots", (req, _res, next) =>
-    next(
-      new ProblemError("method-not-allowed", `${req.method} is not allowed on ${req.path}.`, {
-        headers: { Allow: allow(services, ["POST"], ["GET"]) },
-      }),
-    ),
-  );
+  // Every documented path: another method is a 405 naming the methods it has (Allow).
+  for (const [path, methods] of methodsByPath(sidesOf(services))) {
+    app.all(expressPath(path), (req, _res, next) => {
+      const method = req.method === "HEAD" ? "GET" : req.method;
+      if (methods.includes(method)) return next(); // served, but nothing there: a 404 follows
+      next(
+        new ProblemError("method-not-allowed", `${req.method} is not allowed on ${req.path}.`, {
+          headers: { Allow: methods.join(", ") },
+        }),
+      );
+    });
+  }
   app.use(notFound);
   app.use(errorHandler(services.logger));
   return app;
 }
 
-const allow = (services: Services, commandMethods: string[], queryMethods: string[]) =>
-  [...(services.commands ? commandMethods : []), ...(services.queries ? queryMethods : [])].join(", ");
+/** The sides of the API this process serves: commands and/or queries by role, the app routes always. */
+const sidesOf = (services: Services): ReadonlySet<Side> =>
+  new Set<Side>([
+    "app",
+    ...(services.commands ? ["commands" as const] : []),
+    ...(services.queries ? ["queries" as const] : []),
+  ]);

@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig, redactConfig } from "../platform/config.js";
 import { createLogger } from "../platform/logger.js";
-import { startService } from "./server.js";
+import { PortInUseError, startService } from "./server.js";
 
 /** Entry point: validate configuration, start the role, and shut down gracefully on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -36,7 +36,8 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.shutdownTimeoutMs);
     timer.unref();
-    service.shutdown(signal).then(
+    // Ctrl-C is a person at a terminal, not a load balancer: no drain.
+    service.shutdown(signal, { drain: signal !== "SIGINT" }).then(
       () => process.exit(0),
       (error: unknown) => {
         logger.error({ err: error }, "shutdown failed");
@@ -49,6 +50,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
+  if (error instanceof PortInUseError) {
+    process.stderr.write(`failed to start: ${error.message}\n`);
+    process.exit(1);
+  }
   process.stderr.write(
     `failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
   );

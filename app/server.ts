@@ -1,5 +1,6 @@
-import type { Server } from "node:http";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Config } from "../platform/config.js";
 import { createLogger, type Logger } from "../platform/logger.js";
 import type { Lifecycle } from "./health.js";
@@ -10,8 +11,11 @@ export interface RunningService {
   readonly services: Services;
   readonly server: Server;
   readonly url: string;
-  /** Graceful stop: not ready, finish in-flight requests, stop workers (checkpoints saved), close stores. */
-  shutdown(reason: string): Promise<void>;
+  /**
+   * Graceful stop: not ready at once, keep serving for SHUTDOWN_DRAIN_MS (unless `drain: false`),
+   * then close the listener, finish in-flight requests, stop workers (checkpoints saved), close stores.
+   */
+  shutdown(reason: string, options?: { drain?: boolean }): Promise<void>;
 }
 
 export async function startService(
@@ -21,19 +25,35 @@ export async function startService(
   const services = await createServices(config, logger);
   const lifecycle: Lifecycle = { ready: true };
   const app = createHttpApp(services, lifecycle);
-  const server = await new Promise<Server>((resolve, reject) => {
-    const s = app.listen(config.port, config.host, () => resolve(s));
-    s.once("error", reject);
-  });
-  server.keepAliveTimeout = 5_000;
-  server.headersTimeout = 10_000;
-  server.requestTimeout = 30_000;
+  const server = createServer(
+    {
+      keepAliveTimeout: config.httpKeepAliveTimeoutMs,
+      headersTimeout: config.httpHeadersTimeoutMs,
+      requestTimeout: config.httpRequestTimeoutMs,
+      // Node checks the two timeouts above on this interval, and reads it only here, at creation.
+      connectionsCheckingInterval: Math.min(1_000, config.httpHeadersTimeoutMs),
+    },
+    app,
+  );
+  server.maxConnections = config.httpMaxConnections;
+  try {
+    await listen(server, config.port, config.host);
+  } catch (error) {
+    await services.close();
+    throw error;
+  }
   // Node counts a connection that has not sent a byte yet as busy (its headersTimeout guard), so
   // closeIdleConnections() leaves it open and it would hold close() until SHUTDOWN_TIMEOUT_MS.
   const connections = new Set<Socket>();
   server.on("connection", (socket: Socket) => {
     connections.add(socket);
     socket.once("close", () => connections.delete(socket));
+  });
+  // Responses still being worked on when a shutdown starts: they are told to close their connection.
+  const inFlight = new Set<ServerResponse>();
+  server.on("request", (_req: IncomingMessage, res: ServerResponse) => {
+    inFlight.add(res);
+    res.once("close", () => inFlight.delete(res));
   });
   const closeIdleConnections = () => {
     server.closeIdleConnections();
@@ -47,10 +67,18 @@ export async function startService(
     : undefined;
 
   let shuttingDown: Promise<void> | undefined;
-  const shutdown = (reason: string) => {
+  const shutdown = (reason: string, options: { drain?: boolean } = {}) => {
     shuttingDown ??= (async () => {
-      logger.info({ reason }, "shutting down: no longer ready, finishing in-flight requests");
       lifecycle.ready = false;
+      for (const res of inFlight) if (!res.headersSent) res.setHeader("Connection", "close");
+      const drainMs = options.drain === false ? 0 : config.shutdownDrainMs;
+      if (drainMs > 0) {
+        // Keep serving (each answer closes its connection) until the gateway has seen /readyz fail
+        // and stopped routing here; closing the listener first would refuse or reset its requests.
+        logger.info({ reason, drainMs }, "shutting down: not ready, draining before the listener closes");
+        await sleep(drainMs);
+      }
+      logger.info({ reason }, "shutting down: listener closing, finishing in-flight requests");
       // Event streams never finish by themselves: end them, or close() would wait for them.
       services.liveUpdates?.close();
       if (lagTimer) clearInterval(lagTimer);
@@ -84,4 +112,30 @@ async function updateLag(services: Services): Promise<void> {
   } catch {
     // the store is down: keep the last values; /readyz reports the outage
   }
+}
+
+/** The port (or address) is taken by another process: said in one line, not as a stack trace. */
+export class PortInUseError extends Error {
+  override name = "PortInUseError";
+  constructor(
+    readonly host: string,
+    readonly port: number,
+  ) {
+    super(
+      `port ${port} on ${host} is already in use by another process: stop that process or start this one with another PORT`,
+    );
+  }
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException) => {
+      reject(error.code === "EADDRINUSE" ? new PortInUseError(host, port) : error);
+    };
+    server.once("error", onError);
+    server.listen(port, host, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
 }

@@ -63,6 +63,16 @@ export interface Config {
   readonly readYourWritesTimeoutMs: number;
   /** SHUTDOWN_TIMEOUT_MS: longest graceful shutdown before the process exits anyway. */
   readonly shutdownTimeoutMs: number;
+  /** SHUTDOWN_DRAIN_MS: how long a stopping process keeps serving while not ready, for load balancers to notice. */
+  readonly shutdownDrainMs: number;
+  /** HTTP_KEEP_ALIVE_TIMEOUT_MS: how long an idle keep-alive connection is kept open. */
+  readonly httpKeepAliveTimeoutMs: number;
+  /** HTTP_HEADERS_TIMEOUT_MS: longest time to receive a request's headers. */
+  readonly httpHeadersTimeoutMs: number;
+  /** HTTP_REQUEST_TIMEOUT_MS: longest time to receive a whole request. */
+  readonly httpRequestTimeoutMs: number;
+  /** HTTP_MAX_CONNECTIONS: open connections accepted at once; further ones are refused. */
+  readonly httpMaxConnections: number;
   /** EMBEDDED_POLL_INTERVAL_MS: how often embedded stores look for writes by other processes. */
   readonly embeddedPollIntervalMs: number;
   /** LIVE_UPDATE_INTERVAL_MS: how often the control-center page's event streams look for changes. */
@@ -414,6 +424,38 @@ const SPECS: Specs = {
     default: "10000",
     ...integer(100, 120000),
   },
+  shutdownDrainMs: {
+    name: "SHUTDOWN_DRAIN_MS",
+    description:
+      "After SIGTERM, how long (ms) the process keeps serving while /readyz already answers 503, so that a load balancer polling readiness stops routing to it before the listener closes. Set it above the gateway's check interval × fall count (compose and Kubernetes do); 0 suits a process with no load balancer in front. SIGINT (Ctrl-C) skips it.",
+    default: "0",
+    ...integer(0, 60000),
+  },
+  httpKeepAliveTimeoutMs: {
+    name: "HTTP_KEEP_ALIVE_TIMEOUT_MS",
+    description:
+      "How long (ms) an idle keep-alive connection stays open. Keep it above the idle timeout of the gateway in front, so that the gateway, not the service, closes idle connections.",
+    default: "65000",
+    ...integer(1000, 600000),
+  },
+  httpHeadersTimeoutMs: {
+    name: "HTTP_HEADERS_TIMEOUT_MS",
+    description: "Longest time (ms) a client may take to send a request's headers (slow-loris guard).",
+    default: "10000",
+    ...integer(1000, 120000),
+  },
+  httpRequestTimeoutMs: {
+    name: "HTTP_REQUEST_TIMEOUT_MS",
+    description: "Longest time (ms) a client may take to send a whole request.",
+    default: "30000",
+    ...integer(1000, 600000),
+  },
+  httpMaxConnections: {
+    name: "HTTP_MAX_CONNECTIONS",
+    description: "Open connections accepted at once; further connections are refused until some close.",
+    default: "10000",
+    ...integer(1, 1000000),
+  },
   embeddedPollIntervalMs: {
     name: "EMBEDDED_POLL_INTERVAL_MS",
     description:
@@ -509,6 +551,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     processorLeaseRenewMs: read("processorLeaseRenewMs"),
     readYourWritesTimeoutMs: read("readYourWritesTimeoutMs"),
     shutdownTimeoutMs: read("shutdownTimeoutMs"),
+    shutdownDrainMs: read("shutdownDrainMs"),
+    httpKeepAliveTimeoutMs: read("httpKeepAliveTimeoutMs"),
+    httpHeadersTimeoutMs: read("httpHeadersTimeoutMs"),
+    httpRequestTimeoutMs: read("httpRequestTimeoutMs"),
+    httpMaxConnections: read("httpMaxConnections"),
     embeddedPollIntervalMs: read("embeddedPollIntervalMs"),
     liveUpdateIntervalMs: read("liveUpdateIntervalMs"),
     liveHeartbeatMs: read("liveHeartbeatMs"),

@@ -26,6 +26,11 @@ export interface LiveUpdatesOptions {
   readonly lotLimit: number;
   /** How long a client waits before reconnecting after the stream drops. */
   readonly retryMs: number;
+  /**
+   * A stream is ended after this long; the browser reconnects at once (resuming, so it gets
+   * nothing twice) and is authenticated again: an expired session stops getting updates.
+   */
+  readonly maxStreamMs: number;
 }
 
 export const LIVE_UPDATES_DEFAULTS: LiveUpdatesOptions = {
@@ -34,6 +39,7 @@ export const LIVE_UPDATES_DEFAULTS: LiveUpdatesOptions = {
   maxStreams: 1000,
   lotLimit: 100,
   retryMs: 2000,
+  maxStreamMs: 5 * 60_000,
 };
 
 interface Stream {
@@ -92,7 +98,9 @@ export class LiveUpdates {
       stream.blocked = false;
       this.send(stream);
     });
+    const expiry = setTimeout(() => res.end(), this.options.maxStreamMs).unref();
     res.on("close", () => {
+      clearTimeout(expiry);
       this.streams.delete(stream);
       if (this.streams.size === 0) this.stopTimers();
     });
@@ -141,7 +149,7 @@ export class LiveUpdates {
       const statuses = await this.queries.projectionStatuses();
       const change = createHash("sha256").update(JSON.stringify(statuses)).digest("base64url").slice(0, 22);
       if (change !== this.lastChange || !this.current) {
-        const view = await this.queries.controlCenter({ lotLimit: this.options.lotLimit });
+        const view = await this.queries.controlCenter({ limit: this.options.lotLimit });
         // The view's own statuses may be newer than `statuses`; its content names the state.
         const id = createHash("sha256").update(JSON.stringify(view)).digest("base64url").slice(0, 22);
         this.lastChange = change;

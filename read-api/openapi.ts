@@ -1,5 +1,5 @@
 import type { TSchema } from "@sinclair/typebox";
-import { Type } from "@sinclair/typebox";
+import { PROBLEM_TYPES, type ProblemName, problemType } from "../platform/http/problem.js";
 import {
   CancelReservationBody,
   ChangeCapacityBody,
@@ -9,8 +9,13 @@ import {
   ReserveParkingBody,
 } from "../schemas/commands.js";
 import { CustomerId, ParkingLotId, ReservationId } from "../schemas/common.js";
-import { EventDataSchemas } from "../schemas/events.js";
-import { CouponsQuery, ParkingLotsQuery, ReservationsQuery, SingleQuery } from "../schemas/queries.js";
+import {
+  ControlCenterQuery,
+  CouponsQuery,
+  ParkingLotsQuery,
+  ReservationsQuery,
+  SingleQuery,
+} from "../schemas/queries.js";
 import {
   CapacityChangedResponse,
   ClosureAccepted,
@@ -30,24 +35,686 @@ import { SignInConfig } from "../schemas/sign-in.js";
 /**
  * The OpenAPI 3.1 document, generated from the very schemas that validate requests (OpenAPI 3.1
  * uses JSON Schema as is), so the docs cannot drift from what the service accepts.
+ *
+ * Every operation the service serves is one row of OPERATIONS. From that table come the document,
+ * the 405 answers (with `Allow`) and OPTIONS of every documented path (app/http-app.ts), and a test
+ * (app/openapi-routes.int.test.ts) fails when express serves a route that has no row, or a row has
+ * no route. Every response the e2e suites receive is validated against the served document
+ * (test-support/contract.ts). To add an operation: add a row here in the same change as the route.
  */
 
+export type Side = "commands" | "queries" | "app";
+type Method = "get" | "post" | "put" | "patch" | "delete";
+type Json = Record<string, unknown>;
+
+export interface Operation {
+  readonly method: Method;
+  /** OpenAPI path template: `/parking-lots/{parkingLotId}`. */
+  readonly path: string;
+  readonly operationId: string;
+  /** Which role serves it: commands (ROLE=command|all), queries (ROLE=query|all), app (every role). */
+  readonly side: Side;
+  readonly tag: "commands" | "queries" | "control-center" | "operations" | "documentation";
+  readonly summary: string;
+  readonly description?: string;
+  /** `bearer`: a token is required (401 without, 403 for the wrong role); `anonymous`: public. */
+  readonly access: "bearer" | "anonymous";
+  readonly parameters?: readonly Json[];
+  /** The query string, validated by this schema (unknown parameters are refused with 400). */
+  readonly query?: TSchema;
+  readonly body?: { readonly schema: TSchema; readonly required: boolean; readonly example?: Json };
+  /** Success (and other non-problem) responses by status. */
+  readonly responses: Readonly<Record<string, Json>>;
+  /** Statuses also answered with an HTML page (a browser's sign-in screen), besides problem+json. */
+  readonly htmlStatuses?: readonly number[];
+  /** Problems this operation answers beyond those implied by body, query and access. */
+  readonly problems?: readonly string[];
+}
+
 /** Plain JSON Schema: TypeBox's symbols dropped, `$id`s removed (they are component names here). */
-const plain = (schema: TSchema): Record<string, unknown> =>
+const plain = (schema: TSchema): Json =>
   JSON.parse(JSON.stringify(schema, (key, value) => (key === "$id" ? undefined : value)));
 
-const json = (schema: TSchema) => ({ "application/json": { schema: plain(schema) } });
-const problem = (description: string) => ({
-  description,
-  content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
-});
-const ok = (description: string, schema: TSchema) => ({ description, content: json(schema) });
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const header = (name: string) => ({ $ref: `#/components/headers/${name}` });
+const CORRELATION = { "X-Correlation-Id": header("X-Correlation-Id") };
 
-function queryParameters(schema: TSchema) {
-  const object = plain(schema) as {
-    properties: Record<string, Record<string, unknown>>;
-    required?: string[];
+const jsonResponse = (description: string, schemaName: string, headers: Json = {}, example?: unknown) => ({
+  description,
+  headers: { ...CORRELATION, ...headers },
+  content: { "application/json": { schema: ref(schemaName), ...(example ? { example } : {}) } },
+});
+
+const pathParameter = (name: string, schema: TSchema, example: string) => ({
+  name,
+  in: "path",
+  required: true,
+  description: schema.description,
+  schema: plain(schema),
+  example,
+});
+
+/** Named component schemas: generated from the schemas that validate and answer. */
+const COMPONENT_SCHEMAS: Record<string, TSchema> = {
+  Problem,
+  RegisterParkingLotBody,
+  ReserveParkingBody,
+  CancelReservationBody,
+  CloseParkingLotBody,
+  ChangeCapacityBody,
+  ReservationStepResponse,
+  ClosureAccepted,
+  CapacityChangedResponse,
+  ParkingLotRegisteredResponse,
+  ReservationAccepted,
+  ReservationCanceledResponse,
+  ParkingLotView,
+  ParkingLotPage: Page(ParkingLotView),
+  ReservationView,
+  ReservationPage: Page(ReservationView),
+  CouponPage: Page(CouponView),
+  ControlCenterView,
+  SignInConfig,
+};
+
+const LOT_ID = "gangnam-1";
+const RESERVATION_ID = "0197a7c4-6f2b-7c3e-9a41-5d2e8b1f0c77";
+const CUSTOMER_ID = "CUST1";
+
+const idempotencyKeyHeader = {
+  name: "Idempotency-Key",
+  in: "header",
+  required: false,
+  description: `${IdempotencyKey.description} Scope: one parking lot and one customer (the key is combined with the lot id and the customer), kept as long as the reservation exists (keys never expire). A retry with the same key and the same body answers 200 with the original reservation and \`Idempotent-Replayed: true\`; the same key with a different customer, car or amount answers 422. Without a key every request books a new reservation.`,
+  schema: plain(IdempotencyKey),
+  example: "reserve-2f1c9a7e",
+};
+
+export const OPERATIONS: readonly Operation[] = [
+  {
+    method: "post",
+    path: "/parking-lots",
+    operationId: "registerParkingLot",
+    side: "commands",
+    tag: "commands",
+    summary: "Register a parking lot",
+    description:
+      "Registering the same id with the same name and capacity again changes nothing (200); another name or capacity is refused (409).",
+    access: "bearer",
+    body: {
+      schema: RegisterParkingLotBody,
+      required: true,
+      example: { parkingLotId: LOT_ID, name: "강남역 공영주차장", capacity: 120 },
+    },
+    responses: {
+      "201": jsonResponse(
+        "Registered; Location names the lot.",
+        "ParkingLotRegisteredResponse",
+        { Location: header("Location") },
+        { parkingLotId: LOT_ID, name: "강남역 공영주차장", capacity: 120, position: "42" },
+      ),
+      "200": jsonResponse(
+        "The same registration was already done; nothing changed.",
+        "ParkingLotRegisteredResponse",
+        { Location: header("Location") },
+      ),
+    },
+    problems: ["parking-lot-id-taken", "overloaded", "concurrency-conflict", "store-unavailable"],
+  },
+  {
+    method: "get",
+    path: "/parking-lots",
+    operationId: "listParkingLots",
+    side: "queries",
+    tag: "queries",
+    summary: "List parking lots, by id",
+    access: "anonymous",
+    query: ParkingLotsQuery,
+    responses: { "200": jsonResponse("A page of lots, by id.", "ParkingLotPage") },
+  },
+  {
+    method: "get",
+    path: "/parking-lots/{parkingLotId}",
+    operationId: "getParkingLot",
+    side: "queries",
+    tag: "queries",
+    summary: "One parking lot with its free spots and counts",
+    access: "anonymous",
+    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    query: SingleQuery,
+    responses: { "200": jsonResponse("The lot.", "ParkingLotView") },
+    problems: ["parking-lot-not-found"],
+  },
+  {
+    method: "post",
+    path: "/parking-lots/{parkingLotId}/reservations",
+    operationId: "reserveParking",
+    side: "commands",
+    tag: "commands",
+    summary: "Reserve a spot",
+    access: "bearer",
+    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID), idempotencyKeyHeader],
+    body: {
+      schema: ReserveParkingBody,
+      required: true,
+      example: { customerId: CUSTOMER_ID, carNumber: "10더8612", amount: 5000 },
+    },
+    responses: {
+      "201": jsonResponse(
+        "Reserved; Location names the reservation.",
+        "ReservationAccepted",
+        { Location: header("Location") },
+        {
+          reservationId: RESERVATION_ID,
+          parkingLotId: LOT_ID,
+          customerId: CUSTOMER_ID,
+          carNumber: "10더8612",
+          amount: 5000,
+          status: "RESERVED",
+          position: "43",
+        },
+      ),
+      "200": jsonResponse(
+        "A retry with the same Idempotency-Key: the original reservation, nothing new booked.",
+        "ReservationAccepted",
+        { Location: header("Location"), "Idempotent-Replayed": header("Idempotent-Replayed") },
+      ),
+    },
+    problems: [
+      "parking-lot-not-found",
+      "parking-lot-full",
+      "idempotency-key-reused",
+      "overloaded",
+      "concurrency-conflict",
+      "store-unavailable",
+    ],
+  },
+  {
+    method: "delete",
+    path: "/parking-lots/{parkingLotId}/reservations/{reservationId}",
+    operationId: "cancelReservation",
+    side: "commands",
+    tag: "commands",
+    summary: "Cancel a reservation (canceling twice changes nothing)",
+    access: "bearer",
+    parameters: [
+      pathParameter("parkingLotId", ParkingLotId, LOT_ID),
+      pathParameter("reservationId", ReservationId, RESERVATION_ID),
+    ],
+    body: { schema: CancelReservationBody, required: false, example: { reason: "일정 변경" } },
+    responses: { "200": jsonResponse("Canceled.", "ReservationCanceledResponse") },
+    problems: ["reservation-not-found", "overloaded", "concurrency-conflict", "store-unavailable"],
+  },
+  {
+    method: "post",
+    path: "/parking-lots/{parkingLotId}/reservations/{reservationId}/check-in",
+    operationId: "checkIn",
+    side: "commands",
+    tag: "commands",
+    summary: "Check in (the customer who owns it, or an operator)",
+    access: "bearer",
+    parameters: [
+      pathParameter("parkingLotId", ParkingLotId, LOT_ID),
+      pathParameter("reservationId", ReservationId, RESERVATION_ID),
+    ],
+    responses: { "200": jsonResponse("Done (doing it twice changes nothing).", "ReservationStepResponse") },
+    problems: [
+      "reservation-not-found",
+      "reservation-not-active",
+      "overloaded",
+      "concurrency-conflict",
+      "store-unavailable",
+    ],
+  },
+  {
+    method: "post",
+    path: "/parking-lots/{parkingLotId}/reservations/{reservationId}/check-out",
+    operationId: "checkOut",
+    side: "commands",
+    tag: "commands",
+    summary: "Check out: frees the spot from now on",
+    access: "bearer",
+    parameters: [
+      pathParameter("parkingLotId", ParkingLotId, LOT_ID),
+      pathParameter("reservationId", ReservationId, RESERVATION_ID),
+    ],
+    responses: { "200": jsonResponse("Done (doing it twice changes nothing).", "ReservationStepResponse") },
+    problems: [
+      "reservation-not-found",
+      "reservation-not-active",
+      "overloaded",
+      "concurrency-conflict",
+      "store-unavailable",
+    ],
+  },
+  {
+    method: "post",
+    path: "/parking-lots/{parkingLotId}/closures",
+    operationId: "closeParkingLot",
+    side: "commands",
+    tag: "commands",
+    summary: "Close the lot over [from, until): cancels the reservations it overlaps (operator)",
+    access: "bearer",
+    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    body: {
+      schema: CloseParkingLotBody,
+      required: true,
+      example: { from: "2026-11-23T13:00:00+09:00", until: "2026-11-23T15:00:00+09:00", reason: "repaving" },
+    },
+    responses: { "201": jsonResponse("Closed; the canceled reservations are listed.", "ClosureAccepted") },
+    problems: ["parking-lot-not-found", "overloaded", "concurrency-conflict", "store-unavailable"],
+  },
+  {
+    method: "put",
+    path: "/parking-lots/{parkingLotId}/capacity",
+    operationId: "changeCapacity",
+    side: "commands",
+    tag: "commands",
+    summary: "Change the lot's capacity (operator); a reduction that would overbook names the instant",
+    access: "bearer",
+    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    body: { schema: ChangeCapacityBody, required: true, example: { capacity: 10 } },
+    responses: { "200": jsonResponse("Changed.", "CapacityChangedResponse") },
+    problems: [
+      "parking-lot-not-found",
+      "capacity-too-low",
+      "overloaded",
+      "concurrency-conflict",
+      "store-unavailable",
+    ],
+  },
+  {
+    method: "get",
+    path: "/reservations",
+    operationId: "listReservations",
+    side: "queries",
+    tag: "queries",
+    summary: "List reservations by lot, customer, car and/or status, newest first",
+    access: "bearer",
+    query: ReservationsQuery,
+    responses: { "200": jsonResponse("A page of reservations.", "ReservationPage") },
+  },
+  {
+    method: "get",
+    path: "/reservations/{reservationId}",
+    operationId: "getReservation",
+    side: "queries",
+    tag: "queries",
+    summary: "One reservation with its status and coupon",
+    access: "bearer",
+    parameters: [pathParameter("reservationId", ReservationId, RESERVATION_ID)],
+    query: SingleQuery,
+    responses: { "200": jsonResponse("The reservation.", "ReservationView") },
+    problems: ["reservation-not-found"],
+  },
+  {
+    method: "get",
+    path: "/customers/{customerId}/coupons",
+    operationId: "listCustomerCoupons",
+    side: "queries",
+    tag: "queries",
+    summary: "A customer's coupons, newest first",
+    access: "bearer",
+    parameters: [pathParameter("customerId", CustomerId, CUSTOMER_ID)],
+    query: CouponsQuery,
+    responses: { "200": jsonResponse("A page of coupons.", "CouponPage") },
+  },
+  {
+    method: "get",
+    path: "/control-center",
+    operationId: "getControlCenter",
+    side: "queries",
+    tag: "control-center",
+    summary:
+      "Totals, a page of lots (same cursor as GET /parking-lots), and each processor's position and lag",
+    description:
+      "Content negotiation: a browser (Accept preferring text/html) gets the live control-center web page (or the sign-in screen with 401/403); API clients get the JSON.",
+    access: "bearer",
+    query: ControlCenterQuery,
+    htmlStatuses: [401, 403],
+    problems: ["service-unavailable"],
+    responses: {
+      "200": {
+        description: "The control center: JSON, or the web page for a browser.",
+        headers: CORRELATION,
+        content: {
+          "application/json": { schema: ref("ControlCenterView") },
+          "text/html": { schema: { type: "string" } },
+        },
+      },
+    },
+  },
+  {
+    method: "get",
+    path: "/control-center/sign-in-config",
+    operationId: "getSignInConfig",
+    side: "queries",
+    tag: "control-center",
+    summary: "How the control-center page signs an operator in (one-time link, or OIDC with PKCE)",
+    access: "anonymous",
+    responses: { "200": jsonResponse("The sign-in configuration.", "SignInConfig") },
+  },
+  {
+    method: "get",
+    path: "/control-center/events",
+    operationId: "streamControlCenterEvents",
+    side: "queries",
+    tag: "control-center",
+    summary: "Live control-center updates (Server-Sent Events)",
+    description:
+      "One `control-center` event (the whole ControlCenterView as JSON, the same shape as GET /control-center) whenever the read models changed, at most one per LIVE_UPDATE_INTERVAL_MS however many events arrive; `: heartbeat` comments while idle. Each event's `id` names the state it carries: reconnecting with `Last-Event-ID` sends nothing until the state differs. Ended by the server on shutdown (clients reconnect).",
+    access: "bearer",
+    parameters: [
+      {
+        name: "Last-Event-ID",
+        in: "header",
+        required: false,
+        description: "The id of the last event received; sent by EventSource when it reconnects.",
+        schema: { type: "string", maxLength: 64 },
+      },
+    ],
+    responses: {
+      "200": {
+        description: "An event stream.",
+        headers: CORRELATION,
+        content: { "text/event-stream": { schema: { type: "string" } } },
+      },
+    },
+    problems: ["service-unavailable", "shutting-down"],
+  },
+  {
+    method: "get",
+    path: "/",
+    operationId: "getLandingPage",
+    side: "queries",
+    tag: "documentation",
+    summary: "Landing page (HTML for a browser) or links to the control center, docs and health (JSON)",
+    access: "anonymous",
+    responses: {
+      "200": {
+        description: "The landing page or its links.",
+        headers: CORRELATION,
+        content: {
+          "text/html": { schema: { type: "string" } },
+          "application/json": {
+            schema: {
+              type: "object",
+              required: ["links"],
+              properties: { links: { type: "object", additionalProperties: { type: "string" } } },
+            },
+          },
+        },
+      },
+    },
+    problems: ["service-unavailable"],
+  },
+  {
+    method: "get",
+    path: "/healthz",
+    operationId: "getLiveness",
+    side: "app",
+    tag: "operations",
+    summary: "Liveness: the process answers",
+    access: "anonymous",
+    responses: {
+      "200": {
+        description: "Alive.",
+        headers: CORRELATION,
+        content: {
+          "application/json": {
+            schema: {
+              type: "object",
+              required: ["status"],
+              properties: { status: { const: "ok" } },
+            },
+            example: { status: "ok" },
+          },
+        },
+      },
+    },
+  },
+  {
+    method: "get",
+    path: "/readyz",
+    operationId: "getReadiness",
+    side: "app",
+    tag: "operations",
+    summary: "Readiness: not shutting down, stores answer, processors within READY_MAX_LAG",
+    access: "anonymous",
+    responses: {
+      "200": readinessResponse("Ready for traffic.", "ready"),
+      "503": readinessResponse("Not ready; `checks` says why.", "not ready"),
+    },
+  },
+  {
+    method: "get",
+    path: "/metrics",
+    operationId: "getMetrics",
+    side: "app",
+    tag: "operations",
+    summary: "Prometheus metrics (text exposition format)",
+    access: "anonymous",
+    responses: {
+      "200": {
+        description: "Metrics in the Prometheus text exposition format.",
+        headers: CORRELATION,
+        content: {
+          "text/plain": {
+            schema: { type: "string" },
+            example: 'parking_commands_total{command="ReserveParking",outcome="accepted"} 12\n',
+          },
+        },
+      },
+    },
+  },
+  {
+    method: "get",
+    path: "/openapi.json",
+    operationId: "getOpenApiDocument",
+    side: "app",
+    tag: "documentation",
+    summary: "This OpenAPI document",
+    access: "anonymous",
+    responses: {
+      "200": {
+        description: "The OpenAPI 3.1 document.",
+        headers: CORRELATION,
+        content: { "application/json": { schema: { type: "object" } } },
+      },
+    },
+  },
+  {
+    method: "get",
+    path: "/problems/{name}",
+    operationId: "getProblemType",
+    side: "app",
+    tag: "documentation",
+    summary: "What a problem `type` means and what to do about it",
+    access: "anonymous",
+    parameters: [
+      {
+        name: "name",
+        in: "path",
+        required: true,
+        description: "The last segment of a problem's `type`.",
+        schema: { type: "string", enum: Object.keys(PROBLEM_TYPES) },
+        example: "parking-lot-full",
+      },
+    ],
+    responses: {
+      "200": {
+        description: "The problem type's title, status and advice.",
+        headers: CORRELATION,
+        content: {
+          "application/json": {
+            schema: {
+              type: "object",
+              required: ["type", "title", "status"],
+              properties: {
+                type: { type: "string" },
+                title: { type: "string" },
+                status: { type: "integer" },
+                help: { type: "string" },
+              },
+            },
+          },
+        },
+      },
+    },
+    problems: ["not-found"],
+  },
+];
+
+function readinessResponse(description: string, status: string) {
+  return {
+    description,
+    headers: CORRELATION,
+    content: {
+      "application/json": {
+        schema: {
+          type: "object",
+          required: ["status", "checks"],
+          properties: {
+            status: { enum: ["ready", "not ready"] },
+            checks: {
+              type: "object",
+              additionalProperties: {
+                type: "object",
+                required: ["ok"],
+                properties: { ok: { type: "boolean" }, detail: { type: "string" } },
+              },
+            },
+          },
+        },
+        example: {
+          status,
+          checks: {
+            lifecycle: { ok: true },
+            eventStore: { ok: true },
+            documentStore: { ok: true },
+            "projection:parking-lots":
+              status === "ready" ? { ok: true } : { ok: false, detail: "lag 1500 > 1000" },
+          },
+        },
+      },
+    },
   };
+}
+
+/** Problems that are not in PROBLEM_TYPES (yet) but that every protected or limited route answers. */
+const EXTRA_PROBLEMS: Record<string, { status: number; title: string; help: string }> = {
+  unauthorized: {
+    status: 401,
+    title: "Authentication required",
+    help: "Send `Authorization: Bearer <token>` with a valid token.",
+  },
+  forbidden: { status: 403, title: "Not allowed", help: "Your token's role may not do this." },
+  "rate-limited": {
+    status: 429,
+    title: "Too many requests",
+    help: "Retry after the time in Retry-After; see the RateLimit headers.",
+  },
+};
+
+type ProblemInfo = { status: number; title: string; help: string };
+const knownProblem = (name: string): ProblemInfo | undefined =>
+  (PROBLEM_TYPES as Record<string, ProblemInfo>)[name] ?? EXTRA_PROBLEMS[name];
+function problemInfo(name: string): ProblemInfo {
+  const info = knownProblem(name);
+  if (!info) throw new Error(`No problem type named ${name}`);
+  return info;
+}
+
+/** Every problem an operation can answer: its own, plus those implied by its body, query and access. */
+export function problemsOf(operation: Operation): string[] {
+  const names = new Set<string>(operation.problems ?? []);
+  const hasInput =
+    operation.body || operation.query || (operation.parameters ?? []).some((p) => p.in !== undefined);
+  if (hasInput) names.add("validation");
+  if (operation.body) {
+    names.add("malformed-json");
+    names.add("payload-too-large");
+    names.add("unsupported-media-type");
+  }
+  if (operation.query && "minPosition" in ((operation.query as Json).properties as Json)) {
+    names.add("position-not-reached");
+  }
+  if (operation.side === "queries") names.add("store-unavailable");
+  if (operation.access === "bearer") {
+    names.add("unauthorized");
+    names.add("forbidden");
+  }
+  names.add("method-not-allowed");
+  if (operation.side !== "app") names.add("rate-limited");
+  names.add("internal");
+  return [...names].filter((name) => knownProblem(name));
+}
+
+const HEADERS_BY_STATUS: Record<number, Json> = {
+  401: { "WWW-Authenticate": header("WWW-Authenticate") },
+  405: { Allow: header("Allow") },
+  429: {
+    "Retry-After": header("Retry-After"),
+    RateLimit: header("RateLimit"),
+    "RateLimit-Policy": header("RateLimit-Policy"),
+  },
+  503: { "Retry-After": header("Retry-After") },
+};
+
+function problemResponses(operation: Operation): Record<string, Json> {
+  const byStatus = new Map<number, string[]>();
+  for (const name of problemsOf(operation)) {
+    const status = problemInfo(name).status;
+    byStatus.set(status, [...(byStatus.get(status) ?? []), name]);
+  }
+  return Object.fromEntries(
+    [...byStatus.entries()].map(([status, names]) => [
+      String(status),
+      {
+        description: names
+          .map((n) => `\`${problemType(n as ProblemName)}\`: ${problemInfo(n).title}.`)
+          .join(" "),
+        headers: { ...CORRELATION, ...(HEADERS_BY_STATUS[status] ?? {}) },
+        content: {
+          ...(operation.htmlStatuses?.includes(status)
+            ? { "text/html": { schema: { type: "string" } } }
+            : {}),
+          "application/problem+json": {
+            schema: ref("Problem"),
+            examples: Object.fromEntries(
+              names.map((n) => [
+                n,
+                {
+                  summary: problemInfo(n).title,
+                  value: {
+                    type: problemType(n as ProblemName),
+                    title: problemInfo(n).title,
+                    status,
+                    detail: problemInfo(n).help,
+                    instance: operation.path.replace(/\{(\w+)\}/g, (_m, p: string) =>
+                      exampleOf(operation, p),
+                    ),
+                    ...(n === "validation"
+                      ? { errors: [{ field: "body.carNumber", message: "must match the plate format" }] }
+                      : {}),
+                  },
+                },
+              ]),
+            ),
+          },
+        },
+      },
+    ]),
+  );
+}
+
+function exampleOf(operation: Operation, parameter: string): string {
+  const found = (operation.parameters ?? []).find((p) => p.name === parameter);
+  return String(found?.example ?? parameter);
+}
+
+function queryParameters(schema: TSchema): Json[] {
+  const object = plain(schema) as { properties: Record<string, Json>; required?: string[] };
   return Object.entries(object.properties).map(([name, s]) => ({
     name,
     in: "query",
@@ -57,289 +724,156 @@ function queryParameters(schema: TSchema) {
   }));
 }
 
-const pathParameter = (name: string, schema: TSchema) => ({
-  name,
-  in: "path",
-  required: true,
-  schema: plain(schema),
-});
-
-export function openApiDocument(): Record<string, unknown> {
-  const commonErrors = {
-    "400": problem("Invalid input: `errors` lists each wrong field."),
-    "503": problem("Overloaded or a store is unavailable: retry after Retry-After."),
+function operationObject(operation: Operation): Json {
+  return {
+    operationId: operation.operationId,
+    tags: [operation.tag],
+    summary: operation.summary,
+    ...(operation.description ? { description: operation.description } : {}),
+    security: operation.access === "bearer" ? [{ bearerAuth: [] }] : [],
+    parameters: [
+      ...(operation.parameters ?? []),
+      ...(operation.query ? queryParameters(operation.query) : []),
+      { $ref: "#/components/parameters/CorrelationId" },
+    ],
+    ...(operation.body
+      ? {
+          requestBody: {
+            required: operation.body.required,
+            content: {
+              "application/json": {
+                schema: ref(String(operation.body.schema.$id)),
+                ...(operation.body.example ? { example: operation.body.example } : {}),
+              },
+            },
+          },
+        }
+      : {}),
+    responses: { ...operation.responses, ...problemResponses(operation) },
   };
+}
+
+/** OpenAPI path template to an express route path: `/lots/{id}` -> `/lots/:id`. */
+export const expressPath = (template: string): string => template.replace(/\{(\w+)\}/g, ":$1");
+
+/** The methods each documented path answers in a process that serves these sides. */
+export function methodsByPath(sides: ReadonlySet<Side>): Map<string, string[]> {
+  const paths = new Map<string, string[]>();
+  for (const operation of OPERATIONS) {
+    if (!sides.has(operation.side)) continue;
+    paths.set(operation.path, [...(paths.get(operation.path) ?? []), operation.method.toUpperCase()]);
+  }
+  return paths;
+}
+
+const problemTable = () =>
+  [
+    "| type | status | meaning | what to do |",
+    "| --- | --- | --- | --- |",
+    ...Object.keys({ ...PROBLEM_TYPES, ...EXTRA_PROBLEMS }).map((name) => {
+      const p = problemInfo(name);
+      return `| \`/problems/${name}\` | ${p.status} | ${p.title} | ${p.help} |`;
+    }),
+  ].join("\n");
+
+export function openApiDocument(): Json {
+  const paths: Record<string, Json> = {};
+  for (const operation of OPERATIONS) {
+    paths[operation.path] = {
+      ...(paths[operation.path] ?? {}),
+      [operation.method]: operationObject(operation),
+    };
+  }
   return {
     openapi: "3.1.0",
     info: {
       title: "Parking reservations",
       version: "0.1.0",
-      description:
-        "Event-sourced parking-lot reservations. Commands answer with the global `position` of their events; pass it as `minPosition` to a query to read your own writes.",
+      license: { name: "UNLICENSED (private)", identifier: "UNLICENSED" },
+      description: [
+        "Event-sourced parking-lot reservations. Commands answer with the global `position` of their events; pass it as `minPosition` to any query to read your own writes (503 `position-not-reached` with Retry-After if the view does not reach it in time).",
+        "Every query refuses unknown query parameters with 400 `validation` naming the parameter. Pages are ordered and continued with `cursor` = the previous page's `nextCursor`.",
+        "Every response carries `X-Correlation-Id` (yours if you sent a well-formed one, else a new one); quote it when reporting a problem.",
+        "Errors are RFC 9457 problem details (`application/problem+json`); `type` links to `/problems/{name}`:",
+        "",
+        problemTable(),
+      ].join("\n"),
     },
+    servers: [
+      {
+        url: "/",
+        description:
+          "The service this document was read from (`npm start` listens on http://localhost:8080).",
+      },
+    ],
     tags: [
       { name: "commands", description: "Register lots, reserve and cancel (the write side)." },
-      { name: "queries", description: "The control center's read models." },
+      { name: "queries", description: "Read models of lots, reservations and coupons." },
+      {
+        name: "control-center",
+        description: "The operators' control center: totals, live updates, sign-in.",
+      },
+      { name: "operations", description: "Health, readiness and metrics for orchestrators and monitoring." },
+      { name: "documentation", description: "This document, the landing page and the problem types." },
     ],
-    paths: {
-      "/parking-lots": {
-        post: {
-          tags: ["commands"],
-          summary: "Register a parking lot",
-          requestBody: { required: true, content: json(RegisterParkingLotBody) },
-          responses: {
-            "201": { ...ok("Registered; Location names the lot.", ParkingLotRegisteredResponse) },
-            "200": ok("The same registration was already done.", ParkingLotRegisteredResponse),
-            "409": problem("The id is taken by a lot with other details."),
-            ...commonErrors,
-          },
-        },
-        get: {
-          tags: ["queries"],
-          summary: "List parking lots",
-          parameters: queryParameters(ParkingLotsQuery),
-          responses: { "200": ok("A page of lots, by id.", Page(ParkingLotView)), ...commonErrors },
-        },
-      },
-      "/parking-lots/{parkingLotId}": {
-        get: {
-          tags: ["queries"],
-          summary: "One parking lot with its free spots and counts",
-          parameters: [pathParameter("parkingLotId", ParkingLotId), ...queryParameters(SingleQuery)],
-          responses: {
-            "200": ok("The lot.", ParkingLotView),
-            "404": problem("No such lot."),
-            ...commonErrors,
-          },
-        },
-      },
-      "/parking-lots/{parkingLotId}/reservations": {
-        post: {
-          tags: ["commands"],
-          summary: "Reserve a spot",
-          parameters: [
-            pathParameter("parkingLotId", ParkingLotId),
-            {
-              name: "Idempotency-Key",
-              in: "header",
-              required: false,
-              schema: plain(IdempotencyKey),
-              description: IdempotencyKey.description,
-            },
-            {
-              name: "X-Correlation-Id",
-              in: "header",
-              required: false,
-              schema: { type: "string", maxLength: 64 },
-            },
-          ],
-          requestBody: { required: true, content: json(ReserveParkingBody) },
-          responses: {
-            "201": ok("Reserved; Location names the reservation.", ReservationAccepted),
-            "200": ok(
-              "A retry with the same Idempotency-Key: the original reservation, nothing new booked.",
-              ReservationAccepted,
-            ),
-            "404": problem("No such lot."),
-            "409": problem(
-              "The lot is full at some instant of the window, closed, the price changed (`quote`), or the customer holds too many reservations.",
-            ),
-            "422": problem("The Idempotency-Key was used for a different reservation."),
-            ...commonErrors,
-          },
-        },
-      },
-      "/parking-lots/{parkingLotId}/reservations/{reservationId}": {
-        delete: {
-          tags: ["commands"],
-          summary: "Cancel a reservation (canceling twice changes nothing)",
-          parameters: [
-            pathParameter("parkingLotId", ParkingLotId),
-            pathParameter("reservationId", ReservationId),
-          ],
-          requestBody: { required: false, content: json(CancelReservationBody) },
-          responses: {
-            "200": ok("Canceled.", ReservationCanceledResponse),
-            "404": problem("No such lot or reservation."),
-            ...commonErrors,
-          },
-        },
-      },
-      "/parking-lots/{parkingLotId}/reservations/{reservationId}/check-in": {
-        post: {
-          tags: ["commands"],
-          summary: "Check in (the customer who owns it, or an operator)",
-          parameters: [
-            pathParameter("parkingLotId", ParkingLotId),
-            pathParameter("reservationId", ReservationId),
-          ],
-          responses: {
-            "200": ok("Done (doing it twice changes nothing).", ReservationStepResponse),
-            "404": problem("No such lot or reservation (or not yours)."),
-            "409": problem("The reservation is not in a state that allows it."),
-            ...commonErrors,
-          },
-        },
-      },
-      "/parking-lots/{parkingLotId}/reservations/{reservationId}/check-out": {
-        post: {
-          tags: ["commands"],
-          summary: "Check out: frees the spot from now on",
-          parameters: [
-            pathParameter("parkingLotId", ParkingLotId),
-            pathParameter("reservationId", ReservationId),
-          ],
-          responses: {
-            "200": ok("Done (doing it twice changes nothing).", ReservationStepResponse),
-            "404": problem("No such lot or reservation (or not yours)."),
-            "409": problem("The reservation is not in a state that allows it."),
-            ...commonErrors,
-          },
-        },
-      },
-      "/parking-lots/{parkingLotId}/closures": {
-        post: {
-          tags: ["commands"],
-          summary: "Close the lot over [from, until): cancels the reservations it overlaps (operator)",
-          parameters: [pathParameter("parkingLotId", ParkingLotId)],
-          requestBody: { required: true, content: json(CloseParkingLotBody) },
-          responses: {
-            "201": ok("Closed; the canceled reservations are listed.", ClosureAccepted),
-            "404": problem("No such lot."),
-            ...commonErrors,
-          },
-        },
-      },
-      "/parking-lots/{parkingLotId}/capacity": {
-        put: {
-          tags: ["commands"],
-          summary: "Change the lot's capacity (operator)",
-          parameters: [pathParameter("parkingLotId", ParkingLotId)],
-          requestBody: { required: true, content: json(ChangeCapacityBody) },
-          responses: {
-            "200": ok("Changed.", CapacityChangedResponse),
-            "404": problem("No such lot."),
-            "409": problem("A reduction would overbook the instant `at`."),
-            ...commonErrors,
-          },
-        },
-      },
-      "/reservations": {
-        get: {
-          tags: ["queries"],
-          summary: "List reservations by lot, customer and/or status, newest first",
-          parameters: queryParameters(ReservationsQuery),
-          responses: { "200": ok("A page of reservations.", Page(ReservationView)), ...commonErrors },
-        },
-      },
-      "/reservations/{reservationId}": {
-        get: {
-          tags: ["queries"],
-          summary: "One reservation with its status and coupon",
-          parameters: [pathParameter("reservationId", ReservationId), ...queryParameters(SingleQuery)],
-          responses: {
-            "200": ok("The reservation.", ReservationView),
-            "404": problem("No such reservation."),
-            ...commonErrors,
-          },
-        },
-      },
-      "/customers/{customerId}/coupons": {
-        get: {
-          tags: ["queries"],
-          summary: "A customer's coupons, newest first",
-          parameters: [pathParameter("customerId", CustomerId), ...queryParameters(CouponsQuery)],
-          responses: { "200": ok("A page of coupons.", Page(CouponView)), ...commonErrors },
-        },
-      },
-      "/control-center": {
-        get: {
-          tags: ["queries"],
-          summary: "Totals across lots, every lot, and each projection's position and lag",
-          description:
-            "Content negotiation: a browser (Accept preferring text/html) gets the live control-center web page; API clients get the JSON.",
-          responses: {
-            "200": {
-              description: "The control center: JSON, or the web page for a browser.",
-              content: { ...json(ControlCenterView), "text/html": { schema: { type: "string" } } },
-            },
-          },
-        },
-      },
-      "/control-center/sign-in-config": {
-        get: {
-          tags: ["queries"],
-          summary: "How the control-center page signs an operator in (one-time link, or OIDC with PKCE)",
-          responses: { "200": ok("The sign-in configuration.", SignInConfig) },
-        },
-      },
-      "/control-center/events": {
-        get: {
-          tags: ["queries"],
-          summary: "Live control-center updates (Server-Sent Events)",
-          description:
-            "One `control-center` event (the whole ControlCenterView as JSON, the same shape as GET /control-center) whenever the read models changed, at most one per LIVE_UPDATE_INTERVAL_MS however many events arrive; `: heartbeat` comments while idle. Each event's `id` names the state it carries: reconnecting with `Last-Event-ID` sends nothing until the state differs. Ended by the server on shutdown (clients reconnect).",
-          parameters: [
-            {
-              name: "Last-Event-ID",
-              in: "header",
-              required: false,
-              description: "The id of the last event received; sent by EventSource when it reconnects.",
-              schema: { type: "string", maxLength: 64 },
-            },
-          ],
-          responses: {
-            "200": {
-              description: "An event stream.",
-              content: { "text/event-stream": { schema: { type: "string" } } },
-            },
-            "503": problem("Too many streams open on this instance, or it is shutting down."),
-          },
-        },
-      },
-      "/": {
-        get: {
-          summary: "Landing page (HTML for a browser) or links to the control center, docs and health (JSON)",
-          responses: {
-            "200": {
-              description: "The landing page or its links.",
-              content: {
-                "text/html": { schema: { type: "string" } },
-                "application/json": {
-                  schema: {
-                    type: "object",
-                    properties: { links: { type: "object", additionalProperties: { type: "string" } } },
-                  },
-                },
-              },
-            },
-          },
-        },
-      },
-      "/healthz": { get: { summary: "Liveness", responses: { "200": { description: "Alive." } } } },
-      "/readyz": {
-        get: {
-          summary: "Readiness",
-          responses: {
-            "200": { description: "Ready." },
-            "503": { description: "Not ready; `checks` says why." },
-          },
-        },
-      },
-      "/metrics": {
-        get: {
-          summary: "Prometheus metrics",
-          responses: { "200": { description: "Text exposition format." } },
-        },
-      },
-    },
+    paths,
     components: {
       schemas: {
-        Problem: plain(Problem),
-        ...Object.fromEntries(
-          Object.entries(EventDataSchemas).map(([name, schema]) => [`${name}Event`, plain(schema)]),
-        ),
-        Empty: plain(Type.Object({})),
+        ...Object.fromEntries(Object.entries(COMPONENT_SCHEMAS).map(([name, s]) => [name, plain(s)])),
+      },
+      parameters: {
+        CorrelationId: {
+          name: "X-Correlation-Id",
+          in: "header",
+          required: false,
+          description: "Your id for this request, echoed in the response and the logs (else one is made).",
+          schema: { type: "string", maxLength: 64 },
+          example: "checkout-7f3a",
+        },
+      },
+      headers: {
+        "X-Correlation-Id": {
+          description:
+            "The request's correlation id (yours if well-formed, else generated); it is in the logs.",
+          required: true,
+          schema: { type: "string", maxLength: 64 },
+        },
+        Location: { description: "Where the resource is read.", required: true, schema: { type: "string" } },
+        "Idempotent-Replayed": {
+          description: "`true` when this answer replays an earlier request with the same Idempotency-Key.",
+          schema: { type: "string", enum: ["true"] },
+        },
+        "Retry-After": {
+          description: "Seconds to wait before retrying.",
+          schema: { type: "string", pattern: "^[0-9]+$" },
+        },
+        Allow: {
+          description: "The methods this path accepts.",
+          required: true,
+          schema: { type: "string" },
+          example: "GET, POST",
+        },
+        "WWW-Authenticate": {
+          description: "The Bearer challenge: why the token was not accepted.",
+          schema: { type: "string" },
+        },
+        RateLimit: {
+          description: "Remaining quota of the current window (IETF RateLimit header fields draft).",
+          schema: { type: "string" },
+        },
+        "RateLimit-Policy": {
+          description: "The quota policy (IETF RateLimit header fields draft).",
+          schema: { type: "string" },
+        },
+      },
+      securitySchemes: {
+        bearerAuth: {
+          type: "http",
+          scheme: "bearer",
+          bearerFormat: "JWT",
+          description:
+            "A JWT from the configured issuer (AUTH_ISSUER) or, in development, `npm run token -- --role operator`. Roles: customer, operator.",
+        },
       },
     },
   };

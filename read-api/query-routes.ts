@@ -3,7 +3,13 @@ import { type Position, parsePositionToken } from "../event-store/position.js";
 import { validInput } from "../platform/http/middleware.js";
 import { ProblemError } from "../platform/http/problem.js";
 import { CustomerPath, LotPath, ReservationPath } from "../schemas/paths.js";
-import { CouponsQuery, ParkingLotsQuery, ReservationsQuery, SingleQuery } from "../schemas/queries.js";
+import {
+  ControlCenterQuery,
+  CouponsQuery,
+  ParkingLotsQuery,
+  ReservationsQuery,
+  SingleQuery,
+} from "../schemas/queries.js";
 import { PositionNotReachedError, type QueryService } from "./query-service.js";
 
 const DEFAULT_LIMIT = 50;
@@ -108,8 +114,16 @@ export function queryRoutes(queries: QueryService, options: { controlCenterLotLi
     res.json(page);
   });
 
-  router.get("/control-center", async (_req: Request, res: Response) => {
-    res.json(await queries.controlCenter({ lotLimit: options.controlCenterLotLimit }));
+  router.get("/control-center", async (req: Request, res: Response) => {
+    const q = validInput(ControlCenterQuery, { ...req.query }, "query");
+    const view = await answer(() =>
+      queries.controlCenter({
+        limit: q.limit ? Number(q.limit) : options.controlCenterLotLimit,
+        minPosition: minPositionOf(q.minPosition),
+        ...(q.cursor ? { cursor: q.cursor } : {}),
+      }),
+    );
+    res.json(view);
   });
 
   return router;

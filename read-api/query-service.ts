@@ -212,10 +212,16 @@ export class QueryService {
     };
   }
 
-  async controlCenter(options: { lotLimit: number }): Promise<ControlCenterView> {
+  /** Totals and a page of lots (the same cursor as parkingLots), once both views reached minPosition. */
+  async controlCenter(options: {
+    cursor?: string;
+    limit: number;
+    minPosition?: Position | null;
+  }): Promise<ControlCenterView> {
+    await this.awaitPosition(CONTROL_CENTER, options.minPosition ?? null);
     const [totalsDoc, lots, projections, activity] = await Promise.all([
       this.store.findById(await this.collection(CONTROL_CENTER), TOTALS_ID),
-      this.parkingLots({ limit: options.lotLimit }),
+      this.parkingLots(options),
       this.projectionStatuses(),
       this.activity(new Date(Date.now() - ACTIVITY_WINDOW_MS), new Date()),
     ]);

@@ -18,6 +18,16 @@ export const ParkingLotsQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/** The control center pages its lots exactly like GET /parking-lots (default 100 a page). */
+export const ControlCenterQuery = Type.Object(
+  {
+    cursor: Type.Optional(Identifier),
+    limit: Type.Optional(Limit),
+    minPosition: Type.Optional(MinPosition),
+  },
+  { additionalProperties: false },
+);
+
 export const ReservationsQuery = Type.Object(
   {
     parkingLotId: Type.Optional(ParkingLotId),

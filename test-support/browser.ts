@@ -1,7 +1,10 @@
+import { execFile } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { type Browser, type BrowserContext, chromium } from "playwright-core";
+import { PROJECT_ROOT } from "./process.js";
 
 /** Debian's Chromium (`.ci/run` installs it with apt-get); playwright-core downloads no browser. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -45,3 +48,33 @@ export async function launchBrowser(
 }
 
 export type { Browser };
+
+/**
+ * A sign-in link the way an operator gets one: `npm run token -- --role R --sub S --sign-in-url URL`
+ * run against the service's DATA_DIR (the token CLI itself, in a child process).
+ */
+export async function signInLink(
+  dataDir: string,
+  serviceUrl: string,
+  who: { readonly role: "operator" | "customer"; readonly sub: string },
+): Promise<string> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "app/token-cli.ts",
+      "--role",
+      who.role,
+      "--sub",
+      who.sub,
+      "--sign-in-url",
+      serviceUrl,
+    ],
+    { cwd: PROJECT_ROOT, env: { ...process.env, DATA_DIR: dataDir }, timeout: 60_000 },
+  );
+  const link = stdout.trim().split("\n").at(-1) ?? "";
+  if (!link.startsWith(`${serviceUrl}/sign-in?`))
+    throw new Error(`the token CLI printed no sign-in link: ${stdout}`);
+  return link;
+}

@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest";
+import { contractViolations } from "./contract.js";
+
+const json = (extra: Record<string, string> = {}) =>
+  new Headers({ "content-type": "application/json; charset=utf-8", "x-correlation-id": "c-1", ...extra });
+const problem = (extra: Record<string, string> = {}) =>
+  new Headers({ "content-type": "application/problem+json", "x-correlation-id": "c-1", ...extra });
+
+const lot = { parkingLotId: "gangnam-1", name: "강남역 공영주차장", capacity: 120, position: "42" };
+
+describe("the response check against the OpenAPI document", () => {
+  it("accepts a documented response", async () => {
+    const headers = json({ location: "/parking-lots/gangnam-1" });
+    expect(
+      await contractViolations({ method: "POST", path: "/parking-lots", status: 201, headers, body: lot }),
+    ).toEqual([]);
+  });
+
+  it("flags a status the operation does not document", async () => {
+    const violations = await contractViolations({
+      method: "GET",
+      path: "/healthz",
+      status: 418,
+      headers: json(),
+      body: { status: "ok" },
+    });
+    expect(violations.join()).toMatch(/418 is not documented for getLiveness/);
+  });
+
+  it("flags a body that breaks the schema", async () => {
+    const violations = await contractViolations({
+      method: "POST",
+      path: "/parking-lots",
+      status: 201,
+      headers: json({ location: "/parking-lots/gangnam-1" }),
+      body: { ...lot, capacity: "120" },
+    });
+    expect(violations.join()).toMatch(/body\/capacity must be integer/);
+  });
+
+  it("flags a missing required header and an undocumented content type", async () => {
+    const violations = await contractViolations({
+      method: "POST",
+      path: "/parking-lots",
+      status: 201,
+      headers: new Headers({ "content-type": "text/plain" }),
+      body: "ok",
+    });
+    expect(violations.join("\n")).toMatch(/content type "text\/plain"/);
+    expect(violations.join("\n")).toMatch(/x-correlation-id/i);
+  });
+
+  it("flags a 405 whose Allow leaves out a documented method", async () => {
+    const violations = await contractViolations({
+      method: "PUT",
+      path: "/parking-lots",
+      status: 405,
+      headers: problem({ allow: "POST" }),
+      body: {},
+    });
+    expect(violations.join()).toMatch(/Allow "POST" but the document has GET, POST/);
+  });
+
+  it("flags an answer to a method a documented path does not have", async () => {
+    const violations = await contractViolations({
+      method: "PATCH",
+      path: "/reservations",
+      status: 200,
+      headers: json(),
+      body: {},
+    });
+    expect(violations.join()).toMatch(/has no patch operation/);
+  });
+});
