@@ -19,6 +19,7 @@ export const QUERY_ACCESS: readonly AccessRule[] = [
   { method: "GET", path: "/control-center/events", allow: OPERATOR },
   { method: "GET", path: "/parking-lots", allow: "anonymous" },
   { method: "GET", path: "/parking-lots/:parkingLotId", allow: "anonymous" },
+  { method: "GET", path: "/parking-lots/:parkingLotId/availability", allow: "anonymous" },
   { method: "GET", path: "/reservations", allow: ANY_ROLE },
   { method: "GET", path: "/reservations/:reservationId", allow: ANY_ROLE },
   { method: "GET", path: "/customers/:customerId/coupons", allow: ANY_ROLE },

@@ -273,7 +273,12 @@ describe("query API: paging over /reservations", () => {
     env = await startService();
     base = env.service.url;
     for (const lot of LOTS)
-      await call(base, "POST", "/parking-lots", { parkingLotId: lot, name: lot, capacity: 100 });
+      await call(base, "POST", "/parking-lots", {
+        parkingLotId: lot,
+        name: lot,
+        capacity: 100,
+        maxActivePerCustomer: 100,
+      });
     // Sequential, so that the order of positions is known without guessing: 23 per lot, interleaved.
     for (let i = 0; i < 69; i++) {
       const parkingLotId = LOTS[i % LOTS.length] as string;

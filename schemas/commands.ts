@@ -4,7 +4,11 @@ import {
   Capacity,
   CarNumber,
   CustomerId,
+  HourlyRate,
+  Identifier,
+  Instant,
   LotName,
+  MaxActivePerCustomer,
   ParkingLotId,
   Reason,
   ReservationId,
@@ -14,7 +18,13 @@ import {
 /** Request bodies of the command API. */
 
 export const RegisterParkingLotBody = Type.Object(
-  { parkingLotId: Type.Optional(ParkingLotId), name: LotName, capacity: Capacity },
+  {
+    parkingLotId: Type.Optional(ParkingLotId),
+    name: LotName,
+    capacity: Capacity,
+    hourlyRate: Type.Optional(HourlyRate),
+    maxActivePerCustomer: Type.Optional(MaxActivePerCustomer),
+  },
   { additionalProperties: false, $id: "RegisterParkingLotBody" },
 );
 export type RegisterParkingLotBody = Static<typeof RegisterParkingLotBody>;
@@ -29,7 +39,9 @@ export const ReserveParkingBody = Type.Object(
       }),
     ),
     carNumber: CarNumber,
-    amount: Amount,
+    amount: Type.Optional(Amount),
+    startsAt: Type.Optional(Instant),
+    endsAt: Type.Optional(Instant),
   },
   { additionalProperties: false, $id: "ReserveParkingBody" },
 );
@@ -40,6 +52,18 @@ export const CancelReservationBody = Type.Object(
   { additionalProperties: false, $id: "CancelReservationBody" },
 );
 export type CancelReservationBody = Static<typeof CancelReservationBody>;
+
+export const CloseParkingLotBody = Type.Object(
+  { from: Instant, until: Instant, reason: Reason },
+  { additionalProperties: false, $id: "CloseParkingLotBody" },
+);
+export type CloseParkingLotBody = Static<typeof CloseParkingLotBody>;
+
+export const ChangeCapacityBody = Type.Object(
+  { capacity: Capacity },
+  { additionalProperties: false, $id: "ChangeCapacityBody" },
+);
+export type ChangeCapacityBody = Static<typeof ChangeCapacityBody>;
 
 export const IdempotencyKey = Type.String({
   minLength: 1,
@@ -56,6 +80,8 @@ export const RegisterParkingLot = Type.Object(
     parkingLotId: ParkingLotId,
     name: LotName,
     capacity: Capacity,
+    hourlyRate: Type.Optional(HourlyRate),
+    maxActivePerCustomer: Type.Optional(MaxActivePerCustomer),
     now: Timestamp,
   },
   { additionalProperties: false },
@@ -68,7 +94,11 @@ export const ReserveParking = Type.Object(
     parkingLotId: ParkingLotId,
     customerId: CustomerId,
     carNumber: CarNumber,
-    amount: Amount,
+    /** What the client offers; required without an hourly rate, checked against the quote with one. */
+    amount: Type.Optional(Amount),
+    /** UTC; both or neither. */
+    startsAt: Type.Optional(Timestamp),
+    endsAt: Type.Optional(Timestamp),
     now: Timestamp,
   },
   { additionalProperties: false },
@@ -87,8 +117,53 @@ export const CancelReservation = Type.Object(
   { additionalProperties: false },
 );
 
-export const ParkingLotCommand = Type.Union([RegisterParkingLot, ReserveParking, CancelReservation]);
+/** Check-in / check-out; `requestedBy` (a customer) only acts on their own reservation. */
+const reservationStep = <T extends string>(type: T) =>
+  Type.Object(
+    {
+      type: Type.Literal(type),
+      reservationId: ReservationId,
+      parkingLotId: ParkingLotId,
+      requestedBy: Type.Optional(CustomerId),
+      now: Timestamp,
+    },
+    { additionalProperties: false },
+  );
+export const CheckIn = reservationStep("CheckIn");
+export const CheckOut = reservationStep("CheckOut");
+
+export const CloseParkingLot = Type.Object(
+  {
+    type: Type.Literal("CloseParkingLot"),
+    closureId: Identifier,
+    parkingLotId: ParkingLotId,
+    from: Timestamp,
+    until: Timestamp,
+    reason: Reason,
+    now: Timestamp,
+  },
+  { additionalProperties: false },
+);
+
+export const ChangeCapacity = Type.Object(
+  { type: Type.Literal("ChangeCapacity"), parkingLotId: ParkingLotId, capacity: Capacity, now: Timestamp },
+  { additionalProperties: false },
+);
+
+export const ParkingLotCommand = Type.Union([
+  RegisterParkingLot,
+  ReserveParking,
+  CancelReservation,
+  CheckIn,
+  CheckOut,
+  CloseParkingLot,
+  ChangeCapacity,
+]);
 export type ParkingLotCommand = Static<typeof ParkingLotCommand>;
 export type RegisterParkingLot = Static<typeof RegisterParkingLot>;
 export type ReserveParking = Static<typeof ReserveParking>;
 export type CancelReservation = Static<typeof CancelReservation>;
+export type CheckIn = Static<typeof CheckIn>;
+export type CheckOut = Static<typeof CheckOut>;
+export type CloseParkingLot = Static<typeof CloseParkingLot>;
+export type ChangeCapacity = Static<typeof ChangeCapacity>;

@@ -62,6 +62,30 @@ export const Amount = Type.Integer({
   examples: [5000],
 });
 
+export const HourlyRate = Type.Integer({
+  minimum: 1,
+  maximum: 1_000_000,
+  description: "Price of one hour in the currency's minor unit; a window costs ceil(minutes x rate / 60).",
+  examples: [3000],
+});
+
+export const MaxActivePerCustomer = Type.Integer({
+  minimum: 1,
+  maximum: 1000,
+  default: 4,
+  description: "Most active reservations one customer may hold in the lot at once (default 4).",
+  examples: [4],
+});
+
+/** An instant as a client sends it: RFC 3339 with an explicit offset (`Z` or `+09:00`). */
+export const Instant = Type.String({
+  format: "date-time",
+  maxLength: 40,
+  pattern: "(Z|z|[+-][0-9]{2}:[0-9]{2})$",
+  description: "RFC 3339 date-time with an offset (e.g. `2026-11-23T10:00:00+09:00`); stored in UTC.",
+  examples: ["2026-11-23T10:00:00+09:00"],
+});
+
 export const Reason = Type.String({ minLength: 1, maxLength: 200, description: "Why it was canceled." });
 
 export const Timestamp = Type.String({

@@ -6,8 +6,10 @@ import {
   CarNumber,
   CouponId,
   CustomerId,
+  HourlyRate,
   Identifier,
   LotName,
+  MaxActivePerCustomer,
   ParkingLotId,
   Reason,
   ReservationId,
@@ -19,7 +21,15 @@ import {
 const strict = { additionalProperties: false } as const;
 
 export const ParkingLotRegisteredData = Type.Object(
-  { parkingLotId: ParkingLotId, name: LotName, capacity: Capacity, registeredAt: Timestamp },
+  {
+    parkingLotId: ParkingLotId,
+    name: LotName,
+    capacity: Capacity,
+    registeredAt: Timestamp,
+    // Optional since issue 9: a lot registered before has no rate and the default limit.
+    hourlyRate: Type.Optional(HourlyRate),
+    maxActivePerCustomer: Type.Optional(MaxActivePerCustomer),
+  },
   { ...strict, $id: "ParkingLotRegistered" },
 );
 
@@ -31,6 +41,9 @@ export const ParkingReservedData = Type.Object(
     carNumber: CarNumber,
     amount: Amount,
     reservedAt: Timestamp,
+    // Optional since issue 9: without them the reservation is open-ended, as every older one is.
+    startsAt: Type.Optional(Timestamp),
+    endsAt: Type.Optional(Timestamp),
   },
   { ...strict, $id: "ParkingReserved" },
 );
@@ -44,6 +57,45 @@ export const ReservationCanceledData = Type.Object(
     canceledAt: Timestamp,
   },
   { ...strict, $id: "ReservationCanceled" },
+);
+
+export const ReservationCheckedInData = Type.Object(
+  {
+    reservationId: ReservationId,
+    parkingLotId: ParkingLotId,
+    customerId: CustomerId,
+    checkedInAt: Timestamp,
+  },
+  { ...strict, $id: "ReservationCheckedIn" },
+);
+
+/** The car left: the reservation is COMPLETED and its spot is free from `checkedOutAt` on. */
+export const ReservationCheckedOutData = Type.Object(
+  {
+    reservationId: ReservationId,
+    parkingLotId: ParkingLotId,
+    customerId: CustomerId,
+    checkedOutAt: Timestamp,
+  },
+  { ...strict, $id: "ReservationCheckedOut" },
+);
+
+/** The lot takes no reservation overlapping [from, until); the ones it overlapped are canceled in the same append. */
+export const ParkingLotClosedData = Type.Object(
+  {
+    closureId: Identifier,
+    parkingLotId: ParkingLotId,
+    from: Timestamp,
+    until: Timestamp,
+    reason: Reason,
+    closedAt: Timestamp,
+  },
+  { ...strict, $id: "ParkingLotClosed" },
+);
+
+export const ParkingLotCapacityChangedData = Type.Object(
+  { parkingLotId: ParkingLotId, capacity: Capacity, previousCapacity: Capacity, changedAt: Timestamp },
+  { ...strict, $id: "ParkingLotCapacityChanged" },
 );
 
 export const CouponIssuedData = Type.Object(
@@ -73,6 +125,10 @@ export const EventDataSchemas = {
   ParkingLotRegistered: ParkingLotRegisteredData,
   ParkingReserved: ParkingReservedData,
   ReservationCanceled: ReservationCanceledData,
+  ReservationCheckedIn: ReservationCheckedInData,
+  ReservationCheckedOut: ReservationCheckedOutData,
+  ParkingLotClosed: ParkingLotClosedData,
+  ParkingLotCapacityChanged: ParkingLotCapacityChangedData,
   CouponIssued: CouponIssuedData,
   CouponRevoked: CouponRevokedData,
 } as const;

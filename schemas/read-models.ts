@@ -15,7 +15,12 @@ import {
 
 /** Shapes served by the query API and answered by the command API. */
 
-export const ReservationStatus = Type.Union([Type.Literal("RESERVED"), Type.Literal("CANCELED")]);
+export const ReservationStatus = Type.Union([
+  Type.Literal("RESERVED"),
+  Type.Literal("CHECKED_IN"),
+  Type.Literal("COMPLETED"),
+  Type.Literal("CANCELED"),
+]);
 export type ReservationStatus = Static<typeof ReservationStatus>;
 export const CouponStatus = Type.Union([Type.Literal("ISSUED"), Type.Literal("REVOKED")]);
 
@@ -160,10 +165,42 @@ export const ReservationAccepted = Type.Object(
     customerId: CustomerId,
     carNumber: CarNumber,
     amount: Amount,
+    startsAt: Type.Optional(Timestamp),
+    endsAt: Type.Optional(Timestamp),
     status: ReservationStatus,
     position: PositionString,
   },
   { $id: "ReservationAccepted" },
+);
+
+export const ReservationStepResponse = Type.Object(
+  {
+    reservationId: ReservationId,
+    parkingLotId: ParkingLotId,
+    status: ReservationStatus,
+    position: PositionString,
+  },
+  { $id: "ReservationStepResponse" },
+);
+
+export const ClosureAccepted = Type.Object(
+  {
+    closureId: Type.String(),
+    parkingLotId: ParkingLotId,
+    from: Timestamp,
+    until: Timestamp,
+    reason: Reason,
+    canceledReservations: Type.Array(ReservationId, {
+      description: "Canceled by this closure (reason `lot-closed`).",
+    }),
+    position: PositionString,
+  },
+  { $id: "ClosureAccepted" },
+);
+
+export const CapacityChangedResponse = Type.Object(
+  { parkingLotId: ParkingLotId, capacity: Capacity, position: PositionString },
+  { $id: "CapacityChangedResponse" },
 );
 export type ReservationAccepted = Static<typeof ReservationAccepted>;
 

@@ -92,6 +92,8 @@ export async function seedLotEvents(eventStore: EventStore, plan: SeedPlan): Pro
           parkingLotId,
           name: `주차장 ${i + 1}`,
           capacity: plan.capacity,
+          // Seeds spread reservations over few customers; the per-customer rule is not what they test.
+          maxActivePerCustomer: 1000,
           now: now(),
         }),
     ),

@@ -48,6 +48,7 @@ import {
   toRecordedEvent,
   toSubscriptionFilter,
 } from "./esdb-mapping.js";
+import { ProgressGate } from "./esdb-progress.js";
 
 /** Events per read call: reads are paged so that every call finishes and nothing needs cancelling. */
 const PAGE_SIZE = 500;
@@ -233,83 +234,37 @@ export class EventStoreDbEventStore implements EventStore {
 
       if (compiled.kind === "none") return finish; // selects nothing: stays open, quietly
 
-      /** The furthest position examined: the last event seen (delivered or not) or checkpoint. */
-      let examined: Position | undefined = after;
-      let reported: Position | undefined = after;
-      let caughtUp: "no" | "pending" | "probing" | "sent" = "no";
       let subscription: AllStreamSubscription | undefined;
-      const advance = (position: Position) => {
-        if (examined === undefined || isAfter(position, examined)) examined = position;
-      };
-      /** Sends held-back progress once nothing transformed before it is still waiting in the buffer. */
-      const flushProgress = () => {
-        if (finished || subscription === undefined || subscription.readableLength > 0) return;
-        if (examined !== undefined && (reported === undefined || isAfter(examined, reported))) {
-          reported = examined;
-          subscriber.next({ kind: "checkpoint", position: examined });
-        }
-        if (caughtUp === "pending") {
-          caughtUp = "probing";
-          void probeTail(examined).then((tail) => {
-            if (finished) return;
-            if (tail !== undefined && (reported === undefined || isAfter(tail, reported))) {
-              advance(tail);
-              reported = tail;
-              subscriber.next({ kind: "checkpoint", position: tail });
-            }
-            caughtUp = "sent";
-            subscriber.next({ kind: "caught-up", position: examined ?? null });
-          });
-        }
-      };
-      /**
-       * The server's filter may skip the newest events without a checkpoint after them. Once caught
-       * up, read the log after what was examined up to the first event the subscription selects:
-       * everything before that event is safely examined (a selected one would come through the
-       * subscription, after it). Best effort: on a failure, progress stays where it was.
-       */
-      const probeTail = async (from: Position | undefined): Promise<Position | undefined> => {
-        let last: Position | undefined;
-        try {
-          for await (const event of this.readAll({ ...(from ? { from } : {}), maxCount: PAGE_SIZE })) {
-            if (matches(event.streamId, event.type)) break;
-            last = event.position;
-          }
-        } catch {
-          return undefined;
-        }
-        return last;
-      };
-      let checkpointed: Position | undefined;
+      const gate = new ProgressGate(
+        after,
+        (message) => {
+          if (!finished) subscriber.next(message);
+        },
+        () => (subscription?.readableLength ?? 0) === 0,
+        (from) => this.probeTail(from, matches),
+      );
       subscription = this.client.subscribeToAll({
         fromPosition,
         filter: toSubscriptionFilter(compiled, {
           checkpointInterval: 1,
           checkpointReached: (_subscription, position) => {
-            // Called before the events transformed ahead of it are emitted: remember, flush later.
+            let checkpoint: Position;
             try {
-              checkpointed = fromEsdbPosition(position);
+              checkpoint = fromEsdbPosition(position);
             } catch {
               return;
             }
-            queueMicrotask(() => {
-              if (checkpointed && subscription?.readableLength === 0) {
-                advance(checkpointed);
-                flushProgress();
-              }
-            });
+            gate.checkpoint(checkpoint);
           },
         }),
       });
       const current = subscription;
       // Breaking out of an iteration would not cancel the gRPC call: unsubscribe explicitly.
       release = () => {
+        gate.close();
         current.unsubscribe().catch(() => undefined);
       };
-      current.on("caughtUp", () => {
-        if (caughtUp === "no") caughtUp = "pending";
-        queueMicrotask(flushProgress);
-      });
+      current.on("caughtUp", () => gate.caughtUpSignal());
       current.on("data", (resolved: AllStreamResolvedEvent) => {
         if (finished) return;
         const event = resolved.event;
@@ -329,14 +284,7 @@ export class EventStoreDbEventStore implements EventStore {
           return;
         }
         if (after !== undefined && !isAfter(recorded.position, after)) return;
-        advance(recorded.position);
-        if (!isSystemEvent(event.type) && matches(event.streamId, event.type)) {
-          reported = recorded.position;
-          subscriber.next({ kind: "event", event: recorded });
-        }
-        // Nothing transformed before the server's last checkpoint is left in the buffer: report it.
-        if (checkpointed && current.readableLength === 0) advance(checkpointed);
-        flushProgress();
+        gate.event(recorded, !isSystemEvent(event.type) && matches(event.streamId, event.type));
       });
       current.on("error", (error: unknown) => {
         const cause = mapEsdbError(error);
@@ -352,6 +300,28 @@ export class EventStoreDbEventStore implements EventStore {
       });
       return finish;
     });
+  }
+
+  /**
+   * The server's filter may skip the newest events without a checkpoint after them. Once caught
+   * up, read the log after what was examined up to the first event the subscription selects:
+   * everything before that event is safely examined (a selected one comes through the
+   * subscription, after it). Best effort: on a failure, progress stays where it was.
+   */
+  private async probeTail(
+    from: Position | undefined,
+    matches: (streamId: string, type: string) => boolean,
+  ): Promise<Position | undefined> {
+    let last: Position | undefined;
+    try {
+      for await (const event of this.readAll({ ...(from ? { from } : {}), maxCount: PAGE_SIZE })) {
+        if (matches(event.streamId, event.type)) break;
+        last = event.position;
+      }
+    } catch {
+      return undefined;
+    }
+    return last;
   }
 
   async headPosition(): Promise<Position | null> {

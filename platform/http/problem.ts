@@ -60,6 +60,41 @@ export const PROBLEM_TYPES = {
     title: "Idempotency-Key reused with a different request",
     help: "Use a new Idempotency-Key for a different reservation.",
   },
+  "reservation-not-active": {
+    status: 409,
+    title: "The reservation is no longer active",
+    help: "It has been canceled or completed (checked out, or its window ended); `status` says which.",
+  },
+  "not-checked-in": {
+    status: 409,
+    title: "The reservation has not been checked in",
+    help: "Check in first (POST .../check-in), or cancel the reservation instead.",
+  },
+  "check-in-too-early": {
+    status: 409,
+    title: "The reservation's window has not started yet",
+    help: "Check in from `startsAt` on (a few minutes early are allowed).",
+  },
+  "price-changed": {
+    status: 409,
+    title: "The price of this window is not the amount sent",
+    help: "Send the quoted `amount` (or none, to accept the quote); see GET /parking-lots/{id}/availability.",
+  },
+  "too-many-active-reservations": {
+    status: 409,
+    title: "The customer holds the most active reservations allowed in this lot",
+    help: "Cancel or complete one of them first; `limit` is the lot's maximum per customer.",
+  },
+  "parking-lot-closed": {
+    status: 409,
+    title: "The parking lot is closed for part of this window",
+    help: "Choose a window outside the closure [`from`, `until`).",
+  },
+  "capacity-too-low": {
+    status: 409,
+    title: "Reservations already hold more spots than the new capacity",
+    help: "At the instant `at`, `held` spots are reserved; choose a capacity of at least that, or cancel some first.",
+  },
   "concurrency-conflict": {
     status: 503,
     title: "Too much contention on this parking lot",

@@ -15,6 +15,18 @@ export const COMMAND_ACCESS: readonly AccessRule[] = [
   { method: "POST", path: "/parking-lots", allow: OPERATOR },
   { method: "POST", path: "/parking-lots/:parkingLotId/reservations", allow: ANY_ROLE },
   { method: "DELETE", path: "/parking-lots/:parkingLotId/reservations/:reservationId", allow: ANY_ROLE },
+  {
+    method: "POST",
+    path: "/parking-lots/:parkingLotId/reservations/:reservationId/check-in",
+    allow: ANY_ROLE,
+  },
+  {
+    method: "POST",
+    path: "/parking-lots/:parkingLotId/reservations/:reservationId/check-out",
+    allow: ANY_ROLE,
+  },
+  { method: "POST", path: "/parking-lots/:parkingLotId/closures", allow: OPERATOR },
+  { method: "PUT", path: "/parking-lots/:parkingLotId/capacity", allow: OPERATOR },
 ];
 
 export interface Caller {

@@ -8,6 +8,8 @@ import { ProblemError } from "../../platform/http/problem.js";
 import type { Metrics } from "../../platform/metrics.js";
 import {
   CancelReservationBody,
+  ChangeCapacityBody,
+  CloseParkingLotBody,
   IdempotencyKey,
   type ParkingLotCommand,
   RegisterParkingLotBody,
@@ -15,9 +17,20 @@ import {
 } from "../../schemas/commands.js";
 import { ParkingLotId, ReservationId } from "../../schemas/common.js";
 import type { CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
-import type { Rejection } from "../parking-lot/decider.js";
+import {
+  DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
+  type Rejection,
+  reservationStatus,
+} from "../parking-lot/decider.js";
 import { reservationIdFor } from "../reservation-ids.js";
 import { type Caller, callerOf, cancelScope, customerFor } from "./access.js";
+
+/** An RFC 3339 instant with any offset, as the UTC ISO string events store (validated by the schema first). */
+const utc = (instant: string): string => {
+  const epoch = Date.parse(instant);
+  if (Number.isNaN(epoch)) throw new ProblemError("validation", `${instant} is not a valid instant.`);
+  return new Date(epoch).toISOString();
+};
 
 const LotParams = Type.Object({ parkingLotId: ParkingLotId }, { additionalProperties: false });
 const IdempotencyHeader = Type.Object({ "Idempotency-Key": IdempotencyKey });
@@ -60,11 +73,75 @@ function rejectionProblem(rejection: Rejection): ProblemError {
         { parkingLotId: rejection.parkingLotId, reservationId: rejection.reservationId },
       );
     case "ReservationIdConflict":
-      // The other booking's id and details stay unsaid.
       return new ProblemError(
         "idempotency-key-reused",
-        "This Idempotency-Key was already used for a reservation with a different car or amount; use a new key for a new booking.",
+        "This Idempotency-Key was already used for a reservation with a different car, amount or window; use a new key for a new booking.",
         { parkingLotId: rejection.parkingLotId },
+      );
+    case "ReservationNotActive":
+      return new ProblemError(
+        "reservation-not-active",
+        `Reservation ${rejection.reservationId} is ${rejection.status}; it can no longer change.`,
+        {
+          parkingLotId: rejection.parkingLotId,
+          reservationId: rejection.reservationId,
+          status: rejection.status,
+        },
+      );
+    case "NotCheckedIn":
+      return new ProblemError(
+        "not-checked-in",
+        `Reservation ${rejection.reservationId} has not been checked in.`,
+        {
+          parkingLotId: rejection.parkingLotId,
+          reservationId: rejection.reservationId,
+        },
+      );
+    case "CheckInTooEarly":
+      return new ProblemError(
+        "check-in-too-early",
+        `Reservation ${rejection.reservationId} starts at ${rejection.startsAt}.`,
+        {
+          parkingLotId: rejection.parkingLotId,
+          reservationId: rejection.reservationId,
+          startsAt: rejection.startsAt,
+        },
+      );
+    case "InvalidWindow":
+      return new ProblemError("validation", `${rejection.field} ${rejection.detail}.`, {
+        errors: [{ field: rejection.field, message: rejection.detail }],
+      });
+    case "AmountRequired":
+      return new ProblemError("validation", "amount is required: this lot has no hourly rate to price it.", {
+        errors: [{ field: "amount", message: "is required for a lot without an hourly rate" }],
+      });
+    case "AmountNotPositive":
+      return new ProblemError("validation", "amount must be positive.", {
+        errors: [{ field: "amount", message: "must be greater than 0" }],
+      });
+    case "PriceChanged":
+      return new ProblemError(
+        "price-changed",
+        `This window costs ${rejection.quote}; send that amount, or none to accept the quote.`,
+        { parkingLotId: rejection.parkingLotId, quote: rejection.quote, amount: rejection.quote },
+      );
+    case "TooManyActiveReservations":
+      return new ProblemError(
+        "too-many-active-reservations",
+        `A customer may hold at most ${rejection.limit} active reservations in parking lot ${rejection.parkingLotId}.`,
+        { parkingLotId: rejection.parkingLotId, limit: rejection.limit },
+      );
+    case "LotClosed":
+      return new ProblemError(
+        "parking-lot-closed",
+        `Parking lot ${rejection.parkingLotId} is closed from ${rejection.from} until ${rejection.until}.`,
+        { parkingLotId: rejection.parkingLotId, from: rejection.from, until: rejection.until },
+      );
+    case "CapacityTooLow":
+      return new ProblemError(
+        "capacity-too-low",
+        `At ${rejection.at}, ${rejection.held} spots of parking lot ${rejection.parkingLotId} are reserved.`,
+        { parkingLotId: rejection.parkingLotId, at: rejection.at, held: rejection.held },
       );
   }
 }
@@ -76,13 +153,20 @@ export interface CommandRoutesOptions {
   /** HMAC key of reservation ids derived from an Idempotency-Key. */
   readonly idempotencySecret: string;
   readonly metrics?: Metrics;
+  readonly clock?: () => Date;
 }
 
 export function commandRoutes(handler: ParkingLotCommandHandler, options: CommandRoutesOptions): Router {
   const router = Router();
   const { metrics, idempotencySecret } = options;
+  const clock = options.clock ?? (() => new Date());
+  const now = () => clock().toISOString();
 
-  async function run(req: Request, caller: Caller, command: ParkingLotCommand): Promise<Accepted> {
+  async function run(
+    req: Request,
+    command: ParkingLotCommand,
+    caller: Caller = callerOf(req),
+  ): Promise<Accepted> {
     const stop = metrics?.commandDuration.startTimer({ command: command.type });
     let outcome = "error";
     try {
@@ -103,15 +187,16 @@ export function commandRoutes(handler: ParkingLotCommandHandler, options: Comman
   const positionOf = (result: Accepted) => (result.position ? formatPosition(result.position) : "0");
 
   router.post("/parking-lots", requireJsonBody, async (req: Request, res: Response) => {
-    const caller = callerOf(req);
     const body = validInput(RegisterParkingLotBody, req.body, "body");
     const parkingLotId = body.parkingLotId ?? uuidv7();
-    const result = await run(req, caller, {
+    const result = await run(req, {
       type: "RegisterParkingLot",
       parkingLotId,
       name: body.name.normalize("NFC"),
       capacity: body.capacity,
-      now: new Date().toISOString(),
+      ...(body.hourlyRate !== undefined ? { hourlyRate: body.hourlyRate } : {}),
+      ...(body.maxActivePerCustomer !== undefined ? { maxActivePerCustomer: body.maxActivePerCustomer } : {}),
+      now: now(),
     });
     res
       .status(result.events.length ? 201 : 200)
@@ -120,6 +205,8 @@ export function commandRoutes(handler: ParkingLotCommandHandler, options: Comman
         parkingLotId,
         name: body.name.normalize("NFC"),
         capacity: body.capacity,
+        ...(body.hourlyRate !== undefined ? { hourlyRate: body.hourlyRate } : {}),
+        maxActivePerCustomer: body.maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
         position: positionOf(result),
       });
   });
@@ -128,28 +215,29 @@ export function commandRoutes(handler: ParkingLotCommandHandler, options: Comman
     "/parking-lots/:parkingLotId/reservations",
     requireJsonBody,
     async (req: Request, res: Response) => {
-      const caller = callerOf(req);
       const { parkingLotId } = validInput(LotParams, { ...req.params }, "path");
       const key = req.get("idempotency-key");
       if (key !== undefined) validInput(IdempotencyHeader, { "Idempotency-Key": key }, "header");
+      const caller = callerOf(req);
       const body = validInput(ReserveParkingBody, req.body, "body");
       const customerId = customerFor(caller, body.customerId);
       const reservationId = reservationIdFor(idempotencySecret, parkingLotId, customerId, key);
       const carNumber = body.carNumber.normalize("NFC");
-      const result = await run(req, caller, {
+      const result = await run(req, {
         type: "ReserveParking",
         reservationId,
         parkingLotId,
         customerId,
         carNumber,
-        amount: body.amount,
-        now: new Date().toISOString(),
+        ...(body.amount !== undefined ? { amount: body.amount } : {}),
+        ...(body.startsAt !== undefined ? { startsAt: utc(body.startsAt) } : {}),
+        ...(body.endsAt !== undefined ? { endsAt: utc(body.endsAt) } : {}),
+        now: now(),
       });
       const replayed = result.events.length === 0;
-      const status =
-        result.state.kind === "registered"
-          ? (result.state.reservations.get(reservationId)?.status ?? "RESERVED")
-          : "RESERVED";
+      const record =
+        result.state.kind === "registered" ? result.state.reservations.get(reservationId) : undefined;
+      const status = reservationStatus(result.state, reservationId, clock().getTime()) ?? "RESERVED";
       if (replayed) res.setHeader("Idempotent-Replayed", "true");
       res
         .status(replayed ? 200 : 201)
@@ -159,7 +247,8 @@ export function commandRoutes(handler: ParkingLotCommandHandler, options: Comman
           parkingLotId,
           customerId,
           carNumber,
-          amount: body.amount,
+          amount: record?.amount ?? body.amount,
+          ...(record?.startsAt ? { startsAt: record.startsAt, endsAt: record.endsAt } : {}),
           status,
           position: positionOf(result),
         });
@@ -170,19 +259,93 @@ export function commandRoutes(handler: ParkingLotCommandHandler, options: Comman
     "/parking-lots/:parkingLotId/reservations/:reservationId",
     requireJsonBody,
     async (req: Request, res: Response) => {
-      const caller = callerOf(req);
       const { parkingLotId, reservationId } = validInput(ReservationParams, { ...req.params }, "path");
+      const caller = callerOf(req);
       const body = validInput(CancelReservationBody, req.body ?? {}, "body");
-      const result = await run(req, caller, {
-        type: "CancelReservation",
-        reservationId,
-        parkingLotId,
-        ...cancelScope(caller, body.reason),
-        now: new Date().toISOString(),
-      });
+      const result = await run(
+        req,
+        {
+          type: "CancelReservation",
+          reservationId,
+          parkingLotId,
+          ...cancelScope(caller, body.reason),
+          now: now(),
+        },
+        caller,
+      );
       res.status(200).json({ reservationId, parkingLotId, status: "CANCELED", position: positionOf(result) });
     },
   );
+
+  for (const step of ["check-in", "check-out"] as const) {
+    router.post(
+      `/parking-lots/:parkingLotId/reservations/:reservationId/${step}`,
+      async (req: Request, res: Response) => {
+        const { parkingLotId, reservationId } = validInput(ReservationParams, { ...req.params }, "path");
+        const caller = callerOf(req);
+        const result = await run(
+          req,
+          {
+            type: step === "check-in" ? "CheckIn" : "CheckOut",
+            reservationId,
+            parkingLotId,
+            // A customer checks in and out only their own reservation (someone else's is a 404).
+            ...(caller.actor.role === "customer" ? { requestedBy: caller.actor.sub } : {}),
+            now: now(),
+          },
+          caller,
+        );
+        const status = reservationStatus(result.state, reservationId, clock().getTime());
+        res.status(200).json({ reservationId, parkingLotId, status, position: positionOf(result) });
+      },
+    );
+  }
+
+  router.post(
+    "/parking-lots/:parkingLotId/closures",
+    requireJsonBody,
+    async (req: Request, res: Response) => {
+      const { parkingLotId } = validInput(LotParams, { ...req.params }, "path");
+      const body = validInput(CloseParkingLotBody, req.body, "body");
+      const closureId = uuidv7();
+      const result = await run(req, {
+        type: "CloseParkingLot",
+        closureId,
+        parkingLotId,
+        from: utc(body.from),
+        until: utc(body.until),
+        reason: body.reason.normalize("NFC"),
+        now: now(),
+      });
+      const canceled = result.events.flatMap((event) =>
+        event.type === "ReservationCanceled" ? [event.data.reservationId] : [],
+      );
+      res
+        .status(201)
+        .location(`/parking-lots/${encodeURIComponent(parkingLotId)}/closures/${closureId}`)
+        .json({
+          closureId,
+          parkingLotId,
+          from: utc(body.from),
+          until: utc(body.until),
+          reason: body.reason.normalize("NFC"),
+          canceledReservations: canceled,
+          position: positionOf(result),
+        });
+    },
+  );
+
+  router.put("/parking-lots/:parkingLotId/capacity", requireJsonBody, async (req: Request, res: Response) => {
+    const { parkingLotId } = validInput(LotParams, { ...req.params }, "path");
+    const body = validInput(ChangeCapacityBody, req.body, "body");
+    const result = await run(req, {
+      type: "ChangeCapacity",
+      parkingLotId,
+      capacity: body.capacity,
+      now: now(),
+    });
+    res.status(200).json({ parkingLotId, capacity: body.capacity, position: positionOf(result) });
+  });
 
   return router;
 }

@@ -1,28 +1,60 @@
-import { Map as ImmutableMap } from "immutable";
+import { Map as ImmutableMap, Set as ImmutableSet, List } from "immutable";
 import type {
   CancelReservation,
+  ChangeCapacity,
+  CheckIn,
+  CheckOut,
+  CloseParkingLot,
   ParkingLotCommand,
   RegisterParkingLot,
   ReserveParking,
 } from "../../schemas/commands.js";
 import type { EventOfType } from "../../schemas/events.js";
+import {
+  addWindow,
+  emptyOccupancy,
+  HOUR_MS,
+  type Interval,
+  type Occupancy,
+  overlapping,
+  peak,
+  pruneEnded,
+  removeWindow,
+  WINDOW_RULES,
+} from "./occupancy.js";
 
 /**
  * The parking-lot aggregate as a decider: pure functions, no I/O.
  * One lot's whole life is one stream, so this state is the consistency boundary for capacity.
+ *
+ * Capacity at every instant: open-ended reservations hold a spot from when they were made until
+ * canceled or checked out, so each active one counts at every future instant; windowed ones hold
+ * [startsAt, endsAt) and live in the `occupancy` index (see occupancy.ts), from which ended windows
+ * are pruned as time passes.
  */
 
 export type ParkingLotEvent =
   | EventOfType<"ParkingLotRegistered">
   | EventOfType<"ParkingReserved">
-  | EventOfType<"ReservationCanceled">;
+  | EventOfType<"ReservationCanceled">
+  | EventOfType<"ReservationCheckedIn">
+  | EventOfType<"ReservationCheckedOut">
+  | EventOfType<"ParkingLotClosed">
+  | EventOfType<"ParkingLotCapacityChanged">;
+
+export type ReservationStatus = "RESERVED" | "CHECKED_IN" | "COMPLETED" | "CANCELED";
 
 export interface ReservationRecord {
   readonly customerId: string;
   readonly carNumber: string;
   readonly amount: number;
-  readonly status: "RESERVED" | "CANCELED";
+  readonly startsAt?: string;
+  readonly endsAt?: string;
+  /** As recorded by events; a window that has ended reads COMPLETED through `statusAt`. */
+  readonly status: ReservationStatus;
 }
+
+export const DEFAULT_MAX_ACTIVE_PER_CUSTOMER = 4;
 
 export type ParkingLotState =
   | { readonly kind: "unregistered" }
@@ -31,9 +63,24 @@ export type ParkingLotState =
       readonly parkingLotId: string;
       readonly name: string;
       readonly capacity: number;
+      readonly hourlyRate?: number;
+      readonly maxActivePerCustomer: number;
+      /** Reservations holding or going to hold a spot (open-ended active + windowed not yet pruned). */
       readonly activeReservations: number;
-      /** Every reservation the lot ever accepted (persistent map: evolve is O(log n), not O(n)). */
+      /**
+       * Every reservation id the lot ever accepted with what it asked for, so that an ended id still
+       * answers (cancel → 409, a retried Idempotency-Key → the same answer). This is the one part
+       * that grows with history: a small record per id (see docs/domain.md, "Ended reservations").
+       */
       readonly reservations: ImmutableMap<string, ReservationRecord>;
+      /** Active open-ended reservations: each holds a spot at every instant from now on. */
+      readonly openEnded: ImmutableSet<string>;
+      /** Windowed reservations that may still hold a spot, by the hour they start. */
+      readonly occupancy: Occupancy;
+      /** Per customer, their reservations that may still be active (bounded by the limit + pruning lag). */
+      readonly byCustomer: ImmutableMap<string, ImmutableSet<string>>;
+      /** Closures that have not ended yet. */
+      readonly closures: List<{ readonly from: number; readonly until: number }>;
     };
 
 export type RegisteredLot = Extract<ParkingLotState, { kind: "registered" }>;
@@ -46,7 +93,42 @@ export type Rejection =
   | { readonly code: "LotAlreadyRegistered"; readonly parkingLotId: string }
   | { readonly code: "LotFull"; readonly parkingLotId: string; readonly capacity: number }
   | { readonly code: "ReservationNotFound"; readonly parkingLotId: string; readonly reservationId: string }
-  | { readonly code: "ReservationIdConflict"; readonly parkingLotId: string; readonly reservationId: string };
+  | { readonly code: "ReservationIdConflict"; readonly parkingLotId: string; readonly reservationId: string }
+  | {
+      readonly code: "ReservationNotActive";
+      readonly parkingLotId: string;
+      readonly reservationId: string;
+      readonly status: ReservationStatus;
+    }
+  | { readonly code: "NotCheckedIn"; readonly parkingLotId: string; readonly reservationId: string }
+  | {
+      readonly code: "CheckInTooEarly";
+      readonly parkingLotId: string;
+      readonly reservationId: string;
+      readonly startsAt: string;
+    }
+  | {
+      readonly code: "InvalidWindow";
+      readonly parkingLotId?: string;
+      readonly field: string;
+      readonly detail: string;
+    }
+  | { readonly code: "AmountRequired"; readonly parkingLotId: string }
+  | { readonly code: "AmountNotPositive"; readonly parkingLotId: string }
+  | { readonly code: "PriceChanged"; readonly parkingLotId: string; readonly quote: number }
+  | { readonly code: "TooManyActiveReservations"; readonly parkingLotId: string; readonly limit: number }
+  | {
+      readonly code: "LotClosed";
+      readonly parkingLotId: string;
+      readonly from: string;
+      readonly until: string;
+    }
+  | {
+      readonly code: "CapacityTooLow";
+      readonly parkingLotId: string;
+      readonly at: string;
+      readonly held: number;
+    };
 
 export type Decision =
   | { readonly ok: true; readonly events: readonly ParkingLotEvent[] }
@@ -54,6 +136,28 @@ export type Decision =
 
 const accept = (...events: ParkingLotEvent[]): Decision => ({ ok: true, events });
 const reject = (rejection: Rejection): Decision => ({ ok: false, rejection });
+
+const ms = (timestamp: string): number => Date.parse(timestamp);
+const iso = (epochMs: number): string => new Date(epochMs).toISOString();
+
+/**
+ * The price of a window at an hourly rate: ceil(duration × rate / 1 hour), i.e. pro rata to the
+ * millisecond and rounded up to the next minor unit (a 90-minute stay at 3000/h costs 4500,
+ * 61 minutes at 1000/h costs 1017).
+ */
+export const quote = (hourlyRate: number, startsAt: number, endsAt: number): number =>
+  Math.ceil(((endsAt - startsAt) * hourlyRate) / HOUR_MS);
+
+/** A reservation's status at an instant: a window that has ended is COMPLETED. */
+export function statusAt(record: ReservationRecord, now: number): ReservationStatus {
+  if (
+    (record.status === "RESERVED" || record.status === "CHECKED_IN") &&
+    record.endsAt &&
+    ms(record.endsAt) <= now
+  )
+    return "COMPLETED";
+  return record.status;
+}
 
 export function decide(command: ParkingLotCommand, state: ParkingLotState): Decision {
   switch (command.type) {
@@ -63,14 +167,27 @@ export function decide(command: ParkingLotCommand, state: ParkingLotState): Deci
       return reserve(command, state);
     case "CancelReservation":
       return cancel(command, state);
+    case "CheckIn":
+      return checkIn(command, state);
+    case "CheckOut":
+      return checkOut(command, state);
+    case "CloseParkingLot":
+      return close(command, state);
+    case "ChangeCapacity":
+      return changeCapacity(command, state);
   }
 }
 
 function register(command: RegisterParkingLot, state: ParkingLotState): Decision {
+  const maxActivePerCustomer = command.maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER;
   if (state.kind === "registered") {
     // Re-sending the very same registration is a harmless retry; anything else takes a used id.
-    if (state.name === command.name && state.capacity === command.capacity) return accept();
-    return reject({ code: "LotAlreadyRegistered", parkingLotId: command.parkingLotId });
+    const same =
+      state.name === command.name &&
+      state.capacity === command.capacity &&
+      state.hourlyRate === command.hourlyRate &&
+      state.maxActivePerCustomer === maxActivePerCustomer;
+    return same ? accept() : reject({ code: "LotAlreadyRegistered", parkingLotId: command.parkingLotId });
   }
   return accept({
     type: "ParkingLotRegistered",
@@ -79,39 +196,112 @@ function register(command: RegisterParkingLot, state: ParkingLotState): Decision
       name: command.name,
       capacity: command.capacity,
       registeredAt: command.now,
+      ...(command.hourlyRate !== undefined ? { hourlyRate: command.hourlyRate } : {}),
+      ...(command.maxActivePerCustomer !== undefined
+        ? { maxActivePerCustomer: command.maxActivePerCustomer }
+        : {}),
     },
   });
 }
 
+/** Checks a window against the documented bounds; undefined when it is fine. */
+function windowProblem(startsAt: number, endsAt: number, now: number): Rejection | undefined {
+  const invalid = (field: string, detail: string): Rejection => ({ code: "InvalidWindow", field, detail });
+  if (Number.isNaN(startsAt)) return invalid("startsAt", "is not a valid instant");
+  if (Number.isNaN(endsAt)) return invalid("endsAt", "is not a valid instant");
+  if (startsAt < now - WINDOW_RULES.maxSkewMs) return invalid("startsAt", "is in the past");
+  if (startsAt > now + WINDOW_RULES.maxLeadMs) return invalid("startsAt", "is more than 90 days ahead");
+  if (endsAt <= startsAt) return invalid("endsAt", "must be after startsAt");
+  if (endsAt - startsAt > WINDOW_RULES.maxLengthMs)
+    return invalid("endsAt", "makes the window longer than 24 hours");
+  return undefined;
+}
+
+/** The spots held at the busiest instant of [from, until), open-ended ones included. */
+function busiest(lot: RegisteredLot, from: number, until: number) {
+  const windows = overlapping(lot.occupancy, from, until)
+    .filter(([id]) => isHolding(lot, id, from))
+    .map(([, interval]) => interval);
+  const top = peak(windows, from, until);
+  return { held: top.held + lot.openEnded.size, at: top.at };
+}
+
+/** A windowed reservation in the index still holds its spot unless canceled or checked out. */
+function isHolding(lot: RegisteredLot, id: string, _from: number): boolean {
+  const status = lot.reservations.get(id)?.status;
+  return status === "RESERVED" || status === "CHECKED_IN";
+}
+
+function activeCount(lot: RegisteredLot, customerId: string, now: number): number {
+  let count = 0;
+  for (const id of lot.byCustomer.get(customerId) ?? []) {
+    const record = lot.reservations.get(id);
+    const status = record && statusAt(record, now);
+    if (status === "RESERVED" || status === "CHECKED_IN") count++;
+  }
+  return count;
+}
+
 function reserve(command: ReserveParking, state: ParkingLotState): Decision {
   if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+  const parkingLotId = command.parkingLotId;
   const existing = state.reservations.get(command.reservationId);
   if (existing) {
-    // Same id again: an idempotent retry if it asks for the same thing, a conflict if not.
+    // Same id again: an idempotent retry if it asks for the same thing, a conflict if not —
+    // whatever has happened to it since (even ended, the retry gets the same answer).
     const same =
       existing.customerId === command.customerId &&
       existing.carNumber === command.carNumber &&
-      existing.amount === command.amount;
+      existing.startsAt === command.startsAt &&
+      existing.endsAt === command.endsAt &&
+      (command.amount === undefined || existing.amount === command.amount);
     return same
       ? accept()
-      : reject({
-          code: "ReservationIdConflict",
-          parkingLotId: command.parkingLotId,
-          reservationId: command.reservationId,
-        });
+      : reject({ code: "ReservationIdConflict", parkingLotId, reservationId: command.reservationId });
   }
-  if (state.activeReservations >= state.capacity) {
-    return reject({ code: "LotFull", parkingLotId: command.parkingLotId, capacity: state.capacity });
+  const now = ms(command.now);
+  let window: Interval | undefined;
+  if (command.startsAt !== undefined || command.endsAt !== undefined) {
+    if (command.startsAt === undefined)
+      return reject({ code: "InvalidWindow", field: "startsAt", detail: "is required with endsAt" });
+    if (command.endsAt === undefined)
+      return reject({ code: "InvalidWindow", field: "endsAt", detail: "is required with startsAt" });
+    const start = ms(command.startsAt);
+    const end = ms(command.endsAt);
+    const problem = windowProblem(start, end, now);
+    if (problem) return reject(problem);
+    window = { start, end };
   }
+  let amount: number;
+  if (state.hourlyRate !== undefined && window) {
+    amount = quote(state.hourlyRate, window.start, window.end);
+    if (command.amount !== undefined && command.amount !== amount)
+      return reject({ code: "PriceChanged", parkingLotId, quote: amount });
+  } else {
+    if (command.amount === undefined) return reject({ code: "AmountRequired", parkingLotId });
+    amount = command.amount;
+  }
+  if (amount <= 0) return reject({ code: "AmountNotPositive", parkingLotId });
+  // An open-ended reservation holds a spot from now on, forever until ended.
+  const from = window ? window.start : now;
+  const until = window ? window.end : Number.POSITIVE_INFINITY;
+  const closure = state.closures.find((c) => c.from < until && c.until > from && c.until > now);
+  if (closure)
+    return reject({ code: "LotClosed", parkingLotId, from: iso(closure.from), until: iso(closure.until) });
+  if (activeCount(state, command.customerId, now) >= state.maxActivePerCustomer)
+    return reject({ code: "TooManyActiveReservations", parkingLotId, limit: state.maxActivePerCustomer });
+  if (busiest(state, from, until).held >= state.capacity)
+    return reject({ code: "LotFull", parkingLotId, capacity: state.capacity });
   return accept({
     type: "ParkingReserved",
     data: {
       reservationId: command.reservationId,
-      parkingLotId: command.parkingLotId,
+      parkingLotId,
       customerId: command.customerId,
       carNumber: command.carNumber,
-      amount: command.amount,
+      amount,
       reservedAt: command.now,
+      ...(window ? { startsAt: iso(window.start), endsAt: iso(window.end) } : {}),
     },
   });
 }
@@ -127,7 +317,15 @@ function cancel(command: CancelReservation, state: ParkingLotState): Decision {
       reservationId: command.reservationId,
     });
   }
-  if (reservation.status === "CANCELED") return accept(); // canceling twice changes nothing
+  const status = statusAt(reservation, ms(command.now));
+  if (status === "CANCELED") return accept(); // canceling twice changes nothing
+  if (status === "COMPLETED")
+    return reject({
+      code: "ReservationNotActive",
+      parkingLotId: command.parkingLotId,
+      reservationId: command.reservationId,
+      status,
+    });
   return accept({
     type: "ReservationCanceled",
     data: {
@@ -140,45 +338,267 @@ function cancel(command: CancelReservation, state: ParkingLotState): Decision {
   });
 }
 
+/** The reservation a check-in/out is about, as its requester may see it (someone else's is not found). */
+function ownReservation(command: CheckIn | CheckOut, lot: RegisteredLot): ReservationRecord | Rejection {
+  const record = lot.reservations.get(command.reservationId);
+  if (!record || (command.requestedBy !== undefined && command.requestedBy !== record.customerId))
+    return {
+      code: "ReservationNotFound",
+      parkingLotId: command.parkingLotId,
+      reservationId: command.reservationId,
+    };
+  return record;
+}
+
+function checkIn(command: CheckIn, state: ParkingLotState): Decision {
+  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+  const record = ownReservation(command, state);
+  if ("code" in record) return reject(record);
+  const now = ms(command.now);
+  const status = statusAt(record, now);
+  const { parkingLotId, reservationId } = command;
+  if (status === "CHECKED_IN") return accept(); // checking in twice changes nothing
+  if (status !== "RESERVED")
+    return reject({ code: "ReservationNotActive", parkingLotId, reservationId, status });
+  if (record.startsAt && now < ms(record.startsAt) - WINDOW_RULES.maxSkewMs)
+    return reject({ code: "CheckInTooEarly", parkingLotId, reservationId, startsAt: record.startsAt });
+  return accept({
+    type: "ReservationCheckedIn",
+    data: { reservationId, parkingLotId, customerId: record.customerId, checkedInAt: command.now },
+  });
+}
+
+function checkOut(command: CheckOut, state: ParkingLotState): Decision {
+  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+  const record = ownReservation(command, state);
+  if ("code" in record) return reject(record);
+  const { parkingLotId, reservationId } = command;
+  // A checked-in car may leave after its window ended (it overstayed): that is still a check-out.
+  if (record.status === "CHECKED_IN")
+    return accept({
+      type: "ReservationCheckedOut",
+      data: { reservationId, parkingLotId, customerId: record.customerId, checkedOutAt: command.now },
+    });
+  if (record.status === "COMPLETED") return accept(); // checking out twice changes nothing
+  if (record.status === "RESERVED" && statusAt(record, ms(command.now)) === "RESERVED")
+    return reject({ code: "NotCheckedIn", parkingLotId, reservationId });
+  return reject({
+    code: "ReservationNotActive",
+    parkingLotId,
+    reservationId,
+    status: statusAt(record, ms(command.now)),
+  });
+}
+
+function close(command: CloseParkingLot, state: ParkingLotState): Decision {
+  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+  const now = ms(command.now);
+  const from = ms(command.from);
+  const until = ms(command.until);
+  if (Number.isNaN(from))
+    return reject({ code: "InvalidWindow", field: "from", detail: "is not a valid instant" });
+  if (Number.isNaN(until))
+    return reject({ code: "InvalidWindow", field: "until", detail: "is not a valid instant" });
+  if (until <= from) return reject({ code: "InvalidWindow", field: "until", detail: "must be after from" });
+  if (until <= now) return reject({ code: "InvalidWindow", field: "until", detail: "is in the past" });
+  if (until - from > WINDOW_RULES.maxClosureMs)
+    return reject({ code: "InvalidWindow", field: "until", detail: "makes the closure longer than 31 days" });
+  if (from > now + WINDOW_RULES.maxLeadMs)
+    return reject({ code: "InvalidWindow", field: "from", detail: "is more than 90 days ahead" });
+  // Reservations that overlap the closure and have not started being used: canceled in the same
+  // append. A car already checked in is not canceled out of the lot (docs/domain.md).
+  const hit = [
+    ...overlapping(state.occupancy, Math.max(from, now), until).map(([id]) => id),
+    ...state.openEnded, // open-ended ones hold a spot at every future instant
+  ].filter((id) => {
+    const record = state.reservations.get(id);
+    return record !== undefined && statusAt(record, now) === "RESERVED";
+  });
+  hit.sort();
+  return accept(
+    {
+      type: "ParkingLotClosed",
+      data: {
+        closureId: command.closureId,
+        parkingLotId: command.parkingLotId,
+        from: iso(from),
+        until: iso(until),
+        reason: command.reason,
+        closedAt: command.now,
+      },
+    },
+    ...hit.map(
+      (reservationId): ParkingLotEvent => ({
+        type: "ReservationCanceled",
+        data: {
+          reservationId,
+          parkingLotId: command.parkingLotId,
+          customerId: state.reservations.get(reservationId)?.customerId ?? "",
+          reason: "lot-closed",
+          canceledAt: command.now,
+        },
+      }),
+    ),
+  );
+}
+
+function changeCapacity(command: ChangeCapacity, state: ParkingLotState): Decision {
+  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+  if (command.capacity === state.capacity) return accept();
+  if (command.capacity < state.capacity) {
+    const now = ms(command.now);
+    const top = busiest(state, now, Number.POSITIVE_INFINITY);
+    if (top.held > command.capacity)
+      return reject({
+        code: "CapacityTooLow",
+        parkingLotId: command.parkingLotId,
+        at: iso(top.at),
+        held: top.held,
+      });
+  }
+  return accept({
+    type: "ParkingLotCapacityChanged",
+    data: {
+      parkingLotId: command.parkingLotId,
+      capacity: command.capacity,
+      previousCapacity: state.capacity,
+      changedAt: command.now,
+    },
+  });
+}
+
+/** Forgets the windows that have ended by `now` from the index and the per-customer sets. */
+function advance(lot: RegisteredLot, now: number): RegisteredLot {
+  const { occupancy, ended } = pruneEnded(lot.occupancy, now);
+  if (occupancy === lot.occupancy) return lot;
+  let byCustomer = lot.byCustomer;
+  let activeReservations = lot.activeReservations;
+  for (const id of ended) {
+    const record = lot.reservations.get(id);
+    if (!record) continue;
+    byCustomer = forget(byCustomer, record.customerId, id);
+    if (record.status === "RESERVED" || record.status === "CHECKED_IN") activeReservations--;
+  }
+  return { ...lot, occupancy, byCustomer, activeReservations };
+}
+
+function forget(
+  byCustomer: ImmutableMap<string, ImmutableSet<string>>,
+  customerId: string,
+  id: string,
+): ImmutableMap<string, ImmutableSet<string>> {
+  const ids = byCustomer.get(customerId)?.delete(id);
+  return ids?.size ? byCustomer.set(customerId, ids) : byCustomer.delete(customerId);
+}
+
+/** A reservation stops holding its spot (canceled, checked out): out of the index from `at` on. */
+function release(lot: RegisteredLot, id: string, record: ReservationRecord, at: number): RegisteredLot {
+  let occupancy = lot.occupancy;
+  if (record.startsAt && record.endsAt) {
+    const start = ms(record.startsAt);
+    occupancy = removeWindow(occupancy, id, start);
+    // It held its spot until now: keep that part, so a window overlapping the past stays honest.
+    const end = Math.min(ms(record.endsAt), at);
+    if (end > start && record.status === "CHECKED_IN") occupancy = addWindow(occupancy, id, { start, end });
+  }
+  return {
+    ...lot,
+    occupancy,
+    openEnded: lot.openEnded.delete(id),
+    byCustomer: forget(lot.byCustomer, record.customerId, id),
+    activeReservations: lot.activeReservations - 1,
+  };
+}
+
 export function evolve(state: ParkingLotState, event: ParkingLotEvent): ParkingLotState {
+  if (event.type === "ParkingLotRegistered") {
+    if (state.kind === "registered") return state; // a lot is registered once; its history stays
+    return {
+      kind: "registered",
+      parkingLotId: event.data.parkingLotId,
+      name: event.data.name,
+      capacity: event.data.capacity,
+      ...(event.data.hourlyRate !== undefined ? { hourlyRate: event.data.hourlyRate } : {}),
+      maxActivePerCustomer: event.data.maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
+      activeReservations: 0,
+      reservations: ImmutableMap(),
+      openEnded: ImmutableSet(),
+      occupancy: emptyOccupancy(ms(event.data.registeredAt)),
+      byCustomer: ImmutableMap(),
+      closures: List(),
+    };
+  }
+  if (state.kind !== "registered") return state;
   switch (event.type) {
-    case "ParkingLotRegistered":
-      if (state.kind === "registered") return state; // a lot is registered once; its history stays
-      return {
-        kind: "registered",
-        parkingLotId: event.data.parkingLotId,
-        name: event.data.name,
-        capacity: event.data.capacity,
-        activeReservations: 0,
-        reservations: ImmutableMap(),
-      };
     case "ParkingReserved": {
-      if (state.kind !== "registered" || state.reservations.has(event.data.reservationId)) return state;
-      const { reservationId, customerId, carNumber, amount } = event.data;
+      if (state.reservations.has(event.data.reservationId)) return state;
+      const { reservationId, customerId, carNumber, amount, startsAt, endsAt } = event.data;
+      const lot = advance(state, ms(event.data.reservedAt));
+      const record: ReservationRecord = {
+        customerId,
+        carNumber,
+        amount,
+        ...(startsAt && endsAt ? { startsAt, endsAt } : {}),
+        status: "RESERVED",
+      };
       return {
-        ...state,
-        activeReservations: state.activeReservations + 1,
-        reservations: state.reservations.set(reservationId, {
+        ...lot,
+        activeReservations: lot.activeReservations + 1,
+        reservations: lot.reservations.set(reservationId, record),
+        openEnded: startsAt && endsAt ? lot.openEnded : lot.openEnded.add(reservationId),
+        occupancy:
+          startsAt && endsAt
+            ? addWindow(lot.occupancy, reservationId, { start: ms(startsAt), end: ms(endsAt) })
+            : lot.occupancy,
+        byCustomer: lot.byCustomer.set(
           customerId,
-          carNumber,
-          amount,
-          status: "RESERVED",
-        }),
+          (lot.byCustomer.get(customerId) ?? ImmutableSet<string>()).add(reservationId),
+        ),
       };
     }
     case "ReservationCanceled": {
-      if (state.kind !== "registered") return state;
-      const reservation = state.reservations.get(event.data.reservationId);
-      if (!reservation || reservation.status === "CANCELED") return state;
+      const record = state.reservations.get(event.data.reservationId);
+      if (!record || record.status === "CANCELED" || record.status === "COMPLETED") return state;
+      const lot = release(
+        state,
+        event.data.reservationId,
+        { ...record, status: "RESERVED" },
+        ms(event.data.canceledAt),
+      );
       return {
-        ...state,
-        activeReservations: state.activeReservations - 1,
-        reservations: state.reservations.set(event.data.reservationId, {
-          ...reservation,
-          status: "CANCELED",
-        }),
+        ...lot,
+        reservations: lot.reservations.set(event.data.reservationId, { ...record, status: "CANCELED" }),
       };
     }
+    case "ReservationCheckedIn": {
+      const record = state.reservations.get(event.data.reservationId);
+      if (record?.status !== "RESERVED") return state;
+      return {
+        ...state,
+        reservations: state.reservations.set(event.data.reservationId, { ...record, status: "CHECKED_IN" }),
+      };
+    }
+    case "ReservationCheckedOut": {
+      const record = state.reservations.get(event.data.reservationId);
+      if (record?.status !== "CHECKED_IN") return state;
+      const lot = release(state, event.data.reservationId, record, ms(event.data.checkedOutAt));
+      return {
+        ...lot,
+        reservations: lot.reservations.set(event.data.reservationId, { ...record, status: "COMPLETED" }),
+      };
+    }
+    case "ParkingLotClosed": {
+      const now = ms(event.data.closedAt);
+      const lot = advance(state, now);
+      return {
+        ...lot,
+        closures: lot.closures
+          .filter((c) => c.until > now)
+          .push({ from: ms(event.data.from), until: ms(event.data.until) }),
+      };
+    }
+    case "ParkingLotCapacityChanged":
+      return { ...state, capacity: event.data.capacity };
   }
 }
 
@@ -191,12 +611,31 @@ export const fold = (
   return state;
 };
 
-export const availableSpots = (state: RegisteredLot): number => state.capacity - state.activeReservations;
+/** Spots not held by any reservation right now (open-ended ones and windows covering `now`). */
+export const availableSpots = (state: RegisteredLot, now: number = Date.now()): number =>
+  state.capacity - busiest(state, now, now + 1).held;
 
-export const PARKING_LOT_EVENT_TYPES: ReadonlySet<string> = new Set([
-  "ParkingLotRegistered",
-  "ParkingReserved",
-  "ReservationCanceled",
-]);
+/** The status of one reservation of the lot at `now`, if the lot knows it. */
+export function reservationStatus(
+  state: ParkingLotState,
+  reservationId: string,
+  now: number,
+): ReservationStatus | undefined {
+  if (state.kind !== "registered") return undefined;
+  const record = state.reservations.get(reservationId);
+  return record && statusAt(record, now);
+}
+
+/** Derived from the decider's own event union, so a new event type cannot be forgotten here. */
+const LOT_EVENT_TYPES: Record<ParkingLotEvent["type"], true> = {
+  ParkingLotRegistered: true,
+  ParkingReserved: true,
+  ReservationCanceled: true,
+  ReservationCheckedIn: true,
+  ReservationCheckedOut: true,
+  ParkingLotClosed: true,
+  ParkingLotCapacityChanged: true,
+};
+export const PARKING_LOT_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(LOT_EVENT_TYPES));
 
 export const parkingLotStream = (parkingLotId: string): string => `parkingLot-${parkingLotId}`;

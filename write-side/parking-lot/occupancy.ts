@@ -1,0 +1,142 @@
+import { Map as ImmutableMap } from "immutable";
+
+/**
+ * Which time-windowed reservations hold a spot when: a persistent index of intervals keyed by the
+ * hour their window starts in. Pure data and functions, no I/O.
+ *
+ * Because a window is at most WINDOW_RULES.maxLengthMs long, every window that overlaps
+ * [from, until) starts in [from - maxLength, until): the hour buckets of that range hold all of
+ * them (plus a few that ended just before `from`, filtered out). Finding the k overlapping windows
+ * costs O(h log n) lookups for the h hours of the range (≤ 49 for a one-day window) and the peak
+ * of the k windows a sweep, O(k log k): never a scan of the lot's history. Buckets whose windows
+ * have all ended are dropped as time passes (`pruneEnded`), so the index only holds windows that
+ * can still matter.
+ */
+
+export const HOUR_MS = 3_600_000;
+
+/** The documented bounds of a reservation window (docs/domain.md). */
+export const WINDOW_RULES = {
+  /** How far in the past `startsAt` may be (clock skew between client and server). */
+  maxSkewMs: 5 * 60_000,
+  /** The longest window. Also what bounds the overlap search. */
+  maxLengthMs: 24 * HOUR_MS,
+  /** How far ahead a window may start. */
+  maxLeadMs: 90 * 24 * HOUR_MS,
+  /** The longest closure. */
+  maxClosureMs: 31 * 24 * HOUR_MS,
+} as const;
+
+export interface Interval {
+  /** Epoch milliseconds, inclusive. */
+  readonly start: number;
+  /** Epoch milliseconds, exclusive. */
+  readonly end: number;
+}
+
+export interface Occupancy {
+  /** Hour index of the window's start → reservation id → its interval. */
+  readonly buckets: ImmutableMap<number, ImmutableMap<string, Interval>>;
+  /** Hour index below which every bucket has been dropped (all its windows ended). */
+  readonly prunedBefore: number;
+}
+
+const hourOf = (ms: number): number => Math.floor(ms / HOUR_MS);
+
+export const emptyOccupancy = (since: number): Occupancy => ({
+  buckets: ImmutableMap(),
+  prunedBefore: hourOf(since - WINDOW_RULES.maxSkewMs) - 1,
+});
+
+export function addWindow(occupancy: Occupancy, id: string, interval: Interval): Occupancy {
+  const hour = hourOf(interval.start);
+  const bucket = occupancy.buckets.get(hour) ?? ImmutableMap<string, Interval>();
+  return { ...occupancy, buckets: occupancy.buckets.set(hour, bucket.set(id, interval)) };
+}
+
+export function removeWindow(occupancy: Occupancy, id: string, start: number): Occupancy {
+  const hour = hourOf(start);
+  const bucket = occupancy.buckets.get(hour);
+  if (!bucket?.has(id)) return occupancy;
+  const rest = bucket.delete(id);
+  return {
+    ...occupancy,
+    buckets: rest.size ? occupancy.buckets.set(hour, rest) : occupancy.buckets.delete(hour),
+  };
+}
+
+/** The windows that hold a spot at some instant of [from, until) (until may be Infinity). */
+export function overlapping(occupancy: Occupancy, from: number, until: number): [string, Interval][] {
+  const found: [string, Interval][] = [];
+  const collect = (bucket: ImmutableMap<string, Interval>) => {
+    for (const [id, interval] of bucket) {
+      if (interval.start < until && interval.end > from) found.push([id, interval]);
+    }
+  };
+  const first = hourOf(from - WINDOW_RULES.maxLengthMs);
+  const last = Number.isFinite(until) ? hourOf(until - 1) : Number.POSITIVE_INFINITY;
+  if (last - first + 1 > occupancy.buckets.size) {
+    // Fewer buckets than hours in the range (a long or unbounded range): visit the buckets.
+    for (const [hour, bucket] of occupancy.buckets) if (hour >= first && hour <= last) collect(bucket);
+  } else {
+    for (let hour = first; hour <= last; hour++) {
+      const bucket = occupancy.buckets.get(hour);
+      if (bucket) collect(bucket);
+    }
+  }
+  return found;
+}
+
+export interface Peak {
+  /** The most windows holding a spot at one instant of the range. */
+  readonly held: number;
+  /** The first instant at which that many are held (epoch ms); `from` when none are. */
+  readonly at: number;
+}
+
+/** Sweep: the peak number of the given intervals holding a spot at one instant of [from, until). O(k log k). */
+export function peak(intervals: readonly Interval[], from: number, until: number): Peak {
+  const edges: [number, number][] = [];
+  for (const { start, end } of intervals) {
+    const s = Math.max(start, from);
+    const e = Math.min(end, until);
+    if (s < e) edges.push([s, 1], [e, -1]);
+  }
+  // At equal instants an end comes before a start: [10,12) and [12,14) never overlap.
+  edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let held = 0;
+  let best: Peak = { held: 0, at: from };
+  for (const [at, delta] of edges) {
+    held += delta;
+    if (held > best.held) best = { held, at };
+  }
+  return best;
+}
+
+/**
+ * Drops the buckets whose windows have all ended by `now`; returns the ids it dropped so the
+ * caller can forget them elsewhere. A bucket of hour h holds windows ending by
+ * (h + 1) hours + maxLength, so that is when it can go.
+ */
+export function pruneEnded(occupancy: Occupancy, now: number): { occupancy: Occupancy; ended: string[] } {
+  const limit = hourOf(now - WINDOW_RULES.maxLengthMs) - 1; // buckets with hour < limit are over
+  if (limit <= occupancy.prunedBefore) return { occupancy, ended: [] };
+  const ended: string[] = [];
+  let buckets = occupancy.buckets;
+  const drop = (hour: number) => {
+    const bucket = buckets.get(hour);
+    if (!bucket) return;
+    for (const id of bucket.keys()) ended.push(id);
+    buckets = buckets.delete(hour);
+  };
+  if (limit - occupancy.prunedBefore > occupancy.buckets.size) {
+    for (const hour of occupancy.buckets.keys()) if (hour < limit) drop(hour);
+  } else {
+    for (let hour = occupancy.prunedBefore; hour < limit; hour++) drop(hour);
+  }
+  return { occupancy: { buckets, prunedBefore: limit }, ended };
+}
+
+/** How many windows the index holds (tests, metrics). */
+export const windowCount = (occupancy: Occupancy): number =>
+  occupancy.buckets.reduce((sum, bucket) => sum + bucket.size, 0);

@@ -1,0 +1,329 @@
+import { describe, expect, it } from "vitest";
+import type { ParkingLotCommand } from "../../schemas/commands.js";
+import {
+  decide,
+  fold,
+  type ParkingLotEvent,
+  type ParkingLotState,
+  quote,
+  reservationStatus,
+} from "./decider.js";
+import { given, LOT, lotRegistered, NOW, parkingReserved, reserveParking } from "./given-when-then.js";
+import { windowCount } from "./occupancy.js";
+
+/* Time windows, prices, check-in/out, closures and capacity changes, given/when/then. NOW is 09:00Z. */
+
+const at = (hhmm: string, day = "2024-05-01") => `${day}T${hhmm}:00.000Z`;
+const windowed = (
+  id: string,
+  from: string,
+  until: string,
+  over: Partial<Parameters<typeof reserveParking>[0]> = {},
+) =>
+  reserveParking({
+    reservationId: id,
+    customerId: `C-${id}`,
+    startsAt: at(from),
+    endsAt: at(until),
+    ...over,
+  });
+
+/** Runs commands in order the way the command handler does, returning every event and the state. */
+function run(commands: ParkingLotCommand[], history: ParkingLotEvent[] = [lotRegistered()]) {
+  let state: ParkingLotState = fold(history);
+  const outcomes = commands.map((command) => {
+    const decision = decide(command, state);
+    if (decision.ok) state = fold(decision.events, state);
+    return decision.ok ? "ok" : decision.rejection.code;
+  });
+  return { outcomes, state };
+}
+
+describe("windows on a lot of capacity 2", () => {
+  it("books 10-12 and 11-13, refuses 11:30-11:45, books 12-14 (the first has ended by then)", () => {
+    const { outcomes } = run([
+      windowed("a", "10:00", "12:00"),
+      windowed("b", "11:00", "13:00"),
+      windowed("c", "11:30", "11:45"),
+      windowed("d", "12:00", "14:00"),
+    ]);
+    expect(outcomes).toEqual(["ok", "ok", "LotFull", "ok"]);
+  });
+
+  it("frees a checked-out spot from the moment of check-out", () => {
+    const first = run([windowed("a", "10:00", "12:00"), windowed("b", "10:00", "12:00")]);
+    const later = (hhmm: string) => ({ now: at(hhmm) });
+    const { outcomes, state } = run(
+      [
+        windowed("c", "10:30", "11:00", later("10:05")),
+        { type: "CheckIn", reservationId: "a", parkingLotId: LOT, ...later("10:10") },
+        { type: "CheckOut", reservationId: "a", parkingLotId: LOT, ...later("10:30") },
+        windowed("c", "10:30", "11:00", later("10:30")),
+        windowed("e", "10:45", "11:30", later("10:30")),
+      ],
+      [lotRegistered(), ...eventsOf(first.state)],
+    );
+    expect(outcomes).toEqual(["LotFull", "ok", "ok", "ok", "LotFull"]);
+    expect(reservationStatus(state, "a", Date.parse(at("10:31")))).toBe("COMPLETED");
+  });
+
+  it("counts an open-ended reservation at every instant from now on", () => {
+    const { outcomes } = run([
+      reserveParking({ reservationId: "open", customerId: "X" }),
+      windowed("a", "10:00", "12:00"),
+      windowed("b", "11:00", "13:00"),
+      windowed("c", "20:00", "21:00"),
+    ]);
+    expect(outcomes).toEqual(["ok", "ok", "LotFull", "ok"]);
+  });
+});
+
+/** The events that rebuilt `state`'s reservations (test helper for chaining runs). */
+function eventsOf(state: ParkingLotState): ParkingLotEvent[] {
+  if (state.kind !== "registered") return [];
+  return [...state.reservations.entries()].map(([reservationId, r]) =>
+    parkingReserved({
+      reservationId,
+      customerId: r.customerId,
+      carNumber: r.carNumber,
+      amount: r.amount,
+      ...(r.startsAt ? { startsAt: r.startsAt, endsAt: r.endsAt } : {}),
+    }),
+  );
+}
+
+describe("window bounds", () => {
+  it.each([
+    ["starts in the past", { startsAt: at("08:00"), endsAt: at("10:00") }, "startsAt"],
+    ["ends before it starts", { startsAt: at("11:00"), endsAt: at("10:00") }, "endsAt"],
+    ["is longer than a day", { startsAt: at("10:00"), endsAt: at("10:01", "2024-05-02") }, "endsAt"],
+    [
+      "starts more than 90 days ahead",
+      { startsAt: at("10:00", "2024-09-01"), endsAt: at("11:00", "2024-09-01") },
+      "startsAt",
+    ],
+    ["has no end", { startsAt: at("10:00") }, "endsAt"],
+  ])("refuses a window that %s, naming the field", (_what, window, field) => {
+    const decision = decide(reserveParking(window), fold([lotRegistered()]));
+    expect(decision).toMatchObject({ ok: false, rejection: { code: "InvalidWindow", field } });
+  });
+
+  it("accepts a start within the skew allowance", () => {
+    const decision = decide(
+      reserveParking({ startsAt: "2024-05-01T08:57:00.000Z", endsAt: at("10:00") }),
+      fold([lotRegistered()]),
+    );
+    expect(decision).toMatchObject({ ok: true, events: [{ type: "ParkingReserved" }] });
+  });
+});
+
+describe("prices", () => {
+  const rated = lotRegistered({ hourlyRate: 3000 });
+  it("rounds up to the next minor unit, pro rata", () => {
+    expect(quote(3000, Date.parse(at("10:00")), Date.parse(at("11:30")))).toBe(4500);
+    expect(quote(1000, Date.parse(at("10:00")), Date.parse(at("11:01")))).toBe(1017);
+  });
+  it("prices the window itself when the body has no amount", () => {
+    given([rated])
+      .when(reserveParking({ amount: undefined, startsAt: at("10:00"), endsAt: at("11:30") }))
+      .then([parkingReserved({ amount: 4500, startsAt: at("10:00"), endsAt: at("11:30") })]);
+  });
+  it("refuses an amount that differs from the quote, with the quote", () => {
+    given([rated])
+      .when(reserveParking({ amount: 4000, startsAt: at("10:00"), endsAt: at("11:30") }))
+      .then({ code: "PriceChanged", parkingLotId: LOT, quote: 4500 });
+  });
+  it("takes the client's positive amount without a rate, and refuses zero or none", () => {
+    given([lotRegistered()])
+      .when(reserveParking({ amount: 0 }))
+      .then("AmountNotPositive");
+    given([lotRegistered()])
+      .when(reserveParking({ amount: undefined }))
+      .then("AmountRequired");
+  });
+});
+
+describe("per-customer limit", () => {
+  it("refuses a customer's fifth active reservation in a lot (default 4), not another customer's", () => {
+    const lot = lotRegistered({ capacity: 10 });
+    const four = ["r1", "r2", "r3", "r4"].map((id) => parkingReserved({ reservationId: id }));
+    given([lot, ...four])
+      .when(reserveParking({ reservationId: "r5" }))
+      .then({
+        code: "TooManyActiveReservations",
+        parkingLotId: LOT,
+        limit: 4,
+      });
+    given([lot, ...four])
+      .when(reserveParking({ reservationId: "r5", customerId: "OTHER" }))
+      .then([parkingReserved({ reservationId: "r5", customerId: "OTHER" })]);
+  });
+  it("uses the lot's own limit and stops counting windows that ended", () => {
+    const lot = lotRegistered({ capacity: 10, maxActivePerCustomer: 1 });
+    const past = parkingReserved({ reservationId: "old", startsAt: at("09:00"), endsAt: at("09:30") });
+    given([lot, past])
+      .when(reserveParking({ reservationId: "new", now: at("09:10") }))
+      .then("TooManyActiveReservations");
+    given([lot, past])
+      .when(reserveParking({ reservationId: "new", now: at("09:30") }))
+      .then([parkingReserved({ reservationId: "new", reservedAt: at("09:30") })]);
+  });
+});
+
+describe("ended reservations", () => {
+  const lot = lotRegistered();
+  const ended = parkingReserved({ startsAt: at("09:00"), endsAt: at("10:00") });
+  it("answers a cancel of an ended window with ReservationNotActive", () => {
+    given([lot, ended])
+      .when({
+        type: "CancelReservation",
+        reservationId: "res-1",
+        parkingLotId: LOT,
+        reason: "x",
+        now: at("10:00"),
+      })
+      .then({ code: "ReservationNotActive", parkingLotId: LOT, reservationId: "res-1", status: "COMPLETED" });
+  });
+  it("answers a retried Idempotency-Key of an ended window with the same reservation, booking nothing", () => {
+    given([lot, ended])
+      .when(reserveParking({ startsAt: at("09:00"), endsAt: at("10:00"), now: at("13:00") }))
+      .then([]);
+  });
+  it("drops windows that ended from the occupancy index as time passes", () => {
+    const many = Array.from({ length: 48 }, (_, i) => {
+      const start = Date.parse(NOW) + i * 3_600_000;
+      return parkingReserved({
+        reservationId: `w${i}`,
+        customerId: `C${i}`,
+        reservedAt: new Date(start).toISOString(),
+        startsAt: new Date(start).toISOString(),
+        endsAt: new Date(start + 1_800_000).toISOString(),
+      });
+    });
+    const state = fold([lot, ...many]);
+    if (state.kind !== "registered") throw new Error("unregistered");
+    expect(windowCount(state.occupancy)).toBeLessThanOrEqual(27);
+    expect(state.byCustomer.size).toBeLessThanOrEqual(27);
+  });
+});
+
+describe("check-in and check-out", () => {
+  const lot = lotRegistered();
+  const booked = parkingReserved({ startsAt: at("10:00"), endsAt: at("12:00") });
+  const checkIn = (now: string, requestedBy?: string): ParkingLotCommand => ({
+    type: "CheckIn",
+    reservationId: "res-1",
+    parkingLotId: LOT,
+    now,
+    ...(requestedBy ? { requestedBy } : {}),
+  });
+  it("refuses a check-in long before the window, and someone else's reservation as not found", () => {
+    given([lot, booked])
+      .when(checkIn(at("09:00")))
+      .then("CheckInTooEarly");
+    given([lot, booked])
+      .when(checkIn(at("10:00"), "INTRUDER"))
+      .then("ReservationNotFound");
+  });
+  it("checks in once; a second check-in changes nothing", () => {
+    const { state } = given([lot, booked])
+      .when(checkIn(at("10:00"), "CUST1"))
+      .then([
+        {
+          type: "ReservationCheckedIn",
+          data: { reservationId: "res-1", parkingLotId: LOT, customerId: "CUST1", checkedInAt: at("10:00") },
+        },
+      ]);
+    expect(decide(checkIn(at("10:05")), state)).toEqual({ ok: true, events: [] });
+  });
+  it("refuses a check-out before a check-in", () => {
+    given([lot, booked])
+      .when({ type: "CheckOut", reservationId: "res-1", parkingLotId: LOT, now: at("10:30") })
+      .then("NotCheckedIn");
+  });
+});
+
+describe("closures", () => {
+  const lot = lotRegistered({ capacity: 5 });
+  const close = (from: string, until: string): ParkingLotCommand => ({
+    type: "CloseParkingLot",
+    closureId: "cl-1",
+    parkingLotId: LOT,
+    from: at(from),
+    until: at(until),
+    reason: "repaving",
+    now: NOW,
+  });
+  it("cancels the reservations it overlaps in the same decision, and refuses new ones inside it", () => {
+    const history = [
+      lot,
+      parkingReserved({ reservationId: "a", customerId: "A", startsAt: at("10:00"), endsAt: at("12:00") }),
+      parkingReserved({ reservationId: "b", customerId: "B", startsAt: at("12:00"), endsAt: at("14:00") }),
+      parkingReserved({ reservationId: "c", customerId: "C", startsAt: at("14:30"), endsAt: at("16:00") }),
+    ];
+    const { state, decision } = given(history)
+      .when(close("13:00", "15:00"))
+      .then([
+        {
+          type: "ParkingLotClosed",
+          data: {
+            closureId: "cl-1",
+            parkingLotId: LOT,
+            from: at("13:00"),
+            until: at("15:00"),
+            reason: "repaving",
+            closedAt: NOW,
+          },
+        },
+        ...["b", "c"].map(
+          (id): ParkingLotEvent => ({
+            type: "ReservationCanceled",
+            data: {
+              reservationId: id,
+              parkingLotId: LOT,
+              customerId: id.toUpperCase(),
+              reason: "lot-closed",
+              canceledAt: NOW,
+            },
+          }),
+        ),
+      ]);
+    expect(decision.ok).toBe(true);
+    expect(decide(windowed("n", "14:00", "16:00"), state)).toMatchObject({
+      ok: false,
+      rejection: { code: "LotClosed" },
+    });
+    expect(decide(windowed("n", "15:00", "16:00"), state)).toMatchObject({ ok: true });
+    expect(decide(reserveParking({ reservationId: "open" }), state)).toMatchObject({
+      ok: false,
+      rejection: { code: "LotClosed" },
+    });
+  });
+});
+
+describe("capacity changes", () => {
+  it("refuses a reduction that would overbook a future instant, naming it; accepts one that fits", () => {
+    const history = [
+      lotRegistered({ capacity: 3 }),
+      parkingReserved({ reservationId: "a", customerId: "A", startsAt: at("10:00"), endsAt: at("12:00") }),
+      parkingReserved({ reservationId: "b", customerId: "B", startsAt: at("11:00"), endsAt: at("13:00") }),
+    ];
+    const change = (capacity: number): ParkingLotCommand => ({
+      type: "ChangeCapacity",
+      parkingLotId: LOT,
+      capacity,
+      now: NOW,
+    });
+    given(history)
+      .when(change(1))
+      .then({ code: "CapacityTooLow", parkingLotId: LOT, at: at("11:00"), held: 2 });
+    given(history)
+      .when(change(2))
+      .then([
+        {
+          type: "ParkingLotCapacityChanged",
+          data: { parkingLotId: LOT, capacity: 2, previousCapacity: 3, changedAt: NOW },
+        },
+      ]);
+  });
+});
