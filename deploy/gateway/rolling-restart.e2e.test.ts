@@ -145,7 +145,7 @@ describe("a rolling restart behind the HAProxy gateway", () => {
                 ? { "content-type": "application/json", "idempotency-key": `c${id}-${i}` }
                 : {},
               ...(reserve
-                ? { body: JSON.stringify({ customerId: `C${id}`, carNumber: "10더8612", amount: 1000 }) }
+                ? { body: JSON.stringify({ customerId: `C${id}-${i}`, carNumber: "10더8612", amount: 1000 }) }
                 : {}),
               signal: AbortSignal.timeout(30_000),
             },
