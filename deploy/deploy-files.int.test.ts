@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -11,20 +12,17 @@ import {
   dependsOnOf,
   dockerignorePatterns,
   environmentOf,
-  findDirectives,
   healthcheckCommandOf,
   isDockerIgnored,
   isObject,
   type JsonObject,
-  type NginxDirective,
-  parseNginxConfig,
   publishedHostPortsOf,
   volumesOf,
 } from "./deploy-files.js";
 
 /**
  * Checks the deployment files without a container engine: docker-compose.yml, the Dockerfile,
- * .dockerignore, the gateway's nginx.conf, MongoDB's health check and docs/operations.md, each
+ * .dockerignore, the gateway's haproxy.cfg, MongoDB's health check and docs/operations.md, each
  * against the others and against the configuration table of platform/config.ts.
  */
 
@@ -272,121 +270,87 @@ function replicaSetName(): string | undefined {
 
 describe("gateway", () => {
   const gateway = serviceOf("gateway");
-  const mount = volumesOf(gateway).find((m) => m.target === "/etc/nginx/nginx.conf");
-  const nginx = parseNginxConfig(read("deploy/gateway/nginx.conf"));
-
-  const upstreams = new Map(
-    findDirectives(nginx, "upstream").map((u) => [
-      u.args[0] ?? "",
-      (u.block ?? []).filter((d) => d.name === "server").map((d) => d.args[0] ?? ""),
-    ]),
-  );
-  /** The compose services an upstream group (or a literal host) sends requests to. */
-  const servicesBehind = (target: string): string[] =>
-    (upstreams.get(target) ?? [target]).map((address) => address.split(":")[0] ?? "");
-
-  const methodMap = (): NginxDirective => {
-    const map = findDirectives(nginx, "map").find((m) => m.args[0] === "$request_method");
-    if (!map) throw new Error("nginx.conf has no map $request_method");
-    return map;
-  };
-  const upstreamFor = (method: string): string => {
-    const entries = methodMap().block ?? [];
-    const entry = entries.find((e) => e.name === method) ?? entries.find((e) => e.name === "default");
-    return entry?.args[0] ?? "";
+  const mount = volumesOf(gateway).find((m) => m.target === "/usr/local/etc/haproxy/haproxy.cfg");
+  const config = read("deploy/gateway/haproxy.cfg");
+  /** Config lines without comments, trimmed. */
+  const lines = config
+    .split("\n")
+    .map((line) => line.replace(/#.*$/, "").trim())
+    .filter(Boolean);
+  const sectionOf = (header: string): string[] => {
+    const start = config.split("\n").findIndex((line) => line.trim() === header);
+    if (start < 0) throw new Error(`haproxy.cfg has no section ${header}`);
+    const rest = config.split("\n").slice(start + 1);
+    const end = rest.findIndex((line) => /^\S/.test(line) && !line.startsWith("#"));
+    return rest
+      .slice(0, end < 0 ? undefined : end)
+      .map((line) => line.replace(/#.*$/, "").trim())
+      .filter(Boolean);
   };
 
-  it("is nginx 1.27 on alpine, publishing port 8080", () => {
-    expect(gateway.image).toBe("nginx:1.27-alpine");
+  it("is HAProxy 2.6 (the version Debian ships, which the tests run), publishing port 8080, with the config mounted read-only", () => {
+    expect(gateway.image).toBe("haproxy:2.6");
     expect(publishedHostPortsOf(gateway)).toEqual(["8080"]);
-    expect(findDirectives(nginx, "listen").map((d) => d.args[0])).toContain("8080");
-  });
-
-  it("mounts deploy/gateway/nginx.conf read-only as the whole nginx configuration", () => {
-    expect(mount?.source).toBe("./deploy/gateway/nginx.conf");
+    expect(mount?.source).toBe("./deploy/gateway/haproxy.cfg");
     expect(mount?.readOnly).toBe(true);
-    expect(statSync(path.join(ROOT, "deploy/gateway/nginx.conf")).isFile()).toBe(true);
-    expect(nginx.map((d) => d.name)).toEqual(expect.arrayContaining(["events", "http"]));
+    expect(lines).toContain("bind :8080");
   });
 
-  it("names only compose services as upstream hosts, on the port each one listens on", () => {
-    expect(upstreams.size).toBeGreaterThan(0);
-    for (const [group, addresses] of upstreams) {
-      expect(addresses.length, group).toBeGreaterThan(0);
-      for (const address of addresses) {
-        const [host = "", port = "80"] = address.split(":");
-        expect(serviceNames, `upstream ${group} names ${host}`).toContain(host);
-        expect(port, `${address}`).toBe(String(loadConfig(environmentOf(serviceOf(host))).port));
-      }
-    }
+  it("routes reads to query-api and everything else to command-api", () => {
+    const front = sectionOf("frontend api");
+    expect(front).toContain("use_backend query_api if METH_GET or METH_HEAD");
+    expect(front).toContain("default_backend command_api");
   });
 
-  it("re-resolves upstream replicas through Docker's DNS, so scaled services are picked up", () => {
-    expect(findDirectives(nginx, "resolver")[0]?.args[0]).toBe("127.0.0.11");
-    for (const upstream of findDirectives(nginx, "upstream")) {
-      const block = upstream.block ?? [];
+  it("checks every replica's /readyz actively and fills its slots from Docker's DNS", () => {
+    for (const [backend, host] of [
+      ["query_api", "query-api"],
+      ["command_api", "command-api"],
+    ] as const) {
+      const section = sectionOf(`backend ${backend}`);
+      expect(section).toContain("option httpchk GET /readyz");
+      expect(section).toContain("http-check expect status 200");
       expect(
-        block.some((d) => d.name === "zone"),
-        `${upstream.args[0]} has a zone`,
+        section.some(
+          (l) =>
+            l.startsWith(`server-template ${host} `) && l.includes(`${host}:8080 check resolvers docker`),
+        ),
       ).toBe(true);
-      for (const server of block.filter((d) => d.name === "server")) expect(server.args).toContain("resolve");
     }
+    expect(sectionOf("resolvers docker")).toContain("nameserver dns 127.0.0.11:53");
   });
 
-  it("proxies only to upstream groups or compose services", () => {
-    const routed = methodMap().block?.flatMap((entry) => entry.args) ?? [];
-    for (const proxyPass of findDirectives(nginx, "proxy_pass")) {
-      const target = (proxyPass.args[0] ?? "").replace(/^https?:\/\//, "").replace(/\/.*$/, "");
-      const targets = target === "$api_upstream" ? routed : [target];
-      for (const t of targets) {
-        for (const host of servicesBehind(t)) expect(serviceNames, `proxy_pass to ${t}`).toContain(host);
-      }
-    }
-    expect(findDirectives(nginx, "proxy_pass").map((d) => d.args[0])).toContain("http://$api_upstream");
-  });
-
-  it("sends GET and HEAD to query-api, POST and DELETE to command-api", () => {
-    expect(servicesBehind(upstreamFor("GET"))).toEqual(["query-api"]);
-    expect(servicesBehind(upstreamFor("HEAD"))).toEqual(["query-api"]);
-    expect(servicesBehind(upstreamFor("POST"))).toEqual(["command-api"]);
-    expect(servicesBehind(upstreamFor("DELETE"))).toEqual(["command-api"]);
-    expect(servicesBehind(upstreamFor("PATCH"))).toEqual(["command-api"]);
-  });
-
-  it("routes every path by method alone, so /parking-lots/{id} reads and writes reach the right side", () => {
-    const server = findDirectives(nginx, "server").find((s) => s.block !== undefined);
-    const locations = (server?.block ?? []).filter((d) => d.name === "location");
-    const proxied = locations.filter((l) => findDirectives(l.block ?? [], "proxy_pass").length > 0);
-    expect(proxied.map((l) => l.args.join(" "))).toEqual(["/"]);
-  });
-
-  it("passes X-Correlation-Id and Idempotency-Key through to the services", () => {
-    const headers = new Map(
-      findDirectives(nginx, "proxy_set_header").map((d) => [d.args[0]?.toLowerCase(), d.args[1]]),
+  it("retries only what is safe: never resends a POST without an Idempotency-Key", () => {
+    const front = sectionOf("frontend api");
+    expect(front).toContain(
+      "http-request disable-l7-retry if METH_POST !{ req.hdr(idempotency-key) -m found }",
     );
-    expect(headers.get("idempotency-key")).toBe("$http_idempotency_key");
-    const correlation = headers.get("x-correlation-id");
-    expect(correlation === "$http_x_correlation_id" || correlation === "$correlation_id").toBe(true);
-    if (correlation === "$correlation_id") {
-      const map = findDirectives(nginx, "map").find((m) => m.args[1] === "$correlation_id");
-      expect(map?.args[0]).toBe("$http_x_correlation_id");
-      expect(map?.block?.find((e) => e.name === "default")?.args[0]).toBe("$http_x_correlation_id");
+    expect(sectionOf("defaults")).toContain("option redispatch 1");
+  });
+
+  it("keeps idle connections shorter than the service does, so the service never closes one the gateway reuses", () => {
+    const keepAlive = sectionOf("defaults").find((l) => l.startsWith("timeout http-keep-alive"));
+    const seconds = Number(/(\d+)s$/.exec(keepAlive ?? "")?.[1]);
+    const service = CONFIG_VARIABLES.find((v) => v.name === "HTTP_KEEP_ALIVE_TIMEOUT_MS");
+    expect(seconds * 1000).toBeLessThan(Number(service?.default));
+  });
+
+  it("is a configuration haproxy accepts (haproxy -c)", () => {
+    const haproxy = "/usr/sbin/haproxy";
+    expect(existsSync(haproxy), `${haproxy} (apt-get install haproxy; .ci/run installs it)`).toBe(true);
+    const result = spawnSync(haproxy, ["-c", "-f", path.join(ROOT, "deploy/gateway/haproxy.cfg")], {
+      encoding: "utf8",
+    });
+    expect(result.status, result.stdout + result.stderr).toBe(0);
+  });
+
+  it("drains the API replicas longer than the gateway needs to notice", () => {
+    const inter = Number(/inter (\d+)ms/.exec(sectionOf("defaults").join("\n"))?.[1]);
+    const fall = Number(/fall (\d+)/.exec(sectionOf("defaults").join("\n"))?.[1]);
+    for (const name of ["command-api", "query-api"]) {
+      const drain = Number(environmentOf(serviceOf(name)).SHUTDOWN_DRAIN_MS);
+      expect(drain, `${name} SHUTDOWN_DRAIN_MS`).toBeGreaterThan(inter * fall);
     }
-  });
-
-  it("waits longer for an answer than the longest read-your-writes wait", () => {
-    const timeout = findDirectives(nginx, "proxy_read_timeout")[0]?.args[0] ?? "60s";
-    const longest = Number(
-      CONFIG_VARIABLES.find((v) => v.name === "READ_YOUR_WRITES_TIMEOUT_MS")?.expects.match(/to (\d+)/)?.[1],
-    );
-    expect(composeDurationMs(timeout)).toBeGreaterThan(longest);
-  });
-
-  it("answers /healthz itself, and its compose health check probes it", () => {
-    const location = findDirectives(nginx, "location").find((l) => l.args.join(" ") === "= /healthz");
-    expect(findDirectives(location?.block ?? [], "return")[0]?.args[0]).toBe("200");
-    expect(findDirectives(location?.block ?? [], "proxy_pass")).toEqual([]);
-    expect(healthcheckCommandOf(gateway)).toContain("127.0.0.1:8080/healthz");
   });
 });
 

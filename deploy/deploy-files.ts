@@ -1,6 +1,6 @@
 /**
  * Small readers for the deployment files, so that tests can check them without a container
- * engine: compose service fields, compose durations, nginx configuration and .dockerignore.
+ * engine: compose service fields, compose durations and .dockerignore.
  */
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -128,110 +128,6 @@ export function composeDurationMs(value: Json | undefined): number {
     total += Number(match[1]) * (DURATION_UNITS_MS[match[2] ?? ""] ?? Number.NaN);
   }
   return total;
-}
-
-// ---------------------------------------------------------------------------------------------
-// nginx
-
-export interface NginxDirective {
-  readonly name: string;
-  readonly args: readonly string[];
-  readonly block?: readonly NginxDirective[];
-  readonly line: number;
-}
-
-interface Token {
-  readonly kind: "word" | "{" | "}" | ";";
-  readonly value: string;
-  readonly line: number;
-}
-
-function tokenizeNginx(text: string): Token[] {
-  const tokens: Token[] = [];
-  let line = 1;
-  let i = 0;
-  while (i < text.length) {
-    const char = text[i] ?? "";
-    if (char === "\n") line++;
-    if (/\s/.test(char)) {
-      i++;
-    } else if (char === "#") {
-      while (i < text.length && text[i] !== "\n") i++;
-    } else if (char === "{" || char === "}" || char === ";") {
-      tokens.push({ kind: char, value: char, line });
-      i++;
-    } else if (char === '"' || char === "'") {
-      const start = line;
-      let value = "";
-      i++;
-      while (i < text.length && text[i] !== char) {
-        if (text[i] === "\\" && i + 1 < text.length) i++;
-        if (text[i] === "\n") line++;
-        value += text[i];
-        i++;
-      }
-      if (i >= text.length) throw new Error(`nginx config: unterminated string from line ${start}`);
-      i++;
-      tokens.push({ kind: "word", value, line: start });
-    } else {
-      let value = "";
-      while (i < text.length && !/[\s{};]/.test(text[i] ?? "")) {
-        value += text[i];
-        i++;
-      }
-      tokens.push({ kind: "word", value, line });
-    }
-  }
-  return tokens;
-}
-
-/** Parses nginx configuration syntax into directives and blocks; throws on unbalanced syntax. */
-export function parseNginxConfig(text: string): NginxDirective[] {
-  const tokens = tokenizeNginx(text);
-  let position = 0;
-
-  const parseBlock = (nested: boolean): NginxDirective[] => {
-    const directives: NginxDirective[] = [];
-    while (position < tokens.length) {
-      const token = tokens[position];
-      if (!token) break;
-      if (token.kind === "}") {
-        if (!nested) throw new Error(`nginx config: unexpected } on line ${token.line}`);
-        position++;
-        return directives;
-      }
-      if (token.kind !== "word")
-        throw new Error(`nginx config: unexpected ${token.kind} on line ${token.line}`);
-      const name = token.value;
-      const args: string[] = [];
-      position++;
-      for (;;) {
-        const next = tokens[position];
-        if (!next) throw new Error(`nginx config: directive ${name} on line ${token.line} is not terminated`);
-        position++;
-        if (next.kind === "word") {
-          args.push(next.value);
-        } else if (next.kind === ";") {
-          directives.push({ name, args, line: token.line });
-          break;
-        } else if (next.kind === "{") {
-          directives.push({ name, args, block: parseBlock(true), line: token.line });
-          break;
-        } else {
-          throw new Error(`nginx config: unexpected } in directive ${name} on line ${token.line}`);
-        }
-      }
-    }
-    if (nested) throw new Error("nginx config: a block is not closed");
-    return directives;
-  };
-
-  return parseBlock(false);
-}
-
-/** Every directive named `name`, at any depth. */
-export function findDirectives(directives: readonly NginxDirective[], name: string): NginxDirective[] {
-  return directives.flatMap((d) => [...(d.name === name ? [d] : []), ...findDirectives(d.block ?? [], name)]);
 }
 
 // ---------------------------------------------------------------------------------------------

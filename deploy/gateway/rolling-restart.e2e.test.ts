@@ -1,0 +1,218 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
+import { freePort, type ServiceProcess } from "../../test-support/process.js";
+import { call, eventually, tempDataDir } from "../../test-support/service.js";
+import { exitWithin, serviceProcesses } from "../../test-support/spawned-services.js";
+
+/**
+ * A rolling restart behind the project's gateway (deploy/gateway/haproxy.cfg, run by Debian's
+ * haproxy): two command-apis, a projector and a query-api on one DATA_DIR, 50 clients for more
+ * than 30 seconds, while each API process is replaced in turn the way a Deployment with
+ * maxUnavailable: 0 does it (start the new one, wait until the gateway routes to it, SIGTERM the
+ * old one, which drains). Every request must be answered, none with a 5xx, and every acknowledged
+ * reservation must be in the log.
+ */
+
+const HAPROXY = "/usr/sbin/haproxy";
+const CLIENTS = 50;
+const MIN_LOAD_MS = 30_000;
+const DRAIN_MS = 3_000;
+const LOTS = 10;
+
+/** The real gateway config with its DNS-discovered slots replaced by loopback servers. */
+function gatewayConfig(ports: {
+  front: number;
+  stats: number;
+  command: readonly number[];
+  query: readonly number[];
+}): string {
+  const source = readFileSync(new URL("./haproxy.cfg", import.meta.url), "utf8");
+  const servers = (name: string, list: readonly number[]) =>
+    list.map((port, i) => `  server ${name}${i + 1} 127.0.0.1:${port} check`).join("\n");
+  const replaced = source
+    .replace(/^\s*#.*\n/gm, "")
+    .replace(/^resolvers docker\n(?:[ \t]+.*\n)+/m, "")
+    .replace(/^ {2}server-template query-api .*$/m, servers("query-api", ports.query))
+    .replace(/^ {2}server-template command-api .*$/m, servers("command-api", ports.command))
+    .replace(/^ {2}bind :8080$/m, `  bind 127.0.0.1:${ports.front}`)
+    .replace(/^ {2}log stdout .*$/m, "");
+  expect(replaced, "every slot and the bind were replaced").not.toMatch(
+    /server-template|bind :8080|resolvers/,
+  );
+  return `${replaced}\nlisten stats\n  bind 127.0.0.1:${ports.stats}\n  stats enable\n  stats uri /stats\n`;
+}
+
+/** The gateway's view of one server: "UP", "DOWN", "MAINT"... from the stats CSV. */
+async function serverStatus(statsPort: number, backend: string, server: string): Promise<string | undefined> {
+  const csv = await (await fetch(`http://127.0.0.1:${statsPort}/stats;csv`)).text();
+  for (const line of csv.split("\n")) {
+    const cells = line.split(",");
+    if (cells[0] === backend && cells[1] === server) return cells[17];
+  }
+  return undefined;
+}
+
+describe("a rolling restart behind the HAProxy gateway", () => {
+  const processes = serviceProcesses();
+  const data = tempDataDir("parking-rolling-");
+  let gateway: ChildProcess | undefined;
+
+  afterEach(async () => {
+    gateway?.kill("SIGKILL");
+    await processes.killAll();
+  });
+  afterAll(() => data.remove());
+
+  // Six processes and 50 clients on two cores: generous, since a start under load is slow.
+  it("answers every request of 50 clients, without a 5xx or a connection error, while each API process is replaced in turn", {
+    timeout: 600_000,
+  }, async () => {
+    expect(existsSync(HAPROXY), `${HAPROXY} (apt-get install haproxy; .ci/run installs it)`).toBe(true);
+    const ports = {
+      front: await freePort(),
+      stats: await freePort(),
+      command: [await freePort(), await freePort(), await freePort()],
+      query: [await freePort(), await freePort()],
+    };
+    const configFile = join(data.dir, "haproxy.cfg");
+    writeFileSync(configFile, gatewayConfig(ports));
+
+    const env = (role: string, port: number) => ({
+      DATA_DIR: data.dir,
+      ROLE: role,
+      PORT: String(port),
+      SHUTDOWN_DRAIN_MS: String(DRAIN_MS),
+    });
+    // Slot i of each backend: the process serving it now, if any.
+    const command: (ServiceProcess | undefined)[] = [
+      await processes.start(env("command-api", ports.command[0] as number)),
+      await processes.start(env("command-api", ports.command[1] as number)),
+      undefined,
+    ];
+    const query: (ServiceProcess | undefined)[] = [
+      await processes.start(env("query-api", ports.query[0] as number)),
+      undefined,
+    ];
+    await processes.start({ DATA_DIR: data.dir, ROLE: "projector" });
+
+    let gatewayOutput = "";
+    gateway = spawn(HAPROXY, ["-f", configFile, "-db"], { stdio: ["ignore", "pipe", "pipe"] });
+    gateway.stdout?.on("data", (c: Buffer) => (gatewayOutput += c.toString()));
+    gateway.stderr?.on("data", (c: Buffer) => (gatewayOutput += c.toString()));
+    const base = `http://127.0.0.1:${ports.front}`;
+    const up = (backend: string, server: string) =>
+      eventually(
+        async () => ((await serverStatus(ports.stats, backend, server)) === "UP" ? true : undefined),
+        20_000,
+        `${backend}/${server} UP at the gateway`,
+      );
+    await up("command_api", "command-api1").catch((error: Error) => {
+      throw new Error(`${error.message}\ngateway output:\n${gatewayOutput}`);
+    });
+    await up("command_api", "command-api2");
+    await up("query_api", "query-api1");
+
+    for (let lot = 0; lot < LOTS; lot++) {
+      const registered = await call(base, "POST", "/parking-lots", {
+        parkingLotId: `rolling-${lot}`,
+        name: `롤링 ${lot}`,
+        capacity: 100_000,
+      });
+      expect(registered.status, JSON.stringify(registered.body)).toBe(201);
+    }
+
+    // The load: each client alternates a reservation (with an Idempotency-Key, as a real client
+    // retrying safely would send) and a read, over fetch's keep-alive connections.
+    const acknowledged: string[] = [];
+    const failures: string[] = [];
+    const statuses = new Map<number, number>();
+    let stop = false;
+    let requests = 0;
+    const client = async (id: number) => {
+      for (let i = 0; !stop; i++) {
+        const lot = `rolling-${(id + i) % LOTS}`;
+        const reserve = i % 2 === 0;
+        try {
+          const response = await fetch(
+            reserve ? `${base}/parking-lots/${lot}/reservations` : `${base}/parking-lots/${lot}`,
+            {
+              method: reserve ? "POST" : "GET",
+              headers: reserve
+                ? { "content-type": "application/json", "idempotency-key": `c${id}-${i}` }
+                : {},
+              ...(reserve
+                ? { body: JSON.stringify({ customerId: `C${id}-${i}`, carNumber: "10더8612", amount: 1000 }) }
+                : {}),
+              signal: AbortSignal.timeout(30_000),
+            },
+          );
+          const body = (await response.json()) as { reservationId?: string };
+          requests++;
+          statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+          if (response.status >= 500) failures.push(`${response.status} ${JSON.stringify(body)}`);
+          if (reserve && response.status === 201 && body.reservationId) acknowledged.push(body.reservationId);
+        } catch (error) {
+          requests++;
+          failures.push(`connection error: ${String((error as Error).cause ?? error)}`);
+        }
+      }
+    };
+    const started = Date.now();
+    const load = Promise.all(Array.from({ length: CLIENTS }, (_, id) => client(id)));
+
+    // Replace each API process in turn: the new one starts in the free slot, the gateway sees it
+    // ready, then the old one gets SIGTERM and drains.
+    const replace = async (
+      slots: (ServiceProcess | undefined)[],
+      slotPorts: readonly number[],
+      role: string,
+      backend: string,
+    ) => {
+      const from = slots.findIndex((s) => s !== undefined);
+      const to = slots.findIndex((s) => s === undefined);
+      const old = slots[from] as ServiceProcess;
+      slots[to] = await processes.start(env(role, slotPorts[to] as number), { readyTimeoutMs: 120_000 });
+      await up(backend, `${role}${to + 1}`);
+      old.child.kill("SIGTERM");
+      expect(await exitWithin(old, DRAIN_MS + 15_000)).toBe(0);
+      slots[from] = undefined;
+    };
+    await sleep(3_000);
+    await replace(command, ports.command, "command-api", "command_api");
+    await replace(command, ports.command, "command-api", "command_api");
+    await replace(query, ports.query, "query-api", "query_api");
+    await sleep(Math.max(0, MIN_LOAD_MS - (Date.now() - started)));
+    stop = true;
+    await load;
+    const elapsed = Date.now() - started;
+
+    expect(elapsed).toBeGreaterThanOrEqual(MIN_LOAD_MS);
+    expect(requests).toBeGreaterThan(CLIENTS * 4);
+    expect(
+      failures,
+      `${failures.length} of ${requests}; statuses ${JSON.stringify([...statuses])}\n${gatewayOutput.slice(-3000)}`,
+    ).toEqual([]);
+    expect(
+      [...statuses.keys()].every((s) => s === 200 || s === 201),
+      JSON.stringify([...statuses]),
+    ).toBe(true);
+
+    // Every acknowledged reservation is in the log.
+    const store = SqliteEventStore.open({ file: join(data.dir, "events.sqlite") });
+    try {
+      const logged = new Set<string>();
+      for await (const event of store.readAll({ filter: { eventTypes: ["ParkingReserved"] } })) {
+        logged.add((event.data as { reservationId: string }).reservationId);
+      }
+      const missing = acknowledged.filter((id) => !logged.has(id));
+      expect(acknowledged.length).toBeGreaterThan(0);
+      expect(missing).toEqual([]);
+    } finally {
+      await store.close();
+    }
+  });
+});
