@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
+import { operatorHeaders } from "../../test-support/auth.js";
 import { freePort, type ServiceProcess } from "../../test-support/process.js";
 import { call, eventually, tempDataDir } from "../../test-support/service.js";
 import { exitWithin, serviceProcesses } from "../../test-support/spawned-services.js";
@@ -116,12 +117,16 @@ describe("a rolling restart behind the HAProxy gateway", () => {
     await up("command_api", "command-api2");
     await up("query_api", "query-api1");
 
+    // Through the gateway as an operator (the processes share DATA_DIR, so its dev issuer key).
+    const operator = await operatorHeaders(data.dir);
     for (let lot = 0; lot < LOTS; lot++) {
-      const registered = await call(base, "POST", "/parking-lots", {
-        parkingLotId: `rolling-${lot}`,
-        name: `롤링 ${lot}`,
-        capacity: 100_000,
-      });
+      const registered = await call(
+        base,
+        "POST",
+        "/parking-lots",
+        { parkingLotId: `rolling-${lot}`, name: `롤링 ${lot}`, capacity: 100_000 },
+        operator,
+      );
       expect(registered.status, JSON.stringify(registered.body)).toBe(201);
     }
 
@@ -142,7 +147,7 @@ describe("a rolling restart behind the HAProxy gateway", () => {
             {
               method: reserve ? "POST" : "GET",
               headers: reserve
-                ? { "content-type": "application/json", "idempotency-key": `c${id}-${i}` }
+                ? { ...operator, "content-type": "application/json", "idempotency-key": `c${id}-${i}` }
                 : {},
               ...(reserve
                 ? { body: JSON.stringify({ customerId: `C${id}-${i}`, carNumber: "10더8612", amount: 1000 }) }
