@@ -1,12 +1,12 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { describe, expect, it } from "vitest";
 import * as apps from "kubernetes-models/apps/v1";
 import * as autoscaling from "kubernetes-models/autoscaling/v2";
 import * as networking from "kubernetes-models/networking.k8s.io/v1";
 import * as policy from "kubernetes-models/policy/v1";
 import * as core from "kubernetes-models/v1";
+import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { CONFIG_VARIABLES } from "../../platform/config.js";
 import { OPERATIONS } from "../../read-api/openapi.js";
@@ -70,6 +70,13 @@ const nameOf = (o: JsonObject) => (isObject(o.metadata) ? String(o.metadata.name
 const find = (kind: string, name: string) =>
   manifests.find((m) => m.object.kind === kind && nameOf(m.object) === name)?.object;
 
+/** An object of the base that must exist. */
+function must(kind: string, name: string): JsonObject {
+  const object = find(kind, name);
+  if (object === undefined) throw new Error(`no ${kind} ${name} in the base`);
+  return object;
+}
+
 /** The kubernetes-models class for an apiVersion + kind, e.g. apps/v1 Deployment. */
 const MODELS: Record<string, Record<string, unknown>> = {
   v1: core,
@@ -81,7 +88,9 @@ const MODELS: Record<string, Record<string, unknown>> = {
 function modelOf(apiVersion: string, kind: string) {
   const model = MODELS[apiVersion]?.[kind];
   if (typeof model !== "function") throw new Error(`no model for ${apiVersion} ${kind}`);
-  return model as new (data: JsonObject) => { validate(): void };
+  return model as new (
+    data: JsonObject,
+  ) => { validate(): void };
 }
 
 /** Containers of a workload's pod template. */
@@ -96,11 +105,16 @@ function containersOf(workload: JsonObject): JsonObject[] {
 function environmentOf(container: JsonObject): Map<string, string | undefined> {
   const environment = new Map<string, string | undefined>();
   for (const source of Array.isArray(container.envFrom) ? container.envFrom.filter(isObject) : []) {
-    const ref = isObject(source.configMapRef) ? source.configMapRef : isObject(source.secretRef) ? source.secretRef : undefined;
+    const ref = isObject(source.configMapRef)
+      ? source.configMapRef
+      : isObject(source.secretRef)
+        ? source.secretRef
+        : undefined;
     const kind = isObject(source.configMapRef) ? "ConfigMap" : "Secret";
     const object = ref ? find(kind, String(ref.name)) : undefined;
     expect(object, `${kind} ${String(ref?.name)} loaded by ${String(container.name)}`).toBeDefined();
-    const data = object && (isObject(object.data) ? object.data : isObject(object.stringData) ? object.stringData : {});
+    const data =
+      object && (isObject(object.data) ? object.data : isObject(object.stringData) ? object.stringData : {});
     for (const [key, value] of Object.entries(data ?? {})) environment.set(key, String(value));
   }
   for (const variable of Array.isArray(container.env) ? container.env.filter(isObject) : [])
@@ -109,7 +123,9 @@ function environmentOf(container: JsonObject): Map<string, string | undefined> {
 }
 
 const appDeployments = manifests.filter(
-  (m) => m.object.kind === "Deployment" && containersOf(m.object).some((c) => String(c.image).startsWith(`${APP_IMAGE}:`)),
+  (m) =>
+    m.object.kind === "Deployment" &&
+    containersOf(m.object).some((c) => String(c.image).startsWith(`${APP_IMAGE}:`)),
 );
 
 describe("Kubernetes manifests", () => {
@@ -124,21 +140,27 @@ describe("Kubernetes manifests", () => {
   it("every object is valid against the Kubernetes schemas", () => {
     for (const { file, object } of manifests) {
       const Model = modelOf(String(object.apiVersion), String(object.kind));
-      expect(() => new Model(object).validate(), `${file}: ${String(object.kind)} ${nameOf(object)}`).not.toThrow();
+      expect(
+        () => new Model(object).validate(),
+        `${file}: ${String(object.kind)} ${nameOf(object)}`,
+      ).not.toThrow();
     }
   });
 
   it("the validation refuses a broken object (the check can fail)", () => {
     const Model = modelOf("apps/v1", "Deployment");
     const broken = structuredClone(find("Deployment", "command-api")) as JsonObject;
-    (containersOf(broken)[0]?.ports as JsonObject[])[0]!.containerPort = "eighty";
+    (containersOf(broken)[0]!.ports as JsonObject[])[0]!.containerPort = "eighty";
     expect(() => new Model(broken).validate()).toThrow(/containerPort/);
   });
 
   it("each kustomization lists every YAML file beside it, and only existing ones", () => {
     for (const [file, kustomization] of kustomizations) {
       const dir = path.dirname(file);
-      const listed = [...strings(kustomization.resources), ...[...patchFiles].filter((p) => path.dirname(p) === dir).map((p) => path.basename(p))];
+      const listed = [
+        ...strings(kustomization.resources),
+        ...[...patchFiles].filter((p) => path.dirname(p) === dir).map((p) => path.basename(p)),
+      ];
       const beside = readdirSync(dir).filter((f) => /\.ya?ml$/.test(f) && f !== "kustomization.yaml");
       const local = listed.filter((entry) => !entry.startsWith(".."));
       expect(local.sort(), path.relative(HERE, file)).toEqual(beside.sort());
@@ -150,7 +172,10 @@ describe("Kubernetes manifests", () => {
   it("every patch of an overlay targets an object of the base, with a schema-valid field set", () => {
     for (const patch of patchFiles) {
       for (const object of parseFile(patch)) {
-        expect(find(String(object.kind), nameOf(object)), `${path.relative(HERE, patch)}: ${String(object.kind)} ${nameOf(object)}`).toBeDefined();
+        expect(
+          find(String(object.kind), nameOf(object)),
+          `${path.relative(HERE, patch)}: ${String(object.kind)} ${nameOf(object)}`,
+        ).toBeDefined();
       }
     }
   });
@@ -162,7 +187,7 @@ describe("Kubernetes manifests", () => {
       const container = containersOf(deployment!)[0]!;
       expect(environmentOf(container).get("ROLE")).toBe(role);
     }
-    expect((find("Deployment", "projector")?.spec as JsonObject).replicas).toBe(2);
+    expect((must("Deployment", "projector").spec as JsonObject).replicas).toBe(2);
     for (const name of ["command-api", "query-api"]) {
       expect(find("Service", name), name).toBeDefined();
       const hpa = find("HorizontalPodAutoscaler", name);
@@ -174,12 +199,18 @@ describe("Kubernetes manifests", () => {
     "%s: probes ask routes the service serves, on the port it listens on; names are configuration variables",
     (name, deployment) => {
       const spec = deployment.spec as JsonObject;
-      expect(spec.strategy).toEqual({ type: "RollingUpdate", rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } });
-      expect(manifests.some((m) => m.object.kind === "PodDisruptionBudget" && nameOf(m.object) === name)).toBe(true);
+      expect(spec.strategy).toEqual({
+        type: "RollingUpdate",
+        rollingUpdate: { maxUnavailable: 0, maxSurge: 1 },
+      });
+      expect(
+        manifests.some((m) => m.object.kind === "PodDisruptionBudget" && nameOf(m.object) === name),
+      ).toBe(true);
       const podSpec = (spec.template as JsonObject).spec as JsonObject;
       for (const container of containersOf(deployment)) {
         const environment = environmentOf(container);
-        for (const variable of environment.keys()) expect(KNOWN_VARIABLES, `${name}: ${variable}`).toContain(variable);
+        for (const variable of environment.keys())
+          expect(KNOWN_VARIABLES, `${name}: ${variable}`).toContain(variable);
         const port = Number(environment.get("PORT"));
         const ports = (container.ports as JsonObject[]).map((p) => p.containerPort);
         expect(ports, `${name}: container port = PORT`).toEqual([port]);
@@ -208,7 +239,9 @@ describe("Kubernetes manifests", () => {
       appDeployments.flatMap((m) =>
         containersOf(m.object).flatMap((c) =>
           (Array.isArray(c.envFrom) ? c.envFrom.filter(isObject) : []).map((s) =>
-            isObject(s.configMapRef) ? `ConfigMap/${String(s.configMapRef.name)}` : `Secret/${String((s.secretRef as JsonObject).name)}`,
+            isObject(s.configMapRef)
+              ? `ConfigMap/${String(s.configMapRef.name)}`
+              : `Secret/${String((s.secretRef as JsonObject).name)}`,
           ),
         ),
       ),
@@ -218,7 +251,10 @@ describe("Kubernetes manifests", () => {
       const [kind, name] = ref.split("/") as [string, string];
       const object = find(kind, name);
       expect(object, ref).toBeDefined();
-      const data = { ...(object!.data as JsonObject | undefined), ...(object!.stringData as JsonObject | undefined) };
+      const data = {
+        ...(object!.data as JsonObject | undefined),
+        ...(object!.stringData as JsonObject | undefined),
+      };
       for (const key of Object.keys(data)) expect(KNOWN_VARIABLES, `${ref}: ${key}`).toContain(key);
     }
     const secret = find("Secret", "parking-secrets")!;
@@ -227,15 +263,22 @@ describe("Kubernetes manifests", () => {
   });
 
   it("the stores are StatefulSets with volume claims behind headless Services", () => {
-    for (const [name, image] of [["eventstore", "eventstore/eventstore:24.10"], ["mongo", "mongo:7.0"]] as const) {
+    for (const [name, image] of [
+      ["eventstore", "eventstore/eventstore:24.10"],
+      ["mongo", "mongo:7.0"],
+    ] as const) {
       const statefulSet = find("StatefulSet", name)!;
       expect(containersOf(statefulSet)[0]?.image).toBe(image);
       const spec = statefulSet.spec as JsonObject;
       expect(spec.serviceName).toBe(name);
       expect((spec.volumeClaimTemplates as JsonObject[]).length).toBeGreaterThan(0);
-      expect((find("Service", name)?.spec as JsonObject).clusterIP).toBe("None");
+      expect((must("Service", name).spec as JsonObject).clusterIP).toBe("None");
     }
-    expect(containersOf(find("StatefulSet", "mongo")!)[0]?.args).toEqual(["--replSet", "rs0", "--bind_ip_all"]);
+    expect(containersOf(find("StatefulSet", "mongo")!)[0]?.args).toEqual([
+      "--replSet",
+      "rs0",
+      "--bind_ip_all",
+    ]);
   });
 
   it("the Ingress is the one entry point, to the gateway that routes by method", () => {
@@ -246,6 +289,8 @@ describe("Kubernetes manifests", () => {
     expect(haproxy).toMatch(/default_backend command_api/);
     for (const container of containersOf(find("Deployment", "gateway")!))
       for (const probe of ["readinessProbe", "livenessProbe", "startupProbe"])
-        expect(haproxy).toContain(`path ${String(((container[probe] as JsonObject).httpGet as JsonObject).path)} }`);
+        expect(haproxy).toContain(
+          `path ${String(((container[probe] as JsonObject).httpGet as JsonObject).path)} }`,
+        );
   });
 });
