@@ -43,6 +43,14 @@ export function healthRoutes(services: Services, lifecycle: Lifecycle): Router {
     }
     if (services.processors) {
       for (const status of services.processors.status()) {
+        if (status.lease === "standby") {
+          // Another projector process holds it: this one is ready to take over, not behind.
+          checks[`${status.kind}:${status.name}`] = {
+            ok: true,
+            detail: "standby: another process holds the lease",
+          };
+          continue;
+        }
         const lag = head ? head.commit - (status.position?.commit ?? 0) : 0;
         const ok = status.state !== "failed" && lag <= services.config.readyMaxLag;
         checks[`${status.kind}:${status.name}`] = ok

@@ -75,6 +75,7 @@ async function updateLag(services: Services): Promise<void> {
     const head = await services.eventStore?.headPosition();
     if (!head) return;
     for (const status of services.processors?.status() ?? []) {
+      if (status.lease === "standby") continue; // the holder's process reports its lag
       services.metrics.projectionLag.set(
         { projection: status.name },
         Math.max(0, head.commit - (status.position?.commit ?? 0)),

@@ -87,6 +87,7 @@ export async function createServices(
           logger: logger.child({ component: "processors" }),
           metrics,
           batchSize: config.projectionBatchSize,
+          lease: { ttlMs: config.processorLeaseTtlMs, renewMs: config.processorLeaseRenewMs },
         })
       : undefined;
 

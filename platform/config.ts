@@ -55,6 +55,10 @@ export interface Config {
   readonly projectionBatchSize: number;
   /** READY_MAX_LAG: events a projection may lag behind the head while /readyz still passes. */
   readonly readyMaxLag: number;
+  /** PROCESSOR_LEASE_TTL_MS: how long a projector's lease on a processor lasts without renewal. */
+  readonly processorLeaseTtlMs: number;
+  /** PROCESSOR_LEASE_RENEW_MS: how often lease holders renew and standbys try to take over. */
+  readonly processorLeaseRenewMs: number;
   /** READ_YOUR_WRITES_TIMEOUT_MS: longest wait of a query for a requested position. */
   readonly readYourWritesTimeoutMs: number;
   /** SHUTDOWN_TIMEOUT_MS: longest graceful shutdown before the process exits anyway. */
@@ -384,6 +388,20 @@ const SPECS: Specs = {
     default: "10000",
     ...integer(0),
   },
+  processorLeaseTtlMs: {
+    name: "PROCESSOR_LEASE_TTL_MS",
+    description:
+      "How long (ms) a projector process's lease on a processor (projection or reactor) lasts without renewal: after a crash, a standby process takes over within this plus PROCESSOR_LEASE_RENEW_MS.",
+    default: "5000",
+    ...integer(500, 600000),
+  },
+  processorLeaseRenewMs: {
+    name: "PROCESSOR_LEASE_RENEW_MS",
+    description:
+      "How often (ms) lease holders renew their leases and standby processes try to take free or expired ones; at most half of PROCESSOR_LEASE_TTL_MS.",
+    default: "1000",
+    ...integer(50, 300000),
+  },
   readYourWritesTimeoutMs: {
     name: "READ_YOUR_WRITES_TIMEOUT_MS",
     description: "Longest time (ms) a query waits for the read models to reach the position it asks for.",
@@ -487,6 +505,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     lotCacheSize: read("lotCacheSize"),
     projectionBatchSize: read("projectionBatchSize"),
     readyMaxLag: read("readyMaxLag"),
+    processorLeaseTtlMs: read("processorLeaseTtlMs"),
+    processorLeaseRenewMs: read("processorLeaseRenewMs"),
     readYourWritesTimeoutMs: read("readYourWritesTimeoutMs"),
     shutdownTimeoutMs: read("shutdownTimeoutMs"),
     embeddedPollIntervalMs: read("embeddedPollIntervalMs"),
@@ -495,6 +515,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pageOidcClientId: read("pageOidcClientId"),
     processorsThread: read("processorsThread"),
   };
+  if (config.processorLeaseRenewMs * 2 > config.processorLeaseTtlMs) {
+    problems.push({
+      variable: "PROCESSOR_LEASE_RENEW_MS",
+      message: `expected at most half of PROCESSOR_LEASE_TTL_MS (${config.processorLeaseTtlMs}), got ${JSON.stringify(env.PROCESSOR_LEASE_RENEW_MS ?? String(config.processorLeaseRenewMs))}`,
+    });
+  }
   if (problems.length > 0) {
     const order = (p: ConfigProblem) => CONFIG_VARIABLES.findIndex((v) => v.name === p.variable);
     throw new ConfigError(problems.sort((a, b) => order(a) - order(b)));

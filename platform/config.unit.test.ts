@@ -43,6 +43,8 @@ const DEFAULTS: Config = {
   lotCacheSize: 10000,
   projectionBatchSize: 1000,
   readyMaxLag: 10000,
+  processorLeaseTtlMs: 5000,
+  processorLeaseRenewMs: 1000,
   readYourWritesTimeoutMs: 3000,
   shutdownTimeoutMs: 10000,
   embeddedPollIntervalMs: 100,
@@ -113,6 +115,8 @@ describe("CONFIG_VARIABLES", () => {
       "LOT_CACHE_SIZE",
       "PROJECTION_BATCH_SIZE",
       "READY_MAX_LAG",
+      "PROCESSOR_LEASE_TTL_MS",
+      "PROCESSOR_LEASE_RENEW_MS",
       "READ_YOUR_WRITES_TIMEOUT_MS",
       "SHUTDOWN_TIMEOUT_MS",
       "EMBEDDED_POLL_INTERVAL_MS",
@@ -420,5 +424,25 @@ describe("redactConfig", () => {
       mongodbUrl: "mongodb://app:****@mongo:27017/?replicaSet=rs0",
     });
     expect(redactConfig(DEFAULTS)).toStrictEqual(DEFAULTS);
+  });
+});
+
+describe("processor leases", () => {
+  it("takes a ttl from 500 ms to 10 minutes with a renew interval of at most half of it", () => {
+    expect(loadConfig({ PROCESSOR_LEASE_TTL_MS: "500", PROCESSOR_LEASE_RENEW_MS: "250" })).toMatchObject({
+      processorLeaseTtlMs: 500,
+      processorLeaseRenewMs: 250,
+    });
+    expect(loadConfig({ PROCESSOR_LEASE_TTL_MS: "600000" }).processorLeaseTtlMs).toBe(600000);
+    rejects("PROCESSOR_LEASE_TTL_MS", "499");
+    rejects("PROCESSOR_LEASE_TTL_MS", "600001");
+    rejects("PROCESSOR_LEASE_RENEW_MS", "49");
+  });
+
+  it("refuses a renew interval longer than half the ttl, naming the variable", () => {
+    expect(() => loadConfig({ PROCESSOR_LEASE_TTL_MS: "3000", PROCESSOR_LEASE_RENEW_MS: "1501" })).toThrow(
+      /PROCESSOR_LEASE_RENEW_MS: expected at most half of PROCESSOR_LEASE_TTL_MS \(3000\), got "1501"/,
+    );
+    expect(() => loadConfig({ PROCESSOR_LEASE_TTL_MS: "1500" })).toThrow(/PROCESSOR_LEASE_RENEW_MS/);
   });
 });

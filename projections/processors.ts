@@ -4,6 +4,7 @@ import type { Logger } from "../platform/logger.js";
 import type { Metrics } from "../platform/metrics.js";
 import { couponPolicy } from "./coupon-policy/coupon-policy.js";
 import { PROJECTIONS } from "./read-models/index.js";
+import { Leases, processOwner } from "./runtime/leases.js";
 import type { Processor } from "./runtime/processor.js";
 import { ProcessorRuntime } from "./runtime/processor-runtime.js";
 
@@ -16,12 +17,16 @@ export interface ProcessorsOptions {
   readonly logger: Logger;
   readonly metrics?: Metrics;
   readonly batchSize: number;
+  /** Lease timing (several projector processes: one works per processor, the others stand by). */
+  readonly lease: { readonly ttlMs: number; readonly renewMs: number };
 }
 
 /**
  * The single entry point that starts every processor of a role (projector, or all-in-one) on the
- * processor runtime, following the active generations. Resolves once they are subscribed;
- * `stop()` on the result finishes the batch in flight and stores its checkpoints.
+ * processor runtime, following the active generations, each under a lease in the document store:
+ * any number of processes may call this on the same stores; per processor one works and the others
+ * stand by to take over. Resolves once started; `stop()` on the result finishes the batch in
+ * flight, stores its checkpoints and releases the leases.
  */
 export async function startProcessors(options: ProcessorsOptions): Promise<ProcessorRuntime> {
   const runtime = new ProcessorRuntime({
@@ -32,6 +37,7 @@ export async function startProcessors(options: ProcessorsOptions): Promise<Proce
     ...(options.metrics ? { metrics: options.metrics } : {}),
     batchSize: options.batchSize,
     generation: "active",
+    leases: new Leases(options.documentStore, { owner: processOwner(), ...options.lease }),
   });
   await runtime.start();
   return runtime;

@@ -23,6 +23,7 @@ import {
   physicalCollection,
   readCheckpoint,
 } from "../projections/runtime/checkpoints.js";
+import { readLeases } from "../projections/runtime/leases.js";
 import type {
   ActivityMinute,
   ControlCenterTotals,
@@ -256,14 +257,17 @@ export class QueryService {
       ),
     );
     // One read for every checkpoint (a handful of documents), beside the head of the log.
-    const [head, docs] = await Promise.all([
+    const [head, docs, leases] = await Promise.all([
       this.headPosition(),
       this.store.find<CheckpointDocument>(CHECKPOINTS, { _id: { $in: ids } }),
+      readLeases(this.store),
     ]);
     const byId = new Map(docs.map((d) => [d._id, d]));
+    const now = Date.now();
     return names.map((name, i) => {
       const checkpoint = byId.get(ids[i] as string) ?? null;
       const position = checkpoint?.position ?? null;
+      const lease = leases.get(name);
       return {
         name,
         state: checkpoint?.state ?? "stopped",
@@ -271,6 +275,15 @@ export class QueryService {
         headPosition: head ? formatPosition(head) : null,
         lag: head === undefined ? null : Math.max(0, (head?.commit ?? 0) - (position?.commit ?? 0)),
         ...(checkpoint?.error ? { error: checkpoint.error } : {}),
+        ...(lease
+          ? {
+              lease: {
+                holder: lease.owner,
+                state: lease.owner === null ? "free" : lease.expiresAt > now ? "held" : "expired",
+                expiresAt: lease.expiresAt > 0 ? new Date(lease.expiresAt).toISOString() : null,
+              } as const,
+            }
+          : {}),
       };
     });
   }

@@ -86,6 +86,21 @@ export const ProjectionStatus = Type.Object({
       "Head position minus applied position (events on the embedded store, log bytes on EventStoreDB); null when the event store cannot be reached.",
   }),
   error: Type.Optional(Type.String()),
+  lease: Type.Optional(
+    Type.Object(
+      {
+        holder: Type.Union([Type.String(), Type.Null()], {
+          description: "The projector process (host/pid/id) that holds or last held it; null once released.",
+        }),
+        state: Type.Union([Type.Literal("held"), Type.Literal("expired"), Type.Literal("free")]),
+        expiresAt: Type.Union([Type.String({ format: "date-time" }), Type.Null()]),
+      },
+      {
+        description:
+          "Which projector process works on this processor (the others stand by and take over when the lease expires or is released).",
+      },
+    ),
+  ),
 });
 
 export const ControlCenterTotals = Type.Object({

@@ -2,6 +2,7 @@ import { EventEmitter } from "node:events";
 import {
   type DocumentStore,
   DocumentStoreUnavailableError,
+  WriteConditionFailedError,
   type WriteOp,
 } from "../../document-store/port.js";
 import { decodeEvent, type StoredDomainEvent } from "../../event-store/codec.js";
@@ -18,6 +19,7 @@ import {
   physicalCollection,
   readCheckpoint,
 } from "./checkpoints.js";
+import type { Leases } from "./leases.js";
 import { isReactor, type Processor, type Reactor } from "./processor.js";
 import { ResubscribeSignal, SubscriptionLoop } from "./subscription-loop.js";
 
@@ -39,6 +41,11 @@ export interface ProcessorRuntimeOptions {
    * collections is much faster without maintaining every index on every insert).
    */
   readonly deferIndexes?: boolean;
+  /**
+   * Work only on the processors whose lease this process holds (several projector processes);
+   * without, it works on every processor (one process, or a replay's own generations).
+   */
+  readonly leases?: Leases;
 }
 
 interface Entry {
@@ -48,6 +55,8 @@ interface Entry {
   state: ProjectionRunState;
   /** Set once the subscription has reported "caught up" and everything before it is stored. */
   caughtUp: boolean;
+  /** With leases: the epoch (fencing token) of the lease held, or null while standing by. */
+  epoch: number | null;
   error?: string;
   readonly names: Map<string, string>;
   readonly collection: (logical: string) => string;
@@ -61,6 +70,8 @@ export interface ProcessorStatus {
   readonly state: ProjectionRunState;
   /** Everything that was in the log when it subscribed has been processed (live since). */
   readonly caughtUp: boolean;
+  /** With leases: whether this process works on it ("held") or stands by. */
+  readonly lease?: "held" | "standby";
   readonly error?: string;
 }
 
@@ -85,6 +96,9 @@ export class ProcessorRuntime {
   private readonly events = new EventEmitter();
   private lastGenerationCheck = 0;
   private generationTimer: NodeJS.Timeout | undefined;
+  private leaseTimer: NodeJS.Timeout | undefined;
+  private leaseRound: Promise<void> | undefined;
+  private stopping = false;
 
   constructor(private readonly options: ProcessorRuntimeOptions) {
     this.events.setMaxListeners(0);
@@ -92,6 +106,11 @@ export class ProcessorRuntime {
 
   async start(): Promise<void> {
     await this.load();
+    if (this.options.leases) {
+      await this.renewLeases();
+      this.leaseTimer = setInterval(() => void this.renewLeases(), this.options.leases.options.renewMs);
+      this.leaseTimer.unref();
+    }
     const types = new Set(this.options.processors.flatMap((p) => [...p.eventTypes]));
     this.loop = new SubscriptionLoop({
       name: `processors:${this.options.processors.map((p) => p.name).join(",")}`,
@@ -103,8 +122,9 @@ export class ProcessorRuntime {
       maxPending: this.options.batchSize * 20,
       resumeFrom: async () => {
         await this.switchGenerations();
-        const running = [...this.entries.values()].filter((e) => e.state !== "failed");
-        if (running.length === 0 || running.some((e) => e.position === null)) return "start";
+        const running = this.working();
+        if (running.length === 0) return null; // a standby for everything: wait for a lease
+        if (running.some((e) => e.position === null)) return "start";
         return running.map((e) => e.position as Position).reduce((a, b) => (isAfter(a, b) ? b : a));
       },
       handleBatch: (batch) => this.applyBatch(batch),
@@ -134,10 +154,87 @@ export class ProcessorRuntime {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     clearInterval(this.generationTimer);
     this.generationTimer = undefined;
+    clearInterval(this.leaseTimer);
+    this.leaseTimer = undefined;
     await this.loop?.stop();
     this.loop = undefined;
+    await this.leaseRound;
+    // The batch in flight is stored: hand the leases over at once instead of letting them expire.
+    const { leases } = this.options;
+    if (leases) {
+      for (const entry of this.entries.values()) {
+        if (entry.epoch === null) continue;
+        await leases.release(entry.processor.name, entry.epoch).catch((error: unknown) => {
+          this.options.logger.warn(
+            { err: error, processor: entry.processor.name },
+            "could not release a lease",
+          );
+        });
+        entry.epoch = null;
+      }
+    }
+  }
+
+  /** The processors this process works on now: held (or no leases) and not failed. */
+  private working(): Entry[] {
+    return [...this.entries.values()].filter((e) => e.state !== "failed" && this.holds(e));
+  }
+
+  private holds(entry: Entry): boolean {
+    return this.options.leases === undefined || entry.epoch !== null;
+  }
+
+  /** One round of lease work (never two at once): renew what is held, try to take what is not. */
+  private renewLeases(): Promise<void> {
+    this.leaseRound ??= this.leaseAttempts().finally(() => {
+      this.leaseRound = undefined;
+    });
+    return this.leaseRound;
+  }
+
+  private async leaseAttempts(): Promise<void> {
+    const { leases, logger, documentStore } = this.options;
+    if (!leases || this.stopping) return;
+    let changed = false;
+    for (const entry of this.entries.values()) {
+      const name = entry.processor.name;
+      let epoch: number | null;
+      try {
+        epoch = await leases.attempt(name, entry.epoch);
+      } catch (error) {
+        // The store is down: keep what we think we hold; the fence refuses our writes if it is gone.
+        logger.warn({ err: error, processor: name }, "lease attempt failed");
+        continue;
+      }
+      if (this.stopping) return;
+      if (entry.epoch !== null && epoch === null) {
+        logger.warn({ processor: name, epoch: entry.epoch }, "lease lost: standing by");
+        entry.epoch = null;
+        entry.caughtUp = false;
+        changed = true;
+      } else if (entry.epoch === null && epoch !== null) {
+        // Another process may have worked on it: carry on from its stored checkpoint.
+        const checkpoint = await readCheckpointSafely(documentStore, name, entry.generation);
+        if (checkpoint === undefined) {
+          await leases.release(name, epoch).catch(() => undefined);
+          continue;
+        }
+        entry.position = checkpoint?.position ?? null;
+        entry.state = "running";
+        delete entry.error;
+        entry.caughtUp = false;
+        entry.epoch = epoch;
+        logger.info(
+          { processor: name, epoch, position: entry.position?.commit ?? null },
+          "lease taken: working",
+        );
+        changed = true;
+      }
+    }
+    if (changed) this.loop?.resubscribe("leases changed");
   }
 
   status(): ProcessorStatus[] {
@@ -148,6 +245,7 @@ export class ProcessorRuntime {
       position: e.position,
       state: e.state,
       caughtUp: e.caughtUp,
+      ...(this.options.leases ? { lease: e.epoch !== null ? ("held" as const) : ("standby" as const) } : {}),
       ...(e.error ? { error: e.error } : {}),
     }));
   }
@@ -182,6 +280,7 @@ export class ProcessorRuntime {
       // A processor that failed before is retried on start: the fault may have been fixed.
       state: "running",
       caughtUp: false,
+      epoch: this.entries.get(processor.name)?.epoch ?? null,
       names,
       collection: (logical) => {
         const name = names.get(logical);
@@ -259,18 +358,24 @@ export class ProcessorRuntime {
       return result;
     };
 
-    const working = [...this.entries.values()].filter((entry) => entry.state !== "failed");
+    const working = this.working();
+    // The fencing conditions as of now: if a lease is lost from here on, the write is refused.
+    const fences = new Map(working.map((entry) => [entry, this.fence(entry)]));
     // Reactors act first: their effects are idempotent, their checkpoints commit with the batch.
     const plans: Plan[] = [];
     for (const entry of working)
       if (isReactor(entry.processor)) plans.push(await this.react(entry, entry.processor, batch, decode));
     for (const entry of working) if (!isReactor(entry.processor)) plans.push(planEntry(entry, batch, decode));
     try {
-      await this.options.documentStore.write(plans.flatMap((plan) => plan.ops));
+      await this.options.documentStore.write([
+        ...plans.flatMap((plan) => fences.get(plan.entry) ?? []),
+        ...plans.flatMap((plan) => plan.ops),
+      ]);
     } catch (error) {
       if (error instanceof DocumentStoreUnavailableError) throw error;
+      if (error instanceof WriteConditionFailedError) return this.fenced();
       // A write the store refused: find out which projection and event, one at a time.
-      await this.isolateFailure(batch, plans, decode, error);
+      await this.isolateFailure(batch, plans, fences, decode, error);
       return;
     }
     this.commit(plans);
@@ -278,6 +383,19 @@ export class ProcessorRuntime {
       { projector: "processors" },
       Number(process.hrtime.bigint() - started) / 1e9,
     );
+  }
+
+  /** With leases: the condition that makes a batch commit only while this process holds the lease. */
+  private fence(entry: Entry): WriteOp[] {
+    const { leases } = this.options;
+    return leases && entry.epoch !== null ? [leases.fence(entry.processor.name, entry.epoch)] : [];
+  }
+
+  /** A batch was refused by a fence: a lease was lost meanwhile. Find out which, then start over. */
+  private async fenced(): Promise<never> {
+    this.options.logger.warn("batch refused: a lease was lost while it was being processed");
+    await this.renewLeases();
+    throw new ResubscribeSignal("a lease was lost");
   }
 
   /**
@@ -358,6 +476,7 @@ export class ProcessorRuntime {
   private async isolateFailure(
     batch: readonly LogMessage[],
     plans: readonly Plan[],
+    fences: ReadonlyMap<Entry, WriteOp[]>,
     decode: Decode,
     cause: unknown,
   ): Promise<void> {
@@ -366,31 +485,46 @@ export class ProcessorRuntime {
       "batch write refused; applying event by event to find the fault",
     );
     // Reactors have acted already: store their checkpoints on their own.
-    for (const plan of plans) {
-      if (!isReactor(plan.entry.processor)) continue;
-      await this.options.documentStore.write(plan.ops);
+    const write = async (plan: Plan) => {
+      try {
+        await this.options.documentStore.write([...(fences.get(plan.entry) ?? []), ...plan.ops]);
+      } catch (error) {
+        if (error instanceof WriteConditionFailedError) await this.fenced();
+        throw error;
+      }
       this.commit([plan]);
-    }
+    };
+    for (const plan of plans) if (isReactor(plan.entry.processor)) await write(plan);
+    const projections = plans.map((plan) => plan.entry).filter((entry) => !isReactor(entry.processor));
     for (const message of batch) {
-      for (const entry of this.entries.values()) {
-        if (entry.state === "failed" || isReactor(entry.processor)) continue;
+      for (const entry of projections) {
+        if (entry.state === "failed") continue;
         const plan = planEntry(entry, [message], decode);
         try {
-          await this.options.documentStore.write(plan.ops);
-          this.commit([plan]);
+          await write(plan);
         } catch (error) {
-          if (error instanceof DocumentStoreUnavailableError) throw error;
+          if (error instanceof DocumentStoreUnavailableError || error instanceof ResubscribeSignal)
+            throw error;
           if (message.kind !== "event") throw error;
           const record = message.event;
-          const failed = failedPlan(entry, entry.position, {
-            position: record.position,
-            error: `${record.type} at ${record.position.commit}: ${String(error)}`,
-          });
-          await this.options.documentStore.write(failed.ops);
-          this.commit([failed]);
+          await write(
+            failedPlan(entry, entry.position, {
+              position: record.position,
+              error: `${record.type} at ${record.position.commit}: ${String(error)}`,
+            }),
+          );
         }
       }
     }
+  }
+}
+
+/** The checkpoint, null when there is none, undefined when the store cannot be read now. */
+async function readCheckpointSafely(store: DocumentStore, processor: string, generation: number) {
+  try {
+    return await readCheckpoint(store, processor, generation);
+  } catch {
+    return undefined;
   }
 }
 

@@ -15,8 +15,11 @@ export interface SubscriptionLoopOptions {
   readonly flushMs: number;
   /** Events received but not yet handled past which the loop drops the subscription until it drains. */
   readonly maxPending?: number;
-  /** Where to (re)subscribe from: read fresh before every subscription. */
-  readonly resumeFrom: () => Promise<Position | "start">;
+  /**
+   * Where to (re)subscribe from: read fresh before every subscription. null: nothing to follow
+   * for now (e.g. a standby without leases); the loop waits for resubscribe() or stop().
+   */
+  readonly resumeFrom: () => Promise<Position | "start" | null>;
   /**
    * Handles one batch of events and progress messages (checkpoints, caught-up) in log order. A
    * rejection drops the subscription; the loop resubscribes after a backoff.
@@ -46,6 +49,8 @@ export class SubscriptionLoop {
   private stopping = false;
   private subscription: Subscription | undefined;
   private wakeUp: (() => void) | undefined;
+  /** Set by resubscribe(): whatever resumeFrom answered before may be out of date. */
+  private nudged = false;
   private inFlight: Promise<void> = Promise.resolve();
   private pending = 0;
   readonly done: Promise<void>;
@@ -60,8 +65,14 @@ export class SubscriptionLoop {
     while (!this.stopping) {
       try {
         await this.inFlight; // never overlap a batch of the previous subscription
+        this.nudged = false;
         const resume = await this.options.resumeFrom();
         if (this.stopping) break;
+        if (resume === null) {
+          // Unless resubscribe() came while resumeFrom was answering (its answer may be stale).
+          if (!this.nudged) await new Promise<void>((resolve) => (this.wakeUp = resolve));
+          continue;
+        }
         logger.debug({ subscription: name, from: resume }, "subscribing");
         await this.consume(resume, () => {
           failures = 0;
@@ -135,8 +146,10 @@ export class SubscriptionLoop {
    */
   resubscribe(reason: string): void {
     if (this.stopping) return;
+    this.nudged = true;
     this.subscription?.unsubscribe();
     this.rejectCurrent?.(new ResubscribeSignal(reason));
+    this.wakeUp?.();
   }
 
   /** Stops consuming; resolves once the batch in flight (if any) has been handled and stored. */
