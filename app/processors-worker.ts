@@ -17,9 +17,21 @@ const { config } = workerData as { config: Config };
 const logger = createLogger(config.logLevel, { role: config.role, thread: "processors" });
 const metrics = new Metrics({ defaultMetrics: false });
 const post = (message: FromProcessors) => port.postMessage(message);
+/** How often the processors thread looks for the request thread's appends (one cheap head read). */
+const WORKER_POLL_INTERVAL_MS = 10;
 
 try {
-  const services = await createServices({ ...config, role: "projector" }, logger, metrics);
+  // The request thread appends through its own connection, which this thread's subscription
+  // only notices by polling the head: poll often, so that read-your-writes does not wait 100 ms.
+  const services = await createServices(
+    {
+      ...config,
+      role: "projector",
+      embeddedPollIntervalMs: Math.min(config.embeddedPollIntervalMs, WORKER_POLL_INTERVAL_MS),
+    },
+    logger,
+    metrics,
+  );
   const processors = services.processors;
   const report = () => post({ type: "status", processors: processors?.status() ?? [] });
   processors?.onAdvance((name, position) => post({ type: "advance", name, position }));

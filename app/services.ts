@@ -45,7 +45,7 @@ export interface Services {
 const runsCommands = (c: Config) => c.role === "all" || c.role === "command-api";
 const runsProjections = (c: Config) => c.role === "all" || c.role === "projector";
 const runsQueries = (c: Config) => c.role === "all" || c.role === "query-api";
-/** ROLE=all runs its projections and reactors in a worker thread unless told otherwise. */
+/** ROLE=all runs its projections and reactors in a worker thread when PROCESSORS_THREAD=worker. */
 const processorsInWorker = (c: Config) => c.role === "all" && c.processorsThread === "worker";
 
 export function openEventStore(config: Config): EventStore {

@@ -16,9 +16,11 @@ import { queriesScenario } from "./scenarios/queries.js";
 import { replayScenario } from "./scenarios/replay.js";
 import { reserveScenario } from "./scenarios/reserve.js";
 import type { BenchContext, Scenario, ScenarioResult } from "./scenarios/scenario.js";
+import { threadsScenario } from "./scenarios/threads.js";
 
 const SCENARIOS: readonly Scenario[] = [
   reserveScenario,
+  threadsScenario,
   hotLotScenario,
   historyScenario,
   replayScenario,

@@ -633,8 +633,8 @@ const SPECS: Specs = {
   processorsThread: {
     name: "PROCESSORS_THREAD",
     description:
-      "Where `ROLE=all` runs the projectors and the coupon policy: `worker` (a worker thread with its own store connections, so that they use the second core and leave the request thread to the API) or `main` (the request thread).",
-    default: "worker",
+      "Where `ROLE=all` runs the projectors and the coupon policy: `main` (the request thread) or `worker` (a worker thread with its own store connections, to use a second core; with the embedded event store its appends contend with the request thread's for the file's write lock, see BENCHMARKS.md).",
+    default: "main",
     ...oneOf(PROCESSOR_THREADS),
   },
 };

@@ -61,7 +61,7 @@ const DEFAULTS: Config = {
   liveUpdateIntervalMs: 250,
   liveHeartbeatMs: 15000,
   pageOidcClientId: "control-center",
-  processorsThread: "worker",
+  processorsThread: "main",
 };
 
 describe("loadConfig defaults", () => {

@@ -6,6 +6,8 @@ export interface LatencySummary {
   readonly p50: number;
   readonly p90: number;
   readonly p99: number;
+  /** The tail target is on p99.9. */
+  readonly p999: number;
   readonly max: number;
 }
 
@@ -13,7 +15,7 @@ export interface LatencySummary {
 export function summarize(values: ArrayLike<number>): LatencySummary {
   const sorted = Float64Array.from(values).sort();
   const n = sorted.length;
-  if (n === 0) return { count: 0, mean: 0, p50: 0, p90: 0, p99: 0, max: 0 };
+  if (n === 0) return { count: 0, mean: 0, p50: 0, p90: 0, p99: 0, p999: 0, max: 0 };
   const at = (q: number) => sorted[Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))] as number;
   let sum = 0;
   for (const v of sorted) sum += v;
@@ -23,6 +25,7 @@ export function summarize(values: ArrayLike<number>): LatencySummary {
     p50: round(at(0.5)),
     p90: round(at(0.9)),
     p99: round(at(0.99)),
+    p999: round(at(0.999)),
     max: round(sorted[n - 1] as number),
   };
 }

@@ -18,6 +18,10 @@ import { decide, evolve, initialState, type LotCommand, Refused } from "./decide
  * requests in flight at once close each other's connection ("SQLITE_MISUSE: Database is closed")
  * or commit each other's half-done transaction. So the peer runs one command at a time through
  * an in-process queue: each command opens the file, reads the lot's stream, appends and closes.
+ * Even so, now and then a commit fails with "SQLITE_BUSY: cannot commit transaction - SQL
+ * statements in progress" (the store's un-awaited `PRAGMA journal_mode = WAL` on the connection it
+ * has just opened is still running): the transaction is rolled back, so the command is retried
+ * (at most BUSY_RETRIES times).
  */
 const eventStore = getSQLiteEventStore({
   fileName: join(process.env.DATA_DIR ?? ".", "emmett-events.sqlite"),
@@ -38,7 +42,20 @@ function oneAtATime<T>(task: () => Promise<T>): Promise<T> {
   return run;
 }
 
-const execute = (lotId: string, command: LotCommand) => oneAtATime(() => handle(eventStore, lotId, command));
+/** SQLITE_BUSY from a transaction that was rolled back: nothing was appended, so deciding again is safe. */
+const isBusy = (error: unknown) =>
+  error instanceof Error && (error as { code?: string }).code === "SQLITE_BUSY";
+const BUSY_RETRIES = 5;
+
+async function execute(lotId: string, command: LotCommand) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await oneAtATime(() => handle(eventStore, lotId, command));
+    } catch (error) {
+      if (!isBusy(error) || attempt >= BUSY_RETRIES) throw error;
+    }
+  }
+}
 
 const app = express();
 app.disable("x-powered-by");
