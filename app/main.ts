@@ -1,5 +1,5 @@
 import { ConfigError, loadConfig, redactConfig } from "../platform/config.js";
-import { createLogger } from "../platform/logger.js";
+import { createLogger, resolveLogOutput } from "../platform/logger.js";
 import { PortInUseError, startService } from "./server.js";
 
 /** Entry point: validate configuration, start the role, and shut down gracefully on SIGTERM/SIGINT. */
@@ -14,7 +14,11 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const logger = createLogger(config.logLevel, { role: config.role });
+  // Resolved once here, so the processors' worker thread (whose stdout is not a terminal) writes
+  // the same format as this thread.
+  const logOutput = resolveLogOutput(config.logFormat);
+  config = { ...config, logFormat: logOutput };
+  const logger = createLogger(config.logLevel, { role: config.role }, logOutput);
   const service = await startService(config, logger);
   logger.info({ config: redactConfig(config), url: service.url }, "started");
   if (process.stdout.isTTY || process.env.npm_lifecycle_event === "start") {

@@ -1,6 +1,6 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { Config } from "../platform/config.js";
-import { createLogger } from "../platform/logger.js";
+import { createLogger, resolveLogOutput } from "../platform/logger.js";
 import { Metrics } from "../platform/metrics.js";
 import type { FromProcessors, ToProcessors } from "./processor-thread.js";
 import { createServices } from "./services.js";
@@ -14,7 +14,11 @@ import { createServices } from "./services.js";
 const port = parentPort;
 if (!port) throw new Error("app/processors-worker.ts runs as a worker thread of the service");
 const { config } = workerData as { config: Config };
-const logger = createLogger(config.logLevel, { role: config.role, thread: "processors" });
+const logger = createLogger(
+  config.logLevel,
+  { role: config.role, thread: "processors" },
+  resolveLogOutput(config.logFormat, false),
+);
 const metrics = new Metrics({ defaultMetrics: false });
 const post = (message: FromProcessors) => port.postMessage(message);
 /** How often the processors thread looks for the request thread's appends (one cheap head read). */

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Config } from "../platform/config.js";
-import { createLogger, type Logger } from "../platform/logger.js";
+import { createLogger, type Logger, resolveLogOutput } from "../platform/logger.js";
 import type { Lifecycle } from "./health.js";
 import { createHttpApp } from "./http-app.js";
 import { createServices, type Services } from "./services.js";
@@ -20,7 +20,7 @@ export interface RunningService {
 
 export async function startService(
   config: Config,
-  logger: Logger = createLogger(config.logLevel, { role: config.role }),
+  logger: Logger = createLogger(config.logLevel, { role: config.role }, resolveLogOutput(config.logFormat)),
 ): Promise<RunningService> {
   const services = await createServices(config, logger);
   const lifecycle: Lifecycle = { ready: true };

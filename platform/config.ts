@@ -19,6 +19,10 @@ export type Role = (typeof ROLES)[number];
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
+export const LOG_FORMATS = ["auto", "json", "pretty"] as const;
+/** How log lines are written: JSON lines, or readable lines for a person at a terminal. */
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 export const EVENT_STORE_SYNC_MODES = ["normal", "full"] as const;
 /** fsync policy of the embedded event store. */
 export type EventStoreSync = (typeof EVENT_STORE_SYNC_MODES)[number];
@@ -45,6 +49,8 @@ export interface Config {
   readonly mongodbDatabase: string;
   /** LOG_LEVEL: least severe level that is logged. */
   readonly logLevel: LogLevel;
+  /** LOG_FORMAT: json, pretty, or auto (pretty when stdout is a terminal). */
+  readonly logFormat: LogFormat;
   /** MAX_INFLIGHT_COMMANDS: commands handled at once before new ones get 503 + Retry-After. */
   readonly maxInflightCommands: number;
   /** COMMAND_RETRY_LIMIT: optimistic-concurrency retries of one command. */
@@ -453,9 +459,16 @@ const SPECS: Specs = {
   },
   logLevel: {
     name: "LOG_LEVEL",
-    description: "Least severe log level written (JSON lines on stdout).",
+    description: "Least severe log level written. At `info` every request gets one access line.",
     default: "info",
     ...oneOf(LOG_LEVELS),
+  },
+  logFormat: {
+    name: "LOG_FORMAT",
+    description:
+      "How logs are written on stdout: `json` (one JSON object per line, for collectors), `pretty` (colored, one readable line per entry), or `auto` (pretty when stdout is a terminal, JSON otherwise).",
+    default: "auto",
+    ...oneOf(LOG_FORMATS),
   },
   maxInflightCommands: {
     name: "MAX_INFLIGHT_COMMANDS",
@@ -696,6 +709,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(mongodbUrl === undefined ? {} : { mongodbUrl }),
     mongodbDatabase: read("mongodbDatabase"),
     logLevel: read("logLevel"),
+    logFormat: read("logFormat"),
     maxInflightCommands: read("maxInflightCommands"),
     commandRetryLimit: read("commandRetryLimit"),
     lotCacheSize: read("lotCacheSize"),

@@ -5,9 +5,8 @@ import type { Logger } from "../logger.js";
 /** Paths probed every few seconds by orchestrators and scrapers: never logged. */
 const QUIET_PATHS: ReadonlySet<string> = new Set(["/healthz", "/readyz", "/metrics"]);
 
-/** The level of a request's line: server errors are errors, client errors worth a look, the rest debug. */
-export const accessLogLevel = (status: number): Level =>
-  status >= 500 ? "error" : status >= 400 ? "info" : "debug";
+/** The level of a request's line: server errors are errors; every other answer is one line at info. */
+export const accessLogLevel = (status: number): Level => (status >= 500 ? "error" : "info");
 
 /**
  * The fields of a request's line. Only what is needed to follow a request through the logs:

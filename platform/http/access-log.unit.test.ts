@@ -42,7 +42,7 @@ function app(level: string) {
 
 describe("access log", () => {
   it("writes one line per request with method, path (no query), status, duration and correlation id", async () => {
-    const { server, lines } = app("debug");
+    const { server, lines } = app("info");
     await request(server)
       .get("/ok?customerId=SECRET")
       .set("X-Correlation-Id", "c-1")
@@ -51,7 +51,7 @@ describe("access log", () => {
     const [line] = lines;
     expect(line).toMatchObject({
       msg: "request completed",
-      level: 20,
+      level: 30,
       correlationId: "c-1",
       req: { method: "GET", path: "/ok" },
       res: { statusCode: 200 },
@@ -60,13 +60,18 @@ describe("access log", () => {
     expect(JSON.stringify(line)).not.toMatch(/SECRET|Bearer/);
   });
 
-  it("levels by status: 5xx error, 4xx info, others debug (so info hides successes); probes are never logged", async () => {
+  it("levels by status: 5xx error, every other answer info; probes are never logged; warn hides successes", async () => {
     const { server, lines } = app("info");
     for (const path of ["/ok", "/missing", "/broken", "/healthz"]) await request(server).get(path);
-    await expect.poll(() => lines.length).toBe(2);
+    await expect.poll(() => lines.length).toBe(3);
     expect(lines.map((l) => [(l.req as { path: string }).path, l.level])).toEqual([
+      ["/ok", 30],
       ["/missing", 30],
       ["/broken", 50],
     ]);
+    const quiet = app("warn");
+    for (const path of ["/ok", "/missing", "/broken"]) await request(quiet.server).get(path);
+    await expect.poll(() => quiet.lines.length).toBe(1);
+    expect(quiet.lines[0]?.req).toMatchObject({ path: "/broken" });
   });
 });
