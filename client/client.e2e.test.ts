@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningService } from "../app/server.js";
+import { customerHeaders, operatorHeaders, signInUrl } from "../test-support/auth.js";
 import { startTestService, tempDataDir } from "../test-support/service.js";
 import { type ApiClient, apiClient, type operations } from "./index.js";
 
@@ -13,13 +14,34 @@ import { type ApiClient, apiClient, type operations } from "./index.js";
 describe("every operation through the generated client", () => {
   const data = tempDataDir("parking-client-");
   let service: RunningService;
+  /** The operator at the desk, a customer on their phone, and someone who has not signed in. */
   let api: ApiClient;
+  let customer: ApiClient;
+  let anonymous: ApiClient;
   const lotId = "gangnam-1";
+  const windowedLotId = "seocho-2";
   let reservationId = "";
+  let windowedId = "";
+  /** A two-hour stay starting in a minute: a customer can check in at once. */
+  const arrivingNow = (() => {
+    const startsAt = Math.ceil(Date.now() / 1000) * 1000 + 60_000;
+    return {
+      startsAt: new Date(startsAt).toISOString(),
+      endsAt: new Date(startsAt + 2 * 3_600_000).toISOString(),
+    };
+  })();
+  /** A window tomorrow, so it is never in the past whatever the time of the run. */
+  const tomorrowAt = (hour: number) => {
+    const day = new Date(Date.now() + 24 * 3_600_000);
+    day.setUTCHours(hour, 0, 0, 0);
+    return day.toISOString();
+  };
 
   beforeAll(async () => {
     service = await startTestService(data.dir);
-    api = apiClient({ baseUrl: service.url });
+    api = apiClient({ baseUrl: service.url, headers: await operatorHeaders(data.dir) });
+    customer = apiClient({ baseUrl: service.url, headers: await customerHeaders(data.dir, "CUST1") });
+    anonymous = apiClient({ baseUrl: service.url });
   });
   afterAll(async () => {
     await service?.shutdown("test done");
@@ -48,7 +70,9 @@ describe("every operation through the generated client", () => {
       expect(tooLarge.response.status).toBe(413);
     },
     listParkingLots: async () => {
-      const page = await api.GET("/parking-lots", { params: { query: { limit: "10", minPosition: "1" } } });
+      const page = await anonymous.GET("/parking-lots", {
+        params: { query: { limit: "10", minPosition: "1" } },
+      });
       expect(page.data?.items.map((l) => l.parkingLotId)).toEqual([lotId]);
       const unknown = await api.GET("/parking-lots", { params: { query: { sort: "name" } as never } });
       expect(unknown.error?.errors?.[0]?.field).toBe("query.sort");
@@ -57,7 +81,7 @@ describe("every operation through the generated client", () => {
       expect(far.response.headers.get("retry-after")).toBe("1");
     },
     getParkingLot: async () => {
-      const lot = await api.GET("/parking-lots/{parkingLotId}", {
+      const lot = await anonymous.GET("/parking-lots/{parkingLotId}", {
         params: { path: { parkingLotId: lotId } },
       });
       expect(lot.data?.capacity).toBe(1);
@@ -67,35 +91,63 @@ describe("every operation through the generated client", () => {
       expect(missing.error?.type).toBe("/problems/parking-lot-not-found");
     },
     reserveParking: async () => {
-      const body = { customerId: "CUST1", carNumber: "10더8612", amount: 5000 };
+      const body = { carNumber: "10더8612", amount: 5000 };
       const params = { path: { parkingLotId: lotId }, header: { "Idempotency-Key": "reserve-1" } };
-      const reserved = await api.POST("/parking-lots/{parkingLotId}/reservations", { params, body });
+      const reserved = await customer.POST("/parking-lots/{parkingLotId}/reservations", { params, body });
       expect(reserved.response.status).toBe(201);
       reservationId = reserved.data?.reservationId ?? "";
-      const replay = await api.POST("/parking-lots/{parkingLotId}/reservations", { params, body });
+      const replay = await customer.POST("/parking-lots/{parkingLotId}/reservations", { params, body });
       expect(replay.response.status).toBe(200);
       expect(replay.response.headers.get("idempotent-replayed")).toBe("true");
-      const reused = await api.POST("/parking-lots/{parkingLotId}/reservations", {
+      const reused = await customer.POST("/parking-lots/{parkingLotId}/reservations", {
         params,
         body: { ...body, amount: 6000 },
       });
       expect(reused.response.status).toBe(422);
       const full = await api.POST("/parking-lots/{parkingLotId}/reservations", {
         params: { path: { parkingLotId: lotId } },
-        body: { ...body, carNumber: "서울12가3456" },
+        body: { ...body, customerId: "CUST2", carNumber: "서울12가3456" },
       });
       expect(full.error?.type).toBe("/problems/parking-lot-full");
-      const noLot = await api.POST("/parking-lots/{parkingLotId}/reservations", {
+      const noLot = await customer.POST("/parking-lots/{parkingLotId}/reservations", {
         params: { path: { parkingLotId: "nowhere" } },
         body,
       });
       expect(noLot.response.status).toBe(404);
+      const someoneElse = await customer.POST("/parking-lots/{parkingLotId}/reservations", {
+        params: { path: { parkingLotId: lotId } },
+        body: { ...body, customerId: "CUST2" },
+      });
+      expect(someoneElse.response.status).toBe(403);
+      const signedOut = await anonymous.POST("/parking-lots/{parkingLotId}/reservations", {
+        params: { path: { parkingLotId: lotId } },
+        body,
+      });
+      expect(signedOut.response.status).toBe(401);
+      expect(signedOut.response.headers.get("www-authenticate")).toMatch(/^Bearer /);
+      // A lot with an hourly rate prices a window; a window tomorrow on it, to check in and out.
+      const lot = { parkingLotId: windowedLotId, name: "서초구청 주차장", capacity: 2, hourlyRate: 3000 };
+      expect((await api.POST("/parking-lots", { body: lot })).response.status).toBe(201);
+      const windowed = await customer.POST("/parking-lots/{parkingLotId}/reservations", {
+        params: { path: { parkingLotId: windowedLotId } },
+        body: { carNumber: "12가3456", ...arrivingNow },
+      });
+      expect(windowed.response.status).toBe(201);
+      expect(windowed.data?.amount).toBe(6000);
+      windowedId = windowed.data?.reservationId ?? "";
+      const stale = await customer.POST("/parking-lots/{parkingLotId}/reservations", {
+        params: { path: { parkingLotId: windowedLotId } },
+        body: { carNumber: "12가3457", startsAt: tomorrowAt(10), endsAt: tomorrowAt(12), amount: 1 },
+      });
+      expect(stale.error?.type).toBe("/problems/price-changed");
     },
     listReservations: async () => {
       const page = await api.GET("/reservations", {
         params: { query: { carNumber: "10더8612", minPosition: "2" } },
       });
       expect(page.data?.items.map((r) => r.reservationId)).toEqual([reservationId]);
+      const own = await customer.GET("/reservations", { params: { query: { minPosition: "2" } } });
+      expect(own.data?.items.every((r) => r.customerId === "CUST1")).toBe(true);
     },
     getReservation: async () => {
       const one = await api.GET("/reservations/{reservationId}", {
@@ -104,10 +156,14 @@ describe("every operation through the generated client", () => {
       expect(one.data?.status).toBe("RESERVED");
     },
     listCustomerCoupons: async () => {
-      const coupons = await api.GET("/customers/{customerId}/coupons", {
+      const coupons = await customer.GET("/customers/{customerId}/coupons", {
         params: { path: { customerId: "CUST1" }, query: { minPosition: "2" } },
       });
-      expect(coupons.data?.items).toHaveLength(1);
+      expect(coupons.data?.items.length).toBeGreaterThanOrEqual(1);
+      const others = await customer.GET("/customers/{customerId}/coupons", {
+        params: { path: { customerId: "CUST2" } },
+      });
+      expect(others.response.status).toBe(403);
     },
     cancelReservation: async () => {
       const path = { parkingLotId: lotId, reservationId };
@@ -118,18 +174,87 @@ describe("every operation through the generated client", () => {
       expect(canceled.data?.status).toBe("CANCELED");
       const missing = await api.DELETE("/parking-lots/{parkingLotId}/reservations/{reservationId}", {
         params: { path: { ...path, reservationId: "nope" } },
+        body: { reason: "일정 변경" },
       });
       expect(missing.response.status).toBe(404);
+    },
+    checkIn: async () => {
+      const path = { parkingLotId: windowedLotId, reservationId: windowedId };
+      const checkedIn = await customer.POST(
+        "/parking-lots/{parkingLotId}/reservations/{reservationId}/check-in",
+        { params: { path } },
+      );
+      expect(checkedIn.data?.status).toBe("CHECKED_IN");
+      // Checking in twice changes nothing; a canceled reservation cannot be checked in.
+      const again = await customer.POST(
+        "/parking-lots/{parkingLotId}/reservations/{reservationId}/check-in",
+        {
+          params: { path },
+        },
+      );
+      expect(again.data?.status).toBe("CHECKED_IN");
+      const canceled = { parkingLotId: lotId, reservationId };
+      const refused = await customer.POST(
+        "/parking-lots/{parkingLotId}/reservations/{reservationId}/check-in",
+        {
+          params: { path: canceled },
+        },
+      );
+      expect(refused.response.status).toBe(409);
+    },
+    checkOut: async () => {
+      const path = { parkingLotId: windowedLotId, reservationId: windowedId };
+      const checkedOut = await customer.POST(
+        "/parking-lots/{parkingLotId}/reservations/{reservationId}/check-out",
+        { params: { path } },
+      );
+      expect(checkedOut.data?.status).toBe("COMPLETED");
+    },
+    changeCapacity: async () => {
+      const params = { path: { parkingLotId: windowedLotId } };
+      const changed = await api.PUT("/parking-lots/{parkingLotId}/capacity", {
+        params,
+        body: { capacity: 3 },
+      });
+      expect(changed.data?.capacity).toBe(3);
+      const byCustomer = await customer.PUT("/parking-lots/{parkingLotId}/capacity", {
+        params,
+        body: { capacity: 0 },
+      });
+      expect(byCustomer.response.status).toBe(403);
+    },
+    closeParkingLot: async () => {
+      const booked = await customer.POST("/parking-lots/{parkingLotId}/reservations", {
+        params: { path: { parkingLotId: windowedLotId } },
+        body: { carNumber: "12가3458", startsAt: tomorrowAt(14), endsAt: tomorrowAt(15) },
+      });
+      expect(booked.response.status).toBe(201);
+      const closure = await api.POST("/parking-lots/{parkingLotId}/closures", {
+        params: { path: { parkingLotId: windowedLotId } },
+        body: { from: tomorrowAt(13), until: tomorrowAt(16), reason: "도장 공사" },
+      });
+      expect(closure.data?.canceledReservations).toEqual([booked.data?.reservationId]);
+      const refused = await customer.POST("/parking-lots/{parkingLotId}/reservations", {
+        params: { path: { parkingLotId: windowedLotId } },
+        body: { carNumber: "12가3459", startsAt: tomorrowAt(14), endsAt: tomorrowAt(15) },
+      });
+      expect(refused.error?.type).toBe("/problems/parking-lot-closed");
     },
     getControlCenter: async () => {
       const view = await api.GET("/control-center", {
         params: { query: { limit: "1", minPosition: "3" } },
         headers: { accept: "application/json" },
       });
-      expect(view.data?.parkingLots.map((l) => l.parkingLotId)).toEqual([lotId]);
-      expect(view.data?.parkingLotsNextCursor).toBeNull();
-      const unknown = await api.GET("/control-center", { params: { query: { foo: "1" } as never } });
-      expect(unknown.error?.errors?.[0]?.field).toBe("query.foo");
+      const json = view.data as Exclude<typeof view.data, string | undefined>;
+      expect(json.parkingLots.map((l) => l.parkingLotId)).toEqual([lotId]);
+      expect(json.parkingLotsNextCursor).not.toBeNull();
+      const refused = await customer.GET("/control-center", { headers: { accept: "application/json" } });
+      expect(refused.response.status).toBe(403);
+      const unknown = await api.GET("/control-center", {
+        params: { query: { foo: "1" } as never },
+        headers: { accept: "application/json" },
+      });
+      expect((unknown.error as { errors?: { field: string }[] }).errors?.[0]?.field).toBe("query.foo");
     },
     getSignInConfig: async () => {
       expect((await api.GET("/control-center/sign-in-config")).data?.mode).toBeDefined();
@@ -140,8 +265,8 @@ describe("every operation through the generated client", () => {
       await stream.response.body?.cancel();
     },
     getLandingPage: async () => {
-      const links = await api.GET("/", { headers: { accept: "application/json" } });
-      expect(links.data && "links" in links.data).toBe(true);
+      const links = await anonymous.GET("/", { headers: { accept: "application/json" } });
+      expect(links.data).toHaveProperty("links");
     },
     getLiveness: async () => {
       expect((await api.GET("/healthz")).data?.status).toBe("ok");
@@ -155,6 +280,35 @@ describe("every operation through the generated client", () => {
     },
     getOpenApiDocument: async () => {
       expect((await api.GET("/openapi.json")).data).toHaveProperty("openapi", "3.1.0");
+    },
+    getDevIssuerDiscovery: async () => {
+      const discovery = await anonymous.GET("/.well-known/openid-configuration");
+      expect(discovery.data?.jwks_uri).toMatch(/\/\.well-known\/jwks\.json$/);
+    },
+    getDevIssuerKeys: async () => {
+      const keys = await anonymous.GET("/.well-known/jwks.json");
+      expect(keys.data?.keys.length).toBeGreaterThanOrEqual(1);
+      expect(JSON.stringify(keys.data)).not.toMatch(/"d":/);
+    },
+    signIn: async () => {
+      const link = new URL(await signInUrl(data.dir, service.url));
+      const signedIn = await anonymous.GET("/sign-in", {
+        params: { query: { token: link.searchParams.get("token") ?? "" } },
+        parseAs: "text",
+      });
+      expect(signedIn.response.status).toBe(200);
+      expect(signedIn.response.headers.get("set-cookie")).toMatch(/HttpOnly/i);
+      const reused = await anonymous.GET("/sign-in", {
+        params: { query: { token: link.searchParams.get("token") ?? "" } },
+      });
+      expect(reused.response.status).toBe(401);
+    },
+    signOut: async () => {
+      const signedOut = await anonymous.POST("/sign-out", {
+        headers: { origin: service.url, "sec-fetch-site": "same-origin" },
+        parseAs: "text",
+      });
+      expect(signedOut.response.status).toBe(200);
     },
     getProblemType: async () => {
       const full = await api.GET("/problems/{name}", { params: { path: { name: "parking-lot-full" } } });
@@ -171,9 +325,10 @@ describe("every operation through the generated client", () => {
   });
 
   it("OPTIONS and a method a path lacks both name every method of the path", async () => {
-    const options = await fetch(`${service.url}/parking-lots`, { method: "OPTIONS" });
+    const headers = await operatorHeaders(data.dir);
+    const options = await fetch(`${service.url}/parking-lots`, { method: "OPTIONS", headers });
     expect(options.headers.get("allow")).toBe("POST, GET");
-    const put = await fetch(`${service.url}/parking-lots`, { method: "PUT" });
+    const put = await fetch(`${service.url}/parking-lots`, { method: "PUT", headers });
     expect(put.status).toBe(405);
     expect(put.headers.get("allow")).toBe("POST, GET");
   });

@@ -518,9 +518,34 @@ export const OPERATIONS: readonly Operation[] = [
     access: "anonymous",
     responses: {
       "200": {
-        description: "A JSON Web Key Set.",
+        description: "A JSON Web Key Set (RFC 7517): public keys only.",
         headers: CORRELATION,
-        content: { "application/json": { schema: { type: "object" } } },
+        content: {
+          "application/json": {
+            schema: {
+              type: "object",
+              required: ["keys"],
+              properties: {
+                keys: {
+                  type: "array",
+                  items: {
+                    type: "object",
+                    required: ["kty", "kid"],
+                    properties: {
+                      kty: { type: "string", example: "EC" },
+                      kid: { type: "string" },
+                      alg: { type: "string", example: "ES256" },
+                      use: { type: "string", example: "sig" },
+                      crv: { type: "string" },
+                      x: { type: "string" },
+                      y: { type: "string" },
+                    },
+                  },
+                },
+              },
+            },
+          },
+        },
       },
     },
   },
@@ -534,9 +559,22 @@ export const OPERATIONS: readonly Operation[] = [
     access: "anonymous",
     responses: {
       "200": {
-        description: "issuer and jwks_uri.",
+        description: "The issuer and where its keys are (OpenID Connect Discovery 1.0).",
         headers: CORRELATION,
-        content: { "application/json": { schema: { type: "object" } } },
+        content: {
+          "application/json": {
+            schema: {
+              type: "object",
+              required: ["issuer", "jwks_uri"],
+              properties: {
+                issuer: { type: "string", example: "urn:parking-reservations:dev-issuer" },
+                jwks_uri: { type: "string", format: "uri" },
+                id_token_signing_alg_values_supported: { type: "array", items: { type: "string" } },
+                claims_supported: { type: "array", items: { type: "string" } },
+              },
+            },
+          },
+        },
       },
     },
   },
