@@ -7,7 +7,9 @@
 # Stages: deps (toolchain + every dependency; better-sqlite3 compiles here), build (tsc -> dist/),
 # prod-deps (the same node_modules pruned to production), runtime (dist/ + production node_modules).
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+# A Node.js LTS line (24: maintenance LTS until April 2028). CI runs the whole suite on this same
+# major (.ci/run reads it from this line), besides the Node 20 of the development machines.
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS deps
 # better-sqlite3 is a native addon: node-gyp needs python3, make and a C++ compiler.

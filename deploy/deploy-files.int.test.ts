@@ -408,13 +408,15 @@ const PRUNES_DEV =
   /npm (ci|install) [^&|;]*--omit=dev|npm prune [^&|;]*--omit=dev|npm (ci|install|prune) [^&|;]*--production/;
 
 describe("Dockerfile", () => {
-  it("is multi-stage, on node:20-bookworm-slim", () => {
+  it("is multi-stage, every stage on one Node.js LTS image (the major CI also tests on)", () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    expect(finalStage.base).toBe("node:20-bookworm-slim");
+    expect(finalStage.base).toBe("node:24-bookworm-slim");
     for (const stage of stages) {
       const root = lineage(stage).at(-1);
-      expect(root?.base, `stage ${stage.name}`).toBe("node:20-bookworm-slim");
+      expect(root?.base, `stage ${stage.name}`).toBe("node:24-bookworm-slim");
     }
+    const ci = readFileSync(new URL("../.ci/run", import.meta.url), "utf8");
+    expect(ci).toMatch(/ARG NODE_IMAGE=node:/);
   });
 
   it("installs the toolchain better-sqlite3 compiles with, then npm ci and npm run build", () => {
