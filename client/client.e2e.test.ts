@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningService } from "../app/server.js";
 import { customerHeaders, operatorHeaders, signInUrl } from "../test-support/auth.js";
+import { type PrismProxy, prismConfigured, startPrismProxy } from "../test-support/prism.js";
 import { startTestService, tempDataDir } from "../test-support/service.js";
 import { type ApiClient, apiClient, type operations } from "./index.js";
 
@@ -37,13 +38,19 @@ describe("every operation through the generated client", () => {
     return day.toISOString();
   };
 
+  /** With deploy/prism/check.sh, every call also goes through Stoplight Prism's validation proxy. */
+  let prism: PrismProxy | undefined;
+
   beforeAll(async () => {
     service = await startTestService(data.dir);
-    api = apiClient({ baseUrl: service.url, headers: await operatorHeaders(data.dir) });
-    customer = apiClient({ baseUrl: service.url, headers: await customerHeaders(data.dir, "CUST1") });
-    anonymous = apiClient({ baseUrl: service.url });
-  });
+    prism = prismConfigured() ? await startPrismProxy(service.url) : undefined;
+    const through = prism ? { baseUrl: prism.url, fetch: prism.fetch } : { baseUrl: service.url };
+    api = apiClient({ ...through, headers: await operatorHeaders(data.dir) });
+    customer = apiClient({ ...through, headers: await customerHeaders(data.dir, "CUST1") });
+    anonymous = apiClient(through);
+  }, 90_000);
   afterAll(async () => {
+    await prism?.stop();
     await service?.shutdown("test done");
     data.remove();
   });
@@ -322,6 +329,13 @@ describe("every operation through the generated client", () => {
         throw new Error(`${operationId}: ${String(error)}`, { cause: error });
       });
     }
+  }, 120_000);
+
+  it.runIf(prismConfigured())("Prism's validation proxy finds no answer at odds with the document", () => {
+    console.info(
+      `Prism refused ${prism?.refusedAsInvalid.length} requests as invalid per the document (the refusal cases, then sent to the service directly):\n  ${prism?.refusedAsInvalid.join("\n  ")}`,
+    );
+    expect(prism?.violations).toEqual([]);
   });
 
   it("OPTIONS and a method a path lacks both name every method of the path", async () => {

@@ -126,7 +126,7 @@ const idempotencyKeyHeader = {
   name: "Idempotency-Key",
   in: "header",
   required: false,
-  description: `${IdempotencyKey.description} Scope: one parking lot and one customer (the key is combined with the lot id and the customer), kept as long as the reservation exists (keys never expire). A retry with the same key and the same body answers 200 with the original reservation and \`Idempotent-Replayed: true\`; the same key with a different customer, car or amount answers 422. Without a key every request books a new reservation.`,
+  description: `${IdempotencyKey.description} Scope: one parking lot and one customer (the reservation id is an HMAC of the lot, the customer and the key under a server secret): another customer's identical key is another booking and never sees this one. Kept as long as the reservation exists (keys never expire). A retry with the same key and the same body answers 200 with the original reservation and \`Idempotent-Replayed: true\`; the same key with a different car, amount or window answers 422. Without a key every request books a new reservation.`,
   schema: plain(IdempotencyKey),
   example: "reserve-2f1c9a7e",
 };

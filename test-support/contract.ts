@@ -1,4 +1,5 @@
 import SwaggerParser from "@apidevtools/swagger-parser";
+import { Ajv, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
 import { OpenAPIBackend } from "openapi-backend";
 import { openApiDocument } from "../read-api/openapi.js";
@@ -48,6 +49,25 @@ function api(): Promise<OpenAPIBackend> {
     return instance;
   })();
   return backend;
+}
+
+/**
+ * openapi-backend validates `application/json` bodies only, so problem documents
+ * (`application/problem+json`) are checked here, against the same dereferenced schemas.
+ */
+const problemAjv = new Ajv({ strict: false, allErrors: true });
+addFormats(problemAjv);
+const problemValidators = new Map<string, ValidateFunction>();
+function problemValidator(instance: OpenAPIBackend, operationId: string, status: number) {
+  const key = `${operationId} ${status}`;
+  if (!problemValidators.has(key)) {
+    const response = instance.getOperation(operationId)?.responses?.[String(status)] as
+      | { content?: Record<string, { schema?: object }> }
+      | undefined;
+    const schema = response?.content?.["application/problem+json"]?.schema;
+    if (schema) problemValidators.set(key, problemAjv.compile(schema));
+  }
+  return problemValidators.get(key);
 }
 
 const paths = (): [RegExp, string, Record<string, OperationObject>][] => {
@@ -145,8 +165,17 @@ export async function contractViolations(response: ObservedResponse): Promise<st
   for (const error of headerResult.errors ?? []) {
     violations.push(`${what}: header ${error.instancePath} ${error.message} ${JSON.stringify(error.params)}`);
   }
-  const isJson = contentType === "application/json" || contentType === "application/problem+json";
-  if (isJson && response.body !== undefined) {
+  if (contentType === "application/problem+json" && response.body !== undefined) {
+    const validate = problemValidator(backend, operation.operationId, response.status);
+    if (validate && !validate(response.body)) {
+      for (const error of validate.errors ?? []) {
+        violations.push(
+          `${what}: body${error.instancePath} ${error.message} ${JSON.stringify(error.params)} in ${JSON.stringify(response.body).slice(0, 300)}`,
+        );
+      }
+    }
+  }
+  if (contentType === "application/json" && response.body !== undefined) {
     const bodyResult = backend.validateResponse(response.body, operation.operationId, response.status);
     for (const error of bodyResult.errors ?? []) {
       violations.push(

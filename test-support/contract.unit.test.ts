@@ -38,6 +38,17 @@ describe("the response check against the OpenAPI document", () => {
     expect(violations.join()).toMatch(/body\/capacity must be integer/);
   });
 
+  it("flags a problem document that breaks the Problem schema (application/problem+json bodies too)", async () => {
+    const violations = await contractViolations({
+      method: "POST",
+      path: "/parking-lots/gangnam-1/reservations/r-1/check-in",
+      status: 409,
+      headers: problem(),
+      body: { type: "/problems/reservation-not-active", title: "Reservation not active", status: "CANCELED" },
+    });
+    expect(violations.join()).toMatch(/body\/status must be integer/);
+  });
+
   it("flags a missing required header and an undocumented content type", async () => {
     const violations = await contractViolations({
       method: "POST",

@@ -167,6 +167,12 @@ export class ProblemError extends Error {
       readonly errors?: readonly FieldError[];
       readonly retryAfterSeconds?: number;
       readonly headers?: Readonly<Record<string, string>>;
+      /** RFC 9457's own members are the problem's; an extension may not take their names. */
+      readonly type?: never;
+      readonly title?: never;
+      readonly status?: never;
+      readonly detail?: never;
+      readonly instance?: never;
       readonly [key: string]: unknown;
     } = {},
   ) {
@@ -188,12 +194,12 @@ export interface ProblemDocument {
 export function problemDocument(error: ProblemError, instance?: string): ProblemDocument {
   const { errors, retryAfterSeconds: _r, headers: _h, ...extensions } = error.extra;
   return {
+    ...extensions,
     type: problemType(error.problem),
     title: PROBLEM_TYPES[error.problem].title,
     status: error.status,
     ...(error.detail ? { detail: error.detail } : {}),
     ...(instance ? { instance } : {}),
     ...(errors ? { errors } : {}),
-    ...extensions,
   };
 }

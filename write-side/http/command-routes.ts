@@ -85,7 +85,7 @@ function rejectionProblem(rejection: Rejection): ProblemError {
         {
           parkingLotId: rejection.parkingLotId,
           reservationId: rejection.reservationId,
-          status: rejection.status,
+          reservationStatus: rejection.status,
         },
       );
     case "NotCheckedIn":
