@@ -4,10 +4,12 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { MetricObjectWithValues, MetricValue } from "prom-client";
+import type { EventStore } from "../event-store/port.js";
 import type { Position } from "../event-store/position.js";
 import type { Config } from "../platform/config.js";
 import type { Logger } from "../platform/logger.js";
 import type { ProcessorStatus } from "../projections/runtime/processor-runtime.js";
+import { type AppendReply, type AppendRequest, serveAppend } from "./append-relay.js";
 
 export type WorkerMetrics = MetricObjectWithValues<MetricValue<string>>[];
 
@@ -17,10 +19,11 @@ export type FromProcessors =
   | { type: "advance"; name: string; position: Position }
   | { type: "metrics"; id: number; metrics: WorkerMetrics }
   | { type: "stopped" }
-  | { type: "failed"; error: string };
+  | { type: "failed"; error: string }
+  | AppendRequest;
 
 /** Messages to it. */
-export type ToProcessors = { type: "metrics"; id: number } | { type: "stop" };
+export type ToProcessors = { type: "metrics"; id: number } | { type: "stop" } | AppendReply;
 
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -64,12 +67,17 @@ export class ProcessorThread {
   private constructor(
     private readonly worker: Worker,
     private readonly logger: Logger,
+    private readonly eventStore: EventStore,
   ) {}
 
-  static async start(config: Config, logger: Logger): Promise<ProcessorThread> {
+  /**
+   * Starts the worker. `eventStore` is this thread's connection: with the embedded store the
+   * worker appends through it (see append-relay.ts), so one connection writes the file.
+   */
+  static async start(config: Config, logger: Logger, eventStore: EventStore): Promise<ProcessorThread> {
     const source = workerSource();
     const worker = new Worker(source.code, { eval: source.eval, workerData: { config } });
-    const thread = new ProcessorThread(worker, logger);
+    const thread = new ProcessorThread(worker, logger, eventStore);
     await new Promise<void>((resolve, reject) => {
       worker.on("message", (message: FromProcessors) => {
         if (message.type === "failed" && thread.statuses.length === 0) reject(new Error(message.error));
@@ -142,6 +150,9 @@ export class ProcessorThread {
       case "metrics":
         this.metricRequests.get(message.id)?.(message.metrics);
         this.metricRequests.delete(message.id);
+        return;
+      case "append":
+        void serveAppend(this.eventStore, message).then((reply) => this.post(reply));
         return;
       case "stopped":
         return;

@@ -2,6 +2,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import type { Config } from "../platform/config.js";
 import { createLogger, resolveLogOutput } from "../platform/logger.js";
 import { Metrics } from "../platform/metrics.js";
+import { type AppendReply, relayingAppends } from "./append-relay.js";
 import type { FromProcessors, ToProcessors } from "./processor-thread.js";
 import { createServices } from "./services.js";
 
@@ -24,6 +25,20 @@ const post = (message: FromProcessors) => port.postMessage(message);
 /** How often the processors thread looks for the request thread's appends (one cheap head read). */
 const WORKER_POLL_INTERVAL_MS = 10;
 
+/** Where the request thread's answers to this thread's appends go (embedded event store only). */
+let receiveAppendReply: ((reply: AppendReply) => void) | undefined;
+/** What the request thread asks once the processors run (a stop may come while they start). */
+let serve: ((message: ToProcessors) => void) | undefined;
+let stopRequested = false;
+
+// Listening from the start: the processors' first catch-up may append (coupon policy) and wait
+// for the request thread's answer before startProcessors returns.
+port.on("message", (message: ToProcessors) => {
+  if (message.type === "appended" || message.type === "append-failed") receiveAppendReply?.(message);
+  else if (serve) serve(message);
+  else if (message.type === "stop") stopRequested = true;
+});
+
 try {
   // The request thread appends through its own connection, which this thread's subscription
   // only notices by polling the head: poll often, so that read-your-writes does not wait 100 ms.
@@ -35,6 +50,17 @@ try {
     },
     logger,
     metrics,
+    // The embedded store's file has one writer per process: the request thread's connection.
+    // EventStoreDB serves any number of writing clients, so there each thread appends itself.
+    config.eventStoreUrl
+      ? {}
+      : {
+          wrapEventStore: (store) => {
+            const relay = relayingAppends(store, post);
+            receiveAppendReply = relay.receive;
+            return relay.store;
+          },
+        },
   );
   const processors = services.processors;
   const report = () => post({ type: "status", processors: processors?.status() ?? [] });
@@ -42,7 +68,7 @@ try {
   // Failures and caught-up flags have no event of their own: report the whole status often.
   const timer = setInterval(report, 200);
   report();
-  port.on("message", (message: ToProcessors) => {
+  serve = (message) => {
     switch (message.type) {
       case "metrics":
         void metrics.registry
@@ -58,7 +84,8 @@ try {
           .finally(() => port.close());
         return;
     }
-  });
+  };
+  if (stopRequested) serve({ type: "stop" });
 } catch (error) {
   logger.error({ err: error }, "processors thread failed to start");
   post({ type: "failed", error: error instanceof Error ? (error.stack ?? error.message) : String(error) });

@@ -64,14 +64,21 @@ export async function openDocumentStore(config: Config): Promise<DocumentStore> 
     : SqliteDocumentStore.open({ file: join(config.dataDir, "read-models.sqlite") });
 }
 
+export interface ServiceOptions {
+  /** Stands in for the opened event store (the processors thread relays its appends with it). */
+  readonly wrapEventStore?: (store: EventStore) => EventStore;
+}
+
 export async function createServices(
   config: Config,
   logger: Logger,
   metrics = new Metrics(),
+  options: ServiceOptions = {},
 ): Promise<Services> {
   const authentication = await createAuthentication(config);
   const idempotencySecret = idempotencySecretOf(config);
-  const eventStore = openEventStore(config);
+  const opened = openEventStore(config);
+  const eventStore = options.wrapEventStore ? options.wrapEventStore(opened) : opened;
   const documentStore =
     runsProjections(config) || runsQueries(config) ? await openDocumentStore(config) : undefined;
 
@@ -84,7 +91,7 @@ export async function createServices(
     : undefined;
 
   const thread = processorsInWorker(config)
-    ? await ProcessorThread.start(config, logger.child({ component: "processors-thread" }))
+    ? await ProcessorThread.start(config, logger.child({ component: "processors-thread" }), eventStore)
     : undefined;
   const processors =
     !thread && runsProjections(config) && documentStore

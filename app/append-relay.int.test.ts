@@ -1,0 +1,71 @@
+import { join } from "node:path";
+import { MessageChannel } from "node:worker_threads";
+import { afterEach, describe, expect, it } from "vitest";
+import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
+import { EventStoreUnavailableError, WrongExpectedRevisionError } from "../event-store/errors.js";
+import type { EventStore } from "../event-store/port.js";
+import { tempDataDir } from "../test-support/service.js";
+import { type AppendReply, type AppendRequest, relayingAppends, serveAppend } from "./append-relay.js";
+
+/**
+ * The processors thread's appends relayed to the request thread's connection, over a real
+ * MessageChannel (what worker_threads use) and a real embedded store: the events land through the
+ * serving connection, and the port's errors arrive as the same error types.
+ */
+describe("appends relayed to the thread that writes the file", () => {
+  const data = tempDataDir("parking-relay-");
+  const stores: EventStore[] = [];
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((s) => s.close().catch(() => undefined)));
+  });
+
+  function relay() {
+    const file = join(data.dir, `events-${stores.length}.sqlite`);
+    const writer = SqliteEventStore.open({ file });
+    const reader = SqliteEventStore.open({ file });
+    stores.push(writer);
+    const { port1: requestThread, port2: processorsThread } = new MessageChannel();
+    requestThread.on("message", (request: AppendRequest) => {
+      void serveAppend(writer, request).then((reply) => requestThread.postMessage(reply));
+    });
+    const relayed = relayingAppends(reader, (request) => processorsThread.postMessage(request));
+    processorsThread.on("message", (reply: AppendReply) => relayed.receive(reply));
+    stores.push(relayed.store);
+    return { writer, relayed: relayed.store, close: () => (requestThread.close(), processorsThread.close()) };
+  }
+
+  it("appends through the serving connection and answers with its revision and position", async () => {
+    const { writer, relayed, close } = relay();
+    const event = { type: "CouponIssued", data: { n: 1 }, metadata: {} };
+    const result = await relayed.appendToStream("coupon-1", [event, event], {
+      expectedRevision: "no_stream",
+    });
+    expect(result.nextExpectedRevision).toBe(1);
+    expect(await writer.headPosition()).toEqual(result.position);
+    const read = [];
+    for await (const e of relayed.readStream("coupon-1")) read.push(e.type);
+    expect(read).toEqual(["CouponIssued", "CouponIssued"]);
+    close();
+  });
+
+  it("rejects a conflicting append with the port's WrongExpectedRevisionError, stream and revisions kept", async () => {
+    const { relayed, close } = relay();
+    const event = { type: "CouponIssued", data: {}, metadata: {} };
+    await relayed.appendToStream("coupon-2", [event], { expectedRevision: "no_stream" });
+    const conflict = relayed.appendToStream("coupon-2", [event], { expectedRevision: 5 });
+    await expect(conflict).rejects.toBeInstanceOf(WrongExpectedRevisionError);
+    await expect(conflict).rejects.toMatchObject({ streamId: "coupon-2", expected: 5, actual: 0 });
+    close();
+  });
+
+  it("fails an append still unanswered when the store closes, instead of leaving it hanging", async () => {
+    const file = join(data.dir, "events-unanswered.sqlite");
+    const reader = SqliteEventStore.open({ file });
+    const relayed = relayingAppends(reader, () => undefined);
+    const pending = relayed.store.appendToStream("coupon-3", [{ type: "X", data: {}, metadata: {} }], {
+      expectedRevision: "any",
+    });
+    await relayed.store.close();
+    await expect(pending).rejects.toBeInstanceOf(EventStoreUnavailableError);
+  });
+});

@@ -1,0 +1,122 @@
+import {
+  EventStoreClosedError,
+  EventStoreError,
+  EventStoreUnavailableError,
+  WrongExpectedRevisionError,
+} from "../event-store/errors.js";
+import type { AppendResult, EventStore, EventToAppend, ExpectedRevision } from "../event-store/port.js";
+
+/**
+ * One writer per embedded event store file in a process. SQLite lets one connection write at a
+ * time, and better-sqlite3 waits for the lock synchronously: when the processors thread appended
+ * (coupon policy) through its own connection, the request thread's appends stalled its event loop
+ * behind it. So the processors thread sends its appends to the request thread, whose connection
+ * is the only one that writes; reads and subscriptions stay on the thread's own connection.
+ */
+
+/** An append the processors thread asks the request thread to make. */
+export interface AppendRequest {
+  readonly type: "append";
+  readonly id: number;
+  readonly streamId: string;
+  readonly events: readonly EventToAppend[];
+  readonly expectedRevision: ExpectedRevision;
+}
+
+/** Its outcome: the result, or the store's error as plain data (errors do not cross threads whole). */
+export type AppendReply =
+  | { readonly type: "appended"; readonly id: number; readonly result: AppendResult }
+  | { readonly type: "append-failed"; readonly id: number; readonly error: SerializedStoreError };
+
+interface SerializedStoreError {
+  readonly name: string;
+  readonly message: string;
+  readonly streamId?: string;
+  readonly expected?: ExpectedRevision;
+  readonly actual?: number | "no_stream";
+}
+
+const serialize = (error: unknown): SerializedStoreError =>
+  error instanceof WrongExpectedRevisionError
+    ? {
+        name: error.name,
+        message: error.message,
+        streamId: error.streamId,
+        expected: error.expected,
+        ...(error.actual === undefined ? {} : { actual: error.actual }),
+      }
+    : {
+        name: error instanceof Error ? error.name : "Error",
+        message: error instanceof Error ? error.message : String(error),
+      };
+
+/** The same error type on this side, so that callers (retries, conflict handling) see the port's errors. */
+function revive(error: SerializedStoreError): Error {
+  switch (error.name) {
+    case "WrongExpectedRevisionError":
+      return new WrongExpectedRevisionError(error.streamId ?? "", error.expected ?? "any", error.actual);
+    case "EventStoreUnavailableError":
+      return new EventStoreUnavailableError(error.message);
+    case "EventStoreClosedError":
+      return new EventStoreClosedError(error.message);
+    default:
+      return new EventStoreError(error.message);
+  }
+}
+
+/** The request thread's side: appends what the processors thread asks for, through `store`. */
+export async function serveAppend(store: EventStore, request: AppendRequest): Promise<AppendReply> {
+  try {
+    const result = await store.appendToStream(request.streamId, request.events, {
+      expectedRevision: request.expectedRevision,
+    });
+    return { type: "appended", id: request.id, result };
+  } catch (error) {
+    return { type: "append-failed", id: request.id, error: serialize(error) };
+  }
+}
+
+/**
+ * The processors thread's side: `store` for everything but appends, which go to the request
+ * thread through `send`; `receive` must be given every AppendReply that comes back.
+ */
+export function relayingAppends(
+  store: EventStore,
+  send: (request: AppendRequest) => void,
+): { readonly store: EventStore; readonly receive: (reply: AppendReply) => void } {
+  const pending = new Map<number, { resolve: (r: AppendResult) => void; reject: (e: Error) => void }>();
+  let nextId = 0;
+  let closed = false;
+  const relayed: EventStore = {
+    appendToStream: (streamId, events, { expectedRevision }) => {
+      if (closed) return Promise.reject(new EventStoreClosedError("the event store is closed"));
+      const id = nextId++;
+      return new Promise<AppendResult>((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        send({ type: "append", id, streamId, events, expectedRevision });
+      });
+    },
+    readStream: (streamId, options) => store.readStream(streamId, options),
+    readAll: (options) => store.readAll(options),
+    subscribeToAll: (options) => store.subscribeToAll(options),
+    followAll: (options) => store.followAll(options),
+    headPosition: () => store.headPosition(),
+    close: async () => {
+      closed = true;
+      for (const { reject } of pending.values())
+        reject(new EventStoreUnavailableError("the request thread stopped before the append was answered"));
+      pending.clear();
+      await store.close();
+    },
+  };
+  return {
+    store: relayed,
+    receive: (reply) => {
+      const waiting = pending.get(reply.id);
+      if (!waiting) return;
+      pending.delete(reply.id);
+      if (reply.type === "appended") waiting.resolve(reply.result);
+      else waiting.reject(revive(reply.error));
+    },
+  };
+}
