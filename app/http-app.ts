@@ -12,6 +12,7 @@ import {
 } from "../platform/http/middleware.js";
 import { inflightLimit } from "../platform/http/overload.js";
 import { ProblemError } from "../platform/http/problem.js";
+import { viewerOf } from "../read-api/access.js";
 import { expressPath, methodsByPath, openApiDocument, type Side } from "../read-api/openapi.js";
 import { findWebDir, pageRoutes } from "../read-api/page-routes.js";
 import { queryRoutes } from "../read-api/query-routes.js";
@@ -87,8 +88,17 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
       pageRoutes({
         webDir: findWebDir(),
         liveUpdates: services.liveUpdates,
-        signIn: { mode: "link" },
-        viewerOf: () => "operator",
+        // With an external provider the page signs in by Authorization Code + PKCE; with the
+        // embedded development issuer, by a one-time link from `npm run token -- --sign-in-url`.
+        signIn: services.config.authIssuer
+          ? {
+              mode: "oidc",
+              issuer: services.config.authIssuer,
+              clientId: services.config.pageOidcClientId,
+              scope: "openid",
+            }
+          : { mode: "link" },
+        viewerOf,
       }),
     );
   }

@@ -1,9 +1,9 @@
 import type { Request } from "express";
 import type { AccessRule } from "../platform/auth/access.js";
-import { requirePrincipal } from "../platform/auth/principal.js";
+import { principalOf, requirePrincipal } from "../platform/auth/principal.js";
 import { ProblemError } from "../platform/http/problem.js";
 import { type Actor, ANY_ROLE, actorOf, OPERATOR } from "../schemas/actor.js";
-import { wantsHtml } from "./page-routes.js";
+import { type Viewer, wantsHtml } from "./page-routes.js";
 
 /**
  * Who may ask which query. The table is applied before any query route runs; what a customer may
@@ -27,6 +27,13 @@ export const QUERY_ACCESS: readonly AccessRule[] = [
 ];
 
 export const readerOf = (req: Request): Actor => actorOf(requirePrincipal(req));
+
+/** Who is looking at the control-center page: an operator sees it; anyone else the sign-in screen. */
+export function viewerOf(req: Request): Viewer {
+  const principal = principalOf(req);
+  if (!principal) return "anonymous";
+  return actorOf(principal).role === "operator" ? "operator" : "signed-in";
+}
 
 /**
  * The customer filter of a reservations listing: an operator's as asked (or none); a customer's is

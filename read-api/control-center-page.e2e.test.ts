@@ -3,8 +3,8 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningService } from "../app/server.js";
-import { signInUrl } from "../test-support/auth.js";
-import { launchBrowser, type TestBrowser } from "../test-support/browser.js";
+import { customerHeaders } from "../test-support/auth.js";
+import { launchBrowser, signInLink, type TestBrowser } from "../test-support/browser.js";
 import { call, startTestService, tempDataDir } from "../test-support/service.js";
 import { ensureWebBuilt } from "../test-support/web-build.js";
 
@@ -39,11 +39,6 @@ beforeAll(async () => {
   await ensureWebBuilt();
   service = await startTestService(data.dir);
   browser = await launchBrowser();
-  // The operator signs in once with a link (as `npm run token -- --sign-in-url` prints): the
-  // session cookie then serves every page of this browser context.
-  const signIn = await browser.context.newPage();
-  await signIn.goto(await signInUrl(data.dir, service.url));
-  await signIn.close();
   expect((await call(service.url, "POST", "/parking-lots", LOT)).status).toBe(201);
 });
 
@@ -54,6 +49,33 @@ afterAll(async () => {
 });
 
 describe("the control-center page", () => {
+  it("greets a browser that is not signed in with a sign-in screen that says how", async () => {
+    const page = await browser.context.newPage();
+    const response = await page.goto(`${service.url}/control-center`);
+    expect(response?.status()).toBe(401);
+    await expect
+      .poll(() => page.locator("#command").innerText())
+      .toBe(`npm run token -- --role operator --sub ops-1 --sign-in-url ${service.url}`);
+    expect(await page.locator("[data-lot]").count()).toBe(0);
+    await shot(page, "0-sign-in-screen");
+    await page.close();
+  });
+
+  it("signs an operator in through the link `npm run token -- --sign-in-url` prints; the link leaves the address bar", async () => {
+    const page = await browser.context.newPage();
+    // The token CLI itself, as an operator runs it; the session cookie then serves the whole context.
+    await page.goto(await signInLink(data.dir, service.url, { role: "operator", sub: "ops-1" }));
+    await page.waitForURL(`${service.url}/control-center`);
+    await page.locator(`[data-lot="${LOT.parkingLotId}"]`).waitFor();
+    expect(page.url()).not.toContain("token=");
+    const cookies = await browser.context.cookies(service.url);
+    expect(cookies.find((c) => c.name === "parking_session")).toMatchObject({
+      httpOnly: true,
+      sameSite: "Strict",
+    });
+    await page.close();
+  });
+
   it("lists the lot, shows a reservation made through the API within a second, cancels it from the page", async () => {
     const page = await browser.context.newPage();
     const errors: string[] = [];
@@ -128,6 +150,30 @@ describe("the control-center page", () => {
     const overflow = await page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
     expect(overflow).toBeLessThanOrEqual(0);
     await shot(page, "7-phone");
+    await page.close();
+  });
+
+  it("refuses a customer: the sign-in screen says the page is for operators, and the data stays closed", async () => {
+    await browser.context.clearCookies();
+    const page = await browser.context.newPage();
+    await page.goto(await signInLink(data.dir, service.url, { role: "customer", sub: "CUST1" }));
+    await page.waitForURL(`${service.url}/control-center`);
+    await expect.poll(() => page.locator("#why").innerText()).toContain("operator");
+    expect(await page.locator("[data-lot]").count()).toBe(0);
+    await shot(page, "8-customer-refused");
+    // The customer's session cookie reaches the page's data only to be refused.
+    const cookies = await browser.context.cookies(service.url);
+    const session = cookies.find((c) => c.name === "parking_session");
+    expect(session).toBeDefined();
+    const view = await fetch(`${service.url}/control-center`, {
+      headers: { accept: "application/json", cookie: `parking_session=${session?.value}` },
+    });
+    expect(view.status).toBe(403);
+    // And the same customer with a bearer token is refused the same way.
+    const bearer = await fetch(`${service.url}/control-center`, {
+      headers: { accept: "application/json", ...(await customerHeaders(data.dir, "CUST1")) },
+    });
+    expect(bearer.status).toBe(403);
     await page.close();
   });
 });
