@@ -12,6 +12,8 @@ import {
 } from "../platform/http/middleware.js";
 import { inflightLimit } from "../platform/http/overload.js";
 import { ProblemError } from "../platform/http/problem.js";
+import { rateLimits } from "../platform/http/rate-limits.js";
+import { crossOrigin, noStoreForSignedIn, securityHeaders } from "../platform/http/security-headers.js";
 import { viewerOf } from "../read-api/access.js";
 import { expressPath, methodsByPath, openApiDocument, type Side } from "../read-api/openapi.js";
 import { findWebDir, pageRoutes } from "../read-api/page-routes.js";
@@ -26,20 +28,36 @@ export const BODY_LIMIT = "16kb";
 /** The HTTP face of a process: the command and/or query API for its role, plus health, metrics and docs. */
 export function createHttpApp(services: Services, lifecycle: Lifecycle): Express {
   const app = express();
+  const { config } = services;
   app.disable("x-powered-by");
   app.set("query parser", "simple");
   app.set("etag", false);
+  // The client address (rate limits, logs) through this many proxies' X-Forwarded-For.
+  app.set("trust proxy", config.trustProxyHops);
 
   app.use(assignCorrelationId);
   app.use(accessLog(services.logger, correlationId));
+  app.use(securityHeaders());
+  const cors = crossOrigin(config.corsOrigins);
+  if (cors) app.use(cors);
+  const [perAddress, perPrincipal] = rateLimits({
+    windowMs: config.rateLimitWindowMs,
+    perAddress: config.rateLimitPerAddress,
+    perPrincipal: config.rateLimitPerPrincipal,
+    ...(services.rateLimitStores ? { stores: services.rateLimitStores } : {}),
+  });
   // While shutting down, answer what arrives but ask clients to reconnect elsewhere.
   app.use((_req, res, next) => {
     if (!lifecycle.ready) res.setHeader("Connection", "close");
     next();
   });
 
-  // Who is calling, then whether they may: before any route (and before any body is parsed).
+  // A flood is counted per address before any token is verified, then per caller; then whether
+  // they may: all before any route (and before any body is parsed).
+  if (perAddress) app.use(perAddress);
   app.use(authenticate(services.authentication.verifier, services.logger));
+  if (perPrincipal) app.use(perPrincipal);
+  app.use(noStoreForSignedIn);
   app.use(accessControl(ACCESS_RULES, UNLISTED_ROUTES_ALLOW));
 
   app.use(healthRoutes(services, lifecycle));

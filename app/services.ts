@@ -6,6 +6,7 @@ import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js"
 import { EventStoreDbEventStore } from "../event-store/eventstoredb/esdb-event-store.js";
 import type { EventStore } from "../event-store/port.js";
 import { type Config, toEsdbConnectionString } from "../platform/config.js";
+import { MongoRateLimitStore } from "../platform/http/mongo-rate-limit-store.js";
 import type { Logger } from "../platform/logger.js";
 import { Metrics } from "../platform/metrics.js";
 import { startProcessors } from "../projections/processors.js";
@@ -36,6 +37,11 @@ export interface Services {
   readonly authentication: Authentication;
   /** HMAC key of reservation ids derived from an Idempotency-Key. */
   readonly idempotencySecret: string;
+  /** Rate-limit counters shared by every replica (with MongoDB); absent: each process counts in memory. */
+  readonly rateLimitStores?: {
+    readonly principal: MongoRateLimitStore;
+    readonly address: MongoRateLimitStore;
+  };
   /** The control-center page's Server-Sent Events; ended first on shutdown so the server can close. */
   readonly liveUpdates?: LiveUpdates;
   /** Stops the background workers (their checkpoints are stored per batch) and closes the stores. */
@@ -114,6 +120,24 @@ export async function createServices(
         })
       : undefined;
 
+  // API replicas share their abuse counters through MongoDB when they have it (docs/operations.md).
+  const servesApi = runsCommands(config) || runsQueries(config);
+  const rateLimitStores =
+    servesApi && config.mongodbUrl
+      ? {
+          principal: await MongoRateLimitStore.connect({
+            url: config.mongodbUrl,
+            database: config.mongodbDatabase,
+            prefix: "principal:",
+          }),
+          address: await MongoRateLimitStore.connect({
+            url: config.mongodbUrl,
+            database: config.mongodbDatabase,
+            prefix: "address:",
+          }),
+        }
+      : undefined;
+
   const liveUpdates = queries
     ? new LiveUpdates(queries, logger.child({ component: "live-updates" }), {
         ...LIVE_UPDATES_DEFAULTS,
@@ -138,8 +162,11 @@ export async function createServices(
     authentication,
     idempotencySecret,
     ...(liveUpdates ? { liveUpdates } : {}),
+    ...(rateLimitStores ? { rateLimitStores } : {}),
     async close() {
       liveUpdates?.close();
+      await rateLimitStores?.principal.shutdown();
+      await rateLimitStores?.address.shutdown();
       await thread?.stop();
       await processors?.stop();
       await eventStore.close();

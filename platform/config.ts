@@ -105,6 +105,16 @@ export interface Config {
   readonly pageOidcClientId: string;
   /** PROCESSORS_THREAD: where ROLE=all runs the projectors and the coupon policy. */
   readonly processorsThread: ProcessorThread;
+  /** RATE_LIMIT_WINDOW_MS: length of a rate-limit window. */
+  readonly rateLimitWindowMs: number;
+  /** RATE_LIMIT_PER_PRINCIPAL: requests one authenticated caller may make per window. */
+  readonly rateLimitPerPrincipal: number;
+  /** RATE_LIMIT_PER_ADDRESS: requests one client address may make per window. */
+  readonly rateLimitPerAddress: number;
+  /** TRUST_PROXY_HOPS: proxies in front whose X-Forwarded-For is believed for the client address. */
+  readonly trustProxyHops: number;
+  /** CORS_ORIGINS: browser origins allowed to call the API cross-origin; unset = none. */
+  readonly corsOrigins?: readonly string[];
 }
 
 /** One documented environment variable. */
@@ -337,6 +347,12 @@ export const ASYMMETRIC_ALGORITHMS = [
   "EdDSA",
   "Ed25519",
 ] as const;
+
+const webOrigin: Parser<string> = {
+  expects: "an origin: http(s)://host[:port], no path",
+  parse: (raw) =>
+    raw !== undefined && /^https?:\/\/[A-Za-z0-9.-]+(:[0-9]{1,5})?$/.test(raw) ? ok(raw) : fail(),
+};
 
 function listOf(item: Parser<string>, what: string): Parser<readonly string[]> {
   return {
@@ -643,6 +659,40 @@ const SPECS: Specs = {
     expects: "a client id: letters, digits and - _ . :",
     parse: (raw) => (raw !== undefined && /^[A-Za-z0-9._:-]{1,100}$/.test(raw) ? ok(raw) : fail()),
   },
+  rateLimitWindowMs: {
+    name: "RATE_LIMIT_WINDOW_MS",
+    description: "Length (ms) of the fixed windows the rate limits count requests in.",
+    default: "60000",
+    ...integer(1000, 3_600_000),
+  },
+  rateLimitPerPrincipal: {
+    name: "RATE_LIMIT_PER_PRINCIPAL",
+    description:
+      "Requests one authenticated caller (token `sub`) may make per window, from all addresses together; past it 429 with Retry-After. Health, readiness, metrics and page assets are not counted.",
+    default: "1200",
+    ...integer(1),
+  },
+  rateLimitPerAddress: {
+    name: "RATE_LIMIT_PER_ADDRESS",
+    description:
+      "Requests one client address may make per window, anonymous or not; past it 429 with Retry-After. Behind a proxy set TRUST_PROXY_HOPS, or every client shares the proxy's address.",
+    default: "3000",
+    ...integer(1),
+  },
+  trustProxyHops: {
+    name: "TRUST_PROXY_HOPS",
+    description:
+      "How many proxies in front of the service (a gateway, an ingress) append to X-Forwarded-For: the client address is read that many hops back. 0 = the TCP peer is the client. Never more than really exist, or clients can choose their own address.",
+    default: "0",
+    ...integer(0, 10),
+  },
+  corsOrigins: {
+    name: "CORS_ORIGINS",
+    description:
+      "Browser origins (scheme://host[:port], comma-separated) allowed to call the API from their pages (CORS). Unset: no cross-origin access; the control center is same-origin and needs none.",
+    default: undefined,
+    ...optional(listOf(webOrigin, "origins like https://app.example.com")),
+  },
   processorsThread: {
     name: "PROCESSORS_THREAD",
     description:
@@ -690,6 +740,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
 
   const eventStoreUrl = read("eventStoreUrl");
   const mongodbUrl = read("mongodbUrl");
+  const corsOrigins = read("corsOrigins");
   const authIssuer = read("authIssuer");
   const authJwksUrl = read("authJwksUrl");
   const idempotencySecret = read("idempotencySecret");
@@ -737,6 +788,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     liveHeartbeatMs: read("liveHeartbeatMs"),
     pageOidcClientId: read("pageOidcClientId"),
     processorsThread: read("processorsThread"),
+    rateLimitWindowMs: read("rateLimitWindowMs"),
+    rateLimitPerPrincipal: read("rateLimitPerPrincipal"),
+    rateLimitPerAddress: read("rateLimitPerAddress"),
+    trustProxyHops: read("trustProxyHops"),
+    ...(corsOrigins === undefined ? {} : { corsOrigins }),
   };
   if (config.processorLeaseRenewMs * 2 > config.processorLeaseTtlMs) {
     problems.push({

@@ -63,6 +63,10 @@ const DEFAULTS: Config = {
   liveHeartbeatMs: 15000,
   pageOidcClientId: "control-center",
   processorsThread: "main",
+  rateLimitWindowMs: 60000,
+  rateLimitPerPrincipal: 1200,
+  rateLimitPerAddress: 3000,
+  trustProxyHops: 0,
 };
 
 describe("loadConfig defaults", () => {
@@ -113,6 +117,7 @@ describe("CONFIG_VARIABLES", () => {
       "authIssuer",
       "authJwksUrl",
       "idempotencySecret",
+      "corsOrigins",
     ].sort();
     expect(fields).toEqual(expected);
   });
@@ -155,12 +160,24 @@ describe("CONFIG_VARIABLES", () => {
       "LIVE_UPDATE_INTERVAL_MS",
       "LIVE_HEARTBEAT_MS",
       "PAGE_OIDC_CLIENT_ID",
+      "RATE_LIMIT_WINDOW_MS",
+      "RATE_LIMIT_PER_PRINCIPAL",
+      "RATE_LIMIT_PER_ADDRESS",
+      "TRUST_PROXY_HOPS",
+      "CORS_ORIGINS",
       "PROCESSORS_THREAD",
     ]);
   });
 
   it("has a default for every variable but the optional ones, and each default is accepted", () => {
-    const optional = ["EVENTSTORE_URL", "MONGODB_URL", "AUTH_ISSUER", "AUTH_JWKS_URL", "IDEMPOTENCY_SECRET"];
+    const optional = [
+      "EVENTSTORE_URL",
+      "MONGODB_URL",
+      "AUTH_ISSUER",
+      "AUTH_JWKS_URL",
+      "IDEMPOTENCY_SECRET",
+      "CORS_ORIGINS",
+    ];
     for (const variable of CONFIG_VARIABLES) {
       if (optional.includes(variable.name)) {
         expect(variable.default).toBeUndefined();

@@ -1,6 +1,7 @@
 import type { TSchema } from "@sinclair/typebox";
 import type { AccessLookup } from "../platform/auth/access.js";
 import { PROBLEM_TYPES, type ProblemName, problemType } from "../platform/http/problem.js";
+import { isRateLimited } from "../platform/http/rate-limits.js";
 import {
   CancelReservationBody,
   ChangeCapacityBody,
@@ -716,11 +717,6 @@ const EXTRA_PROBLEMS: Record<string, { status: number; title: string; help: stri
     help: "Send `Authorization: Bearer <token>` with a valid token.",
   },
   forbidden: { status: 403, title: "Not allowed", help: "Your token's role may not do this." },
-  "rate-limited": {
-    status: 429,
-    title: "Too many requests",
-    help: "Retry after the time in Retry-After; see the RateLimit headers.",
-  },
 };
 
 type ProblemInfo = { status: number; title: string; help: string };
@@ -755,7 +751,7 @@ export function problemsOf(operation: Operation): string[] {
     names.add("forbidden");
   }
   names.add("method-not-allowed");
-  if (operation.side !== "app") names.add("rate-limited");
+  if (isRateLimited(operation.path)) names.add("rate-limited");
   names.add("internal");
   return [...names].filter((name) => knownProblem(name));
 }

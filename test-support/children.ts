@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { registerServiceDataDir } from "./auth.js";
-import { freePort, PROJECT_ROOT } from "./process.js";
+import { freePort, PROJECT_ROOT, TEST_RATE_LIMITS } from "./process.js";
 
 /**
  * Child processes for crash and role tests: started without waiting (so a test can watch them
@@ -33,7 +33,7 @@ function start(
 ): Child {
   const child = spawn(command, args, {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, LOG_LEVEL: "warn", ...env },
+    env: { ...process.env, LOG_LEVEL: "warn", ...TEST_RATE_LIMITS, ...env },
     stdio: ["ignore", "pipe", "pipe"],
     detached: options.group,
   });

@@ -5,6 +5,15 @@ import { registerServiceDataDir } from "./auth.js";
 
 export const PROJECT_ROOT = fileURLToPath(new URL("..", import.meta.url));
 
+/**
+ * Suites send thousands of requests from one address with one operator token: the production
+ * rate limits would refuse them. Tests of the limits themselves set their own.
+ */
+export const TEST_RATE_LIMITS = {
+  RATE_LIMIT_PER_ADDRESS: "100000000",
+  RATE_LIMIT_PER_PRINCIPAL: "100000000",
+} as const;
+
 /** A free loopback port, found by binding port 0 and releasing it. */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -33,7 +42,14 @@ export async function spawnService(
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const child = spawn(process.execPath, ["--import", "tsx", "app/main.ts"], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, LOG_LEVEL: "warn", HOST: "127.0.0.1", ...env, PORT: String(port) },
+    env: {
+      ...process.env,
+      LOG_LEVEL: "warn",
+      HOST: "127.0.0.1",
+      ...TEST_RATE_LIMITS,
+      ...env,
+      PORT: String(port),
+    },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";

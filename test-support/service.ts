@@ -5,6 +5,7 @@ import { type RunningService, startService } from "../app/server.js";
 import { type Config, loadConfig } from "../platform/config.js";
 import { createLogger } from "../platform/logger.js";
 import { defaultAuthFor, registerServiceDataDir } from "./auth.js";
+import { TEST_RATE_LIMITS } from "./process.js";
 
 /** A fresh data directory under the OS temp dir; removed by the returned cleanup. */
 export function tempDataDir(prefix = "parking-test-"): { dir: string; remove: () => void } {
@@ -13,7 +14,10 @@ export function tempDataDir(prefix = "parking-test-"): { dir: string; remove: ()
 }
 
 export function testConfig(dataDir: string, env: Record<string, string> = {}): Config {
-  return { ...loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: "silent", HOST: "127.0.0.1", ...env }), port: 0 };
+  return {
+    ...loadConfig({ DATA_DIR: dataDir, LOG_LEVEL: "silent", HOST: "127.0.0.1", ...TEST_RATE_LIMITS, ...env }),
+    port: 0,
+  };
 }
 
 /** The all-in-one service on embedded stores, listening on an ephemeral loopback port. */

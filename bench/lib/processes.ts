@@ -41,6 +41,10 @@ export async function spawnNode(options: SpawnOptions): Promise<BenchChild> {
       NODE_ENV: "production",
       LOG_LEVEL: "warn",
       HOST: "127.0.0.1",
+      // Load generators are one address and one operator token making thousands of requests a
+      // second: the production abuse limits would measure themselves, not the service.
+      RATE_LIMIT_PER_ADDRESS: "100000000",
+      RATE_LIMIT_PER_PRINCIPAL: "100000000",
       ...options.env,
       PORT: String(port),
     },

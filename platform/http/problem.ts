@@ -100,6 +100,11 @@ export const PROBLEM_TYPES = {
     title: "Too much contention on this parking lot",
     help: "Retry after the time in Retry-After.",
   },
+  "rate-limited": {
+    status: 429,
+    title: "Too many requests",
+    help: "Retry after the time in Retry-After; the RateLimit header says what is left of the window.",
+  },
   overloaded: {
     status: 503,
     title: "The service is overloaded",
