@@ -95,6 +95,7 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
     const commands = commandRoutes(services.commands, {
       metrics: services.metrics,
       idempotencySecret: services.idempotencySecret,
+      clock: services.clock,
     });
     app.use((req, res, next) =>
       req.method === "POST" || req.method === "DELETE" ? limit(req, res, next) : next(),

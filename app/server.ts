@@ -21,8 +21,9 @@ export interface RunningService {
 export async function startService(
   config: Config,
   logger: Logger = createLogger(config.logLevel, { role: config.role }, resolveLogOutput(config.logFormat)),
+  options: { readonly clock?: () => Date } = {},
 ): Promise<RunningService> {
-  const services = await createServices(config, logger);
+  const services = await createServices(config, logger, undefined, options);
   const lifecycle: Lifecycle = { ready: true };
   const app = createHttpApp(services, lifecycle);
   const server = createServer(

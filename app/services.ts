@@ -33,6 +33,8 @@ export interface Services {
   /** Metrics kept by another thread of this process (the processors thread), for /metrics. */
   readonly threadMetrics?: () => Promise<WorkerMetrics>;
   readonly queries?: QueryService;
+  /** The one clock of this process's commands and queries (tests may drive it). */
+  readonly clock: () => Date;
   /** Who is calling: the token verifier, and the development issuer's routes when it runs. */
   readonly authentication: Authentication;
   /** HMAC key of reservation ids derived from an Idempotency-Key. */
@@ -73,6 +75,8 @@ export async function openDocumentStore(config: Config): Promise<DocumentStore> 
 export interface ServiceOptions {
   /** Stands in for the opened event store (the processors thread relays its appends with it). */
   readonly wrapEventStore?: (store: EventStore) => EventStore;
+  /** What time it is for commands (windows, check-in) and queries (free now): the system clock by default. */
+  readonly clock?: () => Date;
 }
 
 export async function createServices(
@@ -83,6 +87,7 @@ export async function createServices(
 ): Promise<Services> {
   const authentication = await createAuthentication(config);
   const idempotencySecret = idempotencySecretOf(config);
+  const clock = options.clock ?? (() => new Date());
   const opened = openEventStore(config);
   const eventStore = options.wrapEventStore ? options.wrapEventStore(opened) : opened;
   const documentStore =
@@ -116,6 +121,7 @@ export async function createServices(
       ? new QueryService(documentStore, {
           eventStore,
           readYourWritesTimeoutMs: config.readYourWritesTimeoutMs,
+          now: () => clock().getTime(),
           ...(thread ? { progress: thread } : processors ? { progress: processors } : {}),
         })
       : undefined;
@@ -159,6 +165,7 @@ export async function createServices(
         ? { processors }
         : {}),
     ...(queries ? { queries } : {}),
+    clock,
     authentication,
     idempotencySecret,
     ...(liveUpdates ? { liveUpdates } : {}),

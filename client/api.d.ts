@@ -204,8 +204,25 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One parking lot with its free spots and counts */
+        /** One parking lot: its counts, the spots free now and in each of the next six hours */
         get: operations["getParkingLot"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/parking-lots/{parkingLotId}/availability": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** What a window would find: free spots and its price */
+        get: operations["getAvailability"];
         put?: never;
         post?: never;
         delete?: never;
@@ -422,6 +439,27 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        AvailabilityView: {
+            /** @description What the window costs at the lot's hourly rate (ceil(duration × rate / 1 h)); null for a lot without a rate (the client names its amount). */
+            amount: number | null;
+            /** @description Capacity minus the most spots held at any instant of the window; 0 if a closure overlaps it. */
+            availableSpots: number;
+            /**
+             * Format: date-time
+             * @description ISO 8601 UTC timestamp.
+             */
+            from: string;
+            /**
+             * @description Parking lot identifier.
+             * @example 1
+             */
+            parkingLotId: string;
+            /**
+             * Format: date-time
+             * @description ISO 8601 UTC timestamp.
+             */
+            until: string;
+        };
         CancelReservationBody: {
             /** @description Why it was canceled. */
             reason?: string;
@@ -511,6 +549,27 @@ export interface components {
                  * @example 5
                  */
                 capacity: number;
+                /** @description Closures an operator announced, oldest first. */
+                closures?: {
+                    closureId: string;
+                    /**
+                     * Format: date-time
+                     * @description ISO 8601 UTC timestamp.
+                     */
+                    from: string;
+                    /** @description Why it was canceled. */
+                    reason: string;
+                    /**
+                     * Format: date-time
+                     * @description ISO 8601 UTC timestamp.
+                     */
+                    until: string;
+                }[];
+                /**
+                 * @description Price of one hour in the currency's minor unit; a window costs ceil(minutes x rate / 60).
+                 * @example 3000
+                 */
+                hourlyRate?: number;
                 /**
                  * @description Display name of the lot; any script, not blank.
                  * @example 강남 1주차장
@@ -602,6 +661,75 @@ export interface components {
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: string | null;
         };
+        ParkingLotDetail: {
+            activeReservations: number;
+            availableSpots: number;
+            canceledReservations: number;
+            /**
+             * @description Number of spots; 0 registers a lot that takes no reservations.
+             * @example 5
+             */
+            capacity: number;
+            /** @description Closures an operator announced, oldest first. */
+            closures?: {
+                closureId: string;
+                /**
+                 * Format: date-time
+                 * @description ISO 8601 UTC timestamp.
+                 */
+                from: string;
+                /** @description Why it was canceled. */
+                reason: string;
+                /**
+                 * Format: date-time
+                 * @description ISO 8601 UTC timestamp.
+                 */
+                until: string;
+            }[];
+            /** @description Spots free at this moment (windows and closures counted). */
+            freeNow: number;
+            /**
+             * @description Price of one hour in the currency's minor unit; a window costs ceil(minutes x rate / 60).
+             * @example 3000
+             */
+            hourlyRate?: number;
+            /**
+             * @description Display name of the lot; any script, not blank.
+             * @example 강남 1주차장
+             */
+            name: string;
+            /** @description Free spots in each of the next hours. */
+            nextHours: {
+                /** @description Capacity minus the most spots held at any instant of [from, until); 0 while closed. */
+                availableSpots: number;
+                /**
+                 * Format: date-time
+                 * @description ISO 8601 UTC timestamp.
+                 */
+                from: string;
+                /**
+                 * Format: date-time
+                 * @description ISO 8601 UTC timestamp.
+                 */
+                until: string;
+            }[];
+            /**
+             * @description Parking lot identifier.
+             * @example 1
+             */
+            parkingLotId: string;
+            /**
+             * Format: date-time
+             * @description ISO 8601 UTC timestamp.
+             */
+            registeredAt: string;
+            totalReservations: number;
+            /**
+             * Format: date-time
+             * @description ISO 8601 UTC timestamp.
+             */
+            updatedAt: string;
+        };
         ParkingLotPage: {
             items: {
                 activeReservations: number;
@@ -612,6 +740,27 @@ export interface components {
                  * @example 5
                  */
                 capacity: number;
+                /** @description Closures an operator announced, oldest first. */
+                closures?: {
+                    closureId: string;
+                    /**
+                     * Format: date-time
+                     * @description ISO 8601 UTC timestamp.
+                     */
+                    from: string;
+                    /** @description Why it was canceled. */
+                    reason: string;
+                    /**
+                     * Format: date-time
+                     * @description ISO 8601 UTC timestamp.
+                     */
+                    until: string;
+                }[];
+                /**
+                 * @description Price of one hour in the currency's minor unit; a window costs ceil(minutes x rate / 60).
+                 * @example 3000
+                 */
+                hourlyRate?: number;
                 /**
                  * @description Display name of the lot; any script, not blank.
                  * @example 강남 1주차장
@@ -668,6 +817,27 @@ export interface components {
              * @example 5
              */
             capacity: number;
+            /** @description Closures an operator announced, oldest first. */
+            closures?: {
+                closureId: string;
+                /**
+                 * Format: date-time
+                 * @description ISO 8601 UTC timestamp.
+                 */
+                from: string;
+                /** @description Why it was canceled. */
+                reason: string;
+                /**
+                 * Format: date-time
+                 * @description ISO 8601 UTC timestamp.
+                 */
+                until: string;
+            }[];
+            /**
+             * @description Price of one hour in the currency's minor unit; a window costs ceil(minutes x rate / 60).
+             * @example 3000
+             */
+            hourlyRate?: number;
             /**
              * @description Display name of the lot; any script, not blank.
              * @example 강남 1주차장
@@ -820,6 +990,16 @@ export interface components {
                  * @example AB-123-CD
                  */
                 carNumber: string;
+                /**
+                 * Format: date-time
+                 * @description ISO 8601 UTC timestamp.
+                 */
+                checkedInAt?: string;
+                /**
+                 * Format: date-time
+                 * @description ISO 8601 UTC timestamp.
+                 */
+                checkedOutAt?: string;
                 coupon?: {
                     /**
                      * @description Coupon identifier.
@@ -845,6 +1025,11 @@ export interface components {
                  */
                 customerId: string;
                 /**
+                 * Format: date-time
+                 * @description ISO 8601 UTC timestamp.
+                 */
+                endsAt?: string;
+                /**
                  * @description Parking lot identifier.
                  * @example 1
                  */
@@ -865,6 +1050,11 @@ export interface components {
                  * @description ISO 8601 UTC timestamp.
                  */
                 reservedAt: string;
+                /**
+                 * Format: date-time
+                 * @description ISO 8601 UTC timestamp.
+                 */
+                startsAt?: string;
                 status: "RESERVED" | "CHECKED_IN" | "COMPLETED" | "CANCELED";
             }[];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
@@ -909,6 +1099,16 @@ export interface components {
              * @example AB-123-CD
              */
             carNumber: string;
+            /**
+             * Format: date-time
+             * @description ISO 8601 UTC timestamp.
+             */
+            checkedInAt?: string;
+            /**
+             * Format: date-time
+             * @description ISO 8601 UTC timestamp.
+             */
+            checkedOutAt?: string;
             coupon?: {
                 /**
                  * @description Coupon identifier.
@@ -934,6 +1134,11 @@ export interface components {
              */
             customerId: string;
             /**
+             * Format: date-time
+             * @description ISO 8601 UTC timestamp.
+             */
+            endsAt?: string;
+            /**
              * @description Parking lot identifier.
              * @example 1
              */
@@ -954,6 +1159,11 @@ export interface components {
              * @description ISO 8601 UTC timestamp.
              */
             reservedAt: string;
+            /**
+             * Format: date-time
+             * @description ISO 8601 UTC timestamp.
+             */
+            startsAt?: string;
             status: "RESERVED" | "CHECKED_IN" | "COMPLETED" | "CANCELED";
         };
         ReserveParkingBody: {
@@ -2209,7 +2419,123 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ParkingLotView"];
+                    "application/json": components["schemas"]["ParkingLotDetail"];
+                };
+            };
+            /** @description `/problems/validation`: The request is invalid. */
+            400: {
+                headers: {
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/unauthorized`: Authentication required. */
+            401: {
+                headers: {
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/parking-lot-not-found`: Parking lot not found. */
+            404: {
+                headers: {
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/method-not-allowed`: Method not allowed. */
+            405: {
+                headers: {
+                    Allow: components["headers"]["Allow"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/rate-limited`: Too many requests. */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/internal`: Internal error. */
+            500: {
+                headers: {
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description `/problems/position-not-reached`: The view has not caught up to the requested position yet. `/problems/store-unavailable`: A backing store is unavailable. */
+            503: {
+                headers: {
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    getAvailability: {
+        parameters: {
+            query: {
+                /** @description RFC 3339 date-time with an offset (e.g. `2026-11-23T10:00:00+09:00`); stored in UTC. */
+                from: string;
+                /** @description Read-your-writes: answer only once the view has applied this position (a command's `position`). */
+                minPosition?: string;
+                /** @description RFC 3339 date-time with an offset (e.g. `2026-11-23T10:00:00+09:00`); stored in UTC. */
+                until: string;
+            };
+            header?: {
+                /**
+                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @example checkout-7f3a
+                 */
+                "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
+            };
+            path: {
+                /**
+                 * @description Parking lot identifier.
+                 * @example gangnam-1
+                 */
+                parkingLotId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The window's free spots and price. */
+            200: {
+                headers: {
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AvailabilityView"];
                 };
             };
             /** @description `/problems/validation`: The request is invalid. */

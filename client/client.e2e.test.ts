@@ -247,6 +247,25 @@ describe("every operation through the generated client", () => {
       });
       expect(refused.error?.type).toBe("/problems/parking-lot-closed");
     },
+    getAvailability: async () => {
+      const path = { parkingLotId: windowedLotId };
+      const open = await anonymous.GET("/parking-lots/{parkingLotId}/availability", {
+        params: { path, query: { from: tomorrowAt(17), until: tomorrowAt(18) } },
+      });
+      expect(open.data).toMatchObject({ availableSpots: 3, amount: 3000 });
+      const closed = await anonymous.GET("/parking-lots/{parkingLotId}/availability", {
+        params: { path, query: { from: tomorrowAt(13), until: tomorrowAt(14) } },
+      });
+      expect(closed.data?.availableSpots).toBe(0);
+      const backwards = await anonymous.GET("/parking-lots/{parkingLotId}/availability", {
+        params: { path, query: { from: tomorrowAt(14), until: tomorrowAt(13) } },
+      });
+      expect(backwards.error?.errors?.[0]?.field).toBe("query.until");
+      const nowhere = await anonymous.GET("/parking-lots/{parkingLotId}/availability", {
+        params: { path: { parkingLotId: "nowhere" }, query: { from: tomorrowAt(17), until: tomorrowAt(18) } },
+      });
+      expect(nowhere.response.status).toBe(404);
+    },
     getControlCenter: async () => {
       const view = await api.GET("/control-center", {
         params: { query: { limit: "1", minPosition: "3" } },

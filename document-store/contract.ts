@@ -21,6 +21,7 @@ export const RESERVATION_INDEXES: readonly IndexSpec[] = [
   { name: "parkingLotId_1_seq_-1", keys: { parkingLotId: 1, seq: -1 } },
   { name: "status_1_seq_-1", keys: { status: 1, seq: -1 } },
   { name: "customerId_1_seq_-1", keys: { customerId: 1, seq: -1 } },
+  { name: "parkingLotId_1_heldUntil_1", keys: { parkingLotId: 1, heldUntil: 1 } },
 ];
 
 export const COUPON_INDEXES: readonly IndexSpec[] = [
@@ -525,6 +526,16 @@ export function documentStoreContract(name: string, open: () => Promise<OpenedDo
           ],
           ["by customer and status", reservations, { customerId: "C1", status: "CANCELED" }, page],
           ["coupons by customer", coupons, { customerId: "C1" }, { sort: { issuedAt: -1 }, limit: 20 }],
+          [
+            "by lot and time range (availability)",
+            reservations,
+            {
+              parkingLotId: "L1",
+              heldUntil: { $gt: "2026-11-23T10:00:00.000Z" },
+              heldFrom: { $lt: "2026-11-23T12:00:00.000Z" },
+            },
+            undefined,
+          ],
         ];
         for (const [label, c, filter, options] of indexed) {
           const plan = await store().explain(c, filter, options);

@@ -28,6 +28,16 @@ interface ControlCenter {
 const NAMES = PROJECTIONS.map((p) => p.name);
 const PLAN = { lots: 8, capacity: 1000, reservations: 3_000, cancellations: 500, customers: 40 } as const;
 
+/**
+ * An answer without what the clock alone changes: a lot's spots per clock hour (`nextHours`) move
+ * on at each hour boundary whatever the rebuild does.
+ */
+function timeless(body: unknown): unknown {
+  if (body === null || typeof body !== "object" || !("nextHours" in body)) return body;
+  const { nextHours: _hours, ...rest } = body as Record<string, unknown>;
+  return rest;
+}
+
 describe("rebuilding every read model while the service answers queries", () => {
   const data = tempDataDir("parking-rebuild-queries-");
   let service: RunningService;
@@ -80,7 +90,7 @@ describe("rebuilding every read model while the service answers queries", () => 
     for (const q of queries) {
       const r = await call(base, "GET", q);
       expect(r.status, q).toBe(200);
-      expected.set(q, r.body);
+      expected.set(q, timeless(r.body));
     }
     for (const q of queries.filter((q) => q.includes("?") || q === "/parking-lots"))
       expect((expected.get(q) as Page<unknown>).items.length, q).toBeGreaterThan(0);
@@ -110,7 +120,7 @@ describe("rebuilding every read model while the service answers queries", () => 
             if (c.parkingLots.length !== PLAN.lots) failures.push(`${q} → ${c.parkingLots.length} lots`);
             if (c.projections.some((p) => p.position === null))
               failures.push(`${q} → ${JSON.stringify(c.projections)}`);
-          } else if (!isDeepStrictEqual(r.body, expected.get(q))) {
+          } else if (!isDeepStrictEqual(timeless(r.body), expected.get(q))) {
             failures.push(`${q} → changed: ${JSON.stringify(r.body).slice(0, 300)}`);
           }
           answered.set(q, (answered.get(q) ?? 0) + 1);

@@ -12,6 +12,7 @@ import {
 } from "../schemas/commands.js";
 import { CustomerId, ParkingLotId, ReservationId } from "../schemas/common.js";
 import {
+  AvailabilityQuery,
   ControlCenterQuery,
   CouponsQuery,
   ParkingLotsQuery,
@@ -19,11 +20,13 @@ import {
   SingleQuery,
 } from "../schemas/queries.js";
 import {
+  AvailabilityView,
   CapacityChangedResponse,
   ClosureAccepted,
   ControlCenterView,
   CouponView,
   Page,
+  ParkingLotDetail,
   ParkingLotRegisteredResponse,
   ParkingLotView,
   Problem,
@@ -111,6 +114,8 @@ const COMPONENT_SCHEMAS: Record<string, TSchema> = {
   ReservationAccepted,
   ReservationCanceledResponse,
   ParkingLotView,
+  ParkingLotDetail,
+  AvailabilityView,
   ParkingLotPage: Page(ParkingLotView),
   ReservationView,
   ReservationPage: Page(ReservationView),
@@ -180,11 +185,24 @@ export const OPERATIONS: readonly Operation[] = [
     operationId: "getParkingLot",
     side: "queries",
     tag: "queries",
-    summary: "One parking lot with its free spots and counts",
+    summary: "One parking lot: its counts, the spots free now and in each of the next six hours",
     access: "anonymous",
     parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
     query: SingleQuery,
-    responses: { "200": jsonResponse("The lot.", "ParkingLotView") },
+    responses: { "200": jsonResponse("The lot.", "ParkingLotDetail") },
+    problems: ["parking-lot-not-found"],
+  },
+  {
+    method: "get",
+    path: "/parking-lots/{parkingLotId}/availability",
+    operationId: "getAvailability",
+    side: "queries",
+    tag: "queries",
+    summary: "What a window would find: free spots and its price",
+    access: "anonymous",
+    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    query: AvailabilityQuery,
+    responses: { "200": jsonResponse("The window's free spots and price.", "AvailabilityView") },
     problems: ["parking-lot-not-found"],
   },
   {

@@ -4,6 +4,7 @@ import { validInput } from "../platform/http/middleware.js";
 import { ProblemError } from "../platform/http/problem.js";
 import { CustomerPath, LotPath, ReservationPath } from "../schemas/paths.js";
 import {
+  AvailabilityQuery,
   ControlCenterQuery,
   CouponsQuery,
   ParkingLotsQuery,
@@ -33,6 +34,9 @@ function minPositionOf(token: string | undefined): Position | null {
 const limitOf = (limit: string | undefined): number => (limit ? Number(limit) : DEFAULT_LIMIT);
 
 /** Runs a query, turning a read-your-writes timeout into a clear 503 with Retry-After. */
+/** The longest window availability is asked for (the longest closure). */
+const MAX_AVAILABILITY_WINDOW_MS = 31 * 24 * 3_600_000;
+
 async function answer<T>(query: () => Promise<T>): Promise<T> {
   try {
     return await query();
@@ -66,12 +70,35 @@ export function queryRoutes(queries: QueryService, options: { controlCenterLotLi
   router.get("/parking-lots/:parkingLotId", async (req: Request, res: Response) => {
     const { parkingLotId } = validInput(LotPath, { ...req.params }, "path");
     const q = validInput(SingleQuery, { ...req.query }, "query");
-    const lot = await answer(() => queries.parkingLot(parkingLotId, minPositionOf(q.minPosition)));
+    const lot = await answer(() => queries.parkingLotDetail(parkingLotId, minPositionOf(q.minPosition)));
     if (!lot)
       throw new ProblemError("parking-lot-not-found", `Parking lot ${parkingLotId} does not exist.`, {
         parkingLotId,
       });
     res.json(lot);
+  });
+
+  router.get("/parking-lots/:parkingLotId/availability", async (req: Request, res: Response) => {
+    const { parkingLotId } = validInput(LotPath, { ...req.params }, "path");
+    const q = validInput(AvailabilityQuery, { ...req.query }, "query");
+    const from = Date.parse(q.from);
+    const until = Date.parse(q.until);
+    if (!(until > from))
+      throw new ProblemError("validation", "until must be after from.", {
+        errors: [{ field: "query.until", message: "must be after from" }],
+      });
+    if (until - from > MAX_AVAILABILITY_WINDOW_MS)
+      throw new ProblemError("validation", "The window is longer than 31 days.", {
+        errors: [{ field: "query.until", message: "must be at most 31 days after from" }],
+      });
+    const view = await answer(() =>
+      queries.availability(parkingLotId, from, until, minPositionOf(q.minPosition)),
+    );
+    if (!view)
+      throw new ProblemError("parking-lot-not-found", `Parking lot ${parkingLotId} does not exist.`, {
+        parkingLotId,
+      });
+    res.json(view);
   });
 
   router.get("/reservations", async (req: Request, res: Response) => {

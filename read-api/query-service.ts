@@ -14,7 +14,7 @@ import {
 import { COUPONS } from "../projections/read-models/customer-coupons.js";
 import { PROJECTIONS } from "../projections/read-models/index.js";
 import { PARKING_LOTS } from "../projections/read-models/parking-lots.js";
-import { RESERVATIONS } from "../projections/read-models/reservations.js";
+import { HELD_OPEN_ENDED, RESERVATIONS } from "../projections/read-models/reservations.js";
 import {
   activeGenerations,
   CHECKPOINTS,
@@ -24,11 +24,14 @@ import {
   readCheckpoint,
 } from "../projections/runtime/checkpoints.js";
 import { readLeases } from "../projections/runtime/leases.js";
+import { HOUR_MS, quote } from "../schemas/pricing.js";
 import type {
   ActivityMinute,
+  AvailabilityView,
   ControlCenterTotals,
   ControlCenterView,
   CouponView,
+  ParkingLotDetail,
   ParkingLotView,
   ReservationStatus,
   ReservationView,
@@ -69,6 +72,37 @@ const GENERATION_TTL_MS = 200;
 /** The control center's chart covers the last hour. */
 const ACTIVITY_WINDOW_MS = 60 * 60_000;
 
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+/**
+ * Capacity minus the most spots held at any instant of [from, until) (a sweep over the spans'
+ * starts and ends, O(k log k)); 0 while a closure overlaps the window.
+ */
+export function freeSpots(
+  lot: Pick<ParkingLotView, "capacity" | "closures">,
+  spans: readonly [number, number][],
+  from: number,
+  until: number,
+): number {
+  const closed = (lot.closures ?? []).some((c) => Date.parse(c.from) < until && Date.parse(c.until) > from);
+  if (closed) return 0;
+  const edges: [number, number][] = [];
+  for (const [start, end] of spans) {
+    const s = Math.max(start, from);
+    const e = Math.min(end, until);
+    if (s < e) edges.push([s, 1], [e, -1]);
+  }
+  // At the same instant an end comes before a start: 10:00–12:00 and 12:00–14:00 never overlap.
+  edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let held = 0;
+  let most = 0;
+  for (const [, change] of edges) {
+    held += change;
+    most = Math.max(most, held);
+  }
+  return Math.max(0, lot.capacity - most);
+}
+
 function strip<T>(doc: Document | null): T | null {
   if (!doc) return null;
   const { _id, seq, ...rest } = doc as Document & { seq?: unknown };
@@ -88,8 +122,14 @@ export class QueryService {
       readonly eventStore?: EventStore;
       readonly progress?: ProgressSource;
       readonly readYourWritesTimeoutMs: number;
+      /** The clock "free now" and "the next hours" are computed with (ms since the epoch). */
+      readonly now?: () => number;
     },
   ) {}
+
+  private now(): number {
+    return this.options.now ? this.options.now() : Date.now();
+  }
 
   private async generationOf(projection: string): Promise<number> {
     const now = Date.now();
@@ -145,6 +185,76 @@ export class QueryService {
     return strip<ParkingLotView>(await this.store.findById(await this.collection(PARKING_LOTS), id));
   }
 
+  /**
+   * One lot with the spots free now and in each clock hour from the current one on (`hours` of
+   * them; free for the whole hour), computed when asked from the reservations' windows, so they
+   * change as time passes, without an event.
+   */
+  async parkingLotDetail(
+    id: string,
+    minPosition: Position | null = null,
+    hours = 6,
+  ): Promise<ParkingLotDetail | null> {
+    await this.awaitPosition(RESERVATIONS, minPosition);
+    const lot = await this.parkingLot(id, minPosition);
+    if (!lot) return null;
+    const now = this.now();
+    const hourStart = Math.floor(now / HOUR_MS) * HOUR_MS;
+    const end = hourStart + hours * HOUR_MS;
+    const spans = await this.heldSpans(id, Math.min(now, hourStart), end);
+    const slots = Array.from({ length: hours }, (_, k): [number, number] => [
+      hourStart + k * HOUR_MS,
+      hourStart + (k + 1) * HOUR_MS,
+    ]);
+    const freeIn = ([from, until]: [number, number]) => freeSpots(lot, spans, from, until);
+    return {
+      ...lot,
+      freeNow: freeIn([now, now + 1]),
+      nextHours: slots.map(([from, until]) => ({
+        from: iso(from),
+        until: iso(until),
+        availableSpots: freeIn([from, until]),
+      })),
+    };
+  }
+
+  /** What a window [from, until) would find in a lot: free spots, and its price at the lot's rate. */
+  async availability(
+    id: string,
+    from: number,
+    until: number,
+    minPosition: Position | null = null,
+  ): Promise<AvailabilityView | null> {
+    await this.awaitPosition(RESERVATIONS, minPosition);
+    const lot = await this.parkingLot(id, minPosition);
+    if (!lot) return null;
+    const spans = await this.heldSpans(id, from, until);
+    return {
+      parkingLotId: id,
+      from: iso(from),
+      until: iso(until),
+      availableSpots: freeSpots(lot, spans, from, until),
+      amount: lot.hourlyRate === undefined ? null : quote(lot.hourlyRate, from, until),
+    };
+  }
+
+  /**
+   * The spans [heldFrom, heldUntil) of a lot's reservations that reach into [from, until): one
+   * index range (by_lot_held_until: the lot, then every span ending after `from`), never a scan
+   * of the lot's history of ended reservations.
+   */
+  private async heldSpans(lotId: string, from: number, until: number): Promise<[number, number][]> {
+    const docs = await this.store.find(await this.collection(RESERVATIONS), {
+      parkingLotId: lotId,
+      heldUntil: { $gt: iso(from) },
+      heldFrom: { $lt: iso(until) },
+    });
+    return docs.map((d) => [
+      Date.parse(String(d.heldFrom)),
+      d.heldUntil === HELD_OPEN_ENDED ? Number.POSITIVE_INFINITY : Date.parse(String(d.heldUntil)),
+    ]);
+  }
+
   async parkingLots(options: {
     cursor?: string;
     limit: number;
@@ -162,7 +272,26 @@ export class QueryService {
 
   async reservation(id: string, minPosition: Position | null = null): Promise<ReservationView | null> {
     await this.awaitPosition(RESERVATIONS, minPosition);
-    return strip<ReservationView>(await this.store.findById(await this.collection(RESERVATIONS), id));
+    return this.asOfNow(
+      strip<ReservationView>(await this.store.findById(await this.collection(RESERVATIONS), id)),
+    );
+  }
+
+  /**
+   * A reservation as it stands now: one whose window has ended is COMPLETED (no event marks that
+   * moment), and the spans availability reads are not part of the view.
+   */
+  private asOfNow(view: ReservationView | null): ReservationView | null {
+    if (!view) return null;
+    const {
+      heldFrom: _f,
+      heldUntil: _u,
+      ...rest
+    } = view as ReservationView & { heldFrom?: string; heldUntil?: string };
+    const ended = rest.endsAt !== undefined && Date.parse(rest.endsAt) <= this.now();
+    return ended && (rest.status === "RESERVED" || rest.status === "CHECKED_IN")
+      ? { ...rest, status: "COMPLETED" }
+      : rest;
   }
 
   async reservations(options: {
@@ -179,7 +308,8 @@ export class QueryService {
     if (options.customerId) filter.customerId = options.customerId;
     if (options.carNumber) filter.carNumber = options.carNumber;
     if (options.status) filter.status = options.status;
-    return this.newestFirst<ReservationView>(RESERVATIONS, filter, options);
+    const page = await this.newestFirst<ReservationView>(RESERVATIONS, filter, options);
+    return { ...page, items: page.items.map((r) => this.asOfNow(r) as ReservationView) };
   }
 
   async customerCoupons(

@@ -1,5 +1,5 @@
 import { type Static, Type } from "@sinclair/typebox";
-import { CarNumber, CustomerId, Identifier, ParkingLotId, PositionString } from "./common.js";
+import { CarNumber, CustomerId, Identifier, Instant, ParkingLotId, PositionString } from "./common.js";
 
 /** Query-string parameters of the query API. Everything arrives as a string; limits are parsed after validation. */
 
@@ -55,5 +55,11 @@ export const CouponsQuery = Type.Object(
 
 export const SingleQuery = Type.Object(
   { minPosition: Type.Optional(MinPosition) },
+  { additionalProperties: false },
+);
+
+/** A window to check: RFC 3339 instants with an offset; at most a day long (as a reservation). */
+export const AvailabilityQuery = Type.Object(
+  { from: Instant, until: Instant, minPosition: Type.Optional(MinPosition) },
   { additionalProperties: false },
 );

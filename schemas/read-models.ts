@@ -5,6 +5,7 @@ import {
   CarNumber,
   CouponId,
   CustomerId,
+  HourlyRate,
   LotName,
   ParkingLotId,
   PositionString,
@@ -33,12 +34,63 @@ export const ParkingLotView = Type.Object(
     activeReservations: Type.Integer(),
     totalReservations: Type.Integer(),
     canceledReservations: Type.Integer(),
+    hourlyRate: Type.Optional(HourlyRate),
+    closures: Type.Optional(
+      Type.Array(
+        Type.Object({ closureId: Type.String(), from: Timestamp, until: Timestamp, reason: Reason }),
+        { description: "Closures an operator announced, oldest first." },
+      ),
+    ),
     registeredAt: Timestamp,
     updatedAt: Timestamp,
   },
   { $id: "ParkingLotView" },
 );
 export type ParkingLotView = Static<typeof ParkingLotView>;
+
+/** Free spots over time, computed when asked from the reservations' windows (GET /parking-lots/{id}). */
+export const SpotsOverTime = Type.Object({
+  from: Timestamp,
+  until: Timestamp,
+  availableSpots: Type.Integer({
+    minimum: 0,
+    description: "Capacity minus the most spots held at any instant of [from, until); 0 while closed.",
+  }),
+});
+
+/** One lot as GET /parking-lots/{id} answers it: the counters, and the spots free now and in the next hours. */
+export const ParkingLotDetail = Type.Object(
+  {
+    ...ParkingLotView.properties,
+    freeNow: Type.Integer({
+      minimum: 0,
+      description: "Spots free at this moment (windows and closures counted).",
+    }),
+    nextHours: Type.Array(SpotsOverTime, { description: "Free spots in each of the next hours." }),
+  },
+  { $id: "ParkingLotDetail" },
+);
+export type ParkingLotDetail = Static<typeof ParkingLotDetail>;
+
+/** GET /parking-lots/{id}/availability: what a window would find. */
+export const AvailabilityView = Type.Object(
+  {
+    parkingLotId: ParkingLotId,
+    from: Timestamp,
+    until: Timestamp,
+    availableSpots: Type.Integer({
+      minimum: 0,
+      description:
+        "Capacity minus the most spots held at any instant of the window; 0 if a closure overlaps it.",
+    }),
+    amount: Type.Union([Amount, Type.Null()], {
+      description:
+        "What the window costs at the lot's hourly rate (ceil(duration × rate / 1 h)); null for a lot without a rate (the client names its amount).",
+    }),
+  },
+  { $id: "AvailabilityView" },
+);
+export type AvailabilityView = Static<typeof AvailabilityView>;
 
 export const ReservationCoupon = Type.Object({
   couponId: CouponId,
@@ -56,6 +108,10 @@ export const ReservationView = Type.Object(
     amount: Amount,
     status: ReservationStatus,
     reservedAt: Timestamp,
+    startsAt: Type.Optional(Timestamp),
+    endsAt: Type.Optional(Timestamp),
+    checkedInAt: Type.Optional(Timestamp),
+    checkedOutAt: Type.Optional(Timestamp),
     canceledAt: Type.Optional(Timestamp),
     cancelReason: Type.Optional(Reason),
     coupon: Type.Optional(ReservationCoupon),

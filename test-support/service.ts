@@ -24,9 +24,10 @@ export function testConfig(dataDir: string, env: Record<string, string> = {}): C
 export async function startTestService(
   dataDir: string,
   env: Record<string, string> = {},
+  options: { readonly clock?: () => Date } = {},
 ): Promise<RunningService> {
   const config = testConfig(dataDir, env);
-  const service = await startService(config, createLogger(config.logLevel));
+  const service = await startService(config, createLogger(config.logLevel), options);
   registerServiceDataDir(service.url, dataDir);
   return service;
 }

@@ -6,12 +6,19 @@ export const PARKING_LOTS = "parking_lots";
 export const parkingLotsProjection: Projection = {
   name: "parking-lots",
   collections: { [PARKING_LOTS]: [{ name: "by_lot_id", keys: { parkingLotId: 1 } }] },
-  eventTypes: new Set(["ParkingLotRegistered", "ParkingReserved", "ReservationCanceled"]),
+  eventTypes: new Set([
+    "ParkingLotRegistered",
+    "ParkingReserved",
+    "ReservationCanceled",
+    "ReservationCheckedOut",
+    "ParkingLotCapacityChanged",
+    "ParkingLotClosed",
+  ]),
   apply({ event }, collection) {
     const target = collection(PARKING_LOTS);
     switch (event.type) {
       case "ParkingLotRegistered": {
-        const { parkingLotId, name, capacity, registeredAt } = event.data;
+        const { parkingLotId, name, capacity, registeredAt, hourlyRate } = event.data;
         return [
           {
             op: "update",
@@ -19,7 +26,14 @@ export const parkingLotsProjection: Projection = {
             id: parkingLotId,
             upsert: true,
             update: {
-              $set: { parkingLotId, name, capacity, registeredAt, updatedAt: registeredAt },
+              $set: {
+                parkingLotId,
+                name,
+                capacity,
+                registeredAt,
+                updatedAt: registeredAt,
+                ...(hourlyRate === undefined ? {} : { hourlyRate }),
+              },
               $setOnInsert: {
                 availableSpots: capacity,
                 activeReservations: 0,
@@ -54,6 +68,47 @@ export const parkingLotsProjection: Projection = {
             },
           },
         ];
+      case "ReservationCheckedOut":
+        // The car left: its spot is free again (the reservation is COMPLETED, no longer active).
+        return [
+          {
+            op: "update",
+            collection: target,
+            id: event.data.parkingLotId,
+            update: {
+              $inc: { availableSpots: 1, activeReservations: -1 },
+              $set: { updatedAt: event.data.checkedOutAt },
+            },
+          },
+        ];
+      case "ParkingLotCapacityChanged": {
+        const { parkingLotId, capacity, previousCapacity, changedAt } = event.data;
+        return [
+          {
+            op: "update",
+            collection: target,
+            id: parkingLotId,
+            update: {
+              $set: { capacity, updatedAt: changedAt },
+              $inc: { availableSpots: capacity - previousCapacity },
+            },
+          },
+        ];
+      }
+      case "ParkingLotClosed": {
+        const { parkingLotId, closureId, from, until, reason, closedAt } = event.data;
+        return [
+          {
+            op: "update",
+            collection: target,
+            id: parkingLotId,
+            update: {
+              $push: { closures: { closureId, from, until, reason } },
+              $set: { updatedAt: closedAt },
+            },
+          },
+        ];
+      }
       default:
         return [];
     }

@@ -2,9 +2,15 @@ import type { Projection } from "./projection.js";
 
 export const RESERVATIONS = "reservations";
 
+/** `heldUntil` of a reservation that holds its spot until someone ends it (ISO strings sort by time). */
+export const HELD_OPEN_ENDED = "9999-12-31T23:59:59.999Z";
+
 /**
  * Each reservation with its status and its coupon's state. `seq` (the global position of the
  * ParkingReserved event) gives every list a stable order and an index-friendly cursor.
+ * `heldFrom`/`heldUntil` are the span it holds a spot (its window; an open-ended one from when it
+ * was made; cut short by a cancellation or a check-out): availability reads the reservations of a
+ * lot whose span reaches past an instant through the `by_lot_held_until` index.
  */
 export const reservationsProjection: Projection = {
   name: "reservations",
@@ -19,9 +25,17 @@ export const reservationsProjection: Projection = {
       { name: "by_lot_customer", keys: { parkingLotId: 1, customerId: 1, seq: -1 } },
       { name: "by_car", keys: { carNumber: 1, seq: -1 } },
       { name: "by_lot_car", keys: { parkingLotId: 1, carNumber: 1, seq: -1 } },
+      { name: "by_lot_held_until", keys: { parkingLotId: 1, heldUntil: 1 } },
     ],
   },
-  eventTypes: new Set(["ParkingReserved", "ReservationCanceled", "CouponIssued", "CouponRevoked"]),
+  eventTypes: new Set([
+    "ParkingReserved",
+    "ReservationCanceled",
+    "ReservationCheckedIn",
+    "ReservationCheckedOut",
+    "CouponIssued",
+    "CouponRevoked",
+  ]),
   apply({ event, position }, collection) {
     const target = collection(RESERVATIONS);
     switch (event.type) {
@@ -38,6 +52,8 @@ export const reservationsProjection: Projection = {
                 status: "RESERVED",
                 seq: position.commit,
                 position: String(position.commit),
+                heldFrom: event.data.startsAt ?? event.data.reservedAt,
+                heldUntil: event.data.endsAt ?? HELD_OPEN_ENDED,
               },
             },
           },
@@ -54,6 +70,30 @@ export const reservationsProjection: Projection = {
                 canceledAt: event.data.canceledAt,
                 cancelReason: event.data.reason,
               },
+              // The spot is free from the cancellation on (a window canceled before it starts
+              // ends before it begins, so it holds nothing).
+              $min: { heldUntil: event.data.canceledAt },
+            },
+          },
+        ];
+      case "ReservationCheckedIn":
+        return [
+          {
+            op: "update",
+            collection: target,
+            id: event.data.reservationId,
+            update: { $set: { status: "CHECKED_IN", checkedInAt: event.data.checkedInAt } },
+          },
+        ];
+      case "ReservationCheckedOut":
+        return [
+          {
+            op: "update",
+            collection: target,
+            id: event.data.reservationId,
+            update: {
+              $set: { status: "COMPLETED", checkedOutAt: event.data.checkedOutAt },
+              $min: { heldUntil: event.data.checkedOutAt },
             },
           },
         ];

@@ -10,6 +10,7 @@ import type {
   ReserveParking,
 } from "../../schemas/commands.js";
 import type { EventOfType } from "../../schemas/events.js";
+import { quote } from "../../schemas/pricing.js";
 import {
   addWindow,
   emptyOccupancy,
@@ -140,13 +141,7 @@ const reject = (rejection: Rejection): Decision => ({ ok: false, rejection });
 const ms = (timestamp: string): number => Date.parse(timestamp);
 const iso = (epochMs: number): string => new Date(epochMs).toISOString();
 
-/**
- * The price of a window at an hourly rate: ceil(duration × rate / 1 hour), i.e. pro rata to the
- * millisecond and rounded up to the next minor unit (a 90-minute stay at 3000/h costs 4500,
- * 61 minutes at 1000/h costs 1017).
- */
-export const quote = (hourlyRate: number, startsAt: number, endsAt: number): number =>
-  Math.ceil(((endsAt - startsAt) * hourlyRate) / HOUR_MS);
+export { quote } from "../../schemas/pricing.js";
 
 /** A reservation's status at an instant: a window that has ended is COMPLETED. */
 export function statusAt(record: ReservationRecord, now: number): ReservationStatus {

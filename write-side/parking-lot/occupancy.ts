@@ -13,7 +13,9 @@ import { Map as ImmutableMap } from "immutable";
  * can still matter.
  */
 
-export const HOUR_MS = 3_600_000;
+import { HOUR_MS } from "../../schemas/pricing.js";
+
+export { HOUR_MS };
 
 /** The documented bounds of a reservation window (docs/domain.md). */
 export const WINDOW_RULES = {

@@ -1,0 +1,160 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningService } from "../app/server.js";
+import { ANONYMOUS, customerHeaders } from "../test-support/auth.js";
+import { call, startTestService, tempDataDir } from "../test-support/service.js";
+
+/**
+ * A day of a lot with two spots, over real HTTP, with a clock the test moves (the service's one
+ * clock, used by its commands and its queries): windows that fit are booked, one that would need
+ * a third spot is refused, a check-out frees its spot from that moment, a closure cancels what it
+ * overlaps and revokes their coupons, and the availability query agrees at every step.
+ */
+const DAY = new Date(Date.now() + 2 * 24 * 3_600_000).toISOString().slice(0, 10);
+const at = (hhmm: string) => `${DAY}T${hhmm}:00.000Z`;
+const LOT = "seongsu-1";
+
+describe("a day of time windows", () => {
+  const data = tempDataDir("parking-windows-");
+  let now = Date.parse(at("09:00"));
+  let service: RunningService;
+  const ids: Record<string, string> = {};
+  let position = "0";
+
+  beforeAll(async () => {
+    service = await startTestService(data.dir, {}, { clock: () => new Date(now) });
+    const lot = { parkingLotId: LOT, name: "성수동 공영주차장", capacity: 2, hourlyRate: 1000 };
+    expect((await call(service.url, "POST", "/parking-lots", lot)).status).toBe(201);
+  });
+  afterAll(async () => {
+    await service?.shutdown("test done");
+    data.remove();
+  });
+
+  const reserve = async (who: string, from: string, until: string) => {
+    const answer = await call<{ reservationId: string; amount: number; position: string }>(
+      service.url,
+      "POST",
+      `/parking-lots/${LOT}/reservations`,
+      { carNumber: "12가3456", startsAt: at(from), endsAt: at(until) },
+      await customerHeaders(data.dir, who),
+    );
+    if (answer.status === 201) {
+      ids[who] = answer.body.reservationId;
+      position = answer.body.position;
+    }
+    return answer;
+  };
+  const availability = async (from: string, until: string) => {
+    const query = `from=${encodeURIComponent(at(from))}&until=${encodeURIComponent(at(until))}&minPosition=${position}`;
+    const answer = await call<{ availableSpots: number; amount: number | null }>(
+      service.url,
+      "GET",
+      `/parking-lots/${LOT}/availability?${query}`,
+      undefined,
+      ANONYMOUS,
+    );
+    expect(answer.status).toBe(200);
+    return answer.body;
+  };
+  const step = async (who: string, action: "check-in" | "check-out") => {
+    const answer = await call<{ position: string }>(
+      service.url,
+      "POST",
+      `/parking-lots/${LOT}/reservations/${ids[who]}/${action}`,
+      undefined,
+      await customerHeaders(data.dir, who),
+    );
+    expect(answer.status).toBe(200);
+    position = answer.body.position;
+  };
+  const reservation = async (who: string) =>
+    (
+      await call<{ status: string; cancelReason?: string; coupon?: { status: string } }>(
+        service.url,
+        "GET",
+        `/reservations/${ids[who]}?minPosition=${position}`,
+      )
+    ).body;
+
+  it("books 10:00–12:00 and 11:00–13:00, refuses 11:30–11:45 (full), books 12:00–14:00", async () => {
+    expect((await reserve("A", "10:00", "12:00")).body.amount).toBe(2000);
+    expect((await reserve("B", "11:00", "13:00")).status).toBe(201);
+    const third = await reserve("C", "11:30", "11:45");
+    expect(third.status).toBe(409);
+    expect(third.body).toMatchObject({ type: "/problems/parking-lot-full" });
+    expect((await reserve("D", "12:00", "14:00")).status).toBe(201);
+
+    expect(await availability("11:30", "11:45")).toEqual(expect.objectContaining({ availableSpots: 0 }));
+    expect(await availability("10:00", "11:00")).toEqual(expect.objectContaining({ availableSpots: 1 }));
+    expect(await availability("13:00", "14:00")).toEqual(
+      expect.objectContaining({ availableSpots: 1, amount: 1000 }),
+    );
+    expect(await availability("14:00", "16:00")).toEqual(
+      expect.objectContaining({ availableSpots: 2, amount: 2000 }),
+    );
+  });
+
+  it("after the first checks out at 10:30, 10:30–11:00 is free again and gets booked", async () => {
+    now = Date.parse(at("10:00"));
+    await step("A", "check-in");
+    expect((await reserve("E", "10:15", "10:45")).status).toBe(201); // the second spot, before B arrives
+    now = Date.parse(at("10:30"));
+    expect(await availability("10:30", "11:00")).toEqual(expect.objectContaining({ availableSpots: 0 }));
+    await step("A", "check-out");
+    expect(await availability("10:30", "11:00")).toEqual(expect.objectContaining({ availableSpots: 1 }));
+    expect((await reserve("F", "10:30", "11:00")).status).toBe(201);
+    expect(await availability("10:30", "11:00")).toEqual(expect.objectContaining({ availableSpots: 0 }));
+    expect((await reservation("A")).status).toBe("COMPLETED");
+  });
+
+  it("the lot's detail shows the spots free now and in the next hours, computed at the clock's time", async () => {
+    now = Date.parse(at("10:50"));
+    const lot = (
+      await call<{ freeNow: number; nextHours: { from: string; availableSpots: number }[] }>(
+        service.url,
+        "GET",
+        `/parking-lots/${LOT}?minPosition=${position}`,
+        undefined,
+        ANONYMOUS,
+      )
+    ).body;
+    expect(lot.freeNow).toBe(1); // F (10:30–11:00) holds one spot; E ended at 10:45
+    expect(lot.nextHours.map((h) => [h.from, h.availableSpots])).toEqual([
+      [at("10:00"), 0], // the current hour: A (checked out at 10:30) and E filled it
+      [at("11:00"), 1], // B 11–13 and D from 12: never both plus another
+      [at("12:00"), 0],
+      [at("13:00"), 1],
+      [at("14:00"), 2],
+      [at("15:00"), 2],
+    ]);
+  });
+
+  it("a closure over 13:00–15:00 cancels the reservations it overlaps and revokes their coupons", async () => {
+    const closure = await call<{ canceledReservations: string[]; position: string }>(
+      service.url,
+      "POST",
+      `/parking-lots/${LOT}/closures`,
+      { from: at("13:00"), until: at("15:00"), reason: "도색 공사" },
+    );
+    expect(closure.status).toBe(201);
+    expect(closure.body.canceledReservations).toEqual([ids.D]);
+    position = closure.body.position;
+    expect(await availability("13:00", "14:00")).toEqual(expect.objectContaining({ availableSpots: 0 }));
+    expect(await availability("12:00", "13:00")).toEqual(expect.objectContaining({ availableSpots: 1 }));
+    await expect
+      .poll(async () => {
+        const d = await reservation("D");
+        return [d.status, d.cancelReason, d.coupon?.status];
+      })
+      .toEqual(["CANCELED", "lot-closed", "REVOKED"]);
+    expect((await reservation("B")).status).toBe("RESERVED");
+    expect((await reserve("G", "13:30", "14:30")).body).toMatchObject({
+      type: "/problems/parking-lot-closed",
+    });
+  });
+
+  it("a window that has passed without a check-out reads as COMPLETED", async () => {
+    now = Date.parse(at("13:30"));
+    expect((await reservation("B")).status).toBe("COMPLETED");
+  });
+});
