@@ -808,58 +808,6 @@ export interface components {
              */
             position: string;
         };
-        ParkingLotView: {
-            activeReservations: number;
-            availableSpots: number;
-            canceledReservations: number;
-            /**
-             * @description Number of spots; 0 registers a lot that takes no reservations.
-             * @example 5
-             */
-            capacity: number;
-            /** @description Closures an operator announced, oldest first. */
-            closures?: {
-                closureId: string;
-                /**
-                 * Format: date-time
-                 * @description ISO 8601 UTC timestamp.
-                 */
-                from: string;
-                /** @description Why it was canceled. */
-                reason: string;
-                /**
-                 * Format: date-time
-                 * @description ISO 8601 UTC timestamp.
-                 */
-                until: string;
-            }[];
-            /**
-             * @description Price of one hour in the currency's minor unit; a window costs ceil(minutes x rate / 60).
-             * @example 3000
-             */
-            hourlyRate?: number;
-            /**
-             * @description Display name of the lot; any script, not blank.
-             * @example 강남 1주차장
-             */
-            name: string;
-            /**
-             * @description Parking lot identifier.
-             * @example 1
-             */
-            parkingLotId: string;
-            /**
-             * Format: date-time
-             * @description ISO 8601 UTC timestamp.
-             */
-            registeredAt: string;
-            totalReservations: number;
-            /**
-             * Format: date-time
-             * @description ISO 8601 UTC timestamp.
-             */
-            updatedAt: string;
-        };
         Problem: {
             detail?: string;
             /** @description For validation problems: each field that was wrong and what it expects. */

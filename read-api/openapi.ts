@@ -113,7 +113,6 @@ const COMPONENT_SCHEMAS: Record<string, TSchema> = {
   ParkingLotRegisteredResponse,
   ReservationAccepted,
   ReservationCanceledResponse,
-  ParkingLotView,
   ParkingLotDetail,
   AvailabilityView,
   ParkingLotPage: Page(ParkingLotView),
