@@ -121,6 +121,7 @@ export async function createServices(
       ? new QueryService(documentStore, {
           eventStore,
           readYourWritesTimeoutMs: config.readYourWritesTimeoutMs,
+          readYourWritesMaxWaiting: config.readYourWritesMaxWaiting,
           now: () => clock().getTime(),
           ...(thread ? { progress: thread } : processors ? { progress: processors } : {}),
         })

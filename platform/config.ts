@@ -67,6 +67,8 @@ export interface Config {
   readonly processorLeaseRenewMs: number;
   /** READ_YOUR_WRITES_TIMEOUT_MS: longest wait of a query for a requested position. */
   readonly readYourWritesTimeoutMs: number;
+  /** READ_YOUR_WRITES_MAX_WAITING: queries waiting for their position at once, per process. */
+  readonly readYourWritesMaxWaiting: number;
   /** SHUTDOWN_TIMEOUT_MS: longest graceful shutdown before the process exits anyway. */
   readonly shutdownTimeoutMs: number;
   /** SHUTDOWN_DRAIN_MS: how long a stopping process keeps serving while not ready, for load balancers to notice. */
@@ -538,6 +540,13 @@ const SPECS: Specs = {
     default: "3000",
     ...integer(0, 30000),
   },
+  readYourWritesMaxWaiting: {
+    name: "READ_YOUR_WRITES_MAX_WAITING",
+    description:
+      "Most queries of one process waiting at once for their minPosition; past it a query is answered 503 with Retry-After at once instead of holding a connection.",
+    default: "1000",
+    ...integer(1),
+  },
   shutdownTimeoutMs: {
     name: "SHUTDOWN_TIMEOUT_MS",
     description: "Longest graceful shutdown (ms) after SIGTERM before the process exits anyway.",
@@ -769,6 +778,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     processorLeaseTtlMs: read("processorLeaseTtlMs"),
     processorLeaseRenewMs: read("processorLeaseRenewMs"),
     readYourWritesTimeoutMs: read("readYourWritesTimeoutMs"),
+    readYourWritesMaxWaiting: read("readYourWritesMaxWaiting"),
     shutdownTimeoutMs: read("shutdownTimeoutMs"),
     shutdownDrainMs: read("shutdownDrainMs"),
     httpKeepAliveTimeoutMs: read("httpKeepAliveTimeoutMs"),

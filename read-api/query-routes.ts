@@ -12,7 +12,12 @@ import {
   SingleQuery,
 } from "../schemas/queries.js";
 import { assertMayReadCustomer, maySee, readerOf, reservationsFilter } from "./access.js";
-import { PositionNotReachedError, type QueryService } from "./query-service.js";
+import {
+  PositionBeyondHeadError,
+  PositionNotReachedError,
+  type QueryService,
+  TooManyWaitingError,
+} from "./query-service.js";
 
 const DEFAULT_LIMIT = 50;
 
@@ -33,10 +38,13 @@ function minPositionOf(token: string | undefined): Position | null {
 
 const limitOf = (limit: string | undefined): number => (limit ? Number(limit) : DEFAULT_LIMIT);
 
-/** Runs a query, turning a read-your-writes timeout into a clear 503 with Retry-After. */
 /** The longest window availability is asked for (the longest closure). */
 const MAX_AVAILABILITY_WINDOW_MS = 31 * 24 * 3_600_000;
 
+/**
+ * Runs a query, turning read-your-writes refusals into clear problems: a position beyond the log
+ * is a 400 naming minPosition; a timeout or too many waiting queries a 503 with Retry-After.
+ */
 async function answer<T>(query: () => Promise<T>): Promise<T> {
   try {
     return await query();
@@ -46,6 +54,14 @@ async function answer<T>(query: () => Promise<T>): Promise<T> {
         retryAfterSeconds: 1,
         projection: error.projection,
       });
+    }
+    if (error instanceof PositionBeyondHeadError) {
+      throw new ProblemError("validation", `${error.message}; send a position a command answered.`, {
+        errors: [{ field: "query.minPosition", message: error.message }],
+      });
+    }
+    if (error instanceof TooManyWaitingError) {
+      throw new ProblemError("overloaded", `${error.message}; retry shortly.`, { retryAfterSeconds: 1 });
     }
     throw error;
   }

@@ -63,6 +63,24 @@ export class PositionNotReachedError extends Error {
   }
 }
 
+/** The caller asked for a position the log has not reached: no wait would ever answer it. */
+export class PositionBeyondHeadError extends Error {
+  override name = "PositionBeyondHeadError";
+  constructor(
+    readonly wanted: Position,
+    readonly head: Position | null,
+  ) {
+    super(
+      `minPosition ${formatPosition(wanted)} is beyond the newest position of the log (${head ? formatPosition(head) : "the log is empty"})`,
+    );
+  }
+}
+
+/** Too many queries are already waiting for their position: this one is refused at once. */
+export class TooManyWaitingError extends Error {
+  override name = "TooManyWaitingError";
+}
+
 /** Source of in-process progress notifications (the projector, when it runs in this process). */
 export interface ProgressSource {
   onAdvance(listener: (name: string, position: Position) => void): () => void;
@@ -122,10 +140,15 @@ export class QueryService {
       readonly eventStore?: EventStore;
       readonly progress?: ProgressSource;
       readonly readYourWritesTimeoutMs: number;
+      /** Most queries waiting for their position at once; past it they are refused at once. */
+      readonly readYourWritesMaxWaiting?: number;
       /** The clock "free now" and "the next hours" are computed with (ms since the epoch). */
       readonly now?: () => number;
     },
   ) {}
+
+  /** Queries waiting for their position right now (bounded by readYourWritesMaxWaiting). */
+  private waiting = 0;
 
   private now(): number {
     return this.options.now ? this.options.now() : Date.now();
@@ -151,6 +174,15 @@ export class QueryService {
     const deadline = Date.now() + this.options.readYourWritesTimeoutMs;
     let applied = await this.appliedPosition(projection);
     if (reached(applied, position)) return;
+    // A position the log has not reached yet was never answered by a command: refuse it now
+    // rather than hold a connection for the whole wait.
+    if (this.options.eventStore) {
+      const head = await this.options.eventStore.headPosition();
+      if (head === null || position.commit > head.commit) throw new PositionBeyondHeadError(position, head);
+    }
+    if (this.waiting >= (this.options.readYourWritesMaxWaiting ?? Number.POSITIVE_INFINITY))
+      throw new TooManyWaitingError(`${this.waiting} queries are already waiting for their position`);
+    this.waiting++;
     let unsubscribe: (() => void) | undefined;
     let wake: (() => void) | undefined;
     if (this.options.progress) {
@@ -171,6 +203,7 @@ export class QueryService {
       }
       throw new PositionNotReachedError(position, projection, applied);
     } finally {
+      this.waiting--;
       unsubscribe?.();
     }
   }

@@ -6,7 +6,7 @@ import { EventStoreUnavailableError } from "../../event-store/errors.js";
 import { SchemaValidationError, validate } from "../../schemas/validation.js";
 import { ConcurrencyConflictError } from "../../write-side/command-handler.js";
 import type { Logger } from "../logger.js";
-import { PROBLEM_TYPES, ProblemError, problemDocument, problemType } from "./problem.js";
+import { PROBLEM_TYPES, ProblemError, type ProblemName, problemDocument, problemType } from "./problem.js";
 
 const CORRELATION_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
 
@@ -127,10 +127,31 @@ export function toProblem(error: unknown): ProblemError {
   return new ProblemError("internal");
 }
 
+/** 5xx answers that are the service protecting itself or its callers, not bugs. */
+const EXPECTED_REFUSALS: ReadonlySet<ProblemName> = new Set([
+  "overloaded",
+  "position-not-reached",
+  "store-unavailable",
+  "shutting-down",
+  "service-unavailable",
+]);
+
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const problem = toProblem(error);
-    if (problem.status >= 500 && problem.problem !== "overloaded") {
+    if (EXPECTED_REFUSALS.has(problem.problem)) {
+      // A refusal the service chose (overload, a read-your-writes wait that ran out, a store
+      // that did not answer): one line saying what, no stack trace, which would only be noise.
+      logger.warn(
+        {
+          problem: problem.problem,
+          detail: problem.detail,
+          correlationId: correlationId(req),
+          method: req.method,
+        },
+        "request refused",
+      );
+    } else if (problem.status >= 500) {
       logger.error(
         { err: error, correlationId: correlationId(req), method: req.method, url: req.originalUrl },
         "request failed",
