@@ -127,21 +127,24 @@ export function toProblem(error: unknown): ProblemError {
   return new ProblemError("internal");
 }
 
-/** 5xx answers that are the service protecting itself or its callers, not bugs. */
+/**
+ * 5xx answers that are the service protecting itself or its callers, not faults. (A store that
+ * does not answer is a fault someone must look at: it stays an error, with its cause.)
+ */
 const EXPECTED_REFUSALS: ReadonlySet<ProblemName> = new Set([
   "overloaded",
   "position-not-reached",
-  "store-unavailable",
   "shutting-down",
   "service-unavailable",
+  "concurrency-conflict",
 ]);
 
 export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const problem = toProblem(error);
     if (EXPECTED_REFUSALS.has(problem.problem)) {
-      // A refusal the service chose (overload, a read-your-writes wait that ran out, a store
-      // that did not answer): one line saying what, no stack trace, which would only be noise.
+      // A refusal the service chose (overload, a read-your-writes wait that ran out, shutting
+      // down): one line saying what, no stack trace, which would only be noise.
       logger.warn(
         {
           problem: problem.problem,

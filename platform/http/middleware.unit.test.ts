@@ -108,7 +108,7 @@ describe("validInput", () => {
 describe("errorHandler over HTTP: real body-parser errors and thrown errors become problem+json", () => {
   // What the handler logs, captured instead of written to the test output.
   const logged: string[] = [];
-  const capture = pino({ level: "error" }, { write: (line: string) => void logged.push(line) });
+  const capture = pino({ level: "warn" }, { write: (line: string) => void logged.push(line) });
 
   function app(): Express {
     const a = express();
@@ -125,6 +125,11 @@ describe("errorHandler over HTTP: real body-parser errors and thrown errors beco
     });
     a.get("/conflict", async () => {
       throw new ConcurrencyConflictError("parkingLot-1", 21);
+    });
+    a.get("/not-reached", async () => {
+      throw new ProblemError("position-not-reached", "reservations is at 41, not yet at 42", {
+        retryAfterSeconds: 1,
+      });
     });
     a.use(errorHandler(capture));
     return a;
@@ -188,5 +193,27 @@ describe("errorHandler over HTTP: real body-parser errors and thrown errors beco
     expect(conflict.status).toBe(503);
     expect(Number(conflict.headers["retry-after"])).toBeGreaterThan(0);
     expect(JSON.parse(conflict.text).type).toBe("/problems/concurrency-conflict");
+  });
+
+  it("an expected refusal (a read-your-writes wait that ran out) is one warn line, no error and no stack", async () => {
+    logged.length = 0;
+    const res = await request(app()).get("/not-reached").set("x-correlation-id", "corr-503");
+    expect(res.status).toBe(503);
+    expect(logged).toHaveLength(1);
+    const line = JSON.parse(logged[0] ?? "{}");
+    expect(line).toMatchObject({
+      level: 40,
+      msg: "request refused",
+      problem: "position-not-reached",
+      correlationId: "corr-503",
+    });
+    expect(logged[0]).not.toContain("stack");
+  });
+
+  it("a store outage is logged as an error with its cause, for someone to look at", async () => {
+    logged.length = 0;
+    await request(app()).get("/store-down");
+    expect(JSON.parse(logged[0] ?? "{}")).toMatchObject({ level: 50, msg: "request failed" });
+    expect(logged[0]).toContain("esdb down");
   });
 });
