@@ -93,6 +93,52 @@ describe("command API over real HTTP (embedded stores)", () => {
     expect(new Set(results.filter((r) => r.status === 201).map((r) => r.body.reservationId)).size).toBe(50);
   });
 
+  /** Instants of a day after tomorrow, so every window starts in the future whatever the run's time. */
+  const dayAfterTomorrow = (minutes: number) => {
+    const day = new Date(Date.now() + 2 * 24 * 3_600_000);
+    day.setUTCHours(8, 0, 0, 0);
+    return new Date(day.getTime() + minutes * 60_000).toISOString();
+  };
+  const raceWindows = async (lotId: string, windowOf: (i: number) => [string, string]) => {
+    await call(base, "POST", "/parking-lots", { parkingLotId: lotId, name: "Race of windows", capacity: 50 });
+    const results = await Promise.all(
+      Array.from({ length: 200 }, (_, i) => {
+        const [startsAt, endsAt] = windowOf(i);
+        return call(base, "POST", `/parking-lots/${lotId}/reservations`, {
+          customerId: `W${i}`,
+          carNumber: `${10 + (i % 89)}더${1000 + i}`,
+          amount: 5000,
+          startsAt,
+          endsAt,
+        });
+      }),
+    );
+    const byStatus: Record<number, number> = {};
+    for (const r of results) byStatus[r.status] = (byStatus[r.status] ?? 0) + 1;
+    const reserved = (await lotEvents(lotId)).filter((e) => e.type === "ParkingReserved");
+    return { byStatus, reserved: reserved.length };
+  };
+
+  it("200 concurrent windowed reservations that all overlap, on a lot of 50: exactly 50 succeed", async () => {
+    // Every window covers 10:00–10:30; they start and end at different times around it.
+    const { byStatus, reserved } = await raceWindows("rush-windows", (i) => [
+      dayAfterTomorrow(120 - (i % 60)),
+      dayAfterTomorrow(150 + (i % 45)),
+    ]);
+    expect(byStatus).toEqual({ 201: 50, 409: 150 });
+    expect(reserved).toBe(50);
+  });
+
+  it("200 concurrent windowed reservations that never overlap more than 50 at once: all 200 succeed", async () => {
+    // Four rounds of 50 back-to-back windows: 08:00–09:00, 09:00–10:00, 10:00–11:00, 11:00–12:00.
+    const { byStatus, reserved } = await raceWindows("shifts", (i) => {
+      const shift = Math.floor(i / 50);
+      return [dayAfterTomorrow(shift * 60), dayAfterTomorrow(shift * 60 + 60)];
+    });
+    expect(byStatus).toEqual({ 201: 200 });
+    expect(reserved).toBe(200);
+  });
+
   it("Idempotency-Key: a retry returns the same reservation and books nothing new", async () => {
     await call(base, "POST", "/parking-lots", { parkingLotId: "idem", name: "Idempotent", capacity: 3 });
     const body = { customerId: "CUST1", carNumber: "10더8612", amount: 5000 };
