@@ -580,6 +580,15 @@ export interface components {
                  * @example 1
                  */
                 parkingLotId: string;
+                /** @description Who is in the lot, who is coming, who stays too long: as of the moment asked. */
+                presence: {
+                    /** @description Reserved windows starting within the hour (or started up to an hour ago), not checked in. */
+                    expected: number;
+                    /** @description Checked in, in the lot now. */
+                    inLot: number;
+                    /** @description Checked in and past their endsAt. */
+                    overstaying: number;
+                };
                 /**
                  * Format: date-time
                  * @description ISO 8601 UTC timestamp.

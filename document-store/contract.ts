@@ -22,6 +22,7 @@ export const RESERVATION_INDEXES: readonly IndexSpec[] = [
   { name: "status_1_seq_-1", keys: { status: 1, seq: -1 } },
   { name: "customerId_1_seq_-1", keys: { customerId: 1, seq: -1 } },
   { name: "parkingLotId_1_heldUntil_1", keys: { parkingLotId: 1, heldUntil: 1 } },
+  { name: "status_1_heldFrom_1", keys: { status: 1, heldFrom: 1 } },
 ];
 
 export const COUPON_INDEXES: readonly IndexSpec[] = [
@@ -533,6 +534,15 @@ export function documentStoreContract(name: string, open: () => Promise<OpenedDo
               parkingLotId: "L1",
               heldUntil: { $gt: "2026-11-23T10:00:00.000Z" },
               heldFrom: { $lt: "2026-11-23T12:00:00.000Z" },
+            },
+            undefined,
+          ],
+          [
+            "by status and start time (who is expected)",
+            reservations,
+            {
+              status: "RESERVED",
+              heldFrom: { $gte: "2026-11-23T09:00:00.000Z", $lt: "2026-11-23T11:00:00.000Z" },
             },
             undefined,
           ],

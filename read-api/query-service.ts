@@ -382,20 +382,57 @@ export class QueryService {
     minPosition?: Position | null;
   }): Promise<ControlCenterView> {
     await this.awaitPosition(CONTROL_CENTER, options.minPosition ?? null);
-    const [totalsDoc, lots, projections, activity] = await Promise.all([
+    const [totalsDoc, lots, projections, activity, presence] = await Promise.all([
       this.store.findById(await this.collection(CONTROL_CENTER), TOTALS_ID),
       this.parkingLots(options),
       this.projectionStatuses(),
-      this.activity(new Date(Date.now() - ACTIVITY_WINDOW_MS), new Date()),
+      this.activity(new Date(this.now() - ACTIVITY_WINDOW_MS), new Date(this.now())),
+      this.presence(),
     ]);
     const totals = strip<ControlCenterTotals>(totalsDoc) ?? { ...EMPTY_TOTALS };
+    const none = { inLot: 0, expected: 0, overstaying: 0 };
     return {
       totals,
       activity,
-      parkingLots: lots.items,
+      parkingLots: lots.items.map((lot) => ({ ...lot, presence: presence.get(lot.parkingLotId) ?? none })),
       parkingLotsNextCursor: lots.nextCursor,
       projections,
     };
+  }
+
+  /**
+   * Who is in each lot now (checked in), who is expected within the hour (a window starting by
+   * then, not checked in), and who stays past their endsAt (checked in, window over), as of the
+   * clock: two index ranges (checked-in reservations, and reserved ones starting from an hour ago
+   * to an hour ahead), whatever the history.
+   */
+  private async presence(): Promise<Map<string, { inLot: number; expected: number; overstaying: number }>> {
+    const now = this.now();
+    const reservations = await this.collection(RESERVATIONS);
+    const [checkedIn, arriving] = await Promise.all([
+      this.store.find(reservations, { status: "CHECKED_IN" }),
+      this.store.find(reservations, {
+        status: "RESERVED",
+        heldFrom: { $gte: iso(now - HOUR_MS), $lt: iso(now + HOUR_MS) },
+      }),
+    ]);
+    const byLot = new Map<string, { inLot: number; expected: number; overstaying: number }>();
+    const of = (lotId: unknown) => {
+      const id = String(lotId);
+      const counts = byLot.get(id) ?? { inLot: 0, expected: 0, overstaying: 0 };
+      byLot.set(id, counts);
+      return counts;
+    };
+    for (const r of checkedIn) {
+      const counts = of(r.parkingLotId);
+      counts.inLot++;
+      if (typeof r.endsAt === "string" && Date.parse(r.endsAt) <= now) counts.overstaying++;
+    }
+    for (const r of arriving) {
+      // Still to come: its window has not ended (a window that passed unused is COMPLETED).
+      if (typeof r.endsAt !== "string" || Date.parse(r.endsAt) > now) of(r.parkingLotId).expected++;
+    }
+    return byLot;
   }
 
   /** Reservations and cancellations per minute from `from` to `until` (both minutes included), oldest first. */

@@ -129,6 +129,24 @@ describe("a day of time windows", () => {
     ]);
   });
 
+  it("the control center shows who is in the lot, who is expected, and who stays past their window", async () => {
+    const presence = async () => {
+      const view = await call<{ parkingLots: { parkingLotId: string; presence: Record<string, number> }[] }>(
+        service.url,
+        "GET",
+        `/control-center?minPosition=${position}`,
+      );
+      return view.body.parkingLots.find((l) => l.parkingLotId === LOT)?.presence;
+    };
+    now = Date.parse(at("10:40"));
+    await step("F", "check-in");
+    // F is in; B (11:00) and E (10:15, not come yet, window not over) are expected.
+    expect(await presence()).toEqual({ inLot: 1, expected: 2, overstaying: 0 });
+    now = Date.parse(at("11:30"));
+    // F's window ended at 11:00 and F is still in; B (late) and D (12:00) are expected.
+    expect(await presence()).toEqual({ inLot: 1, expected: 2, overstaying: 1 });
+  });
+
   it("a closure over 13:00–15:00 cancels the reservations it overlaps and revokes their coupons", async () => {
     const closure = await call<{ canceledReservations: string[]; position: string }>(
       service.url,

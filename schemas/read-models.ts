@@ -193,9 +193,24 @@ export const ControlCenterView = Type.Object(
       description:
         "Reservations and cancellations per minute over the last hour, oldest first; minutes without any are left out.",
     }),
-    parkingLots: Type.Array(ParkingLotView, {
-      description: "The first lots by id; continue with GET /parking-lots?cursor=parkingLotsNextCursor.",
-    }),
+    parkingLots: Type.Array(
+      Type.Object({
+        ...ParkingLotView.properties,
+        presence: Type.Object(
+          {
+            inLot: Type.Integer({ minimum: 0, description: "Checked in, in the lot now." }),
+            expected: Type.Integer({
+              minimum: 0,
+              description:
+                "Reserved windows starting within the hour (or started up to an hour ago), not checked in.",
+            }),
+            overstaying: Type.Integer({ minimum: 0, description: "Checked in and past their endsAt." }),
+          },
+          { description: "Who is in the lot, who is coming, who stays too long: as of the moment asked." },
+        ),
+      }),
+      { description: "The first lots by id; continue with GET /parking-lots?cursor=parkingLotsNextCursor." },
+    ),
     parkingLotsNextCursor: Type.Union([Type.String(), Type.Null()], {
       description: "Null when every lot is listed.",
     }),

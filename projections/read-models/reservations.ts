@@ -26,6 +26,7 @@ export const reservationsProjection: Projection = {
       { name: "by_car", keys: { carNumber: 1, seq: -1 } },
       { name: "by_lot_car", keys: { parkingLotId: 1, carNumber: 1, seq: -1 } },
       { name: "by_lot_held_until", keys: { parkingLotId: 1, heldUntil: 1 } },
+      { name: "by_status_held_from", keys: { status: 1, heldFrom: 1 } },
     ],
   },
   eventTypes: new Set([

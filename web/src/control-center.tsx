@@ -151,15 +151,36 @@ function Projections({ view }: { readonly view: ControlCenterView }) {
  * One lot's row. A live update re-renders only the rows whose lot changed (most of a hundred do
  * not, even at hundreds of reservations a second), which keeps the main thread free.
  */
-class LotRow extends Component<{ lot: ParkingLotView; onSelect: (id: string) => void }> {
-  override shouldComponentUpdate(next: { lot: ParkingLotView }): boolean {
+type Presence = ControlCenterView["parkingLots"][number]["presence"];
+/** A lot as the table shows it: from the control center (with who is there) or a later page of lots. */
+type LotRowData = ParkingLotView & { readonly presence?: Presence };
+
+const samePresence = (a: Presence | undefined, b: Presence | undefined): boolean =>
+  a?.inLot === b?.inLot && a?.expected === b?.expected && a?.overstaying === b?.overstaying;
+
+/** In the lot now, expected within the hour, and staying past their window (highlighted). */
+function PresenceCell({ presence }: { readonly presence: Presence | undefined }) {
+  if (!presence) return <span class="muted">–</span>;
+  return (
+    <span class="presence">
+      {count(presence.inLot)} in · {count(presence.expected)} expected
+      {presence.overstaying > 0 ? (
+        <strong class="overstaying"> · {count(presence.overstaying)} overstaying</strong>
+      ) : null}
+    </span>
+  );
+}
+
+class LotRow extends Component<{ lot: LotRowData; onSelect: (id: string) => void }> {
+  override shouldComponentUpdate(next: { lot: LotRowData }): boolean {
     const a = this.props.lot;
     const b = next.lot;
     return (
       a.updatedAt !== b.updatedAt ||
       a.availableSpots !== b.availableSpots ||
       a.canceledReservations !== b.canceledReservations ||
-      a.name !== b.name
+      a.name !== b.name ||
+      !samePresence(a.presence, b.presence)
     );
   }
 
@@ -187,6 +208,9 @@ class LotRow extends Component<{ lot: ParkingLotView; onSelect: (id: string) => 
         <td data-label="Canceled" class="num">
           {count(lot.canceledReservations)}
         </td>
+        <td data-label="In the lot" data-presence={lot.presence ? JSON.stringify(lot.presence) : undefined}>
+          <PresenceCell presence={lot.presence} />
+        </td>
         <td data-label="Occupancy">
           <div class={`bar ${tone}`} aria-hidden="true">
             <span style={{ width: `${Math.round(share * 100)}%` }} />
@@ -200,10 +224,7 @@ class LotRow extends Component<{ lot: ParkingLotView; onSelect: (id: string) => 
   }
 }
 
-function LotsTable(props: {
-  readonly lots: readonly ParkingLotView[];
-  readonly onSelect: (id: string) => void;
-}) {
+function LotsTable(props: { readonly lots: readonly LotRowData[]; readonly onSelect: (id: string) => void }) {
   return (
     <div class="table-wrap">
       <table class="lots">
@@ -223,6 +244,7 @@ function LotsTable(props: {
             <th scope="col" class="num">
               Canceled
             </th>
+            <th scope="col">In the lot</th>
             <th scope="col">Occupancy</th>
           </tr>
         </thead>
