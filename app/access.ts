@@ -1,8 +1,8 @@
 import type { AccessRule } from "../platform/auth/access.js";
 import { DISCOVERY_PATH, JWKS_PATH } from "../platform/auth/dev-issuer.js";
-import { SIGN_IN_PATH, SIGN_OUT_PATH } from "../platform/auth/session.js";
+import { SESSION_PATH, SIGN_IN_PATH, SIGN_OUT_PATH } from "../platform/auth/session.js";
 import { QUERY_ACCESS } from "../read-api/access.js";
-import { OPERATOR } from "../schemas/actor.js";
+import { ANY_ROLE, OPERATOR } from "../schemas/actor.js";
 import { COMMAND_ACCESS } from "../write-side/http/access.js";
 
 /** Routes of the process itself: health, docs, metrics, the development issuer and sign-in. */
@@ -17,6 +17,7 @@ export const APP_ACCESS: readonly AccessRule[] = [
   { method: "GET", path: DISCOVERY_PATH, allow: "anonymous" },
   { method: "GET", path: SIGN_IN_PATH, allow: "anonymous" },
   { method: "POST", path: SIGN_OUT_PATH, allow: "anonymous" },
+  { method: "POST", path: SESSION_PATH, allow: ANY_ROLE },
   { method: "GET", path: "/metrics", allow: OPERATOR },
 ];
 

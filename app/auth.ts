@@ -10,7 +10,7 @@ import {
   mintDevToken,
 } from "../platform/auth/dev-issuer.js";
 import { secretFromFile } from "../platform/auth/secret-file.js";
-import { sessionRoutes } from "../platform/auth/session.js";
+import { sessionFromBearer, sessionRoutes } from "../platform/auth/session.js";
 import { discoverJwksUrl, TokenVerifier } from "../platform/auth/verifier.js";
 import type { Config } from "../platform/config.js";
 
@@ -45,17 +45,15 @@ export async function createAuthentication(config: Config): Promise<Authenticati
   if (config.authIssuer !== undefined) {
     const issuer = config.authIssuer;
     const jwksUrl = config.authJwksUrl;
-    return {
-      mode: "external",
+    const verifier = new TokenVerifier({
+      ...common,
       issuer,
-      verifier: new TokenVerifier({
-        ...common,
-        issuer,
-        jwksUrl: async () => (jwksUrl ? new URL(jwksUrl) : discoverJwksUrl(issuer)),
-      }),
-      routes: createRouter(),
-      listening: () => {},
-    };
+      jwksUrl: async () => (jwksUrl ? new URL(jwksUrl) : discoverJwksUrl(issuer)),
+    });
+    // The page signs in at the provider (PKCE) and trades the access token for the session cookie.
+    const routes = createRouter();
+    routes.use(sessionFromBearer(verifier));
+    return { mode: "external", issuer, verifier, routes, listening: () => {} };
   }
 
   await ensureSigningKey(config.dataDir);
@@ -71,6 +69,7 @@ export async function createAuthentication(config: Config): Promise<Authenticati
   });
   const routes = createRouter();
   routes.use(devIssuerRoutes(config.dataDir));
+  routes.use(sessionFromBearer(verifier));
   routes.use(
     sessionRoutes({
       verifier,

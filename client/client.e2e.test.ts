@@ -330,6 +330,18 @@ describe("every operation through the generated client", () => {
       });
       expect(reused.response.status).toBe(401);
     },
+    startSession: async () => {
+      const sameSite = { "sec-fetch-site": "same-origin" };
+      const started = await api.POST("/sign-in/session", { headers: sameSite });
+      expect(started.response.status).toBe(204);
+      expect(started.response.headers.get("set-cookie")).toMatch(
+        /parking_session=.*HttpOnly.*SameSite=Strict/i,
+      );
+      const crossSite = await api.POST("/sign-in/session", { headers: { "sec-fetch-site": "cross-site" } });
+      expect(crossSite.response.status).toBe(403);
+      const withoutToken = await anonymous.POST("/sign-in/session", { headers: sameSite });
+      expect(withoutToken.response.status).toBe(401);
+    },
     signOut: async () => {
       const signedOut = await anonymous.POST("/sign-out", {
         headers: { origin: service.url, "sec-fetch-site": "same-origin" },

@@ -617,6 +617,22 @@ export const OPERATIONS: readonly Operation[] = [
   },
   {
     method: "post",
+    path: "/sign-in/session",
+    operationId: "startSession",
+    side: "app",
+    tag: "operations",
+    summary: "Trade an access token for the browser session cookie (the page, after signing in with PKCE)",
+    access: "bearer",
+    responses: {
+      "204": {
+        description:
+          "Signed in: an HttpOnly, SameSite=Strict session cookie holds the token until it expires. Same-origin requests only (403 otherwise).",
+        headers: CORRELATION,
+      },
+    },
+  },
+  {
+    method: "post",
     path: "/sign-out",
     operationId: "signOut",
     side: "app",

@@ -1,13 +1,14 @@
 import { serialize } from "cookie";
 import { type Request, type Response, Router } from "express";
 import { ProblemError } from "../http/problem.js";
-import { SESSION_COOKIE } from "./middleware.js";
+import { isSameOrigin, SESSION_COOKIE } from "./middleware.js";
 import { InvalidTokenError, SIGN_IN_TOKEN_TYPE, type TokenVerifier, type VerifiedToken } from "./verifier.js";
 
 /** A sign-in link is valid this long at most, whatever its token says. */
 export const SIGN_IN_LINK_MAX_AGE_SECONDS = 300;
 export const SIGN_IN_PATH = "/sign-in";
 export const SIGN_OUT_PATH = "/sign-out";
+export const SESSION_PATH = "/sign-in/session";
 
 /**
  * Answers with a page that moves on to `path` at once (meta refresh): the sign-in link leaves the
@@ -94,5 +95,42 @@ export function sessionRoutes(options: SessionOptions): Router {
     continueTo(res, options.landingPath, "Signed out.");
   });
 
+  return router;
+}
+
+/**
+ * The page's sign-in with an external OpenID Connect provider: after Authorization Code + PKCE the
+ * page posts the provider's access token once (`POST /sign-in/session`, bearer), and gets the same
+ * HttpOnly, SameSite=Strict session cookie holding that token, for as long as the token is valid;
+ * the token then never sits in the page's storage. Same-origin only: another site may not plant a
+ * session in this browser (login CSRF). The access table requires a verified bearer caller.
+ */
+export function sessionFromBearer(verifier: TokenVerifier): Router {
+  const router = Router();
+  router.post(SESSION_PATH, async (req: Request, res: Response) => {
+    res.setHeader("Cache-Control", "no-store");
+    if (!isSameOrigin(req))
+      throw new ProblemError("forbidden", "A session can only be started from this site.");
+    const header = req.get("authorization") ?? "";
+    const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+    if (!token)
+      throw new ProblemError("forbidden", "Send the access token as a bearer token to start a session.");
+    const verified = await verifier.verify(token);
+    const exp = Number(verified.claims.exp);
+    const maxAge = Math.floor(exp - Date.now() / 1000);
+    if (!Number.isFinite(maxAge) || maxAge <= 0)
+      throw new ProblemError("sign-in-failed", "The token has expired.");
+    res.setHeader(
+      "Set-Cookie",
+      serialize(SESSION_COOKIE, token, {
+        httpOnly: true,
+        sameSite: "strict",
+        secure: req.secure,
+        path: "/",
+        maxAge,
+      }),
+    );
+    res.status(204).end();
+  });
   return router;
 }
