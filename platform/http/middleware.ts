@@ -50,17 +50,62 @@ function canonicalSchema<S extends TSchema>(schema: S): S {
 }
 
 /** Validates a piece of the request against its schema; a mismatch becomes a 400 validation problem. */
+/** The most field errors one answer lists (a hostile body could otherwise make a huge one). */
+export const MAX_LISTED_ERRORS = 20;
+
+/**
+ * Characters no text field of this API may hold: controls (C0, C1, DEL), format characters
+ * (bidirectional overrides and isolates, zero-width joiners and spaces, the BOM: they make text
+ * display as something other than what it is) and unpaired surrogates (not text at all).
+ */
+const FORBIDDEN_TEXT = /[\p{Cc}\p{Cf}\p{Cs}]/u;
+
+/**
+ * Every string of a request, NFC-normalized (so "강남" typed as decomposed jamo is the same name),
+ * with the fields that hold forbidden characters listed.
+ */
+function normalizedText(value: unknown, path: string, errors: { field: string; message: string }[]): unknown {
+  if (typeof value === "string") {
+    const bad = FORBIDDEN_TEXT.exec(value);
+    if (!bad) return value.normalize("NFC");
+    const code = (bad[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0");
+    errors.push({
+      field: path,
+      message: `must not contain control, format (e.g. bidirectional) or unpaired surrogate characters: U+${code} at index ${bad.index}`,
+    });
+    return value;
+  }
+  if (Array.isArray(value)) return value.map((item, i) => normalizedText(item, `${path}[${i}]`, errors));
+  if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, normalizedText(item, `${path}.${key}`, errors)]),
+    );
+  }
+  return value;
+}
+
+const refuse = (source: InputSource, errors: readonly { field: string; message: string }[]) =>
+  new ProblemError(
+    "validation",
+    `The request ${source} is invalid${errors.length > MAX_LISTED_ERRORS ? ` (the first ${MAX_LISTED_ERRORS} problems are listed)` : ""}.`,
+    { errors: errors.slice(0, MAX_LISTED_ERRORS) },
+  );
+
 export function validInput<S extends TSchema>(schema: S, value: unknown, source: InputSource) {
+  const textErrors: { field: string; message: string }[] = [];
+  const normalized = normalizedText(value, source, textErrors);
+  if (textErrors.length > 0) throw refuse(source, textErrors);
   try {
-    return validate(canonicalSchema(schema), value, source);
+    return validate(canonicalSchema(schema), normalized, source);
   } catch (error) {
     if (error instanceof SchemaValidationError) {
-      throw new ProblemError("validation", `The request ${source} is invalid.`, {
-        errors: error.errors.map((e) => ({
+      throw refuse(
+        source,
+        error.errors.map((e) => ({
           field: e.field === "(root)" ? source : `${source}.${e.field}`,
           message: e.message,
         })),
-      });
+      );
     }
     throw error;
   }

@@ -103,6 +103,48 @@ describe("validInput", () => {
       compile.mockRestore();
     }
   });
+
+  const Body = Type.Object({ name: Type.String({ maxLength: 10 }), reason: Type.Optional(Type.String()) });
+  const problemOf = (run: () => unknown): ProblemError => {
+    try {
+      run();
+    } catch (error) {
+      if (error instanceof ProblemError) return error;
+      throw error;
+    }
+    throw new Error("no problem raised");
+  };
+
+  it("normalizes text to NFC before validating it: decomposed Hangul is the same name", () => {
+    const decomposed = "\u1100\u1161\u11BC\u1102\u1161\u11B7"; // 강남 as jamo
+    expect(decomposed).toHaveLength(6);
+    expect(validInput(Body, { name: decomposed }, "body").name).toBe("강남");
+  });
+
+  it.each([
+    ["a bidirectional override", "주차장\u202Egnp.exe"],
+    ["a zero-width space", "A\u200BB"],
+    ["a control character", "A\u0007B"],
+    ["an unpaired surrogate", "A\uD800B"],
+  ])("refuses %s in free text, naming the field", (_what, text) => {
+    const problem = problemOf(() => validInput(Body, { name: "ok", reason: text }, "body"));
+    expect(problem.problem).toBe("validation");
+    expect(problem.extra.errors).toEqual([
+      { field: "body.reason", message: expect.stringMatching(/control, format .* unpaired surrogate/) },
+    ]);
+  });
+
+  it("lists at most 20 field errors, and says so", () => {
+    const Many = Type.Object(
+      Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`f${i}`, Type.Integer()])),
+      { additionalProperties: false },
+    );
+    const problem = problemOf(() =>
+      validInput(Many, Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`f${i}`, "x"])), "body"),
+    );
+    expect(problem.extra.errors).toHaveLength(20);
+    expect(problem.detail).toContain("the first 20 problems are listed");
+  });
 });
 
 describe("errorHandler over HTTP: real body-parser errors and thrown errors become problem+json", () => {
