@@ -34,7 +34,10 @@ export interface Authentication {
  * from AUTH_JWKS_URL or OIDC discovery; without it the process is its own development issuer and
  * verifies through its own JWKS endpoint, over HTTP, like any issuer's.
  */
-export async function createAuthentication(config: Config): Promise<Authentication> {
+export async function createAuthentication(
+  config: Config,
+  options: { readonly claimSignInLink?: (jti: string, expiresAtMs: number) => Promise<boolean> } = {},
+): Promise<Authentication> {
   const common = {
     audience: config.authAudience,
     algorithms: config.authAlgorithms,
@@ -74,6 +77,7 @@ export async function createAuthentication(config: Config): Promise<Authenticati
     sessionRoutes({
       verifier,
       landingPath: SESSION_LANDING_PATH,
+      ...(options.claimSignInLink ? { claimOnce: options.claimSignInLink } : {}),
       mintSession: async (signIn) => {
         const requested = Number(signIn.claims.session_ttl);
         const maxAgeSeconds =

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { SqliteDocumentStore } from "../document-store/embedded/sqlite-document-store.js";
 import { MongoDocumentStore } from "../document-store/mongodb/mongo-document-store.js";
-import type { DocumentStore } from "../document-store/port.js";
+import { type DocumentStore, WriteConditionFailedError } from "../document-store/port.js";
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
 import { EventStoreDbEventStore } from "../event-store/eventstoredb/esdb-event-store.js";
 import type { EventStore } from "../event-store/port.js";
@@ -56,6 +56,31 @@ const runsQueries = (c: Config) => c.role === "all" || c.role === "query-api";
 /** ROLE=all runs its projections and reactors in a worker thread when PROCESSORS_THREAD=worker. */
 const processorsInWorker = (c: Config) => c.role === "all" && c.processorsThread === "worker";
 
+/**
+ * Single use of sign-in links through the document store: the first replica to record a link's
+ * id wins (a conditional create), every later try finds it there.
+ */
+function claimOnceIn(store: DocumentStore): (jti: string, expiresAtMs: number) => Promise<boolean> {
+  return async (jti, expiresAtMs) => {
+    try {
+      await store.write([
+        {
+          op: "update",
+          collection: "used_sign_in_links",
+          id: jti,
+          upsert: true,
+          update: { $set: { expiresAt: new Date(expiresAtMs).toISOString() } },
+          if: { expiresAt: { $exists: false } },
+        },
+      ]);
+      return true;
+    } catch (error) {
+      if (error instanceof WriteConditionFailedError) return false;
+      throw error;
+    }
+  };
+}
+
 export function openEventStore(config: Config): EventStore {
   return config.eventStoreUrl
     ? EventStoreDbEventStore.connect(toEsdbConnectionString(config.eventStoreUrl))
@@ -85,13 +110,17 @@ export async function createServices(
   metrics = new Metrics(),
   options: ServiceOptions = {},
 ): Promise<Services> {
-  const authentication = await createAuthentication(config);
+  const documentStore =
+    runsProjections(config) || runsQueries(config) ? await openDocumentStore(config) : undefined;
+  // A sign-in link works once across every replica that shares the document store.
+  const authentication = await createAuthentication(
+    config,
+    documentStore ? { claimSignInLink: claimOnceIn(documentStore) } : {},
+  );
   const idempotencySecret = idempotencySecretOf(config);
   const clock = options.clock ?? (() => new Date());
   const opened = openEventStore(config);
   const eventStore = options.wrapEventStore ? options.wrapEventStore(opened) : opened;
-  const documentStore =
-    runsProjections(config) || runsQueries(config) ? await openDocumentStore(config) : undefined;
 
   const commands = runsCommands(config)
     ? new ParkingLotCommandHandler(eventStore, {

@@ -31,18 +31,35 @@ export interface SessionOptions {
   readonly mintSession: (signIn: VerifiedToken) => Promise<{ token: string; maxAgeSeconds: number }>;
   /** Where a signed-in (or signed-out) browser goes next. */
   readonly landingPath: string;
+  /**
+   * Records a sign-in link as used; false if it already was. Shared by every replica when given
+   * (the document store); else this process's memory.
+   */
+  readonly claimOnce?: (jti: string, expiresAtMs: number) => Promise<boolean>;
+}
+
+/** Single use within one process: what a lone process, or a test, needs. */
+function claimInMemory(): (jti: string, expiresAtMs: number) => Promise<boolean> {
+  const used = new Map<string, number>(); // jti -> expiry (ms)
+  return async (jti, expiresAtMs) => {
+    const now = Date.now();
+    for (const [id, expiry] of used) if (expiry < now) used.delete(id);
+    if (used.has(jti)) return false;
+    used.set(jti, expiresAtMs);
+    return true;
+  };
 }
 
 /**
  * Browser sign-in with a link (development issuer): `GET /sign-in?token=<sign-in token>` checks the
  * short-lived, single-use token, sets an HttpOnly, SameSite=Strict session cookie holding a
  * server-minted access token, and moves on to the landing page (so the link leaves the address bar).
- * `POST /sign-out` clears the cookie. Single use is per process: a link replayed against another
- * replica within its five minutes would work there once more.
+ * `POST /sign-out` clears the cookie. Single use holds across replicas when they share a
+ * `claimOnce` (the composition root gives them the document store's).
  */
 export function sessionRoutes(options: SessionOptions): Router {
   const router = Router();
-  const used = new Map<string, number>(); // jti -> expiry (ms)
+  const claimOnce = options.claimOnce ?? claimInMemory();
 
   router.get(SIGN_IN_PATH, async (req: Request, res: Response) => {
     res.setHeader("Cache-Control", "no-store");
@@ -57,16 +74,14 @@ export function sessionRoutes(options: SessionOptions): Router {
       throw error;
     }
     const { jti, iat, exp } = signIn.claims;
-    const now = Date.now();
-    for (const [id, expiry] of used) if (expiry < now) used.delete(id);
     if (typeof jti !== "string" || typeof iat !== "number" || typeof exp !== "number") {
       throw new ProblemError("sign-in-failed", "The sign-in token lacks jti, iat or exp.");
     }
     if (exp - iat > SIGN_IN_LINK_MAX_AGE_SECONDS) {
       throw new ProblemError("sign-in-failed", "The sign-in token is valid for longer than 5 minutes.");
     }
-    if (used.has(jti)) throw new ProblemError("sign-in-failed", "This sign-in link was already used.");
-    used.set(jti, exp * 1000);
+    if (!(await claimOnce(jti, exp * 1000)))
+      throw new ProblemError("sign-in-failed", "This sign-in link was already used.");
     const session = await options.mintSession(signIn);
     res.setHeader(
       "Set-Cookie",
