@@ -15,12 +15,38 @@ export const accessLogLevel = (status: number): Level => (status >= 500 ? "error
 export function accessLogLine(req: Request, res: Response, correlationId: string, startedAt: number) {
   const url = req.originalUrl;
   const query = url.indexOf("?");
+  const refused = res.statusCode >= 400 && res.statusCode < 500;
   return {
     correlationId,
-    req: { method: req.method, path: query < 0 ? url : url.slice(0, query) },
+    req: {
+      method: req.method,
+      path: query < 0 ? url : url.slice(0, query),
+      // A refused request says who sent what, from selected headers only: never Authorization or Cookie.
+      ...(refused ? { headers: selectedHeaders(req) } : {}),
+    },
     res: { statusCode: res.statusCode },
     responseTime: Math.round((performance.now() - startedAt) * 1000) / 1000,
   };
+}
+
+/** The request headers a 4xx line carries: enough to tell a broken client from an attack. */
+export const LOGGED_HEADERS = [
+  "user-agent",
+  "content-type",
+  "content-length",
+  "origin",
+  "referer",
+  "x-forwarded-for",
+  "sec-fetch-site",
+] as const;
+
+function selectedHeaders(req: Request): Record<string, string> {
+  const picked: Record<string, string> = {};
+  for (const name of LOGGED_HEADERS) {
+    const value = req.headers[name];
+    if (typeof value === "string") picked[name] = value.slice(0, 200);
+  }
+  return picked;
 }
 
 /**

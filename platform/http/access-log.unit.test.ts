@@ -74,4 +74,21 @@ describe("access log", () => {
     await expect.poll(() => quiet.lines.length).toBe(1);
     expect(quiet.lines[0]?.req).toMatchObject({ path: "/broken" });
   });
+
+  it("a 4xx line carries selected request headers, never Authorization or Cookie", async () => {
+    const { server, lines } = app("info");
+    await request(server)
+      .get("/missing")
+      .set("User-Agent", "curl/8.5")
+      .set("Authorization", "Bearer SECRET-TOKEN")
+      .set("Cookie", "parking_session=SECRET-COOKIE");
+    await expect.poll(() => lines.length).toBe(1);
+    expect((lines[0]?.req as { headers?: Record<string, string> }).headers).toMatchObject({
+      "user-agent": "curl/8.5",
+    });
+    expect(JSON.stringify(lines[0])).not.toMatch(/SECRET|authorization|cookie/i);
+    await request(server).get("/ok");
+    await expect.poll(() => lines.length).toBe(2);
+    expect((lines[1]?.req as { headers?: unknown }).headers).toBeUndefined();
+  });
 });
