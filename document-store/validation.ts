@@ -19,8 +19,44 @@ export function assertCollectionName(collection: string): void {
   }
 }
 
+/**
+ * The query operators the stores answer: those the read models and leases use, and no more.
+ * MongoDB and mingo know many others ($where and $function run JavaScript, $expr and $regex open
+ * other doors); a filter naming any of them is refused before either store sees it, so a value
+ * that ever slipped into a filter as an object could not become an operator (both adapters).
+ */
+export const ALLOWED_QUERY_OPERATORS: ReadonlySet<string> = new Set([
+  "$eq",
+  "$ne",
+  "$gt",
+  "$gte",
+  "$lt",
+  "$lte",
+  "$in",
+  "$nin",
+  "$exists",
+  "$and",
+  "$or",
+  "$nor",
+  "$not",
+]);
+
+function assertAllowedOperators(value: unknown): void {
+  if (Array.isArray(value)) {
+    for (const item of value) assertAllowedOperators(item);
+    return;
+  }
+  if (value === null || typeof value !== "object") return;
+  for (const [key, item] of Object.entries(value)) {
+    if (key.startsWith("$") && !ALLOWED_QUERY_OPERATORS.has(key))
+      throw new DocumentStoreError(`invalid filter: operator ${key} is not supported by this store`);
+    assertAllowedOperators(item);
+  }
+}
+
 export function assertFilter(filter: Filter): void {
   if (!isPlainObject(filter)) throw new DocumentStoreError("a filter must be a plain object");
+  assertAllowedOperators(filter);
 }
 
 /** Field paths the adapters accept in index keys: dotted segments of letters, digits and underscores. */
@@ -105,6 +141,7 @@ export function validateWriteOp(op: WriteOp): void {
       if (op.upsert !== undefined && typeof op.upsert !== "boolean") {
         throw new DocumentStoreError(`update of ${op.collection}/${op.id}: upsert must be a boolean`);
       }
+      if (op.if !== undefined) assertFilter(op.if);
       if (op.if !== undefined && !isPlainObject(op.if)) {
         throw new DocumentStoreError(
           `update of ${op.collection}/${op.id}: the condition must be a plain object`,

@@ -120,6 +120,28 @@ describe("SqliteDocumentStore", () => {
     }
   });
 
+  it("answers only the query operators it supports: no scripts ($where), no $expr, no $regex", async () => {
+    const store = SqliteDocumentStore.open({ file });
+    try {
+      await store.write([{ op: "replace", collection: "lots", id: "L1", document: { capacity: 5 } }]);
+      for (const filter of [
+        { $where: "this.capacity > 1" },
+        { $expr: { $gt: ["$capacity", 1] } },
+        { name: { $regex: "^a" } },
+        { $or: [{ capacity: { $function: { body: "return true", args: [], lang: "js" } } }] },
+      ]) {
+        await expect(store.find("lots", filter), JSON.stringify(filter)).rejects.toBeInstanceOf(
+          DocumentStoreError,
+        );
+      }
+      expect(await store.count("lots", { capacity: { $gte: 5 }, $or: [{ name: { $exists: false } }] })).toBe(
+        1,
+      );
+    } finally {
+      await store.close();
+    }
+  });
+
   it("refuses arrays and embedded documents at indexed paths instead of answering wrongly", async () => {
     const store = SqliteDocumentStore.open({ file });
     try {

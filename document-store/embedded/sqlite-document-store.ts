@@ -678,8 +678,9 @@ export class SqliteDocumentStore implements DocumentStore {
 }
 
 function compileQuery(filter: Filter): Query {
+  assertFilter(filter);
   try {
-    return new Query(filter);
+    return new Query(filter, { scriptEnabled: false });
   } catch (error) {
     throw new DocumentStoreError(`invalid filter: ${messageOf(error)}`, { cause: error });
   }
