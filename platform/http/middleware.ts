@@ -146,7 +146,12 @@ interface BodyParserError extends Error {
 export function toProblem(error: unknown): ProblemError {
   if (error instanceof ProblemError) return error;
   if (error instanceof SchemaValidationError) {
-    return new ProblemError("validation", error.message, { errors: error.errors });
+    // An event or its metadata the service built broke its own schema: a bug, logged, not the
+    // caller's fault, and its internal names stay out of the answer.
+    if (/\bevent\b/.test(error.subject)) return new ProblemError("internal");
+    return new ProblemError("validation", "The request is invalid.", {
+      errors: error.errors.slice(0, MAX_LISTED_ERRORS),
+    });
   }
   if (error instanceof ConcurrencyConflictError) {
     return new ProblemError("concurrency-conflict", error.message, { retryAfterSeconds: 1 });

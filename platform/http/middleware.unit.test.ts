@@ -46,6 +46,16 @@ describe("toProblem: every error becomes a problem with a stable type", () => {
       status: 400,
       errors,
     });
+    // The command's internal name stays out of what the caller reads.
+    expect(problemDocument(mapped).detail).not.toContain("RegisterParkingLot");
+  });
+
+  it("an event the service built that breaks its schema is a 500, its internal name not shown", () => {
+    const mapped = toProblem(
+      new SchemaValidationError([{ field: "amount", message: "must be > 0" }], "ParkingReserved event"),
+    );
+    expect(mapped.status).toBe(500);
+    expect(JSON.stringify(problemDocument(mapped))).not.toContain("ParkingReserved");
   });
 
   it("ConcurrencyConflictError → 503 concurrency-conflict with Retry-After", () => {
