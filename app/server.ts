@@ -1,7 +1,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Config } from "../platform/config.js";
+import { GracefulConnections } from "../platform/http/graceful-connections.js";
 import { createLogger, type Logger, resolveLogOutput } from "../platform/logger.js";
 import type { Lifecycle } from "./health.js";
 import { createHttpApp } from "./http-app.js";
@@ -37,29 +38,20 @@ export async function startService(
     app,
   );
   server.maxConnections = config.httpMaxConnections;
+  // Closes keep-alive connections only once their answers are flushed (server.close() included).
+  const connections = new GracefulConnections(server);
   try {
     await listen(server, config.port, config.host);
   } catch (error) {
     await services.close();
     throw error;
   }
-  // Node counts a connection that has not sent a byte yet as busy (its headersTimeout guard), so
-  // closeIdleConnections() leaves it open and it would hold close() until SHUTDOWN_TIMEOUT_MS.
-  const connections = new Set<Socket>();
-  server.on("connection", (socket: Socket) => {
-    connections.add(socket);
-    socket.once("close", () => connections.delete(socket));
-  });
   // Responses still being worked on when a shutdown starts: they are told to close their connection.
   const inFlight = new Set<ServerResponse>();
   server.on("request", (_req: IncomingMessage, res: ServerResponse) => {
     inFlight.add(res);
     res.once("close", () => inFlight.delete(res));
   });
-  const closeIdleConnections = () => {
-    server.closeIdleConnections();
-    for (const socket of connections) if (socket.bytesRead === 0) socket.destroy();
-  };
   const address = server.address() as AddressInfo;
   const url = `http://${config.host === "0.0.0.0" ? "localhost" : config.host}:${address.port}`;
   services.authentication.listening(selfUrl(config.host, address.port));
@@ -86,8 +78,7 @@ export async function startService(
       if (lagTimer) clearInterval(lagTimer);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // Idle keep-alive connections would hold close() open; busy ones finish their request first.
-      const idleSweeper = setInterval(closeIdleConnections, 100);
-      closeIdleConnections();
+      const idleSweeper = setInterval(() => connections.closeIdle(), 100);
       await closed;
       clearInterval(idleSweeper);
       logger.info("requests finished; stopping projections and closing stores");
