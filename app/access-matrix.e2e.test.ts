@@ -38,12 +38,25 @@ async function send(
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     redirect: "manual",
   });
+  // A live-update stream never ends by itself: its status and headers are the answer.
+  if (response.headers.get("content-type")?.startsWith("text/event-stream")) {
+    await response.body?.cancel();
+    return { status: response.status, headers: response.headers, text: "" };
+  }
   return { status: response.status, headers: response.headers, text: await response.text() };
 }
 
 const A = "CUST-A";
 const B = "CUST-B";
 const LOT = "matrix-lot";
+/** A lot that only the closure endpoint touches, so closing it cancels none of the others' bookings. */
+const CLOSED_LOT = "matrix-closed";
+const HOUR = 3_600_000;
+/** A window on a whole hour, `days` ahead: always in the future, never past the lead-time bound. */
+function windowAhead(days: number, hours: number): { from: string; until: string } {
+  const start = Math.ceil((Date.now() + days * 24 * HOUR) / HOUR) * HOUR;
+  return { from: new Date(start).toISOString(), until: new Date(start + hours * HOUR).toISOString() };
+}
 
 type Caller =
   | "anonymous"
@@ -80,6 +93,8 @@ interface Endpoint {
 interface Ids {
   /** Customer A's reservation (made in set-up). */
   readonly reservationOfA: string;
+  /** Two more of A's reservations, one for A and one for the operator to check in and out. */
+  readonly toCheckIn: { readonly byA: string; readonly byOperator: string };
   readonly counter: () => number;
 }
 
@@ -126,6 +141,42 @@ const ENDPOINTS: readonly Endpoint[] = [
     // B gets 404, as for a reservation that does not exist.
     expect: { anonymous: 401, customerA: 200, customerB: 404, operator: 200 },
   },
+  ...(["check-in", "check-out"] as const).map(
+    (step): Endpoint => ({
+      name: `POST /parking-lots/{id}/reservations/{A's}/${step}`,
+      request: (caller, ids) => ({
+        method: "POST",
+        path: `/parking-lots/${LOT}/reservations/${caller === "operator" ? ids.toCheckIn.byOperator : ids.toCheckIn.byA}/${step}`,
+      }),
+      // B gets 404 for A's reservation, as for one that does not exist.
+      expect: { anonymous: 401, customerA: 200, customerB: 404, operator: 200 },
+    }),
+  ),
+  {
+    name: "POST /parking-lots/{id}/closures",
+    request: () => ({
+      method: "POST",
+      path: `/parking-lots/${CLOSED_LOT}/closures`,
+      body: { ...windowAhead(2, 2), reason: "matrix maintenance" },
+    }),
+    expect: { anonymous: 401, customerA: 403, customerB: 403, operator: 201 },
+  },
+  {
+    name: "PUT /parking-lots/{id}/capacity",
+    request: () => ({ method: "PUT", path: `/parking-lots/${LOT}/capacity`, body: { capacity: 600 } }),
+    expect: { anonymous: 401, customerA: 403, customerB: 403, operator: 200 },
+  },
+  {
+    name: "GET /parking-lots/{id}/availability",
+    request: () => {
+      const { from, until } = windowAhead(1, 2);
+      return {
+        method: "GET",
+        path: `/parking-lots/${LOT}/availability?from=${encodeURIComponent(from)}&until=${encodeURIComponent(until)}`,
+      };
+    },
+    expect: { anonymous: 200, customerA: 200, customerB: 200, operator: 200 },
+  },
   {
     name: "GET /reservations",
     request: () => ({ method: "GET", path: "/reservations" }),
@@ -150,6 +201,26 @@ const ENDPOINTS: readonly Endpoint[] = [
     name: "GET /control-center",
     request: () => ({ method: "GET", path: "/control-center" }),
     expect: { anonymous: 401, customerA: 403, customerB: 403, operator: 200 },
+  },
+  {
+    name: "GET /control-center/events",
+    request: () => ({ method: "GET", path: "/control-center/events" }),
+    expect: { anonymous: 401, customerA: 403, customerB: 403, operator: 200 },
+  },
+  {
+    name: "GET /control-center/sign-in-config",
+    request: () => ({ method: "GET", path: "/control-center/sign-in-config" }),
+    expect: { anonymous: 200, customerA: 200, customerB: 200, operator: 200 },
+  },
+  {
+    name: "GET / (landing page)",
+    request: () => ({ method: "GET", path: "/" }),
+    expect: { anonymous: 200, customerA: 200, customerB: 200, operator: 200 },
+  },
+  {
+    name: "POST /sign-out",
+    request: () => ({ method: "POST", path: "/sign-out" }),
+    expect: { anonymous: 200, customerA: 200, customerB: 200, operator: 200 },
   },
   {
     name: "GET /metrics",
@@ -243,7 +314,17 @@ describe("access matrix over real HTTP: every endpoint × every kind of caller",
     headers.hmacConfusion = bearer(await hmacWithPublicKeyToken(data.dir, "ops-x", ["operator"]));
 
     expect(
-      (await call(base, "POST", "/parking-lots", { parkingLotId: LOT, name: "Matrix", capacity: 500 }))
+      (
+        await call(base, "POST", "/parking-lots", {
+          parkingLotId: LOT,
+          name: "Matrix",
+          capacity: 500,
+          maxActivePerCustomer: 20,
+        })
+      ).status,
+    ).toBe(201);
+    expect(
+      (await call(base, "POST", "/parking-lots", { parkingLotId: CLOSED_LOT, name: "Closed", capacity: 5 }))
         .status,
     ).toBe(201);
     const reserved = await call(
@@ -254,8 +335,23 @@ describe("access matrix over real HTTP: every endpoint × every kind of caller",
       customerA,
     );
     expect(reserved.status).toBe(201);
+    const toCheckIn = async (carNumber: string) => {
+      const made = await call(
+        base,
+        "POST",
+        `/parking-lots/${LOT}/reservations`,
+        { carNumber, amount: 2000 },
+        customerA,
+      );
+      expect(made.status).toBe(201);
+      return made.body.reservationId as string;
+    };
     let n = 0;
-    ids = { reservationOfA: reserved.body.reservationId as string, counter: () => ++n };
+    ids = {
+      reservationOfA: reserved.body.reservationId as string,
+      toCheckIn: { byA: await toCheckIn("11더1111"), byOperator: await toCheckIn("12더1212") },
+      counter: () => ++n,
+    };
     await call(
       base,
       "POST",
@@ -311,6 +407,32 @@ describe("access matrix over real HTTP: every endpoint × every kind of caller",
         );
       }
     }
+  });
+
+  it("every kind of caller gets OPTIONS' Allow and a wrong method's 405 on a documented path, and nothing is appended", async () => {
+    const before = await head();
+    for (const caller of VALID) {
+      const options = await send(base, "OPTIONS", "/parking-lots", undefined, headers[caller]);
+      expect(options.status, `OPTIONS as ${caller}`).toBe(204);
+      expect(options.headers.get("allow")?.split(", ").sort(), `OPTIONS as ${caller}`).toEqual([
+        "GET",
+        "POST",
+      ]);
+      for (const [method, path, allow] of [
+        ["PUT", "/parking-lots", "GET, POST"],
+        ["DELETE", `/parking-lots/${LOT}`, "GET"],
+        ["PATCH", `/parking-lots/${LOT}/capacity`, "PUT"],
+      ] as const) {
+        const wrong = await send(base, method, path, { capacity: 1 }, headers[caller]);
+        expect(wrong.status, `${method} ${path} as ${caller}`).toBe(405);
+        expect(
+          wrong.headers.get("allow")?.split(", ").sort().join(", "),
+          `${method} ${path} as ${caller}`,
+        ).toBe(allow.split(", ").sort().join(", "));
+        expect(JSON.parse(wrong.text)).toMatchObject({ type: "/problems/method-not-allowed", status: 405 });
+      }
+    }
+    expect(await head()).toBe(before);
   });
 
   it("a customer's listing holds only their own reservations; an operator's holds everyone's", async () => {

@@ -9,6 +9,7 @@ import {
   errorHandler,
   notFound,
   problemDocs,
+  verifyUtf8Body,
 } from "../platform/http/middleware.js";
 import { inflightLimit } from "../platform/http/overload.js";
 import { ProblemError } from "../platform/http/problem.js";
@@ -58,6 +59,24 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
   app.use(authenticate(services.authentication.verifier, services.logger));
   if (perPrincipal) app.use(perPrincipal);
   app.use(noStoreForSignedIn);
+  // Which methods a documented path has is public (it is in /openapi.json): OPTIONS and a wrong
+  // method are answered here, before access control, so that a caller of any kind gets the 204 or
+  // 405 with Allow the document promises, and no route is reached by a method it does not list.
+  for (const [path, methods] of methodsByPath(sidesOf(services))) {
+    app.options(expressPath(path), (_req, res) => {
+      res.setHeader("Allow", methods.join(", "));
+      res.status(204).end();
+    });
+    app.all(expressPath(path), (req, _res, next) => {
+      const method = req.method === "HEAD" ? "GET" : req.method;
+      if (methods.includes(method)) return next();
+      next(
+        new ProblemError("method-not-allowed", `${req.method} is not allowed on ${req.path}.`, {
+          headers: { Allow: methods.join(", ") },
+        }),
+      );
+    });
+  }
   app.use(accessControl(ACCESS_RULES, UNLISTED_ROUTES_ALLOW));
 
   app.use(healthRoutes(services, lifecycle));
@@ -77,17 +96,13 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
   );
   app.get("/problems/:name", problemDocs);
 
-  // OPTIONS of a documented path lists every method it has in this role (express would answer
-  // with only the methods of the first router that matched).
-  for (const [path, methods] of methodsByPath(sidesOf(services))) {
-    app.options(expressPath(path), (_req, res) => {
-      res.setHeader("Allow", methods.join(", "));
-      res.status(204).end();
-    });
-  }
-
   app.use(
-    express.json({ limit: BODY_LIMIT, strict: true, type: ["application/json", "application/*+json"] }),
+    express.json({
+      limit: BODY_LIMIT,
+      strict: true,
+      type: ["application/json", "application/*+json"],
+      verify: verifyUtf8Body,
+    }),
   );
 
   if (services.commands) {
@@ -98,7 +113,7 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
       clock: services.clock,
     });
     app.use((req, res, next) =>
-      req.method === "POST" || req.method === "DELETE" ? limit(req, res, next) : next(),
+      req.method === "GET" || req.method === "HEAD" ? next() : limit(req, res, next),
     );
     app.use(commands);
   }
@@ -123,18 +138,6 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
   }
   if (services.queries) app.use(queryRoutes(services.queries, { controlCenterLotLimit: 100 }));
 
-  // Every documented path: another method is a 405 naming the methods it has (Allow).
-  for (const [path, methods] of methodsByPath(sidesOf(services))) {
-    app.all(expressPath(path), (req, _res, next) => {
-      const method = req.method === "HEAD" ? "GET" : req.method;
-      if (methods.includes(method)) return next(); // served, but nothing there: a 404 follows
-      next(
-        new ProblemError("method-not-allowed", `${req.method} is not allowed on ${req.path}.`, {
-          headers: { Allow: methods.join(", ") },
-        }),
-      );
-    });
-  }
   app.use(notFound);
   app.use(errorHandler(services.logger));
   return app;

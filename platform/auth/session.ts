@@ -2,7 +2,13 @@ import { serialize } from "cookie";
 import { type Request, type Response, Router } from "express";
 import { ProblemError } from "../http/problem.js";
 import { isSameOrigin, SESSION_COOKIE } from "./middleware.js";
-import { InvalidTokenError, SIGN_IN_TOKEN_TYPE, type TokenVerifier, type VerifiedToken } from "./verifier.js";
+import {
+  InvalidTokenError,
+  KeySetUnavailableError,
+  SIGN_IN_TOKEN_TYPE,
+  type TokenVerifier,
+  type VerifiedToken,
+} from "./verifier.js";
 
 /** A sign-in link is valid this long at most, whatever its token says. */
 export const SIGN_IN_LINK_MAX_AGE_SECONDS = 300;
@@ -71,6 +77,15 @@ export function sessionRoutes(options: SessionOptions): Router {
       signIn = await options.verifier.verify(token, { typ: SIGN_IN_TOKEN_TYPE });
     } catch (error) {
       if (error instanceof InvalidTokenError) throw new ProblemError("sign-in-failed", `${error.message}.`);
+      if (error instanceof KeySetUnavailableError) {
+        throw new ProblemError(
+          "identity-provider-unavailable",
+          "The sign-in link cannot be checked right now.",
+          {
+            retryAfterSeconds: 5,
+          },
+        );
+      }
       throw error;
     }
     const { jti, iat, exp } = signIn.claims;

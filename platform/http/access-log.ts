@@ -5,8 +5,13 @@ import type { Logger } from "../logger.js";
 /** Paths probed every few seconds by orchestrators and scrapers: never logged. */
 const QUIET_PATHS: ReadonlySet<string> = new Set(["/healthz", "/readyz", "/metrics"]);
 
-/** The level of a request's line: server errors are errors; every other answer is one line at info. */
-export const accessLogLevel = (status: number): Level => (status >= 500 ? "error" : "info");
+/**
+ * The level of a request's line: server errors are errors; every other answer, a 503 the service
+ * chose to give (overload, a read-your-writes wait that ran out, shutting down) included, is one
+ * line at info (the error handler adds one warn line saying why it refused).
+ */
+export const accessLogLevel = (status: number, expectedRefusal = false): Level =>
+  status >= 500 && !expectedRefusal ? "error" : "info";
 
 /**
  * The fields of a request's line. Only what is needed to follow a request through the logs:
@@ -50,8 +55,8 @@ function selectedHeaders(req: Request): Record<string, string> {
 }
 
 /**
- * One JSON line per request when its response is finished (or the connection closes first).
- * Cheap when the line's level is off (say 2xx lines at LOG_LEVEL=info): a timestamp and one
+ * One JSON line per request when its response is finished (or the connection closes first),
+ * except for the probes above. Cheap when the line's level is off (LOG_LEVEL=warn): a timestamp and one
  * listener per request, and the line is only built when it will be written. (pino-http, which
  * this replaces, built three child loggers and serialized the request up front for every request:
  * 8% of the service's CPU under load, see BENCHMARKS.md.)
@@ -64,7 +69,9 @@ export function accessLog(logger: Logger, correlationIdOf: (req: Request) => str
     }
     const startedAt = performance.now();
     res.once("close", () => {
-      const level = res.writableFinished ? accessLogLevel(res.statusCode) : "warn";
+      const level = res.writableFinished
+        ? accessLogLevel(res.statusCode, res.locals.expectedRefusal === true)
+        : "warn";
       if (!logger.isLevelEnabled(level)) return;
       logger[level](
         accessLogLine(req, res, correlationIdOf(req), startedAt),

@@ -34,6 +34,11 @@ function app(level: string) {
   server.get("/broken", (_req, res) => {
     res.status(500).json({});
   });
+  server.get("/overloaded", (_req, res) => {
+    // What the error handler marks when it answers a 503 the service chose to give.
+    res.locals.expectedRefusal = true;
+    res.status(503).json({});
+  });
   server.get("/healthz", (_req, res) => {
     res.json({});
   });
@@ -60,14 +65,16 @@ describe("access log", () => {
     expect(JSON.stringify(line)).not.toMatch(/SECRET|Bearer/);
   });
 
-  it("levels by status: 5xx error, every other answer info; probes are never logged; warn hides successes", async () => {
+  it("levels by status: 5xx error (not a refusal the service chose), every other answer info; probes are never logged; warn hides successes", async () => {
     const { server, lines } = app("info");
-    for (const path of ["/ok", "/missing", "/broken", "/healthz"]) await request(server).get(path);
-    await expect.poll(() => lines.length).toBe(3);
+    for (const path of ["/ok", "/missing", "/broken", "/overloaded", "/healthz"])
+      await request(server).get(path);
+    await expect.poll(() => lines.length).toBe(4);
     expect(lines.map((l) => [(l.req as { path: string }).path, l.level])).toEqual([
       ["/ok", 30],
       ["/missing", 30],
       ["/broken", 50],
+      ["/overloaded", 30],
     ]);
     const quiet = app("warn");
     for (const path of ["/ok", "/missing", "/broken"]) await request(quiet.server).get(path);

@@ -111,6 +111,27 @@ export function validInput<S extends TSchema>(schema: S, value: unknown, source:
   }
 }
 
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * The body parser's `verify` hook: request bodies are UTF-8 (RFC 8259 requires it of JSON that
+ * travels between systems). Another declared charset is a 415; bytes that are not valid UTF-8 are
+ * a 400, rather than being decoded into U+FFFD replacement characters that would then be stored.
+ */
+export function verifyUtf8Body(_req: unknown, _res: unknown, body: Buffer, encoding: string): void {
+  if (encoding.toLowerCase().replace("-", "") !== "utf8") {
+    throw new ProblemError(
+      "unsupported-media-type",
+      `The body's charset ${encoding} is not accepted; send UTF-8 (charset=utf-8, or none).`,
+    );
+  }
+  try {
+    strictUtf8.decode(body);
+  } catch {
+    throw new ProblemError("malformed-json", "The body is not valid UTF-8.");
+  }
+}
+
 /** Bodies must be JSON: anything else gets a 415 before parsing. */
 export const requireJsonBody: RequestHandler = (req, _res, next) => {
   const hasBody =
@@ -193,6 +214,7 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
   return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const problem = toProblem(error);
     if (EXPECTED_REFUSALS.has(problem.problem)) {
+      res.locals.expectedRefusal = true;
       // A refusal the service chose (overload, a read-your-writes wait that ran out, shutting
       // down): one line saying what, no stack trace, which would only be noise.
       logger.warn(
@@ -206,7 +228,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       );
     } else if (problem.status >= 500) {
       logger.error(
-        { err: error, correlationId: correlationId(req), method: req.method, url: req.originalUrl },
+        // The path, not the URL: a query string may carry a sign-in token or customer ids.
+        { err: error, correlationId: correlationId(req), method: req.method, path: req.path },
         "request failed",
       );
     }

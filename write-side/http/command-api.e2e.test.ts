@@ -301,13 +301,32 @@ describe("command API over real HTTP (embedded stores)", () => {
       ],
       ["unknown cancel field", "DELETE", "/parking-lots/rush/reservations/x", { reason: "r", extra: 1 }],
       ["unknown route", "POST", "/nothing-here", { a: 1 }],
+      [
+        "UTF-16 body",
+        "POST",
+        "/parking-lots",
+        Buffer.from(JSON.stringify({ name: "x", capacity: 5 }), "utf16le"),
+        { "content-type": "application/json; charset=utf-16le" },
+      ],
+      [
+        "invalid UTF-8 bytes",
+        "POST",
+        "/parking-lots",
+        Buffer.concat([
+          Buffer.from('{"name":"'),
+          Buffer.from([0xc3, 0x28, 0xff]),
+          Buffer.from('","capacity":5}'),
+        ]),
+      ],
     ];
     it.each(cases)("%s", async (_name, method, path, body, headers) => {
       const before = await lastLotEvent();
       const response = await fetch(`${base}${path}`, {
         method,
         headers: { "content-type": "application/json", ...(await operatorHeaders(data.dir)), ...headers },
-        ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }),
+        ...(body === undefined
+          ? {}
+          : { body: typeof body === "string" || body instanceof Buffer ? body : JSON.stringify(body) }),
       });
       expect(response.status).toBeGreaterThanOrEqual(400);
       expect(response.status).toBeLessThan(500);
@@ -316,6 +335,32 @@ describe("command API over real HTTP (embedded stores)", () => {
       expect(problem.type).toMatch(/^\/problems\//);
       expect(problem.status).toBe(response.status);
       expect(await lastLotEvent()).toEqual(before);
+    });
+
+    it("takes UTF-8 only: another charset is a 415, invalid bytes a 400, never replacement characters", async () => {
+      const auth = await operatorHeaders(data.dir);
+      const send = (body: Buffer, contentType: string) =>
+        fetch(`${base}/parking-lots`, {
+          method: "POST",
+          headers: { "content-type": contentType, ...auth },
+          body,
+        });
+      const utf16 = await send(
+        Buffer.from(JSON.stringify({ name: "x", capacity: 5 }), "utf16le"),
+        "application/json; charset=utf-16le",
+      );
+      expect(utf16.status).toBe(415);
+      const invalid = await send(
+        Buffer.concat([Buffer.from('{"name":"a'), Buffer.from([0xff]), Buffer.from('","capacity":5}')]),
+        "application/json",
+      );
+      expect(invalid.status).toBe(400);
+      expect(((await invalid.json()) as { detail: string }).detail).toMatch(/UTF-8/);
+      const declared = await send(
+        Buffer.from(JSON.stringify({ parkingLotId: "utf8-ok", name: "강남", capacity: 5 })),
+        "application/json; charset=UTF-8",
+      );
+      expect(declared.status).toBe(201);
     });
 
     it("names the wrong fields", async () => {
