@@ -63,5 +63,8 @@ export function crossOrigin(origins: readonly string[] | undefined): RequestHand
       "RateLimit-Policy",
     ],
     maxAge: 600,
+    // The preflight's CORS headers are added here; the answer itself (204 with Allow) is the
+    // service's own OPTIONS, as for any other caller.
+    preflightContinue: true,
   });
 }
