@@ -474,18 +474,35 @@ export class QueryService {
       const checkpoint = byId.get(ids[i] as string) ?? null;
       const position = checkpoint?.position ?? null;
       const lease = leases.get(name);
+      const leaseState: "free" | "held" | "expired" | undefined = lease
+        ? lease.owner === null
+          ? "free"
+          : lease.expiresAt > now
+            ? "held"
+            : "expired"
+        : undefined;
+      // Failed is what the checkpoint says; otherwise a processor runs while someone holds its
+      // lease (a fresh one has no checkpoint yet), and has stopped when nobody does.
+      const state =
+        checkpoint?.state === "failed"
+          ? "failed"
+          : leaseState === undefined
+            ? (checkpoint?.state ?? "stopped")
+            : leaseState === "held"
+              ? "running"
+              : "stopped";
       return {
         name,
-        state: checkpoint?.state ?? "stopped",
+        state,
         position: position ? formatPosition(position) : null,
         headPosition: head ? formatPosition(head) : null,
         lag: head === undefined ? null : Math.max(0, (head?.commit ?? 0) - (position?.commit ?? 0)),
         ...(checkpoint?.error ? { error: checkpoint.error } : {}),
-        ...(lease
+        ...(lease && leaseState
           ? {
               lease: {
                 holder: lease.owner,
-                state: lease.owner === null ? "free" : lease.expiresAt > now ? "held" : "expired",
+                state: leaseState,
                 expiresAt: lease.expiresAt > 0 ? new Date(lease.expiresAt).toISOString() : null,
               } as const,
             }
