@@ -41,18 +41,25 @@ export interface PageRoutesOptions {
   readonly viewerOf: (req: Request) => Viewer;
 }
 
-const HTML_HEADERS = {
-  "Cache-Control": "no-cache",
-  // The page loads only its own bundle; the API it calls is the same origin.
-  "Content-Security-Policy":
-    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
-  "X-Content-Type-Options": "nosniff",
-  "Referrer-Policy": "no-referrer",
-} as const;
+/**
+ * Headers of the page's HTML. The page loads only its own bundle and calls its own origin; with an
+ * external OpenID Connect provider it also fetches the provider's discovery document and token
+ * endpoint (Authorization Code + PKCE), so that origin is allowed to be connected to, and no other.
+ */
+export function htmlHeaders(signIn: SignInConfig): Record<string, string> {
+  const connect = signIn.mode === "oidc" ? `'self' ${new URL(signIn.issuer).origin}` : "'self'";
+  return {
+    "Cache-Control": "no-cache",
+    "Content-Security-Policy": `default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; connect-src ${connect}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'`,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+  };
+}
 
 export function pageRoutes(options: PageRoutesOptions): Router {
   const router = Router();
   const { webDir, liveUpdates } = options;
+  const headers = htmlHeaders(options.signIn);
 
   const sendPage = (res: Response, file: string, status = 200) => {
     if (!webDir) {
@@ -62,7 +69,7 @@ export function pageRoutes(options: PageRoutesOptions): Router {
         { retryAfterSeconds: 60 },
       );
     }
-    res.status(status).set(HTML_HEADERS).type("html").sendFile(`${webDir}${file}`);
+    res.status(status).set(headers).type("html").sendFile(`${webDir}${file}`);
   };
 
   router.get("/", (req: Request, res: Response) => {
