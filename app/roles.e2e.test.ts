@@ -1,7 +1,10 @@
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
+import type { ControlCenterView } from "../schemas/read-models.js";
+import { operatorHeaders } from "../test-support/auth.js";
 import { exitOf, killChildren, type ServiceChild, spawnRole } from "../test-support/children.js";
+import { openEventStream, type ServerSentEvent } from "../test-support/event-stream.js";
 import { freePort } from "../test-support/process.js";
 import { auditCoupons, cleanAudit, plateFor, readAllEvents } from "../test-support/seed.js";
 import { call, eventually, tempDataDir } from "../test-support/service.js";
@@ -245,5 +248,48 @@ describe("roles in separate processes sharing one DATA_DIR", () => {
     }, 20_000);
     expect(await coupons(data.dir)).toEqual(cleanAudit(made.length + 1, canceled.size));
     await Promise.all([sigterm(commands), sigterm(queries), sigterm(projector)]);
+  });
+
+  it("a query-api's live-update stream learns of a reservation from the store the projector writes, not from the projector", async () => {
+    const [commands, projector, queries] = await Promise.all([
+      spawnRole(env("command-api")),
+      spawnRole(env("projector")),
+      spawnRole(env("query-api")),
+    ]);
+    expect(
+      (
+        await call(commands.url, "POST", "/parking-lots", {
+          parkingLotId: "live-roles",
+          name: "분리",
+          capacity: 9,
+        })
+      ).status,
+    ).toBe(201);
+    const stream = await openEventStream(
+      `${queries.url}/control-center/events`,
+      await operatorHeaders(data.dir),
+    );
+    try {
+      expect(stream.status).toBe(200);
+      const totalOf = (event: ServerSentEvent | null) => {
+        if (!event) throw new Error("the live-update stream ended");
+        return (JSON.parse(event.data) as ControlCenterView).parkingLots.find(
+          (l) => l.parkingLotId === "live-roles",
+        )?.totalReservations;
+      };
+      // The lot shows up once the projector (another process) has written it.
+      while (totalOf(await stream.next()) === undefined);
+      const reserved = await call(commands.url, "POST", "/parking-lots/live-roles/reservations", {
+        customerId: "LIVE1",
+        carNumber: "10더8612",
+        amount: 5000,
+      });
+      expect(reserved.status).toBe(201);
+      // The three processes share nothing but DATA_DIR's files: the update comes from the store.
+      while (totalOf(await stream.next()) !== 1);
+    } finally {
+      await stream.close();
+    }
+    await Promise.all([sigterm(commands), sigterm(projector), sigterm(queries)]);
   });
 });
