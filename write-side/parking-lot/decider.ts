@@ -16,6 +16,7 @@ import {
   emptyOccupancy,
   HOUR_MS,
   type Interval,
+  isIndexed,
   type Occupancy,
   overlapping,
   peak,
@@ -491,6 +492,9 @@ function release(lot: RegisteredLot, id: string, record: ReservationRecord, at: 
   let occupancy = lot.occupancy;
   if (record.startsAt && record.endsAt) {
     const start = ms(record.startsAt);
+    // A car checking out long after its window: the window was pruned when it ended, and it was
+    // counted out then. Releasing it again would count it out twice.
+    if (!isIndexed(occupancy, id, start)) return lot;
     occupancy = removeWindow(occupancy, id, start);
     // It held its spot until now: keep that part, so a window overlapping the past stays honest.
     const end = Math.min(ms(record.endsAt), at);

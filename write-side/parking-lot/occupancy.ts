@@ -67,6 +67,10 @@ export function removeWindow(occupancy: Occupancy, id: string, start: number): O
   };
 }
 
+/** Whether the window of reservation `id` starting at `start` is still in the index (not pruned). */
+export const isIndexed = (occupancy: Occupancy, id: string, start: number): boolean =>
+  occupancy.buckets.get(hourOf(start))?.has(id) === true;
+
 /** The windows that hold a spot at some instant of [from, until) (until may be Infinity). */
 export function overlapping(occupancy: Occupancy, from: number, until: number): [string, Interval][] {
   const found: [string, Interval][] = [];

@@ -243,6 +243,31 @@ describe("check-in and check-out", () => {
   });
 });
 
+describe("a car that overstays its window by more than a day", () => {
+  it("is counted out once: when its window is pruned, not again when it checks out", () => {
+    const day3 = (hhmm: string) => ({ now: at(hhmm, "2024-05-03") });
+    const { outcomes, state } = run([
+      windowed("a", "10:00", "12:00"),
+      windowed("b", "10:00", "12:00"),
+      { type: "CheckIn", reservationId: "a", parkingLotId: LOT, now: at("10:05") },
+      // Two days later a new booking moves time on: a's and b's windows are pruned and counted out.
+      windowed("c", "10:00", "11:00", {
+        ...day3("08:00"),
+        startsAt: at("10:00", "2024-05-03"),
+        endsAt: at("11:00", "2024-05-03"),
+      }),
+      { type: "CheckOut", reservationId: "a", parkingLotId: LOT, ...day3("09:30") },
+    ]);
+    expect(outcomes).toEqual(["ok", "ok", "ok", "ok", "ok"]);
+    if (state.kind !== "registered") throw new Error("registered");
+    // Only c holds (or will hold) a spot; a's late check-out neither counts it out again nor
+    // puts its long-ended window back into the index.
+    expect(state.activeReservations).toBe(1);
+    expect(windowCount(state.occupancy)).toBe(1);
+    expect(reservationStatus(state, "a", Date.parse(at("09:31", "2024-05-03")))).toBe("COMPLETED");
+  });
+});
+
 describe("closures", () => {
   const lot = lotRegistered({ capacity: 5 });
   const close = (from: string, until: string): ParkingLotCommand => ({
