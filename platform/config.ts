@@ -705,8 +705,8 @@ const SPECS: Specs = {
   processorsThread: {
     name: "PROCESSORS_THREAD",
     description:
-      "Where `ROLE=all` runs the projectors and the coupon policy: `main` (the request thread) or `worker` (a worker thread with its own store connections, to use a second core; with the embedded event store its appends contend with the request thread's for the file's write lock, see BENCHMARKS.md).",
-    default: "main",
+      "Where `ROLE=all` runs the projectors and the coupon policy: `worker` (a worker thread, so the request thread only serves the API and a second core does the read models; with the embedded event store its appends go through the request thread's single writer connection) or `main` (the request thread). See BENCHMARKS.md.",
+    default: "worker",
     ...oneOf(PROCESSOR_THREADS),
   },
 };

@@ -63,7 +63,7 @@ const DEFAULTS: Config = {
   liveUpdateIntervalMs: 250,
   liveHeartbeatMs: 15000,
   pageOidcClientId: "control-center",
-  processorsThread: "main",
+  processorsThread: "worker",
   rateLimitWindowMs: 60000,
   rateLimitPerPrincipal: 1200,
   rateLimitPerAddress: 3000,

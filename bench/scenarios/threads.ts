@@ -24,7 +24,7 @@ type Mode = (typeof MODES)[number];
 /**
  * 1b. What the processors thread buys: the reserve load of scenario 1 against two all-in-one
  * services side by side, one running its projections and coupon policy in a worker thread
- * (PROCESSORS_THREAD=worker) and one on the request thread (main, the default), in alternating
+ * (PROCESSORS_THREAD=worker, the default) and one on the request thread (main), in alternating
  * rounds, each round followed by a wait until the service's read models have caught up.
  */
 export const threadsScenario: Scenario = {
