@@ -1,6 +1,6 @@
 import express, { type Express } from "express";
 import swaggerUi from "swagger-ui-express";
-import { accessControl, accessLookup } from "../platform/auth/access.js";
+import { accessControl } from "../platform/auth/access.js";
 import { authenticate } from "../platform/auth/middleware.js";
 import { accessLog } from "../platform/http/access-log.js";
 import {

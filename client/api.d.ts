@@ -558,7 +558,9 @@ export interface components {
             }[];
             /** @description The first lots by id; continue with GET /parking-lots?cursor=parkingLotsNextCursor. */
             parkingLots: {
+                /** @description Reservations holding a spot at this moment (open-ended ones and windows covering now). */
                 activeReservations: number;
+                /** @description Spots free at this moment (windows holding a spot now and closures counted). */
                 availableSpots: number;
                 canceledReservations: number;
                 /**
@@ -638,7 +640,9 @@ export interface components {
                 state: "running" | "stopped" | "failed";
             }[];
             totals: {
+                /** @description Reservations holding a spot at this moment, across every lot. */
                 activeReservations: number;
+                /** @description Capacity not held by any reservation at this moment, across every lot. */
                 availableSpots: number;
                 canceledReservations: number;
                 capacity: number;
@@ -688,7 +692,9 @@ export interface components {
             nextCursor: string | null;
         };
         ParkingLotDetail: {
+            /** @description Reservations holding a spot at this moment (open-ended ones and windows covering now). */
             activeReservations: number;
+            /** @description Spots free at this moment (windows holding a spot now and closures counted). */
             availableSpots: number;
             canceledReservations: number;
             /**
@@ -758,7 +764,9 @@ export interface components {
         };
         ParkingLotPage: {
             items: {
+                /** @description Reservations holding a spot at this moment (open-ended ones and windows covering now). */
                 activeReservations: number;
+                /** @description Spots free at this moment (windows holding a spot now and closures counted). */
                 availableSpots: number;
                 canceledReservations: number;
                 /**

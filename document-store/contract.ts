@@ -23,6 +23,8 @@ export const RESERVATION_INDEXES: readonly IndexSpec[] = [
   { name: "customerId_1_seq_-1", keys: { customerId: 1, seq: -1 } },
   { name: "parkingLotId_1_heldUntil_1", keys: { parkingLotId: 1, heldUntil: 1 } },
   { name: "status_1_heldFrom_1", keys: { status: 1, heldFrom: 1 } },
+  { name: "parkingLotId_1_startsAt_1", keys: { parkingLotId: 1, startsAt: 1 } },
+  { name: "startsAt_1", keys: { startsAt: 1 } },
 ];
 
 export const COUPON_INDEXES: readonly IndexSpec[] = [
@@ -534,6 +536,25 @@ export function documentStoreContract(name: string, open: () => Promise<OpenedDo
               parkingLotId: "L1",
               heldUntil: { $gt: "2026-11-23T10:00:00.000Z" },
               heldFrom: { $lt: "2026-11-23T12:00:00.000Z" },
+            },
+            undefined,
+          ],
+          [
+            "windows of a lot holding a spot now (started within the last day)",
+            reservations,
+            {
+              parkingLotId: "L1",
+              startsAt: { $gt: "2026-11-22T10:00:00.000Z", $lte: "2026-11-23T10:00:00.000Z" },
+              heldUntil: { $gt: "2026-11-23T10:00:00.000Z" },
+            },
+            undefined,
+          ],
+          [
+            "windows of every lot holding a spot now",
+            reservations,
+            {
+              startsAt: { $gt: "2026-11-22T10:00:00.000Z", $lte: "2026-11-23T10:00:00.000Z" },
+              heldUntil: { $gt: "2026-11-23T10:00:00.000Z" },
             },
             undefined,
           ],

@@ -24,7 +24,7 @@ import {
   readCheckpoint,
 } from "../projections/runtime/checkpoints.js";
 import { readLeases } from "../projections/runtime/leases.js";
-import { HOUR_MS, quote } from "../schemas/pricing.js";
+import { HOUR_MS, MAX_WINDOW_MS, quote } from "../schemas/pricing.js";
 import type {
   ActivityMinute,
   AvailabilityView,
@@ -121,6 +121,12 @@ export function freeSpots(
   return Math.max(0, lot.capacity - most);
 }
 
+/** A lot as the parking-lots projection stores it: the counters, without what depends on the clock. */
+type StoredLot = Omit<ParkingLotView, "availableSpots" | "activeReservations"> & { openEndedHeld?: number };
+type StoredTotals = typeof EMPTY_TOTALS & {
+  closures?: { parkingLotId: string; from: string; until: string }[];
+};
+
 function strip<T>(doc: Document | null): T | null {
   if (!doc) return null;
   const { _id, seq, ...rest } = doc as Document & { seq?: unknown };
@@ -215,7 +221,42 @@ export class QueryService {
 
   async parkingLot(id: string, minPosition: Position | null = null): Promise<ParkingLotView | null> {
     await this.awaitPosition(PARKING_LOTS, minPosition);
-    return strip<ParkingLotView>(await this.store.findById(await this.collection(PARKING_LOTS), id));
+    const doc = strip<StoredLot>(await this.store.findById(await this.collection(PARKING_LOTS), id));
+    return doc && (await this.asOfNowLots([doc]))[0]!;
+  }
+
+  /**
+   * Lots as they stand at this moment: the spots held now are the open-ended reservations (a
+   * counter the projection keeps exact: only events end them) plus the windows holding a spot at
+   * this instant, which start and end without any event. Those are counted per lot through the
+   * `by_lot_starts_at` index: a window is at most a day long, so one holding a spot now started
+   * within the last day (only windows have `startsAt`); never a scan of the lot's history.
+   */
+  private async asOfNowLots(docs: readonly StoredLot[]): Promise<ParkingLotView[]> {
+    const now = this.now();
+    const reservations = await this.collection(RESERVATIONS);
+    const windowsHeld = await Promise.all(
+      docs.map((lot) =>
+        this.store.count(reservations, { parkingLotId: lot.parkingLotId, ...this.windowsHoldingAt(now) }),
+      ),
+    );
+    return docs.map(({ openEndedHeld, ...lot }, i) => {
+      const held = (openEndedHeld ?? 0) + (windowsHeld[i] ?? 0);
+      const closed = (lot.closures ?? []).some((c) => Date.parse(c.from) <= now && Date.parse(c.until) > now);
+      return {
+        ...lot,
+        activeReservations: held,
+        availableSpots: closed ? 0 : Math.max(0, lot.capacity - held),
+      };
+    });
+  }
+
+  /** The filter of windows holding a spot at `now`: started within the last day, not yet ended. */
+  private windowsHoldingAt(now: number): Filter {
+    return {
+      startsAt: { $gt: iso(now - MAX_WINDOW_MS), $lte: iso(now) },
+      heldUntil: { $gt: iso(now) },
+    };
   }
 
   /**
@@ -240,9 +281,11 @@ export class QueryService {
       hourStart + (k + 1) * HOUR_MS,
     ]);
     const freeIn = ([from, until]: [number, number]) => freeSpots(lot, spans, from, until);
+    const freeNow = freeIn([now, now + 1]);
     return {
       ...lot,
-      freeNow: freeIn([now, now + 1]),
+      availableSpots: freeNow,
+      freeNow,
       nextHours: slots.map(([from, until]) => ({
         from: iso(from),
         until: iso(until),
@@ -299,7 +342,9 @@ export class QueryService {
       sort: { parkingLotId: 1 },
       limit: options.limit + 1,
     });
-    const items = docs.slice(0, options.limit).map((d) => strip<ParkingLotView>(d) as ParkingLotView);
+    const items = await this.asOfNowLots(
+      docs.slice(0, options.limit).map((d) => strip<StoredLot>(d) as StoredLot),
+    );
     return { items, nextCursor: docs.length > options.limit ? (items.at(-1)?.parkingLotId ?? null) : null };
   }
 
@@ -389,7 +434,7 @@ export class QueryService {
       this.activity(new Date(this.now() - ACTIVITY_WINDOW_MS), new Date(this.now())),
       this.presence(),
     ]);
-    const totals = strip<ControlCenterTotals>(totalsDoc) ?? { ...EMPTY_TOTALS };
+    const totals = await this.totalsAsOfNow(strip<StoredTotals>(totalsDoc) ?? { ...EMPTY_TOTALS });
     const none = { inLot: 0, expected: 0, overstaying: 0 };
     return {
       totals,
@@ -397,6 +442,41 @@ export class QueryService {
       parkingLots: lots.items.map((lot) => ({ ...lot, presence: presence.get(lot.parkingLotId) ?? none })),
       parkingLotsNextCursor: lots.nextCursor,
       projections,
+    };
+  }
+
+  /**
+   * Totals as they stand now: spots held are the open-ended reservations plus the windows holding a
+   * spot at this instant across every lot (one range of the `by_starts_at` index); free spots are
+   * the capacity they leave (a lot closed now still counts its unheld spots here).
+   */
+  private async totalsAsOfNow({
+    openEndedHeld,
+    closures,
+    ...stored
+  }: StoredTotals): Promise<ControlCenterTotals> {
+    const now = this.now();
+    const closedNow = [
+      ...new Set(
+        (closures ?? [])
+          .filter((c) => Date.parse(c.from) <= now && Date.parse(c.until) > now)
+          .map((c) => c.parkingLotId),
+      ),
+    ];
+    const [windows, closedLots] = await Promise.all([
+      this.store.count(await this.collection(RESERVATIONS), this.windowsHoldingAt(now)),
+      Promise.all(closedNow.map(async (id) => (await this.parkingLot(id)) ?? undefined)),
+    ]);
+    const held = (openEndedHeld ?? 0) + windows;
+    // A lot closed now has no free spot: what its reservations leave is not free either.
+    const unavailable = closedLots.reduce(
+      (sum, lot) => sum + (lot ? Math.max(0, lot.capacity - lot.activeReservations) : 0),
+      0,
+    );
+    return {
+      ...stored,
+      activeReservations: held,
+      availableSpots: Math.max(0, stored.capacity - held - unavailable),
     };
   }
 

@@ -175,4 +175,75 @@ describe("a day of time windows", () => {
     now = Date.parse(at("13:30"));
     expect((await reservation("B")).status).toBe("COMPLETED");
   });
+
+  it("every view counts what holds a spot at the clock's time: windows start and end with no event, check-outs and closures free spots", async () => {
+    /** The lot as GET /parking-lots/{id}, GET /parking-lots and the control center show it, and the totals. */
+    const views = async () => {
+      const lot = await call<{ availableSpots: number; activeReservations: number; freeNow: number }>(
+        service.url,
+        "GET",
+        `/parking-lots/${LOT}?minPosition=${position}`,
+        undefined,
+        ANONYMOUS,
+      );
+      const list = await call<{
+        items: { parkingLotId: string; availableSpots: number; activeReservations: number }[];
+      }>(service.url, "GET", `/parking-lots?minPosition=${position}`, undefined, ANONYMOUS);
+      const center = await call<{
+        totals: { availableSpots: number; activeReservations: number };
+        parkingLots: { parkingLotId: string; availableSpots: number; activeReservations: number }[];
+      }>(service.url, "GET", `/control-center?minPosition=${position}`);
+      const pick = (v: { availableSpots: number; activeReservations: number } | undefined) => [
+        v?.availableSpots,
+        v?.activeReservations,
+      ];
+      expect(lot.body.freeNow).toBe(lot.body.availableSpots);
+      return {
+        lot: pick(lot.body),
+        list: pick(list.body.items.find((l) => l.parkingLotId === LOT)),
+        center: pick(center.body.parkingLots.find((l) => l.parkingLotId === LOT)),
+        // This service has one lot: the totals are that lot.
+        totals: pick(center.body.totals),
+      };
+    };
+    const everywhere = (free: number, held: number) => ({
+      lot: [free, held],
+      list: [free, held],
+      center: [free, held],
+      totals: [free, held],
+    });
+    // 11:30: B (11:00–13:00) holds a spot; F's window ended at 11:00 (it overstays, but its window
+    // no longer counts), A checked out, E ended, D was canceled by the closure.
+    now = Date.parse(at("11:30"));
+    expect(await views()).toEqual(everywhere(1, 1));
+    // 13:30: B's window ended with no event; the lot is closed until 15:00, so nothing is free.
+    now = Date.parse(at("13:30"));
+    expect(await views()).toEqual(everywhere(0, 0));
+    // 15:30: the closure is over and nothing holds a spot.
+    now = Date.parse(at("15:30"));
+    expect(await views()).toEqual(everywhere(2, 0));
+    // An open-ended reservation holds a spot from now until it is ended by an event.
+    const open = await call<{ reservationId: string; position: string }>(
+      service.url,
+      "POST",
+      `/parking-lots/${LOT}/reservations`,
+      { carNumber: "34나5678", amount: 3000 },
+      await customerHeaders(data.dir, "H"),
+    );
+    expect(open.status).toBe(201);
+    position = open.body.position;
+    expect(await views()).toEqual(everywhere(1, 1));
+    now = Date.parse(at("23:30"));
+    expect(await views()).toEqual(everywhere(1, 1));
+    const canceled = await call<{ position: string }>(
+      service.url,
+      "DELETE",
+      `/parking-lots/${LOT}/reservations/${open.body.reservationId}`,
+      {},
+      await customerHeaders(data.dir, "H"),
+    );
+    expect(canceled.status).toBe(200);
+    position = canceled.body.position;
+    expect(await views()).toEqual(everywhere(2, 0));
+  });
 });

@@ -48,6 +48,16 @@ export const ParkingReservedData = Type.Object(
   { ...strict, $id: "ParkingReserved" },
 );
 
+/**
+ * The window of the reservation an event ends, when it had one, so that a projection can tell a
+ * window from an open-ended reservation without reading anything (events written before windows
+ * existed have neither field: they end open-ended reservations).
+ */
+const ENDED_WINDOW = {
+  startsAt: Type.Optional(Timestamp),
+  endsAt: Type.Optional(Timestamp),
+};
+
 export const ReservationCanceledData = Type.Object(
   {
     reservationId: ReservationId,
@@ -55,6 +65,7 @@ export const ReservationCanceledData = Type.Object(
     customerId: CustomerId,
     reason: Reason,
     canceledAt: Timestamp,
+    ...ENDED_WINDOW,
   },
   { ...strict, $id: "ReservationCanceled" },
 );
@@ -76,6 +87,7 @@ export const ReservationCheckedOutData = Type.Object(
     parkingLotId: ParkingLotId,
     customerId: CustomerId,
     checkedOutAt: Timestamp,
+    ...ENDED_WINDOW,
   },
   { ...strict, $id: "ReservationCheckedOut" },
 );

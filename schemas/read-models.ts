@@ -30,10 +30,16 @@ export const ParkingLotView = Type.Object(
     parkingLotId: ParkingLotId,
     name: LotName,
     capacity: Capacity,
-    availableSpots: Type.Integer(),
-    activeReservations: Type.Integer(),
-    totalReservations: Type.Integer(),
-    canceledReservations: Type.Integer(),
+    availableSpots: Type.Integer({
+      minimum: 0,
+      description: "Spots free at this moment (windows holding a spot now and closures counted).",
+    }),
+    activeReservations: Type.Integer({
+      minimum: 0,
+      description: "Reservations holding a spot at this moment (open-ended ones and windows covering now).",
+    }),
+    totalReservations: Type.Integer({ minimum: 0 }),
+    canceledReservations: Type.Integer({ minimum: 0 }),
     hourlyRate: Type.Optional(HourlyRate),
     closures: Type.Optional(
       Type.Array(
@@ -165,14 +171,20 @@ export const ProjectionStatus = Type.Object({
 });
 
 export const ControlCenterTotals = Type.Object({
-  parkingLots: Type.Integer(),
-  capacity: Type.Integer(),
-  availableSpots: Type.Integer(),
-  activeReservations: Type.Integer(),
-  totalReservations: Type.Integer(),
-  canceledReservations: Type.Integer(),
-  couponsIssued: Type.Integer(),
-  couponsRevoked: Type.Integer(),
+  parkingLots: Type.Integer({ minimum: 0 }),
+  capacity: Type.Integer({ minimum: 0 }),
+  availableSpots: Type.Integer({
+    minimum: 0,
+    description: "Capacity not held by any reservation at this moment, across every lot.",
+  }),
+  activeReservations: Type.Integer({
+    minimum: 0,
+    description: "Reservations holding a spot at this moment, across every lot.",
+  }),
+  totalReservations: Type.Integer({ minimum: 0 }),
+  canceledReservations: Type.Integer({ minimum: 0 }),
+  couponsIssued: Type.Integer({ minimum: 0 }),
+  couponsRevoked: Type.Integer({ minimum: 0 }),
 });
 export type ControlCenterTotals = Static<typeof ControlCenterTotals>;
 

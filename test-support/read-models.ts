@@ -17,8 +17,7 @@ export interface ReadModelSnapshot {
     {
       name: string;
       capacity: number;
-      availableSpots: number;
-      activeReservations: number;
+      openEndedHeld: number;
       totalReservations: number;
       canceledReservations: number;
     }
@@ -48,19 +47,21 @@ export async function foldHistory(eventStore: EventStore): Promise<ReadModelSnap
         model.lots[event.data.parkingLotId] = {
           name: event.data.name,
           capacity: event.data.capacity,
-          availableSpots: event.data.capacity,
-          activeReservations: 0,
+          openEndedHeld: 0,
           totalReservations: 0,
           canceledReservations: 0,
         };
         t.parkingLots++;
         t.capacity += event.data.capacity;
-        t.availableSpots += event.data.capacity;
+        break;
+      case "ParkingLotCapacityChanged":
+        model.lots[event.data.parkingLotId]!.capacity = event.data.capacity;
+        t.capacity += event.data.capacity - event.data.previousCapacity;
         break;
       case "ParkingReserved": {
         const lot = model.lots[event.data.parkingLotId]!;
-        lot.availableSpots--;
-        lot.activeReservations++;
+        const openEnded = event.data.startsAt === undefined ? 1 : 0;
+        lot.openEndedHeld += openEnded;
         lot.totalReservations++;
         const { reservationId, parkingLotId, customerId, carNumber, amount } = event.data;
         model.reservations[reservationId] = {
@@ -70,20 +71,28 @@ export async function foldHistory(eventStore: EventStore): Promise<ReadModelSnap
           amount,
           status: "RESERVED",
         };
-        t.availableSpots--;
-        t.activeReservations++;
+        t.openEndedHeld += openEnded;
         t.totalReservations++;
         break;
       }
       case "ReservationCanceled": {
         const lot = model.lots[event.data.parkingLotId]!;
-        lot.availableSpots++;
-        lot.activeReservations--;
+        const openEnded = event.data.startsAt === undefined ? 1 : 0;
+        lot.openEndedHeld -= openEnded;
         lot.canceledReservations++;
         model.reservations[event.data.reservationId]!.status = "CANCELED";
-        t.availableSpots++;
-        t.activeReservations--;
+        t.openEndedHeld -= openEnded;
         t.canceledReservations++;
+        break;
+      }
+      case "ReservationCheckedIn":
+        model.reservations[event.data.reservationId]!.status = "CHECKED_IN";
+        break;
+      case "ReservationCheckedOut": {
+        const openEnded = event.data.startsAt === undefined ? 1 : 0;
+        model.lots[event.data.parkingLotId]!.openEndedHeld -= openEnded;
+        model.reservations[event.data.reservationId]!.status = "COMPLETED";
+        t.openEndedHeld -= openEnded;
         break;
       }
       case "CouponIssued":
@@ -116,16 +125,14 @@ export async function readModels(store: DocumentStore): Promise<ReadModelSnapsho
     const {
       name: n,
       capacity,
-      availableSpots,
-      activeReservations,
+      openEndedHeld,
       totalReservations,
       canceledReservations,
     } = d as unknown as ReadModelSnapshot["lots"][string];
     model.lots[d._id] = {
       name: n,
       capacity,
-      availableSpots,
-      activeReservations,
+      openEndedHeld,
       totalReservations,
       canceledReservations,
     };

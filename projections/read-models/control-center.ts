@@ -3,12 +3,14 @@ import type { Projection } from "./projection.js";
 export const CONTROL_CENTER = "control_center";
 export const TOTALS_ID = "totals";
 
-/** The totals before any event. */
+/**
+ * The totals before any event. Spots free and held *now* are computed by the query side when asked
+ * (windows start and end without events), from `openEndedHeld` and the windows holding a spot.
+ */
 export const EMPTY_TOTALS = {
   parkingLots: 0,
   capacity: 0,
-  availableSpots: 0,
-  activeReservations: 0,
+  openEndedHeld: 0,
   totalReservations: 0,
   canceledReservations: 0,
   couponsIssued: 0,
@@ -55,8 +57,11 @@ export const controlCenterProjection: Projection = {
   collections: { [CONTROL_CENTER]: [] },
   eventTypes: new Set([
     "ParkingLotRegistered",
+    "ParkingLotCapacityChanged",
+    "ParkingLotClosed",
     "ParkingReserved",
     "ReservationCanceled",
+    "ReservationCheckedOut",
     "CouponIssued",
     "CouponRevoked",
   ]),
@@ -64,23 +69,34 @@ export const controlCenterProjection: Projection = {
     const target = collection(CONTROL_CENTER);
     switch (event.type) {
       case "ParkingLotRegistered":
+        return [bump(target, { parkingLots: 1, capacity: event.data.capacity })];
+      case "ParkingLotCapacityChanged":
+        return [bump(target, { capacity: event.data.capacity - event.data.previousCapacity })];
+      case "ParkingLotClosed": {
+        // Closures are few: the query side subtracts the free spots of the lots closed now.
+        const { parkingLotId, from, until } = event.data;
         return [
-          bump(target, {
-            parkingLots: 1,
-            capacity: event.data.capacity,
-            availableSpots: event.data.capacity,
-          }),
+          {
+            op: "update",
+            collection: target,
+            id: TOTALS_ID,
+            upsert: true,
+            update: { $push: { closures: { parkingLotId, from, until } } },
+          },
         ];
+      }
       case "ParkingReserved":
         return [
-          bump(target, { availableSpots: -1, activeReservations: 1, totalReservations: 1 }),
+          bump(target, { totalReservations: 1, openEndedHeld: event.data.startsAt ? 0 : 1 }),
           countIn(target, event.data.reservedAt, "reserved"),
         ];
       case "ReservationCanceled":
         return [
-          bump(target, { availableSpots: 1, activeReservations: -1, canceledReservations: 1 }),
+          bump(target, { canceledReservations: 1, openEndedHeld: event.data.startsAt ? 0 : -1 }),
           countIn(target, event.data.canceledAt, "canceled"),
         ];
+      case "ReservationCheckedOut":
+        return [bump(target, { openEndedHeld: event.data.startsAt ? 0 : -1 })];
       case "CouponIssued":
         return [bump(target, { couponsIssued: 1 })];
       case "CouponRevoked":

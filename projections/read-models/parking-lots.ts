@@ -2,7 +2,12 @@ import type { Projection } from "./projection.js";
 
 export const PARKING_LOTS = "parking_lots";
 
-/** Each lot with its capacity, free spots and reservation counts. */
+/**
+ * Each lot with its capacity and reservation counts. What is free *now* changes as windows start
+ * and end, with no event to say so: the query side computes it when asked, from `openEndedHeld`
+ * (open-ended reservations hold a spot from when they are made until an event ends them, so a
+ * counter is exact) and the windows holding a spot at that instant (read through an index).
+ */
 export const parkingLotsProjection: Projection = {
   name: "parking-lots",
   collections: { [PARKING_LOTS]: [{ name: "by_lot_id", keys: { parkingLotId: 1 } }] },
@@ -35,8 +40,7 @@ export const parkingLotsProjection: Projection = {
                 ...(hourlyRate === undefined ? {} : { hourlyRate }),
               },
               $setOnInsert: {
-                availableSpots: capacity,
-                activeReservations: 0,
+                openEndedHeld: 0,
                 totalReservations: 0,
                 canceledReservations: 0,
               },
@@ -51,7 +55,7 @@ export const parkingLotsProjection: Projection = {
             collection: target,
             id: event.data.parkingLotId,
             update: {
-              $inc: { availableSpots: -1, activeReservations: 1, totalReservations: 1 },
+              $inc: { totalReservations: 1, openEndedHeld: event.data.startsAt ? 0 : 1 },
               $set: { updatedAt: event.data.reservedAt },
             },
           },
@@ -63,7 +67,7 @@ export const parkingLotsProjection: Projection = {
             collection: target,
             id: event.data.parkingLotId,
             update: {
-              $inc: { availableSpots: 1, activeReservations: -1, canceledReservations: 1 },
+              $inc: { canceledReservations: 1, openEndedHeld: event.data.startsAt ? 0 : -1 },
               $set: { updatedAt: event.data.canceledAt },
             },
           },
@@ -76,13 +80,13 @@ export const parkingLotsProjection: Projection = {
             collection: target,
             id: event.data.parkingLotId,
             update: {
-              $inc: { availableSpots: 1, activeReservations: -1 },
+              $inc: { openEndedHeld: event.data.startsAt ? 0 : -1 },
               $set: { updatedAt: event.data.checkedOutAt },
             },
           },
         ];
       case "ParkingLotCapacityChanged": {
-        const { parkingLotId, capacity, previousCapacity, changedAt } = event.data;
+        const { parkingLotId, capacity, changedAt } = event.data;
         return [
           {
             op: "update",
@@ -90,7 +94,6 @@ export const parkingLotsProjection: Projection = {
             id: parkingLotId,
             update: {
               $set: { capacity, updatedAt: changedAt },
-              $inc: { availableSpots: capacity - previousCapacity },
             },
           },
         ];

@@ -27,6 +27,9 @@ export const reservationsProjection: Projection = {
       { name: "by_lot_car", keys: { parkingLotId: 1, carNumber: 1, seq: -1 } },
       { name: "by_lot_held_until", keys: { parkingLotId: 1, heldUntil: 1 } },
       { name: "by_status_held_from", keys: { status: 1, heldFrom: 1 } },
+      // Windows (only they have startsAt) that may hold a spot now started less than a day ago.
+      { name: "by_lot_starts_at", keys: { parkingLotId: 1, startsAt: 1 } },
+      { name: "by_starts_at", keys: { startsAt: 1 } },
     ],
   },
   eventTypes: new Set([

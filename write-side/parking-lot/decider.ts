@@ -14,7 +14,6 @@ import { quote } from "../../schemas/pricing.js";
 import {
   addWindow,
   emptyOccupancy,
-  HOUR_MS,
   type Interval,
   isIndexed,
   type Occupancy,
@@ -140,6 +139,10 @@ const accept = (...events: ParkingLotEvent[]): Decision => ({ ok: true, events }
 const reject = (rejection: Rejection): Decision => ({ ok: false, rejection });
 
 const ms = (timestamp: string): number => Date.parse(timestamp);
+
+/** The window of a reservation, for the events that end it (projections tell windows apart by it). */
+const windowOf = (record: ReservationRecord | undefined) =>
+  record?.startsAt && record.endsAt ? { startsAt: record.startsAt, endsAt: record.endsAt } : {};
 const iso = (epochMs: number): string => new Date(epochMs).toISOString();
 
 export { quote } from "../../schemas/pricing.js";
@@ -330,6 +333,7 @@ function cancel(command: CancelReservation, state: ParkingLotState): Decision {
       customerId: reservation.customerId,
       reason: command.reason,
       canceledAt: command.now,
+      ...windowOf(reservation),
     },
   });
 }
@@ -373,7 +377,13 @@ function checkOut(command: CheckOut, state: ParkingLotState): Decision {
   if (record.status === "CHECKED_IN")
     return accept({
       type: "ReservationCheckedOut",
-      data: { reservationId, parkingLotId, customerId: record.customerId, checkedOutAt: command.now },
+      data: {
+        reservationId,
+        parkingLotId,
+        customerId: record.customerId,
+        checkedOutAt: command.now,
+        ...windowOf(record),
+      },
     });
   if (record.status === "COMPLETED") return accept(); // checking out twice changes nothing
   if (record.status === "RESERVED" && statusAt(record, ms(command.now)) === "RESERVED")
@@ -432,6 +442,7 @@ function close(command: CloseParkingLot, state: ParkingLotState): Decision {
           customerId: state.reservations.get(reservationId)?.customerId ?? "",
           reason: "lot-closed",
           canceledAt: command.now,
+          ...windowOf(state.reservations.get(reservationId)),
         },
       }),
     ),

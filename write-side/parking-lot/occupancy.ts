@@ -13,7 +13,7 @@ import { Map as ImmutableMap } from "immutable";
  * can still matter.
  */
 
-import { HOUR_MS } from "../../schemas/pricing.js";
+import { HOUR_MS, MAX_WINDOW_MS } from "../../schemas/pricing.js";
 
 export { HOUR_MS };
 
@@ -22,7 +22,7 @@ export const WINDOW_RULES = {
   /** How far in the past `startsAt` may be (clock skew between client and server). */
   maxSkewMs: 5 * 60_000,
   /** The longest window. Also what bounds the overlap search. */
-  maxLengthMs: 24 * HOUR_MS,
+  maxLengthMs: MAX_WINDOW_MS,
   /** How far ahead a window may start. */
   maxLeadMs: 90 * 24 * HOUR_MS,
   /** The longest closure. */

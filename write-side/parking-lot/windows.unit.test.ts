@@ -300,8 +300,13 @@ describe("closures", () => {
             closedAt: NOW,
           },
         },
-        ...["b", "c"].map(
-          (id): ParkingLotEvent => ({
+        ...(
+          [
+            ["b", "12:00", "14:00"],
+            ["c", "14:30", "16:00"],
+          ] as const
+        ).map(
+          ([id, from, until]): ParkingLotEvent => ({
             type: "ReservationCanceled",
             data: {
               reservationId: id,
@@ -309,6 +314,9 @@ describe("closures", () => {
               customerId: id.toUpperCase(),
               reason: "lot-closed",
               canceledAt: NOW,
+              // The window it had, so that projections can tell it from an open-ended one.
+              startsAt: at(from),
+              endsAt: at(until),
             },
           }),
         ),
