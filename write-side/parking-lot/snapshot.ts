@@ -110,7 +110,8 @@ const RegisteredHead = Type.Object(
     capacity: Type.Integer(),
     hourlyRate: Type.Optional(Type.Integer()),
     maxActivePerCustomer: Type.Integer(),
-    activeReservations: Type.Integer({ minimum: 0 }),
+    /** Informational (no decision reads it), and evolve can take it below 0: see decider.ts. */
+    activeReservations: Type.Integer(),
     /** How many reservation records the pages after the head hold together. */
     reservations: Type.Integer({ minimum: 0 }),
     openEnded: Strings,

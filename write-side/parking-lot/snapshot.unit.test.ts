@@ -101,6 +101,41 @@ describe("the stored form of a lot snapshot", () => {
       expect(decoded.reservations.get(id), id).toEqual(state.reservations.get(id));
   });
 
+  it("keeps whatever evolve makes, even an activeReservations below zero (pruned, then checked out)", () => {
+    const state = fold([
+      lotRegistered(),
+      parkingReserved({ reservationId: "w", startsAt: at("09:00"), endsAt: at("10:00") }),
+      {
+        type: "ReservationCheckedIn",
+        data: { reservationId: "w", parkingLotId: LOT, customerId: "CUST1", checkedInAt: at("09:05") },
+      },
+      // Two days on, a closure prunes the ended window (one fewer active) ...
+      {
+        type: "ParkingLotClosed",
+        data: {
+          closureId: "c",
+          parkingLotId: LOT,
+          from: at("10:00", "2024-05-03"),
+          until: at("11:00", "2024-05-03"),
+          reason: "maintenance",
+          closedAt: at("09:00", "2024-05-03"),
+        },
+      },
+      // ... and the overstaying car checks out (one fewer again).
+      {
+        type: "ReservationCheckedOut",
+        data: {
+          reservationId: "w",
+          parkingLotId: LOT,
+          customerId: "CUST1",
+          checkedOutAt: at("09:10", "2024-05-03"),
+        },
+      },
+    ]);
+    expect(state.kind === "registered" && state.activeReservations).toBe(-1);
+    expect(toSnapshot(decodeSnapshot(stored(state), LOT))).toEqual(toSnapshot(state));
+  });
+
   it("refuses a line break in a value it joins (a page separates entries with them)", () => {
     const state = fold([lotRegistered(), parkingReserved({ reservationId: "a", carNumber: "12가\n3456" })]);
     expect(() => encodeSnapshot(state)).toThrow(/line break/);
