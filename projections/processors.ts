@@ -5,11 +5,16 @@ import type { Metrics } from "../platform/metrics.js";
 import { couponPolicy } from "./coupon-policy/coupon-policy.js";
 import { PROJECTIONS } from "./read-models/index.js";
 import { Leases, processOwner } from "./runtime/leases.js";
-import type { Processor } from "./runtime/processor.js";
+import { isReactor, type Processor } from "./runtime/processor.js";
 import { ProcessorRuntime } from "./runtime/processor-runtime.js";
 
 /** Every processor the service runs: the read-model projections, then the reactors. */
 export const PROCESSORS: readonly Processor[] = [...PROJECTIONS, couponPolicy];
+
+/** The names of every processor, in the order they run: what the control center and `replay status` list. */
+export const PROCESSOR_NAMES: readonly string[] = PROCESSORS.map((p) => p.name);
+/** The names of the reactors among them (one generation each: they have no read models to rebuild). */
+export const REACTOR_NAMES: ReadonlySet<string> = new Set(PROCESSORS.filter(isReactor).map((p) => p.name));
 
 export interface ProcessorsOptions {
   readonly eventStore: EventStore;
