@@ -1,9 +1,10 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
-import type { EventStore, ReadStreamOptions, RecordedEvent } from "../event-store/port.js";
+import type { EventStore, RecordedEvent } from "../event-store/port.js";
 import type { Logger } from "../platform/logger.js";
 import type { ParkingLotCommand, ReserveParking } from "../schemas/commands.js";
+import { countingReads } from "../test-support/counting-event-store.js";
 import { tempDataDir } from "../test-support/service.js";
 import { type CommandOutcome, ParkingLotCommandHandler } from "./command-handler.js";
 import { LotLoader, type SnapshotUse } from "./lot-loader.js";
@@ -30,26 +31,6 @@ function openStore(): SqliteEventStore {
   const store = SqliteEventStore.open({ file: join(data.dir, "events.sqlite") });
   cleanups.push(data.remove, () => store.close());
   return store;
-}
-
-/** Counts the events each readStream yields: what a load read. */
-function counting(store: EventStore): { store: EventStore; read: () => number; reset: () => void } {
-  let read = 0;
-  const wrapped: EventStore = Object.create(store) as EventStore;
-  wrapped.readStream = (streamId: string, options?: ReadStreamOptions) =>
-    (async function* () {
-      for await (const event of store.readStream(streamId, options)) {
-        read++;
-        yield event;
-      }
-    })();
-  return {
-    store: wrapped,
-    read: () => read,
-    reset: () => {
-      read = 0;
-    },
-  };
 }
 
 class MemorySnapshots implements LotSnapshotStore {
@@ -127,9 +108,7 @@ async function snapshotAt(
   revision: number,
 ): Promise<StoredLotSnapshot> {
   // The lot as of `revision`: its stream read only that far.
-  const upTo: EventStore = Object.create(store) as EventStore;
-  upTo.readStream = (streamId, options) => store.readStream(streamId, { ...options, maxCount: revision + 1 });
-  const { state } = await new LotLoader(upTo).load(LOT);
+  const { state } = await new LotLoader(countingReads(store, { maxCount: revision + 1 }).store).load(LOT);
   return {
     parkingLotId: LOT,
     revision,
@@ -148,7 +127,7 @@ describe("loading a lot through its snapshot", () => {
 
     const snapshots = new MemorySnapshots();
     await snapshots.save(await snapshotAt(store, events, 250));
-    const counter = counting(store);
+    const counter = countingReads(store);
     const loaded = await new LotLoader(counter.store, { snapshots }).load(LOT);
     expect(loaded.snapshot).toBe("used");
     expect(counter.read()).toBe(1 + 47); // the snapshot's own event (checked), then revisions 251..297
@@ -204,7 +183,7 @@ describe("loading a lot through its snapshot", () => {
     const snapshots = new MemorySnapshots();
     await snapshots.save(spoil(await snapshotAt(store, events, 60)));
     const { logger, warned } = warnings();
-    const counter = counting(store);
+    const counter = countingReads(store);
     const loaded = await new LotLoader(counter.store, { snapshots, logger }).load(LOT);
     expect(loaded.snapshot).toBe(use);
     expect(toSnapshot(loaded.state)).toEqual(toSnapshot(full.state));
