@@ -157,7 +157,7 @@ describe("loading a lot through its snapshot", () => {
       (s) => ({
         ...s,
         parts: s.parts.map((p, i) =>
-          i === 1 ? { ...p, ids: String(p.ids).split("\n").reverse().join("\n") } : p,
+          i === 1 ? { ...p, ids: String(p.ids).split(",").reverse().join(",") } : p,
         ),
       }),
       true,

@@ -234,7 +234,7 @@ describe("the lot snapshotter", () => {
         op: "update",
         collection: LOT_SNAPSHOT_PARTS,
         id: `lot-1:${header.slot}:1`,
-        update: { $set: { "part.ids": "zz\naa" } },
+        update: { $set: { "part.ids": "zz,aa" } },
       },
     ]);
     expect(await handle(reserve("lot-1", "x1"))).toEqual(["undecodable"]);

@@ -127,8 +127,9 @@ const SnapshotHead = Type.Union([
   RegisteredHead,
 ]);
 /**
- * A page of reservation records: each string column holds one entry per record joined by "\n"
- * (no id, plate or instant can contain one; encodeSnapshot checks), a window bound is empty for an
+ * A page of reservation records: each string column holds one entry per record joined by ","
+ * (no id, plate or instant can contain one: their schemas forbid it, and encodeSnapshot checks;
+ * unlike "\n" it needs no escape in JSON, which parses faster), a window bound is empty for an
  * open-ended reservation, a status is one letter. Long strings rather than arrays of short ones,
  * because a cold load parses them: 50,000 records parse and split in about half the time.
  */
@@ -148,7 +149,7 @@ type ReservationPage = Static<typeof ReservationPage>;
 // Compiled when this module loads, not on a lot's first cold load, which has no time to spare.
 precompile(SnapshotHead, ReservationPage);
 
-const SEPARATOR = "\n";
+const SEPARATOR = ",";
 
 /**
  * A lot's state as stored: `[head, ...pages]`, plain JSON objects. The head is the state without
@@ -169,7 +170,7 @@ export function encodeSnapshot(state: ParkingLotState): SnapshotParts {
   const columns = state.reservations.toColumns();
   const joined = (values: readonly string[], what: string): string => {
     for (const value of values)
-      if (value.includes(SEPARATOR)) throw new Error(`a ${what} with a line break cannot be snapshotted`);
+      if (value.includes(SEPARATOR)) throw new Error(`a ${what} with a "${SEPARATOR}" cannot be snapshotted`);
     return values.join(SEPARATOR);
   };
   const pages: ReservationPage[] = [];
