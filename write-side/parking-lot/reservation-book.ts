@@ -84,49 +84,88 @@ export class ReservationBook {
 
   /**
    * The records as sorted columns (what a snapshot stores); `checkColumns` accepts them. A book
-   * loaded from columns copies their entries over as they are and merges in its changes, so that
-   * snapshotting a lot again after a snapshot costs array copies, not a record per reservation.
+   * loaded from columns copies runs of their entries over as they are (array slices) and merges in
+   * its changes, so that snapshotting a lot again after a snapshot costs array copies, not a record
+   * per reservation. `check` sees every record that did not come from columns (it may throw).
    */
-  toColumns(): ReservationColumns {
+  toColumns(check?: (id: string, record: ReservationRecord) => void): ReservationColumns {
     const changed = [...this.changes.entries()].sort(byId);
     const base = this.base ?? NO_COLUMNS;
-    const ids: string[] = [];
-    const customerIds: string[] = [];
-    const carNumbers: string[] = [];
-    const amounts: number[] = [];
-    const statuses: string[] = [];
-    const startsAt: string[] = [];
-    const endsAt: string[] = [];
-    const pushRecord = ([id, record]: [string, ReservationRecord]) => {
-      ids.push(id);
-      customerIds.push(record.customerId);
-      carNumbers.push(record.carNumber);
-      amounts.push(record.amount);
-      statuses.push(STATUS_CODE[record.status]);
-      startsAt.push(record.startsAt ?? "");
-      endsAt.push(record.endsAt ?? "");
+    // The columns as chunks: runs of the base's entries (copied by slice) between changed records.
+    const chunks = {
+      ids: [] as (readonly string[])[],
+      customerIds: [] as (readonly string[])[],
+      carNumbers: [] as (readonly string[])[],
+      amounts: [] as (readonly number[])[],
+      statuses: [] as string[],
+      startsAt: [] as (readonly string[])[],
+      endsAt: [] as (readonly string[])[],
     };
-    let c = 0;
-    for (let b = 0; b < base.ids.length; b++) {
-      const id = base.ids[b] as string;
-      while (c < changed.length && (changed[c] as [string, ReservationRecord])[0] < id)
-        pushRecord(changed[c++] as [string, ReservationRecord]);
-      if (c < changed.length && (changed[c] as [string, ReservationRecord])[0] === id) {
-        pushRecord(changed[c++] as [string, ReservationRecord]);
-        continue;
+    const baseRun = (from: number, to: number) => {
+      if (from >= to) return;
+      chunks.ids.push(base.ids.slice(from, to));
+      chunks.customerIds.push(base.customerIds.slice(from, to));
+      chunks.carNumbers.push(base.carNumbers.slice(from, to));
+      chunks.amounts.push(base.amounts.slice(from, to));
+      chunks.statuses.push(base.statuses.slice(from, to));
+      chunks.startsAt.push(base.startsAt.slice(from, to));
+      chunks.endsAt.push(base.endsAt.slice(from, to));
+    };
+    // Consecutive changed records gather in one chunk.
+    let pending: ReturnType<typeof emptyRun> = emptyRun();
+    const flush = () => {
+      if (pending.ids.length === 0) return;
+      chunks.ids.push(pending.ids);
+      chunks.customerIds.push(pending.customerIds);
+      chunks.carNumbers.push(pending.carNumbers);
+      chunks.amounts.push(pending.amounts);
+      chunks.statuses.push(pending.statuses.join(""));
+      chunks.startsAt.push(pending.startsAt);
+      chunks.endsAt.push(pending.endsAt);
+      pending = emptyRun();
+    };
+    let b = 0;
+    for (const [id, record] of changed) {
+      check?.(id, record);
+      const at = lowerBound(base.ids, id, b);
+      if (at > b) {
+        flush();
+        baseRun(b, at);
       }
-      ids.push(id);
-      customerIds.push(base.customerIds[b] as string);
-      carNumbers.push(base.carNumbers[b] as string);
-      amounts.push(base.amounts[b] as number);
-      statuses.push(base.statuses[b] as string);
-      startsAt.push(base.startsAt[b] as string);
-      endsAt.push(base.endsAt[b] as string);
+      pending.ids.push(id);
+      pending.customerIds.push(record.customerId);
+      pending.carNumbers.push(record.carNumber);
+      pending.amounts.push(record.amount);
+      pending.statuses.push(STATUS_CODE[record.status]);
+      pending.startsAt.push(record.startsAt ?? "");
+      pending.endsAt.push(record.endsAt ?? "");
+      // A changed record replaces the base's entry of the same id.
+      b = at < base.ids.length && base.ids[at] === id ? at + 1 : at;
     }
-    while (c < changed.length) pushRecord(changed[c++] as [string, ReservationRecord]);
-    return { ids, customerIds, carNumbers, amounts, statuses: statuses.join(""), startsAt, endsAt };
+    flush();
+    baseRun(b, base.ids.length);
+    const all = <T>(parts: (readonly T[])[]): T[] => ([] as T[]).concat(...parts);
+    return {
+      ids: all(chunks.ids),
+      customerIds: all(chunks.customerIds),
+      carNumbers: all(chunks.carNumbers),
+      amounts: all(chunks.amounts),
+      statuses: chunks.statuses.join(""),
+      startsAt: all(chunks.startsAt),
+      endsAt: all(chunks.endsAt),
+    };
   }
 }
+
+const emptyRun = () => ({
+  ids: [] as string[],
+  customerIds: [] as string[],
+  carNumbers: [] as string[],
+  amounts: [] as number[],
+  statuses: [] as string[],
+  startsAt: [] as string[],
+  endsAt: [] as string[],
+});
 
 const NO_COLUMNS: ReservationColumns = {
   ids: [],
@@ -195,6 +234,18 @@ export function checkColumns(columns: ReservationColumns): string | undefined {
     if ((startsAt[i] === "") !== (endsAt[i] === "")) return `half a window at ${i}`;
   }
   return undefined;
+}
+
+/** The first index at or after `from` whose id is not below `id` (ids ascending). */
+function lowerBound(ids: readonly string[], id: string, from: number): number {
+  let low = from;
+  let high = ids.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if ((ids[mid] as string) < id) low = mid + 1;
+    else high = mid;
+  }
+  return low;
 }
 
 /** Binary search; the index of `id`, or -1. */

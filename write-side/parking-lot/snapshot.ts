@@ -167,23 +167,31 @@ export class SnapshotDecodeError extends Error {
 
 export function encodeSnapshot(state: ParkingLotState): SnapshotParts {
   if (state.kind === "unregistered") return [{ kind: "unregistered" }];
-  const columns = state.reservations.toColumns();
-  const joined = (values: readonly string[], what: string): string => {
-    for (const value of values)
-      if (value.includes(SEPARATOR)) throw new Error(`a ${what} with a "${SEPARATOR}" cannot be snapshotted`);
-    return values.join(SEPARATOR);
-  };
+  // Values joined into a column must not hold the separator. Those of a snapshot's columns cannot
+  // (they were split on it), so only the records that came from events are looked at.
+  const columns = state.reservations.toColumns((id, record) => {
+    for (const [what, value] of [
+      ["reservation id", id],
+      ["customer id", record.customerId],
+      ["car number", record.carNumber],
+      ["window start", record.startsAt],
+      ["window end", record.endsAt],
+    ] as const)
+      if (value?.includes(SEPARATOR))
+        throw new Error(`a ${what} with a "${SEPARATOR}" cannot be snapshotted`);
+  });
+  const joined = (values: readonly string[]): string => values.join(SEPARATOR);
   const pages: ReservationPage[] = [];
   for (let from = 0; from < columns.ids.length; from += SNAPSHOT_PAGE_SIZE) {
     const to = from + SNAPSHOT_PAGE_SIZE;
     pages.push({
-      ids: joined(columns.ids.slice(from, to), "reservation id"),
-      customerIds: joined(columns.customerIds.slice(from, to), "customer id"),
-      carNumbers: joined(columns.carNumbers.slice(from, to), "car number"),
+      ids: joined(columns.ids.slice(from, to)),
+      customerIds: joined(columns.customerIds.slice(from, to)),
+      carNumbers: joined(columns.carNumbers.slice(from, to)),
       amounts: columns.amounts.slice(from, to),
       statuses: columns.statuses.slice(from, to),
-      startsAt: joined(columns.startsAt.slice(from, to), "window start"),
-      endsAt: joined(columns.endsAt.slice(from, to), "window end"),
+      startsAt: joined(columns.startsAt.slice(from, to)),
+      endsAt: joined(columns.endsAt.slice(from, to)),
     });
   }
   return [{ ...headOf(state), reservations: columns.ids.length }, ...pages];
