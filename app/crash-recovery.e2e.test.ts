@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
+import { PROCESSOR_NAMES } from "../projections/processors.js";
 import { operatorHeaders } from "../test-support/auth.js";
 import type { ServiceProcess } from "../test-support/process.js";
 import { call, tempDataDir } from "../test-support/service.js";
@@ -115,9 +116,7 @@ describe("crash recovery of the all-in-one service (embedded stores)", () => {
     // Restart on the same data: the projectors and the coupon policy resume from their checkpoints.
     const second = await processes.start({ DATA_DIR: data.dir });
     const caughtUp = await projectionsAtHead(second.url, 60_000);
-    expect(caughtUp.map((p) => p.name).sort()).toEqual(
-      ["control-center", "coupon-policy", "customer-coupons", "parking-lots", "reservations"].sort(),
-    );
+    expect(caughtUp.map((p) => p.name).sort()).toEqual([...PROCESSOR_NAMES].sort());
 
     const wrong: string[] = [];
     await forEachLimited([...acknowledged.values()], 8, async (ack) => {

@@ -3,6 +3,7 @@ import { Agent, request as httpRequest } from "node:http";
 import { connect, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { PROCESSOR_NAMES } from "../projections/processors.js";
 import { operatorHeaders } from "../test-support/auth.js";
 import { PROJECT_ROOT, type ServiceProcess } from "../test-support/process.js";
 import { call, eventually, tempDataDir } from "../test-support/service.js";
@@ -347,9 +348,7 @@ describe("graceful shutdown of the real process on SIGTERM", () => {
     const service = await processes.start({ DATA_DIR: shared.dir });
 
     const projections = await projectionsAtHead(service.url, 10_000);
-    expect(projections.map((p) => p.name).sort()).toEqual(
-      ["control-center", "coupon-policy", "customer-coupons", "parking-lots", "reservations"].sort(),
-    );
+    expect(projections.map((p) => p.name).sort()).toEqual([...PROCESSOR_NAMES].sort());
 
     const reservation = await eventually(
       async () => {

@@ -5,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import SwaggerParser from "@apidevtools/swagger-parser";
 import type { TSchema } from "@sinclair/typebox";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { PROCESSOR_NAMES, REACTOR_NAMES } from "../projections/processors.js";
 import {
   CancelReservationBody,
   ChangeCapacityBody,
@@ -165,11 +166,7 @@ describe("operating the service as a new user would (spawned process)", () => {
         "documentStore",
         "eventStore",
         "lifecycle",
-        "projection:control-center",
-        "projection:customer-coupons",
-        "projection:parking-lots",
-        "projection:reservations",
-        "reactor:coupon-policy",
+        ...PROCESSOR_NAMES.map((name) => `${REACTOR_NAMES.has(name) ? "reactor" : "projection"}:${name}`),
       ].sort(),
     );
     for (const [name, check] of Object.entries(ready.body.checks)) expect(check.ok, name).toBe(true);

@@ -9,11 +9,13 @@ import { type Config, toEsdbConnectionString } from "../platform/config.js";
 import { MongoRateLimitStore } from "../platform/http/mongo-rate-limit-store.js";
 import type { Logger } from "../platform/logger.js";
 import { Metrics } from "../platform/metrics.js";
+import { DocumentLotSnapshotStore } from "../projections/lot-snapshots/document-snapshot-store.js";
 import { startProcessors } from "../projections/processors.js";
 import type { ProcessorRuntime } from "../projections/runtime/processor-runtime.js";
 import { LIVE_UPDATES_DEFAULTS, LiveUpdates } from "../read-api/live-updates.js";
 import { QueryService } from "../read-api/query-service.js";
 import { ParkingLotCommandHandler } from "../write-side/command-handler.js";
+import type { LotSnapshotStore, StoredLotSnapshot } from "../write-side/lot-snapshots.js";
 import { type Authentication, createAuthentication, idempotencySecretOf } from "./auth.js";
 import { ProcessorThread, type WorkerMetrics } from "./processor-thread.js";
 
@@ -97,6 +99,46 @@ export async function openDocumentStore(config: Config): Promise<DocumentStore> 
     : SqliteDocumentStore.open({ file: join(config.dataDir, "read-models.sqlite") });
 }
 
+/**
+ * The lot snapshots of a role that has no document store of its own (command-api): the store is
+ * opened on first use, in the background, and opened again after a failure, so that the role
+ * starts, and its commands work, while the document store is down (a lot not in the cache is then
+ * folded from its whole stream, after the command handler's snapshot timeout).
+ */
+class DeferredLotSnapshotStore implements LotSnapshotStore {
+  private opening: Promise<DocumentStore> | undefined;
+  private closed = false;
+
+  constructor(private readonly open: () => Promise<DocumentStore>) {}
+
+  private async store(): Promise<LotSnapshotStore> {
+    if (this.closed) throw new Error("the lot snapshot store is closed");
+    this.opening ??= this.open().catch((error: unknown) => {
+      this.opening = undefined;
+      throw error;
+    });
+    return new DocumentLotSnapshotStore(await this.opening);
+  }
+
+  async load(parkingLotId: string): Promise<StoredLotSnapshot | null> {
+    return (await this.store()).load(parkingLotId);
+  }
+
+  async save(snapshot: StoredLotSnapshot): Promise<boolean> {
+    return (await this.store()).save(snapshot);
+  }
+
+  async revisions(parkingLotIds: readonly string[]): Promise<Map<string, number>> {
+    return (await this.store()).revisions(parkingLotIds);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    const opened = await this.opening?.catch(() => undefined);
+    await opened?.close();
+  }
+}
+
 export interface ServiceOptions {
   /** Stands in for the opened event store (the processors thread relays its appends with it). */
   readonly wrapEventStore?: (store: EventStore) => EventStore;
@@ -122,11 +164,22 @@ export async function createServices(
   const opened = openEventStore(config);
   const eventStore = options.wrapEventStore ? options.wrapEventStore(opened) : opened;
 
+  // The write side reads the lot snapshots the snapshotter (a processor) keeps in the document store.
+  const ownSnapshotStore =
+    runsCommands(config) && !documentStore
+      ? new DeferredLotSnapshotStore(() => openDocumentStore(config))
+      : undefined;
+  const snapshots = documentStore ? new DocumentLotSnapshotStore(documentStore) : ownSnapshotStore;
   const commands = runsCommands(config)
     ? new ParkingLotCommandHandler(eventStore, {
         retryLimit: config.commandRetryLimit,
         cacheSize: config.lotCacheSize,
-        hooks: { onConflict: (command) => metrics.concurrencyRetries.inc({ command }) },
+        hooks: {
+          onConflict: (command) => metrics.concurrencyRetries.inc({ command }),
+          onLoad: (snapshot) => metrics.lotLoads.inc({ snapshot }),
+        },
+        ...(snapshots ? { snapshots } : {}),
+        logger: logger.child({ component: "commands" }),
       })
     : undefined;
 
@@ -141,6 +194,7 @@ export async function createServices(
           logger: logger.child({ component: "processors" }),
           metrics,
           batchSize: config.projectionBatchSize,
+          settings: { lotSnapshotEvery: config.lotSnapshotEvery },
           lease: { ttlMs: config.processorLeaseTtlMs, renewMs: config.processorLeaseRenewMs },
         })
       : undefined;
@@ -207,6 +261,7 @@ export async function createServices(
       await thread?.stop();
       await processors?.stop();
       await eventStore.close();
+      await ownSnapshotStore?.close();
       await documentStore?.close();
     },
   };

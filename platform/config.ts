@@ -57,6 +57,8 @@ export interface Config {
   readonly commandRetryLimit: number;
   /** LOT_CACHE_SIZE: parking-lot states kept in memory. */
   readonly lotCacheSize: number;
+  /** LOT_SNAPSHOT_EVERY: a lot is snapshotted each time its stream has grown by this many events (0: never). */
+  readonly lotSnapshotEvery: number;
   /** PROJECTION_BATCH_SIZE: events a projector applies per batch. */
   readonly projectionBatchSize: number;
   /** READY_MAX_LAG: events a projection may lag behind the head while /readyz still passes. */
@@ -426,7 +428,7 @@ const SPECS: Specs = {
   role: {
     name: "ROLE",
     description:
-      "Which parts run in this process: `all` (command API, projectors, coupon policy and query API), `command-api`, `projector` (projectors and coupon policy; serves only /healthz, /readyz, /metrics) or `query-api`.",
+      "Which parts run in this process: `all` (command API, processors and query API), `command-api`, `projector` (the processors: projectors, coupon policy, lot snapshotter; serves only /healthz, /readyz, /metrics) or `query-api`.",
     default: "all",
     ...oneOf(ROLES),
   },
@@ -507,6 +509,13 @@ const SPECS: Specs = {
     description: "Parking-lot states kept in memory by the write side.",
     default: "10000",
     ...integer(1),
+  },
+  lotSnapshotEvery: {
+    name: "LOT_SNAPSHOT_EVERY",
+    description:
+      "The lot snapshotter (a processor, beside the projectors) stores a snapshot of a lot's state each time the lot's stream has grown by this many events since its last one; the write side then loads a lot that is not in its cache from the snapshot and the events after it, instead of its whole stream. Lower: shorter tails to read on a cold load, more snapshot writes. 0: no snapshots are written (existing ones are still used while they match the stream).",
+    default: "1000",
+    ...integer(0, 1000000),
   },
   projectionBatchSize: {
     name: "PROJECTION_BATCH_SIZE",
@@ -705,7 +714,7 @@ const SPECS: Specs = {
   processorsThread: {
     name: "PROCESSORS_THREAD",
     description:
-      "Where `ROLE=all` runs the projectors and the coupon policy: `worker` (a worker thread, so the request thread only serves the API and a second core does the read models; with the embedded event store its appends go through the request thread's single writer connection) or `main` (the request thread). See BENCHMARKS.md.",
+      "Where `ROLE=all` runs the processors (projectors, coupon policy, lot snapshotter): `worker` (a worker thread, so the request thread only serves the API and a second core does the read models; with the embedded event store its appends go through the request thread's single writer connection) or `main` (the request thread). See BENCHMARKS.md.",
     default: "worker",
     ...oneOf(PROCESSOR_THREADS),
   },
@@ -773,6 +782,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     maxInflightCommands: read("maxInflightCommands"),
     commandRetryLimit: read("commandRetryLimit"),
     lotCacheSize: read("lotCacheSize"),
+    lotSnapshotEvery: read("lotSnapshotEvery"),
     projectionBatchSize: read("projectionBatchSize"),
     readyMaxLag: read("readyMaxLag"),
     processorLeaseTtlMs: read("processorLeaseTtlMs"),

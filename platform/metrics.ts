@@ -84,6 +84,20 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly lotLoads = new Counter({
+    name: "parking_lot_loads_total",
+    help: "Lots the write side loaded from the event store (not in its cache), by what became of the lot's snapshot: used, none, unavailable, other-version, undecodable, not-in-stream.",
+    labelNames: ["snapshot"] as const,
+    registers: [this.registry],
+  });
+
+  readonly lotSnapshots = new Counter({
+    name: "parking_lot_snapshots_total",
+    help: "Lot snapshots the snapshotter made, by outcome: written, superseded (a newer one was there), failed.",
+    labelNames: ["outcome"] as const,
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }

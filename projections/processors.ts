@@ -3,13 +3,29 @@ import type { EventStore } from "../event-store/port.js";
 import type { Logger } from "../platform/logger.js";
 import type { Metrics } from "../platform/metrics.js";
 import { couponPolicy } from "./coupon-policy/coupon-policy.js";
+import { lotSnapshotter } from "./lot-snapshots/lot-snapshotter.js";
 import { PROJECTIONS } from "./read-models/index.js";
 import { Leases, processOwner } from "./runtime/leases.js";
-import type { Processor } from "./runtime/processor.js";
+import { isReactor, type Processor } from "./runtime/processor.js";
 import { ProcessorRuntime } from "./runtime/processor-runtime.js";
 
+export interface ProcessorSettings {
+  /** The lot snapshotter snapshots a lot every this many events of its stream (0: never). */
+  readonly lotSnapshotEvery: number;
+}
+
 /** Every processor the service runs: the read-model projections, then the reactors. */
-export const PROCESSORS: readonly Processor[] = [...PROJECTIONS, couponPolicy];
+export const createProcessors = (settings: ProcessorSettings): readonly Processor[] => [
+  ...PROJECTIONS,
+  couponPolicy,
+  lotSnapshotter({ every: settings.lotSnapshotEvery }),
+];
+
+const LISTED = createProcessors({ lotSnapshotEvery: 0 });
+/** The names of every processor, in the order they run: what the control center and `replay status` list. */
+export const PROCESSOR_NAMES: readonly string[] = LISTED.map((p) => p.name);
+/** The names of the reactors among them (one generation each: they have no read models to rebuild). */
+export const REACTOR_NAMES: ReadonlySet<string> = new Set(LISTED.filter(isReactor).map((p) => p.name));
 
 export interface ProcessorsOptions {
   readonly eventStore: EventStore;
@@ -17,6 +33,7 @@ export interface ProcessorsOptions {
   readonly logger: Logger;
   readonly metrics?: Metrics;
   readonly batchSize: number;
+  readonly settings: ProcessorSettings;
   /** Lease timing (several projector processes: one works per processor, the others stand by). */
   readonly lease: { readonly ttlMs: number; readonly renewMs: number };
 }
@@ -30,7 +47,7 @@ export interface ProcessorsOptions {
  */
 export async function startProcessors(options: ProcessorsOptions): Promise<ProcessorRuntime> {
   const runtime = new ProcessorRuntime({
-    processors: PROCESSORS,
+    processors: createProcessors(options.settings),
     eventStore: options.eventStore,
     documentStore: options.documentStore,
     logger: options.logger,

@@ -14,7 +14,7 @@ import {
 import { foldHistory, readModels } from "../test-support/read-models.js";
 import { auditCoupons, cleanAudit, readAllEvents, seedDataDir } from "../test-support/seed.js";
 import { tempDataDir } from "../test-support/service.js";
-import { PROCESSORS } from "./processors.js";
+import { PROCESSOR_NAMES } from "./processors.js";
 import { readCheckpoint } from "./runtime/checkpoints.js";
 import { LEASES, type LeaseDocument } from "./runtime/leases.js";
 
@@ -40,7 +40,7 @@ const ENV = {
   PROCESSOR_LEASE_TTL_MS: String(TTL_MS),
   PROCESSOR_LEASE_RENEW_MS: String(RENEW_MS),
 };
-const NAMES = PROCESSORS.map((p) => p.name);
+const NAMES = PROCESSOR_NAMES;
 
 const ownedBy = (lease: LeaseDocument | undefined, child: Child) =>
   lease?.owner?.split("/")[1] === String(child.pid);

@@ -5,6 +5,7 @@ import type { RunningService } from "../app/server.js";
 import { exitOf, killChildren, spawnReplayCli } from "../test-support/children.js";
 import { type Seeded, seedLotEvents } from "../test-support/seed.js";
 import { call, eventually, startTestService, tempDataDir } from "../test-support/service.js";
+import { PROCESSOR_NAMES } from "./processors.js";
 import { PROJECTIONS } from "./read-models/index.js";
 import { activeGenerations } from "./runtime/checkpoints.js";
 
@@ -214,7 +215,7 @@ describe("rebuilding every read model while the service answers queries", () => 
     // `replay status` agrees: every projection running at the head.
     const status = spawnReplayCli(["status"], { DATA_DIR: data.dir });
     expect(await exitOf(status, 60_000), status.output()).toBe(0);
-    for (const name of [...NAMES, "coupon-policy"])
+    for (const name of PROCESSOR_NAMES)
       expect(status.output()).toMatch(new RegExp(`^${name}\\s+running\\s+\\d+\\s+\\d+\\s+0$`, "m"));
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningService } from "../app/server.js";
+import { PROCESSOR_NAMES } from "../projections/processors.js";
 import { customerHeaders } from "../test-support/auth.js";
 import { plateFor } from "../test-support/seed.js";
 import {
@@ -54,14 +55,6 @@ interface ControlCenter {
   parkingLotsNextCursor: string | null;
   projections: ProjectionStatus[];
 }
-
-const PROJECTION_NAMES = [
-  "parking-lots",
-  "reservations",
-  "customer-coupons",
-  "control-center",
-  "coupon-policy",
-];
 
 function expectProblem(response: JsonResponse, status: number, type: string): Problem {
   expect(response.status, JSON.stringify(response.body)).toBe(status);
@@ -239,7 +232,7 @@ describe("query API: the first session of a new user", () => {
         ["full", 0, 0],
       ],
     );
-    expect(center.body.projections.map((p) => p.name).sort()).toEqual([...PROJECTION_NAMES].sort());
+    expect(center.body.projections.map((p) => p.name).sort()).toEqual([...PROCESSOR_NAMES].sort());
     for (const p of center.body.projections) {
       expect(p, p.name).toMatchObject({ state: "running", lag: 0 });
       expect(p.position, p.name).toMatch(/^[0-9]+$/);

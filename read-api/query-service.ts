@@ -3,7 +3,7 @@ import type { Document, DocumentStore, Filter } from "../document-store/port.js"
 import type { EventStore } from "../event-store/port.js";
 import { formatPosition, type Position, reached } from "../event-store/position.js";
 import { withTimeout } from "../platform/timeout.js";
-import { COUPON_POLICY } from "../projections/coupon-policy/coupon-policy.js";
+import { PROCESSOR_NAMES, REACTOR_NAMES } from "../projections/processors.js";
 import {
   activityId,
   CONTROL_CENTER,
@@ -12,7 +12,6 @@ import {
   TOTALS_ID,
 } from "../projections/read-models/control-center.js";
 import { COUPONS } from "../projections/read-models/customer-coupons.js";
-import { PROJECTIONS } from "../projections/read-models/index.js";
 import { PARKING_LOTS } from "../projections/read-models/parking-lots.js";
 import { HELD_OPEN_ENDED, RESERVATIONS } from "../projections/read-models/reservations.js";
 import {
@@ -534,12 +533,12 @@ export class QueryService {
     }));
   }
 
-  /** Each projection's (and the coupon policy's) applied position and lag behind the head of the log. */
+  /** Each processor's (projections, then reactors) applied position and lag behind the head of the log. */
   async projectionStatuses(): Promise<ControlCenterView["projections"]> {
-    const names = [...PROJECTIONS.map((p) => p.name), COUPON_POLICY];
+    const names = PROCESSOR_NAMES;
     const ids = await Promise.all(
       names.map(async (name) =>
-        checkpointId(name, name === COUPON_POLICY ? 1 : await this.generationOf(name)),
+        checkpointId(name, REACTOR_NAMES.has(name) ? 1 : await this.generationOf(name)),
       ),
     );
     // One read for every checkpoint (a handful of documents), beside the head of the log.

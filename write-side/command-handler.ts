@@ -1,16 +1,17 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { decodeEvent, encodeEvent } from "../event-store/codec.js";
+import { encodeEvent } from "../event-store/codec.js";
 import { WrongExpectedRevisionError } from "../event-store/errors.js";
 import type { EventStore, EventToAppend } from "../event-store/port.js";
 import type { Position } from "../event-store/position.js";
+import type { Logger } from "../platform/logger.js";
 import type { Actor } from "../schemas/actor.js";
 import type { ParkingLotCommand } from "../schemas/commands.js";
-import { type LotSnapshot, LotStateCache } from "./lot-state-cache.js";
+import { LotLoader, type SnapshotUse } from "./lot-loader.js";
+import type { LotSnapshotStore } from "./lot-snapshots.js";
+import { type LotAtRevision, LotStateCache } from "./lot-state-cache.js";
 import {
   decide,
   evolve,
-  initialState,
-  PARKING_LOT_EVENT_TYPES,
   type ParkingLotEvent,
   type ParkingLotState,
   parkingLotStream,
@@ -54,6 +55,8 @@ export interface CommandHandlerHooks {
   readonly onConflict?: (command: ParkingLotCommand["type"]) => void;
   /** Called with the number of commands decided together in each append attempt (metrics, tests). */
   readonly onBatch?: (size: number) => void;
+  /** Called for each lot loaded from the store (not in the cache), with what became of its snapshot (metrics). */
+  readonly onLoad?: (snapshot: SnapshotUse) => void;
 }
 
 /** The most commands of one lot decided together and appended in one append. */
@@ -90,6 +93,7 @@ type Verdict =
  */
 export class ParkingLotCommandHandler {
   private readonly cache: LotStateCache;
+  private readonly loader: LotLoader;
   private readonly queues = new Map<string, Waiting[]>();
   private readonly maxBatch: number;
 
@@ -100,10 +104,25 @@ export class ParkingLotCommandHandler {
       readonly cacheSize: number;
       readonly maxBatch?: number;
       readonly hooks?: CommandHandlerHooks;
+      /**
+       * Where lots not in the cache start from: their snapshot and the events after it, instead of
+       * their whole stream. A snapshot only saves reading; the appends still expect the stream's
+       * real revision, so an old snapshot costs a longer tail, never a wrong decision.
+       */
+      readonly snapshots?: LotSnapshotStore;
+      /** Longest wait for the snapshot store (then the whole stream is folded). */
+      readonly snapshotTimeoutMs?: number;
+      /** Warnings (a snapshot that cannot be used). */
+      readonly logger?: Logger;
     },
   ) {
     this.cache = new LotStateCache(options.cacheSize);
     this.maxBatch = Math.max(1, options.maxBatch ?? DEFAULT_MAX_BATCH);
+    this.loader = new LotLoader(eventStore, {
+      ...(options.snapshots ? { snapshots: options.snapshots } : {}),
+      ...(options.snapshotTimeoutMs !== undefined ? { snapshotTimeoutMs: options.snapshotTimeoutMs } : {}),
+      ...(options.logger ? { logger: options.logger } : {}),
+    });
   }
 
   handle(command: ParkingLotCommand, context: CommandContext): Promise<CommandOutcome> {
@@ -144,34 +163,36 @@ export class ParkingLotCommandHandler {
 
   private async handleBatch(lotId: string, batch: readonly Waiting[]): Promise<(CommandOutcome | Failure)[]> {
     const streamId = parkingLotStream(lotId);
-    let snapshot = this.cache.get(lotId);
+    let lot: LotAtRevision | undefined = this.cache.get(lotId);
     let fresh = false;
-    if (!snapshot) {
-      snapshot = await this.catchUp(streamId, { state: initialState, revision: -1, position: null });
+    if (!lot) {
+      const loaded = await this.loader.load(lotId);
+      this.options.hooks?.onLoad?.(loaded.snapshot);
+      lot = { state: loaded.state, revision: loaded.revision, position: loaded.position };
       fresh = true;
     }
 
     for (let attempt = 0; ; attempt++) {
       this.options.hooks?.onBatch?.(batch.length);
-      let decided = decideAll(batch, snapshot.state);
+      let decided = decideAll(batch, lot.state);
       // A refusal or a no-op decided on a cached state might be stale if another process wrote
       // to this lot: confirm against the stream before answering.
       if (!fresh && decided.verdicts.some(isRefusalOrNoOp)) {
-        snapshot = await this.catchUp(streamId, snapshot);
+        lot = await this.catchUp(streamId, lot);
         fresh = true;
-        decided = decideAll(batch, snapshot.state);
+        decided = decideAll(batch, lot.state);
       }
       const { verdicts, toAppend } = decided;
       if (toAppend.length === 0) {
-        this.cache.set(lotId, snapshot);
-        const position = snapshot.position;
+        this.cache.set(lotId, lot);
+        const position = lot.position;
         return verdicts.map((v) => answer(v, position, []));
       }
 
       let result: { nextExpectedRevision: number; position: Position };
       try {
         result = await this.eventStore.appendToStream(streamId, toAppend, {
-          expectedRevision: snapshot.revision < 0 ? "no_stream" : snapshot.revision,
+          expectedRevision: lot.revision < 0 ? "no_stream" : lot.revision,
         });
       } catch (error) {
         if (!(error instanceof WrongExpectedRevisionError)) throw error;
@@ -179,12 +200,12 @@ export class ParkingLotCommandHandler {
         if (attempt >= this.options.retryLimit) throw new ConcurrencyConflictError(streamId, attempt + 1);
         // Someone else appended to this lot: fold in what they wrote and decide them all again.
         if (attempt > 1) await sleep(Math.random() * Math.min(50, 2 ** attempt));
-        snapshot = await this.catchUp(streamId, snapshot);
+        lot = await this.catchUp(streamId, lot);
         fresh = true;
         continue;
       }
 
-      const before = snapshot;
+      const before = lot;
       const finalState = lastAcceptedState(verdicts) ?? before.state;
       this.cache.set(lotId, {
         state: finalState,
@@ -225,15 +246,9 @@ export class ParkingLotCommandHandler {
     return positions;
   }
 
-  /** Folds the events after the snapshot's revision into it. */
-  private async catchUp(streamId: string, from: LotSnapshot): Promise<LotSnapshot> {
-    let { state, revision, position } = from;
-    for await (const recorded of this.eventStore.readStream(streamId, { fromRevision: revision + 1 })) {
-      revision = recorded.revision;
-      position = recorded.position;
-      if (!PARKING_LOT_EVENT_TYPES.has(recorded.type)) continue;
-      state = evolve(state, decodeEvent(recorded).event as ParkingLotEvent);
-    }
+  /** Folds the events after the cached revision into the cached state. */
+  private async catchUp(streamId: string, from: LotAtRevision): Promise<LotAtRevision> {
+    const { state, revision, position } = await this.loader.catchUp(streamId, from);
     return { state, revision, position };
   }
 }

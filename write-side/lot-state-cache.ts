@@ -2,7 +2,7 @@ import type { Position } from "../event-store/position.js";
 import type { ParkingLotState } from "./parking-lot/decider.js";
 
 /** A lot's folded state as of a stream revision (-1: the stream does not exist yet). */
-export interface LotSnapshot {
+export interface LotAtRevision {
   readonly state: ParkingLotState;
   readonly revision: number;
   /** Global position of the stream's last event, null for an empty stream. */
@@ -14,11 +14,11 @@ export interface LotSnapshot {
  * history: only events newer than the cached revision are ever read again.
  */
 export class LotStateCache {
-  private readonly entries = new Map<string, LotSnapshot>();
+  private readonly entries = new Map<string, LotAtRevision>();
 
   constructor(private readonly capacity: number) {}
 
-  get(lotId: string): LotSnapshot | undefined {
+  get(lotId: string): LotAtRevision | undefined {
     const entry = this.entries.get(lotId);
     if (entry) {
       // Re-insert to mark as most recently used (Map keeps insertion order).
@@ -28,9 +28,9 @@ export class LotStateCache {
     return entry;
   }
 
-  set(lotId: string, snapshot: LotSnapshot): void {
+  set(lotId: string, lot: LotAtRevision): void {
     this.entries.delete(lotId);
-    this.entries.set(lotId, snapshot);
+    this.entries.set(lotId, lot);
     while (this.entries.size > this.capacity) {
       const oldest = this.entries.keys().next().value;
       if (oldest === undefined) break;

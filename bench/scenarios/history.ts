@@ -1,10 +1,15 @@
 import { join } from "node:path";
 import { v7 as uuidv7 } from "uuid";
 import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-document-store.js";
+import type { Document } from "../../document-store/port.js";
 import { encodeEvent } from "../../event-store/codec.js";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
 import type { EventStore, EventToAppend } from "../../event-store/port.js";
 import { COUPON_POLICY, couponStream } from "../../projections/coupon-policy/coupon-policy.js";
+import {
+  LOT_SNAPSHOT_PARTS,
+  LOT_SNAPSHOTS,
+} from "../../projections/lot-snapshots/document-snapshot-store.js";
 import { checkpointOp } from "../../projections/runtime/checkpoints.js";
 import { parkingLotStream } from "../../write-side/parking-lot/decider.js";
 import {
@@ -73,6 +78,84 @@ async function seedLot(
   return revision + 1;
 }
 
+/** Takes the lot snapshots out of the document store (the service stopped); `put` puts them back. */
+async function takeSnapshots(dataDir: string): Promise<{ put: () => Promise<void> }> {
+  const file = join(dataDir, "read-models.sqlite");
+  const documents = SqliteDocumentStore.open({ file });
+  const taken: [string, Document[]][] = [];
+  try {
+    for (const collection of [LOT_SNAPSHOTS, LOT_SNAPSHOT_PARTS]) {
+      taken.push([collection, await documents.find(collection, {})]);
+      await documents.dropCollection(collection);
+    }
+  } finally {
+    await documents.close();
+  }
+  return {
+    async put() {
+      const again = SqliteDocumentStore.open({ file });
+      try {
+        await again.write(
+          taken.flatMap(([collection, docs]) =>
+            docs.map((document) => ({ op: "replace" as const, collection, id: document._id, document })),
+          ),
+        );
+      } finally {
+        await again.close();
+      }
+    },
+  };
+}
+
+/**
+ * The first command on each lot in a fresh process (nothing cached), `rounds` times with the long
+ * lot's snapshot in the store and as many times without (alternating; the snapshots are taken out
+ * and put back between processes). LOT_SNAPSHOT_EVERY=0 meanwhile, so that no snapshot is made
+ * (or remade) while measuring. The short lot goes first, so the long lot's command does not pay
+ * for the process's first request.
+ */
+async function coldFirstCommands(
+  dataDir: string,
+  rounds: number,
+): Promise<{ withSnapshot: number[]; withoutSnapshot: number[]; shortLot: number[] }> {
+  const withSnapshot: number[] = [];
+  const withoutSnapshot: number[] = [];
+  /** The short lot's first command in the same processes: what a cold command costs without history. */
+  const shortLot: number[] = [];
+  let i = 0;
+  for (let r = 0; r < rounds; r++) {
+    for (const present of r % 2 === 0 ? [true, false] : [false, true]) {
+      const taken = present ? undefined : await takeSnapshots(dataDir);
+      const service = await startService(dataDir, {
+        env: { LOT_SNAPSHOT_EVERY: "0" },
+        label: `service (cold ${present ? "with" : "without"} snapshot)`,
+      });
+      const http = new HttpClient(service.url);
+      try {
+        await waitForCatchUp(http, 120_000);
+        for (const lot of [SHORT_LOT, LONG_LOT]) {
+          const response = await http.post(
+            `/parking-lots/${lot}/reservations`,
+            JSON.parse(reserveBody(4_000_000 + i++)),
+          );
+          if (response.status !== 201)
+            throw new Error(`cold reservation on ${lot}: ${response.status} ${response.body}`);
+          if (lot === LONG_LOT) (present ? withSnapshot : withoutSnapshot).push(round(response.ms));
+          else shortLot.push(round(response.ms));
+        }
+      } finally {
+        http.close();
+        await service.stop();
+        await taken?.put();
+      }
+      log(
+        `  cold round ${r + 1}, ${present ? "with" : "without"} the snapshot: ${LONG_LOT} ${(present ? withSnapshot : withoutSnapshot).at(-1)} ms (${SHORT_LOT} before it: ${shortLot.at(-1)} ms)`,
+      );
+    }
+  }
+  return { withSnapshot, withoutSnapshot, shortLot };
+}
+
 function lotRequests(lot: string, offset: number) {
   let i = 0;
   return () => ({ path: `/parking-lots/${lot}/reservations`, body: reserveBody(offset + i++) });
@@ -81,7 +164,8 @@ function lotRequests(lot: string, offset: number) {
 /**
  * 3. Command cost against history: reservation latency on a lot whose stream has 10 events and
  * on one with 100,000 (seeded straight into the event store before the service starts), over
- * HTTP after a warm-up, in alternating rounds so that drift on the machine hits both alike.
+ * HTTP after a warm-up, in alternating rounds so that drift on the machine hits both alike; and
+ * the cold first command on the long lot in a fresh process, with its lot snapshot and without.
  */
 export const historyScenario: Scenario = {
   name: "history",
@@ -114,6 +198,38 @@ export const historyScenario: Scenario = {
       `${LONG_LOT} has ${fmtInt(longEvents)} events, ${SHORT_LOT} 10 (plus their coupon streams) in ${seedSec.toFixed(1)} s`,
     );
 
+    // A first process catches up on the seeded history: the projections, and the lot snapshotter,
+    // which snapshots the long lot (it has grown by far more than LOT_SNAPSHOT_EVERY).
+    let catchUpMs: number;
+    {
+      const first = await startService(data.dir, { label: "service (catching up)" });
+      const http = new HttpClient(first.url);
+      try {
+        const catchUp = progress("service catching up on the seeded history");
+        catchUpMs = await waitForCatchUp(http, 600_000, (lag) => catchUp.update(`lag ${fmtInt(lag)} events`));
+        catchUp.done(`caught up in ${(catchUpMs / 1000).toFixed(1)} s (projections and lot snapshots)`);
+      } finally {
+        http.close();
+        await first.stop();
+      }
+      const documents = SqliteDocumentStore.open({ file: join(data.dir, "read-models.sqlite") });
+      try {
+        const header = await documents.findById(LOT_SNAPSHOTS, LONG_LOT);
+        if (!header) throw new Error(`no snapshot of ${LONG_LOT} after the catch-up`);
+        log(`  ${LONG_LOT} snapshotted at revision ${fmtInt(Number(header.revision))}`);
+      } finally {
+        await documents.close();
+      }
+    }
+    const cold = await coldFirstCommands(data.dir, ctx.quick ? 1 : 3);
+    const median = (xs: number[]) =>
+      [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? Number.NaN;
+    const coldWith = median(cold.withSnapshot);
+    const coldWithout = median(cold.withoutSnapshot);
+    log(
+      `  cold first command on ${LONG_LOT} (fresh process): with its snapshot ${cold.withSnapshot.join(", ")} ms, without ${cold.withoutSnapshot.join(", ")} ms; on ${SHORT_LOT} ${cold.shortLot.join(", ")} ms`,
+    );
+
     const prof = profiler(ctx, "history");
     const service = await startService(data.dir, prof.spawn);
     const http = new HttpClient(service.url);
@@ -122,14 +238,11 @@ export const historyScenario: Scenario = {
     const samples: Record<string, Sample> = { [SHORT_LOT]: new Sample(), [LONG_LOT]: new Sample() };
     const rps: Record<string, number[]> = { [SHORT_LOT]: [], [LONG_LOT]: [] };
     const first: Record<string, number> = {};
-    let catchUpMs: number;
     let errors = 0;
     try {
-      // The service projects the seeded history when it starts; measure once it has caught up.
-      const catchUp = progress("service catching up on the seeded history");
-      catchUpMs = await waitForCatchUp(http, 600_000, (lag) => catchUp.update(`lag ${fmtInt(lag)} events`));
-      catchUp.done(`caught up in ${(catchUpMs / 1000).toFixed(1)} s`);
-      // The first command on each lot loads its state from the stream (nothing is cached yet).
+      await waitForCatchUp(http, 120_000);
+      // The first command on each lot loads its state (nothing is cached yet): the long lot's from
+      // its snapshot and the few events after it.
       for (const lot of [SHORT_LOT, LONG_LOT]) {
         const response = await http.post(
           `/parking-lots/${lot}/reservations`,
@@ -192,6 +305,11 @@ export const historyScenario: Scenario = {
       title: this.title,
       checks: [
         {
+          target: "cold first command on a 100,000-event lot ≤ 50 ms (fresh process, with its snapshot)",
+          measured: `median ${coldWith} ms with the snapshot (${cold.withSnapshot.join(", ")}), ${coldWithout} ms without (${cold.withoutSnapshot.join(", ")}); a 10-event lot's ${median(cold.shortLot)} ms`,
+          pass: coldWith <= 50,
+        },
+        {
           target: "reserve latency on a 100,000-event lot ≤ 1.25× a 10-event lot",
           measured: `p50 ${long.p50} vs ${short.p50} ms (${p50Ratio}×), p99 ${long.p99} vs ${short.p99} ms (${p99Ratio}×)`,
           pass: p50Ratio <= 1.25 && p99Ratio <= 1.25 && errors === 0,
@@ -204,6 +322,16 @@ export const historyScenario: Scenario = {
         seedSec,
         catchUpOnStartMs: catchUpMs,
         firstCommandMs: first,
+        coldFirstCommandMs: {
+          withSnapshot: cold.withSnapshot,
+          withoutSnapshot: cold.withoutSnapshot,
+          [SHORT_LOT]: cold.shortLot,
+        },
+        coldFirstCommandMedianMs: {
+          withSnapshot: coldWith,
+          withoutSnapshot: coldWithout,
+          [SHORT_LOT]: median(cold.shortLot),
+        },
         latencyMs: { [SHORT_LOT]: short, [LONG_LOT]: long },
         rps: { [SHORT_LOT]: mean(rps[SHORT_LOT] ?? []), [LONG_LOT]: mean(rps[LONG_LOT] ?? []) },
         ratios: { p50: p50Ratio, p99: p99Ratio },

@@ -13,13 +13,15 @@ import {
   seedLotEvents,
 } from "../../test-support/seed.js";
 import { eventually, tempDataDir } from "../../test-support/service.js";
-import { PROCESSORS } from "../processors.js";
+import { createProcessors } from "../processors.js";
 import { LEASES, type LeaseDocument, Leases } from "./leases.js";
 import { ProcessorRuntime } from "./processor-runtime.js";
 
 const logger = createLogger("silent");
 const PLAN = { lots: 3, capacity: 400, reservations: 500, cancellations: 100, customers: 10 } as const;
 const LEASE = { ttlMs: 600, renewMs: 150 } as const;
+/** Every processor of the service; the lot snapshotter at a short interval, so that it works here too. */
+const PROCESSORS = createProcessors({ lotSnapshotEvery: 50 });
 
 /**
  * A document store whose writes can be held (a process paused by GC, a stopped VM, a slow disk):

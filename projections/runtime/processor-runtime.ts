@@ -411,6 +411,7 @@ export class ProcessorRuntime {
   ): Promise<Plan> {
     const context = {
       eventStore: this.options.eventStore,
+      documentStore: this.options.documentStore,
       logger: this.options.logger.child({ reactor: reactor.name }),
       ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
     };

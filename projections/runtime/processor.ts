@@ -1,3 +1,4 @@
+import type { DocumentStore } from "../../document-store/port.js";
 import type { StoredDomainEvent } from "../../event-store/codec.js";
 import type { EventStore } from "../../event-store/port.js";
 import type { Logger } from "../../platform/logger.js";
@@ -5,9 +6,13 @@ import type { Metrics } from "../../platform/metrics.js";
 import type { EventType } from "../../schemas/events.js";
 import type { Projection } from "../read-models/projection.js";
 
-/** What a reactor may use to act: the event store for its effects, logs and metrics. */
+/**
+ * What a reactor may use to act: the event store for its effects, the document store for what it
+ * keeps beside the read models (the lot snapshotter's snapshots), logs and metrics.
+ */
 export interface ReactorContext {
   readonly eventStore: EventStore;
+  readonly documentStore: DocumentStore;
   readonly logger: Logger;
   readonly metrics?: Metrics;
 }

@@ -23,6 +23,7 @@ import {
   removeWindow,
   WINDOW_RULES,
 } from "./occupancy.js";
+import { ReservationBook } from "./reservation-book.js";
 
 /**
  * The parking-lot aggregate as a decider: pure functions, no I/O.
@@ -73,7 +74,7 @@ export type ParkingLotState =
        * answers (cancel → 409, a retried Idempotency-Key → the same answer). This is the one part
        * that grows with history: a small record per id (see docs/domain.md, "Ended reservations").
        */
-      readonly reservations: ImmutableMap<string, ReservationRecord>;
+      readonly reservations: ReservationBook;
       /** Active open-ended reservations: each holds a spot at every instant from now on. */
       readonly openEnded: ImmutableSet<string>;
       /** Windowed reservations that may still hold a spot, by the hour they start. */
@@ -531,7 +532,7 @@ export function evolve(state: ParkingLotState, event: ParkingLotEvent): ParkingL
       ...(event.data.hourlyRate !== undefined ? { hourlyRate: event.data.hourlyRate } : {}),
       maxActivePerCustomer: event.data.maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
       activeReservations: 0,
-      reservations: ImmutableMap(),
+      reservations: ReservationBook.empty(),
       openEnded: ImmutableSet(),
       occupancy: emptyOccupancy(ms(event.data.registeredAt)),
       byCustomer: ImmutableMap(),
@@ -648,4 +649,8 @@ const LOT_EVENT_TYPES: Record<ParkingLotEvent["type"], true> = {
 };
 export const PARKING_LOT_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(LOT_EVENT_TYPES));
 
-export const parkingLotStream = (parkingLotId: string): string => `parkingLot-${parkingLotId}`;
+const LOT_STREAM_PREFIX = "parkingLot-";
+export const parkingLotStream = (parkingLotId: string): string => `${LOT_STREAM_PREFIX}${parkingLotId}`;
+/** The lot whose stream this is, or undefined for any other stream. */
+export const parkingLotOfStream = (streamId: string): string | undefined =>
+  streamId.startsWith(LOT_STREAM_PREFIX) ? streamId.slice(LOT_STREAM_PREFIX.length) : undefined;

@@ -1,0 +1,118 @@
+import { type Document, type DocumentStore, WriteConditionFailedError } from "../../document-store/port.js";
+import type { LotSnapshotStore, StoredLotSnapshot } from "../../write-side/lot-snapshots.js";
+
+/** One document per lot: which snapshot is current (tiny; what `revisions` reads). */
+export const LOT_SNAPSHOTS = "lot_snapshots";
+/** The snapshots' parts, one document each, in two slots per lot (see DocumentLotSnapshotStore). */
+export const LOT_SNAPSHOT_PARTS = "lot_snapshot_parts";
+
+interface HeaderDocument extends Document {
+  readonly revision: number;
+  readonly eventId: string;
+  readonly version: number;
+  /** The slot whose parts 0..parts-1 are this snapshot's. */
+  readonly slot: 0 | 1;
+  readonly parts: number;
+  readonly savedAt: string;
+}
+
+interface PartDocument extends Document {
+  /** Revision and version of the snapshot it was written for: what a reader checks. */
+  readonly revision: number;
+  readonly version: number;
+  readonly part: Record<string, unknown>;
+}
+
+const partId = (parkingLotId: string, slot: 0 | 1, index: number): string =>
+  `${parkingLotId}:${slot}:${index}`;
+
+/**
+ * The lot snapshot store in the document store (the embedded one, or MongoDB), beside the read
+ * models and the processors' checkpoints and leases: `lot_snapshots` holds one small header per
+ * lot, `lot_snapshot_parts` the parts (a head and pages of at most SNAPSHOT_PAGE_SIZE
+ * reservations, so no document comes near MongoDB's 16 MB limit).
+ *
+ * Each lot has two slots of parts. A save writes its parts into the slot the header does not name,
+ * one part per write (so a large snapshot never holds a store's writer for long), then switches the
+ * header to it with a compare-and-set on the header it started from: a reader following the
+ * header never sees a slot being written, and of two concurrent savers only one switches the header
+ * (the other stores nothing). Every part carries the revision and version it was written for; a
+ * load that finds a part of another (a save overwrote the slot while it read) reads again once,
+ * then reports no snapshot. Slots are overwritten, never left behind: storage stays two snapshots
+ * per lot at most.
+ */
+export class DocumentLotSnapshotStore implements LotSnapshotStore {
+  constructor(private readonly store: DocumentStore) {}
+
+  async load(parkingLotId: string): Promise<StoredLotSnapshot | null> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const header = await this.store.findById<HeaderDocument>(LOT_SNAPSHOTS, parkingLotId);
+      if (!header) return null;
+      const parts = await Promise.all(
+        Array.from({ length: header.parts }, (_, i) =>
+          this.store.findById<PartDocument>(LOT_SNAPSHOT_PARTS, partId(parkingLotId, header.slot, i)),
+        ),
+      );
+      if (parts.every((p) => p !== null && p.revision === header.revision && p.version === header.version))
+        return {
+          parkingLotId,
+          revision: header.revision,
+          eventId: header.eventId,
+          version: header.version,
+          parts: parts.map((p) => (p as PartDocument).part),
+        };
+    }
+    return null;
+  }
+
+  async save(snapshot: StoredLotSnapshot): Promise<boolean> {
+    const { parkingLotId, revision, eventId, version, parts } = snapshot;
+    const current = await this.store.findById<HeaderDocument>(LOT_SNAPSHOTS, parkingLotId);
+    if (current && current.revision >= revision) return false;
+    const slot: 0 | 1 = current?.slot === 0 ? 1 : 0;
+    for (const [index, part] of parts.entries()) {
+      await this.store.write([
+        {
+          op: "replace",
+          collection: LOT_SNAPSHOT_PARTS,
+          id: partId(parkingLotId, slot, index),
+          document: { revision, version, part },
+        },
+      ]);
+    }
+    try {
+      await this.store.write([
+        {
+          op: "update",
+          collection: LOT_SNAPSHOTS,
+          id: parkingLotId,
+          upsert: true,
+          update: {
+            $set: {
+              revision,
+              eventId,
+              version,
+              slot,
+              parts: parts.length,
+              savedAt: new Date().toISOString(),
+            },
+          },
+          // Compare-and-set: the header is still the one this save started from.
+          if: current ? { revision: current.revision, slot: current.slot } : { revision: { $exists: false } },
+        },
+      ]);
+    } catch (error) {
+      if (error instanceof WriteConditionFailedError) return false;
+      throw error;
+    }
+    return true;
+  }
+
+  async revisions(parkingLotIds: readonly string[]): Promise<Map<string, number>> {
+    if (parkingLotIds.length === 0) return new Map();
+    const headers = await this.store.find<HeaderDocument>(LOT_SNAPSHOTS, {
+      _id: { $in: [...parkingLotIds] },
+    });
+    return new Map(headers.map((h) => [h._id, h.revision]));
+  }
+}

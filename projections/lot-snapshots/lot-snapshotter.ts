@@ -1,0 +1,121 @@
+import { setImmediate as yieldToLoop } from "node:timers/promises";
+import { type DocumentStore, DocumentStoreUnavailableError } from "../../document-store/port.js";
+import { EventStoreUnavailableError } from "../../event-store/errors.js";
+import type { EventType } from "../../schemas/events.js";
+import { LotLoader } from "../../write-side/lot-loader.js";
+import { PARKING_LOT_EVENT_TYPES, parkingLotOfStream } from "../../write-side/parking-lot/decider.js";
+import { encodeSnapshot, SNAPSHOT_VERSION } from "../../write-side/parking-lot/snapshot.js";
+import type { Reactor, ReactorContext } from "../runtime/processor.js";
+import { DocumentLotSnapshotStore } from "./document-snapshot-store.js";
+
+export const LOT_SNAPSHOTTER = "lot-snapshotter";
+
+/** Lots whose last snapshot revision a snapshotter keeps in memory (the rest it reads again). */
+const REMEMBERED_LOTS = 100_000;
+
+export interface LotSnapshotterOptions {
+  /** Snapshot a lot once its stream has grown by this many events since its last snapshot; 0: never. */
+  readonly every: number;
+}
+
+/**
+ * The lot snapshotter: a reactor on the processor runtime, off the command path. It follows the
+ * parking-lot events; when a lot's stream has grown by at least `every` events since the lot's
+ * last snapshot, it loads the lot the way the command handler does (its snapshot and the events
+ * after it, up to the stream's end) and stores a new snapshot of it (DocumentLotSnapshotStore).
+ *
+ * What it has done lives in the snapshot store, not in memory: after a restart or a lease takeover
+ * it carries on from its checkpoint, and reads the revision of a lot's last snapshot from the
+ * store the first time it meets the lot again (only for lots with at least `every` events: a
+ * shorter stream cannot be due). A snapshot lost to a crash is made at the lot's next event. Saving
+ * again is harmless (a snapshot of an older revision than the stored one is not stored), so handling
+ * events twice is too. A lot it cannot snapshot (say an event it cannot decode, which the command
+ * handler could not load either) is logged and counted and tried again `every` events later; it
+ * does not stop the snapshots of other lots.
+ */
+export function lotSnapshotter(options: LotSnapshotterOptions): Reactor {
+  const every = Math.floor(options.every);
+  /** Per document store: the revision of each lot's last snapshot, as far as this process knows. */
+  const remembered = new WeakMap<DocumentStore, Map<string, number>>();
+  const knownIn = (documentStore: DocumentStore): Map<string, number> => {
+    let known = remembered.get(documentStore);
+    if (!known) {
+      known = new Map();
+      remembered.set(documentStore, known);
+    }
+    return known;
+  };
+  return {
+    name: LOT_SNAPSHOTTER,
+    eventTypes: PARKING_LOT_EVENT_TYPES as ReadonlySet<EventType>,
+    async react(events, context) {
+      // The newest revision of each lot's stream in this batch.
+      const heads = new Map<string, number>();
+      for (const { streamId, revision } of events) {
+        const lot = parkingLotOfStream(streamId);
+        if (lot !== undefined && revision > (heads.get(lot) ?? -1)) heads.set(lot, revision);
+      }
+      if (every <= 0 || heads.size === 0) return;
+      const last = knownIn(context.documentStore);
+      const remember = (lot: string, revision: number) => {
+        last.delete(lot);
+        last.set(lot, revision);
+        if (last.size > REMEMBERED_LOTS) last.delete(last.keys().next().value as string);
+      };
+      const store = new DocumentLotSnapshotStore(context.documentStore);
+      const unknown = [...heads]
+        .filter(([lot, head]) => head + 1 >= every && !last.has(lot))
+        .map(([lot]) => lot);
+      if (unknown.length > 0) {
+        const stored = await store.revisions(unknown);
+        for (const lot of unknown) remember(lot, stored.get(lot) ?? -1);
+      }
+      for (const [lot, head] of heads) {
+        if (head - (last.get(lot) ?? -1) < every) continue;
+        remember(lot, await snapshot(lot, head, store, context));
+      }
+    },
+  };
+}
+
+/** Snapshots one lot; the revision to count its growth from next time. */
+async function snapshot(
+  parkingLotId: string,
+  head: number,
+  store: DocumentLotSnapshotStore,
+  context: ReactorContext,
+): Promise<number> {
+  try {
+    const loaded = await new LotLoader(context.eventStore, {
+      snapshots: store,
+      logger: context.logger,
+    }).load(parkingLotId);
+    if (loaded.state.kind !== "registered" || loaded.eventId === null) return Math.max(head, loaded.revision);
+    // Encoding and storing a large lot take a while: let other work of this thread go first.
+    await yieldToLoop();
+    const parts = encodeSnapshot(loaded.state);
+    await yieldToLoop();
+    const saved = await store.save({
+      parkingLotId,
+      revision: loaded.revision,
+      eventId: loaded.eventId,
+      version: SNAPSHOT_VERSION,
+      parts,
+    });
+    context.metrics?.lotSnapshots.inc({ outcome: saved ? "written" : "superseded" });
+    context.logger.debug(
+      { parkingLotId, revision: loaded.revision, parts: parts.length, from: loaded.snapshot, saved },
+      "lot snapshot",
+    );
+    return loaded.revision;
+  } catch (error) {
+    if (error instanceof EventStoreUnavailableError || error instanceof DocumentStoreUnavailableError)
+      throw error; // the runtime resubscribes from the checkpoint once the store is back
+    context.metrics?.lotSnapshots.inc({ outcome: "failed" });
+    context.logger.warn(
+      { err: error, parkingLotId },
+      "lot snapshot failed: the lot is loaded without it; tried again after more events",
+    );
+    return head;
+  }
+}

@@ -1,0 +1,35 @@
+import type { EventStore, ReadStreamOptions } from "../event-store/port.js";
+
+/**
+ * The event store, counting the events its readStream calls yield (what a load read); `maxCount`
+ * caps every readStream (a store that seems to end there). Every other call goes straight through.
+ */
+export function countingReads(
+  inner: EventStore,
+  options: { readonly maxCount?: number } = {},
+): { readonly store: EventStore; read(): number; reset(): void } {
+  let read = 0;
+  const store: EventStore = {
+    appendToStream: (streamId, events, append) => inner.appendToStream(streamId, events, append),
+    readStream: (streamId: string, read_?: ReadStreamOptions) =>
+      (async function* () {
+        const limited = options.maxCount === undefined ? read_ : { ...read_, maxCount: options.maxCount };
+        for await (const event of inner.readStream(streamId, limited)) {
+          read++;
+          yield event;
+        }
+      })(),
+    readAll: (all) => inner.readAll(all),
+    subscribeToAll: (subscribe) => inner.subscribeToAll(subscribe),
+    followAll: (follow) => inner.followAll(follow),
+    headPosition: () => inner.headPosition(),
+    close: () => inner.close(),
+  };
+  return {
+    store,
+    read: () => read,
+    reset: () => {
+      read = 0;
+    },
+  };
+}

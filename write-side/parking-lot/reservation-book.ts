@@ -1,0 +1,279 @@
+import { Map as ImmutableMap } from "immutable";
+import type { ReservationRecord, ReservationStatus } from "./decider.js";
+
+/**
+ * Every reservation a lot ever accepted, by id: a persistent map (each `set` returns a new book,
+ * the old one stays valid), the one part of a lot's state that grows with its history.
+ *
+ * A book is either built event by event (an immutable.js map), or loaded from a snapshot: then
+ * the snapshot's records stay as they were read, in sorted columns searched by binary search,
+ * and only the changes since are kept in an immutable.js map on top. Loading a snapshot of
+ * 50,000 reservations thus costs the parse of its columns and nothing per record (building a
+ * hash trie of them costs ~40–100 ms, more than the whole load may take). Both kinds answer
+ * every question the same way; `entries()` of either yields the same records.
+ */
+export class ReservationBook {
+  private static readonly EMPTY = new ReservationBook(undefined, ImmutableMap(), 0);
+
+  private constructor(
+    private readonly base: ReservationColumns | undefined,
+    private readonly changes: ImmutableMap<string, ReservationRecord>,
+    /** How many distinct ids the book holds. */
+    readonly size: number,
+  ) {}
+
+  static empty(): ReservationBook {
+    return ReservationBook.EMPTY;
+  }
+
+  /** A book of these records (any order; a later duplicate id wins, as with `set`). */
+  static of(entries: Iterable<readonly [string, ReservationRecord]>): ReservationBook {
+    let book = ReservationBook.EMPTY;
+    for (const [id, record] of entries) book = book.set(id, record);
+    return book;
+  }
+
+  /** A book backed by snapshot columns, which must be valid (see `checkColumns`); it keeps them. */
+  static fromColumns(columns: ReservationColumns): ReservationBook {
+    return columns.ids.length === 0
+      ? ReservationBook.EMPTY
+      : new ReservationBook(columns, ImmutableMap(), columns.ids.length);
+  }
+
+  get(id: string): ReservationRecord | undefined {
+    const changed = this.changes.get(id);
+    if (changed !== undefined || this.base === undefined) return changed;
+    const at = indexOf(this.base.ids, id);
+    return at < 0 ? undefined : recordAt(this.base, at);
+  }
+
+  has(id: string): boolean {
+    return this.changes.has(id) || (this.base !== undefined && indexOf(this.base.ids, id) >= 0);
+  }
+
+  set(id: string, record: ReservationRecord): ReservationBook {
+    const added = !this.has(id);
+    return new ReservationBook(this.base, this.changes.set(id, record), this.size + (added ? 1 : 0));
+  }
+
+  /** Every id with its record, sorted by id (code-unit order, as `<` compares strings). */
+  *entries(): IterableIterator<[string, ReservationRecord]> {
+    const changed = [...this.changes.entries()].sort(byId);
+    const base = this.base;
+    let c = 0;
+    if (base) {
+      for (let b = 0; b < base.ids.length; b++) {
+        const id = base.ids[b] as string;
+        while (c < changed.length && (changed[c] as [string, ReservationRecord])[0] < id)
+          yield changed[c++] as [string, ReservationRecord];
+        if (c < changed.length && (changed[c] as [string, ReservationRecord])[0] === id)
+          yield changed[c++] as [string, ReservationRecord];
+        else yield [id, recordAt(base, b)];
+      }
+    }
+    while (c < changed.length) yield changed[c++] as [string, ReservationRecord];
+  }
+
+  *values(): IterableIterator<ReservationRecord> {
+    for (const [, record] of this.entries()) yield record;
+  }
+
+  [Symbol.iterator](): IterableIterator<[string, ReservationRecord]> {
+    return this.entries();
+  }
+
+  /**
+   * The records as sorted columns (what a snapshot stores); `checkColumns` accepts them. A book
+   * loaded from columns copies runs of their entries over as they are (array slices) and merges in
+   * its changes, so that snapshotting a lot again after a snapshot costs array copies, not a record
+   * per reservation. `check` sees every record that did not come from columns (it may throw).
+   */
+  toColumns(check?: (id: string, record: ReservationRecord) => void): ReservationColumns {
+    const changed = [...this.changes.entries()].sort(byId);
+    const base = this.base ?? NO_COLUMNS;
+    // The columns as chunks: runs of the base's entries (copied by slice) between changed records.
+    const chunks = {
+      ids: [] as (readonly string[])[],
+      customerIds: [] as (readonly string[])[],
+      carNumbers: [] as (readonly string[])[],
+      amounts: [] as (readonly number[])[],
+      statuses: [] as string[],
+      startsAt: [] as (readonly string[])[],
+      endsAt: [] as (readonly string[])[],
+    };
+    const baseRun = (from: number, to: number) => {
+      if (from >= to) return;
+      chunks.ids.push(base.ids.slice(from, to));
+      chunks.customerIds.push(base.customerIds.slice(from, to));
+      chunks.carNumbers.push(base.carNumbers.slice(from, to));
+      chunks.amounts.push(base.amounts.slice(from, to));
+      chunks.statuses.push(base.statuses.slice(from, to));
+      chunks.startsAt.push(base.startsAt.slice(from, to));
+      chunks.endsAt.push(base.endsAt.slice(from, to));
+    };
+    // Consecutive changed records gather in one chunk.
+    let pending: ReturnType<typeof emptyRun> = emptyRun();
+    const flush = () => {
+      if (pending.ids.length === 0) return;
+      chunks.ids.push(pending.ids);
+      chunks.customerIds.push(pending.customerIds);
+      chunks.carNumbers.push(pending.carNumbers);
+      chunks.amounts.push(pending.amounts);
+      chunks.statuses.push(pending.statuses.join(""));
+      chunks.startsAt.push(pending.startsAt);
+      chunks.endsAt.push(pending.endsAt);
+      pending = emptyRun();
+    };
+    let b = 0;
+    for (const [id, record] of changed) {
+      check?.(id, record);
+      const at = lowerBound(base.ids, id, b);
+      if (at > b) {
+        flush();
+        baseRun(b, at);
+      }
+      pending.ids.push(id);
+      pending.customerIds.push(record.customerId);
+      pending.carNumbers.push(record.carNumber);
+      pending.amounts.push(record.amount);
+      pending.statuses.push(STATUS_CODE[record.status]);
+      pending.startsAt.push(record.startsAt ?? "");
+      pending.endsAt.push(record.endsAt ?? "");
+      // A changed record replaces the base's entry of the same id.
+      b = at < base.ids.length && base.ids[at] === id ? at + 1 : at;
+    }
+    flush();
+    baseRun(b, base.ids.length);
+    const all = <T>(parts: (readonly T[])[]): T[] => ([] as T[]).concat(...parts);
+    return {
+      ids: all(chunks.ids),
+      customerIds: all(chunks.customerIds),
+      carNumbers: all(chunks.carNumbers),
+      amounts: all(chunks.amounts),
+      statuses: chunks.statuses.join(""),
+      startsAt: all(chunks.startsAt),
+      endsAt: all(chunks.endsAt),
+    };
+  }
+}
+
+const emptyRun = () => ({
+  ids: [] as string[],
+  customerIds: [] as string[],
+  carNumbers: [] as string[],
+  amounts: [] as number[],
+  statuses: [] as string[],
+  startsAt: [] as string[],
+  endsAt: [] as string[],
+});
+
+const NO_COLUMNS: ReservationColumns = {
+  ids: [],
+  customerIds: [],
+  carNumbers: [],
+  amounts: [],
+  statuses: "",
+  startsAt: [],
+  endsAt: [],
+};
+
+/**
+ * Reservation records in columns: entry i of each column belongs to `ids[i]`; ids strictly
+ * ascending. Statuses one letter each (STATUS_CODE); a window's bounds, or "" for an open-ended
+ * reservation.
+ */
+export interface ReservationColumns {
+  readonly ids: readonly string[];
+  readonly customerIds: readonly string[];
+  readonly carNumbers: readonly string[];
+  readonly amounts: readonly number[];
+  readonly statuses: string;
+  readonly startsAt: readonly string[];
+  readonly endsAt: readonly string[];
+}
+
+export const STATUS_CODE: Readonly<Record<ReservationStatus, string>> = {
+  RESERVED: "R",
+  CHECKED_IN: "I",
+  COMPLETED: "D",
+  CANCELED: "C",
+};
+const STATUS_OF: Readonly<Record<string, ReservationStatus>> = Object.fromEntries(
+  Object.entries(STATUS_CODE).map(([status, code]) => [code, status as ReservationStatus]),
+);
+const STATUSES = new RegExp(`^[${Object.values(STATUS_CODE).join("")}]*$`);
+
+/**
+ * Why these columns cannot back a book, or undefined when they can: every column as long as
+ * `ids`, ids non-empty and strictly ascending, amounts finite numbers, statuses known letters, and
+ * a window either whole or absent. (The string columns are strings by construction: a decoder
+ * splits them out of strings. What a record says is the snapshot's business: only the shape is
+ * checked here.)
+ */
+export function checkColumns(columns: ReservationColumns): string | undefined {
+  const { ids, customerIds, carNumbers, amounts, statuses, startsAt, endsAt } = columns;
+  const n = ids.length;
+  if (
+    customerIds.length !== n ||
+    carNumbers.length !== n ||
+    amounts.length !== n ||
+    statuses.length !== n ||
+    startsAt.length !== n ||
+    endsAt.length !== n
+  )
+    return "columns of different lengths";
+  if (!STATUSES.test(statuses)) return "an unknown status";
+  let previous = "";
+  for (let i = 0; i < n; i++) {
+    const id = ids[i] as string;
+    if (!(previous < id)) return `ids not strictly ascending at ${i}`;
+    previous = id;
+    const amount = amounts[i];
+    if (typeof amount !== "number" || !Number.isFinite(amount))
+      return `an amount that is not a number at ${i}`;
+    if ((startsAt[i] === "") !== (endsAt[i] === "")) return `half a window at ${i}`;
+  }
+  return undefined;
+}
+
+/** The first index at or after `from` whose id is not below `id` (ids ascending). */
+function lowerBound(ids: readonly string[], id: string, from: number): number {
+  let low = from;
+  let high = ids.length;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if ((ids[mid] as string) < id) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+/** Binary search; the index of `id`, or -1. */
+function indexOf(ids: readonly string[], id: string): number {
+  let low = 0;
+  let high = ids.length - 1;
+  while (low <= high) {
+    const mid = (low + high) >>> 1;
+    const at = ids[mid] as string;
+    if (at === id) return mid;
+    if (at < id) low = mid + 1;
+    else high = mid - 1;
+  }
+  return -1;
+}
+
+/** The record at index i, built the way evolve builds one (same fields, same order). */
+function recordAt(columns: ReservationColumns, i: number): ReservationRecord {
+  const startsAt = columns.startsAt[i];
+  const endsAt = columns.endsAt[i];
+  return {
+    customerId: columns.customerIds[i] as string,
+    carNumber: columns.carNumbers[i] as string,
+    amount: columns.amounts[i] as number,
+    ...(startsAt && endsAt ? { startsAt, endsAt } : {}),
+    status: STATUS_OF[columns.statuses[i] as string] as ReservationStatus,
+  };
+}
+
+const byId = (a: [string, ReservationRecord], b: [string, ReservationRecord]): number =>
+  a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;

@@ -1,0 +1,311 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { ParkingLotCommand } from "../../schemas/commands.js";
+import {
+  type Decision,
+  decide,
+  fold,
+  initialState,
+  PARKING_LOT_EVENT_TYPES,
+  type ParkingLotEvent,
+  type ParkingLotState,
+} from "./decider.js";
+import { LOT, NOW } from "./given-when-then.js";
+import { emptyOccupancy } from "./occupancy.js";
+import { decodeSnapshot, encodeSnapshot, type SnapshotParts, toSnapshot } from "./snapshot.js";
+
+/*
+ * Snapshots never decide anything the events would not: for random command sequences on one lot
+ * (windows, open-ended reservations, prices, check-in/out, closures, capacity changes, with the
+ * clock moving on so that windows end and get pruned), a snapshot taken after ANY event, stored
+ * (JSON), decoded and folded on with the events after it gives the same state as folding every
+ * event, and the same decision on every later command. Also through a chain of snapshots (a
+ * snapshot of a state that was itself loaded from a snapshot, as the snapshotter makes them).
+ */
+
+const NUM_RUNS = 150;
+const MINUTE = 60_000;
+const START = Date.parse(NOW);
+const iso = (ms: number) => new Date(ms).toISOString();
+
+const POOL = ["r0", "r1", "r2", "r3", "r4", "r5", "r6", "r7"] as const;
+const CUSTOMERS = ["CUST1", "CUST2", "CUST3"] as const;
+
+/** A command without its clock: the clock is the sequence's, moving on before each step. */
+type Spec = (now: number) => ParkingLotCommand;
+
+const registerArb: fc.Arbitrary<Spec> = fc
+  .record({
+    capacity: fc.integer({ min: 1, max: 5 }),
+    hourlyRate: fc.option(fc.constantFrom(1000, 3000), { freq: 2 }),
+    maxActivePerCustomer: fc.option(fc.integer({ min: 1, max: 3 }), { freq: 2 }),
+  })
+  .map(({ capacity, hourlyRate, maxActivePerCustomer }) => (now) => ({
+    type: "RegisterParkingLot",
+    parkingLotId: LOT,
+    name: "강남 1주차장",
+    capacity,
+    ...(hourlyRate !== null ? { hourlyRate } : {}),
+    ...(maxActivePerCustomer !== null ? { maxActivePerCustomer } : {}),
+    now: iso(now),
+  }));
+
+/** Reserve one of the pool's ids: mostly with the id's own customer and plate (a repeat is a retry). */
+const reserveOf = (reservationId: string): fc.Arbitrary<Spec> =>
+  fc
+    .record({
+      other: fc.option(
+        fc.record({
+          customerId: fc.constantFrom(...CUSTOMERS),
+          carNumber: fc.constantFrom("10더8612", "AB-123-CD"),
+        }),
+        { freq: 6 },
+      ),
+      /** None: the lot's quote, or AmountRequired without a rate. */
+      amount: fc.option(fc.constantFrom(3000, 5000), { freq: 4 }),
+      /**
+       * Start (minutes from now: soon, so that it can be checked in, or later; a little in the past
+       * is within the skew) and length (over 24 hours is refused); none: open-ended.
+       */
+      window: fc.option(
+        fc.record({
+          startIn: fc.oneof(
+            { weight: 2, arbitrary: fc.integer({ min: -3, max: 10 }) },
+            { weight: 1, arbitrary: fc.integer({ min: 10, max: 48 * 60 }) },
+          ),
+          length: fc.integer({ min: 15, max: 26 * 60 }),
+        }),
+        { freq: 3 },
+      ),
+    })
+    .map(({ other, amount, window }) => (now) => ({
+      type: "ReserveParking",
+      reservationId,
+      parkingLotId: LOT,
+      customerId: other?.customerId ?? CUSTOMERS[reservationId.length % CUSTOMERS.length] ?? "CUST1",
+      carNumber: other?.carNumber ?? "10더8612",
+      ...(amount !== null ? { amount } : {}),
+      ...(window
+        ? {
+            startsAt: iso(now + window.startIn * MINUTE),
+            endsAt: iso(now + (window.startIn + window.length) * MINUTE),
+          }
+        : {}),
+      now: iso(now),
+    }));
+const reserveArb: fc.Arbitrary<Spec> = fc.constantFrom(...POOL).chain(reserveOf);
+
+const onReservationArb = (
+  type: "CancelReservation" | "CheckIn" | "CheckOut",
+  id: fc.Arbitrary<string> = fc.oneof(
+    { weight: 12, arbitrary: fc.constantFrom(...POOL) },
+    { weight: 1, arbitrary: fc.constant("ghost") },
+  ),
+): fc.Arbitrary<Spec> =>
+  fc
+    .record({
+      reservationId: id,
+      /** Mostly an operator (anyone's); sometimes a customer (their own only). */
+      requestedBy: fc.oneof(
+        { weight: 4, arbitrary: fc.constant(null) },
+        { weight: 1, arbitrary: fc.constantFrom(...CUSTOMERS) },
+      ),
+    })
+    .map(
+      ({ reservationId, requestedBy }) =>
+        (now) =>
+          ({
+            type,
+            reservationId,
+            parkingLotId: LOT,
+            ...(requestedBy !== null ? { requestedBy } : {}),
+            ...(type === "CancelReservation" ? { reason: "plans changed" } : {}),
+            now: iso(now),
+          }) as ParkingLotCommand,
+    );
+
+const closeArb: fc.Arbitrary<Spec> = fc
+  .record({
+    closureId: fc.constantFrom("c1", "c2", "c3"),
+    fromIn: fc.integer({ min: -60, max: 24 * 60 }),
+    length: fc.oneof(
+      { weight: 4, arbitrary: fc.integer({ min: 30, max: 6 * 60 }) },
+      { weight: 1, arbitrary: fc.integer({ min: 6 * 60, max: 3 * 24 * 60 }) },
+    ),
+  })
+  .map(({ closureId, fromIn, length }) => (now) => ({
+    type: "CloseParkingLot",
+    closureId,
+    parkingLotId: LOT,
+    from: iso(now + fromIn * MINUTE),
+    until: iso(now + (fromIn + length) * MINUTE),
+    reason: "maintenance",
+    now: iso(now),
+  }));
+
+const capacityArb: fc.Arbitrary<Spec> = fc
+  .integer({ min: 0, max: 6 })
+  .map((capacity) => (now) => ({ type: "ChangeCapacity", parkingLotId: LOT, capacity, now: iso(now) }));
+
+/** Minutes the clock moves on before a step: often not at all, sometimes past every window. */
+const advanceArb = fc.oneof(
+  { weight: 4, arbitrary: fc.constant(0) },
+  { weight: 4, arbitrary: fc.integer({ min: 1, max: 120 }) },
+  { weight: 2, arbitrary: fc.integer({ min: 120, max: 24 * 60 }) },
+  { weight: 1, arbitrary: fc.integer({ min: 24 * 60, max: 4 * 24 * 60 }) },
+);
+
+type Step = { readonly advance: number; readonly spec: Spec };
+
+const stepArb: fc.Arbitrary<Step> = fc.record({
+  advance: advanceArb,
+  spec: fc.oneof(
+    { weight: 1, arbitrary: registerArb },
+    { weight: 6, arbitrary: reserveArb },
+    { weight: 3, arbitrary: onReservationArb("CancelReservation") },
+    { weight: 2, arbitrary: onReservationArb("CheckIn") },
+    { weight: 2, arbitrary: onReservationArb("CheckOut") },
+    { weight: 1, arbitrary: closeArb },
+    { weight: 1, arbitrary: capacityArb },
+  ),
+});
+
+/** A stay: reserve an id, check it in a little later, and (mostly) check it out after a while. */
+const visitArb: fc.Arbitrary<Step[]> = fc.constantFrom(...POOL).chain((id) =>
+  fc
+    .tuple(
+      reserveOf(id),
+      fc.integer({ min: 0, max: 30 }),
+      onReservationArb("CheckIn", fc.constant(id)),
+      fc.option(
+        fc.tuple(fc.integer({ min: 0, max: 6 * 60 }), onReservationArb("CheckOut", fc.constant(id))),
+        {
+          freq: 4,
+        },
+      ),
+    )
+    .map(([reserve, wait, checkIn, out]) => [
+      { advance: 0, spec: reserve },
+      { advance: wait, spec: checkIn },
+      ...(out ? [{ advance: out[0], spec: out[1] }] : []),
+    ]),
+);
+
+const stepsArb: fc.Arbitrary<Step[]> = fc
+  .tuple(
+    registerArb,
+    fc.array(
+      fc.oneof({ weight: 4, arbitrary: stepArb.map((step) => [step]) }, { weight: 1, arbitrary: visitArb }),
+      { minLength: 12, maxLength: 40 },
+    ),
+  )
+  .map(([register, rest]) => [{ advance: 0, spec: register }, ...rest.flat()]);
+
+interface Run {
+  readonly commands: readonly ParkingLotCommand[];
+  readonly decisions: readonly Decision[];
+  /** Every event accepted, in order. */
+  readonly events: readonly ParkingLotEvent[];
+  /** Events accepted before step i. */
+  readonly before: readonly number[];
+}
+
+/** Runs the steps the way the command handler does (decide, then apply what was accepted). */
+function execute(steps: readonly Step[]): Run {
+  let now = START;
+  let state = initialState;
+  const commands: ParkingLotCommand[] = [];
+  const decisions: Decision[] = [];
+  const events: ParkingLotEvent[] = [];
+  const before: number[] = [];
+  for (const { advance, spec } of steps) {
+    now += advance * MINUTE;
+    const command = spec(now);
+    const decision = decide(command, state);
+    before.push(events.length);
+    commands.push(command);
+    decisions.push(decision);
+    if (decision.ok) {
+      state = fold(decision.events, state);
+      events.push(...decision.events);
+    }
+  }
+  return { commands, decisions, events, before };
+}
+
+/** What a snapshot store gives back: the parts through JSON, as both document stores keep them. */
+const stored = (state: ParkingLotState): SnapshotParts =>
+  JSON.parse(JSON.stringify(encodeSnapshot(state))) as SnapshotParts;
+
+/** The state after `upTo` events, loaded from a snapshot taken after `at` events and the events between. */
+function throughSnapshot(events: readonly ParkingLotEvent[], at: number, upTo: number): ParkingLotState {
+  const snapshot = decodeSnapshot(stored(fold(events.slice(0, at))), LOT);
+  return fold(events.slice(at, upTo), snapshot);
+}
+
+const property = (check: (run: Run) => void): void =>
+  fc.assert(
+    fc.property(stepsArb, (steps) => check(execute(steps))),
+    { numRuns: NUM_RUNS },
+  );
+
+describe("lot snapshots: a snapshot at any revision plus the events after it is the full fold", {
+  timeout: 120_000,
+}, () => {
+  it("the generated sequences exercise every kind of event and pruning (the property is not vacuous)", () => {
+    const runsWith = new Map<string, number>();
+    const count = (what: string) => runsWith.set(what, (runsWith.get(what) ?? 0) + 1);
+    fc.assert(
+      fc.property(stepsArb, (steps) => {
+        const run = execute(steps);
+        for (const type of new Set(run.events.map((event) => event.type))) count(type);
+        const last = fold(run.events);
+        if (last.kind === "registered" && last.occupancy.prunedBefore > emptyOccupancy(START).prunedBefore)
+          count("pruned");
+      }),
+      { numRuns: NUM_RUNS },
+    );
+    for (const what of [...PARKING_LOT_EVENT_TYPES, "pruned"])
+      expect(runsWith.get(what) ?? 0, `runs with ${what}`).toBeGreaterThanOrEqual(NUM_RUNS / 20);
+  });
+
+  it("gives the same state (toSnapshot) for every revision the snapshot is taken at", () => {
+    property(({ events }) => {
+      const full = toSnapshot(fold(events));
+      for (let at = 0; at <= events.length; at++)
+        expect(toSnapshot(throughSnapshot(events, at, events.length)), `snapshot after ${at} events`).toEqual(
+          full,
+        );
+    });
+  });
+
+  it("decides every later command as the full fold does", () => {
+    property(({ commands, decisions, events, before }) => {
+      commands.forEach((command, i) => {
+        const upTo = before[i] as number;
+        for (let at = 0; at <= upTo; at++)
+          expect(
+            decide(command, throughSnapshot(events, at, upTo)),
+            `step ${i}, snapshot after ${at}`,
+          ).toEqual(decisions[i]);
+      });
+    });
+  });
+
+  it("holds through a chain: a snapshot of a lot loaded from a snapshot", () => {
+    property(({ commands, decisions, events, before }) => {
+      const full = toSnapshot(fold(events));
+      for (let first = 0; first <= events.length; first += 3) {
+        for (let second = first; second <= events.length; second += 2) {
+          const loaded = decodeSnapshot(stored(throughSnapshot(events, first, second)), LOT);
+          expect(toSnapshot(fold(events.slice(second), loaded))).toEqual(full);
+          const step = before.findIndex((b) => b >= second);
+          if (step >= 0) {
+            const at = fold(events.slice(second, before[step]), loaded);
+            expect(decide(commands[step] as ParkingLotCommand, at)).toEqual(decisions[step]);
+          }
+        }
+      }
+    });
+  });
+});
