@@ -127,6 +127,8 @@ type FastOperator = "$set" | "$inc" | "$unset" | "$min" | "$max";
 
 interface OperatorPlan {
   readonly operator: FastOperator;
+  /** The update's key holding the argument: the operator, or $setOnInsert (applied as $set). */
+  readonly source: string;
   readonly paths: readonly PathPlan[];
 }
 
@@ -135,18 +137,23 @@ interface OperatorPlan {
  * operators and paths, in order): the conflict check, and the split paths for the fast path.
  */
 interface ShapePlan {
+  /** The shape itself: the update's operators and each one's paths, in order. */
+  readonly operators: readonly string[];
+  readonly keys: readonly (readonly string[])[];
   readonly conflict: [string, string] | undefined;
   /** The operators other than $setOnInsert, in order; undefined when one of them needs mingo. */
   readonly modifier: readonly OperatorPlan[] | undefined;
   /** $setOnInsert applied as a $set; undefined when absent or when it needs mingo. */
-  readonly setOnInsert: OperatorPlan | undefined;
+  readonly setOnInsert: readonly OperatorPlan[] | undefined;
 }
 
 const FAST_OPERATORS: ReadonlySet<string> = new Set(["$set", "$inc", "$unset", "$min", "$max"]);
 /** Operators whose shape can be cached (a $rename's conflicts depend on its values). */
 const SHAPE_OPERATORS: ReadonlySet<string> = new Set([...FAST_OPERATORS, "$setOnInsert"]);
 const SHAPE_CACHE_SIZE = 512;
-const shapes = new Map<string, ShapePlan>();
+/** Plans by first operator and its first path (no key string to build per op), then compared. */
+const shapes = new Map<string, Map<string, ShapePlan[]>>();
+let shapeCount = 0;
 
 function pathPlan(path: string): PathPlan | undefined {
   if (path === "_id" || path.startsWith("_id.")) return undefined; // mingo raises MongoDB's immutable-_id error
@@ -158,14 +165,33 @@ function pathPlan(path: string): PathPlan | undefined {
   return { path, parents: segments, last };
 }
 
-function operatorPlan(operator: FastOperator, argument: Record<string, unknown>): OperatorPlan | undefined {
+function operatorPlan(
+  operator: FastOperator,
+  source: string,
+  argument: Record<string, unknown>,
+): OperatorPlan | undefined {
   const paths: PathPlan[] = [];
   for (const path of Object.keys(argument)) {
     const plan = pathPlan(path);
     if (plan === undefined) return undefined;
     paths.push(plan);
   }
-  return { operator, paths };
+  return { operator, source, paths };
+}
+
+/** Whether `update` has exactly the operators and paths of `shape`, in the same order. */
+function hasShape(update: UpdateDocument, shape: ShapePlan): boolean {
+  let i = 0;
+  for (const operator in update) {
+    if (shape.operators[i] !== operator) return false;
+    const keys = shape.keys[i] as readonly string[];
+    const argument = update[operator] as Record<string, unknown>;
+    let j = 0;
+    for (const path in argument) if (keys[j++] !== path) return false;
+    if (j !== keys.length) return false;
+    i++;
+  }
+  return i === shape.operators.length;
 }
 
 /**
@@ -173,36 +199,53 @@ function operatorPlan(operator: FastOperator, argument: Record<string, unknown>)
  * other operators (left to the general path).
  */
 function shapeOf(update: UpdateDocument): ShapePlan | undefined {
-  let key = "";
-  for (const operator of Object.keys(update)) {
-    if (!SHAPE_OPERATORS.has(operator)) return undefined;
+  let first: string | undefined;
+  let firstPath = "";
+  for (const operator in update) {
+    first = operator;
     const argument = update[operator];
     if (!isPlainObject(argument)) return undefined;
-    key += operator;
-    for (const path of Object.keys(argument)) key += `\u0000${path}`;
-    key += "\u0001";
+    for (const path in argument) {
+      firstPath = path;
+      break;
+    }
+    break;
   }
-  const cached = shapes.get(key);
-  if (cached !== undefined) return cached;
+  if (first === undefined) return undefined;
+  const candidates = shapes.get(first)?.get(firstPath);
+  if (candidates !== undefined) for (const shape of candidates) if (hasShape(update, shape)) return shape;
+
+  const operators = Object.keys(update);
+  if (!operators.every((operator) => SHAPE_OPERATORS.has(operator) && isPlainObject(update[operator])))
+    return undefined;
+  const keys = operators.map((operator) => Object.keys(update[operator] as Record<string, unknown>));
   let modifier: OperatorPlan[] | undefined = [];
-  let setOnInsert: OperatorPlan | undefined;
-  for (const [operator, argument] of Object.entries(update) as [string, Record<string, unknown>][]) {
+  let setOnInsert: OperatorPlan[] | undefined;
+  for (const operator of operators) {
+    const argument = update[operator] as Record<string, unknown>;
     if (operator === "$setOnInsert") {
-      setOnInsert = operatorPlan("$set", argument);
+      const plan = operatorPlan("$set", operator, argument);
+      setOnInsert = plan === undefined ? undefined : [plan];
       continue;
     }
-    const plan = operatorPlan(operator as FastOperator, argument);
+    const plan = operatorPlan(operator as FastOperator, operator, argument);
     if (plan === undefined) modifier = undefined;
     else modifier?.push(plan);
   }
-  const shape: ShapePlan = { conflict: findConflictingPaths(update), modifier, setOnInsert };
-  if (shapes.size >= SHAPE_CACHE_SIZE) shapes.clear();
-  shapes.set(key, shape);
+  const shape: ShapePlan = { operators, keys, conflict: findConflictingPaths(update), modifier, setOnInsert };
+  if (shapeCount >= SHAPE_CACHE_SIZE) {
+    shapes.clear();
+    shapeCount = 0;
+  }
+  let byPath = shapes.get(first);
+  if (byPath === undefined) {
+    byPath = new Map();
+    shapes.set(first, byPath);
+  }
+  byPath.set(firstPath, [...(byPath.get(firstPath) ?? []), shape]);
+  shapeCount++;
   return shape;
 }
-
-/** The argument object of an operator of the plan (for $setOnInsert's plan: $setOnInsert's). */
-type ArgumentOf = (operator: FastOperator) => Record<string, unknown>;
 
 /** Whether `value` is an argument the fast path handles for `operator` as mingo would. */
 function fastArgument(operator: FastOperator, value: unknown): boolean {
@@ -233,10 +276,10 @@ function fastArgument(operator: FastOperator, value: unknown): boolean {
 function fastApplicable(
   doc: MutableDocument,
   plans: readonly OperatorPlan[],
-  argumentOf: ArgumentOf,
+  update: UpdateDocument,
 ): boolean {
-  for (const { operator, paths } of plans) {
-    const argument = argumentOf(operator);
+  for (const { operator, source, paths } of plans) {
+    const argument = update[source] as Record<string, unknown>;
     for (const { path, parents, last } of paths) {
       const value = argument[path];
       if (!fastArgument(operator, value)) return false;
@@ -266,10 +309,10 @@ function fastApplicable(
  * rebuilds its operator tables on every call, which dominated replays. Only called once
  * fastApplicable has said yes. Returns whether anything changed.
  */
-function fastUpdate(doc: MutableDocument, plans: readonly OperatorPlan[], argumentOf: ArgumentOf): boolean {
+function fastUpdate(doc: MutableDocument, plans: readonly OperatorPlan[], update: UpdateDocument): boolean {
   let changed = false;
-  for (const { operator, paths } of plans) {
-    const argument = argumentOf(operator);
+  for (const { operator, source, paths } of plans) {
+    const argument = update[source] as Record<string, unknown>;
     for (const { path, parents, last } of paths) {
       const value = argument[path];
       let parent: Record<string, unknown> = doc;
@@ -360,19 +403,17 @@ export function applyUpdate(
       `Updating the path '${conflict[0]}' would create a conflict at '${conflict[1]}'`,
     );
   }
-  const modifierOf: ArgumentOf = (operator) => update[operator] as Record<string, unknown>;
   if (current !== null) {
-    return { doc: current, changed: applyModifier(current, update, shape?.modifier, modifierOf) };
+    return { doc: current, changed: applyModifier(current, update, shape?.modifier) };
   }
   if (!upsert) return { doc: null, changed: false };
   const created: MutableDocument = { _id: id };
-  applyModifier(created, update, shape?.modifier, modifierOf);
+  applyModifier(created, update, shape?.modifier);
   const { $setOnInsert } = update;
   if (isPlainObject($setOnInsert)) {
     const setOnInsert = shape?.setOnInsert;
-    const insertOf: ArgumentOf = () => $setOnInsert;
-    if (setOnInsert !== undefined && fastApplicable(created, [setOnInsert], insertOf)) {
-      fastUpdate(created, [setOnInsert], insertOf);
+    if (setOnInsert !== undefined && fastApplicable(created, setOnInsert, update)) {
+      fastUpdate(created, setOnInsert, update);
     } else {
       assertUpdateApplicable(created, { $set: $setOnInsert });
       runMingo(created, { $set: $setOnInsert });
@@ -390,10 +431,8 @@ function applyModifier(
   doc: MutableDocument,
   update: UpdateDocument,
   plans: readonly OperatorPlan[] | undefined,
-  argumentOf: ArgumentOf,
 ): boolean {
-  if (plans !== undefined && fastApplicable(doc, plans, argumentOf))
-    return fastUpdate(doc, plans, argumentOf);
+  if (plans !== undefined && fastApplicable(doc, plans, update)) return fastUpdate(doc, plans, update);
   const { $setOnInsert: _ignored, ...modifier } = update;
   assertUpdateApplicable(doc, modifier);
   return runMingo(doc, modifier);
