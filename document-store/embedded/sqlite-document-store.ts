@@ -36,6 +36,7 @@ import { DocumentStoreError, DocumentStoreUnavailableError, WriteConditionFailed
 import {
   assertCollectionName,
   assertFilter,
+  isPlainObject,
   type NormalizedFindOptions,
   normalizeFindOptions,
   validateIndexSpecs,
@@ -48,7 +49,6 @@ import {
   columnName,
   columnValue,
   fieldExpression,
-  findUnindexableValue,
   indexColumns,
   interpretSqlitePlan,
   jsonFieldExpression,
@@ -100,14 +100,20 @@ interface CollectionState {
   readonly columns: Column[];
   readonly columnFields: Set<string>;
   /** Index fields and column fields: the paths a stored document must hold only scalars at. */
-  readonly scalarFields: Set<string>;
+  readonly scalarPaths: readonly Column[];
   /** Built by an older version: indexes on JSON expressions, no columns, and new indexes alike. */
   readonly expressionIndexes: boolean;
   statements: CollectionStatements | undefined;
 }
 
-interface Pending {
+/** What one write batch touches in one collection. */
+interface Touched {
   readonly state: CollectionState;
+  readonly ids: Set<string>;
+  readonly pending: Map<string, Pending>;
+}
+
+interface Pending {
   readonly id: string;
   doc: MutableDocument | null;
   readonly existed: boolean;
@@ -502,21 +508,19 @@ export class SqliteDocumentStore implements DocumentStore {
 
   /** Applies the ops in memory, one load per touched document, then writes each changed document once. */
   private applyBatch(ops: readonly WriteOp[]): void {
-    const pending = new Map<string, Pending>();
-    const loaded = this.loadTouched(ops);
+    const touched = new Map<string, Touched>();
     for (const op of ops) {
-      const key = `${op.collection}\u0000${op.id}`;
-      let p = pending.get(key);
-      if (p === undefined) {
-        const state = this.collection(op.collection);
-        const doc = loaded.get(key) ?? null;
-        const stored =
-          doc === null || state.columns.length === 0
-            ? undefined
-            : state.columns.map((c) => columnValue(doc, c.segments));
-        p = { state, id: op.id, doc, existed: doc !== null, stored, dirty: false };
-        pending.set(key, p);
+      let t = touched.get(op.collection);
+      if (t === undefined) {
+        t = { state: this.collection(op.collection), ids: new Set(), pending: new Map() };
+        touched.set(op.collection, t);
       }
+      t.ids.add(op.id);
+    }
+    for (const t of touched.values()) this.loadTouched(t);
+    for (const op of ops) {
+      const t = touched.get(op.collection) as Touched;
+      const p = t.pending.get(op.id) as Pending;
       switch (op.op) {
         case "update": {
           if (op.if !== undefined) {
@@ -540,83 +544,90 @@ export class SqliteDocumentStore implements DocumentStore {
           break;
       }
     }
-    for (const p of pending.values()) {
-      if (!p.dirty) continue;
-      if (p.doc === null) {
-        if (p.existed) this.statementsOf(p.state).remove.run(p.id);
-        continue;
-      }
-      const bad = findUnindexableValue(p.doc, p.state.scalarFields);
-      if (bad !== undefined) {
-        throw new DocumentStoreError(
-          `${p.state.name}/${p.id}: field '${bad}' is indexed, and the embedded store indexes only ` +
-            "scalar values (no arrays or embedded documents at or above an indexed path)",
-        );
-      }
-      const json = JSON.stringify(p.doc);
-      const { columns } = p.state;
-      if (p.existed) {
-        if (p.stored === undefined) {
-          this.statementsOf(p.state).update.run(json, p.id);
-          continue;
-        }
-        // Only the columns that changed: SQLite then leaves the indexes of the others alone.
-        const changed: number[] = [];
-        const values: SqlValue[] = [json];
-        for (let i = 0; i < columns.length; i++) {
-          const value = columnValue(p.doc, (columns[i] as Column).segments);
-          if (value !== p.stored[i]) {
-            changed.push(i);
-            values.push(value);
-          }
-        }
-        values.push(p.id);
-        if (changed.length === 0) this.statementsOf(p.state).update.run(json, p.id);
-        else this.updateStatement(p.state, changed).run(...values);
-      } else {
-        this.ensureTable(p.state);
-        const values: SqlValue[] = [p.id, json];
-        for (const column of columns) values.push(columnValue(p.doc, column.segments));
-        this.statementsOf(p.state).insert.run(...values);
-      }
+    for (const { state, pending } of touched.values()) {
+      for (const p of pending.values()) if (p.dirty) this.store(state, p);
     }
   }
 
+  /** Writes one changed document (or deletes it): its JSON and the columns that changed. */
+  private store(state: CollectionState, p: Pending): void {
+    if (p.doc === null) {
+      if (p.existed) this.statementsOf(state).remove.run(p.id);
+      return;
+    }
+    for (const field of state.scalarPaths) {
+      if (!holdsScalar(p.doc, field.segments)) {
+        throw new DocumentStoreError(
+          `${state.name}/${p.id}: field '${field.path}' is indexed, and the embedded store indexes only ` +
+            "scalar values (no arrays or embedded documents at or above an indexed path)",
+        );
+      }
+    }
+    const json = JSON.stringify(p.doc);
+    const { columns } = state;
+    if (!p.existed) {
+      this.ensureTable(state);
+      const values: SqlValue[] = [p.id, json];
+      for (const column of columns) values.push(columnValue(p.doc, column.segments));
+      this.statementsOf(state).insert.run(...values);
+      return;
+    }
+    if (p.stored === undefined) {
+      this.statementsOf(state).update.run(json, p.id);
+      return;
+    }
+    // Only the columns that changed: SQLite then leaves the indexes of the others alone.
+    let changed: number[] | undefined;
+    const values: SqlValue[] = [json];
+    for (let i = 0; i < columns.length; i++) {
+      const value = columnValue(p.doc, (columns[i] as Column).segments);
+      if (value !== p.stored[i]) {
+        changed ??= [];
+        changed.push(i);
+        values.push(value);
+      }
+    }
+    if (changed === undefined) {
+      this.statementsOf(state).update.run(json, p.id);
+      return;
+    }
+    values.push(p.id);
+    this.updateStatement(state, changed).run(...values);
+  }
+
   /**
-   * Every document the ops touch, keyed by collection and id, with one query per collection
-   * (ids passed as one JSON array) instead of one lookup per document: in a rebuild's fresh
+   * Loads every document of `t.ids` into `t.pending`, with one query for the collection (ids
+   * passed as one JSON array) instead of one lookup per document: in a rebuild's fresh
    * collections most lookups find nothing, and each round trip into SQLite costs more than the
    * index probe itself. A batch touching a single document keeps the plain lookup.
    */
-  private loadTouched(ops: readonly WriteOp[]): Map<string, MutableDocument> {
-    const idsByCollection = new Map<string, Set<string>>();
-    for (const op of ops) {
-      let ids = idsByCollection.get(op.collection);
-      if (ids === undefined) {
-        ids = new Set();
-        idsByCollection.set(op.collection, ids);
-      }
-      ids.add(op.id);
+  private loadTouched(t: Touched): void {
+    const { state, ids, pending } = t;
+    const add = (id: string, json: string | undefined) => {
+      const doc = json === undefined ? null : (JSON.parse(json) as MutableDocument);
+      const stored =
+        doc === null || state.columns.length === 0
+          ? undefined
+          : state.columns.map((c) => columnValue(doc, c.segments));
+      pending.set(id, { id, doc, existed: doc !== null, stored, dirty: false });
+    };
+    if (!state.exists) {
+      for (const id of ids) add(id, undefined);
+      return;
     }
-    const loaded = new Map<string, MutableDocument>();
-    for (const [collection, ids] of idsByCollection) {
-      const state = this.collection(collection);
-      if (!state.exists) continue;
-      const statements = this.statementsOf(state);
-      if (ids.size === 1) {
-        const [id] = ids as Set<string> & [string];
-        const json = statements.get.get(id) as string | undefined;
-        if (json !== undefined) loaded.set(`${collection}\u0000${id}`, JSON.parse(json) as MutableDocument);
-        continue;
-      }
-      for (const row of statements.getMany.iterate(JSON.stringify([...ids])) as Iterable<{
-        id: string;
-        doc: string;
-      }>) {
-        loaded.set(`${collection}\u0000${row.id}`, JSON.parse(row.doc) as MutableDocument);
-      }
+    const statements = this.statementsOf(state);
+    if (ids.size === 1) {
+      const [id] = ids as Set<string> & [string];
+      add(id, statements.get.get(id) as string | undefined);
+      return;
     }
-    return loaded;
+    for (const row of statements.getMany.iterate(JSON.stringify([...ids])) as Iterable<{
+      id: string;
+      doc: string;
+    }>) {
+      add(row.id, row.doc);
+    }
+    for (const id of ids) if (!pending.has(id)) add(id, undefined);
   }
 
   /**
@@ -723,7 +734,9 @@ export class SqliteDocumentStore implements DocumentStore {
       indexedFields,
       columns,
       columnFields,
-      scalarFields: new Set([...indexedFields, ...columnFields]),
+      scalarPaths: [...new Set([...indexedFields, ...columnFields])]
+        .filter((path) => path !== "_id")
+        .map((path) => ({ path, segments: path.split(".") })),
       expressionIndexes: [...indexedFields].some((field) => field !== "_id" && !columnFields.has(field)),
       statements: undefined,
     };
@@ -831,6 +844,20 @@ export class SqliteDocumentStore implements DocumentStore {
     }
     return new DocumentStoreError(messageOf(error), { cause: error });
   }
+}
+
+/**
+ * Whether `doc` holds no array or embedded document at `segments` or above it (what the store
+ * indexes; see findUnindexableValue, which this is with the path split once).
+ */
+function holdsScalar(doc: Readonly<Record<string, unknown>>, segments: readonly string[]): boolean {
+  let current: unknown = doc;
+  for (const segment of segments) {
+    if (!isPlainObject(current)) return true; // missing, null or a scalar on the way: the field is missing
+    current = current[segment];
+    if (Array.isArray(current)) return false;
+  }
+  return !isPlainObject(current);
 }
 
 function compileQuery(filter: Filter): Query {
