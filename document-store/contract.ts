@@ -5,6 +5,7 @@
  */
 import { randomBytes } from "node:crypto";
 import fc from "fast-check";
+import { find as mingoFind } from "mingo";
 import type { Modifier } from "mingo/updater";
 import { update as mingoUpdate } from "mingo/updater";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -601,6 +602,50 @@ export function documentStoreContract(name: string, open: () => Promise<OpenedDo
         expect(plan.indexed, plan.detail).toBe(true);
       });
 
+      it("prepareIndexes announces indexes that ensureIndexes builds after a bulk load", async () => {
+        const c = collection("prepare");
+        await store().prepareIndexes(c, RESERVATION_INDEXES);
+        await store().prepareIndexes(c, RESERVATION_INDEXES);
+        expect(await store().listCollections()).toContain(c);
+        const docs = Array.from({ length: 40 }, (_, k) => reservation(k + 1));
+        await store().write(
+          docs.map(
+            ({ _id, ...rest }) => ({ op: "replace", collection: c, id: _id, document: rest }) as const,
+          ),
+        );
+        // Updates after the load change indexed fields and others, as a rebuild's later batches do.
+        await store().write([
+          { op: "update", collection: c, id: "r0001", update: { $set: { status: "CANCELED", amount: 1 } } },
+          { op: "update", collection: c, id: "r0002", update: { $set: { amount: 2 } } },
+          { op: "update", collection: c, id: "r0003", update: { $inc: { seq: 100 } } },
+          { op: "delete", collection: c, id: "r0004" },
+        ]);
+        await store().ensureIndexes(c, RESERVATION_INDEXES);
+        const expected = docs
+          .filter((d) => d._id !== "r0004")
+          .map((d) =>
+            d._id === "r0001"
+              ? { ...d, status: "CANCELED", amount: 1 }
+              : d._id === "r0002"
+                ? { ...d, amount: 2 }
+                : d._id === "r0003"
+                  ? { ...d, seq: d.seq + 100 }
+                  : d,
+          );
+        const page = await store().find(c, { parkingLotId: "L0" }, { sort: { seq: -1 }, limit: 5 });
+        expect(page).toEqual(
+          expected
+            .filter((d) => d.parkingLotId === "L0")
+            .sort((a, b) => b.seq - a.seq)
+            .slice(0, 5),
+        );
+        expect(await store().count(c, { status: "CANCELED" })).toBe(
+          expected.filter((d) => d.status === "CANCELED").length,
+        );
+        const plan = await store().explain(c, { parkingLotId: "L0" }, { sort: { seq: -1 }, limit: 5 });
+        expect(plan.indexed, plan.detail).toBe(true);
+      });
+
       it("a unique index rejects a duplicate and the whole batch rolls back", async () => {
         const c = collection("unique");
         await store().ensureIndexes(c, [{ name: "email_1", keys: { email: 1 }, unique: true }]);
@@ -647,17 +692,31 @@ export function documentStoreContract(name: string, open: () => Promise<OpenedDo
               minLength: 1,
               maxLength: 5,
             }),
-            async (batches) => {
+            fc.constantFrom("none", "indexed", "prepared"),
+            async (batches, indexing) => {
               const c = collection("model");
               const model = new Map<string, Doc>();
               try {
+                if (indexing === "indexed") await store().ensureIndexes(c, MODEL_INDEXES);
+                if (indexing === "prepared") await store().prepareIndexes(c, MODEL_INDEXES);
                 for (const batch of batches) {
                   const ops: WriteOp[] = batch.map((op) => ({ ...op, collection: c }));
                   await store().write(ops);
                   for (const op of ops) applyToModel(model, op);
                 }
+                if (indexing === "prepared") await store().ensureIndexes(c, MODEL_INDEXES);
                 const stored = await store().find<Doc>(c, {}, { sort: { _id: 1 } });
                 expect(stored).toEqual([...model.values()].sort(byId));
+                // Through the indexes (when there are): what the same query finds in the model.
+                for (const [filter, sort] of MODEL_QUERIES) {
+                  const expected = mingoFind([...model.values()], filter)
+                    .sort(sort)
+                    .all();
+                  expect(await store().find<Doc>(c, filter, { sort }), JSON.stringify(filter)).toEqual(
+                    expected,
+                  );
+                  expect(await store().count(c, filter)).toBe(expected.length);
+                }
               } finally {
                 await store().dropCollection(c);
               }
@@ -669,6 +728,24 @@ export function documentStoreContract(name: string, open: () => Promise<OpenedDo
     });
   });
 }
+
+const MODEL_INDEXES: readonly IndexSpec[] = [
+  { name: "n_1", keys: { n: 1 } },
+  { name: "s_1_sub.x_-1", keys: { s: 1, "sub.x": -1 } },
+  { name: "sub.y_1_n_-1", keys: { "sub.y": 1, n: -1 } },
+];
+
+const MODEL_QUERIES: readonly (readonly [Filter, Record<string, 1 | -1>])[] = [
+  [{ n: { $gte: 0 } }, { n: 1, _id: 1 }],
+  [{ n: { $lt: 3 } }, { n: -1, _id: 1 }],
+  [{ s: "x" }, { _id: 1 }],
+  [{ s: null }, { _id: 1 }],
+  [
+    { s: { $in: ["y", "강남"] }, "sub.x": { $gt: -5 } },
+    { "sub.x": -1, _id: 1 },
+  ],
+  [{ "sub.y": { $in: ["x", "🚗", ""] } }, { n: -1, _id: 1 }],
+];
 
 // ---- model-based test: ops whose semantics MongoDB and mingo share (types stay consistent per field) ----
 

@@ -65,6 +65,14 @@ export interface DocumentStore {
   /** Creates the indexes if missing (idempotent). Creates the collection if missing. */
   ensureIndexes(collection: string, indexes: readonly IndexSpec[]): Promise<void>;
 
+  /**
+   * Announces indexes that ensureIndexes will create later, after a bulk load into the collection
+   * (a rebuild): queries do not use them before that, but the store may prepare for them (the
+   * embedded store keeps their fields in columns from the first write on, so the later build
+   * reads no JSON). Idempotent; creates the collection if missing.
+   */
+  prepareIndexes(collection: string, indexes: readonly IndexSpec[]): Promise<void>;
+
   findById<T extends Document = Document>(collection: string, id: string): Promise<T | null>;
 
   find<T extends Document = Document>(

@@ -4,11 +4,12 @@ import { ConfigError, loadConfig } from "../platform/config.js";
 import { createLogger } from "../platform/logger.js";
 import { QueryService } from "../read-api/query-service.js";
 import { PROJECTIONS, projectionByName } from "./read-models/index.js";
-import { rebuildProjections } from "./replay.js";
+import { REBUILD_BATCH_SIZE, rebuildProjections } from "./replay.js";
 
 const USAGE = `Usage:
   replay status                      each projection's checkpoint, the head of the log, and the lag
-  replay rebuild <name|all> [--grace-ms N] [--batch-size N]   (grace: old collections kept after the swap, at least 1000 ms)
+  replay rebuild <name|all> [--grace-ms N] [--batch-size N]   (grace: old collections kept after the swap, at least 1000 ms;
+                                     batch: events per transaction, default 10000)
                                      rebuild from history into fresh collections, swap them in once
                                      caught up (queries keep answering from the old ones meanwhile)
 Projections: ${PROJECTIONS.map((p) => p.name).join(", ")}
@@ -59,7 +60,7 @@ async function main(): Promise<number> {
       return 2;
     }
     const graceMs = Number(values["grace-ms"] ?? 5000);
-    const batchSize = Number(values["batch-size"] ?? config.projectionBatchSize);
+    const batchSize = Number(values["batch-size"] ?? REBUILD_BATCH_SIZE);
     if (
       !Number.isInteger(graceMs) ||
       graceMs < 0 ||

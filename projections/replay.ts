@@ -13,6 +13,14 @@ import {
 } from "./runtime/checkpoints.js";
 import { ProcessorRuntime } from "./runtime/processor-runtime.js";
 
+/**
+ * Events per batch of a rebuild unless told otherwise: each batch is one transaction that loads
+ * the documents it touches, applies every op in memory and writes each document once, so larger
+ * batches write a reservation once instead of once per event that changes it (its coupon comes
+ * a round of reservations later), and a lot once per batch instead of per reservation.
+ */
+export const REBUILD_BATCH_SIZE = 10_000;
+
 /** Longer than the query service's cache of active generations (GENERATION_TTL_MS), with margin. */
 export const MIN_GRACE_MS = 1000;
 
@@ -28,7 +36,8 @@ export interface ReplayOptions {
   readonly documentStore: DocumentStore;
   readonly projections: readonly Projection[];
   readonly logger: Logger;
-  readonly batchSize: number;
+  /** Events per batch (default REBUILD_BATCH_SIZE). */
+  readonly batchSize?: number;
   /** How long old collections stay after the swap, for queries that resolved them just before. */
   readonly graceMs: number;
   readonly onProgress?: (progress: ReplayProgress) => void;
@@ -66,7 +75,7 @@ export async function rebuildProjections(options: ReplayOptions): Promise<Replay
     eventStore,
     documentStore,
     logger,
-    batchSize: options.batchSize,
+    batchSize: options.batchSize ?? REBUILD_BATCH_SIZE,
     flushMs: 20,
     generation: new Map([...plan].map(([name, g]) => [name, g.to])),
     deferIndexes: true,

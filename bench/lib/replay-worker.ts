@@ -110,7 +110,7 @@ async function main(): Promise<void> {
           documentStore,
           projections: PROJECTIONS,
           logger: createLogger("warn", { component: "bench-replay" }),
-          batchSize: Number(process.env.BATCH_SIZE ?? 1000),
+          ...(process.env.BATCH_SIZE ? { batchSize: Number(process.env.BATCH_SIZE) } : {}),
           graceMs: GRACE_MS,
           progressIntervalMs: 50,
           onProgress: (p) => {

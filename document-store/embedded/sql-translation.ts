@@ -6,6 +6,10 @@
  *
  *   CASE json_type(doc,'$.f') WHEN 'true' THEN x'01' WHEN 'false' THEN x'00' ELSE json_extract(doc,'$.f') END
  *
+ * or, in a collection that keeps its indexed fields in columns, the column `"f:f"` holding that
+ * very value, computed from the JavaScript document on every write ({@link columnValue}), so that
+ * neither an index build nor an index update parses the JSON text.
+ *
  * For the values the embedded store allows at indexed paths (missing, null, numbers, strings,
  * booleans; see {@link findUnindexableValue}) this expression orders like MongoDB's BSON order:
  * SQLite orders NULL < numbers < text < blob, MongoDB null/missing < numbers < strings < booleans,
@@ -41,18 +45,61 @@ export function jsonPath(path: string): string {
   return `$.${path}`;
 }
 
-/** The SQL expression an index on `path` is built on; queries must use the very same text to use it. */
-export function fieldExpression(path: string): string {
+/** The column that holds the value of `path` in a collection that keeps it in a column. */
+export function columnName(path: string): string {
+  jsonPath(path); // validates the path
+  return quoteIdentifier(`${COLUMN_PREFIX}${path}`);
+}
+
+/** Columns named `f:<path>` hold the values of indexed fields. */
+export const COLUMN_PREFIX = "f:";
+
+/**
+ * The SQL expression an index on `path` is built on; queries must use the very same text to use
+ * it: `path`'s column when the collection has one (`columns`), else the expression on the JSON.
+ */
+export function fieldExpression(path: string, columns?: ReadonlySet<string>): string {
   if (path === "_id") return ID_COLUMN;
+  if (columns?.has(path)) return columnName(path);
+  return jsonFieldExpression(path);
+}
+
+/** The value of `path` from the JSON text, as an index orders it (what a column is filled with). */
+export function jsonFieldExpression(path: string): string {
   const p = jsonPath(path);
   return `(CASE json_type(doc,'${p}') WHEN 'true' THEN x'01' WHEN 'false' THEN x'00' ELSE json_extract(doc,'${p}') END)`;
 }
 
 /** The key list of `CREATE INDEX … ON table (<here>)`. */
-export function indexColumns(keys: Readonly<Record<string, 1 | -1>>): string {
+export function indexColumns(keys: Readonly<Record<string, 1 | -1>>, columns?: ReadonlySet<string>): string {
   return Object.entries(keys)
-    .map(([path, direction]) => `${fieldExpression(path)}${direction === -1 ? " DESC" : ""}`)
+    .map(([path, direction]) => `${fieldExpression(path, columns)}${direction === -1 ? " DESC" : ""}`)
     .join(", ");
+}
+
+/**
+ * The value {@link jsonFieldExpression} gives for `path` (split in `segments`) in the JSON of
+ * `doc`, computed from the object itself: NULL when missing or null (or below a scalar), a blob
+ * for booleans, else the number or string. Only for documents that passed
+ * {@link findUnindexableValue} on the path (no arrays or embedded documents there).
+ */
+export function columnValue(doc: Readonly<Record<string, unknown>>, segments: readonly string[]): SqlValue {
+  let current: unknown = doc;
+  for (const segment of segments) {
+    if (current === null || typeof current !== "object") return null;
+    current = (current as Record<string, unknown>)[segment];
+  }
+  switch (typeof current) {
+    case "string":
+      return current;
+    case "number":
+      // JSON has no NaN or infinities: JSON.stringify writes null, which reads back as NULL.
+      return Number.isFinite(current) ? current : null;
+    case "boolean":
+      return current ? TRUE_BLOB : FALSE_BLOB;
+    default:
+      return null;
+  }
 }
 
 type Scalar = string | number | boolean;
@@ -75,6 +122,8 @@ class Builder {
   readonly params: SqlValue[] = [];
   exact = true;
 
+  constructor(readonly columns: ReadonlySet<string> | undefined) {}
+
   add(clause: string, ...params: SqlValue[]): void {
     this.clauses.push(clause);
     this.params.push(...params);
@@ -86,7 +135,7 @@ const RANGE_SQL: Readonly<Record<string, string>> = { $gt: ">", $gte: ">=", $lt:
 /** Translates the conditions on one field; returns false when (part of) it was not translated. */
 function translateCondition(b: Builder, path: string, condition: unknown): boolean {
   const isId = path === "_id";
-  const expr = fieldExpression(path);
+  const expr = fieldExpression(path, b.columns);
   const equality = (value: unknown): boolean => {
     if (isId) {
       // _id is always a string in this project: other types match nothing in MongoDB, leave them to mingo.
@@ -176,8 +225,12 @@ function translateInto(b: Builder, filter: Filter, indexedFields: ReadonlySet<st
  * Translates the conditions of `filter` on `_id` and on indexed fields into SQL conjuncts. The
  * result selects a superset of the matching documents, exactly them when `exact`.
  */
-export function translateFilter(filter: Filter, indexedFields: ReadonlySet<string>): SqlFilter {
-  const b = new Builder();
+export function translateFilter(
+  filter: Filter,
+  indexedFields: ReadonlySet<string>,
+  columns?: ReadonlySet<string>,
+): SqlFilter {
+  const b = new Builder(columns);
   translateInto(b, filter, indexedFields);
   return { clauses: b.clauses, params: b.params, exact: b.exact };
 }
@@ -186,13 +239,14 @@ export function translateFilter(filter: Filter, indexedFields: ReadonlySet<strin
 export function translateSort(
   sort: SortSpec | undefined,
   indexedFields: ReadonlySet<string>,
+  columns?: ReadonlySet<string>,
 ): string | undefined {
   if (sort === undefined) return undefined;
   const entries = Object.entries(sort);
   if (entries.length === 0) return undefined;
   if (!entries.every(([path]) => path === "_id" || indexedFields.has(path))) return undefined;
   return entries
-    .map(([path, direction]) => `${fieldExpression(path)} ${direction === -1 ? "DESC" : "ASC"}`)
+    .map(([path, direction]) => `${fieldExpression(path, columns)} ${direction === -1 ? "DESC" : "ASC"}`)
     .join(", ");
 }
 
@@ -211,6 +265,8 @@ export interface SelectRequest {
   readonly table: string;
   readonly filter: Filter;
   readonly indexedFields: ReadonlySet<string>;
+  /** The fields the collection keeps in columns. */
+  readonly columns?: ReadonlySet<string> | undefined;
   readonly sort?: SortSpec | undefined;
   readonly skip?: number;
   /** 0 or undefined: no limit. */
@@ -227,8 +283,8 @@ export function quoteIdentifier(name: string): string {
 
 /** The SELECT the store runs for a find (also what explain explains). */
 export function buildSelect(request: SelectRequest): SelectPlan {
-  const where = translateFilter(request.filter, request.indexedFields);
-  const orderBy = translateSort(request.sort, request.indexedFields);
+  const where = translateFilter(request.filter, request.indexedFields, request.columns);
+  const orderBy = translateSort(request.sort, request.indexedFields, request.columns);
   const sorted = request.sort === undefined || orderBy !== undefined;
   const skip = request.skip ?? 0;
   const limit = request.limit ?? 0;
@@ -251,8 +307,9 @@ export function buildCount(
   filter: Filter,
   indexedFields: ReadonlySet<string>,
   indexedBy?: string,
+  columns?: ReadonlySet<string>,
 ): { sql: string; params: readonly SqlValue[] } | undefined {
-  const where = translateFilter(filter, indexedFields);
+  const where = translateFilter(filter, indexedFields, columns);
   if (!where.exact) return undefined;
   let sql = `SELECT count(*) FROM ${quoteIdentifier(table)}`;
   if (indexedBy !== undefined) sql += ` INDEXED BY ${quoteIdentifier(indexedBy)}`;

@@ -6,10 +6,12 @@ import type { Filter } from "../port.js";
 import {
   buildCount,
   buildSelect,
+  columnValue,
   fieldExpression,
   findUnindexableValue,
   indexColumns,
   interpretSqlitePlan,
+  jsonFieldExpression,
   leadingEqualities,
   translateFilter,
   translateSort,
@@ -268,5 +270,58 @@ describe("translation agrees with mingo on mixed-type data", () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe("columns", () => {
+  it("a collection with columns names them where it would name the JSON expression", () => {
+    const columns = new Set(["seq", "coupon.status"]);
+    expect(fieldExpression("seq", columns)).toBe('"f:seq"');
+    expect(fieldExpression("status", columns)).toBe(fieldExpression("status"));
+    expect(fieldExpression("_id", columns)).toBe("id");
+    expect(translateFilter({ seq: { $lt: 5 }, "coupon.status": "ISSUED" }, INDEXED, columns).clauses).toEqual(
+      ['"f:seq" < ?', '"f:coupon.status" = ?'],
+    );
+    expect(translateSort({ seq: -1 }, INDEXED, columns)).toBe('"f:seq" DESC');
+  });
+
+  it("columnValue gives what the JSON expression gives on the stored text", () => {
+    const scalar = fc.oneof(
+      fc.string(),
+      fc.constantFrom("", "강남", "🚗", "a\u0000b"),
+      fc.integer(),
+      fc.double({ noNaN: false }),
+      fc.constantFrom(
+        0,
+        -0,
+        1e21,
+        2 ** 53 + 2,
+        -(2 ** 63),
+        5e-324,
+        Number.MAX_VALUE,
+        Number.POSITIVE_INFINITY,
+      ),
+      fc.boolean(),
+      fc.constant(null),
+    );
+    const inner = fc.dictionary(fc.constantFrom("b", "c"), scalar, { maxKeys: 2 });
+    const doc = fc.dictionary(fc.constantFrom("a", "x"), fc.oneof(scalar, inner), { maxKeys: 2 });
+    const db = new Database(":memory:");
+    try {
+      fc.assert(
+        fc.property(doc, fc.constantFrom("a", "a.b", "x", "x.c"), (d, path) => {
+          if (findUnindexableValue(d, [path]) !== undefined) return;
+          const value = columnValue(d, path.split("."));
+          const same = db
+            .prepare(`SELECT ? IS ${jsonFieldExpression(path)} FROM (SELECT ? AS doc)`)
+            .pluck()
+            .get(value, JSON.stringify(d));
+          expect(same, `${JSON.stringify(d)} ${path} ${String(value)}`).toBe(1);
+        }),
+        { numRuns: 2000 },
+      );
+    } finally {
+      db.close();
+    }
   });
 });

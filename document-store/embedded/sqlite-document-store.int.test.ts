@@ -167,6 +167,116 @@ describe("SqliteDocumentStore", () => {
     }
   });
 
+  it("keeps indexed fields in columns, filled from the documents, also when added to a populated collection", async () => {
+    const store = SqliteDocumentStore.open({ file });
+    try {
+      await store.write([
+        {
+          op: "replace",
+          collection: "r",
+          id: "a",
+          document: { lot: "L1", n: 1, flag: true, sub: { k: "x" } },
+        },
+        { op: "replace", collection: "r", id: "b", document: { lot: "L2", tags: ["t"], sub: "scalar" } },
+      ]);
+      await expect(store.prepareIndexes("r", [{ name: "tags_1", keys: { tags: 1 } }])).rejects.toThrow(
+        /array/,
+      );
+      await store.prepareIndexes("r", [{ name: "lot_1_n_1", keys: { lot: 1, n: 1 } }]);
+      await store.ensureIndexes("r", [
+        { name: "lot_1_n_1", keys: { lot: 1, n: 1 } },
+        { name: "flag_1_sub.k_1", keys: { flag: 1, "sub.k": 1 } },
+      ]);
+      await store.write([
+        { op: "update", collection: "r", id: "b", update: { $set: { n: 2, flag: false } } },
+        {
+          op: "update",
+          collection: "r",
+          id: "c",
+          update: { $set: { lot: "L1", "sub.k": "y" } },
+          upsert: true,
+        },
+        { op: "update", collection: "r", id: "a", update: { $set: { other: 1 } } },
+      ]);
+      const db = new Database(file, { readonly: true });
+      try {
+        const rows = db
+          .prepare('SELECT id, "f:lot", "f:n", "f:flag", "f:sub.k" FROM c_r ORDER BY id')
+          .raw()
+          .all();
+        expect(rows).toEqual([
+          ["a", "L1", 1, Buffer.from([1]), "x"],
+          ["b", "L2", 2, Buffer.from([0]), null],
+          ["c", "L1", null, null, "y"],
+        ]);
+        const indexSql = db
+          .prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'c_r' ORDER BY name")
+          .pluck()
+          .all();
+        expect(indexSql.join("\n")).not.toMatch(/json/);
+      } finally {
+        db.close();
+      }
+      const plan = await store.explain("r", { flag: false }, { sort: { "sub.k": 1 } });
+      expect(plan.indexed, plan.detail).toBe(true);
+      expect((await store.find("r", { lot: "L1" }, { sort: { n: 1 } })).map((d) => d._id)).toEqual([
+        "c",
+        "a",
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("a collection indexed by an older version (expression indexes, no columns) keeps and extends that layout", async () => {
+    const legacyFile = join(dir, "legacy.sqlite");
+    const db = new Database(legacyFile);
+    const expression = (path: string) =>
+      `(CASE json_type(doc,'$.${path}') WHEN 'true' THEN x'01' WHEN 'false' THEN x'00' ELSE json_extract(doc,'$.${path}') END)`;
+    try {
+      db.exec(`CREATE TABLE _docstore_indexes (collection TEXT NOT NULL, name TEXT NOT NULL, keys TEXT NOT NULL,
+                 is_unique INTEGER NOT NULL, PRIMARY KEY (collection, name));
+               CREATE TABLE c_r (id TEXT PRIMARY KEY, doc TEXT NOT NULL);
+               CREATE INDEX ix_r__6c6f745f31 ON c_r (${expression("lot")});
+               INSERT INTO _docstore_indexes VALUES ('r', 'lot_1', '{"lot":1}', 0);
+               INSERT INTO c_r VALUES ('a', '{"_id":"a","lot":"L1","n":1}');`);
+      const insert = db.prepare("INSERT INTO c_r VALUES (?, ?)");
+      for (let i = 0; i < 50; i++) insert.run(`z${i}`, JSON.stringify({ _id: `z${i}`, lot: `Z${i}` }));
+    } finally {
+      db.close();
+    }
+    const store = SqliteDocumentStore.open({ file: legacyFile });
+    try {
+      await store.prepareIndexes("r", [{ name: "n_1", keys: { n: 1 } }]);
+      await store.write([
+        { op: "update", collection: "r", id: "a", update: { $set: { lot: "L2" } } },
+        { op: "replace", collection: "r", id: "b", document: { lot: "L1", n: 0 } },
+      ]);
+      await store.ensureIndexes("r", [{ name: "n_1", keys: { n: 1 } }]);
+      expect((await store.find("r", { lot: "L2" })).map((d) => d._id)).toEqual(["a"]);
+      expect((await store.find("r", { n: { $gte: 0 } }, { sort: { n: 1 } })).map((d) => d._id)).toEqual([
+        "b",
+        "a",
+      ]);
+      for (const [filter, sort] of [
+        [{ lot: "L1" }, undefined],
+        [{ n: { $gt: 0 } }, { n: 1 as const }],
+      ] as const) {
+        const plan = await store.explain("r", filter, sort === undefined ? {} : { sort });
+        expect(plan.indexed, plan.detail).toBe(true);
+      }
+    } finally {
+      await store.close();
+    }
+    const check = new Database(legacyFile, { readonly: true });
+    try {
+      const columns = check.prepare("SELECT name FROM pragma_table_info('c_r')").pluck().all();
+      expect(columns).toEqual(["id", "doc"]);
+    } finally {
+      check.close();
+    }
+  });
+
   it("moves unique values between documents within one batch", async () => {
     const store = SqliteDocumentStore.open({ file });
     try {

@@ -3,10 +3,17 @@
  * file (better-sqlite3) for durability, atomic batches and indexes.
  *
  * Layout: one table per collection, `c_<collection> (id TEXT PRIMARY KEY, doc TEXT)` holding the
- * document as JSON (with `_id`), created on first write; indexes are SQLite expression indexes
- * (see sql-translation.ts) whose specs are kept in `_docstore_indexes` so that any process that
- * opens the file plans with them. The file is in WAL mode, so one process can write (a projector)
- * while others read (the query API); every call notices schema changes made by other processes.
+ * document as JSON (with `_id`), created on first write, plus one column `"f:<path>"` per indexed
+ * field holding the field's value as the indexes order it (see sql-translation.ts). The store
+ * fills those columns from the JavaScript document on every write, so indexes are built on plain
+ * columns (no JSON parsing), and an update rewrites only the indexes whose fields it changed.
+ * Index specs are kept in `_docstore_indexes` so that any process that opens the file plans with
+ * them; the columns are the table's own. Collections whose indexes were created as expression
+ * indexes on the JSON (by versions before the columns) keep that layout, and get any new index
+ * the same way, until they are dropped (a rebuild writes fresh collections). Every writer of a
+ * file must fill the columns: do not write to it with an older version of this store.
+ * The file is in WAL mode, so one process can write (a projector) while others read (the query
+ * API); every call notices schema changes made by other processes.
  *
  * better-sqlite3 is synchronous: each call runs to completion on the calling thread; the
  * promise-returning API is the port's.
@@ -29,6 +36,7 @@ import { DocumentStoreError, DocumentStoreUnavailableError, WriteConditionFailed
 import {
   assertCollectionName,
   assertFilter,
+  isPlainObject,
   type NormalizedFindOptions,
   normalizeFindOptions,
   validateIndexSpecs,
@@ -37,10 +45,13 @@ import {
 import {
   buildCount,
   buildSelect,
+  COLUMN_PREFIX,
+  columnName,
+  columnValue,
   fieldExpression,
-  findUnindexableValue,
   indexColumns,
   interpretSqlitePlan,
+  jsonFieldExpression,
   jsonPath,
   leadingEqualities,
   quoteIdentifier,
@@ -63,25 +74,51 @@ interface CollectionStatements {
   readonly get: Statement;
   /** Rows (id, doc) of the ids in a JSON array. */
   readonly getMany: Database.Statement<[string]>;
+  /** (id, doc, every column's value). */
   readonly insert: Statement;
+  /** (doc, id): the columns unchanged. */
   readonly update: Statement;
+  /** By the changed columns' positions joined with ",": (doc, their values, id). */
+  readonly updateColumns: Map<string, Statement>;
   readonly remove: Statement;
+}
+
+/** A field kept in a column. */
+interface Column {
+  readonly path: string;
+  readonly segments: readonly string[];
 }
 
 interface CollectionState {
   readonly name: string;
   readonly table: string;
   exists: boolean;
+  /** The indexes built (the planner uses only these). */
   readonly indexes: IndexSpec[];
   readonly indexedFields: Set<string>;
+  /** The fields kept in columns, in table order. */
+  readonly columns: Column[];
+  readonly columnFields: Set<string>;
+  /** Index fields and column fields: the paths a stored document must hold only scalars at. */
+  readonly scalarPaths: readonly Column[];
+  /** Built by an older version: indexes on JSON expressions, no columns, and new indexes alike. */
+  readonly expressionIndexes: boolean;
   statements: CollectionStatements | undefined;
 }
 
-interface Pending {
+/** What one write batch touches in one collection. */
+interface Touched {
   readonly state: CollectionState;
+  readonly ids: Set<string>;
+  readonly pending: Map<string, Pending>;
+}
+
+interface Pending {
   readonly id: string;
   doc: MutableDocument | null;
   readonly existed: boolean;
+  /** The column values stored now (when it existed and the collection has columns). */
+  readonly stored: readonly SqlValue[] | undefined;
   dirty: boolean;
 }
 
@@ -107,6 +144,7 @@ export class SqliteDocumentStore implements DocumentStore {
   private readonly schemaVersionStmt: Database.Statement<[], number>;
   private readonly tableExistsStmt: Database.Statement<[string], number>;
   private readonly indexRowsStmt: Database.Statement<[string], IndexRow>;
+  private readonly columnsStmt: Database.Statement<[string], string>;
   private readonly writeTransaction: Database.Transaction<(ops: readonly WriteOp[]) => void>;
 
   private constructor(
@@ -121,11 +159,17 @@ export class SqliteDocumentStore implements DocumentStore {
     this.indexRowsStmt = db.prepare<[string], IndexRow>(
       `SELECT name, keys, is_unique FROM ${INDEX_TABLE} WHERE collection = ? ORDER BY rowid`,
     );
+    this.columnsStmt = db
+      .prepare<[string], string>("SELECT name FROM pragma_table_info(?) ORDER BY cid")
+      .pluck();
     const coalesced = db.transaction((ops: readonly WriteOp[]) => this.applyBatch(ops));
     const oneByOne = db.transaction((ops: readonly WriteOp[]) => {
       for (const op of ops) this.applyBatch([op]);
     });
     this.writeTransaction = db.transaction((ops: readonly WriteOp[]) => {
+      // Under the write lock: no other process can add columns from here on, and the columns
+      // this batch fills must be the table's.
+      this.checkSchema();
       try {
         coalesced(ops);
       } catch (error) {
@@ -173,10 +217,9 @@ export class SqliteDocumentStore implements DocumentStore {
   async ensureIndexes(collection: string, indexes: readonly IndexSpec[]): Promise<void> {
     this.guard(() => {
       validateIndexSpecs(collection, indexes);
-      this.checkSchema();
       const create = this.db.transaction(() => {
-        const state = this.collection(collection);
-        this.ensureTable(state);
+        this.checkSchema();
+        let state = this.prepareColumns(collection, indexes);
         const existing = new Map<string, IndexSpec>(state.indexes.map((i) => [i.name, i]));
         for (const spec of indexes) {
           const unique = spec.unique === true;
@@ -196,15 +239,19 @@ export class SqliteDocumentStore implements DocumentStore {
               );
             }
           }
-          this.assertIndexableData(state, Object.keys(spec.keys), spec.name);
+          // Columns hold only what passed findUnindexableValue; an expression index reads the JSON.
+          if (state.expressionIndexes) this.assertIndexableData(state, Object.keys(spec.keys), spec.name);
+          const columns = state.expressionIndexes ? undefined : state.columnFields;
           this.db.exec(
             `CREATE ${unique ? "UNIQUE " : ""}INDEX ${quoteIdentifier(sqlIndexName(collection, spec.name))} ` +
-              `ON ${quoteIdentifier(state.table)} (${indexColumns(spec.keys)})`,
+              `ON ${quoteIdentifier(state.table)} (${indexColumns(spec.keys, columns)})`,
           );
           this.db
             .prepare(`INSERT INTO ${INDEX_TABLE} (collection, name, keys, is_unique) VALUES (?, ?, ?, ?)`)
             .run(collection, spec.name, JSON.stringify(spec.keys), unique ? 1 : 0);
           existing.set(spec.name, { name: spec.name, keys: { ...spec.keys }, unique });
+          this.collections.delete(collection);
+          state = this.collection(collection);
         }
       });
       this.wrote = true;
@@ -214,6 +261,22 @@ export class SqliteDocumentStore implements DocumentStore {
         this.forgetSchema();
       }
       this.optimize();
+    });
+  }
+
+  async prepareIndexes(collection: string, indexes: readonly IndexSpec[]): Promise<void> {
+    this.guard(() => {
+      validateIndexSpecs(collection, indexes);
+      const prepare = this.db.transaction(() => {
+        this.checkSchema();
+        this.prepareColumns(collection, indexes);
+      });
+      this.wrote = true;
+      try {
+        prepare.immediate();
+      } finally {
+        this.forgetSchema();
+      }
     });
   }
 
@@ -255,11 +318,17 @@ export class SqliteDocumentStore implements DocumentStore {
       const state = this.collection(collection);
       if (!state.exists) return 0;
       const indexedBy = this.chooseIndex(state, filter, undefined);
-      const exact = buildCount(state.table, filter, state.indexedFields, indexedBy);
+      const exact = buildCount(state.table, filter, state.indexedFields, indexedBy, state.columnFields);
       if (exact !== undefined) {
         return this.statement(exact.sql).get(...exact.params) as number;
       }
-      const plan = buildSelect({ table: state.table, filter, indexedFields: state.indexedFields, indexedBy });
+      const plan = buildSelect({
+        table: state.table,
+        filter,
+        indexedFields: state.indexedFields,
+        columns: state.columnFields,
+        indexedBy,
+      });
       let n = 0;
       for (const json of this.statement(plan.sql).iterate(...plan.params)) {
         if (query.test(JSON.parse(json as string) as MutableDocument)) n++;
@@ -297,6 +366,7 @@ export class SqliteDocumentStore implements DocumentStore {
         table: state.table,
         filter,
         indexedFields: state.indexedFields,
+        columns: state.columnFields,
         sort: opts.sort,
         skip: opts.skip,
         limit: opts.limit,
@@ -362,6 +432,7 @@ export class SqliteDocumentStore implements DocumentStore {
       table: state.table,
       filter,
       indexedFields: state.indexedFields,
+      columns: state.columnFields,
       sort: opts.sort,
       skip: opts.skip,
       limit: opts.limit,
@@ -426,7 +497,7 @@ export class SqliteDocumentStore implements DocumentStore {
       const limit = best === undefined ? PROBE_LIMIT : best.entries + 1;
       const probe =
         `SELECT count(*) FROM (SELECT 1 FROM ${quoteIdentifier(state.table)} INDEXED BY ${quoteIdentifier(name)} ` +
-        `WHERE ${fieldExpression(candidate.field)} = ? LIMIT ?)`;
+        `WHERE ${fieldExpression(candidate.field, state.columnFields)} = ? LIMIT ?)`;
       const entries = this.statement(probe).get(candidate.value, limit) as number;
       if (best === undefined || entries < best.entries) best = { name, entries };
     }
@@ -437,17 +508,19 @@ export class SqliteDocumentStore implements DocumentStore {
 
   /** Applies the ops in memory, one load per touched document, then writes each changed document once. */
   private applyBatch(ops: readonly WriteOp[]): void {
-    const pending = new Map<string, Pending>();
-    const loaded = this.loadTouched(ops);
+    const touched = new Map<string, Touched>();
     for (const op of ops) {
-      const key = `${op.collection}\u0000${op.id}`;
-      let p = pending.get(key);
-      if (p === undefined) {
-        const state = this.collection(op.collection);
-        const doc = loaded.get(key) ?? null;
-        p = { state, id: op.id, doc, existed: doc !== null, dirty: false };
-        pending.set(key, p);
+      let t = touched.get(op.collection);
+      if (t === undefined) {
+        t = { state: this.collection(op.collection), ids: new Set(), pending: new Map() };
+        touched.set(op.collection, t);
       }
+      t.ids.add(op.id);
+    }
+    for (const t of touched.values()) this.loadTouched(t);
+    for (const op of ops) {
+      const t = touched.get(op.collection) as Touched;
+      const p = t.pending.get(op.id) as Pending;
       switch (op.op) {
         case "update": {
           if (op.if !== undefined) {
@@ -471,64 +544,128 @@ export class SqliteDocumentStore implements DocumentStore {
           break;
       }
     }
-    for (const p of pending.values()) {
-      if (!p.dirty) continue;
-      if (p.doc === null) {
-        if (p.existed) this.statementsOf(p.state).remove.run(p.id);
-        continue;
-      }
-      const bad = findUnindexableValue(p.doc, p.state.indexedFields);
-      if (bad !== undefined) {
-        throw new DocumentStoreError(
-          `${p.state.name}/${p.id}: field '${bad}' is indexed, and the embedded store indexes only ` +
-            "scalar values (no arrays or embedded documents at or above an indexed path)",
-        );
-      }
-      const json = JSON.stringify(p.doc);
-      if (p.existed) {
-        this.statementsOf(p.state).update.run(json, p.id);
-      } else {
-        this.ensureTable(p.state);
-        this.statementsOf(p.state).insert.run(p.id, json);
-      }
+    for (const { state, pending } of touched.values()) {
+      for (const p of pending.values()) if (p.dirty) this.store(state, p);
     }
   }
 
+  /** Writes one changed document (or deletes it): its JSON and the columns that changed. */
+  private store(state: CollectionState, p: Pending): void {
+    if (p.doc === null) {
+      if (p.existed) this.statementsOf(state).remove.run(p.id);
+      return;
+    }
+    for (const field of state.scalarPaths) {
+      if (!holdsScalar(p.doc, field.segments)) {
+        throw new DocumentStoreError(
+          `${state.name}/${p.id}: field '${field.path}' is indexed, and the embedded store indexes only ` +
+            "scalar values (no arrays or embedded documents at or above an indexed path)",
+        );
+      }
+    }
+    const json = JSON.stringify(p.doc);
+    const { columns } = state;
+    if (!p.existed) {
+      this.ensureTable(state);
+      const values: SqlValue[] = [p.id, json];
+      for (const column of columns) values.push(columnValue(p.doc, column.segments));
+      this.statementsOf(state).insert.run(...values);
+      return;
+    }
+    if (p.stored === undefined) {
+      this.statementsOf(state).update.run(json, p.id);
+      return;
+    }
+    // Only the columns that changed: SQLite then leaves the indexes of the others alone.
+    let changed: number[] | undefined;
+    const values: SqlValue[] = [json];
+    for (let i = 0; i < columns.length; i++) {
+      const value = columnValue(p.doc, (columns[i] as Column).segments);
+      if (value !== p.stored[i]) {
+        changed ??= [];
+        changed.push(i);
+        values.push(value);
+      }
+    }
+    if (changed === undefined) {
+      this.statementsOf(state).update.run(json, p.id);
+      return;
+    }
+    values.push(p.id);
+    this.updateStatement(state, changed).run(...values);
+  }
+
   /**
-   * Every document the ops touch, keyed by collection and id, with one query per collection
-   * (ids passed as one JSON array) instead of one lookup per document: in a rebuild's fresh
+   * Loads every document of `t.ids` into `t.pending`, with one query for the collection (ids
+   * passed as one JSON array) instead of one lookup per document: in a rebuild's fresh
    * collections most lookups find nothing, and each round trip into SQLite costs more than the
    * index probe itself. A batch touching a single document keeps the plain lookup.
    */
-  private loadTouched(ops: readonly WriteOp[]): Map<string, MutableDocument> {
-    const idsByCollection = new Map<string, Set<string>>();
-    for (const op of ops) {
-      let ids = idsByCollection.get(op.collection);
-      if (ids === undefined) {
-        ids = new Set();
-        idsByCollection.set(op.collection, ids);
-      }
-      ids.add(op.id);
+  private loadTouched(t: Touched): void {
+    const { state, ids, pending } = t;
+    const add = (id: string, json: string | undefined) => {
+      const doc = json === undefined ? null : (JSON.parse(json) as MutableDocument);
+      const stored =
+        doc === null || state.columns.length === 0
+          ? undefined
+          : state.columns.map((c) => columnValue(doc, c.segments));
+      pending.set(id, { id, doc, existed: doc !== null, stored, dirty: false });
+    };
+    if (!state.exists) {
+      for (const id of ids) add(id, undefined);
+      return;
     }
-    const loaded = new Map<string, MutableDocument>();
-    for (const [collection, ids] of idsByCollection) {
-      const state = this.collection(collection);
-      if (!state.exists) continue;
-      const statements = this.statementsOf(state);
-      if (ids.size === 1) {
-        const [id] = ids as Set<string> & [string];
-        const json = statements.get.get(id) as string | undefined;
-        if (json !== undefined) loaded.set(`${collection}\u0000${id}`, JSON.parse(json) as MutableDocument);
-        continue;
-      }
-      for (const row of statements.getMany.iterate(JSON.stringify([...ids])) as Iterable<{
-        id: string;
-        doc: string;
-      }>) {
-        loaded.set(`${collection}\u0000${row.id}`, JSON.parse(row.doc) as MutableDocument);
-      }
+    const statements = this.statementsOf(state);
+    if (ids.size === 1) {
+      const [id] = ids as Set<string> & [string];
+      add(id, statements.get.get(id) as string | undefined);
+      return;
     }
-    return loaded;
+    for (const row of statements.getMany.iterate(JSON.stringify([...ids])) as Iterable<{
+      id: string;
+      doc: string;
+    }>) {
+      add(row.id, row.doc);
+    }
+    for (const id of ids) if (!pending.has(id)) add(id, undefined);
+  }
+
+  /**
+   * Creates the collection if missing and a column for every field of `indexes` it does not keep
+   * in one yet: a new table gets them before `doc` (an index build reads them without stepping
+   * over the JSON); an existing one gets them appended, filled from the JSON of its documents
+   * (refused, like an index, if one holds an array or an embedded document there). A collection
+   * with expression indexes gets no columns. Inside a write transaction; returns the fresh state.
+   */
+  private prepareColumns(collection: string, indexes: readonly IndexSpec[]): CollectionState {
+    const state = this.collection(collection);
+    if (state.expressionIndexes) {
+      this.ensureTable(state);
+      return state;
+    }
+    const missing = new Map<string, string>(); // path → the first index that needs it
+    for (const spec of indexes)
+      for (const path of Object.keys(spec.keys))
+        if (path !== "_id" && !state.columnFields.has(path) && !missing.has(path))
+          missing.set(path, spec.name);
+    if (missing.size === 0) {
+      this.ensureTable(state);
+      return state;
+    }
+    const table = quoteIdentifier(state.table);
+    if (!state.exists) {
+      const columns = [...missing.keys()].map((path) => `${columnName(path)}, `).join("");
+      this.db.exec(`CREATE TABLE ${table} (id TEXT PRIMARY KEY, ${columns}doc TEXT NOT NULL)`);
+    } else {
+      for (const [path, indexName] of missing) {
+        this.assertIndexableData(state, [path], indexName);
+        this.db.exec(`ALTER TABLE ${table} ADD COLUMN ${columnName(path)}`);
+      }
+      const fill = [...missing.keys()].map((path) => `${columnName(path)} = ${jsonFieldExpression(path)}`);
+      this.db.exec(`UPDATE ${table} SET ${fill.join(", ")}`);
+    }
+    this.collections.delete(collection);
+    return this.collection(collection);
   }
 
   private assertIndexableData(state: CollectionState, paths: readonly string[], indexName: string): void {
@@ -582,12 +719,25 @@ export class SqliteDocumentStore implements DocumentStore {
       indexes.push({ name: row.name, keys, unique: row.is_unique === 1 });
       for (const field of Object.keys(keys)) indexedFields.add(field);
     }
+    const columns: Column[] = [];
+    for (const column of this.columnsStmt.all(table)) {
+      if (!column.startsWith(COLUMN_PREFIX)) continue;
+      const path = column.slice(COLUMN_PREFIX.length);
+      columns.push({ path, segments: path.split(".") });
+    }
+    const columnFields = new Set(columns.map((c) => c.path));
     const state: CollectionState = {
       name,
       table,
       exists: this.tableExistsStmt.get(table) !== undefined,
       indexes,
       indexedFields,
+      columns,
+      columnFields,
+      scalarPaths: [...new Set([...indexedFields, ...columnFields])]
+        .filter((path) => path !== "_id")
+        .map((path) => ({ path, segments: path.split(".") })),
+      expressionIndexes: [...indexedFields].some((field) => field !== "_id" && !columnFields.has(field)),
       statements: undefined,
     };
     this.collections.set(name, state);
@@ -610,12 +760,31 @@ export class SqliteDocumentStore implements DocumentStore {
         getMany: this.db.prepare<[string]>(
           `SELECT id, doc FROM ${t} WHERE id IN (SELECT value FROM json_each(?))`,
         ),
-        insert: this.db.prepare<SqlValue[]>(`INSERT INTO ${t} (id, doc) VALUES (?, ?)`),
+        insert: this.db.prepare<SqlValue[]>(
+          `INSERT INTO ${t} (id, doc${state.columns.map((c) => `, ${columnName(c.path)}`).join("")}) ` +
+            `VALUES (?, ?${", ?".repeat(state.columns.length)})`,
+        ),
         update: this.db.prepare<SqlValue[]>(`UPDATE ${t} SET doc = ? WHERE id = ?`),
+        updateColumns: new Map(),
         remove: this.db.prepare<SqlValue[]>(`DELETE FROM ${t} WHERE id = ?`),
       };
     }
     return state.statements;
+  }
+
+  /** The UPDATE of `doc` and of the columns at `changed` (positions in state.columns). */
+  private updateStatement(state: CollectionState, changed: readonly number[]): Statement {
+    const statements = this.statementsOf(state);
+    const key = changed.join(",");
+    let statement = statements.updateColumns.get(key);
+    if (statement === undefined) {
+      const set = changed.map((i) => `, ${columnName((state.columns[i] as Column).path)} = ?`).join("");
+      statement = this.db.prepare<SqlValue[]>(
+        `UPDATE ${quoteIdentifier(state.table)} SET doc = ?${set} WHERE id = ?`,
+      );
+      statements.updateColumns.set(key, statement);
+    }
+    return statement;
   }
 
   /** Prepared statements by SQL text (plucking the single column), least recently used evicted. */
@@ -675,6 +844,20 @@ export class SqliteDocumentStore implements DocumentStore {
     }
     return new DocumentStoreError(messageOf(error), { cause: error });
   }
+}
+
+/**
+ * Whether `doc` holds no array or embedded document at `segments` or above it (what the store
+ * indexes; see findUnindexableValue, which this is with the path split once).
+ */
+function holdsScalar(doc: Readonly<Record<string, unknown>>, segments: readonly string[]): boolean {
+  let current: unknown = doc;
+  for (const segment of segments) {
+    if (!isPlainObject(current)) return true; // missing, null or a scalar on the way: the field is missing
+    current = current[segment];
+    if (Array.isArray(current)) return false;
+  }
+  return !isPlainObject(current);
 }
 
 function compileQuery(filter: Filter): Query {

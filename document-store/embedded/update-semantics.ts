@@ -6,6 +6,7 @@
  */
 import type { Modifier } from "mingo/updater";
 import { update as mingoUpdate } from "mingo/updater";
+import { cloneDeep, isEqual } from "mingo/util";
 import { DocumentStoreError, type UpdateDocument } from "../port.js";
 import { isPlainObject } from "../validation.js";
 
@@ -113,35 +114,210 @@ export function findConflictingPaths(update: UpdateDocument): [string, string] |
   return undefined;
 }
 
-const FAST_OPERATORS = new Set(["$set", "$inc", "$unset"]);
 const PLAIN_SEGMENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** One path of an update shape, split once. */
+interface PathPlan {
+  readonly path: string;
+  readonly parents: readonly string[];
+  readonly last: string;
+}
+
+type FastOperator = "$set" | "$inc" | "$unset" | "$min" | "$max";
+
+interface OperatorPlan {
+  readonly operator: FastOperator;
+  /** The update's key holding the argument: the operator, or $setOnInsert (applied as $set). */
+  readonly source: string;
+  readonly paths: readonly PathPlan[];
+}
+
 /**
- * The operators projections use on every event ($set, $inc, $unset on plain dotted paths) applied
- * directly: mingo's updater rebuilds its operator tables and deep-copies the document on every
- * call, which dominated replays. Returns undefined when the modifier needs anything else, and the
- * caller falls back to mingo. assertUpdateApplicable has already rejected type errors. The
- * contract's model-based property test checks the two paths agree.
+ * What does not depend on the values or the document, worked out once per update shape (its
+ * operators and paths, in order): the conflict check, and the split paths for the fast path.
  */
-function fastUpdate(doc: MutableDocument, modifier: Record<string, unknown>): boolean | undefined {
-  for (const [operator, argument] of Object.entries(modifier)) {
-    if (!FAST_OPERATORS.has(operator) || !isPlainObject(argument)) return undefined;
-    for (const [path, value] of Object.entries(argument)) {
-      if (path === "_id" || path.startsWith("_id.")) return undefined; // mingo raises MongoDB's immutable-_id error
-      if (!path.split(".").every((segment) => PLAIN_SEGMENT.test(segment))) return undefined;
-      if (operator === "$inc" && typeof value !== "number") return undefined;
-      if (operator === "$set" && value !== null && typeof value === "object" && !isPlainObject(value))
-        return undefined;
+interface ShapePlan {
+  /** The shape itself: the update's operators and each one's paths, in order. */
+  readonly operators: readonly string[];
+  readonly keys: readonly (readonly string[])[];
+  readonly conflict: [string, string] | undefined;
+  /** The operators other than $setOnInsert, in order; undefined when one of them needs mingo. */
+  readonly modifier: readonly OperatorPlan[] | undefined;
+  /** $setOnInsert applied as a $set; undefined when absent or when it needs mingo. */
+  readonly setOnInsert: readonly OperatorPlan[] | undefined;
+}
+
+const FAST_OPERATORS: ReadonlySet<string> = new Set(["$set", "$inc", "$unset", "$min", "$max"]);
+/** Operators whose shape can be cached (a $rename's conflicts depend on its values). */
+const SHAPE_OPERATORS: ReadonlySet<string> = new Set([...FAST_OPERATORS, "$setOnInsert"]);
+const SHAPE_CACHE_SIZE = 512;
+/** Plans by first operator and its first path (no key string to build per op), then compared. */
+const shapes = new Map<string, Map<string, ShapePlan[]>>();
+let shapeCount = 0;
+
+function pathPlan(path: string): PathPlan | undefined {
+  if (path === "_id" || path.startsWith("_id.")) return undefined; // mingo raises MongoDB's immutable-_id error
+  const segments = path.split(".");
+  // Names Object.prototype has (constructor, __proto__, …) are left to mingo and its checks.
+  if (!segments.every((segment) => PLAIN_SEGMENT.test(segment) && !(segment in Object.prototype)))
+    return undefined;
+  const last = segments.pop() as string;
+  return { path, parents: segments, last };
+}
+
+function operatorPlan(
+  operator: FastOperator,
+  source: string,
+  argument: Record<string, unknown>,
+): OperatorPlan | undefined {
+  const paths: PathPlan[] = [];
+  for (const path of Object.keys(argument)) {
+    const plan = pathPlan(path);
+    if (plan === undefined) return undefined;
+    paths.push(plan);
+  }
+  return { operator, source, paths };
+}
+
+/** Whether `update` has exactly the operators and paths of `shape`, in the same order. */
+function hasShape(update: UpdateDocument, shape: ShapePlan): boolean {
+  let i = 0;
+  for (const operator in update) {
+    if (shape.operators[i] !== operator) return false;
+    const keys = shape.keys[i] as readonly string[];
+    const argument = update[operator] as Record<string, unknown>;
+    let j = 0;
+    for (const path in argument) if (keys[j++] !== path) return false;
+    if (j !== keys.length) return false;
+    i++;
+  }
+  return i === shape.operators.length;
+}
+
+/**
+ * The plan of an update's shape, cached by its operators and paths; undefined for updates with
+ * other operators (left to the general path).
+ */
+function shapeOf(update: UpdateDocument): ShapePlan | undefined {
+  let first: string | undefined;
+  let firstPath = "";
+  for (const operator in update) {
+    first = operator;
+    const argument = update[operator];
+    if (!isPlainObject(argument)) return undefined;
+    for (const path in argument) {
+      firstPath = path;
+      break;
+    }
+    break;
+  }
+  if (first === undefined) return undefined;
+  const candidates = shapes.get(first)?.get(firstPath);
+  if (candidates !== undefined) for (const shape of candidates) if (hasShape(update, shape)) return shape;
+
+  const operators = Object.keys(update);
+  if (!operators.every((operator) => SHAPE_OPERATORS.has(operator) && isPlainObject(update[operator])))
+    return undefined;
+  const keys = operators.map((operator) => Object.keys(update[operator] as Record<string, unknown>));
+  let modifier: OperatorPlan[] | undefined = [];
+  let setOnInsert: OperatorPlan[] | undefined;
+  for (const operator of operators) {
+    const argument = update[operator] as Record<string, unknown>;
+    if (operator === "$setOnInsert") {
+      const plan = operatorPlan("$set", operator, argument);
+      setOnInsert = plan === undefined ? undefined : [plan];
+      continue;
+    }
+    const plan = operatorPlan(operator as FastOperator, operator, argument);
+    if (plan === undefined) modifier = undefined;
+    else modifier?.push(plan);
+  }
+  const shape: ShapePlan = { operators, keys, conflict: findConflictingPaths(update), modifier, setOnInsert };
+  if (shapeCount >= SHAPE_CACHE_SIZE) {
+    shapes.clear();
+    shapeCount = 0;
+  }
+  let byPath = shapes.get(first);
+  if (byPath === undefined) {
+    byPath = new Map();
+    shapes.set(first, byPath);
+  }
+  byPath.set(firstPath, [...(byPath.get(firstPath) ?? []), shape]);
+  shapeCount++;
+  return shape;
+}
+
+/** Whether `value` is an argument the fast path handles for `operator` as mingo would. */
+function fastArgument(operator: FastOperator, value: unknown): boolean {
+  switch (operator) {
+    case "$set":
+      return (
+        value === null ||
+        typeof value === "string" ||
+        typeof value === "number" ||
+        typeof value === "boolean" ||
+        isPlainObject(value)
+      );
+    case "$inc":
+      return typeof value === "number" && !Number.isNaN(value);
+    case "$min":
+    case "$max":
+      return typeof value === "number" || typeof value === "string";
+    case "$unset":
+      return true;
+  }
+}
+
+/**
+ * Whether every path of the plan is one the fast path applies exactly as assertUpdateApplicable
+ * and mingo would, on `doc` as it is: every existing parent a plain object, and the existing
+ * value of a type the operator takes without an error or a cross-type comparison. Mutates nothing.
+ */
+function fastApplicable(
+  doc: MutableDocument,
+  plans: readonly OperatorPlan[],
+  update: UpdateDocument,
+): boolean {
+  for (const { operator, source, paths } of plans) {
+    const argument = update[source] as Record<string, unknown>;
+    for (const { path, parents, last } of paths) {
+      const value = argument[path];
+      if (!fastArgument(operator, value)) return false;
+      let parent: Record<string, unknown> | undefined = doc;
+      for (const segment of parents) {
+        const next: unknown = parent[segment];
+        if (next === undefined) {
+          parent = undefined; // created on the way ($unset: nothing to do)
+          break;
+        }
+        if (!isPlainObject(next)) return false; // an error, or mingo's handling of arrays: the general path
+        parent = next;
+      }
+      if (parent === undefined) continue;
+      const before = parent[last];
+      if (before === undefined) continue;
+      if (operator === "$inc" && (typeof before !== "number" || Number.isNaN(before))) return false;
+      if ((operator === "$min" || operator === "$max") && typeof before !== typeof value) return false;
     }
   }
+  return true;
+}
+
+/**
+ * Applies $set, $inc, $unset, $min and $max on plain dotted paths directly, with mingo's
+ * semantics (its equality and deep copy for $set, its comparison for $min/$max): mingo's updater
+ * rebuilds its operator tables on every call, which dominated replays. Only called once
+ * fastApplicable has said yes. Returns whether anything changed.
+ */
+function fastUpdate(doc: MutableDocument, plans: readonly OperatorPlan[], update: UpdateDocument): boolean {
   let changed = false;
-  for (const [operator, argument] of Object.entries(modifier) as [string, Record<string, unknown>][]) {
-    for (const [path, value] of Object.entries(argument)) {
-      const segments = path.split(".");
-      const last = segments.pop() as string;
+  for (const { operator, source, paths } of plans) {
+    const argument = update[source] as Record<string, unknown>;
+    for (const { path, parents, last } of paths) {
+      const value = argument[path];
       let parent: Record<string, unknown> = doc;
       let missingParent = false;
-      for (const segment of segments) {
+      for (const segment of parents) {
         let next = parent[segment];
         if (next === undefined) {
           if (operator === "$unset") {
@@ -155,23 +331,34 @@ function fastUpdate(doc: MutableDocument, modifier: Record<string, unknown>): bo
       }
       if (missingParent) continue;
       const before = parent[last];
-      if (operator === "$unset") {
-        if (before !== undefined) {
-          delete parent[last];
+      switch (operator) {
+        case "$set":
+          if (before === value || (before !== undefined && isEqual(before, value))) break;
+          parent[last] = typeof value === "object" && value !== null ? cloneDeep(value) : value;
           changed = true;
+          break;
+        case "$inc": {
+          const after = ((before as number | undefined) || 0) + (value as number);
+          parent[last] = after;
+          if (after !== before) changed = true;
+          break;
         }
-      } else if (operator === "$inc") {
-        parent[last] = (typeof before === "number" ? before : 0) + (value as number);
-        if (before === undefined || value !== 0) changed = true;
-      } else {
-        if (value !== null && typeof value === "object") {
-          const copy = structuredClone(value);
-          if (before === undefined || JSON.stringify(before) !== JSON.stringify(copy)) changed = true;
-          parent[last] = copy;
-        } else {
-          if (before !== value) changed = true;
+        case "$min":
+          if (before !== undefined && !((before as number | string) > (value as number | string))) break;
           parent[last] = value;
-        }
+          changed = true;
+          break;
+        case "$max":
+          if (before !== undefined && !((before as number | string) < (value as number | string))) break;
+          parent[last] = value;
+          changed = true;
+          break;
+        case "$unset":
+          if (Object.hasOwn(parent, last)) {
+            delete parent[last];
+            if (before !== undefined) changed = true;
+          }
+          break;
       }
     }
   }
@@ -180,8 +367,6 @@ function fastUpdate(doc: MutableDocument, modifier: Record<string, unknown>): bo
 
 function runMingo(doc: MutableDocument, modifier: Record<string, unknown>): boolean {
   if (Object.keys(modifier).length === 0) return false;
-  const fast = fastUpdate(doc, modifier);
-  if (fast !== undefined) return fast;
   try {
     const changed = mingoUpdate(doc, modifier as Modifier<MutableDocument>, undefined, undefined, {
       cloneMode: "deep",
@@ -206,6 +391,55 @@ export interface UpdateOutcome {
  * update and `$setOnInsert` only when upserting; otherwise a missing document stays missing.
  */
 export function applyUpdate(
+  current: MutableDocument | null,
+  id: string,
+  update: UpdateDocument,
+  upsert: boolean,
+): UpdateOutcome {
+  const shape = shapeOf(update);
+  const conflict = shape === undefined ? findConflictingPaths(update) : shape.conflict;
+  if (conflict !== undefined) {
+    throw new DocumentStoreError(
+      `Updating the path '${conflict[0]}' would create a conflict at '${conflict[1]}'`,
+    );
+  }
+  if (current !== null) {
+    return { doc: current, changed: applyModifier(current, update, shape?.modifier) };
+  }
+  if (!upsert) return { doc: null, changed: false };
+  const created: MutableDocument = { _id: id };
+  applyModifier(created, update, shape?.modifier);
+  const { $setOnInsert } = update;
+  if (isPlainObject($setOnInsert)) {
+    const setOnInsert = shape?.setOnInsert;
+    if (setOnInsert !== undefined && fastApplicable(created, setOnInsert, update)) {
+      fastUpdate(created, setOnInsert, update);
+    } else {
+      assertUpdateApplicable(created, { $set: $setOnInsert });
+      runMingo(created, { $set: $setOnInsert });
+    }
+  }
+  return { doc: created, changed: true };
+}
+
+/**
+ * The update's operators but $setOnInsert, applied to `doc`: directly when the shape's plan and
+ * the document allow it, else checked (assertUpdateApplicable) and applied by mingo. Both give
+ * the same document, changed flag and errors (update-semantics.unit.test.ts compares them).
+ */
+function applyModifier(
+  doc: MutableDocument,
+  update: UpdateDocument,
+  plans: readonly OperatorPlan[] | undefined,
+): boolean {
+  if (plans !== undefined && fastApplicable(doc, plans, update)) return fastUpdate(doc, plans, update);
+  const { $setOnInsert: _ignored, ...modifier } = update;
+  assertUpdateApplicable(doc, modifier);
+  return runMingo(doc, modifier);
+}
+
+/** applyUpdate without the fast path and the shape cache: the reference it is tested against. */
+export function applyUpdateGenerally(
   current: MutableDocument | null,
   id: string,
   update: UpdateDocument,

@@ -1,9 +1,11 @@
+import fc from "fast-check";
 import type { Modifier } from "mingo/updater";
 import { update as mingoUpdate } from "mingo/updater";
 import { describe, expect, it } from "vitest";
 import { DocumentStoreError } from "../port.js";
 import {
   applyUpdate,
+  applyUpdateGenerally,
   assertUpdateApplicable,
   findConflictingPaths,
   type MutableDocument,
@@ -81,7 +83,7 @@ describe("replacementDocument", () => {
   });
 });
 
-describe("fast path for $set/$inc/$unset agrees with mingo's updater", () => {
+describe("fast path for $set/$inc/$unset/$min/$max agrees with mingo's updater", () => {
   const cases: Array<[string, Record<string, unknown>, Record<string, Record<string, unknown>>]> = [
     [
       "nested object then dotted set",
@@ -102,6 +104,12 @@ describe("fast path for $set/$inc/$unset agrees with mingo's updater", () => {
     ],
     ["set same value", { _id: "x", a: { b: 1 } }, { $set: { a: { b: 1 } } }],
     ["dotted creates parents", { _id: "x" }, { $set: { "a.b.c": 5 }, $inc: { "n.m": 1 } }],
+    [
+      "min and max on strings and numbers",
+      { _id: "r", heldUntil: "9999-12-31T23:59:59.999Z", n: 5 },
+      { $min: { heldUntil: "2026-11-22T11:05:00.000Z", m: 3 }, $max: { n: 7, "sub.t": "a" } },
+    ],
+    ["min and max that change nothing", { _id: "r", a: "b", n: 5 }, { $min: { a: "c" }, $max: { n: 5 } }],
   ];
   it.each(cases)("%s", (_name, doc, update) => {
     const viaStore = applyUpdate(structuredClone(doc) as MutableDocument, doc._id as string, update, false);
@@ -111,5 +119,103 @@ describe("fast path for $set/$inc/$unset agrees with mingo's updater", () => {
     });
     expect(viaStore.doc).toEqual(reference);
     expect(viaStore.changed).toBe(modified.length > 0);
+  });
+});
+
+// ---- the fast path (shape cache, direct application) against the general path (checks + mingo) ----
+
+const scalar = fc.oneof(
+  fc.integer({ min: -3, max: 3 }),
+  fc.constantFrom(0.5, -0, Number.NaN, "", "a", "b", "강남", "🚗", true, false, null),
+);
+const value: fc.Arbitrary<unknown> = fc.oneof(
+  { weight: 4, arbitrary: scalar },
+  { weight: 1, arbitrary: fc.array(scalar, { maxLength: 2 }) },
+  { weight: 1, arbitrary: fc.dictionary(fc.constantFrom("x", "y"), scalar, { maxKeys: 2 }) },
+);
+const PATHS = [
+  "n",
+  "s",
+  "sub",
+  "sub.x",
+  "sub.y",
+  "sub.x.z",
+  "arr",
+  "arr.0",
+  "_id",
+  "constructor",
+  "__proto__",
+];
+const field = fc.constantFrom(...PATHS.slice(0, 7));
+const documentArbitrary = fc
+  .record(
+    {
+      n: value,
+      s: value,
+      sub: fc.oneof(value, fc.record({ x: value, y: value }, { requiredKeys: [] })),
+      arr: fc.array(scalar, { maxLength: 2 }),
+    },
+    { requiredKeys: [] },
+  )
+  .map((doc) => ({ _id: "d", ...doc }) as MutableDocument);
+const OPERATORS = ["$set", "$inc", "$unset", "$min", "$max", "$setOnInsert", "$push"] as const;
+const updateArbitrary = fc
+  .array(
+    fc.tuple(
+      fc.constantFrom(...OPERATORS),
+      fc.oneof({ weight: 9, arbitrary: field }, { weight: 1, arbitrary: fc.constantFrom(...PATHS) }),
+      value,
+    ),
+    { minLength: 1, maxLength: 4 },
+  )
+  .map((entries) => {
+    const update: Record<string, Record<string, unknown>> = {};
+    for (const [operator, path, v] of entries) update[operator] = { ...update[operator], [path]: v };
+    return update;
+  });
+
+/** The outcome of one path, with the document it leaves (or the error it throws). */
+function outcome(run: () => { doc: MutableDocument | null; changed: boolean }) {
+  try {
+    const { doc, changed } = run();
+    return { doc: doc === null ? null : JSON.stringify(doc), object: doc, changed };
+  } catch (error) {
+    return {
+      error: error instanceof DocumentStoreError ? error.message : `not a DocumentStoreError: ${error}`,
+    };
+  }
+}
+
+describe("applyUpdate (fast path and cached shapes) agrees with the general path", () => {
+  it("on random documents and updates: same document, key order, changed flag and errors", () => {
+    fc.assert(
+      fc.property(
+        fc.option(documentArbitrary, { nil: null }),
+        fc.array(fc.tuple(updateArbitrary, fc.boolean()), { minLength: 1, maxLength: 4 }),
+        (start, updates) => {
+          let fast: MutableDocument | null = start === null ? null : structuredClone(start);
+          let general: MutableDocument | null = start === null ? null : structuredClone(start);
+          for (const [update, upsert] of updates) {
+            // Each path gets its own copy: mingo's $min/$max put the op's value itself into the document.
+            const a = outcome(() => applyUpdate(fast, "d", structuredClone(update), upsert));
+            const b = outcome(() => applyUpdateGenerally(general, "d", structuredClone(update), upsert));
+            expect({ ...a, object: undefined }).toEqual({ ...b, object: undefined });
+            if ("error" in a) return; // a batch stops at its first error
+            expect(a.object).toEqual(b.object);
+            fast = a.object ?? null;
+            general = b.object ?? null;
+          }
+        },
+      ),
+      { numRuns: 3000 },
+    );
+  });
+
+  it("a shape seen before applies the same way to a document in another state", () => {
+    const update = { $set: { "sub.x": 1 }, $inc: { n: 1 } };
+    expect(applyUpdate({ _id: "a" }, "a", update, false).doc).toEqual({ _id: "a", sub: { x: 1 }, n: 1 });
+    const scalarSub = { _id: "b", sub: "text", n: 1 } as MutableDocument;
+    expect(() => applyUpdate(scalarSub, "b", update, false)).toThrow(/Cannot create field 'x'/);
+    expect(() => applyUpdate({ _id: "c", n: "1" }, "c", update, false)).toThrow(/non-numeric/);
   });
 });

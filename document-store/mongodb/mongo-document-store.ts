@@ -88,6 +88,12 @@ export class MongoDocumentStore implements DocumentStore {
     });
   }
 
+  /** MongoDB has nothing to prepare: the collection is created, ensureIndexes builds the indexes. */
+  async prepareIndexes(collection: string, indexes: readonly IndexSpec[]): Promise<void> {
+    validateIndexSpecs(collection, indexes);
+    await this.ensureIndexes(collection, []);
+  }
+
   async findById<T extends Document = Document>(collection: string, id: string): Promise<T | null> {
     assertCollectionName(collection);
     if (typeof id !== "string") throw new DocumentStoreError("id must be a string");

@@ -227,6 +227,42 @@ describe("SqliteEventStore (embedded only)", () => {
     expect(live).toEqual([...many, "many40"]);
   });
 
+  it("reads a type filter right through dense and sparse stretches of the log, in both directions and live", async () => {
+    // Dense for [A, B] (the read switches to scanning the range), sparse (back to the index), dense again.
+    const stretches: [string, number][] = [
+      ["A", 1500],
+      ["B", 700],
+      ["C", 1800],
+      ["A", 3],
+      ["C", 1200],
+      ["B", 2500],
+      ["C", 40],
+      ["A", 1100],
+    ];
+    for (const [type, count] of stretches) {
+      for (let done = 0; done < count; done += 500)
+        await store.appendToStream(`s-${type}`, events(Math.min(500, count - done), type), {
+          expectedRevision: "any",
+        });
+    }
+    const all = await collect(store.readAll());
+    const selected = all.filter((e) => e.type === "A" || e.type === "B").map((e) => e.position.commit);
+    const filter = { eventTypes: ["A", "B"] };
+    const forwards = await collect(store.readAll({ filter }));
+    expect(forwards.map((e) => e.position.commit)).toEqual(selected);
+    const backwards = await collect(store.readAll({ filter, direction: "backwards" }));
+    expect(backwards.map((e) => e.position.commit)).toEqual([...selected].reverse());
+    const from = { commit: 3000, prepare: 3000 };
+    const after = await collect(store.readAll({ filter, from, maxCount: 2000 }));
+    expect(after.map((e) => e.position.commit)).toEqual(selected.filter((p) => p > 3000).slice(0, 2000));
+    const live: number[] = [];
+    subscriptions.push(
+      store.subscribeToAll({ from: "start", filter }).subscribe((e) => live.push(e.position.commit)),
+    );
+    await eventually(() => live.length === selected.length, `${selected.length} events`);
+    expect(live).toEqual(selected);
+  });
+
   it("pages through reads longer than a page, in both directions", async () => {
     for (let i = 0; i < 5; i++) {
       await store.appendToStream("big-1", events(500), { expectedRevision: "any" });

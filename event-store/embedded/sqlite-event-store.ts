@@ -66,6 +66,10 @@ const PAGE_SIZE = 1000;
 const MAX_GROUP = 1000;
 /** Beyond this many disjoint index selections, a filtered read scans the log instead of merging. */
 const MAX_MERGED_SELECTIONS = 16;
+/** A filtered read scans the log range instead of merging index walks while at least this share of it is selected… */
+const DENSE_SHARE = 0.75;
+/** …as found by a page of at least this many selected events. */
+const DENSE_MIN_ROWS = 64;
 const NO_UPPER_BOUND = Number.MAX_SAFE_INTEGER;
 const END_OF_READ: Page<EventRow> = { rows: [], last: true };
 
@@ -94,6 +98,12 @@ type ReadPlan =
       readonly kind: "selections";
       readonly resolve: () => readonly IndexSelection[];
       readonly matches: (streamId: string, type: string) => boolean;
+      /**
+       * The last page found the selected events dense in the log (most positions of its range):
+       * the next page scans the range and filters, cheaper than merging index walks then
+       * looking the rows up (a projector that follows every type the log holds).
+       */
+      dense: boolean;
     };
 
 type PreparedEvent = readonly [id: string, type: string, data: string, metadata: string];
@@ -505,7 +515,7 @@ export class SqliteEventStore implements EventStore {
         return { kind: filter.kind };
       case "types": {
         const selections = filter.eventTypes.map((key): IndexSelection => ({ selection: "type", key }));
-        return { kind: "selections", resolve: () => selections, matches: eventMatcher(filter) };
+        return { kind: "selections", resolve: () => selections, matches: eventMatcher(filter), dense: false };
       }
       case "prefixes": {
         const fixed: IndexSelection[] = [];
@@ -527,7 +537,12 @@ export class SqliteEventStore implements EventStore {
                   ),
                 ),
               ];
-        return { kind: "selections", resolve: resolveSelections, matches: eventMatcher(filter) };
+        return {
+          kind: "selections",
+          resolve: resolveSelections,
+          matches: eventMatcher(filter),
+          dense: false,
+        };
       }
     }
   }
@@ -550,6 +565,7 @@ export class SqliteEventStore implements EventStore {
     const statements = backwards ? this.backwards : this.forwards;
     if (plan.kind === "none") return { rows: [], exhausted: true, cursor: backwards ? lo : hi };
     if (plan.kind === "all") return pageOf(statements.rows.all.all({ lo, hi, limit }), limit);
+    if (plan.dense) return scanPage(plan, statements.rows.all.all({ lo, hi, limit }), lo, limit);
     const selections = plan.resolve();
     if (selections.length === 0) return { rows: [], exhausted: true, cursor: backwards ? lo : hi };
     if (selections.length === 1) {
@@ -571,12 +587,13 @@ export class SqliteEventStore implements EventStore {
       }
       if (positions.length === 0) return { rows: [], exhausted: true, cursor: backwards ? lo : hi };
       const rows = statements.byPositions.all({ positions: JSON.stringify(positions) });
-      return { rows, exhausted: !more, cursor: positions[positions.length - 1] as number };
+      const cursor = positions[positions.length - 1] as number;
+      // Positions are consecutive: the share of the range examined that was selected.
+      const examined = backwards ? hi - cursor : cursor - lo;
+      plan.dense = positions.length >= DENSE_MIN_ROWS && positions.length >= DENSE_SHARE * examined;
+      return { rows, exhausted: !more, cursor };
     }
-    const scanned = statements.rows.all.all({ lo, hi, limit });
-    const rows = scanned.filter((row) => plan.matches(row[1], row[4]));
-    const last = scanned[scanned.length - 1];
-    return { rows, exhausted: scanned.length < limit, cursor: last === undefined ? lo : last[0] };
+    return scanPage(plan, statements.rows.all.all({ lo, hi, limit }), lo, limit);
   }
 
   // --- subscriptions ---
@@ -615,6 +632,19 @@ export class SqliteEventStore implements EventStore {
       throw mapSqliteError(error, undefined);
     }
   }
+}
+
+/** A page scanned over the range and filtered; scanning goes on while most of it is selected. */
+function scanPage(
+  plan: ReadPlan & { kind: "selections" },
+  scanned: EventRow[],
+  lo: number,
+  limit: number,
+): LogPage {
+  const rows = scanned.filter((row) => plan.matches(row[1], row[4]));
+  plan.dense = rows.length >= DENSE_SHARE * scanned.length;
+  const last = scanned[scanned.length - 1];
+  return { rows, exhausted: scanned.length < limit, cursor: last === undefined ? lo : last[0] };
 }
 
 function pageOf(rows: EventRow[], limit: number): LogPage {

@@ -33,6 +33,7 @@ function pausable(inner: DocumentStore) {
   let waiting = 0;
   const store: DocumentStore = {
     ensureIndexes: (c, i) => inner.ensureIndexes(c, i),
+    prepareIndexes: (c, i) => inner.prepareIndexes(c, i),
     findById: (c, id) => inner.findById(c, id),
     find: (c, f, o) => inner.find(c, f, o),
     count: (c, f) => inner.count(c, f),

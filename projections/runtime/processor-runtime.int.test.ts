@@ -50,6 +50,7 @@ function withSubscribe(
 function slowWrites(inner: DocumentStore, delayMs: number): DocumentStore {
   return {
     ensureIndexes: (collection, indexes) => inner.ensureIndexes(collection, indexes),
+    prepareIndexes: (collection, indexes) => inner.prepareIndexes(collection, indexes),
     findById: (collection, id) => inner.findById(collection, id),
     find: (collection, filter, options) => inner.find(collection, filter, options),
     count: (collection, filter) => inner.count(collection, filter),

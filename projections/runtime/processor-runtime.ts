@@ -271,7 +271,10 @@ export class ProcessorRuntime {
     const { documentStore } = this.options;
     const collections = isReactor(processor) ? {} : processor.collections;
     const names = new Map(Object.keys(collections).map((l) => [l, physicalCollection(l, generation)]));
-    if (!isReactor(processor) && !this.options.deferIndexes) await this.ensureIndexes(processor, names);
+    if (!isReactor(processor)) {
+      if (this.options.deferIndexes) await this.prepareIndexes(processor, names);
+      else await this.ensureIndexes(processor, names);
+    }
     const checkpoint = await readCheckpoint(documentStore, processor.name, generation);
     this.entries.set(processor.name, {
       processor,
@@ -299,6 +302,13 @@ export class ProcessorRuntime {
   async createIndexes(): Promise<void> {
     for (const entry of this.entries.values())
       if (!isReactor(entry.processor)) await this.ensureIndexes(entry.processor, entry.names);
+  }
+
+  /** Announces the indexes createIndexes() will build (the embedded store then keeps their fields in columns). */
+  private async prepareIndexes(projection: Projection, names: ReadonlyMap<string, string>): Promise<void> {
+    for (const [logical, indexes] of Object.entries(projection.collections)) {
+      await this.options.documentStore.prepareIndexes(names.get(logical) as string, indexes);
+    }
   }
 
   private async ensureIndexes(projection: Projection, names: ReadonlyMap<string, string>): Promise<void> {

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { bufferTime, concatMap, filter, from, type Subscription, tap } from "rxjs";
+import { concatMap, from, Observable, type OperatorFunction, type Subscription, tap } from "rxjs";
 import type { EventFilter, EventStore, LogMessage } from "../../event-store/port.js";
 import type { Position } from "../../event-store/position.js";
 import type { Logger } from "../../platform/logger.js";
@@ -105,8 +105,7 @@ export class SubscriptionLoop {
       this.subscription = eventStore
         .followAll({ from: resume, ...(this.options.filter ? { filter: this.options.filter } : {}) })
         .pipe(
-          bufferTime(flushMs, null, batchSize),
-          filter((batch) => batch.length > 0),
+          batchMessages(batchSize, flushMs),
           tap((batch) => {
             this.pending += batch.length;
             if (maxPending !== undefined && this.pending > maxPending) throw new BackpressureSignal();
@@ -160,4 +159,52 @@ export class SubscriptionLoop {
     this.wakeUp?.();
     await this.done;
   }
+}
+
+/** How long a partial batch may wait while catching up (the log is read as fast as it goes). */
+const CATCH_UP_FLUSH_MS = 1000;
+
+/**
+ * Cuts the feed into batches of at most `batchSize` messages. While the subscription catches
+ * up, a batch waits until it is full (the reader delivers page after page; flushing every
+ * `flushMs` would cut a rebuild into batches of one page, each a transaction that loads and
+ * writes the same documents again), or until the store reports it caught up, which flushes at
+ * once. Past that (live), a batch waits at most `flushMs` after its first message. A partial
+ * batch never waits longer than CATCH_UP_FLUSH_MS, should a store not report catching up.
+ */
+function batchMessages(batchSize: number, flushMs: number): OperatorFunction<LogMessage, LogMessage[]> {
+  return (source) =>
+    new Observable<LogMessage[]>((subscriber) => {
+      let buffer: LogMessage[] = [];
+      let live = false;
+      let timer: NodeJS.Timeout | undefined;
+      const flush = () => {
+        clearTimeout(timer);
+        timer = undefined;
+        if (buffer.length === 0) return;
+        const batch = buffer;
+        buffer = [];
+        subscriber.next(batch);
+      };
+      const subscription = source.subscribe({
+        next(message) {
+          buffer.push(message);
+          if (message.kind === "caught-up") live = true;
+          if (message.kind === "caught-up" || buffer.length >= batchSize) flush();
+          else timer ??= setTimeout(flush, live ? flushMs : Math.max(flushMs, CATCH_UP_FLUSH_MS));
+        },
+        error(error: unknown) {
+          clearTimeout(timer);
+          subscriber.error(error);
+        },
+        complete() {
+          flush();
+          subscriber.complete();
+        },
+      });
+      return () => {
+        clearTimeout(timer);
+        subscription.unsubscribe();
+      };
+    });
 }
