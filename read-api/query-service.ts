@@ -482,17 +482,19 @@ export class QueryService {
   /**
    * Who is in each lot now (checked in), who is expected within the hour (a window starting by
    * then, not checked in), and who stays past their endsAt (checked in, window over), as of the
-   * clock: two index ranges (checked-in reservations, and reserved ones starting from an hour ago
-   * to an hour ahead), whatever the history.
+   * clock: two index ranges (checked-in reservations, and windows starting from an hour ago to an
+   * hour ahead), whatever the history.
    */
   private async presence(): Promise<Map<string, { inLot: number; expected: number; overstaying: number }>> {
     const now = this.now();
     const reservations = await this.collection(RESERVATIONS);
     const [checkedIn, arriving] = await Promise.all([
       this.store.find(reservations, { status: "CHECKED_IN" }),
+      // Only windows have an arrival time (startsAt, indexed); an open-ended booking is not
+      // "expected" at any hour, and counting every one made lately would read them all.
       this.store.find(reservations, {
+        startsAt: { $gte: iso(now - HOUR_MS), $lt: iso(now + HOUR_MS) },
         status: "RESERVED",
-        heldFrom: { $gte: iso(now - HOUR_MS), $lt: iso(now + HOUR_MS) },
       }),
     ]);
     const byLot = new Map<string, { inLot: number; expected: number; overstaying: number }>();
