@@ -235,9 +235,7 @@ export class QueryService {
     const now = this.now();
     const reservations = await this.collection(RESERVATIONS);
     const windowsHeld = await Promise.all(
-      docs.map((lot) =>
-        this.store.count(reservations, { parkingLotId: lot.parkingLotId, ...this.windowsHoldingAt(now) }),
-      ),
+      docs.map((lot) => this.windowsHoldingAt(reservations, now, lot.parkingLotId)),
     );
     return docs.map(({ openEndedHeld, ...lot }, i) => {
       const held = (openEndedHeld ?? 0) + (windowsHeld[i] ?? 0);
@@ -250,12 +248,19 @@ export class QueryService {
     });
   }
 
-  /** The filter of windows holding a spot at `now`: started within the last day, not yet ended. */
-  private windowsHoldingAt(now: number): Filter {
-    return {
+  /**
+   * How many windows hold a spot at `now` (in one lot, or in all): the windows that started within
+   * the last day, through the startsAt index (the filter names only that range, so no other index
+   * is chosen: heldUntil > now would match every open-ended reservation too), less those already
+   * ended (canceled, checked out, or over).
+   */
+  private async windowsHoldingAt(reservations: string, now: number, parkingLotId?: string): Promise<number> {
+    const started = await this.store.find(reservations, {
+      ...(parkingLotId === undefined ? {} : { parkingLotId }),
       startsAt: { $gt: iso(now - MAX_WINDOW_MS), $lte: iso(now) },
-      heldUntil: { $gt: iso(now) },
-    };
+    });
+    const at = iso(now);
+    return started.filter((r) => String(r.heldUntil) > at).length;
   }
 
   /**
@@ -463,7 +468,7 @@ export class QueryService {
       ),
     ];
     const [windows, closedLots] = await Promise.all([
-      this.store.count(await this.collection(RESERVATIONS), this.windowsHoldingAt(now)),
+      this.windowsHoldingAt(await this.collection(RESERVATIONS), now),
       Promise.all(closedNow.map(async (id) => (await this.parkingLot(id)) ?? undefined)),
     ]);
     const held = (openEndedHeld ?? 0) + windows;
@@ -492,10 +497,8 @@ export class QueryService {
       this.store.find(reservations, { status: "CHECKED_IN" }),
       // Only windows have an arrival time (startsAt, indexed); an open-ended booking is not
       // "expected" at any hour, and counting every one made lately would read them all.
-      this.store.find(reservations, {
-        startsAt: { $gte: iso(now - HOUR_MS), $lt: iso(now + HOUR_MS) },
-        status: "RESERVED",
-      }),
+      // The startsAt range alone, so that its index is the one used (status would pick by_status).
+      this.store.find(reservations, { startsAt: { $gte: iso(now - HOUR_MS), $lt: iso(now + HOUR_MS) } }),
     ]);
     const byLot = new Map<string, { inLot: number; expected: number; overstaying: number }>();
     const of = (lotId: unknown) => {
@@ -510,6 +513,7 @@ export class QueryService {
       if (typeof r.endsAt === "string" && Date.parse(r.endsAt) <= now) counts.overstaying++;
     }
     for (const r of arriving) {
+      if (r.status !== "RESERVED") continue;
       // Still to come: its window has not ended (a window that passed unused is COMPLETED).
       if (typeof r.endsAt !== "string" || Date.parse(r.endsAt) > now) of(r.parkingLotId).expected++;
     }
