@@ -2788,9 +2788,10 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Closed; the canceled reservations are listed. */
+            /** @description Closed; the canceled reservations are listed. Location names the lot, whose `closures` lists this one by `closureId` (read it with `minPosition` = `position` to see it at once). */
             201: {
                 headers: {
+                    Location: components["headers"]["Location"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };

@@ -320,7 +320,13 @@ export const OPERATIONS: readonly Operation[] = [
       required: true,
       example: { from: "2026-11-23T13:00:00+09:00", until: "2026-11-23T15:00:00+09:00", reason: "repaving" },
     },
-    responses: { "201": jsonResponse("Closed; the canceled reservations are listed.", "ClosureAccepted") },
+    responses: {
+      "201": jsonResponse(
+        "Closed; the canceled reservations are listed. Location names the lot, whose `closures` lists this one by `closureId` (read it with `minPosition` = `position` to see it at once).",
+        "ClosureAccepted",
+        { Location: header("Location") },
+      ),
+    },
     problems: ["parking-lot-not-found", "overloaded", "concurrency-conflict", "store-unavailable"],
   },
   {
