@@ -441,7 +441,7 @@ export const OPERATIONS: readonly Operation[] = [
     responses: {
       "200": {
         description: "An event stream.",
-        headers: CORRELATION,
+        headers: { ...CORRELATION, "X-Accel-Buffering": header("X-Accel-Buffering") },
         content: { "text/event-stream": { schema: { type: "string" } } },
       },
     },
@@ -616,7 +616,7 @@ export const OPERATIONS: readonly Operation[] = [
     responses: {
       "200": {
         description: "Signed in: HttpOnly session cookie set; the page moves on to /control-center at once.",
-        headers: CORRELATION,
+        headers: { ...CORRELATION, "Set-Cookie": header("Set-Cookie") },
         content: { "text/html": { schema: { type: "string" } } },
       },
     },
@@ -633,7 +633,7 @@ export const OPERATIONS: readonly Operation[] = [
       "204": {
         description:
           "Signed in: an HttpOnly, SameSite=Strict session cookie holds the token until it expires. Same-origin requests only (403 otherwise).",
-        headers: CORRELATION,
+        headers: { ...CORRELATION, "Set-Cookie": header("Set-Cookie") },
       },
     },
   },
@@ -649,7 +649,7 @@ export const OPERATIONS: readonly Operation[] = [
     responses: {
       "200": {
         description: "Signed out (cookie cleared); the page moves on to /control-center.",
-        headers: CORRELATION,
+        headers: { ...CORRELATION, "Set-Cookie": header("Set-Cookie") },
         content: { "text/html": { schema: { type: "string" } } },
       },
     },
@@ -798,11 +798,7 @@ export function problemsOf(operation: Operation): string[] {
 const HEADERS_BY_STATUS: Record<number, Json> = {
   401: { "WWW-Authenticate": header("WWW-Authenticate") },
   405: { Allow: header("Allow") },
-  429: {
-    "Retry-After": header("Retry-After"),
-    RateLimit: header("RateLimit"),
-    "RateLimit-Policy": header("RateLimit-Policy"),
-  },
+  429: { "Retry-After": header("Retry-After") },
   503: { "Retry-After": header("Retry-After") },
 };
 
@@ -869,7 +865,20 @@ function queryParameters(schema: TSchema): Json[] {
   }));
 }
 
+/** Every answer to a counted path says what is left of its quotas, not only the 429. */
+const RATE_LIMIT_HEADERS = { RateLimit: header("RateLimit"), "RateLimit-Policy": header("RateLimit-Policy") };
+
+function withRateLimitHeaders(responses: Record<string, Json>): Record<string, Json> {
+  return Object.fromEntries(
+    Object.entries(responses).map(([status, response]) => [
+      status,
+      { ...response, headers: { ...(response.headers as Json), ...RATE_LIMIT_HEADERS } },
+    ]),
+  );
+}
+
 function operationObject(operation: Operation): Json {
+  const responses = { ...operation.responses, ...problemResponses(operation) };
   return {
     operationId: operation.operationId,
     tags: [operation.tag],
@@ -894,7 +903,7 @@ function operationObject(operation: Operation): Json {
           },
         }
       : {}),
-    responses: { ...operation.responses, ...problemResponses(operation) },
+    responses: isRateLimited(operation.path) ? withRateLimitHeaders(responses) : responses,
   };
 }
 
@@ -1028,12 +1037,26 @@ export function openApiDocument(access?: AccessLookup): Json {
           schema: { type: "string" },
         },
         RateLimit: {
-          description: "Remaining quota of the current window (IETF RateLimit header fields draft).",
+          description:
+            'What is left of each quota this request counted against (draft-ietf-httpapi-ratelimit-headers-08): `"per-address"` always, and `"per-principal"` for a signed-in caller; `r` requests remaining, `t` seconds until the window resets. On every answer of a counted operation.',
           schema: { type: "string" },
+          example: '"per-address"; r=2999; t=60, "per-principal"; r=1199; t=60',
         },
         "RateLimit-Policy": {
-          description: "The quota policy (IETF RateLimit header fields draft).",
+          description:
+            "The quotas this request counted against (draft-ietf-httpapi-ratelimit-headers-08): `q` requests per window of `w` seconds, `pk` the partition (a hash of the address or the caller). On every answer of a counted operation.",
           schema: { type: "string" },
+          example: '"per-address"; q=3000; w=60; pk=:ZTNiMGM0NDI5OGZj:',
+        },
+        "Set-Cookie": {
+          description:
+            "The browser session: `parking_session`, HttpOnly, SameSite=Strict, Path=/ (Secure over HTTPS); emptied with Max-Age=0 on sign-out.",
+          required: true,
+          schema: { type: "string" },
+        },
+        "X-Accel-Buffering": {
+          description: "`no`: buffering proxies (nginx) pass each event on as it comes.",
+          schema: { type: "string", enum: ["no"] },
         },
       },
       securitySchemes: {
