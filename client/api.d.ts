@@ -7,7 +7,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Landing page (HTML for a browser) or links to the control center, docs and health (JSON) */
+        /**
+         * Landing page (HTML for a browser) or links to the control center, docs and health (JSON)
+         * @description **Access**: Anyone may call it: no token needed.
+         */
         get: operations["getLandingPage"];
         put?: never;
         post?: never;
@@ -24,7 +27,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The embedded development issuer's public signing keys (only when AUTH_ISSUER is unset) */
+        /**
+         * The embedded development issuer's public signing keys (only when AUTH_ISSUER is unset)
+         * @description **Access**: Anyone may call it: no token needed.
+         */
         get: operations["getDevIssuerKeys"];
         put?: never;
         post?: never;
@@ -41,7 +47,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The embedded development issuer's OpenID Connect discovery document */
+        /**
+         * The embedded development issuer's OpenID Connect discovery document
+         * @description **Access**: Anyone may call it: no token needed.
+         */
         get: operations["getDevIssuerDiscovery"];
         put?: never;
         post?: never;
@@ -61,6 +70,8 @@ export interface paths {
         /**
          * Totals, a page of lots (same cursor as GET /parking-lots), and each processor's position and lag
          * @description Content negotiation: a browser (Accept preferring text/html) gets the live control-center web page (or the sign-in screen with 401/403); API clients get the JSON.
+         *
+         *     **Access**: Needs a bearer token with the role `operator`.
          */
         get: operations["getControlCenter"];
         put?: never;
@@ -81,6 +92,8 @@ export interface paths {
         /**
          * Live control-center updates (Server-Sent Events)
          * @description One `control-center` event (the whole ControlCenterView as JSON, the same shape as GET /control-center) whenever the read models changed, at most one per LIVE_UPDATE_INTERVAL_MS however many events arrive; `: heartbeat` comments while idle. Each event's `id` names the state it carries: reconnecting with `Last-Event-ID` sends nothing until the state differs. Ended by the server on shutdown (clients reconnect).
+         *
+         *     **Access**: Needs a bearer token with the role `operator`.
          */
         get: operations["streamControlCenterEvents"];
         put?: never;
@@ -98,7 +111,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** How the control-center page signs an operator in (one-time link, or OIDC with PKCE) */
+        /**
+         * How the control-center page signs an operator in (one-time link, or OIDC with PKCE)
+         * @description **Access**: Anyone may call it: no token needed.
+         */
         get: operations["getSignInConfig"];
         put?: never;
         post?: never;
@@ -115,7 +131,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A customer's coupons, newest first */
+        /**
+         * A customer's coupons, newest first
+         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         */
         get: operations["listCustomerCoupons"];
         put?: never;
         post?: never;
@@ -132,7 +151,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness: the process answers */
+        /**
+         * Liveness: the process answers
+         * @description **Access**: Anyone may call it: no token needed.
+         */
         get: operations["getLiveness"];
         put?: never;
         post?: never;
@@ -149,7 +171,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics (text exposition format); operators only */
+        /**
+         * Prometheus metrics (text exposition format); operators only
+         * @description **Access**: Needs a bearer token with the role `operator`.
+         */
         get: operations["getMetrics"];
         put?: never;
         post?: never;
@@ -166,7 +191,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** This OpenAPI document */
+        /**
+         * This OpenAPI document
+         * @description **Access**: Anyone may call it: no token needed.
+         */
         get: operations["getOpenApiDocument"];
         put?: never;
         post?: never;
@@ -183,12 +211,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List parking lots, by id */
+        /**
+         * List parking lots, by id
+         * @description **Access**: Anyone may call it: no token needed.
+         */
         get: operations["listParkingLots"];
         put?: never;
         /**
          * Register a parking lot
          * @description Registering the same id with the same name and capacity again changes nothing (200); another name or capacity is refused (409).
+         *
+         *     **Access**: Needs a bearer token with the role `operator`.
          */
         post: operations["registerParkingLot"];
         delete?: never;
@@ -204,7 +237,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One parking lot: its counts, the spots free now and in each of the next six hours */
+        /**
+         * One parking lot: its counts, the spots free now and in each of the next six hours
+         * @description **Access**: Anyone may call it: no token needed.
+         */
         get: operations["getParkingLot"];
         put?: never;
         post?: never;
@@ -221,7 +257,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** What a window would find: free spots and its price */
+        /**
+         * What a window would find: free spots and its price
+         * @description **Access**: Anyone may call it: no token needed.
+         */
         get: operations["getAvailability"];
         put?: never;
         post?: never;
@@ -239,7 +278,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Change the lot's capacity (operator); a reduction that would overbook names the instant */
+        /**
+         * Change the lot's capacity (operator); a reduction that would overbook names the instant
+         * @description **Access**: Needs a bearer token with the role `operator`.
+         */
         put: operations["changeCapacity"];
         post?: never;
         delete?: never;
@@ -257,7 +299,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Close the lot over [from, until): cancels the reservations it overlaps (operator) */
+        /**
+         * Close the lot over [from, until): cancels the reservations it overlaps (operator)
+         * @description **Access**: Needs a bearer token with the role `operator`.
+         */
         post: operations["closeParkingLot"];
         delete?: never;
         options?: never;
@@ -274,7 +319,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reserve a spot */
+        /**
+         * Reserve a spot
+         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         */
         post: operations["reserveParking"];
         delete?: never;
         options?: never;
@@ -292,7 +340,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Cancel a reservation (canceling twice changes nothing) */
+        /**
+         * Cancel a reservation (canceling twice changes nothing)
+         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         */
         delete: operations["cancelReservation"];
         options?: never;
         head?: never;
@@ -308,7 +359,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Check in (the customer who owns it, or an operator) */
+        /**
+         * Check in (the customer who owns it, or an operator)
+         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         */
         post: operations["checkIn"];
         delete?: never;
         options?: never;
@@ -325,7 +379,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Check out: frees the spot from now on */
+        /**
+         * Check out: frees the spot from now on
+         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         */
         post: operations["checkOut"];
         delete?: never;
         options?: never;
@@ -340,7 +397,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** What a problem `type` means and what to do about it */
+        /**
+         * What a problem `type` means and what to do about it
+         * @description **Access**: Anyone may call it: no token needed.
+         */
         get: operations["getProblemType"];
         put?: never;
         post?: never;
@@ -357,7 +417,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: not shutting down, stores answer, processors within READY_MAX_LAG */
+        /**
+         * Readiness: not shutting down, stores answer, processors within READY_MAX_LAG
+         * @description **Access**: Anyone may call it: no token needed.
+         */
         get: operations["getReadiness"];
         put?: never;
         post?: never;
@@ -374,7 +437,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List reservations by lot, customer, car and/or status, newest first */
+        /**
+         * List reservations by lot, customer, car and/or status, newest first
+         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         */
         get: operations["listReservations"];
         put?: never;
         post?: never;
@@ -391,7 +457,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One reservation with its status and coupon */
+        /**
+         * One reservation with its status and coupon
+         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         */
         get: operations["getReservation"];
         put?: never;
         post?: never;
@@ -408,7 +477,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Browser sign-in with a one-time link from `npm run token -- --sign-in-url` (sets the session cookie) */
+        /**
+         * Browser sign-in with a one-time link from `npm run token -- --sign-in-url` (sets the session cookie)
+         * @description **Access**: Anyone may call it: no token needed.
+         */
         get: operations["signIn"];
         put?: never;
         post?: never;
@@ -427,7 +499,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Trade an access token for the browser session cookie (the page, after signing in with PKCE) */
+        /**
+         * Trade an access token for the browser session cookie (the page, after signing in with PKCE)
+         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         */
         post: operations["startSession"];
         delete?: never;
         options?: never;
@@ -444,7 +519,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign out of the browser session (clears the cookie) */
+        /**
+         * Sign out of the browser session (clears the cookie)
+         * @description **Access**: Anyone may call it: no token needed.
+         */
         post: operations["signOut"];
         delete?: never;
         options?: never;
@@ -1578,7 +1656,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -1699,7 +1777,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -1921,7 +1999,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -2090,7 +2168,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
             403: {
                 headers: {
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
@@ -2400,7 +2478,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -2824,7 +2902,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -3007,7 +3085,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -3208,7 +3286,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -3405,7 +3483,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -3569,7 +3647,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -3721,7 +3799,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -4117,7 +4195,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -4243,7 +4321,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -4454,7 +4532,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];

@@ -2,6 +2,7 @@ import SwaggerParser from "@apidevtools/swagger-parser";
 import { Ajv, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
 import { OpenAPIBackend } from "openapi-backend";
+import { serviceAccess } from "../app/access.js";
 import { openApiDocument } from "../read-api/openapi.js";
 
 /**
@@ -71,7 +72,9 @@ let backend: Promise<OpenAPIBackend> | undefined;
 function api(): Promise<OpenAPIBackend> {
   backend ??= (async () => {
     // Dereferenced first by swagger-parser: openapi-backend's quick mode leaves repeated $refs.
-    const definition = await SwaggerParser.dereference(structuredClone(openApiDocument()) as never);
+    const definition = await SwaggerParser.dereference(
+      structuredClone(openApiDocument(serviceAccess)) as never,
+    );
     const instance = new OpenAPIBackend({
       definition: definition as never,
       // quick: no check of the document itself (openapi-backend's checker knows OpenAPI 3.0 only;
@@ -110,7 +113,9 @@ function problemValidator(instance: OpenAPIBackend, operationId: string, status:
 }
 
 const paths = (): [RegExp, string, Record<string, OperationObject>][] => {
-  const doc = openApiDocument() as Document & { paths: Record<string, Record<string, OperationObject>> };
+  const doc = openApiDocument(serviceAccess) as Document & {
+    paths: Record<string, Record<string, OperationObject>>;
+  };
   return (
     Object.entries(doc.paths)
       .map(([template, item]): [RegExp, string, Record<string, OperationObject>] => [
