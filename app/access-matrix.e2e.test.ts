@@ -409,6 +409,38 @@ describe("access matrix over real HTTP: every endpoint × every kind of caller",
     }
   });
 
+  it("the served document says of every endpoint who may call it, as the matrix finds (security, x-roles)", async () => {
+    type Documented = { security?: unknown; "x-roles"?: string[] };
+    const document = (await (await fetch(`${base}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, Documented>>;
+    };
+    const templates = Object.keys(document.paths).sort(
+      (a, b) => (a.match(/\{/g)?.length ?? 0) - (b.match(/\{/g)?.length ?? 0),
+    );
+    const documented = (method: string, path: string) => {
+      const template = templates.find((t) => new RegExp(`^${t.replace(/\{\w+\}/g, "[^/]+")}$`).test(path));
+      return template ? document.paths[template]?.[method.toLowerCase()] : undefined;
+    };
+    const compared: string[] = [];
+    for (const endpoint of ENDPOINTS) {
+      const { method, path } = endpoint.request("operator", ids);
+      const operation = documented(method, path.split("?")[0] ?? path);
+      if (!operation) continue;
+      const { anonymous, customerA, operator } = endpoint.expect;
+      if (anonymous !== 401) {
+        expect(operation.security, endpoint.name).toEqual([]);
+        expect(operation["x-roles"], endpoint.name).toBeUndefined();
+      } else {
+        const roles = [...(customerA === 403 ? [] : ["customer"]), ...(operator === 403 ? [] : ["operator"])];
+        expect(operation["x-roles"], endpoint.name).toEqual(roles);
+        expect(operation.security, endpoint.name).toEqual(roles.map((role) => ({ bearerAuth: [role] })));
+      }
+      compared.push(endpoint.name);
+    }
+    // All but GET /docs/ (Swagger UI, not an operation) and the unlisted route.
+    expect(compared).toHaveLength(ENDPOINTS.length - 2);
+  });
+
   it("every kind of caller gets OPTIONS' Allow and a wrong method's 405 on a documented path, and nothing is appended", async () => {
     const before = await head();
     for (const caller of VALID) {

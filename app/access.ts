@@ -1,4 +1,4 @@
-import type { AccessRule } from "../platform/auth/access.js";
+import { type AccessLookup, type AccessRule, accessLookup } from "../platform/auth/access.js";
 import { DISCOVERY_PATH, JWKS_PATH } from "../platform/auth/dev-issuer.js";
 import { SESSION_PATH, SIGN_IN_PATH, SIGN_OUT_PATH } from "../platform/auth/session.js";
 import { QUERY_ACCESS } from "../read-api/access.js";
@@ -24,3 +24,6 @@ export const APP_ACCESS: readonly AccessRule[] = [
 /** Every access rule of the service, first match wins; a route in none of them is operator-only. */
 export const ACCESS_RULES: readonly AccessRule[] = [...APP_ACCESS, ...COMMAND_ACCESS, ...QUERY_ACCESS];
 export const UNLISTED_ROUTES_ALLOW = OPERATOR;
+
+/** Who may call what under these tables: what the service enforces and its OpenAPI document says. */
+export const serviceAccess: AccessLookup = accessLookup(ACCESS_RULES, UNLISTED_ROUTES_ALLOW);

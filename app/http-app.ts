@@ -20,7 +20,7 @@ import { expressPath, methodsByPath, openApiDocument, type Side } from "../read-
 import { findWebDir, pageRoutes } from "../read-api/page-routes.js";
 import { queryRoutes } from "../read-api/query-routes.js";
 import { commandRoutes } from "../write-side/http/command-routes.js";
-import { ACCESS_RULES, UNLISTED_ROUTES_ALLOW } from "./access.js";
+import { ACCESS_RULES, serviceAccess, UNLISTED_ROUTES_ALLOW } from "./access.js";
 import { healthRoutes, type Lifecycle } from "./health.js";
 import type { Services } from "./services.js";
 
@@ -81,7 +81,7 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
 
   app.use(healthRoutes(services, lifecycle));
   app.use(services.authentication.routes);
-  const openapi = openApiDocument();
+  const openapi = openApiDocument(serviceAccess);
   app.get("/openapi.json", (_req, res) => {
     res.json(openapi);
   });

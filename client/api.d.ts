@@ -7,7 +7,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Landing page (HTML for a browser) or links to the control center, docs and health (JSON) */
+        /**
+         * Landing page (HTML for a browser) or links to the control center, docs and health (JSON)
+         * @description **Access**: Anyone may call it: no token needed.
+         */
         get: operations["getLandingPage"];
         put?: never;
         post?: never;
@@ -24,7 +27,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The embedded development issuer's public signing keys (only when AUTH_ISSUER is unset) */
+        /**
+         * The embedded development issuer's public signing keys (only when AUTH_ISSUER is unset)
+         * @description **Access**: Anyone may call it: no token needed.
+         */
         get: operations["getDevIssuerKeys"];
         put?: never;
         post?: never;
@@ -41,7 +47,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The embedded development issuer's OpenID Connect discovery document */
+        /**
+         * The embedded development issuer's OpenID Connect discovery document
+         * @description **Access**: Anyone may call it: no token needed.
+         */
         get: operations["getDevIssuerDiscovery"];
         put?: never;
         post?: never;
@@ -61,6 +70,8 @@ export interface paths {
         /**
          * Totals, a page of lots (same cursor as GET /parking-lots), and each processor's position and lag
          * @description Content negotiation: a browser (Accept preferring text/html) gets the live control-center web page (or the sign-in screen with 401/403); API clients get the JSON.
+         *
+         *     **Access**: Needs a bearer token with the role `operator`.
          */
         get: operations["getControlCenter"];
         put?: never;
@@ -81,6 +92,8 @@ export interface paths {
         /**
          * Live control-center updates (Server-Sent Events)
          * @description One `control-center` event (the whole ControlCenterView as JSON, the same shape as GET /control-center) whenever the read models changed, at most one per LIVE_UPDATE_INTERVAL_MS however many events arrive; `: heartbeat` comments while idle. Each event's `id` names the state it carries: reconnecting with `Last-Event-ID` sends nothing until the state differs. Ended by the server on shutdown (clients reconnect).
+         *
+         *     **Access**: Needs a bearer token with the role `operator`.
          */
         get: operations["streamControlCenterEvents"];
         put?: never;
@@ -98,7 +111,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** How the control-center page signs an operator in (one-time link, or OIDC with PKCE) */
+        /**
+         * How the control-center page signs an operator in (one-time link, or OIDC with PKCE)
+         * @description **Access**: Anyone may call it: no token needed.
+         */
         get: operations["getSignInConfig"];
         put?: never;
         post?: never;
@@ -115,7 +131,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A customer's coupons, newest first */
+        /**
+         * A customer's coupons, newest first
+         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         */
         get: operations["listCustomerCoupons"];
         put?: never;
         post?: never;
@@ -132,7 +151,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Liveness: the process answers */
+        /**
+         * Liveness: the process answers
+         * @description **Access**: Anyone may call it: no token needed.
+         */
         get: operations["getLiveness"];
         put?: never;
         post?: never;
@@ -149,7 +171,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Prometheus metrics (text exposition format); operators only */
+        /**
+         * Prometheus metrics (text exposition format); operators only
+         * @description **Access**: Needs a bearer token with the role `operator`.
+         */
         get: operations["getMetrics"];
         put?: never;
         post?: never;
@@ -166,7 +191,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** This OpenAPI document */
+        /**
+         * This OpenAPI document
+         * @description **Access**: Anyone may call it: no token needed.
+         */
         get: operations["getOpenApiDocument"];
         put?: never;
         post?: never;
@@ -183,12 +211,17 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List parking lots, by id */
+        /**
+         * List parking lots, by id
+         * @description **Access**: Anyone may call it: no token needed.
+         */
         get: operations["listParkingLots"];
         put?: never;
         /**
          * Register a parking lot
          * @description Registering the same id with the same name and capacity again changes nothing (200); another name or capacity is refused (409).
+         *
+         *     **Access**: Needs a bearer token with the role `operator`.
          */
         post: operations["registerParkingLot"];
         delete?: never;
@@ -204,7 +237,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One parking lot: its counts, the spots free now and in each of the next six hours */
+        /**
+         * One parking lot: its counts, the spots free now and in each of the next six hours
+         * @description **Access**: Anyone may call it: no token needed.
+         */
         get: operations["getParkingLot"];
         put?: never;
         post?: never;
@@ -221,7 +257,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** What a window would find: free spots and its price */
+        /**
+         * What a window would find: free spots and its price
+         * @description **Access**: Anyone may call it: no token needed.
+         */
         get: operations["getAvailability"];
         put?: never;
         post?: never;
@@ -239,7 +278,10 @@ export interface paths {
             cookie?: never;
         };
         get?: never;
-        /** Change the lot's capacity (operator); a reduction that would overbook names the instant */
+        /**
+         * Change the lot's capacity (operator); a reduction that would overbook names the instant
+         * @description **Access**: Needs a bearer token with the role `operator`.
+         */
         put: operations["changeCapacity"];
         post?: never;
         delete?: never;
@@ -257,7 +299,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Close the lot over [from, until): cancels the reservations it overlaps (operator) */
+        /**
+         * Close the lot over [from, until): cancels the reservations it overlaps (operator)
+         * @description **Access**: Needs a bearer token with the role `operator`.
+         */
         post: operations["closeParkingLot"];
         delete?: never;
         options?: never;
@@ -274,7 +319,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Reserve a spot */
+        /**
+         * Reserve a spot
+         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         */
         post: operations["reserveParking"];
         delete?: never;
         options?: never;
@@ -292,7 +340,10 @@ export interface paths {
         get?: never;
         put?: never;
         post?: never;
-        /** Cancel a reservation (canceling twice changes nothing) */
+        /**
+         * Cancel a reservation (canceling twice changes nothing)
+         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         */
         delete: operations["cancelReservation"];
         options?: never;
         head?: never;
@@ -308,7 +359,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Check in (the customer who owns it, or an operator) */
+        /**
+         * Check in (the customer who owns it, or an operator)
+         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         */
         post: operations["checkIn"];
         delete?: never;
         options?: never;
@@ -325,7 +379,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Check out: frees the spot from now on */
+        /**
+         * Check out: frees the spot from now on
+         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         */
         post: operations["checkOut"];
         delete?: never;
         options?: never;
@@ -340,7 +397,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** What a problem `type` means and what to do about it */
+        /**
+         * What a problem `type` means and what to do about it
+         * @description **Access**: Anyone may call it: no token needed.
+         */
         get: operations["getProblemType"];
         put?: never;
         post?: never;
@@ -357,7 +417,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Readiness: not shutting down, stores answer, processors within READY_MAX_LAG */
+        /**
+         * Readiness: not shutting down, stores answer, processors within READY_MAX_LAG
+         * @description **Access**: Anyone may call it: no token needed.
+         */
         get: operations["getReadiness"];
         put?: never;
         post?: never;
@@ -374,7 +437,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List reservations by lot, customer, car and/or status, newest first */
+        /**
+         * List reservations by lot, customer, car and/or status, newest first
+         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         */
         get: operations["listReservations"];
         put?: never;
         post?: never;
@@ -391,7 +457,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** One reservation with its status and coupon */
+        /**
+         * One reservation with its status and coupon
+         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         */
         get: operations["getReservation"];
         put?: never;
         post?: never;
@@ -408,7 +477,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Browser sign-in with a one-time link from `npm run token -- --sign-in-url` (sets the session cookie) */
+        /**
+         * Browser sign-in with a one-time link from `npm run token -- --sign-in-url` (sets the session cookie)
+         * @description **Access**: Anyone may call it: no token needed.
+         */
         get: operations["signIn"];
         put?: never;
         post?: never;
@@ -427,7 +499,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Trade an access token for the browser session cookie (the page, after signing in with PKCE) */
+        /**
+         * Trade an access token for the browser session cookie (the page, after signing in with PKCE)
+         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         */
         post: operations["startSession"];
         delete?: never;
         options?: never;
@@ -444,7 +519,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Sign out of the browser session (clears the cookie) */
+        /**
+         * Sign out of the browser session (clears the cookie)
+         * @description **Access**: Anyone may call it: no token needed.
+         */
         post: operations["signOut"];
         delete?: never;
         options?: never;
@@ -1214,14 +1292,24 @@ export interface components {
         "Idempotent-Replayed": "true";
         /** @description Where the resource is read. */
         Location: string;
-        /** @description Remaining quota of the current window (IETF RateLimit header fields draft). */
+        /**
+         * @description What is left of each quota this request counted against (draft-ietf-httpapi-ratelimit-headers-08): `"per-address"` always, and `"per-principal"` for a signed-in caller; `r` requests remaining, `t` seconds until the window resets. On every answer of a counted operation.
+         * @example "per-address"; r=2999; t=60, "per-principal"; r=1199; t=60
+         */
         RateLimit: string;
-        /** @description The quota policy (IETF RateLimit header fields draft). */
+        /**
+         * @description The quotas this request counted against (draft-ietf-httpapi-ratelimit-headers-08): `q` requests per window of `w` seconds, `pk` the partition (a hash of the address or the caller). On every answer of a counted operation.
+         * @example "per-address"; q=3000; w=60; pk=:ZTNiMGM0NDI5OGZj:
+         */
         "RateLimit-Policy": string;
         /** @description Seconds to wait before retrying. */
         "Retry-After": string;
+        /** @description The browser session: `parking_session`, HttpOnly, SameSite=Strict, Path=/ (Secure over HTTPS); emptied with Max-Age=0 on sign-out. */
+        "Set-Cookie": string;
         /** @description The Bearer challenge: why the token was not accepted. */
         "WWW-Authenticate": string;
+        /** @description `no`: buffering proxies (nginx) pass each event on as it comes. */
+        "X-Accel-Buffering": "no";
         /** @description The request's correlation id (yours if well-formed, else generated); it is in the logs. */
         "X-Correlation-Id": string;
     };
@@ -1247,6 +1335,8 @@ export interface operations {
             /** @description The landing page or its links. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -1262,6 +1352,8 @@ export interface operations {
             /** @description `/problems/unauthorized`: Authentication required. */
             401: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -1274,6 +1366,8 @@ export interface operations {
             405: {
                 headers: {
                     Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -1297,6 +1391,8 @@ export interface operations {
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -1307,6 +1403,8 @@ export interface operations {
             /** @description `/problems/service-unavailable`: No instance can answer right now. `/problems/store-unavailable`: A backing store is unavailable. */
             503: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -1335,6 +1433,8 @@ export interface operations {
             /** @description A JSON Web Key Set (RFC 7517): public keys only. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -1358,6 +1458,8 @@ export interface operations {
             /** @description `/problems/unauthorized`: Authentication required. */
             401: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -1370,6 +1472,8 @@ export interface operations {
             405: {
                 headers: {
                     Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -1393,6 +1497,8 @@ export interface operations {
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -1420,6 +1526,8 @@ export interface operations {
             /** @description The issuer and where its keys are (OpenID Connect Discovery 1.0). */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -1437,6 +1545,8 @@ export interface operations {
             /** @description `/problems/unauthorized`: Authentication required. */
             401: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -1449,6 +1559,8 @@ export interface operations {
             405: {
                 headers: {
                     Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -1472,6 +1584,8 @@ export interface operations {
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -1506,6 +1620,8 @@ export interface operations {
             /** @description The control center: JSON, or the web page for a browser. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -1517,6 +1633,8 @@ export interface operations {
             /** @description `/problems/validation`: The request is invalid. */
             400: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -1527,6 +1645,8 @@ export interface operations {
             /** @description `/problems/unauthorized`: Authentication required. */
             401: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -1536,9 +1656,11 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
             403: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -1551,6 +1673,8 @@ export interface operations {
             405: {
                 headers: {
                     Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -1574,6 +1698,8 @@ export interface operations {
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -1584,6 +1710,8 @@ export interface operations {
             /** @description `/problems/service-unavailable`: No instance can answer right now. `/problems/position-not-reached`: The view has not caught up to the requested position yet. `/problems/store-unavailable`: A backing store is unavailable. */
             503: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -1614,6 +1742,9 @@ export interface operations {
             /** @description An event stream. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Accel-Buffering": components["headers"]["X-Accel-Buffering"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -1624,6 +1755,8 @@ export interface operations {
             /** @description `/problems/validation`: The request is invalid. */
             400: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -1634,6 +1767,8 @@ export interface operations {
             /** @description `/problems/unauthorized`: Authentication required. */
             401: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -1642,9 +1777,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
             403: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -1656,6 +1793,8 @@ export interface operations {
             405: {
                 headers: {
                     Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -1679,6 +1818,8 @@ export interface operations {
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -1689,6 +1830,8 @@ export interface operations {
             /** @description `/problems/service-unavailable`: No instance can answer right now. `/problems/shutting-down`: The service is shutting down. `/problems/store-unavailable`: A backing store is unavailable. */
             503: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -1717,6 +1860,8 @@ export interface operations {
             /** @description The sign-in configuration. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -1727,6 +1872,8 @@ export interface operations {
             /** @description `/problems/unauthorized`: Authentication required. */
             401: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -1739,6 +1886,8 @@ export interface operations {
             405: {
                 headers: {
                     Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -1762,6 +1911,8 @@ export interface operations {
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -1772,6 +1923,8 @@ export interface operations {
             /** @description `/problems/store-unavailable`: A backing store is unavailable. */
             503: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -1812,6 +1965,8 @@ export interface operations {
             /** @description A page of coupons. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -1822,6 +1977,8 @@ export interface operations {
             /** @description `/problems/validation`: The request is invalid. */
             400: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -1832,6 +1989,8 @@ export interface operations {
             /** @description `/problems/unauthorized`: Authentication required. */
             401: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -1840,9 +1999,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
             403: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -1854,6 +2015,8 @@ export interface operations {
             405: {
                 headers: {
                     Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -1877,6 +2040,8 @@ export interface operations {
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -1887,6 +2052,8 @@ export interface operations {
             /** @description `/problems/position-not-reached`: The view has not caught up to the requested position yet. `/problems/store-unavailable`: A backing store is unavailable. */
             503: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -2001,7 +2168,7 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
             403: {
                 headers: {
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
@@ -2052,6 +2219,8 @@ export interface operations {
             /** @description The OpenAPI 3.1 document. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2062,6 +2231,8 @@ export interface operations {
             /** @description `/problems/unauthorized`: Authentication required. */
             401: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -2074,6 +2245,8 @@ export interface operations {
             405: {
                 headers: {
                     Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2097,6 +2270,8 @@ export interface operations {
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2131,6 +2306,8 @@ export interface operations {
             /** @description A page of lots, by id. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2141,6 +2318,8 @@ export interface operations {
             /** @description `/problems/validation`: The request is invalid. */
             400: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2151,6 +2330,8 @@ export interface operations {
             /** @description `/problems/unauthorized`: Authentication required. */
             401: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -2163,6 +2344,8 @@ export interface operations {
             405: {
                 headers: {
                     Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2186,6 +2369,8 @@ export interface operations {
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2196,6 +2381,8 @@ export interface operations {
             /** @description `/problems/position-not-reached`: The view has not caught up to the requested position yet. `/problems/store-unavailable`: A backing store is unavailable. */
             503: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -2236,6 +2423,8 @@ export interface operations {
             200: {
                 headers: {
                     Location: components["headers"]["Location"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2247,6 +2436,8 @@ export interface operations {
             201: {
                 headers: {
                     Location: components["headers"]["Location"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2265,6 +2456,8 @@ export interface operations {
             /** @description `/problems/validation`: The request is invalid. `/problems/malformed-json`: The body is not valid JSON. */
             400: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2275,6 +2468,8 @@ export interface operations {
             /** @description `/problems/unauthorized`: Authentication required. */
             401: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -2283,9 +2478,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
             403: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2297,6 +2494,8 @@ export interface operations {
             405: {
                 headers: {
                     Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2307,6 +2506,8 @@ export interface operations {
             /** @description `/problems/parking-lot-id-taken`: A parking lot with this id already exists. */
             409: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2317,6 +2518,8 @@ export interface operations {
             /** @description `/problems/payload-too-large`: The body is too large. */
             413: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2327,6 +2530,8 @@ export interface operations {
             /** @description `/problems/unsupported-media-type`: Unsupported content type. */
             415: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2350,6 +2555,8 @@ export interface operations {
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2360,6 +2567,8 @@ export interface operations {
             /** @description `/problems/overloaded`: The service is overloaded. `/problems/concurrency-conflict`: Too much contention on this parking lot. `/problems/store-unavailable`: A backing store is unavailable. */
             503: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -2397,6 +2606,8 @@ export interface operations {
             /** @description The lot. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2407,6 +2618,8 @@ export interface operations {
             /** @description `/problems/validation`: The request is invalid. */
             400: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2417,6 +2630,8 @@ export interface operations {
             /** @description `/problems/unauthorized`: Authentication required. */
             401: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -2428,6 +2643,8 @@ export interface operations {
             /** @description `/problems/parking-lot-not-found`: Parking lot not found. */
             404: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2439,6 +2656,8 @@ export interface operations {
             405: {
                 headers: {
                     Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2462,6 +2681,8 @@ export interface operations {
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2472,6 +2693,8 @@ export interface operations {
             /** @description `/problems/position-not-reached`: The view has not caught up to the requested position yet. `/problems/store-unavailable`: A backing store is unavailable. */
             503: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -2513,6 +2736,8 @@ export interface operations {
             /** @description The window's free spots and price. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2523,6 +2748,8 @@ export interface operations {
             /** @description `/problems/validation`: The request is invalid. */
             400: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2533,6 +2760,8 @@ export interface operations {
             /** @description `/problems/unauthorized`: Authentication required. */
             401: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -2544,6 +2773,8 @@ export interface operations {
             /** @description `/problems/parking-lot-not-found`: Parking lot not found. */
             404: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2555,6 +2786,8 @@ export interface operations {
             405: {
                 headers: {
                     Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2578,6 +2811,8 @@ export interface operations {
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2588,6 +2823,8 @@ export interface operations {
             /** @description `/problems/position-not-reached`: The view has not caught up to the requested position yet. `/problems/store-unavailable`: A backing store is unavailable. */
             503: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -2631,6 +2868,8 @@ export interface operations {
             /** @description Changed. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2641,6 +2880,8 @@ export interface operations {
             /** @description `/problems/validation`: The request is invalid. `/problems/malformed-json`: The body is not valid JSON. */
             400: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2651,6 +2892,8 @@ export interface operations {
             /** @description `/problems/unauthorized`: Authentication required. */
             401: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -2659,9 +2902,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
             403: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2672,6 +2917,8 @@ export interface operations {
             /** @description `/problems/parking-lot-not-found`: Parking lot not found. */
             404: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2683,6 +2930,8 @@ export interface operations {
             405: {
                 headers: {
                     Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2693,6 +2942,8 @@ export interface operations {
             /** @description `/problems/capacity-too-low`: Reservations already hold more spots than the new capacity. */
             409: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2703,6 +2954,8 @@ export interface operations {
             /** @description `/problems/payload-too-large`: The body is too large. */
             413: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2713,6 +2966,8 @@ export interface operations {
             /** @description `/problems/unsupported-media-type`: Unsupported content type. */
             415: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2736,6 +2991,8 @@ export interface operations {
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2746,6 +3003,8 @@ export interface operations {
             /** @description `/problems/overloaded`: The service is overloaded. `/problems/concurrency-conflict`: Too much contention on this parking lot. `/problems/store-unavailable`: A backing store is unavailable. */
             503: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -2788,9 +3047,12 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Closed; the canceled reservations are listed. */
+            /** @description Closed; the canceled reservations are listed. Location names the lot, whose `closures` lists this one by `closureId` (read it with `minPosition` = `position` to see it at once). */
             201: {
                 headers: {
+                    Location: components["headers"]["Location"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2801,6 +3063,8 @@ export interface operations {
             /** @description `/problems/validation`: The request is invalid. `/problems/malformed-json`: The body is not valid JSON. */
             400: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2811,6 +3075,8 @@ export interface operations {
             /** @description `/problems/unauthorized`: Authentication required. */
             401: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -2819,9 +3085,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
             403: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2832,6 +3100,8 @@ export interface operations {
             /** @description `/problems/parking-lot-not-found`: Parking lot not found. */
             404: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2843,6 +3113,8 @@ export interface operations {
             405: {
                 headers: {
                     Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2853,6 +3125,8 @@ export interface operations {
             /** @description `/problems/payload-too-large`: The body is too large. */
             413: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2863,6 +3137,8 @@ export interface operations {
             /** @description `/problems/unsupported-media-type`: Unsupported content type. */
             415: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2886,6 +3162,8 @@ export interface operations {
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2896,6 +3174,8 @@ export interface operations {
             /** @description `/problems/overloaded`: The service is overloaded. `/problems/concurrency-conflict`: Too much contention on this parking lot. `/problems/store-unavailable`: A backing store is unavailable. */
             503: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -2948,6 +3228,8 @@ export interface operations {
                 headers: {
                     "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
                     Location: components["headers"]["Location"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2959,6 +3241,8 @@ export interface operations {
             201: {
                 headers: {
                     Location: components["headers"]["Location"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2980,6 +3264,8 @@ export interface operations {
             /** @description `/problems/validation`: The request is invalid. `/problems/malformed-json`: The body is not valid JSON. */
             400: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -2990,6 +3276,8 @@ export interface operations {
             /** @description `/problems/unauthorized`: Authentication required. */
             401: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -2998,9 +3286,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
             403: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3011,6 +3301,8 @@ export interface operations {
             /** @description `/problems/parking-lot-not-found`: Parking lot not found. */
             404: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3022,6 +3314,8 @@ export interface operations {
             405: {
                 headers: {
                     Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3032,6 +3326,8 @@ export interface operations {
             /** @description `/problems/parking-lot-full`: The parking lot is full. */
             409: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3042,6 +3338,8 @@ export interface operations {
             /** @description `/problems/payload-too-large`: The body is too large. */
             413: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3052,6 +3350,8 @@ export interface operations {
             /** @description `/problems/unsupported-media-type`: Unsupported content type. */
             415: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3062,6 +3362,8 @@ export interface operations {
             /** @description `/problems/idempotency-key-reused`: Idempotency-Key reused with a different request. */
             422: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3085,6 +3387,8 @@ export interface operations {
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3095,6 +3399,8 @@ export interface operations {
             /** @description `/problems/overloaded`: The service is overloaded. `/problems/concurrency-conflict`: Too much contention on this parking lot. `/problems/store-unavailable`: A backing store is unavailable. */
             503: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -3143,6 +3449,8 @@ export interface operations {
             /** @description Canceled. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3153,6 +3461,8 @@ export interface operations {
             /** @description `/problems/validation`: The request is invalid. `/problems/malformed-json`: The body is not valid JSON. */
             400: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3163,6 +3473,8 @@ export interface operations {
             /** @description `/problems/unauthorized`: Authentication required. */
             401: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -3171,9 +3483,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
             403: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3184,6 +3498,8 @@ export interface operations {
             /** @description `/problems/reservation-not-found`: Reservation not found. */
             404: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3195,6 +3511,8 @@ export interface operations {
             405: {
                 headers: {
                     Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3205,6 +3523,8 @@ export interface operations {
             /** @description `/problems/payload-too-large`: The body is too large. */
             413: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3215,6 +3535,8 @@ export interface operations {
             /** @description `/problems/unsupported-media-type`: Unsupported content type. */
             415: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3238,6 +3560,8 @@ export interface operations {
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3248,6 +3572,8 @@ export interface operations {
             /** @description `/problems/overloaded`: The service is overloaded. `/problems/concurrency-conflict`: Too much contention on this parking lot. `/problems/store-unavailable`: A backing store is unavailable. */
             503: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -3287,6 +3613,8 @@ export interface operations {
             /** @description Done (doing it twice changes nothing). */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3297,6 +3625,8 @@ export interface operations {
             /** @description `/problems/validation`: The request is invalid. */
             400: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3307,6 +3637,8 @@ export interface operations {
             /** @description `/problems/unauthorized`: Authentication required. */
             401: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -3315,9 +3647,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
             403: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3328,6 +3662,8 @@ export interface operations {
             /** @description `/problems/reservation-not-found`: Reservation not found. */
             404: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3339,6 +3675,8 @@ export interface operations {
             405: {
                 headers: {
                     Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3349,6 +3687,8 @@ export interface operations {
             /** @description `/problems/reservation-not-active`: The reservation is no longer active. */
             409: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3372,6 +3712,8 @@ export interface operations {
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3382,6 +3724,8 @@ export interface operations {
             /** @description `/problems/overloaded`: The service is overloaded. `/problems/concurrency-conflict`: Too much contention on this parking lot. `/problems/store-unavailable`: A backing store is unavailable. */
             503: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -3421,6 +3765,8 @@ export interface operations {
             /** @description Done (doing it twice changes nothing). */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3431,6 +3777,8 @@ export interface operations {
             /** @description `/problems/validation`: The request is invalid. */
             400: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3441,6 +3789,8 @@ export interface operations {
             /** @description `/problems/unauthorized`: Authentication required. */
             401: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -3449,9 +3799,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
             403: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3462,6 +3814,8 @@ export interface operations {
             /** @description `/problems/reservation-not-found`: Reservation not found. */
             404: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3473,6 +3827,8 @@ export interface operations {
             405: {
                 headers: {
                     Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3483,6 +3839,8 @@ export interface operations {
             /** @description `/problems/reservation-not-active`: The reservation is no longer active. */
             409: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3506,6 +3864,8 @@ export interface operations {
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3516,6 +3876,8 @@ export interface operations {
             /** @description `/problems/overloaded`: The service is overloaded. `/problems/concurrency-conflict`: Too much contention on this parking lot. `/problems/store-unavailable`: A backing store is unavailable. */
             503: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -3550,6 +3912,8 @@ export interface operations {
             /** @description The problem type's title, status and advice. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3565,6 +3929,8 @@ export interface operations {
             /** @description `/problems/validation`: The request is invalid. */
             400: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3575,6 +3941,8 @@ export interface operations {
             /** @description `/problems/unauthorized`: Authentication required. */
             401: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -3586,6 +3954,8 @@ export interface operations {
             /** @description `/problems/not-found`: No such resource. */
             404: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3597,6 +3967,8 @@ export interface operations {
             405: {
                 headers: {
                     Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3620,6 +3992,8 @@ export interface operations {
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3787,6 +4161,8 @@ export interface operations {
             /** @description A page of reservations. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3797,6 +4173,8 @@ export interface operations {
             /** @description `/problems/validation`: The request is invalid. */
             400: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3807,6 +4185,8 @@ export interface operations {
             /** @description `/problems/unauthorized`: Authentication required. */
             401: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -3815,9 +4195,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
             403: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3829,6 +4211,8 @@ export interface operations {
             405: {
                 headers: {
                     Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3852,6 +4236,8 @@ export interface operations {
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3862,6 +4248,8 @@ export interface operations {
             /** @description `/problems/position-not-reached`: The view has not caught up to the requested position yet. `/problems/store-unavailable`: A backing store is unavailable. */
             503: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -3899,6 +4287,8 @@ export interface operations {
             /** @description The reservation. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3909,6 +4299,8 @@ export interface operations {
             /** @description `/problems/validation`: The request is invalid. */
             400: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3919,6 +4311,8 @@ export interface operations {
             /** @description `/problems/unauthorized`: Authentication required. */
             401: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -3927,9 +4321,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
             403: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3940,6 +4336,8 @@ export interface operations {
             /** @description `/problems/reservation-not-found`: Reservation not found. */
             404: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3951,6 +4349,8 @@ export interface operations {
             405: {
                 headers: {
                     Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3974,6 +4374,8 @@ export interface operations {
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -3984,6 +4386,8 @@ export interface operations {
             /** @description `/problems/position-not-reached`: The view has not caught up to the requested position yet. `/problems/store-unavailable`: A backing store is unavailable. */
             503: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "Retry-After": components["headers"]["Retry-After"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -4014,6 +4418,9 @@ export interface operations {
             /** @description Signed in: HttpOnly session cookie set; the page moves on to /control-center at once. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Set-Cookie"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -4024,6 +4431,8 @@ export interface operations {
             /** @description `/problems/validation`: The request is invalid. */
             400: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -4034,6 +4443,8 @@ export interface operations {
             /** @description `/problems/sign-in-failed`: The sign-in link is invalid. `/problems/unauthorized`: Authentication required. */
             401: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -4046,6 +4457,8 @@ export interface operations {
             405: {
                 headers: {
                     Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -4069,6 +4482,8 @@ export interface operations {
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -4096,6 +4511,9 @@ export interface operations {
             /** @description Signed in: an HttpOnly, SameSite=Strict session cookie holds the token until it expires. Same-origin requests only (403 otherwise). */
             204: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Set-Cookie"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -4104,6 +4522,8 @@ export interface operations {
             /** @description `/problems/unauthorized`: Authentication required. */
             401: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -4112,9 +4532,11 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"];
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
             403: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -4126,6 +4548,8 @@ export interface operations {
             405: {
                 headers: {
                     Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -4149,6 +4573,8 @@ export interface operations {
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -4176,6 +4602,9 @@ export interface operations {
             /** @description Signed out (cookie cleared); the page moves on to /control-center. */
             200: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Set-Cookie"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -4186,6 +4615,8 @@ export interface operations {
             /** @description `/problems/unauthorized`: Authentication required. */
             401: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -4197,6 +4628,8 @@ export interface operations {
             /** @description `/problems/forbidden`: Not allowed for this caller. */
             403: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -4208,6 +4641,8 @@ export interface operations {
             405: {
                 headers: {
                     Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };
@@ -4231,6 +4666,8 @@ export interface operations {
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
                 };

@@ -242,6 +242,12 @@ describe("every operation through the generated client", () => {
         body: { from: tomorrowAt(13), until: tomorrowAt(16), reason: "도장 공사" },
       });
       expect(closure.data?.canceledReservations).toEqual([booked.data?.reservationId]);
+      // Location is where the closure is read: its lot's `closures`, once the view has its position.
+      const location = closure.response.headers.get("location") ?? "";
+      const closed = await fetch(`${service.url}${location}?minPosition=${closure.data?.position}`);
+      expect(closed.status, location).toBe(200);
+      const lot = (await closed.json()) as { closures?: { closureId: string }[] };
+      expect(lot.closures?.map((c) => c.closureId)).toContain(closure.data?.closureId);
       const refused = await customer.POST("/parking-lots/{parkingLotId}/reservations", {
         params: { path: { parkingLotId: windowedLotId } },
         body: { carNumber: "12가3459", startsAt: tomorrowAt(14), endsAt: tomorrowAt(15) },

@@ -1,6 +1,7 @@
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import openapiTS, { astToString } from "openapi-typescript";
+import { serviceAccess } from "../app/access.js";
 import { openApiDocument } from "../read-api/openapi.js";
 
 /**
@@ -11,7 +12,7 @@ import { openApiDocument } from "../read-api/openapi.js";
 export const CLIENT_TYPES = fileURLToPath(new URL("./api.d.ts", import.meta.url));
 
 export async function clientTypes(): Promise<string> {
-  const ast = await openapiTS(structuredClone(openApiDocument()) as never, {
+  const ast = await openapiTS(structuredClone(openApiDocument(serviceAccess)) as never, {
     alphabetize: true,
     // A property with a default may be left out of a request body: the server fills it in.
     defaultNonNullable: false,

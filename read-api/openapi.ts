@@ -41,6 +41,10 @@ import { SignInConfig } from "../schemas/sign-in.js";
  * The OpenAPI 3.1 document, generated from the very schemas that validate requests (OpenAPI 3.1
  * uses JSON Schema as is), so the docs cannot drift from what the service accepts.
  *
+ * Who may call each operation is not a column: it is read from the access tables that enforce it
+ * (app/access.ts), passed to openApiDocument() as a lookup, so the document's `security`, its
+ * `x-roles` and its 401/403 answers cannot drift from what the service does.
+ *
  * Every operation the service serves is one row of OPERATIONS. From that table come the document,
  * the 405 answers (with `Allow`) and OPTIONS of every documented path (app/http-app.ts), and a test
  * (app/openapi-routes.int.test.ts) fails when express serves a route that has no row, or a row has
@@ -62,8 +66,6 @@ export interface Operation {
   readonly tag: "commands" | "queries" | "control-center" | "operations" | "documentation";
   readonly summary: string;
   readonly description?: string;
-  /** `bearer`: a token is required (401 without, 403 for the wrong role); `anonymous`: public. */
-  readonly access: "bearer" | "anonymous";
   readonly parameters?: readonly Json[];
   /** The query string, validated by this schema (unknown parameters are refused with 400). */
   readonly query?: TSchema;
@@ -73,7 +75,7 @@ export interface Operation {
   /** Statuses also answered with an HTML page (a browser's sign-in screen), besides problem+json. */
   readonly htmlStatuses?: readonly number[];
   /** Problems this operation answers beyond those implied by body, query and access. */
-  readonly problems?: readonly string[];
+  readonly problems?: readonly ProblemName[];
 }
 
 /** Plain JSON Schema: TypeBox's symbols dropped, `$id`s removed (they are component names here). */
@@ -146,7 +148,6 @@ export const OPERATIONS: readonly Operation[] = [
     summary: "Register a parking lot",
     description:
       "Registering the same id with the same name and capacity again changes nothing (200); another name or capacity is refused (409).",
-    access: "bearer",
     body: {
       schema: RegisterParkingLotBody,
       required: true,
@@ -174,7 +175,6 @@ export const OPERATIONS: readonly Operation[] = [
     side: "queries",
     tag: "queries",
     summary: "List parking lots, by id",
-    access: "anonymous",
     query: ParkingLotsQuery,
     responses: { "200": jsonResponse("A page of lots, by id.", "ParkingLotPage") },
   },
@@ -185,7 +185,6 @@ export const OPERATIONS: readonly Operation[] = [
     side: "queries",
     tag: "queries",
     summary: "One parking lot: its counts, the spots free now and in each of the next six hours",
-    access: "anonymous",
     parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
     query: SingleQuery,
     responses: { "200": jsonResponse("The lot.", "ParkingLotDetail") },
@@ -198,7 +197,6 @@ export const OPERATIONS: readonly Operation[] = [
     side: "queries",
     tag: "queries",
     summary: "What a window would find: free spots and its price",
-    access: "anonymous",
     parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
     query: AvailabilityQuery,
     responses: { "200": jsonResponse("The window's free spots and price.", "AvailabilityView") },
@@ -211,7 +209,6 @@ export const OPERATIONS: readonly Operation[] = [
     side: "commands",
     tag: "commands",
     summary: "Reserve a spot",
-    access: "bearer",
     parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID), idempotencyKeyHeader],
     body: {
       schema: ReserveParkingBody,
@@ -255,7 +252,6 @@ export const OPERATIONS: readonly Operation[] = [
     side: "commands",
     tag: "commands",
     summary: "Cancel a reservation (canceling twice changes nothing)",
-    access: "bearer",
     parameters: [
       pathParameter("parkingLotId", ParkingLotId, LOT_ID),
       pathParameter("reservationId", ReservationId, RESERVATION_ID),
@@ -271,7 +267,6 @@ export const OPERATIONS: readonly Operation[] = [
     side: "commands",
     tag: "commands",
     summary: "Check in (the customer who owns it, or an operator)",
-    access: "bearer",
     parameters: [
       pathParameter("parkingLotId", ParkingLotId, LOT_ID),
       pathParameter("reservationId", ReservationId, RESERVATION_ID),
@@ -292,7 +287,6 @@ export const OPERATIONS: readonly Operation[] = [
     side: "commands",
     tag: "commands",
     summary: "Check out: frees the spot from now on",
-    access: "bearer",
     parameters: [
       pathParameter("parkingLotId", ParkingLotId, LOT_ID),
       pathParameter("reservationId", ReservationId, RESERVATION_ID),
@@ -313,14 +307,19 @@ export const OPERATIONS: readonly Operation[] = [
     side: "commands",
     tag: "commands",
     summary: "Close the lot over [from, until): cancels the reservations it overlaps (operator)",
-    access: "bearer",
     parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
     body: {
       schema: CloseParkingLotBody,
       required: true,
       example: { from: "2026-11-23T13:00:00+09:00", until: "2026-11-23T15:00:00+09:00", reason: "repaving" },
     },
-    responses: { "201": jsonResponse("Closed; the canceled reservations are listed.", "ClosureAccepted") },
+    responses: {
+      "201": jsonResponse(
+        "Closed; the canceled reservations are listed. Location names the lot, whose `closures` lists this one by `closureId` (read it with `minPosition` = `position` to see it at once).",
+        "ClosureAccepted",
+        { Location: header("Location") },
+      ),
+    },
     problems: ["parking-lot-not-found", "overloaded", "concurrency-conflict", "store-unavailable"],
   },
   {
@@ -330,7 +329,6 @@ export const OPERATIONS: readonly Operation[] = [
     side: "commands",
     tag: "commands",
     summary: "Change the lot's capacity (operator); a reduction that would overbook names the instant",
-    access: "bearer",
     parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
     body: { schema: ChangeCapacityBody, required: true, example: { capacity: 10 } },
     responses: { "200": jsonResponse("Changed.", "CapacityChangedResponse") },
@@ -349,7 +347,6 @@ export const OPERATIONS: readonly Operation[] = [
     side: "queries",
     tag: "queries",
     summary: "List reservations by lot, customer, car and/or status, newest first",
-    access: "bearer",
     query: ReservationsQuery,
     responses: { "200": jsonResponse("A page of reservations.", "ReservationPage") },
   },
@@ -360,7 +357,6 @@ export const OPERATIONS: readonly Operation[] = [
     side: "queries",
     tag: "queries",
     summary: "One reservation with its status and coupon",
-    access: "bearer",
     parameters: [pathParameter("reservationId", ReservationId, RESERVATION_ID)],
     query: SingleQuery,
     responses: { "200": jsonResponse("The reservation.", "ReservationView") },
@@ -373,7 +369,6 @@ export const OPERATIONS: readonly Operation[] = [
     side: "queries",
     tag: "queries",
     summary: "A customer's coupons, newest first",
-    access: "bearer",
     parameters: [pathParameter("customerId", CustomerId, CUSTOMER_ID)],
     query: CouponsQuery,
     responses: { "200": jsonResponse("A page of coupons.", "CouponPage") },
@@ -388,7 +383,6 @@ export const OPERATIONS: readonly Operation[] = [
       "Totals, a page of lots (same cursor as GET /parking-lots), and each processor's position and lag",
     description:
       "Content negotiation: a browser (Accept preferring text/html) gets the live control-center web page (or the sign-in screen with 401/403); API clients get the JSON.",
-    access: "bearer",
     query: ControlCenterQuery,
     htmlStatuses: [401, 403],
     problems: ["service-unavailable"],
@@ -410,7 +404,6 @@ export const OPERATIONS: readonly Operation[] = [
     side: "queries",
     tag: "control-center",
     summary: "How the control-center page signs an operator in (one-time link, or OIDC with PKCE)",
-    access: "anonymous",
     responses: { "200": jsonResponse("The sign-in configuration.", "SignInConfig") },
   },
   {
@@ -422,7 +415,6 @@ export const OPERATIONS: readonly Operation[] = [
     summary: "Live control-center updates (Server-Sent Events)",
     description:
       "One `control-center` event (the whole ControlCenterView as JSON, the same shape as GET /control-center) whenever the read models changed, at most one per LIVE_UPDATE_INTERVAL_MS however many events arrive; `: heartbeat` comments while idle. Each event's `id` names the state it carries: reconnecting with `Last-Event-ID` sends nothing until the state differs. Ended by the server on shutdown (clients reconnect).",
-    access: "bearer",
     parameters: [
       {
         name: "Last-Event-ID",
@@ -435,7 +427,7 @@ export const OPERATIONS: readonly Operation[] = [
     responses: {
       "200": {
         description: "An event stream.",
-        headers: CORRELATION,
+        headers: { ...CORRELATION, "X-Accel-Buffering": header("X-Accel-Buffering") },
         content: { "text/event-stream": { schema: { type: "string" } } },
       },
     },
@@ -448,7 +440,6 @@ export const OPERATIONS: readonly Operation[] = [
     side: "queries",
     tag: "documentation",
     summary: "Landing page (HTML for a browser) or links to the control center, docs and health (JSON)",
-    access: "anonymous",
     responses: {
       "200": {
         description: "The landing page or its links.",
@@ -474,7 +465,6 @@ export const OPERATIONS: readonly Operation[] = [
     side: "app",
     tag: "operations",
     summary: "Liveness: the process answers",
-    access: "anonymous",
     responses: {
       "200": {
         description: "Alive.",
@@ -499,7 +489,6 @@ export const OPERATIONS: readonly Operation[] = [
     side: "app",
     tag: "operations",
     summary: "Readiness: not shutting down, stores answer, processors within READY_MAX_LAG",
-    access: "anonymous",
     responses: {
       "200": readinessResponse("Ready for traffic.", "ready"),
       "503": readinessResponse("Not ready; `checks` says why.", "not ready"),
@@ -512,7 +501,6 @@ export const OPERATIONS: readonly Operation[] = [
     side: "app",
     tag: "operations",
     summary: "Prometheus metrics (text exposition format); operators only",
-    access: "bearer",
     responses: {
       "200": {
         description: "Metrics in the Prometheus text exposition format.",
@@ -533,7 +521,6 @@ export const OPERATIONS: readonly Operation[] = [
     side: "app",
     tag: "operations",
     summary: "The embedded development issuer's public signing keys (only when AUTH_ISSUER is unset)",
-    access: "anonymous",
     responses: {
       "200": {
         description: "A JSON Web Key Set (RFC 7517): public keys only.",
@@ -574,7 +561,6 @@ export const OPERATIONS: readonly Operation[] = [
     side: "app",
     tag: "operations",
     summary: "The embedded development issuer's OpenID Connect discovery document",
-    access: "anonymous",
     responses: {
       "200": {
         description: "The issuer and where its keys are (OpenID Connect Discovery 1.0).",
@@ -604,13 +590,12 @@ export const OPERATIONS: readonly Operation[] = [
     tag: "operations",
     summary:
       "Browser sign-in with a one-time link from `npm run token -- --sign-in-url` (sets the session cookie)",
-    access: "anonymous",
     problems: ["sign-in-failed"],
     parameters: [{ name: "token", in: "query", required: true, schema: { type: "string", maxLength: 8192 } }],
     responses: {
       "200": {
         description: "Signed in: HttpOnly session cookie set; the page moves on to /control-center at once.",
-        headers: CORRELATION,
+        headers: { ...CORRELATION, "Set-Cookie": header("Set-Cookie") },
         content: { "text/html": { schema: { type: "string" } } },
       },
     },
@@ -622,12 +607,11 @@ export const OPERATIONS: readonly Operation[] = [
     side: "app",
     tag: "operations",
     summary: "Trade an access token for the browser session cookie (the page, after signing in with PKCE)",
-    access: "bearer",
     responses: {
       "204": {
         description:
           "Signed in: an HttpOnly, SameSite=Strict session cookie holds the token until it expires. Same-origin requests only (403 otherwise).",
-        headers: CORRELATION,
+        headers: { ...CORRELATION, "Set-Cookie": header("Set-Cookie") },
       },
     },
   },
@@ -638,12 +622,11 @@ export const OPERATIONS: readonly Operation[] = [
     side: "app",
     tag: "operations",
     summary: "Sign out of the browser session (clears the cookie)",
-    access: "anonymous",
     problems: ["forbidden"],
     responses: {
       "200": {
         description: "Signed out (cookie cleared); the page moves on to /control-center.",
-        headers: CORRELATION,
+        headers: { ...CORRELATION, "Set-Cookie": header("Set-Cookie") },
         content: { "text/html": { schema: { type: "string" } } },
       },
     },
@@ -655,7 +638,6 @@ export const OPERATIONS: readonly Operation[] = [
     side: "app",
     tag: "documentation",
     summary: "This OpenAPI document",
-    access: "anonymous",
     responses: {
       "200": {
         description: "The OpenAPI 3.1 document.",
@@ -671,7 +653,6 @@ export const OPERATIONS: readonly Operation[] = [
     side: "app",
     tag: "documentation",
     summary: "What a problem `type` means and what to do about it",
-    access: "anonymous",
     parameters: [
       {
         name: "name",
@@ -742,31 +723,20 @@ function readinessResponse(description: string, status: string) {
   };
 }
 
-/** Problems that are not in PROBLEM_TYPES (yet) but that every protected or limited route answers. */
-const EXTRA_PROBLEMS: Record<string, { status: number; title: string; help: string }> = {
-  unauthorized: {
-    status: 401,
-    title: "Authentication required",
-    help: "Send `Authorization: Bearer <token>` with a valid token.",
-  },
-  forbidden: { status: 403, title: "Not allowed", help: "Your token's role may not do this." },
-};
+const problemInfo = (name: ProblemName) => PROBLEM_TYPES[name];
 
-type ProblemInfo = { status: number; title: string; help: string };
-const knownProblem = (name: string): ProblemInfo | undefined =>
-  (PROBLEM_TYPES as Record<string, ProblemInfo>)[name] ?? EXTRA_PROBLEMS[name];
-function problemInfo(name: string): ProblemInfo {
-  const info = knownProblem(name);
-  if (!info) throw new Error(`No problem type named ${name}`);
-  return info;
-}
+/** Who may call an operation, from the access tables: anyone, or a bearer token with one of these roles. */
+type Allowed = ReturnType<AccessLookup>;
+
+/** The access tables' answer for an operation (its path template with a sample value per parameter). */
+const allowedFor = (operation: Operation, access: AccessLookup): Allowed =>
+  access(operation.method, operation.path.replace(/\{\w+\}/g, "x"));
 
 /** Every problem an operation can answer: its own, plus those implied by its body, query and access. */
-export function problemsOf(operation: Operation): string[] {
-  const names = new Set<string>(operation.problems ?? []);
+export function problemsOf(operation: Operation, allowed: Allowed): ProblemName[] {
+  const names = new Set<ProblemName>(operation.problems ?? []);
   // A presented token that is bad is refused on every route, public ones included.
   names.add("unauthorized");
-  if (operation.access === "bearer") names.add("forbidden");
   const hasInput =
     operation.body || operation.query || (operation.parameters ?? []).some((p) => p.in !== undefined);
   if (hasInput) names.add("validation");
@@ -779,30 +749,25 @@ export function problemsOf(operation: Operation): string[] {
     names.add("position-not-reached");
   }
   if (operation.side === "queries") names.add("store-unavailable");
-  if (operation.access === "bearer") {
-    names.add("unauthorized");
-    names.add("forbidden");
-  }
+  if (allowed !== "anonymous") names.add("forbidden");
   names.add("method-not-allowed");
   if (isRateLimited(operation.path)) names.add("rate-limited");
   names.add("internal");
-  return [...names].filter((name) => knownProblem(name));
+  return [...names];
 }
 
 const HEADERS_BY_STATUS: Record<number, Json> = {
   401: { "WWW-Authenticate": header("WWW-Authenticate") },
   405: { Allow: header("Allow") },
-  429: {
-    "Retry-After": header("Retry-After"),
-    RateLimit: header("RateLimit"),
-    "RateLimit-Policy": header("RateLimit-Policy"),
-  },
+  429: { "Retry-After": header("Retry-After") },
   503: { "Retry-After": header("Retry-After") },
 };
 
-function problemResponses(operation: Operation): Record<string, Json> {
-  const byStatus = new Map<number, string[]>();
-  for (const name of problemsOf(operation)) {
+const rolesText = (roles: readonly string[]) => roles.map((role) => `\`${role}\``).join(" or ");
+
+function problemResponses(operation: Operation, allowed: Allowed): Record<string, Json> {
+  const byStatus = new Map<number, ProblemName[]>();
+  for (const name of problemsOf(operation, allowed)) {
     const status = problemInfo(name).status;
     byStatus.set(status, [...(byStatus.get(status) ?? []), name]);
   }
@@ -810,9 +775,10 @@ function problemResponses(operation: Operation): Record<string, Json> {
     [...byStatus.entries()].map(([status, names]) => [
       String(status),
       {
-        description: names
-          .map((n) => `\`${problemType(n as ProblemName)}\`: ${problemInfo(n).title}.`)
-          .join(" "),
+        description: [
+          ...names.map((n) => `\`${problemType(n)}\`: ${problemInfo(n).title}.`),
+          ...(status === 403 && allowed !== "anonymous" ? [`Needs the role ${rolesText(allowed)}.`] : []),
+        ].join(" "),
         headers: { ...CORRELATION, ...(HEADERS_BY_STATUS[status] ?? {}) },
         content: {
           ...(operation.htmlStatuses?.includes(status)
@@ -826,7 +792,7 @@ function problemResponses(operation: Operation): Record<string, Json> {
                 {
                   summary: problemInfo(n).title,
                   value: {
-                    type: problemType(n as ProblemName),
+                    type: problemType(n),
                     title: problemInfo(n).title,
                     status,
                     detail: problemInfo(n).help,
@@ -863,13 +829,43 @@ function queryParameters(schema: TSchema): Json[] {
   }));
 }
 
-function operationObject(operation: Operation): Json {
+/** Every answer to a counted path says what is left of its quotas, not only the 429. */
+const RATE_LIMIT_HEADERS = { RateLimit: header("RateLimit"), "RateLimit-Policy": header("RateLimit-Policy") };
+
+function withRateLimitHeaders(responses: Record<string, Json>): Record<string, Json> {
+  return Object.fromEntries(
+    Object.entries(responses).map(([status, response]) => [
+      status,
+      { ...response, headers: { ...(response.headers as Json), ...RATE_LIMIT_HEADERS } },
+    ]),
+  );
+}
+
+/**
+ * Who may call the operation, as the access tables say: anonymous operations have `security: []`;
+ * the others one bearer requirement per role that may call them (alternatives: any one will do,
+ * OpenAPI 3.1 allows role names in a bearer requirement), the same roles in `x-roles`, and a
+ * sentence in the description.
+ */
+function security(allowed: Allowed): Json {
+  if (allowed === "anonymous") return { security: [], accessNote: "Anyone may call it: no token needed." };
+  return {
+    security: allowed.map((role) => ({ bearerAuth: [role] })),
+    "x-roles": [...allowed],
+    accessNote: `Needs a bearer token with the role ${rolesText(allowed)}.`,
+  };
+}
+
+function operationObject(operation: Operation, access: AccessLookup): Json {
+  const allowed = allowedFor(operation, access);
+  const responses = { ...operation.responses, ...problemResponses(operation, allowed) };
+  const { accessNote, ...declared } = security(allowed);
   return {
     operationId: operation.operationId,
     tags: [operation.tag],
     summary: operation.summary,
-    ...(operation.description ? { description: operation.description } : {}),
-    security: operation.access === "bearer" ? [{ bearerAuth: [] }] : [],
+    description: [operation.description, `**Access**: ${accessNote}`].filter(Boolean).join("\n\n"),
+    ...declared,
     parameters: [
       ...(operation.parameters ?? []),
       ...(operation.query ? queryParameters(operation.query) : []),
@@ -888,7 +884,7 @@ function operationObject(operation: Operation): Json {
           },
         }
       : {}),
-    responses: { ...operation.responses, ...problemResponses(operation) },
+    responses: isRateLimited(operation.path) ? withRateLimitHeaders(responses) : responses,
   };
 }
 
@@ -909,43 +905,21 @@ const problemTable = () =>
   [
     "| type | status | meaning | what to do |",
     "| --- | --- | --- | --- |",
-    ...Object.keys({ ...PROBLEM_TYPES, ...EXTRA_PROBLEMS }).map((name) => {
-      const p = problemInfo(name);
+    ...Object.entries(PROBLEM_TYPES).map(([name, p]) => {
       return `| \`/problems/${name}\` | ${p.status} | ${p.title} | ${p.help} |`;
     }),
   ].join("\n");
 
 /**
- * Declares on an operation who may call it, from the same access tables that enforce it:
- * anonymous operations get `security: []`, the others the bearer scheme, their roles and 401/403.
+ * The document. `access` is the service's access lookup (app/access.ts `serviceAccess`): the
+ * tables that enforce who may call what are the ones the document says.
  */
-function withSecurity(method: string, path: string, operation: Json, access: AccessLookup): Json {
-  const allow = access(method, path.replace(/\{\w+\}/g, "x"));
-  if (allow === "anonymous") return { ...operation, security: [] };
-  const problemRef = (description: string) => ({
-    description,
-    content: { "application/problem+json": { schema: { $ref: "#/components/schemas/Problem" } } },
-  });
-  const responses = (operation as { responses?: Json }).responses ?? {};
-  return {
-    ...operation,
-    security: [{ bearerAuth: [] }],
-    "x-roles": [...allow],
-    responses: {
-      ...responses,
-      "401": problemRef("No token, or a bad one: `WWW-Authenticate` says what is wrong."),
-      "403": problemRef(`The token's role (or subject) may not do this; needs ${allow.join(" or ")}.`),
-    },
-  };
-}
-
-export function openApiDocument(access?: AccessLookup): Json {
+export function openApiDocument(access: AccessLookup): Json {
   const paths: Record<string, Json> = {};
   for (const operation of OPERATIONS) {
-    const object = operationObject(operation);
     paths[operation.path] = {
       ...(paths[operation.path] ?? {}),
-      [operation.method]: access ? withSecurity(operation.method, operation.path, object, access) : object,
+      [operation.method]: operationObject(operation, access),
     };
   }
   return {
@@ -1022,12 +996,26 @@ export function openApiDocument(access?: AccessLookup): Json {
           schema: { type: "string" },
         },
         RateLimit: {
-          description: "Remaining quota of the current window (IETF RateLimit header fields draft).",
+          description:
+            'What is left of each quota this request counted against (draft-ietf-httpapi-ratelimit-headers-08): `"per-address"` always, and `"per-principal"` for a signed-in caller; `r` requests remaining, `t` seconds until the window resets. On every answer of a counted operation.',
           schema: { type: "string" },
+          example: '"per-address"; r=2999; t=60, "per-principal"; r=1199; t=60',
         },
         "RateLimit-Policy": {
-          description: "The quota policy (IETF RateLimit header fields draft).",
+          description:
+            "The quotas this request counted against (draft-ietf-httpapi-ratelimit-headers-08): `q` requests per window of `w` seconds, `pk` the partition (a hash of the address or the caller). On every answer of a counted operation.",
           schema: { type: "string" },
+          example: '"per-address"; q=3000; w=60; pk=:ZTNiMGM0NDI5OGZj:',
+        },
+        "Set-Cookie": {
+          description:
+            "The browser session: `parking_session`, HttpOnly, SameSite=Strict, Path=/ (Secure over HTTPS); emptied with Max-Age=0 on sign-out.",
+          required: true,
+          schema: { type: "string" },
+        },
+        "X-Accel-Buffering": {
+          description: "`no`: buffering proxies (nginx) pass each event on as it comes.",
+          schema: { type: "string", enum: ["no"] },
         },
       },
       securitySchemes: {
@@ -1036,7 +1024,7 @@ export function openApiDocument(access?: AccessLookup): Json {
           scheme: "bearer",
           bearerFormat: "JWT",
           description:
-            "A JWT from the configured issuer (AUTH_ISSUER) or, in development, `npm run token -- --role operator`. Roles: customer, operator.",
+            "A JWT from the configured issuer (AUTH_ISSUER) or, in development, `npm run token -- --role operator`. Roles: customer, operator; an operation's `security` lists the roles that may call it (any one will do), as does its `x-roles`.",
         },
       },
     },

@@ -2,13 +2,15 @@ import SwaggerParser from "@apidevtools/swagger-parser";
 import { Ajv, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
 import { OpenAPIBackend } from "openapi-backend";
+import { serviceAccess } from "../app/access.js";
 import { openApiDocument } from "../read-api/openapi.js";
 
 /**
  * Checks a response of the service against its OpenAPI document (the very document it serves at
  * /openapi.json; app/openapi.e2e.test.ts checks they are equal): the status must be documented
  * for the operation, the content type must be one the response documents, the body must match
- * its schema and the headers theirs (openapi-backend, ajv underneath). A documented path asked
+ * its schema and the headers theirs (openapi-backend, ajv underneath), and every header sent must
+ * be declared on that response (but for the few in UNDECLARED_HEADERS). A documented path asked
  * with a method it lacks must answer 405 with Allow (or 204 with Allow for OPTIONS).
  *
  * test-support/contract-setup.ts runs every fetch of the e2e suites through this.
@@ -28,11 +30,51 @@ interface OperationObject {
   responses: Record<string, ResponseObject>;
 }
 
+/**
+ * Response headers that need no declaration in the document: what any HTTP answer may carry for
+ * its representation, its transport, caching and CORS, and the security headers helmet puts on
+ * every answer. Every other header must be declared on the response it comes with.
+ */
+const UNDECLARED_HEADERS: ReadonlySet<string> = new Set([
+  // representation and transport (RFC 9110, RFC 9112)
+  "content-type",
+  "content-length",
+  "transfer-encoding",
+  "date",
+  "connection",
+  "keep-alive",
+  "vary",
+  // caching (RFC 9111, RFC 9110 validators; static files)
+  "cache-control",
+  "etag",
+  "last-modified",
+  "accept-ranges",
+  // security headers (helmet, and the page's own Content-Security-Policy)
+  "content-security-policy",
+  "cross-origin-opener-policy",
+  "cross-origin-resource-policy",
+  "origin-agent-cluster",
+  "referrer-policy",
+  "strict-transport-security",
+  "x-content-type-options",
+  "x-dns-prefetch-control",
+  "x-download-options",
+  "x-frame-options",
+  "x-permitted-cross-domain-policies",
+  "x-xss-protection",
+  // Stoplight Prism's report, when deploy/prism/check.sh runs the client suite through it
+  "sl-violations",
+]);
+const undeclaredAllowed = (name: string) =>
+  UNDECLARED_HEADERS.has(name) || name.startsWith("access-control-");
+
 let backend: Promise<OpenAPIBackend> | undefined;
 function api(): Promise<OpenAPIBackend> {
   backend ??= (async () => {
     // Dereferenced first by swagger-parser: openapi-backend's quick mode leaves repeated $refs.
-    const definition = await SwaggerParser.dereference(structuredClone(openApiDocument()) as never);
+    const definition = await SwaggerParser.dereference(
+      structuredClone(openApiDocument(serviceAccess)) as never,
+    );
     const instance = new OpenAPIBackend({
       definition: definition as never,
       // quick: no check of the document itself (openapi-backend's checker knows OpenAPI 3.0 only;
@@ -71,7 +113,9 @@ function problemValidator(instance: OpenAPIBackend, operationId: string, status:
 }
 
 const paths = (): [RegExp, string, Record<string, OperationObject>][] => {
-  const doc = openApiDocument() as Document & { paths: Record<string, Record<string, OperationObject>> };
+  const doc = openApiDocument(serviceAccess) as Document & {
+    paths: Record<string, Record<string, OperationObject>>;
+  };
   return (
     Object.entries(doc.paths)
       .map(([template, item]): [RegExp, string, Record<string, OperationObject>] => [
@@ -158,10 +202,18 @@ export async function contractViolations(response: ObservedResponse): Promise<st
   const dereferenced = backend.getOperation(operation.operationId)?.responses?.[String(response.status)] as
     | { headers?: Record<string, { required?: boolean }> }
     | undefined;
-  for (const [name, declared] of Object.entries(dereferenced?.headers ?? {})) {
+  const declaredHeaders = dereferenced?.headers ?? {};
+  for (const [name, declared] of Object.entries(declaredHeaders)) {
     if (declared.required && !response.headers.has(name))
       violations.push(`${what}: header ${name} is missing`);
   }
+  const declaredNames = new Set(Object.keys(declaredHeaders).map((name) => name.toLowerCase()));
+  response.headers.forEach((_value, name) => {
+    if (!declaredNames.has(name) && !undeclaredAllowed(name))
+      violations.push(
+        `${what}: header ${name} is not declared for ${operation.operationId} ${response.status} (declared: ${[...declaredNames].join(", ")})`,
+      );
+  });
   for (const error of headerResult.errors ?? []) {
     violations.push(`${what}: header ${error.instancePath} ${error.message} ${JSON.stringify(error.params)}`);
   }

@@ -61,6 +61,67 @@ describe("the response check against the OpenAPI document", () => {
     expect(violations.join("\n")).toMatch(/x-correlation-id/i);
   });
 
+  it("flags a header the response does not declare, but not the standard and security ones", async () => {
+    const headers = json({
+      location: "/parking-lots/gangnam-1",
+      "x-powered-by": "Express",
+      "set-cookie": "a=b",
+      date: "Mon, 23 Nov 2026 10:00:00 GMT",
+      "x-content-type-options": "nosniff",
+      "access-control-allow-origin": "https://desk.example",
+    });
+    const violations = await contractViolations({
+      method: "POST",
+      path: "/parking-lots",
+      status: 201,
+      headers,
+      body: lot,
+    });
+    expect(violations).toEqual([
+      expect.stringMatching(/header set-cookie is not declared for registerParkingLot 201/),
+      expect.stringMatching(/header x-powered-by is not declared for registerParkingLot 201/),
+    ]);
+  });
+
+  it("accepts the rate-limit headers on any answer of a counted operation, and Set-Cookie where declared", async () => {
+    const rateLimit = {
+      ratelimit: '"per-address"; r=2999; t=60, "per-principal"; r=1199; t=60',
+      "ratelimit-policy": '"per-address"; q=3000; w=60; pk=:ZTNiMGM0NDI5OGZj:',
+    };
+    expect(
+      await contractViolations({
+        method: "GET",
+        path: "/parking-lots/gangnam-1",
+        status: 404,
+        headers: problem(rateLimit),
+        body: { type: "/problems/parking-lot-not-found", title: "Parking lot not found", status: 404 },
+      }),
+    ).toEqual([]);
+    expect(
+      await contractViolations({
+        method: "POST",
+        path: "/sign-out",
+        status: 200,
+        headers: new Headers({
+          "content-type": "text/html; charset=utf-8",
+          "x-correlation-id": "c-1",
+          "set-cookie": "parking_session=; Max-Age=0; Path=/; HttpOnly; SameSite=Strict",
+          ...rateLimit,
+        }),
+        body: "<!doctype html>",
+      }),
+    ).toEqual([]);
+    // Health probes are not counted: a rate-limit header there is not the document's.
+    const probe = await contractViolations({
+      method: "GET",
+      path: "/healthz",
+      status: 200,
+      headers: json(rateLimit),
+      body: { status: "ok" },
+    });
+    expect(probe.join("\n")).toMatch(/header ratelimit is not declared for getLiveness 200/);
+  });
+
   it("flags a 405 whose Allow leaves out a documented method", async () => {
     const violations = await contractViolations({
       method: "PUT",

@@ -8,6 +8,7 @@ import * as policy from "kubernetes-models/policy/v1";
 import * as core from "kubernetes-models/v1";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
+import { serviceAccess } from "../../app/access.js";
 import { CONFIG_VARIABLES } from "../../platform/config.js";
 import { OPERATIONS } from "../../read-api/openapi.js";
 import { isObject, type JsonObject } from "../deploy-files.js";
@@ -24,9 +25,9 @@ const APP_ROLES = { "command-api": "command-api", "query-api": "query-api", proj
 const KNOWN_VARIABLES = new Set(CONFIG_VARIABLES.map((v) => v.name));
 /** Routes every role serves to anyone: what a probe may ask for. */
 const PROBE_ROUTES = new Set(
-  OPERATIONS.filter((o) => o.side === "app" && o.method === "get" && o.access === "anonymous").map(
-    (o) => o.path,
-  ),
+  OPERATIONS.filter(
+    (o) => o.side === "app" && o.method === "get" && serviceAccess("GET", o.path) === "anonymous",
+  ).map((o) => o.path),
 );
 
 interface Manifest {

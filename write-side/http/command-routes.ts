@@ -320,9 +320,11 @@ export function commandRoutes(handler: ParkingLotCommandHandler, options: Comman
       const canceled = result.events.flatMap((event) =>
         event.type === "ReservationCanceled" ? [event.data.reservationId] : [],
       );
+      // A closure is not a resource of its own: it is read in its lot's `closures` (GET the
+      // lot with minPosition = position to see it at once).
       res
         .status(201)
-        .location(`/parking-lots/${encodeURIComponent(parkingLotId)}/closures/${closureId}`)
+        .location(`/parking-lots/${encodeURIComponent(parkingLotId)}`)
         .json({
           closureId,
           parkingLotId,
