@@ -429,8 +429,13 @@ describe("every operation through the generated client", () => {
 
   it.runIf(prismConfigured())("Prism's validation proxy finds no answer at odds with the document", () => {
     console.info(
-      `Prism refused ${prism?.refusedAsInvalid.length} requests as invalid per the document (the refusal cases, then sent to the service directly):\n  ${prism?.refusedAsInvalid.join("\n  ")}`,
+      `Prism with --errors refused ${prism?.refusedAsInvalid.length} requests as invalid per the document (the refusal cases); each went through Prism without --errors, which checked the service's answer:\n  ${prism?.refusedAsInvalid.join("\n  ")}`,
     );
+    // Error answers went through Prism too, those to requests it refuses itself with --errors
+    // (400, 401, 413, 415) as well as the others.
+    const statuses = new Set(prism?.checked.map((exchange) => exchange.split(" → ")[1]));
+    for (const status of ["400", "401", "403", "404", "409", "413", "415", "422"])
+      expect(statuses, [...statuses].join()).toContain(status);
     expect(prism?.violations).toEqual([]);
   });
 
