@@ -96,13 +96,16 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
   );
   app.get("/problems/:name", problemDocs);
 
-  app.use(
-    express.json({
-      limit: BODY_LIMIT,
-      strict: true,
-      type: ["application/json", "application/*+json"],
-      verify: verifyUtf8Body,
-    }),
+  // A GET's body means nothing (RFC 9110): it is not read, so a query never answers a body's
+  // problems (malformed, too large, wrong charset).
+  const parseJson = express.json({
+    limit: BODY_LIMIT,
+    strict: true,
+    type: ["application/json", "application/*+json"],
+    verify: verifyUtf8Body,
+  });
+  app.use((req, res, next) =>
+    req.method === "GET" || req.method === "HEAD" ? next() : parseJson(req, res, next),
   );
 
   if (services.commands) {

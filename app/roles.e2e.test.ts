@@ -192,7 +192,7 @@ describe("roles in separate processes sharing one DATA_DIR", () => {
   it("a query with minPosition while the projector is down: 503 position-not-reached after the bound, 200 once it runs", async () => {
     const [commands, queries] = await Promise.all([
       spawnRole(env("command-api")),
-      spawnRole(env("query-api", { READ_YOUR_WRITES_TIMEOUT_MS: "500" })),
+      spawnRole(env("query-api", { READ_YOUR_WRITES_TIMEOUT_MS: "1500", READ_YOUR_WRITES_MAX_WAITING: "1" })),
     ]);
     const r = await call<{ reservationId: string; position: string }>(
       commands.url,
@@ -217,6 +217,17 @@ describe("roles in separate processes sharing one DATA_DIR", () => {
       expect(waited.body.type).toBe("/problems/position-not-reached");
       expect(waited.headers.get("retry-after")).toMatch(/^[1-9][0-9]*$/);
     }
+    // One query may wait at a time here: another, while one waits, is turned away at once
+    // (whichever of the two arrives second).
+    const first = call(queries.url, "GET", `/reservations/${reservationId}?minPosition=${position}`);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const second = call(queries.url, "GET", `/parking-lots/A?minPosition=${position}`);
+    const answers = await Promise.all([first, second]);
+    expect(answers.map((a) => a.status)).toEqual([503, 503]);
+    expect(answers.map((a) => a.body.type).sort()).toEqual([
+      "/problems/overloaded",
+      "/problems/position-not-reached",
+    ]);
     // Without minPosition the (stale) view answers at once.
     expect((await call(queries.url, "GET", "/parking-lots/A")).status).toBe(200);
 

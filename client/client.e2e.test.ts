@@ -23,6 +23,8 @@ describe("every operation through the generated client", () => {
   const windowedLotId = "seocho-2";
   let reservationId = "";
   let windowedId = "";
+  /** A window tomorrow: too early to check in, and never checked in. */
+  let tomorrowId = "";
   /** A two-hour stay starting in a minute: a customer can check in at once. */
   const arrivingNow = (() => {
     const startsAt = Math.ceil(Date.now() / 1000) * 1000 + 60_000;
@@ -148,6 +150,19 @@ describe("every operation through the generated client", () => {
         body: { carNumber: "12가3457", startsAt: tomorrowAt(10), endsAt: tomorrowAt(12), amount: 1 },
       });
       expect(stale.error?.type).toBe("/problems/price-changed");
+      // A lot that lets a customer hold one active reservation at a time.
+      const limited = { parkingLotId: "jamsil-3", name: "잠실 주차장", capacity: 5, maxActivePerCustomer: 1 };
+      expect((await api.POST("/parking-lots", { body: limited })).response.status).toBe(201);
+      const first = await customer.POST("/parking-lots/{parkingLotId}/reservations", {
+        params: { path: { parkingLotId: "jamsil-3" } },
+        body: { carNumber: "12가3460", amount: 1000 },
+      });
+      expect(first.response.status).toBe(201);
+      const second = await customer.POST("/parking-lots/{parkingLotId}/reservations", {
+        params: { path: { parkingLotId: "jamsil-3" } },
+        body: { carNumber: "12가3461", amount: 1000 },
+      });
+      expect(second.error?.type).toBe("/problems/too-many-active-reservations");
     },
     listReservations: async () => {
       const page = await api.GET("/reservations", {
@@ -185,6 +200,11 @@ describe("every operation through the generated client", () => {
         body: { reason: "일정 변경" },
       });
       expect(missing.response.status).toBe(404);
+      const noLot = await api.DELETE("/parking-lots/{parkingLotId}/reservations/{reservationId}", {
+        params: { path: { ...path, parkingLotId: "nowhere" } },
+        body: { reason: "일정 변경" },
+      });
+      expect(noLot.error?.type).toBe("/problems/parking-lot-not-found");
     },
     checkIn: async () => {
       const path = { parkingLotId: windowedLotId, reservationId: windowedId };
@@ -209,6 +229,26 @@ describe("every operation through the generated client", () => {
         },
       );
       expect(refused.response.status).toBe(409);
+      const tomorrow = await customer.POST("/parking-lots/{parkingLotId}/reservations", {
+        params: { path: { parkingLotId: windowedLotId } },
+        body: { carNumber: "12가3462", startsAt: tomorrowAt(10), endsAt: tomorrowAt(11) },
+      });
+      expect(tomorrow.response.status).toBe(201);
+      tomorrowId = tomorrow.data?.reservationId ?? "";
+      const early = await customer.POST(
+        "/parking-lots/{parkingLotId}/reservations/{reservationId}/check-in",
+        {
+          params: { path: { parkingLotId: windowedLotId, reservationId: tomorrowId } },
+        },
+      );
+      expect(early.error?.type).toBe("/problems/check-in-too-early");
+      const noLot = await customer.POST(
+        "/parking-lots/{parkingLotId}/reservations/{reservationId}/check-in",
+        {
+          params: { path: { parkingLotId: "nowhere", reservationId: tomorrowId } },
+        },
+      );
+      expect(noLot.error?.type).toBe("/problems/parking-lot-not-found");
     },
     checkOut: async () => {
       const path = { parkingLotId: windowedLotId, reservationId: windowedId };
@@ -217,6 +257,18 @@ describe("every operation through the generated client", () => {
         { params: { path } },
       );
       expect(checkedOut.data?.status).toBe("COMPLETED");
+      const notIn = await customer.POST(
+        "/parking-lots/{parkingLotId}/reservations/{reservationId}/check-out",
+        {
+          params: { path: { parkingLotId: windowedLotId, reservationId: tomorrowId } },
+        },
+      );
+      expect(notIn.error?.type).toBe("/problems/not-checked-in");
+      // A completed stay can no longer be canceled.
+      const late = await customer.DELETE("/parking-lots/{parkingLotId}/reservations/{reservationId}", {
+        params: { path },
+      });
+      expect(late.error?.type).toBe("/problems/reservation-not-active");
     },
     changeCapacity: async () => {
       const params = { path: { parkingLotId: windowedLotId } };
@@ -225,6 +277,12 @@ describe("every operation through the generated client", () => {
         body: { capacity: 3 },
       });
       expect(changed.data?.capacity).toBe(3);
+      // Tomorrow's window holds a spot: no capacity below one.
+      const tooLow = await api.PUT("/parking-lots/{parkingLotId}/capacity", {
+        params,
+        body: { capacity: 0 },
+      });
+      expect(tooLow.error?.type).toBe("/problems/capacity-too-low");
       const byCustomer = await customer.PUT("/parking-lots/{parkingLotId}/capacity", {
         params,
         body: { capacity: 0 },
@@ -371,8 +429,13 @@ describe("every operation through the generated client", () => {
 
   it.runIf(prismConfigured())("Prism's validation proxy finds no answer at odds with the document", () => {
     console.info(
-      `Prism refused ${prism?.refusedAsInvalid.length} requests as invalid per the document (the refusal cases, then sent to the service directly):\n  ${prism?.refusedAsInvalid.join("\n  ")}`,
+      `Prism with --errors refused ${prism?.refusedAsInvalid.length} requests as invalid per the document (the refusal cases); each went through Prism without --errors, which checked the service's answer:\n  ${prism?.refusedAsInvalid.join("\n  ")}`,
     );
+    // Error answers went through Prism too, those to requests it refuses itself with --errors
+    // (400, 401, 413, 415) as well as the others.
+    const statuses = new Set(prism?.checked.map((exchange) => exchange.split(" → ")[1]));
+    for (const status of ["400", "401", "403", "404", "409", "413", "415", "422"])
+      expect(statuses, [...statuses].join()).toContain(status);
     expect(prism?.violations).toEqual([]);
   });
 

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningService } from "../app/server.js";
 import type { ControlCenterView } from "../schemas/read-models.js";
+import { operatorHeaders } from "../test-support/auth.js";
 import { openEventStream, type ServerSentEvent } from "../test-support/event-stream.js";
 import { call, startTestService, tempDataDir } from "../test-support/service.js";
 
@@ -152,6 +153,25 @@ describe("GET /control-center/events", () => {
       expect(await ended).toBeNull();
     } finally {
       await short.shutdown("test");
+      own.remove();
+    }
+  });
+
+  it("refuses a new stream with 503 shutting-down once streams were ended for shutdown", async () => {
+    const own = tempDataDir("parking-live-ended-");
+    const ending = await startTestService(own.dir);
+    try {
+      // What shutdown does once the listener closes; a request on a kept-alive connection can
+      // still arrive then.
+      ending.services.liveUpdates?.close();
+      const refused = await fetch(`${ending.url}/control-center/events`, {
+        headers: await operatorHeaders(own.dir),
+      });
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get("retry-after")).toBe("1");
+      expect(((await refused.json()) as { type: string }).type).toBe("/problems/shutting-down");
+    } finally {
+      await ending.shutdown("test");
       own.remove();
     }
   });

@@ -80,6 +80,11 @@ export class LiveUpdates {
     return this.closed || this.streams.size >= this.options.maxStreams;
   }
 
+  /** Whether streams have been ended for good (the service is shutting down). */
+  get ended(): boolean {
+    return this.closed;
+  }
+
   /** Turns `res` into an event stream until the client leaves or the service shuts down. */
   open(req: Request, res: Response): void {
     res.status(200);

@@ -74,7 +74,10 @@ export interface Operation {
   readonly responses: Readonly<Record<string, Json>>;
   /** Statuses also answered with an HTML page (a browser's sign-in screen), besides problem+json. */
   readonly htmlStatuses?: readonly number[];
-  /** Problems this operation answers beyond those implied by body, query and access. */
+  /**
+   * Problems of this operation's own route (its handler, the decider's rejections it maps, the
+   * stores it reads), beyond those problemsOf() derives from where it sits in the middleware chain.
+   */
   readonly problems?: readonly ProblemName[];
 }
 
@@ -153,6 +156,7 @@ export const OPERATIONS: readonly Operation[] = [
       required: true,
       example: { parkingLotId: LOT_ID, name: "강남역 공영주차장", capacity: 120 },
     },
+    problems: ["parking-lot-id-taken"],
     responses: {
       "201": jsonResponse(
         "Registered; Location names the lot.",
@@ -166,7 +170,6 @@ export const OPERATIONS: readonly Operation[] = [
         { Location: header("Location") },
       ),
     },
-    problems: ["parking-lot-id-taken", "overloaded", "concurrency-conflict", "store-unavailable"],
   },
   {
     method: "get",
@@ -176,6 +179,7 @@ export const OPERATIONS: readonly Operation[] = [
     tag: "queries",
     summary: "List parking lots, by id",
     query: ParkingLotsQuery,
+    problems: ["store-unavailable"],
     responses: { "200": jsonResponse("A page of lots, by id.", "ParkingLotPage") },
   },
   {
@@ -187,8 +191,8 @@ export const OPERATIONS: readonly Operation[] = [
     summary: "One parking lot: its counts, the spots free now and in each of the next six hours",
     parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
     query: SingleQuery,
+    problems: ["parking-lot-not-found", "store-unavailable"],
     responses: { "200": jsonResponse("The lot.", "ParkingLotDetail") },
-    problems: ["parking-lot-not-found"],
   },
   {
     method: "get",
@@ -199,8 +203,8 @@ export const OPERATIONS: readonly Operation[] = [
     summary: "What a window would find: free spots and its price",
     parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
     query: AvailabilityQuery,
+    problems: ["parking-lot-not-found", "store-unavailable"],
     responses: { "200": jsonResponse("The window's free spots and price.", "AvailabilityView") },
-    problems: ["parking-lot-not-found"],
   },
   {
     method: "post",
@@ -215,6 +219,14 @@ export const OPERATIONS: readonly Operation[] = [
       required: true,
       example: { customerId: CUSTOMER_ID, carNumber: "10더8612", amount: 5000 },
     },
+    problems: [
+      "parking-lot-not-found",
+      "parking-lot-full",
+      "parking-lot-closed",
+      "too-many-active-reservations",
+      "price-changed",
+      "idempotency-key-reused",
+    ],
     responses: {
       "201": jsonResponse(
         "Reserved; Location names the reservation.",
@@ -236,14 +248,6 @@ export const OPERATIONS: readonly Operation[] = [
         { Location: header("Location"), "Idempotent-Replayed": header("Idempotent-Replayed") },
       ),
     },
-    problems: [
-      "parking-lot-not-found",
-      "parking-lot-full",
-      "idempotency-key-reused",
-      "overloaded",
-      "concurrency-conflict",
-      "store-unavailable",
-    ],
   },
   {
     method: "delete",
@@ -257,8 +261,8 @@ export const OPERATIONS: readonly Operation[] = [
       pathParameter("reservationId", ReservationId, RESERVATION_ID),
     ],
     body: { schema: CancelReservationBody, required: false, example: { reason: "일정 변경" } },
+    problems: ["parking-lot-not-found", "reservation-not-found", "reservation-not-active"],
     responses: { "200": jsonResponse("Canceled.", "ReservationCanceledResponse") },
-    problems: ["reservation-not-found", "overloaded", "concurrency-conflict", "store-unavailable"],
   },
   {
     method: "post",
@@ -271,14 +275,13 @@ export const OPERATIONS: readonly Operation[] = [
       pathParameter("parkingLotId", ParkingLotId, LOT_ID),
       pathParameter("reservationId", ReservationId, RESERVATION_ID),
     ],
-    responses: { "200": jsonResponse("Done (doing it twice changes nothing).", "ReservationStepResponse") },
     problems: [
+      "parking-lot-not-found",
       "reservation-not-found",
       "reservation-not-active",
-      "overloaded",
-      "concurrency-conflict",
-      "store-unavailable",
+      "check-in-too-early",
     ],
+    responses: { "200": jsonResponse("Done (doing it twice changes nothing).", "ReservationStepResponse") },
   },
   {
     method: "post",
@@ -291,14 +294,8 @@ export const OPERATIONS: readonly Operation[] = [
       pathParameter("parkingLotId", ParkingLotId, LOT_ID),
       pathParameter("reservationId", ReservationId, RESERVATION_ID),
     ],
+    problems: ["parking-lot-not-found", "reservation-not-found", "reservation-not-active", "not-checked-in"],
     responses: { "200": jsonResponse("Done (doing it twice changes nothing).", "ReservationStepResponse") },
-    problems: [
-      "reservation-not-found",
-      "reservation-not-active",
-      "overloaded",
-      "concurrency-conflict",
-      "store-unavailable",
-    ],
   },
   {
     method: "post",
@@ -313,6 +310,7 @@ export const OPERATIONS: readonly Operation[] = [
       required: true,
       example: { from: "2026-11-23T13:00:00+09:00", until: "2026-11-23T15:00:00+09:00", reason: "repaving" },
     },
+    problems: ["parking-lot-not-found"],
     responses: {
       "201": jsonResponse(
         "Closed; the canceled reservations are listed. Location names the lot, whose `closures` lists this one by `closureId` (read it with `minPosition` = `position` to see it at once).",
@@ -320,7 +318,6 @@ export const OPERATIONS: readonly Operation[] = [
         { Location: header("Location") },
       ),
     },
-    problems: ["parking-lot-not-found", "overloaded", "concurrency-conflict", "store-unavailable"],
   },
   {
     method: "put",
@@ -331,14 +328,8 @@ export const OPERATIONS: readonly Operation[] = [
     summary: "Change the lot's capacity (operator); a reduction that would overbook names the instant",
     parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
     body: { schema: ChangeCapacityBody, required: true, example: { capacity: 10 } },
+    problems: ["parking-lot-not-found", "capacity-too-low"],
     responses: { "200": jsonResponse("Changed.", "CapacityChangedResponse") },
-    problems: [
-      "parking-lot-not-found",
-      "capacity-too-low",
-      "overloaded",
-      "concurrency-conflict",
-      "store-unavailable",
-    ],
   },
   {
     method: "get",
@@ -348,6 +339,7 @@ export const OPERATIONS: readonly Operation[] = [
     tag: "queries",
     summary: "List reservations by lot, customer, car and/or status, newest first",
     query: ReservationsQuery,
+    problems: ["store-unavailable"],
     responses: { "200": jsonResponse("A page of reservations.", "ReservationPage") },
   },
   {
@@ -359,8 +351,8 @@ export const OPERATIONS: readonly Operation[] = [
     summary: "One reservation with its status and coupon",
     parameters: [pathParameter("reservationId", ReservationId, RESERVATION_ID)],
     query: SingleQuery,
+    problems: ["reservation-not-found", "store-unavailable"],
     responses: { "200": jsonResponse("The reservation.", "ReservationView") },
-    problems: ["reservation-not-found"],
   },
   {
     method: "get",
@@ -371,6 +363,7 @@ export const OPERATIONS: readonly Operation[] = [
     summary: "A customer's coupons, newest first",
     parameters: [pathParameter("customerId", CustomerId, CUSTOMER_ID)],
     query: CouponsQuery,
+    problems: ["store-unavailable"],
     responses: { "200": jsonResponse("A page of coupons.", "CouponPage") },
   },
   {
@@ -385,7 +378,7 @@ export const OPERATIONS: readonly Operation[] = [
       "Content negotiation: a browser (Accept preferring text/html) gets the live control-center web page (or the sign-in screen with 401/403); API clients get the JSON.",
     query: ControlCenterQuery,
     htmlStatuses: [401, 403],
-    problems: ["service-unavailable"],
+    problems: ["service-unavailable", "store-unavailable"],
     responses: {
       "200": {
         description: "The control center: JSON, or the web page for a browser.",
@@ -424,6 +417,7 @@ export const OPERATIONS: readonly Operation[] = [
         schema: { type: "string", maxLength: 64 },
       },
     ],
+    problems: ["service-unavailable", "shutting-down"],
     responses: {
       "200": {
         description: "An event stream.",
@@ -431,7 +425,6 @@ export const OPERATIONS: readonly Operation[] = [
         content: { "text/event-stream": { schema: { type: "string" } } },
       },
     },
-    problems: ["service-unavailable", "shutting-down"],
   },
   {
     method: "get",
@@ -440,6 +433,7 @@ export const OPERATIONS: readonly Operation[] = [
     side: "queries",
     tag: "documentation",
     summary: "Landing page (HTML for a browser) or links to the control center, docs and health (JSON)",
+    problems: ["service-unavailable"],
     responses: {
       "200": {
         description: "The landing page or its links.",
@@ -456,7 +450,6 @@ export const OPERATIONS: readonly Operation[] = [
         },
       },
     },
-    problems: ["service-unavailable"],
   },
   {
     method: "get",
@@ -521,6 +514,7 @@ export const OPERATIONS: readonly Operation[] = [
     side: "app",
     tag: "operations",
     summary: "The embedded development issuer's public signing keys (only when AUTH_ISSUER is unset)",
+    problems: ["not-found"],
     responses: {
       "200": {
         description: "A JSON Web Key Set (RFC 7517): public keys only.",
@@ -561,6 +555,7 @@ export const OPERATIONS: readonly Operation[] = [
     side: "app",
     tag: "operations",
     summary: "The embedded development issuer's OpenID Connect discovery document",
+    problems: ["not-found"],
     responses: {
       "200": {
         description: "The issuer and where its keys are (OpenID Connect Discovery 1.0).",
@@ -590,8 +585,8 @@ export const OPERATIONS: readonly Operation[] = [
     tag: "operations",
     summary:
       "Browser sign-in with a one-time link from `npm run token -- --sign-in-url` (sets the session cookie)",
-    problems: ["sign-in-failed"],
     parameters: [{ name: "token", in: "query", required: true, schema: { type: "string", maxLength: 8192 } }],
+    problems: ["sign-in-failed", "not-found"],
     responses: {
       "200": {
         description: "Signed in: HttpOnly session cookie set; the page moves on to /control-center at once.",
@@ -607,6 +602,7 @@ export const OPERATIONS: readonly Operation[] = [
     side: "app",
     tag: "operations",
     summary: "Trade an access token for the browser session cookie (the page, after signing in with PKCE)",
+    problems: ["sign-in-failed"],
     responses: {
       "204": {
         description:
@@ -622,7 +618,7 @@ export const OPERATIONS: readonly Operation[] = [
     side: "app",
     tag: "operations",
     summary: "Sign out of the browser session (clears the cookie)",
-    problems: ["forbidden"],
+    problems: ["not-found"],
     responses: {
       "200": {
         description: "Signed out (cookie cleared); the page moves on to /control-center.",
@@ -663,6 +659,7 @@ export const OPERATIONS: readonly Operation[] = [
         example: "parking-lot-full",
       },
     ],
+    problems: ["not-found"],
     responses: {
       "200": {
         description: "The problem type's title, status and advice.",
@@ -683,7 +680,6 @@ export const OPERATIONS: readonly Operation[] = [
         },
       },
     },
-    problems: ["not-found"],
   },
 ];
 
@@ -732,27 +728,51 @@ type Allowed = ReturnType<AccessLookup>;
 const allowedFor = (operation: Operation, access: AccessLookup): Allowed =>
   access(operation.method, operation.path.replace(/\{\w+\}/g, "x"));
 
-/** Every problem an operation can answer: its own, plus those implied by its body, query and access. */
+const BODY_PROBLEMS: readonly ProblemName[] = [
+  "malformed-json",
+  "payload-too-large",
+  "unsupported-media-type",
+  "validation",
+];
+
+/**
+ * Every problem an operation can answer: its route's own (`problems`), plus those of the
+ * middleware every request passes through (app/http-app.ts), in that order:
+ * - rate limits (per address, then per caller) on counted paths: `rate-limited`;
+ * - authentication, on every route, public ones included: a bad token is `unauthorized`, a token or
+ *   session cookie that cannot be checked because the issuer's keys are out of reach is
+ *   `identity-provider-unavailable`, and a request that changes something authenticated by the
+ *   session cookie from another origin is `forbidden`;
+ * - a method the path does not have: `method-not-allowed`;
+ * - the access tables: `unauthorized` without a token and `forbidden` for another role, unless
+ *   anyone may call it;
+ * - the body parser, before the command and query routes, for every method that may carry a body
+ *   (GET bodies are not read): `malformed-json`, `payload-too-large`, `unsupported-media-type`;
+ * - input validation (a path parameter that does not decode is refused by the router too):
+ *   `validation`;
+ * - read-your-writes (`minPosition`): `position-not-reached` after the wait, `overloaded` with
+ *   too many waiting, `validation` for a position beyond the log;
+ * - every command: `overloaded` (commands in flight), `concurrency-conflict`, `store-unavailable`;
+ * - anything unforeseen: `internal`.
+ */
 export function problemsOf(operation: Operation, allowed: Allowed): ProblemName[] {
   const names = new Set<ProblemName>(operation.problems ?? []);
-  // A presented token that is bad is refused on every route, public ones included.
-  names.add("unauthorized");
-  const hasInput =
-    operation.body || operation.query || (operation.parameters ?? []).some((p) => p.in !== undefined);
-  if (hasInput) names.add("validation");
-  if (operation.body) {
-    names.add("malformed-json");
-    names.add("payload-too-large");
-    names.add("unsupported-media-type");
-  }
-  if (operation.query && "minPosition" in ((operation.query as Json).properties as Json)) {
-    names.add("position-not-reached");
-  }
-  if (operation.side === "queries") names.add("store-unavailable");
-  if (allowed !== "anonymous") names.add("forbidden");
-  names.add("method-not-allowed");
-  if (isRateLimited(operation.path)) names.add("rate-limited");
-  names.add("internal");
+  const add = (...more: readonly ProblemName[]) => {
+    for (const name of more) names.add(name);
+  };
+  if (isRateLimited(operation.path)) add("rate-limited");
+  add("unauthorized", "identity-provider-unavailable");
+  if (operation.method !== "get") add("forbidden");
+  add("method-not-allowed");
+  if (allowed !== "anonymous") add("unauthorized", "forbidden");
+  const routed = operation.side !== "app";
+  if (operation.body || (routed && operation.method !== "get")) add(...BODY_PROBLEMS);
+  if ((routed && operation.query) || (operation.parameters ?? []).some((p) => p.in === "path"))
+    add("validation");
+  if (operation.query && "minPosition" in ((operation.query as Json).properties as Json))
+    add("position-not-reached", "overloaded", "validation");
+  if (operation.side === "commands") add("overloaded", "concurrency-conflict", "store-unavailable");
+  add("internal");
   return [...names];
 }
 
@@ -785,7 +805,20 @@ function problemResponses(operation: Operation, allowed: Allowed): Record<string
             ? { "text/html": { schema: { type: "string" } } }
             : {}),
           "application/problem+json": {
-            schema: ref("Problem"),
+            // The problem types this answer can have, as an enum: integrators (and generated
+            // clients) see them, and the contract check holds the service to them.
+            schema: {
+              allOf: [
+                ref("Problem"),
+                {
+                  type: "object",
+                  properties: {
+                    type: { enum: names.map((n) => problemType(n)) },
+                    status: { const: status },
+                  },
+                },
+              ],
+            },
             examples: Object.fromEntries(
               names.map((n) => [
                 n,
@@ -842,6 +875,25 @@ function withRateLimitHeaders(responses: Record<string, Json>): Record<string, J
 }
 
 /**
+ * An operation's own responses with its problems': a status both have (readiness answers 503 with
+ * its checks, and a problem for a token it cannot check) keeps both contents.
+ */
+function mergeResponses(own: Readonly<Record<string, Json>>, problems: Record<string, Json>) {
+  const merged: Record<string, Json> = { ...own };
+  for (const [status, problem] of Object.entries(problems)) {
+    const mine = own[status];
+    merged[status] = mine
+      ? {
+          description: `${mine.description} Or a problem: ${problem.description}`,
+          headers: { ...(problem.headers as Json), ...(mine.headers as Json) },
+          content: { ...(mine.content as Json), ...(problem.content as Json) },
+        }
+      : problem;
+  }
+  return merged;
+}
+
+/**
  * Who may call the operation, as the access tables say: anonymous operations have `security: []`;
  * the others one bearer requirement per role that may call them (alternatives: any one will do,
  * OpenAPI 3.1 allows role names in a bearer requirement), the same roles in `x-roles`, and a
@@ -858,7 +910,7 @@ function security(allowed: Allowed): Json {
 
 function operationObject(operation: Operation, access: AccessLookup): Json {
   const allowed = allowedFor(operation, access);
-  const responses = { ...operation.responses, ...problemResponses(operation, allowed) };
+  const responses = mergeResponses(operation.responses, problemResponses(operation, allowed));
   const { accessNote, ...declared } = security(allowed);
   return {
     operationId: operation.operationId,

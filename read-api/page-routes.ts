@@ -102,6 +102,11 @@ export function pageRoutes(options: PageRoutesOptions): Router {
   });
 
   router.get("/control-center/events", (req: Request, res: Response) => {
+    if (liveUpdates?.ended) {
+      throw new ProblemError("shutting-down", "This instance is shutting down; reconnect to another.", {
+        retryAfterSeconds: 1,
+      });
+    }
     if (!liveUpdates || liveUpdates.full) {
       throw new ProblemError("service-unavailable", "No more live-update streams can open right now.", {
         retryAfterSeconds: 5,

@@ -1,3 +1,4 @@
+import { request as httpRequest } from "node:http";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningService } from "../app/server.js";
 import { PROCESSOR_NAMES } from "../projections/processors.js";
@@ -545,6 +546,28 @@ describe("query API: bad input and unknown ids get clear problems", () => {
       "parking-lot-not-found",
     );
     expect(problem.detail).toContain("nope");
+  });
+
+  it("ignores a GET's body: a malformed or oversized one is not read, so a query never answers its problems", async () => {
+    // fetch sends no body with GET; node:http does.
+    const get = (body: string) =>
+      new Promise<number>((resolve, reject) => {
+        const request = httpRequest(
+          `${base}/parking-lots?limit=1`,
+          {
+            method: "GET",
+            headers: { "content-type": "application/json", "content-length": Buffer.byteLength(body) },
+          },
+          (response) => {
+            response.resume();
+            resolve(response.statusCode ?? 0);
+          },
+        );
+        request.on("error", reject);
+        request.end(body);
+      });
+    expect(await get('{"not": json')).toBe(200);
+    expect(await get(`"${"x".repeat(64 * 1024)}"`)).toBe(200);
   });
 
   it("minPosition beyond the head of the log → 400 at once, naming minPosition (no wait for a position no command answered)", async () => {

@@ -10,7 +10,8 @@ import { openApiDocument } from "../read-api/openapi.js";
  * /openapi.json; app/openapi.e2e.test.ts checks they are equal): the status must be documented
  * for the operation, the content type must be one the response documents, the body must match
  * its schema and the headers theirs (openapi-backend, ajv underneath), and every header sent must
- * be declared on that response (but for the few in UNDECLARED_HEADERS). A documented path asked
+ * be declared on that response (but for the few in UNDECLARED_HEADERS). A problem document's
+ * `type` must be one the document lists for that operation and status. A documented path asked
  * with a method it lacks must answer 405 with Allow (or 204 with Allow for OPTIONS).
  *
  * test-support/contract-setup.ts runs every fetch of the e2e suites through this.
@@ -100,16 +101,30 @@ function api(): Promise<OpenAPIBackend> {
 const problemAjv = new Ajv({ strict: false, allErrors: true });
 addFormats(problemAjv);
 const problemValidators = new Map<string, ValidateFunction>();
+const problemSchema = (instance: OpenAPIBackend, operationId: string, status: number) =>
+  (
+    instance.getOperation(operationId)?.responses?.[String(status)] as
+      | { content?: Record<string, { schema?: object }> }
+      | undefined
+  )?.content?.["application/problem+json"]?.schema;
 function problemValidator(instance: OpenAPIBackend, operationId: string, status: number) {
   const key = `${operationId} ${status}`;
   if (!problemValidators.has(key)) {
-    const response = instance.getOperation(operationId)?.responses?.[String(status)] as
-      | { content?: Record<string, { schema?: object }> }
-      | undefined;
-    const schema = response?.content?.["application/problem+json"]?.schema;
+    const schema = problemSchema(instance, operationId, status);
     if (schema) problemValidators.set(key, problemAjv.compile(schema));
   }
   return problemValidators.get(key);
+}
+
+/**
+ * The problem `type`s the document lists for this answer: the enum its problem schema puts on
+ * `type` (read-api/openapi.ts: allOf [Problem, { type: { enum } }]); undefined if it lists none.
+ */
+function documentedProblemTypes(instance: OpenAPIBackend, operationId: string, status: number) {
+  const schema = problemSchema(instance, operationId, status) as
+    | { allOf?: { properties?: { type?: { enum?: string[] } } }[] }
+    | undefined;
+  return schema?.allOf?.find((part) => part.properties?.type?.enum)?.properties?.type?.enum;
 }
 
 const paths = (): [RegExp, string, Record<string, OperationObject>][] => {
@@ -218,9 +233,24 @@ export async function contractViolations(response: ObservedResponse): Promise<st
     violations.push(`${what}: header ${error.instancePath} ${error.message} ${JSON.stringify(error.params)}`);
   }
   if (contentType === "application/problem+json" && response.body !== undefined) {
+    const type = String((response.body as { type?: unknown })?.type);
+    const types = documentedProblemTypes(backend, operation.operationId, response.status);
+    if (!types) {
+      violations.push(
+        `${what}: the document lists no problem types for ${operation.operationId} ${response.status}`,
+      );
+    } else if (!types.includes(type)) {
+      violations.push(
+        `${what}: problem type ${type} is not one ${operation.operationId} documents for ${response.status} (documented: ${types.join(", ")})`,
+      );
+    }
     const validate = problemValidator(backend, operation.operationId, response.status);
     if (validate && !validate(response.body)) {
-      for (const error of validate.errors ?? []) {
+      // A type outside the enum is reported above, by name.
+      const errors = (validate.errors ?? []).filter(
+        (e) => !(e.instancePath === "/type" && e.keyword === "enum"),
+      );
+      for (const error of errors) {
         violations.push(
           `${what}: body${error.instancePath} ${error.message} ${JSON.stringify(error.params)} in ${JSON.stringify(response.body).slice(0, 300)}`,
         );

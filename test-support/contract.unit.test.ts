@@ -49,6 +49,35 @@ describe("the response check against the OpenAPI document", () => {
     expect(violations.join()).toMatch(/body\/status must be integer/);
   });
 
+  it("flags a problem type the operation does not list for that status, by name", async () => {
+    const check = (path: string, status: number, type: string) =>
+      contractViolations({
+        method: "POST",
+        path,
+        status,
+        headers: problem(),
+        body: { type, title: "t", status },
+      });
+    expect(await check("/parking-lots/gangnam-1/reservations", 409, "/problems/price-changed")).toEqual([]);
+    expect(
+      (await check("/parking-lots/gangnam-1/reservations", 409, "/problems/capacity-too-low")).join("\n"),
+    ).toMatch(
+      /problem type \/problems\/capacity-too-low is not one reserveParking documents for 409 \(documented: .*\/problems\/parking-lot-full/,
+    );
+    // A documented status, but not this type's: unknown lot on a check-out is listed; 503 of a
+    // sign-in link is the identity provider's, not the stores'.
+    expect(
+      await check(
+        "/parking-lots/gangnam-1/reservations/r-1/check-out",
+        404,
+        "/problems/parking-lot-not-found",
+      ),
+    ).toEqual([]);
+    expect((await check("/sign-out", 503, "/problems/store-unavailable")).join()).toMatch(
+      /store-unavailable is not one signOut documents for 503/,
+    );
+  });
+
   it("flags a missing required header and an undocumented content type", async () => {
     const violations = await contractViolations({
       method: "POST",

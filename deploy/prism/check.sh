@@ -2,8 +2,10 @@
 # Checks the service against its own OpenAPI document with Stoplight Prism's validation proxy:
 # the generated-client suite (client/client.e2e.test.ts: every operation, successes and refusals)
 # runs with every call going through `prism proxy <document> <service> --errors`, and fails if
-# Prism flags any response. Requests the document itself calls invalid (the refusal cases) are
-# listed, then sent to the service directly so their real answers are still checked.
+# Prism flags any response. Requests the document itself calls invalid (the refusal cases), which
+# Prism with --errors refuses itself, go through a second `prism proxy` without --errors that
+# forwards them and reports the answer's faults in `sl-violations`: error answers (400, 401, 413,
+# 415, 422) are checked by Prism too (test-support/prism.ts).
 #
 #   deploy/prism/check.sh            # installs Prism and the Node it needs on first use
 #
