@@ -260,6 +260,37 @@ export function buildCount(
   return { sql, params: where.params };
 }
 
+/**
+ * The grouped count of countBy when the filter translates exactly, else undefined (count in
+ * memory): each match's value of `field` (at most `limit` matches when limit > 0), counted per value.
+ */
+export function buildCountBy(
+  table: string,
+  filter: Filter,
+  indexedFields: ReadonlySet<string>,
+  field: string,
+  limit: number,
+  indexedBy?: string,
+): { sql: string; params: readonly SqlValue[] } | undefined {
+  const where = translateFilter(filter, indexedFields);
+  if (!where.exact) return undefined;
+  let inner = `SELECT ${fieldExpression(field)} AS value FROM ${quoteIdentifier(table)}`;
+  if (indexedBy !== undefined) inner += ` INDEXED BY ${quoteIdentifier(indexedBy)}`;
+  if (where.clauses.length > 0) inner += ` WHERE ${where.clauses.join(" AND ")}`;
+  const params = [...where.params];
+  if (limit > 0) {
+    inner += " LIMIT ?";
+    params.push(limit);
+  }
+  return { sql: `SELECT value, count(*) AS n FROM (${inner}) GROUP BY value`, params };
+}
+
+/** A value of an indexed field as SQL returns it, back in the document's terms (booleans are blobs). */
+export function fromSqlValue(value: SqlValue): string | number | boolean | null {
+  if (Buffer.isBuffer(value)) return value.length === 1 && value[0] === 1;
+  return value;
+}
+
 /** A field compared for equality with a value an index can look up. */
 export interface LeadingEquality {
   readonly field: string;

@@ -5,9 +5,11 @@ import { describe, expect, it } from "vitest";
 import type { Filter } from "../port.js";
 import {
   buildCount,
+  buildCountBy,
   buildSelect,
   fieldExpression,
   findUnindexableValue,
+  fromSqlValue,
   indexColumns,
   interpretSqlitePlan,
   leadingEqualities,
@@ -113,6 +115,22 @@ describe("translateSort and buildSelect", () => {
       `SELECT count(*) FROM "c_r" WHERE ${fieldExpression("status")} = ?`,
     );
     expect(buildCount("c_r", { carNumber: "x" }, INDEXED)).toBeUndefined();
+  });
+
+  it("builds countBy as a GROUP BY over the (limited) matches when the filter translates exactly", () => {
+    expect(buildCountBy("c_r", { status: "A" }, INDEXED, "parkingLotId", 100)).toEqual({
+      sql:
+        `SELECT value, count(*) AS n FROM (SELECT ${fieldExpression("parkingLotId")} AS value FROM "c_r" ` +
+        `WHERE ${fieldExpression("status")} = ? LIMIT ?) GROUP BY value`,
+      params: ["A", 100],
+    });
+    expect(buildCountBy("c_r", {}, INDEXED, "status", 0)?.sql).toBe(
+      `SELECT value, count(*) AS n FROM (SELECT ${fieldExpression("status")} AS value FROM "c_r") GROUP BY value`,
+    );
+    expect(buildCountBy("c_r", { carNumber: "x" }, INDEXED, "status", 0)).toBeUndefined();
+    expect(fromSqlValue(Buffer.from([1]))).toBe(true);
+    expect(fromSqlValue(Buffer.from([0]))).toBe(false);
+    expect(fromSqlValue("L1")).toBe("L1");
   });
 });
 

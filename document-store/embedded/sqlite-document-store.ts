@@ -16,12 +16,14 @@ import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { find as mingoFind, Query } from "mingo";
 import type {
+  CountByOptions,
   Document,
   DocumentStore,
   Filter,
   FindOptions,
   IndexSpec,
   QueryPlan,
+  Scalar,
   SortSpec,
   WriteOp,
 } from "../port.js";
@@ -31,14 +33,17 @@ import {
   assertFilter,
   type NormalizedFindOptions,
   normalizeFindOptions,
+  validateCountBy,
   validateIndexSpecs,
   validateWriteOp,
 } from "../validation.js";
 import {
   buildCount,
+  buildCountBy,
   buildSelect,
   fieldExpression,
   findUnindexableValue,
+  fromSqlValue,
   indexColumns,
   interpretSqlitePlan,
   jsonPath,
@@ -265,6 +270,44 @@ export class SqliteDocumentStore implements DocumentStore {
         if (query.test(JSON.parse(json as string) as MutableDocument)) n++;
       }
       return n;
+    });
+  }
+
+  async countBy(
+    collection: string,
+    filter: Filter,
+    field: string,
+    options?: CountByOptions,
+  ): Promise<Map<Scalar, number>> {
+    return this.guard(() => {
+      assertCollectionName(collection);
+      assertFilter(filter);
+      const limit = validateCountBy(field, options);
+      this.checkSchema();
+      const counts = new Map<Scalar, number>();
+      const state = this.collection(collection);
+      if (!state.exists) return counts;
+      const indexedBy = this.chooseIndex(state, filter, undefined);
+      const grouped = buildCountBy(state.table, filter, state.indexedFields, field, limit, indexedBy);
+      if (grouped !== undefined) {
+        // Its own SQL text, so the cached statement is only ever used raw (rows as [value, n]).
+        const statement = this.statement(grouped.sql).raw(true);
+        for (const [value, n] of statement.iterate(...grouped.params) as Iterable<[SqlValue, number]>) {
+          counts.set(fromSqlValue(value), n);
+        }
+        return counts;
+      }
+      const query = compileQuery(filter);
+      const plan = buildSelect({ table: state.table, filter, indexedFields: state.indexedFields, indexedBy });
+      let seen = 0;
+      for (const json of this.statement(plan.sql).iterate(...plan.params)) {
+        const doc = JSON.parse(json as string) as MutableDocument;
+        if (!query.test(doc)) continue;
+        const value = valueAt(doc, field);
+        counts.set(value, (counts.get(value) ?? 0) + 1);
+        if (limit > 0 && ++seen >= limit) break;
+      }
+      return counts;
     });
   }
 
@@ -675,6 +718,19 @@ export class SqliteDocumentStore implements DocumentStore {
     }
     return new DocumentStoreError(messageOf(error), { cause: error });
   }
+}
+
+/** The scalar at a dotted path of a document (null when missing; objects and arrays are not grouped by). */
+function valueAt(doc: Readonly<Record<string, unknown>>, path: string): Scalar {
+  let current: unknown = doc;
+  for (const segment of path.split(".")) {
+    if (current === null || typeof current !== "object" || Array.isArray(current)) return null;
+    current = (current as Record<string, unknown>)[segment];
+  }
+  if (typeof current === "string" || typeof current === "number" || typeof current === "boolean")
+    return current;
+  if (current === null || current === undefined) return null;
+  throw new DocumentStoreError(`countBy: ${path} holds an array or an embedded document, not a scalar`);
 }
 
 function compileQuery(filter: Filter): Query {
