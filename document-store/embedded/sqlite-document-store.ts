@@ -45,6 +45,7 @@ import {
   findUnindexableValue,
   fromSqlValue,
   indexColumns,
+  indexPinningAll,
   interpretSqlitePlan,
   jsonPath,
   leadingEqualities,
@@ -452,13 +453,16 @@ export class SqliteDocumentStore implements DocumentStore {
    * `{ parkingLotId, seq }` and `{ status, seq }`), counts each value's index entries (capped,
    * index-only) and forces the index of the rarest, as MongoDB's planner would find by racing
    * plans. SQLite's sampled statistics cannot tell a lot with 50 reservations from a status
-   * with 500,000. Otherwise SQLite chooses.
+   * with 500,000. Before that, an index whose leading keys pin every field the filter pins is
+   * forced (indexPinningAll): it reads a slice of any of theirs. Otherwise SQLite chooses.
    */
   private chooseIndex(
     state: CollectionState,
     filter: Filter,
     sort: SortSpec | undefined,
   ): string | undefined {
+    const pinning = indexPinningAll(filter, state.indexes, sort);
+    if (pinning !== undefined) return sqlIndexName(state.name, pinning.name);
     const candidates = leadingEqualities(filter, state.indexes, sort);
     let best: { name: string; entries: number } | undefined;
     for (const candidate of candidates) {
