@@ -558,16 +558,22 @@ export interface components {
             }[];
             /** @description The first lots by id; continue with GET /parking-lots?cursor=parkingLotsNextCursor. */
             parkingLots: {
-                /** @description Reservations holding a spot at this moment (open-ended ones and windows covering now). */
+                /** @description Reservations holding a spot at this moment: open-ended ones not canceled or checked out, and windows covering now (not canceled, not checked out before now). */
                 activeReservations: number;
-                /** @description Spots free at this moment (windows holding a spot now and closures counted). */
+                /** @description Spots free at this moment: the capacity less the reservations holding a spot now; 0 while the lot is closed. Computed when asked, so it changes as windows start and end, with no event. */
                 availableSpots: number;
+                /** @description Reservations of this lot ever canceled (by a customer, an operator or a closure). */
                 canceledReservations: number;
                 /**
                  * @description Number of spots; 0 registers a lot that takes no reservations.
                  * @example 5
                  */
                 capacity: number;
+                /**
+                 * Format: date-time
+                 * @description Present while a closure is in effect: when it ends (no spot is free until then).
+                 */
+                closedUntil?: string;
                 /** @description Closures an operator announced, oldest first. */
                 closures?: {
                     closureId: string;
@@ -599,7 +605,7 @@ export interface components {
                  * @example 1
                  */
                 parkingLotId: string;
-                /** @description Who is in the lot, who is coming, who stays too long: as of the moment asked. */
+                /** @description Who is in the lot, who is coming, who stays too long: as of the moment asked. Each count reads at most 10,000 reservations across the lots of the view (a bound on the work; past it, a lower bound). */
                 presence: {
                     /** @description Reserved windows starting within the hour (or started up to an hour ago), not checked in. */
                     expected: number;
@@ -613,6 +619,7 @@ export interface components {
                  * @description ISO 8601 UTC timestamp.
                  */
                 registeredAt: string;
+                /** @description Reservations ever made in this lot. */
                 totalReservations: number;
                 /**
                  * Format: date-time
@@ -640,15 +647,17 @@ export interface components {
                 state: "running" | "stopped" | "failed";
             }[];
             totals: {
-                /** @description Reservations holding a spot at this moment, across every lot. */
+                /** @description Reservations holding a spot at this moment, across every lot: the sum of the lots' activeReservations. */
                 activeReservations: number;
-                /** @description Capacity not held by any reservation at this moment, across every lot. */
+                /** @description Spots free at this moment, across every lot: the sum of the lots' availableSpots. */
                 availableSpots: number;
+                /** @description Reservations ever canceled. */
                 canceledReservations: number;
                 capacity: number;
                 couponsIssued: number;
                 couponsRevoked: number;
                 parkingLots: number;
+                /** @description Reservations ever made, in every lot. */
                 totalReservations: number;
             };
         };
@@ -692,16 +701,22 @@ export interface components {
             nextCursor: string | null;
         };
         ParkingLotDetail: {
-            /** @description Reservations holding a spot at this moment (open-ended ones and windows covering now). */
+            /** @description Reservations holding a spot at this moment: open-ended ones not canceled or checked out, and windows covering now (not canceled, not checked out before now). */
             activeReservations: number;
-            /** @description Spots free at this moment (windows holding a spot now and closures counted). */
+            /** @description Spots free at this moment: the capacity less the reservations holding a spot now; 0 while the lot is closed. Computed when asked, so it changes as windows start and end, with no event. */
             availableSpots: number;
+            /** @description Reservations of this lot ever canceled (by a customer, an operator or a closure). */
             canceledReservations: number;
             /**
              * @description Number of spots; 0 registers a lot that takes no reservations.
              * @example 5
              */
             capacity: number;
+            /**
+             * Format: date-time
+             * @description Present while a closure is in effect: when it ends (no spot is free until then).
+             */
+            closedUntil?: string;
             /** @description Closures an operator announced, oldest first. */
             closures?: {
                 closureId: string;
@@ -755,6 +770,7 @@ export interface components {
              * @description ISO 8601 UTC timestamp.
              */
             registeredAt: string;
+            /** @description Reservations ever made in this lot. */
             totalReservations: number;
             /**
              * Format: date-time
@@ -764,16 +780,22 @@ export interface components {
         };
         ParkingLotPage: {
             items: {
-                /** @description Reservations holding a spot at this moment (open-ended ones and windows covering now). */
+                /** @description Reservations holding a spot at this moment: open-ended ones not canceled or checked out, and windows covering now (not canceled, not checked out before now). */
                 activeReservations: number;
-                /** @description Spots free at this moment (windows holding a spot now and closures counted). */
+                /** @description Spots free at this moment: the capacity less the reservations holding a spot now; 0 while the lot is closed. Computed when asked, so it changes as windows start and end, with no event. */
                 availableSpots: number;
+                /** @description Reservations of this lot ever canceled (by a customer, an operator or a closure). */
                 canceledReservations: number;
                 /**
                  * @description Number of spots; 0 registers a lot that takes no reservations.
                  * @example 5
                  */
                 capacity: number;
+                /**
+                 * Format: date-time
+                 * @description Present while a closure is in effect: when it ends (no spot is free until then).
+                 */
+                closedUntil?: string;
                 /** @description Closures an operator announced, oldest first. */
                 closures?: {
                     closureId: string;
@@ -810,6 +832,7 @@ export interface components {
                  * @description ISO 8601 UTC timestamp.
                  */
                 registeredAt: string;
+                /** @description Reservations ever made in this lot. */
                 totalReservations: number;
                 /**
                  * Format: date-time

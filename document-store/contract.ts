@@ -608,11 +608,39 @@ export function documentStoreContract(name: string, open: () => Promise<OpenedDo
             undefined,
           ],
           [
-            "by status and start time (who is expected)",
+            "windows of some lots holding a spot now (the lots of a page)",
             reservations,
             {
+              parkingLotId: { $in: ["L1", "L2"] },
+              startsAt: { $gt: "2026-11-22T10:00:00.000Z", $lte: "2026-11-23T10:00:00.000Z" },
+              heldUntil: { $gt: "2026-11-23T10:00:00.000Z" },
+            },
+            undefined,
+          ],
+          [
+            "by lots, status and start time (who is expected)",
+            reservations,
+            {
+              parkingLotId: { $in: ["L1", "L2"] },
               status: "RESERVED",
               heldFrom: { $gte: "2026-11-23T09:00:00.000Z", $lt: "2026-11-23T11:00:00.000Z" },
+              heldUntil: { $gt: "2026-11-23T10:00:00.000Z" },
+            },
+            undefined,
+          ],
+          [
+            "by lots and status (who is in the lots)",
+            reservations,
+            { parkingLotId: { $in: ["L1", "L2"] }, status: "CHECKED_IN" },
+            undefined,
+          ],
+          [
+            "by lots, status and window end (who overstays)",
+            reservations,
+            {
+              parkingLotId: { $in: ["L1", "L2"] },
+              status: "CHECKED_IN",
+              heldUntil: { $lte: "2026-11-23T10:00:00.000Z" },
             },
             undefined,
           ],
