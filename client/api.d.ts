@@ -3793,7 +3793,8 @@ export interface operations {
                 minPosition?: string;
                 /** @description Parking lot identifier. */
                 parkingLotId?: string;
-                status?: "RESERVED" | "CANCELED";
+                /** @description The status each reservation is shown with at this moment: RESERVED and CHECKED_IN leave out windows that have ended, COMPLETED includes them. */
+                status?: "RESERVED" | "CHECKED_IN" | "COMPLETED" | "CANCELED";
             };
             header?: {
                 /**

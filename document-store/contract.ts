@@ -644,6 +644,23 @@ export function documentStoreContract(name: string, open: () => Promise<OpenedDo
             },
             undefined,
           ],
+          [
+            "by status, window not ended (status RESERVED as shown now)",
+            reservations,
+            { status: "RESERVED", endsAt: { $not: { $lte: "2026-11-23T10:00:00.000Z" } } },
+            page,
+          ],
+          [
+            "by lot and status, window ended (RESERVED shown COMPLETED), cursor",
+            reservations,
+            {
+              parkingLotId: "L1",
+              status: "RESERVED",
+              endsAt: { $lte: "2026-11-23T10:00:00.000Z" },
+              seq: { $lt: 30 },
+            },
+            page,
+          ],
         ];
         for (const [label, c, filter, options] of indexed) {
           const plan = await store().explain(c, filter, options);

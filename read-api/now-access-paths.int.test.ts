@@ -10,13 +10,14 @@ import {
   RESERVATIONS,
   reservationsProjection,
 } from "../projections/read-models/reservations.js";
-import { presenceFilters, windowsHoldingAt } from "./query-service.js";
+import type { ReservationStatus } from "../schemas/read-models.js";
+import { presenceFilters, statusFilters, windowsHoldingAt } from "./query-service.js";
 
 /**
  * The reads behind the figures of the moment, on the embedded store with the reservations
  * projection's own indexes and a lot history of two months (mostly ended windows, some no-shows,
  * some still checked in): explain() shows each one searching the index meant for it, bounded by
- * the lots and the time range, and every read in the index's order (no sort of all matches).
+ * the lots and the time range, and every page read in the index's order (no sort of all matches).
  */
 
 const HOUR = 3_600_000;
@@ -137,6 +138,21 @@ describe("the figures of the moment read index ranges bounded by the lots and th
       const expected = await plan(filters.expected);
       expect(expected).toMatch(usesIndex("by_lot_status_held_from_until"));
       expect(expected).toMatch(/\(<expr>=\? AND <expr>=\? AND <expr>>\? AND <expr><\?\)/);
+    }
+  });
+
+  it("the status filters: a walk of a status index newest first, for a lot, a customer or all", async () => {
+    const page = { sort: { seq: -1 as const }, limit: 51 };
+    const scopes: Filter[] = [{ parkingLotId: "L2" }, { customerId: "C7" }, {}];
+    const statuses: ReservationStatus[] = ["RESERVED", "CHECKED_IN", "COMPLETED", "CANCELED"];
+    for (const scope of scopes) {
+      for (const status of statuses) {
+        for (const condition of statusFilters(status, NOW)) {
+          const cursor = { seq: { $lt: 3000 } };
+          await plan({ ...scope, ...condition }, page);
+          await plan({ ...scope, ...condition, ...cursor }, page);
+        }
+      }
     }
   });
 

@@ -94,6 +94,35 @@ const ACTIVITY_WINDOW_MS = 60 * 60_000;
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 /**
+ * The conditions on a stored reservation that select those shown with `status` at `now` (see
+ * asOfNow: a RESERVED or CHECKED_IN window that has ended reads COMPLETED), each one page query:
+ * RESERVED and CHECKED_IN exclude windows that have ended, COMPLETED adds them to the checked-out
+ * ones. The window's end is checked on `endsAt`, which no index holds, so each query walks an index
+ * of the stored status (with the lot or the customer when asked) newest first and stops at the
+ * page: its order comes from the index, and what it reads beyond the page are the reservations of
+ * that stored status whose window is on the other side of now.
+ */
+export function statusFilters(status: ReservationStatus | undefined, now: number): Filter[] {
+  const ended = { $lte: iso(now) };
+  switch (status) {
+    case undefined:
+      return [{}];
+    case "RESERVED":
+    case "CHECKED_IN":
+      // Not ended: an open-ended reservation (no endsAt) or a window ending after now.
+      return [{ status, endsAt: { $not: ended } }];
+    case "CANCELED":
+      return [{ status }];
+    case "COMPLETED":
+      return [
+        { status: "COMPLETED" },
+        { status: "RESERVED", endsAt: ended },
+        { status: "CHECKED_IN", endsAt: ended },
+      ];
+  }
+}
+
+/**
  * What presence counts in `lots` at `now`: checked in; checked in with the window over; reserved,
  * starting (or made, if open-ended) from an hour ago to an hour ahead, window not over. The lots
  * and the status lead each filter (the `by_lot_status…` indexes), and, for who is expected, the
@@ -465,10 +494,23 @@ export class QueryService {
     if (options.parkingLotId) filter.parkingLotId = options.parkingLotId;
     if (options.customerId) filter.customerId = options.customerId;
     if (options.carNumber) filter.carNumber = options.carNumber;
-    if (options.status) filter.status = options.status;
-    const page = await this.newestFirst<ReservationView>(RESERVATIONS, filter, options);
+    await this.awaitPosition(RESERVATIONS, options.minPosition ?? null);
     const now = this.now();
-    return { ...page, items: page.items.map((r) => this.asOfNow(r, now) as ReservationView) };
+    const reservations = await this.collection(RESERVATIONS);
+    // The status shown is the stored one, except that a window which has ended reads COMPLETED
+    // (asOfNow): each status filter selects exactly the reservations shown with that status.
+    const parts = statusFilters(options.status, now).map((condition) =>
+      this.newestDocs(reservations, { ...filter, ...condition }, options),
+    );
+    const docs = (await Promise.all(parts)).flat();
+    // Each part is its newest limit + 1 below the cursor: together, the newest limit + 1 of them all.
+    if (parts.length > 1) docs.sort((a, b) => b.seq - a.seq);
+    const page = docs.slice(0, options.limit);
+    const last = page.at(-1);
+    return {
+      items: page.map((d) => this.asOfNow(strip<ReservationView>(d), now) as ReservationView),
+      nextCursor: docs.length > options.limit && last ? String(last.seq) : null,
+    };
   }
 
   async customerCoupons(
@@ -488,17 +530,26 @@ export class QueryService {
     options: { cursor?: string; limit: number; minPosition?: Position | null },
   ): Promise<PageOf<T>> {
     await this.awaitPosition(logical, options.minPosition ?? null);
-    const query = options.cursor ? { ...filter, seq: { $lt: Number(options.cursor) } } : filter;
-    const docs = await this.store.find(await this.collection(logical), query, {
-      sort: { seq: -1 },
-      limit: options.limit + 1,
-    });
+    const docs = await this.newestDocs(await this.collection(logical), filter, options);
     const page = docs.slice(0, options.limit);
-    const last = page.at(-1) as (Document & { seq: number }) | undefined;
+    const last = page.at(-1);
     return {
       items: page.map((d) => strip<T>(d) as T),
       nextCursor: docs.length > options.limit && last ? String(last.seq) : null,
     };
+  }
+
+  /** The newest `limit + 1` documents of `collection` matching `filter` below `cursor`, by `seq`. */
+  private async newestDocs(
+    collection: string,
+    filter: Record<string, unknown>,
+    options: { cursor?: string; limit: number },
+  ): Promise<(Document & { seq: number })[]> {
+    const query = options.cursor ? { ...filter, seq: { $lt: Number(options.cursor) } } : filter;
+    return this.store.find<Document & { seq: number }>(collection, query, {
+      sort: { seq: -1 },
+      limit: options.limit + 1,
+    });
   }
 
   /**

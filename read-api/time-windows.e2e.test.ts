@@ -10,7 +10,8 @@ import { call, startTestService, tempDataDir } from "../test-support/service.js"
  * a third spot is refused, a check-out frees its spot from that moment, a closure cancels what it
  * overlaps and revokes their coupons, and the availability query agrees at every step. At each
  * step every view (the lot, the list of lots, the control center's lots and totals) shows what
- * holds a spot at the clock's time.
+ * holds a spot at the clock's time, and the status filters agree with the status each
+ * reservation is shown with.
  */
 const DAY = new Date(Date.now() + 2 * 24 * 3_600_000).toISOString().slice(0, 10);
 const at = (hhmm: string) => `${DAY}T${hhmm}:00.000Z`;
@@ -282,6 +283,53 @@ describe("a day of time windows", () => {
   it("a window that has passed without a check-out reads as COMPLETED", async () => {
     now = Date.parse(at("13:30"));
     expect((await reservation("B")).status).toBe("COMPLETED");
+  });
+
+  it("the status filters agree with the status each reservation is shown with, at every clock time", async () => {
+    type Listed = { reservationId: string; status: string };
+    /** Every page of GET /reservations?{query}, two at a time (so that pages continue across statuses). */
+    const all = async (query: string) => {
+      const items: Listed[] = [];
+      let cursor: string | null = null;
+      do {
+        const page: { status: number; body: { items: Listed[]; nextCursor: string | null } } = await call(
+          service.url,
+          "GET",
+          `/reservations?${query}&limit=2&minPosition=${position}${cursor ? `&cursor=${cursor}` : ""}`,
+        );
+        expect(page.status).toBe(200);
+        items.push(...page.body.items);
+        cursor = page.body.nextCursor;
+      } while (cursor);
+      return items;
+    };
+    const STATUSES = ["RESERVED", "CHECKED_IN", "COMPLETED", "CANCELED"] as const;
+    const seen = new Set<string>();
+    // 10:50: F is checked in and its window runs; 11:30: F's window is over (COMPLETED, stored
+    // CHECKED_IN) and E's too (no check-in: COMPLETED, stored RESERVED); 13:30: B's as well.
+    for (const time of ["10:50", "11:30", "13:30"]) {
+      now = Date.parse(at(time));
+      for (const scope of [`parkingLotId=${LOT}`, "customerId=F", `parkingLotId=${OTHER}`, ""]) {
+        const shown = await all(scope);
+        expect(shown.length).toBeGreaterThan(0);
+        for (const r of shown) {
+          // The list shows each one as its own document does.
+          if (scope === `parkingLotId=${LOT}`) {
+            const one = await call<Listed>(service.url, "GET", `/reservations/${r.reservationId}`);
+            expect(one.body.status, `${time} ${r.reservationId}`).toBe(r.status);
+          }
+        }
+        for (const status of STATUSES) {
+          const filtered = await all(`${scope}&status=${status}`);
+          const expected = shown.filter((r) => r.status === status);
+          // Exactly the ones shown with that status, newest first as in the whole list.
+          expect(filtered, `${time} ${scope} ${status}`).toEqual(expected);
+          if (expected.length) seen.add(status);
+        }
+      }
+    }
+    // Each status was met along the way (the filters were not all trivially empty).
+    expect([...seen].sort()).toEqual([...STATUSES].sort());
   });
 
   it("every view counts what holds a spot at the clock's time: windows end with no event, check-outs and closures free spots", async () => {
