@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningService } from "../app/server.js";
 import type { ControlCenterView } from "../schemas/read-models.js";
 import { ANONYMOUS, customerHeaders } from "../test-support/auth.js";
+import { openEventStream } from "../test-support/event-stream.js";
 import { call, startTestService, tempDataDir } from "../test-support/service.js";
 
 /**
@@ -9,9 +10,9 @@ import { call, startTestService, tempDataDir } from "../test-support/service.js"
  * clock, used by its commands and its queries): windows that fit are booked, one that would need
  * a third spot is refused, a check-out frees its spot from that moment, a closure cancels what it
  * overlaps and revokes their coupons, and the availability query agrees at every step. At each
- * step every view (the lot, the list of lots, the control center's lots and totals) shows what
- * holds a spot at the clock's time, and the status filters agree with the status each
- * reservation is shown with.
+ * step every view (the lot, the list of lots, the control center's lots and totals, its live
+ * updates) shows what holds a spot at the clock's time, and the status filters agree with the
+ * status each reservation is shown with.
  */
 const DAY = new Date(Date.now() + 2 * 24 * 3_600_000).toISOString().slice(0, 10);
 const at = (hhmm: string) => `${DAY}T${hhmm}:00.000Z`;
@@ -368,5 +369,52 @@ describe("a day of time windows", () => {
     expect(await views()).toEqual(everywhere(2, 0, 2, 1));
     await step("P", "check-out", OTHER);
     expect(await views()).toEqual(everywhere(2, 0, 3, 0));
+  });
+
+  it("the live updates follow the clock: a window starting and ending sends a new view with no event", async () => {
+    now = Date.parse(at("23:30"));
+    expect((await reserve("W", "23:40", "23:50")).status).toBe(201);
+    const { totalReservations } = (
+      await call<{ totalReservations: number }>(
+        service.url,
+        "GET",
+        `/parking-lots/${LOT}?minPosition=${position}`,
+      )
+    ).body;
+    const stream = await openEventStream(`${service.url}/control-center/events`);
+    try {
+      /** Reads updates until LOT shows `free` and `held` (W included); fails after 10 s. */
+      const until = async (free: number, held: number) => {
+        const deadline = Date.now() + 10_000;
+        let last: unknown;
+        while (Date.now() < deadline) {
+          const event = await Promise.race([
+            stream.next(),
+            new Promise<null>((resolve) => setTimeout(() => resolve(null), deadline - Date.now())),
+          ]);
+          if (!event) break;
+          const view = JSON.parse(event.data) as ControlCenterView;
+          const lot = view.parkingLots.find((l) => l.parkingLotId === LOT);
+          last = pick(lot);
+          if (
+            lot?.totalReservations === totalReservations &&
+            lot.availableSpots === free &&
+            lot.activeReservations === held
+          ) {
+            // The other lot has 3 free and nothing held by now.
+            expect([view.totals.availableSpots, view.totals.activeReservations]).toEqual([free + 3, held]);
+            return;
+          }
+        }
+        throw new Error(`no update showed ${free} free and ${held} held (last: ${JSON.stringify(last)})`);
+      };
+      await until(2, 0); // W is booked, its window is ahead
+      now = Date.parse(at("23:45"));
+      await until(1, 1); // W's window started: no event, a new view within about a second
+      now = Date.parse(at("23:55"));
+      await until(2, 0); // and ended
+    } finally {
+      await stream.close();
+    }
   });
 });
