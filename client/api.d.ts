@@ -91,7 +91,7 @@ export interface paths {
         };
         /**
          * Live control-center updates (Server-Sent Events)
-         * @description One `control-center` event (the whole ControlCenterView as JSON, the same shape as GET /control-center) whenever the read models changed, at most one per LIVE_UPDATE_INTERVAL_MS however many events arrive; `: heartbeat` comments while idle. Each event's `id` names the state it carries: reconnecting with `Last-Event-ID` sends nothing until the state differs. Ended by the server on shutdown (clients reconnect).
+         * @description One `control-center` event (the whole ControlCenterView as JSON, the same shape as GET /control-center) whenever the read models changed, at most one per LIVE_UPDATE_INTERVAL_MS however many events arrive, and whenever the figures of the moment changed with no event (a window started or ended, a closure began or ended; looked at every second); `: heartbeat` comments while idle. Each event's `id` names the state it carries: reconnecting with `Last-Event-ID` sends nothing until the state differs. Ended by the server on shutdown (clients reconnect).
          *
          *     **Access**: Needs a bearer token with the role `operator`.
          */
@@ -636,16 +636,22 @@ export interface components {
             }[];
             /** @description The first lots by id; continue with GET /parking-lots?cursor=parkingLotsNextCursor. */
             parkingLots: {
-                /** @description Reservations holding a spot at this moment (open-ended ones and windows covering now). */
+                /** @description Reservations holding a spot at this moment: open-ended ones not canceled or checked out, and windows covering now (not canceled, not checked out before now). */
                 activeReservations: number;
-                /** @description Spots free at this moment (windows holding a spot now and closures counted). */
+                /** @description Spots free at this moment: the capacity less the reservations holding a spot now; 0 while the lot is closed. Computed when asked, so it changes as windows start and end, with no event. */
                 availableSpots: number;
+                /** @description Reservations of this lot ever canceled (by a customer, an operator or a closure). */
                 canceledReservations: number;
                 /**
                  * @description Number of spots; 0 registers a lot that takes no reservations.
                  * @example 5
                  */
                 capacity: number;
+                /**
+                 * Format: date-time
+                 * @description Present while a closure is in effect: when it ends (no spot is free until then).
+                 */
+                closedUntil?: string;
                 /** @description Closures an operator announced, oldest first. */
                 closures?: {
                     closureId: string;
@@ -677,7 +683,7 @@ export interface components {
                  * @example 1
                  */
                 parkingLotId: string;
-                /** @description Who is in the lot, who is coming, who stays too long: as of the moment asked. */
+                /** @description Who is in the lot, who is coming, who stays too long: as of the moment asked. Each count reads at most 10,000 reservations across the lots of the view (a bound on the work; past it, a lower bound). */
                 presence: {
                     /** @description Reserved windows starting within the hour (or started up to an hour ago), not checked in. */
                     expected: number;
@@ -691,6 +697,7 @@ export interface components {
                  * @description ISO 8601 UTC timestamp.
                  */
                 registeredAt: string;
+                /** @description Reservations ever made in this lot. */
                 totalReservations: number;
                 /**
                  * Format: date-time
@@ -718,15 +725,17 @@ export interface components {
                 state: "running" | "stopped" | "failed";
             }[];
             totals: {
-                /** @description Reservations holding a spot at this moment, across every lot. */
+                /** @description Reservations holding a spot at this moment, across every lot: the sum of the lots' activeReservations. */
                 activeReservations: number;
-                /** @description Capacity not held by any reservation at this moment, across every lot. */
+                /** @description Spots free at this moment, across every lot: the sum of the lots' availableSpots. */
                 availableSpots: number;
+                /** @description Reservations ever canceled. */
                 canceledReservations: number;
                 capacity: number;
                 couponsIssued: number;
                 couponsRevoked: number;
                 parkingLots: number;
+                /** @description Reservations ever made, in every lot. */
                 totalReservations: number;
             };
         };
@@ -770,16 +779,22 @@ export interface components {
             nextCursor: string | null;
         };
         ParkingLotDetail: {
-            /** @description Reservations holding a spot at this moment (open-ended ones and windows covering now). */
+            /** @description Reservations holding a spot at this moment: open-ended ones not canceled or checked out, and windows covering now (not canceled, not checked out before now). */
             activeReservations: number;
-            /** @description Spots free at this moment (windows holding a spot now and closures counted). */
+            /** @description Spots free at this moment: the capacity less the reservations holding a spot now; 0 while the lot is closed. Computed when asked, so it changes as windows start and end, with no event. */
             availableSpots: number;
+            /** @description Reservations of this lot ever canceled (by a customer, an operator or a closure). */
             canceledReservations: number;
             /**
              * @description Number of spots; 0 registers a lot that takes no reservations.
              * @example 5
              */
             capacity: number;
+            /**
+             * Format: date-time
+             * @description Present while a closure is in effect: when it ends (no spot is free until then).
+             */
+            closedUntil?: string;
             /** @description Closures an operator announced, oldest first. */
             closures?: {
                 closureId: string;
@@ -833,6 +848,7 @@ export interface components {
              * @description ISO 8601 UTC timestamp.
              */
             registeredAt: string;
+            /** @description Reservations ever made in this lot. */
             totalReservations: number;
             /**
              * Format: date-time
@@ -842,16 +858,22 @@ export interface components {
         };
         ParkingLotPage: {
             items: {
-                /** @description Reservations holding a spot at this moment (open-ended ones and windows covering now). */
+                /** @description Reservations holding a spot at this moment: open-ended ones not canceled or checked out, and windows covering now (not canceled, not checked out before now). */
                 activeReservations: number;
-                /** @description Spots free at this moment (windows holding a spot now and closures counted). */
+                /** @description Spots free at this moment: the capacity less the reservations holding a spot now; 0 while the lot is closed. Computed when asked, so it changes as windows start and end, with no event. */
                 availableSpots: number;
+                /** @description Reservations of this lot ever canceled (by a customer, an operator or a closure). */
                 canceledReservations: number;
                 /**
                  * @description Number of spots; 0 registers a lot that takes no reservations.
                  * @example 5
                  */
                 capacity: number;
+                /**
+                 * Format: date-time
+                 * @description Present while a closure is in effect: when it ends (no spot is free until then).
+                 */
+                closedUntil?: string;
                 /** @description Closures an operator announced, oldest first. */
                 closures?: {
                     closureId: string;
@@ -888,6 +910,7 @@ export interface components {
                  * @description ISO 8601 UTC timestamp.
                  */
                 registeredAt: string;
+                /** @description Reservations ever made in this lot. */
                 totalReservations: number;
                 /**
                  * Format: date-time
@@ -5107,7 +5130,8 @@ export interface operations {
                 minPosition?: string;
                 /** @description Parking lot identifier. */
                 parkingLotId?: string;
-                status?: "RESERVED" | "CANCELED";
+                /** @description The status each reservation is shown with at this moment: RESERVED and CHECKED_IN leave out windows that have ended, COMPLETED includes them. */
+                status?: "RESERVED" | "CHECKED_IN" | "COMPLETED" | "CANCELED";
             };
             header?: {
                 /**

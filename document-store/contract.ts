@@ -422,6 +422,55 @@ export function documentStoreContract(name: string, open: () => Promise<OpenedDo
         }
       });
 
+      it("countBy counts the matches per value of a field, for every filter, within a limit", async () => {
+        const c = collection("count_by");
+        const docs = await seedReservations(c, 60);
+        const tally = (matches: readonly Reservation[], key: (r: Reservation) => string) => {
+          const counts = new Map<string, number>();
+          for (const r of matches) counts.set(key(r), (counts.get(key(r)) ?? 0) + 1);
+          return [...counts].sort();
+        };
+        for (const { label, filter, test } of FILTERS) {
+          const matches = docs.filter(test);
+          const byLot = await store().countBy(c, filter, "parkingLotId");
+          expect([...byLot].sort(), label).toEqual(tally(matches, (r) => r.parkingLotId));
+          const byCoupon = await store().countBy(c, filter, "coupon.status");
+          expect([...byCoupon].sort(), label).toEqual(tally(matches, (r) => r.coupon.status));
+        }
+        // A field some documents lack counts them under null; numbers and booleans stay themselves.
+        await store().write([
+          upsert(c, "x1", { $set: { seq: 1000, flag: true } }),
+          upsert(c, "x2", { $set: { seq: 1001, flag: false } }),
+        ]);
+        expect(await store().countBy(c, { seq: { $gte: 1000 } }, "flag")).toEqual(
+          new Map<unknown, number>([
+            [true, 1],
+            [false, 1],
+          ]),
+        );
+        expect(await store().countBy(c, { seq: { $gte: 1000 } }, "parkingLotId")).toEqual(
+          new Map([[null, 2]]),
+        );
+        expect(await store().countBy(c, { parkingLotId: "L1" }, "amount")).toEqual(
+          new Map(
+            tally(
+              docs.filter((r) => r.parkingLotId === "L1"),
+              (r) => String(r.amount),
+            ).map(([k, n]) => [Number(k), n] as const),
+          ),
+        );
+        // The limit bounds how many matches are counted in all, indexed filter or not.
+        for (const filter of [{ parkingLotId: "L1" }, { amount: { $lt: 50 } }] as Filter[]) {
+          const limited = await store().countBy(c, filter, "status", { limit: 7 });
+          expect([...limited.values()].reduce((a, b) => a + b, 0)).toBe(7);
+        }
+        expect(await store().countBy(collection("count_by_missing"), {}, "status")).toEqual(new Map());
+        await expect(store().countBy(c, {}, "$status")).rejects.toBeInstanceOf(DocumentStoreError);
+        await expect(store().countBy(c, {}, "status", { limit: -1 })).rejects.toBeInstanceOf(
+          DocumentStoreError,
+        );
+      });
+
       it("sorts ascending and descending, skips and limits", async () => {
         const c = collection("sort");
         const docs = await seedReservations(c, 40);
@@ -556,13 +605,58 @@ export function documentStoreContract(name: string, open: () => Promise<OpenedDo
             undefined,
           ],
           [
-            "by status and start time (who is expected)",
+            "windows of some lots holding a spot now (the lots of a page)",
             reservations,
             {
-              status: "RESERVED",
-              heldFrom: { $gte: "2026-11-23T09:00:00.000Z", $lt: "2026-11-23T11:00:00.000Z" },
+              parkingLotId: { $in: ["L1", "L2"] },
+              startsAt: { $gt: "2026-11-22T10:00:00.000Z", $lte: "2026-11-23T10:00:00.000Z" },
+              heldUntil: { $gt: "2026-11-23T10:00:00.000Z" },
             },
             undefined,
+          ],
+          [
+            "by lots, status and start time (who is expected)",
+            reservations,
+            {
+              parkingLotId: { $in: ["L1", "L2"] },
+              status: "RESERVED",
+              heldFrom: { $gte: "2026-11-23T09:00:00.000Z", $lt: "2026-11-23T11:00:00.000Z" },
+              heldUntil: { $gt: "2026-11-23T10:00:00.000Z" },
+            },
+            undefined,
+          ],
+          [
+            "by lots and status (who is in the lots)",
+            reservations,
+            { parkingLotId: { $in: ["L1", "L2"] }, status: "CHECKED_IN" },
+            undefined,
+          ],
+          [
+            "by lots, status and window end (who overstays)",
+            reservations,
+            {
+              parkingLotId: { $in: ["L1", "L2"] },
+              status: "CHECKED_IN",
+              heldUntil: { $lte: "2026-11-23T10:00:00.000Z" },
+            },
+            undefined,
+          ],
+          [
+            "by status, window not ended (status RESERVED as shown now)",
+            reservations,
+            { status: "RESERVED", endsAt: { $not: { $lte: "2026-11-23T10:00:00.000Z" } } },
+            page,
+          ],
+          [
+            "by lot and status, window ended (RESERVED shown COMPLETED), cursor",
+            reservations,
+            {
+              parkingLotId: "L1",
+              status: "RESERVED",
+              endsAt: { $lte: "2026-11-23T10:00:00.000Z" },
+              seq: { $lt: 30 },
+            },
+            page,
           ],
         ];
         for (const [label, c, filter, options] of indexed) {

@@ -54,6 +54,14 @@ export interface FindOptions {
   readonly skip?: number;
 }
 
+/** The values `countBy` groups by. */
+export type Scalar = string | number | boolean | null;
+
+export interface CountByOptions {
+  /** Count at most this many matching documents (0 or undefined: all of them). */
+  readonly limit?: number;
+}
+
 /** How a query would be executed, for tests and operators: does it use an index or scan everything? */
 export interface QueryPlan {
   readonly indexed: boolean;
@@ -82,6 +90,20 @@ export interface DocumentStore {
   ): Promise<T[]>;
 
   count(collection: string, filter: Filter): Promise<number>;
+
+  /**
+   * How many documents match `filter`, per value of `field` (a field path like an index key's):
+   * one entry per value found (scalars; a document without the field counts under `null`), in one
+   * pass over the matches, which reads only index entries when an index serves the filter and
+   * holds the field. With `limit`, at most that many matching documents are counted in all (a
+   * bound on the work: past it the counts are lower bounds).
+   */
+  countBy(
+    collection: string,
+    filter: Filter,
+    field: string,
+    options?: CountByOptions,
+  ): Promise<Map<Scalar, number>>;
 
   /**
    * Applies every op in order, atomically: after a crash either all of them are visible or none.

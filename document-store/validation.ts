@@ -2,7 +2,7 @@
  * Input checks shared by both adapters, so a bad call fails the same way (a DocumentStoreError
  * with the same message) whichever store runs, and never reaches a driver or SQL.
  */
-import type { Filter, FindOptions, IndexSpec, SortSpec, WriteOp } from "./port.js";
+import type { CountByOptions, Filter, FindOptions, IndexSpec, SortSpec, WriteOp } from "./port.js";
 import { COLLECTION_NAME, DocumentStoreError } from "./port.js";
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -203,4 +203,18 @@ export function normalizeFindOptions(options: FindOptions | undefined): Normaliz
     sort = Object.keys(options.sort).length > 0 ? options.sort : undefined;
   }
   return { sort, skip, limit };
+}
+
+/** Checks countBy's field (a path like an index key's) and options; returns the limit (0: none). */
+export function validateCountBy(field: string, options: CountByOptions | undefined): number {
+  if (typeof field !== "string" || !INDEX_FIELD_PATH.test(field)) {
+    throw new DocumentStoreError(
+      `countBy: field path ${JSON.stringify(field)} is not supported (letters, digits, underscores and dots only)`,
+    );
+  }
+  const limit = options?.limit ?? 0;
+  if (!Number.isSafeInteger(limit) || limit < 0) {
+    throw new DocumentStoreError("limit must be a non-negative integer (0 means no limit)");
+  }
+  return limit;
 }

@@ -128,6 +128,80 @@ describe("the control-center page", () => {
     await page.close();
   });
 
+  it("shows free now, the occupancy bar and the next hours from the API's figures, and a closure", async () => {
+    const lot = { parkingLotId: "gangnam-2", name: "강남 2주차장", capacity: 4 };
+    expect((await call(service.url, "POST", "/parking-lots", lot)).status).toBe(201);
+    // An open-ended reservation holds a spot now; a window two hours ahead holds none yet.
+    const open = await call(service.url, "POST", `/parking-lots/${lot.parkingLotId}/reservations`, {
+      customerId: "CUST2",
+      carNumber: "11가1111",
+      amount: 5000,
+    });
+    expect(open.status).toBe(201);
+    const hour = 3_600_000;
+    const nextHourStart = Math.ceil(Date.now() / hour) * hour;
+    const window = await call<{ position: string }>(
+      service.url,
+      "POST",
+      `/parking-lots/${lot.parkingLotId}/reservations`,
+      {
+        customerId: "CUST3",
+        carNumber: "22나2222",
+        amount: 5000,
+        startsAt: new Date(nextHourStart + hour).toISOString(),
+        endsAt: new Date(nextHourStart + 2 * hour).toISOString(),
+      },
+    );
+    expect(window.status).toBe(201);
+    const detail = await call<{ freeNow: number; nextHours: { from: string; availableSpots: number }[] }>(
+      service.url,
+      "GET",
+      `/parking-lots/${lot.parkingLotId}?minPosition=${window.body.position}`,
+    );
+    expect(detail.body.freeNow).toBe(3);
+    expect(detail.body.nextHours.map((h) => h.availableSpots)).toContain(2);
+
+    const page = await browser.context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(error.message));
+    await page.goto(`${service.url}/control-center`);
+    const row = page.locator(`[data-lot="${lot.parkingLotId}"]`);
+    await row.waitFor();
+    const cell = (attribute: string) => row.locator(`[${attribute}]`).getAttribute(attribute);
+    await expect.poll(() => cell("data-free")).toBe("3");
+    expect(await cell("data-active")).toBe("1");
+    expect(await cell("data-occupancy")).toBe("25");
+
+    // The lot's detail: free now and each of the next hours, as the API computes them.
+    await row.getByRole("button", { name: lot.name }).click();
+    await expect.poll(() => page.locator("[data-free-now]").getAttribute("data-free-now")).toBe("3");
+    const hours = page.locator(".next-hours li");
+    await expect.poll(() => hours.count()).toBe(detail.body.nextHours.length);
+    for (const h of detail.body.nextHours) {
+      expect(await page.locator(`.next-hours li[data-hour="${h.from}"]`).getAttribute("data-free")).toBe(
+        String(h.availableSpots),
+      );
+    }
+    await shot(page, "6-free-now-and-next-hours");
+
+    // A closure from now on: nothing is free, the row says until when; its reservations are canceled.
+    const closure = await call(service.url, "POST", `/parking-lots/${lot.parkingLotId}/closures`, {
+      from: new Date(Date.now() - 60_000).toISOString(),
+      until: new Date(nextHourStart + 3 * hour).toISOString(),
+      reason: "도색 공사",
+    });
+    expect(closure.status).toBe(201);
+    await expect.poll(() => page.locator("[data-free-now]").getAttribute("data-free-now")).toBe("0");
+    await page.getByRole("button", { name: "Back to all lots" }).click();
+    await expect.poll(() => cell("data-free")).toBe("0");
+    await expect.poll(() => cell("data-active")).toBe("0");
+    expect(await cell("data-occupancy")).toBe("100");
+    expect(await cell("data-closed-until")).toBe(new Date(nextHourStart + 3 * hour).toISOString());
+    await shot(page, "7-closed-lot");
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
   it("shows an API refusal in words: the problem's title and detail", async () => {
     const page = await browser.context.newPage();
     await page.goto(`${service.url}/control-center`);
@@ -138,7 +212,7 @@ describe("the control-center page", () => {
     await form.getByRole("button", { name: "Register" }).click();
     const problem = form.getByRole("alert");
     await expect.poll(() => problem.innerText()).toContain("A parking lot with this id already exists");
-    await shot(page, "6-problem-shown");
+    await shot(page, "8-problem-shown");
     await page.close();
   });
 
@@ -149,7 +223,7 @@ describe("the control-center page", () => {
     await page.locator(`[data-lot="${LOT.parkingLotId}"]`).waitFor();
     const overflow = await page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
     expect(overflow).toBeLessThanOrEqual(0);
-    await shot(page, "7-phone");
+    await shot(page, "9-phone");
     await page.close();
   });
 
@@ -160,7 +234,7 @@ describe("the control-center page", () => {
     await page.waitForURL(`${service.url}/control-center`);
     await expect.poll(() => page.locator("#why").innerText()).toContain("operator");
     expect(await page.locator("[data-lot]").count()).toBe(0);
-    await shot(page, "8-customer-refused");
+    await shot(page, "10-customer-refused");
     // The customer's session cookie reaches the page's data only to be refused.
     const cookies = await browser.context.cookies(service.url);
     const session = cookies.find((c) => c.name === "parking_session");

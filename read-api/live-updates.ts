@@ -12,12 +12,21 @@ import type { QueryService } from "./query-service.js";
  * one update per interval (they coalesce into the next view), and a query replica needs nothing
  * from the projector process: the checkpoints it polls are written with the read models.
  *
+ * What is free and held *now* also changes with no event at all (a window starts or ends, a closure
+ * begins): the view is read again at least every `refreshMs` while someone listens, and sent if it
+ * differs from the last one.
+ *
  * An update is a whole view, so resuming needs no replay: the event id names the state sent,
  * and a reconnect whose `Last-Event-ID` is still the current state gets nothing until it changes.
  */
 export interface LiveUpdatesOptions {
   /** How often the store is polled for changes (and so the most updates a page gets per second). */
   readonly pollIntervalMs: number;
+  /**
+   * The longest a view is kept without reading it again, though no projection moved: the figures
+   * "now" change as time passes (a window ends, a closure begins).
+   */
+  readonly refreshMs: number;
   /** How often an idle stream gets a comment line, so proxies and clients see it is alive. */
   readonly heartbeatMs: number;
   /** Streams open at once per process; more get 503 and retry later. */
@@ -35,6 +44,7 @@ export interface LiveUpdatesOptions {
 
 export const LIVE_UPDATES_DEFAULTS: LiveUpdatesOptions = {
   pollIntervalMs: 250,
+  refreshMs: 1000,
   heartbeatMs: 15_000,
   maxStreams: 1000,
   lotLimit: 100,
@@ -58,6 +68,8 @@ export class LiveUpdates {
   private readonly streams = new Set<Stream>();
   private current: { id: string; view: ControlCenterView } | undefined;
   private lastChange: string | undefined;
+  /** When (Date.now()) the view was last read. */
+  private readAt = 0;
   private poller: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private polling = false;
@@ -146,14 +158,16 @@ export class LiveUpdates {
     this.heartbeat = undefined;
   }
 
-  /** One cheap read of what changed; the whole view only when something did. */
+  /** One cheap read of what changed; the whole view only when something did, or time moved on. */
   private async poll(): Promise<void> {
     if (this.polling || this.closed || this.streams.size === 0) return;
     this.polling = true;
     try {
       const statuses = await this.queries.projectionStatuses();
       const change = createHash("sha256").update(JSON.stringify(statuses)).digest("base64url").slice(0, 22);
-      if (change !== this.lastChange || !this.current) {
+      const stale = Date.now() - this.readAt >= this.options.refreshMs;
+      if (change !== this.lastChange || !this.current || stale) {
+        this.readAt = Date.now();
         const view = await this.queries.controlCenter({ limit: this.options.lotLimit });
         // The view's own statuses may be newer than `statuses`; its content names the state.
         const id = createHash("sha256").update(JSON.stringify(view)).digest("base64url").slice(0, 22);

@@ -6,7 +6,9 @@ import { withTimeout } from "../platform/timeout.js";
 import { PROCESSOR_NAMES, REACTOR_NAMES } from "../projections/processors.js";
 import {
   activityId,
+  CLOSURE_ID_END,
   CONTROL_CENTER,
+  closureId,
   EMPTY_TOTALS,
   minuteOf,
   TOTALS_ID,
@@ -92,6 +94,63 @@ const ACTIVITY_WINDOW_MS = 60 * 60_000;
 const iso = (ms: number): string => new Date(ms).toISOString();
 
 /**
+ * The conditions on a stored reservation that select those shown with `status` at `now` (see
+ * asOfNow: a RESERVED or CHECKED_IN window that has ended reads COMPLETED), each one page query:
+ * RESERVED and CHECKED_IN exclude windows that have ended, COMPLETED adds them to the checked-out
+ * ones. The window's end is checked on `endsAt`, which no index holds, so each query walks an index
+ * of the stored status (with the lot or the customer when asked) newest first and stops at the
+ * page: its order comes from the index, and what it reads beyond the page are the reservations of
+ * that stored status whose window is on the other side of now.
+ */
+export function statusFilters(status: ReservationStatus | undefined, now: number): Filter[] {
+  const ended = { $lte: iso(now) };
+  switch (status) {
+    case undefined:
+      return [{}];
+    case "RESERVED":
+    case "CHECKED_IN":
+      // Not ended: an open-ended reservation (no endsAt) or a window ending after now.
+      return [{ status, endsAt: { $not: ended } }];
+    case "CANCELED":
+      return [{ status }];
+    case "COMPLETED":
+      return [
+        { status: "COMPLETED" },
+        { status: "RESERVED", endsAt: ended },
+        { status: "CHECKED_IN", endsAt: ended },
+      ];
+  }
+}
+
+/**
+ * What presence counts in `lots` at `now`: checked in; checked in with the window over; reserved,
+ * starting (or made, if open-ended) from an hour ago to an hour ahead, window not over. The lots
+ * and the status lead each filter (the `by_lot_status…` indexes), and, for who is expected, the
+ * two hours around now. A RESERVED or CHECKED_IN reservation's `heldUntil` is its window's end
+ * (open-ended: the far future), so each filter is one the store counts in SQL.
+ */
+export function presenceFilters(lots: readonly string[], now: number): Record<keyof Presence, Filter> {
+  const inLots = { parkingLotId: lots.length === 1 ? lots[0] : { $in: lots } };
+  return {
+    inLot: { ...inLots, status: "CHECKED_IN" },
+    overstaying: { ...inLots, status: "CHECKED_IN", heldUntil: { $lte: iso(now) } },
+    expected: {
+      ...inLots,
+      status: "RESERVED",
+      heldFrom: { $gte: iso(now - HOUR_MS), $lt: iso(now + HOUR_MS) },
+      // Still to come: its window has not ended (one that passed unused is COMPLETED).
+      heldUntil: { $gt: iso(now) },
+    },
+  };
+}
+
+/** The filter of the windows holding a spot at `now`: started within the last day, not yet ended. */
+export const windowsHoldingAt = (now: number): Filter => ({
+  startsAt: { $gt: iso(now - MAX_WINDOW_MS), $lte: iso(now) },
+  heldUntil: { $gt: iso(now) },
+});
+
+/**
  * Capacity minus the most spots held at any instant of [from, until) (a sweep over the spans'
  * starts and ends, O(k log k)); 0 while a closure overlaps the window.
  */
@@ -121,10 +180,45 @@ export function freeSpots(
 }
 
 /** A lot as the parking-lots projection stores it: the counters, without what depends on the clock. */
-type StoredLot = Omit<ParkingLotView, "availableSpots" | "activeReservations"> & { openEndedHeld?: number };
-type StoredTotals = typeof EMPTY_TOTALS & {
-  closures?: { parkingLotId: string; from: string; until: string }[];
+type StoredLot = Omit<ParkingLotView, "availableSpots" | "activeReservations" | "closedUntil"> & {
+  openEndedHeld?: number;
 };
+type StoredTotals = typeof EMPTY_TOTALS;
+type Presence = ControlCenterView["parkingLots"][number]["presence"];
+
+/** The most reservations each presence count reads for one view (a bound on the work, not a page). */
+export const PRESENCE_LIMIT = 10_000;
+
+/** The end of the closure in effect at `now`, if any (the latest end when several overlap). */
+function closedUntil(closures: readonly { from: string; until: string }[] | undefined, now: number) {
+  let until: string | undefined;
+  for (const c of closures ?? []) {
+    if (Date.parse(c.from) <= now && Date.parse(c.until) > now && (until === undefined || c.until > until))
+      until = c.until;
+  }
+  return until;
+}
+
+/** The spots a lot holds now: its open-ended reservations (never counted below 0) and its windows holding one. */
+const heldNow = (lot: Pick<StoredLot, "openEndedHeld">, windowsHeld: number): number =>
+  Math.max(0, lot.openEndedHeld ?? 0) + windowsHeld;
+
+/**
+ * A lot as it stands at `now`: the spots held are the open-ended reservations (a counter its
+ * projection keeps exact from events alone; never below 0) plus the windows holding a spot at
+ * that instant; a lot closed now has no free spot.
+ */
+function lotView(lot: StoredLot, windowsHeld: number, now: number): ParkingLotView {
+  const { openEndedHeld: _, ...rest } = lot;
+  const held = heldNow(lot, windowsHeld);
+  const until = closedUntil(lot.closures, now);
+  return {
+    ...rest,
+    activeReservations: held,
+    availableSpots: until === undefined ? Math.max(0, lot.capacity - held) : 0,
+    ...(until === undefined ? {} : { closedUntil: until }),
+  };
+}
 
 function strip<T>(doc: Document | null): T | null {
   if (!doc) return null;
@@ -219,48 +313,43 @@ export class QueryService {
   }
 
   async parkingLot(id: string, minPosition: Position | null = null): Promise<ParkingLotView | null> {
+    // What a lot holds now is read from the reservations: both views must have reached the position.
     await this.awaitPosition(PARKING_LOTS, minPosition);
-    const doc = strip<StoredLot>(await this.store.findById(await this.collection(PARKING_LOTS), id));
-    return doc && (await this.asOfNowLots([doc]))[0]!;
+    await this.awaitPosition(RESERVATIONS, minPosition);
+    return this.lotAt(id, this.now());
+  }
+
+  private async lotAt(id: string, now: number): Promise<ParkingLotView | null> {
+    const lot = await this.storedLot(id);
+    if (!lot) return null;
+    const windows = await this.windowsHeldAt(now, [id]);
+    return lotView(lot, windows.get(id) ?? 0, now);
+  }
+
+  private async storedLot(id: string): Promise<StoredLot | null> {
+    return strip<StoredLot>(await this.store.findById(await this.collection(PARKING_LOTS), id));
   }
 
   /**
-   * Lots as they stand at this moment: the spots held now are the open-ended reservations (a
-   * counter the projection keeps exact: only events end them) plus the windows holding a spot at
-   * this instant, which start and end without any event. Those are counted per lot through the
-   * `by_lot_starts_at` index: a window is at most a day long, so one holding a spot now started
-   * within the last day (only windows have `startsAt`); never a scan of the lot's history.
+   * The windows holding a spot at `now`, per lot (of `lots`, or of every lot): one grouped count
+   * over the `by_lot_starts_at_held_until` index (`by_starts_at_held_until_lot` for every lot),
+   * which holds all it needs, so no document is read. Windows start and end with no event, so this
+   * is read when asked; a window is at most a day long (MAX_WINDOW_MS), so one holding a spot now
+   * started within the last day: the index range is the lots and that day, never the lots'
+   * history. Only windows have `startsAt`; `heldUntil` is their end, cut short by a cancellation
+   * or a check-out.
    */
-  private async asOfNowLots(docs: readonly StoredLot[]): Promise<ParkingLotView[]> {
-    const now = this.now();
-    const reservations = await this.collection(RESERVATIONS);
-    const windowsHeld = await Promise.all(
-      docs.map((lot) => this.windowsHoldingAt(reservations, now, lot.parkingLotId)),
+  private async windowsHeldAt(now: number, lots?: readonly string[]): Promise<Map<string, number>> {
+    if (lots?.length === 0) return new Map();
+    const counts = await this.store.countBy(
+      await this.collection(RESERVATIONS),
+      {
+        ...(lots === undefined ? {} : { parkingLotId: lots.length === 1 ? lots[0] : { $in: lots } }),
+        ...windowsHoldingAt(now),
+      },
+      "parkingLotId",
     );
-    return docs.map(({ openEndedHeld, ...lot }, i) => {
-      const held = (openEndedHeld ?? 0) + (windowsHeld[i] ?? 0);
-      const closed = (lot.closures ?? []).some((c) => Date.parse(c.from) <= now && Date.parse(c.until) > now);
-      return {
-        ...lot,
-        activeReservations: held,
-        availableSpots: closed ? 0 : Math.max(0, lot.capacity - held),
-      };
-    });
-  }
-
-  /**
-   * How many windows hold a spot at `now` (in one lot, or in all): the windows that started within
-   * the last day, through the startsAt index (the filter names only that range, so no other index
-   * is chosen: heldUntil > now would match every open-ended reservation too), less those already
-   * ended (canceled, checked out, or over).
-   */
-  private async windowsHoldingAt(reservations: string, now: number, parkingLotId?: string): Promise<number> {
-    const started = await this.store.find(reservations, {
-      ...(parkingLotId === undefined ? {} : { parkingLotId }),
-      startsAt: { $gt: iso(now - MAX_WINDOW_MS), $lte: iso(now) },
-    });
-    const at = iso(now);
-    return started.filter((r) => String(r.heldUntil) > at).length;
+    return counts as Map<string, number>;
   }
 
   /**
@@ -273,10 +362,11 @@ export class QueryService {
     minPosition: Position | null = null,
     hours = 6,
   ): Promise<ParkingLotDetail | null> {
+    await this.awaitPosition(PARKING_LOTS, minPosition);
     await this.awaitPosition(RESERVATIONS, minPosition);
-    const lot = await this.parkingLot(id, minPosition);
-    if (!lot) return null;
     const now = this.now();
+    const lot = await this.lotAt(id, now);
+    if (!lot) return null;
     const hourStart = Math.floor(now / HOUR_MS) * HOUR_MS;
     const end = hourStart + hours * HOUR_MS;
     const spans = await this.heldSpans(id, Math.min(now, hourStart), end);
@@ -306,7 +396,8 @@ export class QueryService {
     minPosition: Position | null = null,
   ): Promise<AvailabilityView | null> {
     await this.awaitPosition(RESERVATIONS, minPosition);
-    const lot = await this.parkingLot(id, minPosition);
+    await this.awaitPosition(PARKING_LOTS, minPosition);
+    const lot = await this.storedLot(id);
     if (!lot) return null;
     const spans = await this.heldSpans(id, from, until);
     return {
@@ -341,14 +432,27 @@ export class QueryService {
     minPosition?: Position | null;
   }): Promise<PageOf<ParkingLotView>> {
     await this.awaitPosition(PARKING_LOTS, options.minPosition ?? null);
+    await this.awaitPosition(RESERVATIONS, options.minPosition ?? null);
+    const now = this.now();
+    const page = await this.storedLots(options);
+    const windows = await this.windowsHeldAt(
+      now,
+      page.items.map((l) => l.parkingLotId),
+    );
+    return {
+      items: page.items.map((lot) => lotView(lot, windows.get(lot.parkingLotId) ?? 0, now)),
+      nextCursor: page.nextCursor,
+    };
+  }
+
+  /** A page of lots as stored, by id. */
+  private async storedLots(options: { cursor?: string; limit: number }): Promise<PageOf<StoredLot>> {
     const filter: Filter = options.cursor ? { parkingLotId: { $gt: options.cursor } } : {};
     const docs = await this.store.find(await this.collection(PARKING_LOTS), filter, {
       sort: { parkingLotId: 1 },
       limit: options.limit + 1,
     });
-    const items = await this.asOfNowLots(
-      docs.slice(0, options.limit).map((d) => strip<StoredLot>(d) as StoredLot),
-    );
+    const items = docs.slice(0, options.limit).map((d) => strip<StoredLot>(d) as StoredLot);
     return { items, nextCursor: docs.length > options.limit ? (items.at(-1)?.parkingLotId ?? null) : null };
   }
 
@@ -356,6 +460,7 @@ export class QueryService {
     await this.awaitPosition(RESERVATIONS, minPosition);
     return this.asOfNow(
       strip<ReservationView>(await this.store.findById(await this.collection(RESERVATIONS), id)),
+      this.now(),
     );
   }
 
@@ -363,14 +468,14 @@ export class QueryService {
    * A reservation as it stands now: one whose window has ended is COMPLETED (no event marks that
    * moment), and the spans availability reads are not part of the view.
    */
-  private asOfNow(view: ReservationView | null): ReservationView | null {
+  private asOfNow(view: ReservationView | null, now: number): ReservationView | null {
     if (!view) return null;
     const {
       heldFrom: _f,
       heldUntil: _u,
       ...rest
     } = view as ReservationView & { heldFrom?: string; heldUntil?: string };
-    const ended = rest.endsAt !== undefined && Date.parse(rest.endsAt) <= this.now();
+    const ended = rest.endsAt !== undefined && Date.parse(rest.endsAt) <= now;
     return ended && (rest.status === "RESERVED" || rest.status === "CHECKED_IN")
       ? { ...rest, status: "COMPLETED" }
       : rest;
@@ -389,9 +494,23 @@ export class QueryService {
     if (options.parkingLotId) filter.parkingLotId = options.parkingLotId;
     if (options.customerId) filter.customerId = options.customerId;
     if (options.carNumber) filter.carNumber = options.carNumber;
-    if (options.status) filter.status = options.status;
-    const page = await this.newestFirst<ReservationView>(RESERVATIONS, filter, options);
-    return { ...page, items: page.items.map((r) => this.asOfNow(r) as ReservationView) };
+    await this.awaitPosition(RESERVATIONS, options.minPosition ?? null);
+    const now = this.now();
+    const reservations = await this.collection(RESERVATIONS);
+    // The status shown is the stored one, except that a window which has ended reads COMPLETED
+    // (asOfNow): each status filter selects exactly the reservations shown with that status.
+    const parts = statusFilters(options.status, now).map((condition) =>
+      this.newestDocs(reservations, { ...filter, ...condition }, options),
+    );
+    const docs = (await Promise.all(parts)).flat();
+    // Each part is its newest limit + 1 below the cursor: together, the newest limit + 1 of them all.
+    if (parts.length > 1) docs.sort((a, b) => b.seq - a.seq);
+    const page = docs.slice(0, options.limit);
+    const last = page.at(-1);
+    return {
+      items: page.map((d) => this.asOfNow(strip<ReservationView>(d), now) as ReservationView),
+      nextCursor: docs.length > options.limit && last ? String(last.seq) : null,
+    };
   }
 
   async customerCoupons(
@@ -411,70 +530,89 @@ export class QueryService {
     options: { cursor?: string; limit: number; minPosition?: Position | null },
   ): Promise<PageOf<T>> {
     await this.awaitPosition(logical, options.minPosition ?? null);
-    const query = options.cursor ? { ...filter, seq: { $lt: Number(options.cursor) } } : filter;
-    const docs = await this.store.find(await this.collection(logical), query, {
-      sort: { seq: -1 },
-      limit: options.limit + 1,
-    });
+    const docs = await this.newestDocs(await this.collection(logical), filter, options);
     const page = docs.slice(0, options.limit);
-    const last = page.at(-1) as (Document & { seq: number }) | undefined;
+    const last = page.at(-1);
     return {
       items: page.map((d) => strip<T>(d) as T),
       nextCursor: docs.length > options.limit && last ? String(last.seq) : null,
     };
   }
 
-  /** Totals and a page of lots (the same cursor as parkingLots), once both views reached minPosition. */
+  /** The newest `limit + 1` documents of `collection` matching `filter` below `cursor`, by `seq`. */
+  private async newestDocs(
+    collection: string,
+    filter: Record<string, unknown>,
+    options: { cursor?: string; limit: number },
+  ): Promise<(Document & { seq: number })[]> {
+    const query = options.cursor ? { ...filter, seq: { $lt: Number(options.cursor) } } : filter;
+    return this.store.find<Document & { seq: number }>(collection, query, {
+      sort: { seq: -1 },
+      limit: options.limit + 1,
+    });
+  }
+
+  /**
+   * Totals and a page of lots (the same cursor as parkingLots), once the views they are read from
+   * reached minPosition, all as of one instant: the windows holding a spot then are counted once,
+   * per lot, for every lot, and both the lots and the totals are made of those counts, so the
+   * totals are the sum of the lots.
+   */
   async controlCenter(options: {
     cursor?: string;
     limit: number;
     minPosition?: Position | null;
   }): Promise<ControlCenterView> {
-    await this.awaitPosition(CONTROL_CENTER, options.minPosition ?? null);
-    const [totalsDoc, lots, projections, activity, presence] = await Promise.all([
+    const minPosition = options.minPosition ?? null;
+    await this.awaitPosition(CONTROL_CENTER, minPosition);
+    await this.awaitPosition(PARKING_LOTS, minPosition);
+    await this.awaitPosition(RESERVATIONS, minPosition);
+    const now = this.now();
+    const [totalsDoc, lots, windows, closedNow, projections, activity] = await Promise.all([
       this.store.findById(await this.collection(CONTROL_CENTER), TOTALS_ID),
-      this.parkingLots(options),
+      this.storedLots(options),
+      this.windowsHeldAt(now),
+      this.lotsClosedAt(now),
       this.projectionStatuses(),
-      this.activity(new Date(this.now() - ACTIVITY_WINDOW_MS), new Date(this.now())),
-      this.presence(),
+      this.activity(new Date(now - ACTIVITY_WINDOW_MS), new Date(now)),
     ]);
-    const totals = await this.totalsAsOfNow(strip<StoredTotals>(totalsDoc) ?? { ...EMPTY_TOTALS });
+    const [presence, totals] = await Promise.all([
+      this.presence(
+        lots.items.map((l) => l.parkingLotId),
+        now,
+      ),
+      this.totalsAt(strip<StoredTotals>(totalsDoc) ?? { ...EMPTY_TOTALS }, windows, closedNow),
+    ]);
     const none = { inLot: 0, expected: 0, overstaying: 0 };
     return {
       totals,
       activity,
-      parkingLots: lots.items.map((lot) => ({ ...lot, presence: presence.get(lot.parkingLotId) ?? none })),
+      parkingLots: lots.items.map((lot) => ({
+        ...lotView(lot, windows.get(lot.parkingLotId) ?? 0, now),
+        presence: presence.get(lot.parkingLotId) ?? none,
+      })),
       parkingLotsNextCursor: lots.nextCursor,
       projections,
     };
   }
 
   /**
-   * Totals as they stand now: spots held are the open-ended reservations plus the windows holding a
-   * spot at this instant across every lot (one range of the `by_starts_at` index); free spots are
-   * the capacity they leave (a lot closed now still counts its unheld spots here).
+   * The totals at the instant `windows` were counted at: the spots held are the open-ended reservations (the projection's
+   * counter) plus the windows holding a spot in any lot (`windows`, per lot); the free spots are
+   * the capacity they leave, less what the lots closed then (`closedNow`) leave: a closed lot has none free.
+   * That is the sum of each lot's free spots, as no lot holds more than its capacity.
    */
-  private async totalsAsOfNow({
-    openEndedHeld,
-    closures,
-    ...stored
-  }: StoredTotals): Promise<ControlCenterTotals> {
-    const now = this.now();
-    const closedNow = [
-      ...new Set(
-        (closures ?? [])
-          .filter((c) => Date.parse(c.from) <= now && Date.parse(c.until) > now)
-          .map((c) => c.parkingLotId),
-      ),
-    ];
-    const [windows, closedLots] = await Promise.all([
-      this.windowsHoldingAt(await this.collection(RESERVATIONS), now),
-      Promise.all(closedNow.map(async (id) => (await this.parkingLot(id)) ?? undefined)),
-    ]);
-    const held = (openEndedHeld ?? 0) + windows;
-    // A lot closed now has no free spot: what its reservations leave is not free either.
-    const unavailable = closedLots.reduce(
-      (sum, lot) => sum + (lot ? Math.max(0, lot.capacity - lot.activeReservations) : 0),
+  private async totalsAt(
+    { openEndedHeld, ...stored }: StoredTotals,
+    windows: ReadonlyMap<string, number>,
+    closedNow: readonly string[],
+  ): Promise<ControlCenterTotals> {
+    let held = Math.max(0, openEndedHeld ?? 0);
+    for (const n of windows.values()) held += n;
+    const closed = await Promise.all(closedNow.map((id) => this.storedLot(id)));
+    const unavailable = closed.reduce(
+      (sum, lot) =>
+        lot ? sum + Math.max(0, lot.capacity - heldNow(lot, windows.get(lot.parkingLotId) ?? 0)) : sum,
       0,
     );
     return {
@@ -485,37 +623,48 @@ export class QueryService {
   }
 
   /**
-   * Who is in each lot now (checked in), who is expected within the hour (a window starting by
-   * then, not checked in), and who stays past their endsAt (checked in, window over), as of the
-   * clock: two index ranges (checked-in reservations, and windows starting from an hour ago to an
-   * hour ahead), whatever the history.
+   * The lots closed at `now`: the control-center projection keeps one document per closure, its
+   * id ordered by the closure's end, so those not over yet are one range of ids (a closure is at
+   * most 31 days long and starts at most 90 days ahead), whatever the history.
    */
-  private async presence(): Promise<Map<string, { inLot: number; expected: number; overstaying: number }>> {
-    const now = this.now();
-    const reservations = await this.collection(RESERVATIONS);
-    const [checkedIn, arriving] = await Promise.all([
-      this.store.find(reservations, { status: "CHECKED_IN" }),
-      // Only windows have an arrival time (startsAt, indexed); an open-ended booking is not
-      // "expected" at any hour, and counting every one made lately would read them all.
-      // The startsAt range alone, so that its index is the one used (status would pick by_status).
-      this.store.find(reservations, { startsAt: { $gte: iso(now - HOUR_MS), $lt: iso(now + HOUR_MS) } }),
-    ]);
-    const byLot = new Map<string, { inLot: number; expected: number; overstaying: number }>();
-    const of = (lotId: unknown) => {
-      const id = String(lotId);
-      const counts = byLot.get(id) ?? { inLot: 0, expected: 0, overstaying: 0 };
-      byLot.set(id, counts);
-      return counts;
-    };
-    for (const r of checkedIn) {
-      const counts = of(r.parkingLotId);
-      counts.inLot++;
-      if (typeof r.endsAt === "string" && Date.parse(r.endsAt) <= now) counts.overstaying++;
+  private async lotsClosedAt(now: number): Promise<string[]> {
+    const docs = await this.store.find(await this.collection(CONTROL_CENTER), {
+      _id: { $gt: closureId(iso(now), "", ""), $lt: CLOSURE_ID_END },
+    });
+    const lots = new Set<string>();
+    for (const d of docs) {
+      if (Date.parse(String(d.from)) <= now && Date.parse(String(d.until)) > now)
+        lots.add(String(d.parkingLotId));
     }
-    for (const r of arriving) {
-      if (r.status !== "RESERVED") continue;
-      // Still to come: its window has not ended (a window that passed unused is COMPLETED).
-      if (typeof r.endsAt !== "string" || Date.parse(r.endsAt) > now) of(r.parkingLotId).expected++;
+    return [...lots];
+  }
+
+  /**
+   * Who is in each of `lots` now (checked in), who is expected within the hour (a window starting
+   * from an hour ago to an hour ahead, or an open-ended reservation made within the hour, not
+   * checked in, not over), and who stays past their endsAt (checked in, window over), as of
+   * `now`. Three grouped counts over the `by_lot_status…` indexes, each restricted to these lots
+   * (and, for who is expected, to those two hours), each reading at most PRESENCE_LIMIT
+   * reservations, whatever the history.
+   */
+  private async presence(lots: readonly string[], now: number): Promise<Map<string, Presence>> {
+    const byLot = new Map<string, Presence>();
+    if (lots.length === 0) return byLot;
+    const reservations = await this.collection(RESERVATIONS);
+    const filters = presenceFilters(lots, now);
+    const count = (filter: Filter) =>
+      this.store.countBy(reservations, filter, "parkingLotId", { limit: PRESENCE_LIMIT });
+    const [inLot, overstaying, expected] = await Promise.all([
+      count(filters.inLot),
+      count(filters.overstaying),
+      count(filters.expected),
+    ]);
+    for (const lot of lots) {
+      byLot.set(lot, {
+        inLot: inLot.get(lot) ?? 0,
+        expected: expected.get(lot) ?? 0,
+        overstaying: overstaying.get(lot) ?? 0,
+      });
     }
     return byLot;
   }

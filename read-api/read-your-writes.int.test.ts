@@ -53,14 +53,15 @@ describe("read-your-writes bounds", () => {
 
   it("refuses a third waiting query while two already wait, and takes new ones once they end", async () => {
     const wanted = { commit: head, prepare: 0 };
-    const first = queries.parkingLot("1", wanted);
-    const second = queries.reservation("r-1", wanted);
+    // Expectations attached at once: on a slow machine both may time out before they are awaited.
+    const first = expect(queries.parkingLot("1", wanted)).rejects.toBeInstanceOf(PositionNotReachedError);
+    const second = expect(queries.reservation("r-1", wanted)).rejects.toBeInstanceOf(PositionNotReachedError);
     await new Promise((r) => setTimeout(r, 50));
     await expect(queries.parkingLots({ limit: 1, minPosition: wanted })).rejects.toBeInstanceOf(
       TooManyWaitingError,
     );
-    await expect(first).rejects.toBeInstanceOf(PositionNotReachedError);
-    await expect(second).rejects.toBeInstanceOf(PositionNotReachedError);
+    await first;
+    await second;
     await expect(queries.parkingLots({ limit: 1, minPosition: wanted })).rejects.toBeInstanceOf(
       PositionNotReachedError,
     );

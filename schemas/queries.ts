@@ -1,5 +1,6 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { CarNumber, CustomerId, Identifier, Instant, ParkingLotId, PositionString } from "./common.js";
+import { ReservationStatus } from "./read-models.js";
 
 /** Query-string parameters of the query API. Everything arrives as a string; limits are parsed after validation. */
 
@@ -33,7 +34,11 @@ export const ReservationsQuery = Type.Object(
     parkingLotId: Type.Optional(ParkingLotId),
     customerId: Type.Optional(CustomerId),
     carNumber: Type.Optional(CarNumber),
-    status: Type.Optional(Type.Union([Type.Literal("RESERVED"), Type.Literal("CANCELED")])),
+    status: Type.Optional({
+      ...ReservationStatus,
+      description:
+        "The status each reservation is shown with at this moment: RESERVED and CHECKED_IN leave out windows that have ended, COMPLETED includes them.",
+    }),
     cursor: Type.Optional(
       Type.String({ pattern: "^[0-9]{1,16}$", description: "`nextCursor` of the previous page." }),
     ),

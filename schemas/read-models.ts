@@ -32,14 +32,23 @@ export const ParkingLotView = Type.Object(
     capacity: Capacity,
     availableSpots: Type.Integer({
       minimum: 0,
-      description: "Spots free at this moment (windows holding a spot now and closures counted).",
+      description:
+        "Spots free at this moment: the capacity less the reservations holding a spot now; 0 while the lot is closed. Computed when asked, so it changes as windows start and end, with no event.",
     }),
     activeReservations: Type.Integer({
       minimum: 0,
-      description: "Reservations holding a spot at this moment (open-ended ones and windows covering now).",
+      description:
+        "Reservations holding a spot at this moment: open-ended ones not canceled or checked out, and windows covering now (not canceled, not checked out before now).",
     }),
-    totalReservations: Type.Integer({ minimum: 0 }),
-    canceledReservations: Type.Integer({ minimum: 0 }),
+    totalReservations: Type.Integer({ minimum: 0, description: "Reservations ever made in this lot." }),
+    canceledReservations: Type.Integer({
+      minimum: 0,
+      description: "Reservations of this lot ever canceled (by a customer, an operator or a closure).",
+    }),
+    closedUntil: Type.Optional({
+      ...Timestamp,
+      description: "Present while a closure is in effect: when it ends (no spot is free until then).",
+    }),
     hourlyRate: Type.Optional(HourlyRate),
     closures: Type.Optional(
       Type.Array(
@@ -175,14 +184,15 @@ export const ControlCenterTotals = Type.Object({
   capacity: Type.Integer({ minimum: 0 }),
   availableSpots: Type.Integer({
     minimum: 0,
-    description: "Capacity not held by any reservation at this moment, across every lot.",
+    description: "Spots free at this moment, across every lot: the sum of the lots' availableSpots.",
   }),
   activeReservations: Type.Integer({
     minimum: 0,
-    description: "Reservations holding a spot at this moment, across every lot.",
+    description:
+      "Reservations holding a spot at this moment, across every lot: the sum of the lots' activeReservations.",
   }),
-  totalReservations: Type.Integer({ minimum: 0 }),
-  canceledReservations: Type.Integer({ minimum: 0 }),
+  totalReservations: Type.Integer({ minimum: 0, description: "Reservations ever made, in every lot." }),
+  canceledReservations: Type.Integer({ minimum: 0, description: "Reservations ever canceled." }),
   couponsIssued: Type.Integer({ minimum: 0 }),
   couponsRevoked: Type.Integer({ minimum: 0 }),
 });
@@ -218,7 +228,10 @@ export const ControlCenterView = Type.Object(
             }),
             overstaying: Type.Integer({ minimum: 0, description: "Checked in and past their endsAt." }),
           },
-          { description: "Who is in the lot, who is coming, who stays too long: as of the moment asked." },
+          {
+            description:
+              "Who is in the lot, who is coming, who stays too long: as of the moment asked. Each count reads at most 10,000 reservations across the lots of the view (a bound on the work; past it, a lower bound).",
+          },
         ),
       }),
       { description: "The first lots by id; continue with GET /parking-lots?cursor=parkingLotsNextCursor." },

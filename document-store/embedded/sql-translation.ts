@@ -317,6 +317,38 @@ export function buildCount(
   return { sql, params: where.params };
 }
 
+/**
+ * The grouped count of countBy when the filter translates exactly, else undefined (count in
+ * memory): each match's value of `field` (at most `limit` matches when limit > 0), counted per value.
+ */
+export function buildCountBy(
+  table: string,
+  filter: Filter,
+  indexedFields: ReadonlySet<string>,
+  field: string,
+  limit: number,
+  indexedBy?: string,
+  columns?: ReadonlySet<string>,
+): { sql: string; params: readonly SqlValue[] } | undefined {
+  const where = translateFilter(filter, indexedFields, columns);
+  if (!where.exact) return undefined;
+  let inner = `SELECT ${fieldExpression(field, columns)} AS value FROM ${quoteIdentifier(table)}`;
+  if (indexedBy !== undefined) inner += ` INDEXED BY ${quoteIdentifier(indexedBy)}`;
+  if (where.clauses.length > 0) inner += ` WHERE ${where.clauses.join(" AND ")}`;
+  const params = [...where.params];
+  if (limit > 0) {
+    inner += " LIMIT ?";
+    params.push(limit);
+  }
+  return { sql: `SELECT value, count(*) AS n FROM (${inner}) GROUP BY value`, params };
+}
+
+/** A value of an indexed field as SQL returns it, back in the document's terms (booleans are blobs). */
+export function fromSqlValue(value: SqlValue): string | number | boolean | null {
+  if (Buffer.isBuffer(value)) return value.length === 1 && value[0] === 1;
+  return value;
+}
+
 /** A field compared for equality with a value an index can look up. */
 export interface LeadingEquality {
   readonly field: string;
@@ -388,6 +420,62 @@ export function leadingEqualities(
     value: equalities.get(field)!,
     indexes: [...list].sort((a, b) => score(b) - score(a)),
   }));
+}
+
+/** The scalar values an `$in` pins a field to, when it is one the store translates (else undefined). */
+function inValues(condition: unknown): readonly SqlValue[] | undefined {
+  if (!isPlainObject(condition) || Object.keys(condition).length !== 1 || !("$in" in condition))
+    return undefined;
+  const values = condition.$in;
+  if (!Array.isArray(values) || values.length === 0 || values.length > 500) return undefined;
+  return values.every(isTranslatableScalar) ? values.map((v: Scalar) => sqlValue(v)) : undefined;
+}
+
+/** How tightly a condition bounds its field: 2 with a lower and an upper bound, 1 with one, else 0. */
+function rangeBounds(condition: unknown): number {
+  if (!isPlainObject(condition)) return 0;
+  const lower = "$gt" in condition || "$gte" in condition ? 1 : 0;
+  const upper = "$lt" in condition || "$lte" in condition ? 1 : 0;
+  return lower + upper;
+}
+
+/**
+ * The index to force when some index's leading keys pin every field the filter pins (an equality,
+ * or an `$in` of scalars: a few seeks): among those, the one whose next key the filter bounds
+ * best (both ends, then one), then the one whose next key is the sort's. Each such index reads a
+ * slice of what any index leading with one of those fields reads, so no probe could find a better
+ * one, and SQLite (whose statistics know nothing of the JSON values) is not left to guess between
+ * "the lots' windows of the last day" and "the lots' windows ending after now". Undefined when no
+ * field is pinned, an `_id` equality decides, or no index pins them all.
+ */
+export function indexPinningAll(
+  filter: Filter,
+  indexes: readonly IndexSpec[],
+  sort: SortSpec | undefined,
+): IndexSpec | undefined {
+  const pinned = new Set<string>();
+  const bounds = new Map<string, number>();
+  for (const [field, condition] of topLevelConditions(filter)) {
+    if (field === "_id") {
+      if (equalityValue(condition) !== undefined) return undefined;
+      continue;
+    }
+    if (equalityValue(condition) !== undefined || inValues(condition) !== undefined) pinned.add(field);
+    else bounds.set(field, Math.max(bounds.get(field) ?? 0, rangeBounds(condition)));
+  }
+  if (pinned.size === 0) return undefined;
+  const firstSortKey = sort === undefined ? undefined : Object.keys(sort)[0];
+  let best: { index: IndexSpec; score: number } | undefined;
+  for (const index of indexes) {
+    const keys = Object.keys(index.keys);
+    if (keys.length < pinned.size || !keys.slice(0, pinned.size).every((k) => pinned.has(k))) continue;
+    const next = keys[pinned.size];
+    const score =
+      (next === undefined ? 0 : (bounds.get(next) ?? 0) * 2) +
+      (next !== undefined && next === firstSortKey ? 1 : 0);
+    if (best === undefined || score > best.score) best = { index, score };
+  }
+  return best?.index;
 }
 
 /**

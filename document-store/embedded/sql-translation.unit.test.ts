@@ -5,11 +5,14 @@ import { describe, expect, it } from "vitest";
 import type { Filter } from "../port.js";
 import {
   buildCount,
+  buildCountBy,
   buildSelect,
   columnValue,
   fieldExpression,
   findUnindexableValue,
+  fromSqlValue,
   indexColumns,
+  indexPinningAll,
   interpretSqlitePlan,
   jsonFieldExpression,
   leadingEqualities,
@@ -116,6 +119,22 @@ describe("translateSort and buildSelect", () => {
     );
     expect(buildCount("c_r", { carNumber: "x" }, INDEXED)).toBeUndefined();
   });
+
+  it("builds countBy as a GROUP BY over the (limited) matches when the filter translates exactly", () => {
+    expect(buildCountBy("c_r", { status: "A" }, INDEXED, "parkingLotId", 100)).toEqual({
+      sql:
+        `SELECT value, count(*) AS n FROM (SELECT ${fieldExpression("parkingLotId")} AS value FROM "c_r" ` +
+        `WHERE ${fieldExpression("status")} = ? LIMIT ?) GROUP BY value`,
+      params: ["A", 100],
+    });
+    expect(buildCountBy("c_r", {}, INDEXED, "status", 0)?.sql).toBe(
+      `SELECT value, count(*) AS n FROM (SELECT ${fieldExpression("status")} AS value FROM "c_r") GROUP BY value`,
+    );
+    expect(buildCountBy("c_r", { carNumber: "x" }, INDEXED, "status", 0)).toBeUndefined();
+    expect(fromSqlValue(Buffer.from([1]))).toBe(true);
+    expect(fromSqlValue(Buffer.from([0]))).toBe(false);
+    expect(fromSqlValue("L1")).toBe("L1");
+  });
 });
 
 describe("leadingEqualities", () => {
@@ -143,6 +162,43 @@ describe("leadingEqualities", () => {
     expect(
       leadingEqualities({ $and: [{ customerId: "C" }, { status: "R" }] }, indexes, undefined),
     ).toHaveLength(2);
+  });
+});
+
+describe("indexPinningAll", () => {
+  const indexes = [
+    { name: "lot_seq", keys: { parkingLotId: 1, seq: -1 } },
+    { name: "lot_status_seq", keys: { parkingLotId: 1, status: 1, seq: -1 } },
+    { name: "lot_status_until", keys: { parkingLotId: 1, status: 1, heldUntil: 1 } },
+    { name: "lot_status_from", keys: { parkingLotId: 1, status: 1, heldFrom: 1 } },
+    { name: "lot_until", keys: { parkingLotId: 1, heldUntil: 1 } },
+    { name: "lot_starts", keys: { parkingLotId: 1, startsAt: 1, heldUntil: 1 } },
+    { name: "status_seq", keys: { status: 1, seq: -1 } },
+  ] as const;
+  const pick = (filter: Filter, sort?: Record<string, 1 | -1>) =>
+    indexPinningAll(filter, indexes, sort)?.name;
+
+  it("forces an index pinning every equality or $in, the one bounding its next key best, then the sort's", () => {
+    expect(pick({ parkingLotId: "L1", status: "R" }, { seq: -1 })).toBe("lot_status_seq");
+    expect(pick({ parkingLotId: { $in: ["L1", "L2"] }, status: "R", heldUntil: { $lte: "t" } })).toBe(
+      "lot_status_until",
+    );
+    expect(
+      pick({ parkingLotId: "L1", status: "R", heldFrom: { $gte: "a", $lt: "b" }, heldUntil: { $gt: "t" } }),
+    ).toBe("lot_status_from");
+    // Both ends of startsAt bound it tighter than one end of heldUntil.
+    expect(
+      pick({ parkingLotId: { $in: ["L1"] }, startsAt: { $gt: "a", $lte: "b" }, heldUntil: { $gt: "b" } }),
+    ).toBe("lot_starts");
+    // A page continued by seq: the sort's index, bounded by the cursor.
+    expect(pick({ parkingLotId: "L1", seq: { $lt: 5 } }, { seq: -1 })).toBe("lot_seq");
+  });
+
+  it("leaves the choice to the store's probe or to SQLite otherwise", () => {
+    expect(pick({ startsAt: { $gt: "a" } })).toBeUndefined();
+    expect(pick({ _id: "x", parkingLotId: "L1" })).toBeUndefined();
+    expect(pick({ customerId: "C1", status: "R" })).toBeUndefined();
+    expect(pick({ parkingLotId: { $in: [] } })).toBeUndefined();
   });
 });
 

@@ -23,12 +23,14 @@ import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { find as mingoFind, Query } from "mingo";
 import type {
+  CountByOptions,
   Document,
   DocumentStore,
   Filter,
   FindOptions,
   IndexSpec,
   QueryPlan,
+  Scalar,
   SortSpec,
   WriteOp,
 } from "../port.js";
@@ -39,17 +41,21 @@ import {
   isPlainObject,
   type NormalizedFindOptions,
   normalizeFindOptions,
+  validateCountBy,
   validateIndexSpecs,
   validateWriteOp,
 } from "../validation.js";
 import {
   buildCount,
+  buildCountBy,
   buildSelect,
   COLUMN_PREFIX,
   columnName,
   columnValue,
   fieldExpression,
+  fromSqlValue,
   indexColumns,
+  indexPinningAll,
   interpretSqlitePlan,
   jsonFieldExpression,
   jsonPath,
@@ -337,6 +343,52 @@ export class SqliteDocumentStore implements DocumentStore {
     });
   }
 
+  async countBy(
+    collection: string,
+    filter: Filter,
+    field: string,
+    options?: CountByOptions,
+  ): Promise<Map<Scalar, number>> {
+    return this.guard(() => {
+      assertCollectionName(collection);
+      assertFilter(filter);
+      const limit = validateCountBy(field, options);
+      this.checkSchema();
+      const counts = new Map<Scalar, number>();
+      const state = this.collection(collection);
+      if (!state.exists) return counts;
+      const indexedBy = this.chooseIndex(state, filter, undefined);
+      const grouped = buildCountBy(
+        state.table,
+        filter,
+        state.indexedFields,
+        field,
+        limit,
+        indexedBy,
+        state.columnFields,
+      );
+      if (grouped !== undefined) {
+        // Its own SQL text, so the cached statement is only ever used raw (rows as [value, n]).
+        const statement = this.statement(grouped.sql).raw(true);
+        for (const [value, n] of statement.iterate(...grouped.params) as Iterable<[SqlValue, number]>) {
+          counts.set(fromSqlValue(value), n);
+        }
+        return counts;
+      }
+      const query = compileQuery(filter);
+      const plan = buildSelect({ table: state.table, filter, indexedFields: state.indexedFields, indexedBy });
+      let seen = 0;
+      for (const json of this.statement(plan.sql).iterate(...plan.params)) {
+        const doc = JSON.parse(json as string) as MutableDocument;
+        if (!query.test(doc)) continue;
+        const value = valueAt(doc, field);
+        counts.set(value, (counts.get(value) ?? 0) + 1);
+        if (limit > 0 && ++seen >= limit) break;
+      }
+      return counts;
+    });
+  }
+
   async write(ops: readonly WriteOp[]): Promise<void> {
     this.guard(() => {
       if (!Array.isArray(ops)) throw new DocumentStoreError("write expects an array of ops");
@@ -480,13 +532,16 @@ export class SqliteDocumentStore implements DocumentStore {
    * `{ parkingLotId, seq }` and `{ status, seq }`), counts each value's index entries (capped,
    * index-only) and forces the index of the rarest, as MongoDB's planner would find by racing
    * plans. SQLite's sampled statistics cannot tell a lot with 50 reservations from a status
-   * with 500,000. Otherwise SQLite chooses.
+   * with 500,000. Before that, an index whose leading keys pin every field the filter pins is
+   * forced (indexPinningAll): it reads a slice of any of theirs. Otherwise SQLite chooses.
    */
   private chooseIndex(
     state: CollectionState,
     filter: Filter,
     sort: SortSpec | undefined,
   ): string | undefined {
+    const pinning = indexPinningAll(filter, state.indexes, sort);
+    if (pinning !== undefined) return sqlIndexName(state.name, pinning.name);
     const candidates = leadingEqualities(filter, state.indexes, sort);
     let best: { name: string; entries: number } | undefined;
     for (const candidate of candidates) {
@@ -858,6 +913,19 @@ function holdsScalar(doc: Readonly<Record<string, unknown>>, segments: readonly 
     if (Array.isArray(current)) return false;
   }
   return !isPlainObject(current);
+}
+
+/** The scalar at a dotted path of a document (null when missing; objects and arrays are not grouped by). */
+function valueAt(doc: Readonly<Record<string, unknown>>, path: string): Scalar {
+  let current: unknown = doc;
+  for (const segment of path.split(".")) {
+    if (current === null || typeof current !== "object" || Array.isArray(current)) return null;
+    current = (current as Record<string, unknown>)[segment];
+  }
+  if (typeof current === "string" || typeof current === "number" || typeof current === "boolean")
+    return current;
+  if (current === null || current === undefined) return null;
+  throw new DocumentStoreError(`countBy: ${path} holds an array or an embedded document, not a scalar`);
 }
 
 function compileQuery(filter: Filter): Query {

@@ -11,12 +11,23 @@ import type {
   Sort,
 } from "mongodb";
 import { MongoClient, WriteConcern } from "mongodb";
-import type { Document, DocumentStore, Filter, FindOptions, IndexSpec, QueryPlan, WriteOp } from "../port.js";
+import type {
+  CountByOptions,
+  Document,
+  DocumentStore,
+  Filter,
+  FindOptions,
+  IndexSpec,
+  QueryPlan,
+  Scalar,
+  WriteOp,
+} from "../port.js";
 import { DocumentStoreError, WriteConditionFailedError } from "../port.js";
 import {
   assertCollectionName,
   assertFilter,
   normalizeFindOptions,
+  validateCountBy,
   validateIndexSpecs,
   validateWriteOp,
 } from "../validation.js";
@@ -126,6 +137,38 @@ export class MongoDocumentStore implements DocumentStore {
     return this.call(`count(${collection})`, () =>
       this.db.collection<StoredDocument>(collection).countDocuments(filter as MongoFilter<StoredDocument>),
     );
+  }
+
+  async countBy(
+    collection: string,
+    filter: Filter,
+    field: string,
+    options?: CountByOptions,
+  ): Promise<Map<Scalar, number>> {
+    assertCollectionName(collection);
+    assertFilter(filter);
+    const limit = validateCountBy(field, options);
+    return this.call(`countBy(${collection})`, async () => {
+      const rows = await this.db
+        .collection<StoredDocument>(collection)
+        .aggregate<{ _id: unknown; n: number }>([
+          { $match: filter },
+          ...(limit > 0 ? [{ $limit: limit }] : []),
+          { $group: { _id: `$${field}`, n: { $sum: 1 } } },
+        ])
+        .toArray();
+      const counts = new Map<Scalar, number>();
+      for (const row of rows) {
+        const value = row._id ?? null;
+        if (typeof value === "object" && value !== null) {
+          throw new DocumentStoreError(
+            `countBy: ${field} holds an array or an embedded document, not a scalar`,
+          );
+        }
+        counts.set(value as Scalar, (counts.get(value as Scalar) ?? 0) + row.n);
+      }
+      return counts;
+    });
   }
 
   async write(ops: readonly WriteOp[]): Promise<void> {

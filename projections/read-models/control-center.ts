@@ -5,7 +5,8 @@ export const TOTALS_ID = "totals";
 
 /**
  * The totals before any event. Spots free and held *now* are computed by the query side when asked
- * (windows start and end without events), from `openEndedHeld` and the windows holding a spot.
+ * (windows start and end without events), from `openEndedHeld` (the open-ended reservations
+ * holding a spot: only events start and end those) and the windows holding a spot at that instant.
  */
 export const EMPTY_TOTALS = {
   parkingLots: 0,
@@ -16,6 +17,17 @@ export const EMPTY_TOTALS = {
   couponsIssued: 0,
   couponsRevoked: 0,
 };
+
+/**
+ * One document per closure, `closure:{until}:{parkingLotId}:{closureId}`: ordered by when it ends, so the closures
+ * not over at an instant are one range of ids (the query side subtracts the lots closed now from
+ * the free spots), however many closures the lots have had.
+ */
+export const CLOSURE_PREFIX = "closure:";
+export const closureId = (until: string, parkingLotId: string, id: string): string =>
+  `${CLOSURE_PREFIX}${until}:${parkingLotId}:${id}`;
+/** Above every closure id (`;` follows `:`). */
+export const CLOSURE_ID_END = "closure;";
 
 /** Per-minute activity documents are `minute:YYYY-MM-DDTHH:MM` (UTC), so a range of `_id`s is a time range. */
 export const ACTIVITY_PREFIX = "minute:";
@@ -73,15 +85,15 @@ export const controlCenterProjection: Projection = {
       case "ParkingLotCapacityChanged":
         return [bump(target, { capacity: event.data.capacity - event.data.previousCapacity })];
       case "ParkingLotClosed": {
-        // Closures are few: the query side subtracts the free spots of the lots closed now.
-        const { parkingLotId, from, until } = event.data;
+        const { parkingLotId, closureId: id, from, until } = event.data;
+        const end = new Date(until).toISOString();
         return [
           {
             op: "update",
             collection: target,
-            id: TOTALS_ID,
+            id: closureId(end, parkingLotId, id),
             upsert: true,
-            update: { $push: { closures: { parkingLotId, from, until } } },
+            update: { $set: { parkingLotId, from: new Date(from).toISOString(), until: end } },
           },
         ];
       }

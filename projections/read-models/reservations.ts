@@ -26,10 +26,18 @@ export const reservationsProjection: Projection = {
       { name: "by_car", keys: { carNumber: 1, seq: -1 } },
       { name: "by_lot_car", keys: { parkingLotId: 1, carNumber: 1, seq: -1 } },
       { name: "by_lot_held_until", keys: { parkingLotId: 1, heldUntil: 1 } },
-      { name: "by_status_held_from", keys: { status: 1, heldFrom: 1 } },
-      // Windows (only they have startsAt) that may hold a spot now started less than a day ago.
-      { name: "by_lot_starts_at", keys: { parkingLotId: 1, startsAt: 1 } },
-      { name: "by_starts_at", keys: { startsAt: 1 } },
+      // Who is in a lot, and who stays past the window's end (checked in, heldUntil passed); who is
+      // expected (reserved, starting within an hour of now, not over). Counted from the index alone.
+      { name: "by_lot_status_held_until", keys: { parkingLotId: 1, status: 1, heldUntil: 1 } },
+      {
+        name: "by_lot_status_held_from_until",
+        keys: { parkingLotId: 1, status: 1, heldFrom: 1, heldUntil: 1 },
+      },
+      // Windows (only they have startsAt) that may hold a spot now started less than a day ago:
+      // in some lots, or in every lot (the control center's totals). The window's end and the
+      // lot are in the index too, so counting those holding a spot reads no document.
+      { name: "by_lot_starts_at_held_until", keys: { parkingLotId: 1, startsAt: 1, heldUntil: 1 } },
+      { name: "by_starts_at_held_until_lot", keys: { startsAt: 1, heldUntil: 1, parkingLotId: 1 } },
     ],
   },
   eventTypes: new Set([

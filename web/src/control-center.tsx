@@ -2,7 +2,7 @@ import { Component, render } from "preact";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import { ApiProblem, api, type ControlCenterView, LIVE_UPDATES_URL, type ParkingLotView } from "./api.js";
 import { ActivityChart, LagChart, type LagSample } from "./charts.js";
-import { count, occupancy, SORTS, type SortKey, visibleLots } from "./format.js";
+import { count, hourOf, occupancy, SORTS, type SortKey, tone, visibleLots } from "./format.js";
 import { ProblemMessage, RegisterLotForm } from "./forms.js";
 import { LotDetail } from "./lot-detail.js";
 import "./styles.css";
@@ -106,6 +106,7 @@ function Totals({ view }: { readonly view: ControlCenterView }) {
   const items: [string, number, string?][] = [
     ["Lots", t.parkingLots],
     ["Capacity", t.capacity],
+    // As of this moment, as the lots below (the totals are their sum).
     ["Free spots", t.availableSpots, "good"],
     ["Active reservations", t.activeReservations],
     ["Canceled", t.canceledReservations],
@@ -175,9 +176,13 @@ class LotRow extends Component<{ lot: LotRowData; onSelect: (id: string) => void
   override shouldComponentUpdate(next: { lot: LotRowData }): boolean {
     const a = this.props.lot;
     const b = next.lot;
+    // The figures of the moment change with no event (updatedAt stays): compare them all.
     return (
       a.updatedAt !== b.updatedAt ||
       a.availableSpots !== b.availableSpots ||
+      a.activeReservations !== b.activeReservations ||
+      a.capacity !== b.capacity ||
+      a.closedUntil !== b.closedUntil ||
       a.canceledReservations !== b.canceledReservations ||
       a.name !== b.name ||
       !samePresence(a.presence, b.presence)
@@ -186,8 +191,8 @@ class LotRow extends Component<{ lot: LotRowData; onSelect: (id: string) => void
 
   override render() {
     const { lot } = this.props;
+    // Free now as the API computes it (windows holding a spot now, check-outs, closures): the bar too.
     const share = occupancy(lot);
-    const tone = share >= 0.9 ? "full" : share >= 0.6 ? "busy" : "calm";
     return (
       <tr key={lot.parkingLotId} data-lot={lot.parkingLotId}>
         <th scope="row" data-label="Lot">
@@ -199,10 +204,15 @@ class LotRow extends Component<{ lot: LotRowData; onSelect: (id: string) => void
         <td data-label="Capacity" class="num">
           {count(lot.capacity)}
         </td>
-        <td data-label="Free" class="num free" data-free={lot.availableSpots}>
+        <td data-label="Free now" class="num free" data-free={lot.availableSpots}>
           {count(lot.availableSpots)}
+          {lot.closedUntil ? (
+            <span class="badge closed" data-closed-until={lot.closedUntil}>
+              closed until {hourOf(lot.closedUntil)}
+            </span>
+          ) : null}
         </td>
-        <td data-label="Active" class="num">
+        <td data-label="Active now" class="num" data-active={lot.activeReservations}>
           {count(lot.activeReservations)}
         </td>
         <td data-label="Canceled" class="num">
@@ -211,8 +221,8 @@ class LotRow extends Component<{ lot: LotRowData; onSelect: (id: string) => void
         <td data-label="In the lot" data-presence={lot.presence ? JSON.stringify(lot.presence) : undefined}>
           <PresenceCell presence={lot.presence} />
         </td>
-        <td data-label="Occupancy">
-          <div class={`bar ${tone}`} aria-hidden="true">
+        <td data-label="Occupancy now" data-occupancy={Math.round(share * 100)}>
+          <div class={`bar ${tone(share)}`} aria-hidden="true">
             <span style={{ width: `${Math.round(share * 100)}%` }} />
           </div>
           <span class="bar-label">
@@ -236,16 +246,16 @@ function LotsTable(props: { readonly lots: readonly LotRowData[]; readonly onSel
               Capacity
             </th>
             <th scope="col" class="num">
-              Free
+              Free now
             </th>
             <th scope="col" class="num">
-              Active
+              Active now
             </th>
             <th scope="col" class="num">
               Canceled
             </th>
             <th scope="col">In the lot</th>
-            <th scope="col">Occupancy</th>
+            <th scope="col">Occupancy now</th>
           </tr>
         </thead>
         <tbody>

@@ -8,9 +8,25 @@ export const when = (iso: string | undefined): string => (iso ? times.format(new
 
 export const money = (amount: number): string => numbers.format(amount);
 
-/** Occupied share of a lot, 0–1 (a lot without capacity counts as full). */
-export const occupancy = (lot: ParkingLotView): number =>
-  lot.capacity > 0 ? Math.min(1, Math.max(0, (lot.capacity - lot.availableSpots) / lot.capacity)) : 1;
+/** Hours and minutes of an instant, in the browser's time zone (the next hours of a lot). */
+const hours = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+export const hourOf = (iso: string): string => hours.format(new Date(iso));
+
+/**
+ * Share of a lot's spots not free, 0–1, from what the API says is free at this moment
+ * (`availableSpots`: windows holding a spot now, check-outs and closures counted; a lot closed now
+ * has none free). A lot without capacity counts as full.
+ */
+export const taken = (capacity: number, free: number): number =>
+  capacity > 0 ? Math.min(1, Math.max(0, (capacity - free) / capacity)) : 1;
+
+/** Occupied share of a lot now, 0–1 (see taken). */
+export const occupancy = (lot: Pick<ParkingLotView, "capacity" | "availableSpots">): number =>
+  taken(lot.capacity, lot.availableSpots);
+
+/** The tone of an occupancy bar. */
+export const tone = (share: number): "full" | "busy" | "calm" =>
+  share >= 0.9 ? "full" : share >= 0.6 ? "busy" : "calm";
 
 export type SortKey = "name" | "free" | "occupancy" | "capacity" | "id";
 

@@ -1,9 +1,77 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
 import { api, type PageOf, type ParkingLotView, type ReservationView } from "./api.js";
-import { count, money, when } from "./format.js";
+import { count, hourOf, money, taken, tone, when } from "./format.js";
 import { CancelDialog, ProblemMessage } from "./forms.js";
 
 type FindBy = "customerId" | "carNumber";
+
+/** The spots free in one of the next hours, as GET /parking-lots/{id} answers them. */
+interface HourFree {
+  readonly from: string;
+  readonly until: string;
+  readonly availableSpots: number;
+}
+/** One lot as GET /parking-lots/{id} answers it: also free now and in each of the next hours. */
+type LotNow = ParkingLotView & { readonly freeNow?: number; readonly nextHours?: readonly HourFree[] };
+
+/**
+ * The lot's detail from the API, read again on every live update (one read at a time: updates
+ * that arrive meanwhile coalesce into the next read). Free now and the next hours are computed by
+ * the service at its clock, so they follow windows starting and ending.
+ */
+function useLotNow(parkingLotId: string, tick: number): LotNow | null {
+  const [lot, setLot] = useState<LotNow | null>(null);
+  const reading = useRef({ busy: false, again: false, id: parkingLotId });
+  reading.current.id = parkingLotId;
+  useEffect(() => {
+    const state = reading.current;
+    if (state.busy) {
+      state.again = true;
+      return;
+    }
+    state.busy = true;
+    void (async () => {
+      try {
+        do {
+          state.again = false;
+          const asked = state.id;
+          const now: LotNow = await api.parkingLot(asked);
+          if (asked === state.id) setLot(now);
+          else state.again = true;
+        } while (state.again);
+      } catch {
+        // The list's figures stay shown; the next update reads again.
+      } finally {
+        state.busy = false;
+      }
+    })();
+  }, [parkingLotId, tick]);
+  return lot?.parkingLotId === parkingLotId ? lot : null;
+}
+
+/** Free spots in each of the next hours (the whole hour), with a bar of the share taken. */
+function NextHours(props: { readonly capacity: number; readonly hours: readonly HourFree[] }) {
+  return (
+    <section class="next-hours" aria-labelledby="next-hours-title">
+      <h3 id="next-hours-title">Free in the next hours</h3>
+      <ol>
+        {props.hours.map((h) => {
+          const share = taken(props.capacity, h.availableSpots);
+          return (
+            <li key={h.from} data-hour={h.from} data-free={h.availableSpots}>
+              <span class="hour">{hourOf(h.from)}</span>
+              <b>{count(h.availableSpots)}</b>
+              <span class="sr-only"> free</span>
+              <div class={`bar ${tone(share)}`} aria-hidden="true">
+                <span style={{ width: `${Math.round(share * 100)}%` }} />
+              </div>
+            </li>
+          );
+        })}
+      </ol>
+    </section>
+  );
+}
 
 /**
  * One lot: its reservations newest first (paged), found by customer or plate, each cancelable.
@@ -17,6 +85,7 @@ export function LotDetail(props: {
   readonly onMessage: (message: string) => void;
 }) {
   const { lot } = props;
+  const now = useLotNow(lot.parkingLotId, props.tick);
   const [findBy, setFindBy] = useState<FindBy>("customerId");
   const [needle, setNeedle] = useState("");
   const [applied, setApplied] = useState<{ by: FindBy; value: string } | null>(null);
@@ -105,16 +174,22 @@ export function LotDetail(props: {
         </button>
       </div>
       <p class="detail-stats">
-        <span>
-          <b>{count(lot.availableSpots)}</b> of {count(lot.capacity)} free
+        <span data-free-now={now?.freeNow ?? lot.availableSpots}>
+          <b>{count(now?.freeNow ?? lot.availableSpots)}</b> of {count(lot.capacity)} free now
         </span>
-        <span>
-          <b>{count(lot.activeReservations)}</b> active
+        <span data-active-now={lot.activeReservations}>
+          <b>{count(lot.activeReservations)}</b> active now
         </span>
+        {lot.closedUntil ? (
+          <span class="badge closed" data-closed-until={lot.closedUntil}>
+            closed until {hourOf(lot.closedUntil)}
+          </span>
+        ) : null}
         <span>
           <b>{count(lot.canceledReservations)}</b> canceled
         </span>
       </p>
+      {now?.nextHours?.length ? <NextHours capacity={lot.capacity} hours={now.nextHours} /> : null}
       <form class="find" onSubmit={find} aria-label="Find reservations in this lot">
         <label>
           Find by
