@@ -16,6 +16,7 @@ import { LIVE_UPDATES_DEFAULTS, LiveUpdates } from "../read-api/live-updates.js"
 import { QueryService } from "../read-api/query-service.js";
 import { ParkingLotCommandHandler } from "../write-side/command-handler.js";
 import type { LotSnapshotStore, StoredLotSnapshot } from "../write-side/lot-snapshots.js";
+import type { ReservationRecord } from "../write-side/parking-lot/decider.js";
 import { type Authentication, createAuthentication, idempotencySecretOf } from "./auth.js";
 import { ProcessorThread, type WorkerMetrics } from "./processor-thread.js";
 
@@ -130,6 +131,20 @@ class DeferredLotSnapshotStore implements LotSnapshotStore {
 
   async revisions(parkingLotIds: readonly string[]): Promise<Map<string, number>> {
     return (await this.store()).revisions(parkingLotIds);
+  }
+
+  async archive(
+    parkingLotId: string,
+    records: readonly (readonly [string, ReservationRecord])[],
+  ): Promise<void> {
+    return (await this.store()).archive(parkingLotId, records);
+  }
+
+  async archived(
+    parkingLotId: string,
+    reservationIds: readonly string[],
+  ): Promise<Map<string, ReservationRecord>> {
+    return (await this.store()).archived(parkingLotId, reservationIds);
   }
 
   async close(): Promise<void> {

@@ -1,22 +1,28 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { DocumentStoreUnavailableError } from "../document-store/port.js";
 import { encodeEvent } from "../event-store/codec.js";
 import { WrongExpectedRevisionError } from "../event-store/errors.js";
 import type { EventStore, EventToAppend } from "../event-store/port.js";
 import type { Position } from "../event-store/position.js";
 import type { Logger } from "../platform/logger.js";
+import { withTimeout } from "../platform/timeout.js";
 import type { Actor } from "../schemas/actor.js";
 import type { ParkingLotCommand } from "../schemas/commands.js";
-import { LotLoader, type SnapshotUse } from "./lot-loader.js";
+import { DEFAULT_SNAPSHOT_TIMEOUT_MS, LotLoader, type SnapshotUse } from "./lot-loader.js";
 import type { LotSnapshotStore } from "./lot-snapshots.js";
-import { type LotAtRevision, LotStateCache } from "./lot-state-cache.js";
+import { type CachedLot, LotStateCache } from "./lot-state-cache.js";
 import {
   decide,
   evolve,
+  namedReservationsMissing,
   type ParkingLotEvent,
   type ParkingLotState,
   parkingLotStream,
   type Rejection,
+  type ReservationRecord,
+  recall,
 } from "./parking-lot/decider.js";
+import { isFreshReservationId } from "./reservation-ids.js";
 
 export interface CommandContext {
   /** Carried into every event's metadata, and on to the events those cause. */
@@ -61,6 +67,12 @@ export interface CommandHandlerHooks {
 
 /** The most commands of one lot decided together and appended in one append. */
 export const DEFAULT_MAX_BATCH = 256;
+
+/**
+ * A cached lot holding at least this many ended reservations is loaded again (from its newest
+ * snapshot, which leaves them out) once it has taken this many events since it was loaded.
+ */
+export const DEFAULT_RELOAD_AFTER = 2000;
 
 interface Waiting {
   readonly command: ParkingLotCommand;
@@ -114,6 +126,8 @@ export class ParkingLotCommandHandler {
       readonly snapshotTimeoutMs?: number;
       /** Warnings (a snapshot that cannot be used). */
       readonly logger?: Logger;
+      /** See DEFAULT_RELOAD_AFTER; 0 never reloads a cached lot. */
+      readonly reloadAfter?: number;
     },
   ) {
     this.cache = new LotStateCache(options.cacheSize);
@@ -163,24 +177,30 @@ export class ParkingLotCommandHandler {
 
   private async handleBatch(lotId: string, batch: readonly Waiting[]): Promise<(CommandOutcome | Failure)[]> {
     const streamId = parkingLotStream(lotId);
-    let lot: LotAtRevision | undefined = this.cache.get(lotId);
+    let lot: CachedLot | undefined = this.cache.get(lotId);
     let fresh = false;
     if (!lot) {
       const loaded = await this.loader.load(lotId);
       this.options.hooks?.onLoad?.(loaded.snapshot);
-      lot = { state: loaded.state, revision: loaded.revision, position: loaded.position };
+      lot = {
+        state: loaded.state,
+        revision: loaded.revision,
+        position: loaded.position,
+        loadedRevision: loaded.revision,
+      };
       fresh = true;
     }
+    const recalled = new Map<string, ReservationRecord | null>();
 
     for (let attempt = 0; ; attempt++) {
       this.options.hooks?.onBatch?.(batch.length);
-      let decided = decideAll(batch, lot.state);
+      let decided = decideAll(batch, await this.withEnded(lotId, lot.state, batch, recalled));
       // A refusal or a no-op decided on a cached state might be stale if another process wrote
       // to this lot: confirm against the stream before answering.
       if (!fresh && decided.verdicts.some(isRefusalOrNoOp)) {
         lot = await this.catchUp(streamId, lot);
         fresh = true;
-        decided = decideAll(batch, lot.state);
+        decided = decideAll(batch, await this.withEnded(lotId, lot.state, batch, recalled));
       }
       const { verdicts, toAppend } = decided;
       if (toAppend.length === 0) {
@@ -207,11 +227,14 @@ export class ParkingLotCommandHandler {
 
       const before = lot;
       const finalState = lastAcceptedState(verdicts) ?? before.state;
-      this.cache.set(lotId, {
+      const after = {
         state: finalState,
         revision: result.nextExpectedRevision,
         position: result.position,
-      });
+        loadedRevision: before.loadedRevision,
+      };
+      if (this.dueForReload(after)) this.cache.delete(lotId);
+      else this.cache.set(lotId, after);
       const positions = await this.positionsOf(
         streamId,
         before.revision + 1,
@@ -247,9 +270,65 @@ export class ParkingLotCommandHandler {
   }
 
   /** Folds the events after the cached revision into the cached state. */
-  private async catchUp(streamId: string, from: LotAtRevision): Promise<LotAtRevision> {
+  private async catchUp(streamId: string, from: CachedLot): Promise<CachedLot> {
     const { state, revision, position } = await this.loader.catchUp(streamId, from);
-    return { state, revision, position };
+    return { state, revision, position, loadedRevision: from.loadedRevision };
+  }
+
+  /**
+   * The state to decide the batch on: the lot's, with the records of the ended reservations that
+   * the batch names and the state has left out (decider.ts, `forgetEnded`), read from the snapshot
+   * store's archive. Without them a retried reservation would be booked a second time and a
+   * cancel of an ended one answered as unknown. A fresh reservation id names nothing earlier, so
+   * booking needs no read; `recalled` keeps what this batch has read already (null: not there). If
+   * the archive cannot be read, the batch fails as a store that is down does: nothing is decided blind.
+   */
+  private async withEnded(
+    lotId: string,
+    state: ParkingLotState,
+    batch: readonly Waiting[],
+    recalled: Map<string, ReservationRecord | null>,
+  ): Promise<ParkingLotState> {
+    const missing = new Set<string>();
+    for (const { command } of batch) {
+      for (const id of namedReservationsMissing(command, state)) {
+        if (command.type === "ReserveParking" && isFreshReservationId(id)) continue;
+        if (!recalled.has(id)) missing.add(id);
+      }
+    }
+    if (missing.size > 0) {
+      const snapshots = this.options.snapshots;
+      try {
+        if (!snapshots) throw new Error("no snapshot store to read the lot's ended reservations from");
+        const found = await withTimeout(
+          snapshots.archived(lotId, [...missing]),
+          this.options.snapshotTimeoutMs ?? DEFAULT_SNAPSHOT_TIMEOUT_MS,
+          "the archive of ended reservations",
+        );
+        for (const id of missing) recalled.set(id, found.get(id) ?? null);
+      } catch (error) {
+        throw new DocumentStoreUnavailableError(
+          `the ended reservations of parking lot ${lotId} could not be read: ${error instanceof Error ? error.message : String(error)}`,
+          { cause: error },
+        );
+      }
+    }
+    const records: [string, ReservationRecord][] = [];
+    for (const [id, record] of recalled) if (record) records.push([id, record]);
+    return records.length === 0 ? state : recall(state, records);
+  }
+
+  /**
+   * Whether to drop a cached lot so that its next command loads it again, from its newest snapshot:
+   * a lot that stays in the cache folds every event it takes, so the records of its reservations
+   * that end pile up in memory until it is loaded again from a snapshot that leaves them out. At
+   * most once per `reloadAfter` events, so a lot whose snapshots lag is not loaded over and over.
+   */
+  private dueForReload(lot: CachedLot): boolean {
+    const every = this.options.reloadAfter ?? DEFAULT_RELOAD_AFTER;
+    if (!this.options.snapshots || every <= 0 || lot.state.kind !== "registered") return false;
+    const ended = lot.state.reservations.size - Math.max(0, lot.state.activeReservations);
+    return ended >= every && lot.revision - lot.loadedRevision >= every;
   }
 }
 

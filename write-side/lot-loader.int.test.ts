@@ -9,7 +9,7 @@ import { tempDataDir } from "../test-support/service.js";
 import { type CommandOutcome, ParkingLotCommandHandler } from "./command-handler.js";
 import { LotLoader, type SnapshotUse } from "./lot-loader.js";
 import type { LotSnapshotStore, StoredLotSnapshot } from "./lot-snapshots.js";
-import { parkingLotStream } from "./parking-lot/decider.js";
+import { parkingLotStream, type ReservationRecord } from "./parking-lot/decider.js";
 import { encodeSnapshot, SNAPSHOT_VERSION, toSnapshot } from "./parking-lot/snapshot.js";
 
 /*
@@ -45,6 +45,18 @@ class MemorySnapshots implements LotSnapshotStore {
   async revisions(ids: readonly string[]) {
     return new Map(
       ids.flatMap((id) => (this.saved.has(id) ? [[id, this.saved.get(id)?.revision ?? -1]] : [])),
+    );
+  }
+  readonly ended = new Map<string, ReservationRecord>();
+  async archive(lot: string, records: readonly (readonly [string, ReservationRecord])[]) {
+    for (const [id, record] of records) this.ended.set(`${lot}/${id}`, record);
+  }
+  async archived(lot: string, ids: readonly string[]) {
+    return new Map(
+      ids.flatMap((id) => {
+        const record = this.ended.get(`${lot}/${id}`);
+        return record ? [[id, record] as const] : [];
+      }),
     );
   }
 }
@@ -200,6 +212,8 @@ describe("loading a lot through its snapshot", () => {
       load: () => Promise.reject(new Error("connection refused")),
       save: () => Promise.resolve(false),
       revisions: () => Promise.resolve(new Map()),
+      archive: () => Promise.reject(new Error("connection refused")),
+      archived: () => Promise.reject(new Error("connection refused")),
     };
     const hanging: LotSnapshotStore = { ...failing, load: () => new Promise(() => undefined) };
     for (const snapshots of [failing, hanging]) {

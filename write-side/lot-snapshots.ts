@@ -1,3 +1,4 @@
+import type { ReservationRecord } from "./parking-lot/decider.js";
 import type { SnapshotParts } from "./parking-lot/snapshot.js";
 
 /**
@@ -31,4 +32,13 @@ export interface LotSnapshotStore {
   save(snapshot: StoredLotSnapshot): Promise<boolean>;
   /** The revision of each of these lots' snapshots (lots without one are left out), without their parts. */
   revisions(parkingLotIds: readonly string[]): Promise<Map<string, number>>;
+  /**
+   * Keeps the records of ended reservations that a snapshot leaves out of the lot's state (see
+   * `forgetEnded` in decider.ts). The snapshotter calls it before it saves the snapshot that leaves
+   * them out, so every reservation a state loaded from a snapshot lacks is here. Keeping a record
+   * twice is harmless (no command changes an ended reservation).
+   */
+  archive(parkingLotId: string, records: readonly (readonly [string, ReservationRecord])[]): Promise<void>;
+  /** The archived records of these reservations of the lot; ids it has not archived are left out. */
+  archived(parkingLotId: string, reservationIds: readonly string[]): Promise<Map<string, ReservationRecord>>;
 }

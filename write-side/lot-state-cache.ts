@@ -9,16 +9,21 @@ export interface LotAtRevision {
   readonly position: Position | null;
 }
 
+/** A cached lot, and the revision it was last loaded from the store at (see the command handler). */
+export interface CachedLot extends LotAtRevision {
+  readonly loadedRevision: number;
+}
+
 /**
  * Least-recently-used cache of lot states, so a command's cost does not grow with the lot's
  * history: only events newer than the cached revision are ever read again.
  */
 export class LotStateCache {
-  private readonly entries = new Map<string, LotAtRevision>();
+  private readonly entries = new Map<string, CachedLot>();
 
   constructor(private readonly capacity: number) {}
 
-  get(lotId: string): LotAtRevision | undefined {
+  get(lotId: string): CachedLot | undefined {
     const entry = this.entries.get(lotId);
     if (entry) {
       // Re-insert to mark as most recently used (Map keeps insertion order).
@@ -28,7 +33,7 @@ export class LotStateCache {
     return entry;
   }
 
-  set(lotId: string, lot: LotAtRevision): void {
+  set(lotId: string, lot: CachedLot): void {
     this.entries.delete(lotId);
     this.entries.set(lotId, lot);
     while (this.entries.size > this.capacity) {
@@ -36,6 +41,10 @@ export class LotStateCache {
       if (oldest === undefined) break;
       this.entries.delete(oldest);
     }
+  }
+
+  delete(lotId: string): void {
+    this.entries.delete(lotId);
   }
 
   get size(): number {

@@ -1,10 +1,25 @@
 import { type Document, type DocumentStore, WriteConditionFailedError } from "../../document-store/port.js";
 import type { LotSnapshotStore, StoredLotSnapshot } from "../../write-side/lot-snapshots.js";
+import type { ReservationRecord } from "../../write-side/parking-lot/decider.js";
 
 /** One document per lot: which snapshot is current (tiny; what `revisions` reads). */
 export const LOT_SNAPSHOTS = "lot_snapshots";
 /** The snapshots' parts, one document each, in two slots per lot (see DocumentLotSnapshotStore). */
 export const LOT_SNAPSHOT_PARTS = "lot_snapshot_parts";
+/** The ended reservations that snapshots leave out of their lots' states, one document each. */
+export const ENDED_RESERVATIONS = "ended_reservations";
+
+/** Ended reservations written per write: one write stays short, however many a snapshot leaves out. */
+const ARCHIVE_BATCH = 1000;
+
+interface EndedDocument extends Document {
+  readonly parkingLotId: string;
+  readonly reservationId: string;
+  readonly record: ReservationRecord;
+}
+
+/** "/" is in no lot or reservation id (schemas/common.ts, Identifier): the pair maps to one id. */
+const endedId = (parkingLotId: string, reservationId: string): string => `${parkingLotId}/${reservationId}`;
 
 interface HeaderDocument extends Document {
   readonly revision: number;
@@ -40,6 +55,9 @@ const partId = (parkingLotId: string, slot: 0 | 1, index: number): string =>
  * load that finds a part of another (a save overwrote the slot while it read) reads again once,
  * then reports no snapshot. Slots are overwritten, never left behind: storage stays two snapshots
  * per lot at most.
+ *
+ * `ended_reservations` keeps, one small document each, the ended reservations that snapshots
+ * leave out of their lots' states (`archive`), for the rare command that names one (`archived`).
  */
 export class DocumentLotSnapshotStore implements LotSnapshotStore {
   constructor(private readonly store: DocumentStore) {}
@@ -106,6 +124,44 @@ export class DocumentLotSnapshotStore implements LotSnapshotStore {
       throw error;
     }
     return true;
+  }
+
+  async archive(
+    parkingLotId: string,
+    records: readonly (readonly [string, ReservationRecord])[],
+  ): Promise<void> {
+    for (let from = 0; from < records.length; from += ARCHIVE_BATCH) {
+      await this.store.write(
+        records.slice(from, from + ARCHIVE_BATCH).map(([reservationId, record]) => ({
+          op: "replace" as const,
+          collection: ENDED_RESERVATIONS,
+          id: endedId(parkingLotId, reservationId),
+          document: { parkingLotId, reservationId, record },
+        })),
+      );
+    }
+  }
+
+  async archived(
+    parkingLotId: string,
+    reservationIds: readonly string[],
+  ): Promise<Map<string, ReservationRecord>> {
+    if (reservationIds.length === 0) return new Map();
+    const docs =
+      reservationIds.length === 1
+        ? [
+            await this.store.findById<EndedDocument>(
+              ENDED_RESERVATIONS,
+              endedId(parkingLotId, reservationIds[0] as string),
+            ),
+          ]
+        : await this.store.find<EndedDocument>(ENDED_RESERVATIONS, {
+            _id: { $in: reservationIds.map((id) => endedId(parkingLotId, id)) },
+          });
+    const found = new Map<string, ReservationRecord>();
+    for (const doc of docs)
+      if (doc && doc.parkingLotId === parkingLotId) found.set(doc.reservationId, doc.record);
+    return found;
   }
 
   async revisions(parkingLotIds: readonly string[]): Promise<Map<string, number>> {

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-document-store.js";
+import { DocumentStoreUnavailableError } from "../../document-store/port.js";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
 import type { EventStore } from "../../event-store/port.js";
 import { createLogger } from "../../platform/logger.js";
@@ -14,8 +15,14 @@ import { eventually, tempDataDir } from "../../test-support/service.js";
 import { type CommandOutcome, ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { LotLoader } from "../../write-side/lot-loader.js";
 import { decide } from "../../write-side/parking-lot/decider.js";
+import { SNAPSHOT_VERSION } from "../../write-side/parking-lot/snapshot.js";
 import { ProcessorRuntime } from "../runtime/processor-runtime.js";
-import { DocumentLotSnapshotStore, LOT_SNAPSHOT_PARTS, LOT_SNAPSHOTS } from "./document-snapshot-store.js";
+import {
+  DocumentLotSnapshotStore,
+  ENDED_RESERVATIONS,
+  LOT_SNAPSHOT_PARTS,
+  LOT_SNAPSHOTS,
+} from "./document-snapshot-store.js";
 import { LOT_SNAPSHOTTER, lotSnapshotter } from "./lot-snapshotter.js";
 
 /*
@@ -261,9 +268,88 @@ describe("the lot snapshotter", () => {
     await grow(events, "lot-1", EVERY, "more");
     await caughtUp(runtime, events);
     expect(await snapshots.load("lot-1")).toMatchObject({
-      version: 1,
+      version: SNAPSHOT_VERSION,
       revision: await revisionOf(events, "lot-1"),
     });
     expect(await handle(reserve("lot-1", "x2"))).toEqual(["used"]);
+  });
+
+  it("leaves ended reservations out of its snapshots (archived): a busy lot's state stays flat, and an ended id still answers", async () => {
+    const stores = openStores();
+    const { events, docs } = stores;
+    const runtime = await startSnapshotter(stores);
+    const snapshots = new DocumentLotSnapshotStore(docs);
+    const hot = new ParkingLotCommandHandler(events, {
+      retryLimit: 5,
+      cacheSize: 10,
+      snapshots,
+      reloadAfter: 300,
+    });
+    await hot.handle(
+      { type: "RegisterParkingLot", parkingLotId: "L", name: "L", capacity: 500, now: NOW() },
+      context(),
+    );
+    // Ten rounds of 200 bookings, each canceled: 4,000 events, 2,000 reservations, none active.
+    const sizes: number[] = [];
+    for (let round = 0; round < 10; round++) {
+      for (const kind of [reserve, cancel]) {
+        const answers = await Promise.all(
+          Array.from({ length: 200 }, (_, i) => hot.handle(kind("L", `k-${round}-${i}`), context())),
+        );
+        expect(answers.every((a) => a.ok && a.events.length === 1)).toBe(true);
+        const last = answers.at(-1);
+        if (last?.ok && last.state.kind === "registered") sizes.push(last.state.reservations.size);
+      }
+      await caughtUp(runtime, events);
+    }
+    // The hot handler's lot holds what ended since its last load (from the newest snapshot), not
+    // every reservation of its history.
+    expect(Math.max(...sizes.slice(-6))).toBeLessThan(1000);
+    const loaded = await new LotLoader(events, { snapshots }).load("L");
+    expect(loaded.snapshot).toBe("used");
+    if (loaded.state.kind !== "registered") throw new Error("not registered");
+    expect(loaded.state.reservations.size).toBeLessThan(600);
+    expect(loaded.state.archived + loaded.state.reservations.size).toBe(2000);
+    expect(await docs.count(ENDED_RESERVATIONS, {})).toBe(loaded.state.archived);
+
+    // A handler that starts cold, from that snapshot: every ended id answers as the whole fold does.
+    const cold = new ParkingLotCommandHandler(events, { retryLimit: 0, cacheSize: 10, snapshots });
+    const retried = reserve("L", "k-0-7");
+    for (const command of [
+      cancel("L", "k-0-1"), // canceled twice: a no-op
+      retried, // the same booking again: an idempotent no-op
+      reserve("L", "k-0-8", "someone-else"), // an ended id with other details: a conflict
+      { ...cancel("L", "k-0-2"), requestedBy: "someone-else" }, // someone else's: not found
+      cancel("L", "never-booked"),
+      reserve("L", "new-1"),
+    ] as ParkingLotCommand[]) {
+      const want = await expectedFor(events, command);
+      expect(answered(await cold.handle(command, context())), JSON.stringify(command)).toEqual(want);
+    }
+    const replay = await cold.handle(retried, context());
+    expect(
+      replay.ok && replay.state.kind === "registered" && replay.state.reservations.get("k-0-7"),
+    ).toMatchObject({
+      customerId: "C-k-0-7",
+      status: "CANCELED",
+    });
+
+    // Without the archive nothing is decided blind: the command fails as a store that is down does.
+    const revision = await revisionOf(events, "L");
+    const down = new ParkingLotCommandHandler(events, {
+      retryLimit: 0,
+      cacheSize: 10,
+      snapshots: {
+        load: (id) => snapshots.load(id),
+        save: (snapshot) => snapshots.save(snapshot),
+        revisions: (ids) => snapshots.revisions(ids),
+        archive: (id, records) => snapshots.archive(id, records),
+        archived: () => Promise.reject(new Error("down")),
+      },
+    });
+    await expect(down.handle(reserve("L", "k-1-1"), context())).rejects.toBeInstanceOf(
+      DocumentStoreUnavailableError,
+    );
+    expect(await revisionOf(events, "L")).toBe(revision);
   });
 });

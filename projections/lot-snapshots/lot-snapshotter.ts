@@ -3,7 +3,11 @@ import { type DocumentStore, DocumentStoreUnavailableError } from "../../documen
 import { EventStoreUnavailableError } from "../../event-store/errors.js";
 import type { EventType } from "../../schemas/events.js";
 import { LotLoader } from "../../write-side/lot-loader.js";
-import { PARKING_LOT_EVENT_TYPES, parkingLotOfStream } from "../../write-side/parking-lot/decider.js";
+import {
+  forgetEnded,
+  PARKING_LOT_EVENT_TYPES,
+  parkingLotOfStream,
+} from "../../write-side/parking-lot/decider.js";
 import { encodeSnapshot, SNAPSHOT_VERSION } from "../../write-side/parking-lot/snapshot.js";
 import type { Reactor, ReactorContext } from "../runtime/processor.js";
 import { DocumentLotSnapshotStore } from "./document-snapshot-store.js";
@@ -22,7 +26,10 @@ export interface LotSnapshotterOptions {
  * The lot snapshotter: a reactor on the processor runtime, off the command path. It follows the
  * parking-lot events; when a lot's stream has grown by at least `every` events since the lot's
  * last snapshot, it loads the lot the way the command handler does (its snapshot and the events
- * after it, up to the stream's end) and stores a new snapshot of it (DocumentLotSnapshotStore).
+ * after it, up to the stream's end) and stores a new snapshot of it (DocumentLotSnapshotStore),
+ * without the reservations that have ended: those it archives first (decider.ts, `forgetEnded`),
+ * so a lot's snapshot, and the state of a handler that loads it, stay the size of what can still
+ * hold a spot however long the lot's history.
  *
  * What it has done lives in the snapshot store, not in memory: after a restart or a lease takeover
  * it carries on from its checkpoint, and reads the revision of a lot's last snapshot from the
@@ -93,7 +100,14 @@ async function snapshot(
     if (loaded.state.kind !== "registered" || loaded.eventId === null) return Math.max(head, loaded.revision);
     // Encoding and storing a large lot take a while: let other work of this thread go first.
     await yieldToLoop();
-    const parts = encodeSnapshot(loaded.state);
+    // The ended reservations go to the archive first, then the snapshot that leaves them out: a
+    // state loaded from any stored snapshot finds in the archive every reservation it lacks.
+    const { state, ended } = forgetEnded(loaded.state);
+    if (ended.length > 0) {
+      await store.archive(parkingLotId, ended);
+      await yieldToLoop();
+    }
+    const parts = encodeSnapshot(state);
     await yieldToLoop();
     const saved = await store.save({
       parkingLotId,
@@ -104,7 +118,14 @@ async function snapshot(
     });
     context.metrics?.lotSnapshots.inc({ outcome: saved ? "written" : "superseded" });
     context.logger.debug(
-      { parkingLotId, revision: loaded.revision, parts: parts.length, from: loaded.snapshot, saved },
+      {
+        parkingLotId,
+        revision: loaded.revision,
+        parts: parts.length,
+        archived: ended.length,
+        from: loaded.snapshot,
+        saved,
+      },
       "lot snapshot",
     );
     return loaded.revision;

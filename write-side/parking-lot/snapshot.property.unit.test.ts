@@ -5,13 +5,17 @@ import {
   type Decision,
   decide,
   fold,
+  forgetEnded,
   initialState,
+  namedReservationsMissing,
   PARKING_LOT_EVENT_TYPES,
   type ParkingLotEvent,
   type ParkingLotState,
+  type ReservationRecord,
+  recall,
 } from "./decider.js";
 import { LOT, NOW } from "./given-when-then.js";
-import { emptyOccupancy } from "./occupancy.js";
+import { emptyOccupancy, isIndexed } from "./occupancy.js";
 import { decodeSnapshot, encodeSnapshot, type SnapshotParts, toSnapshot } from "./snapshot.js";
 
 /*
@@ -304,6 +308,86 @@ describe("lot snapshots: a snapshot at any revision plus the events after it is 
             const at = fold(events.slice(second, before[step]), loaded);
             expect(decide(commands[step] as ParkingLotCommand, at)).toEqual(decisions[step]);
           }
+        }
+      }
+    });
+  });
+});
+
+/** A stored snapshot as the snapshotter makes it: its ended reservations into `archive`, the rest stored. */
+function forgetting(state: ParkingLotState, archive: Map<string, ReservationRecord>): ParkingLotState {
+  const { state: kept, ended } = forgetEnded(state);
+  for (const [id, record] of ended) archive.set(id, record);
+  return decodeSnapshot(stored(kept), LOT);
+}
+
+/** What the command handler decides on: the state, with the archived records the command names. */
+function named(
+  command: ParkingLotCommand,
+  state: ParkingLotState,
+  archive: ReadonlyMap<string, ReservationRecord>,
+): ParkingLotState {
+  const records = namedReservationsMissing(command, state).flatMap((id) => {
+    const record = archive.get(id);
+    return record ? [[id, record] as const] : [];
+  });
+  return recall(state, records);
+}
+
+describe("ended reservations: a snapshot that leaves them out (archived) decides as the full fold", {
+  timeout: 120_000,
+}, () => {
+  it("leaves out only what no command can change and no index holds, and some runs do leave some out", () => {
+    let runsWithEnded = 0;
+    property(({ events }) => {
+      for (let at = 0; at <= events.length; at++) {
+        const full = fold(events.slice(0, at));
+        const { state, ended } = forgetEnded(full);
+        if (state.kind !== "registered" || full.kind !== "registered") continue;
+        if (at === events.length && ended.length > 0) runsWithEnded++;
+        expect(state.reservations.size + ended.length).toBe(full.reservations.size);
+        expect(state.archived).toBe(ended.length);
+        for (const [id, record] of ended) {
+          expect(record.status, id).not.toBe("CHECKED_IN");
+          expect(state.openEnded.has(id), id).toBe(false);
+          if (record.startsAt)
+            expect(isIndexed(state.occupancy, id, Date.parse(record.startsAt)), id).toBe(false);
+        }
+        for (const ids of state.byCustomer.values())
+          for (const id of ids) expect(state.reservations.has(id)).toBe(true);
+      }
+    });
+    expect(runsWithEnded).toBeGreaterThanOrEqual(NUM_RUNS / 10);
+  });
+
+  it("decides every later command as the full fold does, the named ended ones looked up", () => {
+    property(({ commands, decisions, events, before }) => {
+      commands.forEach((command, i) => {
+        const upTo = before[i] as number;
+        for (let at = 0; at <= upTo; at++) {
+          const archive = new Map<string, ReservationRecord>();
+          const state = fold(events.slice(at, upTo), forgetting(fold(events.slice(0, at)), archive));
+          expect(decide(command, named(command, state, archive)), `step ${i}, snapshot after ${at}`).toEqual(
+            decisions[i],
+          );
+        }
+      });
+    });
+  });
+
+  it("holds through a chain of such snapshots, each leaving out what has ended since", () => {
+    property(({ commands, decisions, events, before }) => {
+      for (let first = 0; first <= events.length; first += 3) {
+        for (let second = first; second <= events.length; second += 2) {
+          const archive = new Map<string, ReservationRecord>();
+          const once = fold(events.slice(first, second), forgetting(fold(events.slice(0, first)), archive));
+          const twice = forgetting(once, archive);
+          commands.forEach((command, i) => {
+            const upTo = before[i] as number;
+            if (upTo < second) return;
+            const state = fold(events.slice(second, upTo), twice);
+            expect(decide(command, named(command, state, archive)), `step ${i}`).toEqual(decisions[i]);
+          });
         }
       }
     });

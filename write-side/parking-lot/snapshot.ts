@@ -28,6 +28,7 @@ export interface LotSnapshot {
         readonly prunedBefore: number;
         readonly byCustomer: [string, string[]][];
         readonly closures: { from: number; until: number }[];
+        readonly archived: number;
       };
 }
 
@@ -61,6 +62,7 @@ function headOf(state: RegisteredLot) {
       .map(([customer, ids]): [string, string[]] => [customer, [...ids].sort()])
       .sort(byKey),
     closures: [...state.closures],
+    archived: state.archived,
   };
 }
 
@@ -83,6 +85,7 @@ export function fromSnapshot(snapshot: LotSnapshot): ParkingLotState {
     },
     byCustomer: ImmutableMap(s.byCustomer.map(([customer, ids]) => [customer, ImmutableSet(ids)] as const)),
     closures: List(s.closures),
+    archived: s.archived,
   };
 }
 
@@ -93,8 +96,9 @@ export function fromSnapshot(snapshot: LotSnapshot): ParkingLotState {
  * this whenever the state, what `evolve` makes of an event, or the encoding changes meaning. The
  * command handler ignores a snapshot of any other version (it folds the whole stream instead),
  * and the snapshotter replaces it with one of this version.
+ * 2: the state leaves its ended reservations out (`archived`; decider.ts, `forgetEnded`).
  */
-export const SNAPSHOT_VERSION = 1;
+export const SNAPSHOT_VERSION = 2;
 
 /** Reservation records per page: a page stays far below MongoDB's 16 MB document limit. */
 export const SNAPSHOT_PAGE_SIZE = 20_000;
@@ -119,6 +123,8 @@ const RegisteredHead = Type.Object(
     prunedBefore: Type.Integer(),
     byCustomer: Type.Array(Type.Tuple([Type.String(), Strings])),
     closures: Type.Array(Closure),
+    /** How many ended reservations the state left out (kept in the snapshot store's archive). */
+    archived: Type.Integer({ minimum: 0 }),
   },
   { additionalProperties: false },
 );
@@ -241,6 +247,7 @@ export function decodeSnapshot(parts: readonly unknown[], lotId: string): Parkin
         head.byCustomer.map(([customer, ids]) => [customer, ImmutableSet(ids)] as const),
       ),
       closures: List(head.closures),
+      archived: head.archived,
     };
     return lot;
   } catch (error) {

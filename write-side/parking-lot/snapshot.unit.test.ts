@@ -182,6 +182,7 @@ describe("the stored form of a lot snapshot", () => {
     // bump SNAPSHOT_VERSION (the old snapshots are then ignored and replaced) and add the new hash.
     const HASHES: Record<number, string> = {
       1: "f28f81faa6ca0350848bed16efa812e78486ba1ebcb4253adec3f91629c0080f",
+      2: "8cf917c8df745f8fe38bad575e52cb9780a8242bf95c870dd4b7411ecf239e9d",
     };
     const hash = createHash("sha256")
       .update(JSON.stringify(encodeSnapshot(fold(HISTORY))))
