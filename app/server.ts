@@ -6,7 +6,7 @@ import { GracefulConnections } from "../platform/http/graceful-connections.js";
 import { createLogger, type Logger, resolveLogOutput } from "../platform/logger.js";
 import type { Lifecycle } from "./health.js";
 import { createHttpApp } from "./http-app.js";
-import { createServices, type Services } from "./services.js";
+import { createServices, type ServiceOptions, type Services } from "./services.js";
 
 export interface RunningService {
   readonly services: Services;
@@ -22,7 +22,7 @@ export interface RunningService {
 export async function startService(
   config: Config,
   logger: Logger = createLogger(config.logLevel, { role: config.role }, resolveLogOutput(config.logFormat)),
-  options: { readonly clock?: () => Date } = {},
+  options: ServiceOptions = {},
 ): Promise<RunningService> {
   const services = await createServices(config, logger, undefined, options);
   const lifecycle: Lifecycle = { ready: true };

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type RunningService, startService } from "../app/server.js";
+import type { ServiceOptions } from "../app/services.js";
 import { type Config, loadConfig } from "../platform/config.js";
 import { createLogger } from "../platform/logger.js";
 import { defaultAuthFor, registerServiceDataDir } from "./auth.js";
@@ -24,7 +25,7 @@ export function testConfig(dataDir: string, env: Record<string, string> = {}): C
 export async function startTestService(
   dataDir: string,
   env: Record<string, string> = {},
-  options: { readonly clock?: () => Date } = {},
+  options: ServiceOptions = {},
 ): Promise<RunningService> {
   const config = testConfig(dataDir, env);
   const service = await startService(config, createLogger(config.logLevel), options);
