@@ -136,7 +136,7 @@ describe("the figures of the moment read index ranges bounded by the lots and th
       expect(overstaying).toMatch(usesIndex("by_lot_status_held_until"));
       expect(overstaying).toMatch(/\(\S+=\? AND \S+=\? AND \S+>\? AND \S+<\?\)/);
       const expected = await plan(filters.expected);
-      expect(expected).toMatch(usesIndex("by_lot_status_held_from_until"));
+      expect(expected).toMatch(usesIndex("by_lot_status_starts_at_held_until"));
       expect(expected).toMatch(/\(\S+=\? AND \S+=\? AND \S+>\? AND \S+<\?\)/);
     }
   });

@@ -137,7 +137,9 @@ export function presenceFilters(lots: readonly string[], now: number): Record<ke
     expected: {
       ...inLots,
       status: "RESERVED",
-      heldFrom: { $gte: iso(now - HOUR_MS), $lt: iso(now + HOUR_MS) },
+      // Only windows have an arrival time: an open-ended booking is not expected at any hour, and
+      // counting those made lately would read every one of them (a million in a busy hour).
+      startsAt: { $gte: iso(now - HOUR_MS), $lt: iso(now + HOUR_MS) },
       // Still to come: its window has not ended (one that passed unused is COMPLETED).
       heldUntil: { $gt: iso(now) },
     },
@@ -641,8 +643,8 @@ export class QueryService {
 
   /**
    * Who is in each of `lots` now (checked in), who is expected within the hour (a window starting
-   * from an hour ago to an hour ahead, or an open-ended reservation made within the hour, not
-   * checked in, not over), and who stays past their endsAt (checked in, window over), as of
+   * from an hour ago to an hour ahead, not checked in, not over; an open-ended booking has no
+   * arrival time), and who stays past their endsAt (checked in, window over), as of
    * `now`. Three grouped counts over the `by_lot_status…` indexes, each restricted to these lots
    * (and, for who is expected, to those two hours), each reading at most PRESENCE_LIMIT
    * reservations, whatever the history.

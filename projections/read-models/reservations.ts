@@ -27,11 +27,13 @@ export const reservationsProjection: Projection = {
       { name: "by_lot_car", keys: { parkingLotId: 1, carNumber: 1, seq: -1 } },
       { name: "by_lot_held_until", keys: { parkingLotId: 1, heldUntil: 1 } },
       // Who is in a lot, and who stays past the window's end (checked in, heldUntil passed); who is
-      // expected (reserved, starting within an hour of now, not over). Counted from the index alone.
+      // expected (a reserved window starting within an hour of now, not over: only windows have
+      // startsAt, so the range never walks the open-ended bookings, however many were made in the
+      // last hour). Counted from the index alone.
       { name: "by_lot_status_held_until", keys: { parkingLotId: 1, status: 1, heldUntil: 1 } },
       {
-        name: "by_lot_status_held_from_until",
-        keys: { parkingLotId: 1, status: 1, heldFrom: 1, heldUntil: 1 },
+        name: "by_lot_status_starts_at_held_until",
+        keys: { parkingLotId: 1, status: 1, startsAt: 1, heldUntil: 1 },
       },
       // Windows (only they have startsAt) that may hold a spot now started less than a day ago:
       // in some lots, or in every lot (the control center's totals). The window's end and the
