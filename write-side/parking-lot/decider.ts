@@ -226,16 +226,20 @@ function windowProblem(startsAt: number, endsAt: number, now: number): Rejection
 /** The spots held at the busiest instant of [from, until), open-ended ones included. */
 function busiest(lot: RegisteredLot, from: number, until: number) {
   const windows = overlapping(lot.occupancy, from, until)
-    .filter(([id]) => isHolding(lot, id, from))
+    .filter(([id]) => isHolding(lot, id))
     .map(([, interval]) => interval);
   const top = peak(windows, from, until);
   return { held: top.held + lot.openEnded.size, at: top.at };
 }
 
-/** A windowed reservation in the index still holds its spot unless canceled or checked out. */
-function isHolding(lot: RegisteredLot, id: string, _from: number): boolean {
-  const status = lot.reservations.get(id)?.status;
-  return status === "RESERVED" || status === "CHECKED_IN";
+/**
+ * A window in the index holds its spot over its interval unless canceled. A checked-out one is
+ * indexed cut short at its check-out (see `release`): it held the spot until then, which matters to
+ * a window starting up to the skew in the past. (A canceled one is not indexed at all; the check
+ * is a guard.)
+ */
+function isHolding(lot: RegisteredLot, id: string): boolean {
+  return lot.reservations.get(id)?.status !== "CANCELED";
 }
 
 function activeCount(lot: RegisteredLot, customerId: string, now: number): number {

@@ -243,6 +243,60 @@ describe("check-in and check-out", () => {
   });
 });
 
+describe("a window starting within the skew, before a check-out", () => {
+  // Capacity 1; "w" holds 09:00-10:00, its car comes at 09:00. NOW is 09:00.
+  const lot = lotRegistered({ capacity: 1 });
+  const booked = parkingReserved({ reservationId: "w", startsAt: at("09:00"), endsAt: at("10:00") });
+  const checkedIn: ParkingLotEvent = {
+    type: "ReservationCheckedIn",
+    data: { reservationId: "w", parkingLotId: LOT, customerId: "CUST1", checkedInAt: at("09:00") },
+  };
+  const checkedOut = (when: string): ParkingLotEvent => ({
+    type: "ReservationCheckedOut",
+    data: {
+      reservationId: "w",
+      parkingLotId: LOT,
+      customerId: "CUST1",
+      checkedOutAt: at(when),
+      startsAt: at("09:00"),
+      endsAt: at("10:00"),
+    },
+  });
+  const late = (from: string, until: string, now: string) =>
+    reserveParking({
+      reservationId: "n",
+      customerId: "C2",
+      startsAt: at(from),
+      endsAt: at(until),
+      now: at(now),
+    });
+
+  it("is refused while the checked-out car still held the spot (it held it until it left)", () => {
+    given([lot, booked, checkedIn, checkedOut("09:30")])
+      .when(late("09:27", "10:00", "09:31"))
+      .then("LotFull");
+    given([lot, booked, checkedIn, checkedOut("09:30")])
+      .when(late("09:30", "10:00", "09:31"))
+      .then([
+        parkingReserved({
+          reservationId: "n",
+          customerId: "C2",
+          reservedAt: at("09:31"),
+          startsAt: at("09:30"),
+          endsAt: at("10:00"),
+        }),
+      ]);
+  });
+
+  it("is refused over the end of a window whose car overstayed, as it would be had the car not left", () => {
+    const overlapsTheEnd = late("09:58", "10:15", "10:03");
+    given([lot, booked, checkedIn]).when(overlapsTheEnd).then("LotFull");
+    given([lot, booked, checkedIn, checkedOut("10:03")])
+      .when(overlapsTheEnd)
+      .then("LotFull");
+  });
+});
+
 describe("a car that overstays its window by more than a day", () => {
   it("is counted out once: when its window is pruned, not again when it checks out", () => {
     const day3 = (hhmm: string) => ({ now: at(hhmm, "2024-05-03") });
