@@ -17,6 +17,7 @@ import { replayScenario } from "./scenarios/replay.js";
 import { reserveScenario } from "./scenarios/reserve.js";
 import type { BenchContext, Scenario, ScenarioResult } from "./scenarios/scenario.js";
 import { threadsScenario } from "./scenarios/threads.js";
+import { windowsScenario } from "./scenarios/windows.js";
 
 const SCENARIOS: readonly Scenario[] = [
   reserveScenario,
@@ -27,6 +28,7 @@ const SCENARIOS: readonly Scenario[] = [
   lagScenario,
   queriesScenario,
   pageScenario,
+  windowsScenario,
   peersScenario,
 ];
 
