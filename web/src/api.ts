@@ -1,23 +1,26 @@
 /**
- * Every call the page makes to the service, in one module (so a generated client can replace it),
- * typed with the very TypeBox schemas the service validates with. The browser's session cookie
- * (set by /sign-in) authenticates same-origin requests; with an external identity provider the
- * page adds a bearer token instead (see setBearerToken).
+ * Every call the page makes to the service, through the client generated from the service's
+ * OpenAPI document (client/api.d.ts by openapi-typescript, calls by openapi-fetch): each path,
+ * parameter, body and answer is typed by the document itself, so a page that calls something the
+ * document does not say fails `npm run typecheck`. The browser's session cookie (set by /sign-in)
+ * authenticates same-origin requests; with an external identity provider the page adds a bearer
+ * token instead (see setBearerToken). Refusals come back as ApiProblem, in the words of the
+ * problem document.
  */
-import type { Static } from "@sinclair/typebox";
-import type { RegisterParkingLotBody } from "../../schemas/commands.js";
-import type {
-  ControlCenterView,
-  ParkingLotRegisteredResponse,
-  ParkingLotView,
-  Problem,
-  ReservationStatus,
-  ReservationView,
-} from "../../schemas/read-models.js";
+import createClient from "openapi-fetch";
+import type { components, paths } from "../../client/api.js";
 
-import type { SignInConfig } from "../../schemas/sign-in.js";
-
-export type { ControlCenterView, ParkingLotView, Problem, ReservationView, SignInConfig };
+type Schemas = components["schemas"];
+export type ControlCenterView = Schemas["ControlCenterView"];
+/** A lot as listed (a page of GET /parking-lots, and the control center's rows). */
+export type ParkingLotView = Schemas["ParkingLotPage"]["items"][number];
+export type ParkingLotDetail = Schemas["ParkingLotDetail"];
+export type ReservationView = Schemas["ReservationView"];
+export type ReservationStatus = ReservationView["status"];
+export type SignInConfig = Schemas["SignInConfig"];
+export type Problem = Schemas["Problem"];
+export type RegisterParkingLot = Schemas["RegisterParkingLotBody"];
+type ReservationsQuery = NonNullable<paths["/reservations"]["get"]["parameters"]["query"]>;
 
 export interface PageOf<T> {
   readonly items: T[];
@@ -47,19 +50,30 @@ export function setBearerToken(token: string | undefined): void {
   bearer = token;
 }
 
-async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-  let response: Response;
+const client = createClient<paths>({
+  baseUrl: globalThis.location?.origin ?? "",
+  credentials: "same-origin",
+  headers: { accept: "application/json" },
+});
+client.use({
+  onRequest({ request }) {
+    if (bearer) request.headers.set("authorization", `Bearer ${bearer}`);
+    return request;
+  },
+});
+
+/** What openapi-fetch answers: the parsed body of a success, or of a refusal. */
+interface Answer<T> {
+  readonly data?: T;
+  readonly error?: unknown;
+  readonly response: Response;
+}
+
+/** The answer's data, or an ApiProblem in the words of its problem document (never a bare status). */
+async function answered<T>(call: Promise<Answer<T>>): Promise<T> {
+  let answer: Answer<T>;
   try {
-    response = await fetch(path, {
-      method,
-      credentials: "same-origin",
-      headers: {
-        accept: "application/json",
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-        ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
+    answer = await call;
   } catch {
     throw new ApiProblem(
       "The service cannot be reached",
@@ -67,14 +81,11 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
       0,
     );
   }
-  const type = response.headers.get("content-type") ?? "";
-  if (response.ok) return (await response.json()) as T;
-  if (type.includes("json")) {
-    const problem = (await response.json().catch(() => ({}))) as Partial<Problem>;
-    if (typeof problem.title === "string") {
-      throw new ApiProblem(problem.title, problem.detail, response.status, problem.errors ?? []);
-    }
-  }
+  const { response } = answer;
+  if (response.ok) return answer.data as T;
+  const problem = answer.error as Partial<Problem> | undefined;
+  if (typeof problem?.title === "string")
+    throw new ApiProblem(problem.title, problem.detail, response.status, problem.errors ?? []);
   throw new ApiProblem(
     response.status >= 500 ? "The service could not answer" : "The request was refused",
     "It answered without an explanation; try again in a moment.",
@@ -82,51 +93,44 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
   );
 }
 
-const query = (params: Record<string, string | number | undefined>) => {
-  const entries = Object.entries(params).filter(([, v]) => v !== undefined && v !== "");
-  return entries.length ? `?${new URLSearchParams(entries.map(([k, v]) => [k, String(v)]))}` : "";
-};
-
 export const api = {
-  controlCenter: () => request<ControlCenterView>("GET", "/control-center"),
+  controlCenter: () => answered(client.GET("/control-center")),
 
   parkingLots: (cursor: string | undefined, limit = 100) =>
-    request<PageOf<ParkingLotView>>("GET", `/parking-lots${query({ cursor, limit })}`),
+    answered(client.GET("/parking-lots", { params: { query: { cursor, limit: String(limit) } } })),
 
   parkingLot: (parkingLotId: string) =>
-    request<ParkingLotView>("GET", `/parking-lots/${encodeURIComponent(parkingLotId)}`),
+    answered(client.GET("/parking-lots/{parkingLotId}", { params: { path: { parkingLotId } } })),
 
-  reservations: (filter: {
-    parkingLotId?: string;
-    customerId?: string;
-    carNumber?: string;
-    status?: ReservationStatus;
-    cursor?: string;
-    limit?: number;
-  }) => request<PageOf<ReservationView>>("GET", `/reservations${query({ limit: 20, ...filter })}`),
+  reservations: (filter: Omit<ReservationsQuery, "limit" | "minPosition"> & { limit?: number }) => {
+    const { limit = 20, ...rest } = filter;
+    // Empty fields are left out, not sent as `?carNumber=` (the API refuses empty values).
+    const query = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined && v !== ""));
+    return answered(client.GET("/reservations", { params: { query: { ...query, limit: String(limit) } } }));
+  },
 
-  registerLot: (body: RegisterParkingLotBody) =>
-    request<Static<typeof ParkingLotRegisteredResponse>>("POST", "/parking-lots", body),
+  registerLot: (body: RegisterParkingLot) => answered(client.POST("/parking-lots", { body })),
 
-  signInConfig: () => request<SignInConfig>("GET", "/control-center/sign-in-config"),
+  signInConfig: () => answered(client.GET("/control-center/sign-in-config")),
 
   /** Trades an access token of the external provider for the service's session cookie. */
   startSession: async (accessToken: string) => {
     setBearerToken(accessToken);
     try {
-      await request<unknown>("POST", "/sign-in/session");
+      await answered(client.POST("/sign-in/session"));
     } finally {
       setBearerToken(undefined);
     }
   },
 
   cancelReservation: (parkingLotId: string, reservationId: string, reason: string) =>
-    request<{ reservationId: string; status: "CANCELED"; position: string }>(
-      "DELETE",
-      `/parking-lots/${encodeURIComponent(parkingLotId)}/reservations/${encodeURIComponent(reservationId)}`,
-      { reason },
+    answered(
+      client.DELETE("/parking-lots/{parkingLotId}/reservations/{reservationId}", {
+        params: { path: { parkingLotId, reservationId } },
+        body: { reason },
+      }),
     ),
 };
 
 /** The live stream of control-center views (Server-Sent Events; the browser resumes it by itself). */
-export const LIVE_UPDATES_URL = "/control-center/events";
+export const LIVE_UPDATES_URL: keyof paths = "/control-center/events";
