@@ -1759,7 +1759,7 @@ export interface operations {
                 /** @description Letters, digits and `_ . : -`, starting with a letter or digit; at most 64 characters. */
                 cursor?: string;
                 /** @description Page size, 1–1000 (default 50). */
-                limit?: string;
+                limit?: number;
                 /** @description Read-your-writes: answer only once the view has applied this position (a command's `position`). */
                 minPosition?: string;
             };
@@ -2176,7 +2176,7 @@ export interface operations {
             query?: {
                 cursor?: string;
                 /** @description Page size, 1–1000 (default 50). */
-                limit?: string;
+                limit?: number;
                 /** @description Read-your-writes: answer only once the view has applied this position (a command's `position`). */
                 minPosition?: string;
             };
@@ -2663,7 +2663,7 @@ export interface operations {
                 /** @description Letters, digits and `_ . : -`, starting with a letter or digit; at most 64 characters. */
                 cursor?: string;
                 /** @description Page size, 1–1000 (default 50). */
-                limit?: string;
+                limit?: number;
                 /** @description Read-your-writes: answer only once the view has applied this position (a command's `position`). */
                 minPosition?: string;
             };
@@ -5125,7 +5125,7 @@ export interface operations {
                 /** @description Customer identifier. */
                 customerId?: string;
                 /** @description Page size, 1–1000 (default 50). */
-                limit?: string;
+                limit?: number;
                 /** @description Read-your-writes: answer only once the view has applied this position (a command's `position`). */
                 minPosition?: string;
                 /** @description Parking lot identifier. */

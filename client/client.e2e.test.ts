@@ -80,7 +80,7 @@ describe("every operation through the generated client", () => {
     },
     listParkingLots: async () => {
       const page = await anonymous.GET("/parking-lots", {
-        params: { query: { limit: "10", minPosition: "1" } },
+        params: { query: { limit: 10, minPosition: "1" } },
       });
       expect(page.data?.items.map((l) => l.parkingLotId)).toEqual([lotId]);
       const unknown = await api.GET("/parking-lots", { params: { query: { sort: "name" } as never } });
@@ -333,7 +333,7 @@ describe("every operation through the generated client", () => {
     },
     getControlCenter: async () => {
       const view = await api.GET("/control-center", {
-        params: { query: { limit: "1", minPosition: "3" } },
+        params: { query: { limit: 1, minPosition: "3" } },
         headers: { accept: "application/json" },
       });
       const json = view.data as Exclude<typeof view.data, string | undefined>;

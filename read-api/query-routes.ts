@@ -36,7 +36,7 @@ function minPositionOf(token: string | undefined): Position | null {
   return position;
 }
 
-const limitOf = (limit: string | undefined): number => (limit ? Number(limit) : DEFAULT_LIMIT);
+const limitOf = (limit: number | undefined): number => limit ?? DEFAULT_LIMIT;
 
 /** The longest window availability is asked for (the longest closure). */
 const MAX_AVAILABILITY_WINDOW_MS = 31 * 24 * 3_600_000;
@@ -167,7 +167,7 @@ export function queryRoutes(queries: QueryService, options: { controlCenterLotLi
     const q = validInput(ControlCenterQuery, { ...req.query }, "query");
     const view = await answer(() =>
       queries.controlCenter({
-        limit: q.limit ? Number(q.limit) : options.controlCenterLotLimit,
+        limit: q.limit ?? options.controlCenterLotLimit,
         minPosition: minPositionOf(q.minPosition),
         ...(q.cursor ? { cursor: q.cursor } : {}),
       }),

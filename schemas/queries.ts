@@ -2,11 +2,13 @@ import { type Static, Type } from "@sinclair/typebox";
 import { CarNumber, CustomerId, Identifier, Instant, ParkingLotId, PositionString } from "./common.js";
 import { ReservationStatus } from "./read-models.js";
 
-/** Query-string parameters of the query API. Everything arrives as a string; limits are parsed after validation. */
+/** Query-string parameters of the query API. Everything arrives as text; integers are read as numbers before validation (validInput). */
 
-const Limit = Type.String({
-  pattern: "^(?:[1-9][0-9]{0,2}|1000)$",
+const Limit = Type.Integer({
+  minimum: 1,
+  maximum: 1000,
   description: "Page size, 1–1000 (default 50).",
+  examples: [20],
 });
 const MinPosition = Type.String({
   ...PositionString,

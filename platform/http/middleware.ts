@@ -91,9 +91,27 @@ const refuse = (source: InputSource, errors: readonly { field: string; message: 
     { errors: errors.slice(0, MAX_LISTED_ERRORS) },
   );
 
+/**
+ * A query string or path carries only text: the fields the schema says are integers are read as
+ * numbers when they are written as plain decimal digits (anything else stays text, and the schema
+ * then names the field as not an integer).
+ */
+function integersRead(schema: TSchema, value: unknown, source: InputSource): unknown {
+  if ((source !== "query" && source !== "path") || value === null || typeof value !== "object") return value;
+  const properties = (schema as { properties?: Record<string, { type?: unknown }> }).properties;
+  if (!properties) return value;
+  const read: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (const [name, property] of Object.entries(properties)) {
+    const text = read[name];
+    if (property.type === "integer" && typeof text === "string" && /^[0-9]{1,15}$/.test(text))
+      read[name] = Number(text);
+  }
+  return read;
+}
+
 export function validInput<S extends TSchema>(schema: S, value: unknown, source: InputSource) {
   const textErrors: { field: string; message: string }[] = [];
-  const normalized = normalizedText(value, source, textErrors);
+  const normalized = integersRead(schema, normalizedText(value, source, textErrors), source);
   if (textErrors.length > 0) throw refuse(source, textErrors);
   try {
     return validate(canonicalSchema(schema), normalized, source);

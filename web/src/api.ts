@@ -97,7 +97,7 @@ export const api = {
   controlCenter: () => answered(client.GET("/control-center")),
 
   parkingLots: (cursor: string | undefined, limit = 100) =>
-    answered(client.GET("/parking-lots", { params: { query: { cursor, limit: String(limit) } } })),
+    answered(client.GET("/parking-lots", { params: { query: { cursor, limit } } })),
 
   parkingLot: (parkingLotId: string) =>
     answered(client.GET("/parking-lots/{parkingLotId}", { params: { path: { parkingLotId } } })),
@@ -106,7 +106,7 @@ export const api = {
     const { limit = 20, ...rest } = filter;
     // Empty fields are left out, not sent as `?carNumber=` (the API refuses empty values).
     const query = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined && v !== ""));
-    return answered(client.GET("/reservations", { params: { query: { ...query, limit: String(limit) } } }));
+    return answered(client.GET("/reservations", { params: { query: { ...query, limit } } }));
   },
 
   registerLot: (body: RegisterParkingLot) => answered(client.POST("/parking-lots", { body })),
