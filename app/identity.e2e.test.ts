@@ -202,6 +202,26 @@ describe("an external issuer (served by this test)", () => {
     expect(refused.headers.get("retry-after")).toBe("5");
     // Public routes need no keys.
     expect((await call(down.base, "GET", "/parking-lots", undefined, ANONYMOUS)).status).toBe(200);
+
+    // Every operation that needs a bearer answers the same, before looking at its input; each
+    // answer goes through the contract check, which holds it to the problem types it lists.
+    const document = (await (await fetch(`${down.base}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { security?: Record<string, unknown>[] }>>;
+    };
+    const token = bearer(await idp.token("o", ["operator"]));
+    const answers: string[] = [];
+    for (const [template, operations] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(operations)) {
+        const security = operation.security ?? [];
+        if (security.length === 0 || security.some((s) => Object.keys(s).length === 0)) continue;
+        const path = template.replace(/\{[^}]+\}/g, "x1");
+        const writes = method === "post" || method === "put" || method === "delete";
+        const answer = await call(down.base, method.toUpperCase(), path, writes ? {} : undefined, token);
+        answers.push(`${method.toUpperCase()} ${template} ${answer.status} ${String(answer.body.type)}`);
+      }
+    }
+    expect(answers.length).toBeGreaterThan(10);
+    for (const answer of answers) expect(answer).toMatch(/ 503 \/problems\/identity-provider-unavailable$/);
   });
 });
 

@@ -131,6 +131,11 @@ describe("a rolling restart behind the HAProxy gateway", () => {
       expect(registered.status, JSON.stringify(registered.body)).toBe(201);
     }
 
+    // Callers learn the gateway's idle timeout, not the replicas' longer one, so they never send
+    // on a connection the gateway is closing.
+    const hint = (await fetch(`${base}/parking-lots/rolling-0`)).headers.get("keep-alive");
+    expect(hint).toBe("timeout=10");
+
     // The load: each client alternates a reservation (with an Idempotency-Key, as a real client
     // retrying safely would send) and a read, over fetch's keep-alive connections.
     const acknowledged: string[] = [];
