@@ -1,28 +1,32 @@
 /**
- * Every call the page makes to the service, in one module (so a generated client can replace it),
- * typed with the very TypeBox schemas the service validates with. The browser's session cookie
- * (set by /sign-in) authenticates same-origin requests; with an external identity provider the
- * page adds a bearer token instead (see setBearerToken).
+ * Every call the page makes to the service, in one module, through the typed client generated from
+ * the OpenAPI document (client/api.d.ts by openapi-typescript, calls by openapi-fetch: the same
+ * client the e2e tests use). Each path, parameter, body and answer below is typed by the document,
+ * so a path, parameter or field renamed there fails `npm run typecheck` here instead of failing
+ * in an operator's browser; web/page-api.unit.test.ts checks the requests themselves against the
+ * document, and that nothing else in the page calls the service.
+ *
+ * The browser's session cookie (set by /sign-in) authenticates these same-origin requests; the
+ * service refuses a cookie-authenticated change from another origin by the browser's Fetch
+ * Metadata, so no CSRF header is needed. With an external identity provider the page trades its
+ * access token for that cookie once (startSession) and sends no token afterwards.
  */
-import type { Static } from "@sinclair/typebox";
-import type { RegisterParkingLotBody } from "../../schemas/commands.js";
-import type {
-  ControlCenterView,
-  ParkingLotRegisteredResponse,
-  ParkingLotView,
-  Problem,
-  ReservationStatus,
-  ReservationView,
-} from "../../schemas/read-models.js";
+import createClient from "openapi-fetch";
+import type { components, paths } from "../../client/api.js";
 
-import type { SignInConfig } from "../../schemas/sign-in.js";
-
-export type { ControlCenterView, ParkingLotView, Problem, ReservationView, SignInConfig };
-
-export interface PageOf<T> {
-  readonly items: T[];
-  readonly nextCursor: string | null;
-}
+type Schemas = components["schemas"];
+export type ControlCenterView = Schemas["ControlCenterView"];
+export type ParkingLotPage = Schemas["ParkingLotPage"];
+/** A lot as GET /parking-lots lists it (the document names only the page). */
+export type ParkingLotView = ParkingLotPage["items"][number];
+/** One lot as GET /parking-lots/{id} answers it: also free now and in each of the next hours. */
+export type ParkingLotDetail = Schemas["ParkingLotDetail"];
+export type ReservationPage = Schemas["ReservationPage"];
+export type ReservationView = Schemas["ReservationView"];
+export type Problem = Schemas["Problem"];
+export type SignInConfig = Schemas["SignInConfig"];
+/** What GET /reservations can be asked: by lot, customer, plate, status, page. */
+export type ReservationQuery = NonNullable<paths["/reservations"]["get"]["parameters"]["query"]>;
 
 /** A refusal or failure of the API, in the words of its problem document. */
 export class ApiProblem extends Error {
@@ -31,7 +35,7 @@ export class ApiProblem extends Error {
     readonly title: string,
     readonly detail: string | undefined,
     readonly status: number,
-    readonly errors: readonly { field: string; message: string }[] = [],
+    readonly errors: NonNullable<Problem["errors"]> = [],
   ) {
     super(detail ? `${title}: ${detail}` : title);
   }
@@ -41,39 +45,50 @@ export class ApiProblem extends Error {
   }
 }
 
-let bearer: string | undefined;
-/** With an external identity provider, calls carry its access token instead of the session cookie. */
-export function setBearerToken(token: string | undefined): void {
-  bearer = token;
+/**
+ * Same origin, the session cookie along; JSON asked for, since /control-center answers a browser's
+ * usual Accept with the page itself (hence answers typed by their application/json content only).
+ * openapi-fetch adds Content-Type only to a call with a body.
+ */
+const client = createClient<paths, "application/json">({
+  credentials: "same-origin",
+  headers: { accept: "application/json" },
+});
+
+/** What an openapi-fetch call settles to: its data, or the error body it parsed, and the response. */
+interface Settled<T> {
+  readonly data?: T;
+  readonly error?: unknown;
+  readonly response: Response;
 }
 
-async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-  let response: Response;
+/**
+ * The one place an answer becomes data or an ApiProblem in words an operator can read: the problem
+ * document's title and detail (and each wrong field), never a bare status.
+ */
+export async function answer<T>(call: Promise<Settled<T>>): Promise<T> {
+  let settled: Settled<T>;
   try {
-    response = await fetch(path, {
-      method,
-      credentials: "same-origin",
-      headers: {
-        accept: "application/json",
-        ...(body === undefined ? {} : { "content-type": "application/json" }),
-        ...(bearer ? { authorization: `Bearer ${bearer}` } : {}),
-      },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-  } catch {
+    settled = await call;
+  } catch (error) {
+    if (error instanceof SyntaxError) {
+      throw new ApiProblem(
+        "The service answered something the page cannot read",
+        "Reload the page; if it keeps happening, the service may be misconfigured.",
+        0,
+      );
+    }
     throw new ApiProblem(
       "The service cannot be reached",
       "Check the network connection; the page keeps trying.",
       0,
     );
   }
+  const { data, error, response } = settled;
+  if (response.ok) return data as T;
   const type = response.headers.get("content-type") ?? "";
-  if (response.ok) return (await response.json()) as T;
-  if (type.includes("json")) {
-    const problem = (await response.json().catch(() => ({}))) as Partial<Problem>;
-    if (typeof problem.title === "string") {
-      throw new ApiProblem(problem.title, problem.detail, response.status, problem.errors ?? []);
-    }
+  if (type.includes("json") && isProblem(error)) {
+    throw new ApiProblem(error.title, error.detail, response.status, error.errors ?? []);
   }
   throw new ApiProblem(
     response.status >= 500 ? "The service could not answer" : "The request was refused",
@@ -82,51 +97,47 @@ async function request<T>(method: string, path: string, body?: unknown): Promise
   );
 }
 
-const query = (params: Record<string, string | number | undefined>) => {
-  const entries = Object.entries(params).filter(([, v]) => v !== undefined && v !== "");
-  return entries.length ? `?${new URLSearchParams(entries.map(([k, v]) => [k, String(v)]))}` : "";
-};
+const isProblem = (body: unknown): body is Pick<Problem, "title" | "detail" | "errors"> =>
+  typeof body === "object" && body !== null && typeof (body as { title?: unknown }).title === "string";
 
 export const api = {
-  controlCenter: () => request<ControlCenterView>("GET", "/control-center"),
+  controlCenter: () => answer(client.GET("/control-center")),
 
   parkingLots: (cursor: string | undefined, limit = 100) =>
-    request<PageOf<ParkingLotView>>("GET", `/parking-lots${query({ cursor, limit })}`),
+    answer(client.GET("/parking-lots", { params: { query: { cursor, limit: String(limit) } } })),
 
   parkingLot: (parkingLotId: string) =>
-    request<ParkingLotView>("GET", `/parking-lots/${encodeURIComponent(parkingLotId)}`),
+    answer(client.GET("/parking-lots/{parkingLotId}", { params: { path: { parkingLotId } } })),
 
-  reservations: (filter: {
-    parkingLotId?: string;
-    customerId?: string;
-    carNumber?: string;
-    status?: ReservationStatus;
-    cursor?: string;
-    limit?: number;
-  }) => request<PageOf<ReservationView>>("GET", `/reservations${query({ limit: 20, ...filter })}`),
+  reservations: (filter: ReservationQuery) =>
+    answer(client.GET("/reservations", { params: { query: { limit: "20", ...filter } } })),
 
-  registerLot: (body: RegisterParkingLotBody) =>
-    request<Static<typeof ParkingLotRegisteredResponse>>("POST", "/parking-lots", body),
+  registerLot: (body: Schemas["RegisterParkingLotBody"]) => answer(client.POST("/parking-lots", { body })),
 
-  signInConfig: () => request<SignInConfig>("GET", "/control-center/sign-in-config"),
+  signInConfig: () => answer(client.GET("/control-center/sign-in-config")),
 
   /** Trades an access token of the external provider for the service's session cookie. */
-  startSession: async (accessToken: string) => {
-    setBearerToken(accessToken);
-    try {
-      await request<unknown>("POST", "/sign-in/session");
-    } finally {
-      setBearerToken(undefined);
-    }
-  },
+  startSession: (accessToken: string) =>
+    answer(client.POST("/sign-in/session", { headers: { authorization: `Bearer ${accessToken}` } })),
 
   cancelReservation: (parkingLotId: string, reservationId: string, reason: string) =>
-    request<{ reservationId: string; status: "CANCELED"; position: string }>(
-      "DELETE",
-      `/parking-lots/${encodeURIComponent(parkingLotId)}/reservations/${encodeURIComponent(reservationId)}`,
-      { reason },
+    answer(
+      client.DELETE("/parking-lots/{parkingLotId}/reservations/{reservationId}", {
+        params: { path: { parkingLotId, reservationId } },
+        body: { reason },
+      }),
     ),
 };
 
-/** The live stream of control-center views (Server-Sent Events; the browser resumes it by itself). */
-export const LIVE_UPDATES_URL = "/control-center/events";
+/** The document's paths that answer method M. */
+type Answering<M extends "get" | "post"> = {
+  [P in keyof paths]-?: [NonNullable<paths[P][M]>] extends [never] ? never : P;
+}[keyof paths];
+
+/**
+ * Paths the page reaches without fetch: the live stream (an EventSource GETs it), the sign-out
+ * form (POSTs it) and the link back to the control center. Typed by the document as well.
+ */
+export const LIVE_UPDATES_URL = "/control-center/events" satisfies Answering<"get">;
+export const SIGN_OUT_URL = "/sign-out" satisfies Answering<"post">;
+export const CONTROL_CENTER_URL = "/control-center" satisfies Answering<"get">;

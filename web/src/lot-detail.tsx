@@ -1,26 +1,35 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
-import { api, type PageOf, type ParkingLotView, type ReservationView } from "./api.js";
+import {
+  api,
+  type ParkingLotDetail,
+  type ParkingLotView,
+  type ReservationPage,
+  type ReservationQuery,
+  type ReservationView,
+} from "./api.js";
 import { count, hourOf, money, taken, tone, when } from "./format.js";
 import { CancelDialog, ProblemMessage } from "./forms.js";
 
-type FindBy = "customerId" | "carNumber";
+/**
+ * What a lot's reservations can be found by, as GET /reservations names its parameters (a
+ * parameter renamed in the document no longer satisfies this).
+ */
+const FIND_BY = { customerId: "Customer id", carNumber: "Plate" } as const satisfies Partial<
+  Record<keyof ReservationQuery, string>
+>;
+type FindBy = keyof typeof FIND_BY;
+const isFindBy = (value: string): value is FindBy => Object.hasOwn(FIND_BY, value);
 
 /** The spots free in one of the next hours, as GET /parking-lots/{id} answers them. */
-interface HourFree {
-  readonly from: string;
-  readonly until: string;
-  readonly availableSpots: number;
-}
-/** One lot as GET /parking-lots/{id} answers it: also free now and in each of the next hours. */
-type LotNow = ParkingLotView & { readonly freeNow?: number; readonly nextHours?: readonly HourFree[] };
+type HourFree = ParkingLotDetail["nextHours"][number];
 
 /**
  * The lot's detail from the API, read again on every live update (one read at a time: updates
  * that arrive meanwhile coalesce into the next read). Free now and the next hours are computed by
  * the service at its clock, so they follow windows starting and ending.
  */
-function useLotNow(parkingLotId: string, tick: number): LotNow | null {
-  const [lot, setLot] = useState<LotNow | null>(null);
+function useLotNow(parkingLotId: string, tick: number): ParkingLotDetail | null {
+  const [lot, setLot] = useState<ParkingLotDetail | null>(null);
   const reading = useRef({ busy: false, again: false, id: parkingLotId });
   reading.current.id = parkingLotId;
   useEffect(() => {
@@ -35,7 +44,7 @@ function useLotNow(parkingLotId: string, tick: number): LotNow | null {
         do {
           state.again = false;
           const asked = state.id;
-          const now: LotNow = await api.parkingLot(asked);
+          const now = await api.parkingLot(asked);
           if (asked === state.id) setLot(now);
           else state.again = true;
         } while (state.again);
@@ -89,15 +98,16 @@ export function LotDetail(props: {
   const [findBy, setFindBy] = useState<FindBy>("customerId");
   const [needle, setNeedle] = useState("");
   const [applied, setApplied] = useState<{ by: FindBy; value: string } | null>(null);
-  const [pages, setPages] = useState<PageOf<ReservationView>[]>([]);
+  const [pages, setPages] = useState<ReservationPage[]>([]);
   const [problem, setProblem] = useState<unknown>(null);
   const [canceling, setCanceling] = useState<ReservationView | null>(null);
   const heading = useRef<HTMLHeadingElement>(null);
 
   const filter = useCallback(
-    (cursor?: string) => ({
+    (cursor?: string): ReservationQuery => ({
       parkingLotId: lot.parkingLotId,
-      ...(applied ? { [applied.by]: applied.value } : {}),
+      ...(applied?.by === "customerId" ? { customerId: applied.value } : {}),
+      ...(applied?.by === "carNumber" ? { carNumber: applied.value } : {}),
       ...(cursor ? { cursor } : {}),
     }),
     [lot.parkingLotId, applied],
@@ -193,13 +203,22 @@ export function LotDetail(props: {
       <form class="find" onSubmit={find} aria-label="Find reservations in this lot">
         <label>
           Find by
-          <select value={findBy} onChange={(e) => setFindBy(e.currentTarget.value as FindBy)}>
-            <option value="customerId">Customer id</option>
-            <option value="carNumber">Plate</option>
+          <select
+            value={findBy}
+            onChange={(e) => {
+              const by = e.currentTarget.value;
+              if (isFindBy(by)) setFindBy(by);
+            }}
+          >
+            {Object.entries(FIND_BY).map(([by, label]) => (
+              <option value={by} key={by}>
+                {label}
+              </option>
+            ))}
           </select>
         </label>
         <label>
-          {findBy === "customerId" ? "Customer id" : "Plate"}
+          {FIND_BY[findBy]}
           <input
             value={needle}
             onInput={(e) => setNeedle(e.currentTarget.value)}
