@@ -11,7 +11,7 @@
  * Metadata, so no CSRF header is needed. With an external identity provider the page trades its
  * access token for that cookie once (startSession) and sends no token afterwards.
  */
-import createClient from "openapi-fetch";
+import createClient, { type ClientOptions } from "openapi-fetch";
 import type { components, paths } from "../../client/api.js";
 
 type Schemas = components["schemas"];
@@ -25,8 +25,27 @@ export type ReservationPage = Schemas["ReservationPage"];
 export type ReservationView = Schemas["ReservationView"];
 export type Problem = Schemas["Problem"];
 export type SignInConfig = Schemas["SignInConfig"];
+
+/**
+ * What the page sends to an operation, from the document: its query, path parameters and JSON
+ * body. openapi-fetch takes a call's options as an inferred generic, which does not refuse an
+ * unknown key (a renamed optional parameter or field would slip through); every call below
+ * therefore also says `satisfies` these, which does.
+ */
+type Operation<P extends keyof paths, M extends "get" | "post" | "delete"> = NonNullable<paths[P][M]>;
+type Query<P extends keyof paths, M extends "get"> = NonNullable<Operation<P, M>["parameters"]["query"]>;
+type PathParameters<P extends keyof paths, M extends "get" | "post" | "delete"> = Operation<
+  P,
+  M
+>["parameters"]["path"];
+type Body<P extends keyof paths, M extends "post" | "delete"> = NonNullable<
+  Operation<P, M>["requestBody"]
+>["content"]["application/json"];
+
 /** What GET /reservations can be asked: by lot, customer, plate, status, page. */
-export type ReservationQuery = NonNullable<paths["/reservations"]["get"]["parameters"]["query"]>;
+export type ReservationQuery = Query<"/reservations", "get">;
+/** What POST /parking-lots registers. */
+export type RegisterLot = Body<"/parking-lots", "post">;
 
 /** A refusal or failure of the API, in the words of its problem document. */
 export class ApiProblem extends Error {
@@ -44,16 +63,6 @@ export class ApiProblem extends Error {
     return this.status === 401;
   }
 }
-
-/**
- * Same origin, the session cookie along; JSON asked for, since /control-center answers a browser's
- * usual Accept with the page itself (hence answers typed by their application/json content only).
- * openapi-fetch adds Content-Type only to a call with a body.
- */
-const client = createClient<paths, "application/json">({
-  credentials: "same-origin",
-  headers: { accept: "application/json" },
-});
 
 /** What an openapi-fetch call settles to: its data, or the error body it parsed, and the response. */
 interface Settled<T> {
@@ -100,34 +109,69 @@ export async function answer<T>(call: Promise<Settled<T>>): Promise<T> {
 const isProblem = (body: unknown): body is Pick<Problem, "title" | "detail" | "errors"> =>
   typeof body === "object" && body !== null && typeof (body as { title?: unknown }).title === "string";
 
-export const api = {
-  controlCenter: () => answer(client.GET("/control-center")),
+/**
+ * Same origin, the session cookie along; JSON asked for, since /control-center answers a browser's
+ * usual Accept with the page itself (hence answers typed by their application/json content only).
+ * openapi-fetch adds Content-Type only to a call with a body.
+ */
+export function pageApi(test: Pick<ClientOptions, "baseUrl" | "fetch"> = {}) {
+  const client = createClient<paths, "application/json">({
+    ...test,
+    credentials: "same-origin",
+    headers: { accept: "application/json" },
+  });
+  return {
+    controlCenter: () => answer(client.GET("/control-center")),
 
-  parkingLots: (cursor: string | undefined, limit = 100) =>
-    answer(client.GET("/parking-lots", { params: { query: { cursor, limit: String(limit) } } })),
+    parkingLots: (cursor: string | undefined, limit = 100) =>
+      answer(
+        client.GET("/parking-lots", {
+          params: { query: { cursor, limit: String(limit) } satisfies Query<"/parking-lots", "get"> },
+        }),
+      ),
 
-  parkingLot: (parkingLotId: string) =>
-    answer(client.GET("/parking-lots/{parkingLotId}", { params: { path: { parkingLotId } } })),
+    parkingLot: (parkingLotId: string) =>
+      answer(
+        client.GET("/parking-lots/{parkingLotId}", {
+          params: { path: { parkingLotId } satisfies PathParameters<"/parking-lots/{parkingLotId}", "get"> },
+        }),
+      ),
 
-  reservations: (filter: ReservationQuery) =>
-    answer(client.GET("/reservations", { params: { query: { limit: "20", ...filter } } })),
+    reservations: (filter: ReservationQuery) =>
+      answer(
+        client.GET("/reservations", {
+          params: { query: { limit: "20", ...filter } satisfies ReservationQuery },
+        }),
+      ),
 
-  registerLot: (body: Schemas["RegisterParkingLotBody"]) => answer(client.POST("/parking-lots", { body })),
+    registerLot: (body: RegisterLot) => answer(client.POST("/parking-lots", { body })),
 
-  signInConfig: () => answer(client.GET("/control-center/sign-in-config")),
+    signInConfig: () => answer(client.GET("/control-center/sign-in-config")),
 
-  /** Trades an access token of the external provider for the service's session cookie. */
-  startSession: (accessToken: string) =>
-    answer(client.POST("/sign-in/session", { headers: { authorization: `Bearer ${accessToken}` } })),
+    /** Trades an access token of the external provider for the service's session cookie. */
+    startSession: (accessToken: string) =>
+      answer(client.POST("/sign-in/session", { headers: { authorization: `Bearer ${accessToken}` } })),
 
-  cancelReservation: (parkingLotId: string, reservationId: string, reason: string) =>
-    answer(
-      client.DELETE("/parking-lots/{parkingLotId}/reservations/{reservationId}", {
-        params: { path: { parkingLotId, reservationId } },
-        body: { reason },
-      }),
-    ),
-};
+    cancelReservation: (parkingLotId: string, reservationId: string, reason: string) =>
+      answer(
+        client.DELETE("/parking-lots/{parkingLotId}/reservations/{reservationId}", {
+          params: {
+            path: { parkingLotId, reservationId } satisfies PathParameters<
+              "/parking-lots/{parkingLotId}/reservations/{reservationId}",
+              "delete"
+            >,
+          },
+          body: { reason } satisfies Body<
+            "/parking-lots/{parkingLotId}/reservations/{reservationId}",
+            "delete"
+          >,
+        }),
+      ),
+  };
+}
+
+/** The calls the page makes (pageApi's test options are for web/page-api.unit.test.ts only). */
+export const api = pageApi();
 
 /** The document's paths that answer method M. */
 type Answering<M extends "get" | "post"> = {

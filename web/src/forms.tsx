@@ -46,7 +46,7 @@ export function RegisterLotForm({ onRegistered }: { readonly onRegistered: (mess
       const registered = await api.registerLot({
         name: name.trim(),
         capacity: Number(capacity),
-        ...(lotId.trim() ? { parkingLotId: lotId.trim() } : {}),
+        parkingLotId: lotId.trim() || undefined,
       });
       onRegistered(
         `Registered ${registered.name} (${registered.parkingLotId}) with ${registered.capacity} spots.`,

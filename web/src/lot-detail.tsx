@@ -105,10 +105,11 @@ export function LotDetail(props: {
 
   const filter = useCallback(
     (cursor?: string): ReservationQuery => ({
+      // Every key written out (no spreads), so that one the document no longer has fails to compile.
       parkingLotId: lot.parkingLotId,
-      ...(applied?.by === "customerId" ? { customerId: applied.value } : {}),
-      ...(applied?.by === "carNumber" ? { carNumber: applied.value } : {}),
-      ...(cursor ? { cursor } : {}),
+      customerId: applied?.by === "customerId" ? applied.value : undefined,
+      carNumber: applied?.by === "carNumber" ? applied.value : undefined,
+      cursor: cursor || undefined,
     }),
     [lot.parkingLotId, applied],
   );
