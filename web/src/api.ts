@@ -1,31 +1,51 @@
 /**
- * Every call the page makes to the service, through the client generated from the service's
- * OpenAPI document (client/api.d.ts by openapi-typescript, calls by openapi-fetch): each path,
- * parameter, body and answer is typed by the document itself, so a page that calls something the
- * document does not say fails `npm run typecheck`. The browser's session cookie (set by /sign-in)
- * authenticates same-origin requests; with an external identity provider the page adds a bearer
- * token instead (see setBearerToken). Refusals come back as ApiProblem, in the words of the
- * problem document.
+ * Every call the page makes to the service, in one module, through the typed client generated from
+ * the OpenAPI document (client/api.d.ts by openapi-typescript, calls by openapi-fetch: the same
+ * client the e2e tests use). Each path, parameter, body and answer below is typed by the document,
+ * so a path, parameter or field renamed there fails `npm run typecheck` here instead of failing
+ * in an operator's browser; web/page-api.unit.test.ts checks the requests themselves against the
+ * document, and that nothing else in the page calls the service.
+ *
+ * The browser's session cookie (set by /sign-in) authenticates these same-origin requests; the
+ * service refuses a cookie-authenticated change from another origin by the browser's Fetch
+ * Metadata, so no CSRF header is needed. With an external identity provider the page trades its
+ * access token for that cookie once (startSession) and sends no token afterwards.
  */
-import createClient from "openapi-fetch";
+import createClient, { type ClientOptions } from "openapi-fetch";
 import type { components, paths } from "../../client/api.js";
 
 type Schemas = components["schemas"];
 export type ControlCenterView = Schemas["ControlCenterView"];
-/** A lot as listed (a page of GET /parking-lots, and the control center's rows). */
-export type ParkingLotView = Schemas["ParkingLotPage"]["items"][number];
+export type ParkingLotPage = Schemas["ParkingLotPage"];
+/** A lot as GET /parking-lots lists it (the document names only the page). */
+export type ParkingLotView = ParkingLotPage["items"][number];
+/** One lot as GET /parking-lots/{id} answers it: also free now and in each of the next hours. */
 export type ParkingLotDetail = Schemas["ParkingLotDetail"];
+export type ReservationPage = Schemas["ReservationPage"];
 export type ReservationView = Schemas["ReservationView"];
-export type ReservationStatus = ReservationView["status"];
-export type SignInConfig = Schemas["SignInConfig"];
 export type Problem = Schemas["Problem"];
-export type RegisterParkingLot = Schemas["RegisterParkingLotBody"];
-type ReservationsQuery = NonNullable<paths["/reservations"]["get"]["parameters"]["query"]>;
+export type SignInConfig = Schemas["SignInConfig"];
 
-export interface PageOf<T> {
-  readonly items: T[];
-  readonly nextCursor: string | null;
-}
+/**
+ * What the page sends to an operation, from the document: its query, path parameters and JSON
+ * body. openapi-fetch takes a call's options as an inferred generic, which does not refuse an
+ * unknown key (a renamed optional parameter or field would slip through); every call below
+ * therefore also says `satisfies` these, which does.
+ */
+type Operation<P extends keyof paths, M extends "get" | "post" | "delete"> = NonNullable<paths[P][M]>;
+type Query<P extends keyof paths, M extends "get"> = NonNullable<Operation<P, M>["parameters"]["query"]>;
+type PathParameters<P extends keyof paths, M extends "get" | "post" | "delete"> = Operation<
+  P,
+  M
+>["parameters"]["path"];
+type Body<P extends keyof paths, M extends "post" | "delete"> = NonNullable<
+  Operation<P, M>["requestBody"]
+>["content"]["application/json"];
+
+/** What GET /reservations can be asked: by lot, customer, plate, status, page. */
+export type ReservationQuery = Query<"/reservations", "get">;
+/** What POST /parking-lots registers. */
+export type RegisterLot = Body<"/parking-lots", "post">;
 
 /** A refusal or failure of the API, in the words of its problem document. */
 export class ApiProblem extends Error {
@@ -34,7 +54,7 @@ export class ApiProblem extends Error {
     readonly title: string,
     readonly detail: string | undefined,
     readonly status: number,
-    readonly errors: readonly { field: string; message: string }[] = [],
+    readonly errors: NonNullable<Problem["errors"]> = [],
   ) {
     super(detail ? `${title}: ${detail}` : title);
   }
@@ -44,48 +64,41 @@ export class ApiProblem extends Error {
   }
 }
 
-let bearer: string | undefined;
-/** With an external identity provider, calls carry its access token instead of the session cookie. */
-export function setBearerToken(token: string | undefined): void {
-  bearer = token;
-}
-
-const client = createClient<paths>({
-  baseUrl: globalThis.location?.origin ?? "",
-  credentials: "same-origin",
-  headers: { accept: "application/json" },
-});
-client.use({
-  onRequest({ request }) {
-    if (bearer) request.headers.set("authorization", `Bearer ${bearer}`);
-    return request;
-  },
-});
-
-/** What openapi-fetch answers: the parsed body of a success, or of a refusal. */
-interface Answer<T> {
+/** What an openapi-fetch call settles to: its data, or the error body it parsed, and the response. */
+interface Settled<T> {
   readonly data?: T;
   readonly error?: unknown;
   readonly response: Response;
 }
 
-/** The answer's data, or an ApiProblem in the words of its problem document (never a bare status). */
-async function answered<T>(call: Promise<Answer<T>>): Promise<T> {
-  let answer: Answer<T>;
+/**
+ * The one place an answer becomes data or an ApiProblem in words an operator can read: the problem
+ * document's title and detail (and each wrong field), never a bare status.
+ */
+export async function answer<T>(call: Promise<Settled<T>>): Promise<T> {
+  let settled: Settled<T>;
   try {
-    answer = await call;
-  } catch {
+    settled = await call;
+  } catch (error) {
+    if (error instanceof SyntaxError) {
+      throw new ApiProblem(
+        "The service answered something the page cannot read",
+        "Reload the page; if it keeps happening, the service may be misconfigured.",
+        0,
+      );
+    }
     throw new ApiProblem(
       "The service cannot be reached",
       "Check the network connection; the page keeps trying.",
       0,
     );
   }
-  const { response } = answer;
-  if (response.ok) return answer.data as T;
-  const problem = answer.error as Partial<Problem> | undefined;
-  if (typeof problem?.title === "string")
-    throw new ApiProblem(problem.title, problem.detail, response.status, problem.errors ?? []);
+  const { data, error, response } = settled;
+  if (response.ok) return data as T;
+  const type = response.headers.get("content-type") ?? "";
+  if (type.includes("json") && isProblem(error)) {
+    throw new ApiProblem(error.title, error.detail, response.status, error.errors ?? []);
+  }
   throw new ApiProblem(
     response.status >= 500 ? "The service could not answer" : "The request was refused",
     "It answered without an explanation; try again in a moment.",
@@ -93,44 +106,82 @@ async function answered<T>(call: Promise<Answer<T>>): Promise<T> {
   );
 }
 
-export const api = {
-  controlCenter: () => answered(client.GET("/control-center")),
+const isProblem = (body: unknown): body is Pick<Problem, "title" | "detail" | "errors"> =>
+  typeof body === "object" && body !== null && typeof (body as { title?: unknown }).title === "string";
 
-  parkingLots: (cursor: string | undefined, limit = 100) =>
-    answered(client.GET("/parking-lots", { params: { query: { cursor, limit } } })),
+/**
+ * Same origin, the session cookie along; JSON asked for, since /control-center answers a browser's
+ * usual Accept with the page itself (hence answers typed by their application/json content only).
+ * openapi-fetch adds Content-Type only to a call with a body.
+ */
+export function pageApi(test: Pick<ClientOptions, "baseUrl" | "fetch"> = {}) {
+  const client = createClient<paths, "application/json">({
+    ...test,
+    credentials: "same-origin",
+    headers: { accept: "application/json" },
+  });
+  return {
+    controlCenter: () => answer(client.GET("/control-center")),
 
-  parkingLot: (parkingLotId: string) =>
-    answered(client.GET("/parking-lots/{parkingLotId}", { params: { path: { parkingLotId } } })),
+    parkingLots: (cursor: string | undefined, limit = 100) =>
+      answer(
+        client.GET("/parking-lots", {
+          params: { query: { cursor, limit } satisfies Query<"/parking-lots", "get"> },
+        }),
+      ),
 
-  reservations: (filter: Omit<ReservationsQuery, "limit" | "minPosition"> & { limit?: number }) => {
-    const { limit = 20, ...rest } = filter;
-    // Empty fields are left out, not sent as `?carNumber=` (the API refuses empty values).
-    const query = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined && v !== ""));
-    return answered(client.GET("/reservations", { params: { query: { ...query, limit } } }));
-  },
+    parkingLot: (parkingLotId: string) =>
+      answer(
+        client.GET("/parking-lots/{parkingLotId}", {
+          params: { path: { parkingLotId } satisfies PathParameters<"/parking-lots/{parkingLotId}", "get"> },
+        }),
+      ),
 
-  registerLot: (body: RegisterParkingLot) => answered(client.POST("/parking-lots", { body })),
+    reservations: (filter: ReservationQuery) =>
+      answer(
+        client.GET("/reservations", {
+          params: { query: { limit: 20, ...filter } satisfies ReservationQuery },
+        }),
+      ),
 
-  signInConfig: () => answered(client.GET("/control-center/sign-in-config")),
+    registerLot: (body: RegisterLot) => answer(client.POST("/parking-lots", { body })),
 
-  /** Trades an access token of the external provider for the service's session cookie. */
-  startSession: async (accessToken: string) => {
-    setBearerToken(accessToken);
-    try {
-      await answered(client.POST("/sign-in/session"));
-    } finally {
-      setBearerToken(undefined);
-    }
-  },
+    signInConfig: () => answer(client.GET("/control-center/sign-in-config")),
 
-  cancelReservation: (parkingLotId: string, reservationId: string, reason: string) =>
-    answered(
-      client.DELETE("/parking-lots/{parkingLotId}/reservations/{reservationId}", {
-        params: { path: { parkingLotId, reservationId } },
-        body: { reason },
-      }),
-    ),
-};
+    /** Trades an access token of the external provider for the service's session cookie. */
+    startSession: (accessToken: string) =>
+      answer(client.POST("/sign-in/session", { headers: { authorization: `Bearer ${accessToken}` } })),
 
-/** The live stream of control-center views (Server-Sent Events; the browser resumes it by itself). */
-export const LIVE_UPDATES_URL: keyof paths = "/control-center/events";
+    cancelReservation: (parkingLotId: string, reservationId: string, reason: string) =>
+      answer(
+        client.DELETE("/parking-lots/{parkingLotId}/reservations/{reservationId}", {
+          params: {
+            path: { parkingLotId, reservationId } satisfies PathParameters<
+              "/parking-lots/{parkingLotId}/reservations/{reservationId}",
+              "delete"
+            >,
+          },
+          body: { reason } satisfies Body<
+            "/parking-lots/{parkingLotId}/reservations/{reservationId}",
+            "delete"
+          >,
+        }),
+      ),
+  };
+}
+
+/** The calls the page makes (pageApi's test options are for web/page-api.unit.test.ts only). */
+export const api = pageApi();
+
+/** The document's paths that answer method M. */
+type Answering<M extends "get" | "post"> = {
+  [P in keyof paths]-?: [NonNullable<paths[P][M]>] extends [never] ? never : P;
+}[keyof paths];
+
+/**
+ * Paths the page reaches without fetch: the live stream (an EventSource GETs it), the sign-out
+ * form (POSTs it) and the link back to the control center. Typed by the document as well.
+ */
+export const LIVE_UPDATES_URL = "/control-center/events" satisfies Answering<"get">;
+export const SIGN_OUT_URL = "/sign-out" satisfies Answering<"post">;
+export const CONTROL_CENTER_URL = "/control-center" satisfies Answering<"get">;

@@ -1,6 +1,14 @@
 import { Component, render } from "preact";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
-import { ApiProblem, api, type ControlCenterView, LIVE_UPDATES_URL, type ParkingLotView } from "./api.js";
+import {
+  ApiProblem,
+  api,
+  type ControlCenterView,
+  LIVE_UPDATES_URL,
+  type ParkingLotPage,
+  type ParkingLotView,
+  SIGN_OUT_URL,
+} from "./api.js";
 import { ActivityChart, LagChart, type LagSample } from "./charts.js";
 import { count, hourOf, occupancy, SORTS, type SortKey, tone, visibleLots } from "./format.js";
 import { ProblemMessage, RegisterLotForm } from "./forms.js";
@@ -73,7 +81,7 @@ function useLiveView() {
 
 /** Lots past the first hundred (the stream carries those), read page by page and kept fresh. */
 function useMoreLots(view: ControlCenterView | null, tick: number) {
-  const [pages, setPages] = useState<{ items: ParkingLotView[]; nextCursor: string | null }[]>([]);
+  const [pages, setPages] = useState<ParkingLotPage[]>([]);
   const [problem, setProblem] = useState<unknown>(null);
   const refreshedAt = useRef(0);
 
@@ -315,7 +323,7 @@ function App() {
         <p class={`connection ${connection}`} role="status">
           {connection === "live" ? "Live" : connection === "connecting" ? "Connecting…" : "Reconnecting…"}
         </p>
-        <form method="post" action="/sign-out" class="sign-out">
+        <form method="post" action={SIGN_OUT_URL} class="sign-out">
           <button type="submit" class="secondary small">
             Sign out
           </button>

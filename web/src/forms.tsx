@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiProblem, api, type ReservationView } from "./api.js";
+import { ApiProblem, api, CONTROL_CENTER_URL, type ReservationView } from "./api.js";
 
 /** An API refusal in words: the problem's title and detail, and each wrong field. */
 export function ProblemMessage({ problem }: { readonly problem: unknown }) {
@@ -23,7 +23,7 @@ export function ProblemMessage({ problem }: { readonly problem: unknown }) {
       ) : null}
       {p.signedOut ? (
         <p>
-          <a href="/control-center">Sign in again</a>
+          <a href={CONTROL_CENTER_URL}>Sign in again</a>
         </p>
       ) : null}
     </div>
@@ -46,7 +46,7 @@ export function RegisterLotForm({ onRegistered }: { readonly onRegistered: (mess
       const registered = await api.registerLot({
         name: name.trim(),
         capacity: Number(capacity),
-        ...(lotId.trim() ? { parkingLotId: lotId.trim() } : {}),
+        parkingLotId: lotId.trim() || undefined,
       });
       onRegistered(
         `Registered ${registered.name} (${registered.parkingLotId}) with ${registered.capacity} spots.`,

@@ -1,30 +1,37 @@
 import { useCallback, useEffect, useRef, useState } from "preact/hooks";
-import { api, type PageOf, type ParkingLotDetail, type ParkingLotView, type ReservationView } from "./api.js";
+import {
+  api,
+  type ParkingLotDetail,
+  type ParkingLotView,
+  type ReservationPage,
+  type ReservationQuery,
+  type ReservationView,
+} from "./api.js";
 import { count, hourOf, money, taken, tone, when } from "./format.js";
 import { CancelDialog, ProblemMessage } from "./forms.js";
 
-type FindBy = "customerId" | "carNumber";
+/**
+ * What a lot's reservations can be found by, as GET /reservations names its parameters (a
+ * parameter renamed in the document no longer satisfies this).
+ */
+const FIND_BY = { customerId: "Customer id", carNumber: "Plate" } as const satisfies Partial<
+  Record<keyof ReservationQuery, string>
+>;
+type FindBy = keyof typeof FIND_BY;
+const isFindBy = (value: string): value is FindBy => Object.hasOwn(FIND_BY, value);
 
-/** One lot as GET /parking-lots/{id} answers it: also free now and in each of the next hours. */
+/** The spots free in one of the next hours, as GET /parking-lots/{id} answers them. */
 type HourFree = ParkingLotDetail["nextHours"][number];
 
 /**
- * Reads `load(key)` whenever `key` or `tick` changes, one read at a time: changes that arrive while
- * a read is under way coalesce into one more read, and an answer for a key that is no longer the
- * current one is dropped and read again. A live update a second must not mean a read a second
- * piling up behind a slow one.
+ * The lot's detail from the API, read again on every live update (one read at a time: updates
+ * that arrive meanwhile coalesce into the next read). Free now and the next hours are computed by
+ * the service at its clock, so they follow windows starting and ending.
  */
-function useCoalescedRead<K, T>(
-  key: K,
-  tick: number,
-  load: (key: K) => Promise<T>,
-  deliver: (value: T) => void,
-  fail: (error: unknown) => void,
-): void {
-  const reading = useRef({ busy: false, again: false, key });
-  reading.current.key = key;
-  const handlers = useRef({ load, deliver, fail });
-  handlers.current = { load, deliver, fail };
+function useLotNow(parkingLotId: string, tick: number): ParkingLotDetail | null {
+  const [lot, setLot] = useState<ParkingLotDetail | null>(null);
+  const reading = useRef({ busy: false, again: false, id: parkingLotId });
+  reading.current.id = parkingLotId;
   useEffect(() => {
     const state = reading.current;
     if (state.busy) {
@@ -36,29 +43,18 @@ function useCoalescedRead<K, T>(
       try {
         do {
           state.again = false;
-          const asked = state.key;
-          const value = await handlers.current.load(asked);
-          if (asked === state.key) handlers.current.deliver(value);
+          const asked = state.id;
+          const now = await api.parkingLot(asked);
+          if (asked === state.id) setLot(now);
           else state.again = true;
         } while (state.again);
-      } catch (error) {
-        handlers.current.fail(error);
+      } catch {
+        // The list's figures stay shown; the next update reads again.
       } finally {
         state.busy = false;
       }
     })();
-  }, [key, tick]);
-}
-
-/**
- * The lot's detail from the API, read again on every live update. Free now and the next hours
- * are computed by the service at its clock, so they follow windows starting and ending.
- */
-function useLotNow(parkingLotId: string, tick: number): ParkingLotDetail | null {
-  const [lot, setLot] = useState<ParkingLotDetail | null>(null);
-  useCoalescedRead(parkingLotId, tick, api.parkingLot, setLot, () => {
-    // The list's figures stay shown; the next update reads again.
-  });
+  }, [parkingLotId, tick]);
   return lot?.parkingLotId === parkingLotId ? lot : null;
 }
 
@@ -102,32 +98,57 @@ export function LotDetail(props: {
   const [findBy, setFindBy] = useState<FindBy>("customerId");
   const [needle, setNeedle] = useState("");
   const [applied, setApplied] = useState<{ by: FindBy; value: string } | null>(null);
-  const [pages, setPages] = useState<PageOf<ReservationView>[]>([]);
+  const [pages, setPages] = useState<ReservationPage[]>([]);
   const [problem, setProblem] = useState<unknown>(null);
   const [canceling, setCanceling] = useState<ReservationView | null>(null);
   const heading = useRef<HTMLHeadingElement>(null);
 
   const filter = useCallback(
-    (cursor?: string) => ({
+    (cursor?: string): ReservationQuery => ({
+      // Every key written out (no spreads), so that one the document no longer has fails to compile.
       parkingLotId: lot.parkingLotId,
-      ...(applied ? { [applied.by]: applied.value } : {}),
-      ...(cursor ? { cursor } : {}),
+      customerId: applied?.by === "customerId" ? applied.value : undefined,
+      carNumber: applied?.by === "carNumber" ? applied.value : undefined,
+      cursor: cursor || undefined,
     }),
     [lot.parkingLotId, applied],
   );
 
   // The first page again on every live update (statuses and coupons change without the lot's
-  // counts moving).
-  useCoalescedRead(
+  // counts moving), one read at a time: updates that arrive meanwhile coalesce into the next read.
+  const reading = useRef<{ busy: boolean; again: boolean; filter: typeof filter }>({
+    busy: false,
+    again: false,
     filter,
-    props.tick,
-    (asked) => api.reservations(asked()),
-    (first) => {
-      setProblem(null);
-      setPages((old) => [first, ...old.slice(1)]);
-    },
-    setProblem,
-  );
+  });
+  reading.current.filter = filter;
+  useEffect(() => {
+    const state = reading.current;
+    if (state.busy) {
+      state.again = true;
+      return;
+    }
+    state.busy = true;
+    void (async () => {
+      try {
+        do {
+          state.again = false;
+          const asked = state.filter;
+          const first = await api.reservations(asked());
+          if (asked !== state.filter) {
+            state.again = true;
+            continue;
+          }
+          setProblem(null);
+          setPages((old) => [first, ...old.slice(1)]);
+        } while (state.again);
+      } catch (error) {
+        setProblem(error);
+      } finally {
+        state.busy = false;
+      }
+    })();
+  }, [filter, props.tick]);
 
   useEffect(() => {
     heading.current?.focus();
@@ -183,13 +204,22 @@ export function LotDetail(props: {
       <form class="find" onSubmit={find} aria-label="Find reservations in this lot">
         <label>
           Find by
-          <select value={findBy} onChange={(e) => setFindBy(e.currentTarget.value as FindBy)}>
-            <option value="customerId">Customer id</option>
-            <option value="carNumber">Plate</option>
+          <select
+            value={findBy}
+            onChange={(e) => {
+              const by = e.currentTarget.value;
+              if (isFindBy(by)) setFindBy(by);
+            }}
+          >
+            {Object.entries(FIND_BY).map(([by, label]) => (
+              <option value={by} key={by}>
+                {label}
+              </option>
+            ))}
           </select>
         </label>
         <label>
-          {findBy === "customerId" ? "Customer id" : "Plate"}
+          {FIND_BY[findBy]}
           <input
             value={needle}
             onInput={(e) => setNeedle(e.currentTarget.value)}

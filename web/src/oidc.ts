@@ -1,5 +1,5 @@
 import * as oauth from "oauth4webapi";
-import { api, type SignInConfig } from "./api.js";
+import { api, CONTROL_CENTER_URL, type SignInConfig } from "./api.js";
 
 /**
  * Sign-in with an external OpenID Connect provider (Keycloak in docker compose): Authorization
@@ -28,7 +28,7 @@ export async function startSignIn(config: Extract<SignInConfig, { mode: "oidc" }
   if (!as.authorization_endpoint) throw new Error("The identity provider has no authorization endpoint.");
   const verifier = oauth.generateRandomCodeVerifier();
   const state = oauth.generateRandomState();
-  const redirectUri = `${location.origin}/control-center`;
+  const redirectUri = `${location.origin}${CONTROL_CENTER_URL}`;
   sessionStorage.setItem(PENDING, JSON.stringify({ verifier, state, redirectUri } satisfies Pending));
   const url = new URL(as.authorization_endpoint);
   url.searchParams.set("client_id", config.clientId);

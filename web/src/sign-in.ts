@@ -1,4 +1,4 @@
-import { api } from "./api.js";
+import { ApiProblem, api, CONTROL_CENTER_URL } from "./api.js";
 import { finishSignIn, startSignIn } from "./oidc.js";
 import "./styles.css";
 
@@ -20,10 +20,9 @@ api.controlCenter().then(
     location.reload();
   },
   (problem: unknown) => {
-    if (!why || !(problem instanceof Error)) return;
-    const status = (problem as { status?: number }).status;
+    if (!why || !(problem instanceof ApiProblem)) return;
     why.textContent =
-      status === 403
+      problem.status === 403
         ? "You are signed in, but not as an operator: the control center is for the operators who run the lots. Sign in with an operator account."
         : "You are not signed in. Sign in as an operator to see every lot, live.";
   },
@@ -50,7 +49,7 @@ api.signInConfig().then(async (config) => {
     startSignIn(config).catch(oidcProblem);
   });
   try {
-    if (await finishSignIn(config)) location.assign("/control-center");
+    if (await finishSignIn(config)) location.assign(CONTROL_CENTER_URL);
   } catch (error) {
     oidcProblem(error);
   }
