@@ -24,14 +24,22 @@ const isFindBy = (value: string): value is FindBy => Object.hasOwn(FIND_BY, valu
 type HourFree = ParkingLotDetail["nextHours"][number];
 
 /**
- * The lot's detail from the API, read again on every live update (one read at a time: updates
- * that arrive meanwhile coalesce into the next read). Free now and the next hours are computed by
- * the service at its clock, so they follow windows starting and ending.
+ * Reads `load(key)` whenever `key` or `tick` changes, one read at a time: changes that arrive while
+ * a read is under way coalesce into one more read, and an answer for a key that is no longer the
+ * current one is dropped and read again. A live update a second must not mean a read a second
+ * piling up behind a slow one.
  */
-function useLotNow(parkingLotId: string, tick: number): ParkingLotDetail | null {
-  const [lot, setLot] = useState<ParkingLotDetail | null>(null);
-  const reading = useRef({ busy: false, again: false, id: parkingLotId });
-  reading.current.id = parkingLotId;
+function useCoalescedRead<K, T>(
+  key: K,
+  tick: number,
+  load: (key: K) => Promise<T>,
+  deliver: (value: T) => void,
+  fail: (error: unknown) => void,
+): void {
+  const reading = useRef({ busy: false, again: false, key });
+  reading.current.key = key;
+  const handlers = useRef({ load, deliver, fail });
+  handlers.current = { load, deliver, fail };
   useEffect(() => {
     const state = reading.current;
     if (state.busy) {
@@ -43,18 +51,29 @@ function useLotNow(parkingLotId: string, tick: number): ParkingLotDetail | null 
       try {
         do {
           state.again = false;
-          const asked = state.id;
-          const now = await api.parkingLot(asked);
-          if (asked === state.id) setLot(now);
+          const asked = state.key;
+          const value = await handlers.current.load(asked);
+          if (asked === state.key) handlers.current.deliver(value);
           else state.again = true;
         } while (state.again);
-      } catch {
-        // The list's figures stay shown; the next update reads again.
+      } catch (error) {
+        handlers.current.fail(error);
       } finally {
         state.busy = false;
       }
     })();
-  }, [parkingLotId, tick]);
+  }, [key, tick]);
+}
+
+/**
+ * The lot's detail from the API, read again on every live update. Free now and the next hours
+ * are computed by the service at its clock, so they follow windows starting and ending.
+ */
+function useLotNow(parkingLotId: string, tick: number): ParkingLotDetail | null {
+  const [lot, setLot] = useState<ParkingLotDetail | null>(null);
+  useCoalescedRead(parkingLotId, tick, api.parkingLot, setLot, () => {
+    // The list's figures stay shown; the next update reads again.
+  });
   return lot?.parkingLotId === parkingLotId ? lot : null;
 }
 
@@ -115,40 +134,17 @@ export function LotDetail(props: {
   );
 
   // The first page again on every live update (statuses and coupons change without the lot's
-  // counts moving), one read at a time: updates that arrive meanwhile coalesce into the next read.
-  const reading = useRef<{ busy: boolean; again: boolean; filter: typeof filter }>({
-    busy: false,
-    again: false,
+  // counts moving).
+  useCoalescedRead(
     filter,
-  });
-  reading.current.filter = filter;
-  useEffect(() => {
-    const state = reading.current;
-    if (state.busy) {
-      state.again = true;
-      return;
-    }
-    state.busy = true;
-    void (async () => {
-      try {
-        do {
-          state.again = false;
-          const asked = state.filter;
-          const first = await api.reservations(asked());
-          if (asked !== state.filter) {
-            state.again = true;
-            continue;
-          }
-          setProblem(null);
-          setPages((old) => [first, ...old.slice(1)]);
-        } while (state.again);
-      } catch (error) {
-        setProblem(error);
-      } finally {
-        state.busy = false;
-      }
-    })();
-  }, [filter, props.tick]);
+    props.tick,
+    (asked) => api.reservations(asked()),
+    (first) => {
+      setProblem(null);
+      setPages((old) => [first, ...old.slice(1)]);
+    },
+    setProblem,
+  );
 
   useEffect(() => {
     heading.current?.focus();
