@@ -81,7 +81,7 @@ export type ParkingLotState =
       readonly occupancy: Occupancy;
       /** Per customer, their reservations that may still be active (bounded by the limit + pruning lag). */
       readonly byCustomer: ImmutableMap<string, ImmutableSet<string>>;
-      /** Closures that have not ended yet. */
+      /** Closures that have not ended more than the skew ago (the rest is dropped at the next closure). */
       readonly closures: List<{ readonly from: number; readonly until: number }>;
       /**
        * How many ended reservations this state has left out (`forgetEnded`): their records are
@@ -295,7 +295,9 @@ function reserve(command: ReserveParking, state: ParkingLotState): Decision {
   // An open-ended reservation holds a spot from now on, forever until ended.
   const from = window ? window.start : now;
   const until = window ? window.end : Number.POSITIVE_INFINITY;
-  const closure = state.closures.find((c) => c.from < until && c.until > from && c.until > now);
+  // Every closure that may overlap: a window may start up to the skew in the past, so a closure
+  // that ended in those minutes still refuses it (the state keeps closures that long).
+  const closure = state.closures.find((c) => c.from < until && c.until > from);
   if (closure)
     return reject({ code: "LotClosed", parkingLotId, from: iso(closure.from), until: iso(closure.until) });
   if (activeCount(state, command.customerId, now) >= state.maxActivePerCustomer)
@@ -614,8 +616,9 @@ export function evolve(state: ParkingLotState, event: ParkingLotEvent): ParkingL
       const lot = advance(state, now);
       return {
         ...lot,
+        // Ended closures go, but not before a window starting within the skew can no longer reach them.
         closures: lot.closures
-          .filter((c) => c.until > now)
+          .filter((c) => c.until > now - WINDOW_RULES.maxSkewMs)
           .push({ from: ms(event.data.from), until: ms(event.data.until) }),
       };
     }

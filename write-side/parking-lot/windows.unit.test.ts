@@ -388,6 +388,47 @@ describe("closures", () => {
   });
 });
 
+describe("a closure that has just ended", () => {
+  // Closed 08:00-09:00; NOW is 09:00. A window may start up to 5 minutes before now (the skew).
+  const closed: ParkingLotEvent = {
+    type: "ParkingLotClosed",
+    data: {
+      closureId: "cl-1",
+      parkingLotId: LOT,
+      from: at("08:00"),
+      until: at("09:00"),
+      reason: "repaving",
+      closedAt: at("07:00"),
+    },
+  };
+  const history = [lotRegistered({ capacity: 5, registeredAt: at("06:00") }), closed];
+
+  it("still refuses a window starting within the skew that overlaps it", () => {
+    given(history)
+      .when(windowed("n", "08:57", "10:00"))
+      .then("LotClosed");
+    expect(decide(windowed("n", "09:00", "10:00"), fold(history))).toMatchObject({ ok: true });
+  });
+
+  it("is kept by a later closure until it is out of the skew's reach", () => {
+    const later = (closedAt: string): ParkingLotEvent => ({
+      type: "ParkingLotClosed",
+      data: {
+        ...closed.data,
+        closureId: "cl-2",
+        from: at("20:00"),
+        until: at("21:00"),
+        closedAt: at(closedAt),
+      },
+    });
+    const afterTheSkew = fold([...history, later("09:05")]);
+    expect(afterTheSkew.kind === "registered" && afterTheSkew.closures.size).toBe(1);
+    given([...history, later("08:59")])
+      .when(windowed("n", "08:57", "10:00"))
+      .then("LotClosed");
+  });
+});
+
 describe("capacity changes", () => {
   it("refuses a reduction that would overbook a future instant, naming it; accepts one that fits", () => {
     const history = [
