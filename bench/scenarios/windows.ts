@@ -62,6 +62,23 @@ type Accepted = Extract<CommandOutcome, { ok: true }>;
 const context = () => ({ correlationId: randomUUID(), commandId: randomUUID(), actor: systemActor("bench") });
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** A booking on the bench's lot at `now`: for the window [start, end), or open-ended. */
+const booking = (
+  reservationId: string,
+  customerId: string,
+  now: number,
+  window?: readonly [number, number],
+): ParkingLotCommand => ({
+  type: "ReserveParking",
+  parkingLotId: LOT,
+  reservationId,
+  customerId,
+  carNumber: "12가3456",
+  amount: 3000,
+  ...(window ? { startsAt: iso(window[0]), endsAt: iso(window[1]) } : {}),
+  now: iso(now),
+});
+
 export const windowsScenario: Scenario = {
   name: "windows",
   title:
@@ -113,35 +130,19 @@ export const windowsScenario: Scenario = {
         for (let k = 0; k < BATCH && made < history; k++, made++) {
           now += 30_000;
           const id = `h-${made}`;
-          if (made % 5 === 4) {
-            batch.push(
-              send({
-                type: "ReserveParking",
-                parkingLotId: LOT,
-                reservationId: id,
-                customerId: `C${made % 997}`,
-                carNumber: "12가3456",
-                amount: 3000,
-                now: iso(now),
-              }),
-            );
-            toCancel.push(id);
-          } else {
-            const start = now + (made % 8) * 15 * MINUTE;
-            batch.push(
-              send({
-                type: "ReserveParking",
-                parkingLotId: LOT,
-                reservationId: id,
-                customerId: `C${made % 997}`,
-                carNumber: "12가3456",
-                amount: 3000,
-                startsAt: iso(start),
-                endsAt: iso(start + (1 + (made % 3)) * HOUR),
-                now: iso(now),
-              }),
-            );
-          }
+          const openEnded = made % 5 === 4;
+          const start = now + (made % 8) * 15 * MINUTE;
+          batch.push(
+            send(
+              booking(
+                id,
+                `C${made % 997}`,
+                now,
+                openEnded ? undefined : [start, start + (1 + (made % 3)) * HOUR],
+              ),
+            ),
+          );
+          if (openEnded) toCancel.push(id);
         }
         // The open-ended ones of the batch before are canceled now: they end a little later.
         for (const id of toCancel.splice(0, toCancel.length - 1))
@@ -202,18 +203,12 @@ export const windowsScenario: Scenario = {
           for (let k = 0; k < perRound; k++, n++) {
             const at = Date.now();
             const start = at + (n % (7 * 24)) * HOUR;
-            const command: ParkingLotCommand = {
-              type: "ReserveParking",
-              parkingLotId: LOT,
-              reservationId: `m-${n}`,
-              customerId: `M${n}`,
-              carNumber: "34나5678",
-              amount: 3000,
-              ...(kind === "windowed"
-                ? { startsAt: iso(start), endsAt: iso(start + (1 + (n % 4)) * HOUR) }
-                : {}),
-              now: iso(at),
-            };
+            const command = booking(
+              `m-${n}`,
+              `M${n}`,
+              at,
+              kind === "windowed" ? [start, start + (1 + (n % 4)) * HOUR] : undefined,
+            );
             const t0 = process.hrtime.bigint();
             await send(command);
             sample.add(Number(process.hrtime.bigint() - t0) / 1e6);
