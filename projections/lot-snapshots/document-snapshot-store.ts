@@ -147,20 +147,11 @@ export class DocumentLotSnapshotStore implements LotSnapshotStore {
     reservationIds: readonly string[],
   ): Promise<Map<string, ReservationRecord>> {
     if (reservationIds.length === 0) return new Map();
-    const docs =
-      reservationIds.length === 1
-        ? [
-            await this.store.findById<EndedDocument>(
-              ENDED_RESERVATIONS,
-              endedId(parkingLotId, reservationIds[0] as string),
-            ),
-          ]
-        : await this.store.find<EndedDocument>(ENDED_RESERVATIONS, {
-            _id: { $in: reservationIds.map((id) => endedId(parkingLotId, id)) },
-          });
+    const docs = await this.store.find<EndedDocument>(ENDED_RESERVATIONS, {
+      _id: { $in: reservationIds.map((id) => endedId(parkingLotId, id)) },
+    });
     const found = new Map<string, ReservationRecord>();
-    for (const doc of docs)
-      if (doc && doc.parkingLotId === parkingLotId) found.set(doc.reservationId, doc.record);
+    for (const doc of docs) if (doc.parkingLotId === parkingLotId) found.set(doc.reservationId, doc.record);
     return found;
   }
 
