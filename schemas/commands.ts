@@ -150,6 +150,25 @@ export const ChangeCapacity = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * Time-driven facts, sent by the scheduler (never over HTTP) once they fall due; deciding them again
+ * changes nothing, so a scheduler that crashed and retries appends each exactly once.
+ */
+export const RecordNoShow = Type.Object(
+  {
+    type: Type.Literal("RecordNoShow"),
+    reservationId: ReservationId,
+    parkingLotId: ParkingLotId,
+    now: Timestamp,
+  },
+  { additionalProperties: false },
+);
+
+export const BeginClosure = Type.Object(
+  { type: Type.Literal("BeginClosure"), closureId: Identifier, parkingLotId: ParkingLotId, now: Timestamp },
+  { additionalProperties: false },
+);
+
 export const ParkingLotCommand = Type.Union([
   RegisterParkingLot,
   ReserveParking,
@@ -158,6 +177,8 @@ export const ParkingLotCommand = Type.Union([
   CheckOut,
   CloseParkingLot,
   ChangeCapacity,
+  RecordNoShow,
+  BeginClosure,
 ]);
 export type ParkingLotCommand = Static<typeof ParkingLotCommand>;
 export type RegisterParkingLot = Static<typeof RegisterParkingLot>;
@@ -167,3 +188,5 @@ export type CheckIn = Static<typeof CheckIn>;
 export type CheckOut = Static<typeof CheckOut>;
 export type CloseParkingLot = Static<typeof CloseParkingLot>;
 export type ChangeCapacity = Static<typeof ChangeCapacity>;
+export type RecordNoShow = Static<typeof RecordNoShow>;
+export type BeginClosure = Static<typeof BeginClosure>;

@@ -44,6 +44,12 @@ export const ParkingReservedData = Type.Object(
     // Optional since issue 9: without them the reservation is open-ended, as every older one is.
     startsAt: Type.Optional(Timestamp),
     endsAt: Type.Optional(Timestamp),
+    // Since issue 17, both for open-ended bookings only. When the lot's next closure begins, which
+    // cancels the booking if it is still RESERVED then (a closure created later says so itself).
+    mustLeaveBy: Type.Optional(Timestamp),
+    // The rate the stay is priced at on check-out (a lot with a rate prices an open-ended stay
+    // then: `amount` is 0 until the check-out event carries the price).
+    hourlyRate: Type.Optional(HourlyRate),
   },
   { ...strict, $id: "ParkingReserved" },
 );
@@ -88,8 +94,28 @@ export const ReservationCheckedOutData = Type.Object(
     customerId: CustomerId,
     checkedOutAt: Timestamp,
     ...ENDED_WINDOW,
+    // Since issue 17: the price of an open-ended stay on a lot with a rate, fixed now.
+    amount: Type.Optional(Amount),
+    // Since issue 17: what staying past `endsAt` costs at the lot's rate (absent: nothing).
+    overstayCharge: Type.Optional(Amount),
   },
   { ...strict, $id: "ReservationCheckedOut" },
+);
+
+/**
+ * A window ended without a check-in: the reservation is NO_SHOW (the clock showed it so at once;
+ * the scheduler records it). Its coupon is revoked.
+ */
+export const ReservationNoShowData = Type.Object(
+  {
+    reservationId: ReservationId,
+    parkingLotId: ParkingLotId,
+    customerId: CustomerId,
+    startsAt: Timestamp,
+    endsAt: Timestamp,
+    recordedAt: Timestamp,
+  },
+  { ...strict, $id: "ReservationNoShow" },
 );
 
 /** The lot takes no reservation overlapping [from, until); the ones it overlapped are canceled in the same append. */
@@ -103,6 +129,23 @@ export const ParkingLotClosedData = Type.Object(
     closedAt: Timestamp,
   },
   { ...strict, $id: "ParkingLotClosed" },
+);
+
+/**
+ * A closure began (appended by the scheduler when its `from` passes): the open-ended bookings still
+ * RESERVED are canceled in the same append (reason `lot-closed`), and the cars in the lot then are
+ * listed for operators (they are not canceled out of the lot).
+ */
+export const ParkingLotClosureBeganData = Type.Object(
+  {
+    closureId: Identifier,
+    parkingLotId: ParkingLotId,
+    from: Timestamp,
+    until: Timestamp,
+    carsInLot: Type.Array(ReservationId, { maxItems: 100_000 }),
+    recordedAt: Timestamp,
+  },
+  { ...strict, $id: "ParkingLotClosureBegan" },
 );
 
 export const ParkingLotCapacityChangedData = Type.Object(
@@ -139,7 +182,9 @@ export const EventDataSchemas = {
   ReservationCanceled: ReservationCanceledData,
   ReservationCheckedIn: ReservationCheckedInData,
   ReservationCheckedOut: ReservationCheckedOutData,
+  ReservationNoShow: ReservationNoShowData,
   ParkingLotClosed: ParkingLotClosedData,
+  ParkingLotClosureBegan: ParkingLotClosureBeganData,
   ParkingLotCapacityChanged: ParkingLotCapacityChangedData,
   CouponIssued: CouponIssuedData,
   CouponRevoked: CouponRevokedData,

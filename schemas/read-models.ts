@@ -13,15 +13,17 @@ import {
   ReservationId,
   Timestamp,
 } from "./common.js";
+import { RESERVATION_STATUSES } from "./reservation-time.js";
 
 /** Shapes served by the query API and answered by the command API. */
 
-export const ReservationStatus = Type.Union([
-  Type.Literal("RESERVED"),
-  Type.Literal("CHECKED_IN"),
-  Type.Literal("COMPLETED"),
-  Type.Literal("CANCELED"),
-]);
+export const ReservationStatus = Type.Union(
+  RESERVATION_STATUSES.map((status) => Type.Literal(status)),
+  {
+    description:
+      "RESERVED (booked), CHECKED_IN (the car is in), OVERSTAYING (checked in, past endsAt), COMPLETED (checked out), NO_SHOW (a window that ended without a check-in), CANCELED. The status the clock gives at the moment of the answer.",
+  },
+);
 export type ReservationStatus = Static<typeof ReservationStatus>;
 export const CouponStatus = Type.Union([Type.Literal("ISSUED"), Type.Literal("REVOKED")]);
 
