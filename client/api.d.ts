@@ -300,7 +300,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Close the lot over [from, until): cancels the reservations it overlaps (operator)
+         * Close the lot over [from, until) (operator): refuses bookings overlapping it, cancels the windows it overlaps now and, when it begins, the open-ended bookings not checked in
          * @description **Access**: Needs a bearer token with the role `operator`.
          */
         post: operations["closeParkingLot"];
@@ -988,7 +988,7 @@ export interface components {
         };
         ReservationAccepted: {
             /**
-             * @description Price in the currency's minor unit (e.g. KRW).
+             * @description The price agreed: the window's quote on a lot with a rate, the client's amount on one without; 0 for an open-ended stay on a lot with a rate, priced at check-out (see `hourlyRate`).
              * @example 5000
              */
             amount: number;
@@ -1010,6 +1010,16 @@ export interface components {
              */
             endsAt?: string;
             /**
+             * @description An open-ended stay on a lot with a rate: the rate it is priced at on check-out, from check-in.
+             * @example 3000
+             */
+            hourlyRate?: number;
+            /**
+             * Format: date-time
+             * @description An open-ended booking made before a closure of the lot: when that closure begins, which cancels the booking if the car has not checked in.
+             */
+            mustLeaveBy?: string;
+            /**
              * @description Parking lot identifier.
              * @example 1
              */
@@ -1030,7 +1040,8 @@ export interface components {
              * @description ISO 8601 UTC timestamp.
              */
             startsAt?: string;
-            status: "RESERVED" | "CHECKED_IN" | "COMPLETED" | "CANCELED";
+            /** @description RESERVED (booked), CHECKED_IN (the car is in), OVERSTAYING (checked in, past endsAt), COMPLETED (checked out), NO_SHOW (a window that ended without a check-in), CANCELED. The status the clock gives at the moment of the answer. */
+            status: "RESERVED" | "CHECKED_IN" | "OVERSTAYING" | "COMPLETED" | "NO_SHOW" | "CANCELED";
         };
         ReservationCanceledResponse: {
             /**
@@ -1138,12 +1149,23 @@ export interface components {
                  * @description ISO 8601 UTC timestamp.
                  */
                 startsAt?: string;
-                status: "RESERVED" | "CHECKED_IN" | "COMPLETED" | "CANCELED";
+                /** @description RESERVED (booked), CHECKED_IN (the car is in), OVERSTAYING (checked in, past endsAt), COMPLETED (checked out), NO_SHOW (a window that ended without a check-in), CANCELED. The status the clock gives at the moment of the answer. */
+                status: "RESERVED" | "CHECKED_IN" | "OVERSTAYING" | "COMPLETED" | "NO_SHOW" | "CANCELED";
             }[];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: string | null;
         };
         ReservationStepResponse: {
+            /**
+             * @description A check-out of an open-ended stay on a lot with a rate: its price, from check-in to now.
+             * @example 5000
+             */
+            amount?: number;
+            /**
+             * @description A check-out past the window's end: the minutes past it at the lot's rate (same rounding).
+             * @example 5000
+             */
+            overstayCharge?: number;
             /**
              * @description Parking lot identifier.
              * @example 1
@@ -1160,7 +1182,8 @@ export interface components {
              * @example CUST1
              */
             reservationId: string;
-            status: "RESERVED" | "CHECKED_IN" | "COMPLETED" | "CANCELED";
+            /** @description RESERVED (booked), CHECKED_IN (the car is in), OVERSTAYING (checked in, past endsAt), COMPLETED (checked out), NO_SHOW (a window that ended without a check-in), CANCELED. The status the clock gives at the moment of the answer. */
+            status: "RESERVED" | "CHECKED_IN" | "OVERSTAYING" | "COMPLETED" | "NO_SHOW" | "CANCELED";
         };
         ReservationView: {
             /**
@@ -1247,11 +1270,12 @@ export interface components {
              * @description ISO 8601 UTC timestamp.
              */
             startsAt?: string;
-            status: "RESERVED" | "CHECKED_IN" | "COMPLETED" | "CANCELED";
+            /** @description RESERVED (booked), CHECKED_IN (the car is in), OVERSTAYING (checked in, past endsAt), COMPLETED (checked out), NO_SHOW (a window that ended without a check-in), CANCELED. The status the clock gives at the moment of the answer. */
+            status: "RESERVED" | "CHECKED_IN" | "OVERSTAYING" | "COMPLETED" | "NO_SHOW" | "CANCELED";
         };
         ReserveParkingBody: {
             /**
-             * @description Price in the currency's minor unit (e.g. KRW).
+             * @description Price in the currency's minor unit (e.g. KRW), at least 1. Required on a lot without an hourly rate; on a lot with one, a window's amount may be left out or must equal its quote (else 409 price-changed), and an open-ended booking's must be left out (it is priced at check-out).
              * @example 5000
              */
             amount?: number;
@@ -1269,13 +1293,13 @@ export interface components {
             customerId?: string;
             /**
              * Format: date-time
-             * @description RFC 3339 date-time with an offset (e.g. `2026-11-23T10:00:00+09:00`); stored in UTC.
+             * @description End of the window (exclusive): at least 15 minutes after startsAt and after now, at most 24 hours after startsAt.
              * @example 2026-11-23T10:00:00+09:00
              */
             endsAt?: string;
             /**
              * Format: date-time
-             * @description RFC 3339 date-time with an offset (e.g. `2026-11-23T10:00:00+09:00`); stored in UTC.
+             * @description Start of the window (with endsAt; both or neither: without them the booking is open-ended). At most 5 minutes in the past and at most 90 days ahead.
              * @example 2026-11-23T10:00:00+09:00
              */
             startsAt?: string;
@@ -3728,6 +3752,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `/problems/too-many-closures`: The lot already has the most closures that have not ended. */
+            409: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 409;
+                        /** @enum {unknown} */
+                        type?: "/problems/too-many-closures";
+                    };
+                };
+            };
             /** @description `/problems/payload-too-large`: The body is too large. */
             413: {
                 headers: {
@@ -4236,7 +4277,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/reservation-not-active`: The reservation is no longer active. */
+            /** @description `/problems/reservation-not-active`: The reservation is no longer active. `/problems/reservation-checked-in`: The car is in the lot: the reservation cannot be canceled by its customer. */
             409: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -4249,7 +4290,7 @@ export interface operations {
                         /** @constant */
                         status?: 409;
                         /** @enum {unknown} */
-                        type?: "/problems/reservation-not-active";
+                        type?: "/problems/reservation-not-active" | "/problems/reservation-checked-in";
                     };
                 };
             };
@@ -4819,7 +4860,7 @@ export interface operations {
                  * @description The last segment of a problem's `type`.
                  * @example parking-lot-full
                  */
-                name: "validation" | "malformed-json" | "unsupported-media-type" | "payload-too-large" | "not-found" | "method-not-allowed" | "parking-lot-not-found" | "reservation-not-found" | "parking-lot-full" | "parking-lot-id-taken" | "idempotency-key-reused" | "reservation-not-active" | "not-checked-in" | "check-in-too-early" | "price-changed" | "too-many-active-reservations" | "parking-lot-closed" | "capacity-too-low" | "concurrency-conflict" | "rate-limited" | "overloaded" | "store-unavailable" | "position-not-reached" | "service-unavailable" | "shutting-down" | "unauthorized" | "forbidden" | "sign-in-failed" | "identity-provider-unavailable" | "internal";
+                name: "validation" | "malformed-json" | "unsupported-media-type" | "payload-too-large" | "not-found" | "method-not-allowed" | "parking-lot-not-found" | "reservation-not-found" | "parking-lot-full" | "parking-lot-id-taken" | "idempotency-key-reused" | "reservation-not-active" | "not-checked-in" | "check-in-too-early" | "price-changed" | "too-many-active-reservations" | "parking-lot-closed" | "reservation-checked-in" | "too-many-closures" | "capacity-too-low" | "concurrency-conflict" | "rate-limited" | "overloaded" | "store-unavailable" | "position-not-reached" | "service-unavailable" | "shutting-down" | "unauthorized" | "forbidden" | "sign-in-failed" | "identity-provider-unavailable" | "internal";
             };
             cookie?: never;
         };
@@ -5131,7 +5172,7 @@ export interface operations {
                 /** @description Parking lot identifier. */
                 parkingLotId?: string;
                 /** @description The status each reservation is shown with at this moment: RESERVED and CHECKED_IN leave out windows that have ended, COMPLETED includes them. */
-                status?: "RESERVED" | "CHECKED_IN" | "COMPLETED" | "CANCELED";
+                status?: "RESERVED" | "CHECKED_IN" | "OVERSTAYING" | "COMPLETED" | "NO_SHOW" | "CANCELED";
             };
             header?: {
                 /**

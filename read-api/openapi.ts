@@ -261,7 +261,12 @@ export const OPERATIONS: readonly Operation[] = [
       pathParameter("reservationId", ReservationId, RESERVATION_ID),
     ],
     body: { schema: CancelReservationBody, required: false, example: { reason: "일정 변경" } },
-    problems: ["parking-lot-not-found", "reservation-not-found", "reservation-not-active"],
+    problems: [
+      "parking-lot-not-found",
+      "reservation-not-found",
+      "reservation-not-active",
+      "reservation-checked-in",
+    ],
     responses: { "200": jsonResponse("Canceled.", "ReservationCanceledResponse") },
   },
   {
@@ -303,14 +308,15 @@ export const OPERATIONS: readonly Operation[] = [
     operationId: "closeParkingLot",
     side: "commands",
     tag: "commands",
-    summary: "Close the lot over [from, until): cancels the reservations it overlaps (operator)",
+    summary:
+      "Close the lot over [from, until) (operator): refuses bookings overlapping it, cancels the windows it overlaps now and, when it begins, the open-ended bookings not checked in",
     parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
     body: {
       schema: CloseParkingLotBody,
       required: true,
       example: { from: "2026-11-23T13:00:00+09:00", until: "2026-11-23T15:00:00+09:00", reason: "repaving" },
     },
-    problems: ["parking-lot-not-found"],
+    problems: ["parking-lot-not-found", "too-many-closures"],
     responses: {
       "201": jsonResponse(
         "Closed; the canceled reservations are listed. Location names the lot, whose `closures` lists this one by `closureId` (read it with `minPosition` = `position` to see it at once).",

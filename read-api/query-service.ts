@@ -114,11 +114,11 @@ export function statusFilters(status: ReservationStatus | undefined, now: number
     case "CANCELED":
       return [{ status }];
     case "COMPLETED":
-      return [
-        { status: "COMPLETED" },
-        { status: "RESERVED", endsAt: ended },
-        { status: "CHECKED_IN", endsAt: ended },
-      ];
+      return [{ status: "COMPLETED" }];
+    case "NO_SHOW":
+      return [{ status: "NO_SHOW" }, { status: "RESERVED", endsAt: ended }];
+    case "OVERSTAYING":
+      return [{ status: "CHECKED_IN", endsAt: ended }];
   }
 }
 

@@ -9,6 +9,7 @@ import {
   Instant,
   LotName,
   MaxActivePerCustomer,
+  OfferedAmount,
   ParkingLotId,
   Reason,
   ReservationId,
@@ -39,9 +40,21 @@ export const ReserveParkingBody = Type.Object(
       }),
     ),
     carNumber: CarNumber,
-    amount: Type.Optional(Amount),
-    startsAt: Type.Optional(Instant),
-    endsAt: Type.Optional(Instant),
+    amount: Type.Optional(OfferedAmount),
+    startsAt: Type.Optional(
+      Type.String({
+        ...Instant,
+        description:
+          "Start of the window (with endsAt; both or neither: without them the booking is open-ended). At most 5 minutes in the past and at most 90 days ahead.",
+      }),
+    ),
+    endsAt: Type.Optional(
+      Type.String({
+        ...Instant,
+        description:
+          "End of the window (exclusive): at least 15 minutes after startsAt and after now, at most 24 hours after startsAt.",
+      }),
+    ),
   },
   { additionalProperties: false, $id: "ReserveParkingBody" },
 );
@@ -95,7 +108,7 @@ export const ReserveParking = Type.Object(
     customerId: CustomerId,
     carNumber: CarNumber,
     /** What the client offers; required without an hourly rate, checked against the quote with one. */
-    amount: Type.Optional(Amount),
+    amount: Type.Optional(OfferedAmount),
     /** UTC; both or neither. */
     startsAt: Type.Optional(Timestamp),
     endsAt: Type.Optional(Timestamp),

@@ -62,6 +62,15 @@ export const Amount = Type.Integer({
   examples: [5000],
 });
 
+/** An amount a client offers for a booking: a positive price (0 would be a free booking). */
+export const OfferedAmount = Type.Integer({
+  minimum: 1,
+  maximum: 100_000_000,
+  description:
+    "Price in the currency's minor unit (e.g. KRW), at least 1. Required on a lot without an hourly rate; on a lot with one, a window's amount may be left out or must equal its quote (else 409 price-changed), and an open-ended booking's must be left out (it is priced at check-out).",
+  examples: [5000],
+});
+
 export const HourlyRate = Type.Integer({
   minimum: 1,
   maximum: 1_000_000,

@@ -262,9 +262,22 @@ export const ReservationAccepted = Type.Object(
     parkingLotId: ParkingLotId,
     customerId: CustomerId,
     carNumber: CarNumber,
-    amount: Amount,
+    amount: Type.Integer({
+      ...Amount,
+      description:
+        "The price agreed: the window's quote on a lot with a rate, the client's amount on one without; 0 for an open-ended stay on a lot with a rate, priced at check-out (see `hourlyRate`).",
+    }),
     startsAt: Type.Optional(Timestamp),
     endsAt: Type.Optional(Timestamp),
+    mustLeaveBy: Type.Optional({
+      ...Timestamp,
+      description:
+        "An open-ended booking made before a closure of the lot: when that closure begins, which cancels the booking if the car has not checked in.",
+    }),
+    hourlyRate: Type.Optional({
+      ...HourlyRate,
+      description: "An open-ended stay on a lot with a rate: the rate it is priced at on check-out, from check-in.",
+    }),
     status: ReservationStatus,
     position: PositionString,
   },
@@ -276,6 +289,14 @@ export const ReservationStepResponse = Type.Object(
     reservationId: ReservationId,
     parkingLotId: ParkingLotId,
     status: ReservationStatus,
+    amount: Type.Optional({
+      ...Amount,
+      description: "A check-out of an open-ended stay on a lot with a rate: its price, from check-in to now.",
+    }),
+    overstayCharge: Type.Optional({
+      ...Amount,
+      description: "A check-out past the window's end: the minutes past it at the lot's rate (same rounding).",
+    }),
     position: PositionString,
   },
   { $id: "ReservationStepResponse" },

@@ -90,6 +90,16 @@ export const PROBLEM_TYPES = {
     title: "The parking lot is closed for part of this window",
     help: "Choose a window outside the closure [`from`, `until`).",
   },
+  "reservation-checked-in": {
+    status: 409,
+    title: "The car is in the lot: the reservation cannot be canceled by its customer",
+    help: "Check out instead (POST …/check-out); an operator may cancel it, with a reason.",
+  },
+  "too-many-closures": {
+    status: 409,
+    title: "The lot already has the most closures that have not ended",
+    help: "`limit` closures may be pending at once; wait for one to end.",
+  },
   "capacity-too-low": {
     status: 409,
     title: "Reservations already hold more spots than the new capacity",

@@ -19,6 +19,7 @@ import { ParkingLotId, ReservationId } from "../../schemas/common.js";
 import type { CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
 import {
   DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
+  mustLeaveBy,
   type Rejection,
   reservationStatus,
 } from "../parking-lot/decider.js";
@@ -112,9 +113,24 @@ function rejectionProblem(rejection: Rejection): ProblemError {
         errors: [{ field: rejection.field, message: rejection.detail }],
       });
     case "AmountRequired":
-      return new ProblemError("validation", "amount is required: this lot has no hourly rate to price it.", {
-        errors: [{ field: "amount", message: "is required for a lot without an hourly rate" }],
-      });
+      return new ProblemError(
+        "validation",
+        `amount is required: parking lot ${rejection.parkingLotId} has no hourly rate to price the stay, so the booking names its price.`,
+        { errors: [{ field: "amount", message: "is required for a lot without an hourly rate" }] },
+      );
+    case "AmountNotAccepted":
+      return new ProblemError(
+        "validation",
+        `amount must be left out: parking lot ${rejection.parkingLotId} prices an open-ended stay itself at check-out, at ${rejection.hourlyRate} an hour from check-in (${rejection.offered} was sent).`,
+        {
+          errors: [
+            {
+              field: "amount",
+              message: `must be left out: an open-ended stay is priced at check-out at ${rejection.hourlyRate} an hour`,
+            },
+          ],
+        },
+      );
     case "AmountNotPositive":
       return new ProblemError("validation", "amount must be positive.", {
         errors: [{ field: "amount", message: "must be greater than 0" }],
@@ -122,8 +138,13 @@ function rejectionProblem(rejection: Rejection): ProblemError {
     case "PriceChanged":
       return new ProblemError(
         "price-changed",
-        `This window costs ${rejection.quote}; send that amount, or none to accept the quote.`,
-        { parkingLotId: rejection.parkingLotId, quote: rejection.quote, amount: rejection.quote },
+        `This window costs ${rejection.quote}, not the ${rejection.offered} sent; send ${rejection.quote}, or no amount to accept the quote.`,
+        {
+          parkingLotId: rejection.parkingLotId,
+          quote: rejection.quote,
+          amount: rejection.quote,
+          offered: rejection.offered,
+        },
       );
     case "TooManyActiveReservations":
       return new ProblemError(
@@ -137,6 +158,26 @@ function rejectionProblem(rejection: Rejection): ProblemError {
         `Parking lot ${rejection.parkingLotId} is closed from ${rejection.from} until ${rejection.until}.`,
         { parkingLotId: rejection.parkingLotId, from: rejection.from, until: rejection.until },
       );
+    case "CheckedIn":
+      return new ProblemError(
+        "reservation-checked-in",
+        `Reservation ${rejection.reservationId} is ${rejection.status}: the car is in the lot, so it cannot be canceled; check out instead.`,
+        {
+          parkingLotId: rejection.parkingLotId,
+          reservationId: rejection.reservationId,
+          reservationStatus: rejection.status,
+        },
+      );
+    case "TooManyClosures":
+      return new ProblemError(
+        "too-many-closures",
+        `Parking lot ${rejection.parkingLotId} already has ${rejection.limit} closures that have not ended; wait for one to end.`,
+        { parkingLotId: rejection.parkingLotId, limit: rejection.limit },
+      );
+    case "ClosureNotFound":
+    case "NotDue":
+      // Only the scheduler sends the commands these answer; no route can reach them.
+      return new ProblemError("internal", "A time-driven command was refused.");
     case "CapacityTooLow":
       return new ProblemError(
         "capacity-too-low",
@@ -238,6 +279,11 @@ export function commandRoutes(handler: ParkingLotCommandHandler, options: Comman
       const record =
         result.state.kind === "registered" ? result.state.reservations.get(reservationId) : undefined;
       const status = reservationStatus(result.state, reservationId, clock().getTime()) ?? "RESERVED";
+      const leaveBy = mustLeaveBy(result.state, reservationId);
+      const pricedAtCheckOut =
+        result.state.kind === "registered" && !record?.startsAt && record?.amount === 0
+          ? result.state.hourlyRate
+          : undefined;
       if (replayed) res.setHeader("Idempotent-Replayed", "true");
       res
         .status(replayed ? 200 : 201)
@@ -249,6 +295,8 @@ export function commandRoutes(handler: ParkingLotCommandHandler, options: Comman
           carNumber,
           amount: record?.amount ?? body.amount,
           ...(record?.startsAt ? { startsAt: record.startsAt, endsAt: record.endsAt } : {}),
+          ...(leaveBy ? { mustLeaveBy: leaveBy } : {}),
+          ...(pricedAtCheckOut ? { hourlyRate: pricedAtCheckOut } : {}),
           status,
           position: positionOf(result),
         });
@@ -296,7 +344,16 @@ export function commandRoutes(handler: ParkingLotCommandHandler, options: Comman
           caller,
         );
         const status = reservationStatus(result.state, reservationId, clock().getTime());
-        res.status(200).json({ reservationId, parkingLotId, status, position: positionOf(result) });
+        // What the check-out charged (an open-ended stay's price, an overstay), when it did now.
+        const charged = result.events.find((e) => e.type === "ReservationCheckedOut")?.data;
+        res.status(200).json({
+          reservationId,
+          parkingLotId,
+          status,
+          ...(charged?.amount !== undefined ? { amount: charged.amount } : {}),
+          ...(charged?.overstayCharge !== undefined ? { overstayCharge: charged.overstayCharge } : {}),
+          position: positionOf(result),
+        });
       },
     );
   }

@@ -1,27 +1,39 @@
 import { Map as ImmutableMap, Set as ImmutableSet, List } from "immutable";
 import type {
+  BeginClosure,
   CancelReservation,
   ChangeCapacity,
   CheckIn,
   CheckOut,
   CloseParkingLot,
   ParkingLotCommand,
+  RecordNoShow,
   RegisterParkingLot,
   ReserveParking,
 } from "../../schemas/commands.js";
 import type { EventOfType } from "../../schemas/events.js";
-import { quote } from "../../schemas/pricing.js";
+import {
+  closureProblem,
+  isActive,
+  openEndedStayPrice,
+  overstayCharge,
+  quote,
+  type RecordedStatus,
+  type ReservationStatus,
+  type Span,
+  statusAt as statusOfReservation,
+  WINDOW_RULES,
+  windowProblem,
+} from "../../schemas/reservation-time.js";
 import {
   addWindow,
   emptyOccupancy,
-  type Interval,
   isIndexed,
   type Occupancy,
   overlapping,
   peak,
   pruneEnded,
   removeWindow,
-  WINDOW_RULES,
 } from "./occupancy.js";
 import { ReservationBook } from "./reservation-book.js";
 
@@ -29,10 +41,14 @@ import { ReservationBook } from "./reservation-book.js";
  * The parking-lot aggregate as a decider: pure functions, no I/O.
  * One lot's whole life is one stream, so this state is the consistency boundary for capacity.
  *
- * Capacity at every instant: open-ended reservations hold a spot from when they were made until
- * canceled or checked out, so each active one counts at every future instant; windowed ones hold
- * [startsAt, endsAt) and live in the `occupancy` index (see occupancy.ts), from which ended windows
- * are pruned as time passes.
+ * What holds a spot when (the time rules themselves live in schemas/reservation-time.ts, shared
+ * with the views):
+ * - a window holds [startsAt, endsAt), in the `occupancy` index (see occupancy.ts), from which
+ *   ended windows are pruned as time passes;
+ * - an open-ended booking still RESERVED holds a spot from when it was made until the first
+ *   closure that begins after it (`mustLeaveBy`), or for ever while no closure is ahead;
+ * - a car in the lot (`inLot`) holds its spot until it checks out, however long past its window:
+ *   an overstaying car counts at every instant from its endsAt on.
  */
 
 export type ParkingLotEvent =
@@ -41,10 +57,12 @@ export type ParkingLotEvent =
   | EventOfType<"ReservationCanceled">
   | EventOfType<"ReservationCheckedIn">
   | EventOfType<"ReservationCheckedOut">
+  | EventOfType<"ReservationNoShow">
   | EventOfType<"ParkingLotClosed">
+  | EventOfType<"ParkingLotClosureBegan">
   | EventOfType<"ParkingLotCapacityChanged">;
 
-export type ReservationStatus = "RESERVED" | "CHECKED_IN" | "COMPLETED" | "CANCELED";
+export type { ReservationStatus };
 
 export interface ReservationRecord {
   readonly customerId: string;
@@ -52,8 +70,23 @@ export interface ReservationRecord {
   readonly amount: number;
   readonly startsAt?: string;
   readonly endsAt?: string;
-  /** As recorded by events; a window that has ended reads COMPLETED through `statusAt`. */
-  readonly status: ReservationStatus;
+  /** As recorded by events; the status at an instant is `statusAt` (the clock adds the rest). */
+  readonly status: RecordedStatus;
+}
+
+/** A car in the lot: when its window ends (Infinity for an open-ended booking) and when it came in. */
+export interface CarInLot {
+  readonly endsAt: number;
+  readonly checkedInAt: number;
+}
+
+/** A closure the lot knows: until it has begun, and then until it has ended. */
+export interface Closure {
+  readonly closureId: string;
+  readonly from: number;
+  readonly until: number;
+  /** Whether its begin was recorded (ParkingLotClosureBegan). */
+  readonly began: boolean;
 }
 
 export const DEFAULT_MAX_ACTIVE_PER_CUSTOMER = 4;
@@ -67,22 +100,27 @@ export type ParkingLotState =
       readonly capacity: number;
       readonly hourlyRate?: number;
       readonly maxActivePerCustomer: number;
-      /** Reservations holding or going to hold a spot (open-ended active + windowed not yet pruned). */
+      /** Informational (no decision reads it): reservations holding or going to hold a spot. */
       readonly activeReservations: number;
       /**
-       * Every reservation id the lot ever accepted with what it asked for, so that an ended id still
-       * answers (cancel → 409, a retried Idempotency-Key → the same answer). This is the one part
-       * that grows with history: a small record per id (see docs/domain.md, "Ended reservations").
+       * The reservation records a command may name, with what each asked for, so that an ended id
+       * still answers (cancel → 409, a retried Idempotency-Key → the same answer). Ended ones are
+       * taken out by `forgetEnded` and kept outside (see docs/domain.md, "Ended reservations").
        */
       readonly reservations: ReservationBook;
-      /** Active open-ended reservations: each holds a spot at every instant from now on. */
-      readonly openEnded: ImmutableSet<string>;
+      /** Active open-ended reservations (reserved or in the lot), with when each was made. */
+      readonly openEnded: ImmutableMap<string, number>;
       /** Windowed reservations that may still hold a spot, by the hour they start. */
       readonly occupancy: Occupancy;
+      /** Cars in the lot (checked in, not yet out): each holds its spot until it checks out. */
+      readonly inLot: ImmutableMap<string, CarInLot>;
       /** Per customer, their reservations that may still be active (bounded by the limit + pruning lag). */
       readonly byCustomer: ImmutableMap<string, ImmutableSet<string>>;
-      /** Closures that have not ended more than the skew ago (the rest is dropped at the next closure). */
-      readonly closures: List<{ readonly from: number; readonly until: number }>;
+      /**
+       * Closures not yet begun, and those begun that have not ended more than the skew ago (the
+       * rest is dropped at the next closure). At most WINDOW_RULES.maxPendingClosures not ended.
+       */
+      readonly closures: List<Closure>;
       /**
        * How many ended reservations this state has left out (`forgetEnded`): their records are
        * kept outside the state (the lot snapshot store's archive), and looked up there when a
@@ -110,6 +148,13 @@ export type Rejection =
     }
   | { readonly code: "NotCheckedIn"; readonly parkingLotId: string; readonly reservationId: string }
   | {
+      /** A customer cannot cancel once the car is in: checking out ends the stay. */
+      readonly code: "CheckedIn";
+      readonly parkingLotId: string;
+      readonly reservationId: string;
+      readonly status: ReservationStatus;
+    }
+  | {
       readonly code: "CheckInTooEarly";
       readonly parkingLotId: string;
       readonly reservationId: string;
@@ -123,13 +168,33 @@ export type Rejection =
     }
   | { readonly code: "AmountRequired"; readonly parkingLotId: string }
   | { readonly code: "AmountNotPositive"; readonly parkingLotId: string }
-  | { readonly code: "PriceChanged"; readonly parkingLotId: string; readonly quote: number }
+  | {
+      /** A lot with a rate prices an open-ended stay itself, at check-out. */
+      readonly code: "AmountNotAccepted";
+      readonly parkingLotId: string;
+      readonly hourlyRate: number;
+      readonly offered: number;
+    }
+  | {
+      readonly code: "PriceChanged";
+      readonly parkingLotId: string;
+      readonly quote: number;
+      readonly offered: number;
+    }
   | { readonly code: "TooManyActiveReservations"; readonly parkingLotId: string; readonly limit: number }
   | {
       readonly code: "LotClosed";
       readonly parkingLotId: string;
       readonly from: string;
       readonly until: string;
+    }
+  | { readonly code: "TooManyClosures"; readonly parkingLotId: string; readonly limit: number }
+  | { readonly code: "ClosureNotFound"; readonly parkingLotId: string; readonly closureId: string }
+  | {
+      /** A time-driven fact asked for before it falls due. */
+      readonly code: "NotDue";
+      readonly parkingLotId: string;
+      readonly at: string;
     }
   | {
       readonly code: "CapacityTooLow";
@@ -152,18 +217,39 @@ const windowOf = (record: ReservationRecord | undefined) =>
   record?.startsAt && record.endsAt ? { startsAt: record.startsAt, endsAt: record.endsAt } : {};
 const iso = (epochMs: number): string => new Date(epochMs).toISOString();
 
-export { quote } from "../../schemas/pricing.js";
+export { quote };
 
-/** A reservation's status at an instant: a window that has ended is COMPLETED. */
-export function statusAt(record: ReservationRecord, now: number): ReservationStatus {
-  if (
-    (record.status === "RESERVED" || record.status === "CHECKED_IN") &&
-    record.endsAt &&
-    ms(record.endsAt) <= now
-  )
-    return "COMPLETED";
-  return record.status;
+/**
+ * When an open-ended booking made at `madeAt` and still RESERVED must leave: the start of the
+ * earliest closure not yet begun that starts after it was made (its beginning cancels the booking).
+ * Undefined while no closure is ahead of it.
+ */
+function leaveAt(lot: RegisteredLot, madeAt: number): number | undefined {
+  let at: number | undefined;
+  for (const c of lot.closures) if (!c.began && c.from >= madeAt && (at === undefined || c.from < at)) at = c.from;
+  return at;
 }
+
+/**
+ * A reservation's status at an instant (schemas/reservation-time.ts): a window over without a
+ * check-in is NO_SHOW, a car past its window OVERSTAYING, an open-ended booking still RESERVED
+ * when its lot's next closure begins CANCELED (`madeAt`: when it was made).
+ */
+export function statusAt(
+  record: ReservationRecord,
+  now: number,
+  lot?: RegisteredLot,
+  madeAt?: number,
+): ReservationStatus {
+  if (record.status !== "RESERVED" || record.endsAt !== undefined || lot === undefined || madeAt === undefined)
+    return statusOfReservation(record, now);
+  const at = leaveAt(lot, madeAt);
+  return statusOfReservation({ ...record, ...(at !== undefined ? { mustLeaveBy: iso(at) } : {}) }, now);
+}
+
+/** The status of reservation `id` of the lot at `now`. */
+const statusIn = (lot: RegisteredLot, id: string, record: ReservationRecord, now: number) =>
+  statusAt(record, now, lot, lot.openEnded.get(id));
 
 export function decide(command: ParkingLotCommand, state: ParkingLotState): Decision {
   switch (command.type) {
@@ -181,6 +267,10 @@ export function decide(command: ParkingLotCommand, state: ParkingLotState): Deci
       return close(command, state);
     case "ChangeCapacity":
       return changeCapacity(command, state);
+    case "RecordNoShow":
+      return recordNoShow(command, state);
+    case "BeginClosure":
+      return beginClosure(command, state);
   }
 }
 
@@ -210,40 +300,74 @@ function register(command: RegisterParkingLot, state: ParkingLotState): Decision
   });
 }
 
-/** Checks a window against the documented bounds; undefined when it is fine. */
-function windowProblem(startsAt: number, endsAt: number, now: number): Rejection | undefined {
-  const invalid = (field: string, detail: string): Rejection => ({ code: "InvalidWindow", field, detail });
-  if (Number.isNaN(startsAt)) return invalid("startsAt", "is not a valid instant");
-  if (Number.isNaN(endsAt)) return invalid("endsAt", "is not a valid instant");
-  if (startsAt < now - WINDOW_RULES.maxSkewMs) return invalid("startsAt", "is in the past");
-  if (startsAt > now + WINDOW_RULES.maxLeadMs) return invalid("startsAt", "is more than 90 days ahead");
-  if (endsAt <= startsAt) return invalid("endsAt", "must be after startsAt");
-  if (endsAt - startsAt > WINDOW_RULES.maxLengthMs)
-    return invalid("endsAt", "makes the window longer than 24 hours");
-  return undefined;
-}
-
 /**
- * The spots held at the busiest instant of [from, until), open-ended ones included. Every window
- * in the index holds its spot over its interval: a canceled one is taken out (`release`), and a
- * checked-out one is kept cut short at its check-out, since it held the spot until then (which
- * matters to a window starting up to the skew in the past). So the windows found are counted as
- * they are, without looking up each one's record.
+ * The spots held at the busiest instant of [from, until), decided at `now`:
+ * - the windows of the index overlapping the range, each as it holds its spot (a canceled one is
+ *   taken out; a checked-out one is kept cut short at its check-out, since it held the spot until
+ *   then, which matters to a window starting up to the skew in the past);
+ * - each overstaying car (in the lot past its window's end) from that end on, for ever: it holds
+ *   its spot until it checks out, whenever that is;
+ * - the open-ended bookings: those in the lot for ever, those still RESERVED until the next
+ *   closure begins (which cancels them).
+ * O(h log n + k log k) for the k windows found, plus the cars in the lot (at most the capacity).
  */
-function busiest(lot: RegisteredLot, from: number, until: number) {
-  const windows = overlapping(lot.occupancy, from, until).map(([, interval]) => interval);
-  const top = peak(windows, from, until);
-  return { held: top.held + lot.openEnded.size, at: top.at };
+function busiest(lot: RegisteredLot, from: number, until: number, now: number) {
+  const spans: Span[] = overlapping(lot.occupancy, from, until).map(([, interval]) => interval);
+  let openEndedInLot = 0;
+  for (const car of lot.inLot.values()) {
+    if (car.endsAt === Number.POSITIVE_INFINITY) openEndedInLot++;
+    else if (car.endsAt <= now) spans.push({ start: car.endsAt, end: Number.POSITIVE_INFINITY });
+  }
+  const reserved = lot.openEnded.size - openEndedInLot;
+  const closing = reserved === 0 ? undefined : leaveAt(lot, Number.NEGATIVE_INFINITY);
+  if (closing === undefined || closing >= until) {
+    // The open-ended bookings hold a spot at every instant of the range: one number.
+    const top = peak(spans, from, until);
+    return { held: top.held + lot.openEnded.size, at: top.at };
+  }
+  // A closure begins within the range: each booking still RESERVED holds its spot until the first
+  // closure after it was made (all the same one, but while the scheduler is behind).
+  // One whose closure is due already (not yet recorded) holds nothing from now on: counted as of
+  // now, like every open-ended booking (docs/domain.md, "the skew minutes").
+  for (const [id, madeAt] of lot.openEnded) {
+    const end = lot.inLot.has(id) ? now : (leaveAt(lot, madeAt) ?? Number.POSITIVE_INFINITY);
+    if (end > now) spans.push({ start: Number.NEGATIVE_INFINITY, end });
+  }
+  const top = peak(spans, from, until);
+  return { held: top.held + openEndedInLot, at: top.at };
 }
 
 function activeCount(lot: RegisteredLot, customerId: string, now: number): number {
   let count = 0;
   for (const id of lot.byCustomer.get(customerId) ?? []) {
     const record = lot.reservations.get(id);
-    const status = record && statusAt(record, now);
-    if (status === "RESERVED" || status === "CHECKED_IN") count++;
+    if (record && isActive(statusIn(lot, id, record, now))) count++;
   }
   return count;
+}
+
+/** The price of a new booking, or why it cannot be booked at the amount offered. */
+function priceOf(
+  lot: RegisteredLot,
+  command: ReserveParking,
+  window: Span | undefined,
+): { amount: number; atCheckOut: boolean } | Rejection {
+  const { parkingLotId, amount: offered } = command;
+  if (lot.hourlyRate !== undefined) {
+    if (!window) {
+      // Priced at check-out, from check-in on: nothing to agree on now.
+      if (offered !== undefined)
+        return { code: "AmountNotAccepted", parkingLotId, hourlyRate: lot.hourlyRate, offered };
+      return { amount: 0, atCheckOut: true };
+    }
+    const amount = quote(lot.hourlyRate, window.start, window.end);
+    if (offered !== undefined && offered !== amount)
+      return { code: "PriceChanged", parkingLotId, quote: amount, offered };
+    return { amount, atCheckOut: false };
+  }
+  if (offered === undefined) return { code: "AmountRequired", parkingLotId };
+  if (offered <= 0) return { code: "AmountNotPositive", parkingLotId };
+  return { amount: offered, atCheckOut: false };
 }
 
 function reserve(command: ReserveParking, state: ParkingLotState): Decision {
@@ -264,7 +388,7 @@ function reserve(command: ReserveParking, state: ParkingLotState): Decision {
       : reject({ code: "ReservationIdConflict", parkingLotId, reservationId: command.reservationId });
   }
   const now = ms(command.now);
-  let window: Interval | undefined;
+  let window: Span | undefined;
   if (command.startsAt !== undefined || command.endsAt !== undefined) {
     if (command.startsAt === undefined)
       return reject({ code: "InvalidWindow", field: "startsAt", detail: "is required with endsAt" });
@@ -273,30 +397,26 @@ function reserve(command: ReserveParking, state: ParkingLotState): Decision {
     const start = ms(command.startsAt);
     const end = ms(command.endsAt);
     const problem = windowProblem(start, end, now);
-    if (problem) return reject(problem);
+    if (problem) return reject({ code: "InvalidWindow", ...problem });
     window = { start, end };
   }
-  let amount: number;
-  if (state.hourlyRate !== undefined && window) {
-    amount = quote(state.hourlyRate, window.start, window.end);
-    if (command.amount !== undefined && command.amount !== amount)
-      return reject({ code: "PriceChanged", parkingLotId, quote: amount });
-  } else {
-    if (command.amount === undefined) return reject({ code: "AmountRequired", parkingLotId });
-    amount = command.amount;
-  }
-  if (amount <= 0) return reject({ code: "AmountNotPositive", parkingLotId });
-  // An open-ended reservation holds a spot from now on, forever until ended.
+  const price = priceOf(state, command, window);
+  if ("code" in price) return reject(price);
+  // A window holds its spot over itself; an open-ended booking from now until it is ended, or
+  // until the lot's next closure begins (which cancels it: it is told when, `mustLeaveBy`).
   const from = window ? window.start : now;
-  const until = window ? window.end : Number.POSITIVE_INFINITY;
-  // Every closure that may overlap: a window may start up to the skew in the past, so a closure
-  // that ended in those minutes still refuses it (the state keeps closures that long).
-  const closure = state.closures.find((c) => c.from < until && c.until > from);
+  const closure = window
+    ? // A window may start up to the skew in the past, so a closure that ended in those minutes
+      // still refuses it (the state keeps closures that long).
+      state.closures.find((c) => c.from < window.end && c.until > window.start)
+    : state.closures.find((c) => c.from <= now && c.until > now);
   if (closure)
     return reject({ code: "LotClosed", parkingLotId, from: iso(closure.from), until: iso(closure.until) });
+  const mustLeaveBy = window ? undefined : nextClosureAfter(state, now);
+  const until = window ? window.end : (mustLeaveBy ?? Number.POSITIVE_INFINITY);
   if (activeCount(state, command.customerId, now) >= state.maxActivePerCustomer)
     return reject({ code: "TooManyActiveReservations", parkingLotId, limit: state.maxActivePerCustomer });
-  if (busiest(state, from, until).held >= state.capacity)
+  if (busiest(state, from, until, now).held >= state.capacity)
     return reject({ code: "LotFull", parkingLotId, capacity: state.capacity });
   return accept({
     type: "ParkingReserved",
@@ -305,38 +425,42 @@ function reserve(command: ReserveParking, state: ParkingLotState): Decision {
       parkingLotId,
       customerId: command.customerId,
       carNumber: command.carNumber,
-      amount,
+      amount: price.amount,
       reservedAt: command.now,
       ...(window ? { startsAt: iso(window.start), endsAt: iso(window.end) } : {}),
+      ...(mustLeaveBy !== undefined ? { mustLeaveBy: iso(mustLeaveBy) } : {}),
+      ...(price.atCheckOut && state.hourlyRate !== undefined ? { hourlyRate: state.hourlyRate } : {}),
     },
   });
 }
 
+/** The start of the earliest closure beginning after `now`. */
+function nextClosureAfter(lot: RegisteredLot, now: number): number | undefined {
+  let next: number | undefined;
+  for (const c of lot.closures) if (c.from > now && (next === undefined || c.from < next)) next = c.from;
+  return next;
+}
+
 function cancel(command: CancelReservation, state: ParkingLotState): Decision {
   if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
-  const reservation = state.reservations.get(command.reservationId);
+  const { parkingLotId, reservationId } = command;
+  const reservation = state.reservations.get(reservationId);
   // Someone else's reservation is answered exactly like a missing one: existence is not revealed.
   if (!reservation || (command.requestedBy !== undefined && reservation.customerId !== command.requestedBy)) {
-    return reject({
-      code: "ReservationNotFound",
-      parkingLotId: command.parkingLotId,
-      reservationId: command.reservationId,
-    });
+    return reject({ code: "ReservationNotFound", parkingLotId, reservationId });
   }
-  const status = statusAt(reservation, ms(command.now));
+  const status = statusIn(state, reservationId, reservation, ms(command.now));
   if (status === "CANCELED") return accept(); // canceling twice changes nothing
-  if (status === "COMPLETED")
-    return reject({
-      code: "ReservationNotActive",
-      parkingLotId: command.parkingLotId,
-      reservationId: command.reservationId,
-      status,
-    });
+  if (status === "COMPLETED" || status === "NO_SHOW")
+    return reject({ code: "ReservationNotActive", parkingLotId, reservationId, status });
+  // The car is in the lot: its customer checks out; an operator may cancel it, which frees the spot.
+  if (reservation.status === "CHECKED_IN" && command.requestedBy !== undefined)
+    return reject({ code: "CheckedIn", parkingLotId, reservationId, status });
   return accept({
     type: "ReservationCanceled",
     data: {
-      reservationId: command.reservationId,
-      parkingLotId: command.parkingLotId,
+      reservationId,
+      parkingLotId,
       customerId: reservation.customerId,
       reason: command.reason,
       canceledAt: command.now,
@@ -362,9 +486,9 @@ function checkIn(command: CheckIn, state: ParkingLotState): Decision {
   const record = ownReservation(command, state);
   if ("code" in record) return reject(record);
   const now = ms(command.now);
-  const status = statusAt(record, now);
   const { parkingLotId, reservationId } = command;
-  if (status === "CHECKED_IN") return accept(); // checking in twice changes nothing
+  const status = statusIn(state, reservationId, record, now);
+  if (status === "CHECKED_IN" || status === "OVERSTAYING") return accept(); // checking in twice changes nothing
   if (status !== "RESERVED")
     return reject({ code: "ReservationNotActive", parkingLotId, reservationId, status });
   if (record.startsAt && now < ms(record.startsAt) - WINDOW_RULES.maxSkewMs)
@@ -380,8 +504,13 @@ function checkOut(command: CheckOut, state: ParkingLotState): Decision {
   const record = ownReservation(command, state);
   if ("code" in record) return reject(record);
   const { parkingLotId, reservationId } = command;
-  // A checked-in car may leave after its window ended (it overstayed): that is still a check-out.
-  if (record.status === "CHECKED_IN")
+  const now = ms(command.now);
+  if (record.status === "CHECKED_IN") {
+    // A car may leave long after its window ended (it overstayed): that is still a check-out, and
+    // the minutes past its window are charged at the lot's rate.
+    const car = state.inLot.get(reservationId);
+    const overstay = record.endsAt ? overstayCharge(state.hourlyRate, ms(record.endsAt), now) : 0;
+    const pricedNow = !record.endsAt && state.hourlyRate !== undefined && record.amount === 0;
     return accept({
       type: "ReservationCheckedOut",
       data: {
@@ -390,17 +519,17 @@ function checkOut(command: CheckOut, state: ParkingLotState): Decision {
         customerId: record.customerId,
         checkedOutAt: command.now,
         ...windowOf(record),
+        ...(pricedNow && state.hourlyRate !== undefined
+          ? { amount: openEndedStayPrice(state.hourlyRate, car?.checkedInAt ?? now, now) }
+          : {}),
+        ...(overstay > 0 ? { overstayCharge: overstay } : {}),
       },
     });
+  }
   if (record.status === "COMPLETED") return accept(); // checking out twice changes nothing
-  if (record.status === "RESERVED" && statusAt(record, ms(command.now)) === "RESERVED")
-    return reject({ code: "NotCheckedIn", parkingLotId, reservationId });
-  return reject({
-    code: "ReservationNotActive",
-    parkingLotId,
-    reservationId,
-    status: statusAt(record, ms(command.now)),
-  });
+  const status = statusIn(state, reservationId, record, now);
+  if (status === "RESERVED") return reject({ code: "NotCheckedIn", parkingLotId, reservationId });
+  return reject({ code: "ReservationNotActive", parkingLotId, reservationId, status });
 }
 
 function close(command: CloseParkingLot, state: ParkingLotState): Decision {
@@ -408,52 +537,120 @@ function close(command: CloseParkingLot, state: ParkingLotState): Decision {
   const now = ms(command.now);
   const from = ms(command.from);
   const until = ms(command.until);
-  if (Number.isNaN(from))
-    return reject({ code: "InvalidWindow", field: "from", detail: "is not a valid instant" });
-  if (Number.isNaN(until))
-    return reject({ code: "InvalidWindow", field: "until", detail: "is not a valid instant" });
-  if (until <= from) return reject({ code: "InvalidWindow", field: "until", detail: "must be after from" });
-  if (until <= now) return reject({ code: "InvalidWindow", field: "until", detail: "is in the past" });
-  if (until - from > WINDOW_RULES.maxClosureMs)
-    return reject({ code: "InvalidWindow", field: "until", detail: "makes the closure longer than 31 days" });
-  if (from > now + WINDOW_RULES.maxLeadMs)
-    return reject({ code: "InvalidWindow", field: "from", detail: "is more than 90 days ahead" });
-  // Reservations that overlap the closure and have not started being used: canceled in the same
-  // append. A car already checked in is not canceled out of the lot (docs/domain.md).
-  const hit = [
-    ...overlapping(state.occupancy, Math.max(from, now), until).map(([id]) => id),
-    ...state.openEnded, // open-ended ones hold a spot at every future instant
-  ].filter((id) => {
-    const record = state.reservations.get(id);
-    return record !== undefined && statusAt(record, now) === "RESERVED";
-  });
+  const problem = closureProblem(from, until, now);
+  if (problem) return reject({ code: "InvalidWindow", ...problem });
+  const pending = state.closures.filter((c) => c.until > now).size;
+  if (pending >= WINDOW_RULES.maxPendingClosures)
+    return reject({
+      code: "TooManyClosures",
+      parkingLotId: command.parkingLotId,
+      limit: WINDOW_RULES.maxPendingClosures,
+    });
+  // The windows that overlap the closure and are still only booked: canceled in the same append.
+  // Open-ended bookings are canceled when it begins (below, or by the scheduler later); a car in
+  // the lot is never canceled out of it (docs/domain.md).
+  const hit = overlapping(state.occupancy, Math.max(from, now), until)
+    .map(([id]) => id)
+    .filter((id) => {
+      const record = state.reservations.get(id);
+      return record !== undefined && statusIn(state, id, record, now) === "RESERVED";
+    });
   hit.sort();
-  return accept(
+  const closed: ParkingLotEvent = {
+    type: "ParkingLotClosed",
+    data: {
+      closureId: command.closureId,
+      parkingLotId: command.parkingLotId,
+      from: iso(from),
+      until: iso(until),
+      reason: command.reason,
+      closedAt: command.now,
+    },
+  };
+  const canceled = hit.map((id) => canceledByClosure(state, id, command.now));
+  if (from > now) return accept(closed, ...canceled);
+  // In force already: it begins in the same append.
+  const closure: Closure = { closureId: command.closureId, from, until, began: false };
+  return accept(closed, ...canceled, ...closureBegins(state, closure, command.now, new Set(hit)));
+}
+
+const canceledByClosure = (lot: RegisteredLot, reservationId: string, at: string): ParkingLotEvent => {
+  const record = lot.reservations.get(reservationId);
+  return {
+    type: "ReservationCanceled",
+    data: {
+      reservationId,
+      parkingLotId: lot.parkingLotId,
+      customerId: record?.customerId ?? "",
+      reason: "lot-closed",
+      canceledAt: at,
+      ...windowOf(record),
+    },
+  };
+};
+
+/**
+ * What a closure's beginning appends: the fact, with the cars in the lot then (listed for
+ * operators, never canceled), and the cancellation of every open-ended booking still RESERVED
+ * that was made before it began, as of its `from` (reason `lot-closed`).
+ */
+function closureBegins(
+  lot: RegisteredLot,
+  closure: Closure,
+  recordedAt: string,
+  skip: ReadonlySet<string> = new Set(),
+): ParkingLotEvent[] {
+  const carsInLot = [...lot.inLot.keys()].filter((id) => !skip.has(id)).sort();
+  const leaving = [...lot.openEnded]
+    .filter(([id, madeAt]) => madeAt <= closure.from && !lot.inLot.has(id) && !skip.has(id))
+    .map(([id]) => id)
+    .sort();
+  return [
     {
-      type: "ParkingLotClosed",
+      type: "ParkingLotClosureBegan",
       data: {
-        closureId: command.closureId,
-        parkingLotId: command.parkingLotId,
-        from: iso(from),
-        until: iso(until),
-        reason: command.reason,
-        closedAt: command.now,
+        closureId: closure.closureId,
+        parkingLotId: lot.parkingLotId,
+        from: iso(closure.from),
+        until: iso(closure.until),
+        carsInLot,
+        recordedAt,
       },
     },
-    ...hit.map(
-      (reservationId): ParkingLotEvent => ({
-        type: "ReservationCanceled",
-        data: {
-          reservationId,
-          parkingLotId: command.parkingLotId,
-          customerId: state.reservations.get(reservationId)?.customerId ?? "",
-          reason: "lot-closed",
-          canceledAt: command.now,
-          ...windowOf(state.reservations.get(reservationId)),
-        },
-      }),
-    ),
-  );
+    ...leaving.map((id) => canceledByClosure(lot, id, iso(closure.from))),
+  ];
+}
+
+function beginClosure(command: BeginClosure, state: ParkingLotState): Decision {
+  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+  const { parkingLotId, closureId } = command;
+  const closure = state.closures.find((c) => c.closureId === closureId);
+  // A closure that began and ended more than the skew ago has been dropped: it began, nothing to do.
+  if (!closure) return reject({ code: "ClosureNotFound", parkingLotId, closureId });
+  if (closure.began) return accept(); // begun already: recorded exactly once
+  if (closure.from > ms(command.now)) return reject({ code: "NotDue", parkingLotId, at: iso(closure.from) });
+  return accept(...closureBegins(state, closure, command.now));
+}
+
+function recordNoShow(command: RecordNoShow, state: ParkingLotState): Decision {
+  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+  const { parkingLotId, reservationId } = command;
+  const record = state.reservations.get(reservationId);
+  if (!record) return reject({ code: "ReservationNotFound", parkingLotId, reservationId });
+  // Settled otherwise (checked in, canceled, checked out) or recorded already: nothing to do.
+  if (record.status !== "RESERVED" || !record.startsAt || !record.endsAt) return accept();
+  if (ms(record.endsAt) > ms(command.now)) return reject({ code: "NotDue", parkingLotId, at: record.endsAt });
+  return accept({
+    type: "ReservationNoShow",
+    data: {
+      reservationId,
+      parkingLotId,
+      customerId: record.customerId,
+      startsAt: record.startsAt,
+      endsAt: record.endsAt,
+      recordedAt: command.now,
+    },
+  });
 }
 
 function changeCapacity(command: ChangeCapacity, state: ParkingLotState): Decision {
@@ -461,7 +658,7 @@ function changeCapacity(command: ChangeCapacity, state: ParkingLotState): Decisi
   if (command.capacity === state.capacity) return accept();
   if (command.capacity < state.capacity) {
     const now = ms(command.now);
-    const top = busiest(state, now, Number.POSITIVE_INFINITY);
+    const top = busiest(state, now, Number.POSITIVE_INFINITY, now);
     if (top.held > command.capacity)
       return reject({
         code: "CapacityTooLow",
@@ -489,9 +686,10 @@ function advance(lot: RegisteredLot, now: number): RegisteredLot {
   let activeReservations = lot.activeReservations;
   for (const id of ended) {
     const record = lot.reservations.get(id);
-    if (!record) continue;
+    // A car still in the lot stays active (and its customer's) until it checks out.
+    if (!record || lot.inLot.has(id)) continue;
     byCustomer = forget(byCustomer, record.customerId, id);
-    if (record.status === "RESERVED" || record.status === "CHECKED_IN") activeReservations--;
+    if (record.status === "RESERVED") activeReservations--;
   }
   return { ...lot, occupancy, byCustomer, activeReservations };
 }
@@ -505,95 +703,107 @@ function forget(
   return ids?.size ? byCustomer.set(customerId, ids) : byCustomer.delete(customerId);
 }
 
-/** A reservation stops holding its spot (canceled, checked out): out of the index from `at` on. */
+/**
+ * A reservation stops holding its spot at `at` (canceled, checked out): out of every holder set.
+ * A window a car used keeps, in the index, the part it used ([startsAt, min(endsAt, at))), so a
+ * window starting within the skew in the past stays honest; an unused one leaves the index.
+ */
 function release(lot: RegisteredLot, id: string, record: ReservationRecord, at: number): RegisteredLot {
   let occupancy = lot.occupancy;
-  if (record.startsAt && record.endsAt) {
+  const indexed = record.startsAt !== undefined && isIndexed(occupancy, id, ms(record.startsAt));
+  if (record.startsAt && record.endsAt && indexed) {
     const start = ms(record.startsAt);
-    // A car checking out long after its window: the window was pruned when it ended, and it was
-    // counted out then. Releasing it again would count it out twice.
-    if (!isIndexed(occupancy, id, start)) return lot;
     occupancy = removeWindow(occupancy, id, start);
-    // It held its spot until now: keep that part, so a window overlapping the past stays honest.
     const end = Math.min(ms(record.endsAt), at);
     if (end > start && record.status === "CHECKED_IN") occupancy = addWindow(occupancy, id, { start, end });
   }
+  // Counted active until now: open-ended, in the lot, or a window still in the index (a window
+  // pruned while only booked was counted out then).
+  const wasActive = lot.openEnded.has(id) || lot.inLot.has(id) || indexed;
   return {
     ...lot,
     occupancy,
     openEnded: lot.openEnded.delete(id),
+    inLot: lot.inLot.delete(id),
     byCustomer: forget(lot.byCustomer, record.customerId, id),
-    activeReservations: lot.activeReservations - 1,
+    activeReservations: lot.activeReservations - (wasActive ? 1 : 0),
+  };
+}
+
+/** What a newly registered lot's state is. */
+function registered(event: EventOfType<"ParkingLotRegistered">): RegisteredLot {
+  return {
+    kind: "registered",
+    parkingLotId: event.data.parkingLotId,
+    name: event.data.name,
+    capacity: event.data.capacity,
+    ...(event.data.hourlyRate !== undefined ? { hourlyRate: event.data.hourlyRate } : {}),
+    maxActivePerCustomer: event.data.maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
+    activeReservations: 0,
+    reservations: ReservationBook.empty(),
+    openEnded: ImmutableMap(),
+    occupancy: emptyOccupancy(ms(event.data.registeredAt)),
+    inLot: ImmutableMap(),
+    byCustomer: ImmutableMap(),
+    closures: List(),
+    archived: 0,
+  };
+}
+
+function reserved(state: RegisteredLot, event: EventOfType<"ParkingReserved">): RegisteredLot {
+  if (state.reservations.has(event.data.reservationId)) return state;
+  const { reservationId, customerId, carNumber, amount, startsAt, endsAt, reservedAt } = event.data;
+  const lot = advance(state, ms(reservedAt));
+  const record: ReservationRecord = {
+    customerId,
+    carNumber,
+    amount,
+    ...(startsAt && endsAt ? { startsAt, endsAt } : {}),
+    status: "RESERVED",
+  };
+  return {
+    ...lot,
+    activeReservations: lot.activeReservations + 1,
+    reservations: lot.reservations.set(reservationId, record),
+    openEnded: startsAt && endsAt ? lot.openEnded : lot.openEnded.set(reservationId, ms(reservedAt)),
+    occupancy:
+      startsAt && endsAt
+        ? addWindow(lot.occupancy, reservationId, { start: ms(startsAt), end: ms(endsAt) })
+        : lot.occupancy,
+    byCustomer: lot.byCustomer.set(
+      customerId,
+      (lot.byCustomer.get(customerId) ?? ImmutableSet<string>()).add(reservationId),
+    ),
   };
 }
 
 export function evolve(state: ParkingLotState, event: ParkingLotEvent): ParkingLotState {
-  if (event.type === "ParkingLotRegistered") {
-    if (state.kind === "registered") return state; // a lot is registered once; its history stays
-    return {
-      kind: "registered",
-      parkingLotId: event.data.parkingLotId,
-      name: event.data.name,
-      capacity: event.data.capacity,
-      ...(event.data.hourlyRate !== undefined ? { hourlyRate: event.data.hourlyRate } : {}),
-      maxActivePerCustomer: event.data.maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
-      activeReservations: 0,
-      reservations: ReservationBook.empty(),
-      openEnded: ImmutableSet(),
-      occupancy: emptyOccupancy(ms(event.data.registeredAt)),
-      byCustomer: ImmutableMap(),
-      closures: List(),
-      archived: 0,
-    };
-  }
+  if (event.type === "ParkingLotRegistered")
+    return state.kind === "registered" ? state : registered(event); // registered once; its history stays
   if (state.kind !== "registered") return state;
   switch (event.type) {
-    case "ParkingReserved": {
-      if (state.reservations.has(event.data.reservationId)) return state;
-      const { reservationId, customerId, carNumber, amount, startsAt, endsAt } = event.data;
-      const lot = advance(state, ms(event.data.reservedAt));
-      const record: ReservationRecord = {
-        customerId,
-        carNumber,
-        amount,
-        ...(startsAt && endsAt ? { startsAt, endsAt } : {}),
-        status: "RESERVED",
-      };
-      return {
-        ...lot,
-        activeReservations: lot.activeReservations + 1,
-        reservations: lot.reservations.set(reservationId, record),
-        openEnded: startsAt && endsAt ? lot.openEnded : lot.openEnded.add(reservationId),
-        occupancy:
-          startsAt && endsAt
-            ? addWindow(lot.occupancy, reservationId, { start: ms(startsAt), end: ms(endsAt) })
-            : lot.occupancy,
-        byCustomer: lot.byCustomer.set(
-          customerId,
-          (lot.byCustomer.get(customerId) ?? ImmutableSet<string>()).add(reservationId),
-        ),
-      };
-    }
+    case "ParkingReserved":
+      return reserved(state, event);
     case "ReservationCanceled": {
       const record = state.reservations.get(event.data.reservationId);
-      if (!record || record.status === "CANCELED" || record.status === "COMPLETED") return state;
-      const lot = release(
-        state,
-        event.data.reservationId,
-        { ...record, status: "RESERVED" },
-        ms(event.data.canceledAt),
-      );
+      if (record?.status !== "RESERVED" && record?.status !== "CHECKED_IN") return state;
+      const lot = release(state, event.data.reservationId, record, ms(event.data.canceledAt));
       return {
         ...lot,
         reservations: lot.reservations.set(event.data.reservationId, { ...record, status: "CANCELED" }),
       };
     }
     case "ReservationCheckedIn": {
-      const record = state.reservations.get(event.data.reservationId);
+      const { reservationId, checkedInAt } = event.data;
+      const record = state.reservations.get(reservationId);
       if (record?.status !== "RESERVED") return state;
       return {
         ...state,
-        reservations: state.reservations.set(event.data.reservationId, { ...record, status: "CHECKED_IN" }),
+        reservations: state.reservations.set(reservationId, { ...record, status: "CHECKED_IN" }),
+        inLot: state.inLot.set(reservationId, {
+          endsAt: record.endsAt ? ms(record.endsAt) : Number.POSITIVE_INFINITY,
+          checkedInAt: ms(checkedInAt),
+        }),
       };
     }
     case "ReservationCheckedOut": {
@@ -605,15 +815,38 @@ export function evolve(state: ParkingLotState, event: ParkingLotEvent): ParkingL
         reservations: lot.reservations.set(event.data.reservationId, { ...record, status: "COMPLETED" }),
       };
     }
+    case "ReservationNoShow": {
+      const { reservationId } = event.data;
+      const record = state.reservations.get(reservationId);
+      if (record?.status !== "RESERVED" || !record.startsAt) return state;
+      // It held its spot over its window all the same (it stays in the index until pruned), but no
+      // longer counts against its customer; a window pruned before this was counted out then.
+      const indexed = isIndexed(state.occupancy, reservationId, ms(record.startsAt));
+      return {
+        ...state,
+        reservations: state.reservations.set(reservationId, { ...record, status: "NO_SHOW" }),
+        byCustomer: forget(state.byCustomer, record.customerId, reservationId),
+        activeReservations: state.activeReservations - (indexed ? 1 : 0),
+      };
+    }
     case "ParkingLotClosed": {
       const now = ms(event.data.closedAt);
       const lot = advance(state, now);
+      const { closureId, from, until } = event.data;
       return {
         ...lot,
-        // Ended closures go, but not before a window starting within the skew can no longer reach them.
+        // Ended closures go once begun, but not before a window starting within the skew can no
+        // longer reach them; one not begun stays until it is (its bookings must be canceled).
         closures: lot.closures
-          .filter((c) => c.until > now - WINDOW_RULES.maxSkewMs)
-          .push({ from: ms(event.data.from), until: ms(event.data.until) }),
+          .filter((c) => !c.began || c.until > now - WINDOW_RULES.maxSkewMs)
+          .push({ closureId, from: ms(from), until: ms(until), began: false }),
+      };
+    }
+    case "ParkingLotClosureBegan": {
+      const { closureId } = event.data;
+      return {
+        ...state,
+        closures: state.closures.map((c) => (c.closureId === closureId ? { ...c, began: true } : c)),
       };
     }
     case "ParkingLotCapacityChanged":
@@ -631,9 +864,9 @@ export const fold = (
 };
 
 /**
- * The lot without its ended reservations: those canceled, checked out or whose window is over,
- * once they have left every index a decision reads (the hour index drops a window a day after its
- * hour; a checked-out window stays there, cut short, until then). No command can change such a
+ * The lot without its ended reservations: those canceled, checked out, no-shows or whose window is
+ * over, once they have left every index a decision reads (the hour index drops a window a day after
+ * its hour; a checked-out window stays there, cut short, until then). No command can change such a
  * reservation any more, so all a decision needs of it is its record, to answer a command that names
  * it (a retried reservation, a cancel): the caller keeps `ended` elsewhere and hands the records
  * back with `recall` when a command names one. What is left is what can still hold a spot: the
@@ -666,11 +899,11 @@ export function forgetEnded(state: ParkingLotState): {
 
 /** Whether no command can change the reservation any more and no index holds it. */
 function hasEnded(lot: RegisteredLot, id: string, record: ReservationRecord): boolean {
-  if (record.status === "CHECKED_IN") return false; // in the lot until checked out, however late
+  if (record.status === "CHECKED_IN" || lot.inLot.has(id)) return false; // in the lot until checked out
   if (lot.openEnded.has(id)) return false;
   if (record.startsAt && isIndexed(lot.occupancy, id, ms(record.startsAt))) return false;
   // Open-ended and not holding: canceled or checked out. A window out of the index: canceled,
-  // or over (checked out or not) a day ago and more.
+  // checked out, or a recorded no-show, over a day ago and more.
   return true;
 }
 
@@ -696,15 +929,16 @@ export function namedReservationsMissing(command: ParkingLotCommand, state: Park
     case "CancelReservation":
     case "CheckIn":
     case "CheckOut":
+    case "RecordNoShow":
       return state.reservations.has(command.reservationId) ? [] : [command.reservationId];
     default:
       return [];
   }
 }
 
-/** Spots not held by any reservation right now (open-ended ones and windows covering `now`). */
+/** Spots not held by any reservation right now (open-ended ones, windows covering `now`, cars in the lot). */
 export const availableSpots = (state: RegisteredLot, now: number = Date.now()): number =>
-  state.capacity - busiest(state, now, now + 1).held;
+  state.capacity - busiest(state, now, now + 1, now).held;
 
 /** The status of one reservation of the lot at `now`, if the lot knows it. */
 export function reservationStatus(
@@ -714,7 +948,16 @@ export function reservationStatus(
 ): ReservationStatus | undefined {
   if (state.kind !== "registered") return undefined;
   const record = state.reservations.get(reservationId);
-  return record && statusAt(record, now);
+  return record && statusIn(state, reservationId, record, now);
+}
+
+/** When an open-ended booking of the lot must leave (its next closure begins), if one is ahead. */
+export function mustLeaveBy(state: ParkingLotState, reservationId: string): string | undefined {
+  if (state.kind !== "registered") return undefined;
+  const madeAt = state.openEnded.get(reservationId);
+  if (madeAt === undefined || state.inLot.has(reservationId)) return undefined;
+  const at = leaveAt(state, madeAt);
+  return at === undefined ? undefined : iso(at);
 }
 
 /** Derived from the decider's own event union, so a new event type cannot be forgotten here. */
@@ -724,7 +967,9 @@ const LOT_EVENT_TYPES: Record<ParkingLotEvent["type"], true> = {
   ReservationCanceled: true,
   ReservationCheckedIn: true,
   ReservationCheckedOut: true,
+  ReservationNoShow: true,
   ParkingLotClosed: true,
+  ParkingLotClosureBegan: true,
   ParkingLotCapacityChanged: true,
 };
 export const PARKING_LOT_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(LOT_EVENT_TYPES));

@@ -13,21 +13,9 @@ import { Map as ImmutableMap } from "immutable";
  * can still matter.
  */
 
-import { HOUR_MS, MAX_WINDOW_MS } from "../../schemas/pricing.js";
+import { HOUR_MS, WINDOW_RULES } from "../../schemas/reservation-time.js";
 
-export { HOUR_MS };
-
-/** The documented bounds of a reservation window (docs/domain.md). */
-export const WINDOW_RULES = {
-  /** How far in the past `startsAt` may be (clock skew between client and server). */
-  maxSkewMs: 5 * 60_000,
-  /** The longest window. Also what bounds the overlap search. */
-  maxLengthMs: MAX_WINDOW_MS,
-  /** How far ahead a window may start. */
-  maxLeadMs: 90 * 24 * HOUR_MS,
-  /** The longest closure. */
-  maxClosureMs: 31 * 24 * HOUR_MS,
-} as const;
+export { HOUR_MS, WINDOW_RULES };
 
 export interface Interval {
   /** Epoch milliseconds, inclusive. */
@@ -93,31 +81,7 @@ export function overlapping(occupancy: Occupancy, from: number, until: number): 
   return found;
 }
 
-export interface Peak {
-  /** The most windows holding a spot at one instant of the range. */
-  readonly held: number;
-  /** The first instant at which that many are held (epoch ms); `from` when none are. */
-  readonly at: number;
-}
-
-/** Sweep: the peak number of the given intervals holding a spot at one instant of [from, until). O(k log k). */
-export function peak(intervals: readonly Interval[], from: number, until: number): Peak {
-  const edges: [number, number][] = [];
-  for (const { start, end } of intervals) {
-    const s = Math.max(start, from);
-    const e = Math.min(end, until);
-    if (s < e) edges.push([s, 1], [e, -1]);
-  }
-  // At equal instants an end comes before a start: [10,12) and [12,14) never overlap.
-  edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  let held = 0;
-  let best: Peak = { held: 0, at: from };
-  for (const [at, delta] of edges) {
-    held += delta;
-    if (held > best.held) best = { held, at };
-  }
-  return best;
-}
+export { type Peak, peak } from "../../schemas/reservation-time.js";
 
 /**
  * Drops the buckets whose windows have all ended by `now`; returns the ids it dropped so the

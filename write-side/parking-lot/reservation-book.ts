@@ -1,5 +1,6 @@
 import { Map as ImmutableMap } from "immutable";
-import type { ReservationRecord, ReservationStatus } from "./decider.js";
+import type { RecordedStatus } from "../../schemas/reservation-time.js";
+import type { ReservationRecord } from "./decider.js";
 
 /**
  * Every reservation a lot ever accepted, by id: a persistent map (each `set` returns a new book,
@@ -192,14 +193,15 @@ export interface ReservationColumns {
   readonly endsAt: readonly string[];
 }
 
-export const STATUS_CODE: Readonly<Record<ReservationStatus, string>> = {
+export const STATUS_CODE: Readonly<Record<RecordedStatus, string>> = {
   RESERVED: "R",
   CHECKED_IN: "I",
   COMPLETED: "D",
+  NO_SHOW: "N",
   CANCELED: "C",
 };
-const STATUS_OF: Readonly<Record<string, ReservationStatus>> = Object.fromEntries(
-  Object.entries(STATUS_CODE).map(([status, code]) => [code, status as ReservationStatus]),
+const STATUS_OF: Readonly<Record<string, RecordedStatus>> = Object.fromEntries(
+  Object.entries(STATUS_CODE).map(([status, code]) => [code, status as RecordedStatus]),
 );
 const STATUSES = new RegExp(`^[${Object.values(STATUS_CODE).join("")}]*$`);
 
@@ -271,7 +273,7 @@ function recordAt(columns: ReservationColumns, i: number): ReservationRecord {
     carNumber: columns.carNumbers[i] as string,
     amount: columns.amounts[i] as number,
     ...(startsAt && endsAt ? { startsAt, endsAt } : {}),
-    status: STATUS_OF[columns.statuses[i] as string] as ReservationStatus,
+    status: STATUS_OF[columns.statuses[i] as string] as RecordedStatus,
   };
 }
 

@@ -147,6 +147,14 @@ const closeArb: fc.Arbitrary<Spec> = fc
     now: iso(now),
   }));
 
+/** The scheduler's time-driven facts: a window's no-show, a closure's beginning (due or not). */
+const noShowArb: fc.Arbitrary<Spec> = fc
+  .constantFrom(...POOL)
+  .map((reservationId) => (now) => ({ type: "RecordNoShow", reservationId, parkingLotId: LOT, now: iso(now) }));
+const beginArb: fc.Arbitrary<Spec> = fc
+  .constantFrom("c1", "c2", "c3")
+  .map((closureId) => (now) => ({ type: "BeginClosure", closureId, parkingLotId: LOT, now: iso(now) }));
+
 const capacityArb: fc.Arbitrary<Spec> = fc
   .integer({ min: 0, max: 6 })
   .map((capacity) => (now) => ({ type: "ChangeCapacity", parkingLotId: LOT, capacity, now: iso(now) }));
@@ -170,6 +178,8 @@ const stepArb: fc.Arbitrary<Step> = fc.record({
     { weight: 2, arbitrary: onReservationArb("CheckIn") },
     { weight: 2, arbitrary: onReservationArb("CheckOut") },
     { weight: 1, arbitrary: closeArb },
+    { weight: 2, arbitrary: noShowArb },
+    { weight: 2, arbitrary: beginArb },
     { weight: 1, arbitrary: capacityArb },
   ),
 });

@@ -1,7 +1,7 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { Map as ImmutableMap, Set as ImmutableSet, List } from "immutable";
 import { precompile, validate } from "../../schemas/validation.js";
-import type { ParkingLotState, RegisteredLot, ReservationRecord } from "./decider.js";
+import type { CarInLot, Closure, ParkingLotState, RegisteredLot, ReservationRecord } from "./decider.js";
 import type { Interval } from "./occupancy.js";
 import { checkColumns, ReservationBook, type ReservationColumns } from "./reservation-book.js";
 
@@ -23,11 +23,14 @@ export interface LotSnapshot {
         readonly maxActivePerCustomer: number;
         readonly activeReservations: number;
         readonly reservations: [string, ReservationRecord][];
-        readonly openEnded: string[];
+        /** Open-ended reservations still active, with when each was made. */
+        readonly openEnded: [string, number][];
         readonly windows: [number, [string, Interval][]][];
         readonly prunedBefore: number;
+        /** Cars in the lot: [id, window end or null (open-ended), checked in at]. */
+        readonly inLot: [string, number | null, number][];
         readonly byCustomer: [string, string[]][];
-        readonly closures: { from: number; until: number }[];
+        readonly closures: Closure[];
         readonly archived: number;
       };
 }
@@ -53,11 +56,14 @@ function headOf(state: RegisteredLot) {
     ...(state.hourlyRate !== undefined ? { hourlyRate: state.hourlyRate } : {}),
     maxActivePerCustomer: state.maxActivePerCustomer,
     activeReservations: state.activeReservations,
-    openEnded: [...state.openEnded].sort(),
+    openEnded: [...state.openEnded.entries()].sort(byKey),
     windows: [...state.occupancy.buckets.entries()]
       .map(([hour, bucket]): [number, [string, Interval][]] => [hour, [...bucket.entries()].sort(byKey)])
       .sort(byKey),
     prunedBefore: state.occupancy.prunedBefore,
+    inLot: [...state.inLot.entries()]
+      .map(([id, car]): [string, number | null, number] => [id, finite(car.endsAt), car.checkedInAt])
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)),
     byCustomer: [...state.byCustomer.entries()]
       .map(([customer, ids]): [string, string[]] => [customer, [...ids].sort()])
       .sort(byKey),
@@ -65,6 +71,16 @@ function headOf(state: RegisteredLot) {
     archived: state.archived,
   };
 }
+
+/** JSON has no Infinity: an open-ended car's window end is stored as null. */
+const finite = (n: number): number | null => (Number.isFinite(n) ? n : null);
+const carsInLot = (entries: readonly (readonly [string, number | null, number])[]) =>
+  ImmutableMap(
+    entries.map(
+      ([id, endsAt, checkedInAt]) =>
+        [id, { endsAt: endsAt ?? Number.POSITIVE_INFINITY, checkedInAt } satisfies CarInLot] as const,
+    ),
+  );
 
 export function fromSnapshot(snapshot: LotSnapshot): ParkingLotState {
   const s = snapshot.state;
@@ -78,11 +94,12 @@ export function fromSnapshot(snapshot: LotSnapshot): ParkingLotState {
     maxActivePerCustomer: s.maxActivePerCustomer,
     activeReservations: s.activeReservations,
     reservations: ReservationBook.of(s.reservations),
-    openEnded: ImmutableSet(s.openEnded),
+    openEnded: ImmutableMap(s.openEnded),
     occupancy: {
       buckets: ImmutableMap(s.windows.map(([hour, entries]) => [hour, ImmutableMap(entries)] as const)),
       prunedBefore: s.prunedBefore,
     },
+    inLot: carsInLot(s.inLot),
     byCustomer: ImmutableMap(s.byCustomer.map(([customer, ids]) => [customer, ImmutableSet(ids)] as const)),
     closures: List(s.closures),
     archived: s.archived,
@@ -97,15 +114,20 @@ export function fromSnapshot(snapshot: LotSnapshot): ParkingLotState {
  * command handler ignores a snapshot of any other version (it folds the whole stream instead),
  * and the snapshotter replaces it with one of this version.
  * 2: the state leaves its ended reservations out (`archived`; decider.ts, `forgetEnded`).
+ * 3: cars in the lot, when each open-ended booking was made, closures with their id and whether
+ *    they began, and the NO_SHOW status (issue 17: the lot follows the cars and the clock).
  */
-export const SNAPSHOT_VERSION = 2;
+export const SNAPSHOT_VERSION = 3;
 
 /** Reservation records per page: a page stays far below MongoDB's 16 MB document limit. */
 export const SNAPSHOT_PAGE_SIZE = 20_000;
 
 const Strings = Type.Array(Type.String());
 const Span = Type.Object({ start: Type.Number(), end: Type.Number() }, { additionalProperties: false });
-const Closure = Type.Object({ from: Type.Number(), until: Type.Number() }, { additionalProperties: false });
+const Closure = Type.Object(
+  { closureId: Type.String(), from: Type.Number(), until: Type.Number(), began: Type.Boolean() },
+  { additionalProperties: false },
+);
 const RegisteredHead = Type.Object(
   {
     kind: Type.Literal("registered"),
@@ -118,9 +140,10 @@ const RegisteredHead = Type.Object(
     activeReservations: Type.Integer(),
     /** How many reservation records the pages after the head hold together. */
     reservations: Type.Integer({ minimum: 0 }),
-    openEnded: Strings,
+    openEnded: Type.Array(Type.Tuple([Type.String(), Type.Number()])),
     windows: Type.Array(Type.Tuple([Type.Integer(), Type.Array(Type.Tuple([Type.String(), Span]))])),
     prunedBefore: Type.Integer(),
+    inLot: Type.Array(Type.Tuple([Type.String(), Type.Union([Type.Number(), Type.Null()]), Type.Number()])),
     byCustomer: Type.Array(Type.Tuple([Type.String(), Strings])),
     closures: Type.Array(Closure),
     /** How many ended reservations the state left out (kept in the snapshot store's archive). */
@@ -227,8 +250,8 @@ export function decodeSnapshot(parts: readonly unknown[], lotId: string): Parkin
         `${columns.ids.length} reservation records, the head says ${head.reservations}`,
       );
     const reservations = ReservationBook.fromColumns(columns);
-    for (const id of head.openEnded)
-      if (!reservations.has(id)) throw new SnapshotDecodeError(`open-ended ${id} has no record`);
+    for (const [id] of [...head.openEnded, ...head.inLot])
+      if (!reservations.has(id)) throw new SnapshotDecodeError(`active reservation ${id} has no record`);
     const lot: RegisteredLot = {
       kind: "registered",
       parkingLotId: head.parkingLotId,
@@ -238,11 +261,12 @@ export function decodeSnapshot(parts: readonly unknown[], lotId: string): Parkin
       maxActivePerCustomer: head.maxActivePerCustomer,
       activeReservations: head.activeReservations,
       reservations,
-      openEnded: ImmutableSet(head.openEnded),
+      openEnded: ImmutableMap(head.openEnded),
       occupancy: {
         buckets: ImmutableMap(head.windows.map(([hour, entries]) => [hour, ImmutableMap(entries)] as const)),
         prunedBefore: head.prunedBefore,
       },
+      inLot: carsInLot(head.inLot),
       byCustomer: ImmutableMap(
         head.byCustomer.map(([customer, ids]) => [customer, ImmutableSet(ids)] as const),
       ),

@@ -15,6 +15,7 @@ import {
 } from "./decider.js";
 import { LOT, NOW } from "./given-when-then.js";
 import { WINDOW_RULES, windowCount } from "./occupancy.js";
+import type { ReservationStatus } from "../../schemas/reservation-time.js";
 import { decodeSnapshot, encodeSnapshot, fromSnapshot, toSnapshot } from "./snapshot.js";
 
 /*
@@ -60,6 +61,8 @@ interface Context {
   readonly sent: readonly ReserveParking[];
   /** The ids of the reservations booked so far, in order. */
   readonly booked: readonly string[];
+  /** The ids of the closures created so far, in order. */
+  readonly closures: readonly string[];
 }
 /** A command without its clock; undefined when it has nothing to act on (skipped). */
 type Spec = (context: Context) => ParkingLotCommand | undefined;
@@ -101,6 +104,7 @@ const startArb: fc.Arbitrary<StartSpec> = fc.oneof(
 /** How long a window is: mostly quarter hours up to a day, sometimes a bound or worse. */
 const lengthArb: fc.Arbitrary<number> = fc.oneof(
   { weight: 12, arbitrary: fc.integer({ min: 1, max: 12 }).map((q) => q * QUARTER) },
+  { weight: 1, arbitrary: fc.constantFrom(WINDOW_RULES.minLengthMs - 1, 1) },
   { weight: 6, arbitrary: fc.integer({ min: 12, max: 96 }).map((q) => q * QUARTER) },
   { weight: 1, arbitrary: fc.constant(WINDOW_RULES.maxLengthMs) },
   { weight: 1, arbitrary: fc.constant(WINDOW_RULES.maxLengthMs + QUARTER) },
@@ -212,7 +216,6 @@ const onReservationArb = (type: "CancelReservation" | "CheckIn" | "CheckOut"): f
 
 const closeArb: fc.Arbitrary<Spec> = fc
   .record({
-    closureId: fc.constantFrom("c1", "c2", "c3"),
     from: fc.oneof(
       {
         weight: 6,
@@ -233,10 +236,10 @@ const closeArb: fc.Arbitrary<Spec> = fc
     ),
   })
   .map(
-    ({ closureId, from, length }): Spec =>
-      ({ now }) => ({
+    ({ from, length }): Spec =>
+      ({ now, closures }) => ({
         type: "CloseParkingLot",
-        closureId,
+        closureId: `c${closures.length}`,
         parkingLotId: LOT,
         from: iso(from(now)),
         until: iso(from(now) + length),
@@ -244,6 +247,18 @@ const closeArb: fc.Arbitrary<Spec> = fc
         now: iso(now),
       }),
   );
+
+/** The scheduler: a window's no-show, once it may be due (sometimes early, or twice). */
+const noShowArb: fc.Arbitrary<Spec> = earlierIdArb.map(
+  (reservationId): Spec =>
+    ({ now, booked }) => ({ type: "RecordNoShow", reservationId: reservationId(booked), parkingLotId: LOT, now: iso(now) }),
+);
+
+/** The scheduler: a closure's beginning (sometimes before it is due, or again). */
+const beginArb: fc.Arbitrary<Spec> = earlierIdArb.map(
+  (closureId): Spec =>
+    ({ now, closures }) => ({ type: "BeginClosure", closureId: closureId(closures), parkingLotId: LOT, now: iso(now) }),
+);
 
 const capacityArb: fc.Arbitrary<Spec> = fc.integer({ min: 0, max: 5 }).map(
   (capacity): Spec =>
@@ -292,6 +307,8 @@ const stepArb = (registration: Registration): fc.Arbitrary<Step> =>
       { weight: 3, arbitrary: onReservationArb("CheckIn").map(named("check-in")) },
       { weight: 3, arbitrary: onReservationArb("CheckOut").map(named("check-out")) },
       { weight: 1, arbitrary: closeArb.map(named("close")) },
+      { weight: 2, arbitrary: noShowArb.map(named("no-show")) },
+      { weight: 2, arbitrary: beginArb.map(named("begin closure")) },
       { weight: 1, arbitrary: capacityArb.map(named("change capacity")) },
       // The same registration again (a retry), or another one (an id taken).
       {
@@ -334,10 +351,11 @@ function execute(steps: readonly Step[]): Transition[] {
   let emitted: readonly ParkingLotEvent[] = [];
   const sent: ReserveParking[] = [];
   const booked: string[] = [];
+  const closures: string[] = [];
   const reserves = new Map<string, ReserveParking>();
   for (const { advance, spec } of steps) {
     now += advance;
-    const command = spec({ now, sent, booked });
+    const command = spec({ now, sent, booked, closures });
     if (!command) continue;
     if (command.type === "ReserveParking") sent.push(command);
     const decision = decide(command, state);
@@ -347,6 +365,7 @@ function execute(steps: readonly Step[]): Transition[] {
       booked.push(command.reservationId);
       reserves.set(command.reservationId, command);
     }
+    if (decision.ok && command.type === "CloseParkingLot") closures.push(command.closureId);
     transitions.push({ now, before: state, command, decision, after, emitted, reserves: new Map(reserves) });
     state = after;
   }
@@ -359,7 +378,7 @@ interface Interval {
   readonly start: number;
   readonly end: number;
 }
-type Status = "RESERVED" | "CHECKED_IN" | "COMPLETED" | "CANCELED";
+type Status = "RESERVED" | "CHECKED_IN" | "COMPLETED" | "NO_SHOW" | "CANCELED";
 interface Booking {
   readonly customerId: string;
   readonly carNumber: string;
@@ -369,8 +388,16 @@ interface Booking {
   readonly endsAt?: string;
   readonly madeAt: number;
   status: Status;
+  /** Whether its car came in. */
+  checkedIn: boolean;
   /** When it was checked out or canceled. */
   endedAt?: number;
+}
+interface ModelClosure {
+  readonly id: string;
+  readonly start: number;
+  readonly end: number;
+  began: boolean;
 }
 
 /** A rejection but for its human-readable detail. */
@@ -404,7 +431,9 @@ const outcomeOf = (decision: Decision): Outcome => {
  *    reading would not make, on the safe side;
  *  - one canceled or checked out within them does not count, though it held its spot until then,
  *    so the new window may hold one spot too many over a few minutes that are already over;
- *  - a capacity raised within them counts over all of them.
+ *  - a capacity raised within them counts over all of them;
+ *  - a car that overstayed its window and checked out within them counts only up to its window's
+ *    end (the index keeps the window it booked, cut at the check-out, not the overstay).
  * Those minutes are past when the window is booked: its car cannot have used them, so no two cars
  * ever shared a spot; only a report of occupancy over time could show them over capacity. Being
  * exact would take each open-ended reservation's start and end (and the capacity's history) in the
@@ -415,29 +444,53 @@ const outcomeOf = (decision: Decision): Outcome => {
  */
 const OPEN_ENDED_AS_OF_NOW = process.env.WINDOWS_MODEL !== "literal";
 
+/**
+ * What holds a spot when, plainly: a window over [startsAt, endsAt) (a no-show too), cut at its
+ * check-out or an operator's cancel once its car came in, nothing once canceled unused; a car in
+ * the lot past its window's end from then on for ever (it holds its spot until it leaves); an
+ * open-ended booking from when it was made until it is checked out or canceled, or, while only
+ * booked, until the first closure that begins after it was made (which cancels it).
+ */
 class Model {
   lot: { name: string; capacity: number; hourlyRate?: number; maxActive: number } | undefined;
   readonly bookings = new Map<string, Booking>();
-  readonly closures: Interval[] = [];
+  closures: ModelClosure[] = [];
 
-  /** The interval a booking holds a spot over, if any (see the file's comment). */
-  static held(booking: Booking): Interval | undefined {
-    const { window, status, endedAt, madeAt } = booking;
-    if (window) {
-      if (status === "CANCELED") return undefined;
-      const end =
-        status === "COMPLETED" && endedAt !== undefined ? Math.min(window.end, endedAt) : window.end;
-      return end > window.start ? { start: window.start, end } : undefined;
-    }
-    const end = endedAt ?? Number.POSITIVE_INFINITY;
-    return end > madeAt ? { start: madeAt, end } : undefined;
+  /** When an open-ended booking still only booked must leave: the first closure not begun after it was made. */
+  leaveAt(booking: Booking): number | undefined {
+    const starts = this.closures.filter((c) => !c.began && c.start >= booking.madeAt).map((c) => c.start);
+    return starts.length ? Math.min(...starts) : undefined;
   }
 
-  static statusAt(booking: Booking, now: number): Status {
-    if ((booking.status === "RESERVED" || booking.status === "CHECKED_IN") && booking.window) {
-      if (booking.window.end <= now) return "COMPLETED";
+  statusAt(booking: Booking, now: number): ReservationStatus {
+    const { status, window } = booking;
+    if (status === "RESERVED") {
+      if (window) return window.end <= now ? "NO_SHOW" : "RESERVED";
+      const leave = this.leaveAt(booking);
+      return leave !== undefined && leave <= now ? "CANCELED" : "RESERVED";
     }
-    return booking.status;
+    if (status === "CHECKED_IN") return window && window.end <= now ? "OVERSTAYING" : "CHECKED_IN";
+    return status;
+  }
+
+  /** The interval a booking holds a spot over, as a decision at `now` sees it. */
+  held(booking: Booking, now: number): Interval | undefined {
+    const { window, status, endedAt, madeAt, checkedIn } = booking;
+    let interval: Interval;
+    if (window) {
+      if (status === "RESERVED" || status === "NO_SHOW") interval = window;
+      else if (status === "CHECKED_IN")
+        interval = { start: window.start, end: window.end <= now ? Number.POSITIVE_INFINITY : window.end };
+      else if (!checkedIn) return undefined; // canceled unused: the spot was given back
+      else interval = { start: window.start, end: Math.min(window.end, endedAt ?? window.end) };
+    } else if (status === "RESERVED") {
+      interval = { start: madeAt, end: this.leaveAt(booking) ?? Number.POSITIVE_INFINITY };
+    } else if (status === "CHECKED_IN") {
+      interval = { start: madeAt, end: Number.POSITIVE_INFINITY };
+    } else {
+      interval = { start: madeAt, end: endedAt ?? Number.POSITIVE_INFINITY };
+    }
+    return interval.end > interval.start ? interval : undefined;
   }
 
   /**
@@ -447,7 +500,7 @@ class Model {
    */
   busiest(from: number, until: number, now: number): { held: number; at: number } {
     const holdings = [...this.bookings.values()].flatMap((booking) => {
-      const interval = Model.held(booking);
+      const interval = this.held(booking, now);
       return interval ? [{ interval, openEnded: !booking.window }] : [];
     });
     const holds = ({ interval, openEnded }: (typeof holdings)[number], t: number) => {
@@ -462,6 +515,21 @@ class Model {
       if (held > best.held) best = { held, at: t };
     }
     return best;
+  }
+
+  /** A closure begins: the cars in the lot are listed, the open-ended bookings made before it canceled then. */
+  begin(closure: ModelClosure): string[] {
+    closure.began = true;
+    const leaving = [...this.bookings.entries()]
+      .filter(([, b]) => !b.window && b.status === "RESERVED" && b.madeAt <= closure.start)
+      .map(([id]) => id)
+      .sort();
+    for (const id of leaving) {
+      const booking = this.bookings.get(id) as Booking;
+      booking.status = "CANCELED";
+      booking.endedAt = closure.start;
+    }
+    return ["ParkingLotClosureBegan", ...leaving.map((id) => `ReservationCanceled ${id}`)];
   }
 
   decide(command: ParkingLotCommand): Outcome {
@@ -511,21 +579,29 @@ class Model {
           if (start < now - SKEW) return invalid("startsAt");
           if (start > now + WINDOW_RULES.maxLeadMs) return invalid("startsAt");
           if (end <= start) return invalid("endsAt");
+          if (end - start < WINDOW_RULES.minLengthMs) return invalid("endsAt");
+          if (end < now + WINDOW_RULES.minLengthMs) return invalid("endsAt");
           if (end - start > WINDOW_RULES.maxLengthMs) return invalid("endsAt");
           window = { start, end };
         }
         let amount: number;
-        if (lot.hourlyRate !== undefined && window) {
+        const offered = command.amount;
+        if (lot.hourlyRate !== undefined && !window) {
+          if (offered !== undefined)
+            return refuse({ code: "AmountNotAccepted", parkingLotId, hourlyRate: lot.hourlyRate, offered });
+          amount = 0;
+        } else if (lot.hourlyRate !== undefined && window) {
           amount = quote(lot.hourlyRate, window.start, window.end);
-          if (command.amount !== undefined && command.amount !== amount)
-            return refuse({ code: "PriceChanged", parkingLotId, quote: amount });
+          if (offered !== undefined && offered !== amount)
+            return refuse({ code: "PriceChanged", parkingLotId, quote: amount, offered });
         } else {
-          if (command.amount === undefined) return refuse({ code: "AmountRequired", parkingLotId });
-          amount = command.amount;
+          if (offered === undefined) return refuse({ code: "AmountRequired", parkingLotId });
+          if (offered <= 0) return refuse({ code: "AmountNotPositive", parkingLotId });
+          amount = offered;
         }
-        if (amount <= 0) return refuse({ code: "AmountNotPositive", parkingLotId });
-        const wanted = window ?? { start: now, end: Number.POSITIVE_INFINITY };
-        const closure = this.closures.find((c) => c.start < wanted.end && c.end > wanted.start);
+        const closure = window
+          ? this.closures.find((c) => c.start < window.end && c.end > window.start)
+          : this.closures.find((c) => c.start <= now && c.end > now);
         if (closure)
           return refuse({
             code: "LotClosed",
@@ -533,10 +609,15 @@ class Model {
             from: iso(closure.start),
             until: iso(closure.end),
           });
+        const ahead = this.closures.filter((c) => c.start > now).map((c) => c.start);
+        const wanted = window ?? {
+          start: now,
+          end: ahead.length ? Math.min(...ahead) : Number.POSITIVE_INFINITY,
+        };
         const active = [...this.bookings.values()].filter(
           (b) =>
             b.customerId === command.customerId &&
-            ["RESERVED", "CHECKED_IN"].includes(Model.statusAt(b, now)),
+            ["RESERVED", "CHECKED_IN", "OVERSTAYING"].includes(this.statusAt(b, now)),
         ).length;
         if (active >= lot.maxActive)
           return refuse({ code: "TooManyActiveReservations", parkingLotId, limit: lot.maxActive });
@@ -549,6 +630,7 @@ class Model {
           ...(window ? { window, startsAt: iso(window.start), endsAt: iso(window.end) } : {}),
           madeAt: now,
           status: "RESERVED",
+          checkedIn: false,
         });
         return accepted(`ParkingReserved ${reservationId} ${amount}`);
       }
@@ -559,17 +641,19 @@ class Model {
         const booking = this.bookings.get(reservationId);
         if (!booking || (command.requestedBy !== undefined && command.requestedBy !== booking.customerId))
           return refuse({ code: "ReservationNotFound", parkingLotId, reservationId });
-        const status = Model.statusAt(booking, now);
+        const status = this.statusAt(booking, now);
         if (command.type === "CancelReservation") {
           if (status === "CANCELED") return accepted();
-          if (status === "COMPLETED")
+          if (status === "COMPLETED" || status === "NO_SHOW")
             return refuse({ code: "ReservationNotActive", parkingLotId, reservationId, status });
+          if (booking.status === "CHECKED_IN" && command.requestedBy !== undefined)
+            return refuse({ code: "CheckedIn", parkingLotId, reservationId, status });
           booking.status = "CANCELED";
           booking.endedAt = now;
           return accepted(`ReservationCanceled ${reservationId}`);
         }
         if (command.type === "CheckIn") {
-          if (status === "CHECKED_IN") return accepted();
+          if (status === "CHECKED_IN" || status === "OVERSTAYING") return accepted();
           if (status !== "RESERVED")
             return refuse({ code: "ReservationNotActive", parkingLotId, reservationId, status });
           if (booking.window && now < booking.window.start - SKEW)
@@ -580,6 +664,7 @@ class Model {
               startsAt: iso(booking.window.start),
             });
           booking.status = "CHECKED_IN";
+          booking.checkedIn = true;
           return accepted(`ReservationCheckedIn ${reservationId}`);
         }
         // A checked-in car may leave after its window ended: still a check-out.
@@ -592,6 +677,24 @@ class Model {
         if (status === "RESERVED") return refuse({ code: "NotCheckedIn", parkingLotId, reservationId });
         return refuse({ code: "ReservationNotActive", parkingLotId, reservationId, status });
       }
+      case "RecordNoShow": {
+        const { reservationId } = command;
+        const booking = this.bookings.get(reservationId);
+        if (!booking) return refuse({ code: "ReservationNotFound", parkingLotId, reservationId });
+        if (booking.status !== "RESERVED" || !booking.window) return accepted();
+        if (booking.window.end > now)
+          return refuse({ code: "NotDue", parkingLotId, at: iso(booking.window.end) });
+        booking.status = "NO_SHOW";
+        return accepted(`ReservationNoShow ${reservationId}`);
+      }
+      case "BeginClosure": {
+        const { closureId } = command;
+        const closure = this.closures.find((c) => c.id === closureId);
+        if (!closure) return refuse({ code: "ClosureNotFound", parkingLotId, closureId });
+        if (closure.began) return accepted();
+        if (closure.start > now) return refuse({ code: "NotDue", parkingLotId, at: iso(closure.start) });
+        return accepted(...this.begin(closure));
+      }
       case "CloseParkingLot": {
         const from = ms(command.from);
         const until = ms(command.until);
@@ -600,13 +703,17 @@ class Model {
         if (until <= now) return invalid("until");
         if (until - from > WINDOW_RULES.maxClosureMs) return invalid("until");
         if (from > now + WINDOW_RULES.maxLeadMs) return invalid("from");
+        if (this.closures.filter((c) => c.end > now).length >= WINDOW_RULES.maxPendingClosures)
+          return refuse({ code: "TooManyClosures", parkingLotId, limit: WINDOW_RULES.maxPendingClosures });
+        // Only windows still booked are canceled now; open-ended bookings when it begins.
         const hit = [...this.bookings.entries()]
-          .filter(([, booking]) => {
-            const held = Model.held(booking);
-            return (
-              Model.statusAt(booking, now) === "RESERVED" && held && held.start < until && held.end > from
-            );
-          })
+          .filter(
+            ([, b]) =>
+              b.window !== undefined &&
+              this.statusAt(b, now) === "RESERVED" &&
+              b.window.start < until &&
+              b.window.end > Math.max(from, now),
+          )
           .map(([id]) => id)
           .sort();
         for (const id of hit) {
@@ -614,8 +721,12 @@ class Model {
           booking.status = "CANCELED";
           booking.endedAt = now;
         }
-        this.closures.push({ start: from, end: until });
-        return accepted("ParkingLotClosed", ...hit.map((id) => `ReservationCanceled ${id}`));
+        // Closures that began and ended beyond the skew's reach are forgotten.
+        this.closures = this.closures.filter((c) => !c.began || c.end > now - SKEW);
+        const closure: ModelClosure = { id: command.closureId, start: from, end: until, began: false };
+        this.closures.push(closure);
+        const begins = from <= now ? this.begin(closure) : [];
+        return accepted("ParkingLotClosed", ...hit.map((id) => `ReservationCanceled ${id}`), ...begins);
       }
       case "ChangeCapacity": {
         if (command.capacity === lot.capacity) return accepted();
@@ -633,9 +744,16 @@ class Model {
 
 /* ---------- what the emitted events say, independently of both ---------- */
 
-/** The intervals the emitted events say are held, as the model defines them. */
+/**
+ * The intervals the emitted events say are booked: a window over itself (a no-show too), cut at
+ * its check-out or at an operator's cancel once its car came in, nothing once canceled unused; an
+ * open-ended booking from when it was made until its check-out or cancel, or, while only booked,
+ * until the first closure that begins after it was made. An overstay is not a booking: decisions
+ * count it (no new booking may rely on its spot) but it may meet bookings accepted before it.
+ */
 function heldByEvents(events: readonly ParkingLotEvent[]): Interval[] {
-  const held = new Map<string, { start: number; end: number; windowed: boolean }>();
+  const held = new Map<string, { start: number; end: number; windowed: boolean; in?: number }>();
+  const closureStarts: number[] = [];
   for (const event of events) {
     const interval = "reservationId" in event.data ? held.get(event.data.reservationId) : undefined;
     if (event.type === "ParkingReserved") {
@@ -646,12 +764,22 @@ function heldByEvents(events: readonly ParkingLotEvent[]): Interval[] {
           ? { start: ms(startsAt), end: ms(endsAt), windowed: true }
           : { start: ms(reservedAt), end: Number.POSITIVE_INFINITY, windowed: false },
       );
+    } else if (event.type === "ParkingLotClosed") {
+      closureStarts.push(ms(event.data.from));
+    } else if (event.type === "ReservationCheckedIn" && interval) {
+      interval.in = ms(event.data.checkedInAt);
     } else if (event.type === "ReservationCanceled" && interval) {
-      if (interval.windowed) held.delete(event.data.reservationId);
+      if (interval.windowed && interval.in === undefined) held.delete(event.data.reservationId);
       else interval.end = Math.min(interval.end, ms(event.data.canceledAt));
     } else if (event.type === "ReservationCheckedOut" && interval) {
       interval.end = Math.min(interval.end, ms(event.data.checkedOutAt));
     }
+  }
+  for (const interval of held.values()) {
+    if (interval.windowed) continue;
+    const closing = closureStarts.filter((from) => from >= interval.start);
+    const leave = closing.length ? Math.min(...closing) : Number.POSITIVE_INFINITY;
+    if (interval.in === undefined || interval.in > leave) interval.end = Math.min(interval.end, leave);
   }
   return [...held.values()].filter((i) => i.end > i.start);
 }
@@ -665,10 +793,16 @@ function heldByEvents(events: readonly ParkingLotEvent[]): Interval[] {
  */
 function unpruned(state: ParkingLotState, emitted: readonly ParkingLotEvent[]): ParkingLotState {
   if (state.kind !== "registered") return state;
-  const checkedOutAt = new Map<string, number>();
-  for (const event of emitted)
+  // When each window's car left (checked out, or canceled by an operator once in), if it came in.
+  const checkedIn = new Set<string>();
+  const leftAt = new Map<string, number>();
+  for (const event of emitted) {
+    if (event.type === "ReservationCheckedIn") checkedIn.add(event.data.reservationId);
     if (event.type === "ReservationCheckedOut")
-      checkedOutAt.set(event.data.reservationId, ms(event.data.checkedOutAt));
+      leftAt.set(event.data.reservationId, ms(event.data.checkedOutAt));
+    if (event.type === "ReservationCanceled" && checkedIn.has(event.data.reservationId))
+      leftAt.set(event.data.reservationId, ms(event.data.canceledAt));
+  }
   const snapshot = toSnapshot(state);
   if (snapshot.state.kind !== "registered") return state;
   const windows = new Map<number, [string, Interval][]>();
@@ -676,13 +810,11 @@ function unpruned(state: ParkingLotState, emitted: readonly ParkingLotEvent[]): 
   for (const [id, record] of state.reservations.entries()) {
     const holding = record.status === "RESERVED" || record.status === "CHECKED_IN";
     if (holding) byCustomer.set(record.customerId, [...(byCustomer.get(record.customerId) ?? []), id].sort());
-    if (!record.startsAt || !record.endsAt || record.status === "CANCELED") continue;
+    if (!record.startsAt || !record.endsAt) continue;
+    if (record.status === "CANCELED" && !checkedIn.has(id)) continue;
     const start = ms(record.startsAt);
-    const checkedOut = checkedOutAt.get(id);
-    const end =
-      record.status === "COMPLETED" && checkedOut !== undefined
-        ? Math.min(ms(record.endsAt), checkedOut)
-        : ms(record.endsAt);
+    const left = leftAt.get(id);
+    const end = left !== undefined ? Math.min(ms(record.endsAt), left) : ms(record.endsAt);
     if (end <= start) continue;
     const hour = Math.floor(start / HOUR);
     windows.set(hour, [...(windows.get(hour) ?? []), [id, { start, end }] as [string, Interval]]);
@@ -769,7 +901,7 @@ describe("time windows, random command sequences over a moving clock", { timeout
       for (const { now, after, reserves } of transitions) {
         for (const [reservationId, reserve] of reserves) {
           const status = reservationStatus(after, reservationId, now);
-          if (status !== "CANCELED" && status !== "COMPLETED") continue;
+          if (status !== "CANCELED" && status !== "COMPLETED" && status !== "NO_SHOW") continue;
           const nothing = { ok: true, events: [] };
           const notActive = {
             ok: false,
@@ -840,6 +972,27 @@ describe("time windows, random command sequences over a moving clock", { timeout
             if (length === WINDOW_RULES.maxLengthMs) count(`window of 24 hours ${outcome}`);
           }
           if (
+            command.type === "ReserveParking" &&
+            decision.ok &&
+            decision.events[0]?.type === "ParkingReserved" &&
+            decision.events[0].data.mustLeaveBy
+          )
+            count("open-ended booked before a closure (mustLeaveBy)");
+          if (
+            command.type === "CancelReservation" &&
+            decision.ok &&
+            decision.events.length &&
+            before.kind === "registered" &&
+            before.inLot.has(command.reservationId)
+          )
+            count("cancel of a car in the lot by an operator");
+          if (
+            before.kind === "registered" &&
+            [...before.inLot.values()].some((car) => car.endsAt <= now) &&
+            (command.type === "ReserveParking" || command.type === "ChangeCapacity")
+          )
+            count("decision with an overstaying car in the lot");
+          if (
             command.type === "CheckOut" &&
             decision.ok &&
             decision.events.length &&
@@ -872,6 +1025,9 @@ describe("time windows, random command sequences over a moving clock", { timeout
       "ReserveParking:InvalidWindow",
       "ReserveParking:PriceChanged",
       "ReserveParking:AmountRequired",
+      "ReserveParking:AmountNotAccepted",
+      "ReserveParking:AmountNotPositive",
+      "open-ended booked before a closure (mustLeaveBy)",
       "ReserveParking:TooManyActiveReservations",
       "ReserveParking:ReservationIdConflict",
       "window booked",
@@ -884,6 +1040,17 @@ describe("time windows, random command sequences over a moving clock", { timeout
       "CancelReservation:ReservationCanceled",
       "CancelReservation:nothing",
       "CancelReservation:ReservationNotActive",
+      "CancelReservation:CheckedIn",
+      "cancel of a car in the lot by an operator",
+      "RecordNoShow:ReservationNoShow",
+      "RecordNoShow:NotDue",
+      "RecordNoShow:nothing",
+      "BeginClosure:ParkingLotClosureBegan",
+      "BeginClosure:ParkingLotClosureBegan+ReservationCanceled",
+      "BeginClosure:NotDue",
+      "BeginClosure:nothing",
+      "CloseParkingLot:ParkingLotClosed+ParkingLotClosureBegan",
+      "decision with an overstaying car in the lot",
       "CheckIn:ReservationCheckedIn",
       "CheckIn:CheckInTooEarly",
       "CheckOut:ReservationCheckedOut",
@@ -899,6 +1066,7 @@ describe("time windows, random command sequences over a moving clock", { timeout
       "ended CANCELED open-ended",
       "ended COMPLETED window",
       "ended COMPLETED open-ended",
+      "ended NO_SHOW window",
     ];
     expect(expected.filter((key) => !seen.has(key))).toEqual([]);
     // Ended windows were pruned from the index by the end of a good share of the runs.

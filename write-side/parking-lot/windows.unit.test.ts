@@ -131,7 +131,7 @@ describe("prices", () => {
   it("refuses an amount that differs from the quote, with the quote", () => {
     given([rated])
       .when(reserveParking({ amount: 4000, startsAt: at("10:00"), endsAt: at("11:30") }))
-      .then({ code: "PriceChanged", parkingLotId: LOT, quote: 4500 });
+      .then({ code: "PriceChanged", parkingLotId: LOT, quote: 4500, offered: 4000 });
   });
   it("takes the client's positive amount without a rate, and refuses zero or none", () => {
     given([lotRegistered()])
@@ -173,6 +173,7 @@ describe("per-customer limit", () => {
 describe("ended reservations", () => {
   const lot = lotRegistered();
   const ended = parkingReserved({ startsAt: at("09:00"), endsAt: at("10:00") });
+  // Issue 17: a window that ended without a check-in is a NO_SHOW (it was COMPLETED before).
   it("answers a cancel of an ended window with ReservationNotActive", () => {
     given([lot, ended])
       .when({
@@ -182,7 +183,7 @@ describe("ended reservations", () => {
         reason: "x",
         now: at("10:00"),
       })
-      .then({ code: "ReservationNotActive", parkingLotId: LOT, reservationId: "res-1", status: "COMPLETED" });
+      .then({ code: "ReservationNotActive", parkingLotId: LOT, reservationId: "res-1", status: "NO_SHOW" });
   });
   it("answers a retried Idempotency-Key of an ended window with the same reservation, booking nothing", () => {
     given([lot, ended])
@@ -289,7 +290,8 @@ describe("a window starting within the skew, before a check-out", () => {
   });
 
   it("is refused over the end of a window whose car overstayed, as it would be had the car not left", () => {
-    const overlapsTheEnd = late("09:58", "10:15", "10:03");
+    // (Ending at least 15 minutes after now, the shortest a window may end ahead since issue 17.)
+    const overlapsTheEnd = late("09:58", "10:30", "10:03");
     given([lot, booked, checkedIn]).when(overlapsTheEnd).then("LotFull");
     given([lot, booked, checkedIn, checkedOut("10:03")])
       .when(overlapsTheEnd)
@@ -381,9 +383,11 @@ describe("closures", () => {
       rejection: { code: "LotClosed" },
     });
     expect(decide(windowed("n", "15:00", "16:00"), state)).toMatchObject({ ok: true });
+    // Issue 17: an open-ended booking made before the closure begins is accepted, and told when it
+    // must leave (it was refused for as long as any closure lay ahead).
     expect(decide(reserveParking({ reservationId: "open" }), state)).toMatchObject({
-      ok: false,
-      rejection: { code: "LotClosed" },
+      ok: true,
+      events: [{ type: "ParkingReserved", data: { mustLeaveBy: at("13:00") } }],
     });
   });
 });
@@ -401,7 +405,19 @@ describe("a closure that has just ended", () => {
       closedAt: at("07:00"),
     },
   };
-  const history = [lotRegistered({ capacity: 5, registeredAt: at("06:00") }), closed];
+  // The scheduler recorded its beginning at 08:00 (a closure not begun is kept until it is).
+  const began: ParkingLotEvent = {
+    type: "ParkingLotClosureBegan",
+    data: {
+      closureId: "cl-1",
+      parkingLotId: LOT,
+      from: at("08:00"),
+      until: at("09:00"),
+      carsInLot: [],
+      recordedAt: at("08:00"),
+    },
+  };
+  const history = [lotRegistered({ capacity: 5, registeredAt: at("06:00") }), closed, began];
 
   it("still refuses a window starting within the skew that overlaps it", () => {
     given(history)
