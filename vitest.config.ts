@@ -5,7 +5,15 @@ import { defineConfig } from "vitest/config";
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: "unit", include: ["**/*.unit.test.ts"], exclude: ["node_modules/**", "dist/**"] } },
+      {
+        test: {
+          name: "unit",
+          include: ["**/*.unit.test.ts"],
+          exclude: ["node_modules/**", "dist/**"],
+          // Property suites run thousands of cases: on a busy 2-core machine they need more than 5 s.
+          testTimeout: 30_000,
+        },
+      },
       {
         test: {
           name: "int",

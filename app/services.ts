@@ -19,6 +19,7 @@ import type { LotSnapshotStore, StoredLotSnapshot } from "../write-side/lot-snap
 import type { ReservationRecord } from "../write-side/parking-lot/decider.js";
 import { type Authentication, createAuthentication, idempotencySecretOf } from "./auth.js";
 import { ProcessorThread, type WorkerMetrics } from "./processor-thread.js";
+import { schedulerCommands } from "./scheduler-commands.js";
 
 /**
  * The composition root: the only place that knows which adapter runs. Everything else sees the
@@ -209,8 +210,16 @@ export async function createServices(
           logger: logger.child({ component: "processors" }),
           metrics,
           batchSize: config.projectionBatchSize,
-          settings: { lotSnapshotEvery: config.lotSnapshotEvery },
+          settings: {
+            lotSnapshotEvery: config.lotSnapshotEvery,
+            sendCommand: schedulerCommands(eventStore, {
+              logger: logger.child({ component: "scheduler" }),
+              retryLimit: config.commandRetryLimit,
+              snapshots: new DocumentLotSnapshotStore(documentStore),
+            }),
+          },
           lease: { ttlMs: config.processorLeaseTtlMs, renewMs: config.processorLeaseRenewMs },
+          clock: () => clock().getTime(),
         })
       : undefined;
 

@@ -259,7 +259,9 @@ export interface paths {
         };
         /**
          * What a window would find: free spots and its price
-         * @description **Access**: Anyone may call it: no token needed.
+         * @description Refuses exactly the windows a booking would refuse, with the same problem types: a window starting more than 5 minutes in the past or more than 90 days ahead, shorter than 15 minutes, ending less than 15 minutes from now, or longer than 24 hours is a 400 naming `query.from` or `query.until`; a window a closure overlaps is a 409 `parking-lot-closed` naming the closure's range.
+         *
+         *     **Access**: Anyone may call it: no token needed.
          */
         get: operations["getAvailability"];
         put?: never;
@@ -638,6 +640,37 @@ export interface components {
             parkingLots: {
                 /** @description Reservations holding a spot at this moment: open-ended ones not canceled or checked out, and windows covering now (not canceled, not checked out before now). */
                 activeReservations: number;
+                /** @description Reservations still to arrive, over the next 24 hours, that hold a spot at an instant when more spots are held than the lot has: only overstaying cars (which hold their spots until they check out) can cause that, and accepted reservations are never canceled for it. Soonest first, at most 50. */
+                atRisk: {
+                    /**
+                     * @description Plate number: letters (any script) and digits, inner spaces or hyphens allowed.
+                     * @example 10더8612
+                     * @example 서울12가3456
+                     * @example AB-123-CD
+                     */
+                    carNumber: string;
+                    /**
+                     * Format: date-time
+                     * @description ISO 8601 UTC timestamp.
+                     */
+                    endsAt?: string;
+                    /**
+                     * Format: date-time
+                     * @description When it holds its spot from (now, for one holding it already).
+                     */
+                    heldFrom: string;
+                    /**
+                     * @description Reservation identifier.
+                     * @example 1
+                     * @example CUST1
+                     */
+                    reservationId: string;
+                    /**
+                     * Format: date-time
+                     * @description ISO 8601 UTC timestamp.
+                     */
+                    startsAt?: string;
+                }[];
                 /** @description Spots free at this moment: the capacity less the reservations holding a spot now; 0 while the lot is closed. Computed when asked, so it changes as windows start and end, with no event. */
                 availableSpots: number;
                 /** @description Reservations of this lot ever canceled (by a customer, an operator or a closure). */
@@ -652,16 +685,18 @@ export interface components {
                  * @description Present while a closure is in effect: when it ends (no spot is free until then).
                  */
                 closedUntil?: string;
-                /** @description Closures an operator announced, oldest first. */
+                /** @description Closures in force or ahead, oldest first (ended ones are left out). Open-ended bookings still not checked in when one begins are canceled then. */
                 closures?: {
+                    /** @description Operators: the reservations whose cars were in the lot when the closure began (they are not canceled: they check out). */
+                    carsInLot?: string[];
                     closureId: string;
                     /**
                      * Format: date-time
                      * @description ISO 8601 UTC timestamp.
                      */
                     from: string;
-                    /** @description Why it was canceled. */
-                    reason: string;
+                    /** @description The operator's words: shown to operators only (the public view shows the range). */
+                    reason?: string;
                     /**
                      * Format: date-time
                      * @description ISO 8601 UTC timestamp.
@@ -689,7 +724,7 @@ export interface components {
                     expected: number;
                     /** @description Checked in, in the lot now. */
                     inLot: number;
-                    /** @description Checked in and past their endsAt. */
+                    /** @description Checked in and past their endsAt: each holds its spot until it checks out. */
                     overstaying: number;
                 };
                 /**
@@ -795,16 +830,18 @@ export interface components {
              * @description Present while a closure is in effect: when it ends (no spot is free until then).
              */
             closedUntil?: string;
-            /** @description Closures an operator announced, oldest first. */
+            /** @description Closures in force or ahead, oldest first (ended ones are left out). Open-ended bookings still not checked in when one begins are canceled then. */
             closures?: {
+                /** @description Operators: the reservations whose cars were in the lot when the closure began (they are not canceled: they check out). */
+                carsInLot?: string[];
                 closureId: string;
                 /**
                  * Format: date-time
                  * @description ISO 8601 UTC timestamp.
                  */
                 from: string;
-                /** @description Why it was canceled. */
-                reason: string;
+                /** @description The operator's words: shown to operators only (the public view shows the range). */
+                reason?: string;
                 /**
                  * Format: date-time
                  * @description ISO 8601 UTC timestamp.
@@ -874,16 +911,18 @@ export interface components {
                  * @description Present while a closure is in effect: when it ends (no spot is free until then).
                  */
                 closedUntil?: string;
-                /** @description Closures an operator announced, oldest first. */
+                /** @description Closures in force or ahead, oldest first (ended ones are left out). Open-ended bookings still not checked in when one begins are canceled then. */
                 closures?: {
+                    /** @description Operators: the reservations whose cars were in the lot when the closure began (they are not canceled: they check out). */
+                    carsInLot?: string[];
                     closureId: string;
                     /**
                      * Format: date-time
                      * @description ISO 8601 UTC timestamp.
                      */
                     from: string;
-                    /** @description Why it was canceled. */
-                    reason: string;
+                    /** @description The operator's words: shown to operators only (the public view shows the range). */
+                    reason?: string;
                     /**
                      * Format: date-time
                      * @description ISO 8601 UTC timestamp.
@@ -1124,6 +1163,21 @@ export interface components {
                  */
                 endsAt?: string;
                 /**
+                 * @description An open-ended stay on a lot with a rate: the rate it is priced at on check-out, from check-in.
+                 * @example 3000
+                 */
+                hourlyRate?: number;
+                /**
+                 * Format: date-time
+                 * @description An open-ended booking not checked in, on a lot with a closure ahead: when that closure begins, which cancels the booking if the car has not checked in by then.
+                 */
+                mustLeaveBy?: string;
+                /**
+                 * @description Checked out past endsAt: the time past it at the lot's rate (pro rata to the millisecond, rounded up to the minor unit).
+                 * @example 5000
+                 */
+                overstayCharge?: number;
+                /**
                  * @description Parking lot identifier.
                  * @example 1
                  */
@@ -1244,6 +1298,21 @@ export interface components {
              * @description ISO 8601 UTC timestamp.
              */
             endsAt?: string;
+            /**
+             * @description An open-ended stay on a lot with a rate: the rate it is priced at on check-out, from check-in.
+             * @example 3000
+             */
+            hourlyRate?: number;
+            /**
+             * Format: date-time
+             * @description An open-ended booking not checked in, on a lot with a closure ahead: when that closure begins, which cancels the booking if the car has not checked in by then.
+             */
+            mustLeaveBy?: string;
+            /**
+             * @description Checked out past endsAt: the time past it at the lot's rate (pro rata to the millisecond, rounded up to the minor unit).
+             * @example 5000
+             */
+            overstayCharge?: number;
             /**
              * @description Parking lot identifier.
              * @example 1
@@ -3327,6 +3396,23 @@ export interface operations {
                         status?: 405;
                         /** @enum {unknown} */
                         type?: "/problems/method-not-allowed";
+                    };
+                };
+            };
+            /** @description `/problems/parking-lot-closed`: The parking lot is closed for part of this window. */
+            409: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 409;
+                        /** @enum {unknown} */
+                        type?: "/problems/parking-lot-closed";
                     };
                 };
             };

@@ -84,6 +84,13 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly scheduledFacts = new Counter({
+    name: "parking_scheduler_facts_total",
+    help: "Time-driven facts the scheduler sent, by fact (RecordNoShow, BeginClosure) and outcome (recorded, not-due, gone).",
+    labelNames: ["fact", "outcome"] as const,
+    registers: [this.registry],
+  });
+
   readonly lotLoads = new Counter({
     name: "parking_lot_loads_total",
     help: "Lots the write side loaded from the event store (not in its cache), by what became of the lot's snapshot: used, none, unavailable, other-version, undecodable, not-in-stream.",

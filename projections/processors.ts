@@ -8,10 +8,13 @@ import { PROJECTIONS } from "./read-models/index.js";
 import { Leases, processOwner } from "./runtime/leases.js";
 import { isReactor, type Processor } from "./runtime/processor.js";
 import { ProcessorRuntime } from "./runtime/processor-runtime.js";
+import { type CommandSender, scheduler } from "./scheduler/scheduler.js";
 
 export interface ProcessorSettings {
   /** The lot snapshotter snapshots a lot every this many events of its stream (0: never). */
   readonly lotSnapshotEvery: number;
+  /** Where the scheduler sends the facts time brings (without: it keeps its schedule only). */
+  readonly sendCommand?: CommandSender;
 }
 
 /** Every processor the service runs: the read-model projections, then the reactors. */
@@ -19,6 +22,7 @@ export const createProcessors = (settings: ProcessorSettings): readonly Processo
   ...PROJECTIONS,
   couponPolicy,
   lotSnapshotter({ every: settings.lotSnapshotEvery }),
+  scheduler(settings.sendCommand ? { send: settings.sendCommand } : {}),
 ];
 
 const LISTED = createProcessors({ lotSnapshotEvery: 0 });
@@ -36,6 +40,8 @@ export interface ProcessorsOptions {
   readonly settings: ProcessorSettings;
   /** Lease timing (several projector processes: one works per processor, the others stand by). */
   readonly lease: { readonly ttlMs: number; readonly renewMs: number };
+  /** What time it is for the reactors (the scheduler): the system clock unless a test drives it. */
+  readonly clock?: () => number;
 }
 
 /**
@@ -55,6 +61,7 @@ export async function startProcessors(options: ProcessorsOptions): Promise<Proce
     batchSize: options.batchSize,
     generation: "active",
     leases: new Leases(options.documentStore, { owner: processOwner(), ...options.lease }),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   await runtime.start();
   return runtime;

@@ -57,3 +57,15 @@ export function assertMayReadCustomer(reader: Actor, customerId: string): void {
     throw new ProblemError("forbidden", "A customer may only read their own coupons.");
   }
 }
+
+/**
+ * A lot as this caller may see it: an operator sees the closures' reasons and the cars in the lot
+ * when each began; anyone else sees when the lot is closed, not the operators' words.
+ */
+export function lotFor<T extends { closures?: readonly Record<string, unknown>[] }>(req: Request, lot: T): T {
+  if (!lot.closures || viewerOf(req) === "operator") return lot;
+  return {
+    ...lot,
+    closures: lot.closures.map(({ reason: _r, carsInLot: _c, ...closure }) => closure),
+  };
+}

@@ -201,9 +201,11 @@ export const OPERATIONS: readonly Operation[] = [
     side: "queries",
     tag: "queries",
     summary: "What a window would find: free spots and its price",
+    description:
+      "Refuses exactly the windows a booking would refuse, with the same problem types: a window starting more than 5 minutes in the past or more than 90 days ahead, shorter than 15 minutes, ending less than 15 minutes from now, or longer than 24 hours is a 400 naming `query.from` or `query.until`; a window a closure overlaps is a 409 `parking-lot-closed` naming the closure's range.",
     parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
     query: AvailabilityQuery,
-    problems: ["parking-lot-not-found", "store-unavailable"],
+    problems: ["parking-lot-not-found", "parking-lot-closed", "store-unavailable"],
     responses: { "200": jsonResponse("The window's free spots and price.", "AvailabilityView") },
   },
   {

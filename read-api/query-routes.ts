@@ -11,7 +11,8 @@ import {
   ReservationsQuery,
   SingleQuery,
 } from "../schemas/queries.js";
-import { assertMayReadCustomer, maySee, readerOf, reservationsFilter } from "./access.js";
+import { windowProblem } from "../schemas/reservation-time.js";
+import { assertMayReadCustomer, lotFor, maySee, readerOf, reservationsFilter } from "./access.js";
 import {
   PositionBeyondHeadError,
   PositionNotReachedError,
@@ -37,9 +38,6 @@ function minPositionOf(token: string | undefined): Position | null {
 }
 
 const limitOf = (limit: number | undefined): number => limit ?? DEFAULT_LIMIT;
-
-/** The longest window availability is asked for (the longest closure). */
-const MAX_AVAILABILITY_WINDOW_MS = 31 * 24 * 3_600_000;
 
 /**
  * Runs a query, turning read-your-writes refusals into clear problems: a position beyond the log
@@ -80,7 +78,7 @@ export function queryRoutes(queries: QueryService, options: { controlCenterLotLi
         ...(q.cursor ? { cursor: q.cursor } : {}),
       }),
     );
-    res.json(page);
+    res.json({ ...page, items: page.items.map((lot) => lotFor(req, lot)) });
   });
 
   router.get("/parking-lots/:parkingLotId", async (req: Request, res: Response) => {
@@ -91,7 +89,7 @@ export function queryRoutes(queries: QueryService, options: { controlCenterLotLi
       throw new ProblemError("parking-lot-not-found", `Parking lot ${parkingLotId} does not exist.`, {
         parkingLotId,
       });
-    res.json(lot);
+    res.json(lotFor(req, lot));
   });
 
   router.get("/parking-lots/:parkingLotId/availability", async (req: Request, res: Response) => {
@@ -99,13 +97,12 @@ export function queryRoutes(queries: QueryService, options: { controlCenterLotLi
     const q = validInput(AvailabilityQuery, { ...req.query }, "query");
     const from = Date.parse(q.from);
     const until = Date.parse(q.until);
-    if (!(until > from))
-      throw new ProblemError("validation", "until must be after from.", {
-        errors: [{ field: "query.until", message: "must be after from" }],
-      });
-    if (until - from > MAX_AVAILABILITY_WINDOW_MS)
-      throw new ProblemError("validation", "The window is longer than 31 days.", {
-        errors: [{ field: "query.until", message: "must be at most 31 days after from" }],
+    // Exactly what a booking of this window would refuse, with the same problem types: the
+    // window's bounds (schemas/reservation-time.ts) here, a closure overlapping it below.
+    const problem = windowProblem(from, until, queries.now(), { start: "query.from", end: "query.until" });
+    if (problem)
+      throw new ProblemError("validation", `${problem.field.replace("query.", "")} ${problem.detail}.`, {
+        errors: [{ field: problem.field, message: problem.detail }],
       });
     const view = await answer(() =>
       queries.availability(parkingLotId, from, until, minPositionOf(q.minPosition)),
@@ -114,6 +111,12 @@ export function queryRoutes(queries: QueryService, options: { controlCenterLotLi
       throw new ProblemError("parking-lot-not-found", `Parking lot ${parkingLotId} does not exist.`, {
         parkingLotId,
       });
+    if ("closed" in view)
+      throw new ProblemError(
+        "parking-lot-closed",
+        `Parking lot ${parkingLotId} is closed from ${view.closed.from} until ${view.closed.until}.`,
+        { parkingLotId, from: view.closed.from, until: view.closed.until },
+      );
     res.json(view);
   });
 

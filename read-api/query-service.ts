@@ -37,6 +37,7 @@ import type {
   ReservationStatus,
   ReservationView,
 } from "../schemas/read-models.js";
+import { nextClosureStart, peak, type Span, statusAt } from "../schemas/reservation-time.js";
 
 const OWNER: Record<string, string> = {
   [PARKING_LOTS]: "parking-lots",
@@ -133,7 +134,7 @@ export function presenceFilters(lots: readonly string[], now: number): Record<ke
   const inLots = { parkingLotId: lots.length === 1 ? lots[0] : { $in: lots } };
   return {
     inLot: { ...inLots, status: "CHECKED_IN" },
-    overstaying: { ...inLots, status: "CHECKED_IN", heldUntil: { $lte: iso(now) } },
+    overstaying: { ...inLots, ...overstayingAt(now) },
     expected: {
       ...inLots,
       status: "RESERVED",
@@ -146,6 +147,12 @@ export function presenceFilters(lots: readonly string[], now: number): Record<ke
   };
 }
 
+/** The filter of the cars in the lot past their window's end at `now` (each holds its spot until it checks out). */
+export const overstayingAt = (now: number): Filter => ({
+  status: "CHECKED_IN",
+  heldUntil: { $lte: iso(now) },
+});
+
 /** The filter of the windows holding a spot at `now`: started within the last day, not yet ended. */
 export const windowsHoldingAt = (now: number): Filter => ({
   startsAt: { $gt: iso(now - MAX_WINDOW_MS), $lte: iso(now) },
@@ -153,40 +160,34 @@ export const windowsHoldingAt = (now: number): Filter => ({
 });
 
 /**
- * Capacity minus the most spots held at any instant of [from, until) (a sweep over the spans'
- * starts and ends, O(k log k)); 0 while a closure overlaps the window.
+ * Capacity minus the most spots held at any instant of [from, until) (the shared sweep of
+ * schemas/reservation-time.ts, the one the decider counts with); 0 while a closure overlaps it.
  */
 export function freeSpots(
   lot: Pick<ParkingLotView, "capacity" | "closures">,
-  spans: readonly [number, number][],
+  spans: readonly Span[],
   from: number,
   until: number,
 ): number {
   const closed = (lot.closures ?? []).some((c) => Date.parse(c.from) < until && Date.parse(c.until) > from);
   if (closed) return 0;
-  const edges: [number, number][] = [];
-  for (const [start, end] of spans) {
-    const s = Math.max(start, from);
-    const e = Math.min(end, until);
-    if (s < e) edges.push([s, 1], [e, -1]);
-  }
-  // At the same instant an end comes before a start: 10:00–12:00 and 12:00–14:00 never overlap.
-  edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
-  let held = 0;
-  let most = 0;
-  for (const [, change] of edges) {
-    held += change;
-    most = Math.max(most, held);
-  }
-  return Math.max(0, lot.capacity - most);
+  return Math.max(0, lot.capacity - peak(spans, from, until).held);
 }
 
 /** A lot as the parking-lots projection stores it: the counters, without what depends on the clock. */
 type StoredLot = Omit<ParkingLotView, "availableSpots" | "activeReservations" | "closedUntil"> & {
   openEndedHeld?: number;
+  /** Per closure that began, the cars that were in the lot then (listed for operators). */
+  closuresBegun?: { closureId: string; carsInLot: string[] }[];
 };
 type StoredTotals = typeof EMPTY_TOTALS;
 type Presence = ControlCenterView["parkingLots"][number]["presence"];
+
+/** A reservation holding a spot over a span (what availability and the at-risk list read). */
+type Holder = { readonly doc: Document; readonly span: Span };
+type AtRisk = ControlCenterView["parkingLots"][number]["atRisk"][number];
+/** The most reservations at risk listed per lot. */
+export const AT_RISK_LIMIT = 50;
 
 /** The most reservations each presence count reads for one view (a bound on the work, not a page). */
 export const PRESENCE_LIMIT = 10_000;
@@ -211,16 +212,30 @@ const heldNow = (lot: Pick<StoredLot, "openEndedHeld">, windowsHeld: number): nu
  * that instant; a lot closed now has no free spot.
  */
 function lotView(lot: StoredLot, windowsHeld: number, now: number): ParkingLotView {
-  const { openEndedHeld: _, ...rest } = lot;
+  const { openEndedHeld: _, closuresBegun, closures, ...rest } = lot;
   const held = heldNow(lot, windowsHeld);
-  const until = closedUntil(lot.closures, now);
+  const until = closedUntil(closures, now);
+  // The closures that matter now: in force or ahead (the ended ones are history, and the list stays
+  // bounded by the decider's limit on closures not ended), each with the cars in the lot when it began.
+  const cars = new Map((closuresBegun ?? []).map((c) => [c.closureId, c.carsInLot]));
+  const current = (closures ?? [])
+    .filter((c) => Date.parse(c.until) > now)
+    .map((c) => {
+      const carsInLot = cars.get(c.closureId);
+      return carsInLot === undefined ? c : { ...c, carsInLot };
+    });
   return {
     ...rest,
+    ...(closures === undefined ? {} : { closures: current }),
     activeReservations: held,
     availableSpots: until === undefined ? Math.max(0, lot.capacity - held) : 0,
     ...(until === undefined ? {} : { closedUntil: until }),
   };
 }
+
+/** A reservation as the reservations projection stores it: the view and the span it holds. */
+type StoredReservation = ReservationView & { heldFrom?: string; heldUntil?: string };
+type TimedView = Parameters<typeof statusAt>[0];
 
 function strip<T>(doc: Document | null): T | null {
   if (!doc) return null;
@@ -251,7 +266,8 @@ export class QueryService {
   /** Queries waiting for their position right now (bounded by readYourWritesMaxWaiting). */
   private waiting = 0;
 
-  private now(): number {
+  /** What time it is for the views (the service's one clock). */
+  now(): number {
     return this.options.now ? this.options.now() : Date.now();
   }
 
@@ -343,15 +359,17 @@ export class QueryService {
    */
   private async windowsHeldAt(now: number, lots?: readonly string[]): Promise<Map<string, number>> {
     if (lots?.length === 0) return new Map();
-    const counts = await this.store.countBy(
-      await this.collection(RESERVATIONS),
-      {
-        ...(lots === undefined ? {} : { parkingLotId: lots.length === 1 ? lots[0] : { $in: lots } }),
-        ...windowsHoldingAt(now),
-      },
-      "parkingLotId",
-    );
-    return counts as Map<string, number>;
+    const reservations = await this.collection(RESERVATIONS);
+    const inLots = lots === undefined ? {} : { parkingLotId: lots.length === 1 ? lots[0] : { $in: lots } };
+    const [holding, overstaying] = await Promise.all([
+      this.store.countBy(reservations, { ...inLots, ...windowsHoldingAt(now) }, "parkingLotId"),
+      // A car in the lot past its window's end holds its spot until it checks out, however long
+      // (schemas/reservation-time.ts): checked in, heldUntil (the window's end) passed.
+      this.store.countBy(reservations, { ...inLots, ...overstayingAt(now) }, "parkingLotId"),
+    ]);
+    const counts = new Map(holding as Map<string, number>);
+    for (const [lot, n] of overstaying as Map<string, number>) counts.set(lot, (counts.get(lot) ?? 0) + n);
+    return counts;
   }
 
   /**
@@ -371,7 +389,9 @@ export class QueryService {
     if (!lot) return null;
     const hourStart = Math.floor(now / HOUR_MS) * HOUR_MS;
     const end = hourStart + hours * HOUR_MS;
-    const spans = await this.heldSpans(id, Math.min(now, hourStart), end);
+    const stored = await this.storedLot(id);
+    if (!stored) return null;
+    const spans = await this.heldSpans(stored, Math.min(now, hourStart), end);
     const slots = Array.from({ length: hours }, (_, k): [number, number] => [
       hourStart + k * HOUR_MS,
       hourStart + (k + 1) * HOUR_MS,
@@ -390,18 +410,25 @@ export class QueryService {
     };
   }
 
-  /** What a window [from, until) would find in a lot: free spots, and its price at the lot's rate. */
+  /**
+   * What a window [from, until) would find in a lot: free spots, and its price at the lot's rate;
+   * or, like a booking, the closure that overlaps it.
+   */
   async availability(
     id: string,
     from: number,
     until: number,
     minPosition: Position | null = null,
-  ): Promise<AvailabilityView | null> {
+  ): Promise<AvailabilityView | { closed: { from: string; until: string } } | null> {
     await this.awaitPosition(RESERVATIONS, minPosition);
     await this.awaitPosition(PARKING_LOTS, minPosition);
     const lot = await this.storedLot(id);
     if (!lot) return null;
-    const spans = await this.heldSpans(id, from, until);
+    const closure = (lot.closures ?? []).find(
+      (c) => Date.parse(c.from) < until && Date.parse(c.until) > from,
+    );
+    if (closure) return { closed: { from: closure.from, until: closure.until } };
+    const spans = await this.heldSpans(lot, from, until);
     return {
       parkingLotId: id,
       from: iso(from),
@@ -412,20 +439,80 @@ export class QueryService {
   }
 
   /**
-   * The spans [heldFrom, heldUntil) of a lot's reservations that reach into [from, until): one
-   * index range (by_lot_held_until: the lot, then every span ending after `from`), never a scan
-   * of the lot's history of ended reservations.
+   * The spans each reservation of a lot holds that reach into [from, until), as the decider counts
+   * them (schemas/reservation-time.ts): a window over itself; an open-ended booking from when it
+   * was made until the first closure that begins after that (which cancels it) or for ever; a car
+   * in the lot until it checks out, however long past its window. One index range for the spans
+   * reaching past `from` (by_lot_held_until: never the lot's history of ended reservations), and
+   * one for the cars that overstayed before it (by_lot_status_held_until).
    */
-  private async heldSpans(lotId: string, from: number, until: number): Promise<[number, number][]> {
-    const docs = await this.store.find(await this.collection(RESERVATIONS), {
-      parkingLotId: lotId,
-      heldUntil: { $gt: iso(from) },
-      heldFrom: { $lt: iso(until) },
-    });
-    return docs.map((d) => [
-      Date.parse(String(d.heldFrom)),
-      d.heldUntil === HELD_OPEN_ENDED ? Number.POSITIVE_INFINITY : Date.parse(String(d.heldUntil)),
+  private async heldSpans(lot: StoredLot, from: number, until: number): Promise<Span[]> {
+    return (await this.holders(lot, from, until)).map((h) => h.span);
+  }
+
+  /** The reservations holding a spot in [from, until) with the span each holds (see heldSpans). */
+  private async holders(lot: StoredLot, from: number, until: number): Promise<Holder[]> {
+    const reservations = await this.collection(RESERVATIONS);
+    const now = this.now();
+    const [reaching, overstayed] = await Promise.all([
+      this.store.find(reservations, {
+        parkingLotId: lot.parkingLotId,
+        heldUntil: { $gt: iso(from) },
+        heldFrom: { $lt: iso(until) },
+      }),
+      this.store.find(reservations, { parkingLotId: lot.parkingLotId, ...overstayingAt(from) }),
     ]);
+    return [...reaching, ...overstayed].map((doc) => {
+      const start = Date.parse(String(doc.heldFrom));
+      const end =
+        doc.status === "CHECKED_IN"
+          ? Number.POSITIVE_INFINITY
+          : doc.heldUntil !== HELD_OPEN_ENDED
+            ? Date.parse(String(doc.heldUntil))
+            : (nextClosureStart(lot.closures ?? [], start, now) ?? Number.POSITIVE_INFINITY);
+      return { doc, span: { start, end } };
+    });
+  }
+
+  /**
+   * The reservations of a lot an overstay puts at risk over the next day: those still to arrive
+   * that hold a spot at an instant when more spots are held than the lot has (the cars in the lot
+   * count first: an overstay never cancels an accepted reservation, so operators settle it). At
+   * most AT_RISK_LIMIT, soonest first.
+   */
+  private async atRisk(lot: StoredLot, now: number): Promise<AtRisk[]> {
+    const holders = await this.holders(lot, now, now + MAX_WINDOW_MS);
+    const edges: [number, number][] = [];
+    for (const { span } of holders) {
+      const start = Math.max(span.start, now);
+      if (start < span.end) edges.push([start, 1], [span.end, -1]);
+    }
+    edges.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    // The stretches of time when more spots are held than the lot has.
+    const over: Span[] = [];
+    let held = 0;
+    for (const [at, delta] of edges) {
+      const was = held;
+      held += delta;
+      if (was <= lot.capacity && held > lot.capacity) over.push({ start: at, end: Number.POSITIVE_INFINITY });
+      else if (was > lot.capacity && held <= lot.capacity)
+        over[over.length - 1] = { ...over.at(-1)!, end: at };
+    }
+    if (over.length === 0) return [];
+    return holders
+      .filter(
+        ({ doc, span }) =>
+          doc.status === "RESERVED" &&
+          over.some((o) => o.start < span.end && o.end > Math.max(span.start, now)),
+      )
+      .sort((a, b) => a.span.start - b.span.start)
+      .slice(0, AT_RISK_LIMIT)
+      .map(({ doc, span }) => ({
+        reservationId: String(doc._id),
+        carNumber: String(doc.carNumber),
+        heldFrom: iso(Math.max(span.start, now)),
+        ...(doc.startsAt === undefined ? {} : { startsAt: String(doc.startsAt), endsAt: String(doc.endsAt) }),
+      }));
   }
 
   async parkingLots(options: {
@@ -460,27 +547,33 @@ export class QueryService {
 
   async reservation(id: string, minPosition: Position | null = null): Promise<ReservationView | null> {
     await this.awaitPosition(RESERVATIONS, minPosition);
-    return this.asOfNow(
-      strip<ReservationView>(await this.store.findById(await this.collection(RESERVATIONS), id)),
-      this.now(),
-    );
+    const doc = strip<StoredReservation>(await this.store.findById(await this.collection(RESERVATIONS), id));
+    if (!doc) return null;
+    const [view] = await this.asOf([doc], this.now());
+    return view ?? null;
   }
 
   /**
-   * A reservation as it stands now: one whose window has ended is COMPLETED (no event marks that
-   * moment), and the spans availability reads are not part of the view.
+   * Reservations as they stand at `now`, with the status the clock gives (statusAt, shared with the
+   * decider): a window over without a check-in is NO_SHOW, a car past its window OVERSTAYING, an
+   * open-ended booking still RESERVED when its lot's next closure begins CANCELED, before the
+   * scheduler's events say so. An open-ended booking still to leave for a closure says when
+   * (`mustLeaveBy`). The spans availability reads are not part of the view.
    */
-  private asOfNow(view: ReservationView | null, now: number): ReservationView | null {
-    if (!view) return null;
-    const {
-      heldFrom: _f,
-      heldUntil: _u,
-      ...rest
-    } = view as ReservationView & { heldFrom?: string; heldUntil?: string };
-    const ended = rest.endsAt !== undefined && Date.parse(rest.endsAt) <= now;
-    return ended && (rest.status === "RESERVED" || rest.status === "CHECKED_IN")
-      ? { ...rest, status: "COMPLETED" }
-      : rest;
+  private async asOf(docs: readonly StoredReservation[], now: number): Promise<ReservationView[]> {
+    const openEnded = docs.filter((d) => d.status === "RESERVED" && d.endsAt === undefined);
+    const lotIds = [...new Set(openEnded.map((d) => d.parkingLotId))];
+    const lots = new Map<string, StoredLot | null>();
+    await Promise.all(lotIds.map(async (lotId) => lots.set(lotId, await this.storedLot(lotId))));
+    return docs.map(({ heldFrom: _f, heldUntil: _u, ...view }) => {
+      if (view.status !== "RESERVED" || view.endsAt !== undefined)
+        return { ...view, status: statusAt(view as TimedView, now) };
+      const closures = lots.get(view.parkingLotId)?.closures ?? [];
+      const leave = nextClosureStart(closures, Date.parse(view.reservedAt), Number.NEGATIVE_INFINITY);
+      const mustLeaveBy = leave === undefined ? undefined : iso(leave);
+      const status = statusAt({ status: "RESERVED", mustLeaveBy }, now);
+      return { ...view, status, ...(mustLeaveBy && status === "RESERVED" ? { mustLeaveBy } : {}) };
+    });
   }
 
   async reservations(options: {
@@ -510,7 +603,10 @@ export class QueryService {
     const page = docs.slice(0, options.limit);
     const last = page.at(-1);
     return {
-      items: page.map((d) => this.asOfNow(strip<ReservationView>(d), now) as ReservationView),
+      items: await this.asOf(
+        page.map((d) => strip<StoredReservation>(d) as StoredReservation),
+        now,
+      ),
       nextCursor: docs.length > options.limit && last ? String(last.seq) : null,
     };
   }
@@ -586,12 +682,21 @@ export class QueryService {
       this.totalsAt(strip<StoredTotals>(totalsDoc) ?? { ...EMPTY_TOTALS }, windows, closedNow),
     ]);
     const none = { inLot: 0, expected: 0, overstaying: 0 };
+    // Only an overstay can put accepted reservations at risk (every decision kept within capacity).
+    const atRisk = new Map(
+      await Promise.all(
+        lots.items
+          .filter((lot) => (presence.get(lot.parkingLotId)?.overstaying ?? 0) > 0)
+          .map(async (lot) => [lot.parkingLotId, await this.atRisk(lot, now)] as const),
+      ),
+    );
     return {
       totals,
       activity,
       parkingLots: lots.items.map((lot) => ({
         ...lotView(lot, windows.get(lot.parkingLotId) ?? 0, now),
         presence: presence.get(lot.parkingLotId) ?? none,
+        atRisk: atRisk.get(lot.parkingLotId) ?? [],
       })),
       parkingLotsNextCursor: lots.nextCursor,
       projections,

@@ -1,6 +1,5 @@
 import { type Static, Type } from "@sinclair/typebox";
 import {
-  Amount,
   Capacity,
   CarNumber,
   CustomerId,

@@ -54,8 +54,25 @@ export const ParkingLotView = Type.Object(
     hourlyRate: Type.Optional(HourlyRate),
     closures: Type.Optional(
       Type.Array(
-        Type.Object({ closureId: Type.String(), from: Timestamp, until: Timestamp, reason: Reason }),
-        { description: "Closures an operator announced, oldest first." },
+        Type.Object({
+          closureId: Type.String(),
+          from: Timestamp,
+          until: Timestamp,
+          reason: Type.Optional({
+            ...Reason,
+            description: "The operator's words: shown to operators only (the public view shows the range).",
+          }),
+          carsInLot: Type.Optional(
+            Type.Array(ReservationId, {
+              description:
+                "Operators: the reservations whose cars were in the lot when the closure began (they are not canceled: they check out).",
+            }),
+          ),
+        }),
+        {
+          description:
+            "Closures in force or ahead, oldest first (ended ones are left out). Open-ended bookings still not checked in when one begins are canceled then.",
+        },
       ),
     ),
     registeredAt: Timestamp,
@@ -131,6 +148,21 @@ export const ReservationView = Type.Object(
     checkedOutAt: Type.Optional(Timestamp),
     canceledAt: Type.Optional(Timestamp),
     cancelReason: Type.Optional(Reason),
+    mustLeaveBy: Type.Optional({
+      ...Timestamp,
+      description:
+        "An open-ended booking not checked in, on a lot with a closure ahead: when that closure begins, which cancels the booking if the car has not checked in by then.",
+    }),
+    hourlyRate: Type.Optional({
+      ...HourlyRate,
+      description:
+        "An open-ended stay on a lot with a rate: the rate it is priced at on check-out, from check-in.",
+    }),
+    overstayCharge: Type.Optional({
+      ...Amount,
+      description:
+        "Checked out past endsAt: the time past it at the lot's rate (pro rata to the millisecond, rounded up to the minor unit).",
+    }),
     coupon: Type.Optional(ReservationCoupon),
     position: PositionString,
   },
@@ -228,11 +260,31 @@ export const ControlCenterView = Type.Object(
               description:
                 "Reserved windows starting within the hour (or started up to an hour ago), not checked in.",
             }),
-            overstaying: Type.Integer({ minimum: 0, description: "Checked in and past their endsAt." }),
+            overstaying: Type.Integer({
+              minimum: 0,
+              description: "Checked in and past their endsAt: each holds its spot until it checks out.",
+            }),
           },
           {
             description:
               "Who is in the lot, who is coming, who stays too long: as of the moment asked. Each count reads at most 10,000 reservations across the lots of the view (a bound on the work; past it, a lower bound).",
+          },
+        ),
+        atRisk: Type.Array(
+          Type.Object({
+            reservationId: ReservationId,
+            carNumber: CarNumber,
+            heldFrom: {
+              ...Timestamp,
+              description: "When it holds its spot from (now, for one holding it already).",
+            },
+            startsAt: Type.Optional(Timestamp),
+            endsAt: Type.Optional(Timestamp),
+          }),
+          {
+            maxItems: 50,
+            description:
+              "Reservations still to arrive, over the next 24 hours, that hold a spot at an instant when more spots are held than the lot has: only overstaying cars (which hold their spots until they check out) can cause that, and accepted reservations are never canceled for it. Soonest first, at most 50.",
           },
         ),
       }),
@@ -276,7 +328,8 @@ export const ReservationAccepted = Type.Object(
     }),
     hourlyRate: Type.Optional({
       ...HourlyRate,
-      description: "An open-ended stay on a lot with a rate: the rate it is priced at on check-out, from check-in.",
+      description:
+        "An open-ended stay on a lot with a rate: the rate it is priced at on check-out, from check-in.",
     }),
     status: ReservationStatus,
     position: PositionString,
@@ -295,7 +348,8 @@ export const ReservationStepResponse = Type.Object(
     }),
     overstayCharge: Type.Optional({
       ...Amount,
-      description: "A check-out past the window's end: the minutes past it at the lot's rate (same rounding).",
+      description:
+        "A check-out past the window's end: the minutes past it at the lot's rate (same rounding).",
     }),
     position: PositionString,
   },

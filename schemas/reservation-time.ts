@@ -118,7 +118,8 @@ export function closureProblem(from: number, until: number, now: number): RuleBr
   if (Number.isNaN(until)) return broken("until", "is not a valid instant");
   if (until <= from) return broken("until", "must be after from");
   if (until <= now) return broken("until", "is in the past");
-  if (until - from > WINDOW_RULES.maxClosureMs) return broken("until", "makes the closure longer than 31 days");
+  if (until - from > WINDOW_RULES.maxClosureMs)
+    return broken("until", "makes the closure longer than 31 days");
   if (from > now + WINDOW_RULES.maxLeadMs) return broken("from", "is more than 90 days ahead");
   return undefined;
 }

@@ -14,11 +14,16 @@ export const couponStream = (reservationId: string): string => `coupon-${reserva
 /** Deterministic, so a retried issue names the same coupon. */
 export const couponIdFor = (reservationId: string): string => uuidv5(reservationId, COUPON_NAMESPACE);
 
-const CAUSES: ReadonlySet<EventType> = new Set(["ParkingReserved", "ReservationCanceled"]);
+/** A reservation earns its coupon; a cancellation (by anyone, or a closure) or a no-show loses it. */
+const CAUSES: ReadonlySet<EventType> = new Set([
+  "ParkingReserved",
+  "ReservationCanceled",
+  "ReservationNoShow",
+]);
 
 /**
  * The coupon policy: a reactor on the processor runtime. For each ParkingReserved it issues the
- * coupon, for each ReservationCanceled it revokes the coupon that was issued, each into the stream
+ * coupon, for each ReservationCanceled or ReservationNoShow it revokes the coupon that was issued, each into the stream
  * `coupon-{reservationId}`. Effects are idempotent through the stream's expected revision (issue
  * expects no stream, revoke expects exactly the issue), so handling an event again after a crash
  * or a lease takeover never duplicates anything.
@@ -50,8 +55,9 @@ export const couponPolicy: Reactor = {
  * means the effect is already there, from before a crash: that is the idempotency.
  */
 async function handle(stored: StoredDomainEvent, context: ReactorContext): Promise<void> {
-  if (stored.event.type !== "ParkingReserved" && stored.event.type !== "ReservationCanceled") return;
-  const issuing = stored.event.type === "ParkingReserved";
+  const type = stored.event.type;
+  if (type !== "ParkingReserved" && type !== "ReservationCanceled" && type !== "ReservationNoShow") return;
+  const issuing = type === "ParkingReserved";
   const { reservationId, parkingLotId, customerId } = stored.event.data;
   const coupon = { couponId: couponIdFor(reservationId), reservationId, parkingLotId, customerId };
   const now = new Date().toISOString();

@@ -18,6 +18,7 @@ export const parkingLotsProjection: Projection = {
     "ReservationCheckedOut",
     "ParkingLotCapacityChanged",
     "ParkingLotClosed",
+    "ParkingLotClosureBegan",
   ]),
   apply({ event }, collection) {
     const target = collection(PARKING_LOTS);
@@ -108,6 +109,21 @@ export const parkingLotsProjection: Projection = {
             update: {
               $push: { closures: { closureId, from, until, reason } },
               $set: { updatedAt: closedAt },
+            },
+          },
+        ];
+      }
+      case "ParkingLotClosureBegan": {
+        // The cars in the lot when it closed are listed for operators (they are not canceled out).
+        const { parkingLotId, closureId, carsInLot, recordedAt } = event.data;
+        return [
+          {
+            op: "update",
+            collection: target,
+            id: parkingLotId,
+            update: {
+              $push: { closuresBegun: { closureId, carsInLot: carsInLot.slice(0, 1_000) } },
+              $set: { updatedAt: recordedAt },
             },
           },
         ];

@@ -9,7 +9,8 @@ export const HELD_OPEN_ENDED = "9999-12-31T23:59:59.999Z";
  * Each reservation with its status and its coupon's state. `seq` (the global position of the
  * ParkingReserved event) gives every list a stable order and an index-friendly cursor.
  * `heldFrom`/`heldUntil` are the span it holds a spot (its window; an open-ended one from when it
- * was made; cut short by a cancellation or a check-out): availability reads the reservations of a
+ * was made; cut short by a cancellation or a check-out; a car in the lot past its window's end
+ * holds its spot until it checks out, which the query side adds: status CHECKED_IN, heldUntil passed): availability reads the reservations of a
  * lot whose span reaches past an instant through the `by_lot_held_until` index.
  */
 export const reservationsProjection: Projection = {
@@ -47,6 +48,7 @@ export const reservationsProjection: Projection = {
     "ReservationCanceled",
     "ReservationCheckedIn",
     "ReservationCheckedOut",
+    "ReservationNoShow",
     "CouponIssued",
     "CouponRevoked",
   ]),
@@ -96,6 +98,9 @@ export const reservationsProjection: Projection = {
             op: "update",
             collection: target,
             id: event.data.reservationId,
+            // heldUntil stays the window's end: a car in the lot past it (CHECKED_IN, heldUntil
+            // passed) is overstaying, and the query side counts it as holding its spot until it
+            // checks out, however long that is (the `by_lot_status_held_until` index finds those).
             update: { $set: { status: "CHECKED_IN", checkedInAt: event.data.checkedInAt } },
           },
         ];
@@ -106,9 +111,27 @@ export const reservationsProjection: Projection = {
             collection: target,
             id: event.data.reservationId,
             update: {
-              $set: { status: "COMPLETED", checkedOutAt: event.data.checkedOutAt },
+              $set: {
+                status: "COMPLETED",
+                checkedOutAt: event.data.checkedOutAt,
+                // An open-ended stay on a lot with a rate is priced now; an overstay is charged now.
+                ...(event.data.amount === undefined ? {} : { amount: event.data.amount }),
+                ...(event.data.overstayCharge === undefined
+                  ? {}
+                  : { overstayCharge: event.data.overstayCharge }),
+              },
               $min: { heldUntil: event.data.checkedOutAt },
             },
+          },
+        ];
+      case "ReservationNoShow":
+        // The window ended without the car: it held its spot over the window all the same.
+        return [
+          {
+            op: "update",
+            collection: target,
+            id: event.data.reservationId,
+            update: { $set: { status: "NO_SHOW" } },
           },
         ];
       case "CouponIssued":

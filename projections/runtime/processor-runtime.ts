@@ -20,7 +20,7 @@ import {
   readCheckpoint,
 } from "./checkpoints.js";
 import type { Leases } from "./leases.js";
-import { isReactor, type Processor, type Reactor } from "./processor.js";
+import { isReactor, type Processor, type Reactor, type ReactorContext } from "./processor.js";
 import { ResubscribeSignal, SubscriptionLoop } from "./subscription-loop.js";
 
 export interface ProcessorRuntimeOptions {
@@ -46,6 +46,8 @@ export interface ProcessorRuntimeOptions {
    * without, it works on every processor (one process, or a replay's own generations).
    */
   readonly leases?: Leases;
+  /** What time it is for reactors (ms since the epoch): the system clock unless a test drives it. */
+  readonly clock?: () => number;
 }
 
 interface Entry {
@@ -98,6 +100,8 @@ export class ProcessorRuntime {
   private generationTimer: NodeJS.Timeout | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
   private leaseRound: Promise<void> | undefined;
+  private readonly tickTimers: NodeJS.Timeout[] = [];
+  private readonly ticking = new Map<string, Promise<void>>();
   private stopping = false;
 
   constructor(private readonly options: ProcessorRuntimeOptions) {
@@ -133,6 +137,12 @@ export class ProcessorRuntime {
           this.options.metrics?.projectionFailures.inc({ projection: name, kind: "dropped" });
       },
     });
+    for (const processor of this.options.processors) {
+      if (!isReactor(processor) || !processor.tick) continue;
+      const timer = setInterval(() => void this.tick(processor), processor.tick.everyMs);
+      timer.unref();
+      this.tickTimers.push(timer);
+    }
     if (this.options.generation === "active") {
       // Also look while no events come: a batch handled just as a replay activated its generation
       // went to the old one, and with no later batch the new one would never get it.
@@ -155,6 +165,8 @@ export class ProcessorRuntime {
 
   async stop(): Promise<void> {
     this.stopping = true;
+    for (const timer of this.tickTimers.splice(0)) clearInterval(timer);
+    await Promise.all(this.ticking.values());
     clearInterval(this.generationTimer);
     this.generationTimer = undefined;
     clearInterval(this.leaseTimer);
@@ -176,6 +188,40 @@ export class ProcessorRuntime {
         entry.epoch = null;
       }
     }
+  }
+
+  /** What a reactor may use to act (see ReactorContext). */
+  private contextOf(reactor: Reactor): ReactorContext {
+    return {
+      eventStore: this.options.eventStore,
+      documentStore: this.options.documentStore,
+      logger: this.options.logger.child({ reactor: reactor.name }),
+      ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
+      now: this.options.clock ?? Date.now,
+    };
+  }
+
+  /**
+   * One run of a reactor's clock-driven work, if this process works on it and it has caught up
+   * with the log; never two at once. Its lease is held only as long as it renews, and whatever the
+   * run appends goes through the aggregate's expected revision, so a run that overlaps a takeover
+   * cannot record a fact twice.
+   */
+  private async tick(reactor: Reactor): Promise<void> {
+    const entry = this.entries.get(reactor.name);
+    if (!reactor.tick || !entry || this.stopping || this.ticking.has(reactor.name)) return;
+    if (entry.state === "failed" || !this.holds(entry) || !entry.caughtUp) return;
+    const run = reactor.tick
+      .run(this.contextOf(reactor))
+      .catch((error: unknown) => {
+        this.options.logger.warn(
+          { err: error, reactor: reactor.name },
+          "clock-driven run failed; retried at the next tick",
+        );
+      })
+      .finally(() => this.ticking.delete(reactor.name));
+    this.ticking.set(reactor.name, run);
+    await run;
   }
 
   /** The processors this process works on now: held (or no leases) and not failed. */
@@ -419,12 +465,7 @@ export class ProcessorRuntime {
     batch: readonly LogMessage[],
     decode: Decode,
   ): Promise<Plan> {
-    const context = {
-      eventStore: this.options.eventStore,
-      documentStore: this.options.documentStore,
-      logger: this.options.logger.child({ reactor: reactor.name }),
-      ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
-    };
+    const context = this.contextOf(reactor);
     const selected: { record: RecordedEvent; stored: StoredDomainEvent | Error }[] = [];
     for (const message of batch) {
       if (message.kind !== "event") continue;

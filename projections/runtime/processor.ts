@@ -15,6 +15,8 @@ export interface ReactorContext {
   readonly documentStore: DocumentStore;
   readonly logger: Logger;
   readonly metrics?: Metrics;
+  /** What time it is (ms since the epoch): the service's one clock, which tests may drive. */
+  readonly now: () => number;
 }
 
 /**
@@ -30,6 +32,16 @@ export interface Reactor {
   /** The event types it reacts to; others only advance its checkpoint. */
   readonly eventTypes: ReadonlySet<EventType>;
   react(events: readonly StoredDomainEvent[], context: ReactorContext): Promise<void>;
+  /**
+   * Work the clock brings rather than an event (the scheduler's due facts): the runtime calls
+   * `run` every `everyMs` while this process works on the reactor (it holds its lease, it has not
+   * failed) and the reactor has caught up with the log; never two runs at once. A run that fails
+   * is logged and tried again at the next tick, so its effects must be idempotent too.
+   */
+  readonly tick?: {
+    readonly everyMs: number;
+    run(context: ReactorContext): Promise<void>;
+  };
 }
 
 /** Anything the processor runtime runs: a read-model projection or a reactor. */

@@ -226,7 +226,8 @@ export { quote };
  */
 function leaveAt(lot: RegisteredLot, madeAt: number): number | undefined {
   let at: number | undefined;
-  for (const c of lot.closures) if (!c.began && c.from >= madeAt && (at === undefined || c.from < at)) at = c.from;
+  for (const c of lot.closures)
+    if (!c.began && c.from >= madeAt && (at === undefined || c.from < at)) at = c.from;
   return at;
 }
 
@@ -241,7 +242,12 @@ export function statusAt(
   lot?: RegisteredLot,
   madeAt?: number,
 ): ReservationStatus {
-  if (record.status !== "RESERVED" || record.endsAt !== undefined || lot === undefined || madeAt === undefined)
+  if (
+    record.status !== "RESERVED" ||
+    record.endsAt !== undefined ||
+    lot === undefined ||
+    madeAt === undefined
+  )
     return statusOfReservation(record, now);
   const at = leaveAt(lot, madeAt);
   return statusOfReservation({ ...record, ...(at !== undefined ? { mustLeaveBy: iso(at) } : {}) }, now);
@@ -778,8 +784,7 @@ function reserved(state: RegisteredLot, event: EventOfType<"ParkingReserved">): 
 }
 
 export function evolve(state: ParkingLotState, event: ParkingLotEvent): ParkingLotState {
-  if (event.type === "ParkingLotRegistered")
-    return state.kind === "registered" ? state : registered(event); // registered once; its history stays
+  if (event.type === "ParkingLotRegistered") return state.kind === "registered" ? state : registered(event); // registered once; its history stays
   if (state.kind !== "registered") return state;
   switch (event.type) {
     case "ParkingReserved":

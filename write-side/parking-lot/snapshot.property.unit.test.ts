@@ -148,9 +148,12 @@ const closeArb: fc.Arbitrary<Spec> = fc
   }));
 
 /** The scheduler's time-driven facts: a window's no-show, a closure's beginning (due or not). */
-const noShowArb: fc.Arbitrary<Spec> = fc
-  .constantFrom(...POOL)
-  .map((reservationId) => (now) => ({ type: "RecordNoShow", reservationId, parkingLotId: LOT, now: iso(now) }));
+const noShowArb: fc.Arbitrary<Spec> = fc.constantFrom(...POOL).map((reservationId) => (now) => ({
+  type: "RecordNoShow",
+  reservationId,
+  parkingLotId: LOT,
+  now: iso(now),
+}));
 const beginArb: fc.Arbitrary<Spec> = fc
   .constantFrom("c1", "c2", "c3")
   .map((closureId) => (now) => ({ type: "BeginClosure", closureId, parkingLotId: LOT, now: iso(now) }));

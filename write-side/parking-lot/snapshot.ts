@@ -124,7 +124,7 @@ export const SNAPSHOT_PAGE_SIZE = 20_000;
 
 const Strings = Type.Array(Type.String());
 const Span = Type.Object({ start: Type.Number(), end: Type.Number() }, { additionalProperties: false });
-const Closure = Type.Object(
+const ClosureSchema = Type.Object(
   { closureId: Type.String(), from: Type.Number(), until: Type.Number(), began: Type.Boolean() },
   { additionalProperties: false },
 );
@@ -145,7 +145,7 @@ const RegisteredHead = Type.Object(
     prunedBefore: Type.Integer(),
     inLot: Type.Array(Type.Tuple([Type.String(), Type.Union([Type.Number(), Type.Null()]), Type.Number()])),
     byCustomer: Type.Array(Type.Tuple([Type.String(), Strings])),
-    closures: Type.Array(Closure),
+    closures: Type.Array(ClosureSchema),
     /** How many ended reservations the state left out (kept in the snapshot store's archive). */
     archived: Type.Integer({ minimum: 0 }),
   },

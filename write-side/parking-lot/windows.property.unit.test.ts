@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ParkingLotCommand, ReserveParking } from "../../schemas/commands.js";
 import { quote } from "../../schemas/pricing.js";
+import type { ReservationStatus } from "../../schemas/reservation-time.js";
 import {
   DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
   type Decision,
@@ -15,7 +16,6 @@ import {
 } from "./decider.js";
 import { LOT, NOW } from "./given-when-then.js";
 import { WINDOW_RULES, windowCount } from "./occupancy.js";
-import type { ReservationStatus } from "../../schemas/reservation-time.js";
 import { decodeSnapshot, encodeSnapshot, fromSnapshot, toSnapshot } from "./snapshot.js";
 
 /*
@@ -251,13 +251,23 @@ const closeArb: fc.Arbitrary<Spec> = fc
 /** The scheduler: a window's no-show, once it may be due (sometimes early, or twice). */
 const noShowArb: fc.Arbitrary<Spec> = earlierIdArb.map(
   (reservationId): Spec =>
-    ({ now, booked }) => ({ type: "RecordNoShow", reservationId: reservationId(booked), parkingLotId: LOT, now: iso(now) }),
+    ({ now, booked }) => ({
+      type: "RecordNoShow",
+      reservationId: reservationId(booked),
+      parkingLotId: LOT,
+      now: iso(now),
+    }),
 );
 
 /** The scheduler: a closure's beginning (sometimes before it is due, or again). */
 const beginArb: fc.Arbitrary<Spec> = earlierIdArb.map(
   (closureId): Spec =>
-    ({ now, closures }) => ({ type: "BeginClosure", closureId: closureId(closures), parkingLotId: LOT, now: iso(now) }),
+    ({ now, closures }) => ({
+      type: "BeginClosure",
+      closureId: closureId(closures),
+      parkingLotId: LOT,
+      now: iso(now),
+    }),
 );
 
 const capacityArb: fc.Arbitrary<Spec> = fc.integer({ min: 0, max: 5 }).map(
@@ -481,7 +491,8 @@ class Model {
       if (status === "RESERVED" || status === "NO_SHOW") interval = window;
       else if (status === "CHECKED_IN")
         interval = { start: window.start, end: window.end <= now ? Number.POSITIVE_INFINITY : window.end };
-      else if (!checkedIn) return undefined; // canceled unused: the spot was given back
+      else if (!checkedIn)
+        return undefined; // canceled unused: the spot was given back
       else interval = { start: window.start, end: Math.min(window.end, endedAt ?? window.end) };
     } else if (status === "RESERVED") {
       interval = { start: madeAt, end: this.leaveAt(booking) ?? Number.POSITIVE_INFINITY };

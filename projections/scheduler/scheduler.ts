@@ -1,0 +1,150 @@
+import type { Document, WriteOp } from "../../document-store/port.js";
+import type { StoredDomainEvent } from "../../event-store/codec.js";
+import type { BeginClosure, RecordNoShow } from "../../schemas/commands.js";
+import type { EventType } from "../../schemas/events.js";
+import type { Reactor, ReactorContext } from "../runtime/processor.js";
+
+export const SCHEDULER = "scheduler";
+/** Where the scheduler keeps the facts it has yet to record, one document each, by when they fall due. */
+export const SCHEDULE = "schedule";
+const SCHEDULE_INDEXES = [{ name: "by_due_at", keys: { dueAt: 1 } }] as const;
+
+/** The commands the scheduler sends: time-driven facts, each decided by the lot like any command. */
+export type TimeDrivenCommand = RecordNoShow | BeginClosure;
+
+/**
+ * How a time-driven command went: recorded (its events appended now); not due yet by the lot's
+ * clock; or nothing to record (recorded already, settled otherwise, or about nothing the lot
+ * still knows: the lot's decider answers a repeat with nothing to append).
+ */
+export type SendOutcome = "recorded" | "not-due" | "gone";
+
+/** Sends a command to the write side (the composition root wires the lot's command handler). */
+export type CommandSender = (
+  command: TimeDrivenCommand,
+  cause: { readonly correlationId: string; readonly causationId: string },
+) => Promise<SendOutcome>;
+
+interface Due extends Document {
+  readonly dueAt: string;
+  readonly command: Omit<TimeDrivenCommand, "now">;
+  readonly correlationId: string;
+  readonly causationId: string;
+}
+
+const noShowId = (reservationId: string) => `no-show:${reservationId}`;
+const closureId = (parkingLotId: string, closureId: string) => `closure:${parkingLotId}:${closureId}`;
+
+/** The events that put a fact on the schedule or take it off. */
+const TYPES: ReadonlySet<EventType> = new Set([
+  "ParkingReserved",
+  "ReservationCheckedIn",
+  "ReservationCanceled",
+  "ReservationNoShow",
+  "ParkingLotClosed",
+  "ParkingLotClosureBegan",
+]);
+
+/** What one event does to the schedule: the document to keep (by id) or null to drop it. */
+function scheduleChange({ event, id, metadata }: StoredDomainEvent): [string, Due | null] | undefined {
+  const cause = { correlationId: metadata.correlationId, causationId: id };
+  switch (event.type) {
+    case "ParkingReserved": {
+      const { reservationId, parkingLotId, endsAt } = event.data;
+      if (endsAt === undefined) return undefined; // an open-ended booking has no end to miss
+      const key = noShowId(reservationId);
+      const command = { type: "RecordNoShow", reservationId, parkingLotId } as const;
+      return [key, { _id: key, dueAt: new Date(endsAt).toISOString(), command, ...cause }];
+    }
+    case "ReservationCheckedIn":
+    case "ReservationCanceled":
+    case "ReservationNoShow":
+      return [noShowId(event.data.reservationId), null];
+    case "ParkingLotClosed": {
+      const { parkingLotId, closureId: closure, from } = event.data;
+      const key = closureId(parkingLotId, closure);
+      const command = { type: "BeginClosure", closureId: closure, parkingLotId } as const;
+      return [key, { _id: key, dueAt: new Date(from).toISOString(), command, ...cause }];
+    }
+    case "ParkingLotClosureBegan":
+      return [closureId(event.data.parkingLotId, event.data.closureId), null];
+    default:
+      return undefined;
+  }
+}
+
+export interface SchedulerOptions {
+  /** Sends the due facts; without one (a replay's runtime) the scheduler only keeps its schedule. */
+  readonly send?: CommandSender;
+  /** How often it looks for facts fallen due (the status a query shows follows the clock at once). */
+  readonly everyMs?: number;
+  /** The most facts one run records. */
+  readonly batch?: number;
+}
+
+/**
+ * The scheduler: a reactor on the processor runtime that records the facts time brings, a window
+ * that ended without a check-in (ReservationNoShow) and a closure that begins
+ * (ParkingLotClosureBegan, which cancels the open-ended bookings still RESERVED). It follows the log
+ * to keep what is due (one document per fact, written idempotently by id, so events handled again
+ * after a crash change nothing), and, while this process holds its lease, sends each fact once it
+ * falls due, catching up whatever fell due while no scheduler ran. Exactly once comes from the lot:
+ * each fact is a command its decider answers with nothing once it is recorded, appended with the
+ * stream's expected revision, so two schedulers (a takeover, a crash between the append and the
+ * schedule's update) can never both record it.
+ */
+export function scheduler(options: SchedulerOptions = {}): Reactor {
+  let indexed = false;
+  const ensureIndexes = async (context: ReactorContext) => {
+    if (indexed) return;
+    await context.documentStore.ensureIndexes(SCHEDULE, SCHEDULE_INDEXES);
+    indexed = true;
+  };
+  const { send } = options;
+  return {
+    name: SCHEDULER,
+    eventTypes: TYPES,
+    async react(events, context) {
+      await ensureIndexes(context);
+      // Per fact, what the last of its events leaves: a batch handled twice writes the same.
+      const changes = new Map<string, Due | null>();
+      for (const stored of events) {
+        const change = scheduleChange(stored);
+        if (change) changes.set(change[0], change[1]);
+      }
+      const ops: WriteOp[] = [...changes].map(([id, due]) =>
+        due
+          ? { op: "replace", collection: SCHEDULE, id, document: due }
+          : { op: "delete", collection: SCHEDULE, id },
+      );
+      if (ops.length > 0) await context.documentStore.write(ops);
+    },
+    ...(send
+      ? {
+          tick: {
+            everyMs: options.everyMs ?? 1_000,
+            run: (context: ReactorContext) => recordDue(context, send, options.batch ?? 100),
+          },
+        }
+      : {}),
+  };
+}
+
+/** Sends every fact due by now (soonest first, at most `batch`), dropping those settled. */
+async function recordDue(context: ReactorContext, send: CommandSender, batch: number): Promise<void> {
+  const now = context.now();
+  const due = await context.documentStore.find<Due>(
+    SCHEDULE,
+    { dueAt: { $lte: new Date(now).toISOString() } },
+    { sort: { dueAt: 1 }, limit: batch },
+  );
+  for (const fact of due) {
+    const command = { ...fact.command, now: new Date(now).toISOString() } as TimeDrivenCommand;
+    const outcome = await send(command, { correlationId: fact.correlationId, causationId: fact.causationId });
+    context.metrics?.scheduledFacts.inc({ fact: command.type, outcome });
+    // Recorded: its event takes it off the schedule (react), or it was recorded already, or the
+    // lot no longer knows it; either way nothing is left to do. Not due: the lot's clock says later.
+    if (outcome === "gone")
+      await context.documentStore.write([{ op: "delete", collection: SCHEDULE, id: fact._id }]);
+  }
+}
