@@ -321,7 +321,9 @@ describe("every operation through the generated client", () => {
       const closed = await anonymous.GET("/parking-lots/{parkingLotId}/availability", {
         params: { path, query: { from: tomorrowAt(13), until: tomorrowAt(14) } },
       });
-      expect(closed.data?.availableSpots).toBe(0);
+      // A booking of that window would be refused for the closure: the quote is too, the same way.
+      expect(closed.response.status).toBe(409);
+      expect(closed.error?.type).toBe("/problems/parking-lot-closed");
       const backwards = await anonymous.GET("/parking-lots/{parkingLotId}/availability", {
         params: { path, query: { from: tomorrowAt(14), until: tomorrowAt(13) } },
       });

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningService } from "../app/server.js";
 import type { ControlCenterView } from "../schemas/read-models.js";
+import { RESERVATION_STATUSES } from "../schemas/reservation-time.js";
 import { ANONYMOUS, customerHeaders } from "../test-support/auth.js";
 import { openEventStream } from "../test-support/event-stream.js";
 import { call, startTestService, tempDataDir } from "../test-support/service.js";
@@ -251,8 +252,9 @@ describe("a day of time windows", () => {
     now = Date.parse(at("11:30"));
     // F's window ended at 11:00 and F is still in; B (late) and D (12:00) are expected.
     expect(await presence()).toEqual({ inLot: 1, expected: 2, overstaying: 1 });
-    // B's window holds a spot, F's no longer does (it overstays); in the other lot, Q's started.
-    expect(await views()).toEqual(everywhere(1, 1, 1, 2));
+    // B's window holds a spot, and so does F, overstaying: a car holds its spot until it checks
+    // out, however long past its window. In the other lot, Q's started.
+    expect(await views()).toEqual(everywhere(0, 2, 1, 2));
   });
 
   it("a closure over 13:00–15:00 cancels the reservations it overlaps and revokes their coupons", async () => {
@@ -265,8 +267,18 @@ describe("a day of time windows", () => {
     expect(closure.status).toBe(201);
     expect(closure.body.canceledReservations).toEqual([ids.D]);
     position = closure.body.position;
-    expect(await availability("13:00", "14:00")).toEqual(expect.objectContaining({ availableSpots: 0 }));
-    expect(await availability("12:00", "13:00")).toEqual(expect.objectContaining({ availableSpots: 1 }));
+    // A window the closure overlaps is refused by the quote as a booking would refuse it.
+    const closed = await call(
+      service.url,
+      "GET",
+      `/parking-lots/${LOT}/availability?from=${encodeURIComponent(at("13:00"))}&until=${encodeURIComponent(at("14:00"))}&minPosition=${position}`,
+      undefined,
+      ANONYMOUS,
+    );
+    expect(closed.status).toBe(409);
+    expect(closed.body).toMatchObject({ type: "/problems/parking-lot-closed", until: at("15:00") });
+    // B holds one spot until 13:00, and F, overstaying, the other until it checks out.
+    expect(await availability("12:00", "13:00")).toEqual(expect.objectContaining({ availableSpots: 0 }));
     await expect
       .poll(async () => {
         const d = await reservation("D");
@@ -278,12 +290,13 @@ describe("a day of time windows", () => {
       type: "/problems/parking-lot-closed",
     });
     // Not closed yet at 11:30; D held nothing yet.
-    expect(await views()).toEqual(everywhere(1, 1, 1, 2));
+    expect(await views()).toEqual(everywhere(0, 2, 1, 2));
   });
 
-  it("a window that has passed without a check-out reads as COMPLETED", async () => {
+  it("a window that has passed without a check-in reads as NO_SHOW; a car in the lot past its window as OVERSTAYING", async () => {
     now = Date.parse(at("13:30"));
-    expect((await reservation("B")).status).toBe("COMPLETED");
+    expect((await reservation("B")).status).toBe("NO_SHOW");
+    expect((await reservation("F")).status).toBe("OVERSTAYING");
   });
 
   it("the status filters agree with the status each reservation is shown with, at every clock time", async () => {
@@ -304,10 +317,10 @@ describe("a day of time windows", () => {
       } while (cursor);
       return items;
     };
-    const STATUSES = ["RESERVED", "CHECKED_IN", "COMPLETED", "CANCELED"] as const;
+    const STATUSES = RESERVATION_STATUSES;
     const seen = new Set<string>();
-    // 10:50: F is checked in and its window runs; 11:30: F's window is over (COMPLETED, stored
-    // CHECKED_IN) and E's too (no check-in: COMPLETED, stored RESERVED); 13:30: B's as well.
+    // 10:50: F is checked in and its window runs; 11:30: F's window is over (OVERSTAYING, stored
+    // CHECKED_IN) and E's too (no check-in: NO_SHOW, stored RESERVED); 13:30: B's as well.
     for (const time of ["10:50", "11:30", "13:30"]) {
       now = Date.parse(at(time));
       for (const scope of [`parkingLotId=${LOT}`, "customerId=F", `parkingLotId=${OTHER}`, ""]) {
@@ -334,25 +347,30 @@ describe("a day of time windows", () => {
   });
 
   it("every view counts what holds a spot at the clock's time: windows end with no event, check-outs and closures free spots", async () => {
-    // 13:30: B's window ended with no event; the lot is closed until 15:00, so nothing is free.
-    // The other lot: Q's window ended at 12:00; P (open-ended) still holds its spot.
+    // 13:30: B's window ended with no event; F, overstaying, still holds its spot; the lot is
+    // closed until 15:00, so nothing is free. The other lot: Q's window ended at 12:00; P
+    // (open-ended) still holds its spot.
     now = Date.parse(at("13:30"));
-    expect(await views()).toEqual(everywhere(0, 0, 2, 1, at("15:00")));
-    // 15:30: the closure is over and nothing holds a spot.
+    expect(await views()).toEqual(everywhere(0, 1, 2, 1, at("15:00")));
+    // 15:30: the closure is over; F checks out at last (charged the time past its window), and
+    // nothing holds a spot.
     now = Date.parse(at("15:30"));
+    expect(await views()).toEqual(everywhere(1, 1, 2, 1));
+    await step("F", "check-out");
     expect(await views()).toEqual(everywhere(2, 0, 2, 1));
     // An open-ended reservation holds a spot from now until it is ended by an event.
     const open = await call<{ reservationId: string; position: string }>(
       service.url,
       "POST",
       `/parking-lots/${LOT}/reservations`,
-      { carNumber: "34나5678", amount: 3000 },
+      // A lot with a rate prices an open-ended stay itself, at check-out: no amount is sent.
+      { carNumber: "34나5678" },
       await customerHeaders(data.dir, "H"),
     );
     expect(open.status).toBe(201);
     position = open.body.position;
     expect(await views()).toEqual(everywhere(1, 1, 2, 1));
-    now = Date.parse(at("23:30"));
+    now = Date.parse(at("22:30"));
     expect(await views()).toEqual(everywhere(1, 1, 2, 1));
     const canceled = await call<{ position: string }>(
       service.url,
@@ -372,8 +390,8 @@ describe("a day of time windows", () => {
   });
 
   it("the live updates follow the clock: a window starting and ending sends a new view with no event", async () => {
-    now = Date.parse(at("23:30"));
-    expect((await reserve("W", "23:40", "23:50")).status).toBe(201);
+    now = Date.parse(at("23:00"));
+    expect((await reserve("W", "23:15", "23:30")).status).toBe(201);
     const { totalReservations } = (
       await call<{ totalReservations: number }>(
         service.url,
@@ -409,9 +427,9 @@ describe("a day of time windows", () => {
         throw new Error(`no update showed ${free} free and ${held} held (last: ${JSON.stringify(last)})`);
       };
       await until(2, 0); // W is booked, its window is ahead
-      now = Date.parse(at("23:45"));
+      now = Date.parse(at("23:20"));
       await until(1, 1); // W's window started: no event, a new view within about a second
-      now = Date.parse(at("23:55"));
+      now = Date.parse(at("23:35"));
       await until(2, 0); // and ended
     } finally {
       await stream.close();

@@ -598,7 +598,7 @@ const canceledByClosure = (lot: RegisteredLot, reservationId: string, at: string
 /**
  * What a closure's beginning appends: the fact, with the cars in the lot then (listed for
  * operators, never canceled), and the cancellation of every open-ended booking still RESERVED
- * that was made before it began, as of its `from` (reason `lot-closed`).
+ * then, as of its `from` (or of when it was made, if later: reason `lot-closed`).
  */
 function closureBegins(
   lot: RegisteredLot,
@@ -607,10 +607,11 @@ function closureBegins(
   skip: ReadonlySet<string> = new Set(),
 ): ParkingLotEvent[] {
   const carsInLot = [...lot.inLot.keys()].filter((id) => !skip.has(id)).sort();
+  // Every open-ended booking still RESERVED goes: one made after `from` was made before the closure
+  // existed (a closure in force refuses bookings), when the operator closed the lot as of the past.
   const leaving = [...lot.openEnded]
-    .filter(([id, madeAt]) => madeAt <= closure.from && !lot.inLot.has(id) && !skip.has(id))
-    .map(([id]) => id)
-    .sort();
+    .filter(([id]) => !lot.inLot.has(id) && !skip.has(id))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return [
     {
       type: "ParkingLotClosureBegan",
@@ -623,7 +624,7 @@ function closureBegins(
         recordedAt,
       },
     },
-    ...leaving.map((id) => canceledByClosure(lot, id, iso(closure.from))),
+    ...leaving.map(([id, madeAt]) => canceledByClosure(lot, id, iso(Math.max(closure.from, madeAt)))),
   ];
 }
 

@@ -528,17 +528,20 @@ class Model {
     return best;
   }
 
-  /** A closure begins: the cars in the lot are listed, the open-ended bookings made before it canceled then. */
+  /**
+   * A closure begins: the cars in the lot are listed, every open-ended booking still only reserved
+   * is canceled then (one made after its start was made before the closure was announced).
+   */
   begin(closure: ModelClosure): string[] {
     closure.began = true;
     const leaving = [...this.bookings.entries()]
-      .filter(([, b]) => !b.window && b.status === "RESERVED" && b.madeAt <= closure.start)
+      .filter(([, b]) => !b.window && b.status === "RESERVED")
       .map(([id]) => id)
       .sort();
     for (const id of leaving) {
       const booking = this.bookings.get(id) as Booking;
       booking.status = "CANCELED";
-      booking.endedAt = closure.start;
+      booking.endedAt = Math.max(closure.start, booking.madeAt);
     }
     return ["ParkingLotClosureBegan", ...leaving.map((id) => `ReservationCanceled ${id}`)];
   }
