@@ -91,10 +91,16 @@ export async function foldHistory(eventStore: EventStore): Promise<ReadModelSnap
       case "ReservationCheckedOut": {
         const openEnded = event.data.startsAt === undefined ? 1 : 0;
         model.lots[event.data.parkingLotId]!.openEndedHeld -= openEnded;
-        model.reservations[event.data.reservationId]!.status = "COMPLETED";
+        const reservation = model.reservations[event.data.reservationId]!;
+        reservation.status = "COMPLETED";
+        // An open-ended stay on a lot with a rate is priced at check-out.
+        if (event.data.amount !== undefined) reservation.amount = event.data.amount;
         t.openEndedHeld -= openEnded;
         break;
       }
+      case "ReservationNoShow":
+        model.reservations[event.data.reservationId]!.status = "NO_SHOW";
+        break;
       case "CouponIssued":
         model.coupons[event.data.couponId] = {
           reservationId: event.data.reservationId,
