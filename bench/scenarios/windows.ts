@@ -124,6 +124,8 @@ export const windowsScenario: Scenario = {
       const building = progress("booking the history");
       let state: ParkingLotState | undefined;
       const toCancel: string[] = [];
+      /** Windows booked and never used, with when each ends, soonest first. */
+      const unused: [string, number][] = [];
       const BATCH = 100;
       for (let made = 0; made < history; ) {
         const batch: Promise<Accepted>[] = [];
@@ -143,6 +145,13 @@ export const windowsScenario: Scenario = {
             ),
           );
           if (openEnded) toCancel.push(id);
+          else unused.push([id, start + (1 + (made % 3)) * HOUR]);
+        }
+        // What the scheduler does in the service: the windows over unused are recorded as no-shows
+        // (until then the lot keeps them: RecordNoShow can still change them).
+        while (unused.length > 0 && (unused[0]?.[1] ?? Number.POSITIVE_INFINITY) <= now) {
+          const [id] = unused.shift() as [string, number];
+          batch.push(send({ type: "RecordNoShow", parkingLotId: LOT, reservationId: id, now: iso(now) }));
         }
         // The open-ended ones of the batch before are canceled now: they end a little later.
         for (const id of toCancel.splice(0, toCancel.length - 1))

@@ -908,6 +908,9 @@ function hasEnded(lot: RegisteredLot, id: string, record: ReservationRecord): bo
   if (record.status === "CHECKED_IN" || lot.inLot.has(id)) return false; // in the lot until checked out
   if (lot.openEnded.has(id)) return false;
   if (record.startsAt && isIndexed(lot.occupancy, id, ms(record.startsAt))) return false;
+  // A window over unused is NO_SHOW, but until the scheduler records it (RecordNoShow) that command
+  // can still change it: it stays until then.
+  if (record.status === "RESERVED") return false;
   // Open-ended and not holding: canceled or checked out. A window out of the index: canceled,
   // checked out, or a recorded no-show, over a day ago and more.
   return true;

@@ -1029,7 +1029,8 @@ describe("time windows, random command sequences over a moving clock", { timeout
           if (windowCount(last.occupancy) < indexed.length) pruned++;
         }
       }),
-      { numRuns: NUM_RUNS },
+      // Five times the runs: some outcomes (a customer's cancel of a car in the lot) are rare.
+      { numRuns: NUM_RUNS * 5 },
     );
     const expected = [
       "ReserveParking:ParkingReserved",
@@ -1084,6 +1085,6 @@ describe("time windows, random command sequences over a moving clock", { timeout
     ];
     expect(expected.filter((key) => !seen.has(key))).toEqual([]);
     // Ended windows were pruned from the index by the end of a good share of the runs.
-    expect(pruned).toBeGreaterThan(NUM_RUNS / 10);
+    expect(pruned).toBeGreaterThan((NUM_RUNS * 5) / 10);
   });
 });
