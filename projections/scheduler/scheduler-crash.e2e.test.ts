@@ -153,10 +153,31 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
 
 describe("the scheduler records each time-driven fact exactly once (real ROLE=projector processes)", () => {
   const data = tempDataDir("parking-scheduler-");
+  const whole = tempDataDir("parking-scheduler-all-");
   afterEach(async () => {
     await killChildren();
   });
-  afterAll(() => data.remove());
+  afterAll(() => {
+    data.remove();
+    whole.remove();
+  });
+
+  it("in the service as `npm start` runs it (ROLE=all, processors in a worker thread, appends relayed)", async () => {
+    await seed(whole.dir);
+    const service = await startServiceChild({ DATA_DIR: whole.dir, EMBEDDED_POLL_INTERVAL_MS: "20" });
+    await until(
+      "every fact recorded",
+      async () => {
+        const r = await recorded(whole.dir);
+        return r.noShows.size === LOTS * WINDOWS && r.began.size === LOTS;
+      },
+      120_000,
+      [service],
+    );
+    const final = await recorded(whole.dir);
+    expect([...final.noShows.values()].every((n) => n === 1)).toBe(true);
+    expect(final.closedOut.size).toBe(LOTS * OPEN_ENDED);
+  });
 
   it("two schedulers, the working one killed mid-way, a third joining: every fact once", async () => {
     await seed(data.dir);
