@@ -13,9 +13,6 @@ export const comparePositions = (a: Position, b: Position): number =>
 
 export const isAfter = (a: Position, b: Position): boolean => comparePositions(a, b) > 0;
 
-export const maxPosition = (a: Position | null, b: Position | null): Position | null =>
-  a === null ? b : b === null ? a : isAfter(b, a) ? b : a;
-
 /** The token clients see (responses, `minPosition` query parameters): the commit position in decimal. */
 export const formatPosition = (p: Position): string => String(p.commit);
 

@@ -8,7 +8,6 @@ import { type Static, Type } from "@sinclair/typebox";
 export const ACCESS_ROLES = ["customer", "operator"] as const;
 export type AccessRole = (typeof ACCESS_ROLES)[number];
 
-export const CUSTOMER: readonly AccessRole[] = ["customer"];
 export const OPERATOR: readonly AccessRole[] = ["operator"];
 export const ANY_ROLE: readonly AccessRole[] = ACCESS_ROLES;
 

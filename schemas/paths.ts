@@ -5,8 +5,4 @@ import { CustomerId, ParkingLotId, ReservationId } from "./common.js";
 
 export const LotPath = Type.Object({ parkingLotId: ParkingLotId }, { additionalProperties: false });
 export const ReservationPath = Type.Object({ reservationId: ReservationId }, { additionalProperties: false });
-export const LotReservationPath = Type.Object(
-  { parkingLotId: ParkingLotId, reservationId: ReservationId },
-  { additionalProperties: false },
-);
 export const CustomerPath = Type.Object({ customerId: CustomerId }, { additionalProperties: false });

@@ -34,11 +34,6 @@ export const physicalCollection = (logical: string, generation: number): string 
 
 export const checkpointId = (projection: string, generation: number): string => `${projection}@${generation}`;
 
-export async function activeGeneration(store: DocumentStore, projection: string): Promise<number> {
-  const doc = await store.findById<ProjectionStateDocument>(PROJECTION_STATE, projection);
-  return doc?.generation ?? 1;
-}
-
 export async function activeGenerations(store: DocumentStore): Promise<Map<string, number>> {
   const docs = await store.find<ProjectionStateDocument>(PROJECTION_STATE, {});
   return new Map(docs.map((d) => [d._id, d.generation]));
