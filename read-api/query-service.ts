@@ -14,6 +14,7 @@ import {
   TOTALS_ID,
 } from "../projections/read-models/control-center.js";
 import { COUPONS } from "../projections/read-models/customer-coupons.js";
+import { PROJECTIONS } from "../projections/read-models/index.js";
 import { PARKING_LOTS } from "../projections/read-models/parking-lots.js";
 import { HELD_OPEN_ENDED, RESERVATIONS } from "../projections/read-models/reservations.js";
 import {
@@ -39,12 +40,10 @@ import type {
 } from "../schemas/read-models.js";
 import { nextClosureStart, peak, type Span, statusAt } from "../schemas/reservation-time.js";
 
-const OWNER: Record<string, string> = {
-  [PARKING_LOTS]: "parking-lots",
-  [RESERVATIONS]: "reservations",
-  [COUPONS]: "customer-coupons",
-  [CONTROL_CENTER]: "control-center",
-};
+/** Which projection keeps each read model (query routing), derived from the projections themselves. */
+const OWNER: Readonly<Record<string, string>> = Object.fromEntries(
+  PROJECTIONS.flatMap((projection) => Object.keys(projection.collections).map((c) => [c, projection.name])),
+);
 
 export interface PageOf<T> {
   readonly items: T[];

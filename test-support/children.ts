@@ -115,11 +115,11 @@ export async function spawnRole(env: Record<string, string>, timeoutMs = 30_000)
 }
 
 /**
- * `npx tsx projections/cli.ts …args` in its own process group (npx → tsx → node), so that
+ * `npx tsx app/replay-cli.ts …args` in its own process group (npx → tsx → node), so that
  * `signal("SIGKILL")` kills the whole tree like `kill -9` of the job would.
  */
 export function spawnReplayCli(args: readonly string[], env: Record<string, string>): Child {
-  return start("npx", ["tsx", "projections/cli.ts", ...args], env, { group: true });
+  return start("npx", ["tsx", "app/replay-cli.ts", ...args], env, { group: true });
 }
 
 /** Resolves with the exit code or signal, or throws (with the output) after `timeoutMs`. */

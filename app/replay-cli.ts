@@ -1,10 +1,10 @@
 import { parseArgs } from "node:util";
-import { openDocumentStore, openEventStore } from "../app/services.js";
 import { ConfigError, loadConfig } from "../platform/config.js";
 import { createLogger } from "../platform/logger.js";
+import { PROJECTIONS, projectionByName } from "../projections/read-models/index.js";
+import { REBUILD_BATCH_SIZE, rebuildProjections } from "../projections/replay.js";
 import { QueryService } from "../read-api/query-service.js";
-import { PROJECTIONS, projectionByName } from "./read-models/index.js";
-import { REBUILD_BATCH_SIZE, rebuildProjections } from "./replay.js";
+import { openDocumentStore, openEventStore } from "./services.js";
 
 const USAGE = `Usage:
   replay status                      each projection's checkpoint, the head of the log, and the lag
