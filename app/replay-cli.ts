@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../platform/config.js";
 import { createLogger } from "../platform/logger.js";
 import { PROJECTIONS, projectionByName } from "../projections/read-models/index.js";
-import { REBUILD_BATCH_SIZE, rebuildProjections } from "../projections/replay.js";
+import { REBUILD_BATCH_SIZE, ReplayInProgressError, rebuildProjections } from "../projections/replay.js";
 import { QueryService } from "../read-api/query-service.js";
 import { openDocumentStore, openEventStore } from "./services.js";
 
@@ -105,7 +105,7 @@ main().then(
   (code) => process.exit(code),
   (error: unknown) => {
     process.stderr.write(
-      `${error instanceof ConfigError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      `${error instanceof ConfigError || error instanceof ReplayInProgressError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
     );
     process.exit(1);
   },

@@ -11,7 +11,59 @@ import {
   checkpointId,
   physicalCollection,
 } from "./runtime/checkpoints.js";
+import { Leases, processOwner } from "./runtime/leases.js";
 import { ProcessorRuntime } from "./runtime/processor-runtime.js";
+
+/** A rebuild of these projections is already running (another process holds their replay lease). */
+export class ReplayInProgressError extends Error {
+  override name = "ReplayInProgressError";
+  constructor(readonly projections: readonly string[]) {
+    super(
+      `a rebuild of ${projections.join(", ")} is already running; wait for it to finish (replay status shows the generations)`,
+    );
+  }
+}
+
+/** The lease a rebuild of a projection holds: one rebuild of a projection at a time, across processes. */
+export const replayLease = (projection: string): string => `replay:${projection}`;
+const REPLAY_LEASE = { ttlMs: 30_000, renewMs: 5_000 } as const;
+
+/**
+ * Takes the replay lease of every projection (all or none) and keeps renewing them; `lost()` says
+ * whether one was lost meanwhile (a pause longer than the ttl), `fences` make the activation
+ * conditional on still holding them, `release()` hands them back.
+ */
+async function holdReplayLeases(store: DocumentStore, projections: readonly Projection[]) {
+  const leases = new Leases(store, { owner: processOwner(), ...REPLAY_LEASE });
+  const held = new Map<string, number>();
+  for (const projection of projections) {
+    const epoch = await leases.attempt(replayLease(projection.name), null);
+    if (epoch === null) {
+      for (const [name, e] of held) await leases.release(name, e).catch(() => undefined);
+      throw new ReplayInProgressError([projection.name]);
+    }
+    held.set(replayLease(projection.name), epoch);
+  }
+  let lost = false;
+  const timer = setInterval(() => {
+    for (const [name, epoch] of held)
+      void leases.attempt(name, epoch).then(
+        (renewed) => {
+          if (renewed === null) lost = true;
+        },
+        () => undefined, // the store is down: the fence decides at activation
+      );
+  }, REPLAY_LEASE.renewMs);
+  timer.unref();
+  return {
+    lost: () => lost,
+    fences: () => [...held].map(([name, epoch]) => leases.fence(name, epoch)),
+    async release() {
+      clearInterval(timer);
+      for (const [name, epoch] of held) await leases.release(name, epoch).catch(() => undefined);
+    },
+  };
+}
 
 /**
  * Events per batch of a rebuild unless told otherwise: each batch is one transaction that loads
@@ -59,6 +111,21 @@ export interface ReplayResult {
  * after a grace period.
  */
 export async function rebuildProjections(options: ReplayOptions): Promise<ReplayResult> {
+  const { documentStore, projections } = options;
+  // One rebuild of a projection at a time: a second one is refused, never let loose on the first's
+  // half-built generation (which it would drop below).
+  const leases = await holdReplayLeases(documentStore, projections);
+  try {
+    return await rebuild(options, leases);
+  } finally {
+    await leases.release();
+  }
+}
+
+async function rebuild(
+  options: ReplayOptions,
+  leases: Awaited<ReturnType<typeof holdReplayLeases>>,
+): Promise<ReplayResult> {
   const { documentStore, eventStore, projections, logger } = options;
   const started = Date.now();
   const active = await activeGenerations(documentStore);
@@ -108,7 +175,8 @@ export async function rebuildProjections(options: ReplayOptions): Promise<Replay
   logger.info("caught up; building indexes before activation");
   await projector.createIndexes();
   const position = projector.status()[0]?.position ?? null;
-  await documentStore.write([...plan].map(([name, g]) => activateOp(name, g.to)));
+  if (leases.lost()) throw new Error("the replay lease was lost (paused past its ttl): nothing activated");
+  await documentStore.write([...leases.fences(), ...[...plan].map(([name, g]) => activateOp(name, g.to))]);
   logger.info({ generations: Object.fromEntries(plan) }, "rebuilt generations are active");
 
   // Queries cache the active generation briefly; never drop what one of them may still be reading.
