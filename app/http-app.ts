@@ -5,6 +5,7 @@ import { authenticate } from "../platform/auth/middleware.js";
 import { accessLog } from "../platform/http/access-log.js";
 import {
   assignCorrelationId,
+  boundedBodyDepth,
   correlationId,
   errorHandler,
   notFound,
@@ -107,6 +108,8 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
   app.use((req, res, next) =>
     req.method === "GET" || req.method === "HEAD" ? next() : parseJson(req, res, next),
   );
+  // Before anything walks the body recursively: a hostile nesting depth is a 400, not a stack overflow.
+  app.use(boundedBodyDepth);
 
   if (services.commands) {
     const limit = inflightLimit(services.config.maxInflightCommands, services.metrics);

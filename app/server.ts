@@ -19,6 +19,12 @@ export interface RunningService {
   shutdown(reason: string, options?: { drain?: boolean }): Promise<void>;
 }
 
+/**
+ * The most bytes a request's start line and headers may take together; Node answers a larger one
+ * itself with a bare 431 Request Header Fields Too Large and closes the connection.
+ */
+export const MAX_HEADER_BYTES = 16 * 1024;
+
 export async function startService(
   config: Config,
   logger: Logger = createLogger(config.logLevel, { role: config.role }, resolveLogOutput(config.logFormat)),
@@ -34,6 +40,8 @@ export async function startService(
       requestTimeout: config.httpRequestTimeoutMs,
       // Node checks the two timeouts above on this interval, and reads it only here, at creation.
       connectionsCheckingInterval: Math.min(1_000, config.httpHeadersTimeoutMs),
+      // Stated rather than left to Node's default: the document promises 431 past it.
+      maxHeaderSize: MAX_HEADER_BYTES,
     },
     app,
   );

@@ -150,6 +150,42 @@ export function verifyUtf8Body(_req: unknown, _res: unknown, body: Buffer, encod
   }
 }
 
+/**
+ * How deeply a request body's arrays and objects may nest. No request schema goes past 3 levels;
+ * the bound stops a hostile body (thousands of levels fit in 16 KiB) before anything walks it
+ * recursively (the text normalizer, the validator), which would overflow the stack.
+ */
+export const MAX_BODY_DEPTH = 32;
+
+/** Whether `value` nests arrays or objects deeper than `limit` levels; iterative, so never deep itself. */
+export function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const [item, depth] = next;
+    if (item === null || typeof item !== "object") continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(item)) {
+      if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+/** Right after the body parser: a body nested deeper than MAX_BODY_DEPTH is a 400 that names the rule. */
+export const boundedBodyDepth: RequestHandler = (req, _res, next) => {
+  if (!nestedDeeperThan(req.body, MAX_BODY_DEPTH)) {
+    next();
+    return;
+  }
+  next(
+    new ProblemError(
+      "validation",
+      `The request body is nested deeper than ${MAX_BODY_DEPTH} levels of arrays and objects; no request of this API needs more than 3.`,
+      { errors: [{ field: "body", message: `must not be nested deeper than ${MAX_BODY_DEPTH} levels` }] },
+    ),
+  );
+};
+
 /** Bodies must be JSON: anything else gets a 415 before parsing. */
 export const requireJsonBody: RequestHandler = (req, _res, next) => {
   const hasBody =
