@@ -248,6 +248,8 @@ export async function createServices(
         ...LIVE_UPDATES_DEFAULTS,
         pollIntervalMs: config.liveUpdateIntervalMs,
         heartbeatMs: config.liveHeartbeatMs,
+        maxStreams: config.liveMaxStreams,
+        maxStreamsPerPrincipal: config.liveMaxStreamsPerPrincipal,
       })
     : undefined;
 

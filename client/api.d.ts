@@ -91,7 +91,7 @@ export interface paths {
         };
         /**
          * Live control-center updates (Server-Sent Events)
-         * @description One `control-center` event (the whole ControlCenterView as JSON, the same shape as GET /control-center) whenever the read models changed, at most one per LIVE_UPDATE_INTERVAL_MS however many events arrive, and whenever the figures of the moment changed with no event (a window started or ended, a closure began or ended; looked at every second); `: heartbeat` comments while idle. Each event's `id` names the state it carries: reconnecting with `Last-Event-ID` sends nothing until the state differs. Ended by the server on shutdown (clients reconnect).
+         * @description One `control-center` event (the whole ControlCenterView as JSON, the same shape as GET /control-center) whenever the read models changed, at most one per LIVE_UPDATE_INTERVAL_MS however many events arrive, and whenever the figures of the moment changed with no event (a window started or ended, a closure began or ended; looked at every second); `: heartbeat` comments while idle. Each event's `id` names the state it carries: reconnecting with `Last-Event-ID` sends nothing until the state differs. Ended by the server on shutdown (clients reconnect). Capped per process (LIVE_MAX_STREAMS: past it 503 `service-unavailable`, `limit: "per-process"`) and per caller (LIVE_MAX_STREAMS_PER_PRINCIPAL streams of one token subject at once in one process: past it 429 `too-many-streams`, `limit: "per-principal"`), both with Retry-After.
          *
          *     **Access**: Needs a bearer token with the role `operator`.
          */
@@ -2022,7 +2022,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/rate-limited`: Too many requests. */
+            /** @description `/problems/too-many-streams`: Too many live-update streams open for this caller. `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -2036,7 +2036,7 @@ export interface operations {
                         /** @constant */
                         status?: 429;
                         /** @enum {unknown} */
-                        type?: "/problems/rate-limited";
+                        type?: "/problems/too-many-streams" | "/problems/rate-limited";
                     };
                 };
             };
@@ -4860,7 +4860,7 @@ export interface operations {
                  * @description The last segment of a problem's `type`.
                  * @example parking-lot-full
                  */
-                name: "validation" | "malformed-json" | "unsupported-media-type" | "payload-too-large" | "not-found" | "method-not-allowed" | "parking-lot-not-found" | "reservation-not-found" | "parking-lot-full" | "parking-lot-id-taken" | "idempotency-key-reused" | "reservation-not-active" | "not-checked-in" | "check-in-too-early" | "price-changed" | "too-many-active-reservations" | "parking-lot-closed" | "reservation-checked-in" | "too-many-closures" | "capacity-too-low" | "concurrency-conflict" | "rate-limited" | "overloaded" | "store-unavailable" | "position-not-reached" | "service-unavailable" | "shutting-down" | "unauthorized" | "forbidden" | "sign-in-failed" | "identity-provider-unavailable" | "internal";
+                name: "validation" | "malformed-json" | "unsupported-media-type" | "payload-too-large" | "not-found" | "method-not-allowed" | "parking-lot-not-found" | "reservation-not-found" | "parking-lot-full" | "parking-lot-id-taken" | "idempotency-key-reused" | "reservation-not-active" | "not-checked-in" | "check-in-too-early" | "price-changed" | "too-many-active-reservations" | "parking-lot-closed" | "reservation-checked-in" | "too-many-closures" | "capacity-too-low" | "concurrency-conflict" | "rate-limited" | "too-many-streams" | "overloaded" | "store-unavailable" | "position-not-reached" | "service-unavailable" | "shutting-down" | "unauthorized" | "forbidden" | "sign-in-failed" | "identity-provider-unavailable" | "internal";
             };
             cookie?: never;
         };

@@ -413,7 +413,7 @@ export const OPERATIONS: readonly Operation[] = [
     tag: "control-center",
     summary: "Live control-center updates (Server-Sent Events)",
     description:
-      "One `control-center` event (the whole ControlCenterView as JSON, the same shape as GET /control-center) whenever the read models changed, at most one per LIVE_UPDATE_INTERVAL_MS however many events arrive, and whenever the figures of the moment changed with no event (a window started or ended, a closure began or ended; looked at every second); `: heartbeat` comments while idle. Each event's `id` names the state it carries: reconnecting with `Last-Event-ID` sends nothing until the state differs. Ended by the server on shutdown (clients reconnect).",
+      'One `control-center` event (the whole ControlCenterView as JSON, the same shape as GET /control-center) whenever the read models changed, at most one per LIVE_UPDATE_INTERVAL_MS however many events arrive, and whenever the figures of the moment changed with no event (a window started or ended, a closure began or ended; looked at every second); `: heartbeat` comments while idle. Each event\'s `id` names the state it carries: reconnecting with `Last-Event-ID` sends nothing until the state differs. Ended by the server on shutdown (clients reconnect). Capped per process (LIVE_MAX_STREAMS: past it 503 `service-unavailable`, `limit: "per-process"`) and per caller (LIVE_MAX_STREAMS_PER_PRINCIPAL streams of one token subject at once in one process: past it 429 `too-many-streams`, `limit: "per-principal"`), both with Retry-After.',
     parameters: [
       {
         name: "Last-Event-ID",
@@ -423,7 +423,7 @@ export const OPERATIONS: readonly Operation[] = [
         schema: { type: "string", maxLength: 64 },
       },
     ],
-    problems: ["service-unavailable", "shutting-down"],
+    problems: ["service-unavailable", "shutting-down", "too-many-streams"],
     responses: {
       "200": {
         description: "An event stream.",

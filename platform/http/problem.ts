@@ -115,6 +115,11 @@ export const PROBLEM_TYPES = {
     title: "Too many requests",
     help: "Retry after the time in Retry-After; the RateLimit header says what is left of the window.",
   },
+  "too-many-streams": {
+    status: 429,
+    title: "Too many live-update streams open for this caller",
+    help: "Close another stream of the same account (another tab or window) first; `max` is the cap per caller (LIVE_MAX_STREAMS_PER_PRINCIPAL). Retry after the time in Retry-After.",
+  },
   overloaded: {
     status: 503,
     title: "The service is overloaded",
