@@ -129,7 +129,7 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
         webDir: findWebDir(),
         liveUpdates: services.liveUpdates,
         // With an external provider the page signs in by Authorization Code + PKCE; with the
-        // embedded development issuer, by a one-time link from `npm run token -- --sign-in-url`.
+        // embedded development issuer, by a one-time link from `npm run -s token -- --sign-in-url`.
         signIn: services.config.authIssuer
           ? {
               mode: "oidc",

@@ -478,7 +478,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Browser sign-in with a one-time link from `npm run token -- --sign-in-url` (sets the session cookie)
+         * Browser sign-in with a one-time link from `npm run -s token -- --sign-in-url` (sets the session cookie)
          * @description **Access**: Anyone may call it: no token needed.
          */
         get: operations["signIn"];

@@ -608,7 +608,7 @@ const SPECS: Specs = {
   authIssuer: {
     name: "AUTH_ISSUER",
     description:
-      "Issuer (`iss`) of the OpenID Connect provider whose access tokens the API accepts, e.g. a Keycloak realm URL. Unset: the service is its own development issuer (key pair under DATA_DIR/auth, tokens from `npm run token`).",
+      "Issuer (`iss`) of the OpenID Connect provider whose access tokens the API accepts, e.g. a Keycloak realm URL. Unset: the service is its own development issuer (key pair under DATA_DIR/auth, tokens from `npm run -s token`).",
     default: undefined,
     ...optional(issuerIdentifier),
   },

@@ -590,7 +590,7 @@ export const OPERATIONS: readonly Operation[] = [
     side: "app",
     tag: "operations",
     summary:
-      "Browser sign-in with a one-time link from `npm run token -- --sign-in-url` (sets the session cookie)",
+      "Browser sign-in with a one-time link from `npm run -s token -- --sign-in-url` (sets the session cookie)",
     parameters: [{ name: "token", in: "query", required: true, schema: { type: "string", maxLength: 8192 } }],
     problems: ["sign-in-failed", "not-found"],
     responses: {
@@ -1082,7 +1082,7 @@ export function openApiDocument(access: AccessLookup): Json {
           scheme: "bearer",
           bearerFormat: "JWT",
           description:
-            "A JWT from the configured issuer (AUTH_ISSUER) or, in development, `npm run token -- --role operator`. Roles: customer, operator; an operation's `security` lists the roles that may call it (any one will do), as does its `x-roles`.",
+            "A JWT from the configured issuer (AUTH_ISSUER) or, in development, `npm run -s token -- --role operator`. Roles: customer, operator; an operation's `security` lists the roles that may call it (any one will do), as does its `x-roles`.",
         },
       },
     },

@@ -148,7 +148,7 @@ export const PROBLEM_TYPES = {
   unauthorized: {
     status: 401,
     title: "Authentication required",
-    help: "Send `Authorization: Bearer <access token>` from the configured issuer (in development: `npm run token -- --role customer --sub CUST1`). The WWW-Authenticate header says what was wrong with the token.",
+    help: "Send `Authorization: Bearer <access token>` from the configured issuer (in development: `npm run -s token -- --role customer --sub CUST1`). The WWW-Authenticate header says what was wrong with the token.",
   },
   forbidden: {
     status: 403,
@@ -158,7 +158,7 @@ export const PROBLEM_TYPES = {
   "sign-in-failed": {
     status: 401,
     title: "The sign-in link is invalid",
-    help: "Sign-in links are valid for 5 minutes and once; print a new one with `npm run token -- --role operator --sub ops-1 --sign-in-url <service URL>`.",
+    help: "Sign-in links are valid for 5 minutes and once; print a new one with `npm run -s token -- --role operator --sub ops-1 --sign-in-url <service URL>`.",
   },
   "identity-provider-unavailable": {
     status: 503,
