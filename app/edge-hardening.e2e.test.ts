@@ -1,9 +1,10 @@
 import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAX_HEADER_BYTES } from "../platform/http/limits.js";
 import { MAX_BODY_DEPTH } from "../platform/http/middleware.js";
 import { ANONYMOUS, customerHeaders, operatorHeaders } from "../test-support/auth.js";
 import { call, startTestService, tempDataDir } from "../test-support/service.js";
-import { MAX_HEADER_BYTES, type RunningService } from "./server.js";
+import type { RunningService } from "./server.js";
 
 /**
  * The edge of a running service over real HTTP: security headers, caching of personal data,

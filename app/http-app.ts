@@ -10,6 +10,7 @@ import {
   errorHandler,
   notFound,
   problemDocs,
+  refuseIllFormedCorrelationId,
   verifyUtf8Body,
 } from "../platform/http/middleware.js";
 import { inflightLimit } from "../platform/http/overload.js";
@@ -57,6 +58,8 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
   // A flood is counted per address before any token is verified, then per caller; then whether
   // they may: all before any route (and before any body is parsed).
   if (perAddress) app.use(perAddress);
+  // Counted, then refused: a caller's ill-formed X-Correlation-Id is a 400 naming the header.
+  app.use(refuseIllFormedCorrelationId);
   app.use(authenticate(services.authentication.verifier, services.logger));
   if (perPrincipal) app.use(perPrincipal);
   app.use(noStoreForSignedIn);

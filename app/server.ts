@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Config } from "../platform/config.js";
 import { GracefulConnections } from "../platform/http/graceful-connections.js";
+import { MAX_HEADER_BYTES } from "../platform/http/limits.js";
 import { createLogger, type Logger, resolveLogOutput } from "../platform/logger.js";
 import type { Lifecycle } from "./health.js";
 import { createHttpApp } from "./http-app.js";
@@ -18,12 +19,6 @@ export interface RunningService {
    */
   shutdown(reason: string, options?: { drain?: boolean }): Promise<void>;
 }
-
-/**
- * The most bytes a request's start line and headers may take together; Node answers a larger one
- * itself with a bare 431 Request Header Fields Too Large and closes the connection.
- */
-export const MAX_HEADER_BYTES = 16 * 1024;
 
 export async function startService(
   config: Config,

@@ -10,6 +10,8 @@ export interface paths {
         /**
          * Landing page (HTML for a browser) or links to the control center, docs and health (JSON)
          * @description **Access**: Anyone may call it: no token needed.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["getLandingPage"];
         put?: never;
@@ -30,6 +32,8 @@ export interface paths {
         /**
          * The embedded development issuer's public signing keys (only when AUTH_ISSUER is unset)
          * @description **Access**: Anyone may call it: no token needed.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["getDevIssuerKeys"];
         put?: never;
@@ -50,6 +54,8 @@ export interface paths {
         /**
          * The embedded development issuer's OpenID Connect discovery document
          * @description **Access**: Anyone may call it: no token needed.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["getDevIssuerDiscovery"];
         put?: never;
@@ -71,7 +77,12 @@ export interface paths {
          * Totals, a page of lots (same cursor as GET /parking-lots), and each processor's position and lag
          * @description Content negotiation: a browser (Accept preferring text/html) gets the live control-center web page (or the sign-in screen with 401/403); API clients get the JSON.
          *
+         *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
+         *
          *     **Access**: Needs a bearer token with the role `operator`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["getControlCenter"];
         put?: never;
@@ -94,6 +105,8 @@ export interface paths {
          * @description One `control-center` event (the whole ControlCenterView as JSON, the same shape as GET /control-center) whenever the read models changed, at most one per LIVE_UPDATE_INTERVAL_MS however many events arrive, and whenever the figures of the moment changed with no event (a window started or ended, a closure began or ended; looked at every second); `: heartbeat` comments while idle. Each event's `id` names the state it carries: reconnecting with `Last-Event-ID` sends nothing until the state differs. Ended by the server on shutdown (clients reconnect). Capped per process (LIVE_MAX_STREAMS: past it 503 `service-unavailable`, `limit: "per-process"`) and per caller (LIVE_MAX_STREAMS_PER_PRINCIPAL streams of one token subject at once in one process: past it 429 `too-many-streams`, `limit: "per-principal"`), both with Retry-After.
          *
          *     **Access**: Needs a bearer token with the role `operator`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["streamControlCenterEvents"];
         put?: never;
@@ -114,6 +127,8 @@ export interface paths {
         /**
          * How the control-center page signs an operator in (one-time link, or OIDC with PKCE)
          * @description **Access**: Anyone may call it: no token needed.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["getSignInConfig"];
         put?: never;
@@ -133,7 +148,12 @@ export interface paths {
         };
         /**
          * A customer's coupons, newest first
-         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         * @description **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
+         *
+         *     **Access**: Needs a bearer token with the role `customer` or `operator`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["listCustomerCoupons"];
         put?: never;
@@ -154,6 +174,8 @@ export interface paths {
         /**
          * Liveness: the process answers
          * @description **Access**: Anyone may call it: no token needed.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["getLiveness"];
         put?: never;
@@ -174,6 +196,8 @@ export interface paths {
         /**
          * Prometheus metrics (text exposition format); operators only
          * @description **Access**: Needs a bearer token with the role `operator`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["getMetrics"];
         put?: never;
@@ -194,6 +218,8 @@ export interface paths {
         /**
          * This OpenAPI document
          * @description **Access**: Anyone may call it: no token needed.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["getOpenApiDocument"];
         put?: never;
@@ -213,7 +239,12 @@ export interface paths {
         };
         /**
          * List parking lots, by id
-         * @description **Access**: Anyone may call it: no token needed.
+         * @description **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
+         *
+         *     **Access**: Anyone may call it: no token needed.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["listParkingLots"];
         put?: never;
@@ -222,6 +253,8 @@ export interface paths {
          * @description Registering the same id with the same name and capacity again changes nothing (200); another name or capacity is refused (409).
          *
          *     **Access**: Needs a bearer token with the role `operator`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         post: operations["registerParkingLot"];
         delete?: never;
@@ -239,7 +272,12 @@ export interface paths {
         };
         /**
          * One parking lot: its counts, the spots free now and in each of the next six hours
-         * @description **Access**: Anyone may call it: no token needed.
+         * @description **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
+         *
+         *     **Access**: Anyone may call it: no token needed.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["getParkingLot"];
         put?: never;
@@ -259,7 +297,13 @@ export interface paths {
         };
         /**
          * What a window would find: free spots and its price
-         * @description **Access**: Anyone may call it: no token needed.
+         * @description **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `until`: after `from`, and at most 31 days after it.
+         *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
+         *
+         *     **Access**: Anyone may call it: no token needed.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["getAvailability"];
         put?: never;
@@ -281,6 +325,8 @@ export interface paths {
         /**
          * Change the lot's capacity (operator); a reduction that would overbook names the instant
          * @description **Access**: Needs a bearer token with the role `operator`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         put: operations["changeCapacity"];
         post?: never;
@@ -301,7 +347,13 @@ export interface paths {
         put?: never;
         /**
          * Close the lot over [from, until) (operator): refuses bookings overlapping it, cancels the windows it overlaps now and, when it begins, the open-ended bookings not checked in
-         * @description **Access**: Needs a bearer token with the role `operator`.
+         * @description **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `until`: after `from`, not in the past (the server's clock), and at most 31 days after `from`.
+         *     - `from`: at most 90 days ahead.
+         *
+         *     **Access**: Needs a bearer token with the role `operator`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         post: operations["closeParkingLot"];
         delete?: never;
@@ -321,7 +373,15 @@ export interface paths {
         put?: never;
         /**
          * Reserve a spot
-         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         * @description **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `startsAt`: at most 5 minutes before now (the server's clock) and at most 90 days ahead.
+         *     - `endsAt`: after `startsAt`, at least 15 minutes after it and at most 24 hours after it, and at least 15 minutes after now.
+         *     - `amount`: required on a lot without an hourly rate; on a lot with one, left out of an open-ended booking (it is priced at check-out), and for a window left out or equal to the quote (another amount is 409 `price-changed`).
+         *     - `customerId`: required when an operator books (OperatorReserveParkingBody); a customer leaves it out or sends their own (another is 403).
+         *
+         *     **Access**: Needs a bearer token with the role `customer` or `operator`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         post: operations["reserveParking"];
         delete?: never;
@@ -342,7 +402,12 @@ export interface paths {
         post?: never;
         /**
          * Cancel a reservation (canceling twice changes nothing)
-         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         * @description **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `reason`: required when an operator cancels (OperatorCancelReservationBody: the body is then required); optional for the reservation's customer.
+         *
+         *     **Access**: Needs a bearer token with the role `customer` or `operator`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         delete: operations["cancelReservation"];
         options?: never;
@@ -362,6 +427,8 @@ export interface paths {
         /**
          * Check in (the customer who owns it, or an operator)
          * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         post: operations["checkIn"];
         delete?: never;
@@ -382,6 +449,8 @@ export interface paths {
         /**
          * Check out: frees the spot from now on
          * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         post: operations["checkOut"];
         delete?: never;
@@ -400,6 +469,8 @@ export interface paths {
         /**
          * What a problem `type` means and what to do about it
          * @description **Access**: Anyone may call it: no token needed.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["getProblemType"];
         put?: never;
@@ -420,6 +491,8 @@ export interface paths {
         /**
          * Readiness: not shutting down, stores answer, processors within READY_MAX_LAG
          * @description **Access**: Anyone may call it: no token needed.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["getReadiness"];
         put?: never;
@@ -439,7 +512,12 @@ export interface paths {
         };
         /**
          * List reservations by lot, customer, car and/or status, newest first
-         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         * @description **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
+         *
+         *     **Access**: Needs a bearer token with the role `customer` or `operator`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["listReservations"];
         put?: never;
@@ -459,7 +537,12 @@ export interface paths {
         };
         /**
          * One reservation with its status and coupon
-         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         * @description **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
+         *
+         *     **Access**: Needs a bearer token with the role `customer` or `operator`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["getReservation"];
         put?: never;
@@ -480,6 +563,8 @@ export interface paths {
         /**
          * Browser sign-in with a one-time link from `npm run -s token -- --sign-in-url` (sets the session cookie)
          * @description **Access**: Anyone may call it: no token needed.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["signIn"];
         put?: never;
@@ -502,6 +587,8 @@ export interface paths {
         /**
          * Trade an access token for the browser session cookie (the page, after signing in with PKCE)
          * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         post: operations["startSession"];
         delete?: never;
@@ -522,6 +609,8 @@ export interface paths {
         /**
          * Sign out of the browser session (clears the cookie)
          * @description **Access**: Anyone may call it: no token needed.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         post: operations["signOut"];
         delete?: never;
@@ -556,7 +645,7 @@ export interface components {
             until: string;
         };
         CancelReservationBody: {
-            /** @description Why it was canceled. */
+            /** @description Why it was canceled. Plain text: no control, format (e.g. bidirectional) or unpaired surrogate characters. */
             reason?: string;
         };
         CapacityChangedResponse: {
@@ -590,7 +679,7 @@ export interface components {
              * @example 2026-11-23T10:00:00+09:00
              */
             from: string;
-            /** @description Why it was canceled. */
+            /** @description Why it was canceled. Plain text: no control, format (e.g. bidirectional) or unpaired surrogate characters. */
             reason: string;
             /**
              * Format: date-time
@@ -777,6 +866,41 @@ export interface components {
             }[];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: string | null;
+        };
+        OperatorCancelReservationBody: {
+            /** @description Why it was canceled. Plain text: no control, format (e.g. bidirectional) or unpaired surrogate characters. */
+            reason: string;
+        };
+        OperatorReserveParkingBody: {
+            /**
+             * @description Price in the currency's minor unit (e.g. KRW), at least 1. Required on a lot without an hourly rate; on a lot with one, a window's amount may be left out or must equal its quote (else 409 price-changed), and an open-ended booking's must be left out (it is priced at check-out).
+             * @example 5000
+             */
+            amount?: number;
+            /**
+             * @description Plate number: letters (any script) and digits, inner spaces or hyphens allowed.
+             * @example 10더8612
+             * @example 서울12가3456
+             * @example AB-123-CD
+             */
+            carNumber: string;
+            /**
+             * @description The customer the spot is for. A customer may leave it out (it is the token's subject; another id is refused with 403); an operator booking on a customer's behalf must send it (OperatorReserveParkingBody).
+             * @example CUST1
+             */
+            customerId: string;
+            /**
+             * Format: date-time
+             * @description End of the window (exclusive): at least 15 minutes after startsAt and after now, at most 24 hours after startsAt.
+             * @example 2026-11-23T10:00:00+09:00
+             */
+            endsAt?: string;
+            /**
+             * Format: date-time
+             * @description Start of the window (with endsAt; both or neither: without them the booking is open-ended). At most 5 minutes in the past and at most 90 days ahead.
+             * @example 2026-11-23T10:00:00+09:00
+             */
+            startsAt?: string;
         };
         ParkingLotDetail: {
             /** @description Reservations holding a spot at this moment: open-ended ones not canceled or checked out, and windows covering now (not canceled, not checked out before now). */
@@ -976,7 +1100,7 @@ export interface components {
              */
             maxActivePerCustomer?: number;
             /**
-             * @description Display name of the lot; any script, not blank.
+             * @description Display name of the lot; any script, not blank. Plain text: no control, format (e.g. bidirectional) or unpaired surrogate characters.
              * @example 강남 1주차장
              */
             name: string;
@@ -1287,7 +1411,7 @@ export interface components {
              */
             carNumber: string;
             /**
-             * @description The customer the spot is for. A customer may leave it out (it is the token's subject; another id is refused with 403); an operator booking on a customer's behalf must send it.
+             * @description The customer the spot is for. A customer may leave it out (it is the token's subject; another id is refused with 403); an operator booking on a customer's behalf must send it (OperatorReserveParkingBody).
              * @example CUST1
              */
             customerId?: string;
@@ -1323,7 +1447,7 @@ export interface components {
     responses: never;
     parameters: {
         /**
-         * @description Your id for this request, echoed in the response and the logs (else one is made).
+         * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
          * @example checkout-7f3a
          */
         CorrelationId: string;
@@ -1357,7 +1481,7 @@ export interface components {
         "WWW-Authenticate": string;
         /** @description `no`: buffering proxies (nginx) pass each event on as it comes. */
         "X-Accel-Buffering": "no";
-        /** @description The request's correlation id (yours if well-formed, else generated); it is in the logs. */
+        /** @description The request's correlation id (yours, or generated when you sent none); it is in the logs. */
         "X-Correlation-Id": string;
     };
     pathItems: never;
@@ -1369,7 +1493,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -1394,6 +1518,23 @@ export interface operations {
                         };
                     };
                     "text/html": string;
+                };
+            };
+            /** @description `/problems/validation`: The request is invalid. */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation";
+                    };
                 };
             };
             /** @description `/problems/unauthorized`: Authentication required. */
@@ -1432,6 +1573,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -1449,6 +1597,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -1492,7 +1647,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -1524,6 +1679,23 @@ export interface operations {
                             x?: string;
                             y?: string;
                         }[];
+                    };
+                };
+            };
+            /** @description `/problems/validation`: The request is invalid. */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation";
                     };
                 };
             };
@@ -1580,6 +1752,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -1597,6 +1776,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -1640,7 +1826,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -1666,6 +1852,23 @@ export interface operations {
                         issuer: string;
                         /** Format: uri */
                         jwks_uri: string;
+                    };
+                };
+            };
+            /** @description `/problems/validation`: The request is invalid. */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation";
                     };
                 };
             };
@@ -1722,6 +1925,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -1739,6 +1949,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -1789,7 +2006,7 @@ export interface operations {
             };
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -1884,6 +2101,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -1901,6 +2125,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -1946,7 +2177,7 @@ export interface operations {
                 /** @description The id of the last event received; sent by EventSource when it reconnects. */
                 "Last-Event-ID"?: string;
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -1967,6 +2198,23 @@ export interface operations {
                 };
                 content: {
                     "text/event-stream": string;
+                };
+            };
+            /** @description `/problems/validation`: The request is invalid. */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation";
+                    };
                 };
             };
             /** @description `/problems/unauthorized`: Authentication required. */
@@ -2022,6 +2270,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/too-many-streams`: Too many live-update streams open for this caller. `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -2039,6 +2294,13 @@ export interface operations {
                         type?: "/problems/too-many-streams" | "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -2082,7 +2344,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -2102,6 +2364,23 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SignInConfig"];
+                };
+            };
+            /** @description `/problems/validation`: The request is invalid. */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation";
+                    };
                 };
             };
             /** @description `/problems/unauthorized`: Authentication required. */
@@ -2140,6 +2419,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -2157,6 +2443,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -2206,7 +2499,7 @@ export interface operations {
             };
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -2304,6 +2597,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -2321,6 +2621,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -2364,7 +2671,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -2389,6 +2696,21 @@ export interface operations {
                     "application/json": {
                         /** @constant */
                         status: "ok";
+                    };
+                };
+            };
+            /** @description `/problems/validation`: The request is invalid. */
+            400: {
+                headers: {
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation";
                     };
                 };
             };
@@ -2423,6 +2745,20 @@ export interface operations {
                         type?: "/problems/method-not-allowed";
                     };
                 };
+            };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -2462,7 +2798,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -2481,6 +2817,21 @@ export interface operations {
                 content: {
                     /** @example parking_commands_total{command="ReserveParking",outcome="accepted"} 12 */
                     "text/plain": string;
+                };
+            };
+            /** @description `/problems/validation`: The request is invalid. */
+            400: {
+                headers: {
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation";
+                    };
                 };
             };
             /** @description `/problems/unauthorized`: Authentication required. */
@@ -2530,6 +2881,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
@@ -2568,7 +2933,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -2588,6 +2953,23 @@ export interface operations {
                 };
                 content: {
                     "application/json": Record<string, never>;
+                };
+            };
+            /** @description `/problems/validation`: The request is invalid. */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation";
+                    };
                 };
             };
             /** @description `/problems/unauthorized`: Authentication required. */
@@ -2626,6 +3008,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -2643,6 +3032,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -2693,7 +3089,7 @@ export interface operations {
             };
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -2768,6 +3164,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -2785,6 +3188,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -2828,7 +3238,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -2883,7 +3293,7 @@ export interface operations {
                     "application/json": components["schemas"]["ParkingLotRegisteredResponse"];
                 };
             };
-            /** @description `/problems/malformed-json`: The body is not valid JSON. `/problems/validation`: The request is invalid. */
+            /** @description `/problems/validation`: The request is invalid. `/problems/malformed-json`: The body is not valid JSON. */
             400: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -2896,7 +3306,7 @@ export interface operations {
                         /** @constant */
                         status?: 400;
                         /** @enum {unknown} */
-                        type?: "/problems/malformed-json" | "/problems/validation";
+                        type?: "/problems/validation" | "/problems/malformed-json";
                     };
                 };
             };
@@ -2952,6 +3362,13 @@ export interface operations {
                         type?: "/problems/method-not-allowed";
                     };
                 };
+            };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/parking-lot-id-taken`: A parking lot with this id already exists. */
             409: {
@@ -3022,6 +3439,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
@@ -3067,7 +3491,7 @@ export interface operations {
             };
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -3165,6 +3589,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -3182,6 +3613,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -3232,7 +3670,7 @@ export interface operations {
             };
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -3330,6 +3768,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -3347,6 +3792,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -3390,7 +3842,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -3427,7 +3879,7 @@ export interface operations {
                     "application/json": components["schemas"]["CapacityChangedResponse"];
                 };
             };
-            /** @description `/problems/malformed-json`: The body is not valid JSON. `/problems/validation`: The request is invalid. */
+            /** @description `/problems/validation`: The request is invalid. `/problems/malformed-json`: The body is not valid JSON. */
             400: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -3440,7 +3892,7 @@ export interface operations {
                         /** @constant */
                         status?: 400;
                         /** @enum {unknown} */
-                        type?: "/problems/malformed-json" | "/problems/validation";
+                        type?: "/problems/validation" | "/problems/malformed-json";
                     };
                 };
             };
@@ -3513,6 +3965,13 @@ export interface operations {
                         type?: "/problems/method-not-allowed";
                     };
                 };
+            };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/capacity-too-low`: Reservations already hold more spots than the new capacity. */
             409: {
@@ -3583,6 +4042,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
@@ -3625,7 +4091,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -3665,7 +4131,7 @@ export interface operations {
                     "application/json": components["schemas"]["ClosureAccepted"];
                 };
             };
-            /** @description `/problems/malformed-json`: The body is not valid JSON. `/problems/validation`: The request is invalid. */
+            /** @description `/problems/validation`: The request is invalid. `/problems/malformed-json`: The body is not valid JSON. */
             400: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -3678,7 +4144,7 @@ export interface operations {
                         /** @constant */
                         status?: 400;
                         /** @enum {unknown} */
-                        type?: "/problems/malformed-json" | "/problems/validation";
+                        type?: "/problems/validation" | "/problems/malformed-json";
                     };
                 };
             };
@@ -3752,6 +4218,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/too-many-closures`: The lot already has the most closures that have not ended. */
             409: {
                 headers: {
@@ -3821,6 +4294,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
@@ -3868,7 +4348,7 @@ export interface operations {
                  */
                 "Idempotency-Key"?: string;
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -3882,6 +4362,7 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description Each role's body has its own schema: a customer sends `ReserveParkingBody`, a operator sends `OperatorReserveParkingBody` (`x-role-schemas` names each). */
         requestBody: {
             content: {
                 /**
@@ -3891,7 +4372,7 @@ export interface operations {
                  *       "amount": 5000
                  *     }
                  */
-                "application/json": components["schemas"]["ReserveParkingBody"];
+                "application/json": components["schemas"]["ReserveParkingBody"] | components["schemas"]["OperatorReserveParkingBody"];
             };
         };
         responses: {
@@ -3933,7 +4414,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReservationAccepted"];
                 };
             };
-            /** @description `/problems/malformed-json`: The body is not valid JSON. `/problems/validation`: The request is invalid. */
+            /** @description `/problems/validation`: The request is invalid. `/problems/malformed-json`: The body is not valid JSON. */
             400: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -3946,7 +4427,7 @@ export interface operations {
                         /** @constant */
                         status?: 400;
                         /** @enum {unknown} */
-                        type?: "/problems/malformed-json" | "/problems/validation";
+                        type?: "/problems/validation" | "/problems/malformed-json";
                     };
                 };
             };
@@ -4019,6 +4500,13 @@ export interface operations {
                         type?: "/problems/method-not-allowed";
                     };
                 };
+            };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/parking-lot-full`: The parking lot is full. `/problems/parking-lot-closed`: The parking lot is closed for part of this window. `/problems/too-many-active-reservations`: The customer holds the most active reservations allowed in this lot. `/problems/price-changed`: The price of this window is not the amount sent. */
             409: {
@@ -4106,6 +4594,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
@@ -4148,7 +4643,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -4167,6 +4662,7 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description Each role's body has its own schema: a customer sends `CancelReservationBody`, a operator sends `OperatorCancelReservationBody` (`x-role-schemas` names each). */
         requestBody?: {
             content: {
                 /**
@@ -4174,7 +4670,7 @@ export interface operations {
                  *       "reason": "일정 변경"
                  *     }
                  */
-                "application/json": components["schemas"]["CancelReservationBody"];
+                "application/json": components["schemas"]["CancelReservationBody"] | components["schemas"]["OperatorCancelReservationBody"];
             };
         };
         responses: {
@@ -4190,7 +4686,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReservationCanceledResponse"];
                 };
             };
-            /** @description `/problems/malformed-json`: The body is not valid JSON. `/problems/validation`: The request is invalid. */
+            /** @description `/problems/validation`: The request is invalid. `/problems/malformed-json`: The body is not valid JSON. */
             400: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -4203,7 +4699,7 @@ export interface operations {
                         /** @constant */
                         status?: 400;
                         /** @enum {unknown} */
-                        type?: "/problems/malformed-json" | "/problems/validation";
+                        type?: "/problems/validation" | "/problems/malformed-json";
                     };
                 };
             };
@@ -4276,6 +4772,13 @@ export interface operations {
                         type?: "/problems/method-not-allowed";
                     };
                 };
+            };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/reservation-not-active`: The reservation is no longer active. `/problems/reservation-checked-in`: The car is in the lot: the reservation cannot be canceled by its customer. */
             409: {
@@ -4346,6 +4849,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
@@ -4388,7 +4898,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -4421,7 +4931,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReservationStepResponse"];
                 };
             };
-            /** @description `/problems/malformed-json`: The body is not valid JSON. `/problems/validation`: The request is invalid. */
+            /** @description `/problems/validation`: The request is invalid. `/problems/malformed-json`: The body is not valid JSON. */
             400: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -4434,7 +4944,7 @@ export interface operations {
                         /** @constant */
                         status?: 400;
                         /** @enum {unknown} */
-                        type?: "/problems/malformed-json" | "/problems/validation";
+                        type?: "/problems/validation" | "/problems/malformed-json";
                     };
                 };
             };
@@ -4507,6 +5017,13 @@ export interface operations {
                         type?: "/problems/method-not-allowed";
                     };
                 };
+            };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/reservation-not-active`: The reservation is no longer active. `/problems/check-in-too-early`: The reservation's window has not started yet. */
             409: {
@@ -4577,6 +5094,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
@@ -4619,7 +5143,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -4652,7 +5176,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReservationStepResponse"];
                 };
             };
-            /** @description `/problems/malformed-json`: The body is not valid JSON. `/problems/validation`: The request is invalid. */
+            /** @description `/problems/validation`: The request is invalid. `/problems/malformed-json`: The body is not valid JSON. */
             400: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -4665,7 +5189,7 @@ export interface operations {
                         /** @constant */
                         status?: 400;
                         /** @enum {unknown} */
-                        type?: "/problems/malformed-json" | "/problems/validation";
+                        type?: "/problems/validation" | "/problems/malformed-json";
                     };
                 };
             };
@@ -4739,6 +5263,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/reservation-not-active`: The reservation is no longer active. `/problems/not-checked-in`: The reservation has not been checked in. */
             409: {
                 headers: {
@@ -4808,6 +5339,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
@@ -4850,7 +5388,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -4953,6 +5491,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -4970,6 +5515,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -5013,7 +5565,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -5061,6 +5613,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description `/problems/validation`: The request is invalid. */
+            400: {
+                headers: {
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation";
+                    };
+                };
+            };
             /** @description `/problems/unauthorized`: Authentication required. */
             401: {
                 headers: {
@@ -5092,6 +5659,20 @@ export interface operations {
                         type?: "/problems/method-not-allowed";
                     };
                 };
+            };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -5176,7 +5757,7 @@ export interface operations {
             };
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -5268,6 +5849,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -5285,6 +5873,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -5331,7 +5926,7 @@ export interface operations {
             };
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -5446,6 +6041,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -5463,6 +6065,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -5508,7 +6117,7 @@ export interface operations {
             };
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -5529,6 +6138,23 @@ export interface operations {
                 };
                 content: {
                     "text/html": string;
+                };
+            };
+            /** @description `/problems/validation`: The request is invalid. */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation";
+                    };
                 };
             };
             /** @description `/problems/sign-in-failed`: The sign-in link is invalid. `/problems/unauthorized`: Authentication required. */
@@ -5584,6 +6210,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -5601,6 +6234,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -5644,7 +6284,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -5664,6 +6304,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description `/problems/validation`: The request is invalid. */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation";
+                    };
+                };
             };
             /** @description `/problems/sign-in-failed`: The sign-in link is invalid. `/problems/unauthorized`: Authentication required. */
             401: {
@@ -5718,6 +6375,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -5735,6 +6399,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -5778,7 +6449,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -5799,6 +6470,23 @@ export interface operations {
                 };
                 content: {
                     "text/html": string;
+                };
+            };
+            /** @description `/problems/validation`: The request is invalid. */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation";
+                    };
                 };
             };
             /** @description `/problems/unauthorized`: Authentication required. */
@@ -5871,6 +6559,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -5888,6 +6583,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {

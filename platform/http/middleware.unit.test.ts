@@ -14,6 +14,7 @@ import {
   errorHandler,
   MAX_BODY_DEPTH,
   nestedDeeperThan,
+  refuseIllFormedCorrelationId,
   toProblem,
   validInput,
 } from "./middleware.js";
@@ -163,6 +164,41 @@ describe("validInput", () => {
     expect(problem.extra.errors).toHaveLength(20);
     expect(problem.detail).toContain("the first 20 problems are listed");
   });
+});
+
+describe("X-Correlation-Id: the caller's if well-formed, an ill-formed one refused with 400", () => {
+  const app = () => {
+    const a = express();
+    a.use(assignCorrelationId);
+    a.use(refuseIllFormedCorrelationId);
+    a.get("/ok", (_req, res) => {
+      res.json({});
+    });
+    a.use(errorHandler(pino({ level: "silent" })));
+    return a;
+  };
+
+  it("echoes a well-formed id and makes one when none is sent", async () => {
+    expect(
+      (await request(app()).get("/ok").set("x-correlation-id", "checkout-7f3a")).headers["x-correlation-id"],
+    ).toBe("checkout-7f3a");
+    expect((await request(app()).get("/ok")).headers["x-correlation-id"]).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it.each([["-leading-dash"], ["has space"], ["x".repeat(65)], ["semi;colon"], [""]])(
+    "refuses %j, naming the header and its pattern, and answers with a fresh id",
+    async (value) => {
+      const res = await request(app()).get("/ok").set("x-correlation-id", value);
+      expect(res.status).toBe(400);
+      expect(res.headers["x-correlation-id"]).toMatch(/^[0-9a-f-]{36}$/);
+      expect(JSON.parse(res.text)).toMatchObject({
+        type: "/problems/validation",
+        errors: [
+          { field: "header.X-Correlation-Id", message: expect.stringContaining("must match ^[A-Za-z0-9]") },
+        ],
+      });
+    },
+  );
 });
 
 describe("nestedDeeperThan: the body's depth, found without recursion", () => {
