@@ -791,6 +791,7 @@ const BODY_PROBLEMS: readonly ProblemName[] = [
  *   `identity-provider-unavailable`, and a request that changes something authenticated by the
  *   session cookie from another origin is `forbidden`;
  * - a method the path does not have: `method-not-allowed`;
+ * - an ill-formed X-Correlation-Id, on every operation: `validation`;
  * - the access tables: `unauthorized` without a token and `forbidden` for another role, unless
  *   anyone may call it;
  * - the body parser, before the command and query routes, for every method that may carry a body
