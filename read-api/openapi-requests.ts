@@ -1,5 +1,6 @@
 import { MAX_HEADER_BYTES } from "../platform/http/limits.js";
 import { CORRELATION_ID_PATTERN, MAX_BODY_DEPTH } from "../platform/http/middleware.js";
+import type { Operation } from "./openapi.js";
 
 /**
  * The request side of the OpenAPI document beyond the schemas: what every request must be (the
@@ -52,3 +53,47 @@ export const TRANSPORT_RESPONSES: Readonly<Record<string, Json>> = {
     description: `Request Header Fields Too Large, answered by Node itself: the start line and headers took more than ${MAX_HEADER_BYTES / 1024} KiB. No body; the connection is closed.`,
   },
 };
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+
+/** The rule every query with `minPosition` enforces beyond its schema. */
+const MIN_POSITION_RULE =
+  "`minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.";
+
+/** An operation's rules beyond its schemas: its own, and the minPosition bound of every query that has one. */
+export function rulesOf(operation: Operation): string[] {
+  const query = operation.query as { properties?: Json } | undefined;
+  return [
+    ...(operation.rules ?? []),
+    ...(query?.properties && "minPosition" in query.properties ? [MIN_POSITION_RULE] : []),
+  ];
+}
+
+/**
+ * The request body object: one schema, or, when the roles' bodies differ, any of them (`anyOf`)
+ * with the schema of each role in `x-role-schemas` and a description saying so.
+ */
+export function requestBody(body: NonNullable<Operation["body"]>): Json {
+  const byRole = Object.entries(body.byRole ?? {});
+  return {
+    required: body.required,
+    ...(byRole.length
+      ? {
+          description: `Each role's body has its own schema: ${byRole.map(([role, schema]) => `a ${role} sends \`${String(schema.$id)}\``).join(", ")} (\`x-role-schemas\` names each).`,
+          "x-role-schemas": Object.fromEntries(
+            byRole.map(([role, schema]) => [role, ref(String(schema.$id))]),
+          ),
+        }
+      : {}),
+    content: {
+      "application/json": {
+        // Any role's body (the operator's is the customer's with more required): the schemas by
+        // role are x-role-schemas.
+        schema: byRole.length
+          ? { anyOf: [...new Set(byRole.map(([, schema]) => String(schema.$id)))].map(ref) }
+          : ref(String(body.schema.$id)),
+        ...(body.example ? { example: body.example } : {}),
+      },
+    },
+  };
+}

@@ -39,7 +39,14 @@ import {
   ReservationView,
 } from "../schemas/read-models.js";
 import { SignInConfig } from "../schemas/sign-in.js";
-import { EDGE_LIMITS, edgeLimitsText, rulesText, TRANSPORT_RESPONSES } from "./openapi-requests.js";
+import {
+  EDGE_LIMITS,
+  edgeLimitsText,
+  requestBody,
+  rulesOf,
+  rulesText,
+  TRANSPORT_RESPONSES,
+} from "./openapi-requests.js";
 
 /**
  * The OpenAPI 3.1 document, generated from the very schemas that validate requests (OpenAPI 3.1
@@ -955,43 +962,6 @@ function security(allowed: Allowed): Json {
     security: allowed.map((role) => ({ bearerAuth: [role] })),
     "x-roles": [...allowed],
     accessNote: `Needs a bearer token with the role ${rolesText(allowed)}.`,
-  };
-}
-
-/** The rule every query with `minPosition` enforces beyond its schema. */
-const MIN_POSITION_RULE =
-  "`minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.";
-
-function rulesOf(operation: Operation): string[] {
-  const query = operation.query as { properties?: Json } | undefined;
-  return [
-    ...(operation.rules ?? []),
-    ...(query?.properties && "minPosition" in query.properties ? [MIN_POSITION_RULE] : []),
-  ];
-}
-
-function requestBody(body: NonNullable<Operation["body"]>): Json {
-  const byRole = Object.entries(body.byRole ?? {});
-  return {
-    required: body.required,
-    ...(byRole.length
-      ? {
-          description: `Each role's body has its own schema: ${byRole.map(([role, schema]) => `a ${role} sends \`${String(schema.$id)}\``).join(", ")} (\`x-role-schemas\` names each).`,
-          "x-role-schemas": Object.fromEntries(
-            byRole.map(([role, schema]) => [role, ref(String(schema.$id))]),
-          ),
-        }
-      : {}),
-    content: {
-      "application/json": {
-        // Any role's body (the operator's is the customer's with more required): the schemas by
-        // role are x-role-schemas.
-        schema: byRole.length
-          ? { anyOf: [...new Set(byRole.map(([, schema]) => String(schema.$id)))].map(ref) }
-          : ref(String(body.schema.$id)),
-        ...(body.example ? { example: body.example } : {}),
-      },
-    },
   };
 }
 
