@@ -93,4 +93,21 @@ describe("rate limits", () => {
     expect((await fetch(`${service.url}/readyz`)).status).toBe(200);
     expect(await requestedEvents()).toBe(before);
   });
+
+  it("skips only the exact probe paths: a look-alike path is limited like any other", async () => {
+    // The address is past its quota (the test above): every look-alike is refused, not answered.
+    for (const path of [
+      "/healthzX",
+      "/readyz-anything",
+      "/metricsX",
+      "/healthz/",
+      "/assets/sub/dir.js",
+      "/assets/no-extension",
+    ]) {
+      const answer = await call(service.url, "GET", path, undefined, ANONYMOUS);
+      expect(answer.status, path).toBe(429);
+      expect(answer.body).toMatchObject({ type: "/problems/rate-limited" });
+    }
+    expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
+  });
 });

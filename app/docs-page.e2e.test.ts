@@ -10,7 +10,7 @@ import type { RunningService } from "./server.js";
 /**
  * The API docs (/docs, Swagger UI) in a real Chromium, as an integrator uses them: an operation
  * tried without a token is refused 401, then the Authorize button takes a bearer token from
- * `npm run token` and the same operation answers 200. Screenshots under test-output/docs/.
+ * `npm run -s token` and the same operation answers 200. Screenshots under test-output/docs/.
  */
 const SHOTS = join(process.cwd(), "test-output", "docs");
 const data = tempDataDir("parking-docs-");

@@ -1,5 +1,7 @@
 import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MAX_HEADER_BYTES } from "../platform/http/limits.js";
+import { MAX_BODY_DEPTH } from "../platform/http/middleware.js";
 import { ANONYMOUS, customerHeaders, operatorHeaders } from "../test-support/auth.js";
 import { call, startTestService, tempDataDir } from "../test-support/service.js";
 import type { RunningService } from "./server.js";
@@ -118,6 +120,51 @@ describe("the edge, hardened", () => {
     );
     const { text } = await untilClosed(socket, 10_000);
     expect(text).toMatch(/^HTTP\/1\.1 408 /);
+  });
+
+  it("refuses a deeply nested body with a 400 naming the rule, before anything walks it", async () => {
+    const customer = await customerHeaders(data.dir, "EDGE-DEEP");
+    const bodies = [
+      `${"[".repeat(3000)}${"]".repeat(3000)}`,
+      `${"[".repeat(4000)}${"]".repeat(4000)}`,
+      `{"carNumber":"12가3456","amount":${"[".repeat(3500)}${"]".repeat(3500)}}`,
+      `${'{"a":'.repeat(2700)}1${"}".repeat(2700)}`,
+    ];
+    for (const body of bodies) {
+      const answer = await call(plain.url, "POST", "/parking-lots/edge/reservations", body, customer);
+      expect(answer.status).toBe(400);
+      expect(answer.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+      expect(answer.body).toMatchObject({
+        type: "/problems/validation",
+        detail: expect.stringContaining(`nested deeper than ${MAX_BODY_DEPTH} levels`),
+      });
+    }
+    // The service is unharmed: the same customer books normally.
+    const ok = await call(
+      plain.url,
+      "POST",
+      "/parking-lots/edge/reservations",
+      { carNumber: "12가3456", amount: 1000 },
+      customer,
+    );
+    expect(ok.status).toBe(201);
+  });
+
+  it("answers 431 to headers larger than MAX_HEADER_BYTES (a header bomb), and keeps serving", async () => {
+    const socket = await openSocket(plain.url);
+    const closed = untilClosed(socket, 5_000);
+    socket.write(
+      `GET /parking-lots HTTP/1.1\r\nHost: test\r\n${Array.from({ length: 40 }, (_, i) => `X-Bomb-${i}: ${"b".repeat(1000)}\r\n`).join("")}\r\n`,
+    );
+    const { text } = await closed;
+    expect(text).toMatch(/^HTTP\/1\.1 431 /);
+    const oneBigHeader = await openSocket(plain.url);
+    const closedToo = untilClosed(oneBigHeader, 5_000);
+    oneBigHeader.write(
+      `GET /healthz HTTP/1.1\r\nHost: test\r\nCookie: ${"c".repeat(MAX_HEADER_BYTES)}\r\n\r\n`,
+    );
+    expect((await closedToo).text).toMatch(/^HTTP\/1\.1 431 /);
+    expect((await fetch(`${plain.url}/healthz`)).status).toBe(200);
   });
 
   it("accepts at most HTTP_MAX_CONNECTIONS connections at once", async () => {

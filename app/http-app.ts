@@ -5,10 +5,12 @@ import { authenticate } from "../platform/auth/middleware.js";
 import { accessLog } from "../platform/http/access-log.js";
 import {
   assignCorrelationId,
+  boundedBodyDepth,
   correlationId,
   errorHandler,
   notFound,
   problemDocs,
+  refuseIllFormedCorrelationId,
   verifyUtf8Body,
 } from "../platform/http/middleware.js";
 import { inflightLimit } from "../platform/http/overload.js";
@@ -56,6 +58,8 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
   // A flood is counted per address before any token is verified, then per caller; then whether
   // they may: all before any route (and before any body is parsed).
   if (perAddress) app.use(perAddress);
+  // Counted, then refused: a caller's ill-formed X-Correlation-Id is a 400 naming the header.
+  app.use(refuseIllFormedCorrelationId);
   app.use(authenticate(services.authentication.verifier, services.logger));
   if (perPrincipal) app.use(perPrincipal);
   app.use(noStoreForSignedIn);
@@ -107,6 +111,8 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
   app.use((req, res, next) =>
     req.method === "GET" || req.method === "HEAD" ? next() : parseJson(req, res, next),
   );
+  // Before anything walks the body recursively: a hostile nesting depth is a 400, not a stack overflow.
+  app.use(boundedBodyDepth);
 
   if (services.commands) {
     const limit = inflightLimit(services.config.maxInflightCommands, services.metrics);
@@ -126,7 +132,7 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
         webDir: findWebDir(),
         liveUpdates: services.liveUpdates,
         // With an external provider the page signs in by Authorization Code + PKCE; with the
-        // embedded development issuer, by a one-time link from `npm run token -- --sign-in-url`.
+        // embedded development issuer, by a one-time link from `npm run -s token -- --sign-in-url`.
         signIn: services.config.authIssuer
           ? {
               mode: "oidc",

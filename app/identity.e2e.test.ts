@@ -15,12 +15,12 @@ import type { RunningService } from "./server.js";
 /**
  * The identity side over real HTTP: keys fetched from a JWKS endpoint (the embedded issuer's own,
  * and an external issuer's served by this test), rotated without a restart; OIDC discovery; the
- * real `npm run token` CLI driving the first session; the browser sign-in link and its cookie.
+ * real `npm run -s token` CLI driving the first session; the browser sign-in link and its cookie.
  */
 
 const run = promisify(execFile);
 
-/** `npm run token -- …args` as a user runs it, against DATA_DIR; returns stdout. */
+/** `npm run -s token -- …args` as a user runs it, against DATA_DIR; returns stdout. */
 async function npmToken(dataDir: string, ...args: string[]): Promise<string> {
   return npmTokenWith({}, dataDir, ...args);
 }
@@ -30,7 +30,7 @@ async function npmTokenWith(
   dataDir: string,
   ...args: string[]
 ): Promise<string> {
-  const { stdout } = await run("npm", ["run", "token", "--", ...args], {
+  const { stdout } = await run("npm", ["run", "-s", "token", "--", ...args], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, ...env, DATA_DIR: dataDir },
   });
@@ -225,7 +225,7 @@ describe("an external issuer (served by this test)", () => {
   });
 });
 
-describe("npm run token (the real CLI, spawned)", () => {
+describe("npm run -s token (the real CLI, spawned)", () => {
   it("prints the JWT alone on stdout, and runs the README's first session end to end", async () => {
     const { dir, base } = await service();
     const ops = await npmToken(dir, "--role", "operator", "--sub", "ops-1");

@@ -60,8 +60,8 @@ function tokenHelp(config: ReturnType<typeof loadConfig>, url: string): string {
   }
   return [
     "Tokens (development issuer, key under DATA_DIR/auth), in another terminal:",
-    "  npm run token -- --role operator --sub ops-1      # or --role customer --sub CUST1",
-    `  npm run token -- --role operator --sub ops-1 --sign-in-url ${url}   # browser sign-in link`,
+    "  npm run -s token -- --role operator --sub ops-1      # or --role customer --sub CUST1",
+    `  npm run -s token -- --role operator --sub ops-1 --sign-in-url ${url}   # browser sign-in link`,
     "",
   ].join("\n");
 }

@@ -10,6 +10,8 @@ import {
   CancelReservationBody,
   ChangeCapacityBody,
   CloseParkingLotBody,
+  OperatorCancelReservationBody,
+  OperatorReserveParkingBody,
   RegisterParkingLotBody,
   ReserveParkingBody,
 } from "../schemas/commands.js";
@@ -286,35 +288,50 @@ describe("operating the service as a new user would (spawned process)", () => {
       SwaggerParser.validate(structuredClone(document) as unknown as ApiDocument),
     ).resolves.toBeDefined();
 
-    const bodies: Record<string, TSchema> = {
-      "post /parking-lots": RegisterParkingLotBody,
-      "post /parking-lots/{parkingLotId}/reservations": ReserveParkingBody,
-      "delete /parking-lots/{parkingLotId}/reservations/{reservationId}": CancelReservationBody,
-      "post /parking-lots/{parkingLotId}/closures": CloseParkingLotBody,
-      "put /parking-lots/{parkingLotId}/capacity": ChangeCapacityBody,
+    // Each operation's body schemas: one, or one per role (anyOf, the roles in x-role-schemas).
+    const bodies: Record<string, TSchema[]> = {
+      "post /parking-lots": [RegisterParkingLotBody],
+      "post /parking-lots/{parkingLotId}/reservations": [ReserveParkingBody, OperatorReserveParkingBody],
+      "delete /parking-lots/{parkingLotId}/reservations/{reservationId}": [
+        CancelReservationBody,
+        OperatorCancelReservationBody,
+      ],
+      "post /parking-lots/{parkingLotId}/closures": [CloseParkingLotBody],
+      "put /parking-lots/{parkingLotId}/capacity": [ChangeCapacityBody],
     };
-    const documented: Record<string, JsonObject> = {};
+    const component = (schema: JsonObject | undefined) =>
+      // Bodies are named components: follow the $ref to the schema on the wire.
+      typeof schema?.$ref === "string"
+        ? (document.components?.schemas?.[schema.$ref.replace("#/components/schemas/", "")] as JsonObject)
+        : schema;
+    const documented: Record<string, JsonObject[]> = {};
     for (const [path, operations] of Object.entries(document.paths)) {
       for (const [method, operation] of Object.entries(operations)) {
-        const named = operation.requestBody?.content["application/json"]?.schema;
-        // Bodies are named components: follow the $ref to the schema on the wire.
-        const ref =
-          typeof named?.$ref === "string" ? named.$ref.replace("#/components/schemas/", "") : undefined;
-        const schema = ref ? document.components?.schemas?.[ref] : named;
-        if (schema) documented[`${method} ${path}`] = schema;
+        const named = operation.requestBody?.content["application/json"]?.schema as JsonObject | undefined;
+        if (!named) continue;
+        const alternatives = Array.isArray(named.anyOf) ? (named.anyOf as JsonObject[]) : [named];
+        documented[`${method} ${path}`] = alternatives.map(
+          (alternative) => component(alternative) as JsonObject,
+        );
       }
     }
     expect(Object.keys(documented).sort()).toEqual(Object.keys(bodies).sort());
-    for (const [operation, schema] of Object.entries(bodies)) {
-      const onTheWire = documented[operation] as JsonObject;
-      expect(onTheWire, operation).toEqual(wireSchema(schema));
-      expect(onTheWire.additionalProperties, operation).toBe(false);
-      expect([...((onTheWire.required as string[] | undefined) ?? [])].sort(), operation).toEqual(
-        [...((schema.required as string[] | undefined) ?? [])].sort(),
-      );
+    for (const [operation, schemas] of Object.entries(bodies)) {
+      const onTheWire = documented[operation] as JsonObject[];
+      expect(onTheWire, operation).toHaveLength(schemas.length);
+      schemas.forEach((schema, i) => {
+        const wire = onTheWire[i] as JsonObject;
+        expect(wire, operation).toEqual(wireSchema(schema));
+        expect(wire.additionalProperties, operation).toBe(false);
+        expect([...((wire.required as string[] | undefined) ?? [])].sort(), operation).toEqual(
+          [...((schema.required as string[] | undefined) ?? [])].sort(),
+        );
+      });
     }
-    expect(documented["post /parking-lots"]?.required).toEqual(["name", "capacity"]);
-    expect(documented["post /parking-lots/{parkingLotId}/reservations"]?.required).toEqual(["carNumber"]); // amount is optional since windows: a lot with an hourly rate prices the window itself
+    expect(documented["post /parking-lots"]?.[0]?.required).toEqual(["name", "capacity"]);
+    expect(documented["post /parking-lots/{parkingLotId}/reservations"]?.[0]?.required).toEqual([
+      "carNumber",
+    ]); // amount is optional since windows: a lot with an hourly rate prices the window itself
   });
 
   it("/openapi.json documents every route the app serves, and every documented operation is routed", async () => {

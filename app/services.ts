@@ -257,6 +257,8 @@ export async function createServices(
         ...LIVE_UPDATES_DEFAULTS,
         pollIntervalMs: config.liveUpdateIntervalMs,
         heartbeatMs: config.liveHeartbeatMs,
+        maxStreams: config.liveMaxStreams,
+        maxStreamsPerPrincipal: config.liveMaxStreamsPerPrincipal,
       })
     : undefined;
 

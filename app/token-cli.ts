@@ -7,14 +7,14 @@ import { ConfigError, loadConfig } from "../platform/config.js";
 import { ACCESS_ROLES } from "../schemas/actor.js";
 
 /**
- * `npm run token -- --role customer --sub CUST1 [--ttl SECONDS]` prints an access token of the
+ * `npm run -s token -- --role customer --sub CUST1 [--ttl SECONDS]` prints an access token of the
  * embedded development issuer, alone on stdout. With `--sign-in-url <service URL>` it prints a
  * browser sign-in link instead (valid 5 minutes, once; the session lasts --ttl). The key is read
  * from DATA_DIR (same variable and default as `npm start`): only whoever can read DATA_DIR can
  * mint tokens.
  */
 
-const USAGE = `Usage: npm run token -- --role customer|operator --sub ID [--ttl SECONDS] [--sign-in-url URL]
+const USAGE = `Usage: npm run -s token -- --role customer|operator --sub ID [--ttl SECONDS] [--sign-in-url URL]
 
   --role          customer (sub is the customer id) or operator
   --sub           the token's subject, e.g. CUST1 or ops-1

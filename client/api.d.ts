@@ -10,6 +10,8 @@ export interface paths {
         /**
          * Landing page (HTML for a browser) or links to the control center, docs and health (JSON)
          * @description **Access**: Anyone may call it: no token needed.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["getLandingPage"];
         put?: never;
@@ -30,6 +32,8 @@ export interface paths {
         /**
          * The embedded development issuer's public signing keys (only when AUTH_ISSUER is unset)
          * @description **Access**: Anyone may call it: no token needed.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["getDevIssuerKeys"];
         put?: never;
@@ -50,6 +54,8 @@ export interface paths {
         /**
          * The embedded development issuer's OpenID Connect discovery document
          * @description **Access**: Anyone may call it: no token needed.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["getDevIssuerDiscovery"];
         put?: never;
@@ -71,7 +77,12 @@ export interface paths {
          * Totals, a page of lots (same cursor as GET /parking-lots), and each processor's position and lag
          * @description Content negotiation: a browser (Accept preferring text/html) gets the live control-center web page (or the sign-in screen with 401/403); API clients get the JSON.
          *
+         *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
+         *
          *     **Access**: Needs a bearer token with the role `operator`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["getControlCenter"];
         put?: never;
@@ -91,9 +102,11 @@ export interface paths {
         };
         /**
          * Live control-center updates (Server-Sent Events)
-         * @description One `control-center` event (the whole ControlCenterView as JSON, the same shape as GET /control-center) whenever the read models changed, at most one per LIVE_UPDATE_INTERVAL_MS however many events arrive, and whenever the figures of the moment changed with no event (a window started or ended, a closure began or ended; looked at every second); `: heartbeat` comments while idle. Each event's `id` names the state it carries: reconnecting with `Last-Event-ID` sends nothing until the state differs. Ended by the server on shutdown (clients reconnect).
+         * @description One `control-center` event (the whole ControlCenterView as JSON, the same shape as GET /control-center) whenever the read models changed, at most one per LIVE_UPDATE_INTERVAL_MS however many events arrive, and whenever the figures of the moment changed with no event (a window started or ended, a closure began or ended; looked at every second); `: heartbeat` comments while idle. Each event's `id` names the state it carries: reconnecting with `Last-Event-ID` sends nothing until the state differs. Ended by the server on shutdown (clients reconnect). Capped per process (LIVE_MAX_STREAMS: past it 503 `service-unavailable`, `limit: "per-process"`) and per caller (LIVE_MAX_STREAMS_PER_PRINCIPAL streams of one token subject at once in one process: past it 429 `too-many-streams`, `limit: "per-principal"`), both with Retry-After.
          *
          *     **Access**: Needs a bearer token with the role `operator`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["streamControlCenterEvents"];
         put?: never;
@@ -114,6 +127,8 @@ export interface paths {
         /**
          * How the control-center page signs an operator in (one-time link, or OIDC with PKCE)
          * @description **Access**: Anyone may call it: no token needed.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["getSignInConfig"];
         put?: never;
@@ -133,7 +148,12 @@ export interface paths {
         };
         /**
          * A customer's coupons, newest first
-         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         * @description **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
+         *
+         *     **Access**: Needs a bearer token with the role `customer` or `operator`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["listCustomerCoupons"];
         put?: never;
@@ -154,6 +174,8 @@ export interface paths {
         /**
          * Liveness: the process answers
          * @description **Access**: Anyone may call it: no token needed.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["getLiveness"];
         put?: never;
@@ -174,6 +196,8 @@ export interface paths {
         /**
          * Prometheus metrics (text exposition format); operators only
          * @description **Access**: Needs a bearer token with the role `operator`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["getMetrics"];
         put?: never;
@@ -194,6 +218,8 @@ export interface paths {
         /**
          * This OpenAPI document
          * @description **Access**: Anyone may call it: no token needed.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["getOpenApiDocument"];
         put?: never;
@@ -213,7 +239,12 @@ export interface paths {
         };
         /**
          * List parking lots, by id
-         * @description **Access**: Anyone may call it: no token needed.
+         * @description **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
+         *
+         *     **Access**: Anyone may call it: no token needed.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["listParkingLots"];
         put?: never;
@@ -222,6 +253,8 @@ export interface paths {
          * @description Registering the same id with the same name and capacity again changes nothing (200); another name or capacity is refused (409).
          *
          *     **Access**: Needs a bearer token with the role `operator`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         post: operations["registerParkingLot"];
         delete?: never;
@@ -239,7 +272,12 @@ export interface paths {
         };
         /**
          * One parking lot: its counts, the spots free now and in each of the next six hours
-         * @description **Access**: Anyone may call it: no token needed.
+         * @description **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
+         *
+         *     **Access**: Anyone may call it: no token needed.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["getParkingLot"];
         put?: never;
@@ -259,9 +297,16 @@ export interface paths {
         };
         /**
          * What a window would find: free spots and its price
-         * @description Refuses exactly the windows a booking would refuse, with the same problem types: a window starting more than 5 minutes in the past or more than 90 days ahead, shorter than 15 minutes, ending less than 15 minutes from now, or longer than 24 hours is a 400 naming `query.from` or `query.until`; a window a closure overlaps is a 409 `parking-lot-closed` naming the closure's range.
+         * @description Refuses exactly the windows a booking would refuse, with the same problem types: the bounds below (400 naming `query.from` or `query.until`), and a window a closure overlaps (409 `parking-lot-closed`, naming the closure's range).
+         *
+         *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `from`: at most 5 minutes before now (the server's clock) and at most 90 days ahead, as a booking's `startsAt`.
+         *     - `until`: after `from`, at least 15 minutes after it and at most 24 hours after it, and at least 15 minutes after now, as a booking's `endsAt`.
+         *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
          *
          *     **Access**: Anyone may call it: no token needed.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["getAvailability"];
         put?: never;
@@ -283,6 +328,8 @@ export interface paths {
         /**
          * Change the lot's capacity (operator); a reduction that would overbook names the instant
          * @description **Access**: Needs a bearer token with the role `operator`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         put: operations["changeCapacity"];
         post?: never;
@@ -303,7 +350,13 @@ export interface paths {
         put?: never;
         /**
          * Close the lot over [from, until) (operator): refuses bookings overlapping it, cancels the windows it overlaps now and, when it begins, the open-ended bookings not checked in
-         * @description **Access**: Needs a bearer token with the role `operator`.
+         * @description **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `until`: after `from`, not in the past (the server's clock), and at most 31 days after `from`.
+         *     - `from`: at most 90 days ahead.
+         *
+         *     **Access**: Needs a bearer token with the role `operator`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         post: operations["closeParkingLot"];
         delete?: never;
@@ -323,7 +376,15 @@ export interface paths {
         put?: never;
         /**
          * Reserve a spot
-         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         * @description **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `startsAt`: at most 5 minutes before now (the server's clock) and at most 90 days ahead.
+         *     - `endsAt`: after `startsAt`, at least 15 minutes after it and at most 24 hours after it, and at least 15 minutes after now.
+         *     - `amount`: required on a lot without an hourly rate; on a lot with one, left out of an open-ended booking (it is priced at check-out), and for a window left out or equal to the quote (another amount is 409 `price-changed`).
+         *     - `customerId`: required when an operator books (OperatorReserveParkingBody); a customer leaves it out or sends their own (another is 403).
+         *
+         *     **Access**: Needs a bearer token with the role `customer` or `operator`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         post: operations["reserveParking"];
         delete?: never;
@@ -344,7 +405,12 @@ export interface paths {
         post?: never;
         /**
          * Cancel a reservation (canceling twice changes nothing)
-         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         * @description **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `reason`: required when an operator cancels (OperatorCancelReservationBody: the body is then required); optional for the reservation's customer.
+         *
+         *     **Access**: Needs a bearer token with the role `customer` or `operator`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         delete: operations["cancelReservation"];
         options?: never;
@@ -364,6 +430,8 @@ export interface paths {
         /**
          * Check in (the customer who owns it, or an operator)
          * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         post: operations["checkIn"];
         delete?: never;
@@ -384,6 +452,8 @@ export interface paths {
         /**
          * Check out: frees the spot from now on
          * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         post: operations["checkOut"];
         delete?: never;
@@ -402,6 +472,8 @@ export interface paths {
         /**
          * What a problem `type` means and what to do about it
          * @description **Access**: Anyone may call it: no token needed.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["getProblemType"];
         put?: never;
@@ -422,6 +494,8 @@ export interface paths {
         /**
          * Readiness: not shutting down, stores answer, processors within READY_MAX_LAG
          * @description **Access**: Anyone may call it: no token needed.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["getReadiness"];
         put?: never;
@@ -441,7 +515,12 @@ export interface paths {
         };
         /**
          * List reservations by lot, customer, car and/or status, newest first
-         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         * @description **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
+         *
+         *     **Access**: Needs a bearer token with the role `customer` or `operator`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["listReservations"];
         put?: never;
@@ -461,7 +540,12 @@ export interface paths {
         };
         /**
          * One reservation with its status and coupon
-         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         * @description **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
+         *
+         *     **Access**: Needs a bearer token with the role `customer` or `operator`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["getReservation"];
         put?: never;
@@ -480,8 +564,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Browser sign-in with a one-time link from `npm run token -- --sign-in-url` (sets the session cookie)
+         * Browser sign-in with a one-time link from `npm run -s token -- --sign-in-url` (sets the session cookie)
          * @description **Access**: Anyone may call it: no token needed.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         get: operations["signIn"];
         put?: never;
@@ -504,6 +590,8 @@ export interface paths {
         /**
          * Trade an access token for the browser session cookie (the page, after signing in with PKCE)
          * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         post: operations["startSession"];
         delete?: never;
@@ -524,6 +612,8 @@ export interface paths {
         /**
          * Sign out of the browser session (clears the cookie)
          * @description **Access**: Anyone may call it: no token needed.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         post: operations["signOut"];
         delete?: never;
@@ -558,7 +648,7 @@ export interface components {
             until: string;
         };
         CancelReservationBody: {
-            /** @description Why it was canceled. */
+            /** @description Why it was canceled. Plain text: no control, format (e.g. bidirectional) or unpaired surrogate characters. */
             reason?: string;
         };
         CapacityChangedResponse: {
@@ -592,7 +682,7 @@ export interface components {
              * @example 2026-11-23T10:00:00+09:00
              */
             from: string;
-            /** @description Why it was canceled. */
+            /** @description Why it was canceled. Plain text: no control, format (e.g. bidirectional) or unpaired surrogate characters. */
             reason: string;
             /**
              * Format: date-time
@@ -813,6 +903,41 @@ export interface components {
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: string | null;
         };
+        OperatorCancelReservationBody: {
+            /** @description Why it was canceled. Plain text: no control, format (e.g. bidirectional) or unpaired surrogate characters. */
+            reason: string;
+        };
+        OperatorReserveParkingBody: {
+            /**
+             * @description Price in the currency's minor unit (e.g. KRW), at least 1. Required on a lot without an hourly rate; on a lot with one, a window's amount may be left out or must equal its quote (else 409 price-changed), and an open-ended booking's must be left out (it is priced at check-out).
+             * @example 5000
+             */
+            amount?: number;
+            /**
+             * @description Plate number: letters (any script) and digits, inner spaces or hyphens allowed.
+             * @example 10더8612
+             * @example 서울12가3456
+             * @example AB-123-CD
+             */
+            carNumber: string;
+            /**
+             * @description The customer the spot is for. A customer may leave it out (it is the token's subject; another id is refused with 403); an operator booking on a customer's behalf must send it (OperatorReserveParkingBody).
+             * @example CUST1
+             */
+            customerId: string;
+            /**
+             * Format: date-time
+             * @description End of the window (exclusive): at least 15 minutes after startsAt and after now, at most 24 hours after startsAt.
+             * @example 2026-11-23T10:00:00+09:00
+             */
+            endsAt?: string;
+            /**
+             * Format: date-time
+             * @description Start of the window (with endsAt; both or neither: without them the booking is open-ended). At most 5 minutes in the past and at most 90 days ahead.
+             * @example 2026-11-23T10:00:00+09:00
+             */
+            startsAt?: string;
+        };
         ParkingLotDetail: {
             /** @description Reservations holding a spot at this moment: open-ended ones not canceled or checked out, and windows covering now (not canceled, not checked out before now). */
             activeReservations: number;
@@ -1015,7 +1140,7 @@ export interface components {
              */
             maxActivePerCustomer?: number;
             /**
-             * @description Display name of the lot; any script, not blank.
+             * @description Display name of the lot; any script, not blank. Plain text: no control, format (e.g. bidirectional) or unpaired surrogate characters.
              * @example 강남 1주차장
              */
             name: string;
@@ -1356,7 +1481,7 @@ export interface components {
              */
             carNumber: string;
             /**
-             * @description The customer the spot is for. A customer may leave it out (it is the token's subject; another id is refused with 403); an operator booking on a customer's behalf must send it.
+             * @description The customer the spot is for. A customer may leave it out (it is the token's subject; another id is refused with 403); an operator booking on a customer's behalf must send it (OperatorReserveParkingBody).
              * @example CUST1
              */
             customerId?: string;
@@ -1392,7 +1517,7 @@ export interface components {
     responses: never;
     parameters: {
         /**
-         * @description Your id for this request, echoed in the response and the logs (else one is made).
+         * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
          * @example checkout-7f3a
          */
         CorrelationId: string;
@@ -1426,7 +1551,7 @@ export interface components {
         "WWW-Authenticate": string;
         /** @description `no`: buffering proxies (nginx) pass each event on as it comes. */
         "X-Accel-Buffering": "no";
-        /** @description The request's correlation id (yours if well-formed, else generated); it is in the logs. */
+        /** @description The request's correlation id (yours, or generated when you sent none); it is in the logs. */
         "X-Correlation-Id": string;
     };
     pathItems: never;
@@ -1438,7 +1563,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -1463,6 +1588,23 @@ export interface operations {
                         };
                     };
                     "text/html": string;
+                };
+            };
+            /** @description `/problems/validation`: The request is invalid. */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation";
+                    };
                 };
             };
             /** @description `/problems/unauthorized`: Authentication required. */
@@ -1501,6 +1643,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -1518,6 +1667,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -1561,7 +1717,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -1593,6 +1749,23 @@ export interface operations {
                             x?: string;
                             y?: string;
                         }[];
+                    };
+                };
+            };
+            /** @description `/problems/validation`: The request is invalid. */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation";
                     };
                 };
             };
@@ -1649,6 +1822,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -1666,6 +1846,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -1709,7 +1896,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -1735,6 +1922,23 @@ export interface operations {
                         issuer: string;
                         /** Format: uri */
                         jwks_uri: string;
+                    };
+                };
+            };
+            /** @description `/problems/validation`: The request is invalid. */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation";
                     };
                 };
             };
@@ -1791,6 +1995,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -1808,6 +2019,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -1858,7 +2076,7 @@ export interface operations {
             };
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -1953,6 +2171,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -1970,6 +2195,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -2015,7 +2247,7 @@ export interface operations {
                 /** @description The id of the last event received; sent by EventSource when it reconnects. */
                 "Last-Event-ID"?: string;
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -2036,6 +2268,23 @@ export interface operations {
                 };
                 content: {
                     "text/event-stream": string;
+                };
+            };
+            /** @description `/problems/validation`: The request is invalid. */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation";
+                    };
                 };
             };
             /** @description `/problems/unauthorized`: Authentication required. */
@@ -2091,7 +2340,14 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/rate-limited`: Too many requests. */
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `/problems/too-many-streams`: Too many live-update streams open for this caller. `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -2105,9 +2361,16 @@ export interface operations {
                         /** @constant */
                         status?: 429;
                         /** @enum {unknown} */
-                        type?: "/problems/rate-limited";
+                        type?: "/problems/too-many-streams" | "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -2151,7 +2414,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -2171,6 +2434,23 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["SignInConfig"];
+                };
+            };
+            /** @description `/problems/validation`: The request is invalid. */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation";
+                    };
                 };
             };
             /** @description `/problems/unauthorized`: Authentication required. */
@@ -2209,6 +2489,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -2226,6 +2513,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -2275,7 +2569,7 @@ export interface operations {
             };
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -2373,6 +2667,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -2390,6 +2691,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -2433,7 +2741,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -2458,6 +2766,21 @@ export interface operations {
                     "application/json": {
                         /** @constant */
                         status: "ok";
+                    };
+                };
+            };
+            /** @description `/problems/validation`: The request is invalid. */
+            400: {
+                headers: {
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation";
                     };
                 };
             };
@@ -2492,6 +2815,20 @@ export interface operations {
                         type?: "/problems/method-not-allowed";
                     };
                 };
+            };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -2531,7 +2868,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -2550,6 +2887,21 @@ export interface operations {
                 content: {
                     /** @example parking_commands_total{command="ReserveParking",outcome="accepted"} 12 */
                     "text/plain": string;
+                };
+            };
+            /** @description `/problems/validation`: The request is invalid. */
+            400: {
+                headers: {
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation";
+                    };
                 };
             };
             /** @description `/problems/unauthorized`: Authentication required. */
@@ -2599,6 +2951,20 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
@@ -2637,7 +3003,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -2657,6 +3023,23 @@ export interface operations {
                 };
                 content: {
                     "application/json": Record<string, never>;
+                };
+            };
+            /** @description `/problems/validation`: The request is invalid. */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation";
+                    };
                 };
             };
             /** @description `/problems/unauthorized`: Authentication required. */
@@ -2695,6 +3078,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -2712,6 +3102,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -2762,7 +3159,7 @@ export interface operations {
             };
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -2837,6 +3234,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -2854,6 +3258,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -2897,7 +3308,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -2952,7 +3363,7 @@ export interface operations {
                     "application/json": components["schemas"]["ParkingLotRegisteredResponse"];
                 };
             };
-            /** @description `/problems/malformed-json`: The body is not valid JSON. `/problems/validation`: The request is invalid. */
+            /** @description `/problems/validation`: The request is invalid. `/problems/malformed-json`: The body is not valid JSON. */
             400: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -2965,7 +3376,7 @@ export interface operations {
                         /** @constant */
                         status?: 400;
                         /** @enum {unknown} */
-                        type?: "/problems/malformed-json" | "/problems/validation";
+                        type?: "/problems/validation" | "/problems/malformed-json";
                     };
                 };
             };
@@ -3021,6 +3432,13 @@ export interface operations {
                         type?: "/problems/method-not-allowed";
                     };
                 };
+            };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/parking-lot-id-taken`: A parking lot with this id already exists. */
             409: {
@@ -3091,6 +3509,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
@@ -3136,7 +3561,7 @@ export interface operations {
             };
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -3234,6 +3659,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -3251,6 +3683,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -3301,7 +3740,7 @@ export interface operations {
             };
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -3399,6 +3838,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/parking-lot-closed`: The parking lot is closed for part of this window. */
             409: {
                 headers: {
@@ -3433,6 +3879,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -3476,7 +3929,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -3513,7 +3966,7 @@ export interface operations {
                     "application/json": components["schemas"]["CapacityChangedResponse"];
                 };
             };
-            /** @description `/problems/malformed-json`: The body is not valid JSON. `/problems/validation`: The request is invalid. */
+            /** @description `/problems/validation`: The request is invalid. `/problems/malformed-json`: The body is not valid JSON. */
             400: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -3526,7 +3979,7 @@ export interface operations {
                         /** @constant */
                         status?: 400;
                         /** @enum {unknown} */
-                        type?: "/problems/malformed-json" | "/problems/validation";
+                        type?: "/problems/validation" | "/problems/malformed-json";
                     };
                 };
             };
@@ -3599,6 +4052,13 @@ export interface operations {
                         type?: "/problems/method-not-allowed";
                     };
                 };
+            };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/capacity-too-low`: Reservations already hold more spots than the new capacity. */
             409: {
@@ -3669,6 +4129,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
@@ -3711,7 +4178,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -3751,7 +4218,7 @@ export interface operations {
                     "application/json": components["schemas"]["ClosureAccepted"];
                 };
             };
-            /** @description `/problems/malformed-json`: The body is not valid JSON. `/problems/validation`: The request is invalid. */
+            /** @description `/problems/validation`: The request is invalid. `/problems/malformed-json`: The body is not valid JSON. */
             400: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -3764,7 +4231,7 @@ export interface operations {
                         /** @constant */
                         status?: 400;
                         /** @enum {unknown} */
-                        type?: "/problems/malformed-json" | "/problems/validation";
+                        type?: "/problems/validation" | "/problems/malformed-json";
                     };
                 };
             };
@@ -3838,6 +4305,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/too-many-closures`: The lot already has the most closures that have not ended. */
             409: {
                 headers: {
@@ -3907,6 +4381,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
@@ -3954,7 +4435,7 @@ export interface operations {
                  */
                 "Idempotency-Key"?: string;
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -3968,6 +4449,7 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description Each role's body has its own schema: a customer sends `ReserveParkingBody`, a operator sends `OperatorReserveParkingBody` (`x-role-schemas` names each). */
         requestBody: {
             content: {
                 /**
@@ -3977,7 +4459,7 @@ export interface operations {
                  *       "amount": 5000
                  *     }
                  */
-                "application/json": components["schemas"]["ReserveParkingBody"];
+                "application/json": components["schemas"]["ReserveParkingBody"] | components["schemas"]["OperatorReserveParkingBody"];
             };
         };
         responses: {
@@ -4019,7 +4501,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReservationAccepted"];
                 };
             };
-            /** @description `/problems/malformed-json`: The body is not valid JSON. `/problems/validation`: The request is invalid. */
+            /** @description `/problems/validation`: The request is invalid. `/problems/malformed-json`: The body is not valid JSON. */
             400: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -4032,7 +4514,7 @@ export interface operations {
                         /** @constant */
                         status?: 400;
                         /** @enum {unknown} */
-                        type?: "/problems/malformed-json" | "/problems/validation";
+                        type?: "/problems/validation" | "/problems/malformed-json";
                     };
                 };
             };
@@ -4105,6 +4587,13 @@ export interface operations {
                         type?: "/problems/method-not-allowed";
                     };
                 };
+            };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/parking-lot-full`: The parking lot is full. `/problems/parking-lot-closed`: The parking lot is closed for part of this window. `/problems/too-many-active-reservations`: The customer holds the most active reservations allowed in this lot. `/problems/price-changed`: The price of this window is not the amount sent. */
             409: {
@@ -4192,6 +4681,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
@@ -4234,7 +4730,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -4253,6 +4749,7 @@ export interface operations {
             };
             cookie?: never;
         };
+        /** @description Each role's body has its own schema: a customer sends `CancelReservationBody`, a operator sends `OperatorCancelReservationBody` (`x-role-schemas` names each). */
         requestBody?: {
             content: {
                 /**
@@ -4260,7 +4757,7 @@ export interface operations {
                  *       "reason": "일정 변경"
                  *     }
                  */
-                "application/json": components["schemas"]["CancelReservationBody"];
+                "application/json": components["schemas"]["CancelReservationBody"] | components["schemas"]["OperatorCancelReservationBody"];
             };
         };
         responses: {
@@ -4276,7 +4773,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReservationCanceledResponse"];
                 };
             };
-            /** @description `/problems/malformed-json`: The body is not valid JSON. `/problems/validation`: The request is invalid. */
+            /** @description `/problems/validation`: The request is invalid. `/problems/malformed-json`: The body is not valid JSON. */
             400: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -4289,7 +4786,7 @@ export interface operations {
                         /** @constant */
                         status?: 400;
                         /** @enum {unknown} */
-                        type?: "/problems/malformed-json" | "/problems/validation";
+                        type?: "/problems/validation" | "/problems/malformed-json";
                     };
                 };
             };
@@ -4362,6 +4859,13 @@ export interface operations {
                         type?: "/problems/method-not-allowed";
                     };
                 };
+            };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/reservation-not-active`: The reservation is no longer active. `/problems/reservation-checked-in`: The car is in the lot: the reservation cannot be canceled by its customer. */
             409: {
@@ -4432,6 +4936,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
@@ -4474,7 +4985,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -4507,7 +5018,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReservationStepResponse"];
                 };
             };
-            /** @description `/problems/malformed-json`: The body is not valid JSON. `/problems/validation`: The request is invalid. */
+            /** @description `/problems/validation`: The request is invalid. `/problems/malformed-json`: The body is not valid JSON. */
             400: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -4520,7 +5031,7 @@ export interface operations {
                         /** @constant */
                         status?: 400;
                         /** @enum {unknown} */
-                        type?: "/problems/malformed-json" | "/problems/validation";
+                        type?: "/problems/validation" | "/problems/malformed-json";
                     };
                 };
             };
@@ -4593,6 +5104,13 @@ export interface operations {
                         type?: "/problems/method-not-allowed";
                     };
                 };
+            };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/reservation-not-active`: The reservation is no longer active. `/problems/check-in-too-early`: The reservation's window has not started yet. */
             409: {
@@ -4663,6 +5181,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
@@ -4705,7 +5230,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -4738,7 +5263,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReservationStepResponse"];
                 };
             };
-            /** @description `/problems/malformed-json`: The body is not valid JSON. `/problems/validation`: The request is invalid. */
+            /** @description `/problems/validation`: The request is invalid. `/problems/malformed-json`: The body is not valid JSON. */
             400: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -4751,7 +5276,7 @@ export interface operations {
                         /** @constant */
                         status?: 400;
                         /** @enum {unknown} */
-                        type?: "/problems/malformed-json" | "/problems/validation";
+                        type?: "/problems/validation" | "/problems/malformed-json";
                     };
                 };
             };
@@ -4825,6 +5350,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/reservation-not-active`: The reservation is no longer active. `/problems/not-checked-in`: The reservation has not been checked in. */
             409: {
                 headers: {
@@ -4894,6 +5426,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/internal`: Internal error. */
             500: {
                 headers: {
@@ -4936,7 +5475,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -4946,7 +5485,7 @@ export interface operations {
                  * @description The last segment of a problem's `type`.
                  * @example parking-lot-full
                  */
-                name: "validation" | "malformed-json" | "unsupported-media-type" | "payload-too-large" | "not-found" | "method-not-allowed" | "parking-lot-not-found" | "reservation-not-found" | "parking-lot-full" | "parking-lot-id-taken" | "idempotency-key-reused" | "reservation-not-active" | "not-checked-in" | "check-in-too-early" | "price-changed" | "too-many-active-reservations" | "parking-lot-closed" | "reservation-checked-in" | "too-many-closures" | "capacity-too-low" | "concurrency-conflict" | "rate-limited" | "overloaded" | "store-unavailable" | "position-not-reached" | "service-unavailable" | "shutting-down" | "unauthorized" | "forbidden" | "sign-in-failed" | "identity-provider-unavailable" | "internal";
+                name: "validation" | "malformed-json" | "unsupported-media-type" | "payload-too-large" | "not-found" | "method-not-allowed" | "parking-lot-not-found" | "reservation-not-found" | "parking-lot-full" | "parking-lot-id-taken" | "idempotency-key-reused" | "reservation-not-active" | "not-checked-in" | "check-in-too-early" | "price-changed" | "too-many-active-reservations" | "parking-lot-closed" | "reservation-checked-in" | "too-many-closures" | "capacity-too-low" | "concurrency-conflict" | "rate-limited" | "too-many-streams" | "overloaded" | "store-unavailable" | "position-not-reached" | "service-unavailable" | "shutting-down" | "unauthorized" | "forbidden" | "sign-in-failed" | "identity-provider-unavailable" | "internal";
             };
             cookie?: never;
         };
@@ -5039,6 +5578,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -5056,6 +5602,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -5099,7 +5652,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -5147,6 +5700,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description `/problems/validation`: The request is invalid. */
+            400: {
+                headers: {
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation";
+                    };
+                };
+            };
             /** @description `/problems/unauthorized`: Authentication required. */
             401: {
                 headers: {
@@ -5178,6 +5746,20 @@ export interface operations {
                         type?: "/problems/method-not-allowed";
                     };
                 };
+            };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -5262,7 +5844,7 @@ export interface operations {
             };
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -5354,6 +5936,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -5371,6 +5960,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -5417,7 +6013,7 @@ export interface operations {
             };
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -5532,6 +6128,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -5549,6 +6152,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -5594,7 +6204,7 @@ export interface operations {
             };
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -5615,6 +6225,23 @@ export interface operations {
                 };
                 content: {
                     "text/html": string;
+                };
+            };
+            /** @description `/problems/validation`: The request is invalid. */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation";
+                    };
                 };
             };
             /** @description `/problems/sign-in-failed`: The sign-in link is invalid. `/problems/unauthorized`: Authentication required. */
@@ -5670,6 +6297,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -5687,6 +6321,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -5730,7 +6371,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -5750,6 +6391,23 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description `/problems/validation`: The request is invalid. */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation";
+                    };
+                };
             };
             /** @description `/problems/sign-in-failed`: The sign-in link is invalid. `/problems/unauthorized`: Authentication required. */
             401: {
@@ -5804,6 +6462,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -5821,6 +6486,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {
@@ -5864,7 +6536,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made).
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
                  * @example checkout-7f3a
                  */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -5885,6 +6557,23 @@ export interface operations {
                 };
                 content: {
                     "text/html": string;
+                };
+            };
+            /** @description `/problems/validation`: The request is invalid. */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation";
+                    };
                 };
             };
             /** @description `/problems/unauthorized`: Authentication required. */
@@ -5957,6 +6646,13 @@ export interface operations {
                     };
                 };
             };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description `/problems/rate-limited`: Too many requests. */
             429: {
                 headers: {
@@ -5974,6 +6670,13 @@ export interface operations {
                         type?: "/problems/rate-limited";
                     };
                 };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/internal`: Internal error. */
             500: {

@@ -105,6 +105,10 @@ export interface Config {
   readonly liveUpdateIntervalMs: number;
   /** LIVE_HEARTBEAT_MS: how often an idle event stream gets a heartbeat. */
   readonly liveHeartbeatMs: number;
+  /** LIVE_MAX_STREAMS: live-update streams one process serves at once. */
+  readonly liveMaxStreams: number;
+  /** LIVE_MAX_STREAMS_PER_PRINCIPAL: live-update streams one caller may hold open in one process. */
+  readonly liveMaxStreamsPerPrincipal: number;
   /** PAGE_OIDC_CLIENT_ID: the control-center page's public client id at an external OIDC provider. */
   readonly pageOidcClientId: string;
   /** PROCESSORS_THREAD: where ROLE=all runs the projectors and the coupon policy. */
@@ -604,7 +608,7 @@ const SPECS: Specs = {
   authIssuer: {
     name: "AUTH_ISSUER",
     description:
-      "Issuer (`iss`) of the OpenID Connect provider whose access tokens the API accepts, e.g. a Keycloak realm URL. Unset: the service is its own development issuer (key pair under DATA_DIR/auth, tokens from `npm run token`).",
+      "Issuer (`iss`) of the OpenID Connect provider whose access tokens the API accepts, e.g. a Keycloak realm URL. Unset: the service is its own development issuer (key pair under DATA_DIR/auth, tokens from `npm run -s token`).",
     default: undefined,
     ...optional(issuerIdentifier),
   },
@@ -668,6 +672,20 @@ const SPECS: Specs = {
       "How often (ms) an idle live-update stream (Server-Sent Events) gets a heartbeat; keep it below the idle timeout of any proxy in front.",
     default: "15000",
     ...integer(10, 300000),
+  },
+  liveMaxStreams: {
+    name: "LIVE_MAX_STREAMS",
+    description:
+      "Live-update streams (GET /control-center/events) one process serves at once, for all callers together; past it a new stream is answered 503 with Retry-After (each costs a connection and a copy of every update).",
+    default: "1000",
+    ...integer(1, 100000),
+  },
+  liveMaxStreamsPerPrincipal: {
+    name: "LIVE_MAX_STREAMS_PER_PRINCIPAL",
+    description:
+      "Live-update streams one caller (token `sub`) may hold open at once in one process (a page holds one per tab); past it a new stream is answered 429 with Retry-After, so one operator cannot take every stream of LIVE_MAX_STREAMS.",
+    default: "10",
+    ...integer(1, 100000),
   },
   pageOidcClientId: {
     name: "PAGE_OIDC_CLIENT_ID",
@@ -806,6 +824,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(idempotencySecret === undefined ? {} : { idempotencySecret }),
     liveUpdateIntervalMs: read("liveUpdateIntervalMs"),
     liveHeartbeatMs: read("liveHeartbeatMs"),
+    liveMaxStreams: read("liveMaxStreams"),
+    liveMaxStreamsPerPrincipal: read("liveMaxStreamsPerPrincipal"),
     pageOidcClientId: read("pageOidcClientId"),
     processorsThread: read("processorsThread"),
     rateLimitWindowMs: read("rateLimitWindowMs"),

@@ -63,6 +63,8 @@ const DEFAULTS: Config = {
   authJwksCooldownMs: 30000,
   liveUpdateIntervalMs: 250,
   liveHeartbeatMs: 15000,
+  liveMaxStreams: 1000,
+  liveMaxStreamsPerPrincipal: 10,
   pageOidcClientId: "control-center",
   processorsThread: "worker",
   rateLimitWindowMs: 60000,
@@ -163,6 +165,8 @@ describe("CONFIG_VARIABLES", () => {
       "IDEMPOTENCY_SECRET",
       "LIVE_UPDATE_INTERVAL_MS",
       "LIVE_HEARTBEAT_MS",
+      "LIVE_MAX_STREAMS",
+      "LIVE_MAX_STREAMS_PER_PRINCIPAL",
       "PAGE_OIDC_CLIENT_ID",
       "RATE_LIMIT_WINDOW_MS",
       "RATE_LIMIT_PER_PRINCIPAL",
@@ -222,6 +226,8 @@ describe("integers", () => {
     ["EMBEDDED_POLL_INTERVAL_MS", 10, 10000, "embeddedPollIntervalMs"],
     ["LIVE_UPDATE_INTERVAL_MS", 50, 10000, "liveUpdateIntervalMs"],
     ["LIVE_HEARTBEAT_MS", 10, 300000, "liveHeartbeatMs"],
+    ["LIVE_MAX_STREAMS", 1, 100000, "liveMaxStreams"],
+    ["LIVE_MAX_STREAMS_PER_PRINCIPAL", 1, 100000, "liveMaxStreamsPerPrincipal"],
   ];
 
   it.each(ranges)("%s accepts its bounds", (variable, min, max, field) => {

@@ -55,13 +55,13 @@ describe("the control-center page", () => {
     expect(response?.status()).toBe(401);
     await expect
       .poll(() => page.locator("#command").innerText())
-      .toBe(`npm run token -- --role operator --sub ops-1 --sign-in-url ${service.url}`);
+      .toBe(`npm run -s token -- --role operator --sub ops-1 --sign-in-url ${service.url}`);
     expect(await page.locator("[data-lot]").count()).toBe(0);
     await shot(page, "0-sign-in-screen");
     await page.close();
   });
 
-  it("signs an operator in through the link `npm run token -- --sign-in-url` prints; the link leaves the address bar", async () => {
+  it("signs an operator in through the link `npm run -s token -- --sign-in-url` prints; the link leaves the address bar", async () => {
     const page = await browser.context.newPage();
     // The token CLI itself, as an operator runs it; the session cookie then serves the whole context.
     await page.goto(await signInLink(data.dir, service.url, { role: "operator", sub: "ops-1" }));

@@ -3,7 +3,7 @@ import type { RunningService } from "../app/server.js";
 import type { ControlCenterView } from "../schemas/read-models.js";
 import { operatorHeaders } from "../test-support/auth.js";
 import { openEventStream, type ServerSentEvent } from "../test-support/event-stream.js";
-import { call, startTestService, tempDataDir } from "../test-support/service.js";
+import { call, eventually, startTestService, tempDataDir } from "../test-support/service.js";
 
 /**
  * The control center's Server-Sent Events over real HTTP: a view on connect, updates after
@@ -153,6 +153,62 @@ describe("GET /control-center/events", () => {
       expect(await ended).toBeNull();
     } finally {
       await short.shutdown("test");
+      own.remove();
+    }
+  });
+
+  it("caps streams per caller (429) as well as per process (503), each refusal naming its cap", async () => {
+    const own = tempDataDir("parking-live-caps-");
+    const capped = await startTestService(own.dir, {
+      LIVE_MAX_STREAMS: "3",
+      LIVE_MAX_STREAMS_PER_PRINCIPAL: "2",
+    });
+    const open: Awaited<ReturnType<typeof openEventStream>>[] = [];
+    const url = `${capped.url}/control-center/events`;
+    try {
+      const first = await operatorHeaders(own.dir, "ops-greedy");
+      for (let i = 0; i < 2; i++) {
+        const stream = await openEventStream(url, first);
+        open.push(stream);
+        expect(stream.status).toBe(200);
+      }
+      const third = await fetch(url, { headers: first });
+      expect(third.status).toBe(429);
+      expect(Number(third.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+      expect(await third.json()).toMatchObject({
+        type: "/problems/too-many-streams",
+        limit: "per-principal",
+        max: 2,
+        detail: expect.stringContaining("LIVE_MAX_STREAMS_PER_PRINCIPAL"),
+      });
+
+      // Another operator still gets a stream: one caller cannot take them all.
+      const second = await operatorHeaders(own.dir, "ops-patient");
+      const theirs = await openEventStream(url, second);
+      open.push(theirs);
+      expect(theirs.status).toBe(200);
+      expect(viewOf(await theirs.next()).totals).toBeDefined();
+
+      // The process is at its cap now: a third operator is told so, with 503.
+      const full = await fetch(url, { headers: await operatorHeaders(own.dir, "ops-late") });
+      expect(full.status).toBe(503);
+      expect(full.headers.get("retry-after")).toBe("5");
+      expect(await full.json()).toMatchObject({
+        type: "/problems/service-unavailable",
+        limit: "per-process",
+        max: 3,
+        detail: expect.stringContaining("LIVE_MAX_STREAMS"),
+      });
+
+      // A stream closed frees its place for its owner.
+      await open.shift()?.close();
+      await eventually(async () => (capped.services.liveUpdates?.streamCount === 2 ? true : undefined));
+      const again = await openEventStream(url, first);
+      open.push(again);
+      expect(again.status).toBe(200);
+    } finally {
+      for (const stream of open) await stream.close();
+      await capped.shutdown("test");
       own.remove();
     }
   });

@@ -29,8 +29,13 @@ export interface LiveUpdatesOptions {
   readonly refreshMs: number;
   /** How often an idle stream gets a comment line, so proxies and clients see it is alive. */
   readonly heartbeatMs: number;
-  /** Streams open at once per process; more get 503 and retry later. */
+  /** Streams open at once per process (LIVE_MAX_STREAMS); more get 503 and retry later. */
   readonly maxStreams: number;
+  /**
+   * Streams one principal (token `sub`) may hold open at once in this process
+   * (LIVE_MAX_STREAMS_PER_PRINCIPAL); more get 429: one operator cannot take every stream.
+   */
+  readonly maxStreamsPerPrincipal: number;
   /** Lots in each update (the page pages past them with GET /parking-lots). */
   readonly lotLimit: number;
   /** How long a client waits before reconnecting after the stream drops. */
@@ -47,13 +52,19 @@ export const LIVE_UPDATES_DEFAULTS: LiveUpdatesOptions = {
   refreshMs: 1000,
   heartbeatMs: 15_000,
   maxStreams: 1000,
+  maxStreamsPerPrincipal: 10,
   lotLimit: 100,
   retryMs: 2000,
   maxStreamMs: 5 * 60_000,
 };
 
+/** Why a stream may not open now: the service is ending them, this process or this principal is at its cap. */
+export type StreamRefusal = "ended" | "process-cap" | "principal-cap";
+
 interface Stream {
   readonly res: Response;
+  /** Whose stream it is (the principal's `sub`), for the per-principal cap. */
+  readonly owner: string;
   /** The id of the last state written to this stream. */
   sent: string | undefined;
   /** The socket buffer is full: skip updates until it drains, then send the latest. */
@@ -66,6 +77,8 @@ const frame = (id: string, view: ControlCenterView) =>
 
 export class LiveUpdates {
   private readonly streams = new Set<Stream>();
+  /** Open streams by owner; an owner with none is not kept. */
+  private readonly byOwner = new Map<string, number>();
   private current: { id: string; view: ControlCenterView } | undefined;
   private lastChange: string | undefined;
   /** When (Date.now()) the view was last read. */
@@ -87,9 +100,26 @@ export class LiveUpdates {
     return this.streams.size;
   }
 
-  /** Whether another stream may open now. */
+  /** Whether another stream may open now (for anyone). */
   get full(): boolean {
     return this.closed || this.streams.size >= this.options.maxStreams;
+  }
+
+  /** Streams `owner` holds open now. */
+  streamsOf(owner: string): number {
+    return this.byOwner.get(owner) ?? 0;
+  }
+
+  /** Why `owner` may not open another stream now; undefined when they may. */
+  refusal(owner: string): StreamRefusal | undefined {
+    if (this.closed) return "ended";
+    if (this.streams.size >= this.options.maxStreams) return "process-cap";
+    if (this.streamsOf(owner) >= this.options.maxStreamsPerPrincipal) return "principal-cap";
+    return undefined;
+  }
+
+  get limits(): { readonly perProcess: number; readonly perPrincipal: number } {
+    return { perProcess: this.options.maxStreams, perPrincipal: this.options.maxStreamsPerPrincipal };
   }
 
   /** Whether streams have been ended for good (the service is shutting down). */
@@ -97,8 +127,11 @@ export class LiveUpdates {
     return this.closed;
   }
 
-  /** Turns `res` into an event stream until the client leaves or the service shuts down. */
-  open(req: Request, res: Response): void {
+  /**
+   * Turns `res` into an event stream of `owner` until the client leaves or the service shuts
+   * down. The caller checks refusal(owner) first.
+   */
+  open(req: Request, res: Response, owner: string): void {
     res.status(200);
     res.setHeader("Content-Type", "text/event-stream; charset=utf-8");
     res.setHeader("Cache-Control", "no-cache, no-transform");
@@ -109,8 +142,9 @@ export class LiveUpdates {
     res.write(`retry: ${this.options.retryMs}\n\n`);
 
     const lastEventId = req.get("Last-Event-ID");
-    const stream: Stream = { res, sent: lastEventId?.slice(0, 64), blocked: false };
+    const stream: Stream = { res, owner, sent: lastEventId?.slice(0, 64), blocked: false };
     this.streams.add(stream);
+    this.byOwner.set(owner, this.streamsOf(owner) + 1);
     res.on("drain", () => {
       stream.blocked = false;
       this.send(stream);
@@ -118,7 +152,11 @@ export class LiveUpdates {
     const expiry = setTimeout(() => res.end(), this.options.maxStreamMs).unref();
     res.on("close", () => {
       clearTimeout(expiry);
-      this.streams.delete(stream);
+      if (this.streams.delete(stream)) {
+        const left = this.streamsOf(owner) - 1;
+        if (left > 0) this.byOwner.set(owner, left);
+        else this.byOwner.delete(owner);
+      }
       if (this.streams.size === 0) this.stopTimers();
     });
 
@@ -134,6 +172,7 @@ export class LiveUpdates {
     this.stopTimers();
     for (const stream of this.streams) stream.res.end();
     this.streams.clear();
+    this.byOwner.clear();
   }
 
   private send(stream: Stream): void {

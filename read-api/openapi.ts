@@ -1,5 +1,6 @@
 import type { TSchema } from "@sinclair/typebox";
 import type { AccessLookup } from "../platform/auth/access.js";
+import { CORRELATION_ID_PATTERN } from "../platform/http/middleware.js";
 import { PROBLEM_TYPES, type ProblemName, problemType } from "../platform/http/problem.js";
 import { isRateLimited } from "../platform/http/rate-limits.js";
 import {
@@ -7,6 +8,8 @@ import {
   ChangeCapacityBody,
   CloseParkingLotBody,
   IdempotencyKey,
+  OperatorCancelReservationBody,
+  OperatorReserveParkingBody,
   RegisterParkingLotBody,
   ReserveParkingBody,
 } from "../schemas/commands.js";
@@ -36,6 +39,14 @@ import {
   ReservationView,
 } from "../schemas/read-models.js";
 import { SignInConfig } from "../schemas/sign-in.js";
+import {
+  EDGE_LIMITS,
+  edgeLimitsText,
+  requestBody,
+  rulesOf,
+  rulesText,
+  TRANSPORT_RESPONSES,
+} from "./openapi-requests.js";
 
 /**
  * The OpenAPI 3.1 document, generated from the very schemas that validate requests (OpenAPI 3.1
@@ -69,7 +80,22 @@ export interface Operation {
   readonly parameters?: readonly Json[];
   /** The query string, validated by this schema (unknown parameters are refused with 400). */
   readonly query?: TSchema;
-  readonly body?: { readonly schema: TSchema; readonly required: boolean; readonly example?: Json };
+  readonly body?: {
+    readonly schema: TSchema;
+    readonly required: boolean;
+    readonly example?: Json;
+    /**
+     * A stricter schema for a role, when the roles' bodies differ (an operator must name the
+     * customer or give a reason): the route validates with it, the document shows it in
+     * `x-role-schemas` and says so in the request body's description.
+     */
+    readonly byRole?: { readonly customer?: TSchema; readonly operator?: TSchema };
+  };
+  /**
+   * The operation's rules that JSON Schema cannot say (the clock, the lot's state, the log), each
+   * starting with the field a 400 names: written in its description (read-api/openapi-requests.ts).
+   */
+  readonly rules?: readonly string[];
   /** Success (and other non-problem) responses by status. */
   readonly responses: Readonly<Record<string, Json>>;
   /** Statuses also answered with an HTML page (a browser's sign-in screen), besides problem+json. */
@@ -109,7 +135,9 @@ const COMPONENT_SCHEMAS: Record<string, TSchema> = {
   Problem,
   RegisterParkingLotBody,
   ReserveParkingBody,
+  OperatorReserveParkingBody,
   CancelReservationBody,
+  OperatorCancelReservationBody,
   CloseParkingLotBody,
   ChangeCapacityBody,
   ReservationStepResponse,
@@ -202,9 +230,13 @@ export const OPERATIONS: readonly Operation[] = [
     tag: "queries",
     summary: "What a window would find: free spots and its price",
     description:
-      "Refuses exactly the windows a booking would refuse, with the same problem types: a window starting more than 5 minutes in the past or more than 90 days ahead, shorter than 15 minutes, ending less than 15 minutes from now, or longer than 24 hours is a 400 naming `query.from` or `query.until`; a window a closure overlaps is a 409 `parking-lot-closed` naming the closure's range.",
+      "Refuses exactly the windows a booking would refuse, with the same problem types: the bounds below (400 naming `query.from` or `query.until`), and a window a closure overlaps (409 `parking-lot-closed`, naming the closure's range).",
     parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
     query: AvailabilityQuery,
+    rules: [
+      "`from`: at most 5 minutes before now (the server's clock) and at most 90 days ahead, as a booking's `startsAt`.",
+      "`until`: after `from`, at least 15 minutes after it and at most 24 hours after it, and at least 15 minutes after now, as a booking's `endsAt`.",
+    ],
     problems: ["parking-lot-not-found", "parking-lot-closed", "store-unavailable"],
     responses: { "200": jsonResponse("The window's free spots and price.", "AvailabilityView") },
   },
@@ -220,7 +252,14 @@ export const OPERATIONS: readonly Operation[] = [
       schema: ReserveParkingBody,
       required: true,
       example: { customerId: CUSTOMER_ID, carNumber: "10더8612", amount: 5000 },
+      byRole: { customer: ReserveParkingBody, operator: OperatorReserveParkingBody },
     },
+    rules: [
+      "`startsAt`: at most 5 minutes before now (the server's clock) and at most 90 days ahead.",
+      "`endsAt`: after `startsAt`, at least 15 minutes after it and at most 24 hours after it, and at least 15 minutes after now.",
+      "`amount`: required on a lot without an hourly rate; on a lot with one, left out of an open-ended booking (it is priced at check-out), and for a window left out or equal to the quote (another amount is 409 `price-changed`).",
+      "`customerId`: required when an operator books (OperatorReserveParkingBody); a customer leaves it out or sends their own (another is 403).",
+    ],
     problems: [
       "parking-lot-not-found",
       "parking-lot-full",
@@ -262,7 +301,15 @@ export const OPERATIONS: readonly Operation[] = [
       pathParameter("parkingLotId", ParkingLotId, LOT_ID),
       pathParameter("reservationId", ReservationId, RESERVATION_ID),
     ],
-    body: { schema: CancelReservationBody, required: false, example: { reason: "일정 변경" } },
+    body: {
+      schema: CancelReservationBody,
+      required: false,
+      example: { reason: "일정 변경" },
+      byRole: { customer: CancelReservationBody, operator: OperatorCancelReservationBody },
+    },
+    rules: [
+      "`reason`: required when an operator cancels (OperatorCancelReservationBody: the body is then required); optional for the reservation's customer.",
+    ],
     problems: [
       "parking-lot-not-found",
       "reservation-not-found",
@@ -318,6 +365,10 @@ export const OPERATIONS: readonly Operation[] = [
       required: true,
       example: { from: "2026-11-23T13:00:00+09:00", until: "2026-11-23T15:00:00+09:00", reason: "repaving" },
     },
+    rules: [
+      "`until`: after `from`, not in the past (the server's clock), and at most 31 days after `from`.",
+      "`from`: at most 90 days ahead.",
+    ],
     problems: ["parking-lot-not-found", "too-many-closures"],
     responses: {
       "201": jsonResponse(
@@ -415,7 +466,7 @@ export const OPERATIONS: readonly Operation[] = [
     tag: "control-center",
     summary: "Live control-center updates (Server-Sent Events)",
     description:
-      "One `control-center` event (the whole ControlCenterView as JSON, the same shape as GET /control-center) whenever the read models changed, at most one per LIVE_UPDATE_INTERVAL_MS however many events arrive, and whenever the figures of the moment changed with no event (a window started or ended, a closure began or ended; looked at every second); `: heartbeat` comments while idle. Each event's `id` names the state it carries: reconnecting with `Last-Event-ID` sends nothing until the state differs. Ended by the server on shutdown (clients reconnect).",
+      'One `control-center` event (the whole ControlCenterView as JSON, the same shape as GET /control-center) whenever the read models changed, at most one per LIVE_UPDATE_INTERVAL_MS however many events arrive, and whenever the figures of the moment changed with no event (a window started or ended, a closure began or ended; looked at every second); `: heartbeat` comments while idle. Each event\'s `id` names the state it carries: reconnecting with `Last-Event-ID` sends nothing until the state differs. Ended by the server on shutdown (clients reconnect). Capped per process (LIVE_MAX_STREAMS: past it 503 `service-unavailable`, `limit: "per-process"`) and per caller (LIVE_MAX_STREAMS_PER_PRINCIPAL streams of one token subject at once in one process: past it 429 `too-many-streams`, `limit: "per-principal"`), both with Retry-After.',
     parameters: [
       {
         name: "Last-Event-ID",
@@ -425,7 +476,7 @@ export const OPERATIONS: readonly Operation[] = [
         schema: { type: "string", maxLength: 64 },
       },
     ],
-    problems: ["service-unavailable", "shutting-down"],
+    problems: ["service-unavailable", "shutting-down", "too-many-streams"],
     responses: {
       "200": {
         description: "An event stream.",
@@ -592,7 +643,7 @@ export const OPERATIONS: readonly Operation[] = [
     side: "app",
     tag: "operations",
     summary:
-      "Browser sign-in with a one-time link from `npm run token -- --sign-in-url` (sets the session cookie)",
+      "Browser sign-in with a one-time link from `npm run -s token -- --sign-in-url` (sets the session cookie)",
     parameters: [{ name: "token", in: "query", required: true, schema: { type: "string", maxLength: 8192 } }],
     problems: ["sign-in-failed", "not-found"],
     responses: {
@@ -752,6 +803,7 @@ const BODY_PROBLEMS: readonly ProblemName[] = [
  *   `identity-provider-unavailable`, and a request that changes something authenticated by the
  *   session cookie from another origin is `forbidden`;
  * - a method the path does not have: `method-not-allowed`;
+ * - an ill-formed X-Correlation-Id, on every operation: `validation`;
  * - the access tables: `unauthorized` without a token and `forbidden` for another role, unless
  *   anyone may call it;
  * - the body parser, before the command and query routes, for every method that may carry a body
@@ -772,6 +824,8 @@ export function problemsOf(operation: Operation, allowed: Allowed): ProblemName[
   add("unauthorized", "identity-provider-unavailable");
   if (operation.method !== "get") add("forbidden");
   add("method-not-allowed");
+  // An ill-formed X-Correlation-Id, on any operation.
+  add("validation");
   if (allowed !== "anonymous") add("unauthorized", "forbidden");
   const routed = operation.side !== "app";
   if (operation.body || (routed && operation.method !== "get")) add(...BODY_PROBLEMS);
@@ -920,31 +974,31 @@ function operationObject(operation: Operation, access: AccessLookup): Json {
   const allowed = allowedFor(operation, access);
   const responses = mergeResponses(operation.responses, problemResponses(operation, allowed));
   const { accessNote, ...declared } = security(allowed);
+  const rules = rulesOf(operation);
   return {
     operationId: operation.operationId,
     tags: [operation.tag],
     summary: operation.summary,
-    description: [operation.description, `**Access**: ${accessNote}`].filter(Boolean).join("\n\n"),
+    description: [
+      operation.description,
+      rules.length ? rulesText(rules) : undefined,
+      `**Access**: ${accessNote}`,
+      edgeLimitsText(),
+    ]
+      .filter(Boolean)
+      .join("\n\n"),
     ...declared,
     parameters: [
       ...(operation.parameters ?? []),
       ...(operation.query ? queryParameters(operation.query) : []),
       { $ref: "#/components/parameters/CorrelationId" },
     ],
-    ...(operation.body
-      ? {
-          requestBody: {
-            required: operation.body.required,
-            content: {
-              "application/json": {
-                schema: ref(String(operation.body.schema.$id)),
-                ...(operation.body.example ? { example: operation.body.example } : {}),
-              },
-            },
-          },
-        }
-      : {}),
-    responses: isRateLimited(operation.path) ? withRateLimitHeaders(responses) : responses,
+    ...(operation.body ? { requestBody: requestBody(operation.body) } : {}),
+    // Node's own answers (408, 431) come before the service sees the request: no headers of its own.
+    responses: {
+      ...(isRateLimited(operation.path) ? withRateLimitHeaders(responses) : responses),
+      ...TRANSPORT_RESPONSES,
+    },
   };
 }
 
@@ -991,7 +1045,8 @@ export function openApiDocument(access: AccessLookup): Json {
       description: [
         "Event-sourced parking-lot reservations. Commands answer with the global `position` of their events; pass it as `minPosition` to any query to read your own writes (503 `position-not-reached` with Retry-After if the view does not reach it in time).",
         "Every query refuses unknown query parameters with 400 `validation` naming the parameter. Pages are ordered and continued with `cursor` = the previous page's `nextCursor`.",
-        "Every response carries `X-Correlation-Id` (yours if you sent a well-formed one, else a new one); quote it when reporting a problem.",
+        "Every response carries `X-Correlation-Id` (yours if you sent one, else a new one; an ill-formed one is refused with 400); quote it when reporting a problem.",
+        `Every request, before any route: ${EDGE_LIMITS.map((limit, i) => `(${i + 1}) ${limit}`).join("; ")}. Each operation's description also lists its own rules beyond its schemas.`,
         "Errors are RFC 9457 problem details (`application/problem+json`); `type` links to `/problems/{name}`:",
         "",
         problemTable(),
@@ -1024,17 +1079,18 @@ export function openApiDocument(access: AccessLookup): Json {
           name: "X-Correlation-Id",
           in: "header",
           required: false,
-          description: "Your id for this request, echoed in the response and the logs (else one is made).",
-          schema: { type: "string", maxLength: 64 },
+          description:
+            "Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.",
+          schema: { type: "string", minLength: 1, maxLength: 64, pattern: CORRELATION_ID_PATTERN },
           example: "checkout-7f3a",
         },
       },
       headers: {
         "X-Correlation-Id": {
           description:
-            "The request's correlation id (yours if well-formed, else generated); it is in the logs.",
+            "The request's correlation id (yours, or generated when you sent none); it is in the logs.",
           required: true,
-          schema: { type: "string", maxLength: 64 },
+          schema: { type: "string", minLength: 1, maxLength: 64, pattern: CORRELATION_ID_PATTERN },
         },
         Location: { description: "Where the resource is read.", required: true, schema: { type: "string" } },
         "Idempotent-Replayed": {
@@ -1084,7 +1140,7 @@ export function openApiDocument(access: AccessLookup): Json {
           scheme: "bearer",
           bearerFormat: "JWT",
           description:
-            "A JWT from the configured issuer (AUTH_ISSUER) or, in development, `npm run token -- --role operator`. Roles: customer, operator; an operation's `security` lists the roles that may call it (any one will do), as does its `x-roles`.",
+            "A JWT from the configured issuer (AUTH_ISSUER) or, in development, `npm run -s token -- --role operator`. Roles: customer, operator; an operation's `security` lists the roles that may call it (any one will do), as does its `x-roles`.",
         },
       },
     },

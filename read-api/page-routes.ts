@@ -1,6 +1,7 @@
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import express, { type NextFunction, type Request, type Response, Router } from "express";
+import { principalOf } from "../platform/auth/principal.js";
 import { ProblemError } from "../platform/http/problem.js";
 import type { SignInConfig } from "../schemas/sign-in.js";
 import type { LiveUpdates } from "./live-updates.js";
@@ -102,17 +103,31 @@ export function pageRoutes(options: PageRoutesOptions): Router {
   });
 
   router.get("/control-center/events", (req: Request, res: Response) => {
-    if (liveUpdates?.ended) {
+    // Only operators get here (the access tables); the cap counts streams by the token's subject.
+    const owner = principalOf(req)?.sub ?? "";
+    const refusal = liveUpdates ? liveUpdates.refusal(owner) : "process-cap";
+    if (refusal === "ended") {
       throw new ProblemError("shutting-down", "This instance is shutting down; reconnect to another.", {
         retryAfterSeconds: 1,
       });
     }
-    if (!liveUpdates || liveUpdates.full) {
-      throw new ProblemError("service-unavailable", "No more live-update streams can open right now.", {
-        retryAfterSeconds: 5,
-      });
+    if (refusal === "process-cap" || !liveUpdates) {
+      const cap = liveUpdates?.limits.perProcess ?? 0;
+      throw new ProblemError(
+        "service-unavailable",
+        `This instance already serves its most live-update streams (LIVE_MAX_STREAMS, ${cap}); retry later or on another instance.`,
+        { retryAfterSeconds: 5, limit: "per-process", max: cap },
+      );
     }
-    liveUpdates.open(req, res);
+    if (refusal === "principal-cap") {
+      const cap = liveUpdates.limits.perPrincipal;
+      throw new ProblemError(
+        "too-many-streams",
+        `This account already holds its most live-update streams open on this instance (LIVE_MAX_STREAMS_PER_PRINCIPAL, ${cap}); close one (another tab or window) first.`,
+        { retryAfterSeconds: 5, limit: "per-principal", max: cap },
+      );
+    }
+    liveUpdates.open(req, res, owner);
   });
 
   // Vite names every asset by its content hash, so a year of caching is safe. Without a build,

@@ -17,10 +17,33 @@ import {
 
 /** Request bodies of the command API. */
 
+/**
+ * What no text of a request may hold (platform/http/middleware.ts refuses it in every string):
+ * controls, format characters (bidirectional overrides, zero-width ones, the BOM) and unpaired
+ * surrogates. Stated in the free-text fields' patterns, so the document says it too. Events keep
+ * the plain schemas: what they already hold stays readable.
+ */
+const TEXT_CHAR = "[^\\p{Cc}\\p{Cf}\\p{Cs}]";
+const PLAIN_TEXT = "no control, format (e.g. bidirectional) or unpaired surrogate characters";
+
+/** A lot's name as a request sends it: LotName, not blank, in plain text. */
+export const RequestLotName = Type.String({
+  ...LotName,
+  pattern: `^${TEXT_CHAR}*[^\\p{Cc}\\p{Cf}\\p{Cs}\\s]${TEXT_CHAR}*$`,
+  description: `${LotName.description} Plain text: ${PLAIN_TEXT}.`,
+});
+
+/** A reason as a request sends it: Reason, in plain text. */
+export const RequestReason = Type.String({
+  ...Reason,
+  pattern: `^${TEXT_CHAR}+$`,
+  description: `${Reason.description} Plain text: ${PLAIN_TEXT}.`,
+});
+
 export const RegisterParkingLotBody = Type.Object(
   {
     parkingLotId: Type.Optional(ParkingLotId),
-    name: LotName,
+    name: RequestLotName,
     capacity: Capacity,
     hourlyRate: Type.Optional(HourlyRate),
     maxActivePerCustomer: Type.Optional(MaxActivePerCustomer),
@@ -29,44 +52,62 @@ export const RegisterParkingLotBody = Type.Object(
 );
 export type RegisterParkingLotBody = Static<typeof RegisterParkingLotBody>;
 
+const BookedFor = Type.String({
+  ...CustomerId,
+  description:
+    "The customer the spot is for. A customer may leave it out (it is the token's subject; another id is refused with 403); an operator booking on a customer's behalf must send it (OperatorReserveParkingBody).",
+});
+
+const reservationFields = {
+  carNumber: CarNumber,
+  amount: Type.Optional(OfferedAmount),
+  startsAt: Type.Optional(
+    Type.String({
+      ...Instant,
+      description:
+        "Start of the window (with endsAt; both or neither: without them the booking is open-ended). At most 5 minutes in the past and at most 90 days ahead.",
+    }),
+  ),
+  endsAt: Type.Optional(
+    Type.String({
+      ...Instant,
+      description:
+        "End of the window (exclusive): at least 15 minutes after startsAt and after now, at most 24 hours after startsAt.",
+    }),
+  ),
+};
+
+/** A window is both `startsAt` and `endsAt`, or neither (an open-ended booking). */
+const WINDOW_BOTH_OR_NEITHER = { dependentRequired: { startsAt: ["endsAt"], endsAt: ["startsAt"] } };
+
+/** A customer's booking (for themselves: `customerId` left out or their own). */
 export const ReserveParkingBody = Type.Object(
-  {
-    customerId: Type.Optional(
-      Type.String({
-        ...CustomerId,
-        description:
-          "The customer the spot is for. A customer may leave it out (it is the token's subject; another id is refused with 403); an operator booking on a customer's behalf must send it.",
-      }),
-    ),
-    carNumber: CarNumber,
-    amount: Type.Optional(OfferedAmount),
-    startsAt: Type.Optional(
-      Type.String({
-        ...Instant,
-        description:
-          "Start of the window (with endsAt; both or neither: without them the booking is open-ended). At most 5 minutes in the past and at most 90 days ahead.",
-      }),
-    ),
-    endsAt: Type.Optional(
-      Type.String({
-        ...Instant,
-        description:
-          "End of the window (exclusive): at least 15 minutes after startsAt and after now, at most 24 hours after startsAt.",
-      }),
-    ),
-  },
-  { additionalProperties: false, $id: "ReserveParkingBody" },
+  { customerId: Type.Optional(BookedFor), ...reservationFields },
+  { additionalProperties: false, $id: "ReserveParkingBody", ...WINDOW_BOTH_OR_NEITHER },
 );
 export type ReserveParkingBody = Static<typeof ReserveParkingBody>;
 
+/** An operator's booking, on a customer's behalf: `customerId` required. */
+export const OperatorReserveParkingBody = Type.Object(
+  { customerId: BookedFor, ...reservationFields },
+  { additionalProperties: false, $id: "OperatorReserveParkingBody", ...WINDOW_BOTH_OR_NEITHER },
+);
+
+/** A customer's cancellation: the reason is optional. */
 export const CancelReservationBody = Type.Object(
-  { reason: Type.Optional(Reason) },
+  { reason: Type.Optional(RequestReason) },
   { additionalProperties: false, $id: "CancelReservationBody" },
 );
 export type CancelReservationBody = Static<typeof CancelReservationBody>;
 
+/** An operator's cancellation: the reason is required (the customer is told it). */
+export const OperatorCancelReservationBody = Type.Object(
+  { reason: RequestReason },
+  { additionalProperties: false, $id: "OperatorCancelReservationBody" },
+);
+
 export const CloseParkingLotBody = Type.Object(
-  { from: Instant, until: Instant, reason: Reason },
+  { from: Instant, until: Instant, reason: RequestReason },
   { additionalProperties: false, $id: "CloseParkingLotBody" },
 );
 export type CloseParkingLotBody = Static<typeof CloseParkingLotBody>;

@@ -2,7 +2,7 @@ import { type Static, Type } from "@sinclair/typebox";
 
 /**
  * How the control-center page signs an operator in, served by GET /control-center/sign-in-config:
- * with the service's own development issuer, a one-time link from `npm run token`; with an
+ * with the service's own development issuer, a one-time link from `npm run -s token`; with an
  * external OpenID Connect provider, Authorization Code with PKCE in the browser.
  */
 export const SignInConfig = Type.Union(

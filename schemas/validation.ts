@@ -1,5 +1,6 @@
 import type { Static, TSchema } from "@sinclair/typebox";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import nextVocabularyModule from "ajv/dist/vocabularies/next.js";
 import addFormatsModule from "ajv-formats";
 import { type DomainEvent, EventDataSchemas, EventMetadata, type EventType } from "./events.js";
 
@@ -7,6 +8,9 @@ import { type DomainEvent, EventDataSchemas, EventMetadata, type EventType } fro
 type AddFormats = (ajv: Ajv, formats: string[]) => Ajv;
 const addFormats = ((addFormatsModule as unknown as { default?: AddFormats }).default ??
   addFormatsModule) as unknown as AddFormats;
+type Vocabulary = Parameters<Ajv["addVocabulary"]>[0];
+const nextVocabulary = ((nextVocabularyModule as unknown as { default?: Vocabulary }).default ??
+  nextVocabularyModule) as Vocabulary;
 
 /** One ajv instance for the whole process: strict, Unicode-aware, every schema compiled once. */
 export const ajv = new Ajv({
@@ -18,6 +22,9 @@ export const ajv = new Ajv({
   removeAdditional: false,
 });
 addFormats(ajv, ["date-time", "uuid", "uri"]);
+// dependentRequired (JSON Schema 2019-09 and 2020-12, the dialect of OpenAPI 3.1): "both or
+// neither" rules say so in the schema, where the document shows them.
+ajv.addVocabulary(nextVocabulary);
 
 export interface FieldError {
   /** JSON-pointer-ish path of the offending field, e.g. `capacity` or `body` for the whole body. */
@@ -62,6 +69,13 @@ function describe(error: ErrorObject): FieldError {
     case "required": {
       const missing = String((error.params as { missingProperty: string }).missingProperty);
       return { field: base ? `${base}.${missing}` : missing, message: "is required" };
+    }
+    case "dependentRequired": {
+      const { property, missingProperty } = error.params as { property: string; missingProperty: string };
+      return {
+        field: base ? `${base}.${missingProperty}` : missingProperty,
+        message: `is required with ${property} (both or neither)`,
+      };
     }
     case "pattern":
       return {

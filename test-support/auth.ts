@@ -7,7 +7,7 @@ import { SIGN_IN_TOKEN_TYPE } from "../platform/auth/verifier.js";
 /**
  * Tokens for tests, minted with the embedded development issuer's key in a service's DATA_DIR
  * (the key is created if the service has not started yet: the service then uses the same one).
- * Every process on that DATA_DIR accepts them, as it accepts `npm run token`'s.
+ * Every process on that DATA_DIR accepts them, as it accepts `npm run -s token`'s.
  */
 
 export const TEST_AUDIENCE = "parking-reservations";
@@ -164,7 +164,7 @@ export async function hmacWithPublicKeyToken(
     .sign(secret);
 }
 
-/** A browser sign-in link for a service on `dataDir` (as `npm run token -- --sign-in-url` prints). */
+/** A browser sign-in link for a service on `dataDir` (as `npm run -s token -- --sign-in-url` prints). */
 export async function signInUrl(
   dataDir: string,
   baseUrl: string,

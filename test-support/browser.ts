@@ -50,7 +50,7 @@ export async function launchBrowser(
 export type { Browser };
 
 /**
- * A sign-in link the way an operator gets one: `npm run token -- --role R --sub S --sign-in-url URL`
+ * A sign-in link the way an operator gets one: `npm run -s token -- --role R --sub S --sign-in-url URL`
  * run against the service's DATA_DIR (the token CLI itself, in a child process).
  */
 export async function signInLink(

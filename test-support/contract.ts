@@ -163,9 +163,10 @@ export async function contractViolations(response: ObservedResponse): Promise<st
   const contentType = (response.headers.get("content-type") ?? "").split(";")[0]?.trim() ?? "";
   if (!match) {
     // Not an API path (static assets, /docs, or an unknown path): only problems are checked.
-    // Access control answers before any route (401/403, unknown routes are operator-only).
-    if (contentType === "application/problem+json" && ![401, 403, 404].includes(response.status)) {
-      return [`${what}: an undocumented path answered a problem other than 404`];
+    // Rate limits and access control answer before any route (429; 401/403, unknown routes are
+    // operator-only).
+    if (contentType === "application/problem+json" && ![401, 403, 404, 429].includes(response.status)) {
+      return [`${what}: an undocumented path answered a problem other than 401, 403, 404 or 429`];
     }
     return [];
   }

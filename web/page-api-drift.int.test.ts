@@ -53,10 +53,10 @@ const RENAMES: Record<string, Rename> = {
     from: "cursor?: string;",
     to: "after?: string;",
   },
-  "the reason of a cancellation (an optional body field)": {
-    after: "        CancelReservationBody: {",
-    from: "reason?: string;",
-    to: "why?: string;",
+  "the reason of an operator's cancellation (a body field the operator's schema requires)": {
+    after: "        OperatorCancelReservationBody: {",
+    from: "reason: string;",
+    to: "why: string;",
   },
   "the lot id of a registration (an optional body field)": {
     after: "        RegisterParkingLotBody: {",

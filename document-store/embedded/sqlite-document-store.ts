@@ -18,10 +18,10 @@
  * better-sqlite3 is synchronous: each call runs to completion on the calling thread; the
  * promise-returning API is the port's.
  */
-import { mkdirSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { resolve } from "node:path";
 import Database from "better-sqlite3";
 import { find as mingoFind, Query } from "mingo";
+import { preparePrivateSqliteFile, restrictSqliteFiles } from "../../platform/private-files.js";
 import type {
   CountByOptions,
   Document,
@@ -193,7 +193,8 @@ export class SqliteDocumentStore implements DocumentStore {
     const file = options.file === ":memory:" ? options.file : resolve(options.file);
     let db: Db | undefined;
     try {
-      if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+      // 0600 before SQLite creates it (its -wal and -shm then take the same mode); directory 0700.
+      if (file !== ":memory:") preparePrivateSqliteFile(file);
       db = new Database(file, { timeout: 10_000 });
       db.pragma("journal_mode = WAL");
       db.pragma("synchronous = NORMAL");
@@ -208,6 +209,7 @@ export class SqliteDocumentStore implements DocumentStore {
            PRIMARY KEY (collection, name)
          )`,
       );
+      if (file !== ":memory:") restrictSqliteFiles(file);
       return new SqliteDocumentStore(db, file);
     } catch (error) {
       db?.close();

@@ -1,8 +1,8 @@
-import { mkdirSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { resolve } from "node:path";
 import Database from "better-sqlite3";
 import { Observable } from "rxjs";
 import { v7 as timeOrderedUuid } from "uuid";
+import { preparePrivateSqliteFile, restrictSqliteFiles } from "../../platform/private-files.js";
 import { countOf, validateAppend, validateRevision } from "../arguments.js";
 import {
   EventStoreClosedError,
@@ -225,7 +225,8 @@ export class SqliteEventStore implements EventStore {
     }
     if (!(pollIntervalMs > 0)) throw new RangeError("pollIntervalMs must be positive");
     const path = resolve(file);
-    mkdirSync(dirname(path), { recursive: true });
+    // 0600 before SQLite creates it (its -wal and -shm then take the same mode); directory 0700.
+    preparePrivateSqliteFile(path);
     const db = new Database(path, { timeout: busyTimeoutMs });
     try {
       db.pragma("journal_mode = WAL");
@@ -242,6 +243,7 @@ export class SqliteEventStore implements EventStore {
         db.exec(DDL);
         if (version < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
       }).immediate();
+      restrictSqliteFiles(path);
       return new SqliteEventStore(db, pollIntervalMs);
     } catch (error) {
       db.close();

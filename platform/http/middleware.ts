@@ -8,19 +8,46 @@ import { ConcurrencyConflictError } from "../../write-side/command-handler.js";
 import type { Logger } from "../logger.js";
 import { PROBLEM_TYPES, ProblemError, type ProblemName, problemDocument, problemType } from "./problem.js";
 
-const CORRELATION_ID = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/;
+/** What a caller's X-Correlation-Id must look like (the document's parameter says the same). */
+export const CORRELATION_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$";
+const CORRELATION_ID = new RegExp(CORRELATION_ID_PATTERN);
 
-/** The correlation id of the request: the caller's X-Correlation-Id if well-formed, else a new one. */
+type WithCorrelation = Request & { correlationId: string; illFormedCorrelationId?: boolean };
+
+/** The correlation id of the request: the caller's X-Correlation-Id, or a new one when none was sent. */
 export function correlationId(req: Request): string {
-  return (req as Request & { correlationId: string }).correlationId;
+  return (req as WithCorrelation).correlationId;
 }
 
+/**
+ * Every request gets a correlation id at once (so every answer, a refusal included, carries one):
+ * the caller's if well-formed, else a new one. An ill-formed one is refused by
+ * refuseIllFormedCorrelationId, once the answer can be logged and counted.
+ */
 export const assignCorrelationId: RequestHandler = (req, res, next) => {
   const incoming = req.get("x-correlation-id");
-  const id = incoming && CORRELATION_ID.test(incoming) ? incoming : randomUUID();
-  (req as Request & { correlationId: string }).correlationId = id;
-  res.setHeader("X-Correlation-Id", id);
+  const wellFormed = incoming !== undefined && CORRELATION_ID.test(incoming);
+  (req as WithCorrelation).correlationId = wellFormed ? incoming : randomUUID();
+  if (incoming !== undefined && !wellFormed) (req as WithCorrelation).illFormedCorrelationId = true;
+  res.setHeader("X-Correlation-Id", correlationId(req));
   next();
+};
+
+/** An X-Correlation-Id that does not match CORRELATION_ID_PATTERN is a 400 naming the header. */
+export const refuseIllFormedCorrelationId: RequestHandler = (req, _res, next) => {
+  if (!(req as WithCorrelation).illFormedCorrelationId) {
+    next();
+    return;
+  }
+  next(
+    new ProblemError(
+      "validation",
+      "The X-Correlation-Id header is ill-formed; send 1 to 64 letters, digits and `_ . : -`, starting with a letter or digit, or leave it out.",
+      {
+        errors: [{ field: "header.X-Correlation-Id", message: `must match ${CORRELATION_ID_PATTERN}` }],
+      },
+    ),
+  );
 };
 
 /** Where an input came from, used to name the wrong field (`body.capacity`, `path.parkingLotId`). */
@@ -149,6 +176,42 @@ export function verifyUtf8Body(_req: unknown, _res: unknown, body: Buffer, encod
     throw new ProblemError("malformed-json", "The body is not valid UTF-8.");
   }
 }
+
+/**
+ * How deeply a request body's arrays and objects may nest. No request schema goes past 3 levels;
+ * the bound stops a hostile body (thousands of levels fit in 16 KiB) before anything walks it
+ * recursively (the text normalizer, the validator), which would overflow the stack.
+ */
+export const MAX_BODY_DEPTH = 32;
+
+/** Whether `value` nests arrays or objects deeper than `limit` levels; iterative, so never deep itself. */
+export function nestedDeeperThan(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  for (let next = stack.pop(); next; next = stack.pop()) {
+    const [item, depth] = next;
+    if (item === null || typeof item !== "object") continue;
+    if (depth > limit) return true;
+    for (const child of Object.values(item)) {
+      if (child !== null && typeof child === "object") stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+/** Right after the body parser: a body nested deeper than MAX_BODY_DEPTH is a 400 that names the rule. */
+export const boundedBodyDepth: RequestHandler = (req, _res, next) => {
+  if (!nestedDeeperThan(req.body, MAX_BODY_DEPTH)) {
+    next();
+    return;
+  }
+  next(
+    new ProblemError(
+      "validation",
+      `The request body is nested deeper than ${MAX_BODY_DEPTH} levels of arrays and objects; no request of this API needs more than 3.`,
+      { errors: [{ field: "body", message: `must not be nested deeper than ${MAX_BODY_DEPTH} levels` }] },
+    ),
+  );
+};
 
 /** Bodies must be JSON: anything else gets a 415 before parsing. */
 export const requireJsonBody: RequestHandler = (req, _res, next) => {

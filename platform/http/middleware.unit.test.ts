@@ -8,7 +8,16 @@ import { EventStoreUnavailableError } from "../../event-store/errors.js";
 import { ReservationId } from "../../schemas/common.js";
 import { ajv, SchemaValidationError } from "../../schemas/validation.js";
 import { ConcurrencyConflictError } from "../../write-side/command-handler.js";
-import { assignCorrelationId, errorHandler, toProblem, validInput } from "./middleware.js";
+import {
+  assignCorrelationId,
+  boundedBodyDepth,
+  errorHandler,
+  MAX_BODY_DEPTH,
+  nestedDeeperThan,
+  refuseIllFormedCorrelationId,
+  toProblem,
+  validInput,
+} from "./middleware.js";
 import { ProblemError, problemDocument } from "./problem.js";
 
 /** An error shaped like the ones body-parser (express.json) raises. */
@@ -157,6 +166,62 @@ describe("validInput", () => {
   });
 });
 
+describe("X-Correlation-Id: the caller's if well-formed, an ill-formed one refused with 400", () => {
+  const app = () => {
+    const a = express();
+    a.use(assignCorrelationId);
+    a.use(refuseIllFormedCorrelationId);
+    a.get("/ok", (_req, res) => {
+      res.json({});
+    });
+    a.use(errorHandler(pino({ level: "silent" })));
+    return a;
+  };
+
+  it("echoes a well-formed id and makes one when none is sent", async () => {
+    expect(
+      (await request(app()).get("/ok").set("x-correlation-id", "checkout-7f3a")).headers["x-correlation-id"],
+    ).toBe("checkout-7f3a");
+    expect((await request(app()).get("/ok")).headers["x-correlation-id"]).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it.each([["-leading-dash"], ["has space"], ["x".repeat(65)], ["semi;colon"], [""]])(
+    "refuses %j, naming the header and its pattern, and answers with a fresh id",
+    async (value) => {
+      const res = await request(app()).get("/ok").set("x-correlation-id", value);
+      expect(res.status).toBe(400);
+      expect(res.headers["x-correlation-id"]).toMatch(/^[0-9a-f-]{36}$/);
+      expect(JSON.parse(res.text)).toMatchObject({
+        type: "/problems/validation",
+        errors: [
+          { field: "header.X-Correlation-Id", message: expect.stringContaining("must match ^[A-Za-z0-9]") },
+        ],
+      });
+    },
+  );
+});
+
+describe("nestedDeeperThan: the body's depth, found without recursion", () => {
+  const arrays = (n: number) => JSON.parse(`${"[".repeat(n)}${"]".repeat(n)}`);
+  const objects = (n: number) => JSON.parse(`${'{"a":'.repeat(n)}1${"}".repeat(n)}`);
+
+  it("counts arrays and objects alike, scalars as no level", () => {
+    expect(nestedDeeperThan("text", 0)).toBe(false);
+    expect(nestedDeeperThan({ a: 1 }, 1)).toBe(false);
+    expect(nestedDeeperThan({ a: [1] }, 1)).toBe(true);
+    expect(nestedDeeperThan(arrays(MAX_BODY_DEPTH), MAX_BODY_DEPTH)).toBe(false);
+    expect(nestedDeeperThan(arrays(MAX_BODY_DEPTH + 1), MAX_BODY_DEPTH)).toBe(true);
+    expect(nestedDeeperThan(objects(MAX_BODY_DEPTH + 1), MAX_BODY_DEPTH)).toBe(true);
+    expect(nestedDeeperThan({ wide: [{}, {}, { deep: [[[]]] }] }, 4)).toBe(true);
+  });
+
+  it("walks a million levels without overflowing the stack", () => {
+    let deep: unknown[] = [];
+    for (let i = 0; i < 1_000_000; i++) deep = [deep];
+    expect(nestedDeeperThan(deep, MAX_BODY_DEPTH)).toBe(true);
+  });
+});
+
 describe("errorHandler over HTTP: real body-parser errors and thrown errors become problem+json", () => {
   // What the handler logs, captured instead of written to the test output.
   const logged: string[] = [];
@@ -165,7 +230,8 @@ describe("errorHandler over HTTP: real body-parser errors and thrown errors beco
   function app(): Express {
     const a = express();
     a.use(assignCorrelationId);
-    a.use(express.json({ limit: "1kb", strict: true, type: ["application/json", "application/*+json"] }));
+    a.use(express.json({ limit: "16kb", strict: true, type: ["application/json", "application/*+json"] }));
+    a.use(boundedBodyDepth);
     a.post("/echo", (req, res) => {
       res.json(req.body);
     });
@@ -201,11 +267,29 @@ describe("errorHandler over HTTP: real body-parser errors and thrown errors beco
     });
   });
 
+  it("a body nested 4,000 levels deep → 400 naming the rule, nothing logged", async () => {
+    logged.length = 0;
+    for (const body of [
+      `${"[".repeat(4000)}${"]".repeat(4000)}`,
+      `${'{"":'.repeat(2700)}1${"}".repeat(2700)}`,
+    ]) {
+      const res = await request(app()).post("/echo").set("content-type", "application/json").send(body);
+      expect(res.status).toBe(400);
+      expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
+      expect(JSON.parse(res.text)).toMatchObject({
+        type: "/problems/validation",
+        detail: expect.stringContaining(`nested deeper than ${MAX_BODY_DEPTH} levels`),
+        errors: [{ field: "body", message: `must not be nested deeper than ${MAX_BODY_DEPTH} levels` }],
+      });
+    }
+    expect(logged).toEqual([]);
+  });
+
   it("a body over the limit → 413 /problems/payload-too-large", async () => {
     const res = await request(app())
       .post("/echo")
       .set("content-type", "application/json")
-      .send(JSON.stringify({ name: "x".repeat(2048) }));
+      .send(JSON.stringify({ name: "x".repeat(20_000) }));
     expect(res.status).toBe(413);
     expect(JSON.parse(res.text)).toMatchObject({ type: "/problems/payload-too-large", status: 413 });
   });

@@ -115,6 +115,11 @@ export const PROBLEM_TYPES = {
     title: "Too many requests",
     help: "Retry after the time in Retry-After; the RateLimit header says what is left of the window.",
   },
+  "too-many-streams": {
+    status: 429,
+    title: "Too many live-update streams open for this caller",
+    help: "Close another stream of the same account (another tab or window) first; `max` is the cap per caller (LIVE_MAX_STREAMS_PER_PRINCIPAL). Retry after the time in Retry-After.",
+  },
   overloaded: {
     status: 503,
     title: "The service is overloaded",
@@ -143,7 +148,7 @@ export const PROBLEM_TYPES = {
   unauthorized: {
     status: 401,
     title: "Authentication required",
-    help: "Send `Authorization: Bearer <access token>` from the configured issuer (in development: `npm run token -- --role customer --sub CUST1`). The WWW-Authenticate header says what was wrong with the token.",
+    help: "Send `Authorization: Bearer <access token>` from the configured issuer (in development: `npm run -s token -- --role customer --sub CUST1`). The WWW-Authenticate header says what was wrong with the token.",
   },
   forbidden: {
     status: 403,
@@ -153,7 +158,7 @@ export const PROBLEM_TYPES = {
   "sign-in-failed": {
     status: 401,
     title: "The sign-in link is invalid",
-    help: "Sign-in links are valid for 5 minutes and once; print a new one with `npm run token -- --role operator --sub ops-1 --sign-in-url <service URL>`.",
+    help: "Sign-in links are valid for 5 minutes and once; print a new one with `npm run -s token -- --role operator --sub ops-1 --sign-in-url <service URL>`.",
   },
   "identity-provider-unavailable": {
     status: 503,

@@ -20,11 +20,19 @@ export interface RateLimitOptions {
   readonly stores?: { readonly principal?: Store; readonly address?: Store };
 }
 
-/** Paths never limited: orchestrators probe them, and assets are immutable files. */
-const UNLIMITED = /^\/(healthz|readyz|metrics|assets\/)/;
+/**
+ * Paths never limited, matched exactly (a prefix would let `/healthzX` or `/readyz-anything`
+ * through unlimited): orchestrators probe them.
+ */
+const UNLIMITED_PATHS: ReadonlySet<string> = new Set(["/healthz", "/readyz", "/metrics"]);
+/**
+ * The page's bundled assets are immutable files with one-segment names (`/assets/index-3f2a.js`);
+ * only such a name is uncounted, never a deeper path or a name without an extension.
+ */
+const ASSET = /^\/assets\/[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.(?:js|css|map|woff2?|svg|png|ico)$/;
 
 /** Whether requests to this path count against the limits (the OpenAPI document lists 429 for them). */
-export const isRateLimited = (path: string): boolean => !UNLIMITED.test(path);
+export const isRateLimited = (path: string): boolean => !UNLIMITED_PATHS.has(path) && !ASSET.test(path);
 
 const refuse =
   (what: string): RequestHandler =>

@@ -161,10 +161,9 @@ export function pageApi(test: Pick<ClientOptions, "baseUrl" | "fetch"> = {}) {
               "delete"
             >,
           },
-          body: { reason } satisfies Body<
-            "/parking-lots/{parkingLotId}/reservations/{reservationId}",
-            "delete"
-          >,
+          // The page cancels as an operator: its body is the operator's schema (reason required).
+          body: { reason } satisfies Schemas["OperatorCancelReservationBody"] &
+            Body<"/parking-lots/{parkingLotId}/reservations/{reservationId}", "delete">,
         }),
       ),
   };

@@ -1,5 +1,5 @@
 /** The landing page's sign-in command names the address this service is reached at. */
 const command = document.getElementById("command");
 if (command) {
-  command.textContent = `npm run token -- --role operator --sub ops-1 --sign-in-url ${location.origin}`;
+  command.textContent = `npm run -s token -- --role operator --sub ops-1 --sign-in-url ${location.origin}`;
 }

@@ -8,7 +8,7 @@ import "./styles.css";
  */
 const command = document.getElementById("command");
 if (command) {
-  command.textContent = `npm run token -- --role operator --sub ops-1 --sign-in-url ${location.origin}`;
+  command.textContent = `npm run -s token -- --role operator --sub ops-1 --sign-in-url ${location.origin}`;
 }
 
 const why = document.getElementById("why");

@@ -11,6 +11,8 @@ import {
   ChangeCapacityBody,
   CloseParkingLotBody,
   IdempotencyKey,
+  OperatorCancelReservationBody,
+  OperatorReserveParkingBody,
   type ParkingLotCommand,
   RegisterParkingLotBody,
   ReserveParkingBody,
@@ -260,7 +262,12 @@ export function commandRoutes(handler: ParkingLotCommandHandler, options: Comman
       const key = req.get("idempotency-key");
       if (key !== undefined) validInput(IdempotencyHeader, { "Idempotency-Key": key }, "header");
       const caller = callerOf(req);
-      const body = validInput(ReserveParkingBody, req.body, "body");
+      // Each role's body has its own schema (the document shows both): an operator names the customer.
+      const body = validInput(
+        caller.actor.role === "operator" ? OperatorReserveParkingBody : ReserveParkingBody,
+        req.body,
+        "body",
+      );
       const customerId = customerFor(caller, body.customerId);
       const reservationId = reservationIdFor(idempotencySecret, parkingLotId, customerId, key);
       const carNumber = body.carNumber.normalize("NFC");
@@ -309,7 +316,12 @@ export function commandRoutes(handler: ParkingLotCommandHandler, options: Comman
     async (req: Request, res: Response) => {
       const { parkingLotId, reservationId } = validInput(ReservationParams, { ...req.params }, "path");
       const caller = callerOf(req);
-      const body = validInput(CancelReservationBody, req.body ?? {}, "body");
+      // Each role's body has its own schema (the document shows both): an operator gives a reason.
+      const body = validInput(
+        caller.actor.role === "operator" ? OperatorCancelReservationBody : CancelReservationBody,
+        req.body ?? {},
+        "body",
+      );
       const result = await run(
         req,
         {
