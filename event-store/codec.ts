@@ -1,5 +1,6 @@
 import type { Actor } from "../schemas/actor.js";
 import { CURRENT_SCHEMA_VERSION, type DomainEvent, type EventMetadata } from "../schemas/events.js";
+import { UPCASTERS, type Upcaster, upcast } from "../schemas/upcasters.js";
 import { validateEvent, validateMetadata } from "../schemas/validation.js";
 import type { EventToAppend, RecordedEvent } from "./port.js";
 import type { Position } from "./position.js";
@@ -38,14 +39,32 @@ export function encodeEvent(event: DomainEvent, causation: Causation, id?: strin
   return { ...(id ? { id } : {}), type: checked.type, data: checked.data, metadata };
 }
 
-export function decodeEvent(recorded: RecordedEvent): StoredDomainEvent {
+/**
+ * Reads a recorded event as the current version of its type: its metadata validated, its data
+ * upcast from the schema version it was written at (schemas/upcasters.ts), then validated.
+ */
+export function decodeEvent(
+  recorded: RecordedEvent,
+  versions: { readonly upcasters: readonly Upcaster[]; readonly current: number } = {
+    upcasters: UPCASTERS,
+    current: CURRENT_SCHEMA_VERSION,
+  },
+): StoredDomainEvent {
+  const metadata = validateMetadata(recorded.metadata);
+  const data = upcast(
+    recorded.type,
+    recorded.data,
+    metadata.schemaVersion,
+    versions.current,
+    versions.upcasters,
+  );
   return {
-    event: validateEvent(recorded.type, recorded.data),
+    event: validateEvent(recorded.type, data),
     id: recorded.id,
     streamId: recorded.streamId,
     revision: recorded.revision,
     position: recorded.position,
-    metadata: validateMetadata(recorded.metadata),
+    metadata,
     createdAt: recorded.createdAt,
   };
 }

@@ -1,0 +1,38 @@
+import type { EventType } from "./events.js";
+
+/**
+ * Upcasters: how an event written under an older `schemaVersion` (in its metadata) is read as the
+ * current version, before it is validated. The log is never rewritten: old events stay as they were
+ * written and are read through these, oldest first. An upcaster from version `from` turns that
+ * version's data into version `from + 1`'s.
+ *
+ * A change of an event's shape that old events cannot meet gets a new schema version and an
+ * upcaster here; a new fact gets a new event type instead (never a changed meaning of an old one).
+ * Every event written so far is version 1 (CURRENT_SCHEMA_VERSION), so none is registered yet; the
+ * path is proven by event-store/codec.unit.test.ts.
+ */
+export interface Upcaster {
+  readonly type: EventType;
+  /** The schema version this upcaster reads (it writes `from + 1`). */
+  readonly from: number;
+  readonly up: (data: Readonly<Record<string, unknown>>) => Record<string, unknown>;
+}
+
+export const UPCASTERS: readonly Upcaster[] = [];
+
+/** The data of an event of `type` written at `version`, read as `current` through `upcasters`. */
+export function upcast(
+  type: string,
+  data: unknown,
+  version: number,
+  current: number,
+  upcasters: readonly Upcaster[],
+): unknown {
+  let upcasted = data;
+  for (let v = version; v < current; v++) {
+    const step = upcasters.find((u) => u.type === type && u.from === v);
+    if (step && upcasted !== null && typeof upcasted === "object")
+      upcasted = step.up(upcasted as Record<string, unknown>);
+  }
+  return upcasted;
+}
