@@ -16,6 +16,8 @@ import { ProblemError } from "../platform/http/problem.js";
 import { rateLimits } from "../platform/http/rate-limits.js";
 import { crossOrigin, noStoreForSignedIn, securityHeaders } from "../platform/http/security-headers.js";
 import { viewerOf } from "../read-api/access.js";
+import { historyRoutes } from "../read-api/history/history-routes.js";
+import { HistoryService } from "../read-api/history/history-service.js";
 import { expressPath, methodsByPath, openApiDocument, type Side } from "../read-api/openapi.js";
 import { findWebDir, pageRoutes } from "../read-api/page-routes.js";
 import { queryRoutes } from "../read-api/query-routes.js";
@@ -138,6 +140,9 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
         viewerOf,
       }),
     );
+  }
+  if (services.queries && services.eventStore) {
+    app.use(historyRoutes(new HistoryService(services.eventStore), services.queries));
   }
   if (services.queries) app.use(queryRoutes(services.queries, { controlCenterLotLimit: 100 }));
 

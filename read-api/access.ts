@@ -20,8 +20,10 @@ export const QUERY_ACCESS: readonly AccessRule[] = [
   { method: "GET", path: "/parking-lots", allow: "anonymous" },
   { method: "GET", path: "/parking-lots/:parkingLotId", allow: "anonymous" },
   { method: "GET", path: "/parking-lots/:parkingLotId/availability", allow: "anonymous" },
+  { method: "GET", path: "/parking-lots/:parkingLotId/history", allow: OPERATOR },
   { method: "GET", path: "/reservations", allow: ANY_ROLE },
   { method: "GET", path: "/reservations/:reservationId", allow: ANY_ROLE },
+  { method: "GET", path: "/reservations/:reservationId/history", allow: ANY_ROLE },
   { method: "GET", path: "/customers/:customerId/coupons", allow: ANY_ROLE },
   { method: "GET", path: "/control-center", allow: OPERATOR },
 ];

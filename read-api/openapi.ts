@@ -11,6 +11,7 @@ import {
   ReserveParkingBody,
 } from "../schemas/commands.js";
 import { CustomerId, ParkingLotId, ReservationId } from "../schemas/common.js";
+import { HistoryPage, LotHistoryQuery, ReservationHistoryQuery } from "../schemas/history.js";
 import {
   AvailabilityQuery,
   ControlCenterQuery,
@@ -126,6 +127,7 @@ const COMPONENT_SCHEMAS: Record<string, TSchema> = {
   CouponPage: Page(CouponView),
   ControlCenterView,
   SignInConfig,
+  HistoryPage,
 };
 
 const LOT_ID = "gangnam-1";
@@ -205,6 +207,20 @@ export const OPERATIONS: readonly Operation[] = [
     query: AvailabilityQuery,
     problems: ["parking-lot-not-found", "store-unavailable"],
     responses: { "200": jsonResponse("The window's free spots and price.", "AvailabilityView") },
+  },
+  {
+    method: "get",
+    path: "/parking-lots/{parkingLotId}/history",
+    operationId: "getParkingLotHistory",
+    side: "queries",
+    tag: "queries",
+    summary: "The lot's audit trail: every fact in log order, who did it and why (operator)",
+    description:
+      "Read from the event log itself (each event and its metadata; nothing is kept beside it): each fact with when it was stamped, its type, who acted (`sub` and `role`, or the system process), the reason, the correlation and causation ids, and a sentence. `from`/`until` bound the facts by their stamp; pages go forward in log order, continued with `cursor` = `nextCursor` (a log position).",
+    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    query: LotHistoryQuery,
+    problems: ["parking-lot-not-found", "store-unavailable"],
+    responses: { "200": jsonResponse("A page of the lot's facts, oldest first.", "HistoryPage") },
   },
   {
     method: "post",
@@ -359,6 +375,20 @@ export const OPERATIONS: readonly Operation[] = [
     query: SingleQuery,
     problems: ["reservation-not-found", "store-unavailable"],
     responses: { "200": jsonResponse("The reservation.", "ReservationView") },
+  },
+  {
+    method: "get",
+    path: "/reservations/{reservationId}/history",
+    operationId: "getReservationHistory",
+    side: "queries",
+    tag: "queries",
+    summary: "A reservation's audit trail: booked, checked in, out or canceled, its coupon; who and why",
+    description:
+      "The facts of the lot's stream that name this reservation (from its booking to the fact that ended it) and those of its coupon's stream, in log order, read from the event log. A customer may read only their own (another's answers 404).",
+    parameters: [pathParameter("reservationId", ReservationId, RESERVATION_ID)],
+    query: ReservationHistoryQuery,
+    problems: ["reservation-not-found", "store-unavailable"],
+    responses: { "200": jsonResponse("A page of the reservation's facts, oldest first.", "HistoryPage") },
   },
   {
     method: "get",
