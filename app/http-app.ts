@@ -21,6 +21,8 @@ import { HistoryService } from "../read-api/history/history-service.js";
 import { expressPath, methodsByPath, openApiDocument, type Side } from "../read-api/openapi.js";
 import { findWebDir, pageRoutes } from "../read-api/page-routes.js";
 import { queryRoutes } from "../read-api/query-routes.js";
+import { asOfRoutes } from "../read-api/time-travel/as-of-routes.js";
+import { TimeTravel } from "../read-api/time-travel/time-travel.js";
 import { commandRoutes } from "../write-side/http/command-routes.js";
 import { ACCESS_RULES, serviceAccess, UNLISTED_ROUTES_ALLOW } from "./access.js";
 import { healthRoutes, type Lifecycle } from "./health.js";
@@ -143,6 +145,12 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
   }
   if (services.queries && services.eventStore) {
     app.use(historyRoutes(new HistoryService(services.eventStore), services.queries));
+    app.use(
+      asOfRoutes(new TimeTravel(services.eventStore), services.queries, {
+        clock: services.clock,
+        controlCenterLotLimit: 100,
+      }),
+    );
   }
   if (services.queries) app.use(queryRoutes(services.queries, { controlCenterLotLimit: 100 }));
 

@@ -69,7 +69,7 @@ export interface paths {
         };
         /**
          * Totals, a page of lots (same cursor as GET /parking-lots), and each processor's position and lag
-         * @description Content negotiation: a browser (Accept preferring text/html) gets the live control-center web page (or the sign-in screen with 401/403); API clients get the JSON.
+         * @description Content negotiation: a browser (Accept preferring text/html) gets the live control-center web page (or the sign-in screen with 401/403); API clients get the JSON. With `asOf`, the JSON as it was then, folded from the log, with `asOf` saying which position and instant it reflects.
          *
          *     **Access**: Needs a bearer token with the role `operator`.
          */
@@ -239,7 +239,9 @@ export interface paths {
         };
         /**
          * One parking lot: its counts, the spots free now and in each of the next six hours
-         * @description **Access**: Anyone may call it: no token needed.
+         * @description With `asOf` (signed-in callers: an anonymous one gets 401), the lot as it was then, folded from the log, with `asOf` saying which position and instant it reflects.
+         *
+         *     **Access**: Anyone may call it: no token needed.
          */
         get: operations["getParkingLot"];
         put?: never;
@@ -481,7 +483,9 @@ export interface paths {
         };
         /**
          * One reservation with its status and coupon
-         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         * @description With `asOf`, the reservation as it was then (404 if it was not booked yet), folded from the log, with `asOf` saying which position and instant it reflects.
+         *
+         *     **Access**: Needs a bearer token with the role `customer` or `operator`.
          */
         get: operations["getReservation"];
         put?: never;
@@ -678,6 +682,16 @@ export interface components {
                 minute: string;
                 reserved: number;
             }[];
+            /** @description Present when asked with `asOf`: which moment of the log this answer reflects. */
+            asOf?: {
+                /**
+                 * Format: date-time
+                 * @description The instant the answer was computed as of (its now).
+                 */
+                at: string;
+                /** @description The last fact of the log the answer reflects; null when none was recorded yet. */
+                position: string | null;
+            };
             /** @description The first lots by id; continue with GET /parking-lots?cursor=parkingLotsNextCursor. */
             parkingLots: {
                 /** @description Reservations holding a spot at this moment: open-ended ones not canceled or checked out, and windows covering now (not canceled, not checked out before now). */
@@ -872,6 +886,16 @@ export interface components {
         ParkingLotDetail: {
             /** @description Reservations holding a spot at this moment: open-ended ones not canceled or checked out, and windows covering now (not canceled, not checked out before now). */
             activeReservations: number;
+            /** @description Present when asked with `asOf`: which moment of the log this answer reflects. */
+            asOf?: {
+                /**
+                 * Format: date-time
+                 * @description The instant the answer was computed as of (its now).
+                 */
+                at: string;
+                /** @description The last fact of the log the answer reflects; null when none was recorded yet. */
+                position: string | null;
+            };
             /** @description Spots free at this moment: the capacity less the reservations holding a spot now; 0 while the lot is closed. Computed when asked, so it changes as windows start and end, with no event. */
             availableSpots: number;
             /** @description Reservations of this lot ever canceled (by a customer, an operator or a closure). */
@@ -1161,6 +1185,16 @@ export interface components {
                  * @example 5000
                  */
                 amount: number;
+                /** @description Present when asked with `asOf`: which moment of the log this answer reflects. */
+                asOf?: {
+                    /**
+                     * Format: date-time
+                     * @description The instant the answer was computed as of (its now).
+                     */
+                    at: string;
+                    /** @description The last fact of the log the answer reflects; null when none was recorded yet. */
+                    position: string | null;
+                };
                 /**
                  * Format: date-time
                  * @description ISO 8601 UTC timestamp.
@@ -1282,6 +1316,16 @@ export interface components {
              * @example 5000
              */
             amount: number;
+            /** @description Present when asked with `asOf`: which moment of the log this answer reflects. */
+            asOf?: {
+                /**
+                 * Format: date-time
+                 * @description The instant the answer was computed as of (its now).
+                 */
+                at: string;
+                /** @description The last fact of the log the answer reflects; null when none was recorded yet. */
+                position: string | null;
+            };
             /**
              * Format: date-time
              * @description ISO 8601 UTC timestamp.
@@ -1871,6 +1915,8 @@ export interface operations {
     getControlCenter: {
         parameters: {
             query?: {
+                /** @description Answer the view as it was then, folded from the log (never from the live read models; `minPosition` is not needed): an RFC 3339 instant with an offset (the facts stamped up to it; what depends on the time, such as free now, takes it as now), or a log position (a command's `position`: the facts up to it, as of the last one's stamp). */
+                asOf?: string;
                 /** @description Letters, digits and `_ . : -`, starting with a letter or digit; at most 64 characters. */
                 cursor?: string;
                 /** @description Page size, 1–1000 (default 50). */
@@ -3153,6 +3199,8 @@ export interface operations {
     getParkingLot: {
         parameters: {
             query?: {
+                /** @description Answer the view as it was then, folded from the log (never from the live read models; `minPosition` is not needed): an RFC 3339 instant with an offset (the facts stamped up to it; what depends on the time, such as free now, takes it as now), or a log position (a command's `position`: the facts up to it, as of the last one's stamp). */
+                asOf?: string;
                 /** @description Read-your-writes: answer only once the view has applied this position (a command's `position`). */
                 minPosition?: string;
             };
@@ -3218,6 +3266,23 @@ export interface operations {
                         status?: 401;
                         /** @enum {unknown} */
                         type?: "/problems/unauthorized";
+                    };
+                };
+            };
+            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        type?: "/problems/forbidden";
                     };
                 };
             };
@@ -5601,6 +5666,8 @@ export interface operations {
     getReservation: {
         parameters: {
             query?: {
+                /** @description Answer the view as it was then, folded from the log (never from the live read models; `minPosition` is not needed): an RFC 3339 instant with an offset (the facts stamped up to it; what depends on the time, such as free now, takes it as now), or a log position (a command's `position`: the facts up to it, as of the last one's stamp). */
+                asOf?: string;
                 /** @description Read-your-writes: answer only once the view has applied this position (a command's `position`). */
                 minPosition?: string;
             };

@@ -2,6 +2,7 @@ import type { TSchema } from "@sinclair/typebox";
 import type { AccessLookup } from "../platform/auth/access.js";
 import { PROBLEM_TYPES, type ProblemName, problemType } from "../platform/http/problem.js";
 import { isRateLimited } from "../platform/http/rate-limits.js";
+import { ControlCenterAsOfQuery, SingleAsOfQuery } from "../schemas/as-of-queries.js";
 import {
   CancelReservationBody,
   ChangeCapacityBody,
@@ -12,14 +13,7 @@ import {
 } from "../schemas/commands.js";
 import { CustomerId, ParkingLotId, ReservationId } from "../schemas/common.js";
 import { HistoryPage, LotHistoryQuery, ReservationHistoryQuery } from "../schemas/history.js";
-import {
-  AvailabilityQuery,
-  ControlCenterQuery,
-  CouponsQuery,
-  ParkingLotsQuery,
-  ReservationsQuery,
-  SingleQuery,
-} from "../schemas/queries.js";
+import { AvailabilityQuery, CouponsQuery, ParkingLotsQuery, ReservationsQuery } from "../schemas/queries.js";
 import {
   AvailabilityView,
   CapacityChangedResponse,
@@ -191,9 +185,11 @@ export const OPERATIONS: readonly Operation[] = [
     side: "queries",
     tag: "queries",
     summary: "One parking lot: its counts, the spots free now and in each of the next six hours",
+    description:
+      "With `asOf` (signed-in callers: an anonymous one gets 401), the lot as it was then, folded from the log, with `asOf` saying which position and instant it reflects.",
     parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
-    query: SingleQuery,
-    problems: ["parking-lot-not-found", "store-unavailable"],
+    query: SingleAsOfQuery,
+    problems: ["parking-lot-not-found", "forbidden", "store-unavailable"],
     responses: { "200": jsonResponse("The lot.", "ParkingLotDetail") },
   },
   {
@@ -371,8 +367,10 @@ export const OPERATIONS: readonly Operation[] = [
     side: "queries",
     tag: "queries",
     summary: "One reservation with its status and coupon",
+    description:
+      "With `asOf`, the reservation as it was then (404 if it was not booked yet), folded from the log, with `asOf` saying which position and instant it reflects.",
     parameters: [pathParameter("reservationId", ReservationId, RESERVATION_ID)],
-    query: SingleQuery,
+    query: SingleAsOfQuery,
     problems: ["reservation-not-found", "store-unavailable"],
     responses: { "200": jsonResponse("The reservation.", "ReservationView") },
   },
@@ -411,8 +409,8 @@ export const OPERATIONS: readonly Operation[] = [
     summary:
       "Totals, a page of lots (same cursor as GET /parking-lots), and each processor's position and lag",
     description:
-      "Content negotiation: a browser (Accept preferring text/html) gets the live control-center web page (or the sign-in screen with 401/403); API clients get the JSON.",
-    query: ControlCenterQuery,
+      "Content negotiation: a browser (Accept preferring text/html) gets the live control-center web page (or the sign-in screen with 401/403); API clients get the JSON. With `asOf`, the JSON as it was then, folded from the log, with `asOf` saying which position and instant it reflects.",
+    query: ControlCenterAsOfQuery,
     htmlStatuses: [401, 403],
     problems: ["service-unavailable", "store-unavailable"],
     responses: {

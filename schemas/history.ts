@@ -76,13 +76,3 @@ export const HistoryPage = Type.Object(
   { $id: "HistoryPage" },
 );
 export type HistoryPage = Static<typeof HistoryPage>;
-
-/** A moment of the past: an instant (with an offset) or a log position (decimal). */
-export const AsOf = Type.String({
-  maxLength: 40,
-  pattern:
-    "^([0-9]{1,16}|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,9})?(Z|z|[+-][0-9]{2}:[0-9]{2}))$",
-  description:
-    "Answer the view as it was then: an RFC 3339 instant with an offset (the facts stamped up to it; views that depend on the time take it as now), or a log position (a command's `position`: the facts up to it).",
-  examples: ["2026-11-23T14:02:00+09:00", "42"],
-});

@@ -8,7 +8,11 @@ export const lotStream = (parkingLotId: string): string => `parkingLot-${parking
 export const couponStream = (reservationId: string): string => `coupon-${reservationId}`;
 
 /** The facts after which nothing more happens to a reservation in its lot's stream. */
-const ENDS_A_RESERVATION = new Set(["ReservationCanceled", "ReservationCheckedOut", "ReservationNoShow"]);
+export const ENDS_A_RESERVATION = new Set([
+  "ReservationCanceled",
+  "ReservationCheckedOut",
+  "ReservationNoShow",
+]);
 
 export interface PageRequest {
   /** Only facts strictly after this log position (commit). */

@@ -1,0 +1,128 @@
+import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-document-store.js";
+import {
+  applyUpdate,
+  type MutableDocument,
+  replacementDocument,
+} from "../../document-store/embedded/update-semantics.js";
+import type { DocumentStore, WriteOp } from "../../document-store/port.js";
+import type { StoredDomainEvent } from "../../event-store/codec.js";
+import type { Position } from "../../event-store/position.js";
+import {
+  ACTIVITY_PREFIX,
+  CLOSURE_PREFIX,
+  CONTROL_CENTER,
+} from "../../projections/read-models/control-center.js";
+import type { Projection } from "../../projections/read-models/projection.js";
+import { RESERVATIONS } from "../../projections/read-models/reservations.js";
+import { checkpointOp, physicalCollection } from "../../projections/runtime/checkpoints.js";
+
+/** The generation a throwaway fold writes (a fresh store has no other: the query side reads it by default). */
+const GENERATION = 1;
+const physical = (logical: string) => physicalCollection(logical, GENERATION);
+
+/**
+ * Reservations and control-center documents that ended this long before a checkpoint's facts are
+ * left out of it: no view at or after the checkpoint reads them (a window is at most a day long,
+ * the views look an hour back at most), and no later fact can bring them back (updates of a
+ * missing document without upsert change nothing, as in the live store).
+ */
+export const PRUNE_HORIZON_MS = 2 * 24 * 3_600_000;
+
+/**
+ * Read models folded in memory: the very projections' `apply` (pure: event → write ops) with the
+ * document store's own update semantics, so the result is what the live store would hold after the
+ * same events. Never touches the live read models; becomes a throwaway store only to be queried.
+ */
+export class FoldState {
+  private readonly collections = new Map<string, Map<string, MutableDocument>>();
+
+  constructor(private readonly projections: readonly Projection[]) {}
+
+  private docs(collection: string): Map<string, MutableDocument> {
+    let docs = this.collections.get(collection);
+    if (!docs) {
+      docs = new Map();
+      this.collections.set(collection, docs);
+    }
+    return docs;
+  }
+
+  /** Folds one event through every projection that reacts to it. */
+  apply(stored: StoredDomainEvent): void {
+    for (const projection of this.projections) {
+      if (!projection.eventTypes.has(stored.event.type)) continue;
+      this.write(projection.apply(stored, physical));
+    }
+  }
+
+  write(ops: readonly WriteOp[]): void {
+    for (const op of ops) {
+      const docs = this.docs(op.collection);
+      if (op.op === "delete") docs.delete(op.id);
+      else if (op.op === "replace") docs.set(op.id, replacementDocument(op.id, op.document));
+      else {
+        const { doc } = applyUpdate(docs.get(op.id) ?? null, op.id, op.update, op.upsert ?? false);
+        if (doc) docs.set(op.id, doc);
+      }
+    }
+  }
+
+  /** A deep copy, leaving out what ended PRUNE_HORIZON_MS before `stampMs` (see above). */
+  checkpointCopy(stampMs: number): FoldState {
+    const horizon = Number.isFinite(stampMs) ? new Date(stampMs - PRUNE_HORIZON_MS).toISOString() : "";
+    const copy = new FoldState(this.projections);
+    for (const [collection, docs] of this.collections) {
+      const kept = copy.docs(collection);
+      for (const [id, doc] of docs) if (!ended(collection, doc, horizon)) kept.set(id, structuredClone(doc));
+    }
+    return copy;
+  }
+
+  copy(): FoldState {
+    return this.checkpointCopy(Number.NEGATIVE_INFINITY);
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const docs of this.collections.values()) n += docs.size;
+    return n;
+  }
+
+  /**
+   * A throwaway in-memory store holding this state, with the projections' indexes and their
+   * checkpoints at `position`, for the query side to read exactly as it reads the live one.
+   */
+  async materialize(position: Position | null): Promise<DocumentStore> {
+    const store = SqliteDocumentStore.open({ file: ":memory:" });
+    try {
+      for (const projection of this.projections) {
+        for (const [logical, indexes] of Object.entries(projection.collections)) {
+          await store.ensureIndexes(physical(logical), indexes);
+        }
+      }
+      const ops: WriteOp[] = [];
+      for (const [collection, docs] of this.collections) {
+        for (const [id, document] of docs) ops.push({ op: "replace", collection, id, document });
+      }
+      for (const projection of this.projections) {
+        ops.push(checkpointOp(projection.name, GENERATION, { position, state: "running" }));
+      }
+      await store.write(ops);
+      return store;
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
+  }
+}
+
+function ended(collection: string, doc: MutableDocument, horizon: string): boolean {
+  if (collection === physical(RESERVATIONS)) {
+    return doc.status !== "CHECKED_IN" && typeof doc.heldUntil === "string" && doc.heldUntil < horizon;
+  }
+  if (collection === physical(CONTROL_CENTER)) {
+    if (doc._id.startsWith(ACTIVITY_PREFIX)) return `${ACTIVITY_PREFIX}${horizon}` > doc._id;
+    if (doc._id.startsWith(CLOSURE_PREFIX)) return typeof doc.until === "string" && doc.until < horizon;
+  }
+  return false;
+}
