@@ -7,6 +7,7 @@ import { PROJECT_ROOT } from "../test-support/process.js";
 import { log } from "./lib/log.js";
 import { loadAverage, machineInfo, waitForQuietMachine } from "./lib/machine.js";
 import { formatResults } from "./lib/report.js";
+import { asOfScenario } from "./scenarios/as-of.js";
 import { historyScenario } from "./scenarios/history.js";
 import { hotLotScenario } from "./scenarios/hot-lot.js";
 import { lagScenario } from "./scenarios/lag.js";
@@ -30,6 +31,7 @@ const SCENARIOS: readonly Scenario[] = [
   pageScenario,
   windowsScenario,
   peersScenario,
+  asOfScenario,
 ];
 
 const USAGE = `Usage: npm run bench [-- options]      (npm run bench:quick = --quick)

@@ -1,4 +1,3 @@
-import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-document-store.js";
 import {
   applyUpdate,
   type MutableDocument,
@@ -15,6 +14,7 @@ import {
 import type { Projection } from "../../projections/read-models/projection.js";
 import { RESERVATIONS } from "../../projections/read-models/reservations.js";
 import { checkpointOp, physicalCollection } from "../../projections/runtime/checkpoints.js";
+import { MemoryDocumentStore } from "./memory-store.js";
 
 /** The generation a throwaway fold writes (a fresh store has no other: the query side reads it by default). */
 const GENERATION = 1;
@@ -22,16 +22,18 @@ const physical = (logical: string) => physicalCollection(logical, GENERATION);
 
 /**
  * Reservations and control-center documents that ended this long before a checkpoint's facts are
- * left out of it: no view at or after the checkpoint reads them (a window is at most a day long,
- * the views look an hour back at most), and no later fact can bring them back (updates of a
- * missing document without upsert change nothing, as in the live store).
+ * left out of it: no view at or after the checkpoint reads them (the query side reads the
+ * reservations whose span reaches past an hour before now, or checked in; the activity of the last
+ * hour; the closures not over), and no later fact brings them back (an update of a missing
+ * document without upsert changes nothing, as in the live store). Checkpoints stay the size of a
+ * lot's present, not of its history.
  */
-export const PRUNE_HORIZON_MS = 2 * 24 * 3_600_000;
+export const PRUNE_HORIZON_MS = 2 * 3_600_000;
 
 /**
  * Read models folded in memory: the very projections' `apply` (pure: event → write ops) with the
  * document store's own update semantics, so the result is what the live store would hold after the
- * same events. Never touches the live read models; becomes a throwaway store only to be queried.
+ * same events. Never touches the live read models; read through a throwaway in-memory store.
  */
 export class FoldState {
   private readonly collections = new Map<string, Map<string, MutableDocument>>();
@@ -82,6 +84,12 @@ export class FoldState {
     return this.checkpointCopy(Number.NEGATIVE_INFINITY);
   }
 
+  /** Every document, by collection: to load the state somewhere else (the bench's live view). */
+  *documents(): Generator<[string, MutableDocument]> {
+    for (const [collection, docs] of this.collections)
+      for (const doc of docs.values()) yield [collection, doc];
+  }
+
   get size(): number {
     let n = 0;
     for (const docs of this.collections.values()) n += docs.size;
@@ -89,30 +97,14 @@ export class FoldState {
   }
 
   /**
-   * A throwaway in-memory store holding this state, with the projections' indexes and their
-   * checkpoints at `position`, for the query side to read exactly as it reads the live one.
+   * This state as a read-only store, with the projections' checkpoints at `position`, for the query
+   * side to read exactly as it reads the live one. The state is the store's from then on.
    */
-  async materialize(position: Position | null): Promise<DocumentStore> {
-    const store = SqliteDocumentStore.open({ file: ":memory:" });
-    try {
-      for (const projection of this.projections) {
-        for (const [logical, indexes] of Object.entries(projection.collections)) {
-          await store.ensureIndexes(physical(logical), indexes);
-        }
-      }
-      const ops: WriteOp[] = [];
-      for (const [collection, docs] of this.collections) {
-        for (const [id, document] of docs) ops.push({ op: "replace", collection, id, document });
-      }
-      for (const projection of this.projections) {
-        ops.push(checkpointOp(projection.name, GENERATION, { position, state: "running" }));
-      }
-      await store.write(ops);
-      return store;
-    } catch (error) {
-      await store.close();
-      throw error;
+  materialize(position: Position | null): DocumentStore {
+    for (const projection of this.projections) {
+      this.write([checkpointOp(projection.name, GENERATION, { position, state: "running" })]);
     }
+    return new MemoryDocumentStore(this.collections);
   }
 }
 

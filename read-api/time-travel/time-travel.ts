@@ -15,7 +15,7 @@ import type { Cut } from "./as-of.js";
 import { FoldCache, type Folded, type FoldSource } from "./fold-cache.js";
 import { FoldState } from "./fold-state.js";
 
-export const TIME_TRAVEL_DEFAULTS = { checkpointEvery: 1000, maxSources: 64 } as const;
+export const TIME_TRAVEL_DEFAULTS = { checkpointEvery: 250, maxSources: 64 } as const;
 
 /** A view as it was, and which moment of the log it reflects. */
 export type AsOfView<T> = T & { readonly asOf: AsOfStamp };
@@ -127,7 +127,7 @@ export class TimeTravel {
   ): Promise<AsOfView<T> | null> {
     const nowMs = cut.kind === "instant" ? cut.ms : folded.stampMs;
     if (Number.isNaN(nowMs)) return null;
-    const store: DocumentStore = await folded.state.materialize(folded.position);
+    const store: DocumentStore = folded.state.materialize(folded.position);
     try {
       const queries = new QueryService(store, { readYourWritesTimeoutMs: 0, now: () => nowMs });
       const view = await query(queries);
