@@ -15,6 +15,7 @@ import { inflightLimit } from "../platform/http/overload.js";
 import { ProblemError } from "../platform/http/problem.js";
 import { rateLimits } from "../platform/http/rate-limits.js";
 import { crossOrigin, noStoreForSignedIn, securityHeaders } from "../platform/http/security-headers.js";
+import { traceRequests } from "../platform/http/tracing.js";
 import { viewerOf } from "../read-api/access.js";
 import { historyRoutes } from "../read-api/history/history-routes.js";
 import { HistoryService } from "../read-api/history/history-service.js";
@@ -41,6 +42,7 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
   app.set("trust proxy", config.trustProxyHops);
 
   app.use(assignCorrelationId);
+  app.use(traceRequests());
   app.use(accessLog(services.logger, correlationId));
   app.use(securityHeaders());
   const cors = crossOrigin(config.corsOrigins);

@@ -91,6 +91,8 @@ export interface Config {
   readonly authAudience: string;
   /** AUTH_JWKS_URL: the issuer's key set; unset = OIDC discovery (or the embedded issuer's own). */
   readonly authJwksUrl?: string;
+  /** OTEL_EXPORTER_OTLP_ENDPOINT: where traces go (OTLP/HTTP, `{endpoint}/v1/traces`); unset = tracing off. */
+  readonly otelExporterOtlpEndpoint?: string;
   /** AUTH_ROLES_CLAIMS: dot paths of the claims that hold the caller's roles. */
   readonly authRolesClaims: readonly string[];
   /** AUTH_ALGORITHMS: accepted signature algorithms (asymmetric only). */
@@ -718,6 +720,13 @@ const SPECS: Specs = {
     default: "worker",
     ...oneOf(PROCESSOR_THREADS),
   },
+  otelExporterOtlpEndpoint: {
+    name: "OTEL_EXPORTER_OTLP_ENDPOINT",
+    description:
+      "OpenTelemetry collector to export traces to over OTLP/HTTP with JSON (`{endpoint}/v1/traces`): each request's span (continuing a W3C `traceparent` it sends), the command's decision and append, each projection's apply, the coupon policy's reaction and the reservation's ack → visible lag, one trace carried through the events' metadata. Unset: no spans are made (an incoming `traceparent` is still carried in the events).",
+    default: undefined,
+    ...optional(httpUrl),
+  },
 };
 
 const FIELDS = Object.keys(SPECS) as (keyof Config)[];
@@ -761,6 +770,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const corsOrigins = read("corsOrigins");
   const authIssuer = read("authIssuer");
   const authJwksUrl = read("authJwksUrl");
+  const otelExporterOtlpEndpoint = read("otelExporterOtlpEndpoint");
   const idempotencySecret = read("idempotencySecret");
   if (authJwksUrl !== undefined && authIssuer === undefined) {
     problems.push({
@@ -799,6 +809,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(authIssuer === undefined ? {} : { authIssuer }),
     authAudience: read("authAudience"),
     ...(authJwksUrl === undefined ? {} : { authJwksUrl }),
+    ...(otelExporterOtlpEndpoint === undefined ? {} : { otelExporterOtlpEndpoint }),
     authRolesClaims: read("authRolesClaims"),
     authAlgorithms: read("authAlgorithms"),
     authClockSkewSeconds: read("authClockSkewSeconds"),

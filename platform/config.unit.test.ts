@@ -120,6 +120,7 @@ describe("CONFIG_VARIABLES", () => {
       "authJwksUrl",
       "idempotencySecret",
       "corsOrigins",
+      "otelExporterOtlpEndpoint",
     ].sort();
     expect(fields).toEqual(expected);
   });
@@ -170,6 +171,7 @@ describe("CONFIG_VARIABLES", () => {
       "TRUST_PROXY_HOPS",
       "CORS_ORIGINS",
       "PROCESSORS_THREAD",
+      "OTEL_EXPORTER_OTLP_ENDPOINT",
     ]);
   });
 
@@ -181,6 +183,7 @@ describe("CONFIG_VARIABLES", () => {
       "AUTH_JWKS_URL",
       "IDEMPOTENCY_SECRET",
       "CORS_ORIGINS",
+      "OTEL_EXPORTER_OTLP_ENDPOINT",
     ];
     for (const variable of CONFIG_VARIABLES) {
       if (optional.includes(variable.name)) {
