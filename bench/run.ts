@@ -18,6 +18,7 @@ import { replayScenario } from "./scenarios/replay.js";
 import { reserveScenario } from "./scenarios/reserve.js";
 import type { BenchContext, Scenario, ScenarioResult } from "./scenarios/scenario.js";
 import { threadsScenario } from "./scenarios/threads.js";
+import { tracingScenario } from "./scenarios/tracing.js";
 import { windowsScenario } from "./scenarios/windows.js";
 
 const SCENARIOS: readonly Scenario[] = [
@@ -32,6 +33,7 @@ const SCENARIOS: readonly Scenario[] = [
   windowsScenario,
   peersScenario,
   asOfScenario,
+  tracingScenario,
 ];
 
 const USAGE = `Usage: npm run bench [-- options]      (npm run bench:quick = --quick)
