@@ -174,6 +174,7 @@ export const asOfScenario: Scenario = {
           events: total,
           checkpointEvery: TIME_TRAVEL_DEFAULTS.checkpointEvery,
           checkpoints: stats.checkpoints,
+          checkpointEntries: stats.entries,
           coldFirstAnswerMs: round(coldMs),
           asOf,
           live: liveSummary,

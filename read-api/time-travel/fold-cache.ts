@@ -54,8 +54,16 @@ export class FoldCache {
       readonly every: number;
       /** Sources whose checkpoints are kept. */
       readonly maxSources: number;
+      /**
+       * Documents (map entries: the documents themselves are shared between checkpoints) all
+       * checkpoints may hold together; past it, the least recently used sources go, and a source
+       * alone past it keeps every other checkpoint (its answers then fold up to twice as many events).
+       */
+      readonly maxEntries?: number;
     },
   ) {}
+
+  private entries = 0;
 
   private timeline(key: string): Checkpoint[] {
     const found = this.timelines.get(key);
@@ -66,11 +74,33 @@ export class FoldCache {
     }
     const created: Checkpoint[] = [];
     this.timelines.set(key, created);
-    while (this.timelines.size > this.options.maxSources) {
-      const oldest = this.timelines.keys().next().value as string;
-      this.timelines.delete(oldest);
-    }
+    while (this.timelines.size > this.options.maxSources) this.evictOldest();
     return created;
+  }
+
+  private evictOldest(): void {
+    const oldest = this.timelines.keys().next().value as string;
+    for (const checkpoint of this.timelines.get(oldest) ?? []) this.entries -= checkpoint.state.size;
+    this.timelines.delete(oldest);
+  }
+
+  /** Keeps the checkpoints within maxEntries (see the options). */
+  private bound(current: Checkpoint[]): void {
+    const max = this.options.maxEntries ?? Number.POSITIVE_INFINITY;
+    while (
+      this.entries > max &&
+      this.timelines.size > 1 &&
+      this.timelines.keys().next().value !== undefined
+    ) {
+      const oldest = this.timelines.keys().next().value as string;
+      if (this.timelines.get(oldest) === current) break;
+      this.evictOldest();
+    }
+    if (this.entries > max && current.length > 1) {
+      const kept = current.filter((_c, i) => i % 2 === 1);
+      for (const [i, checkpoint] of current.entries()) if (i % 2 === 0) this.entries -= checkpoint.state.size;
+      current.splice(0, current.length, ...kept);
+    }
   }
 
   /** The source folded up to `cut`: every event up to the first one beyond it. */
@@ -103,13 +133,16 @@ export class FoldCache {
     let i = checkpoints.length;
     while (i > 0 && (checkpoints[i - 1] as Checkpoint).count > at.count) i--;
     if (checkpoints[i - 1]?.count === at.count) return;
-    checkpoints.splice(i, 0, { ...at, state: at.state.checkpointCopy(at.stampMs) });
+    const state = at.state.checkpointCopy(at.stampMs);
+    checkpoints.splice(i, 0, { ...at, state });
+    this.entries += state.size;
+    this.bound(checkpoints);
   }
 
   /** Checkpoints kept per source (for operators and the bench). */
-  stats(): { sources: number; checkpoints: number } {
+  stats(): { sources: number; checkpoints: number; entries: number } {
     let n = 0;
     for (const t of this.timelines.values()) n += t.length;
-    return { sources: this.timelines.size, checkpoints: n };
+    return { sources: this.timelines.size, checkpoints: n, entries: this.entries };
   }
 }

@@ -63,19 +63,30 @@ export class FoldState {
       if (op.op === "delete") docs.delete(op.id);
       else if (op.op === "replace") docs.set(op.id, replacementDocument(op.id, op.document));
       else {
-        const { doc } = applyUpdate(docs.get(op.id) ?? null, op.id, op.update, op.upsert ?? false);
+        // Copy on write: a document in a map is never changed in place, so copies of the state
+        // (checkpoints) share the documents they have in common and cost only their maps.
+        const current = docs.get(op.id);
+        const { doc } = applyUpdate(
+          current ? structuredClone(current) : null,
+          op.id,
+          op.update,
+          op.upsert ?? false,
+        );
         if (doc) docs.set(op.id, doc);
       }
     }
   }
 
-  /** A deep copy, leaving out what ended PRUNE_HORIZON_MS before `stampMs` (see above). */
+  /**
+   * A copy (the documents shared: they are never changed in place), leaving out what ended
+   * PRUNE_HORIZON_MS before `stampMs` (see above).
+   */
   checkpointCopy(stampMs: number): FoldState {
     const horizon = Number.isFinite(stampMs) ? new Date(stampMs - PRUNE_HORIZON_MS).toISOString() : "";
     const copy = new FoldState(this.projections);
     for (const [collection, docs] of this.collections) {
       const kept = copy.docs(collection);
-      for (const [id, doc] of docs) if (!ended(collection, doc, horizon)) kept.set(id, structuredClone(doc));
+      for (const [id, doc] of docs) if (!ended(collection, doc, horizon)) kept.set(id, doc);
     }
     return copy;
   }

@@ -15,7 +15,7 @@ import type { Cut } from "./as-of.js";
 import { FoldCache, type Folded, type FoldSource } from "./fold-cache.js";
 import { FoldState } from "./fold-state.js";
 
-export const TIME_TRAVEL_DEFAULTS = { checkpointEvery: 250, maxSources: 64 } as const;
+export const TIME_TRAVEL_DEFAULTS = { checkpointEvery: 250, maxSources: 64, maxEntries: 2_000_000 } as const;
 
 /** A view as it was, and which moment of the log it reflects. */
 export type AsOfView<T> = T & { readonly asOf: AsOfStamp };
@@ -30,11 +30,16 @@ export class TimeTravel {
 
   constructor(
     private readonly events: EventStore,
-    options: { readonly checkpointEvery?: number; readonly maxSources?: number } = {},
+    options: {
+      readonly checkpointEvery?: number;
+      readonly maxSources?: number;
+      readonly maxEntries?: number;
+    } = {},
   ) {
     this.cache = new FoldCache({
       every: options.checkpointEvery ?? TIME_TRAVEL_DEFAULTS.checkpointEvery,
       maxSources: options.maxSources ?? TIME_TRAVEL_DEFAULTS.maxSources,
+      maxEntries: options.maxEntries ?? TIME_TRAVEL_DEFAULTS.maxEntries,
     });
   }
 
@@ -144,7 +149,7 @@ export class TimeTravel {
     }
   }
 
-  stats(): { sources: number; checkpoints: number } {
+  stats(): { sources: number; checkpoints: number; entries: number } {
     return this.cache.stats();
   }
 }
