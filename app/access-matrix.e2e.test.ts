@@ -193,6 +193,17 @@ const ENDPOINTS: readonly Endpoint[] = [
     expect: { anonymous: 401, customerA: 200, customerB: 404, operator: 200 },
   },
   {
+    name: "GET /parking-lots/{id}/history",
+    request: () => ({ method: "GET", path: `/parking-lots/${LOT}/history?limit=5` }),
+    expect: { anonymous: 401, customerA: 403, customerB: 403, operator: 200 },
+  },
+  {
+    name: "GET /reservations/{A's}/history",
+    request: (_c, ids) => ({ method: "GET", path: `/reservations/${ids.reservationOfA}/history` }),
+    // B gets 404, as for a reservation that does not exist: another customer's history reveals nothing.
+    expect: { anonymous: 401, customerA: 200, customerB: 404, operator: 200 },
+  },
+  {
     name: "GET /customers/A/coupons",
     request: () => ({ method: "GET", path: `/customers/${A}/coupons` }),
     expect: { anonymous: 401, customerA: 200, customerB: 403, operator: 200 },

@@ -17,10 +17,15 @@ import { inflightLimit } from "../platform/http/overload.js";
 import { ProblemError } from "../platform/http/problem.js";
 import { rateLimits } from "../platform/http/rate-limits.js";
 import { crossOrigin, noStoreForSignedIn, securityHeaders } from "../platform/http/security-headers.js";
+import { traceRequests } from "../platform/http/tracing.js";
 import { viewerOf } from "../read-api/access.js";
+import { historyRoutes } from "../read-api/history/history-routes.js";
+import { HistoryService } from "../read-api/history/history-service.js";
 import { expressPath, methodsByPath, openApiDocument, type Side } from "../read-api/openapi.js";
 import { findWebDir, pageRoutes } from "../read-api/page-routes.js";
 import { queryRoutes } from "../read-api/query-routes.js";
+import { asOfRoutes } from "../read-api/time-travel/as-of-routes.js";
+import { TimeTravel } from "../read-api/time-travel/time-travel.js";
 import { commandRoutes } from "../write-side/http/command-routes.js";
 import { ACCESS_RULES, serviceAccess, UNLISTED_ROUTES_ALLOW } from "./access.js";
 import { healthRoutes, type Lifecycle } from "./health.js";
@@ -39,6 +44,7 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
   app.set("trust proxy", config.trustProxyHops);
 
   app.use(assignCorrelationId);
+  app.use(traceRequests());
   app.use(accessLog(services.logger, correlationId));
   app.use(securityHeaders());
   const cors = crossOrigin(config.corsOrigins);
@@ -142,6 +148,15 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
             }
           : { mode: "link" },
         viewerOf,
+      }),
+    );
+  }
+  if (services.queries && services.eventStore) {
+    app.use(historyRoutes(new HistoryService(services.eventStore), services.queries));
+    app.use(
+      asOfRoutes(new TimeTravel(services.eventStore), services.queries, {
+        clock: services.clock,
+        controlCenterLotLimit: 100,
       }),
     );
   }

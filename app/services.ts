@@ -9,6 +9,7 @@ import { type Config, toEsdbConnectionString } from "../platform/config.js";
 import { MongoRateLimitStore } from "../platform/http/mongo-rate-limit-store.js";
 import type { Logger } from "../platform/logger.js";
 import { Metrics } from "../platform/metrics.js";
+import { startTracing } from "../platform/tracing.js";
 import { DocumentLotSnapshotStore } from "../projections/lot-snapshots/document-snapshot-store.js";
 import { startProcessors } from "../projections/processors.js";
 import type { ProcessorRuntime } from "../projections/runtime/processor-runtime.js";
@@ -175,6 +176,14 @@ export async function createServices(
     config,
     documentStore ? { claimSignInLink: claimOnceIn(documentStore) } : {},
   );
+  // Tracing in this thread when a collector is configured (the processors thread starts its own).
+  const tracing = config.otelExporterOtlpEndpoint
+    ? startTracing({
+        endpoint: config.otelExporterOtlpEndpoint,
+        serviceName: `parking-${config.role}`,
+        sampleRatio: config.otelTracesSamplerArg,
+      })
+    : undefined;
   const idempotencySecret = idempotencySecretOf(config);
   const clock = options.clock ?? (() => new Date());
   const opened = openEventStore(config);
@@ -289,6 +298,7 @@ export async function createServices(
       await eventStore.close();
       await ownSnapshotStore?.close();
       await documentStore?.close();
+      await tracing?.shutdown();
     },
   };
 }

@@ -7,6 +7,7 @@ import { PROJECT_ROOT } from "../test-support/process.js";
 import { log } from "./lib/log.js";
 import { loadAverage, machineInfo, waitForQuietMachine } from "./lib/machine.js";
 import { formatResults } from "./lib/report.js";
+import { asOfScenario } from "./scenarios/as-of.js";
 import { historyScenario } from "./scenarios/history.js";
 import { hotLotScenario } from "./scenarios/hot-lot.js";
 import { lagScenario } from "./scenarios/lag.js";
@@ -17,6 +18,7 @@ import { replayScenario } from "./scenarios/replay.js";
 import { reserveScenario } from "./scenarios/reserve.js";
 import type { BenchContext, Scenario, ScenarioResult } from "./scenarios/scenario.js";
 import { threadsScenario } from "./scenarios/threads.js";
+import { tracingScenario } from "./scenarios/tracing.js";
 import { windowsScenario } from "./scenarios/windows.js";
 
 const SCENARIOS: readonly Scenario[] = [
@@ -30,6 +32,8 @@ const SCENARIOS: readonly Scenario[] = [
   pageScenario,
   windowsScenario,
   peersScenario,
+  asOfScenario,
+  tracingScenario,
 ];
 
 const USAGE = `Usage: npm run bench [-- options]      (npm run bench:quick = --quick)

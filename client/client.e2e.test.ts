@@ -178,6 +178,26 @@ describe("every operation through the generated client", () => {
       });
       expect(one.data?.status).toBe("RESERVED");
     },
+    getParkingLotHistory: async () => {
+      const first = await api.GET("/parking-lots/{parkingLotId}/history", {
+        params: { path: { parkingLotId: lotId }, query: { limit: 1 } },
+      });
+      expect(first.data?.items[0]?.type).toBe("ParkingLotRegistered");
+      const rest = await api.GET("/parking-lots/{parkingLotId}/history", {
+        params: { path: { parkingLotId: lotId }, query: { cursor: first.data?.nextCursor ?? "0" } },
+      });
+      expect(rest.data?.items.map((e) => e.type)).toContain("ParkingReserved");
+      const refused = await customer.GET("/parking-lots/{parkingLotId}/history", {
+        params: { path: { parkingLotId: lotId } },
+      });
+      expect(refused.response.status).toBe(403);
+    },
+    getReservationHistory: async () => {
+      const own = await customer.GET("/reservations/{reservationId}/history", {
+        params: { path: { reservationId } },
+      });
+      expect(own.data?.items[0]).toMatchObject({ type: "ParkingReserved", reservationId });
+    },
     listCustomerCoupons: async () => {
       const coupons = await customer.GET("/customers/{customerId}/coupons", {
         params: { path: { customerId: "CUST1" }, query: { minPosition: "2" } },

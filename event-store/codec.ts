@@ -16,6 +16,8 @@ export interface Causation {
   readonly causationId: string;
   /** Who acted; recorded in the metadata of every event written. */
   readonly actor: Actor;
+  /** The W3C trace context to continue (issue 22); absent when the cause was not traced. */
+  readonly traceparent?: string;
 }
 
 export interface StoredDomainEvent<E extends DomainEvent = DomainEvent> {
@@ -35,6 +37,7 @@ export function encodeEvent(event: DomainEvent, causation: Causation, id?: strin
     causationId: causation.causationId,
     actor: causation.actor,
     schemaVersion: CURRENT_SCHEMA_VERSION,
+    ...(causation.traceparent ? { traceparent: causation.traceparent } : {}),
   });
   return { ...(id ? { id } : {}), type: checked.type, data: checked.data, metadata };
 }

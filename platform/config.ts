@@ -91,6 +91,10 @@ export interface Config {
   readonly authAudience: string;
   /** AUTH_JWKS_URL: the issuer's key set; unset = OIDC discovery (or the embedded issuer's own). */
   readonly authJwksUrl?: string;
+  /** OTEL_EXPORTER_OTLP_ENDPOINT: where traces go (OTLP/HTTP, `{endpoint}/v1/traces`); unset = tracing off. */
+  readonly otelExporterOtlpEndpoint?: string;
+  /** OTEL_TRACES_SAMPLER_ARG: the share of traces started here that are recorded (parent-based). */
+  readonly otelTracesSamplerArg: number;
   /** AUTH_ROLES_CLAIMS: dot paths of the claims that hold the caller's roles. */
   readonly authRolesClaims: readonly string[];
   /** AUTH_ALGORITHMS: accepted signature algorithms (asymmetric only). */
@@ -196,6 +200,15 @@ function integer(min: number, max?: number): Parser<number> {
     },
   };
 }
+
+/** A share from 0 to 1 (a decimal number). */
+const ratio: Parser<number> = {
+  expects: "a number from 0 to 1",
+  parse: (raw) => {
+    if (raw === undefined || !/^(?:0|1|0?\.\d+|1\.0+)$/.test(raw)) return fail();
+    return ok(Number(raw));
+  },
+};
 
 function oneOf<const T extends readonly string[]>(values: T): Parser<T[number]> {
   const isValue = (raw: string): raw is T[number] => values.includes(raw);
@@ -736,6 +749,20 @@ const SPECS: Specs = {
     default: "worker",
     ...oneOf(PROCESSOR_THREADS),
   },
+  otelExporterOtlpEndpoint: {
+    name: "OTEL_EXPORTER_OTLP_ENDPOINT",
+    description:
+      "OpenTelemetry collector to export traces to over OTLP/HTTP with JSON (`{endpoint}/v1/traces`): each request's span (continuing a W3C `traceparent` it sends), the command's decision and append, each projection's apply, the coupon policy's reaction and the reservation's ack → visible lag, one trace carried through the events' metadata. Unset: no spans are made (an incoming `traceparent` is still carried in the events).",
+    default: undefined,
+    ...optional(httpUrl),
+  },
+  otelTracesSamplerArg: {
+    name: "OTEL_TRACES_SAMPLER_ARG",
+    description:
+      "With OTEL_EXPORTER_OTLP_ENDPOINT: the share (0 to 1) of the traces this service starts that are recorded and exported (OpenTelemetry's parent-based trace-id ratio sampler: a request whose `traceparent` says sampled is always recorded, one that says not sampled never). Each recorded reservation makes about a dozen spans; on a busy machine 1 costs about half the reserve throughput (BENCHMARKS.md), 0.01 a few percent.",
+    default: "1",
+    ...ratio,
+  },
 };
 
 const FIELDS = Object.keys(SPECS) as (keyof Config)[];
@@ -779,6 +806,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const corsOrigins = read("corsOrigins");
   const authIssuer = read("authIssuer");
   const authJwksUrl = read("authJwksUrl");
+  const otelExporterOtlpEndpoint = read("otelExporterOtlpEndpoint");
   const idempotencySecret = read("idempotencySecret");
   if (authJwksUrl !== undefined && authIssuer === undefined) {
     problems.push({
@@ -817,9 +845,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     ...(authIssuer === undefined ? {} : { authIssuer }),
     authAudience: read("authAudience"),
     ...(authJwksUrl === undefined ? {} : { authJwksUrl }),
+    ...(otelExporterOtlpEndpoint === undefined ? {} : { otelExporterOtlpEndpoint }),
     authRolesClaims: read("authRolesClaims"),
     authAlgorithms: read("authAlgorithms"),
     authClockSkewSeconds: read("authClockSkewSeconds"),
+    otelTracesSamplerArg: read("otelTracesSamplerArg"),
     authJwksCooldownMs: read("authJwksCooldownMs"),
     ...(idempotencySecret === undefined ? {} : { idempotencySecret }),
     liveUpdateIntervalMs: read("liveUpdateIntervalMs"),

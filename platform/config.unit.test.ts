@@ -60,6 +60,7 @@ const DEFAULTS: Config = {
   authRolesClaims: ["realm_access.roles", "roles"],
   authAlgorithms: ["RS256", "PS256", "ES256", "EdDSA"],
   authClockSkewSeconds: 30,
+  otelTracesSamplerArg: 1,
   authJwksCooldownMs: 30000,
   liveUpdateIntervalMs: 250,
   liveHeartbeatMs: 15000,
@@ -122,6 +123,7 @@ describe("CONFIG_VARIABLES", () => {
       "authJwksUrl",
       "idempotencySecret",
       "corsOrigins",
+      "otelExporterOtlpEndpoint",
     ].sort();
     expect(fields).toEqual(expected);
   });
@@ -174,6 +176,7 @@ describe("CONFIG_VARIABLES", () => {
       "TRUST_PROXY_HOPS",
       "CORS_ORIGINS",
       "PROCESSORS_THREAD",
+      "OTEL_EXPORTER_OTLP_ENDPOINT",
     ]);
   });
 
@@ -185,6 +188,7 @@ describe("CONFIG_VARIABLES", () => {
       "AUTH_JWKS_URL",
       "IDEMPOTENCY_SECRET",
       "CORS_ORIGINS",
+      "OTEL_EXPORTER_OTLP_ENDPOINT",
     ];
     for (const variable of CONFIG_VARIABLES) {
       if (optional.includes(variable.name)) {

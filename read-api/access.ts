@@ -4,6 +4,7 @@ import { principalOf, requirePrincipal } from "../platform/auth/principal.js";
 import { ProblemError } from "../platform/http/problem.js";
 import { type Actor, ANY_ROLE, actorOf, OPERATOR } from "../schemas/actor.js";
 import { type Viewer, wantsHtml } from "./page-routes.js";
+import { asksAsOf } from "./time-travel/as-of.js";
 
 /**
  * Who may ask which query. The table is applied before any query route runs; what a customer may
@@ -18,10 +19,16 @@ export const QUERY_ACCESS: readonly AccessRule[] = [
   { method: "GET", path: "/control-center/sign-in-config", allow: "anonymous" },
   { method: "GET", path: "/control-center/events", allow: OPERATOR },
   { method: "GET", path: "/parking-lots", allow: "anonymous" },
+  // A lot as it was at a moment of the past (issue 22): for signed-in callers (it costs a fold of
+  // the log; it holds nothing personal, so a customer may check what they were told); as it is
+  // now, for anyone.
+  { method: "GET", path: "/parking-lots/:parkingLotId", allow: ANY_ROLE, when: asksAsOf },
   { method: "GET", path: "/parking-lots/:parkingLotId", allow: "anonymous" },
   { method: "GET", path: "/parking-lots/:parkingLotId/availability", allow: "anonymous" },
+  { method: "GET", path: "/parking-lots/:parkingLotId/history", allow: OPERATOR },
   { method: "GET", path: "/reservations", allow: ANY_ROLE },
   { method: "GET", path: "/reservations/:reservationId", allow: ANY_ROLE },
+  { method: "GET", path: "/reservations/:reservationId/history", allow: ANY_ROLE },
   { method: "GET", path: "/customers/:customerId/coupons", allow: ANY_ROLE },
   { method: "GET", path: "/control-center", allow: OPERATOR },
 ];

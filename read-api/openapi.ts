@@ -3,6 +3,7 @@ import type { AccessLookup } from "../platform/auth/access.js";
 import { CORRELATION_ID_PATTERN } from "../platform/http/middleware.js";
 import { PROBLEM_TYPES, type ProblemName, problemType } from "../platform/http/problem.js";
 import { isRateLimited } from "../platform/http/rate-limits.js";
+import { ControlCenterAsOfQuery, SingleAsOfQuery } from "../schemas/as-of-queries.js";
 import {
   CancelReservationBody,
   ChangeCapacityBody,
@@ -14,14 +15,8 @@ import {
   ReserveParkingBody,
 } from "../schemas/commands.js";
 import { CustomerId, ParkingLotId, ReservationId } from "../schemas/common.js";
-import {
-  AvailabilityQuery,
-  ControlCenterQuery,
-  CouponsQuery,
-  ParkingLotsQuery,
-  ReservationsQuery,
-  SingleQuery,
-} from "../schemas/queries.js";
+import { HistoryPage, LotHistoryQuery, ReservationHistoryQuery } from "../schemas/history.js";
+import { AvailabilityQuery, CouponsQuery, ParkingLotsQuery, ReservationsQuery } from "../schemas/queries.js";
 import {
   AvailabilityView,
   CapacityChangedResponse,
@@ -154,6 +149,7 @@ const COMPONENT_SCHEMAS: Record<string, TSchema> = {
   CouponPage: Page(CouponView),
   ControlCenterView,
   SignInConfig,
+  HistoryPage,
 };
 
 const LOT_ID = "gangnam-1";
@@ -217,9 +213,11 @@ export const OPERATIONS: readonly Operation[] = [
     side: "queries",
     tag: "queries",
     summary: "One parking lot: its counts, the spots free now and in each of the next six hours",
+    description:
+      "With `asOf` (signed-in callers: an anonymous one gets 401), the lot as it was then, folded from the log, with `asOf` saying which position and instant it reflects.",
     parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
-    query: SingleQuery,
-    problems: ["parking-lot-not-found", "store-unavailable"],
+    query: SingleAsOfQuery,
+    problems: ["parking-lot-not-found", "forbidden", "store-unavailable"],
     responses: { "200": jsonResponse("The lot.", "ParkingLotDetail") },
   },
   {
@@ -239,6 +237,20 @@ export const OPERATIONS: readonly Operation[] = [
     ],
     problems: ["parking-lot-not-found", "parking-lot-closed", "store-unavailable"],
     responses: { "200": jsonResponse("The window's free spots and price.", "AvailabilityView") },
+  },
+  {
+    method: "get",
+    path: "/parking-lots/{parkingLotId}/history",
+    operationId: "getParkingLotHistory",
+    side: "queries",
+    tag: "queries",
+    summary: "The lot's audit trail: every fact in log order, who did it and why (operator)",
+    description:
+      "Read from the event log itself (each event and its metadata; nothing is kept beside it): each fact with when it was stamped, its type, who acted (`sub` and `role`, or the system process), the reason, the correlation and causation ids, and a sentence. `from`/`until` bound the facts by their stamp; pages go forward in log order, continued with `cursor` = `nextCursor` (a log position).",
+    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    query: LotHistoryQuery,
+    problems: ["parking-lot-not-found", "store-unavailable"],
+    responses: { "200": jsonResponse("A page of the lot's facts, oldest first.", "HistoryPage") },
   },
   {
     method: "post",
@@ -408,10 +420,26 @@ export const OPERATIONS: readonly Operation[] = [
     side: "queries",
     tag: "queries",
     summary: "One reservation with its status and coupon",
+    description:
+      "With `asOf`, the reservation as it was then (404 if it was not booked yet), folded from the log, with `asOf` saying which position and instant it reflects.",
     parameters: [pathParameter("reservationId", ReservationId, RESERVATION_ID)],
-    query: SingleQuery,
+    query: SingleAsOfQuery,
     problems: ["reservation-not-found", "store-unavailable"],
     responses: { "200": jsonResponse("The reservation.", "ReservationView") },
+  },
+  {
+    method: "get",
+    path: "/reservations/{reservationId}/history",
+    operationId: "getReservationHistory",
+    side: "queries",
+    tag: "queries",
+    summary: "A reservation's audit trail: booked, checked in, out or canceled, its coupon; who and why",
+    description:
+      "The facts of the lot's stream that name this reservation (from its booking to the fact that ended it) and those of its coupon's stream, in log order, read from the event log. A customer may read only their own (another's answers 404).",
+    parameters: [pathParameter("reservationId", ReservationId, RESERVATION_ID)],
+    query: ReservationHistoryQuery,
+    problems: ["reservation-not-found", "store-unavailable"],
+    responses: { "200": jsonResponse("A page of the reservation's facts, oldest first.", "HistoryPage") },
   },
   {
     method: "get",
@@ -434,8 +462,8 @@ export const OPERATIONS: readonly Operation[] = [
     summary:
       "Totals, a page of lots (same cursor as GET /parking-lots), and each processor's position and lag",
     description:
-      "Content negotiation: a browser (Accept preferring text/html) gets the live control-center web page (or the sign-in screen with 401/403); API clients get the JSON.",
-    query: ControlCenterQuery,
+      "Content negotiation: a browser (Accept preferring text/html) gets the live control-center web page (or the sign-in screen with 401/403); API clients get the JSON. With `asOf`, the JSON as it was then, folded from the log, with `asOf` saying which position and instant it reflects.",
+    query: ControlCenterAsOfQuery,
     htmlStatuses: [401, 403],
     problems: ["service-unavailable", "store-unavailable"],
     responses: {

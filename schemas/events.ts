@@ -208,6 +208,11 @@ export const EventMetadata = Type.Object(
     schemaVersion: Type.Integer({ minimum: 1, maximum: 1000 }),
     /** Who acted (events written before authentication have none). */
     actor: Type.Optional(Actor),
+    /**
+     * Since issue 22: the W3C trace context of the request that caused it, so that the processors
+     * continue its trace (events written before have none).
+     */
+    traceparent: Type.Optional(Type.String({ pattern: "^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$" })),
   },
   { additionalProperties: true, $id: "EventMetadata" },
 );

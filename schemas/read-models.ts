@@ -1,4 +1,5 @@
 import { type Static, Type } from "@sinclair/typebox";
+import { AsOfStamp } from "./as-of.js";
 import {
   Amount,
   Capacity,
@@ -101,6 +102,7 @@ export const ParkingLotDetail = Type.Object(
       description: "Spots free at this moment (windows and closures counted).",
     }),
     nextHours: Type.Array(SpotsOverTime, { description: "Free spots in each of the next hours." }),
+    asOf: Type.Optional(AsOfStamp),
   },
   { $id: "ParkingLotDetail" },
 );
@@ -165,6 +167,7 @@ export const ReservationView = Type.Object(
     }),
     coupon: Type.Optional(ReservationCoupon),
     position: PositionString,
+    asOf: Type.Optional(AsOfStamp),
   },
   { $id: "ReservationView" },
 );
@@ -294,6 +297,7 @@ export const ControlCenterView = Type.Object(
       description: "Null when every lot is listed.",
     }),
     projections: Type.Array(ProjectionStatus),
+    asOf: Type.Optional(AsOfStamp),
   },
   { $id: "ControlCenterView" },
 );

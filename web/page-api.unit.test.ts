@@ -57,6 +57,7 @@ const CALLS = {
   controlCenter: ["getControlCenter", (api) => api.controlCenter()],
   parkingLots: ["listParkingLots", (api) => api.parkingLots("lot-100", 100)],
   parkingLot: ["getParkingLot", (api) => api.parkingLot("gangnam-1")],
+  parkingLotAsOf: ["getParkingLot", (api) => api.parkingLotAsOf("gangnam-1", "2026-11-23T14:02:00+09:00")],
   reservations: [
     "listReservations",
     (api) => api.reservations({ parkingLotId: "gangnam-1", carNumber: "10더8612", cursor: "20" }),

@@ -6,6 +6,7 @@ import type { EventStore, EventToAppend } from "../event-store/port.js";
 import type { Position } from "../event-store/position.js";
 import type { Logger } from "../platform/logger.js";
 import { withTimeout } from "../platform/timeout.js";
+import { batchSpans } from "../platform/tracing.js";
 import type { Actor } from "../schemas/actor.js";
 import type { ParkingLotCommand } from "../schemas/commands.js";
 import { DEFAULT_SNAPSHOT_TIMEOUT_MS, LotLoader, type SnapshotUse } from "./lot-loader.js";
@@ -31,6 +32,8 @@ export interface CommandContext {
   readonly commandId: string;
   /** Who sent the command; recorded in every event's metadata. */
   readonly actor: Actor;
+  /** The W3C trace context of the request (issue 22): carried into the events' metadata. */
+  readonly traceparent?: string;
 }
 
 export type CommandOutcome =
@@ -194,6 +197,11 @@ export class ParkingLotCommandHandler {
 
     for (let attempt = 0; ; attempt++) {
       this.options.hooks?.onBatch?.(batch.length);
+      const traceparents = batch.map((waiting) => waiting.context.traceparent);
+      const deciding = batchSpans("decide", traceparents, {
+        "parking.lot": lotId,
+        "parking.attempt": attempt,
+      });
       let decided = decideAll(batch, await this.withEnded(lotId, lot.state, batch, recalled));
       // A refusal or a no-op decided on a cached state might be stale if another process wrote
       // to this lot: confirm against the stream before answering.
@@ -203,6 +211,7 @@ export class ParkingLotCommandHandler {
         decided = decideAll(batch, await this.withEnded(lotId, lot.state, batch, recalled));
       }
       const { verdicts, toAppend } = decided;
+      deciding.end();
       if (toAppend.length === 0) {
         this.cache.set(lotId, lot);
         const position = lot.position;
@@ -210,11 +219,17 @@ export class ParkingLotCommandHandler {
       }
 
       let result: { nextExpectedRevision: number; position: Position };
+      const appending = batchSpans("append", traceparents, {
+        "parking.stream": streamId,
+        "parking.events": toAppend.length,
+      });
       try {
         result = await this.eventStore.appendToStream(streamId, toAppend, {
           expectedRevision: lot.revision < 0 ? "no_stream" : lot.revision,
         });
+        appending.end();
       } catch (error) {
+        appending.end(error);
         if (!(error instanceof WrongExpectedRevisionError)) throw error;
         for (const waiting of batch) this.options.hooks?.onConflict?.(waiting.command.type);
         if (attempt >= this.options.retryLimit) throw new ConcurrencyConflictError(streamId, attempt + 1);
@@ -355,6 +370,7 @@ function decideAll(
       correlationId: context.correlationId,
       causationId: context.commandId,
       actor: context.actor,
+      ...(context.traceparent ? { traceparent: context.traceparent } : {}),
     };
     let encoded: EventToAppend[];
     try {

@@ -13,6 +13,8 @@ import { type LatencySummary, round, Sample } from "./stats.js";
 export interface NextRequest {
   readonly path: string;
   readonly body?: string;
+  /** Sent with this request besides the authorization (e.g. a `traceparent`). */
+  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface LoadOptions {
@@ -93,8 +95,8 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
                 ...request,
                 path: next.path,
                 ...(next.body === undefined
-                  ? { headers: { ...request.headers, ...auth } }
-                  : { body: next.body, headers: { ...request.headers, ...bodyHeaders } }),
+                  ? { headers: { ...request.headers, ...auth, ...next.headers } }
+                  : { body: next.body, headers: { ...request.headers, ...bodyHeaders, ...next.headers } }),
               };
             },
             ...(options.onBody

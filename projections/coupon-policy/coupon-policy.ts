@@ -1,6 +1,7 @@
 import { v5 as uuidv5 } from "uuid";
 import { encodeEvent, type StoredDomainEvent } from "../../event-store/codec.js";
 import { WrongExpectedRevisionError } from "../../event-store/errors.js";
+import { endSpan, startSpan, traceparentFor } from "../../platform/tracing.js";
 import { systemActor } from "../../schemas/actor.js";
 import type { DomainEvent, EventType } from "../../schemas/events.js";
 import type { Reactor, ReactorContext } from "../runtime/processor.js";
@@ -61,6 +62,29 @@ async function handle(stored: StoredDomainEvent, context: ReactorContext): Promi
   const { reservationId, parkingLotId, customerId } = stored.event.data;
   const coupon = { couponId: couponIdFor(reservationId), reservationId, parkingLotId, customerId };
   const now = new Date().toISOString();
+  // The reaction is a span of the trace the cause carries, and its event carries it on (issue 22).
+  const span = startSpan(`${COUPON_POLICY} ${stored.event.type}`, stored.metadata.traceparent, {
+    attributes: { "parking.reservation": reservationId },
+  });
+  const traceparent = traceparentFor(span, stored.metadata.traceparent);
+  try {
+    await react(stored, issuing, coupon, now, traceparent, context);
+    endSpan(span);
+  } catch (error) {
+    endSpan(span, error);
+    throw error;
+  }
+}
+
+async function react(
+  stored: StoredDomainEvent,
+  issuing: boolean,
+  coupon: { couponId: string; reservationId: string; parkingLotId: string; customerId: string },
+  now: string,
+  traceparent: string | undefined,
+  context: ReactorContext,
+): Promise<void> {
+  const { reservationId } = coupon;
   const event: DomainEvent = issuing
     ? { type: "CouponIssued", data: { ...coupon, issuedAt: now } }
     : { type: "CouponRevoked", data: { ...coupon, revokedAt: now } };
@@ -72,6 +96,7 @@ async function handle(stored: StoredDomainEvent, context: ReactorContext): Promi
           correlationId: stored.metadata.correlationId,
           causationId: stored.id,
           actor: COUPON_POLICY_ACTOR,
+          ...(traceparent ? { traceparent } : {}),
         }),
       ],
       { expectedRevision: issuing ? "no_stream" : 0 },

@@ -11,6 +11,7 @@ import type { EventStore, LogMessage, RecordedEvent } from "../../event-store/po
 import { isAfter, type Position } from "../../event-store/position.js";
 import type { Logger } from "../../platform/logger.js";
 import type { Metrics } from "../../platform/metrics.js";
+import { endSpan, startSpan, traced } from "../../platform/tracing.js";
 import type { Projection } from "../read-models/projection.js";
 import {
   activeGenerations,
@@ -78,6 +79,9 @@ export interface ProcessorStatus {
 }
 
 const GENERATION_CHECK_MS = 250;
+
+/** The projection whose commit makes a reservation visible to GET /reservations/{id}. */
+const VISIBLE_IN = "reservations";
 
 type Decode = (record: RecordedEvent) => StoredDomainEvent | Error;
 
@@ -435,10 +439,37 @@ export class ProcessorRuntime {
       return;
     }
     this.commit(plans);
+    this.observeVisible(plans, decode);
     this.options.metrics?.projectionBatchDuration.observe(
       { projector: "processors" },
       Number(process.hrtime.bigint() - started) / 1e9,
     );
+  }
+
+  /**
+   * Ack → visible (issue 22): each reservation the reservations projection just made visible, how
+   * long after its append was acknowledged (the event's store time), as a histogram and, for a
+   * traced one, a span over that time in its trace.
+   */
+  private observeVisible(plans: readonly Plan[], decode: Decode): void {
+    const plan = plans.find((p) => p.entry.processor.name === VISIBLE_IN && p.applied > 0);
+    if (!plan?.visible) return;
+    const now = Date.now();
+    for (const record of plan.visible) {
+      if (record.type !== "ParkingReserved") continue;
+      const acked = record.createdAt.getTime();
+      this.options.metrics?.reservationVisibleLag.observe(Math.max(0, now - acked) / 1000);
+      const stored = decode(record);
+      if (stored instanceof Error || !stored.metadata.traceparent) continue;
+      endSpan(
+        startSpan("reservation visible", stored.metadata.traceparent, {
+          startTime: acked,
+          attributes: {
+            "parking.reservation": String((record.data as { reservationId?: unknown }).reservationId),
+          },
+        }),
+      );
+    }
   }
 
   /** With leases: the condition that makes a batch commit only while this process holds the lease. */
@@ -594,6 +625,8 @@ interface Plan {
   readonly position: Position | null;
   readonly caughtUp: boolean;
   readonly failure?: { readonly position: Position; readonly error: string };
+  /** Bookings a projection applied in this batch (ParkingReserved), for the ack → visible lag. */
+  readonly visible?: readonly RecordedEvent[];
 }
 
 function failedPlan(entry: Entry, position: Position | null, failure: NonNullable<Plan["failure"]>): Plan {
@@ -625,6 +658,7 @@ function planEntry(entry: Entry, batch: readonly LogMessage[], decode: Decode): 
   let applied = 0;
   let caughtUp = false;
   let failure: Plan["failure"];
+  const visible: RecordedEvent[] = [];
   const { processor } = entry;
   for (const message of batch) {
     if (message.kind === "caught-up") caughtUp = true;
@@ -639,8 +673,16 @@ function planEntry(entry: Entry, batch: readonly LogMessage[], decode: Decode): 
         const stored = decode(record);
         try {
           if (stored instanceof Error) throw stored;
-          ops.push(...processor.apply(stored, entry.collection));
+          ops.push(
+            ...traced(
+              `apply ${processor.name}`,
+              stored.metadata.traceparent,
+              { "parking.event": stored.event.type, "parking.position": stored.position.commit },
+              () => processor.apply(stored, entry.collection),
+            ),
+          );
           applied++;
+          if (record.type === "ParkingReserved") visible.push(record);
         } catch (error) {
           failure = {
             position: record.position,
@@ -659,5 +701,5 @@ function planEntry(entry: Entry, batch: readonly LogMessage[], decode: Decode): 
     return { ...failed, ops: [...ops, ...failed.ops], applied };
   }
   if (changed) ops.push(checkpointOp(processor.name, entry.generation, { position, state: "running" }));
-  return { entry, ops, applied, position: changed ? position : null, caughtUp };
+  return { entry, ops, applied, position: changed ? position : null, caughtUp, visible };
 }

@@ -137,6 +137,17 @@ export function pageApi(test: Pick<ClientOptions, "baseUrl" | "fetch"> = {}) {
         }),
       ),
 
+    /** The lot as it was at an instant of the past (issue 22): folded from the log by the service. */
+    parkingLotAsOf: (parkingLotId: string, asOf: string) =>
+      answer(
+        client.GET("/parking-lots/{parkingLotId}", {
+          params: {
+            path: { parkingLotId } satisfies PathParameters<"/parking-lots/{parkingLotId}", "get">,
+            query: { asOf } satisfies Query<"/parking-lots/{parkingLotId}", "get">,
+          },
+        }),
+      ),
+
     reservations: (filter: ReservationQuery) =>
       answer(
         client.GET("/reservations", {

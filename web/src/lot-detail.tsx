@@ -7,6 +7,7 @@ import {
   type ReservationQuery,
   type ReservationView,
 } from "./api.js";
+import { AsOfSlider } from "./as-of-slider.js";
 import { count, hourOf, money, taken, tone, when } from "./format.js";
 import { CancelDialog, ProblemMessage } from "./forms.js";
 
@@ -197,6 +198,7 @@ export function LotDetail(props: {
         </span>
       </p>
       {now?.nextHours?.length ? <NextHours capacity={lot.capacity} hours={now.nextHours} /> : null}
+      <AsOfSlider parkingLotId={lot.parkingLotId} registeredAt={lot.registeredAt} />
       <form class="find" onSubmit={find} aria-label="Find reservations in this lot">
         <label>
           Find by

@@ -5,6 +5,7 @@ import { v7 as uuidv7 } from "uuid";
 import { formatPosition } from "../../event-store/position.js";
 import { correlationId, requireJsonBody, validInput } from "../../platform/http/middleware.js";
 import { ProblemError } from "../../platform/http/problem.js";
+import { traceparentOf } from "../../platform/http/tracing.js";
 import type { Metrics } from "../../platform/metrics.js";
 import {
   CancelReservationBody,
@@ -217,6 +218,7 @@ export function commandRoutes(handler: ParkingLotCommandHandler, options: Comman
         correlationId: correlationId(req),
         commandId: randomUUID(),
         actor: caller.actor,
+        ...withTraceparent(req),
       });
       outcome = result.ok ? (result.events.length ? "accepted" : "duplicate") : result.rejection.code;
       if (!result.ok) throw rejectionProblem(result.rejection);
@@ -419,4 +421,10 @@ export function commandRoutes(handler: ParkingLotCommandHandler, options: Comman
   });
 
   return router;
+}
+
+/** The request's trace context, for the events it causes (issue 22). */
+function withTraceparent(req: Request): { traceparent?: string } {
+  const traceparent = traceparentOf(req);
+  return traceparent ? { traceparent } : {};
 }

@@ -1,0 +1,104 @@
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { customerHeaders, operatorHeaders } from "../test-support/auth.js";
+import { call, eventually, startTestService, tempDataDir } from "../test-support/service.js";
+import type { RunningService } from "./server.js";
+
+/**
+ * Tracing as deployed (issue 22): OTEL_EXPORTER_OTLP_ENDPOINT names a collector, here a tiny OTLP
+ * receiver in the test that keeps every POSTed /v1/traces body (OTLP/HTTP with JSON), and the
+ * processors run in their worker thread as by default. One reservation's spans arrive from both
+ * threads under one trace id, and its ack → visible lag is in /metrics.
+ */
+const TRACE = "6bf92f3577b34da6a3ce929d0e0e4738";
+
+interface OtlpSpan {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly parentSpanId?: string;
+  readonly name: string;
+}
+interface OtlpBody {
+  readonly resourceSpans?: { readonly scopeSpans?: { readonly spans?: OtlpSpan[] }[] }[];
+}
+
+describe("a reservation's trace, exported over OTLP/HTTP", () => {
+  const data = tempDataDir("parking-trace-otlp-");
+  const bodies: OtlpBody[] = [];
+  const contentTypes = new Set<string>();
+  let receiver: Server;
+  let service: RunningService | undefined;
+
+  beforeAll(async () => {
+    receiver = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on("data", (c: Buffer) => chunks.push(c));
+      req.on("end", () => {
+        if (req.method === "POST" && req.url === "/v1/traces") {
+          contentTypes.add(String(req.headers["content-type"]));
+          bodies.push(JSON.parse(Buffer.concat(chunks).toString("utf8")) as OtlpBody);
+        }
+        res.writeHead(200, { "content-type": "application/json" }).end("{}");
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    const endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+    service = await startTestService(data.dir, { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
+    const lot = { parkingLotId: "otlp-lot", name: "OTLP lot", capacity: 3 };
+    expect((await call(service.url, "POST", "/parking-lots", lot)).status).toBe(201);
+  });
+  afterAll(async () => {
+    await service?.shutdown("test done");
+    await new Promise((resolve) => receiver?.close(resolve));
+    data.remove();
+  });
+
+  it("exports the reservation's spans under one trace id, and the lag histogram is in /metrics", async () => {
+    const running = service as RunningService;
+    const booked = await call<{ reservationId: string; position: string }>(
+      running.url,
+      "POST",
+      "/parking-lots/otlp-lot/reservations",
+      { carNumber: "10더8612", amount: 5000 },
+      { ...(await customerHeaders(data.dir, "CUST1")), traceparent: `00-${TRACE}-20f067aa0ba902b9-01` },
+    );
+    expect(booked.status).toBe(201);
+    const id = booked.body.reservationId;
+    await eventually(async () => {
+      const seen = await call<{ coupon?: unknown }>(
+        running.url,
+        "GET",
+        `/reservations/${id}?minPosition=${booked.body.position}`,
+      );
+      return seen.body.coupon ? true : undefined;
+    });
+    const metrics = await fetch(`${running.url}/metrics`, { headers: await operatorHeaders(data.dir) });
+    const text = await metrics.text();
+    expect(text).toMatch(/parking_reservation_visible_lag_seconds_count [1-9]/);
+    expect(text).toContain('parking_reservation_visible_lag_seconds_bucket{le="0.005"}');
+
+    // Both threads flush what they hold on shutdown.
+    await running.shutdown("flush the spans");
+    service = undefined;
+    const spans = bodies
+      .flatMap((b) => b.resourceSpans ?? [])
+      .flatMap((r) => r.scopeSpans ?? [])
+      .flatMap((s) => s.spans ?? []);
+    const ours = spans.filter((s) => s.traceId === TRACE);
+    expect(new Set(ours.map((s) => s.name))).toEqual(
+      new Set([
+        "POST /parking-lots/:parkingLotId/reservations",
+        "decide",
+        "append",
+        "apply parking-lots",
+        "apply reservations",
+        "apply control-center",
+        "apply customer-coupons",
+        "coupon-policy ParkingReserved",
+        "reservation visible",
+      ]),
+    );
+    expect([...contentTypes].every((t) => t.startsWith("application/json"))).toBe(true);
+  });
+});

@@ -1,0 +1,32 @@
+import { describe, expect, it } from "vitest";
+import { formatTraceparent, parseTraceparent, startSpan, tracingOn } from "./tracing.js";
+
+const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
+const SPAN = "00f067aa0ba902b7";
+
+describe("W3C traceparent", () => {
+  it("reads a well-formed header and writes it back", () => {
+    const parsed = parseTraceparent(`00-${TRACE}-${SPAN}-01`);
+    expect(parsed).toEqual({ traceId: TRACE, spanId: SPAN, traceFlags: 1, isRemote: true });
+    expect(formatTraceparent(parsed as NonNullable<typeof parsed>)).toBe(`00-${TRACE}-${SPAN}-01`);
+    expect(parseTraceparent(`00-${TRACE}-${SPAN}-00`)?.traceFlags).toBe(0);
+  });
+
+  it.each([
+    ["absent", undefined],
+    ["not a string", ["a", "b"]],
+    ["another version", `01-${TRACE}-${SPAN}-01`],
+    ["upper case", `00-${TRACE.toUpperCase()}-${SPAN}-01`],
+    ["an all-zero trace id", `00-${"0".repeat(32)}-${SPAN}-01`],
+    ["an all-zero span id", `00-${TRACE}-${"0".repeat(16)}-01`],
+    ["too long", `00-${TRACE}-${SPAN}-01-extra`],
+    ["garbage", "\u0000$gt;drop"],
+  ])("ignores one that is %s", (_what, header) => {
+    expect(parseTraceparent(header)).toBeUndefined();
+  });
+
+  it("makes no span while tracing is off", () => {
+    expect(tracingOn()).toBe(false);
+    expect(startSpan("anything", `00-${TRACE}-${SPAN}-01`)).toBeUndefined();
+  });
+});

@@ -1,0 +1,80 @@
+import { type Request, type Response, Router } from "express";
+import { validInput } from "../../platform/http/middleware.js";
+import { ProblemError } from "../../platform/http/problem.js";
+import { LotHistoryQuery, ReservationHistoryQuery } from "../../schemas/history.js";
+import { LotPath, ReservationPath } from "../../schemas/paths.js";
+import { maySee, readerOf } from "../access.js";
+import type { QueryService } from "../query-service.js";
+import type { HistoryService } from "./history-service.js";
+
+const DEFAULT_LIMIT = 50;
+
+/** A cursor the schema lets through (digits) but no position can have is refused, not ignored. */
+function cursorOf(cursor: string | undefined): number | undefined {
+  if (cursor === undefined) return undefined;
+  const value = Number(cursor);
+  if (!Number.isSafeInteger(value)) {
+    throw new ProblemError("validation", "The request query is invalid.", {
+      errors: [{ field: "query.cursor", message: "is beyond any position of the log" }],
+    });
+  }
+  return value;
+}
+
+const reservationNotFound = (reservationId: string) =>
+  new ProblemError("reservation-not-found", `Reservation ${reservationId} does not exist.`, {
+    reservationId,
+  });
+
+/**
+ * The audit trail over HTTP: a lot's history (operators) and a reservation's (its customer, or
+ * operators; another customer's answers 404 as a missing one does, revealing nothing).
+ */
+export function historyRoutes(history: HistoryService, queries: QueryService): Router {
+  const router = Router();
+
+  router.get("/parking-lots/:parkingLotId/history", async (req: Request, res: Response) => {
+    const { parkingLotId } = validInput(LotPath, { ...req.params }, "path");
+    const q = validInput(LotHistoryQuery, { ...req.query }, "query");
+    const from = q.from === undefined ? undefined : Date.parse(q.from);
+    const until = q.until === undefined ? undefined : Date.parse(q.until);
+    if (from !== undefined && until !== undefined && !(until > from)) {
+      throw new ProblemError("validation", "until must be after from.", {
+        errors: [{ field: "query.until", message: "must be after from" }],
+      });
+    }
+    const cursor = cursorOf(q.cursor);
+    const page = await history.lot(parkingLotId, {
+      limit: q.limit ?? DEFAULT_LIMIT,
+      ...(cursor === undefined ? {} : { cursor }),
+      ...(from === undefined ? {} : { from }),
+      ...(until === undefined ? {} : { until }),
+    });
+    if (!page) {
+      throw new ProblemError("parking-lot-not-found", `Parking lot ${parkingLotId} does not exist.`, {
+        parkingLotId,
+      });
+    }
+    res.json(page);
+  });
+
+  router.get("/reservations/:reservationId/history", async (req: Request, res: Response) => {
+    const reader = readerOf(req);
+    const { reservationId } = validInput(ReservationPath, { ...req.params }, "path");
+    const q = validInput(ReservationHistoryQuery, { ...req.query }, "query");
+    const cursor = cursorOf(q.cursor);
+    // The read model says where the reservation's facts are (its lot, its booking's position);
+    // the facts, and whose it is, come from the log.
+    const located = await queries.reservation(reservationId);
+    if (!located || !maySee(reader, located)) throw reservationNotFound(reservationId);
+    const found = await history.reservation(
+      reservationId,
+      { parkingLotId: located.parkingLotId, position: Number(located.position) },
+      { limit: q.limit ?? DEFAULT_LIMIT, ...(cursor === undefined ? {} : { cursor }) },
+    );
+    if (!found || !maySee(reader, { customerId: found.customerId })) throw reservationNotFound(reservationId);
+    res.json(found.page);
+  });
+
+  return router;
+}

@@ -1,0 +1,43 @@
+import type { EventStore, RecordedEvent } from "../../event-store/port.js";
+
+/**
+ * Finding a place in one stream without reading it all: events of a stream are in log order, and a
+ * lot's events are stamped by one clock in the order they are appended, so "at or after a log
+ * position" and "stamped after an instant" are each one boundary in the stream, found by a binary
+ * search of single-event reads (about 17 for 100,000 events).
+ */
+
+/** The revision of the stream's last event, or null when the stream does not exist. */
+export async function lastRevision(store: EventStore, streamId: string): Promise<number | null> {
+  for await (const event of store.readStream(streamId, { direction: "backwards", maxCount: 1 })) {
+    return event.revision;
+  }
+  return null;
+}
+
+async function eventAt(store: EventStore, streamId: string, revision: number): Promise<RecordedEvent> {
+  for await (const event of store.readStream(streamId, { fromRevision: revision, maxCount: 1 })) {
+    return event;
+  }
+  throw new Error(`${streamId} has no event at revision ${revision}`);
+}
+
+/**
+ * The first revision in [0, last] whose event satisfies `reached` (false for a prefix of the
+ * stream, then true), or last + 1 when none does.
+ */
+export async function firstRevisionWhere(
+  store: EventStore,
+  streamId: string,
+  last: number,
+  reached: (event: RecordedEvent) => boolean,
+): Promise<number> {
+  let low = 0;
+  let high = last + 1;
+  while (low < high) {
+    const mid = Math.floor((low + high) / 2);
+    if (reached(await eventAt(store, streamId, mid))) high = mid;
+    else low = mid + 1;
+  }
+  return low;
+}

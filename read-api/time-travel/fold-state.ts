@@ -1,0 +1,131 @@
+import {
+  applyUpdate,
+  type MutableDocument,
+  replacementDocument,
+} from "../../document-store/embedded/update-semantics.js";
+import type { DocumentStore, WriteOp } from "../../document-store/port.js";
+import type { StoredDomainEvent } from "../../event-store/codec.js";
+import type { Position } from "../../event-store/position.js";
+import {
+  ACTIVITY_PREFIX,
+  CLOSURE_PREFIX,
+  CONTROL_CENTER,
+} from "../../projections/read-models/control-center.js";
+import type { Projection } from "../../projections/read-models/projection.js";
+import { RESERVATIONS } from "../../projections/read-models/reservations.js";
+import { checkpointOp, physicalCollection } from "../../projections/runtime/checkpoints.js";
+import { MemoryDocumentStore } from "./memory-store.js";
+
+/** The generation a throwaway fold writes (a fresh store has no other: the query side reads it by default). */
+const GENERATION = 1;
+const physical = (logical: string) => physicalCollection(logical, GENERATION);
+
+/**
+ * Reservations and control-center documents that ended this long before a checkpoint's facts are
+ * left out of it: no view at or after the checkpoint reads them (the query side reads the
+ * reservations whose span reaches past an hour before now, or checked in; the activity of the last
+ * hour; the closures not over), and no later fact brings them back (an update of a missing
+ * document without upsert changes nothing, as in the live store). Checkpoints stay the size of a
+ * lot's present, not of its history.
+ */
+export const PRUNE_HORIZON_MS = 2 * 3_600_000;
+
+/**
+ * Read models folded in memory: the very projections' `apply` (pure: event → write ops) with the
+ * document store's own update semantics, so the result is what the live store would hold after the
+ * same events. Never touches the live read models; read through a throwaway in-memory store.
+ */
+export class FoldState {
+  private readonly collections = new Map<string, Map<string, MutableDocument>>();
+
+  constructor(private readonly projections: readonly Projection[]) {}
+
+  private docs(collection: string): Map<string, MutableDocument> {
+    let docs = this.collections.get(collection);
+    if (!docs) {
+      docs = new Map();
+      this.collections.set(collection, docs);
+    }
+    return docs;
+  }
+
+  /** Folds one event through every projection that reacts to it. */
+  apply(stored: StoredDomainEvent): void {
+    for (const projection of this.projections) {
+      if (!projection.eventTypes.has(stored.event.type)) continue;
+      this.write(projection.apply(stored, physical));
+    }
+  }
+
+  write(ops: readonly WriteOp[]): void {
+    for (const op of ops) {
+      const docs = this.docs(op.collection);
+      if (op.op === "delete") docs.delete(op.id);
+      else if (op.op === "replace") docs.set(op.id, replacementDocument(op.id, op.document));
+      else {
+        // Copy on write: a document in a map is never changed in place, so copies of the state
+        // (checkpoints) share the documents they have in common and cost only their maps.
+        const current = docs.get(op.id);
+        const { doc } = applyUpdate(
+          current ? structuredClone(current) : null,
+          op.id,
+          op.update,
+          op.upsert ?? false,
+        );
+        if (doc) docs.set(op.id, doc);
+      }
+    }
+  }
+
+  /**
+   * A copy (the documents shared: they are never changed in place), leaving out what ended
+   * PRUNE_HORIZON_MS before `stampMs` (see above).
+   */
+  checkpointCopy(stampMs: number): FoldState {
+    const horizon = Number.isFinite(stampMs) ? new Date(stampMs - PRUNE_HORIZON_MS).toISOString() : "";
+    const copy = new FoldState(this.projections);
+    for (const [collection, docs] of this.collections) {
+      const kept = copy.docs(collection);
+      for (const [id, doc] of docs) if (!ended(collection, doc, horizon)) kept.set(id, doc);
+    }
+    return copy;
+  }
+
+  copy(): FoldState {
+    return this.checkpointCopy(Number.NEGATIVE_INFINITY);
+  }
+
+  /** Every document, by collection: to load the state somewhere else (the bench's live view). */
+  *documents(): Generator<[string, MutableDocument]> {
+    for (const [collection, docs] of this.collections)
+      for (const doc of docs.values()) yield [collection, doc];
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const docs of this.collections.values()) n += docs.size;
+    return n;
+  }
+
+  /**
+   * This state as a read-only store, with the projections' checkpoints at `position`, for the query
+   * side to read exactly as it reads the live one. The state is the store's from then on.
+   */
+  materialize(position: Position | null): DocumentStore {
+    for (const projection of this.projections) {
+      this.write([checkpointOp(projection.name, GENERATION, { position, state: "running" })]);
+    }
+    return new MemoryDocumentStore(this.collections);
+  }
+}
+
+function ended(collection: string, doc: MutableDocument, horizon: string): boolean {
+  if (collection === physical(RESERVATIONS)) {
+    return doc.status !== "CHECKED_IN" && typeof doc.heldUntil === "string" && doc.heldUntil < horizon;
+  }
+  if (collection === physical(CONTROL_CENTER)) {
+    if (doc._id.startsWith(ACTIVITY_PREFIX)) return `${ACTIVITY_PREFIX}${horizon}` > doc._id;
+    if (doc._id.startsWith(CLOSURE_PREFIX)) return typeof doc.until === "string" && doc.until < horizon;
+  }
+  return false;
+}

@@ -1,0 +1,130 @@
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { encodeEvent } from "../../event-store/codec.js";
+import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
+import type { Position } from "../../event-store/position.js";
+import { parkingLotsProjection } from "../../projections/read-models/parking-lots.js";
+import { reservationsProjection } from "../../projections/read-models/reservations.js";
+import { systemActor } from "../../schemas/actor.js";
+import type { DomainEvent } from "../../schemas/events.js";
+import { tempDataDir } from "../../test-support/service.js";
+import { lotStream } from "../history/history-service.js";
+import type { Cut } from "./as-of.js";
+import { FoldCache } from "./fold-cache.js";
+import { TimeTravel } from "./time-travel.js";
+
+/**
+ * Checkpoints change nothing but speed: a lot folded from its checkpoints (which leave out what
+ * ended long before) answers every moment exactly as a fold of its whole stream does, and once the
+ * checkpoints exist an answer folds at most `every` events.
+ */
+const LOT = "tt-1";
+const T0 = Date.parse("2026-11-01T00:00:00.000Z");
+const MINUTE = 60_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** A lot's life over about two weeks: bookings open-ended and windowed, cancellations, stays. */
+function lotLife(): DomainEvent[] {
+  const events: DomainEvent[] = [
+    {
+      type: "ParkingLotRegistered",
+      data: { parkingLotId: LOT, name: "Time lot", capacity: 5, registeredAt: iso(T0) },
+    },
+  ];
+  const base = { parkingLotId: LOT, carNumber: "10더8612", amount: 1000 };
+  for (let k = 0; k < 120; k++) {
+    const t = T0 + (k + 1) * 170 * MINUTE;
+    const reservationId = `r-${k}`;
+    const customerId = `C${k % 7}`;
+    const ids = { reservationId, parkingLotId: LOT, customerId };
+    if (k % 3 === 2) {
+      const startsAt = iso(t + 30 * MINUTE);
+      const endsAt = iso(t + 90 * MINUTE);
+      events.push({
+        type: "ParkingReserved",
+        data: { ...base, ...ids, reservedAt: iso(t), startsAt, endsAt },
+      });
+      continue;
+    }
+    events.push({ type: "ParkingReserved", data: { ...base, ...ids, reservedAt: iso(t) } });
+    if (k % 3 === 0) {
+      events.push({
+        type: "ReservationCanceled",
+        data: { ...ids, reason: "changed plans", canceledAt: iso(t + 5 * MINUTE) },
+      });
+    } else {
+      events.push({ type: "ReservationCheckedIn", data: { ...ids, checkedInAt: iso(t + 5 * MINUTE) } });
+      if (k % 9 !== 1) {
+        events.push({ type: "ReservationCheckedOut", data: { ...ids, checkedOutAt: iso(t + 60 * MINUTE) } });
+      }
+    }
+  }
+  return events;
+}
+
+describe("time travel through checkpoints", () => {
+  const data = tempDataDir("parking-time-travel-");
+  let store: SqliteEventStore;
+  const positions: Position[] = [];
+  const life = lotLife();
+
+  beforeAll(async () => {
+    store = SqliteEventStore.open({ file: join(data.dir, "events.sqlite") });
+    let revision: number | "no_stream" = "no_stream";
+    for (const event of life) {
+      const causation = { correlationId: "c", causationId: "c", actor: systemActor("test") };
+      const appended = await store.appendToStream(lotStream(LOT), [encodeEvent(event, causation)], {
+        expectedRevision: revision,
+      });
+      revision = appended.nextExpectedRevision;
+      positions.push(appended.position);
+    }
+  });
+  afterAll(async () => {
+    await store?.close();
+    data.remove();
+  });
+
+  it("answers every moment exactly as a fold of the whole stream does", async () => {
+    const checkpointed = new TimeTravel(store, { checkpointEvery: 10 });
+    // Checkpoints within a tight budget: thinned out, still exact.
+    const thinned = new TimeTravel(store, { checkpointEvery: 5, maxEntries: 150 });
+    const whole = new TimeTravel(store, { checkpointEvery: Number.MAX_SAFE_INTEGER });
+    const cuts: Cut[] = [
+      ...positions.filter((_p, i) => i % 7 === 3).map((p): Cut => ({ kind: "position", commit: p.commit })),
+      ...[1, 50, 333, 1000, 2000, 20_000].map((m): Cut => ({ kind: "instant", ms: T0 + m * MINUTE + 1 })),
+    ];
+    // Late moments first, so that earlier answers start from checkpoints laid by later folds.
+    for (const cut of [...cuts].reverse().concat(cuts)) {
+      const [fast, reference] = await Promise.all([
+        checkpointed.parkingLot(LOT, cut),
+        whole.parkingLot(LOT, cut),
+      ]);
+      expect(fast, JSON.stringify(cut)).toEqual(reference);
+      expect(await thinned.parkingLot(LOT, cut), JSON.stringify(cut)).toEqual(reference);
+      const [fastCenter, referenceCenter] = await Promise.all([
+        checkpointed.controlCenter(cut, { limit: 10 }),
+        whole.controlCenter(cut, { limit: 10 }),
+      ]);
+      expect(fastCenter, JSON.stringify(cut)).toEqual(referenceCenter);
+    }
+    expect(checkpointed.stats().checkpoints).toBeGreaterThan(20);
+    expect(thinned.stats().entries).toBeLessThanOrEqual(300);
+  });
+
+  it("folds at most `every` events once the checkpoints up to the moment exist", async () => {
+    const cache = new FoldCache({ every: 25, maxSources: 2 });
+    const source = {
+      key: `lot:${LOT}`,
+      projections: [parkingLotsProjection, reservationsProjection],
+      read: (count: number) => store.readStream(lotStream(LOT), { fromRevision: count }),
+    };
+    const head: Cut = { kind: "position", commit: (positions.at(-1) as Position).commit };
+    expect((await cache.fold(source, head)).folded).toBe(life.length);
+    for (const [i, p] of positions.entries()) {
+      const folded = await cache.fold(source, { kind: "position", commit: p.commit });
+      expect(folded.folded).toBeLessThanOrEqual(25);
+      expect(folded.position).toEqual(positions[i]);
+    }
+  });
+});

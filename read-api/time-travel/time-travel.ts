@@ -1,0 +1,158 @@
+import type { DocumentStore } from "../../document-store/port.js";
+import { decodeEvent } from "../../event-store/codec.js";
+import type { EventStore, RecordedEvent } from "../../event-store/port.js";
+import { formatPosition, type Position } from "../../event-store/position.js";
+import { controlCenterProjection } from "../../projections/read-models/control-center.js";
+import { parkingLotsProjection } from "../../projections/read-models/parking-lots.js";
+import { reservationsProjection } from "../../projections/read-models/reservations.js";
+import type { AsOfStamp } from "../../schemas/as-of.js";
+import type { ControlCenterView, ParkingLotDetail, ReservationView } from "../../schemas/read-models.js";
+import { stampMsOfRaw } from "../history/audit-entry.js";
+import { couponStream, ENDS_A_RESERVATION, lotStream } from "../history/history-service.js";
+import { firstRevisionWhere, lastRevision } from "../history/stream-search.js";
+import { QueryService } from "../query-service.js";
+import type { Cut } from "./as-of.js";
+import { FoldCache, type Folded, type FoldSource } from "./fold-cache.js";
+import { FoldState } from "./fold-state.js";
+
+export const TIME_TRAVEL_DEFAULTS = { checkpointEvery: 250, maxSources: 64, maxEntries: 2_000_000 } as const;
+
+/** A view as it was, and which moment of the log it reflects. */
+export type AsOfView<T> = T & { readonly asOf: AsOfStamp };
+
+/**
+ * Time travel: a view as it was at a moment of the past, answered by folding the same projections
+ * over the log up to that moment into a throwaway in-memory store and asking the same query code,
+ * with the moment as its "now". The live read models are never read nor written.
+ */
+export class TimeTravel {
+  private readonly cache: FoldCache;
+
+  constructor(
+    private readonly events: EventStore,
+    options: {
+      readonly checkpointEvery?: number;
+      readonly maxSources?: number;
+      readonly maxEntries?: number;
+    } = {},
+  ) {
+    this.cache = new FoldCache({
+      every: options.checkpointEvery ?? TIME_TRAVEL_DEFAULTS.checkpointEvery,
+      maxSources: options.maxSources ?? TIME_TRAVEL_DEFAULTS.maxSources,
+      maxEntries: options.maxEntries ?? TIME_TRAVEL_DEFAULTS.maxEntries,
+    });
+  }
+
+  private lotSource(parkingLotId: string): FoldSource {
+    const stream = lotStream(parkingLotId);
+    return {
+      key: `lot:${parkingLotId}`,
+      projections: [parkingLotsProjection, reservationsProjection],
+      read: (count) => this.events.readStream(stream, { fromRevision: count }),
+    };
+  }
+
+  private readonly allSource: FoldSource = {
+    key: "all",
+    projections: [parkingLotsProjection, reservationsProjection, controlCenterProjection],
+    read: (_count, position) => this.events.readAll(position ? { from: position } : {}),
+  };
+
+  /** One lot as GET /parking-lots/{id} answered at the cut; null when it did not exist yet. */
+  async parkingLot(parkingLotId: string, cut: Cut): Promise<AsOfView<ParkingLotDetail> | null> {
+    const folded = await this.cache.fold(this.lotSource(parkingLotId), cut);
+    return this.ask(folded, cut, async (queries) => queries.parkingLotDetail(parkingLotId));
+  }
+
+  /** The control center (JSON) as it was at the cut. */
+  async controlCenter(
+    cut: Cut,
+    page: { readonly limit: number; readonly cursor?: string },
+  ): Promise<AsOfView<ControlCenterView>> {
+    const folded = await this.cache.fold(this.allSource, cut);
+    const view = await this.ask(folded, cut, (queries) => queries.controlCenter(page));
+    return view as AsOfView<ControlCenterView>;
+  }
+
+  /**
+   * One reservation as it was at the cut: the facts of its lot's stream that name it (from its
+   * booking on, `from` its position) and its coupon's, folded. Null when it was not booked yet.
+   */
+  async reservation(
+    reservationId: string,
+    where: { readonly parkingLotId: string; readonly position: Position },
+    cut: Cut,
+  ): Promise<AsOfView<ReservationView> | null> {
+    const facts: RecordedEvent[] = [];
+    const keep = (raw: RecordedEvent) =>
+      cut.kind === "position"
+        ? raw.position.commit <= cut.commit
+        : !(stampMsOfRaw(raw.type, raw.data) > cut.ms);
+    const stream = lotStream(where.parkingLotId);
+    const last = await lastRevision(this.events, stream);
+    if (last === null) return null;
+    const start = await firstRevisionWhere(
+      this.events,
+      stream,
+      last,
+      (e) => e.position.commit >= where.position.commit,
+    );
+    for await (const raw of this.events.readStream(stream, { fromRevision: start })) {
+      if (!keep(raw)) break;
+      if (reservationIdOf(raw) !== reservationId) continue;
+      facts.push(raw);
+      if (ENDS_A_RESERVATION.has(raw.type)) break;
+    }
+    for await (const raw of this.events.readStream(couponStream(reservationId))) {
+      if (!keep(raw)) break;
+      facts.push(raw);
+    }
+    facts.sort((a, b) => a.position.commit - b.position.commit || a.position.prepare - b.position.prepare);
+    const state = new FoldState([reservationsProjection]);
+    let stampMs = Number.NEGATIVE_INFINITY;
+    for (const raw of facts) {
+      state.apply(decodeEvent(raw));
+      stampMs = Math.max(stampMs, stampMsOfRaw(raw.type, raw.data));
+    }
+    const newest = facts.at(-1);
+    const folded: Folded = {
+      state,
+      position: newest?.position ?? null,
+      stampMs: newest ? stampMs : Number.NaN,
+      folded: facts.length,
+    };
+    return this.ask(folded, cut, (queries) => queries.reservation(reservationId));
+  }
+
+  /** Asks the query code over the folded state, with the moment as its clock, and says which moment. */
+  private async ask<T extends object>(
+    folded: Folded,
+    cut: Cut,
+    query: (queries: QueryService) => Promise<T | null>,
+  ): Promise<AsOfView<T> | null> {
+    const nowMs = cut.kind === "instant" ? cut.ms : folded.stampMs;
+    if (Number.isNaN(nowMs)) return null;
+    const store: DocumentStore = folded.state.materialize(folded.position);
+    try {
+      const queries = new QueryService(store, { readYourWritesTimeoutMs: 0, now: () => nowMs });
+      const view = await query(queries);
+      if (!view) return null;
+      return {
+        ...view,
+        asOf: {
+          position: folded.position ? formatPosition(folded.position) : null,
+          at: new Date(nowMs).toISOString(),
+        },
+      };
+    } finally {
+      await store.close();
+    }
+  }
+
+  stats(): { sources: number; checkpoints: number; entries: number } {
+    return this.cache.stats();
+  }
+}
+
+const reservationIdOf = (raw: RecordedEvent): unknown =>
+  (raw.data as { reservationId?: unknown } | null)?.reservationId;
