@@ -17,7 +17,9 @@ import type { Scenario, ScenarioResult } from "./scenario.js";
  * - off: OTEL_EXPORTER_OTLP_ENDPOINT unset, requests without a traceparent (the baseline);
  * - off + header: the same service, every request with a traceparent (parsed, carried in events);
  * - exporter set: a second service exporting to an OTLP sink in this process (it reads and drops
- *   the bodies), every request with a traceparent: all the spans made and exported.
+ *   the bodies), every request with a traceparent: all the spans made and exported;
+ * - exporter set, 1% sampled: a third service with OTEL_TRACES_SAMPLER_ARG=0.01 that starts the
+ *   traces itself (no traceparent), recording one in a hundred.
  */
 
 const LOTS = 200;
@@ -54,6 +56,7 @@ export const tracingScenario: Scenario = {
     const collector = await sink();
     const off = benchDataDir("tracing-off");
     const on = benchDataDir("tracing-on");
+    const sampled = benchDataDir("tracing-sampled");
     const services: BenchChild[] = [];
     const clients: HttpClient[] = [];
     try {
@@ -64,6 +67,11 @@ export const tracingScenario: Scenario = {
         env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url },
       });
       services.push(traced);
+      const share = await startService(sampled.dir, {
+        label: "tracing 1%",
+        env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_TRACES_SAMPLER_ARG: "0.01" },
+      });
+      services.push(share);
       for (const service of services) {
         const http = new HttpClient(service.url);
         clients.push(http);
@@ -74,6 +82,7 @@ export const tracingScenario: Scenario = {
         { key: "off", service: plain, header: false },
         { key: "off + header", service: plain, header: true },
         { key: "exporter set", service: traced, header: true },
+        { key: "exporter set, 1% sampled", service: share, header: false },
       ] as const;
       const runs = new Map<string, LoadResult[]>(variants.map((v) => [v.key, []]));
       const samples = new Map(variants.map((v) => [v.key, [new Sample(), new Sample()] as const]));
@@ -115,6 +124,7 @@ export const tracingScenario: Scenario = {
       const costOf = (key: keyof typeof merged) => ratio(base - merged[key].rps2xx, base, 4);
       const header = costOf("off + header");
       const exporter = costOf("exporter set");
+      const sampledCost = costOf("exporter set, 1% sampled");
       const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
       return {
         name: this.name,
@@ -130,6 +140,11 @@ export const tracingScenario: Scenario = {
             measured: `${merged["exporter set"].rps2xx} vs ${base} req/s: ${pct(exporter)} (${collector.bodies()} OTLP posts received)`,
             pass: exporter < 0.05,
           },
+          {
+            target: "tracing with an exporter set, 1% of traces sampled, costs < 5%",
+            measured: `${merged["exporter set, 1% sampled"].rps2xx} vs ${base} req/s: ${pct(sampledCost)}`,
+            pass: sampledCost < 0.05,
+          },
         ],
         figures: {
           rounds,
@@ -140,6 +155,7 @@ export const tracingScenario: Scenario = {
           perRound: Object.fromEntries([...runs].map(([k, v]) => [k, v.map((x) => x.rps2xx)])),
           costUnset: header,
           costExporter: exporter,
+          costSampled: sampledCost,
           otlpPosts: collector.bodies(),
         },
       };
@@ -149,6 +165,7 @@ export const tracingScenario: Scenario = {
       await new Promise((resolve) => collector.server.close(resolve));
       off.remove();
       on.remove();
+      sampled.remove();
     }
   },
 };
