@@ -177,7 +177,14 @@ describe("CONFIG_VARIABLES", () => {
       "CORS_ORIGINS",
       "PROCESSORS_THREAD",
       "OTEL_EXPORTER_OTLP_ENDPOINT",
+      "OTEL_TRACES_SAMPLER_ARG",
     ]);
+  });
+
+  it("takes a sampling ratio from 0 to 1", () => {
+    expect(loadConfig({ OTEL_TRACES_SAMPLER_ARG: "0.01" }).otelTracesSamplerArg).toBe(0.01);
+    expect(loadConfig({ OTEL_TRACES_SAMPLER_ARG: "0" }).otelTracesSamplerArg).toBe(0);
+    for (const bad of ["1.5", "-0.1", "abc", "1e-2"]) rejects("OTEL_TRACES_SAMPLER_ARG", bad);
   });
 
   it("has a default for every variable but the optional ones, and each default is accepted", () => {
