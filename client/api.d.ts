@@ -79,6 +79,7 @@ export interface paths {
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
+         *     - `asOf`: a log position (digits, at most 2^53 - 1) or an RFC 3339 instant that exists on the calendar, from 2000 on and not in the future (the server's clock).
          *
          *     **Access**: Needs a bearer token with the role `operator`.
          *
@@ -276,6 +277,7 @@ export interface paths {
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
+         *     - `asOf`: a log position (digits, at most 2^53 - 1) or an RFC 3339 instant that exists on the calendar, from 2000 on and not in the future (the server's clock).
          *
          *     **Access**: Anyone may call it: no token needed.
          *
@@ -377,6 +379,10 @@ export interface paths {
         /**
          * The lot's audit trail: every fact in log order, who did it and why (operator)
          * @description Read from the event log itself (each event and its metadata; nothing is kept beside it): each fact with when it was stamped, its type, who acted (`sub` and `role`, or the system process), the reason, the correlation and causation ids, and a sentence. `from`/`until` bound the facts by their stamp; pages go forward in log order, continued with `cursor` = `nextCursor` (a log position).
+         *
+         *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `until`: after `from` when both are given.
+         *     - `cursor`: a log position (`nextCursor` of the page before), at most 2^53 - 1.
          *
          *     **Access**: Needs a bearer token with the role `operator`.
          *
@@ -570,6 +576,7 @@ export interface paths {
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
+         *     - `asOf`: a log position (digits, at most 2^53 - 1) or an RFC 3339 instant that exists on the calendar, from 2000 on and not in the future (the server's clock).
          *
          *     **Access**: Needs a bearer token with the role `customer` or `operator`.
          *
@@ -594,6 +601,9 @@ export interface paths {
         /**
          * A reservation's audit trail: booked, checked in, out or canceled, its coupon; who and why
          * @description The facts of the lot's stream that name this reservation (from its booking to the fact that ended it) and those of its coupon's stream, in log order, read from the event log. A customer may read only their own (another's answers 404).
+         *
+         *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `cursor`: a log position (`nextCursor` of the page before), at most 2^53 - 1.
          *
          *     **Access**: Needs a bearer token with the role `customer` or `operator`.
          *

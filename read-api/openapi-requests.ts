@@ -60,12 +60,23 @@ const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const MIN_POSITION_RULE =
   "`minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.";
 
-/** An operation's rules beyond its schemas: its own, and the minPosition bound of every query that has one. */
+const AS_OF_RULE =
+  "`asOf`: a log position (digits, at most 2^53 - 1) or an RFC 3339 instant that exists on the calendar, from 2000 on and not in the future (the server's clock).";
+
+const CURSOR_RULE = "`cursor`: a log position (`nextCursor` of the page before), at most 2^53 - 1.";
+
+/**
+ * An operation's rules beyond its schemas: its own, and those of the query parameters every query
+ * that has them shares (the minPosition bound, the asOf moment, the log-position cursor of a history).
+ */
 export function rulesOf(operation: Operation): string[] {
   const query = operation.query as { properties?: Json } | undefined;
+  const has = (name: string) => query?.properties !== undefined && name in query.properties;
   return [
     ...(operation.rules ?? []),
-    ...(query?.properties && "minPosition" in query.properties ? [MIN_POSITION_RULE] : []),
+    ...(has("minPosition") ? [MIN_POSITION_RULE] : []),
+    ...(has("asOf") ? [AS_OF_RULE] : []),
+    ...(has("cursor") && operation.path.endsWith("/history") ? [CURSOR_RULE] : []),
   ];
 }
 

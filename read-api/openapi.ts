@@ -249,6 +249,7 @@ export const OPERATIONS: readonly Operation[] = [
       "Read from the event log itself (each event and its metadata; nothing is kept beside it): each fact with when it was stamped, its type, who acted (`sub` and `role`, or the system process), the reason, the correlation and causation ids, and a sentence. `from`/`until` bound the facts by their stamp; pages go forward in log order, continued with `cursor` = `nextCursor` (a log position).",
     parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
     query: LotHistoryQuery,
+    rules: ["`until`: after `from` when both are given."],
     problems: ["parking-lot-not-found", "store-unavailable"],
     responses: { "200": jsonResponse("A page of the lot's facts, oldest first.", "HistoryPage") },
   },
