@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { statSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import { createServer, get, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -68,6 +68,18 @@ describe("the embedded development issuer", () => {
       issuer: "urn:parking-reservations:dev-issuer",
       jwks_uri: `${base}/.well-known/jwks.json`,
     });
+    // The Host header is never reflected into the document (PUBLIC_URL or the listening address).
+    const spoofed = await new Promise<string>((resolve, reject) => {
+      get(`${base}/.well-known/openid-configuration`, { headers: { host: "evil.example" } }, (res) => {
+        let text = "";
+        res.on("data", (chunk: Buffer) => {
+          text += chunk.toString();
+        });
+        res.on("end", () => resolve(text));
+      }).on("error", reject);
+    });
+    expect(spoofed).toContain("jwks_uri");
+    expect(spoofed).not.toContain("evil.example");
   });
 
   it("rotates its key without a restart: tokens of the new key verify (fetched again from its own JWKS), the old ones still do", async () => {
@@ -322,7 +334,8 @@ describe("npm run token (the real CLI, spawned)", () => {
     expect(signIn.status).toBe(200);
     expect(await signIn.text()).toContain('http-equiv="refresh" content="0;url=/control-center"');
     const setCookie = signIn.headers.get("set-cookie") ?? "";
-    expect(setCookie).toMatch(/^parking_session=eyJ[^;]+;/);
+    // The cookie holds a random session id, not a token: the record stays on the server.
+    expect(setCookie).toMatch(/^parking_session=[A-Za-z0-9_-]{43};/);
     expect(setCookie).toContain("HttpOnly");
     expect(setCookie).toContain("SameSite=Strict");
     expect(setCookie).toContain("Path=/");
@@ -332,6 +345,9 @@ describe("npm run token (the real CLI, spawned)", () => {
     const replay = await fetch(link, { redirect: "manual" });
     expect(replay.status).toBe(401);
     const linkToken = new URL(link).searchParams.get("token") ?? "";
+    // A token in the query string is never echoed: the problem's instance is the path alone.
+    const replayed = (await replay.json()) as { instance?: string };
+    expect(replayed.instance).toBe("/sign-in");
     expect((await call(base, "GET", "/control-center", undefined, bearer(linkToken))).status).toBe(401);
 
     // The cookie authenticates reads; changes only from the same origin.
@@ -369,5 +385,18 @@ describe("npm run token (the real CLI, spawned)", () => {
     });
     expect(signOut.status).toBe(200);
     expect(signOut.headers.get("set-cookie")).toMatch(/^parking_session=; Max-Age=0/);
+    // Signed out means revoked: the old cookie no longer authenticates, and a 401 says the session ended.
+    const after = await call(base, "GET", "/reservations", undefined, { ...ANONYMOUS, ...cookie });
+    expect(after.status).toBe(401);
+    expect(after.body.detail).toMatch(/session has ended.*Sign in again/);
+    // The session id is no bearer token either.
+    const asBearer = await call(
+      base,
+      "GET",
+      "/reservations",
+      undefined,
+      bearer(cookie.cookie.split("=")[1] ?? ""),
+    );
+    expect(asBearer.status).toBe(401);
   });
 });

@@ -501,7 +501,9 @@ export interface paths {
         put?: never;
         /**
          * Trade an access token for the browser session cookie (the page, after signing in with PKCE)
-         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         * @description The access token comes as the bearer token; the provider's refresh token, if it gave one, in the body. The service records a session (the refresh token stays in that record and renews the access token before it expires; without one the session ends with the access token) and sets the cookie holding the session's random id.
+         *
+         *     **Access**: Needs a bearer token with the role `customer` or `operator`.
          */
         post: operations["startSession"];
         delete?: never;
@@ -748,8 +750,9 @@ export interface components {
                  */
                 couponId: string;
                 /**
-                 * @description Customer identifier.
+                 * @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces, at most 255 characters. Percent-encode it in a path.
                  * @example CUST1
+                 * @example auth0|customer-7
                  */
                 customerId: string;
                 /**
@@ -1000,8 +1003,9 @@ export interface components {
              */
             carNumber: string;
             /**
-             * @description Customer identifier.
+             * @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces, at most 255 characters. Percent-encode it in a path.
              * @example CUST1
+             * @example auth0|customer-7
              */
             customerId: string;
             /**
@@ -1114,8 +1118,9 @@ export interface components {
                     status: "ISSUED" | "REVOKED";
                 };
                 /**
-                 * @description Customer identifier.
+                 * @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces, at most 255 characters. Percent-encode it in a path.
                  * @example CUST1
+                 * @example auth0|customer-7
                  */
                 customerId: string;
                 /**
@@ -1235,8 +1240,9 @@ export interface components {
                 status: "ISSUED" | "REVOKED";
             };
             /**
-             * @description Customer identifier.
+             * @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces, at most 255 characters. Percent-encode it in a path.
              * @example CUST1
+             * @example auth0|customer-7
              */
             customerId: string;
             /**
@@ -1289,6 +1295,7 @@ export interface components {
             /**
              * @description The customer the spot is for. A customer may leave it out (it is the token's subject; another id is refused with 403); an operator booking on a customer's behalf must send it.
              * @example CUST1
+             * @example auth0|customer-7
              */
             customerId?: string;
             /**
@@ -1308,6 +1315,10 @@ export interface components {
             /** @constant */
             mode: "link";
         } | {
+            /** @description Whether the issuer is reached over http (a development issuer the operator allowed). */
+            allowHttp: boolean;
+            /** @description `audience` parameter of the authorization request (PAGE_OIDC_AUDIENCE, Auth0). */
+            audience?: string;
             /** @description The page's public client id at the provider. */
             clientId: string;
             /**
@@ -1317,7 +1328,14 @@ export interface components {
             issuer: string;
             /** @constant */
             mode: "oidc";
+            /** @description `resource` parameter, RFC 8707 (PAGE_OIDC_RESOURCE). */
+            resource?: string;
+            /** @description The scope to ask for (PAGE_OIDC_SCOPE). */
             scope: string;
+        };
+        StartSessionBody: {
+            /** @description The provider's refresh token: kept in the session record on the server (never in the browser), it renews the session's access token before it expires. */
+            refreshToken?: string;
         };
     };
     responses: never;
@@ -1351,7 +1369,9 @@ export interface components {
         "RateLimit-Policy": string;
         /** @description Seconds to wait before retrying. */
         "Retry-After": string;
-        /** @description The browser session: `parking_session`, HttpOnly, SameSite=Strict, Path=/ (Secure over HTTPS); emptied with Max-Age=0 on sign-out. */
+        /** @description Sent as `Set-Cookie` when the request's session has ended (signed out, expired, or not renewed by the identity provider): empties `parking_session` with Max-Age=0. */
+        "Session-Ended": string;
+        /** @description The browser session: `parking_session` holds a random session id (the session itself is a record on the server), HttpOnly, SameSite=Strict, Path=/, Secure over HTTPS (directly, through a trusted proxy, or whenever PUBLIC_URL is https). Emptied with Max-Age=0 on sign-out. */
         "Set-Cookie": string;
         /** @description The Bearer challenge: why the token was not accepted. */
         "WWW-Authenticate": string;
@@ -1401,6 +1421,7 @@ export interface operations {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -1532,6 +1553,7 @@ export interface operations {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -1674,6 +1696,7 @@ export interface operations {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -1834,6 +1857,7 @@ export interface operations {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -1974,6 +1998,7 @@ export interface operations {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -2109,6 +2134,7 @@ export interface operations {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -2213,7 +2239,7 @@ export interface operations {
             };
             path: {
                 /**
-                 * @description Customer identifier.
+                 * @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces, at most 255 characters. Percent-encode it in a path.
                  * @example CUST1
                  */
                 customerId: string;
@@ -2256,6 +2282,7 @@ export interface operations {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -2395,6 +2422,7 @@ export interface operations {
             /** @description `/problems/unauthorized`: Authentication required. */
             401: {
                 headers: {
+                    "Set-Cookie": components["headers"]["Session-Ended"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -2486,6 +2514,7 @@ export interface operations {
             /** @description `/problems/unauthorized`: Authentication required. */
             401: {
                 headers: {
+                    "Set-Cookie": components["headers"]["Session-Ended"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -2595,6 +2624,7 @@ export interface operations {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -2737,6 +2767,7 @@ export interface operations {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -2905,6 +2936,7 @@ export interface operations {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -3117,6 +3149,7 @@ export interface operations {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -3282,6 +3315,7 @@ export interface operations {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -3449,6 +3483,7 @@ export interface operations {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -3687,6 +3722,7 @@ export interface operations {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -3955,6 +3991,7 @@ export interface operations {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -4212,6 +4249,7 @@ export interface operations {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -4443,6 +4481,7 @@ export interface operations {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -4674,6 +4713,7 @@ export interface operations {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -4905,6 +4945,7 @@ export interface operations {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -5064,6 +5105,7 @@ export interface operations {
             /** @description `/problems/unauthorized`: Authentication required. */
             401: {
                 headers: {
+                    "Set-Cookie": components["headers"]["Session-Ended"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -5163,7 +5205,7 @@ export interface operations {
                 carNumber?: string;
                 /** @description `nextCursor` of the previous page. */
                 cursor?: string;
-                /** @description Customer identifier. */
+                /** @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces, at most 255 characters. Percent-encode it in a path. */
                 customerId?: string;
                 /** @description Page size, 1–1000 (default 50). */
                 limit?: number;
@@ -5220,6 +5262,7 @@ export interface operations {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -5381,6 +5424,7 @@ export interface operations {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -5536,6 +5580,7 @@ export interface operations {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -5652,9 +5697,18 @@ export interface operations {
             path?: never;
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "refreshToken": "…"
+                 *     }
+                 */
+                "application/json": components["schemas"]["StartSessionBody"];
+            };
+        };
         responses: {
-            /** @description Signed in: an HttpOnly, SameSite=Strict session cookie holds the token until it expires. Same-origin requests only (403 otherwise). */
+            /** @description Signed in: an HttpOnly, SameSite=Strict cookie holds the session's id (at most 12 hours). Same-origin requests only (403 otherwise). */
             204: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -5665,11 +5719,29 @@ export interface operations {
                 };
                 content?: never;
             };
+            /** @description `/problems/malformed-json`: The body is not valid JSON. `/problems/validation`: The request is invalid. */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/malformed-json" | "/problems/validation";
+                    };
+                };
+            };
             /** @description `/problems/sign-in-failed`: The sign-in link is invalid. `/problems/unauthorized`: Authentication required. */
             401: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
@@ -5715,6 +5787,40 @@ export interface operations {
                         status?: 405;
                         /** @enum {unknown} */
                         type?: "/problems/method-not-allowed";
+                    };
+                };
+            };
+            /** @description `/problems/payload-too-large`: The body is too large. */
+            413: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 413;
+                        /** @enum {unknown} */
+                        type?: "/problems/payload-too-large";
+                    };
+                };
+            };
+            /** @description `/problems/unsupported-media-type`: Unsupported content type. */
+            415: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 415;
+                        /** @enum {unknown} */
+                        type?: "/problems/unsupported-media-type";
                     };
                 };
             };
@@ -5806,6 +5912,7 @@ export interface operations {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
                     "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
                     "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
                     [name: string]: unknown;
