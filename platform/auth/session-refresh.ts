@@ -12,7 +12,7 @@ import {
  * token endpoint (the page's public client), which is verified like any token. A provider that
  * refuses (revoked, rotated away by another replica, its own session over) ends the session with
  * a reason the page shows; a provider that cannot be reached keeps the session while its token is
- * still valid, and answers 503 after.
+ * still valid, and ends it after (the page offers to sign in again).
  */
 
 export class RefreshRefusedError extends Error {
@@ -79,10 +79,12 @@ export interface SessionResolverOptions {
   /** Turns a verified token into the caller's id (customer id claim rules). */
   readonly principalOf: (token: VerifiedToken) => string;
   readonly refresh?: Refresh;
-  /** Refresh this long before the access token expires. */
+  /** Refresh this long before the access token expires at most (else when half its life is over). */
   readonly refreshAheadMs?: number;
   readonly now?: () => number;
 }
+
+const ENDED_KEPT_MS = 5 * 60_000;
 
 export class SessionResolver {
   private readonly inflight = new Map<string, Promise<SessionOutcome>>();
@@ -96,13 +98,15 @@ export class SessionResolver {
   async resolve(id: string): Promise<SessionOutcome> {
     const record = await this.options.store.get(id);
     if (!record) return { ended: "your session has ended (signed out, or it expired)" };
+    if (record.ended !== undefined) return { ended: record.ended };
     if (record.accessExpiresAt === undefined) return { record };
-    const left = Date.parse(record.accessExpiresAt) - this.now;
-    if (left > (this.options.refreshAheadMs ?? 60_000)) return { record };
+    const expires = Date.parse(record.accessExpiresAt);
+    const life = expires - Date.parse(record.accessIssuedAt ?? record.createdAt);
+    const left = expires - this.now;
+    if (left > Math.min(this.options.refreshAheadMs ?? 60_000, life / 2)) return { record };
     if (!record.refreshToken || !this.options.refresh) {
       if (left > 0) return { record };
-      await this.options.store.delete(id);
-      return { ended: "your sign-in at the identity provider has expired" };
+      return this.end(id, record, "your sign-in at the identity provider has expired");
     }
     let pending = this.inflight.get(id);
     if (!pending) {
@@ -110,6 +114,20 @@ export class SessionResolver {
       this.inflight.set(id, pending);
     }
     return pending;
+  }
+
+  /** Ends a session: its record keeps only why, for a few minutes (no roles, no tokens). */
+  private async end(id: string, record: SessionRecord, reason: string): Promise<SessionOutcome> {
+    const until = Math.min(Date.parse(record.expiresAt), this.now + ENDED_KEPT_MS);
+    await this.options.store.replace(id, {
+      sub: record.sub,
+      principal: record.principal,
+      roles: [],
+      createdAt: record.createdAt,
+      expiresAt: new Date(until).toISOString(),
+      ended: reason,
+    });
+    return { ended: reason };
   }
 
   private async renew(id: string, record: SessionRecord, left: number): Promise<SessionOutcome> {
@@ -122,6 +140,7 @@ export class SessionResolver {
         sub: verified.sub,
         principal: this.options.principalOf(verified),
         roles: verified.roles,
+        accessIssuedAt: new Date(this.now).toISOString(),
         accessExpiresAt: new Date(Number(verified.claims.exp) * 1000).toISOString(),
         refreshToken: tokens.refreshToken ?? (record.refreshToken as string),
       };
@@ -129,10 +148,17 @@ export class SessionResolver {
       return { record: renewed };
     } catch (error) {
       if (error instanceof RefreshRefusedError || error instanceof InvalidTokenError) {
-        await this.options.store.delete(id);
-        return { ended: `your session has ended: ${error.message}` };
+        return this.end(id, record, `your session has ended: ${error.message}`);
       }
-      if (error instanceof KeySetUnavailableError && left > 0) return { record };
+      if (error instanceof KeySetUnavailableError) {
+        // Unreachable: the session goes on while its token is valid, and ends (sign in again) after.
+        if (left > 0) return { record };
+        return this.end(
+          id,
+          record,
+          "your session has ended: the identity provider could not be reached to renew it",
+        );
+      }
       throw error;
     }
   }

@@ -18,10 +18,13 @@ export interface SessionRecord {
   readonly createdAt: string;
   /** The session ends then, whatever happens (refreshes do not extend it). */
   readonly expiresAt: string;
-  /** External provider: when the access token the session rests on expires. */
+  /** External provider: when the access token the session rests on was issued, and expires. */
+  readonly accessIssuedAt?: string;
   readonly accessExpiresAt?: string;
   /** External provider: the refresh token, never sent to the browser. */
   readonly refreshToken?: string;
+  /** Why the session ended, kept a few minutes so that every request of the page can say so. */
+  readonly ended?: string;
 }
 
 export interface SessionStore {

@@ -196,6 +196,7 @@ export function sessionFromBearer(options: SessionRoutesOptions): Router {
       roles: verified.roles,
       createdAt: new Date(now).toISOString(),
       expiresAt: new Date(expiresAt).toISOString(),
+      accessIssuedAt: new Date(now).toISOString(),
       accessExpiresAt: new Date(accessExpiresAt).toISOString(),
       ...(refreshToken ? { refreshToken } : {}),
     };
