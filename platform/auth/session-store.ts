@@ -82,6 +82,7 @@ export class DocumentSessionStore implements SessionStore {
 /** Sessions in this process's memory: tests, and a lone process without a document store. */
 export class MemorySessionStore implements SessionStore {
   private readonly records = new Map<string, SessionRecord>();
+  constructor(private readonly now: () => number = Date.now) {}
   async create(record: SessionRecord): Promise<string> {
     const id = newSessionId();
     this.records.set(id, record);
@@ -89,7 +90,7 @@ export class MemorySessionStore implements SessionStore {
   }
   async get(id: string): Promise<SessionRecord | undefined> {
     const record = this.records.get(id);
-    if (record && Date.parse(record.expiresAt) <= Date.now()) {
+    if (record && Date.parse(record.expiresAt) <= this.now()) {
       this.records.delete(id);
       return undefined;
     }
