@@ -100,6 +100,61 @@ describe("the embedded development issuer", () => {
   });
 });
 
+describe("the development issuer behind the per-address rate limit (issue 23, item 1)", () => {
+  it("verifies in-process: an address flooding the service, even the service's own, never makes valid tokens 503", async () => {
+    const { dir, base } = await service({
+      TRUST_PROXY_HOPS: "1",
+      RATE_LIMIT_PER_ADDRESS: "30",
+      AUTH_JWKS_COOLDOWN_MS: "0",
+    });
+    // Anonymous requests "from" 127.0.0.1 (the address a self-fetch of the key set used to come
+    // from) until that address is limited.
+    const flood = { ...ANONYMOUS, "x-forwarded-for": "127.0.0.1" };
+    let status = 0;
+    for (let i = 0; i < 40 && status !== 429; i++)
+      status = (await call(base, "GET", "/parking-lots", undefined, flood)).status;
+    expect(status).toBe(429);
+    // A new key (so the verifier must load keys again) and a caller at another address: 200.
+    await rotateSigningKey(dir);
+    const operator = { ...(await operatorHeaders(dir)), "x-forwarded-for": "10.0.0.2" };
+    expect((await call(base, "GET", "/control-center", undefined, operator)).status).toBe(200);
+  });
+});
+
+describe("the session cookie's Secure attribute", () => {
+  const cookieOf = async (base: string, dir: string, headers: Record<string, string> = {}) => {
+    const link = (await npmToken(dir, "--role", "operator", "--sub", "ops-1", "--sign-in-url", base)).trim();
+    const answer = await fetch(link, { redirect: "manual", headers });
+    expect(answer.status).toBe(200);
+    return answer.headers.get("set-cookie") ?? "";
+  };
+
+  it("is set over TLS through a trusted proxy (X-Forwarded-Proto), and always with an https PUBLIC_URL", async () => {
+    const plain = await service();
+    expect(await cookieOf(plain.base, plain.dir)).not.toMatch(/;\s*Secure/i);
+    // An untrusted X-Forwarded-Proto (TRUST_PROXY_HOPS=0) changes nothing.
+    expect(await cookieOf(plain.base, plain.dir, { "x-forwarded-proto": "https" })).not.toMatch(
+      /;\s*Secure/i,
+    );
+
+    const proxied = await service({ TRUST_PROXY_HOPS: "1" });
+    expect(await cookieOf(proxied.base, proxied.dir, { "x-forwarded-proto": "https" })).toMatch(
+      /;\s*Secure/i,
+    );
+
+    const published = await service({ PUBLIC_URL: "https://parking.example.com" });
+    expect(await cookieOf(published.base, published.dir)).toMatch(/;\s*Secure/i);
+    const discovery = await call(
+      published.base,
+      "GET",
+      "/.well-known/openid-configuration",
+      undefined,
+      ANONYMOUS,
+    );
+    expect(discovery.body.jwks_uri).toBe("https://parking.example.com/.well-known/jwks.json");
+  });
+});
+
 /** An external OpenID Connect issuer, as far as the service sees one: discovery and a JWKS. */
 async function externalIssuer() {
   const keys: Array<{

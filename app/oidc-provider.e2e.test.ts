@@ -45,15 +45,24 @@ interface Setup {
   readonly remove: () => void;
 }
 
-async function setUp(https: boolean, accessTokenTtlSeconds: number): Promise<Setup> {
+async function setUp(
+  https: boolean,
+  accessTokenTtlSeconds: number,
+  variant: { host?: "localhost"; env?: (provider: TestProvider) => Record<string, string> } = {},
+): Promise<Setup> {
   const data = tempDataDir(`parking-oidc-${https ? "https" : "http"}-`);
   const port = await freePort();
   const provider = await startTestProvider({
     https,
     redirectUris: [`http://127.0.0.1:${port}/control-center`],
     accessTokenTtlSeconds,
+    ...(variant.host ? { host: variant.host } : {}),
   });
-  const env: Record<string, string> = { ...providerEnv(provider), DATA_DIR: data.dir, PORT: String(port) };
+  const env: Record<string, string> = {
+    ...(variant.env ? variant.env(provider) : providerEnv(provider)),
+    DATA_DIR: data.dir,
+    PORT: String(port),
+  };
   if (provider.certificate) {
     const file = join(data.dir, "provider-ca.pem");
     writeFileSync(file, provider.certificate);
@@ -262,6 +271,38 @@ describe("page sessions against oidc-provider (http)", () => {
     // One click on the provider's button starts the sign-in again.
     await page.locator("#oidc-button").click();
     await page.waitForURL((url) => url.href.startsWith(setup.provider.issuer));
+    await page.close();
+  });
+});
+
+describe("the compose walkthrough's sign-in, against the suite's http provider", () => {
+  let setup: Setup;
+  beforeAll(async () => {
+    await ensureWebBuilt();
+    // As docker-compose.yml sets it for Keycloak: the issuer is http://localhost:<port> (what the
+    // browser and the tokens use), the keys are fetched at another address (the container
+    // network's), the page's scope is the default, and the provider adds the API's audience.
+    setup = await setUp(false, 300, {
+      host: "localhost",
+      env: (provider) => ({
+        AUTH_ISSUER: provider.issuer,
+        AUTH_JWKS_URL: `${provider.issuer.replace("localhost", "127.0.0.1")}/jwks`,
+        AUTH_AUDIENCE: API_AUDIENCE,
+        AUTH_ROLES_CLAIMS: "realm_access.roles,roles",
+        AUTH_ROLE_MAP: ROLE_MAP,
+        PAGE_OIDC_CLIENT_ID: PAGE_CLIENT,
+      }),
+    });
+  }, 120_000);
+  afterAll(() => tearDown(setup));
+
+  it("opens /control-center, presses Sign in, signs in at the provider and lands on the control center", async () => {
+    expect(setup.provider.issuer).toMatch(/^http:\/\/localhost:\d+$/);
+    const ready = await call(setup.service.url, "GET", "/readyz", undefined, ANONYMOUS);
+    expect(ready.status).toBe(200);
+    const page = await setup.browser.context.newPage();
+    await signInThroughPage(page, setup, "ops-1");
+    await page.locator("form.sign-out button").waitFor();
     await page.close();
   });
 });

@@ -34,6 +34,8 @@ export const ROLE_MAP = "parking-admins=operator,parking-customer=customer";
 
 export interface TestProviderOptions {
   readonly https?: boolean;
+  /** The issuer's host name (it listens on 127.0.0.1 either way): `localhost` as in compose. */
+  readonly host?: "127.0.0.1" | "localhost";
   /** The control-center page's redirect URIs. */
   readonly redirectUris: readonly string[];
   readonly accessTokenTtlSeconds?: number;
@@ -111,7 +113,7 @@ async function newKey(n: number): Promise<SigningKey> {
 export async function startTestProvider(options: TestProviderOptions): Promise<TestProvider> {
   const port = await freePort();
   const scheme = options.https ? "https" : "http";
-  const issuer = `${scheme}://127.0.0.1:${port}`;
+  const issuer = `${scheme}://${options.host ?? "127.0.0.1"}:${port}`;
   const ttl = options.accessTokenTtlSeconds ?? 300;
   let certificate: { cert: string; key: string } | undefined;
   if (options.https) {
