@@ -13,6 +13,7 @@ import {
   RegisterParkingLotBody,
   ReserveParkingBody,
 } from "../schemas/commands.js";
+import { StartSessionBody } from "../schemas/sign-in.js";
 import { operatorHeaders } from "../test-support/auth.js";
 import { PROJECT_ROOT, type ServiceProcess } from "../test-support/process.js";
 import {
@@ -165,6 +166,7 @@ describe("operating the service as a new user would (spawned process)", () => {
       [
         "documentStore",
         "eventStore",
+        "identityProvider",
         "lifecycle",
         ...PROCESSOR_NAMES.map((name) => `${REACTOR_NAMES.has(name) ? "reactor" : "projection"}:${name}`),
       ].sort(),
@@ -292,6 +294,7 @@ describe("operating the service as a new user would (spawned process)", () => {
       "delete /parking-lots/{parkingLotId}/reservations/{reservationId}": CancelReservationBody,
       "post /parking-lots/{parkingLotId}/closures": CloseParkingLotBody,
       "put /parking-lots/{parkingLotId}/capacity": ChangeCapacityBody,
+      "post /sign-in/session": StartSessionBody,
     };
     const documented: Record<string, JsonObject> = {};
     for (const [path, operations] of Object.entries(document.paths)) {

@@ -59,7 +59,9 @@ async function main(): Promise<void> {
   }
   const sub = values.sub;
   if (!sub || !CUSTOMER_ID_PATTERN.test(sub)) {
-    fail("--sub must be 1-255 printable ASCII characters without spaces (e.g. CUST1, auth0|customer-7)");
+    fail(
+      "--sub must be 1-255 printable ASCII characters without spaces or commas (e.g. CUST1, auth0|customer-7)",
+    );
   }
   const ttl = values.ttl === undefined ? 3600 : Number(values.ttl);
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > 30 * 24 * 3600)

@@ -750,7 +750,7 @@ export interface components {
                  */
                 couponId: string;
                 /**
-                 * @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces, at most 255 characters. Percent-encode it in a path.
+                 * @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces or commas, at most 255 characters. Percent-encode it in a path.
                  * @example CUST1
                  * @example auth0|customer-7
                  */
@@ -1003,7 +1003,7 @@ export interface components {
              */
             carNumber: string;
             /**
-             * @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces, at most 255 characters. Percent-encode it in a path.
+             * @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces or commas, at most 255 characters. Percent-encode it in a path.
              * @example CUST1
              * @example auth0|customer-7
              */
@@ -1118,7 +1118,7 @@ export interface components {
                     status: "ISSUED" | "REVOKED";
                 };
                 /**
-                 * @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces, at most 255 characters. Percent-encode it in a path.
+                 * @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces or commas, at most 255 characters. Percent-encode it in a path.
                  * @example CUST1
                  * @example auth0|customer-7
                  */
@@ -1240,7 +1240,7 @@ export interface components {
                 status: "ISSUED" | "REVOKED";
             };
             /**
-             * @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces, at most 255 characters. Percent-encode it in a path.
+             * @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces or commas, at most 255 characters. Percent-encode it in a path.
              * @example CUST1
              * @example auth0|customer-7
              */
@@ -2239,7 +2239,7 @@ export interface operations {
             };
             path: {
                 /**
-                 * @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces, at most 255 characters. Percent-encode it in a path.
+                 * @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces or commas, at most 255 characters. Percent-encode it in a path.
                  * @example CUST1
                  */
                 customerId: string;
@@ -5205,7 +5205,7 @@ export interface operations {
                 carNumber?: string;
                 /** @description `nextCursor` of the previous page. */
                 cursor?: string;
-                /** @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces, at most 255 characters. Percent-encode it in a path. */
+                /** @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces or commas, at most 255 characters. Percent-encode it in a path. */
                 customerId?: string;
                 /** @description Page size, 1–1000 (default 50). */
                 limit?: number;

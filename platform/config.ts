@@ -682,7 +682,7 @@ const SPECS: Specs = {
   authRolesClaims: {
     name: "AUTH_ROLES_CLAIMS",
     description:
-      "Claims (dot paths) whose string arrays hold the caller's roles (`customer`, `operator`); their union counts.",
+      "Claims (dot paths) holding the caller's roles: a string or an array of strings, through AUTH_ROLE_MAP (`customer`, `operator`); their union counts.",
     default: "realm_access.roles,roles",
     ...listOf(claimPath, "claim dot paths"),
   },
@@ -723,7 +723,7 @@ const SPECS: Specs = {
   authCustomerIdClaim: {
     name: "AUTH_CUSTOMER_ID_CLAIM",
     description:
-      "Claim (dot path) whose string value is a customer's id; any value a provider issues works (ids are opaque, at most 255 printable ASCII characters). A customer's token without it is refused; an operator's falls back to `sub`.",
+      "Claim (dot path) whose string value is a customer's id; any value a provider issues works (ids are opaque: printable ASCII without spaces or commas, at most 255 characters). A customer's token without it is refused; an operator's falls back to `sub`.",
     default: "sub",
     ...claimPath,
   },

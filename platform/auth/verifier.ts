@@ -60,8 +60,11 @@ export class KeySetUnavailableError extends Error {
 /** Token types that are never access tokens (the development sign-in link). */
 export const SIGN_IN_TOKEN_TYPE = "sign-in+jwt";
 
-/** A customer id: what OpenID Connect allows a `sub` to be (printable ASCII, at most 255). */
-export const CUSTOMER_ID_PATTERN = /^[\x21-\x7E]{1,255}$/;
+/**
+ * A customer id: what OpenID Connect allows a `sub` to be (printable ASCII, at most 255), without
+ * the comma (lot snapshots join ids with it). Must match schemas/common.ts's CustomerId.
+ */
+export const CUSTOMER_ID_PATTERN = /^[\x21-\x2B\x2D-\x7E]{1,255}$/;
 
 const MAX_TOKEN_LENGTH = 8192;
 
