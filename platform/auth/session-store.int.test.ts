@@ -30,6 +30,17 @@ describe("DocumentSessionStore", () => {
     expect(await sessions.get(id)).toBeUndefined();
   });
 
+  it("sweeps expired records of abandoned sessions when a new one starts", async () => {
+    const sessions = new DocumentSessionStore(async () => documents);
+    for (let i = 0; i < 3; i++)
+      await documents.write([
+        { op: "replace", collection: "sessions", id: `old-${i}`, document: { ...record(-60_000) } },
+      ]);
+    const live = await sessions.create(record(60_000));
+    expect(await documents.count("sessions", { _id: { $in: ["old-0", "old-1", "old-2"] } })).toBe(0);
+    expect(await sessions.get(live)).toBeDefined();
+  });
+
   it("treats an expired record as absent, and ids of another shape as unknown", async () => {
     const sessions = new DocumentSessionStore(async () => documents);
     const id = await sessions.create(record(-1));

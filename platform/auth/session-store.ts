@@ -48,10 +48,29 @@ export class DocumentSessionStore implements SessionStore {
     private readonly now: () => number = Date.now,
   ) {}
 
+  private indexed: Promise<void> | undefined;
+
   async create(record: SessionRecord): Promise<string> {
     const id = newSessionId();
     await this.replace(id, record);
+    await this.sweep();
     return id;
+  }
+
+  /** Deletes some expired records (abandoned sessions are never met again): a bounded batch per sign-in. */
+  async sweep(limit = 100): Promise<void> {
+    const store = await this.store();
+    this.indexed ??= store.ensureIndexes(COLLECTION, [{ name: "expiresAt", keys: { expiresAt: 1 } }]);
+    await this.indexed;
+    const expired = await store.find(
+      COLLECTION,
+      { expiresAt: { $lt: new Date(this.now()).toISOString() } },
+      { limit },
+    );
+    if (expired.length === 0) return;
+    await store.write(
+      expired.map((doc) => ({ op: "delete" as const, collection: COLLECTION, id: String(doc._id) })),
+    );
   }
 
   async get(id: string): Promise<SessionRecord | undefined> {
