@@ -1,105 +1,210 @@
 import { join } from "node:path";
-import type { Router } from "express";
+import type { Request, RequestHandler, Router } from "express";
 import { Router as createRouter } from "express";
+import type { DocumentStore } from "../document-store/port.js";
 import {
   authDirectory,
   DEV_ISSUER,
   devIssuerRoutes,
+  devKeySet,
   ensureSigningKey,
-  JWKS_PATH,
-  mintDevToken,
 } from "../platform/auth/dev-issuer.js";
+import { authenticate, principalIdOf } from "../platform/auth/middleware.js";
+import { ExternalProvider, type ReadinessCheck } from "../platform/auth/provider.js";
 import { secretFromFile } from "../platform/auth/secret-file.js";
-import { sessionFromBearer, sessionRoutes } from "../platform/auth/session.js";
-import { discoverJwksUrl, TokenVerifier } from "../platform/auth/verifier.js";
-import type { Config } from "../platform/config.js";
+import { linkSignInRoutes, sessionFromBearer, signOutRoute } from "../platform/auth/session.js";
+import { refreshAtTokenEndpoint, SessionResolver } from "../platform/auth/session-refresh.js";
+import {
+  DocumentSessionStore,
+  MemorySessionStore,
+  type SessionStore,
+} from "../platform/auth/session-store.js";
+import { TokenVerifier } from "../platform/auth/verifier.js";
+import { type Config, publicOrigin } from "../platform/config.js";
+import type { Logger } from "../platform/logger.js";
 
-/** Longest browser session a sign-in link may ask for. */
-export const MAX_SESSION_SECONDS = 12 * 3600;
+export { MAX_SESSION_SECONDS } from "../platform/auth/session.js";
 export const SESSION_LANDING_PATH = "/control-center";
+/** The development issuer's access tokens carry this `typ` (RFC 9068), and only this one is accepted. */
+const DEV_TOKEN_TYPES = ["at+jwt"];
 
-/** How this process authenticates callers: the verifier, and the issuer routes it serves. */
+/** How this process authenticates callers: the verifier, the middleware, and the routes it serves. */
 export interface Authentication {
   readonly mode: "embedded" | "external";
   readonly issuer: string;
   readonly verifier: TokenVerifier;
-  /** The development issuer's JWKS/discovery and the sign-in routes (embedded mode only). */
+  /** Establishes the caller of each request (bearer token or session cookie). */
+  readonly authenticate: RequestHandler;
+  /** The development issuer's JWKS/discovery, the sign-in and sign-out routes. */
   readonly routes: Router;
-  /** Tells the embedded issuer where the server listens (its own JWKS URL derives from it). */
+  /** Whether tokens can be checked (the provider's discovery and keys): part of /readyz. */
+  readiness(): Promise<ReadinessCheck>;
+  /** Told where the server listens (the development issuer's discovery names it without PUBLIC_URL). */
   listening(selfUrl: string): void;
+}
+
+export interface AuthenticationOptions {
+  readonly claimSignInLink?: (jti: string, expiresAtMs: number) => Promise<boolean>;
+  /** Where session records are kept; without it, this process's memory (a lone process, tests). */
+  readonly documentStore?: () => Promise<DocumentStore>;
+  readonly logger?: Logger;
 }
 
 /**
  * Builds the authentication of a process from its configuration. With AUTH_ISSUER the keys come
- * from AUTH_JWKS_URL or OIDC discovery; without it the process is its own development issuer and
- * verifies through its own JWKS endpoint, over HTTP, like any issuer's.
+ * from AUTH_JWKS_URL or OIDC discovery, checked at start (logged loudly when wrong) and by
+ * /readyz; without it the process is its own development issuer and verifies against its key
+ * files in-process.
  */
 export async function createAuthentication(
   config: Config,
-  options: { readonly claimSignInLink?: (jti: string, expiresAtMs: number) => Promise<boolean> } = {},
+  options: AuthenticationOptions = {},
 ): Promise<Authentication> {
   const common = {
     audience: config.authAudience,
     algorithms: config.authAlgorithms,
     clockSkewSeconds: config.authClockSkewSeconds,
     rolesClaims: config.authRolesClaims,
-    jwksCooldownMs: config.authJwksCooldownMs,
+    roleMap: config.authRoleMap,
+    customerIdClaim: config.authCustomerIdClaim,
+    maxLifetimeSeconds: config.authMaxTokenLifetimeSeconds,
   };
+  const store: SessionStore = options.documentStore
+    ? new DocumentSessionStore(options.documentStore)
+    : new MemorySessionStore();
+  const principalOf = principalIdOf(config.authCustomerIdClaim);
+  const https = publicOrigin(config).startsWith("https:");
+  const cookies = { secure: (req: Request) => req.secure || https };
+  const routes = createRouter();
+
   if (config.authIssuer !== undefined) {
     const issuer = config.authIssuer;
-    const jwksUrl = config.authJwksUrl;
+    const provider = new ExternalProvider({
+      issuer,
+      ...(config.authJwksUrl ? { jwksUrl: config.authJwksUrl } : {}),
+      cooldownMs: config.authJwksCooldownMs,
+    });
     const verifier = new TokenVerifier({
       ...common,
       issuer,
-      jwksUrl: async () => (jwksUrl ? new URL(jwksUrl) : discoverJwksUrl(issuer)),
+      keys: provider.keySet.getKey,
+      tokenTypes: config.authTokenTypes,
     });
-    // The page signs in at the provider (PKCE) and trades the access token for the session cookie.
-    const routes = createRouter();
-    routes.use(sessionFromBearer(verifier));
-    return { mode: "external", issuer, verifier, routes, listening: () => {} };
+    const sessions = new SessionResolver({
+      store,
+      verifier,
+      principalOf,
+      refresh: refreshAtTokenEndpoint({
+        tokenEndpoint: async () => {
+          const endpoint = (await provider.metadata()).token_endpoint;
+          if (!endpoint) throw new Error("the provider's discovery document names no token_endpoint");
+          return endpoint;
+        },
+        clientId: config.pageOidcClientId,
+        ...(config.pageOidcResource ? { resource: config.pageOidcResource } : {}),
+      }),
+    });
+    // The page signs in at the provider (PKCE) and trades the access token for a session.
+    routes.use(
+      sessionFromBearer({
+        verifier,
+        sessions: store,
+        principalOf,
+        landingPath: SESSION_LANDING_PATH,
+        ...cookies,
+      }),
+    );
+    routes.use(signOutRoute({ sessions: store, landingPath: SESSION_LANDING_PATH, ...cookies }));
+    let lastDetail: string | undefined;
+    // Checked at start: a wrong issuer or an unreachable provider is said at once, not per request.
+    void provider.check().then((check) => {
+      lastDetail = check.detail;
+      if (!check.ok)
+        options.logger?.error({ issuer, reason: check.detail }, "the identity provider is not usable");
+      else options.logger?.info({ issuer }, "the identity provider's discovery and keys were checked");
+    });
+    return {
+      mode: "external",
+      issuer,
+      verifier,
+      authenticate: authenticate({
+        verifier,
+        sessions,
+        principalOf,
+        secureCookie: cookies.secure,
+        ...log(options),
+      }),
+      routes,
+      readiness: async () => {
+        const check = await provider.check();
+        // Said once per change, not at every poll of /readyz.
+        if (check.detail !== lastDetail) {
+          lastDetail = check.detail;
+          if (!check.ok)
+            options.logger?.error(
+              { issuer, reason: check.detail },
+              "not ready: the identity provider is not usable",
+            );
+          else if (check.detail)
+            options.logger?.warn({ issuer, reason: check.detail }, "the identity provider cannot be reached");
+        }
+        return check;
+      },
+      listening: () => {},
+    };
   }
 
   await ensureSigningKey(config.dataDir);
-  let resolveSelf: (url: URL) => void = () => {};
-  const self = new Promise<URL>((resolve) => {
-    resolveSelf = resolve;
-  });
   const verifier = new TokenVerifier({
     ...common,
     issuer: DEV_ISSUER,
-    algorithms: config.authAlgorithms,
-    jwksUrl: () => self,
+    keys: devKeySet(config.dataDir).getKey,
+    tokenTypes: DEV_TOKEN_TYPES,
   });
-  const routes = createRouter();
-  routes.use(devIssuerRoutes(config.dataDir));
-  routes.use(sessionFromBearer(verifier));
+  const sessions = new SessionResolver({ store, verifier, principalOf });
+  // Discovery names the keys under PUBLIC_URL, else where the server listens: never the Host header.
+  let origin = publicOrigin(config);
+  routes.use(devIssuerRoutes(config.dataDir, () => origin));
   routes.use(
-    sessionRoutes({
+    sessionFromBearer({
       verifier,
+      sessions: store,
+      principalOf,
       landingPath: SESSION_LANDING_PATH,
-      ...(options.claimSignInLink ? { claimOnce: options.claimSignInLink } : {}),
-      mintSession: async (signIn) => {
-        const requested = Number(signIn.claims.session_ttl);
-        const maxAgeSeconds =
-          Number.isInteger(requested) && requested > 0 ? Math.min(requested, MAX_SESSION_SECONDS) : 3600;
-        const token = await mintDevToken(config.dataDir, {
-          sub: signIn.sub,
-          roles: signIn.roles,
-          audience: config.authAudience,
-          ttlSeconds: maxAgeSeconds,
-        });
-        return { token, maxAgeSeconds };
-      },
+      ...cookies,
     }),
   );
+  routes.use(
+    linkSignInRoutes({
+      verifier,
+      sessions: store,
+      principalOf,
+      landingPath: SESSION_LANDING_PATH,
+      ...cookies,
+      ...(options.claimSignInLink ? { claimOnce: options.claimSignInLink } : {}),
+    }),
+  );
+  routes.use(signOutRoute({ sessions: store, landingPath: SESSION_LANDING_PATH, ...cookies }));
   return {
     mode: "embedded",
     issuer: DEV_ISSUER,
     verifier,
+    authenticate: authenticate({
+      verifier,
+      sessions,
+      principalOf,
+      secureCookie: cookies.secure,
+      ...log(options),
+    }),
     routes,
-    listening: (selfUrl) => resolveSelf(new URL(JWKS_PATH, selfUrl)),
+    readiness: async () => ({ ok: true }),
+    listening: (selfUrl) => {
+      if (config.publicUrl === undefined) origin = new URL(selfUrl).origin;
+    },
   };
 }
+
+const log = (options: AuthenticationOptions) => (options.logger ? { logger: options.logger } : {});
 
 /** The idempotency HMAC key: IDEMPOTENCY_SECRET, else a random one kept under DATA_DIR/auth. */
 export function idempotencySecretOf(config: Config): string {

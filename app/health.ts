@@ -41,6 +41,11 @@ export function healthRoutes(services: Services, lifecycle: Lifecycle): Router {
         checks.documentStore = { ok: false, detail: String(error) };
       }
     }
+    checks.identityProvider = await withTimeout(
+      services.authentication.readiness(),
+      6000,
+      "identity provider",
+    ).catch((error: unknown) => ({ ok: false, detail: String(error) }));
     if (services.processors) {
       for (const status of services.processors.status()) {
         if (status.lease === "standby") {

@@ -1,7 +1,6 @@
 import express, { type Express } from "express";
 import swaggerUi from "swagger-ui-express";
 import { accessControl } from "../platform/auth/access.js";
-import { authenticate } from "../platform/auth/middleware.js";
 import { accessLog } from "../platform/http/access-log.js";
 import {
   assignCorrelationId,
@@ -66,7 +65,7 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
   if (perAddress) app.use(perAddress);
   // Counted, then refused: a caller's ill-formed X-Correlation-Id is a 400 naming the header.
   app.use(refuseIllFormedCorrelationId);
-  app.use(authenticate(services.authentication.verifier, services.logger));
+  app.use(services.authentication.authenticate);
   if (perPrincipal) app.use(perPrincipal);
   app.use(noStoreForSignedIn);
   // Which methods a documented path has is public (it is in /openapi.json): OPTIONS and a wrong
@@ -144,7 +143,11 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
               mode: "oidc",
               issuer: services.config.authIssuer,
               clientId: services.config.pageOidcClientId,
-              scope: "openid",
+              scope: services.config.pageOidcScope,
+              ...(services.config.pageOidcAudience ? { audience: services.config.pageOidcAudience } : {}),
+              ...(services.config.pageOidcResource ? { resource: services.config.pageOidcResource } : {}),
+              // http only where configuration allows it (loopback, AUTH_ISSUER_ALLOW_HTTP).
+              allowHttp: services.config.authIssuer.startsWith("http:"),
             }
           : { mode: "link" },
         viewerOf,

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { statSync } from "node:fs";
-import { createServer, type Server } from "node:http";
+import { createServer, get, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -68,6 +68,18 @@ describe("the embedded development issuer", () => {
       issuer: "urn:parking-reservations:dev-issuer",
       jwks_uri: `${base}/.well-known/jwks.json`,
     });
+    // The Host header is never reflected into the document (PUBLIC_URL or the listening address).
+    const spoofed = await new Promise<string>((resolve, reject) => {
+      get(`${base}/.well-known/openid-configuration`, { headers: { host: "evil.example" } }, (res) => {
+        let text = "";
+        res.on("data", (chunk: Buffer) => {
+          text += chunk.toString();
+        });
+        res.on("end", () => resolve(text));
+      }).on("error", reject);
+    });
+    expect(spoofed).toContain("jwks_uri");
+    expect(spoofed).not.toContain("evil.example");
   });
 
   it("rotates its key without a restart: tokens of the new key verify (fetched again from its own JWKS), the old ones still do", async () => {
@@ -85,6 +97,61 @@ describe("the embedded development issuer", () => {
     const jwks = await call<{ keys: JWK[] }>(base, "GET", "/.well-known/jwks.json", undefined, ANONYMOUS);
     expect(jwks.body.keys.map((k) => k.kid)).toContain(newKid);
     expect(jwks.body.keys).toHaveLength(2);
+  });
+});
+
+describe("the development issuer behind the per-address rate limit (issue 23, item 1)", () => {
+  it("verifies in-process: an address flooding the service, even the service's own, never makes valid tokens 503", async () => {
+    const { dir, base } = await service({
+      TRUST_PROXY_HOPS: "1",
+      RATE_LIMIT_PER_ADDRESS: "30",
+      AUTH_JWKS_COOLDOWN_MS: "0",
+    });
+    // Anonymous requests "from" 127.0.0.1 (the address a self-fetch of the key set used to come
+    // from) until that address is limited.
+    const flood = { ...ANONYMOUS, "x-forwarded-for": "127.0.0.1" };
+    let status = 0;
+    for (let i = 0; i < 40 && status !== 429; i++)
+      status = (await call(base, "GET", "/parking-lots", undefined, flood)).status;
+    expect(status).toBe(429);
+    // A new key (so the verifier must load keys again) and a caller at another address: 200.
+    await rotateSigningKey(dir);
+    const operator = { ...(await operatorHeaders(dir)), "x-forwarded-for": "10.0.0.2" };
+    expect((await call(base, "GET", "/control-center", undefined, operator)).status).toBe(200);
+  });
+});
+
+describe("the session cookie's Secure attribute", () => {
+  const cookieOf = async (base: string, dir: string, headers: Record<string, string> = {}) => {
+    const link = (await npmToken(dir, "--role", "operator", "--sub", "ops-1", "--sign-in-url", base)).trim();
+    const answer = await fetch(link, { redirect: "manual", headers });
+    expect(answer.status).toBe(200);
+    return answer.headers.get("set-cookie") ?? "";
+  };
+
+  it("is set over TLS through a trusted proxy (X-Forwarded-Proto), and always with an https PUBLIC_URL", async () => {
+    const plain = await service();
+    expect(await cookieOf(plain.base, plain.dir)).not.toMatch(/;\s*Secure/i);
+    // An untrusted X-Forwarded-Proto (TRUST_PROXY_HOPS=0) changes nothing.
+    expect(await cookieOf(plain.base, plain.dir, { "x-forwarded-proto": "https" })).not.toMatch(
+      /;\s*Secure/i,
+    );
+
+    const proxied = await service({ TRUST_PROXY_HOPS: "1" });
+    expect(await cookieOf(proxied.base, proxied.dir, { "x-forwarded-proto": "https" })).toMatch(
+      /;\s*Secure/i,
+    );
+
+    const published = await service({ PUBLIC_URL: "https://parking.example.com" });
+    expect(await cookieOf(published.base, published.dir)).toMatch(/;\s*Secure/i);
+    const discovery = await call(
+      published.base,
+      "GET",
+      "/.well-known/openid-configuration",
+      undefined,
+      ANONYMOUS,
+    );
+    expect(discovery.body.jwks_uri).toBe("https://parking.example.com/.well-known/jwks.json");
   });
 });
 
@@ -322,7 +389,8 @@ describe("npm run -s token (the real CLI, spawned)", () => {
     expect(signIn.status).toBe(200);
     expect(await signIn.text()).toContain('http-equiv="refresh" content="0;url=/control-center"');
     const setCookie = signIn.headers.get("set-cookie") ?? "";
-    expect(setCookie).toMatch(/^parking_session=eyJ[^;]+;/);
+    // The cookie holds a random session id, not a token: the record stays on the server.
+    expect(setCookie).toMatch(/^parking_session=[A-Za-z0-9_-]{43};/);
     expect(setCookie).toContain("HttpOnly");
     expect(setCookie).toContain("SameSite=Strict");
     expect(setCookie).toContain("Path=/");
@@ -332,6 +400,9 @@ describe("npm run -s token (the real CLI, spawned)", () => {
     const replay = await fetch(link, { redirect: "manual" });
     expect(replay.status).toBe(401);
     const linkToken = new URL(link).searchParams.get("token") ?? "";
+    // A token in the query string is never echoed: the problem's instance is the path alone.
+    const replayed = (await replay.json()) as { instance?: string };
+    expect(replayed.instance).toBe("/sign-in");
     expect((await call(base, "GET", "/control-center", undefined, bearer(linkToken))).status).toBe(401);
 
     // The cookie authenticates reads; changes only from the same origin.
@@ -369,5 +440,18 @@ describe("npm run -s token (the real CLI, spawned)", () => {
     });
     expect(signOut.status).toBe(200);
     expect(signOut.headers.get("set-cookie")).toMatch(/^parking_session=; Max-Age=0/);
+    // Signed out means revoked: the old cookie no longer authenticates, and a 401 says the session ended.
+    const after = await call(base, "GET", "/reservations", undefined, { ...ANONYMOUS, ...cookie });
+    expect(after.status).toBe(401);
+    expect(after.body.detail).toMatch(/session has ended.*Sign in again/);
+    // The session id is no bearer token either.
+    const asBearer = await call(
+      base,
+      "GET",
+      "/reservations",
+      undefined,
+      bearer(cookie.cookie.split("=")[1] ?? ""),
+    );
+    expect(asBearer.status).toBe(401);
   });
 });

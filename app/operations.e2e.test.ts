@@ -15,6 +15,7 @@ import {
   RegisterParkingLotBody,
   ReserveParkingBody,
 } from "../schemas/commands.js";
+import { StartSessionBody } from "../schemas/sign-in.js";
 import { operatorHeaders } from "../test-support/auth.js";
 import { PROJECT_ROOT, type ServiceProcess } from "../test-support/process.js";
 import {
@@ -167,6 +168,7 @@ describe("operating the service as a new user would (spawned process)", () => {
       [
         "documentStore",
         "eventStore",
+        "identityProvider",
         "lifecycle",
         ...PROCESSOR_NAMES.map((name) => `${REACTOR_NAMES.has(name) ? "reactor" : "projection"}:${name}`),
       ].sort(),
@@ -298,6 +300,7 @@ describe("operating the service as a new user would (spawned process)", () => {
       ],
       "post /parking-lots/{parkingLotId}/closures": [CloseParkingLotBody],
       "put /parking-lots/{parkingLotId}/capacity": [ChangeCapacityBody],
+      "post /sign-in/session": [StartSessionBody],
     };
     const component = (schema: JsonObject | undefined) =>
       // Bodies are named components: follow the $ref to the schema on the wire.

@@ -156,6 +156,23 @@ class DeferredLotSnapshotStore implements LotSnapshotStore {
   }
 }
 
+/** A document store opened on first use, and again after a failed open. */
+class LazyDocumentStore {
+  private opening: Promise<DocumentStore> | undefined;
+  constructor(private readonly open: () => Promise<DocumentStore>) {}
+  get(): Promise<DocumentStore> {
+    this.opening ??= this.open().catch((error: unknown) => {
+      this.opening = undefined;
+      throw error;
+    });
+    return this.opening;
+  }
+  async close(): Promise<void> {
+    const opened = await this.opening?.catch(() => undefined);
+    await opened?.close();
+  }
+}
+
 export interface ServiceOptions {
   /** Stands in for the opened event store (the processors thread relays its appends with it). */
   readonly wrapEventStore?: (store: EventStore) => EventStore;
@@ -171,11 +188,16 @@ export async function createServices(
 ): Promise<Services> {
   const documentStore =
     runsProjections(config) || runsQueries(config) ? await openDocumentStore(config) : undefined;
-  // A sign-in link works once across every replica that shares the document store.
-  const authentication = await createAuthentication(
-    config,
-    documentStore ? { claimSignInLink: claimOnceIn(documentStore) } : {},
-  );
+  // A sign-in link works once across every replica that shares the document store; browser
+  // sessions are records there too (a command API opens it on the first session it meets).
+  const sessionStore = documentStore ? undefined : new LazyDocumentStore(() => openDocumentStore(config));
+  const authentication = await createAuthentication(config, {
+    ...(documentStore ? { claimSignInLink: claimOnceIn(documentStore) } : {}),
+    documentStore: documentStore
+      ? async () => documentStore
+      : () => (sessionStore as LazyDocumentStore).get(),
+    logger: logger.child({ component: "auth" }),
+  });
   // Tracing in this thread when a collector is configured (the processors thread starts its own).
   const tracing = config.otelExporterOtlpEndpoint
     ? startTracing({
@@ -298,6 +320,7 @@ export async function createServices(
       await eventStore.close();
       await ownSnapshotStore?.close();
       await documentStore?.close();
+      await sessionStore?.close();
       await tracing?.shutdown();
     },
   };

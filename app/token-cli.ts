@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { hasSigningKey, mintDevToken } from "../platform/auth/dev-issuer.js";
 import { SIGN_IN_LINK_MAX_AGE_SECONDS, SIGN_IN_PATH } from "../platform/auth/session.js";
-import { SIGN_IN_TOKEN_TYPE } from "../platform/auth/verifier.js";
+import { CUSTOMER_ID_PATTERN, SIGN_IN_TOKEN_TYPE } from "../platform/auth/verifier.js";
 import { ConfigError, loadConfig } from "../platform/config.js";
 import { ACCESS_ROLES } from "../schemas/actor.js";
 
@@ -58,8 +58,10 @@ async function main(): Promise<void> {
     fail(`--role must be one of ${ACCESS_ROLES.join(", ")}`);
   }
   const sub = values.sub;
-  if (!sub || !/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/.test(sub)) {
-    fail("--sub must be 1-64 letters, digits or _ . : - (starting with a letter or digit)");
+  if (!sub || !CUSTOMER_ID_PATTERN.test(sub)) {
+    fail(
+      "--sub must be 1-255 printable ASCII characters without spaces or commas (e.g. CUST1, auth0|customer-7)",
+    );
   }
   const ttl = values.ttl === undefined ? 3600 : Number(values.ttl);
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > 30 * 24 * 3600)
@@ -74,6 +76,11 @@ async function main(): Promise<void> {
   }
   if (config.authIssuer !== undefined) {
     fail(`AUTH_ISSUER is set (${config.authIssuer}): tokens come from that issuer, not from this CLI.`);
+  }
+  if (values["sign-in-url"] === undefined && ttl > config.authMaxTokenLifetimeSeconds) {
+    fail(
+      `--ttl ${ttl} is longer than the service accepts (AUTH_MAX_TOKEN_LIFETIME_SECONDS=${config.authMaxTokenLifetimeSeconds}).`,
+    );
   }
   if (!existsSync(config.dataDir) || !hasSigningKey(config.dataDir)) {
     fail(

@@ -103,6 +103,16 @@ export interface Config {
   readonly authClockSkewSeconds: number;
   /** AUTH_JWKS_COOLDOWN_MS: least time between key set refetches for an unknown key id. */
   readonly authJwksCooldownMs: number;
+  /** AUTH_ISSUER_ALLOW_HTTP: whether an http:// AUTH_ISSUER other than a loopback one is accepted. */
+  readonly authIssuerAllowHttp: boolean;
+  /** AUTH_ROLE_MAP: the provider's role names that count as `customer` or `operator`. */
+  readonly authRoleMap: Readonly<Record<string, "customer" | "operator">>;
+  /** AUTH_CUSTOMER_ID_CLAIM: dot path of the claim that names a customer (default `sub`). */
+  readonly authCustomerIdClaim: string;
+  /** AUTH_TOKEN_TYPES: JWS `typ` header values accepted on access tokens (when a token has one). */
+  readonly authTokenTypes: readonly string[];
+  /** AUTH_MAX_TOKEN_LIFETIME_SECONDS: longest validity (exp - iat) of an accepted access token. */
+  readonly authMaxTokenLifetimeSeconds: number;
   /** IDEMPOTENCY_SECRET: HMAC key of reservation ids; unset = a random one kept under DATA_DIR. */
   readonly idempotencySecret?: string;
   /** LIVE_UPDATE_INTERVAL_MS: how often the control-center page's event streams look for changes. */
@@ -115,6 +125,14 @@ export interface Config {
   readonly liveMaxStreamsPerPrincipal: number;
   /** PAGE_OIDC_CLIENT_ID: the control-center page's public client id at an external OIDC provider. */
   readonly pageOidcClientId: string;
+  /** PAGE_OIDC_SCOPE: scope the page asks the provider for. */
+  readonly pageOidcScope: string;
+  /** PAGE_OIDC_AUDIENCE: `audience` parameter of the page's authorization request (Auth0). */
+  readonly pageOidcAudience?: string;
+  /** PAGE_OIDC_RESOURCE: `resource` parameter (RFC 8707) of the page's authorization and token requests. */
+  readonly pageOidcResource?: string;
+  /** PUBLIC_URL: the origin browsers and clients reach the service at. */
+  readonly publicUrl?: string;
   /** PROCESSORS_THREAD: where ROLE=all runs the projectors and the coupon policy. */
   readonly processorsThread: ProcessorThread;
   /** RATE_LIMIT_WINDOW_MS: length of a rate-limit window. */
@@ -424,6 +442,46 @@ const issuerIdentifier: Parser<string> = {
   parse: (raw) => (raw !== undefined && /^(https?:\/\/|urn:)\S+$/.test(raw) ? ok(raw) : fail()),
 };
 
+const boolean: Parser<boolean> = {
+  expects: "true or false",
+  parse: (raw) => (raw === "true" ? ok(true) : raw === "false" ? ok(false) : fail()),
+};
+
+const roleMap: Parser<Readonly<Record<string, "customer" | "operator">>> = {
+  expects: "a comma-separated list of provider-role=customer or provider-role=operator",
+  parse: (raw) => {
+    if (raw === undefined) return fail();
+    const map: Record<string, "customer" | "operator"> = {};
+    if (raw === "-") return ok(map);
+    for (const entry of raw.split(",").map((s) => s.trim())) {
+      const match = /^([^=\s,]{1,100})=(customer|operator)$/.exec(entry);
+      if (!match?.[1] || !match[2]) return fail(`"${entry}" is not name=customer or name=operator`);
+      map[match[1]] = match[2] as "customer" | "operator";
+    }
+    return ok(map);
+  },
+};
+
+const tokenType: Parser<string> = {
+  expects: "a JWS typ value such as at+jwt or JWT",
+  parse: (raw) => (raw !== undefined && /^[A-Za-z0-9.+/_-]{1,100}$/.test(raw) ? ok(raw) : fail()),
+};
+
+const absoluteUri: Parser<string> = {
+  expects: "an absolute URI without a fragment (https://api.example.com or urn:…)",
+  parse: (raw) => (raw !== undefined && /^[a-z][a-z0-9+.-]*:[^\s#]+$/i.test(raw) ? ok(raw) : fail()),
+};
+
+const scope: Parser<string> = {
+  expects: "space-separated scope names",
+  parse: (raw) =>
+    raw !== undefined &&
+    /^[\x21\x23-\x5B\x5D-\x7E]+( [\x21\x23-\x5B\x5D-\x7E]+)*$/.test(raw) &&
+    raw.length <= 1000
+      ? ok(raw)
+      : fail(),
+};
+
 const audience: Parser<string> = {
   expects: "a non-empty audience without spaces",
   parse: (raw) => (raw !== undefined && /^\S{1,200}$/.test(raw) ? ok(raw) : fail()),
@@ -641,7 +699,7 @@ const SPECS: Specs = {
   authRolesClaims: {
     name: "AUTH_ROLES_CLAIMS",
     description:
-      "Claims (dot paths) whose string arrays hold the caller's roles (`customer`, `operator`); their union counts.",
+      "Claims (dot paths) holding the caller's roles: a string or an array of strings, through AUTH_ROLE_MAP (`customer`, `operator`); their union counts.",
     default: "realm_access.roles,roles",
     ...listOf(claimPath, "claim dot paths"),
   },
@@ -664,6 +722,41 @@ const SPECS: Specs = {
       "Least time (ms) between two fetches of the key set when a token names an unknown key id (rotation without restart, bounded refetching).",
     default: "30000",
     ...integer(0, 3600000),
+  },
+  authIssuerAllowHttp: {
+    name: "AUTH_ISSUER_ALLOW_HTTP",
+    description:
+      "Accept an `http://` AUTH_ISSUER on a host other than localhost/127.0.0.1/[::1] (a development or compose network). Off: such an issuer is a configuration error; tokens and keys travel over https everywhere else. The page then also talks to the provider over http.",
+    default: "false",
+    ...boolean,
+  },
+  authRoleMap: {
+    name: "AUTH_ROLE_MAP",
+    description:
+      "The provider's own role or group names that count as `customer` or `operator`, e.g. `ParkingAdmins=operator,app-user=customer`; the names `customer` and `operator` always count as themselves. `-`: no mapping.",
+    default: "-",
+    ...roleMap,
+  },
+  authCustomerIdClaim: {
+    name: "AUTH_CUSTOMER_ID_CLAIM",
+    description:
+      "Claim (dot path) whose string value is a customer's id; any value a provider issues works (ids are opaque: printable ASCII without spaces or commas, at most 255 characters). A customer's token without it is refused; an operator's falls back to `sub`.",
+    default: "sub",
+    ...claimPath,
+  },
+  authTokenTypes: {
+    name: "AUTH_TOKEN_TYPES",
+    description:
+      "JWS `typ` header values accepted on access tokens (case-insensitive, `application/` optional). A token without `typ` is accepted (Okta sets none); ID tokens (`at_hash`/`c_hash`, or Keycloak's `typ: ID` claim) never are.",
+    default: "at+jwt,JWT",
+    ...listOf(tokenType, "typ values"),
+  },
+  authMaxTokenLifetimeSeconds: {
+    name: "AUTH_MAX_TOKEN_LIFETIME_SECONDS",
+    description:
+      "Longest validity (`exp` minus `iat`, or minus now without `iat`) an accepted access token may have; longer-lived tokens are refused.",
+    default: "86400",
+    ...integer(60, 31_536_000),
   },
   idempotencySecret: {
     name: "IDEMPOTENCY_SECRET",
@@ -707,6 +800,34 @@ const SPECS: Specs = {
     default: "control-center",
     expects: "a client id: letters, digits and - _ . :",
     parse: (raw) => (raw !== undefined && /^[A-Za-z0-9._:-]{1,100}$/.test(raw) ? ok(raw) : fail()),
+  },
+  pageOidcScope: {
+    name: "PAGE_OIDC_SCOPE",
+    description:
+      "Scope the control-center page asks the provider for, e.g. `openid offline_access` (a refresh token) or Entra's `openid offline_access api://<app id>/access`.",
+    default: "openid",
+    ...scope,
+  },
+  pageOidcAudience: {
+    name: "PAGE_OIDC_AUDIENCE",
+    description:
+      "`audience` parameter of the page's authorization request: Auth0 issues a JWT access token for AUTH_AUDIENCE only when asked with it. Unset: not sent.",
+    default: undefined,
+    ...optional(audience),
+  },
+  pageOidcResource: {
+    name: "PAGE_OIDC_RESOURCE",
+    description:
+      "`resource` parameter (RFC 8707 resource indicator) of the page's authorization and token requests, for providers that pick the access token's audience by it. Unset: not sent.",
+    default: undefined,
+    ...optional(absoluteUri),
+  },
+  publicUrl: {
+    name: "PUBLIC_URL",
+    description:
+      "Origin (scheme://host[:port]) browsers and clients reach the service at. The development issuer's discovery names its keys under it (never the request's Host), and with https:// the session cookie is always `Secure`. Unset: the address the server listens at.",
+    default: undefined,
+    ...optional(webOrigin),
   },
   rateLimitWindowMs: {
     name: "RATE_LIMIT_WINDOW_MS",
@@ -808,6 +929,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const authJwksUrl = read("authJwksUrl");
   const otelExporterOtlpEndpoint = read("otelExporterOtlpEndpoint");
   const idempotencySecret = read("idempotencySecret");
+  const pageOidcAudience = read("pageOidcAudience");
+  const pageOidcResource = read("pageOidcResource");
+  const publicUrl = read("publicUrl");
+  const authIssuerAllowHttp = read("authIssuerAllowHttp");
+  if (authIssuer?.startsWith("http://") && !authIssuerAllowHttp && !isLoopbackUrl(authIssuer)) {
+    problems.push({
+      variable: SPECS.authIssuer.name,
+      message: `is http:// on a host that is not this machine (${JSON.stringify(authIssuer)}); use https://, or set AUTH_ISSUER_ALLOW_HTTP=true for a development network`,
+    });
+  }
   if (authJwksUrl !== undefined && authIssuer === undefined) {
     problems.push({
       variable: SPECS.authJwksUrl.name,
@@ -851,12 +982,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authClockSkewSeconds: read("authClockSkewSeconds"),
     otelTracesSamplerArg: read("otelTracesSamplerArg"),
     authJwksCooldownMs: read("authJwksCooldownMs"),
+    authIssuerAllowHttp,
+    authRoleMap: read("authRoleMap"),
+    authCustomerIdClaim: read("authCustomerIdClaim"),
+    authTokenTypes: read("authTokenTypes"),
+    authMaxTokenLifetimeSeconds: read("authMaxTokenLifetimeSeconds"),
     ...(idempotencySecret === undefined ? {} : { idempotencySecret }),
     liveUpdateIntervalMs: read("liveUpdateIntervalMs"),
     liveHeartbeatMs: read("liveHeartbeatMs"),
     liveMaxStreams: read("liveMaxStreams"),
     liveMaxStreamsPerPrincipal: read("liveMaxStreamsPerPrincipal"),
     pageOidcClientId: read("pageOidcClientId"),
+    pageOidcScope: read("pageOidcScope"),
+    ...(pageOidcAudience === undefined ? {} : { pageOidcAudience }),
+    ...(pageOidcResource === undefined ? {} : { pageOidcResource }),
+    ...(publicUrl === undefined ? {} : { publicUrl }),
     processorsThread: read("processorsThread"),
     rateLimitWindowMs: read("rateLimitWindowMs"),
     rateLimitPerPrincipal: read("rateLimitPerPrincipal"),
@@ -876,6 +1016,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return config;
 }
+
+/** Whether an http(s) URL names this machine (localhost, 127.0.0.0/8, [::1]). */
+export function isLoopbackUrl(raw: string): boolean {
+  try {
+    const host = new URL(raw).hostname;
+    return (
+      host === "localhost" ||
+      host.endsWith(".localhost") ||
+      /^127\.\d+\.\d+\.\d+$/.test(host) ||
+      host === "[::1]"
+    );
+  } catch {
+    return false;
+  }
+}
+
+/** The origin the service is reached at: PUBLIC_URL, else http://localhost:PORT. */
+export const publicOrigin = (config: Pick<Config, "publicUrl" | "port">): string =>
+  config.publicUrl ?? `http://localhost:${config.port}`;
 
 /** The configuration as it may be logged: passwords in connection strings are masked. */
 export function redactConfig(config: Config): Config {

@@ -62,11 +62,17 @@ const DEFAULTS: Config = {
   authClockSkewSeconds: 30,
   otelTracesSamplerArg: 1,
   authJwksCooldownMs: 30000,
+  authIssuerAllowHttp: false,
+  authRoleMap: {},
+  authCustomerIdClaim: "sub",
+  authTokenTypes: ["at+jwt", "JWT"],
+  authMaxTokenLifetimeSeconds: 86400,
   liveUpdateIntervalMs: 250,
   liveHeartbeatMs: 15000,
   liveMaxStreams: 1000,
   liveMaxStreamsPerPrincipal: 10,
   pageOidcClientId: "control-center",
+  pageOidcScope: "openid",
   processorsThread: "worker",
   rateLimitWindowMs: 60000,
   rateLimitPerPrincipal: 1200,
@@ -124,6 +130,9 @@ describe("CONFIG_VARIABLES", () => {
       "idempotencySecret",
       "corsOrigins",
       "otelExporterOtlpEndpoint",
+      "pageOidcAudience",
+      "pageOidcResource",
+      "publicUrl",
     ].sort();
     expect(fields).toEqual(expected);
   });
@@ -164,12 +173,21 @@ describe("CONFIG_VARIABLES", () => {
       "AUTH_ALGORITHMS",
       "AUTH_CLOCK_SKEW_SECONDS",
       "AUTH_JWKS_COOLDOWN_MS",
+      "AUTH_ISSUER_ALLOW_HTTP",
+      "AUTH_ROLE_MAP",
+      "AUTH_CUSTOMER_ID_CLAIM",
+      "AUTH_TOKEN_TYPES",
+      "AUTH_MAX_TOKEN_LIFETIME_SECONDS",
       "IDEMPOTENCY_SECRET",
       "LIVE_UPDATE_INTERVAL_MS",
       "LIVE_HEARTBEAT_MS",
       "LIVE_MAX_STREAMS",
       "LIVE_MAX_STREAMS_PER_PRINCIPAL",
       "PAGE_OIDC_CLIENT_ID",
+      "PAGE_OIDC_SCOPE",
+      "PAGE_OIDC_AUDIENCE",
+      "PAGE_OIDC_RESOURCE",
+      "PUBLIC_URL",
       "RATE_LIMIT_WINDOW_MS",
       "RATE_LIMIT_PER_PRINCIPAL",
       "RATE_LIMIT_PER_ADDRESS",
@@ -196,6 +214,9 @@ describe("CONFIG_VARIABLES", () => {
       "IDEMPOTENCY_SECRET",
       "CORS_ORIGINS",
       "OTEL_EXPORTER_OTLP_ENDPOINT",
+      "PAGE_OIDC_AUDIENCE",
+      "PAGE_OIDC_RESOURCE",
+      "PUBLIC_URL",
     ];
     for (const variable of CONFIG_VARIABLES) {
       if (optional.includes(variable.name)) {
@@ -519,6 +540,47 @@ describe("authentication variables", () => {
     rejects("AUTH_ISSUER", "not a url");
     rejects("AUTH_JWKS_URL", "ftp://keys");
     rejects("AUTH_ROLES_CLAIMS", "a..b");
+  });
+
+  it("accepts an http:// issuer only on this machine or when AUTH_ISSUER_ALLOW_HTTP=true", () => {
+    expect(loadConfig({ AUTH_ISSUER: "http://127.0.0.1:8180/realms/p" }).authIssuer).toBe(
+      "http://127.0.0.1:8180/realms/p",
+    );
+    expect(loadConfig({ AUTH_ISSUER: "http://localhost:8180/realms/p" }).authIssuer).toBeDefined();
+    rejects("AUTH_ISSUER", "http://keycloak:8180/realms/p");
+    expect(
+      loadConfig({ AUTH_ISSUER: "http://keycloak:8180/realms/p", AUTH_ISSUER_ALLOW_HTTP: "true" }).authIssuer,
+    ).toBe("http://keycloak:8180/realms/p");
+    rejects("AUTH_ISSUER_ALLOW_HTTP", "yes");
+  });
+
+  it("reads the role map, the customer id claim, token types and the page's request parameters", () => {
+    const config = loadConfig({
+      AUTH_ROLE_MAP: "ParkingAdmins=operator, app-user=customer",
+      AUTH_CUSTOMER_ID_CLAIM: "email",
+      AUTH_TOKEN_TYPES: "at+jwt",
+      AUTH_MAX_TOKEN_LIFETIME_SECONDS: "3600",
+      PAGE_OIDC_SCOPE: "openid offline_access api://parking/access",
+      PAGE_OIDC_AUDIENCE: "https://api.parking.example",
+      PAGE_OIDC_RESOURCE: "urn:parking-reservations:api",
+      PUBLIC_URL: "https://parking.example.com",
+    });
+    expect(config).toMatchObject({
+      authRoleMap: { ParkingAdmins: "operator", "app-user": "customer" },
+      authCustomerIdClaim: "email",
+      authTokenTypes: ["at+jwt"],
+      authMaxTokenLifetimeSeconds: 3600,
+      pageOidcScope: "openid offline_access api://parking/access",
+      pageOidcAudience: "https://api.parking.example",
+      pageOidcResource: "urn:parking-reservations:api",
+      publicUrl: "https://parking.example.com",
+    });
+    rejects("AUTH_ROLE_MAP", "admins=root");
+    rejects("AUTH_ROLE_MAP", "admins");
+    rejects("PAGE_OIDC_SCOPE", "openid  profile");
+    rejects("PAGE_OIDC_RESOURCE", "https://api.example#frag");
+    rejects("PUBLIC_URL", "https://parking.example.com/path");
+    rejects("AUTH_MAX_TOKEN_LIFETIME_SECONDS", "0");
   });
 
   it("refuses a JWKS URL without an issuer (it would be trusted for no issuer)", () => {

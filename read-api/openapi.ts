@@ -33,7 +33,7 @@ import {
   ReservationStepResponse,
   ReservationView,
 } from "../schemas/read-models.js";
-import { SignInConfig } from "../schemas/sign-in.js";
+import { SignInConfig, StartSessionBody } from "../schemas/sign-in.js";
 import {
   EDGE_LIMITS,
   edgeLimitsText,
@@ -150,6 +150,7 @@ const COMPONENT_SCHEMAS: Record<string, TSchema> = {
   ControlCenterView,
   SignInConfig,
   HistoryPage,
+  StartSessionBody,
 };
 
 const LOT_ID = "gangnam-1";
@@ -690,11 +691,14 @@ export const OPERATIONS: readonly Operation[] = [
     side: "app",
     tag: "operations",
     summary: "Trade an access token for the browser session cookie (the page, after signing in with PKCE)",
+    description:
+      "The access token comes as the bearer token; the provider's refresh token, if it gave one, in the body. The service records a session (the refresh token stays in that record and renews the access token before it expires; without one the session ends with the access token) and sets the cookie holding the session's random id.",
+    body: { schema: StartSessionBody, required: false, example: { refreshToken: "…" } },
     problems: ["sign-in-failed"],
     responses: {
       "204": {
         description:
-          "Signed in: an HttpOnly, SameSite=Strict session cookie holds the token until it expires. Same-origin requests only (403 otherwise).",
+          "Signed in: an HttpOnly, SameSite=Strict cookie holds the session's id (at most 12 hours). Same-origin requests only (403 otherwise).",
         headers: { ...CORRELATION, "Set-Cookie": header("Set-Cookie") },
       },
     },
@@ -868,7 +872,7 @@ export function problemsOf(operation: Operation, allowed: Allowed): ProblemName[
 }
 
 const HEADERS_BY_STATUS: Record<number, Json> = {
-  401: { "WWW-Authenticate": header("WWW-Authenticate") },
+  401: { "WWW-Authenticate": header("WWW-Authenticate"), "Set-Cookie": header("Session-Ended") },
   405: { Allow: header("Allow") },
   429: { "Retry-After": header("Retry-After") },
   503: { "Retry-After": header("Retry-After") },
@@ -1154,8 +1158,13 @@ export function openApiDocument(access: AccessLookup): Json {
         },
         "Set-Cookie": {
           description:
-            "The browser session: `parking_session`, HttpOnly, SameSite=Strict, Path=/ (Secure over HTTPS); emptied with Max-Age=0 on sign-out.",
+            "The browser session: `parking_session` holds a random session id (the session itself is a record on the server), HttpOnly, SameSite=Strict, Path=/, Secure over HTTPS (directly, through a trusted proxy, or whenever PUBLIC_URL is https). Emptied with Max-Age=0 on sign-out.",
           required: true,
+          schema: { type: "string" },
+        },
+        "Session-Ended": {
+          description:
+            "Sent as `Set-Cookie` when the request's session has ended (signed out, expired, or not renewed by the identity provider): empties `parking_session` with Max-Age=0.",
           schema: { type: "string" },
         },
         "X-Accel-Buffering": {

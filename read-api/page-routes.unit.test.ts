@@ -14,6 +14,7 @@ describe("the page's Content-Security-Policy", () => {
       issuer: "http://localhost:8180/realms/parking",
       clientId: "control-center",
       scope: "openid",
+      allowHttp: false,
     });
     expect(connectSrc(headers["Content-Security-Policy"])).toBe("'self' http://localhost:8180");
     expect(headers["Content-Security-Policy"]).toContain("script-src 'self';");

@@ -517,7 +517,8 @@ describe("query API: bad input and unknown ids get clear problems", () => {
     ["/reservations/x?minPosition=abc", "query.minPosition"],
     ["/customers/CUST1/coupons?limit=abc", "query.limit"],
     ["/customers/CUST1/coupons?cursor=-1", "query.cursor"],
-    ["/customers/%7B%7D/coupons", "path.customerId"],
+    ["/customers/a%20b/coupons", "path.customerId"],
+    ["/customers/%01x/coupons", "path.customerId"],
   ];
 
   it.each(BAD)("GET %s → 400 naming %s", async (path, field) => {

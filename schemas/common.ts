@@ -20,10 +20,19 @@ export const ParkingLotId = Type.String({
   examples: ["1"],
 });
 export const ReservationId = Type.String({ ...Identifier, description: "Reservation identifier." });
+/**
+ * A customer is whoever an identity provider says (a token's `sub`, or the configured claim):
+ * opaque, any printable ASCII without spaces or commas, at most 255 characters as OpenID Connect
+ * allows a `sub` to be (`auth0|…`, an e-mail address, a GUID). Encoded wherever it appears in a
+ * path or query. (No comma: lot snapshots keep ids in comma-joined columns.)
+ */
 export const CustomerId = Type.String({
-  ...Identifier,
-  description: "Customer identifier.",
-  examples: ["CUST1"],
+  minLength: 1,
+  maxLength: 255,
+  pattern: "^[\\x21-\\x2B\\x2D-\\x7E]+$",
+  description:
+    "Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces or commas, at most 255 characters. Percent-encode it in a path.",
+  examples: ["CUST1", "auth0|customer-7"],
 });
 export const CouponId = Type.String({ ...Identifier, description: "Coupon identifier." });
 

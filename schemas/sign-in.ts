@@ -12,9 +12,36 @@ export const SignInConfig = Type.Union(
       mode: Type.Literal("oidc"),
       issuer: Type.String({ format: "uri", description: "The provider's issuer (OIDC discovery base)." }),
       clientId: Type.String({ description: "The page's public client id at the provider." }),
-      scope: Type.String(),
+      scope: Type.String({ description: "The scope to ask for (PAGE_OIDC_SCOPE)." }),
+      audience: Type.Optional(
+        Type.String({
+          description: "`audience` parameter of the authorization request (PAGE_OIDC_AUDIENCE, Auth0).",
+        }),
+      ),
+      resource: Type.Optional(
+        Type.String({ description: "`resource` parameter, RFC 8707 (PAGE_OIDC_RESOURCE)." }),
+      ),
+      allowHttp: Type.Boolean({
+        description: "Whether the issuer is reached over http (a development issuer the operator allowed).",
+      }),
     }),
   ],
   { $id: "SignInConfig" },
 );
 export type SignInConfig = Static<typeof SignInConfig>;
+
+/** What the page posts with its access token to start a session: the refresh token, if any. */
+export const StartSessionBody = Type.Object(
+  {
+    refreshToken: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 4096,
+        description:
+          "The provider's refresh token: kept in the session record on the server (never in the browser), it renews the session's access token before it expires.",
+      }),
+    ),
+  },
+  { additionalProperties: false, $id: "StartSessionBody" },
+);
+export type StartSessionBody = Static<typeof StartSessionBody>;

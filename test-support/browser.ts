@@ -27,7 +27,7 @@ export interface TestBrowser {
 
 /** A headless Chromium with a fresh profile (removed on close), for the page tests and the page bench. */
 export async function launchBrowser(
-  options: { viewport?: { width: number; height: number } } = {},
+  options: { viewport?: { width: number; height: number }; ignoreHTTPSErrors?: boolean } = {},
 ): Promise<TestBrowser> {
   const profile = mkdtempSync(join(tmpdir(), "parking-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
@@ -37,6 +37,8 @@ export async function launchBrowser(
     viewport: options.viewport ?? { width: 1366, height: 900 },
     locale: "ko-KR",
     timezoneId: "Asia/Seoul",
+    // A test identity provider's throwaway certificate: trusted by this profile only.
+    ...(options.ignoreHTTPSErrors ? { ignoreHTTPSErrors: true } : {}),
   });
   return {
     context,

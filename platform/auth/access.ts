@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { match } from "path-to-regexp";
 import { ProblemError } from "../http/problem.js";
-import { principalOf, unauthorized } from "./principal.js";
+import { anonymousRefusal, principalOf } from "./principal.js";
 
 /**
  * Authorization as data: who may call which route. Each side of the service keeps its table beside
@@ -49,7 +49,7 @@ export function accessControl(rules: readonly AccessRule[], fallback: readonly s
     const allow = allowed(req.method, req.path, req);
     if (allow === "anonymous") return next();
     const principal = principalOf(req);
-    if (!principal) return next(unauthorized("This request needs an access token."));
+    if (!principal) return next(anonymousRefusal(req));
     if (!principal.roles.some((role) => allow.includes(role))) {
       return next(
         new ProblemError("forbidden", `${req.method} ${req.path} needs the role ${allow.join(" or ")}.`),

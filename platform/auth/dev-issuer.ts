@@ -3,15 +3,17 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Router } from "express";
 import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from "jose";
+import { CachedKeySet } from "./key-set.js";
 import { createOnce } from "./secret-file.js";
 
 /**
  * The embedded development issuer: used when no external issuer is configured, so that a fresh
  * clone runs with authentication on. Its signing keys are files under `DATA_DIR/auth/signing-keys`
- * (mode 0600): whoever can read DATA_DIR can mint tokens (`npm run token`), nobody else. The
- * service publishes the public keys at /.well-known/jwks.json and verifies its tokens through that
- * endpoint like any issuer's. A new key file (rotation) is published at once; tokens signed with
- * the newest key verify without a restart, and older keys keep verifying until their files go.
+ * (mode 0600): whoever can read DATA_DIR can mint tokens (`npm run -s token`), nobody else. The
+ * service publishes the public keys at /.well-known/jwks.json for other clients, and verifies its
+ * own tokens against the key files in-process (never through its own HTTP edge, where callers'
+ * rate limits apply). A new key file (rotation) is found at once; tokens signed with the newest key
+ * verify without a restart, and older keys keep verifying until their files go.
  */
 
 export const DEV_ISSUER = "urn:parking-reservations:dev-issuer";
@@ -72,6 +74,10 @@ export function publicKeySet(dataDir: string): { keys: JWK[] } {
   };
 }
 
+/** The development issuer's public keys for the verifier, read from DATA_DIR (again for a new key id). */
+export const devKeySet = (dataDir: string): CachedKeySet =>
+  new CachedKeySet({ load: async () => publicKeySet(dataDir), cooldownMs: 1000, minIntervalMs: 100 });
+
 export interface MintOptions {
   readonly sub: string;
   readonly roles: readonly string[];
@@ -101,15 +107,18 @@ export async function mintDevToken(dataDir: string, options: MintOptions): Promi
     .sign(key);
 }
 
-/** Serves the development issuer's key set and OIDC discovery document (both public). */
-export function devIssuerRoutes(dataDir: string): Router {
+/**
+ * Serves the development issuer's key set and OIDC discovery document (both public). The document
+ * names the keys under `publicOrigin` (PUBLIC_URL), never under the request's Host header.
+ */
+export function devIssuerRoutes(dataDir: string, publicOrigin: () => string): Router {
   const router = Router();
   router.get(JWKS_PATH, (_req, res) => {
     res.setHeader("Cache-Control", "public, max-age=60");
     res.json(publicKeySet(dataDir));
   });
-  router.get(DISCOVERY_PATH, (req, res) => {
-    const origin = `${req.protocol}://${req.get("host") ?? "localhost"}`;
+  router.get(DISCOVERY_PATH, (_req, res) => {
+    const origin = publicOrigin();
     res.json({
       issuer: DEV_ISSUER,
       jwks_uri: `${origin}${JWKS_PATH}`,

@@ -1,27 +1,45 @@
-import { parse as parseCookies } from "cookie";
+import { parse as parseCookies, serialize } from "cookie";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { ProblemError } from "../http/problem.js";
 import type { Logger } from "../logger.js";
-import { setPrincipal, unauthorized } from "./principal.js";
-import { InvalidTokenError, KeySetUnavailableError, type TokenVerifier } from "./verifier.js";
+import { setPrincipal, setSessionEnded, unauthorized } from "./principal.js";
+import type { SessionResolver } from "./session-refresh.js";
+import {
+  InvalidTokenError,
+  KeySetUnavailableError,
+  type TokenVerifier,
+  type VerifiedToken,
+} from "./verifier.js";
 
 export const SESSION_COOKIE = "parking_session";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
+export interface AuthenticateOptions {
+  readonly verifier: TokenVerifier;
+  readonly sessions: SessionResolver;
+  /** The caller's id for a verified token (the customer id claim rules). */
+  readonly principalOf: (token: VerifiedToken) => string;
+  /** Whether the cookie is set `Secure` (to clear it the same way). */
+  readonly secureCookie: (req: Request) => boolean;
+  readonly logger?: Logger;
+}
+
 /**
  * Establishes who is calling: `Authorization: Bearer <jwt>` or, failing that, the browser session
- * cookie. No credentials: anonymous (the access table decides). A bad bearer token: 401 with a
- * `WWW-Authenticate` challenge, on every route. A bad or expired session cookie counts as absent.
- * A cookie-authenticated request that changes something must come from the same origin (CSRF).
+ * cookie (a random id whose record the server keeps). No credentials: anonymous (the access table
+ * decides). A bad bearer token: 401 with a `WWW-Authenticate` challenge that says which check
+ * failed, on every route. An unknown, signed-out or expired session counts as absent, its cookie is
+ * cleared, and a 401 says the session ended. A cookie-authenticated request that changes something
+ * must come from the same origin (CSRF).
  */
-export function authenticate(verifier: TokenVerifier, logger?: Logger): RequestHandler {
+export function authenticate(options: AuthenticateOptions): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
-    void identify(req, res, verifier, logger).then(() => next(), next);
+    void identify(req, res, options).then(() => next(), next);
   };
 }
 
-async function identify(req: Request, _res: Response, verifier: TokenVerifier, logger?: Logger) {
+async function identify(req: Request, _res: Response, options: AuthenticateOptions) {
   const authorization = req.get("authorization");
   if (authorization !== undefined) {
     const match = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(authorization);
@@ -32,31 +50,43 @@ async function identify(req: Request, _res: Response, verifier: TokenVerifier, l
       });
     }
     try {
-      const token = await verifier.verify(match[1]);
-      setPrincipal(req, { sub: token.sub, roles: token.roles, via: "bearer" });
+      const token = await options.verifier.verify(match[1]);
+      setPrincipal(req, { sub: options.principalOf(token), roles: token.roles, via: "bearer" });
     } catch (error) {
       throw refusal(error);
     }
     return;
   }
-  const cookie = sessionCookieOf(req);
-  if (cookie === undefined) return;
+  const id = sessionCookieOf(req);
+  if (id === undefined) return;
+  let outcome: Awaited<ReturnType<SessionResolver["resolve"]>>;
   try {
-    const token = await verifier.verify(cookie);
-    if (!SAFE_METHODS.has(req.method) && !isSameOrigin(req)) {
-      throw new ProblemError(
-        "forbidden",
-        "A request authenticated by the session cookie must come from this service's own pages (same origin).",
-      );
-    }
-    setPrincipal(req, { sub: token.sub, roles: token.roles, via: "session" });
+    outcome = await options.sessions.resolve(id);
   } catch (error) {
-    if (error instanceof InvalidTokenError) {
-      logger?.debug({ reason: error.message }, "ignoring an invalid session cookie");
-      return;
-    }
     throw refusal(error);
   }
+  if ("ended" in outcome) {
+    options.logger?.debug({ reason: outcome.ended }, "a session cookie names no live session");
+    setSessionEnded(
+      req,
+      outcome.ended,
+      serialize(SESSION_COOKIE, "", {
+        httpOnly: true,
+        sameSite: "strict",
+        secure: options.secureCookie(req),
+        path: "/",
+        maxAge: 0,
+      }),
+    );
+    return;
+  }
+  if (!SAFE_METHODS.has(req.method) && !isSameOrigin(req)) {
+    throw new ProblemError(
+      "forbidden",
+      "A request authenticated by the session cookie must come from this service's own pages (same origin).",
+    );
+  }
+  setPrincipal(req, { sub: outcome.record.principal, roles: outcome.record.roles, via: "session" });
 }
 
 function refusal(error: unknown): unknown {
@@ -72,6 +102,23 @@ function refusal(error: unknown): unknown {
     });
   }
   return error;
+}
+
+/**
+ * The caller's id for a verified token: the customer id claim when it holds a usable id; else, for
+ * a caller who is no customer (an operator, a client without roles), the token's `sub`. A customer
+ * without one is refused (401): they could not be told apart.
+ */
+export function principalIdOf(claim: string): (token: VerifiedToken) => string {
+  return (token) => {
+    if (token.customerId !== undefined) return token.customerId;
+    if (token.roles.includes("customer") && !token.roles.includes("operator")) {
+      throw new InvalidTokenError(
+        `the token's "${claim}" claim (the customer id) is missing or not printable ASCII of at most 255 characters`,
+      );
+    }
+    return token.sub;
+  };
 }
 
 export function sessionCookieOf(req: Request): string | undefined {

@@ -20,6 +20,30 @@ export function setPrincipal(req: Request, principal: Principal): void {
   principals.set(req, principal);
 }
 
+const endedSessions = new WeakMap<Request, { reason: string; clearCookie: string }>();
+
+/**
+ * Records that the request's session cookie named a session that has ended, why, and the
+ * Set-Cookie that clears it (sent with the 401 the request gets where it needs a caller).
+ */
+export function setSessionEnded(req: Request, reason: string, clearCookie: string): void {
+  endedSessions.set(req, { reason, clearCookie });
+}
+
+/** The 401 of an anonymous request: says so, and clears the cookie, when its session has ended. */
+export function anonymousRefusal(req: Request): ProblemError {
+  const ended = endedSessions.get(req);
+  if (!ended) return unauthorized("This request needs an access token.");
+  const { reason, clearCookie } = ended;
+  const problem = unauthorized(`${reason[0]?.toUpperCase()}${reason.slice(1)}. Sign in again.`, {
+    code: "invalid_token",
+    description: "the session has ended",
+  });
+  return new ProblemError("unauthorized", problem.detail, {
+    headers: { ...problem.extra.headers, "Set-Cookie": clearCookie },
+  });
+}
+
 /** The authenticated caller, or undefined for an anonymous request. */
 export function principalOf(req: Request): Principal | undefined {
   return principals.get(req);
@@ -42,6 +66,6 @@ export function unauthorized(detail: string, error?: { code: string; description
 /** The authenticated caller; a 401 problem when the request is anonymous. */
 export function requirePrincipal(req: Request): Principal {
   const principal = principalOf(req);
-  if (!principal) throw unauthorized("This request needs an access token.");
+  if (!principal) throw anonymousRefusal(req);
   return principal;
 }

@@ -1,7 +1,10 @@
 import { serialize } from "cookie";
-import { type Request, type Response, Router } from "express";
+import express, { type Request, type Response, Router } from "express";
+import { StartSessionBody } from "../../schemas/sign-in.js";
+import { validate } from "../../schemas/validation.js";
 import { ProblemError } from "../http/problem.js";
-import { isSameOrigin, SESSION_COOKIE } from "./middleware.js";
+import { isSameOrigin, SESSION_COOKIE, sessionCookieOf } from "./middleware.js";
+import type { SessionRecord, SessionStore } from "./session-store.js";
 import {
   InvalidTokenError,
   KeySetUnavailableError,
@@ -12,6 +15,8 @@ import {
 
 /** A sign-in link is valid this long at most, whatever its token says. */
 export const SIGN_IN_LINK_MAX_AGE_SECONDS = 300;
+/** Longest browser session, however it was started (refreshes do not extend it). */
+export const MAX_SESSION_SECONDS = 12 * 3600;
 export const SIGN_IN_PATH = "/sign-in";
 export const SIGN_OUT_PATH = "/sign-out";
 export const SESSION_PATH = "/sign-in/session";
@@ -31,10 +36,39 @@ function continueTo(res: Response, path: string, message: string): void {
     );
 }
 
-export interface SessionOptions {
+export interface CookiePolicy {
+  /** Whether the cookie gets `Secure`: the request came over TLS (directly or via a trusted proxy), or PUBLIC_URL is https. */
+  readonly secure: (req: Request) => boolean;
+}
+
+/** The session cookie: the random id only; HttpOnly, SameSite=Strict, Secure where TLS is in use. */
+export function setSessionCookie(
+  res: Response,
+  req: Request,
+  policy: CookiePolicy,
+  id: string,
+  maxAgeSeconds: number,
+): void {
+  res.append(
+    "Set-Cookie",
+    serialize(SESSION_COOKIE, id, {
+      httpOnly: true,
+      sameSite: "strict",
+      secure: policy.secure(req),
+      path: "/",
+      maxAge: Math.max(0, Math.floor(maxAgeSeconds)),
+    }),
+  );
+}
+
+export const clearSessionCookie = (res: Response, req: Request, policy: CookiePolicy) =>
+  setSessionCookie(res, req, policy, "", 0);
+
+export interface SessionRoutesOptions extends CookiePolicy {
   readonly verifier: TokenVerifier;
-  /** Mints the session token the cookie holds, for a verified sign-in token. */
-  readonly mintSession: (signIn: VerifiedToken) => Promise<{ token: string; maxAgeSeconds: number }>;
+  readonly sessions: SessionStore;
+  /** The caller's id for a verified token (the customer id claim rules). */
+  readonly principalOf: (token: VerifiedToken) => string;
   /** Where a signed-in (or signed-out) browser goes next. */
   readonly landingPath: string;
   /**
@@ -58,12 +92,11 @@ function claimInMemory(): (jti: string, expiresAtMs: number) => Promise<boolean>
 
 /**
  * Browser sign-in with a link (development issuer): `GET /sign-in?token=<sign-in token>` checks the
- * short-lived, single-use token, sets an HttpOnly, SameSite=Strict session cookie holding a
- * server-minted access token, and moves on to the landing page (so the link leaves the address bar).
- * `POST /sign-out` clears the cookie. Single use holds across replicas when they share a
- * `claimOnce` (the composition root gives them the document store's).
+ * short-lived, single-use token, records a session (as long as the link's `session_ttl` asks, at
+ * most 12 hours) whose random id goes in an HttpOnly, SameSite=Strict cookie, and moves on to the
+ * landing page (so the link leaves the address bar).
  */
-export function sessionRoutes(options: SessionOptions): Router {
+export function linkSignInRoutes(options: SessionRoutesOptions): Router {
   const router = Router();
   const claimOnce = options.claimOnce ?? claimInMemory();
 
@@ -97,47 +130,49 @@ export function sessionRoutes(options: SessionOptions): Router {
     }
     if (!(await claimOnce(jti, exp * 1000)))
       throw new ProblemError("sign-in-failed", "This sign-in link was already used.");
-    const session = await options.mintSession(signIn);
-    res.setHeader(
-      "Set-Cookie",
-      serialize(SESSION_COOKIE, session.token, {
-        httpOnly: true,
-        sameSite: "strict",
-        secure: req.secure,
-        path: "/",
-        maxAge: session.maxAgeSeconds,
-      }),
-    );
+    const requested = Number(signIn.claims.session_ttl);
+    const seconds =
+      Number.isInteger(requested) && requested > 0 ? Math.min(requested, MAX_SESSION_SECONDS) : 3600;
+    const now = Date.now();
+    const id = await options.sessions.create({
+      sub: signIn.sub,
+      principal: options.principalOf(signIn),
+      roles: signIn.roles,
+      createdAt: new Date(now).toISOString(),
+      expiresAt: new Date(now + seconds * 1000).toISOString(),
+    });
+    setSessionCookie(res, req, options, id, seconds);
     continueTo(res, options.landingPath, "Signed in.");
   });
+  return router;
+}
 
-  router.post(SIGN_OUT_PATH, (req: Request, res: Response) => {
-    res.setHeader(
-      "Set-Cookie",
-      serialize(SESSION_COOKIE, "", {
-        httpOnly: true,
-        sameSite: "strict",
-        secure: req.secure,
-        path: "/",
-        maxAge: 0,
-      }),
-    );
+/** `POST /sign-out`: deletes the session record (it stops working everywhere at once), clears the cookie. */
+export function signOutRoute(
+  options: CookiePolicy & { sessions: SessionStore; landingPath: string },
+): Router {
+  const router = Router();
+  router.post(SIGN_OUT_PATH, async (req: Request, res: Response) => {
+    const id = sessionCookieOf(req);
+    if (id !== undefined) await options.sessions.delete(id);
+    clearSessionCookie(res, req, options);
     continueTo(res, options.landingPath, "Signed out.");
   });
-
   return router;
 }
 
 /**
  * The page's sign-in with an external OpenID Connect provider: after Authorization Code + PKCE the
- * page posts the provider's access token once (`POST /sign-in/session`, bearer), and gets the same
- * HttpOnly, SameSite=Strict session cookie holding that token, for as long as the token is valid;
- * the token then never sits in the page's storage. Same-origin only: another site may not plant a
- * session in this browser (login CSRF). The access table requires a verified bearer caller.
+ * page posts the provider's access token once (`POST /sign-in/session`, bearer) with the refresh
+ * token, if the provider gave one, in the JSON body (`{"refreshToken": …}`). The service records a
+ * session (the refresh token stays in the record, never in the browser) and sets the HttpOnly,
+ * SameSite=Strict cookie holding its id. Same-origin only: another site may not plant a session in
+ * this browser (login CSRF). The access table requires a verified bearer caller.
  */
-export function sessionFromBearer(verifier: TokenVerifier): Router {
+export function sessionFromBearer(options: SessionRoutesOptions): Router {
   const router = Router();
-  router.post(SESSION_PATH, async (req: Request, res: Response) => {
+  const json = express.json({ limit: "8kb", strict: true });
+  router.post(SESSION_PATH, json, async (req: Request, res: Response) => {
     res.setHeader("Cache-Control", "no-store");
     if (!isSameOrigin(req))
       throw new ProblemError("forbidden", "A session can only be started from this site.");
@@ -145,21 +180,30 @@ export function sessionFromBearer(verifier: TokenVerifier): Router {
     const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
     if (!token)
       throw new ProblemError("forbidden", "Send the access token as a bearer token to start a session.");
-    const verified = await verifier.verify(token);
-    const exp = Number(verified.claims.exp);
-    const maxAge = Math.floor(exp - Date.now() / 1000);
-    if (!Number.isFinite(maxAge) || maxAge <= 0)
+    const verified = await options.verifier.verify(token);
+    const body = req.body === undefined ? {} : validate(StartSessionBody, req.body);
+    const refreshToken = body.refreshToken;
+    const now = Date.now();
+    const accessExpiresAt = Number(verified.claims.exp) * 1000;
+    if (!Number.isFinite(accessExpiresAt) || accessExpiresAt <= now)
       throw new ProblemError("sign-in-failed", "The token has expired.");
-    res.setHeader(
-      "Set-Cookie",
-      serialize(SESSION_COOKIE, token, {
-        httpOnly: true,
-        sameSite: "strict",
-        secure: req.secure,
-        path: "/",
-        maxAge,
-      }),
-    );
+    const expiresAt = refreshToken
+      ? now + MAX_SESSION_SECONDS * 1000
+      : Math.min(accessExpiresAt, now + MAX_SESSION_SECONDS * 1000);
+    const record: SessionRecord = {
+      sub: verified.sub,
+      principal: options.principalOf(verified),
+      roles: verified.roles,
+      createdAt: new Date(now).toISOString(),
+      expiresAt: new Date(expiresAt).toISOString(),
+      accessIssuedAt: new Date(now).toISOString(),
+      accessExpiresAt: new Date(accessExpiresAt).toISOString(),
+      ...(refreshToken ? { refreshToken } : {}),
+    };
+    const previous = sessionCookieOf(req);
+    if (previous !== undefined) await options.sessions.delete(previous);
+    const id = await options.sessions.create(record);
+    setSessionCookie(res, req, options, id, (expiresAt - now) / 1000);
     res.status(204).end();
   });
   return router;

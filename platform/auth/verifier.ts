@@ -1,5 +1,6 @@
 import {
-  createRemoteJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
   errors,
   type JWTPayload,
   type JWTVerifyGetKey,
@@ -8,29 +9,39 @@ import {
 } from "jose";
 
 /**
- * Verifies OAuth 2.0 bearer JWTs (an OpenID Connect provider's access tokens) with `jose`:
- * the signature against the issuer's JSON Web Key Set (fetched over HTTP, cached, refetched for an
- * unknown `kid` at most once per cooldown), `iss`, `aud`, `exp`/`nbf` with a small clock skew and an
- * allowlist of asymmetric algorithms. The embedded development issuer is verified the same way,
- * through its own JWKS endpoint.
+ * Verifies OAuth 2.0 bearer JWTs (an OpenID Connect provider's access tokens) with `jose`, in this
+ * order, and says which check refused a token (with the expected value where that is public):
+ * the form and the `typ` header (access tokens only: `AUTH_TOKEN_TYPES`, never a sign-in link or an
+ * ID token), `iss` (before any key is looked up, so a foreign token reads as foreign), the
+ * signature against the issuer's keys (`keys`: a cached key set), the algorithm allowlist, `aud`,
+ * `exp`/`nbf` with the clock skew, an `iat` no later than now plus the skew, and a lifetime of at
+ * most `maxLifetimeSeconds`. Roles come from claim paths (a string or an array of strings) through
+ * a mapping of the provider's own names; the customer id from a configurable claim.
  */
 
 export interface TokenVerifierOptions {
   readonly issuer: string;
   readonly audience: string;
-  /** The key set's URL; a function for URLs known only later (discovery, the service's own port). */
-  readonly jwksUrl: () => Promise<URL>;
+  /** The issuer's signing keys (a CachedKeySet's getKey). */
+  readonly keys: JWTVerifyGetKey;
   readonly algorithms: readonly string[];
   readonly clockSkewSeconds: number;
-  /** Dot paths of claims holding string arrays of roles (their union counts). */
+  /** Dot paths of claims holding roles: a string or an array of strings (their union counts). */
   readonly rolesClaims: readonly string[];
-  /** Least time between refetches of the key set for an unknown key id. */
-  readonly jwksCooldownMs: number;
-  readonly jwksTimeoutMs?: number;
+  /** The provider's role names that count as one of ours; `customer`/`operator` count as themselves. */
+  readonly roleMap?: Readonly<Record<string, string>>;
+  /** Dot path of the claim naming the customer; default `sub`. */
+  readonly customerIdClaim?: string;
+  /** Accepted `typ` header values of access tokens (a token without `typ` is accepted). */
+  readonly tokenTypes: readonly string[];
+  /** Longest accepted validity of a token (exp - iat). */
+  readonly maxLifetimeSeconds: number;
 }
 
 export interface VerifiedToken {
   readonly sub: string;
+  /** The value of the customer id claim, when it is a usable string. */
+  readonly customerId: string | undefined;
   readonly roles: readonly string[];
   readonly claims: JWTPayload;
   readonly header: ProtectedHeaderParameters;
@@ -49,15 +60,28 @@ export class KeySetUnavailableError extends Error {
 /** Token types that are never access tokens (the development sign-in link). */
 export const SIGN_IN_TOKEN_TYPE = "sign-in+jwt";
 
+/**
+ * A customer id: what OpenID Connect allows a `sub` to be (printable ASCII, at most 255), without
+ * the comma (lot snapshots join ids with it). Must match schemas/common.ts's CustomerId.
+ */
+export const CUSTOMER_ID_PATTERN = /^[\x21-\x2B\x2D-\x7E]{1,255}$/;
+
 const MAX_TOKEN_LENGTH = 8192;
 
+const normalType = (typ: string) => typ.toLowerCase().replace(/^application\//, "");
+
 export class TokenVerifier {
-  private keySet: Promise<JWTVerifyGetKey> | undefined;
+  private readonly tokenTypes: ReadonlySet<string>;
 
   constructor(private readonly options: TokenVerifierOptions) {
     if (options.algorithms.some((alg) => alg === "none" || /^HS/i.test(alg))) {
       throw new Error("only asymmetric algorithms may verify tokens");
     }
+    this.tokenTypes = new Set(options.tokenTypes.map(normalType));
+  }
+
+  get issuer(): string {
+    return this.options.issuer;
   }
 
   /**
@@ -66,9 +90,23 @@ export class TokenVerifier {
    */
   async verify(token: string, expect: { readonly typ?: string } = {}): Promise<VerifiedToken> {
     if (token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenError("the token is too long");
+    let header: ProtectedHeaderParameters;
+    let unverified: JWTPayload;
+    try {
+      header = decodeProtectedHeader(token);
+      unverified = decodeJwt(token);
+    } catch {
+      throw new InvalidTokenError("the token is malformed");
+    }
+    this.checkType(header, unverified, expect.typ);
+    if (unverified.iss !== this.options.issuer) {
+      throw new InvalidTokenError(
+        `the token's issuer (iss) is not the expected ${JSON.stringify(this.options.issuer)}`,
+      );
+    }
     let result: Awaited<ReturnType<typeof jwtVerify>>;
     try {
-      result = await jwtVerify(token, (header, input) => this.key(header, input), {
+      result = await jwtVerify(token, this.options.keys, {
         issuer: this.options.issuer,
         audience: this.options.audience,
         algorithms: [...this.options.algorithms],
@@ -77,99 +115,132 @@ export class TokenVerifier {
         ...(expect.typ ? { typ: expect.typ } : {}),
       });
     } catch (error) {
-      throw translate(error);
+      throw this.translate(error);
     }
     const { payload, protectedHeader } = result;
-    if (!expect.typ && protectedHeader.typ?.toLowerCase() === SIGN_IN_TOKEN_TYPE) {
-      throw new InvalidTokenError("a sign-in link token is not an access token");
-    }
+    this.checkTimes(payload);
     const sub = payload.sub;
     if (typeof sub !== "string" || sub === "") throw new InvalidTokenError('the token has no "sub"');
+    const customerId = valueAt(payload, this.options.customerIdClaim ?? "sub");
     return {
       sub,
-      roles: rolesOf(payload, this.options.rolesClaims),
+      customerId:
+        typeof customerId === "string" && CUSTOMER_ID_PATTERN.test(customerId) ? customerId : undefined,
+      roles: rolesOf(payload, this.options.rolesClaims, this.options.roleMap),
       claims: payload,
       header: protectedHeader,
     };
   }
 
-  private async key(...args: Parameters<JWTVerifyGetKey>) {
-    this.keySet ??= this.options.jwksUrl().then(
-      (url) =>
-        createRemoteJWKSet(url, {
-          cooldownDuration: this.options.jwksCooldownMs,
-          timeoutDuration: this.options.jwksTimeoutMs ?? 5000,
-        }),
-      (error: unknown) => {
-        this.keySet = undefined; // discovery failed: try again on the next request
-        throw new KeySetUnavailableError(`the issuer's key set could not be located: ${messageOf(error)}`);
-      },
-    );
-    return (await this.keySet)(...args);
-  }
-}
-
-function translate(error: unknown): Error {
-  if (error instanceof KeySetUnavailableError || error instanceof InvalidTokenError) return error;
-  if (error instanceof errors.JWTExpired) return new InvalidTokenError("the token has expired");
-  if (error instanceof errors.JWTClaimValidationFailed) {
-    return new InvalidTokenError(`the token's "${error.claim}" claim is not accepted (${error.reason})`);
-  }
-  if (error instanceof errors.JOSEAlgNotAllowed) {
-    return new InvalidTokenError("the token's signature algorithm is not accepted");
-  }
-  if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) {
-    return new InvalidTokenError("the token is signed by a key the issuer does not publish");
-  }
-  if (error instanceof errors.JWSSignatureVerificationFailed) {
-    return new InvalidTokenError("the token's signature does not verify");
-  }
-  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) {
-    return new KeySetUnavailableError(`the issuer's key set could not be fetched: ${error.message}`);
-  }
-  if (
-    error instanceof errors.JWSInvalid ||
-    error instanceof errors.JWTInvalid ||
-    error instanceof errors.JOSENotSupported ||
-    error instanceof errors.JWKInvalid
-  ) {
-    return new InvalidTokenError("the token is malformed");
-  }
-  if (error instanceof errors.JOSEError || error instanceof TypeError) {
-    // jose's non-200 / unparsable key set answers, and fetch's network failures
-    return new KeySetUnavailableError(`the issuer's key set could not be fetched: ${messageOf(error)}`);
-  }
-  return error instanceof Error ? error : new Error(String(error));
-}
-
-const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));
-
-/** Union of the string arrays found at the dot paths `claims` (e.g. realm_access.roles). */
-export function rolesOf(payload: JWTPayload, claims: readonly string[]): string[] {
-  const roles = new Set<string>();
-  for (const path of claims) {
-    let value: unknown = payload;
-    for (const step of path.split(".")) {
-      value =
-        value !== null && typeof value === "object" && Object.hasOwn(value, step)
-          ? (value as Record<string, unknown>)[step]
-          : undefined;
+  private checkType(header: ProtectedHeaderParameters, payload: JWTPayload, expected?: string): void {
+    if (expected) return; // jwtVerify requires exactly that typ
+    const typ = header.typ;
+    if (typ !== undefined && normalType(typ) === SIGN_IN_TOKEN_TYPE) {
+      throw new InvalidTokenError("a sign-in link token is not an access token");
     }
-    if (Array.isArray(value)) for (const role of value) if (typeof role === "string") roles.add(role);
+    if (typ !== undefined && !this.tokenTypes.has(normalType(typ))) {
+      throw new InvalidTokenError(
+        `the token's type (typ) ${JSON.stringify(typ.slice(0, 40))} is not an accepted access token type (${this.options.tokenTypes.join(", ")})`,
+      );
+    }
+    // ID tokens: the OpenID Connect hash claims, or Keycloak's own marker.
+    if (payload.at_hash !== undefined || payload.c_hash !== undefined || payload.typ === "ID") {
+      throw new InvalidTokenError("an ID token is not an access token");
+    }
   }
-  return [...roles];
+
+  private checkTimes(payload: JWTPayload): void {
+    const now = Math.floor(Date.now() / 1000);
+    const skew = this.options.clockSkewSeconds;
+    const exp = Number(payload.exp);
+    if (payload.iat !== undefined) {
+      if (typeof payload.iat !== "number") throw new InvalidTokenError('the token\'s "iat" is not a number');
+      if (payload.iat > now + skew)
+        throw new InvalidTokenError("the token's issue time (iat) is in the future");
+    }
+    const from = typeof payload.iat === "number" ? payload.iat : now;
+    if (exp - from > this.options.maxLifetimeSeconds) {
+      throw new InvalidTokenError(
+        `the token is valid for longer than the accepted ${this.options.maxLifetimeSeconds} seconds`,
+      );
+    }
+  }
+
+  private translate(error: unknown): Error {
+    if (error instanceof KeySetUnavailableError || error instanceof InvalidTokenError) return error;
+    if (error instanceof errors.JWTExpired) return new InvalidTokenError("the token has expired (exp)");
+    if (error instanceof errors.JWTClaimValidationFailed) {
+      switch (error.claim) {
+        case "aud":
+          return new InvalidTokenError(
+            `the token's audience (aud) does not include the expected ${JSON.stringify(this.options.audience)}`,
+          );
+        case "iss":
+          return new InvalidTokenError(
+            `the token's issuer (iss) is not the expected ${JSON.stringify(this.options.issuer)}`,
+          );
+        case "nbf":
+          return new InvalidTokenError("the token is not valid yet (nbf)");
+        case "typ":
+          return new InvalidTokenError("the token's type (typ) is not the one expected here");
+        default:
+          return new InvalidTokenError(`the token's "${error.claim}" claim is missing or invalid`);
+      }
+    }
+    if (error instanceof errors.JOSEAlgNotAllowed) {
+      return new InvalidTokenError(
+        `the token's signature algorithm is not accepted (${this.options.algorithms.join(", ")})`,
+      );
+    }
+    if (error instanceof errors.JWKSNoMatchingKey || error instanceof errors.JWKSMultipleMatchingKeys) {
+      return new InvalidTokenError("the token is signed by a key the issuer does not publish");
+    }
+    if (error instanceof errors.JWSSignatureVerificationFailed) {
+      return new InvalidTokenError("the token's signature does not verify");
+    }
+    if (
+      error instanceof errors.JWSInvalid ||
+      error instanceof errors.JWTInvalid ||
+      error instanceof errors.JOSENotSupported ||
+      error instanceof errors.JWKInvalid
+    ) {
+      return new InvalidTokenError("the token is malformed");
+    }
+    // The key set could not be loaded (network, non-200, not a key set) and none is known yet.
+    return new KeySetUnavailableError(
+      `the issuer's key set could not be loaded: ${error instanceof Error ? error.message : String(error)}`,
+    );
+  }
+}
+
+function valueAt(payload: JWTPayload, path: string): unknown {
+  let value: unknown = payload;
+  for (const step of path.split(".")) {
+    value =
+      value !== null && typeof value === "object" && Object.hasOwn(value, step)
+        ? (value as Record<string, unknown>)[step]
+        : undefined;
+  }
+  return value;
 }
 
 /**
- * The JWKS URL of an issuer by OpenID Connect discovery: `${issuer}/.well-known/openid-configuration`,
- * whose `issuer` must be exactly the configured one.
+ * The roles at the dot paths `claims` (a string, or an array whose strings count), each through
+ * `map` (the provider's name -> ours); unmapped names stay as they are.
  */
-export async function discoverJwksUrl(issuer: string, timeoutMs = 5000): Promise<URL> {
-  const url = `${issuer.replace(/\/+$/, "")}/.well-known/openid-configuration`;
-  const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: "error" });
-  if (!response.ok) throw new Error(`${url} answered ${response.status}`);
-  const document = (await response.json()) as { issuer?: unknown; jwks_uri?: unknown };
-  if (document.issuer !== issuer) throw new Error(`${url} names issuer ${JSON.stringify(document.issuer)}`);
-  if (typeof document.jwks_uri !== "string") throw new Error(`${url} has no jwks_uri`);
-  return new URL(document.jwks_uri);
+export function rolesOf(
+  payload: JWTPayload,
+  claims: readonly string[],
+  map: Readonly<Record<string, string>> = {},
+): string[] {
+  const roles = new Set<string>();
+  const add = (role: unknown) => {
+    if (typeof role === "string") roles.add(Object.hasOwn(map, role) ? (map[role] as string) : role);
+  };
+  for (const path of claims) {
+    const value = valueAt(payload, path);
+    if (Array.isArray(value)) for (const role of value) add(role);
+    else add(value);
+  }
+  return [...roles];
 }

@@ -1,5 +1,9 @@
-import { describe, expect, it } from "vitest";
-import { rolesOf, TokenVerifier } from "./verifier.js";
+type KeyLike = Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
+
+import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
+import { beforeAll, describe, expect, it } from "vitest";
+import { CachedKeySet } from "./key-set.js";
+import { rolesOf, SIGN_IN_TOKEN_TYPE, TokenVerifier, type TokenVerifierOptions } from "./verifier.js";
 
 describe("rolesOf", () => {
   const claims = ["realm_access.roles", "roles"];
@@ -10,40 +14,134 @@ describe("rolesOf", () => {
     ).toEqual(["operator", "offline_access", "customer"]);
   });
 
-  it("ignores missing paths, non-arrays, non-strings and inherited properties", () => {
+  it("takes a single string as one role, and maps the provider's names to ours", () => {
+    expect(rolesOf({ roles: "operator" }, claims)).toEqual(["operator"]);
+    expect(rolesOf({ roles: ["ParkingAdmins", "x"] }, claims, { ParkingAdmins: "operator" })).toEqual([
+      "operator",
+      "x",
+    ]);
+    expect(rolesOf({ groups: "app-user" }, ["groups"], { "app-user": "customer" })).toEqual(["customer"]);
+  });
+
+  it("ignores missing paths, non-strings and inherited properties", () => {
     expect(rolesOf({}, claims)).toEqual([]);
-    expect(rolesOf({ roles: "operator" }, claims)).toEqual([]);
     expect(rolesOf({ roles: [1, null, "customer", { x: 1 }] }, claims)).toEqual(["customer"]);
     expect(rolesOf({ realm_access: null }, claims)).toEqual([]);
     expect(rolesOf({}, ["constructor.name", "__proto__.roles"])).toEqual([]);
+    expect(rolesOf({ roles: ["x"] }, claims, { toString: "operator" } as Record<string, string>)).toEqual([
+      "x",
+    ]);
   });
 });
 
 describe("TokenVerifier", () => {
-  const options = {
-    issuer: "https://id.example.com",
+  const ISSUER = "https://id.example.com";
+  let privateKey: KeyLike;
+  let otherKey: KeyLike;
+  let jwk: JWK;
+  const keySet = () =>
+    new CachedKeySet({ load: async () => ({ keys: [jwk] }), cooldownMs: 0, minIntervalMs: 0 });
+  const options = (extra: Partial<TokenVerifierOptions> = {}): TokenVerifierOptions => ({
+    issuer: ISSUER,
     audience: "parking-reservations",
-    jwksUrl: async () => new URL("https://id.example.com/certs"),
+    keys: keySet().getKey,
+    algorithms: ["ES256"],
     clockSkewSeconds: 30,
     rolesClaims: ["roles"],
-    jwksCooldownMs: 30_000,
-  };
+    tokenTypes: ["at+jwt", "JWT"],
+    maxLifetimeSeconds: 86400,
+    ...extra,
+  });
+  const now = () => Math.floor(Date.now() / 1000);
+  const sign = (
+    claims: Record<string, unknown> = {},
+    header: Record<string, unknown> = {},
+    key: KeyLike = privateKey,
+  ) =>
+    new SignJWT({
+      iss: ISSUER,
+      aud: "parking-reservations",
+      sub: "CUST1",
+      iat: now(),
+      exp: now() + 300,
+      roles: ["customer"],
+      ...claims,
+    })
+      .setProtectedHeader({ alg: "ES256", kid: "k1", typ: "at+jwt", ...header })
+      .sign(key);
+
+  beforeAll(async () => {
+    const pair = await generateKeyPair("ES256", { extractable: true });
+    privateKey = pair.privateKey;
+    otherKey = (await generateKeyPair("ES256")).privateKey;
+    jwk = { ...(await exportJWK(pair.publicKey)), kid: "k1", alg: "ES256" };
+  });
 
   it("cannot be built to accept none or an HMAC algorithm", () => {
-    expect(() => new TokenVerifier({ ...options, algorithms: ["RS256", "HS256"] })).toThrow(/asymmetric/);
-    expect(() => new TokenVerifier({ ...options, algorithms: ["none"] })).toThrow(/asymmetric/);
-    expect(() => new TokenVerifier({ ...options, algorithms: ["ES256"] })).not.toThrow();
+    expect(() => new TokenVerifier(options({ algorithms: ["RS256", "HS256"] }))).toThrow(/asymmetric/);
+    expect(() => new TokenVerifier(options({ algorithms: ["none"] }))).toThrow(/asymmetric/);
+    expect(() => new TokenVerifier(options())).not.toThrow();
   });
 
   it("refuses garbage and oversized tokens before fetching any key", async () => {
-    const verifier = new TokenVerifier({
-      ...options,
-      algorithms: ["ES256"],
-      jwksUrl: async () => {
-        throw new Error("must not fetch keys");
-      },
-    });
+    const verifier = new TokenVerifier(
+      options({
+        keys: async () => {
+          throw new Error("must not fetch keys");
+        },
+      }),
+    );
     await expect(verifier.verify("not-a-jwt")).rejects.toThrow(/malformed/);
     await expect(verifier.verify(`${"a".repeat(9000)}.b.c`)).rejects.toThrow(/too long/);
+  });
+
+  it("accepts a good token, with the customer id from the configured claim", async () => {
+    const verifier = new TokenVerifier(options({ customerIdClaim: "email" }));
+    const token = await verifier.verify(await sign({ email: "alice@example.com", sub: "auth0|customer-7" }));
+    expect(token).toMatchObject({
+      sub: "auth0|customer-7",
+      customerId: "alice@example.com",
+      roles: ["customer"],
+    });
+    const plain = await new TokenVerifier(options()).verify(await sign({ sub: "auth0|customer-7" }));
+    expect(plain.customerId).toBe("auth0|customer-7");
+  });
+
+  it("says which check refused a token, with the expected value where it is public", async () => {
+    const verifier = new TokenVerifier(options());
+    const refusal = async (token: Promise<string>) =>
+      verifier.verify(await token).then(
+        () => "accepted",
+        (error: Error) => error.message,
+      );
+    // Another issuer: said before any key is looked up.
+    expect(await refusal(sign({ iss: "https://evil.example" }))).toBe(
+      'the token\'s issuer (iss) is not the expected "https://id.example.com"',
+    );
+    expect(await refusal(sign({ aud: "account" }))).toBe(
+      'the token\'s audience (aud) does not include the expected "parking-reservations"',
+    );
+    expect(await refusal(sign({ exp: now() - 120 }))).toBe("the token has expired (exp)");
+    expect(await refusal(sign({ nbf: now() + 600 }))).toBe("the token is not valid yet (nbf)");
+    expect(await refusal(sign({ iat: now() + 3600, exp: now() + 3900 }))).toBe(
+      "the token's issue time (iat) is in the future",
+    );
+    expect(await refusal(sign({ exp: 253402300799 }))).toBe(
+      "the token is valid for longer than the accepted 86400 seconds",
+    );
+    expect(await refusal(sign({ iat: undefined, exp: now() + 90000 }))).toMatch(/longer than/);
+    expect(await refusal(sign({}, { typ: "id+jwt" }))).toMatch(/type \(typ\) "id\+jwt" is not an accepted/);
+    expect(await refusal(sign({}, { typ: SIGN_IN_TOKEN_TYPE }))).toMatch(/sign-in link/);
+    expect(await refusal(sign({ at_hash: "x" }, { typ: "JWT" }))).toBe("an ID token is not an access token");
+    expect(await refusal(sign({ typ: "ID" }, { typ: "JWT" }))).toBe("an ID token is not an access token");
+    expect(await refusal(sign({}, {}, otherKey))).toBe("the token's signature does not verify");
+    expect(await refusal(sign({}, { kid: "k9" }))).toBe(
+      "the token is signed by a key the issuer does not publish",
+    );
+    // Accepted: typ JWT (Keycloak, Entra), application/at+jwt, none at all (Okta).
+    expect(await refusal(sign({}, { typ: "JWT" }))).toBe("accepted");
+    expect(await refusal(sign({}, { typ: "application/at+jwt" }))).toBe("accepted");
+    expect(await refusal(sign({}, { typ: undefined }))).toBe("accepted");
+    expect(await refusal(sign({ iat: now() + 20 }))).toBe("accepted");
   });
 });

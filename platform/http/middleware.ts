@@ -318,7 +318,9 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       res.end();
       return;
     }
-    sendProblem(res, problem, req.originalUrl);
+    // The path alone: a query string may carry a token (`?token=`, `?access_token=`) or customer
+    // ids, and an answer never echoes a credential.
+    sendProblem(res, problem, req.originalUrl.split("?")[0]);
   };
 }
 

@@ -160,8 +160,13 @@ export function pageApi(test: Pick<ClientOptions, "baseUrl" | "fetch"> = {}) {
     signInConfig: () => answer(client.GET("/control-center/sign-in-config")),
 
     /** Trades an access token of the external provider for the service's session cookie. */
-    startSession: (accessToken: string) =>
-      answer(client.POST("/sign-in/session", { headers: { authorization: `Bearer ${accessToken}` } })),
+    startSession: (accessToken: string, refreshToken: string | undefined) =>
+      answer(
+        client.POST("/sign-in/session", {
+          headers: { authorization: `Bearer ${accessToken}` },
+          body: (refreshToken ? { refreshToken } : {}) satisfies Body<"/sign-in/session", "post">,
+        }),
+      ),
 
     cancelReservation: (parkingLotId: string, reservationId: string, reason: string) =>
       answer(
@@ -195,3 +200,5 @@ type Answering<M extends "get" | "post"> = {
 export const LIVE_UPDATES_URL = "/control-center/events" satisfies Answering<"get">;
 export const SIGN_OUT_URL = "/sign-out" satisfies Answering<"post">;
 export const CONTROL_CENTER_URL = "/control-center" satisfies Answering<"get">;
+/** `?again` on the control center: the sign-in screen goes straight on to the provider (one click). */
+export const SIGN_IN_AGAIN = "again";

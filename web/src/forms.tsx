@@ -1,5 +1,5 @@
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiProblem, api, CONTROL_CENTER_URL, type ReservationView } from "./api.js";
+import { ApiProblem, api, CONTROL_CENTER_URL, type ReservationView, SIGN_IN_AGAIN } from "./api.js";
 
 /** An API refusal in words: the problem's title and detail, and each wrong field. */
 export function ProblemMessage({ problem }: { readonly problem: unknown }) {
@@ -23,7 +23,7 @@ export function ProblemMessage({ problem }: { readonly problem: unknown }) {
       ) : null}
       {p.signedOut ? (
         <p>
-          <a href={CONTROL_CENTER_URL}>Sign in again</a>
+          <a href={`${CONTROL_CENTER_URL}?${SIGN_IN_AGAIN}`}>Sign in again</a>
         </p>
       ) : null}
     </div>

@@ -5,8 +5,10 @@ import { api, CONTROL_CENTER_URL, type SignInConfig } from "./api.js";
  * Sign-in with an external OpenID Connect provider (Keycloak in docker compose): Authorization
  * Code with PKCE in the browser, through oauth4webapi. The provider sends the browser back to
  * /control-center with a code; the code and the verifier kept in this tab's sessionStorage buy an
- * access token, which the service turns into its HttpOnly session cookie (the token is never
- * kept by the page).
+ * access token (and a refresh token, if the provider gives one), which the service turns into a
+ * session of its own behind an HttpOnly cookie (the page keeps neither token). The scope, the
+ * `audience` (Auth0) and `resource` (RFC 8707) parameters come from the service's configuration;
+ * plain http only with an issuer the operator allowed it for (development, compose).
  */
 
 const PENDING = "control-center.oidc";
@@ -17,13 +19,21 @@ interface Pending {
   readonly redirectUri: string;
 }
 
-async function discover(config: Extract<SignInConfig, { mode: "oidc" }>) {
+type OidcConfig = Extract<SignInConfig, { mode: "oidc" }>;
+
+/** oauth4webapi refuses http:// unless told: told only when the service says the issuer is http. */
+const transport = (config: OidcConfig) => (config.allowHttp ? { [oauth.allowInsecureRequests]: true } : {});
+
+async function discover(config: OidcConfig) {
   const issuer = new URL(config.issuer);
-  return oauth.processDiscoveryResponse(issuer, await oauth.discoveryRequest(issuer, { algorithm: "oidc" }));
+  return oauth.processDiscoveryResponse(
+    issuer,
+    await oauth.discoveryRequest(issuer, { algorithm: "oidc", ...transport(config) }),
+  );
 }
 
 /** Sends the browser to the provider's sign-in page. */
-export async function startSignIn(config: Extract<SignInConfig, { mode: "oidc" }>): Promise<void> {
+export async function startSignIn(config: OidcConfig): Promise<void> {
   const as = await discover(config);
   if (!as.authorization_endpoint) throw new Error("The identity provider has no authorization endpoint.");
   const verifier = oauth.generateRandomCodeVerifier();
@@ -35,6 +45,8 @@ export async function startSignIn(config: Extract<SignInConfig, { mode: "oidc" }
   url.searchParams.set("redirect_uri", redirectUri);
   url.searchParams.set("response_type", "code");
   url.searchParams.set("scope", config.scope);
+  if (config.audience) url.searchParams.set("audience", config.audience);
+  if (config.resource) url.searchParams.set("resource", config.resource);
   url.searchParams.set("state", state);
   url.searchParams.set("code_challenge", await oauth.calculatePKCECodeChallenge(verifier));
   url.searchParams.set("code_challenge_method", "S256");
@@ -46,7 +58,7 @@ export async function startSignIn(config: Extract<SignInConfig, { mode: "oidc" }
  * access token, hands it to the service for a session cookie, clears the address bar. Returns
  * false when this is not a way back.
  */
-export async function finishSignIn(config: Extract<SignInConfig, { mode: "oidc" }>): Promise<boolean> {
+export async function finishSignIn(config: OidcConfig): Promise<boolean> {
   const params = new URLSearchParams(location.search);
   const saved = sessionStorage.getItem(PENDING);
   if (!saved || !(params.has("code") || params.has("error"))) return false;
@@ -63,8 +75,12 @@ export async function finishSignIn(config: Extract<SignInConfig, { mode: "oidc" 
     callback,
     pending.redirectUri,
     pending.verifier,
+    {
+      ...transport(config),
+      ...(config.resource ? { additionalParameters: { resource: config.resource } } : {}),
+    },
   );
   const tokens = await oauth.processAuthorizationCodeResponse(as, client, response);
-  await api.startSession(tokens.access_token);
+  await api.startSession(tokens.access_token, tokens.refresh_token);
   return true;
 }

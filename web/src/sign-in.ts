@@ -1,4 +1,4 @@
-import { ApiProblem, api, CONTROL_CENTER_URL } from "./api.js";
+import { ApiProblem, api, CONTROL_CENTER_URL, SIGN_IN_AGAIN } from "./api.js";
 import { finishSignIn, startSignIn } from "./oidc.js";
 import "./styles.css";
 
@@ -24,7 +24,9 @@ api.controlCenter().then(
     why.textContent =
       problem.status === 403
         ? "You are signed in, but not as an operator: the control center is for the operators who run the lots. Sign in with an operator account."
-        : "You are not signed in. Sign in as an operator to see every lot, live.";
+        : problem.detail && /session has ended/i.test(problem.detail)
+          ? problem.detail
+          : "You are not signed in. Sign in as an operator to see every lot, live.";
   },
 );
 
@@ -50,6 +52,11 @@ api.signInConfig().then(async (config) => {
   });
   try {
     if (await finishSignIn(config)) location.assign(CONTROL_CENTER_URL);
+    else if (new URLSearchParams(location.search).has(SIGN_IN_AGAIN)) {
+      // "Sign in again" from a page whose session ended: one click, straight to the provider.
+      history.replaceState(null, "", location.pathname);
+      await startSignIn(config);
+    }
   } catch (error) {
     oidcProblem(error);
   }

@@ -1,0 +1,50 @@
+import { afterAll, describe, expect, it } from "vitest";
+import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-document-store.js";
+import { tempDataDir } from "../../test-support/service.js";
+import { DocumentSessionStore, type SessionRecord } from "./session-store.js";
+
+/** Session records in the embedded document store: keyed by a hash of the id, expiring, deletable. */
+describe("DocumentSessionStore", () => {
+  const data = tempDataDir("parking-sessions-");
+  const documents = SqliteDocumentStore.open({ file: `${data.dir}/read-models.sqlite` });
+  afterAll(async () => {
+    await documents.close();
+    data.remove();
+  });
+  const record = (expiresInMs: number): SessionRecord => ({
+    sub: "ops-1",
+    principal: "ops-1",
+    roles: ["operator"],
+    createdAt: new Date().toISOString(),
+    expiresAt: new Date(Date.now() + expiresInMs).toISOString(),
+  });
+
+  it("stores a record under the SHA-256 of a random id, never the id itself, and forgets it on delete", async () => {
+    const sessions = new DocumentSessionStore(async () => documents);
+    const id = await sessions.create(record(60_000));
+    expect(id).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(await sessions.get(id)).toMatchObject({ sub: "ops-1", roles: ["operator"] });
+    expect(await documents.findById("sessions", id)).toBeNull();
+    expect(JSON.stringify(await documents.find("sessions", {}))).not.toContain(id);
+    await sessions.delete(id);
+    expect(await sessions.get(id)).toBeUndefined();
+  });
+
+  it("sweeps expired records of abandoned sessions when a new one starts", async () => {
+    const sessions = new DocumentSessionStore(async () => documents);
+    for (let i = 0; i < 3; i++)
+      await documents.write([
+        { op: "replace", collection: "sessions", id: `old-${i}`, document: { ...record(-60_000) } },
+      ]);
+    const live = await sessions.create(record(60_000));
+    expect(await documents.count("sessions", { _id: { $in: ["old-0", "old-1", "old-2"] } })).toBe(0);
+    expect(await sessions.get(live)).toBeDefined();
+  });
+
+  it("treats an expired record as absent, and ids of another shape as unknown", async () => {
+    const sessions = new DocumentSessionStore(async () => documents);
+    const id = await sessions.create(record(-1));
+    expect(await sessions.get(id)).toBeUndefined();
+    expect(await sessions.get("eyJhbGciOiJFUzI1NiJ9.e30.sig")).toBeUndefined();
+  });
+});

@@ -1,0 +1,124 @@
+import { createHash, randomBytes } from "node:crypto";
+import type { DocumentStore } from "../../document-store/port.js";
+
+/**
+ * Browser sessions are records on the server: the cookie holds only a random id (256 bits), the
+ * record (who, roles, until when, and an external provider's refresh token) lives in the document
+ * store under the id's SHA-256, so that reading the store yields no usable cookie. Every replica
+ * sharing the store knows every session; signing out deletes the record at once; an expired
+ * record counts as absent (and is deleted when met).
+ */
+
+export interface SessionRecord {
+  /** The token's `sub`. */
+  readonly sub: string;
+  /** The caller's id as the service uses it (the customer id claim, else `sub`). */
+  readonly principal: string;
+  readonly roles: readonly string[];
+  readonly createdAt: string;
+  /** The session ends then, whatever happens (refreshes do not extend it). */
+  readonly expiresAt: string;
+  /** External provider: when the access token the session rests on was issued, and expires. */
+  readonly accessIssuedAt?: string;
+  readonly accessExpiresAt?: string;
+  /** External provider: the refresh token, never sent to the browser. */
+  readonly refreshToken?: string;
+  /** Why the session ended, kept a few minutes so that every request of the page can say so. */
+  readonly ended?: string;
+}
+
+export interface SessionStore {
+  create(record: SessionRecord): Promise<string>;
+  /** The live record of a session id, or undefined (unknown, signed out or expired). */
+  get(id: string): Promise<SessionRecord | undefined>;
+  replace(id: string, record: SessionRecord): Promise<void>;
+  delete(id: string): Promise<void>;
+}
+
+const COLLECTION = "sessions";
+const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
+
+const keyOf = (id: string) => createHash("sha256").update(id).digest("base64url");
+export const newSessionId = (): string => randomBytes(32).toString("base64url");
+
+/** Sessions in the document store (opened on first use where the role has none of its own). */
+export class DocumentSessionStore implements SessionStore {
+  constructor(
+    private readonly store: () => Promise<DocumentStore>,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private indexed: Promise<void> | undefined;
+
+  async create(record: SessionRecord): Promise<string> {
+    const id = newSessionId();
+    await this.replace(id, record);
+    await this.sweep();
+    return id;
+  }
+
+  /** Deletes some expired records (abandoned sessions are never met again): a bounded batch per sign-in. */
+  async sweep(limit = 100): Promise<void> {
+    const store = await this.store();
+    this.indexed ??= store.ensureIndexes(COLLECTION, [{ name: "expiresAt", keys: { expiresAt: 1 } }]);
+    await this.indexed;
+    const expired = await store.find(
+      COLLECTION,
+      { expiresAt: { $lt: new Date(this.now()).toISOString() } },
+      { limit },
+    );
+    if (expired.length === 0) return;
+    await store.write(
+      expired.map((doc) => ({ op: "delete" as const, collection: COLLECTION, id: String(doc._id) })),
+    );
+  }
+
+  async get(id: string): Promise<SessionRecord | undefined> {
+    if (!SESSION_ID.test(id)) return undefined;
+    const store = await this.store();
+    const document = await store.findById(COLLECTION, keyOf(id));
+    if (!document) return undefined;
+    const { _id, ...rest } = document;
+    const record = rest as unknown as SessionRecord;
+    if (Date.parse(record.expiresAt) <= this.now()) {
+      await store.write([{ op: "delete", collection: COLLECTION, id: keyOf(id) }]);
+      return undefined;
+    }
+    return record;
+  }
+
+  async replace(id: string, record: SessionRecord): Promise<void> {
+    const store = await this.store();
+    await store.write([{ op: "replace", collection: COLLECTION, id: keyOf(id), document: { ...record } }]);
+  }
+
+  async delete(id: string): Promise<void> {
+    if (!SESSION_ID.test(id)) return;
+    await (await this.store()).write([{ op: "delete", collection: COLLECTION, id: keyOf(id) }]);
+  }
+}
+
+/** Sessions in this process's memory: tests, and a lone process without a document store. */
+export class MemorySessionStore implements SessionStore {
+  private readonly records = new Map<string, SessionRecord>();
+  constructor(private readonly now: () => number = Date.now) {}
+  async create(record: SessionRecord): Promise<string> {
+    const id = newSessionId();
+    this.records.set(id, record);
+    return id;
+  }
+  async get(id: string): Promise<SessionRecord | undefined> {
+    const record = this.records.get(id);
+    if (record && Date.parse(record.expiresAt) <= this.now()) {
+      this.records.delete(id);
+      return undefined;
+    }
+    return record;
+  }
+  async replace(id: string, record: SessionRecord): Promise<void> {
+    this.records.set(id, record);
+  }
+  async delete(id: string): Promise<void> {
+    this.records.delete(id);
+  }
+}
