@@ -20,6 +20,8 @@ export const QUERY_ACCESS: readonly AccessRule[] = [
   { method: "GET", path: "/parking-lots", allow: "anonymous" },
   { method: "GET", path: "/parking-lots/:parkingLotId", allow: "anonymous" },
   { method: "GET", path: "/parking-lots/:parkingLotId/availability", allow: "anonymous" },
+  // Held spots per quarter hour: what availability answers window by window, for the lot's page.
+  { method: "GET", path: "/parking-lots/:parkingLotId/timeline", allow: "anonymous" },
   { method: "GET", path: "/reservations", allow: ANY_ROLE },
   { method: "GET", path: "/reservations/:reservationId", allow: ANY_ROLE },
   { method: "GET", path: "/customers/:customerId/coupons", allow: ANY_ROLE },

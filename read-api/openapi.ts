@@ -18,6 +18,7 @@ import {
   ParkingLotsQuery,
   ReservationsQuery,
   SingleQuery,
+  TimelineQuery,
 } from "../schemas/queries.js";
 import {
   AvailabilityView,
@@ -34,6 +35,7 @@ import {
   ReservationCanceledResponse,
   ReservationStepResponse,
   ReservationView,
+  TimelineView,
 } from "../schemas/read-models.js";
 import { SignInConfig } from "../schemas/sign-in.js";
 
@@ -120,6 +122,7 @@ const COMPONENT_SCHEMAS: Record<string, TSchema> = {
   ReservationCanceledResponse,
   ParkingLotDetail,
   AvailabilityView,
+  TimelineView,
   ParkingLotPage: Page(ParkingLotView),
   ReservationView,
   ReservationPage: Page(ReservationView),
@@ -207,6 +210,20 @@ export const OPERATIONS: readonly Operation[] = [
     query: AvailabilityQuery,
     problems: ["parking-lot-not-found", "parking-lot-closed", "store-unavailable"],
     responses: { "200": jsonResponse("The window's free spots and price.", "AvailabilityView") },
+  },
+  {
+    method: "get",
+    path: "/parking-lots/{parkingLotId}/timeline",
+    operationId: "getTimeline",
+    side: "queries",
+    tag: "queries",
+    summary: "A lot's day: spots held per step (15 minutes by default) over the next 24 hours",
+    description:
+      "Per step of [from, until): the most spots held at one instant (windows, open-ended bookings, cars in the lot, overstaying ones until they check out: the count a booking is decided with), how many of those are cars past their window, and whether a closure overlaps the step. `from` defaults to now, `until` to a day after `from`; at most two days (400 naming `query.until` beyond).",
+    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    query: TimelineQuery,
+    problems: ["parking-lot-not-found", "store-unavailable"],
+    responses: { "200": jsonResponse("The lot's timeline.", "TimelineView") },
   },
   {
     method: "post",

@@ -36,6 +36,7 @@ import type {
   ParkingLotView,
   ReservationStatus,
   ReservationView,
+  TimelineView,
 } from "../schemas/read-models.js";
 import { nextClosureStart, peak, type Span, statusAt } from "../schemas/reservation-time.js";
 
@@ -392,8 +393,10 @@ export class QueryService {
     const stored = await this.storedLot(id);
     if (!stored) return null;
     const spans = await this.heldSpans(stored, Math.min(now, hourStart), end);
+    // The first hour starts now, not at the clock hour's start: minutes already past hold nothing
+    // anyone can book, and counting them made "free in the next hours" disagree with free now.
     const slots = Array.from({ length: hours }, (_, k): [number, number] => [
-      hourStart + k * HOUR_MS,
+      k === 0 ? now : hourStart + k * HOUR_MS,
       hourStart + (k + 1) * HOUR_MS,
     ]);
     const freeIn = ([from, until]: [number, number]) => freeSpots(lot, spans, from, until);
@@ -407,6 +410,55 @@ export class QueryService {
         until: iso(until),
         availableSpots: freeIn([from, until]),
       })),
+    };
+  }
+
+  /**
+   * A lot's timeline: per step of [from, until), the most spots held at one instant (the sweep a
+   * booking is decided with, over the same held spans), how many of them are cars overstaying,
+   * and whether a closure overlaps it. One read of the spans for the whole range.
+   */
+  async timeline(
+    id: string,
+    range: { from?: number; until?: number; stepMinutes: number },
+    minPosition: Position | null = null,
+  ): Promise<TimelineView | null> {
+    await this.awaitPosition(PARKING_LOTS, minPosition);
+    await this.awaitPosition(RESERVATIONS, minPosition);
+    const now = this.now();
+    const lot = await this.storedLot(id);
+    if (!lot) return null;
+    const step = range.stepMinutes * 60_000;
+    // By default the step now falls in (a quarter hour starts on the clock's quarter), and a day on.
+    const from = range.from ?? Math.floor(now / step) * step;
+    const until = range.until ?? from + 24 * HOUR_MS;
+    const holders = await this.holders(lot, from, until);
+    const spans = holders.map((h) => h.span);
+    const slots: TimelineView["slots"] = [];
+    for (let start = from; start < until; start += step) {
+      const end = Math.min(start + step, until);
+      slots.push({
+        from: iso(start),
+        until: iso(end),
+        held: peak(spans, start, end).held,
+        overstaying: holders.filter(
+          ({ doc, span }) =>
+            doc.status === "CHECKED_IN" &&
+            doc.endsAt !== undefined &&
+            Date.parse(String(doc.endsAt)) < end &&
+            span.start < end,
+        ).length,
+        closed: (lot.closures ?? []).some((c) => Date.parse(c.from) < end && Date.parse(c.until) > start),
+      });
+    }
+    return {
+      parkingLotId: id,
+      capacity: lot.capacity,
+      now: iso(now),
+      from: iso(from),
+      until: iso(until),
+      stepMinutes: range.stepMinutes,
+      slots,
     };
   }
 
