@@ -62,6 +62,7 @@ const DEFAULTS: Config = {
   authClockSkewSeconds: 30,
   authJwksCooldownMs: 30000,
   liveUpdateIntervalMs: 250,
+  liveRefreshMs: 1000,
   liveHeartbeatMs: 15000,
   pageOidcClientId: "control-center",
   processorsThread: "worker",
@@ -162,6 +163,7 @@ describe("CONFIG_VARIABLES", () => {
       "AUTH_JWKS_COOLDOWN_MS",
       "IDEMPOTENCY_SECRET",
       "LIVE_UPDATE_INTERVAL_MS",
+      "LIVE_REFRESH_MS",
       "LIVE_HEARTBEAT_MS",
       "PAGE_OIDC_CLIENT_ID",
       "RATE_LIMIT_WINDOW_MS",
@@ -221,6 +223,7 @@ describe("integers", () => {
     ["SHUTDOWN_TIMEOUT_MS", 100, 120000, "shutdownTimeoutMs"],
     ["EMBEDDED_POLL_INTERVAL_MS", 10, 10000, "embeddedPollIntervalMs"],
     ["LIVE_UPDATE_INTERVAL_MS", 50, 10000, "liveUpdateIntervalMs"],
+    ["LIVE_REFRESH_MS", 50, 60000, "liveRefreshMs"],
     ["LIVE_HEARTBEAT_MS", 10, 300000, "liveHeartbeatMs"],
   ];
 

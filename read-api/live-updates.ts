@@ -16,8 +16,12 @@ import type { QueryService } from "./query-service.js";
  * begins): the view is read again at least every `refreshMs` while someone listens, and sent if it
  * differs from the last one.
  *
- * An update is a whole view, so resuming needs no replay: the event id names the state sent,
- * and a reconnect whose `Last-Event-ID` is still the current state gets nothing until it changes.
+ * An update is a whole view, so resuming needs no replay: the event id names the state sent (a
+ * hash of what a listener sees), and a reconnect whose `Last-Event-ID` is still the current state
+ * gets nothing until it changes. A lease renewal (a new `expiresAt` every few seconds, nothing a
+ * listener acts on) is not a change: neither the poll nor the id counts it, so an idle service
+ * sends only heartbeat comments. A new stream's first event is a view read after it connected,
+ * never the one cached for the others.
  */
 export interface LiveUpdatesOptions {
   /** How often the store is polled for changes (and so the most updates a page gets per second). */
@@ -58,7 +62,25 @@ interface Stream {
   sent: string | undefined;
   /** The socket buffer is full: skip updates until it drains, then send the latest. */
   blocked: boolean;
+  /** The views read before this stream opened are not for it (its first event is read after). */
+  readonly since: number;
 }
+
+/**
+ * What a listener sees of the projections: everything but when each lease expires next (renewed
+ * every few seconds while its holder works; who holds it, and whether it is held, still count).
+ */
+export const seenOfStatuses = (statuses: ControlCenterView["projections"]): unknown =>
+  statuses.map(({ lease, ...status }) =>
+    lease ? { ...status, lease: { holder: lease.holder, state: lease.state } } : status,
+  );
+
+/** The id of a state a listener sees: a hash of the view, lease expiries left out. */
+export const stateId = (view: ControlCenterView): string =>
+  hash({ ...view, projections: seenOfStatuses(view.projections) });
+
+const hash = (value: unknown): string =>
+  createHash("sha256").update(JSON.stringify(value)).digest("base64url").slice(0, 22);
 
 /** The event-stream framing of one update. `id` must not contain a newline (it is a hash). */
 const frame = (id: string, view: ControlCenterView) =>
@@ -66,13 +88,17 @@ const frame = (id: string, view: ControlCenterView) =>
 
 export class LiveUpdates {
   private readonly streams = new Set<Stream>();
-  private current: { id: string; view: ControlCenterView } | undefined;
+  private current: { id: string; view: ControlCenterView; read: number } | undefined;
+  /** Views read so far (numbers each read, to tell a stream's first view from an older one). */
+  private reads = 0;
   private lastChange: string | undefined;
   /** When (Date.now()) the view was last read. */
   private readAt = 0;
   private poller: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private polling = false;
+  /** A stream opened during a poll: read the view once more after it, for that stream. */
+  private again = false;
   private closed = false;
   /** Updates read from the store and sent (a metric for the bench and tests). */
   updates = 0;
@@ -109,7 +135,7 @@ export class LiveUpdates {
     res.write(`retry: ${this.options.retryMs}\n\n`);
 
     const lastEventId = req.get("Last-Event-ID");
-    const stream: Stream = { res, sent: lastEventId?.slice(0, 64), blocked: false };
+    const stream: Stream = { res, sent: lastEventId?.slice(0, 64), blocked: false, since: this.reads };
     this.streams.add(stream);
     res.on("drain", () => {
       stream.blocked = false;
@@ -122,10 +148,12 @@ export class LiveUpdates {
       if (this.streams.size === 0) this.stopTimers();
     });
 
-    if (this.current) this.send(stream);
     this.startTimers();
-    // A new page should not wait a whole interval for its first view.
-    void this.poll();
+    // Its first view is read now (not the one cached for the others, which may be a second old);
+    // a new page should not wait a whole interval for it either.
+    this.readAt = 0;
+    if (this.polling) this.again = true;
+    else void this.poll();
   }
 
   /** Ends every stream (the service is shutting down) and stops polling. */
@@ -138,7 +166,7 @@ export class LiveUpdates {
 
   private send(stream: Stream): void {
     const current = this.current;
-    if (!current || stream.blocked || stream.sent === current.id) return;
+    if (!current || current.read <= stream.since || stream.blocked || stream.sent === current.id) return;
     stream.sent = current.id;
     if (!stream.res.write(frame(current.id, current.view))) stream.blocked = true;
   }
@@ -163,26 +191,34 @@ export class LiveUpdates {
     if (this.polling || this.closed || this.streams.size === 0) return;
     this.polling = true;
     try {
-      const statuses = await this.queries.projectionStatuses();
-      const change = createHash("sha256").update(JSON.stringify(statuses)).digest("base64url").slice(0, 22);
+      do {
+        this.again = false;
+        await this.pollOnce();
+      } while (this.again && !this.closed);
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private async pollOnce(): Promise<void> {
+    try {
+      const change = hash(seenOfStatuses(await this.queries.projectionStatuses()));
       const stale = Date.now() - this.readAt >= this.options.refreshMs;
       if (change !== this.lastChange || !this.current || stale) {
         this.readAt = Date.now();
+        const read = ++this.reads;
         const view = await this.queries.controlCenter({ limit: this.options.lotLimit });
         // The view's own statuses may be newer than `statuses`; its content names the state.
-        const id = createHash("sha256").update(JSON.stringify(view)).digest("base64url").slice(0, 22);
+        const id = stateId(view);
         this.lastChange = change;
-        if (id !== this.current?.id) {
-          this.current = { id, view };
-          this.updates++;
-          for (const stream of this.streams) this.send(stream);
-        }
+        if (id !== this.current?.id) this.updates++;
+        this.current = { id, view, read };
+        // Streams opened since the last read get this view; the others only if it changed.
+        for (const stream of this.streams) this.send(stream);
       }
     } catch (error) {
       // The document store is unreachable: keep the streams and the last view; try next tick.
       this.logger.warn({ err: error }, "live updates: could not read the control center");
-    } finally {
-      this.polling = false;
     }
   }
 }
