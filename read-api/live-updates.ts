@@ -88,7 +88,8 @@ const frame = (id: string, view: ControlCenterView) =>
 
 export class LiveUpdates {
   private readonly streams = new Set<Stream>();
-  private current: { id: string; view: ControlCenterView; read: number } | undefined;
+  /** The latest view, framed once for every stream (a hundred listeners, one JSON.stringify). */
+  private current: { id: string; framed: string; read: number } | undefined;
   /** Views read so far (numbers each read, to tell a stream's first view from an older one). */
   private reads = 0;
   private lastChange: string | undefined;
@@ -168,7 +169,7 @@ export class LiveUpdates {
     const current = this.current;
     if (!current || current.read <= stream.since || stream.blocked || stream.sent === current.id) return;
     stream.sent = current.id;
-    if (!stream.res.write(frame(current.id, current.view))) stream.blocked = true;
+    if (!stream.res.write(current.framed)) stream.blocked = true;
   }
 
   private startTimers(): void {
@@ -211,8 +212,10 @@ export class LiveUpdates {
         // The view's own statuses may be newer than `statuses`; its content names the state.
         const id = stateId(view);
         this.lastChange = change;
-        if (id !== this.current?.id) this.updates++;
-        this.current = { id, view, read };
+        if (id !== this.current?.id) {
+          this.updates++;
+          this.current = { id, framed: frame(id, view), read };
+        } else this.current = { ...this.current, read };
         // Streams opened since the last read get this view; the others only if it changed.
         for (const stream of this.streams) this.send(stream);
       }
