@@ -746,6 +746,8 @@ export interface components {
                     expected: number;
                     /** @description Checked in, in the lot now. */
                     inLot: number;
+                    /** @description Windows that ended in the last 24 hours without a check-in (NO_SHOW). */
+                    noShows: number;
                     /** @description Checked in and past their endsAt: each holds its spot until it checks out. */
                     overstaying: number;
                 };

@@ -147,4 +147,32 @@ describe("a lot's day on the control-center page", () => {
     expect(errors).toEqual([]);
     await page.close();
   });
+
+  it("the overview: a lot registered at the form's end is confirmed on screen; one without spots has its own look; who is due, overstaying, a no-show", async () => {
+    // A window of the lot that ends without a check-in: a no-show of the last day.
+    await reserve("78라1234", now + MINUTE, now + 20 * MINUTE);
+    now += 30 * MINUTE;
+    const page = await browser.context.newPage();
+    await page.goto(`${service.url}/control-center`);
+    const form = page.locator("form.register");
+    await form.getByLabel("Name").fill("제로 주차장");
+    await form.getByLabel("Capacity").fill("0");
+    await form.getByLabel("Lot id").fill("zero-1");
+    await form.getByRole("button", { name: "Register" }).click();
+    // The confirmation shows where the operator is looking: inside the viewport, at the form.
+    const notice = page.getByRole("status").filter({ hasText: "Registered 제로 주차장" });
+    await notice.waitFor();
+    const box = await notice.boundingBox();
+    expect(box && box.y >= 0 && box.y + box.height <= 900).toBe(true);
+    await shot(page, "9-registered-confirmed");
+
+    const zero = page.locator('[data-lot="zero-1"]');
+    await expect.poll(() => zero.locator("[data-occupancy]").getAttribute("data-occupancy")).toBe("no-spots");
+    const lot = page.locator(`[data-lot="${LOT.parkingLotId}"]`);
+    await expect.poll(() => lot.locator("[data-no-shows]").getAttribute("data-no-shows")).toBe("1");
+    expect(await lot.locator("[data-expected]").count()).toBe(1);
+    await page.locator("table.lots").scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(SHOTS, "10-overview.png") });
+    await page.close();
+  });
 });

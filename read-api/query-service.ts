@@ -145,6 +145,13 @@ export function presenceFilters(lots: readonly string[], now: number): Record<ke
       // Still to come: its window has not ended (one that passed unused is COMPLETED).
       heldUntil: { $gt: iso(now) },
     },
+    // A window over without a check-in is NO_SHOW at once (the scheduler records it within
+    // seconds); heldUntil stays its end, so the last day of them is one index range.
+    noShows: {
+      ...inLots,
+      status: { $in: ["RESERVED", "NO_SHOW"] },
+      heldUntil: { $gt: iso(now - 24 * HOUR_MS), $lte: iso(now) },
+    },
   };
 }
 
@@ -733,7 +740,7 @@ export class QueryService {
       ),
       this.totalsAt(strip<StoredTotals>(totalsDoc) ?? { ...EMPTY_TOTALS }, windows, closedNow),
     ]);
-    const none = { inLot: 0, expected: 0, overstaying: 0 };
+    const none = { inLot: 0, expected: 0, overstaying: 0, noShows: 0 };
     // Only an overstay can put accepted reservations at risk (every decision kept within capacity).
     const atRisk = new Map(
       await Promise.all(
@@ -813,16 +820,18 @@ export class QueryService {
     const filters = presenceFilters(lots, now);
     const count = (filter: Filter) =>
       this.store.countBy(reservations, filter, "parkingLotId", { limit: PRESENCE_LIMIT });
-    const [inLot, overstaying, expected] = await Promise.all([
+    const [inLot, overstaying, expected, noShows] = await Promise.all([
       count(filters.inLot),
       count(filters.overstaying),
       count(filters.expected),
+      count(filters.noShows),
     ]);
     for (const lot of lots) {
       byLot.set(lot, {
         inLot: inLot.get(lot) ?? 0,
         expected: expected.get(lot) ?? 0,
         overstaying: overstaying.get(lot) ?? 0,
+        noShows: noShows.get(lot) ?? 0,
       });
     }
     return byLot;

@@ -248,10 +248,12 @@ describe("a day of time windows", () => {
     now = Date.parse(at("10:40"));
     await step("F", "check-in");
     // F is in; B (11:00) and E (10:15, not come yet, window not over) are expected.
-    expect(await presence()).toEqual({ inLot: 1, expected: 2, overstaying: 0 });
+    expect(await presence()).toMatchObject({ inLot: 1, expected: 2, overstaying: 0 });
     now = Date.parse(at("11:30"));
     // F's window ended at 11:00 and F is still in; B (late) and D (12:00) are expected.
-    expect(await presence()).toEqual({ inLot: 1, expected: 2, overstaying: 1 });
+    expect(await presence()).toMatchObject({ inLot: 1, expected: 2, overstaying: 1 });
+    // E (10:15–10:45) ended without a check-in: a no-show of the last day.
+    expect((await presence())?.noShows).toBeGreaterThanOrEqual(1);
     // B's window holds a spot, and so does F, overstaying: a car holds its spot until it checks
     // out, however long past its window. In the other lot, Q's started.
     expect(await views()).toEqual(everywhere(0, 2, 1, 2));

@@ -301,6 +301,10 @@ export const ControlCenterView = Type.Object(
               minimum: 0,
               description: "Checked in and past their endsAt: each holds its spot until it checks out.",
             }),
+            noShows: Type.Integer({
+              minimum: 0,
+              description: "Windows that ended in the last 24 hours without a check-in (NO_SHOW).",
+            }),
           },
           {
             description:
