@@ -378,6 +378,11 @@ describe("every operation through the generated client", () => {
       const links = await anonymous.GET("/", { headers: { accept: "application/json" } });
       expect(links.data).toHaveProperty("links");
     },
+    getFavicon: async () => {
+      const icon = await anonymous.GET("/favicon.ico", { parseAs: "text" });
+      expect(icon.response.status).toBe(200);
+      expect(icon.response.headers.get("content-type")).toContain("image/svg+xml");
+    },
     getLiveness: async () => {
       expect((await api.GET("/healthz")).data?.status).toBe("ok");
     },

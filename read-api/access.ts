@@ -14,6 +14,7 @@ export const QUERY_ACCESS: readonly AccessRule[] = [
   // The control-center page: its HTML shell and assets hold no data (the page signs in itself).
   { method: "GET", path: "/", allow: "anonymous" },
   { method: "GET", path: "/assets/*rest", allow: "anonymous" },
+  { method: "GET", path: "/favicon.ico", allow: "anonymous" },
   { method: "GET", path: "/control-center", allow: "anonymous", when: wantsHtml },
   { method: "GET", path: "/control-center/sign-in-config", allow: "anonymous" },
   { method: "GET", path: "/control-center/events", allow: OPERATOR },

@@ -478,6 +478,21 @@ export const OPERATIONS: readonly Operation[] = [
   },
   {
     method: "get",
+    path: "/favicon.ico",
+    operationId: "getFavicon",
+    side: "queries",
+    tag: "documentation",
+    summary: "The page's icon (SVG), for any browser: no sign-in needed",
+    responses: {
+      "200": {
+        description: "The icon.",
+        headers: CORRELATION,
+        content: { "image/svg+xml": { schema: { type: "string" } } },
+      },
+    },
+  },
+  {
+    method: "get",
     path: "/healthz",
     operationId: "getLiveness",
     side: "app",
@@ -612,6 +627,8 @@ export const OPERATIONS: readonly Operation[] = [
       "Browser sign-in with a one-time link from `npm run token -- --sign-in-url` (sets the session cookie)",
     parameters: [{ name: "token", in: "query", required: true, schema: { type: "string", maxLength: 8192 } }],
     problems: ["sign-in-failed", "not-found"],
+    // A browser whose link is used or expired gets a page saying so, and the command for a new one.
+    htmlStatuses: [401],
     responses: {
       "200": {
         description: "Signed in: HttpOnly session cookie set; the page moves on to /control-center at once.",
@@ -1009,16 +1026,13 @@ export function openApiDocument(access: AccessLookup): Json {
         "Event-sourced parking-lot reservations. Commands answer with the global `position` of their events; pass it as `minPosition` to any query to read your own writes (503 `position-not-reached` with Retry-After if the view does not reach it in time).",
         "Every query refuses unknown query parameters with 400 `validation` naming the parameter. Pages are ordered and continued with `cursor` = the previous page's `nextCursor`.",
         "Every response carries `X-Correlation-Id` (yours if you sent a well-formed one, else a new one); quote it when reporting a problem.",
-        "Errors are RFC 9457 problem details (`application/problem+json`); `type` links to `/problems/{name}`:",
-        "",
-        problemTable(),
+        "Errors are RFC 9457 problem details (`application/problem+json`); `type` links to `/problems/{name}`. Their catalogue closes this document, under **documentation**, after the operations.",
       ].join("\n"),
     },
     servers: [
       {
         url: "/",
-        description:
-          "The service this document was read from (`npm start` listens on http://localhost:8080).",
+        description: "This service: the address this document was loaded from.",
       },
     ],
     tags: [
@@ -1029,7 +1043,12 @@ export function openApiDocument(access: AccessLookup): Json {
         description: "The operators' control center: totals, live updates, sign-in.",
       },
       { name: "operations", description: "Health, readiness and metrics for orchestrators and monitoring." },
-      { name: "documentation", description: "This document, the landing page and the problem types." },
+      {
+        name: "documentation",
+        description: ["This document, the landing page and the problem types:", "", problemTable()].join(
+          "\n",
+        ),
+      },
     ],
     paths,
     components: {

@@ -255,7 +255,8 @@ export function errorHandler(logger: Logger): ErrorRequestHandler {
       res.end();
       return;
     }
-    sendProblem(res, problem, req.originalUrl);
+    // A problem names the request it answers, but never a token its query carried (a sign-in link).
+    sendProblem(res, problem, req.originalUrl.replace(/([?&](?:token|access_token)=)[^&]*/gi, "$1…"));
   };
 }
 
