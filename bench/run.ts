@@ -10,6 +10,7 @@ import { formatResults } from "./lib/report.js";
 import { historyScenario } from "./scenarios/history.js";
 import { hotLotScenario } from "./scenarios/hot-lot.js";
 import { lagScenario } from "./scenarios/lag.js";
+import { listenersScenario } from "./scenarios/listeners.js";
 import { pageScenario } from "./scenarios/page.js";
 import { peersScenario } from "./scenarios/peers.js";
 import { queriesScenario } from "./scenarios/queries.js";
@@ -28,6 +29,7 @@ const SCENARIOS: readonly Scenario[] = [
   lagScenario,
   queriesScenario,
   pageScenario,
+  listenersScenario,
   windowsScenario,
   peersScenario,
 ];

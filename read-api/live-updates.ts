@@ -31,6 +31,12 @@ export interface LiveUpdatesOptions {
    * "now" change as time passes (a window ends, a closure begins).
    */
   readonly refreshMs: number;
+  /**
+   * The least time between two views read for a change of the log: the first change after a quiet
+   * spell goes out at the next poll, then at most one view per this while changes keep coming (a
+   * view read and written to every stream costs the same whether one reservation changed or 500).
+   */
+  readonly minUpdateMs: number;
   /** How often an idle stream gets a comment line, so proxies and clients see it is alive. */
   readonly heartbeatMs: number;
   /** Streams open at once per process; more get 503 and retry later. */
@@ -49,6 +55,7 @@ export interface LiveUpdatesOptions {
 export const LIVE_UPDATES_DEFAULTS: LiveUpdatesOptions = {
   pollIntervalMs: 250,
   refreshMs: 1000,
+  minUpdateMs: 500,
   heartbeatMs: 15_000,
   maxStreams: 1000,
   lotLimit: 100,
@@ -204,8 +211,10 @@ export class LiveUpdates {
   private async pollOnce(): Promise<void> {
     try {
       const change = hash(seenOfStatuses(await this.queries.projectionStatuses()));
-      const stale = Date.now() - this.readAt >= this.options.refreshMs;
-      if (change !== this.lastChange || !this.current || stale) {
+      const since = Date.now() - this.readAt;
+      const stale = since >= this.options.refreshMs;
+      const due = change !== this.lastChange && since >= this.options.minUpdateMs;
+      if (due || !this.current || stale) {
         this.readAt = Date.now();
         const read = ++this.reads;
         const view = await this.queries.controlCenter({ limit: this.options.lotLimit });
