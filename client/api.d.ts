@@ -904,7 +904,7 @@ export interface components {
              * @example 강남 1주차장
              */
             name: string;
-            /** @description Free spots in each of the next hours. */
+            /** @description Free spots in each clock hour from the current one on; the current hour counted from now (minutes already past hold nothing anyone can book), so it agrees with freeNow. */
             nextHours: {
                 /** @description Capacity minus the most spots held at any instant of [from, until); 0 while closed. */
                 availableSpots: number;

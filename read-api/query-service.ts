@@ -400,10 +400,8 @@ export class QueryService {
     const stored = await this.storedLot(id);
     if (!stored) return null;
     const spans = await this.heldSpans(stored, Math.min(now, hourStart), end);
-    // The first hour starts now, not at the clock hour's start: minutes already past hold nothing
-    // anyone can book, and counting them made "free in the next hours" disagree with free now.
     const slots = Array.from({ length: hours }, (_, k): [number, number] => [
-      k === 0 ? now : hourStart + k * HOUR_MS,
+      hourStart + k * HOUR_MS,
       hourStart + (k + 1) * HOUR_MS,
     ]);
     const freeIn = ([from, until]: [number, number]) => freeSpots(lot, spans, from, until);
@@ -412,10 +410,12 @@ export class QueryService {
       ...lot,
       availableSpots: freeNow,
       freeNow,
+      // The current hour is counted from now, not from its start: minutes already past hold
+      // nothing anyone can book, and counting them made it disagree with free now after a cancel.
       nextHours: slots.map(([from, until]) => ({
         from: iso(from),
         until: iso(until),
-        availableSpots: freeIn([from, until]),
+        availableSpots: freeIn([Math.max(from, now), until]),
       })),
     };
   }

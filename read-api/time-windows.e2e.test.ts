@@ -227,7 +227,7 @@ describe("a day of time windows", () => {
     expect(lot.freeNow).toBe(1); // F (10:30–11:00) holds one spot; E ended at 10:45
     expect(await views()).toEqual(everywhere(1, 1, 2, 1)); // E's end took no event
     expect(lot.nextHours.map((h) => [h.from, h.availableSpots])).toEqual([
-      [at("10:50"), 1], // from now to the hour: F alone (A checked out at 10:30, E ended at 10:45), as free now
+      [at("10:00"), 1], // the current hour from now on: F alone (A checked out at 10:30, E ended at 10:45), as free now
       [at("11:00"), 1], // B 11–13 and D from 12: never both plus another
       [at("12:00"), 0],
       [at("13:00"), 1],

@@ -100,7 +100,10 @@ export const ParkingLotDetail = Type.Object(
       minimum: 0,
       description: "Spots free at this moment (windows and closures counted).",
     }),
-    nextHours: Type.Array(SpotsOverTime, { description: "Free spots in each of the next hours." }),
+    nextHours: Type.Array(SpotsOverTime, {
+      description:
+        "Free spots in each clock hour from the current one on; the current hour counted from now (minutes already past hold nothing anyone can book), so it agrees with freeNow.",
+    }),
   },
   { $id: "ParkingLotDetail" },
 );
