@@ -260,8 +260,9 @@ export function CapacityForm(props: {
       <ProblemMessage problem={problem} />
       {tooLow ? (
         <p class="problem-extra" data-held={tooLow.held}>
-          At <b>{when(tooLow.at)}</b>, <b>{count(tooLow.held)}</b> spots are held: choose at least{" "}
-          {count(tooLow.held)}, or cancel some first.
+          At <b>{when(tooLow.at)}</b>, <b>{count(tooLow.held)}</b>{" "}
+          {tooLow.held === 1 ? "spot is" : "spots are"} held: choose at least {count(tooLow.held)}, or cancel
+          some first.
         </p>
       ) : null}
     </form>

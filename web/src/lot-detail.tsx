@@ -172,20 +172,33 @@ function ReservationActions(props: {
   );
 }
 
-/** Free spots in each of the next hours (the whole hour), with a bar of the share taken. */
-function NextHours(props: { readonly capacity: number; readonly hours: readonly HourFree[] }) {
+/** Free spots in each of the next hours (the whole hour), with a bar of the share taken; a closed hour says so. */
+function NextHours(props: {
+  readonly capacity: number;
+  readonly hours: readonly HourFree[];
+  readonly closures: ParkingLotDetail["closures"];
+}) {
   return (
     <section class="next-hours" aria-labelledby="next-hours-title">
       <h3 id="next-hours-title">Free in the next hours</h3>
       <ol>
         {props.hours.map((h) => {
           const share = taken(props.capacity, h.availableSpots);
+          const closed = (props.closures ?? []).some(
+            (c) => Date.parse(c.from) < Date.parse(h.until) && Date.parse(c.until) > Date.parse(h.from),
+          );
           return (
-            <li key={h.from} data-hour={h.from} data-free={h.availableSpots}>
+            <li
+              key={h.from}
+              data-hour={h.from}
+              data-free={h.availableSpots}
+              data-closed={closed ? "" : undefined}
+            >
               <span class="hour">{hourOf(h.from)}</span>
               <b>{count(h.availableSpots)}</b>
               <span class="sr-only"> free</span>
-              <div class={`bar ${tone(share)}`} aria-hidden="true">
+              {closed ? <span class="badge closed">closed</span> : null}
+              <div class={`bar ${closed ? "closed" : tone(share)}`} aria-hidden="true">
                 <span style={{ width: `${Math.round(share * 100)}%` }} />
               </div>
             </li>
@@ -296,7 +309,9 @@ export function LotDetail(props: {
         {now ? <HourlyRate lot={now} /> : null}
       </p>
       {timeline ? <Timeline view={timeline} /> : null}
-      {now?.nextHours?.length ? <NextHours capacity={lot.capacity} hours={now.nextHours} /> : null}
+      {now?.nextHours?.length ? (
+        <NextHours capacity={lot.capacity} hours={now.nextHours} closures={now.closures} />
+      ) : null}
       <form class="find" onSubmit={find} aria-label="Find reservations in this lot">
         <label>
           Find by
