@@ -178,6 +178,11 @@ const ENDPOINTS: readonly Endpoint[] = [
     expect: { anonymous: 200, customerA: 200, customerB: 200, operator: 200 },
   },
   {
+    name: "GET /parking-lots/{id}/timeline",
+    request: () => ({ method: "GET", path: `/parking-lots/${LOT}/timeline` }),
+    expect: { anonymous: 200, customerA: 200, customerB: 200, operator: 200 },
+  },
+  {
     name: "GET /reservations",
     request: () => ({ method: "GET", path: "/reservations" }),
     expect: { anonymous: 401, customerA: 200, customerB: 200, operator: 200 },

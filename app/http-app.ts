@@ -94,15 +94,22 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
   app.get("/openapi.json", (_req, res) => {
     res.json(openapi);
   });
-  app.use(
-    "/docs",
-    swaggerUi.serve,
-    swaggerUi.setup(undefined, {
+  // Swagger UI's page, with what its template lacks: a viewport (readable on a phone) and the
+  // service's icon. The document's server is "/", the address /docs was loaded from.
+  const docsPage = swaggerUi
+    .generateHTML(undefined, {
       // The Authorize button keeps the token across reloads of /docs.
       swaggerOptions: { url: "/openapi.json", persistAuthorization: true },
       customSiteTitle: "Parking reservations API",
-    }),
-  );
+      customfavIcon: "/favicon.ico",
+    })
+    .replace(
+      '<meta charset="UTF-8">',
+      '<meta charset="UTF-8">\n  <meta name="viewport" content="width=device-width, initial-scale=1">',
+    );
+  app.use("/docs", swaggerUi.serve, (_req: express.Request, res: express.Response) => {
+    res.type("html").send(docsPage);
+  });
   app.get("/problems/:name", problemDocs);
 
   // A GET's body means nothing (RFC 9110): it is not read, so a query never answers a body's

@@ -287,6 +287,7 @@ export async function createServices(
     ? new LiveUpdates(queries, logger.child({ component: "live-updates" }), {
         ...LIVE_UPDATES_DEFAULTS,
         pollIntervalMs: config.liveUpdateIntervalMs,
+        refreshMs: config.liveRefreshMs,
         heartbeatMs: config.liveHeartbeatMs,
         maxStreams: config.liveMaxStreams,
         maxStreamsPerPrincipal: config.liveMaxStreamsPerPrincipal,

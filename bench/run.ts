@@ -11,6 +11,7 @@ import { asOfScenario } from "./scenarios/as-of.js";
 import { historyScenario } from "./scenarios/history.js";
 import { hotLotScenario } from "./scenarios/hot-lot.js";
 import { lagScenario } from "./scenarios/lag.js";
+import { listenersScenario } from "./scenarios/listeners.js";
 import { pageScenario } from "./scenarios/page.js";
 import { peersScenario } from "./scenarios/peers.js";
 import { queriesScenario } from "./scenarios/queries.js";
@@ -30,6 +31,7 @@ const SCENARIOS: readonly Scenario[] = [
   lagScenario,
   queriesScenario,
   pageScenario,
+  listenersScenario,
   windowsScenario,
   peersScenario,
   asOfScenario,

@@ -353,6 +353,23 @@ describe("every operation through the generated client", () => {
       });
       expect(nowhere.response.status).toBe(404);
     },
+    getTimeline: async () => {
+      const path = { parkingLotId: windowedLotId };
+      const day = await anonymous.GET("/parking-lots/{parkingLotId}/timeline", {
+        params: { path, query: { from: tomorrowAt(12), until: tomorrowAt(17), step: 60 } },
+      });
+      // An hour a step; the closure from 13:00 to 16:00 shades three of them.
+      expect(day.data?.slots.map((s) => s.closed)).toEqual([false, true, true, true, false]);
+      expect(day.data?.capacity).toBe(3);
+      const backwards = await anonymous.GET("/parking-lots/{parkingLotId}/timeline", {
+        params: { path, query: { from: tomorrowAt(14), until: tomorrowAt(13) } },
+      });
+      expect(backwards.error?.errors?.[0]?.field).toBe("query.until");
+      const nowhere = await anonymous.GET("/parking-lots/{parkingLotId}/timeline", {
+        params: { path: { parkingLotId: "nowhere" } },
+      });
+      expect(nowhere.response.status).toBe(404);
+    },
     getControlCenter: async () => {
       const view = await api.GET("/control-center", {
         params: { query: { limit: 1, minPosition: "3" } },
@@ -380,6 +397,11 @@ describe("every operation through the generated client", () => {
     getLandingPage: async () => {
       const links = await anonymous.GET("/", { headers: { accept: "application/json" } });
       expect(links.data).toHaveProperty("links");
+    },
+    getFavicon: async () => {
+      const icon = await anonymous.GET("/favicon.ico", { parseAs: "text" });
+      expect(icon.response.status).toBe(200);
+      expect(icon.response.headers.get("content-type")).toContain("image/svg+xml");
     },
     getLiveness: async () => {
       expect((await api.GET("/healthz")).data?.status).toBe("ok");

@@ -117,6 +117,8 @@ export interface Config {
   readonly idempotencySecret?: string;
   /** LIVE_UPDATE_INTERVAL_MS: how often the control-center page's event streams look for changes. */
   readonly liveUpdateIntervalMs: number;
+  /** LIVE_REFRESH_MS: the longest the live view goes unread though no projection moved (the clock's changes). */
+  readonly liveRefreshMs: number;
   /** LIVE_HEARTBEAT_MS: how often an idle event stream gets a heartbeat. */
   readonly liveHeartbeatMs: number;
   /** LIVE_MAX_STREAMS: live-update streams one process serves at once. */
@@ -772,6 +774,13 @@ const SPECS: Specs = {
     default: "250",
     ...integer(50, 10000),
   },
+  liveRefreshMs: {
+    name: "LIVE_REFRESH_MS",
+    description:
+      "The longest (ms) the control-center view goes unread while someone listens though no projection moved: what the clock alone changes (a window ends, a car overstays, a closure begins) reaches the page within this. Sent only if what a listener sees changed.",
+    default: "1000",
+    ...integer(50, 60000),
+  },
   liveHeartbeatMs: {
     name: "LIVE_HEARTBEAT_MS",
     description:
@@ -989,6 +998,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     authMaxTokenLifetimeSeconds: read("authMaxTokenLifetimeSeconds"),
     ...(idempotencySecret === undefined ? {} : { idempotencySecret }),
     liveUpdateIntervalMs: read("liveUpdateIntervalMs"),
+    liveRefreshMs: read("liveRefreshMs"),
     liveHeartbeatMs: read("liveHeartbeatMs"),
     liveMaxStreams: read("liveMaxStreams"),
     liveMaxStreamsPerPrincipal: read("liveMaxStreamsPerPrincipal"),

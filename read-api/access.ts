@@ -15,6 +15,7 @@ export const QUERY_ACCESS: readonly AccessRule[] = [
   // The control-center page: its HTML shell and assets hold no data (the page signs in itself).
   { method: "GET", path: "/", allow: "anonymous" },
   { method: "GET", path: "/assets/*rest", allow: "anonymous" },
+  { method: "GET", path: "/favicon.ico", allow: "anonymous" },
   { method: "GET", path: "/control-center", allow: "anonymous", when: wantsHtml },
   { method: "GET", path: "/control-center/sign-in-config", allow: "anonymous" },
   { method: "GET", path: "/control-center/events", allow: OPERATOR },
@@ -26,6 +27,8 @@ export const QUERY_ACCESS: readonly AccessRule[] = [
   { method: "GET", path: "/parking-lots/:parkingLotId", allow: "anonymous" },
   { method: "GET", path: "/parking-lots/:parkingLotId/availability", allow: "anonymous" },
   { method: "GET", path: "/parking-lots/:parkingLotId/history", allow: OPERATOR },
+  // Held spots per quarter hour: what availability answers window by window, for the lot's page.
+  { method: "GET", path: "/parking-lots/:parkingLotId/timeline", allow: "anonymous" },
   { method: "GET", path: "/reservations", allow: ANY_ROLE },
   { method: "GET", path: "/reservations/:reservationId", allow: ANY_ROLE },
   { method: "GET", path: "/reservations/:reservationId/history", allow: ANY_ROLE },

@@ -201,7 +201,8 @@ describe("the control-center page", () => {
     await page.getByRole("button", { name: "Back to all lots" }).click();
     await expect.poll(() => cell("data-free")).toBe("0");
     await expect.poll(() => cell("data-active")).toBe("0");
-    expect(await cell("data-occupancy")).toBe("100");
+    // A lot closed now has its own look, not a red full bar.
+    expect(await cell("data-occupancy")).toBe("closed");
     expect(await cell("data-closed-until")).toBe(new Date(nextHourStart + 3 * hour).toISOString());
     await shot(page, "7-closed-lot");
     expect(errors).toEqual([]);

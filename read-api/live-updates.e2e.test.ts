@@ -213,6 +213,53 @@ describe("GET /control-center/events", () => {
     }
   });
 
+  it("on an idle service sends only heartbeats, lease renewals and clock refreshes included; a resumed stream gets nothing again", async () => {
+    // Everything short, so that what a minute of an idle service does happens in a few seconds:
+    // leases renewed every 100 ms, the view read again every 100 ms, a heartbeat every 50 ms.
+    const own = tempDataDir("parking-live-idle-");
+    const idle = await startTestService(own.dir, {
+      LIVE_HEARTBEAT_MS: "50",
+      LIVE_REFRESH_MS: "100",
+      PROCESSOR_LEASE_RENEW_MS: "100",
+      PROCESSOR_LEASE_TTL_MS: "500",
+    });
+    try {
+      expect(
+        (await call(idle.url, "POST", "/parking-lots", { name: "조용한 주차장", capacity: 3 })).status,
+      ).toBe(201);
+      const stream = await openEventStream(`${idle.url}/control-center/events`);
+      // Settled: the lot shown and every processor at the head.
+      let first: ServerSentEvent | null;
+      do first = await stream.next();
+      while (
+        !(viewOf(first).totals.parkingLots === 1 && viewOf(first).projections.every((p) => p.lag === 0))
+      );
+      // Then 60 heartbeats (3 s: 30 refreshes, 30 lease renewals) and not one event.
+      const heard: string[] = [];
+      while (heard.filter((e) => e === "comment").length < 60) {
+        const event = await stream.next({ comments: true });
+        heard.push(event?.event ?? "end");
+      }
+      expect(heard.filter((e) => e !== "comment")).toEqual([]);
+      await stream.close();
+
+      // Resuming with the id it had: the current state is that one, so only heartbeats again.
+      const resumed = await openEventStream(`${idle.url}/control-center/events`, {
+        "last-event-id": first?.id ?? "",
+      });
+      const again: string[] = [];
+      while (again.filter((e) => e === "comment").length < 20) {
+        again.push((await resumed.next({ comments: true }))?.event ?? "end");
+      }
+      expect(again.filter((e) => e !== "comment")).toEqual([]);
+      await resumed.close();
+      expect(idle.services.liveUpdates?.updates).toBeLessThanOrEqual(3);
+    } finally {
+      await idle.shutdown("test");
+      own.remove();
+    }
+  });
+
   it("refuses a new stream with 503 shutting-down once streams were ended for shutdown", async () => {
     const own = tempDataDir("parking-live-ended-");
     const ending = await startTestService(own.dir);

@@ -16,8 +16,12 @@ import type { QueryService } from "./query-service.js";
  * begins): the view is read again at least every `refreshMs` while someone listens, and sent if it
  * differs from the last one.
  *
- * An update is a whole view, so resuming needs no replay: the event id names the state sent,
- * and a reconnect whose `Last-Event-ID` is still the current state gets nothing until it changes.
+ * An update is a whole view, so resuming needs no replay: the event id names the state sent (a
+ * hash of what a listener sees), and a reconnect whose `Last-Event-ID` is still the current state
+ * gets nothing until it changes. A lease renewal (a new `expiresAt` every few seconds, nothing a
+ * listener acts on) is not a change: neither the poll nor the id counts it, so an idle service
+ * sends only heartbeat comments. A new stream's first event is a view read after it connected,
+ * never the one cached for the others.
  */
 export interface LiveUpdatesOptions {
   /** How often the store is polled for changes (and so the most updates a page gets per second). */
@@ -27,6 +31,12 @@ export interface LiveUpdatesOptions {
    * "now" change as time passes (a window ends, a closure begins).
    */
   readonly refreshMs: number;
+  /**
+   * The least time between two views read for a change of the log: the first change after a quiet
+   * spell goes out at the next poll, then at most one view per this while changes keep coming (a
+   * view read and written to every stream costs the same whether one reservation changed or 500).
+   */
+  readonly minUpdateMs: number;
   /** How often an idle stream gets a comment line, so proxies and clients see it is alive. */
   readonly heartbeatMs: number;
   /** Streams open at once per process (LIVE_MAX_STREAMS); more get 503 and retry later. */
@@ -50,6 +60,7 @@ export interface LiveUpdatesOptions {
 export const LIVE_UPDATES_DEFAULTS: LiveUpdatesOptions = {
   pollIntervalMs: 250,
   refreshMs: 1000,
+  minUpdateMs: 500,
   heartbeatMs: 15_000,
   maxStreams: 1000,
   maxStreamsPerPrincipal: 10,
@@ -69,7 +80,25 @@ interface Stream {
   sent: string | undefined;
   /** The socket buffer is full: skip updates until it drains, then send the latest. */
   blocked: boolean;
+  /** The views read before this stream opened are not for it (its first event is read after). */
+  readonly since: number;
 }
+
+/**
+ * What a listener sees of the projections: everything but when each lease expires next (renewed
+ * every few seconds while its holder works; who holds it, and whether it is held, still count).
+ */
+export const seenOfStatuses = (statuses: ControlCenterView["projections"]): unknown =>
+  statuses.map(({ lease, ...status }) =>
+    lease ? { ...status, lease: { holder: lease.holder, state: lease.state } } : status,
+  );
+
+/** The id of a state a listener sees: a hash of the view, lease expiries left out. */
+export const stateId = (view: ControlCenterView): string =>
+  hash({ ...view, projections: seenOfStatuses(view.projections) });
+
+const hash = (value: unknown): string =>
+  createHash("sha256").update(JSON.stringify(value)).digest("base64url").slice(0, 22);
 
 /** The event-stream framing of one update. `id` must not contain a newline (it is a hash). */
 const frame = (id: string, view: ControlCenterView) =>
@@ -79,13 +108,18 @@ export class LiveUpdates {
   private readonly streams = new Set<Stream>();
   /** Open streams by owner; an owner with none is not kept. */
   private readonly byOwner = new Map<string, number>();
-  private current: { id: string; view: ControlCenterView } | undefined;
+  /** The latest view, framed once for every stream (a hundred listeners, one JSON.stringify). */
+  private current: { id: string; framed: string; read: number } | undefined;
+  /** Views read so far (numbers each read, to tell a stream's first view from an older one). */
+  private reads = 0;
   private lastChange: string | undefined;
   /** When (Date.now()) the view was last read. */
   private readAt = 0;
   private poller: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private polling = false;
+  /** A stream opened during a poll: read the view once more after it, for that stream. */
+  private again = false;
   private closed = false;
   /** Updates read from the store and sent (a metric for the bench and tests). */
   updates = 0;
@@ -142,7 +176,7 @@ export class LiveUpdates {
     res.write(`retry: ${this.options.retryMs}\n\n`);
 
     const lastEventId = req.get("Last-Event-ID");
-    const stream: Stream = { res, owner, sent: lastEventId?.slice(0, 64), blocked: false };
+    const stream: Stream = { res, owner, sent: lastEventId?.slice(0, 64), blocked: false, since: this.reads };
     this.streams.add(stream);
     this.byOwner.set(owner, this.streamsOf(owner) + 1);
     res.on("drain", () => {
@@ -160,10 +194,12 @@ export class LiveUpdates {
       if (this.streams.size === 0) this.stopTimers();
     });
 
-    if (this.current) this.send(stream);
     this.startTimers();
-    // A new page should not wait a whole interval for its first view.
-    void this.poll();
+    // Its first view is read now (not the one cached for the others, which may be a second old);
+    // a new page should not wait a whole interval for it either.
+    this.readAt = 0;
+    if (this.polling) this.again = true;
+    else void this.poll();
   }
 
   /** Ends every stream (the service is shutting down) and stops polling. */
@@ -177,9 +213,9 @@ export class LiveUpdates {
 
   private send(stream: Stream): void {
     const current = this.current;
-    if (!current || stream.blocked || stream.sent === current.id) return;
+    if (!current || current.read <= stream.since || stream.blocked || stream.sent === current.id) return;
     stream.sent = current.id;
-    if (!stream.res.write(frame(current.id, current.view))) stream.blocked = true;
+    if (!stream.res.write(current.framed)) stream.blocked = true;
   }
 
   private startTimers(): void {
@@ -202,26 +238,38 @@ export class LiveUpdates {
     if (this.polling || this.closed || this.streams.size === 0) return;
     this.polling = true;
     try {
-      const statuses = await this.queries.projectionStatuses();
-      const change = createHash("sha256").update(JSON.stringify(statuses)).digest("base64url").slice(0, 22);
-      const stale = Date.now() - this.readAt >= this.options.refreshMs;
-      if (change !== this.lastChange || !this.current || stale) {
+      do {
+        this.again = false;
+        await this.pollOnce();
+      } while (this.again && !this.closed);
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private async pollOnce(): Promise<void> {
+    try {
+      const change = hash(seenOfStatuses(await this.queries.projectionStatuses()));
+      const since = Date.now() - this.readAt;
+      const stale = since >= this.options.refreshMs;
+      const due = change !== this.lastChange && since >= this.options.minUpdateMs;
+      if (due || !this.current || stale) {
         this.readAt = Date.now();
+        const read = ++this.reads;
         const view = await this.queries.controlCenter({ limit: this.options.lotLimit });
         // The view's own statuses may be newer than `statuses`; its content names the state.
-        const id = createHash("sha256").update(JSON.stringify(view)).digest("base64url").slice(0, 22);
+        const id = stateId(view);
         this.lastChange = change;
         if (id !== this.current?.id) {
-          this.current = { id, view };
           this.updates++;
-          for (const stream of this.streams) this.send(stream);
-        }
+          this.current = { id, framed: frame(id, view), read };
+        } else this.current = { ...this.current, read };
+        // Streams opened since the last read get this view; the others only if it changed.
+        for (const stream of this.streams) this.send(stream);
       }
     } catch (error) {
       // The document store is unreachable: keep the streams and the last view; try next tick.
       this.logger.warn({ err: error }, "live updates: could not read the control center");
-    } finally {
-      this.polling = false;
     }
   }
 }

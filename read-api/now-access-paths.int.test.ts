@@ -138,6 +138,9 @@ describe("the figures of the moment read index ranges bounded by the lots and th
       const expected = await plan(filters.expected);
       expect(expected).toMatch(usesIndex("by_lot_status_starts_at_held_until"));
       expect(expected).toMatch(/\(\S+=\? AND \S+=\? AND \S+>\? AND \S+<\?\)/);
+      // No-shows of the last day: the two statuses a window over without a check-in has, each a
+      // range of heldUntil (its end) in the same index.
+      expect(await plan(filters.noShows)).toMatch(usesIndex("by_lot_status_held_until"));
     }
   });
 

@@ -16,7 +16,15 @@ import {
 } from "../schemas/commands.js";
 import { CustomerId, ParkingLotId, ReservationId } from "../schemas/common.js";
 import { HistoryPage, LotHistoryQuery, ReservationHistoryQuery } from "../schemas/history.js";
-import { AvailabilityQuery, CouponsQuery, ParkingLotsQuery, ReservationsQuery } from "../schemas/queries.js";
+import {
+  AvailabilityQuery,
+  ControlCenterQuery,
+  CouponsQuery,
+  ParkingLotsQuery,
+  ReservationsQuery,
+  SingleQuery,
+  TimelineQuery,
+} from "../schemas/queries.js";
 import {
   AvailabilityView,
   CapacityChangedResponse,
@@ -32,6 +40,7 @@ import {
   ReservationCanceledResponse,
   ReservationStepResponse,
   ReservationView,
+  TimelineView,
 } from "../schemas/read-models.js";
 import { SignInConfig, StartSessionBody } from "../schemas/sign-in.js";
 import {
@@ -143,6 +152,7 @@ const COMPONENT_SCHEMAS: Record<string, TSchema> = {
   ReservationCanceledResponse,
   ParkingLotDetail,
   AvailabilityView,
+  TimelineView,
   ParkingLotPage: Page(ParkingLotView),
   ReservationView,
   ReservationPage: Page(ReservationView),
@@ -253,6 +263,20 @@ export const OPERATIONS: readonly Operation[] = [
     rules: ["`until`: after `from` when both are given."],
     problems: ["parking-lot-not-found", "store-unavailable"],
     responses: { "200": jsonResponse("A page of the lot's facts, oldest first.", "HistoryPage") },
+  },
+  {
+    method: "get",
+    path: "/parking-lots/{parkingLotId}/timeline",
+    operationId: "getTimeline",
+    side: "queries",
+    tag: "queries",
+    summary: "A lot's day: spots held per step (15 minutes by default) over the next 24 hours",
+    description:
+      "Per step of [from, until): the most spots held at one instant (windows, open-ended bookings, cars in the lot, overstaying ones until they check out: the count a booking is decided with), how many of those are cars past their window, and whether a closure overlaps the step. `from` defaults to now, `until` to a day after `from`; at most two days (400 naming `query.until` beyond).",
+    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    query: TimelineQuery,
+    problems: ["parking-lot-not-found", "store-unavailable"],
+    responses: { "200": jsonResponse("The lot's timeline.", "TimelineView") },
   },
   {
     method: "post",
@@ -542,6 +566,21 @@ export const OPERATIONS: readonly Operation[] = [
   },
   {
     method: "get",
+    path: "/favicon.ico",
+    operationId: "getFavicon",
+    side: "queries",
+    tag: "documentation",
+    summary: "The page's icon (SVG), for any browser: no sign-in needed",
+    responses: {
+      "200": {
+        description: "The icon.",
+        headers: CORRELATION,
+        content: { "image/svg+xml": { schema: { type: "string" } } },
+      },
+    },
+  },
+  {
+    method: "get",
     path: "/healthz",
     operationId: "getLiveness",
     side: "app",
@@ -676,6 +715,8 @@ export const OPERATIONS: readonly Operation[] = [
       "Browser sign-in with a one-time link from `npm run -s token -- --sign-in-url` (sets the session cookie)",
     parameters: [{ name: "token", in: "query", required: true, schema: { type: "string", maxLength: 8192 } }],
     problems: ["sign-in-failed", "not-found"],
+    // A browser whose link is used or expired gets a page saying so, and the command for a new one.
+    htmlStatuses: [401],
     responses: {
       "200": {
         description: "Signed in: HttpOnly session cookie set; the page moves on to /control-center at once.",
@@ -1080,16 +1121,13 @@ export function openApiDocument(access: AccessLookup): Json {
         "Every query refuses unknown query parameters with 400 `validation` naming the parameter. Pages are ordered and continued with `cursor` = the previous page's `nextCursor`.",
         "Every response carries `X-Correlation-Id` (yours if you sent one, else a new one; an ill-formed one is refused with 400); quote it when reporting a problem.",
         `Every request, before any route: ${EDGE_LIMITS.map((limit, i) => `(${i + 1}) ${limit}`).join("; ")}. Each operation's description also lists its own rules beyond its schemas.`,
-        "Errors are RFC 9457 problem details (`application/problem+json`); `type` links to `/problems/{name}`:",
-        "",
-        problemTable(),
+        "Errors are RFC 9457 problem details (`application/problem+json`); `type` links to `/problems/{name}`. Their catalogue closes this document, under **documentation**, after the operations.",
       ].join("\n"),
     },
     servers: [
       {
         url: "/",
-        description:
-          "The service this document was read from (`npm start` listens on http://localhost:8080).",
+        description: "This service: the address this document was loaded from.",
       },
     ],
     tags: [
@@ -1100,7 +1138,12 @@ export function openApiDocument(access: AccessLookup): Json {
         description: "The operators' control center: totals, live updates, sign-in.",
       },
       { name: "operations", description: "Health, readiness and metrics for orchestrators and monitoring." },
-      { name: "documentation", description: "This document, the landing page and the problem types." },
+      {
+        name: "documentation",
+        description: ["This document, the landing page and the problem types:", "", problemTable()].join(
+          "\n",
+        ),
+      },
     ],
     paths,
     components: {

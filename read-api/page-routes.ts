@@ -28,6 +28,10 @@ export function findWebDir(): string | undefined {
   return undefined;
 }
 
+/** The page's icon. */
+export const FAVICON =
+  '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 64 64"><rect width="64" height="64" rx="14" fill="#1d4ed8"/><path d="M22 50V14h13a11 11 0 0 1 0 22h-6v14z" fill="#fff"/><path d="M29 21v8h6a4 4 0 0 0 0-8z" fill="#1d4ed8"/></svg>';
+
 /** Whether the caller prefers a web page to JSON (a browser's navigation, not fetch() or curl). */
 export const wantsHtml = (req: Request): boolean =>
   req.accepts(["application/json", "text/html"]) === "text/html";
@@ -128,6 +132,11 @@ export function pageRoutes(options: PageRoutesOptions): Router {
       );
     }
     liveUpdates.open(req, res, owner);
+  });
+
+  // Every browser asks for it, signed in or not: a "P" on the brand's blue, as SVG (no build needed).
+  router.get("/favicon.ico", (_req: Request, res: Response) => {
+    res.set("Cache-Control", "public, max-age=86400").type("image/svg+xml").send(FAVICON);
   });
 
   // Vite names every asset by its content hash, so a year of caching is safe. Without a build,

@@ -10,6 +10,7 @@ import {
   ParkingLotsQuery,
   ReservationsQuery,
   SingleQuery,
+  TimelineQuery,
 } from "../schemas/queries.js";
 import { windowProblem } from "../schemas/reservation-time.js";
 import { assertMayReadCustomer, lotFor, maySee, readerOf, reservationsFilter } from "./access.js";
@@ -21,6 +22,8 @@ import {
 } from "./query-service.js";
 
 const DEFAULT_LIMIT = 50;
+/** The longest range a timeline answers (192 steps of 15 minutes). */
+const TIMELINE_MAX_MS = 48 * 3_600_000;
 
 /**
  * The position a query asked to see. A token the schema lets through but that is beyond any
@@ -117,6 +120,38 @@ export function queryRoutes(queries: QueryService, options: { controlCenterLotLi
         `Parking lot ${parkingLotId} is closed from ${view.closed.from} until ${view.closed.until}.`,
         { parkingLotId, from: view.closed.from, until: view.closed.until },
       );
+    res.json(view);
+  });
+
+  router.get("/parking-lots/:parkingLotId/timeline", async (req: Request, res: Response) => {
+    const { parkingLotId } = validInput(LotPath, { ...req.params }, "path");
+    const q = validInput(TimelineQuery, { ...req.query }, "query");
+    const from = q.from === undefined ? undefined : Date.parse(q.from);
+    const until = q.until === undefined ? undefined : Date.parse(q.until);
+    const start = from ?? queries.now() - 60 * 60_000;
+    const refuse = (field: string, message: string) => {
+      throw new ProblemError("validation", `${field.replace("query.", "")} ${message}.`, {
+        errors: [{ field, message }],
+      });
+    };
+    if (until !== undefined && until <= start) refuse("query.until", "must be after from (or now)");
+    if (until !== undefined && until - start > TIMELINE_MAX_MS)
+      refuse("query.until", "must be at most two days after from (or now)");
+    const view = await answer(() =>
+      queries.timeline(
+        parkingLotId,
+        {
+          stepMinutes: q.step ?? 15,
+          ...(from === undefined ? {} : { from }),
+          ...(until === undefined ? {} : { until }),
+        },
+        minPositionOf(q.minPosition),
+      ),
+    );
+    if (!view)
+      throw new ProblemError("parking-lot-not-found", `Parking lot ${parkingLotId} does not exist.`, {
+        parkingLotId,
+      });
     res.json(view);
   });
 

@@ -37,6 +37,7 @@ import type {
   ParkingLotView,
   ReservationStatus,
   ReservationView,
+  TimelineView,
 } from "../schemas/read-models.js";
 import { nextClosureStart, peak, type Span, statusAt } from "../schemas/reservation-time.js";
 
@@ -142,6 +143,13 @@ export function presenceFilters(lots: readonly string[], now: number): Record<ke
       startsAt: { $gte: iso(now - HOUR_MS), $lt: iso(now + HOUR_MS) },
       // Still to come: its window has not ended (one that passed unused is COMPLETED).
       heldUntil: { $gt: iso(now) },
+    },
+    // A window over without a check-in is NO_SHOW at once (the scheduler records it within
+    // seconds); heldUntil stays its end, so the last day of them is one index range.
+    noShows: {
+      ...inLots,
+      status: { $in: ["RESERVED", "NO_SHOW"] },
+      heldUntil: { $gt: iso(now - 24 * HOUR_MS), $lte: iso(now) },
     },
   };
 }
@@ -401,11 +409,62 @@ export class QueryService {
       ...lot,
       availableSpots: freeNow,
       freeNow,
+      // The current hour is counted from now, not from its start: minutes already past hold
+      // nothing anyone can book, and counting them made it disagree with free now after a cancel.
       nextHours: slots.map(([from, until]) => ({
         from: iso(from),
         until: iso(until),
-        availableSpots: freeIn([from, until]),
+        availableSpots: freeIn([Math.max(from, now), until]),
       })),
+    };
+  }
+
+  /**
+   * A lot's timeline: per step of [from, until), the most spots held at one instant (the sweep a
+   * booking is decided with, over the same held spans), how many of them are cars overstaying,
+   * and whether a closure overlaps it. One read of the spans for the whole range.
+   */
+  async timeline(
+    id: string,
+    range: { from?: number; until?: number; stepMinutes: number },
+    minPosition: Position | null = null,
+  ): Promise<TimelineView | null> {
+    await this.awaitPosition(PARKING_LOTS, minPosition);
+    await this.awaitPosition(RESERVATIONS, minPosition);
+    const now = this.now();
+    const lot = await this.storedLot(id);
+    if (!lot) return null;
+    const step = range.stepMinutes * 60_000;
+    // By default the step now falls in (a quarter hour starts on the clock's quarter), and a day on.
+    const from = range.from ?? Math.floor(now / step) * step;
+    const until = range.until ?? from + 24 * HOUR_MS;
+    const holders = await this.holders(lot, from, until);
+    const spans = holders.map((h) => h.span);
+    const slots: TimelineView["slots"] = [];
+    for (let start = from; start < until; start += step) {
+      const end = Math.min(start + step, until);
+      slots.push({
+        from: iso(start),
+        until: iso(end),
+        held: peak(spans, start, end).held,
+        overstaying: holders.filter(
+          ({ doc, span }) =>
+            doc.status === "CHECKED_IN" &&
+            doc.endsAt !== undefined &&
+            Date.parse(String(doc.endsAt)) < end &&
+            span.start < end,
+        ).length,
+        closed: (lot.closures ?? []).some((c) => Date.parse(c.from) < end && Date.parse(c.until) > start),
+      });
+    }
+    return {
+      parkingLotId: id,
+      capacity: lot.capacity,
+      now: iso(now),
+      from: iso(from),
+      until: iso(until),
+      stepMinutes: range.stepMinutes,
+      slots,
     };
   }
 
@@ -680,7 +739,7 @@ export class QueryService {
       ),
       this.totalsAt(strip<StoredTotals>(totalsDoc) ?? { ...EMPTY_TOTALS }, windows, closedNow),
     ]);
-    const none = { inLot: 0, expected: 0, overstaying: 0 };
+    const none = { inLot: 0, expected: 0, overstaying: 0, noShows: 0 };
     // Only an overstay can put accepted reservations at risk (every decision kept within capacity).
     const atRisk = new Map(
       await Promise.all(
@@ -760,16 +819,18 @@ export class QueryService {
     const filters = presenceFilters(lots, now);
     const count = (filter: Filter) =>
       this.store.countBy(reservations, filter, "parkingLotId", { limit: PRESENCE_LIMIT });
-    const [inLot, overstaying, expected] = await Promise.all([
+    const [inLot, overstaying, expected, noShows] = await Promise.all([
       count(filters.inLot),
       count(filters.overstaying),
       count(filters.expected),
+      count(filters.noShows),
     ]);
     for (const lot of lots) {
       byLot.set(lot, {
         inLot: inLot.get(lot) ?? 0,
         expected: expected.get(lot) ?? 0,
         overstaying: overstaying.get(lot) ?? 0,
+        noShows: noShows.get(lot) ?? 0,
       });
     }
     return byLot;

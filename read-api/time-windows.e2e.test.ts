@@ -227,7 +227,7 @@ describe("a day of time windows", () => {
     expect(lot.freeNow).toBe(1); // F (10:30–11:00) holds one spot; E ended at 10:45
     expect(await views()).toEqual(everywhere(1, 1, 2, 1)); // E's end took no event
     expect(lot.nextHours.map((h) => [h.from, h.availableSpots])).toEqual([
-      [at("10:00"), 0], // the current hour: A (checked out at 10:30) and E filled it
+      [at("10:00"), 1], // the current hour from now on: F alone (A checked out at 10:30, E ended at 10:45), as free now
       [at("11:00"), 1], // B 11–13 and D from 12: never both plus another
       [at("12:00"), 0],
       [at("13:00"), 1],
@@ -248,10 +248,12 @@ describe("a day of time windows", () => {
     now = Date.parse(at("10:40"));
     await step("F", "check-in");
     // F is in; B (11:00) and E (10:15, not come yet, window not over) are expected.
-    expect(await presence()).toEqual({ inLot: 1, expected: 2, overstaying: 0 });
+    expect(await presence()).toMatchObject({ inLot: 1, expected: 2, overstaying: 0 });
     now = Date.parse(at("11:30"));
     // F's window ended at 11:00 and F is still in; B (late) and D (12:00) are expected.
-    expect(await presence()).toEqual({ inLot: 1, expected: 2, overstaying: 1 });
+    expect(await presence()).toMatchObject({ inLot: 1, expected: 2, overstaying: 1 });
+    // E (10:15–10:45) ended without a check-in: a no-show of the last day.
+    expect((await presence())?.noShows).toBeGreaterThanOrEqual(1);
     // B's window holds a spot, and so does F, overstaying: a car holds its spot until it checks
     // out, however long past its window. In the other lot, Q's started.
     expect(await views()).toEqual(everywhere(0, 2, 1, 2));

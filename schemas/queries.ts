@@ -70,3 +70,28 @@ export const AvailabilityQuery = Type.Object(
   { from: Instant, until: Instant, minPosition: Type.Optional(MinPosition) },
   { additionalProperties: false },
 );
+
+/** A lot's timeline: from (default the step now is in) until (default a day after from, at most two days), by step minutes. */
+export const TimelineQuery = Type.Object(
+  {
+    from: Type.Optional({
+      ...Instant,
+      description:
+        "The first step's start (default: the start of the step now falls in, steps counted from midnight UTC).",
+    }),
+    until: Type.Optional({
+      ...Instant,
+      description: "The end of the range (default: a day after `from`; at most two days after it).",
+    }),
+    step: Type.Optional(
+      Type.Integer({
+        minimum: 5,
+        maximum: 60,
+        description: "Minutes per step, 5–60 (default 15).",
+        examples: [15],
+      }),
+    ),
+    minPosition: Type.Optional(MinPosition),
+  },
+  { additionalProperties: false },
+);

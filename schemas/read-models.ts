@@ -101,12 +101,52 @@ export const ParkingLotDetail = Type.Object(
       minimum: 0,
       description: "Spots free at this moment (windows and closures counted).",
     }),
-    nextHours: Type.Array(SpotsOverTime, { description: "Free spots in each of the next hours." }),
+    nextHours: Type.Array(SpotsOverTime, {
+      description:
+        "Free spots in each clock hour from the current one on; the current hour counted from now (minutes already past hold nothing anyone can book), so it agrees with freeNow.",
+    }),
     asOf: Type.Optional(AsOfStamp),
   },
   { $id: "ParkingLotDetail" },
 );
 export type ParkingLotDetail = Static<typeof ParkingLotDetail>;
+
+/** One step of a lot's timeline: the spots held at its busiest instant, and why. */
+export const TimelineSlot = Type.Object({
+  from: Timestamp,
+  until: Timestamp,
+  held: Type.Integer({
+    minimum: 0,
+    description:
+      "The most spots held at one instant of [from, until): windows, open-ended bookings and cars in the lot (overstaying ones included), as a booking counts them.",
+  }),
+  overstaying: Type.Integer({
+    minimum: 0,
+    description:
+      "Of those, cars in the lot past their window's end by `until` (each holds its spot until it checks out).",
+  }),
+  closed: Type.Boolean({ description: "A closure overlaps the step: no spot is free in it." }),
+});
+
+/** GET /parking-lots/{id}/timeline: the spots held per step over a range (the next day by default). */
+export const TimelineView = Type.Object(
+  {
+    parkingLotId: ParkingLotId,
+    capacity: Capacity,
+    now: {
+      ...Timestamp,
+      description: "The service's clock when it answered (the page draws its now line here).",
+    },
+    from: Timestamp,
+    until: Timestamp,
+    stepMinutes: Type.Integer({ minimum: 5, maximum: 60 }),
+    slots: Type.Array(TimelineSlot, {
+      description: "From `from` on, one per step, the last one cut at `until`.",
+    }),
+  },
+  { $id: "TimelineView" },
+);
+export type TimelineView = Static<typeof TimelineView>;
 
 /** GET /parking-lots/{id}/availability: what a window would find. */
 export const AvailabilityView = Type.Object(
@@ -266,6 +306,10 @@ export const ControlCenterView = Type.Object(
             overstaying: Type.Integer({
               minimum: 0,
               description: "Checked in and past their endsAt: each holds its spot until it checks out.",
+            }),
+            noShows: Type.Integer({
+              minimum: 0,
+              description: "Windows that ended in the last 24 hours without a check-in (NO_SHOW).",
             }),
           },
           {

@@ -69,6 +69,22 @@ const CALLS = {
   signInConfig: ["getSignInConfig", (api) => api.signInConfig()],
   startSession: ["startSession", (api) => api.startSession("access-token", "refresh-token")],
   cancelReservation: ["cancelReservation", (api) => api.cancelReservation("gangnam-1", "r-1", "일정 변경")],
+  timeline: [
+    "getTimeline",
+    (api) => api.timeline("gangnam-1", { from: "2026-11-23T10:00:00+09:00", step: 15 }),
+  ],
+  checkIn: ["checkIn", (api) => api.checkIn("gangnam-1", "r-1")],
+  checkOut: ["checkOut", (api) => api.checkOut("gangnam-1", "r-1")],
+  closeLot: [
+    "closeParkingLot",
+    (api) =>
+      api.closeLot("gangnam-1", {
+        from: "2026-11-23T10:00:00+09:00",
+        until: "2026-11-23T12:00:00+09:00",
+        reason: "도색 공사",
+      }),
+  ],
+  changeCapacity: ["changeCapacity", (api) => api.changeCapacity("gangnam-1", 12)],
 } as const satisfies Record<keyof PageApi, readonly [string, (api: PageApi) => Promise<unknown>]>;
 
 let document: OpenAPIBackend;

@@ -64,6 +64,28 @@ export function setSessionCookie(
 export const clearSessionCookie = (res: Response, req: Request, policy: CookiePolicy) =>
   setSessionCookie(res, req, policy, "", 0);
 
+const escapeHtml = (text: string): string => text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/**
+ * A refused sign-in link, for a browser: a page that says why and how to get a new link (the
+ * command, with this service's own address), never the token. API clients get the problem
+ * document, whose `instance` leaves the token out (platform/http/middleware.ts).
+ */
+function refusedPage(req: Request, res: Response, error: ProblemError): boolean {
+  if (error.problem !== "sign-in-failed" || req.accepts(["application/json", "text/html"]) !== "text/html")
+    return false;
+  const origin = `${req.protocol}://${req.get("host") ?? "localhost"}`;
+  const command = `npm run -s token -- --role operator --sub ops-1 --sign-in-url ${origin}`;
+  res
+    .status(401)
+    .set({ "Cache-Control": "no-store", "Referrer-Policy": "no-referrer" })
+    .type("html")
+    .send(
+      `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>This sign-in link cannot be used</title><link rel="icon" href="/favicon.ico"></head><body><main><h1>This sign-in link cannot be used</h1><p id="why">${escapeHtml(error.detail ?? "The link is not valid.")}</p><p>Sign-in links are valid for 5 minutes and only once. Print a new one (on the service's machine, in the project folder) and open it:</p><pre id="command">${escapeHtml(command)}</pre><p><a href="/control-center">Back to the control center</a></p></main></body></html>`,
+    );
+  return true;
+}
+
 export interface SessionRoutesOptions extends CookiePolicy {
   readonly verifier: TokenVerifier;
   readonly sessions: SessionStore;
@@ -101,6 +123,15 @@ export function linkSignInRoutes(options: SessionRoutesOptions): Router {
   const claimOnce = options.claimOnce ?? claimInMemory();
 
   router.get(SIGN_IN_PATH, async (req: Request, res: Response) => {
+    try {
+      await signIn(req, res);
+    } catch (error) {
+      if (error instanceof ProblemError && refusedPage(req, res, error)) return;
+      throw error;
+    }
+  });
+
+  const signIn = async (req: Request, res: Response) => {
     res.setHeader("Cache-Control", "no-store");
     res.setHeader("Referrer-Policy", "no-referrer");
     const token = typeof req.query.token === "string" ? req.query.token : undefined;
@@ -143,7 +174,7 @@ export function linkSignInRoutes(options: SessionRoutesOptions): Router {
     });
     setSessionCookie(res, req, options, id, seconds);
     continueTo(res, options.landingPath, "Signed in.");
-  });
+  };
   return router;
 }
 

@@ -23,6 +23,7 @@ export type ParkingLotView = ParkingLotPage["items"][number];
 export type ParkingLotDetail = Schemas["ParkingLotDetail"];
 export type ReservationPage = Schemas["ReservationPage"];
 export type ReservationView = Schemas["ReservationView"];
+export type TimelineView = Schemas["TimelineView"];
 export type Problem = Schemas["Problem"];
 export type SignInConfig = Schemas["SignInConfig"];
 
@@ -32,18 +33,22 @@ export type SignInConfig = Schemas["SignInConfig"];
  * unknown key (a renamed optional parameter or field would slip through); every call below
  * therefore also says `satisfies` these, which does.
  */
-type Operation<P extends keyof paths, M extends "get" | "post" | "delete"> = NonNullable<paths[P][M]>;
+type Operation<P extends keyof paths, M extends "get" | "post" | "put" | "delete"> = NonNullable<paths[P][M]>;
 type Query<P extends keyof paths, M extends "get"> = NonNullable<Operation<P, M>["parameters"]["query"]>;
-type PathParameters<P extends keyof paths, M extends "get" | "post" | "delete"> = Operation<
+type PathParameters<P extends keyof paths, M extends "get" | "post" | "put" | "delete"> = Operation<
   P,
   M
 >["parameters"]["path"];
-type Body<P extends keyof paths, M extends "post" | "delete"> = NonNullable<
+type Body<P extends keyof paths, M extends "post" | "put" | "delete"> = NonNullable<
   Operation<P, M>["requestBody"]
 >["content"]["application/json"];
 
 /** What GET /reservations can be asked: by lot, customer, plate, status, page. */
 export type ReservationQuery = Query<"/reservations", "get">;
+/** What GET /parking-lots/{id}/timeline can be asked: from, until, step minutes. */
+export type TimelineQuery = Query<"/parking-lots/{parkingLotId}/timeline", "get">;
+/** What POST /parking-lots/{id}/closures announces. */
+export type NewClosure = Body<"/parking-lots/{parkingLotId}/closures", "post">;
 /** What POST /parking-lots registers. */
 export type RegisterLot = Body<"/parking-lots", "post">;
 
@@ -55,6 +60,8 @@ export class ApiProblem extends Error {
     readonly detail: string | undefined,
     readonly status: number,
     readonly errors: NonNullable<Problem["errors"]> = [],
+    /** The problem's other members (e.g. `at` and `held` of capacity-too-low). */
+    readonly extras: Readonly<Record<string, unknown>> = {},
   ) {
     super(detail ? `${title}: ${detail}` : title);
   }
@@ -97,7 +104,16 @@ export async function answer<T>(call: Promise<Settled<T>>): Promise<T> {
   if (response.ok) return data as T;
   const type = response.headers.get("content-type") ?? "";
   if (type.includes("json") && isProblem(error)) {
-    throw new ApiProblem(error.title, error.detail, response.status, error.errors ?? []);
+    const {
+      title,
+      detail,
+      errors,
+      type: _t,
+      status: _s,
+      instance: _i,
+      ...extras
+    } = error as Problem & Record<string, unknown>;
+    throw new ApiProblem(title, detail, response.status, errors ?? [], extras);
   }
   throw new ApiProblem(
     response.status >= 500 ? "The service could not answer" : "The request was refused",
@@ -152,6 +168,64 @@ export function pageApi(test: Pick<ClientOptions, "baseUrl" | "fetch"> = {}) {
       answer(
         client.GET("/reservations", {
           params: { query: { limit: 20, ...filter } satisfies ReservationQuery },
+        }),
+      ),
+
+    timeline: (parkingLotId: string, query: TimelineQuery = {}) =>
+      answer(
+        client.GET("/parking-lots/{parkingLotId}/timeline", {
+          params: {
+            path: { parkingLotId } satisfies PathParameters<"/parking-lots/{parkingLotId}/timeline", "get">,
+            query: { from: query.from, until: query.until, step: query.step } satisfies TimelineQuery,
+          },
+        }),
+      ),
+
+    checkIn: (parkingLotId: string, reservationId: string) =>
+      answer(
+        client.POST("/parking-lots/{parkingLotId}/reservations/{reservationId}/check-in", {
+          params: {
+            path: { parkingLotId, reservationId } satisfies PathParameters<
+              "/parking-lots/{parkingLotId}/reservations/{reservationId}/check-in",
+              "post"
+            >,
+          },
+        }),
+      ),
+
+    checkOut: (parkingLotId: string, reservationId: string) =>
+      answer(
+        client.POST("/parking-lots/{parkingLotId}/reservations/{reservationId}/check-out", {
+          params: {
+            path: { parkingLotId, reservationId } satisfies PathParameters<
+              "/parking-lots/{parkingLotId}/reservations/{reservationId}/check-out",
+              "post"
+            >,
+          },
+        }),
+      ),
+
+    closeLot: (parkingLotId: string, closure: NewClosure) =>
+      answer(
+        client.POST("/parking-lots/{parkingLotId}/closures", {
+          params: {
+            path: { parkingLotId } satisfies PathParameters<"/parking-lots/{parkingLotId}/closures", "post">,
+          },
+          body: {
+            from: closure.from,
+            until: closure.until,
+            reason: closure.reason,
+          } satisfies NewClosure,
+        }),
+      ),
+
+    changeCapacity: (parkingLotId: string, capacity: number) =>
+      answer(
+        client.PUT("/parking-lots/{parkingLotId}/capacity", {
+          params: {
+            path: { parkingLotId } satisfies PathParameters<"/parking-lots/{parkingLotId}/capacity", "put">,
+          },
+          body: { capacity } satisfies Body<"/parking-lots/{parkingLotId}/capacity", "put">,
         }),
       ),
 

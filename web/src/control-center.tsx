@@ -162,20 +162,80 @@ function Projections({ view }: { readonly view: ControlCenterView }) {
  */
 type Presence = ControlCenterView["parkingLots"][number]["presence"];
 /** A lot as the table shows it: from the control center (with who is there) or a later page of lots. */
-type LotRowData = ParkingLotView & { readonly presence?: Presence };
+type AtRisk = ControlCenterView["parkingLots"][number]["atRisk"];
+type LotRowData = ParkingLotView & { readonly presence?: Presence; readonly atRisk?: AtRisk };
 
 const samePresence = (a: Presence | undefined, b: Presence | undefined): boolean =>
-  a?.inLot === b?.inLot && a?.expected === b?.expected && a?.overstaying === b?.overstaying;
+  a?.inLot === b?.inLot &&
+  a?.expected === b?.expected &&
+  a?.overstaying === b?.overstaying &&
+  a?.noShows === b?.noShows;
 
-/** In the lot now, expected within the hour, and staying past their window (highlighted). */
-function PresenceCell({ presence }: { readonly presence: Presence | undefined }) {
+/**
+ * In the lot now, arrivals due within the hour, staying past their window and reservations an
+ * overstay puts at risk (highlighted: what an operator must settle), no-shows of the last day.
+ */
+function PresenceCell(props: {
+  readonly presence: Presence | undefined;
+  readonly atRisk: AtRisk | undefined;
+}) {
+  const { presence } = props;
   if (!presence) return <span class="muted">–</span>;
+  const atRisk = props.atRisk?.length ?? 0;
   return (
     <span class="presence">
-      {count(presence.inLot)} in · {count(presence.expected)} expected
+      <span data-in-lot={presence.inLot}>{count(presence.inLot)} in</span>
+      {" · "}
+      <span data-expected={presence.expected}>{count(presence.expected)} due within the hour</span>
       {presence.overstaying > 0 ? (
-        <strong class="overstaying"> · {count(presence.overstaying)} overstaying</strong>
+        <strong class="overstaying" data-overstaying={presence.overstaying}>
+          {" · "}
+          {count(presence.overstaying)} overstaying
+        </strong>
       ) : null}
+      {atRisk > 0 ? (
+        <strong
+          class="at-risk"
+          data-at-risk={atRisk}
+          title={props.atRisk?.map((r) => r.carNumber).join(", ")}
+        >
+          {" · "}
+          {count(atRisk)} at risk
+        </strong>
+      ) : null}
+      {presence.noShows > 0 ? (
+        <span class="no-shows" data-no-shows={presence.noShows}>
+          {" · "}
+          {count(presence.noShows)} no-show{presence.noShows === 1 ? "" : "s"} (24 h)
+        </span>
+      ) : null}
+    </span>
+  );
+}
+
+/** Occupancy now: a bar, except for a lot closed now or without spots, which has its own look. */
+function OccupancyCell({ lot }: { readonly lot: LotRowData }) {
+  if (lot.closedUntil)
+    return (
+      <span class="lot-state closed" data-occupancy="closed">
+        Closed
+      </span>
+    );
+  if (lot.capacity === 0)
+    return (
+      <span class="lot-state no-spots" data-occupancy="no-spots">
+        No spots
+      </span>
+    );
+  const share = occupancy(lot);
+  return (
+    <span data-occupancy={Math.round(share * 100)}>
+      <div class={`bar ${tone(share)}`} aria-hidden="true">
+        <span style={{ width: `${Math.round(share * 100)}%` }} />
+      </div>
+      <span class="bar-label">
+        {Math.round(share * 100)}%<span class="sr-only"> of the spots taken</span>
+      </span>
     </span>
   );
 }
@@ -193,16 +253,17 @@ class LotRow extends Component<{ lot: LotRowData; onSelect: (id: string) => void
       a.closedUntil !== b.closedUntil ||
       a.canceledReservations !== b.canceledReservations ||
       a.name !== b.name ||
-      !samePresence(a.presence, b.presence)
+      !samePresence(a.presence, b.presence) ||
+      a.atRisk?.length !== b.atRisk?.length
     );
   }
 
   override render() {
     const { lot } = this.props;
     // Free now as the API computes it (windows holding a spot now, check-outs, closures): the bar too.
-    const share = occupancy(lot);
+    const state = lot.closedUntil ? " lot-closed" : lot.capacity === 0 ? " lot-no-spots" : "";
     return (
-      <tr key={lot.parkingLotId} data-lot={lot.parkingLotId}>
+      <tr key={lot.parkingLotId} data-lot={lot.parkingLotId} class={state.trim() || undefined}>
         <th scope="row" data-label="Lot">
           <button type="button" class="link" onClick={() => this.props.onSelect(lot.parkingLotId)}>
             {lot.name}
@@ -227,15 +288,10 @@ class LotRow extends Component<{ lot: LotRowData; onSelect: (id: string) => void
           {count(lot.canceledReservations)}
         </td>
         <td data-label="In the lot" data-presence={lot.presence ? JSON.stringify(lot.presence) : undefined}>
-          <PresenceCell presence={lot.presence} />
+          <PresenceCell presence={lot.presence} atRisk={lot.atRisk} />
         </td>
-        <td data-label="Occupancy now" data-occupancy={Math.round(share * 100)}>
-          <div class={`bar ${tone(share)}`} aria-hidden="true">
-            <span style={{ width: `${Math.round(share * 100)}%` }} />
-          </div>
-          <span class="bar-label">
-            {Math.round(share * 100)}%<span class="sr-only"> of the spots taken</span>
-          </span>
+        <td data-label="Occupancy now">
+          <OccupancyCell lot={lot} />
         </td>
       </tr>
     );

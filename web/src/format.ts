@@ -6,6 +6,17 @@ export const count = (n: number | null | undefined): string => (n == null ? "—
 const times = new Intl.DateTimeFormat(undefined, { dateStyle: "short", timeStyle: "medium" });
 export const when = (iso: string | undefined): string => (iso ? times.format(new Date(iso)) : "—");
 
+const minutes = new Intl.DateTimeFormat(undefined, { dateStyle: "short", timeStyle: "short" });
+const day = new Intl.DateTimeFormat(undefined, { dateStyle: "short" });
+/** A range of time, to the minute: its end's date left out when it is the same day. */
+export const range = (from: string, until: string): string => {
+  const a = new Date(from);
+  const b = new Date(until);
+  return day.format(a) === day.format(b)
+    ? `${minutes.format(a)} – ${hours.format(b)}`
+    : `${minutes.format(a)} – ${minutes.format(b)}`;
+};
+
 export const money = (amount: number): string => numbers.format(amount);
 
 /** Hours and minutes of an instant, in the browser's time zone (the next hours of a lot). */

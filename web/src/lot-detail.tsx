@@ -6,10 +6,25 @@ import {
   type ReservationPage,
   type ReservationQuery,
   type ReservationView,
+  type TimelineView,
 } from "./api.js";
 import { AsOfSlider } from "./as-of-slider.js";
 import { count, hourOf, money, taken, tone, when } from "./format.js";
 import { CancelDialog, ProblemMessage } from "./forms.js";
+import { CapacityForm, Closures, HourlyRate, windowOf } from "./lot-actions.js";
+import { Timeline } from "./timeline.js";
+
+/** Every status a reservation can have, as the document lists them (the status filter's options). */
+const STATUSES = [
+  "RESERVED",
+  "CHECKED_IN",
+  "OVERSTAYING",
+  "COMPLETED",
+  "NO_SHOW",
+  "CANCELED",
+] as const satisfies readonly NonNullable<ReservationQuery["status"]>[];
+type Status = (typeof STATUSES)[number];
+const isStatus = (value: string): value is Status => (STATUSES as readonly string[]).includes(value);
 
 /**
  * What a lot's reservations can be found by, as GET /reservations names its parameters (a
@@ -78,20 +93,113 @@ function useLotNow(parkingLotId: string, tick: number): ParkingLotDetail | null 
   return lot?.parkingLotId === parkingLotId ? lot : null;
 }
 
-/** Free spots in each of the next hours (the whole hour), with a bar of the share taken. */
-function NextHours(props: { readonly capacity: number; readonly hours: readonly HourFree[] }) {
+/** The lot's next 24 hours by quarter hour, read again on every live update. */
+function useTimeline(parkingLotId: string, tick: number): TimelineView | null {
+  const [view, setView] = useState<TimelineView | null>(null);
+  useCoalescedRead(
+    parkingLotId,
+    tick,
+    (id) => api.timeline(id),
+    setView,
+    () => {
+      // The last timeline stays shown; the next update reads again.
+    },
+  );
+  return view?.parkingLotId === parkingLotId ? view : null;
+}
+
+/** Check in, check out or cancel: the steps a reservation with this status can take. */
+function ReservationActions(props: {
+  readonly r: ReservationView;
+  readonly onCancel: (r: ReservationView) => void;
+  readonly onProblem: (problem: unknown) => void;
+  readonly onMessage: (message: string) => void;
+}) {
+  const { r } = props;
+  const [busy, setBusy] = useState(false);
+  const step = async (action: "check-in" | "check-out") => {
+    setBusy(true);
+    props.onProblem(null);
+    try {
+      if (action === "check-in") {
+        await api.checkIn(r.parkingLotId, r.reservationId);
+        props.onMessage(`Checked in ${r.carNumber}.`);
+      } else {
+        const out = await api.checkOut(r.parkingLotId, r.reservationId);
+        const charge = "overstayCharge" in out && out.overstayCharge ? out.overstayCharge : 0;
+        props.onMessage(`Checked out ${r.carNumber}${charge ? `: overstay charge ${money(charge)}` : ""}.`);
+      }
+    } catch (error) {
+      props.onProblem(error);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div class="row-actions">
+      {r.status === "RESERVED" ? (
+        <button
+          type="button"
+          class="small"
+          disabled={busy}
+          onClick={() => step("check-in")}
+          aria-label={`Check in ${r.carNumber}`}
+        >
+          Check in
+        </button>
+      ) : null}
+      {r.status === "CHECKED_IN" || r.status === "OVERSTAYING" ? (
+        <button
+          type="button"
+          class="small"
+          disabled={busy}
+          onClick={() => step("check-out")}
+          aria-label={`Check out ${r.carNumber}`}
+        >
+          Check out
+        </button>
+      ) : null}
+      {r.status === "RESERVED" || r.status === "CHECKED_IN" || r.status === "OVERSTAYING" ? (
+        <button
+          type="button"
+          class="danger small"
+          onClick={() => props.onCancel(r)}
+          aria-label={`Cancel the reservation of ${r.carNumber}`}
+        >
+          Cancel
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
+/** Free spots in each of the next hours (the whole hour), with a bar of the share taken; a closed hour says so. */
+function NextHours(props: {
+  readonly capacity: number;
+  readonly hours: readonly HourFree[];
+  readonly closures: ParkingLotDetail["closures"];
+}) {
   return (
     <section class="next-hours" aria-labelledby="next-hours-title">
       <h3 id="next-hours-title">Free in the next hours</h3>
       <ol>
         {props.hours.map((h) => {
           const share = taken(props.capacity, h.availableSpots);
+          const closed = (props.closures ?? []).some(
+            (c) => Date.parse(c.from) < Date.parse(h.until) && Date.parse(c.until) > Date.parse(h.from),
+          );
           return (
-            <li key={h.from} data-hour={h.from} data-free={h.availableSpots}>
+            <li
+              key={h.from}
+              data-hour={h.from}
+              data-free={h.availableSpots}
+              data-closed={closed ? "" : undefined}
+            >
               <span class="hour">{hourOf(h.from)}</span>
               <b>{count(h.availableSpots)}</b>
               <span class="sr-only"> free</span>
-              <div class={`bar ${tone(share)}`} aria-hidden="true">
+              {closed ? <span class="badge closed">closed</span> : null}
+              <div class={`bar ${closed ? "closed" : tone(share)}`} aria-hidden="true">
                 <span style={{ width: `${Math.round(share * 100)}%` }} />
               </div>
             </li>
@@ -115,6 +223,8 @@ export function LotDetail(props: {
 }) {
   const { lot } = props;
   const now = useLotNow(lot.parkingLotId, props.tick);
+  const timeline = useTimeline(lot.parkingLotId, props.tick);
+  const [status, setStatus] = useState<Status | "">("");
   const [findBy, setFindBy] = useState<FindBy>("customerId");
   const [needle, setNeedle] = useState("");
   const [applied, setApplied] = useState<{ by: FindBy; value: string } | null>(null);
@@ -129,9 +239,10 @@ export function LotDetail(props: {
       parkingLotId: lot.parkingLotId,
       customerId: applied?.by === "customerId" ? applied.value : undefined,
       carNumber: applied?.by === "carNumber" ? applied.value : undefined,
+      status: status || undefined,
       cursor: cursor || undefined,
     }),
-    [lot.parkingLotId, applied],
+    [lot.parkingLotId, applied, status],
   );
 
   // The first page again on every live update (statuses and coupons change without the lot's
@@ -196,8 +307,12 @@ export function LotDetail(props: {
         <span>
           <b>{count(lot.canceledReservations)}</b> canceled
         </span>
+        {now ? <HourlyRate lot={now} /> : null}
       </p>
-      {now?.nextHours?.length ? <NextHours capacity={lot.capacity} hours={now.nextHours} /> : null}
+      {timeline ? <Timeline view={timeline} /> : null}
+      {now?.nextHours?.length ? (
+        <NextHours capacity={lot.capacity} hours={now.nextHours} closures={now.closures} />
+      ) : null}
       <AsOfSlider parkingLotId={lot.parkingLotId} registeredAt={lot.registeredAt} />
       <form class="find" onSubmit={find} aria-label="Find reservations in this lot">
         <label>
@@ -224,6 +339,24 @@ export function LotDetail(props: {
             placeholder={findBy === "customerId" ? "CUST1" : "10더8612"}
           />
         </label>
+        <label>
+          Status
+          <select
+            value={status}
+            onChange={(e) => {
+              const value = e.currentTarget.value;
+              setPages([]);
+              setStatus(isStatus(value) ? value : "");
+            }}
+          >
+            <option value="">Every status</option>
+            {STATUSES.map((s) => (
+              <option value={s} key={s}>
+                {s}
+              </option>
+            ))}
+          </select>
+        </label>
         <button type="submit">Find</button>
         {applied ? (
           <button
@@ -245,13 +378,18 @@ export function LotDetail(props: {
           <caption class="sr-only">Reservations of {lot.name}, newest first</caption>
           <thead>
             <tr>
-              <th scope="col">Reserved</th>
+              <th scope="col">Window</th>
               <th scope="col">Plate</th>
               <th scope="col">Customer</th>
+              <th scope="col">Status</th>
+              <th scope="col">Checked in</th>
+              <th scope="col">Checked out</th>
               <th scope="col" class="num">
                 Amount
               </th>
-              <th scope="col">Status</th>
+              <th scope="col" class="num">
+                Overstay
+              </th>
               <th scope="col">Coupon</th>
               <th scope="col">
                 <span class="sr-only">Actions</span>
@@ -261,19 +399,30 @@ export function LotDetail(props: {
           <tbody>
             {reservations.map((r) => (
               <tr key={r.reservationId} data-reservation={r.reservationId}>
-                <td data-label="Reserved">{when(r.reservedAt)}</td>
+                <td data-label="Window" title={`Reserved ${when(r.reservedAt)}`}>
+                  {windowOf(r)}
+                </td>
                 <td data-label="Plate" class="plate">
                   {r.carNumber}
                 </td>
                 <td data-label="Customer">
                   <code>{r.customerId}</code>
                 </td>
+                <td data-label="Status" data-status={r.status}>
+                  <span class={`badge status-${r.status.toLowerCase()}`}>{r.status}</span>
+                  {r.cancelReason ? <span class="reason"> {r.cancelReason}</span> : null}
+                </td>
+                <td data-label="Checked in">
+                  {r.checkedInAt ? when(r.checkedInAt) : <span class="muted">—</span>}
+                </td>
+                <td data-label="Checked out">
+                  {r.checkedOutAt ? when(r.checkedOutAt) : <span class="muted">—</span>}
+                </td>
                 <td data-label="Amount" class="num">
                   {money(r.amount)}
                 </td>
-                <td data-label="Status">
-                  <span class={`badge status-${r.status.toLowerCase()}`}>{r.status}</span>
-                  {r.cancelReason ? <span class="reason"> {r.cancelReason}</span> : null}
+                <td data-label="Overstay" class="num" data-overstay-charge={r.overstayCharge ?? 0}>
+                  {r.overstayCharge ? money(r.overstayCharge) : <span class="muted">—</span>}
                 </td>
                 <td data-label="Coupon">
                   {r.coupon ? (
@@ -283,16 +432,12 @@ export function LotDetail(props: {
                   )}
                 </td>
                 <td>
-                  {r.status === "RESERVED" ? (
-                    <button
-                      type="button"
-                      class="danger small"
-                      onClick={() => setCanceling(r)}
-                      aria-label={`Cancel the reservation of ${r.carNumber}`}
-                    >
-                      Cancel
-                    </button>
-                  ) : null}
+                  <ReservationActions
+                    r={r}
+                    onCancel={setCanceling}
+                    onProblem={setProblem}
+                    onMessage={props.onMessage}
+                  />
                 </td>
               </tr>
             ))}
@@ -306,6 +451,22 @@ export function LotDetail(props: {
         <button type="button" class="secondary" onClick={older}>
           Older reservations
         </button>
+      ) : null}
+      {now ? (
+        <div class="lot-admin">
+          <Closures
+            lot={now}
+            now={timeline ? Date.parse(timeline.now) : Date.now()}
+            onMessage={props.onMessage}
+          />
+          <section class="capacity" aria-labelledby="capacity-title">
+            <h3 id="capacity-title">Capacity</h3>
+            <p>
+              <b>{count(now.capacity)}</b> spots · <HourlyRate lot={now} />
+            </p>
+            <CapacityForm lot={now} onMessage={props.onMessage} />
+          </section>
+        </div>
       ) : null}
       {canceling ? (
         <CancelDialog

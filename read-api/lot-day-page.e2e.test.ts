@@ -1,0 +1,178 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningService } from "../app/server.js";
+import { launchBrowser, signInLink, type TestBrowser } from "../test-support/browser.js";
+import { call, startTestService, tempDataDir } from "../test-support/service.js";
+import { ensureWebBuilt } from "../test-support/web-build.js";
+
+/**
+ * A lot's day on the control-center page, in a real Chromium, with a clock the test moves (the
+ * service's one clock: commands, queries, the live stream's refreshes and the scheduler, which
+ * runs in the request thread here): an operator sees a window on the timeline and in the table,
+ * checks the car in, watches it become OVERSTAYING without a reload when the clock passes its end,
+ * checks it out and sees the overstay charge; announces a closure after its preview and sees the
+ * window it canceled leave the timeline; and is told why a capacity is refused. Screenshots at a
+ * laptop's and a phone's size go to test-output/lot-day/.
+ */
+
+const SHOTS = join(process.cwd(), "test-output", "lot-day");
+const LOT = { parkingLotId: "yeoksam-1", name: "역삼 1주차장", capacity: 2, hourlyRate: 1000 };
+const MINUTE = 60_000;
+const QUARTER = 15 * MINUTE;
+
+const data = tempDataDir("parking-lot-day-");
+let now = Math.ceil(Date.now() / QUARTER) * QUARTER + MINUTE;
+let service: RunningService;
+let browser: TestBrowser;
+
+const iso = (at: number) => new Date(at).toISOString();
+/** What a datetime-local input of the browser (Asia/Seoul, see test-support/browser.ts) shows. */
+const seoul = (at: number) => new Date(at + 9 * 3_600_000).toISOString().slice(0, 16);
+const shot = (page: Page, name: string) =>
+  page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+
+const reserve = async (carNumber: string, startsAt: number, endsAt: number) => {
+  const answer = await call<{ reservationId: string; position: string }>(
+    service.url,
+    "POST",
+    `/parking-lots/${LOT.parkingLotId}/reservations`,
+    { customerId: "CUST1", carNumber, startsAt: iso(startsAt), endsAt: iso(endsAt) },
+  );
+  expect(answer.status, JSON.stringify(answer.body)).toBe(201);
+  return answer.body.reservationId;
+};
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  await ensureWebBuilt();
+  service = await startTestService(data.dir, { PROCESSORS_THREAD: "main" }, { clock: () => new Date(now) });
+  browser = await launchBrowser();
+  expect((await call(service.url, "POST", "/parking-lots", LOT)).status).toBe(201);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await service?.shutdown("test done", { drain: false });
+  data.remove();
+});
+
+describe("a lot's day on the control-center page", () => {
+  it("shows a window, checks it in, shows the overstay live, checks it out with its charge; closes after a preview; explains a refused capacity", async () => {
+    const start = now + 4 * MINUTE;
+    const end = start + 60 * MINUTE;
+    const first = await reserve("12가3456", start, end);
+
+    const page = await browser.context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(error.message));
+    await page.goto(await signInLink(data.dir, service.url, { role: "operator", sub: "ops-1" }));
+    await page.waitForURL(`${service.url}/control-center`);
+    await page.locator(`[data-lot="${LOT.parkingLotId}"]`).getByRole("button", { name: LOT.name }).click();
+
+    // The window on the timeline (its quarter hours hold one spot) and in the table.
+    const slot = (at: number) => page.locator(`[data-slot="${iso(Math.floor(at / QUARTER) * QUARTER)}"]`);
+    await expect.poll(() => slot(start).getAttribute("data-held")).toBe("1");
+    expect(await slot(end + QUARTER).getAttribute("data-held")).toBe("0");
+    const row = page.locator(`[data-reservation="${first}"]`);
+    await expect.poll(() => row.locator("[data-status]").getAttribute("data-status")).toBe("RESERVED");
+    expect(await page.getByText("1,000 an hour", { exact: false }).count()).toBeGreaterThan(0);
+    await shot(page, "1-window-on-timeline-and-table");
+
+    // Check the car in from the page.
+    await row.getByRole("button", { name: "Check in 12가3456" }).click();
+    await expect.poll(() => row.locator("[data-status]").getAttribute("data-status")).toBe("CHECKED_IN");
+
+    // The clock passes the window's end: OVERSTAYING appears without a reload, marked on the timeline.
+    now = end + 30 * MINUTE;
+    await expect
+      .poll(() => row.locator("[data-status]").getAttribute("data-status"), { timeout: 15_000 })
+      .toBe("OVERSTAYING");
+    await expect.poll(() => page.locator("[data-slot][data-overstaying]").count()).toBeGreaterThan(0);
+    await shot(page, "2-overstaying");
+
+    // Check it out: charged the 30 minutes past its end at 1,000 an hour.
+    await row.getByRole("button", { name: "Check out 12가3456" }).click();
+    await expect.poll(() => row.locator("[data-status]").getAttribute("data-status")).toBe("COMPLETED");
+    await expect
+      .poll(() => row.locator("[data-overstay-charge]").getAttribute("data-overstay-charge"))
+      .toBe("500");
+    await expect
+      .poll(() => page.getByRole("status").filter({ hasText: "overstay charge 500" }).count())
+      .toBe(1);
+    await shot(page, "3-checked-out-with-charge");
+
+    // A window three hours ahead, and a closure over it: previewed, then announced.
+    const later = now + 3 * 60 * MINUTE;
+    const second = await reserve("34나5678", later, later + 60 * MINUTE);
+    await expect.poll(() => slot(later).getAttribute("data-held")).toBe("1");
+    const closures = page.getByRole("form", { name: "Announce a closure" });
+    await closures.getByLabel("From").fill(seoul(later - QUARTER));
+    await closures.getByLabel("Until").fill(seoul(later + 2 * 60 * MINUTE));
+    await closures.getByLabel("Closure reason").fill("도색 공사");
+    await closures.getByRole("button", { name: "Preview closure" }).click();
+    const preview = page.getByRole("region", { name: "Closure preview" });
+    const canceledNow = preview.getByRole("region", { name: /Canceled now/ });
+    await expect.poll(() => canceledNow.innerText()).toContain("34나5678");
+    expect(await preview.locator(`[data-preview="${second}"]`).count()).toBe(1);
+    await shot(page, "4-closure-preview");
+    await preview.getByRole("button", { name: "Close the lot" }).click();
+    await expect.poll(() => slot(later).getAttribute("data-held")).toBe("0");
+    expect(await slot(later).getAttribute("data-closed")).toBe("");
+    await expect
+      .poll(() => page.locator(`[data-reservation="${second}"] [data-status]`).getAttribute("data-status"))
+      .toBe("CANCELED");
+    expect(await page.getByText("cannot be edited or deleted").count()).toBe(1);
+    await shot(page, "5-closed-window-gone");
+
+    // A window an hour ahead holds a spot: capacity 0 is refused, with the instant and the count.
+    await reserve("56다7890", now + 60 * MINUTE, now + 90 * MINUTE);
+    const capacity = page.getByRole("form", { name: "Change capacity" });
+    await capacity.getByLabel("New capacity").fill("0");
+    await capacity.getByRole("button", { name: "Change capacity" }).click();
+    await expect.poll(() => capacity.getByRole("alert").innerText()).toContain("hold more spots");
+    expect(await capacity.locator("[data-held]").getAttribute("data-held")).toBe("1");
+    await shot(page, "6-capacity-refused");
+
+    // The same page on a phone: nothing wider than the screen.
+    await page.setViewportSize({ width: 390, height: 844 });
+    const overflow = await page.evaluate<number>("document.documentElement.scrollWidth - window.innerWidth");
+    expect(overflow).toBeLessThanOrEqual(0);
+    await shot(page, "7-phone");
+    await page.locator(".timeline").scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(SHOTS, "8-phone-timeline.png") });
+    await page.setViewportSize({ width: 1366, height: 900 });
+
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("the overview: a lot registered at the form's end is confirmed on screen; one without spots has its own look; who is due, overstaying, a no-show", async () => {
+    // A window of the lot that ends without a check-in: a no-show of the last day.
+    await reserve("78라1234", now + MINUTE, now + 20 * MINUTE);
+    now += 30 * MINUTE;
+    const page = await browser.context.newPage();
+    await page.goto(`${service.url}/control-center`);
+    const form = page.locator("form.register");
+    await form.getByLabel("Name").fill("제로 주차장");
+    await form.getByLabel("Capacity").fill("0");
+    await form.getByLabel("Lot id").fill("zero-1");
+    await form.getByRole("button", { name: "Register" }).click();
+    // The confirmation shows where the operator is looking: inside the viewport, at the form.
+    const notice = page.getByRole("status").filter({ hasText: "Registered 제로 주차장" });
+    await notice.waitFor();
+    const box = await notice.boundingBox();
+    expect(box && box.y >= 0 && box.y + box.height <= 900).toBe(true);
+    await shot(page, "9-registered-confirmed");
+
+    const zero = page.locator('[data-lot="zero-1"]');
+    await expect.poll(() => zero.locator("[data-occupancy]").getAttribute("data-occupancy")).toBe("no-spots");
+    const lot = page.locator(`[data-lot="${LOT.parkingLotId}"]`);
+    await expect.poll(() => lot.locator("[data-no-shows]").getAttribute("data-no-shows")).toBe("1");
+    expect(await lot.locator("[data-expected]").count()).toBe(1);
+    await page.locator("table.lots").scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(SHOTS, "10-overview.png") });
+    await page.close();
+  });
+});

@@ -1,0 +1,270 @@
+import { useState } from "preact/hooks";
+import { ApiProblem, api, type ParkingLotDetail, type ReservationView } from "./api.js";
+import { type ClosurePreview, previewClosure } from "./closure-preview.js";
+import { count, money, range, when } from "./format.js";
+import { ProblemMessage } from "./forms.js";
+
+const QUARTER_MS = 15 * 60_000;
+
+/** An instant as a datetime-local input shows it (the browser's time zone, to the minute). */
+export const toLocalInput = (at: number): string => {
+  const d = new Date(at);
+  const pad = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+};
+const fromLocalInput = (value: string): number => new Date(value).getTime();
+
+/** The window of a reservation in words: its range, or open-ended (and when it must leave). */
+export const windowOf = (r: ReservationView): string =>
+  r.startsAt && r.endsAt
+    ? range(r.startsAt, r.endsAt)
+    : r.mustLeaveBy
+      ? `open-ended, must leave by ${when(r.mustLeaveBy)}`
+      : "open-ended";
+
+/** The hourly rate, or what a lot without one charges. */
+export function HourlyRate({ lot }: { readonly lot: ParkingLotDetail }) {
+  return (
+    <span data-hourly-rate={lot.hourlyRate ?? ""}>
+      {lot.hourlyRate === undefined ? (
+        "No hourly rate: clients name their price"
+      ) : (
+        <>
+          <b>{money(lot.hourlyRate)}</b> an hour
+        </>
+      )}
+    </span>
+  );
+}
+
+/** Every active reservation of the lot (the first thousand of each status) for a closure's preview. */
+async function activeReservations(parkingLotId: string): Promise<ReservationView[]> {
+  const pages = await Promise.all(
+    (["RESERVED", "CHECKED_IN", "OVERSTAYING"] as const).map((status) =>
+      api.reservations({ parkingLotId, status, limit: 1000 }),
+    ),
+  );
+  return pages.flatMap((p) => p.items);
+}
+
+function PreviewList(props: { readonly title: string; readonly items: readonly ReservationView[] }) {
+  return (
+    <section aria-label={props.title}>
+      <h4>
+        {props.title}: {count(props.items.length)}
+      </h4>
+      {props.items.length ? (
+        <ul>
+          {props.items.map((r) => (
+            <li key={r.reservationId} data-preview={r.reservationId}>
+              <span class="plate">{r.carNumber}</span> {windowOf(r)}
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </section>
+  );
+}
+
+/**
+ * The lot's closures (reasons and the cars in the lot when each began, for operators), and a new
+ * one announced after a preview of what it would cancel. Closures cannot be edited or deleted.
+ */
+export function Closures(props: {
+  readonly lot: ParkingLotDetail;
+  /** The service's clock, as its last answer said (the page's own clock may differ). */
+  readonly now: number;
+  readonly onMessage: (message: string) => void;
+}) {
+  const { lot } = props;
+  const start = Math.ceil(props.now / QUARTER_MS) * QUARTER_MS;
+  const [from, setFrom] = useState(() => toLocalInput(start));
+  const [until, setUntil] = useState(() => toLocalInput(start + 2 * 3_600_000));
+  const [reason, setReason] = useState("");
+  const [preview, setPreview] = useState<ClosurePreview | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<unknown>(null);
+
+  const showPreview = async (event: Event) => {
+    event.preventDefault();
+    setProblem(null);
+    const range = [fromLocalInput(from), fromLocalInput(until)] as const;
+    if (!(range[1] > range[0])) {
+      setProblem(new ApiProblem("The closure is not valid", "Until must be after from.", 0));
+      return;
+    }
+    setBusy(true);
+    try {
+      setPreview(previewClosure(await activeReservations(lot.parkingLotId), range[0], range[1], props.now));
+    } catch (error) {
+      setProblem(error);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  const confirm = async () => {
+    setBusy(true);
+    setProblem(null);
+    try {
+      const closed = await api.closeLot(lot.parkingLotId, {
+        from: new Date(fromLocalInput(from)).toISOString(),
+        until: new Date(fromLocalInput(until)).toISOString(),
+        reason: reason.trim(),
+      });
+      setPreview(null);
+      setReason("");
+      props.onMessage(
+        `Closed ${lot.name} from ${when(closed.from)} until ${when(closed.until)}: ${count(closed.canceledReservations.length)} reservation(s) canceled.`,
+      );
+    } catch (error) {
+      setProblem(error);
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section class="closures" aria-labelledby="closures-title">
+      <h3 id="closures-title">Closures</h3>
+      {lot.closures?.length ? (
+        <ul class="closure-list">
+          {lot.closures.map((c) => (
+            <li key={c.closureId} data-closure={c.closureId}>
+              <b>{range(c.from, c.until)}</b>
+              {c.reason ? <span> {c.reason}</span> : null}
+              {c.carsInLot?.length ? (
+                <span class="muted"> · {count(c.carsInLot.length)} car(s) were in the lot when it began</span>
+              ) : null}
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <p class="muted">No closure in force or ahead.</p>
+      )}
+      <p class="hint">
+        A closure cannot be edited or deleted once announced: if one was made by mistake, let it pass
+        (customers book again after it).
+      </p>
+      <form class="closure-form" onSubmit={showPreview} aria-label="Announce a closure">
+        <label>
+          From
+          <input
+            type="datetime-local"
+            value={from}
+            onInput={(e) => {
+              setFrom(e.currentTarget.value);
+              setPreview(null);
+            }}
+            required
+          />
+        </label>
+        <label>
+          Until
+          <input
+            type="datetime-local"
+            value={until}
+            onInput={(e) => {
+              setUntil(e.currentTarget.value);
+              setPreview(null);
+            }}
+            required
+          />
+        </label>
+        <label>
+          Closure reason
+          <input value={reason} onInput={(e) => setReason(e.currentTarget.value)} required maxLength={200} />
+        </label>
+        <button type="submit" class="secondary" disabled={busy}>
+          Preview closure
+        </button>
+      </form>
+      {preview ? (
+        <section class="closure-preview" aria-label="Closure preview">
+          <p>
+            Begins{" "}
+            <b>{preview.beginsAt <= props.now ? "now" : when(new Date(preview.beginsAt).toISOString())}</b>
+            {". New bookings overlapping it are refused."}
+          </p>
+          <PreviewList
+            title="Canceled now (windows it overlaps, still reserved)"
+            items={preview.canceledNow}
+          />
+          <PreviewList
+            title="Canceled when it begins unless checked in (open-ended bookings)"
+            items={preview.canceledWhenItBegins}
+          />
+          <PreviewList title="Cars in the lot (not canceled: they check out)" items={preview.carsInLot} />
+          <div class="actions">
+            <button type="button" class="secondary" onClick={() => setPreview(null)}>
+              Change it
+            </button>
+            <button type="button" class="danger" disabled={busy} onClick={confirm}>
+              Close the lot
+            </button>
+          </div>
+        </section>
+      ) : null}
+      <ProblemMessage problem={problem} />
+    </section>
+  );
+}
+
+/** Changes the lot's capacity; a refusal names the instant and how many spots are held then. */
+export function CapacityForm(props: {
+  readonly lot: ParkingLotDetail;
+  readonly onMessage: (message: string) => void;
+}) {
+  const [capacity, setCapacity] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<unknown>(null);
+
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setBusy(true);
+    setProblem(null);
+    try {
+      const changed = await api.changeCapacity(props.lot.parkingLotId, Number(capacity));
+      props.onMessage(`${props.lot.name} now has ${count(changed.capacity)} spots.`);
+      setCapacity("");
+    } catch (error) {
+      setProblem(error);
+    } finally {
+      setBusy(false);
+    }
+  };
+  const tooLow =
+    problem instanceof ApiProblem &&
+    typeof problem.extras.at === "string" &&
+    typeof problem.extras.held === "number"
+      ? { at: problem.extras.at, held: problem.extras.held }
+      : null;
+
+  return (
+    <form class="capacity-form" onSubmit={submit} aria-label="Change capacity">
+      <label>
+        New capacity
+        <input
+          type="number"
+          min={0}
+          inputMode="numeric"
+          value={capacity}
+          onInput={(e) => setCapacity(e.currentTarget.value)}
+          placeholder={String(props.lot.capacity)}
+          required
+        />
+      </label>
+      <button type="submit" class="secondary" disabled={busy}>
+        Change capacity
+      </button>
+      <ProblemMessage problem={problem} />
+      {tooLow ? (
+        <p class="problem-extra" data-held={tooLow.held}>
+          At <b>{when(tooLow.at)}</b>, <b>{count(tooLow.held)}</b>{" "}
+          {tooLow.held === 1 ? "spot is" : "spots are"} held: choose at least {count(tooLow.held)}, or cancel
+          some first.
+        </p>
+      ) : null}
+    </form>
+  );
+}

@@ -1,0 +1,72 @@
+import type { TimelineView } from "./api.js";
+import { count, hourOf } from "./format.js";
+
+type Slot = TimelineView["slots"][number];
+
+/** Quarter hours held at their busiest, closed or overstayed, in words (what the bars show). */
+export function describeTimeline(view: TimelineView): string {
+  const busiest = view.slots.reduce<Slot | undefined>((a, s) => (!a || s.held > a.held ? s : a), undefined);
+  const closed = view.slots.filter((s) => s.closed);
+  const overstayed = view.slots.filter((s) => s.overstaying > 0);
+  const parts = [
+    busiest && busiest.held > 0
+      ? `At most ${count(busiest.held)} of ${count(view.capacity)} spots held, first at ${hourOf(busiest.from)}`
+      : `No spot held of ${count(view.capacity)}`,
+  ];
+  if (closed[0]) parts.push(`closed from ${hourOf(closed[0].from)} to ${hourOf(closed.at(-1)?.until ?? "")}`);
+  if (overstayed[0]) parts.push(`cars overstaying from ${hourOf(overstayed[0].from)}`);
+  return `${parts.join("; ")}.`;
+}
+
+/** Where an instant falls across the timeline, 0–100 %. */
+const at = (view: TimelineView, iso: string): number => {
+  const from = Date.parse(view.from);
+  const span = Date.parse(view.until) - from;
+  return Math.min(100, Math.max(0, ((Date.parse(iso) - from) / span) * 100));
+};
+
+/**
+ * The lot's next 24 hours, a bar per quarter hour: spots held (at its busiest instant) against the
+ * capacity, closed quarters shaded, quarters with a car overstaying marked, a line at the
+ * service's now. Each bar names its quarter and figures in its title; the whole chart is
+ * summarized for screen readers.
+ */
+export function Timeline({ view }: { readonly view: TimelineView }) {
+  const hours = view.slots.filter((_, i) => i % 12 === 0);
+  return (
+    <section class="timeline" aria-labelledby="timeline-title">
+      <h3 id="timeline-title">The next 24 hours</h3>
+      <p class="muted timeline-legend">
+        <span class="key held" /> spots held (of {count(view.capacity)}) <span class="key closed" /> closed{" "}
+        <span class="key overstay" /> car overstaying <span class="key now" /> now
+      </p>
+      <div class="timeline-chart" role="img" aria-label={describeTimeline(view)}>
+        {view.slots.map((s) => {
+          const share = view.capacity > 0 ? Math.min(1, s.held / view.capacity) : s.held > 0 ? 1 : 0;
+          const over = view.capacity > 0 && s.held >= view.capacity;
+          return (
+            <div
+              key={s.from}
+              class={`slot${s.closed ? " closed" : ""}${s.overstaying ? " overstay" : ""}${over ? " full" : ""}`}
+              data-slot={s.from}
+              data-held={s.held}
+              data-closed={s.closed ? "" : undefined}
+              data-overstaying={s.overstaying || undefined}
+              title={`${hourOf(s.from)}–${hourOf(s.until)}: ${count(s.held)} of ${count(view.capacity)} held${s.closed ? ", closed" : ""}${s.overstaying ? `, ${count(s.overstaying)} overstaying` : ""}`}
+            >
+              <span style={{ height: `${Math.round(share * 100)}%` }} />
+            </div>
+          );
+        })}
+        <div class="now-line" style={{ left: `${at(view, view.now)}%` }} data-now={view.now} />
+      </div>
+      <ol class="timeline-axis" aria-hidden="true">
+        {hours.map((s) => (
+          <li key={s.from} style={{ left: `${at(view, s.from)}%` }}>
+            {hourOf(s.from)}
+          </li>
+        ))}
+      </ol>
+    </section>
+  );
+}
