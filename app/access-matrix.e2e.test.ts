@@ -239,6 +239,11 @@ const ENDPOINTS: readonly Endpoint[] = [
     expect: { anonymous: 200, customerA: 200, customerB: 200, operator: 200 },
   },
   {
+    name: "POST /sessions/revoke",
+    request: () => ({ method: "POST", path: "/sessions/revoke", body: { sub: "nobody-signed-in" } }),
+    expect: { anonymous: 401, customerA: 403, customerB: 403, operator: 200 },
+  },
+  {
     name: "GET /metrics",
     request: () => ({ method: "GET", path: "/metrics" }),
     expect: { anonymous: 401, customerA: 403, customerB: 403, operator: 200 },

@@ -1,6 +1,6 @@
 import { type AccessLookup, type AccessRule, accessLookup } from "../platform/auth/access.js";
 import { DISCOVERY_PATH, JWKS_PATH } from "../platform/auth/dev-issuer.js";
-import { SESSION_PATH, SIGN_IN_PATH, SIGN_OUT_PATH } from "../platform/auth/session.js";
+import { REVOKE_SESSIONS_PATH, SESSION_PATH, SIGN_IN_PATH, SIGN_OUT_PATH } from "../platform/auth/session.js";
 import { QUERY_ACCESS } from "../read-api/access.js";
 import { ANY_ROLE, OPERATOR } from "../schemas/actor.js";
 import { COMMAND_ACCESS } from "../write-side/http/access.js";
@@ -18,6 +18,7 @@ export const APP_ACCESS: readonly AccessRule[] = [
   { method: "GET", path: SIGN_IN_PATH, allow: "anonymous" },
   { method: "POST", path: SIGN_OUT_PATH, allow: "anonymous" },
   { method: "POST", path: SESSION_PATH, allow: ANY_ROLE },
+  { method: "POST", path: REVOKE_SESSIONS_PATH, allow: OPERATOR },
   { method: "GET", path: "/metrics", allow: OPERATOR },
 ];
 

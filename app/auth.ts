@@ -12,7 +12,12 @@ import {
 import { authenticate, principalIdOf } from "../platform/auth/middleware.js";
 import { ExternalProvider, type ReadinessCheck } from "../platform/auth/provider.js";
 import { secretFromFile } from "../platform/auth/secret-file.js";
-import { linkSignInRoutes, sessionFromBearer, signOutRoute } from "../platform/auth/session.js";
+import {
+  linkSignInRoutes,
+  revokeSessionsRoute,
+  sessionFromBearer,
+  signOutRoute,
+} from "../platform/auth/session.js";
 import { refreshAtTokenEndpoint, SessionResolver } from "../platform/auth/session-refresh.js";
 import {
   DocumentSessionStore,
@@ -115,6 +120,8 @@ export async function createAuthentication(
       }),
     );
     routes.use(signOutRoute({ sessions: store, landingPath: SESSION_LANDING_PATH, ...cookies }));
+    routes.use(revokeSessionsRoute({ sessions: store }));
+    routes.use(revokeSessionsRoute({ sessions: store }));
     let lastDetail: string | undefined;
     // Checked at start: a wrong issuer or an unreachable provider is said at once, not per request.
     void provider.check().then((check) => {
@@ -185,6 +192,7 @@ export async function createAuthentication(
     }),
   );
   routes.use(signOutRoute({ sessions: store, landingPath: SESSION_LANDING_PATH, ...cookies }));
+  routes.use(revokeSessionsRoute({ sessions: store }));
   return {
     mode: "embedded",
     issuer: DEV_ISSUER,

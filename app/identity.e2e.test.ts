@@ -454,4 +454,51 @@ describe("npm run -s token (the real CLI, spawned)", () => {
     );
     expect(asBearer.status).toBe(401);
   });
+
+  it("an operator ends every session of a subject at once (POST /sessions/revoke); a customer may not", async () => {
+    const { dir, base } = await service();
+    const sessionOf = async () => {
+      const link = (
+        await npmToken(dir, "--role", "operator", "--sub", "ops-lost", "--sign-in-url", base)
+      ).trim();
+      const signIn = await fetch(link, { redirect: "manual" });
+      return { cookie: (signIn.headers.get("set-cookie") ?? "").split(";")[0] ?? "" };
+    };
+    // Two browsers of the same operator, and one of another.
+    const [laptop, phone] = [await sessionOf(), await sessionOf()];
+    const readWith = async (cookie: { cookie: string }) =>
+      (await call(base, "GET", "/control-center", undefined, { ...ANONYMOUS, ...cookie })).status;
+    expect([await readWith(laptop), await readWith(phone)]).toEqual([200, 200]);
+
+    const byCustomer = await call(
+      base,
+      "POST",
+      "/sessions/revoke",
+      { sub: "ops-lost" },
+      bearer((await npmToken(dir, "--role", "customer", "--sub", "CUST9")).trim()),
+    );
+    expect(byCustomer.status).toBe(403);
+    const refused = await call(base, "POST", "/sessions/revoke", { sub: "ops lost" });
+    expect(refused.status).toBe(400);
+
+    const revoked = await call(
+      base,
+      "POST",
+      "/sessions/revoke",
+      { sub: "ops-lost" },
+      await operatorHeaders(dir),
+    );
+    expect(revoked.status).toBe(200);
+    expect(revoked.body).toEqual({ sub: "ops-lost", revoked: 2 });
+    expect([await readWith(laptop), await readWith(phone)]).toEqual([401, 401]);
+    // Revoking again finds nothing left.
+    const again = await call(
+      base,
+      "POST",
+      "/sessions/revoke",
+      { sub: "ops-lost" },
+      await operatorHeaders(dir),
+    );
+    expect(again.body).toEqual({ sub: "ops-lost", revoked: 0 });
+  });
 });

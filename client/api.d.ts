@@ -667,6 +667,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/sessions/revoke": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * End every browser session of a subject at once (operator)
+         * @description Deletes the session records of that `sub` on every replica (they share the document store): the next request of each of its browsers gets 401 and signs in again. Bearer tokens are not sessions and are not touched: they expire (AUTH_MAX_TOKEN_LIFETIME_SECONDS) or are revoked at the provider.
+         *
+         *     **Access**: Needs a bearer token with the role `operator`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
+         */
+        post: operations["revokeSessions"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/sign-in": {
         parameters: {
             query?: never;
@@ -1705,6 +1729,15 @@ export interface components {
              * @example 2026-11-23T10:00:00+09:00
              */
             startsAt?: string;
+        };
+        RevokeSessionsBody: {
+            /** @description The `sub` of the tokens the sessions were started with (printable ASCII, no spaces). */
+            sub: string;
+        };
+        SessionsRevoked: {
+            /** @description How many live sessions were ended. */
+            revoked: number;
+            sub: string;
         };
         SignInConfig: {
             /** @constant */
@@ -7233,6 +7266,216 @@ export interface operations {
                         status?: 503;
                         /** @enum {unknown} */
                         type?: "/problems/store-unavailable" | "/problems/identity-provider-unavailable";
+                    };
+                };
+            };
+        };
+    };
+    revokeSessions: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
+                 * @example checkout-7f3a
+                 */
+                "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "sub": "ops-1"
+                 *     }
+                 */
+                "application/json": components["schemas"]["RevokeSessionsBody"];
+            };
+        };
+        responses: {
+            /** @description The sessions ended. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SessionsRevoked"];
+                };
+            };
+            /** @description `/problems/validation`: The request is invalid. `/problems/malformed-json`: The body is not valid JSON. */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation" | "/problems/malformed-json";
+                    };
+                };
+            };
+            /** @description `/problems/unauthorized`: Authentication required. */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        type?: "/problems/unauthorized";
+                    };
+                };
+            };
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        type?: "/problems/forbidden";
+                    };
+                };
+            };
+            /** @description `/problems/method-not-allowed`: Method not allowed. */
+            405: {
+                headers: {
+                    Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 405;
+                        /** @enum {unknown} */
+                        type?: "/problems/method-not-allowed";
+                    };
+                };
+            };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `/problems/payload-too-large`: The body is too large. */
+            413: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 413;
+                        /** @enum {unknown} */
+                        type?: "/problems/payload-too-large";
+                    };
+                };
+            };
+            /** @description `/problems/unsupported-media-type`: Unsupported content type. */
+            415: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 415;
+                        /** @enum {unknown} */
+                        type?: "/problems/unsupported-media-type";
+                    };
+                };
+            };
+            /** @description `/problems/rate-limited`: Too many requests. */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        type?: "/problems/rate-limited";
+                    };
+                };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `/problems/internal`: Internal error. */
+            500: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 500;
+                        /** @enum {unknown} */
+                        type?: "/problems/internal";
+                    };
+                };
+            };
+            /** @description `/problems/identity-provider-unavailable`: The identity provider's keys cannot be fetched. */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        type?: "/problems/identity-provider-unavailable";
                     };
                 };
             };

@@ -457,6 +457,10 @@ describe("every operation through the generated client", () => {
       });
       expect(signedOut.response.status).toBe(200);
     },
+    revokeSessions: async () => {
+      const revoked = await api.POST("/sessions/revoke", { body: { sub: "nobody-signed-in" } });
+      expect(revoked.data).toEqual({ sub: "nobody-signed-in", revoked: 0 });
+    },
     getProblemType: async () => {
       const full = await api.GET("/problems/{name}", { params: { path: { name: "parking-lot-full" } } });
       expect(full.data?.status).toBe(409);

@@ -42,7 +42,7 @@ import {
   ReservationView,
   TimelineView,
 } from "../schemas/read-models.js";
-import { SignInConfig, StartSessionBody } from "../schemas/sign-in.js";
+import { RevokeSessionsBody, SessionsRevoked, SignInConfig, StartSessionBody } from "../schemas/sign-in.js";
 import {
   EDGE_LIMITS,
   edgeLimitsText,
@@ -161,6 +161,8 @@ const COMPONENT_SCHEMAS: Record<string, TSchema> = {
   SignInConfig,
   HistoryPage,
   StartSessionBody,
+  RevokeSessionsBody,
+  SessionsRevoked,
 };
 
 const LOT_ID = "gangnam-1";
@@ -743,6 +745,18 @@ export const OPERATIONS: readonly Operation[] = [
         headers: { ...CORRELATION, "Set-Cookie": header("Set-Cookie") },
       },
     },
+  },
+  {
+    method: "post",
+    path: "/sessions/revoke",
+    operationId: "revokeSessions",
+    side: "app",
+    tag: "operations",
+    summary: "End every browser session of a subject at once (operator)",
+    description:
+      "Deletes the session records of that `sub` on every replica (they share the document store): the next request of each of its browsers gets 401 and signs in again. Bearer tokens are not sessions and are not touched: they expire (AUTH_MAX_TOKEN_LIFETIME_SECONDS) or are revoked at the provider.",
+    body: { schema: RevokeSessionsBody, required: true, example: { sub: "ops-1" } },
+    responses: { "200": jsonResponse("The sessions ended.", "SessionsRevoked") },
   },
   {
     method: "post",

@@ -45,3 +45,25 @@ export const StartSessionBody = Type.Object(
   { additionalProperties: false, $id: "StartSessionBody" },
 );
 export type StartSessionBody = Static<typeof StartSessionBody>;
+
+/** An operator ends every browser session of one subject (a lost device, a left employee). */
+export const RevokeSessionsBody = Type.Object(
+  {
+    sub: Type.String({
+      minLength: 1,
+      maxLength: 255,
+      pattern: "^[\\x21-\\x7e]+$",
+      description: "The `sub` of the tokens the sessions were started with (printable ASCII, no spaces).",
+    }),
+  },
+  { additionalProperties: false, $id: "RevokeSessionsBody" },
+);
+export type RevokeSessionsBody = Static<typeof RevokeSessionsBody>;
+
+export const SessionsRevoked = Type.Object(
+  {
+    sub: Type.String(),
+    revoked: Type.Integer({ minimum: 0, description: "How many live sessions were ended." }),
+  },
+  { $id: "SessionsRevoked" },
+);

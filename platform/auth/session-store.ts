@@ -33,6 +33,8 @@ export interface SessionStore {
   get(id: string): Promise<SessionRecord | undefined>;
   replace(id: string, record: SessionRecord): Promise<void>;
   delete(id: string): Promise<void>;
+  /** Deletes every session of a subject (an operator's revocation); how many there were. */
+  revokeSubject(sub: string): Promise<number>;
 }
 
 const COLLECTION = "sessions";
@@ -60,8 +62,7 @@ export class DocumentSessionStore implements SessionStore {
   /** Deletes some expired records (abandoned sessions are never met again): a bounded batch per sign-in. */
   async sweep(limit = 100): Promise<void> {
     const store = await this.store();
-    this.indexed ??= store.ensureIndexes(COLLECTION, [{ name: "expiresAt", keys: { expiresAt: 1 } }]);
-    await this.indexed;
+    await this.ensureIndexes(store);
     const expired = await store.find(
       COLLECTION,
       { expiresAt: { $lt: new Date(this.now()).toISOString() } },
@@ -71,6 +72,26 @@ export class DocumentSessionStore implements SessionStore {
     await store.write(
       expired.map((doc) => ({ op: "delete" as const, collection: COLLECTION, id: String(doc._id) })),
     );
+  }
+
+  private ensureIndexes(store: DocumentStore): Promise<void> {
+    this.indexed ??= store.ensureIndexes(COLLECTION, [
+      { name: "expiresAt", keys: { expiresAt: 1 } },
+      { name: "sub", keys: { sub: 1 } },
+    ]);
+    return this.indexed;
+  }
+
+  async revokeSubject(sub: string): Promise<number> {
+    const store = await this.store();
+    await this.ensureIndexes(store);
+    const sessions = await store.find(COLLECTION, { sub });
+    if (sessions.length === 0) return 0;
+    await store.write(
+      sessions.map((doc) => ({ op: "delete" as const, collection: COLLECTION, id: String(doc._id) })),
+    );
+    const now = this.now();
+    return sessions.filter((doc) => Date.parse(String(doc.expiresAt)) > now).length;
   }
 
   async get(id: string): Promise<SessionRecord | undefined> {
@@ -120,5 +141,14 @@ export class MemorySessionStore implements SessionStore {
   }
   async delete(id: string): Promise<void> {
     this.records.delete(id);
+  }
+  async revokeSubject(sub: string): Promise<number> {
+    let revoked = 0;
+    for (const [id, record] of this.records) {
+      if (record.sub !== sub) continue;
+      this.records.delete(id);
+      if (Date.parse(record.expiresAt) > this.now()) revoked++;
+    }
+    return revoked;
   }
 }

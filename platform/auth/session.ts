@@ -1,6 +1,6 @@
 import { serialize } from "cookie";
 import express, { type Request, type Response, Router } from "express";
-import { StartSessionBody } from "../../schemas/sign-in.js";
+import { RevokeSessionsBody, StartSessionBody } from "../../schemas/sign-in.js";
 import { validate } from "../../schemas/validation.js";
 import { ProblemError } from "../http/problem.js";
 import { isSameOrigin, SESSION_COOKIE, sessionCookieOf } from "./middleware.js";
@@ -20,6 +20,7 @@ export const MAX_SESSION_SECONDS = 12 * 3600;
 export const SIGN_IN_PATH = "/sign-in";
 export const SIGN_OUT_PATH = "/sign-out";
 export const SESSION_PATH = "/sign-in/session";
+export const REVOKE_SESSIONS_PATH = "/sessions/revoke";
 
 /**
  * Answers with a page that moves on to `path` at once (meta refresh): the sign-in link leaves the
@@ -175,6 +176,22 @@ export function linkSignInRoutes(options: SessionRoutesOptions): Router {
     setSessionCookie(res, req, options, id, seconds);
     continueTo(res, options.landingPath, "Signed in.");
   };
+  return router;
+}
+
+/**
+ * `POST /sessions/revoke { sub }` (operators, by the access table): ends every browser session of
+ * that subject at once, on every replica (the records are deleted); its tokens are not touched.
+ */
+export function revokeSessionsRoute(options: { sessions: SessionStore }): Router {
+  const router = Router();
+  const json = express.json({ limit: "1kb", strict: true });
+  router.post(REVOKE_SESSIONS_PATH, json, async (req: Request, res: Response) => {
+    const { sub } = validate(RevokeSessionsBody, req.body ?? {});
+    const revoked = await options.sessions.revokeSubject(sub);
+    res.setHeader("Cache-Control", "no-store");
+    res.status(200).json({ sub, revoked });
+  });
   return router;
 }
 
