@@ -15,7 +15,7 @@ import {
   RegisterParkingLotBody,
   ReserveParkingBody,
 } from "../schemas/commands.js";
-import { StartSessionBody } from "../schemas/sign-in.js";
+import { RevokeSessionsBody, StartSessionBody } from "../schemas/sign-in.js";
 import { operatorHeaders } from "../test-support/auth.js";
 import { PROJECT_ROOT, type ServiceProcess } from "../test-support/process.js";
 import {
@@ -301,6 +301,7 @@ describe("operating the service as a new user would (spawned process)", () => {
       "post /parking-lots/{parkingLotId}/closures": [CloseParkingLotBody],
       "put /parking-lots/{parkingLotId}/capacity": [ChangeCapacityBody],
       "post /sign-in/session": [StartSessionBody],
+      "post /sessions/revoke": [RevokeSessionsBody],
     };
     const component = (schema: JsonObject | undefined) =>
       // Bodies are named components: follow the $ref to the schema on the wire.

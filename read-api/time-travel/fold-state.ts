@@ -23,12 +23,13 @@ const physical = (logical: string) => physicalCollection(logical, GENERATION);
 /**
  * Reservations and control-center documents that ended this long before a checkpoint's facts are
  * left out of it: no view at or after the checkpoint reads them (the query side reads the
- * reservations whose span reaches past an hour before now, or checked in; the activity of the last
- * hour; the closures not over), and no later fact brings them back (an update of a missing
+ * reservations whose span reaches past a day before now, or checked in: the no-shows of the last 24
+ * hours are the furthest back; the activity of the last hour; the closures not over), and no later
+ * fact brings them back (an update of a missing
  * document without upsert changes nothing, as in the live store). Checkpoints stay the size of a
  * lot's present, not of its history.
  */
-export const PRUNE_HORIZON_MS = 2 * 3_600_000;
+export const PRUNE_HORIZON_MS = 25 * 3_600_000;
 
 /**
  * Read models folded in memory: the very projections' `apply` (pure: event → write ops) with the
