@@ -54,7 +54,7 @@ interface GeneratedRequest {
 
 /** Requests per operation and role: 27 operations x 3 roles x 20, about 1,600 requests (~10 s). */
 const RUNS = 20;
-const SEED = 23;
+const SEED = Number(process.env.REQUEST_PROPERTIES_SEED ?? 23);
 
 const data = tempDataDir("parking-request-properties-");
 let service: RunningService;

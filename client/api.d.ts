@@ -275,6 +275,9 @@ export interface paths {
          * Register a parking lot
          * @description Registering the same id with the same name and capacity again changes nothing (200); another name or capacity is refused (409).
          *
+         *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `name`, `parkingLotId`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
+         *
          *     **Access**: Needs a bearer token with the role `operator`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
@@ -379,6 +382,7 @@ export interface paths {
          * @description **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `until`: after `from`, not in the past (the server's clock), and at most 31 days after `from`.
          *     - `from`: at most 90 days ahead.
+         *     - `reason`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
          *
          *     **Access**: Needs a bearer token with the role `operator`.
          *
@@ -435,6 +439,7 @@ export interface paths {
          *     - `endsAt`: after `startsAt`, at least 15 minutes after it and at most 24 hours after it, and at least 15 minutes after now.
          *     - `amount`: required on a lot without an hourly rate; on a lot with one, left out of an open-ended booking (it is priced at check-out), and for a window left out or equal to the quote (another amount is 409 `price-changed`).
          *     - `customerId`: required when an operator books (OperatorReserveParkingBody); a customer leaves it out or sends their own (another is 403).
+         *     - `carNumber`, `customerId`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
          *
          *     **Access**: Needs a bearer token with the role `customer` or `operator`.
          *
@@ -461,6 +466,7 @@ export interface paths {
          * Cancel a reservation (canceling twice changes nothing)
          * @description **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `reason`: required when an operator cancels (OperatorCancelReservationBody: the body is then required); optional for the reservation's customer.
+         *     - `reason`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
          *
          *     **Access**: Needs a bearer token with the role `customer` or `operator`.
          *
@@ -528,6 +534,7 @@ export interface paths {
          * @description Per step of [from, until): the most spots held at one instant (windows, open-ended bookings, cars in the lot, overstaying ones until they check out: the count a booking is decided with), how many of those are cars past their window, and whether a closure overlaps the step. `from` defaults to now, `until` to a day after `from`; at most two days (400 naming `query.until` beyond).
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `until`: after `from` (now when `from` is left out), and at most two days after it.
          *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
          *
          *     **Access**: Anyone may call it: no token needed.
@@ -680,6 +687,9 @@ export interface paths {
          * End every browser session of a subject at once (operator)
          * @description Deletes the session records of that `sub` on every replica (they share the document store): the next request of each of its browsers gets 401 and signs in again. Bearer tokens are not sessions and are not touched: they expire (AUTH_MAX_TOKEN_LIFETIME_SECONDS) or are revoked at the provider.
          *
+         *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `sub`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
+         *
          *     **Access**: Needs a bearer token with the role `operator`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
@@ -725,6 +735,9 @@ export interface paths {
         /**
          * Trade an access token for the browser session cookie (the page, after signing in with PKCE)
          * @description The access token comes as the bearer token; the provider's refresh token, if it gave one, in the body. The service records a session (the refresh token stays in that record and renews the access token before it expires; without one the session ends with the access token) and sets the cookie holding the session's random id.
+         *
+         *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `refreshToken`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
          *
          *     **Access**: Needs a bearer token with the role `customer` or `operator`.
          *

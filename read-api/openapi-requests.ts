@@ -72,12 +72,32 @@ const CURSOR_RULE = "`cursor`: a log position (`nextCursor` of the page before),
 export function rulesOf(operation: Operation): string[] {
   const query = operation.query as { properties?: Json } | undefined;
   const has = (name: string) => query?.properties !== undefined && name in query.properties;
+  const texts = textFieldsOf(operation);
   return [
     ...(operation.rules ?? []),
+    ...(texts.length
+      ? [
+          `${texts.map((name) => `\`${name}\``).join(", ")}: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.`,
+        ]
+      : []),
     ...(has("minPosition") ? [MIN_POSITION_RULE] : []),
     ...(has("asOf") ? [AS_OF_RULE] : []),
     ...(has("cursor") && operation.path.endsWith("/history") ? [CURSOR_RULE] : []),
   ];
+}
+
+/** The free-text fields of an operation's body (every role's): strings that are not instants. */
+function textFieldsOf(operation: Operation): string[] {
+  const body = operation.body;
+  if (!body) return [];
+  const schemas = [body.schema, ...Object.values(body.byRole ?? {})] as {
+    properties?: Record<string, Json>;
+  }[];
+  const names = new Set<string>();
+  for (const schema of schemas)
+    for (const [name, property] of Object.entries(schema.properties ?? {}))
+      if (property.type === "string" && property.format === undefined) names.add(name);
+  return [...names].sort();
 }
 
 /**

@@ -277,6 +277,7 @@ export const OPERATIONS: readonly Operation[] = [
       "Per step of [from, until): the most spots held at one instant (windows, open-ended bookings, cars in the lot, overstaying ones until they check out: the count a booking is decided with), how many of those are cars past their window, and whether a closure overlaps the step. `from` defaults to now, `until` to a day after `from`; at most two days (400 naming `query.until` beyond).",
     parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
     query: TimelineQuery,
+    rules: ["`until`: after `from` (now when `from` is left out), and at most two days after it."],
     problems: ["parking-lot-not-found", "store-unavailable"],
     responses: { "200": jsonResponse("The lot's timeline.", "TimelineView") },
   },

@@ -70,7 +70,9 @@ export class TimeTravel {
     page: { readonly limit: number; readonly cursor?: string },
   ): Promise<AsOfView<ControlCenterView>> {
     const folded = await this.cache.fold(this.allSource, cut);
-    const view = await this.ask(folded, cut, (queries) => queries.controlCenter(page));
+    // Before the first fact (a position before it) the service was empty: that is a view too,
+    // as of the earliest instant asked about, not a missing one.
+    const view = await this.ask(folded, cut, (queries) => queries.controlCenter(page), EMPTY_LOG_MS);
     return view as AsOfView<ControlCenterView>;
   }
 
@@ -129,8 +131,10 @@ export class TimeTravel {
     folded: Folded,
     cut: Cut,
     query: (queries: QueryService) => Promise<T | null>,
+    nothingFoldedMs = Number.NaN,
   ): Promise<AsOfView<T> | null> {
-    const nowMs = cut.kind === "instant" ? cut.ms : folded.stampMs;
+    const nowMs =
+      cut.kind === "instant" ? cut.ms : Number.isNaN(folded.stampMs) ? nothingFoldedMs : folded.stampMs;
     if (Number.isNaN(nowMs)) return null;
     const store: DocumentStore = folded.state.materialize(folded.position);
     try {
@@ -153,6 +157,9 @@ export class TimeTravel {
     return this.cache.stats();
   }
 }
+
+/** The instant an answer about the log before its first fact is computed as of (the earliest asked about). */
+const EMPTY_LOG_MS = Date.parse("2000-01-01T00:00:00Z");
 
 const reservationIdOf = (raw: RecordedEvent): unknown =>
   (raw.data as { reservationId?: unknown } | null)?.reservationId;
