@@ -110,18 +110,7 @@ export async function createAuthentication(
       }),
     });
     // The page signs in at the provider (PKCE) and trades the access token for a session.
-    routes.use(
-      sessionFromBearer({
-        verifier,
-        sessions: store,
-        principalOf,
-        landingPath: SESSION_LANDING_PATH,
-        ...cookies,
-      }),
-    );
-    routes.use(signOutRoute({ sessions: store, landingPath: SESSION_LANDING_PATH, ...cookies }));
-    routes.use(revokeSessionsRoute({ sessions: store }));
-    routes.use(revokeSessionsRoute({ sessions: store }));
+    routes.use(sessionRoutes({ verifier, sessions: store, principalOf, ...cookies }));
     let lastDetail: string | undefined;
     // Checked at start: a wrong issuer or an unreachable provider is said at once, not per request.
     void provider.check().then((check) => {
@@ -172,15 +161,7 @@ export async function createAuthentication(
   // Discovery names the keys under PUBLIC_URL, else where the server listens: never the Host header.
   let origin = publicOrigin(config);
   routes.use(devIssuerRoutes(config.dataDir, () => origin));
-  routes.use(
-    sessionFromBearer({
-      verifier,
-      sessions: store,
-      principalOf,
-      landingPath: SESSION_LANDING_PATH,
-      ...cookies,
-    }),
-  );
+  routes.use(sessionRoutes({ verifier, sessions: store, principalOf, ...cookies }));
   routes.use(
     linkSignInRoutes({
       verifier,
@@ -191,8 +172,6 @@ export async function createAuthentication(
       ...(options.claimSignInLink ? { claimOnce: options.claimSignInLink } : {}),
     }),
   );
-  routes.use(signOutRoute({ sessions: store, landingPath: SESSION_LANDING_PATH, ...cookies }));
-  routes.use(revokeSessionsRoute({ sessions: store }));
   return {
     mode: "embedded",
     issuer: DEV_ISSUER,
@@ -219,4 +198,16 @@ export function idempotencySecretOf(config: Config): string {
   return (
     config.idempotencySecret ?? secretFromFile(join(authDirectory(config.dataDir), "idempotency-secret"))
   );
+}
+
+/**
+ * The session routes both identity modes serve: a session from a bearer token (the page's sign-in),
+ * sign-out, and an operator's revocation of a subject's sessions.
+ */
+function sessionRoutes(options: Omit<Parameters<typeof sessionFromBearer>[0], "landingPath">): Router {
+  const router = createRouter();
+  router.use(sessionFromBearer({ ...options, landingPath: SESSION_LANDING_PATH }));
+  router.use(signOutRoute({ ...options, landingPath: SESSION_LANDING_PATH }));
+  router.use(revokeSessionsRoute({ sessions: options.sessions }));
+  return router;
 }
