@@ -1,5 +1,13 @@
+import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
 import { describe, expect, it } from "vitest";
-import { formatTraceparent, parseTraceparent, startSpan, tracingOn } from "./tracing.js";
+import {
+  endSpan,
+  formatTraceparent,
+  parseTraceparent,
+  startSpan,
+  startTracing,
+  tracingOn,
+} from "./tracing.js";
 
 const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
 const SPAN = "00f067aa0ba902b7";
@@ -28,5 +36,31 @@ describe("W3C traceparent", () => {
   it("makes no span while tracing is off", () => {
     expect(tracingOn()).toBe(false);
     expect(startSpan("anything", `00-${TRACE}-${SPAN}-01`)).toBeUndefined();
+  });
+});
+
+describe("sampling (OTEL_TRACES_SAMPLER_ARG)", () => {
+  it("records none of the traces it starts at ratio 0, yet keeps a caller's sampled trace", async () => {
+    const exporter = new InMemorySpanExporter();
+    const handle = startTracing({ exporter, sampleRatio: 0 });
+    try {
+      for (let i = 0; i < 20; i++) endSpan(startSpan("started here", undefined));
+      endSpan(startSpan("the caller's", `00-${TRACE}-${SPAN}-01`));
+      endSpan(startSpan("the caller's, not sampled", `00-${TRACE}-${SPAN}-00`));
+      expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(["the caller's"]);
+    } finally {
+      await handle?.shutdown();
+    }
+  });
+
+  it("records every trace at ratio 1 (the default)", async () => {
+    const exporter = new InMemorySpanExporter();
+    const handle = startTracing({ exporter });
+    try {
+      for (let i = 0; i < 5; i++) endSpan(startSpan("started here", undefined));
+      expect(exporter.getFinishedSpans()).toHaveLength(5);
+    } finally {
+      await handle?.shutdown();
+    }
   });
 });
