@@ -19,14 +19,11 @@ import {
   signOutRoute,
 } from "../platform/auth/session.js";
 import { refreshAtTokenEndpoint, SessionResolver } from "../platform/auth/session-refresh.js";
-import {
-  DocumentSessionStore,
-  MemorySessionStore,
-  type SessionStore,
-} from "../platform/auth/session-store.js";
+import { MemorySessionStore, type SessionStore } from "../platform/auth/session-store.js";
 import { TokenVerifier } from "../platform/auth/verifier.js";
 import { type Config, publicOrigin } from "../platform/config.js";
 import type { Logger } from "../platform/logger.js";
+import { DocumentSessionStore } from "./document-session-store.js";
 
 export { MAX_SESSION_SECONDS } from "../platform/auth/session.js";
 export const SESSION_LANDING_PATH = "/control-center";

@@ -15,7 +15,7 @@ import {
   RegisterParkingLotBody,
   ReserveParkingBody,
 } from "../schemas/commands.js";
-import { RevokeSessionsBody, StartSessionBody } from "../schemas/sign-in.js";
+import { RevokeSessionsBody, StartSessionBody } from "../platform/auth/sign-in-schemas.js";
 import { operatorHeaders } from "../test-support/auth.js";
 import { PROJECT_ROOT, type ServiceProcess } from "../test-support/process.js";
 import {

@@ -42,7 +42,7 @@ import {
   ReservationView,
   TimelineView,
 } from "../schemas/read-models.js";
-import { RevokeSessionsBody, SessionsRevoked, SignInConfig, StartSessionBody } from "../schemas/sign-in.js";
+import { RevokeSessionsBody, SessionsRevoked, SignInConfig, StartSessionBody } from "../platform/auth/sign-in-schemas.js";
 import {
   EDGE_LIMITS,
   edgeLimitsText,

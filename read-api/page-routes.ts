@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import express, { type NextFunction, type Request, type Response, Router } from "express";
 import { principalOf } from "../platform/auth/principal.js";
 import { ProblemError } from "../platform/http/problem.js";
-import type { SignInConfig } from "../schemas/sign-in.js";
+import type { SignInConfig } from "../platform/auth/sign-in-schemas.js";
 import type { LiveUpdates } from "./live-updates.js";
 
 /**

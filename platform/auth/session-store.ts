@@ -1,5 +1,4 @@
 import { createHash, randomBytes } from "node:crypto";
-import type { DocumentStore } from "../../document-store/port.js";
 
 /**
  * Browser sessions are records on the server: the cookie holds only a random id (256 bits), the
@@ -37,87 +36,12 @@ export interface SessionStore {
   revokeSubject(sub: string): Promise<number>;
 }
 
-const COLLECTION = "sessions";
-const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
+/** The shape of an id `newSessionId` makes (256 random bits, base64url). */
+export const SESSION_ID = /^[A-Za-z0-9_-]{43}$/;
 
-const keyOf = (id: string) => createHash("sha256").update(id).digest("base64url");
+/** What a store keeps a session under: the id's SHA-256, so that reading the store yields no usable cookie. */
+export const sessionKeyOf = (id: string) => createHash("sha256").update(id).digest("base64url");
 export const newSessionId = (): string => randomBytes(32).toString("base64url");
-
-/** Sessions in the document store (opened on first use where the role has none of its own). */
-export class DocumentSessionStore implements SessionStore {
-  constructor(
-    private readonly store: () => Promise<DocumentStore>,
-    private readonly now: () => number = Date.now,
-  ) {}
-
-  private indexed: Promise<void> | undefined;
-
-  async create(record: SessionRecord): Promise<string> {
-    const id = newSessionId();
-    await this.replace(id, record);
-    await this.sweep();
-    return id;
-  }
-
-  /** Deletes some expired records (abandoned sessions are never met again): a bounded batch per sign-in. */
-  async sweep(limit = 100): Promise<void> {
-    const store = await this.store();
-    await this.ensureIndexes(store);
-    const expired = await store.find(
-      COLLECTION,
-      { expiresAt: { $lt: new Date(this.now()).toISOString() } },
-      { limit },
-    );
-    if (expired.length === 0) return;
-    await store.write(
-      expired.map((doc) => ({ op: "delete" as const, collection: COLLECTION, id: String(doc._id) })),
-    );
-  }
-
-  private ensureIndexes(store: DocumentStore): Promise<void> {
-    this.indexed ??= store.ensureIndexes(COLLECTION, [
-      { name: "expiresAt", keys: { expiresAt: 1 } },
-      { name: "sub", keys: { sub: 1 } },
-    ]);
-    return this.indexed;
-  }
-
-  async revokeSubject(sub: string): Promise<number> {
-    const store = await this.store();
-    await this.ensureIndexes(store);
-    const sessions = await store.find(COLLECTION, { sub });
-    if (sessions.length === 0) return 0;
-    await store.write(
-      sessions.map((doc) => ({ op: "delete" as const, collection: COLLECTION, id: String(doc._id) })),
-    );
-    const now = this.now();
-    return sessions.filter((doc) => Date.parse(String(doc.expiresAt)) > now).length;
-  }
-
-  async get(id: string): Promise<SessionRecord | undefined> {
-    if (!SESSION_ID.test(id)) return undefined;
-    const store = await this.store();
-    const document = await store.findById(COLLECTION, keyOf(id));
-    if (!document) return undefined;
-    const { _id, ...rest } = document;
-    const record = rest as unknown as SessionRecord;
-    if (Date.parse(record.expiresAt) <= this.now()) {
-      await store.write([{ op: "delete", collection: COLLECTION, id: keyOf(id) }]);
-      return undefined;
-    }
-    return record;
-  }
-
-  async replace(id: string, record: SessionRecord): Promise<void> {
-    const store = await this.store();
-    await store.write([{ op: "replace", collection: COLLECTION, id: keyOf(id), document: { ...record } }]);
-  }
-
-  async delete(id: string): Promise<void> {
-    if (!SESSION_ID.test(id)) return;
-    await (await this.store()).write([{ op: "delete", collection: COLLECTION, id: keyOf(id) }]);
-  }
-}
 
 /** Sessions in this process's memory: tests, and a lone process without a document store. */
 export class MemorySessionStore implements SessionStore {

@@ -1,10 +1,10 @@
 import { serialize } from "cookie";
 import express, { type Request, type Response, Router } from "express";
-import { RevokeSessionsBody, StartSessionBody } from "../../schemas/sign-in.js";
-import { validate } from "../../schemas/validation.js";
 import { ProblemError } from "../http/problem.js";
+import { validate } from "../validation.js";
 import { isSameOrigin, SESSION_COOKIE, sessionCookieOf } from "./middleware.js";
 import type { SessionRecord, SessionStore } from "./session-store.js";
+import { RevokeSessionsBody, StartSessionBody } from "./sign-in-schemas.js";
 import {
   InvalidTokenError,
   KeySetUnavailableError,

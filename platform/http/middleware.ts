@@ -3,7 +3,7 @@ import type { TSchema } from "@sinclair/typebox";
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from "express";
 import { DocumentStoreUnavailableError } from "../../document-store/port.js";
 import { EventStoreUnavailableError } from "../../event-store/errors.js";
-import { SchemaValidationError, validate } from "../../schemas/validation.js";
+import { SchemaValidationError, validate } from "../validation.js";
 import { ConcurrencyConflictError } from "../../write-side/command-handler.js";
 import type { Logger } from "../logger.js";
 import { PROBLEM_TYPES, ProblemError, type ProblemName, problemDocument, problemType } from "./problem.js";

@@ -1,4 +1,4 @@
-import type { FieldError } from "../../schemas/validation.js";
+import type { FieldError } from "../validation.js";
 
 /**
  * RFC 9457 problem details. Every kind of problem has a stable `type` (a relative URI that the

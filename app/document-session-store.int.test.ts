@@ -1,7 +1,8 @@
 import { afterAll, describe, expect, it } from "vitest";
-import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-document-store.js";
-import { tempDataDir } from "../../test-support/service.js";
-import { DocumentSessionStore, type SessionRecord } from "./session-store.js";
+import { SqliteDocumentStore } from "../document-store/embedded/sqlite-document-store.js";
+import type { SessionRecord } from "../platform/auth/session-store.js";
+import { tempDataDir } from "../test-support/service.js";
+import { DocumentSessionStore } from "./document-session-store.js";
 
 /** Session records in the embedded document store: keyed by a hash of the id, expiring, deletable. */
 describe("DocumentSessionStore", () => {
