@@ -3,9 +3,9 @@ import type { TSchema } from "@sinclair/typebox";
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from "express";
 import { DocumentStoreUnavailableError } from "../../document-store/port.js";
 import { EventStoreUnavailableError } from "../../event-store/errors.js";
-import { SchemaValidationError, validate } from "../validation.js";
 import { ConcurrencyConflictError } from "../../write-side/command-handler.js";
 import type { Logger } from "../logger.js";
+import { SchemaValidationError, validate } from "../validation.js";
 import { PROBLEM_TYPES, ProblemError, type ProblemName, problemDocument, problemType } from "./problem.js";
 
 /** What a caller's X-Correlation-Id must look like (the document's parameter says the same). */

@@ -6,8 +6,8 @@ import { describe, expect, it, vi } from "vitest";
 import { DocumentStoreUnavailableError } from "../../document-store/port.js";
 import { EventStoreUnavailableError } from "../../event-store/errors.js";
 import { ReservationId } from "../../schemas/common.js";
-import { ajv, SchemaValidationError } from "../validation.js";
 import { ConcurrencyConflictError } from "../../write-side/command-handler.js";
+import { ajv, SchemaValidationError } from "../validation.js";
 import {
   assignCorrelationId,
   boundedBodyDepth,
