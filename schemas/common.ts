@@ -118,3 +118,11 @@ export const PositionString = Type.String({
   description: "Global position in the event log (decimal string).",
   examples: ["42"],
 });
+
+/** How many items a page holds, for every paged query. */
+export const PageLimit = Type.Integer({
+  minimum: 1,
+  maximum: 1000,
+  description: "Page size, 1–1000 (default 50).",
+  examples: [20],
+});

@@ -1,19 +1,12 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { Actor } from "./actor.js";
-import { Identifier, Instant, PositionString, Reason, Timestamp } from "./common.js";
+import { Identifier, Instant, PageLimit, PositionString, Reason, Timestamp } from "./common.js";
 import { EVENT_TYPES } from "./events.js";
 
 /**
  * The audit trail (issue 22): a lot's or a reservation's facts in log order, read from the events
  * and their metadata, nothing kept beside them. And `asOf`, the moment a view is asked as of.
  */
-
-const Limit = Type.Integer({
-  minimum: 1,
-  maximum: 1000,
-  description: "Page size, 1–1000 (default 50).",
-  examples: [20],
-});
 
 const HistoryCursor = Type.String({
   ...PositionString,
@@ -25,14 +18,14 @@ export const LotHistoryQuery = Type.Object(
     from: Type.Optional({ ...Instant, description: "Only facts stamped at or after this instant." }),
     until: Type.Optional({ ...Instant, description: "Only facts stamped before this instant." }),
     cursor: Type.Optional(HistoryCursor),
-    limit: Type.Optional(Limit),
+    limit: Type.Optional(PageLimit),
   },
   { additionalProperties: false },
 );
 export type LotHistoryQuery = Static<typeof LotHistoryQuery>;
 
 export const ReservationHistoryQuery = Type.Object(
-  { cursor: Type.Optional(HistoryCursor), limit: Type.Optional(Limit) },
+  { cursor: Type.Optional(HistoryCursor), limit: Type.Optional(PageLimit) },
   { additionalProperties: false },
 );
 

@@ -1,15 +1,17 @@
 import { type Static, Type } from "@sinclair/typebox";
-import { CarNumber, CustomerId, Identifier, Instant, ParkingLotId, PositionString } from "./common.js";
+import {
+  CarNumber,
+  CustomerId,
+  Identifier,
+  Instant,
+  PageLimit,
+  ParkingLotId,
+  PositionString,
+} from "./common.js";
 import { ReservationStatus } from "./read-models.js";
 
 /** Query-string parameters of the query API. Everything arrives as text; integers are read as numbers before validation (validInput). */
 
-const Limit = Type.Integer({
-  minimum: 1,
-  maximum: 1000,
-  description: "Page size, 1–1000 (default 50).",
-  examples: [20],
-});
 const MinPosition = Type.String({
   ...PositionString,
   description:
@@ -17,7 +19,11 @@ const MinPosition = Type.String({
 });
 
 export const ParkingLotsQuery = Type.Object(
-  { cursor: Type.Optional(Identifier), limit: Type.Optional(Limit), minPosition: Type.Optional(MinPosition) },
+  {
+    cursor: Type.Optional(Identifier),
+    limit: Type.Optional(PageLimit),
+    minPosition: Type.Optional(MinPosition),
+  },
   { additionalProperties: false },
 );
 
@@ -25,7 +31,7 @@ export const ParkingLotsQuery = Type.Object(
 export const ControlCenterQuery = Type.Object(
   {
     cursor: Type.Optional(Identifier),
-    limit: Type.Optional(Limit),
+    limit: Type.Optional(PageLimit),
     minPosition: Type.Optional(MinPosition),
   },
   { additionalProperties: false },
@@ -44,7 +50,7 @@ export const ReservationsQuery = Type.Object(
     cursor: Type.Optional(
       Type.String({ pattern: "^[0-9]{1,16}$", description: "`nextCursor` of the previous page." }),
     ),
-    limit: Type.Optional(Limit),
+    limit: Type.Optional(PageLimit),
     minPosition: Type.Optional(MinPosition),
   },
   { additionalProperties: false },
@@ -54,7 +60,7 @@ export type ReservationsQuery = Static<typeof ReservationsQuery>;
 export const CouponsQuery = Type.Object(
   {
     cursor: Type.Optional(Type.String({ pattern: "^[0-9]{1,16}$" })),
-    limit: Type.Optional(Limit),
+    limit: Type.Optional(PageLimit),
     minPosition: Type.Optional(MinPosition),
   },
   { additionalProperties: false },
