@@ -3,6 +3,7 @@ import type { EventStore } from "../event-store/port.js";
 import type { Logger } from "../platform/logger.js";
 import type { Metrics } from "../platform/metrics.js";
 import { COUPON_POLICY, couponPolicy } from "./coupon-policy/coupon-policy.js";
+import { upgradeProjections } from "./lifecycle.js";
 import { LOT_SNAPSHOTTER, lotSnapshotter } from "./lot-snapshots/lot-snapshotter.js";
 import { PROJECTIONS } from "./read-models/index.js";
 import { Leases, processOwner } from "./runtime/leases.js";
@@ -87,5 +88,15 @@ export async function startProcessors(options: ProcessorsOptions): Promise<Proce
     ...(options.clock ? { clock: options.clock } : {}),
   });
   await runtime.start();
+  // The projection lifecycle: a projection whose live generation another version built is rebuilt
+  // beside it while the runtime keeps the live one current; stop() waits for the rebuild.
+  runtime.track(
+    upgradeProjections({
+      eventStore: options.eventStore,
+      documentStore: options.documentStore,
+      projections: PROJECTIONS,
+      logger: options.logger.child({ component: "projection-lifecycle" }),
+    }),
+  );
   return runtime;
 }

@@ -85,6 +85,7 @@ export class ProcessorRuntime {
   private readonly tickTimers: NodeJS.Timeout[] = [];
   private readonly ticking = new Map<string, Promise<void>>();
   private stopping = false;
+  private readonly tracked = new Set<Promise<unknown>>();
   private readonly batchContext: BatchContext;
 
   constructor(private readonly options: ProcessorRuntimeOptions) {
@@ -144,8 +145,18 @@ export class ProcessorRuntime {
     });
   }
 
+  /**
+   * Ties work to this runtime (the projection lifecycle's rebuild): stop() waits for it. Its
+   * failure is its own to report; it never stops the runtime.
+   */
+  track(work: Promise<unknown>): void {
+    const settled = work.catch(() => undefined).finally(() => this.tracked.delete(settled));
+    this.tracked.add(settled);
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
+    await Promise.all(this.tracked);
     for (const timer of this.tickTimers.splice(0)) clearInterval(timer);
     await Promise.all(this.ticking.values());
     clearInterval(this.generationTimer);
