@@ -285,6 +285,33 @@ export class ProcessorRuntime {
     return this.progress.whenReached(name, position, signal);
   }
 
+  /**
+   * Resolves once every processor this process works on has caught up with the log (everything
+   * in it when they subscribed is stored) or stopped on an event it cannot handle: the signal a
+   * rebuild waits on before it activates (status() tells which). Rejects when `signal` aborts.
+   */
+  whenCaughtUp(signal?: AbortSignal): Promise<void> {
+    const settled = () => this.working().every((e) => e.caughtUp);
+    if (settled()) return Promise.resolve();
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<void>((resolve, reject) => {
+      const done = () => {
+        off();
+        signal?.removeEventListener("abort", aborted);
+      };
+      const off = this.progress.onSettled(() => {
+        if (!settled()) return;
+        done();
+        resolve();
+      });
+      const aborted = () => {
+        done();
+        reject(signal?.reason);
+      };
+      signal?.addEventListener("abort", aborted, { once: true });
+    });
+  }
+
   private async load(): Promise<void> {
     const { documentStore, processors, generation } = this.options;
     const active = generation === "active" ? await activeGenerations(documentStore) : undefined;
