@@ -4,8 +4,9 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { CONFIG_VARIABLES, type ConfigVariable } from "../platform/config.js";
 
 /**
- * The configuration table of docs/operations.md, generated from CONFIG_VARIABLES. The deploy
- * tests fail when the document's table differs; regenerate it with
+ * The configuration table of docs/operations.md, generated from CONFIG_VARIABLES, which is read off
+ * the configuration schema (platform/config/schema.ts). The deploy tests fail when the document's
+ * table differs; regenerate it with
  *
  *   npx tsx deploy/config-table.ts --write && npx biome check --write docs/operations.md
  *

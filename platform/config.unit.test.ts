@@ -6,6 +6,7 @@ import {
   CONFIG_VARIABLES,
   type Config,
   ConfigError,
+  ConfigSchema,
   loadConfig,
   redactConfig,
   toEsdbConnectionString,
@@ -228,6 +229,17 @@ describe("CONFIG_VARIABLES", () => {
       expect(variable.default, variable.name).toBeTypeOf("string");
       expect(problemsOf({ [variable.name]: variable.default })).toEqual([]);
     }
+  });
+});
+
+describe("the configuration schema", () => {
+  it("is the one definition: the variables are its properties, in its order, typed and bounded by it", () => {
+    expect(CONFIG_VARIABLES.map((v) => v.field)).toEqual(Object.keys(ConfigSchema.properties));
+    const port = ConfigSchema.properties.port;
+    expect([port.minimum, port.maximum]).toEqual([1, 65535]);
+    expect(CONFIG_VARIABLES.find((v) => v.name === "PORT")?.expects).toBe("an integer from 1 to 65535");
+    expect(ConfigSchema.required).not.toContain("eventStoreUrl");
+    expect(ConfigSchema.required).toContain("role");
   });
 });
 

@@ -2,13 +2,14 @@ import type { DocumentStore } from "../document-store/port.js";
 import type { EventStore } from "../event-store/port.js";
 import type { Logger } from "../platform/logger.js";
 import type { Metrics } from "../platform/metrics.js";
-import { couponPolicy } from "./coupon-policy/coupon-policy.js";
-import { lotSnapshotter } from "./lot-snapshots/lot-snapshotter.js";
+import { COUPON_POLICY, couponPolicy } from "./coupon-policy/coupon-policy.js";
+import { upgradeProjections } from "./lifecycle.js";
+import { LOT_SNAPSHOTTER, lotSnapshotter } from "./lot-snapshots/lot-snapshotter.js";
 import { PROJECTIONS } from "./read-models/index.js";
 import { Leases, processOwner } from "./runtime/leases.js";
-import { isReactor, type Processor } from "./runtime/processor.js";
+import type { Processor, Reactor } from "./runtime/processor.js";
 import { ProcessorRuntime } from "./runtime/processor-runtime.js";
-import { type CommandSender, scheduler } from "./scheduler/scheduler.js";
+import { type CommandSender, SCHEDULER, scheduler } from "./scheduler/scheduler.js";
 
 export interface ProcessorSettings {
   /** The lot snapshotter snapshots a lot every this many events of its stream (0: never). */
@@ -17,19 +18,42 @@ export interface ProcessorSettings {
   readonly sendCommand?: CommandSender;
 }
 
-/** Every processor the service runs: the read-model projections, then the reactors. */
-export const createProcessors = (settings: ProcessorSettings): readonly Processor[] => [
-  ...PROJECTIONS,
-  couponPolicy,
-  lotSnapshotter({ every: settings.lotSnapshotEvery }),
-  scheduler(settings.sendCommand ? { send: settings.sendCommand } : {}),
+/** A reactor the service runs: its name (known without building it) and how the composition root builds it. */
+interface ReactorEntry {
+  readonly name: string;
+  readonly create: (settings: ProcessorSettings) => Reactor;
+}
+
+/** The reactors, in the order they run after the projections. */
+const REACTORS: readonly ReactorEntry[] = [
+  { name: COUPON_POLICY, create: () => couponPolicy },
+  { name: LOT_SNAPSHOTTER, create: (s) => lotSnapshotter({ every: s.lotSnapshotEvery }) },
+  { name: SCHEDULER, create: (s) => scheduler(s.sendCommand ? { send: s.sendCommand } : {}) },
 ];
 
-const LISTED = createProcessors({ lotSnapshotEvery: 0 });
+/**
+ * Every processor the service runs, built for these settings: the read-model projections, then
+ * the reactors. Called by the composition root (and the replay CLI); importing this module builds
+ * nothing.
+ */
+export function createProcessors(settings: ProcessorSettings): readonly Processor[] {
+  const reactors = REACTORS.map((entry) => {
+    const reactor = entry.create(settings);
+    // The names below are published before any reactor is built: a reactor named otherwise would
+    // get a checkpoint and a lease nothing lists.
+    if (reactor.name !== entry.name) throw new Error(`reactor ${entry.name} was built as ${reactor.name}`);
+    return reactor;
+  });
+  return [...PROJECTIONS, ...reactors];
+}
+
 /** The names of every processor, in the order they run: what the control center and `replay status` list. */
-export const PROCESSOR_NAMES: readonly string[] = LISTED.map((p) => p.name);
+export const PROCESSOR_NAMES: readonly string[] = [
+  ...PROJECTIONS.map((p) => p.name),
+  ...REACTORS.map((r) => r.name),
+];
 /** The names of the reactors among them (one generation each: they have no read models to rebuild). */
-export const REACTOR_NAMES: ReadonlySet<string> = new Set(LISTED.filter(isReactor).map((p) => p.name));
+export const REACTOR_NAMES: ReadonlySet<string> = new Set(REACTORS.map((r) => r.name));
 
 export interface ProcessorsOptions {
   readonly eventStore: EventStore;
@@ -64,5 +88,15 @@ export async function startProcessors(options: ProcessorsOptions): Promise<Proce
     ...(options.clock ? { clock: options.clock } : {}),
   });
   await runtime.start();
+  // The projection lifecycle: a projection whose live generation another version built is rebuilt
+  // beside it while the runtime keeps the live one current; stop() waits for the rebuild.
+  runtime.track(
+    upgradeProjections({
+      eventStore: options.eventStore,
+      documentStore: options.documentStore,
+      projections: PROJECTIONS,
+      logger: options.logger.child({ component: "projection-lifecycle" }),
+    }),
+  );
   return runtime;
 }

@@ -1,4 +1,4 @@
-import type { Projection } from "./projection.js";
+import { defineProjection } from "./projection.js";
 
 export const CONTROL_CENTER = "control_center";
 export const TOTALS_ID = "totals";
@@ -64,57 +64,58 @@ const countIn = (collection: string, timestamp: string, field: "reserved" | "can
  * reservations and cancellations of each minute (for the control center's chart), one small
  * document per minute beside the totals.
  */
-export const controlCenterProjection: Projection = {
+export const controlCenterProjection = defineProjection({
   name: "control-center",
+  version: 1,
   collections: { [CONTROL_CENTER]: [] },
-  eventTypes: new Set([
-    "ParkingLotRegistered",
-    "ParkingLotCapacityChanged",
-    "ParkingLotClosed",
-    "ParkingReserved",
-    "ReservationCanceled",
-    "ReservationCheckedOut",
-    "CouponIssued",
-    "CouponRevoked",
-  ]),
-  apply({ event }, collection) {
-    const target = collection(CONTROL_CENTER);
-    switch (event.type) {
-      case "ParkingLotRegistered":
-        return [bump(target, { parkingLots: 1, capacity: event.data.capacity })];
-      case "ParkingLotCapacityChanged":
-        return [bump(target, { capacity: event.data.capacity - event.data.previousCapacity })];
-      case "ParkingLotClosed": {
-        const { parkingLotId, closureId: id, from, until } = event.data;
-        const end = new Date(until).toISOString();
-        return [
-          {
-            op: "update",
-            collection: target,
-            id: closureId(end, parkingLotId, id),
-            upsert: true,
-            update: { $set: { parkingLotId, from: new Date(from).toISOString(), until: end } },
-          },
-        ];
-      }
-      case "ParkingReserved":
-        return [
-          bump(target, { totalReservations: 1, openEndedHeld: event.data.startsAt ? 0 : 1 }),
-          countIn(target, event.data.reservedAt, "reserved"),
-        ];
-      case "ReservationCanceled":
-        return [
-          bump(target, { canceledReservations: 1, openEndedHeld: event.data.startsAt ? 0 : -1 }),
-          countIn(target, event.data.canceledAt, "canceled"),
-        ];
-      case "ReservationCheckedOut":
-        return [bump(target, { openEndedHeld: event.data.startsAt ? 0 : -1 })];
-      case "CouponIssued":
-        return [bump(target, { couponsIssued: 1 })];
-      case "CouponRevoked":
-        return [bump(target, { couponsRevoked: 1 })];
-      default:
-        return [];
-    }
+  on: {
+    ParkingLotRegistered: ({ event }, collection) => {
+      const target = collection(CONTROL_CENTER);
+      return [bump(target, { parkingLots: 1, capacity: event.data.capacity })];
+    },
+    ParkingLotCapacityChanged: ({ event }, collection) => {
+      const target = collection(CONTROL_CENTER);
+      return [bump(target, { capacity: event.data.capacity - event.data.previousCapacity })];
+    },
+    ParkingLotClosed: ({ event }, collection) => {
+      const target = collection(CONTROL_CENTER);
+      const { parkingLotId, closureId: id, from, until } = event.data;
+      const end = new Date(until).toISOString();
+      return [
+        {
+          op: "update",
+          collection: target,
+          id: closureId(end, parkingLotId, id),
+          upsert: true,
+          update: { $set: { parkingLotId, from: new Date(from).toISOString(), until: end } },
+        },
+      ];
+    },
+    ParkingReserved: ({ event }, collection) => {
+      const target = collection(CONTROL_CENTER);
+      return [
+        bump(target, { totalReservations: 1, openEndedHeld: event.data.startsAt ? 0 : 1 }),
+        countIn(target, event.data.reservedAt, "reserved"),
+      ];
+    },
+    ReservationCanceled: ({ event }, collection) => {
+      const target = collection(CONTROL_CENTER);
+      return [
+        bump(target, { canceledReservations: 1, openEndedHeld: event.data.startsAt ? 0 : -1 }),
+        countIn(target, event.data.canceledAt, "canceled"),
+      ];
+    },
+    ReservationCheckedOut: ({ event }, collection) => {
+      const target = collection(CONTROL_CENTER);
+      return [bump(target, { openEndedHeld: event.data.startsAt ? 0 : -1 })];
+    },
+    CouponIssued: (_, collection) => {
+      const target = collection(CONTROL_CENTER);
+      return [bump(target, { couponsIssued: 1 })];
+    },
+    CouponRevoked: (_, collection) => {
+      const target = collection(CONTROL_CENTER);
+      return [bump(target, { couponsRevoked: 1 })];
+    },
   },
-};
+});

@@ -1,6 +1,9 @@
 import type { IndexSpec, WriteOp } from "../../document-store/port.js";
 import type { StoredDomainEvent } from "../../event-store/codec.js";
-import type { EventType } from "../../schemas/events.js";
+import type { EventOfType, EventType } from "../../schemas/events.js";
+
+/** Names the physical collection (of the generation being written) of a logical one. */
+export type CollectionOf = (logical: string) => string;
 
 /**
  * A read-model projection: a pure function from one stored event to the writes it causes.
@@ -10,10 +13,49 @@ import type { EventType } from "../../schemas/events.js";
 export interface Projection {
   /** Stable name: the checkpoint key and what `replay` and the control center call it. */
   readonly name: string;
+  /**
+   * Version of what the projection writes. A generation records the version that built it; when
+   * the live generation's differs from this one, the projectors rebuild the projection into a new
+   * generation at start-up (blue/green) and switch to it once it has caught up. Raise it whenever
+   * a change to `on` or `collections` makes the stored documents wrong for the new code.
+   */
+  readonly version: number;
   /** Logical collections this projection owns, with their indexes. */
   readonly collections: Readonly<Record<string, readonly IndexSpec[]>>;
-  /** The event types it reacts to; others only advance its checkpoint. */
+  /** The event types it reacts to (the keys of its handlers); others only advance its checkpoint. */
   readonly eventTypes: ReadonlySet<EventType>;
   /** The writes one event causes. `collection(logical)` names the physical collection to write to. */
-  apply(stored: StoredDomainEvent, collection: (logical: string) => string): readonly WriteOp[];
+  apply(stored: StoredDomainEvent, collection: CollectionOf): readonly WriteOp[];
+}
+
+/** The writes one event of type T causes. */
+export type Handler<T extends EventType> = (
+  stored: StoredDomainEvent<EventOfType<T>>,
+  collection: CollectionOf,
+) => readonly WriteOp[];
+
+/** One handler per event type the projection reacts to: its keys are its event types. */
+export type Handlers = { readonly [T in EventType]?: Handler<T> };
+
+export interface ProjectionDefinition {
+  readonly name: string;
+  readonly version: number;
+  readonly collections: Projection["collections"];
+  readonly on: Handlers;
+}
+
+/** A projection whose event types are the keys of its handlers, so the two cannot drift apart. */
+export function defineProjection(definition: ProjectionDefinition): Projection {
+  const { name, version, collections, on } = definition;
+  const eventTypes = new Set(Object.keys(on) as EventType[]);
+  return {
+    name,
+    version,
+    collections,
+    eventTypes,
+    apply(stored, collection) {
+      const handler = on[stored.event.type] as Handler<EventType> | undefined;
+      return handler ? handler(stored, collection) : [];
+    },
+  };
 }

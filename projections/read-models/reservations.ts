@@ -1,4 +1,4 @@
-import type { Projection } from "./projection.js";
+import { defineProjection } from "./projection.js";
 
 export const RESERVATIONS = "reservations";
 
@@ -13,8 +13,9 @@ export const HELD_OPEN_ENDED = "9999-12-31T23:59:59.999Z";
  * holds its spot until it checks out, which the query side adds: status CHECKED_IN, heldUntil passed): availability reads the reservations of a
  * lot whose span reaches past an instant through the `by_lot_held_until` index.
  */
-export const reservationsProjection: Projection = {
+export const reservationsProjection = defineProjection({
   name: "reservations",
+  version: 1,
   collections: {
     [RESERVATIONS]: [
       { name: "by_seq", keys: { seq: -1 } },
@@ -43,121 +44,121 @@ export const reservationsProjection: Projection = {
       { name: "by_starts_at_held_until_lot", keys: { startsAt: 1, heldUntil: 1, parkingLotId: 1 } },
     ],
   },
-  eventTypes: new Set([
-    "ParkingReserved",
-    "ReservationCanceled",
-    "ReservationCheckedIn",
-    "ReservationCheckedOut",
-    "ReservationNoShow",
-    "CouponIssued",
-    "CouponRevoked",
-  ]),
-  apply({ event, position }, collection) {
-    const target = collection(RESERVATIONS);
-    switch (event.type) {
-      case "ParkingReserved":
-        return [
-          {
-            op: "update",
-            collection: target,
-            id: event.data.reservationId,
-            upsert: true,
-            update: {
-              $set: {
-                ...event.data,
-                status: "RESERVED",
-                seq: position.commit,
-                position: String(position.commit),
-                heldFrom: event.data.startsAt ?? event.data.reservedAt,
-                heldUntil: event.data.endsAt ?? HELD_OPEN_ENDED,
-              },
+  on: {
+    ParkingReserved: ({ event, position }, collection) => {
+      const target = collection(RESERVATIONS);
+      return [
+        {
+          op: "update",
+          collection: target,
+          id: event.data.reservationId,
+          upsert: true,
+          update: {
+            $set: {
+              ...event.data,
+              status: "RESERVED",
+              seq: position.commit,
+              position: String(position.commit),
+              heldFrom: event.data.startsAt ?? event.data.reservedAt,
+              heldUntil: event.data.endsAt ?? HELD_OPEN_ENDED,
             },
           },
-        ];
-      case "ReservationCanceled":
-        return [
-          {
-            op: "update",
-            collection: target,
-            id: event.data.reservationId,
-            update: {
-              $set: {
-                status: "CANCELED",
-                canceledAt: event.data.canceledAt,
-                cancelReason: event.data.reason,
-              },
-              // The spot is free from the cancellation on (a window canceled before it starts
-              // ends before it begins, so it holds nothing).
-              $min: { heldUntil: event.data.canceledAt },
+        },
+      ];
+    },
+    ReservationCanceled: ({ event }, collection) => {
+      const target = collection(RESERVATIONS);
+      return [
+        {
+          op: "update",
+          collection: target,
+          id: event.data.reservationId,
+          update: {
+            $set: {
+              status: "CANCELED",
+              canceledAt: event.data.canceledAt,
+              cancelReason: event.data.reason,
+            },
+            // The spot is free from the cancellation on (a window canceled before it starts
+            // ends before it begins, so it holds nothing).
+            $min: { heldUntil: event.data.canceledAt },
+          },
+        },
+      ];
+    },
+    ReservationCheckedIn: ({ event }, collection) => {
+      const target = collection(RESERVATIONS);
+      return [
+        {
+          op: "update",
+          collection: target,
+          id: event.data.reservationId,
+          // heldUntil stays the window's end: a car in the lot past it (CHECKED_IN, heldUntil
+          // passed) is overstaying, and the query side counts it as holding its spot until it
+          // checks out, however long that is (the `by_lot_status_held_until` index finds those).
+          update: { $set: { status: "CHECKED_IN", checkedInAt: event.data.checkedInAt } },
+        },
+      ];
+    },
+    ReservationCheckedOut: ({ event }, collection) => {
+      const target = collection(RESERVATIONS);
+      return [
+        {
+          op: "update",
+          collection: target,
+          id: event.data.reservationId,
+          update: {
+            $set: {
+              status: "COMPLETED",
+              checkedOutAt: event.data.checkedOutAt,
+              // An open-ended stay on a lot with a rate is priced now; an overstay is charged now.
+              ...(event.data.amount === undefined ? {} : { amount: event.data.amount }),
+              ...(event.data.overstayCharge === undefined
+                ? {}
+                : { overstayCharge: event.data.overstayCharge }),
+            },
+            $min: { heldUntil: event.data.checkedOutAt },
+          },
+        },
+      ];
+    },
+    ReservationNoShow: ({ event }, collection) => {
+      const target = collection(RESERVATIONS);
+      // The window ended without the car: it held its spot over the window all the same.
+      return [
+        {
+          op: "update",
+          collection: target,
+          id: event.data.reservationId,
+          update: { $set: { status: "NO_SHOW" } },
+        },
+      ];
+    },
+    CouponIssued: ({ event }, collection) => {
+      const target = collection(RESERVATIONS);
+      return [
+        {
+          op: "update",
+          collection: target,
+          id: event.data.reservationId,
+          update: {
+            $set: {
+              coupon: { couponId: event.data.couponId, status: "ISSUED", issuedAt: event.data.issuedAt },
             },
           },
-        ];
-      case "ReservationCheckedIn":
-        return [
-          {
-            op: "update",
-            collection: target,
-            id: event.data.reservationId,
-            // heldUntil stays the window's end: a car in the lot past it (CHECKED_IN, heldUntil
-            // passed) is overstaying, and the query side counts it as holding its spot until it
-            // checks out, however long that is (the `by_lot_status_held_until` index finds those).
-            update: { $set: { status: "CHECKED_IN", checkedInAt: event.data.checkedInAt } },
-          },
-        ];
-      case "ReservationCheckedOut":
-        return [
-          {
-            op: "update",
-            collection: target,
-            id: event.data.reservationId,
-            update: {
-              $set: {
-                status: "COMPLETED",
-                checkedOutAt: event.data.checkedOutAt,
-                // An open-ended stay on a lot with a rate is priced now; an overstay is charged now.
-                ...(event.data.amount === undefined ? {} : { amount: event.data.amount }),
-                ...(event.data.overstayCharge === undefined
-                  ? {}
-                  : { overstayCharge: event.data.overstayCharge }),
-              },
-              $min: { heldUntil: event.data.checkedOutAt },
-            },
-          },
-        ];
-      case "ReservationNoShow":
-        // The window ended without the car: it held its spot over the window all the same.
-        return [
-          {
-            op: "update",
-            collection: target,
-            id: event.data.reservationId,
-            update: { $set: { status: "NO_SHOW" } },
-          },
-        ];
-      case "CouponIssued":
-        return [
-          {
-            op: "update",
-            collection: target,
-            id: event.data.reservationId,
-            update: {
-              $set: {
-                coupon: { couponId: event.data.couponId, status: "ISSUED", issuedAt: event.data.issuedAt },
-              },
-            },
-          },
-        ];
-      case "CouponRevoked":
-        return [
-          {
-            op: "update",
-            collection: target,
-            id: event.data.reservationId,
-            update: { $set: { "coupon.status": "REVOKED", "coupon.revokedAt": event.data.revokedAt } },
-          },
-        ];
-      default:
-        return [];
-    }
+        },
+      ];
+    },
+    CouponRevoked: ({ event }, collection) => {
+      const target = collection(RESERVATIONS);
+      return [
+        {
+          op: "update",
+          collection: target,
+          id: event.data.reservationId,
+          update: { $set: { "coupon.status": "REVOKED", "coupon.revokedAt": event.data.revokedAt } },
+        },
+      ];
+    },
   },
-};
+});

@@ -22,7 +22,16 @@ export interface CheckpointDocument extends Document {
   readonly error?: string;
   readonly failedAt?: Position;
   readonly updatedAt: string;
+  /**
+   * The projection's version that started this generation (set when its checkpoint is created,
+   * never changed after): a generation from before versions were recorded counts as version 1.
+   */
+  readonly version?: number;
 }
+
+/** The version that built a generation, by its checkpoint (null: nothing built yet). */
+export const builtVersion = (checkpoint: CheckpointDocument | null): number | null =>
+  checkpoint === null ? null : (checkpoint.version ?? 1);
 
 export interface ProjectionStateDocument extends Document {
   readonly generation: number;
@@ -47,14 +56,21 @@ export function checkpointOp(
   projection: string,
   generation: number,
   fields: { position: Position | null; state: ProjectionRunState; error?: string; failedAt?: Position },
+  /** The version of the code writing it: recorded only when the checkpoint is created. */
+  version?: number,
 ): WriteOp {
   const unset = fields.state === "failed" ? {} : { $unset: { error: "", failedAt: "" } };
+  const created = version === undefined ? {} : { $setOnInsert: { version } };
   return {
     op: "update",
     collection: CHECKPOINTS,
     id: checkpointId(projection, generation),
     upsert: true,
-    update: { $set: { projection, generation, ...fields, updatedAt: new Date().toISOString() }, ...unset },
+    update: {
+      $set: { projection, generation, ...fields, updatedAt: new Date().toISOString() },
+      ...unset,
+      ...created,
+    },
   };
 }
 

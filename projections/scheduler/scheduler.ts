@@ -1,7 +1,7 @@
 import type { Document, WriteOp } from "../../document-store/port.js";
 import type { StoredDomainEvent } from "../../event-store/codec.js";
 import type { BeginClosure, RecordNoShow } from "../../schemas/commands.js";
-import type { EventType } from "../../schemas/events.js";
+import type { DomainEvent, EventOfType, EventType } from "../../schemas/events.js";
 import type { Reactor, ReactorContext } from "../runtime/processor.js";
 
 export const SCHEDULER = "scheduler";
@@ -35,42 +35,48 @@ interface Due extends Document {
 const noShowId = (reservationId: string) => `no-show:${reservationId}`;
 const closureId = (parkingLotId: string, closureId: string) => `closure:${parkingLotId}:${closureId}`;
 
-/** The events that put a fact on the schedule or take it off. */
-const TYPES: ReadonlySet<EventType> = new Set([
-  "ParkingReserved",
-  "ReservationCheckedIn",
-  "ReservationCanceled",
-  "ReservationNoShow",
-  "ParkingLotClosed",
-  "ParkingLotClosureBegan",
-]);
+type Change = [string, Due | null] | undefined;
+type Cause = { readonly correlationId: string; readonly causationId: string };
+type ScheduleHandlers = {
+  readonly [T in EventType]?: (event: EventOfType<T>, cause: Cause) => Change;
+};
+
+/** A reservation that can no longer miss its window comes off the schedule. */
+const settled = (event: { readonly data: { readonly reservationId: string } }): Change => [
+  noShowId(event.data.reservationId),
+  null,
+];
+
+/**
+ * What each event that puts a fact on the schedule or takes it off does to it: the document to
+ * keep (by id) or null to drop it. Its keys are the event types the scheduler follows.
+ */
+const ON: ScheduleHandlers = {
+  ParkingReserved: (event, cause) => {
+    const { reservationId, parkingLotId, endsAt } = event.data;
+    if (endsAt === undefined) return undefined; // an open-ended booking has no end to miss
+    const key = noShowId(reservationId);
+    const command = { type: "RecordNoShow", reservationId, parkingLotId } as const;
+    return [key, { _id: key, dueAt: new Date(endsAt).toISOString(), command, ...cause }];
+  },
+  ReservationCheckedIn: settled,
+  ReservationCanceled: settled,
+  ReservationNoShow: settled,
+  ParkingLotClosed: (event, cause) => {
+    const { parkingLotId, closureId: closure, from } = event.data;
+    const key = closureId(parkingLotId, closure);
+    const command = { type: "BeginClosure", closureId: closure, parkingLotId } as const;
+    return [key, { _id: key, dueAt: new Date(from).toISOString(), command, ...cause }];
+  },
+  ParkingLotClosureBegan: (event) => [closureId(event.data.parkingLotId, event.data.closureId), null],
+};
+
+const TYPES: ReadonlySet<EventType> = new Set(Object.keys(ON) as EventType[]);
 
 /** What one event does to the schedule: the document to keep (by id) or null to drop it. */
-function scheduleChange({ event, id, metadata }: StoredDomainEvent): [string, Due | null] | undefined {
-  const cause = { correlationId: metadata.correlationId, causationId: id };
-  switch (event.type) {
-    case "ParkingReserved": {
-      const { reservationId, parkingLotId, endsAt } = event.data;
-      if (endsAt === undefined) return undefined; // an open-ended booking has no end to miss
-      const key = noShowId(reservationId);
-      const command = { type: "RecordNoShow", reservationId, parkingLotId } as const;
-      return [key, { _id: key, dueAt: new Date(endsAt).toISOString(), command, ...cause }];
-    }
-    case "ReservationCheckedIn":
-    case "ReservationCanceled":
-    case "ReservationNoShow":
-      return [noShowId(event.data.reservationId), null];
-    case "ParkingLotClosed": {
-      const { parkingLotId, closureId: closure, from } = event.data;
-      const key = closureId(parkingLotId, closure);
-      const command = { type: "BeginClosure", closureId: closure, parkingLotId } as const;
-      return [key, { _id: key, dueAt: new Date(from).toISOString(), command, ...cause }];
-    }
-    case "ParkingLotClosureBegan":
-      return [closureId(event.data.parkingLotId, event.data.closureId), null];
-    default:
-      return undefined;
-  }
+function scheduleChange({ event, id, metadata }: StoredDomainEvent): Change {
+  const handler = ON[event.type] as ((event: DomainEvent, cause: Cause) => Change) | undefined;
+  return handler?.(event, { correlationId: metadata.correlationId, causationId: id });
 }
 
 export interface SchedulerOptions {

@@ -1,0 +1,221 @@
+import { Type } from "@sinclair/typebox";
+import { env, literals } from "./setting.js";
+import { EVENT_STORE_SYNC_MODES, LOG_FORMATS, LOG_LEVELS, ROLES } from "./values.js";
+
+/** The process, its stores, logs, commands, projections and HTTP server. Order is the documentation's. */
+export const SERVICE_SETTINGS = {
+  role: literals(
+    ROLES,
+    env(
+      "ROLE",
+      "all",
+      "Which parts run in this process: `all` (command API, processors and query API), `command-api`, `projector` (the processors: projectors, coupon policy, lot snapshotter; serves only /healthz, /readyz, /metrics) or `query-api`.",
+    ),
+  ),
+  port: Type.Integer({
+    minimum: 1,
+    maximum: 65535,
+    ...env("PORT", "8080", "HTTP port of the API and of /healthz, /readyz and /metrics."),
+  }),
+  host: Type.String({
+    format: "listenHost",
+    ...env("HOST", "0.0.0.0", "Address the HTTP server listens on."),
+  }),
+  dataDir: Type.String({
+    format: "directory",
+    ...env(
+      "DATA_DIR",
+      "./data",
+      "Directory of the embedded event store and document store; created if missing.",
+    ),
+  }),
+  eventStoreUrl: Type.Optional(
+    Type.String({
+      format: "eventStoreConnectionString",
+      ...env(
+        "EVENTSTORE_URL",
+        undefined,
+        "EventStoreDB (KurrentDB) connection string. Unset: the embedded event store under DATA_DIR.",
+      ),
+    }),
+  ),
+  eventStoreSync: literals(
+    EVENT_STORE_SYNC_MODES,
+    env(
+      "EVENTSTORE_SYNC",
+      "normal",
+      "fsync policy of the embedded event store: `normal` syncs at checkpoints (an OS crash may lose the last commits, a process crash loses nothing), `full` syncs every commit.",
+    ),
+  ),
+  mongodbUrl: Type.Optional(
+    Type.String({
+      format: "mongodbConnectionString",
+      ...env(
+        "MONGODB_URL",
+        undefined,
+        "MongoDB connection string (a replica set, for transactions). Unset: the embedded document store under DATA_DIR.",
+      ),
+    }),
+  ),
+  mongodbDatabase: Type.String({
+    format: "mongodbDatabaseName",
+    ...env("MONGODB_DATABASE", "parking", "Database that holds the read models and projection checkpoints."),
+  }),
+  logLevel: literals(
+    LOG_LEVELS,
+    env("LOG_LEVEL", "info", "Least severe log level written. At `info` every request gets one access line."),
+  ),
+  logFormat: literals(
+    LOG_FORMATS,
+    env(
+      "LOG_FORMAT",
+      "auto",
+      "How logs are written on stdout: `json` (one JSON object per line, for collectors), `pretty` (colored, one readable line per entry), or `auto` (pretty when stdout is a terminal, JSON otherwise).",
+    ),
+  ),
+  maxInflightCommands: Type.Integer({
+    minimum: 1,
+    ...env(
+      "MAX_INFLIGHT_COMMANDS",
+      "512",
+      "Commands handled at once; past it a command is answered 503 with Retry-After (overload protection).",
+    ),
+  }),
+  commandRetryLimit: Type.Integer({
+    minimum: 0,
+    maximum: 100,
+    ...env(
+      "COMMAND_RETRY_LIMIT",
+      "20",
+      "Times a command reloads its parking lot and decides again after an optimistic-concurrency conflict.",
+    ),
+  }),
+  lotCacheSize: Type.Integer({
+    minimum: 1,
+    ...env("LOT_CACHE_SIZE", "10000", "Parking-lot states kept in memory by the write side."),
+  }),
+  lotSnapshotEvery: Type.Integer({
+    minimum: 0,
+    maximum: 1000000,
+    ...env(
+      "LOT_SNAPSHOT_EVERY",
+      "1000",
+      "The lot snapshotter (a processor, beside the projectors) stores a snapshot of a lot's state each time the lot's stream has grown by this many events since its last one; the write side then loads a lot that is not in its cache from the snapshot and the events after it, instead of its whole stream. Lower: shorter tails to read on a cold load, more snapshot writes. 0: no snapshots are written (existing ones are still used while they match the stream).",
+    ),
+  }),
+  projectionBatchSize: Type.Integer({
+    minimum: 1,
+    maximum: 10000,
+    ...env(
+      "PROJECTION_BATCH_SIZE",
+      "1000",
+      "Events a projector applies per batch, saved together with its checkpoint.",
+    ),
+  }),
+  readyMaxLag: Type.Integer({
+    minimum: 0,
+    ...env(
+      "READY_MAX_LAG",
+      "10000",
+      "Events a projection may be behind the head of the log while /readyz still passes.",
+    ),
+  }),
+  processorLeaseTtlMs: Type.Integer({
+    minimum: 500,
+    maximum: 600000,
+    ...env(
+      "PROCESSOR_LEASE_TTL_MS",
+      "5000",
+      "How long (ms) a projector process's lease on a processor (projection or reactor) lasts without renewal: after a crash, a standby process takes over within this plus PROCESSOR_LEASE_RENEW_MS.",
+    ),
+  }),
+  processorLeaseRenewMs: Type.Integer({
+    minimum: 50,
+    maximum: 300000,
+    ...env(
+      "PROCESSOR_LEASE_RENEW_MS",
+      "1000",
+      "How often (ms) lease holders renew their leases and standby processes try to take free or expired ones; at most half of PROCESSOR_LEASE_TTL_MS.",
+    ),
+  }),
+  readYourWritesTimeoutMs: Type.Integer({
+    minimum: 0,
+    maximum: 30000,
+    ...env(
+      "READ_YOUR_WRITES_TIMEOUT_MS",
+      "3000",
+      "Longest time (ms) a query waits for the read models to reach the position it asks for.",
+    ),
+  }),
+  readYourWritesMaxWaiting: Type.Integer({
+    minimum: 1,
+    ...env(
+      "READ_YOUR_WRITES_MAX_WAITING",
+      "1000",
+      "Most queries of one process waiting at once for their minPosition; past it a query is answered 503 with Retry-After at once instead of holding a connection.",
+    ),
+  }),
+  shutdownTimeoutMs: Type.Integer({
+    minimum: 100,
+    maximum: 120000,
+    ...env(
+      "SHUTDOWN_TIMEOUT_MS",
+      "10000",
+      "Longest graceful shutdown (ms) after SIGTERM before the process exits anyway.",
+    ),
+  }),
+  shutdownDrainMs: Type.Integer({
+    minimum: 0,
+    maximum: 60000,
+    ...env(
+      "SHUTDOWN_DRAIN_MS",
+      "0",
+      "After SIGTERM, how long (ms) the process keeps serving while /readyz already answers 503, so that a load balancer polling readiness stops routing to it before the listener closes. Set it above the gateway's check interval × fall count (compose and Kubernetes do); 0 suits a process with no load balancer in front. SIGINT (Ctrl-C) skips it.",
+    ),
+  }),
+  httpKeepAliveTimeoutMs: Type.Integer({
+    minimum: 1000,
+    maximum: 600000,
+    ...env(
+      "HTTP_KEEP_ALIVE_TIMEOUT_MS",
+      "65000",
+      "How long (ms) an idle keep-alive connection stays open. Keep it above the idle timeout of the gateway in front, so that the gateway, not the service, closes idle connections.",
+    ),
+  }),
+  httpHeadersTimeoutMs: Type.Integer({
+    minimum: 1000,
+    maximum: 120000,
+    ...env(
+      "HTTP_HEADERS_TIMEOUT_MS",
+      "10000",
+      "Longest time (ms) a client may take to send a request's headers (slow-loris guard).",
+    ),
+  }),
+  httpRequestTimeoutMs: Type.Integer({
+    minimum: 1000,
+    maximum: 600000,
+    ...env(
+      "HTTP_REQUEST_TIMEOUT_MS",
+      "30000",
+      "Longest time (ms) a client may take to send a whole request.",
+    ),
+  }),
+  httpMaxConnections: Type.Integer({
+    minimum: 1,
+    maximum: 1000000,
+    ...env(
+      "HTTP_MAX_CONNECTIONS",
+      "10000",
+      "Open connections accepted at once; further connections are refused until some close.",
+    ),
+  }),
+  embeddedPollIntervalMs: Type.Integer({
+    minimum: 10,
+    maximum: 10000,
+    ...env(
+      "EMBEDDED_POLL_INTERVAL_MS",
+      "100",
+      "How often (ms) the embedded stores look for writes made by other processes on the same DATA_DIR.",
+    ),
+  }),
+};

@@ -1,0 +1,121 @@
+import { type DocumentStore, DocumentStoreUnavailableError } from "../../document-store/port.js";
+import { decodeEvent, type StoredDomainEvent } from "../../event-store/codec.js";
+import { EventStoreUnavailableError } from "../../event-store/errors.js";
+import type { LogMessage, RecordedEvent } from "../../event-store/port.js";
+import type { Position } from "../../event-store/position.js";
+import type { Projection } from "../read-models/projection.js";
+import { type ProjectionRunState, physicalCollection, readCheckpoint } from "./checkpoints.js";
+import { isReactor, type Processor } from "./processor.js";
+
+/** What the runtime knows of one processor it runs. */
+export interface Entry {
+  readonly processor: Processor;
+  generation: number;
+  position: Position | null;
+  state: ProjectionRunState;
+  /** Set once the subscription has reported "caught up" and everything before it is stored. */
+  caughtUp: boolean;
+  /** With leases: the epoch (fencing token) of the lease held, or null while standing by. */
+  epoch: number | null;
+  error?: string;
+  readonly names: Map<string, string>;
+  readonly collection: (logical: string) => string;
+}
+
+export type Decode = (record: RecordedEvent) => StoredDomainEvent | Error;
+
+/** A decoder that decodes each record of a batch once, whichever processors read it. */
+export function batchDecoder(): Decode {
+  const decoded = new Map<RecordedEvent, StoredDomainEvent | Error>();
+  return (record) => {
+    let result = decoded.get(record);
+    if (!result) {
+      try {
+        result = decodeEvent(record);
+      } catch (error) {
+        result = error instanceof Error ? error : new Error(String(error));
+      }
+      decoded.set(record, result);
+    }
+    return result;
+  };
+}
+
+export const isOutage = (error: unknown): boolean =>
+  error instanceof EventStoreUnavailableError || error instanceof DocumentStoreUnavailableError;
+
+export const positionOf = (message: LogMessage): Position | null =>
+  message.kind === "event" ? message.event.position : message.position;
+
+/** "ParkingReserved at 42: reason": how a failure to handle an event is recorded. */
+export const failureText = (record: RecordedEvent, error: unknown): string =>
+  `${record.type} at ${record.position.commit}: ${error instanceof Error ? error.message : String(error)}`;
+
+export interface LoadEntryOptions {
+  readonly documentStore: DocumentStore;
+  /** Leave the indexes to createIndexes() (a bulk load), only announcing them. */
+  readonly deferIndexes?: boolean;
+  /** The lease epoch the entry keeps (a generation switch keeps the lease). */
+  readonly epoch: number | null;
+}
+
+/**
+ * Prepares one processor at one generation: its physical collections (with their indexes, or
+ * announced for later) and its stored checkpoint. A processor that failed before is retried: the
+ * fault may have been fixed.
+ */
+export async function loadEntry(processor: Processor, generation: number, options: LoadEntryOptions) {
+  const { documentStore } = options;
+  const collections = isReactor(processor) ? {} : processor.collections;
+  const names = new Map(Object.keys(collections).map((l) => [l, physicalCollection(l, generation)]));
+  if (!isReactor(processor)) {
+    if (options.deferIndexes) await prepareIndexes(documentStore, processor, names);
+    else await ensureIndexes(documentStore, processor, names);
+  }
+  const checkpoint = await readCheckpoint(documentStore, processor.name, generation);
+  const entry: Entry = {
+    processor,
+    generation,
+    position: checkpoint?.position ?? null,
+    state: "running",
+    caughtUp: false,
+    epoch: options.epoch,
+    names,
+    collection: (logical) => {
+      const name = names.get(logical);
+      if (!name) throw new Error(`projection ${processor.name} does not own collection ${logical}`);
+      return name;
+    },
+  };
+  return entry;
+}
+
+/** Announces the indexes ensureIndexes() will build (the embedded store then keeps their fields in columns). */
+async function prepareIndexes(
+  store: DocumentStore,
+  projection: Projection,
+  names: ReadonlyMap<string, string>,
+): Promise<void> {
+  for (const [logical, indexes] of Object.entries(projection.collections)) {
+    await store.prepareIndexes(names.get(logical) as string, indexes);
+  }
+}
+
+export async function ensureIndexes(
+  store: DocumentStore,
+  projection: Projection,
+  names: ReadonlyMap<string, string>,
+): Promise<void> {
+  for (const [logical, indexes] of Object.entries(projection.collections)) {
+    await store.ensureIndexes(names.get(logical) as string, indexes);
+  }
+}
+
+/** The checkpoint, null when there is none, undefined when the store cannot be read now. */
+export async function readCheckpointSafely(store: DocumentStore, processor: string, generation: number) {
+  try {
+    return await readCheckpoint(store, processor, generation);
+  } catch {
+    return undefined;
+  }
+}

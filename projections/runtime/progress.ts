@@ -1,0 +1,84 @@
+import { EventEmitter } from "node:events";
+import { type Position, reached } from "../../event-store/position.js";
+
+/** Anything that announces processors' committed positions (the runtime, or its proxy in another thread). */
+export interface ProgressSource {
+  onAdvance(listener: (name: string, position: Position) => void): () => void;
+}
+
+/**
+ * Resolves when `source` announces that `name` committed `position` or later; rejects with the
+ * signal's reason when `signal` aborts first (a deadline: `AbortSignal.timeout(ms)`). It hears
+ * only what is announced from now on: a caller that may already be there checks its checkpoint
+ * after calling this (and before awaiting it), so that nothing falls between the two.
+ */
+export function advancedTo(
+  source: ProgressSource,
+  name: string,
+  position: Position,
+  signal?: AbortSignal,
+): Promise<void> {
+  if (signal?.aborted) return Promise.reject(signal.reason);
+  return new Promise<void>((resolve, reject) => {
+    const done = () => {
+      off();
+      signal?.removeEventListener("abort", aborted);
+    };
+    const off = source.onAdvance((advanced, at) => {
+      if (advanced !== name || !reached(at, position)) return;
+      done();
+      resolve();
+    });
+    const aborted = () => {
+      done();
+      reject(signal?.reason);
+    };
+    signal?.addEventListener("abort", aborted, { once: true });
+  });
+}
+
+/**
+ * Where each processor stands, as the runtime commits its batches: listeners hear every advance
+ * and every processor that catches up, `whenReached` resolves once a processor has committed a
+ * position (read-your-writes waits on it instead of polling the checkpoints).
+ */
+export class Progress implements ProgressSource {
+  private readonly events = new EventEmitter();
+  private readonly positions = new Map<string, Position>();
+
+  constructor() {
+    this.events.setMaxListeners(0);
+  }
+
+  /** Called by the runtime after a batch that moved `name` to `position` is stored. */
+  advanced(name: string, position: Position): void {
+    this.positions.set(name, position);
+    this.events.emit("advance", name, position);
+  }
+
+  /** Called by the runtime once everything in the log when `name` subscribed is stored. */
+  caughtUp(name: string): void {
+    this.events.emit("caught-up", name);
+  }
+
+  /** Subscribe to progress: called after every committed batch with each processor's position. */
+  onAdvance(listener: (name: string, position: Position) => void): () => void {
+    this.events.on("advance", listener);
+    return () => this.events.off("advance", listener);
+  }
+
+  /** Subscribe to processors catching up (and to failures: `name` stopped on an event). */
+  onSettled(listener: (name: string) => void): () => void {
+    this.events.on("caught-up", listener);
+    return () => this.events.off("caught-up", listener);
+  }
+
+  /**
+   * Resolves once `name` has committed `position` (at once if it has), or rejects with the
+   * signal's reason when `signal` aborts first (a deadline: `AbortSignal.timeout(ms)`).
+   */
+  whenReached(name: string, position: Position, signal?: AbortSignal): Promise<void> {
+    if (reached(this.positions.get(name) ?? null, position)) return Promise.resolve();
+    return advancedTo(this, name, position, signal);
+  }
+}

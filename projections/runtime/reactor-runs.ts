@@ -1,0 +1,51 @@
+import type { StoredDomainEvent } from "../../event-store/codec.js";
+import type { LogMessage, RecordedEvent } from "../../event-store/port.js";
+import { isAfter, type Position } from "../../event-store/position.js";
+import { type Decode, type Entry, failureText, isOutage, positionOf } from "./entry.js";
+import { failedPlan, type Plan, planEntry } from "./plan.js";
+import type { Reactor, ReactorContext } from "./processor.js";
+
+/**
+ * Runs a reactor over the batch's events of its types. A failure that is not an outage is
+ * pinned down event by event: the reactor stops at the event it cannot handle (its effects
+ * before it stay, and its checkpoint records the failure).
+ */
+export async function react(
+  entry: Entry,
+  reactor: Reactor,
+  batch: readonly LogMessage[],
+  decode: Decode,
+  context: ReactorContext,
+): Promise<Plan> {
+  const selected: { record: RecordedEvent; stored: StoredDomainEvent | Error }[] = [];
+  for (const message of batch) {
+    if (message.kind !== "event") continue;
+    const record = message.event;
+    if (entry.position && !isAfter(record.position, entry.position)) continue;
+    if (reactor.eventTypes.has(record.type as never)) selected.push({ record, stored: decode(record) });
+  }
+  const stored = selected.map((s) => s.stored);
+  if (!stored.some((s) => s instanceof Error)) {
+    try {
+      await reactor.react(stored as StoredDomainEvent[], context);
+      return planEntry(entry, batch, decode);
+    } catch (error) {
+      if (isOutage(error)) throw error;
+    }
+  }
+  for (const { record, stored: one } of selected) {
+    try {
+      if (one instanceof Error) throw one;
+      await reactor.react([one], context);
+    } catch (error) {
+      if (isOutage(error)) throw error;
+      const failure = { position: record.position, error: failureText(record, error) };
+      const before = batch.filter(
+        (m) => positionOf(m) !== null && isAfter(record.position, positionOf(m) as Position),
+      );
+      const reached = planEntry(entry, before, decode).position ?? entry.position;
+      return failedPlan(entry, reached, failure);
+    }
+  }
+  return planEntry(entry, batch, decode);
+}
