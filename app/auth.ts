@@ -20,7 +20,7 @@ import {
 } from "../platform/auth/session.js";
 import { refreshAtTokenEndpoint, SessionResolver } from "../platform/auth/session-refresh.js";
 import { MemorySessionStore, type SessionStore } from "../platform/auth/session-store.js";
-import { TokenVerifier } from "../platform/auth/verifier.js";
+import { TokenVerifier, type TokenVerifierOptions } from "../platform/auth/verifier.js";
 import { type Config, publicOrigin } from "../platform/config.js";
 import type { Logger } from "../platform/logger.js";
 import { DocumentSessionStore } from "./document-session-store.js";
@@ -52,6 +52,17 @@ export interface AuthenticationOptions {
   readonly logger?: Logger;
 }
 
+/** What both identity modes build on: the verifier's settings, the session store, the cookies' rule. */
+interface Shared {
+  readonly config: Config;
+  readonly options: AuthenticationOptions;
+  readonly common: Omit<TokenVerifierOptions, "issuer" | "keys" | "tokenTypes">;
+  readonly store: SessionStore;
+  readonly principalOf: ReturnType<typeof principalIdOf>;
+  readonly cookies: { readonly secure: (req: Request) => boolean };
+  readonly routes: Router;
+}
+
 /**
  * Builds the authentication of a process from its configuration. With AUTH_ISSUER the keys come
  * from AUTH_JWKS_URL or OIDC discovery, checked at start (logged loudly when wrong) and by
@@ -78,78 +89,100 @@ export async function createAuthentication(
   const https = publicOrigin(config).startsWith("https:");
   const cookies = { secure: (req: Request) => req.secure || https };
   const routes = createRouter();
+  const shared: Shared = { config, options, common, store, principalOf, cookies, routes };
+  return config.authIssuer !== undefined
+    ? externalAuthentication(shared, config.authIssuer)
+    : embeddedAuthentication(shared);
+}
 
-  if (config.authIssuer !== undefined) {
-    const issuer = config.authIssuer;
-    const provider = new ExternalProvider({
-      issuer,
-      ...(config.authJwksUrl ? { jwksUrl: config.authJwksUrl } : {}),
-      cooldownMs: config.authJwksCooldownMs,
-    });
-    const verifier = new TokenVerifier({
-      ...common,
-      issuer,
-      keys: provider.keySet.getKey,
-      tokenTypes: config.authTokenTypes,
-    });
-    const sessions = new SessionResolver({
-      store,
+/**
+ * An external OpenID Connect provider: its keys from discovery (or AUTH_JWKS_URL), sessions
+ * refreshed at its token endpoint, its usability checked at start and by /readyz.
+ */
+function externalAuthentication(shared: Shared, issuer: string): Authentication {
+  const { config, options, store, principalOf, cookies, routes } = shared;
+  const provider = new ExternalProvider({
+    issuer,
+    ...(config.authJwksUrl ? { jwksUrl: config.authJwksUrl } : {}),
+    cooldownMs: config.authJwksCooldownMs,
+  });
+  const verifier = new TokenVerifier({
+    ...shared.common,
+    issuer,
+    keys: provider.keySet.getKey,
+    tokenTypes: config.authTokenTypes,
+  });
+  const sessions = new SessionResolver({
+    store,
+    verifier,
+    principalOf,
+    refresh: refreshAtTokenEndpoint({
+      tokenEndpoint: async () => {
+        const endpoint = (await provider.metadata()).token_endpoint;
+        if (!endpoint) throw new Error("the provider's discovery document names no token_endpoint");
+        return endpoint;
+      },
+      clientId: config.pageOidcClientId,
+      ...(config.pageOidcResource ? { resource: config.pageOidcResource } : {}),
+    }),
+  });
+  // The page signs in at the provider (PKCE) and trades the access token for a session.
+  routes.use(sessionRoutes({ verifier, sessions: store, principalOf, ...cookies }));
+  return {
+    mode: "external",
+    issuer,
+    verifier,
+    authenticate: authenticate({
       verifier,
+      sessions,
       principalOf,
-      refresh: refreshAtTokenEndpoint({
-        tokenEndpoint: async () => {
-          const endpoint = (await provider.metadata()).token_endpoint;
-          if (!endpoint) throw new Error("the provider's discovery document names no token_endpoint");
-          return endpoint;
-        },
-        clientId: config.pageOidcClientId,
-        ...(config.pageOidcResource ? { resource: config.pageOidcResource } : {}),
-      }),
-    });
-    // The page signs in at the provider (PKCE) and trades the access token for a session.
-    routes.use(sessionRoutes({ verifier, sessions: store, principalOf, ...cookies }));
-    let lastDetail: string | undefined;
-    // Checked at start: a wrong issuer or an unreachable provider is said at once, not per request.
-    void provider.check().then((check) => {
+      secureCookie: cookies.secure,
+      ...log(options),
+    }),
+    routes,
+    readiness: providerReadiness(provider, issuer, options.logger),
+    listening: () => {},
+  };
+}
+
+/**
+ * The provider checked at start (a wrong issuer or an unreachable provider is said at once, not
+ * per request), then at every poll of /readyz, logged once per change of what the check says.
+ */
+function providerReadiness(
+  provider: ExternalProvider,
+  issuer: string,
+  logger: Logger | undefined,
+): () => Promise<ReadinessCheck> {
+  let lastDetail: string | undefined;
+  void provider.check().then((check) => {
+    lastDetail = check.detail;
+    if (!check.ok) logger?.error({ issuer, reason: check.detail }, "the identity provider is not usable");
+    else logger?.info({ issuer }, "the identity provider's discovery and keys were checked");
+  });
+  return async () => {
+    const check = await provider.check();
+    // Said once per change, not at every poll of /readyz.
+    if (check.detail !== lastDetail) {
       lastDetail = check.detail;
       if (!check.ok)
-        options.logger?.error({ issuer, reason: check.detail }, "the identity provider is not usable");
-      else options.logger?.info({ issuer }, "the identity provider's discovery and keys were checked");
-    });
-    return {
-      mode: "external",
-      issuer,
-      verifier,
-      authenticate: authenticate({
-        verifier,
-        sessions,
-        principalOf,
-        secureCookie: cookies.secure,
-        ...log(options),
-      }),
-      routes,
-      readiness: async () => {
-        const check = await provider.check();
-        // Said once per change, not at every poll of /readyz.
-        if (check.detail !== lastDetail) {
-          lastDetail = check.detail;
-          if (!check.ok)
-            options.logger?.error(
-              { issuer, reason: check.detail },
-              "not ready: the identity provider is not usable",
-            );
-          else if (check.detail)
-            options.logger?.warn({ issuer, reason: check.detail }, "the identity provider cannot be reached");
-        }
-        return check;
-      },
-      listening: () => {},
-    };
-  }
+        logger?.error({ issuer, reason: check.detail }, "not ready: the identity provider is not usable");
+      else if (check.detail)
+        logger?.warn({ issuer, reason: check.detail }, "the identity provider cannot be reached");
+    }
+    return check;
+  };
+}
 
+/**
+ * The process as its own development issuer: its key files under DATA_DIR, its JWKS and discovery,
+ * and sign-in links minted by the token CLI.
+ */
+async function embeddedAuthentication(shared: Shared): Promise<Authentication> {
+  const { config, options, store, principalOf, cookies, routes } = shared;
   await ensureSigningKey(config.dataDir);
   const verifier = new TokenVerifier({
-    ...common,
+    ...shared.common,
     issuer: DEV_ISSUER,
     keys: devKeySet(config.dataDir).getKey,
     tokenTypes: DEV_TOKEN_TYPES,

@@ -17,6 +17,88 @@ Stores come from the same environment as the service (DATA_DIR, EVENTSTORE_URL, 
 
 const fmt = (n: number) => n.toLocaleString("en-US");
 
+type EventStore = ReturnType<typeof openEventStore>;
+type DocumentStore = Awaited<ReturnType<typeof openDocumentStore>>;
+
+/** `replay status`: one line per projection, its checkpoint against the head of the log. */
+async function printStatus(eventStore: EventStore, documentStore: DocumentStore): Promise<number> {
+  const statuses = await new QueryService(documentStore, {
+    eventStore,
+    readYourWritesTimeoutMs: 0,
+  }).projectionStatuses();
+  process.stdout.write(
+    `${"projection".padEnd(18)} ${"state".padEnd(8)} ${"position".padStart(12)} ${"head".padStart(12)} ${"lag".padStart(10)}\n`,
+  );
+  for (const s of statuses) {
+    process.stdout.write(
+      `${s.name.padEnd(18)} ${s.state.padEnd(8)} ${(s.position ?? "-").padStart(12)} ${(s.headPosition ?? "-").padStart(12)} ${String(s.lag ?? "?").padStart(10)}${s.error ? `  error: ${s.error}` : ""}\n`,
+    );
+  }
+  return 0;
+}
+
+/** What `replay rebuild` was asked to do, or the exit code of a wrong request (the usage said). */
+function rebuildRequest(
+  target: string | undefined,
+  values: { readonly "grace-ms"?: string | undefined; readonly "batch-size"?: string | undefined },
+): { projections: typeof PROJECTIONS; graceMs: number; batchSize: number } | number {
+  const projections =
+    target === "all" || target === undefined
+      ? PROJECTIONS
+      : [projectionByName(target)].filter((p) => p !== undefined);
+  if (projections.length === 0) {
+    process.stderr.write(`unknown projection ${target}\n${USAGE}\n`);
+    return 2;
+  }
+  const graceMs = Number(values["grace-ms"] ?? 5000);
+  const batchSize = Number(values["batch-size"] ?? REBUILD_BATCH_SIZE);
+  if (
+    !Number.isInteger(graceMs) ||
+    graceMs < 0 ||
+    !Number.isInteger(batchSize) ||
+    batchSize < 1 ||
+    batchSize > 10_000
+  ) {
+    process.stderr.write(
+      `--grace-ms must be a whole number of milliseconds and --batch-size 1–10000\n${USAGE}\n`,
+    );
+    return 2;
+  }
+  return { projections, graceMs, batchSize };
+}
+
+/** `replay rebuild`: from history into fresh collections, progress on stderr as it goes. */
+async function rebuild(
+  eventStore: EventStore,
+  documentStore: DocumentStore,
+  request: Exclude<ReturnType<typeof rebuildRequest>, number>,
+  logger: ReturnType<typeof createLogger>,
+): Promise<number> {
+  const { projections, graceMs, batchSize } = request;
+  process.stderr.write(`rebuilding ${projections.map((p) => p.name).join(", ")} from history…\n`);
+  const result = await rebuildProjections({
+    eventStore,
+    documentStore,
+    projections,
+    logger,
+    batchSize,
+    graceMs,
+    onProgress: ({ position, head, eventsPerSecond, elapsedMs }) => {
+      const pct = head ? ((100 * position) / head).toFixed(1) : "100.0";
+      const eta = eventsPerSecond > 0 ? `${Math.ceil((head - position) / eventsPerSecond)} s` : "?";
+      process.stderr.write(
+        `  ${pct.padStart(5)}%  position ${fmt(position)} / ${fmt(head)}  ${fmt(Math.round(eventsPerSecond))} events/s  elapsed ${(elapsedMs / 1000).toFixed(1)} s  eta ${eta}\n`,
+      );
+    },
+  });
+  process.stderr.write(
+    `done in ${(result.elapsedMs / 1000).toFixed(1)} s: ${Object.entries(result.generations)
+      .map(([name, g]) => `${name} g${g.from}→g${g.to}`)
+      .join(", ")}\n`,
+  );
+  return 0;
+}
+
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
@@ -36,65 +118,9 @@ async function main(): Promise<number> {
   const eventStore = openEventStore(config);
   const documentStore = await openDocumentStore(config);
   try {
-    if (command === "status") {
-      const statuses = await new QueryService(documentStore, {
-        eventStore,
-        readYourWritesTimeoutMs: 0,
-      }).projectionStatuses();
-      process.stdout.write(
-        `${"projection".padEnd(18)} ${"state".padEnd(8)} ${"position".padStart(12)} ${"head".padStart(12)} ${"lag".padStart(10)}\n`,
-      );
-      for (const s of statuses) {
-        process.stdout.write(
-          `${s.name.padEnd(18)} ${s.state.padEnd(8)} ${(s.position ?? "-").padStart(12)} ${(s.headPosition ?? "-").padStart(12)} ${String(s.lag ?? "?").padStart(10)}${s.error ? `  error: ${s.error}` : ""}\n`,
-        );
-      }
-      return 0;
-    }
-    const projections =
-      target === "all" || target === undefined
-        ? PROJECTIONS
-        : [projectionByName(target)].filter((p) => p !== undefined);
-    if (projections.length === 0) {
-      process.stderr.write(`unknown projection ${target}\n${USAGE}\n`);
-      return 2;
-    }
-    const graceMs = Number(values["grace-ms"] ?? 5000);
-    const batchSize = Number(values["batch-size"] ?? REBUILD_BATCH_SIZE);
-    if (
-      !Number.isInteger(graceMs) ||
-      graceMs < 0 ||
-      !Number.isInteger(batchSize) ||
-      batchSize < 1 ||
-      batchSize > 10_000
-    ) {
-      process.stderr.write(
-        `--grace-ms must be a whole number of milliseconds and --batch-size 1–10000\n${USAGE}\n`,
-      );
-      return 2;
-    }
-    process.stderr.write(`rebuilding ${projections.map((p) => p.name).join(", ")} from history…\n`);
-    const result = await rebuildProjections({
-      eventStore,
-      documentStore,
-      projections,
-      logger,
-      batchSize,
-      graceMs,
-      onProgress: ({ position, head, eventsPerSecond, elapsedMs }) => {
-        const pct = head ? ((100 * position) / head).toFixed(1) : "100.0";
-        const eta = eventsPerSecond > 0 ? `${Math.ceil((head - position) / eventsPerSecond)} s` : "?";
-        process.stderr.write(
-          `  ${pct.padStart(5)}%  position ${fmt(position)} / ${fmt(head)}  ${fmt(Math.round(eventsPerSecond))} events/s  elapsed ${(elapsedMs / 1000).toFixed(1)} s  eta ${eta}\n`,
-        );
-      },
-    });
-    process.stderr.write(
-      `done in ${(result.elapsedMs / 1000).toFixed(1)} s: ${Object.entries(result.generations)
-        .map(([name, g]) => `${name} g${g.from}→g${g.to}`)
-        .join(", ")}\n`,
-    );
-    return 0;
+    if (command === "status") return await printStatus(eventStore, documentStore);
+    const request = rebuildRequest(target, values);
+    return typeof request === "number" ? request : await rebuild(eventStore, documentStore, request, logger);
   } finally {
     await eventStore.close();
     await documentStore.close();

@@ -29,7 +29,18 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-async function main(): Promise<void> {
+type Config = ReturnType<typeof loadConfig>;
+
+/** What the command line asks for, each option checked (a wrong one ends the process with the usage). */
+interface TokenRequest {
+  readonly role: string;
+  readonly sub: string;
+  readonly ttl: number;
+  readonly signInUrl: string | undefined;
+}
+
+/** The options, or undefined when only the usage was asked for (--help). */
+function parseRequest(): TokenRequest | undefined {
   let args: ReturnType<typeof parse>;
   const parse = () =>
     parseArgs({
@@ -51,7 +62,7 @@ async function main(): Promise<void> {
   const { values } = args;
   if (values.help) {
     process.stdout.write(USAGE);
-    return;
+    return undefined;
   }
   const role = values.role;
   if (!role || !(ACCESS_ROLES as readonly string[]).includes(role)) {
@@ -66,8 +77,12 @@ async function main(): Promise<void> {
   const ttl = values.ttl === undefined ? 3600 : Number(values.ttl);
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > 30 * 24 * 3600)
     fail("--ttl must be whole seconds, 1 to 2592000");
+  return { role, sub, ttl, signInUrl: values["sign-in-url"] };
+}
 
-  let config: ReturnType<typeof loadConfig>;
+/** The service's configuration, if this CLI can mint for it: the embedded issuer, its key present. */
+function issuerConfig(request: TokenRequest): Config {
+  let config: Config;
   try {
     config = loadConfig();
   } catch (error) {
@@ -77,9 +92,9 @@ async function main(): Promise<void> {
   if (config.authIssuer !== undefined) {
     fail(`AUTH_ISSUER is set (${config.authIssuer}): tokens come from that issuer, not from this CLI.`);
   }
-  if (values["sign-in-url"] === undefined && ttl > config.authMaxTokenLifetimeSeconds) {
+  if (request.signInUrl === undefined && request.ttl > config.authMaxTokenLifetimeSeconds) {
     fail(
-      `--ttl ${ttl} is longer than the service accepts (AUTH_MAX_TOKEN_LIFETIME_SECONDS=${config.authMaxTokenLifetimeSeconds}).`,
+      `--ttl ${request.ttl} is longer than the service accepts (AUTH_MAX_TOKEN_LIFETIME_SECONDS=${config.authMaxTokenLifetimeSeconds}).`,
     );
   }
   if (!existsSync(config.dataDir) || !hasSigningKey(config.dataDir)) {
@@ -87,33 +102,43 @@ async function main(): Promise<void> {
       `No signing key under ${config.dataDir}/auth: start the service once (npm start) with the same DATA_DIR, then run this again.`,
     );
   }
+  return config;
+}
 
-  const signInBase = values["sign-in-url"];
-  if (signInBase !== undefined) {
-    let url: URL;
-    try {
-      url = new URL(SIGN_IN_PATH, signInBase);
-    } catch {
-      fail("--sign-in-url must be the service's URL, e.g. http://localhost:8080");
-    }
-    if (url.protocol !== "http:" && url.protocol !== "https:") fail("--sign-in-url must be http(s)");
-    const token = await mintDevToken(config.dataDir, {
-      sub,
-      roles: [role],
-      audience: config.authAudience,
-      ttlSeconds: SIGN_IN_LINK_MAX_AGE_SECONDS,
-      typ: SIGN_IN_TOKEN_TYPE,
-      claims: { session_ttl: ttl },
-    });
-    url.searchParams.set("token", token);
-    process.stdout.write(`${url.href}\n`);
+/** A browser sign-in link: a one-time sign-in token (5 minutes) naming the session's lifetime. */
+async function signInLink(config: Config, request: TokenRequest, signInBase: string): Promise<string> {
+  let url: URL;
+  try {
+    url = new URL(SIGN_IN_PATH, signInBase);
+  } catch {
+    fail("--sign-in-url must be the service's URL, e.g. http://localhost:8080");
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") fail("--sign-in-url must be http(s)");
+  const token = await mintDevToken(config.dataDir, {
+    sub: request.sub,
+    roles: [request.role],
+    audience: config.authAudience,
+    ttlSeconds: SIGN_IN_LINK_MAX_AGE_SECONDS,
+    typ: SIGN_IN_TOKEN_TYPE,
+    claims: { session_ttl: request.ttl },
+  });
+  url.searchParams.set("token", token);
+  return url.href;
+}
+
+async function main(): Promise<void> {
+  const request = parseRequest();
+  if (!request) return;
+  const config = issuerConfig(request);
+  if (request.signInUrl !== undefined) {
+    process.stdout.write(`${await signInLink(config, request, request.signInUrl)}\n`);
     return;
   }
   const token = await mintDevToken(config.dataDir, {
-    sub,
-    roles: [role],
+    sub: request.sub,
+    roles: [request.role],
     audience: config.authAudience,
-    ttlSeconds: ttl,
+    ttlSeconds: request.ttl,
   });
   process.stdout.write(`${token}\n`);
 }

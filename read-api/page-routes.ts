@@ -2,8 +2,8 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import express, { type NextFunction, type Request, type Response, Router } from "express";
 import { principalOf } from "../platform/auth/principal.js";
-import { ProblemError } from "../platform/http/problem.js";
 import type { SignInConfig } from "../platform/auth/sign-in-schemas.js";
+import { ProblemError } from "../platform/http/problem.js";
 import type { LiveUpdates } from "./live-updates.js";
 
 /**
@@ -106,7 +106,30 @@ export function pageRoutes(options: PageRoutesOptions): Router {
     res.set("Cache-Control", "no-cache").json(options.signIn);
   });
 
-  router.get("/control-center/events", (req: Request, res: Response) => {
+  router.get("/control-center/events", liveUpdatesStream(liveUpdates));
+
+  // Every browser asks for it, signed in or not: a "P" on the brand's blue, as SVG (no build needed).
+  router.get("/favicon.ico", (_req: Request, res: Response) => {
+    res.set("Cache-Control", "public, max-age=86400").type("image/svg+xml").send(FAVICON);
+  });
+
+  // Vite names every asset by its content hash, so a year of caching is safe. Without a build,
+  // every asset is a 404 (and the page itself says how to build it).
+  router.use(
+    "/assets",
+    webDir
+      ? express.static(`${webDir}assets`, { immutable: true, maxAge: "365d", index: false })
+      : (_req: Request, _res: Response, next: NextFunction) => next(),
+  );
+  return router;
+}
+
+/**
+ * The page's live updates as Server-Sent Events, within the caps of the process and of each
+ * caller (a refusal says which, and when to retry).
+ */
+function liveUpdatesStream(liveUpdates: LiveUpdates | undefined) {
+  return (req: Request, res: Response) => {
     // Only operators get here (the access tables); the cap counts streams by the token's subject.
     const owner = principalOf(req)?.sub ?? "";
     const refusal = liveUpdates ? liveUpdates.refusal(owner) : "process-cap";
@@ -132,20 +155,5 @@ export function pageRoutes(options: PageRoutesOptions): Router {
       );
     }
     liveUpdates.open(req, res, owner);
-  });
-
-  // Every browser asks for it, signed in or not: a "P" on the brand's blue, as SVG (no build needed).
-  router.get("/favicon.ico", (_req: Request, res: Response) => {
-    res.set("Cache-Control", "public, max-age=86400").type("image/svg+xml").send(FAVICON);
-  });
-
-  // Vite names every asset by its content hash, so a year of caching is safe. Without a build,
-  // every asset is a 404 (and the page itself says how to build it).
-  router.use(
-    "/assets",
-    webDir
-      ? express.static(`${webDir}assets`, { immutable: true, maxAge: "365d", index: false })
-      : (_req: Request, _res: Response, next: NextFunction) => next(),
-  );
-  return router;
+  };
 }

@@ -11,7 +11,7 @@
  * Metadata, so no CSRF header is needed. With an external identity provider the page trades its
  * access token for that cookie once (startSession) and sends no token afterwards.
  */
-import createClient, { type ClientOptions } from "openapi-fetch";
+import createClient, { type Client, type ClientOptions } from "openapi-fetch";
 import type { components, paths } from "../../client/api.js";
 
 type Schemas = components["schemas"];
@@ -131,133 +131,153 @@ const isProblem = (body: unknown): body is Pick<Problem, "title" | "detail" | "e
  * openapi-fetch adds Content-Type only to a call with a body.
  */
 export function pageApi(test: Pick<ClientOptions, "baseUrl" | "fetch"> = {}) {
-  const client = createClient<paths, "application/json">({
+  const client: PageClient = createClient<paths, "application/json">({
     ...test,
     credentials: "same-origin",
     headers: { accept: "application/json" },
   });
   return {
-    controlCenter: () => answer(client.GET("/control-center")),
-
-    parkingLots: (cursor: string | undefined, limit = 100) =>
-      answer(
-        client.GET("/parking-lots", {
-          params: { query: { cursor, limit } satisfies Query<"/parking-lots", "get"> },
-        }),
-      ),
-
-    parkingLot: (parkingLotId: string) =>
-      answer(
-        client.GET("/parking-lots/{parkingLotId}", {
-          params: { path: { parkingLotId } satisfies PathParameters<"/parking-lots/{parkingLotId}", "get"> },
-        }),
-      ),
-
-    /** The lot as it was at an instant of the past (issue 22): folded from the log by the service. */
-    parkingLotAsOf: (parkingLotId: string, asOf: string) =>
-      answer(
-        client.GET("/parking-lots/{parkingLotId}", {
-          params: {
-            path: { parkingLotId } satisfies PathParameters<"/parking-lots/{parkingLotId}", "get">,
-            query: { asOf } satisfies Query<"/parking-lots/{parkingLotId}", "get">,
-          },
-        }),
-      ),
-
-    reservations: (filter: ReservationQuery) =>
-      answer(
-        client.GET("/reservations", {
-          params: { query: { limit: 20, ...filter } satisfies ReservationQuery },
-        }),
-      ),
-
-    timeline: (parkingLotId: string, query: TimelineQuery = {}) =>
-      answer(
-        client.GET("/parking-lots/{parkingLotId}/timeline", {
-          params: {
-            path: { parkingLotId } satisfies PathParameters<"/parking-lots/{parkingLotId}/timeline", "get">,
-            query: { from: query.from, until: query.until, step: query.step } satisfies TimelineQuery,
-          },
-        }),
-      ),
-
-    checkIn: (parkingLotId: string, reservationId: string) =>
-      answer(
-        client.POST("/parking-lots/{parkingLotId}/reservations/{reservationId}/check-in", {
-          params: {
-            path: { parkingLotId, reservationId } satisfies PathParameters<
-              "/parking-lots/{parkingLotId}/reservations/{reservationId}/check-in",
-              "post"
-            >,
-          },
-        }),
-      ),
-
-    checkOut: (parkingLotId: string, reservationId: string) =>
-      answer(
-        client.POST("/parking-lots/{parkingLotId}/reservations/{reservationId}/check-out", {
-          params: {
-            path: { parkingLotId, reservationId } satisfies PathParameters<
-              "/parking-lots/{parkingLotId}/reservations/{reservationId}/check-out",
-              "post"
-            >,
-          },
-        }),
-      ),
-
-    closeLot: (parkingLotId: string, closure: NewClosure) =>
-      answer(
-        client.POST("/parking-lots/{parkingLotId}/closures", {
-          params: {
-            path: { parkingLotId } satisfies PathParameters<"/parking-lots/{parkingLotId}/closures", "post">,
-          },
-          body: {
-            from: closure.from,
-            until: closure.until,
-            reason: closure.reason,
-          } satisfies NewClosure,
-        }),
-      ),
-
-    changeCapacity: (parkingLotId: string, capacity: number) =>
-      answer(
-        client.PUT("/parking-lots/{parkingLotId}/capacity", {
-          params: {
-            path: { parkingLotId } satisfies PathParameters<"/parking-lots/{parkingLotId}/capacity", "put">,
-          },
-          body: { capacity } satisfies Body<"/parking-lots/{parkingLotId}/capacity", "put">,
-        }),
-      ),
-
-    registerLot: (body: RegisterLot) => answer(client.POST("/parking-lots", { body })),
-
-    signInConfig: () => answer(client.GET("/control-center/sign-in-config")),
-
-    /** Trades an access token of the external provider for the service's session cookie. */
-    startSession: (accessToken: string, refreshToken: string | undefined) =>
-      answer(
-        client.POST("/sign-in/session", {
-          headers: { authorization: `Bearer ${accessToken}` },
-          body: (refreshToken ? { refreshToken } : {}) satisfies Body<"/sign-in/session", "post">,
-        }),
-      ),
-
-    cancelReservation: (parkingLotId: string, reservationId: string, reason: string) =>
-      answer(
-        client.DELETE("/parking-lots/{parkingLotId}/reservations/{reservationId}", {
-          params: {
-            path: { parkingLotId, reservationId } satisfies PathParameters<
-              "/parking-lots/{parkingLotId}/reservations/{reservationId}",
-              "delete"
-            >,
-          },
-          // The page cancels as an operator: its body is the operator's schema (reason required).
-          body: { reason } satisfies Schemas["OperatorCancelReservationBody"] &
-            Body<"/parking-lots/{parkingLotId}/reservations/{reservationId}", "delete">,
-        }),
-      ),
+    ...lotReads(client),
+    ...reservationCalls(client),
+    ...lotChanges(client),
+    ...sessionCalls(client),
   };
 }
+
+/** The typed client every call below goes through (answers typed by their application/json content). */
+type PageClient = Client<paths, "application/json">;
+
+/** The control center and the lots: the list, one lot now or at an instant of the past, its timeline. */
+const lotReads = (client: PageClient) => ({
+  controlCenter: () => answer(client.GET("/control-center")),
+
+  parkingLots: (cursor: string | undefined, limit = 100) =>
+    answer(
+      client.GET("/parking-lots", {
+        params: { query: { cursor, limit } satisfies Query<"/parking-lots", "get"> },
+      }),
+    ),
+
+  parkingLot: (parkingLotId: string) =>
+    answer(
+      client.GET("/parking-lots/{parkingLotId}", {
+        params: { path: { parkingLotId } satisfies PathParameters<"/parking-lots/{parkingLotId}", "get"> },
+      }),
+    ),
+
+  /** The lot as it was at an instant of the past (issue 22): folded from the log by the service. */
+  parkingLotAsOf: (parkingLotId: string, asOf: string) =>
+    answer(
+      client.GET("/parking-lots/{parkingLotId}", {
+        params: {
+          path: { parkingLotId } satisfies PathParameters<"/parking-lots/{parkingLotId}", "get">,
+          query: { asOf } satisfies Query<"/parking-lots/{parkingLotId}", "get">,
+        },
+      }),
+    ),
+
+  timeline: (parkingLotId: string, query: TimelineQuery = {}) =>
+    answer(
+      client.GET("/parking-lots/{parkingLotId}/timeline", {
+        params: {
+          path: { parkingLotId } satisfies PathParameters<"/parking-lots/{parkingLotId}/timeline", "get">,
+          query: { from: query.from, until: query.until, step: query.step } satisfies TimelineQuery,
+        },
+      }),
+    ),
+});
+
+/** A lot's reservations: found by filter, checked in, checked out, canceled. */
+const reservationCalls = (client: PageClient) => ({
+  reservations: (filter: ReservationQuery) =>
+    answer(
+      client.GET("/reservations", {
+        params: { query: { limit: 20, ...filter } satisfies ReservationQuery },
+      }),
+    ),
+
+  checkIn: (parkingLotId: string, reservationId: string) =>
+    answer(
+      client.POST("/parking-lots/{parkingLotId}/reservations/{reservationId}/check-in", {
+        params: {
+          path: { parkingLotId, reservationId } satisfies PathParameters<
+            "/parking-lots/{parkingLotId}/reservations/{reservationId}/check-in",
+            "post"
+          >,
+        },
+      }),
+    ),
+
+  checkOut: (parkingLotId: string, reservationId: string) =>
+    answer(
+      client.POST("/parking-lots/{parkingLotId}/reservations/{reservationId}/check-out", {
+        params: {
+          path: { parkingLotId, reservationId } satisfies PathParameters<
+            "/parking-lots/{parkingLotId}/reservations/{reservationId}/check-out",
+            "post"
+          >,
+        },
+      }),
+    ),
+
+  cancelReservation: (parkingLotId: string, reservationId: string, reason: string) =>
+    answer(
+      client.DELETE("/parking-lots/{parkingLotId}/reservations/{reservationId}", {
+        params: {
+          path: { parkingLotId, reservationId } satisfies PathParameters<
+            "/parking-lots/{parkingLotId}/reservations/{reservationId}",
+            "delete"
+          >,
+        },
+        // The page cancels as an operator: its body is the operator's schema (reason required).
+        body: { reason } satisfies Schemas["OperatorCancelReservationBody"] &
+          Body<"/parking-lots/{parkingLotId}/reservations/{reservationId}", "delete">,
+      }),
+    ),
+});
+
+/** An operator's changes to the lots: register one, close one for a while, change its capacity. */
+const lotChanges = (client: PageClient) => ({
+  registerLot: (body: RegisterLot) => answer(client.POST("/parking-lots", { body })),
+
+  closeLot: (parkingLotId: string, closure: NewClosure) =>
+    answer(
+      client.POST("/parking-lots/{parkingLotId}/closures", {
+        params: {
+          path: { parkingLotId } satisfies PathParameters<"/parking-lots/{parkingLotId}/closures", "post">,
+        },
+        body: {
+          from: closure.from,
+          until: closure.until,
+          reason: closure.reason,
+        } satisfies NewClosure,
+      }),
+    ),
+
+  changeCapacity: (parkingLotId: string, capacity: number) =>
+    answer(
+      client.PUT("/parking-lots/{parkingLotId}/capacity", {
+        params: {
+          path: { parkingLotId } satisfies PathParameters<"/parking-lots/{parkingLotId}/capacity", "put">,
+        },
+        body: { capacity } satisfies Body<"/parking-lots/{parkingLotId}/capacity", "put">,
+      }),
+    ),
+});
+
+/** Signing in: how the page signs in, and a session for an access token of the external provider. */
+const sessionCalls = (client: PageClient) => ({
+  signInConfig: () => answer(client.GET("/control-center/sign-in-config")),
+
+  /** Trades an access token of the external provider for the service's session cookie. */
+  startSession: (accessToken: string, refreshToken: string | undefined) =>
+    answer(
+      client.POST("/sign-in/session", {
+        headers: { authorization: `Bearer ${accessToken}` },
+        body: (refreshToken ? { refreshToken } : {}) satisfies Body<"/sign-in/session", "post">,
+      }),
+    ),
+});
 
 /** The calls the page makes (pageApi's test options are for web/page-api.unit.test.ts only). */
 export const api = pageApi();

@@ -1,4 +1,4 @@
-import { Component, render } from "preact";
+import { render } from "preact";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import {
   ApiProblem,
@@ -6,13 +6,13 @@ import {
   type ControlCenterView,
   LIVE_UPDATES_URL,
   type ParkingLotPage,
-  type ParkingLotView,
   SIGN_OUT_URL,
 } from "./api.js";
 import { ActivityChart, LagChart, type LagSample } from "./charts.js";
-import { count, hourOf, occupancy, SORTS, type SortKey, tone, visibleLots } from "./format.js";
+import { count, SORTS, type SortKey, visibleLots } from "./format.js";
 import { ProblemMessage, RegisterLotForm } from "./forms.js";
 import { LotDetail } from "./lot-detail.js";
+import { type LotRowData, LotsTable } from "./lots-table.js";
 import "./styles.css";
 
 type Connection = "connecting" | "live" | "reconnecting" | "signed-out";
@@ -156,195 +156,14 @@ function Projections({ view }: { readonly view: ControlCenterView }) {
   );
 }
 
-/**
- * One lot's row. A live update re-renders only the rows whose lot changed (most of a hundred do
- * not, even at hundreds of reservations a second), which keeps the main thread free.
- */
-type Presence = ControlCenterView["parkingLots"][number]["presence"];
-/** A lot as the table shows it: from the control center (with who is there) or a later page of lots. */
-type AtRisk = ControlCenterView["parkingLots"][number]["atRisk"];
-type LotRowData = ParkingLotView & { readonly presence?: Presence; readonly atRisk?: AtRisk };
-
-const samePresence = (a: Presence | undefined, b: Presence | undefined): boolean =>
-  a?.inLot === b?.inLot &&
-  a?.expected === b?.expected &&
-  a?.overstaying === b?.overstaying &&
-  a?.noShows === b?.noShows;
-
-/**
- * In the lot now, arrivals due within the hour, staying past their window and reservations an
- * overstay puts at risk (highlighted: what an operator must settle), no-shows of the last day.
- */
-function PresenceCell(props: {
-  readonly presence: Presence | undefined;
-  readonly atRisk: AtRisk | undefined;
-}) {
-  const { presence } = props;
-  if (!presence) return <span class="muted">–</span>;
-  const atRisk = props.atRisk?.length ?? 0;
-  return (
-    <span class="presence">
-      <span data-in-lot={presence.inLot}>{count(presence.inLot)} in</span>
-      {" · "}
-      <span data-expected={presence.expected}>{count(presence.expected)} due within the hour</span>
-      {presence.overstaying > 0 ? (
-        <strong class="overstaying" data-overstaying={presence.overstaying}>
-          {" · "}
-          {count(presence.overstaying)} overstaying
-        </strong>
-      ) : null}
-      {atRisk > 0 ? (
-        <strong
-          class="at-risk"
-          data-at-risk={atRisk}
-          title={props.atRisk?.map((r) => r.carNumber).join(", ")}
-        >
-          {" · "}
-          {count(atRisk)} at risk
-        </strong>
-      ) : null}
-      {presence.noShows > 0 ? (
-        <span class="no-shows" data-no-shows={presence.noShows}>
-          {" · "}
-          {count(presence.noShows)} no-show{presence.noShows === 1 ? "" : "s"} (24 h)
-        </span>
-      ) : null}
-    </span>
-  );
-}
-
-/** Occupancy now: a bar, except for a lot closed now or without spots, which has its own look. */
-function OccupancyCell({ lot }: { readonly lot: LotRowData }) {
-  if (lot.closedUntil)
-    return (
-      <span class="lot-state closed" data-occupancy="closed">
-        Closed
-      </span>
-    );
-  if (lot.capacity === 0)
-    return (
-      <span class="lot-state no-spots" data-occupancy="no-spots">
-        No spots
-      </span>
-    );
-  const share = occupancy(lot);
-  return (
-    <span data-occupancy={Math.round(share * 100)}>
-      <div class={`bar ${tone(share)}`} aria-hidden="true">
-        <span style={{ width: `${Math.round(share * 100)}%` }} />
-      </div>
-      <span class="bar-label">
-        {Math.round(share * 100)}%<span class="sr-only"> of the spots taken</span>
-      </span>
-    </span>
-  );
-}
-
-class LotRow extends Component<{ lot: LotRowData; onSelect: (id: string) => void }> {
-  override shouldComponentUpdate(next: { lot: LotRowData }): boolean {
-    const a = this.props.lot;
-    const b = next.lot;
-    // The figures of the moment change with no event (updatedAt stays): compare them all.
-    return (
-      a.updatedAt !== b.updatedAt ||
-      a.availableSpots !== b.availableSpots ||
-      a.activeReservations !== b.activeReservations ||
-      a.capacity !== b.capacity ||
-      a.closedUntil !== b.closedUntil ||
-      a.canceledReservations !== b.canceledReservations ||
-      a.name !== b.name ||
-      !samePresence(a.presence, b.presence) ||
-      a.atRisk?.length !== b.atRisk?.length
-    );
-  }
-
-  override render() {
-    const { lot } = this.props;
-    // Free now as the API computes it (windows holding a spot now, check-outs, closures): the bar too.
-    const state = lot.closedUntil ? " lot-closed" : lot.capacity === 0 ? " lot-no-spots" : "";
-    return (
-      <tr key={lot.parkingLotId} data-lot={lot.parkingLotId} class={state.trim() || undefined}>
-        <th scope="row" data-label="Lot">
-          <button type="button" class="link" onClick={() => this.props.onSelect(lot.parkingLotId)}>
-            {lot.name}
-          </button>
-          <span class="muted lot-id">#{lot.parkingLotId}</span>
-        </th>
-        <td data-label="Capacity" class="num">
-          {count(lot.capacity)}
-        </td>
-        <td data-label="Free now" class="num free" data-free={lot.availableSpots}>
-          {count(lot.availableSpots)}
-          {lot.closedUntil ? (
-            <span class="badge closed" data-closed-until={lot.closedUntil}>
-              closed until {hourOf(lot.closedUntil)}
-            </span>
-          ) : null}
-        </td>
-        <td data-label="Active now" class="num" data-active={lot.activeReservations}>
-          {count(lot.activeReservations)}
-        </td>
-        <td data-label="Canceled" class="num">
-          {count(lot.canceledReservations)}
-        </td>
-        <td data-label="In the lot" data-presence={lot.presence ? JSON.stringify(lot.presence) : undefined}>
-          <PresenceCell presence={lot.presence} atRisk={lot.atRisk} />
-        </td>
-        <td data-label="Occupancy now">
-          <OccupancyCell lot={lot} />
-        </td>
-      </tr>
-    );
-  }
-}
-
-function LotsTable(props: { readonly lots: readonly LotRowData[]; readonly onSelect: (id: string) => void }) {
-  return (
-    <div class="table-wrap">
-      <table class="lots">
-        <caption class="sr-only">Parking lots</caption>
-        <thead>
-          <tr>
-            <th scope="col">Lot</th>
-            <th scope="col" class="num">
-              Capacity
-            </th>
-            <th scope="col" class="num">
-              Free now
-            </th>
-            <th scope="col" class="num">
-              Active now
-            </th>
-            <th scope="col" class="num">
-              Canceled
-            </th>
-            <th scope="col">In the lot</th>
-            <th scope="col">Occupancy now</th>
-          </tr>
-        </thead>
-        <tbody>
-          {props.lots.map((lot) => (
-            <LotRow key={lot.parkingLotId} lot={lot} onSelect={props.onSelect} />
-          ))}
-        </tbody>
-      </table>
-    </div>
-  );
-}
-
 const selectedFromHash = () => {
   const match = /^#lot=(.+)$/.exec(location.hash);
   return match?.[1] ? decodeURIComponent(match[1]) : null;
 };
 
-function App() {
-  const { view, tick, connection, samples } = useLiveView();
-  const more = useMoreLots(view, tick);
-  const [search, setSearch] = useState("");
-  const [sort, setSort] = useState<SortKey>("name");
+/** The lot whose detail is open, kept in the address's hash (#lot=ID) so that back and reload keep it. */
+function useSelectedLot() {
   const [selected, setSelected] = useState<string | null>(selectedFromHash);
-  const [message, setMessage] = useState("");
-
   useEffect(() => {
     const onHash = () => setSelected(selectedFromHash());
     addEventListener("hashchange", onHash);
@@ -354,9 +173,142 @@ function App() {
     location.hash = id ? `lot=${encodeURIComponent(id)}` : "";
     setSelected(id);
   };
+  return { selected, select };
+}
+
+/** The title, the state of the live stream, and sign-out. */
+function TopBar({ connection }: { readonly connection: Connection }) {
+  return (
+    <header class="top">
+      <h1>
+        Control center <span class="subtitle">통합관제실</span>
+      </h1>
+      <p class={`connection ${connection}`} role="status">
+        {connection === "live" ? "Live" : connection === "connecting" ? "Connecting…" : "Reconnecting…"}
+      </p>
+      <form method="post" action={SIGN_OUT_URL} class="sign-out">
+        <button type="submit" class="secondary small">
+          Sign out
+        </button>
+      </form>
+    </header>
+  );
+}
+
+/** The last action's outcome: read out by screen readers, shown until dismissed. */
+function Notice(props: { readonly message: string; readonly onDismiss: () => void }) {
+  return (
+    <>
+      <p class="sr-only" aria-live="polite">
+        {props.message}
+      </p>
+      {props.message ? (
+        <p class="notice" role="status">
+          {props.message}{" "}
+          <button type="button" class="link" onClick={props.onDismiss}>
+            Dismiss
+          </button>
+        </p>
+      ) : null}
+    </>
+  );
+}
+
+/** Reservations per minute over the last hour, and each projection's lag over time. */
+function Charts(props: {
+  readonly view: ControlCenterView;
+  readonly samples: LagSample[];
+  readonly names: string[];
+}) {
+  return (
+    <div class="grid">
+      <section class="panel" aria-labelledby="activity-title">
+        <h2 id="activity-title">Reservations per minute, last hour</h2>
+        <ActivityChart activity={props.view.activity} />
+      </section>
+      <section class="panel" aria-labelledby="lag-title">
+        <h2 id="lag-title">Projection lag</h2>
+        <LagChart samples={props.samples} names={props.names} />
+      </section>
+    </div>
+  );
+}
+
+/**
+ * The search and the sort of the lots' table, and the lots they let through. Kept by the page, so
+ * that they outlive a visit to a lot's detail.
+ */
+function useLotSearch(allLots: readonly LotRowData[]) {
+  const [search, setSearch] = useState("");
+  const [sort, setSort] = useState<SortKey>("name");
+  const lots = useMemo(() => visibleLots(allLots, search, sort), [allLots, search, sort]);
+  return { search, setSearch, sort, setSort, lots };
+}
+
+/** Every loaded lot, searched and sorted, and the next page of lots on demand. */
+function LotsPanel(props: {
+  readonly view: ControlCenterView;
+  readonly allLots: readonly LotRowData[];
+  readonly found: ReturnType<typeof useLotSearch>;
+  readonly more: ReturnType<typeof useMoreLots>;
+  readonly onSelect: (id: string) => void;
+}) {
+  const { view, allLots, more } = props;
+  const { search, setSearch, sort, setSort, lots } = props.found;
+  return (
+    <section class="panel" aria-labelledby="lots-title">
+      <div class="lots-head">
+        <h2 id="lots-title">Parking lots</h2>
+        <div class="lots-tools">
+          <label>
+            Search
+            <input
+              type="search"
+              value={search}
+              onInput={(e) => setSearch(e.currentTarget.value)}
+              placeholder="Name or id"
+            />
+          </label>
+          <label>
+            Sort
+            <select value={sort} onChange={(e) => setSort(e.currentTarget.value as SortKey)}>
+              {Object.entries(SORTS).map(([key, s]) => (
+                <option value={key} key={key}>
+                  {s.label}
+                </option>
+              ))}
+            </select>
+          </label>
+        </div>
+      </div>
+      <p class="muted count-line">
+        Showing {count(lots.length)} of {count(allLots.length)} loaded lots
+        {view.totals.parkingLots > allLots.length ? ` (${count(view.totals.parkingLots)} registered)` : ""}
+      </p>
+      <LotsTable lots={lots} onSelect={props.onSelect} />
+      {lots.length === 0 ? (
+        <p class="empty">
+          {allLots.length ? "No lot matches the search." : "No lots yet: register the first below."}
+        </p>
+      ) : null}
+      <ProblemMessage problem={more.problem} />
+      {more.hasMore ? (
+        <button type="button" class="secondary" onClick={more.loadMore}>
+          Load {LOT_PAGE} more lots
+        </button>
+      ) : null}
+    </section>
+  );
+}
+
+function App() {
+  const { view, tick, connection, samples } = useLiveView();
+  const more = useMoreLots(view, tick);
+  const { selected, select } = useSelectedLot();
+  const [message, setMessage] = useState("");
 
   const allLots = useMemo(() => [...(view?.parkingLots ?? []), ...more.lots], [view, more.lots]);
-  const lots = useMemo(() => visibleLots(allLots, search, sort), [allLots, search, sort]);
+  const found = useLotSearch(allLots);
   const selectedLot = selected ? allLots.find((l) => l.parkingLotId === selected) : undefined;
   const names = useMemo(() => view?.projections.map((p) => p.name) ?? [], [view?.projections.length]);
 
@@ -372,94 +324,20 @@ function App() {
 
   return (
     <>
-      <header class="top">
-        <h1>
-          Control center <span class="subtitle">통합관제실</span>
-        </h1>
-        <p class={`connection ${connection}`} role="status">
-          {connection === "live" ? "Live" : connection === "connecting" ? "Connecting…" : "Reconnecting…"}
-        </p>
-        <form method="post" action={SIGN_OUT_URL} class="sign-out">
-          <button type="submit" class="secondary small">
-            Sign out
-          </button>
-        </form>
-      </header>
+      <TopBar connection={connection} />
       <main>
-        <p class="sr-only" aria-live="polite">
-          {message}
-        </p>
-        {message ? (
-          <p class="notice" role="status">
-            {message}{" "}
-            <button type="button" class="link" onClick={() => setMessage("")}>
-              Dismiss
-            </button>
-          </p>
-        ) : null}
+        <Notice message={message} onDismiss={() => setMessage("")} />
         {!view ? (
           <p class="loading">Loading the control center…</p>
         ) : (
           <>
             <Totals view={view} />
-            <div class="grid">
-              <section class="panel" aria-labelledby="activity-title">
-                <h2 id="activity-title">Reservations per minute, last hour</h2>
-                <ActivityChart activity={view.activity} />
-              </section>
-              <section class="panel" aria-labelledby="lag-title">
-                <h2 id="lag-title">Projection lag</h2>
-                <LagChart samples={samples} names={names} />
-              </section>
-            </div>
+            <Charts view={view} samples={samples} names={names} />
             <Projections view={view} />
             {selectedLot ? (
               <LotDetail lot={selectedLot} tick={tick} onClose={() => select(null)} onMessage={setMessage} />
             ) : (
-              <section class="panel" aria-labelledby="lots-title">
-                <div class="lots-head">
-                  <h2 id="lots-title">Parking lots</h2>
-                  <div class="lots-tools">
-                    <label>
-                      Search
-                      <input
-                        type="search"
-                        value={search}
-                        onInput={(e) => setSearch(e.currentTarget.value)}
-                        placeholder="Name or id"
-                      />
-                    </label>
-                    <label>
-                      Sort
-                      <select value={sort} onChange={(e) => setSort(e.currentTarget.value as SortKey)}>
-                        {Object.entries(SORTS).map(([key, s]) => (
-                          <option value={key} key={key}>
-                            {s.label}
-                          </option>
-                        ))}
-                      </select>
-                    </label>
-                  </div>
-                </div>
-                <p class="muted count-line">
-                  Showing {count(lots.length)} of {count(allLots.length)} loaded lots
-                  {view.totals.parkingLots > allLots.length
-                    ? ` (${count(view.totals.parkingLots)} registered)`
-                    : ""}
-                </p>
-                <LotsTable lots={lots} onSelect={select} />
-                {lots.length === 0 ? (
-                  <p class="empty">
-                    {allLots.length ? "No lot matches the search." : "No lots yet: register the first below."}
-                  </p>
-                ) : null}
-                <ProblemMessage problem={more.problem} />
-                {more.hasMore ? (
-                  <button type="button" class="secondary" onClick={more.loadMore}>
-                    Load {LOT_PAGE} more lots
-                  </button>
-                ) : null}
-              </section>
+              <LotsPanel view={view} allLots={allLots} found={found} more={more} onSelect={select} />
             )}
             {selected && !selectedLot ? (
               <p class="empty">

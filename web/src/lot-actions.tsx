@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { ApiProblem, api, type ParkingLotDetail, type ReservationView } from "./api.js";
+import { ApiProblem, api, type NewClosure, type ParkingLotDetail, type ReservationView } from "./api.js";
 import { type ClosurePreview, previewClosure } from "./closure-preview.js";
 import { count, money, range, when } from "./format.js";
 import { ProblemMessage } from "./forms.js";
@@ -66,6 +66,116 @@ function PreviewList(props: { readonly title: string; readonly items: readonly R
   );
 }
 
+/** The lot's closures in force or ahead: each one's range, reason and the cars in the lot when it began. */
+function ClosureList({ closures }: { readonly closures: ParkingLotDetail["closures"] }) {
+  return closures?.length ? (
+    <ul class="closure-list">
+      {closures.map((c) => (
+        <li key={c.closureId} data-closure={c.closureId}>
+          <b>{range(c.from, c.until)}</b>
+          {c.reason ? <span> {c.reason}</span> : null}
+          {c.carsInLot?.length ? (
+            <span class="muted"> · {count(c.carsInLot.length)} car(s) were in the lot when it began</span>
+          ) : null}
+        </li>
+      ))}
+    </ul>
+  ) : (
+    <p class="muted">No closure in force or ahead.</p>
+  );
+}
+
+/** A closure as the form holds it: from and until as datetime-local values, and its reason. */
+interface ClosureDraft {
+  readonly from: string;
+  readonly until: string;
+  readonly reason: string;
+}
+
+/** The closure the draft announces: its range as instants, its reason trimmed. */
+const closureOf = (draft: ClosureDraft): NewClosure => ({
+  from: new Date(fromLocalInput(draft.from)).toISOString(),
+  until: new Date(fromLocalInput(draft.until)).toISOString(),
+  reason: draft.reason.trim(),
+});
+
+/** The new closure's range and reason; changing the range drops a preview made for the old one. */
+function ClosureForm(props: {
+  readonly draft: ClosureDraft;
+  readonly onChange: (change: Partial<ClosureDraft>) => void;
+  readonly onSubmit: (event: Event) => void;
+  readonly busy: boolean;
+}) {
+  const { draft, onChange } = props;
+  return (
+    <form class="closure-form" onSubmit={props.onSubmit} aria-label="Announce a closure">
+      <label>
+        From
+        <input
+          type="datetime-local"
+          value={draft.from}
+          onInput={(e) => onChange({ from: e.currentTarget.value })}
+          required
+        />
+      </label>
+      <label>
+        Until
+        <input
+          type="datetime-local"
+          value={draft.until}
+          onInput={(e) => onChange({ until: e.currentTarget.value })}
+          required
+        />
+      </label>
+      <label>
+        Closure reason
+        <input
+          value={draft.reason}
+          onInput={(e) => onChange({ reason: e.currentTarget.value })}
+          required
+          maxLength={200}
+        />
+      </label>
+      <button type="submit" class="secondary" disabled={props.busy}>
+        Preview closure
+      </button>
+    </form>
+  );
+}
+
+/** What the closure would do, and the choice: change it, or close the lot. */
+function ClosurePreviewPanel(props: {
+  readonly preview: ClosurePreview;
+  readonly now: number;
+  readonly busy: boolean;
+  readonly onChange: () => void;
+  readonly onConfirm: () => void;
+}) {
+  const { preview } = props;
+  return (
+    <section class="closure-preview" aria-label="Closure preview">
+      <p>
+        Begins <b>{preview.beginsAt <= props.now ? "now" : when(new Date(preview.beginsAt).toISOString())}</b>
+        {". New bookings overlapping it are refused."}
+      </p>
+      <PreviewList title="Canceled now (windows it overlaps, still reserved)" items={preview.canceledNow} />
+      <PreviewList
+        title="Canceled when it begins unless checked in (open-ended bookings)"
+        items={preview.canceledWhenItBegins}
+      />
+      <PreviewList title="Cars in the lot (not canceled: they check out)" items={preview.carsInLot} />
+      <div class="actions">
+        <button type="button" class="secondary" onClick={props.onChange}>
+          Change it
+        </button>
+        <button type="button" class="danger" disabled={props.busy} onClick={props.onConfirm}>
+          Close the lot
+        </button>
+      </div>
+    </section>
+  );
+}
+
 /**
  * The lot's closures (reasons and the cars in the lot when each began, for operators), and a new
  * one announced after a preview of what it would cancel. Closures cannot be edited or deleted.
@@ -77,18 +187,23 @@ export function Closures(props: {
   readonly onMessage: (message: string) => void;
 }) {
   const { lot } = props;
-  const start = Math.ceil(props.now / QUARTER_MS) * QUARTER_MS;
-  const [from, setFrom] = useState(() => toLocalInput(start));
-  const [until, setUntil] = useState(() => toLocalInput(start + 2 * 3_600_000));
-  const [reason, setReason] = useState("");
+  const [draft, setDraft] = useState<ClosureDraft>(() => {
+    const start = Math.ceil(props.now / QUARTER_MS) * QUARTER_MS;
+    return { from: toLocalInput(start), until: toLocalInput(start + 2 * 3_600_000), reason: "" };
+  });
   const [preview, setPreview] = useState<ClosurePreview | null>(null);
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<unknown>(null);
 
+  const change = (next: Partial<ClosureDraft>) => {
+    setDraft((old) => ({ ...old, ...next }));
+    if (next.from !== undefined || next.until !== undefined) setPreview(null);
+  };
+
   const showPreview = async (event: Event) => {
     event.preventDefault();
     setProblem(null);
-    const range = [fromLocalInput(from), fromLocalInput(until)] as const;
+    const range = [fromLocalInput(draft.from), fromLocalInput(draft.until)] as const;
     if (!(range[1] > range[0])) {
       setProblem(new ApiProblem("The closure is not valid", "Until must be after from.", 0));
       return;
@@ -107,13 +222,9 @@ export function Closures(props: {
     setBusy(true);
     setProblem(null);
     try {
-      const closed = await api.closeLot(lot.parkingLotId, {
-        from: new Date(fromLocalInput(from)).toISOString(),
-        until: new Date(fromLocalInput(until)).toISOString(),
-        reason: reason.trim(),
-      });
+      const closed = await api.closeLot(lot.parkingLotId, closureOf(draft));
       setPreview(null);
-      setReason("");
+      setDraft((old) => ({ ...old, reason: "" }));
       props.onMessage(
         `Closed ${lot.name} from ${when(closed.from)} until ${when(closed.until)}: ${count(closed.canceledReservations.length)} reservation(s) canceled.`,
       );
@@ -127,83 +238,20 @@ export function Closures(props: {
   return (
     <section class="closures" aria-labelledby="closures-title">
       <h3 id="closures-title">Closures</h3>
-      {lot.closures?.length ? (
-        <ul class="closure-list">
-          {lot.closures.map((c) => (
-            <li key={c.closureId} data-closure={c.closureId}>
-              <b>{range(c.from, c.until)}</b>
-              {c.reason ? <span> {c.reason}</span> : null}
-              {c.carsInLot?.length ? (
-                <span class="muted"> · {count(c.carsInLot.length)} car(s) were in the lot when it began</span>
-              ) : null}
-            </li>
-          ))}
-        </ul>
-      ) : (
-        <p class="muted">No closure in force or ahead.</p>
-      )}
+      <ClosureList closures={lot.closures} />
       <p class="hint">
         A closure cannot be edited or deleted once announced: if one was made by mistake, let it pass
         (customers book again after it).
       </p>
-      <form class="closure-form" onSubmit={showPreview} aria-label="Announce a closure">
-        <label>
-          From
-          <input
-            type="datetime-local"
-            value={from}
-            onInput={(e) => {
-              setFrom(e.currentTarget.value);
-              setPreview(null);
-            }}
-            required
-          />
-        </label>
-        <label>
-          Until
-          <input
-            type="datetime-local"
-            value={until}
-            onInput={(e) => {
-              setUntil(e.currentTarget.value);
-              setPreview(null);
-            }}
-            required
-          />
-        </label>
-        <label>
-          Closure reason
-          <input value={reason} onInput={(e) => setReason(e.currentTarget.value)} required maxLength={200} />
-        </label>
-        <button type="submit" class="secondary" disabled={busy}>
-          Preview closure
-        </button>
-      </form>
+      <ClosureForm draft={draft} onChange={change} onSubmit={showPreview} busy={busy} />
       {preview ? (
-        <section class="closure-preview" aria-label="Closure preview">
-          <p>
-            Begins{" "}
-            <b>{preview.beginsAt <= props.now ? "now" : when(new Date(preview.beginsAt).toISOString())}</b>
-            {". New bookings overlapping it are refused."}
-          </p>
-          <PreviewList
-            title="Canceled now (windows it overlaps, still reserved)"
-            items={preview.canceledNow}
-          />
-          <PreviewList
-            title="Canceled when it begins unless checked in (open-ended bookings)"
-            items={preview.canceledWhenItBegins}
-          />
-          <PreviewList title="Cars in the lot (not canceled: they check out)" items={preview.carsInLot} />
-          <div class="actions">
-            <button type="button" class="secondary" onClick={() => setPreview(null)}>
-              Change it
-            </button>
-            <button type="button" class="danger" disabled={busy} onClick={confirm}>
-              Close the lot
-            </button>
-          </div>
-        </section>
+        <ClosurePreviewPanel
+          preview={preview}
+          now={props.now}
+          busy={busy}
+          onChange={() => setPreview(null)}
+          onConfirm={confirm}
+        />
       ) : null}
       <ProblemMessage problem={problem} />
     </section>

@@ -1,0 +1,183 @@
+import { Component } from "preact";
+import type { ControlCenterView, ParkingLotView } from "./api.js";
+import { count, hourOf, occupancy, tone } from "./format.js";
+
+type Presence = ControlCenterView["parkingLots"][number]["presence"];
+type AtRisk = ControlCenterView["parkingLots"][number]["atRisk"];
+/** A lot as the table shows it: from the control center (with who is there) or a later page of lots. */
+export type LotRowData = ParkingLotView & { readonly presence?: Presence; readonly atRisk?: AtRisk };
+
+const samePresence = (a: Presence | undefined, b: Presence | undefined): boolean =>
+  a?.inLot === b?.inLot &&
+  a?.expected === b?.expected &&
+  a?.overstaying === b?.overstaying &&
+  a?.noShows === b?.noShows;
+
+/**
+ * In the lot now, arrivals due within the hour, staying past their window and reservations an
+ * overstay puts at risk (highlighted: what an operator must settle), no-shows of the last day.
+ */
+function PresenceCell(props: {
+  readonly presence: Presence | undefined;
+  readonly atRisk: AtRisk | undefined;
+}) {
+  const { presence } = props;
+  if (!presence) return <span class="muted">–</span>;
+  const atRisk = props.atRisk?.length ?? 0;
+  return (
+    <span class="presence">
+      <span data-in-lot={presence.inLot}>{count(presence.inLot)} in</span>
+      {" · "}
+      <span data-expected={presence.expected}>{count(presence.expected)} due within the hour</span>
+      {presence.overstaying > 0 ? (
+        <strong class="overstaying" data-overstaying={presence.overstaying}>
+          {" · "}
+          {count(presence.overstaying)} overstaying
+        </strong>
+      ) : null}
+      {atRisk > 0 ? (
+        <strong
+          class="at-risk"
+          data-at-risk={atRisk}
+          title={props.atRisk?.map((r) => r.carNumber).join(", ")}
+        >
+          {" · "}
+          {count(atRisk)} at risk
+        </strong>
+      ) : null}
+      {presence.noShows > 0 ? (
+        <span class="no-shows" data-no-shows={presence.noShows}>
+          {" · "}
+          {count(presence.noShows)} no-show{presence.noShows === 1 ? "" : "s"} (24 h)
+        </span>
+      ) : null}
+    </span>
+  );
+}
+
+/** Occupancy now: a bar, except for a lot closed now or without spots, which has its own look. */
+function OccupancyCell({ lot }: { readonly lot: LotRowData }) {
+  if (lot.closedUntil)
+    return (
+      <span class="lot-state closed" data-occupancy="closed">
+        Closed
+      </span>
+    );
+  if (lot.capacity === 0)
+    return (
+      <span class="lot-state no-spots" data-occupancy="no-spots">
+        No spots
+      </span>
+    );
+  const share = occupancy(lot);
+  return (
+    <span data-occupancy={Math.round(share * 100)}>
+      <div class={`bar ${tone(share)}`} aria-hidden="true">
+        <span style={{ width: `${Math.round(share * 100)}%` }} />
+      </div>
+      <span class="bar-label">
+        {Math.round(share * 100)}%<span class="sr-only"> of the spots taken</span>
+      </span>
+    </span>
+  );
+}
+
+/**
+ * One lot's row. A live update re-renders only the rows whose lot changed (most of a hundred do
+ * not, even at hundreds of reservations a second), which keeps the main thread free.
+ */
+class LotRow extends Component<{ lot: LotRowData; onSelect: (id: string) => void }> {
+  override shouldComponentUpdate(next: { lot: LotRowData }): boolean {
+    const a = this.props.lot;
+    const b = next.lot;
+    // The figures of the moment change with no event (updatedAt stays): compare them all.
+    return (
+      a.updatedAt !== b.updatedAt ||
+      a.availableSpots !== b.availableSpots ||
+      a.activeReservations !== b.activeReservations ||
+      a.capacity !== b.capacity ||
+      a.closedUntil !== b.closedUntil ||
+      a.canceledReservations !== b.canceledReservations ||
+      a.name !== b.name ||
+      !samePresence(a.presence, b.presence) ||
+      a.atRisk?.length !== b.atRisk?.length
+    );
+  }
+
+  override render() {
+    const { lot } = this.props;
+    // Free now as the API computes it (windows holding a spot now, check-outs, closures): the bar too.
+    const state = lot.closedUntil ? " lot-closed" : lot.capacity === 0 ? " lot-no-spots" : "";
+    return (
+      <tr key={lot.parkingLotId} data-lot={lot.parkingLotId} class={state.trim() || undefined}>
+        <th scope="row" data-label="Lot">
+          <button type="button" class="link" onClick={() => this.props.onSelect(lot.parkingLotId)}>
+            {lot.name}
+          </button>
+          <span class="muted lot-id">#{lot.parkingLotId}</span>
+        </th>
+        <td data-label="Capacity" class="num">
+          {count(lot.capacity)}
+        </td>
+        <td data-label="Free now" class="num free" data-free={lot.availableSpots}>
+          {count(lot.availableSpots)}
+          {lot.closedUntil ? (
+            <span class="badge closed" data-closed-until={lot.closedUntil}>
+              closed until {hourOf(lot.closedUntil)}
+            </span>
+          ) : null}
+        </td>
+        <td data-label="Active now" class="num" data-active={lot.activeReservations}>
+          {count(lot.activeReservations)}
+        </td>
+        <td data-label="Canceled" class="num">
+          {count(lot.canceledReservations)}
+        </td>
+        <td data-label="In the lot" data-presence={lot.presence ? JSON.stringify(lot.presence) : undefined}>
+          <PresenceCell presence={lot.presence} atRisk={lot.atRisk} />
+        </td>
+        <td data-label="Occupancy now">
+          <OccupancyCell lot={lot} />
+        </td>
+      </tr>
+    );
+  }
+}
+
+/** The lots, one row each: a lot's name opens its detail. */
+export function LotsTable(props: {
+  readonly lots: readonly LotRowData[];
+  readonly onSelect: (id: string) => void;
+}) {
+  return (
+    <div class="table-wrap">
+      <table class="lots">
+        <caption class="sr-only">Parking lots</caption>
+        <thead>
+          <tr>
+            <th scope="col">Lot</th>
+            <th scope="col" class="num">
+              Capacity
+            </th>
+            <th scope="col" class="num">
+              Free now
+            </th>
+            <th scope="col" class="num">
+              Active now
+            </th>
+            <th scope="col" class="num">
+              Canceled
+            </th>
+            <th scope="col">In the lot</th>
+            <th scope="col">Occupancy now</th>
+          </tr>
+        </thead>
+        <tbody>
+          {props.lots.map((lot) => (
+            <LotRow key={lot.parkingLotId} lot={lot} onSelect={props.onSelect} />
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
