@@ -10,7 +10,7 @@ import { MongoRateLimitStore } from "../platform/http/mongo-rate-limit-store.js"
 import type { Logger } from "../platform/logger.js";
 import { Metrics } from "../platform/metrics.js";
 import { startTracing } from "../platform/tracing.js";
-import { DocumentLotSnapshotStore } from "../projections/lot-snapshots/document-snapshot-store.js";
+import { DocumentLotSnapshotStore } from "../write-side/document-snapshot-store.js";
 import { startProcessors } from "../projections/processors.js";
 import type { ProcessorRuntime } from "../projections/runtime/processor-runtime.js";
 import { LIVE_UPDATES_DEFAULTS, LiveUpdates } from "../read-api/live-updates.js";

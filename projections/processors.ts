@@ -3,7 +3,7 @@ import type { EventStore } from "../event-store/port.js";
 import type { Logger } from "../platform/logger.js";
 import type { Metrics } from "../platform/metrics.js";
 import { couponPolicy } from "./coupon-policy/coupon-policy.js";
-import { lotSnapshotter } from "./lot-snapshots/lot-snapshotter.js";
+import { lotSnapshotter } from "../write-side/parking-lot/lot-snapshotter.js";
 import { PROJECTIONS } from "./read-models/index.js";
 import { Leases, processOwner } from "./runtime/leases.js";
 import { isReactor, type Processor } from "./runtime/processor.js";

@@ -9,7 +9,7 @@ import { COUPON_POLICY, couponStream } from "../../projections/coupon-policy/cou
 import {
   LOT_SNAPSHOT_PARTS,
   LOT_SNAPSHOTS,
-} from "../../projections/lot-snapshots/document-snapshot-store.js";
+} from "../../write-side/document-snapshot-store.js";
 import { checkpointOp } from "../../projections/runtime/checkpoints.js";
 import { parkingLotStream } from "../../write-side/parking-lot/decider.js";
 import {

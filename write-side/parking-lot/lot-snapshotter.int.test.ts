@@ -12,18 +12,18 @@ import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { countingReads } from "../../test-support/counting-event-store.js";
 import { seedLotEvents } from "../../test-support/seed.js";
 import { eventually, tempDataDir } from "../../test-support/service.js";
-import { type CommandOutcome, ParkingLotCommandHandler } from "../../write-side/command-handler.js";
-import { LotLoader } from "../../write-side/lot-loader.js";
-import { decide } from "../../write-side/parking-lot/decider.js";
-import { SNAPSHOT_VERSION } from "../../write-side/parking-lot/snapshot.js";
-import { reservationIdFor } from "../../write-side/reservation-ids.js";
-import { ProcessorRuntime } from "../runtime/processor-runtime.js";
+import { type CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
+import { LotLoader } from "../lot-loader.js";
+import { decide } from "./decider.js";
+import { SNAPSHOT_VERSION } from "./snapshot.js";
+import { reservationIdFor } from "../reservation-ids.js";
+import { ProcessorRuntime } from "../../projections/runtime/processor-runtime.js";
 import {
   DocumentLotSnapshotStore,
   ENDED_RESERVATIONS,
   LOT_SNAPSHOT_PARTS,
   LOT_SNAPSHOTS,
-} from "./document-snapshot-store.js";
+} from "../document-snapshot-store.js";
 import { LOT_SNAPSHOTTER, lotSnapshotter } from "./lot-snapshotter.js";
 
 /*
