@@ -6,11 +6,8 @@ import { encodeEvent } from "../../event-store/codec.js";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
 import type { EventStore, EventToAppend } from "../../event-store/port.js";
 import { COUPON_POLICY, couponStream } from "../../projections/coupon-policy/coupon-policy.js";
-import {
-  LOT_SNAPSHOT_PARTS,
-  LOT_SNAPSHOTS,
-} from "../../write-side/document-snapshot-store.js";
 import { checkpointOp } from "../../projections/runtime/checkpoints.js";
+import { LOT_SNAPSHOT_PARTS, LOT_SNAPSHOTS } from "../../write-side/document-snapshot-store.js";
 import { parkingLotStream } from "../../write-side/parking-lot/decider.js";
 import {
   causation,
