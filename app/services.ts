@@ -18,7 +18,6 @@ import { ParkingLotCommandHandler } from "../write-side/command-handler.js";
 import { DocumentLotSnapshotStore } from "../write-side/document-snapshot-store.js";
 import type { LotSnapshotStore, StoredLotSnapshot } from "../write-side/lot-snapshots.js";
 import type { ReservationRecord } from "../write-side/parking-lot/decider.js";
-import { warmUpCommandPath } from "../write-side/warm-up.js";
 import { type Authentication, createAuthentication, idempotencySecretOf } from "./auth.js";
 import { ProcessorThread, type WorkerMetrics } from "./processor-thread.js";
 import { schedulerCommands } from "./scheduler-commands.js";
@@ -231,7 +230,7 @@ export async function createServices(
       })
     : undefined;
   // What the first command of the process would pay (schema compiles, the lot's code path) is paid now.
-  if (commands) warmUpCommandPath();
+  await commands?.warmUp();
 
   const thread = processorsInWorker(config)
     ? await ProcessorThread.start(config, logger.child({ component: "processors-thread" }), eventStore)

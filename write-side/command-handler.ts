@@ -17,6 +17,7 @@ import {
   type Rejection,
 } from "./parking-lot/decider.js";
 import { type LotCommandView, viewAfter } from "./parking-lot/view.js";
+import { warmUpCommandPath } from "./warm-up.js";
 
 export { type CommandContext, ConcurrencyConflictError, DEFAULT_MAX_BATCH } from "./decider-runner.js";
 export { DEFAULT_RELOAD_AFTER } from "./lot-state-source.js";
@@ -47,6 +48,7 @@ export interface CommandHandlerHooks extends DeciderRunnerHooks {
  * archive of ended reservations); each accepted command answered with the view its route shows.
  */
 export class ParkingLotCommandHandler {
+  private readonly source: LotStateSource;
   private readonly runner: DeciderRunner<ParkingLotCommand, ParkingLotEvent, ParkingLotState, Rejection>;
 
   constructor(
@@ -64,13 +66,13 @@ export class ParkingLotCommandHandler {
     },
   ) {
     const { hooks, snapshots, snapshotTimeoutMs, logger, reloadAfter } = options;
-    const source = new LotStateSource(eventStore, {
+    const source = (this.source = new LotStateSource(eventStore, {
       ...(snapshots ? { snapshots } : {}),
       ...(snapshotTimeoutMs !== undefined ? { snapshotTimeoutMs } : {}),
       ...(logger ? { logger } : {}),
       ...(reloadAfter !== undefined ? { reloadAfter } : {}),
       ...(hooks?.onLoad ? { onLoad: hooks.onLoad } : {}),
-    });
+    }));
     this.runner = new DeciderRunner(eventStore, {
       decider: { decide, evolve, initialState },
       keyOf: (command) => command.parkingLotId,
@@ -89,6 +91,16 @@ export class ParkingLotCommandHandler {
       ...(hooks ? { hooks } : {}),
       trace: { prefix: "parking", keyName: "lot" },
     });
+  }
+
+  /**
+   * Pays at start-up what the first command of a fresh process would pay otherwise: the schema
+   * compiles and the lot's code path (warm-up.ts), and a load of a lot that does not exist (the
+   * stores' statements and first pages). A store that fails here is the first command's problem.
+   */
+  async warmUp(): Promise<void> {
+    warmUpCommandPath();
+    await this.source.warmUp().catch(() => undefined);
   }
 
   async handle(command: ParkingLotCommand, context: CommandContext): Promise<CommandOutcome> {
