@@ -66,13 +66,14 @@ export class ParkingLotCommandHandler {
     },
   ) {
     const { hooks, snapshots, snapshotTimeoutMs, logger, reloadAfter } = options;
-    const source = (this.source = new LotStateSource(eventStore, {
+    const source = new LotStateSource(eventStore, {
       ...(snapshots ? { snapshots } : {}),
       ...(snapshotTimeoutMs !== undefined ? { snapshotTimeoutMs } : {}),
       ...(logger ? { logger } : {}),
       ...(reloadAfter !== undefined ? { reloadAfter } : {}),
       ...(hooks?.onLoad ? { onLoad: hooks.onLoad } : {}),
-    }));
+    });
+    this.source = source;
     this.runner = new DeciderRunner(eventStore, {
       decider: { decide, evolve, initialState },
       keyOf: (command) => command.parkingLotId,
