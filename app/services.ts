@@ -10,12 +10,12 @@ import { MongoRateLimitStore } from "../platform/http/mongo-rate-limit-store.js"
 import type { Logger } from "../platform/logger.js";
 import { Metrics } from "../platform/metrics.js";
 import { startTracing } from "../platform/tracing.js";
-import { DocumentLotSnapshotStore } from "../projections/lot-snapshots/document-snapshot-store.js";
 import { startProcessors } from "../projections/processors.js";
 import type { ProcessorRuntime } from "../projections/runtime/processor-runtime.js";
 import { LIVE_UPDATES_DEFAULTS, LiveUpdates } from "../read-api/live-updates.js";
 import { QueryService } from "../read-api/query-service.js";
 import { ParkingLotCommandHandler } from "../write-side/command-handler.js";
+import { DocumentLotSnapshotStore } from "../write-side/document-snapshot-store.js";
 import type { LotSnapshotStore, StoredLotSnapshot } from "../write-side/lot-snapshots.js";
 import type { ReservationRecord } from "../write-side/parking-lot/decider.js";
 import { type Authentication, createAuthentication, idempotencySecretOf } from "./auth.js";
@@ -229,6 +229,8 @@ export async function createServices(
         logger: logger.child({ component: "commands" }),
       })
     : undefined;
+  // What the first command of the process would pay (schema compiles, the lot's code path) is paid now.
+  await commands?.warmUp();
 
   const thread = processorsInWorker(config)
     ? await ProcessorThread.start(config, logger.child({ component: "processors-thread" }), eventStore)

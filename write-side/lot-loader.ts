@@ -3,15 +3,19 @@ import type { EventStore } from "../event-store/port.js";
 import type { Logger } from "../platform/logger.js";
 import { withTimeout } from "../platform/timeout.js";
 import type { LotSnapshotStore, StoredLotSnapshot } from "./lot-snapshots.js";
-import type { LotAtRevision } from "./lot-state-cache.js";
 import {
   evolve,
   initialState,
   PARKING_LOT_EVENT_TYPES,
   type ParkingLotEvent,
+  type ParkingLotState,
   parkingLotStream,
 } from "./parking-lot/decider.js";
 import { decodeSnapshot, SNAPSHOT_VERSION } from "./parking-lot/snapshot.js";
+import type { StateAtRevision } from "./state-cache.js";
+
+/** A lot's folded state as of a stream revision. */
+export type LotAtRevision = StateAtRevision<ParkingLotState>;
 
 /** What became of the lot's snapshot in a load: used, or why the whole stream was folded instead. */
 export type SnapshotUse =

@@ -20,12 +20,7 @@ import {
 } from "../../schemas/commands.js";
 import { ParkingLotId, ReservationId } from "../../schemas/common.js";
 import type { CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
-import {
-  DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
-  mustLeaveBy,
-  type Rejection,
-  reservationStatus,
-} from "../parking-lot/decider.js";
+import { DEFAULT_MAX_ACTIVE_PER_CUSTOMER, type Rejection } from "../parking-lot/decider.js";
 import { reservationIdFor } from "../reservation-ids.js";
 import { type Caller, callerOf, cancelScope, customerFor } from "./access.js";
 
@@ -237,7 +232,7 @@ export function commandRoutes(handler: ParkingLotCommandHandler, options: Comman
     const result = await run(req, {
       type: "RegisterParkingLot",
       parkingLotId,
-      name: body.name.normalize("NFC"),
+      name: body.name,
       capacity: body.capacity,
       ...(body.hourlyRate !== undefined ? { hourlyRate: body.hourlyRate } : {}),
       ...(body.maxActivePerCustomer !== undefined ? { maxActivePerCustomer: body.maxActivePerCustomer } : {}),
@@ -248,7 +243,7 @@ export function commandRoutes(handler: ParkingLotCommandHandler, options: Comman
       .location(`/parking-lots/${encodeURIComponent(parkingLotId)}`)
       .json({
         parkingLotId,
-        name: body.name.normalize("NFC"),
+        name: body.name,
         capacity: body.capacity,
         ...(body.hourlyRate !== undefined ? { hourlyRate: body.hourlyRate } : {}),
         maxActivePerCustomer: body.maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
@@ -272,7 +267,7 @@ export function commandRoutes(handler: ParkingLotCommandHandler, options: Comman
       );
       const customerId = customerFor(caller, body.customerId);
       const reservationId = reservationIdFor(idempotencySecret, parkingLotId, customerId, key);
-      const carNumber = body.carNumber.normalize("NFC");
+      const carNumber = body.carNumber;
       const result = await run(req, {
         type: "ReserveParking",
         reservationId,
@@ -285,14 +280,7 @@ export function commandRoutes(handler: ParkingLotCommandHandler, options: Comman
         now: now(),
       });
       const replayed = result.events.length === 0;
-      const record =
-        result.state.kind === "registered" ? result.state.reservations.get(reservationId) : undefined;
-      const status = reservationStatus(result.state, reservationId, clock().getTime()) ?? "RESERVED";
-      const leaveBy = mustLeaveBy(result.state, reservationId);
-      const pricedAtCheckOut =
-        result.state.kind === "registered" && !record?.startsAt && record?.amount === 0
-          ? result.state.hourlyRate
-          : undefined;
+      const view = result.view.reservation;
       if (replayed) res.setHeader("Idempotent-Replayed", "true");
       res
         .status(replayed ? 200 : 201)
@@ -302,11 +290,11 @@ export function commandRoutes(handler: ParkingLotCommandHandler, options: Comman
           parkingLotId,
           customerId,
           carNumber,
-          amount: record?.amount ?? body.amount,
-          ...(record?.startsAt ? { startsAt: record.startsAt, endsAt: record.endsAt } : {}),
-          ...(leaveBy ? { mustLeaveBy: leaveBy } : {}),
-          ...(pricedAtCheckOut ? { hourlyRate: pricedAtCheckOut } : {}),
-          status,
+          amount: view?.amount ?? body.amount,
+          ...(view?.startsAt ? { startsAt: view.startsAt, endsAt: view.endsAt } : {}),
+          ...(view?.mustLeaveBy ? { mustLeaveBy: view.mustLeaveBy } : {}),
+          ...(view?.hourlyRate ? { hourlyRate: view.hourlyRate } : {}),
+          status: view?.status ?? "RESERVED",
           position: positionOf(result),
         });
     },
@@ -357,7 +345,7 @@ export function commandRoutes(handler: ParkingLotCommandHandler, options: Comman
           },
           caller,
         );
-        const status = reservationStatus(result.state, reservationId, clock().getTime());
+        const status = result.view.reservation?.status;
         // What the check-out charged (an open-ended stay's price, an overstay), when it did now.
         const charged = result.events.find((e) => e.type === "ReservationCheckedOut")?.data;
         res.status(200).json({
@@ -385,7 +373,7 @@ export function commandRoutes(handler: ParkingLotCommandHandler, options: Comman
         parkingLotId,
         from: utc(body.from),
         until: utc(body.until),
-        reason: body.reason.normalize("NFC"),
+        reason: body.reason,
         now: now(),
       });
       const canceled = result.events.flatMap((event) =>
@@ -401,7 +389,7 @@ export function commandRoutes(handler: ParkingLotCommandHandler, options: Comman
           parkingLotId,
           from: utc(body.from),
           until: utc(body.until),
-          reason: body.reason.normalize("NFC"),
+          reason: body.reason,
           canceledReservations: canceled,
           position: positionOf(result),
         });

@@ -1,21 +1,41 @@
 import { setImmediate as yieldToLoop } from "node:timers/promises";
 import { type DocumentStore, DocumentStoreUnavailableError } from "../../document-store/port.js";
 import { EventStoreUnavailableError } from "../../event-store/errors.js";
+import type { EventStore } from "../../event-store/port.js";
+import type { Logger } from "../../platform/logger.js";
+import type { Metrics } from "../../platform/metrics.js";
 import type { EventType } from "../../schemas/events.js";
-import { LotLoader } from "../../write-side/lot-loader.js";
-import {
-  forgetEnded,
-  PARKING_LOT_EVENT_TYPES,
-  parkingLotOfStream,
-} from "../../write-side/parking-lot/decider.js";
-import { encodeSnapshot, SNAPSHOT_VERSION } from "../../write-side/parking-lot/snapshot.js";
-import type { Reactor, ReactorContext } from "../runtime/processor.js";
-import { DocumentLotSnapshotStore } from "./document-snapshot-store.js";
+import { DocumentLotSnapshotStore } from "../document-snapshot-store.js";
+import { LotLoader } from "../lot-loader.js";
+import { forgetEnded, PARKING_LOT_EVENT_TYPES, parkingLotOfStream } from "./decider.js";
+import { encodeSnapshot, SNAPSHOT_VERSION } from "./snapshot.js";
 
 export const LOT_SNAPSHOTTER = "lot-snapshotter";
 
 /** Lots whose last snapshot revision a snapshotter keeps in memory (the rest it reads again). */
 const REMEMBERED_LOTS = 100_000;
+
+/**
+ * What the snapshotter needs of the processor runtime that runs it (a subset of its reactor
+ * context): the write side owns its state source and knows nothing of the runtime's types; the
+ * composition root registers the snapshotter as a reactor, which it is structurally.
+ */
+export interface SnapshotterContext {
+  readonly eventStore: EventStore;
+  readonly documentStore: DocumentStore;
+  readonly logger: Logger;
+  readonly metrics?: Pick<Metrics, "lotSnapshots">;
+}
+
+/** The lot snapshotter as the processor runtime sees a reactor. */
+export interface LotSnapshotter {
+  readonly name: string;
+  readonly eventTypes: ReadonlySet<EventType>;
+  react(
+    events: readonly { readonly streamId: string; readonly revision: number }[],
+    context: SnapshotterContext,
+  ): Promise<void>;
+}
 
 export interface LotSnapshotterOptions {
   /** Snapshot a lot once its stream has grown by this many events since its last snapshot; 0: never. */
@@ -23,7 +43,8 @@ export interface LotSnapshotterOptions {
 }
 
 /**
- * The lot snapshotter: a reactor on the processor runtime, off the command path. It follows the
+ * The lot snapshotter: a reactor on the processor runtime, off the command path; the write side's
+ * own writer of its state source (snapshots and the archive of ended reservations). It follows the
  * parking-lot events; when a lot's stream has grown by at least `every` events since the lot's
  * last snapshot, it loads the lot the way the command handler does (its snapshot and the events
  * after it, up to the stream's end) and stores a new snapshot of it (DocumentLotSnapshotStore),
@@ -40,7 +61,7 @@ export interface LotSnapshotterOptions {
  * handler could not load either) is logged and counted and tried again `every` events later; it
  * does not stop the snapshots of other lots.
  */
-export function lotSnapshotter(options: LotSnapshotterOptions): Reactor {
+export function lotSnapshotter(options: LotSnapshotterOptions): LotSnapshotter {
   const every = Math.floor(options.every);
   /** Per document store: the revision of each lot's last snapshot, as far as this process knows. */
   const remembered = new WeakMap<DocumentStore, Map<string, number>>();
@@ -90,7 +111,7 @@ async function snapshot(
   parkingLotId: string,
   head: number,
   store: DocumentLotSnapshotStore,
-  context: ReactorContext,
+  context: SnapshotterContext,
 ): Promise<number> {
   try {
     const loaded = await new LotLoader(context.eventStore, {

@@ -7,24 +7,24 @@ import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.
 import type { EventStore } from "../../event-store/port.js";
 import { createLogger } from "../../platform/logger.js";
 import { Metrics } from "../../platform/metrics.js";
+import { ProcessorRuntime } from "../../projections/runtime/processor-runtime.js";
 import { systemActor } from "../../schemas/actor.js";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { countingReads } from "../../test-support/counting-event-store.js";
 import { seedLotEvents } from "../../test-support/seed.js";
 import { eventually, tempDataDir } from "../../test-support/service.js";
-import { type CommandOutcome, ParkingLotCommandHandler } from "../../write-side/command-handler.js";
-import { LotLoader } from "../../write-side/lot-loader.js";
-import { decide } from "../../write-side/parking-lot/decider.js";
-import { SNAPSHOT_VERSION } from "../../write-side/parking-lot/snapshot.js";
-import { reservationIdFor } from "../../write-side/reservation-ids.js";
-import { ProcessorRuntime } from "../runtime/processor-runtime.js";
+import { type CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
 import {
   DocumentLotSnapshotStore,
   ENDED_RESERVATIONS,
   LOT_SNAPSHOT_PARTS,
   LOT_SNAPSHOTS,
-} from "./document-snapshot-store.js";
+} from "../document-snapshot-store.js";
+import { LotLoader } from "../lot-loader.js";
+import { reservationIdFor } from "../reservation-ids.js";
+import { decide } from "./decider.js";
 import { LOT_SNAPSHOTTER, lotSnapshotter } from "./lot-snapshotter.js";
+import { SNAPSHOT_VERSION } from "./snapshot.js";
 
 /*
  * The lot snapshotter on the processor runtime, with the embedded stores: it snapshots a lot each

@@ -1,6 +1,6 @@
-import { type Document, type DocumentStore, WriteConditionFailedError } from "../../document-store/port.js";
-import type { LotSnapshotStore, StoredLotSnapshot } from "../../write-side/lot-snapshots.js";
-import type { ReservationRecord } from "../../write-side/parking-lot/decider.js";
+import { type Document, type DocumentStore, WriteConditionFailedError } from "../document-store/port.js";
+import type { LotSnapshotStore, StoredLotSnapshot } from "./lot-snapshots.js";
+import type { ReservationRecord } from "./parking-lot/decider.js";
 
 /** One document per lot: which snapshot is current (tiny; what `revisions` reads). */
 export const LOT_SNAPSHOTS = "lot_snapshots";

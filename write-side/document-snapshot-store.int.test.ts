@@ -1,10 +1,10 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-document-store.js";
-import type { DocumentStore, WriteOp } from "../../document-store/port.js";
-import { tempDataDir } from "../../test-support/service.js";
-import type { StoredLotSnapshot } from "../../write-side/lot-snapshots.js";
+import { SqliteDocumentStore } from "../document-store/embedded/sqlite-document-store.js";
+import type { DocumentStore, WriteOp } from "../document-store/port.js";
+import { tempDataDir } from "../test-support/service.js";
 import { DocumentLotSnapshotStore, LOT_SNAPSHOT_PARTS, LOT_SNAPSHOTS } from "./document-snapshot-store.js";
+import type { StoredLotSnapshot } from "./lot-snapshots.js";
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

@@ -1,0 +1,50 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { describe, expect, it } from "vitest";
+import { checkTree, mayImport } from "./architecture.js";
+
+const root = resolve(import.meta.dirname, "..");
+
+describe("the project's shape", () => {
+  it("has no import running up the flow, no production file over 500 lines and no function over 80", () => {
+    // Each breach names the file and what to do: split along a seam, or move the import's target down.
+    expect(checkTree(root).map((breach) => `${breach.rule} ${breach.file}: ${breach.detail}`)).toEqual([]);
+  });
+
+  it("lets a folder import only itself and the folders before it in the flow", () => {
+    expect(mayImport("app", "write-side")).toBe(true);
+    expect(mayImport("read-api", "projections")).toBe(true);
+    expect(mayImport("write-side", "event-store")).toBe(true);
+    expect(mayImport("projections", "app")).toBe(false);
+    expect(mayImport("schemas", "write-side")).toBe(false);
+    expect(mayImport("platform", "schemas")).toBe(false);
+    expect(mayImport("event-store", "schemas")).toBe(false);
+    expect(mayImport("event-store", "platform")).toBe(true);
+    expect(mayImport("document-store", "event-store")).toBe(false);
+    expect(mayImport("app", "bench")).toBe(false);
+  });
+
+  it("finds each kind of breach in a tree that has them", () => {
+    const tree = mkdtempSync(join(tmpdir(), "architecture-"));
+    try {
+      mkdirSync(join(tree, "platform"));
+      mkdirSync(join(tree, "write-side"));
+      writeFileSync(join(tree, "write-side", "handler.ts"), "export const handle = () => 1;\n");
+      const longFunction = `export function long() {\n${"  void 0;\n".repeat(85)}}\n`;
+      writeFileSync(
+        join(tree, "platform", "http.ts"),
+        `import { handle } from "../write-side/handler.js";\nvoid handle;\n${longFunction}${"// filler\n".repeat(500)}`,
+      );
+      writeFileSync(join(tree, "platform", "http.unit.test.ts"), `${"// a test may be long\n".repeat(600)}`);
+      const found = checkTree(tree).map((breach) => `${breach.rule} ${breach.file}`);
+      expect(found.sort()).toEqual([
+        "file-length platform/http.ts",
+        "function-length platform/http.ts",
+        "import platform/http.ts",
+      ]);
+    } finally {
+      rmSync(tree, { recursive: true, force: true });
+    }
+  });
+});

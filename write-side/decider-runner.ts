@@ -1,0 +1,356 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { WrongExpectedRevisionError } from "../event-store/errors.js";
+import type { EventStore, EventToAppend } from "../event-store/port.js";
+import type { Position } from "../event-store/position.js";
+import { batchSpans } from "../platform/tracing.js";
+import type { Actor } from "../schemas/actor.js";
+import { type CachedState, type StateAtRevision, StateCache } from "./state-cache.js";
+
+/** An aggregate as a decider (pure): what a command decides on a state, and what an event makes of it. */
+export interface Decider<C, E, S, R> {
+  decide(
+    command: C,
+    state: S,
+  ): { readonly ok: true; readonly events: readonly E[] } | { readonly ok: false; readonly rejection: R };
+  evolve(state: S, event: E): S;
+  readonly initialState: S;
+}
+
+export interface CommandContext {
+  /** Carried into every event's metadata, and on to the events those cause. */
+  readonly correlationId: string;
+  /** Identifies this command; becomes the events' causationId. */
+  readonly commandId: string;
+  /** Who sent the command; recorded in every event's metadata. */
+  readonly actor: Actor;
+  /** The W3C trace context of the request (issue 22): carried into the events' metadata. */
+  readonly traceparent?: string;
+}
+
+export type RunOutcome<E, S, R> =
+  | {
+      readonly ok: true;
+      /** What this command appended; empty for an idempotent repeat that changed nothing. */
+      readonly events: readonly E[];
+      /** The state as of after the command. */
+      readonly state: S;
+      /** Global position of the stream's last event (the appended ones, if any); null if none. */
+      readonly position: Position | null;
+    }
+  | { readonly ok: false; readonly rejection: R };
+
+/** Where the runner gets an aggregate's state from when it is not in its cache. */
+export interface StateSource<C, S> {
+  /** The state of the aggregate `key` as of its stream's last event (revision -1: no stream). */
+  load(key: string): Promise<StateAtRevision<S>>;
+  /** Folds the stream's events after `from.revision` into `from.state`. */
+  catchUp(streamId: string, from: StateAtRevision<S>): Promise<StateAtRevision<S>>;
+  /**
+   * For one batch: completes the state the batch is decided on (what a loaded state may leave out
+   * and these commands need); called before every decision of the batch, so it may keep what it
+   * has read for the batch's next attempts.
+   */
+  forBatch?(key: string, commands: readonly C[]): (state: S) => Promise<S>;
+  /** Whether to drop a cached state after an append, so that the next command loads it again. */
+  dueForReload?(cached: CachedState<S>): boolean;
+}
+
+export interface DeciderRunnerHooks {
+  /** Called for each optimistic-concurrency conflict, once per command it sends back to decide (metrics). */
+  readonly onConflict?: (commandType: string) => void;
+  /** Called with the number of commands decided together in each append attempt (metrics, tests). */
+  readonly onBatch?: (size: number) => void;
+}
+
+export interface DeciderRunnerOptions<C extends { readonly type: string }, E, S, R> {
+  readonly decider: Decider<C, E, S, R>;
+  /** The key whose stream a command is decided on (its consistency boundary: one lane per key). */
+  readonly keyOf: (command: C) => string;
+  readonly streamOf: (key: string) => string;
+  readonly source: StateSource<C, S>;
+  /** An event as appended, with the command's causation in its metadata (may throw: that command alone fails). */
+  readonly encode: (event: E, context: CommandContext) => EventToAppend;
+  readonly retryLimit: number;
+  readonly cacheSize: number;
+  readonly maxBatch?: number;
+  readonly hooks?: DeciderRunnerHooks;
+  /** Prefix of the span attributes (`<prefix>.<key name>`, `<prefix>.stream`, ...). */
+  readonly trace: { readonly prefix: string; readonly keyName: string };
+}
+
+/** The most commands of one key decided together and appended in one append. */
+export const DEFAULT_MAX_BATCH = 256;
+
+/** Optimistic-concurrency conflicts kept happening past the retry limit. */
+export class ConcurrencyConflictError extends Error {
+  override name = "ConcurrencyConflictError";
+  constructor(
+    readonly streamId: string,
+    readonly attempts: number,
+  ) {
+    super(`gave up on ${streamId} after ${attempts} conflicting attempts`);
+  }
+}
+
+interface Waiting<C, O> {
+  readonly command: C;
+  readonly context: CommandContext;
+  readonly resolve: (outcome: O) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** One command's verdict within a batch, before the batch's append. */
+type Verdict<E, S, R> =
+  | { readonly kind: "refused"; readonly rejection: R }
+  | { readonly kind: "failed"; readonly error: unknown }
+  | {
+      readonly kind: "accepted";
+      readonly events: readonly E[];
+      readonly state: S;
+      /** Index in the batch's append of the last event up to this command (its own, for one that appended); -1: none yet. */
+      readonly lastEvent: number;
+    };
+
+/** A command of a batch whose events could not be encoded: it alone fails, the others go on. */
+class Failure {
+  constructor(readonly error: unknown) {}
+}
+
+/**
+ * Runs a decider on an event store: load the state (cache, else the source), decide, append with
+ * the stream's expected revision; on a conflict, catch up and decide again (bounded). Commands on
+ * one key queue in-process, and whatever has queued while the key's previous append was in flight
+ * is decided together, in arrival order, each on the state the ones before it leave, and appended
+ * in ONE append (one expected revision): a hot key pays one transaction per batch, not per
+ * command. A refused command appends nothing and does not change the state the next one sees.
+ * Across processes the expected revision is what serializes appends; on a conflict the whole batch
+ * is decided again. Every command is answered only after the append holding its events is durable.
+ */
+export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
+  private readonly cache: StateCache<S>;
+  private readonly queues = new Map<string, Waiting<C, RunOutcome<E, S, R>>[]>();
+  private readonly maxBatch: number;
+
+  constructor(
+    private readonly eventStore: EventStore,
+    private readonly options: DeciderRunnerOptions<C, E, S, R>,
+  ) {
+    this.cache = new StateCache(options.cacheSize);
+    this.maxBatch = Math.max(1, options.maxBatch ?? DEFAULT_MAX_BATCH);
+  }
+
+  handle(command: C, context: CommandContext): Promise<RunOutcome<E, S, R>> {
+    return new Promise((resolve, reject) => {
+      const key = this.options.keyOf(command);
+      const queue = this.queues.get(key);
+      const waiting = { command, context, resolve, reject };
+      if (queue) {
+        queue.push(waiting);
+        return;
+      }
+      this.queues.set(key, [waiting]);
+      void this.drain(key);
+    });
+  }
+
+  /** Runs the key's batches one after another until its queue is empty. */
+  private async drain(key: string): Promise<void> {
+    const queue = this.queues.get(key);
+    if (!queue) return;
+    // Let the commands that arrive in the same event-loop turn join the first batch.
+    await Promise.resolve();
+    while (queue.length > 0) {
+      const batch = queue.splice(0, this.maxBatch);
+      try {
+        const outcomes = await this.handleBatch(key, batch);
+        outcomes.forEach((outcome, i) => {
+          const waiting = batch[i] as (typeof batch)[number];
+          if (outcome instanceof Failure) waiting.reject(outcome.error);
+          else waiting.resolve(outcome);
+        });
+      } catch (error) {
+        for (const waiting of batch) waiting.reject(error);
+      }
+    }
+    this.queues.delete(key);
+  }
+
+  /** The cached state, else the source's (fresh: read from the stream just now). */
+  private async current(key: string): Promise<{ at: CachedState<S>; fresh: boolean }> {
+    const cached = this.cache.get(key);
+    if (cached) return { at: cached, fresh: false };
+    const loaded = await this.options.source.load(key);
+    return { at: { ...loaded, loadedRevision: loaded.revision }, fresh: true };
+  }
+
+  private async handleBatch(
+    key: string,
+    batch: readonly Waiting<C, RunOutcome<E, S, R>>[],
+  ): Promise<(RunOutcome<E, S, R> | Failure)[]> {
+    const { source, hooks, trace } = this.options;
+    const streamId = this.options.streamOf(key);
+    let { at, fresh } = await this.current(key);
+    const complete =
+      source.forBatch?.(
+        key,
+        batch.map((w) => w.command),
+      ) ?? (async (state: S) => state);
+
+    for (let attempt = 0; ; attempt++) {
+      hooks?.onBatch?.(batch.length);
+      const traceparents = batch.map((waiting) => waiting.context.traceparent);
+      const deciding = batchSpans("decide", traceparents, {
+        [`${trace.prefix}.${trace.keyName}`]: key,
+        [`${trace.prefix}.attempt`]: attempt,
+      });
+      let decided = this.decideAll(batch, await complete(at.state));
+      // A refusal or a no-op decided on a cached state might be stale if another process wrote
+      // to this stream: confirm against the stream before answering.
+      if (!fresh && decided.verdicts.some(isRefusalOrNoOp)) {
+        at = await this.catchUp(streamId, at);
+        fresh = true;
+        decided = this.decideAll(batch, await complete(at.state));
+      }
+      const { verdicts, toAppend } = decided;
+      deciding.end();
+      if (toAppend.length === 0) {
+        this.cache.set(key, at);
+        const position = at.position;
+        return verdicts.map((v) => answer(v, position, []));
+      }
+
+      let result: { nextExpectedRevision: number; position: Position };
+      const appending = batchSpans("append", traceparents, {
+        [`${trace.prefix}.stream`]: streamId,
+        [`${trace.prefix}.events`]: toAppend.length,
+      });
+      try {
+        result = await this.eventStore.appendToStream(streamId, toAppend, {
+          expectedRevision: at.revision < 0 ? "no_stream" : at.revision,
+        });
+        appending.end();
+      } catch (error) {
+        appending.end(error);
+        if (!(error instanceof WrongExpectedRevisionError)) throw error;
+        for (const waiting of batch) hooks?.onConflict?.(waiting.command.type);
+        if (attempt >= this.options.retryLimit) throw new ConcurrencyConflictError(streamId, attempt + 1);
+        // Someone else appended to this stream: fold in what they wrote and decide them all again.
+        if (attempt > 1) await sleep(Math.random() * Math.min(50, 2 ** attempt));
+        at = await this.catchUp(streamId, at);
+        fresh = true;
+        continue;
+      }
+
+      const before = at;
+      const after: CachedState<S> = {
+        state: lastAcceptedState(verdicts) ?? before.state,
+        revision: result.nextExpectedRevision,
+        position: result.position,
+        loadedRevision: before.loadedRevision,
+      };
+      if (source.dueForReload?.(after)) this.cache.delete(key);
+      else this.cache.set(key, after);
+      const positions = await this.positionsOf(
+        streamId,
+        before.revision + 1,
+        toAppend.length,
+        result.position,
+      );
+      return verdicts.map((v) => answer(v, before.position, positions));
+    }
+  }
+
+  /** Decides each command on the state the ones before it leave; only accepted events evolve it. */
+  private decideAll(
+    batch: readonly Waiting<C, RunOutcome<E, S, R>>[],
+    initial: S,
+  ): { verdicts: Verdict<E, S, R>[]; toAppend: EventToAppend[] } {
+    const { decide, evolve } = this.options.decider;
+    const verdicts: Verdict<E, S, R>[] = [];
+    const toAppend: EventToAppend[] = [];
+    let state = initial;
+    for (const { command, context } of batch) {
+      const decision = decide(command, state);
+      if (!decision.ok) {
+        verdicts.push({ kind: "refused", rejection: decision.rejection });
+        continue;
+      }
+      let encoded: EventToAppend[];
+      try {
+        encoded = decision.events.map((event) => this.options.encode(event, context));
+      } catch (error) {
+        verdicts.push({ kind: "failed", error });
+        continue;
+      }
+      state = decision.events.reduce(evolve, state);
+      toAppend.push(...encoded);
+      verdicts.push({ kind: "accepted", events: decision.events, state, lastEvent: toAppend.length - 1 });
+    }
+    return { verdicts, toAppend };
+  }
+
+  /**
+   * Global positions of the events just appended (revisions `from`..`from+count-1`): the append
+   * reports only the last one, so a batch of several reads them back (they are in the stream for
+   * good, and an index lookup away); a single event needs no read.
+   */
+  private async positionsOf(
+    streamId: string,
+    from: number,
+    count: number,
+    last: Position,
+  ): Promise<Position[]> {
+    if (count === 1) return [last];
+    const positions: Position[] = [];
+    for await (const recorded of this.eventStore.readStream(streamId, {
+      fromRevision: from,
+      maxCount: count,
+    })) {
+      positions.push(recorded.position);
+    }
+    if (positions.length !== count)
+      throw new Error(`read back ${positions.length} of ${count} events of ${streamId}`);
+    return positions;
+  }
+
+  /** Folds the events after the cached revision into the cached state. */
+  private async catchUp(streamId: string, from: CachedState<S>): Promise<CachedState<S>> {
+    const { state, revision, position } = await this.options.source.catchUp(streamId, from);
+    return { state, revision, position, loadedRevision: from.loadedRevision };
+  }
+}
+
+const isRefusalOrNoOp = <E, S, R>(v: Verdict<E, S, R>): boolean =>
+  v.kind === "refused" || (v.kind === "accepted" && v.events.length === 0);
+
+function lastAcceptedState<E, S, R>(verdicts: readonly Verdict<E, S, R>[]): S | undefined {
+  for (let i = verdicts.length - 1; i >= 0; i--) {
+    const v = verdicts[i] as Verdict<E, S, R>;
+    if (v.kind === "accepted") return v.state;
+  }
+  return undefined;
+}
+
+/**
+ * A command's answer: its own events' last position, or for a no-op the position of the stream's
+ * last event as it stood for that command (the batch's events before it, else the stream's).
+ */
+function answer<E, S, R>(
+  v: Verdict<E, S, R>,
+  before: Position | null,
+  positions: readonly Position[],
+): RunOutcome<E, S, R> | Failure {
+  switch (v.kind) {
+    case "refused":
+      return { ok: false, rejection: v.rejection };
+    case "failed":
+      return new Failure(v.error);
+    case "accepted":
+      return {
+        ok: true,
+        events: v.events,
+        state: v.state,
+        position: v.lastEvent < 0 ? before : (positions[v.lastEvent] ?? before),
+      };
+  }
+}

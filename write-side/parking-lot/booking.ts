@@ -1,0 +1,142 @@
+import type { RegisterParkingLot, ReserveParking } from "../../schemas/commands.js";
+import { isActive, quote, type Span, windowProblem } from "../../schemas/reservation-time.js";
+import { accept, busiest, iso, ms, reject, statusIn } from "./rules.js";
+import {
+  DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
+  type Decision,
+  type ParkingLotState,
+  type RegisteredLot,
+  type Rejection,
+} from "./state.js";
+
+/** The lot's booking commands: registering the lot, reserving a spot. */
+
+export function register(command: RegisterParkingLot, state: ParkingLotState): Decision {
+  const maxActivePerCustomer = command.maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER;
+  if (state.kind === "registered") {
+    // Re-sending the very same registration is a harmless retry; anything else takes a used id.
+    const same =
+      state.name === command.name &&
+      state.capacity === command.capacity &&
+      state.hourlyRate === command.hourlyRate &&
+      state.maxActivePerCustomer === maxActivePerCustomer;
+    return same ? accept() : reject({ code: "LotAlreadyRegistered", parkingLotId: command.parkingLotId });
+  }
+  return accept({
+    type: "ParkingLotRegistered",
+    data: {
+      parkingLotId: command.parkingLotId,
+      name: command.name,
+      capacity: command.capacity,
+      registeredAt: command.now,
+      ...(command.hourlyRate !== undefined ? { hourlyRate: command.hourlyRate } : {}),
+      ...(command.maxActivePerCustomer !== undefined
+        ? { maxActivePerCustomer: command.maxActivePerCustomer }
+        : {}),
+    },
+  });
+}
+
+export function activeCount(lot: RegisteredLot, customerId: string, now: number): number {
+  let count = 0;
+  for (const id of lot.byCustomer.get(customerId) ?? []) {
+    const record = lot.reservations.get(id);
+    if (record && isActive(statusIn(lot, id, record, now))) count++;
+  }
+  return count;
+}
+
+/** The price of a new booking, or why it cannot be booked at the amount offered. */
+export function priceOf(
+  lot: RegisteredLot,
+  command: ReserveParking,
+  window: Span | undefined,
+): { amount: number; atCheckOut: boolean } | Rejection {
+  const { parkingLotId, amount: offered } = command;
+  if (lot.hourlyRate !== undefined) {
+    if (!window) {
+      // Priced at check-out, from check-in on: nothing to agree on now.
+      if (offered !== undefined)
+        return { code: "AmountNotAccepted", parkingLotId, hourlyRate: lot.hourlyRate, offered };
+      return { amount: 0, atCheckOut: true };
+    }
+    const amount = quote(lot.hourlyRate, window.start, window.end);
+    if (offered !== undefined && offered !== amount)
+      return { code: "PriceChanged", parkingLotId, quote: amount, offered };
+    return { amount, atCheckOut: false };
+  }
+  if (offered === undefined) return { code: "AmountRequired", parkingLotId };
+  if (offered <= 0) return { code: "AmountNotPositive", parkingLotId };
+  return { amount: offered, atCheckOut: false };
+}
+
+export function reserve(command: ReserveParking, state: ParkingLotState): Decision {
+  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+  const parkingLotId = command.parkingLotId;
+  const existing = state.reservations.get(command.reservationId);
+  if (existing) {
+    // Same id again: an idempotent retry if it asks for the same thing, a conflict if not —
+    // whatever has happened to it since (even ended, the retry gets the same answer).
+    const same =
+      existing.customerId === command.customerId &&
+      existing.carNumber === command.carNumber &&
+      existing.startsAt === command.startsAt &&
+      existing.endsAt === command.endsAt &&
+      (command.amount === undefined || existing.amount === command.amount);
+    return same
+      ? accept()
+      : reject({ code: "ReservationIdConflict", parkingLotId, reservationId: command.reservationId });
+  }
+  const now = ms(command.now);
+  let window: Span | undefined;
+  if (command.startsAt !== undefined || command.endsAt !== undefined) {
+    if (command.startsAt === undefined)
+      return reject({ code: "InvalidWindow", field: "startsAt", detail: "is required with endsAt" });
+    if (command.endsAt === undefined)
+      return reject({ code: "InvalidWindow", field: "endsAt", detail: "is required with startsAt" });
+    const start = ms(command.startsAt);
+    const end = ms(command.endsAt);
+    const problem = windowProblem(start, end, now);
+    if (problem) return reject({ code: "InvalidWindow", ...problem });
+    window = { start, end };
+  }
+  const price = priceOf(state, command, window);
+  if ("code" in price) return reject(price);
+  // A window holds its spot over itself; an open-ended booking from now until it is ended, or
+  // until the lot's next closure begins (which cancels it: it is told when, `mustLeaveBy`).
+  const from = window ? window.start : now;
+  const closure = window
+    ? // A window may start up to the skew in the past, so a closure that ended in those minutes
+      // still refuses it (the state keeps closures that long).
+      state.closures.find((c) => c.from < window.end && c.until > window.start)
+    : state.closures.find((c) => c.from <= now && c.until > now);
+  if (closure)
+    return reject({ code: "LotClosed", parkingLotId, from: iso(closure.from), until: iso(closure.until) });
+  const mustLeaveBy = window ? undefined : nextClosureAfter(state, now);
+  const until = window ? window.end : (mustLeaveBy ?? Number.POSITIVE_INFINITY);
+  if (activeCount(state, command.customerId, now) >= state.maxActivePerCustomer)
+    return reject({ code: "TooManyActiveReservations", parkingLotId, limit: state.maxActivePerCustomer });
+  if (busiest(state, from, until, now).held >= state.capacity)
+    return reject({ code: "LotFull", parkingLotId, capacity: state.capacity });
+  return accept({
+    type: "ParkingReserved",
+    data: {
+      reservationId: command.reservationId,
+      parkingLotId,
+      customerId: command.customerId,
+      carNumber: command.carNumber,
+      amount: price.amount,
+      reservedAt: command.now,
+      ...(window ? { startsAt: iso(window.start), endsAt: iso(window.end) } : {}),
+      ...(mustLeaveBy !== undefined ? { mustLeaveBy: iso(mustLeaveBy) } : {}),
+      ...(price.atCheckOut && state.hourlyRate !== undefined ? { hourlyRate: state.hourlyRate } : {}),
+    },
+  });
+}
+
+/** The start of the earliest closure beginning after `now`. */
+export function nextClosureAfter(lot: RegisteredLot, now: number): number | undefined {
+  let next: number | undefined;
+  for (const c of lot.closures) if (c.from > now && (next === undefined || c.from < next)) next = c.from;
+  return next;
+}

@@ -1,0 +1,122 @@
+import type { ChangeCapacity, CloseParkingLot } from "../../schemas/commands.js";
+import { closureProblem, WINDOW_RULES } from "../../schemas/reservation-time.js";
+import { overlapping } from "./occupancy.js";
+import { accept, busiest, iso, ms, reject, statusIn, windowOf } from "./rules.js";
+import type { Closure, Decision, ParkingLotEvent, ParkingLotState, RegisteredLot } from "./state.js";
+
+/** Closures and capacity: closing the lot (and what a closure's beginning appends), changing its capacity. */
+
+export function close(command: CloseParkingLot, state: ParkingLotState): Decision {
+  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+  const now = ms(command.now);
+  const from = ms(command.from);
+  const until = ms(command.until);
+  const problem = closureProblem(from, until, now);
+  if (problem) return reject({ code: "InvalidWindow", ...problem });
+  const pending = state.closures.filter((c) => c.until > now).size;
+  if (pending >= WINDOW_RULES.maxPendingClosures)
+    return reject({
+      code: "TooManyClosures",
+      parkingLotId: command.parkingLotId,
+      limit: WINDOW_RULES.maxPendingClosures,
+    });
+  // The windows that overlap the closure and are still only booked: canceled in the same append.
+  // Open-ended bookings are canceled when it begins (below, or by the scheduler later); a car in
+  // the lot is never canceled out of it (docs/domain.md).
+  const hit = overlapping(state.occupancy, Math.max(from, now), until)
+    .map(([id]) => id)
+    .filter((id) => {
+      const record = state.reservations.get(id);
+      return record !== undefined && statusIn(state, id, record, now) === "RESERVED";
+    });
+  hit.sort();
+  const closed: ParkingLotEvent = {
+    type: "ParkingLotClosed",
+    data: {
+      closureId: command.closureId,
+      parkingLotId: command.parkingLotId,
+      from: iso(from),
+      until: iso(until),
+      reason: command.reason,
+      closedAt: command.now,
+    },
+  };
+  const canceled = hit.map((id) => canceledByClosure(state, id, command.now));
+  if (from > now) return accept(closed, ...canceled);
+  // In force already: it begins in the same append.
+  const closure: Closure = { closureId: command.closureId, from, until, began: false };
+  return accept(closed, ...canceled, ...closureBegins(state, closure, command.now, new Set(hit)));
+}
+
+export const canceledByClosure = (lot: RegisteredLot, reservationId: string, at: string): ParkingLotEvent => {
+  const record = lot.reservations.get(reservationId);
+  return {
+    type: "ReservationCanceled",
+    data: {
+      reservationId,
+      parkingLotId: lot.parkingLotId,
+      customerId: record?.customerId ?? "",
+      reason: "lot-closed",
+      canceledAt: at,
+      ...windowOf(record),
+    },
+  };
+};
+
+/**
+ * What a closure's beginning appends: the fact, with the cars in the lot then (listed for
+ * operators, never canceled), and the cancellation of every open-ended booking still RESERVED
+ * then, as of its `from` (or of when it was made, if later: reason `lot-closed`).
+ */
+export function closureBegins(
+  lot: RegisteredLot,
+  closure: Closure,
+  recordedAt: string,
+  skip: ReadonlySet<string> = new Set(),
+): ParkingLotEvent[] {
+  const carsInLot = [...lot.inLot.keys()].filter((id) => !skip.has(id)).sort();
+  // Every open-ended booking still RESERVED goes: one made after `from` was made before the closure
+  // existed (a closure in force refuses bookings), when the operator closed the lot as of the past.
+  const leaving = [...lot.openEnded]
+    .filter(([id]) => !lot.inLot.has(id) && !skip.has(id))
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return [
+    {
+      type: "ParkingLotClosureBegan",
+      data: {
+        closureId: closure.closureId,
+        parkingLotId: lot.parkingLotId,
+        from: iso(closure.from),
+        until: iso(closure.until),
+        carsInLot,
+        recordedAt,
+      },
+    },
+    ...leaving.map(([id, madeAt]) => canceledByClosure(lot, id, iso(Math.max(closure.from, madeAt)))),
+  ];
+}
+
+export function changeCapacity(command: ChangeCapacity, state: ParkingLotState): Decision {
+  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+  if (command.capacity === state.capacity) return accept();
+  if (command.capacity < state.capacity) {
+    const now = ms(command.now);
+    const top = busiest(state, now, Number.POSITIVE_INFINITY, now);
+    if (top.held > command.capacity)
+      return reject({
+        code: "CapacityTooLow",
+        parkingLotId: command.parkingLotId,
+        at: iso(top.at),
+        held: top.held,
+      });
+  }
+  return accept({
+    type: "ParkingLotCapacityChanged",
+    data: {
+      parkingLotId: command.parkingLotId,
+      capacity: command.capacity,
+      previousCapacity: state.capacity,
+      changedAt: command.now,
+    },
+  });
+}

@@ -1,0 +1,205 @@
+import { Map as ImmutableMap, Set as ImmutableSet, List } from "immutable";
+import type { EventOfType } from "../../schemas/events.js";
+import { WINDOW_RULES } from "../../schemas/reservation-time.js";
+import { addWindow, emptyOccupancy, isIndexed, pruneEnded, removeWindow } from "./occupancy.js";
+import { ReservationBook } from "./reservation-book.js";
+import { ms } from "./rules.js";
+import {
+  DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
+  initialState,
+  type ParkingLotEvent,
+  type ParkingLotState,
+  type RegisteredLot,
+  type ReservationRecord,
+} from "./state.js";
+
+/** What each event makes of the lot's state (shared by every command and every load). */
+
+/** Forgets the windows that have ended by `now` from the index and the per-customer sets. */
+export function advance(lot: RegisteredLot, now: number): RegisteredLot {
+  const { occupancy, ended } = pruneEnded(lot.occupancy, now);
+  if (occupancy === lot.occupancy) return lot;
+  let byCustomer = lot.byCustomer;
+  let activeReservations = lot.activeReservations;
+  for (const id of ended) {
+    const record = lot.reservations.get(id);
+    // A car still in the lot stays active (and its customer's) until it checks out.
+    if (!record || lot.inLot.has(id)) continue;
+    byCustomer = forget(byCustomer, record.customerId, id);
+    if (record.status === "RESERVED") activeReservations--;
+  }
+  return { ...lot, occupancy, byCustomer, activeReservations };
+}
+
+export function forget(
+  byCustomer: ImmutableMap<string, ImmutableSet<string>>,
+  customerId: string,
+  id: string,
+): ImmutableMap<string, ImmutableSet<string>> {
+  const ids = byCustomer.get(customerId)?.delete(id);
+  return ids?.size ? byCustomer.set(customerId, ids) : byCustomer.delete(customerId);
+}
+
+/**
+ * A reservation stops holding its spot at `at` (canceled, checked out): out of every holder set.
+ * A window a car used keeps, in the index, the part it used ([startsAt, min(endsAt, at))), so a
+ * window starting within the skew in the past stays honest; an unused one leaves the index.
+ */
+export function release(
+  lot: RegisteredLot,
+  id: string,
+  record: ReservationRecord,
+  at: number,
+): RegisteredLot {
+  let occupancy = lot.occupancy;
+  const indexed = record.startsAt !== undefined && isIndexed(occupancy, id, ms(record.startsAt));
+  if (record.startsAt && record.endsAt && indexed) {
+    const start = ms(record.startsAt);
+    occupancy = removeWindow(occupancy, id, start);
+    const end = Math.min(ms(record.endsAt), at);
+    if (end > start && record.status === "CHECKED_IN") occupancy = addWindow(occupancy, id, { start, end });
+  }
+  // Counted active until now: open-ended, in the lot, or a window still in the index (a window
+  // pruned while only booked was counted out then).
+  const wasActive = lot.openEnded.has(id) || lot.inLot.has(id) || indexed;
+  return {
+    ...lot,
+    occupancy,
+    openEnded: lot.openEnded.delete(id),
+    inLot: lot.inLot.delete(id),
+    byCustomer: forget(lot.byCustomer, record.customerId, id),
+    activeReservations: lot.activeReservations - (wasActive ? 1 : 0),
+  };
+}
+
+/** What a newly registered lot's state is. */
+export function registered(event: EventOfType<"ParkingLotRegistered">): RegisteredLot {
+  return {
+    kind: "registered",
+    parkingLotId: event.data.parkingLotId,
+    name: event.data.name,
+    capacity: event.data.capacity,
+    ...(event.data.hourlyRate !== undefined ? { hourlyRate: event.data.hourlyRate } : {}),
+    maxActivePerCustomer: event.data.maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
+    activeReservations: 0,
+    reservations: ReservationBook.empty(),
+    openEnded: ImmutableMap(),
+    occupancy: emptyOccupancy(ms(event.data.registeredAt)),
+    inLot: ImmutableMap(),
+    byCustomer: ImmutableMap(),
+    closures: List(),
+    archived: 0,
+  };
+}
+
+export function reserved(state: RegisteredLot, event: EventOfType<"ParkingReserved">): RegisteredLot {
+  if (state.reservations.has(event.data.reservationId)) return state;
+  const { reservationId, customerId, carNumber, amount, startsAt, endsAt, reservedAt } = event.data;
+  const lot = advance(state, ms(reservedAt));
+  const record: ReservationRecord = {
+    customerId,
+    carNumber,
+    amount,
+    ...(startsAt && endsAt ? { startsAt, endsAt } : {}),
+    status: "RESERVED",
+  };
+  return {
+    ...lot,
+    activeReservations: lot.activeReservations + 1,
+    reservations: lot.reservations.set(reservationId, record),
+    openEnded: startsAt && endsAt ? lot.openEnded : lot.openEnded.set(reservationId, ms(reservedAt)),
+    occupancy:
+      startsAt && endsAt
+        ? addWindow(lot.occupancy, reservationId, { start: ms(startsAt), end: ms(endsAt) })
+        : lot.occupancy,
+    byCustomer: lot.byCustomer.set(
+      customerId,
+      (lot.byCustomer.get(customerId) ?? ImmutableSet<string>()).add(reservationId),
+    ),
+  };
+}
+
+export function evolve(state: ParkingLotState, event: ParkingLotEvent): ParkingLotState {
+  if (event.type === "ParkingLotRegistered") return state.kind === "registered" ? state : registered(event); // registered once; its history stays
+  if (state.kind !== "registered") return state;
+  switch (event.type) {
+    case "ParkingReserved":
+      return reserved(state, event);
+    case "ReservationCanceled": {
+      const record = state.reservations.get(event.data.reservationId);
+      if (record?.status !== "RESERVED" && record?.status !== "CHECKED_IN") return state;
+      const lot = release(state, event.data.reservationId, record, ms(event.data.canceledAt));
+      return {
+        ...lot,
+        reservations: lot.reservations.set(event.data.reservationId, { ...record, status: "CANCELED" }),
+      };
+    }
+    case "ReservationCheckedIn": {
+      const { reservationId, checkedInAt } = event.data;
+      const record = state.reservations.get(reservationId);
+      if (record?.status !== "RESERVED") return state;
+      return {
+        ...state,
+        reservations: state.reservations.set(reservationId, { ...record, status: "CHECKED_IN" }),
+        inLot: state.inLot.set(reservationId, {
+          endsAt: record.endsAt ? ms(record.endsAt) : Number.POSITIVE_INFINITY,
+          checkedInAt: ms(checkedInAt),
+        }),
+      };
+    }
+    case "ReservationCheckedOut": {
+      const record = state.reservations.get(event.data.reservationId);
+      if (record?.status !== "CHECKED_IN") return state;
+      const lot = release(state, event.data.reservationId, record, ms(event.data.checkedOutAt));
+      return {
+        ...lot,
+        reservations: lot.reservations.set(event.data.reservationId, { ...record, status: "COMPLETED" }),
+      };
+    }
+    case "ReservationNoShow": {
+      const { reservationId } = event.data;
+      const record = state.reservations.get(reservationId);
+      if (record?.status !== "RESERVED" || !record.startsAt) return state;
+      // It held its spot over its window all the same (it stays in the index until pruned), but no
+      // longer counts against its customer; a window pruned before this was counted out then.
+      const indexed = isIndexed(state.occupancy, reservationId, ms(record.startsAt));
+      return {
+        ...state,
+        reservations: state.reservations.set(reservationId, { ...record, status: "NO_SHOW" }),
+        byCustomer: forget(state.byCustomer, record.customerId, reservationId),
+        activeReservations: state.activeReservations - (indexed ? 1 : 0),
+      };
+    }
+    case "ParkingLotClosed": {
+      const now = ms(event.data.closedAt);
+      const lot = advance(state, now);
+      const { closureId, from, until } = event.data;
+      return {
+        ...lot,
+        // Ended closures go once begun, but not before a window starting within the skew can no
+        // longer reach them; one not begun stays until it is (its bookings must be canceled).
+        closures: lot.closures
+          .filter((c) => !c.began || c.until > now - WINDOW_RULES.maxSkewMs)
+          .push({ closureId, from: ms(from), until: ms(until), began: false }),
+      };
+    }
+    case "ParkingLotClosureBegan": {
+      const { closureId } = event.data;
+      return {
+        ...state,
+        closures: state.closures.map((c) => (c.closureId === closureId ? { ...c, began: true } : c)),
+      };
+    }
+    case "ParkingLotCapacityChanged":
+      return { ...state, capacity: event.data.capacity };
+  }
+}
+
+export const fold = (
+  events: Iterable<ParkingLotEvent>,
+  from: ParkingLotState = initialState,
+): ParkingLotState => {
+  let state = from;
+  for (const event of events) state = evolve(state, event);
+  return state;
+};

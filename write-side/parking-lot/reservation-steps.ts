@@ -1,0 +1,100 @@
+import type { CancelReservation, CheckIn, CheckOut } from "../../schemas/commands.js";
+import { openEndedStayPrice, overstayCharge, WINDOW_RULES } from "../../schemas/reservation-time.js";
+import { accept, ms, reject, statusIn, windowOf } from "./rules.js";
+import type { Decision, ParkingLotState, RegisteredLot, Rejection, ReservationRecord } from "./state.js";
+
+/** The steps of a reservation's life a caller asks for: cancel, check in, check out. */
+
+export function cancel(command: CancelReservation, state: ParkingLotState): Decision {
+  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+  const { parkingLotId, reservationId } = command;
+  const reservation = state.reservations.get(reservationId);
+  // Someone else's reservation is answered exactly like a missing one: existence is not revealed.
+  if (!reservation || (command.requestedBy !== undefined && reservation.customerId !== command.requestedBy)) {
+    return reject({ code: "ReservationNotFound", parkingLotId, reservationId });
+  }
+  const status = statusIn(state, reservationId, reservation, ms(command.now));
+  if (status === "CANCELED") return accept(); // canceling twice changes nothing
+  if (status === "COMPLETED" || status === "NO_SHOW")
+    return reject({ code: "ReservationNotActive", parkingLotId, reservationId, status });
+  // The car is in the lot: its customer checks out; an operator may cancel it, which frees the spot.
+  if (reservation.status === "CHECKED_IN" && command.requestedBy !== undefined)
+    return reject({ code: "CheckedIn", parkingLotId, reservationId, status });
+  return accept({
+    type: "ReservationCanceled",
+    data: {
+      reservationId,
+      parkingLotId,
+      customerId: reservation.customerId,
+      reason: command.reason,
+      canceledAt: command.now,
+      ...windowOf(reservation),
+    },
+  });
+}
+
+/** The reservation a check-in/out is about, as its requester may see it (someone else's is not found). */
+export function ownReservation(
+  command: CheckIn | CheckOut,
+  lot: RegisteredLot,
+): ReservationRecord | Rejection {
+  const record = lot.reservations.get(command.reservationId);
+  if (!record || (command.requestedBy !== undefined && command.requestedBy !== record.customerId))
+    return {
+      code: "ReservationNotFound",
+      parkingLotId: command.parkingLotId,
+      reservationId: command.reservationId,
+    };
+  return record;
+}
+
+export function checkIn(command: CheckIn, state: ParkingLotState): Decision {
+  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+  const record = ownReservation(command, state);
+  if ("code" in record) return reject(record);
+  const now = ms(command.now);
+  const { parkingLotId, reservationId } = command;
+  const status = statusIn(state, reservationId, record, now);
+  if (status === "CHECKED_IN" || status === "OVERSTAYING") return accept(); // checking in twice changes nothing
+  if (status !== "RESERVED")
+    return reject({ code: "ReservationNotActive", parkingLotId, reservationId, status });
+  if (record.startsAt && now < ms(record.startsAt) - WINDOW_RULES.maxSkewMs)
+    return reject({ code: "CheckInTooEarly", parkingLotId, reservationId, startsAt: record.startsAt });
+  return accept({
+    type: "ReservationCheckedIn",
+    data: { reservationId, parkingLotId, customerId: record.customerId, checkedInAt: command.now },
+  });
+}
+
+export function checkOut(command: CheckOut, state: ParkingLotState): Decision {
+  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+  const record = ownReservation(command, state);
+  if ("code" in record) return reject(record);
+  const { parkingLotId, reservationId } = command;
+  const now = ms(command.now);
+  if (record.status === "CHECKED_IN") {
+    // A car may leave long after its window ended (it overstayed): that is still a check-out, and
+    // the minutes past its window are charged at the lot's rate.
+    const car = state.inLot.get(reservationId);
+    const overstay = record.endsAt ? overstayCharge(state.hourlyRate, ms(record.endsAt), now) : 0;
+    const pricedNow = !record.endsAt && state.hourlyRate !== undefined && record.amount === 0;
+    return accept({
+      type: "ReservationCheckedOut",
+      data: {
+        reservationId,
+        parkingLotId,
+        customerId: record.customerId,
+        checkedOutAt: command.now,
+        ...windowOf(record),
+        ...(pricedNow && state.hourlyRate !== undefined
+          ? { amount: openEndedStayPrice(state.hourlyRate, car?.checkedInAt ?? now, now) }
+          : {}),
+        ...(overstay > 0 ? { overstayCharge: overstay } : {}),
+      },
+    });
+  }
+  if (record.status === "COMPLETED") return accept(); // checking out twice changes nothing
+  const status = statusIn(state, reservationId, record, now);
+  if (status === "RESERVED") return reject({ code: "NotCheckedIn", parkingLotId, reservationId });
+  return reject({ code: "ReservationNotActive", parkingLotId, reservationId, status });
+}

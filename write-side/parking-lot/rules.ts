@@ -1,0 +1,94 @@
+import {
+  type ReservationStatus,
+  type Span,
+  statusAt as statusOfReservation,
+} from "../../schemas/reservation-time.js";
+import { overlapping, peak } from "./occupancy.js";
+import type { Decision, ParkingLotEvent, RegisteredLot, Rejection, ReservationRecord } from "./state.js";
+
+/** What several commands of the lot decide by: statuses at an instant, the busiest instant, the decision's values. */
+
+export const accept = (...events: ParkingLotEvent[]): Decision => ({ ok: true, events });
+export const reject = (rejection: Rejection): Decision => ({ ok: false, rejection });
+
+export const ms = (timestamp: string): number => Date.parse(timestamp);
+
+/** The window of a reservation, for the events that end it (projections tell windows apart by it). */
+export const windowOf = (record: ReservationRecord | undefined) =>
+  record?.startsAt && record.endsAt ? { startsAt: record.startsAt, endsAt: record.endsAt } : {};
+export const iso = (epochMs: number): string => new Date(epochMs).toISOString();
+
+/**
+ * When an open-ended booking made at `madeAt` and still RESERVED must leave: the start of the
+ * earliest closure not yet begun that starts after it was made (its beginning cancels the booking).
+ * Undefined while no closure is ahead of it.
+ */
+export function leaveAt(lot: RegisteredLot, madeAt: number): number | undefined {
+  let at: number | undefined;
+  for (const c of lot.closures)
+    if (!c.began && c.from >= madeAt && (at === undefined || c.from < at)) at = c.from;
+  return at;
+}
+
+/**
+ * A reservation's status at an instant (schemas/reservation-time.ts): a window over without a
+ * check-in is NO_SHOW, a car past its window OVERSTAYING, an open-ended booking still RESERVED
+ * when its lot's next closure begins CANCELED (`madeAt`: when it was made).
+ */
+export function statusAt(
+  record: ReservationRecord,
+  now: number,
+  lot?: RegisteredLot,
+  madeAt?: number,
+): ReservationStatus {
+  if (
+    record.status !== "RESERVED" ||
+    record.endsAt !== undefined ||
+    lot === undefined ||
+    madeAt === undefined
+  )
+    return statusOfReservation(record, now);
+  const at = leaveAt(lot, madeAt);
+  return statusOfReservation({ ...record, ...(at !== undefined ? { mustLeaveBy: iso(at) } : {}) }, now);
+}
+
+/** The status of reservation `id` of the lot at `now`. */
+export const statusIn = (lot: RegisteredLot, id: string, record: ReservationRecord, now: number) =>
+  statusAt(record, now, lot, lot.openEnded.get(id));
+
+/**
+ * The spots held at the busiest instant of [from, until), decided at `now`:
+ * - the windows of the index overlapping the range, each as it holds its spot (a canceled one is
+ *   taken out; a checked-out one is kept cut short at its check-out, since it held the spot until
+ *   then, which matters to a window starting up to the skew in the past);
+ * - each overstaying car (in the lot past its window's end) from that end on, for ever: it holds
+ *   its spot until it checks out, whenever that is;
+ * - the open-ended bookings: those in the lot for ever, those still RESERVED until the next
+ *   closure begins (which cancels them).
+ * O(h log n + k log k) for the k windows found, plus the cars in the lot (at most the capacity).
+ */
+export function busiest(lot: RegisteredLot, from: number, until: number, now: number) {
+  const spans: Span[] = overlapping(lot.occupancy, from, until).map(([, interval]) => interval);
+  let openEndedInLot = 0;
+  for (const car of lot.inLot.values()) {
+    if (car.endsAt === Number.POSITIVE_INFINITY) openEndedInLot++;
+    else if (car.endsAt <= now) spans.push({ start: car.endsAt, end: Number.POSITIVE_INFINITY });
+  }
+  const reserved = lot.openEnded.size - openEndedInLot;
+  const closing = reserved === 0 ? undefined : leaveAt(lot, Number.NEGATIVE_INFINITY);
+  if (closing === undefined || closing >= until) {
+    // The open-ended bookings hold a spot at every instant of the range: one number.
+    const top = peak(spans, from, until);
+    return { held: top.held + lot.openEnded.size, at: top.at };
+  }
+  // A closure begins within the range: each booking still RESERVED holds its spot until the first
+  // closure after it was made (all the same one, but while the scheduler is behind).
+  // One whose closure is due already (not yet recorded) holds nothing from now on: counted as of
+  // now, like every open-ended booking (docs/domain.md, "the skew minutes").
+  for (const [id, madeAt] of lot.openEnded) {
+    const end = lot.inLot.has(id) ? now : (leaveAt(lot, madeAt) ?? Number.POSITIVE_INFINITY);
+    if (end > now) spans.push({ start: Number.NEGATIVE_INFINITY, end });
+  }
+  const top = peak(spans, from, until);
+  return { held: top.held + openEndedInLot, at: top.at };
+}

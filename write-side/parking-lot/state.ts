@@ -1,0 +1,174 @@
+import type { Map as ImmutableMap, Set as ImmutableSet, List } from "immutable";
+import type { EventOfType } from "../../schemas/events.js";
+import type { RecordedStatus, ReservationStatus } from "../../schemas/reservation-time.js";
+import type { Occupancy } from "./occupancy.js";
+import type { ReservationBook } from "./reservation-book.js";
+
+/**
+ * The parking-lot aggregate as a decider: pure functions, no I/O.
+ * One lot's whole life is one stream, so this state is the consistency boundary for capacity.
+ *
+ * What holds a spot when (the time rules themselves live in schemas/reservation-time.ts, shared
+ * with the views):
+ * - a window holds [startsAt, endsAt), in the `occupancy` index (see occupancy.ts), from which
+ *   ended windows are pruned as time passes;
+ * - an open-ended booking still RESERVED holds a spot from when it was made until the first
+ *   closure that begins after it (`mustLeaveBy`), or for ever while no closure is ahead;
+ * - a car in the lot (`inLot`) holds its spot until it checks out, however long past its window:
+ *   an overstaying car counts at every instant from its endsAt on.
+ */
+
+export type ParkingLotEvent =
+  | EventOfType<"ParkingLotRegistered">
+  | EventOfType<"ParkingReserved">
+  | EventOfType<"ReservationCanceled">
+  | EventOfType<"ReservationCheckedIn">
+  | EventOfType<"ReservationCheckedOut">
+  | EventOfType<"ReservationNoShow">
+  | EventOfType<"ParkingLotClosed">
+  | EventOfType<"ParkingLotClosureBegan">
+  | EventOfType<"ParkingLotCapacityChanged">;
+
+export interface ReservationRecord {
+  readonly customerId: string;
+  readonly carNumber: string;
+  readonly amount: number;
+  readonly startsAt?: string;
+  readonly endsAt?: string;
+  /** As recorded by events; the status at an instant is `statusAt` (the clock adds the rest). */
+  readonly status: RecordedStatus;
+}
+
+/** A car in the lot: when its window ends (Infinity for an open-ended booking) and when it came in. */
+export interface CarInLot {
+  readonly endsAt: number;
+  readonly checkedInAt: number;
+}
+
+/** A closure the lot knows: until it has begun, and then until it has ended. */
+export interface Closure {
+  readonly closureId: string;
+  readonly from: number;
+  readonly until: number;
+  /** Whether its begin was recorded (ParkingLotClosureBegan). */
+  readonly began: boolean;
+}
+
+export const DEFAULT_MAX_ACTIVE_PER_CUSTOMER = 4;
+
+export type ParkingLotState =
+  | { readonly kind: "unregistered" }
+  | {
+      readonly kind: "registered";
+      readonly parkingLotId: string;
+      readonly name: string;
+      readonly capacity: number;
+      readonly hourlyRate?: number;
+      readonly maxActivePerCustomer: number;
+      /** Informational (no decision reads it): reservations holding or going to hold a spot. */
+      readonly activeReservations: number;
+      /**
+       * The reservation records a command may name, with what each asked for, so that an ended id
+       * still answers (cancel → 409, a retried Idempotency-Key → the same answer). Ended ones are
+       * taken out by `forgetEnded` and kept outside (see docs/domain.md, "Ended reservations").
+       */
+      readonly reservations: ReservationBook;
+      /** Active open-ended reservations (reserved or in the lot), with when each was made. */
+      readonly openEnded: ImmutableMap<string, number>;
+      /** Windowed reservations that may still hold a spot, by the hour they start. */
+      readonly occupancy: Occupancy;
+      /** Cars in the lot (checked in, not yet out): each holds its spot until it checks out. */
+      readonly inLot: ImmutableMap<string, CarInLot>;
+      /** Per customer, their reservations that may still be active (bounded by the limit + pruning lag). */
+      readonly byCustomer: ImmutableMap<string, ImmutableSet<string>>;
+      /**
+       * Closures not yet begun, and those begun that have not ended more than the skew ago (the
+       * rest is dropped at the next closure). At most WINDOW_RULES.maxPendingClosures not ended.
+       */
+      readonly closures: List<Closure>;
+      /**
+       * How many ended reservations this state has left out (`forgetEnded`): their records are
+       * kept outside the state (the lot snapshot store's archive), and looked up there when a
+       * command names one. 0: the state holds every reservation the lot ever accepted.
+       */
+      readonly archived: number;
+    };
+
+export type RegisteredLot = Extract<ParkingLotState, { kind: "registered" }>;
+
+export const initialState: ParkingLotState = { kind: "unregistered" };
+
+/** Why a command was refused. Expected outcomes, so they are values, not exceptions. */
+export type Rejection =
+  | { readonly code: "LotNotFound"; readonly parkingLotId: string }
+  | { readonly code: "LotAlreadyRegistered"; readonly parkingLotId: string }
+  | { readonly code: "LotFull"; readonly parkingLotId: string; readonly capacity: number }
+  | { readonly code: "ReservationNotFound"; readonly parkingLotId: string; readonly reservationId: string }
+  | { readonly code: "ReservationIdConflict"; readonly parkingLotId: string; readonly reservationId: string }
+  | {
+      readonly code: "ReservationNotActive";
+      readonly parkingLotId: string;
+      readonly reservationId: string;
+      readonly status: ReservationStatus;
+    }
+  | { readonly code: "NotCheckedIn"; readonly parkingLotId: string; readonly reservationId: string }
+  | {
+      /** A customer cannot cancel once the car is in: checking out ends the stay. */
+      readonly code: "CheckedIn";
+      readonly parkingLotId: string;
+      readonly reservationId: string;
+      readonly status: ReservationStatus;
+    }
+  | {
+      readonly code: "CheckInTooEarly";
+      readonly parkingLotId: string;
+      readonly reservationId: string;
+      readonly startsAt: string;
+    }
+  | {
+      readonly code: "InvalidWindow";
+      readonly parkingLotId?: string;
+      readonly field: string;
+      readonly detail: string;
+    }
+  | { readonly code: "AmountRequired"; readonly parkingLotId: string }
+  | { readonly code: "AmountNotPositive"; readonly parkingLotId: string }
+  | {
+      /** A lot with a rate prices an open-ended stay itself, at check-out. */
+      readonly code: "AmountNotAccepted";
+      readonly parkingLotId: string;
+      readonly hourlyRate: number;
+      readonly offered: number;
+    }
+  | {
+      readonly code: "PriceChanged";
+      readonly parkingLotId: string;
+      readonly quote: number;
+      readonly offered: number;
+    }
+  | { readonly code: "TooManyActiveReservations"; readonly parkingLotId: string; readonly limit: number }
+  | {
+      readonly code: "LotClosed";
+      readonly parkingLotId: string;
+      readonly from: string;
+      readonly until: string;
+    }
+  | { readonly code: "TooManyClosures"; readonly parkingLotId: string; readonly limit: number }
+  | { readonly code: "ClosureNotFound"; readonly parkingLotId: string; readonly closureId: string }
+  | {
+      /** A time-driven fact asked for before it falls due. */
+      readonly code: "NotDue";
+      readonly parkingLotId: string;
+      readonly at: string;
+    }
+  | {
+      readonly code: "CapacityTooLow";
+      readonly parkingLotId: string;
+      readonly at: string;
+      readonly held: number;
+    };
+
+export type Decision =
+  | { readonly ok: true; readonly events: readonly ParkingLotEvent[] }
+  | { readonly ok: false; readonly rejection: Rejection };
+export type { ReservationStatus } from "../../schemas/reservation-time.js";

@@ -1,0 +1,38 @@
+import type { BeginClosure, RecordNoShow } from "../../schemas/commands.js";
+import { closureBegins } from "./closures.js";
+import { accept, iso, ms, reject } from "./rules.js";
+import type { Decision, ParkingLotState } from "./state.js";
+
+/** The facts time brings, sent by the scheduler when they fall due: a closure begins, a no-show. */
+
+export function beginClosure(command: BeginClosure, state: ParkingLotState): Decision {
+  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+  const { parkingLotId, closureId } = command;
+  const closure = state.closures.find((c) => c.closureId === closureId);
+  // A closure that began and ended more than the skew ago has been dropped: it began, nothing to do.
+  if (!closure) return reject({ code: "ClosureNotFound", parkingLotId, closureId });
+  if (closure.began) return accept(); // begun already: recorded exactly once
+  if (closure.from > ms(command.now)) return reject({ code: "NotDue", parkingLotId, at: iso(closure.from) });
+  return accept(...closureBegins(state, closure, command.now));
+}
+
+export function recordNoShow(command: RecordNoShow, state: ParkingLotState): Decision {
+  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+  const { parkingLotId, reservationId } = command;
+  const record = state.reservations.get(reservationId);
+  if (!record) return reject({ code: "ReservationNotFound", parkingLotId, reservationId });
+  // Settled otherwise (checked in, canceled, checked out) or recorded already: nothing to do.
+  if (record.status !== "RESERVED" || !record.startsAt || !record.endsAt) return accept();
+  if (ms(record.endsAt) > ms(command.now)) return reject({ code: "NotDue", parkingLotId, at: record.endsAt });
+  return accept({
+    type: "ReservationNoShow",
+    data: {
+      reservationId,
+      parkingLotId,
+      customerId: record.customerId,
+      startsAt: record.startsAt,
+      endsAt: record.endsAt,
+      recordedAt: command.now,
+    },
+  });
+}

@@ -1,0 +1,52 @@
+import type { Position } from "../event-store/position.js";
+
+/** An aggregate's folded state as of a stream revision (-1: the stream does not exist yet). */
+export interface StateAtRevision<S> {
+  readonly state: S;
+  readonly revision: number;
+  /** Global position of the stream's last event, null for an empty stream. */
+  readonly position: Position | null;
+}
+
+/** A cached state, and the revision it was last loaded from the store at (see the decider runner). */
+export interface CachedState<S> extends StateAtRevision<S> {
+  readonly loadedRevision: number;
+}
+
+/**
+ * Least-recently-used cache of states, so a command's cost does not grow with the stream's
+ * history: only events newer than the cached revision are ever read again.
+ */
+export class StateCache<S> {
+  private readonly entries = new Map<string, CachedState<S>>();
+
+  constructor(private readonly capacity: number) {}
+
+  get(key: string): CachedState<S> | undefined {
+    const entry = this.entries.get(key);
+    if (entry) {
+      // Re-insert to mark as most recently used (Map keeps insertion order).
+      this.entries.delete(key);
+      this.entries.set(key, entry);
+    }
+    return entry;
+  }
+
+  set(key: string, state: CachedState<S>): void {
+    this.entries.delete(key);
+    this.entries.set(key, state);
+    while (this.entries.size > this.capacity) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest === undefined) break;
+      this.entries.delete(oldest);
+    }
+  }
+
+  delete(key: string): void {
+    this.entries.delete(key);
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+}

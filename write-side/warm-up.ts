@@ -1,0 +1,99 @@
+import { decodeEvent, encodeEvent } from "../event-store/codec.js";
+import type { EventToAppend } from "../event-store/port.js";
+import { fromBigInt } from "../event-store/position.js";
+import { systemActor } from "../schemas/actor.js";
+import {
+  CancelReservationBody,
+  ChangeCapacityBody,
+  CloseParkingLotBody,
+  IdempotencyKey,
+  OperatorCancelReservationBody,
+  OperatorReserveParkingBody,
+  type ParkingLotCommand,
+  RegisterParkingLotBody,
+  ReserveParkingBody,
+} from "../schemas/commands.js";
+import { EventDataSchemas, EventMetadata, type EventType } from "../schemas/events.js";
+import { precompile } from "../schemas/validation.js";
+import {
+  decide,
+  evolve,
+  initialState,
+  PARKING_LOT_EVENT_TYPES,
+  type ParkingLotEvent,
+  type ParkingLotState,
+} from "./parking-lot/decider.js";
+import { decodeSnapshot, encodeSnapshot } from "./parking-lot/snapshot.js";
+
+const WARM_LOT = "warm-up";
+const WARM_CAUSATION = {
+  correlationId: "00000000-0000-4000-8000-000000000000",
+  causationId: "00000000-0000-4000-8000-000000000000",
+  actor: systemActor("warm-up"),
+};
+
+/**
+ * Pays at start-up what the first command of a fresh process would pay otherwise (issue 21,
+ * target 5): compiling the schemas of the command bodies, the lot's events and their metadata
+ * (ajv compiles each on first use, tens of milliseconds together), and running the lot's code
+ * path once (decide, encode, decode, evolve, a snapshot's encoding and decoding) so that V8 has
+ * compiled it. Pure and in memory: nothing is read or written.
+ */
+export function warmUpCommandPath(now: number = Date.now()): void {
+  precompile(
+    EventMetadata,
+    ...[...PARKING_LOT_EVENT_TYPES].map((type) => EventDataSchemas[type as EventType]),
+    RegisterParkingLotBody,
+    ReserveParkingBody,
+    OperatorReserveParkingBody,
+    CancelReservationBody,
+    OperatorCancelReservationBody,
+    CloseParkingLotBody,
+    ChangeCapacityBody,
+    IdempotencyKey,
+  );
+  const at = (minutes: number) => new Date(now + minutes * 60_000).toISOString();
+  const commands: ParkingLotCommand[] = [
+    { type: "RegisterParkingLot", parkingLotId: WARM_LOT, name: WARM_LOT, capacity: 2, now: at(0) },
+    ...[0, 1].map(
+      (i): ParkingLotCommand => ({
+        type: "ReserveParking",
+        reservationId: `warm-${i}`,
+        parkingLotId: WARM_LOT,
+        customerId: "warm-up",
+        carNumber: "12가3456",
+        amount: 1000,
+        ...(i === 0 ? { startsAt: at(60), endsAt: at(120) } : {}),
+        now: at(0),
+      }),
+    ),
+    {
+      type: "CancelReservation",
+      parkingLotId: WARM_LOT,
+      reservationId: "warm-0",
+      reason: "warm-up",
+      now: at(1),
+    },
+  ];
+  let state: ParkingLotState = initialState;
+  let revision = 0;
+  for (const command of commands) {
+    const decision = decide(command, state);
+    if (!decision.ok) continue;
+    for (const event of decision.events) {
+      const encoded: EventToAppend = encodeEvent(event, WARM_CAUSATION);
+      const decoded = decodeEvent({
+        id: `warm-${revision}`,
+        streamId: WARM_LOT,
+        revision: revision++,
+        position: fromBigInt(BigInt(revision), BigInt(revision)),
+        type: encoded.type,
+        data: encoded.data,
+        metadata: encoded.metadata,
+        createdAt: new Date(now),
+      });
+      state = evolve(state, decoded.event as ParkingLotEvent);
+    }
+  }
+  decodeSnapshot(encodeSnapshot(state), WARM_LOT);
+}
