@@ -6,7 +6,7 @@ import type { EventStore, EventToAppend } from "../event-store/port.js";
 import type { Position } from "../event-store/position.js";
 import type { Logger } from "../platform/logger.js";
 import { withTimeout } from "../platform/timeout.js";
-import { batchSpans } from "../platform/tracing.js";
+import { batchSpans, NO_SPANS, tracingOn } from "../platform/tracing.js";
 import type { Actor } from "../schemas/actor.js";
 import type { ParkingLotCommand } from "../schemas/commands.js";
 import { DEFAULT_SNAPSHOT_TIMEOUT_MS, LotLoader, type SnapshotUse } from "./lot-loader.js";
@@ -24,6 +24,9 @@ import {
   recall,
 } from "./parking-lot/decider.js";
 import { isFreshReservationId } from "./reservation-ids.js";
+
+/** The traceparents of a batch with tracing off (none are read). */
+const UNTRACED: readonly (string | undefined)[] = [];
 
 export interface CommandContext {
   /** Carried into every event's metadata, and on to the events those cause. */
@@ -197,11 +200,11 @@ export class ParkingLotCommandHandler {
 
     for (let attempt = 0; ; attempt++) {
       this.options.hooks?.onBatch?.(batch.length);
-      const traceparents = batch.map((waiting) => waiting.context.traceparent);
-      const deciding = batchSpans("decide", traceparents, {
-        "parking.lot": lotId,
-        "parking.attempt": attempt,
-      });
+      // With tracing off nothing is allocated for the spans (tracingOn() first).
+      const traceparents = tracingOn() ? batch.map((waiting) => waiting.context.traceparent) : UNTRACED;
+      const deciding = tracingOn()
+        ? batchSpans("decide", traceparents, { "parking.lot": lotId, "parking.attempt": attempt })
+        : NO_SPANS;
       let decided = decideAll(batch, await this.withEnded(lotId, lot.state, batch, recalled));
       // A refusal or a no-op decided on a cached state might be stale if another process wrote
       // to this lot: confirm against the stream before answering.
@@ -219,10 +222,12 @@ export class ParkingLotCommandHandler {
       }
 
       let result: { nextExpectedRevision: number; position: Position };
-      const appending = batchSpans("append", traceparents, {
-        "parking.stream": streamId,
-        "parking.events": toAppend.length,
-      });
+      const appending = tracingOn()
+        ? batchSpans("append", traceparents, {
+            "parking.stream": streamId,
+            "parking.events": toAppend.length,
+          })
+        : NO_SPANS;
       try {
         result = await this.eventStore.appendToStream(streamId, toAppend, {
           expectedRevision: lot.revision < 0 ? "no_stream" : lot.revision,

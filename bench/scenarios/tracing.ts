@@ -1,6 +1,9 @@
 import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { formatProfile, type ProfileSummary, profilesIn, summarizeCpuProfile } from "../lib/cpu-profile.js";
 import { lotId } from "../lib/domain.js";
 import { HttpClient } from "../lib/http.js";
 import { describeLoad, type LoadResult, mergeLoads, runLoadInto } from "../lib/load.js";
@@ -59,12 +62,17 @@ export const tracingScenario: Scenario = {
     const sampled = benchDataDir("tracing-sampled");
     const services: BenchChild[] = [];
     const clients: HttpClient[] = [];
+    // --profile: the exporting service runs under --cpu-prof (a profile per thread, on exit).
+    const profileDir = ctx.profile ? join(ctx.profileRoot, "tracing") : undefined;
+    if (profileDir) mkdirSync(profileDir, { recursive: true });
+    const profiles: ProfileSummary[] = [];
     try {
       const plain = await startService(off.dir, { label: "tracing off" });
       services.push(plain);
       const traced = await startService(on.dir, {
         label: "tracing on",
         env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url },
+        ...(profileDir ? { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] } : {}),
       });
       services.push(traced);
       const share = await startService(sampled.dir, {
@@ -158,10 +166,17 @@ export const tracingScenario: Scenario = {
           costSampled: sampledCost,
           otlpPosts: collector.bodies(),
         },
+        // Filled in as the services stop (below), before the result is read.
+        profiles,
       };
     } finally {
       for (const http of clients) http.close();
       for (const service of services) await service.stop();
+      for (const file of profileDir ? profilesIn(profileDir) : []) {
+        const summary = { ...summarizeCpuProfile(file, 25), label: `exporter set: ${file}` };
+        profiles.push(summary);
+        log(formatProfile(summary));
+      }
       await new Promise((resolve) => collector.server.close(resolve));
       off.remove();
       on.remove();
