@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { MutableDocument } from "../../document-store/embedded/update-semantics.js";
 import type { Document, DocumentStore, WriteOp } from "../../document-store/port.js";
 import type { Position } from "../../event-store/position.js";
@@ -36,6 +37,9 @@ interface SourceDoc extends Document {
   readonly counts: number[];
 }
 
+/** Checkpoints read at a time when a source is loaded (the thread is let go between pages). */
+const LOAD_PAGE = 25;
+
 const checkpointId = (source: string, count: number) => `cp|${source}|${count}`;
 const sourceId = (source: string) => `source|${source}`;
 
@@ -67,20 +71,29 @@ export class CheckpointStore {
     return docs.map((d) => d.source);
   }
 
-  /** A source's checkpoints, in order. */
+  /** A source's checkpoints, in order: read a page at a time, yielding between pages. */
   async load(source: string): Promise<StoredCheckpoint[]> {
     await this.ready();
-    const docs = await this.store.find<CheckpointDoc>(
-      TIME_TRAVEL_CHECKPOINTS,
-      { kind: "checkpoint", source },
-      { sort: { count: 1 } },
-    );
-    return docs.map((d) => ({
-      count: d.count,
-      position: d.position,
-      stampMs: d.stampMs ?? Number.NEGATIVE_INFINITY,
-      data: d.data,
-    }));
+    const loaded: StoredCheckpoint[] = [];
+    for (let after = -1; ; ) {
+      const docs = await this.store.find<CheckpointDoc>(
+        TIME_TRAVEL_CHECKPOINTS,
+        { kind: "checkpoint", source, count: { $gt: after } },
+        { sort: { count: 1 }, limit: LOAD_PAGE },
+      );
+      for (const d of docs) {
+        loaded.push({
+          count: d.count,
+          position: d.position,
+          stampMs: d.stampMs ?? Number.NEGATIVE_INFINITY,
+          data: d.data,
+        });
+      }
+      const last = docs.at(-1);
+      if (!last || docs.length < LOAD_PAGE) return loaded;
+      after = last.count;
+      await yieldToEventLoop();
+    }
   }
 
   /** Keeps a checkpoint, and the source's list of them (`counts`: every one it has now). */
