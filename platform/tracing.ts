@@ -159,6 +159,14 @@ const parentOf = (traceparent: string | undefined): Context => {
 };
 
 /**
+ * Whether a traceparent says its trace is not sampled: under the parent-based sampler no span under
+ * it is ever recorded, so none is started (the SDK would still make a non-recording span, ids and
+ * all: most of what a 1%-sampled service spent on tracing). What follows carries it on as it is.
+ */
+const unsampled = (traceparent: string | undefined): boolean =>
+  traceparent !== undefined && traceparent.charCodeAt(54) === 48;
+
+/**
  * A span under the span a `traceparent` names (a root span without one), or undefined when
  * tracing is off. `startTime` (ms) backdates it, e.g. to when an event was appended.
  */
@@ -167,7 +175,7 @@ export function startSpan(
   traceparent: string | undefined,
   options: { readonly attributes?: Attributes; readonly kind?: SpanKind; readonly startTime?: number } = {},
 ): Span | undefined {
-  if (!active) return undefined;
+  if (!active || unsampled(traceparent)) return undefined;
   return active.startSpan(
     name,
     {
@@ -200,7 +208,7 @@ export function traced<T>(
   attributes: Attributes,
   work: () => T,
 ): T {
-  if (!active || traceparent === undefined) return work();
+  if (!active || traceparent === undefined || unsampled(traceparent)) return work();
   const span = startSpan(name, traceparent, { attributes });
   let failure: unknown;
   try {

@@ -7,6 +7,7 @@ import {
   parseTraceparent,
   startSpan,
   startTracing,
+  traceparentFor,
   tracingOn,
   validTraceparent,
 } from "./tracing.js";
@@ -62,6 +63,12 @@ describe("sampling (OTEL_TRACES_SAMPLER_ARG)", () => {
       endSpan(startSpan("the caller's", `00-${TRACE}-${SPAN}-01`));
       endSpan(startSpan("the caller's, not sampled", `00-${TRACE}-${SPAN}-00`));
       expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(["the caller's"]);
+      // Under a trace not sampled no span is started at all (not even a non-recording one).
+      expect(startSpan("under it", `00-${TRACE}-${SPAN}-00`)).toBeUndefined();
+      const root = startSpan("started here, not sampled", undefined);
+      expect(root?.isRecording()).toBe(false);
+      expect(startSpan("its child", traceparentFor(root, undefined))).toBeUndefined();
+      endSpan(root);
     } finally {
       await handle?.shutdown();
     }

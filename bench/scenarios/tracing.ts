@@ -62,22 +62,27 @@ export const tracingScenario: Scenario = {
     const sampled = benchDataDir("tracing-sampled");
     const services: BenchChild[] = [];
     const clients: HttpClient[] = [];
-    // --profile: the exporting service runs under --cpu-prof (a profile per thread, on exit).
+    // --profile: every service runs under --cpu-prof (a profile per thread, on exit), each in its dir.
     const profileDir = ctx.profile ? join(ctx.profileRoot, "tracing") : undefined;
-    if (profileDir) mkdirSync(profileDir, { recursive: true });
+    const profiled = (name: string) => {
+      if (!profileDir) return {};
+      mkdirSync(join(profileDir, name), { recursive: true });
+      return { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${join(profileDir, name)}`] };
+    };
     const profiles: ProfileSummary[] = [];
     try {
-      const plain = await startService(off.dir, { label: "tracing off" });
+      const plain = await startService(off.dir, { label: "tracing off", ...profiled("off") });
       services.push(plain);
       const traced = await startService(on.dir, {
         label: "tracing on",
         env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url },
-        ...(profileDir ? { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] } : {}),
+        ...profiled("exporter"),
       });
       services.push(traced);
       const share = await startService(sampled.dir, {
         label: "tracing 1%",
         env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_TRACES_SAMPLER_ARG: "0.01" },
+        ...profiled("sampled"),
       });
       services.push(share);
       for (const service of services) {
@@ -172,8 +177,9 @@ export const tracingScenario: Scenario = {
     } finally {
       for (const http of clients) http.close();
       for (const service of services) await service.stop();
-      for (const file of profileDir ? profilesIn(profileDir) : []) {
-        const summary = { ...summarizeCpuProfile(file, 25), label: `exporter set: ${file}` };
+      const dirs = profileDir ? ["off", "exporter", "sampled"].map((name) => join(profileDir, name)) : [];
+      for (const file of dirs.flatMap((dir) => profilesIn(dir))) {
+        const summary = { ...summarizeCpuProfile(file, 25), label: file };
         profiles.push(summary);
         log(formatProfile(summary));
       }
