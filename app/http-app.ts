@@ -164,10 +164,18 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
   if (services.queries && services.eventStore) {
     app.use(historyRoutes(new HistoryService(services.eventStore), services.queries));
     app.use(
-      asOfRoutes(new TimeTravel(services.eventStore), services.queries, {
-        clock: services.clock,
-        controlCenterLotLimit: 100,
-      }),
+      asOfRoutes(
+        new TimeTravel(services.eventStore, {
+          // Checkpoints kept beside the read models, so a restarted replica answers warm.
+          ...(services.documentStore ? { store: services.documentStore } : {}),
+          onError: (error) => services.logger.warn({ err: error }, "time travel: a checkpoint was not kept"),
+        }),
+        services.queries,
+        {
+          clock: services.clock,
+          controlCenterLotLimit: 100,
+        },
+      ),
     );
   }
   if (services.queries) app.use(queryRoutes(services.queries, { controlCenterLotLimit: 100 }));

@@ -286,14 +286,19 @@ export async function createServices(
       : undefined;
 
   const liveUpdates = queries
-    ? new LiveUpdates(queries, logger.child({ component: "live-updates" }), {
-        ...LIVE_UPDATES_DEFAULTS,
-        pollIntervalMs: config.liveUpdateIntervalMs,
-        refreshMs: config.liveRefreshMs,
-        heartbeatMs: config.liveHeartbeatMs,
-        maxStreams: config.liveMaxStreams,
-        maxStreamsPerPrincipal: config.liveMaxStreamsPerPrincipal,
-      })
+    ? new LiveUpdates(
+        queries,
+        logger.child({ component: "live-updates" }),
+        {
+          ...LIVE_UPDATES_DEFAULTS,
+          pollIntervalMs: config.liveUpdateIntervalMs,
+          refreshMs: config.liveRefreshMs,
+          heartbeatMs: config.liveHeartbeatMs,
+          maxStreams: config.liveMaxStreams,
+          maxStreamsPerPrincipal: config.liveMaxStreamsPerPrincipal,
+        },
+        eventStore,
+      )
     : undefined;
 
   return {

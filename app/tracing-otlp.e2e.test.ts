@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { customerHeaders, operatorHeaders } from "../test-support/auth.js";
+import { openEventStream } from "../test-support/event-stream.js";
 import { call, eventually, startTestService, tempDataDir } from "../test-support/service.js";
 import type { RunningService } from "./server.js";
 
@@ -9,7 +10,8 @@ import type { RunningService } from "./server.js";
  * Tracing as deployed (issue 22): OTEL_EXPORTER_OTLP_ENDPOINT names a collector, here a tiny OTLP
  * receiver in the test that keeps every POSTed /v1/traces body (OTLP/HTTP with JSON), and the
  * processors run in their worker thread as by default. One reservation's spans arrive from both
- * threads under one trace id, and its ack → visible lag is in /metrics.
+ * threads under one trace id (with the push of the control center's live update that carried it),
+ * and its ack → visible lag is in /metrics.
  */
 const TRACE = "6bf92f3577b34da6a3ce929d0e0e4738";
 
@@ -56,6 +58,13 @@ describe("a reservation's trace, exported over OTLP/HTTP", () => {
 
   it("exports the reservation's spans under one trace id, and the lag histogram is in /metrics", async () => {
     const running = service as RunningService;
+    // An operator's page listens: the push that first carries the reservation is in its trace.
+    const stream = await openEventStream(
+      `${running.url}/control-center/events`,
+      await operatorHeaders(data.dir),
+    );
+    const first = await stream.next();
+    expect(first?.event).toBe("control-center");
     const booked = await call<{ reservationId: string; position: string }>(
       running.url,
       "POST",
@@ -73,6 +82,16 @@ describe("a reservation's trace, exported over OTLP/HTTP", () => {
       );
       return seen.body.coupon ? true : undefined;
     });
+    // A view showing the reservation has been pushed.
+    for (;;) {
+      const event = await stream.next();
+      if (!event) throw new Error("the stream ended");
+      const view = JSON.parse(event.data) as {
+        parkingLots: { parkingLotId: string; totalReservations: number }[];
+      };
+      if (view.parkingLots.some((l) => l.parkingLotId === "otlp-lot" && l.totalReservations === 1)) break;
+    }
+    await stream.close();
     const metrics = await fetch(`${running.url}/metrics`, { headers: await operatorHeaders(data.dir) });
     const text = await metrics.text();
     expect(text).toMatch(/parking_reservation_visible_lag_seconds_count [1-9]/);
@@ -97,6 +116,7 @@ describe("a reservation's trace, exported over OTLP/HTTP", () => {
         "apply customer-coupons",
         "coupon-policy ParkingReserved",
         "reservation visible",
+        "live-update push",
       ]),
     );
     expect([...contentTypes].every((t) => t.startsWith("application/json"))).toBe(true);

@@ -9,17 +9,16 @@ import {
   type Tracer,
   trace,
 } from "@opentelemetry/api";
-import { OTLPTraceExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { resourceFromAttributes } from "@opentelemetry/resources";
+import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
 import {
   BasicTracerProvider,
-  BatchSpanProcessor,
   ParentBasedSampler,
   SimpleSpanProcessor,
   type SpanExporter,
   TraceIdRatioBasedSampler,
 } from "@opentelemetry/sdk-trace-base";
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
+import { WorkerExportProcessor } from "./tracing-export.js";
 
 /**
  * Distributed tracing (issue 22) on OpenTelemetry's JS SDK. One trace per request: the HTTP span
@@ -32,6 +31,8 @@ import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
  * configuration); spans get their parent explicitly from a traceparent, so no context manager
  * is needed across the service's queues and batches.
  */
+
+const SCOPE = "parking-reservations";
 
 let provider: BasicTracerProvider | undefined;
 let active: Tracer | undefined;
@@ -54,22 +55,27 @@ export function startTracing(options: {
   readonly sampleRatio?: number;
 }): TracingHandle | undefined {
   if (provider) return undefined;
-  const exporter =
-    options.exporter ??
-    new OTLPTraceExporter({ url: `${(options.endpoint ?? "").replace(/\/+$/, "")}/v1/traces` });
+  const resource = resourceFromAttributes({
+    [ATTR_SERVICE_NAME]: options.serviceName ?? "parking-reservations",
+  });
   const started = new BasicTracerProvider({
-    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName ?? "parking-reservations" }),
+    resource,
     // A caller's sampling decision (its traceparent's flag) is kept; traces started here are
     // recorded at the configured ratio, so a busy service can trace a share of its requests.
     sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.sampleRatio ?? 1) }),
     spanProcessors: [
       options.exporter
-        ? new SimpleSpanProcessor(exporter)
-        : new BatchSpanProcessor(exporter, { scheduledDelayMillis: 1000 }),
+        ? new SimpleSpanProcessor(options.exporter)
+        : // Serialized and posted over OTLP/HTTP JSON by a worker thread, not this one.
+          new WorkerExportProcessor({
+            url: `${(options.endpoint ?? "").replace(/\/+$/, "")}/v1/traces`,
+            resource: defaultResource().merge(resource).attributes,
+            scope: SCOPE,
+          }),
     ],
   });
   provider = started;
-  active = started.getTracer("parking-reservations");
+  active = started.getTracer(SCOPE);
   let stopped: Promise<void> | undefined;
   return {
     shutdown() {
@@ -88,25 +94,77 @@ export function startTracing(options: {
 
 export const tracingOn = (): boolean => active !== undefined;
 
-const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
+/** Whether `code` is a lowercase hex digit. */
+const hex = (code: number): boolean => (code >= 48 && code <= 57) || (code >= 97 && code <= 102);
+
+/** Whether header[from, to) is lowercase hex and not all zeros. */
+function hexId(header: string, from: number, to: number): boolean {
+  let nonZero = false;
+  for (let i = from; i < to; i++) {
+    const code = header.charCodeAt(i);
+    if (!hex(code)) return false;
+    if (code !== 48) nonZero = true;
+  }
+  return nonZero;
+}
+
+/**
+ * A W3C `traceparent` (version 00) as it is carried on (the sampled flag kept, the other flags
+ * cleared); undefined when absent or malformed. Allocates nothing when the header is absent,
+ * malformed or already in that form (what the service itself sends on): the cost of a request with
+ * tracing off.
+ */
+export function validTraceparent(header: unknown): string | undefined {
+  if (typeof header !== "string" || header.length !== 55) return undefined;
+  if (header.charCodeAt(0) !== 48 || header.charCodeAt(1) !== 48) return undefined;
+  if (header.charCodeAt(2) !== 45 || header.charCodeAt(35) !== 45 || header.charCodeAt(52) !== 45)
+    return undefined;
+  if (!hexId(header, 3, 35) || !hexId(header, 36, 52)) return undefined;
+  const high = header.charCodeAt(53);
+  const low = header.charCodeAt(54);
+  if (!hex(high) || !hex(low)) return undefined;
+  if (high === 48 && (low === 48 || low === 49)) return header;
+  const sampled = Number.parseInt(header.slice(54), 16) & 1;
+  return `${header.slice(0, 53)}0${sampled}`;
+}
 
 /** A W3C `traceparent` (version 00) as a span context; undefined when absent or malformed. */
 export function parseTraceparent(header: unknown): SpanContext | undefined {
-  if (typeof header !== "string" || header.length !== 55) return undefined;
-  const match = TRACEPARENT.exec(header);
-  if (!match) return undefined;
-  const [, traceId, spanId, flags] = match as unknown as [string, string, string, string];
-  if (/^0+$/.test(traceId) || /^0+$/.test(spanId)) return undefined;
-  return { traceId, spanId, traceFlags: Number.parseInt(flags, 16) & 1, isRemote: true };
+  const valid = validTraceparent(header);
+  if (!valid) return undefined;
+  return {
+    traceId: valid.slice(3, 35),
+    spanId: valid.slice(36, 52),
+    traceFlags: valid.charCodeAt(54) === 49 ? 1 : 0,
+    isRemote: true,
+  };
 }
 
 export const formatTraceparent = (span: SpanContext): string =>
   `00-${span.traceId}-${span.spanId}-0${span.traceFlags & 1}`;
 
+/**
+ * The context of the last traceparent asked for: a projection batch applies one event through
+ * several projections, and a command batch decides and appends under the same ones.
+ */
+let lastParent: { traceparent: string; context: Context } | undefined;
+
 const parentOf = (traceparent: string | undefined): Context => {
+  if (traceparent === undefined) return ROOT_CONTEXT;
+  if (lastParent?.traceparent === traceparent) return lastParent.context;
   const parent = parseTraceparent(traceparent);
-  return parent ? trace.setSpanContext(ROOT_CONTEXT, parent) : ROOT_CONTEXT;
+  const context = parent ? trace.setSpanContext(ROOT_CONTEXT, parent) : ROOT_CONTEXT;
+  lastParent = { traceparent, context };
+  return context;
 };
+
+/**
+ * Whether a traceparent says its trace is not sampled: under the parent-based sampler no span under
+ * it is ever recorded, so none is started (the SDK would still make a non-recording span, ids and
+ * all: most of what a 1%-sampled service spent on tracing). What follows carries it on as it is.
+ */
+const unsampled = (traceparent: string | undefined): boolean =>
+  traceparent !== undefined && traceparent.charCodeAt(54) === 48;
 
 /**
  * A span under the span a `traceparent` names (a root span without one), or undefined when
@@ -117,7 +175,7 @@ export function startSpan(
   traceparent: string | undefined,
   options: { readonly attributes?: Attributes; readonly kind?: SpanKind; readonly startTime?: number } = {},
 ): Span | undefined {
-  if (!active) return undefined;
+  if (!active || unsampled(traceparent)) return undefined;
   return active.startSpan(
     name,
     {
@@ -150,7 +208,7 @@ export function traced<T>(
   attributes: Attributes,
   work: () => T,
 ): T {
-  if (!active || traceparent === undefined) return work();
+  if (!active || traceparent === undefined || unsampled(traceparent)) return work();
   const span = startSpan(name, traceparent, { attributes });
   let failure: unknown;
   try {
@@ -163,13 +221,16 @@ export function traced<T>(
   }
 }
 
+/** What batchSpans gives with tracing off: one shared object, nothing allocated. */
+export const NO_SPANS: { end(error?: unknown): void } = { end() {} };
+
 /** One span per traced command of a batch (decide, append): ended together. */
 export function batchSpans(
   name: string,
   traceparents: readonly (string | undefined)[],
   attributes: Attributes,
 ): { end(error?: unknown): void } {
-  if (!active) return { end() {} };
+  if (!active) return NO_SPANS;
   const spans = traceparents.flatMap((tp) => (tp ? [startSpan(name, tp, { attributes })] : []));
   return {
     end(error) {

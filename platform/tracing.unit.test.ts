@@ -1,12 +1,15 @@
 import { InMemorySpanExporter } from "@opentelemetry/sdk-trace-base";
 import { describe, expect, it } from "vitest";
 import {
+  batchSpans,
   endSpan,
   formatTraceparent,
   parseTraceparent,
   startSpan,
   startTracing,
+  traceparentFor,
   tracingOn,
+  validTraceparent,
 } from "./tracing.js";
 
 const TRACE = "4bf92f3577b34da6a3ce929d0e0e4736";
@@ -31,11 +34,23 @@ describe("W3C traceparent", () => {
     ["garbage", "\u0000$gt;drop"],
   ])("ignores one that is %s", (_what, header) => {
     expect(parseTraceparent(header)).toBeUndefined();
+    expect(validTraceparent(header)).toBeUndefined();
+  });
+
+  it("carries a header as it came when it is in the form sent on, and clears the flags but sampled", () => {
+    const header = `00-${TRACE}-${SPAN}-01`;
+    expect(validTraceparent(header)).toBe(header);
+    expect(validTraceparent(`00-${TRACE}-${SPAN}-03`)).toBe(header);
+    expect(validTraceparent(`00-${TRACE}-${SPAN}-fe`)).toBe(`00-${TRACE}-${SPAN}-00`);
+    expect(validTraceparent(`00-${TRACE}-${SPAN}-0g`)).toBeUndefined();
   });
 
   it("makes no span while tracing is off", () => {
     expect(tracingOn()).toBe(false);
     expect(startSpan("anything", `00-${TRACE}-${SPAN}-01`)).toBeUndefined();
+    // One shared no-op for every batch: nothing made per command.
+    const a = batchSpans("decide", [`00-${TRACE}-${SPAN}-01`], {});
+    expect(batchSpans("append", [], {})).toBe(a);
   });
 });
 
@@ -48,6 +63,12 @@ describe("sampling (OTEL_TRACES_SAMPLER_ARG)", () => {
       endSpan(startSpan("the caller's", `00-${TRACE}-${SPAN}-01`));
       endSpan(startSpan("the caller's, not sampled", `00-${TRACE}-${SPAN}-00`));
       expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(["the caller's"]);
+      // Under a trace not sampled no span is started at all (not even a non-recording one).
+      expect(startSpan("under it", `00-${TRACE}-${SPAN}-00`)).toBeUndefined();
+      const root = startSpan("started here, not sampled", undefined);
+      expect(root?.isRecording()).toBe(false);
+      expect(startSpan("its child", traceparentFor(root, undefined))).toBeUndefined();
+      endSpan(root);
     } finally {
       await handle?.shutdown();
     }

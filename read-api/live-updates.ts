@@ -1,6 +1,9 @@
 import { createHash } from "node:crypto";
 import type { Request, Response } from "express";
+import type { EventStore } from "../event-store/port.js";
+import { parsePositionToken } from "../event-store/position.js";
 import type { Logger } from "../platform/logger.js";
+import { endSpan, startSpan, tracingOn } from "../platform/tracing.js";
 import type { ControlCenterView } from "../schemas/read-models.js";
 import type { QueryService } from "./query-service.js";
 
@@ -97,8 +100,14 @@ export const seenOfStatuses = (statuses: ControlCenterView["projections"]): unkn
 export const stateId = (view: ControlCenterView): string =>
   hash({ ...view, projections: seenOfStatuses(view.projections) });
 
+/** The most traced bookings one push looks for in the log (a push after a long quiet spell carries more). */
+const MAX_TRACED_PER_PUSH = 1000;
+
 const hash = (value: unknown): string =>
   createHash("sha256").update(JSON.stringify(value)).digest("base64url").slice(0, 22);
+
+/** The control-center projection's name in the view's statuses. */
+const CONTROL_CENTER_PROJECTION = "control-center";
 
 /** The event-stream framing of one update. `id` must not contain a newline (it is a hash). */
 const frame = (id: string, view: ControlCenterView) =>
@@ -124,10 +133,15 @@ export class LiveUpdates {
   /** Updates read from the store and sent (a metric for the bench and tests). */
   updates = 0;
 
+  /** The control center's position in the last view pushed (where the next push's traced bookings start). */
+  private pushedCommit: number | null | undefined;
+
   constructor(
     private readonly queries: QueryService,
     private readonly logger: Logger,
     private readonly options: LiveUpdatesOptions = LIVE_UPDATES_DEFAULTS,
+    /** The log, read only with tracing on: which traced bookings a push carried (issue 22). */
+    private readonly events?: Pick<EventStore, "readAll">,
   ) {}
 
   get streamCount(): number {
@@ -255,6 +269,7 @@ export class LiveUpdates {
       const due = change !== this.lastChange && since >= this.options.minUpdateMs;
       if (due || !this.current || stale) {
         this.readAt = Date.now();
+        const readStarted = this.readAt;
         const read = ++this.reads;
         const view = await this.queries.controlCenter({ limit: this.options.lotLimit });
         // The view's own statuses may be newer than `statuses`; its content names the state.
@@ -266,10 +281,51 @@ export class LiveUpdates {
         } else this.current = { ...this.current, read };
         // Streams opened since the last read get this view; the others only if it changed.
         for (const stream of this.streams) this.send(stream);
+        if (this.events && tracingOn()) await this.tracePush(view, readStarted);
       }
     } catch (error) {
       // The document store is unreachable: keep the streams and the last view; try next tick.
       this.logger.warn({ err: error }, "live updates: could not read the control center");
+    }
+  }
+
+  /**
+   * With tracing on: a span "live-update push" in the trace of each booking this view is the first
+   * push to carry (booked after the control center's position in the previous push, up to its
+   * position in this one), from when the view was read to now (written to every stream). The first
+   * view after start carries none (its past is not read). Nothing is read with tracing off.
+   */
+  private async tracePush(view: ControlCenterView, readStarted: number): Promise<void> {
+    const applied = view.projections.find((p) => p.name === CONTROL_CENTER_PROJECTION)?.position;
+    const to = applied ? parsePositionToken(applied)?.commit : null;
+    if (to === undefined) return;
+    const from = this.pushedCommit;
+    this.pushedCommit = to;
+    if (from === undefined || to === null || (from !== null && to <= from)) return;
+    try {
+      const read = (this.events as Pick<EventStore, "readAll">).readAll({
+        ...(from === null ? {} : { from: { commit: from, prepare: Number.MAX_SAFE_INTEGER } }),
+        filter: { eventTypes: ["ParkingReserved"] },
+        maxCount: MAX_TRACED_PER_PUSH,
+      });
+      for await (const raw of read) {
+        if (raw.position.commit > to) break;
+        const traceparent = (raw.metadata as { traceparent?: unknown } | null)?.traceparent;
+        if (typeof traceparent !== "string") continue;
+        const reservation = (raw.data as { reservationId?: unknown } | null)?.reservationId;
+        endSpan(
+          startSpan("live-update push", traceparent, {
+            startTime: readStarted,
+            attributes: {
+              "parking.reservation": String(reservation),
+              "parking.position": raw.position.commit,
+              "live.streams": this.streams.size,
+            },
+          }),
+        );
+      }
+    } catch (error) {
+      this.logger.warn({ err: error }, "live updates: could not read the log for the push's traces");
     }
   }
 }

@@ -2,8 +2,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { WrongExpectedRevisionError } from "../event-store/errors.js";
 import type { EventStore, EventToAppend } from "../event-store/port.js";
 import type { Position } from "../event-store/position.js";
-import { batchSpans } from "../platform/tracing.js";
+import { batchSpans, NO_SPANS, tracingOn } from "../platform/tracing.js";
 import type { Actor } from "../schemas/actor.js";
+
+/** The traceparents of a batch with tracing off (none are read). */
+const UNTRACED: readonly (string | undefined)[] = [];
+
 import { type CachedState, type StateAtRevision, StateCache } from "./state-cache.js";
 
 /** An aggregate as a decider (pure): what a command decides on a state, and what an event makes of it. */
@@ -198,11 +202,14 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
 
     for (let attempt = 0; ; attempt++) {
       hooks?.onBatch?.(batch.length);
-      const traceparents = batch.map((waiting) => waiting.context.traceparent);
-      const deciding = batchSpans("decide", traceparents, {
-        [`${trace.prefix}.${trace.keyName}`]: key,
-        [`${trace.prefix}.attempt`]: attempt,
-      });
+      // With tracing off nothing is allocated for the spans (tracingOn() first).
+      const traceparents = tracingOn() ? batch.map((waiting) => waiting.context.traceparent) : UNTRACED;
+      const deciding = tracingOn()
+        ? batchSpans("decide", traceparents, {
+            [`${trace.prefix}.${trace.keyName}`]: key,
+            [`${trace.prefix}.attempt`]: attempt,
+          })
+        : NO_SPANS;
       let decided = this.decideAll(batch, await complete(at.state));
       // A refusal or a no-op decided on a cached state might be stale if another process wrote
       // to this stream: confirm against the stream before answering.
@@ -220,10 +227,12 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
       }
 
       let result: { nextExpectedRevision: number; position: Position };
-      const appending = batchSpans("append", traceparents, {
-        [`${trace.prefix}.stream`]: streamId,
-        [`${trace.prefix}.events`]: toAppend.length,
-      });
+      const appending = tracingOn()
+        ? batchSpans("append", traceparents, {
+            [`${trace.prefix}.stream`]: streamId,
+            [`${trace.prefix}.events`]: toAppend.length,
+          })
+        : NO_SPANS;
       try {
         result = await this.eventStore.appendToStream(streamId, toAppend, {
           expectedRevision: at.revision < 0 ? "no_stream" : at.revision,

@@ -1,6 +1,9 @@
 import { randomBytes } from "node:crypto";
+import { mkdirSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { formatProfile, type ProfileSummary, profilesIn, summarizeCpuProfile } from "../lib/cpu-profile.js";
 import { lotId } from "../lib/domain.js";
 import { HttpClient } from "../lib/http.js";
 import { describeLoad, type LoadResult, mergeLoads, runLoadInto } from "../lib/load.js";
@@ -59,17 +62,27 @@ export const tracingScenario: Scenario = {
     const sampled = benchDataDir("tracing-sampled");
     const services: BenchChild[] = [];
     const clients: HttpClient[] = [];
+    // --profile: every service runs under --cpu-prof (a profile per thread, on exit), each in its dir.
+    const profileDir = ctx.profile ? join(ctx.profileRoot, "tracing") : undefined;
+    const profiled = (name: string) => {
+      if (!profileDir) return {};
+      mkdirSync(join(profileDir, name), { recursive: true });
+      return { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${join(profileDir, name)}`] };
+    };
+    const profiles: ProfileSummary[] = [];
     try {
-      const plain = await startService(off.dir, { label: "tracing off" });
+      const plain = await startService(off.dir, { label: "tracing off", ...profiled("off") });
       services.push(plain);
       const traced = await startService(on.dir, {
         label: "tracing on",
         env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url },
+        ...profiled("exporter"),
       });
       services.push(traced);
       const share = await startService(sampled.dir, {
         label: "tracing 1%",
         env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_TRACES_SAMPLER_ARG: "0.01" },
+        ...profiled("sampled"),
       });
       services.push(share);
       for (const service of services) {
@@ -158,10 +171,18 @@ export const tracingScenario: Scenario = {
           costSampled: sampledCost,
           otlpPosts: collector.bodies(),
         },
+        // Filled in as the services stop (below), before the result is read.
+        profiles,
       };
     } finally {
       for (const http of clients) http.close();
       for (const service of services) await service.stop();
+      const dirs = profileDir ? ["off", "exporter", "sampled"].map((name) => join(profileDir, name)) : [];
+      for (const file of dirs.flatMap((dir) => profilesIn(dir))) {
+        const summary = { ...summarizeCpuProfile(file, 25), label: file };
+        profiles.push(summary);
+        log(formatProfile(summary));
+      }
       await new Promise((resolve) => collector.server.close(resolve));
       off.remove();
       on.remove();

@@ -1,12 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
-import {
-  endSpan,
-  formatTraceparent,
-  parseTraceparent,
-  SpanKind,
-  startSpan,
-  traceparentFor,
-} from "../tracing.js";
+import { endSpan, SpanKind, startSpan, traceparentFor, tracingOn, validTraceparent } from "../tracing.js";
 
 /** The traceparent what a request causes is carried under (its span's, or the caller's with tracing off). */
 const traceparents = new WeakMap<Request, string>();
@@ -16,12 +9,18 @@ export const traceparentOf = (req: Request): string | undefined => traceparents.
 /**
  * Accepts a W3C `traceparent` on every request (a malformed one is ignored, as the standard says)
  * and, with tracing on, starts the request's server span under it (a new trace without one), ended
- * when the response is.
+ * when the response is. With tracing off a request costs the check of its header, and the header
+ * (when valid) is carried as it came.
  */
 export function traceRequests(): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
-    const incoming = parseTraceparent(req.headers.traceparent);
-    const caller = incoming ? formatTraceparent(incoming) : undefined;
+    const caller = validTraceparent(req.headers.traceparent);
+    if (!tracingOn()) {
+      // Off: the caller's traceparent is carried as it came (no span, nothing else allocated).
+      if (caller) traceparents.set(req, caller);
+      next();
+      return;
+    }
     const span = startSpan(`${req.method} ${req.path}`, caller, {
       kind: SpanKind.SERVER,
       attributes: { "http.request.method": req.method, "url.path": req.path },

@@ -1,7 +1,7 @@
 import { v5 as uuidv5 } from "uuid";
 import { encodeEvent, type StoredDomainEvent } from "../../event-store/codec.js";
 import { WrongExpectedRevisionError } from "../../event-store/errors.js";
-import { endSpan, startSpan, traceparentFor } from "../../platform/tracing.js";
+import { endSpan, startSpan, traceparentFor, tracingOn } from "../../platform/tracing.js";
 import { systemActor } from "../../schemas/actor.js";
 import type { DomainEvent, EventType } from "../../schemas/events.js";
 import type { Reactor, ReactorContext } from "../runtime/processor.js";
@@ -63,9 +63,11 @@ async function handle(stored: StoredDomainEvent, context: ReactorContext): Promi
   const coupon = { couponId: couponIdFor(reservationId), reservationId, parkingLotId, customerId };
   const now = new Date().toISOString();
   // The reaction is a span of the trace the cause carries, and its event carries it on (issue 22).
-  const span = startSpan(`${COUPON_POLICY} ${stored.event.type}`, stored.metadata.traceparent, {
-    attributes: { "parking.reservation": reservationId },
-  });
+  const span = tracingOn()
+    ? startSpan(`${COUPON_POLICY} ${stored.event.type}`, stored.metadata.traceparent, {
+        attributes: { "parking.reservation": reservationId },
+      })
+    : undefined;
   const traceparent = traceparentFor(span, stored.metadata.traceparent);
   try {
     await react(stored, issuing, coupon, now, traceparent, context);

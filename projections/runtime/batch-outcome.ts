@@ -8,7 +8,7 @@ import type { LogMessage } from "../../event-store/port.js";
 import { isAfter } from "../../event-store/position.js";
 import type { Logger } from "../../platform/logger.js";
 import type { Metrics } from "../../platform/metrics.js";
-import { endSpan, startSpan } from "../../platform/tracing.js";
+import { endSpan, startSpan, tracingOn } from "../../platform/tracing.js";
 import type { Decode, Entry } from "./entry.js";
 import { failedPlan, type Plan, planEntry } from "./plan.js";
 import { isReactor } from "./processor.js";
@@ -70,6 +70,7 @@ export function observeVisible(metrics: Metrics | undefined, plans: readonly Pla
     if (record.type !== "ParkingReserved") continue;
     const acked = record.createdAt.getTime();
     metrics?.reservationVisibleLag.observe(Math.max(0, now - acked) / 1000);
+    if (!tracingOn()) continue;
     const stored = decode(record);
     if (stored instanceof Error || !stored.metadata.traceparent) continue;
     endSpan(

@@ -1,7 +1,7 @@
 import type { WriteOp } from "../../document-store/port.js";
 import type { LogMessage, RecordedEvent } from "../../event-store/port.js";
 import { isAfter, type Position } from "../../event-store/position.js";
-import { traced } from "../../platform/tracing.js";
+import { traced, tracingOn } from "../../platform/tracing.js";
 import { checkpointOp } from "./checkpoints.js";
 import { type Decode, type Entry, failureText, positionOf } from "./entry.js";
 import { isReactor, type Processor } from "./processor.js";
@@ -100,12 +100,16 @@ function applyOne(
   const stored = decode(record);
   try {
     if (stored instanceof Error) throw stored;
-    const ops = traced(
-      `apply ${processor.name}`,
-      stored.metadata.traceparent,
-      { "parking.event": stored.event.type, "parking.position": stored.position.commit },
-      () => processor.apply(stored, entry.collection),
-    );
+    // With tracing off nothing is allocated for it (no name, attributes nor closure).
+    const ops =
+      tracingOn() && stored.metadata.traceparent
+        ? traced(
+            `apply ${processor.name}`,
+            stored.metadata.traceparent,
+            { "parking.event": stored.event.type, "parking.position": stored.position.commit },
+            () => processor.apply(stored, entry.collection),
+          )
+        : processor.apply(stored, entry.collection);
     return { ops, visible: record.type === "ParkingReserved" };
   } catch (error) {
     return { ops: [], failure: { position: record.position, error: failureText(record, error) } };

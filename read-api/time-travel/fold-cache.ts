@@ -1,9 +1,11 @@
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { decodeEvent } from "../../event-store/codec.js";
 import type { RecordedEvent } from "../../event-store/port.js";
 import type { Position } from "../../event-store/position.js";
 import type { Projection } from "../../projections/read-models/projection.js";
 import { stampMsOfRaw } from "../history/audit-entry.js";
 import type { Cut } from "./as-of.js";
+import type { CheckpointStore } from "./checkpoint-store.js";
 import { FoldState } from "./fold-state.js";
 
 /**
@@ -12,6 +14,12 @@ import { FoldState } from "./fold-state.js";
  * last checkpoint before its cut and folds at most `every` events (once the checkpoints up to it
  * exist: the first fold of a long stream builds them). Kept in memory, for a bounded number of
  * sources, least recently used first out; the log is append-only, so a checkpoint never goes stale.
+ *
+ * With a CheckpointStore the checkpoints are also kept in the document store (written as they are
+ * laid, deleted as they are let go of), so that a restarted process starts warm. A fold yields to
+ * the event loop after every checkpoint's worth of events: a cold fold of a long stream never holds
+ * the thread for more than `every` events. After a source's first answer, `layAhead` lays the rest
+ * of its checkpoints in the background, in the same units.
  */
 
 export interface FoldSource {
@@ -45,8 +53,18 @@ export interface Folded {
 const within = (cut: Cut, position: Position | null, stampMs: number): boolean =>
   cut.kind === "position" ? (position?.commit ?? 0) <= cut.commit : !(stampMs > cut.ms);
 
+/** A source kept in the store from before this process started, not loaded yet. */
+const STORED = null;
+
+const END: Cut = { kind: "position", commit: Number.POSITIVE_INFINITY };
+
 export class FoldCache {
-  private readonly timelines = new Map<string, Checkpoint[]>();
+  /** Checkpoints by source, least recently used first (STORED: in the store, not loaded yet). */
+  private readonly timelines = new Map<string, Checkpoint[] | typeof STORED>();
+  private started: Promise<void> | undefined;
+  private readonly loading = new Map<string, Promise<Checkpoint[]>>();
+  /** Sources whose checkpoints are being laid ahead, or were. */
+  private readonly ahead = new Set<string>();
 
   constructor(
     private readonly options: {
@@ -60,32 +78,78 @@ export class FoldCache {
        * alone past it keeps every other checkpoint (its answers then fold up to twice as many events).
        */
       readonly maxEntries?: number;
+      /** Where checkpoints are kept across restarts (none: in memory only). */
+      readonly store?: CheckpointStore;
     },
   ) {}
 
   private entries = 0;
 
-  private timeline(key: string): Checkpoint[] {
+  /** The sources the store keeps, known (least recently used first) before the first fold. */
+  private start(): Promise<void> {
+    this.started ??= (async () => {
+      const stored = (await this.options.store?.sources()) ?? [];
+      for (const key of stored) if (!this.timelines.has(key)) this.timelines.set(key, STORED);
+      while (this.timelines.size > this.options.maxSources) this.evictOldest();
+    })();
+    return this.started;
+  }
+
+  private async timeline(source: FoldSource): Promise<Checkpoint[]> {
+    await this.start();
+    const key = source.key;
     const found = this.timelines.get(key);
     if (found) {
       this.timelines.delete(key);
       this.timelines.set(key, found);
       return found;
     }
+    if (found === STORED) return this.load(source);
     const created: Checkpoint[] = [];
     this.timelines.set(key, created);
     while (this.timelines.size > this.options.maxSources) this.evictOldest();
     return created;
   }
 
+  /** A source's checkpoints from the store (once, however many ask at the same time). */
+  private load(source: FoldSource): Promise<Checkpoint[]> {
+    const pending = this.loading.get(source.key);
+    if (pending) return pending;
+    const loaded = (async () => {
+      const stored = (await this.options.store?.load(source.key)) ?? [];
+      const checkpoints: Checkpoint[] = stored.map((c) => ({
+        count: c.count,
+        position: c.position,
+        stampMs: c.stampMs,
+        state: FoldState.fromData(source.projections, c.data),
+      }));
+      this.timelines.delete(source.key);
+      this.timelines.set(source.key, checkpoints);
+      for (const checkpoint of checkpoints) this.entries += checkpoint.state.size;
+      while (this.timelines.size > this.options.maxSources) this.evictOldest();
+      this.bound(checkpoints, source.key);
+      return checkpoints;
+    })().finally(() => this.loading.delete(source.key));
+    this.loading.set(source.key, loaded);
+    return loaded;
+  }
+
   private evictOldest(): void {
     const oldest = this.timelines.keys().next().value as string;
-    for (const checkpoint of this.timelines.get(oldest) ?? []) this.entries -= checkpoint.state.size;
+    const timeline = this.timelines.get(oldest);
+    if (timeline === STORED) this.options.store?.forgetStored(oldest);
+    else {
+      for (const checkpoint of timeline ?? []) this.entries -= checkpoint.state.size;
+      this.options.store?.forget(
+        oldest,
+        (timeline ?? []).map((c) => c.count),
+      );
+    }
     this.timelines.delete(oldest);
   }
 
   /** Keeps the checkpoints within maxEntries (see the options). */
-  private bound(current: Checkpoint[]): void {
+  private bound(current: Checkpoint[], key: string): void {
     const max = this.options.maxEntries ?? Number.POSITIVE_INFINITY;
     while (
       this.entries > max &&
@@ -98,14 +162,20 @@ export class FoldCache {
     }
     if (this.entries > max && current.length > 1) {
       const kept = current.filter((_c, i) => i % 2 === 1);
-      for (const [i, checkpoint] of current.entries()) if (i % 2 === 0) this.entries -= checkpoint.state.size;
+      const dropped = current.filter((_c, i) => i % 2 === 0);
+      for (const checkpoint of dropped) this.entries -= checkpoint.state.size;
       current.splice(0, current.length, ...kept);
+      this.options.store?.drop(
+        key,
+        dropped.map((c) => c.count),
+        kept.map((c) => c.count),
+      );
     }
   }
 
   /** The source folded up to `cut`: every event up to the first one beyond it. */
   async fold(source: FoldSource, cut: Cut): Promise<Folded> {
-    const checkpoints = this.timeline(source.key);
+    const checkpoints = await this.timeline(source);
     let start: Checkpoint | undefined;
     for (const checkpoint of checkpoints) {
       if (!within(cut, checkpoint.position, checkpoint.stampMs)) break;
@@ -124,25 +194,54 @@ export class FoldCache {
       folded++;
       position = raw.position;
       if (stamp > stampMs) stampMs = stamp;
-      if (count % this.options.every === 0) this.keep(checkpoints, { count, position, stampMs, state });
+      if (count % this.options.every === 0) {
+        this.keep(source.key, checkpoints, { count, position, stampMs, state });
+        // A unit of work done: let other requests in before the next.
+        await yieldToEventLoop();
+      }
     }
     return { state, position, stampMs: position ? stampMs : Number.NaN, folded };
   }
 
-  private keep(checkpoints: Checkpoint[], at: Checkpoint): void {
+  /**
+   * Lays the rest of a source's checkpoints (up to its end now) in the background, once per source
+   * and process: after its first answer, so the answers after it fold at most `every` events
+   * wherever they ask. Yields between units as a fold does; a failure costs only colder answers.
+   */
+  layAhead(source: FoldSource, onError: (error: unknown) => void = () => {}): void {
+    if (this.ahead.has(source.key)) return;
+    this.ahead.add(source.key);
+    setImmediate(() => {
+      this.fold(source, END).catch(onError);
+    });
+  }
+
+  /** Checkpoint writes handed to the store so far done (tests, shutdown). */
+  async settled(): Promise<void> {
+    await this.options.store?.settled();
+  }
+
+  private keep(key: string, checkpoints: Checkpoint[], at: Checkpoint): void {
     let i = checkpoints.length;
     while (i > 0 && (checkpoints[i - 1] as Checkpoint).count > at.count) i--;
     if (checkpoints[i - 1]?.count === at.count) return;
+    // The source was let go of while this fold ran: its checkpoints are no longer kept.
+    if (this.timelines.get(key) !== checkpoints) return;
     const state = at.state.checkpointCopy(at.stampMs);
     checkpoints.splice(i, 0, { ...at, state });
     this.entries += state.size;
-    this.bound(checkpoints);
+    this.options.store?.save(
+      key,
+      { count: at.count, position: at.position, stampMs: at.stampMs, data: state.toData() },
+      checkpoints.map((c) => c.count),
+    );
+    this.bound(checkpoints, key);
   }
 
   /** Checkpoints kept per source (for operators and the bench). */
   stats(): { sources: number; checkpoints: number; entries: number } {
     let n = 0;
-    for (const t of this.timelines.values()) n += t.length;
+    for (const t of this.timelines.values()) n += t?.length ?? 0;
     return { sources: this.timelines.size, checkpoints: n, entries: this.entries };
   }
 }

@@ -102,6 +102,23 @@ export class FoldState {
       for (const doc of docs.values()) yield [collection, doc];
   }
 
+  /** The state as plain data (documents by collection), to keep it in a document store. */
+  toData(): Record<string, MutableDocument[]> {
+    const data: Record<string, MutableDocument[]> = {};
+    for (const [collection, docs] of this.collections) data[collection] = [...docs.values()];
+    return data;
+  }
+
+  /** A state kept with toData(). */
+  static fromData(projections: readonly Projection[], data: Record<string, MutableDocument[]>): FoldState {
+    const state = new FoldState(projections);
+    for (const [collection, docs] of Object.entries(data)) {
+      const kept = state.docs(collection);
+      for (const doc of docs) kept.set(doc._id, doc);
+    }
+    return state;
+  }
+
   get size(): number {
     let n = 0;
     for (const docs of this.collections.values()) n += docs.size;

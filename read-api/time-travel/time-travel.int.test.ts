@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-document-store.js";
 import { encodeEvent } from "../../event-store/codec.js";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
 import type { Position } from "../../event-store/position.js";
@@ -10,6 +11,7 @@ import type { DomainEvent } from "../../schemas/events.js";
 import { tempDataDir } from "../../test-support/service.js";
 import { lotStream } from "../history/history-service.js";
 import type { Cut } from "./as-of.js";
+import { CheckpointStore, TIME_TRAVEL_CHECKPOINTS } from "./checkpoint-store.js";
 import { FoldCache } from "./fold-cache.js";
 import { TimeTravel } from "./time-travel.js";
 
@@ -125,6 +127,52 @@ describe("time travel through checkpoints", () => {
       const folded = await cache.fold(source, { kind: "position", commit: p.commit });
       expect(folded.folded).toBeLessThanOrEqual(25);
       expect(folded.position).toEqual(positions[i]);
+    }
+  });
+
+  it("keeps the checkpoints in the document store: a restarted process folds at most `every` events, and as little kept", async () => {
+    const documents = SqliteDocumentStore.open({ file: join(data.dir, "checkpoints.sqlite") });
+    try {
+      const source = {
+        key: `lot:${LOT}`,
+        projections: [parkingLotsProjection, reservationsProjection],
+        read: (count: number) => store.readStream(lotStream(LOT), { fromRevision: count }),
+      };
+      const first = new FoldCache({ every: 25, maxSources: 2, store: new CheckpointStore(documents) });
+      // The first answer, early in the lot's life, lays the rest of its checkpoints in the background.
+      const early = positions[30] as Position;
+      expect((await first.fold(source, { kind: "position", commit: early.commit })).folded).toBe(31);
+      first.layAhead(source);
+      await expect
+        .poll(() => first.stats().checkpoints, { timeout: 10_000 })
+        .toBe(Math.floor(life.length / 25));
+      await first.settled();
+
+      // A new process over the same document store: warm from its first answer.
+      const restarted = new FoldCache({ every: 25, maxSources: 2, store: new CheckpointStore(documents) });
+      for (const [i, p] of positions.entries()) {
+        if (i % 11 !== 0) continue;
+        const cut: Cut = { kind: "position", commit: p.commit };
+        // The same state as the process that laid them (checkpoints leave out what ended long before).
+        const [warm, laid] = await Promise.all([restarted.fold(source, cut), first.fold(source, cut)]);
+        expect(warm.folded).toBeLessThanOrEqual(25);
+        expect(warm.position).toEqual(laid.position);
+        expect([...warm.state.documents()]).toEqual([...laid.state.documents()]);
+      }
+
+      // Let go of in memory (two other sources past maxSources), let go of in the store.
+      const other = (key: string) => ({ ...source, key });
+      await restarted.fold(other("lot:a"), { kind: "position", commit: early.commit });
+      await restarted.fold(other("lot:b"), { kind: "position", commit: early.commit });
+      await restarted.settled();
+      const kept = await documents.find(TIME_TRAVEL_CHECKPOINTS, {
+        kind: "checkpoint",
+        source: `lot:${LOT}`,
+      });
+      expect(kept).toEqual([]);
+      expect(await documents.find(TIME_TRAVEL_CHECKPOINTS, { kind: "source" })).toHaveLength(2);
+    } finally {
+      await documents.close();
     }
   });
 });

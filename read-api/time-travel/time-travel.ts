@@ -12,6 +12,7 @@ import { couponStream, ENDS_A_RESERVATION, lotStream } from "../history/history-
 import { firstRevisionWhere, lastRevision } from "../history/stream-search.js";
 import { QueryService } from "../query-service.js";
 import type { Cut } from "./as-of.js";
+import { CheckpointStore } from "./checkpoint-store.js";
 import { FoldCache, type Folded, type FoldSource } from "./fold-cache.js";
 import { FoldState } from "./fold-state.js";
 
@@ -34,14 +35,22 @@ export class TimeTravel {
       readonly checkpointEvery?: number;
       readonly maxSources?: number;
       readonly maxEntries?: number;
+      /** Keeps the checkpoints across restarts (in TIME_TRAVEL_CHECKPOINTS); none: memory only. */
+      readonly store?: DocumentStore;
+      /** A checkpoint that could not be laid or kept (the answers stay right, only colder). */
+      readonly onError?: (error: unknown) => void;
     } = {},
   ) {
+    this.onError = options.onError ?? (() => {});
     this.cache = new FoldCache({
       every: options.checkpointEvery ?? TIME_TRAVEL_DEFAULTS.checkpointEvery,
       maxSources: options.maxSources ?? TIME_TRAVEL_DEFAULTS.maxSources,
       maxEntries: options.maxEntries ?? TIME_TRAVEL_DEFAULTS.maxEntries,
+      ...(options.store ? { store: new CheckpointStore(options.store, this.onError) } : {}),
     });
   }
+
+  private readonly onError: (error: unknown) => void;
 
   private lotSource(parkingLotId: string): FoldSource {
     const stream = lotStream(parkingLotId);
@@ -60,7 +69,10 @@ export class TimeTravel {
 
   /** One lot as GET /parking-lots/{id} answered at the cut; null when it did not exist yet. */
   async parkingLot(parkingLotId: string, cut: Cut): Promise<AsOfView<ParkingLotDetail> | null> {
-    const folded = await this.cache.fold(this.lotSource(parkingLotId), cut);
+    const source = this.lotSource(parkingLotId);
+    const folded = await this.cache.fold(source, cut);
+    // The lot's later checkpoints are laid in the background, after this answer.
+    this.cache.layAhead(source, this.onError);
     return this.ask(folded, cut, async (queries) => queries.parkingLotDetail(parkingLotId));
   }
 
@@ -155,6 +167,11 @@ export class TimeTravel {
 
   stats(): { sources: number; checkpoints: number; entries: number } {
     return this.cache.stats();
+  }
+
+  /** The checkpoint writes handed to the document store so far done. */
+  settled(): Promise<void> {
+    return this.cache.settled();
   }
 }
 

@@ -1,0 +1,163 @@
+import { createRequire } from "node:module";
+import { Worker } from "node:worker_threads";
+import { type Attributes, type HrTime, type SpanKind, TraceFlags } from "@opentelemetry/api";
+import type { ReadableSpan, SpanProcessor } from "@opentelemetry/sdk-trace-base";
+
+/**
+ * Export off the thread that makes the spans (issue 22): the SDK's BatchSpanProcessor serializes
+ * each batch to OTLP JSON and posts it in the thread that ended the spans, the request thread or
+ * the processors'. This processor only copies an ended span's fields into a plain array and, every
+ * `delayMs` or `maxBatch` spans, hands the batch to a worker thread that holds the OTLP/HTTP
+ * exporter (serialization, HTTP, retries). What stays on the span's thread is the SDK's span and
+ * one structured clone per batch.
+ */
+
+/** An ended span's fields, as a structured clone carries them cheaply (positional). */
+type CompactSpan = [
+  name: string,
+  kind: SpanKind,
+  traceId: string,
+  spanId: string,
+  traceFlags: number,
+  parentSpanId: string | undefined,
+  parentRemote: boolean | undefined,
+  startTime: HrTime,
+  endTime: HrTime,
+  attributes: Attributes,
+  statusCode: number,
+  statusMessage: string | undefined,
+  events: readonly { name: string; time: HrTime; attributes?: Attributes }[],
+];
+
+/** The export thread (CommonJS, evaluated: it needs no loader, in development or built). */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require("node:worker_threads");
+const { OTLPTraceExporter } = require(workerData.exporterPath);
+const { resourceFromAttributes } = require(workerData.resourcesPath);
+const exporter = new OTLPTraceExporter({ url: workerData.url });
+const resource = resourceFromAttributes(workerData.resource);
+const scope = { name: workerData.scope };
+const readable = (s) => {
+  const context = { traceId: s[2], spanId: s[3], traceFlags: s[4] };
+  const [ss, sn] = s[7];
+  const [es, en] = s[8];
+  let ds = es - ss, dn = en - sn;
+  if (dn < 0) { ds -= 1; dn += 1e9; }
+  return {
+    name: s[0], kind: s[1], spanContext: () => context,
+    parentSpanContext: s[5] ? { traceId: s[2], spanId: s[5], traceFlags: s[4], isRemote: s[6] } : undefined,
+    startTime: s[7], endTime: s[8], duration: [ds, dn], ended: true,
+    attributes: s[9], status: { code: s[10], message: s[11] }, events: s[12], links: [],
+    resource, instrumentationScope: scope,
+    droppedAttributesCount: 0, droppedEventsCount: 0, droppedLinksCount: 0,
+  };
+};
+let queue = Promise.resolve();
+parentPort.on("message", (message) => {
+  if (message.spans) {
+    const spans = message.spans.map(readable);
+    queue = queue.then(() => new Promise((resolve) => exporter.export(spans, resolve)));
+  }
+  if (message.flush !== undefined) {
+    const id = message.flush;
+    queue = queue.then(() => parentPort.postMessage({ flushed: id }));
+  }
+  if (message.shutdown) {
+    queue = queue.then(() => exporter.shutdown()).then(() => parentPort.postMessage({ flushed: "shutdown" }));
+  }
+});
+`;
+
+export class WorkerExportProcessor implements SpanProcessor {
+  private readonly worker: Worker;
+  private pending: CompactSpan[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private flushes = 0;
+  private readonly waiting = new Map<number | string, () => void>();
+  private stopped: Promise<void> | undefined;
+
+  constructor(
+    options: {
+      /** The OTLP/HTTP traces URL (`{endpoint}/v1/traces`). */
+      readonly url: string;
+      /** The resource's attributes (service name and the SDK's). */
+      readonly resource: Attributes;
+      readonly scope: string;
+    },
+    private readonly maxBatch = 512,
+    private readonly delayMs = 1000,
+  ) {
+    const require = createRequire(import.meta.url);
+    this.worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: {
+        url: options.url,
+        resource: options.resource,
+        scope: options.scope,
+        exporterPath: require.resolve("@opentelemetry/exporter-trace-otlp-http"),
+        resourcesPath: require.resolve("@opentelemetry/resources"),
+      },
+    });
+    this.worker.unref();
+    this.worker.on("message", (message: { flushed: number | string }) => {
+      this.waiting.get(message.flushed)?.();
+      this.waiting.delete(message.flushed);
+    });
+  }
+
+  onStart(): void {}
+
+  onEnd(span: ReadableSpan): void {
+    const context = span.spanContext();
+    if ((context.traceFlags & TraceFlags.SAMPLED) === 0 || this.stopped) return;
+    const parent = span.parentSpanContext;
+    this.pending.push([
+      span.name,
+      span.kind,
+      context.traceId,
+      context.spanId,
+      context.traceFlags,
+      parent?.spanId,
+      parent?.isRemote,
+      span.startTime,
+      span.endTime,
+      span.attributes,
+      span.status.code,
+      span.status.message,
+      span.events,
+    ]);
+    if (this.pending.length >= this.maxBatch) this.send();
+    else this.timer ??= setTimeout(() => this.send(), this.delayMs).unref();
+  }
+
+  private send(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.pending.length === 0) return;
+    this.worker.postMessage({ spans: this.pending });
+    this.pending = [];
+  }
+
+  private ask(message: object, id: number | string): Promise<void> {
+    return new Promise((resolve) => {
+      this.waiting.set(id, resolve);
+      this.worker.postMessage(message);
+    });
+  }
+
+  /** Everything ended so far handed over and exported (or given up on by the exporter). */
+  forceFlush(): Promise<void> {
+    this.send();
+    const id = ++this.flushes;
+    return this.ask({ flush: id }, id);
+  }
+
+  shutdown(): Promise<void> {
+    this.stopped ??= (async () => {
+      this.send();
+      await this.ask({ shutdown: true }, "shutdown");
+      await this.worker.terminate();
+    })();
+    return this.stopped;
+  }
+}
