@@ -12,6 +12,7 @@ import {
   refuseIllFormedCorrelationId,
   verifyUtf8Body,
 } from "../platform/http/middleware.js";
+import { expressPath, type Side } from "../platform/http/operation.js";
 import { inflightLimit } from "../platform/http/overload.js";
 import { ProblemError } from "../platform/http/problem.js";
 import { rateLimits } from "../platform/http/rate-limits.js";
@@ -20,7 +21,6 @@ import { traceRequests } from "../platform/http/tracing.js";
 import { viewerOf } from "../read-api/access.js";
 import { historyRoutes } from "../read-api/history/history-routes.js";
 import { HistoryService } from "../read-api/history/history-service.js";
-import { expressPath, methodsByPath, openApiDocument, type Side } from "../read-api/openapi.js";
 import { findWebDir, pageRoutes } from "../read-api/page-routes.js";
 import { queryRoutes } from "../read-api/query-routes.js";
 import { asOfRoutes } from "../read-api/time-travel/as-of-routes.js";
@@ -28,7 +28,10 @@ import { TimeTravel } from "../read-api/time-travel/time-travel.js";
 import { commandRoutes } from "../write-side/http/command-routes.js";
 import { ACCESS_RULES, serviceAccess, UNLISTED_ROUTES_ALLOW } from "./access.js";
 import { healthRoutes, type Lifecycle } from "./health.js";
+import { SERVICE_PROBLEMS } from "./problems.js";
 import type { Services } from "./services.js";
+import { openApiDocument } from "./surface/document.js";
+import { methodsByPath } from "./surface/operations.js";
 
 export const BODY_LIMIT = "16kb";
 
@@ -173,7 +176,7 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
   if (services.queries) app.use(queryRoutes(services.queries, { controlCenterLotLimit: 100 }));
 
   app.use(notFound);
-  app.use(errorHandler(services.logger));
+  app.use(errorHandler(services.logger, SERVICE_PROBLEMS));
   return app;
 }
 
