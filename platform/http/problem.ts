@@ -152,9 +152,16 @@ export class ProblemError extends Error {
     super(detail ?? catalogue.get(problem)?.title ?? problem);
   }
 
+  #status: number | undefined;
+
   /** Read when the problem is answered: the application's types are defined by then. */
   get status(): number {
-    return problemInfo(this.problem).status;
+    return this.#status ?? problemInfo(this.problem).status;
+  }
+
+  /** Libraries that wrap an error set its status (body-parser's verify hook, through http-errors). */
+  set status(status: number) {
+    this.#status = status;
   }
 }
 

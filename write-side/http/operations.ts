@@ -29,7 +29,17 @@ const idempotencyKeyHeader = {
   example: "reserve-2f1c9a7e",
 };
 
-export const COMMAND_OPERATIONS: readonly Operation[] = [
+/** The command API's operations, each served by one route of command-routes.ts. */
+export type CommandOperationId =
+  | "registerParkingLot"
+  | "reserveParking"
+  | "cancelReservation"
+  | "checkIn"
+  | "checkOut"
+  | "closeParkingLot"
+  | "changeCapacity";
+
+export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: CommandOperationId })[] = [
   {
     method: "post",
     path: "/parking-lots",
