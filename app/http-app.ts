@@ -12,6 +12,7 @@ import {
   refuseIllFormedCorrelationId,
   verifyUtf8Body,
 } from "../platform/http/middleware.js";
+import { expressPath, type Side } from "../platform/http/operation.js";
 import { inflightLimit } from "../platform/http/overload.js";
 import { ProblemError } from "../platform/http/problem.js";
 import { rateLimits } from "../platform/http/rate-limits.js";
@@ -20,7 +21,6 @@ import { traceRequests } from "../platform/http/tracing.js";
 import { viewerOf } from "../read-api/access.js";
 import { historyRoutes } from "../read-api/history/history-routes.js";
 import { HistoryService } from "../read-api/history/history-service.js";
-import { expressPath, methodsByPath, openApiDocument, type Side } from "../read-api/openapi.js";
 import { findWebDir, pageRoutes } from "../read-api/page-routes.js";
 import { queryRoutes } from "../read-api/query-routes.js";
 import { asOfRoutes } from "../read-api/time-travel/as-of-routes.js";
@@ -28,20 +28,47 @@ import { TimeTravel } from "../read-api/time-travel/time-travel.js";
 import { commandRoutes } from "../write-side/http/command-routes.js";
 import { ACCESS_RULES, serviceAccess, UNLISTED_ROUTES_ALLOW } from "./access.js";
 import { healthRoutes, type Lifecycle } from "./health.js";
+import { SERVICE_PROBLEMS } from "./problems.js";
 import type { Services } from "./services.js";
+import { openApiDocument } from "./surface/document.js";
+import { methodsByPath } from "./surface/operations.js";
 
 export const BODY_LIMIT = "16kb";
 
 /** The HTTP face of a process: the command and/or query API for its role, plus health, metrics and docs. */
 export function createHttpApp(services: Services, lifecycle: Lifecycle): Express {
   const app = express();
-  const { config } = services;
   app.disable("x-powered-by");
   app.set("query parser", "simple");
   app.set("etag", false);
   // The client address (rate limits, logs) through this many proxies' X-Forwarded-For.
-  app.set("trust proxy", config.trustProxyHops);
+  app.set("trust proxy", services.config.trustProxyHops);
 
+  edge(app, services, lifecycle);
+  app.use(healthRoutes(services, lifecycle));
+  app.use(services.authentication.routes);
+  documentation(app);
+  bodies(app);
+  apiRoutes(app, services);
+  app.use(notFound);
+  app.use(errorHandler(services.logger, SERVICE_PROBLEMS));
+  return app;
+}
+
+/** The sides of the API this process serves: commands and/or queries by role, the app routes always. */
+const sidesOf = (services: Services): ReadonlySet<Side> =>
+  new Set<Side>([
+    "app",
+    ...(services.commands ? ["commands" as const] : []),
+    ...(services.queries ? ["queries" as const] : []),
+  ]);
+
+/**
+ * What every request passes before any route: its correlation id, trace and log line, the security
+ * headers, the rate limits, authentication, the 405/OPTIONS answers and the access check.
+ */
+function edge(app: Express, services: Services, lifecycle: Lifecycle): void {
+  const { config } = services;
   app.use(assignCorrelationId);
   app.use(traceRequests());
   app.use(accessLog(services.logger, correlationId));
@@ -68,10 +95,16 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
   app.use(services.authentication.authenticate);
   if (perPrincipal) app.use(perPrincipal);
   app.use(noStoreForSignedIn);
+  answerMethods(app, sidesOf(services));
+  app.use(accessControl(ACCESS_RULES, UNLISTED_ROUTES_ALLOW));
+}
+
+/** OPTIONS and a wrong method of every documented path this process serves. */
+function answerMethods(app: Express, sides: ReadonlySet<Side>): void {
   // Which methods a documented path has is public (it is in /openapi.json): OPTIONS and a wrong
   // method are answered here, before access control, so that a caller of any kind gets the 204 or
   // 405 with Allow the document promises, and no route is reached by a method it does not list.
-  for (const [path, methods] of methodsByPath(sidesOf(services))) {
+  for (const [path, methods] of methodsByPath(sides)) {
     app.options(expressPath(path), (_req, res) => {
       res.setHeader("Allow", methods.join(", "));
       res.status(204).end();
@@ -86,10 +119,10 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
       );
     });
   }
-  app.use(accessControl(ACCESS_RULES, UNLISTED_ROUTES_ALLOW));
+}
 
-  app.use(healthRoutes(services, lifecycle));
-  app.use(services.authentication.routes);
+/** The OpenAPI document, the Swagger UI page and the problem types' documentation. */
+function documentation(app: Express): void {
   const openapi = openApiDocument(serviceAccess);
   app.get("/openapi.json", (_req, res) => {
     res.json(openapi);
@@ -111,7 +144,10 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
     res.type("html").send(docsPage);
   });
   app.get("/problems/:name", problemDocs);
+}
 
+/** Request bodies: parsed as UTF-8 JSON up to BODY_LIMIT, nested at most MAX_BODY_DEPTH levels. */
+function bodies(app: Express): void {
   // A GET's body means nothing (RFC 9110): it is not read, so a query never answers a body's
   // problems (malformed, too large, wrong charset).
   const parseJson = express.json({
@@ -125,7 +161,10 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
   );
   // Before anything walks the body recursively: a hostile nesting depth is a 400, not a stack overflow.
   app.use(boundedBodyDepth);
+}
 
+/** The command and query APIs this process's role serves, and the control-center page. */
+function apiRoutes(app: Express, services: Services): void {
   if (services.commands) {
     const limit = inflightLimit(services.config.maxInflightCommands, services.metrics);
     const commands = commandRoutes(services.commands, {
@@ -179,16 +218,4 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
     );
   }
   if (services.queries) app.use(queryRoutes(services.queries, { controlCenterLotLimit: 100 }));
-
-  app.use(notFound);
-  app.use(errorHandler(services.logger));
-  return app;
 }
-
-/** The sides of the API this process serves: commands and/or queries by role, the app routes always. */
-const sidesOf = (services: Services): ReadonlySet<Side> =>
-  new Set<Side>([
-    "app",
-    ...(services.commands ? ["commands" as const] : []),
-    ...(services.queries ? ["queries" as const] : []),
-  ]);

@@ -4,10 +4,10 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { openApiDocument } from "../read-api/openapi.js";
 import { startTestService, tempDataDir } from "../test-support/service.js";
 import { serviceAccess } from "./access.js";
 import type { RunningService } from "./server.js";
+import { openApiDocument } from "./surface/document.js";
 
 const run = promisify(execFile);
 const redocly = join(

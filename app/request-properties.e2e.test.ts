@@ -3,11 +3,11 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ruleFields } from "../read-api/openapi-requests.js";
 import { ANONYMOUS, customerHeaders, operatorHeaders } from "../test-support/auth.js";
 import { arbitraryOf, type Schema } from "../test-support/json-schema-arbitrary.js";
 import { call, startTestService, tempDataDir } from "../test-support/service.js";
 import type { RunningService } from "./server.js";
+import { ruleFields } from "./surface/requests.js";
 
 /**
  * The request side of the document, held to the service: requests generated from the served

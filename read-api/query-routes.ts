@@ -71,7 +71,14 @@ async function answer<T>(query: () => Promise<T>): Promise<T> {
 /** The control-center query API. Reads only the read models; never the write side. */
 export function queryRoutes(queries: QueryService, options: { controlCenterLotLimit: number }): Router {
   const router = Router();
+  lotRoutes(router, queries);
+  timelineRoute(router, queries);
+  reservationAndControlCenterRoutes(router, queries, options);
+  return router;
+}
 
+/** The lots: the listing, one lot, a window's availability. */
+function lotRoutes(router: Router, queries: QueryService): void {
   router.get("/parking-lots", async (req: Request, res: Response) => {
     const q = validInput(ParkingLotsQuery, { ...req.query }, "query");
     const page = await answer(() =>
@@ -122,39 +129,14 @@ export function queryRoutes(queries: QueryService, options: { controlCenterLotLi
       );
     res.json(view);
   });
+}
 
-  router.get("/parking-lots/:parkingLotId/timeline", async (req: Request, res: Response) => {
-    const { parkingLotId } = validInput(LotPath, { ...req.params }, "path");
-    const q = validInput(TimelineQuery, { ...req.query }, "query");
-    const from = q.from === undefined ? undefined : Date.parse(q.from);
-    const until = q.until === undefined ? undefined : Date.parse(q.until);
-    const start = from ?? queries.now() - 60 * 60_000;
-    const refuse = (field: string, message: string) => {
-      throw new ProblemError("validation", `${field.replace("query.", "")} ${message}.`, {
-        errors: [{ field, message }],
-      });
-    };
-    if (until !== undefined && until <= start) refuse("query.until", "must be after from (or now)");
-    if (until !== undefined && until - start > TIMELINE_MAX_MS)
-      refuse("query.until", "must be at most two days after from (or now)");
-    const view = await answer(() =>
-      queries.timeline(
-        parkingLotId,
-        {
-          stepMinutes: q.step ?? 15,
-          ...(from === undefined ? {} : { from }),
-          ...(until === undefined ? {} : { until }),
-        },
-        minPositionOf(q.minPosition),
-      ),
-    );
-    if (!view)
-      throw new ProblemError("parking-lot-not-found", `Parking lot ${parkingLotId} does not exist.`, {
-        parkingLotId,
-      });
-    res.json(view);
-  });
-
+/** Reservations, a customer's coupons and the control center. */
+function reservationAndControlCenterRoutes(
+  router: Router,
+  queries: QueryService,
+  options: { controlCenterLotLimit: number },
+): void {
   router.get("/reservations", async (req: Request, res: Response) => {
     const reader = readerOf(req);
     const q = validInput(ReservationsQuery, { ...req.query }, "query");
@@ -212,6 +194,39 @@ export function queryRoutes(queries: QueryService, options: { controlCenterLotLi
     );
     res.json(view);
   });
+}
 
-  return router;
+/** A lot's day: spots held per step, over at most TIMELINE_MAX_MS. */
+function timelineRoute(router: Router, queries: QueryService): void {
+  router.get("/parking-lots/:parkingLotId/timeline", async (req: Request, res: Response) => {
+    const { parkingLotId } = validInput(LotPath, { ...req.params }, "path");
+    const q = validInput(TimelineQuery, { ...req.query }, "query");
+    const from = q.from === undefined ? undefined : Date.parse(q.from);
+    const until = q.until === undefined ? undefined : Date.parse(q.until);
+    const start = from ?? queries.now() - 60 * 60_000;
+    const refuse = (field: string, message: string) => {
+      throw new ProblemError("validation", `${field.replace("query.", "")} ${message}.`, {
+        errors: [{ field, message }],
+      });
+    };
+    if (until !== undefined && until <= start) refuse("query.until", "must be after from (or now)");
+    if (until !== undefined && until - start > TIMELINE_MAX_MS)
+      refuse("query.until", "must be at most two days after from (or now)");
+    const view = await answer(() =>
+      queries.timeline(
+        parkingLotId,
+        {
+          stepMinutes: q.step ?? 15,
+          ...(from === undefined ? {} : { from }),
+          ...(until === undefined ? {} : { until }),
+        },
+        minPositionOf(q.minPosition),
+      ),
+    );
+    if (!view)
+      throw new ProblemError("parking-lot-not-found", `Parking lot ${parkingLotId} does not exist.`, {
+        parkingLotId,
+      });
+    res.json(view);
+  });
 }

@@ -3,7 +3,7 @@ import { Ajv, type ValidateFunction } from "ajv";
 import addFormatsModule from "ajv-formats";
 import { OpenAPIBackend } from "openapi-backend";
 import { serviceAccess } from "../app/access.js";
-import { openApiDocument } from "../read-api/openapi.js";
+import { openApiDocument } from "../app/surface/document.js";
 
 /**
  * Checks a response of the service against its OpenAPI document (the very document it serves at
@@ -118,7 +118,7 @@ function problemValidator(instance: OpenAPIBackend, operationId: string, status:
 
 /**
  * The problem `type`s the document lists for this answer: the enum its problem schema puts on
- * `type` (read-api/openapi.ts: allOf [Problem, { type: { enum } }]); undefined if it lists none.
+ * `type` (app/surface/problem-responses.ts: allOf [Problem, { type: { enum } }]); undefined if it lists none.
  */
 function documentedProblemTypes(instance: OpenAPIBackend, operationId: string, status: number) {
   const schema = problemSchema(instance, operationId, status) as

@@ -3,7 +3,7 @@ import SwaggerParser from "@apidevtools/swagger-parser";
 import { OpenAPIBackend } from "openapi-backend";
 import { beforeAll, describe, expect, it } from "vitest";
 import { serviceAccess } from "../app/access.js";
-import { openApiDocument } from "../read-api/openapi.js";
+import { openApiDocument } from "../app/surface/document.js";
 import { ApiProblem, CONTROL_CENTER_URL, LIVE_UPDATES_URL, pageApi, SIGN_OUT_URL } from "./src/api.js";
 
 /**

@@ -9,8 +9,8 @@ import * as core from "kubernetes-models/v1";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { serviceAccess } from "../../app/access.js";
+import { OPERATIONS } from "../../app/surface/operations.js";
 import { CONFIG_VARIABLES } from "../../platform/config.js";
-import { OPERATIONS } from "../../read-api/openapi.js";
 import { isObject, type JsonObject } from "../deploy-files.js";
 
 /**

@@ -1,12 +1,9 @@
 import { randomUUID } from "node:crypto";
 import type { TSchema } from "@sinclair/typebox";
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from "express";
-import { DocumentStoreUnavailableError } from "../../document-store/port.js";
-import { EventStoreUnavailableError } from "../../event-store/errors.js";
-import { ConcurrencyConflictError } from "../../write-side/command-handler.js";
 import type { Logger } from "../logger.js";
 import { SchemaValidationError, validate } from "../validation.js";
-import { PROBLEM_TYPES, ProblemError, type ProblemName, problemDocument, problemType } from "./problem.js";
+import { ProblemError, type ProblemName, problemDocument, problemType, problemTypes } from "./problem.js";
 
 /** What a caller's X-Correlation-Id must look like (the document's parameter says the same). */
 export const CORRELATION_ID_PATTERN = "^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$";
@@ -244,23 +241,24 @@ interface BodyParserError extends Error {
   status?: number;
 }
 
+/**
+ * How the application answers its own errors (a store that does not answer, a write that lost a
+ * race): the problem for an error it knows, undefined for any other. Supplied by the composition
+ * root, so that this module knows no store and no domain.
+ */
+export type ProblemMapping = (error: unknown) => ProblemError | undefined;
+
 /** Maps every error to a problem document. Only a genuine bug becomes a 500. */
-export function toProblem(error: unknown): ProblemError {
+export function toProblem(error: unknown, mapping: ProblemMapping = () => undefined): ProblemError {
   if (error instanceof ProblemError) return error;
+  const mapped = mapping(error);
+  if (mapped) return mapped;
   if (error instanceof SchemaValidationError) {
     // An event or its metadata the service built broke its own schema: a bug, logged, not the
     // caller's fault, and its internal names stay out of the answer.
     if (/\bevent\b/.test(error.subject)) return new ProblemError("internal");
     return new ProblemError("validation", "The request is invalid.", {
       errors: error.errors.slice(0, MAX_LISTED_ERRORS),
-    });
-  }
-  if (error instanceof ConcurrencyConflictError) {
-    return new ProblemError("concurrency-conflict", error.message, { retryAfterSeconds: 1 });
-  }
-  if (error instanceof EventStoreUnavailableError || error instanceof DocumentStoreUnavailableError) {
-    return new ProblemError("store-unavailable", "A backing store did not answer; nothing was changed.", {
-      retryAfterSeconds: 2,
     });
   }
   const parserError = error as BodyParserError;
@@ -283,18 +281,19 @@ export function toProblem(error: unknown): ProblemError {
  * 5xx answers that are the service protecting itself or its callers, not faults. (A store that
  * does not answer is a fault someone must look at: it stays an error, with its cause.)
  */
-const EXPECTED_REFUSALS: ReadonlySet<ProblemName> = new Set([
-  "overloaded",
-  "position-not-reached",
-  "shutting-down",
-  "service-unavailable",
-  "concurrency-conflict",
-]);
+const EXPECTED_REFUSALS: readonly ProblemName[] = ["overloaded", "shutting-down", "service-unavailable"];
 
-export function errorHandler(logger: Logger): ErrorRequestHandler {
+/** What the application adds to the error handler: its errors' problems and its own expected refusals. */
+export interface ApplicationProblems {
+  readonly mapping?: ProblemMapping;
+  readonly expectedRefusals?: readonly ProblemName[];
+}
+
+export function errorHandler(logger: Logger, application: ApplicationProblems = {}): ErrorRequestHandler {
+  const expected = new Set<ProblemName>([...EXPECTED_REFUSALS, ...(application.expectedRefusals ?? [])]);
   return (error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const problem = toProblem(error);
-    if (EXPECTED_REFUSALS.has(problem.problem)) {
+    const problem = toProblem(error, application.mapping);
+    if (expected.has(problem.problem)) {
       res.locals.expectedRefusal = true;
       // A refusal the service chose (overload, a read-your-writes wait that ran out, shutting
       // down): one line saying what, no stack trace, which would only be noise.
@@ -330,13 +329,11 @@ export const notFound: RequestHandler = (req, _res, next) => {
 
 /** Serves the documentation of each problem type at its `type` URI. */
 export const problemDocs: RequestHandler = (req, res, next) => {
-  const name = req.params.name as string;
-  const entry = Object.hasOwn(PROBLEM_TYPES, name)
-    ? PROBLEM_TYPES[name as keyof typeof PROBLEM_TYPES]
-    : undefined;
+  const name = req.params.name as ProblemName;
+  const entry = problemTypes().get(name);
   if (!entry) {
     next();
     return;
   }
-  res.json({ type: problemType(name as keyof typeof PROBLEM_TYPES), ...entry });
+  res.json({ type: problemType(name), ...entry });
 };

@@ -3,7 +3,8 @@ import express, { type Express } from "express";
 import { pino } from "pino";
 import request from "supertest";
 import { describe, expect, it, vi } from "vitest";
-import { DocumentStoreUnavailableError } from "../../document-store/port.js";
+// The service's own errors (a store down, a lost race) as the composition root maps them.
+import { SERVICE_PROBLEMS } from "../../app/problems.js";
 import { EventStoreUnavailableError } from "../../event-store/errors.js";
 import { ReservationId } from "../../schemas/common.js";
 import { ConcurrencyConflictError } from "../../write-side/command-handler.js";
@@ -65,24 +66,6 @@ describe("toProblem: every error becomes a problem with a stable type", () => {
     );
     expect(mapped.status).toBe(500);
     expect(JSON.stringify(problemDocument(mapped))).not.toContain("ParkingReserved");
-  });
-
-  it("ConcurrencyConflictError → 503 concurrency-conflict with Retry-After", () => {
-    const mapped = toProblem(new ConcurrencyConflictError("parkingLot-1", 21));
-    expect(mapped.status).toBe(503);
-    expect(mapped.problem).toBe("concurrency-conflict");
-    expect(mapped.extra.retryAfterSeconds).toBeGreaterThan(0);
-  });
-
-  it.each([
-    ["EventStoreUnavailableError", new EventStoreUnavailableError("esdb://admin:hunter2@es:2113 refused")],
-    ["DocumentStoreUnavailableError", new DocumentStoreUnavailableError("mongodb://u:hunter2@db timed out")],
-  ])("%s → 503 store-unavailable with Retry-After, without the store's message", (_name, error) => {
-    const mapped = toProblem(error);
-    expect(mapped.status).toBe(503);
-    expect(mapped.problem).toBe("store-unavailable");
-    expect(mapped.extra.retryAfterSeconds).toBeGreaterThan(0);
-    expect(JSON.stringify(problemDocument(mapped))).not.toContain("hunter2");
   });
 
   it("a ProblemError is passed through as is", () => {
@@ -249,7 +232,7 @@ describe("errorHandler over HTTP: real body-parser errors and thrown errors beco
         retryAfterSeconds: 1,
       });
     });
-    a.use(errorHandler(capture));
+    a.use(errorHandler(capture, SERVICE_PROBLEMS));
     return a;
   }
 

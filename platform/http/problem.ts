@@ -3,8 +3,18 @@ import type { FieldError } from "../validation.js";
 /**
  * RFC 9457 problem details. Every kind of problem has a stable `type` (a relative URI that the
  * service also serves as documentation at GET /problems/{name}), a title and a status.
+ *
+ * These are the problems of HTTP itself, of authentication and of a service protecting itself;
+ * the application adds its own (what its domain refuses) with defineProblemTypes(), and names
+ * them for the type checker in ApplicationProblemTypes.
  */
-export const PROBLEM_TYPES = {
+export interface ProblemTypeInfo {
+  readonly status: number;
+  readonly title: string;
+  readonly help: string;
+}
+
+export const HTTP_PROBLEM_TYPES = {
   validation: {
     status: 400,
     title: "The request is invalid",
@@ -35,90 +45,10 @@ export const PROBLEM_TYPES = {
     title: "Method not allowed",
     help: "See the Allow header for the methods this path accepts.",
   },
-  "parking-lot-not-found": {
-    status: 404,
-    title: "Parking lot not found",
-    help: "Register the lot first (POST /parking-lots) or check its id.",
-  },
-  "reservation-not-found": {
-    status: 404,
-    title: "Reservation not found",
-    help: "Check the reservation id and the lot it belongs to.",
-  },
-  "parking-lot-full": {
-    status: 409,
-    title: "The parking lot is full",
-    help: "Try another lot, or again after a reservation is canceled.",
-  },
-  "parking-lot-id-taken": {
-    status: 409,
-    title: "A parking lot with this id already exists",
-    help: "Choose another id, or omit it to get a generated one.",
-  },
-  "idempotency-key-reused": {
-    status: 422,
-    title: "Idempotency-Key reused with a different request",
-    help: "Use a new Idempotency-Key for a different reservation.",
-  },
-  "reservation-not-active": {
-    status: 409,
-    title: "The reservation is no longer active",
-    help: "It has been canceled or completed (checked out, or its window ended); `status` says which.",
-  },
-  "not-checked-in": {
-    status: 409,
-    title: "The reservation has not been checked in",
-    help: "Check in first (POST .../check-in), or cancel the reservation instead.",
-  },
-  "check-in-too-early": {
-    status: 409,
-    title: "The reservation's window has not started yet",
-    help: "Check in from `startsAt` on (a few minutes early are allowed).",
-  },
-  "price-changed": {
-    status: 409,
-    title: "The price of this window is not the amount sent",
-    help: "Send the quoted `amount` (or none, to accept the quote); see GET /parking-lots/{id}/availability.",
-  },
-  "too-many-active-reservations": {
-    status: 409,
-    title: "The customer holds the most active reservations allowed in this lot",
-    help: "Cancel or complete one of them first; `limit` is the lot's maximum per customer.",
-  },
-  "parking-lot-closed": {
-    status: 409,
-    title: "The parking lot is closed for part of this window",
-    help: "Choose a window outside the closure [`from`, `until`).",
-  },
-  "reservation-checked-in": {
-    status: 409,
-    title: "The car is in the lot: the reservation cannot be canceled by its customer",
-    help: "Check out instead (POST …/check-out); an operator may cancel it, with a reason.",
-  },
-  "too-many-closures": {
-    status: 409,
-    title: "The lot already has the most closures that have not ended",
-    help: "`limit` closures may be pending at once; wait for one to end.",
-  },
-  "capacity-too-low": {
-    status: 409,
-    title: "Reservations already hold more spots than the new capacity",
-    help: "At the instant `at`, `held` spots are reserved; choose a capacity of at least that, or cancel some first.",
-  },
-  "concurrency-conflict": {
-    status: 503,
-    title: "Too much contention on this parking lot",
-    help: "Retry after the time in Retry-After.",
-  },
   "rate-limited": {
     status: 429,
     title: "Too many requests",
     help: "Retry after the time in Retry-After; the RateLimit header says what is left of the window.",
-  },
-  "too-many-streams": {
-    status: 429,
-    title: "Too many live-update streams open for this caller",
-    help: "Close another stream of the same account (another tab or window) first; `max` is the cap per caller (LIVE_MAX_STREAMS_PER_PRINCIPAL). Retry after the time in Retry-After.",
   },
   overloaded: {
     status: 503,
@@ -129,11 +59,6 @@ export const PROBLEM_TYPES = {
     status: 503,
     title: "A backing store is unavailable",
     help: "Retry after the time in Retry-After.",
-  },
-  "position-not-reached": {
-    status: 503,
-    title: "The view has not caught up to the requested position yet",
-    help: "Retry after the time in Retry-After, or ask without minPosition.",
   },
   "service-unavailable": {
     status: 503,
@@ -170,16 +95,44 @@ export const PROBLEM_TYPES = {
     title: "Internal error",
     help: "This is a bug; the error is logged with the correlation id.",
   },
-} as const;
+} as const satisfies Record<string, ProblemTypeInfo>;
 
-export type ProblemName = keyof typeof PROBLEM_TYPES;
+/**
+ * The problem types an application adds, by name: it declares them by module augmentation
+ * (`declare module ".../platform/http/problem.js" { interface ApplicationProblemTypes { ... } }`)
+ * and defines them at run time with defineProblemTypes().
+ */
+// biome-ignore lint/suspicious/noEmptyInterface: filled in by the application's module augmentation.
+export interface ApplicationProblemTypes {}
+
+export type ProblemName = keyof typeof HTTP_PROBLEM_TYPES | keyof ApplicationProblemTypes;
+
+const catalogue = new Map<string, ProblemTypeInfo>(Object.entries(HTTP_PROBLEM_TYPES));
+
+/** Adds the application's problem types to the catalogue (once, when its module is loaded). */
+export function defineProblemTypes(types: Readonly<Record<string, ProblemTypeInfo>>): void {
+  for (const [name, info] of Object.entries(types)) {
+    const known = catalogue.get(name);
+    if (known && known !== info) throw new Error(`The problem type ${name} is defined twice.`);
+    catalogue.set(name, info);
+  }
+}
+
+/** Every problem type: the platform's, then the application's. */
+export const problemTypes = (): ReadonlyMap<string, ProblemTypeInfo> => catalogue;
+
+/** A problem type's status, title and advice; an undefined one is a bug of the service. */
+export function problemInfo(name: ProblemName): ProblemTypeInfo {
+  const info = catalogue.get(name);
+  if (!info) throw new Error(`The problem type ${name} is not defined (defineProblemTypes).`);
+  return info;
+}
 
 export const problemType = (name: ProblemName): string => `/problems/${name}`;
 
 /** An error that is answered as a problem document. Thrown by handlers, rendered by the error middleware. */
 export class ProblemError extends Error {
   override name = "ProblemError";
-  readonly status: number;
   constructor(
     readonly problem: ProblemName,
     readonly detail?: string,
@@ -196,8 +149,19 @@ export class ProblemError extends Error {
       readonly [key: string]: unknown;
     } = {},
   ) {
-    super(detail ?? PROBLEM_TYPES[problem].title);
-    this.status = PROBLEM_TYPES[problem].status;
+    super(detail ?? catalogue.get(problem)?.title ?? problem);
+  }
+
+  #status: number | undefined;
+
+  /** Read when the problem is answered: the application's types are defined by then. */
+  get status(): number {
+    return this.#status ?? problemInfo(this.problem).status;
+  }
+
+  /** Libraries that wrap an error set its status (body-parser's verify hook, through http-errors). */
+  set status(status: number) {
+    this.#status = status;
   }
 }
 
@@ -216,7 +180,7 @@ export function problemDocument(error: ProblemError, instance?: string): Problem
   return {
     ...extensions,
     type: problemType(error.problem),
-    title: PROBLEM_TYPES[error.problem].title,
+    title: problemInfo(error.problem).title,
     status: error.status,
     ...(error.detail ? { detail: error.detail } : {}),
     ...(instance ? { instance } : {}),

@@ -1,34 +1,14 @@
 import type { Request } from "express";
-import type { AccessRule } from "../../platform/auth/access.js";
 import { requirePrincipal } from "../../platform/auth/principal.js";
 import { ProblemError } from "../../platform/http/problem.js";
-import { type Actor, ANY_ROLE, actorOf, OPERATOR } from "../../schemas/actor.js";
+import { type Actor, actorOf } from "../../schemas/actor.js";
 import { CustomerId } from "../../schemas/common.js";
 import { validate } from "../../schemas/validation.js";
 
 /**
- * Who may send which command. The table is applied before any command route runs; what a
- * customer may do to whose reservation is decided by `customerFor` / `cancelScope` below, the
- * only other place the write side looks at the caller.
+ * What a customer may do to whose reservation: the only place the write side looks at the caller
+ * beyond the roles each operation allows (operations.ts), which are checked before any route runs.
  */
-export const COMMAND_ACCESS: readonly AccessRule[] = [
-  { method: "POST", path: "/parking-lots", allow: OPERATOR },
-  { method: "POST", path: "/parking-lots/:parkingLotId/reservations", allow: ANY_ROLE },
-  { method: "DELETE", path: "/parking-lots/:parkingLotId/reservations/:reservationId", allow: ANY_ROLE },
-  {
-    method: "POST",
-    path: "/parking-lots/:parkingLotId/reservations/:reservationId/check-in",
-    allow: ANY_ROLE,
-  },
-  {
-    method: "POST",
-    path: "/parking-lots/:parkingLotId/reservations/:reservationId/check-out",
-    allow: ANY_ROLE,
-  },
-  { method: "POST", path: "/parking-lots/:parkingLotId/closures", allow: OPERATOR },
-  { method: "PUT", path: "/parking-lots/:parkingLotId/capacity", allow: OPERATOR },
-];
-
 export interface Caller {
   readonly actor: Actor;
 }

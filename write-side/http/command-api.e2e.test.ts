@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningService } from "../../app/server.js";
+import { type ApiSpec, answered, refused, startApiSpec } from "../../client/api-spec.js";
 import type { RecordedEvent } from "../../event-store/port.js";
 import { customerHeaders, operatorHeaders } from "../../test-support/auth.js";
 import { call, startTestService, tempDataDir } from "../../test-support/service.js";
@@ -12,17 +13,20 @@ async function collect(iterable: AsyncIterable<RecordedEvent>): Promise<Recorded
 }
 
 describe("command API over real HTTP (embedded stores)", () => {
-  const data = tempDataDir();
+  /** The service in this process, and a typed client per caller (client/api-spec.ts). */
+  let spec: ApiSpec;
+  const data = { dir: "" };
   let service: RunningService;
   let base: string;
 
   beforeAll(async () => {
-    service = await startTestService(data.dir);
-    base = service.url;
+    spec = await startApiSpec();
+    service = spec.service;
+    data.dir = spec.dataDir;
+    base = spec.url;
   });
   afterAll(async () => {
-    await service.shutdown("test done");
-    data.remove();
+    await spec.stop();
   });
 
   const lotEvents = (lotId: string) =>
@@ -40,36 +44,59 @@ describe("command API over real HTTP (embedded stores)", () => {
     )[0]?.position;
 
   it("registers a lot: 201, Location, position; the same registration again is a harmless 200", async () => {
-    const created = await call(base, "POST", "/parking-lots", {
-      parkingLotId: "gangnam-1",
-      name: "강남 1주차장",
-      capacity: 5,
+    // Given no lot gangnam-1, when the operator registers it:
+    const body = { parkingLotId: "gangnam-1", name: "강남 1주차장", capacity: 5 };
+    const created = await spec.operator.POST("/parking-lots", { body });
+    // then it is created where Location says, at a position of the log.
+    expect(created.response.status).toBe(201);
+    expect(created.response.headers.get("location")).toBe("/parking-lots/gangnam-1");
+    expect(created.data).toMatchObject({ parkingLotId: "gangnam-1", name: "강남 1주차장", capacity: 5 });
+    expect(answered(created, 201).position).toMatch(/^[0-9]+$/);
+    // When the same registration is sent again, nothing changes;
+    expect((await spec.operator.POST("/parking-lots", { body })).response.status).toBe(200);
+    // when another one takes its id, it is refused,
+    const taken = await spec.operator.POST("/parking-lots", {
+      body: { parkingLotId: "gangnam-1", name: "other", capacity: 9 },
     });
-    expect(created.status).toBe(201);
-    expect(created.headers.get("location")).toBe("/parking-lots/gangnam-1");
-    expect(created.body).toMatchObject({ parkingLotId: "gangnam-1", name: "강남 1주차장", capacity: 5 });
-    expect(created.body.position).toMatch(/^[0-9]+$/);
-    const again = await call(base, "POST", "/parking-lots", {
-      parkingLotId: "gangnam-1",
-      name: "강남 1주차장",
-      capacity: 5,
-    });
-    expect(again.status).toBe(200);
-    const taken = await call(base, "POST", "/parking-lots", {
-      parkingLotId: "gangnam-1",
-      name: "other",
-      capacity: 9,
-    });
-    expect(taken.status).toBe(409);
-    expect(taken.headers.get("content-type")).toContain("application/problem+json");
-    expect(taken.body.type).toBe("/problems/parking-lot-id-taken");
+    expect(taken.response.status).toBe(409);
+    expect(taken.response.headers.get("content-type")).toContain("application/problem+json");
+    expect(refused(taken, 409, "parking-lot-id-taken").type).toBe("/problems/parking-lot-id-taken");
+    // and the lot's stream holds the one registration.
     expect(await lotEvents("gangnam-1")).toHaveLength(1);
   });
 
   it("generates a lot id when none is given", async () => {
-    const created = await call(base, "POST", "/parking-lots", { name: "Lot without id", capacity: 1 });
-    expect(created.status).toBe(201);
-    expect(created.body.parkingLotId).toMatch(/^[0-9a-f-]{36}$/);
+    const created = await spec.operator.POST("/parking-lots", {
+      body: { name: "Lot without id", capacity: 1 },
+    });
+    expect(created.response.status).toBe(201);
+    expect(answered(created, 201).parkingLotId).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("a customer books for themselves; their booking names them, another customer's id is 403, no token is 401", async () => {
+    // Given a lot,
+    await spec.operator.POST("/parking-lots", {
+      body: { parkingLotId: "spec-1", name: "Spec", capacity: 2 },
+    });
+    const customer = await spec.customer("CUST-SPEC");
+    const path = "/parking-lots/{parkingLotId}/reservations" as const;
+    const params = { path: { parkingLotId: "spec-1" } };
+    // when the customer books without naming anyone, the booking is theirs;
+    const booked = await customer.POST(path, { params, body: { carNumber: "12가3456", amount: 5000 } });
+    expect(answered(booked, 201)).toMatchObject({ customerId: "CUST-SPEC", status: "RESERVED" });
+    // when they name another customer, it is refused; and without a token, it is refused too.
+    const forOther = await customer.POST(path, {
+      params,
+      body: { customerId: "SOMEONE-ELSE", carNumber: "12가3457", amount: 5000 },
+    });
+    refused(forOther, 403, "forbidden");
+    refused(
+      await spec.anonymous.POST(path, { params, body: { carNumber: "12가3458", amount: 5000 } }),
+      401,
+      "unauthorized",
+    );
+    // Then the lot holds only the customer's own booking.
+    expect((await lotEvents("spec-1")).filter((e) => e.type === "ParkingReserved")).toHaveLength(1);
   });
 
   it("200 concurrent reservations on a lot of 50: exactly 50 succeed, 150 get 409, the stream holds 50 ParkingReserved", async () => {

@@ -4,6 +4,7 @@ import { type Request, type Response, Router } from "express";
 import { v7 as uuidv7 } from "uuid";
 import { formatPosition } from "../../event-store/position.js";
 import { correlationId, requireJsonBody, validInput } from "../../platform/http/middleware.js";
+import { expressPath } from "../../platform/http/operation.js";
 import { ProblemError } from "../../platform/http/problem.js";
 import { traceparentOf } from "../../platform/http/tracing.js";
 import type { Metrics } from "../../platform/metrics.js";
@@ -20,9 +21,11 @@ import {
 } from "../../schemas/commands.js";
 import { ParkingLotId, ReservationId } from "../../schemas/common.js";
 import type { CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
-import { DEFAULT_MAX_ACTIVE_PER_CUSTOMER, type Rejection } from "../parking-lot/decider.js";
+import { DEFAULT_MAX_ACTIVE_PER_CUSTOMER } from "../parking-lot/decider.js";
 import { reservationIdFor } from "../reservation-ids.js";
 import { type Caller, callerOf, cancelScope, customerFor } from "./access.js";
+import { COMMAND_OPERATIONS, type CommandOperationId } from "./operations.js";
+import { rejectionProblem } from "./rejection-problems.js";
 
 /** An RFC 3339 instant with any offset, as the UTC ISO string events store (validated by the schema first). */
 const utc = (instant: string): string => {
@@ -38,153 +41,6 @@ const ReservationParams = Type.Object(
   { additionalProperties: false },
 );
 
-function rejectionProblem(rejection: Rejection): ProblemError {
-  switch (rejection.code) {
-    case "LotNotFound":
-      return new ProblemError(
-        "parking-lot-not-found",
-        `Parking lot ${rejection.parkingLotId} does not exist.`,
-        {
-          parkingLotId: rejection.parkingLotId,
-        },
-      );
-    case "LotAlreadyRegistered":
-      return new ProblemError(
-        "parking-lot-id-taken",
-        `Parking lot ${rejection.parkingLotId} is already registered with other details.`,
-        {
-          parkingLotId: rejection.parkingLotId,
-        },
-      );
-    case "LotFull":
-      return new ProblemError(
-        "parking-lot-full",
-        `All ${rejection.capacity} spots of parking lot ${rejection.parkingLotId} are taken.`,
-        {
-          parkingLotId: rejection.parkingLotId,
-          capacity: rejection.capacity,
-        },
-      );
-    case "ReservationNotFound":
-      return new ProblemError(
-        "reservation-not-found",
-        `Reservation ${rejection.reservationId} does not exist in parking lot ${rejection.parkingLotId}.`,
-        { parkingLotId: rejection.parkingLotId, reservationId: rejection.reservationId },
-      );
-    case "ReservationIdConflict":
-      return new ProblemError(
-        "idempotency-key-reused",
-        "This Idempotency-Key was already used for a reservation with a different car, amount or window; use a new key for a new booking.",
-        { parkingLotId: rejection.parkingLotId },
-      );
-    case "ReservationNotActive":
-      return new ProblemError(
-        "reservation-not-active",
-        `Reservation ${rejection.reservationId} is ${rejection.status}; it can no longer change.`,
-        {
-          parkingLotId: rejection.parkingLotId,
-          reservationId: rejection.reservationId,
-          reservationStatus: rejection.status,
-        },
-      );
-    case "NotCheckedIn":
-      return new ProblemError(
-        "not-checked-in",
-        `Reservation ${rejection.reservationId} has not been checked in.`,
-        {
-          parkingLotId: rejection.parkingLotId,
-          reservationId: rejection.reservationId,
-        },
-      );
-    case "CheckInTooEarly":
-      return new ProblemError(
-        "check-in-too-early",
-        `Reservation ${rejection.reservationId} starts at ${rejection.startsAt}.`,
-        {
-          parkingLotId: rejection.parkingLotId,
-          reservationId: rejection.reservationId,
-          startsAt: rejection.startsAt,
-        },
-      );
-    case "InvalidWindow":
-      return new ProblemError("validation", `${rejection.field} ${rejection.detail}.`, {
-        errors: [{ field: rejection.field, message: rejection.detail }],
-      });
-    case "AmountRequired":
-      return new ProblemError(
-        "validation",
-        `amount is required: parking lot ${rejection.parkingLotId} has no hourly rate to price the stay, so the booking names its price.`,
-        { errors: [{ field: "amount", message: "is required for a lot without an hourly rate" }] },
-      );
-    case "AmountNotAccepted":
-      return new ProblemError(
-        "validation",
-        `amount must be left out: parking lot ${rejection.parkingLotId} prices an open-ended stay itself at check-out, at ${rejection.hourlyRate} an hour from check-in (${rejection.offered} was sent).`,
-        {
-          errors: [
-            {
-              field: "amount",
-              message: `must be left out: an open-ended stay is priced at check-out at ${rejection.hourlyRate} an hour`,
-            },
-          ],
-        },
-      );
-    case "AmountNotPositive":
-      return new ProblemError("validation", "amount must be positive.", {
-        errors: [{ field: "amount", message: "must be greater than 0" }],
-      });
-    case "PriceChanged":
-      return new ProblemError(
-        "price-changed",
-        `This window costs ${rejection.quote}, not the ${rejection.offered} sent; send ${rejection.quote}, or no amount to accept the quote.`,
-        {
-          parkingLotId: rejection.parkingLotId,
-          quote: rejection.quote,
-          amount: rejection.quote,
-          offered: rejection.offered,
-        },
-      );
-    case "TooManyActiveReservations":
-      return new ProblemError(
-        "too-many-active-reservations",
-        `A customer may hold at most ${rejection.limit} active reservations in parking lot ${rejection.parkingLotId}.`,
-        { parkingLotId: rejection.parkingLotId, limit: rejection.limit },
-      );
-    case "LotClosed":
-      return new ProblemError(
-        "parking-lot-closed",
-        `Parking lot ${rejection.parkingLotId} is closed from ${rejection.from} until ${rejection.until}.`,
-        { parkingLotId: rejection.parkingLotId, from: rejection.from, until: rejection.until },
-      );
-    case "CheckedIn":
-      return new ProblemError(
-        "reservation-checked-in",
-        `Reservation ${rejection.reservationId} is ${rejection.status}: the car is in the lot, so it cannot be canceled; check out instead.`,
-        {
-          parkingLotId: rejection.parkingLotId,
-          reservationId: rejection.reservationId,
-          reservationStatus: rejection.status,
-        },
-      );
-    case "TooManyClosures":
-      return new ProblemError(
-        "too-many-closures",
-        `Parking lot ${rejection.parkingLotId} already has ${rejection.limit} closures that have not ended; wait for one to end.`,
-        { parkingLotId: rejection.parkingLotId, limit: rejection.limit },
-      );
-    case "ClosureNotFound":
-    case "NotDue":
-      // Only the scheduler sends the commands these answer; no route can reach them.
-      return new ProblemError("internal", "A time-driven command was refused.");
-    case "CapacityTooLow":
-      return new ProblemError(
-        "capacity-too-low",
-        `At ${rejection.at}, ${rejection.held} spots of parking lot ${rejection.parkingLotId} are reserved.`,
-        { parkingLotId: rejection.parkingLotId, at: rejection.at, held: rejection.held },
-      );
-  }
-}
-
 type Accepted = Extract<CommandOutcome, { ok: true }>;
 
 /** The command API: register lots, reserve and cancel. Each answer carries the log position of its effect. */
@@ -195,17 +51,48 @@ export interface CommandRoutesOptions {
   readonly clock?: () => Date;
 }
 
-export function commandRoutes(handler: ParkingLotCommandHandler, options: CommandRoutesOptions): Router {
-  const router = Router();
-  const { metrics, idempotencySecret } = options;
-  const clock = options.clock ?? (() => new Date());
-  const now = () => clock().toISOString();
+/** What every command route shares: the handler, the clock, the secret of reservation ids. */
+interface CommandContext {
+  readonly run: (req: Request, command: ParkingLotCommand, caller?: Caller) => Promise<Accepted>;
+  readonly clock: () => Date;
+  readonly now: () => string;
+  readonly idempotencySecret: string;
+}
 
-  async function run(
-    req: Request,
-    command: ParkingLotCommand,
-    caller: Caller = callerOf(req),
-  ): Promise<Accepted> {
+type Route = (req: Request, res: Response) => Promise<void>;
+
+/** The command API's routes, generated from its table of operations (operations.ts), one handler each. */
+export function commandRoutes(handler: ParkingLotCommandHandler, options: CommandRoutesOptions): Router {
+  const clock = options.clock ?? (() => new Date());
+  const context: CommandContext = {
+    run: runner(handler, options.metrics),
+    clock,
+    now: () => clock().toISOString(),
+    idempotencySecret: options.idempotencySecret,
+  };
+  const routes: Record<CommandOperationId, Route> = {
+    registerParkingLot: registerParkingLot(context),
+    reserveParking: reserveParking(context),
+    cancelReservation: cancelReservation(context),
+    checkIn: reservationStep(context, "check-in"),
+    checkOut: reservationStep(context, "check-out"),
+    closeParkingLot: closeParkingLot(context),
+    changeCapacity: changeCapacity(context),
+  };
+  const router = Router();
+  for (const operation of COMMAND_OPERATIONS) {
+    const route = routes[operation.operationId as CommandOperationId];
+    if (!route) throw new Error(`The command operation ${operation.operationId} has no route.`);
+    // An operation with a body refuses any other content type before parsing (415).
+    const guards = operation.body ? [requireJsonBody] : [];
+    router[operation.method](expressPath(operation.path), ...guards, route);
+  }
+  return router;
+}
+
+/** Runs a command for a request: its metrics, its metadata, and a refusal answered as its problem. */
+function runner(handler: ParkingLotCommandHandler, metrics: Metrics | undefined): CommandContext["run"] {
+  return async (req, command, caller = callerOf(req)) => {
     const stop = metrics?.commandDuration.startTimer({ command: command.type });
     let outcome = "error";
     try {
@@ -222,11 +109,14 @@ export function commandRoutes(handler: ParkingLotCommandHandler, options: Comman
       metrics?.commands.inc({ command: command.type, outcome });
       stop?.({ outcome });
     }
-  }
+  };
+}
 
-  const positionOf = (result: Accepted) => (result.position ? formatPosition(result.position) : "0");
+const positionOf = (result: Accepted) => (result.position ? formatPosition(result.position) : "0");
 
-  router.post("/parking-lots", requireJsonBody, async (req: Request, res: Response) => {
+const registerParkingLot =
+  ({ run, now }: CommandContext): Route =>
+  async (req, res) => {
     const body = validInput(RegisterParkingLotBody, req.body, "body");
     const parkingLotId = body.parkingLotId ?? uuidv7();
     const result = await run(req, {
@@ -249,154 +139,154 @@ export function commandRoutes(handler: ParkingLotCommandHandler, options: Comman
         maxActivePerCustomer: body.maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
         position: positionOf(result),
       });
-  });
+  };
 
-  router.post(
-    "/parking-lots/:parkingLotId/reservations",
-    requireJsonBody,
-    async (req: Request, res: Response) => {
-      const { parkingLotId } = validInput(LotParams, { ...req.params }, "path");
-      const key = req.get("idempotency-key");
-      if (key !== undefined) validInput(IdempotencyHeader, { "Idempotency-Key": key }, "header");
-      const caller = callerOf(req);
-      // Each role's body has its own schema (the document shows both): an operator names the customer.
-      const body = validInput(
-        caller.actor.role === "operator" ? OperatorReserveParkingBody : ReserveParkingBody,
-        req.body,
-        "body",
-      );
-      const customerId = customerFor(caller, body.customerId);
-      const reservationId = reservationIdFor(idempotencySecret, parkingLotId, customerId, key);
-      const carNumber = body.carNumber;
-      const result = await run(req, {
-        type: "ReserveParking",
+const reserveParking =
+  ({ run, now, clock, idempotencySecret }: CommandContext): Route =>
+  async (req, res) => {
+    const { parkingLotId } = validInput(LotParams, { ...req.params }, "path");
+    const key = req.get("idempotency-key");
+    if (key !== undefined) validInput(IdempotencyHeader, { "Idempotency-Key": key }, "header");
+    const caller = callerOf(req);
+    // Each role's body has its own schema (the document shows both): an operator names the customer.
+    const body = validInput(
+      caller.actor.role === "operator" ? OperatorReserveParkingBody : ReserveParkingBody,
+      req.body,
+      "body",
+    );
+    const customerId = customerFor(caller, body.customerId);
+    const reservationId = reservationIdFor(idempotencySecret, parkingLotId, customerId, key);
+    const carNumber = body.carNumber;
+    const result = await run(req, {
+      type: "ReserveParking",
+      reservationId,
+      parkingLotId,
+      customerId,
+      carNumber,
+      ...(body.amount !== undefined ? { amount: body.amount } : {}),
+      ...(body.startsAt !== undefined ? { startsAt: utc(body.startsAt) } : {}),
+      ...(body.endsAt !== undefined ? { endsAt: utc(body.endsAt) } : {}),
+      now: now(),
+    });
+    const replayed = result.events.length === 0;
+    if (replayed) res.setHeader("Idempotent-Replayed", "true");
+    res
+      .status(replayed ? 200 : 201)
+      .location(`/reservations/${encodeURIComponent(reservationId)}`)
+      .json({
         reservationId,
         parkingLotId,
         customerId,
         carNumber,
-        ...(body.amount !== undefined ? { amount: body.amount } : {}),
-        ...(body.startsAt !== undefined ? { startsAt: utc(body.startsAt) } : {}),
-        ...(body.endsAt !== undefined ? { endsAt: utc(body.endsAt) } : {}),
-        now: now(),
+        ...reservationAnswer(result, body.amount),
+        position: positionOf(result),
       });
-      const replayed = result.events.length === 0;
-      const view = result.view.reservation;
-      if (replayed) res.setHeader("Idempotent-Replayed", "true");
-      res
-        .status(replayed ? 200 : 201)
-        .location(`/reservations/${encodeURIComponent(reservationId)}`)
-        .json({
-          reservationId,
-          parkingLotId,
-          customerId,
-          carNumber,
-          amount: view?.amount ?? body.amount,
-          ...(view?.startsAt ? { startsAt: view.startsAt, endsAt: view.endsAt } : {}),
-          ...(view?.mustLeaveBy ? { mustLeaveBy: view.mustLeaveBy } : {}),
-          ...(view?.hourlyRate ? { hourlyRate: view.hourlyRate } : {}),
-          status: view?.status ?? "RESERVED",
-          position: positionOf(result),
-        });
-    },
-  );
+  };
 
-  router.delete(
-    "/parking-lots/:parkingLotId/reservations/:reservationId",
-    requireJsonBody,
-    async (req: Request, res: Response) => {
-      const { parkingLotId, reservationId } = validInput(ReservationParams, { ...req.params }, "path");
-      const caller = callerOf(req);
-      // Each role's body has its own schema (the document shows both): an operator gives a reason.
-      const body = validInput(
-        caller.actor.role === "operator" ? OperatorCancelReservationBody : CancelReservationBody,
-        req.body ?? {},
-        "body",
-      );
-      const result = await run(
-        req,
-        {
-          type: "CancelReservation",
-          reservationId,
-          parkingLotId,
-          ...cancelScope(caller, body.reason),
-          now: now(),
-        },
-        caller,
-      );
-      res.status(200).json({ reservationId, parkingLotId, status: "CANCELED", position: positionOf(result) });
-    },
-  );
+/** What a booking answers of the reservation as the lot now holds it (a replay: as first booked). */
+function reservationAnswer(result: Accepted, amount: number | undefined) {
+  const view = result.view.reservation;
+  return {
+    amount: view?.amount ?? amount,
+    ...(view?.startsAt ? { startsAt: view.startsAt, endsAt: view.endsAt } : {}),
+    ...(view?.mustLeaveBy ? { mustLeaveBy: view.mustLeaveBy } : {}),
+    ...(view?.hourlyRate ? { hourlyRate: view.hourlyRate } : {}),
+    status: view?.status ?? "RESERVED",
+  };
+}
 
-  for (const step of ["check-in", "check-out"] as const) {
-    router.post(
-      `/parking-lots/:parkingLotId/reservations/:reservationId/${step}`,
-      async (req: Request, res: Response) => {
-        const { parkingLotId, reservationId } = validInput(ReservationParams, { ...req.params }, "path");
-        const caller = callerOf(req);
-        const result = await run(
-          req,
-          {
-            type: step === "check-in" ? "CheckIn" : "CheckOut",
-            reservationId,
-            parkingLotId,
-            // A customer checks in and out only their own reservation (someone else's is a 404).
-            ...(caller.actor.role === "customer" ? { requestedBy: caller.actor.sub } : {}),
-            now: now(),
-          },
-          caller,
-        );
-        const status = result.view.reservation?.status;
-        // What the check-out charged (an open-ended stay's price, an overstay), when it did now.
-        const charged = result.events.find((e) => e.type === "ReservationCheckedOut")?.data;
-        res.status(200).json({
-          reservationId,
-          parkingLotId,
-          status,
-          ...(charged?.amount !== undefined ? { amount: charged.amount } : {}),
-          ...(charged?.overstayCharge !== undefined ? { overstayCharge: charged.overstayCharge } : {}),
-          position: positionOf(result),
-        });
-      },
+const cancelReservation =
+  ({ run, now }: CommandContext): Route =>
+  async (req, res) => {
+    const { parkingLotId, reservationId } = validInput(ReservationParams, { ...req.params }, "path");
+    const caller = callerOf(req);
+    // Each role's body has its own schema (the document shows both): an operator gives a reason.
+    const body = validInput(
+      caller.actor.role === "operator" ? OperatorCancelReservationBody : CancelReservationBody,
+      req.body ?? {},
+      "body",
     );
-  }
+    const result = await run(
+      req,
+      {
+        type: "CancelReservation",
+        reservationId,
+        parkingLotId,
+        ...cancelScope(caller, body.reason),
+        now: now(),
+      },
+      caller,
+    );
+    res.status(200).json({ reservationId, parkingLotId, status: "CANCELED", position: positionOf(result) });
+  };
 
-  router.post(
-    "/parking-lots/:parkingLotId/closures",
-    requireJsonBody,
-    async (req: Request, res: Response) => {
-      const { parkingLotId } = validInput(LotParams, { ...req.params }, "path");
-      const body = validInput(CloseParkingLotBody, req.body, "body");
-      const closureId = uuidv7();
-      const result = await run(req, {
-        type: "CloseParkingLot",
+const reservationStep =
+  ({ run, now, clock }: CommandContext, step: "check-in" | "check-out"): Route =>
+  async (req, res) => {
+    const { parkingLotId, reservationId } = validInput(ReservationParams, { ...req.params }, "path");
+    const caller = callerOf(req);
+    const result = await run(
+      req,
+      {
+        type: step === "check-in" ? "CheckIn" : "CheckOut",
+        reservationId,
+        parkingLotId,
+        // A customer checks in and out only their own reservation (someone else's is a 404).
+        ...(caller.actor.role === "customer" ? { requestedBy: caller.actor.sub } : {}),
+        now: now(),
+      },
+      caller,
+    );
+    const status = result.view.reservation?.status;
+    // What the check-out charged (an open-ended stay's price, an overstay), when it did now.
+    const charged = result.events.find((e) => e.type === "ReservationCheckedOut")?.data;
+    res.status(200).json({
+      reservationId,
+      parkingLotId,
+      status,
+      ...(charged?.amount !== undefined ? { amount: charged.amount } : {}),
+      ...(charged?.overstayCharge !== undefined ? { overstayCharge: charged.overstayCharge } : {}),
+      position: positionOf(result),
+    });
+  };
+
+const closeParkingLot =
+  ({ run, now }: CommandContext): Route =>
+  async (req, res) => {
+    const { parkingLotId } = validInput(LotParams, { ...req.params }, "path");
+    const body = validInput(CloseParkingLotBody, req.body, "body");
+    const closureId = uuidv7();
+    const result = await run(req, {
+      type: "CloseParkingLot",
+      closureId,
+      parkingLotId,
+      from: utc(body.from),
+      until: utc(body.until),
+      reason: body.reason,
+      now: now(),
+    });
+    const canceled = result.events.flatMap((event) =>
+      event.type === "ReservationCanceled" ? [event.data.reservationId] : [],
+    );
+    // A closure is not a resource of its own: it is read in its lot's `closures` (GET the
+    // lot with minPosition = position to see it at once).
+    res
+      .status(201)
+      .location(`/parking-lots/${encodeURIComponent(parkingLotId)}`)
+      .json({
         closureId,
         parkingLotId,
         from: utc(body.from),
         until: utc(body.until),
         reason: body.reason,
-        now: now(),
+        canceledReservations: canceled,
+        position: positionOf(result),
       });
-      const canceled = result.events.flatMap((event) =>
-        event.type === "ReservationCanceled" ? [event.data.reservationId] : [],
-      );
-      // A closure is not a resource of its own: it is read in its lot's `closures` (GET the
-      // lot with minPosition = position to see it at once).
-      res
-        .status(201)
-        .location(`/parking-lots/${encodeURIComponent(parkingLotId)}`)
-        .json({
-          closureId,
-          parkingLotId,
-          from: utc(body.from),
-          until: utc(body.until),
-          reason: body.reason,
-          canceledReservations: canceled,
-          position: positionOf(result),
-        });
-    },
-  );
+  };
 
-  router.put("/parking-lots/:parkingLotId/capacity", requireJsonBody, async (req: Request, res: Response) => {
+const changeCapacity =
+  ({ run, now }: CommandContext): Route =>
+  async (req, res) => {
     const { parkingLotId } = validInput(LotParams, { ...req.params }, "path");
     const body = validInput(ChangeCapacityBody, req.body, "body");
     const result = await run(req, {
@@ -406,10 +296,7 @@ export function commandRoutes(handler: ParkingLotCommandHandler, options: Comman
       now: now(),
     });
     res.status(200).json({ parkingLotId, capacity: body.capacity, position: positionOf(result) });
-  });
-
-  return router;
-}
+  };
 
 /** The request's trace context, for the events it causes (issue 22). */
 function withTraceparent(req: Request): { traceparent?: string } {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { serviceAccess } from "../app/access.js";
-import type { AccessLookup } from "../platform/auth/access.js";
-import { openApiDocument } from "./openapi.js";
+import type { AccessLookup } from "../../platform/auth/access.js";
+import { serviceAccess } from "../access.js";
+import { openApiDocument } from "./document.js";
 
 type Operation = { security: unknown; "x-roles"?: string[]; responses: Record<string, unknown> };
 const operation = (access: AccessLookup, method: string, path: string): Operation =>

@@ -1,6 +1,6 @@
-import { MAX_HEADER_BYTES } from "../platform/http/limits.js";
-import { CORRELATION_ID_PATTERN, MAX_BODY_DEPTH } from "../platform/http/middleware.js";
-import type { Operation } from "./openapi.js";
+import { MAX_HEADER_BYTES } from "../../platform/http/limits.js";
+import { CORRELATION_ID_PATTERN, MAX_BODY_DEPTH } from "../../platform/http/middleware.js";
+import { type Json, type Operation, ref } from "../../platform/http/operation.js";
 
 /**
  * The request side of the OpenAPI document beyond the schemas: what every request must be (the
@@ -9,8 +9,6 @@ import type { Operation } from "./openapi.js";
  * description. A 400 `validation` to a request that matches the schemas names one of those rules'
  * fields: app/request-properties.e2e.test.ts holds the service to that.
  */
-
-type Json = Record<string, unknown>;
 
 /** What every request must be, refused before any route runs. */
 export const EDGE_LIMITS = [
@@ -53,8 +51,6 @@ export const TRANSPORT_RESPONSES: Readonly<Record<string, Json>> = {
     description: `Request Header Fields Too Large, answered by Node itself: the start line and headers took more than ${MAX_HEADER_BYTES / 1024} KiB. No body; the connection is closed.`,
   },
 };
-
-const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 
 /** The rule every query with `minPosition` enforces beyond its schema. */
 const MIN_POSITION_RULE =

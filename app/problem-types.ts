@@ -1,0 +1,103 @@
+import { defineProblemTypes, HTTP_PROBLEM_TYPES } from "../platform/http/problem.js";
+
+/**
+ * The problems of this service's domain, beside those of HTTP that platform/http/problem.ts
+ * defines: what the decider refuses, what the read side answers while a view catches up, the caps
+ * of live updates. Each has a stable `type` served as documentation at GET /problems/{name}.
+ */
+export const SERVICE_PROBLEM_TYPES = {
+  "parking-lot-not-found": {
+    status: 404,
+    title: "Parking lot not found",
+    help: "Register the lot first (POST /parking-lots) or check its id.",
+  },
+  "reservation-not-found": {
+    status: 404,
+    title: "Reservation not found",
+    help: "Check the reservation id and the lot it belongs to.",
+  },
+  "parking-lot-full": {
+    status: 409,
+    title: "The parking lot is full",
+    help: "Try another lot, or again after a reservation is canceled.",
+  },
+  "parking-lot-id-taken": {
+    status: 409,
+    title: "A parking lot with this id already exists",
+    help: "Choose another id, or omit it to get a generated one.",
+  },
+  "idempotency-key-reused": {
+    status: 422,
+    title: "Idempotency-Key reused with a different request",
+    help: "Use a new Idempotency-Key for a different reservation.",
+  },
+  "reservation-not-active": {
+    status: 409,
+    title: "The reservation is no longer active",
+    help: "It has been canceled or completed (checked out, or its window ended); `status` says which.",
+  },
+  "not-checked-in": {
+    status: 409,
+    title: "The reservation has not been checked in",
+    help: "Check in first (POST .../check-in), or cancel the reservation instead.",
+  },
+  "check-in-too-early": {
+    status: 409,
+    title: "The reservation's window has not started yet",
+    help: "Check in from `startsAt` on (a few minutes early are allowed).",
+  },
+  "price-changed": {
+    status: 409,
+    title: "The price of this window is not the amount sent",
+    help: "Send the quoted `amount` (or none, to accept the quote); see GET /parking-lots/{id}/availability.",
+  },
+  "too-many-active-reservations": {
+    status: 409,
+    title: "The customer holds the most active reservations allowed in this lot",
+    help: "Cancel or complete one of them first; `limit` is the lot's maximum per customer.",
+  },
+  "parking-lot-closed": {
+    status: 409,
+    title: "The parking lot is closed for part of this window",
+    help: "Choose a window outside the closure [`from`, `until`).",
+  },
+  "reservation-checked-in": {
+    status: 409,
+    title: "The car is in the lot: the reservation cannot be canceled by its customer",
+    help: "Check out instead (POST …/check-out); an operator may cancel it, with a reason.",
+  },
+  "too-many-closures": {
+    status: 409,
+    title: "The lot already has the most closures that have not ended",
+    help: "`limit` closures may be pending at once; wait for one to end.",
+  },
+  "capacity-too-low": {
+    status: 409,
+    title: "Reservations already hold more spots than the new capacity",
+    help: "At the instant `at`, `held` spots are reserved; choose a capacity of at least that, or cancel some first.",
+  },
+  "concurrency-conflict": {
+    status: 503,
+    title: "Too much contention on this parking lot",
+    help: "Retry after the time in Retry-After.",
+  },
+  "too-many-streams": {
+    status: 429,
+    title: "Too many live-update streams open for this caller",
+    help: "Close another stream of the same account (another tab or window) first; `max` is the cap per caller (LIVE_MAX_STREAMS_PER_PRINCIPAL). Retry after the time in Retry-After.",
+  },
+  "position-not-reached": {
+    status: 503,
+    title: "The view has not caught up to the requested position yet",
+    help: "Retry after the time in Retry-After, or ask without minPosition.",
+  },
+} as const;
+
+declare module "../platform/http/problem.js" {
+  interface ApplicationProblemTypes extends Record<keyof typeof SERVICE_PROBLEM_TYPES, true> {}
+}
+
+defineProblemTypes(SERVICE_PROBLEM_TYPES);
+
+/** Every problem type the service answers: HTTP's, then the service's own. */
+export const PROBLEM_TYPES = { ...HTTP_PROBLEM_TYPES, ...SERVICE_PROBLEM_TYPES };

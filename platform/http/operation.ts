@@ -1,0 +1,96 @@
+import type { TSchema } from "@sinclair/typebox";
+import type { Request } from "express";
+import type { ProblemName } from "./problem.js";
+
+/**
+ * One operation of an HTTP API, defined once: its method and path, the schemas of its request and
+ * answers, who may call it and the problems it can answer. The composition root combines the
+ * tables each side keeps beside its routes and generates from them the access check, the 405 and
+ * OPTIONS answers of every path and the OpenAPI document (app/surface/).
+ */
+
+export type Side = "commands" | "queries" | "app";
+export type Method = "get" | "post" | "put" | "patch" | "delete";
+export type Json = Record<string, unknown>;
+
+/** Who may call an operation: anyone, or a bearer token with any one of these roles. */
+export type Allow = "anonymous" | readonly string[];
+
+export interface Operation {
+  readonly method: Method;
+  /** OpenAPI path template: `/parking-lots/{parkingLotId}`. */
+  readonly path: string;
+  readonly operationId: string;
+  /** Which role serves it: commands (ROLE=command|all), queries (ROLE=query|all), app (every role). */
+  readonly side: Side;
+  readonly tag: "commands" | "queries" | "control-center" | "operations" | "documentation";
+  readonly summary: string;
+  readonly description?: string;
+  /** Who may call it (enforced before any route runs, and said by the document's `security`). */
+  readonly allow: Allow;
+  /**
+   * Who may call it when a condition of the request holds, checked before `allow` (a browser asking
+   * for the HTML page; a lot asked as of a moment of the past).
+   */
+  readonly allowWhen?: readonly { readonly when: (req: Request) => boolean; readonly allow: Allow }[];
+  readonly parameters?: readonly Json[];
+  /** The query string, validated by this schema (unknown parameters are refused with 400). */
+  readonly query?: TSchema;
+  readonly body?: {
+    readonly schema: TSchema;
+    readonly required: boolean;
+    readonly example?: Json;
+    /**
+     * A stricter schema for a role, when the roles' bodies differ (an operator must name the
+     * customer or give a reason): the route validates with it, the document shows it in
+     * `x-role-schemas` and says so in the request body's description.
+     */
+    readonly byRole?: { readonly customer?: TSchema; readonly operator?: TSchema };
+  };
+  /**
+   * The operation's rules that JSON Schema cannot say (the clock, the lot's state, the log), each
+   * starting with the field a 400 names: written in its description (app/surface/requests.ts).
+   */
+  readonly rules?: readonly string[];
+  /** Success (and other non-problem) responses by status. */
+  readonly responses: Readonly<Record<string, Json>>;
+  /** Statuses also answered with an HTML page (a browser's sign-in screen), besides problem+json. */
+  readonly htmlStatuses?: readonly number[];
+  /**
+   * Problems of this operation's own route (its handler, the decider's rejections it maps, the
+   * stores it reads), beyond those derived from where it sits in the middleware chain.
+   */
+  readonly problems?: readonly ProblemName[];
+}
+
+/** Plain JSON Schema: TypeBox's symbols dropped, `$id`s removed (they are component names here). */
+export const plain = (schema: TSchema): Json =>
+  JSON.parse(JSON.stringify(schema, (key, value) => (key === "$id" ? undefined : value)));
+
+export const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+export const header = (name: string) => ({ $ref: `#/components/headers/${name}` });
+export const CORRELATION = { "X-Correlation-Id": header("X-Correlation-Id") };
+
+/** A JSON answer whose body is a named component schema. */
+export const jsonResponse = (
+  description: string,
+  schemaName: string,
+  headers: Json = {},
+  example?: unknown,
+) => ({
+  description,
+  headers: { ...CORRELATION, ...headers },
+  content: { "application/json": { schema: ref(schemaName), ...(example ? { example } : {}) } },
+});
+
+export const pathParameter = (name: string, schema: TSchema, example: string) => ({
+  name,
+  in: "path",
+  required: true,
+  description: schema.description,
+  schema: plain(schema),
+  example,
+});
+
+/** OpenAPI path template to an express route path: `/lots/{id}` -> `/lots/:id`. */
+export const expressPath = (template: string): string => template.replace(/\{(\w+)\}/g, ":$1");

@@ -1,0 +1,276 @@
+import {
+  CORRELATION,
+  header,
+  jsonResponse,
+  type Operation,
+  pathParameter,
+  ref,
+} from "../platform/http/operation.js";
+import { ANY_ROLE, OPERATOR } from "../schemas/actor.js";
+import { ControlCenterAsOfQuery, SingleAsOfQuery } from "../schemas/as-of-queries.js";
+import { CustomerId, ParkingLotId, ReservationId } from "../schemas/common.js";
+import { CUSTOMER_ID, LOT_ID, RESERVATION_ID } from "../schemas/examples.js";
+import { LotHistoryQuery, ReservationHistoryQuery } from "../schemas/history.js";
+import {
+  AvailabilityQuery,
+  CouponsQuery,
+  ParkingLotsQuery,
+  ReservationsQuery,
+  TimelineQuery,
+} from "../schemas/queries.js";
+import { wantsHtml } from "./page-routes.js";
+import { asksAsOf } from "./time-travel/as-of.js";
+
+/**
+ * The query API and the control-center page, one row per operation: its request and answers, who
+ * may ask it and the problems it answers (the routes are in query-routes.ts, page-routes.ts,
+ * history/ and time-travel/; what a customer may see of whose data is decided by access.ts). The
+ * composition root generates the access check, the 405 and OPTIONS answers and the OpenAPI
+ * document from these rows (app/surface/).
+ */
+export const QUERY_OPERATIONS: readonly Operation[] = [
+  {
+    method: "get",
+    path: "/parking-lots",
+    operationId: "listParkingLots",
+    side: "queries",
+    allow: "anonymous",
+    tag: "queries",
+    summary: "List parking lots, by id",
+    query: ParkingLotsQuery,
+    problems: ["store-unavailable"],
+    responses: { "200": jsonResponse("A page of lots, by id.", "ParkingLotPage") },
+  },
+  {
+    method: "get",
+    path: "/parking-lots/{parkingLotId}",
+    operationId: "getParkingLot",
+    side: "queries",
+    allow: "anonymous",
+    // A lot as it was at a moment of the past (issue 22): for signed-in callers (it costs a fold of
+    // the log; it holds nothing personal, so a customer may check what they were told); as it is
+    // now, for anyone.
+    allowWhen: [{ when: asksAsOf, allow: ANY_ROLE }],
+    tag: "queries",
+    summary: "One parking lot: its counts, the spots free now and in each of the next six hours",
+    description:
+      "With `asOf` (signed-in callers: an anonymous one gets 401), the lot as it was then, folded from the log, with `asOf` saying which position and instant it reflects.",
+    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    query: SingleAsOfQuery,
+    problems: ["parking-lot-not-found", "forbidden", "store-unavailable"],
+    responses: { "200": jsonResponse("The lot.", "ParkingLotDetail") },
+  },
+  {
+    method: "get",
+    path: "/parking-lots/{parkingLotId}/availability",
+    operationId: "getAvailability",
+    side: "queries",
+    allow: "anonymous",
+    tag: "queries",
+    summary: "What a window would find: free spots and its price",
+    description:
+      "Refuses exactly the windows a booking would refuse, with the same problem types: the bounds below (400 naming `query.from` or `query.until`), and a window a closure overlaps (409 `parking-lot-closed`, naming the closure's range).",
+    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    query: AvailabilityQuery,
+    rules: [
+      "`from`: at most 5 minutes before now (the server's clock) and at most 90 days ahead, as a booking's `startsAt`.",
+      "`until`: after `from`, at least 15 minutes after it and at most 24 hours after it, and at least 15 minutes after now, as a booking's `endsAt`.",
+    ],
+    problems: ["parking-lot-not-found", "parking-lot-closed", "store-unavailable"],
+    responses: { "200": jsonResponse("The window's free spots and price.", "AvailabilityView") },
+  },
+  {
+    method: "get",
+    path: "/parking-lots/{parkingLotId}/history",
+    operationId: "getParkingLotHistory",
+    side: "queries",
+    allow: OPERATOR,
+    tag: "queries",
+    summary: "The lot's audit trail: every fact in log order, who did it and why (operator)",
+    description:
+      "Read from the event log itself (each event and its metadata; nothing is kept beside it): each fact with when it was stamped, its type, who acted (`sub` and `role`, or the system process), the reason, the correlation and causation ids, and a sentence. `from`/`until` bound the facts by their stamp; pages go forward in log order, continued with `cursor` = `nextCursor` (a log position).",
+    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    query: LotHistoryQuery,
+    rules: ["`until`: after `from` when both are given."],
+    problems: ["parking-lot-not-found", "store-unavailable"],
+    responses: { "200": jsonResponse("A page of the lot's facts, oldest first.", "HistoryPage") },
+  },
+  {
+    method: "get",
+    path: "/parking-lots/{parkingLotId}/timeline",
+    operationId: "getTimeline",
+    side: "queries",
+    allow: "anonymous",
+    tag: "queries",
+    summary: "A lot's day: spots held per step (15 minutes by default) over the next 24 hours",
+    description:
+      "Per step of [from, until): the most spots held at one instant (windows, open-ended bookings, cars in the lot, overstaying ones until they check out: the count a booking is decided with), how many of those are cars past their window, and whether a closure overlaps the step. `from` defaults to now, `until` to a day after `from`; at most two days (400 naming `query.until` beyond).",
+    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    query: TimelineQuery,
+    rules: ["`until`: after `from` (now when `from` is left out), and at most two days after it."],
+    problems: ["parking-lot-not-found", "store-unavailable"],
+    responses: { "200": jsonResponse("The lot's timeline.", "TimelineView") },
+  },
+  {
+    method: "get",
+    path: "/reservations",
+    operationId: "listReservations",
+    side: "queries",
+    allow: ANY_ROLE,
+    tag: "queries",
+    summary: "List reservations by lot, customer, car and/or status, newest first",
+    query: ReservationsQuery,
+    problems: ["store-unavailable"],
+    responses: { "200": jsonResponse("A page of reservations.", "ReservationPage") },
+  },
+  {
+    method: "get",
+    path: "/reservations/{reservationId}",
+    operationId: "getReservation",
+    side: "queries",
+    allow: ANY_ROLE,
+    tag: "queries",
+    summary: "One reservation with its status and coupon",
+    description:
+      "With `asOf`, the reservation as it was then (404 if it was not booked yet), folded from the log, with `asOf` saying which position and instant it reflects.",
+    parameters: [pathParameter("reservationId", ReservationId, RESERVATION_ID)],
+    query: SingleAsOfQuery,
+    problems: ["reservation-not-found", "store-unavailable"],
+    responses: { "200": jsonResponse("The reservation.", "ReservationView") },
+  },
+  {
+    method: "get",
+    path: "/reservations/{reservationId}/history",
+    operationId: "getReservationHistory",
+    side: "queries",
+    allow: ANY_ROLE,
+    tag: "queries",
+    summary: "A reservation's audit trail: booked, checked in, out or canceled, its coupon; who and why",
+    description:
+      "The facts of the lot's stream that name this reservation (from its booking to the fact that ended it) and those of its coupon's stream, in log order, read from the event log. A customer may read only their own (another's answers 404).",
+    parameters: [pathParameter("reservationId", ReservationId, RESERVATION_ID)],
+    query: ReservationHistoryQuery,
+    problems: ["reservation-not-found", "store-unavailable"],
+    responses: { "200": jsonResponse("A page of the reservation's facts, oldest first.", "HistoryPage") },
+  },
+  {
+    method: "get",
+    path: "/customers/{customerId}/coupons",
+    operationId: "listCustomerCoupons",
+    side: "queries",
+    allow: ANY_ROLE,
+    tag: "queries",
+    summary: "A customer's coupons, newest first",
+    parameters: [pathParameter("customerId", CustomerId, CUSTOMER_ID)],
+    query: CouponsQuery,
+    problems: ["store-unavailable"],
+    responses: { "200": jsonResponse("A page of coupons.", "CouponPage") },
+  },
+  {
+    method: "get",
+    path: "/control-center",
+    operationId: "getControlCenter",
+    side: "queries",
+    allow: OPERATOR,
+    // The HTML shell holds no data (the page signs in itself); the JSON is the operators'.
+    allowWhen: [{ when: wantsHtml, allow: "anonymous" }],
+    tag: "control-center",
+    summary:
+      "Totals, a page of lots (same cursor as GET /parking-lots), and each processor's position and lag",
+    description:
+      "Content negotiation: a browser (Accept preferring text/html) gets the live control-center web page (or the sign-in screen with 401/403); API clients get the JSON. With `asOf`, the JSON as it was then, folded from the log, with `asOf` saying which position and instant it reflects.",
+    query: ControlCenterAsOfQuery,
+    htmlStatuses: [401, 403],
+    problems: ["service-unavailable", "store-unavailable"],
+    responses: {
+      "200": {
+        description: "The control center: JSON, or the web page for a browser.",
+        headers: CORRELATION,
+        content: {
+          "application/json": { schema: ref("ControlCenterView") },
+          "text/html": { schema: { type: "string" } },
+        },
+      },
+    },
+  },
+  {
+    method: "get",
+    path: "/control-center/sign-in-config",
+    operationId: "getSignInConfig",
+    side: "queries",
+    allow: "anonymous",
+    tag: "control-center",
+    summary: "How the control-center page signs an operator in (one-time link, or OIDC with PKCE)",
+    responses: { "200": jsonResponse("The sign-in configuration.", "SignInConfig") },
+  },
+  {
+    method: "get",
+    path: "/control-center/events",
+    operationId: "streamControlCenterEvents",
+    side: "queries",
+    allow: OPERATOR,
+    tag: "control-center",
+    summary: "Live control-center updates (Server-Sent Events)",
+    description:
+      'One `control-center` event (the whole ControlCenterView as JSON, the same shape as GET /control-center) whenever the read models changed, at most one per LIVE_UPDATE_INTERVAL_MS however many events arrive, and whenever the figures of the moment changed with no event (a window started or ended, a closure began or ended; looked at every second); `: heartbeat` comments while idle. Each event\'s `id` names the state it carries: reconnecting with `Last-Event-ID` sends nothing until the state differs. Ended by the server on shutdown (clients reconnect). Capped per process (LIVE_MAX_STREAMS: past it 503 `service-unavailable`, `limit: "per-process"`) and per caller (LIVE_MAX_STREAMS_PER_PRINCIPAL streams of one token subject at once in one process: past it 429 `too-many-streams`, `limit: "per-principal"`), both with Retry-After.',
+    parameters: [
+      {
+        name: "Last-Event-ID",
+        in: "header",
+        required: false,
+        description: "The id of the last event received; sent by EventSource when it reconnects.",
+        schema: { type: "string", maxLength: 64 },
+      },
+    ],
+    problems: ["service-unavailable", "shutting-down", "too-many-streams"],
+    responses: {
+      "200": {
+        description: "An event stream.",
+        headers: { ...CORRELATION, "X-Accel-Buffering": header("X-Accel-Buffering") },
+        content: { "text/event-stream": { schema: { type: "string" } } },
+      },
+    },
+  },
+  {
+    method: "get",
+    path: "/",
+    operationId: "getLandingPage",
+    side: "queries",
+    allow: "anonymous",
+    tag: "documentation",
+    summary: "Landing page (HTML for a browser) or links to the control center, docs and health (JSON)",
+    problems: ["service-unavailable"],
+    responses: {
+      "200": {
+        description: "The landing page or its links.",
+        headers: CORRELATION,
+        content: {
+          "text/html": { schema: { type: "string" } },
+          "application/json": {
+            schema: {
+              type: "object",
+              required: ["links"],
+              properties: { links: { type: "object", additionalProperties: { type: "string" } } },
+            },
+          },
+        },
+      },
+    },
+  },
+  {
+    method: "get",
+    path: "/favicon.ico",
+    operationId: "getFavicon",
+    side: "queries",
+    allow: "anonymous",
+    tag: "documentation",
+    summary: "The page's icon (SVG), for any browser: no sign-in needed",
+    responses: {
+      "200": {
+        description: "The icon.",
+        headers: CORRELATION,
+        content: { "image/svg+xml": { schema: { type: "string" } } },
+      },
+    },
+  },
+];

@@ -1,0 +1,229 @@
+import { header, jsonResponse, type Operation, pathParameter, plain } from "../../platform/http/operation.js";
+import { ANY_ROLE, OPERATOR } from "../../schemas/actor.js";
+import {
+  CancelReservationBody,
+  ChangeCapacityBody,
+  CloseParkingLotBody,
+  IdempotencyKey,
+  OperatorCancelReservationBody,
+  OperatorReserveParkingBody,
+  RegisterParkingLotBody,
+  ReserveParkingBody,
+} from "../../schemas/commands.js";
+import { ParkingLotId, ReservationId } from "../../schemas/common.js";
+import { CUSTOMER_ID, LOT_ID, RESERVATION_ID } from "../../schemas/examples.js";
+
+/**
+ * The command API, one row per operation: its request and answers, who may send it and the
+ * problems it answers (the routes are in command-routes.ts; what a customer may do to whose
+ * reservation is decided by access.ts). The composition root generates the access check, the 405
+ * and OPTIONS answers and the OpenAPI document from these rows (app/surface/).
+ */
+
+const idempotencyKeyHeader = {
+  name: "Idempotency-Key",
+  in: "header",
+  required: false,
+  description: `${IdempotencyKey.description} Scope: one parking lot and one customer (the reservation id is an HMAC of the lot, the customer and the key under a server secret): another customer's identical key is another booking and never sees this one. Kept as long as the reservation exists (keys never expire). A retry with the same key and the same body answers 200 with the original reservation and \`Idempotent-Replayed: true\`; the same key with a different car, amount or window answers 422. Without a key every request books a new reservation.`,
+  schema: plain(IdempotencyKey),
+  example: "reserve-2f1c9a7e",
+};
+
+/** The command API's operations, each served by one route of command-routes.ts. */
+export type CommandOperationId =
+  | "registerParkingLot"
+  | "reserveParking"
+  | "cancelReservation"
+  | "checkIn"
+  | "checkOut"
+  | "closeParkingLot"
+  | "changeCapacity";
+
+export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: CommandOperationId })[] = [
+  {
+    method: "post",
+    path: "/parking-lots",
+    operationId: "registerParkingLot",
+    side: "commands",
+    allow: OPERATOR,
+    tag: "commands",
+    summary: "Register a parking lot",
+    description:
+      "Registering the same id with the same name and capacity again changes nothing (200); another name or capacity is refused (409).",
+    body: {
+      schema: RegisterParkingLotBody,
+      required: true,
+      example: { parkingLotId: LOT_ID, name: "강남역 공영주차장", capacity: 120 },
+    },
+    problems: ["parking-lot-id-taken"],
+    responses: {
+      "201": jsonResponse(
+        "Registered; Location names the lot.",
+        "ParkingLotRegisteredResponse",
+        { Location: header("Location") },
+        { parkingLotId: LOT_ID, name: "강남역 공영주차장", capacity: 120, position: "42" },
+      ),
+      "200": jsonResponse(
+        "The same registration was already done; nothing changed.",
+        "ParkingLotRegisteredResponse",
+        { Location: header("Location") },
+      ),
+    },
+  },
+  {
+    method: "post",
+    path: "/parking-lots/{parkingLotId}/reservations",
+    operationId: "reserveParking",
+    side: "commands",
+    allow: ANY_ROLE,
+    tag: "commands",
+    summary: "Reserve a spot",
+    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID), idempotencyKeyHeader],
+    body: {
+      schema: ReserveParkingBody,
+      required: true,
+      example: { customerId: CUSTOMER_ID, carNumber: "10더8612", amount: 5000 },
+      byRole: { customer: ReserveParkingBody, operator: OperatorReserveParkingBody },
+    },
+    rules: [
+      "`startsAt`: at most 5 minutes before now (the server's clock) and at most 90 days ahead.",
+      "`endsAt`: after `startsAt`, at least 15 minutes after it and at most 24 hours after it, and at least 15 minutes after now.",
+      "`amount`: required on a lot without an hourly rate; on a lot with one, left out of an open-ended booking (it is priced at check-out), and for a window left out or equal to the quote (another amount is 409 `price-changed`).",
+      "`customerId`: required when an operator books (OperatorReserveParkingBody); a customer leaves it out or sends their own (another is 403).",
+    ],
+    problems: [
+      "parking-lot-not-found",
+      "parking-lot-full",
+      "parking-lot-closed",
+      "too-many-active-reservations",
+      "price-changed",
+      "idempotency-key-reused",
+    ],
+    responses: {
+      "201": jsonResponse(
+        "Reserved; Location names the reservation.",
+        "ReservationAccepted",
+        { Location: header("Location") },
+        {
+          reservationId: RESERVATION_ID,
+          parkingLotId: LOT_ID,
+          customerId: CUSTOMER_ID,
+          carNumber: "10더8612",
+          amount: 5000,
+          status: "RESERVED",
+          position: "43",
+        },
+      ),
+      "200": jsonResponse(
+        "A retry with the same Idempotency-Key: the original reservation, nothing new booked.",
+        "ReservationAccepted",
+        { Location: header("Location"), "Idempotent-Replayed": header("Idempotent-Replayed") },
+      ),
+    },
+  },
+  {
+    method: "delete",
+    path: "/parking-lots/{parkingLotId}/reservations/{reservationId}",
+    operationId: "cancelReservation",
+    side: "commands",
+    allow: ANY_ROLE,
+    tag: "commands",
+    summary: "Cancel a reservation (canceling twice changes nothing)",
+    parameters: [
+      pathParameter("parkingLotId", ParkingLotId, LOT_ID),
+      pathParameter("reservationId", ReservationId, RESERVATION_ID),
+    ],
+    body: {
+      schema: CancelReservationBody,
+      required: false,
+      example: { reason: "일정 변경" },
+      byRole: { customer: CancelReservationBody, operator: OperatorCancelReservationBody },
+    },
+    rules: [
+      "`reason`: required when an operator cancels (OperatorCancelReservationBody: the body is then required); optional for the reservation's customer.",
+    ],
+    problems: [
+      "parking-lot-not-found",
+      "reservation-not-found",
+      "reservation-not-active",
+      "reservation-checked-in",
+    ],
+    responses: { "200": jsonResponse("Canceled.", "ReservationCanceledResponse") },
+  },
+  {
+    method: "post",
+    path: "/parking-lots/{parkingLotId}/reservations/{reservationId}/check-in",
+    operationId: "checkIn",
+    side: "commands",
+    allow: ANY_ROLE,
+    tag: "commands",
+    summary: "Check in (the customer who owns it, or an operator)",
+    parameters: [
+      pathParameter("parkingLotId", ParkingLotId, LOT_ID),
+      pathParameter("reservationId", ReservationId, RESERVATION_ID),
+    ],
+    problems: [
+      "parking-lot-not-found",
+      "reservation-not-found",
+      "reservation-not-active",
+      "check-in-too-early",
+    ],
+    responses: { "200": jsonResponse("Done (doing it twice changes nothing).", "ReservationStepResponse") },
+  },
+  {
+    method: "post",
+    path: "/parking-lots/{parkingLotId}/reservations/{reservationId}/check-out",
+    operationId: "checkOut",
+    side: "commands",
+    allow: ANY_ROLE,
+    tag: "commands",
+    summary: "Check out: frees the spot from now on",
+    parameters: [
+      pathParameter("parkingLotId", ParkingLotId, LOT_ID),
+      pathParameter("reservationId", ReservationId, RESERVATION_ID),
+    ],
+    problems: ["parking-lot-not-found", "reservation-not-found", "reservation-not-active", "not-checked-in"],
+    responses: { "200": jsonResponse("Done (doing it twice changes nothing).", "ReservationStepResponse") },
+  },
+  {
+    method: "post",
+    path: "/parking-lots/{parkingLotId}/closures",
+    operationId: "closeParkingLot",
+    side: "commands",
+    allow: OPERATOR,
+    tag: "commands",
+    summary:
+      "Close the lot over [from, until) (operator): refuses bookings overlapping it, cancels the windows it overlaps now and, when it begins, the open-ended bookings not checked in",
+    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    body: {
+      schema: CloseParkingLotBody,
+      required: true,
+      example: { from: "2026-11-23T13:00:00+09:00", until: "2026-11-23T15:00:00+09:00", reason: "repaving" },
+    },
+    rules: [
+      "`until`: after `from`, not in the past (the server's clock), and at most 31 days after `from`.",
+      "`from`: at most 90 days ahead.",
+    ],
+    problems: ["parking-lot-not-found", "too-many-closures"],
+    responses: {
+      "201": jsonResponse(
+        "Closed; the canceled reservations are listed. Location names the lot, whose `closures` lists this one by `closureId` (read it with `minPosition` = `position` to see it at once).",
+        "ClosureAccepted",
+        { Location: header("Location") },
+      ),
+    },
+  },
+  {
+    method: "put",
+    path: "/parking-lots/{parkingLotId}/capacity",
+    operationId: "changeCapacity",
+    side: "commands",
+    allow: OPERATOR,
+    tag: "commands",
+    summary: "Change the lot's capacity (operator); a reduction that would overbook names the instant",
+    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    body: { schema: ChangeCapacityBody, required: true, example: { capacity: 10 } },
+    problems: ["parking-lot-not-found", "capacity-too-low"],
+    responses: { "200": jsonResponse("Changed.", "CapacityChangedResponse") },
+  },
+];
