@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+import { BroadcastChannel } from "node:worker_threads";
 import type { DocumentStore } from "../document-store/port.js";
 import type { EventStore } from "../event-store/port.js";
 import type { Position } from "../event-store/position.js";
@@ -72,6 +73,20 @@ async function holdReplayLeases(store: DocumentStore, projections: readonly Proj
  * a round of reservations later), and a lot once per batch instead of per reservation.
  */
 export const REBUILD_BATCH_SIZE = 10_000;
+
+/**
+ * The channel a rebuild announces its switch on, the moment its generations are active: every
+ * thread of the process that listens (the query side) reads the active generations again at once.
+ * Another process notices by reading them again (polling is the cross-process fallback).
+ */
+export const GENERATION_SWITCHES = "projection-generation-switches";
+
+/** Tells every listening thread of this process that `generations` are active now. */
+function announceSwitch(generations: Record<string, { from: number; to: number }>): void {
+  const channel = new BroadcastChannel(GENERATION_SWITCHES);
+  channel.postMessage({ generations });
+  channel.close();
+}
 
 /** Longer than the query service's cache of active generations (GENERATION_TTL_MS), with margin. */
 export const MIN_GRACE_MS = 1000;
@@ -178,6 +193,7 @@ async function rebuild(
   if (leases.lost()) throw new Error("the replay lease was lost (paused past its ttl): nothing activated");
   await documentStore.write([...leases.fences(), ...[...plan].map(([name, g]) => activateOp(name, g.to))]);
   logger.info({ generations: Object.fromEntries(plan) }, "rebuilt generations are active");
+  announceSwitch(Object.fromEntries(plan));
 
   // Queries cache the active generation briefly; never drop what one of them may still be reading.
   await sleep(Math.max(options.graceMs, MIN_GRACE_MS));
