@@ -22,7 +22,9 @@ import { resolve } from "node:path";
 import Database from "better-sqlite3";
 import { find as mingoFind, Query } from "mingo";
 import { preparePrivateSqliteFile, restrictSqliteFiles } from "../../platform/private-files.js";
+import { bulkLoadThrough } from "../bulk-load.js";
 import type {
+  BulkLoad,
   CountByOptions,
   Document,
   DocumentStore,
@@ -63,6 +65,7 @@ import {
   quoteIdentifier,
   type SqlValue,
 } from "./sql-translation.js";
+import { SqliteBulkLoad } from "./sqlite-bulk-load.js";
 import { applyUpdate, type MutableDocument, replacementDocument } from "./update-semantics.js";
 
 type Db = Database.Database;
@@ -463,6 +466,14 @@ export class SqliteDocumentStore implements DocumentStore {
         this.forgetSchema();
       }
     });
+  }
+
+  /**
+   * A bulk load written by a thread of its own (SqliteBulkLoad) while this thread reads and folds;
+   * an in-memory file has no second connection, so its load writes through this store.
+   */
+  async openBulkLoad(): Promise<BulkLoad> {
+    return this.file === ":memory:" ? bulkLoadThrough(this) : SqliteBulkLoad.start(this.file);
   }
 
   async close(): Promise<void> {
