@@ -108,6 +108,12 @@ export interface ReplayOptions {
   readonly batchSize?: number;
   /** How long old collections stay after the swap, for queries that resolved them just before. */
   readonly graceMs: number;
+  /**
+   * Write the fresh generation from the store's own thread (DocumentStore.openBulkLoad) while this
+   * one reads and folds. Off by default: on the 2-core machine of BENCHMARKS.md (issue 21) it
+   * gained nothing measurable and its peak memory was 2.7× (the log read ahead of the writes).
+   */
+  readonly writeInThread?: boolean;
   readonly onProgress?: (progress: ReplayProgress) => void;
   readonly progressIntervalMs?: number;
 }
@@ -153,9 +159,10 @@ async function rebuild(
   for (const projection of projections)
     await dropGeneration(documentStore, projection, plan.get(projection.name)!.to);
 
-  // The fresh generation is a bulk load: written by the store's own thread where it has one (the
-  // embedded store) while this one reads and folds, its indexes built once at the end.
-  const load = (await documentStore.openBulkLoad?.()) ?? bulkLoadThrough(documentStore);
+  // The fresh generation is a bulk load, its indexes built once at the end; written by the store's
+  // own thread (the embedded store has one) while this one reads and folds, when asked.
+  const threaded = options.writeInThread ? await documentStore.openBulkLoad?.() : undefined;
+  const load = threaded ?? bulkLoadThrough(documentStore);
   let position: Position | null = null;
   try {
     const projector = new ProcessorRuntime({
