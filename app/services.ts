@@ -14,6 +14,7 @@ import { startProcessors } from "../projections/processors.js";
 import type { ProcessorRuntime } from "../projections/runtime/processor-runtime.js";
 import { LIVE_UPDATES_DEFAULTS, LiveUpdates } from "../read-api/live-updates.js";
 import { QueryService } from "../read-api/query-service.js";
+import { storedProjections } from "../read-api/stored-projections.js";
 import { ParkingLotCommandHandler } from "../write-side/command-handler.js";
 import { DocumentLotSnapshotStore } from "../write-side/document-snapshot-store.js";
 import type { LotSnapshotStore, StoredLotSnapshot } from "../write-side/lot-snapshots.js";
@@ -260,6 +261,7 @@ export async function createServices(
     runsQueries(config) && documentStore
       ? new QueryService(documentStore, {
           eventStore,
+          projections: storedProjections(documentStore),
           readYourWritesTimeoutMs: config.readYourWritesTimeoutMs,
           readYourWritesMaxWaiting: config.readYourWritesMaxWaiting,
           now: () => clock().getTime(),

@@ -117,7 +117,30 @@ export interface DocumentStore {
 
   dropCollection(collection: string): Promise<void>;
 
+  /**
+   * Starts a bulk load of fresh collections (a rebuild's next generation), which nothing else
+   * writes and nobody queries until it is over. Announce each collection with prepareIndexes, write
+   * through the load, build the indexes with its ensureIndexes once every document is in (one
+   * sort per index instead of maintaining each on every write), then close it. Optional: without
+   * it, the caller writes to the store itself.
+   */
+  openBulkLoad?(): Promise<BulkLoad>;
+
   close(): Promise<void>;
+}
+
+/**
+ * A store for a bulk load (see DocumentStore.openBulkLoad). Its write() may return once the batch
+ * is handed over (the embedded store applies it in a thread of its own while the caller prepares
+ * the next): each batch is still applied atomically and in order, its checkpoint with it, and a
+ * batch refused makes every later call fail. Every other call answers after the writes before it.
+ * flush() waits until every batch handed over is stored (or throws the first failure); close()
+ * ends the load, not the store.
+ */
+export interface BulkLoad extends DocumentStore {
+  flush(): Promise<void>;
+  /** The failure that ended the load, if a batch was refused since the last call. */
+  failed(): Error | undefined;
 }
 
 /** Collection names: lower-case letters, digits and underscores (safe as SQLite table and MongoDB names). */

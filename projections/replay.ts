@@ -1,5 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import type { DocumentStore } from "../document-store/port.js";
+import { BroadcastChannel } from "node:worker_threads";
+import { bulkLoadThrough } from "../document-store/bulk-load.js";
+import type { BulkLoad, DocumentStore } from "../document-store/port.js";
 import type { EventStore } from "../event-store/port.js";
 import type { Position } from "../event-store/position.js";
 import type { Logger } from "../platform/logger.js";
@@ -73,6 +75,20 @@ async function holdReplayLeases(store: DocumentStore, projections: readonly Proj
  */
 export const REBUILD_BATCH_SIZE = 10_000;
 
+/**
+ * The channel a rebuild announces its switch on, the moment its generations are active: every
+ * thread of the process that listens (the query side) reads the active generations again at once.
+ * Another process notices by reading them again (polling is the cross-process fallback).
+ */
+export const GENERATION_SWITCHES = "projection-generation-switches";
+
+/** Tells every listening thread of this process that `generations` are active now. */
+function announceSwitch(generations: Record<string, { from: number; to: number }>): void {
+  const channel = new BroadcastChannel(GENERATION_SWITCHES);
+  channel.postMessage({ generations });
+  channel.close();
+}
+
 /** Longer than the query service's cache of active generations (GENERATION_TTL_MS), with margin. */
 export const MIN_GRACE_MS = 1000;
 
@@ -92,6 +108,12 @@ export interface ReplayOptions {
   readonly batchSize?: number;
   /** How long old collections stay after the swap, for queries that resolved them just before. */
   readonly graceMs: number;
+  /**
+   * Write the fresh generation from the store's own thread (DocumentStore.openBulkLoad) while this
+   * one reads and folds. Off by default: on the 2-core machine of BENCHMARKS.md (issue 21) it
+   * gained nothing measurable and its peak memory was 2.7× (the log read ahead of the writes).
+   */
+  readonly writeInThread?: boolean;
   readonly onProgress?: (progress: ReplayProgress) => void;
   readonly progressIntervalMs?: number;
 }
@@ -137,53 +159,75 @@ async function rebuild(
   for (const projection of projections)
     await dropGeneration(documentStore, projection, plan.get(projection.name)!.to);
 
-  const projector = new ProcessorRuntime({
-    processors: projections,
-    eventStore,
-    documentStore,
-    logger,
-    batchSize: options.batchSize ?? REBUILD_BATCH_SIZE,
-    flushMs: 20,
-    generation: new Map([...plan].map(([name, g]) => [name, g.to])),
-    deferIndexes: true,
-  });
-  await projector.start();
-  const lowest = () => {
-    const positions = projector.status().map((s) => s.position?.commit ?? 0);
-    return Math.min(...positions);
-  };
+  // The fresh generation is a bulk load, its indexes built once at the end; written by the store's
+  // own thread (the embedded store has one) while this one reads and folds, when asked.
+  const threaded = options.writeInThread ? await documentStore.openBulkLoad?.() : undefined;
+  const load = threaded ?? bulkLoadThrough(documentStore);
+  let position: Position | null = null;
   try {
-    let lastReport = { at: Date.now(), position: 0 };
-    for (;;) {
-      const failed = projector.status().find((s) => s.state === "failed");
-      if (failed) throw new Error(`projection ${failed.name} failed during the rebuild: ${failed.error}`);
-      const head = (await eventStore.headPosition())?.commit ?? 0;
-      const position = lowest();
-      const now = Date.now();
-      const rate = ((position - lastReport.position) * 1000) / Math.max(1, now - lastReport.at);
-      options.onProgress?.({ position, head, eventsPerSecond: rate, elapsedMs: now - started });
-      lastReport = { at: now, position };
-      // Done once the store has reported "caught up" to every projection and all before it is
-      // stored: never waiting for a position that no event of their types will ever reach.
-      if (projector.status().every((s) => s.caughtUp)) break;
-      await sleep(options.progressIntervalMs ?? 1000);
+    const projector = new ProcessorRuntime({
+      processors: projections,
+      eventStore,
+      documentStore: load,
+      logger,
+      batchSize: options.batchSize ?? REBUILD_BATCH_SIZE,
+      flushMs: 20,
+      generation: new Map([...plan].map(([name, g]) => [name, g.to])),
+      deferIndexes: true,
+    });
+    await projector.start();
+    try {
+      await followUntilCaughtUp(projector, load, options, started);
+    } finally {
+      await projector.stop();
     }
+    // Every batch stored (with its checkpoint) before the indexes and the switch.
+    await load.flush();
+    // Indexes after the bulk load: one sort per index instead of maintaining each on every insert.
+    logger.info("caught up; building indexes before activation");
+    await projector.createIndexes();
+    position = projector.status()[0]?.position ?? null;
   } finally {
-    await projector.stop();
+    await load.close();
   }
-  // Indexes after the bulk load: one sort per index instead of maintaining each on every insert.
-  logger.info("caught up; building indexes before activation");
-  await projector.createIndexes();
-  const position = projector.status()[0]?.position ?? null;
   if (leases.lost()) throw new Error("the replay lease was lost (paused past its ttl): nothing activated");
   await documentStore.write([...leases.fences(), ...[...plan].map(([name, g]) => activateOp(name, g.to))]);
   logger.info({ generations: Object.fromEntries(plan) }, "rebuilt generations are active");
+  announceSwitch(Object.fromEntries(plan));
 
   // Queries cache the active generation briefly; never drop what one of them may still be reading.
   await sleep(Math.max(options.graceMs, MIN_GRACE_MS));
   for (const projection of projections)
     await dropGeneration(documentStore, projection, plan.get(projection.name)!.from);
   return { generations: Object.fromEntries(plan), position, elapsedMs: Date.now() - started };
+}
+
+/** Reports progress until every projection has caught up; throws if one failed or the load did. */
+async function followUntilCaughtUp(
+  projector: ProcessorRuntime,
+  load: BulkLoad,
+  options: ReplayOptions,
+  started: number,
+): Promise<void> {
+  const lowest = () => Math.min(...projector.status().map((s) => s.position?.commit ?? 0));
+  let lastReport = { at: Date.now(), position: 0 };
+  for (;;) {
+    const failed = projector.status().find((s) => s.state === "failed");
+    if (failed) throw new Error(`projection ${failed.name} failed during the rebuild: ${failed.error}`);
+    const refused = load.failed();
+    if (refused)
+      throw new Error(`the rebuilt generation could not be stored: ${refused.message}`, { cause: refused });
+    const head = (await options.eventStore.headPosition())?.commit ?? 0;
+    const position = lowest();
+    const now = Date.now();
+    const rate = ((position - lastReport.position) * 1000) / Math.max(1, now - lastReport.at);
+    options.onProgress?.({ position, head, eventsPerSecond: rate, elapsedMs: now - started });
+    lastReport = { at: now, position };
+    // Done once the store has reported "caught up" to every projection and all before it is
+    // stored: never waiting for a position that no event of their types will ever reach.
+    if (projector.status().every((s) => s.caughtUp)) return;
+    await sleep(options.progressIntervalMs ?? 1000);
+  }
 }
 
 /** Drops one generation of a projection: its collections and its checkpoint. */

@@ -11,7 +11,9 @@ import type {
   Sort,
 } from "mongodb";
 import { MongoClient, WriteConcern } from "mongodb";
+import { bulkLoadThrough } from "../bulk-load.js";
 import type {
+  BulkLoad,
   CountByOptions,
   Document,
   DocumentStore,
@@ -240,6 +242,15 @@ export class MongoDocumentStore implements DocumentStore {
     await this.call(`dropCollection(${collection})`, async () => {
       await this.db.dropCollection(collection);
     });
+  }
+
+  /**
+   * The server applies the writes on its own cores, so a bulk load writes through this store; the
+   * collections are created by prepareIndexes without their indexes, which the caller's
+   * ensureIndexes builds once the documents are in.
+   */
+  async openBulkLoad(): Promise<BulkLoad> {
+    return bulkLoadThrough(this);
   }
 
   async close(): Promise<void> {

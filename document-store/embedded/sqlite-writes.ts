@@ -1,0 +1,160 @@
+import { DocumentStoreError, WriteConditionFailedError, type WriteOp } from "../port.js";
+import { isPlainObject } from "../validation.js";
+import { columnValue, type SqlValue } from "./sql-translation.js";
+import { compileQuery } from "./sqlite-reads.js";
+import type { CollectionState, Column, SqliteSchema } from "./sqlite-schema.js";
+import { applyUpdate, type MutableDocument, replacementDocument } from "./update-semantics.js";
+
+/** What one write batch touches in one collection. */
+interface Touched {
+  readonly state: CollectionState;
+  readonly ids: Set<string>;
+  readonly pending: Map<string, Pending>;
+}
+
+interface Pending {
+  readonly id: string;
+  doc: MutableDocument | null;
+  readonly existed: boolean;
+  /** The column values stored now (when it existed and the collection has columns). */
+  readonly stored: readonly SqlValue[] | undefined;
+  dirty: boolean;
+}
+
+/** Applies the ops in memory, one load per touched document, then writes each changed document once. */
+export function applyBatch(schema: SqliteSchema, ops: readonly WriteOp[]): void {
+  const touched = new Map<string, Touched>();
+  for (const op of ops) {
+    let t = touched.get(op.collection);
+    if (t === undefined) {
+      t = { state: schema.collection(op.collection), ids: new Set(), pending: new Map() };
+      touched.set(op.collection, t);
+    }
+    t.ids.add(op.id);
+  }
+  for (const t of touched.values()) loadTouched(schema, t);
+  for (const op of ops) {
+    const t = touched.get(op.collection) as Touched;
+    const p = t.pending.get(op.id) as Pending;
+    switch (op.op) {
+      case "update": {
+        if (op.if !== undefined) {
+          const matches = p.doc === null ? op.upsert === true : compileQuery(op.if).test(p.doc);
+          if (!matches) throw new WriteConditionFailedError(op.collection, op.id);
+        }
+        const outcome = applyUpdate(p.doc, op.id, op.update, op.upsert === true);
+        p.doc = outcome.doc;
+        if (outcome.changed) p.dirty = true;
+        break;
+      }
+      case "replace":
+        p.doc = replacementDocument(op.id, op.document);
+        p.dirty = true;
+        break;
+      case "delete":
+        if (p.doc !== null) {
+          p.doc = null;
+          p.dirty = true;
+        }
+        break;
+    }
+  }
+  for (const { state, pending } of touched.values()) {
+    for (const p of pending.values()) if (p.dirty) storeDocument(schema, state, p);
+  }
+}
+
+/** Writes one changed document (or deletes it): its JSON and the columns that changed. */
+function storeDocument(schema: SqliteSchema, state: CollectionState, p: Pending): void {
+  if (p.doc === null) {
+    if (p.existed) schema.statementsOf(state).remove.run(p.id);
+    return;
+  }
+  for (const field of state.scalarPaths) {
+    if (!holdsScalar(p.doc, field.segments)) {
+      throw new DocumentStoreError(
+        `${state.name}/${p.id}: field '${field.path}' is indexed, and the embedded store indexes only ` +
+          "scalar values (no arrays or embedded documents at or above an indexed path)",
+      );
+    }
+  }
+  const json = JSON.stringify(p.doc);
+  const { columns } = state;
+  if (!p.existed) {
+    schema.ensureTable(state);
+    const values: SqlValue[] = [p.id, json];
+    for (const column of columns) values.push(columnValue(p.doc, column.segments));
+    schema.statementsOf(state).insert.run(...values);
+    return;
+  }
+  if (p.stored === undefined) {
+    schema.statementsOf(state).update.run(json, p.id);
+    return;
+  }
+  // Only the columns that changed: SQLite then leaves the indexes of the others alone.
+  let changed: number[] | undefined;
+  const values: SqlValue[] = [json];
+  for (let i = 0; i < columns.length; i++) {
+    const value = columnValue(p.doc, (columns[i] as Column).segments);
+    if (value !== p.stored[i]) {
+      changed ??= [];
+      changed.push(i);
+      values.push(value);
+    }
+  }
+  if (changed === undefined) {
+    schema.statementsOf(state).update.run(json, p.id);
+    return;
+  }
+  values.push(p.id);
+  schema.updateStatement(state, changed).run(...values);
+}
+
+/**
+ * Loads every document of `t.ids` into `t.pending`, with one query for the collection (ids
+ * passed as one JSON array) instead of one lookup per document: in a rebuild's fresh
+ * collections most lookups find nothing, and each round trip into SQLite costs more than the
+ * index probe itself. A batch touching a single document keeps the plain lookup.
+ */
+function loadTouched(schema: SqliteSchema, t: Touched): void {
+  const { state, ids, pending } = t;
+  const add = (id: string, json: string | undefined) => {
+    const doc = json === undefined ? null : (JSON.parse(json) as MutableDocument);
+    const stored =
+      doc === null || state.columns.length === 0
+        ? undefined
+        : state.columns.map((c) => columnValue(doc, c.segments));
+    pending.set(id, { id, doc, existed: doc !== null, stored, dirty: false });
+  };
+  if (!state.exists) {
+    for (const id of ids) add(id, undefined);
+    return;
+  }
+  const statements = schema.statementsOf(state);
+  if (ids.size === 1) {
+    const [id] = ids as Set<string> & [string];
+    add(id, statements.get.get(id) as string | undefined);
+    return;
+  }
+  for (const row of statements.getMany.iterate(JSON.stringify([...ids])) as Iterable<{
+    id: string;
+    doc: string;
+  }>) {
+    add(row.id, row.doc);
+  }
+  for (const id of ids) if (!pending.has(id)) add(id, undefined);
+}
+
+/**
+ * Whether `doc` holds no array or embedded document at `segments` or above it (what the store
+ * indexes; see findUnindexableValue, which this is with the path split once).
+ */
+function holdsScalar(doc: Readonly<Record<string, unknown>>, segments: readonly string[]): boolean {
+  let current: unknown = doc;
+  for (const segment of segments) {
+    if (!isPlainObject(current)) return true; // missing, null or a scalar on the way: the field is missing
+    current = current[segment];
+    if (Array.isArray(current)) return false;
+  }
+  return !isPlainObject(current);
+}
