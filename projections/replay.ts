@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { BroadcastChannel } from "node:worker_threads";
 import { bulkLoadThrough } from "../document-store/bulk-load.js";
 import type { BulkLoad, DocumentStore } from "../document-store/port.js";
 import type { EventStore } from "../event-store/port.js";
@@ -13,6 +12,7 @@ import {
   checkpointId,
   physicalCollection,
 } from "./runtime/checkpoints.js";
+import { announceSwitch } from "./runtime/generation-switches.js";
 import { Leases, processOwner } from "./runtime/leases.js";
 import { ProcessorRuntime } from "./runtime/processor-runtime.js";
 
@@ -75,19 +75,7 @@ async function holdReplayLeases(store: DocumentStore, projections: readonly Proj
  */
 export const REBUILD_BATCH_SIZE = 10_000;
 
-/**
- * The channel a rebuild announces its switch on, the moment its generations are active: every
- * thread of the process that listens (the query side) reads the active generations again at once.
- * Another process notices by reading them again (polling is the cross-process fallback).
- */
-export const GENERATION_SWITCHES = "projection-generation-switches";
-
-/** Tells every listening thread of this process that `generations` are active now. */
-function announceSwitch(generations: Record<string, { from: number; to: number }>): void {
-  const channel = new BroadcastChannel(GENERATION_SWITCHES);
-  channel.postMessage({ generations });
-  channel.close();
-}
+export { GENERATION_SWITCHES } from "./runtime/generation-switches.js";
 
 /** Longer than the query service's cache of active generations (GENERATION_TTL_MS), with margin. */
 export const MIN_GRACE_MS = 1000;

@@ -1,8 +1,6 @@
-import { BroadcastChannel } from "node:worker_threads";
 import type { DocumentStore } from "../document-store/port.js";
 import { formatPosition } from "../event-store/position.js";
 import { PROCESSOR_NAMES, REACTOR_NAMES } from "../projections/processors.js";
-import { GENERATION_SWITCHES } from "../projections/replay.js";
 import {
   activeGenerations,
   CHECKPOINTS,
@@ -11,6 +9,7 @@ import {
   physicalCollection,
   readCheckpoint,
 } from "../projections/runtime/checkpoints.js";
+import { onGenerationSwitch } from "../projections/runtime/generation-switches.js";
 import { readLeases } from "../projections/runtime/leases.js";
 import type { ControlCenterView } from "../schemas/read-models.js";
 import type { ProjectionsInfo } from "./projections-info.js";
@@ -27,13 +26,7 @@ export function storedProjections(store: DocumentStore): ProjectionsInfo {
     appliedPosition: async (projection, generation) =>
       (await readCheckpoint(store, projection, generation))?.position ?? null,
     statuses: (generations, head) => statuses(store, generations, head),
-    onGenerationSwitch(listener) {
-      const channel = new BroadcastChannel(GENERATION_SWITCHES);
-      channel.onmessage = () => listener();
-      // A listener never keeps the process alive.
-      channel.unref();
-      return () => channel.close();
-    },
+    onGenerationSwitch,
   };
 }
 

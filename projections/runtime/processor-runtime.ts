@@ -7,6 +7,7 @@ import type { Metrics } from "../../platform/metrics.js";
 import { type BatchContext, commit, isolateFailure, observeVisible } from "./batch-outcome.js";
 import { activeGenerations, type ProjectionRunState } from "./checkpoints.js";
 import { batchDecoder, type Entry, ensureIndexes, loadEntry } from "./entry.js";
+import { onGenerationSwitch } from "./generation-switches.js";
 import { leaseRound } from "./lease-rounds.js";
 import type { Leases } from "./leases.js";
 import { type Plan, planEntry } from "./plan.js";
@@ -57,8 +58,8 @@ export interface ProcessorStatus {
 
 /**
  * How often a live runtime looks whether a replay in another process activated a generation (the
- * document store has no change notifications); a replay in this process says so at once through
- * generationsActivated().
+ * document store has no change notifications); a replay in this process (any thread) says so at
+ * once on the GENERATION_SWITCHES channel, or through generationsActivated().
  */
 const GENERATION_CHECK_MS = 250;
 
@@ -79,6 +80,7 @@ export class ProcessorRuntime {
   private readonly progress = new Progress();
   private lastGenerationCheck = 0;
   private generationTimer: NodeJS.Timeout | undefined;
+  private stopListeningForSwitches: (() => void) | undefined;
   private generationCheck: Promise<void> | undefined;
   private leaseTimer: NodeJS.Timeout | undefined;
   private leaseRound: Promise<void> | undefined;
@@ -117,6 +119,8 @@ export class ProcessorRuntime {
       // went to the old one, and with no later batch the new one would never get it.
       this.generationTimer = setInterval(() => void this.generationsActivated(), GENERATION_CHECK_MS);
       this.generationTimer.unref();
+      // A rebuild in this process (any thread) says so at once.
+      this.stopListeningForSwitches = onGenerationSwitch(() => void this.generationsActivated());
     }
   }
 
@@ -161,6 +165,8 @@ export class ProcessorRuntime {
     await Promise.all(this.ticking.values());
     clearInterval(this.generationTimer);
     this.generationTimer = undefined;
+    this.stopListeningForSwitches?.();
+    this.stopListeningForSwitches = undefined;
     clearInterval(this.leaseTimer);
     this.leaseTimer = undefined;
     await this.loop?.stop();
