@@ -1,11 +1,21 @@
 import { join } from "node:path";
 import { MessageChannel } from "node:worker_threads";
+import { firstValueFrom } from "rxjs";
+import { filter } from "rxjs/operators";
 import { afterEach, describe, expect, it } from "vitest";
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
 import { EventStoreUnavailableError, WrongExpectedRevisionError } from "../event-store/errors.js";
 import type { EventStore } from "../event-store/port.js";
 import { tempDataDir } from "../test-support/service.js";
-import { type AppendReply, type AppendRequest, relayingAppends, serveAppend } from "./append-relay.js";
+import {
+  type AppendReply,
+  type AppendRequest,
+  type CommitNotice,
+  observeCommit,
+  relayCommits,
+  relayingAppends,
+  serveAppend,
+} from "./append-relay.js";
 
 /**
  * The processors thread's appends relayed to the request thread's connection, over a real
@@ -67,5 +77,28 @@ describe("appends relayed to the thread that writes the file", () => {
     });
     await relayed.store.close();
     await expect(pending).rejects.toBeInstanceOf(EventStoreUnavailableError);
+  });
+
+  it("wakes the other connection's live subscription when the writer commits (no poll in between)", async () => {
+    const file = join(data.dir, "events-committed.sqlite");
+    const writer = SqliteEventStore.open({ file });
+    // Its poll would first look at the head 10 s from now: only the notice can deliver sooner.
+    const reader = SqliteEventStore.open({ file, pollIntervalMs: 10_000 });
+    stores.push(writer, reader);
+    const { port1: requestThread, port2: processorsThread } = new MessageChannel();
+    const stop = relayCommits(writer, (notice) => requestThread.postMessage(notice));
+    processorsThread.on("message", (notice: CommitNotice) => observeCommit(reader, notice));
+    const feed = reader.followAll({ from: "start" });
+    const caughtUp = firstValueFrom(feed.pipe(filter((m) => m.kind === "caught-up")));
+    const seen = firstValueFrom(feed.pipe(filter((m) => m.kind === "event")));
+    await caughtUp;
+    const { position } = await writer.appendToStream("coupon-4", [{ type: "X", data: {}, metadata: {} }], {
+      expectedRevision: "no_stream",
+    });
+    const message = await seen;
+    expect(message.kind === "event" && message.event.position).toEqual(position);
+    stop();
+    requestThread.close();
+    processorsThread.close();
   });
 });

@@ -1,3 +1,4 @@
+import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
 import {
   EventStoreClosedError,
   EventStoreError,
@@ -13,6 +14,32 @@ import type { AppendResult, EventStore, EventToAppend, ExpectedRevision } from "
  * behind it. So the processors thread sends its appends to the request thread, whose connection
  * is the only one that writes; reads and subscriptions stay on the thread's own connection.
  */
+
+/**
+ * The request thread committed events up to `head` through its connection: the processors
+ * thread's subscriptions read them at once (instead of at their next poll of the file's head).
+ */
+export interface CommitNotice {
+  readonly type: "committed";
+  readonly head: number;
+}
+
+/**
+ * The request thread's side: tells `send` the new head after each commit of `store` (the
+ * embedded store only: EventStoreDB pushes appends to every client itself). Returns the stop.
+ */
+export function relayCommits(store: EventStore, send: (notice: CommitNotice) => void): () => void {
+  if (!(store instanceof SqliteEventStore)) return () => undefined;
+  const unsubscribe = store.onCommit((head) => send({ type: "committed", head }));
+  return () => {
+    unsubscribe();
+  };
+}
+
+/** The processors thread's side: wakes `store`'s live subscriptions for a commit it was told of. */
+export function observeCommit(store: EventStore | undefined, notice: CommitNotice): void {
+  if (store instanceof SqliteEventStore) store.observeCommit(notice.head);
+}
 
 /** An append the processors thread asks the request thread to make. */
 export interface AppendRequest {

@@ -162,6 +162,8 @@ export class SqliteEventStore implements EventStore {
   private appendQueue: PendingAppend[] = [];
   private flushScheduled = false;
   private readonly groupCommit: (group: readonly PendingAppend[], createdAt: number) => void;
+  /** Told the new head after each commit of this connection (see onCommit). */
+  private readonly commitListeners = new Set<(head: number) => void>();
 
   private constructor(
     private readonly db: Database.Database,
@@ -292,6 +294,7 @@ export class SqliteEventStore implements EventStore {
     } catch (error) {
       groupFailure = error;
     }
+    let head = 0;
     for (const append of group) {
       const failure = groupFailure ?? append.failure;
       if (failure !== undefined || append.outcome === undefined) {
@@ -299,6 +302,7 @@ export class SqliteEventStore implements EventStore {
         continue;
       }
       const { outcome } = append;
+      if (outcome.lastPosition > head) head = outcome.lastPosition;
       this.knownCategories.add(categoryOf(append.streamId));
       if (this.subscriptions.size > 0) this.publish(append.streamId, append.events, createdAt, outcome);
       append.resolve({
@@ -306,7 +310,28 @@ export class SqliteEventStore implements EventStore {
         position: { commit: outcome.lastPosition, prepare: outcome.lastPosition },
       });
     }
+    if (head > 0) for (const listener of this.commitListeners) listener(head);
   };
+
+  /**
+   * Calls `listener` with the new head after each commit made through this connection (once per
+   * group commit), so that another thread's connection to the same file can be told at once
+   * (observeCommit) instead of finding out by polling. Returns the unsubscribe function.
+   */
+  onCommit(listener: (head: number) => void): () => void {
+    this.commitListeners.add(listener);
+    return () => this.commitListeners.delete(listener);
+  }
+
+  /**
+   * Another connection to this file (another thread) committed events up to `head`: live
+   * subscriptions read them now rather than at the next poll (which stays as the fallback for
+   * other processes).
+   */
+  observeCommit(head: number): void {
+    if (this.closed) return;
+    for (const subscription of this.subscriptions) subscription.observeHead(head);
+  }
 
   readStream(streamId: string, options: ReadStreamOptions = {}): AsyncIterable<RecordedEvent> {
     return pagedIterable(() => {
@@ -402,6 +427,7 @@ export class SqliteEventStore implements EventStore {
     if (this.closed) return;
     while (this.appendQueue.length > 0) this.flushAppends(); // acknowledge what was already accepted
     this.closed = true;
+    this.commitListeners.clear();
     if (this.pollTimer !== undefined) clearInterval(this.pollTimer);
     this.pollTimer = undefined;
     const open = [...this.subscriptions];
