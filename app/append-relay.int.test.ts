@@ -10,7 +10,7 @@ import { tempDataDir } from "../test-support/service.js";
 import {
   type AppendReply,
   type AppendRequest,
-  type CommitNotice,
+  CommitSignal,
   observeCommit,
   relayCommits,
   relayingAppends,
@@ -86,8 +86,13 @@ describe("appends relayed to the thread that writes the file", () => {
     const reader = SqliteEventStore.open({ file, pollIntervalMs: 10_000 });
     stores.push(writer, reader);
     const { port1: requestThread, port2: processorsThread } = new MessageChannel();
-    const stop = relayCommits(writer, (notice) => requestThread.postMessage(notice));
-    processorsThread.on("message", (notice: CommitNotice) => observeCommit(reader, notice));
+    const signal = new CommitSignal();
+    const notices: unknown[] = [];
+    const stop = relayCommits(writer, signal, (notice) => {
+      notices.push(notice);
+      requestThread.postMessage(notice);
+    });
+    processorsThread.on("message", () => observeCommit(reader, new CommitSignal(signal.buffer)));
     const feed = reader.followAll({ from: "start" });
     const caughtUp = firstValueFrom(feed.pipe(filter((m) => m.kind === "caught-up")));
     const seen = firstValueFrom(feed.pipe(filter((m) => m.kind === "event")));
@@ -97,8 +102,27 @@ describe("appends relayed to the thread that writes the file", () => {
     });
     const message = await seen;
     expect(message.kind === "event" && message.event.position).toEqual(position);
+    expect(notices).toHaveLength(1);
     stop();
     requestThread.close();
     processorsThread.close();
+  });
+
+  it("posts one notice while the other thread has not taken the last one; the head it takes is the latest", async () => {
+    const file = join(data.dir, "events-signal.sqlite");
+    const writer = SqliteEventStore.open({ file });
+    stores.push(writer);
+    const signal = new CommitSignal();
+    const notices: unknown[] = [];
+    const stop = relayCommits(writer, signal, (notice) => notices.push(notice));
+    const event = { type: "X", data: {}, metadata: {} };
+    await writer.appendToStream("coupon-5", [event], { expectedRevision: "any" });
+    const { position } = await writer.appendToStream("coupon-5", [event], { expectedRevision: "any" });
+    expect(notices).toHaveLength(1); // the first is not taken yet
+    const other = new CommitSignal(signal.buffer); // the processors thread's view of it
+    expect(other.take()).toBe(position.commit);
+    await writer.appendToStream("coupon-5", [event], { expectedRevision: "any" });
+    expect(notices).toHaveLength(2);
+    stop();
   });
 });

@@ -13,6 +13,7 @@ import {
   type AppendReply,
   type AppendRequest,
   type CommitNotice,
+  CommitSignal,
   relayCommits,
   serveAppend,
 } from "./append-relay.js";
@@ -84,10 +85,14 @@ export class ProcessorThread {
    */
   static async start(config: Config, logger: Logger, eventStore: EventStore): Promise<ProcessorThread> {
     const source = workerSource();
-    const worker = new Worker(source.code, { eval: source.eval, workerData: { config } });
+    const commits = new CommitSignal();
+    const worker = new Worker(source.code, {
+      eval: source.eval,
+      workerData: { config, commits: commits.buffer },
+    });
     const thread = new ProcessorThread(worker, logger, eventStore);
     // The worker learns of this thread's appends when they commit, not when it next polls.
-    thread.stopRelayingCommits = relayCommits(eventStore, (notice) => thread.post(notice));
+    thread.stopRelayingCommits = relayCommits(eventStore, commits, (notice) => thread.post(notice));
     await new Promise<void>((resolve, reject) => {
       worker.on("message", (message: FromProcessors) => {
         if (message.type === "failed" && thread.statuses.length === 0) reject(new Error(message.error));

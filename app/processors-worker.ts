@@ -3,7 +3,7 @@ import type { EventStore } from "../event-store/port.js";
 import type { Config } from "../platform/config.js";
 import { createLogger, resolveLogOutput } from "../platform/logger.js";
 import { Metrics } from "../platform/metrics.js";
-import { type AppendReply, observeCommit, relayingAppends } from "./append-relay.js";
+import { type AppendReply, CommitSignal, observeCommit, relayingAppends } from "./append-relay.js";
 import type { FromProcessors, ToProcessors } from "./processor-thread.js";
 import { createServices } from "./services.js";
 
@@ -15,7 +15,9 @@ import { createServices } from "./services.js";
  */
 const port = parentPort;
 if (!port) throw new Error("app/processors-worker.ts runs as a worker thread of the service");
-const { config } = workerData as { config: Config };
+const { config, commits: commitBuffer } = workerData as { config: Config; commits: SharedArrayBuffer };
+/** The request thread's last commit, shared (see CommitSignal). */
+const commits = new CommitSignal(commitBuffer);
 const logger = createLogger(
   config.logLevel,
   { role: config.role, thread: "processors" },
@@ -35,7 +37,7 @@ let stopRequested = false;
 // for the request thread's answer before startProcessors returns.
 port.on("message", (message: ToProcessors) => {
   if (message.type === "appended" || message.type === "append-failed") receiveAppendReply?.(message);
-  else if (message.type === "committed") observeCommit(ownEventStore, message);
+  else if (message.type === "committed") observeCommit(ownEventStore, commits);
   else if (serve) serve(message);
   else if (message.type === "stop") stopRequested = true;
 });
