@@ -1,11 +1,21 @@
 import { join } from "node:path";
 import { MessageChannel } from "node:worker_threads";
+import { firstValueFrom } from "rxjs";
+import { filter } from "rxjs/operators";
 import { afterEach, describe, expect, it } from "vitest";
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
 import { EventStoreUnavailableError, WrongExpectedRevisionError } from "../event-store/errors.js";
 import type { EventStore } from "../event-store/port.js";
 import { tempDataDir } from "../test-support/service.js";
-import { type AppendReply, type AppendRequest, relayingAppends, serveAppend } from "./append-relay.js";
+import {
+  type AppendReply,
+  type AppendRequest,
+  CommitSignal,
+  observeCommit,
+  relayCommits,
+  relayingAppends,
+  serveAppend,
+} from "./append-relay.js";
 
 /**
  * The processors thread's appends relayed to the request thread's connection, over a real
@@ -67,5 +77,52 @@ describe("appends relayed to the thread that writes the file", () => {
     });
     await relayed.store.close();
     await expect(pending).rejects.toBeInstanceOf(EventStoreUnavailableError);
+  });
+
+  it("wakes the other connection's live subscription when the writer commits (no poll in between)", async () => {
+    const file = join(data.dir, "events-committed.sqlite");
+    const writer = SqliteEventStore.open({ file });
+    // Its poll would first look at the head 10 s from now: only the notice can deliver sooner.
+    const reader = SqliteEventStore.open({ file, pollIntervalMs: 10_000 });
+    stores.push(writer, reader);
+    const { port1: requestThread, port2: processorsThread } = new MessageChannel();
+    const signal = new CommitSignal();
+    const notices: unknown[] = [];
+    const stop = relayCommits(writer, signal, (notice) => {
+      notices.push(notice);
+      requestThread.postMessage(notice);
+    });
+    processorsThread.on("message", () => observeCommit(reader, new CommitSignal(signal.buffer)));
+    const feed = reader.followAll({ from: "start" });
+    const caughtUp = firstValueFrom(feed.pipe(filter((m) => m.kind === "caught-up")));
+    const seen = firstValueFrom(feed.pipe(filter((m) => m.kind === "event")));
+    await caughtUp;
+    const { position } = await writer.appendToStream("coupon-4", [{ type: "X", data: {}, metadata: {} }], {
+      expectedRevision: "no_stream",
+    });
+    const message = await seen;
+    expect(message.kind === "event" && message.event.position).toEqual(position);
+    expect(notices).toHaveLength(1);
+    stop();
+    requestThread.close();
+    processorsThread.close();
+  });
+
+  it("posts one notice while the other thread has not taken the last one; the head it takes is the latest", async () => {
+    const file = join(data.dir, "events-signal.sqlite");
+    const writer = SqliteEventStore.open({ file });
+    stores.push(writer);
+    const signal = new CommitSignal();
+    const notices: unknown[] = [];
+    const stop = relayCommits(writer, signal, (notice) => notices.push(notice));
+    const event = { type: "X", data: {}, metadata: {} };
+    await writer.appendToStream("coupon-5", [event], { expectedRevision: "any" });
+    const { position } = await writer.appendToStream("coupon-5", [event], { expectedRevision: "any" });
+    expect(notices).toHaveLength(1); // the first is not taken yet
+    const other = new CommitSignal(signal.buffer); // the processors thread's view of it
+    expect(other.take()).toBe(position.commit);
+    await writer.appendToStream("coupon-5", [event], { expectedRevision: "any" });
+    expect(notices).toHaveLength(2);
+    stop();
   });
 });

@@ -1,3 +1,4 @@
+import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
 import {
   EventStoreClosedError,
   EventStoreError,
@@ -13,6 +14,67 @@ import type { AppendResult, EventStore, EventToAppend, ExpectedRevision } from "
  * behind it. So the processors thread sends its appends to the request thread, whose connection
  * is the only one that writes; reads and subscriptions stay on the thread's own connection.
  */
+
+/**
+ * The request thread committed events: the processors thread's subscriptions read them at once
+ * (instead of at their next poll of the file's head). The head itself travels through the shared
+ * CommitSignal, so that a busy processors thread gets one notice per turn, not one per commit.
+ */
+export interface CommitNotice {
+  readonly type: "committed";
+}
+
+/**
+ * What both threads share about the request thread's commits: the last committed head, and
+ * whether a notice is on its way (set by the request thread when it posts one, cleared by the
+ * processors thread when it takes it; commits meanwhile only move the head).
+ */
+export class CommitSignal {
+  private readonly head: BigInt64Array;
+  private readonly pending: Int32Array;
+
+  constructor(readonly buffer: SharedArrayBuffer = new SharedArrayBuffer(16)) {
+    this.head = new BigInt64Array(buffer, 0, 1);
+    this.pending = new Int32Array(buffer, 8, 1);
+  }
+
+  /** The request thread committed up to `head`: true when a notice must be posted. */
+  committed(head: number): boolean {
+    Atomics.store(this.head, 0, BigInt(head));
+    return Atomics.compareExchange(this.pending, 0, 0, 1) === 0;
+  }
+
+  /** The processors thread took the notice: the head to read up to (commits after it notify again). */
+  take(): number {
+    Atomics.store(this.pending, 0, 0);
+    return Number(Atomics.load(this.head, 0));
+  }
+}
+
+/**
+ * The request thread's side: after each commit of `store` (the embedded store only: EventStoreDB
+ * pushes appends to every client itself), moves the signal's head and posts a notice unless one is
+ * already on its way. Returns the stop.
+ */
+export function relayCommits(
+  store: EventStore,
+  signal: CommitSignal,
+  send: (notice: CommitNotice) => void,
+): () => void {
+  if (!(store instanceof SqliteEventStore)) return () => undefined;
+  const unsubscribe = store.onCommit((head) => {
+    if (signal.committed(head)) send({ type: "committed" });
+  });
+  return () => {
+    unsubscribe();
+  };
+}
+
+/** The processors thread's side, on a notice: wakes `store`'s live subscriptions. */
+export function observeCommit(store: EventStore | undefined, signal: CommitSignal): void {
+  const head = signal.take();
+  if (store instanceof SqliteEventStore) store.observeCommit(head);
+}
 
 /** An append the processors thread asks the request thread to make. */
 export interface AppendRequest {

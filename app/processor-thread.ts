@@ -9,7 +9,14 @@ import type { Position } from "../event-store/position.js";
 import type { Config } from "../platform/config.js";
 import type { Logger } from "../platform/logger.js";
 import type { ProcessorStatus } from "../projections/runtime/processor-runtime.js";
-import { type AppendReply, type AppendRequest, serveAppend } from "./append-relay.js";
+import {
+  type AppendReply,
+  type AppendRequest,
+  type CommitNotice,
+  CommitSignal,
+  relayCommits,
+  serveAppend,
+} from "./append-relay.js";
 
 export type WorkerMetrics = MetricObjectWithValues<MetricValue<string>>[];
 
@@ -23,7 +30,7 @@ export type FromProcessors =
   | AppendRequest;
 
 /** Messages to it. */
-export type ToProcessors = { type: "metrics"; id: number } | { type: "stop" } | AppendReply;
+export type ToProcessors = { type: "metrics"; id: number } | { type: "stop" } | AppendReply | CommitNotice;
 
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -63,6 +70,8 @@ export class ProcessorThread {
   private nextMetricsId = 0;
   private exited = false;
   private stopping: Promise<void> | undefined;
+  /** Stops telling the worker of this thread's commits. */
+  private stopRelayingCommits: () => void = () => undefined;
 
   private constructor(
     private readonly worker: Worker,
@@ -76,8 +85,14 @@ export class ProcessorThread {
    */
   static async start(config: Config, logger: Logger, eventStore: EventStore): Promise<ProcessorThread> {
     const source = workerSource();
-    const worker = new Worker(source.code, { eval: source.eval, workerData: { config } });
+    const commits = new CommitSignal();
+    const worker = new Worker(source.code, {
+      eval: source.eval,
+      workerData: { config, commits: commits.buffer },
+    });
     const thread = new ProcessorThread(worker, logger, eventStore);
+    // The worker learns of this thread's appends when they commit, not when it next polls.
+    thread.stopRelayingCommits = relayCommits(eventStore, commits, (notice) => thread.post(notice));
     await new Promise<void>((resolve, reject) => {
       worker.on("message", (message: FromProcessors) => {
         if (message.type === "failed" && thread.statuses.length === 0) reject(new Error(message.error));
@@ -124,6 +139,7 @@ export class ProcessorThread {
     this.stopping ??= (async () => {
       if (this.exited) return;
       const exited = new Promise<void>((resolve) => this.worker.once("exit", () => resolve()));
+      this.stopRelayingCommits();
       this.post({ type: "stop" });
       const timer = setTimeout(() => {
         this.logger.warn("the processors thread did not stop in time; terminating it");
@@ -165,6 +181,7 @@ export class ProcessorThread {
   private died(reason: string): void {
     if (this.exited) return;
     this.exited = true;
+    this.stopRelayingCommits();
     for (const resolve of this.metricRequests.values()) resolve([]);
     this.metricRequests.clear();
     if (this.stopping) return;

@@ -1,8 +1,9 @@
 import { parentPort, workerData } from "node:worker_threads";
+import type { EventStore } from "../event-store/port.js";
 import type { Config } from "../platform/config.js";
 import { createLogger, resolveLogOutput } from "../platform/logger.js";
 import { Metrics } from "../platform/metrics.js";
-import { type AppendReply, relayingAppends } from "./append-relay.js";
+import { type AppendReply, CommitSignal, observeCommit, relayingAppends } from "./append-relay.js";
 import type { FromProcessors, ToProcessors } from "./processor-thread.js";
 import { createServices } from "./services.js";
 
@@ -14,7 +15,9 @@ import { createServices } from "./services.js";
  */
 const port = parentPort;
 if (!port) throw new Error("app/processors-worker.ts runs as a worker thread of the service");
-const { config } = workerData as { config: Config };
+const { config, commits: commitBuffer } = workerData as { config: Config; commits: SharedArrayBuffer };
+/** The request thread's last commit, shared (see CommitSignal). */
+const commits = new CommitSignal(commitBuffer);
 const logger = createLogger(
   config.logLevel,
   { role: config.role, thread: "processors" },
@@ -22,11 +25,10 @@ const logger = createLogger(
 );
 const metrics = new Metrics({ defaultMetrics: false });
 const post = (message: FromProcessors) => port.postMessage(message);
-/** How often the processors thread looks for the request thread's appends (one cheap head read). */
-const WORKER_POLL_INTERVAL_MS = 10;
-
 /** Where the request thread's answers to this thread's appends go (embedded event store only). */
 let receiveAppendReply: ((reply: AppendReply) => void) | undefined;
+/** This thread's own connection to the embedded event store (told of the request thread's commits). */
+let ownEventStore: EventStore | undefined;
 /** What the request thread asks once the processors run (a stop may come while they start). */
 let serve: ((message: ToProcessors) => void) | undefined;
 let stopRequested = false;
@@ -35,19 +37,16 @@ let stopRequested = false;
 // for the request thread's answer before startProcessors returns.
 port.on("message", (message: ToProcessors) => {
   if (message.type === "appended" || message.type === "append-failed") receiveAppendReply?.(message);
+  else if (message.type === "committed") observeCommit(ownEventStore, commits);
   else if (serve) serve(message);
   else if (message.type === "stop") stopRequested = true;
 });
 
 try {
-  // The request thread appends through its own connection, which this thread's subscription
-  // only notices by polling the head: poll often, so that read-your-writes does not wait 100 ms.
+  // The request thread appends through its own connection and tells this thread of each commit
+  // ("committed"); polling the head (EMBEDDED_POLL_INTERVAL_MS) stays for other processes' appends.
   const services = await createServices(
-    {
-      ...config,
-      role: "projector",
-      embeddedPollIntervalMs: Math.min(config.embeddedPollIntervalMs, WORKER_POLL_INTERVAL_MS),
-    },
+    { ...config, role: "projector" },
     logger,
     metrics,
     // The embedded store's file has one writer per process: the request thread's connection.
@@ -56,6 +55,7 @@ try {
       ? {}
       : {
           wrapEventStore: (store) => {
+            ownEventStore = store;
             const relay = relayingAppends(store, post);
             receiveAppendReply = relay.receive;
             return relay.store;

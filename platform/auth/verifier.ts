@@ -1,4 +1,6 @@
+import { createHash } from "node:crypto";
 import {
+  type CompactJWSHeaderParameters,
   decodeJwt,
   decodeProtectedHeader,
   errors,
@@ -36,6 +38,11 @@ export interface TokenVerifierOptions {
   readonly tokenTypes: readonly string[];
   /** Longest accepted validity of a token (exp - iat). */
   readonly maxLifetimeSeconds: number;
+  /**
+   * How many verified access tokens to remember (least recently used go first; 0: none), so that
+   * a client's repeated token skips the signature check until its `exp`. Default 10,000.
+   */
+  readonly cacheSize?: number;
 }
 
 export interface VerifiedToken {
@@ -67,17 +74,31 @@ export const SIGN_IN_TOKEN_TYPE = "sign-in+jwt";
 export const CUSTOMER_ID_PATTERN = /^[\x21-\x2B\x2D-\x7E]{1,255}$/;
 
 const MAX_TOKEN_LENGTH = 8192;
+const DEFAULT_CACHE_SIZE = 10_000;
+
+/** A verified access token remembered by its hash, with the key that verified it. */
+interface Remembered {
+  readonly token: VerifiedToken;
+  /** Its `exp` (seconds): past it (and the skew) the token is refused as jwtVerify would. */
+  readonly exp: number;
+  /** The key the issuer's key set gave for it: the entry holds while the set gives the same key. */
+  readonly key: unknown;
+}
 
 const normalType = (typ: string) => typ.toLowerCase().replace(/^application\//, "");
 
 export class TokenVerifier {
   private readonly tokenTypes: ReadonlySet<string>;
+  /** Verified access tokens by the SHA-256 of the token, in least-recently-used-first order. */
+  private readonly verified = new Map<string, Remembered>();
+  private readonly cacheSize: number;
 
   constructor(private readonly options: TokenVerifierOptions) {
     if (options.algorithms.some((alg) => alg === "none" || /^HS/i.test(alg))) {
       throw new Error("only asymmetric algorithms may verify tokens");
     }
     this.tokenTypes = new Set(options.tokenTypes.map(normalType));
+    this.cacheSize = options.cacheSize ?? DEFAULT_CACHE_SIZE;
   }
 
   get issuer(): string {
@@ -90,6 +111,53 @@ export class TokenVerifier {
    */
   async verify(token: string, expect: { readonly typ?: string } = {}): Promise<VerifiedToken> {
     if (token.length > MAX_TOKEN_LENGTH) throw new InvalidTokenError("the token is too long");
+    // Access tokens only (a sign-in link is verified once, where it is claimed).
+    if (this.cacheSize === 0 || expect.typ !== undefined) return this.verifyFully(token, expect, undefined);
+    const hash = createHash("sha256").update(token).digest("base64url");
+    const remembered = await this.recall(hash, token);
+    return remembered ?? this.verifyFully(token, expect, hash);
+  }
+
+  /**
+   * The token verified before, if it still holds: not expired (with the skew, as jwtVerify
+   * decides), and the issuer's key set (refreshed as for any token) still gives the key that
+   * verified it: a key withdrawn from the set, or replaced, sends the token through the full
+   * check again. Marks it most recently used.
+   */
+  private async recall(hash: string, token: string): Promise<VerifiedToken | undefined> {
+    const remembered = this.verified.get(hash);
+    if (remembered === undefined) return undefined;
+    this.verified.delete(hash);
+    if (remembered.exp <= Date.now() / 1000 - this.options.clockSkewSeconds) return undefined;
+    let key: unknown;
+    try {
+      const [protectedHeader = "", payload = "", signature = ""] = token.split(".");
+      key = await this.options.keys(remembered.token.header as CompactJWSHeaderParameters, {
+        protected: protectedHeader,
+        payload,
+        signature,
+      });
+    } catch {
+      return undefined; // no such key any more (or no key set): the full check says why
+    }
+    if (key !== remembered.key) return undefined;
+    this.verified.set(hash, remembered);
+    return remembered.token;
+  }
+
+  private remember(hash: string, token: VerifiedToken, key: unknown): void {
+    if (this.verified.size >= this.cacheSize) {
+      const oldest = this.verified.keys().next();
+      if (!oldest.done) this.verified.delete(oldest.value);
+    }
+    this.verified.set(hash, { token, exp: Number(token.claims.exp), key });
+  }
+
+  private async verifyFully(
+    token: string,
+    expect: { readonly typ?: string },
+    hash: string | undefined,
+  ): Promise<VerifiedToken> {
     let header: ProtectedHeaderParameters;
     let unverified: JWTPayload;
     try {
@@ -105,8 +173,13 @@ export class TokenVerifier {
       );
     }
     let result: Awaited<ReturnType<typeof jwtVerify>>;
+    let key: unknown;
+    const keys: JWTVerifyGetKey = async (header, input) => {
+      key = await this.options.keys(header, input);
+      return key as Awaited<ReturnType<JWTVerifyGetKey>>;
+    };
     try {
-      result = await jwtVerify(token, this.options.keys, {
+      result = await jwtVerify(token, keys, {
         issuer: this.options.issuer,
         audience: this.options.audience,
         algorithms: [...this.options.algorithms],
@@ -122,7 +195,7 @@ export class TokenVerifier {
     const sub = payload.sub;
     if (typeof sub !== "string" || sub === "") throw new InvalidTokenError('the token has no "sub"');
     const customerId = valueAt(payload, this.options.customerIdClaim ?? "sub");
-    return {
+    const verified: VerifiedToken = {
       sub,
       customerId:
         typeof customerId === "string" && CUSTOMER_ID_PATTERN.test(customerId) ? customerId : undefined,
@@ -130,6 +203,8 @@ export class TokenVerifier {
       claims: payload,
       header: protectedHeader,
     };
+    if (hash !== undefined) this.remember(hash, verified, key);
+    return verified;
   }
 
   private checkType(header: ProtectedHeaderParameters, payload: JWTPayload, expected?: string): void {

@@ -1,7 +1,7 @@
 type KeyLike = Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
 
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { CachedKeySet } from "./key-set.js";
 import { rolesOf, SIGN_IN_TOKEN_TYPE, TokenVerifier, type TokenVerifierOptions } from "./verifier.js";
 
@@ -143,5 +143,70 @@ describe("TokenVerifier", () => {
     expect(await refusal(sign({}, { typ: "application/at+jwt" }))).toBe("accepted");
     expect(await refusal(sign({}, { typ: undefined }))).toBe("accepted");
     expect(await refusal(sign({ iat: now() + 20 }))).toBe("accepted");
+  });
+
+  describe("remembering verified tokens", () => {
+    it("answers the same access token again from memory (until its exp), and not when told to keep none", async () => {
+      const token = await sign();
+      const verifier = new TokenVerifier(options());
+      const first = await verifier.verify(token);
+      expect(await verifier.verify(token)).toBe(first); // no second jwtVerify: the very same answer
+      const uncached = new TokenVerifier(options({ cacheSize: 0 }));
+      const again = await uncached.verify(token);
+      expect(await uncached.verify(token)).not.toBe(again);
+      expect(await uncached.verify(token)).toEqual(again);
+    });
+
+    it("refuses a remembered token once it has expired (exp, with the clock skew)", async () => {
+      const token = await sign({ exp: now() + 60 });
+      const verifier = new TokenVerifier(options());
+      await verifier.verify(token);
+      vi.useFakeTimers({ toFake: ["Date"], now: Date.now() + 95_000 }); // past exp + 30 s of skew
+      try {
+        await expect(verifier.verify(token)).rejects.toThrow("the token has expired (exp)");
+      } finally {
+        vi.useRealTimers();
+      }
+    });
+
+    it("refuses a remembered token once its key leaves the issuer's key set, or is replaced", async () => {
+      const otherJwk = { ...(await exportJWK((await generateKeyPair("ES256")).publicKey)), alg: "ES256" };
+      let published: JWK[] = [jwk];
+      let clock = Date.now();
+      const keys = new CachedKeySet({
+        load: async () => ({ keys: published }),
+        cooldownMs: 0,
+        minIntervalMs: 0,
+        maxAgeMs: 1000,
+        now: () => clock,
+      });
+      const verifier = new TokenVerifier(options({ keys: keys.getKey }));
+      const token = await sign();
+      await verifier.verify(token);
+      expect(await verifier.verify(token)).toMatchObject({ sub: "CUST1" });
+
+      published = [{ ...otherJwk, kid: "k2" }]; // k1 withdrawn (rotated out)
+      clock += 6000; // the set is stale: the next ask reloads it
+      await expect(verifier.verify(token)).rejects.toThrow(
+        "the token is signed by a key the issuer does not publish",
+      );
+
+      published = [jwk];
+      clock += 6000;
+      await verifier.verify(token); // remembered again
+      published = [{ ...otherJwk, kid: "k1" }]; // k1 now names another key
+      clock += 6000;
+      await expect(verifier.verify(token)).rejects.toThrow("the token's signature does not verify");
+    });
+
+    it("keeps at most cacheSize tokens, dropping the least recently used", async () => {
+      const verifier = new TokenVerifier(options({ cacheSize: 2 }));
+      const [a, b, c] = [await sign({ sub: "A" }), await sign({ sub: "B" }), await sign({ sub: "C" })];
+      const first = { a: await verifier.verify(a), b: await verifier.verify(b) };
+      expect(await verifier.verify(a)).toBe(first.a); // a is now the most recently used
+      await verifier.verify(c); // evicts b
+      expect(await verifier.verify(a)).toBe(first.a);
+      expect(await verifier.verify(b)).not.toBe(first.b);
+    });
   });
 });

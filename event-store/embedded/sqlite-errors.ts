@@ -1,0 +1,47 @@
+import Database from "better-sqlite3";
+import {
+  EventStoreClosedError,
+  EventStoreError,
+  EventStoreUnavailableError,
+  WrongExpectedRevisionError,
+} from "../errors.js";
+
+/** An event id that is already in the store (ids are unique across all streams). Nothing was appended. */
+export class DuplicateEventIdError extends EventStoreError {
+  override name = "DuplicateEventIdError";
+  constructor(readonly streamId: string) {
+    super(`stream ${streamId}: an event id of this append is already in the store`);
+  }
+}
+
+/** Failures that concern one append of a group (its savepoint rolled back), not the transaction. */
+export function isPerAppendFailure(error: unknown): boolean {
+  return (
+    error instanceof WrongExpectedRevisionError ||
+    (error instanceof Database.SqliteError && error.code.startsWith("SQLITE_CONSTRAINT"))
+  );
+}
+
+export function mapSqliteError(error: unknown, streamId: string | undefined): unknown {
+  if (error instanceof EventStoreError || error instanceof RangeError) return error;
+  if (error instanceof Database.SqliteError) {
+    const { code } = error;
+    if (
+      code === "SQLITE_CONSTRAINT_UNIQUE" &&
+      error.message.includes("events.id") &&
+      streamId !== undefined
+    ) {
+      return new DuplicateEventIdError(streamId);
+    }
+    if (/^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL)/.test(code)) {
+      return new EventStoreUnavailableError(`event store file unavailable: ${error.message}`, {
+        cause: error,
+      });
+    }
+    return new EventStoreError(`event store failure: ${error.message}`, { cause: error });
+  }
+  if (error instanceof TypeError && /database connection is not open/i.test(error.message)) {
+    return new EventStoreClosedError("the event store is closed");
+  }
+  return error;
+}
