@@ -5,6 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import SwaggerParser from "@apidevtools/swagger-parser";
 import type { TSchema } from "@sinclair/typebox";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { RevokeSessionsBody, StartSessionBody } from "../platform/auth/sign-in-schemas.js";
 import { PROCESSOR_NAMES, REACTOR_NAMES } from "../projections/processors.js";
 import {
   CancelReservationBody,
@@ -15,7 +16,6 @@ import {
   RegisterParkingLotBody,
   ReserveParkingBody,
 } from "../schemas/commands.js";
-import { RevokeSessionsBody, StartSessionBody } from "../platform/auth/sign-in-schemas.js";
 import { operatorHeaders } from "../test-support/auth.js";
 import { PROJECT_ROOT, type ServiceProcess } from "../test-support/process.js";
 import {

@@ -41,6 +41,7 @@ const isTestSupport = (path: string): boolean =>
     path,
   ) ||
   path.includes("/contract/") ||
+  path.includes("/contract-suite/") ||
   path.includes("/fixtures/");
 
 const GENERATED = new Set<string>([]);
