@@ -2,9 +2,9 @@ import { randomUUID } from "node:crypto";
 import { expect } from "vitest";
 import { SqliteDocumentStore } from "../document-store/embedded/sqlite-document-store.js";
 import type { Document } from "../document-store/port.js";
-import type { StoredDomainEvent } from "../event-store/codec.js";
 import type { Projection } from "../projections/read-models/projection.js";
 import { physicalCollection } from "../projections/runtime/checkpoints.js";
+import type { StoredDomainEvent } from "../schemas/event-codec.js";
 import { CURRENT_SCHEMA_VERSION, type DomainEvent } from "../schemas/events.js";
 
 /** The generation a spec writes (any would do: the projection only sees logical names). */

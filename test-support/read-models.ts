@@ -1,11 +1,11 @@
 import type { DocumentStore } from "../document-store/port.js";
-import { decodeEvent } from "../event-store/codec.js";
 import type { EventStore } from "../event-store/port.js";
 import { CONTROL_CENTER, EMPTY_TOTALS, TOTALS_ID } from "../projections/read-models/control-center.js";
 import { COUPONS } from "../projections/read-models/customer-coupons.js";
 import { PARKING_LOTS } from "../projections/read-models/parking-lots.js";
 import { RESERVATIONS } from "../projections/read-models/reservations.js";
 import { activeGenerations, physicalCollection } from "../projections/runtime/checkpoints.js";
+import { decodeEvent } from "../schemas/event-codec.js";
 
 /**
  * What the read models must contain, folded straight from the log with plain code that shares

@@ -1,8 +1,8 @@
-import { encodeEvent } from "../event-store/codec.js";
 import type { EventStore } from "../event-store/port.js";
 import type { Position } from "../event-store/position.js";
 import type { Logger } from "../platform/logger.js";
 import type { ParkingLotCommand } from "../schemas/commands.js";
+import { encodeEvent } from "../schemas/event-codec.js";
 import { type CommandContext, DeciderRunner, type DeciderRunnerHooks } from "./decider-runner.js";
 import type { SnapshotUse } from "./lot-loader.js";
 import type { LotSnapshotStore } from "./lot-snapshots.js";

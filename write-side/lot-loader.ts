@@ -1,7 +1,7 @@
-import { decodeEvent } from "../event-store/codec.js";
 import type { EventStore } from "../event-store/port.js";
 import type { Logger } from "../platform/logger.js";
 import { withTimeout } from "../platform/timeout.js";
+import { decodeEvent } from "../schemas/event-codec.js";
 import type { LotSnapshotStore, StoredLotSnapshot } from "./lot-snapshots.js";
 import {
   evolve,

@@ -1,4 +1,3 @@
-import { decodeEvent, encodeEvent } from "../event-store/codec.js";
 import type { EventToAppend } from "../event-store/port.js";
 import { fromBigInt } from "../event-store/position.js";
 import { systemActor } from "../schemas/actor.js";
@@ -13,6 +12,7 @@ import {
   RegisterParkingLotBody,
   ReserveParkingBody,
 } from "../schemas/commands.js";
+import { decodeEvent, encodeEvent } from "../schemas/event-codec.js";
 import { EventDataSchemas, EventMetadata, type EventType } from "../schemas/events.js";
 import { precompile } from "../schemas/validation.js";
 import {

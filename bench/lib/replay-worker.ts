@@ -1,10 +1,10 @@
 import { join } from "node:path";
 import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-document-store.js";
-import { decodeEvent } from "../../event-store/codec.js";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
 import { createLogger } from "../../platform/logger.js";
 import { PROJECTIONS } from "../../projections/read-models/index.js";
 import { MIN_GRACE_MS, rebuildProjections } from "../../projections/replay.js";
+import { decodeEvent } from "../../schemas/event-codec.js";
 import { profileInProcess } from "./inprocess-profile.js";
 
 /**

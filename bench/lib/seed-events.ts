@@ -1,7 +1,7 @@
 import { v7 as uuidv7 } from "uuid";
-import { encodeEvent } from "../../event-store/codec.js";
 import type { EventStore, EventToAppend, ExpectedRevision } from "../../event-store/port.js";
 import { couponStream } from "../../projections/coupon-policy/coupon-policy.js";
+import { encodeEvent } from "../../schemas/event-codec.js";
 import type { DomainEvent } from "../../schemas/events.js";
 import { parkingLotStream } from "../../write-side/parking-lot/decider.js";
 import {

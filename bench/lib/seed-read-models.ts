@@ -1,7 +1,7 @@
 import type { DocumentStore, WriteOp } from "../../document-store/port.js";
-import type { StoredDomainEvent } from "../../event-store/codec.js";
 import { PROJECTIONS } from "../../projections/read-models/index.js";
 import { checkpointOp, physicalCollection } from "../../projections/runtime/checkpoints.js";
+import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { DomainEvent } from "../../schemas/events.js";
 import {
   couponIssued,

@@ -1,11 +1,11 @@
 import { join } from "node:path";
 import { v7 as uuidv7 } from "uuid";
 import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-document-store.js";
-import { encodeEvent } from "../../event-store/codec.js";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
 import type { EventStore, EventToAppend } from "../../event-store/port.js";
 import { COUPON_POLICY, couponStream } from "../../projections/coupon-policy/coupon-policy.js";
 import { checkpointOp } from "../../projections/runtime/checkpoints.js";
+import { encodeEvent } from "../../schemas/event-codec.js";
 import { LOT_SNAPSHOTS } from "../../write-side/document-snapshot-store.js";
 import { parkingLotStream } from "../../write-side/parking-lot/decider.js";
 import {

@@ -1,8 +1,8 @@
 import { v5 as uuidv5 } from "uuid";
-import { encodeEvent, type StoredDomainEvent } from "../../event-store/codec.js";
 import { WrongExpectedRevisionError } from "../../event-store/errors.js";
 import { endSpan, startSpan, traceparentFor, tracingOn } from "../../platform/tracing.js";
 import { systemActor } from "../../schemas/actor.js";
+import { encodeEvent, type StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { DomainEvent, EventType } from "../../schemas/events.js";
 import type { Reactor, ReactorContext } from "../runtime/processor.js";
 

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { applyUpdate, type MutableDocument } from "../../document-store/embedded/update-semantics.js";
-import type { StoredDomainEvent } from "../../event-store/codec.js";
+import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { DomainEvent } from "../../schemas/events.js";
 import {
   activityId,

@@ -1,5 +1,5 @@
 import type { IndexSpec, WriteOp } from "../../document-store/port.js";
-import type { StoredDomainEvent } from "../../event-store/codec.js";
+import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { EventOfType, EventType } from "../../schemas/events.js";
 
 /** Names the physical collection (of the generation being written) of a logical one. */

@@ -1,8 +1,8 @@
 import { type DocumentStore, DocumentStoreUnavailableError } from "../../document-store/port.js";
-import { decodeEvent, type StoredDomainEvent } from "../../event-store/codec.js";
 import { EventStoreUnavailableError } from "../../event-store/errors.js";
 import type { LogMessage, RecordedEvent } from "../../event-store/port.js";
 import type { Position } from "../../event-store/position.js";
+import { decodeEvent, type StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { Projection } from "../read-models/projection.js";
 import { type ProjectionRunState, physicalCollection, readCheckpoint } from "./checkpoints.js";
 import { isReactor, type Processor } from "./processor.js";

@@ -1,8 +1,8 @@
 import type { DocumentStore } from "../../document-store/port.js";
-import type { StoredDomainEvent } from "../../event-store/codec.js";
 import type { EventStore } from "../../event-store/port.js";
 import type { Logger } from "../../platform/logger.js";
 import type { Metrics } from "../../platform/metrics.js";
+import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { EventType } from "../../schemas/events.js";
 import type { Projection } from "../read-models/projection.js";
 

@@ -1,6 +1,6 @@
-import type { StoredDomainEvent } from "../../event-store/codec.js";
 import type { LogMessage, RecordedEvent } from "../../event-store/port.js";
 import { isAfter, type Position } from "../../event-store/position.js";
+import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import { type Decode, type Entry, failureText, isOutage, positionOf } from "./entry.js";
 import { failedPlan, type Plan, planEntry } from "./plan.js";
 import type { Reactor, ReactorContext } from "./processor.js";

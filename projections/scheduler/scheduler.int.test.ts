@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-document-store.js";
-import type { StoredDomainEvent } from "../../event-store/codec.js";
 import type { EventStore } from "../../event-store/port.js";
 import { createLogger } from "../../platform/logger.js";
+import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { DomainEvent } from "../../schemas/events.js";
 import type { ReactorContext } from "../runtime/processor.js";
 import {

@@ -1,6 +1,6 @@
 import type { Document, WriteOp } from "../../document-store/port.js";
-import type { StoredDomainEvent } from "../../event-store/codec.js";
 import type { BeginClosure, RecordNoShow } from "../../schemas/commands.js";
+import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { DomainEvent, EventOfType, EventType } from "../../schemas/events.js";
 import type { Reactor, ReactorContext } from "../runtime/processor.js";
 

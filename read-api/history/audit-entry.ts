@@ -1,6 +1,6 @@
-import type { StoredDomainEvent } from "../../event-store/codec.js";
 import { formatPosition } from "../../event-store/position.js";
 import type { Actor } from "../../schemas/actor.js";
+import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { DomainEvent } from "../../schemas/events.js";
 import type { HistoryEntry } from "../../schemas/history.js";
 

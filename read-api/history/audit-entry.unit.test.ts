@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { StoredDomainEvent } from "../../event-store/codec.js";
+import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { DomainEvent } from "../../schemas/events.js";
 import { auditEntry, stampMsOfRaw } from "./audit-entry.js";
 

@@ -1,5 +1,5 @@
-import { decodeEvent } from "../../event-store/codec.js";
 import type { EventStore, RecordedEvent } from "../../event-store/port.js";
+import { decodeEvent } from "../../schemas/event-codec.js";
 import type { HistoryEntry, HistoryPage } from "../../schemas/history.js";
 import { auditEntry, stampMsOfRaw } from "./audit-entry.js";
 import { firstRevisionWhere, lastRevision } from "./stream-search.js";

@@ -1,8 +1,8 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import { decodeEvent } from "../../event-store/codec.js";
 import type { RecordedEvent } from "../../event-store/port.js";
 import type { Position } from "../../event-store/position.js";
 import type { Projection } from "../../projections/read-models/projection.js";
+import { decodeEvent } from "../../schemas/event-codec.js";
 import { stampMsOfRaw } from "../history/audit-entry.js";
 import type { Cut } from "./as-of.js";
 import type { CheckpointStore } from "./checkpoint-store.js";

@@ -4,7 +4,6 @@ import {
   replacementDocument,
 } from "../../document-store/embedded/update-semantics.js";
 import type { DocumentStore, WriteOp } from "../../document-store/port.js";
-import type { StoredDomainEvent } from "../../event-store/codec.js";
 import type { Position } from "../../event-store/position.js";
 import {
   ACTIVITY_PREFIX,
@@ -14,6 +13,7 @@ import {
 import type { Projection } from "../../projections/read-models/projection.js";
 import { RESERVATIONS } from "../../projections/read-models/reservations.js";
 import { checkpointOp, physicalCollection } from "../../projections/runtime/checkpoints.js";
+import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import { MemoryDocumentStore } from "./memory-store.js";
 
 /** The generation a throwaway fold writes (a fresh store has no other: the query side reads it by default). */

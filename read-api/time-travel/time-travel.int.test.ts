@@ -1,12 +1,12 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-document-store.js";
-import { encodeEvent } from "../../event-store/codec.js";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
 import type { Position } from "../../event-store/position.js";
 import { parkingLotsProjection } from "../../projections/read-models/parking-lots.js";
 import { reservationsProjection } from "../../projections/read-models/reservations.js";
 import { systemActor } from "../../schemas/actor.js";
+import { encodeEvent } from "../../schemas/event-codec.js";
 import type { DomainEvent } from "../../schemas/events.js";
 import { tempDataDir } from "../../test-support/service.js";
 import { lotStream } from "../history/history-service.js";

@@ -1,11 +1,11 @@
 import type { DocumentStore } from "../../document-store/port.js";
-import { decodeEvent } from "../../event-store/codec.js";
 import type { EventStore, RecordedEvent } from "../../event-store/port.js";
 import { formatPosition, type Position } from "../../event-store/position.js";
 import { controlCenterProjection } from "../../projections/read-models/control-center.js";
 import { parkingLotsProjection } from "../../projections/read-models/parking-lots.js";
 import { reservationsProjection } from "../../projections/read-models/reservations.js";
 import type { AsOfStamp } from "../../schemas/as-of.js";
+import { decodeEvent } from "../../schemas/event-codec.js";
 import type { ControlCenterView, ParkingLotDetail, ReservationView } from "../../schemas/read-models.js";
 import { stampMsOfRaw } from "../history/audit-entry.js";
 import { couponStream, ENDS_A_RESERVATION, lotStream } from "../history/history-service.js";

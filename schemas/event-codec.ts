@@ -1,9 +1,9 @@
-import type { Actor } from "../schemas/actor.js";
-import { CURRENT_SCHEMA_VERSION, type DomainEvent, type EventMetadata } from "../schemas/events.js";
-import { UPCASTERS, type Upcaster, upcast } from "../schemas/upcasters.js";
-import { validateEvent, validateMetadata } from "../schemas/validation.js";
-import type { EventToAppend, RecordedEvent } from "./port.js";
-import type { Position } from "./position.js";
+import type { EventToAppend, RecordedEvent } from "../event-store/port.js";
+import type { Position } from "../event-store/position.js";
+import type { Actor } from "./actor.js";
+import { CURRENT_SCHEMA_VERSION, type DomainEvent, type EventMetadata } from "./events.js";
+import { UPCASTERS, type Upcaster, upcast } from "./upcasters.js";
+import { validateEvent, validateMetadata } from "./validation.js";
 
 /**
  * The typed edge of the event store: domain events are validated against their JSON Schema

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import type { Upcaster } from "../schemas/upcasters.js";
-import { decodeEvent, encodeEvent } from "./codec.js";
-import type { RecordedEvent } from "./port.js";
+import type { RecordedEvent } from "../event-store/port.js";
+import { decodeEvent, encodeEvent } from "./event-codec.js";
+import type { Upcaster } from "./upcasters.js";
 
 /** Old events are read through the upcasters of every version after theirs, then validated. */
 const recorded = (data: Record<string, unknown>, schemaVersion: number): RecordedEvent => ({
