@@ -5,8 +5,22 @@ import type { Position } from "../event-store/position.js";
 import { batchSpans, NO_SPANS, tracingOn } from "../platform/tracing.js";
 import type { Actor } from "../schemas/actor.js";
 
-/** The traceparents of a batch with tracing off (none are read). */
-const UNTRACED: readonly (string | undefined)[] = [];
+/**
+ * One span per traced command of a batch, under its own trace; with tracing off the shared no-op,
+ * and neither the traceparents nor the attributes are built.
+ */
+function spansOf(
+  name: string,
+  batch: readonly { readonly context: { readonly traceparent?: string } }[],
+  attributes: () => Record<string, string | number>,
+): { end(error?: unknown): void } {
+  if (!tracingOn()) return NO_SPANS;
+  return batchSpans(
+    name,
+    batch.map((waiting) => waiting.context.traceparent),
+    attributes(),
+  );
+}
 
 import { type CachedState, type StateAtRevision, StateCache } from "./state-cache.js";
 
@@ -202,14 +216,10 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
 
     for (let attempt = 0; ; attempt++) {
       hooks?.onBatch?.(batch.length);
-      // With tracing off nothing is allocated for the spans (tracingOn() first).
-      const traceparents = tracingOn() ? batch.map((waiting) => waiting.context.traceparent) : UNTRACED;
-      const deciding = tracingOn()
-        ? batchSpans("decide", traceparents, {
-            [`${trace.prefix}.${trace.keyName}`]: key,
-            [`${trace.prefix}.attempt`]: attempt,
-          })
-        : NO_SPANS;
+      const deciding = spansOf("decide", batch, () => ({
+        [`${trace.prefix}.${trace.keyName}`]: key,
+        [`${trace.prefix}.attempt`]: attempt,
+      }));
       let decided = this.decideAll(batch, await complete(at.state));
       // A refusal or a no-op decided on a cached state might be stale if another process wrote
       // to this stream: confirm against the stream before answering.
@@ -227,12 +237,10 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
       }
 
       let result: { nextExpectedRevision: number; position: Position };
-      const appending = tracingOn()
-        ? batchSpans("append", traceparents, {
-            [`${trace.prefix}.stream`]: streamId,
-            [`${trace.prefix}.events`]: toAppend.length,
-          })
-        : NO_SPANS;
+      const appending = spansOf("append", batch, () => ({
+        [`${trace.prefix}.stream`]: streamId,
+        [`${trace.prefix}.events`]: toAppend.length,
+      }));
       try {
         result = await this.eventStore.appendToStream(streamId, toAppend, {
           expectedRevision: at.revision < 0 ? "no_stream" : at.revision,
