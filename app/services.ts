@@ -207,56 +207,23 @@ export async function createServices(
         sampleRatio: config.otelTracesSamplerArg,
       })
     : undefined;
-  const idempotencySecret = idempotencySecretOf(config);
   const clock = options.clock ?? (() => new Date());
   const opened = openEventStore(config);
   const eventStore = options.wrapEventStore ? options.wrapEventStore(opened) : opened;
-
-  // The write side reads the lot snapshots the snapshotter (a processor) keeps in the document store.
-  const ownSnapshotStore =
-    runsCommands(config) && !documentStore
-      ? new DeferredLotSnapshotStore(() => openDocumentStore(config))
-      : undefined;
-  const snapshots = documentStore ? new DocumentLotSnapshotStore(documentStore) : ownSnapshotStore;
-  const commands = runsCommands(config)
-    ? new ParkingLotCommandHandler(eventStore, {
-        retryLimit: config.commandRetryLimit,
-        cacheSize: config.lotCacheSize,
-        hooks: {
-          onConflict: (command) => metrics.concurrencyRetries.inc({ command }),
-          onLoad: (snapshot) => metrics.lotLoads.inc({ snapshot }),
-        },
-        ...(snapshots ? { snapshots } : {}),
-        logger: logger.child({ component: "commands" }),
-      })
-    : undefined;
-  // What the first command of the process would pay (schema compiles, the lot's code path) is paid now.
-  await commands?.warmUp();
-
+  const { commands, ownSnapshotStore } = await commandSide(
+    config,
+    eventStore,
+    documentStore,
+    metrics,
+    logger,
+  );
   const thread = processorsInWorker(config)
     ? await ProcessorThread.start(config, logger.child({ component: "processors-thread" }), eventStore)
     : undefined;
   const processors =
     !thread && runsProjections(config) && documentStore
-      ? await startProcessors({
-          eventStore,
-          documentStore,
-          logger: logger.child({ component: "processors" }),
-          metrics,
-          batchSize: config.projectionBatchSize,
-          settings: {
-            lotSnapshotEvery: config.lotSnapshotEvery,
-            sendCommand: schedulerCommands(eventStore, {
-              logger: logger.child({ component: "scheduler" }),
-              retryLimit: config.commandRetryLimit,
-              snapshots: new DocumentLotSnapshotStore(documentStore),
-            }),
-          },
-          lease: { ttlMs: config.processorLeaseTtlMs, renewMs: config.processorLeaseRenewMs },
-          clock: () => clock().getTime(),
-        })
+      ? await processorsInThisThread(config, eventStore, documentStore, metrics, logger, clock)
       : undefined;
-
   const queries =
     runsQueries(config) && documentStore
       ? new QueryService(documentStore, {
@@ -268,40 +235,8 @@ export async function createServices(
           ...(thread ? { progress: thread } : processors ? { progress: processors } : {}),
         })
       : undefined;
-
-  // API replicas share their abuse counters through MongoDB when they have it (docs/operations.md).
-  const servesApi = runsCommands(config) || runsQueries(config);
-  const rateLimitStores =
-    servesApi && config.mongodbUrl
-      ? {
-          principal: await MongoRateLimitStore.connect({
-            url: config.mongodbUrl,
-            database: config.mongodbDatabase,
-            prefix: "principal:",
-          }),
-          address: await MongoRateLimitStore.connect({
-            url: config.mongodbUrl,
-            database: config.mongodbDatabase,
-            prefix: "address:",
-          }),
-        }
-      : undefined;
-
-  const liveUpdates = queries
-    ? new LiveUpdates(
-        queries,
-        logger.child({ component: "live-updates" }),
-        {
-          ...LIVE_UPDATES_DEFAULTS,
-          pollIntervalMs: config.liveUpdateIntervalMs,
-          refreshMs: config.liveRefreshMs,
-          heartbeatMs: config.liveHeartbeatMs,
-          maxStreams: config.liveMaxStreams,
-          maxStreamsPerPrincipal: config.liveMaxStreamsPerPrincipal,
-        },
-        eventStore,
-      )
-    : undefined;
+  const rateLimitStores = await sharedRateLimitStores(config);
+  const liveUpdates = queries ? liveUpdatesOf(config, queries, eventStore, logger) : undefined;
 
   return {
     config,
@@ -318,7 +253,7 @@ export async function createServices(
     ...(queries ? { queries } : {}),
     clock,
     authentication,
-    idempotencySecret,
+    idempotencySecret: idempotencySecretOf(config),
     ...(liveUpdates ? { liveUpdates } : {}),
     ...(rateLimitStores ? { rateLimitStores } : {}),
     async close() {
@@ -334,4 +269,90 @@ export async function createServices(
       await tracing?.shutdown();
     },
   };
+}
+
+/** The command handler of a role that takes commands, warmed up, with the lot snapshots it reads. */
+async function commandSide(
+  config: Config,
+  eventStore: EventStore,
+  documentStore: DocumentStore | undefined,
+  metrics: Metrics,
+  logger: Logger,
+): Promise<{ commands?: ParkingLotCommandHandler; ownSnapshotStore?: DeferredLotSnapshotStore }> {
+  if (!runsCommands(config)) return {};
+  // The write side reads the lot snapshots the snapshotter (a processor) keeps in the document store.
+  const ownSnapshotStore = documentStore
+    ? undefined
+    : new DeferredLotSnapshotStore(() => openDocumentStore(config));
+  const snapshots = documentStore ? new DocumentLotSnapshotStore(documentStore) : ownSnapshotStore;
+  const commands = new ParkingLotCommandHandler(eventStore, {
+    retryLimit: config.commandRetryLimit,
+    cacheSize: config.lotCacheSize,
+    hooks: {
+      onConflict: (command) => metrics.concurrencyRetries.inc({ command }),
+      onLoad: (snapshot) => metrics.lotLoads.inc({ snapshot }),
+    },
+    ...(snapshots ? { snapshots } : {}),
+    logger: logger.child({ component: "commands" }),
+  });
+  // What the first command of the process would pay (schema compiles, the lot's code path) is paid now.
+  await commands.warmUp();
+  return { commands, ...(ownSnapshotStore ? { ownSnapshotStore } : {}) };
+}
+
+/** The projections and reactors in the request thread (PROCESSORS_THREAD=main, or a projector role). */
+function processorsInThisThread(
+  config: Config,
+  eventStore: EventStore,
+  documentStore: DocumentStore,
+  metrics: Metrics,
+  logger: Logger,
+  clock: () => Date,
+) {
+  return startProcessors({
+    eventStore,
+    documentStore,
+    logger: logger.child({ component: "processors" }),
+    metrics,
+    batchSize: config.projectionBatchSize,
+    settings: {
+      lotSnapshotEvery: config.lotSnapshotEvery,
+      sendCommand: schedulerCommands(eventStore, {
+        logger: logger.child({ component: "scheduler" }),
+        retryLimit: config.commandRetryLimit,
+        snapshots: new DocumentLotSnapshotStore(documentStore),
+      }),
+    },
+    lease: { ttlMs: config.processorLeaseTtlMs, renewMs: config.processorLeaseRenewMs },
+    clock: () => clock().getTime(),
+  });
+}
+
+/** API replicas share their abuse counters through MongoDB when they have it (docs/operations.md). */
+async function sharedRateLimitStores(config: Config) {
+  const servesApi = runsCommands(config) || runsQueries(config);
+  if (!servesApi || !config.mongodbUrl) return undefined;
+  const connect = (prefix: string) =>
+    MongoRateLimitStore.connect({
+      url: config.mongodbUrl as string,
+      database: config.mongodbDatabase,
+      prefix,
+    });
+  return { principal: await connect("principal:"), address: await connect("address:") };
+}
+
+function liveUpdatesOf(config: Config, queries: QueryService, eventStore: EventStore, logger: Logger) {
+  return new LiveUpdates(
+    queries,
+    logger.child({ component: "live-updates" }),
+    {
+      ...LIVE_UPDATES_DEFAULTS,
+      pollIntervalMs: config.liveUpdateIntervalMs,
+      refreshMs: config.liveRefreshMs,
+      heartbeatMs: config.liveHeartbeatMs,
+      maxStreams: config.liveMaxStreams,
+      maxStreamsPerPrincipal: config.liveMaxStreamsPerPrincipal,
+    },
+    eventStore,
+  );
 }
