@@ -4,18 +4,20 @@ import { find as mingoFind, Query } from "mingo";
 import { describe, expect, it } from "vitest";
 import type { Filter } from "../port.js";
 import {
+  findUnindexableValue,
+  indexPinningAll,
+  interpretSqlitePlan,
+  leadingEqualities,
+} from "./sql-index-plans.js";
+import {
   buildCount,
   buildCountBy,
   buildSelect,
   columnValue,
   fieldExpression,
-  findUnindexableValue,
   fromSqlValue,
   indexColumns,
-  indexPinningAll,
-  interpretSqlitePlan,
   jsonFieldExpression,
-  leadingEqualities,
   translateFilter,
   translateSort,
 } from "./sql-translation.js";

@@ -43,13 +43,13 @@ import {
   validateIndexSpecs,
   validateWriteOp,
 } from "../validation.js";
+import { interpretSqlitePlan } from "./sql-index-plans.js";
 import {
   buildCount,
   buildCountBy,
   buildSelect,
   fromSqlValue,
   indexColumns,
-  interpretSqlitePlan,
   quoteIdentifier,
   type SqlValue,
 } from "./sql-translation.js";

@@ -1,13 +1,8 @@
 import { find as mingoFind, Query } from "mingo";
 import { DocumentStoreError, type Filter, type Scalar, type SortSpec } from "../port.js";
 import { assertFilter, type NormalizedFindOptions } from "../validation.js";
-import {
-  buildSelect,
-  fieldExpression,
-  indexPinningAll,
-  leadingEqualities,
-  quoteIdentifier,
-} from "./sql-translation.js";
+import { indexPinningAll, leadingEqualities } from "./sql-index-plans.js";
+import { buildSelect, fieldExpression, quoteIdentifier } from "./sql-translation.js";
 import { type CollectionState, type SqliteSchema, sqlIndexName } from "./sqlite-schema.js";
 import type { MutableDocument } from "./update-semantics.js";
 
