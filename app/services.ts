@@ -189,16 +189,7 @@ export async function createServices(
 ): Promise<Services> {
   const documentStore =
     runsProjections(config) || runsQueries(config) ? await openDocumentStore(config) : undefined;
-  // A sign-in link works once across every replica that shares the document store; browser
-  // sessions are records there too (a command API opens it on the first session it meets).
-  const sessionStore = documentStore ? undefined : new LazyDocumentStore(() => openDocumentStore(config));
-  const authentication = await createAuthentication(config, {
-    ...(documentStore ? { claimSignInLink: claimOnceIn(documentStore) } : {}),
-    documentStore: documentStore
-      ? async () => documentStore
-      : () => (sessionStore as LazyDocumentStore).get(),
-    logger: logger.child({ component: "auth" }),
-  });
+  const { authentication, sessionStore } = await authenticationOf(config, documentStore, logger);
   // Tracing in this thread when a collector is configured (the processors thread starts its own).
   const tracing = config.otelExporterOtlpEndpoint
     ? startTracing({
@@ -269,6 +260,22 @@ export async function createServices(
       await tracing?.shutdown();
     },
   };
+}
+
+/**
+ * Who calls: a sign-in link works once across every replica that shares the document store;
+ * browser sessions are records there too (a command API opens it on the first session it meets).
+ */
+async function authenticationOf(config: Config, documentStore: DocumentStore | undefined, logger: Logger) {
+  const sessionStore = documentStore ? undefined : new LazyDocumentStore(() => openDocumentStore(config));
+  const authentication = await createAuthentication(config, {
+    ...(documentStore ? { claimSignInLink: claimOnceIn(documentStore) } : {}),
+    documentStore: documentStore
+      ? async () => documentStore
+      : () => (sessionStore as LazyDocumentStore).get(),
+    logger: logger.child({ component: "auth" }),
+  });
+  return { authentication, sessionStore };
 }
 
 /** The command handler of a role that takes commands, warmed up, with the lot snapshots it reads. */

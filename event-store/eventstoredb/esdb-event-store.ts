@@ -247,15 +247,7 @@ export class EventStoreDbEventStore implements EventStore {
         fromPosition,
         filter: toSubscriptionFilter(compiled, {
           checkpointInterval: 1,
-          checkpointReached: (_subscription, position) => {
-            let checkpoint: Position;
-            try {
-              checkpoint = fromEsdbPosition(position);
-            } catch {
-              return;
-            }
-            gate.checkpoint(checkpoint);
-          },
+          checkpointReached: (_subscription, position) => checkpointInto(gate, position),
         }),
       });
       const current = subscription;
@@ -264,40 +256,7 @@ export class EventStoreDbEventStore implements EventStore {
         gate.close();
         current.unsubscribe().catch(() => undefined);
       };
-      current.on("caughtUp", () => gate.caughtUpSignal());
-      current.on("data", (resolved: AllStreamResolvedEvent) => {
-        if (finished) return;
-        const event = resolved.event;
-        if (event === undefined) return;
-        let recorded: RecordedEvent;
-        try {
-          const raw = positionOfResolved(resolved);
-          recorded = toRecordedEvent(
-            raw === undefined || raw === event.position ? event : { ...event, position: raw },
-          );
-        } catch (error) {
-          handle.fail(
-            new SubscriptionDroppedError("the subscription to $all delivered an unreadable event", {
-              cause: error,
-            }),
-          );
-          return;
-        }
-        if (after !== undefined && !isAfter(recorded.position, after)) return;
-        gate.event(recorded, !isSystemEvent(event.type) && matches(event.streamId, event.type));
-      });
-      current.on("error", (error: unknown) => {
-        const cause = mapEsdbError(error);
-        handle.fail(
-          new SubscriptionDroppedError(`the subscription to $all dropped: ${cause.message}`, { cause }),
-        );
-      });
-      current.on("end", () => {
-        handle.fail(new SubscriptionDroppedError("the server ended the subscription to $all"));
-      });
-      current.on("close", () => {
-        handle.fail(new SubscriptionDroppedError("the subscription to $all closed"));
-      });
+      forward(current, gate, handle, { after, matches, finished: () => finished });
       return finish;
     });
   }
@@ -392,4 +351,65 @@ export class EventStoreDbEventStore implements EventStore {
   private assertOpen(): void {
     if (this.closed) throw new EventStoreClosedError("the event store is closed");
   }
+}
+
+/** A server checkpoint, as progress the gate may pass on (an unreadable one is ignored). */
+function checkpointInto(gate: ProgressGate, position: Parameters<typeof fromEsdbPosition>[0]): void {
+  let checkpoint: Position;
+  try {
+    checkpoint = fromEsdbPosition(position);
+  } catch {
+    return;
+  }
+  gate.checkpoint(checkpoint);
+}
+
+/**
+ * Passes a subscription's events and signals through the gate: events after `after`, marked as
+ * selected or only examined; any error, end or close of the call fails the subscriber.
+ */
+function forward(
+  current: AllStreamSubscription,
+  gate: ProgressGate,
+  handle: ActiveSubscription,
+  how: {
+    readonly after: Position | undefined;
+    readonly matches: ReturnType<typeof eventMatcher>;
+    readonly finished: () => boolean;
+  },
+): void {
+  current.on("caughtUp", () => gate.caughtUpSignal());
+  current.on("data", (resolved: AllStreamResolvedEvent) => {
+    if (how.finished()) return;
+    const event = resolved.event;
+    if (event === undefined) return;
+    let recorded: RecordedEvent;
+    try {
+      const raw = positionOfResolved(resolved);
+      recorded = toRecordedEvent(
+        raw === undefined || raw === event.position ? event : { ...event, position: raw },
+      );
+    } catch (error) {
+      handle.fail(
+        new SubscriptionDroppedError("the subscription to $all delivered an unreadable event", {
+          cause: error,
+        }),
+      );
+      return;
+    }
+    if (how.after !== undefined && !isAfter(recorded.position, how.after)) return;
+    gate.event(recorded, !isSystemEvent(event.type) && how.matches(event.streamId, event.type));
+  });
+  current.on("error", (error: unknown) => {
+    const cause = mapEsdbError(error);
+    handle.fail(
+      new SubscriptionDroppedError(`the subscription to $all dropped: ${cause.message}`, { cause }),
+    );
+  });
+  current.on("end", () => {
+    handle.fail(new SubscriptionDroppedError("the server ended the subscription to $all"));
+  });
+  current.on("close", () => {
+    handle.fail(new SubscriptionDroppedError("the subscription to $all closed"));
+  });
 }
