@@ -105,7 +105,7 @@ export class SubscriptionLoop {
       this.subscription = eventStore
         .followAll({ from: resume, ...(this.options.filter ? { filter: this.options.filter } : {}) })
         .pipe(
-          batchMessages(batchSize, flushMs),
+          batchMessages(batchSize, flushMs, () => this.pending > 0),
           tap((batch) => {
             this.pending += batch.length;
             if (maxPending !== undefined && this.pending > maxPending) throw new BackpressureSignal();
@@ -169,18 +169,28 @@ const CATCH_UP_FLUSH_MS = 1000;
  * up, a batch waits until it is full (the reader delivers page after page; flushing every
  * `flushMs` would cut a rebuild into batches of one page, each a transaction that loads and
  * writes the same documents again), or until the store reports it caught up, which flushes at
- * once. Past that (live), a batch waits at most `flushMs` after its first message. A partial
- * batch never waits longer than CATCH_UP_FLUSH_MS, should a store not report catching up.
+ * once. Past that (live), a batch goes at the end of the event-loop turn its first message came
+ * in (a group commit's events arrive together) when no batch is being handled, so an event on an
+ * idle service is applied at once; while one is (under load), it waits at most `flushMs` and so
+ * gathers what comes meanwhile. A partial batch never waits longer than CATCH_UP_FLUSH_MS, should a
+ * store not report catching up.
  */
-function batchMessages(batchSize: number, flushMs: number): OperatorFunction<LogMessage, LogMessage[]> {
+function batchMessages(
+  batchSize: number,
+  flushMs: number,
+  busy: () => boolean,
+): OperatorFunction<LogMessage, LogMessage[]> {
   return (source) =>
     new Observable<LogMessage[]>((subscriber) => {
       let buffer: LogMessage[] = [];
       let live = false;
       let timer: NodeJS.Timeout | undefined;
+      let immediate: NodeJS.Immediate | undefined;
       const flush = () => {
         clearTimeout(timer);
         timer = undefined;
+        clearImmediate(immediate);
+        immediate = undefined;
         if (buffer.length === 0) return;
         const batch = buffer;
         buffer = [];
@@ -191,10 +201,12 @@ function batchMessages(batchSize: number, flushMs: number): OperatorFunction<Log
           buffer.push(message);
           if (message.kind === "caught-up") live = true;
           if (message.kind === "caught-up" || buffer.length >= batchSize) flush();
+          else if (live && !busy()) immediate ??= setImmediate(flush);
           else timer ??= setTimeout(flush, live ? flushMs : Math.max(flushMs, CATCH_UP_FLUSH_MS));
         },
         error(error: unknown) {
           clearTimeout(timer);
+          clearImmediate(immediate);
           subscriber.error(error);
         },
         complete() {
@@ -204,6 +216,7 @@ function batchMessages(batchSize: number, flushMs: number): OperatorFunction<Log
       });
       return () => {
         clearTimeout(timer);
+        clearImmediate(immediate);
         subscription.unsubscribe();
       };
     });
