@@ -1,13 +1,10 @@
-import { existsSync, readFileSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { fileURLToPath, pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { MetricObjectWithValues, MetricValue } from "prom-client";
 import type { EventStore } from "../event-store/port.js";
 import type { Position } from "../event-store/position.js";
 import type { Config } from "../platform/config.js";
 import type { Logger } from "../platform/logger.js";
+import { workerSource } from "../platform/worker-source.js";
 import type { ProcessorStatus } from "../projections/runtime/processor-runtime.js";
 import {
   type AppendReply,
@@ -33,29 +30,6 @@ export type FromProcessors =
 export type ToProcessors = { type: "metrics"; id: number } | { type: "stop" } | AppendReply | CommitNotice;
 
 const STOP_TIMEOUT_MS = 10_000;
-
-/**
- * How to start the worker: the built .js beside this file, or from source the .ts through tsx's
- * module hooks, registered inside the worker (Node 20 does not apply --import to worker threads).
- */
-function workerSource(): { code: string | URL; eval: boolean } {
-  const ts = new URL("./processors-worker.ts", import.meta.url);
-  if (!existsSync(fileURLToPath(ts)))
-    return { code: new URL("./processors-worker.js", import.meta.url), eval: false };
-  const require = createRequire(import.meta.url);
-  const tsxPackage = require.resolve("tsx/package.json");
-  const exportsMap = (JSON.parse(readFileSync(tsxPackage, "utf8")) as TsxPackage).exports["./esm/api"].import
-    .default;
-  const api = pathToFileURL(join(dirname(tsxPackage), exportsMap)).href;
-  return {
-    code: `import(${JSON.stringify(api)}).then(({ register }) => { register(); return import(${JSON.stringify(ts.href)}); });`,
-    eval: true,
-  };
-}
-
-interface TsxPackage {
-  readonly exports: { readonly "./esm/api": { readonly import: { readonly default: string } } };
-}
 
 /**
  * The request thread's side of the processors thread: it starts the worker, waits until the
@@ -84,7 +58,7 @@ export class ProcessorThread {
    * worker appends through it (see append-relay.ts), so one connection writes the file.
    */
   static async start(config: Config, logger: Logger, eventStore: EventStore): Promise<ProcessorThread> {
-    const source = workerSource();
+    const source = workerSource("./processors-worker.ts", import.meta.url);
     const commits = new CommitSignal();
     const worker = new Worker(source.code, {
       eval: source.eval,
