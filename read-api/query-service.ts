@@ -14,7 +14,7 @@ import type {
 import { ControlCenterQueries } from "./views/control-center-view.js";
 import { LotQueries } from "./views/lot-view.js";
 import { type PageOf, ReadContext, type ReadOptions } from "./views/read-context.js";
-import { ReservationQueries } from "./views/reservation-view.js";
+import { ReservationQueries, type ReservationQuery } from "./views/reservation-view.js";
 
 export type { ProjectionsInfo } from "./projections-info.js";
 export {
@@ -104,15 +104,7 @@ export class QueryService {
     return this.reservationQueries.reservation(id, minPosition);
   }
 
-  reservations(options: {
-    parkingLotId?: string;
-    customerId?: string;
-    carNumber?: string;
-    status?: ReservationStatus;
-    cursor?: string;
-    limit: number;
-    minPosition?: Position | null;
-  }): Promise<PageOf<ReservationView>> {
+  reservations(options: ReservationQuery): Promise<PageOf<ReservationView>> {
     return this.reservationQueries.reservations(options);
   }
 

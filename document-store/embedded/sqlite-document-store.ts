@@ -54,7 +54,7 @@ import {
   type SqlValue,
 } from "./sql-translation.js";
 import { SqliteBulkLoad } from "./sqlite-bulk-load.js";
-import { chooseIndex, compileQuery, select, valueAt } from "./sqlite-reads.js";
+import { chooseIndex, compileQuery, select, selectPlan, valueAt } from "./sqlite-reads.js";
 import {
   type Db,
   INDEX_TABLE,
@@ -338,16 +338,7 @@ export class SqliteDocumentStore implements DocumentStore {
       this.schema.checkSchema();
       const state = this.schema.collection(collection);
       if (!state.exists) return { indexed: false, detail: `collection ${collection} does not exist` };
-      const plan = buildSelect({
-        table: state.table,
-        filter,
-        indexedFields: state.indexedFields,
-        columns: state.columnFields,
-        sort: opts.sort,
-        skip: opts.skip,
-        limit: opts.limit,
-        indexedBy: chooseIndex(this.schema, state, filter, opts.sort),
-      });
+      const plan = selectPlan(this.schema, state, filter, opts);
       const rows = this.db.prepare(`EXPLAIN QUERY PLAN ${plan.sql}`).all(...plan.params) as {
         detail: string;
       }[];

@@ -9,6 +9,27 @@ import type { MutableDocument } from "./update-semantics.js";
 /** How many index entries a selectivity probe counts at most. */
 const PROBE_LIMIT = 4096;
 
+/** The SELECT a find runs (and explain explains), with the index the planner picks. */
+export function selectPlan(
+  schema: SqliteSchema,
+  state: CollectionState,
+  filter: Filter,
+  opts: NormalizedFindOptions,
+  allowPaging?: boolean,
+) {
+  return buildSelect({
+    table: state.table,
+    filter,
+    indexedFields: state.indexedFields,
+    columns: state.columnFields,
+    sort: opts.sort,
+    skip: opts.skip,
+    limit: opts.limit,
+    ...(allowPaging !== undefined ? { allowPaging } : {}),
+    indexedBy: chooseIndex(schema, state, filter, opts.sort),
+  });
+}
+
 /** The documents of `state` matching `filter` (compiled as `query`), sorted, skipped and limited. */
 export function select(
   schema: SqliteSchema,
@@ -18,17 +39,7 @@ export function select(
   opts: NormalizedFindOptions,
   allowPaging: boolean,
 ): MutableDocument[] {
-  const plan = buildSelect({
-    table: state.table,
-    filter,
-    indexedFields: state.indexedFields,
-    columns: state.columnFields,
-    sort: opts.sort,
-    skip: opts.skip,
-    limit: opts.limit,
-    allowPaging,
-    indexedBy: chooseIndex(schema, state, filter, opts.sort),
-  });
+  const plan = selectPlan(schema, state, filter, opts, allowPaging);
   const statement = schema.statement(plan.sql);
   if (plan.paged) {
     const docs = (statement.all(...plan.params) as string[]).map(

@@ -12,7 +12,7 @@ import { leaseRound } from "./lease-rounds.js";
 import type { Leases } from "./leases.js";
 import { type Plan, planEntry } from "./plan.js";
 import { isReactor, type Processor, type Reactor, type ReactorContext } from "./processor.js";
-import { Progress } from "./progress.js";
+import { Progress, untilHeard } from "./progress.js";
 import { react } from "./reactor-runs.js";
 import { ResubscribeSignal, SubscriptionLoop } from "./subscription-loop.js";
 
@@ -299,23 +299,13 @@ export class ProcessorRuntime {
   whenCaughtUp(signal?: AbortSignal): Promise<void> {
     const settled = () => this.working().every((e) => e.caughtUp);
     if (settled()) return Promise.resolve();
-    if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise<void>((resolve, reject) => {
-      const done = () => {
-        off();
-        signal?.removeEventListener("abort", aborted);
-      };
-      const off = this.progress.onSettled(() => {
-        if (!settled()) return;
-        done();
-        resolve();
-      });
-      const aborted = () => {
-        done();
-        reject(signal?.reason);
-      };
-      signal?.addEventListener("abort", aborted, { once: true });
-    });
+    return untilHeard(
+      (heard) =>
+        this.progress.onSettled(() => {
+          if (settled()) heard();
+        }),
+      signal,
+    );
   }
 
   private async load(): Promise<void> {

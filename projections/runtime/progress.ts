@@ -18,14 +18,27 @@ export function advancedTo(
   position: Position,
   signal?: AbortSignal,
 ): Promise<void> {
+  return untilHeard(
+    (heard) =>
+      source.onAdvance((advanced, at) => {
+        if (advanced === name && reached(at, position)) heard();
+      }),
+    signal,
+  );
+}
+
+/**
+ * Resolves the first time `listen`'s listener calls `heard()`; rejects with the signal's reason
+ * when `signal` aborts first. Either way the listener and the abort handler are removed.
+ */
+export function untilHeard(listen: (heard: () => void) => () => void, signal?: AbortSignal): Promise<void> {
   if (signal?.aborted) return Promise.reject(signal.reason);
   return new Promise<void>((resolve, reject) => {
     const done = () => {
       off();
       signal?.removeEventListener("abort", aborted);
     };
-    const off = source.onAdvance((advanced, at) => {
-      if (advanced !== name || !reached(at, position)) return;
+    const off = listen(() => {
       done();
       resolve();
     });

@@ -6,6 +6,18 @@ import type { CouponView, ReservationStatus, ReservationView } from "../../schem
 import { nextClosureStart, statusAt } from "../../schemas/reservation-time.js";
 import type { LotQueries } from "./lot-view.js";
 import type { PageOf, ReadContext } from "./read-context.js";
+
+/** What GET /reservations asks: filters, a page, and the position to wait for. */
+export interface ReservationQuery {
+  readonly parkingLotId?: string;
+  readonly customerId?: string;
+  readonly carNumber?: string;
+  readonly status?: ReservationStatus;
+  readonly cursor?: string;
+  readonly limit: number;
+  readonly minPosition?: Position | null;
+}
+
 import {
   iso,
   type StoredLot,
@@ -53,15 +65,7 @@ export class ReservationQueries {
       return { ...view, status, ...(mustLeaveBy && status === "RESERVED" ? { mustLeaveBy } : {}) };
     });
   }
-  async reservations(options: {
-    parkingLotId?: string;
-    customerId?: string;
-    carNumber?: string;
-    status?: ReservationStatus;
-    cursor?: string;
-    limit: number;
-    minPosition?: Position | null;
-  }): Promise<PageOf<ReservationView>> {
+  async reservations(options: ReservationQuery): Promise<PageOf<ReservationView>> {
     const filter: Record<string, unknown> = {};
     if (options.parkingLotId) filter.parkingLotId = options.parkingLotId;
     if (options.customerId) filter.customerId = options.customerId;
