@@ -2,7 +2,7 @@ import type { EventStore, RecordedEvent } from "../../event-store/port.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
 import type { HistoryEntry, HistoryPage } from "../../schemas/history.js";
 import { auditEntry, stampMsOfRaw } from "./audit-entry.js";
-import { firstRevisionWhere, lastRevision } from "./stream-search.js";
+import { firstRevisionFrom, firstRevisionWhere, lastRevision } from "./stream-search.js";
 
 export const lotStream = (parkingLotId: string): string => `parkingLot-${parkingLotId}`;
 export const couponStream = (reservationId: string): string => `coupon-${reservationId}`;
@@ -71,14 +71,8 @@ export class HistoryService {
     page: PageRequest,
   ): Promise<{ readonly customerId: string; readonly page: HistoryPage } | null> {
     const stream = lotStream(where.parkingLotId);
-    const last = await lastRevision(this.events, stream);
-    if (last === null) return null;
-    const start = await firstRevisionWhere(
-      this.events,
-      stream,
-      last,
-      (e) => e.position.commit >= where.position,
-    );
+    const start = await firstRevisionFrom(this.events, stream, where.position);
+    if (start === null) return null;
     const raws: RecordedEvent[] = [];
     for await (const raw of this.events.readStream(stream, { fromRevision: start })) {
       if ((raw.data as { reservationId?: unknown } | null)?.reservationId !== reservationId) continue;

@@ -41,3 +41,14 @@ export async function firstRevisionWhere(
   }
   return low;
 }
+
+/** The first revision of the stream at or after log position `commit`; null when the stream does not exist. */
+export async function firstRevisionFrom(
+  store: EventStore,
+  streamId: string,
+  commit: RecordedEvent["position"]["commit"],
+): Promise<number | null> {
+  const last = await lastRevision(store, streamId);
+  if (last === null) return null;
+  return firstRevisionWhere(store, streamId, last, (event) => event.position.commit >= commit);
+}

@@ -9,7 +9,7 @@ import { decodeEvent } from "../../schemas/event-codec.js";
 import type { ControlCenterView, ParkingLotDetail, ReservationView } from "../../schemas/read-models.js";
 import { stampMsOfRaw } from "../history/audit-entry.js";
 import { couponStream, ENDS_A_RESERVATION, lotStream } from "../history/history-service.js";
-import { firstRevisionWhere, lastRevision } from "../history/stream-search.js";
+import { firstRevisionFrom } from "../history/stream-search.js";
 import { QueryService } from "../query-service.js";
 import type { Cut } from "./as-of.js";
 import { CheckpointStore } from "./checkpoint-store.js";
@@ -103,14 +103,8 @@ export class TimeTravel {
         ? raw.position.commit <= cut.commit
         : !(stampMsOfRaw(raw.type, raw.data) > cut.ms);
     const stream = lotStream(where.parkingLotId);
-    const last = await lastRevision(this.events, stream);
-    if (last === null) return null;
-    const start = await firstRevisionWhere(
-      this.events,
-      stream,
-      last,
-      (e) => e.position.commit >= where.position.commit,
-    );
+    const start = await firstRevisionFrom(this.events, stream, where.position.commit);
+    if (start === null) return null;
     for await (const raw of this.events.readStream(stream, { fromRevision: start })) {
       if (!keep(raw)) break;
       if (reservationIdOf(raw) !== reservationId) continue;
