@@ -11,7 +11,7 @@ import type { Logger } from "../platform/logger.js";
 import { Metrics } from "../platform/metrics.js";
 import { startTracing } from "../platform/tracing.js";
 import { startProcessors } from "../projections/processors.js";
-import type { ProcessorRuntime } from "../projections/runtime/processor-runtime.js";
+import type { ProcessorGroup } from "../projections/runtime/processor-group.js";
 import { LIVE_UPDATES_DEFAULTS, LiveUpdates } from "../read-api/live-updates.js";
 import { QueryService } from "../read-api/query-service.js";
 import { storedProjections } from "../read-api/stored-projections.js";
@@ -35,7 +35,7 @@ export interface Services {
   readonly documentStore?: DocumentStore;
   readonly commands?: ParkingLotCommandHandler;
   /** The projections and reactors (coupon policy), where this role runs them. */
-  readonly processors?: Pick<ProcessorRuntime, "status" | "onAdvance">;
+  readonly processors?: Pick<ProcessorGroup, "status" | "onAdvance">;
   /** Metrics kept by another thread of this process (the processors thread), for /metrics. */
   readonly threadMetrics?: () => Promise<WorkerMetrics>;
   readonly queries?: QueryService;

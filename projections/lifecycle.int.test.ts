@@ -17,7 +17,7 @@ import {
   physicalCollection,
   readCheckpoint,
 } from "./runtime/checkpoints.js";
-import type { ProcessorRuntime } from "./runtime/processor-runtime.js";
+import type { ProcessorGroup } from "./runtime/processor-group.js";
 
 const logger = createLogger("silent");
 const SEED = { lots: 3, capacity: 1000, reservations: 1_500, cancellations: 200, customers: 100 } as const;
@@ -31,7 +31,7 @@ describe("version-triggered rebuild", () => {
   const data = tempDataDir("parking-lifecycle-");
   let events: SqliteEventStore;
   let docs: SqliteDocumentStore;
-  const running: ProcessorRuntime[] = [];
+  const running: ProcessorGroup[] = [];
 
   const start = async () => {
     const runtime = await startProcessors({
@@ -45,11 +45,11 @@ describe("version-triggered rebuild", () => {
     running.push(runtime);
     return runtime;
   };
-  const stop = async (runtime: ProcessorRuntime) => {
+  const stop = async (runtime: ProcessorGroup) => {
     running.splice(running.indexOf(runtime), 1);
     await runtime.stop();
   };
-  const allCaughtUp = (runtime: ProcessorRuntime) =>
+  const allCaughtUp = (runtime: ProcessorGroup) =>
     eventually(
       async () => (runtime.status().every((s) => s.caughtUp) ? true : undefined),
       30_000,

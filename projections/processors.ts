@@ -7,7 +7,8 @@ import { COUPON_POLICY, couponPolicy } from "./coupon-policy/coupon-policy.js";
 import { upgradeProjections } from "./lifecycle.js";
 import { PROJECTIONS } from "./read-models/index.js";
 import { Leases, processOwner } from "./runtime/leases.js";
-import type { Processor, Reactor } from "./runtime/processor.js";
+import { isReactor, type Processor, type Reactor } from "./runtime/processor.js";
+import { ProcessorGroup } from "./runtime/processor-group.js";
 import { ProcessorRuntime } from "./runtime/processor-runtime.js";
 import { type CommandSender, SCHEDULER, scheduler } from "./scheduler/scheduler.js";
 
@@ -75,22 +76,31 @@ export interface ProcessorsOptions {
  * stand by to take over. Resolves once started; `stop()` on the result finishes the batch in
  * flight, stores its checkpoints and releases the leases.
  */
-export async function startProcessors(options: ProcessorsOptions): Promise<ProcessorRuntime> {
-  const runtime = new ProcessorRuntime({
-    processors: createProcessors(options.settings),
-    eventStore: options.eventStore,
-    documentStore: options.documentStore,
-    logger: options.logger,
-    ...(options.metrics ? { metrics: options.metrics } : {}),
-    batchSize: options.batchSize,
-    generation: "active",
-    leases: new Leases(options.documentStore, { owner: processOwner(), ...options.lease }),
-    ...(options.clock ? { clock: options.clock } : {}),
-  });
-  await runtime.start();
-  // The projection lifecycle: a projection whose live generation another version built is rebuilt
-  // beside it while the runtime keeps the live one current; stop() waits for the rebuild.
-  runtime.track(
+export async function startProcessors(options: ProcessorsOptions): Promise<ProcessorGroup> {
+  const leases = new Leases(options.documentStore, { owner: processOwner(), ...options.lease });
+  const processors = createProcessors(options.settings);
+  const runtimeOf = (only: readonly Processor[]) =>
+    new ProcessorRuntime({
+      processors: only,
+      eventStore: options.eventStore,
+      documentStore: options.documentStore,
+      logger: options.logger,
+      ...(options.metrics ? { metrics: options.metrics } : {}),
+      batchSize: options.batchSize,
+      generation: "active",
+      leases,
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
+  // Read models and reactors follow the log on runtimes of their own: a read model's batch never
+  // waits for a reactor's effects (ProcessorGroup).
+  const group = new ProcessorGroup([
+    runtimeOf(processors.filter((p) => !isReactor(p))),
+    runtimeOf(processors.filter(isReactor)),
+  ]);
+  for (const runtime of group.runtimes) await runtime.start();
+  // A projection whose live generation another version of its code built is rebuilt blue/green in
+  // the background; queries keep reading the live generation until the switch.
+  group.track(
     upgradeProjections({
       eventStore: options.eventStore,
       documentStore: options.documentStore,
@@ -98,5 +108,5 @@ export async function startProcessors(options: ProcessorsOptions): Promise<Proce
       logger: options.logger.child({ component: "projection-lifecycle" }),
     }),
   );
-  return runtime;
+  return group;
 }

@@ -108,7 +108,9 @@ describe("projector failover (two real ROLE=projector processes)", () => {
       expect(ready.status).toBe(200);
       expect(body.checks["reactor:coupon-policy"]?.detail).toMatch(/standby/);
 
-      // Kill the holder while the processors are between 20% and 80% of the lot events.
+      // Kill the holder mid-catch-up: the slowest processor past 20% of the lot events and below
+      // 80% of the log (read models and reactors follow the log on runtimes of their own, so the
+      // read models may be further on, or done).
       await until(
         async () => Math.min(...(await observer.progress()).positions) >= 0.2 * lotHead,
         "20% of the lot events processed",
@@ -119,7 +121,7 @@ describe("projector failover (two real ROLE=projector processes)", () => {
       const killedAt = Date.now();
       expect(await exitOf(first, 10_000)).toBe("SIGKILL");
       const atKill = await observer.progress();
-      expect(Math.max(...atKill.positions)).toBeLessThan(0.8 * atKill.head);
+      expect(Math.min(...atKill.positions)).toBeLessThan(0.8 * atKill.head);
       const leasesAtKill = await observer.leases();
       expect(NAMES.every((n) => ownedBy(leasesAtKill.get(n), first))).toBe(true);
       expect(NAMES.some((n) => ownedBy(leasesAtKill.get(n), second))).toBe(false);

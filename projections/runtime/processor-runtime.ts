@@ -72,7 +72,9 @@ const GENERATION_CHECK_MS = 250;
  * the process dies mid-batch. Checkpoints advance through events a processor does not handle, up
  * to what the store reports as examined. A processor that cannot handle an event stops (the
  * others go on), recorded with its position and error; a store outage drops the subscription and
- * the loop resubscribes from the checkpoints after a backoff.
+ * the loop resubscribes from the checkpoints after a backoff. The live service runs its
+ * projections and its reactors on two of these (ProcessorGroup), so that a read model's batch
+ * never waits for a reactor's effects.
  */
 export class ProcessorRuntime {
   private readonly entries = new Map<string, Entry>();

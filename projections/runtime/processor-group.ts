@@ -1,0 +1,45 @@
+import type { Position } from "../../event-store/position.js";
+import type { ProcessorRuntime, ProcessorStatus } from "./processor-runtime.js";
+
+/**
+ * Several runtimes run as one: the live service runs its projections and its reactors on runtimes
+ * of their own, each with its own subscription and batches, so that a read model never waits for
+ * a reactor's effects (the coupon policy's appends, which in the processors thread go through the
+ * request thread) before its batch commits. Each runtime keeps its guarantees (checkpoints atomic
+ * with its writes, leases per processor); the group answers as one runtime does.
+ */
+export class ProcessorGroup {
+  constructor(readonly runtimes: readonly ProcessorRuntime[]) {}
+
+  /** Every processor's status, in the order of the runtimes (projections, then reactors). */
+  status(): ProcessorStatus[] {
+    return this.runtimes.flatMap((runtime) => runtime.status());
+  }
+
+  onAdvance(listener: (name: string, position: Position) => void): () => void {
+    const offs = this.runtimes.map((runtime) => runtime.onAdvance(listener));
+    return () => {
+      for (const off of offs) off();
+    };
+  }
+
+  /** Resolves once the runtime that runs `name` has committed `position` for it. */
+  whenReached(name: string, position: Position, signal?: AbortSignal): Promise<void> {
+    const runtime = this.runtimes.find((r) => r.status().some((s) => s.name === name)) ?? this.runtimes[0];
+    if (!runtime) return Promise.reject(new Error(`no runtime runs ${name}`));
+    return runtime.whenReached(name, position, signal);
+  }
+
+  async whenCaughtUp(signal?: AbortSignal): Promise<void> {
+    await Promise.all(this.runtimes.map((runtime) => runtime.whenCaughtUp(signal)));
+  }
+
+  /** Ties work to the group (the first runtime: the projections'); stop() waits for it. */
+  track(work: Promise<unknown>): void {
+    this.runtimes[0]?.track(work);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.runtimes.map((runtime) => runtime.stop()));
+  }
+}
