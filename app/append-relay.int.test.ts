@@ -41,7 +41,14 @@ describe("appends relayed to the thread that writes the file", () => {
     const relayed = relayingAppends(reader, (request) => processorsThread.postMessage(request));
     processorsThread.on("message", (reply: AppendReply) => relayed.receive(reply));
     stores.push(relayed.store);
-    return { writer, relayed: relayed.store, close: () => (requestThread.close(), processorsThread.close()) };
+    return {
+      writer,
+      relayed: relayed.store,
+      close: () => {
+        requestThread.close();
+        processorsThread.close();
+      },
+    };
   }
 
   it("appends through the serving connection and answers with its revision and position", async () => {

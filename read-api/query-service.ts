@@ -7,7 +7,6 @@ import type {
   CouponView,
   ParkingLotDetail,
   ParkingLotView,
-  ReservationStatus,
   ReservationView,
   TimelineView,
 } from "../schemas/read-models.js";

@@ -21,7 +21,7 @@
  * `exact` says the SQL selects exactly the matching documents, which is when the store may push
  * LIMIT/OFFSET and count(*) into SQL.
  */
-import type { Filter, IndexSpec, QueryPlan, SortSpec } from "../port.js";
+import type { Filter, SortSpec } from "../port.js";
 import { INDEX_FIELD_PATH, isPlainObject } from "../validation.js";
 
 export type SqlValue = string | number | Buffer | null;

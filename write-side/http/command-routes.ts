@@ -142,7 +142,7 @@ const registerParkingLot =
   };
 
 const reserveParking =
-  ({ run, now, clock, idempotencySecret }: CommandContext): Route =>
+  ({ run, now, idempotencySecret }: CommandContext): Route =>
   async (req, res) => {
     const { parkingLotId } = validInput(LotParams, { ...req.params }, "path");
     const key = req.get("idempotency-key");
@@ -221,7 +221,7 @@ const cancelReservation =
   };
 
 const reservationStep =
-  ({ run, now, clock }: CommandContext, step: "check-in" | "check-out"): Route =>
+  ({ run, now }: CommandContext, step: "check-in" | "check-out"): Route =>
   async (req, res) => {
     const { parkingLotId, reservationId } = validInput(ReservationParams, { ...req.params }, "path");
     const caller = callerOf(req);
