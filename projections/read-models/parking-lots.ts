@@ -1,4 +1,4 @@
-import { defineProjection } from "./projection.js";
+import { defineProjection, updateOne } from "./projection.js";
 
 export const PARKING_LOTS = "parking_lots";
 
@@ -41,92 +41,44 @@ export const parkingLotsProjection = defineProjection({
       ];
     },
     ParkingReserved: ({ event }, collection) => {
-      const target = collection(PARKING_LOTS);
-      return [
-        {
-          op: "update",
-          collection: target,
-          id: event.data.parkingLotId,
-          update: {
-            $inc: { totalReservations: 1, openEndedHeld: event.data.startsAt ? 0 : 1 },
-            $set: { updatedAt: event.data.reservedAt },
-          },
-        },
-      ];
+      return updateOne(collection, PARKING_LOTS, event.data.parkingLotId, {
+        $inc: { totalReservations: 1, openEndedHeld: event.data.startsAt ? 0 : 1 },
+        $set: { updatedAt: event.data.reservedAt },
+      });
     },
     ReservationCanceled: ({ event }, collection) => {
-      const target = collection(PARKING_LOTS);
-      return [
-        {
-          op: "update",
-          collection: target,
-          id: event.data.parkingLotId,
-          update: {
-            $inc: { canceledReservations: 1, openEndedHeld: event.data.startsAt ? 0 : -1 },
-            $set: { updatedAt: event.data.canceledAt },
-          },
-        },
-      ];
+      return updateOne(collection, PARKING_LOTS, event.data.parkingLotId, {
+        $inc: { canceledReservations: 1, openEndedHeld: event.data.startsAt ? 0 : -1 },
+        $set: { updatedAt: event.data.canceledAt },
+      });
     },
     ReservationCheckedOut: ({ event }, collection) => {
-      const target = collection(PARKING_LOTS);
       // The car left: its spot is free again (the reservation is COMPLETED, no longer active).
-      return [
-        {
-          op: "update",
-          collection: target,
-          id: event.data.parkingLotId,
-          update: {
-            $inc: { openEndedHeld: event.data.startsAt ? 0 : -1 },
-            $set: { updatedAt: event.data.checkedOutAt },
-          },
-        },
-      ];
+      return updateOne(collection, PARKING_LOTS, event.data.parkingLotId, {
+        $inc: { openEndedHeld: event.data.startsAt ? 0 : -1 },
+        $set: { updatedAt: event.data.checkedOutAt },
+      });
     },
     ParkingLotCapacityChanged: ({ event }, collection) => {
-      const target = collection(PARKING_LOTS);
       const { parkingLotId, capacity, changedAt } = event.data;
-      return [
-        {
-          op: "update",
-          collection: target,
-          id: parkingLotId,
-          update: {
-            $set: { capacity, updatedAt: changedAt },
-          },
-        },
-      ];
+      return updateOne(collection, PARKING_LOTS, parkingLotId, {
+        $set: { capacity, updatedAt: changedAt },
+      });
     },
     ParkingLotClosed: ({ event }, collection) => {
-      const target = collection(PARKING_LOTS);
       const { parkingLotId, closureId, from, until, reason, closedAt } = event.data;
-      return [
-        {
-          op: "update",
-          collection: target,
-          id: parkingLotId,
-          update: {
-            $push: { closures: { closureId, from, until, reason } },
-            $set: { updatedAt: closedAt },
-          },
-        },
-      ];
+      return updateOne(collection, PARKING_LOTS, parkingLotId, {
+        $push: { closures: { closureId, from, until, reason } },
+        $set: { updatedAt: closedAt },
+      });
     },
     ParkingLotClosureBegan: ({ event }, collection) => {
-      const target = collection(PARKING_LOTS);
       // The cars in the lot when it closed are listed for operators (they are not canceled out).
       const { parkingLotId, closureId, carsInLot, recordedAt } = event.data;
-      return [
-        {
-          op: "update",
-          collection: target,
-          id: parkingLotId,
-          update: {
-            $push: { closuresBegun: { closureId, carsInLot: carsInLot.slice(0, 1_000) } },
-            $set: { updatedAt: recordedAt },
-          },
-        },
-      ];
+      return updateOne(collection, PARKING_LOTS, parkingLotId, {
+        $push: { closuresBegun: { closureId, carsInLot: carsInLot.slice(0, 1_000) } },
+        $set: { updatedAt: recordedAt },
+      });
     },
   },
 });

@@ -1,4 +1,4 @@
-import type { IndexSpec, WriteOp } from "../../document-store/port.js";
+import type { IndexSpec, UpdateDocument, WriteOp } from "../../document-store/port.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { EventOfType, EventType } from "../../schemas/events.js";
 
@@ -59,3 +59,11 @@ export function defineProjection(definition: ProjectionDefinition): Projection {
     },
   };
 }
+
+/** The one write most handlers make: an update of one document of one of the projection's collections. */
+export const updateOne = (
+  collection: CollectionOf,
+  logical: string,
+  id: string,
+  update: UpdateDocument,
+): WriteOp[] => [{ op: "update", collection: collection(logical), id, update }];

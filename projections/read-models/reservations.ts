@@ -1,4 +1,4 @@
-import { defineProjection } from "./projection.js";
+import { defineProjection, updateOne } from "./projection.js";
 
 export const RESERVATIONS = "reservations";
 
@@ -66,99 +66,47 @@ export const reservationsProjection = defineProjection({
         },
       ];
     },
-    ReservationCanceled: ({ event }, collection) => {
-      const target = collection(RESERVATIONS);
-      return [
-        {
-          op: "update",
-          collection: target,
-          id: event.data.reservationId,
-          update: {
-            $set: {
-              status: "CANCELED",
-              canceledAt: event.data.canceledAt,
-              cancelReason: event.data.reason,
-            },
-            // The spot is free from the cancellation on (a window canceled before it starts
-            // ends before it begins, so it holds nothing).
-            $min: { heldUntil: event.data.canceledAt },
-          },
+    ReservationCanceled: ({ event }, collection) =>
+      updateOne(collection, RESERVATIONS, event.data.reservationId, {
+        $set: {
+          status: "CANCELED",
+          canceledAt: event.data.canceledAt,
+          cancelReason: event.data.reason,
         },
-      ];
-    },
-    ReservationCheckedIn: ({ event }, collection) => {
-      const target = collection(RESERVATIONS);
-      return [
-        {
-          op: "update",
-          collection: target,
-          id: event.data.reservationId,
-          // heldUntil stays the window's end: a car in the lot past it (CHECKED_IN, heldUntil
-          // passed) is overstaying, and the query side counts it as holding its spot until it
-          // checks out, however long that is (the `by_lot_status_held_until` index finds those).
-          update: { $set: { status: "CHECKED_IN", checkedInAt: event.data.checkedInAt } },
+        // The spot is free from the cancellation on (a window canceled before it starts
+        // ends before it begins, so it holds nothing).
+        $min: { heldUntil: event.data.canceledAt },
+      }),
+    ReservationCheckedIn: ({ event }, collection) =>
+      // heldUntil stays the window's end: a car in the lot past it (CHECKED_IN, heldUntil
+      // passed) is overstaying, and the query side counts it as holding its spot until it
+      // checks out, however long that is (the `by_lot_status_held_until` index finds those).
+      updateOne(collection, RESERVATIONS, event.data.reservationId, {
+        $set: { status: "CHECKED_IN", checkedInAt: event.data.checkedInAt },
+      }),
+    ReservationCheckedOut: ({ event }, collection) =>
+      updateOne(collection, RESERVATIONS, event.data.reservationId, {
+        $set: {
+          status: "COMPLETED",
+          checkedOutAt: event.data.checkedOutAt,
+          // An open-ended stay on a lot with a rate is priced now; an overstay is charged now.
+          ...(event.data.amount === undefined ? {} : { amount: event.data.amount }),
+          ...(event.data.overstayCharge === undefined ? {} : { overstayCharge: event.data.overstayCharge }),
         },
-      ];
-    },
-    ReservationCheckedOut: ({ event }, collection) => {
-      const target = collection(RESERVATIONS);
-      return [
-        {
-          op: "update",
-          collection: target,
-          id: event.data.reservationId,
-          update: {
-            $set: {
-              status: "COMPLETED",
-              checkedOutAt: event.data.checkedOutAt,
-              // An open-ended stay on a lot with a rate is priced now; an overstay is charged now.
-              ...(event.data.amount === undefined ? {} : { amount: event.data.amount }),
-              ...(event.data.overstayCharge === undefined
-                ? {}
-                : { overstayCharge: event.data.overstayCharge }),
-            },
-            $min: { heldUntil: event.data.checkedOutAt },
-          },
-        },
-      ];
-    },
-    ReservationNoShow: ({ event }, collection) => {
-      const target = collection(RESERVATIONS);
+        $min: { heldUntil: event.data.checkedOutAt },
+      }),
+    ReservationNoShow: ({ event }, collection) =>
       // The window ended without the car: it held its spot over the window all the same.
-      return [
-        {
-          op: "update",
-          collection: target,
-          id: event.data.reservationId,
-          update: { $set: { status: "NO_SHOW" } },
+      updateOne(collection, RESERVATIONS, event.data.reservationId, { $set: { status: "NO_SHOW" } }),
+    CouponIssued: ({ event }, collection) =>
+      updateOne(collection, RESERVATIONS, event.data.reservationId, {
+        $set: {
+          coupon: { couponId: event.data.couponId, status: "ISSUED", issuedAt: event.data.issuedAt },
         },
-      ];
-    },
-    CouponIssued: ({ event }, collection) => {
-      const target = collection(RESERVATIONS);
-      return [
-        {
-          op: "update",
-          collection: target,
-          id: event.data.reservationId,
-          update: {
-            $set: {
-              coupon: { couponId: event.data.couponId, status: "ISSUED", issuedAt: event.data.issuedAt },
-            },
-          },
-        },
-      ];
-    },
-    CouponRevoked: ({ event }, collection) => {
-      const target = collection(RESERVATIONS);
-      return [
-        {
-          op: "update",
-          collection: target,
-          id: event.data.reservationId,
-          update: { $set: { "coupon.status": "REVOKED", "coupon.revokedAt": event.data.revokedAt } },
-        },
-      ];
-    },
+      }),
+    CouponRevoked: ({ event }, collection) =>
+      updateOne(collection, RESERVATIONS, event.data.reservationId, {
+        $set: { "coupon.status": "REVOKED", "coupon.revokedAt": event.data.revokedAt },
+      }),
   },
 });
