@@ -283,8 +283,8 @@ describe("lot snapshots: a snapshot at any revision plus the events after it is 
       { numRuns: NUM_RUNS },
     );
     // Each kind in at least 2% of the runs. The rarest, a no-show (a window that ends without its
-    // car, then a scheduler's command), comes in 4–10% of runs: 40 samples of 150 runs counted 6
-    // to 15, so a bar of 5% (7.5) failed about one run in twenty while 2% (3) is far below all.
+    // car, then a scheduler's command), came in 6 to about 15 of 150 runs over 40 samples, so a
+    // bar of 5% (7.5) failed now and then; 2% (3) is well below every sample.
     for (const what of [...PARKING_LOT_EVENT_TYPES, "pruned"])
       expect(runsWith.get(what) ?? 0, `runs with ${what}`).toBeGreaterThanOrEqual(NUM_RUNS / 50);
   });
