@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import {
   type Document,
@@ -62,9 +63,23 @@ function isDeadLocalOwner(owner: string): boolean {
   if (host !== hostname() || !pid || !/^[0-9]+$/.test(pid) || Number(pid) === process.pid) return false;
   try {
     process.kill(Number(pid), 0);
-    return false;
+    // It answers signals, but a killed process whose parent has not reaped it yet (a zombie: in a
+    // container whose first process reaps late, for a while) is dead all the same.
+    return isZombie(Number(pid));
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === "ESRCH";
+  }
+}
+
+/** Whether Linux says the process has exited and only waits to be reaped (state Z or X); false elsewhere. */
+function isZombie(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    // The state follows the command name, which is in parentheses and may itself hold any character.
+    const state = stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3);
+    return state === "Z" || state === "X";
+  } catch {
+    return false;
   }
 }
 
