@@ -1,3 +1,4 @@
+import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
@@ -113,6 +114,28 @@ async function sigterm(service: ServiceChild): Promise<void> {
 async function sigkill(child: Child): Promise<void> {
   child.signal("SIGKILL");
   expect(await exitOf(child, 10_000)).toBe("SIGKILL");
+  // The leader (npx) has exited; its descendants, killed with it, may take a moment longer to be
+  // gone (a process dies once its I/O returns). Wait for the group to empty (or become zombies
+  // only, which a lease counts as dead), at most 5 s.
+  for (let i = 0; i < 100 && groupAlive(child.pid); i++) await sleep(50);
+}
+
+/** Whether any process of the group led by `pid` still runs (a zombie does not). */
+function groupAlive(pid: number): boolean {
+  try {
+    process.kill(-pid, 0);
+  } catch {
+    return false;
+  }
+  try {
+    // pgid and state of every process; a zombie's state starts with Z.
+    return execFileSync("ps", ["-e", "-o", "pgid=,stat="], { encoding: "utf8" })
+      .split("\n")
+      .map((line) => line.trim().split(/\s+/))
+      .some(([pgid, state]) => Number(pgid) === pid && state !== undefined && !state.startsWith("Z"));
+  } catch {
+    return false;
+  }
 }
 
 /** The read models equal the fold of the log, and the coupon policy acted exactly once per cause. */
