@@ -203,16 +203,18 @@ describe("projector and coupon policy survive kill -9 (real ROLE=projector proce
       const causesUpTo = (position: number) => causes.filter((c) => c <= position).length;
       const uncheckpointedEffects = (p: Progress) => p.head - lotHead - causesUpTo(p.couponPolicy);
       const second = await startServiceChild({ ...ENV, DATA_DIR: data.dir });
-      // In a batch: effects already appended past the checkpoint (seen twice in a row with the same
-      // checkpoint), so the restart meets coupons its checkpoint does not cover.
+      // In a batch: effects already appended past the checkpoint, so the restart meets coupons its
+      // checkpoint does not cover. The process is frozen (SIGSTOP) while it is looked at, so the
+      // state seen is the state it is killed in: no checkpoint can land between the look and the kill.
       const midBatch = (p: Progress) => p.couponPolicy >= 0.3 * lotHead && uncheckpointedEffects(p) >= 1;
       await watch(
         second,
         async () => {
-          const p = await observer.progress();
-          if (!midBatch(p)) return false;
-          const again = await observer.progress();
-          return midBatch(again) && again.couponPolicy === p.couponPolicy;
+          if (!midBatch(await observer.progress())) return false;
+          second.signal("SIGSTOP");
+          if (midBatch(await observer.progress())) return true;
+          second.signal("SIGCONT");
+          return false;
         },
         "the coupon policy past 30% of the lot events, mid-batch",
         90_000,
