@@ -1,5 +1,4 @@
-import type { Router } from "express";
-import express from "express";
+import type { Request, Response } from "express";
 import { AggregatorRegistry } from "prom-client";
 import { withTimeout } from "../platform/timeout.js";
 import type { Services } from "./services.js";
@@ -12,15 +11,14 @@ export interface Lifecycle {
 /**
  * /healthz: the process is alive. /readyz: it should get traffic: not shutting down, its stores
  * answer, and (where projections run in this process) they are within READY_MAX_LAG of the head.
+ * /metrics: the process's metrics. The handlers of those rows of app/surface/app-operations.ts.
  */
-export function healthRoutes(services: Services, lifecycle: Lifecycle): Router {
-  const router = express.Router();
-
-  router.get("/healthz", (_req, res) => {
+export function healthHandlers(services: Services, lifecycle: Lifecycle) {
+  const getLiveness = (_req: Request, res: Response) => {
     res.json({ status: "ok" });
-  });
+  };
 
-  router.get("/readyz", async (_req, res) => {
+  const getReadiness = async (_req: Request, res: Response) => {
     const checks: Record<string, { ok: boolean; detail?: string }> = {};
     checks.lifecycle = lifecycle.ready ? { ok: true } : { ok: false, detail: "shutting down" };
     let head = null;
@@ -71,9 +69,9 @@ export function healthRoutes(services: Services, lifecycle: Lifecycle): Router {
     }
     const ready = Object.values(checks).every((c) => c.ok);
     res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "not ready", checks });
-  });
+  };
 
-  router.get("/metrics", async (_req, res) => {
+  const getMetrics = async (_req: Request, res: Response) => {
     // The processors thread keeps its own metrics (projections, coupon policy): the two sets
     // hold different series, so adding them up per series is merging them.
     const registry = services.threadMetrics
@@ -84,7 +82,7 @@ export function healthRoutes(services: Services, lifecycle: Lifecycle): Router {
         )
       : services.metrics.registry;
     res.type(registry.contentType).send(await registry.metrics());
-  });
+  };
 
-  return router;
+  return { getLiveness, getReadiness, getMetrics };
 }

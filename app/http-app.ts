@@ -8,7 +8,6 @@ import {
   correlationId,
   errorHandler,
   notFound,
-  problemDocs,
   refuseIllFormedCorrelationId,
   verifyUtf8Body,
 } from "../platform/http/middleware.js";
@@ -19,18 +18,16 @@ import { rateLimits } from "../platform/http/rate-limits.js";
 import { crossOrigin, noStoreForSignedIn, securityHeaders } from "../platform/http/security-headers.js";
 import { traceRequests } from "../platform/http/tracing.js";
 import { viewerOf } from "../read-api/access.js";
-import { historyRoutes } from "../read-api/history/history-routes.js";
 import { HistoryService } from "../read-api/history/history-service.js";
-import { findWebDir, pageRoutes } from "../read-api/page-routes.js";
+import { assetRoutes, findWebDir } from "../read-api/page-routes.js";
 import { queryRoutes } from "../read-api/query-routes.js";
-import { asOfRoutes } from "../read-api/time-travel/as-of-routes.js";
 import { TimeTravel } from "../read-api/time-travel/time-travel.js";
 import { commandRoutes } from "../write-side/http/command-routes.js";
-import { ACCESS_RULES, serviceAccess, UNLISTED_ROUTES_ALLOW } from "./access.js";
-import { healthRoutes, type Lifecycle } from "./health.js";
+import { ACCESS_RULES, UNLISTED_ROUTES_ALLOW } from "./access.js";
+import type { Lifecycle } from "./health.js";
 import { SERVICE_PROBLEMS } from "./problems.js";
 import type { Services } from "./services.js";
-import { openApiDocument } from "./surface/document.js";
+import { appRoutes } from "./surface/app-routes.js";
 import { methodsByPath } from "./surface/operations.js";
 
 export const BODY_LIMIT = "16kb";
@@ -45,7 +42,8 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
   app.set("trust proxy", services.config.trustProxyHops);
 
   edge(app, services, lifecycle);
-  app.use(healthRoutes(services, lifecycle));
+  // Health, metrics, this document and the problem types (app/surface/app-routes.ts).
+  app.use(appRoutes(services, lifecycle));
   app.use(services.authentication.routes);
   documentation(app);
   bodies(app);
@@ -121,12 +119,8 @@ function answerMethods(app: Express, sides: ReadonlySet<Side>): void {
   }
 }
 
-/** The OpenAPI document, the Swagger UI page and the problem types' documentation. */
+/** The Swagger UI page (the document and the problem types' pages are operations: appRoutes). */
 function documentation(app: Express): void {
-  const openapi = openApiDocument(serviceAccess);
-  app.get("/openapi.json", (_req, res) => {
-    res.json(openapi);
-  });
   // Swagger UI's page, with what its template lacks: a viewport (readable on a phone) and the
   // service's icon. The document's server is "/", the address /docs was loaded from.
   const docsPage = swaggerUi
@@ -143,7 +137,6 @@ function documentation(app: Express): void {
   app.use("/docs", swaggerUi.serve, (_req: express.Request, res: express.Response) => {
     res.type("html").send(docsPage);
   });
-  app.get("/problems/:name", problemDocs);
 }
 
 /** Request bodies: parsed as UTF-8 JSON up to BODY_LIMIT, nested at most MAX_BODY_DEPTH levels. */
@@ -178,44 +171,46 @@ function apiRoutes(app: Express, services: Services): void {
     app.use(commands);
   }
   if (services.queries) {
+    const { queries, eventStore } = services;
+    if (!eventStore) throw new Error("The query API reads the event store (history, time travel).");
+    const webDir = findWebDir();
     app.use(
-      pageRoutes({
-        webDir: findWebDir(),
-        liveUpdates: services.liveUpdates,
-        // With an external provider the page signs in by Authorization Code + PKCE; with the
-        // embedded development issuer, by a one-time link from `npm run -s token -- --sign-in-url`.
-        signIn: services.config.authIssuer
-          ? {
-              mode: "oidc",
-              issuer: services.config.authIssuer,
-              clientId: services.config.pageOidcClientId,
-              scope: services.config.pageOidcScope,
-              ...(services.config.pageOidcAudience ? { audience: services.config.pageOidcAudience } : {}),
-              ...(services.config.pageOidcResource ? { resource: services.config.pageOidcResource } : {}),
-              // http only where configuration allows it (loopback, AUTH_ISSUER_ALLOW_HTTP).
-              allowHttp: services.config.authIssuer.startsWith("http:"),
-            }
-          : { mode: "link" },
-        viewerOf,
-      }),
-    );
-  }
-  if (services.queries && services.eventStore) {
-    app.use(historyRoutes(new HistoryService(services.eventStore), services.queries));
-    app.use(
-      asOfRoutes(
-        new TimeTravel(services.eventStore, {
+      queryRoutes({
+        queries,
+        history: new HistoryService(eventStore),
+        timeTravel: new TimeTravel(eventStore, {
           // Checkpoints kept beside the read models, so a restarted replica answers warm.
           ...(services.documentStore ? { store: services.documentStore } : {}),
           onError: (error) => services.logger.warn({ err: error }, "time travel: a checkpoint was not kept"),
         }),
-        services.queries,
-        {
-          clock: services.clock,
-          controlCenterLotLimit: 100,
-        },
-      ),
+        clock: services.clock,
+        controlCenterLotLimit: 100,
+        page: pageOptions(services, webDir),
+      }),
     );
+    app.use(assetRoutes(webDir));
   }
-  if (services.queries) app.use(queryRoutes(services.queries, { controlCenterLotLimit: 100 }));
+}
+
+/** What the control-center page needs: where its bundle is, its live updates, how it signs in. */
+function pageOptions(services: Services, webDir: string | undefined) {
+  return {
+    webDir,
+    liveUpdates: services.liveUpdates,
+    // With an external provider the page signs in by Authorization Code + PKCE; with the
+    // embedded development issuer, by a one-time link from `npm run -s token -- --sign-in-url`.
+    signIn: services.config.authIssuer
+      ? {
+          mode: "oidc" as const,
+          issuer: services.config.authIssuer,
+          clientId: services.config.pageOidcClientId,
+          scope: services.config.pageOidcScope,
+          ...(services.config.pageOidcAudience ? { audience: services.config.pageOidcAudience } : {}),
+          ...(services.config.pageOidcResource ? { resource: services.config.pageOidcResource } : {}),
+          // http only where configuration allows it (loopback, AUTH_ISSUER_ALLOW_HTTP).
+          allowHttp: services.config.authIssuer.startsWith("http:"),
+        }
+      : { mode: "link" as const },
+    viewerOf,
+  };
 }

@@ -18,17 +18,35 @@ import {
   ReservationsQuery,
   TimelineQuery,
 } from "../schemas/queries.js";
+import { assertMayReadCustomer, readerOf } from "./access.js";
 import { wantsHtml } from "./page-routes.js";
 import { asksAsOf } from "./time-travel/as-of.js";
 
 /**
  * The query API and the control-center page, one row per operation: its request and answers, who
- * may ask it and the problems it answers (the routes are in query-routes.ts, page-routes.ts,
- * history/ and time-travel/; what a customer may see of whose data is decided by access.ts). The
- * composition root generates the access check, the 405 and OPTIONS answers and the OpenAPI
- * document from these rows (app/surface/).
+ * may ask it and the problems it answers. Each row is served by one named handler of
+ * query-routes.ts (which dispatches to history/, time-travel/ and page-routes.ts), behind the
+ * request checks the row generates (platform/http/operation-routes.ts); what a customer may see of
+ * whose data is decided by access.ts. The composition root generates the access check, the 405
+ * and OPTIONS answers and the OpenAPI document from these rows (app/surface/).
  */
-export const QUERY_OPERATIONS: readonly Operation[] = [
+export type QueryOperationId =
+  | "listParkingLots"
+  | "getParkingLot"
+  | "getAvailability"
+  | "getParkingLotHistory"
+  | "getTimeline"
+  | "listReservations"
+  | "getReservation"
+  | "getReservationHistory"
+  | "listCustomerCoupons"
+  | "getControlCenter"
+  | "getSignInConfig"
+  | "streamControlCenterEvents"
+  | "getLandingPage"
+  | "getFavicon";
+
+export const QUERY_OPERATIONS: readonly (Operation & { readonly operationId: QueryOperationId })[] = [
   {
     method: "get",
     path: "/parking-lots",
@@ -162,6 +180,8 @@ export const QUERY_OPERATIONS: readonly Operation[] = [
     tag: "queries",
     summary: "A customer's coupons, newest first",
     parameters: [pathParameter("customerId", CustomerId, CUSTOMER_ID)],
+    // A customer reads only their own coupons (403 before anything else of the request is looked at).
+    authorize: (req, { customerId }) => assertMayReadCustomer(readerOf(req), customerId ?? ""),
     query: CouponsQuery,
     problems: ["store-unavailable"],
     responses: { "200": jsonResponse("A page of coupons.", "CouponPage") },
@@ -174,6 +194,7 @@ export const QUERY_OPERATIONS: readonly Operation[] = [
     allow: OPERATOR,
     // The HTML shell holds no data (the page signs in itself); the JSON is the operators'.
     allowWhen: [{ when: wantsHtml, allow: "anonymous" }],
+    vary: ["Accept", "Cookie"],
     tag: "control-center",
     summary:
       "Totals, a page of lots (same cursor as GET /parking-lots), and each processor's position and lag",
@@ -237,6 +258,7 @@ export const QUERY_OPERATIONS: readonly Operation[] = [
     operationId: "getLandingPage",
     side: "queries",
     allow: "anonymous",
+    vary: ["Accept"],
     tag: "documentation",
     summary: "Landing page (HTML for a browser) or links to the control center, docs and health (JSON)",
     problems: ["service-unavailable"],

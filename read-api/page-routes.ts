@@ -8,8 +8,8 @@ import type { LiveUpdates } from "./live-updates.js";
 
 /**
  * The control-center web page, served by the service itself (no CDN): the landing page at `/`,
- * the page at `/control-center` for browsers (API clients asking for JSON fall through to the
- * query API), its bundled assets, and its live updates as Server-Sent Events.
+ * the page at `/control-center` for browsers (query-routes.ts dispatches there when the caller
+ * prefers HTML), its bundled assets, and its live updates as Server-Sent Events.
  *
  * The bundle is built by `npm run build` (Vite, from web/) into dist/web; running from source
  * (tsx) or from dist/ finds it the same way.
@@ -61,8 +61,8 @@ export function htmlHeaders(signIn: SignInConfig): Record<string, string> {
   };
 }
 
-export function pageRoutes(options: PageRoutesOptions): Router {
-  const router = Router();
+/** The page's handlers, each serving one row of operations.ts (GET /control-center's HTML half included). */
+export function pageHandlers(options: PageRoutesOptions) {
   const { webDir, liveUpdates } = options;
   const headers = htmlHeaders(options.signIn);
 
@@ -77,44 +77,49 @@ export function pageRoutes(options: PageRoutesOptions): Router {
     res.status(status).set(headers).type("html").sendFile(`${webDir}${file}`);
   };
 
-  router.get("/", (req: Request, res: Response) => {
-    res.vary("Accept");
-    if (wantsHtml(req)) return sendPage(res, "index.html");
-    res.json({
-      links: {
-        controlCenter: "/control-center",
-        docs: "/docs",
-        openapi: "/openapi.json",
-        health: "/healthz",
-        readiness: "/readyz",
-      },
-    });
-  });
+  return {
+    getLandingPage: (req: Request, res: Response) => {
+      if (wantsHtml(req)) return sendPage(res, "index.html");
+      res.json({
+        links: {
+          controlCenter: "/control-center",
+          docs: "/docs",
+          openapi: "/openapi.json",
+          health: "/healthz",
+          readiness: "/readyz",
+        },
+      });
+    },
 
-  router.get("/control-center", (req: Request, res: Response, next: NextFunction) => {
-    res.vary("Accept");
-    res.vary("Cookie");
-    if (!wantsHtml(req)) return next();
-    const viewer = options.viewerOf(req);
-    if (viewer === "operator") return sendPage(res, "control-center.html");
-    // The sign-in screen says why (signed out, or not an operator) and how to sign in.
-    if (viewer === "anonymous") res.setHeader("WWW-Authenticate", 'Bearer realm="parking-reservations"');
-    sendPage(res, "sign-in.html", viewer === "anonymous" ? 401 : 403);
-  });
+    /** GET /control-center for a browser: the page for an operator, else the sign-in screen. */
+    controlCenterPage: (req: Request, res: Response) => {
+      const viewer = options.viewerOf(req);
+      if (viewer === "operator") return sendPage(res, "control-center.html");
+      // The sign-in screen says why (signed out, or not an operator) and how to sign in.
+      if (viewer === "anonymous") res.setHeader("WWW-Authenticate", 'Bearer realm="parking-reservations"');
+      sendPage(res, "sign-in.html", viewer === "anonymous" ? 401 : 403);
+    },
 
-  router.get("/control-center/sign-in-config", (_req: Request, res: Response) => {
-    res.set("Cache-Control", "no-cache").json(options.signIn);
-  });
+    getSignInConfig: (_req: Request, res: Response) => {
+      res.set("Cache-Control", "no-cache").json(options.signIn);
+    },
 
-  router.get("/control-center/events", liveUpdatesStream(liveUpdates));
+    streamControlCenterEvents: liveUpdatesStream(liveUpdates),
 
-  // Every browser asks for it, signed in or not: a "P" on the brand's blue, as SVG (no build needed).
-  router.get("/favicon.ico", (_req: Request, res: Response) => {
-    res.set("Cache-Control", "public, max-age=86400").type("image/svg+xml").send(FAVICON);
-  });
+    // Every browser asks for it, signed in or not: a "P" on the brand's blue, as SVG (no build needed).
+    getFavicon: (_req: Request, res: Response) => {
+      res.set("Cache-Control", "public, max-age=86400").type("image/svg+xml").send(FAVICON);
+    },
+  };
+}
 
-  // Vite names every asset by its content hash, so a year of caching is safe. Without a build,
-  // every asset is a 404 (and the page itself says how to build it).
+/**
+ * The page's bundled assets (not operations of the API). Vite names every asset by its content
+ * hash, so a year of caching is safe. Without a build, every asset is a 404 (and the page itself
+ * says how to build it).
+ */
+export function assetRoutes(webDir: string | undefined): Router {
+  const router = Router();
   router.use(
     "/assets",
     webDir

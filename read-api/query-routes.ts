@@ -1,25 +1,35 @@
-import { type Request, type Response, Router } from "express";
+import type { Request, Response, Router } from "express";
 import { type Position, parsePositionToken } from "../event-store/position.js";
-import { validInput } from "../platform/http/middleware.js";
+import {
+  type OperationHandler,
+  operationRouter,
+  pathParam,
+  queryOf,
+} from "../platform/http/operation-routes.js";
 import { ProblemError } from "../platform/http/problem.js";
-import { CustomerPath, LotPath, ReservationPath } from "../schemas/paths.js";
+import { ControlCenterAsOfQuery, SingleAsOfQuery } from "../schemas/as-of-queries.js";
 import {
   AvailabilityQuery,
-  ControlCenterQuery,
   CouponsQuery,
   ParkingLotsQuery,
   ReservationsQuery,
-  SingleQuery,
   TimelineQuery,
 } from "../schemas/queries.js";
 import { windowProblem } from "../schemas/reservation-time.js";
-import { assertMayReadCustomer, lotFor, maySee, readerOf, reservationsFilter } from "./access.js";
+import { lotFor, maySee, readerOf, reservationsFilter } from "./access.js";
+import { historyHandlers } from "./history/history-routes.js";
+import type { HistoryService } from "./history/history-service.js";
+import { QUERY_OPERATIONS, type QueryOperationId } from "./operations.js";
+import { type PageRoutesOptions, pageHandlers, wantsHtml } from "./page-routes.js";
 import {
   PositionBeyondHeadError,
   PositionNotReachedError,
   type QueryService,
   TooManyWaitingError,
 } from "./query-service.js";
+import { asksAsOf } from "./time-travel/as-of.js";
+import { asOfViews } from "./time-travel/as-of-routes.js";
+import type { TimeTravel } from "./time-travel/time-travel.js";
 
 const DEFAULT_LIMIT = 50;
 /** The longest range a timeline answers (192 steps of 15 minutes). */
@@ -68,165 +78,200 @@ async function answer<T>(query: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The control-center query API. Reads only the read models; never the write side. */
-export function queryRoutes(queries: QueryService, options: { controlCenterLotLimit: number }): Router {
-  const router = Router();
-  lotRoutes(router, queries);
-  timelineRoute(router, queries);
-  reservationAndControlCenterRoutes(router, queries, options);
-  return router;
+/** What the query API and the page read: the read models, the log (history, time travel), the page. */
+export interface QueryRoutesOptions {
+  readonly queries: QueryService;
+  readonly history: HistoryService;
+  readonly timeTravel: TimeTravel;
+  readonly clock: () => Date;
+  /** How many lots a page of the control center holds when the query does not say. */
+  readonly controlCenterLotLimit: number;
+  readonly page: PageRoutesOptions;
 }
 
-/** The lots: the listing, one lot, a window's availability. */
-function lotRoutes(router: Router, queries: QueryService): void {
-  router.get("/parking-lots", async (req: Request, res: Response) => {
-    const q = validInput(ParkingLotsQuery, { ...req.query }, "query");
-    const page = await answer(() =>
-      queries.parkingLots({
-        limit: limitOf(q.limit),
-        minPosition: minPositionOf(q.minPosition),
-        ...(q.cursor ? { cursor: q.cursor } : {}),
-      }),
-    );
-    res.json({ ...page, items: page.items.map((lot) => lotFor(req, lot)) });
-  });
+type Handlers<Id extends QueryOperationId> = Record<Id, OperationHandler>;
 
-  router.get("/parking-lots/:parkingLotId", async (req: Request, res: Response) => {
-    const { parkingLotId } = validInput(LotPath, { ...req.params }, "path");
-    const q = validInput(SingleQuery, { ...req.query }, "query");
-    const lot = await answer(() => queries.parkingLotDetail(parkingLotId, minPositionOf(q.minPosition)));
-    if (!lot)
-      throw new ProblemError("parking-lot-not-found", `Parking lot ${parkingLotId} does not exist.`, {
-        parkingLotId,
-      });
-    res.json(lotFor(req, lot));
-  });
-
-  router.get("/parking-lots/:parkingLotId/availability", async (req: Request, res: Response) => {
-    const { parkingLotId } = validInput(LotPath, { ...req.params }, "path");
-    const q = validInput(AvailabilityQuery, { ...req.query }, "query");
-    const from = Date.parse(q.from);
-    const until = Date.parse(q.until);
-    // Exactly what a booking of this window would refuse, with the same problem types: the
-    // window's bounds (schemas/reservation-time.ts) here, a closure overlapping it below.
-    const problem = windowProblem(from, until, queries.now(), { start: "query.from", end: "query.until" });
-    if (problem)
-      throw new ProblemError("validation", `${problem.field.replace("query.", "")} ${problem.detail}.`, {
-        errors: [{ field: problem.field, message: problem.detail }],
-      });
-    const view = await answer(() =>
-      queries.availability(parkingLotId, from, until, minPositionOf(q.minPosition)),
-    );
-    if (!view)
-      throw new ProblemError("parking-lot-not-found", `Parking lot ${parkingLotId} does not exist.`, {
-        parkingLotId,
-      });
-    if ("closed" in view)
-      throw new ProblemError(
-        "parking-lot-closed",
-        `Parking lot ${parkingLotId} is closed from ${view.closed.from} until ${view.closed.until}.`,
-        { parkingLotId, from: view.closed.from, until: view.closed.until },
+/**
+ * The query API and the control-center page, generated from the table of operations
+ * (operations.ts): each row's request checks, then its one handler. Those of a lot, a reservation
+ * and the control center dispatch: `asOf` to the view as it was then (time-travel/), a browser's
+ * GET /control-center to the page (page-routes.ts), else the read models.
+ */
+export function queryRoutes(options: QueryRoutesOptions): Router {
+  const { queries } = options;
+  const asOf = asOfViews(options.timeTravel, queries, options);
+  const page = pageHandlers(options.page);
+  const handlers: Handlers<QueryOperationId> = {
+    ...lotHandlers(queries, asOf),
+    ...timelineHandler(queries),
+    ...reservationHandlers(queries, asOf),
+    ...historyHandlers(options.history, queries),
+    getControlCenter: async (req, res) => {
+      if (wantsHtml(req)) return page.controlCenterPage(req, res);
+      if (asksAsOf(req)) return asOf.controlCenter(req, res);
+      const q = queryOf(req, ControlCenterAsOfQuery);
+      const view = await answer(() =>
+        queries.controlCenter({
+          limit: q.limit ?? options.controlCenterLotLimit,
+          minPosition: minPositionOf(q.minPosition),
+          ...(q.cursor ? { cursor: q.cursor } : {}),
+        }),
       );
-    res.json(view);
-  });
+      res.json(view);
+    },
+    getSignInConfig: page.getSignInConfig,
+    streamControlCenterEvents: page.streamControlCenterEvents,
+    getLandingPage: page.getLandingPage,
+    getFavicon: page.getFavicon,
+  };
+  return operationRouter(QUERY_OPERATIONS, handlers);
 }
 
-/** Reservations, a customer's coupons and the control center. */
-function reservationAndControlCenterRoutes(
-  router: Router,
+type AsOfViews = ReturnType<typeof asOfViews>;
+
+const lotNotFound = (parkingLotId: string) =>
+  new ProblemError("parking-lot-not-found", `Parking lot ${parkingLotId} does not exist.`, { parkingLotId });
+
+/** The lots: the listing, one lot (now, or as of a moment), a window's availability. */
+function lotHandlers(
   queries: QueryService,
-  options: { controlCenterLotLimit: number },
-): void {
-  router.get("/reservations", async (req: Request, res: Response) => {
-    const reader = readerOf(req);
-    const q = validInput(ReservationsQuery, { ...req.query }, "query");
-    const customerId = reservationsFilter(reader, q.customerId);
-    const page = await answer(() =>
-      queries.reservations({
-        limit: limitOf(q.limit),
-        minPosition: minPositionOf(q.minPosition),
-        ...(q.parkingLotId ? { parkingLotId: q.parkingLotId } : {}),
-        ...(customerId ? { customerId } : {}),
-        ...(q.carNumber ? { carNumber: q.carNumber } : {}),
-        ...(q.status ? { status: q.status } : {}),
-        ...(q.cursor ? { cursor: q.cursor } : {}),
-      }),
-    );
-    res.json(page);
-  });
+  asOf: AsOfViews,
+): Handlers<"listParkingLots" | "getParkingLot" | "getAvailability"> {
+  return {
+    listParkingLots: async (req, res) => {
+      const q = queryOf(req, ParkingLotsQuery);
+      const page = await answer(() =>
+        queries.parkingLots({
+          limit: limitOf(q.limit),
+          minPosition: minPositionOf(q.minPosition),
+          ...(q.cursor ? { cursor: q.cursor } : {}),
+        }),
+      );
+      res.json({ ...page, items: page.items.map((lot) => lotFor(req, lot)) });
+    },
 
-  router.get("/reservations/:reservationId", async (req: Request, res: Response) => {
-    const reader = readerOf(req);
-    const { reservationId } = validInput(ReservationPath, { ...req.params }, "path");
-    const q = validInput(SingleQuery, { ...req.query }, "query");
-    const reservation = await answer(() => queries.reservation(reservationId, minPositionOf(q.minPosition)));
-    if (!reservation || !maySee(reader, reservation)) {
-      throw new ProblemError("reservation-not-found", `Reservation ${reservationId} does not exist.`, {
-        reservationId,
-      });
-    }
-    res.json(reservation);
-  });
+    getParkingLot: async (req, res) => {
+      if (asksAsOf(req)) return asOf.parkingLot(req, res);
+      const parkingLotId = pathParam(req, "parkingLotId");
+      const q = queryOf(req, SingleAsOfQuery);
+      const lot = await answer(() => queries.parkingLotDetail(parkingLotId, minPositionOf(q.minPosition)));
+      if (!lot) throw lotNotFound(parkingLotId);
+      res.json(lotFor(req, lot));
+    },
 
-  router.get("/customers/:customerId/coupons", async (req: Request, res: Response) => {
-    const reader = readerOf(req);
-    const { customerId } = validInput(CustomerPath, { ...req.params }, "path");
-    assertMayReadCustomer(reader, customerId);
-    const q = validInput(CouponsQuery, { ...req.query }, "query");
-    const page = await answer(() =>
-      queries.customerCoupons(customerId, {
-        limit: limitOf(q.limit),
-        minPosition: minPositionOf(q.minPosition),
-        ...(q.cursor ? { cursor: q.cursor } : {}),
-      }),
-    );
-    res.json(page);
-  });
+    getAvailability: async (req, res) => {
+      const parkingLotId = pathParam(req, "parkingLotId");
+      const q = queryOf(req, AvailabilityQuery);
+      const from = Date.parse(q.from);
+      const until = Date.parse(q.until);
+      // Exactly what a booking of this window would refuse, with the same problem types: the
+      // window's bounds (schemas/reservation-time.ts) here, a closure overlapping it below.
+      const problem = windowProblem(from, until, queries.now(), { start: "query.from", end: "query.until" });
+      if (problem)
+        throw new ProblemError("validation", `${problem.field.replace("query.", "")} ${problem.detail}.`, {
+          errors: [{ field: problem.field, message: problem.detail }],
+        });
+      const view = await answer(() =>
+        queries.availability(parkingLotId, from, until, minPositionOf(q.minPosition)),
+      );
+      if (!view) throw lotNotFound(parkingLotId);
+      if ("closed" in view)
+        throw new ProblemError(
+          "parking-lot-closed",
+          `Parking lot ${parkingLotId} is closed from ${view.closed.from} until ${view.closed.until}.`,
+          { parkingLotId, from: view.closed.from, until: view.closed.until },
+        );
+      res.json(view);
+    },
+  };
+}
 
-  router.get("/control-center", async (req: Request, res: Response) => {
-    const q = validInput(ControlCenterQuery, { ...req.query }, "query");
-    const view = await answer(() =>
-      queries.controlCenter({
-        limit: q.limit ?? options.controlCenterLotLimit,
-        minPosition: minPositionOf(q.minPosition),
-        ...(q.cursor ? { cursor: q.cursor } : {}),
-      }),
-    );
-    res.json(view);
-  });
+/** Reservations (listed, or one now or as of a moment) and a customer's coupons. */
+function reservationHandlers(
+  queries: QueryService,
+  asOf: AsOfViews,
+): Handlers<"listReservations" | "getReservation" | "listCustomerCoupons"> {
+  return {
+    listReservations: async (req, res) => {
+      const reader = readerOf(req);
+      const q = queryOf(req, ReservationsQuery);
+      const customerId = reservationsFilter(reader, q.customerId);
+      const page = await answer(() =>
+        queries.reservations({
+          limit: limitOf(q.limit),
+          minPosition: minPositionOf(q.minPosition),
+          ...(q.parkingLotId ? { parkingLotId: q.parkingLotId } : {}),
+          ...(customerId ? { customerId } : {}),
+          ...(q.carNumber ? { carNumber: q.carNumber } : {}),
+          ...(q.status ? { status: q.status } : {}),
+          ...(q.cursor ? { cursor: q.cursor } : {}),
+        }),
+      );
+      res.json(page);
+    },
+
+    getReservation: async (req, res) => {
+      if (asksAsOf(req)) return asOf.reservation(req, res);
+      const reader = readerOf(req);
+      const reservationId = pathParam(req, "reservationId");
+      const q = queryOf(req, SingleAsOfQuery);
+      const reservation = await answer(() =>
+        queries.reservation(reservationId, minPositionOf(q.minPosition)),
+      );
+      if (!reservation || !maySee(reader, reservation)) {
+        throw new ProblemError("reservation-not-found", `Reservation ${reservationId} does not exist.`, {
+          reservationId,
+        });
+      }
+      res.json(reservation);
+    },
+
+    // Whose coupons the caller may read was decided by the row's `authorize`, before the query.
+    listCustomerCoupons: async (req, res) => {
+      const customerId = pathParam(req, "customerId");
+      const q = queryOf(req, CouponsQuery);
+      const page = await answer(() =>
+        queries.customerCoupons(customerId, {
+          limit: limitOf(q.limit),
+          minPosition: minPositionOf(q.minPosition),
+          ...(q.cursor ? { cursor: q.cursor } : {}),
+        }),
+      );
+      res.json(page);
+    },
+  };
 }
 
 /** A lot's day: spots held per step, over at most TIMELINE_MAX_MS. */
-function timelineRoute(router: Router, queries: QueryService): void {
-  router.get("/parking-lots/:parkingLotId/timeline", async (req: Request, res: Response) => {
-    const { parkingLotId } = validInput(LotPath, { ...req.params }, "path");
-    const q = validInput(TimelineQuery, { ...req.query }, "query");
-    const from = q.from === undefined ? undefined : Date.parse(q.from);
-    const until = q.until === undefined ? undefined : Date.parse(q.until);
-    const start = from ?? queries.now() - 60 * 60_000;
-    const refuse = (field: string, message: string) => {
-      throw new ProblemError("validation", `${field.replace("query.", "")} ${message}.`, {
-        errors: [{ field, message }],
-      });
-    };
-    if (until !== undefined && until <= start) refuse("query.until", "must be after from (or now)");
-    if (until !== undefined && until - start > TIMELINE_MAX_MS)
-      refuse("query.until", "must be at most two days after from (or now)");
-    const view = await answer(() =>
-      queries.timeline(
-        parkingLotId,
-        {
-          stepMinutes: q.step ?? 15,
-          ...(from === undefined ? {} : { from }),
-          ...(until === undefined ? {} : { until }),
-        },
-        minPositionOf(q.minPosition),
-      ),
-    );
-    if (!view)
-      throw new ProblemError("parking-lot-not-found", `Parking lot ${parkingLotId} does not exist.`, {
-        parkingLotId,
-      });
-    res.json(view);
-  });
+function timelineHandler(queries: QueryService): Handlers<"getTimeline"> {
+  return {
+    getTimeline: async (req: Request, res: Response) => {
+      const parkingLotId = pathParam(req, "parkingLotId");
+      const q = queryOf(req, TimelineQuery);
+      const from = q.from === undefined ? undefined : Date.parse(q.from);
+      const until = q.until === undefined ? undefined : Date.parse(q.until);
+      const start = from ?? queries.now() - 60 * 60_000;
+      const refuse = (field: string, message: string) => {
+        throw new ProblemError("validation", `${field.replace("query.", "")} ${message}.`, {
+          errors: [{ field, message }],
+        });
+      };
+      if (until !== undefined && until <= start) refuse("query.until", "must be after from (or now)");
+      if (until !== undefined && until - start > TIMELINE_MAX_MS)
+        refuse("query.until", "must be at most two days after from (or now)");
+      const view = await answer(() =>
+        queries.timeline(
+          parkingLotId,
+          {
+            stepMinutes: q.step ?? 15,
+            ...(from === undefined ? {} : { from }),
+            ...(until === undefined ? {} : { until }),
+          },
+          minPositionOf(q.minPosition),
+        ),
+      );
+      if (!view) throw lotNotFound(parkingLotId);
+      res.json(view);
+    },
+  };
 }

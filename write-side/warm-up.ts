@@ -1,20 +1,12 @@
 import type { EventToAppend } from "../event-store/port.js";
 import { fromBigInt } from "../event-store/position.js";
+import { precompileRequests } from "../platform/http/operation-routes.js";
 import { systemActor } from "../schemas/actor.js";
-import {
-  CancelReservationBody,
-  ChangeCapacityBody,
-  CloseParkingLotBody,
-  IdempotencyKey,
-  OperatorCancelReservationBody,
-  OperatorReserveParkingBody,
-  type ParkingLotCommand,
-  RegisterParkingLotBody,
-  ReserveParkingBody,
-} from "../schemas/commands.js";
+import type { ParkingLotCommand } from "../schemas/commands.js";
 import { decodeEvent, encodeEvent } from "../schemas/event-codec.js";
 import { EventDataSchemas, EventMetadata, type EventType } from "../schemas/events.js";
 import { precompile } from "../schemas/validation.js";
+import { COMMAND_OPERATIONS } from "./http/operations.js";
 import {
   decide,
   evolve,
@@ -34,24 +26,18 @@ const WARM_CAUSATION = {
 
 /**
  * Pays at start-up what the first command of a fresh process would pay otherwise (issue 21,
- * target 5): compiling the schemas of the command bodies, the lot's events and their metadata
- * (ajv compiles each on first use, tens of milliseconds together), and running the lot's code
- * path once (decide, encode, decode, evolve, a snapshot's encoding and decoding) so that V8 has
+ * target 5): compiling the schemas the command routes validate requests with (every row's path,
+ * headers and body, each role's body included: read from the table of operations), the lot's
+ * events and their metadata (ajv compiles each on first use, tens of milliseconds together), and
+ * running the lot's code path once (decide, encode, decode, evolve, a snapshot's encoding and decoding) so that V8 has
  * compiled it. Pure and in memory: nothing is read or written.
  */
 export function warmUpCommandPath(now: number = Date.now()): void {
   precompile(
     EventMetadata,
     ...[...PARKING_LOT_EVENT_TYPES].map((type) => EventDataSchemas[type as EventType]),
-    RegisterParkingLotBody,
-    ReserveParkingBody,
-    OperatorReserveParkingBody,
-    CancelReservationBody,
-    OperatorCancelReservationBody,
-    CloseParkingLotBody,
-    ChangeCapacityBody,
-    IdempotencyKey,
   );
+  precompileRequests(COMMAND_OPERATIONS);
   const at = (minutes: number) => new Date(now + minutes * 60_000).toISOString();
   const commands: ParkingLotCommand[] = [
     { type: "RegisterParkingLot", parkingLotId: WARM_LOT, name: WARM_LOT, capacity: 2, now: at(0) },

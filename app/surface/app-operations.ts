@@ -5,10 +5,36 @@ import { PROBLEM_TYPES } from "../problem-types.js";
 
 /**
  * The routes of the process itself, one row per operation: health, metrics, the development
- * issuer, the browser's sign-in and this documentation (served by app/health.ts, the
- * authentication's routes and app/http-app.ts).
+ * issuer, the browser's sign-in and this documentation. Those of the process are served by one
+ * named handler each (app-routes.ts); those of authentication by its routes (app/auth.ts).
  */
-export const APP_OPERATIONS: readonly Operation[] = [
+export type AppOperationId =
+  | "getLiveness"
+  | "getReadiness"
+  | "getMetrics"
+  | "getOpenApiDocument"
+  | "getProblemType"
+  | AuthenticationOperationId;
+
+/** The operations the authentication serves from its own routes (app/auth.ts, platform/auth/). */
+export type AuthenticationOperationId =
+  | "getDevIssuerKeys"
+  | "getDevIssuerDiscovery"
+  | "signIn"
+  | "startSession"
+  | "revokeSessions"
+  | "signOut";
+
+export const AUTHENTICATION_OPERATION_IDS: readonly AuthenticationOperationId[] = [
+  "getDevIssuerKeys",
+  "getDevIssuerDiscovery",
+  "signIn",
+  "startSession",
+  "revokeSessions",
+  "signOut",
+];
+
+export const APP_OPERATIONS: readonly (Operation & { readonly operationId: AppOperationId })[] = [
   {
     method: "get",
     path: "/healthz",

@@ -33,7 +33,19 @@ export interface Operation {
    * for the HTML page; a lot asked as of a moment of the past).
    */
   readonly allowWhen?: readonly { readonly when: (req: Request) => boolean; readonly allow: Allow }[];
+  /**
+   * What the caller may touch beyond its roles, decided from the validated path alone (a customer
+   * reads only their own coupons): run after the path is validated and before the rest of the
+   * request is, so that a caller learns no more of someone else's resource than a 403.
+   */
+  readonly authorize?: (req: Request, path: Readonly<Record<string, string>>) => void;
+  /**
+   * The path and header parameters. Those made by pathParameter() and headerParameter() carry
+   * their schema, and the route validates the request against it before its handler runs.
+   */
   readonly parameters?: readonly Json[];
+  /** Request headers its answers depend on (content negotiation): said in `Vary` on every answer of its route. */
+  readonly vary?: readonly string[];
   /** The query string, validated by this schema (unknown parameters are refused with 400). */
   readonly query?: TSchema;
   readonly body?: {
@@ -83,14 +95,26 @@ export const jsonResponse = (
   content: { "application/json": { schema: ref(schemaName), ...(example ? { example } : {}) } },
 });
 
-export const pathParameter = (name: string, schema: TSchema, example: string) => ({
-  name,
-  in: "path",
-  required: true,
-  description: schema.description,
-  schema: plain(schema),
-  example,
-});
+/** The TypeBox schema a parameter is validated with (kept out of the document: not enumerable). */
+const VALIDATED_BY = Symbol("validated by");
+
+const validatedBy = <P extends Json>(parameter: P, schema: TSchema): P =>
+  Object.defineProperty(parameter, VALIDATED_BY, { value: schema, enumerable: false });
+
+/** The schema a route validates this parameter with, if it was declared with one. */
+export const parameterSchema = (parameter: Json): TSchema | undefined =>
+  (parameter as { [VALIDATED_BY]?: TSchema })[VALIDATED_BY];
+
+/** A path parameter, validated by the route against `schema` (a mismatch is a 400 naming `path.<name>`). */
+export const pathParameter = (name: string, schema: TSchema, example: string) =>
+  validatedBy(
+    { name, in: "path", required: true, description: schema.description, schema: plain(schema), example },
+    schema,
+  );
+
+/** An optional header, validated by the route against `schema` when sent (a 400 names `header.<name>`). */
+export const headerParameter = (name: string, schema: TSchema, description: string, example: string) =>
+  validatedBy({ name, in: "header", required: false, description, schema: plain(schema), example }, schema);
 
 /** OpenAPI path template to an express route path: `/lots/{id}` -> `/lots/:id`. */
 export const expressPath = (template: string): string => template.replace(/\{(\w+)\}/g, ":$1");

@@ -1,8 +1,7 @@
-import { type Request, type Response, Router } from "express";
-import { validInput } from "../../platform/http/middleware.js";
+import type { Request, Response } from "express";
+import { pathParam, queryOf } from "../../platform/http/operation-routes.js";
 import { ProblemError } from "../../platform/http/problem.js";
 import { LotHistoryQuery, ReservationHistoryQuery } from "../../schemas/history.js";
-import { LotPath, ReservationPath } from "../../schemas/paths.js";
 import { maySee, readerOf } from "../access.js";
 import type { QueryService } from "../query-service.js";
 import type { HistoryService } from "./history-service.js";
@@ -28,14 +27,13 @@ const reservationNotFound = (reservationId: string) =>
 
 /**
  * The audit trail over HTTP: a lot's history (operators) and a reservation's (its customer, or
- * operators; another customer's answers 404 as a missing one does, revealing nothing).
+ * operators; another customer's answers 404 as a missing one does, revealing nothing). The handlers
+ * of two rows of read-api/operations.ts, which validated the path and query before them.
  */
-export function historyRoutes(history: HistoryService, queries: QueryService): Router {
-  const router = Router();
-
-  router.get("/parking-lots/:parkingLotId/history", async (req: Request, res: Response) => {
-    const { parkingLotId } = validInput(LotPath, { ...req.params }, "path");
-    const q = validInput(LotHistoryQuery, { ...req.query }, "query");
+export function historyHandlers(history: HistoryService, queries: QueryService) {
+  const getParkingLotHistory = async (req: Request, res: Response) => {
+    const parkingLotId = pathParam(req, "parkingLotId");
+    const q = queryOf(req, LotHistoryQuery);
     const from = q.from === undefined ? undefined : Date.parse(q.from);
     const until = q.until === undefined ? undefined : Date.parse(q.until);
     if (from !== undefined && until !== undefined && !(until > from)) {
@@ -56,12 +54,12 @@ export function historyRoutes(history: HistoryService, queries: QueryService): R
       });
     }
     res.json(page);
-  });
+  };
 
-  router.get("/reservations/:reservationId/history", async (req: Request, res: Response) => {
+  const getReservationHistory = async (req: Request, res: Response) => {
     const reader = readerOf(req);
-    const { reservationId } = validInput(ReservationPath, { ...req.params }, "path");
-    const q = validInput(ReservationHistoryQuery, { ...req.query }, "query");
+    const reservationId = pathParam(req, "reservationId");
+    const q = queryOf(req, ReservationHistoryQuery);
     const cursor = cursorOf(q.cursor);
     // The read model says where the reservation's facts are (its lot, its booking's position);
     // the facts, and whose it is, come from the log.
@@ -74,7 +72,7 @@ export function historyRoutes(history: HistoryService, queries: QueryService): R
     );
     if (!found || !maySee(reader, { customerId: found.customerId })) throw reservationNotFound(reservationId);
     res.json(found.page);
-  });
+  };
 
-  return router;
+  return { getParkingLotHistory, getReservationHistory };
 }

@@ -1,10 +1,14 @@
 import { randomUUID } from "node:crypto";
-import { Type } from "@sinclair/typebox";
-import { type Request, type Response, Router } from "express";
+import type { Request, Router } from "express";
 import { v7 as uuidv7 } from "uuid";
 import { formatPosition } from "../../event-store/position.js";
-import { correlationId, requireJsonBody, validInput } from "../../platform/http/middleware.js";
-import { expressPath } from "../../platform/http/operation.js";
+import { correlationId } from "../../platform/http/middleware.js";
+import {
+  bodyOf,
+  type OperationHandler,
+  operationRouter,
+  pathParam,
+} from "../../platform/http/operation-routes.js";
 import { ProblemError } from "../../platform/http/problem.js";
 import { traceparentOf } from "../../platform/http/tracing.js";
 import type { Metrics } from "../../platform/metrics.js";
@@ -12,14 +16,12 @@ import {
   CancelReservationBody,
   ChangeCapacityBody,
   CloseParkingLotBody,
-  IdempotencyKey,
   OperatorCancelReservationBody,
   OperatorReserveParkingBody,
   type ParkingLotCommand,
   RegisterParkingLotBody,
   ReserveParkingBody,
 } from "../../schemas/commands.js";
-import { ParkingLotId, ReservationId } from "../../schemas/common.js";
 import type { CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
 import { DEFAULT_MAX_ACTIVE_PER_CUSTOMER } from "../parking-lot/decider.js";
 import { reservationIdFor } from "../reservation-ids.js";
@@ -33,13 +35,6 @@ const utc = (instant: string): string => {
   if (Number.isNaN(epoch)) throw new ProblemError("validation", `${instant} is not a valid instant.`);
   return new Date(epoch).toISOString();
 };
-
-const LotParams = Type.Object({ parkingLotId: ParkingLotId }, { additionalProperties: false });
-const IdempotencyHeader = Type.Object({ "Idempotency-Key": IdempotencyKey });
-const ReservationParams = Type.Object(
-  { parkingLotId: ParkingLotId, reservationId: ReservationId },
-  { additionalProperties: false },
-);
 
 type Accepted = Extract<CommandOutcome, { ok: true }>;
 
@@ -59,9 +54,13 @@ interface CommandContext {
   readonly idempotencySecret: string;
 }
 
-type Route = (req: Request, res: Response) => Promise<void>;
+type Route = OperationHandler;
 
-/** The command API's routes, generated from its table of operations (operations.ts), one handler each. */
+/**
+ * The command API's routes, generated from its table of operations (operations.ts): each row's
+ * request checks (the path, the Idempotency-Key, the body: platform/http/operation-routes.ts), then
+ * its one handler.
+ */
 export function commandRoutes(handler: ParkingLotCommandHandler, options: CommandRoutesOptions): Router {
   const clock = options.clock ?? (() => new Date());
   const context: CommandContext = {
@@ -79,15 +78,8 @@ export function commandRoutes(handler: ParkingLotCommandHandler, options: Comman
     closeParkingLot: closeParkingLot(context),
     changeCapacity: changeCapacity(context),
   };
-  const router = Router();
-  for (const operation of COMMAND_OPERATIONS) {
-    const route = routes[operation.operationId as CommandOperationId];
-    if (!route) throw new Error(`The command operation ${operation.operationId} has no route.`);
-    // An operation with a body refuses any other content type before parsing (415).
-    const guards = operation.body ? [requireJsonBody] : [];
-    router[operation.method](expressPath(operation.path), ...guards, route);
-  }
-  return router;
+  // The caller's role picks the body schema of reserve and cancel (an operator's differs).
+  return operationRouter(COMMAND_OPERATIONS, routes, { roleOf: (req) => callerOf(req).actor.role });
 }
 
 /** Runs a command for a request: its metrics, its metadata, and a refusal answered as its problem. */
@@ -112,12 +104,18 @@ function runner(handler: ParkingLotCommandHandler, metrics: Metrics | undefined)
   };
 }
 
+/** The lot and reservation a reservation's path names (validated by the route). */
+const reservationPath = (req: Request) => ({
+  parkingLotId: pathParam(req, "parkingLotId"),
+  reservationId: pathParam(req, "reservationId"),
+});
+
 const positionOf = (result: Accepted) => (result.position ? formatPosition(result.position) : "0");
 
 const registerParkingLot =
   ({ run, now }: CommandContext): Route =>
   async (req, res) => {
-    const body = validInput(RegisterParkingLotBody, req.body, "body");
+    const body = bodyOf(req, RegisterParkingLotBody);
     const parkingLotId = body.parkingLotId ?? uuidv7();
     const result = await run(req, {
       type: "RegisterParkingLot",
@@ -144,16 +142,11 @@ const registerParkingLot =
 const reserveParking =
   ({ run, now, idempotencySecret }: CommandContext): Route =>
   async (req, res) => {
-    const { parkingLotId } = validInput(LotParams, { ...req.params }, "path");
+    const parkingLotId = pathParam(req, "parkingLotId");
     const key = req.get("idempotency-key");
-    if (key !== undefined) validInput(IdempotencyHeader, { "Idempotency-Key": key }, "header");
     const caller = callerOf(req);
-    // Each role's body has its own schema (the document shows both): an operator names the customer.
-    const body = validInput(
-      caller.actor.role === "operator" ? OperatorReserveParkingBody : ReserveParkingBody,
-      req.body,
-      "body",
-    );
+    // Each role's body has its own schema (the row's byRole): an operator names the customer.
+    const body = bodyOf(req, ReserveParkingBody, OperatorReserveParkingBody);
     const customerId = customerFor(caller, body.customerId);
     const reservationId = reservationIdFor(idempotencySecret, parkingLotId, customerId, key);
     const carNumber = body.carNumber;
@@ -198,14 +191,10 @@ function reservationAnswer(result: Accepted, amount: number | undefined) {
 const cancelReservation =
   ({ run, now }: CommandContext): Route =>
   async (req, res) => {
-    const { parkingLotId, reservationId } = validInput(ReservationParams, { ...req.params }, "path");
+    const { parkingLotId, reservationId } = reservationPath(req);
     const caller = callerOf(req);
-    // Each role's body has its own schema (the document shows both): an operator gives a reason.
-    const body = validInput(
-      caller.actor.role === "operator" ? OperatorCancelReservationBody : CancelReservationBody,
-      req.body ?? {},
-      "body",
-    );
+    // Each role's body has its own schema (the row's byRole): an operator gives a reason.
+    const body = bodyOf(req, CancelReservationBody, OperatorCancelReservationBody);
     const result = await run(
       req,
       {
@@ -223,7 +212,7 @@ const cancelReservation =
 const reservationStep =
   ({ run, now }: CommandContext, step: "check-in" | "check-out"): Route =>
   async (req, res) => {
-    const { parkingLotId, reservationId } = validInput(ReservationParams, { ...req.params }, "path");
+    const { parkingLotId, reservationId } = reservationPath(req);
     const caller = callerOf(req);
     const result = await run(
       req,
@@ -253,8 +242,8 @@ const reservationStep =
 const closeParkingLot =
   ({ run, now }: CommandContext): Route =>
   async (req, res) => {
-    const { parkingLotId } = validInput(LotParams, { ...req.params }, "path");
-    const body = validInput(CloseParkingLotBody, req.body, "body");
+    const parkingLotId = pathParam(req, "parkingLotId");
+    const body = bodyOf(req, CloseParkingLotBody);
     const closureId = uuidv7();
     const result = await run(req, {
       type: "CloseParkingLot",
@@ -287,8 +276,8 @@ const closeParkingLot =
 const changeCapacity =
   ({ run, now }: CommandContext): Route =>
   async (req, res) => {
-    const { parkingLotId } = validInput(LotParams, { ...req.params }, "path");
-    const body = validInput(ChangeCapacityBody, req.body, "body");
+    const parkingLotId = pathParam(req, "parkingLotId");
+    const body = bodyOf(req, ChangeCapacityBody);
     const result = await run(req, {
       type: "ChangeCapacity",
       parkingLotId,

@@ -1,4 +1,10 @@
-import { header, jsonResponse, type Operation, pathParameter, plain } from "../../platform/http/operation.js";
+import {
+  header,
+  headerParameter,
+  jsonResponse,
+  type Operation,
+  pathParameter,
+} from "../../platform/http/operation.js";
 import { ANY_ROLE, OPERATOR } from "../../schemas/actor.js";
 import {
   CancelReservationBody,
@@ -20,16 +26,14 @@ import { CUSTOMER_ID, LOT_ID, RESERVATION_ID } from "../../schemas/examples.js";
  * and OPTIONS answers and the OpenAPI document from these rows (app/surface/).
  */
 
-const idempotencyKeyHeader = {
-  name: "Idempotency-Key",
-  in: "header",
-  required: false,
-  description: `${IdempotencyKey.description} Scope: one parking lot and one customer (the reservation id is an HMAC of the lot, the customer and the key under a server secret): another customer's identical key is another booking and never sees this one. Kept as long as the reservation exists (keys never expire). A retry with the same key and the same body answers 200 with the original reservation and \`Idempotent-Replayed: true\`; the same key with a different car, amount or window answers 422. Without a key every request books a new reservation.`,
-  schema: plain(IdempotencyKey),
-  example: "reserve-2f1c9a7e",
-};
+const idempotencyKeyHeader = headerParameter(
+  "Idempotency-Key",
+  IdempotencyKey,
+  `${IdempotencyKey.description} Scope: one parking lot and one customer (the reservation id is an HMAC of the lot, the customer and the key under a server secret): another customer's identical key is another booking and never sees this one. Kept as long as the reservation exists (keys never expire). A retry with the same key and the same body answers 200 with the original reservation and \`Idempotent-Replayed: true\`; the same key with a different car, amount or window answers 422. Without a key every request books a new reservation.`,
+  "reserve-2f1c9a7e",
+);
 
-/** The command API's operations, each served by one route of command-routes.ts. */
+/** The command API's operations, each served by one named handler of command-routes.ts. */
 export type CommandOperationId =
   | "registerParkingLot"
   | "reserveParking"

@@ -1,0 +1,177 @@
+import { type Static, type TSchema, Type } from "@sinclair/typebox";
+import { type NextFunction, type Request, type RequestHandler, type Response, Router } from "express";
+import { precompileInputs, requireJsonBody, validInput } from "./middleware.js";
+import { expressPath, type Operation, parameterSchema } from "./operation.js";
+
+/**
+ * The routes of a table of operations: one per row, each the row's generated request checks in
+ * front of its one named handler. What a request passes, in order (authentication, the roles and
+ * the 405 answers come before any route, app/http-app.ts):
+ *
+ * 1. a body that is not JSON is refused (415), when the row takes a body;
+ * 2. the path, against the schemas of its pathParameter()s (400 naming `path.<name>`);
+ * 3. the row's `authorize` (a customer's own resources only: 403);
+ * 4. the headers declared with headerParameter(), when sent (400 naming `header.<name>`);
+ * 5. the query, against the row's `query` (400 naming `query.<name>`);
+ * 6. the body, against the row's schema or the caller's role's (400 naming `body.<name>`);
+ *
+ * then the handler, which reads what was validated (NFC-normalized, integers read) with pathOf,
+ * queryOf and bodyOf. A row without a handler, or a handler without a row, fails at start-up.
+ */
+
+/** An operation's handler: it answers, or (a page it does not have) passes on to the 404. */
+export type OperationHandler = (req: Request, res: Response, next: NextFunction) => void | Promise<void>;
+
+export interface OperationRoutesOptions {
+  /** The caller's role, which picks the row's body schema when the roles' bodies differ (`byRole`). */
+  readonly roleOf?: (req: Request) => string | undefined;
+}
+
+/** What the checks in front of a handler let through, and the schemas they held it to. */
+interface Validated {
+  readonly path: Readonly<Record<string, string>>;
+  readonly query?: { readonly schema: TSchema; readonly value: unknown };
+  readonly body?: { readonly schema: TSchema; readonly value: unknown };
+}
+
+const validatedInputs = new WeakMap<Request, Validated>();
+
+/** A router serving each row of `operations` with its handler, behind the checks the row generates. */
+export function operationRouter<Id extends string>(
+  operations: readonly (Operation & { readonly operationId: Id })[],
+  handlers: Readonly<Record<Id, OperationHandler>>,
+  options: OperationRoutesOptions = {},
+): Router {
+  const ids = new Set<string>(operations.map((operation) => operation.operationId));
+  const strays = Object.keys(handlers).filter((id) => !ids.has(id));
+  if (strays.length) throw new Error(`Handlers without an operation: ${strays.join(", ")}.`);
+  const router = Router();
+  for (const operation of operations) {
+    const handler = handlers[operation.operationId];
+    if (!handler) throw new Error(`The operation ${operation.operationId} has no handler.`);
+    const front: RequestHandler[] = [
+      ...(operation.vary ? [varies(operation.vary)] : []),
+      ...(operation.body ? [requireJsonBody] : []),
+      requestValidator(operation, options),
+    ];
+    router[operation.method](expressPath(operation.path), ...front, handler);
+  }
+  return router;
+}
+
+const varies =
+  (headers: readonly string[]): RequestHandler =>
+  (_req, res, next) => {
+    for (const name of headers) res.vary(name);
+    next();
+  };
+
+/** The schemas a request of this operation is validated with, built once per operation. */
+interface RequestSchemas {
+  readonly path?: TSchema;
+  readonly headers: readonly { readonly name: string; readonly schema: TSchema }[];
+  readonly query?: TSchema;
+  readonly body?: NonNullable<Operation["body"]>;
+}
+
+function requestSchemas(operation: Operation): RequestSchemas {
+  const declared = (where: string) =>
+    (operation.parameters ?? []).flatMap((parameter) => {
+      const schema = parameterSchema(parameter);
+      return parameter.in === where && schema ? [{ name: String(parameter.name), schema }] : [];
+    });
+  const path = declared("path");
+  return {
+    ...(path.length
+      ? {
+          path: Type.Object(Object.fromEntries(path.map(({ name, schema }) => [name, schema])), {
+            additionalProperties: false,
+          }),
+        }
+      : {}),
+    headers: declared("header").map(({ name, schema }) => ({
+      name,
+      schema: Type.Object({ [name]: schema }),
+    })),
+    ...(operation.query ? { query: operation.query } : {}),
+    ...(operation.body ? { body: operation.body } : {}),
+  };
+}
+
+/** The body schema for this caller: its role's when the roles' bodies differ, else the row's. */
+function bodySchema(body: NonNullable<Operation["body"]>, req: Request, options: OperationRoutesOptions) {
+  const byRole = body.byRole as Readonly<Record<string, TSchema>> | undefined;
+  const role = byRole ? options.roleOf?.(req) : undefined;
+  return (role !== undefined ? byRole?.[role] : undefined) ?? body.schema;
+}
+
+/** The checks of one operation's requests (steps 2 to 6 above), answered as 400 `validation` or 403. */
+function requestValidator(operation: Operation, options: OperationRoutesOptions): RequestHandler {
+  const schemas = requestSchemas(operation);
+  return (req, _res, next) => {
+    const path = schemas.path
+      ? (validInput(schemas.path, { ...req.params }, "path") as Record<string, string>)
+      : {};
+    operation.authorize?.(req, path);
+    for (const { name, schema } of schemas.headers) {
+      const value = req.get(name);
+      if (value !== undefined) validInput(schema, { [name]: value }, "header");
+    }
+    const query = schemas.query
+      ? { schema: schemas.query, value: validInput(schemas.query, { ...req.query }, "query") }
+      : undefined;
+    let body: Validated["body"];
+    if (schemas.body) {
+      const schema = bodySchema(schemas.body, req, options);
+      // A body the row does not require may be left out: then it is the empty object.
+      const sent = schemas.body.required ? req.body : (req.body ?? {});
+      body = { schema, value: validInput(schema, sent, "body") };
+    }
+    validatedInputs.set(req, { path, ...(query ? { query } : {}), ...(body ? { body } : {}) });
+    next();
+  };
+}
+
+/** Compiles now every schema the routes of these operations validate requests with. */
+export function precompileRequests(operations: readonly Operation[]): void {
+  for (const operation of operations) {
+    const { path, headers, query, body } = requestSchemas(operation);
+    precompileInputs(
+      ...(path ? [path] : []),
+      ...headers.map(({ schema }) => schema),
+      ...(query ? [query] : []),
+      ...(body ? [body.schema, ...Object.values(body.byRole ?? {})] : []),
+    );
+  }
+}
+
+function validated(req: Request): Validated {
+  const input = validatedInputs.get(req);
+  if (!input) throw new Error(`${req.method} ${req.path} was not validated by its operation's route.`);
+  return input;
+}
+
+/** The request's path parameters, as validated (NFC-normalized). */
+export const pathOf = (req: Request): Readonly<Record<string, string>> => validated(req).path;
+
+/** One path parameter of the request, as validated. */
+export function pathParam(req: Request, name: string): string {
+  const value = validated(req).path[name];
+  if (value === undefined) throw new Error(`${req.path}: the path has no parameter ${name}.`);
+  return value;
+}
+
+/** The request's query, as validated against `schema`, which must be its operation's. */
+export function queryOf<S extends TSchema>(req: Request, schema: S): Static<S> {
+  const query = validated(req).query;
+  if (query?.schema !== schema) throw new Error(`${req.path}: the query was not validated with this schema.`);
+  return query.value as Static<S>;
+}
+
+/** The request's body, as validated against one of `schemas` (the roles' when they differ). */
+export function bodyOf<S extends readonly TSchema[]>(req: Request, ...schemas: S): Static<S[number]> {
+  const body = validated(req).body;
+  if (!body || !schemas.includes(body.schema))
+    throw new Error(`${req.path}: the body was not validated with these schemas.`);
+  return body.value as Static<S[number]>;
+}
