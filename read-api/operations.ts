@@ -194,6 +194,7 @@ export const QUERY_OPERATIONS: readonly (Operation & { readonly operationId: Que
     allow: OPERATOR,
     // The HTML shell holds no data (the page signs in itself); the JSON is the operators'.
     allowWhen: [{ when: wantsHtml, allow: "anonymous" }],
+    pageWhen: wantsHtml,
     vary: ["Accept", "Cookie"],
     tag: "control-center",
     summary:

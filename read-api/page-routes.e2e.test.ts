@@ -44,6 +44,27 @@ describe("content negotiation", () => {
     }
   });
 
+  it("serves the page whatever its query: the way back from an OpenID Provider and 'sign in again' are the page's own", async () => {
+    // The provider redirects the browser to /control-center?code=…&state=…&iss=…; the JSON's query
+    // schema (limit, cursor, asOf, …) must not refuse it.
+    for (const query of ["?code=abc&state=xyz&iss=https%3A%2F%2Fidp.example", "?again"]) {
+      // Signed out (as a browser coming back from the provider is): the sign-in screen, which
+      // finishes the sign-in; signed in: the page.
+      const signedOut = await fetch(`${service.url}/control-center${query}`, {
+        headers: { accept: BROWSER_ACCEPT },
+      });
+      expect(signedOut.status, query).toBe(401);
+      expect(signedOut.headers.get("content-type"), query).toContain("text/html");
+      const signedIn = await get(`/control-center${query}`, BROWSER_ACCEPT);
+      expect(signedIn.status, query).toBe(200);
+      expect(signedIn.headers.get("content-type"), query).toContain("text/html");
+    }
+    // The JSON still holds its query to the schema.
+    const api = await get("/control-center?code=abc");
+    expect(api.status).toBe(400);
+    expect((await api.json()).errors?.[0]?.field ?? "").toMatch(/query/);
+  });
+
   it("serves the landing page at / linking the control center, the API docs and health", async () => {
     const landing = await get("/", BROWSER_ACCEPT);
     expect(landing.status).toBe(200);

@@ -12,7 +12,8 @@ import { expressPath, type Operation, parameterSchema } from "./operation.js";
  * 2. the path, against the schemas of its pathParameter()s (400 naming `path.<name>`);
  * 3. the row's `authorize` (a customer's own resources only: 403);
  * 4. the headers declared with headerParameter(), when sent (400 naming `header.<name>`);
- * 5. the query, against the row's `query` (400 naming `query.<name>`);
+ * 5. the query, against the row's `query` (400 naming `query.<name>`), unless the request is for
+ *    the row's HTML page (`pageWhen`), whose query is the page's own;
  * 6. the body, against the row's schema or the caller's role's (400 naming `body.<name>`);
  *
  * then the handler, which reads what was validated (NFC-normalized, integers read) with pathOf,
@@ -117,9 +118,10 @@ function requestValidator(operation: Operation, options: OperationRoutesOptions)
       const value = req.get(name);
       if (value !== undefined) validInput(schema, { [name]: value }, "header");
     }
-    const query = schemas.query
-      ? { schema: schemas.query, value: validInput(schemas.query, { ...req.query }, "query") }
-      : undefined;
+    const query =
+      schemas.query && !operation.pageWhen?.(req)
+        ? { schema: schemas.query, value: validInput(schemas.query, { ...req.query }, "query") }
+        : undefined;
     let body: Validated["body"];
     if (schemas.body) {
       const schema = bodySchema(schemas.body, req, options);

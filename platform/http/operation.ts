@@ -48,6 +48,12 @@ export interface Operation {
   readonly vary?: readonly string[];
   /** The query string, validated by this schema (unknown parameters are refused with 400). */
   readonly query?: TSchema;
+  /**
+   * Requests for the operation's HTML page rather than its JSON (a browser's). The page's query
+   * is the page's own (an OpenID Provider sends the browser back with `code`, `state` and `iss`;
+   * the sign-in screen takes `again`): it is not checked against `query`.
+   */
+  readonly pageWhen?: (req: Request) => boolean;
   readonly body?: {
     readonly schema: TSchema;
     readonly required: boolean;
