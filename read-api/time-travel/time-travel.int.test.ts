@@ -119,7 +119,9 @@ describe("time travel through checkpoints", () => {
     const early = positions[15] as Position;
     const view = await travel.controlCenter({ kind: "position", commit: early.commit }, { limit: 10 });
     expect(view.asOf.position).not.toBeNull();
-    await expect.poll(() => travel.stats().checkpoints, { timeout: 10_000 }).toBe(Math.floor(life.length / 10));
+    await expect
+      .poll(() => travel.stats().checkpoints, { timeout: 10_000 })
+      .toBe(Math.floor(life.length / 10));
   });
 
   it("folds at most `every` events once the checkpoints up to the moment exist", async () => {
