@@ -171,6 +171,10 @@ const parentOf = (traceparent: string | undefined): Context => {
 const unsampled = (traceparent: string | undefined): boolean =>
   traceparent !== undefined && traceparent.charCodeAt(54) === 48;
 
+/** Whether spans under `traceparent` are recorded (tracing on, a sampled trace): else none is made. */
+export const recorded = (traceparent: string | undefined): boolean =>
+  active !== undefined && traceparent !== undefined && !unsampled(traceparent);
+
 /**
  * A span under the span a `traceparent` names (a root span without one), or undefined when
  * tracing is off or the span would not be recorded: under a trace not sampled, or as the root of a

@@ -6,6 +6,7 @@ import {
   formatTraceparent,
   linkedSpan,
   parseTraceparent,
+  recorded,
   startSpan,
   startTracing,
   traceparentFor,
@@ -64,6 +65,9 @@ describe("sampling (OTEL_TRACES_SAMPLER_ARG)", () => {
       endSpan(startSpan("the caller's", `00-${TRACE}-${SPAN}-01`));
       endSpan(startSpan("the caller's, not sampled", `00-${TRACE}-${SPAN}-00`));
       expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(["the caller's"]);
+      expect(recorded(`00-${TRACE}-${SPAN}-01`)).toBe(true);
+      expect(recorded(`00-${TRACE}-${SPAN}-00`)).toBe(false);
+      expect(recorded(undefined)).toBe(false);
       // Under a trace not sampled no span is started at all (not even a non-recording one).
       expect(startSpan("under it", `00-${TRACE}-${SPAN}-00`)).toBeUndefined();
       // Nor for a trace started here that the ratio leaves out (no ids made, no traceparent carried).
@@ -132,5 +136,6 @@ describe("a span for work done for several traces (linkedSpan)", () => {
 
   it("makes none while tracing is off", () => {
     expect(linkedSpan("apply batch", [`00-${TRACE}-${SPAN}-01`])).toBeUndefined();
+    expect(recorded(`00-${TRACE}-${SPAN}-01`)).toBe(false);
   });
 });
