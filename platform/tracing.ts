@@ -24,8 +24,9 @@ import { WorkerExportProcessor } from "./tracing-export.js";
 /**
  * Distributed tracing (issue 22) on OpenTelemetry's JS SDK. One trace per request: the HTTP span
  * (continuing the caller's W3C `traceparent`), the command's decision and append, and, through the
- * `traceparent` the events carry in their metadata, each projection's apply, the coupon policy's
- * reaction and the reservation becoming visible. Off unless started (OTEL_EXPORTER_OTLP_ENDPOINT):
+ * `traceparent` the events carry in their metadata, each projection's apply (one span per batch of
+ * events, linked to the trace of each: linkedSpan), the coupon policy's reaction and the reservation
+ * becoming visible. Off unless started (OTEL_EXPORTER_OTLP_ENDPOINT):
  * then no span is made and a request costs the parsing of its `traceparent` header.
  *
  * One provider per thread (the processors' worker thread starts its own from the same

@@ -80,7 +80,7 @@ export function planEntry(entry: Entry, batch: readonly LogMessage[], decode: De
     }
     position = at;
   }
-  if (traces?.length) traceBatch(processor.name, traces, started, applied, failure);
+  if (traces?.length) traceBatch(processor.name, traces, started, { applied, position }, failure);
   const changed = position !== entry.position;
   if (failure) {
     // The effects of the events before the failing one land with the failure record.
@@ -103,13 +103,14 @@ function traceBatch(
   name: string,
   traces: readonly string[],
   started: number,
-  applied: number,
+  batch: { readonly applied: number; readonly position: Position | null },
   failure: Plan["failure"],
 ): void {
   endSpan(
     linkedSpan(`apply ${name}`, traces, {
       startTime: started,
-      attributes: { "parking.events": applied },
+      // How many events it applied, and the position it reached.
+      attributes: { "parking.events": batch.applied, "parking.position": batch.position?.commit ?? -1 },
     }),
     failure ? new Error(failure.error) : undefined,
   );
