@@ -8,8 +8,9 @@ import type { RunningService } from "./server.js";
 /**
  * One reservation, one trace (issue 22), with the SDK's in-memory exporter and the processors on
  * the request thread: the request's span continues the caller's traceparent, and under it come the
- * decision, the append, each projection's apply, the coupon policy's reaction (whose coupon event
- * carries the trace on to the projections) and the reservation becoming visible.
+ * decision, the append, each projection's apply (one span per projection's batch, linked to the
+ * trace of each event it applied), the coupon policy's reaction (whose coupon event carries the
+ * trace on to the projections) and the reservation becoming visible.
  */
 const TRACE = "5bf92f3577b34da6a3ce929d0e0e4737";
 const CALLER_SPAN = "10f067aa0ba902b8";
@@ -42,8 +43,14 @@ describe("a reservation's trace, in memory", () => {
     );
     expect(booked.status).toBe(201);
     const names = (spans: readonly ReadableSpan[]) => spans.map((s) => s.name).sort();
+    // A projection applies a batch of events under one span, linked to each event's trace: the
+    // trace's spans and the spans linked to it.
+    const linkTo = (span: ReadableSpan, spanId: string | undefined) =>
+      span.links.some((l) => l.context.traceId === TRACE && (!spanId || l.context.spanId === spanId));
     const spans = await eventually(async () => {
-      const ours = exporter.getFinishedSpans().filter((s) => s.spanContext().traceId === TRACE);
+      const ours = exporter
+        .getFinishedSpans()
+        .filter((s) => s.spanContext().traceId === TRACE || linkTo(s, undefined));
       const done = names(ours).filter((n) => n === "apply reservations").length >= 2; // booking, then coupon
       return done && names(ours).includes("reservation visible") ? ours : undefined;
     });
@@ -63,13 +70,19 @@ describe("a reservation's trace, in memory", () => {
     const server = spans.find((s) => s.name.startsWith("POST"));
     expect(server?.parentSpanContext?.spanId).toBe(CALLER_SPAN);
     const serverId = server?.spanContext().spanId;
-    for (const name of ["decide", "append", "apply parking-lots", "coupon-policy ParkingReserved"]) {
+    for (const name of ["decide", "append", "coupon-policy ParkingReserved"]) {
       expect(spans.find((s) => s.name === name)?.parentSpanContext?.spanId, name).toBe(serverId);
+    }
+    // The booking's projections: each one's batch span links to the request's span.
+    for (const name of ["apply parking-lots", "apply reservations", "apply control-center"]) {
+      expect(
+        spans.some((s) => s.name === name && linkTo(s, serverId)),
+        name,
+      ).toBe(true);
     }
     // The coupon's event continues the trace under the coupon policy's span.
     const reaction = spans.find((s) => s.name === "coupon-policy ParkingReserved")?.spanContext().spanId;
-    expect(
-      spans.some((s) => s.name === "apply customer-coupons" && s.parentSpanContext?.spanId === reaction),
-    ).toBe(true);
+    expect(spans.some((s) => s.name === "apply customer-coupons" && linkTo(s, reaction))).toBe(true);
+    expect(spans.some((s) => s.name === "apply reservations" && linkTo(s, reaction))).toBe(true);
   });
 });

@@ -11,7 +11,7 @@ import type { RunningService } from "./server.js";
  * receiver in the test that keeps every POSTed /v1/traces body (OTLP/HTTP with JSON), and the
  * processors run in their worker thread as by default. One reservation's spans arrive from both
  * threads under one trace id (with the push of the control center's live update that carried it),
- * and its ack → visible lag is in /metrics.
+ * each projection's batch span linked to it, and its ack → visible lag is in /metrics.
  */
 const TRACE = "6bf92f3577b34da6a3ce929d0e0e4738";
 
@@ -20,6 +20,7 @@ interface OtlpSpan {
   readonly spanId: string;
   readonly parentSpanId?: string;
   readonly name: string;
+  readonly links?: readonly { readonly traceId: string; readonly spanId: string }[];
 }
 interface OtlpBody {
   readonly resourceSpans?: { readonly scopeSpans?: { readonly spans?: OtlpSpan[] }[] }[];
@@ -104,7 +105,12 @@ describe("a reservation's trace, exported over OTLP/HTTP", () => {
       .flatMap((b) => b.resourceSpans ?? [])
       .flatMap((r) => r.scopeSpans ?? [])
       .flatMap((s) => s.spans ?? []);
-    const ours = spans.filter((s) => s.traceId === TRACE);
+    // A projection's batch has one span, linked to the trace of each event it applied.
+    const linksOurs = (s: OtlpSpan) => (s.links ?? []).some((l) => l.traceId === TRACE);
+    const ours = spans.filter((s) => s.traceId === TRACE || linksOurs(s));
+    const applies = ours.filter((s) => s.name.startsWith("apply "));
+    expect(applies.length).toBeGreaterThanOrEqual(4);
+    for (const apply of applies) expect(linksOurs(apply), apply.name).toBe(true);
     expect(new Set(ours.map((s) => s.name))).toEqual(
       new Set([
         "POST /parking-lots/:parkingLotId/reservations",

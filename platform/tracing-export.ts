@@ -27,6 +27,8 @@ type CompactSpan = [
   statusCode: number,
   statusMessage: string | undefined,
   events: readonly { name: string; time: HrTime; attributes?: Attributes }[],
+  /** Linked spans: trace id, span id, flags (undefined: none). */
+  links: readonly (readonly [string, string, number])[] | undefined,
 ];
 
 /** The export thread (CommonJS, evaluated: it needs no loader, in development or built). */
@@ -47,7 +49,8 @@ const readable = (s) => {
     name: s[0], kind: s[1], spanContext: () => context,
     parentSpanContext: s[5] ? { traceId: s[2], spanId: s[5], traceFlags: s[4], isRemote: s[6] } : undefined,
     startTime: s[7], endTime: s[8], duration: [ds, dn], ended: true,
-    attributes: s[9], status: { code: s[10], message: s[11] }, events: s[12], links: [],
+    attributes: s[9], status: { code: s[10], message: s[11] }, events: s[12],
+    links: (s[13] || []).map(([traceId, spanId, traceFlags]) => ({ context: { traceId, spanId, traceFlags }, attributes: {} })),
     resource, instrumentationScope: scope,
     droppedAttributesCount: 0, droppedEventsCount: 0, droppedLinksCount: 0,
   };
@@ -125,6 +128,11 @@ export class WorkerExportProcessor implements SpanProcessor {
       span.status.code,
       span.status.message,
       span.events,
+      span.links.length === 0
+        ? undefined
+        : span.links.map(
+            (link) => [link.context.traceId, link.context.spanId, link.context.traceFlags] as const,
+          ),
     ]);
     if (this.pending.length >= this.maxBatch) this.send();
     else this.timer ??= setTimeout(() => this.send(), this.delayMs).unref();

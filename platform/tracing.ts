@@ -1,6 +1,7 @@
 import {
   type Attributes,
   type Context,
+  type Link,
   ROOT_CONTEXT,
   type Span,
   type SpanContext,
@@ -11,11 +12,11 @@ import {
 } from "@opentelemetry/api";
 import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
 import {
+  AlwaysOnSampler,
   BasicTracerProvider,
   ParentBasedSampler,
   SimpleSpanProcessor,
   type SpanExporter,
-  TraceIdRatioBasedSampler,
 } from "@opentelemetry/sdk-trace-base";
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
 import { WorkerExportProcessor } from "./tracing-export.js";
@@ -23,8 +24,9 @@ import { WorkerExportProcessor } from "./tracing-export.js";
 /**
  * Distributed tracing (issue 22) on OpenTelemetry's JS SDK. One trace per request: the HTTP span
  * (continuing the caller's W3C `traceparent`), the command's decision and append, and, through the
- * `traceparent` the events carry in their metadata, each projection's apply, the coupon policy's
- * reaction and the reservation becoming visible. Off unless started (OTEL_EXPORTER_OTLP_ENDPOINT):
+ * `traceparent` the events carry in their metadata, each projection's apply (one span per batch of
+ * events, linked to the trace of each: linkedSpan), the coupon policy's reaction and the reservation
+ * becoming visible. Off unless started (OTEL_EXPORTER_OTLP_ENDPOINT):
  * then no span is made and a request costs the parsing of its `traceparent` header.
  *
  * One provider per thread (the processors' worker thread starts its own from the same
@@ -36,6 +38,8 @@ const SCOPE = "parking-reservations";
 
 let provider: BasicTracerProvider | undefined;
 let active: Tracer | undefined;
+/** The share of the traces started here that are recorded. */
+let rootRatio = 1;
 
 export interface TracingHandle {
   /** Exports what is pending and stops (idempotent). */
@@ -61,8 +65,9 @@ export function startTracing(options: {
   const started = new BasicTracerProvider({
     resource,
     // A caller's sampling decision (its traceparent's flag) is kept; traces started here are
-    // recorded at the configured ratio, so a busy service can trace a share of its requests.
-    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.sampleRatio ?? 1) }),
+    // recorded at the configured ratio, so a busy service can trace a share of its requests: that
+    // decision is taken before the SDK is asked (startSpan), so an unrecorded trace costs nothing.
+    sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
     spanProcessors: [
       options.exporter
         ? new SimpleSpanProcessor(options.exporter)
@@ -76,6 +81,7 @@ export function startTracing(options: {
   });
   provider = started;
   active = started.getTracer(SCOPE);
+  rootRatio = options.sampleRatio ?? 1;
   let stopped: Promise<void> | undefined;
   return {
     shutdown() {
@@ -166,25 +172,66 @@ const parentOf = (traceparent: string | undefined): Context => {
 const unsampled = (traceparent: string | undefined): boolean =>
   traceparent !== undefined && traceparent.charCodeAt(54) === 48;
 
+/** Whether spans under `traceparent` are recorded (tracing on, a sampled trace): else none is made. */
+export const recorded = (traceparent: string | undefined): boolean =>
+  active !== undefined && traceparent !== undefined && !unsampled(traceparent);
+
 /**
  * A span under the span a `traceparent` names (a root span without one), or undefined when
- * tracing is off. `startTime` (ms) backdates it, e.g. to when an event was appended.
+ * tracing is off or the span would not be recorded: under a trace not sampled, or as the root of a
+ * trace the sampling ratio leaves out (decided here, so that such a request costs one random
+ * number: no ids, no span, no traceparent carried on). `startTime` (ms since the epoch, or
+ * `performance.now()`) backdates it, e.g. to when an event was appended.
  */
 export function startSpan(
   name: string,
   traceparent: string | undefined,
-  options: { readonly attributes?: Attributes; readonly kind?: SpanKind; readonly startTime?: number } = {},
+  options: {
+    readonly attributes?: Attributes;
+    readonly kind?: SpanKind;
+    readonly startTime?: number;
+    readonly links?: Link[];
+  } = {},
 ): Span | undefined {
   if (!active || unsampled(traceparent)) return undefined;
+  if (traceparent === undefined && rootRatio < 1 && !(Math.random() < rootRatio)) return undefined;
   return active.startSpan(
     name,
     {
       kind: options.kind ?? SpanKind.INTERNAL,
       ...(options.attributes ? { attributes: options.attributes } : {}),
       ...(options.startTime === undefined ? {} : { startTime: options.startTime }),
+      ...(options.links ? { links: options.links } : {}),
     },
     parentOf(traceparent),
   );
+}
+
+/**
+ * One span for work done at once for several traces (a projection's batch of events): in the
+ * first sampled trace among `traceparents`, with a link to the span each sampled one names (its own
+ * parent included), so that every trace the work served leads to it. Undefined when none is sampled
+ * (or tracing is off).
+ */
+export function linkedSpan(
+  name: string,
+  traceparents: readonly string[],
+  options: { readonly attributes?: Attributes; readonly startTime?: number } = {},
+): Span | undefined {
+  if (!active) return undefined;
+  let parent: string | undefined;
+  const links: Link[] = [];
+  const seen = new Set<string>();
+  for (const traceparent of traceparents) {
+    if (unsampled(traceparent) || seen.has(traceparent)) continue;
+    seen.add(traceparent);
+    const context = parseTraceparent(traceparent);
+    if (!context) continue;
+    parent ??= traceparent;
+    links.push({ context });
+  }
+  if (parent === undefined) return undefined;
+  return startSpan(name, parent, { ...options, links });
 }
 
 /** The `traceparent` that makes what follows a child of `span` (or the one given, with tracing off). */
@@ -199,26 +246,6 @@ export function endSpan(span: Span | undefined, error?: unknown): void {
     span.setStatus({ code: SpanStatusCode.ERROR });
   }
   span.end();
-}
-
-/** Runs `work` in a span under `traceparent` (just runs it with tracing off). */
-export function traced<T>(
-  name: string,
-  traceparent: string | undefined,
-  attributes: Attributes,
-  work: () => T,
-): T {
-  if (!active || traceparent === undefined || unsampled(traceparent)) return work();
-  const span = startSpan(name, traceparent, { attributes });
-  let failure: unknown;
-  try {
-    return work();
-  } catch (error) {
-    failure = error;
-    throw error;
-  } finally {
-    endSpan(span, failure);
-  }
 }
 
 /** What batchSpans gives with tracing off: one shared object, nothing allocated. */

@@ -4,7 +4,9 @@ import {
   batchSpans,
   endSpan,
   formatTraceparent,
+  linkedSpan,
   parseTraceparent,
+  recorded,
   startSpan,
   startTracing,
   traceparentFor,
@@ -63,12 +65,29 @@ describe("sampling (OTEL_TRACES_SAMPLER_ARG)", () => {
       endSpan(startSpan("the caller's", `00-${TRACE}-${SPAN}-01`));
       endSpan(startSpan("the caller's, not sampled", `00-${TRACE}-${SPAN}-00`));
       expect(exporter.getFinishedSpans().map((s) => s.name)).toEqual(["the caller's"]);
+      expect(recorded(`00-${TRACE}-${SPAN}-01`)).toBe(true);
+      expect(recorded(`00-${TRACE}-${SPAN}-00`)).toBe(false);
+      expect(recorded(undefined)).toBe(false);
       // Under a trace not sampled no span is started at all (not even a non-recording one).
       expect(startSpan("under it", `00-${TRACE}-${SPAN}-00`)).toBeUndefined();
+      // Nor for a trace started here that the ratio leaves out (no ids made, no traceparent carried).
       const root = startSpan("started here, not sampled", undefined);
-      expect(root?.isRecording()).toBe(false);
+      expect(root).toBeUndefined();
       expect(startSpan("its child", traceparentFor(root, undefined))).toBeUndefined();
       endSpan(root);
+    } finally {
+      await handle?.shutdown();
+    }
+  });
+
+  it("records about the ratio's share of the traces started here", async () => {
+    const exporter = new InMemorySpanExporter();
+    const handle = startTracing({ exporter, sampleRatio: 0.5 });
+    try {
+      for (let i = 0; i < 400; i++) endSpan(startSpan("started here", undefined));
+      // Binomial(400, 0.5): outside 120..280 once in about 10^18 runs.
+      expect(exporter.getFinishedSpans().length).toBeGreaterThan(120);
+      expect(exporter.getFinishedSpans().length).toBeLessThan(280);
     } finally {
       await handle?.shutdown();
     }
@@ -83,5 +102,40 @@ describe("sampling (OTEL_TRACES_SAMPLER_ARG)", () => {
     } finally {
       await handle?.shutdown();
     }
+  });
+});
+
+describe("a span for work done for several traces (linkedSpan)", () => {
+  it("lives in the first sampled trace and links to every sampled one, once", async () => {
+    const exporter = new InMemorySpanExporter();
+    const handle = startTracing({ exporter });
+    try {
+      const other = "7bf92f3577b34da6a3ce929d0e0e4739";
+      const unsampledTrace = "3bf92f3577b34da6a3ce929d0e0e4735";
+      endSpan(
+        linkedSpan("apply batch", [
+          `00-${unsampledTrace}-${SPAN}-00`,
+          `00-${TRACE}-${SPAN}-01`,
+          `00-${other}-${SPAN}-01`,
+          `00-${TRACE}-${SPAN}-01`,
+        ]),
+      );
+      expect(linkedSpan("none sampled", [`00-${unsampledTrace}-${SPAN}-00`])).toBeUndefined();
+      const [span] = exporter.getFinishedSpans();
+      expect(exporter.getFinishedSpans()).toHaveLength(1);
+      expect(span?.spanContext().traceId).toBe(TRACE);
+      expect(span?.parentSpanContext?.spanId).toBe(SPAN);
+      expect(span?.links.map((l) => [l.context.traceId, l.context.spanId])).toEqual([
+        [TRACE, SPAN],
+        [other, SPAN],
+      ]);
+    } finally {
+      await handle?.shutdown();
+    }
+  });
+
+  it("makes none while tracing is off", () => {
+    expect(linkedSpan("apply batch", [`00-${TRACE}-${SPAN}-01`])).toBeUndefined();
+    expect(recorded(`00-${TRACE}-${SPAN}-01`)).toBe(false);
   });
 });

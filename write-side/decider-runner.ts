@@ -2,19 +2,20 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { WrongExpectedRevisionError } from "../event-store/errors.js";
 import type { EventStore, EventToAppend } from "../event-store/port.js";
 import type { Position } from "../event-store/position.js";
-import { batchSpans, NO_SPANS, tracingOn } from "../platform/tracing.js";
+import { batchSpans, NO_SPANS, recorded, tracingOn } from "../platform/tracing.js";
 import type { Actor } from "../schemas/actor.js";
 
 /**
- * One span per traced command of a batch, under its own trace; with tracing off the shared no-op,
- * and neither the traceparents nor the attributes are built.
+ * One span per traced command of a batch, under its own trace; with tracing off, or no command of
+ * the batch in a recorded trace, the shared no-op, and neither the traceparents nor the attributes
+ * are built.
  */
 function spansOf(
   name: string,
   batch: readonly { readonly context: { readonly traceparent?: string } }[],
   attributes: () => Record<string, string | number>,
 ): { end(error?: unknown): void } {
-  if (!tracingOn()) return NO_SPANS;
+  if (!tracingOn() || !batch.some((waiting) => recorded(waiting.context.traceparent))) return NO_SPANS;
   return batchSpans(
     name,
     batch.map((waiting) => waiting.context.traceparent),

@@ -22,7 +22,9 @@ import type { Scenario, ScenarioResult } from "./scenario.js";
  * - exporter set: a second service exporting to an OTLP sink in this process (it reads and drops
  *   the bodies), every request with a traceparent: all the spans made and exported;
  * - exporter set, 1% sampled: a third service with OTEL_TRACES_SAMPLER_ARG=0.01 that starts the
- *   traces itself (no traceparent), recording one in a hundred.
+ *   traces itself (no traceparent), recording one in a hundred;
+ * - off, second service: a fourth service as the first (tracing unset, with a traceparent): the
+ *   control, what one process costs against another that runs the same code with the same load.
  */
 
 const LOTS = 200;
@@ -60,6 +62,7 @@ export const tracingScenario: Scenario = {
     const off = benchDataDir("tracing-off");
     const on = benchDataDir("tracing-on");
     const sampled = benchDataDir("tracing-sampled");
+    const control = benchDataDir("tracing-control");
     const services: BenchChild[] = [];
     const clients: HttpClient[] = [];
     // --profile: every service runs under --cpu-prof (a profile per thread, on exit), each in its dir.
@@ -85,6 +88,8 @@ export const tracingScenario: Scenario = {
         ...profiled("sampled"),
       });
       services.push(share);
+      const second = await startService(control.dir, { label: "tracing off (control)" });
+      services.push(second);
       for (const service of services) {
         const http = new HttpClient(service.url);
         clients.push(http);
@@ -96,6 +101,7 @@ export const tracingScenario: Scenario = {
         { key: "off + header", service: plain, header: true },
         { key: "exporter set", service: traced, header: true },
         { key: "exporter set, 1% sampled", service: share, header: false },
+        { key: "off, second service", service: second, header: true },
       ] as const;
       const runs = new Map<string, LoadResult[]>(variants.map((v) => [v.key, []]));
       const samples = new Map(variants.map((v) => [v.key, [new Sample(), new Sample()] as const]));
@@ -138,6 +144,7 @@ export const tracingScenario: Scenario = {
       const header = costOf("off + header");
       const exporter = costOf("exporter set");
       const sampledCost = costOf("exporter set, 1% sampled");
+      const controlCost = costOf("off, second service");
       const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
       return {
         name: this.name,
@@ -169,6 +176,8 @@ export const tracingScenario: Scenario = {
           costUnset: header,
           costExporter: exporter,
           costSampled: sampledCost,
+          // Another process running the very code of `off + header`: how far apart two processes are.
+          costControl: controlCost,
           otlpPosts: collector.bodies(),
         },
         // Filled in as the services stop (below), before the result is read.
@@ -187,6 +196,7 @@ export const tracingScenario: Scenario = {
       off.remove();
       on.remove();
       sampled.remove();
+      control.remove();
     }
   },
 };

@@ -153,7 +153,7 @@ export const SURFACE_SETTINGS = {
       ...env(
         "OTEL_EXPORTER_OTLP_ENDPOINT",
         undefined,
-        "OpenTelemetry collector to export traces to over OTLP/HTTP with JSON (`{endpoint}/v1/traces`): each request's span (continuing a W3C `traceparent` it sends), the command's decision and append, each projection's apply, the coupon policy's reaction and the reservation's ack → visible lag, one trace carried through the events' metadata. Unset: no spans are made (an incoming `traceparent` is still carried in the events).",
+        "OpenTelemetry collector to export traces to over OTLP/HTTP with JSON (`{endpoint}/v1/traces`): each request's span (continuing a W3C `traceparent` it sends), the command's decision and append, one span per projection's batch of events (in the trace of its first sampled event, linked to the trace of every event it applied), the coupon policy's reaction, the reservation's ack → visible lag and the control center's live-update push, one trace carried through the events' metadata. Serialized and posted by a worker thread beside each thread that makes spans (the request thread, the processors'), every second or 512 spans. Unset: no spans are made (an incoming `traceparent` is still carried in the events).",
       ),
     }),
   ),
@@ -163,7 +163,7 @@ export const SURFACE_SETTINGS = {
     ...env(
       "OTEL_TRACES_SAMPLER_ARG",
       "1",
-      "With OTEL_EXPORTER_OTLP_ENDPOINT: the share (0 to 1) of the traces this service starts that are recorded and exported (OpenTelemetry's parent-based trace-id ratio sampler: a request whose `traceparent` says sampled is always recorded, one that says not sampled never). Each recorded reservation makes about a dozen spans; on a busy machine 1 costs about half the reserve throughput (BENCHMARKS.md), 0.01 a few percent.",
+      "With OTEL_EXPORTER_OTLP_ENDPOINT: the share (0 to 1) of the traces this service starts that are recorded and exported, chosen at random per request (parent-based: a request whose `traceparent` says sampled is always recorded, one that says not sampled never). A trace left out makes no span and carries no `traceparent` on. A recorded reservation makes five spans of its own (request, decision, append, coupon reaction, ack → visible; a live-update push too while a control-center stream is open) and shares the projections' batch spans; what that costs reserve throughput is in BENCHMARKS.md (tracing).",
     ),
   }),
 };

@@ -1,7 +1,8 @@
+import { performance } from "node:perf_hooks";
 import type { WriteOp } from "../../document-store/port.js";
 import type { LogMessage, RecordedEvent } from "../../event-store/port.js";
 import { isAfter, type Position } from "../../event-store/position.js";
-import { traced, tracingOn } from "../../platform/tracing.js";
+import { endSpan, linkedSpan, tracingOn } from "../../platform/tracing.js";
 import { checkpointOp } from "./checkpoints.js";
 import { type Decode, type Entry, failureText, positionOf } from "./entry.js";
 import { isReactor, type Processor } from "./processor.js";
@@ -58,6 +59,9 @@ export function planEntry(entry: Entry, batch: readonly LogMessage[], decode: De
   let failure: Plan["failure"];
   const visible: RecordedEvent[] = [];
   const { processor } = entry;
+  // With tracing on, the traces of the events a projection applies: one span for the batch.
+  const traces = tracingOn() && !isReactor(processor) ? [] : undefined;
+  const started = traces ? performance.now() : 0;
   for (const message of batch) {
     if (message.kind === "caught-up") caughtUp = true;
     const at = positionOf(message);
@@ -65,7 +69,7 @@ export function planEntry(entry: Entry, batch: readonly LogMessage[], decode: De
     if (position && !isAfter(at, position)) continue; // already applied: exactly once
     if (message.kind === "event" && processor.eventTypes.has(message.event.type as never)) {
       const record = message.event;
-      const outcome = applyOne(entry, record, decode);
+      const outcome = applyOne(entry, record, decode, traces);
       if (outcome.failure) {
         failure = outcome.failure;
         break;
@@ -76,6 +80,7 @@ export function planEntry(entry: Entry, batch: readonly LogMessage[], decode: De
     }
     position = at;
   }
+  if (traces?.length) traceBatch(processor.name, traces, started, { applied, position }, failure);
   const changed = position !== entry.position;
   if (failure) {
     // The effects of the events before the failing one land with the failure record.
@@ -89,27 +94,45 @@ export function planEntry(entry: Entry, batch: readonly LogMessage[], decode: De
   return { entry, ops, applied, position: changed ? position : null, caughtUp, visible };
 }
 
-/** One event of the processor's types: a projection's writes for it (a reactor acted on it before the plan). */
+/**
+ * One span `apply <projection>` for a projection's batch (issue 22), over the planning of its
+ * writes: in the trace of its first sampled event, linked to every sampled event's (a span per
+ * event and projection cost most of what tracing cost the service).
+ */
+function traceBatch(
+  name: string,
+  traces: readonly string[],
+  started: number,
+  batch: { readonly applied: number; readonly position: Position | null },
+  failure: Plan["failure"],
+): void {
+  endSpan(
+    linkedSpan(`apply ${name}`, traces, {
+      startTime: started,
+      // How many events it applied, and the position it reached.
+      attributes: { "parking.events": batch.applied, "parking.position": batch.position?.commit ?? -1 },
+    }),
+    failure ? new Error(failure.error) : undefined,
+  );
+}
+
+/**
+ * One event of the processor's types: a projection's writes for it (a reactor acted on it before
+ * the plan). With tracing on (`traces`), the event's traceparent is added to the batch's.
+ */
 function applyOne(
   entry: Entry,
   record: RecordedEvent,
   decode: Decode,
+  traces: string[] | undefined,
 ): { ops: readonly WriteOp[]; visible?: boolean; failure?: NonNullable<Plan["failure"]> } {
   const { processor } = entry;
   if (isReactor(processor)) return { ops: [] };
   const stored = decode(record);
   try {
     if (stored instanceof Error) throw stored;
-    // With tracing off nothing is allocated for it (no name, attributes nor closure).
-    const ops =
-      tracingOn() && stored.metadata.traceparent
-        ? traced(
-            `apply ${processor.name}`,
-            stored.metadata.traceparent,
-            { "parking.event": stored.event.type, "parking.position": stored.position.commit },
-            () => processor.apply(stored, entry.collection),
-          )
-        : processor.apply(stored, entry.collection);
+    if (traces && stored.metadata.traceparent) traces.push(stored.metadata.traceparent);
+    const ops = processor.apply(stored, entry.collection);
     return { ops, visible: record.type === "ParkingReserved" };
   } catch (error) {
     return { ops: [], failure: { position: record.position, error: failureText(record, error) } };

@@ -173,14 +173,45 @@ export class FoldCache {
     }
   }
 
-  /** The source folded up to `cut`: every event up to the first one beyond it. */
+  /**
+   * The source folded up to `cut`: every event up to the first one beyond it. A source the store
+   * keeps and this process has not loaded yet (after a restart) starts from its nearest stored
+   * checkpoint, read alone: the rest are loaded when its checkpoints are laid ahead.
+   */
   async fold(source: FoldSource, cut: Cut): Promise<Folded> {
+    await this.start();
+    const store = this.options.store;
+    if (store && this.timelines.get(source.key) === STORED) {
+      const nearest = await store.nearest(source.key, cut);
+      const start = nearest && {
+        count: nearest.count,
+        position: nearest.position,
+        stampMs: nearest.stampMs,
+        state: FoldState.fromData(source.projections, nearest.data),
+      };
+      // Not this source's timeline: what this fold passes is not kept (laying ahead keeps it).
+      return this.foldFrom(source, cut, start, []);
+    }
+    return this.foldKept(source, cut);
+  }
+
+  /** A fold from the source's checkpoints in this process (loaded from the store first, if kept there). */
+  private async foldKept(source: FoldSource, cut: Cut): Promise<Folded> {
     const checkpoints = await this.timeline(source);
     let start: Checkpoint | undefined;
     for (const checkpoint of checkpoints) {
       if (!within(cut, checkpoint.position, checkpoint.stampMs)) break;
       start = checkpoint;
     }
+    return this.foldFrom(source, cut, start, checkpoints);
+  }
+
+  private async foldFrom(
+    source: FoldSource,
+    cut: Cut,
+    start: Checkpoint | undefined,
+    checkpoints: Checkpoint[],
+  ): Promise<Folded> {
     const state = start ? start.state.copy() : new FoldState(source.projections);
     let count = start?.count ?? 0;
     let position = start?.position ?? null;
@@ -212,7 +243,7 @@ export class FoldCache {
     if (this.ahead.has(source.key)) return;
     this.ahead.add(source.key);
     setImmediate(() => {
-      this.fold(source, END).catch(onError);
+      this.foldKept(source, END).catch(onError);
     });
   }
 

@@ -114,6 +114,16 @@ describe("time travel through checkpoints", () => {
     expect(thinned.stats().entries).toBeLessThanOrEqual(300);
   });
 
+  it("lays the whole log's checkpoints in the background after the control center's first answer", async () => {
+    const travel = new TimeTravel(store, { checkpointEvery: 10 });
+    const early = positions[15] as Position;
+    const view = await travel.controlCenter({ kind: "position", commit: early.commit }, { limit: 10 });
+    expect(view.asOf.position).not.toBeNull();
+    await expect
+      .poll(() => travel.stats().checkpoints, { timeout: 10_000 })
+      .toBe(Math.floor(life.length / 10));
+  });
+
   it("folds at most `every` events once the checkpoints up to the moment exist", async () => {
     const cache = new FoldCache({ every: 25, maxSources: 2 });
     const source = {
@@ -159,6 +169,20 @@ describe("time travel through checkpoints", () => {
         expect(warm.position).toEqual(laid.position);
         expect([...warm.state.documents()]).toEqual([...laid.state.documents()]);
       }
+      for (const minutes of [1, 333, 2000, 20_000]) {
+        const cut: Cut = { kind: "instant", ms: T0 + minutes * MINUTE + 1 };
+        const [warm, laid] = await Promise.all([restarted.fold(source, cut), first.fold(source, cut)]);
+        expect(warm.folded).toBeLessThanOrEqual(25);
+        expect(warm.position).toEqual(laid.position);
+        expect([...warm.state.documents()]).toEqual([...laid.state.documents()]);
+      }
+      // Each of those answers read its nearest checkpoint alone: none of the others was loaded.
+      expect(restarted.stats().checkpoints).toBe(0);
+      // Laying ahead loads the rest (and lays none again).
+      restarted.layAhead(source);
+      await expect
+        .poll(() => restarted.stats().checkpoints, { timeout: 10_000 })
+        .toBe(Math.floor(life.length / 25));
 
       // Let go of in memory (two other sources past maxSources), let go of in the store.
       const other = (key: string) => ({ ...source, key });

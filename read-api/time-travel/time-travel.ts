@@ -82,6 +82,8 @@ export class TimeTravel {
     page: { readonly limit: number; readonly cursor?: string },
   ): Promise<AsOfView<ControlCenterView>> {
     const folded = await this.cache.fold(this.allSource, cut);
+    // As for a lot: the log's later checkpoints are laid in the background, after this answer.
+    this.cache.layAhead(this.allSource, this.onError);
     // Before the first fact (a position before it) the service was empty: that is a view too,
     // as of the earliest instant asked about, not a missing one.
     const view = await this.ask(folded, cut, (queries) => queries.controlCenter(page), EMPTY_LOG_MS);
