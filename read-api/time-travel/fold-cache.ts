@@ -5,7 +5,7 @@ import type { Projection } from "../../projections/read-models/projection.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
 import { stampMsOfRaw } from "../history/audit-entry.js";
 import type { Cut } from "./as-of.js";
-import type { CheckpointStore } from "./checkpoint-store.js";
+import type { CheckpointStore, StoredCheckpoint } from "./checkpoint-store.js";
 import { FoldState } from "./fold-state.js";
 
 /**
@@ -63,6 +63,8 @@ export class FoldCache {
   private readonly timelines = new Map<string, Checkpoint[] | typeof STORED>();
   private started: Promise<void> | undefined;
   private readonly loading = new Map<string, Promise<Checkpoint[]>>();
+  /** Stored checkpoints already read, by source and count, until their source is loaded. */
+  private readonly parsed = new Map<string, Map<number, Checkpoint>>();
   /** Sources whose checkpoints are being laid ahead, or were. */
   private readonly ahead = new Set<string>();
 
@@ -117,12 +119,13 @@ export class FoldCache {
     if (pending) return pending;
     const loaded = (async () => {
       const stored = (await this.options.store?.load(source.key)) ?? [];
-      const checkpoints: Checkpoint[] = stored.map((c) => ({
-        count: c.count,
-        position: c.position,
-        stampMs: c.stampMs,
-        state: FoldState.fromData(source.projections, c.data),
-      }));
+      const checkpoints: Checkpoint[] = [];
+      for (const c of stored) {
+        checkpoints.push(this.parsedStored(source, c));
+        // A stored checkpoint of a long stream takes milliseconds to read: let answers in between.
+        await yieldToEventLoop();
+      }
+      this.parsed.delete(source.key);
       this.timelines.delete(source.key);
       this.timelines.set(source.key, checkpoints);
       for (const checkpoint of checkpoints) this.entries += checkpoint.state.size;
@@ -134,8 +137,29 @@ export class FoldCache {
     return loaded;
   }
 
+  /**
+   * A stored checkpoint, read into a state once per process: the answers that start from it while
+   * its source is still loading (a restart's first minutes) share it, and the load takes it over.
+   */
+  private parsedStored(source: FoldSource, stored: StoredCheckpoint): Checkpoint {
+    let byCount = this.parsed.get(source.key);
+    if (!byCount) this.parsed.set(source.key, (byCount = new Map()));
+    let checkpoint = byCount.get(stored.count);
+    if (!checkpoint) {
+      checkpoint = {
+        count: stored.count,
+        position: stored.position,
+        stampMs: stored.stampMs,
+        state: FoldState.fromData(source.projections, stored.data),
+      };
+      byCount.set(stored.count, checkpoint);
+    }
+    return checkpoint;
+  }
+
   private evictOldest(): void {
     const oldest = this.timelines.keys().next().value as string;
+    this.parsed.delete(oldest);
     const timeline = this.timelines.get(oldest);
     if (timeline === STORED) this.options.store?.forgetStored(oldest);
     else {
@@ -183,12 +207,7 @@ export class FoldCache {
     const store = this.options.store;
     if (store && this.timelines.get(source.key) === STORED) {
       const nearest = await store.nearest(source.key, cut);
-      const start = nearest && {
-        count: nearest.count,
-        position: nearest.position,
-        stampMs: nearest.stampMs,
-        state: FoldState.fromData(source.projections, nearest.data),
-      };
+      const start = nearest && this.parsedStored(source, nearest);
       // Not this source's timeline: what this fold passes is not kept (laying ahead keeps it).
       return this.foldFrom(source, cut, start, []);
     }
