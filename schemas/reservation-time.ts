@@ -180,8 +180,6 @@ export function nextClosureStart(
 
 /* ---------- prices ---------- */
 
-export { quote };
-
 /**
  * What checking out past the window's end costs: the minutes past `endsAt` at the lot's rate, with
  * the same rounding as a window (pro rata to the millisecond, rounded up to the minor unit). 0 when
