@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
 import type { ParkingLotView } from "../../schemas/read-models.js";
 import { parkingLotStream } from "../../write-side/parking-lot/decider.js";
-import { customerId, lotId, reserveBody } from "../lib/domain.js";
+import { customerId, lotIds, reserveBody } from "../lib/domain.js";
 import { HttpClient } from "../lib/http.js";
 import { describeLoad, type LoadResult } from "../lib/load.js";
 import { log } from "../lib/log.js";
@@ -79,7 +79,7 @@ export const hotLotScenario: Scenario = {
   title: "One hot lot: no overbooking under contention",
   async run(ctx): Promise<ScenarioResult> {
     const rounds = reserveRounds(ctx);
-    const lots = Array.from({ length: LOTS }, (_, i) => lotId(i + 1));
+    const lots = lotIds(LOTS);
     const data = benchDataDir("hot-lot");
     const prof = profiler(ctx, "hot-lot");
     const service = await startService(data.dir, prof.spawn);

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ReservationView } from "../../schemas/read-models.js";
-import { lotId, reserveBody } from "../lib/domain.js";
+import { lotIds, reserveBody } from "../lib/domain.js";
 import { fixedRate, nowMs } from "../lib/fixed-rate.js";
 import { HttpClient } from "../lib/http.js";
 import { log } from "../lib/log.js";
@@ -34,7 +34,7 @@ export const lagScenario: Scenario = {
   title: "End-to-end lag at 500 reservations/s",
   async run(ctx): Promise<ScenarioResult> {
     const durationSec = ctx.quick ? 5 : 30;
-    const lots = Array.from({ length: LOTS }, (_, i) => lotId(i + 1));
+    const lots = lotIds(LOTS);
     const data = benchDataDir("lag");
     const prof = profiler(ctx, "lag");
     const service = await startService(data.dir, prof.spawn);

@@ -2,7 +2,7 @@ import type { ControlCenterView } from "../../schemas/read-models.js";
 import { launchBrowser } from "../../test-support/browser.js";
 import { ensureWebBuilt } from "../../test-support/web-build.js";
 import { benchSignInUrl } from "../lib/auth.js";
-import { lotId, reserveBody } from "../lib/domain.js";
+import { lotIds, reserveBody } from "../lib/domain.js";
 import { fixedRate, nowMs } from "../lib/fixed-rate.js";
 import { HttpClient } from "../lib/http.js";
 import { log } from "../lib/log.js";
@@ -66,7 +66,7 @@ export const pageScenario: Scenario = {
   async run(ctx): Promise<ScenarioResult> {
     const durationSec = ctx.quick ? 5 : 20;
     await ensureWebBuilt();
-    const lots = Array.from({ length: VISIBLE_LOTS }, (_, i) => lotId(i + 1));
+    const lots = lotIds(VISIBLE_LOTS);
     const data = benchDataDir("page");
     const service = await startService(data.dir);
     const http = new HttpClient(service.url, 256);

@@ -1,4 +1,4 @@
-import { lotId } from "../lib/domain.js";
+import { lotIds } from "../lib/domain.js";
 import { HttpClient } from "../lib/http.js";
 import { describeLoad, type LoadResult } from "../lib/load.js";
 import { log } from "../lib/log.js";
@@ -39,7 +39,7 @@ export const peersScenario: Scenario = {
   title: "The service beside an Emmett peer and the HTTP ceiling",
   async run(ctx): Promise<ScenarioResult> {
     ensureEmmettPeerInstalled();
-    const lots = Array.from({ length: LOTS }, (_, i) => lotId(i + 1));
+    const lots = lotIds(LOTS);
     const rounds = reserveRounds(ctx);
     const prof = profiler(ctx, "peers");
     const data = benchDataDir("peers-service");

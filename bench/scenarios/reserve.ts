@@ -1,4 +1,4 @@
-import { lotId, reserveBody } from "../lib/domain.js";
+import { lotIds, reserveBody } from "../lib/domain.js";
 import { HttpClient } from "../lib/http.js";
 import { describeLoad, type LoadResult, type NextRequest, runLoad } from "../lib/load.js";
 import { log } from "../lib/log.js";
@@ -68,7 +68,7 @@ export const reserveScenario: Scenario = {
   name: "reserve",
   title: "Reserve throughput vs the HTTP ceiling",
   async run(ctx): Promise<ScenarioResult> {
-    const lots = Array.from({ length: LOTS }, (_, i) => lotId(i + 1));
+    const lots = lotIds(LOTS);
     const rounds = reserveRounds(ctx);
     const prof = profiler(ctx, "reserve");
     const data = benchDataDir("reserve");

@@ -1,4 +1,4 @@
-import { lotId } from "../lib/domain.js";
+import { lotIds } from "../lib/domain.js";
 import { HttpClient } from "../lib/http.js";
 import { describeLoad } from "../lib/load.js";
 import { log } from "../lib/log.js";
@@ -31,7 +31,7 @@ export const threadsScenario: Scenario = {
   name: "threads",
   title: "Processors in a worker thread vs on the request thread",
   async run(ctx): Promise<ScenarioResult> {
-    const lots = Array.from({ length: LOTS }, (_, i) => lotId(i + 1));
+    const lots = lotIds(LOTS);
     const rounds = reserveRounds(ctx);
     const prof = profiler(ctx, "threads");
     const dirs = { worker: benchDataDir("threads-worker"), main: benchDataDir("threads-main") };
