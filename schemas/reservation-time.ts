@@ -75,10 +75,6 @@ export function statusAt(reservation: TimedReservation, now: number): Reservatio
 export const isActive = (status: ReservationStatus): boolean =>
   status === "RESERVED" || status === "CHECKED_IN" || status === "OVERSTAYING";
 
-/** Whether the car is in the lot. */
-export const isInLot = (status: ReservationStatus): boolean =>
-  status === "CHECKED_IN" || status === "OVERSTAYING";
-
 /** A broken bound: the field and what is wrong with it, in words. */
 export interface RuleBroken {
   readonly field: string;
