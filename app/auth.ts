@@ -128,21 +128,13 @@ function externalAuthentication(shared: Shared, issuer: string): Authentication 
   });
   // The page signs in at the provider (PKCE) and trades the access token for a session.
   routes.use(sessionRoutes({ verifier, sessions: store, principalOf, ...cookies }));
-  return {
+  return authenticationOf(shared, sessions, {
     mode: "external",
     issuer,
     verifier,
-    authenticate: authenticate({
-      verifier,
-      sessions,
-      principalOf,
-      secureCookie: cookies.secure,
-      ...log(options),
-    }),
-    routes,
     readiness: providerReadiness(provider, issuer, options.logger),
     listening: () => {},
-  };
+  });
 }
 
 /**
@@ -202,26 +194,34 @@ async function embeddedAuthentication(shared: Shared): Promise<Authentication> {
       ...(options.claimSignInLink ? { claimOnce: options.claimSignInLink } : {}),
     }),
   );
-  return {
+  return authenticationOf(shared, sessions, {
     mode: "embedded",
     issuer: DEV_ISSUER,
     verifier,
-    authenticate: authenticate({
-      verifier,
-      sessions,
-      principalOf,
-      secureCookie: cookies.secure,
-      ...log(options),
-    }),
-    routes,
     readiness: async () => ({ ok: true }),
     listening: (selfUrl) => {
       if (config.publicUrl === undefined) origin = new URL(selfUrl).origin;
     },
-  };
+  });
 }
 
-const log = (options: AuthenticationOptions) => (options.logger ? { logger: options.logger } : {});
+/** Both modes authenticate a request alike, over their own verifier and session resolver. */
+function authenticationOf(
+  shared: Shared,
+  sessions: SessionResolver,
+  mode: Omit<Authentication, "authenticate" | "routes">,
+): Authentication {
+  const { options, principalOf, cookies, routes } = shared;
+  const logger = options.logger ? { logger: options.logger } : {};
+  const middleware = authenticate({
+    verifier: mode.verifier,
+    sessions,
+    principalOf,
+    secureCookie: cookies.secure,
+    ...logger,
+  });
+  return { ...mode, authenticate: middleware, routes };
+}
 
 /** The idempotency HMAC key: IDEMPOTENCY_SECRET, else a random one kept under DATA_DIR/auth. */
 export function idempotencySecretOf(config: Config): string {

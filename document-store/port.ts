@@ -152,9 +152,6 @@ export class DocumentStoreError extends Error {
 
 export class DocumentStoreUnavailableError extends DocumentStoreError {
   override name = "DocumentStoreUnavailableError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 /** A conditional op's document did not match its `if` condition: nothing of the batch was written. */

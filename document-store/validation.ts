@@ -218,3 +218,35 @@ export function validateCountBy(field: string, options: CountByOptions | undefin
   }
   return limit;
 }
+
+/**
+ * The arguments of each port operation, checked in the same order by both adapters before they
+ * touch their store: what a check returns is the normalized option the operation goes on with.
+ */
+export const checkArgs = {
+  indexes: validateIndexSpecs,
+  collection: assertCollectionName,
+  findById(collection: string, id: string): void {
+    assertCollectionName(collection);
+    if (typeof id !== "string") throw new DocumentStoreError("id must be a string");
+  },
+  /** count's arguments, and the first two of every query. */
+  query(collection: string, filter: Filter): void {
+    assertCollectionName(collection);
+    assertFilter(filter);
+  },
+  /** find's and explain's. */
+  find(collection: string, filter: Filter, options: FindOptions | undefined): NormalizedFindOptions {
+    checkArgs.query(collection, filter);
+    return normalizeFindOptions(options);
+  },
+  /** Returns countBy's limit (0: none). */
+  countBy(collection: string, filter: Filter, field: string, options: CountByOptions | undefined): number {
+    checkArgs.query(collection, filter);
+    return validateCountBy(field, options);
+  },
+  write(ops: readonly WriteOp[]): void {
+    if (!Array.isArray(ops)) throw new DocumentStoreError("write expects an array of ops");
+    for (const op of ops) validateWriteOp(op);
+  },
+};

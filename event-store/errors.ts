@@ -22,17 +22,11 @@ export class WrongExpectedRevisionError extends EventStoreError {
 /** The store cannot be reached or refused to serve (down, not leader, timed out). Retryable. */
 export class EventStoreUnavailableError extends EventStoreError {
   override name = "EventStoreUnavailableError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 /** A subscription ended without being asked to (connection lost, server dropped it). */
 export class SubscriptionDroppedError extends EventStoreError {
   override name = "SubscriptionDroppedError";
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-  }
 }
 
 /** The store is closed; no more calls will be served. */

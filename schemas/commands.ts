@@ -1,4 +1,4 @@
-import { type Static, Type } from "@sinclair/typebox";
+import { type Static, type TProperties, Type } from "@sinclair/typebox";
 import {
   Capacity,
   CarNumber,
@@ -127,100 +127,68 @@ export const IdempotencyKey = Type.String({
 
 /** Commands as the parking-lot decider receives them: the body plus ids and the clock. */
 
-export const RegisterParkingLot = Type.Object(
-  {
-    type: Type.Literal("RegisterParkingLot"),
-    parkingLotId: ParkingLotId,
-    name: LotName,
-    capacity: Capacity,
-    hourlyRate: Type.Optional(HourlyRate),
-    maxActivePerCustomer: Type.Optional(MaxActivePerCustomer),
-    now: Timestamp,
-  },
-  { additionalProperties: false },
-);
+/** A command: its type, its fields, and the clock (`now`), nothing else. */
+const command = <T extends string, P extends TProperties>(type: T, fields: P) =>
+  Type.Object({ type: Type.Literal(type), ...fields, now: Timestamp }, { additionalProperties: false });
 
-export const ReserveParking = Type.Object(
-  {
-    type: Type.Literal("ReserveParking"),
-    reservationId: ReservationId,
-    parkingLotId: ParkingLotId,
-    customerId: CustomerId,
-    carNumber: CarNumber,
-    /** What the client offers; required without an hourly rate, checked against the quote with one. */
-    amount: Type.Optional(OfferedAmount),
-    /** UTC; both or neither. */
-    startsAt: Type.Optional(Timestamp),
-    endsAt: Type.Optional(Timestamp),
-    now: Timestamp,
-  },
-  { additionalProperties: false },
-);
+export const RegisterParkingLot = command("RegisterParkingLot", {
+  parkingLotId: ParkingLotId,
+  name: LotName,
+  capacity: Capacity,
+  hourlyRate: Type.Optional(HourlyRate),
+  maxActivePerCustomer: Type.Optional(MaxActivePerCustomer),
+});
 
-export const CancelReservation = Type.Object(
-  {
-    type: Type.Literal("CancelReservation"),
-    reservationId: ReservationId,
-    parkingLotId: ParkingLotId,
-    reason: Reason,
-    /** Set when a customer cancels: only their own reservation may be canceled. */
-    requestedBy: Type.Optional(CustomerId),
-    now: Timestamp,
-  },
-  { additionalProperties: false },
-);
+export const ReserveParking = command("ReserveParking", {
+  reservationId: ReservationId,
+  parkingLotId: ParkingLotId,
+  customerId: CustomerId,
+  carNumber: CarNumber,
+  /** What the client offers; required without an hourly rate, checked against the quote with one. */
+  amount: Type.Optional(OfferedAmount),
+  /** UTC; both or neither. */
+  startsAt: Type.Optional(Timestamp),
+  endsAt: Type.Optional(Timestamp),
+});
+
+export const CancelReservation = command("CancelReservation", {
+  reservationId: ReservationId,
+  parkingLotId: ParkingLotId,
+  reason: Reason,
+  /** Set when a customer cancels: only their own reservation may be canceled. */
+  requestedBy: Type.Optional(CustomerId),
+});
 
 /** Check-in / check-out; `requestedBy` (a customer) only acts on their own reservation. */
 const reservationStep = <T extends string>(type: T) =>
-  Type.Object(
-    {
-      type: Type.Literal(type),
-      reservationId: ReservationId,
-      parkingLotId: ParkingLotId,
-      requestedBy: Type.Optional(CustomerId),
-      now: Timestamp,
-    },
-    { additionalProperties: false },
-  );
+  command(type, {
+    reservationId: ReservationId,
+    parkingLotId: ParkingLotId,
+    requestedBy: Type.Optional(CustomerId),
+  });
 export const CheckIn = reservationStep("CheckIn");
 export const CheckOut = reservationStep("CheckOut");
 
-export const CloseParkingLot = Type.Object(
-  {
-    type: Type.Literal("CloseParkingLot"),
-    closureId: Identifier,
-    parkingLotId: ParkingLotId,
-    from: Timestamp,
-    until: Timestamp,
-    reason: Reason,
-    now: Timestamp,
-  },
-  { additionalProperties: false },
-);
+export const CloseParkingLot = command("CloseParkingLot", {
+  closureId: Identifier,
+  parkingLotId: ParkingLotId,
+  from: Timestamp,
+  until: Timestamp,
+  reason: Reason,
+});
 
-export const ChangeCapacity = Type.Object(
-  { type: Type.Literal("ChangeCapacity"), parkingLotId: ParkingLotId, capacity: Capacity, now: Timestamp },
-  { additionalProperties: false },
-);
+export const ChangeCapacity = command("ChangeCapacity", { parkingLotId: ParkingLotId, capacity: Capacity });
 
 /**
  * Time-driven facts, sent by the scheduler (never over HTTP) once they fall due; deciding them again
  * changes nothing, so a scheduler that crashed and retries appends each exactly once.
  */
-export const RecordNoShow = Type.Object(
-  {
-    type: Type.Literal("RecordNoShow"),
-    reservationId: ReservationId,
-    parkingLotId: ParkingLotId,
-    now: Timestamp,
-  },
-  { additionalProperties: false },
-);
+export const RecordNoShow = command("RecordNoShow", {
+  reservationId: ReservationId,
+  parkingLotId: ParkingLotId,
+});
 
-export const BeginClosure = Type.Object(
-  { type: Type.Literal("BeginClosure"), closureId: Identifier, parkingLotId: ParkingLotId, now: Timestamp },
-  { additionalProperties: false },
-);
+export const BeginClosure = command("BeginClosure", { closureId: Identifier, parkingLotId: ParkingLotId });
 
 export const ParkingLotCommand = Type.Union([
   RegisterParkingLot,

@@ -16,6 +16,11 @@ import {
 } from "./common.js";
 import { RESERVATION_STATUSES } from "./reservation-time.js";
 
+/** A number of spots (free, held), as the description says. */
+const spots = (description: string) => Type.Integer({ minimum: 0, description });
+/** The span of time [from, until) a count of spots is about. */
+const Span = { from: Timestamp, until: Timestamp };
+
 /** Shapes served by the query API and answered by the command API. */
 
 export const ReservationStatus = Type.Union(
@@ -33,11 +38,9 @@ export const ParkingLotView = Type.Object(
     parkingLotId: ParkingLotId,
     name: LotName,
     capacity: Capacity,
-    availableSpots: Type.Integer({
-      minimum: 0,
-      description:
-        "Spots free at this moment: the capacity less the reservations holding a spot now; 0 while the lot is closed. Computed when asked, so it changes as windows start and end, with no event.",
-    }),
+    availableSpots: spots(
+      "Spots free at this moment: the capacity less the reservations holding a spot now; 0 while the lot is closed. Computed when asked, so it changes as windows start and end, with no event.",
+    ),
     activeReservations: Type.Integer({
       minimum: 0,
       description:
@@ -85,22 +88,17 @@ export type ParkingLotView = Static<typeof ParkingLotView>;
 
 /** Free spots over time, computed when asked from the reservations' windows (GET /parking-lots/{id}). */
 export const SpotsOverTime = Type.Object({
-  from: Timestamp,
-  until: Timestamp,
-  availableSpots: Type.Integer({
-    minimum: 0,
-    description: "Capacity minus the most spots held at any instant of [from, until); 0 while closed.",
-  }),
+  ...Span,
+  availableSpots: spots(
+    "Capacity minus the most spots held at any instant of [from, until); 0 while closed.",
+  ),
 });
 
 /** One lot as GET /parking-lots/{id} answers it: the counters, and the spots free now and in the next hours. */
 export const ParkingLotDetail = Type.Object(
   {
     ...ParkingLotView.properties,
-    freeNow: Type.Integer({
-      minimum: 0,
-      description: "Spots free at this moment (windows and closures counted).",
-    }),
+    freeNow: spots("Spots free at this moment (windows and closures counted)."),
     nextHours: Type.Array(SpotsOverTime, {
       description:
         "Free spots in each clock hour from the current one on; the current hour counted from now (minutes already past hold nothing anyone can book), so it agrees with freeNow.",
@@ -113,18 +111,13 @@ export type ParkingLotDetail = Static<typeof ParkingLotDetail>;
 
 /** One step of a lot's timeline: the spots held at its busiest instant, and why. */
 export const TimelineSlot = Type.Object({
-  from: Timestamp,
-  until: Timestamp,
-  held: Type.Integer({
-    minimum: 0,
-    description:
-      "The most spots held at one instant of [from, until): windows, open-ended bookings and cars in the lot (overstaying ones included), as a booking counts them.",
-  }),
-  overstaying: Type.Integer({
-    minimum: 0,
-    description:
-      "Of those, cars in the lot past their window's end by `until` (each holds its spot until it checks out).",
-  }),
+  ...Span,
+  held: spots(
+    "The most spots held at one instant of [from, until): windows, open-ended bookings and cars in the lot (overstaying ones included), as a booking counts them.",
+  ),
+  overstaying: spots(
+    "Of those, cars in the lot past their window's end by `until` (each holds its spot until it checks out).",
+  ),
   closed: Type.Boolean({ description: "A closure overlaps the step: no spot is free in it." }),
 });
 
@@ -152,13 +145,10 @@ export type TimelineView = Static<typeof TimelineView>;
 export const AvailabilityView = Type.Object(
   {
     parkingLotId: ParkingLotId,
-    from: Timestamp,
-    until: Timestamp,
-    availableSpots: Type.Integer({
-      minimum: 0,
-      description:
-        "Capacity minus the most spots held at any instant of the window; 0 if a closure overlaps it.",
-    }),
+    ...Span,
+    availableSpots: spots(
+      "Capacity minus the most spots held at any instant of the window; 0 if a closure overlaps it.",
+    ),
     amount: Type.Union([Amount, Type.Null()], {
       description:
         "What the window costs at the lot's hourly rate (ceil(duration × rate / 1 h)); null for a lot without a rate (the client names its amount).",
@@ -259,10 +249,7 @@ export const ProjectionStatus = Type.Object({
 export const ControlCenterTotals = Type.Object({
   parkingLots: Type.Integer({ minimum: 0 }),
   capacity: Type.Integer({ minimum: 0 }),
-  availableSpots: Type.Integer({
-    minimum: 0,
-    description: "Spots free at this moment, across every lot: the sum of the lots' availableSpots.",
-  }),
+  availableSpots: spots("Spots free at this moment, across every lot: the sum of the lots' availableSpots."),
   activeReservations: Type.Integer({
     minimum: 0,
     description:
@@ -303,10 +290,7 @@ export const ControlCenterView = Type.Object(
               description:
                 "Reserved windows starting within the hour (or started up to an hour ago), not checked in.",
             }),
-            overstaying: Type.Integer({
-              minimum: 0,
-              description: "Checked in and past their endsAt: each holds its spot until it checks out.",
-            }),
+            overstaying: spots("Checked in and past their endsAt: each holds its spot until it checks out."),
             noShows: Type.Integer({
               minimum: 0,
               description: "Windows that ended in the last 24 hours without a check-in (NO_SHOW).",

@@ -75,10 +75,6 @@ export function statusAt(reservation: TimedReservation, now: number): Reservatio
 export const isActive = (status: ReservationStatus): boolean =>
   status === "RESERVED" || status === "CHECKED_IN" || status === "OVERSTAYING";
 
-/** Whether the car is in the lot. */
-export const isInLot = (status: ReservationStatus): boolean =>
-  status === "CHECKED_IN" || status === "OVERSTAYING";
-
 /** A broken bound: the field and what is wrong with it, in words. */
 export interface RuleBroken {
   readonly field: string;
@@ -179,8 +175,6 @@ export function nextClosureStart(
 }
 
 /* ---------- prices ---------- */
-
-export { quote };
 
 /**
  * What checking out past the window's end costs: the minutes past `endsAt` at the lot's rate, with

@@ -2,28 +2,28 @@ import { join } from "node:path";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
 import type { ParkingLotView } from "../../schemas/read-models.js";
 import { parkingLotStream } from "../../write-side/parking-lot/decider.js";
-import { customerId, lotId, reserveBody } from "../lib/domain.js";
+import { customerId, lotIds, reserveBody } from "../lib/domain.js";
 import { HttpClient } from "../lib/http.js";
-import { describeLoad, type LoadResult, mergeLoads, runLoad, runLoadInto } from "../lib/load.js";
+import { describeLoad, type LoadResult } from "../lib/load.js";
 import { log } from "../lib/log.js";
 import { benchDataDir, startService } from "../lib/processes.js";
 import { profiler } from "../lib/profiling.js";
+import { loadInRounds, ROUND_SECONDS } from "../lib/rounds.js";
 import { registerLots, waitForCatchUp } from "../lib/service-api.js";
-import { ratio, Sample } from "../lib/stats.js";
+import { ratio } from "../lib/stats.js";
 import {
   CAPACITY,
   CONNECTIONS,
   LOTS,
-  loadSeconds,
+  reserveRounds,
   spreadRequests,
   summarizeLoad,
-  warmupSeconds,
+  warmUp,
 } from "./reserve.js";
 import type { Scenario, ScenarioResult } from "./scenario.js";
 
 const HOT_LOT = "hot-lot";
 const WARMUP_LOT = "hot-warmup";
-const ROUND_SECONDS = 5;
 
 /** Requests on one lot; each has its own customer (`CUST<n>`), recorded in `sent` when given. */
 function hotRequests(lot: string, offset: number, sent?: Set<string>) {
@@ -78,68 +78,54 @@ export const hotLotScenario: Scenario = {
   name: "hot-lot",
   title: "One hot lot: no overbooking under contention",
   async run(ctx): Promise<ScenarioResult> {
-    const rounds = Math.max(1, Math.round(loadSeconds(ctx) / ROUND_SECONDS));
-    const lots = Array.from({ length: LOTS }, (_, i) => lotId(i + 1));
+    const rounds = reserveRounds(ctx);
+    const lots = lotIds(LOTS);
     const data = benchDataDir("hot-lot");
     const prof = profiler(ctx, "hot-lot");
     const service = await startService(data.dir, prof.spawn);
     const http = new HttpClient(service.url);
     const accepted = new Set<string>();
     const sent = new Set<string>();
-    const runs: { spread: LoadResult[]; hot: LoadResult[] } = { spread: [], hot: [] };
-    const samples = { spread: [new Sample(), new Sample()], hot: [new Sample(), new Sample()] } as const;
+    let spread: LoadResult;
+    let load: LoadResult;
     let audit: StreamAudit;
     let lotView: ParkingLotView;
     try {
       await registerLots(http, [HOT_LOT, WARMUP_LOT, ...lots], CAPACITY);
       await waitForCatchUp(http, 60_000);
       for (const next of [spreadRequests(lots, 0), hotRequests(WARMUP_LOT, 20_000_000)]) {
-        await runLoad({
-          title: "warm-up",
-          url: service.url,
-          connections: CONNECTIONS,
-          durationSec: warmupSeconds(ctx),
-          method: "POST",
-          next,
-        });
+        await warmUp(ctx, "service", service.url, next);
       }
       await waitForCatchUp(http, 120_000);
-      for (let r = 0; r < rounds; r++) {
-        for (const key of r % 2 === 0 ? (["spread", "hot"] as const) : (["hot", "spread"] as const)) {
-          const [all, ok] = samples[key];
-          const result = await prof.window(service.pid, `service under ${key} load, round ${r + 1}`, () =>
-            runLoadInto(
-              {
-                title: key,
-                url: service.url,
-                connections: CONNECTIONS,
-                durationSec: ROUND_SECONDS,
-                method: "POST",
-                next:
-                  key === "hot"
-                    ? hotRequests(HOT_LOT, 30_000_000 + r * 1_000_000, sent)
-                    : spreadRequests(lots, 40_000_000 + r * 1_000_000),
-                serverPid: service.pid,
-                ...(key === "hot"
-                  ? {
-                      onBody: (status: number, body: string) => {
-                        if (status === 201)
-                          accepted.add((JSON.parse(body) as { reservationId: string }).reservationId);
-                      },
-                    }
-                  : {}),
-              },
-              all,
-              ok,
-            ),
-          );
-          runs[key].push(result);
-          log(
-            `  round ${r + 1} ${key === "hot" ? `hot lot (1 lot, capacity ${CAPACITY})` : `spread (${LOTS} lots)`}: ${describeLoad(result)}`,
-          );
-          await waitForCatchUp(http, 300_000);
-        }
-      }
+      const caughtUp = async () => {
+        await waitForCatchUp(http, 300_000);
+        return undefined;
+      };
+      const sides = await loadInRounds(prof, rounds, CONNECTIONS, {
+        spread: {
+          title: "spread",
+          server: service,
+          window: "service under spread load",
+          line: `spread (${LOTS} lots)`,
+          requests: (r) => ({ next: spreadRequests(lots, 40_000_000 + r * 1_000_000) }),
+          after: caughtUp,
+        },
+        hot: {
+          title: "hot lot",
+          server: service,
+          window: "service under hot load",
+          line: `hot lot (1 lot, capacity ${CAPACITY})`,
+          requests: (r) => ({
+            next: hotRequests(HOT_LOT, 30_000_000 + r * 1_000_000, sent),
+            onBody: (status: number, body: string) => {
+              if (status === 201) accepted.add((JSON.parse(body) as { reservationId: string }).reservationId);
+            },
+          }),
+          after: caughtUp,
+        },
+      });
+      spread = sides.spread.load;
+      load = sides.hot.load;
       audit = await auditStream(data.dir, HOT_LOT);
       lotView = await http.getJson<ParkingLotView>(`/parking-lots/${HOT_LOT}`);
     } finally {
@@ -148,8 +134,6 @@ export const hotLotScenario: Scenario = {
       data.remove();
     }
 
-    const spread = mergeLoads("spread", runs.spread, ...samples.spread);
-    const load = mergeLoads("hot lot", runs.hot, ...samples.hot);
     // Every 201 is in the stream; the stream holds nothing but requests that were sent, each at
     // most once; beyond the 201s it holds at most the requests still in flight when a round stopped
     // (their answers were not awaited: at most one per connection per round).

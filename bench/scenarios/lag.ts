@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ReservationView } from "../../schemas/read-models.js";
-import { lotId, reserveBody } from "../lib/domain.js";
-import { fixedRate, nowMs } from "../lib/fixed-rate.js";
+import { lotIds, reserveBody } from "../lib/domain.js";
+import { achievedRate, fixedRate, nowMs, rateFigures } from "../lib/fixed-rate.js";
 import { HttpClient } from "../lib/http.js";
 import { log } from "../lib/log.js";
 import { cpuMeter } from "../lib/process-stats.js";
@@ -34,7 +34,7 @@ export const lagScenario: Scenario = {
   title: "End-to-end lag at 500 reservations/s",
   async run(ctx): Promise<ScenarioResult> {
     const durationSec = ctx.quick ? 5 : 30;
-    const lots = Array.from({ length: LOTS }, (_, i) => lotId(i + 1));
+    const lots = lotIds(LOTS);
     const data = benchDataDir("lag");
     const prof = profiler(ctx, "lag");
     const service = await startService(data.dir, prof.spawn);
@@ -107,7 +107,7 @@ export const lagScenario: Scenario = {
     const idle = idleVisible.summary();
     const acks = ack.summary();
     const coupons = coupon.summary();
-    const achieved = Math.round(run.launched / run.seconds);
+    const achieved = achievedRate(run);
     log(
       `  one at a time on the idle service: ack→visible p50 ${idle.p50} / p99 ${idle.p99} / max ${idle.max} ms`,
     );
@@ -131,11 +131,7 @@ export const lagScenario: Scenario = {
         },
       ],
       figures: {
-        rate: RATE,
-        achievedRate: achieved,
-        durationSec,
-        reservations: run.launched,
-        dropped: run.dropped,
+        ...rateFigures(RATE, durationSec, run),
         failures,
         ackLatencyMs: acks,
         ackToVisibleMs: lag,

@@ -1,5 +1,5 @@
 import { mintDevToken } from "../../platform/auth/dev-issuer.js";
-import { lotId, reserveBody } from "../lib/domain.js";
+import { lotIds, reserveBody } from "../lib/domain.js";
 import { fixedRate, nowMs } from "../lib/fixed-rate.js";
 import { HttpClient } from "../lib/http.js";
 import { log } from "../lib/log.js";
@@ -91,7 +91,7 @@ export const listenersScenario: Scenario = {
   title: "100 live-update listeners at 500 reservations/s",
   async run(ctx): Promise<ScenarioResult> {
     const durationSec = ctx.quick ? 5 : 20;
-    const lots = Array.from({ length: LOTS }, (_, i) => lotId(i + 1));
+    const lots = lotIds(LOTS);
     const data = benchDataDir("listeners");
     const service = await startService(data.dir);
     const http = new HttpClient(service.url, 256);

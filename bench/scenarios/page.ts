@@ -2,8 +2,8 @@ import type { ControlCenterView } from "../../schemas/read-models.js";
 import { launchBrowser } from "../../test-support/browser.js";
 import { ensureWebBuilt } from "../../test-support/web-build.js";
 import { benchSignInUrl } from "../lib/auth.js";
-import { lotId, reserveBody } from "../lib/domain.js";
-import { fixedRate, nowMs } from "../lib/fixed-rate.js";
+import { lotIds, reserveBody } from "../lib/domain.js";
+import { achievedRate, fixedRate, nowMs, rateFigures } from "../lib/fixed-rate.js";
 import { HttpClient } from "../lib/http.js";
 import { log } from "../lib/log.js";
 import { cpuMeter } from "../lib/process-stats.js";
@@ -66,7 +66,7 @@ export const pageScenario: Scenario = {
   async run(ctx): Promise<ScenarioResult> {
     const durationSec = ctx.quick ? 5 : 20;
     await ensureWebBuilt();
-    const lots = Array.from({ length: VISIBLE_LOTS }, (_, i) => lotId(i + 1));
+    const lots = lotIds(VISIBLE_LOTS);
     const data = benchDataDir("page");
     const service = await startService(data.dir);
     const http = new HttpClient(service.url, 256);
@@ -125,7 +125,7 @@ export const pageScenario: Scenario = {
       const mainThreadBusy = round(busySeconds / windowSec, 3);
       const longTasks = after.longTasks - before.longTasks;
       const longTaskMs = Math.round(after.longTaskMs - before.longTaskMs);
-      const achieved = Math.round(run.launched / run.seconds);
+      const achieved = achievedRate(run);
       log(
         `  ${fmtInt(run.launched)} reservations at ${achieved}/s (server cpu ${serverCpuPct}%): the page got ${updates} updates (${updatesPerSecond}/s), main thread busy ${Math.round(mainThreadBusy * 100)}%, ${longTasks} long tasks (${longTaskMs} ms), final totals shown ${catchUpMs} ms after the last ack`,
       );
@@ -155,11 +155,7 @@ export const pageScenario: Scenario = {
           },
         ],
         figures: {
-          rate: RATE,
-          achievedRate: achieved,
-          durationSec,
-          reservations: run.launched,
-          dropped: run.dropped,
+          ...rateFigures(RATE, durationSec, run),
           failures,
           updates,
           updatesPerSecond,

@@ -1,6 +1,6 @@
-import { lotId } from "../lib/domain.js";
+import { lotIds } from "../lib/domain.js";
 import { HttpClient } from "../lib/http.js";
-import { describeLoad, type LoadResult, mergeLoads, runLoad, runLoadInto } from "../lib/load.js";
+import { describeLoad, type LoadResult } from "../lib/load.js";
 import { log } from "../lib/log.js";
 import {
   type BenchChild,
@@ -11,20 +11,20 @@ import {
   startService,
 } from "../lib/processes.js";
 import { profiler } from "../lib/profiling.js";
+import { loadInRounds, perRoundRps, ROUND_SECONDS } from "../lib/rounds.js";
 import { registerLots, waitForCatchUp } from "../lib/service-api.js";
-import { ratio, Sample } from "../lib/stats.js";
+import { ratio } from "../lib/stats.js";
 import {
   CAPACITY,
   CONNECTIONS,
   LOTS,
-  loadSeconds,
+  reserveRounds,
   spreadRequests,
   summarizeLoad,
-  warmupSeconds,
+  warmUp,
 } from "./reserve.js";
 import type { Scenario, ScenarioResult } from "./scenario.js";
 
-const ROUND_SECONDS = 5;
 type Key = "ceiling" | "service" | "emmett";
 
 /**
@@ -39,8 +39,8 @@ export const peersScenario: Scenario = {
   title: "The service beside an Emmett peer and the HTTP ceiling",
   async run(ctx): Promise<ScenarioResult> {
     ensureEmmettPeerInstalled();
-    const lots = Array.from({ length: LOTS }, (_, i) => lotId(i + 1));
-    const rounds = Math.max(1, Math.round(loadSeconds(ctx) / ROUND_SECONDS));
+    const lots = lotIds(LOTS);
+    const rounds = reserveRounds(ctx);
     const prof = profiler(ctx, "peers");
     const data = benchDataDir("peers-service");
     const peerData = benchDataDir("peers-emmett");
@@ -62,54 +62,35 @@ export const peersScenario: Scenario = {
         ["emmett", children.emmett],
       ];
       for (const [key, target] of targets) {
-        await runLoad({
-          title: `${key} warm-up`,
-          url: target.url,
-          connections: CONNECTIONS,
-          durationSec: warmupSeconds(ctx),
-          method: "POST",
-          next: spreadRequests(lots, key === "ceiling" ? 0 : key === "service" ? 1_000_000 : 2_000_000),
-        });
+        const offset = key === "ceiling" ? 0 : key === "service" ? 1_000_000 : 2_000_000;
+        await warmUp(ctx, key, target.url, spreadRequests(lots, offset));
       }
       await waitForCatchUp(service, 120_000);
 
-      const samples: Record<Key, [Sample, Sample]> = {
-        ceiling: [new Sample(), new Sample()],
-        service: [new Sample(), new Sample()],
-        emmett: [new Sample(), new Sample()],
-      };
-      const runs: Record<Key, LoadResult[]> = { ceiling: [], service: [], emmett: [] };
-      let offset = 10_000_000;
-      for (let r = 0; r < rounds; r++) {
-        // Rotate the order so that no target always follows the same one.
-        const order = targets.map((_, i) => targets[(i + r) % targets.length] as [Key, BenchChild]);
-        for (const [key, target] of order) {
-          const [all, ok] = samples[key];
-          const result = await prof.window(target.pid, `${key} under reserve load, round ${r + 1}`, () =>
-            runLoadInto(
-              {
-                title: key,
-                url: target.url,
-                connections: CONNECTIONS,
-                durationSec: ROUND_SECONDS,
-                method: "POST",
-                next: spreadRequests(lots, offset),
-                serverPid: target.pid,
-              },
-              all,
-              ok,
-            ),
-          );
-          offset += 1_000_000;
-          runs[key].push(result);
-          log(`  round ${r + 1} ${key}: ${describeLoad(result)}`);
-          if (key === "service") await waitForCatchUp(service, 300_000);
-        }
-      }
+      const side = (key: Key, server: BenchChild) => ({
+        title: key,
+        server,
+        window: `${key} under reserve load`,
+        line: key,
+        requests: (_round: number, run: number) => ({
+          next: spreadRequests(lots, 10_000_000 + run * 1_000_000),
+        }),
+      });
+      const sides = await loadInRounds(prof, rounds, CONNECTIONS, {
+        ceiling: side("ceiling", children.ceiling),
+        service: {
+          ...side("service", children.service),
+          after: async () => {
+            await waitForCatchUp(service, 300_000);
+            return undefined;
+          },
+        },
+        emmett: side("emmett", children.emmett),
+      });
       const merged = {
-        ceiling: mergeLoads("ceiling", runs.ceiling, ...samples.ceiling),
-        service: mergeLoads("service", runs.service, ...samples.service),
-        emmett: mergeLoads("emmett", runs.emmett, ...samples.emmett),
+        ceiling: sides.ceiling.load,
+        service: sides.service.load,
+        emmett: sides.emmett.load,
       };
       for (const key of ["ceiling", "service", "emmett"] as const)
         log(`  ${key}, all rounds: ${describeLoad(merged[key])}`);
@@ -144,11 +125,7 @@ export const peersScenario: Scenario = {
           service: summarizeLoad(merged.service),
           emmett: summarizeLoad(merged.emmett),
           ratios: { serviceVsCeiling, emmettVsCeiling, serviceVsEmmett },
-          perRound: {
-            ceiling: runs.ceiling.map((r) => r.rps2xx),
-            service: runs.service.map((r) => r.rps2xx),
-            emmett: runs.emmett.map((r) => r.rps2xx),
-          },
+          perRound: perRoundRps(sides),
         },
         profiles: prof.summaries,
       };

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
 import { PROJECT_ROOT } from "../../test-support/process.js";
 import { formatProfile, type ProfileSummary, summarizeCpuProfile } from "../lib/cpu-profile.js";
-import { lotId } from "../lib/domain.js";
+import { lotIds } from "../lib/domain.js";
 import { log, progress } from "../lib/log.js";
 import { MemorySampler } from "../lib/process-stats.js";
 import { benchDataDir } from "../lib/processes.js";
@@ -72,7 +72,7 @@ export const replayScenario: Scenario = {
   async run(ctx): Promise<ScenarioResult> {
     const total = ctx.quick ? 100_000 : 1_000_000;
     const data = benchDataDir("replay");
-    const lots = Array.from({ length: 1000 }, (_, i) => lotId(i + 1));
+    const lots = lotIds(1000);
     try {
       const store = SqliteEventStore.open({ file: join(data.dir, "events.sqlite") });
       const bar = progress("seeding the log");

@@ -1,12 +1,13 @@
-import { lotId, reserveBody } from "../lib/domain.js";
+import { lotIds, reserveBody } from "../lib/domain.js";
 import { HttpClient } from "../lib/http.js";
-import { describeLoad, type LoadResult, mergeLoads, runLoad, runLoadInto } from "../lib/load.js";
+import { describeLoad, type LoadResult, type NextRequest, runLoad } from "../lib/load.js";
 import { log } from "../lib/log.js";
 import { memoryOf } from "../lib/process-stats.js";
 import { type BenchChild, benchDataDir, startCeilingServer, startService } from "../lib/processes.js";
 import { profiler } from "../lib/profiling.js";
+import { loadInRounds, perRoundRps, ROUND_SECONDS, roundsOf } from "../lib/rounds.js";
 import { registerLots, waitForCatchUp } from "../lib/service-api.js";
-import { ratio, Sample } from "../lib/stats.js";
+import { ratio } from "../lib/stats.js";
 import type { BenchContext, Scenario, ScenarioResult } from "./scenario.js";
 
 export const LOTS = 1000;
@@ -14,9 +15,21 @@ export const CONNECTIONS = 64;
 export const CAPACITY = 100_000;
 
 /** Measured seconds of a load (in rounds of 5 s in the full run). */
-export const loadSeconds = (ctx: BenchContext) => (ctx.quick ? 5 : 15);
-export const warmupSeconds = (ctx: BenchContext) => (ctx.quick ? 2 : 5);
-const ROUND_SECONDS = 5;
+const loadSeconds = (ctx: BenchContext) => (ctx.quick ? 5 : 15);
+const warmupSeconds = (ctx: BenchContext) => (ctx.quick ? 2 : 5);
+/** How many rounds a measured reserve load runs. */
+export const reserveRounds = (ctx: BenchContext) => roundsOf(loadSeconds(ctx));
+
+/** Warms a server up: `next`'s reservations from every connection for the warm-up's seconds. */
+export const warmUp = (ctx: BenchContext, title: string, url: string, next: () => NextRequest) =>
+  runLoad({
+    title: `${title} warm-up`,
+    url,
+    connections: CONNECTIONS,
+    durationSec: warmupSeconds(ctx),
+    method: "POST",
+    next,
+  });
 
 /** Reservations spread over many lots: a pseudo-random lot per request, a new customer and car each time. */
 export function spreadRequests(lots: readonly string[], offset: number) {
@@ -55,8 +68,8 @@ export const reserveScenario: Scenario = {
   name: "reserve",
   title: "Reserve throughput vs the HTTP ceiling",
   async run(ctx): Promise<ScenarioResult> {
-    const lots = Array.from({ length: LOTS }, (_, i) => lotId(i + 1));
-    const rounds = Math.max(1, Math.round(loadSeconds(ctx) / ROUND_SECONDS));
+    const lots = lotIds(LOTS);
+    const rounds = reserveRounds(ctx);
     const prof = profiler(ctx, "reserve");
     const data = benchDataDir("reserve");
     let ceiling: BenchChild | undefined;
@@ -69,64 +82,39 @@ export const reserveScenario: Scenario = {
       await registerLots(http, lots, CAPACITY);
       await waitForCatchUp(http, 60_000);
       for (const target of [ceiling, service]) {
-        await runLoad({
-          title: `${target.label} warm-up`,
-          url: target.url,
-          connections: CONNECTIONS,
-          durationSec: warmupSeconds(ctx),
-          method: "POST",
-          next: spreadRequests(lots, target === ceiling ? 0 : 1_000_000),
-        });
+        await warmUp(ctx, target.label, target.url, spreadRequests(lots, target === ceiling ? 0 : 1_000_000));
       }
       await waitForCatchUp(http, 120_000);
 
-      const samples = {
-        ceiling: [new Sample(), new Sample()],
-        service: [new Sample(), new Sample()],
-      } as const;
-      const runs: { ceiling: LoadResult[]; service: LoadResult[] } = { ceiling: [], service: [] };
-      let offset = 10_000_000;
-      for (let r = 0; r < rounds; r++) {
-        const order: BenchChild[] = r % 2 === 0 ? [ceiling, service] : [service, ceiling];
-        for (const target of order) {
-          const key = target === ceiling ? "ceiling" : "service";
-          const [all, ok] = samples[key];
-          const result = await prof.window(
-            target.pid,
-            `${target.label} under reserve load, round ${r + 1}`,
-            () =>
-              runLoadInto(
-                {
-                  title: key,
-                  url: target.url,
-                  connections: CONNECTIONS,
-                  durationSec: ROUND_SECONDS,
-                  method: "POST",
-                  next: spreadRequests(lots, offset),
-                  serverPid: target.pid,
-                },
-                all,
-                ok,
-              ),
-          );
-          offset += 1_000_000;
-          runs[key].push(result);
-          log(
-            `  round ${r + 1} ${key === "ceiling" ? "ceiling (bare express, same body)" : `reserve (service, ${LOTS} lots)`}: ${describeLoad(result)}`,
-          );
+      const spread = (_round: number, run: number) => ({
+        next: spreadRequests(lots, 10_000_000 + run * 1_000_000),
+      });
+      const caughtUp = http;
+      const sides = await loadInRounds(prof, rounds, CONNECTIONS, {
+        ceiling: {
+          title: "ceiling",
+          server: ceiling,
+          window: `${ceiling.label} under reserve load`,
+          line: "ceiling (bare express, same body)",
+          requests: spread,
+        },
+        reserve: {
+          title: "reserve",
+          server: service,
+          window: `${service.label} under reserve load`,
+          line: `reserve (service, ${LOTS} lots)`,
+          requests: spread,
           // The projectors and the coupon policy share the service's process: let them catch up
-          // before the next round (the time it takes is reported below).
-          if (target === service) {
+          // before the next round (the time it takes is reported).
+          after: async () => {
             const lagAfter = Date.now();
-            await waitForCatchUp(http, 300_000);
-            log(
-              `  projections and coupon policy caught up ${((Date.now() - lagAfter) / 1000).toFixed(1)} s after the round`,
-            );
-          }
-        }
-      }
-      const ceilingLoad = mergeLoads("ceiling", runs.ceiling, ...samples.ceiling);
-      const load = mergeLoads("reserve", runs.service, ...samples.service);
+            await waitForCatchUp(caughtUp, 300_000);
+            return `projections and coupon policy caught up ${((Date.now() - lagAfter) / 1000).toFixed(1)} s after the round`;
+          },
+        },
+      });
+      const ceilingLoad = sides.ceiling.load;
+      const load = sides.reserve.load;
       const memory = memoryOf(service.pid);
       const share = ratio(load.rps2xx, ceilingLoad.rps2xx);
       ctx.shared.set("reserve.rps", load.rps2xx);
@@ -155,10 +143,7 @@ export const reserveScenario: Scenario = {
           ceiling: summarizeLoad(ceilingLoad),
           throughputRatio: share,
           serviceMemory: memory,
-          perRound: {
-            reserve: runs.service.map((r) => r.rps2xx),
-            ceiling: runs.ceiling.map((r) => r.rps2xx),
-          },
+          perRound: perRoundRps(sides),
         },
         profiles: prof.summaries,
       };

@@ -1,23 +1,23 @@
-import { lotId } from "../lib/domain.js";
+import { lotIds } from "../lib/domain.js";
 import { HttpClient } from "../lib/http.js";
-import { describeLoad, type LoadResult, mergeLoads, runLoad, runLoadInto } from "../lib/load.js";
+import { describeLoad } from "../lib/load.js";
 import { log } from "../lib/log.js";
 import { type BenchChild, benchDataDir, startService } from "../lib/processes.js";
 import { profiler } from "../lib/profiling.js";
+import { loadInRounds, perRoundRps, ROUND_SECONDS } from "../lib/rounds.js";
 import { registerLots, waitForCatchUp } from "../lib/service-api.js";
-import { ratio, Sample } from "../lib/stats.js";
+import { ratio } from "../lib/stats.js";
 import {
   CAPACITY,
   CONNECTIONS,
   LOTS,
-  loadSeconds,
+  reserveRounds,
   spreadRequests,
   summarizeLoad,
-  warmupSeconds,
+  warmUp,
 } from "./reserve.js";
 import type { Scenario, ScenarioResult } from "./scenario.js";
 
-const ROUND_SECONDS = 5;
 const MODES = ["worker", "main"] as const;
 type Mode = (typeof MODES)[number];
 
@@ -31,8 +31,8 @@ export const threadsScenario: Scenario = {
   name: "threads",
   title: "Processors in a worker thread vs on the request thread",
   async run(ctx): Promise<ScenarioResult> {
-    const lots = Array.from({ length: LOTS }, (_, i) => lotId(i + 1));
-    const rounds = Math.max(1, Math.round(loadSeconds(ctx) / ROUND_SECONDS));
+    const lots = lotIds(LOTS);
+    const rounds = reserveRounds(ctx);
     const prof = profiler(ctx, "threads");
     const dirs = { worker: benchDataDir("threads-worker"), main: benchDataDir("threads-main") };
     const children: Partial<Record<Mode, BenchChild>> = {};
@@ -49,57 +49,30 @@ export const threadsScenario: Scenario = {
         clients[mode] = http;
         await registerLots(http, lots, CAPACITY);
         await waitForCatchUp(http, 60_000);
-        await runLoad({
-          title: `${mode} warm-up`,
-          url: child.url,
-          connections: CONNECTIONS,
-          durationSec: warmupSeconds(ctx),
-          method: "POST",
-          next: spreadRequests(lots, mode === "worker" ? 0 : 1_000_000),
-        });
+        await warmUp(ctx, mode, child.url, spreadRequests(lots, mode === "worker" ? 0 : 1_000_000));
         await waitForCatchUp(http, 120_000);
       }
-      const samples: Record<Mode, [Sample, Sample]> = {
-        worker: [new Sample(), new Sample()],
-        main: [new Sample(), new Sample()],
-      };
-      const runs: Record<Mode, LoadResult[]> = { worker: [], main: [] };
       const catchUp: Record<Mode, number[]> = { worker: [], main: [] };
-      let offset = 10_000_000;
-      for (let r = 0; r < rounds; r++) {
-        const order: readonly Mode[] = r % 2 === 0 ? MODES : [...MODES].reverse();
-        for (const mode of order) {
-          const child = children[mode] as BenchChild;
-          const [all, ok] = samples[mode];
-          const result = await prof.window(
-            child.pid,
-            `service (${mode}) under reserve load, round ${r + 1}`,
-            () =>
-              runLoadInto(
-                {
-                  title: mode,
-                  url: child.url,
-                  connections: CONNECTIONS,
-                  durationSec: ROUND_SECONDS,
-                  method: "POST",
-                  next: spreadRequests(lots, offset),
-                  serverPid: child.pid,
-                },
-                all,
-                ok,
-              ),
-          );
-          offset += 1_000_000;
-          runs[mode].push(result);
+      const side = (mode: Mode) => ({
+        title: mode,
+        server: children[mode] as BenchChild,
+        window: `service (${mode}) under reserve load`,
+        line: `PROCESSORS_THREAD=${mode}`,
+        requests: (_round: number, run: number) => ({
+          next: spreadRequests(lots, 10_000_000 + run * 1_000_000),
+        }),
+        after: async () => {
           const waited = await waitForCatchUp(clients[mode] as HttpClient, 300_000);
           catchUp[mode].push(waited);
-          log(
-            `  round ${r + 1} PROCESSORS_THREAD=${mode}: ${describeLoad(result)}; read models caught up ${(waited / 1000).toFixed(1)} s after`,
-          );
-        }
-      }
-      const worker = mergeLoads("worker", runs.worker, ...samples.worker);
-      const main = mergeLoads("main", runs.main, ...samples.main);
+          return `read models caught up ${(waited / 1000).toFixed(1)} s after`;
+        },
+      });
+      const sides = await loadInRounds(prof, rounds, CONNECTIONS, {
+        worker: side("worker"),
+        main: side("main"),
+      });
+      const worker = sides.worker.load;
+      const main = sides.main.load;
       log(`  worker thread, all rounds: ${describeLoad(worker)}`);
       log(`  request thread, all rounds: ${describeLoad(main)}`);
       const gain = ratio(worker.rps2xx, main.rps2xx);
@@ -120,7 +93,7 @@ export const threadsScenario: Scenario = {
           main: summarizeLoad(main),
           ratio: gain,
           catchUpMs: catchUp,
-          perRound: { worker: runs.worker.map((r) => r.rps2xx), main: runs.main.map((r) => r.rps2xx) },
+          perRound: perRoundRps(sides),
         },
         profiles: prof.summaries,
       };

@@ -4,7 +4,7 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { formatProfile, type ProfileSummary, profilesIn, summarizeCpuProfile } from "../lib/cpu-profile.js";
-import { lotId } from "../lib/domain.js";
+import { lotIds } from "../lib/domain.js";
 import { HttpClient } from "../lib/http.js";
 import { describeLoad, type LoadResult, mergeLoads, runLoadInto } from "../lib/load.js";
 import { log } from "../lib/log.js";
@@ -57,7 +57,7 @@ export const tracingScenario: Scenario = {
   title: "the cost of tracing on reserve throughput (exporter set, and unset)",
   async run(ctx): Promise<ScenarioResult> {
     const rounds = ctx.quick ? 1 : 3;
-    const lots = Array.from({ length: LOTS }, (_, i) => lotId(i + 1));
+    const lots = lotIds(LOTS);
     const collector = await sink();
     const off = benchDataDir("tracing-off");
     const on = benchDataDir("tracing-on");

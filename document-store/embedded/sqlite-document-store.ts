@@ -35,14 +35,7 @@ import type {
   WriteOp,
 } from "../port.js";
 import { DocumentStoreError, DocumentStoreUnavailableError } from "../port.js";
-import {
-  assertCollectionName,
-  assertFilter,
-  normalizeFindOptions,
-  validateCountBy,
-  validateIndexSpecs,
-  validateWriteOp,
-} from "../validation.js";
+import { checkArgs } from "../validation.js";
 import { interpretSqlitePlan } from "./sql-index-plans.js";
 import {
   buildCount,
@@ -145,7 +138,7 @@ export class SqliteDocumentStore implements DocumentStore {
 
   async ensureIndexes(collection: string, indexes: readonly IndexSpec[]): Promise<void> {
     this.guard(() => {
-      validateIndexSpecs(collection, indexes);
+      checkArgs.indexes(collection, indexes);
       const create = this.db.transaction(() => {
         this.schema.checkSchema();
         let state = this.schema.prepareColumns(collection, indexes);
@@ -196,7 +189,7 @@ export class SqliteDocumentStore implements DocumentStore {
 
   async prepareIndexes(collection: string, indexes: readonly IndexSpec[]): Promise<void> {
     this.guard(() => {
-      validateIndexSpecs(collection, indexes);
+      checkArgs.indexes(collection, indexes);
       const prepare = this.db.transaction(() => {
         this.schema.checkSchema();
         this.schema.prepareColumns(collection, indexes);
@@ -212,8 +205,7 @@ export class SqliteDocumentStore implements DocumentStore {
 
   async findById<T extends Document = Document>(collection: string, id: string): Promise<T | null> {
     return this.guard(() => {
-      assertCollectionName(collection);
-      if (typeof id !== "string") throw new DocumentStoreError("id must be a string");
+      checkArgs.findById(collection, id);
       this.schema.checkSchema();
       const state = this.schema.collection(collection);
       if (!state.exists) return null;
@@ -228,9 +220,7 @@ export class SqliteDocumentStore implements DocumentStore {
     options?: FindOptions,
   ): Promise<T[]> {
     return this.guard(() => {
-      assertCollectionName(collection);
-      assertFilter(filter);
-      const opts = normalizeFindOptions(options);
+      const opts = checkArgs.find(collection, filter, options);
       const query = compileQuery(filter);
       this.schema.checkSchema();
       const state = this.schema.collection(collection);
@@ -241,8 +231,7 @@ export class SqliteDocumentStore implements DocumentStore {
 
   async count(collection: string, filter: Filter): Promise<number> {
     return this.guard(() => {
-      assertCollectionName(collection);
-      assertFilter(filter);
+      checkArgs.query(collection, filter);
       const query = compileQuery(filter);
       this.schema.checkSchema();
       const state = this.schema.collection(collection);
@@ -274,9 +263,7 @@ export class SqliteDocumentStore implements DocumentStore {
     options?: CountByOptions,
   ): Promise<Map<Scalar, number>> {
     return this.guard(() => {
-      assertCollectionName(collection);
-      assertFilter(filter);
-      const limit = validateCountBy(field, options);
+      const limit = checkArgs.countBy(collection, filter, field, options);
       this.schema.checkSchema();
       const counts = new Map<Scalar, number>();
       const state = this.schema.collection(collection);
@@ -315,9 +302,8 @@ export class SqliteDocumentStore implements DocumentStore {
 
   async write(ops: readonly WriteOp[]): Promise<void> {
     this.guard(() => {
-      if (!Array.isArray(ops)) throw new DocumentStoreError("write expects an array of ops");
+      checkArgs.write(ops);
       if (ops.length === 0) return;
-      for (const op of ops) validateWriteOp(op);
       this.schema.checkSchema();
       this.wrote = true;
       try {
@@ -332,9 +318,7 @@ export class SqliteDocumentStore implements DocumentStore {
 
   async explain(collection: string, filter: Filter, options?: FindOptions): Promise<QueryPlan> {
     return this.guard(() => {
-      assertCollectionName(collection);
-      assertFilter(filter);
-      const opts = normalizeFindOptions(options);
+      const opts = checkArgs.find(collection, filter, options);
       this.schema.checkSchema();
       const state = this.schema.collection(collection);
       if (!state.exists) return { indexed: false, detail: `collection ${collection} does not exist` };
@@ -365,7 +349,7 @@ export class SqliteDocumentStore implements DocumentStore {
 
   async dropCollection(collection: string): Promise<void> {
     this.guard(() => {
-      assertCollectionName(collection);
+      checkArgs.collection(collection);
       const drop = this.db.transaction(() => {
         this.db.exec(`DROP TABLE IF EXISTS ${quoteIdentifier(TABLE_PREFIX + collection)}`);
         this.db.prepare(`DELETE FROM ${INDEX_TABLE} WHERE collection = ?`).run(collection);

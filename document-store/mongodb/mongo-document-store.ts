@@ -25,14 +25,7 @@ import type {
   WriteOp,
 } from "../port.js";
 import { DocumentStoreError, WriteConditionFailedError } from "../port.js";
-import {
-  assertCollectionName,
-  assertFilter,
-  normalizeFindOptions,
-  validateCountBy,
-  validateIndexSpecs,
-  validateWriteOp,
-} from "../validation.js";
+import { checkArgs, type NormalizedFindOptions } from "../validation.js";
 import {
   groupConsecutiveOps,
   interpretMongoExplain,
@@ -82,7 +75,7 @@ export class MongoDocumentStore implements DocumentStore {
   }
 
   async ensureIndexes(collection: string, indexes: readonly IndexSpec[]): Promise<void> {
-    validateIndexSpecs(collection, indexes);
+    checkArgs.indexes(collection, indexes);
     await this.call(`ensureIndexes(${collection})`, async () => {
       if (indexes.length === 0) {
         try {
@@ -103,13 +96,12 @@ export class MongoDocumentStore implements DocumentStore {
 
   /** MongoDB has nothing to prepare: the collection is created, ensureIndexes builds the indexes. */
   async prepareIndexes(collection: string, indexes: readonly IndexSpec[]): Promise<void> {
-    validateIndexSpecs(collection, indexes);
+    checkArgs.indexes(collection, indexes);
     await this.ensureIndexes(collection, []);
   }
 
   async findById<T extends Document = Document>(collection: string, id: string): Promise<T | null> {
-    assertCollectionName(collection);
-    if (typeof id !== "string") throw new DocumentStoreError("id must be a string");
+    checkArgs.findById(collection, id);
     return this.call(`findById(${collection})`, async () => {
       const doc = await this.db.collection<StoredDocument>(collection).findOne({ _id: id });
       return doc as T | null;
@@ -121,9 +113,7 @@ export class MongoDocumentStore implements DocumentStore {
     filter: Filter,
     options?: FindOptions,
   ): Promise<T[]> {
-    assertCollectionName(collection);
-    assertFilter(filter);
-    const findOptions = toFindOptions(options);
+    const findOptions = toFindOptions(checkArgs.find(collection, filter, options));
     return this.call(`find(${collection})`, async () => {
       const docs = await this.db
         .collection<StoredDocument>(collection)
@@ -134,8 +124,7 @@ export class MongoDocumentStore implements DocumentStore {
   }
 
   async count(collection: string, filter: Filter): Promise<number> {
-    assertCollectionName(collection);
-    assertFilter(filter);
+    checkArgs.query(collection, filter);
     return this.call(`count(${collection})`, () =>
       this.db.collection<StoredDocument>(collection).countDocuments(filter as MongoFilter<StoredDocument>),
     );
@@ -147,9 +136,7 @@ export class MongoDocumentStore implements DocumentStore {
     field: string,
     options?: CountByOptions,
   ): Promise<Map<Scalar, number>> {
-    assertCollectionName(collection);
-    assertFilter(filter);
-    const limit = validateCountBy(field, options);
+    const limit = checkArgs.countBy(collection, filter, field, options);
     return this.call(`countBy(${collection})`, async () => {
       const rows = await this.db
         .collection<StoredDocument>(collection)
@@ -174,9 +161,8 @@ export class MongoDocumentStore implements DocumentStore {
   }
 
   async write(ops: readonly WriteOp[]): Promise<void> {
-    if (!Array.isArray(ops)) throw new DocumentStoreError("write expects an array of ops");
+    checkArgs.write(ops);
     if (ops.length === 0) return;
-    for (const op of ops) validateWriteOp(op);
     const groups = groupConsecutiveOps(ops);
     await this.call("write", async () => {
       const session = this.client.startSession();
@@ -215,9 +201,7 @@ export class MongoDocumentStore implements DocumentStore {
   }
 
   async explain(collection: string, filter: Filter, options?: FindOptions): Promise<QueryPlan> {
-    assertCollectionName(collection);
-    assertFilter(filter);
-    const findOptions = toFindOptions(options);
+    const findOptions = toFindOptions(checkArgs.find(collection, filter, options));
     return this.call(`explain(${collection})`, async () => {
       const explained = await this.db
         .collection<StoredDocument>(collection)
@@ -238,7 +222,7 @@ export class MongoDocumentStore implements DocumentStore {
   }
 
   async dropCollection(collection: string): Promise<void> {
-    assertCollectionName(collection);
+    checkArgs.collection(collection);
     await this.call(`dropCollection(${collection})`, async () => {
       await this.db.dropCollection(collection);
     });
@@ -269,8 +253,7 @@ export class MongoDocumentStore implements DocumentStore {
   }
 }
 
-function toFindOptions(options: FindOptions | undefined): MongoFindOptions {
-  const { sort, skip, limit } = normalizeFindOptions(options);
+function toFindOptions({ sort, skip, limit }: NormalizedFindOptions): MongoFindOptions {
   const out: MongoFindOptions = {};
   if (sort !== undefined) out.sort = { ...sort } as Sort;
   if (skip > 0) out.skip = skip;

@@ -1,4 +1,4 @@
-import { defineProjection } from "./projection.js";
+import { defineProjection, updateOne, upsertOne } from "./projection.js";
 
 export const COUPONS = "coupons";
 
@@ -8,28 +8,13 @@ export const customerCouponsProjection = defineProjection({
   version: 1,
   collections: { [COUPONS]: [{ name: "by_customer", keys: { customerId: 1, seq: -1 } }] },
   on: {
-    CouponIssued: ({ event, position }, collection) => {
-      const target = collection(COUPONS);
-      return [
-        {
-          op: "update",
-          collection: target,
-          id: event.data.couponId,
-          upsert: true,
-          update: { $set: { ...event.data, status: "ISSUED", seq: position.commit } },
-        },
-      ];
-    },
-    CouponRevoked: ({ event }, collection) => {
-      const target = collection(COUPONS);
-      return [
-        {
-          op: "update",
-          collection: target,
-          id: event.data.couponId,
-          update: { $set: { status: "REVOKED", revokedAt: event.data.revokedAt } },
-        },
-      ];
-    },
+    CouponIssued: ({ event, position }, collection) =>
+      upsertOne(collection, COUPONS, event.data.couponId, {
+        $set: { ...event.data, status: "ISSUED", seq: position.commit },
+      }),
+    CouponRevoked: ({ event }, collection) =>
+      updateOne(collection, COUPONS, event.data.couponId, {
+        $set: { status: "REVOKED", revokedAt: event.data.revokedAt },
+      }),
   },
 });

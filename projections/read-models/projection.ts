@@ -67,3 +67,11 @@ export const updateOne = (
   id: string,
   update: UpdateDocument,
 ): WriteOp[] => [{ op: "update", collection: collection(logical), id, update }];
+
+/** Creates the document when it is not there (the first event of what the document follows). */
+export const upsertOne = (
+  collection: CollectionOf,
+  logical: string,
+  id: string,
+  update: UpdateDocument,
+): WriteOp[] => [{ op: "update", collection: collection(logical), id, upsert: true, update }];

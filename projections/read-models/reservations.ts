@@ -1,4 +1,4 @@
-import { defineProjection, updateOne } from "./projection.js";
+import { defineProjection, updateOne, upsertOne } from "./projection.js";
 
 export const RESERVATIONS = "reservations";
 
@@ -45,27 +45,17 @@ export const reservationsProjection = defineProjection({
     ],
   },
   on: {
-    ParkingReserved: ({ event, position }, collection) => {
-      const target = collection(RESERVATIONS);
-      return [
-        {
-          op: "update",
-          collection: target,
-          id: event.data.reservationId,
-          upsert: true,
-          update: {
-            $set: {
-              ...event.data,
-              status: "RESERVED",
-              seq: position.commit,
-              position: String(position.commit),
-              heldFrom: event.data.startsAt ?? event.data.reservedAt,
-              heldUntil: event.data.endsAt ?? HELD_OPEN_ENDED,
-            },
-          },
+    ParkingReserved: ({ event, position }, collection) =>
+      upsertOne(collection, RESERVATIONS, event.data.reservationId, {
+        $set: {
+          ...event.data,
+          status: "RESERVED",
+          seq: position.commit,
+          position: String(position.commit),
+          heldFrom: event.data.startsAt ?? event.data.reservedAt,
+          heldUntil: event.data.endsAt ?? HELD_OPEN_ENDED,
         },
-      ];
-    },
+      }),
     ReservationCanceled: ({ event }, collection) =>
       updateOne(collection, RESERVATIONS, event.data.reservationId, {
         $set: {

@@ -1,4 +1,8 @@
-import { type DocumentStore, DocumentStoreUnavailableError } from "../../document-store/port.js";
+import {
+  type DocumentStore,
+  DocumentStoreUnavailableError,
+  type IndexSpec,
+} from "../../document-store/port.js";
 import { EventStoreUnavailableError } from "../../event-store/errors.js";
 import type { LogMessage, RecordedEvent } from "../../event-store/port.js";
 import type { Position } from "../../event-store/position.js";
@@ -91,23 +95,23 @@ export async function loadEntry(processor: Processor, generation: number, option
 }
 
 /** Announces the indexes ensureIndexes() will build (the embedded store then keeps their fields in columns). */
-async function prepareIndexes(
-  store: DocumentStore,
-  projection: Projection,
-  names: ReadonlyMap<string, string>,
-): Promise<void> {
-  for (const [logical, indexes] of Object.entries(projection.collections)) {
-    await store.prepareIndexes(names.get(logical) as string, indexes);
-  }
-}
+const prepareIndexes = (store: DocumentStore, projection: Projection, names: ReadonlyMap<string, string>) =>
+  eachCollection(projection, names, (name, indexes) => store.prepareIndexes(name, indexes));
 
-export async function ensureIndexes(
+export const ensureIndexes = (
   store: DocumentStore,
   projection: Projection,
   names: ReadonlyMap<string, string>,
+) => eachCollection(projection, names, (name, indexes) => store.ensureIndexes(name, indexes));
+
+/** Each collection of the projection (its physical name) with its indexes, one after the other. */
+async function eachCollection(
+  projection: Projection,
+  names: ReadonlyMap<string, string>,
+  step: (name: string, indexes: readonly IndexSpec[]) => Promise<void>,
 ): Promise<void> {
   for (const [logical, indexes] of Object.entries(projection.collections)) {
-    await store.ensureIndexes(names.get(logical) as string, indexes);
+    await step(names.get(logical) as string, indexes);
   }
 }
 

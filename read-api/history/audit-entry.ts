@@ -1,7 +1,7 @@
 import { formatPosition } from "../../event-store/position.js";
 import type { Actor } from "../../schemas/actor.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
-import type { DomainEvent } from "../../schemas/events.js";
+import type { DomainEvent, EventOfType, EventType } from "../../schemas/events.js";
 import type { HistoryEntry } from "../../schemas/history.js";
 
 /**
@@ -9,31 +9,27 @@ import type { HistoryEntry } from "../../schemas/history.js";
  * sentence a person can read. Pure: everything comes from the stored event.
  */
 
-/** When the service stamped the fact: the time field of its payload (its clock, not the store's). */
-export function stampOf(event: DomainEvent): string {
-  switch (event.type) {
-    case "ParkingLotRegistered":
-      return event.data.registeredAt;
-    case "ParkingReserved":
-      return event.data.reservedAt;
-    case "ReservationCanceled":
-      return event.data.canceledAt;
-    case "ReservationCheckedIn":
-      return event.data.checkedInAt;
-    case "ReservationCheckedOut":
-      return event.data.checkedOutAt;
-    case "ReservationNoShow":
-    case "ParkingLotClosureBegan":
-      return event.data.recordedAt;
-    case "ParkingLotClosed":
-      return event.data.closedAt;
-    case "ParkingLotCapacityChanged":
-      return event.data.changedAt;
-    case "CouponIssued":
-      return event.data.issuedAt;
-    case "CouponRevoked":
-      return event.data.revokedAt;
-  }
+type DataOf<K extends EventType> = EventOfType<K>["data"];
+type TextFieldOf<D> = { [F in keyof D]-?: D[F] extends string ? F : never }[keyof D];
+
+/** Which payload field holds the time the service stamped each fact (its clock, not the store's). */
+const STAMP_FIELD: { [K in EventType]: TextFieldOf<DataOf<K>> } = {
+  ParkingLotRegistered: "registeredAt",
+  ParkingReserved: "reservedAt",
+  ReservationCanceled: "canceledAt",
+  ReservationCheckedIn: "checkedInAt",
+  ReservationCheckedOut: "checkedOutAt",
+  ReservationNoShow: "recordedAt",
+  ParkingLotClosureBegan: "recordedAt",
+  ParkingLotClosed: "closedAt",
+  ParkingLotCapacityChanged: "changedAt",
+  CouponIssued: "issuedAt",
+  CouponRevoked: "revokedAt",
+};
+
+/** When the service stamped the fact: the time field of its payload. */
+function stampOf(event: DomainEvent): string {
+  return (event.data as Record<string, string>)[STAMP_FIELD[event.type]]!;
 }
 
 /** The stamp of a raw payload, as ms since the epoch (NaN when it has none): for searching a stream. */
@@ -53,54 +49,43 @@ const utc = (timestamp: string): string => new Date(timestamp).toISOString();
 const windowOf = (data: { startsAt?: string; endsAt?: string }): string =>
   data.startsAt && data.endsAt ? `for ${utc(data.startsAt)} – ${utc(data.endsAt)}` : "open-ended";
 
+type Sentence<K extends EventType> = (d: DataOf<K>, by: string, actor: Actor | undefined) => string;
+
+/** What happened, in words, per type: `by` is who did it. */
+const SENTENCES: { [K in EventType]: Sentence<K> } = {
+  ParkingLotRegistered: (d, by) =>
+    `${by} registered lot ${d.parkingLotId} "${d.name}" with ${d.capacity} spots${d.hourlyRate ? ` at ${d.hourlyRate} an hour` : ""}`,
+  ParkingReserved: (d, by, actor) => {
+    const forWhom = actor?.sub === d.customerId ? "" : ` for customer ${d.customerId}`;
+    return `${by} reserved ${d.reservationId}${forWhom} in lot ${d.parkingLotId}, car ${d.carNumber}, ${windowOf(d)}, amount ${d.amount}`;
+  },
+  ReservationCanceled: (d, by) =>
+    `${by} canceled reservation ${d.reservationId} of customer ${d.customerId}: ${d.reason}`,
+  ReservationCheckedIn: (d, by) =>
+    `${by} checked in reservation ${d.reservationId} of customer ${d.customerId}`,
+  ReservationCheckedOut: (d, by) => {
+    const charged = [
+      d.amount === undefined ? "" : `, charged ${d.amount}`,
+      d.overstayCharge === undefined ? "" : `, overstay ${d.overstayCharge}`,
+    ].join("");
+    return `${by} checked out reservation ${d.reservationId} of customer ${d.customerId}${charged}`;
+  },
+  ReservationNoShow: (d, by) =>
+    `${by} recorded reservation ${d.reservationId} of customer ${d.customerId} as a no-show (window ${utc(d.startsAt)} – ${utc(d.endsAt)})`,
+  ParkingLotClosed: (d, by) =>
+    `${by} closed lot ${d.parkingLotId} from ${utc(d.from)} until ${utc(d.until)}: ${d.reason}`,
+  ParkingLotClosureBegan: (d, by) =>
+    `${by} recorded that closure ${d.closureId} of lot ${d.parkingLotId} began, with ${d.carsInLot.length} cars in the lot`,
+  ParkingLotCapacityChanged: (d, by) =>
+    `${by} changed the capacity of lot ${d.parkingLotId} from ${d.previousCapacity} to ${d.capacity}`,
+  CouponIssued: (d, by) => `${by} issued coupon ${d.couponId} for reservation ${d.reservationId}`,
+  CouponRevoked: (d, by) => `${by} revoked coupon ${d.couponId} of reservation ${d.reservationId}`,
+};
+
 /** What happened, in words, starting with who did it. */
 export function describe(event: DomainEvent, actor: Actor | undefined): string {
-  const by = who(actor);
-  switch (event.type) {
-    case "ParkingLotRegistered": {
-      const d = event.data;
-      return `${by} registered lot ${d.parkingLotId} "${d.name}" with ${d.capacity} spots${d.hourlyRate ? ` at ${d.hourlyRate} an hour` : ""}`;
-    }
-    case "ParkingReserved": {
-      const d = event.data;
-      const forWhom = actor?.sub === d.customerId ? "" : ` for customer ${d.customerId}`;
-      return `${by} reserved ${d.reservationId}${forWhom} in lot ${d.parkingLotId}, car ${d.carNumber}, ${windowOf(d)}, amount ${d.amount}`;
-    }
-    case "ReservationCanceled": {
-      const d = event.data;
-      return `${by} canceled reservation ${d.reservationId} of customer ${d.customerId}: ${d.reason}`;
-    }
-    case "ReservationCheckedIn":
-      return `${by} checked in reservation ${event.data.reservationId} of customer ${event.data.customerId}`;
-    case "ReservationCheckedOut": {
-      const d = event.data;
-      const charged = [
-        d.amount === undefined ? "" : `, charged ${d.amount}`,
-        d.overstayCharge === undefined ? "" : `, overstay ${d.overstayCharge}`,
-      ].join("");
-      return `${by} checked out reservation ${d.reservationId} of customer ${d.customerId}${charged}`;
-    }
-    case "ReservationNoShow": {
-      const d = event.data;
-      return `${by} recorded reservation ${d.reservationId} of customer ${d.customerId} as a no-show (window ${utc(d.startsAt)} – ${utc(d.endsAt)})`;
-    }
-    case "ParkingLotClosed": {
-      const d = event.data;
-      return `${by} closed lot ${d.parkingLotId} from ${utc(d.from)} until ${utc(d.until)}: ${d.reason}`;
-    }
-    case "ParkingLotClosureBegan": {
-      const d = event.data;
-      return `${by} recorded that closure ${d.closureId} of lot ${d.parkingLotId} began, with ${d.carsInLot.length} cars in the lot`;
-    }
-    case "ParkingLotCapacityChanged": {
-      const d = event.data;
-      return `${by} changed the capacity of lot ${d.parkingLotId} from ${d.previousCapacity} to ${d.capacity}`;
-    }
-    case "CouponIssued":
-      return `${by} issued coupon ${event.data.couponId} for reservation ${event.data.reservationId}`;
-    case "CouponRevoked":
-      return `${by} revoked coupon ${event.data.couponId} of reservation ${event.data.reservationId}`;
-  }
+  const sentence = SENTENCES[event.type] as Sentence<EventType>;
+  return sentence(event.data as never, who(actor), actor);
 }
 
 const reasonOf = (event: DomainEvent): string | undefined => {

@@ -55,6 +55,14 @@ const timeAxis = {
   values: (_u: uPlot, splits: number[]) => splits.map((s) => clock.format(new Date(s * 1000))),
 };
 
+/** What both charts share: the container's width, their height, a static legend, no drag-to-zoom. */
+const frame = (width: number) => ({
+  width,
+  height: 180,
+  legend: { show: true, live: false },
+  cursor: { drag: { x: false, y: false } },
+});
+
 /** Reservations and cancellations per minute over the last hour (minutes without any count as zero). */
 export function ActivityChart({ activity }: { readonly activity: ControlCenterView["activity"] }) {
   const now = Math.floor(Date.now() / 60_000) * 60;
@@ -76,10 +84,7 @@ export function ActivityChart({ activity }: { readonly activity: ControlCenterVi
       label={`Last hour: ${reserved} reservations and ${canceled} cancellations`}
       data={data}
       options={(width) => ({
-        width,
-        height: 180,
-        legend: { show: true, live: false },
-        cursor: { drag: { x: false, y: false } },
+        ...frame(width),
         scales: {
           // Half a minute of room on each side, so the first and the current minute's bars show whole.
           x: { time: true, range: (_u, min, max) => [min - 30, max + 30] },
@@ -121,10 +126,7 @@ export function LagChart({
       label={`Projection lag over the last five minutes; now at most ${worst} events behind`}
       data={data}
       options={(width) => ({
-        width,
-        height: 180,
-        legend: { show: true, live: false },
-        cursor: { drag: { x: false, y: false } },
+        ...frame(width),
         scales: {
           // The last five minutes, however few samples there are yet.
           x: { time: true, range: () => [Date.now() / 1000 - LAG_WINDOW_S, Date.now() / 1000] },

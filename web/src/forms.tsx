@@ -1,6 +1,27 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiProblem, api, CONTROL_CENTER_URL, type ReservationView, SIGN_IN_AGAIN } from "./api.js";
 
+/**
+ * A call the user started from a form: `busy` while it runs, and the problem it met (null when
+ * none). `run` clears the last problem, runs the call, and keeps what it throws as the problem.
+ */
+export function useAction() {
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<unknown>(null);
+  const run = async (call: () => Promise<void>) => {
+    setBusy(true);
+    setProblem(null);
+    try {
+      await call();
+    } catch (error) {
+      setProblem(error);
+    } finally {
+      setBusy(false);
+    }
+  };
+  return { busy, problem, setProblem, run };
+}
+
 /** An API refusal in words: the problem's title and detail, and each wrong field. */
 export function ProblemMessage({ problem }: { readonly problem: unknown }) {
   if (!problem) return null;
@@ -35,14 +56,11 @@ export function RegisterLotForm({ onRegistered }: { readonly onRegistered: (mess
   const [name, setName] = useState("");
   const [capacity, setCapacity] = useState("");
   const [lotId, setLotId] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<unknown>(null);
+  const { busy, problem, run } = useAction();
 
-  const submit = async (event: Event) => {
+  const submit = (event: Event) => {
     event.preventDefault();
-    setBusy(true);
-    setProblem(null);
-    try {
+    void run(async () => {
       const registered = await api.registerLot({
         name: name.trim(),
         capacity: Number(capacity),
@@ -54,11 +72,7 @@ export function RegisterLotForm({ onRegistered }: { readonly onRegistered: (mess
       setName("");
       setCapacity("");
       setLotId("");
-    } catch (error) {
-      setProblem(error);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (

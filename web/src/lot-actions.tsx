@@ -2,7 +2,7 @@ import { useState } from "preact/hooks";
 import { ApiProblem, api, type NewClosure, type ParkingLotDetail, type ReservationView } from "./api.js";
 import { type ClosurePreview, previewClosure } from "./closure-preview.js";
 import { count, money, range, when } from "./format.js";
-import { ProblemMessage } from "./forms.js";
+import { ProblemMessage, useAction } from "./forms.js";
 
 const QUARTER_MS = 15 * 60_000;
 
@@ -99,6 +99,25 @@ const closureOf = (draft: ClosureDraft): NewClosure => ({
   reason: draft.reason.trim(),
 });
 
+/** A required instant in the browser's time zone, to the minute. */
+function LocalTimeField(props: {
+  readonly label: string;
+  readonly value: string;
+  readonly onInput: (value: string) => void;
+}) {
+  return (
+    <label>
+      {props.label}
+      <input
+        type="datetime-local"
+        value={props.value}
+        onInput={(e) => props.onInput(e.currentTarget.value)}
+        required
+      />
+    </label>
+  );
+}
+
 /** The new closure's range and reason; changing the range drops a preview made for the old one. */
 function ClosureForm(props: {
   readonly draft: ClosureDraft;
@@ -109,24 +128,8 @@ function ClosureForm(props: {
   const { draft, onChange } = props;
   return (
     <form class="closure-form" onSubmit={props.onSubmit} aria-label="Announce a closure">
-      <label>
-        From
-        <input
-          type="datetime-local"
-          value={draft.from}
-          onInput={(e) => onChange({ from: e.currentTarget.value })}
-          required
-        />
-      </label>
-      <label>
-        Until
-        <input
-          type="datetime-local"
-          value={draft.until}
-          onInput={(e) => onChange({ until: e.currentTarget.value })}
-          required
-        />
-      </label>
+      <LocalTimeField label="From" value={draft.from} onInput={(from) => onChange({ from })} />
+      <LocalTimeField label="Until" value={draft.until} onInput={(until) => onChange({ until })} />
       <label>
         Closure reason
         <input
@@ -192,8 +195,7 @@ export function Closures(props: {
     return { from: toLocalInput(start), until: toLocalInput(start + 2 * 3_600_000), reason: "" };
   });
   const [preview, setPreview] = useState<ClosurePreview | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<unknown>(null);
+  const { busy, problem, setProblem, run } = useAction();
 
   const change = (next: Partial<ClosureDraft>) => {
     setDraft((old) => ({ ...old, ...next }));
@@ -208,32 +210,20 @@ export function Closures(props: {
       setProblem(new ApiProblem("The closure is not valid", "Until must be after from.", 0));
       return;
     }
-    setBusy(true);
-    try {
+    await run(async () => {
       setPreview(previewClosure(await activeReservations(lot.parkingLotId), range[0], range[1], props.now));
-    } catch (error) {
-      setProblem(error);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
-  const confirm = async () => {
-    setBusy(true);
-    setProblem(null);
-    try {
+  const confirm = () =>
+    run(async () => {
       const closed = await api.closeLot(lot.parkingLotId, closureOf(draft));
       setPreview(null);
       setDraft((old) => ({ ...old, reason: "" }));
       props.onMessage(
         `Closed ${lot.name} from ${when(closed.from)} until ${when(closed.until)}: ${count(closed.canceledReservations.length)} reservation(s) canceled.`,
       );
-    } catch (error) {
-      setProblem(error);
-    } finally {
-      setBusy(false);
-    }
-  };
+    });
 
   return (
     <section class="closures" aria-labelledby="closures-title">
@@ -264,22 +254,15 @@ export function CapacityForm(props: {
   readonly onMessage: (message: string) => void;
 }) {
   const [capacity, setCapacity] = useState("");
-  const [busy, setBusy] = useState(false);
-  const [problem, setProblem] = useState<unknown>(null);
+  const { busy, problem, run } = useAction();
 
-  const submit = async (event: Event) => {
+  const submit = (event: Event) => {
     event.preventDefault();
-    setBusy(true);
-    setProblem(null);
-    try {
+    void run(async () => {
       const changed = await api.changeCapacity(props.lot.parkingLotId, Number(capacity));
       props.onMessage(`${props.lot.name} now has ${count(changed.capacity)} spots.`);
       setCapacity("");
-    } catch (error) {
-      setProblem(error);
-    } finally {
-      setBusy(false);
-    }
+    });
   };
   const tooLow =
     problem instanceof ApiProblem &&

@@ -1,5 +1,6 @@
 import type { RegisterParkingLot, ReserveParking } from "../../schemas/commands.js";
-import { isActive, quote, type Span, windowProblem } from "../../schemas/reservation-time.js";
+import { quote } from "../../schemas/pricing.js";
+import { isActive, type Span, windowProblem } from "../../schemas/reservation-time.js";
 import { accept, busiest, iso, ms, reject, statusIn } from "./rules.js";
 import {
   DEFAULT_MAX_ACTIVE_PER_CUSTOMER,

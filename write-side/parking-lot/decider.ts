@@ -14,10 +14,8 @@ import { beginClosure, recordNoShow } from "./time-driven.js";
  * evolve (evolve.ts). This module is the aggregate's one entry point.
  */
 
-export { quote } from "../../schemas/reservation-time.js";
 export { forgetEnded, namedReservationsMissing, recall } from "./ended.js";
 export { evolve, fold } from "./evolve.js";
-export { statusAt } from "./rules.js";
 export * from "./state.js";
 
 export function decide(command: ParkingLotCommand, state: ParkingLotState): Decision {

@@ -35,7 +35,7 @@ export function leaveAt(lot: RegisteredLot, madeAt: number): number | undefined 
  * check-in is NO_SHOW, a car past its window OVERSTAYING, an open-ended booking still RESERVED
  * when its lot's next closure begins CANCELED (`madeAt`: when it was made).
  */
-export function statusAt(
+function statusAt(
   record: ReservationRecord,
   now: number,
   lot?: RegisteredLot,

@@ -10,18 +10,24 @@ import { checkColumns, ReservationBook, type ReservationColumns } from "./reserv
  * Collections are written sorted, so equal states give equal snapshots whatever order built them.
  */
 
+/** The fields of a registered lot that a snapshot holds as the state does. */
+type PlainFields = Pick<
+  RegisteredLot,
+  | "kind"
+  | "parkingLotId"
+  | "name"
+  | "capacity"
+  | "hourlyRate"
+  | "maxActivePerCustomer"
+  | "activeReservations"
+  | "archived"
+>;
+
 export interface LotSnapshot {
   readonly version: 1;
   readonly state:
     | { readonly kind: "unregistered" }
-    | {
-        readonly kind: "registered";
-        readonly parkingLotId: string;
-        readonly name: string;
-        readonly capacity: number;
-        readonly hourlyRate?: number;
-        readonly maxActivePerCustomer: number;
-        readonly activeReservations: number;
+    | (PlainFields & {
         readonly reservations: [string, ReservationRecord][];
         /** Open-ended reservations still active, with when each was made. */
         readonly openEnded: [string, number][];
@@ -31,8 +37,7 @@ export interface LotSnapshot {
         readonly inLot: [string, number | null, number][];
         readonly byCustomer: [string, string[]][];
         readonly closures: Closure[];
-        readonly archived: number;
-      };
+      });
 }
 
 const byKey = <T>(a: [string | number, T], b: [string | number, T]) =>

@@ -1,13 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
-import {
-  decide,
-  fold,
-  type ParkingLotEvent,
-  type ParkingLotState,
-  quote,
-  reservationStatus,
-} from "./decider.js";
+import { quote } from "../../schemas/pricing.js";
+import { decide, fold, type ParkingLotEvent, type ParkingLotState, reservationStatus } from "./decider.js";
 import { given, LOT, lotRegistered, NOW, parkingReserved, reserveParking } from "./given-when-then.js";
 import { windowCount } from "./occupancy.js";
 
