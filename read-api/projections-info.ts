@@ -16,6 +16,12 @@ export interface ProjectionsInfo {
   /** The position `projection` has applied in `generation` (null: nothing yet). */
   appliedPosition(projection: string, generation: number): Promise<Position | null>;
   /**
+   * The version of `projection` that built `generation` (null: nothing built yet). Optional: a
+   * view that needs a version's documents (the control center's clock, version 2) does without
+   * what they give when it is absent.
+   */
+  builtBy?(projection: string, generation: number): Promise<number | null>;
+  /**
    * Each processor (projections, then reactors) with its state, applied position and lag behind
    * `head` (undefined: the log could not be reached, so the lag is unknown), reading each
    * projection's generation in `generations`.

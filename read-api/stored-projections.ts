@@ -3,6 +3,7 @@ import { formatPosition } from "../event-store/position.js";
 import { PROCESSOR_NAMES, REACTOR_NAMES } from "../projections/processors.js";
 import {
   activeGenerations,
+  builtVersion,
   CHECKPOINTS,
   type CheckpointDocument,
   checkpointId,
@@ -25,6 +26,8 @@ export function storedProjections(store: DocumentStore): ProjectionsInfo {
     physicalCollection,
     appliedPosition: async (projection, generation) =>
       (await readCheckpoint(store, projection, generation))?.position ?? null,
+    builtBy: async (projection, generation) =>
+      builtVersion(await readCheckpoint(store, projection, generation)),
     statuses: (generations, head) => statuses(store, generations, head),
     onGenerationSwitch,
   };

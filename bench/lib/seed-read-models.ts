@@ -57,7 +57,12 @@ async function writeEvents(store: DocumentStore, events: readonly StoredDomainEv
     for (const e of events)
       if (projection.eventTypes.has(e.event.type)) ops.push(...projection.apply(e, collection));
     const last = events[events.length - 1];
-    if (last) ops.push(checkpointOp(projection.name, 1, { position: last.position, state: "running" }));
+    // Recorded with the projection's version, as the runtime does: the service would otherwise
+    // take the generation for an older version's and rebuild it from the (empty) log.
+    if (last)
+      ops.push(
+        checkpointOp(projection.name, 1, { position: last.position, state: "running" }, projection.version),
+      );
   }
   await store.write(ops);
 }

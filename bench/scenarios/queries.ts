@@ -1,6 +1,8 @@
-import { statSync } from "node:fs";
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-document-store.js";
+import { PROJECTIONS } from "../../projections/read-models/index.js";
+import { CHECKPOINTS, checkpointId } from "../../projections/runtime/checkpoints.js";
 import { seededReservationId } from "../lib/domain.js";
 import { HttpClient } from "../lib/http.js";
 import { log, progress } from "../lib/log.js";
@@ -70,6 +72,18 @@ const PATHS: readonly QueryPath[] = [
   },
 ];
 
+/**
+ * The paths measured: every one, or those named in BENCH_QUERY_PATHS (comma-separated, e.g.
+ * `BENCH_QUERY_PATHS="control center"`), to take alternating rounds of one view without the others.
+ */
+function selectedPaths(): readonly QueryPath[] {
+  const names = process.env.BENCH_QUERY_PATHS?.split(",").map((n) => n.trim());
+  if (!names) return PATHS;
+  const unknown = names.filter((n) => !PATHS.some((p) => p.name === n));
+  if (unknown.length > 0) throw new Error(`BENCH_QUERY_PATHS: no path named ${unknown.join(", ")}`);
+  return PATHS.filter((p) => names.includes(p.name));
+}
+
 interface PathResult {
   readonly latencyMs: LatencySummary;
   readonly rps: number;
@@ -114,11 +128,50 @@ interface Size {
   http?: HttpClient;
 }
 
-/** Fills a fresh read-model file with `n` reservations. */
+/**
+ * Where the read models of `n` reservations are: a fresh folder, or with BENCH_QUERIES_DATA set, a
+ * folder kept there between runs (`queries-{n}`), seeded by the first run and reused by the next
+ * ones (for alternating rounds of two builds on one machine, where seeding a million takes minutes).
+ */
+function dataDir(n: number): { dir: string; remove: () => void; reuse: boolean } {
+  const kept = process.env.BENCH_QUERIES_DATA;
+  if (!kept) return { ...benchDataDir(`queries-${n}`), reuse: false };
+  const dir = join(kept, `queries-${n}`);
+  mkdirSync(dir, { recursive: true });
+  return { dir, remove: () => {}, reuse: existsSync(join(dir, "seeded")) };
+}
+
+/**
+ * A reused folder's checkpoints say this build's projection versions: the seed is the same events
+ * through the projections, and a build whose projection versions differ from those recorded would
+ * rebuild the read models from its (empty) log. Only valid while every version's documents for the
+ * seed's events are the same (the seed books no window, so the control center's version 2 adds none).
+ */
+async function stampVersions(store: SqliteDocumentStore): Promise<void> {
+  await store.write(
+    PROJECTIONS.map((p) => ({
+      op: "update" as const,
+      collection: CHECKPOINTS,
+      id: checkpointId(p.name, 1),
+      update: { $set: { version: p.version } },
+    })),
+  );
+}
+
+/** Fills a fresh read-model file with `n` reservations (or reuses a kept one, see dataDir). */
 async function seed(n: number): Promise<Size> {
-  const data = benchDataDir(`queries-${n}`);
+  const data = dataDir(n);
   const file = join(data.dir, "read-models.sqlite");
   const store = SqliteDocumentStore.open({ file });
+  if (data.reuse) {
+    try {
+      await stampVersions(store);
+    } finally {
+      await store.close();
+    }
+    log(`  reusing the read models of ${fmtInt(n)} reservations in ${data.dir}`);
+    return { n, dir: data.dir, remove: data.remove, seedSec: 0 };
+  }
   const bar = progress(`filling the read models (${fmtInt(n)})`);
   const started = Date.now();
   try {
@@ -132,6 +185,7 @@ async function seed(n: number): Promise<Size> {
   } finally {
     await store.close();
   }
+  writeFileSync(join(data.dir, "seeded"), "");
   const seedSec = round((Date.now() - started) / 1000, 1);
   bar.done(`${fmtInt(n)} reservations in ${seedSec} s (${fmtInt(n / seedSec)}/s), ${fileMiB(file)} MiB`);
   return { n, dir: data.dir, remove: data.remove, seedSec };
@@ -186,7 +240,7 @@ export const queriesScenario: Scenario = {
         ceilingHttp.close();
         await ceiling.stop();
       }
-      for (const [k, path] of PATHS.entries()) {
+      for (const [k, path] of selectedPaths().entries()) {
         const samples = new Map(sizes.map((size) => [size, { sample: new Sample(), seconds: 0, bytes: 0 }]));
         for (const size of sizes)
           await measurePath(size.http as HttpClient, path, size.n, Math.max(100, requests / 10), 1000 + k);
@@ -243,7 +297,7 @@ export const queriesScenario: Scenario = {
       Record<string, PathResult>,
     ];
     const checks: Check[] = [];
-    for (const path of PATHS) {
+    for (const path of selectedPaths()) {
       const a = small[path.name]?.latencyMs;
       const b = large[path.name]?.latencyMs;
       if (!a || !b) continue;
@@ -263,7 +317,7 @@ export const queriesScenario: Scenario = {
       figures: {
         sizes: counts,
         requestsPerPath: requests,
-        paths: PATHS.map((p) => ({ name: p.name, request: p.describe })),
+        paths: selectedPaths().map((p) => ({ name: p.name, request: p.describe })),
         results,
         httpFloor: floor,
         memory,

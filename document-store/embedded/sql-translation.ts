@@ -160,6 +160,13 @@ function translateCondition(b: Builder, path: string, condition: unknown): boole
     return false;
   }
   let complete = true;
+  // A range bounded on both sides by values of one type is inside that type's bracket already: the
+  // bracket's own bound would then compete with the real one for the index range (SQLite takes one
+  // upper and one lower bound), and it is left out.
+  const boundedBy = (ops: readonly string[], type: "string" | "number") =>
+    ops.some((op) => typeof condition[op] === type && (type === "string" || Number.isFinite(condition[op])));
+  const below = (type: "string" | "number") => boundedBy(["$lt", "$lte"], type);
+  const above = (type: "string" | "number") => boundedBy(["$gt", "$gte"], type);
   for (const operator of operators) {
     const value = condition[operator];
     if (operator === "$eq") {
@@ -173,13 +180,14 @@ function translateCondition(b: Builder, path: string, condition: unknown): boole
         }
         b.add(`${expr} ${sqlOp} ?`, value);
         // Numbers sort below every text value: keep the range among numbers.
-        if (sqlOp === ">" || sqlOp === ">=") b.add(`${expr} < ''`);
+        if ((sqlOp === ">" || sqlOp === ">=") && !below("number")) b.add(`${expr} < ''`);
       } else if (typeof value === "string") {
         b.add(`${expr} ${sqlOp} ?`, value);
         if (!isId) {
           // Strings sit between numbers and blobs (booleans): keep the range among strings.
-          if (sqlOp === "<" || sqlOp === "<=") b.add(`${expr} >= ''`);
-          else b.add(`${expr} < x''`);
+          if (sqlOp === "<" || sqlOp === "<=") {
+            if (!above("string")) b.add(`${expr} >= ''`);
+          } else if (!below("string")) b.add(`${expr} < x''`);
         }
       } else {
         complete = false;

@@ -46,6 +46,26 @@ describe("translateFilter", () => {
     ]);
   });
 
+  it("leaves the bracket out of a range bounded on both sides by one type (its bound would take the index's)", () => {
+    const status = fieldExpression("status");
+    expect(translateFilter({ status: { $gt: "A", $lte: "M" } }, INDEXED).clauses).toEqual([
+      `${status} > ?`,
+      `${status} <= ?`,
+    ]);
+    const seq = fieldExpression("seq");
+    expect(translateFilter({ seq: { $gte: 5, $lt: 9 } }, INDEXED).clauses).toEqual([
+      `${seq} >= ?`,
+      `${seq} < ?`,
+    ]);
+    // Bounds of two types: each keeps its bracket (MongoDB matches nothing, nor does SQL).
+    expect(translateFilter({ seq: { $gte: 5, $lt: "M" } }, INDEXED).clauses).toEqual([
+      `${seq} >= ?`,
+      `${seq} < ''`,
+      `${seq} < ?`,
+      `${seq} >= ''`,
+    ]);
+  });
+
   it("uses the id column for _id and binds booleans as the index's blobs", () => {
     expect(translateFilter({ _id: "a" }, INDEXED)).toEqual({
       clauses: ["id = ?"],

@@ -1,3 +1,4 @@
+import { windowBooked, windowEnded } from "./control-center-clock.js";
 import { defineProjection } from "./projection.js";
 
 export const CONTROL_CENTER = "control_center";
@@ -62,11 +63,13 @@ const countIn = (collection: string, timestamp: string, field: "reserved" | "can
 /**
  * Totals across every lot, kept as one document so the control center never aggregates, and the
  * reservations and cancellations of each minute (for the control center's chart), one small
- * document per minute beside the totals.
+ * document per minute beside the totals, and the instants a window starts or ends
+ * (control-center-clock.ts: version 2), so that the query side knows until when its figures of
+ * the moment hold.
  */
 export const controlCenterProjection = defineProjection({
   name: "control-center",
-  version: 1,
+  version: 2,
   collections: { [CONTROL_CENTER]: [] },
   on: {
     ParkingLotRegistered: ({ event }, collection) => {
@@ -96,6 +99,7 @@ export const controlCenterProjection = defineProjection({
       return [
         bump(target, { totalReservations: 1, openEndedHeld: event.data.startsAt ? 0 : 1 }),
         countIn(target, event.data.reservedAt, "reserved"),
+        ...windowBooked(target, event.data),
       ];
     },
     ReservationCanceled: ({ event }, collection) => {
@@ -103,11 +107,15 @@ export const controlCenterProjection = defineProjection({
       return [
         bump(target, { canceledReservations: 1, openEndedHeld: event.data.startsAt ? 0 : -1 }),
         countIn(target, event.data.canceledAt, "canceled"),
+        ...windowEnded(target, event.data, event.data.canceledAt),
       ];
     },
     ReservationCheckedOut: ({ event }, collection) => {
       const target = collection(CONTROL_CENTER);
-      return [bump(target, { openEndedHeld: event.data.startsAt ? 0 : -1 })];
+      return [
+        bump(target, { openEndedHeld: event.data.startsAt ? 0 : -1 }),
+        ...windowEnded(target, event.data, event.data.checkedOutAt),
+      ];
     },
     CouponIssued: (_, collection) => {
       const target = collection(CONTROL_CENTER);

@@ -10,9 +10,12 @@ import {
   minuteOf,
   TOTALS_ID,
 } from "../../projections/read-models/control-center.js";
+import { BOUNDARIES_SINCE } from "../../projections/read-models/control-center-clock.js";
+import { PROJECTIONS } from "../../projections/read-models/index.js";
 import { PARKING_LOTS } from "../../projections/read-models/parking-lots.js";
 import { RESERVATIONS } from "../../projections/read-models/reservations.js";
 import type { ActivityMinute, ControlCenterTotals, ControlCenterView } from "../../schemas/read-models.js";
+import { MomentCache, nextMinute, nextOf, nextWindowTurn } from "./control-center-moment.js";
 import type { LotQueries } from "./lot-view.js";
 import type { ReadContext } from "./read-context.js";
 import {
@@ -23,15 +26,49 @@ import {
   PRESENCE_LIMIT,
   type Presence,
   presenceFilters,
+  type StoredLot,
   type StoredTotals,
   strip,
 } from "./rules.js";
+
+/** The figures of the moment: everything in the control center but the processors and who is at risk. */
+interface Moment {
+  readonly totals: ControlCenterTotals;
+  readonly activity: ActivityMinute[];
+  readonly lots: readonly StoredLot[];
+  readonly presence: ReadonlyMap<string, Presence>;
+  readonly parkingLots: Omit<ControlCenterView["parkingLots"][number], "atRisk">[];
+  readonly nextCursor: string | null;
+}
+
+const ownerOf = (logical: string): string =>
+  PROJECTIONS.find((p) => logical in p.collections)?.name ?? logical;
+const OWNER_OF = { controlCenter: ownerOf(CONTROL_CENTER), reservations: ownerOf(RESERVATIONS) };
+/** The projections the figures of the moment are read from. */
+const READ_FROM = new Set([ownerOf(CONTROL_CENTER), ownerOf(PARKING_LOTS), ownerOf(RESERVATIONS)]);
+
+/**
+ * What a cached control center is keyed by: the page, the active generations and the positions of
+ * the projections it is read from (their checkpoints, read before the figures).
+ */
+const momentKey = (
+  options: { cursor?: string; limit: number },
+  generations: ReadonlyMap<string, number>,
+  projections: ControlCenterView["projections"],
+): string =>
+  JSON.stringify([
+    options.cursor ?? null,
+    options.limit,
+    [...generations].sort(([a], [b]) => (a < b ? -1 : 1)),
+    projections.filter((p) => READ_FROM.has(p.name)).map((p) => [p.name, p.position]),
+  ]);
 
 /**
  * The control center: totals, a page of lots with who is in, expected, overstaying and at risk,
  * the last hour's activity and every processor's state, all as of one instant.
  */
 export class ControlCenterQueries {
+  private readonly moments = new MomentCache<Moment>();
   constructor(
     private readonly ctx: ReadContext,
     private readonly lots: LotQueries,
@@ -41,7 +78,10 @@ export class ControlCenterQueries {
    * Totals and a page of lots (the same cursor as parkingLots), once the views they are read from
    * reached minPosition, all as of one instant: the windows holding a spot then are counted once,
    * per lot, for every lot, and both the lots and the totals are made of those counts, so the
-   * totals are the sum of the lots.
+   * totals are the sum of the lots. The processors' states are read first, every time; the
+   * figures of the moment are read again only when a read model they come from moved (by those
+   * positions) or the clock reached an instant where one can turn (control-center-moment.ts);
+   * the reservations an overstay puts at risk are read every time there is one.
    */
   async controlCenter(options: {
     cursor?: string;
@@ -53,12 +93,48 @@ export class ControlCenterQueries {
     await this.ctx.awaitPosition(PARKING_LOTS, minPosition);
     await this.ctx.awaitPosition(RESERVATIONS, minPosition);
     const now = this.ctx.now();
-    const [totalsDoc, lots, windows, closedNow, projections, activity] = await Promise.all([
+    // Before the figures: the positions they are read at (or after) key the cache.
+    const [head, generations] = await Promise.all([this.headPosition(), this.ctx.activeGenerations()]);
+    const projections = await this.ctx.projections.statuses(generations, head);
+    const key = momentKey(options, generations, projections);
+    const moment =
+      this.moments.get(key, now) ?? (await this.readMoment(options, now, { key, generations, projections }));
+    // Only an overstay can put accepted reservations at risk (every decision kept within capacity).
+    const atRisk = new Map(
+      await Promise.all(
+        moment.lots
+          .filter((lot) => (moment.presence.get(lot.parkingLotId)?.overstaying ?? 0) > 0)
+          .map(async (lot) => [lot.parkingLotId, await this.lots.atRisk(lot, now)] as const),
+      ),
+    );
+    return {
+      totals: moment.totals,
+      activity: moment.activity,
+      parkingLots: moment.parkingLots.map((lot) => ({ ...lot, atRisk: atRisk.get(lot.parkingLotId) ?? [] })),
+      parkingLotsNextCursor: moment.nextCursor,
+      projections,
+    };
+  }
+  /**
+   * The figures of the moment at `now`, kept under `key` until the first instant they can turn
+   * when the boundaries they are checked against cover what was read: the control-center
+   * projection's generation was built by a version that keeps them, and it has applied at least
+   * what the reservations projection had (so every window read has its start and end there).
+   */
+  private async readMoment(
+    options: { cursor?: string; limit: number },
+    now: number,
+    readAt: {
+      key: string;
+      generations: ReadonlyMap<string, number>;
+      projections: ControlCenterView["projections"];
+    },
+  ): Promise<Moment> {
+    const [totalsDoc, lots, windows, closedNow, activity] = await Promise.all([
       this.ctx.store.findById(await this.ctx.collection(CONTROL_CENTER), TOTALS_ID),
       this.lots.storedLots(options),
       this.lots.windowsHeldAt(now),
-      this.lotsClosedAt(now),
-      this.projectionStatuses(),
+      this.closuresAt(now),
       this.activity(new Date(now - ACTIVITY_WINDOW_MS), new Date(now)),
     ]);
     const [presence, totals] = await Promise.all([
@@ -66,28 +142,50 @@ export class ControlCenterQueries {
         lots.items.map((l) => l.parkingLotId),
         now,
       ),
-      this.totalsAt(strip<StoredTotals>(totalsDoc) ?? { ...EMPTY_TOTALS }, windows, closedNow),
+      this.totalsAt(strip<StoredTotals>(totalsDoc) ?? { ...EMPTY_TOTALS }, windows, closedNow.lots),
     ]);
     const none = { inLot: 0, expected: 0, overstaying: 0, noShows: 0 };
-    // Only an overstay can put accepted reservations at risk (every decision kept within capacity).
-    const atRisk = new Map(
-      await Promise.all(
-        lots.items
-          .filter((lot) => (presence.get(lot.parkingLotId)?.overstaying ?? 0) > 0)
-          .map(async (lot) => [lot.parkingLotId, await this.lots.atRisk(lot, now)] as const),
-      ),
-    );
-    return {
+    const moment: Moment = {
       totals,
       activity,
+      lots: lots.items,
+      presence,
       parkingLots: lots.items.map((lot) => ({
         ...lotView(lot, windows.get(lot.parkingLotId) ?? 0, now),
         presence: presence.get(lot.parkingLotId) ?? none,
-        atRisk: atRisk.get(lot.parkingLotId) ?? [],
       })),
-      parkingLotsNextCursor: lots.nextCursor,
-      projections,
+      nextCursor: lots.nextCursor,
     };
+    if (await this.boundariesCover(readAt.projections, readAt.generations)) {
+      const closures = [
+        ...closedNow.instants,
+        ...lots.items.flatMap((l) => (l.closures ?? []).flatMap((c) => [c.from, c.until])),
+      ];
+      const turn = Math.min(
+        nextMinute(now),
+        nextOf(closures, now),
+        await nextWindowTurn(this.ctx.store, await this.ctx.collection(CONTROL_CENTER), now),
+      );
+      this.moments.set(readAt.key, moment, now, turn);
+    }
+    return moment;
+  }
+  /** Whether the control-center projection's window boundaries cover the reservations read (see readMoment). */
+  private async boundariesCover(
+    projections: ControlCenterView["projections"],
+    generations: ReadonlyMap<string, number>,
+  ): Promise<boolean> {
+    const position = (name: string) => {
+      const p = projections.find((s) => s.name === name)?.position;
+      return p === null || p === undefined ? -1n : BigInt(p);
+    };
+    if (position(OWNER_OF.controlCenter) < position(OWNER_OF.reservations)) return false;
+    const generation = generations.get(OWNER_OF.controlCenter) ?? 1;
+    const builtBy = await this.ctx.projections.builtBy?.(OWNER_OF.controlCenter, generation);
+    // The generations may have switched while the figures were read: then they are not kept.
+    const now = await this.ctx.activeGenerations();
+    const same = now.size === generations.size && [...now].every(([p, g]) => generations.get(p) === g);
+    return same && builtBy !== null && builtBy !== undefined && builtBy >= BOUNDARIES_SINCE;
   }
   /**
    * The totals at the instant `windows` were counted at: the spots held are the open-ended reservations (the projection's
@@ -115,20 +213,23 @@ export class ControlCenterQueries {
     };
   }
   /**
-   * The lots closed at `now`: the control-center projection keeps one document per closure, its
-   * id ordered by the closure's end, so those not over yet are one range of ids (a closure is at
-   * most 31 days long and starts at most 90 days ahead), whatever the history.
+   * The lots closed at `now`, and when each closure not over yet begins and ends: the
+   * control-center projection keeps one document per closure, its id ordered by the closure's end,
+   * so those not over yet are one range of ids (a closure is at most 31 days long and starts at
+   * most 90 days ahead), whatever the history.
    */
-  private async lotsClosedAt(now: number): Promise<string[]> {
+  private async closuresAt(now: number): Promise<{ lots: string[]; instants: string[] }> {
     const docs = await this.ctx.store.find(await this.ctx.collection(CONTROL_CENTER), {
       _id: { $gt: closureId(iso(now), "", ""), $lt: CLOSURE_ID_END },
     });
     const lots = new Set<string>();
+    const instants: string[] = [];
     for (const d of docs) {
+      instants.push(String(d.from), String(d.until));
       if (Date.parse(String(d.from)) <= now && Date.parse(String(d.until)) > now)
         lots.add(String(d.parkingLotId));
     }
-    return [...lots];
+    return { lots: [...lots], instants };
   }
   /**
    * Who is in each of `lots` now (checked in), who is expected within the hour (a window starting

@@ -92,6 +92,7 @@ function storedByDefault(store: DocumentStore): ProjectionsInfo {
       return resolved.physicalCollection(logical, generation);
     },
     appliedPosition: async (projection, generation) => (await info()).appliedPosition(projection, generation),
+    builtBy: async (projection, generation) => (await info()).builtBy?.(projection, generation) ?? null,
     statuses: async (generations, head) => (await info()).statuses(generations, head),
   };
 }
