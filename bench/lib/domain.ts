@@ -12,7 +12,7 @@ const SYLLABLES = [..."가나다라마거너더러머버서어저고노도로모
 
 export const lotId = (i: number): string => `lot-${String(i).padStart(4, "0")}`;
 /** The ids of lots 1 to n, as the scenarios register them. */
-export const lotIds = (n: number): string[] => lotIds(n);
+export const lotIds = (n: number): string[] => Array.from({ length: n }, (_, i) => lotId(i + 1));
 export const customerId = (i: number): string => `CUST${i}`;
 /** A Korean plate such as `12더3456`: two digits, a Hangul syllable, four digits. */
 export const carNumber = (i: number): string =>
