@@ -143,7 +143,10 @@ export class FoldCache {
    */
   private parsedStored(source: FoldSource, stored: StoredCheckpoint): Checkpoint {
     let byCount = this.parsed.get(source.key);
-    if (!byCount) this.parsed.set(source.key, (byCount = new Map()));
+    if (!byCount) {
+      byCount = new Map();
+      this.parsed.set(source.key, byCount);
+    }
     let checkpoint = byCount.get(stored.count);
     if (!checkpoint) {
       checkpoint = {
