@@ -19,6 +19,7 @@ import { windowProblem } from "../schemas/reservation-time.js";
 import { lotFor, maySee, readerOf, reservationsFilter } from "./access.js";
 import { historyHandlers } from "./history/history-routes.js";
 import type { HistoryService } from "./history/history-service.js";
+import { lotNotFound, reservationNotFound } from "./not-found.js";
 import { QUERY_OPERATIONS, type QueryOperationId } from "./operations.js";
 import { type PageRoutesOptions, pageHandlers, wantsHtml } from "./page-routes.js";
 import {
@@ -129,9 +130,6 @@ export function queryRoutes(options: QueryRoutesOptions): Router {
 
 type AsOfViews = ReturnType<typeof asOfViews>;
 
-const lotNotFound = (parkingLotId: string) =>
-  new ProblemError("parking-lot-not-found", `Parking lot ${parkingLotId} does not exist.`, { parkingLotId });
-
 /** The lots: the listing, one lot (now, or as of a moment), a window's availability. */
 function lotHandlers(
   queries: QueryService,
@@ -218,11 +216,7 @@ function reservationHandlers(
       const reservation = await answer(() =>
         queries.reservation(reservationId, minPositionOf(q.minPosition)),
       );
-      if (!reservation || !maySee(reader, reservation)) {
-        throw new ProblemError("reservation-not-found", `Reservation ${reservationId} does not exist.`, {
-          reservationId,
-        });
-      }
+      if (!reservation || !maySee(reader, reservation)) throw reservationNotFound(reservationId);
       res.json(reservation);
     },
 

@@ -3,6 +3,7 @@ import { pathParam, queryOf } from "../../platform/http/operation-routes.js";
 import { ProblemError } from "../../platform/http/problem.js";
 import { LotHistoryQuery, ReservationHistoryQuery } from "../../schemas/history.js";
 import { maySee, readerOf } from "../access.js";
+import { lotNotFound, reservationNotFound } from "../not-found.js";
 import type { QueryService } from "../query-service.js";
 import type { HistoryService } from "./history-service.js";
 
@@ -19,11 +20,6 @@ function cursorOf(cursor: string | undefined): number | undefined {
   }
   return value;
 }
-
-const reservationNotFound = (reservationId: string) =>
-  new ProblemError("reservation-not-found", `Reservation ${reservationId} does not exist.`, {
-    reservationId,
-  });
 
 /**
  * The audit trail over HTTP: a lot's history (operators) and a reservation's (its customer, or
@@ -48,11 +44,7 @@ export function historyHandlers(history: HistoryService, queries: QueryService) 
       ...(from === undefined ? {} : { from }),
       ...(until === undefined ? {} : { until }),
     });
-    if (!page) {
-      throw new ProblemError("parking-lot-not-found", `Parking lot ${parkingLotId} does not exist.`, {
-        parkingLotId,
-      });
-    }
+    if (!page) throw lotNotFound(parkingLotId);
     res.json(page);
   };
 

@@ -3,6 +3,7 @@ import { pathParam, queryOf } from "../../platform/http/operation-routes.js";
 import { ProblemError } from "../../platform/http/problem.js";
 import { ControlCenterAsOfQuery, SingleAsOfQuery } from "../../schemas/as-of-queries.js";
 import { maySee, readerOf } from "../access.js";
+import { reservationNotFound } from "../not-found.js";
 import type { QueryService } from "../query-service.js";
 import { parseAsOf } from "./as-of.js";
 import type { TimeTravel } from "./time-travel.js";
@@ -36,10 +37,7 @@ export function asOfViews(
     const reservationId = pathParam(req, "reservationId");
     const q = queryOf(req, SingleAsOfQuery);
     const cut = cutOf(String(q.asOf));
-    const notFound = () =>
-      new ProblemError("reservation-not-found", `Reservation ${reservationId} does not exist.`, {
-        reservationId,
-      });
+    const notFound = () => reservationNotFound(reservationId);
     // The read model says where its facts are (its lot, its booking's position); whose it is
     // and what it was come from the log.
     const located = await queries.reservation(reservationId);
