@@ -465,3 +465,59 @@ describe("capacity changes", () => {
       ]);
   });
 });
+
+describe("an open-ended booking whose car is still in when its closure begins", () => {
+  // Found by the windows property (seed -1173235418): a lot of 1 with a window booked weeks ahead
+  // takes an open-ended booking told to leave by a closure today; its car comes in and stays.
+  const lot = lotRegistered({ capacity: 1 });
+  const later = (hhmm: string, day = "2024-05-01") => ({ now: at(hhmm, day) });
+  const story = (): ReturnType<typeof run> =>
+    run(
+      [
+        windowed("ahead", "09:15", "09:30", {
+          startsAt: at("09:15", "2024-05-20"),
+          endsAt: at("09:30", "2024-05-20"),
+        }),
+        {
+          type: "CloseParkingLot",
+          closureId: "cl-1",
+          parkingLotId: LOT,
+          from: at("10:45"),
+          until: at("11:00"),
+          reason: "repaving",
+          ...later("09:10"),
+        },
+        reserveParking({ reservationId: "open", customerId: "C-open", ...later("09:20") }),
+        { type: "CheckIn", reservationId: "open", parkingLotId: LOT, ...later("09:30") },
+        { type: "BeginClosure", closureId: "cl-1", parkingLotId: LOT, ...later("10:45") },
+      ],
+      [lot],
+    );
+
+  it("keeps the booking and its car (listed for operators), and cancels nothing accepted before it", () => {
+    const { outcomes, state } = story();
+    expect(outcomes).toEqual(["ok", "ok", "ok", "ok", "ok"]);
+    const now = Date.parse(at("10:46"));
+    expect(reservationStatus(state, "open", now)).toBe("CHECKED_IN");
+    // The window booked weeks ahead was accepted before the stay: an overstay never cancels it.
+    expect(reservationStatus(state, "ahead", now)).toBe("RESERVED");
+  });
+
+  it("holds the car's spot against every booking made while it is in, up to its check-out", () => {
+    const { state } = story();
+    const refused = decide(
+      windowed("next", "12:00", "13:00", { ...later("10:50"), customerId: "C-next" }),
+      state,
+    );
+    expect(refused).toMatchObject({ ok: false, rejection: { code: "LotFull" } });
+    const checkOut = decide(
+      { type: "CheckOut", reservationId: "open", parkingLotId: LOT, ...later("11:30") },
+      state,
+    );
+    if (!checkOut.ok) throw new Error(checkOut.rejection.code);
+    const out = fold(checkOut.events, state);
+    expect(
+      decide(windowed("next", "12:00", "13:00", { ...later("11:31"), customerId: "C-next" }), out),
+    ).toMatchObject({ ok: true });
+  });
+});
