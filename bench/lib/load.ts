@@ -1,6 +1,6 @@
 import autocannon from "autocannon";
 import { authHeadersFor } from "./auth.js";
-import { cpuMeter, type MachineCpu, machineCpuMeter } from "./process-stats.js";
+import { cpuSplitMeter, type MachineCpu, machineCpuMeter } from "./process-stats.js";
 import { type LatencySummary, round, Sample } from "./stats.js";
 
 /**
@@ -62,6 +62,9 @@ export interface LoadResult {
   readonly serverCpuPct?: number;
   /** Server CPU time per response (ms): a figure less disturbed by other work on the machine than the rate. */
   readonly serverCpuMsPerRequest?: number;
+  /** The same for the server's main thread alone (HTTP, decisions, appends; not the processors' worker). */
+  readonly serverMainThreadCpuPct?: number;
+  readonly serverMainThreadCpuMsPerRequest?: number;
   readonly loadGeneratorCpuPct: number;
   /** The whole machine meanwhile (other processes included) and the hypervisor's steal. */
   readonly machineCpu: MachineCpu;
@@ -73,7 +76,7 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
   const all = new Sample();
   const ok = new Sample();
   const byCode: Record<string, number> = {};
-  const serverCpu = options.serverPid === undefined ? undefined : cpuMeter(options.serverPid);
+  const serverCpu = options.serverPid === undefined ? undefined : cpuSplitMeter(options.serverPid);
   const selfStart = process.cpuUsage();
   const machine = machineCpuMeter();
   const wallStart = process.hrtime.bigint();
@@ -153,10 +156,17 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
   });
 }
 
-function cpuFigures(pct: number, wallSec: number, requests: number) {
+function cpuFigures(
+  cpu: { readonly processPct: number; readonly mainThreadPct: number },
+  wallSec: number,
+  requests: number,
+) {
+  const msPerRequest = (pct: number) => round(((pct / 100) * wallSec * 1000) / Math.max(1, requests), 3);
   return {
-    serverCpuPct: pct,
-    serverCpuMsPerRequest: round(((pct / 100) * wallSec * 1000) / Math.max(1, requests), 3),
+    serverCpuPct: cpu.processPct,
+    serverCpuMsPerRequest: msPerRequest(cpu.processPct),
+    serverMainThreadCpuPct: cpu.mainThreadPct,
+    serverMainThreadCpuMsPerRequest: msPerRequest(cpu.mainThreadPct),
   };
 }
 
@@ -168,7 +178,7 @@ export function describeLoad(r: LoadResult): string {
   const cpu =
     r.serverCpuPct === undefined
       ? ""
-      : `, cpu: server ${r.serverCpuPct}% (${r.serverCpuMsPerRequest} ms/req), load gen ${r.loadGeneratorCpuPct}%, whole machine ${r.machineCpu.busyPct}% of 200%, steal ${r.machineCpu.stealPct}%`;
+      : `, cpu: server ${r.serverCpuPct}% (${r.serverCpuMsPerRequest} ms/req; main thread ${r.serverMainThreadCpuMsPerRequest} ms/req), load gen ${r.loadGeneratorCpuPct}%, whole machine ${r.machineCpu.busyPct}% of 200%, steal ${r.machineCpu.stealPct}%`;
   return `${r.rps} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, max ${r.latency.max} ms [${codes}${r.errors ? ` errors×${r.errors}` : ""}]${cpu}`;
 }
 
@@ -187,7 +197,13 @@ export function mergeLoads(title: string, runs: readonly LoadResult[], all: Samp
   const weighted = (f: (r: LoadResult) => number) => Math.round(sum((r) => f(r) * r.durationSec) / duration);
   const requests = sum((r) => r.requests);
   const ok2xx = sum((r) => r.status["2xx"]);
-  const serverCpuPct = first.serverCpuPct === undefined ? undefined : weighted((r) => r.serverCpuPct ?? 0);
+  const serverCpu =
+    first.serverCpuPct === undefined
+      ? undefined
+      : {
+          processPct: weighted((r) => r.serverCpuPct ?? 0),
+          mainThreadPct: weighted((r) => r.serverMainThreadCpuPct ?? 0),
+        };
   return {
     title,
     connections: first.connections,
@@ -207,7 +223,7 @@ export function mergeLoads(title: string, runs: readonly LoadResult[], all: Samp
     timeouts: sum((r) => r.timeouts),
     latency: all.summary(),
     latency2xx: ok.summary(),
-    ...(serverCpuPct === undefined ? {} : cpuFigures(serverCpuPct, duration, requests)),
+    ...(serverCpu === undefined ? {} : cpuFigures(serverCpu, duration, requests)),
     loadGeneratorCpuPct: weighted((r) => r.loadGeneratorCpuPct),
     machineCpu: {
       busyPct: weighted((r) => r.machineCpu.busyPct),

@@ -34,10 +34,17 @@ export function memoryOf(pid: number): MemoryStatus | undefined {
   }
 }
 
-/** CPU seconds (user + system) the process has used so far. */
-export function cpuSecondsOf(pid: number): number {
+/**
+ * CPU seconds (user + system) the process has used so far; with `thread`, that thread's alone
+ * (Linux: the main thread's id is the process's, so `cpuSecondsOf(pid, pid)` is the thread that
+ * answers HTTP, and the rest is the processors' worker thread, the GC's helpers and libuv's pool).
+ */
+export function cpuSecondsOf(pid: number, thread?: number): number {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const stat = readFileSync(
+      thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`,
+      "utf8",
+    );
     // The command name may hold spaces: fields are counted after its closing parenthesis.
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const utime = Number(fields[11]);
@@ -50,11 +57,22 @@ export function cpuSecondsOf(pid: number): number {
 
 /** CPU use of a process over an interval, as a percentage of one core. */
 export function cpuMeter(pid: number): () => number {
+  const split = cpuSplitMeter(pid);
+  return () => split().processPct;
+}
+
+/** CPU use over an interval (% of one core): the whole process, and its main (request) thread. */
+export function cpuSplitMeter(pid: number): () => { processPct: number; mainThreadPct: number } {
   const startCpu = cpuSecondsOf(pid);
+  const startMain = cpuSecondsOf(pid, pid);
   const start = process.hrtime.bigint();
   return () => {
     const wall = Number(process.hrtime.bigint() - start) / 1e9;
-    return wall > 0 ? Math.round(((cpuSecondsOf(pid) - startCpu) / wall) * 100) : 0;
+    const pct = (seconds: number) => (wall > 0 ? Math.round((seconds / wall) * 100) : 0);
+    return {
+      processPct: pct(cpuSecondsOf(pid) - startCpu),
+      mainThreadPct: pct(cpuSecondsOf(pid, pid) - startMain),
+    };
   };
 }
 

@@ -34,22 +34,29 @@ export interface SpawnOptions {
 
 export async function spawnNode(options: SpawnOptions): Promise<BenchChild> {
   const port = await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", ...(options.nodeArgs ?? []), options.script], {
-    cwd: PROJECT_ROOT,
-    env: {
-      ...process.env,
-      NODE_ENV: "production",
-      LOG_LEVEL: "warn",
-      HOST: "127.0.0.1",
-      // Load generators are one address and one operator token making thousands of requests a
-      // second: the production abuse limits would measure themselves, not the service.
-      RATE_LIMIT_PER_ADDRESS: "100000000",
-      RATE_LIMIT_PER_PRINCIPAL: "100000000",
-      ...options.env,
-      PORT: String(port),
+  // BENCH_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p": every child's every thread profiled
+  // for its whole life (the processors' worker too, which --profile's window does not see).
+  const extra = process.env.BENCH_CHILD_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
+  const child = spawn(
+    process.execPath,
+    ["--import", "tsx", ...extra, ...(options.nodeArgs ?? []), options.script],
+    {
+      cwd: PROJECT_ROOT,
+      env: {
+        ...process.env,
+        NODE_ENV: "production",
+        LOG_LEVEL: "warn",
+        HOST: "127.0.0.1",
+        // Load generators are one address and one operator token making thousands of requests a
+        // second: the production abuse limits would measure themselves, not the service.
+        RATE_LIMIT_PER_ADDRESS: "100000000",
+        RATE_LIMIT_PER_PRINCIPAL: "100000000",
+        ...options.env,
+        PORT: String(port),
+      },
+      stdio: ["ignore", "pipe", "pipe"],
     },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  );
   let output = "";
   const keep = (chunk: Buffer) => {
     output += chunk.toString();

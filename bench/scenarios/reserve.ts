@@ -2,12 +2,12 @@ import { lotIds, reserveBody } from "../lib/domain.js";
 import { HttpClient } from "../lib/http.js";
 import { describeLoad, type LoadResult, type NextRequest, runLoad } from "../lib/load.js";
 import { log } from "../lib/log.js";
-import { memoryOf } from "../lib/process-stats.js";
+import { cpuSecondsOf, memoryOf } from "../lib/process-stats.js";
 import { type BenchChild, benchDataDir, startCeilingServer, startService } from "../lib/processes.js";
 import { profiler } from "../lib/profiling.js";
 import { loadInRounds, perRoundRps, ROUND_SECONDS, roundsOf } from "../lib/rounds.js";
 import { registerLots, waitForCatchUp } from "../lib/service-api.js";
-import { ratio } from "../lib/stats.js";
+import { ratio, round } from "../lib/stats.js";
 import type { BenchContext, Scenario, ScenarioResult } from "./scenario.js";
 
 export const LOTS = 1000;
@@ -53,6 +53,7 @@ export function summarizeLoad(r: LoadResult) {
     timeouts: r.timeouts,
     serverCpuPct: r.serverCpuPct,
     serverCpuMsPerRequest: r.serverCpuMsPerRequest,
+    serverMainThreadCpuMsPerRequest: r.serverMainThreadCpuMsPerRequest,
     loadGeneratorCpuPct: r.loadGeneratorCpuPct,
     machineCpu: r.machineCpu,
   };
@@ -90,6 +91,9 @@ export const reserveScenario: Scenario = {
         next: spreadRequests(lots, 10_000_000 + run * 1_000_000),
       });
       const caughtUp = http;
+      // The service's CPU over every round and every catch-up after one: what a reservation costs
+      // the whole process, the processors' work that outlasts the round included.
+      const cpuBefore = { all: cpuSecondsOf(service.pid), main: cpuSecondsOf(service.pid, service.pid) };
       const sides = await loadInRounds(prof, rounds, CONNECTIONS, {
         ceiling: {
           title: "ceiling",
@@ -115,6 +119,12 @@ export const reserveScenario: Scenario = {
       });
       const ceilingLoad = sides.ceiling.load;
       const load = sides.reserve.load;
+      const perReservation = (seconds: number) =>
+        round((seconds * 1000) / Math.max(1, load.status["2xx"]), 3);
+      const cpuMs = {
+        wholeProcess: perReservation(cpuSecondsOf(service.pid) - cpuBefore.all),
+        requestThread: perReservation(cpuSecondsOf(service.pid, service.pid) - cpuBefore.main),
+      };
       const memory = memoryOf(service.pid);
       const share = ratio(load.rps2xx, ceilingLoad.rps2xx);
       ctx.shared.set("reserve.rps", load.rps2xx);
@@ -130,6 +140,11 @@ export const reserveScenario: Scenario = {
             pass: share >= 0.5 && load.status["5xx"] === 0 && load.errors === 0,
           },
           {
+            target: "CPU per reservation ≤ 0.3 ms (whole process, catch-up after each round included)",
+            measured: `${cpuMs.wholeProcess} ms, of which the request thread ${cpuMs.requestThread} ms (the ceiling: ${ceilingLoad.serverCpuMsPerRequest} ms per request)`,
+            pass: cpuMs.wholeProcess <= 0.3,
+          },
+          {
             target: "reserve p99 latency reported",
             measured: `p50 ${load.latency.p50} ms, p99 ${load.latency.p99} ms (ceiling p50 ${ceilingLoad.latency.p50}, p99 ${ceilingLoad.latency.p99} ms)`,
             pass: true,
@@ -142,6 +157,7 @@ export const reserveScenario: Scenario = {
           reserve: summarizeLoad(load),
           ceiling: summarizeLoad(ceilingLoad),
           throughputRatio: share,
+          cpuMsPerReservation: cpuMs,
           serviceMemory: memory,
           perRound: perRoundRps(sides),
         },
