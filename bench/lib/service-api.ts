@@ -43,3 +43,24 @@ export async function waitForCatchUp(
   }
   throw new Error(`projections did not catch up within ${timeoutMs} ms`);
 }
+
+/**
+ * The sum of a metric's samples in the service's /metrics (Prometheus text), over every label set
+ * whose labels include `labels`: e.g. `parking_projection_batch_duration_seconds_count`.
+ */
+export async function metricSum(
+  http: HttpClient,
+  name: string,
+  labels: Readonly<Record<string, string>> = {},
+): Promise<number> {
+  const response = await http.get("/metrics");
+  if (response.status !== 200) throw new Error(`GET /metrics: ${response.status}`);
+  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
+  let sum = 0;
+  for (const line of response.body.split("\n")) {
+    if (!line.startsWith(name) || (line[name.length] !== " " && line[name.length] !== "{")) continue;
+    if (wanted.some((label) => !line.includes(label))) continue;
+    sum += Number(line.slice(line.lastIndexOf(" ") + 1)) || 0;
+  }
+  return sum;
+}

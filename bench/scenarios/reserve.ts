@@ -6,7 +6,7 @@ import { cpuSecondsOf, memoryOf } from "../lib/process-stats.js";
 import { type BenchChild, benchDataDir, startCeilingServer, startService } from "../lib/processes.js";
 import { profiler } from "../lib/profiling.js";
 import { loadInRounds, perRoundRps, ROUND_SECONDS, roundsOf } from "../lib/rounds.js";
-import { registerLots, waitForCatchUp } from "../lib/service-api.js";
+import { metricSum, registerLots, waitForCatchUp } from "../lib/service-api.js";
 import { ratio, round } from "../lib/stats.js";
 import type { BenchContext, Scenario, ScenarioResult } from "./scenario.js";
 
@@ -94,6 +94,10 @@ export const reserveScenario: Scenario = {
       // The service's CPU over every round and every catch-up after one: what a reservation costs
       // the whole process, the processors' work that outlasts the round included.
       const cpuBefore = { all: cpuSecondsOf(service.pid), main: cpuSecondsOf(service.pid, service.pid) };
+      const batches = () => metricSum(caughtUp, "parking_projection_batch_duration_seconds_count");
+      const applied = () =>
+        metricSum(caughtUp, "parking_projection_events_total", { projection: "reservations" });
+      const before = { batches: await batches(), applied: await applied() };
       const sides = await loadInRounds(prof, rounds, CONNECTIONS, {
         ceiling: {
           title: "ceiling",
@@ -121,6 +125,12 @@ export const reserveScenario: Scenario = {
       const load = sides.reserve.load;
       const perReservation = (seconds: number) =>
         round((seconds * 1000) / Math.max(1, load.status["2xx"]), 3);
+      // Batches of both processor runtimes (projections, reactors) against the events the
+      // reservations projection applied: how many events a read-model commit is paid for.
+      const batching = {
+        batches: (await batches()) - before.batches,
+        reservationEvents: (await applied()) - before.applied,
+      };
       const cpuMs = {
         wholeProcess: perReservation(cpuSecondsOf(service.pid) - cpuBefore.all),
         requestThread: perReservation(cpuSecondsOf(service.pid, service.pid) - cpuBefore.main),
@@ -130,6 +140,9 @@ export const reserveScenario: Scenario = {
       ctx.shared.set("reserve.rps", load.rps2xx);
       log(`  ceiling, all rounds: ${describeLoad(ceilingLoad)}`);
       log(`  reserve, all rounds: ${describeLoad(load)}`);
+      log(
+        `  processors: ${batching.batches} batches (projections' and reactors') for ${batching.reservationEvents} events of the reservations projection`,
+      );
       return {
         name: this.name,
         title: this.title,
@@ -158,6 +171,7 @@ export const reserveScenario: Scenario = {
           ceiling: summarizeLoad(ceilingLoad),
           throughputRatio: share,
           cpuMsPerReservation: cpuMs,
+          processorBatches: batching,
           serviceMemory: memory,
           perRound: perRoundRps(sides),
         },
