@@ -1,12 +1,14 @@
-import { RevokeSessionsBody, StartSessionBody } from "../../platform/auth/sign-in-schemas.js";
+import { JWKS_PATH } from "../../platform/auth/dev-issuer.js";
+import { SIGN_IN_PATH, sessionStartedHere } from "../../platform/auth/session.js";
+import { RevokeSessionsBody, SignInQuery, StartSessionBody } from "../../platform/auth/sign-in-schemas.js";
 import { CORRELATION, header, jsonResponse, type Operation } from "../../platform/http/operation.js";
 import { ANY_ROLE, OPERATOR } from "../../schemas/actor.js";
 import { PROBLEM_TYPES } from "../problem-types.js";
 
 /**
  * The routes of the process itself, one row per operation: health, metrics, the development
- * issuer, the browser's sign-in and this documentation. Those of the process are served by one
- * named handler each (app-routes.ts); those of authentication by its routes (app/auth.ts).
+ * issuer, the browser's sign-in and this documentation, each served by one named handler
+ * (app-routes.ts): the process's own, and the authentication's (app/auth.ts, platform/auth/).
  */
 export type AppOperationId =
   | "getLiveness"
@@ -16,7 +18,7 @@ export type AppOperationId =
   | "getProblemType"
   | AuthenticationOperationId;
 
-/** The operations the authentication serves from its own routes (app/auth.ts, platform/auth/). */
+/** The operations whose handlers the authentication supplies (app/auth.ts, platform/auth/). */
 export type AuthenticationOperationId =
   | "getDevIssuerKeys"
   | "getDevIssuerDiscovery"
@@ -24,15 +26,6 @@ export type AuthenticationOperationId =
   | "startSession"
   | "revokeSessions"
   | "signOut";
-
-export const AUTHENTICATION_OPERATION_IDS: readonly AuthenticationOperationId[] = [
-  "getDevIssuerKeys",
-  "getDevIssuerDiscovery",
-  "signIn",
-  "startSession",
-  "revokeSessions",
-  "signOut",
-];
 
 export const APP_OPERATIONS: readonly (Operation & { readonly operationId: AppOperationId })[] = [
   {
@@ -96,7 +89,7 @@ export const APP_OPERATIONS: readonly (Operation & { readonly operationId: AppOp
   },
   {
     method: "get",
-    path: "/.well-known/jwks.json",
+    path: JWKS_PATH,
     operationId: "getDevIssuerKeys",
     side: "app",
     allow: "anonymous",
@@ -168,14 +161,14 @@ export const APP_OPERATIONS: readonly (Operation & { readonly operationId: AppOp
   },
   {
     method: "get",
-    path: "/sign-in",
+    path: SIGN_IN_PATH,
     operationId: "signIn",
     side: "app",
     allow: "anonymous",
     tag: "operations",
     summary:
       "Browser sign-in with a one-time link from `npm run -s token -- --sign-in-url` (sets the session cookie)",
-    parameters: [{ name: "token", in: "query", required: true, schema: { type: "string", maxLength: 8192 } }],
+    query: SignInQuery,
     problems: ["sign-in-failed", "not-found"],
     // A browser whose link is used or expired gets a page saying so, and the command for a new one.
     htmlStatuses: [401],
@@ -193,6 +186,8 @@ export const APP_OPERATIONS: readonly (Operation & { readonly operationId: AppOp
     operationId: "startSession",
     side: "app",
     allow: ANY_ROLE,
+    // This site's page only, with the access token as its bearer token (403 before the body).
+    authorize: sessionStartedHere,
     tag: "operations",
     summary: "Trade an access token for the browser session cookie (the page, after signing in with PKCE)",
     description:
