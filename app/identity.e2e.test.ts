@@ -473,21 +473,10 @@ describe("npm run -s token (the real CLI, spawned)", () => {
     expect(extra.status).toBe(400);
     expect(extra.body).toMatchObject({ type: "/problems/validation" });
     // Another site may not start a session, whatever it sends: refused before its body is read.
-    const crossSite = await call(
-      base,
-      "POST",
-      "/sign-in/session",
-      { refreshToken: "" },
-      { ...operator, "sec-fetch-site": "cross-site" },
-    );
-    expect(crossSite.status).toBe(403);
-    const badBody = await call(
-      base,
-      "POST",
-      "/sign-in/session",
-      { refreshToken: "" },
-      { ...operator, "sec-fetch-site": "same-origin" },
-    );
+    const startFrom = (site: string) =>
+      call(base, "POST", "/sign-in/session", { refreshToken: "" }, { ...operator, "sec-fetch-site": site });
+    expect((await startFrom("cross-site")).status).toBe(403);
+    const badBody = await startFrom("same-origin");
     expect(badBody.status).toBe(400);
     expect(badBody.body).toMatchObject({ errors: [{ field: "body.refreshToken" }] });
   });

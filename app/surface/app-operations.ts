@@ -1,7 +1,13 @@
 import { JWKS_PATH } from "../../platform/auth/dev-issuer.js";
 import { SIGN_IN_PATH, sessionStartedHere } from "../../platform/auth/session.js";
 import { RevokeSessionsBody, SignInQuery, StartSessionBody } from "../../platform/auth/sign-in-schemas.js";
-import { CORRELATION, header, jsonResponse, type Operation } from "../../platform/http/operation.js";
+import {
+  CORRELATION,
+  header,
+  jsonResponse,
+  type Operation,
+  textResponse,
+} from "../../platform/http/operation.js";
 import { ANY_ROLE, OPERATOR } from "../../schemas/actor.js";
 import { PROBLEM_TYPES } from "../problem-types.js";
 
@@ -173,11 +179,9 @@ export const APP_OPERATIONS: readonly (Operation & { readonly operationId: AppOp
     // A browser whose link is used or expired gets a page saying so, and the command for a new one.
     htmlStatuses: [401],
     responses: {
-      "200": {
-        description: "Signed in: HttpOnly session cookie set; the page moves on to /control-center at once.",
-        headers: { ...CORRELATION, "Set-Cookie": header("Set-Cookie") },
-        content: { "text/html": { schema: { type: "string" } } },
-      },
+      "200": cookiePage(
+        "Signed in: HttpOnly session cookie set; the page moves on to /control-center at once.",
+      ),
     },
   },
   {
@@ -225,11 +229,7 @@ export const APP_OPERATIONS: readonly (Operation & { readonly operationId: AppOp
     summary: "Sign out of the browser session (clears the cookie)",
     problems: ["not-found"],
     responses: {
-      "200": {
-        description: "Signed out (cookie cleared); the page moves on to /control-center.",
-        headers: { ...CORRELATION, "Set-Cookie": header("Set-Cookie") },
-        content: { "text/html": { schema: { type: "string" } } },
-      },
+      "200": cookiePage("Signed out (cookie cleared); the page moves on to /control-center."),
     },
   },
   {
@@ -289,6 +289,11 @@ export const APP_OPERATIONS: readonly (Operation & { readonly operationId: AppOp
     },
   },
 ];
+/** The sign-in and sign-out pages: they set (or clear) the session cookie and move on at once. */
+function cookiePage(description: string) {
+  return textResponse(description, "text/html", { "Set-Cookie": header("Set-Cookie") });
+}
+
 function readinessResponse(description: string, status: string) {
   return {
     description,

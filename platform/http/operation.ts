@@ -102,6 +102,13 @@ export const jsonResponse = (
   content: { "application/json": { schema: ref(schemaName), ...(example ? { example } : {}) } },
 });
 
+/** An answer whose body is text of this media type: a page, an event stream, the metrics. */
+export const textResponse = (description: string, mediaType: string, headers: Json = {}) => ({
+  description,
+  headers: { ...CORRELATION, ...headers },
+  content: { [mediaType]: { schema: { type: "string" } } },
+});
+
 /** The TypeBox schema a parameter is validated with (kept out of the document: not enumerable). */
 const VALIDATED_BY = Symbol("validated by");
 
