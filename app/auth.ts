@@ -14,7 +14,7 @@ import { secretFromFile } from "../platform/auth/secret-file.js";
 import {
   linkSignIn,
   revokeSessions,
-  type SessionRoutesOptions,
+  type SessionHandlerOptions,
   signOut,
   startSession,
 } from "../platform/auth/session.js";
@@ -250,7 +250,7 @@ const notServed: OperationHandler = (_req, _res, next) => next();
  * The session operations both identity modes serve: a session from a bearer token (the page's
  * sign-in), sign-out, and an operator's revocation of a subject's sessions.
  */
-function sessionHandlers(options: Omit<SessionRoutesOptions, "landingPath">) {
+function sessionHandlers(options: Omit<SessionHandlerOptions, "landingPath">) {
   return {
     startSession: startSession({ ...options, landingPath: SESSION_LANDING_PATH }),
     signOut: signOut({ ...options, landingPath: SESSION_LANDING_PATH }),

@@ -85,7 +85,7 @@ function refusedPage(req: Request, res: Response, error: ProblemError): boolean 
   return true;
 }
 
-export interface SessionRoutesOptions extends CookiePolicy {
+export interface SessionHandlerOptions extends CookiePolicy {
   readonly verifier: TokenVerifier;
   readonly sessions: SessionStore;
   /** The caller's id for a verified token (the customer id claim rules). */
@@ -118,7 +118,7 @@ function claimInMemory(): (jti: string, expiresAtMs: number) => Promise<boolean>
  * cookie, and moves on to the landing page (so the link leaves the address bar). A browser whose
  * link is refused gets a page saying why and how to get a new one.
  */
-export function linkSignIn(options: SessionRoutesOptions): OperationHandler {
+export function linkSignIn(options: SessionHandlerOptions): OperationHandler {
   const claimOnce = options.claimOnce ?? claimInMemory();
   const signIn = async (req: Request, res: Response) => {
     res.setHeader("Cache-Control", "no-store");
@@ -237,7 +237,7 @@ export function sessionStartedHere(req: Request): void {
  * never in the browser) and sets the HttpOnly, SameSite=Strict cookie holding its id. Its row's
  * `authorize` (sessionStartedHere) holds it to this site and a bearer token.
  */
-export function startSession(options: SessionRoutesOptions): OperationHandler {
+export function startSession(options: SessionHandlerOptions): OperationHandler {
   return async (req, res) => {
     res.setHeader("Cache-Control", "no-store");
     const verified = await options.verifier.verify(bearerTokenOf(req));
