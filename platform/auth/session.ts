@@ -125,8 +125,7 @@ export function linkSignIn(options: SessionHandlerOptions): OperationHandler {
     res.setHeader("Referrer-Policy", "no-referrer");
     const { token } = queryOf(req, SignInQuery);
     if (!token) throw new ProblemError("sign-in-failed", "The sign-in link has no token.");
-    const signIn = await verifiedSignInToken(options.verifier, token);
-    const { jti, exp } = signIn.claims as { jti: string; exp: number };
+    const { signIn, jti, exp } = await verifiedSignInToken(options.verifier, token);
     if (!(await claimOnce(jti, exp * 1000)))
       throw new ProblemError("sign-in-failed", "This sign-in link was already used.");
     const requested = Number(signIn.claims.session_ttl);
@@ -153,8 +152,14 @@ export function linkSignIn(options: SessionHandlerOptions): OperationHandler {
   };
 }
 
-/** A sign-in link's token, verified: a sign-in token (not an access token), valid 5 minutes at most. */
-async function verifiedSignInToken(verifier: TokenVerifier, token: string): Promise<VerifiedToken> {
+/**
+ * A sign-in link's token, verified: a sign-in token (not an access token), valid 5 minutes at most,
+ * with the id and expiry its single use is recorded by.
+ */
+async function verifiedSignInToken(
+  verifier: TokenVerifier,
+  token: string,
+): Promise<{ signIn: VerifiedToken; jti: string; exp: number }> {
   let signIn: VerifiedToken;
   try {
     signIn = await verifier.verify(token, { typ: SIGN_IN_TOKEN_TYPE });
@@ -178,7 +183,7 @@ async function verifiedSignInToken(verifier: TokenVerifier, token: string): Prom
   if (exp - iat > SIGN_IN_LINK_MAX_AGE_SECONDS) {
     throw new ProblemError("sign-in-failed", "The sign-in token is valid for longer than 5 minutes.");
   }
-  return signIn;
+  return { signIn, jti, exp };
 }
 
 /**
