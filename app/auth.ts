@@ -1,11 +1,10 @@
 import { join } from "node:path";
-import type { Request, RequestHandler, Router } from "express";
-import { Router as createRouter } from "express";
+import type { Request, RequestHandler } from "express";
 import type { DocumentStore } from "../document-store/port.js";
 import {
   authDirectory,
   DEV_ISSUER,
-  devIssuerRoutes,
+  devIssuerHandlers,
   devKeySet,
   ensureSigningKey,
 } from "../platform/auth/dev-issuer.js";
@@ -13,32 +12,41 @@ import { authenticate, principalIdOf } from "../platform/auth/middleware.js";
 import { ExternalProvider, type ReadinessCheck } from "../platform/auth/provider.js";
 import { secretFromFile } from "../platform/auth/secret-file.js";
 import {
-  linkSignInRoutes,
-  revokeSessionsRoute,
-  sessionFromBearer,
-  signOutRoute,
+  linkSignIn,
+  revokeSessions,
+  type SessionHandlerOptions,
+  signOut,
+  startSession,
 } from "../platform/auth/session.js";
 import { refreshAtTokenEndpoint, SessionResolver } from "../platform/auth/session-refresh.js";
 import { MemorySessionStore, type SessionStore } from "../platform/auth/session-store.js";
 import { TokenVerifier, type TokenVerifierOptions } from "../platform/auth/verifier.js";
 import { type Config, publicOrigin } from "../platform/config.js";
+import type { OperationHandler } from "../platform/http/operation-routes.js";
 import type { Logger } from "../platform/logger.js";
 import { DocumentSessionStore } from "./document-session-store.js";
+import type { AuthenticationOperationId } from "./surface/app-operations.js";
 
 export { MAX_SESSION_SECONDS } from "../platform/auth/session.js";
 export const SESSION_LANDING_PATH = "/control-center";
 /** The development issuer's access tokens carry this `typ` (RFC 9068), and only this one is accepted. */
 const DEV_TOKEN_TYPES = ["at+jwt"];
 
-/** How this process authenticates callers: the verifier, the middleware, and the routes it serves. */
+/** The handlers of the authentication's rows of the operation table (app/surface/app-operations.ts). */
+export type AuthenticationHandlers = Readonly<Record<AuthenticationOperationId, OperationHandler>>;
+
+/** How this process authenticates callers: the verifier, the middleware, and its operations' handlers. */
 export interface Authentication {
   readonly mode: "embedded" | "external";
   readonly issuer: string;
   readonly verifier: TokenVerifier;
   /** Establishes the caller of each request (bearer token or session cookie). */
   readonly authenticate: RequestHandler;
-  /** The development issuer's JWKS/discovery, the sign-in and sign-out routes. */
-  readonly routes: Router;
+  /**
+   * The development issuer's JWKS/discovery, the sign-in, session and sign-out operations (served
+   * from the table by app/surface/app-routes.ts); those a mode does not have pass on to the 404.
+   */
+  readonly handlers: AuthenticationHandlers;
   /** Whether tokens can be checked (the provider's discovery and keys): part of /readyz. */
   readiness(): Promise<ReadinessCheck>;
   /** Told where the server listens (the development issuer's discovery names it without PUBLIC_URL). */
@@ -60,7 +68,6 @@ interface Shared {
   readonly store: SessionStore;
   readonly principalOf: ReturnType<typeof principalIdOf>;
   readonly cookies: { readonly secure: (req: Request) => boolean };
-  readonly routes: Router;
 }
 
 /**
@@ -88,8 +95,7 @@ export async function createAuthentication(
   const principalOf = principalIdOf(config.authCustomerIdClaim);
   const https = publicOrigin(config).startsWith("https:");
   const cookies = { secure: (req: Request) => req.secure || https };
-  const routes = createRouter();
-  const shared: Shared = { config, options, common, store, principalOf, cookies, routes };
+  const shared: Shared = { config, options, common, store, principalOf, cookies };
   return config.authIssuer !== undefined
     ? externalAuthentication(shared, config.authIssuer)
     : embeddedAuthentication(shared);
@@ -100,7 +106,7 @@ export async function createAuthentication(
  * refreshed at its token endpoint, its usability checked at start and by /readyz.
  */
 function externalAuthentication(shared: Shared, issuer: string): Authentication {
-  const { config, options, store, principalOf, cookies, routes } = shared;
+  const { config, options, store, principalOf, cookies } = shared;
   const provider = new ExternalProvider({
     issuer,
     ...(config.authJwksUrl ? { jwksUrl: config.authJwksUrl } : {}),
@@ -126,9 +132,15 @@ function externalAuthentication(shared: Shared, issuer: string): Authentication 
       ...(config.pageOidcResource ? { resource: config.pageOidcResource } : {}),
     }),
   });
-  // The page signs in at the provider (PKCE) and trades the access token for a session.
-  routes.use(sessionRoutes({ verifier, sessions: store, principalOf, ...cookies }));
-  return authenticationOf(shared, sessions, {
+  // The page signs in at the provider (PKCE) and trades the access token for a session; the
+  // development issuer's keys, discovery and sign-in links are not served (404).
+  const handlers: AuthenticationHandlers = {
+    ...sessionHandlers({ verifier, sessions: store, principalOf, ...cookies }),
+    getDevIssuerKeys: notServed,
+    getDevIssuerDiscovery: notServed,
+    signIn: notServed,
+  };
+  return authenticationOf(shared, sessions, handlers, {
     mode: "external",
     issuer,
     verifier,
@@ -171,7 +183,7 @@ function providerReadiness(
  * and sign-in links minted by the token CLI.
  */
 async function embeddedAuthentication(shared: Shared): Promise<Authentication> {
-  const { config, options, store, principalOf, cookies, routes } = shared;
+  const { config, options, store, principalOf, cookies } = shared;
   await ensureSigningKey(config.dataDir);
   const verifier = new TokenVerifier({
     ...shared.common,
@@ -182,19 +194,19 @@ async function embeddedAuthentication(shared: Shared): Promise<Authentication> {
   const sessions = new SessionResolver({ store, verifier, principalOf });
   // Discovery names the keys under PUBLIC_URL, else where the server listens: never the Host header.
   let origin = publicOrigin(config);
-  routes.use(devIssuerRoutes(config.dataDir, () => origin));
-  routes.use(sessionRoutes({ verifier, sessions: store, principalOf, ...cookies }));
-  routes.use(
-    linkSignInRoutes({
-      verifier,
-      sessions: store,
-      principalOf,
+  const issuer = devIssuerHandlers(config.dataDir, () => origin);
+  const sessionOptions = { verifier, sessions: store, principalOf, ...cookies };
+  const handlers: AuthenticationHandlers = {
+    ...sessionHandlers(sessionOptions),
+    getDevIssuerKeys: issuer.keys,
+    getDevIssuerDiscovery: issuer.discovery,
+    signIn: linkSignIn({
+      ...sessionOptions,
       landingPath: SESSION_LANDING_PATH,
-      ...cookies,
       ...(options.claimSignInLink ? { claimOnce: options.claimSignInLink } : {}),
     }),
-  );
-  return authenticationOf(shared, sessions, {
+  };
+  return authenticationOf(shared, sessions, handlers, {
     mode: "embedded",
     issuer: DEV_ISSUER,
     verifier,
@@ -209,9 +221,10 @@ async function embeddedAuthentication(shared: Shared): Promise<Authentication> {
 function authenticationOf(
   shared: Shared,
   sessions: SessionResolver,
-  mode: Omit<Authentication, "authenticate" | "routes">,
+  handlers: AuthenticationHandlers,
+  mode: Omit<Authentication, "authenticate" | "handlers">,
 ): Authentication {
-  const { options, principalOf, cookies, routes } = shared;
+  const { options, principalOf, cookies } = shared;
   const logger = options.logger ? { logger: options.logger } : {};
   const middleware = authenticate({
     verifier: mode.verifier,
@@ -220,7 +233,7 @@ function authenticationOf(
     secureCookie: cookies.secure,
     ...logger,
   });
-  return { ...mode, authenticate: middleware, routes };
+  return { ...mode, authenticate: middleware, handlers };
 }
 
 /** The idempotency HMAC key: IDEMPOTENCY_SECRET, else a random one kept under DATA_DIR/auth. */
@@ -230,14 +243,17 @@ export function idempotencySecretOf(config: Config): string {
   );
 }
 
+/** An operation this identity mode does not have: it passes on to the 404. */
+const notServed: OperationHandler = (_req, _res, next) => next();
+
 /**
- * The session routes both identity modes serve: a session from a bearer token (the page's sign-in),
- * sign-out, and an operator's revocation of a subject's sessions.
+ * The session operations both identity modes serve: a session from a bearer token (the page's
+ * sign-in), sign-out, and an operator's revocation of a subject's sessions.
  */
-function sessionRoutes(options: Omit<Parameters<typeof sessionFromBearer>[0], "landingPath">): Router {
-  const router = createRouter();
-  router.use(sessionFromBearer({ ...options, landingPath: SESSION_LANDING_PATH }));
-  router.use(signOutRoute({ ...options, landingPath: SESSION_LANDING_PATH }));
-  router.use(revokeSessionsRoute({ sessions: options.sessions }));
-  return router;
+function sessionHandlers(options: Omit<SessionHandlerOptions, "landingPath">) {
+  return {
+    startSession: startSession({ ...options, landingPath: SESSION_LANDING_PATH }),
+    signOut: signOut({ ...options, landingPath: SESSION_LANDING_PATH }),
+    revokeSessions: revokeSessions({ sessions: options.sessions }),
+  };
 }

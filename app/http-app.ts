@@ -42,11 +42,11 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
   app.set("trust proxy", services.config.trustProxyHops);
 
   edge(app, services, lifecycle);
-  // Health, metrics, this document and the problem types (app/surface/app-routes.ts).
-  app.use(appRoutes(services, lifecycle));
-  app.use(services.authentication.routes);
   documentation(app);
   bodies(app);
+  // Health, metrics, this document, the problem types, the development issuer, sign-in and
+  // sessions (app/surface/app-routes.ts), their bodies parsed like every other route's.
+  app.use(appRoutes(services, lifecycle));
   apiRoutes(app, services);
   app.use(notFound);
   app.use(errorHandler(services.logger, SERVICE_PROBLEMS));

@@ -455,6 +455,32 @@ describe("npm run -s token (the real CLI, spawned)", () => {
     expect(asBearer.status).toBe(401);
   });
 
+  it("checks sign-in and session requests as every route's: 415, then who may, then the query and body (400 naming the field)", async () => {
+    const { dir, base } = await service();
+    const operator = await operatorHeaders(dir);
+    // A link without its token names the parameter, as any route's missing parameter.
+    const noToken = await call(base, "GET", "/sign-in", undefined, ANONYMOUS);
+    expect(noToken.status).toBe(400);
+    expect(noToken.body).toMatchObject({ type: "/problems/validation", errors: [{ field: "query.token" }] });
+    // A body that is not JSON is a 415, as the document says of every request.
+    const text = await fetch(`${base}/sessions/revoke`, {
+      method: "POST",
+      headers: { ...operator, "content-type": "text/plain" },
+      body: "ops-1",
+    });
+    expect(text.status).toBe(415);
+    const extra = await call(base, "POST", "/sessions/revoke", { sub: "ops-1", all: true }, operator);
+    expect(extra.status).toBe(400);
+    expect(extra.body).toMatchObject({ type: "/problems/validation" });
+    // Another site may not start a session, whatever it sends: refused before its body is read.
+    const startFrom = (site: string) =>
+      call(base, "POST", "/sign-in/session", { refreshToken: "" }, { ...operator, "sec-fetch-site": site });
+    expect((await startFrom("cross-site")).status).toBe(403);
+    const badBody = await startFrom("same-origin");
+    expect(badBody.status).toBe(400);
+    expect(badBody.body).toMatchObject({ errors: [{ field: "body.refreshToken" }] });
+  });
+
   it("an operator ends every session of a subject at once (POST /sessions/revoke); a customer may not", async () => {
     const { dir, base } = await service();
     const sessionOf = async () => {

@@ -1,12 +1,20 @@
-import { RevokeSessionsBody, StartSessionBody } from "../../platform/auth/sign-in-schemas.js";
-import { CORRELATION, header, jsonResponse, type Operation } from "../../platform/http/operation.js";
+import { JWKS_PATH } from "../../platform/auth/dev-issuer.js";
+import { SIGN_IN_PATH, sessionStartedHere } from "../../platform/auth/session.js";
+import { RevokeSessionsBody, SignInQuery, StartSessionBody } from "../../platform/auth/sign-in-schemas.js";
+import {
+  CORRELATION,
+  header,
+  jsonResponse,
+  type Operation,
+  textResponse,
+} from "../../platform/http/operation.js";
 import { ANY_ROLE, OPERATOR } from "../../schemas/actor.js";
 import { PROBLEM_TYPES } from "../problem-types.js";
 
 /**
  * The routes of the process itself, one row per operation: health, metrics, the development
- * issuer, the browser's sign-in and this documentation. Those of the process are served by one
- * named handler each (app-routes.ts); those of authentication by its routes (app/auth.ts).
+ * issuer, the browser's sign-in and this documentation, each served by one named handler
+ * (app-routes.ts): the process's own, and the authentication's (app/auth.ts, platform/auth/).
  */
 export type AppOperationId =
   | "getLiveness"
@@ -16,7 +24,7 @@ export type AppOperationId =
   | "getProblemType"
   | AuthenticationOperationId;
 
-/** The operations the authentication serves from its own routes (app/auth.ts, platform/auth/). */
+/** The operations whose handlers the authentication supplies (app/auth.ts, platform/auth/). */
 export type AuthenticationOperationId =
   | "getDevIssuerKeys"
   | "getDevIssuerDiscovery"
@@ -24,15 +32,6 @@ export type AuthenticationOperationId =
   | "startSession"
   | "revokeSessions"
   | "signOut";
-
-export const AUTHENTICATION_OPERATION_IDS: readonly AuthenticationOperationId[] = [
-  "getDevIssuerKeys",
-  "getDevIssuerDiscovery",
-  "signIn",
-  "startSession",
-  "revokeSessions",
-  "signOut",
-];
 
 export const APP_OPERATIONS: readonly (Operation & { readonly operationId: AppOperationId })[] = [
   {
@@ -96,7 +95,7 @@ export const APP_OPERATIONS: readonly (Operation & { readonly operationId: AppOp
   },
   {
     method: "get",
-    path: "/.well-known/jwks.json",
+    path: JWKS_PATH,
     operationId: "getDevIssuerKeys",
     side: "app",
     allow: "anonymous",
@@ -168,23 +167,21 @@ export const APP_OPERATIONS: readonly (Operation & { readonly operationId: AppOp
   },
   {
     method: "get",
-    path: "/sign-in",
+    path: SIGN_IN_PATH,
     operationId: "signIn",
     side: "app",
     allow: "anonymous",
     tag: "operations",
     summary:
       "Browser sign-in with a one-time link from `npm run -s token -- --sign-in-url` (sets the session cookie)",
-    parameters: [{ name: "token", in: "query", required: true, schema: { type: "string", maxLength: 8192 } }],
+    query: SignInQuery,
     problems: ["sign-in-failed", "not-found"],
     // A browser whose link is used or expired gets a page saying so, and the command for a new one.
     htmlStatuses: [401],
     responses: {
-      "200": {
-        description: "Signed in: HttpOnly session cookie set; the page moves on to /control-center at once.",
-        headers: { ...CORRELATION, "Set-Cookie": header("Set-Cookie") },
-        content: { "text/html": { schema: { type: "string" } } },
-      },
+      "200": cookiePage(
+        "Signed in: HttpOnly session cookie set; the page moves on to /control-center at once.",
+      ),
     },
   },
   {
@@ -193,6 +190,8 @@ export const APP_OPERATIONS: readonly (Operation & { readonly operationId: AppOp
     operationId: "startSession",
     side: "app",
     allow: ANY_ROLE,
+    // This site's page only, with the access token as its bearer token (403 before the body).
+    authorize: sessionStartedHere,
     tag: "operations",
     summary: "Trade an access token for the browser session cookie (the page, after signing in with PKCE)",
     description:
@@ -230,11 +229,7 @@ export const APP_OPERATIONS: readonly (Operation & { readonly operationId: AppOp
     summary: "Sign out of the browser session (clears the cookie)",
     problems: ["not-found"],
     responses: {
-      "200": {
-        description: "Signed out (cookie cleared); the page moves on to /control-center.",
-        headers: { ...CORRELATION, "Set-Cookie": header("Set-Cookie") },
-        content: { "text/html": { schema: { type: "string" } } },
-      },
+      "200": cookiePage("Signed out (cookie cleared); the page moves on to /control-center."),
     },
   },
   {
@@ -294,6 +289,11 @@ export const APP_OPERATIONS: readonly (Operation & { readonly operationId: AppOp
     },
   },
 ];
+/** The sign-in and sign-out pages: they set (or clear) the session cookie and move on at once. */
+function cookiePage(description: string) {
+  return textResponse(description, "text/html", { "Set-Cookie": header("Set-Cookie") });
+}
+
 function readinessResponse(description: string, status: string) {
   return {
     description,

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Router } from "express";
+import type { Request, Response } from "express";
 import { exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from "jose";
 import { CachedKeySet } from "./key-set.js";
 import { createOnce } from "./secret-file.js";
@@ -18,8 +18,8 @@ import { createOnce } from "./secret-file.js";
 
 export const DEV_ISSUER = "urn:parking-reservations:dev-issuer";
 export const DEV_ALGORITHM = "ES256";
+/** Where the keys are served (their operation's row has the same path); discovery names it. */
 export const JWKS_PATH = "/.well-known/jwks.json";
-export const DISCOVERY_PATH = "/.well-known/openid-configuration";
 
 export const authDirectory = (dataDir: string) => join(dataDir, "auth");
 const keysDirectory = (dataDir: string) => join(authDirectory(dataDir), "signing-keys");
@@ -108,16 +108,15 @@ export async function mintDevToken(dataDir: string, options: MintOptions): Promi
 }
 
 /**
- * Serves the development issuer's key set and OIDC discovery document (both public). The document
- * names the keys under `publicOrigin` (PUBLIC_URL), never under the request's Host header.
+ * The handlers of the development issuer's key set and OIDC discovery document (both public). The
+ * document names the keys under `publicOrigin` (PUBLIC_URL), never under the request's Host header.
  */
-export function devIssuerRoutes(dataDir: string, publicOrigin: () => string): Router {
-  const router = Router();
-  router.get(JWKS_PATH, (_req, res) => {
+export function devIssuerHandlers(dataDir: string, publicOrigin: () => string) {
+  const keys = (_req: Request, res: Response): void => {
     res.setHeader("Cache-Control", "public, max-age=60");
     res.json(publicKeySet(dataDir));
-  });
-  router.get(DISCOVERY_PATH, (_req, res) => {
+  };
+  const discovery = (_req: Request, res: Response): void => {
     const origin = publicOrigin();
     res.json({
       issuer: DEV_ISSUER,
@@ -129,6 +128,6 @@ export function devIssuerRoutes(dataDir: string, publicOrigin: () => string): Ro
       claims_supported: ["sub", "roles", "iss", "aud", "exp", "iat", "jti"],
       service_documentation: `${origin}/docs`,
     });
-  });
-  return router;
+  };
+  return { keys, discovery };
 }

@@ -1,10 +1,10 @@
 import { serialize } from "cookie";
-import express, { type Request, type Response, Router } from "express";
+import type { Request, Response } from "express";
+import { bodyOf, type OperationHandler, queryOf } from "../http/operation-routes.js";
 import { ProblemError } from "../http/problem.js";
-import { validate } from "../validation.js";
 import { isSameOrigin, SESSION_COOKIE, sessionCookieOf } from "./middleware.js";
 import type { SessionRecord, SessionStore } from "./session-store.js";
-import { RevokeSessionsBody, StartSessionBody } from "./sign-in-schemas.js";
+import { RevokeSessionsBody, SignInQuery, StartSessionBody } from "./sign-in-schemas.js";
 import {
   InvalidTokenError,
   KeySetUnavailableError,
@@ -17,10 +17,8 @@ import {
 export const SIGN_IN_LINK_MAX_AGE_SECONDS = 300;
 /** Longest browser session, however it was started (refreshes do not extend it). */
 export const MAX_SESSION_SECONDS = 12 * 3600;
+/** Where a sign-in link leads (the token CLI builds links to it; its operation's row has the same path). */
 export const SIGN_IN_PATH = "/sign-in";
-export const SIGN_OUT_PATH = "/sign-out";
-export const SESSION_PATH = "/sign-in/session";
-export const REVOKE_SESSIONS_PATH = "/sessions/revoke";
 
 /**
  * Answers with a page that moves on to `path` at once (meta refresh): the sign-in link leaves the
@@ -87,7 +85,7 @@ function refusedPage(req: Request, res: Response, error: ProblemError): boolean 
   return true;
 }
 
-export interface SessionRoutesOptions extends CookiePolicy {
+export interface SessionHandlerOptions extends CookiePolicy {
   readonly verifier: TokenVerifier;
   readonly sessions: SessionStore;
   /** The caller's id for a verified token (the customer id claim rules). */
@@ -114,52 +112,20 @@ function claimInMemory(): (jti: string, expiresAtMs: number) => Promise<boolean>
 }
 
 /**
- * Browser sign-in with a link (development issuer): `GET /sign-in?token=<sign-in token>` checks the
- * short-lived, single-use token, records a session (as long as the link's `session_ttl` asks, at
- * most 12 hours) whose random id goes in an HttpOnly, SameSite=Strict cookie, and moves on to the
- * landing page (so the link leaves the address bar).
+ * Browser sign-in with a link (development issuer), the handler of `GET /sign-in?token=<sign-in
+ * token>`: checks the short-lived, single-use token, records a session (as long as the link's
+ * `session_ttl` asks, at most 12 hours) whose random id goes in an HttpOnly, SameSite=Strict
+ * cookie, and moves on to the landing page (so the link leaves the address bar). A browser whose
+ * link is refused gets a page saying why and how to get a new one.
  */
-export function linkSignInRoutes(options: SessionRoutesOptions): Router {
-  const router = Router();
+export function linkSignIn(options: SessionHandlerOptions): OperationHandler {
   const claimOnce = options.claimOnce ?? claimInMemory();
-
-  router.get(SIGN_IN_PATH, async (req: Request, res: Response) => {
-    try {
-      await signIn(req, res);
-    } catch (error) {
-      if (error instanceof ProblemError && refusedPage(req, res, error)) return;
-      throw error;
-    }
-  });
-
   const signIn = async (req: Request, res: Response) => {
     res.setHeader("Cache-Control", "no-store");
     res.setHeader("Referrer-Policy", "no-referrer");
-    const token = typeof req.query.token === "string" ? req.query.token : undefined;
+    const { token } = queryOf(req, SignInQuery);
     if (!token) throw new ProblemError("sign-in-failed", "The sign-in link has no token.");
-    let signIn: VerifiedToken;
-    try {
-      signIn = await options.verifier.verify(token, { typ: SIGN_IN_TOKEN_TYPE });
-    } catch (error) {
-      if (error instanceof InvalidTokenError) throw new ProblemError("sign-in-failed", `${error.message}.`);
-      if (error instanceof KeySetUnavailableError) {
-        throw new ProblemError(
-          "identity-provider-unavailable",
-          "The sign-in link cannot be checked right now.",
-          {
-            retryAfterSeconds: 5,
-          },
-        );
-      }
-      throw error;
-    }
-    const { jti, iat, exp } = signIn.claims;
-    if (typeof jti !== "string" || typeof iat !== "number" || typeof exp !== "number") {
-      throw new ProblemError("sign-in-failed", "The sign-in token lacks jti, iat or exp.");
-    }
-    if (exp - iat > SIGN_IN_LINK_MAX_AGE_SECONDS) {
-      throw new ProblemError("sign-in-failed", "The sign-in token is valid for longer than 5 minutes.");
-    }
+    const { signIn, jti, exp } = await verifiedSignInToken(options.verifier, token);
     if (!(await claimOnce(jti, exp * 1000)))
       throw new ProblemError("sign-in-failed", "This sign-in link was already used.");
     const requested = Number(signIn.claims.session_ttl);
@@ -176,61 +142,111 @@ export function linkSignInRoutes(options: SessionRoutesOptions): Router {
     setSessionCookie(res, req, options, id, seconds);
     continueTo(res, options.landingPath, "Signed in.");
   };
-  return router;
+  return async (req, res) => {
+    try {
+      await signIn(req, res);
+    } catch (error) {
+      if (error instanceof ProblemError && refusedPage(req, res, error)) return;
+      throw error;
+    }
+  };
 }
 
 /**
- * `POST /sessions/revoke { sub }` (operators, by the access table): ends every browser session of
- * that subject at once, on every replica (the records are deleted); its tokens are not touched.
+ * A sign-in link's token, verified: a sign-in token (not an access token), valid 5 minutes at most,
+ * with the id and expiry its single use is recorded by.
  */
-export function revokeSessionsRoute(options: { sessions: SessionStore }): Router {
-  const router = Router();
-  const json = express.json({ limit: "1kb", strict: true });
-  router.post(REVOKE_SESSIONS_PATH, json, async (req: Request, res: Response) => {
-    const { sub } = validate(RevokeSessionsBody, req.body ?? {});
+async function verifiedSignInToken(
+  verifier: TokenVerifier,
+  token: string,
+): Promise<{ signIn: VerifiedToken; jti: string; exp: number }> {
+  let signIn: VerifiedToken;
+  try {
+    signIn = await verifier.verify(token, { typ: SIGN_IN_TOKEN_TYPE });
+  } catch (error) {
+    if (error instanceof InvalidTokenError) throw new ProblemError("sign-in-failed", `${error.message}.`);
+    if (error instanceof KeySetUnavailableError) {
+      throw new ProblemError(
+        "identity-provider-unavailable",
+        "The sign-in link cannot be checked right now.",
+        {
+          retryAfterSeconds: 5,
+        },
+      );
+    }
+    throw error;
+  }
+  const { jti, iat, exp } = signIn.claims;
+  if (typeof jti !== "string" || typeof iat !== "number" || typeof exp !== "number") {
+    throw new ProblemError("sign-in-failed", "The sign-in token lacks jti, iat or exp.");
+  }
+  if (exp - iat > SIGN_IN_LINK_MAX_AGE_SECONDS) {
+    throw new ProblemError("sign-in-failed", "The sign-in token is valid for longer than 5 minutes.");
+  }
+  return { signIn, jti, exp };
+}
+
+/**
+ * The handler of `POST /sessions/revoke { sub }` (operators, by the access table): ends every
+ * browser session of that subject at once, on every replica (the records are deleted); its tokens
+ * are not touched.
+ */
+export function revokeSessions(options: { sessions: SessionStore }): OperationHandler {
+  return async (req, res) => {
+    const { sub } = bodyOf(req, RevokeSessionsBody);
     const revoked = await options.sessions.revokeSubject(sub);
     res.setHeader("Cache-Control", "no-store");
     res.status(200).json({ sub, revoked });
-  });
-  return router;
+  };
 }
 
-/** `POST /sign-out`: deletes the session record (it stops working everywhere at once), clears the cookie. */
-export function signOutRoute(
+/**
+ * The handler of `POST /sign-out`: deletes the session record (it stops working everywhere at
+ * once), clears the cookie.
+ */
+export function signOut(
   options: CookiePolicy & { sessions: SessionStore; landingPath: string },
-): Router {
-  const router = Router();
-  router.post(SIGN_OUT_PATH, async (req: Request, res: Response) => {
+): OperationHandler {
+  return async (req, res) => {
     const id = sessionCookieOf(req);
     if (id !== undefined) await options.sessions.delete(id);
     clearSessionCookie(res, req, options);
     continueTo(res, options.landingPath, "Signed out.");
-  });
-  return router;
+  };
+}
+
+/** The access token a session is started with: the request's bearer token (403 without one). */
+function bearerTokenOf(req: Request): string {
+  const token = /^Bearer\s+(\S+)$/i.exec(req.get("authorization") ?? "")?.[1];
+  if (!token)
+    throw new ProblemError("forbidden", "Send the access token as a bearer token to start a session.");
+  return token;
 }
 
 /**
- * The page's sign-in with an external OpenID Connect provider: after Authorization Code + PKCE the
- * page posts the provider's access token once (`POST /sign-in/session`, bearer) with the refresh
- * token, if the provider gave one, in the JSON body (`{"refreshToken": …}`). The service records a
- * session (the refresh token stays in the record, never in the browser) and sets the HttpOnly,
- * SameSite=Strict cookie holding its id. Same-origin only: another site may not plant a session in
- * this browser (login CSRF). The access table requires a verified bearer caller.
+ * Who may start a session beyond the role the access table requires (the `authorize` of its row,
+ * checked before its body): this site's own page (another site may not plant a session in this
+ * browser: login CSRF), with the access token as the bearer token (a session cookie is not one).
  */
-export function sessionFromBearer(options: SessionRoutesOptions): Router {
-  const router = Router();
-  const json = express.json({ limit: "8kb", strict: true });
-  router.post(SESSION_PATH, json, async (req: Request, res: Response) => {
+export function sessionStartedHere(req: Request): void {
+  if (!isSameOrigin(req))
+    throw new ProblemError("forbidden", "A session can only be started from this site.");
+  bearerTokenOf(req);
+}
+
+/**
+ * The page's sign-in with an external OpenID Connect provider, the handler of `POST
+ * /sign-in/session`: after Authorization Code + PKCE the page posts the provider's access token
+ * once (bearer) with the refresh token, if the provider gave one, in the JSON body
+ * (`{"refreshToken": …}`). The service records a session (the refresh token stays in the record,
+ * never in the browser) and sets the HttpOnly, SameSite=Strict cookie holding its id. Its row's
+ * `authorize` (sessionStartedHere) holds it to this site and a bearer token.
+ */
+export function startSession(options: SessionHandlerOptions): OperationHandler {
+  return async (req, res) => {
     res.setHeader("Cache-Control", "no-store");
-    if (!isSameOrigin(req))
-      throw new ProblemError("forbidden", "A session can only be started from this site.");
-    const header = req.get("authorization") ?? "";
-    const token = /^Bearer\s+(\S+)$/i.exec(header)?.[1];
-    if (!token)
-      throw new ProblemError("forbidden", "Send the access token as a bearer token to start a session.");
-    const verified = await options.verifier.verify(token);
-    const body = req.body === undefined ? {} : validate(StartSessionBody, req.body);
-    const refreshToken = body.refreshToken;
+    const verified = await options.verifier.verify(bearerTokenOf(req));
+    const { refreshToken } = bodyOf(req, StartSessionBody);
     const now = Date.now();
     const accessExpiresAt = Number(verified.claims.exp) * 1000;
     if (!Number.isFinite(accessExpiresAt) || accessExpiresAt <= now)
@@ -253,6 +269,5 @@ export function sessionFromBearer(options: SessionRoutesOptions): Router {
     const id = await options.sessions.create(record);
     setSessionCookie(res, req, options, id, (expiresAt - now) / 1000);
     res.status(204).end();
-  });
-  return router;
+  };
 }

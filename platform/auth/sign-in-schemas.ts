@@ -30,6 +30,10 @@ export const SignInConfig = Type.Union(
 );
 export type SignInConfig = Static<typeof SignInConfig>;
 
+/** A sign-in link's query: its one-time sign-in token (`npm run -s token -- --sign-in-url`). */
+export const SignInQuery = Type.Object({ token: Type.String({ maxLength: 8192 }) });
+export type SignInQuery = Static<typeof SignInQuery>;
+
 /** What the page posts with its access token to start a session: the refresh token, if any. */
 export const StartSessionBody = Type.Object(
   {

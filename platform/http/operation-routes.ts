@@ -10,7 +10,7 @@ import { expressPath, type Operation, parameterSchema } from "./operation.js";
  *
  * 1. a body that is not JSON is refused (415), when the row takes a body;
  * 2. the path, against the schemas of its pathParameter()s (400 naming `path.<name>`);
- * 3. the row's `authorize` (a customer's own resources only: 403);
+ * 3. the row's `authorize` (a customer's own resources only; a session started from this site: 403);
  * 4. the headers declared with headerParameter(), when sent (400 naming `header.<name>`);
  * 5. the query, against the row's `query` (400 naming `query.<name>`), unless the request is for
  *    the row's HTML page (`pageWhen`), whose query is the page's own;

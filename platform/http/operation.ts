@@ -34,9 +34,10 @@ export interface Operation {
    */
   readonly allowWhen?: readonly { readonly when: (req: Request) => boolean; readonly allow: Allow }[];
   /**
-   * What the caller may touch beyond its roles, decided from the validated path alone (a customer
-   * reads only their own coupons): run after the path is validated and before the rest of the
-   * request is, so that a caller learns no more of someone else's resource than a 403.
+   * What the caller may touch beyond its roles, decided from the caller and the validated path
+   * alone (a customer reads only their own coupons; a session is started from this site only):
+   * run after the path is validated and before the rest of the request is, so that a caller
+   * learns no more of someone else's resource than a 403.
    */
   readonly authorize?: (req: Request, path: Readonly<Record<string, string>>) => void;
   /**
@@ -99,6 +100,13 @@ export const jsonResponse = (
   description,
   headers: { ...CORRELATION, ...headers },
   content: { "application/json": { schema: ref(schemaName), ...(example ? { example } : {}) } },
+});
+
+/** An answer whose body is text of this media type: a page, an event stream, the metrics. */
+export const textResponse = (description: string, mediaType: string, headers: Json = {}) => ({
+  description,
+  headers: { ...CORRELATION, ...headers },
+  content: { [mediaType]: { schema: { type: "string" } } },
 });
 
 /** The TypeBox schema a parameter is validated with (kept out of the document: not enumerable). */
