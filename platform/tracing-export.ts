@@ -1,5 +1,5 @@
 import { createRequire } from "node:module";
-import { Worker } from "node:worker_threads";
+import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { type Attributes, type HrTime, type SpanKind, TraceFlags } from "@opentelemetry/api";
 import type { ReadableSpan, SpanProcessor } from "@opentelemetry/sdk-trace-base";
 
@@ -31,15 +31,19 @@ type CompactSpan = [
   links: readonly (readonly [string, string, number])[] | undefined,
 ];
 
-/** The export thread (CommonJS, evaluated: it needs no loader, in development or built). */
+/**
+ * The export thread (CommonJS, evaluated: it needs no loader, in development or built). It takes
+ * span batches from the thread that started it and from any thread given a port into it (one
+ * export pipeline per process: the processors' thread sends its spans through the request
+ * thread's), each source with its resource.
+ */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const { OTLPTraceExporter } = require(workerData.exporterPath);
 const { resourceFromAttributes } = require(workerData.resourcesPath);
 const exporter = new OTLPTraceExporter({ url: workerData.url });
-const resource = resourceFromAttributes(workerData.resource);
 const scope = { name: workerData.scope };
-const readable = (s) => {
+const readable = (s, resource) => {
   const context = { traceId: s[2], spanId: s[3], traceFlags: s[4] };
   const [ss, sn] = s[7];
   const [es, en] = s[8];
@@ -56,56 +60,109 @@ const readable = (s) => {
   };
 };
 let queue = Promise.resolve();
-parentPort.on("message", (message) => {
-  if (message.spans) {
-    const spans = message.spans.map(readable);
-    queue = queue.then(() => new Promise((resolve) => exporter.export(spans, resolve)));
-  }
-  if (message.flush !== undefined) {
-    const id = message.flush;
-    queue = queue.then(() => parentPort.postMessage({ flushed: id }));
-  }
-  if (message.shutdown) {
-    queue = queue.then(() => exporter.shutdown()).then(() => parentPort.postMessage({ flushed: "shutdown" }));
-  }
-});
+const listen = (port, own) => {
+  let resource = own ? resourceFromAttributes(workerData.resource) : undefined;
+  port.on("message", (message) => {
+    if (message.port) listen(message.port, false);
+    if (message.resource) resource = resourceFromAttributes(message.resource);
+    if (message.spans) {
+      const spans = message.spans.map((s) => readable(s, resource));
+      queue = queue.then(() => new Promise((resolve) => exporter.export(spans, resolve)));
+    }
+    if (message.flush !== undefined) {
+      const id = message.flush;
+      queue = queue.then(() => port.postMessage({ flushed: id }));
+    }
+    if (message.shutdown) {
+      // A shared port's thread is done: what it sent is exported; the exporter stays for the rest.
+      queue = (own ? queue.then(() => exporter.shutdown()) : queue)
+        .then(() => port.postMessage({ flushed: "shutdown" }))
+        .then(() => { if (!own) port.close(); });
+    }
+  });
+};
+listen(parentPort, true);
 `;
 
+/** What a WorkerExportProcessor talks to: its own export thread, or a port into another's. */
+interface Channel {
+  postMessage(message: unknown, transfer?: readonly MessagePort[]): void;
+  on(event: "message", listener: (message: { flushed: number | string }) => void): unknown;
+}
+
+/** Where an export thread posts, and what it says of the process's spans. */
+export interface ExportTarget {
+  /** The OTLP/HTTP traces URL (`{endpoint}/v1/traces`). */
+  readonly url: string;
+  /** The resource's attributes (service name and the SDK's). */
+  readonly resource: Attributes;
+  readonly scope: string;
+}
+
 export class WorkerExportProcessor implements SpanProcessor {
-  private readonly worker: Worker;
   private pending: CompactSpan[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushes = 0;
   private readonly waiting = new Map<number | string, () => void>();
   private stopped: Promise<void> | undefined;
 
-  constructor(
-    options: {
-      /** The OTLP/HTTP traces URL (`{endpoint}/v1/traces`). */
-      readonly url: string;
-      /** The resource's attributes (service name and the SDK's). */
-      readonly resource: Attributes;
-      readonly scope: string;
-    },
-    private readonly maxBatch = 512,
-    private readonly delayMs = 1000,
+  private constructor(
+    private readonly channel: Channel,
+    /** Ends the channel once its last message is answered (the thread, or the port). */
+    private readonly close: () => Promise<void>,
+    private readonly maxBatch: number,
+    private readonly delayMs: number,
   ) {
+    channel.on("message", (message) => {
+      this.waiting.get(message.flushed)?.();
+      this.waiting.delete(message.flushed);
+    });
+  }
+
+  /** Starts an export thread of its own, posting to `target`. */
+  static started(target: ExportTarget, maxBatch = 512, delayMs = 1000): WorkerExportProcessor {
     const require = createRequire(import.meta.url);
-    this.worker = new Worker(WORKER_SOURCE, {
+    const worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: {
-        url: options.url,
-        resource: options.resource,
-        scope: options.scope,
+        ...target,
         exporterPath: require.resolve("@opentelemetry/exporter-trace-otlp-http"),
         resourcesPath: require.resolve("@opentelemetry/resources"),
       },
     });
-    this.worker.unref();
-    this.worker.on("message", (message: { flushed: number | string }) => {
-      this.waiting.get(message.flushed)?.();
-      this.waiting.delete(message.flushed);
-    });
+    worker.unref();
+    return new WorkerExportProcessor(
+      worker,
+      async () => {
+        await worker.terminate();
+      },
+      maxBatch,
+      delayMs,
+    );
+  }
+
+  /** Sends through a port into another thread's export thread (see `share`), under `resource`. */
+  static through(
+    port: MessagePort,
+    resource: Attributes,
+    maxBatch = 512,
+    delayMs = 1000,
+  ): WorkerExportProcessor {
+    port.unref();
+    port.postMessage({ resource });
+    return new WorkerExportProcessor(port, async () => port.close(), maxBatch, delayMs);
+  }
+
+  /**
+   * A port another thread of the process hands to `through`, so that its spans go out by this
+   * processor's export thread: one export pipeline per process. Undefined when this processor
+   * itself sends through a port, or has stopped.
+   */
+  share(): MessagePort | undefined {
+    if (!(this.channel instanceof Worker) || this.stopped) return undefined;
+    const { port1, port2 } = new MessageChannel();
+    this.channel.postMessage({ port: port2 }, [port2]);
+    return port1;
   }
 
   onStart(): void {}
@@ -142,14 +199,14 @@ export class WorkerExportProcessor implements SpanProcessor {
     clearTimeout(this.timer);
     this.timer = undefined;
     if (this.pending.length === 0) return;
-    this.worker.postMessage({ spans: this.pending });
+    this.channel.postMessage({ spans: this.pending });
     this.pending = [];
   }
 
   private ask(message: object, id: number | string): Promise<void> {
     return new Promise((resolve) => {
       this.waiting.set(id, resolve);
-      this.worker.postMessage(message);
+      this.channel.postMessage(message);
     });
   }
 
@@ -164,7 +221,7 @@ export class WorkerExportProcessor implements SpanProcessor {
     this.stopped ??= (async () => {
       this.send();
       await this.ask({ shutdown: true }, "shutdown");
-      await this.worker.terminate();
+      await this.close();
     })();
     return this.stopped;
   }

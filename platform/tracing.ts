@@ -1,3 +1,4 @@
+import type { MessagePort } from "node:worker_threads";
 import {
   type Attributes,
   type Context,
@@ -62,23 +63,29 @@ export function startTracing(options: {
   const resource = resourceFromAttributes({
     [ATTR_SERVICE_NAME]: options.serviceName ?? "parking-reservations",
   });
+  const attributes = defaultResource().merge(resource).attributes;
+  const through = sharedPort;
+  sharedPort = undefined;
+  // Serialized and posted over OTLP/HTTP JSON by a worker thread, not this one: this thread's own,
+  // or the one another thread of the process handed a port into (exportThrough).
+  const exporting = options.exporter
+    ? undefined
+    : through
+      ? WorkerExportProcessor.through(through, attributes)
+      : WorkerExportProcessor.started({
+          url: `${(options.endpoint ?? "").replace(/\/+$/, "")}/v1/traces`,
+          resource: attributes,
+          scope: SCOPE,
+        });
   const started = new BasicTracerProvider({
     resource,
     // A caller's sampling decision (its traceparent's flag) is kept; traces started here are
     // recorded at the configured ratio, so a busy service can trace a share of its requests: that
     // decision is taken before the SDK is asked (startSpan), so an unrecorded trace costs nothing.
     sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
-    spanProcessors: [
-      options.exporter
-        ? new SimpleSpanProcessor(options.exporter)
-        : // Serialized and posted over OTLP/HTTP JSON by a worker thread, not this one.
-          new WorkerExportProcessor({
-            url: `${(options.endpoint ?? "").replace(/\/+$/, "")}/v1/traces`,
-            resource: defaultResource().merge(resource).attributes,
-            scope: SCOPE,
-          }),
-    ],
+    spanProcessors: [exporting ?? new SimpleSpanProcessor(options.exporter as SpanExporter)],
   });
+  exportProcessor = exporting;
   provider = started;
   active = started.getTracer(SCOPE);
   rootRatio = options.sampleRatio ?? 1;
@@ -89,6 +96,7 @@ export function startTracing(options: {
         if (provider === started) {
           provider = undefined;
           active = undefined;
+          exportProcessor = undefined;
         }
         await started.forceFlush();
         await started.shutdown();
@@ -99,6 +107,23 @@ export function startTracing(options: {
 }
 
 export const tracingOn = (): boolean => active !== undefined;
+
+/** This thread's export processor, when it exports over OTLP (not to a given exporter). */
+let exportProcessor: WorkerExportProcessor | undefined;
+/** A port into another thread's export thread, for the next startTracing here (exportThrough). */
+let sharedPort: MessagePort | undefined;
+
+/**
+ * A port into this thread's export thread, for another thread of the process to pass to
+ * `exportThrough` (the processors' thread), so that the process has one export pipeline: one
+ * thread serializing and posting, batches of both threads' spans. Undefined with tracing off here.
+ */
+export const exportPort = (): MessagePort | undefined => exportProcessor?.share();
+
+/** Makes this thread's next startTracing (without an exporter) send its spans through `port`. */
+export function exportThrough(port: MessagePort | undefined): void {
+  sharedPort = port;
+}
 
 /** Whether `code` is a lowercase hex digit. */
 const hex = (code: number): boolean => (code >= 48 && code <= 57) || (code >= 97 && code <= 102);
