@@ -31,7 +31,8 @@ import { WorkerExportProcessor } from "./tracing-export.js";
  * then no span is made and a request costs the parsing of its `traceparent` header.
  *
  * One provider per thread (the processors' worker thread starts its own from the same
- * configuration); spans get their parent explicitly from a traceparent, so no context manager
+ * configuration), one export thread per process (the processors' thread sends its spans through
+ * the request thread's: exportPort, exportThrough); spans get their parent explicitly from a traceparent, so no context manager
  * is needed across the service's queues and batches.
  */
 
@@ -233,6 +234,22 @@ export function startSpan(
 }
 
 /**
+ * The link to the span a traceparent names, parsed once: the same events' traceparents are linked
+ * by each projection's batch span (several per event). Kept for the last few thousand.
+ */
+const parsedLinks = new Map<string, Link | null>();
+const linkTo = (traceparent: string): Link | undefined => {
+  let link = parsedLinks.get(traceparent);
+  if (link === undefined) {
+    if (parsedLinks.size >= 4096) parsedLinks.clear();
+    const context = parseTraceparent(traceparent);
+    link = context ? { context } : null;
+    parsedLinks.set(traceparent, link);
+  }
+  return link ?? undefined;
+};
+
+/**
  * One span for work done at once for several traces (a projection's batch of events): in the
  * first sampled trace among `traceparents`, with a link to the span each sampled one names (its own
  * parent included), so that every trace the work served leads to it. Undefined when none is sampled
@@ -250,10 +267,10 @@ export function linkedSpan(
   for (const traceparent of traceparents) {
     if (unsampled(traceparent) || seen.has(traceparent)) continue;
     seen.add(traceparent);
-    const context = parseTraceparent(traceparent);
-    if (!context) continue;
+    const link = linkTo(traceparent);
+    if (!link) continue;
     parent ??= traceparent;
-    links.push({ context });
+    links.push(link);
   }
   if (parent === undefined) return undefined;
   return startSpan(name, parent, { ...options, links });
