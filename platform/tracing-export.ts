@@ -1,73 +1,51 @@
 import { createRequire } from "node:module";
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
-import { type Attributes, type HrTime, type SpanKind, TraceFlags } from "@opentelemetry/api";
+import { type Attributes, TraceFlags } from "@opentelemetry/api";
 import type { ReadableSpan, SpanProcessor } from "@opentelemetry/sdk-trace-base";
+import { encodeSpan, envelope } from "./tracing-otlp-json.js";
 
 /**
  * Export off the thread that makes the spans (issue 22): the SDK's BatchSpanProcessor serializes
  * each batch to OTLP JSON and posts it in the thread that ended the spans, the request thread or
- * the processors'. This processor only copies an ended span's fields into a plain array and, every
- * `delayMs` or `maxBatch` spans, hands the batch to a worker thread that holds the OTLP/HTTP
- * exporter (serialization, HTTP, retries). What stays on the span's thread is the SDK's span and
- * one structured clone per batch.
+ * the processors'. This processor writes an ended span's OTLP/JSON (tracing-otlp-json.ts: cheaper
+ * than handing over a copy of the span to serialize there) and, every `delayMs` or `maxBatch`
+ * spans, hands the batch's strings to an export thread that joins them under their resource and
+ * posts them with the OTLP exporter library's HTTP transport (retries, timeouts, the
+ * OTEL_EXPORTER_OTLP_* settings the library reads). One export thread per process: another thread
+ * sends through a port into it (share, through).
  */
-
-/** An ended span's fields, as a structured clone carries them cheaply (positional). */
-type CompactSpan = [
-  name: string,
-  kind: SpanKind,
-  traceId: string,
-  spanId: string,
-  traceFlags: number,
-  parentSpanId: string | undefined,
-  parentRemote: boolean | undefined,
-  startTime: HrTime,
-  endTime: HrTime,
-  attributes: Attributes,
-  statusCode: number,
-  statusMessage: string | undefined,
-  events: readonly { name: string; time: HrTime; attributes?: Attributes }[],
-  /** Linked spans: trace id, span id, flags (undefined: none). */
-  links: readonly (readonly [string, string, number])[] | undefined,
-];
 
 /**
  * The export thread (CommonJS, evaluated: it needs no loader, in development or built). It takes
- * span batches from the thread that started it and from any thread given a port into it (one
- * export pipeline per process: the processors' thread sends its spans through the request
- * thread's), each source with its resource.
+ * span batches from the thread that started it and from any thread given a port into it, each
+ * source with its resource (the request's `before` and `after` its spans).
  */
 const WORKER_SOURCE = `
+const { createRequire } = require("node:module");
 const { parentPort, workerData } = require("node:worker_threads");
-const { OTLPTraceExporter } = require(workerData.exporterPath);
-const { resourceFromAttributes } = require(workerData.resourcesPath);
-const exporter = new OTLPTraceExporter({ url: workerData.url });
-const scope = { name: workerData.scope };
-const readable = (s, resource) => {
-  const context = { traceId: s[2], spanId: s[3], traceFlags: s[4] };
-  const [ss, sn] = s[7];
-  const [es, en] = s[8];
-  let ds = es - ss, dn = en - sn;
-  if (dn < 0) { ds -= 1; dn += 1e9; }
-  return {
-    name: s[0], kind: s[1], spanContext: () => context,
-    parentSpanContext: s[5] ? { traceId: s[2], spanId: s[5], traceFlags: s[4], isRemote: s[6] } : undefined,
-    startTime: s[7], endTime: s[8], duration: [ds, dn], ended: true,
-    attributes: s[9], status: { code: s[10], message: s[11] }, events: s[12],
-    links: (s[13] || []).map(([traceId, spanId, traceFlags]) => ({ context: { traceId, spanId, traceFlags }, attributes: {} })),
-    resource, instrumentationScope: scope,
-    droppedAttributesCount: 0, droppedEventsCount: 0, droppedLinksCount: 0,
-  };
-};
+// The exporter's own copies of its base and transformer packages (the versions it was built with).
+const exporterRequire = createRequire(workerData.exporterPath);
+const { OTLPExporterBase } = exporterRequire("@opentelemetry/otlp-exporter-base");
+const { convertLegacyHttpOptions, createOtlpHttpExportDelegate } = exporterRequire("@opentelemetry/otlp-exporter-base/node-http");
+const { JsonTraceSerializer } = exporterRequire("@opentelemetry/otlp-transformer");
+const encoder = new TextEncoder();
+// What OTLPTraceExporter is (OTLP/HTTP JSON), with a request already written as JSON.
+const exporter = new OTLPExporterBase(createOtlpHttpExportDelegate(
+  convertLegacyHttpOptions({ url: workerData.url }, "TRACES", "v1/traces", { "Content-Type": "application/json" }),
+  { serializeRequest: (request) => encoder.encode(request.body), deserializeResponse: JsonTraceSerializer.deserializeResponse },
+  "otlp_http_span_exporter",
+  { name: "span", countItems: (request) => request.count },
+  undefined,
+));
 let queue = Promise.resolve();
 const listen = (port, own) => {
-  let resource = own ? resourceFromAttributes(workerData.resource) : undefined;
+  let envelope = own ? workerData.envelope : undefined;
   port.on("message", (message) => {
     if (message.port) listen(message.port, false);
-    if (message.resource) resource = resourceFromAttributes(message.resource);
-    if (message.spans) {
-      const spans = message.spans.map((s) => readable(s, resource));
-      queue = queue.then(() => new Promise((resolve) => exporter.export(spans, resolve)));
+    if (message.envelope) envelope = message.envelope;
+    if (message.spans && envelope) {
+      const request = { body: envelope.before + message.spans.join(",") + envelope.after, count: message.spans.length };
+      queue = queue.then(() => new Promise((resolve) => exporter.export(request, resolve)));
     }
     if (message.flush !== undefined) {
       const id = message.flush;
@@ -99,8 +77,11 @@ export interface ExportTarget {
   readonly scope: string;
 }
 
+/** What an export thread wraps a source's spans in. */
+type Envelope = ReturnType<typeof envelope>;
+
 export class WorkerExportProcessor implements SpanProcessor {
-  private pending: CompactSpan[] = [];
+  private pending: string[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushes = 0;
   private readonly waiting = new Map<number | string, () => void>();
@@ -125,9 +106,9 @@ export class WorkerExportProcessor implements SpanProcessor {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,
       workerData: {
-        ...target,
+        url: target.url,
+        envelope: envelope(target.resource, target.scope) satisfies Envelope,
         exporterPath: require.resolve("@opentelemetry/exporter-trace-otlp-http"),
-        resourcesPath: require.resolve("@opentelemetry/resources"),
       },
     });
     worker.unref();
@@ -141,15 +122,15 @@ export class WorkerExportProcessor implements SpanProcessor {
     );
   }
 
-  /** Sends through a port into another thread's export thread (see `share`), under `resource`. */
+  /** Sends through a port into another thread's export thread (see `share`), under its resource. */
   static through(
     port: MessagePort,
-    resource: Attributes,
+    source: Omit<ExportTarget, "url">,
     maxBatch = 512,
     delayMs = 1000,
   ): WorkerExportProcessor {
     port.unref();
-    port.postMessage({ resource });
+    port.postMessage({ envelope: envelope(source.resource, source.scope) satisfies Envelope });
     return new WorkerExportProcessor(port, async () => port.close(), maxBatch, delayMs);
   }
 
@@ -168,29 +149,8 @@ export class WorkerExportProcessor implements SpanProcessor {
   onStart(): void {}
 
   onEnd(span: ReadableSpan): void {
-    const context = span.spanContext();
-    if ((context.traceFlags & TraceFlags.SAMPLED) === 0 || this.stopped) return;
-    const parent = span.parentSpanContext;
-    this.pending.push([
-      span.name,
-      span.kind,
-      context.traceId,
-      context.spanId,
-      context.traceFlags,
-      parent?.spanId,
-      parent?.isRemote,
-      span.startTime,
-      span.endTime,
-      span.attributes,
-      span.status.code,
-      span.status.message,
-      span.events,
-      span.links.length === 0
-        ? undefined
-        : span.links.map(
-            (link) => [link.context.traceId, link.context.spanId, link.context.traceFlags] as const,
-          ),
-    ]);
+    if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0 || this.stopped) return;
+    this.pending.push(encodeSpan(span));
     if (this.pending.length >= this.maxBatch) this.send();
     else this.timer ??= setTimeout(() => this.send(), this.delayMs).unref();
   }

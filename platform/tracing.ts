@@ -72,7 +72,7 @@ export function startTracing(options: {
   const exporting = options.exporter
     ? undefined
     : through
-      ? WorkerExportProcessor.through(through, attributes)
+      ? WorkerExportProcessor.through(through, { resource: attributes, scope: SCOPE })
       : WorkerExportProcessor.started({
           url: `${(options.endpoint ?? "").replace(/\/+$/, "")}/v1/traces`,
           resource: attributes,
