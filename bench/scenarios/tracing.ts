@@ -42,6 +42,8 @@ import type { Scenario, ScenarioResult } from "./scenario.js";
 const LOTS = 200;
 /** After a variant's round has caught up: the export worker's next batch (every second) lands in it. */
 const SETTLE_MS = 1_100;
+/** Seconds of unmeasured load on a variant's service right before its round (see runRound). */
+const LEAD_IN_SECONDS = 1;
 
 const settings = (quick: boolean) => ({
   rounds: Number(process.env.BENCH_TRACING_ROUNDS ?? (quick ? 4 : 8)),
@@ -109,6 +111,12 @@ export function versus(rounds: readonly number[], base: readonly number[]): Vers
   };
 }
 
+/**
+ * One variant's round, after a lead-in of LEAD_IN_SECONDS on its service (not measured, caught up):
+ * without it, a variant that follows its own service (off + header after off, and the one at each
+ * end of the reversed order) ran on a warm process while the others ran on one that had been idle,
+ * and a second identical service came out 13–30% below the first in every round.
+ */
 async function runRound(
   variant: Variant,
   seconds: number,
@@ -116,19 +124,21 @@ async function runRound(
   offset: number,
 ): Promise<Round> {
   const spread = spreadRequests(lots, offset);
-  const cpuBefore = cpuSecondsOf(variant.service.pid);
-  const load = await runLoad({
+  const options = {
     title: variant.key,
     url: variant.service.url,
     connections: CONNECTIONS,
-    durationSec: seconds,
-    method: "POST",
+    method: "POST" as const,
     next: () => ({
       ...spread(),
       ...(variant.header ? { headers: { traceparent: traceparent() } } : {}),
     }),
     serverPid: variant.service.pid,
-  });
+  };
+  await runLoad({ ...options, durationSec: LEAD_IN_SECONDS });
+  await waitForCatchUp(variant.http, 300_000);
+  const cpuBefore = cpuSecondsOf(variant.service.pid);
+  const load = await runLoad({ ...options, durationSec: seconds });
   await waitForCatchUp(variant.http, 300_000);
   await sleep(SETTLE_MS);
   const cpuMs = (cpuSecondsOf(variant.service.pid) - cpuBefore) * 1000;
