@@ -23,7 +23,10 @@ interface OtlpSpan {
   readonly links?: readonly { readonly traceId: string; readonly spanId: string }[];
 }
 interface OtlpBody {
-  readonly resourceSpans?: { readonly scopeSpans?: { readonly spans?: OtlpSpan[] }[] }[];
+  readonly resourceSpans?: {
+    readonly resource?: { readonly attributes?: { key: string; value: { stringValue?: string } }[] };
+    readonly scopeSpans?: { readonly spans?: OtlpSpan[] }[];
+  }[];
 }
 
 describe("a reservation's trace, exported over OTLP/HTTP", () => {
@@ -126,5 +129,13 @@ describe("a reservation's trace, exported over OTLP/HTTP", () => {
       ]),
     );
     expect([...contentTypes].every((t) => t.startsWith("application/json"))).toBe(true);
+    // Both threads send through one export thread: each thread's spans keep their own service.
+    const serviceOf = (name: string) =>
+      bodies
+        .flatMap((b) => b.resourceSpans ?? [])
+        .find((r) => (r.scopeSpans ?? []).some((s) => (s.spans ?? []).some((span) => span.name === name)))
+        ?.resource?.attributes?.find((a) => a.key === "service.name")?.value.stringValue;
+    expect(serviceOf("decide")).toBe("parking-all");
+    expect(serviceOf("apply reservations")).toBe("parking-projector");
   });
 });

@@ -1,3 +1,4 @@
+import type { MessagePort } from "node:worker_threads";
 import {
   type Attributes,
   type Context,
@@ -30,7 +31,8 @@ import { WorkerExportProcessor } from "./tracing-export.js";
  * then no span is made and a request costs the parsing of its `traceparent` header.
  *
  * One provider per thread (the processors' worker thread starts its own from the same
- * configuration); spans get their parent explicitly from a traceparent, so no context manager
+ * configuration), one export thread per process (the processors' thread sends its spans through
+ * the request thread's: exportPort, exportThrough); spans get their parent explicitly from a traceparent, so no context manager
  * is needed across the service's queues and batches.
  */
 
@@ -62,23 +64,29 @@ export function startTracing(options: {
   const resource = resourceFromAttributes({
     [ATTR_SERVICE_NAME]: options.serviceName ?? "parking-reservations",
   });
+  const attributes = defaultResource().merge(resource).attributes;
+  const through = sharedPort;
+  sharedPort = undefined;
+  // Serialized and posted over OTLP/HTTP JSON by a worker thread, not this one: this thread's own,
+  // or the one another thread of the process handed a port into (exportThrough).
+  const exporting = options.exporter
+    ? undefined
+    : through
+      ? WorkerExportProcessor.through(through, { resource: attributes, scope: SCOPE })
+      : WorkerExportProcessor.started({
+          url: `${(options.endpoint ?? "").replace(/\/+$/, "")}/v1/traces`,
+          resource: attributes,
+          scope: SCOPE,
+        });
   const started = new BasicTracerProvider({
     resource,
     // A caller's sampling decision (its traceparent's flag) is kept; traces started here are
     // recorded at the configured ratio, so a busy service can trace a share of its requests: that
     // decision is taken before the SDK is asked (startSpan), so an unrecorded trace costs nothing.
     sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
-    spanProcessors: [
-      options.exporter
-        ? new SimpleSpanProcessor(options.exporter)
-        : // Serialized and posted over OTLP/HTTP JSON by a worker thread, not this one.
-          new WorkerExportProcessor({
-            url: `${(options.endpoint ?? "").replace(/\/+$/, "")}/v1/traces`,
-            resource: defaultResource().merge(resource).attributes,
-            scope: SCOPE,
-          }),
-    ],
+    spanProcessors: [exporting ?? new SimpleSpanProcessor(options.exporter as SpanExporter)],
   });
+  exportProcessor = exporting;
   provider = started;
   active = started.getTracer(SCOPE);
   rootRatio = options.sampleRatio ?? 1;
@@ -89,6 +97,7 @@ export function startTracing(options: {
         if (provider === started) {
           provider = undefined;
           active = undefined;
+          exportProcessor = undefined;
         }
         await started.forceFlush();
         await started.shutdown();
@@ -99,6 +108,23 @@ export function startTracing(options: {
 }
 
 export const tracingOn = (): boolean => active !== undefined;
+
+/** This thread's export processor, when it exports over OTLP (not to a given exporter). */
+let exportProcessor: WorkerExportProcessor | undefined;
+/** A port into another thread's export thread, for the next startTracing here (exportThrough). */
+let sharedPort: MessagePort | undefined;
+
+/**
+ * A port into this thread's export thread, for another thread of the process to pass to
+ * `exportThrough` (the processors' thread), so that the process has one export pipeline: one
+ * thread serializing and posting, batches of both threads' spans. Undefined with tracing off here.
+ */
+export const exportPort = (): MessagePort | undefined => exportProcessor?.share();
+
+/** Makes this thread's next startTracing (without an exporter) send its spans through `port`. */
+export function exportThrough(port: MessagePort | undefined): void {
+  sharedPort = port;
+}
 
 /** Whether `code` is a lowercase hex digit. */
 const hex = (code: number): boolean => (code >= 48 && code <= 57) || (code >= 97 && code <= 102);
@@ -208,6 +234,22 @@ export function startSpan(
 }
 
 /**
+ * The link to the span a traceparent names, parsed once: the same events' traceparents are linked
+ * by each projection's batch span (several per event). Kept for the last few thousand.
+ */
+const parsedLinks = new Map<string, Link | null>();
+const linkTo = (traceparent: string): Link | undefined => {
+  let link = parsedLinks.get(traceparent);
+  if (link === undefined) {
+    if (parsedLinks.size >= 4096) parsedLinks.clear();
+    const context = parseTraceparent(traceparent);
+    link = context ? { context } : null;
+    parsedLinks.set(traceparent, link);
+  }
+  return link ?? undefined;
+};
+
+/**
  * One span for work done at once for several traces (a projection's batch of events): in the
  * first sampled trace among `traceparents`, with a link to the span each sampled one names (its own
  * parent included), so that every trace the work served leads to it. Undefined when none is sampled
@@ -225,10 +267,10 @@ export function linkedSpan(
   for (const traceparent of traceparents) {
     if (unsampled(traceparent) || seen.has(traceparent)) continue;
     seen.add(traceparent);
-    const context = parseTraceparent(traceparent);
-    if (!context) continue;
+    const link = linkTo(traceparent);
+    if (!link) continue;
     parent ??= traceparent;
-    links.push({ context });
+    links.push(link);
   }
   if (parent === undefined) return undefined;
   return startSpan(name, parent, { ...options, links });

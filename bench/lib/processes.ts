@@ -103,11 +103,17 @@ export async function spawnNode(options: SpawnOptions): Promise<BenchChild> {
 /** The all-in-one service on the embedded stores under `dataDir`. */
 export async function startService(
   dataDir: string,
-  options: { env?: Record<string, string>; nodeArgs?: readonly string[]; label?: string } = {},
+  options: {
+    env?: Record<string, string>;
+    nodeArgs?: readonly string[];
+    label?: string;
+    /** Another tree's entry point (an absolute path): a baseline build measured beside this one. */
+    script?: string;
+  } = {},
 ): Promise<BenchChild> {
   const service = await spawnNode({
     label: options.label ?? "service",
-    script: "app/main.ts",
+    script: options.script ?? "app/main.ts",
     env: { ROLE: "all", DATA_DIR: dataDir, ...options.env },
     ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
   });

@@ -2,21 +2,23 @@ import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
+import { isAbsolute, join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { formatProfile, type ProfileSummary, profilesIn, summarizeCpuProfile } from "../lib/cpu-profile.js";
 import { lotIds } from "../lib/domain.js";
 import { HttpClient } from "../lib/http.js";
-import { describeLoad, type LoadResult, mergeLoads, runLoadInto } from "../lib/load.js";
+import { describeLoad, type LoadResult, runLoad } from "../lib/load.js";
 import { log } from "../lib/log.js";
+import { cpuSecondsOf } from "../lib/process-stats.js";
 import { type BenchChild, benchDataDir, startService } from "../lib/processes.js";
 import { registerLots, waitForCatchUp } from "../lib/service-api.js";
-import { ratio, Sample } from "../lib/stats.js";
+import { round } from "../lib/stats.js";
 import { CAPACITY, CONNECTIONS, spreadRequests } from "./reserve.js";
 import type { Scenario, ScenarioResult } from "./scenario.js";
 
 /*
  * Issue 22: what tracing costs reserve throughput, over HTTP as in `reserve` (64 connections,
- * spread over lots), in alternating 5 s rounds so that the machine's disturbances hit all alike:
+ * spread over lots). Variants:
  * - off: OTEL_EXPORTER_OTLP_ENDPOINT unset, requests without a traceparent (the baseline);
  * - off + header: the same service, every request with a traceparent (parsed, carried in events);
  * - exporter set: a second service exporting to an OTLP sink in this process (it reads and drops
@@ -24,11 +26,29 @@ import type { Scenario, ScenarioResult } from "./scenario.js";
  * - exporter set, 1% sampled: a third service with OTEL_TRACES_SAMPLER_ARG=0.01 that starts the
  *   traces itself (no traceparent), recording one in a hundred;
  * - off, second service: a fourth service as the first (tracing unset, with a traceparent): the
- *   control, what one process costs against another that runs the same code with the same load.
+ *   control, what one process costs against another that runs the same code with the same load
+ *   (the noise floor the other ratios are read against);
+ * - exporter set, baseline build (only with BENCH_TRACING_BASELINE=<a checkout of another commit,
+ *   its node_modules in place>): the "exporter set" service from that tree, so that a change is
+ *   measured before/after in the same rounds.
+ *
+ * One round runs every variant once for ROUND seconds, the order reversed from round to round; each
+ * round is read as ratios to that round's "off" (throughput, and the server's CPU per request from
+ * the process's own CPU time over the load, the read models' catch-up and the export's next batch),
+ * and the result is the median of the rounds' ratios with their spread (min–max): a disturbance of
+ * the machine falls on one round's ratios, not on a variant.
  */
 
 const LOTS = 200;
-const ROUND_SECONDS = 5;
+/** After a variant's round has caught up: the export worker's next batch (every second) lands in it. */
+const SETTLE_MS = 1_100;
+/** Seconds of unmeasured load on a variant's service right before its round (see runRound). */
+const LEAD_IN_SECONDS = 1;
+
+const settings = (quick: boolean) => ({
+  rounds: Number(process.env.BENCH_TRACING_ROUNDS ?? (quick ? 4 : 8)),
+  roundSec: Number(process.env.BENCH_TRACING_ROUND_SECONDS ?? (quick ? 6 : 8)),
+});
 
 function sink(): Promise<{ server: Server; url: string; bodies: () => number }> {
   let bodies = 0;
@@ -52,151 +72,256 @@ function sink(): Promise<{ server: Server; url: string; bodies: () => number }> 
 
 const traceparent = () => `00-${randomBytes(16).toString("hex")}-${randomBytes(8).toString("hex")}-01`;
 
+interface Variant {
+  readonly key: string;
+  readonly service: BenchChild;
+  readonly http: HttpClient;
+  readonly header: boolean;
+}
+
+/** One variant's round: its load, and the server's CPU per 2xx answer over the load and what followed it. */
+interface Round {
+  readonly load: LoadResult;
+  readonly cpuMsPerRequest: number;
+}
+
+const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+/** Ratios of a variant to "off", round by round: their median and spread. */
+export interface Versus {
+  readonly median: number;
+  readonly min: number;
+  readonly max: number;
+  readonly perRound: readonly number[];
+}
+
+export function versus(rounds: readonly number[], base: readonly number[]): Versus {
+  const perRound = rounds.map((value, i) => round(value / (base[i] as number), 3));
+  return {
+    median: round(median(perRound), 3),
+    min: Math.min(...perRound),
+    max: Math.max(...perRound),
+    perRound,
+  };
+}
+
+/**
+ * One variant's round, after a lead-in of LEAD_IN_SECONDS on its service (not measured, caught up):
+ * without it, a variant that follows its own service (off + header after off, and the one at each
+ * end of the reversed order) ran on a warm process while the others ran on one that had been idle,
+ * and a second identical service came out 13–30% below the first in every round.
+ */
+async function runRound(
+  variant: Variant,
+  seconds: number,
+  lots: readonly string[],
+  offset: number,
+): Promise<Round> {
+  const spread = spreadRequests(lots, offset);
+  const options = {
+    title: variant.key,
+    url: variant.service.url,
+    connections: CONNECTIONS,
+    method: "POST" as const,
+    next: () => ({
+      ...spread(),
+      ...(variant.header ? { headers: { traceparent: traceparent() } } : {}),
+    }),
+    serverPid: variant.service.pid,
+  };
+  await runLoad({ ...options, durationSec: LEAD_IN_SECONDS });
+  await waitForCatchUp(variant.http, 300_000);
+  const cpuBefore = cpuSecondsOf(variant.service.pid);
+  const load = await runLoad({ ...options, durationSec: seconds });
+  await waitForCatchUp(variant.http, 300_000);
+  await sleep(SETTLE_MS);
+  const cpuMs = (cpuSecondsOf(variant.service.pid) - cpuBefore) * 1000;
+  return { load, cpuMsPerRequest: round(cpuMs / Math.max(1, load.status["2xx"]), 3) };
+}
+
+/** Every variant once per round (a short warm-up round first), the order reversed each round. */
+async function measure(
+  variants: readonly Variant[],
+  lots: readonly string[],
+  quick: boolean,
+): Promise<Map<string, Round[]>> {
+  const { rounds, roundSec } = settings(quick);
+  const results = new Map<string, Round[]>(variants.map((v) => [v.key, []]));
+  let offset = 0;
+  for (let r = -1; r < rounds; r++) {
+    const order = r % 2 === 0 ? variants : [...variants].reverse();
+    for (const variant of order) {
+      offset += 1_000_000;
+      const result = await runRound(variant, r < 0 ? 2 : roundSec, lots, offset);
+      if (r >= 0) results.get(variant.key)?.push(result);
+      log(
+        `  ${r < 0 ? "warm-up" : `round ${r + 1}`} ${variant.key}: ${describeLoad(result.load)}; ` +
+          `${result.cpuMsPerRequest} ms CPU per request with catch-up and export`,
+      );
+    }
+  }
+  return results;
+}
+
+const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+
+/** "cost 4.1% (−2.0% … 9.3%), CPU/request 1.05× (0.98 … 1.12)": throughput cost from the ratio's median. */
+const describeVersus = (rps: Versus, cpu: Versus) =>
+  `cost ${pct(1 - rps.median)} (rounds ${pct(1 - rps.max)} … ${pct(1 - rps.min)}), ` +
+  `CPU per request ${cpu.median.toFixed(3)}× (${cpu.min.toFixed(3)} … ${cpu.max.toFixed(3)})`;
+
+function summarize(
+  results: Map<string, Round[]>,
+  posts: number,
+  baseline: boolean,
+): Omit<ScenarioResult, "name" | "title"> {
+  const rpsOf = (key: string) => (results.get(key) ?? []).map((r) => r.load.rps2xx);
+  const cpuOf = (key: string) => (results.get(key) ?? []).map((r) => r.cpuMsPerRequest);
+  const keys = [...results.keys()].filter((key) => key !== "off");
+  const against = Object.fromEntries(
+    keys.map((key) => [
+      key,
+      { rps: versus(rpsOf(key), rpsOf("off")), cpu: versus(cpuOf(key), cpuOf("off")) },
+    ]),
+  );
+  const control = against["off, second service"] as { rps: Versus; cpu: Versus };
+  const noise = `noise floor (a second tracing-off service): ${describeVersus(control.rps, control.cpu)}`;
+  // A target is met only where the run can tell: the control's own difference under the target.
+  const check = (key: string, target: string, limit: number) => {
+    const { rps, cpu } = against[key] as { rps: Versus; cpu: Versus };
+    const resolved = Math.abs(1 - control.rps.median) < limit;
+    return {
+      target,
+      measured: `${describeVersus(rps, cpu)}; ${noise}${resolved ? "" : " (the run cannot resolve this target)"}`,
+      pass: resolved && 1 - rps.median < limit,
+    };
+  };
+  const checks = [
+    check("off + header", "tracing unset costs reserve throughput < 1% (requests with a traceparent)", 0.01),
+    check(
+      "exporter set",
+      `tracing with an exporter set costs reserve throughput < 5% (${posts} OTLP posts)`,
+      0.05,
+    ),
+    check("exporter set, 1% sampled", "tracing with an exporter set, 1% of traces sampled, costs < 5%", 0.05),
+  ];
+  // Before/after: this build's exporter-set service against the baseline build's, round by round.
+  const change = baseline
+    ? {
+        rps: versus(rpsOf("exporter set"), rpsOf("exporter set, baseline build")),
+        cpu: versus(cpuOf("exporter set"), cpuOf("exporter set, baseline build")),
+      }
+    : undefined;
+  if (change) {
+    const { rps, cpu } = against["exporter set, baseline build"] as { rps: Versus; cpu: Versus };
+    log(`  baseline build, exporter set: ${describeVersus(rps, cpu)}`);
+    log(
+      `  this build ÷ baseline build, exporter set: throughput ${change.rps.median.toFixed(3)}× ` +
+        `(${change.rps.min.toFixed(3)} … ${change.rps.max.toFixed(3)}), CPU per request ` +
+        `${change.cpu.median.toFixed(3)}× (${change.cpu.min.toFixed(3)} … ${change.cpu.max.toFixed(3)})`,
+    );
+  }
+  log(`  ${noise}`);
+  const byRound = (pick: (r: Round) => number) =>
+    Object.fromEntries([...results].map(([k, v]) => [k, v.map(pick)]));
+  return {
+    checks,
+    figures: {
+      ...settings(false),
+      lots: LOTS,
+      againstOff: against,
+      ...(change ? { againstBaselineBuild: change } : {}),
+      rpsPerRound: byRound((r) => r.load.rps2xx),
+      cpuMsPerRequestPerRound: byRound((r) => r.cpuMsPerRequest),
+      p99MsPerRound: byRound((r) => r.load.latency.p99),
+      otlpPosts: posts,
+    },
+  };
+}
+
+/** BENCH_TRACING_BASELINE: the tree whose app/main.ts is the baseline build (absolute, or from here). */
+const baselineScript = (): string | undefined => {
+  const tree = process.env.BENCH_TRACING_BASELINE;
+  if (!tree) return undefined;
+  return join(isAbsolute(tree) ? tree : resolve(tree), "app", "main.ts");
+};
+
 export const tracingScenario: Scenario = {
   name: "tracing",
   title: "the cost of tracing on reserve throughput (exporter set, and unset)",
   async run(ctx): Promise<ScenarioResult> {
-    const rounds = ctx.quick ? 1 : 3;
     const lots = lotIds(LOTS);
     const collector = await sink();
-    const off = benchDataDir("tracing-off");
-    const on = benchDataDir("tracing-on");
-    const sampled = benchDataDir("tracing-sampled");
-    const control = benchDataDir("tracing-control");
+    const dirs: { readonly dir: string; readonly remove: () => void }[] = [];
     const services: BenchChild[] = [];
     const clients: HttpClient[] = [];
-    // --profile: every service runs under --cpu-prof (a profile per thread, on exit), each in its dir.
+    // --profile: the traced services run under --cpu-prof (a profile per thread, on exit), each in its dir.
     const profileDir = ctx.profile ? join(ctx.profileRoot, "tracing") : undefined;
     const profiled = (name: string) => {
       if (!profileDir) return {};
       mkdirSync(join(profileDir, name), { recursive: true });
       return { nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${join(profileDir, name)}`] };
     };
+    const start = async (label: string, options: Parameters<typeof startService>[1] = {}) => {
+      const data = benchDataDir(label.replace(/\W+/g, "-"));
+      dirs.push(data);
+      const service = await startService(data.dir, { label, ...options });
+      services.push(service);
+      const http = new HttpClient(service.url);
+      clients.push(http);
+      await registerLots(http, lots, CAPACITY);
+      await waitForCatchUp(http, 60_000);
+      return { service, http };
+    };
     const profiles: ProfileSummary[] = [];
     try {
-      const plain = await startService(off.dir, { label: "tracing off", ...profiled("off") });
-      services.push(plain);
-      const traced = await startService(on.dir, {
-        label: "tracing on",
-        env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url },
-        ...profiled("exporter"),
-      });
-      services.push(traced);
-      const share = await startService(sampled.dir, {
-        label: "tracing 1%",
-        env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url, OTEL_TRACES_SAMPLER_ARG: "0.01" },
+      const exporter = { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url };
+      const plain = await start("tracing off", profiled("off"));
+      const traced = await start("tracing on", { env: exporter, ...profiled("exporter") });
+      const share = await start("tracing 1%", {
+        env: { ...exporter, OTEL_TRACES_SAMPLER_ARG: "0.01" },
         ...profiled("sampled"),
       });
-      services.push(share);
-      const second = await startService(control.dir, { label: "tracing off (control)" });
-      services.push(second);
-      for (const service of services) {
-        const http = new HttpClient(service.url);
-        clients.push(http);
-        await registerLots(http, lots, CAPACITY);
-        await waitForCatchUp(http, 60_000);
-      }
-      const variants = [
-        { key: "off", service: plain, header: false },
-        { key: "off + header", service: plain, header: true },
-        { key: "exporter set", service: traced, header: true },
-        { key: "exporter set, 1% sampled", service: share, header: false },
-        { key: "off, second service", service: second, header: true },
-      ] as const;
-      const runs = new Map<string, LoadResult[]>(variants.map((v) => [v.key, []]));
-      const samples = new Map(variants.map((v) => [v.key, [new Sample(), new Sample()] as const]));
-      let offset = 0;
-      for (let r = -1; r < rounds; r++) {
-        const order = r % 2 === 0 ? variants : [...variants].reverse();
-        for (const variant of order) {
-          const spread = spreadRequests(lots, offset);
-          offset += 1_000_000;
-          const [all, ok] = samples.get(variant.key) as readonly [Sample, Sample];
-          const result = await runLoadInto(
-            {
-              title: variant.key,
-              url: variant.service.url,
-              connections: CONNECTIONS,
-              durationSec: r < 0 ? 2 : ROUND_SECONDS,
-              method: "POST",
-              next: () => ({
-                ...spread(),
-                ...(variant.header ? { headers: { traceparent: traceparent() } } : {}),
-              }),
-              serverPid: variant.service.pid,
-            },
-            r < 0 ? new Sample() : all,
-            r < 0 ? new Sample() : ok,
-          );
-          if (r >= 0) runs.get(variant.key)?.push(result);
-          log(`  ${r < 0 ? "warm-up" : `round ${r + 1}`} ${variant.key}: ${describeLoad(result)}`);
-          await waitForCatchUp(clients[services.indexOf(variant.service)] as HttpClient, 300_000);
-        }
-      }
-      const merged = Object.fromEntries(
-        variants.map((v) => {
-          const [all, ok] = samples.get(v.key) as readonly [Sample, Sample];
-          return [v.key, mergeLoads(v.key, runs.get(v.key) ?? [], all, ok)];
-        }),
-      ) as Record<(typeof variants)[number]["key"], LoadResult>;
-      const base = merged.off.rps2xx;
-      const costOf = (key: keyof typeof merged) => ratio(base - merged[key].rps2xx, base, 4);
-      const header = costOf("off + header");
-      const exporter = costOf("exporter set");
-      const sampledCost = costOf("exporter set, 1% sampled");
-      const controlCost = costOf("off, second service");
-      const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
+      const second = await start("tracing off (control)");
+      const script = baselineScript();
+      const base = script
+        ? await start("tracing on (baseline build)", { env: exporter, script, ...profiled("baseline") })
+        : undefined;
+      const variants: Variant[] = [
+        { key: "off", ...plain, header: false },
+        { key: "off + header", ...plain, header: true },
+        { key: "exporter set", ...traced, header: true },
+        { key: "exporter set, 1% sampled", ...share, header: false },
+        { key: "off, second service", ...second, header: true },
+        ...(base ? [{ key: "exporter set, baseline build", ...base, header: true }] : []),
+      ];
+      const results = await measure(variants, lots, ctx.quick);
+      const summary = summarize(results, collector.bodies(), base !== undefined);
+      // Filled in as the services stop (below), before the result is read.
       return {
         name: this.name,
         title: this.title,
-        checks: [
-          {
-            target: "tracing unset costs reserve throughput < 1% (requests with a traceparent)",
-            measured: `${merged["off + header"].rps2xx} vs ${base} req/s: ${pct(header)}`,
-            pass: header < 0.01,
-          },
-          {
-            target: "tracing with an exporter set costs reserve throughput < 5%",
-            measured: `${merged["exporter set"].rps2xx} vs ${base} req/s: ${pct(exporter)} (${collector.bodies()} OTLP posts received)`,
-            pass: exporter < 0.05,
-          },
-          {
-            target: "tracing with an exporter set, 1% of traces sampled, costs < 5%",
-            measured: `${merged["exporter set, 1% sampled"].rps2xx} vs ${base} req/s: ${pct(sampledCost)}`,
-            pass: sampledCost < 0.05,
-          },
-        ],
-        figures: {
-          rounds,
-          roundSec: ROUND_SECONDS,
-          lots: LOTS,
-          rps: Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, v.rps2xx])),
-          p99Ms: Object.fromEntries(Object.entries(merged).map(([k, v]) => [k, v.latency.p99])),
-          perRound: Object.fromEntries([...runs].map(([k, v]) => [k, v.map((x) => x.rps2xx)])),
-          costUnset: header,
-          costExporter: exporter,
-          costSampled: sampledCost,
-          // Another process running the very code of `off + header`: how far apart two processes are.
-          costControl: controlCost,
-          otlpPosts: collector.bodies(),
-        },
-        // Filled in as the services stop (below), before the result is read.
+        ...summary,
+        figures: { ...summary.figures, ...settings(ctx.quick) },
         profiles,
       };
     } finally {
       for (const http of clients) http.close();
       for (const service of services) await service.stop();
-      const dirs = profileDir ? ["off", "exporter", "sampled"].map((name) => join(profileDir, name)) : [];
-      for (const file of dirs.flatMap((dir) => profilesIn(dir))) {
+      const names = ["off", "exporter", "sampled", "baseline"];
+      for (const file of profileDir ? names.flatMap((name) => profilesIn(join(profileDir, name))) : []) {
         const summary = { ...summarizeCpuProfile(file, 25), label: file };
         profiles.push(summary);
         log(formatProfile(summary));
       }
       await new Promise((resolve) => collector.server.close(resolve));
-      off.remove();
-      on.remove();
-      sampled.remove();
-      control.remove();
+      for (const dir of dirs) dir.remove();
     }
   },
 };

@@ -153,7 +153,7 @@ export const SURFACE_SETTINGS = {
       ...env(
         "OTEL_EXPORTER_OTLP_ENDPOINT",
         undefined,
-        "OpenTelemetry collector to export traces to over OTLP/HTTP with JSON (`{endpoint}/v1/traces`): each request's span (continuing a W3C `traceparent` it sends), the command's decision and append, one span per projection's batch of events (in the trace of its first sampled event, linked to the trace of every event it applied), the coupon policy's reaction, the reservation's ack → visible lag and the control center's live-update push, one trace carried through the events' metadata. Serialized and posted by a worker thread beside each thread that makes spans (the request thread, the processors'), every second or 512 spans. Unset: no spans are made (an incoming `traceparent` is still carried in the events).",
+        "OpenTelemetry collector to export traces to over OTLP/HTTP with JSON (`{endpoint}/v1/traces`): each request's span (continuing a W3C `traceparent` it sends), the command's decision and append, one span per projection's batch of events (in the trace of its first sampled event, linked to the trace of every event it applied), the coupon policy's reaction, the reservation's ack → visible lag and the control center's live-update push, one trace carried through the events' metadata. Each span is written as OTLP/JSON where it ends; one worker thread per process posts them (the processors' thread sends its spans through the request thread's), every second or 512 spans. Unset: no spans are made (an incoming `traceparent` is still carried in the events).",
       ),
     }),
   ),
