@@ -58,6 +58,16 @@ describe("around the page", () => {
     expect(problem).not.toContain(token.slice(0, 40));
   });
 
+  it("explains a sign-in link that lost its token on the same page, and to an API client as sign-in-failed", async () => {
+    const page = await anonymous("/sign-in");
+    expect(page.status).toBe(401);
+    expect(page.headers.get("content-type")).toContain("text/html");
+    expect(await page.text()).toContain("npm run -s token");
+    const json = await anonymous("/sign-in", "application/json");
+    expect(json.status).toBe(401);
+    expect(await json.json()).toMatchObject({ type: "/problems/sign-in-failed" });
+  });
+
   it("serves /docs readable on a phone, on the server it was loaded from, operations before the problem catalogue", async () => {
     const docs = await anonymous("/docs/");
     expect(docs.status).toBe(200);

@@ -458,10 +458,16 @@ describe("npm run -s token (the real CLI, spawned)", () => {
   it("checks sign-in and session requests as every route's: 415, then who may, then the query and body (400 naming the field)", async () => {
     const { dir, base } = await service();
     const operator = await operatorHeaders(dir);
-    // A link without its token names the parameter, as any route's missing parameter.
+    // A link without its token is refused as any bad link is; one past the token's bound names it.
     const noToken = await call(base, "GET", "/sign-in", undefined, ANONYMOUS);
-    expect(noToken.status).toBe(400);
-    expect(noToken.body).toMatchObject({ type: "/problems/validation", errors: [{ field: "query.token" }] });
+    expect(noToken.status).toBe(401);
+    expect(noToken.body).toMatchObject({ type: "/problems/sign-in-failed" });
+    const longToken = await call(base, "GET", `/sign-in?token=${"a".repeat(8193)}`, undefined, ANONYMOUS);
+    expect(longToken.status).toBe(400);
+    expect(longToken.body).toMatchObject({
+      type: "/problems/validation",
+      errors: [{ field: "query.token" }],
+    });
     // A body that is not JSON is a 415, as the document says of every request.
     const text = await fetch(`${base}/sessions/revoke`, {
       method: "POST",

@@ -7496,8 +7496,9 @@ export interface operations {
     };
     signIn: {
         parameters: {
-            query: {
-                token: string;
+            query?: {
+                /** @description The one-time sign-in token; a link without one is refused as `sign-in-failed`. */
+                token?: string;
             };
             header?: {
                 /**

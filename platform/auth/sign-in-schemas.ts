@@ -30,8 +30,19 @@ export const SignInConfig = Type.Union(
 );
 export type SignInConfig = Static<typeof SignInConfig>;
 
-/** A sign-in link's query: its one-time sign-in token (`npm run -s token -- --sign-in-url`). */
-export const SignInQuery = Type.Object({ token: Type.String({ maxLength: 8192 }) });
+/**
+ * A sign-in link's query: its one-time sign-in token (`npm run -s token -- --sign-in-url`). Left
+ * optional so that a link without one is refused like any bad link (401 `sign-in-failed`, and a
+ * browser gets the page saying how to get a new one) rather than as a malformed request.
+ */
+export const SignInQuery = Type.Object({
+  token: Type.Optional(
+    Type.String({
+      maxLength: 8192,
+      description: "The one-time sign-in token; a link without one is refused as `sign-in-failed`.",
+    }),
+  ),
+});
 export type SignInQuery = Static<typeof SignInQuery>;
 
 /** What the page posts with its access token to start a session: the refresh token, if any. */
