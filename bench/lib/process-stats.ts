@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 
 /** Memory and CPU of a process, from /proc (Linux). */
 
@@ -53,6 +53,36 @@ export function cpuSecondsOf(pid: number, thread?: number): number {
   } catch {
     return 0;
   }
+}
+
+/** CPU seconds of each thread of a process so far, by thread id (threads that ended are gone). */
+export function threadCpuSecondsOf(pid: number): Map<number, number> {
+  const threads = new Map<number, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`))
+      threads.set(Number(tid), cpuSecondsOf(pid, Number(tid)));
+  } catch {
+    // The process is gone: no threads.
+  }
+  return threads;
+}
+
+/**
+ * Where a process's CPU went between two `threadCpuSecondsOf` readings: its main thread, its
+ * busiest other thread (in the service under load, the processors' worker), and the rest (V8's
+ * GC helpers, libuv's pool, other workers), in seconds.
+ */
+export function threadSplit(
+  pid: number,
+  before: ReadonlyMap<number, number>,
+  after: ReadonlyMap<number, number>,
+): { main: number; busiestOther: number; rest: number } {
+  const used = [...after].map(([tid, seconds]) => [tid, seconds - (before.get(tid) ?? 0)] as const);
+  const main = used.find(([tid]) => tid === pid)?.[1] ?? 0;
+  const others = used.filter(([tid]) => tid !== pid).map(([, seconds]) => seconds);
+  const busiestOther = Math.max(0, ...others);
+  const rest = others.reduce((sum, seconds) => sum + seconds, 0) - busiestOther;
+  return { main, busiestOther, rest };
 }
 
 /** CPU use of a process over an interval, as a percentage of one core. */
