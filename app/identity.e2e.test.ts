@@ -231,6 +231,8 @@ describe("an external issuer (served by this test)", () => {
     const customer = bearer(await idp.token("CUST7", ["customer"]));
     expect((await call(base, "GET", "/control-center", undefined, customer)).status).toBe(403);
     expect((await call(base, "GET", "/reservations", undefined, customer)).status).toBe(200);
+    // The start-up check of the provider has run (readiness answers with it) before counting.
+    expect((await call(base, "GET", "/readyz", undefined, ANONYMOUS)).status).toBe(200);
     const fetchesBefore = idp.fetches;
     // Known keys are cached: more calls fetch nothing.
     await call(base, "GET", "/reservations", undefined, customer);

@@ -47,8 +47,18 @@ export class CachedKeySet {
     return this.current?.loadedAt;
   }
 
-  /** Loads the set now (readiness checks, start-up); throws when it cannot be loaded. */
+  /**
+   * Loads the set now (readiness checks, start-up); throws when it cannot be loaded. A set loaded
+   * within `minIntervalMs` (a request's load that overtook the start-up check) is fresh enough:
+   * fetching it again would only cost the issuer a request.
+   */
   async refresh(): Promise<void> {
+    if (this.loading) {
+      await this.loading;
+      return;
+    }
+    const loadedAt = this.current?.loadedAt;
+    if (loadedAt !== undefined && this.now - loadedAt < (this.options.minIntervalMs ?? 1000)) return;
     await this.reload();
   }
 

@@ -199,6 +199,26 @@ describe("TokenVerifier", () => {
       await expect(verifier.verify(token)).rejects.toThrow("the token's signature does not verify");
     });
 
+    it("fetches the key set once for a readiness refresh that follows a request's load within the interval", async () => {
+      let loads = 0;
+      let clock = Date.now();
+      const keys = new CachedKeySet({
+        load: async () => {
+          loads++;
+          return { keys: [jwk] };
+        },
+        cooldownMs: 0,
+        minIntervalMs: 1000,
+        now: () => clock,
+      });
+      await new TokenVerifier(options({ keys: keys.getKey })).verify(await sign());
+      await keys.refresh(); // the start-up check, overtaken by the request
+      expect(loads).toBe(1);
+      clock += 1000;
+      await keys.refresh(); // a later readiness check loads again: can the provider still be reached?
+      expect(loads).toBe(2);
+    });
+
     it("keeps at most cacheSize tokens, dropping the least recently used", async () => {
       const verifier = new TokenVerifier(options({ cacheSize: 2 }));
       const [a, b, c] = [await sign({ sub: "A" }), await sign({ sub: "B" }), await sign({ sub: "C" })];
