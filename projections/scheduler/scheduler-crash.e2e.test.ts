@@ -208,7 +208,8 @@ describe("the scheduler records each time-driven fact exactly once (real ROLE=pr
     const atKill = (await recorded(data.dir)).noShows.size;
     expect(atKill).toBeLessThan(total);
     children.push(await startServiceChild(env));
-    expect(standby.hasExited()).toBe(false);
+    // If the standby died with the worker (seen once on CI, Node 22), say what it printed.
+    expect(standby.hasExited(), `the standby exited:\n${standby.output().slice(-4000)}`).toBe(false);
 
     await until(
       "every fact recorded",
