@@ -5,6 +5,7 @@ import {
   type Operation,
   pathParameter,
   ref,
+  textResponse,
 } from "../platform/http/operation.js";
 import { ANY_ROLE, OPERATOR } from "../schemas/actor.js";
 import { ControlCenterAsOfQuery, SingleAsOfQuery } from "../schemas/as-of-queries.js";
@@ -246,11 +247,9 @@ export const QUERY_OPERATIONS: readonly (Operation & { readonly operationId: Que
     ],
     problems: ["service-unavailable", "shutting-down", "too-many-streams"],
     responses: {
-      "200": {
-        description: "An event stream.",
-        headers: { ...CORRELATION, "X-Accel-Buffering": header("X-Accel-Buffering") },
-        content: { "text/event-stream": { schema: { type: "string" } } },
-      },
+      "200": textResponse("An event stream.", "text/event-stream", {
+        "X-Accel-Buffering": header("X-Accel-Buffering"),
+      }),
     },
   },
   {
@@ -289,11 +288,7 @@ export const QUERY_OPERATIONS: readonly (Operation & { readonly operationId: Que
     tag: "documentation",
     summary: "The page's icon (SVG), for any browser: no sign-in needed",
     responses: {
-      "200": {
-        description: "The icon.",
-        headers: CORRELATION,
-        content: { "image/svg+xml": { schema: { type: "string" } } },
-      },
+      "200": textResponse("The icon.", "image/svg+xml"),
     },
   },
 ];
