@@ -44,20 +44,25 @@ export async function waitForCatchUp(
   throw new Error(`projections did not catch up within ${timeoutMs} ms`);
 }
 
-/**
- * The sum of a metric's samples in the service's /metrics (Prometheus text), over every label set
- * whose labels include `labels`: e.g. `parking_projection_batch_duration_seconds_count`.
- */
-export async function metricSum(
-  http: HttpClient,
-  name: string,
-  labels: Readonly<Record<string, string>> = {},
-): Promise<number> {
+/** The service's /metrics (Prometheus text). */
+export async function metricsText(http: HttpClient): Promise<string> {
   const response = await http.get("/metrics");
   if (response.status !== 200) throw new Error(`GET /metrics: ${response.status}`);
+  return response.body;
+}
+
+/**
+ * The sum of a metric's samples in /metrics text, over every label set whose labels include
+ * `labels`: e.g. `parking_projection_batch_duration_seconds_count`.
+ */
+export function metricSum(
+  metrics: string,
+  name: string,
+  labels: Readonly<Record<string, string>> = {},
+): number {
   const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
   let sum = 0;
-  for (const line of response.body.split("\n")) {
+  for (const line of metrics.split("\n")) {
     if (!line.startsWith(name) || (line[name.length] !== " " && line[name.length] !== "{")) continue;
     if (wanted.some((label) => !line.includes(label))) continue;
     sum += Number(line.slice(line.lastIndexOf(" ") + 1)) || 0;

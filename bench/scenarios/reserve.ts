@@ -6,7 +6,7 @@ import { cpuSecondsOf, memoryOf, threadCpuSecondsOf, threadSplit } from "../lib/
 import { type BenchChild, benchDataDir, startCeilingServer, startService } from "../lib/processes.js";
 import { profiler } from "../lib/profiling.js";
 import { loadInRounds, perRoundRps, ROUND_SECONDS, roundsOf } from "../lib/rounds.js";
-import { metricSum, registerLots, waitForCatchUp } from "../lib/service-api.js";
+import { metricSum, metricsText, registerLots, waitForCatchUp } from "../lib/service-api.js";
 import { ratio, round } from "../lib/stats.js";
 import type { BenchContext, Scenario, ScenarioResult } from "./scenario.js";
 
@@ -94,10 +94,15 @@ export const reserveScenario: Scenario = {
       // The service's CPU over every round and every catch-up after one: what a reservation costs
       // the whole process, the processors' work that outlasts the round included.
       const cpuBefore = { all: cpuSecondsOf(service.pid), threads: threadCpuSecondsOf(service.pid) };
-      const batches = () => metricSum(caughtUp, "parking_projection_batch_duration_seconds_count");
-      const applied = () =>
-        metricSum(caughtUp, "parking_projection_events_total", { projection: "reservations" });
-      const before = { batches: await batches(), applied: await applied() };
+      // One read of /metrics per moment: the processors' batches and the events they applied.
+      const processorCounts = async () => {
+        const metrics = await metricsText(caughtUp);
+        return {
+          batches: metricSum(metrics, "parking_projection_batch_duration_seconds_count"),
+          applied: metricSum(metrics, "parking_projection_events_total", { projection: "reservations" }),
+        };
+      };
+      const before = await processorCounts();
       const sides = await loadInRounds(prof, rounds, CONNECTIONS, {
         ceiling: {
           title: "ceiling",
@@ -127,9 +132,10 @@ export const reserveScenario: Scenario = {
         round((seconds * 1000) / Math.max(1, load.status["2xx"]), 3);
       // Batches of both processor runtimes (projections, reactors) against the events the
       // reservations projection applied: how many events a read-model commit is paid for.
+      const after = await processorCounts();
       const batching = {
-        batches: (await batches()) - before.batches,
-        reservationEvents: (await applied()) - before.applied,
+        batches: after.batches - before.batches,
+        reservationEvents: after.applied - before.applied,
       };
       const threads = threadSplit(service.pid, cpuBefore.threads, threadCpuSecondsOf(service.pid));
       const cpuMs = {
