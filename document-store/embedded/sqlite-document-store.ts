@@ -21,6 +21,7 @@
 import { resolve } from "node:path";
 import Database from "better-sqlite3";
 import { preparePrivateSqliteFile, restrictSqliteFiles } from "../../platform/private-files.js";
+import { enterWalMode } from "../../platform/sqlite-wal.js";
 import { bulkLoadThrough } from "../bulk-load.js";
 import type {
   BulkLoad,
@@ -61,6 +62,8 @@ import type { MutableDocument } from "./update-semantics.js";
 
 /** Refresh the planner's statistics (PRAGMA optimize) after this many write batches. */
 const OPTIMIZE_EVERY_WRITES = 200;
+/** How long a statement (and the opening's switch to WAL) waits for another process's lock. */
+const BUSY_TIMEOUT_MS = 10_000;
 
 export interface SqliteDocumentStoreOptions {
   /** Path of the SQLite file; its directory is created if missing. */
@@ -109,8 +112,8 @@ export class SqliteDocumentStore implements DocumentStore {
     try {
       // 0600 before SQLite creates it (its -wal and -shm then take the same mode); directory 0700.
       if (file !== ":memory:") preparePrivateSqliteFile(file);
-      db = new Database(file, { timeout: 10_000 });
-      db.pragma("journal_mode = WAL");
+      db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
+      enterWalMode(db, BUSY_TIMEOUT_MS);
       db.pragma("synchronous = NORMAL");
       db.pragma("cache_size = -65536");
       db.pragma("analysis_limit = 1000");

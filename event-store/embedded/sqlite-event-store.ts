@@ -2,6 +2,7 @@ import { resolve } from "node:path";
 import Database from "better-sqlite3";
 import { Observable } from "rxjs";
 import { preparePrivateSqliteFile, restrictSqliteFiles } from "../../platform/private-files.js";
+import { enterWalMode } from "../../platform/sqlite-wal.js";
 import { countOf, validateAppend, validateRevision } from "../arguments.js";
 import { EventStoreClosedError, EventStoreError, SubscriptionDroppedError } from "../errors.js";
 import { compileEventFilter } from "../event-filter.js";
@@ -95,7 +96,7 @@ export class SqliteEventStore implements EventStore {
     preparePrivateSqliteFile(path);
     const db = new Database(path, { timeout: busyTimeoutMs });
     try {
-      db.pragma("journal_mode = WAL");
+      enterWalMode(db, busyTimeoutMs);
       db.pragma(`synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
       db.pragma("temp_store = MEMORY");
       db.pragma("cache_size = -32768"); // 32 MiB of page cache
