@@ -1,4 +1,5 @@
 import express, { type Express } from "express";
+import { match } from "path-to-regexp";
 import swaggerUi from "swagger-ui-express";
 import { accessControl } from "../platform/auth/access.js";
 import { accessLog } from "../platform/http/access-log.js";
@@ -102,21 +103,30 @@ function answerMethods(app: Express, sides: ReadonlySet<Side>): void {
   // Which methods a documented path has is public (it is in /openapi.json): OPTIONS and a wrong
   // method are answered here, before access control, so that a caller of any kind gets the 204 or
   // 405 with Allow the document promises, and no route is reached by a method it does not list.
-  for (const [path, methods] of methodsByPath(sides)) {
-    app.options(expressPath(path), (_req, res) => {
-      res.setHeader("Allow", methods.join(", "));
+  // One layer that finds the request's path among them (the first that matches, as Express's
+  // routes would, with its matching: case-insensitive, a trailing slash allowed), not two routes
+  // a path: every request walked those ~60 layers before its own route.
+  const paths = [...methodsByPath(sides)].map(([path, methods]) => ({
+    matches: match(expressPath(path), { decode: false }),
+    methods,
+    allow: methods.join(", "),
+  }));
+  app.use((req, res, next) => {
+    const path = paths.find((p) => p.matches(req.path));
+    if (!path) return next();
+    if (req.method === "OPTIONS") {
+      res.setHeader("Allow", path.allow);
       res.status(204).end();
-    });
-    app.all(expressPath(path), (req, _res, next) => {
-      const method = req.method === "HEAD" ? "GET" : req.method;
-      if (methods.includes(method)) return next();
-      next(
-        new ProblemError("method-not-allowed", `${req.method} is not allowed on ${req.path}.`, {
-          headers: { Allow: methods.join(", ") },
-        }),
-      );
-    });
-  }
+      return;
+    }
+    const method = req.method === "HEAD" ? "GET" : req.method;
+    if (path.methods.includes(method)) return next();
+    next(
+      new ProblemError("method-not-allowed", `${req.method} is not allowed on ${req.path}.`, {
+        headers: { Allow: path.allow },
+      }),
+    );
+  });
 }
 
 /** The Swagger UI page (the document and the problem types' pages are operations: appRoutes). */
