@@ -1,4 +1,4 @@
-import type { Request, Response, Router } from "express";
+import type { Request, RequestHandler, Response } from "express";
 import { type Position, parsePositionToken } from "../event-store/position.js";
 import {
   type OperationHandler,
@@ -98,7 +98,7 @@ type Handlers<Id extends QueryOperationId> = Record<Id, OperationHandler>;
  * and the control center dispatch: `asOf` to the view as it was then (time-travel/), a browser's
  * GET /control-center to the page (page-routes.ts), else the read models.
  */
-export function queryRoutes(options: QueryRoutesOptions): Router {
+export function queryRoutes(options: QueryRoutesOptions): RequestHandler {
   const { queries } = options;
   const asOf = asOfViews(options.timeTravel, queries, options);
   const page = pageHandlers(options.page);

@@ -1,4 +1,4 @@
-import type { Router } from "express";
+import type { RequestHandler } from "express";
 import { problemDocs } from "../../platform/http/middleware.js";
 import { type OperationHandler, operationRouter } from "../../platform/http/operation-routes.js";
 import { serviceAccess } from "../access.js";
@@ -12,7 +12,7 @@ import { openApiDocument } from "./document.js";
  * handler: health, readiness, metrics, this OpenAPI document and the problem types' pages, and
  * the authentication's (the development issuer, sign-in, sessions, sign-out: app/auth.ts).
  */
-export function appRoutes(services: Services, lifecycle: Lifecycle): Router {
+export function appRoutes(services: Services, lifecycle: Lifecycle): RequestHandler {
   const openapi = openApiDocument(serviceAccess);
   const handlers: Record<AppOperationId, OperationHandler> = {
     ...healthHandlers(services, lifecycle),

@@ -1,7 +1,8 @@
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
-import { type NextFunction, type Request, type RequestHandler, type Response, Router } from "express";
+import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { precompileInputs, requireJsonBody, validInput } from "./middleware.js";
 import { expressPath, type Operation, parameterSchema } from "./operation.js";
+import { routeTable } from "./route-table.js";
 
 /**
  * The routes of a table of operations: one per row, each the row's generated request checks in
@@ -37,27 +38,31 @@ interface Validated {
 
 const validatedInputs = new WeakMap<Request, Validated>();
 
-/** A router serving each row of `operations` with its handler, behind the checks the row generates. */
+/** One middleware serving each row of `operations` with its handler, behind the checks the row generates. */
 export function operationRouter<Id extends string>(
   operations: readonly (Operation & { readonly operationId: Id })[],
   handlers: Readonly<Record<Id, OperationHandler>>,
   options: OperationRoutesOptions = {},
-): Router {
+): RequestHandler {
   const ids = new Set<string>(operations.map((operation) => operation.operationId));
   const strays = Object.keys(handlers).filter((id) => !ids.has(id));
   if (strays.length) throw new Error(`Handlers without an operation: ${strays.join(", ")}.`);
-  const router = Router();
-  for (const operation of operations) {
-    const handler = handlers[operation.operationId];
-    if (!handler) throw new Error(`The operation ${operation.operationId} has no handler.`);
-    const front: RequestHandler[] = [
-      ...(operation.vary ? [varies(operation.vary)] : []),
-      ...(operation.body ? [requireJsonBody] : []),
-      requestValidator(operation, options),
-    ];
-    router[operation.method](expressPath(operation.path), ...front, handler);
-  }
-  return router;
+  return routeTable(
+    operations.map((operation) => {
+      const handler = handlers[operation.operationId];
+      if (!handler) throw new Error(`The operation ${operation.operationId} has no handler.`);
+      return {
+        method: operation.method,
+        path: expressPath(operation.path),
+        handlers: [
+          ...(operation.vary ? [varies(operation.vary)] : []),
+          ...(operation.body ? [requireJsonBody] : []),
+          requestValidator(operation, options),
+          handler as RequestHandler,
+        ],
+      };
+    }),
+  );
 }
 
 const varies =

@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Request, Router } from "express";
+import type { Request, RequestHandler } from "express";
 import { v7 as uuidv7 } from "uuid";
 import { formatPosition } from "../../event-store/position.js";
 import { correlationId } from "../../platform/http/middleware.js";
@@ -61,7 +61,10 @@ type Route = OperationHandler;
  * request checks (the path, the Idempotency-Key, the body: platform/http/operation-routes.ts), then
  * its one handler.
  */
-export function commandRoutes(handler: ParkingLotCommandHandler, options: CommandRoutesOptions): Router {
+export function commandRoutes(
+  handler: ParkingLotCommandHandler,
+  options: CommandRoutesOptions,
+): RequestHandler {
   const clock = options.clock ?? (() => new Date());
   const context: CommandContext = {
     run: runner(handler, options.metrics),
