@@ -74,6 +74,10 @@ describe("the edge, hardened", () => {
     expect(personal.status).toBe(200);
     expect(personal.headers.get("cache-control")).toBe("no-store");
     expect(publicLot.headers.get("cache-control")).not.toBe("no-store");
+    // A sign-in answer is never cached either, though its caller is not signed in yet.
+    const signIn = await call(plain.url, "GET", "/sign-in?token=not-a-token", undefined, ANONYMOUS);
+    expect(signIn.status).toBe(401);
+    expect(signIn.headers.get("cache-control")).toBe("no-store");
     // The docs page's CSP lets Swagger UI's own scripts run, and nothing from elsewhere.
     const docs = await fetch(`${plain.url}/docs/`);
     expect(docs.status).toBe(200);

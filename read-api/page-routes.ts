@@ -123,7 +123,15 @@ export function assetRoutes(webDir: string | undefined): Router {
   router.use(
     "/assets",
     webDir
-      ? express.static(`${webDir}assets`, { immutable: true, maxAge: "365d", index: false })
+      ? [
+          // The same public files for everyone: a signed-in caller's no-store (set at the edge) does
+          // not apply, and express.static sets its year of caching only where none is set.
+          (_req: Request, res: Response, next: NextFunction) => {
+            res.removeHeader("Cache-Control");
+            next();
+          },
+          express.static(`${webDir}assets`, { immutable: true, maxAge: "365d", index: false }),
+        ]
       : (_req: Request, _res: Response, next: NextFunction) => next(),
   );
   return router;

@@ -193,9 +193,9 @@ async function verifiedSignInToken(
  */
 export function revokeSessions(options: { sessions: SessionStore }): OperationHandler {
   return async (req, res) => {
+    res.setHeader("Cache-Control", "no-store");
     const { sub } = bodyOf(req, RevokeSessionsBody);
     const revoked = await options.sessions.revokeSubject(sub);
-    res.setHeader("Cache-Control", "no-store");
     res.status(200).json({ sub, revoked });
   };
 }

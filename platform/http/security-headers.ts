@@ -33,13 +33,12 @@ export function securityHeaders(): RequestHandler {
 
 /**
  * Answers to an identified caller carry personal data (their reservations, coupons, the control
- * center): no cache, shared or private, may keep them. The page's assets are the same public,
- * content-hashed files for everyone and keep their year of caching.
+ * center): no cache, shared or private, may keep them. Routes whose answers are public whoever
+ * asks (the page's content-hashed assets) set their own policy over this one; the sign-in and
+ * session handlers set no-store themselves, signed in or not.
  */
 export const noStoreForSignedIn: RequestHandler = (req, res, next) => {
-  const personal = principalOf(req) && !req.path.startsWith("/assets/");
-  if (personal || req.path.startsWith("/sign-in") || req.path === "/sign-out")
-    res.setHeader("Cache-Control", "no-store");
+  if (principalOf(req)) res.setHeader("Cache-Control", "no-store");
   next();
 };
 
