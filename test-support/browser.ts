@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { type Browser, type BrowserContext, chromium } from "playwright-core";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 import { PROJECT_ROOT } from "./process.js";
 
 /** Debian's Chromium (`.ci/run` installs it with apt-get); playwright-core downloads no browser. */
@@ -79,4 +79,24 @@ export async function signInLink(
   if (!link.startsWith(`${serviceUrl}/sign-in?`))
     throw new Error(`the token CLI printed no sign-in link: ${stdout}`);
   return link;
+}
+
+/**
+ * "fits" when the page is no wider than its window once it has settled at the current size, else
+ * how much wider and which elements stick out past the window's right edge. Measured after two
+ * animation frames, so that what follows its container's width (the charts, through a
+ * ResizeObserver, whose callbacks run in the next rendering step) has done so.
+ */
+export async function fitsTheWindow(page: Page): Promise<string> {
+  return page.evaluate(`new Promise((settled) =>
+    requestAnimationFrame(() => requestAnimationFrame(() => {
+      const width = window.innerWidth;
+      const overflow = document.documentElement.scrollWidth - width;
+      if (overflow <= 0) return settled("fits");
+      const wider = [...document.querySelectorAll("body *")]
+        .filter((element) => element.getBoundingClientRect().right > width + 0.5)
+        .slice(0, 10)
+        .map((element) => element.tagName.toLowerCase() + (typeof element.className === "string" && element.className.trim() ? "." + element.className.trim().split(/\\s+/).join(".") : "") + " to " + Math.round(element.getBoundingClientRect().right) + "px");
+      settled(overflow + "px wider than the window: " + wider.join(", "));
+    })))`);
 }
