@@ -34,6 +34,9 @@ async function someSpans(): Promise<ReadableSpan[]> {
         "parking.commands": 2,
         "parking.ratio": 0.5,
         "parking.ok": true,
+        "parking.numbers": [Number.NaN, -0, 1e21, 0.25],
+        "parking.texts": ["\u2028", 'a "b"', ""],
+        "parking.infinite": Number.POSITIVE_INFINITY,
       },
     });
     decide?.addEvent("appended", { "parking.events": 3, "parking.ids": ["a", "b"] });
@@ -52,6 +55,8 @@ describe("OTLP/JSON written where a span ends", () => {
   it("is what the SDK's JSON serializer writes for the same spans, in the same request", async () => {
     const spans = await someSpans();
     expect(spans).toHaveLength(4);
+    // The SDK kept every attribute of every kind (it drops what it deems invalid, e.g. mixed arrays).
+    expect(Object.keys(spans.find((s) => s.name === "decide")?.attributes ?? {})).toHaveLength(7);
     expect(spans.some((s) => s.status.code === SpanStatusCode.ERROR && s.events.length > 1)).toBe(true);
     const resource = { "service.name": "parking-all", "telemetry.sdk.language": "nodejs" };
     const scope = "parking-reservations";
