@@ -17,7 +17,6 @@ import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
 const text = JSON.stringify as (value: string) => string;
 
 /** An attribute's value as OTLP's AnyValue (a non-finite double is null, as JSON.stringify writes it). */
-
 const anyValue = (value: AttributeValue | undefined | null): string => {
   switch (typeof value) {
     case "string":
@@ -55,6 +54,7 @@ const nanos = (time: HrTime): string => {
 const flags = (traceFlags: number, isRemote: boolean | undefined): number =>
   (traceFlags & 0xff) | 0x100 | (isRemote ? 0x200 : 0);
 
+/** A span's or link's trace state as its member of the object being written, or nothing. */
 const traceState = (state: { serialize(): string } | undefined): string =>
   state ? `,"traceState":${text(state.serialize())}` : "";
 
