@@ -5,6 +5,7 @@ import { DeciderCommandHandler } from "@event-driven-io/emmett";
 import { getSQLiteEventStore } from "@event-driven-io/emmett-sqlite";
 import express, { type NextFunction, type Request, type Response } from "express";
 import { decide, evolve, initialState, type LotCommand, Refused } from "./decider.js";
+import { keptOpenEventStore, type PeerEventStore } from "./kept-open-store.js";
 
 /**
  * The Emmett peer: the reserve and register endpoints of the service with the same request and
@@ -22,11 +23,20 @@ import { decide, evolve, initialState, type LotCommand, Refused } from "./decide
  * statements in progress" (the store's un-awaited `PRAGMA journal_mode = WAL` on the connection it
  * has just opened is still running): the transaction is rolled back, so the command is retried
  * (at most BUSY_RETRIES times).
+ *
+ * EMMETT_CONNECTION=kept-open is the peer tuned by hand: the same schema, read and append
+ * functions of emmett-sqlite over one connection kept open for the process's life
+ * (`kept-open-store.ts`), still one command at a time. The default, `per-call`, is the store as
+ * Emmett documents it.
  */
-const eventStore = getSQLiteEventStore({
-  fileName: join(process.env.DATA_DIR ?? ".", "emmett-events.sqlite"),
-  schema: { autoMigration: "CreateOrUpdate" },
-});
+const fileName = join(process.env.DATA_DIR ?? ".", "emmett-events.sqlite");
+const connectionMode = process.env.EMMETT_CONNECTION ?? "per-call";
+if (connectionMode !== "per-call" && connectionMode !== "kept-open")
+  throw new Error(`EMMETT_CONNECTION must be per-call or kept-open, not ${connectionMode}`);
+const eventStore: PeerEventStore =
+  connectionMode === "kept-open"
+    ? await keptOpenEventStore(fileName)
+    : getSQLiteEventStore({ fileName, schema: { autoMigration: "CreateOrUpdate" } });
 const handle = DeciderCommandHandler({
   decide,
   evolve,
@@ -128,7 +138,7 @@ app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
 
 const server = app.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? "127.0.0.1", () => {
   const { port } = server.address() as AddressInfo;
-  process.stderr.write(`emmett peer on ${port}\n`);
+  process.stderr.write(`emmett peer (${connectionMode} connection) on ${port}\n`);
 });
 server.keepAliveTimeout = 5_000;
 const stop = () => server.close(() => process.exit(0));
