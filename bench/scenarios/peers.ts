@@ -115,7 +115,7 @@ export const peersScenario: Scenario = {
         title: this.title,
         checks: [
           {
-            target: "the three answered the same workload side by side (rotating rounds)",
+            target: "each answered the same workload side by side (rotating rounds)",
             measured:
               `service ${merged.service.rps2xx}, emmett ${merged.emmett.rps2xx}, emmett tuned ${merged.emmettTuned.rps2xx}, ` +
               `ceiling ${merged.ceiling.rps2xx} req/s; 5xx/errors/timeouts: service ${failures(merged.service)}, ` +
