@@ -25,7 +25,11 @@ import {
 } from "./reserve.js";
 import type { Scenario, ScenarioResult } from "./scenario.js";
 
-type Key = "ceiling" | "service" | "emmett" | "emmettTuned";
+/** The two Emmett peers and their EMMETT_CONNECTION (bench/peers/emmett/server.ts). */
+const PEERS = { emmett: "per-call", emmettTuned: "kept-open" } as const;
+type Peer = keyof typeof PEERS;
+type Key = "ceiling" | "service" | Peer;
+const KEYS: readonly Key[] = ["ceiling", "service", ...(Object.keys(PEERS) as Peer[])];
 
 /**
  * 7. The peer: the reserve workload of scenario 1 (64 connections, 1,000 lots) against the
@@ -44,36 +48,36 @@ export const peersScenario: Scenario = {
     const rounds = reserveRounds(ctx);
     const prof = profiler(ctx, "peers");
     const data = benchDataDir("peers-service");
-    const peerData = benchDataDir("peers-emmett");
-    const tunedPeerData = benchDataDir("peers-emmett-tuned");
+    const peerData = {
+      emmett: benchDataDir("peers-emmett"),
+      emmettTuned: benchDataDir("peers-emmett-tuned"),
+    } satisfies Record<Peer, unknown>;
     const children: Partial<Record<Key, BenchChild>> = {};
+    const started = (key: Key): BenchChild => {
+      const child = children[key];
+      if (!child) throw new Error(`the ${key} side did not start`);
+      return child;
+    };
     const clients: HttpClient[] = [];
     try {
       children.ceiling = await startCeilingServer(prof.spawn);
       children.service = await startService(data.dir, prof.spawn);
-      children.emmett = await startEmmettPeer(peerData.dir, prof.spawn);
-      children.emmettTuned = await startEmmettPeer(tunedPeerData.dir, {
-        ...prof.spawn,
-        env: { ...prof.spawn.env, EMMETT_CONNECTION: "kept-open" },
-      });
       const service = new HttpClient(children.service.url);
-      const emmett = new HttpClient(children.emmett.url);
-      const emmettTuned = new HttpClient(children.emmettTuned.url);
-      clients.push(service, emmett, emmettTuned);
+      clients.push(service);
       await registerLots(service, lots, CAPACITY);
-      await registerLots(emmett, lots, CAPACITY);
-      await registerLots(emmettTuned, lots, CAPACITY);
-      await waitForCatchUp(service, 60_000);
-      const targets: [Key, BenchChild][] = [
-        ["ceiling", children.ceiling],
-        ["service", children.service],
-        ["emmett", children.emmett],
-        ["emmettTuned", children.emmettTuned],
-      ];
-      for (const [index, [key, target]] of targets.entries()) {
-        const offset = index * 1_000_000;
-        await warmUp(ctx, key, target.url, spreadRequests(lots, offset));
+      for (const [peer, connection] of Object.entries(PEERS) as [Peer, string][]) {
+        const child = await startEmmettPeer(peerData[peer].dir, {
+          ...prof.spawn,
+          env: { ...prof.spawn.env, EMMETT_CONNECTION: connection },
+        });
+        children[peer] = child;
+        const client = new HttpClient(child.url);
+        clients.push(client);
+        await registerLots(client, lots, CAPACITY);
       }
+      await waitForCatchUp(service, 60_000);
+      for (const [index, key] of KEYS.entries())
+        await warmUp(ctx, key, started(key).url, spreadRequests(lots, index * 1_000_000));
       await waitForCatchUp(service, 120_000);
 
       const side = (key: Key, server: BenchChild) => ({
@@ -86,25 +90,19 @@ export const peersScenario: Scenario = {
         }),
       });
       const sides = await loadInRounds(prof, rounds, CONNECTIONS, {
-        ceiling: side("ceiling", children.ceiling),
+        ceiling: side("ceiling", started("ceiling")),
         service: {
-          ...side("service", children.service),
+          ...side("service", started("service")),
           after: async () => {
             await waitForCatchUp(service, 300_000);
             return undefined;
           },
         },
-        emmett: side("emmett", children.emmett),
-        emmettTuned: side("emmettTuned", children.emmettTuned),
+        emmett: side("emmett", started("emmett")),
+        emmettTuned: side("emmettTuned", started("emmettTuned")),
       });
-      const merged = {
-        ceiling: sides.ceiling.load,
-        service: sides.service.load,
-        emmett: sides.emmett.load,
-        emmettTuned: sides.emmettTuned.load,
-      };
-      for (const key of ["ceiling", "service", "emmett", "emmettTuned"] as const)
-        log(`  ${key}, all rounds: ${describeLoad(merged[key])}`);
+      const merged = Object.fromEntries(KEYS.map((key) => [key, sides[key].load])) as Record<Key, LoadResult>;
+      for (const key of KEYS) log(`  ${key}, all rounds: ${describeLoad(merged[key])}`);
       const serviceVsCeiling = ratio(merged.service.rps2xx, merged.ceiling.rps2xx);
       const emmettVsCeiling = ratio(merged.emmett.rps2xx, merged.ceiling.rps2xx);
       const serviceVsEmmett = ratio(merged.service.rps2xx, merged.emmett.rps2xx);
@@ -147,11 +145,9 @@ export const peersScenario: Scenario = {
       };
     } finally {
       for (const client of clients) client.close();
-      for (const child of [children.emmettTuned, children.emmett, children.service, children.ceiling])
-        await child?.stop();
+      for (const child of Object.values(children).reverse()) await child?.stop();
       data.remove();
-      peerData.remove();
-      tunedPeerData.remove();
+      for (const dir of Object.values(peerData)) dir.remove();
     }
   },
 };
