@@ -7,18 +7,19 @@ import { encodeSpan, envelope } from "./tracing-otlp-json.js";
 /**
  * Export off the thread that makes the spans (issue 22): the SDK's BatchSpanProcessor serializes
  * each batch to OTLP JSON and posts it in the thread that ended the spans, the request thread or
- * the processors'. This processor writes an ended span's OTLP/JSON (tracing-otlp-json.ts: cheaper
- * than handing over a copy of the span to serialize there) and, every `delayMs` or `maxBatch`
- * spans, hands the batch's strings to an export thread that joins them under their resource and
- * posts them with the OTLP exporter library's HTTP transport (retries, timeouts, the
- * OTEL_EXPORTER_OTLP_* settings the library reads). One export thread per process: another thread
+ * the processors'. This processor writes each ended span's OTLP/JSON (tracing-otlp-json.ts) as
+ * UTF-8 into a chunk of memory that already holds the start of an OTLP request (its resource and
+ * scope) and, every `delayMs` or `maxBatch` spans, closes the request and moves the chunk (a
+ * transfer, not a copy) to an export thread, which posts it as it is with the OTLP exporter
+ * library's HTTP transport (retries, timeouts, the OTEL_EXPORTER_OTLP_* settings the library reads)
+ * and then moves the chunk back to be written again. One export thread per process: another thread
  * sends through a port into it (share, through).
  */
 
 /**
  * The export thread (CommonJS, evaluated: it needs no loader, in development or built). It takes
- * span batches from the thread that started it and from any thread given a port into it, each
- * source with its resource (the request's `before` and `after` its spans).
+ * whole OTLP/JSON requests from the thread that started it and from any thread given a port into
+ * it, and gives each chunk back once its request is answered (or given up on).
  */
 const WORKER_SOURCE = `
 const { createRequire } = require("node:module");
@@ -28,24 +29,23 @@ const exporterRequire = createRequire(workerData.exporterPath);
 const { OTLPExporterBase } = exporterRequire("@opentelemetry/otlp-exporter-base");
 const { convertLegacyHttpOptions, createOtlpHttpExportDelegate } = exporterRequire("@opentelemetry/otlp-exporter-base/node-http");
 const { JsonTraceSerializer } = exporterRequire("@opentelemetry/otlp-transformer");
-const encoder = new TextEncoder();
 // What OTLPTraceExporter is (OTLP/HTTP JSON), with a request already written as JSON.
 const exporter = new OTLPExporterBase(createOtlpHttpExportDelegate(
   convertLegacyHttpOptions({ url: workerData.url }, "TRACES", "v1/traces", { "Content-Type": "application/json" }),
-  { serializeRequest: (request) => encoder.encode(request.body), deserializeResponse: JsonTraceSerializer.deserializeResponse },
+  { serializeRequest: (request) => request.body, deserializeResponse: JsonTraceSerializer.deserializeResponse },
   "otlp_http_span_exporter",
   { name: "span", countItems: (request) => request.count },
   undefined,
 ));
 let queue = Promise.resolve();
 const listen = (port, own) => {
-  let envelope = own ? workerData.envelope : undefined;
   port.on("message", (message) => {
     if (message.port) listen(message.port, false);
-    if (message.envelope) envelope = message.envelope;
-    if (message.spans && envelope) {
-      const request = { body: envelope.before + message.spans.join(",") + envelope.after, count: message.spans.length };
-      queue = queue.then(() => new Promise((resolve) => exporter.export(request, resolve)));
+    if (message.request) {
+      const { request, count } = message;
+      queue = queue
+        .then(() => new Promise((resolve) => exporter.export({ body: request, count }, resolve)))
+        .then(() => port.postMessage({ chunk: request.buffer }, [request.buffer]));
     }
     if (message.flush !== undefined) {
       const id = message.flush;
@@ -64,8 +64,11 @@ listen(parentPort, true);
 
 /** What a WorkerExportProcessor talks to: its own export thread, or a port into another's. */
 interface Channel {
-  postMessage(message: unknown, transfer?: readonly MessagePort[]): void;
-  on(event: "message", listener: (message: { flushed: number | string }) => void): unknown;
+  postMessage(message: unknown, transfer?: readonly (MessagePort | ArrayBuffer)[]): void;
+  on(
+    event: "message",
+    listener: (message: { flushed?: number | string; chunk?: ArrayBuffer }) => void,
+  ): unknown;
 }
 
 /** Where an export thread posts, and what it says of the process's spans. */
@@ -77,11 +80,22 @@ export interface ExportTarget {
   readonly scope: string;
 }
 
-/** What an export thread wraps a source's spans in. */
-type Envelope = ReturnType<typeof envelope>;
+/** The bytes of spans a thread gathers before handing them over (at most maxBatch spans). */
+const CHUNK_BYTES = 256 * 1024;
+const COMMA = 44;
+/** The chunks back from the export thread kept for reuse; more are left to the collector. */
+const SPARE_CHUNKS = 4;
 
 export class WorkerExportProcessor implements SpanProcessor {
-  private pending: string[] = [];
+  /** The start and the end of an OTLP/JSON request of this thread's resource and scope. */
+  private readonly before: Buffer;
+  private readonly after: Buffer;
+  /** The request being written: its start, then the spans ended since the last hand-over. */
+  private pending: Buffer;
+  private pendingBytes = 0;
+  private pendingSpans = 0;
+  /** Chunks the export thread is done with, to be written again. */
+  private readonly chunks: ArrayBuffer[] = [];
   private timer: NodeJS.Timeout | undefined;
   private flushes = 0;
   private readonly waiting = new Map<number | string, () => void>();
@@ -91,13 +105,31 @@ export class WorkerExportProcessor implements SpanProcessor {
     private readonly channel: Channel,
     /** Ends the channel once its last message is answered (the thread, or the port). */
     private readonly close: () => Promise<void>,
+    source: Omit<ExportTarget, "url">,
     private readonly maxBatch: number,
     private readonly delayMs: number,
   ) {
+    const { before, after } = envelope(source.resource, source.scope);
+    this.before = Buffer.from(before);
+    this.after = Buffer.from(after);
+    this.pending = this.started(new ArrayBuffer(CHUNK_BYTES));
     channel.on("message", (message) => {
+      if (message.chunk) {
+        if (this.chunks.length < SPARE_CHUNKS && message.chunk.byteLength === CHUNK_BYTES)
+          this.chunks.push(message.chunk);
+        return;
+      }
+      if (message.flushed === undefined) return;
       this.waiting.get(message.flushed)?.();
       this.waiting.delete(message.flushed);
     });
+  }
+
+  /** A request begun in `chunk`: its start written. */
+  private started(chunk: ArrayBuffer): Buffer {
+    const bytes = Buffer.from(chunk);
+    this.pendingBytes = this.before.copy(bytes, 0);
+    return bytes;
   }
 
   /** Starts an export thread of its own, posting to `target`. */
@@ -107,7 +139,6 @@ export class WorkerExportProcessor implements SpanProcessor {
       eval: true,
       workerData: {
         url: target.url,
-        envelope: envelope(target.resource, target.scope) satisfies Envelope,
         exporterPath: require.resolve("@opentelemetry/exporter-trace-otlp-http"),
       },
     });
@@ -117,6 +148,7 @@ export class WorkerExportProcessor implements SpanProcessor {
       async () => {
         await worker.terminate();
       },
+      target,
       maxBatch,
       delayMs,
     );
@@ -130,8 +162,7 @@ export class WorkerExportProcessor implements SpanProcessor {
     delayMs = 1000,
   ): WorkerExportProcessor {
     port.unref();
-    port.postMessage({ envelope: envelope(source.resource, source.scope) satisfies Envelope });
-    return new WorkerExportProcessor(port, async () => port.close(), maxBatch, delayMs);
+    return new WorkerExportProcessor(port, async () => port.close(), source, maxBatch, delayMs);
   }
 
   /**
@@ -150,17 +181,46 @@ export class WorkerExportProcessor implements SpanProcessor {
 
   onEnd(span: ReadableSpan): void {
     if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0 || this.stopped) return;
-    this.pending.push(encodeSpan(span));
-    if (this.pending.length >= this.maxBatch) this.send();
+    const json = encodeSpan(span);
+    if (!this.append(json)) {
+      this.send();
+      // A span larger than a chunk (thousands of links) gets a request of its own, as large as it takes.
+      if (!this.append(json)) {
+        this.pending = this.started(
+          new ArrayBuffer(this.before.length + 3 * json.length + 1 + this.after.length),
+        );
+        this.append(json);
+      }
+    }
+    if (this.pendingSpans >= this.maxBatch) this.send();
     else this.timer ??= setTimeout(() => this.send(), this.delayMs).unref();
   }
 
+  /**
+   * Writes a span's JSON as UTF-8 after the pending ones, leaving room for the request's end; false,
+   * with nothing written, when it does not fit.
+   */
+  private append(json: string): boolean {
+    const at = this.pendingBytes + (this.pendingSpans > 0 ? 1 : 0);
+    const room = this.pending.length - this.after.length - at;
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: only a span near the end is measured first.
+    if (room < json.length || (room < 3 * json.length && Buffer.byteLength(json) > room)) return false;
+    if (this.pendingSpans > 0) this.pending[this.pendingBytes] = COMMA;
+    this.pendingBytes = at + this.pending.write(json, at);
+    this.pendingSpans++;
+    return true;
+  }
+
+  /** Hands the pending request to the export thread (its bytes moved, not copied). */
   private send(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.pending.length === 0) return;
-    this.channel.postMessage({ spans: this.pending });
-    this.pending = [];
+    if (this.pendingSpans === 0) return;
+    const end = this.pendingBytes + this.after.copy(this.pending, this.pendingBytes);
+    const request = new Uint8Array(this.pending.buffer, 0, end);
+    this.channel.postMessage({ request, count: this.pendingSpans }, [this.pending.buffer as ArrayBuffer]);
+    this.pending = this.started(this.chunks.pop() ?? new ArrayBuffer(CHUNK_BYTES));
+    this.pendingSpans = 0;
   }
 
   private ask(message: object, id: number | string): Promise<void> {

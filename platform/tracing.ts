@@ -1,51 +1,67 @@
+import { randomBytes } from "node:crypto";
 import type { MessagePort } from "node:worker_threads";
-import {
-  type Attributes,
-  type Context,
-  type Link,
-  ROOT_CONTEXT,
-  type Span,
-  type SpanContext,
-  SpanKind,
-  SpanStatusCode,
-  type Tracer,
-  trace,
-} from "@opentelemetry/api";
-import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
-import {
-  AlwaysOnSampler,
-  BasicTracerProvider,
-  ParentBasedSampler,
-  SimpleSpanProcessor,
-  type SpanExporter,
-} from "@opentelemetry/sdk-trace-base";
+import { type Attributes, type Link, type Span, type SpanContext, SpanStatusCode } from "@opentelemetry/api";
+import { defaultResource, type Resource, resourceFromAttributes } from "@opentelemetry/resources";
+import { SimpleSpanProcessor, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
 import { WorkerExportProcessor } from "./tracing-export.js";
+import { epochMs, nowMs, RecordedSpan, SpanKind, type SpanSink } from "./tracing-span.js";
 
 /**
- * Distributed tracing (issue 22) on OpenTelemetry's JS SDK. One trace per request: the HTTP span
+ * Distributed tracing (issue 22) on OpenTelemetry: the API's spans and the W3C traceparent, the
+ * SDK's resource, span processors and exporters (the in-memory one in tests; over OTLP, the
+ * exporter library's HTTP transport in an export thread). One trace per request: the HTTP span
  * (continuing the caller's W3C `traceparent`), the command's decision and append, and, through the
  * `traceparent` the events carry in their metadata, each projection's apply (one span per batch of
  * events, linked to the trace of each: linkedSpan), the coupon policy's reaction and the reservation
  * becoming visible. Off unless started (OTEL_EXPORTER_OTLP_ENDPOINT):
  * then no span is made and a request costs the parsing of its `traceparent` header.
  *
- * One provider per thread (the processors' worker thread starts its own from the same
+ * Spans are recorded here (tracing-span.ts), not by the SDK's tracer: its span lifecycle (the
+ * context lookup, the sampler, limits and attribute sanitizing, times as HrTime) cost about five
+ * times what recording a reservation's spans needs, a fifth of the service's throughput when every
+ * trace is recorded (BENCHMARKS.md). What they are handed to is the SDK's: any `SpanProcessor`.
+ *
+ * One recorder per thread (the processors' worker thread starts its own from the same
  * configuration), one export thread per process (the processors' thread sends its spans through
- * the request thread's: exportPort, exportThrough); spans get their parent explicitly from a traceparent, so no context manager
- * is needed across the service's queues and batches.
+ * the request thread's: exportPort, exportThrough); spans get their parent explicitly from a
+ * traceparent, so no context manager is needed across the service's queues and batches.
  */
 
 const SCOPE = "parking-reservations";
 
-let provider: BasicTracerProvider | undefined;
-let active: Tracer | undefined;
-/** The share of the traces started here that are recorded. */
-let rootRatio = 1;
+/** What this thread records spans into, while tracing runs here. */
+interface Recorder extends SpanSink {
+  readonly processor: SpanProcessor;
+  /** The share of the traces started here that are recorded. */
+  readonly rootRatio: number;
+}
+
+let active: Recorder | undefined;
 
 export interface TracingHandle {
   /** Exports what is pending and stops (idempotent). */
   shutdown(): Promise<void>;
+}
+
+/** The processor a thread's spans go to: the given exporter's, or the OTLP export thread's. */
+function processorFor(
+  options: { readonly endpoint?: string; readonly exporter?: SpanExporter },
+  resource: Resource,
+): { processor: SpanProcessor; exporting?: WorkerExportProcessor } {
+  if (options.exporter) return { processor: new SimpleSpanProcessor(options.exporter) };
+  const through = sharedPort;
+  sharedPort = undefined;
+  // Serialized and posted over OTLP/HTTP JSON by a worker thread, not this one: this thread's own,
+  // or the one another thread of the process handed a port into (exportThrough).
+  const exporting = through
+    ? WorkerExportProcessor.through(through, { resource: resource.attributes, scope: SCOPE })
+    : WorkerExportProcessor.started({
+        url: `${(options.endpoint ?? "").replace(/\/+$/, "")}/v1/traces`,
+        resource: resource.attributes,
+        scope: SCOPE,
+      });
+  return { processor: exporting, exporting };
 }
 
 /**
@@ -60,47 +76,33 @@ export function startTracing(options: {
   /** The share of the traces started here that are recorded (default 1: all). */
   readonly sampleRatio?: number;
 }): TracingHandle | undefined {
-  if (provider) return undefined;
-  const resource = resourceFromAttributes({
-    [ATTR_SERVICE_NAME]: options.serviceName ?? "parking-reservations",
-  });
-  const attributes = defaultResource().merge(resource).attributes;
-  const through = sharedPort;
-  sharedPort = undefined;
-  // Serialized and posted over OTLP/HTTP JSON by a worker thread, not this one: this thread's own,
-  // or the one another thread of the process handed a port into (exportThrough).
-  const exporting = options.exporter
-    ? undefined
-    : through
-      ? WorkerExportProcessor.through(through, { resource: attributes, scope: SCOPE })
-      : WorkerExportProcessor.started({
-          url: `${(options.endpoint ?? "").replace(/\/+$/, "")}/v1/traces`,
-          resource: attributes,
-          scope: SCOPE,
-        });
-  const started = new BasicTracerProvider({
+  if (active) return undefined;
+  const resource = defaultResource().merge(
+    resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName ?? "parking-reservations" }),
+  );
+  const { processor, exporting } = processorFor(options, resource);
+  const started: Recorder = {
     resource,
+    instrumentationScope: { name: SCOPE },
+    processor,
     // A caller's sampling decision (its traceparent's flag) is kept; traces started here are
     // recorded at the configured ratio, so a busy service can trace a share of its requests: that
-    // decision is taken before the SDK is asked (startSpan), so an unrecorded trace costs nothing.
-    sampler: new ParentBasedSampler({ root: new AlwaysOnSampler() }),
-    spanProcessors: [exporting ?? new SimpleSpanProcessor(options.exporter as SpanExporter)],
-  });
+    // decision is taken before any span is made (startSpan), so an unrecorded trace costs nothing.
+    rootRatio: options.sampleRatio ?? 1,
+    ended: (span) => processor.onEnd(span),
+  };
   exportProcessor = exporting;
-  provider = started;
-  active = started.getTracer(SCOPE);
-  rootRatio = options.sampleRatio ?? 1;
+  active = started;
   let stopped: Promise<void> | undefined;
   return {
     shutdown() {
       stopped ??= (async () => {
-        if (provider === started) {
-          provider = undefined;
+        if (active === started) {
           active = undefined;
           exportProcessor = undefined;
         }
-        await started.forceFlush();
-        await started.shutdown();
+        await processor.forceFlush();
+        await processor.shutdown();
       })();
       return stopped;
     },
@@ -176,18 +178,36 @@ export const formatTraceparent = (span: SpanContext): string =>
   `00-${span.traceId}-${span.spanId}-0${span.traceFlags & 1}`;
 
 /**
- * The context of the last traceparent asked for: a projection batch applies one event through
- * several projections, and a command batch decides and appends under the same ones.
+ * Random hex digits, drawn in blocks: an id is a slice of the block (no copy), so a span's id costs
+ * a comparison and a slice, not a random number per word formatted as hex.
  */
-let lastParent: { traceparent: string; context: Context } | undefined;
+let pool = "";
+let taken = 0;
+const POOL_DIGITS = 16_384;
+const NO_ID = { 16: "0".repeat(16), 32: "0".repeat(32) };
 
-const parentOf = (traceparent: string | undefined): Context => {
-  if (traceparent === undefined) return ROOT_CONTEXT;
-  if (lastParent?.traceparent === traceparent) return lastParent.context;
-  const parent = parseTraceparent(traceparent);
-  const context = parent ? trace.setSpanContext(ROOT_CONTEXT, parent) : ROOT_CONTEXT;
-  lastParent = { traceparent, context };
-  return context;
+/** A random id of `digits` lowercase hex digits, not all zeros (as the W3C trace context asks). */
+function randomId(digits: 16 | 32): string {
+  if (taken + digits > pool.length) {
+    pool = randomBytes(POOL_DIGITS / 2).toString("hex");
+    taken = 0;
+  }
+  const id = pool.slice(taken, taken + digits);
+  taken += digits;
+  return id === NO_ID[digits] ? randomId(digits) : id;
+}
+
+/**
+ * The parent a traceparent names, parsed once for the spans made under it in a row (a projection
+ * batch applies one event through several projections; a command batch decides and appends under
+ * the same ones).
+ */
+let lastParent: { readonly traceparent: string; readonly context: SpanContext | undefined } | undefined;
+
+const parentOf = (traceparent: string): SpanContext | undefined => {
+  if (lastParent?.traceparent !== traceparent)
+    lastParent = { traceparent, context: parseTraceparent(traceparent) };
+  return lastParent.context;
 };
 
 /**
@@ -207,7 +227,8 @@ export const recorded = (traceparent: string | undefined): boolean =>
  * tracing is off or the span would not be recorded: under a trace not sampled, or as the root of a
  * trace the sampling ratio leaves out (decided here, so that such a request costs one random
  * number: no ids, no span, no traceparent carried on). `startTime` (ms since the epoch, or
- * `performance.now()`) backdates it, e.g. to when an event was appended.
+ * `performance.now()`) backdates it, e.g. to when an event was appended. The span keeps the
+ * `attributes` object it is given until one is set on it (pass one not changed afterwards).
  */
 export function startSpan(
   name: string,
@@ -218,18 +239,21 @@ export function startSpan(
     readonly startTime?: number;
     readonly links?: Link[];
   } = {},
-): Span | undefined {
+): RecordedSpan | undefined {
   if (!active || unsampled(traceparent)) return undefined;
-  if (traceparent === undefined && rootRatio < 1 && !(Math.random() < rootRatio)) return undefined;
-  return active.startSpan(
+  if (traceparent === undefined && active.rootRatio < 1 && !(Math.random() < active.rootRatio))
+    return undefined;
+  const parent = traceparent === undefined ? undefined : parentOf(traceparent);
+  return new RecordedSpan(
+    active,
     name,
-    {
-      kind: options.kind ?? SpanKind.INTERNAL,
-      ...(options.attributes ? { attributes: options.attributes } : {}),
-      ...(options.startTime === undefined ? {} : { startTime: options.startTime }),
-      ...(options.links ? { links: options.links } : {}),
-    },
-    parentOf(traceparent),
+    parent ? parent.traceId : randomId(32),
+    randomId(16),
+    parent,
+    options.kind ?? SpanKind.INTERNAL,
+    options.startTime === undefined ? nowMs() : epochMs(options.startTime),
+    options.attributes,
+    options.links,
   );
 }
 
@@ -259,7 +283,7 @@ export function linkedSpan(
   name: string,
   traceparents: readonly string[],
   options: { readonly attributes?: Attributes; readonly startTime?: number } = {},
-): Span | undefined {
+): RecordedSpan | undefined {
   if (!active) return undefined;
   let parent: string | undefined;
   const links: Link[] = [];
@@ -278,7 +302,7 @@ export function linkedSpan(
 
 /** The `traceparent` that makes what follows a child of `span` (or the one given, with tracing off). */
 export const traceparentFor = (span: Span | undefined, fallback: string | undefined): string | undefined =>
-  span ? formatTraceparent(span.spanContext()) : fallback;
+  span ? (span instanceof RecordedSpan ? span.traceparent : formatTraceparent(span.spanContext())) : fallback;
 
 /** Ends a span, marked as an error when `error` is given. */
 export function endSpan(span: Span | undefined, error?: unknown): void {
@@ -300,7 +324,9 @@ export function batchSpans(
   attributes: Attributes,
 ): { end(error?: unknown): void } {
   if (!active) return NO_SPANS;
-  const spans = traceparents.flatMap((tp) => (tp ? [startSpan(name, tp, { attributes })] : []));
+  const spans: (RecordedSpan | undefined)[] = [];
+  for (const traceparent of traceparents)
+    if (traceparent) spans.push(startSpan(name, traceparent, { attributes }));
   return {
     end(error) {
       for (const span of spans) endSpan(span, error);

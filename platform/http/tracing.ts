@@ -21,9 +21,10 @@ export function traceRequests(): RequestHandler {
       next();
       return;
     }
-    const span = startSpan(`${req.method} ${req.path}`, caller, {
+    const path = req.path;
+    const span = startSpan(`${req.method} ${path}`, caller, {
       kind: SpanKind.SERVER,
-      attributes: { "http.request.method": req.method, "url.path": req.path },
+      attributes: { "http.request.method": req.method, "url.path": path },
     });
     const carried = traceparentFor(span, caller);
     if (carried) traceparents.set(req, carried);
