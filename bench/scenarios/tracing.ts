@@ -23,6 +23,9 @@ import type { Scenario, ScenarioResult } from "./scenario.js";
  * - off + header: the same service, every request with a traceparent (parsed, carried in events);
  * - exporter set: a second service exporting to an OTLP sink in this process (it reads and drops
  *   the bodies), every request with a traceparent: all the spans made and exported;
+ * - exporter set, trace not sampled: the same exporter-set service, every request with a traceparent
+ *   whose sampled flag is off (no span made, the traceparent carried on): what recording costs,
+ *   read within one process, free of what one process differs from another by;
  * - exporter set, 1% sampled: a third service with OTEL_TRACES_SAMPLER_ARG=0.01 that starts the
  *   traces itself (no traceparent), recording one in a hundred;
  * - off, second service: a fourth service as the first (tracing unset, with a traceparent): the
@@ -40,6 +43,7 @@ import type { Scenario, ScenarioResult } from "./scenario.js";
  */
 
 const LOTS = 200;
+const NOT_SAMPLED = "exporter set, trace not sampled";
 /** After a variant's round has caught up: the export worker's next batch (every second) lands in it. */
 const SETTLE_MS = 1_100;
 /** Seconds of unmeasured load on a variant's service right before its round (see runRound). */
@@ -70,13 +74,15 @@ function sink(): Promise<{ server: Server; url: string; bodies: () => number }> 
   );
 }
 
-const traceparent = () => `00-${randomBytes(16).toString("hex")}-${randomBytes(8).toString("hex")}-01`;
+const traceparent = (sampled: boolean) =>
+  `00-${randomBytes(16).toString("hex")}-${randomBytes(8).toString("hex")}-${sampled ? "01" : "00"}`;
 
 interface Variant {
   readonly key: string;
   readonly service: BenchChild;
   readonly http: HttpClient;
-  readonly header: boolean;
+  /** Whether requests carry a traceparent, and whether it says sampled. */
+  readonly header: false | "sampled" | "not sampled";
 }
 
 /** One variant's round: its load, and the server's CPU per 2xx answer over the load and what followed it. */
@@ -131,7 +137,7 @@ async function runRound(
     method: "POST" as const,
     next: () => ({
       ...spread(),
-      ...(variant.header ? { headers: { traceparent: traceparent() } } : {}),
+      ...(variant.header ? { headers: { traceparent: traceparent(variant.header === "sampled") } } : {}),
     }),
     serverPid: variant.service.pid,
   };
@@ -227,6 +233,14 @@ function summarize(
         `${change.cpu.median.toFixed(3)}× (${change.cpu.min.toFixed(3)} … ${change.cpu.max.toFixed(3)})`,
     );
   }
+  // Recording, read within the exporter-set process: its sampled rounds against its not-sampled ones.
+  const recording = {
+    rps: versus(rpsOf("exporter set"), rpsOf(NOT_SAMPLED)),
+    cpu: versus(cpuOf("exporter set"), cpuOf(NOT_SAMPLED)),
+  };
+  log(
+    `  recording every trace, within the exporter-set service (against its not-sampled requests): ${describeVersus(recording.rps, recording.cpu)}`,
+  );
   log(`  ${noise}`);
   const byRound = (pick: (r: Round) => number) =>
     Object.fromEntries([...results].map(([k, v]) => [k, v.map(pick)]));
@@ -236,6 +250,7 @@ function summarize(
       ...settings(false),
       lots: LOTS,
       againstOff: against,
+      recordingWithinProcess: recording,
       ...(change ? { againstBaselineBuild: change } : {}),
       rpsPerRound: byRound((r) => r.load.rps2xx),
       cpuMsPerRequestPerRound: byRound((r) => r.cpuMsPerRequest),
@@ -295,11 +310,12 @@ export const tracingScenario: Scenario = {
         : undefined;
       const variants: Variant[] = [
         { key: "off", ...plain, header: false },
-        { key: "off + header", ...plain, header: true },
-        { key: "exporter set", ...traced, header: true },
+        { key: "off + header", ...plain, header: "sampled" },
+        { key: "exporter set", ...traced, header: "sampled" },
+        { key: NOT_SAMPLED, ...traced, header: "not sampled" },
         { key: "exporter set, 1% sampled", ...share, header: false },
-        { key: "off, second service", ...second, header: true },
-        ...(base ? [{ key: "exporter set, baseline build", ...base, header: true }] : []),
+        { key: "off, second service", ...second, header: "sampled" },
+        ...(base ? [{ key: "exporter set, baseline build", ...base, header: "sampled" as const }] : []),
       ];
       const results = await measure(variants, lots, ctx.quick);
       const summary = summarize(results, collector.bodies(), base !== undefined);
