@@ -62,6 +62,21 @@ export function hrTime(ms: number): HrTime {
 
 const NO_ATTRIBUTES: Attributes = Object.freeze({});
 
+/** Whether the SDK would keep every one of these attributes (a key, a value that is not null). */
+function kept(attributes: Attributes): boolean {
+  for (const key in attributes) if (key.length === 0 || attributes[key] == null) return false;
+  return true;
+}
+
+/** The attributes the SDK would keep of these (the same object when it keeps them all). */
+function sanitized(attributes: Attributes | undefined): Attributes {
+  if (!attributes) return NO_ATTRIBUTES;
+  if (kept(attributes)) return attributes;
+  const out: Attributes = {};
+  for (const key in attributes) if (key.length > 0 && attributes[key] != null) out[key] = attributes[key];
+  return out;
+}
+
 export class RecordedSpan implements Span, ReadableSpan {
   readonly events: TimedEvent[] = [];
   readonly droppedAttributesCount = 0;
@@ -88,8 +103,10 @@ export class RecordedSpan implements Span, ReadableSpan {
     links: Link[] | undefined,
   ) {
     this.context = { traceId, spanId, traceFlags: 1 };
-    this.sharedAttributes = attributes !== undefined;
-    this.attributes = attributes ?? {};
+    // Kept as given when every attribute is one the SDK would keep (what the service passes).
+    this.sharedAttributes = attributes !== undefined && kept(attributes);
+    this.attributes = this.sharedAttributes ? (attributes as Attributes) : {};
+    if (attributes && !this.sharedAttributes) this.setAttributes(attributes);
     this.links = links ?? [];
   }
 
@@ -122,7 +139,8 @@ export class RecordedSpan implements Span, ReadableSpan {
     return !this.ended;
   }
   setAttribute(key: string, value: AttributeValue): this {
-    if (this.ended || value === undefined) return this;
+    // As the SDK: nothing after the end, no null value, no empty key.
+    if (this.ended || value == null || key.length === 0) return this;
     if (this.sharedAttributes) {
       this.attributes = { ...this.attributes };
       this.sharedAttributes = false;
@@ -133,7 +151,7 @@ export class RecordedSpan implements Span, ReadableSpan {
   setAttributes(attributes: Attributes): this {
     for (const key in attributes) {
       const value = attributes[key];
-      if (Object.hasOwn(attributes, key) && value !== undefined) this.setAttribute(key, value);
+      if (Object.hasOwn(attributes, key) && value != null) this.setAttribute(key, value);
     }
     return this;
   }
@@ -145,7 +163,7 @@ export class RecordedSpan implements Span, ReadableSpan {
       Array.isArray(attributesOrTime);
     this.events.push({
       name,
-      attributes: timeGiven ? NO_ATTRIBUTES : ((attributesOrTime as Attributes | undefined) ?? NO_ATTRIBUTES),
+      attributes: timeGiven ? NO_ATTRIBUTES : sanitized(attributesOrTime as Attributes | undefined),
       time: hrTime(epochMs(timeGiven ? (attributesOrTime as TimeInput) : time)),
       droppedAttributesCount: 0,
     });
