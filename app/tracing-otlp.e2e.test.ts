@@ -1,62 +1,33 @@
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { customerHeaders, operatorHeaders } from "../test-support/auth.js";
 import { openEventStream } from "../test-support/event-stream.js";
+import { type OtlpReceiver, type OtlpSpan, startOtlpReceiver } from "../test-support/otlp.js";
 import { call, eventually, startTestService, tempDataDir } from "../test-support/service.js";
 import type { RunningService } from "./server.js";
 
 /**
  * Tracing as deployed (issue 22): OTEL_EXPORTER_OTLP_ENDPOINT names a collector, here a tiny OTLP
- * receiver in the test that keeps every POSTed /v1/traces body (OTLP/HTTP with JSON), and the
+ * receiver in the test that keeps every POSTed /v1/traces body (OTLP/HTTP, protobuf by default), and the
  * processors run in their worker thread as by default. One reservation's spans arrive from both
  * threads under one trace id (with the push of the control center's live update that carried it),
  * each projection's batch span linked to it, and its ack → visible lag is in /metrics.
  */
 const TRACE = "6bf92f3577b34da6a3ce929d0e0e4738";
 
-interface OtlpSpan {
-  readonly traceId: string;
-  readonly spanId: string;
-  readonly parentSpanId?: string;
-  readonly name: string;
-  readonly links?: readonly { readonly traceId: string; readonly spanId: string }[];
-}
-interface OtlpBody {
-  readonly resourceSpans?: {
-    readonly resource?: { readonly attributes?: { key: string; value: { stringValue?: string } }[] };
-    readonly scopeSpans?: { readonly spans?: OtlpSpan[] }[];
-  }[];
-}
-
 describe("a reservation's trace, exported over OTLP/HTTP", () => {
   const data = tempDataDir("parking-trace-otlp-");
-  const bodies: OtlpBody[] = [];
-  const contentTypes = new Set<string>();
-  let receiver: Server;
+  let receiver: OtlpReceiver | undefined;
   let service: RunningService | undefined;
 
   beforeAll(async () => {
-    receiver = createServer((req, res) => {
-      const chunks: Buffer[] = [];
-      req.on("data", (c: Buffer) => chunks.push(c));
-      req.on("end", () => {
-        if (req.method === "POST" && req.url === "/v1/traces") {
-          contentTypes.add(String(req.headers["content-type"]));
-          bodies.push(JSON.parse(Buffer.concat(chunks).toString("utf8")) as OtlpBody);
-        }
-        res.writeHead(200, { "content-type": "application/json" }).end("{}");
-      });
-    });
-    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
-    const endpoint = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
-    service = await startTestService(data.dir, { OTEL_EXPORTER_OTLP_ENDPOINT: endpoint });
+    receiver = await startOtlpReceiver();
+    service = await startTestService(data.dir, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint });
     const lot = { parkingLotId: "otlp-lot", name: "OTLP lot", capacity: 3 };
     expect((await call(service.url, "POST", "/parking-lots", lot)).status).toBe(201);
   });
   afterAll(async () => {
     await service?.shutdown("test done");
-    await new Promise((resolve) => receiver?.close(resolve));
+    await receiver?.close();
     data.remove();
   });
 
@@ -104,10 +75,8 @@ describe("a reservation's trace, exported over OTLP/HTTP", () => {
     // Both threads flush what they hold on shutdown.
     await running.shutdown("flush the spans");
     service = undefined;
-    const spans = bodies
-      .flatMap((b) => b.resourceSpans ?? [])
-      .flatMap((r) => r.scopeSpans ?? [])
-      .flatMap((s) => s.spans ?? []);
+    const { bodies, contentTypes } = receiver as OtlpReceiver;
+    const spans = (receiver as OtlpReceiver).spans();
     // A projection's batch has one span, linked to the trace of each event it applied.
     const linksOurs = (s: OtlpSpan) => (s.links ?? []).some((l) => l.traceId === TRACE);
     const ours = spans.filter((s) => s.traceId === TRACE || linksOurs(s));
@@ -128,7 +97,7 @@ describe("a reservation's trace, exported over OTLP/HTTP", () => {
         "live-update push",
       ]),
     );
-    expect([...contentTypes].every((t) => t.startsWith("application/json"))).toBe(true);
+    expect([...contentTypes]).toEqual(["application/x-protobuf"]);
     // Both threads send through one export thread: each thread's spans keep their own service.
     const serviceOf = (name: string) =>
       bodies

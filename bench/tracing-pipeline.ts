@@ -11,13 +11,15 @@ import { pathToFileURL } from "node:url";
  * spans the service makes for one (request, decide, append, coupon reaction, visible) and its
  * share of the projections' batch spans (4 projections, batches of 32 events, linked).
  *
- *   npx tsx bench/tracing-pipeline.ts <tree> [<tree> ...]     (e.g. . /tmp/tracing-base)
+ *   npx tsx bench/tracing-pipeline.ts <tree>[#protocol] ...   (e.g. . /tmp/tracing-base, or .#http/json .)
  *   env: ROUNDS (6), N (reservations per round, 20000)
  */
 
 type Tracing = typeof import("../platform/tracing.js");
 
 const trees = process.argv.slice(2).length ? process.argv.slice(2) : ["."];
+/** A tree's OTLP protocol, when given after `#` (a tree too old to know the option ignores it). */
+const protocolOf = (tree: string) => tree.split("#")[1] as "http/json" | "http/protobuf" | undefined;
 const rounds = Number(process.env.ROUNDS ?? 6);
 const perRound = Number(process.env.N ?? 20_000);
 const PROJECTIONS = ["parking-lots", "reservations", "control-center", "customer-coupons"];
@@ -46,8 +48,8 @@ function reservation(t: Tracing, i: number): void {
 }
 
 /** µs of CPU per reservation over `perRound` of them, export included (flushed by the shutdown). */
-async function round(t: Tracing, endpoint: string): Promise<number> {
-  const handle = t.startTracing({ endpoint });
+async function round(t: Tracing, endpoint: string, protocol: ReturnType<typeof protocolOf>): Promise<number> {
+  const handle = t.startTracing({ endpoint, ...(protocol ? { protocol } : {}) });
   if (!handle) throw new Error("tracing already on");
   for (let i = 0; i < 2_000; i++) reservation(t, i);
   await new Promise((done) => setTimeout(done, 1_500)); // the export thread started, the warm-up exported
@@ -68,7 +70,9 @@ const sink = spawn(
     "-e",
     `const server = require("node:http").createServer((req, res) => {
       req.resume();
-      req.on("end", () => res.writeHead(200, { "content-type": "application/json" }).end("{}"));
+      // An empty answer in the request's encoding (an empty protobuf message, or {}).
+      const json = req.headers["content-type"] === "application/json";
+      req.on("end", () => res.writeHead(200, { "content-type": req.headers["content-type"] }).end(json ? "{}" : ""));
     });
     server.listen(0, "127.0.0.1", () => console.log(server.address().port));`,
   ],
@@ -78,7 +82,10 @@ const [port] = (await once(sink.stdout, "data")) as [Buffer];
 const endpoint = `http://127.0.0.1:${port.toString().trim()}`;
 const modules = await Promise.all(
   trees.map(
-    async (tree) => (await import(pathToFileURL(resolve(tree, "platform/tracing.ts")).href)) as Tracing,
+    async (tree) =>
+      (await import(
+        pathToFileURL(resolve(tree.split("#")[0] as string, "platform/tracing.ts")).href
+      )) as Tracing,
   ),
 );
 const results = trees.map(() => [] as number[]);
@@ -86,7 +93,7 @@ for (let r = 0; r < rounds; r++) {
   const order = trees.map((_, i) => i);
   if (r % 2) order.reverse();
   for (const i of order) {
-    const us = await round(modules[i] as Tracing, endpoint);
+    const us = await round(modules[i] as Tracing, endpoint, protocolOf(trees[i] as string));
     results[i]?.push(us);
     console.log(`round ${r + 1} ${trees[i]}: ${us.toFixed(1)} µs CPU per reservation`);
   }

@@ -61,6 +61,7 @@ const DEFAULTS: Config = {
   authRolesClaims: ["realm_access.roles", "roles"],
   authAlgorithms: ["RS256", "PS256", "ES256", "EdDSA"],
   authClockSkewSeconds: 30,
+  otelExporterOtlpProtocol: "http/protobuf",
   otelTracesSamplerArg: 1,
   authJwksCooldownMs: 30000,
   authIssuerAllowHttp: false,
@@ -198,6 +199,7 @@ describe("CONFIG_VARIABLES", () => {
       "CORS_ORIGINS",
       "PROCESSORS_THREAD",
       "OTEL_EXPORTER_OTLP_ENDPOINT",
+      "OTEL_EXPORTER_OTLP_PROTOCOL",
       "OTEL_TRACES_SAMPLER_ARG",
     ]);
   });
@@ -206,6 +208,14 @@ describe("CONFIG_VARIABLES", () => {
     expect(loadConfig({ OTEL_TRACES_SAMPLER_ARG: "0.01" }).otelTracesSamplerArg).toBe(0.01);
     expect(loadConfig({ OTEL_TRACES_SAMPLER_ARG: "0" }).otelTracesSamplerArg).toBe(0);
     for (const bad of ["1.5", "-0.1", "abc", "1e-2"]) rejects("OTEL_TRACES_SAMPLER_ARG", bad);
+  });
+
+  it("exports in OTLP/HTTP protobuf unless told JSON, and refuses gRPC (not offered)", () => {
+    expect(loadConfig({}).otelExporterOtlpProtocol).toBe("http/protobuf");
+    expect(loadConfig({ OTEL_EXPORTER_OTLP_PROTOCOL: "http/json" }).otelExporterOtlpProtocol).toBe(
+      "http/json",
+    );
+    rejects("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc");
   });
 
   it("has a default for every variable but the optional ones, and each default is accepted", () => {

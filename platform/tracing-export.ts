@@ -2,7 +2,9 @@ import { createRequire } from "node:module";
 import { MessageChannel, type MessagePort, Worker } from "node:worker_threads";
 import { type Attributes, TraceFlags } from "@opentelemetry/api";
 import type { ReadableSpan, SpanProcessor } from "@opentelemetry/sdk-trace-base";
-import { encodeSpan, envelope } from "./tracing-otlp-json.js";
+import type { OtlpProtocol } from "./config/values.js";
+import { jsonEncoding } from "./tracing-otlp-json.js";
+import { protobufEncoding } from "./tracing-otlp-protobuf.js";
 
 /**
  * Export off the thread that makes the spans (issue 22): the SDK's BatchSpanProcessor serializes
@@ -28,11 +30,12 @@ const { parentPort, workerData } = require("node:worker_threads");
 const exporterRequire = createRequire(workerData.exporterPath);
 const { OTLPExporterBase } = exporterRequire("@opentelemetry/otlp-exporter-base");
 const { convertLegacyHttpOptions, createOtlpHttpExportDelegate } = exporterRequire("@opentelemetry/otlp-exporter-base/node-http");
-const { JsonTraceSerializer } = exporterRequire("@opentelemetry/otlp-transformer");
-// What OTLPTraceExporter is (OTLP/HTTP JSON), with a request already written as JSON.
+const { JsonTraceSerializer, ProtobufTraceSerializer } = exporterRequire("@opentelemetry/otlp-transformer");
+const { deserializeResponse } = workerData.protobuf ? ProtobufTraceSerializer : JsonTraceSerializer;
+// What OTLPTraceExporter is (OTLP/HTTP, protobuf or JSON), with a request already written.
 const exporter = new OTLPExporterBase(createOtlpHttpExportDelegate(
-  convertLegacyHttpOptions({ url: workerData.url }, "TRACES", "v1/traces", { "Content-Type": "application/json" }),
-  { serializeRequest: (request) => request.body, deserializeResponse: JsonTraceSerializer.deserializeResponse },
+  convertLegacyHttpOptions({ url: workerData.url }, "TRACES", "v1/traces", { "Content-Type": workerData.contentType }),
+  { serializeRequest: (request) => request.body, deserializeResponse },
   "otlp_http_span_exporter",
   { name: "span", countItems: (request) => request.count },
   undefined,
@@ -71,6 +74,23 @@ interface Channel {
   ): unknown;
 }
 
+/**
+ * How a thread's spans are written into a chunk and framed as one OTLP request: room is kept at
+ * the chunk's start (`head`) and end (`tail`) for what goes around the spans.
+ */
+export interface OtlpEncoding {
+  readonly contentType: string;
+  readonly head: number;
+  readonly tail: number;
+  /**
+   * Writes `span` at `at`, after `written` others, staying before `end`: the position after it, or
+   * -1 when it does not fit (anything it wrote past `at` is left to be overwritten).
+   */
+  write(span: ReadableSpan, chunk: Buffer, at: number, written: number, end: number): number;
+  /** Writes the request's start before chunk[head] and its end from `end`: the request's bytes. */
+  frame(chunk: Buffer, end: number): Uint8Array;
+}
+
 /** Where an export thread posts, and what it says of the process's spans. */
 export interface ExportTarget {
   /** The OTLP/HTTP traces URL (`{endpoint}/v1/traces`). */
@@ -78,19 +98,21 @@ export interface ExportTarget {
   /** The resource's attributes (service name and the SDK's). */
   readonly resource: Attributes;
   readonly scope: string;
+  /** Default `http/protobuf`; every thread of a process exports in the same one. */
+  readonly protocol?: OtlpProtocol;
 }
+
+const encodingFor = (source: Omit<ExportTarget, "url">): OtlpEncoding =>
+  (source.protocol === "http/json" ? jsonEncoding : protobufEncoding)(source.resource, source.scope);
 
 /** The bytes of spans a thread gathers before handing them over (at most maxBatch spans). */
 const CHUNK_BYTES = 256 * 1024;
-const COMMA = 44;
 /** The chunks back from the export thread kept for reuse; more are left to the collector. */
 const SPARE_CHUNKS = 4;
 
 export class WorkerExportProcessor implements SpanProcessor {
-  /** The start and the end of an OTLP/JSON request of this thread's resource and scope. */
-  private readonly before: Buffer;
-  private readonly after: Buffer;
-  /** The request being written: its start, then the spans ended since the last hand-over. */
+  private readonly encoding: OtlpEncoding;
+  /** The request being written: the spans ended since the last hand-over, from `encoding.head`. */
   private pending: Buffer;
   private pendingBytes = 0;
   private pendingSpans = 0;
@@ -109,9 +131,7 @@ export class WorkerExportProcessor implements SpanProcessor {
     private readonly maxBatch: number,
     private readonly delayMs: number,
   ) {
-    const { before, after } = envelope(source.resource, source.scope);
-    this.before = Buffer.from(before);
-    this.after = Buffer.from(after);
+    this.encoding = encodingFor(source);
     this.pending = this.started(new ArrayBuffer(CHUNK_BYTES));
     channel.on("message", (message) => {
       if (message.chunk) {
@@ -125,11 +145,10 @@ export class WorkerExportProcessor implements SpanProcessor {
     });
   }
 
-  /** A request begun in `chunk`: its start written. */
+  /** A request begun in `chunk`, room kept for its start. */
   private started(chunk: ArrayBuffer): Buffer {
-    const bytes = Buffer.from(chunk);
-    this.pendingBytes = this.before.copy(bytes, 0);
-    return bytes;
+    this.pendingBytes = this.encoding.head;
+    return Buffer.from(chunk);
   }
 
   /** Starts an export thread of its own, posting to `target`. */
@@ -139,6 +158,8 @@ export class WorkerExportProcessor implements SpanProcessor {
       eval: true,
       workerData: {
         url: target.url,
+        protobuf: target.protocol !== "http/json",
+        contentType: encodingFor(target).contentType,
         exporterPath: require.resolve("@opentelemetry/exporter-trace-otlp-http"),
       },
     });
@@ -181,32 +202,22 @@ export class WorkerExportProcessor implements SpanProcessor {
 
   onEnd(span: ReadableSpan): void {
     if ((span.spanContext().traceFlags & TraceFlags.SAMPLED) === 0 || this.stopped) return;
-    const json = encodeSpan(span);
-    if (!this.append(json)) {
+    if (!this.append(span)) {
       this.send();
       // A span larger than a chunk (thousands of links) gets a request of its own, as large as it takes.
-      if (!this.append(json)) {
-        this.pending = this.started(
-          new ArrayBuffer(this.before.length + 3 * json.length + 1 + this.after.length),
-        );
-        this.append(json);
-      }
+      for (let bytes = 4 * CHUNK_BYTES; !this.append(span); bytes *= 4)
+        this.pending = this.started(new ArrayBuffer(bytes));
     }
     if (this.pendingSpans >= this.maxBatch) this.send();
     else this.timer ??= setTimeout(() => this.send(), this.delayMs).unref();
   }
 
-  /**
-   * Writes a span's JSON as UTF-8 after the pending ones, leaving room for the request's end; false,
-   * with nothing written, when it does not fit.
-   */
-  private append(json: string): boolean {
-    const at = this.pendingBytes + (this.pendingSpans > 0 ? 1 : 0);
-    const room = this.pending.length - this.after.length - at;
-    // UTF-8 takes at most 3 bytes per UTF-16 unit: only a span near the end is measured first.
-    if (room < json.length || (room < 3 * json.length && Buffer.byteLength(json) > room)) return false;
-    if (this.pendingSpans > 0) this.pending[this.pendingBytes] = COMMA;
-    this.pendingBytes = at + this.pending.write(json, at);
+  /** Writes a span after the pending ones, room kept for the request's end; false when it does not fit. */
+  private append(span: ReadableSpan): boolean {
+    const end = this.pending.length - this.encoding.tail;
+    const after = this.encoding.write(span, this.pending, this.pendingBytes, this.pendingSpans, end);
+    if (after < 0) return false;
+    this.pendingBytes = after;
     this.pendingSpans++;
     return true;
   }
@@ -216,8 +227,7 @@ export class WorkerExportProcessor implements SpanProcessor {
     clearTimeout(this.timer);
     this.timer = undefined;
     if (this.pendingSpans === 0) return;
-    const end = this.pendingBytes + this.after.copy(this.pending, this.pendingBytes);
-    const request = new Uint8Array(this.pending.buffer, 0, end);
+    const request = this.encoding.frame(this.pending, this.pendingBytes);
     this.channel.postMessage({ request, count: this.pendingSpans }, [this.pending.buffer as ArrayBuffer]);
     this.pending = this.started(this.chunks.pop() ?? new ArrayBuffer(CHUNK_BYTES));
     this.pendingSpans = 0;

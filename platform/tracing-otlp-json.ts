@@ -1,5 +1,6 @@
 import type { Attributes, AttributeValue, HrTime } from "@opentelemetry/api";
 import type { ReadableSpan } from "@opentelemetry/sdk-trace-base";
+import type { OtlpEncoding } from "./tracing-export.js";
 
 /**
  * OTLP/JSON of an ended span, written where it ends (issue 22): the very JSON the SDK's
@@ -127,5 +128,33 @@ export function envelope(resource: Attributes, scope: string): { before: string;
   return {
     before: `{"resourceSpans":[{"resource":{"attributes":[${keyValues(resource)}],"droppedAttributesCount":0},"scopeSpans":[{"scope":{"name":${text(scope)}},"spans":[`,
     after: "]}]}]}",
+  };
+}
+
+const COMMA = 44;
+
+/** OTLP/HTTP JSON (`http/json`) for the export processor: the spans' JSON, comma-separated, in the envelope. */
+export function jsonEncoding(resource: Attributes, scope: string): OtlpEncoding {
+  const { before, after } = envelope(resource, scope);
+  const start = Buffer.from(before);
+  const end = Buffer.from(after);
+  return {
+    contentType: "application/json",
+    head: start.length,
+    tail: end.length,
+    write(span, chunk, at, written, limit) {
+      const json = encodeSpan(span);
+      const from = at + (written > 0 ? 1 : 0);
+      const room = limit - from;
+      // UTF-8 takes at most 3 bytes per UTF-16 unit: only a span near the end is measured first.
+      if (room < json.length || (room < 3 * json.length && Buffer.byteLength(json) > room)) return -1;
+      if (written > 0) chunk[at] = COMMA;
+      return from + chunk.write(json, from);
+    },
+    frame(chunk, spansEnd) {
+      start.copy(chunk, 0);
+      const length = spansEnd + end.copy(chunk, spansEnd);
+      return new Uint8Array(chunk.buffer, chunk.byteOffset, length);
+    },
   };
 }

@@ -49,16 +49,17 @@ export function epochMs(time: TimeInput | undefined): number {
   return time[0] * 1_000 + time[1] / 1e6;
 }
 
-/** Milliseconds since the epoch as an HrTime (whole seconds, nanoseconds), as the SDK writes it. */
-export function hrTime(ms: number): HrTime {
-  let seconds = Math.trunc(ms / 1_000);
-  let nanos = Math.round((ms - seconds * 1_000) * 1e6);
-  if (nanos >= 1e9) {
-    seconds += 1;
-    nanos -= 1e9;
-  }
-  return [seconds, nanos];
+/** Milliseconds since the epoch as whole seconds and nanoseconds, as the SDK writes them, given to `use`. */
+export function splitMs<T>(ms: number, use: (seconds: number, nanos: number) => T): T {
+  const seconds = Math.trunc(ms / 1_000);
+  const nanos = Math.round((ms - seconds * 1_000) * 1e6);
+  return nanos >= 1e9 ? use(seconds + 1, nanos - 1e9) : use(seconds, nanos);
 }
+
+const pair = (seconds: number, nanos: number): HrTime => [seconds, nanos];
+
+/** Milliseconds since the epoch as an HrTime (whole seconds, nanoseconds), as the SDK writes it. */
+export const hrTime = (ms: number): HrTime => splitMs(ms, pair);
 
 const NO_ATTRIBUTES: Attributes = Object.freeze({});
 

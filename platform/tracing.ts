@@ -4,6 +4,7 @@ import { type Attributes, type Link, type Span, type SpanContext, SpanStatusCode
 import { defaultResource, type Resource, resourceFromAttributes } from "@opentelemetry/resources";
 import { SimpleSpanProcessor, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
 import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
+import type { OtlpProtocol } from "./config/values.js";
 import { WorkerExportProcessor } from "./tracing-export.js";
 import { epochMs, nowMs, RecordedSpan, SpanKind, type SpanSink } from "./tracing-span.js";
 
@@ -46,31 +47,38 @@ export interface TracingHandle {
 
 /** The processor a thread's spans go to: the given exporter's, or the OTLP export thread's. */
 function processorFor(
-  options: { readonly endpoint?: string; readonly exporter?: SpanExporter },
+  options: { readonly endpoint?: string; readonly exporter?: SpanExporter; readonly protocol?: OtlpProtocol },
   resource: Resource,
 ): { processor: SpanProcessor; exporting?: WorkerExportProcessor } {
   if (options.exporter) return { processor: new SimpleSpanProcessor(options.exporter) };
   const through = sharedPort;
   sharedPort = undefined;
-  // Serialized and posted over OTLP/HTTP JSON by a worker thread, not this one: this thread's own,
+  // Written where spans end and posted over OTLP/HTTP by a worker thread, not this one: this thread's own,
   // or the one another thread of the process handed a port into (exportThrough).
   const exporting = through
-    ? WorkerExportProcessor.through(through, { resource: resource.attributes, scope: SCOPE })
+    ? WorkerExportProcessor.through(through, {
+        resource: resource.attributes,
+        scope: SCOPE,
+        protocol: options.protocol,
+      })
     : WorkerExportProcessor.started({
         url: `${(options.endpoint ?? "").replace(/\/+$/, "")}/v1/traces`,
         resource: resource.attributes,
         scope: SCOPE,
+        protocol: options.protocol,
       });
   return { processor: exporting, exporting };
 }
 
 /**
  * Starts tracing in this thread: spans go to `exporter` (tests: the SDK's InMemorySpanExporter, one
- * at a time) or, batched, over OTLP/HTTP JSON to `{endpoint}/v1/traces`. Returns undefined when
+ * at a time) or, batched, over OTLP/HTTP (protobuf, or JSON) to `{endpoint}/v1/traces`. Returns undefined when
  * tracing already runs in this thread (whoever started it stops it).
  */
 export function startTracing(options: {
   readonly endpoint?: string;
+  /** OTLP/HTTP's encoding (default `http/protobuf`); the same in every thread of a process. */
+  readonly protocol?: OtlpProtocol;
   readonly exporter?: SpanExporter;
   readonly serviceName?: string;
   /** The share of the traces started here that are recorded (default 1: all). */

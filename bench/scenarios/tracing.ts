@@ -60,7 +60,10 @@ function sink(): Promise<{ server: Server; url: string; bodies: () => number }> 
     req.resume();
     req.on("end", () => {
       bodies++;
-      res.writeHead(200, { "content-type": "application/json" }).end("{}");
+      // An empty ExportTraceServiceResponse in the request's encoding.
+      const json = req.headers["content-type"] === "application/json";
+      res.writeHead(200, { "content-type": json ? "application/json" : "application/x-protobuf" });
+      res.end(json ? "{}" : "");
     });
   });
   return new Promise((resolve) =>

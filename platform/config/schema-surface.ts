@@ -1,6 +1,6 @@
 import { Type } from "@sinclair/typebox";
 import { env, literals } from "./setting.js";
-import { PROCESSOR_THREADS } from "./values.js";
+import { OTLP_PROTOCOLS, PROCESSOR_THREADS } from "./values.js";
 
 /** What clients and browsers meet: live updates, the control-center page, rate limits, CORS, where processors run, tracing. Order is the documentation's. */
 export const SURFACE_SETTINGS = {
@@ -153,9 +153,17 @@ export const SURFACE_SETTINGS = {
       ...env(
         "OTEL_EXPORTER_OTLP_ENDPOINT",
         undefined,
-        "OpenTelemetry collector to export traces to over OTLP/HTTP with JSON (`{endpoint}/v1/traces`): each request's span (continuing a W3C `traceparent` it sends), the command's decision and append, one span per projection's batch of events (in the trace of its first sampled event, linked to the trace of every event it applied), the coupon policy's reaction, the reservation's ack → visible lag and the control center's live-update push, one trace carried through the events' metadata. Each span is written as OTLP/JSON where it ends; one worker thread per process posts them (the processors' thread sends its spans through the request thread's), every second or 512 spans. Unset: no spans are made (an incoming `traceparent` is still carried in the events).",
+        "OpenTelemetry collector to export traces to over OTLP/HTTP (`{endpoint}/v1/traces`, encoded as OTEL_EXPORTER_OTLP_PROTOCOL says): each request's span (continuing a W3C `traceparent` it sends), the command's decision and append, one span per projection's batch of events (in the trace of its first sampled event, linked to the trace of every event it applied), the coupon policy's reaction, the reservation's ack → visible lag and the control center's live-update push, one trace carried through the events' metadata. Each span is written in OTLP's encoding where it ends; one worker thread per process posts them (the processors' thread sends its spans through the request thread's), every second or 512 spans. Unset: no spans are made (an incoming `traceparent` is still carried in the events).",
       ),
     }),
+  ),
+  otelExporterOtlpProtocol: literals(
+    OTLP_PROTOCOLS,
+    env(
+      "OTEL_EXPORTER_OTLP_PROTOCOL",
+      "http/protobuf",
+      "With OTEL_EXPORTER_OTLP_ENDPOINT: how the spans are encoded, `http/protobuf` (OpenTelemetry's default: a third of the bytes, and the cheaper to write: BENCHMARKS.md, eighth pass) or `http/json` (for a receiver that reads JSON only). Every OTLP/HTTP collector (OpenTelemetry's, Jaeger, Tempo) takes both; gRPC is not offered. The exporter's other OTEL_EXPORTER_OTLP_* settings (headers, timeout, compression, a traces-only endpoint) are read by the exporter library itself.",
+    ),
   ),
   otelTracesSamplerArg: Type.Number({
     minimum: 0,

@@ -7,6 +7,10 @@ export type ProcessorThread = (typeof PROCESSOR_THREADS)[number];
 /** Which parts of the service one process runs. */
 export type Role = (typeof ROLES)[number];
 
+/** OTLP/HTTP's encodings (OTEL_EXPORTER_OTLP_PROTOCOL); gRPC is not offered. */
+export const OTLP_PROTOCOLS = ["http/protobuf", "http/json"] as const;
+export type OtlpProtocol = (typeof OTLP_PROTOCOLS)[number];
+
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
