@@ -20,6 +20,7 @@ import { reserveScenario } from "./scenarios/reserve.js";
 import type { BenchContext, Scenario, ScenarioResult } from "./scenarios/scenario.js";
 import { threadsScenario } from "./scenarios/threads.js";
 import { tracingScenario } from "./scenarios/tracing.js";
+import { tracingPairedScenario } from "./scenarios/tracing-paired.js";
 import { windowsScenario } from "./scenarios/windows.js";
 
 const SCENARIOS: readonly Scenario[] = [
@@ -36,6 +37,7 @@ const SCENARIOS: readonly Scenario[] = [
   peersScenario,
   asOfScenario,
   tracingScenario,
+  tracingPairedScenario,
 ];
 
 const USAGE = `Usage: npm run bench [-- options]      (npm run bench:quick = --quick)

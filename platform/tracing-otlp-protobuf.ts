@@ -137,17 +137,24 @@ function string(tag: number, value: string): void {
   pos += out.write(value, pos);
 }
 
-/** Each hex digit's value (lowercase or uppercase), 255 for any other character code below 128. */
-const HEX = new Uint8Array(128).fill(255);
-for (let i = 0; i < 16; i++) {
-  HEX[i.toString(16).charCodeAt(0)] = i;
-  HEX[i.toString(16).toUpperCase().charCodeAt(0)] = i;
+/**
+ * Each pair of hex digits' byte (either case), by the two character codes (each below 128) as
+ * `first << 7 | second`; -1 for a pair that is not two digits.
+ */
+const PAIRS = new Int16Array(1 << 14).fill(-1);
+{
+  const digits = "0123456789abcdef";
+  const codes = (d: number) => [digits.charCodeAt(d), digits.toUpperCase().charCodeAt(d)];
+  for (let high = 0; high < 16; high++)
+    for (let low = 0; low < 16; low++)
+      for (const first of codes(high))
+        for (const second of codes(low)) PAIRS[(first << 7) | second] = (high << 4) | low;
 }
 
 /**
  * An id given as hex (trace, span) as a bytes field, decoded here (a call into the runtime's hex
- * decoder costs more than the 16 or 32 digits); it stops at the first character that is not a digit
- * pair, as Buffer's decoder does.
+ * decoder costs more than the 16 or 32 digits); it stops at the first pair that is not two digits,
+ * as Buffer's decoder does.
  */
 function id(tag: number, hex: string): void {
   const bytes = hex.length >> 1;
@@ -156,10 +163,11 @@ function id(tag: number, hex: string): void {
   const at = pos++;
   let written = 0;
   for (; written < bytes; written++) {
-    const high = HEX[hex.charCodeAt(2 * written)] ?? 255;
-    const low = HEX[hex.charCodeAt(2 * written + 1)] ?? 255;
-    if ((high | low) === 255) break;
-    out[pos + written] = (high << 4) | low;
+    const first = hex.charCodeAt(2 * written);
+    const second = hex.charCodeAt(2 * written + 1);
+    const byte = (first | second) < 0x80 ? (PAIRS[(first << 7) | second] as number) : -1;
+    if (byte < 0) break;
+    out[pos + written] = byte;
   }
   out[at] = written;
   pos += written;

@@ -42,7 +42,7 @@ import type { Scenario, ScenarioResult } from "./scenario.js";
  * the machine falls on one round's ratios, not on a variant.
  */
 
-const LOTS = 200;
+export const LOTS = 200;
 const NOT_SAMPLED = "exporter set, trace not sampled";
 /** After a variant's round has caught up: the export worker's next batch (every second) lands in it. */
 const SETTLE_MS = 1_100;
@@ -54,7 +54,7 @@ const settings = (quick: boolean) => ({
   roundSec: Number(process.env.BENCH_TRACING_ROUND_SECONDS ?? (quick ? 6 : 8)),
 });
 
-function sink(): Promise<{ server: Server; url: string; bodies: () => number }> {
+export function sink(): Promise<{ server: Server; url: string; bodies: () => number }> {
   let bodies = 0;
   const server = createServer((req, res) => {
     req.resume();
@@ -94,8 +94,8 @@ const traceparents = (sampled: boolean): (() => string) => {
     return made[next++ % TRACEPARENTS] as string;
   };
 };
-const sampledTraceparent = traceparents(true);
-const unsampledTraceparent = traceparents(false);
+export const sampledTraceparent = traceparents(true);
+export const unsampledTraceparent = traceparents(false);
 
 interface Variant {
   readonly key: string;
@@ -111,7 +111,7 @@ interface Round {
   readonly cpuMsPerRequest: number;
 }
 
-const median = (values: readonly number[]): number => {
+export const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2
