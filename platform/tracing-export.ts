@@ -8,19 +8,19 @@ import { protobufEncoding } from "./tracing-otlp-protobuf.js";
 
 /**
  * Export off the thread that makes the spans (issue 22): the SDK's BatchSpanProcessor serializes
- * each batch to OTLP JSON and posts it in the thread that ended the spans, the request thread or
- * the processors'. This processor writes each ended span's OTLP/JSON (tracing-otlp-json.ts) as
- * UTF-8 into a chunk of memory that already holds the start of an OTLP request (its resource and
- * scope) and, every `delayMs` or `maxBatch` spans, closes the request and moves the chunk (a
- * transfer, not a copy) to an export thread, which posts it as it is with the OTLP exporter
- * library's HTTP transport (retries, timeouts, the OTEL_EXPORTER_OTLP_* settings the library reads)
- * and then moves the chunk back to be written again. One export thread per process: another thread
+ * each batch and posts it in the thread that ended the spans, the request thread or the
+ * processors'. This processor writes each ended span in OTLP's encoding (protobuf by default,
+ * tracing-otlp-protobuf.ts; or JSON, tracing-otlp-json.ts) into a chunk of memory and, every
+ * `delayMs` or `maxBatch` spans, frames them as one OTLP request (its resource and scope around
+ * them) and moves the chunk (a transfer, not a copy) to an export thread, which posts it as it is
+ * with the OTLP exporter library's HTTP transport (retries, timeouts, the OTEL_EXPORTER_OTLP_*
+ * settings the library reads) and then moves the chunk back to be written again. One export thread per process: another thread
  * sends through a port into it (share, through).
  */
 
 /**
  * The export thread (CommonJS, evaluated: it needs no loader, in development or built). It takes
- * whole OTLP/JSON requests from the thread that started it and from any thread given a port into
+ * whole OTLP requests from the thread that started it and from any thread given a port into
  * it, and gives each chunk back once its request is answered (or given up on).
  */
 const WORKER_SOURCE = `

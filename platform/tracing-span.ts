@@ -17,7 +17,7 @@ import type { ReadableSpan, TimedEvent } from "@opentelemetry/sdk-trace-base";
 /**
  * A span as this service records it (issue 22): OpenTelemetry's API `Span`, which the call sites
  * use, and the SDK's `ReadableSpan`, which its span processors and exporters take (the in-memory
- * exporter in tests, the OTLP/JSON written where a span ends). What it leaves out of the SDK's own
+ * exporter in tests, the OTLP written where a span ends). What it leaves out of the SDK's own
  * span is what a reservation's spans never need and each span paid for: a context to look its
  * parent up in (the parent is given as a traceparent), a sampler call (the decision is taken before,
  * from the traceparent's flag and the ratio), span limits and attribute sanitizing (every attribute
