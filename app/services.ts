@@ -194,7 +194,7 @@ export async function createServices(
   const tracing = config.otelExporterOtlpEndpoint
     ? startTracing({
         endpoint: config.otelExporterOtlpEndpoint,
-        protocol: config.otelExporterOtlpProtocol,
+        protocol: config.otelExporterOtlpTracesProtocol ?? config.otelExporterOtlpProtocol,
         serviceName: `parking-${config.role}`,
         sampleRatio: config.otelTracesSamplerArg,
       })

@@ -133,6 +133,7 @@ describe("CONFIG_VARIABLES", () => {
       "idempotencySecret",
       "corsOrigins",
       "otelExporterOtlpEndpoint",
+      "otelExporterOtlpTracesProtocol",
       "pageOidcAudience",
       "pageOidcResource",
       "publicUrl",
@@ -200,6 +201,7 @@ describe("CONFIG_VARIABLES", () => {
       "PROCESSORS_THREAD",
       "OTEL_EXPORTER_OTLP_ENDPOINT",
       "OTEL_EXPORTER_OTLP_PROTOCOL",
+      "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
       "OTEL_TRACES_SAMPLER_ARG",
     ]);
   });
@@ -216,6 +218,10 @@ describe("CONFIG_VARIABLES", () => {
       "http/json",
     );
     rejects("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc");
+    expect(loadConfig({}).otelExporterOtlpTracesProtocol).toBeUndefined();
+    const traces = loadConfig({ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: "http/json" });
+    expect(traces.otelExporterOtlpTracesProtocol).toBe("http/json");
+    rejects("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc");
   });
 
   it("has a default for every variable but the optional ones, and each default is accepted", () => {
@@ -227,6 +233,7 @@ describe("CONFIG_VARIABLES", () => {
       "IDEMPOTENCY_SECRET",
       "CORS_ORIGINS",
       "OTEL_EXPORTER_OTLP_ENDPOINT",
+      "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
       "PAGE_OIDC_AUDIENCE",
       "PAGE_OIDC_RESOURCE",
       "PUBLIC_URL",

@@ -165,6 +165,16 @@ export const SURFACE_SETTINGS = {
       "With OTEL_EXPORTER_OTLP_ENDPOINT: how the spans are encoded, `http/protobuf` (OpenTelemetry's default: a third of the bytes, and the cheaper to write: BENCHMARKS.md, eighth pass) or `http/json` (for a receiver that reads JSON only). Every OTLP/HTTP collector (OpenTelemetry's, Jaeger, Tempo) takes both; gRPC is not offered. The exporter's other OTEL_EXPORTER_OTLP_* settings (headers, timeout, compression, a traces-only endpoint) are read by the exporter library itself.",
     ),
   ),
+  otelExporterOtlpTracesProtocol: Type.Optional(
+    literals(
+      OTLP_PROTOCOLS,
+      env(
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+        undefined,
+        "The traces' own OTEL_EXPORTER_OTLP_PROTOCOL, as OpenTelemetry's per-signal variables go: when set, it is the one used.",
+      ),
+    ),
+  ),
   otelTracesSamplerArg: Type.Number({
     minimum: 0,
     maximum: 1,
