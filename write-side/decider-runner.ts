@@ -4,6 +4,7 @@ import type { EventStore, EventToAppend } from "../event-store/port.js";
 import type { Position } from "../event-store/position.js";
 import { batchSpans, NO_SPANS, recorded, tracingOn } from "../platform/tracing.js";
 import type { Actor } from "../schemas/actor.js";
+import { type CachedState, type StateAtRevision, StateCache } from "./state-cache.js";
 
 /**
  * One span per traced command of a batch, under its own trace; with tracing off, or no command of
@@ -22,8 +23,6 @@ function spansOf(
     attributes(),
   );
 }
-
-import { type CachedState, type StateAtRevision, StateCache } from "./state-cache.js";
 
 /** An aggregate as a decider (pure): what a command decides on a state, and what an event makes of it. */
 export interface Decider<C, E, S, R> {
