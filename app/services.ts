@@ -181,6 +181,18 @@ export interface ServiceOptions {
   readonly clock?: () => Date;
 }
 
+/** Tracing in this thread when a collector is configured (the processors thread starts its own). */
+const tracingOf = (config: Config) =>
+  config.otelExporterOtlpEndpoint
+    ? startTracing({
+        endpoint: config.otelExporterOtlpEndpoint,
+        // The traces' own variable first, as OpenTelemetry's per-signal settings go.
+        protocol: config.otelExporterOtlpTracesProtocol ?? config.otelExporterOtlpProtocol,
+        serviceName: `parking-${config.role}`,
+        sampleRatio: config.otelTracesSamplerArg,
+      })
+    : undefined;
+
 export async function createServices(
   config: Config,
   logger: Logger,
@@ -190,15 +202,7 @@ export async function createServices(
   const documentStore =
     runsProjections(config) || runsQueries(config) ? await openDocumentStore(config) : undefined;
   const { authentication, sessionStore } = await authenticationOf(config, documentStore, logger);
-  // Tracing in this thread when a collector is configured (the processors thread starts its own).
-  const tracing = config.otelExporterOtlpEndpoint
-    ? startTracing({
-        endpoint: config.otelExporterOtlpEndpoint,
-        protocol: config.otelExporterOtlpTracesProtocol ?? config.otelExporterOtlpProtocol,
-        serviceName: `parking-${config.role}`,
-        sampleRatio: config.otelTracesSamplerArg,
-      })
-    : undefined;
+  const tracing = tracingOf(config);
   const clock = options.clock ?? (() => new Date());
   const opened = openEventStore(config);
   const eventStore = options.wrapEventStore ? options.wrapEventStore(opened) : opened;
