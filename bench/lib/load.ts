@@ -30,6 +30,10 @@ export interface LoadOptions {
   readonly serverPid?: number;
   /** Sees every response's latency and status (to merge samples across runs). */
   readonly onLatency?: (ms: number, status: number) => void;
+  /** Stop after this many requests (autocannon's `amount`; `durationSec` is then ignored). */
+  readonly amount?: number;
+  /** Seconds a request may take before it counts as timed out (default 30). */
+  readonly timeoutSec?: number;
 }
 
 export interface StatusCounts {
@@ -88,7 +92,8 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
         url: options.url,
         connections: options.connections,
         duration: options.durationSec,
-        timeout: 30,
+        timeout: options.timeoutSec ?? 30,
+        ...(options.amount === undefined ? {} : { amount: options.amount }),
         requests: [
           {
             method: options.method,

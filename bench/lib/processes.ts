@@ -30,6 +30,8 @@ export interface SpawnOptions {
   /** Extra node flags (e.g. --cpu-prof). */
   readonly nodeArgs?: readonly string[];
   readonly readyTimeoutMs?: number;
+  /** A command the child runs under (e.g. Valgrind and its options), before node and its flags. */
+  readonly wrapper?: readonly string[];
 }
 
 export async function spawnNode(options: SpawnOptions): Promise<BenchChild> {
@@ -37,26 +39,26 @@ export async function spawnNode(options: SpawnOptions): Promise<BenchChild> {
   // BENCH_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p": every child's every thread profiled
   // for its whole life (the processors' worker too, which --profile's window does not see).
   const extra = process.env.BENCH_CHILD_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
-  const child = spawn(
-    process.execPath,
-    ["--import", "tsx", ...extra, ...(options.nodeArgs ?? []), options.script],
-    {
-      cwd: PROJECT_ROOT,
-      env: {
-        ...process.env,
-        NODE_ENV: "production",
-        LOG_LEVEL: "warn",
-        HOST: "127.0.0.1",
-        // Load generators are one address and one operator token making thousands of requests a
-        // second: the production abuse limits would measure themselves, not the service.
-        RATE_LIMIT_PER_ADDRESS: "100000000",
-        RATE_LIMIT_PER_PRINCIPAL: "100000000",
-        ...options.env,
-        PORT: String(port),
-      },
-      stdio: ["ignore", "pipe", "pipe"],
+  const node = ["--import", "tsx", ...extra, ...(options.nodeArgs ?? []), options.script];
+  const [command, args] = options.wrapper?.length
+    ? [options.wrapper[0] as string, [...options.wrapper.slice(1), process.execPath, ...node]]
+    : [process.execPath, node];
+  const child = spawn(command, args, {
+    cwd: PROJECT_ROOT,
+    env: {
+      ...process.env,
+      NODE_ENV: "production",
+      LOG_LEVEL: "warn",
+      HOST: "127.0.0.1",
+      // Load generators are one address and one operator token making thousands of requests a
+      // second: the production abuse limits would measure themselves, not the service.
+      RATE_LIMIT_PER_ADDRESS: "100000000",
+      RATE_LIMIT_PER_PRINCIPAL: "100000000",
+      ...options.env,
+      PORT: String(port),
     },
-  );
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let output = "";
   const keep = (chunk: Buffer) => {
     output += chunk.toString();
@@ -109,6 +111,8 @@ export async function startService(
     label?: string;
     /** Another tree's entry point (an absolute path): a baseline build measured beside this one. */
     script?: string;
+    wrapper?: readonly string[];
+    readyTimeoutMs?: number;
   } = {},
 ): Promise<BenchChild> {
   const service = await spawnNode({
@@ -116,6 +120,8 @@ export async function startService(
     script: options.script ?? "app/main.ts",
     env: { ROLE: "all", DATA_DIR: dataDir, ...options.env },
     ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
+    ...(options.wrapper ? { wrapper: options.wrapper } : {}),
+    ...(options.readyTimeoutMs ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
   });
   await authorizeBenchService(service.url, dataDir);
   return service;
