@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import { countedRatios } from "../scenarios/tracing-counted.js";
+import { countsOf } from "./callgrind.js";
+
+const header = (events: string, summary: string) =>
+  `# callgrind format\nversion: 1\ncreator: callgrind-3.19.0\npositions: line\nevents: ${events}\nsummary: ${summary}\n\nfn=(1) main\n1 5\ntotals: 999\n`;
+
+describe("callgrind counts", () => {
+  it("reads instructions, and counts each as a cycle without the cache simulation", () => {
+    expect(countsOf(header("Ir", "2999784163"))).toEqual({
+      instructions: 2999784163,
+      estimatedCycles: 2999784163,
+    });
+  });
+
+  it("estimates cycles from the simulated caches: L1 hit 1, last-level hit 5, memory 35", () => {
+    // 1,000 instructions, 400 reads, 100 writes: 1,500 accesses; 60 L1 misses, 10 of them to memory.
+    const counts = countsOf(header("Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw", "1000 400 100 20 30 10 2 5 3"));
+    expect(counts).toEqual({ instructions: 1000, estimatedCycles: 1440 + 5 * 50 + 35 * 10 });
+  });
+
+  it("prefers the summary line to the totals line", () => {
+    expect(countsOf(header("Ir", "10")).instructions).toBe(10);
+  });
+
+  it("refuses what is not a callgrind output", () => {
+    expect(() => countsOf("hello")).toThrow(/not a callgrind output/);
+    expect(() => countsOf(header("Dr", "5"))).toThrow(/instructions/);
+  });
+});
+
+describe("counted loads, each of the second kind against its neighbours", () => {
+  const load = (second: boolean, instructions: number, estimatedCycles = instructions) => ({
+    second,
+    requests: 300,
+    perRequest: { instructions, estimatedCycles },
+  });
+
+  it("reads each second-kind load against the mean of the loads before and after it", () => {
+    const ratios = countedRatios([
+      load(false, 100),
+      load(true, 110, 121),
+      load(false, 100),
+      load(true, 115, 115),
+      load(false, 110),
+    ]);
+    expect(ratios.pairs).toBe(2);
+    // 110 / 100 and 115 / 105; cycles 121 / 100 and 115 / 105.
+    expect(ratios.instructions).toEqual({ median: 1.0976, min: 1.0952, max: 1.1 });
+    expect(ratios.cycles).toEqual({ median: 1.1526, min: 1.0952, max: 1.21 });
+    // The first kind (100, 100, 110) counted 10% of its median apart.
+    expect(ratios.noise).toBe(0.1);
+  });
+
+  it("ignores a second-kind load at either end or beside another", () => {
+    expect(countedRatios([load(true, 200), load(false, 100), load(true, 300), load(true, 100)]).pairs).toBe(
+      0,
+    );
+  });
+});
