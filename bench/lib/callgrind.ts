@@ -36,16 +36,24 @@ export interface Counts {
 
 /** Counts from the `events:` and `summary:`/`totals:` lines of a callgrind output file. */
 export function countsOf(callgrindOutput: string): Counts {
-  const events = /^events:\s*(.+)$/m.exec(callgrindOutput)?.[1]?.trim().split(/\s+/);
+  const events = eventNames(callgrindOutput);
   const totals = (/^summary:\s*(.+)$/m.exec(callgrindOutput) ??
     /^totals:\s*(.+)$/m.exec(callgrindOutput))?.[1]
     ?.trim()
     .split(/\s+/)
     .map(Number);
   if (!events || !totals) throw new Error("not a callgrind output: no events or totals line");
+  return countsFrom(events, totals);
+}
+
+const eventNames = (callgrindOutput: string) =>
+  /^events:\s*(.+)$/m.exec(callgrindOutput)?.[1]?.trim().split(/\s+/);
+
+/** Instructions and estimated cycles from one vector of callgrind's events (named by `events`). */
+function countsFrom(events: readonly string[], values: readonly number[]): Counts {
   const event = (name: string) => {
     const at = events.indexOf(name);
-    return at < 0 ? undefined : (totals[at] ?? 0);
+    return at < 0 ? undefined : (values[at] ?? 0);
   };
   const instructions = event("Ir");
   if (instructions === undefined) throw new Error("callgrind output without instructions (Ir)");
@@ -68,13 +76,79 @@ export function countsOf(callgrindOutput: string): Counts {
 }
 
 /**
+ * Each function's own (exclusive) events, summed from a callgrind output's cost lines: a cost line
+ * belongs to the `fn=` above it, except the one after a `calls=` line, which is what that call
+ * cost (inclusive, already counted in the callee). Names are as callgrind wrote them
+ * (`--compress-strings=no`), or resolved from their `(id)` when compressed.
+ */
+export function selfEvents(callgrindOutput: string): Map<string, number[]> {
+  const byFunction = new Map<string, number[]>();
+  const names = new Map<string, string>();
+  let current: number[] | undefined;
+  let afterCall = false;
+  for (const line of callgrindOutput.split("\n")) {
+    // A compressed name is given once, where it first appears: a function's or a call's (`cfn=`).
+    const named = /^c?fn=(\(\d+\))?\s*(.*)$/.exec(line);
+    const [id, name] = [named?.[1], named?.[2] ?? ""];
+    if (id && name) names.set(id, name);
+    if (line.startsWith("fn=")) {
+      const key = name || (id ? (names.get(id) ?? id) : "???");
+      current = byFunction.get(key) ?? [];
+      byFunction.set(key, current);
+      afterCall = false;
+    } else if (line.startsWith("calls=")) {
+      afterCall = true;
+    } else if (current && /^[+\-*\d]/.test(line)) {
+      if (afterCall) {
+        afterCall = false;
+        continue;
+      }
+      const values = line.trim().split(/\s+/).slice(1).map(Number);
+      for (let i = 0; i < values.length; i++) current[i] = (current[i] ?? 0) + (values[i] ?? 0);
+    }
+  }
+  return byFunction;
+}
+
+/** What V8's compilers (optimizing, baseline, the parser and bytecode generator) did themselves. */
+export const V8_COMPILERS =
+  /v8::internal::(compiler|maglev|baseline|turboshaft|interpreter)::|v8::internal::(Compiler|OptimizingCompileDispatcher|Parser|Scanner|Zone)\b/;
+
+/**
+ * The counts of the functions whose names match `matching`, their own work only. JIT-compiled
+ * JavaScript has no names under Valgrind: only the runtime's native functions can be matched.
+ */
+export function countsMatching(callgrindOutput: string, matching: RegExp): Counts {
+  const events = eventNames(callgrindOutput);
+  if (!events) throw new Error("not a callgrind output: no events line");
+  const sum: number[] = events.map(() => 0);
+  for (const [name, values] of selfEvents(callgrindOutput)) {
+    if (!matching.test(name)) continue;
+    for (let i = 0; i < sum.length; i++) sum[i] = (sum[i] ?? 0) + (values[i] ?? 0);
+  }
+  return countsFrom(events, sum);
+}
+
+/** One dump: everything counted since the counters were zeroed, and V8's compilers' share of it. */
+export interface Dump {
+  readonly all: Counts;
+  readonly compilers: Counts;
+}
+
+/** What a dump counted beside the compilers' work (a service long in production compiled its code long ago). */
+export const steady = (dump: Dump): Counts => ({
+  instructions: dump.all.instructions - dump.compilers.instructions,
+  estimatedCycles: dump.all.estimatedCycles - dump.compilers.estimatedCycles,
+});
+
+/**
  * One process under callgrind: the command line to start it with (`wrapper`), and its counters
  * zeroed (`zero`) and read (`dump`) while it runs.
  */
 export interface Callgrind {
   readonly wrapper: readonly string[];
   zero(pid: number): Promise<void>;
-  dump(pid: number): Promise<Counts>;
+  dump(pid: number): Promise<Dump>;
 }
 
 /**
@@ -115,7 +189,8 @@ export function callgrind(outPrefix: string, options: { readonly cacheSim: boole
       const after = dumps(pid);
       const last = after[after.length - 1];
       if (after.length <= before || !last) throw new Error(`callgrind wrote no dump for ${pid}`);
-      return countsOf(readFileSync(`${dirname(outPrefix)}/${last.name}`, "utf8"));
+      const text = readFileSync(`${dirname(outPrefix)}/${last.name}`, "utf8");
+      return { all: countsOf(text), compilers: countsMatching(text, V8_COMPILERS) };
     },
   };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { countedRatios } from "../scenarios/tracing-counted.js";
-import { countsOf } from "./callgrind.js";
+import { countsMatching, countsOf, selfEvents, V8_COMPILERS } from "./callgrind.js";
 
 const header = (events: string, summary: string) =>
   `# callgrind format\nversion: 1\ncreator: callgrind-3.19.0\npositions: line\nevents: ${events}\nsummary: ${summary}\n\nfn=(1) main\n1 5\ntotals: 999\n`;
@@ -26,6 +26,53 @@ describe("callgrind counts", () => {
   it("refuses what is not a callgrind output", () => {
     expect(() => countsOf("hello")).toThrow(/not a callgrind output/);
     expect(() => countsOf(header("Dr", "5"))).toThrow(/instructions/);
+  });
+});
+
+describe("each function's own work", () => {
+  // main calls the compiler (its call line's cost, 700, is the callee's, not main's) and runs
+  // JIT-compiled code (no name); the compiler's second block comes after a switch of file.
+  const output = [
+    "# callgrind format",
+    "positions: line",
+    "events: Ir Dr Dw I1mr D1mr D1mw ILmr DLmr DLmw",
+    "summary: 1000 300 100 10 20 5 1 2 1",
+    "",
+    "fn=(1) main",
+    "0 200 50 20",
+    "cfn=(2) v8::internal::compiler::PipelineImpl::Run()",
+    "calls=3 0",
+    "0 700 200 60 8 10 3 1 1 1",
+    "+2 40 10",
+    "fn=(2)",
+    "0 500 150 50 6 8 2 1",
+    "fl=other.cc",
+    "fn=(2)",
+    "* 100 50 10 2 2 1 0 1 1",
+    "fn=0x0000000818b61300",
+    "0 160 40 20 2",
+    "totals: 1000 300 100 10 20 5 1 2 1",
+  ].join("\n");
+
+  it("sums each function's cost lines, leaving out what its calls cost", () => {
+    const self = selfEvents(output);
+    expect(self.get("main")).toEqual([240, 60, 20]);
+    expect(self.get("v8::internal::compiler::PipelineImpl::Run()")).toEqual([
+      600, 200, 60, 8, 10, 3, 1, 1, 1,
+    ]);
+    expect(self.get("0x0000000818b61300")).toEqual([160, 40, 20, 2]);
+    // Every instruction once: the functions' own work adds up to the program's.
+    const instructions = [...self.values()].reduce((sum, values) => sum + (values[0] ?? 0), 0);
+    expect(instructions).toBe(countsOf(output).instructions);
+  });
+
+  it("counts the functions a pattern names, in instructions and estimated cycles", () => {
+    // 600 + 200 + 60 = 860 accesses, 21 L1 misses, 3 of them to memory.
+    expect(countsMatching(output, V8_COMPILERS)).toEqual({
+      instructions: 600,
+      estimatedCycles: 860 - 21 + 5 * 18 + 35 * 3,
+    });
+    expect(countsMatching(output, /^nothing$/)).toEqual({ instructions: 0, estimatedCycles: 0 });
   });
 });
 
