@@ -115,6 +115,15 @@ export const V8_COMPILERS =
   /v8::internal::(compiler|maglev|baseline|turboshaft|interpreter)::|v8::internal::(Compiler|OptimizingCompileDispatcher|Parser|Scanner|Zone)\b/;
 
 /**
+ * What V8's major (mark-compact) collections did themselves: marking, on the main thread and
+ * concurrently, evacuating and sweeping. They come in lumps (none to three in a load of 600
+ * reservations under Valgrind, each about 6% of a load's count), so a short load has one or
+ * not; minor (scavenge) collections, which follow what a request allocates, are not in it.
+ */
+export const V8_MAJOR_COLLECTIONS =
+  /v8::internal::(MarkCompactCollector|ConcurrentMarking|MarkingVisitorBase|MainMarkingVisitor|ConcurrentMarkingVisitor|Sweeper|MarkingBarrier|IncrementalMarking|MarkingWorklists|FullEvacuator|Evacuator|RememberedSet|InternalizedStringTableCleaner)|BodyDescriptorBase::Iterate\w*<v8::internal::(ConcurrentMarkingVisitor|MainMarkingVisitor)/;
+
+/**
  * The counts of the functions whose names match `matching`, their own work only. JIT-compiled
  * JavaScript has no names under Valgrind: only the runtime's native functions can be matched.
  */
@@ -129,16 +138,24 @@ export function countsMatching(callgrindOutput: string, matching: RegExp): Count
   return countsFrom(events, sum);
 }
 
-/** One dump: everything counted since the counters were zeroed, and V8's compilers' share of it. */
+/**
+ * One dump: everything counted since the counters were zeroed, and what V8's compilers and its
+ * major collections did of it.
+ */
 export interface Dump {
   readonly all: Counts;
   readonly compilers: Counts;
+  readonly majorCollections: Counts;
 }
 
-/** What a dump counted beside the compilers' work (a service long in production compiled its code long ago). */
+/**
+ * What a dump counted beside the compilers' work (a service long in production compiled its hot
+ * code long ago) and its major collections' (lumps that a short load has or has not).
+ */
 export const steady = (dump: Dump): Counts => ({
-  instructions: dump.all.instructions - dump.compilers.instructions,
-  estimatedCycles: dump.all.estimatedCycles - dump.compilers.estimatedCycles,
+  instructions: dump.all.instructions - dump.compilers.instructions - dump.majorCollections.instructions,
+  estimatedCycles:
+    dump.all.estimatedCycles - dump.compilers.estimatedCycles - dump.majorCollections.estimatedCycles,
 });
 
 /**
@@ -190,7 +207,11 @@ export function callgrind(outPrefix: string, options: { readonly cacheSim: boole
       const last = after[after.length - 1];
       if (after.length <= before || !last) throw new Error(`callgrind wrote no dump for ${pid}`);
       const text = readFileSync(`${dirname(outPrefix)}/${last.name}`, "utf8");
-      return { all: countsOf(text), compilers: countsMatching(text, V8_COMPILERS) };
+      return {
+        all: countsOf(text),
+        compilers: countsMatching(text, V8_COMPILERS),
+        majorCollections: countsMatching(text, V8_MAJOR_COLLECTIONS),
+      };
     },
   };
 }

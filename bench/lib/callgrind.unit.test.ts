@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { countedRatios } from "../scenarios/tracing-counted.js";
-import { countsMatching, countsOf, selfEvents, V8_COMPILERS } from "./callgrind.js";
+import { countsMatching, countsOf, selfEvents, V8_COMPILERS, V8_MAJOR_COLLECTIONS } from "./callgrind.js";
 
 const header = (events: string, summary: string) =>
   `# callgrind format\nversion: 1\ncreator: callgrind-3.19.0\npositions: line\nevents: ${events}\nsummary: ${summary}\n\nfn=(1) main\n1 5\ntotals: 999\n`;
@@ -73,6 +73,35 @@ describe("each function's own work", () => {
       estimatedCycles: 860 - 21 + 5 * 18 + 35 * 3,
     });
     expect(countsMatching(output, /^nothing$/)).toEqual({ instructions: 0, estimatedCycles: 0 });
+  });
+});
+
+describe("what is left out of a steady count", () => {
+  const names = {
+    compiler: "v8::internal::compiler::PipelineImpl::OptimizeGraph(v8::internal::compiler::Linkage*)",
+    parser: "v8::internal::Parser::ParseFunction(v8::internal::Isolate*)",
+    marking:
+      "void v8::internal::MarkingVisitorBase<v8::internal::ConcurrentMarkingVisitor, v8::internal::ConcurrentMarkingState>::ProcessStrongHeapObject()",
+    sweeping: "v8::internal::Sweeper::RawSweep(v8::internal::Page*)",
+    scavenge: "heap::base::SlotCallbackResult v8::internal::Scavenger::ScavengeObject()",
+    builtin: "Builtins_LoadIC",
+    sqlite: "sqlite3VdbeExec",
+  };
+
+  it("names V8's compilers, and nothing the requests run", () => {
+    expect(V8_COMPILERS.test(names.compiler)).toBe(true);
+    expect(V8_COMPILERS.test(names.parser)).toBe(true);
+    for (const other of [names.marking, names.scavenge, names.builtin, names.sqlite]) {
+      expect(V8_COMPILERS.test(other)).toBe(false);
+    }
+  });
+
+  it("names the major collections' marking and sweeping, not the scavenges that follow allocation", () => {
+    expect(V8_MAJOR_COLLECTIONS.test(names.marking)).toBe(true);
+    expect(V8_MAJOR_COLLECTIONS.test(names.sweeping)).toBe(true);
+    for (const other of [names.scavenge, names.compiler, names.builtin, names.sqlite]) {
+      expect(V8_MAJOR_COLLECTIONS.test(other)).toBe(false);
+    }
   });
 });
 
