@@ -20,6 +20,7 @@ import { reserveScenario } from "./scenarios/reserve.js";
 import type { BenchContext, Scenario, ScenarioResult } from "./scenarios/scenario.js";
 import { threadsScenario } from "./scenarios/threads.js";
 import { tracingScenario } from "./scenarios/tracing.js";
+import { tracingCountedScenario } from "./scenarios/tracing-counted.js";
 import { tracingPairedScenario } from "./scenarios/tracing-paired.js";
 import { windowsScenario } from "./scenarios/windows.js";
 
@@ -38,11 +39,15 @@ const SCENARIOS: readonly Scenario[] = [
   asOfScenario,
   tracingScenario,
   tracingPairedScenario,
+  tracingCountedScenario,
 ];
 
 const USAGE = `Usage: npm run bench [-- options]      (npm run bench:quick = --quick)
   --quick             smaller sizes and shorter loads (~2 minutes instead of ~10)
   --only a,b          run only these scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}
+                      (${SCENARIOS.filter((s) => s.onlyWhenNamed)
+                        .map((s) => s.name)
+                        .join(", ")} only when named: half an hour or more each)
   --profile           CPU-profile the measured windows (node inspector) and print the hottest functions;
                       the figures then carry the profiler's overhead
   --wait-load / --no-wait-load
@@ -91,7 +96,9 @@ async function main(): Promise<number> {
     process.stderr.write(`unknown scenario ${unknown.join(", ")}\n${USAGE}\n`);
     return 2;
   }
-  const selected = only ? SCENARIOS.filter((s) => only.includes(s.name)) : SCENARIOS;
+  const selected = only
+    ? SCENARIOS.filter((s) => only.includes(s.name))
+    : SCENARIOS.filter((s) => !s.onlyWhenNamed);
   const quick = values.quick === true;
   const waitLoad = values["no-wait-load"] ? false : (values["wait-load"] ?? !quick);
 

@@ -31,5 +31,7 @@ export interface ScenarioResult {
 export interface Scenario {
   readonly name: string;
   readonly title: string;
+  /** Run only when `--only` names it (too long for every run). */
+  readonly onlyWhenNamed?: boolean;
   run(ctx: BenchContext): Promise<ScenarioResult>;
 }
