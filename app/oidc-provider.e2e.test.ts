@@ -257,6 +257,10 @@ describe("page sessions against oidc-provider (http)", () => {
     await page.waitForTimeout(9_000);
     const kept = await page.goto(`${setup.service.url}/control-center`);
     expect(kept?.status()).toBe(200);
+    // Off the live page: its stream, ended and reopened every few seconds, would otherwise be the
+    // request that finds the renewal refused (its 401 clears the cookie, and the page says
+    // "signed out" there), racing the navigation below that this test reads.
+    await page.goto("about:blank");
 
     // The provider forgets every grant (an administrator revoked them): the next renewal fails.
     setup.provider.revokeAll();
