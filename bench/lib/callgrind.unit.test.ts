@@ -1,6 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { countedRatios } from "../scenarios/tracing-counted.js";
-import { countsMatching, countsOf, selfEvents, V8_COMPILERS, V8_MAJOR_COLLECTIONS } from "./callgrind.js";
+import {
+  countsMatching,
+  countsOf,
+  selfEvents,
+  steady,
+  V8_COMPILERS,
+  V8_MAJOR_COLLECTIONS,
+} from "./callgrind.js";
 
 const header = (events: string, summary: string) =>
   `# callgrind format\nversion: 1\ncreator: callgrind-3.19.0\npositions: line\nevents: ${events}\nsummary: ${summary}\n\nfn=(1) main\n1 5\ntotals: 999\n`;
@@ -94,6 +101,13 @@ describe("what is left out of a steady count", () => {
     for (const other of [names.marking, names.scavenge, names.builtin, names.sqlite]) {
       expect(V8_COMPILERS.test(other)).toBe(false);
     }
+  });
+
+  it("a steady count is the whole less what the compilers and the major collections did", () => {
+    const counts = (instructions: number, estimatedCycles: number) => ({ instructions, estimatedCycles });
+    expect(
+      steady({ all: counts(1000, 1500), compilers: counts(300, 400), majorCollections: counts(100, 250) }),
+    ).toEqual(counts(600, 850));
   });
 
   it("names the major collections' marking and sweeping, not the scavenges that follow allocation", () => {

@@ -35,6 +35,37 @@ export const round = (value: number, digits = 2): number => {
   return Math.round(value * f) / f;
 };
 
+/** The middle value of a sample (the mean of the two middle ones when their count is even). */
+export const median = (values: readonly number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2
+    ? (sorted[mid] as number)
+    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+/** A fraction as a percentage with one decimal: 0.1234 → "12.3%". */
+export const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
+
+/**
+ * Alternating measurements (first kind, second, first, …): each second-kind one that has a
+ * first-kind one on either side, read against the mean of those two, so a slow drift of the
+ * machine or the process cancels out. `value` picks what is compared.
+ */
+export function againstNeighbours<T>(
+  items: readonly T[],
+  second: (item: T) => boolean,
+  value: (item: T) => number,
+): number[] {
+  const ratios: number[] = [];
+  for (let i = 1; i + 1 < items.length; i++) {
+    const [before, now, after] = [items[i - 1], items[i], items[i + 1]] as [T, T, T];
+    if (!second(now) || second(before) || second(after)) continue;
+    ratios.push(value(now) / ((value(before) + value(after)) / 2));
+  }
+  return ratios;
+}
+
 /** a / b rounded, or 0 when b is 0. */
 export const ratio = (a: number, b: number, digits = 2): number => (b === 0 ? 0 : round(a / b, digits));
 

@@ -9,7 +9,7 @@ import { runLoad } from "../lib/load.js";
 import { log } from "../lib/log.js";
 import { type BenchChild, benchDataDir, startService } from "../lib/processes.js";
 import { registerLots, waitForCatchUp } from "../lib/service-api.js";
-import { round } from "../lib/stats.js";
+import { againstNeighbours, median, pct, round } from "../lib/stats.js";
 import { CAPACITY, spreadRequests } from "./reserve.js";
 import type { Check, Scenario, ScenarioResult } from "./scenario.js";
 import { LOTS, sampledTraceparent, sink, unsampledTraceparent } from "./tracing.js";
@@ -82,28 +82,16 @@ export function countedRatios(loads: readonly Load[]): {
   pairs: number;
   noise: number;
 } {
-  const ratios = { instructions: [] as number[], cycles: [] as number[] };
-  for (let i = 1; i + 1 < loads.length; i++) {
-    const [before, now, after] = [loads[i - 1], loads[i], loads[i + 1]] as [Load, Load, Load];
-    if (!now.second || before.second || after.second) continue;
-    for (const key of ["instructions", "cycles"] as const) {
-      const field = key === "instructions" ? "instructions" : "estimatedCycles";
-      ratios[key].push(now.perRequest[field] / ((before.perRequest[field] + after.perRequest[field]) / 2));
-    }
-  }
-  const summary = (values: number[]): Ratio => {
-    const sorted = [...values].sort((a, b) => a - b);
-    const middle = sorted.length / 2;
-    const median =
-      sorted.length % 2 === 1
-        ? (sorted[Math.floor(middle)] as number)
-        : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-    return {
-      median: round(median, 4),
-      min: round(sorted[0] ?? Number.NaN, 4),
-      max: round(sorted[sorted.length - 1] ?? Number.NaN, 4),
-    };
+  const second = (load: Load) => load.second;
+  const ratios = {
+    instructions: againstNeighbours(loads, second, (load) => load.perRequest.instructions),
+    cycles: againstNeighbours(loads, second, (load) => load.perRequest.estimatedCycles),
   };
+  const summary = (values: number[]): Ratio => ({
+    median: round(median(values), 4),
+    min: round(values.length ? Math.min(...values) : Number.NaN, 4),
+    max: round(values.length ? Math.max(...values) : Number.NaN, 4),
+  });
   // The noise floor: how far apart the first kind's loads, the same work, were counted.
   const same = summary(loads.filter((load) => !load.second).map((load) => load.perRequest.estimatedCycles));
   return {
@@ -172,7 +160,6 @@ async function countedLoads(
   }
 }
 
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 /** Throughput cost of a work ratio under CPU saturation. */
 const cost = (ratio: number) => 1 - 1 / ratio;
 const describe = (r: ReturnType<typeof countedRatios>) =>

@@ -5,10 +5,10 @@ import { log } from "../lib/log.js";
 import { cpuSecondsOf } from "../lib/process-stats.js";
 import { type BenchChild, benchDataDir, startService } from "../lib/processes.js";
 import { registerLots, waitForCatchUp } from "../lib/service-api.js";
-import { round } from "../lib/stats.js";
+import { againstNeighbours, median, pct, round } from "../lib/stats.js";
 import { CAPACITY, CONNECTIONS, spreadRequests } from "./reserve.js";
 import type { Check, Scenario, ScenarioResult } from "./scenario.js";
-import { LOTS, median, sampledTraceparent, sink, unsampledTraceparent } from "./tracing.js";
+import { LOTS, sampledTraceparent, sink, unsampledTraceparent } from "./tracing.js";
 
 /*
  * Issue 22: what tracing costs, read within one process in paired windows. The `tracing` scenario
@@ -54,16 +54,9 @@ const quartiles = (values: readonly number[]) => {
 };
 
 export function pairedCost(windows: readonly Measured[]): PairedCost & { windows: readonly Measured[] } {
-  const rps: number[] = [];
-  const cpu: number[] = [];
-  for (let i = 1; i + 1 < windows.length; i++) {
-    const before = windows[i - 1] as Measured;
-    const now = windows[i] as Measured;
-    const after = windows[i + 1] as Measured;
-    if (!now.second || before.second || after.second) continue;
-    rps.push(1 - now.rps / ((before.rps + after.rps) / 2));
-    cpu.push(now.cpuMsPerRequest / ((before.cpuMsPerRequest + after.cpuMsPerRequest) / 2));
-  }
+  const second = (w: Measured) => w.second;
+  const rps = againstNeighbours(windows, second, (w) => w.rps).map((r) => 1 - r);
+  const cpu = againstNeighbours(windows, second, (w) => w.cpuMsPerRequest);
   return { throughputCost: quartiles(rps), cpuRatio: quartiles(cpu), pairs: rps.length, windows };
 }
 
@@ -118,7 +111,6 @@ async function windowsOf(
   return windows;
 }
 
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 const describe = (c: PairedCost) =>
   `cost ${pct(c.throughputCost.median)} (quartiles ${pct(c.throughputCost.q1)} … ${pct(c.throughputCost.q3)}), ` +
   `CPU per request ${c.cpuRatio.median.toFixed(3)}× (${c.cpuRatio.q1.toFixed(3)} … ${c.cpuRatio.q3.toFixed(3)}), ${c.pairs} windows`;

@@ -12,7 +12,7 @@ import { log } from "../lib/log.js";
 import { cpuSecondsOf } from "../lib/process-stats.js";
 import { type BenchChild, benchDataDir, startService } from "../lib/processes.js";
 import { registerLots, waitForCatchUp } from "../lib/service-api.js";
-import { round } from "../lib/stats.js";
+import { median, pct, round } from "../lib/stats.js";
 import { CAPACITY, CONNECTIONS, spreadRequests } from "./reserve.js";
 import type { Scenario, ScenarioResult } from "./scenario.js";
 
@@ -111,14 +111,6 @@ interface Round {
   readonly cpuMsPerRequest: number;
 }
 
-export const median = (values: readonly number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
-
 /** Ratios of a variant to "off", round by round: their median and spread. */
 export interface Versus {
   readonly median: number;
@@ -200,8 +192,6 @@ async function measure(
   }
   return results;
 }
-
-const pct = (x: number) => `${(x * 100).toFixed(1)}%`;
 
 /** "cost 4.1% (−2.0% … 9.3%), CPU/request 1.05× (0.98 … 1.12)": throughput cost from the ratio's median. */
 const describeVersus = (rps: Versus, cpu: Versus) =>
