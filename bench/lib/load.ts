@@ -34,6 +34,12 @@ export interface LoadOptions {
   readonly amount?: number;
   /** Seconds a request may take before it counts as timed out (default 30). */
   readonly timeoutSec?: number;
+  /**
+   * Requests per second over all connections (autocannon's `overallRate`): an open pace below the
+   * service's ceiling instead of as fast as it answers. Latencies are then corrected for
+   * coordinated omission, as autocannon does.
+   */
+  readonly rate?: number;
 }
 
 export interface StatusCounts {
@@ -94,6 +100,7 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
         duration: options.durationSec,
         timeout: options.timeoutSec ?? 30,
         ...(options.amount === undefined ? {} : { amount: options.amount }),
+        ...(options.rate === undefined ? {} : { overallRate: options.rate }),
         requests: [
           {
             method: options.method,
