@@ -20,6 +20,7 @@ import { reserveScenario } from "./scenarios/reserve.js";
 import type { BenchContext, Scenario, ScenarioResult } from "./scenarios/scenario.js";
 import { threadsScenario } from "./scenarios/threads.js";
 import { tracingScenario } from "./scenarios/tracing.js";
+import { tracingAttributedScenario } from "./scenarios/tracing-attributed.js";
 import { tracingCountedScenario } from "./scenarios/tracing-counted.js";
 import { tracingPairedScenario } from "./scenarios/tracing-paired.js";
 import { windowsScenario } from "./scenarios/windows.js";
@@ -39,6 +40,7 @@ const SCENARIOS: readonly Scenario[] = [
   asOfScenario,
   tracingScenario,
   tracingPairedScenario,
+  tracingAttributedScenario,
   tracingCountedScenario,
 ];
 

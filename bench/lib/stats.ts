@@ -127,11 +127,12 @@ export interface Interval {
  * interval is Student's t over those. Neighbouring measurements of one process are correlated (a
  * collection or a busy neighbour spans several); the means of long runs are close to independent,
  * which the interval needs and the spread of single measurements (their quartiles) does not say.
- * Undefined with fewer than two values a batch.
+ * Undefined with fewer than two batches; a batch of one value suits measurements long enough to
+ * be nearly independent already.
  */
 export function batchMeans(values: readonly number[], batches = 8): Interval | undefined {
   const size = Math.floor(values.length / batches);
-  if (batches < 2 || size < 2) return undefined;
+  if (batches < 2 || size < 1) return undefined;
   const skip = values.length - size * batches;
   const means: number[] = [];
   for (let b = 0; b < batches; b++) {

@@ -45,9 +45,11 @@ describe("a mean with its 95% interval by batch means", () => {
     expect(interval?.high).toBeCloseTo(4 + 12.706 * 2, 6);
   });
 
-  it("leaves out the first values when the series does not divide, and needs two values a batch", () => {
+  it("leaves out the first values when the series does not divide, and needs two batches", () => {
     expect(batchMeans([100, 1, 3, 5, 7], 2)?.mean).toBe(4);
-    expect(batchMeans([1, 2, 3], 2)).toBeUndefined();
+    expect(batchMeans([1, 2, 3], 2)?.mean).toBe(2.5);
+    expect(batchMeans([1], 2)).toBeUndefined();
+    expect(batchMeans([1, 2], 1)).toBeUndefined();
     expect(t95(7)).toBe(2.365);
     expect(t95(200)).toBe(1.96);
   });
