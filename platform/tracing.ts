@@ -15,8 +15,8 @@ import { epochMs, nowMs, RecordedSpan, SpanKind, type SpanSink } from "./tracing
  * (continuing the caller's W3C `traceparent`), the command's decision and append, and, through the
  * `traceparent` the events carry in their metadata, each projection's apply (one span per batch of
  * events, linked to the trace of each: linkedSpan), the coupon policy's reaction and the reservation
- * becoming visible. Off unless started (OTEL_EXPORTER_OTLP_ENDPOINT):
- * then no span is made and a request costs the parsing of its `traceparent` header.
+ * becoming visible. Off unless started (OTEL_EXPORTER_OTLP_ENDPOINT): then no span is made and no
+ * `traceparent` is read or carried (platform/http/tracing.ts).
  *
  * Spans are recorded here (tracing-span.ts), not by the SDK's tracer: its span lifecycle (the
  * context lookup, the sampler, limits and attribute sanitizing, times as HrTime) cost about five
@@ -153,8 +153,7 @@ function hexId(header: string, from: number, to: number): boolean {
 /**
  * A W3C `traceparent` (version 00) as it is carried on (the sampled flag kept, the other flags
  * cleared); undefined when absent or malformed. Allocates nothing when the header is absent,
- * malformed or already in that form (what the service itself sends on): the cost of a request with
- * tracing off.
+ * malformed or already in that form (what the service itself sends on).
  */
 export function validTraceparent(header: unknown): string | undefined {
   if (typeof header !== "string" || header.length !== 55) return undefined;
@@ -308,7 +307,7 @@ export function linkedSpan(
   return startSpan(name, parent, { ...options, links });
 }
 
-/** The `traceparent` that makes what follows a child of `span` (or the one given, with tracing off). */
+/** The `traceparent` that makes what follows a child of `span` (or the one given, when no span was made). */
 export const traceparentFor = (span: Span | undefined, fallback: string | undefined): string | undefined =>
   span ? (span instanceof RecordedSpan ? span.traceparent : formatTraceparent(span.spanContext())) : fallback;
 

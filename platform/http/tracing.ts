@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { endSpan, SpanKind, startSpan, traceparentFor, tracingOn, validTraceparent } from "../tracing.js";
 
-/** The traceparent what a request causes is carried under (its span's, or the caller's with tracing off). */
+/** The traceparent what a request causes is carried under (its span's, or an unrecorded caller's), with tracing on. */
 const traceparents = new WeakMap<Request, string>();
 
 export const traceparentOf = (req: Request): string | undefined => traceparents.get(req);
@@ -9,29 +9,31 @@ export const traceparentOf = (req: Request): string | undefined => traceparents.
 /**
  * Accepts a W3C `traceparent` on every request (a malformed one is ignored, as the standard says)
  * and, with tracing on, starts the request's server span under it (a new trace without one), ended
- * when the response is. With tracing off a request costs the check of its header, and the header
- * (when valid) is carried as it came.
+ * when the response is; what the request causes carries the span's traceparent (or the caller's,
+ * when its trace is not sampled). With tracing off nothing is read or carried, as OpenTelemetry's
+ * API does without an SDK: a request costs one check, and the log holds no trace ids nobody
+ * records (carrying the caller's cost ~1.5% of a reservation's CPU: BENCHMARKS.md, tenth pass).
  */
 export function traceRequests(): RequestHandler {
-  return (req: Request, res: Response, next: NextFunction) => {
-    const caller = validTraceparent(req.headers.traceparent);
+  return function traceRequest(req: Request, res: Response, next: NextFunction) {
     if (!tracingOn()) {
-      // Off: the caller's traceparent is carried as it came (no span, nothing else allocated).
-      if (caller) traceparents.set(req, caller);
       next();
       return;
     }
+    const caller = validTraceparent(req.headers.traceparent);
     const path = req.path;
-    const span = startSpan(`${req.method} ${path}`, caller, {
+    // Named when it ends, by its route (known then); started under the method alone, no string built.
+    const span = startSpan(req.method, caller, {
       kind: SpanKind.SERVER,
       attributes: { "http.request.method": req.method, "url.path": path },
     });
     const carried = traceparentFor(span, caller);
     if (carried) traceparents.set(req, carried);
     if (span) {
-      res.once("close", () => {
+      // A response closes once: a plain listener, not once()'s wrapper.
+      res.on("close", function endRequestSpan() {
         const route = (req.route as { path?: string } | undefined)?.path;
-        if (route) span.updateName(`${req.method} ${route}`);
+        span.updateName(`${req.method} ${route ?? path}`);
         span.setAttribute("http.response.status_code", res.statusCode);
         endSpan(span, res.statusCode >= 500 ? new Error(`HTTP ${res.statusCode}`) : undefined);
       });
