@@ -155,7 +155,22 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
   ) {
     this.cache = new StateCache(options.cacheSize);
     this.maxBatch = Math.max(1, options.maxBatch ?? DEFAULT_MAX_BATCH);
+    const { prefix, keyName } = options.trace;
+    this.spanKeys = {
+      key: `${prefix}.${keyName}`,
+      attempt: `${prefix}.attempt`,
+      stream: `${prefix}.stream`,
+      events: `${prefix}.events`,
+    };
   }
+
+  /** The span attributes' names, built once (not a string per batch). */
+  private readonly spanKeys: {
+    readonly key: string;
+    readonly attempt: string;
+    readonly stream: string;
+    readonly events: string;
+  };
 
   handle(command: C, context: CommandContext): Promise<RunOutcome<E, S, R>> {
     return new Promise((resolve, reject) => {
@@ -205,7 +220,8 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
     key: string,
     batch: readonly Waiting<C, RunOutcome<E, S, R>>[],
   ): Promise<(RunOutcome<E, S, R> | Failure)[]> {
-    const { source, hooks, trace } = this.options;
+    const { source, hooks } = this.options;
+    const keys = this.spanKeys;
     const streamId = this.options.streamOf(key);
     let { at, fresh } = await this.current(key);
     const complete =
@@ -217,8 +233,8 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
     for (let attempt = 0; ; attempt++) {
       hooks?.onBatch?.(batch.length);
       const deciding = spansOf("decide", batch, () => ({
-        [`${trace.prefix}.${trace.keyName}`]: key,
-        [`${trace.prefix}.attempt`]: attempt,
+        [keys.key]: key,
+        [keys.attempt]: attempt,
       }));
       let decided = this.decideAll(batch, await complete(at.state));
       // A refusal or a no-op decided on a cached state might be stale if another process wrote
@@ -238,8 +254,8 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
 
       let result: { nextExpectedRevision: number; position: Position };
       const appending = spansOf("append", batch, () => ({
-        [`${trace.prefix}.stream`]: streamId,
-        [`${trace.prefix}.events`]: toAppend.length,
+        [keys.stream]: streamId,
+        [keys.events]: toAppend.length,
       }));
       try {
         result = await this.eventStore.appendToStream(streamId, toAppend, {
