@@ -28,27 +28,30 @@ import type { Scenario, ScenarioResult } from "./scenario.js";
 import { LOTS, sampledTraceparent, sink } from "./tracing.js";
 
 /*
- * Issue 22: the exporter-set cost of tracing read by attribution instead of by timing. On this
- * machine the same work takes 15–25% more or less CPU from one window to the next (a shared host,
- * lumps of garbage collection), so timed comparisons cannot resolve a few percent (the
- * `tracing-paired` scenario says how long they would need). A sampling profile does not compare
- * two runs: within one, it says what share of the CPU each code took, and a slower host slows
- * every code alike.
+ * Issue 22: the cost of tracing (unset, and with an exporter set) read by attribution instead of
+ * by timing. On this machine the same work takes 15–25% more or less CPU from one window to the
+ * next (a shared host, lumps of garbage collection), so timed comparisons cannot resolve a few
+ * percent (the `tracing-paired` scenario says how long they would need). A sampling profile does
+ * not compare two runs: within one, it says what share of the CPU each code took, and a slower
+ * host slows every code alike.
  *
- * The exporter-set service runs under `node --cpu-prof` (every thread: the request thread, the
- * processors' thread, the export thread) while every request carries a sampled traceparent, in
- * WINDOWS windows of load. Each window's samples (lined up by the monotonic clock) are charged to
- * tracing where tracing's code is on the stack: platform's tracing files (the spans, the OTLP
- * writers, the HTTP middleware), the OpenTelemetry packages, the call sites' own tracing functions
- * (the decider's batch spans, the live push's read of the log for its spans), and all of the export
- * thread; what that code calls in the runtime (a postMessage, a Buffer, crypto) is charged to it
- * too, but not the application it calls back (the HTTP middleware's `next()`). The garbage
- * collector's share is apportioned as the rest of the busy time is (tracing's spans are
- * short-lived objects: this is an estimate, printed beside the raw share). A CPU-bound service's
- * throughput falls by the share of its CPU that tracing takes, so the share is the cost.
+ * Each service (tracing unset, then an exporter set) runs under `node --cpu-prof` (every thread:
+ * the request thread, the processors' thread, the export thread) while every request carries a
+ * sampled traceparent, as a traced caller's do, in WINDOWS windows of load. Each window's samples
+ * (lined up by the monotonic clock) are charged to tracing where tracing's code is on the stack:
+ * platform's tracing files (the spans, the OTLP writers, the HTTP middleware), the OpenTelemetry
+ * packages, the call sites' own tracing functions (the decider's batch spans, the live push's read
+ * of the log for its spans), and all of the export thread; what that code calls in the runtime (a
+ * postMessage, a Buffer, crypto) is charged to it too, but not the application it calls back (the
+ * HTTP middleware's `next()`). The garbage collector's share is apportioned as the rest of the busy
+ * time is (tracing's spans are short-lived objects: this is an estimate, printed beside the raw
+ * share). A CPU-bound service's throughput falls by the share of its CPU that tracing takes, so
+ * the share is the cost.
  *
  * Left out: what tracing costs without running its code (the caches its spans evict, a larger heap
- * to mark), and the profiler's own cost (it samples every thread every 500 µs).
+ * to mark; with tracing unset, bytes it would add to the log: none since nothing is carried, see
+ * bench/tracing-carry.ts for what carrying cost), and the profiler's own cost (it samples every
+ * thread every 500 µs).
  */
 
 const windows = () => Number(process.env.BENCH_TRACING_ATTRIBUTED_WINDOWS ?? 5);
@@ -147,88 +150,114 @@ function attributeProfiles(profileDir: string, spans: readonly Span[]) {
 
 const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 
+/**
+ * One service under `node --cpu-prof`, every request carrying a sampled traceparent (a traced
+ * caller), in windows of load: each window's spans of time and rates, then every thread's profile
+ * attributed (written as the service exits gracefully).
+ */
+async function profiledWindows(label: string, env: Record<string, string>, quick: boolean) {
+  const lots = lotIds(LOTS);
+  const profileDir = mkdtempSync(join(tmpdir(), "bench-tracing-attributed-"));
+  const data = benchDataDir("tracing-attributed");
+  const spans: Span[] = [];
+  const rates: number[] = [];
+  try {
+    const service = await startService(data.dir, {
+      label,
+      env,
+      nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, "--cpu-prof-interval=500"],
+    });
+    const http = new HttpClient(service.url);
+    try {
+      await registerLots(http, lots, CAPACITY);
+      await waitForCatchUp(http, 60_000);
+      const load = (title: string, durationSec: number, offset: number) => {
+        const spread = spreadRequests(lots, offset);
+        return runLoad({
+          title,
+          url: service.url,
+          connections: CONNECTIONS,
+          method: "POST",
+          durationSec,
+          next: () => ({ ...spread(), headers: { traceparent: sampledTraceparent() } }),
+        });
+      };
+      await load("warm-up", 5, 50_000_000);
+      await waitForCatchUp(http, 300_000);
+      for (let w = 0; w < windows(); w++) {
+        const fromUs = nowUs();
+        const result = await load(`window ${w + 1}`, windowSeconds(quick), w * 1_000_000);
+        // The window ends when what its requests caused is in the read models and exported.
+        await waitForCatchUp(http, 300_000);
+        await new Promise((resolve) => setTimeout(resolve, 1_100));
+        spans.push({ fromUs, toUs: nowUs() });
+        rates.push(result.rps2xx);
+        log(`    window ${w + 1}: ${result.rps2xx} reservations/s`);
+      }
+    } finally {
+      http.close();
+      await service.stop();
+    }
+    log(`  ${label}:`);
+    const attributed = attributeProfiles(profileDir, spans);
+    log(
+      `  tracing's share of the busy CPU: ${interval(attributed.raw)}; with the collector apportioned ${interval(attributed.apportioned)}`,
+    );
+    log(`  by thread: ${JSON.stringify(attributed.threads)}`);
+    return { ...attributed, rates };
+  } finally {
+    data.remove();
+    rmSync(profileDir, { recursive: true, force: true });
+  }
+}
+
+const interval = (i: Interval | undefined) =>
+  i ? `${pct(i.mean)} (95% interval ${pct(i.low)} … ${pct(i.high)}, ${i.batches} windows)` : "no interval";
+
 export const tracingAttributedScenario: Scenario = {
   name: "tracing-attributed",
-  title: "the cost of tracing with an exporter set, read from profiles of every thread",
+  title: "the cost of tracing, unset and with an exporter set, read from profiles of every thread",
   async run(ctx): Promise<ScenarioResult> {
-    const lots = lotIds(LOTS);
     const collector = await sink();
-    const profileDir = mkdtempSync(join(tmpdir(), "bench-tracing-attributed-"));
-    const data = benchDataDir("tracing-attributed");
-    const spans: Span[] = [];
-    const rates: number[] = [];
     try {
-      const service = await startService(data.dir, {
-        label: "tracing on, profiled",
-        env: { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url },
-        nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${profileDir}`, "--cpu-prof-interval=500"],
-      });
-      const http = new HttpClient(service.url);
-      try {
-        await registerLots(http, lots, CAPACITY);
-        await waitForCatchUp(http, 60_000);
-        const load = (title: string, durationSec: number, offset: number) =>
-          runLoad({
-            title,
-            url: service.url,
-            connections: CONNECTIONS,
-            method: "POST",
-            durationSec,
-            next: (() => {
-              const spread = spreadRequests(lots, offset);
-              return () => ({ ...spread(), headers: { traceparent: sampledTraceparent() } });
-            })(),
-          });
-        await load("warm-up", 5, 50_000_000);
-        await waitForCatchUp(http, 300_000);
-        for (let w = 0; w < windows(); w++) {
-          const fromUs = nowUs();
-          const result = await load(`window ${w + 1}`, windowSeconds(ctx.quick), w * 1_000_000);
-          // The window ends when what its requests caused is in the read models and exported.
-          await waitForCatchUp(http, 300_000);
-          await new Promise((resolve) => setTimeout(resolve, 1_100));
-          spans.push({ fromUs, toUs: nowUs() });
-          rates.push(result.rps2xx);
-          log(`    window ${w + 1}: ${result.rps2xx} reservations/s`);
-        }
-      } finally {
-        http.close();
-        // A graceful exit: each thread writes its profile as it ends.
-        await service.stop();
-      }
-      const { windowShares, raw, apportioned, threads } = attributeProfiles(profileDir, spans);
-      const interval = (i: Interval | undefined) =>
-        i
-          ? `${pct(i.mean)} (95% interval ${pct(i.low)} … ${pct(i.high)}, ${i.batches} windows)`
-          : "no interval";
-      log(
-        `  tracing's share of the busy CPU: ${interval(raw)}; with the collector apportioned ${interval(apportioned)}`,
+      const off = await profiledWindows("tracing unset, profiled", {}, ctx.quick);
+      const on = await profiledWindows(
+        "exporter set, profiled",
+        { OTEL_EXPORTER_OTLP_ENDPOINT: collector.url },
+        ctx.quick,
       );
-      log(`  by thread: ${JSON.stringify(threads)}`);
-      const met = apportioned !== undefined && apportioned.high < 0.05;
+      const rates = (r: readonly number[]) => r.map((x) => Math.round(x)).join(", ");
+      const figures = ({ rates: r, windowShares, raw, apportioned, threads }: typeof on) => ({
+        reservationsPerSecond: r,
+        shares: windowShares,
+        raw,
+        apportioned,
+        threads,
+      });
       return {
         name: this.name,
         title: this.title,
         checks: [
           {
+            target:
+              "tracing unset costs reserve throughput < 1% (requests from a traced caller; by attribution: tracing's share of every thread's busy CPU)",
+            measured: `${interval(off.apportioned)} with the collector's time apportioned; ${rates(off.rates)} reservations/s profiled`,
+            pass: off.apportioned !== undefined && off.apportioned.high < 0.01,
+          },
+          {
             target: `tracing with an exporter set costs reserve throughput < 5% (every trace recorded; by attribution: tracing's share of every thread's busy CPU, ${collector.bodies()} OTLP posts)`,
-            measured: `${interval(apportioned)} with the collector's time apportioned; tracing's code alone ${interval(raw)}; ${rates.map((r) => Math.round(r)).join(", ")} reservations/s profiled`,
-            pass: met,
+            measured: `${interval(on.apportioned)} with the collector's time apportioned; tracing's code alone ${interval(on.raw)}; ${rates(on.rates)} reservations/s profiled`,
+            pass: on.apportioned !== undefined && on.apportioned.high < 0.05,
           },
         ],
         figures: {
-          windows: spans.length,
+          windows: windows(),
           windowSeconds: windowSeconds(ctx.quick),
-          reservationsPerSecond: rates,
-          shares: windowShares,
-          raw,
-          apportioned,
-          threads,
+          unset: figures(off),
+          exporterSet: figures(on),
         },
       };
     } finally {
-      data.remove();
-      rmSync(profileDir, { recursive: true, force: true });
       await new Promise((resolve) => collector.server.close(resolve));
     }
   },
