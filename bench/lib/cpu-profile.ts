@@ -7,7 +7,7 @@ import { PROJECT_ROOT } from "../../test-support/process.js";
  * (self time) and by source file, so a miss can be explained from the profile of the process.
  */
 
-interface ProfileNode {
+export interface ProfileNode {
   readonly id: number;
   readonly callFrame: {
     readonly functionName: string;
@@ -17,7 +17,7 @@ interface ProfileNode {
   readonly children?: readonly number[];
 }
 
-interface CpuProfile {
+export interface CpuProfile {
   readonly nodes: readonly ProfileNode[];
   readonly samples: readonly number[];
   readonly timeDeltas: readonly number[];

@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import type { CpuProfile, ProfileNode } from "./cpu-profile.js";
 
 /**
  * Where a thread's CPU went in given spans of time, read from a V8 `.cpuprofile` (`node --cpu-prof`
@@ -13,24 +14,10 @@ import { join } from "node:path";
  * `process.hrtime` on the same machine (Linux), so spans measured by another process line up.
  */
 
-export interface CallFrame {
-  readonly functionName: string;
-  readonly url: string;
-}
+export type { CpuProfile } from "./cpu-profile.js";
 
-interface ProfileNode {
-  readonly id: number;
-  readonly callFrame: CallFrame;
-  readonly children?: readonly number[];
-}
-
-export interface CpuProfile {
-  readonly nodes: readonly ProfileNode[];
-  readonly samples: readonly number[];
-  readonly timeDeltas: readonly number[];
-  readonly startTime: number;
-  readonly endTime: number;
-}
+/** A frame of a sample's stack: its function and its script (empty for native code). */
+export type CallFrame = Pick<ProfileNode["callFrame"], "functionName" | "url">;
 
 /** A span of time in the monotonic clock's µs (`process.hrtime.bigint() / 1000n`). */
 export interface Span {

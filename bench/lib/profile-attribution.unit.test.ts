@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { attribute, busyUs, type CallFrame, type CpuProfile, type Role } from "./profile-attribution.js";
 
-const frame = (functionName: string, url = "") => ({ functionName, url });
+const frame = (functionName: string, url = "") => ({ functionName, url, lineNumber: 0 });
 const APP = "file:///srv/app/handler.ts";
 const TRACING = "file:///srv/platform/tracing.ts";
 
