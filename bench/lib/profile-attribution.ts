@@ -29,7 +29,7 @@ export interface Span {
 export interface Attributed {
   readonly idleUs: number;
   readonly gcUs: number;
-  /** Busy in code `mark` picked, or in what it called. */
+  /** Busy in the code measured (see the role), or in what it called. */
   readonly markedUs: number;
   /** Busy otherwise (the program's own C++, JavaScript, natives). */
   readonly otherUs: number;
@@ -81,6 +81,17 @@ function kindsOf(profile: CpuProfile, role: (frame: CallFrame) => Role): Map<num
   return kinds;
 }
 
+/** Each sample: its node, its time, and the time it counts for (until the next sample). */
+function* timedSamples(profile: CpuProfile): Generator<{ id: number; at: number; weight: number }> {
+  const { samples, timeDeltas } = profile;
+  let at = profile.startTime;
+  for (let i = 0; i < samples.length; i++) {
+    at += timeDeltas[i] as number;
+    const next = i + 1 < samples.length ? (timeDeltas[i + 1] as number) : profile.endTime - at;
+    yield { id: samples[i] as number, at, weight: Math.max(0, next) };
+  }
+}
+
 /** One thread's time in each span, by kind. */
 export function attribute(
   profile: CpuProfile,
@@ -89,13 +100,8 @@ export function attribute(
 ): Attributed[] {
   const kinds = kindsOf(profile, role);
   const totals = spans.map(() => ({ idle: 0, gc: 0, marked: 0, other: 0 }));
-  let at = profile.startTime;
-  const { samples, timeDeltas } = profile;
-  for (let i = 0; i < samples.length; i++) {
-    at += timeDeltas[i] as number;
-    const next = i + 1 < samples.length ? (timeDeltas[i + 1] as number) : profile.endTime - at;
-    const weight = Math.max(0, next);
-    const kind = kinds.get(samples[i] as number) ?? "other";
+  for (const { id, at, weight } of timedSamples(profile)) {
+    const kind = kinds.get(id) ?? "other";
     spans.forEach((span, s) => {
       if (at >= span.fromUs && at < span.toUs) (totals[s] as Record<Kind, number>)[kind] += weight;
     });
@@ -115,13 +121,8 @@ export function markedByFunction(
   const kinds = kindsOf(profile, role);
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
   const totals = new Map<string, number>();
-  let at = profile.startTime;
-  const { samples, timeDeltas } = profile;
-  for (let i = 0; i < samples.length; i++) {
-    at += timeDeltas[i] as number;
-    const id = samples[i] as number;
+  for (const { id, at, weight } of timedSamples(profile)) {
     if (kinds.get(id) !== "marked" || !spans.some((span) => at >= span.fromUs && at < span.toUs)) continue;
-    const weight = Math.max(0, i + 1 < samples.length ? (timeDeltas[i + 1] as number) : profile.endTime - at);
     const frame = byId.get(id)?.callFrame;
     const file = frame?.url.split("/").slice(-2).join("/") ?? "";
     const where = frame && !isRuntimeFrame(frame) ? file : "(runtime)";

@@ -1,5 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { attribute, busyUs, type CallFrame, type CpuProfile, type Role } from "./profile-attribution.js";
+import {
+  attribute,
+  busyUs,
+  type CallFrame,
+  type CpuProfile,
+  markedByFunction,
+  type Role,
+} from "./profile-attribution.js";
 
 const frame = (functionName: string, url = "") => ({ functionName, url, lineNumber: 0 });
 const APP = "file:///srv/app/handler.ts";
@@ -66,5 +73,20 @@ describe("attributing a thread's samples", () => {
     const [first, second] = attribute(profile([5, 5, 10, 10], [10, 10, 10, 10]), spans, role);
     expect(first).toEqual({ idleUs: 0, gcUs: 0, markedUs: 20, otherUs: 0 });
     expect(second).toEqual({ idleUs: 0, gcUs: 0, markedUs: 0, otherUs: 20 });
+  });
+
+  it("says where the measured code's time went, by the function each sample was in", () => {
+    const spans = [{ fromUs: 0, toUs: 10_000 }];
+    const byFunction = markedByFunction(
+      profile([5, 5, 6, 7, 8, 9, 10], [10, 10, 10, 10, 10, 10, 10]),
+      spans,
+      role,
+    );
+    expect([...byFunction]).toEqual([
+      ["startSpan platform/tracing.ts", 20],
+      ["randomFillSync (runtime)", 10],
+      ["(native) (runtime)", 10],
+      ["middleware platform/tracing.ts", 10],
+    ]);
   });
 });
