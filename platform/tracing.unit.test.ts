@@ -105,6 +105,30 @@ describe("sampling (OTEL_TRACES_SAMPLER_ARG)", () => {
   });
 });
 
+describe("spans under a carried traceparent", () => {
+  it("continue the trace it names, and start a new one under a string not in the carried form", async () => {
+    const exporter = new InMemorySpanExporter();
+    const handle = startTracing({ exporter });
+    try {
+      endSpan(startSpan("under a carried one", `00-${TRACE}-${SPAN}-01`));
+      endSpan(startSpan("under a cut one", `00-${TRACE}-${SPAN}`));
+      endSpan(startSpan("under one with another layout", `00_${TRACE}_${SPAN}_01`));
+      endSpan(linkedSpan("linked to a cut one only", [`00-${TRACE}-${SPAN}`]));
+      const [under, ...roots] = exporter.getFinishedSpans();
+      expect(under?.spanContext().traceId).toBe(TRACE);
+      expect(under?.parentSpanContext).toMatchObject({ traceId: TRACE, spanId: SPAN, traceFlags: 1 });
+      // A string that is not a traceparent names no parent: a new trace (as a malformed header does).
+      expect(roots).toHaveLength(2);
+      for (const root of roots) {
+        expect(root.parentSpanContext).toBeUndefined();
+        expect(root.spanContext().traceId).not.toBe(TRACE);
+      }
+    } finally {
+      await handle?.shutdown();
+    }
+  });
+});
+
 describe("a span for work done for several traces (linkedSpan)", () => {
   it("lives in the first sampled trace and links to every sampled one, once", async () => {
     const exporter = new InMemorySpanExporter();

@@ -3,7 +3,7 @@ import type { Request, Response } from "express";
 import type { EventStore } from "../event-store/port.js";
 import { parsePositionToken } from "../event-store/position.js";
 import type { Logger } from "../platform/logger.js";
-import { endSpan, startSpan, tracingOn } from "../platform/tracing.js";
+import { endSpan, startSpan, tracingOn, validTraceparent } from "../platform/tracing.js";
 import type { ControlCenterView } from "../schemas/read-models.js";
 import type { QueryService } from "./query-service.js";
 
@@ -310,8 +310,9 @@ export class LiveUpdates {
       });
       for await (const raw of read) {
         if (raw.position.commit > to) break;
-        const traceparent = (raw.metadata as { traceparent?: unknown } | null)?.traceparent;
-        if (typeof traceparent !== "string") continue;
+        // Read raw, not decoded: checked here, as spans are started only under checked ones.
+        const traceparent = validTraceparent((raw.metadata as { traceparent?: unknown } | null)?.traceparent);
+        if (traceparent === undefined) continue;
         const reservation = (raw.data as { reservationId?: unknown } | null)?.reservationId;
         endSpan(
           startSpan("live-update push", traceparent, {
