@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { EventMetadata } from "../../schemas/events.js";
 import { lotIds } from "../lib/domain.js";
 import { HttpClient } from "../lib/http.js";
 import { runLoad } from "../lib/load.js";
@@ -67,10 +68,20 @@ const TRACING_FUNCTIONS: ReadonlyMap<string, RegExp> = new Map([
 ]);
 
 /**
+ * The event schema's check of a carried traceparent (the regular expression V8 names by its
+ * pattern): run on every traced event written and read, only because tracing carries one. The
+ * rest of what carrying costs (its bytes in the JSON, the relay, the log) has no frame of its own:
+ * bench/tracing-carry.ts measures it apart.
+ */
+const TRACEPARENT_CHECK = `RegExp: ${(EventMetadata.properties.traceparent as { pattern: string }).pattern}`;
+
+/**
  * Tracing's code is "marked" (what it calls in the runtime is its cost, the application it calls
- * back, like the middleware's `next()`, is not); the call sites' tracing functions own all they call.
+ * back, like the middleware's `next()`, is not); the call sites' tracing functions own all they call,
+ * and so does the check of a carried traceparent.
  */
 export function tracingRole(frame: CallFrame): Role {
+  if (frame.url === "" && frame.functionName === TRACEPARENT_CHECK) return "owner";
   if (isRuntimeFrame(frame)) return "runtime";
   if (TRACING_FUNCTIONS.get(frame.functionName)?.test(frame.url)) return "owner";
   if (TRACING_FILE.test(frame.url) || frame.url.includes("/node_modules/@opentelemetry/")) return "marked";

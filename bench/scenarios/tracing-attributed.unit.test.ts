@@ -11,6 +11,10 @@ describe("what the attribution calls tracing", () => {
     expect(tracingRole(at("node_modules/@opentelemetry/api/build/src/index.js"))).toBe("marked");
     expect(tracingRole(at("write-side/decider-runner.ts", "spansOf"))).toBe("owner");
     expect(tracingRole(at("read-api/live-updates.ts", "tracePush"))).toBe("owner");
+    // The event schema's check of the traceparent tracing carries, as V8 names the expression.
+    expect(tracingRole({ functionName: "RegExp: ^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$", url: "" })).toBe(
+      "owner",
+    );
   });
 
   it("leaves the application (a same-named function elsewhere too) and charges the runtime to its caller", () => {
@@ -19,6 +23,7 @@ describe("what the attribution calls tracing", () => {
     expect(tracingRole(at("node_modules/express/lib/router/index.js", "next"))).toBe("application");
     expect(tracingRole({ functionName: "postMessage", url: "" })).toBe("runtime");
     expect(tracingRole({ functionName: "emit", url: "node:events" })).toBe("runtime");
+    expect(tracingRole({ functionName: "RegExp: ^[A-Za-z0-9][A-Za-z0-9_.:-]*$", url: "" })).toBe("runtime");
   });
 });
 
