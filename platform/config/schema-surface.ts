@@ -181,7 +181,7 @@ export const SURFACE_SETTINGS = {
     ...env(
       "OTEL_TRACES_SAMPLER_ARG",
       "1",
-      "With OTEL_EXPORTER_OTLP_ENDPOINT: the share (0 to 1) of the traces this service starts that are recorded and exported, chosen at random per request (parent-based: a request whose `traceparent` says sampled is always recorded, one that says not sampled never). A trace left out makes no span and carries no `traceparent` on. A recorded reservation makes five spans of its own (request, decision, append, coupon reaction, ack → visible; a live-update push too while a control-center stream is open) and shares the projections' batch spans. Measured on 2 cores under full load (BENCHMARKS.md, tenth pass, read from profiles of every thread): at 1, tracing takes 4.3% of the service's CPU (95% interval 4.1–4.6%), and so of its throughput; a busy service may record a share.",
+      "With OTEL_EXPORTER_OTLP_ENDPOINT: the share (0 to 1) of the traces this service starts that are recorded and exported, chosen at random per request (parent-based: a request whose `traceparent` says sampled is always recorded, one that says not sampled never). A trace left out makes no span and carries no `traceparent` on. A recorded reservation makes five spans of its own (request, decision, append, coupon reaction, ack → visible; a live-update push too while a control-center stream is open) and shares the projections' batch spans. Measured on 2 cores under full load (BENCHMARKS.md, eleventh pass, read from profiles of every thread): at 1, tracing takes 3.6% of the service's CPU (95% interval 3.4–3.9%), about 4% with the trace's bytes in the events, and so of its throughput; a busy service may record a share.",
     ),
   }),
 };
