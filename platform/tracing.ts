@@ -298,7 +298,8 @@ export function linkedSpan(
     links.push({ context });
   }
   if (parent === undefined) return undefined;
-  return startSpan(name, parent, { ...options, links });
+  // The links first: on Node 20 a property after a spread takes V8's slow path (bench/object-spread.ts).
+  return startSpan(name, parent, { links, ...options });
 }
 
 /** The `traceparent` that makes what follows a child of `span` (or the one given, when no span was made). */
