@@ -172,13 +172,7 @@ export function validTraceparent(header: unknown): string | undefined {
 /** A W3C `traceparent` (version 00) as a span context; undefined when absent or malformed. */
 export function parseTraceparent(header: unknown): SpanContext | undefined {
   const valid = validTraceparent(header);
-  if (!valid) return undefined;
-  return {
-    traceId: valid.slice(3, 35),
-    spanId: valid.slice(36, 52),
-    traceFlags: valid.charCodeAt(54) === 49 ? 1 : 0,
-    isRemote: true,
-  };
+  return valid ? carriedContext(valid) : undefined;
 }
 
 export const formatTraceparent = (span: SpanContext): string =>
