@@ -13,16 +13,16 @@ import { causation, couponIssued, lotRegistered, parkingReserved } from "./lib/d
 import { batchMeans } from "./lib/stats.js";
 
 /*
- * Issue 22, the unset target in isolation: what carrying a caller's traceparent costs a reservation
- * with tracing off, the work it adds and nothing else, on the real codec and the real embedded
- * store. With tracing off a traceparent is checked at the edge and carried in the metadata of the
- * events a request causes (the reservation, and the coupon the policy issues for it), so each of
- * those two events is validated with it, written to the log with it (JSON, SQLite), relayed between
- * the threads (the coupon's append is a structured clone), read back and decoded with it by the
- * processors. A round does that for N reservations, with a traceparent or without, in alternating
- * rounds; the cost is the CPU of the rounds with one less the mean of the rounds on either side.
- * The service spends ~0.6–1.2 ms of CPU on a reservation (BENCHMARKS.md): the µs here over that is
- * the share of its throughput.
+ * Issue 22: what carrying a traceparent in the events costs a reservation, the work it adds and
+ * nothing else, on the real codec and the real embedded store. With tracing on, the events a request
+ * causes (the reservation, and the coupon the policy issues for it) carry its traceparent, so each
+ * of those two events is validated with it, written to the log with it (JSON, SQLite), relayed
+ * between the threads (the coupon's append is a structured clone), read back and decoded with it
+ * by the processors; with tracing off nothing is carried (platform/http/tracing.ts), which this
+ * measured first. A round does that for N reservations, with a traceparent or without, in
+ * alternating rounds; the cost is the CPU of the rounds with one less the mean of the rounds on
+ * either side. The service spends ~0.6–1.2 ms of CPU on a reservation (BENCHMARKS.md): the µs here
+ * over that is the share of its throughput.
  *
  *   npx tsx bench/tracing-carry.ts        env: ROUNDS (16), N (reservations a round, 2000)
  *   STORE=0 npx tsx bench/tracing-carry.ts  the codec's part alone, no store: each event validated,
