@@ -81,6 +81,10 @@ const DEFAULTS: Config = {
   rateLimitPerPrincipal: 1200,
   rateLimitPerAddress: 3000,
   trustProxyHops: 0,
+  webhookAllowPrivate: false,
+  webhookTimeoutMs: 10000,
+  webhookConcurrency: 4,
+  webhookRetryScale: 1,
 };
 
 describe("loadConfig defaults", () => {
