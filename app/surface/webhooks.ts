@@ -40,6 +40,8 @@ export const WEBHOOKS: Json = Object.fromEntries(
         operationId: `webhook.${type}`,
         summary: WebhookDataSchemas[type].description,
         tags: ["operations"],
+        // Sent by this service to the endpoint's URL: no bearer token (the signature is the proof).
+        security: [],
         parameters: SIGNED_HEADERS,
         requestBody: {
           required: true,
