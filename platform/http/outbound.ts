@@ -70,7 +70,7 @@ export function targetUrlProblem(raw: string, allowPrivate: boolean): string | u
 }
 
 /** A lookup that refuses private addresses unless allowed: what the agents connect through. */
-function guardedLookup(allowPrivate: boolean): LookupFunction {
+export function guardedLookup(allowPrivate: boolean): LookupFunction {
   return (hostname, options, callback) => {
     dnsLookup(hostname, { ...options, all: true } as LookupAllOptions, (error, addresses) => {
       if (error) return callback(error, "", 0);

@@ -42,12 +42,19 @@ const ENV = {
   WEBHOOK_RETRY_SCALE: "0.0002",
 };
 
-const ownedBy = (lease: LeaseDocument | null, child: Child) => lease?.owner?.split("/")[1] === String(child.pid);
+const ownedBy = (lease: LeaseDocument | null, child: Child) =>
+  lease?.owner?.split("/")[1] === String(child.pid);
 
-async function until(check: () => Promise<boolean> | boolean, what: string, timeoutMs: number, alive: Child[]) {
+async function until(
+  check: () => Promise<boolean> | boolean,
+  what: string,
+  timeoutMs: number,
+  alive: Child[],
+) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    for (const c of alive) if (c.hasExited()) throw new Error(`process exited waiting for ${what}:\n${c.output()}`);
+    for (const c of alive)
+      if (c.hasExited()) throw new Error(`process exited waiting for ${what}:\n${c.output()}`);
     if (await check()) return;
     await sleep(20);
   }
@@ -78,7 +85,9 @@ describe("webhook delivery across kill -9 and failover (real processes)", () => 
 
       const first = await startServiceChild({ ...ENV, DATA_DIR: data.dir });
       const lease = () => docs.findById<LeaseDocument>(LEASES, WEBHOOK_DELIVERY);
-      await until(async () => ownedBy(await lease(), first), "the first process to hold the lease", 30_000, [first]);
+      await until(async () => ownedBy(await lease(), first), "the first process to hold the lease", 30_000, [
+        first,
+      ]);
       const second = await waitHealthy(await startServiceChild({ ...ENV, DATA_DIR: data.dir }));
       // 4 reservations' worth of messages per reservation, 1 per cancellation, twice (coupons).
       const expected = 2 * (PLAN.reservations + PLAN.cancellations);
@@ -93,7 +102,9 @@ describe("webhook delivery across kill -9 and failover (real processes)", () => 
       const atKill = new Set(receivedIn(record).map((r) => r.webhookId)).size;
       expect(atKill).toBeLessThan(expected);
 
-      await until(async () => ownedBy(await lease(), second), "the standby to take the lease", 30_000, [second]);
+      await until(async () => ownedBy(await lease(), second), "the standby to take the lease", 30_000, [
+        second,
+      ]);
       await until(
         () => new Set(receivedIn(record).map((r) => r.webhookId)).size >= expected,
         "every message",
@@ -130,6 +141,7 @@ describe("webhook delivery across kill -9 and failover (real processes)", () => 
       const key = String(r.data.reservationId);
       firstSeen.set(key, [...(firstSeen.get(key) ?? []), position.get(r.webhookId) ?? -1]);
     }
-    for (const [key, positions] of firstSeen) expect(positions, key).toEqual([...positions].sort((a, b) => a - b));
+    for (const [key, positions] of firstSeen)
+      expect(positions, key).toEqual([...positions].sort((a, b) => a - b));
   }, 240_000);
 });
