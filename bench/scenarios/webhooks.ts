@@ -48,7 +48,7 @@ export const webhooksScenario: Scenario = {
     let offset = 0;
     try {
       const lots = lotIds(LOTS);
-      await registerLots(http, lots, 1_000_000);
+      await registerLots(http, lots, 100_000);
       await waitForCatchUp(http, 60_000);
       for (let cycle = 0; cycle < cycles; cycle++)
         for (const kind of KINDS) {
