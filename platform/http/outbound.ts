@@ -69,10 +69,17 @@ export function targetUrlProblem(raw: string, allowPrivate: boolean): string | u
   return undefined;
 }
 
+/** How names are resolved: the system's resolver (a test gives one that answers what it wants). */
+export type Resolver = (
+  hostname: string,
+  options: LookupAllOptions,
+  callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
+) => void;
+
 /** A lookup that refuses private addresses unless allowed: what the agents connect through. */
-export function guardedLookup(allowPrivate: boolean): LookupFunction {
+export function guardedLookup(allowPrivate: boolean, resolve: Resolver = dnsLookup): LookupFunction {
   return (hostname, options, callback) => {
-    dnsLookup(hostname, { ...options, all: true } as LookupAllOptions, (error, addresses) => {
+    resolve(hostname, { ...options, all: true } as LookupAllOptions, (error, addresses) => {
       if (error) return callback(error, "", 0);
       const list = addresses as LookupAddress[];
       const refused = allowPrivate ? undefined : list.find((a) => isPrivateAddress(a.address));
@@ -94,6 +101,8 @@ export interface OutboundOptions {
   readonly maxBodyBytes: number;
   /** Connections kept open per host (one endpoint's concurrency). */
   readonly maxSockets?: number;
+  /** The resolver (default: the system's). */
+  readonly resolve?: Resolver;
 }
 
 export interface OutboundAnswer {
@@ -108,7 +117,7 @@ export class OutboundClient {
   private readonly agents: { readonly http: http.Agent; readonly https: https.Agent };
 
   constructor(private readonly options: OutboundOptions) {
-    const lookup = guardedLookup(options.allowPrivate);
+    const lookup = guardedLookup(options.allowPrivate, options.resolve);
     const common = { keepAlive: true, maxSockets: options.maxSockets ?? 8, lookup };
     this.agents = { http: new http.Agent(common), https: new https.Agent(common) };
   }

@@ -1,7 +1,13 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
-import { guardedLookup, isPrivateAddress, OutboundClient, targetUrlProblem } from "./outbound.js";
+import {
+  guardedLookup,
+  isPrivateAddress,
+  OutboundClient,
+  type Resolver,
+  targetUrlProblem,
+} from "./outbound.js";
 
 describe("outbound requests to addresses the service does not control", () => {
   it("knows loopback, private, link-local, unique-local and mapped addresses from public ones", () => {
@@ -42,6 +48,22 @@ describe("outbound requests to addresses the service does not control", () => {
       );
     await expect(lookup(false)).rejects.toThrow(/private address/);
     await expect(lookup(true)).resolves.toBe("127.0.0.1");
+  });
+
+  it("checks the address a name resolves to when connecting: a public name rebound to loopback is refused", async () => {
+    const rebinding: Resolver = (_hostname, _options, callback) =>
+      callback(null, [{ address: "127.0.0.1", family: 4 }]);
+    const client = new OutboundClient({
+      allowPrivate: false,
+      timeoutMs: 5_000,
+      maxBodyBytes: 4096,
+      resolve: rebinding,
+    });
+    try {
+      await expect(client.post("https://hooks.example.com/x", {}, "{}")).rejects.toThrow(/private address/);
+    } finally {
+      client.close();
+    }
   });
 
   it("follows no redirect and reads at most the bound of an answer", async () => {
