@@ -243,6 +243,11 @@ export function idempotencySecretOf(config: Config): string {
   );
 }
 
+/** The key that seals webhook signing secrets: WEBHOOK_SECRET_KEY, else a random one kept under DATA_DIR/webhooks. */
+export function webhookKeyOf(config: Config): string {
+  return config.webhookSecretKey ?? secretFromFile(join(config.dataDir, "webhooks", "secret-key"));
+}
+
 /** An operation this identity mode does not have: it passes on to the 404. */
 const notServed: OperationHandler = (_req, _res, next) => next();
 

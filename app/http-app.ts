@@ -18,13 +18,16 @@ import { ProblemError } from "../platform/http/problem.js";
 import { rateLimits } from "../platform/http/rate-limits.js";
 import { crossOrigin, noStoreForSignedIn, securityHeaders } from "../platform/http/security-headers.js";
 import { traceRequests } from "../platform/http/tracing.js";
+import { SecretBox } from "../platform/secret-box.js";
 import { viewerOf } from "../read-api/access.js";
 import { HistoryService } from "../read-api/history/history-service.js";
 import { assetRoutes, findWebDir } from "../read-api/page-routes.js";
 import { queryRoutes } from "../read-api/query-routes.js";
 import { TimeTravel } from "../read-api/time-travel/time-travel.js";
+import { webhookRoutes } from "../read-api/webhooks/webhook-routes.js";
 import { commandRoutes } from "../write-side/http/command-routes.js";
 import { ACCESS_RULES, UNLISTED_ROUTES_ALLOW } from "./access.js";
+import { webhookKeyOf } from "./auth.js";
 import type { Lifecycle } from "./health.js";
 import { SERVICE_PROBLEMS } from "./problems.js";
 import type { Services } from "./services.js";
@@ -198,6 +201,15 @@ function apiRoutes(app: Express, services: Services): void {
         page: pageOptions(services, webDir),
       }),
     );
+    if (services.documentStore)
+      app.use(
+        webhookRoutes({
+          documentStore: services.documentStore,
+          eventStore,
+          box: new SecretBox(webhookKeyOf(services.config)),
+          allowPrivate: services.config.webhookAllowPrivate,
+        }),
+      );
     app.use(assetRoutes(webDir));
   }
 }

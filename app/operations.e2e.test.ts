@@ -16,6 +16,7 @@ import {
   RegisterParkingLotBody,
   ReserveParkingBody,
 } from "../schemas/commands.js";
+import { CreateWebhookEndpointBody, ReplayWebhooksBody } from "../schemas/webhooks.js";
 import { operatorHeaders } from "../test-support/auth.js";
 import { PROJECT_ROOT, type ServiceProcess } from "../test-support/process.js";
 import {
@@ -302,6 +303,8 @@ describe("operating the service as a new user would (spawned process)", () => {
       "put /parking-lots/{parkingLotId}/capacity": [ChangeCapacityBody],
       "post /sign-in/session": [StartSessionBody],
       "post /sessions/revoke": [RevokeSessionsBody],
+      "post /webhook-endpoints": [CreateWebhookEndpointBody],
+      "post /webhook-endpoints/{endpointId}/replay": [ReplayWebhooksBody],
     };
     const component = (schema: JsonObject | undefined) =>
       // Bodies are named components: follow the $ref to the schema on the wire.

@@ -86,6 +86,16 @@ export const SERVICE_PROBLEM_TYPES = {
     title: "Too many live-update streams open for this caller",
     help: "Close another stream of the same account (another tab or window) first; `max` is the cap per caller (LIVE_MAX_STREAMS_PER_PRINCIPAL). Retry after the time in Retry-After.",
   },
+  "webhook-endpoint-not-found": {
+    status: 404,
+    title: "Webhook endpoint not found",
+    help: "List the endpoints (GET /webhook-endpoints) and check the id; a deleted endpoint is gone.",
+  },
+  "too-many-webhook-endpoints": {
+    status: 409,
+    title: "Too many webhook endpoints",
+    help: "Delete an endpoint you no longer use first (`max` is the cap), or subscribe one endpoint to more event types.",
+  },
   "position-not-reached": {
     status: 503,
     title: "The view has not caught up to the requested position yet",

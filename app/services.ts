@@ -9,6 +9,7 @@ import { type Config, toEsdbConnectionString } from "../platform/config.js";
 import { MongoRateLimitStore } from "../platform/http/mongo-rate-limit-store.js";
 import type { Logger } from "../platform/logger.js";
 import { Metrics } from "../platform/metrics.js";
+import { SecretBox } from "../platform/secret-box.js";
 import { startTracing } from "../platform/tracing.js";
 import { startProcessors } from "../projections/processors.js";
 import type { ProcessorGroup } from "../projections/runtime/processor-group.js";
@@ -19,7 +20,7 @@ import { ParkingLotCommandHandler } from "../write-side/command-handler.js";
 import { DocumentLotSnapshotStore } from "../write-side/document-snapshot-store.js";
 import type { LotSnapshotStore, StoredLotSnapshot } from "../write-side/lot-snapshots.js";
 import type { ReservationRecord } from "../write-side/parking-lot/decider.js";
-import { type Authentication, createAuthentication, idempotencySecretOf } from "./auth.js";
+import { type Authentication, createAuthentication, idempotencySecretOf, webhookKeyOf } from "./auth.js";
 import { ProcessorThread, type WorkerMetrics } from "./processor-thread.js";
 import { schedulerCommands } from "./scheduler-commands.js";
 
@@ -334,6 +335,13 @@ function processorsInThisThread(
         retryLimit: config.commandRetryLimit,
         snapshots: new DocumentLotSnapshotStore(documentStore),
       }),
+      webhooks: {
+        box: new SecretBox(webhookKeyOf(config)),
+        allowPrivate: config.webhookAllowPrivate,
+        timeoutMs: config.webhookTimeoutMs,
+        concurrency: config.webhookConcurrency,
+        retryScale: config.webhookRetryScale,
+      },
     },
     lease: { ttlMs: config.processorLeaseTtlMs, renewMs: config.processorLeaseRenewMs },
     clock: () => clock().getTime(),

@@ -23,6 +23,7 @@ import { tracingScenario } from "./scenarios/tracing.js";
 import { tracingAttributedScenario } from "./scenarios/tracing-attributed.js";
 import { tracingCountedScenario } from "./scenarios/tracing-counted.js";
 import { tracingPairedScenario } from "./scenarios/tracing-paired.js";
+import { webhooksScenario } from "./scenarios/webhooks.js";
 import { windowsScenario } from "./scenarios/windows.js";
 
 const SCENARIOS: readonly Scenario[] = [
@@ -42,6 +43,7 @@ const SCENARIOS: readonly Scenario[] = [
   tracingPairedScenario,
   tracingAttributedScenario,
   tracingCountedScenario,
+  webhooksScenario,
 ];
 
 const USAGE = `Usage: npm run bench [-- options]      (npm run bench:quick = --quick)

@@ -25,6 +25,8 @@ describe("every operation through the generated client", () => {
   let windowedId = "";
   /** A window tomorrow: too early to check in, and never checked in. */
   let tomorrowId = "";
+  /** The webhook endpoint an operator registers (never reachable: only managed here). */
+  let endpointId = "";
   /** A two-hour stay starting in a minute: a customer can check in at once. */
   const arrivingNow = (() => {
     const startsAt = Math.ceil(Date.now() / 1000) * 1000 + 60_000;
@@ -57,7 +59,9 @@ describe("every operation through the generated client", () => {
     data.remove();
   });
 
-  const calls: Record<keyof operations, () => Promise<void>> = {
+  // The document's webhooks (`webhook.*`) are messages this service sends, not operations to call
+  // (projections/webhooks/webhooks.e2e.test.ts receives every one).
+  const calls: Record<Exclude<keyof operations, `webhook.${string}`>, () => Promise<void>> = {
     registerParkingLot: async () => {
       const body = { parkingLotId: lotId, name: "강남역 공영주차장", capacity: 1 };
       const created = await api.POST("/parking-lots", { body });
@@ -460,6 +464,69 @@ describe("every operation through the generated client", () => {
     revokeSessions: async () => {
       const revoked = await api.POST("/sessions/revoke", { body: { sub: "nobody-signed-in" } });
       expect(revoked.data).toEqual({ sub: "nobody-signed-in", revoked: 0 });
+    },
+    createWebhookEndpoint: async () => {
+      const created = await api.POST("/webhook-endpoints", {
+        body: {
+          url: "https://example.com/hooks",
+          eventTypes: ["reservation.canceled"],
+          description: "portal",
+        },
+      });
+      expect(created.response.status).toBe(201);
+      expect(created.data?.secret).toMatch(/^whsec_/);
+      endpointId = created.data?.id ?? "";
+      const hostile = await api.POST("/webhook-endpoints", {
+        body: { url: "http://169.254.169.254/latest", eventTypes: ["reservation.canceled"] },
+      });
+      expect(hostile.error?.errors?.[0]?.field).toBe("body.url");
+      const byCustomer = await customer.POST("/webhook-endpoints", {
+        body: { url: "https://example.com/hooks", eventTypes: ["reservation.canceled"] },
+      });
+      expect(byCustomer.response.status).toBe(403);
+    },
+    listWebhookEndpoints: async () => {
+      const list = await api.GET("/webhook-endpoints");
+      expect(list.data?.items.map((e) => e.id)).toContain(endpointId);
+      expect(JSON.stringify(list.data)).not.toContain("whsec_");
+      expect((await anonymous.GET("/webhook-endpoints")).response.status).toBe(401);
+    },
+    getWebhookEndpoint: async () => {
+      const one = await api.GET("/webhook-endpoints/{endpointId}", { params: { path: { endpointId } } });
+      expect(one.data?.status).toBe("enabled");
+      const missing = await api.GET("/webhook-endpoints/{endpointId}", {
+        params: { path: { endpointId: "we_missing" } },
+      });
+      expect(missing.error?.type).toBe("/problems/webhook-endpoint-not-found");
+    },
+    rotateWebhookSecret: async () => {
+      const rotated = await api.POST("/webhook-endpoints/{endpointId}/rotate-secret", {
+        params: { path: { endpointId } },
+      });
+      expect(rotated.data?.secret).toMatch(/^whsec_/);
+    },
+    listWebhookDeliveries: async () => {
+      const page = await api.GET("/webhook-endpoints/{endpointId}/deliveries", {
+        params: { path: { endpointId }, query: { limit: 5 } },
+      });
+      expect(page.response.status).toBe(200);
+      expect(Array.isArray(page.data?.items)).toBe(true);
+    },
+    replayWebhooks: async () => {
+      const replay = await api.POST("/webhook-endpoints/{endpointId}/replay", {
+        params: { path: { endpointId } },
+        body: { fromPosition: "1" },
+      });
+      expect(replay.response.status).toBe(202);
+      expect(replay.data?.enqueued).toBeGreaterThanOrEqual(1);
+    },
+    deleteWebhookEndpoint: async () => {
+      const deleted = await api.DELETE("/webhook-endpoints/{endpointId}", {
+        params: { path: { endpointId } },
+      });
+      expect(deleted.response.status).toBe(204);
+      const again = await api.DELETE("/webhook-endpoints/{endpointId}", { params: { path: { endpointId } } });
+      expect(again.response.status).toBe(404);
     },
     getProblemType: async () => {
       const full = await api.GET("/problems/{name}", { params: { path: { name: "parking-lot-full" } } });

@@ -81,6 +81,10 @@ const DEFAULTS: Config = {
   rateLimitPerPrincipal: 1200,
   rateLimitPerAddress: 3000,
   trustProxyHops: 0,
+  webhookAllowPrivate: false,
+  webhookTimeoutMs: 10000,
+  webhookConcurrency: 4,
+  webhookRetryScale: 1,
 };
 
 describe("loadConfig defaults", () => {
@@ -137,6 +141,7 @@ describe("CONFIG_VARIABLES", () => {
       "pageOidcAudience",
       "pageOidcResource",
       "publicUrl",
+      "webhookSecretKey",
     ].sort();
     expect(fields).toEqual(expected);
   });
@@ -203,6 +208,11 @@ describe("CONFIG_VARIABLES", () => {
       "OTEL_EXPORTER_OTLP_PROTOCOL",
       "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
       "OTEL_TRACES_SAMPLER_ARG",
+      "WEBHOOK_ALLOW_PRIVATE",
+      "WEBHOOK_SECRET_KEY",
+      "WEBHOOK_TIMEOUT_MS",
+      "WEBHOOK_CONCURRENCY",
+      "WEBHOOK_RETRY_SCALE",
     ]);
   });
 
@@ -237,6 +247,7 @@ describe("CONFIG_VARIABLES", () => {
       "PAGE_OIDC_AUDIENCE",
       "PAGE_OIDC_RESOURCE",
       "PUBLIC_URL",
+      "WEBHOOK_SECRET_KEY",
     ];
     for (const variable of CONFIG_VARIABLES) {
       if (optional.includes(variable.name)) {

@@ -11,12 +11,16 @@ import { isReactor, type Processor, type Reactor } from "./runtime/processor.js"
 import { ProcessorGroup } from "./runtime/processor-group.js";
 import { ProcessorRuntime } from "./runtime/processor-runtime.js";
 import { type CommandSender, SCHEDULER, scheduler } from "./scheduler/scheduler.js";
+import { WEBHOOK_DELIVERY, webhookDelivery } from "./webhooks/delivery-reactor.js";
+import type { DeliverySettings } from "./webhooks/dispatcher.js";
 
 export interface ProcessorSettings {
   /** The lot snapshotter snapshots a lot every this many events of its stream (0: never). */
   readonly lotSnapshotEvery: number;
   /** Where the scheduler sends the facts time brings (without: it keeps its schedule only). */
   readonly sendCommand?: CommandSender;
+  /** How webhooks are sent (without: the deliveries are queued, not sent). */
+  readonly webhooks?: DeliverySettings;
 }
 
 /** A reactor the service runs: its name (known without building it) and how the composition root builds it. */
@@ -30,6 +34,7 @@ const REACTORS: readonly ReactorEntry[] = [
   { name: COUPON_POLICY, create: () => couponPolicy },
   { name: LOT_SNAPSHOTTER, create: (s) => lotSnapshotter({ every: s.lotSnapshotEvery }) },
   { name: SCHEDULER, create: (s) => scheduler(s.sendCommand ? { send: s.sendCommand } : {}) },
+  { name: WEBHOOK_DELIVERY, create: (s) => webhookDelivery(s.webhooks) },
 ];
 
 /**

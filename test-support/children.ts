@@ -137,3 +137,20 @@ export async function killChildren(): Promise<void> {
   for (const c of all) c.signal("SIGKILL");
   await Promise.all(all.map((c) => Promise.race([c.exited, sleep(5_000)])));
 }
+
+/** Starts the webhook receiver (test-support/webhook-receiver.ts) on `port`, recording to `recordFile`. */
+export async function startWebhookReceiver(port: number, recordFile: string): Promise<ServiceChild> {
+  const child = start(
+    process.execPath,
+    ["--import", "tsx", "test-support/webhook-receiver.ts"],
+    { PORT: String(port), RECORD_FILE: recordFile },
+    { group: false },
+  );
+  const deadline = Date.now() + 20_000;
+  while (!child.output().includes("listening")) {
+    if (child.hasExited() || Date.now() > deadline)
+      throw new Error(`receiver did not start:\n${child.output()}`);
+    await sleep(20);
+  }
+  return { ...child, url: `http://127.0.0.1:${port}` };
+}

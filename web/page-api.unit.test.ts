@@ -85,6 +85,13 @@ const CALLS = {
       }),
   ],
   changeCapacity: ["changeCapacity", (api) => api.changeCapacity("gangnam-1", 12)],
+  webhookEndpoints: ["listWebhookEndpoints", (api) => api.webhookEndpoints()],
+  createWebhookEndpoint: [
+    "createWebhookEndpoint",
+    (api) => api.createWebhookEndpoint({ url: "https://example.com/hooks", eventTypes: ["coupon.issued"] }),
+  ],
+  deleteWebhookEndpoint: ["deleteWebhookEndpoint", (api) => api.deleteWebhookEndpoint("we_abc")],
+  webhookDeliveries: ["listWebhookDeliveries", (api) => api.webhookDeliveries("we_abc")],
 } as const satisfies Record<keyof PageApi, readonly [string, (api: PageApi) => Promise<unknown>]>;
 
 let document: OpenAPIBackend;

@@ -7,6 +7,7 @@ import {
 } from "../../platform/auth/sign-in-schemas.js";
 import { CORRELATION_ID_PATTERN } from "../../platform/http/middleware.js";
 import { type Json, plain } from "../../platform/http/operation.js";
+import { WEBHOOK_COMPONENTS } from "../../read-api/webhooks/operations.js";
 import {
   CancelReservationBody,
   ChangeCapacityBody,
@@ -69,6 +70,7 @@ const COMPONENT_SCHEMAS: Record<string, TSchema> = {
   StartSessionBody,
   RevokeSessionsBody,
   SessionsRevoked,
+  ...WEBHOOK_COMPONENTS,
 };
 
 export const COMPONENTS: Json = {

@@ -14,6 +14,7 @@ import {
   rulesText,
   TRANSPORT_RESPONSES,
 } from "./requests.js";
+import { WEBHOOKS } from "./webhooks.js";
 
 /**
  * The OpenAPI 3.1 document, assembled from the table of operations (app/surface/operations.ts),
@@ -172,6 +173,7 @@ export function openApiDocument(access: AccessLookup): Json {
       },
     ],
     paths,
+    webhooks: WEBHOOKS,
     components: COMPONENTS,
   };
 }

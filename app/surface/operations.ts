@@ -1,6 +1,7 @@
 import type { AccessRule } from "../../platform/auth/access.js";
 import { expressPath, type Operation, type Side } from "../../platform/http/operation.js";
 import { QUERY_OPERATIONS } from "../../read-api/operations.js";
+import { WEBHOOK_OPERATIONS } from "../../read-api/webhooks/operations.js";
 import { COMMAND_OPERATIONS } from "../../write-side/http/operations.js";
 import { APP_OPERATIONS } from "./app-operations.js";
 
@@ -15,6 +16,7 @@ import { APP_OPERATIONS } from "./app-operations.js";
 export const OPERATIONS: readonly Operation[] = [
   ...COMMAND_OPERATIONS,
   ...QUERY_OPERATIONS,
+  ...WEBHOOK_OPERATIONS,
   ...APP_OPERATIONS,
 ];
 

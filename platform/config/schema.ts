@@ -2,6 +2,7 @@ import { type Static, Type } from "@sinclair/typebox";
 import { AUTH_SETTINGS } from "./schema-auth.js";
 import { SERVICE_SETTINGS } from "./schema-service.js";
 import { SURFACE_SETTINGS } from "./schema-surface.js";
+import { WEBHOOK_SETTINGS } from "./schema-webhooks.js";
 
 /**
  * The configuration: one TypeBox schema whose properties are the settings, each annotated with
@@ -10,7 +11,7 @@ import { SURFACE_SETTINGS } from "./schema-surface.js";
  * (deploy/config-table.ts). Property order is the documentation's.
  */
 export const ConfigSchema = Type.Object(
-  { ...SERVICE_SETTINGS, ...AUTH_SETTINGS, ...SURFACE_SETTINGS },
+  { ...SERVICE_SETTINGS, ...AUTH_SETTINGS, ...SURFACE_SETTINGS, ...WEBHOOK_SETTINGS },
   { additionalProperties: false },
 );
 

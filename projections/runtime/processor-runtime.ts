@@ -165,6 +165,7 @@ export class ProcessorRuntime {
     await Promise.all(this.tracked);
     for (const timer of this.tickTimers.splice(0)) clearInterval(timer);
     await Promise.all(this.ticking.values());
+    for (const processor of this.options.processors) if (isReactor(processor)) await processor.close?.();
     clearInterval(this.generationTimer);
     this.generationTimer = undefined;
     this.stopListeningForSwitches?.();

@@ -1,4 +1,4 @@
-import type { DocumentStore } from "../../document-store/port.js";
+import type { DocumentStore, WriteOp } from "../../document-store/port.js";
 import type { EventStore } from "../../event-store/port.js";
 import type { Logger } from "../../platform/logger.js";
 import type { Metrics } from "../../platform/metrics.js";
@@ -24,14 +24,16 @@ export interface ReactorContext {
  * The runtime hands it each batch's events of its types in log order and moves its checkpoint
  * past the batch once `react` resolves. After a crash or a lease takeover the events after the
  * checkpoint come again, so every effect must be idempotent per event (e.g. through an expected
- * stream revision).
+ * stream revision). What it returns is written in the same atomic write as its checkpoint (an
+ * outbox: what it must not lose once it has moved past the events).
  */
 export interface Reactor {
   /** Stable name: the checkpoint and lease key, and what the control center calls it. */
   readonly name: string;
   /** The event types it reacts to; others only advance its checkpoint. */
   readonly eventTypes: ReadonlySet<EventType>;
-  react(events: readonly StoredDomainEvent[], context: ReactorContext): Promise<void>;
+  // biome-ignore lint/suspicious/noConfusingVoidType: most reactors return nothing (their effects are appends)
+  react(events: readonly StoredDomainEvent[], context: ReactorContext): Promise<void | readonly WriteOp[]>;
   /**
    * Work the clock brings rather than an event (the scheduler's due facts): the runtime calls
    * `run` every `everyMs` while this process works on the reactor (it holds its lease, it has not
@@ -42,6 +44,8 @@ export interface Reactor {
     readonly everyMs: number;
     run(context: ReactorContext): Promise<void>;
   };
+  /** Ends what it runs beside the log (the webhook deliveries in flight) when the runtime stops. */
+  close?(): Promise<void>;
 }
 
 /** Anything the processor runtime runs: a read-model projection or a reactor. */

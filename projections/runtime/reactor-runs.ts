@@ -1,3 +1,4 @@
+import type { WriteOp } from "../../document-store/port.js";
 import type { LogMessage, RecordedEvent } from "../../event-store/port.js";
 import { isAfter, type Position } from "../../event-store/position.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
@@ -6,7 +7,8 @@ import { failedPlan, type Plan, planEntry } from "./plan.js";
 import type { Reactor, ReactorContext } from "./processor.js";
 
 /**
- * Runs a reactor over the batch's events of its types. A failure that is not an outage is
+ * Runs a reactor over the batch's events of its types; the writes it returns go before its
+ * checkpoint in the batch's one write. A failure that is not an outage is
  * pinned down event by event: the reactor stops at the event it cannot handle (its effects
  * before it stay, and its checkpoint records the failure).
  */
@@ -27,16 +29,17 @@ export async function react(
   const stored = selected.map((s) => s.stored);
   if (!stored.some((s) => s instanceof Error)) {
     try {
-      await reactor.react(stored as StoredDomainEvent[], context);
-      return planEntry(entry, batch, decode);
+      const outbox = await reactor.react(stored as StoredDomainEvent[], context);
+      return withOutbox(planEntry(entry, batch, decode), outbox ? [...outbox] : []);
     } catch (error) {
       if (isOutage(error)) throw error;
     }
   }
+  const outbox: WriteOp[] = [];
   for (const { record, stored: one } of selected) {
     try {
       if (one instanceof Error) throw one;
-      await reactor.react([one], context);
+      outbox.push(...((await reactor.react([one], context)) ?? []));
     } catch (error) {
       if (isOutage(error)) throw error;
       const failure = { position: record.position, error: failureText(record, error) };
@@ -44,8 +47,12 @@ export async function react(
         (m) => positionOf(m) !== null && isAfter(record.position, positionOf(m) as Position),
       );
       const reached = planEntry(entry, before, decode).position ?? entry.position;
-      return failedPlan(entry, reached, failure);
+      return withOutbox(failedPlan(entry, reached, failure), outbox);
     }
   }
-  return planEntry(entry, batch, decode);
+  return withOutbox(planEntry(entry, batch, decode), outbox);
 }
+
+/** The reactor's own writes before its checkpoint's. */
+const withOutbox = (plan: Plan, outbox: WriteOp[]): Plan =>
+  outbox.length ? { ...plan, ops: [...outbox, ...plan.ops] } : plan;

@@ -26,6 +26,8 @@ export type ReservationView = Schemas["ReservationView"];
 export type TimelineView = Schemas["TimelineView"];
 export type Problem = Schemas["Problem"];
 export type SignInConfig = Schemas["SignInConfig"];
+export type WebhookEndpointView = Schemas["WebhookEndpointView"];
+export type WebhookAttemptPage = Schemas["WebhookAttemptPage"];
 
 /**
  * What the page sends to an operation, from the document: its query, path parameters and JSON
@@ -49,6 +51,8 @@ export type ReservationQuery = Query<"/reservations", "get">;
 export type TimelineQuery = Query<"/parking-lots/{parkingLotId}/timeline", "get">;
 /** What POST /parking-lots/{id}/closures announces. */
 export type NewClosure = Body<"/parking-lots/{parkingLotId}/closures", "post">;
+/** What POST /webhook-endpoints registers. */
+export type NewWebhookEndpoint = Body<"/webhook-endpoints", "post">;
 /** What POST /parking-lots registers. */
 export type RegisterLot = Body<"/parking-lots", "post">;
 
@@ -141,8 +145,32 @@ export function pageApi(test: Pick<ClientOptions, "baseUrl" | "fetch"> = {}) {
     ...reservationCalls(client),
     ...lotChanges(client),
     ...sessionCalls(client),
+    ...webhookCalls(client),
   };
 }
+
+/** The webhook endpoints (operators): list, register (its secret shown once), delete, attempts. */
+const webhookCalls = (client: PageClient) => {
+  const path = (endpointId: string) => ({
+    path: { endpointId } satisfies PathParameters<"/webhook-endpoints/{endpointId}", "get">,
+  });
+  return {
+    webhookEndpoints: () => answer(client.GET("/webhook-endpoints")),
+    createWebhookEndpoint: (body: NewWebhookEndpoint) =>
+      answer(client.POST("/webhook-endpoints", { body: body satisfies NewWebhookEndpoint })),
+    deleteWebhookEndpoint: (endpointId: string) =>
+      answer(client.DELETE("/webhook-endpoints/{endpointId}", { params: path(endpointId) })),
+    webhookDeliveries: (endpointId: string) =>
+      answer(
+        client.GET("/webhook-endpoints/{endpointId}/deliveries", {
+          params: {
+            ...path(endpointId),
+            query: { limit: 20 } satisfies Query<"/webhook-endpoints/{endpointId}/deliveries", "get">,
+          },
+        }),
+      ),
+  };
+};
 
 /** The typed client every call below goes through (answers typed by their application/json content). */
 type PageClient = Client<paths, "application/json">;

@@ -13,6 +13,7 @@ import { count, SORTS, type SortKey, visibleLots } from "./format.js";
 import { ProblemMessage, RegisterLotForm } from "./forms.js";
 import { LotDetail } from "./lot-detail.js";
 import { type LotRowData, LotsTable } from "./lots-table.js";
+import { WebhooksPanel } from "./webhooks-panel.js";
 import "./styles.css";
 
 type Connection = "connecting" | "live" | "reconnecting" | "signed-out";
@@ -350,6 +351,7 @@ function App() {
             <section class="panel">
               <RegisterLotForm onRegistered={setMessage} />
             </section>
+            <WebhooksPanel />
           </>
         )}
       </main>

@@ -1,0 +1,304 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningService } from "../../app/server.js";
+import { WEBHOOK_EVENT_TYPES } from "../../schemas/webhooks.js";
+import { ANONYMOUS, customerHeaders } from "../../test-support/auth.js";
+import { killChildren, type ServiceChild, startWebhookReceiver } from "../../test-support/children.js";
+import { freePort } from "../../test-support/process.js";
+import { call, eventually, startTestService, tempDataDir } from "../../test-support/service.js";
+import { controlReceiver, type Received, receivedIn } from "../../test-support/webhook-records.js";
+
+/**
+ * Outbound webhooks end to end (issue 35): the service (in this process, on a clock the test
+ * moves, so the facts time brings come when the test says) sends to a receiver process that
+ * verifies every message with the `standardwebhooks` package, as an integrator's would. Every event
+ * type arrives signed, in log order per reservation; a receiver down for a while gets everything
+ * once back; a rotated secret signs beside the new one; a replay resends with the original ids;
+ * an endpoint answering 500s then 410 is disabled; a slow endpoint does not hold up a fast one.
+ */
+const DAY = new Date(Date.now() + 2 * 24 * 3_600_000).toISOString().slice(0, 10);
+const at = (hhmm: string) => new Date(`${DAY}T${hhmm}:00.000Z`).toISOString();
+const LOT = "hooks-1";
+/** A lot never closed, for the open-ended bookings after the first test's closure. */
+const OPEN_LOT = "hooks-2";
+
+interface Created {
+  id: string;
+  secret: string;
+  status: string;
+}
+
+describe("outbound webhooks (a receiver process verifying with standardwebhooks)", () => {
+  const data = tempDataDir("parking-webhooks-");
+  const record = join(data.dir, "received.jsonl");
+  let now = Date.parse(at("09:00"));
+  let service: RunningService;
+  let receiver: ServiceChild;
+  let receiverPort = 0;
+  const secrets: Record<string, string[]> = {};
+  const ids: Record<string, string> = {};
+
+  const hookUrl = (name: string) => `http://127.0.0.1:${receiverPort}/hooks/${name}`;
+  const got = (name: string) => receivedIn(record, name);
+  const create = async (
+    name: string,
+    eventTypes: readonly string[],
+    behaviour: { statuses?: number[]; delayMs?: number } = {},
+  ) => {
+    const answer = await call<Created>(service.url, "POST", "/webhook-endpoints", {
+      url: hookUrl(name),
+      eventTypes,
+      description: `test ${name}`,
+    });
+    expect(answer.status, JSON.stringify(answer.body)).toBe(201);
+    secrets[name] = [answer.body.secret];
+    await controlReceiver(receiver.url, name, { secrets: secrets[name] ?? [], ...behaviour });
+    return answer.body;
+  };
+  const book = async (who: string, body: Record<string, unknown>, lot = OPEN_LOT) => {
+    const answer = await call<{ reservationId: string }>(
+      service.url,
+      "POST",
+      `/parking-lots/${lot}/reservations`,
+      { carNumber: "12가3456", ...body },
+      await customerHeaders(data.dir, who),
+    );
+    expect(answer.status, JSON.stringify(answer.body)).toBe(201);
+    ids[who] = answer.body.reservationId;
+    return answer.body.reservationId;
+  };
+  const until = <T>(what: string, check: () => T | undefined, timeoutMs = 30_000) =>
+    eventually(async () => check(), timeoutMs, what);
+
+  beforeAll(async () => {
+    receiverPort = await freePort();
+    receiver = await startWebhookReceiver(receiverPort, record);
+    service = await startTestService(
+      data.dir,
+      {
+        PROCESSORS_THREAD: "main",
+        WEBHOOK_ALLOW_PRIVATE: "true",
+        WEBHOOK_RETRY_SCALE: "0.0002",
+        LOG_LEVEL: "warn",
+      },
+      { clock: () => new Date(now) },
+    );
+    for (const parkingLotId of [LOT, OPEN_LOT]) {
+      const lot = { parkingLotId, name: "Hooks", capacity: 100, hourlyRate: 1000 };
+      expect((await call(service.url, "POST", "/parking-lots", lot)).status).toBe(201);
+    }
+  }, 60_000);
+  afterAll(async () => {
+    await service?.shutdown("test done", { drain: false });
+    await killChildren();
+    data.remove();
+  });
+
+  it("only operators manage endpoints, and hostile input is refused naming the field", async () => {
+    const body = { url: hookUrl("x"), eventTypes: ["reservation.reserved"] };
+    expect((await call(service.url, "POST", "/webhook-endpoints", body, ANONYMOUS)).status).toBe(401);
+    const customer = await customerHeaders(data.dir, "C9");
+    expect((await call(service.url, "POST", "/webhook-endpoints", body, customer)).status).toBe(403);
+    expect((await call(service.url, "GET", "/webhook-endpoints", undefined, customer)).status).toBe(403);
+    const refused = async (sent: Record<string, unknown>, field: string) => {
+      const answer = await call<{ errors?: { field: string }[] }>(
+        service.url,
+        "POST",
+        "/webhook-endpoints",
+        sent,
+      );
+      expect(answer.status, JSON.stringify(answer.body)).toBe(400);
+      expect(answer.body.errors?.map((e) => e.field)).toContain(field);
+    };
+    await refused({ ...body, url: "ftp://example.com/x" }, "body.url");
+    await refused({ ...body, url: "file:///etc/passwd" }, "body.url");
+    await refused({ ...body, url: `https://example.com/${"a".repeat(2100)}` }, "body.url");
+    await refused({ ...body, url: "https://user:pw@example.com/x" }, "body.url");
+    await refused({ ...body, eventTypes: ["ParkingReserved"] }, "body.eventTypes.0");
+    await refused({ ...body, eventTypes: [] }, "body.eventTypes");
+    await refused({ ...body, description: "d".repeat(501) }, "body.description");
+    const missing = await call(service.url, "GET", "/webhook-endpoints/we_nothere");
+    expect(missing.status).toBe(404);
+  });
+
+  it("delivers every event type signed, in log order per reservation; the secret is in no dump", async () => {
+    const all = await create("all", WEBHOOK_EVENT_TYPES);
+    const overstayer = await book("C1", { startsAt: at("09:05"), endsAt: at("10:05") }, LOT);
+    const missing = await book("C2", { startsAt: at("09:30"), endsAt: at("10:00") }, LOT);
+    const canceled = await book("C3", { startsAt: at("13:00"), endsAt: at("14:00") }, LOT);
+    const openEnded = await book("C4", {}, LOT);
+    const c1 = await customerHeaders(data.dir, "C1");
+    const path = (id: string) => `/parking-lots/${LOT}/reservations/${id}`;
+    expect((await call(service.url, "POST", `${path(overstayer)}/check-in`, undefined, c1)).status).toBe(200);
+    const c3 = await customerHeaders(data.dir, "C3");
+    expect((await call(service.url, "DELETE", path(canceled), {}, c3)).status).toBe(200);
+    const closure = { from: at("10:20"), until: at("12:00"), reason: "resurfacing" };
+    expect((await call(service.url, "POST", `/parking-lots/${LOT}/closures`, closure)).status).toBe(201);
+    // The clock passes the overstay, the no-show and the closure's beginning.
+    now = Date.parse(at("10:30"));
+    await until("the overstay", () => got("all").find((r) => r.type === "reservation.overstaying"));
+    expect((await call(service.url, "POST", `${path(overstayer)}/check-out`, undefined, c1)).status).toBe(
+      200,
+    );
+
+    const received = await until("every event type", () => {
+      const list = got("all");
+      const revoked = list.some((r) => r.type === "coupon.revoked" && r.data.reservationId === missing);
+      return revoked && WEBHOOK_EVENT_TYPES.every((t) => list.some((r) => r.type === t)) ? list : undefined;
+    });
+    for (const r of received) expect(r.verified, r.type).toEqual([true]);
+    const of = (type: string, id?: string) =>
+      received.find((r) => r.type === type && (id === undefined || r.data.reservationId === id)) as Received;
+    expect(of("reservation.canceled", canceled).data).toMatchObject({ reason: "customer", customerId: "C3" });
+    expect(of("reservation.canceled", openEnded).data).toMatchObject({
+      reason: "closure",
+      parkingLotId: LOT,
+    });
+    expect(of("reservation.no_show", missing).data).toMatchObject({ customerId: "C2", endsAt: at("10:00") });
+    expect(of("reservation.checked_out", overstayer).data).toMatchObject({
+      charges: { overstayCharge: 417 },
+    });
+    expect(of("lot.closure_began").data).toMatchObject({ parkingLotId: LOT, from: at("10:20") });
+    expect(of("coupon.revoked", missing).data).toMatchObject({ reservationId: missing, customerId: "C2" });
+    for (const r of received) expect(r.timestamp).toMatch(/Z$/);
+    // Log order per reservation: each one's messages arrive in the order of its facts.
+    const order = received.filter(
+      (r) => r.data.reservationId === overstayer && r.type.startsWith("reservation."),
+    );
+    expect(order.map((r) => r.type)).toEqual([
+      "reservation.reserved",
+      "reservation.checked_in",
+      "reservation.overstaying",
+      "reservation.checked_out",
+    ]);
+    // The overstay is sent once, however many rounds pass.
+    await sleep(500);
+    expect(got("all").filter((r) => r.type === "reservation.overstaying")).toHaveLength(1);
+    // A dump of the document store does not reveal the signing secret.
+    const dump = readFileSync(join(data.dir, "read-models.sqlite"));
+    expect(dump.includes(all.secret)).toBe(false);
+    expect(dump.includes(all.secret.slice(6))).toBe(false);
+    const view = await call<Record<string, unknown>>(service.url, "GET", `/webhook-endpoints/${all.id}`);
+    expect(view.body.secret).toBeUndefined();
+    expect(view.body.status).toBe("enabled");
+  });
+
+  it("a rotated secret keeps signing beside the new one; a replay resends with the original ids", async () => {
+    const endpoint = await create("rotating", ["reservation.reserved"]);
+    const before = await book("R1", {});
+    await until("the first message", () => got("rotating").find((r) => r.data.reservationId === before));
+    const rotated = await call<{ secret: string; previousSecretExpiresAt: string }>(
+      service.url,
+      "POST",
+      `/webhook-endpoints/${endpoint.id}/rotate-secret`,
+    );
+    expect(rotated.status).toBe(200);
+    expect(Date.parse(rotated.body.previousSecretExpiresAt) - Date.now()).toBeGreaterThan(23 * 3_600_000);
+    await controlReceiver(receiver.url, "rotating", { secrets: [endpoint.secret, rotated.body.secret] });
+    const after = await book("R2", {});
+    const message = await until("a message after the rotation", () =>
+      got("rotating").find((r) => r.data.reservationId === after),
+    );
+    expect(message.signatures).toBe(2);
+    expect(message.verified).toEqual([true, true]);
+
+    const first = got("rotating");
+    type Attempts = { items: { position: string; webhookId: string; statusCode: number }[] };
+    // The attempts are recorded once their outcome is heard (the receiver has them first).
+    const deliveries = await eventually(async () => {
+      const answer = await call<Attempts>(
+        service.url,
+        "GET",
+        `/webhook-endpoints/${endpoint.id}/deliveries?limit=10`,
+      );
+      return answer.body.items.length === 2 ? answer : undefined;
+    });
+    expect(deliveries.body.items.map((i) => i.statusCode)).toEqual([200, 200]);
+    const from = deliveries.body.items.at(-1)?.position ?? "0";
+    const replay = await call<{ enqueued: number }>(
+      service.url,
+      "POST",
+      `/webhook-endpoints/${endpoint.id}/replay`,
+      {
+        fromPosition: from,
+      },
+    );
+    expect(replay.status).toBe(202);
+    expect(replay.body.enqueued).toBe(2);
+    const again = await until("the replayed messages", () => {
+      const list = got("rotating");
+      return list.length >= first.length + 2 ? list.slice(first.length) : undefined;
+    });
+    expect(new Set(again.map((r) => r.webhookId))).toEqual(new Set(first.map((r) => r.webhookId)));
+  });
+
+  it("an endpoint answering 500s then 410 is retried, then disabled, and says so", async () => {
+    const endpoint = await create("gone", ["reservation.reserved"], { statuses: [500, 500, 503, 410] });
+    await book("G1", {});
+    await until("four attempts", () => (got("gone").length >= 4 ? true : undefined));
+    const disabled = await eventually(
+      async () => {
+        const answer = await call<{ status: string; disabledReason?: string }>(
+          service.url,
+          "GET",
+          `/webhook-endpoints/${endpoint.id}`,
+        );
+        return answer.body.status === "disabled" ? answer.body : undefined;
+      },
+      10_000,
+      "the endpoint disabled",
+    );
+    expect(disabled.disabledReason).toMatch(/410/);
+    const attempts = await call<{ items: { statusCode?: number; outcome: string; error?: string }[] }>(
+      service.url,
+      "GET",
+      `/webhook-endpoints/${endpoint.id}/deliveries`,
+    );
+    expect(attempts.body.items.map((a) => a.statusCode)).toEqual([410, 503, 500, 500]);
+    expect(attempts.body.items.every((a) => a.outcome === "failed" && a.error)).toBe(true);
+    // Nothing more is sent to it.
+    await book("G2", {});
+    await sleep(500);
+    expect(got("gone")).toHaveLength(4);
+  });
+
+  it("a slow endpoint does not hold up a fast one", async () => {
+    await create("slow", ["reservation.reserved"], { delayMs: 3_000 });
+    await create("fast", ["reservation.reserved"]);
+    const booked: string[] = [];
+    for (let i = 0; i < 12; i++) booked.push(await book(`S${i}`, {}));
+    const fast = await until("every message at the fast endpoint", () => {
+      const list = got("fast").filter((r) => booked.includes(String(r.data.reservationId)));
+      return list.length === booked.length ? list : undefined;
+    });
+    // The slow one answers 4 at a time every 3 s: it has at most a third of them by now.
+    expect(
+      got("slow").filter((r) => booked.includes(String(r.data.reservationId))).length,
+    ).toBeLessThanOrEqual(4);
+    expect(fast).toHaveLength(12);
+    await until("every message at the slow endpoint too", () =>
+      got("slow").filter((r) => booked.includes(String(r.data.reservationId))).length === 12
+        ? true
+        : undefined,
+    );
+  }, 60_000);
+
+  it("a receiver down for a while gets everything once it is back", async () => {
+    await create("later", ["reservation.reserved"]);
+    receiver.signal("SIGKILL");
+    await receiver.exited;
+    const booked: string[] = [];
+    for (let i = 0; i < 5; i++) booked.push(await book(`D${i}`, {}));
+    await sleep(1_500); // a few attempts fail meanwhile (connection refused)
+    receiver = await startWebhookReceiver(receiverPort, record);
+    for (const [name, list] of Object.entries(secrets))
+      await controlReceiver(receiver.url, name, { secrets: list });
+    const later = await until("every message once back", () => {
+      const list = got("later").filter((r) => booked.includes(String(r.data.reservationId)));
+      return new Set(list.map((r) => r.webhookId)).size === booked.length ? list : undefined;
+    });
+    for (const r of later) expect(r.verified).toEqual([true]);
+  }, 60_000);
+});

@@ -1,0 +1,177 @@
+import type { Static } from "@sinclair/typebox";
+import type { RequestHandler } from "express";
+import type { Document, DocumentStore, WriteOp } from "../../document-store/port.js";
+import { WriteConditionFailedError } from "../../document-store/port.js";
+import type { EventStore } from "../../event-store/port.js";
+import { formatPosition, parsePositionToken } from "../../event-store/position.js";
+import {
+  bodyOf,
+  type OperationHandler,
+  operationRouter,
+  pathParam,
+  queryOf,
+} from "../../platform/http/operation-routes.js";
+import { targetUrlProblem } from "../../platform/http/outbound.js";
+import { ProblemError } from "../../platform/http/problem.js";
+import type { SecretBox } from "../../platform/secret-box.js";
+import {
+  enqueueOp,
+  WEBHOOK_ATTEMPTS,
+  WEBHOOK_DELIVERIES,
+} from "../../projections/webhooks/delivery-queue.js";
+import {
+  type EndpointDocument,
+  endpointView,
+  WebhookEndpoints,
+} from "../../projections/webhooks/endpoints.js";
+import { MAPPED_EVENT_TYPES, messageOf } from "../../projections/webhooks/messages.js";
+import { decodeEvent } from "../../schemas/event-codec.js";
+import {
+  CreateWebhookEndpointBody,
+  MAX_WEBHOOK_ENDPOINTS,
+  ReplayWebhooksBody,
+  type WebhookAttemptView,
+  WebhookDeliveriesQuery,
+} from "../../schemas/webhooks.js";
+import { WEBHOOK_OPERATIONS, type WebhookOperationId } from "./operations.js";
+
+/**
+ * What the webhook routes need. Their times are the wall clock's, not the service's domain clock
+ * (which tests may move): an endpoint hears the facts recorded after its creation, and a rotated
+ * secret signs for 24 real hours.
+ */
+export interface WebhookRoutesOptions {
+  readonly documentStore: DocumentStore;
+  readonly eventStore: EventStore;
+  readonly box: SecretBox;
+  readonly allowPrivate: boolean;
+}
+
+/** The most messages one replay call queues. */
+const REPLAY_MAX = 1000;
+/** The most queued deliveries an endpoint's `pending` counts. */
+const PENDING_COUNTED = 10_000;
+
+type AttemptDocument = Document &
+  Omit<WebhookAttemptView, "position"> & { readonly commit: number; readonly endpointId: string };
+
+/** The webhook endpoints' operations (operations.ts), each one handler. */
+export function webhookRoutes(options: WebhookRoutesOptions): RequestHandler {
+  const { documentStore: store } = options;
+  const endpoints = new WebhookEndpoints(store, options.box);
+  const pendingOf = async (id: string) =>
+    (
+      await store.countBy(WEBHOOK_DELIVERIES, { endpointId: id }, "endpointId", { limit: PENDING_COUNTED })
+    ).get(id) ?? 0;
+  const found = async (id: string): Promise<EndpointDocument> => {
+    const doc = await endpoints.get(id);
+    if (!doc) throw new ProblemError("webhook-endpoint-not-found", `There is no webhook endpoint ${id}.`);
+    return doc;
+  };
+  const handlers: Record<WebhookOperationId, OperationHandler> = {
+    createWebhookEndpoint: async (req, res) => {
+      const body = bodyOf(req, CreateWebhookEndpointBody);
+      const problem = targetUrlProblem(body.url, options.allowPrivate);
+      if (problem)
+        throw new ProblemError("validation", "The request body is invalid.", {
+          errors: [{ field: "body.url", message: problem }],
+        });
+      if ((await endpoints.list(MAX_WEBHOOK_ENDPOINTS)).length >= MAX_WEBHOOK_ENDPOINTS)
+        throw new ProblemError("too-many-webhook-endpoints", `At most ${MAX_WEBHOOK_ENDPOINTS} endpoints.`);
+      const { doc, secret } = await endpoints.create(body, new Date());
+      res
+        .status(201)
+        .location(`/webhook-endpoints/${doc._id}`)
+        .json({ ...endpointView(doc, 0), secret });
+    },
+    listWebhookEndpoints: async (_req, res) => {
+      const docs = await endpoints.list(MAX_WEBHOOK_ENDPOINTS);
+      const items = await Promise.all(docs.map(async (doc) => endpointView(doc, await pendingOf(doc._id))));
+      res.json({ items });
+    },
+    getWebhookEndpoint: async (req, res) => {
+      const doc = await found(pathParam(req, "endpointId"));
+      res.json(endpointView(doc, await pendingOf(doc._id)));
+    },
+    deleteWebhookEndpoint: async (req, res) => {
+      const doc = await found(pathParam(req, "endpointId"));
+      await endpoints.delete(doc._id);
+      res.status(204).end();
+    },
+    rotateWebhookSecret: async (req, res) => {
+      const doc = await found(pathParam(req, "endpointId"));
+      try {
+        const { secret, previousExpiresAt } = await endpoints.rotate(doc, new Date());
+        res.json({ id: doc._id, secret, previousSecretExpiresAt: previousExpiresAt });
+      } catch (error) {
+        if (!(error instanceof WriteConditionFailedError)) throw error;
+        throw new ProblemError(
+          "concurrency-conflict",
+          "The secret was rotated at the same time; rotate again.",
+        );
+      }
+    },
+    listWebhookDeliveries: async (req, res) => {
+      const doc = await found(pathParam(req, "endpointId"));
+      res.json(await attemptsPage(store, doc._id, queryOf(req, WebhookDeliveriesQuery)));
+    },
+    replayWebhooks: async (req, res) => {
+      const doc = await found(pathParam(req, "endpointId"));
+      const { fromPosition } = bodyOf(req, ReplayWebhooksBody);
+      const position = parsePositionToken(fromPosition);
+      if (!position)
+        throw new ProblemError("validation", "The request body is invalid.", {
+          errors: [{ field: "body.fromPosition", message: "is beyond any position of the log" }],
+        });
+      res.status(202).json(await replay(options, doc, position.commit));
+    },
+  };
+  return operationRouter(WEBHOOK_OPERATIONS, handlers);
+}
+
+/** A page of an endpoint's attempts, newest first (one index range: attempt ids sort by endpoint, then time). */
+async function attemptsPage(
+  store: DocumentStore,
+  endpointId: string,
+  query: Static<typeof WebhookDeliveriesQuery>,
+) {
+  const limit = query.limit ?? 50;
+  const prefix = `${endpointId}:`;
+  if (query.cursor !== undefined && !query.cursor.startsWith(prefix))
+    throw new ProblemError("validation", "The request query is invalid.", {
+      errors: [{ field: "query.cursor", message: "is not a cursor of this endpoint's deliveries" }],
+    });
+  const page = await store.find<AttemptDocument>(
+    WEBHOOK_ATTEMPTS,
+    { endpointId, ...(query.cursor ? { _id: { $lt: query.cursor } } : {}) },
+    { sort: { _id: -1 }, limit: limit + 1 },
+  );
+  const items = page.slice(0, limit).map(({ _id, commit, endpointId: _e, ...attempt }) => ({
+    ...attempt,
+    position: String(commit),
+  }));
+  return { items, nextCursor: page.length > limit ? (page[limit - 1]?._id ?? null) : null };
+}
+
+/** Queues again the endpoint's messages from `commit` on (at most REPLAY_MAX), in log order. */
+async function replay(options: WebhookRoutesOptions, endpoint: EndpointDocument, commit: number) {
+  const now = new Date().toISOString();
+  const ops: WriteOp[] = [];
+  const from = commit > 0 ? { from: { commit: commit - 1, prepare: commit - 1 } } : {};
+  for await (const record of options.eventStore.readAll({
+    ...from,
+    filter: { eventTypes: [...MAPPED_EVENT_TYPES] },
+  })) {
+    if (ops.length >= REPLAY_MAX) {
+      return { enqueued: ops.length, nextFromPosition: formatPosition(record.position) };
+    }
+    const mapped = messageOf(decodeEvent(record));
+    if (!mapped || !endpoint.eventTypes.includes(mapped.message.type)) continue;
+    const queued = { webhookId: `msg_${record.id}`, ...mapped, ...record.position };
+    ops.push(enqueueOp(endpoint._id, queued, now, true));
+    if (ops.length % 200 === 0) await options.documentStore.write(ops.slice(-200));
+  }
+  const rest = ops.slice(ops.length - (ops.length % 200));
+  if (rest.length) await options.documentStore.write(rest);
+  return { enqueued: ops.length, nextFromPosition: null };
+}

@@ -1,0 +1,254 @@
+import { type Static, type TSchema, Type } from "@sinclair/typebox";
+import {
+  Amount,
+  CouponId,
+  CustomerId,
+  Identifier,
+  PageLimit,
+  ParkingLotId,
+  PositionString,
+  Reason,
+  ReservationId,
+  Timestamp,
+} from "./common.js";
+
+/**
+ * Outbound webhooks (issue 35): the messages integrators receive (Standard Webhooks: a body
+ * `{type, timestamp, data}`), one schema per type, named for integrators rather than for our
+ * event classes, and the operations that manage endpoints.
+ */
+
+const strict = { additionalProperties: false } as const;
+const ids = { reservationId: ReservationId, parkingLotId: ParkingLotId, customerId: CustomerId };
+
+/** Why a reservation was canceled, for an integrator: who or what canceled it. */
+export const CANCELLATION_REASONS = ["customer", "operator", "closure", "system"] as const;
+
+/** Each webhook event type with the schema of its `data`. */
+export const WebhookDataSchemas = {
+  "reservation.reserved": Type.Object(
+    {
+      ...ids,
+      reservedAt: Timestamp,
+      amount: Amount,
+      startsAt: Type.Optional(Timestamp),
+      endsAt: Type.Optional(Timestamp),
+    },
+    { ...strict, description: "A reservation was accepted (no `startsAt`/`endsAt`: open-ended)." },
+  ),
+  "reservation.canceled": Type.Object(
+    {
+      ...ids,
+      canceledAt: Timestamp,
+      reason: Type.Union(
+        CANCELLATION_REASONS.map((r) => Type.Literal(r)),
+        { description: "Who or what canceled it: its customer, an operator, a lot closure, or the service." },
+      ),
+      note: Type.Optional({ ...Reason, description: "The reason as given (an operator's words)." }),
+    },
+    { ...strict, description: "A reservation was canceled." },
+  ),
+  "reservation.checked_in": Type.Object(
+    { ...ids, checkedInAt: Timestamp },
+    { ...strict, description: "The car arrived." },
+  ),
+  "reservation.checked_out": Type.Object(
+    {
+      ...ids,
+      checkedOutAt: Timestamp,
+      charges: Type.Object(
+        { amount: Type.Optional(Amount), overstayCharge: Type.Optional(Amount) },
+        {
+          ...strict,
+          description:
+            "What the check-out fixed: `amount` the price of an open-ended stay, `overstayCharge` the time past `endsAt` (absent: nothing more).",
+        },
+      ),
+    },
+    { ...strict, description: "The car left; the reservation is completed." },
+  ),
+  "reservation.overstaying": Type.Object(
+    { ...ids, endsAt: Timestamp, checkedInAt: Timestamp },
+    { ...strict, description: "The car is still in the lot after its window ended (`endsAt`): sent once." },
+  ),
+  "reservation.no_show": Type.Object(
+    { ...ids, startsAt: Timestamp, endsAt: Timestamp },
+    { ...strict, description: "The window ended without a check-in." },
+  ),
+  "coupon.issued": Type.Object(
+    { ...ids, couponId: CouponId, issuedAt: Timestamp },
+    { ...strict, description: "The reservation earned its coupon." },
+  ),
+  "coupon.revoked": Type.Object(
+    { ...ids, couponId: CouponId, revokedAt: Timestamp },
+    { ...strict, description: "The coupon was revoked (its reservation was canceled or missed)." },
+  ),
+  "lot.closure_announced": Type.Object(
+    { parkingLotId: ParkingLotId, closureId: Identifier, from: Timestamp, until: Timestamp, reason: Reason },
+    {
+      ...strict,
+      description: "A lot will be closed over [from, until); reservations it overlaps are canceled.",
+    },
+  ),
+  "lot.closure_began": Type.Object(
+    {
+      parkingLotId: ParkingLotId,
+      closureId: Identifier,
+      from: Timestamp,
+      until: Timestamp,
+      carsInLot: Type.Array(ReservationId, { maxItems: 100_000 }),
+    },
+    {
+      ...strict,
+      description: "A closure began; `carsInLot` lists the reservations whose cars are still in.",
+    },
+  ),
+} as const satisfies Record<string, TSchema>;
+
+export type WebhookEventType = keyof typeof WebhookDataSchemas;
+export const WEBHOOK_EVENT_TYPES = Object.keys(WebhookDataSchemas) as WebhookEventType[];
+export type WebhookData<T extends WebhookEventType> = Static<(typeof WebhookDataSchemas)[T]>;
+
+/** A message's body, per Standard Webhooks: its type, when it happened, its data. */
+export const webhookMessageSchema = (type: WebhookEventType) =>
+  Type.Object(
+    {
+      type: Type.Literal(type),
+      timestamp: Timestamp,
+      data: WebhookDataSchemas[type],
+    },
+    strict,
+  );
+
+export interface WebhookMessage<T extends WebhookEventType = WebhookEventType> {
+  readonly type: T;
+  readonly timestamp: string;
+  readonly data: WebhookData<T>;
+}
+
+export const WebhookEventTypeSchema = Type.Union(
+  WEBHOOK_EVENT_TYPES.map((t) => Type.Literal(t)),
+  { description: "A webhook event type." },
+);
+
+export const WebhookEndpointId = Type.String({
+  pattern: "^we_[A-Za-z0-9]{1,40}$",
+  description: "Webhook endpoint identifier.",
+  examples: ["we_5Xq8eYb2kP0Jm3Tn"],
+});
+
+export const MAX_WEBHOOK_ENDPOINTS = 50;
+
+export const CreateWebhookEndpointBody = Type.Object(
+  {
+    url: Type.String({
+      minLength: 9,
+      maxLength: 2048,
+      description:
+        "Where messages are POSTed: an https URL (http and private addresses only with WEBHOOK_ALLOW_PRIVATE).",
+      examples: ["https://example.com/webhooks/parking"],
+    }),
+    eventTypes: Type.Array(WebhookEventTypeSchema, {
+      minItems: 1,
+      maxItems: WEBHOOK_EVENT_TYPES.length,
+      uniqueItems: true,
+      description: "The event types sent to it.",
+    }),
+    description: Type.Optional(Type.String({ maxLength: 500, description: "What it is for (yours)." })),
+  },
+  { ...strict, $id: "CreateWebhookEndpointBody" },
+);
+export type CreateWebhookEndpointBody = Static<typeof CreateWebhookEndpointBody>;
+
+export const WebhookEndpointView = Type.Object(
+  {
+    id: WebhookEndpointId,
+    url: Type.String(),
+    eventTypes: Type.Array(WebhookEventTypeSchema),
+    description: Type.String(),
+    status: Type.Union([Type.Literal("enabled"), Type.Literal("disabled")]),
+    disabledReason: Type.Optional(Type.String({ description: "Why it stopped being sent to." })),
+    disabledAt: Type.Optional(Timestamp),
+    createdAt: Timestamp,
+    secretRotatedAt: Type.Optional(Timestamp),
+    pending: Type.Integer({ minimum: 0, description: "Deliveries still to send (at most 10000 counted)." }),
+  },
+  { ...strict, $id: "WebhookEndpointView" },
+);
+export type WebhookEndpointView = Static<typeof WebhookEndpointView>;
+
+const Secret = Type.String({
+  pattern: "^whsec_[A-Za-z0-9+/=]+$",
+  description: "The signing secret (Standard Webhooks' `whsec_<base64>`): shown this once, keep it.",
+});
+
+export const WebhookEndpointCreated = Type.Object(
+  { ...WebhookEndpointView.properties, secret: Secret },
+  { ...strict, $id: "WebhookEndpointCreated" },
+);
+
+export const WebhookSecretRotated = Type.Object(
+  {
+    id: WebhookEndpointId,
+    secret: Secret,
+    previousSecretExpiresAt: {
+      ...Timestamp,
+      description: "Until then messages carry a signature by the previous secret too.",
+    },
+  },
+  { ...strict, $id: "WebhookSecretRotated" },
+);
+
+export const WebhookEndpointPage = Type.Object(
+  { items: Type.Array(WebhookEndpointView) },
+  { ...strict, $id: "WebhookEndpointPage" },
+);
+
+export const WebhookAttemptView = Type.Object(
+  {
+    webhookId: Type.String({ description: "The message's `webhook-id` (the same on every attempt)." }),
+    eventType: WebhookEventTypeSchema,
+    position: Type.Optional(PositionString),
+    at: Timestamp,
+    attempt: Type.Integer({ minimum: 1 }),
+    outcome: Type.Union([Type.Literal("delivered"), Type.Literal("failed")]),
+    statusCode: Type.Optional(Type.Integer()),
+    latencyMs: Type.Integer({ minimum: 0 }),
+    error: Type.Optional(Type.String()),
+  },
+  { ...strict, $id: "WebhookAttemptView" },
+);
+export type WebhookAttemptView = Static<typeof WebhookAttemptView>;
+
+export const WebhookAttemptPage = Type.Object(
+  {
+    items: Type.Array(WebhookAttemptView),
+    nextCursor: Type.Union([Type.String(), Type.Null()], {
+      description: "Pass as `cursor` to get older attempts; null on the last page.",
+    }),
+  },
+  { ...strict, $id: "WebhookAttemptPage" },
+);
+
+export const WebhookDeliveriesQuery = Type.Object(
+  {
+    limit: Type.Optional(PageLimit),
+    cursor: Type.Optional(Type.String({ maxLength: 200, pattern: "^[A-Za-z0-9_:.-]+$" })),
+  },
+  strict,
+);
+
+export const ReplayWebhooksBody = Type.Object(
+  { fromPosition: PositionString },
+  { ...strict, $id: "ReplayWebhooksBody" },
+);
+
+export const WebhookReplayAccepted = Type.Object(
+  {
+    enqueued: Type.Integer({ minimum: 0, description: "Messages queued again for this endpoint." }),
+    nextFromPosition: Type.Union([PositionString, Type.Null()], {
+      description: "Where to replay from next when this request stopped at its bound; null when done.",
+    }),
+  },
+  { ...strict, $id: "WebhookReplayAccepted" },
+);
