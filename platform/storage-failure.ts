@@ -1,4 +1,5 @@
-import { accessSync, constants, statfsSync } from "node:fs";
+import { closeSync, openSync, rmSync, statfsSync } from "node:fs";
+import { join } from "node:path";
 
 /**
  * What a failed write says of the disk under a store: full, or read-only. The stores' adapters
@@ -10,12 +11,21 @@ export type StorageFailure = "full" | "read-only";
 
 const READ_ONLY_CODES = new Set(["EROFS", "EACCES", "EPERM"]);
 
-/** What the directory itself says now: read-only (EROFS on a write check) or no space left. */
+/**
+ * What the directory itself says now: read-only (creating a file in it fails with EROFS; a file
+ * system that turned read-only after an error, such as ext4's emergency read-only, may still pass
+ * access(2)'s check) or no space left.
+ */
 function directoryState(directory: string): StorageFailure | undefined {
+  const probe = join(directory, `.storage-check-${process.pid}`);
   try {
-    accessSync(directory, constants.W_OK);
+    closeSync(openSync(probe, "w", 0o600));
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "EROFS") return "read-only";
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EROFS") return "read-only";
+    if (code === "ENOSPC" || code === "EDQUOT") return "full";
+  } finally {
+    rmSync(probe, { force: true });
   }
   try {
     if (statfsSync(directory).bavail === 0) return "full";
