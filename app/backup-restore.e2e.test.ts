@@ -133,6 +133,19 @@ async function views(url: string) {
 }
 
 describe("backup under load and a verified restore", () => {
+  it("refuses a DATA_DIR without stores, naming it, and says how to call it", async () => {
+    const [, out] = dirs as unknown as [{ dir: string }, { dir: string }];
+    const empty = join(out.dir, "no-stores");
+    mkdirSync(empty);
+    const refused = await cli("app/backup-cli.ts", ["--out", join(out.dir, "x.tar.gz")], empty);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`DATA_DIR ${empty} holds no stores`);
+    const usage = await cli("app/backup-cli.ts", [], empty);
+    expect(usage.code).toBe(2);
+    expect(usage.stderr).toContain("Usage: npm run backup -- --out FILE");
+    expect((await cli("app/restore-cli.ts", [], empty)).stderr).toContain("Usage: npm run restore -- FILE");
+  }, 60_000);
+
   it("restores the log to the backup's position and every view as it was there, then catches up", async () => {
     const [a, out] = dirs as unknown as [{ dir: string }, { dir: string }];
     const original = await services.start({ DATA_DIR: a.dir });
