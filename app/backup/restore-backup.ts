@@ -37,6 +37,8 @@ export async function verifyBackup(file: string): Promise<BackupManifest> {
         if (first !== isManifest) problems.push(`${path} where the manifest should be first`);
         first = false;
         if (seen.has(path) || (isManifest && manifestText !== undefined)) problems.push(`${path} twice`);
+        // Regular files only: a link or a device in a backup could point outside DATA_DIR.
+        if (entry.type !== "File") problems.push(`${path} is a ${entry.type}, not a file`);
         const record = { bytes: 0, hash: createHash("sha256") };
         const chunks: Buffer[] = [];
         if (!isManifest) seen.set(path, record);
