@@ -2,10 +2,12 @@ import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js"
 import {
   EventStoreClosedError,
   EventStoreError,
+  EventStoreStorageError,
   EventStoreUnavailableError,
   WrongExpectedRevisionError,
 } from "../event-store/errors.js";
 import type { AppendResult, EventStore, EventToAppend, ExpectedRevision } from "../event-store/port.js";
+import type { StorageFailure } from "../platform/storage-failure.js";
 
 /**
  * One writer per embedded event store file in a process. SQLite lets one connection write at a
@@ -96,6 +98,7 @@ interface SerializedStoreError {
   readonly streamId?: string;
   readonly expected?: ExpectedRevision;
   readonly actual?: number | "no_stream";
+  readonly storage?: StorageFailure;
 }
 
 const serialize = (error: unknown): SerializedStoreError =>
@@ -110,6 +113,7 @@ const serialize = (error: unknown): SerializedStoreError =>
     : {
         name: error instanceof Error ? error.name : "Error",
         message: error instanceof Error ? error.message : String(error),
+        ...(error instanceof EventStoreStorageError ? { storage: error.storage } : {}),
       };
 
 /** The same error type on this side, so that callers (retries, conflict handling) see the port's errors. */
@@ -119,6 +123,9 @@ function revive(error: SerializedStoreError): Error {
       return new WrongExpectedRevisionError(error.streamId ?? "", error.expected ?? "any", error.actual);
     case "EventStoreUnavailableError":
       return new EventStoreUnavailableError(error.message);
+    // A full or read-only disk stays an outage on this side: the processors back off, never stop.
+    case "EventStoreStorageError":
+      return new EventStoreStorageError(error.message, error.storage ?? "full");
     case "EventStoreClosedError":
       return new EventStoreClosedError(error.message);
     default:

@@ -39,6 +39,8 @@ export function healthHandlers(services: Services, lifecycle: Lifecycle) {
         checks.documentStore = { ok: false, detail: String(error) };
       }
     }
+    // A full or read-only DATA_DIR: writes are refused until it takes them again.
+    checks.storage = services.storage.check();
     checks.identityProvider = await withTimeout(
       services.authentication.readiness(),
       6000,

@@ -23,6 +23,7 @@ import type { ReservationRecord } from "../write-side/parking-lot/decider.js";
 import { type Authentication, createAuthentication, idempotencySecretOf, webhookKeyOf } from "./auth.js";
 import { ProcessorThread, type WorkerMetrics } from "./processor-thread.js";
 import { schedulerCommands } from "./scheduler-commands.js";
+import { StorageHealth } from "./storage-health.js";
 
 /**
  * The composition root: the only place that knows which adapter runs. Everything else sees the
@@ -51,6 +52,8 @@ export interface Services {
     readonly principal: MongoRateLimitStore;
     readonly address: MongoRateLimitStore;
   };
+  /** Whether the stores' disk takes writes (full or read-only DATA_DIR), for /readyz. */
+  readonly storage: StorageHealth;
   /** The control-center page's Server-Sent Events; ended first on shutdown so the server can close. */
   readonly liveUpdates?: LiveUpdates;
   /** Stops the background workers (their checkpoints are stored per batch) and closes the stores. */
@@ -200,13 +203,18 @@ export async function createServices(
   metrics = new Metrics(),
   options: ServiceOptions = {},
 ): Promise<Services> {
+  const storage = new StorageHealth(config.dataDir, logger.child({ component: "storage" }), metrics);
   const documentStore =
-    runsProjections(config) || runsQueries(config) ? await openDocumentStore(config) : undefined;
+    runsProjections(config) || runsQueries(config)
+      ? storage.observeDocumentStore(await openDocumentStore(config))
+      : undefined;
   const { authentication, sessionStore } = await authenticationOf(config, documentStore, logger);
   const tracing = tracingOf(config);
   const clock = options.clock ?? (() => new Date());
   const opened = openEventStore(config);
-  const eventStore = options.wrapEventStore ? options.wrapEventStore(opened) : opened;
+  const eventStore = storage.observeEventStore(
+    options.wrapEventStore ? options.wrapEventStore(opened) : opened,
+  );
   const { commands, ownSnapshotStore } = await commandSide(
     config,
     eventStore,
@@ -250,6 +258,7 @@ export async function createServices(
     ...(queries ? { queries } : {}),
     clock,
     authentication,
+    storage,
     idempotencySecret: idempotencySecretOf(config),
     ...(liveUpdates ? { liveUpdates } : {}),
     ...(rateLimitStores ? { rateLimitStores } : {}),

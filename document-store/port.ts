@@ -1,3 +1,5 @@
+import type { StorageFailure } from "../platform/storage-failure.js";
+
 /**
  * The document store port: where projections keep their read models and checkpoints.
  * MongoDB query and update semantics in both adapters (MongoDB itself, and an embedded
@@ -152,6 +154,18 @@ export class DocumentStoreError extends Error {
 
 export class DocumentStoreUnavailableError extends DocumentStoreError {
   override name = "DocumentStoreUnavailableError";
+}
+
+/** The disk under the store is full or read-only: nothing of the write was kept; retry once it has room. */
+export class DocumentStoreStorageError extends DocumentStoreUnavailableError {
+  override name = "DocumentStoreStorageError";
+  constructor(
+    message: string,
+    readonly storage: StorageFailure,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
 }
 
 /** A conditional op's document did not match its `if` condition: nothing of the batch was written. */

@@ -1,3 +1,4 @@
+import type { StorageFailure } from "../platform/storage-failure.js";
 import type { ExpectedRevision } from "./port.js";
 
 /** Our own error types. Adapters map vendor errors to these; nothing above the port sees vendor errors. */
@@ -22,6 +23,18 @@ export class WrongExpectedRevisionError extends EventStoreError {
 /** The store cannot be reached or refused to serve (down, not leader, timed out). Retryable. */
 export class EventStoreUnavailableError extends EventStoreError {
   override name = "EventStoreUnavailableError";
+}
+
+/** The disk under the store is full or read-only: nothing was written; retry once it has room again. */
+export class EventStoreStorageError extends EventStoreUnavailableError {
+  override name = "EventStoreStorageError";
+  constructor(
+    message: string,
+    readonly storage: StorageFailure,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
 }
 
 /** A subscription ended without being asked to (connection lost, server dropped it). */

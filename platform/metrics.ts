@@ -97,6 +97,18 @@ export class Metrics {
     [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   );
 
+  readonly storageUnavailable = this.gauge(
+    "parking_storage_unavailable",
+    "1 while a store of this process cannot write because its disk is full or read-only (by store and reason), else 0.",
+    ["store", "reason"],
+  );
+
+  readonly storageFailures = this.counter(
+    "parking_storage_failures_total",
+    "Writes refused because the disk under a store was full or read-only, by store and reason.",
+    ["store", "reason"],
+  );
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }

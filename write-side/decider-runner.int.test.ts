@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
+import { EventStoreStorageError } from "../event-store/errors.js";
 import type { EventStore } from "../event-store/port.js";
 import { tempDataDir } from "../test-support/service.js";
 import { type Decider, DeciderRunner, type StateSource } from "./decider-runner.js";
@@ -122,5 +123,33 @@ describe("the decider runner, on another decider than the lot's", () => {
     expect(outcome).toEqual({ ok: false, rejection: "over 10" });
     const ok = await first.handle(add(2), context(4));
     expect(ok.ok && ok.state.total).toBe(10);
+  });
+
+  it("keeps nothing of a batch whose append failed for a full disk: every command of it is refused, the state is the one before", async () => {
+    const [store] = openStores(1) as [SqliteEventStore];
+    let full = false;
+    // The store as it answers when its disk is full (its own test shows SQLite's SQLITE_FULL
+    // becoming this error for every append of the group commit).
+    const filling: EventStore = Object.assign(Object.create(store) as EventStore, {
+      appendToStream: (...args: Parameters<EventStore["appendToStream"]>) =>
+        full
+          ? Promise.reject(new EventStoreStorageError("no space left (test)", "full"))
+          : store.appendToStream(...args),
+    });
+    const runner = runnerOn(filling);
+    expect((await runner.handle(add(2), context(1))).ok).toBe(true);
+    full = true;
+    const batch = await Promise.allSettled(
+      [add(3), add(3), add(0)].map((c, i) => runner.handle(c, context(10 + i))),
+    );
+    expect(batch.map((o) => o.status)).toEqual(["rejected", "rejected", "rejected"]);
+    for (const o of batch) expect((o as PromiseRejectedResult).reason).toBeInstanceOf(EventStoreStorageError);
+    full = false;
+    // Had the cache kept the failed batch's state (8), 8 more would be refused as over the ceiling.
+    const after = await runner.handle(add(8), context(99));
+    expect(after.ok && after.state.total).toBe(10);
+    const stream = [];
+    for await (const recorded of store.readStream(streamOf("a"))) stream.push(recorded.data);
+    expect(stream).toEqual([{ amount: 2 }, { amount: 8 }]);
   });
 });

@@ -43,7 +43,8 @@ const BODY_PROBLEMS: readonly ProblemName[] = [
  *   `validation`;
  * - read-your-writes (`minPosition`): `position-not-reached` after the wait, `overloaded` with
  *   too many waiting, `validation` for a position beyond the log;
- * - every command: `overloaded` (commands in flight), `concurrency-conflict`, `store-unavailable`;
+ * - every command: `overloaded` (commands in flight), `concurrency-conflict`, `store-unavailable`,
+ *   `storage-unavailable` (the disk under the embedded stores is full or read-only);
  * - anything unforeseen: `internal`.
  */
 export function problemsOf(operation: Operation, allowed: Allowed): ProblemName[] {
@@ -64,7 +65,8 @@ export function problemsOf(operation: Operation, allowed: Allowed): ProblemName[
     add("validation");
   if (operation.query && "minPosition" in ((operation.query as Json).properties as Json))
     add("position-not-reached", "overloaded", "validation");
-  if (operation.side === "commands") add("overloaded", "concurrency-conflict", "store-unavailable");
+  if (operation.side === "commands")
+    add("overloaded", "concurrency-conflict", "store-unavailable", "storage-unavailable");
   add("internal");
   return [...names];
 }

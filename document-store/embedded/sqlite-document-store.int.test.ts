@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { documentStoreContract, RESERVATION_INDEXES } from "../contract.js";
-import { DocumentStoreError } from "../port.js";
+import { DocumentStoreError, DocumentStoreStorageError, DocumentStoreUnavailableError } from "../port.js";
 import { SqliteDocumentStore } from "./sqlite-document-store.js";
 
 const FIXTURE = fileURLToPath(new URL("./fixtures/writer.fixture.ts", import.meta.url));
@@ -407,6 +407,36 @@ describe("SqliteDocumentStore", () => {
       }
     } finally {
       await reader.close();
+    }
+  });
+});
+
+describe("a full disk under the embedded document store", () => {
+  it("refuses a write batch whole with a storage error (an outage to retry), and writes again once there is room", async () => {
+    const dir = tempDir();
+    const store = SqliteDocumentStore.open({ file: join(dir, "read-models.sqlite") });
+    try {
+      await store.write([{ op: "replace", collection: "things", id: "a", document: { n: 1 } }]);
+      // SQLite's own cap on the file's pages: it answers SQLITE_FULL as a full disk does.
+      const db = (store as unknown as { db: Database.Database }).db;
+      db.pragma(`max_page_count = ${db.pragma("page_count", { simple: true }) as number}`);
+      const batch = Array.from({ length: 20 }, (_, i) => ({
+        op: "replace" as const,
+        collection: "things",
+        id: `b${i}`,
+        document: { pad: "x".repeat(8000) },
+      }));
+      const refused = await store.write(batch).catch((error: unknown) => error);
+      expect(refused).toBeInstanceOf(DocumentStoreStorageError);
+      expect(refused).toBeInstanceOf(DocumentStoreUnavailableError);
+      expect((refused as DocumentStoreStorageError).storage).toBe("full");
+      expect((await store.find("things", {})).map((d) => d._id)).toEqual(["a"]);
+      db.pragma("max_page_count = 1073741823");
+      await store.write(batch);
+      expect(await store.find("things", {})).toHaveLength(21);
+    } finally {
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -18,10 +18,11 @@
  * better-sqlite3 is synchronous: each call runs to completion on the calling thread; the
  * promise-returning API is the port's.
  */
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { preparePrivateSqliteFile, restrictSqliteFiles } from "../../platform/private-files.js";
 import { enterWalMode } from "../../platform/sqlite-wal.js";
+import { storageFailureOf, storageFailureText } from "../../platform/storage-failure.js";
 import { bulkLoadThrough } from "../bulk-load.js";
 import type {
   BulkLoad,
@@ -35,7 +36,7 @@ import type {
   Scalar,
   WriteOp,
 } from "../port.js";
-import { DocumentStoreError, DocumentStoreUnavailableError } from "../port.js";
+import { DocumentStoreError, DocumentStoreStorageError, DocumentStoreUnavailableError } from "../port.js";
 import { checkArgs } from "../validation.js";
 import { interpretSqlitePlan } from "./sql-index-plans.js";
 import {
@@ -406,6 +407,20 @@ export class SqliteDocumentStore implements DocumentStore {
     if (error instanceof Database.SqliteError) {
       if (error.code.startsWith("SQLITE_BUSY") || error.code.startsWith("SQLITE_LOCKED")) {
         return new DocumentStoreUnavailableError(`the document store file is locked: ${error.message}`, {
+          cause: error,
+        });
+      }
+      // A full or read-only disk: the write's transaction rolled back; retryable once there is room.
+      const storage = this.file === ":memory:" ? undefined : storageFailureOf(error, dirname(this.file));
+      if (storage !== undefined) {
+        return new DocumentStoreStorageError(
+          `the document store cannot write: ${storageFailureText(storage, dirname(this.file))} (${error.message})`,
+          storage,
+          { cause: error },
+        );
+      }
+      if (/^SQLITE_(IOERR|FULL|READONLY)/.test(error.code)) {
+        return new DocumentStoreUnavailableError(`the document store file failed: ${error.message}`, {
           cause: error,
         });
       }

@@ -1,3 +1,4 @@
+import { dirname } from "node:path";
 import type Database from "better-sqlite3";
 import { v7 as timeOrderedUuid } from "uuid";
 import { EventStoreError, WrongExpectedRevisionError } from "../errors.js";
@@ -66,11 +67,14 @@ export class GroupCommit {
   private queue: PendingAppend[] = [];
   private flushScheduled = false;
   private readonly commitGroup: (group: readonly PendingAppend[], createdAt: number) => void;
+  /** The database's directory: asked whether it is full or read-only when a commit fails. */
+  private readonly directory: string;
 
   constructor(
     db: Database.Database,
     private readonly hooks: CommitHooks,
   ) {
+    this.directory = dirname(db.name);
     this.lastRevisionStmt = db
       .prepare<[string], number>(
         "SELECT revision FROM events WHERE stream_id = ? ORDER BY revision DESC LIMIT 1",
@@ -146,7 +150,13 @@ export class GroupCommit {
     for (const append of group) {
       const failure = groupFailure ?? append.failure;
       if (failure !== undefined || append.outcome === undefined) {
-        append.reject(mapSqliteError(failure ?? new EventStoreError("append not applied"), append.streamId));
+        append.reject(
+          mapSqliteError(
+            failure ?? new EventStoreError("append not applied"),
+            append.streamId,
+            this.directory,
+          ),
+        );
         continue;
       }
       const { outcome } = append;

@@ -1,7 +1,9 @@
 import Database from "better-sqlite3";
+import { storageFailureOf, storageFailureText } from "../../platform/storage-failure.js";
 import {
   EventStoreClosedError,
   EventStoreError,
+  EventStoreStorageError,
   EventStoreUnavailableError,
   WrongExpectedRevisionError,
 } from "../errors.js";
@@ -22,10 +24,22 @@ export function isPerAppendFailure(error: unknown): boolean {
   );
 }
 
-export function mapSqliteError(error: unknown, streamId: string | undefined): unknown {
+/**
+ * A SQLite error as the port's: a duplicate id, a full or read-only disk under `directory` (the
+ * database's), a file that cannot be used now (all three retryable), or a failure of the store.
+ */
+export function mapSqliteError(error: unknown, streamId: string | undefined, directory?: string): unknown {
   if (error instanceof EventStoreError || error instanceof RangeError) return error;
   if (error instanceof Database.SqliteError) {
     const { code } = error;
+    const storage = directory === undefined ? undefined : storageFailureOf(error, directory);
+    if (storage !== undefined && directory !== undefined) {
+      return new EventStoreStorageError(
+        `event store cannot write: ${storageFailureText(storage, directory)} (${error.message})`,
+        storage,
+        { cause: error },
+      );
+    }
     if (
       code === "SQLITE_CONSTRAINT_UNIQUE" &&
       error.message.includes("events.id") &&
@@ -33,7 +47,7 @@ export function mapSqliteError(error: unknown, streamId: string | undefined): un
     ) {
       return new DuplicateEventIdError(streamId);
     }
-    if (/^SQLITE_(BUSY|LOCKED|IOERR|FULL|CANTOPEN|PROTOCOL)/.test(code)) {
+    if (/^SQLITE_(BUSY|LOCKED|IOERR|FULL|READONLY|CANTOPEN|PROTOCOL)/.test(code)) {
       return new EventStoreUnavailableError(`event store file unavailable: ${error.message}`, {
         cause: error,
       });

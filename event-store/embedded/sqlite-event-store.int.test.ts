@@ -9,7 +9,12 @@ import Database from "better-sqlite3";
 import type { Subscription } from "rxjs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { eventStoreContract } from "../contract.js";
-import { EventStoreClosedError, WrongExpectedRevisionError } from "../errors.js";
+import {
+  EventStoreClosedError,
+  EventStoreStorageError,
+  EventStoreUnavailableError,
+  WrongExpectedRevisionError,
+} from "../errors.js";
 import type { EventToAppend, RecordedEvent } from "../port.js";
 import { DuplicateEventIdError, SqliteEventStore } from "./sqlite-event-store.js";
 import { DDL, pageSql, rowsByPositionsSql } from "./sqlite-schema.js";
@@ -175,6 +180,37 @@ describe("SqliteEventStore (embedded only)", () => {
       "lot-a@2",
     ]);
     expect(all.map((e) => e.position.commit)).toEqual([1, 2, 3, 4, 5, 6]);
+  });
+
+  it("refuses every append of a group whose commit finds the disk full, keeps none, and commits again once there is room", async () => {
+    await store.appendToStream("lot-a", events(1), { expectedRevision: "no_stream" });
+    // SQLite's own cap on the file's pages: it answers SQLITE_FULL as a full disk does.
+    const db = (store as unknown as { db: Database.Database }).db;
+    const pages = db.pragma("page_count", { simple: true }) as number;
+    db.pragma(`max_page_count = ${pages}`);
+    const big = (n: number): EventToAppend[] =>
+      Array.from({ length: n }, (_, i) => ({
+        type: "Big",
+        data: { i, pad: "x".repeat(8000) },
+        metadata: {},
+      }));
+    const outcomes = await Promise.allSettled([
+      store.appendToStream("lot-a", big(2), { expectedRevision: 0 }),
+      store.appendToStream("lot-b", big(3), { expectedRevision: "no_stream" }),
+      store.appendToStream("lot-c", events(1), { expectedRevision: "no_stream" }),
+    ]);
+    for (const outcome of outcomes) {
+      expect(outcome.status).toBe("rejected");
+      const reason = (outcome as PromiseRejectedResult).reason as EventStoreStorageError;
+      expect(reason).toBeInstanceOf(EventStoreStorageError);
+      expect(reason).toBeInstanceOf(EventStoreUnavailableError);
+      expect(reason.storage).toBe("full");
+    }
+    expect((await collect(store.readAll())).map((e) => `${e.streamId}@${e.revision}`)).toEqual(["lot-a@0"]);
+    db.pragma("max_page_count = 1073741823");
+    const again = await store.appendToStream("lot-a", big(2), { expectedRevision: 0 });
+    expect(again.nextExpectedRevision).toBe(2);
+    expect((await collect(store.readAll())).map((e) => e.position.commit)).toEqual([1, 2, 3]);
   });
 
   it("rejects malformed appends before touching the file", async () => {

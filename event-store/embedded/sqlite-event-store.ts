@@ -1,4 +1,4 @@
-import { resolve } from "node:path";
+import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { Observable } from "rxjs";
 import { preparePrivateSqliteFile, restrictSqliteFiles } from "../../platform/private-files.js";
@@ -309,7 +309,7 @@ export class SqliteEventStore implements EventStore {
     try {
       return read();
     } catch (error) {
-      throw mapSqliteError(error, undefined);
+      throw mapSqliteError(error, undefined, dirname(this.db.name));
     }
   }
 }

@@ -60,6 +60,11 @@ export const HTTP_PROBLEM_TYPES = {
     title: "A backing store is unavailable",
     help: "Retry after the time in Retry-After.",
   },
+  "storage-unavailable": {
+    status: 503,
+    title: "The service cannot store anything right now",
+    help: "Its disk is full or read-only; nothing of this request was changed. Retry after the time in Retry-After (the operator is told by /readyz, the log and the metric parking_storage_unavailable).",
+  },
   "service-unavailable": {
     status: 503,
     title: "No instance can answer right now",
