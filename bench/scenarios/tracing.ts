@@ -101,7 +101,9 @@ export const tracingScenario: Scenario = {
       }
       const ratios = sides.on.cpu.map((on, i) => round(on / (sides.off.cpu[i] as number), 3));
       const ratio = median(ratios);
-      log(`  on/off per round: ${ratios.join(", ")}; median ${ratio}; ${sink.bodies()} OTLP bodies`);
+      log(
+        `  on/off per round: ${ratios.join(", ")}; median ${round(ratio, 3)}; ${sink.bodies()} OTLP bodies`,
+      );
       return {
         name: this.name,
         title: this.title,
