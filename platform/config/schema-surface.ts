@@ -162,7 +162,7 @@ export const SURFACE_SETTINGS = {
     env(
       "OTEL_EXPORTER_OTLP_PROTOCOL",
       "http/protobuf",
-      "With OTEL_EXPORTER_OTLP_ENDPOINT: how the spans are encoded, `http/protobuf` (OpenTelemetry's default, a third of JSON's bytes) or `http/json` (for a receiver that reads JSON only). Every OTLP/HTTP collector (OpenTelemetry's, Jaeger, Tempo) takes both; gRPC is not offered. The exporter's other OTEL_EXPORTER_OTLP_* settings (headers, timeout, compression, a traces-only endpoint) are read by the exporter library itself.",
+      "With OTEL_EXPORTER_OTLP_ENDPOINT: how the spans are encoded, `http/protobuf` (OpenTelemetry's default, a third of JSON's bytes) or `http/json` (for a receiver that reads JSON only). Every OTLP/HTTP collector (OpenTelemetry's, Jaeger, Tempo) takes both; gRPC is not offered. The exporter's other OTEL_EXPORTER_OTLP_* settings (headers, timeout, compression) are read by the exporter library itself; the endpoint is this one.",
     ),
   ),
   otelExporterOtlpTracesProtocol: Type.Optional(
