@@ -182,7 +182,7 @@ export interface ServiceOptions {
 }
 
 /** Tracing in this thread when a collector is configured (the processors thread starts its own). */
-const tracingOf = (config: Config) =>
+const tracingOf = async (config: Config) =>
   config.otelExporterOtlpEndpoint
     ? startTracing({
         endpoint: config.otelExporterOtlpEndpoint,
@@ -202,7 +202,7 @@ export async function createServices(
   const documentStore =
     runsProjections(config) || runsQueries(config) ? await openDocumentStore(config) : undefined;
   const { authentication, sessionStore } = await authenticationOf(config, documentStore, logger);
-  const tracing = tracingOf(config);
+  const tracing = await tracingOf(config);
   const clock = options.clock ?? (() => new Date());
   const opened = openEventStore(config);
   const eventStore = options.wrapEventStore ? options.wrapEventStore(opened) : opened;

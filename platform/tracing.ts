@@ -9,18 +9,7 @@ import {
   type Tracer,
   trace,
 } from "@opentelemetry/api";
-import { OTLPTraceExporter as OtlpJsonExporter } from "@opentelemetry/exporter-trace-otlp-http";
-import { OTLPTraceExporter as OtlpProtobufExporter } from "@opentelemetry/exporter-trace-otlp-proto";
-import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
-import {
-  BasicTracerProvider,
-  BatchSpanProcessor,
-  ParentBasedSampler,
-  SimpleSpanProcessor,
-  type SpanExporter,
-  TraceIdRatioBasedSampler,
-} from "@opentelemetry/sdk-trace-base";
-import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
+import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
 import type { OtlpProtocol } from "./config/values.js";
 
 /**
@@ -33,7 +22,7 @@ import type { OtlpProtocol } from "./config/values.js";
  * linked to the trace of each event: linkedSpan), the coupon policy's reaction and the reservation
  * becoming visible.
  *
- * Off unless started (OTEL_EXPORTER_OTLP_ENDPOINT): no SDK runs, no span is made and no
+ * Off unless started (OTEL_EXPORTER_OTLP_ENDPOINT): the SDK is not even loaded, no span is made and no
  * `traceparent` is read or carried (platform/http/tracing.ts). Each thread that traces starts its
  * own provider (the processors' worker thread too); spans get their parent explicitly from a
  * traceparent, so no context manager is needed across the service's queues and batches.
@@ -50,17 +39,19 @@ export interface TracingHandle {
 }
 
 /** OTLP/HTTP's exporter for `protocol`, to `{endpoint}/v1/traces`. */
-function otlpExporter(endpoint: string, protocol: OtlpProtocol | undefined): SpanExporter {
+async function otlpExporter(endpoint: string, protocol: OtlpProtocol | undefined): Promise<SpanExporter> {
   const url = `${endpoint.replace(/\/+$/, "")}/v1/traces`;
-  return protocol === "http/json" ? new OtlpJsonExporter({ url }) : new OtlpProtobufExporter({ url });
+  return protocol === "http/json"
+    ? new (await import("@opentelemetry/exporter-trace-otlp-http")).OTLPTraceExporter({ url })
+    : new (await import("@opentelemetry/exporter-trace-otlp-proto")).OTLPTraceExporter({ url });
 }
 
 /**
  * Starts tracing in this thread: spans go to `exporter` as each ends (tests: the SDK's
- * InMemorySpanExporter) or, batched, over OTLP/HTTP to `{endpoint}/v1/traces`. Returns undefined
- * when tracing already runs in this thread (whoever started it stops it).
+ * InMemorySpanExporter) or, batched, over OTLP/HTTP to `{endpoint}/v1/traces`. Loads the SDK
+ * then. Returns undefined when tracing already runs in this thread (whoever started it stops it).
  */
-export function startTracing(options: {
+export async function startTracing(options: {
   readonly endpoint?: string;
   /** OTLP/HTTP's encoding (default `http/protobuf`). */
   readonly protocol?: OtlpProtocol;
@@ -68,7 +59,17 @@ export function startTracing(options: {
   readonly serviceName?: string;
   /** The share of the traces started here that are recorded (default 1: all). */
   readonly sampleRatio?: number;
-}): TracingHandle | undefined {
+}): Promise<TracingHandle | undefined> {
+  if (active) return undefined;
+  const { defaultResource, resourceFromAttributes } = await import("@opentelemetry/resources");
+  const { ATTR_SERVICE_NAME } = await import("@opentelemetry/semantic-conventions");
+  const {
+    BasicTracerProvider,
+    BatchSpanProcessor,
+    ParentBasedSampler,
+    SimpleSpanProcessor,
+    TraceIdRatioBasedSampler,
+  } = await import("@opentelemetry/sdk-trace-base");
   if (active) return undefined;
   const provider = new BasicTracerProvider({
     resource: defaultResource().merge(
@@ -80,7 +81,7 @@ export function startTracing(options: {
     spanProcessors: [
       options.exporter
         ? new SimpleSpanProcessor(options.exporter)
-        : new BatchSpanProcessor(otlpExporter(options.endpoint ?? "", options.protocol)),
+        : new BatchSpanProcessor(await otlpExporter(options.endpoint ?? "", options.protocol)),
     ],
   });
   const tracer = provider.getTracer(SCOPE);
