@@ -7,13 +7,13 @@
 # Stages: deps (toolchain + every dependency; better-sqlite3 compiles here), build (tsc -> dist/),
 # prod-deps (the same node_modules pruned to production), runtime (dist/ + production node_modules).
 
-# A Node.js LTS line: 22 (maintenance LTS until April 2027). CI runs the whole suite on this same
-# major (.ci/run reads it from this line), besides the Node 20 of the development machines.
-# Not 24 yet: from 24.19 Node aborts the process ("Assertion failed: (env) != nullptr" in
-# RemoveEnvironmentCleanupHook) when the garbage collector finalizes a better-sqlite3 12 statement
-# (nodejs/node#65446); CI on 24 saw it kill a projector mid-run. better-sqlite3 13 (Node-API) is
-# free of it but needs Node >= 22, so the move to 24 comes with dropping Node 20.
-ARG NODE_IMAGE=node:22-bookworm-slim
+# A Node.js LTS line: 24 (active LTS). CI runs the whole suite on 24 and 22 (.ci/run), besides the
+# unit and integration tiers on the Node 20 of the development machines. On 24, better-sqlite3 12
+# aborts the process when the collector finalizes a statement ("Assertion failed: (env) !=
+# nullptr", nodejs/node#65446; reproduced on 24.21.0 on 2026-11-25): npm ci here also installs
+# better-sqlite3 13 (the optional `better-sqlite3-13`, Node-API, prebuilt in its package), which
+# the embedded stores load where present (platform/sqlite.ts).
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 FROM ${NODE_IMAGE} AS deps
 # better-sqlite3 is a native addon: node-gyp needs python3, make and a C++ compiler.

@@ -18,7 +18,7 @@ import type { RunningService } from "./server.js";
 
 /**
  * Every endpoint × every kind of caller over real HTTP, against the documented access table
- * (README "Who may call what"): the status each gets, that a refused request appends nothing,
+ * (docs/api.md "Who may call what"): the status each gets, that a refused request appends nothing,
  * and that customer B can neither read nor cancel customer A's reservation.
  */
 

@@ -4,7 +4,6 @@ import type { EventStore } from "../event-store/port.js";
 import type { Position } from "../event-store/position.js";
 import type { Config } from "../platform/config.js";
 import type { Logger } from "../platform/logger.js";
-import { exportPort } from "../platform/tracing.js";
 import { workerSource } from "../platform/worker-source.js";
 import type { ProcessorStatus } from "../projections/runtime/processor-runtime.js";
 import {
@@ -61,12 +60,10 @@ export class ProcessorThread {
   static async start(config: Config, logger: Logger, eventStore: EventStore): Promise<ProcessorThread> {
     const source = workerSource("./processors-worker.ts", import.meta.url);
     const commits = new CommitSignal();
-    // With tracing on, the worker's spans go out by this thread's export thread (one per process).
-    const tracing = exportPort();
+    // With tracing on, the worker starts its own SDK and exporter (createServices, in that thread).
     const worker = new Worker(source.code, {
       eval: source.eval,
-      workerData: { config, commits: commits.buffer, tracing },
-      ...(tracing ? { transferList: [tracing] } : {}),
+      workerData: { config, commits: commits.buffer },
     });
     const thread = new ProcessorThread(worker, logger, eventStore);
     // The worker learns of this thread's appends when they commit, not when it next polls.

@@ -1,9 +1,8 @@
-import { type MessagePort, parentPort, workerData } from "node:worker_threads";
+import { parentPort, workerData } from "node:worker_threads";
 import type { EventStore } from "../event-store/port.js";
 import type { Config } from "../platform/config.js";
 import { createLogger, resolveLogOutput } from "../platform/logger.js";
 import { Metrics } from "../platform/metrics.js";
-import { exportThrough } from "../platform/tracing.js";
 import { type AppendReply, CommitSignal, observeCommit, relayingAppends } from "./append-relay.js";
 import type { FromProcessors, ToProcessors } from "./processor-thread.js";
 import { createServices } from "./services.js";
@@ -16,13 +15,7 @@ import { createServices } from "./services.js";
  */
 const port = parentPort;
 if (!port) throw new Error("app/processors-worker.ts runs as a worker thread of the service");
-const {
-  config,
-  commits: commitBuffer,
-  tracing,
-} = workerData as { config: Config; commits: SharedArrayBuffer; tracing?: MessagePort };
-// This thread's spans go out by the request thread's export thread (startTracing, in createServices).
-exportThrough(tracing);
+const { config, commits: commitBuffer } = workerData as { config: Config; commits: SharedArrayBuffer };
 /** The request thread's last commit, shared (see CommitSignal). */
 const commits = new CommitSignal(commitBuffer);
 const logger = createLogger(

@@ -3,6 +3,7 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SERVICE_FORMATS } from "../schemas/common.js";
 import { ANONYMOUS, customerHeaders, operatorHeaders } from "../test-support/auth.js";
 import { arbitraryOf, type Schema } from "../test-support/json-schema-arbitrary.js";
 import { call, startTestService, tempDataDir } from "../test-support/service.js";
@@ -68,6 +69,7 @@ const known: Record<string, string[]> = {
 
 const ajv = new Ajv2020({ strict: false, allErrors: false, unicodeRegExp: true });
 addFormats(ajv);
+for (const [name, test] of Object.entries(SERVICE_FORMATS)) ajv.addFormat(name, test);
 const validators = new Map<Schema, (value: unknown) => boolean>();
 const valid = (schema: Schema, value: unknown) => {
   let check = validators.get(schema);

@@ -186,7 +186,7 @@ export interface ServiceOptions {
 }
 
 /** Tracing in this thread when a collector is configured (the processors thread starts its own). */
-const tracingOf = (config: Config) =>
+const tracingOf = async (config: Config) =>
   config.otelExporterOtlpEndpoint
     ? startTracing({
         endpoint: config.otelExporterOtlpEndpoint,
@@ -209,7 +209,7 @@ export async function createServices(
       ? storage.observeDocumentStore(await openDocumentStore(config))
       : undefined;
   const { authentication, sessionStore } = await authenticationOf(config, documentStore, logger);
-  const tracing = tracingOf(config);
+  const tracing = await tracingOf(config);
   const clock = options.clock ?? (() => new Date());
   const opened = openEventStore(config);
   const eventStore = storage.observeEventStore(

@@ -22,7 +22,7 @@ describe("a reservation's trace, in memory", () => {
   let service: RunningService;
 
   beforeAll(async () => {
-    tracing = startTracing({ exporter });
+    tracing = await startTracing({ exporter });
     service = await startTestService(data.dir, { PROCESSORS_THREAD: "main" });
     const lot = { parkingLotId: "trace-lot", name: "Trace lot", capacity: 3 };
     expect((await call(service.url, "POST", "/parking-lots", lot)).status).toBe(201);

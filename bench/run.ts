@@ -1,6 +1,5 @@
 import { execFileSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { PROJECT_ROOT } from "../test-support/process.js";
@@ -12,37 +11,25 @@ import { historyScenario } from "./scenarios/history.js";
 import { hotLotScenario } from "./scenarios/hot-lot.js";
 import { lagScenario } from "./scenarios/lag.js";
 import { listenersScenario } from "./scenarios/listeners.js";
-import { pageScenario } from "./scenarios/page.js";
 import { peersScenario } from "./scenarios/peers.js";
 import { queriesScenario } from "./scenarios/queries.js";
 import { replayScenario } from "./scenarios/replay.js";
 import { reserveScenario } from "./scenarios/reserve.js";
 import type { BenchContext, Scenario, ScenarioResult } from "./scenarios/scenario.js";
-import { threadsScenario } from "./scenarios/threads.js";
 import { tracingScenario } from "./scenarios/tracing.js";
-import { tracingAttributedScenario } from "./scenarios/tracing-attributed.js";
-import { tracingCountedScenario } from "./scenarios/tracing-counted.js";
-import { tracingPairedScenario } from "./scenarios/tracing-paired.js";
 import { webhooksScenario } from "./scenarios/webhooks.js";
-import { windowsScenario } from "./scenarios/windows.js";
 
 const SCENARIOS: readonly Scenario[] = [
   reserveScenario,
-  threadsScenario,
   hotLotScenario,
   historyScenario,
   replayScenario,
   lagScenario,
   queriesScenario,
-  pageScenario,
   listenersScenario,
-  windowsScenario,
   peersScenario,
   asOfScenario,
   tracingScenario,
-  tracingPairedScenario,
-  tracingAttributedScenario,
-  tracingCountedScenario,
   webhooksScenario,
 ];
 
@@ -52,8 +39,6 @@ const USAGE = `Usage: npm run bench [-- options]      (npm run bench:quick = --q
                       (${SCENARIOS.filter((s) => s.onlyWhenNamed)
                         .map((s) => s.name)
                         .join(", ")} only when named: half an hour or more each)
-  --profile           CPU-profile the measured windows (node inspector) and print the hottest functions;
-                      the figures then carry the profiler's overhead
   --wait-load / --no-wait-load
                       wait (up to 10 minutes) for the 1-minute load average to drop below 1.0 before
                       measuring; the default in full mode, off with --quick
@@ -81,7 +66,6 @@ async function main(): Promise<number> {
     options: {
       quick: { type: "boolean", default: false },
       only: { type: "string" },
-      profile: { type: "boolean", default: false },
       "wait-load": { type: "boolean" },
       "no-wait-load": { type: "boolean" },
       help: { type: "boolean", short: "h" },
@@ -131,8 +115,6 @@ async function main(): Promise<number> {
 
   const ctx: BenchContext = {
     quick,
-    profile: values.profile === true,
-    profileRoot: join(tmpdir(), `parking-bench-profiles-${Date.now()}`),
     shared: new Map(),
   };
   const results: (ScenarioResult & { loadAverageAtStart: number[] })[] = [];
@@ -173,7 +155,6 @@ async function main(): Promise<number> {
     machine,
     code,
     loadAverage: { atStart: quiet.load, waitedSec: Math.round(quiet.waitedMs / 1000), atEnd: loadAverage() },
-    profiled: ctx.profile,
     results,
   };
   const dir = join(PROJECT_ROOT, "bench", "results");

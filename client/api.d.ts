@@ -439,7 +439,7 @@ export interface paths {
          *     - `endsAt`: after `startsAt`, at least 15 minutes after it and at most 24 hours after it, and at least 15 minutes after now.
          *     - `amount`: required on a lot without an hourly rate; on a lot with one, left out of an open-ended booking (it is priced at check-out), and for a window left out or equal to the quote (another amount is 409 `price-changed`).
          *     - `customerId`: required when an operator books (OperatorReserveParkingBody); a customer leaves it out or sends their own (another is 403).
-         *     - `carNumber`, `customerId`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
+         *     - `customerId`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
          *
          *     **Access**: Needs a bearer token with the role `customer` or `operator`.
          *
@@ -1102,7 +1102,7 @@ export interface components {
             until: string;
         };
         CancelReservationBody: {
-            /** @description Why it was canceled. Plain text: no control, format (e.g. bidirectional) or unpaired surrogate characters. */
+            /** @description Why it was canceled. Plain text: no control (Unicode Cc) or format (Cf: bidirectional, zero-width, BOM, tag) characters, as the pattern lists them, and no unpaired surrogate (refused by the service; only a `\uD800`-style escape can send one). */
             reason?: string;
         };
         CapacityChangedResponse: {
@@ -1136,7 +1136,7 @@ export interface components {
              * @example 2026-11-23T10:00:00+09:00
              */
             from: string;
-            /** @description Why it was canceled. Plain text: no control, format (e.g. bidirectional) or unpaired surrogate characters. */
+            /** @description Why it was canceled. Plain text: no control (Unicode Cc) or format (Cf: bidirectional, zero-width, BOM, tag) characters, as the pattern lists them, and no unpaired surrogate (refused by the service; only a `\uD800`-style escape can send one). */
             reason: string;
             /**
              * Format: date-time
@@ -1197,7 +1197,8 @@ export interface components {
                 /** @description Reservations still to arrive, over the next 24 hours, that hold a spot at an instant when more spots are held than the lot has: only overstaying cars (which hold their spots until they check out) can cause that, and accepted reservations are never canceled for it. Soonest first, at most 50. */
                 atRisk: {
                     /**
-                     * @description Plate number: letters (any script) and digits, inner spaces or hyphens allowed.
+                     * Format: car-number
+                     * @description Plate number (format `car-number`, checked by the service): a letter or digit of any script (Unicode L or N) first and a letter, digit or combining mark (M) last; between them letters, digits, marks, spaces or hyphens.
                      * @example 10더8612
                      * @example 서울12가3456
                      * @example AB-123-CD
@@ -1429,7 +1430,7 @@ export interface components {
             nextCursor: string | null;
         };
         OperatorCancelReservationBody: {
-            /** @description Why it was canceled. Plain text: no control, format (e.g. bidirectional) or unpaired surrogate characters. */
+            /** @description Why it was canceled. Plain text: no control (Unicode Cc) or format (Cf: bidirectional, zero-width, BOM, tag) characters, as the pattern lists them, and no unpaired surrogate (refused by the service; only a `\uD800`-style escape can send one). */
             reason: string;
         };
         OperatorReserveParkingBody: {
@@ -1439,7 +1440,8 @@ export interface components {
              */
             amount?: number;
             /**
-             * @description Plate number: letters (any script) and digits, inner spaces or hyphens allowed.
+             * Format: car-number
+             * @description Plate number (format `car-number`, checked by the service): a letter or digit of any script (Unicode L or N) first and a letter, digit or combining mark (M) last; between them letters, digits, marks, spaces or hyphens.
              * @example 10더8612
              * @example 서울12가3456
              * @example AB-123-CD
@@ -1676,7 +1678,7 @@ export interface components {
              */
             maxActivePerCustomer?: number;
             /**
-             * @description Display name of the lot; any script, not blank. Plain text: no control, format (e.g. bidirectional) or unpaired surrogate characters.
+             * @description Display name of the lot; any script, not blank. Plain text: no control (Unicode Cc) or format (Cf: bidirectional, zero-width, BOM, tag) characters, as the pattern lists them, and no unpaired surrogate (refused by the service; only a `\uD800`-style escape can send one).
              * @example 강남 1주차장
              */
             name: string;
@@ -1700,7 +1702,8 @@ export interface components {
              */
             amount: number;
             /**
-             * @description Plate number: letters (any script) and digits, inner spaces or hyphens allowed.
+             * Format: car-number
+             * @description Plate number (format `car-number`, checked by the service): a letter or digit of any script (Unicode L or N) first and a letter, digit or combining mark (M) last; between them letters, digits, marks, spaces or hyphens.
              * @example 10더8612
              * @example 서울12가3456
              * @example AB-123-CD
@@ -1796,7 +1799,8 @@ export interface components {
                 /** @description Why it was canceled. */
                 cancelReason?: string;
                 /**
-                 * @description Plate number: letters (any script) and digits, inner spaces or hyphens allowed.
+                 * Format: car-number
+                 * @description Plate number (format `car-number`, checked by the service): a letter or digit of any script (Unicode L or N) first and a letter, digit or combining mark (M) last; between them letters, digits, marks, spaces or hyphens.
                  * @example 10더8612
                  * @example 서울12가3456
                  * @example AB-123-CD
@@ -1943,7 +1947,8 @@ export interface components {
             /** @description Why it was canceled. */
             cancelReason?: string;
             /**
-             * @description Plate number: letters (any script) and digits, inner spaces or hyphens allowed.
+             * Format: car-number
+             * @description Plate number (format `car-number`, checked by the service): a letter or digit of any script (Unicode L or N) first and a letter, digit or combining mark (M) last; between them letters, digits, marks, spaces or hyphens.
              * @example 10더8612
              * @example 서울12가3456
              * @example AB-123-CD
@@ -2040,7 +2045,8 @@ export interface components {
              */
             amount?: number;
             /**
-             * @description Plate number: letters (any script) and digits, inner spaces or hyphens allowed.
+             * Format: car-number
+             * @description Plate number (format `car-number`, checked by the service): a letter or digit of any script (Unicode L or N) first and a letter, digit or combining mark (M) last; between them letters, digits, marks, spaces or hyphens.
              * @example 10더8612
              * @example 서울12가3456
              * @example AB-123-CD
@@ -2097,7 +2103,7 @@ export interface components {
             scope: string;
         };
         StartSessionBody: {
-            /** @description The provider's refresh token: kept in the session record on the server (never in the browser), it renews the session's access token before it expires. */
+            /** @description The provider's refresh token: kept in the session record on the server (never in the browser), it renews the session's access token before it expires. Plain text: no control (Unicode Cc) or format (Cf: bidirectional, zero-width, BOM, tag) characters, as the pattern lists them, and no unpaired surrogate (refused by the service; only a `\uD800`-style escape can send one). */
             refreshToken?: string;
         };
         TimelineView: {
@@ -5591,7 +5597,7 @@ export interface operations {
             query?: never;
             header?: {
                 /**
-                 * @description Client-chosen key (printable ASCII, no spaces); a retry with the same key books nothing new. Scope: one parking lot and one customer (the reservation id is an HMAC of the lot, the customer and the key under a server secret): another customer's identical key is another booking and never sees this one. Kept as long as the reservation exists (keys never expire). A retry with the same key and the same body answers 200 with the original reservation and `Idempotent-Replayed: true`; the same key with a different car, amount or window answers 422. Without a key every request books a new reservation.
+                 * @description Client-chosen key (printable ASCII, no spaces); a retry with the same key books nothing new. Scope: one parking lot and one customer (the reservation id is an HMAC of the lot, the customer and the key under a server secret): another customer's identical key is another booking and never sees this one. Kept as long as the reservation exists (keys never expire). A retry with the same key and the same body answers 200 with the original reservation and `Idempotent-Replayed: true`; the same key with a different car, amount or window answers 422. In what order: the request's schemas first (a body or header that breaks them is a 400 whatever the key), then the key (a reuse is answered 200 or 422 before any rule beyond the schemas is checked: a replay of a booking whose window has since passed is still its 200, a changed body still the 422), then those rules (400). Without a key every request books a new reservation.
                  * @example reserve-2f1c9a7e
                  */
                 "Idempotency-Key"?: string;
@@ -7176,7 +7182,7 @@ export interface operations {
     listReservations: {
         parameters: {
             query?: {
-                /** @description Plate number: letters (any script) and digits, inner spaces or hyphens allowed. */
+                /** @description Plate number (format `car-number`, checked by the service): a letter or digit of any script (Unicode L or N) first and a letter, digit or combining mark (M) last; between them letters, digits, marks, spaces or hyphens. */
                 carNumber?: string;
                 /** @description `nextCursor` of the previous page. */
                 cursor?: string;
@@ -7958,7 +7964,7 @@ export interface operations {
     signIn: {
         parameters: {
             query?: {
-                /** @description The one-time sign-in token; a link without one is refused as `sign-in-failed`. */
+                /** @description The one-time sign-in token; a link without one is refused as `sign-in-failed`. Plain text: no control (Unicode Cc) or format (Cf: bidirectional, zero-width, BOM, tag) characters, as the pattern lists them, and no unpaired surrogate (refused by the service; only a `\uD800`-style escape can send one). */
                 token?: string;
             };
             header?: {

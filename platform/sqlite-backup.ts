@@ -1,5 +1,5 @@
-import Database from "better-sqlite3";
 import { restrictSqliteFiles } from "./private-files.js";
+import { Database } from "./sqlite.js";
 import { enterWalMode } from "./sqlite-wal.js";
 
 /** How far one database's copy has come, in SQLite pages. */

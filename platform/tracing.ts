@@ -1,116 +1,98 @@
-import { randomBytes } from "node:crypto";
-import type { MessagePort } from "node:worker_threads";
-import { type Attributes, type Link, type Span, type SpanContext, SpanStatusCode } from "@opentelemetry/api";
-import { defaultResource, type Resource, resourceFromAttributes } from "@opentelemetry/resources";
-import { SimpleSpanProcessor, type SpanExporter, type SpanProcessor } from "@opentelemetry/sdk-trace-base";
-import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
+import {
+  type Attributes,
+  type Link,
+  ROOT_CONTEXT,
+  type Span,
+  type SpanContext,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from "@opentelemetry/api";
+import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
 import type { OtlpProtocol } from "./config/values.js";
-import { WorkerExportProcessor } from "./tracing-export.js";
-import { epochMs, nowMs, RecordedSpan, SpanKind, type SpanSink } from "./tracing-span.js";
 
 /**
- * Distributed tracing (issue 22) on OpenTelemetry: the API's spans and the W3C traceparent, the
- * SDK's resource, span processors and exporters (the in-memory one in tests; over OTLP, the
- * exporter library's HTTP transport in an export thread). One trace per request: the HTTP span
+ * Distributed tracing (issue 22) on OpenTelemetry's SDK: spans are started through the API's
+ * `Tracer`, sampled parent-based by trace-id ratio, batched by the SDK's BatchSpanProcessor
+ * (OTEL_BSP_* settings) and exported by its OTLP/HTTP exporter (protobuf or JSON; the exporter
+ * reads its other OTEL_EXPORTER_OTLP_* settings itself). One trace per request: the HTTP span
  * (continuing the caller's W3C `traceparent`), the command's decision and append, and, through the
- * `traceparent` the events carry in their metadata, each projection's apply (one span per batch of
- * events, linked to the trace of each: linkedSpan), the coupon policy's reaction and the reservation
- * becoming visible. Off unless started (OTEL_EXPORTER_OTLP_ENDPOINT): then no span is made and no
- * `traceparent` is read or carried (platform/http/tracing.ts).
+ * `traceparent` the events carry in their metadata, each projection's apply (one span per batch,
+ * linked to the trace of each event: linkedSpan), the coupon policy's reaction and the reservation
+ * becoming visible.
  *
- * Spans are recorded here (tracing-span.ts), not by the SDK's tracer: its span lifecycle (the
- * context lookup, the sampler, limits and attribute sanitizing, times as HrTime) cost about five
- * times what recording a reservation's spans needs, a fifth of the service's throughput when every
- * trace is recorded (BENCHMARKS.md). What they are handed to is the SDK's: any `SpanProcessor`.
- *
- * One recorder per thread (the processors' worker thread starts its own from the same
- * configuration), one export thread per process (the processors' thread sends its spans through
- * the request thread's: exportPort, exportThrough); spans get their parent explicitly from a
+ * Off unless started (OTEL_EXPORTER_OTLP_ENDPOINT): the SDK is not even loaded, no span is made and no
+ * `traceparent` is read or carried (platform/http/tracing.ts). Each thread that traces starts its
+ * own provider (the processors' worker thread too); spans get their parent explicitly from a
  * traceparent, so no context manager is needed across the service's queues and batches.
  */
 
 const SCOPE = "parking-reservations";
 
-/** What this thread records spans into, while tracing runs here. */
-interface Recorder extends SpanSink {
-  readonly processor: SpanProcessor;
-  /** The share of the traces started here that are recorded. */
-  readonly rootRatio: number;
-}
-
-let active: Recorder | undefined;
+/** This thread's tracer, while tracing runs here. */
+let active: Tracer | undefined;
 
 export interface TracingHandle {
   /** Exports what is pending and stops (idempotent). */
   shutdown(): Promise<void>;
 }
 
-/** The processor a thread's spans go to: the given exporter's, or the OTLP export thread's. */
-function processorFor(
-  options: { readonly endpoint?: string; readonly exporter?: SpanExporter; readonly protocol?: OtlpProtocol },
-  resource: Resource,
-): { processor: SpanProcessor; exporting?: WorkerExportProcessor } {
-  if (options.exporter) return { processor: new SimpleSpanProcessor(options.exporter) };
-  const through = sharedPort;
-  sharedPort = undefined;
-  // Written where spans end and posted over OTLP/HTTP by a worker thread, not this one: this thread's own,
-  // or the one another thread of the process handed a port into (exportThrough).
-  const exporting = through
-    ? WorkerExportProcessor.through(through, {
-        resource: resource.attributes,
-        scope: SCOPE,
-        protocol: options.protocol,
-      })
-    : WorkerExportProcessor.started({
-        url: `${(options.endpoint ?? "").replace(/\/+$/, "")}/v1/traces`,
-        resource: resource.attributes,
-        scope: SCOPE,
-        protocol: options.protocol,
-      });
-  return { processor: exporting, exporting };
+/** OTLP/HTTP's exporter for `protocol`, to `{endpoint}/v1/traces`. */
+async function otlpExporter(endpoint: string, protocol: OtlpProtocol | undefined): Promise<SpanExporter> {
+  const url = `${endpoint.replace(/\/+$/, "")}/v1/traces`;
+  return protocol === "http/json"
+    ? new (await import("@opentelemetry/exporter-trace-otlp-http")).OTLPTraceExporter({ url })
+    : new (await import("@opentelemetry/exporter-trace-otlp-proto")).OTLPTraceExporter({ url });
 }
 
 /**
- * Starts tracing in this thread: spans go to `exporter` (tests: the SDK's InMemorySpanExporter, one
- * at a time) or, batched, over OTLP/HTTP (protobuf, or JSON) to `{endpoint}/v1/traces`. Returns undefined when
- * tracing already runs in this thread (whoever started it stops it).
+ * Starts tracing in this thread: spans go to `exporter` as each ends (tests: the SDK's
+ * InMemorySpanExporter) or, batched, over OTLP/HTTP to `{endpoint}/v1/traces`. Loads the SDK
+ * then. Returns undefined when tracing already runs in this thread (whoever started it stops it).
  */
-export function startTracing(options: {
+export async function startTracing(options: {
   readonly endpoint?: string;
-  /** OTLP/HTTP's encoding (default `http/protobuf`); the same in every thread of a process. */
+  /** OTLP/HTTP's encoding (default `http/protobuf`). */
   readonly protocol?: OtlpProtocol;
   readonly exporter?: SpanExporter;
   readonly serviceName?: string;
   /** The share of the traces started here that are recorded (default 1: all). */
   readonly sampleRatio?: number;
-}): TracingHandle | undefined {
+}): Promise<TracingHandle | undefined> {
   if (active) return undefined;
-  const resource = defaultResource().merge(
-    resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName ?? "parking-reservations" }),
-  );
-  const { processor, exporting } = processorFor(options, resource);
-  const started: Recorder = {
-    resource,
-    instrumentationScope: { name: SCOPE },
-    processor,
+  const { defaultResource, resourceFromAttributes } = await import("@opentelemetry/resources");
+  const { ATTR_SERVICE_NAME } = await import("@opentelemetry/semantic-conventions");
+  const {
+    BasicTracerProvider,
+    BatchSpanProcessor,
+    ParentBasedSampler,
+    SimpleSpanProcessor,
+    TraceIdRatioBasedSampler,
+  } = await import("@opentelemetry/sdk-trace-base");
+  if (active) return undefined;
+  const provider = new BasicTracerProvider({
+    resource: defaultResource().merge(
+      resourceFromAttributes({ [ATTR_SERVICE_NAME]: options.serviceName ?? "parking-reservations" }),
+    ),
     // A caller's sampling decision (its traceparent's flag) is kept; traces started here are
-    // recorded at the configured ratio, so a busy service can trace a share of its requests: that
-    // decision is taken before any span is made (startSpan), so an unrecorded trace costs nothing.
-    rootRatio: options.sampleRatio ?? 1,
-    ended: (span) => processor.onEnd(span),
-  };
-  exportProcessor = exporting;
-  active = started;
+    // recorded at the configured ratio.
+    sampler: new ParentBasedSampler({ root: new TraceIdRatioBasedSampler(options.sampleRatio ?? 1) }),
+    spanProcessors: [
+      options.exporter
+        ? new SimpleSpanProcessor(options.exporter)
+        : new BatchSpanProcessor(await otlpExporter(options.endpoint ?? "", options.protocol)),
+    ],
+  });
+  const tracer = provider.getTracer(SCOPE);
+  active = tracer;
   let stopped: Promise<void> | undefined;
   return {
     shutdown() {
       stopped ??= (async () => {
-        if (active === started) {
-          active = undefined;
-          exportProcessor = undefined;
-        }
-        await processor.forceFlush();
-        await processor.shutdown();
+        if (active === tracer) active = undefined;
+        await provider.forceFlush();
+        await provider.shutdown();
       })();
       return stopped;
     },
@@ -119,127 +101,44 @@ export function startTracing(options: {
 
 export const tracingOn = (): boolean => active !== undefined;
 
-/** This thread's export processor, when it exports over OTLP (not to a given exporter). */
-let exportProcessor: WorkerExportProcessor | undefined;
-/** A port into another thread's export thread, for the next startTracing here (exportThrough). */
-let sharedPort: MessagePort | undefined;
-
-/**
- * A port into this thread's export thread, for another thread of the process to pass to
- * `exportThrough` (the processors' thread), so that the process has one export pipeline: one
- * thread serializing and posting, batches of both threads' spans. Undefined with tracing off here.
- */
-export const exportPort = (): MessagePort | undefined => exportProcessor?.share();
-
-/** Makes this thread's next startTracing (without an exporter) send its spans through `port`. */
-export function exportThrough(port: MessagePort | undefined): void {
-  sharedPort = port;
-}
-
-/** Whether `code` is a lowercase hex digit. */
-const hex = (code: number): boolean => (code >= 48 && code <= 57) || (code >= 97 && code <= 102);
-
-/** Whether header[from, to) is lowercase hex and not all zeros. */
-function hexId(header: string, from: number, to: number): boolean {
-  let nonZero = false;
-  for (let i = from; i < to; i++) {
-    const code = header.charCodeAt(i);
-    if (!hex(code)) return false;
-    if (code !== 48) nonZero = true;
-  }
-  return nonZero;
-}
+const TRACEPARENT = /^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
 /**
  * A W3C `traceparent` (version 00) as it is carried on (the sampled flag kept, the other flags
- * cleared); undefined when absent or malformed. Allocates nothing when the header is absent,
- * malformed or already in that form (what the service itself sends on).
+ * cleared); undefined when absent or malformed (an all-zero id included).
  */
 export function validTraceparent(header: unknown): string | undefined {
-  if (typeof header !== "string" || header.length !== 55) return undefined;
-  if (header.charCodeAt(0) !== 48 || header.charCodeAt(1) !== 48) return undefined;
-  if (header.charCodeAt(2) !== 45 || header.charCodeAt(35) !== 45 || header.charCodeAt(52) !== 45)
-    return undefined;
-  if (!hexId(header, 3, 35) || !hexId(header, 36, 52)) return undefined;
-  const high = header.charCodeAt(53);
-  const low = header.charCodeAt(54);
-  if (!hex(high) || !hex(low)) return undefined;
-  if (high === 48 && (low === 48 || low === 49)) return header;
-  const sampled = Number.parseInt(header.slice(54), 16) & 1;
-  return `${header.slice(0, 53)}0${sampled}`;
+  if (typeof header !== "string") return undefined;
+  const match = TRACEPARENT.exec(header);
+  if (!match || /^0+$/.test(match[1] as string) || /^0+$/.test(match[2] as string)) return undefined;
+  const sampled = Number.parseInt(match[3] as string, 16) & 1;
+  return `00-${match[1]}-${match[2]}-0${sampled}`;
 }
 
 /** A W3C `traceparent` (version 00) as a span context; undefined when absent or malformed. */
 export function parseTraceparent(header: unknown): SpanContext | undefined {
   const valid = validTraceparent(header);
-  return valid ? carriedContext(valid) : undefined;
+  if (!valid) return undefined;
+  return {
+    traceId: valid.slice(3, 35),
+    spanId: valid.slice(36, 52),
+    traceFlags: valid.endsWith("1") ? 1 : 0,
+    isRemote: true,
+  };
 }
 
 export const formatTraceparent = (span: SpanContext): string =>
   `00-${span.traceId}-${span.spanId}-0${span.traceFlags & 1}`;
 
-/**
- * Random hex digits, drawn in blocks: an id is a slice of the block (no copy), so a span's id costs
- * a comparison and a slice, not a random number per word formatted as hex.
- */
-let pool = "";
-let taken = 0;
-const POOL_DIGITS = 16_384;
-const NO_ID = { 16: "0".repeat(16), 32: "0".repeat(32) };
-
-/** A random id of `digits` lowercase hex digits, not all zeros (as the W3C trace context asks). */
-function randomId(digits: 16 | 32): string {
-  if (taken + digits > pool.length) {
-    pool = randomBytes(POOL_DIGITS / 2).toString("hex");
-    taken = 0;
-  }
-  const id = pool.slice(taken, taken + digits);
-  taken += digits;
-  return id === NO_ID[digits] ? randomId(digits) : id;
-}
-
-/**
- * The span context a carried traceparent names. Every traceparent spans are started under was
- * checked where it entered (validTraceparent at the edge; the event schema's pattern when an event
- * is read) or made by a span here, so only its form is looked at: no digit is checked again (that
- * check, made for each span and each link, was a tenth of what tracing cost a thread).
- */
-function carriedContext(traceparent: string): SpanContext | undefined {
-  if (
-    traceparent.length !== 55 ||
-    traceparent.charCodeAt(2) !== 45 ||
-    traceparent.charCodeAt(35) !== 45 ||
-    traceparent.charCodeAt(52) !== 45
-  )
-    return undefined;
-  return {
-    traceId: traceparent.slice(3, 35),
-    spanId: traceparent.slice(36, 52),
-    traceFlags: traceparent.charCodeAt(54) === 49 ? 1 : 0,
-    isRemote: true,
-  };
-}
-
-/**
- * Whether a traceparent says its trace is not sampled: under the parent-based sampler no span under
- * it is ever recorded, so none is started (the SDK would still make a non-recording span, ids and
- * all: most of what a 1%-sampled service spent on tracing). What follows carries it on as it is.
- */
-const unsampled = (traceparent: string | undefined): boolean =>
-  traceparent !== undefined && traceparent.charCodeAt(54) === 48;
-
 /** Whether spans under `traceparent` are recorded (tracing on, a sampled trace): else none is made. */
 export const recorded = (traceparent: string | undefined): boolean =>
-  active !== undefined && traceparent !== undefined && !unsampled(traceparent);
+  active !== undefined && parseTraceparent(traceparent)?.traceFlags === 1;
 
 /**
- * A span under the span a carried `traceparent` names (one checked where it entered: see
- * carriedContext; a root span without one), or undefined when
- * tracing is off or the span would not be recorded: under a trace not sampled, or as the root of a
- * trace the sampling ratio leaves out (decided here, so that such a request costs one random
- * number: no ids, no span, no traceparent carried on). `startTime` (ms since the epoch, or
- * `performance.now()`) backdates it, e.g. to when an event was appended. The span keeps the
- * `attributes` object it is given until one is set on it (pass one not changed afterwards).
+ * A span under the span a `traceparent` names (a root span without one), or undefined when tracing
+ * is off or the sampler does not record it (under a trace not sampled, or a root the ratio leaves
+ * out): nothing is carried on for it. `startTime` (ms since the epoch, or `performance.now()`)
+ * backdates it, e.g. to when an event was appended.
  */
 export function startSpan(
   name: string,
@@ -250,22 +149,12 @@ export function startSpan(
     readonly startTime?: number;
     readonly links?: Link[];
   } = {},
-): RecordedSpan | undefined {
-  if (!active || unsampled(traceparent)) return undefined;
-  if (traceparent === undefined && active.rootRatio < 1 && !(Math.random() < active.rootRatio))
-    return undefined;
-  const parent = traceparent === undefined ? undefined : carriedContext(traceparent);
-  return new RecordedSpan(
-    active,
-    name,
-    parent ? parent.traceId : randomId(32),
-    randomId(16),
-    parent,
-    options.kind ?? SpanKind.INTERNAL,
-    options.startTime === undefined ? nowMs() : epochMs(options.startTime),
-    options.attributes,
-    options.links,
-  );
+): Span | undefined {
+  if (!active) return undefined;
+  const parent = parseTraceparent(traceparent);
+  const context = parent ? trace.setSpanContext(ROOT_CONTEXT, parent) : ROOT_CONTEXT;
+  const span = active.startSpan(name, options, context);
+  return span.isRecording() ? span : undefined;
 }
 
 /**
@@ -278,27 +167,20 @@ export function linkedSpan(
   name: string,
   traceparents: readonly string[],
   options: { readonly attributes?: Attributes; readonly startTime?: number } = {},
-): RecordedSpan | undefined {
+): Span | undefined {
   if (!active) return undefined;
-  let parent: string | undefined;
-  const links: Link[] = [];
-  const seen = new Set<string>();
-  for (const traceparent of traceparents) {
-    if (unsampled(traceparent) || seen.has(traceparent)) continue;
-    seen.add(traceparent);
-    const context = carriedContext(traceparent);
-    if (!context) continue;
-    parent ??= traceparent;
-    links.push({ context });
-  }
-  if (parent === undefined) return undefined;
-  // The links first: on Node 20 a property after a spread takes V8's slow path (bench/object-spread.ts).
-  return startSpan(name, parent, { links, ...options });
+  const sampled = [...new Set(traceparents)].filter((traceparent) => recorded(traceparent));
+  if (sampled.length === 0) return undefined;
+  const links = sampled.flatMap((traceparent) => {
+    const context = parseTraceparent(traceparent);
+    return context ? [{ context }] : [];
+  });
+  return startSpan(name, sampled[0], { ...options, links });
 }
 
 /** The `traceparent` that makes what follows a child of `span` (or the one given, when no span was made). */
 export const traceparentFor = (span: Span | undefined, fallback: string | undefined): string | undefined =>
-  span ? (span instanceof RecordedSpan ? span.traceparent : formatTraceparent(span.spanContext())) : fallback;
+  span ? formatTraceparent(span.spanContext()) : fallback;
 
 /** Ends a span, marked as an error when `error` is given. */
 export function endSpan(span: Span | undefined, error?: unknown): void {
@@ -310,8 +192,8 @@ export function endSpan(span: Span | undefined, error?: unknown): void {
   span.end();
 }
 
-/** What batchSpans gives with tracing off: one shared object, nothing allocated. */
-export const NO_SPANS: { end(error?: unknown): void } = { end() {} };
+/** What batchSpans gives with tracing off. */
+const NO_SPANS: { end(error?: unknown): void } = { end() {} };
 
 /** One span per traced command of a batch (decide, append): ended together. */
 export function batchSpans(
@@ -320,9 +202,9 @@ export function batchSpans(
   attributes: Attributes,
 ): { end(error?: unknown): void } {
   if (!active) return NO_SPANS;
-  const spans: (RecordedSpan | undefined)[] = [];
-  for (const traceparent of traceparents)
-    if (traceparent) spans.push(startSpan(name, traceparent, { attributes }));
+  const spans = traceparents.map((traceparent) =>
+    traceparent ? startSpan(name, traceparent, { attributes }) : undefined,
+  );
   return {
     end(error) {
       for (const span of spans) endSpan(span, error);

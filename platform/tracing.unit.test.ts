@@ -59,7 +59,7 @@ describe("W3C traceparent", () => {
 describe("sampling (OTEL_TRACES_SAMPLER_ARG)", () => {
   it("records none of the traces it starts at ratio 0, yet keeps a caller's sampled trace", async () => {
     const exporter = new InMemorySpanExporter();
-    const handle = startTracing({ exporter, sampleRatio: 0 });
+    const handle = await startTracing({ exporter, sampleRatio: 0 });
     try {
       for (let i = 0; i < 20; i++) endSpan(startSpan("started here", undefined));
       endSpan(startSpan("the caller's", `00-${TRACE}-${SPAN}-01`));
@@ -82,7 +82,7 @@ describe("sampling (OTEL_TRACES_SAMPLER_ARG)", () => {
 
   it("records about the ratio's share of the traces started here", async () => {
     const exporter = new InMemorySpanExporter();
-    const handle = startTracing({ exporter, sampleRatio: 0.5 });
+    const handle = await startTracing({ exporter, sampleRatio: 0.5 });
     try {
       for (let i = 0; i < 400; i++) endSpan(startSpan("started here", undefined));
       // Binomial(400, 0.5): outside 120..280 once in about 10^18 runs.
@@ -95,7 +95,7 @@ describe("sampling (OTEL_TRACES_SAMPLER_ARG)", () => {
 
   it("records every trace at ratio 1 (the default)", async () => {
     const exporter = new InMemorySpanExporter();
-    const handle = startTracing({ exporter });
+    const handle = await startTracing({ exporter });
     try {
       for (let i = 0; i < 5; i++) endSpan(startSpan("started here", undefined));
       expect(exporter.getFinishedSpans()).toHaveLength(5);
@@ -108,7 +108,7 @@ describe("sampling (OTEL_TRACES_SAMPLER_ARG)", () => {
 describe("spans under a carried traceparent", () => {
   it("continue the trace it names, and start a new one under a string not in the carried form", async () => {
     const exporter = new InMemorySpanExporter();
-    const handle = startTracing({ exporter });
+    const handle = await startTracing({ exporter });
     try {
       endSpan(startSpan("under a carried one", `00-${TRACE}-${SPAN}-01`));
       endSpan(startSpan("under a cut one", `00-${TRACE}-${SPAN}`));
@@ -132,7 +132,7 @@ describe("spans under a carried traceparent", () => {
 describe("a span for work done for several traces (linkedSpan)", () => {
   it("lives in the first sampled trace and links to every sampled one, once", async () => {
     const exporter = new InMemorySpanExporter();
-    const handle = startTracing({ exporter });
+    const handle = await startTracing({ exporter });
     try {
       const other = "7bf92f3577b34da6a3ce929d0e0e4739";
       const unsampledTrace = "3bf92f3577b34da6a3ce929d0e0e4735";

@@ -29,6 +29,15 @@ addFormats(ajv, ["date-time", "uuid", "uri"]);
 // neither" rules say so in the schema, where the document shows them.
 ajv.addVocabulary(nextVocabulary);
 
+/**
+ * A format whose rule a portable pattern cannot state (one named in the schema's `format` and its
+ * description): checked here by `test`, a JavaScript regular expression. Call before compiling a
+ * schema that names it.
+ */
+export function addFormat(name: string, test: RegExp): void {
+  if (!ajv.formats[name]) ajv.addFormat(name, test);
+}
+
 export interface FieldError {
   /** JSON-pointer-ish path of the offending field, e.g. `capacity` or `body` for the whole body. */
   readonly field: string;

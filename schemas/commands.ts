@@ -1,4 +1,5 @@
 import { type Static, type TProperties, Type } from "@sinclair/typebox";
+import { PLAIN_TEXT_NOT_BLANK_PATTERN, PLAIN_TEXT_PATTERN, PLAIN_TEXT_RULE } from "../platform/plain-text.js";
 import {
   Capacity,
   CarNumber,
@@ -23,20 +24,19 @@ import {
  * surrogates. Stated in the free-text fields' patterns, so the document says it too. Events keep
  * the plain schemas: what they already hold stays readable.
  */
-const TEXT_CHAR = "[^\\p{Cc}\\p{Cf}\\p{Cs}]";
-const PLAIN_TEXT = "no control, format (e.g. bidirectional) or unpaired surrogate characters";
+const PLAIN_TEXT = PLAIN_TEXT_RULE;
 
 /** A lot's name as a request sends it: LotName, not blank, in plain text. */
 export const RequestLotName = Type.String({
   ...LotName,
-  pattern: `^${TEXT_CHAR}*[^\\p{Cc}\\p{Cf}\\p{Cs}\\s]${TEXT_CHAR}*$`,
+  pattern: PLAIN_TEXT_NOT_BLANK_PATTERN,
   description: `${LotName.description} Plain text: ${PLAIN_TEXT}.`,
 });
 
 /** A reason as a request sends it: Reason, in plain text. */
 export const RequestReason = Type.String({
   ...Reason,
-  pattern: `^${TEXT_CHAR}+$`,
+  pattern: PLAIN_TEXT_PATTERN,
   description: `${Reason.description} Plain text: ${PLAIN_TEXT}.`,
 });
 

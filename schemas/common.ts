@@ -1,4 +1,6 @@
 import { Type } from "@sinclair/typebox";
+import { NOT_BLANK_PATTERN } from "../platform/plain-text.js";
+import { addFormat } from "../platform/validation.js";
 
 /**
  * Building blocks shared by event, command and read-model schemas.
@@ -40,10 +42,22 @@ export const CouponId = Type.String({ ...Identifier, description: "Coupon identi
 export const LotName = Type.String({
   minLength: 1,
   maxLength: 100,
-  pattern: "\\S",
+  pattern: NOT_BLANK_PATTERN,
   description: "Display name of the lot; any script, not blank.",
   examples: ["강남 1주차장"],
 });
+
+/**
+ * A plate's rule (the `car-number` format): a letter or digit of any script first, then letters,
+ * digits, combining marks, spaces or hyphens, ending in a letter, digit or mark. Unicode's classes
+ * have no portable pattern (JSON Schema validators outside JavaScript read `\p{…}` differently or
+ * not at all), so the document states the rule in the format's description and the service checks
+ * it with this expression.
+ */
+export const CAR_NUMBER = /^[\p{L}\p{N}][\p{L}\p{N}\p{M} -]*[\p{L}\p{N}\p{M}]$/u;
+/** The formats the service's schemas name beyond JSON Schema's own, and how each is checked. */
+export const SERVICE_FORMATS: Readonly<Record<string, RegExp>> = { "car-number": CAR_NUMBER };
+for (const [name, test] of Object.entries(SERVICE_FORMATS)) addFormat(name, test);
 
 /**
  * A vehicle registration plate in any script: letters and digits, with inner spaces or
@@ -52,8 +66,9 @@ export const LotName = Type.String({
 export const CarNumber = Type.String({
   minLength: 2,
   maxLength: 16,
-  pattern: "^[\\p{L}\\p{N}][\\p{L}\\p{N}\\p{M} -]*[\\p{L}\\p{N}\\p{M}]$",
-  description: "Plate number: letters (any script) and digits, inner spaces or hyphens allowed.",
+  format: "car-number",
+  description:
+    "Plate number (format `car-number`, checked by the service): a letter or digit of any script (Unicode L or N) first and a letter, digit or combining mark (M) last; between them letters, digits, marks, spaces or hyphens.",
   examples: ["10더8612", "서울12가3456", "AB-123-CD"],
 });
 

@@ -4,6 +4,7 @@ import addFormatsModule from "ajv-formats";
 import { OpenAPIBackend } from "openapi-backend";
 import { serviceAccess } from "../app/access.js";
 import { openApiDocument } from "../app/surface/document.js";
+import { SERVICE_FORMATS } from "../schemas/common.js";
 
 /**
  * Checks a response of the service against its OpenAPI document (the very document it serves at
@@ -85,6 +86,7 @@ function api(): Promise<OpenAPIBackend> {
       quick: true,
       customizeAjv: (ajv) => {
         addFormats(ajv);
+        for (const [name, test] of Object.entries(SERVICE_FORMATS)) ajv.addFormat(name, test);
         return ajv;
       },
     });
@@ -100,6 +102,7 @@ function api(): Promise<OpenAPIBackend> {
  */
 const problemAjv = new Ajv({ strict: false, allErrors: true });
 addFormats(problemAjv);
+for (const [name, test] of Object.entries(SERVICE_FORMATS)) problemAjv.addFormat(name, test);
 const problemValidators = new Map<string, ValidateFunction>();
 const problemSchema = (instance: OpenAPIBackend, operationId: string, status: number) =>
   (

@@ -1,4 +1,5 @@
 import fc from "fast-check";
+import { SERVICE_FORMATS } from "../schemas/common.js";
 
 /**
  * fast-check arbitraries from the JSON Schemas of a dereferenced OpenAPI 3.1 document: the subset
@@ -52,7 +53,8 @@ function stringOf(schema: Schema, options: ArbitraryOptions): fc.Arbitrary<strin
   );
   const fits = (text: string) => codePoints(text) >= minLength && codePoints(text) <= maxLength;
   if (schema.format === "date-time") return dateTime(options.now ?? Date.now());
-  const pattern = typeof schema.pattern === "string" ? new RegExp(schema.pattern, "u") : undefined;
+  const formatted = typeof schema.format === "string" ? SERVICE_FORMATS[schema.format] : undefined;
+  const pattern = typeof schema.pattern === "string" ? new RegExp(schema.pattern, "u") : formatted;
   const ascii = options.ascii ? (text: string) => /^[\x20-\x7e]*$/.test(text) : () => true;
   const free = fc.oneof(
     fc.string({ unit: "grapheme", minLength, maxLength }),

@@ -1,8 +1,10 @@
 /**
  * The shape rules the README's map promises, checked from the sources instead of remembered:
  * which folder may import which (dependencies point down the flow; platform and the stores know
- * no domain), how long a production file and a function may grow. `npx tsx tools/architecture.ts`
- * prints every breach; `tools/architecture.unit.test.ts` fails on one.
+ * no domain; the tools, tests' support, client and benches sit above them), that no file of the
+ * project is part of an import cycle (type-only imports included), how long a production file and a
+ * function may grow. `npx tsx tools/architecture.ts` prints every breach;
+ * `tools/architecture.unit.test.ts` fails on one.
  */
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
@@ -27,6 +29,13 @@ export const LAYERS = [
   "app",
 ] as const;
 
+/**
+ * Above the flow, in order: what builds, tests, calls or measures the service. Each may import the
+ * layers and the folders before it here (tests' support uses the build tool; the client's tests
+ * and the deployment's the tests' support; the benches all), never one after; no layer imports them.
+ */
+export const OUTER = ["tools", "test-support", "client", "deploy", "bench"] as const;
+
 /** Who each infrastructure folder may import besides itself: nothing of the domain. */
 const INFRASTRUCTURE: Record<string, readonly string[]> = {
   platform: [],
@@ -37,9 +46,7 @@ const INFRASTRUCTURE: Record<string, readonly string[]> = {
 /** Production sources: the layered folders, minus tests and what only tests use. */
 const isTestSupport = (path: string): boolean =>
   /\.(unit|int|e2e)\.test\.ts$/.test(path) ||
-  /(^|\/)(contract|contract-[\w-]+|given-when-then|projection-spec|api-spec|append-fixture)\.ts$/.test(
-    path,
-  ) ||
+  /(^|\/)(contract|contract-[\w-]+|projection-spec|api-spec|append-fixture)\.ts$/.test(path) ||
   path.includes("/contract/") ||
   path.includes("/contract-suite/") ||
   path.includes("/fixtures/");
@@ -47,7 +54,7 @@ const isTestSupport = (path: string): boolean =>
 const GENERATED = new Set<string>([]);
 
 export interface Breach {
-  readonly rule: "import" | "file-length" | "function-length";
+  readonly rule: "import" | "cycle" | "file-length" | "function-length";
   readonly file: string;
   readonly detail: string;
 }
@@ -72,6 +79,15 @@ export const productionFiles = (root: string): string[] =>
     .sort();
 
 const layerOf = (path: string): string => path.split("/")[0] ?? "";
+
+const ORDER: readonly string[] = [...LAYERS, ...OUTER];
+
+/** Every file of the layers and the folders above them, tests included, for the upward-import and cycle checks. */
+const allFiles = (root: string): string[] =>
+  ORDER.flatMap((folder) => walk(join(root, folder)))
+    .map((path) => relative(root, path).split(sep).join("/"))
+    .filter((path) => !path.startsWith("bench/peers/"))
+    .sort();
 
 const importsOf = (source: ts.SourceFile): string[] => {
   const found: string[] = [];
@@ -99,9 +115,11 @@ export const mayImport = (from: string, to: string): boolean => {
   if (allowed) return allowed.includes(to);
   const fromIndex = LAYERS.indexOf(from as (typeof LAYERS)[number]);
   const toIndex = LAYERS.indexOf(to as (typeof LAYERS)[number]);
-  // Outside the layers (bench/, tools/, client/, web/): a production file must not depend on them.
-  if (toIndex < 0) return false;
-  return toIndex <= fromIndex;
+  const outerFrom = ORDER.indexOf(from);
+  // A layer imports nothing above the flow; a folder above it imports the layers and what precedes it.
+  if (fromIndex >= 0) return toIndex >= 0 && toIndex <= fromIndex;
+  const outerTo = ORDER.indexOf(to);
+  return outerFrom >= 0 && outerTo >= 0 && outerTo <= outerFrom;
 };
 
 const functionName = (node: ts.Node, source: ts.SourceFile): string => {
@@ -123,6 +141,69 @@ const isFunctionLike = (node: ts.Node): boolean =>
   ts.isGetAccessorDeclaration(node) ||
   ts.isSetAccessorDeclaration(node);
 
+/** The project files `path` imports by a relative specifier (`./x.js` is `./x.ts` on disk). */
+function localImports(root: string, path: string, source: ts.SourceFile): string[] {
+  return importsOf(source)
+    .filter((specifier) => specifier.startsWith("."))
+    .map((specifier) =>
+      relative(root, resolve(dirname(join(root, path)), specifier.replace(/\.js$/, ".ts")))
+        .split(sep)
+        .join("/"),
+    );
+}
+
+const parse = (root: string, path: string): ts.SourceFile =>
+  ts.createSourceFile(path, readFileSync(join(root, path), "utf8"), ts.ScriptTarget.Latest, true);
+
+/** A breach for each import of a file above the flow that points to a folder after its own. */
+function upwardImports(path: string, targets: readonly string[]): Breach[] {
+  const from = layerOf(path);
+  return targets
+    .filter((target) => !mayImport(from, layerOf(target)))
+    .map((target) => ({
+      rule: "import",
+      file: path,
+      detail: `imports ${target} (${from} → ${layerOf(target)})`,
+    }));
+}
+
+/**
+ * The import cycles among `graph`'s files (Tarjan's strongly connected components): each set of
+ * files that reach one another through imports, a file importing itself included.
+ */
+export function cyclesOf(graph: ReadonlyMap<string, readonly string[]>): string[][] {
+  const index = new Map<string, number>();
+  const low = new Map<string, number>();
+  const stack: string[] = [];
+  const onStack = new Set<string>();
+  const cycles: string[][] = [];
+  const connect = (file: string): void => {
+    index.set(file, index.size);
+    low.set(file, index.get(file) as number);
+    stack.push(file);
+    onStack.add(file);
+    for (const next of graph.get(file) ?? []) {
+      if (!graph.has(next)) continue;
+      if (!index.has(next)) {
+        connect(next);
+        low.set(file, Math.min(low.get(file) as number, low.get(next) as number));
+      } else if (onStack.has(next))
+        low.set(file, Math.min(low.get(file) as number, index.get(next) as number));
+    }
+    if (low.get(file) !== index.get(file)) return;
+    const component: string[] = [];
+    let member: string | undefined;
+    do {
+      member = stack.pop() as string;
+      onStack.delete(member);
+      component.push(member);
+    } while (member !== file);
+    if (component.length > 1 || graph.get(file)?.includes(file)) cycles.push(component.sort());
+  };
+  for (const file of graph.keys()) if (!index.has(file)) connect(file);
+  return cycles;
+}
+
 export const checkFile = (root: string, path: string): Breach[] => {
   const text = readFileSync(join(root, path), "utf8");
   const source = ts.createSourceFile(path, text, ts.ScriptTarget.Latest, true);
@@ -133,11 +214,7 @@ export const checkFile = (root: string, path: string): Breach[] => {
   }
   const from = layerOf(path);
   const layered = LAYERS.includes(from as (typeof LAYERS)[number]);
-  for (const specifier of layered ? importsOf(source) : []) {
-    if (!specifier.startsWith(".")) continue;
-    const target = relative(root, resolve(dirname(join(root, path)), specifier))
-      .split(sep)
-      .join("/");
+  for (const target of layered ? localImports(root, path, source) : []) {
     const to = layerOf(target);
     if (!mayImport(from, to))
       breaches.push({ rule: "import", file: path, detail: `imports ${target} (${from} → ${to})` });
@@ -161,8 +238,21 @@ export const checkFile = (root: string, path: string): Breach[] => {
   return breaches;
 };
 
-export const checkTree = (root: string): Breach[] =>
-  productionFiles(root).flatMap((path) => checkFile(root, path));
+export function checkTree(root: string): Breach[] {
+  const graph = new Map(allFiles(root).map((path) => [path, localImports(root, path, parse(root, path))]));
+  const outer = [...graph].filter(([path]) => OUTER.includes(layerOf(path) as (typeof OUTER)[number]));
+  return [
+    ...productionFiles(root).flatMap((path) => checkFile(root, path)),
+    ...outer.flatMap(([path, targets]) => upwardImports(path, targets)),
+    ...cyclesOf(graph).map(
+      (cycle): Breach => ({
+        rule: "cycle",
+        file: cycle[0] as string,
+        detail: `import cycle: ${cycle.join(" → ")}`,
+      }),
+    ),
+  ];
+}
 
 if (process.argv[1] && resolve(process.argv[1]) === resolve(import.meta.dirname, "architecture.ts")) {
   const root = resolve(import.meta.dirname, "..");

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { describe, expect, it } from "vitest";
-import { checkTree, mayImport } from "./architecture.js";
+import { checkTree, cyclesOf, mayImport } from "./architecture.js";
 
 const root = resolve(import.meta.dirname, "..");
 
@@ -23,6 +23,31 @@ describe("the project's shape", () => {
     expect(mayImport("event-store", "platform")).toBe(true);
     expect(mayImport("document-store", "event-store")).toBe(false);
     expect(mayImport("app", "bench")).toBe(false);
+    expect(mayImport("app", "test-support")).toBe(false);
+    expect(mayImport("bench", "test-support")).toBe(true);
+    expect(mayImport("test-support", "tools")).toBe(true);
+    expect(mayImport("test-support", "bench")).toBe(false);
+    expect(mayImport("tools", "client")).toBe(false);
+  });
+
+  it("finds every import cycle, a file importing itself included, and none in a tree without one", () => {
+    const graph = new Map([
+      ["a.ts", ["b.ts"]],
+      ["b.ts", ["c.ts", "d.ts"]],
+      ["c.ts", ["a.ts"]],
+      ["d.ts", ["d.ts", "outside.ts"]],
+      ["e.ts", ["a.ts"]],
+    ]);
+    expect(cyclesOf(graph)).toEqual(expect.arrayContaining([["a.ts", "b.ts", "c.ts"], ["d.ts"]]));
+    expect(cyclesOf(graph)).toHaveLength(2);
+    expect(
+      cyclesOf(
+        new Map([
+          ["a.ts", ["b.ts"]],
+          ["b.ts", []],
+        ]),
+      ),
+    ).toEqual([]);
   });
 
   it("finds each kind of breach in a tree that has them", () => {
@@ -37,11 +62,26 @@ describe("the project's shape", () => {
         `import { handle } from "../write-side/handler.js";\nvoid handle;\n${longFunction}${"// filler\n".repeat(500)}`,
       );
       writeFileSync(join(tree, "platform", "http.unit.test.ts"), `${"// a test may be long\n".repeat(600)}`);
+      // A type-only cycle between two files, and support for tests importing a bench.
+      writeFileSync(join(tree, "write-side", "front.ts"), 'export type { Part } from "./part.js";\n');
+      writeFileSync(
+        join(tree, "write-side", "part.ts"),
+        'import type { Part as P } from "./front.js";\nexport type Part = P | 1;\n',
+      );
+      mkdirSync(join(tree, "test-support"));
+      mkdirSync(join(tree, "bench"));
+      writeFileSync(join(tree, "bench", "load.ts"), "export const load = 1;\n");
+      writeFileSync(
+        join(tree, "test-support", "helper.ts"),
+        'import { load } from "../bench/load.js";\nvoid load;\n',
+      );
       const found = checkTree(tree).map((breach) => `${breach.rule} ${breach.file}`);
       expect(found.sort()).toEqual([
+        "cycle write-side/front.ts",
         "file-length platform/http.ts",
         "function-length platform/http.ts",
         "import platform/http.ts",
+        "import test-support/helper.ts",
       ]);
     } finally {
       rmSync(tree, { recursive: true, force: true });

@@ -2,27 +2,9 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { WrongExpectedRevisionError } from "../event-store/errors.js";
 import type { EventStore, EventToAppend } from "../event-store/port.js";
 import type { Position } from "../event-store/position.js";
-import { batchSpans, NO_SPANS, recorded, tracingOn } from "../platform/tracing.js";
+import { batchSpans } from "../platform/tracing.js";
 import type { Actor } from "../schemas/actor.js";
 import { type CachedState, type StateAtRevision, StateCache } from "./state-cache.js";
-
-/**
- * One span per traced command of a batch, under its own trace; with tracing off, or no command of
- * the batch in a recorded trace, the shared no-op, and neither the traceparents nor the attributes
- * are built.
- */
-function spansOf(
-  name: string,
-  batch: readonly { readonly context: { readonly traceparent?: string } }[],
-  attributes: () => Record<string, string | number>,
-): { end(error?: unknown): void } {
-  if (!tracingOn() || !batch.some((waiting) => recorded(waiting.context.traceparent))) return NO_SPANS;
-  return batchSpans(
-    name,
-    batch.map((waiting) => waiting.context.traceparent),
-    attributes(),
-  );
-}
 
 /** An aggregate as a decider (pure): what a command decides on a state, and what an event makes of it. */
 export interface Decider<C, E, S, R> {
@@ -232,10 +214,8 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
 
     for (let attempt = 0; ; attempt++) {
       hooks?.onBatch?.(batch.length);
-      const deciding = spansOf("decide", batch, () => ({
-        [keys.key]: key,
-        [keys.attempt]: attempt,
-      }));
+      const traceparents = batch.map((waiting) => waiting.context.traceparent);
+      const deciding = batchSpans("decide", traceparents, { [keys.key]: key, [keys.attempt]: attempt });
       let decided = this.decideAll(batch, await complete(at.state));
       // A refusal or a no-op decided on a cached state might be stale if another process wrote
       // to this stream: confirm against the stream before answering.
@@ -253,10 +233,10 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
       }
 
       let result: { nextExpectedRevision: number; position: Position };
-      const appending = spansOf("append", batch, () => ({
+      const appending = batchSpans("append", traceparents, {
         [keys.stream]: streamId,
         [keys.events]: toAppend.length,
-      }));
+      });
       try {
         result = await this.eventStore.appendToStream(streamId, toAppend, {
           expectedRevision: at.revision < 0 ? "no_stream" : at.revision,

@@ -15,7 +15,7 @@ export const EDGE_LIMITS = [
   `the start line and headers at most ${MAX_HEADER_BYTES / 1024} KiB (else 431 Request Header Fields Too Large, answered by Node itself: no body, connection closed)`,
   `\`X-Correlation-Id\`, when sent, matching \`${CORRELATION_ID_PATTERN}\` (else 400 \`validation\` naming \`header.X-Correlation-Id\`)`,
   "the headers complete within HTTP_HEADERS_TIMEOUT_MS and the whole request within HTTP_REQUEST_TIMEOUT_MS (else 408, answered by Node itself: no body, connection closed); a request that is not valid HTTP gets Node's bare 400",
-  `a body (any method but GET and HEAD, whose bodies are not read) of \`application/json\` in UTF-8 (else 415), at most 16 KiB (else 413), valid JSON (else 400 \`malformed-json\`), nested at most ${MAX_BODY_DEPTH} levels of arrays and objects (else 400 \`validation\`: "nested deeper than ${MAX_BODY_DEPTH} levels")`,
+  `a body (any method but GET and HEAD, whose bodies are not read) of \`application/json\` in UTF-8 (else 415), at most 16 KiB (else 413), valid JSON (else 400 \`malformed-json\`) and a JSON object (else 400 \`validation\` naming \`body\`: "the body must be a JSON object"), nested at most ${MAX_BODY_DEPTH} levels of arrays and objects (else 400 \`validation\`: "nested deeper than ${MAX_BODY_DEPTH} levels")`,
   "no text anywhere in it (body, query, path) holding control, format (bidirectional, zero-width, BOM) or unpaired surrogate characters (else 400 `validation` naming the field); text is NFC-normalized",
   "within the rate limits, on every path but the probes (else 429 `rate-limited` with Retry-After)",
 ] as const;

@@ -1,5 +1,4 @@
 import { mintDevToken } from "../../platform/auth/dev-issuer.js";
-import { SIGN_IN_TOKEN_TYPE } from "../../platform/auth/verifier.js";
 
 /**
  * The bench calls the service as an operator (it books on customers' behalf, as a desk would):
@@ -22,18 +21,3 @@ export async function authorizeBenchService(url: string, dataDir: string): Promi
 /** The auth headers for requests to `url` ({} for servers that need none, like the ceiling). */
 export const authHeadersFor = (url: string): Readonly<Record<string, string>> =>
   headersByOrigin.get(new URL(url).origin) ?? {};
-
-/** A browser sign-in link for the bench service (the page bench signs its browser in with it). */
-export async function benchSignInUrl(url: string, dataDir: string): Promise<string> {
-  const token = await mintDevToken(dataDir, {
-    sub: "bench-operator",
-    roles: ["operator"],
-    audience: process.env.AUTH_AUDIENCE ?? "parking-reservations",
-    ttlSeconds: 300,
-    typ: SIGN_IN_TOKEN_TYPE,
-    claims: { session_ttl: 24 * 3600 },
-  });
-  const link = new URL("/sign-in", url);
-  link.searchParams.set("token", token);
-  return link.href;
-}

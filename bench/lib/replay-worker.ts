@@ -5,7 +5,6 @@ import { createLogger } from "../../platform/logger.js";
 import { PROJECTIONS } from "../../projections/read-models/index.js";
 import { MIN_GRACE_MS, rebuildProjections } from "../../projections/replay.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
-import { profileInProcess } from "./inprocess-profile.js";
 
 /**
  * The process that does the replay of scenario 4 (so that its memory is its own): on DATA_DIR,
@@ -99,7 +98,6 @@ async function main(): Promise<void> {
       }
       return { events };
     });
-    const profile = process.env.BENCH_CPU_PROFILE;
     let caughtUpSec: number | undefined;
     const rebuild = await phase("rebuild all read models", async () => {
       const started = process.hrtime.bigint();
@@ -125,7 +123,7 @@ async function main(): Promise<void> {
             }
           },
         });
-      const result = await (profile ? profileInProcess(`${profile}.rebuild.cpuprofile`, run) : run());
+      const result = await run();
       const total = Number(process.hrtime.bigint() - started) / 1e9;
       // Until the rebuilt generations are active: leave out the fixed grace wait before the old
       // generations are dropped (nothing to drop here).

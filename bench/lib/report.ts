@@ -9,7 +9,6 @@ export interface RunReport {
   readonly machine: MachineInfo;
   readonly code: { readonly commit: string; readonly changed: readonly string[] };
   readonly loadAverage: { readonly atStart: readonly number[]; readonly atEnd: readonly number[] };
-  readonly profiled: boolean;
   readonly results: readonly ScenarioResult[];
 }
 
@@ -26,7 +25,7 @@ export function formatResults(report: RunReport): string {
     `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`;
   const m = report.machine;
   return [
-    `Results (${report.mode}, ${report.startedAt}, ${report.elapsedSec} s${report.profiled ? ", PROFILED: figures include profiler overhead" : ""})`,
+    `Results (${report.mode}, ${report.startedAt}, ${report.elapsedSec} s)`,
     `machine: ${m.cpuModel}, ${m.nproc} cores, ${m.memoryGiB} GiB, Node ${m.node}; load average at start ${report.loadAverage.atStart.join(" ")}, at end ${report.loadAverage.atEnd.join(" ")}`,
     `code: ${report.code.commit}${report.code.changed.length ? ` + uncommitted ${report.code.changed.join(", ")}` : ""}`,
     "",

@@ -1,6 +1,5 @@
 import { describeLoad, type LoadOptions, type LoadResult, mergeLoads, runLoadInto } from "./load.js";
 import { log } from "./log.js";
-import type { Profiler } from "./profiling.js";
 import { Sample } from "./stats.js";
 
 /** Seconds of one round: a measured load is several, so that a disturbance is spread over all sides. */
@@ -14,8 +13,6 @@ export interface RoundSide {
   /** The title of its merged result. */
   readonly title: string;
   readonly server: { readonly pid: number; readonly url: string };
-  /** Names its profile windows: `${window}, round N`. */
-  readonly window: string;
   /** Names it in the log line of each round. */
   readonly line: string;
   /** The requests of one round; `run` counts the rounds of every side so far (0, 1, 2, …). */
@@ -36,7 +33,6 @@ export interface SideLoad {
  * side's rounds merged into one result.
  */
 export async function loadInRounds<K extends string>(
-  prof: Profiler,
   rounds: number,
   connections: number,
   sides: Record<K, RoundSide>,
@@ -53,9 +49,7 @@ export async function loadInRounds<K extends string>(
       const { pid, url } = side.server;
       const options = { title: key, url, connections, durationSec: ROUND_SECONDS, method: "POST" as const };
       const requests = side.requests(r, run++);
-      const result = await prof.window(pid, `${side.window}, round ${r + 1}`, () =>
-        runLoadInto({ ...options, ...requests, serverPid: pid }, all, ok),
-      );
+      const result = await runLoadInto({ ...options, ...requests, serverPid: pid }, all, ok);
       runs.get(key)!.push(result);
       const after = await side.after?.();
       log(`  round ${r + 1} ${side.line}: ${describeLoad(result)}${after ? `; ${after}` : ""}`);

@@ -21,7 +21,6 @@ import { HttpClient } from "../lib/http.js";
 import { describeLoad, runLoad } from "../lib/load.js";
 import { log, progress } from "../lib/log.js";
 import { benchDataDir, startService } from "../lib/processes.js";
-import { profiler } from "../lib/profiling.js";
 import { waitForCatchUp } from "../lib/service-api.js";
 import { fmtInt, ratio, round, Sample } from "../lib/stats.js";
 import { CAPACITY } from "./reserve.js";
@@ -189,9 +188,7 @@ export const historyScenario: Scenario = {
     log(
       `  cold first command (the first request of a fresh process): ${MID_LOT} ${coldMid.join(", ")} ms, ${LONG_LOT} ${coldLong.join(", ")} ms`,
     );
-
-    const prof = profiler(ctx, "history");
-    const service = await startService(data.dir, prof.spawn);
+    const service = await startService(data.dir);
     const http = new HttpClient(service.url);
     const rounds = ctx.quick ? 1 : 3;
     const roundSec = ctx.quick ? 3 : 5;
@@ -226,29 +223,27 @@ export const historyScenario: Scenario = {
         });
       }
       await waitForCatchUp(http, 120_000);
-      await prof.window(service.pid, "service under history load (both lots)", async () => {
-        for (let r = 0; r < rounds; r++) {
-          for (const lot of r % 2 === 0 ? [SHORT_LOT, LONG_LOT] : [LONG_LOT, SHORT_LOT]) {
-            const samplesOf = samples[lot] as Sample;
-            const result = await runLoad({
-              title: lot,
-              url: service.url,
-              connections: CONNECTIONS,
-              durationSec: roundSec,
-              method: "POST",
-              next: lotRequests(lot, 7_000_000 + r * 1_000_000 + (lot === LONG_LOT ? 500_000 : 0)),
-              serverPid: service.pid,
-              onLatency: (ms, status) => {
-                if (status === 201) samplesOf.add(ms);
-              },
-            });
-            errors += result.status.non2xx + result.errors;
-            rps[lot]?.push(result.rps2xx);
-            log(`  round ${r + 1} ${lot}: ${describeLoad(result)}`);
-            await waitForCatchUp(http, 120_000);
-          }
+      for (let r = 0; r < rounds; r++) {
+        for (const lot of r % 2 === 0 ? [SHORT_LOT, LONG_LOT] : [LONG_LOT, SHORT_LOT]) {
+          const samplesOf = samples[lot] as Sample;
+          const result = await runLoad({
+            title: lot,
+            url: service.url,
+            connections: CONNECTIONS,
+            durationSec: roundSec,
+            method: "POST",
+            next: lotRequests(lot, 7_000_000 + r * 1_000_000 + (lot === LONG_LOT ? 500_000 : 0)),
+            serverPid: service.pid,
+            onLatency: (ms, status) => {
+              if (status === 201) samplesOf.add(ms);
+            },
+          });
+          errors += result.status.non2xx + result.errors;
+          rps[lot]?.push(result.rps2xx);
+          log(`  round ${r + 1} ${lot}: ${describeLoad(result)}`);
+          await waitForCatchUp(http, 120_000);
         }
-      });
+      }
     } finally {
       http.close();
       await service.stop();
@@ -290,7 +285,6 @@ export const historyScenario: Scenario = {
         ratios: { p50: p50Ratio, p99: p99Ratio },
         non2xxOrErrors: errors,
       },
-      profiles: prof.summaries,
     };
   },
 };

@@ -7,7 +7,6 @@ import { HttpClient } from "../lib/http.js";
 import { describeLoad, type LoadResult } from "../lib/load.js";
 import { log } from "../lib/log.js";
 import { benchDataDir, startService } from "../lib/processes.js";
-import { profiler } from "../lib/profiling.js";
 import { loadInRounds, ROUND_SECONDS } from "../lib/rounds.js";
 import { registerLots, waitForCatchUp } from "../lib/service-api.js";
 import { ratio } from "../lib/stats.js";
@@ -81,8 +80,7 @@ export const hotLotScenario: Scenario = {
     const rounds = reserveRounds(ctx);
     const lots = lotIds(LOTS);
     const data = benchDataDir("hot-lot");
-    const prof = profiler(ctx, "hot-lot");
-    const service = await startService(data.dir, prof.spawn);
+    const service = await startService(data.dir);
     const http = new HttpClient(service.url);
     const accepted = new Set<string>();
     const sent = new Set<string>();
@@ -101,11 +99,10 @@ export const hotLotScenario: Scenario = {
         await waitForCatchUp(http, 300_000);
         return undefined;
       };
-      const sides = await loadInRounds(prof, rounds, CONNECTIONS, {
+      const sides = await loadInRounds(rounds, CONNECTIONS, {
         spread: {
           title: "spread",
           server: service,
-          window: "service under spread load",
           line: `spread (${LOTS} lots)`,
           requests: (r) => ({ next: spreadRequests(lots, 40_000_000 + r * 1_000_000) }),
           after: caughtUp,
@@ -113,7 +110,6 @@ export const hotLotScenario: Scenario = {
         hot: {
           title: "hot lot",
           server: service,
-          window: "service under hot load",
           line: `hot lot (1 lot, capacity ${CAPACITY})`,
           requests: (r) => ({
             next: hotRequests(HOT_LOT, 30_000_000 + r * 1_000_000, sent),
@@ -195,7 +191,6 @@ export const hotLotScenario: Scenario = {
           readModelAvailable: lotView.availableSpots,
         },
       },
-      profiles: prof.summaries,
     };
   },
 };

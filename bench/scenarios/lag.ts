@@ -6,7 +6,6 @@ import { HttpClient } from "../lib/http.js";
 import { log } from "../lib/log.js";
 import { cpuMeter } from "../lib/process-stats.js";
 import { benchDataDir, startService } from "../lib/processes.js";
-import { profiler } from "../lib/profiling.js";
 import { registerLots, waitForCatchUp } from "../lib/service-api.js";
 import { fmtInt, Sample } from "../lib/stats.js";
 import { CAPACITY, LOTS } from "./reserve.js";
@@ -36,8 +35,7 @@ export const lagScenario: Scenario = {
     const durationSec = ctx.quick ? 5 : 30;
     const lots = lotIds(LOTS);
     const data = benchDataDir("lag");
-    const prof = profiler(ctx, "lag");
-    const service = await startService(data.dir, prof.spawn);
+    const service = await startService(data.dir);
     const http = new HttpClient(service.url, 256);
     const ack = new Sample();
     const visible = new Sample();
@@ -94,9 +92,7 @@ export const lagScenario: Scenario = {
       await oneAtATime(http, lots, ctx.quick ? 100 : IDLE_RESERVATIONS, idleVisible, fail);
       await waitForCatchUp(http, 60_000);
       const cpu = cpuMeter(service.pid);
-      run = await prof.window(service.pid, "service at 500 reservations/s", () =>
-        fixedRate({ rate: RATE, durationSec, maxInFlight: 1000, task: drive(10_000_000, true) }),
-      );
+      run = await fixedRate({ rate: RATE, durationSec, maxInFlight: 1000, task: drive(10_000_000, true) });
       serverCpuPct = cpu();
     } finally {
       http.close();
@@ -139,7 +135,6 @@ export const lagScenario: Scenario = {
         ackToCouponVisibleMs: coupons,
         serverCpuPct,
       },
-      profiles: prof.summaries,
     };
   },
 };

@@ -10,7 +10,6 @@ import {
   startEmmettPeer,
   startService,
 } from "../lib/processes.js";
-import { profiler } from "../lib/profiling.js";
 import { loadInRounds, perRoundRps, ROUND_SECONDS } from "../lib/rounds.js";
 import { registerLots, waitForCatchUp } from "../lib/service-api.js";
 import { ratio } from "../lib/stats.js";
@@ -46,7 +45,6 @@ export const peersScenario: Scenario = {
     ensureEmmettPeerInstalled();
     const lots = lotIds(LOTS);
     const rounds = reserveRounds(ctx);
-    const prof = profiler(ctx, "peers");
     const data = benchDataDir("peers-service");
     const peerData = {
       emmett: benchDataDir("peers-emmett"),
@@ -60,16 +58,13 @@ export const peersScenario: Scenario = {
     };
     const clients: HttpClient[] = [];
     try {
-      children.ceiling = await startCeilingServer(prof.spawn);
-      children.service = await startService(data.dir, prof.spawn);
+      children.ceiling = await startCeilingServer();
+      children.service = await startService(data.dir);
       const service = new HttpClient(children.service.url);
       clients.push(service);
       await registerLots(service, lots, CAPACITY);
       for (const [peer, connection] of Object.entries(PEERS) as [Peer, string][]) {
-        const child = await startEmmettPeer(peerData[peer].dir, {
-          ...prof.spawn,
-          env: { ...prof.spawn.env, EMMETT_CONNECTION: connection },
-        });
+        const child = await startEmmettPeer(peerData[peer].dir, { env: { EMMETT_CONNECTION: connection } });
         children[peer] = child;
         const client = new HttpClient(child.url);
         clients.push(client);
@@ -83,13 +78,12 @@ export const peersScenario: Scenario = {
       const side = (key: Key, server: BenchChild) => ({
         title: key,
         server,
-        window: `${key} under reserve load`,
         line: key,
         requests: (_round: number, run: number) => ({
           next: spreadRequests(lots, 10_000_000 + run * 1_000_000),
         }),
       });
-      const sides = await loadInRounds(prof, rounds, CONNECTIONS, {
+      const sides = await loadInRounds(rounds, CONNECTIONS, {
         ceiling: side("ceiling", started("ceiling")),
         service: {
           ...side("service", started("service")),
@@ -141,7 +135,6 @@ export const peersScenario: Scenario = {
           ratios: { serviceVsCeiling, emmettVsCeiling, serviceVsEmmett, serviceVsEmmettTuned },
           perRound: perRoundRps(sides),
         },
-        profiles: prof.summaries,
       };
     } finally {
       for (const client of clients) client.close();

@@ -8,7 +8,6 @@ import { HttpClient } from "../lib/http.js";
 import { log, progress } from "../lib/log.js";
 import { memoryOf } from "../lib/process-stats.js";
 import { type BenchChild, benchDataDir, startCeilingServer, startService } from "../lib/processes.js";
-import { noProfiler, profiler } from "../lib/profiling.js";
 import {
   customerOfReservation,
   lotOfReservation,
@@ -203,7 +202,6 @@ export const queriesScenario: Scenario = {
   async run(ctx): Promise<ScenarioResult> {
     const counts = [10_000, ctx.quick ? 100_000 : 1_000_000] as const;
     const requests = ctx.quick ? 500 : 2000;
-    const prof = profiler(ctx, "queries");
     const sizes: Size[] = [];
     const results: Record<string, Record<string, PathResult>> = {};
     const memory: Record<string, unknown> = {};
@@ -211,11 +209,11 @@ export const queriesScenario: Scenario = {
     try {
       for (const n of counts) sizes.push(await seed(n));
       for (const size of sizes) {
-        size.service = await startService(size.dir, prof.spawn);
+        size.service = await startService(size.dir);
         size.http = new HttpClient(size.service.url, 4);
         results[String(size.n)] = {};
       }
-      const largest = sizes[sizes.length - 1] as Size;
+      const _largest = sizes[sizes.length - 1] as Size;
       // The floor of this method on this machine: a bare express GET answering a tiny JSON body.
       const ceiling = await startCeilingServer();
       const ceilingHttp = new HttpClient(ceiling.url, 4);
@@ -247,12 +245,13 @@ export const queriesScenario: Scenario = {
         for (const half of [0, 1]) {
           for (const size of half === 0 ? sizes : [...sizes].reverse()) {
             const into = samples.get(size) as { sample: Sample; seconds: number; bytes: number };
-            const p = size === largest ? prof : noProfiler;
-            await p.window(
-              (size.service as BenchChild).pid,
-              `${path.name} at ${fmtInt(size.n)} reservations`,
-              () =>
-                measurePath(size.http as HttpClient, path, size.n, requests / 2, 2000 + 10 * k + half, into),
+            await measurePath(
+              size.http as HttpClient,
+              path,
+              size.n,
+              requests / 2,
+              2000 + 10 * k + half,
+              into,
             );
           }
         }
@@ -322,7 +321,6 @@ export const queriesScenario: Scenario = {
         httpFloor: floor,
         memory,
       },
-      profiles: prof.summaries,
     };
   },
 };

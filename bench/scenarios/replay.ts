@@ -1,11 +1,9 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
 import { PROJECT_ROOT } from "../../test-support/process.js";
-import { formatProfile, type ProfileSummary, summarizeCpuProfile } from "../lib/cpu-profile.js";
 import { lotIds } from "../lib/domain.js";
-import { log, progress } from "../lib/log.js";
+import { progress } from "../lib/log.js";
 import { MemorySampler } from "../lib/process-stats.js";
 import { benchDataDir } from "../lib/processes.js";
 import { seedEventLog } from "../lib/seed-events.js";
@@ -27,14 +25,13 @@ interface WorkerReport {
 }
 
 /** Runs bench/lib/replay-worker.ts on the data directory and samples its memory from outside. */
-function runWorker(dataDir: string, profilePrefix: string | undefined) {
+function runWorker(dataDir: string) {
   return new Promise<{ report: WorkerReport; peakRssMiB: number; hwmMiB: number }>((resolve, reject) => {
     const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", "bench/lib/replay-worker.ts"], {
       cwd: PROJECT_ROOT,
       env: {
         ...process.env,
         DATA_DIR: dataDir,
-        ...(profilePrefix ? { BENCH_CPU_PROFILE: profilePrefix } : {}),
       },
       stdio: ["ignore", "pipe", "inherit"],
     });
@@ -97,19 +94,7 @@ export const replayScenario: Scenario = {
         `${fmtInt(seeded.events)} events (${fmtInt(lots.length)} lots, ${fmtInt(seeded.reservations)} reservations with coupons, 1 in 10 canceled) in ${seedSec.toFixed(1)} s = ${fmtInt(seeded.events / seedSec)} events/s`,
       );
 
-      let profilePrefix: string | undefined;
-      if (ctx.profile) {
-        const dir = join(ctx.profileRoot, "replay");
-        mkdirSync(dir, { recursive: true });
-        profilePrefix = join(dir, "worker");
-      }
-      const { report, peakRssMiB, hwmMiB } = await runWorker(data.dir, profilePrefix);
-      const profiles: ProfileSummary[] = [];
-      if (profilePrefix && existsSync(`${profilePrefix}.rebuild.cpuprofile`)) {
-        const summary = { ...summarizeCpuProfile(`${profilePrefix}.rebuild.cpuprofile`), label: "rebuild" };
-        profiles.push(summary);
-        log(formatProfile(summary));
-      }
+      const { report, peakRssMiB, hwmMiB } = await runWorker(data.dir);
       const share = ratio(report.rebuild.eventsPerSecond, report.raw.eventsPerSecond, 3);
       return {
         name: this.name,
@@ -139,7 +124,6 @@ export const replayScenario: Scenario = {
           workerPeakRssMiB: peakRssMiB,
           workerVmHWMMiB: hwmMiB,
         },
-        profiles,
       };
     } finally {
       data.remove();

@@ -4,7 +4,6 @@ import { describeLoad, type LoadResult, type NextRequest, runLoad } from "../lib
 import { log } from "../lib/log.js";
 import { cpuSecondsOf, memoryOf, threadCpuSecondsOf, threadSplit } from "../lib/process-stats.js";
 import { type BenchChild, benchDataDir, startCeilingServer, startService } from "../lib/processes.js";
-import { profiler } from "../lib/profiling.js";
 import { loadInRounds, perRoundRps, ROUND_SECONDS, roundsOf } from "../lib/rounds.js";
 import { metricSum, metricsText, registerLots, waitForCatchUp } from "../lib/service-api.js";
 import { ratio, round } from "../lib/stats.js";
@@ -71,14 +70,13 @@ export const reserveScenario: Scenario = {
   async run(ctx): Promise<ScenarioResult> {
     const lots = lotIds(LOTS);
     const rounds = reserveRounds(ctx);
-    const prof = profiler(ctx, "reserve");
     const data = benchDataDir("reserve");
     let ceiling: BenchChild | undefined;
     let service: BenchChild | undefined;
     let http: HttpClient | undefined;
     try {
-      ceiling = await startCeilingServer(prof.spawn);
-      service = await startService(data.dir, prof.spawn);
+      ceiling = await startCeilingServer();
+      service = await startService(data.dir);
       http = new HttpClient(service.url);
       await registerLots(http, lots, CAPACITY);
       await waitForCatchUp(http, 60_000);
@@ -103,18 +101,16 @@ export const reserveScenario: Scenario = {
         };
       };
       const before = await processorCounts();
-      const sides = await loadInRounds(prof, rounds, CONNECTIONS, {
+      const sides = await loadInRounds(rounds, CONNECTIONS, {
         ceiling: {
           title: "ceiling",
           server: ceiling,
-          window: `${ceiling.label} under reserve load`,
           line: "ceiling (bare express, same body)",
           requests: spread,
         },
         reserve: {
           title: "reserve",
           server: service,
-          window: `${service.label} under reserve load`,
           line: `reserve (service, ${LOTS} lots)`,
           requests: spread,
           // The projectors and the coupon policy share the service's process: let them catch up
@@ -184,7 +180,6 @@ export const reserveScenario: Scenario = {
           serviceMemory: memory,
           perRound: perRoundRps(sides),
         },
-        profiles: prof.summaries,
       };
     } finally {
       http?.close();

@@ -1,12 +1,6 @@
-import type { ProfileSummary } from "../lib/cpu-profile.js";
-
 /** What every scenario gets from the runner. */
 export interface BenchContext {
   readonly quick: boolean;
-  /** Run the measured processes under `node --cpu-prof` and summarize the profiles (figures then carry its overhead). */
-  readonly profile: boolean;
-  /** Where profiles go (a directory per scenario beneath it). */
-  readonly profileRoot: string;
   /** Figures earlier scenarios of this run made available (e.g. the spread-out reserve throughput). */
   readonly shared: Map<string, number>;
 }
@@ -24,7 +18,6 @@ export interface ScenarioResult {
   readonly checks: readonly Check[];
   /** Every figure, for latest.json and BENCHMARKS.md. */
   readonly figures: Readonly<Record<string, unknown>>;
-  readonly profiles?: readonly ProfileSummary[];
   readonly elapsedSec?: number;
 }
 

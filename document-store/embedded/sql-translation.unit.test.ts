@@ -1,7 +1,7 @@
-import Database from "better-sqlite3";
 import fc from "fast-check";
 import { find as mingoFind, Query } from "mingo";
 import { describe, expect, it } from "vitest";
+import { Database } from "../../platform/sqlite.js";
 import type { Filter } from "../port.js";
 import {
   findUnindexableValue,

@@ -3,8 +3,9 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import Database from "better-sqlite3";
+import type BetterSqlite3 from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { Database } from "../../platform/sqlite.js";
 import { documentStoreContract, RESERVATION_INDEXES } from "../contract.js";
 import { DocumentStoreError, DocumentStoreStorageError, DocumentStoreUnavailableError } from "../port.js";
 import { SqliteDocumentStore } from "./sqlite-document-store.js";
@@ -418,7 +419,7 @@ describe("a full disk under the embedded document store", () => {
     try {
       await store.write([{ op: "replace", collection: "things", id: "a", document: { n: 1 } }]);
       // SQLite's own cap on the file's pages: it answers SQLITE_FULL as a full disk does.
-      const db = (store as unknown as { db: Database.Database }).db;
+      const db = (store as unknown as { db: BetterSqlite3.Database }).db;
       db.pragma(`max_page_count = ${db.pragma("page_count", { simple: true }) as number}`);
       const batch = Array.from({ length: 20 }, (_, i) => ({
         op: "replace" as const,

@@ -19,8 +19,9 @@
  * promise-returning API is the port's.
  */
 import { dirname, resolve } from "node:path";
-import Database from "better-sqlite3";
+import type BetterSqlite3 from "better-sqlite3";
 import { preparePrivateSqliteFile, restrictSqliteFiles } from "../../platform/private-files.js";
+import { Database } from "../../platform/sqlite.js";
 import { enterWalMode } from "../../platform/sqlite-wal.js";
 import { storageFailureOf, storageFailureText } from "../../platform/storage-failure.js";
 import { bulkLoadThrough } from "../bulk-load.js";
@@ -77,7 +78,7 @@ export class SqliteDocumentStore implements DocumentStore {
   /** Whether this connection changed anything (only then does close() refresh statistics). */
   private wrote = false;
   private closed = false;
-  private readonly writeTransaction: Database.Transaction<(ops: readonly WriteOp[]) => void>;
+  private readonly writeTransaction: BetterSqlite3.Transaction<(ops: readonly WriteOp[]) => void>;
 
   private constructor(
     private readonly db: Db,

@@ -1,4 +1,4 @@
-import Database from "better-sqlite3";
+import { Database } from "../../platform/sqlite.js";
 import { storageFailureOf, storageFailureText } from "../../platform/storage-failure.js";
 import {
   EventStoreClosedError,

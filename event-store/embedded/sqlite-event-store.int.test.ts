@@ -5,9 +5,10 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
-import Database from "better-sqlite3";
+import type BetterSqlite3 from "better-sqlite3";
 import type { Subscription } from "rxjs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { Database } from "../../platform/sqlite.js";
 import { eventStoreContract } from "../contract.js";
 import {
   EventStoreClosedError,
@@ -185,7 +186,7 @@ describe("SqliteEventStore (embedded only)", () => {
   it("refuses every append of a group whose commit finds the disk full, keeps none, and commits again once there is room", async () => {
     await store.appendToStream("lot-a", events(1), { expectedRevision: "no_stream" });
     // SQLite's own cap on the file's pages: it answers SQLITE_FULL as a full disk does.
-    const db = (store as unknown as { db: Database.Database }).db;
+    const db = (store as unknown as { db: BetterSqlite3.Database }).db;
     const pages = db.pragma("page_count", { simple: true }) as number;
     db.pragma(`max_page_count = ${pages}`);
     const big = (n: number): EventToAppend[] =>

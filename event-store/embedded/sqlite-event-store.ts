@@ -1,7 +1,8 @@
 import { dirname, resolve } from "node:path";
-import Database from "better-sqlite3";
+import type BetterSqlite3 from "better-sqlite3";
 import { Observable } from "rxjs";
 import { preparePrivateSqliteFile, restrictSqliteFiles } from "../../platform/private-files.js";
+import { Database } from "../../platform/sqlite.js";
 import { enterWalMode } from "../../platform/sqlite-wal.js";
 import { countOf, validateAppend, validateRevision } from "../arguments.js";
 import { EventStoreClosedError, EventStoreError, SubscriptionDroppedError } from "../errors.js";
@@ -71,7 +72,7 @@ export class SqliteEventStore implements EventStore {
   private readonly commitListeners = new Set<(head: number) => void>();
 
   private constructor(
-    private readonly db: Database.Database,
+    private readonly db: BetterSqlite3.Database,
     private readonly pollIntervalMs: number,
   ) {
     this.reads = new LogReads(db);

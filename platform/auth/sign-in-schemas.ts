@@ -1,4 +1,5 @@
 import { type Static, Type } from "@sinclair/typebox";
+import { PLAIN_TEXT_PATTERN, PLAIN_TEXT_RULE } from "../plain-text.js";
 
 /**
  * How the control-center page signs an operator in, served by GET /control-center/sign-in-config:
@@ -39,7 +40,8 @@ export const SignInQuery = Type.Object({
   token: Type.Optional(
     Type.String({
       maxLength: 8192,
-      description: "The one-time sign-in token; a link without one is refused as `sign-in-failed`.",
+      pattern: PLAIN_TEXT_PATTERN,
+      description: `The one-time sign-in token; a link without one is refused as \`sign-in-failed\`. Plain text: ${PLAIN_TEXT_RULE}.`,
     }),
   ),
 });
@@ -52,8 +54,8 @@ export const StartSessionBody = Type.Object(
       Type.String({
         minLength: 1,
         maxLength: 4096,
-        description:
-          "The provider's refresh token: kept in the session record on the server (never in the browser), it renews the session's access token before it expires.",
+        pattern: PLAIN_TEXT_PATTERN,
+        description: `The provider's refresh token: kept in the session record on the server (never in the browser), it renews the session's access token before it expires. Plain text: ${PLAIN_TEXT_RULE}.`,
       }),
     ),
   },

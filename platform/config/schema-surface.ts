@@ -153,7 +153,7 @@ export const SURFACE_SETTINGS = {
       ...env(
         "OTEL_EXPORTER_OTLP_ENDPOINT",
         undefined,
-        "OpenTelemetry collector to export traces to over OTLP/HTTP (`{endpoint}/v1/traces`, encoded as OTEL_EXPORTER_OTLP_PROTOCOL says): each request's span (continuing a W3C `traceparent` it sends), the command's decision and append, one span per projection's batch of events (in the trace of its first sampled event, linked to the trace of every event it applied), the coupon policy's reaction, the reservation's ack → visible lag and the control center's live-update push, one trace carried through the events' metadata. Each span is written in OTLP's encoding where it ends; one worker thread per process posts them (the processors' thread sends its spans through the request thread's), every second or 512 spans. Unset: no spans are made, and an incoming `traceparent` is neither read nor carried in the events (as OpenTelemetry's API does without an SDK).",
+        "OpenTelemetry collector to export traces to over OTLP/HTTP (`{endpoint}/v1/traces`, encoded as OTEL_EXPORTER_OTLP_PROTOCOL says), by OpenTelemetry's SDK (its batch span processor, read from the OTEL_BSP_* variables, and its OTLP exporter): each request's span (continuing a W3C `traceparent` it sends), the command's decision and append, one span per projection's batch of events (in the trace of its first sampled event, linked to the trace of every event it applied), the coupon policy's reaction, the reservation's ack → visible lag and the control center's live-update push, one trace carried through the events' metadata. Each thread that traces (the processors' thread too) runs its own exporter. Unset: no SDK is started, no spans are made, and an incoming `traceparent` is neither read nor carried in the events (as OpenTelemetry's API does without an SDK).",
       ),
     }),
   ),
@@ -162,7 +162,7 @@ export const SURFACE_SETTINGS = {
     env(
       "OTEL_EXPORTER_OTLP_PROTOCOL",
       "http/protobuf",
-      "With OTEL_EXPORTER_OTLP_ENDPOINT: how the spans are encoded, `http/protobuf` (OpenTelemetry's default: a third of the bytes, and the cheaper to write: BENCHMARKS.md, eighth pass) or `http/json` (for a receiver that reads JSON only). Every OTLP/HTTP collector (OpenTelemetry's, Jaeger, Tempo) takes both; gRPC is not offered. The exporter's other OTEL_EXPORTER_OTLP_* settings (headers, timeout, compression, a traces-only endpoint) are read by the exporter library itself.",
+      "With OTEL_EXPORTER_OTLP_ENDPOINT: how the spans are encoded, `http/protobuf` (OpenTelemetry's default, a third of JSON's bytes) or `http/json` (for a receiver that reads JSON only). Every OTLP/HTTP collector (OpenTelemetry's, Jaeger, Tempo) takes both; gRPC is not offered. The exporter's other OTEL_EXPORTER_OTLP_* settings (headers, timeout, compression) are read by the exporter library itself; the endpoint is this one.",
     ),
   ),
   otelExporterOtlpTracesProtocol: Type.Optional(
@@ -181,7 +181,7 @@ export const SURFACE_SETTINGS = {
     ...env(
       "OTEL_TRACES_SAMPLER_ARG",
       "1",
-      "With OTEL_EXPORTER_OTLP_ENDPOINT: the share (0 to 1) of the traces this service starts that are recorded and exported, chosen at random per request (parent-based: a request whose `traceparent` says sampled is always recorded, one that says not sampled never). A trace left out makes no span and carries no `traceparent` on. A recorded reservation makes five spans of its own (request, decision, append, coupon reaction, ack → visible; a live-update push too while a control-center stream is open) and shares the projections' batch spans. Measured on 2 cores under full load (BENCHMARKS.md, eleventh pass, read from profiles of every thread): at 1, tracing takes 3.6% of the service's CPU (95% interval 3.4–3.9%), about 4% with the trace's bytes in the events, and so of its throughput; a busy service may record a share.",
+      "With OTEL_EXPORTER_OTLP_ENDPOINT: the share (0 to 1) of the traces this service starts that are recorded and exported. The sampler is OpenTelemetry's `parentbased_traceidratio` with this ratio: a request whose `traceparent` says sampled is always recorded, one that says not sampled never, a trace started here at this ratio by its trace id. A trace left out carries no `traceparent` on. A recorded reservation makes five spans of its own (request, decision, append, coupon reaction, ack → visible; a live-update push too while a control-center stream is open) and shares the projections' batch spans. What recording every trace costs: BENCHMARKS.md (tracing); a busy service may record a share.",
     ),
   }),
 };

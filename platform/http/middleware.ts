@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { TSchema } from "@sinclair/typebox";
 import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from "express";
 import type { Logger } from "../logger.js";
+import { FORBIDDEN_TEXT } from "../plain-text.js";
 import { precompile, SchemaValidationError, validate } from "../validation.js";
 import { ProblemError, type ProblemName, problemDocument, problemType, problemTypes } from "./problem.js";
 
@@ -78,13 +79,6 @@ export const precompileInputs = (...schemas: TSchema[]): void => precompile(...s
 
 /** The most field errors one answer lists (a hostile body could otherwise make a huge one). */
 export const MAX_LISTED_ERRORS = 20;
-
-/**
- * Characters no text field of this API may hold: controls (C0, C1, DEL), format characters
- * (bidirectional overrides and isolates, zero-width joiners and spaces, the BOM: they make text
- * display as something other than what it is) and unpaired surrogates (not text at all).
- */
-const FORBIDDEN_TEXT = /[\p{Cc}\p{Cf}\p{Cs}]/u;
 
 /**
  * Every string of a request, NFC-normalized (so "강남" typed as decomposed jamo is the same name),
@@ -242,6 +236,22 @@ export function sendProblem(res: Response, error: ProblemError, instance?: strin
 interface BodyParserError extends Error {
   type?: string;
   status?: number;
+  /** The raw body the parser refused. */
+  body?: unknown;
+}
+
+/**
+ * Whether `text` is JSON the strict body parser refused anyway: a bare `0`, `true`, `null` or
+ * string is valid JSON but not a JSON object, which every request body of this API is.
+ */
+function isJson(text: unknown): boolean {
+  if (typeof text !== "string") return false;
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -267,7 +277,11 @@ export function toProblem(error: unknown, mapping: ProblemMapping = () => undefi
   const parserError = error as BodyParserError;
   switch (parserError?.type) {
     case "entity.parse.failed":
-      return new ProblemError("malformed-json", "The body could not be parsed as a JSON object.");
+      return isJson(parserError.body)
+        ? new ProblemError("validation", "The body must be a JSON object.", {
+            errors: [{ field: "body", message: "must be a JSON object" }],
+          })
+        : new ProblemError("malformed-json", "The body could not be parsed as a JSON object.");
     case "entity.too.large":
       return new ProblemError("payload-too-large");
     case "encoding.unsupported":

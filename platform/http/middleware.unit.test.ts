@@ -250,6 +250,20 @@ describe("errorHandler over HTTP: real body-parser errors and thrown errors beco
     });
   });
 
+  it.each(["0", "true", "null", '"text"'])(
+    "valid JSON that is not an object (%s) → 400 naming the body",
+    async (body) => {
+      const res = await request(app()).post("/echo").set("content-type", "application/json").send(body);
+      expect(res.status).toBe(400);
+      expect(res.headers["content-type"]).toMatch(/^application\/problem\+json/);
+      expect(JSON.parse(res.text)).toMatchObject({
+        type: "/problems/validation",
+        detail: "The body must be a JSON object.",
+        errors: [{ field: "body", message: "must be a JSON object" }],
+      });
+    },
+  );
+
   it("a body nested 4,000 levels deep → 400 naming the rule, nothing logged", async () => {
     logged.length = 0;
     for (const body of [

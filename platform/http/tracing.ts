@@ -12,8 +12,7 @@ export const traceparentOf = (req: Request): string | undefined => traceparents.
  * when the response is; what the request causes carries the span's traceparent (or the caller's,
  * when its trace is not sampled). With tracing off nothing is read or carried, as OpenTelemetry's
  * API does without an SDK: a request costs one check, and the log holds no trace ids nobody
- * records (carrying the caller's cost 0.5–1.5% of a reservation's CPU: BENCHMARKS.md, tenth and
- * eleventh passes).
+ * records.
  */
 export function traceRequests(): RequestHandler {
   return function traceRequest(req: Request, res: Response, next: NextFunction) {

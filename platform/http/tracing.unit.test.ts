@@ -29,7 +29,7 @@ describe("the request's trace (traceRequests)", () => {
 
   it("with tracing on continues the caller's trace and names the span by its route when it ends", async () => {
     const exporter = new InMemorySpanExporter();
-    const handle = startTracing({ exporter });
+    const handle = await startTracing({ exporter });
     try {
       const request = through(
         { traceparent: `00-${TRACE}-${CALLER}-01` },
@@ -50,7 +50,7 @@ describe("the request's trace (traceRequests)", () => {
 
   it("carries an unsampled caller's traceparent on as it came, and starts a trace for a malformed one", async () => {
     const exporter = new InMemorySpanExporter();
-    const handle = startTracing({ exporter });
+    const handle = await startTracing({ exporter });
     try {
       expect(through({ traceparent: `00-${TRACE}-${CALLER}-00` }).carried).toBe(`00-${TRACE}-${CALLER}-00`);
       const fresh = through({ traceparent: "00-not-a-trace" });

@@ -96,8 +96,7 @@ export function planEntry(entry: Entry, batch: readonly LogMessage[], decode: De
 
 /**
  * One span `apply <projection>` for a projection's batch (issue 22), over the planning of its
- * writes: in the trace of its first sampled event, linked to every sampled event's (a span per
- * event and projection cost most of what tracing cost the service).
+ * writes: in the trace of its first sampled event, linked to every sampled event's.
  */
 function traceBatch(
   name: string,

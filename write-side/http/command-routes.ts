@@ -47,7 +47,7 @@ export interface CommandRoutesOptions {
 }
 
 /** What every command route shares: the handler, the clock, the secret of reservation ids. */
-interface CommandContext {
+interface CommandRouteDeps {
   readonly run: (req: Request, command: ParkingLotCommand, caller?: Caller) => Promise<Accepted>;
   readonly clock: () => Date;
   readonly now: () => string;
@@ -66,7 +66,7 @@ export function commandRoutes(
   options: CommandRoutesOptions,
 ): RequestHandler {
   const clock = options.clock ?? (() => new Date());
-  const context: CommandContext = {
+  const context: CommandRouteDeps = {
     run: runner(handler, options.metrics),
     clock,
     now: () => clock().toISOString(),
@@ -86,7 +86,7 @@ export function commandRoutes(
 }
 
 /** Runs a command for a request: its metrics, its metadata, and a refusal answered as its problem. */
-function runner(handler: ParkingLotCommandHandler, metrics: Metrics | undefined): CommandContext["run"] {
+function runner(handler: ParkingLotCommandHandler, metrics: Metrics | undefined): CommandRouteDeps["run"] {
   return async (req, command, caller = callerOf(req)) => {
     const stop = metrics?.commandDuration.startTimer({ command: command.type });
     let outcome = "error";
@@ -116,7 +116,7 @@ const reservationPath = (req: Request) => ({
 const positionOf = (result: Accepted) => (result.position ? formatPosition(result.position) : "0");
 
 const registerParkingLot =
-  ({ run, now }: CommandContext): Route =>
+  ({ run, now }: CommandRouteDeps): Route =>
   async (req, res) => {
     const body = bodyOf(req, RegisterParkingLotBody);
     const parkingLotId = body.parkingLotId ?? uuidv7();
@@ -143,7 +143,7 @@ const registerParkingLot =
   };
 
 const reserveParking =
-  ({ run, now, idempotencySecret }: CommandContext): Route =>
+  ({ run, now, idempotencySecret }: CommandRouteDeps): Route =>
   async (req, res) => {
     const parkingLotId = pathParam(req, "parkingLotId");
     const key = req.get("idempotency-key");
@@ -192,7 +192,7 @@ function reservationAnswer(result: Accepted, amount: number | undefined) {
 }
 
 const cancelReservation =
-  ({ run, now }: CommandContext): Route =>
+  ({ run, now }: CommandRouteDeps): Route =>
   async (req, res) => {
     const { parkingLotId, reservationId } = reservationPath(req);
     const caller = callerOf(req);
@@ -213,7 +213,7 @@ const cancelReservation =
   };
 
 const reservationStep =
-  ({ run, now }: CommandContext, step: "check-in" | "check-out"): Route =>
+  ({ run, now }: CommandRouteDeps, step: "check-in" | "check-out"): Route =>
   async (req, res) => {
     const { parkingLotId, reservationId } = reservationPath(req);
     const caller = callerOf(req);
@@ -243,7 +243,7 @@ const reservationStep =
   };
 
 const closeParkingLot =
-  ({ run, now }: CommandContext): Route =>
+  ({ run, now }: CommandRouteDeps): Route =>
   async (req, res) => {
     const parkingLotId = pathParam(req, "parkingLotId");
     const body = bodyOf(req, CloseParkingLotBody);
@@ -277,7 +277,7 @@ const closeParkingLot =
   };
 
 const changeCapacity =
-  ({ run, now }: CommandContext): Route =>
+  ({ run, now }: CommandRouteDeps): Route =>
   async (req, res) => {
     const parkingLotId = pathParam(req, "parkingLotId");
     const body = bodyOf(req, ChangeCapacityBody);

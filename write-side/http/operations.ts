@@ -29,7 +29,7 @@ import { CUSTOMER_ID, LOT_ID, RESERVATION_ID } from "../../schemas/examples.js";
 const idempotencyKeyHeader = headerParameter(
   "Idempotency-Key",
   IdempotencyKey,
-  `${IdempotencyKey.description} Scope: one parking lot and one customer (the reservation id is an HMAC of the lot, the customer and the key under a server secret): another customer's identical key is another booking and never sees this one. Kept as long as the reservation exists (keys never expire). A retry with the same key and the same body answers 200 with the original reservation and \`Idempotent-Replayed: true\`; the same key with a different car, amount or window answers 422. Without a key every request books a new reservation.`,
+  `${IdempotencyKey.description} Scope: one parking lot and one customer (the reservation id is an HMAC of the lot, the customer and the key under a server secret): another customer's identical key is another booking and never sees this one. Kept as long as the reservation exists (keys never expire). A retry with the same key and the same body answers 200 with the original reservation and \`Idempotent-Replayed: true\`; the same key with a different car, amount or window answers 422. In what order: the request's schemas first (a body or header that breaks them is a 400 whatever the key), then the key (a reuse is answered 200 or 422 before any rule beyond the schemas is checked: a replay of a booking whose window has since passed is still its 200, a changed body still the 422), then those rules (400). Without a key every request books a new reservation.`,
   "reserve-2f1c9a7e",
 );
 

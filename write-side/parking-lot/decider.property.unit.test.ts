@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { CancelReservation, ParkingLotCommand, ReserveParking } from "../../schemas/commands.js";
+import { LOT, NOW, registerLot } from "../../test-support/given-when-then.js";
 import {
   availableSpots,
   type Decision,
@@ -11,7 +12,6 @@ import {
   type ParkingLotState,
   type Rejection,
 } from "./decider.js";
-import { LOT, NOW, registerLot } from "./given-when-then.js";
 import { fromSnapshot, toSnapshot } from "./snapshot.js";
 
 /*

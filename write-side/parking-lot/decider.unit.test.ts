@@ -1,15 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import {
-  availableSpots,
-  decide,
-  evolve,
-  fold,
-  initialState,
-  type ParkingLotState,
-  type RegisteredLot,
-} from "./decider.js";
-import {
   cancelReservation,
   given,
   LOT,
@@ -19,7 +10,16 @@ import {
   registerLot,
   reservationCanceled,
   reserveParking,
-} from "./given-when-then.js";
+} from "../../test-support/given-when-then.js";
+import {
+  availableSpots,
+  decide,
+  evolve,
+  fold,
+  initialState,
+  type ParkingLotState,
+  type RegisteredLot,
+} from "./decider.js";
 import { toSnapshot } from "./snapshot.js";
 
 const LATER = "2024-05-01T10:30:00.000Z";

@@ -7,7 +7,8 @@ import type { Metrics } from "../../platform/metrics.js";
 import type { EventType } from "../../schemas/events.js";
 import { DocumentLotSnapshotStore } from "../document-snapshot-store.js";
 import { LotLoader } from "../lot-loader.js";
-import { forgetEnded, PARKING_LOT_EVENT_TYPES, parkingLotOfStream } from "./decider.js";
+import { PARKING_LOT_EVENT_TYPES, parkingLotOfStream } from "./decide.js";
+import { forgetEnded } from "./ended.js";
 import { encodeSnapshot, SNAPSHOT_VERSION } from "./snapshot.js";
 
 export const LOT_SNAPSHOTTER = "lot-snapshotter";

@@ -1,6 +1,16 @@
 import { Map as ImmutableMap } from "immutable";
 import type { RecordedStatus } from "../../schemas/reservation-time.js";
-import type { ReservationRecord } from "./decider.js";
+
+/** One reservation of the lot, as its events recorded it. */
+export interface ReservationRecord {
+  readonly customerId: string;
+  readonly carNumber: string;
+  readonly amount: number;
+  readonly startsAt?: string;
+  readonly endsAt?: string;
+  /** As recorded by events; the status at an instant is `statusAt` (the clock adds the rest). */
+  readonly status: RecordedStatus;
+}
 
 /**
  * Every reservation a lot ever accepted, by id: a persistent map (each `set` returns a new book,

@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
+import { LOT, NOW } from "../../test-support/given-when-then.js";
 import {
   type Decision,
   decide,
@@ -14,7 +15,6 @@ import {
   type ReservationRecord,
   recall,
 } from "./decider.js";
-import { LOT, NOW } from "./given-when-then.js";
 import { emptyOccupancy, isIndexed } from "./occupancy.js";
 import { decodeSnapshot, encodeSnapshot, type SnapshotParts, toSnapshot } from "./snapshot.js";
 

@@ -1,9 +1,9 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { Map as ImmutableMap, Set as ImmutableSet, List } from "immutable";
 import { precompile, validate } from "../../schemas/validation.js";
-import type { CarInLot, Closure, ParkingLotState, RegisteredLot, ReservationRecord } from "./decider.js";
 import type { Interval } from "./occupancy.js";
 import { checkColumns, ReservationBook, type ReservationColumns } from "./reservation-book.js";
+import type { CarInLot, Closure, ParkingLotState, RegisteredLot, ReservationRecord } from "./state.js";
 
 /**
  * A lot's state as plain JSON and back, for snapshots (and for comparing states in tests).

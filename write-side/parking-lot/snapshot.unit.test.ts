@@ -1,7 +1,12 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import {
+  LOT,
+  lotRegistered,
+  parkingReserved,
+  reservationCanceled,
+} from "../../test-support/given-when-then.js";
 import { fold, type ParkingLotEvent, type ParkingLotState } from "./decider.js";
-import { LOT, lotRegistered, parkingReserved, reservationCanceled } from "./given-when-then.js";
 import {
   decodeSnapshot,
   encodeSnapshot,

@@ -1,6 +1,6 @@
 import type { Map as ImmutableMap, Set as ImmutableSet, List } from "immutable";
 import type { EventOfType } from "../../schemas/events.js";
-import type { RecordedStatus, ReservationStatus } from "../../schemas/reservation-time.js";
+import type { ReservationStatus } from "../../schemas/reservation-time.js";
 import type { Occupancy } from "./occupancy.js";
 import type { ReservationBook } from "./reservation-book.js";
 
@@ -18,6 +18,8 @@ import type { ReservationBook } from "./reservation-book.js";
  *   an overstaying car counts at every instant from its endsAt on.
  */
 
+export type { ReservationRecord } from "./reservation-book.js";
+
 export type ParkingLotEvent =
   | EventOfType<"ParkingLotRegistered">
   | EventOfType<"ParkingReserved">
@@ -28,16 +30,6 @@ export type ParkingLotEvent =
   | EventOfType<"ParkingLotClosed">
   | EventOfType<"ParkingLotClosureBegan">
   | EventOfType<"ParkingLotCapacityChanged">;
-
-export interface ReservationRecord {
-  readonly customerId: string;
-  readonly carNumber: string;
-  readonly amount: number;
-  readonly startsAt?: string;
-  readonly endsAt?: string;
-  /** As recorded by events; the status at an instant is `statusAt` (the clock adds the rest). */
-  readonly status: RecordedStatus;
-}
 
 /** A car in the lot: when its window ends (Infinity for an open-ended booking) and when it came in. */
 export interface CarInLot {

@@ -1,5 +1,6 @@
 import type { ParkingLotCommand } from "../../schemas/commands.js";
-import { mustLeaveBy, type ParkingLotState, type ReservationStatus, reservationStatus } from "./decider.js";
+import { mustLeaveBy, reservationStatus } from "./decide.js";
+import type { ParkingLotState, ReservationStatus } from "./state.js";
 
 /** What a command's answer tells of the reservation it named, as of after the command. */
 export interface ReservationView {

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { ParkingLotCommand, ReserveParking } from "../../schemas/commands.js";
 import { quote } from "../../schemas/pricing.js";
 import type { ReservationStatus } from "../../schemas/reservation-time.js";
+import { LOT, NOW } from "../../test-support/given-when-then.js";
 import {
   DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
   type Decision,
@@ -14,7 +15,6 @@ import {
   type Rejection,
   reservationStatus,
 } from "./decider.js";
-import { LOT, NOW } from "./given-when-then.js";
 import { WINDOW_RULES, windowCount } from "./occupancy.js";
 import { decodeSnapshot, encodeSnapshot, fromSnapshot, toSnapshot } from "./snapshot.js";
 

@@ -1,8 +1,15 @@
 import { describe, expect, it } from "vitest";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { quote } from "../../schemas/pricing.js";
+import {
+  given,
+  LOT,
+  lotRegistered,
+  NOW,
+  parkingReserved,
+  reserveParking,
+} from "../../test-support/given-when-then.js";
 import { decide, fold, type ParkingLotEvent, type ParkingLotState, reservationStatus } from "./decider.js";
-import { given, LOT, lotRegistered, NOW, parkingReserved, reserveParking } from "./given-when-then.js";
 import { windowCount } from "./occupancy.js";
 
 /* Time windows, prices, check-in/out, closures and capacity changes, given/when/then. NOW is 09:00Z. */

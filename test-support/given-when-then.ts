@@ -4,7 +4,7 @@ import type {
   ParkingLotCommand,
   RegisterParkingLot,
   ReserveParking,
-} from "../../schemas/commands.js";
+} from "../schemas/commands.js";
 import {
   type Decision,
   decide,
@@ -12,7 +12,7 @@ import {
   type ParkingLotEvent,
   type ParkingLotState,
   type Rejection,
-} from "./decider.js";
+} from "../write-side/parking-lot/decider.js";
 
 /**
  * Test support for the parking-lot decider: `given(history).when(command).then(expected)`.

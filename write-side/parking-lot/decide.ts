@@ -1,0 +1,77 @@
+import type { ParkingLotCommand } from "../../schemas/commands.js";
+import type { ReservationStatus } from "../../schemas/reservation-time.js";
+import { register, reserve } from "./booking.js";
+import { changeCapacity, close } from "./closures.js";
+import { cancel, checkIn, checkOut } from "./reservation-steps.js";
+import { busiest, iso, leaveAt, statusIn } from "./rules.js";
+import type { Decision, ParkingLotEvent, ParkingLotState, RegisteredLot } from "./state.js";
+import { beginClosure, recordNoShow } from "./time-driven.js";
+
+/** The parking-lot aggregate's decision on a command, and what its state tells the read side. */
+
+export function decide(command: ParkingLotCommand, state: ParkingLotState): Decision {
+  switch (command.type) {
+    case "RegisterParkingLot":
+      return register(command, state);
+    case "ReserveParking":
+      return reserve(command, state);
+    case "CancelReservation":
+      return cancel(command, state);
+    case "CheckIn":
+      return checkIn(command, state);
+    case "CheckOut":
+      return checkOut(command, state);
+    case "CloseParkingLot":
+      return close(command, state);
+    case "ChangeCapacity":
+      return changeCapacity(command, state);
+    case "RecordNoShow":
+      return recordNoShow(command, state);
+    case "BeginClosure":
+      return beginClosure(command, state);
+  }
+}
+
+/** Spots not held by any reservation right now (open-ended ones, windows covering `now`, cars in the lot). */
+export const availableSpots = (state: RegisteredLot, now: number = Date.now()): number =>
+  state.capacity - busiest(state, now, now + 1, now).held;
+
+/** The status of one reservation of the lot at `now`, if the lot knows it. */
+export function reservationStatus(
+  state: ParkingLotState,
+  reservationId: string,
+  now: number,
+): ReservationStatus | undefined {
+  if (state.kind !== "registered") return undefined;
+  const record = state.reservations.get(reservationId);
+  return record && statusIn(state, reservationId, record, now);
+}
+
+/** When an open-ended booking of the lot must leave (its next closure begins), if one is ahead. */
+export function mustLeaveBy(state: ParkingLotState, reservationId: string): string | undefined {
+  if (state.kind !== "registered") return undefined;
+  const madeAt = state.openEnded.get(reservationId);
+  if (madeAt === undefined || state.inLot.has(reservationId)) return undefined;
+  const at = leaveAt(state, madeAt);
+  return at === undefined ? undefined : iso(at);
+}
+
+/** Derived from the decider's own event union, so a new event type cannot be forgotten here. */
+const LOT_EVENT_TYPES: Record<ParkingLotEvent["type"], true> = {
+  ParkingLotRegistered: true,
+  ParkingReserved: true,
+  ReservationCanceled: true,
+  ReservationCheckedIn: true,
+  ReservationCheckedOut: true,
+  ReservationNoShow: true,
+  ParkingLotClosed: true,
+  ParkingLotClosureBegan: true,
+  ParkingLotCapacityChanged: true,
+};
+export const PARKING_LOT_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(LOT_EVENT_TYPES));
+
+const LOT_STREAM_PREFIX = "parkingLot-";
+export const parkingLotStream = (parkingLotId: string): string => `${LOT_STREAM_PREFIX}${parkingLotId}`;
+/** The lot whose stream this is, or undefined for any other stream. */
+export const parkingLotOfStream = (streamId: string): string | undefined =>
+  streamId.startsWith(LOT_STREAM_PREFIX) ? streamId.slice(LOT_STREAM_PREFIX.length) : undefined;
