@@ -25,7 +25,6 @@ export {
 } from "./views/read-context.js";
 export {
   AT_RISK_LIMIT,
-  freeSpots,
   overstayingAt,
   PRESENCE_LIMIT,
   presenceFilters,
@@ -95,7 +94,7 @@ export class QueryService {
     from: number,
     until: number,
     minPosition: Position | null = null,
-  ): Promise<AvailabilityView | { closed: { from: string; until: string } } | null> {
+  ): ReturnType<LotQueries["availability"]> {
     return this.lots.availability(id, from, until, minPosition);
   }
 

@@ -22,13 +22,14 @@ import {
   ACTIVITY_WINDOW_MS,
   heldNow,
   iso,
-  lotView,
+  overstayingAt,
   PRESENCE_LIMIT,
   type Presence,
   presenceFilters,
   type StoredLot,
   type StoredTotals,
   strip,
+  windowsHoldingAt,
 } from "./rules.js";
 
 /** The figures of the moment: everything in the control center but the processors and who is at risk. */
@@ -104,7 +105,7 @@ export class ControlCenterQueries {
       await Promise.all(
         moment.lots
           .filter((lot) => (moment.presence.get(lot.parkingLotId)?.overstaying ?? 0) > 0)
-          .map(async (lot) => [lot.parkingLotId, await this.lots.atRisk(lot, now)] as const),
+          .map(async (lot) => [lot.parkingLotId, await this.lots.atRisk(lot.parkingLotId, now)] as const),
       ),
     );
     return {
@@ -133,7 +134,7 @@ export class ControlCenterQueries {
     const [totalsDoc, lots, windows, closedNow, activity] = await Promise.all([
       this.ctx.store.findById(await this.ctx.collection(CONTROL_CENTER), TOTALS_ID),
       this.lots.storedLots(options),
-      this.lots.windowsHeldAt(now),
+      this.windowsHeldAt(now),
       this.closuresAt(now),
       this.activity(new Date(now - ACTIVITY_WINDOW_MS), new Date(now)),
     ]);
@@ -145,13 +146,14 @@ export class ControlCenterQueries {
       this.totalsAt(strip<StoredTotals>(totalsDoc) ?? { ...EMPTY_TOTALS }, windows, closedNow.lots),
     ]);
     const none = { inLot: 0, expected: 0, overstaying: 0, noShows: 0 };
+    const views = await this.lots.lotsAt(lots.items, now);
     const moment: Moment = {
       totals,
       activity,
       lots: lots.items,
       presence,
-      parkingLots: lots.items.map((lot) => ({
-        ...lotView(lot, windows.get(lot.parkingLotId) ?? 0, now),
+      parkingLots: views.map((lot) => ({
+        ...lot,
         presence: presence.get(lot.parkingLotId) ?? none,
       })),
       nextCursor: lots.nextCursor,
@@ -230,6 +232,21 @@ export class ControlCenterQueries {
         lots.add(String(d.parkingLotId));
     }
     return { lots: [...lots], instants };
+  }
+  /**
+   * The windows holding a spot at `now` in every lot, for the totals across lots: one grouped count
+   * over the `by_starts_at_held_until_lot` index (a window holding a spot now started within the
+   * last day), plus the cars in a lot past their window's end.
+   */
+  private async windowsHeldAt(now: number): Promise<Map<string, number>> {
+    const reservations = await this.ctx.collection(RESERVATIONS);
+    const [holding, overstaying] = await Promise.all([
+      this.ctx.store.countBy(reservations, windowsHoldingAt(now), "parkingLotId"),
+      this.ctx.store.countBy(reservations, overstayingAt(now), "parkingLotId"),
+    ]);
+    const counts = new Map(holding as Map<string, number>);
+    for (const [lot, n] of overstaying as Map<string, number>) counts.set(lot, (counts.get(lot) ?? 0) + n);
+    return counts;
   }
   /**
    * Who is in each of `lots` now (checked in), who is expected within the hour (a window starting

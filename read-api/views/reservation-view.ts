@@ -3,7 +3,9 @@ import type { Position } from "../../event-store/position.js";
 import { COUPONS } from "../../projections/read-models/customer-coupons.js";
 import { RESERVATIONS } from "../../projections/read-models/reservations.js";
 import type { CouponView, ReservationStatus, ReservationView } from "../../schemas/read-models.js";
-import { nextClosureStart, statusAt } from "../../schemas/reservation-time.js";
+import { statusAt } from "../../schemas/reservation-time.js";
+import { mustLeaveBy, type RegisteredLot } from "../../write-side/parking-lot/decider.js";
+import { statusIn } from "../../write-side/parking-lot/rules.js";
 import type { LotQueries } from "./lot-view.js";
 import type { PageOf, ReadContext } from "./read-context.js";
 
@@ -18,14 +20,7 @@ export interface ReservationQuery {
   readonly minPosition?: Position | null;
 }
 
-import {
-  iso,
-  type StoredLot,
-  type StoredReservation,
-  statusFilters,
-  strip,
-  type TimedView,
-} from "./rules.js";
+import { type StoredReservation, statusFilters, strip, type TimedView } from "./rules.js";
 
 /** Reservations and coupons, one or a page newest first, with the status the clock gives them now. */
 export class ReservationQueries {
@@ -44,25 +39,28 @@ export class ReservationQueries {
     return view ?? null;
   }
   /**
-   * Reservations as they stand at `now`, with the status the clock gives (statusAt, shared with the
-   * decider): a window over without a check-in is NO_SHOW, a car past its window OVERSTAYING, an
-   * open-ended booking still RESERVED when its lot's next closure begins CANCELED, before the
-   * scheduler's events say so. An open-ended booking still to leave for a closure says when
-   * (`mustLeaveBy`). The spans availability reads are not part of the view.
+   * Reservations as they stand at `now`, with the status their lot's decider gives them then
+   * (`statusIn` on the lot's state, lot-states.ts): a window over without a check-in is NO_SHOW, a
+   * car past its window OVERSTAYING, an open-ended booking still RESERVED when its lot's next closure
+   * begins CANCELED, before the scheduler's events say so. An open-ended booking still to leave for a
+   * closure says when (`mustLeaveBy`). One the state no longer holds has ended: its recorded status
+   * is final (statusAt only turns a window over). The spans the projection keeps are not part of it.
    */
   private async asOf(docs: readonly StoredReservation[], now: number): Promise<ReservationView[]> {
-    const openEnded = docs.filter((d) => d.status === "RESERVED" && d.endsAt === undefined);
-    const lotIds = [...new Set(openEnded.map((d) => d.parkingLotId))];
-    const lots = new Map<string, StoredLot | null>();
-    await Promise.all(lotIds.map(async (lotId) => lots.set(lotId, await this.lots.storedLot(lotId))));
-    return docs.map(({ heldFrom: _f, heldUntil: _u, ...view }) => {
-      if (view.status !== "RESERVED" || view.endsAt !== undefined)
-        return { ...view, status: statusAt(view as TimedView, now) };
-      const closures = lots.get(view.parkingLotId)?.closures ?? [];
-      const leave = nextClosureStart(closures, Date.parse(view.reservedAt), Number.NEGATIVE_INFINITY);
-      const mustLeaveBy = leave === undefined ? undefined : iso(leave);
-      const status = statusAt({ status: "RESERVED", mustLeaveBy }, now);
-      return { ...view, status, ...(mustLeaveBy && status === "RESERVED" ? { mustLeaveBy } : {}) };
+    const active = docs.filter((d) => d.status === "RESERVED" || d.status === "CHECKED_IN");
+    const lotIds = [...new Set(active.map((d) => d.parkingLotId))];
+    const lots = new Map<string, RegisteredLot | null>();
+    await Promise.all(lotIds.map(async (lotId) => lots.set(lotId, await this.lots.states.state(lotId))));
+    return docs.map(({ heldFrom: _f, heldUntil: _u, mustLeaveBy: told, ...view }) => {
+      const lot = lots.get(view.parkingLotId);
+      const record = lot?.reservations.get(view.reservationId);
+      if (!lot || !record) {
+        const status = statusAt({ ...view, mustLeaveBy: told } as TimedView, now);
+        return { ...view, status, ...(told && status === "RESERVED" ? { mustLeaveBy: told } : {}) };
+      }
+      const status = statusIn(lot, view.reservationId, record, now);
+      const leave = status === "RESERVED" ? mustLeaveBy(lot, view.reservationId) : undefined;
+      return { ...view, status, ...(leave ? { mustLeaveBy: leave } : {}) };
     });
   }
   async reservations(options: ReservationQuery): Promise<PageOf<ReservationView>> {

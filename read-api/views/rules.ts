@@ -7,7 +7,7 @@ import type {
   ReservationStatus,
   ReservationView,
 } from "../../schemas/read-models.js";
-import { peak, type Span, type statusAt } from "../../schemas/reservation-time.js";
+import type { statusAt } from "../../schemas/reservation-time.js";
 
 /**
  * The rules the views apply to what the projections stored: which stored reservations each status
@@ -92,21 +92,6 @@ export const windowsHoldingAt = (now: number): Filter => ({
   heldUntil: { $gt: iso(now) },
 });
 
-/**
- * Capacity minus the most spots held at any instant of [from, until) (the shared sweep of
- * schemas/reservation-time.ts, the one the decider counts with); 0 while a closure overlaps it.
- */
-export function freeSpots(
-  lot: Pick<ParkingLotView, "capacity" | "closures">,
-  spans: readonly Span[],
-  from: number,
-  until: number,
-): number {
-  const closed = (lot.closures ?? []).some((c) => Date.parse(c.from) < until && Date.parse(c.until) > from);
-  if (closed) return 0;
-  return Math.max(0, lot.capacity - peak(spans, from, until).held);
-}
-
 /** A lot as the parking-lots projection stores it: the counters, without what depends on the clock. */
 export type StoredLot = Omit<ParkingLotView, "availableSpots" | "activeReservations" | "closedUntil"> & {
   openEndedHeld?: number;
@@ -116,8 +101,6 @@ export type StoredLot = Omit<ParkingLotView, "availableSpots" | "activeReservati
 export type StoredTotals = typeof EMPTY_TOTALS;
 export type Presence = ControlCenterView["parkingLots"][number]["presence"];
 
-/** A reservation holding a spot over a span (what availability and the at-risk list read). */
-export type Holder = { readonly doc: Document; readonly span: Span };
 export type AtRisk = ControlCenterView["parkingLots"][number]["atRisk"][number];
 /** The most reservations at risk listed per lot. */
 export const AT_RISK_LIMIT = 50;
@@ -140,13 +123,11 @@ export const heldNow = (lot: Pick<StoredLot, "openEndedHeld">, windowsHeld: numb
   Math.max(0, lot.openEndedHeld ?? 0) + windowsHeld;
 
 /**
- * A lot as it stands at `now`: the spots held are the open-ended reservations (a counter its
- * projection keeps exact from events alone; never below 0) plus the windows holding a spot at
- * that instant; a lot closed now has no free spot.
+ * A lot as it stands at `now`, holding `held` spots then (as its decider counts them: see
+ * lot-view.ts); a lot closed now has no free spot.
  */
-export function lotView(lot: StoredLot, windowsHeld: number, now: number): ParkingLotView {
+export function lotView(lot: StoredLot, held: number, now: number): ParkingLotView {
   const { openEndedHeld: _, closuresBegun, closures, ...rest } = lot;
-  const held = heldNow(lot, windowsHeld);
   const until = closedUntil(closures, now);
   // The closures that matter now: in force or ahead (the ended ones are history, and the list stays
   // bounded by the decider's limit on closures not ended), each with the cars in the lot when it began.
