@@ -2,7 +2,6 @@ import type { DocumentStore } from "../document-store/port.js";
 import type { Position } from "../event-store/position.js";
 import type {
   ActivityMinute,
-  AvailabilityView,
   ControlCenterView,
   CouponView,
   ParkingLotDetail,

@@ -40,6 +40,9 @@ export const lotFactsProjection = defineProjection({
     [LOT_FACTS]: [
       { name: "by_lot_reach", keys: { parkingLotId: 1, reach: 1 } },
       { name: "by_lot_at", keys: { parkingLotId: 1, at: 1 } },
+      // The closures not begun yet, by their `from` (`due`, unset once begun): those due by now are
+      // the ones whose beginning the clock has brought and the scheduler has yet to record.
+      { name: "by_due", keys: { due: 1 } },
     ],
   },
   on: {
@@ -68,9 +71,9 @@ export const lotFactsProjection = defineProjection({
     ReservationCheckedOut: (stored, collection) => added(stored, collection, stored.event.data.checkedOutAt),
     ReservationNoShow: (stored, collection) => added(stored, collection, stored.event.data.recordedAt),
     ParkingLotClosed: (stored, collection) => {
-      const { parkingLotId, closureId, until } = stored.event.data;
+      const { parkingLotId, closureId, from, until } = stored.event.data;
       return upsertOne(collection, LOT_FACTS, closureDoc(parkingLotId, closureId), {
-        $set: { parkingLotId, reach: reachAfter(until) },
+        $set: { parkingLotId, reach: reachAfter(until), due: from },
         $push: { facts: fact(stored) },
         $max: { at: stored.revision },
       });
@@ -78,6 +81,7 @@ export const lotFactsProjection = defineProjection({
     ParkingLotClosureBegan: (stored, collection) => {
       const { parkingLotId, closureId } = stored.event.data;
       return updateOne(collection, LOT_FACTS, closureDoc(parkingLotId, closureId), {
+        $unset: { due: "" },
         $push: { facts: fact(stored) },
         $max: { at: stored.revision },
       });

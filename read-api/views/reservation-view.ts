@@ -1,6 +1,7 @@
 import type { Document } from "../../document-store/port.js";
 import type { Position } from "../../event-store/position.js";
 import { COUPONS } from "../../projections/read-models/customer-coupons.js";
+import { LOT_FACTS } from "../../projections/read-models/lot-facts.js";
 import { RESERVATIONS } from "../../projections/read-models/reservations.js";
 import type { CouponView, ReservationStatus, ReservationView } from "../../schemas/read-models.js";
 import { statusAt } from "../../schemas/reservation-time.js";
@@ -63,31 +64,61 @@ export class ReservationQueries {
       return { ...view, status, ...(leave ? { mustLeaveBy: leave } : {}) };
     });
   }
+  /**
+   * A page of reservations, newest first, each with the status its lot's decider gives it now; with
+   * `status`, exactly those that read it. The store selects candidates by index (statusFilters: a
+   * superset of those that read the status, each part one index range), and each candidate is
+   * kept only if it reads the status: the only ones a store filter cannot tell (open-ended bookings
+   * a closure's beginning cancels before the scheduler records it) are few and short-lived, so the
+   * pages read past the answer only those.
+   */
   async reservations(options: ReservationQuery): Promise<PageOf<ReservationView>> {
     const filter: Record<string, unknown> = {};
     if (options.parkingLotId) filter.parkingLotId = options.parkingLotId;
     if (options.customerId) filter.customerId = options.customerId;
     if (options.carNumber) filter.carNumber = options.carNumber;
     await this.ctx.awaitPosition(RESERVATIONS, options.minPosition ?? null);
+    await this.ctx.awaitPosition(LOT_FACTS, options.minPosition ?? null);
     const now = this.ctx.now();
     const reservations = await this.ctx.collection(RESERVATIONS);
-    // The status shown is the stored one, except that a window which has ended reads COMPLETED
-    // (asOfNow): each status filter selects exactly the reservations shown with that status.
-    const parts = statusFilters(options.status, now).map((condition) =>
-      this.newestDocs(reservations, { ...filter, ...condition }, options),
+    const closing = options.status === "CANCELED" ? await this.lotsClosingUnrecorded(now) : [];
+    const conditions = statusFilters(options.status, now, closing).filter(
+      (c) => !options.parkingLotId || !c.parkingLotId || closing.includes(options.parkingLotId),
     );
-    const docs = (await Promise.all(parts)).flat();
-    // Each part is its newest limit + 1 below the cursor: together, the newest limit + 1 of them all.
-    if (parts.length > 1) docs.sort((a, b) => b.seq - a.seq);
-    const page = docs.slice(0, options.limit);
-    const last = page.at(-1);
-    return {
-      items: await this.asOf(
-        page.map((d) => strip<StoredReservation>(d) as StoredReservation),
+    const items: ReservationView[] = [];
+    let cursor = options.cursor;
+    for (;;) {
+      const parts = await Promise.all(
+        conditions.map((c) =>
+          this.newestDocs(reservations, { ...c, ...filter }, { cursor, limit: options.limit }),
+        ),
+      );
+      // Each part is complete down to its last document if it was cut (limit + 1 found).
+      const floor = Math.max(...parts.map((p) => (p.length > options.limit ? (p.at(-1)?.seq ?? 0) : 0)));
+      const docs = parts.flat().sort((a, b) => b.seq - a.seq);
+      const complete = docs.filter((d) => d.seq > floor);
+      const views = await this.asOf(
+        complete.map((d) => strip<StoredReservation>(d) as StoredReservation),
         now,
-      ),
-      nextCursor: docs.length > options.limit && last ? String(last.seq) : null,
-    };
+      );
+      for (const [k, view] of views.entries()) {
+        if (options.status !== undefined && view.status !== options.status) continue;
+        items.push(view);
+        if (items.length === options.limit) {
+          const more = k < views.length - 1 || floor > 0;
+          return { items, nextCursor: more ? String(complete[k]?.seq) : null };
+        }
+      }
+      if (floor === 0) return { items, nextCursor: null };
+      cursor = String(floor + 1);
+    }
+  }
+  /** The lots with a closure whose beginning is due by `now` and not yet recorded (the scheduler's lag). */
+  private async lotsClosingUnrecorded(now: number): Promise<string[]> {
+    const docs = await this.ctx.store.find(await this.ctx.collection(LOT_FACTS), {
+      due: { $lte: new Date(now).toISOString() },
+    });
+    return [...new Set(docs.map((d) => String(d.parkingLotId)))];
   }
   async customerCoupons(
     customerId: string,

@@ -21,15 +21,19 @@ export const ACTIVITY_WINDOW_MS = 60 * 60_000;
 export const iso = (ms: number): string => new Date(ms).toISOString();
 
 /**
- * The conditions on a stored reservation that select those shown with `status` at `now` (see
- * asOfNow: a RESERVED or CHECKED_IN window that has ended reads COMPLETED), each one page query:
- * RESERVED and CHECKED_IN exclude windows that have ended, COMPLETED adds them to the checked-out
- * ones. The window's end is checked on `endsAt`, which no index holds, so each query walks an index
- * of the stored status (with the lot or the customer when asked) newest first and stops at the
- * page: its order comes from the index, and what it reads beyond the page are the reservations of
- * that stored status whose window is on the other side of now.
+ * The conditions on a stored reservation that select the candidates for `status` at `now`, each one
+ * page query over an index of the stored status (with the lot or the customer when asked), newest
+ * first: every reservation that reads `status` (its lot's decider's `statusIn`) matches one of them,
+ * and the query side keeps those that do read it. They differ from it only where the clock turns a
+ * status without a store filter to tell it: an open-ended booking still RESERVED when a closure
+ * begins reads CANCELED until the scheduler records it, so it is a candidate for both, in the lots
+ * with such a closure (`closing`: few, for seconds).
  */
-export function statusFilters(status: ReservationStatus | undefined, now: number): Filter[] {
+export function statusFilters(
+  status: ReservationStatus | undefined,
+  now: number,
+  closing: readonly string[] = [],
+): Filter[] {
   const ended = { $lte: iso(now) };
   switch (status) {
     case undefined:
@@ -39,7 +43,12 @@ export function statusFilters(status: ReservationStatus | undefined, now: number
       // Not ended: an open-ended reservation (no endsAt) or a window ending after now.
       return [{ status, endsAt: { $not: ended } }];
     case "CANCELED":
-      return [{ status }];
+      return closing.length === 0
+        ? [{ status }]
+        : [
+            { status },
+            { status: "RESERVED", endsAt: { $exists: false }, parkingLotId: { $in: [...closing] } },
+          ];
     case "COMPLETED":
       return [{ status: "COMPLETED" }];
     case "NO_SHOW":
