@@ -37,6 +37,8 @@ export interface ReservationRecord {
   readonly endsAt?: string;
   /** As recorded by events; the status at an instant is `statusAt` (the clock adds the rest). */
   readonly status: RecordedStatus;
+  /** What its check-out charged for an overstay, as the event recorded it (a retry answers it again). */
+  readonly overstayCharge?: number;
 }
 
 /** A car in the lot: when its window ends (Infinity for an open-ended booking) and when it came in. */
