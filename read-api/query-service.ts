@@ -25,8 +25,6 @@ export {
 export {
   AT_RISK_LIMIT,
   overstayingAt,
-  PRESENCE_LIMIT,
-  presenceFilters,
   statusFilters,
   windowsHoldingAt,
 } from "./views/rules.js";

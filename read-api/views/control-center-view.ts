@@ -1,4 +1,3 @@
-import type { Filter } from "../../document-store/port.js";
 import type { Position } from "../../event-store/position.js";
 import { withTimeout } from "../../platform/timeout.js";
 import {
@@ -12,9 +11,14 @@ import {
 } from "../../projections/read-models/control-center.js";
 import { BOUNDARIES_SINCE } from "../../projections/read-models/control-center-clock.js";
 import { PROJECTIONS } from "../../projections/read-models/index.js";
+import { LOT_FACTS } from "../../projections/read-models/lot-facts.js";
 import { PARKING_LOTS } from "../../projections/read-models/parking-lots.js";
 import { RESERVATIONS } from "../../projections/read-models/reservations.js";
+import { HOUR_MS } from "../../schemas/pricing.js";
 import type { ActivityMinute, ControlCenterTotals, ControlCenterView } from "../../schemas/read-models.js";
+import type { RegisteredLot } from "../../write-side/parking-lot/decider.js";
+import { overlapping } from "../../write-side/parking-lot/occupancy.js";
+import { statusIn } from "../../write-side/parking-lot/rules.js";
 import { MomentCache, nextMinute, nextOf, nextWindowTurn } from "./control-center-moment.js";
 import type { LotQueries } from "./lot-view.js";
 import type { ReadContext } from "./read-context.js";
@@ -23,9 +27,7 @@ import {
   heldNow,
   iso,
   overstayingAt,
-  PRESENCE_LIMIT,
   type Presence,
-  presenceFilters,
   type StoredLot,
   type StoredTotals,
   strip,
@@ -46,7 +48,12 @@ const ownerOf = (logical: string): string =>
   PROJECTIONS.find((p) => logical in p.collections)?.name ?? logical;
 const OWNER_OF = { controlCenter: ownerOf(CONTROL_CENTER), reservations: ownerOf(RESERVATIONS) };
 /** The projections the figures of the moment are read from. */
-const READ_FROM = new Set([ownerOf(CONTROL_CENTER), ownerOf(PARKING_LOTS), ownerOf(RESERVATIONS)]);
+const READ_FROM = new Set([
+  ownerOf(CONTROL_CENTER),
+  ownerOf(PARKING_LOTS),
+  ownerOf(RESERVATIONS),
+  ownerOf(LOT_FACTS),
+]);
 
 /**
  * What a cached control center is keyed by: the page, the active generations and the positions of
@@ -249,34 +256,21 @@ export class ControlCenterQueries {
     return counts;
   }
   /**
-   * Who is in each of `lots` now (checked in), who is expected within the hour (a window starting
-   * from an hour ago to an hour ahead, not checked in, not over; an open-ended booking has no
-   * arrival time), and who stays past their endsAt (checked in, window over), as of
-   * `now`. Three grouped counts over the `by_lot_status…` indexes, each restricted to these lots
-   * (and, for who is expected, to those two hours), each reading at most PRESENCE_LIMIT
-   * reservations, whatever the history.
+   * Who is in each of `lots` now (its cars in the lot), who stays past their window (OVERSTAYING),
+   * who is expected within the hour (a window starting from an hour ago to an hour ahead that reads
+   * RESERVED: an open-ended booking has no arrival time) and the no-shows of the last day (windows
+   * ended since that read NO_SHOW), as of `now`: each lot's decider state (lot-states.ts) and its
+   * `statusIn`, over its cars in the lot (at most its capacity) and the windows of its index in
+   * those ranges, never its history.
    */
   private async presence(lots: readonly string[], now: number): Promise<Map<string, Presence>> {
     const byLot = new Map<string, Presence>();
-    if (lots.length === 0) return byLot;
-    const reservations = await this.ctx.collection(RESERVATIONS);
-    const filters = presenceFilters(lots, now);
-    const count = (filter: Filter) =>
-      this.ctx.store.countBy(reservations, filter, "parkingLotId", { limit: PRESENCE_LIMIT });
-    const [inLot, overstaying, expected, noShows] = await Promise.all([
-      count(filters.inLot),
-      count(filters.overstaying),
-      count(filters.expected),
-      count(filters.noShows),
-    ]);
-    for (const lot of lots) {
-      byLot.set(lot, {
-        inLot: inLot.get(lot) ?? 0,
-        expected: expected.get(lot) ?? 0,
-        overstaying: overstaying.get(lot) ?? 0,
-        noShows: noShows.get(lot) ?? 0,
-      });
-    }
+    await Promise.all(
+      lots.map(async (id) => {
+        const lot = await this.lots.states.state(id);
+        if (lot) byLot.set(id, presenceIn(lot, now));
+      }),
+    );
     return byLot;
   }
   /** Reservations and cancellations per minute from `from` to `until` (both minutes included), oldest first. */
@@ -315,4 +309,22 @@ export class ControlCenterQueries {
       return undefined;
     }
   }
+}
+
+/** The presence counts of one lot at `now`, by its decider's statuses (see presence). */
+function presenceIn(lot: RegisteredLot, now: number): Presence {
+  const statusOf = (id: string) => {
+    const record = lot.reservations.get(id);
+    return record && statusIn(lot, id, record, now);
+  };
+  let overstaying = 0;
+  for (const id of lot.inLot.keys()) if (statusOf(id) === "OVERSTAYING") overstaying++;
+  let expected = 0;
+  for (const [id, window] of overlapping(lot.occupancy, now - HOUR_MS, now + HOUR_MS))
+    if (window.start >= now - HOUR_MS && window.start < now + HOUR_MS && statusOf(id) === "RESERVED")
+      expected++;
+  let noShows = 0;
+  for (const [id, window] of overlapping(lot.occupancy, now - 24 * HOUR_MS, now))
+    if (window.end > now - 24 * HOUR_MS && window.end <= now && statusOf(id) === "NO_SHOW") noShows++;
+  return { inLot: lot.inLot.size, expected, overstaying, noShows };
 }

@@ -1,6 +1,6 @@
 import type { Document, Filter } from "../../document-store/port.js";
 import type { EMPTY_TOTALS } from "../../projections/read-models/control-center.js";
-import { HOUR_MS, MAX_WINDOW_MS } from "../../schemas/pricing.js";
+import { MAX_WINDOW_MS } from "../../schemas/pricing.js";
 import type {
   ControlCenterView,
   ParkingLotView,
@@ -58,37 +58,6 @@ export function statusFilters(
   }
 }
 
-/**
- * What presence counts in `lots` at `now`: checked in; checked in with the window over; reserved,
- * starting (or made, if open-ended) from an hour ago to an hour ahead, window not over. The lots
- * and the status lead each filter (the `by_lot_status…` indexes), and, for who is expected, the
- * two hours around now. A RESERVED or CHECKED_IN reservation's `heldUntil` is its window's end
- * (open-ended: the far future), so each filter is one the store counts in SQL.
- */
-export function presenceFilters(lots: readonly string[], now: number): Record<keyof Presence, Filter> {
-  const inLots = { parkingLotId: lots.length === 1 ? lots[0] : { $in: lots } };
-  return {
-    inLot: { ...inLots, status: "CHECKED_IN" },
-    overstaying: { ...inLots, ...overstayingAt(now) },
-    expected: {
-      ...inLots,
-      status: "RESERVED",
-      // Only windows have an arrival time: an open-ended booking is not expected at any hour, and
-      // counting those made lately would read every one of them (a million in a busy hour).
-      startsAt: { $gte: iso(now - HOUR_MS), $lt: iso(now + HOUR_MS) },
-      // Still to come: its window has not ended (one that passed unused is COMPLETED).
-      heldUntil: { $gt: iso(now) },
-    },
-    // A window over without a check-in is NO_SHOW at once (the scheduler records it within
-    // seconds); heldUntil stays its end, so the last day of them is one index range.
-    noShows: {
-      ...inLots,
-      status: { $in: ["RESERVED", "NO_SHOW"] },
-      heldUntil: { $gt: iso(now - 24 * HOUR_MS), $lte: iso(now) },
-    },
-  };
-}
-
 /** The filter of the cars in the lot past their window's end at `now` (each holds its spot until it checks out). */
 export const overstayingAt = (now: number): Filter => ({
   status: "CHECKED_IN",
@@ -113,9 +82,6 @@ export type Presence = ControlCenterView["parkingLots"][number]["presence"];
 export type AtRisk = ControlCenterView["parkingLots"][number]["atRisk"][number];
 /** The most reservations at risk listed per lot. */
 export const AT_RISK_LIMIT = 50;
-
-/** The most reservations each presence count reads for one view (a bound on the work, not a page). */
-export const PRESENCE_LIMIT = 10_000;
 
 /** The end of the closure in effect at `now`, if any (the latest end when several overlap). */
 export function closedUntil(closures: readonly { from: string; until: string }[] | undefined, now: number) {
