@@ -340,5 +340,5 @@ describe("what the service shows is what it decides (issue 33, differential)", (
       ...RESERVATION_STATUSES.map((s) => `status:${s}`),
     ];
     expect(wanted.filter((w) => !reached.has(w))).toEqual([]);
-  }, 120_000);
+  }, 300_000);
 });
