@@ -11,7 +11,7 @@ import {
   reservationsProjection,
 } from "../projections/read-models/reservations.js";
 import type { ReservationStatus } from "../schemas/read-models.js";
-import { presenceFilters, statusFilters, windowsHoldingAt } from "./query-service.js";
+import { statusFilters, windowsHoldingAt } from "./query-service.js";
 
 /**
  * The reads behind the figures of the moment, on the embedded store with the reservations
@@ -125,22 +125,6 @@ describe("the figures of the moment read index ranges bounded by the lots and th
           Date.parse(String(d.heldUntil)) > NOW,
       ).length;
       expect(counts.get(lot) ?? 0, lot).toBe(expected);
-    }
-  });
-
-  it("presence: by the lots and the status, who is expected within the two hours around now", async () => {
-    for (const lots of [LOTS, ["L3"]]) {
-      const filters = presenceFilters(lots, NOW);
-      expect(await plan(filters.inLot)).toMatch(/\(\S+=\? AND \S+=\?\)/);
-      const overstaying = await plan(filters.overstaying);
-      expect(overstaying).toMatch(usesIndex("by_lot_status_held_until"));
-      expect(overstaying).toMatch(/\(\S+=\? AND \S+=\? AND \S+>\? AND \S+<\?\)/);
-      const expected = await plan(filters.expected);
-      expect(expected).toMatch(usesIndex("by_lot_status_starts_at_held_until"));
-      expect(expected).toMatch(/\(\S+=\? AND \S+=\? AND \S+>\? AND \S+<\?\)/);
-      // No-shows of the last day: the two statuses a window over without a check-in has, each a
-      // range of heldUntil (its end) in the same index.
-      expect(await plan(filters.noShows)).toMatch(usesIndex("by_lot_status_held_until"));
     }
   });
 

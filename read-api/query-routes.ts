@@ -173,6 +173,14 @@ function lotHandlers(
         queries.availability(parkingLotId, from, until, minPositionOf(q.minPosition)),
       );
       if (!view) throw lotNotFound(parkingLotId);
+      if ("invalid" in view)
+        throw new ProblemError(
+          "validation",
+          `${view.invalid.field.replace("query.", "")} ${view.invalid.detail}.`,
+          {
+            errors: [{ field: view.invalid.field, message: view.invalid.detail }],
+          },
+        );
       if ("closed" in view)
         throw new ProblemError(
           "parking-lot-closed",

@@ -2,7 +2,6 @@ import type { DocumentStore } from "../document-store/port.js";
 import type { Position } from "../event-store/position.js";
 import type {
   ActivityMinute,
-  AvailabilityView,
   ControlCenterView,
   CouponView,
   ParkingLotDetail,
@@ -25,10 +24,7 @@ export {
 } from "./views/read-context.js";
 export {
   AT_RISK_LIMIT,
-  freeSpots,
   overstayingAt,
-  PRESENCE_LIMIT,
-  presenceFilters,
   statusFilters,
   windowsHoldingAt,
 } from "./views/rules.js";
@@ -95,7 +91,7 @@ export class QueryService {
     from: number,
     until: number,
     minPosition: Position | null = null,
-  ): Promise<AvailabilityView | { closed: { from: string; until: string } } | null> {
+  ): ReturnType<LotQueries["availability"]> {
     return this.lots.availability(id, from, until, minPosition);
   }
 

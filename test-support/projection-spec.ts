@@ -10,13 +10,16 @@ import { CURRENT_SCHEMA_VERSION, type DomainEvent } from "../schemas/events.js";
 /** The generation a spec writes (any would do: the projection only sees logical names). */
 const GENERATION = 1;
 
-/** An event of the log as a projection receives it: at the next position, with plain metadata. */
+/**
+ * An event of the log as a projection receives it: at the next position, with plain metadata; the
+ * spec's events are one stream's, in order (revision = commit - 1).
+ */
 function stored(event: DomainEvent, commit: number): StoredDomainEvent {
   return {
     event,
     id: randomUUID(),
-    streamId: `spec-${commit}`,
-    revision: 0,
+    streamId: "spec",
+    revision: commit - 1,
     position: { commit, prepare: commit },
     metadata: {
       correlationId: randomUUID(),

@@ -1,5 +1,6 @@
 import { controlCenterProjection } from "./control-center.js";
 import { customerCouponsProjection } from "./customer-coupons.js";
+import { lotFactsProjection } from "./lot-facts.js";
 import { parkingLotsProjection } from "./parking-lots.js";
 import type { Projection } from "./projection.js";
 import { reservationsProjection } from "./reservations.js";
@@ -10,6 +11,7 @@ export const PROJECTIONS: readonly Projection[] = [
   reservationsProjection,
   customerCouponsProjection,
   controlCenterProjection,
+  lotFactsProjection,
 ];
 
 export const projectionByName = (name: string): Projection | undefined =>

@@ -2,6 +2,7 @@ import type { DocumentStore } from "../../document-store/port.js";
 import type { EventStore, RecordedEvent } from "../../event-store/port.js";
 import { formatPosition, type Position } from "../../event-store/position.js";
 import { controlCenterProjection } from "../../projections/read-models/control-center.js";
+import { lotFactsProjection } from "../../projections/read-models/lot-facts.js";
 import { parkingLotsProjection } from "../../projections/read-models/parking-lots.js";
 import { reservationsProjection } from "../../projections/read-models/reservations.js";
 import type { AsOfStamp } from "../../schemas/as-of.js";
@@ -56,14 +57,14 @@ export class TimeTravel {
     const stream = lotStream(parkingLotId);
     return {
       key: `lot:${parkingLotId}`,
-      projections: [parkingLotsProjection, reservationsProjection],
+      projections: [parkingLotsProjection, reservationsProjection, lotFactsProjection],
       read: (count) => this.events.readStream(stream, { fromRevision: count }),
     };
   }
 
   private readonly allSource: FoldSource = {
     key: "all",
-    projections: [parkingLotsProjection, reservationsProjection, controlCenterProjection],
+    projections: [parkingLotsProjection, reservationsProjection, controlCenterProjection, lotFactsProjection],
     read: (_count, position) => this.events.readAll(position ? { from: position } : {}),
   };
 

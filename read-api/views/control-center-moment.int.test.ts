@@ -28,7 +28,8 @@ async function apply(store: DocumentStore, events: readonly DomainEvent[]): Prom
       event,
       id: `e${++position}`,
       streamId: "s",
-      revision: 0,
+      // In log order, as the lots' own revisions are (the lot-facts projection orders facts by them).
+      revision: position - 1,
       position: { commit: position, prepare: position },
       metadata: { correlationId: "c", causationId: "c", schemaVersion: CURRENT_SCHEMA_VERSION },
       createdAt: new Date(T0),

@@ -1,4 +1,3 @@
-import type { Filter } from "../../document-store/port.js";
 import type { Position } from "../../event-store/position.js";
 import { withTimeout } from "../../platform/timeout.js";
 import {
@@ -12,9 +11,14 @@ import {
 } from "../../projections/read-models/control-center.js";
 import { BOUNDARIES_SINCE } from "../../projections/read-models/control-center-clock.js";
 import { PROJECTIONS } from "../../projections/read-models/index.js";
+import { LOT_FACTS } from "../../projections/read-models/lot-facts.js";
 import { PARKING_LOTS } from "../../projections/read-models/parking-lots.js";
 import { RESERVATIONS } from "../../projections/read-models/reservations.js";
+import { HOUR_MS } from "../../schemas/pricing.js";
 import type { ActivityMinute, ControlCenterTotals, ControlCenterView } from "../../schemas/read-models.js";
+import type { RegisteredLot } from "../../write-side/parking-lot/decider.js";
+import { overlapping } from "../../write-side/parking-lot/occupancy.js";
+import { statusIn } from "../../write-side/parking-lot/rules.js";
 import { MomentCache, nextMinute, nextOf, nextWindowTurn } from "./control-center-moment.js";
 import type { LotQueries } from "./lot-view.js";
 import type { ReadContext } from "./read-context.js";
@@ -22,13 +26,12 @@ import {
   ACTIVITY_WINDOW_MS,
   heldNow,
   iso,
-  lotView,
-  PRESENCE_LIMIT,
+  overstayingAt,
   type Presence,
-  presenceFilters,
   type StoredLot,
   type StoredTotals,
   strip,
+  windowsHoldingAt,
 } from "./rules.js";
 
 /** The figures of the moment: everything in the control center but the processors and who is at risk. */
@@ -45,7 +48,12 @@ const ownerOf = (logical: string): string =>
   PROJECTIONS.find((p) => logical in p.collections)?.name ?? logical;
 const OWNER_OF = { controlCenter: ownerOf(CONTROL_CENTER), reservations: ownerOf(RESERVATIONS) };
 /** The projections the figures of the moment are read from. */
-const READ_FROM = new Set([ownerOf(CONTROL_CENTER), ownerOf(PARKING_LOTS), ownerOf(RESERVATIONS)]);
+const READ_FROM = new Set([
+  ownerOf(CONTROL_CENTER),
+  ownerOf(PARKING_LOTS),
+  ownerOf(RESERVATIONS),
+  ownerOf(LOT_FACTS),
+]);
 
 /**
  * What a cached control center is keyed by: the page, the active generations and the positions of
@@ -104,7 +112,7 @@ export class ControlCenterQueries {
       await Promise.all(
         moment.lots
           .filter((lot) => (moment.presence.get(lot.parkingLotId)?.overstaying ?? 0) > 0)
-          .map(async (lot) => [lot.parkingLotId, await this.lots.atRisk(lot, now)] as const),
+          .map(async (lot) => [lot.parkingLotId, await this.lots.atRisk(lot.parkingLotId, now)] as const),
       ),
     );
     return {
@@ -133,7 +141,7 @@ export class ControlCenterQueries {
     const [totalsDoc, lots, windows, closedNow, activity] = await Promise.all([
       this.ctx.store.findById(await this.ctx.collection(CONTROL_CENTER), TOTALS_ID),
       this.lots.storedLots(options),
-      this.lots.windowsHeldAt(now),
+      this.windowsHeldAt(now),
       this.closuresAt(now),
       this.activity(new Date(now - ACTIVITY_WINDOW_MS), new Date(now)),
     ]);
@@ -145,13 +153,14 @@ export class ControlCenterQueries {
       this.totalsAt(strip<StoredTotals>(totalsDoc) ?? { ...EMPTY_TOTALS }, windows, closedNow.lots),
     ]);
     const none = { inLot: 0, expected: 0, overstaying: 0, noShows: 0 };
+    const views = await this.lots.lotsAt(lots.items, now);
     const moment: Moment = {
       totals,
       activity,
       lots: lots.items,
       presence,
-      parkingLots: lots.items.map((lot) => ({
-        ...lotView(lot, windows.get(lot.parkingLotId) ?? 0, now),
+      parkingLots: views.map((lot) => ({
+        ...lot,
         presence: presence.get(lot.parkingLotId) ?? none,
       })),
       nextCursor: lots.nextCursor,
@@ -232,34 +241,36 @@ export class ControlCenterQueries {
     return { lots: [...lots], instants };
   }
   /**
-   * Who is in each of `lots` now (checked in), who is expected within the hour (a window starting
-   * from an hour ago to an hour ahead, not checked in, not over; an open-ended booking has no
-   * arrival time), and who stays past their endsAt (checked in, window over), as of
-   * `now`. Three grouped counts over the `by_lot_status…` indexes, each restricted to these lots
-   * (and, for who is expected, to those two hours), each reading at most PRESENCE_LIMIT
-   * reservations, whatever the history.
+   * The windows holding a spot at `now` in every lot, for the totals across lots: one grouped count
+   * over the `by_starts_at_held_until_lot` index (a window holding a spot now started within the
+   * last day), plus the cars in a lot past their window's end.
+   */
+  private async windowsHeldAt(now: number): Promise<Map<string, number>> {
+    const reservations = await this.ctx.collection(RESERVATIONS);
+    const [holding, overstaying] = await Promise.all([
+      this.ctx.store.countBy(reservations, windowsHoldingAt(now), "parkingLotId"),
+      this.ctx.store.countBy(reservations, overstayingAt(now), "parkingLotId"),
+    ]);
+    const counts = new Map(holding as Map<string, number>);
+    for (const [lot, n] of overstaying as Map<string, number>) counts.set(lot, (counts.get(lot) ?? 0) + n);
+    return counts;
+  }
+  /**
+   * Who is in each of `lots` now (its cars in the lot), who stays past their window (OVERSTAYING),
+   * who is expected within the hour (a window starting from an hour ago to an hour ahead that reads
+   * RESERVED: an open-ended booking has no arrival time) and the no-shows of the last day (windows
+   * ended since that read NO_SHOW), as of `now`: each lot's decider state (lot-states.ts) and its
+   * `statusIn`, over its cars in the lot (at most its capacity) and the windows of its index in
+   * those ranges, never its history.
    */
   private async presence(lots: readonly string[], now: number): Promise<Map<string, Presence>> {
     const byLot = new Map<string, Presence>();
-    if (lots.length === 0) return byLot;
-    const reservations = await this.ctx.collection(RESERVATIONS);
-    const filters = presenceFilters(lots, now);
-    const count = (filter: Filter) =>
-      this.ctx.store.countBy(reservations, filter, "parkingLotId", { limit: PRESENCE_LIMIT });
-    const [inLot, overstaying, expected, noShows] = await Promise.all([
-      count(filters.inLot),
-      count(filters.overstaying),
-      count(filters.expected),
-      count(filters.noShows),
-    ]);
-    for (const lot of lots) {
-      byLot.set(lot, {
-        inLot: inLot.get(lot) ?? 0,
-        expected: expected.get(lot) ?? 0,
-        overstaying: overstaying.get(lot) ?? 0,
-        noShows: noShows.get(lot) ?? 0,
-      });
-    }
+    await Promise.all(
+      lots.map(async (id) => {
+        const lot = await this.lots.states.state(id);
+        if (lot) byLot.set(id, presenceIn(lot, now));
+      }),
+    );
     return byLot;
   }
   /** Reservations and cancellations per minute from `from` to `until` (both minutes included), oldest first. */
@@ -298,4 +309,22 @@ export class ControlCenterQueries {
       return undefined;
     }
   }
+}
+
+/** The presence counts of one lot at `now`, by its decider's statuses (see presence). */
+function presenceIn(lot: RegisteredLot, now: number): Presence {
+  const statusOf = (id: string) => {
+    const record = lot.reservations.get(id);
+    return record && statusIn(lot, id, record, now);
+  };
+  let overstaying = 0;
+  for (const id of lot.inLot.keys()) if (statusOf(id) === "OVERSTAYING") overstaying++;
+  let expected = 0;
+  for (const [id, window] of overlapping(lot.occupancy, now - HOUR_MS, now + HOUR_MS))
+    if (window.start >= now - HOUR_MS && window.start < now + HOUR_MS && statusOf(id) === "RESERVED")
+      expected++;
+  let noShows = 0;
+  for (const [id, window] of overlapping(lot.occupancy, now - 24 * HOUR_MS, now))
+    if (window.end > now - 24 * HOUR_MS && window.end <= now && statusOf(id) === "NO_SHOW") noShows++;
+  return { inLot: lot.inLot.size, expected, overstaying, noShows };
 }

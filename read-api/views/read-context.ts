@@ -148,6 +148,11 @@ export class ReadContext {
     return this.projections.physicalCollection(logical, await this.generationOf(projection));
   }
 
+  /** The position the projection serving `logical` has applied (its active generation's checkpoint). */
+  async appliedPositionOf(logical: string): Promise<Position | null> {
+    return this.appliedPosition(OWNER[logical] as string);
+  }
+
   private async appliedPosition(projection: string): Promise<Position | null> {
     return this.projections.appliedPosition(projection, await this.generationOf(projection));
   }

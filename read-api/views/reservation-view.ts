@@ -1,9 +1,12 @@
 import type { Document } from "../../document-store/port.js";
 import type { Position } from "../../event-store/position.js";
 import { COUPONS } from "../../projections/read-models/customer-coupons.js";
+import { LOT_FACTS } from "../../projections/read-models/lot-facts.js";
 import { RESERVATIONS } from "../../projections/read-models/reservations.js";
 import type { CouponView, ReservationStatus, ReservationView } from "../../schemas/read-models.js";
-import { nextClosureStart, statusAt } from "../../schemas/reservation-time.js";
+import { statusAt } from "../../schemas/reservation-time.js";
+import { mustLeaveBy, type RegisteredLot } from "../../write-side/parking-lot/decider.js";
+import { statusIn } from "../../write-side/parking-lot/rules.js";
 import type { LotQueries } from "./lot-view.js";
 import type { PageOf, ReadContext } from "./read-context.js";
 
@@ -18,14 +21,7 @@ export interface ReservationQuery {
   readonly minPosition?: Position | null;
 }
 
-import {
-  iso,
-  type StoredLot,
-  type StoredReservation,
-  statusFilters,
-  strip,
-  type TimedView,
-} from "./rules.js";
+import { type StoredReservation, statusFilters, strip, type TimedView } from "./rules.js";
 
 /** Reservations and coupons, one or a page newest first, with the status the clock gives them now. */
 export class ReservationQueries {
@@ -44,52 +40,85 @@ export class ReservationQueries {
     return view ?? null;
   }
   /**
-   * Reservations as they stand at `now`, with the status the clock gives (statusAt, shared with the
-   * decider): a window over without a check-in is NO_SHOW, a car past its window OVERSTAYING, an
-   * open-ended booking still RESERVED when its lot's next closure begins CANCELED, before the
-   * scheduler's events say so. An open-ended booking still to leave for a closure says when
-   * (`mustLeaveBy`). The spans availability reads are not part of the view.
+   * Reservations as they stand at `now`, with the status their lot's decider gives them then
+   * (`statusIn` on the lot's state, lot-states.ts): a window over without a check-in is NO_SHOW, a
+   * car past its window OVERSTAYING, an open-ended booking still RESERVED when its lot's next closure
+   * begins CANCELED, before the scheduler's events say so. An open-ended booking still to leave for a
+   * closure says when (`mustLeaveBy`). One the state no longer holds has ended: its recorded status
+   * is final (statusAt only turns a window over). The spans the projection keeps are not part of it.
    */
   private async asOf(docs: readonly StoredReservation[], now: number): Promise<ReservationView[]> {
-    const openEnded = docs.filter((d) => d.status === "RESERVED" && d.endsAt === undefined);
-    const lotIds = [...new Set(openEnded.map((d) => d.parkingLotId))];
-    const lots = new Map<string, StoredLot | null>();
-    await Promise.all(lotIds.map(async (lotId) => lots.set(lotId, await this.lots.storedLot(lotId))));
-    return docs.map(({ heldFrom: _f, heldUntil: _u, ...view }) => {
-      if (view.status !== "RESERVED" || view.endsAt !== undefined)
-        return { ...view, status: statusAt(view as TimedView, now) };
-      const closures = lots.get(view.parkingLotId)?.closures ?? [];
-      const leave = nextClosureStart(closures, Date.parse(view.reservedAt), Number.NEGATIVE_INFINITY);
-      const mustLeaveBy = leave === undefined ? undefined : iso(leave);
-      const status = statusAt({ status: "RESERVED", mustLeaveBy }, now);
-      return { ...view, status, ...(mustLeaveBy && status === "RESERVED" ? { mustLeaveBy } : {}) };
+    const active = docs.filter((d) => d.status === "RESERVED" || d.status === "CHECKED_IN");
+    const lotIds = [...new Set(active.map((d) => d.parkingLotId))];
+    const lots = new Map<string, RegisteredLot | null>();
+    await Promise.all(lotIds.map(async (lotId) => lots.set(lotId, await this.lots.states.state(lotId))));
+    return docs.map(({ heldFrom: _f, heldUntil: _u, mustLeaveBy: told, ...view }) => {
+      const lot = lots.get(view.parkingLotId);
+      const record = lot?.reservations.get(view.reservationId);
+      if (!lot || !record) {
+        const status = statusAt({ ...view, mustLeaveBy: told } as TimedView, now);
+        return { ...view, status, ...(told && status === "RESERVED" ? { mustLeaveBy: told } : {}) };
+      }
+      const status = statusIn(lot, view.reservationId, record, now);
+      const leave = status === "RESERVED" ? mustLeaveBy(lot, view.reservationId) : undefined;
+      return { ...view, status, ...(leave ? { mustLeaveBy: leave } : {}) };
     });
   }
+  /**
+   * A page of reservations, newest first, each with the status its lot's decider gives it now; with
+   * `status`, exactly those that read it. The store selects candidates by index (statusFilters: a
+   * superset of those that read the status, each part one index range), and each candidate is
+   * kept only if it reads the status: the only ones a store filter cannot tell (open-ended bookings
+   * a closure's beginning cancels before the scheduler records it) are few and short-lived, so the
+   * pages read past the answer only those.
+   */
   async reservations(options: ReservationQuery): Promise<PageOf<ReservationView>> {
     const filter: Record<string, unknown> = {};
     if (options.parkingLotId) filter.parkingLotId = options.parkingLotId;
     if (options.customerId) filter.customerId = options.customerId;
     if (options.carNumber) filter.carNumber = options.carNumber;
     await this.ctx.awaitPosition(RESERVATIONS, options.minPosition ?? null);
+    await this.ctx.awaitPosition(LOT_FACTS, options.minPosition ?? null);
     const now = this.ctx.now();
     const reservations = await this.ctx.collection(RESERVATIONS);
-    // The status shown is the stored one, except that a window which has ended reads COMPLETED
-    // (asOfNow): each status filter selects exactly the reservations shown with that status.
-    const parts = statusFilters(options.status, now).map((condition) =>
-      this.newestDocs(reservations, { ...filter, ...condition }, options),
+    const closing = options.status === "CANCELED" ? await this.lotsClosingUnrecorded(now) : [];
+    const conditions = statusFilters(options.status, now, closing).filter(
+      (c) => !options.parkingLotId || !c.parkingLotId || closing.includes(options.parkingLotId),
     );
-    const docs = (await Promise.all(parts)).flat();
-    // Each part is its newest limit + 1 below the cursor: together, the newest limit + 1 of them all.
-    if (parts.length > 1) docs.sort((a, b) => b.seq - a.seq);
-    const page = docs.slice(0, options.limit);
-    const last = page.at(-1);
-    return {
-      items: await this.asOf(
-        page.map((d) => strip<StoredReservation>(d) as StoredReservation),
+    const items: ReservationView[] = [];
+    let cursor = options.cursor;
+    for (;;) {
+      const parts = await Promise.all(
+        conditions.map((c) =>
+          this.newestDocs(reservations, { ...c, ...filter }, { cursor, limit: options.limit }),
+        ),
+      );
+      // Each part is complete down to its last document if it was cut (limit + 1 found).
+      const floor = Math.max(...parts.map((p) => (p.length > options.limit ? (p.at(-1)?.seq ?? 0) : 0)));
+      const docs = parts.flat().sort((a, b) => b.seq - a.seq);
+      const complete = docs.filter((d) => d.seq > floor);
+      const views = await this.asOf(
+        complete.map((d) => strip<StoredReservation>(d) as StoredReservation),
         now,
-      ),
-      nextCursor: docs.length > options.limit && last ? String(last.seq) : null,
-    };
+      );
+      for (const [k, view] of views.entries()) {
+        if (options.status !== undefined && view.status !== options.status) continue;
+        items.push(view);
+        if (items.length === options.limit) {
+          const more = k < views.length - 1 || floor > 0;
+          return { items, nextCursor: more ? String(complete[k]?.seq) : null };
+        }
+      }
+      if (floor === 0) return { items, nextCursor: null };
+      cursor = String(floor + 1);
+    }
+  }
+  /** The lots with a closure whose beginning is due by `now` and not yet recorded (the scheduler's lag). */
+  private async lotsClosingUnrecorded(now: number): Promise<string[]> {
+    const docs = await this.ctx.store.find(await this.ctx.collection(LOT_FACTS), {
+      due: { $lte: new Date(now).toISOString() },
+    });
+    return [...new Set(docs.map((d) => String(d.parkingLotId)))];
   }
   async customerCoupons(
     customerId: string,

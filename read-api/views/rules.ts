@@ -1,13 +1,13 @@
 import type { Document, Filter } from "../../document-store/port.js";
 import type { EMPTY_TOTALS } from "../../projections/read-models/control-center.js";
-import { HOUR_MS, MAX_WINDOW_MS } from "../../schemas/pricing.js";
+import { MAX_WINDOW_MS } from "../../schemas/pricing.js";
 import type {
   ControlCenterView,
   ParkingLotView,
   ReservationStatus,
   ReservationView,
 } from "../../schemas/read-models.js";
-import { peak, type Span, type statusAt } from "../../schemas/reservation-time.js";
+import type { statusAt } from "../../schemas/reservation-time.js";
 
 /**
  * The rules the views apply to what the projections stored: which stored reservations each status
@@ -21,15 +21,19 @@ export const ACTIVITY_WINDOW_MS = 60 * 60_000;
 export const iso = (ms: number): string => new Date(ms).toISOString();
 
 /**
- * The conditions on a stored reservation that select those shown with `status` at `now` (see
- * asOfNow: a RESERVED or CHECKED_IN window that has ended reads COMPLETED), each one page query:
- * RESERVED and CHECKED_IN exclude windows that have ended, COMPLETED adds them to the checked-out
- * ones. The window's end is checked on `endsAt`, which no index holds, so each query walks an index
- * of the stored status (with the lot or the customer when asked) newest first and stops at the
- * page: its order comes from the index, and what it reads beyond the page are the reservations of
- * that stored status whose window is on the other side of now.
+ * The conditions on a stored reservation that select the candidates for `status` at `now`, each one
+ * page query over an index of the stored status (with the lot or the customer when asked), newest
+ * first: every reservation that reads `status` (its lot's decider's `statusIn`) matches one of them,
+ * and the query side keeps those that do read it. They differ from it only where the clock turns a
+ * status without a store filter to tell it: an open-ended booking still RESERVED when a closure
+ * begins reads CANCELED until the scheduler records it, so it is a candidate for both, in the lots
+ * with such a closure (`closing`: few, for seconds).
  */
-export function statusFilters(status: ReservationStatus | undefined, now: number): Filter[] {
+export function statusFilters(
+  status: ReservationStatus | undefined,
+  now: number,
+  closing: readonly string[] = [],
+): Filter[] {
   const ended = { $lte: iso(now) };
   switch (status) {
     case undefined:
@@ -39,7 +43,12 @@ export function statusFilters(status: ReservationStatus | undefined, now: number
       // Not ended: an open-ended reservation (no endsAt) or a window ending after now.
       return [{ status, endsAt: { $not: ended } }];
     case "CANCELED":
-      return [{ status }];
+      return closing.length === 0
+        ? [{ status }]
+        : [
+            { status },
+            { status: "RESERVED", endsAt: { $exists: false }, parkingLotId: { $in: [...closing] } },
+          ];
     case "COMPLETED":
       return [{ status: "COMPLETED" }];
     case "NO_SHOW":
@@ -47,37 +56,6 @@ export function statusFilters(status: ReservationStatus | undefined, now: number
     case "OVERSTAYING":
       return [{ status: "CHECKED_IN", endsAt: ended }];
   }
-}
-
-/**
- * What presence counts in `lots` at `now`: checked in; checked in with the window over; reserved,
- * starting (or made, if open-ended) from an hour ago to an hour ahead, window not over. The lots
- * and the status lead each filter (the `by_lot_status…` indexes), and, for who is expected, the
- * two hours around now. A RESERVED or CHECKED_IN reservation's `heldUntil` is its window's end
- * (open-ended: the far future), so each filter is one the store counts in SQL.
- */
-export function presenceFilters(lots: readonly string[], now: number): Record<keyof Presence, Filter> {
-  const inLots = { parkingLotId: lots.length === 1 ? lots[0] : { $in: lots } };
-  return {
-    inLot: { ...inLots, status: "CHECKED_IN" },
-    overstaying: { ...inLots, ...overstayingAt(now) },
-    expected: {
-      ...inLots,
-      status: "RESERVED",
-      // Only windows have an arrival time: an open-ended booking is not expected at any hour, and
-      // counting those made lately would read every one of them (a million in a busy hour).
-      startsAt: { $gte: iso(now - HOUR_MS), $lt: iso(now + HOUR_MS) },
-      // Still to come: its window has not ended (one that passed unused is COMPLETED).
-      heldUntil: { $gt: iso(now) },
-    },
-    // A window over without a check-in is NO_SHOW at once (the scheduler records it within
-    // seconds); heldUntil stays its end, so the last day of them is one index range.
-    noShows: {
-      ...inLots,
-      status: { $in: ["RESERVED", "NO_SHOW"] },
-      heldUntil: { $gt: iso(now - 24 * HOUR_MS), $lte: iso(now) },
-    },
-  };
 }
 
 /** The filter of the cars in the lot past their window's end at `now` (each holds its spot until it checks out). */
@@ -92,21 +70,6 @@ export const windowsHoldingAt = (now: number): Filter => ({
   heldUntil: { $gt: iso(now) },
 });
 
-/**
- * Capacity minus the most spots held at any instant of [from, until) (the shared sweep of
- * schemas/reservation-time.ts, the one the decider counts with); 0 while a closure overlaps it.
- */
-export function freeSpots(
-  lot: Pick<ParkingLotView, "capacity" | "closures">,
-  spans: readonly Span[],
-  from: number,
-  until: number,
-): number {
-  const closed = (lot.closures ?? []).some((c) => Date.parse(c.from) < until && Date.parse(c.until) > from);
-  if (closed) return 0;
-  return Math.max(0, lot.capacity - peak(spans, from, until).held);
-}
-
 /** A lot as the parking-lots projection stores it: the counters, without what depends on the clock. */
 export type StoredLot = Omit<ParkingLotView, "availableSpots" | "activeReservations" | "closedUntil"> & {
   openEndedHeld?: number;
@@ -116,14 +79,9 @@ export type StoredLot = Omit<ParkingLotView, "availableSpots" | "activeReservati
 export type StoredTotals = typeof EMPTY_TOTALS;
 export type Presence = ControlCenterView["parkingLots"][number]["presence"];
 
-/** A reservation holding a spot over a span (what availability and the at-risk list read). */
-export type Holder = { readonly doc: Document; readonly span: Span };
 export type AtRisk = ControlCenterView["parkingLots"][number]["atRisk"][number];
 /** The most reservations at risk listed per lot. */
 export const AT_RISK_LIMIT = 50;
-
-/** The most reservations each presence count reads for one view (a bound on the work, not a page). */
-export const PRESENCE_LIMIT = 10_000;
 
 /** The end of the closure in effect at `now`, if any (the latest end when several overlap). */
 export function closedUntil(closures: readonly { from: string; until: string }[] | undefined, now: number) {
@@ -140,13 +98,11 @@ export const heldNow = (lot: Pick<StoredLot, "openEndedHeld">, windowsHeld: numb
   Math.max(0, lot.openEndedHeld ?? 0) + windowsHeld;
 
 /**
- * A lot as it stands at `now`: the spots held are the open-ended reservations (a counter its
- * projection keeps exact from events alone; never below 0) plus the windows holding a spot at
- * that instant; a lot closed now has no free spot.
+ * A lot as it stands at `now`, holding `held` spots then (as its decider counts them: see
+ * lot-view.ts); a lot closed now has no free spot.
  */
-export function lotView(lot: StoredLot, windowsHeld: number, now: number): ParkingLotView {
+export function lotView(lot: StoredLot, held: number, now: number): ParkingLotView {
   const { openEndedHeld: _, closuresBegun, closures, ...rest } = lot;
-  const held = heldNow(lot, windowsHeld);
   const until = closedUntil(closures, now);
   // The closures that matter now: in force or ahead (the ended ones are history, and the list stays
   // bounded by the decider's limit on closures not ended), each with the cars in the lot when it began.

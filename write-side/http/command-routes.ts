@@ -229,15 +229,16 @@ const reservationStep =
       },
       caller,
     );
-    const status = result.view.reservation?.status;
-    // What the check-out charged (an open-ended stay's price, an overstay), when it did now.
-    const charged = result.events.find((e) => e.type === "ReservationCheckedOut")?.data;
+    const view = result.view.reservation;
+    // What the check-out charged (an open-ended stay's price, an overstay), as the event that
+    // recorded it says (kept with the reservation): a retried check-out answers the same.
+    const checkedOut = step === "check-out" && view?.status === "COMPLETED";
     res.status(200).json({
       reservationId,
       parkingLotId,
-      status,
-      ...(charged?.amount !== undefined ? { amount: charged.amount } : {}),
-      ...(charged?.overstayCharge !== undefined ? { overstayCharge: charged.overstayCharge } : {}),
+      status: view?.status,
+      ...(checkedOut && view.pricedAtCheckOut !== undefined ? { amount: view.pricedAtCheckOut } : {}),
+      ...(checkedOut && view.overstayCharge !== undefined ? { overstayCharge: view.overstayCharge } : {}),
       position: positionOf(result),
     });
   };

@@ -71,6 +71,56 @@ export function priceOf(
   return { amount: offered, atCheckOut: false };
 }
 
+/** What a booking asks of the lot before its capacity: the span it would hold, and its terms. */
+export interface BookingTerms {
+  readonly window: Span | undefined;
+  readonly price: { amount: number; atCheckOut: boolean };
+  /** The span of time it would hold a spot: [from, until). */
+  readonly from: number;
+  readonly until: number;
+  readonly mustLeaveBy: number | undefined;
+}
+
+/**
+ * The terms of a new booking at the command's `now`, or why it is refused before its capacity is
+ * counted: a window out of bounds, a price not agreed, a closure in the way. A booking and the
+ * availability quote both decide with it.
+ */
+export function bookingTerms(lot: RegisteredLot, command: ReserveParking): BookingTerms | Rejection {
+  const parkingLotId = command.parkingLotId;
+  const now = ms(command.now);
+  let window: Span | undefined;
+  if (command.startsAt !== undefined || command.endsAt !== undefined) {
+    if (command.startsAt === undefined)
+      return { code: "InvalidWindow", field: "startsAt", detail: "is required with endsAt" };
+    if (command.endsAt === undefined)
+      return { code: "InvalidWindow", field: "endsAt", detail: "is required with startsAt" };
+    const start = ms(command.startsAt);
+    const end = ms(command.endsAt);
+    const problem = windowProblem(start, end, now);
+    if (problem) return { code: "InvalidWindow", ...problem };
+    window = { start, end };
+  }
+  const price = priceOf(lot, command, window);
+  if ("code" in price) return price;
+  // A window holds its spot over itself; an open-ended booking from now until it is ended, or
+  // until the lot's next closure begins (which cancels it: it is told when, `mustLeaveBy`).
+  const closure = window
+    ? // A window may start up to the skew in the past, so a closure that ended in those minutes
+      // still refuses it (the state keeps closures that long).
+      lot.closures.find((c) => c.from < window.end && c.until > window.start)
+    : lot.closures.find((c) => c.from <= now && c.until > now);
+  if (closure) return { code: "LotClosed", parkingLotId, from: iso(closure.from), until: iso(closure.until) };
+  const mustLeaveBy = window ? undefined : nextClosureAfter(lot, now);
+  return {
+    window,
+    price,
+    from: window ? window.start : now,
+    until: window ? window.end : (mustLeaveBy ?? Number.POSITIVE_INFINITY),
+    mustLeaveBy,
+  };
+}
+
 export function reserve(command: ReserveParking, state: ParkingLotState): Decision {
   if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
   const parkingLotId = command.parkingLotId;
@@ -89,35 +139,12 @@ export function reserve(command: ReserveParking, state: ParkingLotState): Decisi
       : reject({ code: "ReservationIdConflict", parkingLotId, reservationId: command.reservationId });
   }
   const now = ms(command.now);
-  let window: Span | undefined;
-  if (command.startsAt !== undefined || command.endsAt !== undefined) {
-    if (command.startsAt === undefined)
-      return reject({ code: "InvalidWindow", field: "startsAt", detail: "is required with endsAt" });
-    if (command.endsAt === undefined)
-      return reject({ code: "InvalidWindow", field: "endsAt", detail: "is required with startsAt" });
-    const start = ms(command.startsAt);
-    const end = ms(command.endsAt);
-    const problem = windowProblem(start, end, now);
-    if (problem) return reject({ code: "InvalidWindow", ...problem });
-    window = { start, end };
-  }
-  const price = priceOf(state, command, window);
-  if ("code" in price) return reject(price);
-  // A window holds its spot over itself; an open-ended booking from now until it is ended, or
-  // until the lot's next closure begins (which cancels it: it is told when, `mustLeaveBy`).
-  const from = window ? window.start : now;
-  const closure = window
-    ? // A window may start up to the skew in the past, so a closure that ended in those minutes
-      // still refuses it (the state keeps closures that long).
-      state.closures.find((c) => c.from < window.end && c.until > window.start)
-    : state.closures.find((c) => c.from <= now && c.until > now);
-  if (closure)
-    return reject({ code: "LotClosed", parkingLotId, from: iso(closure.from), until: iso(closure.until) });
-  const mustLeaveBy = window ? undefined : nextClosureAfter(state, now);
-  const until = window ? window.end : (mustLeaveBy ?? Number.POSITIVE_INFINITY);
+  const terms = bookingTerms(state, command);
+  if ("code" in terms) return reject(terms);
+  const { window, price, mustLeaveBy } = terms;
   if (activeCount(state, command.customerId, now) >= state.maxActivePerCustomer)
     return reject({ code: "TooManyActiveReservations", parkingLotId, limit: state.maxActivePerCustomer });
-  if (busiest(state, from, until, now).held >= state.capacity)
+  if (busiest(state, terms.from, terms.until, now).held >= state.capacity)
     return reject({ code: "LotFull", parkingLotId, capacity: state.capacity });
   return accept({
     type: "ParkingReserved",
@@ -133,6 +160,37 @@ export function reserve(command: ReserveParking, state: ParkingLotState): Decisi
       ...(price.atCheckOut && state.hourlyRate !== undefined ? { hourlyRate: state.hourlyRate } : {}),
     },
   });
+}
+
+/**
+ * What a booking of the window [from, until) at `now` would be told by the lot, for the
+ * availability quote: the refusal a booking would get before its capacity is counted (its window,
+ * a closure), or the terms, with the spots left free at the busiest instant of the window
+ * (`peak`: the spots held then, as `busiest` counts them). A quote asks for nobody in particular,
+ * so the per-customer limit is not part of it; the booking is accepted exactly when free > 0.
+ */
+export function quoteWindow(
+  lot: RegisteredLot,
+  window: { readonly from: number; readonly until: number; readonly now: number },
+  peak: (from: number, until: number) => number = (from, until) => busiest(lot, from, until, window.now).held,
+): Rejection | { free: number; amount: number | null } {
+  const terms = bookingTerms(lot, {
+    type: "ReserveParking",
+    parkingLotId: lot.parkingLotId,
+    reservationId: "",
+    customerId: "",
+    carNumber: "",
+    startsAt: iso(window.from),
+    endsAt: iso(window.until),
+    // A lot without a rate takes the client's amount: any positive one gets the same answer.
+    ...(lot.hourlyRate === undefined ? { amount: 1 } : {}),
+    now: iso(window.now),
+  });
+  if ("code" in terms) return terms;
+  return {
+    free: Math.max(0, lot.capacity - peak(terms.from, terms.until)),
+    amount: lot.hourlyRate === undefined ? null : terms.price.amount,
+  };
 }
 
 /** The start of the earliest closure beginning after `now`. */

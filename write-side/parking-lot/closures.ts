@@ -66,7 +66,9 @@ export const canceledByClosure = (lot: RegisteredLot, reservationId: string, at:
 /**
  * What a closure's beginning appends: the fact, with the cars in the lot then (listed for
  * operators, never canceled), and the cancellation of every open-ended booking still RESERVED
- * then, as of its `from` (or of when it was made, if later: reason `lot-closed`).
+ * then (reason `lot-closed`). Every one of them is a record of the decision, stamped when it was
+ * decided (`recordedAt`, the command's now), never before its cause: a closure whose `from` is in
+ * the past still cancels now, not as of `from` (the closure's `from` is its business time).
  */
 export function closureBegins(
   lot: RegisteredLot,
@@ -92,7 +94,7 @@ export function closureBegins(
         recordedAt,
       },
     },
-    ...leaving.map(([id, madeAt]) => canceledByClosure(lot, id, iso(Math.max(closure.from, madeAt)))),
+    ...leaving.map(([id]) => canceledByClosure(lot, id, recordedAt)),
   ];
 }
 

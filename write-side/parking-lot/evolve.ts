@@ -150,11 +150,16 @@ export function evolve(state: ParkingLotState, event: ParkingLotEvent): ParkingL
     case "ReservationCheckedOut": {
       const record = state.reservations.get(event.data.reservationId);
       if (record?.status !== "CHECKED_IN") return state;
-      const lot = release(state, event.data.reservationId, record, ms(event.data.checkedOutAt));
-      return {
-        ...lot,
-        reservations: lot.reservations.set(event.data.reservationId, { ...record, status: "COMPLETED" }),
+      const { reservationId, checkedOutAt, amount, overstayCharge } = event.data;
+      const lot = release(state, reservationId, record, ms(checkedOutAt));
+      // What the check-out priced and charged stays with the record: a retried check-out answers it.
+      const completed: ReservationRecord = {
+        ...record,
+        status: "COMPLETED",
+        ...(amount !== undefined ? { amount } : {}),
+        ...(overstayCharge !== undefined && overstayCharge > 0 ? { overstayCharge } : {}),
       };
+      return { ...lot, reservations: lot.reservations.set(reservationId, completed) };
     }
     case "ReservationNoShow": {
       const { reservationId } = event.data;

@@ -10,6 +10,8 @@ export interface ReservationRecord {
   readonly endsAt?: string;
   /** As recorded by events; the status at an instant is `statusAt` (the clock adds the rest). */
   readonly status: RecordedStatus;
+  /** What its check-out charged for an overstay, as the event recorded it (a retry answers it again). */
+  readonly overstayCharge?: number;
 }
 
 /**
@@ -111,7 +113,9 @@ export class ReservationBook {
       statuses: [] as string[],
       startsAt: [] as (readonly string[])[],
       endsAt: [] as (readonly string[])[],
+      charges: [] as (readonly number[])[],
     };
+    const baseCharges = base.charges ?? new Array<number>(base.ids.length).fill(0);
     const baseRun = (from: number, to: number) => {
       if (from >= to) return;
       chunks.ids.push(base.ids.slice(from, to));
@@ -121,6 +125,7 @@ export class ReservationBook {
       chunks.statuses.push(base.statuses.slice(from, to));
       chunks.startsAt.push(base.startsAt.slice(from, to));
       chunks.endsAt.push(base.endsAt.slice(from, to));
+      chunks.charges.push(baseCharges.slice(from, to));
     };
     // Consecutive changed records gather in one chunk.
     let pending: ReturnType<typeof emptyRun> = emptyRun();
@@ -133,6 +138,7 @@ export class ReservationBook {
       chunks.statuses.push(pending.statuses.join(""));
       chunks.startsAt.push(pending.startsAt);
       chunks.endsAt.push(pending.endsAt);
+      chunks.charges.push(pending.charges);
       pending = emptyRun();
     };
     let b = 0;
@@ -150,6 +156,7 @@ export class ReservationBook {
       pending.statuses.push(STATUS_CODE[record.status]);
       pending.startsAt.push(record.startsAt ?? "");
       pending.endsAt.push(record.endsAt ?? "");
+      pending.charges.push(record.overstayCharge ?? 0);
       // A changed record replaces the base's entry of the same id.
       b = at < base.ids.length && base.ids[at] === id ? at + 1 : at;
     }
@@ -164,6 +171,7 @@ export class ReservationBook {
       statuses: chunks.statuses.join(""),
       startsAt: all(chunks.startsAt),
       endsAt: all(chunks.endsAt),
+      charges: all(chunks.charges),
     };
   }
 }
@@ -176,6 +184,7 @@ const emptyRun = () => ({
   statuses: [] as string[],
   startsAt: [] as string[],
   endsAt: [] as string[],
+  charges: [] as number[],
 });
 
 const NO_COLUMNS: ReservationColumns = {
@@ -201,6 +210,8 @@ export interface ReservationColumns {
   readonly statuses: string;
   readonly startsAt: readonly string[];
   readonly endsAt: readonly string[];
+  /** What a check-out charged for an overstay (0: nothing); absent in snapshots written before it. */
+  readonly charges?: readonly number[];
 }
 
 export const STATUS_CODE: Readonly<Record<RecordedStatus, string>> = {
@@ -231,7 +242,8 @@ export function checkColumns(columns: ReservationColumns): string | undefined {
     amounts.length !== n ||
     statuses.length !== n ||
     startsAt.length !== n ||
-    endsAt.length !== n
+    endsAt.length !== n ||
+    (columns.charges !== undefined && columns.charges.length !== n)
   )
     return "columns of different lengths";
   if (!STATUSES.test(statuses)) return "an unknown status";
@@ -244,6 +256,9 @@ export function checkColumns(columns: ReservationColumns): string | undefined {
     if (typeof amount !== "number" || !Number.isFinite(amount))
       return `an amount that is not a number at ${i}`;
     if ((startsAt[i] === "") !== (endsAt[i] === "")) return `half a window at ${i}`;
+    const charge = columns.charges?.[i] ?? 0;
+    if (typeof charge !== "number" || !Number.isFinite(charge))
+      return `a charge that is not a number at ${i}`;
   }
   return undefined;
 }
@@ -278,12 +293,14 @@ function indexOf(ids: readonly string[], id: string): number {
 function recordAt(columns: ReservationColumns, i: number): ReservationRecord {
   const startsAt = columns.startsAt[i];
   const endsAt = columns.endsAt[i];
+  const charge = columns.charges?.[i] ?? 0;
   return {
     customerId: columns.customerIds[i] as string,
     carNumber: columns.carNumbers[i] as string,
     amount: columns.amounts[i] as number,
     ...(startsAt && endsAt ? { startsAt, endsAt } : {}),
     status: STATUS_OF[columns.statuses[i] as string] as RecordedStatus,
+    ...(charge > 0 ? { overstayCharge: charge } : {}),
   };
 }
 

@@ -57,17 +57,26 @@ export const statusIn = (lot: RegisteredLot, id: string, record: ReservationReco
   statusAt(record, now, lot, lot.openEnded.get(id));
 
 /**
- * The spots held at the busiest instant of [from, until), decided at `now`:
+ * What holds a spot at some instant of [from, until), decided at `now`: spans, plus how many hold a
+ * spot at every instant (`always`). The one statement of who holds a spot when, which `busiest`
+ * (every decision) and the views' occupancy timeline (read side) both count:
  * - the windows of the index overlapping the range, each as it holds its spot (a canceled one is
  *   taken out; a checked-out one is kept cut short at its check-out, since it held the spot until
  *   then, which matters to a window starting up to the skew in the past);
- * - each overstaying car (in the lot past its window's end) from that end on, for ever: it holds
- *   its spot until it checks out, whenever that is;
+ * - each overstaying car (in the lot past its window's end at `now`) from that end on, for ever:
+ *   it holds its spot until it checks out, whenever that is; a car still within its window holds
+ *   it over its window (its interval in the index), no further;
  * - the open-ended bookings: those in the lot for ever, those still RESERVED until the next
- *   closure begins (which cancels them).
- * O(h log n + k log k) for the k windows found, plus the cars in the lot (at most the capacity).
+ *   closure begins (which cancels them); one whose closure is due already (not yet recorded) holds
+ *   nothing: counted as of now, like every open-ended booking (docs/domain.md, "the skew minutes").
+ * O(h log n + k) for the k windows found, plus the cars in the lot (at most the capacity).
  */
-export function busiest(lot: RegisteredLot, from: number, until: number, now: number) {
+export function holding(
+  lot: RegisteredLot,
+  from: number,
+  until: number,
+  now: number,
+): { spans: Span[]; always: number } {
   const spans: Span[] = overlapping(lot.occupancy, from, until).map(([, interval]) => interval);
   let openEndedInLot = 0;
   for (const car of lot.inLot.values()) {
@@ -76,19 +85,23 @@ export function busiest(lot: RegisteredLot, from: number, until: number, now: nu
   }
   const reserved = lot.openEnded.size - openEndedInLot;
   const closing = reserved === 0 ? undefined : leaveAt(lot, Number.NEGATIVE_INFINITY);
-  if (closing === undefined || closing >= until) {
-    // The open-ended bookings hold a spot at every instant of the range: one number.
-    const top = peak(spans, from, until);
-    return { held: top.held + lot.openEnded.size, at: top.at };
-  }
+  // No closure begins before the range ends (nor is one due already): every open-ended booking
+  // holds a spot at every instant of it, one number.
+  if (closing === undefined || (closing >= until && closing > now))
+    return { spans, always: lot.openEnded.size };
   // A closure begins within the range: each booking still RESERVED holds its spot until the first
   // closure after it was made (all the same one, but while the scheduler is behind).
-  // One whose closure is due already (not yet recorded) holds nothing from now on: counted as of
-  // now, like every open-ended booking (docs/domain.md, "the skew minutes").
   for (const [id, madeAt] of lot.openEnded) {
-    const end = lot.inLot.has(id) ? now : (leaveAt(lot, madeAt) ?? Number.POSITIVE_INFINITY);
+    if (lot.inLot.has(id)) continue;
+    const end = leaveAt(lot, madeAt) ?? Number.POSITIVE_INFINITY;
     if (end > now) spans.push({ start: Number.NEGATIVE_INFINITY, end });
   }
+  return { spans, always: openEndedInLot };
+}
+
+/** The spots held at the busiest instant of [from, until), decided at `now` (see `holding`). O(k log k) more. */
+export function busiest(lot: RegisteredLot, from: number, until: number, now: number) {
+  const { spans, always } = holding(lot, from, until, now);
   const top = peak(spans, from, until);
-  return { held: top.held + openEndedInLot, at: top.at };
+  return { held: top.held + always, at: top.at };
 }

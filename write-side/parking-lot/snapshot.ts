@@ -176,6 +176,8 @@ const ReservationPage = Type.Object(
     statuses: Type.String(),
     startsAt: Type.String(),
     endsAt: Type.String(),
+    /** What each check-out charged for an overstay (0: nothing); absent in older snapshots. */
+    charges: Type.Optional(Type.Array(Type.Unknown())),
   },
   { additionalProperties: false },
 );
@@ -226,6 +228,9 @@ export function encodeSnapshot(state: ParkingLotState): SnapshotParts {
       statuses: columns.statuses.slice(from, to),
       startsAt: joined(columns.startsAt.slice(from, to)),
       endsAt: joined(columns.endsAt.slice(from, to)),
+      ...(columns.charges?.slice(from, to).some((c) => c > 0)
+        ? { charges: columns.charges.slice(from, to) }
+        : {}),
     });
   }
   return [{ ...headOf(state), reservations: columns.ids.length }, ...pages];
@@ -292,7 +297,9 @@ function joinPages(pages: readonly ReservationPage[]): ReservationColumns {
   const amounts: unknown[][] = [];
   const startsAt: string[][] = [];
   const endsAt: string[][] = [];
+  const charges: unknown[][] = [];
   for (const page of pages) {
+    charges.push(page.charges ?? new Array<number>(page.amounts.length).fill(0));
     ids.push(page.ids.split(SEPARATOR));
     customerIds.push(page.customerIds.split(SEPARATOR));
     carNumbers.push(page.carNumbers.split(SEPARATOR));
@@ -311,5 +318,6 @@ function joinPages(pages: readonly ReservationPage[]): ReservationColumns {
     statuses: pages.map((page) => page.statuses).join(""),
     startsAt: all(startsAt),
     endsAt: all(endsAt),
+    charges: all(charges) as number[],
   };
 }

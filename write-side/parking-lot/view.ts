@@ -15,6 +15,10 @@ export interface ReservationView {
   readonly mustLeaveBy?: string;
   /** The lot's rate an open-ended booking is priced at, at check-out. */
   readonly hourlyRate?: number;
+  /** What its check-out charged for an overstay, as recorded (the same on every retry). */
+  readonly overstayCharge?: number;
+  /** The price its check-out set (an open-ended stay on a lot with a rate), as recorded. */
+  readonly pricedAtCheckOut?: number;
 }
 
 /** What the answer to an accepted lot command shows: the reservation it named, if it named one. */
@@ -39,6 +43,10 @@ export function viewAfter(command: ParkingLotCommand, state: ParkingLotState): L
       ...(record?.startsAt ? { startsAt: record.startsAt, endsAt: record.endsAt } : {}),
       ...(leaveBy ? { mustLeaveBy: leaveBy } : {}),
       ...(pricedAtCheckOut !== undefined ? { hourlyRate: pricedAtCheckOut } : {}),
+      ...(record?.overstayCharge !== undefined ? { overstayCharge: record.overstayCharge } : {}),
+      ...(record?.status === "COMPLETED" && !record.startsAt && state.hourlyRate !== undefined
+        ? { pricedAtCheckOut: record.amount }
+        : {}),
     },
   };
 }

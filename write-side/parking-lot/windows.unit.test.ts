@@ -528,3 +528,32 @@ describe("an open-ended booking whose car is still in when its closure begins", 
     ).toMatchObject({ ok: true });
   });
 });
+
+describe("a closure whose from is in the past (issue 33: facts carry the time they were decided)", () => {
+  it("cancels the open-ended booking it ends now, never before its cause", () => {
+    // The booking was made at 06:00; at 09:00 an operator closes the lot as of 07:00.
+    const history = [
+      lotRegistered({ capacity: 2 }),
+      parkingReserved({ reservationId: "open", customerId: "A", reservedAt: at("06:00") }),
+    ];
+    const { decision } = given(history).when({
+      type: "CloseParkingLot",
+      closureId: "cl-past",
+      parkingLotId: LOT,
+      from: at("07:00"),
+      until: at("12:00"),
+      reason: "flooded",
+      now: NOW,
+    });
+    expect(decision.ok).toBe(true);
+    const events = decision.ok ? decision.events : [];
+    const canceled = events.find((e) => e.type === "ReservationCanceled");
+    expect(canceled?.data).toMatchObject({ reservationId: "open", reason: "lot-closed", canceledAt: NOW });
+    // Every fact of the append is stamped with the decision's instant: the trail reads in order.
+    const stamps = events.map((e) => {
+      const d = e.data as Record<string, string>;
+      return d.closedAt ?? d.recordedAt ?? d.canceledAt;
+    });
+    expect(stamps).toEqual(events.map(() => NOW));
+  });
+});

@@ -1,0 +1,99 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { factsOf } from "../../read-api/views/lot-states.js";
+import { type ProjectionOutcome, projectionSpec } from "../../test-support/projection-spec.js";
+import { fold, type ParkingLotEvent } from "../../write-side/parking-lot/decider.js";
+import { toSnapshot } from "../../write-side/parking-lot/snapshot.js";
+import { FACTS_REACH_MS, LOT_FACTS, lotFactsProjection, REACHES_FOR_EVER } from "./lot-facts.js";
+
+const spec = projectionSpec(lotFactsProjection);
+const LOT = "L1";
+const at = (hhmm: string) => `2026-11-22T${hhmm}:00.000Z`;
+const plus = (iso: string, ms: number) => new Date(Date.parse(iso) + ms).toISOString();
+const ids = (reservationId: string) => ({
+  reservationId,
+  parkingLotId: LOT,
+  customerId: `C-${reservationId}`,
+});
+
+const life: ParkingLotEvent[] = [
+  {
+    type: "ParkingLotRegistered",
+    data: { parkingLotId: LOT, name: "lot", capacity: 3, registeredAt: at("08:00") },
+  },
+  {
+    type: "ParkingReserved",
+    data: {
+      ...ids("w"),
+      carNumber: "10더8612",
+      amount: 1000,
+      reservedAt: at("08:10"),
+      startsAt: at("09:00"),
+      endsAt: at("10:00"),
+    },
+  },
+  {
+    type: "ParkingReserved",
+    data: { ...ids("o"), carNumber: "10더8612", amount: 1000, reservedAt: at("08:20") },
+  },
+  { type: "ReservationCheckedIn", data: { ...ids("w"), checkedInAt: at("09:00") } },
+  {
+    type: "ParkingLotCapacityChanged",
+    data: { parkingLotId: LOT, capacity: 2, previousCapacity: 3, changedAt: at("09:05") },
+  },
+  {
+    type: "ParkingLotClosed",
+    data: {
+      parkingLotId: LOT,
+      closureId: "cl",
+      from: at("11:00"),
+      until: at("12:00"),
+      reason: "works",
+      closedAt: at("09:10"),
+    },
+  },
+  {
+    type: "ReservationCheckedOut",
+    data: { ...ids("w"), checkedOutAt: at("10:30"), startsAt: at("09:00"), endsAt: at("10:00") },
+  },
+  {
+    type: "ParkingLotClosureBegan",
+    data: {
+      parkingLotId: LOT,
+      closureId: "cl",
+      from: at("11:00"),
+      until: at("12:00"),
+      carsInLot: [],
+      recordedAt: at("11:00"),
+    },
+  },
+  { type: "ReservationCanceled", data: { ...ids("o"), reason: "lot-closed", canceledAt: at("11:00") } },
+];
+
+describe("lot-facts projection (spec: events in, documents out)", () => {
+  let outcome: ProjectionOutcome | undefined;
+  afterEach(async () => {
+    await outcome?.close();
+    outcome = undefined;
+  });
+
+  it("keeps each reservation's and closure's facts, the registration and the latest capacity, each with its reach", async () => {
+    outcome = await spec.given(...life);
+    const docs = await outcome.documents(LOT_FACTS);
+    const byId = new Map(docs.map((d) => [d._id, d]));
+    expect(byId.get("r:L1:w")).toMatchObject({ reach: plus(at("10:30"), FACTS_REACH_MS) });
+    expect(byId.get("r:L1:o")).toMatchObject({ reach: plus(at("11:00"), FACTS_REACH_MS) });
+    expect(byId.get("c:L1:cl")).toMatchObject({ reach: plus(at("12:00"), FACTS_REACH_MS) });
+    expect(byId.get("c:L1:cl")?.due).toBeUndefined(); // begun: no longer due
+    expect(byId.get("lot:L1")).toMatchObject({ reach: REACHES_FOR_EVER });
+  });
+
+  it("folds, with the decider's evolve, into the very state the lot's stream folds into", async () => {
+    for (let n = 1; n <= life.length; n++) {
+      outcome = await spec.given(...life.slice(0, n));
+      const folded = fold(factsOf(await outcome.documents(LOT_FACTS), -1).map((f) => f.event));
+      expect(toSnapshot(folded)).toEqual(toSnapshot(fold(life.slice(0, n))));
+      await outcome.close();
+      outcome = undefined;
+    }
+  });
+});

@@ -1,0 +1,125 @@
+import type { Document } from "../../document-store/port.js";
+import { LOT_FACTS, type LotFact } from "../../projections/read-models/lot-facts.js";
+import {
+  fold,
+  initialState,
+  type ParkingLotState,
+  type RegisteredLot,
+} from "../../write-side/parking-lot/decider.js";
+import { type HeldTimeline, heldTimeline } from "../../write-side/parking-lot/held-timeline.js";
+import type { ReadContext } from "./read-context.js";
+
+/** Lots whose state a query process keeps (the least recently asked go first). */
+const KEPT_LOTS = 1_000;
+/** Facts folded into a kept state before it is loaded afresh (so ended reservations leave it). */
+const REFOLD_AFTER = 2_000;
+
+interface Entry {
+  readonly collection: string;
+  readonly state: RegisteredLot;
+  /** The revision of the lot's stream the state is folded up to. */
+  readonly revision: number;
+  /** The lot-facts projection's position when the state was last brought up to date. */
+  readonly checkedAt: number | null;
+  /** Facts folded since it was loaded whole. */
+  readonly folded: number;
+  timeline?: { readonly builtAt: number; readonly timeline: HeldTimeline };
+}
+
+/**
+ * Each lot's decider state on the read side (the state every decision of the lot is made on, as
+ * write-side/parking-lot/evolve.ts folds it), from the facts the lot-facts projection keeps, so a
+ * view asks the decider's own functions instead of restating its rules. Kept per lot and brought
+ * up to date only when the projection has moved: by folding the facts newer than the state (one
+ * index range), so a view costs what changed since, not the lot's history. Works from the
+ * document store alone: queries keep working while the write side or the event store is down.
+ * Beside each state, the lot's occupancy timeline (held-timeline.ts), built once per (lot,
+ * position) and kept until the clock reaches an instant that changes it, for everyone asking.
+ */
+export class LotStates {
+  private readonly entries = new Map<string, Entry>();
+  private readonly loading = new Map<string, Promise<Entry | null>>();
+
+  constructor(private readonly ctx: ReadContext) {}
+
+  /** The lot's state as of the lot-facts projection's position; null for a lot it does not know. */
+  async state(parkingLotId: string): Promise<RegisteredLot | null> {
+    return (await this.entry(parkingLotId))?.state ?? null;
+  }
+
+  /** The lot's state and its occupancy timeline at `now`; null for a lot unknown. */
+  async timeline(
+    parkingLotId: string,
+    now: number,
+  ): Promise<{ lot: RegisteredLot; timeline: HeldTimeline } | null> {
+    const entry = await this.entry(parkingLotId);
+    if (!entry) return null;
+    const kept = entry.timeline;
+    if (kept && kept.builtAt <= now && now < kept.timeline.validUntil)
+      return { lot: entry.state, timeline: kept.timeline };
+    const timeline = heldTimeline(entry.state, now);
+    entry.timeline = { builtAt: now, timeline };
+    return { lot: entry.state, timeline };
+  }
+
+  private async entry(parkingLotId: string): Promise<Entry | null> {
+    const pending = this.loading.get(parkingLotId);
+    if (pending) return pending;
+    const loading = this.refresh(parkingLotId).finally(() => this.loading.delete(parkingLotId));
+    this.loading.set(parkingLotId, loading);
+    return loading;
+  }
+
+  private async refresh(parkingLotId: string): Promise<Entry | null> {
+    const [collection, applied] = await Promise.all([
+      this.ctx.collection(LOT_FACTS),
+      this.ctx.appliedPositionOf(LOT_FACTS),
+    ]);
+    const checkedAt = applied?.commit ?? null;
+    const kept = this.entries.get(parkingLotId);
+    const usable = kept && kept.collection === collection && kept.folded < REFOLD_AFTER ? kept : undefined;
+    if (usable && usable.checkedAt === checkedAt) return this.keep(parkingLotId, usable);
+    const docs = await this.ctx.store.find(
+      collection,
+      usable
+        ? { parkingLotId, at: { $gt: usable.revision } }
+        : { parkingLotId, reach: { $gt: new Date(this.ctx.now()).toISOString() } },
+    );
+    const facts = factsOf(docs, usable?.revision ?? -1);
+    if (usable && facts.length === 0) return this.keep(parkingLotId, { ...usable, checkedAt });
+    const state: ParkingLotState = fold(
+      facts.map((f) => f.event),
+      usable?.state ?? initialState,
+    );
+    if (state.kind !== "registered") return null;
+    return this.keep(parkingLotId, {
+      collection,
+      state,
+      revision: facts.at(-1)?.revision ?? usable?.revision ?? -1,
+      checkedAt,
+      folded: (usable?.folded ?? 0) + (usable ? facts.length : 0),
+    });
+  }
+
+  private keep(parkingLotId: string, entry: Entry): Entry {
+    this.entries.delete(parkingLotId);
+    this.entries.set(parkingLotId, entry);
+    if (this.entries.size > KEPT_LOTS) this.entries.delete(this.entries.keys().next().value as string);
+    return entry;
+  }
+}
+
+/** The facts of these documents newer than `after`, in the stream's order. */
+export function factsOf(docs: readonly Document[], after: number): LotFact[] {
+  const facts = new Map<number, LotFact>();
+  const add = (fact: unknown) => {
+    const f = fact as LotFact | undefined;
+    if (f && f.revision > after) facts.set(f.revision, f);
+  };
+  for (const doc of docs) {
+    add(doc.registered);
+    add(doc.capacity);
+    for (const f of (doc.facts as unknown[] | undefined) ?? []) add(f);
+  }
+  return [...facts.values()].sort((a, b) => a.revision - b.revision);
+}
