@@ -5,12 +5,13 @@ import { changeCapacity, close } from "./closures.js";
 import { cancel, checkIn, checkOut } from "./reservation-steps.js";
 import { busiest, iso, leaveAt, statusIn } from "./rules.js";
 import type { Decision, ParkingLotEvent, ParkingLotState, RegisteredLot } from "./state.js";
+import { changeCustomerLimit, changeRate } from "./terms.js";
 import { beginClosure, recordNoShow } from "./time-driven.js";
 
 /**
  * The parking-lot aggregate as a decider: pure functions, no I/O, one file per command family
  * (booking.ts; reservation-steps.ts: cancel, check-in/out; closures.ts: closures and capacity;
- * time-driven.ts: the facts time brings) on the shared state (state.ts), rules (rules.ts) and
+ * terms.ts: rate and per-customer limit; time-driven.ts: the facts time brings) on the shared state (state.ts), rules (rules.ts) and
  * evolve (evolve.ts). This module is the aggregate's one entry point.
  */
 
@@ -34,6 +35,10 @@ export function decide(command: ParkingLotCommand, state: ParkingLotState): Deci
       return close(command, state);
     case "ChangeCapacity":
       return changeCapacity(command, state);
+    case "ChangeRate":
+      return changeRate(command, state);
+    case "ChangeCustomerLimit":
+      return changeCustomerLimit(command, state);
     case "RecordNoShow":
       return recordNoShow(command, state);
     case "BeginClosure":
@@ -76,6 +81,8 @@ const LOT_EVENT_TYPES: Record<ParkingLotEvent["type"], true> = {
   ParkingLotClosed: true,
   ParkingLotClosureBegan: true,
   ParkingLotCapacityChanged: true,
+  ParkingLotRateChanged: true,
+  ParkingLotCustomerLimitChanged: true,
 };
 export const PARKING_LOT_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(LOT_EVENT_TYPES));
 

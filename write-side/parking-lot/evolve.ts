@@ -66,6 +66,7 @@ export function release(
     ...lot,
     occupancy,
     openEnded: lot.openEnded.delete(id),
+    checkOutRates: lot.checkOutRates.delete(id),
     inLot: lot.inLot.delete(id),
     byCustomer: forget(lot.byCustomer, record.customerId, id),
     activeReservations: lot.activeReservations - (wasActive ? 1 : 0),
@@ -84,6 +85,7 @@ export function registered(event: EventOfType<"ParkingLotRegistered">): Register
     activeReservations: 0,
     reservations: ReservationBook.empty(),
     openEnded: ImmutableMap(),
+    checkOutRates: ImmutableMap(),
     occupancy: emptyOccupancy(ms(event.data.registeredAt)),
     inLot: ImmutableMap(),
     byCustomer: ImmutableMap(),
@@ -94,7 +96,8 @@ export function registered(event: EventOfType<"ParkingLotRegistered">): Register
 
 export function reserved(state: RegisteredLot, event: EventOfType<"ParkingReserved">): RegisteredLot {
   if (state.reservations.has(event.data.reservationId)) return state;
-  const { reservationId, customerId, carNumber, amount, startsAt, endsAt, reservedAt } = event.data;
+  const { reservationId, customerId, carNumber, amount, startsAt, endsAt, reservedAt, hourlyRate } =
+    event.data;
   const lot = advance(state, ms(reservedAt));
   const record: ReservationRecord = {
     customerId,
@@ -108,6 +111,10 @@ export function reserved(state: RegisteredLot, event: EventOfType<"ParkingReserv
     activeReservations: lot.activeReservations + 1,
     reservations: lot.reservations.set(reservationId, record),
     openEnded: startsAt && endsAt ? lot.openEnded : lot.openEnded.set(reservationId, ms(reservedAt)),
+    checkOutRates:
+      hourlyRate === undefined || (startsAt && endsAt)
+        ? lot.checkOutRates
+        : lot.checkOutRates.set(reservationId, hourlyRate),
     occupancy:
       startsAt && endsAt
         ? addWindow(lot.occupancy, reservationId, { start: ms(startsAt), end: ms(endsAt) })
@@ -192,6 +199,10 @@ export function evolve(state: ParkingLotState, event: ParkingLotEvent): ParkingL
     }
     case "ParkingLotCapacityChanged":
       return { ...state, capacity: event.data.capacity };
+    case "ParkingLotRateChanged":
+      return { ...state, hourlyRate: event.data.hourlyRate };
+    case "ParkingLotCustomerLimitChanged":
+      return { ...state, maxActivePerCustomer: event.data.maxActivePerCustomer };
   }
 }
 

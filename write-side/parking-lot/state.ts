@@ -27,7 +27,9 @@ export type ParkingLotEvent =
   | EventOfType<"ReservationNoShow">
   | EventOfType<"ParkingLotClosed">
   | EventOfType<"ParkingLotClosureBegan">
-  | EventOfType<"ParkingLotCapacityChanged">;
+  | EventOfType<"ParkingLotCapacityChanged">
+  | EventOfType<"ParkingLotRateChanged">
+  | EventOfType<"ParkingLotCustomerLimitChanged">;
 
 export interface ReservationRecord {
   readonly customerId: string;
@@ -75,6 +77,11 @@ export type ParkingLotState =
       readonly reservations: ReservationBook;
       /** Active open-ended reservations (reserved or in the lot), with when each was made. */
       readonly openEnded: ImmutableMap<string, number>;
+      /**
+       * The rate each active open-ended booking priced at check-out was made at (its
+       * ParkingReserved's `hourlyRate`): a later rate change does not reprice it.
+       */
+      readonly checkOutRates: ImmutableMap<string, number>;
       /** Windowed reservations that may still hold a spot, by the hour they start. */
       readonly occupancy: Occupancy;
       /** Cars in the lot (checked in, not yet out): each holds its spot until it checks out. */

@@ -1,5 +1,6 @@
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { mustLeaveBy, type ParkingLotState, type ReservationStatus, reservationStatus } from "./decider.js";
+import { checkOutRate } from "./terms.js";
 
 /** What a command's answer tells of the reservation it named, as of after the command. */
 export interface ReservationView {
@@ -29,7 +30,8 @@ export function viewAfter(command: ParkingLotCommand, state: ParkingLotState): L
   if (state.kind !== "registered") return { reservation: { reservationId } };
   const record = state.reservations.get(reservationId);
   const leaveBy = mustLeaveBy(state, reservationId);
-  const pricedAtCheckOut = record && !record.startsAt && record.amount === 0 ? state.hourlyRate : undefined;
+  const pricedAtCheckOut =
+    record && !record.startsAt && record.amount === 0 ? checkOutRate(state, reservationId) : undefined;
   return {
     reservation: {
       reservationId,
