@@ -15,6 +15,8 @@ import type { Metrics } from "../../platform/metrics.js";
 import {
   CancelReservationBody,
   ChangeCapacityBody,
+  ChangeCustomerLimitBody,
+  ChangeRateBody,
   CloseParkingLotBody,
   OperatorCancelReservationBody,
   OperatorReserveParkingBody,
@@ -80,6 +82,8 @@ export function commandRoutes(
     checkOut: reservationStep(context, "check-out"),
     closeParkingLot: closeParkingLot(context),
     changeCapacity: changeCapacity(context),
+    changeRate: changeRate(context),
+    changeCustomerLimit: changeCustomerLimit(context),
   };
   // The caller's role picks the body schema of reserve and cancel (an operator's differs).
   return operationRouter(COMMAND_OPERATIONS, routes, { roleOf: (req) => callerOf(req).actor.role });
@@ -288,6 +292,29 @@ const changeCapacity =
       now: now(),
     });
     res.status(200).json({ parkingLotId, capacity: body.capacity, position: positionOf(result) });
+  };
+
+const changeRate =
+  ({ run, now }: CommandContext): Route =>
+  async (req, res) => {
+    const parkingLotId = pathParam(req, "parkingLotId");
+    const { hourlyRate } = bodyOf(req, ChangeRateBody);
+    const result = await run(req, { type: "ChangeRate", parkingLotId, hourlyRate, now: now() });
+    res.status(200).json({ parkingLotId, hourlyRate, position: positionOf(result) });
+  };
+
+const changeCustomerLimit =
+  ({ run, now }: CommandContext): Route =>
+  async (req, res) => {
+    const parkingLotId = pathParam(req, "parkingLotId");
+    const { maxActivePerCustomer } = bodyOf(req, ChangeCustomerLimitBody);
+    const result = await run(req, {
+      type: "ChangeCustomerLimit",
+      parkingLotId,
+      maxActivePerCustomer,
+      now: now(),
+    });
+    res.status(200).json({ parkingLotId, maxActivePerCustomer, position: positionOf(result) });
   };
 
 /** The request's trace context, for the events it causes (issue 22). */

@@ -9,6 +9,8 @@ import { ANY_ROLE, OPERATOR } from "../../schemas/actor.js";
 import {
   CancelReservationBody,
   ChangeCapacityBody,
+  ChangeCustomerLimitBody,
+  ChangeRateBody,
   CloseParkingLotBody,
   IdempotencyKey,
   OperatorCancelReservationBody,
@@ -41,7 +43,9 @@ export type CommandOperationId =
   | "checkIn"
   | "checkOut"
   | "closeParkingLot"
-  | "changeCapacity";
+  | "changeCapacity"
+  | "changeRate"
+  | "changeCustomerLimit";
 
 export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: CommandOperationId })[] = [
   {
@@ -229,5 +233,35 @@ export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: C
     body: { schema: ChangeCapacityBody, required: true, example: { capacity: 10 } },
     problems: ["parking-lot-not-found", "capacity-too-low"],
     responses: { "200": jsonResponse("Changed.", "CapacityChangedResponse") },
+  },
+  {
+    method: "put",
+    path: "/parking-lots/{parkingLotId}/rate",
+    operationId: "changeRate",
+    side: "commands",
+    allow: OPERATOR,
+    tag: "commands",
+    summary: "Change the lot's hourly rate (operator) for bookings made from now on",
+    description:
+      "Windows booked before keep the amount they were quoted and open-ended stays the rate they were booked at; a client that still sends the old quote gets `price-changed` naming both. An overstay is charged at the rate in force when the car leaves. The same rate again changes nothing.",
+    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    body: { schema: ChangeRateBody, required: true, example: { hourlyRate: 3000 } },
+    problems: ["parking-lot-not-found"],
+    responses: { "200": jsonResponse("Changed.", "RateChangedResponse") },
+  },
+  {
+    method: "put",
+    path: "/parking-lots/{parkingLotId}/customer-limit",
+    operationId: "changeCustomerLimit",
+    side: "commands",
+    allow: OPERATOR,
+    tag: "commands",
+    summary: "Change how many active reservations one customer may hold in the lot (operator)",
+    description:
+      "Applies to bookings made from now on: a customer already over a lowered limit keeps their reservations and cannot book more until under it. The same limit again changes nothing.",
+    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    body: { schema: ChangeCustomerLimitBody, required: true, example: { maxActivePerCustomer: 4 } },
+    problems: ["parking-lot-not-found"],
+    responses: { "200": jsonResponse("Changed.", "CustomerLimitChangedResponse") },
   },
 ];
