@@ -5,6 +5,7 @@ import { RESERVATIONS } from "../../projections/read-models/reservations.js";
 import type { CouponView, ReservationStatus, ReservationView } from "../../schemas/read-models.js";
 import { nextClosureStart, statusAt } from "../../schemas/reservation-time.js";
 import type { LotQueries } from "./lot-view.js";
+import { newestPlateMatches } from "./plate-search.js";
 import type { PageOf, ReadContext } from "./read-context.js";
 
 /** What GET /reservations asks: filters, a page, and the position to wait for. */
@@ -69,8 +70,8 @@ export class ReservationQueries {
     const filter: Record<string, unknown> = {};
     if (options.parkingLotId) filter.parkingLotId = options.parkingLotId;
     if (options.customerId) filter.customerId = options.customerId;
-    if (options.carNumber) filter.carNumber = options.carNumber;
     await this.ctx.awaitPosition(RESERVATIONS, options.minPosition ?? null);
+    if (options.carNumber) return this.byPlate(options.carNumber, filter, options);
     const now = this.ctx.now();
     const reservations = await this.ctx.collection(RESERVATIONS);
     // The status shown is the stored one, except that a window which has ended reads COMPLETED
@@ -89,6 +90,38 @@ export class ReservationQueries {
         now,
       ),
       nextCursor: docs.length > options.limit && last ? String(last.seq) : null,
+    };
+  }
+  /**
+   * A page of the reservations whose plate holds `fragment`: the newest limit + 1 matches (an
+   * index range, plate-search.ts), the first `limit` of them read by id and kept if they have the
+   * status asked for. With a status, a page may hold fewer than `limit` items and still name a
+   * next cursor: the cursor walks the matches, not the page.
+   */
+  private async byPlate(
+    fragment: string,
+    filter: Record<string, unknown>,
+    options: ReservationQuery,
+  ): Promise<PageOf<ReservationView>> {
+    const now = this.ctx.now();
+    const scope = { ...filter, ...(options.cursor ? { cursor: options.cursor } : {}) };
+    const matches = await newestPlateMatches(this.ctx, fragment, scope, options.limit + 1);
+    const examined = matches.slice(0, options.limit);
+    if (examined.length === 0) return { items: [], nextCursor: null };
+    const reservations = await this.ctx.collection(RESERVATIONS);
+    const ids = { _id: { $in: examined.map((m) => m.reservationId) } };
+    const parts = await Promise.all(
+      statusFilters(options.status, now).map((condition) =>
+        this.ctx.store.find<Document & { seq: number }>(reservations, { ...ids, ...condition }),
+      ),
+    );
+    const docs = parts.flat().sort((a, b) => b.seq - a.seq);
+    return {
+      items: await this.asOf(
+        docs.map((d) => strip<StoredReservation>(d) as StoredReservation),
+        now,
+      ),
+      nextCursor: matches.length > options.limit ? String(examined.at(-1)?.seq) : null,
     };
   }
   async customerCoupons(
