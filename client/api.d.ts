@@ -1934,6 +1934,7 @@ export interface components {
                  */
                 until: string;
             }[];
+            /** @description Minutes per step (the `step` query parameter). */
             stepMinutes: number;
             /**
              * Format: date-time
@@ -7297,7 +7298,7 @@ export interface operations {
     listReservations: {
         parameters: {
             query?: {
-                /** @description Plate number: letters (any script) and digits, inner spaces or hyphens allowed. */
+                /** @description The whole plate or any part of it, at least 2 characters; spaces and hyphens are ignored and Latin letters match either case (`8612` finds `10더8612`, `ab123` finds `AB-123-CD`). */
                 carNumber?: string;
                 /** @description `nextCursor` of the previous page. */
                 cursor?: string;

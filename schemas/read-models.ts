@@ -137,7 +137,11 @@ export const TimelineView = Type.Object(
     },
     from: Timestamp,
     until: Timestamp,
-    stepMinutes: Type.Integer({ minimum: 5, maximum: 60 }),
+    stepMinutes: Type.Integer({
+      minimum: 5,
+      maximum: 60,
+      description: "Minutes per step (the `step` query parameter).",
+    }),
     slots: Type.Array(TimelineSlot, {
       description: "From `from` on, one per step, the last one cut at `until`.",
     }),

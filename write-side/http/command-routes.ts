@@ -29,7 +29,7 @@ import { DEFAULT_MAX_ACTIVE_PER_CUSTOMER } from "../parking-lot/decider.js";
 import { reservationIdFor } from "../reservation-ids.js";
 import { type Caller, callerOf, cancelScope, customerFor } from "./access.js";
 import { COMMAND_OPERATIONS, type CommandOperationId } from "./operations.js";
-import { rejectionProblem } from "./rejection-problems.js";
+import { rejectionProblem, requestOffset } from "./rejection-problems.js";
 
 /** An RFC 3339 instant with any offset, as the UTC ISO string events store (validated by the schema first). */
 const utc = (instant: string): string => {
@@ -102,7 +102,7 @@ function runner(handler: ParkingLotCommandHandler, metrics: Metrics | undefined)
         ...withTraceparent(req),
       });
       outcome = result.ok ? (result.events.length ? "accepted" : "duplicate") : result.rejection.code;
-      if (!result.ok) throw rejectionProblem(result.rejection);
+      if (!result.ok) throw rejectionProblem(result.rejection, requestOffset(req.body));
       return result;
     } finally {
       metrics?.commands.inc({ command: command.type, outcome });

@@ -117,8 +117,9 @@ export function reserve(command: ReserveParking, state: ParkingLotState): Decisi
   const until = window ? window.end : (mustLeaveBy ?? Number.POSITIVE_INFINITY);
   if (activeCount(state, command.customerId, now) >= state.maxActivePerCustomer)
     return reject({ code: "TooManyActiveReservations", parkingLotId, limit: state.maxActivePerCustomer });
-  if (busiest(state, from, until, now).held >= state.capacity)
-    return reject({ code: "LotFull", parkingLotId, capacity: state.capacity });
+  const top = busiest(state, from, until, now);
+  if (top.held >= state.capacity)
+    return reject({ code: "LotFull", parkingLotId, capacity: state.capacity, at: iso(top.at) });
   return accept({
     type: "ParkingReserved",
     data: {

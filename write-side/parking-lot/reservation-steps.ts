@@ -1,6 +1,6 @@
 import type { CancelReservation, CheckIn, CheckOut } from "../../schemas/commands.js";
 import { openEndedStayPrice, overstayCharge, WINDOW_RULES } from "../../schemas/reservation-time.js";
-import { accept, ms, reject, statusIn, windowOf } from "./rules.js";
+import { accept, iso, ms, reject, statusIn, windowOf } from "./rules.js";
 import type { Decision, ParkingLotState, RegisteredLot, Rejection, ReservationRecord } from "./state.js";
 import { checkOutRate } from "./terms.js";
 
@@ -60,7 +60,13 @@ export function checkIn(command: CheckIn, state: ParkingLotState): Decision {
   if (status !== "RESERVED")
     return reject({ code: "ReservationNotActive", parkingLotId, reservationId, status });
   if (record.startsAt && now < ms(record.startsAt) - WINDOW_RULES.maxSkewMs)
-    return reject({ code: "CheckInTooEarly", parkingLotId, reservationId, startsAt: record.startsAt });
+    return reject({
+      code: "CheckInTooEarly",
+      parkingLotId,
+      reservationId,
+      startsAt: record.startsAt,
+      opensAt: iso(ms(record.startsAt) - WINDOW_RULES.maxSkewMs),
+    });
   return accept({
     type: "ReservationCheckedIn",
     data: { reservationId, parkingLotId, customerId: record.customerId, checkedInAt: command.now },

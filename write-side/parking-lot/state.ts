@@ -109,7 +109,13 @@ export const initialState: ParkingLotState = { kind: "unregistered" };
 export type Rejection =
   | { readonly code: "LotNotFound"; readonly parkingLotId: string }
   | { readonly code: "LotAlreadyRegistered"; readonly parkingLotId: string }
-  | { readonly code: "LotFull"; readonly parkingLotId: string; readonly capacity: number }
+  | {
+      readonly code: "LotFull";
+      readonly parkingLotId: string;
+      readonly capacity: number;
+      /** The first instant of the asked span at which every spot is held. */
+      readonly at: string;
+    }
   | { readonly code: "ReservationNotFound"; readonly parkingLotId: string; readonly reservationId: string }
   | { readonly code: "ReservationIdConflict"; readonly parkingLotId: string; readonly reservationId: string }
   | {
@@ -131,6 +137,8 @@ export type Rejection =
       readonly parkingLotId: string;
       readonly reservationId: string;
       readonly startsAt: string;
+      /** When check-in opens: the window's start less the allowed skew. */
+      readonly opensAt: string;
     }
   | {
       readonly code: "InvalidWindow";

@@ -651,8 +651,9 @@ class Model {
         ).length;
         if (active >= lot.maxActive)
           return refuse({ code: "TooManyActiveReservations", parkingLotId, limit: lot.maxActive });
-        if (this.busiest(wanted.start, wanted.end, now).held >= lot.capacity)
-          return refuse({ code: "LotFull", parkingLotId, capacity: lot.capacity });
+        const top = this.busiest(wanted.start, wanted.end, now);
+        if (top.held >= lot.capacity)
+          return refuse({ code: "LotFull", parkingLotId, capacity: lot.capacity, at: iso(top.at) });
         this.bookings.set(reservationId, {
           customerId: command.customerId,
           carNumber: command.carNumber,
@@ -692,6 +693,7 @@ class Model {
               parkingLotId,
               reservationId,
               startsAt: iso(booking.window.start),
+              opensAt: iso(booking.window.start - SKEW),
             });
           booking.status = "CHECKED_IN";
           booking.checkedIn = true;
