@@ -1945,10 +1945,7 @@ export interface components {
     };
     responses: never;
     parameters: {
-        /**
-         * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-         * @example checkout-7f3a
-         */
+        /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
         CorrelationId: string;
     };
     requestBodies: never;
@@ -1993,10 +1990,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path?: never;
@@ -2148,10 +2142,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path?: never;
@@ -2328,10 +2319,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path?: never;
@@ -2511,10 +2499,7 @@ export interface operations {
                 minPosition?: string;
             };
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path?: never;
@@ -2683,10 +2668,7 @@ export interface operations {
             header?: {
                 /** @description The id of the last event received; sent by EventSource when it reconnects. */
                 "Last-Event-ID"?: string;
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path?: never;
@@ -2851,10 +2833,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path?: never;
@@ -3007,17 +2986,11 @@ export interface operations {
                 minPosition?: string;
             };
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path: {
-                /**
-                 * @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces or commas, at most 255 characters. Percent-encode it in a path.
-                 * @example CUST1
-                 */
+                /** @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces or commas, at most 255 characters. Percent-encode it in a path. */
                 customerId: string;
             };
             cookie?: never;
@@ -3180,10 +3153,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path?: never;
@@ -3330,10 +3300,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path?: never;
@@ -3458,10 +3425,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path?: never;
@@ -3594,10 +3558,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path?: never;
@@ -3751,10 +3712,7 @@ export interface operations {
                 minPosition?: string;
             };
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path?: never;
@@ -3901,10 +3859,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path?: never;
@@ -4157,10 +4112,7 @@ export interface operations {
                 minPosition?: string;
             };
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path: {
@@ -4354,10 +4306,7 @@ export interface operations {
                 until: string;
             };
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path: {
@@ -4544,10 +4493,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path: {
@@ -4794,10 +4740,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path: {
@@ -5047,10 +4990,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path: {
@@ -5289,10 +5229,7 @@ export interface operations {
                 until?: string;
             };
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path: {
@@ -5479,10 +5416,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path: {
@@ -5712,15 +5646,9 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Client-chosen key (printable ASCII, no spaces); a retry with the same key books nothing new. Scope: one parking lot and one customer (the reservation id is an HMAC of the lot, the customer and the key under a server secret): another customer's identical key is another booking and never sees this one. Kept as long as the reservation exists (keys never expire). A retry with the same key and the same body answers 200 with the original reservation and `Idempotent-Replayed: true`; the same key with a different car, amount or window answers 422. Without a key every request books a new reservation.
-                 * @example reserve-2f1c9a7e
-                 */
+                /** @description Client-chosen key (printable ASCII, no spaces); a retry with the same key books nothing new. Scope: one parking lot and one customer (the reservation id is an HMAC of the lot, the customer and the key under a server secret): another customer's identical key is another booking and never sees this one. Kept as long as the reservation exists (keys never expire). A retry with the same key and the same body answers 200 with the original reservation and `Idempotent-Replayed: true`; the same key with a different car, amount or window answers 422. Without a key every request books a new reservation. (Try it out on /docs sends a fresh key each time when the field is left empty.) */
                 "Idempotency-Key"?: string;
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path: {
@@ -5737,7 +5665,6 @@ export interface operations {
             content: {
                 /**
                  * @example {
-                 *       "customerId": "CUST1",
                  *       "carNumber": "10더8612",
                  *       "amount": 5000
                  *     }
@@ -6013,10 +5940,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path: {
@@ -6269,10 +6193,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path: {
@@ -6515,10 +6436,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path: {
@@ -6770,10 +6688,7 @@ export interface operations {
                 until?: string;
             };
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path: {
@@ -6943,10 +6858,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path: {
@@ -7121,10 +7033,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path?: never;
@@ -7314,10 +7223,7 @@ export interface operations {
                 status?: "RESERVED" | "CHECKED_IN" | "OVERSTAYING" | "COMPLETED" | "NO_SHOW" | "CANCELED";
             };
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path?: never;
@@ -7486,10 +7392,7 @@ export interface operations {
                 minPosition?: string;
             };
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path: {
@@ -7681,10 +7584,7 @@ export interface operations {
                 limit?: number;
             };
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path: {
@@ -7871,10 +7771,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path?: never;
@@ -8084,10 +7981,7 @@ export interface operations {
                 token?: string;
             };
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path?: never;
@@ -8253,10 +8147,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path?: never;
@@ -8462,10 +8353,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.
-                 * @example checkout-7f3a
-                 */
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
             path?: never;

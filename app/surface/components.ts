@@ -89,9 +89,9 @@ export const COMPONENTS: Json = {
       in: "header",
       required: false,
       description:
-        "Your id for this request, echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.",
+        "Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`.",
       schema: { type: "string", minLength: 1, maxLength: 64, pattern: CORRELATION_ID_PATTERN },
-      example: "checkout-7f3a",
+      // No example to pre-fill: Try it out on /docs sends a fresh id each time the field is empty.
     },
   },
   headers: {

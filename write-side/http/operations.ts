@@ -31,8 +31,7 @@ import { CUSTOMER_ID, LOT_ID, RESERVATION_ID } from "../../schemas/examples.js";
 const idempotencyKeyHeader = headerParameter(
   "Idempotency-Key",
   IdempotencyKey,
-  `${IdempotencyKey.description} Scope: one parking lot and one customer (the reservation id is an HMAC of the lot, the customer and the key under a server secret): another customer's identical key is another booking and never sees this one. Kept as long as the reservation exists (keys never expire). A retry with the same key and the same body answers 200 with the original reservation and \`Idempotent-Replayed: true\`; the same key with a different car, amount or window answers 422. Without a key every request books a new reservation.`,
-  "reserve-2f1c9a7e",
+  `${IdempotencyKey.description} Scope: one parking lot and one customer (the reservation id is an HMAC of the lot, the customer and the key under a server secret): another customer's identical key is another booking and never sees this one. Kept as long as the reservation exists (keys never expire). A retry with the same key and the same body answers 200 with the original reservation and \`Idempotent-Replayed: true\`; the same key with a different car, amount or window answers 422. Without a key every request books a new reservation. (Try it out on /docs sends a fresh key each time when the field is left empty.)`,
 );
 
 /** The command API's operations, each served by one named handler of command-routes.ts. */
@@ -90,7 +89,8 @@ export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: C
     body: {
       schema: ReserveParkingBody,
       required: true,
-      example: { customerId: CUSTOMER_ID, carNumber: "10더8612", amount: 5000 },
+      // A customer leaves customerId out (it is the token's subject; another one is 403).
+      example: { carNumber: "10더8612", amount: 5000 },
       byRole: { customer: ReserveParkingBody, operator: OperatorReserveParkingBody },
     },
     rules: [
