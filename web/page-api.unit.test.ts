@@ -85,6 +85,8 @@ const CALLS = {
       }),
   ],
   changeCapacity: ["changeCapacity", (api) => api.changeCapacity("gangnam-1", 12)],
+  changeRate: ["changeRate", (api) => api.changeRate("gangnam-1", 3000)],
+  changeCustomerLimit: ["changeCustomerLimit", (api) => api.changeCustomerLimit("gangnam-1", 2)],
 } as const satisfies Record<keyof PageApi, readonly [string, (api: PageApi) => Promise<unknown>]>;
 
 let document: OpenAPIBackend;

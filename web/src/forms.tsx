@@ -56,6 +56,8 @@ export function RegisterLotForm({ onRegistered }: { readonly onRegistered: (mess
   const [name, setName] = useState("");
   const [capacity, setCapacity] = useState("");
   const [lotId, setLotId] = useState("");
+  const [rate, setRate] = useState("");
+  const [limit, setLimit] = useState("");
   const { busy, problem, run } = useAction();
 
   const submit = (event: Event) => {
@@ -65,13 +67,17 @@ export function RegisterLotForm({ onRegistered }: { readonly onRegistered: (mess
         name: name.trim(),
         capacity: Number(capacity),
         parkingLotId: lotId.trim() || undefined,
+        ...(rate ? { hourlyRate: Number(rate) } : {}),
+        ...(limit ? { maxActivePerCustomer: Number(limit) } : {}),
       });
       onRegistered(
-        `Registered ${registered.name} (${registered.parkingLotId}) with ${registered.capacity} spots.`,
+        `Registered ${registered.name} (${registered.parkingLotId}) with ${registered.capacity} ${registered.capacity === 1 ? "spot" : "spots"}.`,
       );
       setName("");
       setCapacity("");
       setLotId("");
+      setRate("");
+      setLimit("");
     });
   };
 
@@ -99,6 +105,31 @@ export function RegisterLotForm({ onRegistered }: { readonly onRegistered: (mess
             Lot id <span class="hint">(optional)</span>
           </span>
           <input value={lotId} onInput={(e) => setLotId(e.currentTarget.value)} maxLength={64} />
+        </label>
+        <label>
+          <span>
+            Hourly rate <span class="hint">(optional; without one, each booking sets its price)</span>
+          </span>
+          <input
+            value={rate}
+            onInput={(e) => setRate(e.currentTarget.value)}
+            inputMode="numeric"
+            type="number"
+            min={1}
+          />
+        </label>
+        <label>
+          <span>
+            Active bookings per customer <span class="hint">(optional; default 4)</span>
+          </span>
+          <input
+            value={limit}
+            onInput={(e) => setLimit(e.currentTarget.value)}
+            inputMode="numeric"
+            type="number"
+            min={1}
+            max={1000}
+          />
         </label>
         <button type="submit" disabled={busy}>
           {busy ? "Registering…" : "Register"}
