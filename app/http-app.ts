@@ -132,15 +132,52 @@ function answerMethods(app: Express, sides: ReadonlySet<Side>): void {
   });
 }
 
+/**
+ * Swagger UI's request interceptor, run in the browser (swagger-ui-express writes it out as its
+ * source): a request tried on /docs without a correlation id gets a fresh one, and a booking without
+ * an Idempotency-Key a fresh key, so that trying it twice books twice instead of replaying the
+ * first answer (a key typed in the form is kept, to try a retry on purpose).
+ */
+function freshIds(request: { method: string; url: string; headers: Record<string, string> }) {
+  const fresh = () => `docs-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+  const has = (name: string) =>
+    Object.keys(request.headers).some((h) => h.toLowerCase() === name.toLowerCase());
+  if (!has("x-correlation-id")) request.headers["X-Correlation-Id"] = fresh();
+  if (request.method === "POST" && /\/reservations(\?|$)/.test(request.url) && !has("idempotency-key"))
+    request.headers["Idempotency-Key"] = fresh();
+  return request;
+}
+
+/** On a phone, the page fits its width: long paths and code wrap or scroll inside their box. */
+const PHONE_CSS = `
+@media (max-width: 600px) {
+  .swagger-ui .wrapper { padding: 0 8px; }
+  .swagger-ui .info { margin: 16px 0; }
+  .swagger-ui .opblock .opblock-summary { flex-wrap: wrap; }
+  .swagger-ui .opblock .opblock-summary-path { max-width: 100%; word-break: break-all; }
+  .swagger-ui .opblock-description-wrapper, .swagger-ui .opblock-body, .swagger-ui .responses-wrapper { overflow-x: auto; }
+  .swagger-ui pre, .swagger-ui .microlight { white-space: pre-wrap; word-break: break-word; max-width: 100%; }
+  .swagger-ui table { display: block; overflow-x: auto; max-width: 100%; }
+  .swagger-ui .parameters-col_description input, .swagger-ui textarea { max-width: 100%; }
+  .swagger-ui .scheme-container { overflow-x: hidden; }
+  .swagger-ui .scheme-container .schemes { flex-wrap: wrap; gap: 8px; }
+  .swagger-ui .scheme-container .schemes > *, .swagger-ui .servers, .swagger-ui .servers select { min-width: 0; max-width: 100%; }
+  .swagger-ui .model-box, .swagger-ui section.models { overflow-x: auto; max-width: 100%; }
+  .swagger-ui .opblock-tag { flex-wrap: wrap; }
+  .swagger-ui .topbar .topbar-wrapper, .swagger-ui .topbar a { max-width: 100%; min-width: 0; }
+  .swagger-ui small, .swagger-ui .renderedMarkdown, .swagger-ui .markdown { max-width: 100%; min-width: 0; overflow-x: auto; }
+}`;
+
 /** The Swagger UI page (the document and the problem types' pages are operations: appRoutes). */
 function documentation(app: Express): void {
   // Swagger UI's page, with what its template lacks: a viewport (readable on a phone) and the
   // service's icon. The document's server is "/", the address /docs was loaded from.
   const docsPage = swaggerUi
     .generateHTML(undefined, {
-      // The Authorize button keeps the token across reloads of /docs.
-      swaggerOptions: { url: "/openapi.json", persistAuthorization: true },
+      // The Authorize button keeps the token across reloads of /docs; each request tried gets fresh ids.
+      swaggerOptions: { url: "/openapi.json", persistAuthorization: true, requestInterceptor: freshIds },
       customSiteTitle: "Parking reservations API",
+      customCss: PHONE_CSS,
       customfavIcon: "/favicon.ico",
     })
     .replace(

@@ -1,5 +1,7 @@
 import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { PROJECT_ROOT } from "../test-support/process.js";
@@ -32,5 +34,30 @@ describe("npm as a developer types it", () => {
       stdout: "",
       stderr: expect.stringContaining("Usage: npm run -s token"),
     });
+  });
+
+  it("`npm run replay` refuses a DATA_DIR that holds no stores, naming it and creating nothing", async () => {
+    const parent = mkdtempSync(join(tmpdir(), "replay-"));
+    try {
+      const missing = join(parent, "nowhere");
+      const { EVENTSTORE_URL: _e, MONGODB_URL: _m, ...rest } = process.env;
+      const env = { ...rest, DATA_DIR: missing };
+      for (const args of [["status"], ["rebuild", "all"]]) {
+        await expect(
+          run("npm", ["run", "-s", "replay", "--", ...args], { cwd: PROJECT_ROOT, env }),
+        ).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining(`DATA_DIR=${missing}`) });
+        expect(existsSync(missing)).toBe(false);
+      }
+      // An existing but empty directory is refused the same way and stays empty.
+      await expect(
+        run("npm", ["run", "-s", "replay", "--", "status"], {
+          cwd: PROJECT_ROOT,
+          env: { ...env, DATA_DIR: parent },
+        }),
+      ).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining("No stores under DATA_DIR") });
+      expect(readdirSync(parent)).toEqual([]);
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
   });
 });

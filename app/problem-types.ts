@@ -19,7 +19,7 @@ export const SERVICE_PROBLEM_TYPES = {
   "parking-lot-full": {
     status: 409,
     title: "The parking lot is full",
-    help: "Try another lot, or again after a reservation is canceled.",
+    help: "`at` names the first instant of the asked span at which every spot is held (in the request's offset); try another time (the lot's timeline shows when spots are free) or another lot.",
   },
   "parking-lot-id-taken": {
     status: 409,
@@ -44,7 +44,7 @@ export const SERVICE_PROBLEM_TYPES = {
   "check-in-too-early": {
     status: 409,
     title: "The reservation's window has not started yet",
-    help: "Check in from `startsAt` on (a few minutes early are allowed).",
+    help: "Check in from `opensAt` on (a few minutes before `startsAt`).",
   },
   "price-changed": {
     status: 409,

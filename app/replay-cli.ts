@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ConfigError, loadConfig } from "../platform/config.js";
 import { createLogger } from "../platform/logger.js";
@@ -99,6 +101,19 @@ async function rebuild(
   return 0;
 }
 
+/**
+ * The embedded store files this configuration would open that are not there. Replaying reads
+ * existing stores: opening a missing one would create an empty store (and DATA_DIR with it) and
+ * report every projection as stopped, or rebuild from 0 events as if that were done.
+ */
+function missingStores(config: ReturnType<typeof loadConfig>): string[] {
+  const files = [
+    ...(config.eventStoreUrl ? [] : ["events.sqlite"]),
+    ...(config.mongodbUrl ? [] : ["read-models.sqlite"]),
+  ];
+  return files.map((file) => join(config.dataDir, file)).filter((path) => !existsSync(path));
+}
+
 async function main(): Promise<number> {
   const { positionals, values } = parseArgs({
     allowPositionals: true,
@@ -114,6 +129,13 @@ async function main(): Promise<number> {
     return values.help ? 0 : 2;
   }
   const config = loadConfig();
+  const missing = missingStores(config);
+  if (missing.length > 0) {
+    process.stderr.write(
+      `No stores under DATA_DIR=${config.dataDir} (missing ${missing.join(", ")}): run it with the DATA_DIR the service uses (npm start creates them there), or set EVENTSTORE_URL / MONGODB_URL. Nothing was created.\n`,
+    );
+    return 2;
+  }
   const logger = createLogger(process.env.LOG_LEVEL ?? "warn", { component: "replay" });
   const eventStore = openEventStore(config);
   const documentStore = await openDocumentStore(config);

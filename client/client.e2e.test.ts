@@ -313,6 +313,37 @@ describe("every operation through the generated client", () => {
       });
       expect(byCustomer.response.status).toBe(403);
     },
+    changeRate: async () => {
+      // A lot of its own: the other calls' quotes stay at their lot's rate.
+      const parkingLotId = "seocho-rate";
+      await api.POST("/parking-lots", {
+        body: { parkingLotId, name: "서초 요금 주차장", capacity: 2, hourlyRate: 3000 },
+      });
+      const changed = await api.PUT("/parking-lots/{parkingLotId}/rate", {
+        params: { path: { parkingLotId } },
+        body: { hourlyRate: 4000 },
+      });
+      expect(changed.data?.hourlyRate).toBe(4000);
+      const byCustomer = await customer.PUT("/parking-lots/{parkingLotId}/rate", {
+        params: { path: { parkingLotId } },
+        body: { hourlyRate: 1 },
+      });
+      expect(byCustomer.response.status).toBe(403);
+    },
+    changeCustomerLimit: async () => {
+      const parkingLotId = "seocho-limit";
+      await api.POST("/parking-lots", { body: { parkingLotId, name: "서초 한도 주차장", capacity: 2 } });
+      const changed = await api.PUT("/parking-lots/{parkingLotId}/customer-limit", {
+        params: { path: { parkingLotId } },
+        body: { maxActivePerCustomer: 2 },
+      });
+      expect(changed.data?.maxActivePerCustomer).toBe(2);
+      const unknown = await api.PUT("/parking-lots/{parkingLotId}/customer-limit", {
+        params: { path: { parkingLotId: "no-such-lot" } },
+        body: { maxActivePerCustomer: 2 },
+      });
+      expect(unknown.error?.type).toBe("/problems/parking-lot-not-found");
+    },
     closeParkingLot: async () => {
       const booked = await customer.POST("/parking-lots/{parkingLotId}/reservations", {
         params: { path: { parkingLotId: windowedLotId } },

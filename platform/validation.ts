@@ -23,6 +23,8 @@ export const ajv = new Ajv({
   coerceTypes: false,
   useDefaults: false,
   removeAdditional: false,
+  // Errors carry the value and the schema that refused it, so that messages can name what to do.
+  verbose: true,
 });
 addFormats(ajv, ["date-time", "uuid", "uri"]);
 // dependentRequired (JSON Schema 2019-09 and 2020-12, the dialect of OpenAPI 3.1): "both or
@@ -71,8 +73,12 @@ export function precompile(...schemas: TSchema[]): void {
   for (const schema of schemas) compiled(schema);
 }
 
+/** A date and time without an offset (`2026-11-23T10:00:00`): the usual slip. */
+const LOCAL_DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
+
 function describe(error: ErrorObject): FieldError {
   const base = error.instancePath.replace(/^\//, "").replace(/\//g, ".");
+  const field = base || "(root)";
   switch (error.keyword) {
     case "additionalProperties": {
       const extra = String((error.params as { additionalProperty: string }).additionalProperty);
@@ -89,26 +95,69 @@ function describe(error: ErrorObject): FieldError {
         message: `is required with ${property} (both or neither)`,
       };
     }
+    case "minLength":
+      return (error.params as { limit: number }).limit === 1 && error.data === ""
+        ? { field, message: "must not be empty" }
+        : { field, message: error.message ?? "is too short" };
+    case "format":
+      if ((error.params as { format: string }).format === "date-time")
+        return {
+          field,
+          message:
+            typeof error.data === "string" && LOCAL_DATE_TIME.test(error.data)
+              ? "has no offset: add an offset such as +09:00 (or Z for UTC)"
+              : "must be an RFC 3339 date and time with an offset, e.g. 2026-11-23T10:00:00+09:00",
+        };
+      return { field, message: error.message ?? "is invalid" };
+    case "anyOf": {
+      // A choice of constants (an enum written as a union of literals): name them.
+      const choices = (error.parentSchema?.anyOf as { const?: unknown }[] | undefined)?.map((s) => s.const);
+      if (choices?.length && choices.every((c) => typeof c === "string"))
+        return { field, message: `must be one of ${choices.join(", ")}` };
+      return { field, message: error.message ?? "is invalid" };
+    }
     case "pattern":
       return {
-        field: base || "(root)",
+        field,
         message: `has characters that are not allowed (${error.parentSchema?.description ?? "see the schema"})`,
       };
     default:
-      return { field: base || "(root)", message: error.message ?? "is invalid" };
+      return { field, message: error.message ?? "is invalid" };
   }
 }
+
+/**
+ * Which of a field's errors says best what to do, first: a value of a wrong kind or an empty one
+ * fails several keywords at once (an empty reason its length and its pattern; an unknown status
+ * each constant and their union; an instant without offset its format and its pattern). One error
+ * per field is listed.
+ */
+const PRECEDENCE = [
+  "required",
+  "additionalProperties",
+  "type",
+  "anyOf",
+  "enum",
+  "minLength",
+  "maxLength",
+  "format",
+];
+const rank = (error: ErrorObject) => {
+  const i = PRECEDENCE.indexOf(error.keyword);
+  return i === -1 ? PRECEDENCE.length : i;
+};
 
 /** Validates `value` against `schema`; returns it typed, or throws SchemaValidationError. */
 export function validate<S extends TSchema>(schema: S, value: unknown, subject = "input"): Static<S> {
   const fn = compiled(schema);
   if (fn(value)) return value as Static<S>;
-  const seen = new Set<string>();
-  const errors = (fn.errors ?? []).map(describe).filter((e) => {
-    const key = `${e.field}|${e.message}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
+  // The best error of each field, the fields in the order ajv found them.
+  const best = new Map<string, { rank: number; error: FieldError }>();
+  for (const raw of fn.errors ?? []) {
+    const error = describe(raw);
+    const known = best.get(error.field);
+    if (!known || rank(raw) < known.rank) best.set(error.field, { rank: rank(raw), error });
+  }
+  const errors = [...best.values()].map((b) => b.error);
   throw new SchemaValidationError(errors, subject);
 }

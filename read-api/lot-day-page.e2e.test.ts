@@ -176,4 +176,47 @@ describe("a lot's day on the control-center page", () => {
     await page.screenshot({ path: join(SHOTS, "10-overview.png") });
     await page.close();
   });
+
+  it("the lot's terms: a new rate and per-customer limit from the page, and a reservation found by a part of its plate", async () => {
+    const booked = await reserve("10더8612", now + 8 * 60 * MINUTE, now + 9 * 60 * MINUTE);
+    const page = await browser.context.newPage();
+    await page.setViewportSize({ width: 1366, height: 900 });
+    await page.goto(`${service.url}/control-center`);
+    await page.locator(`[data-lot="${LOT.parkingLotId}"]`).getByRole("button", { name: LOT.name }).click();
+
+    const rate = page.getByRole("form", { name: "Change the hourly rate" });
+    await rate.getByLabel("New hourly rate").fill("2000");
+    await rate.getByRole("button", { name: "Change rate" }).click();
+    await page
+      .getByRole("status")
+      .filter({ hasText: "2,000 an hour for bookings made from now on" })
+      .waitFor();
+    await expect
+      .poll(() => page.locator("[data-hourly-rate]").first().getAttribute("data-hourly-rate"))
+      .toBe("2000");
+
+    const limit = page.getByRole("form", { name: "Change the per-customer limit" });
+    await limit.getByLabel("Active bookings per customer").fill("2");
+    await limit.getByRole("button", { name: "Change limit" }).click();
+    await page.getByRole("status").filter({ hasText: "may now hold 2 active bookings" }).waitFor();
+    await expect
+      .poll(() => page.locator("[data-customer-limit]").getAttribute("data-customer-limit"))
+      .toBe("2");
+    await shot(page, "11-terms-changed");
+
+    // The plate's last digits find it (spaces and hyphens ignored), and only it.
+    const find = page.getByRole("form", { name: "Find reservations in this lot" });
+    await find.getByLabel("Find by").selectOption("carNumber");
+    await find.getByRole("textbox", { name: "Plate or part of it" }).fill("86 12");
+    await find.getByRole("textbox", { name: "Plate or part of it" }).press("Enter");
+    await expect.poll(() => page.locator("[data-reservation]").count()).toBe(1);
+    expect(await page.locator(`[data-reservation="${booked}"]`).count()).toBe(1);
+    await shot(page, "12-found-by-plate-fragment");
+
+    await page.setViewportSize({ width: 390, height: 844 });
+    await expect.poll(() => fitsTheWindow(page), { timeout: 5_000 }).toBe("fits");
+    await page.locator(".terms").scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(SHOTS, "13-phone-terms.png") });
+    await page.close();
+  });
 });

@@ -10,7 +10,7 @@ import {
 import { ANY_ROLE, OPERATOR } from "../schemas/actor.js";
 import { ControlCenterAsOfQuery, SingleAsOfQuery } from "../schemas/as-of-queries.js";
 import { CustomerId, ParkingLotId, ReservationId } from "../schemas/common.js";
-import { CUSTOMER_ID, LOT_ID, RESERVATION_ID } from "../schemas/examples.js";
+import { LOT_ID, RESERVATION_ID } from "../schemas/examples.js";
 import { LotHistoryQuery, ReservationHistoryQuery } from "../schemas/history.js";
 import {
   AvailabilityQuery,
@@ -180,7 +180,8 @@ export const QUERY_OPERATIONS: readonly (Operation & { readonly operationId: Que
     allow: ANY_ROLE,
     tag: "queries",
     summary: "A customer's coupons, newest first",
-    parameters: [pathParameter("customerId", CustomerId, CUSTOMER_ID)],
+    // No example: Try it out must not read another customer's coupons by default (a customer gets 403).
+    parameters: [pathParameter("customerId", CustomerId)],
     // A customer reads only their own coupons (403 before anything else of the request is looked at).
     authorize: (req, { customerId }) => assertMayReadCustomer(readerOf(req), customerId ?? ""),
     query: CouponsQuery,

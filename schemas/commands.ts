@@ -118,6 +118,18 @@ export const ChangeCapacityBody = Type.Object(
 );
 export type ChangeCapacityBody = Static<typeof ChangeCapacityBody>;
 
+export const ChangeRateBody = Type.Object(
+  { hourlyRate: HourlyRate },
+  { additionalProperties: false, $id: "ChangeRateBody" },
+);
+export type ChangeRateBody = Static<typeof ChangeRateBody>;
+
+export const ChangeCustomerLimitBody = Type.Object(
+  { maxActivePerCustomer: MaxActivePerCustomer },
+  { additionalProperties: false, $id: "ChangeCustomerLimitBody" },
+);
+export type ChangeCustomerLimitBody = Static<typeof ChangeCustomerLimitBody>;
+
 export const IdempotencyKey = Type.String({
   minLength: 1,
   maxLength: 200,
@@ -178,6 +190,11 @@ export const CloseParkingLot = command("CloseParkingLot", {
 });
 
 export const ChangeCapacity = command("ChangeCapacity", { parkingLotId: ParkingLotId, capacity: Capacity });
+export const ChangeRate = command("ChangeRate", { parkingLotId: ParkingLotId, hourlyRate: HourlyRate });
+export const ChangeCustomerLimit = command("ChangeCustomerLimit", {
+  parkingLotId: ParkingLotId,
+  maxActivePerCustomer: MaxActivePerCustomer,
+});
 
 /**
  * Time-driven facts, sent by the scheduler (never over HTTP) once they fall due; deciding them again
@@ -198,6 +215,8 @@ export const ParkingLotCommand = Type.Union([
   CheckOut,
   CloseParkingLot,
   ChangeCapacity,
+  ChangeRate,
+  ChangeCustomerLimit,
   RecordNoShow,
   BeginClosure,
 ]);
@@ -209,5 +228,7 @@ export type CheckIn = Static<typeof CheckIn>;
 export type CheckOut = Static<typeof CheckOut>;
 export type CloseParkingLot = Static<typeof CloseParkingLot>;
 export type ChangeCapacity = Static<typeof ChangeCapacity>;
+export type ChangeRate = Static<typeof ChangeRate>;
+export type ChangeCustomerLimit = Static<typeof ChangeCustomerLimit>;
 export type RecordNoShow = Static<typeof RecordNoShow>;
 export type BeginClosure = Static<typeof BeginClosure>;

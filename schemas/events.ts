@@ -153,6 +153,29 @@ export const ParkingLotCapacityChangedData = Type.Object(
   { ...strict, $id: "ParkingLotCapacityChanged" },
 );
 
+/** Since issue 33: the rate of bookings made from `changedAt` on (those made before keep theirs). */
+export const ParkingLotRateChangedData = Type.Object(
+  {
+    parkingLotId: ParkingLotId,
+    hourlyRate: HourlyRate,
+    /** Absent when the lot had no rate (the client's amount was taken). */
+    previousHourlyRate: Type.Optional(HourlyRate),
+    changedAt: Timestamp,
+  },
+  { ...strict, $id: "ParkingLotRateChanged" },
+);
+
+/** Since issue 33: the per-customer limit of new bookings (bookings already made are kept). */
+export const ParkingLotCustomerLimitChangedData = Type.Object(
+  {
+    parkingLotId: ParkingLotId,
+    maxActivePerCustomer: MaxActivePerCustomer,
+    previousMaxActivePerCustomer: MaxActivePerCustomer,
+    changedAt: Timestamp,
+  },
+  { ...strict, $id: "ParkingLotCustomerLimitChanged" },
+);
+
 export const CouponIssuedData = Type.Object(
   {
     couponId: CouponId,
@@ -186,6 +209,8 @@ export const EventDataSchemas = {
   ParkingLotClosed: ParkingLotClosedData,
   ParkingLotClosureBegan: ParkingLotClosureBeganData,
   ParkingLotCapacityChanged: ParkingLotCapacityChangedData,
+  ParkingLotRateChanged: ParkingLotRateChangedData,
+  ParkingLotCustomerLimitChanged: ParkingLotCustomerLimitChangedData,
   CouponIssued: CouponIssuedData,
   CouponRevoked: CouponRevokedData,
 } as const;

@@ -1,13 +1,6 @@
 import { type Static, Type } from "@sinclair/typebox";
-import {
-  CarNumber,
-  CustomerId,
-  Identifier,
-  Instant,
-  PageLimit,
-  ParkingLotId,
-  PositionString,
-} from "./common.js";
+import { CustomerId, Identifier, Instant, PageLimit, ParkingLotId, PositionString } from "./common.js";
+import { PlateFragment } from "./plates.js";
 import { ReservationStatus } from "./read-models.js";
 
 /** Query-string parameters of the query API. Everything arrives as text; integers are read as numbers before validation (validInput). */
@@ -41,7 +34,7 @@ export const ReservationsQuery = Type.Object(
   {
     parkingLotId: Type.Optional(ParkingLotId),
     customerId: Type.Optional(CustomerId),
-    carNumber: Type.Optional(CarNumber),
+    carNumber: Type.Optional(PlateFragment),
     status: Type.Optional({
       ...ReservationStatus,
       description:

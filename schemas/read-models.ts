@@ -8,6 +8,7 @@ import {
   CustomerId,
   HourlyRate,
   LotName,
+  MaxActivePerCustomer,
   ParkingLotId,
   PositionString,
   Reason,
@@ -55,7 +56,11 @@ export const ParkingLotView = Type.Object(
       ...Timestamp,
       description: "Present while a closure is in effect: when it ends (no spot is free until then).",
     }),
-    hourlyRate: Type.Optional(HourlyRate),
+    hourlyRate: Type.Optional({
+      ...HourlyRate,
+      description: `${HourlyRate.description} The rate of bookings made now (one made before keeps its price).`,
+    }),
+    maxActivePerCustomer: Type.Optional(MaxActivePerCustomer),
     closures: Type.Optional(
       Type.Array(
         Type.Object({
@@ -132,7 +137,11 @@ export const TimelineView = Type.Object(
     },
     from: Timestamp,
     until: Timestamp,
-    stepMinutes: Type.Integer({ minimum: 5, maximum: 60 }),
+    stepMinutes: Type.Integer({
+      minimum: 5,
+      maximum: 60,
+      description: "Minutes per step (the `step` query parameter).",
+    }),
     slots: Type.Array(TimelineSlot, {
       description: "From `from` on, one per step, the last one cut at `until`.",
     }),
@@ -406,6 +415,22 @@ export const ClosureAccepted = Type.Object(
 export const CapacityChangedResponse = Type.Object(
   { parkingLotId: ParkingLotId, capacity: Capacity, position: PositionString },
   { $id: "CapacityChangedResponse" },
+);
+export const RateChangedResponse = Type.Object(
+  {
+    parkingLotId: ParkingLotId,
+    hourlyRate: {
+      ...HourlyRate,
+      description: "The rate of bookings made from now on (those made before keep their price).",
+    },
+    position: PositionString,
+  },
+  { $id: "RateChangedResponse" },
+);
+
+export const CustomerLimitChangedResponse = Type.Object(
+  { parkingLotId: ParkingLotId, maxActivePerCustomer: MaxActivePerCustomer, position: PositionString },
+  { $id: "CustomerLimitChangedResponse" },
 );
 export type ReservationAccepted = Static<typeof ReservationAccepted>;
 

@@ -120,15 +120,33 @@ export const parameterSchema = (parameter: Json): TSchema | undefined =>
   (parameter as { [VALIDATED_BY]?: TSchema })[VALIDATED_BY];
 
 /** A path parameter, validated by the route against `schema` (a mismatch is a 400 naming `path.<name>`). */
-export const pathParameter = (name: string, schema: TSchema, example: string) =>
+/** A path parameter; without `example` (an id that is the caller's own), Try it out leaves it empty. */
+export const pathParameter = (name: string, schema: TSchema, example?: string) =>
   validatedBy(
-    { name, in: "path", required: true, description: schema.description, schema: plain(schema), example },
+    {
+      name,
+      in: "path",
+      required: true,
+      description: schema.description,
+      schema: plain(schema),
+      ...(example === undefined ? {} : { example }),
+    },
     schema,
   );
 
 /** An optional header, validated by the route against `schema` when sent (a 400 names `header.<name>`). */
-export const headerParameter = (name: string, schema: TSchema, description: string, example: string) =>
-  validatedBy({ name, in: "header", required: false, description, schema: plain(schema), example }, schema);
+export const headerParameter = (name: string, schema: TSchema, description: string, example?: string) =>
+  validatedBy(
+    {
+      name,
+      in: "header",
+      required: false,
+      description,
+      schema: plain(schema),
+      ...(example === undefined ? {} : { example }),
+    },
+    schema,
+  );
 
 /** OpenAPI path template to an express route path: `/lots/{id}` -> `/lots/:id`. */
 export const expressPath = (template: string): string => template.replace(/\{(\w+)\}/g, ":$1");

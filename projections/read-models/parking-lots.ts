@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_ACTIVE_PER_CUSTOMER } from "../../write-side/parking-lot/decider.js";
 import { defineProjection, updateOne } from "./projection.js";
 
 export const PARKING_LOTS = "parking_lots";
@@ -10,12 +11,13 @@ export const PARKING_LOTS = "parking_lots";
  */
 export const parkingLotsProjection = defineProjection({
   name: "parking-lots",
-  version: 1,
+  // 2: the per-customer limit, and the rate and limit as they change (issue 33).
+  version: 2,
   collections: { [PARKING_LOTS]: [{ name: "by_lot_id", keys: { parkingLotId: 1 } }] },
   on: {
     ParkingLotRegistered: ({ event }, collection) => {
       const target = collection(PARKING_LOTS);
-      const { parkingLotId, name, capacity, registeredAt, hourlyRate } = event.data;
+      const { parkingLotId, name, capacity, registeredAt, hourlyRate, maxActivePerCustomer } = event.data;
       return [
         {
           op: "update",
@@ -30,6 +32,7 @@ export const parkingLotsProjection = defineProjection({
               registeredAt,
               updatedAt: registeredAt,
               ...(hourlyRate === undefined ? {} : { hourlyRate }),
+              maxActivePerCustomer: maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
             },
             $setOnInsert: {
               openEndedHeld: 0,
@@ -63,6 +66,18 @@ export const parkingLotsProjection = defineProjection({
       const { parkingLotId, capacity, changedAt } = event.data;
       return updateOne(collection, PARKING_LOTS, parkingLotId, {
         $set: { capacity, updatedAt: changedAt },
+      });
+    },
+    ParkingLotRateChanged: ({ event }, collection) => {
+      const { parkingLotId, hourlyRate, changedAt } = event.data;
+      return updateOne(collection, PARKING_LOTS, parkingLotId, {
+        $set: { hourlyRate, updatedAt: changedAt },
+      });
+    },
+    ParkingLotCustomerLimitChanged: ({ event }, collection) => {
+      const { parkingLotId, maxActivePerCustomer, changedAt } = event.data;
+      return updateOne(collection, PARKING_LOTS, parkingLotId, {
+        $set: { maxActivePerCustomer, updatedAt: changedAt },
       });
     },
     ParkingLotClosed: ({ event }, collection) => {

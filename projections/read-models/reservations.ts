@@ -1,6 +1,12 @@
+import { plateSuffixes } from "../../schemas/plates.js";
 import { defineProjection, updateOne, upsertOne } from "./projection.js";
 
 export const RESERVATIONS = "reservations";
+/**
+ * One document per suffix of each reservation's plate (schemas/plates.ts), with the reservation's
+ * `seq`, lot and customer: a fragment of a plate is a prefix range over `suffix`.
+ */
+export const PLATE_SUFFIXES = "reservation_plates";
 
 /** `heldUntil` of a reservation that holds its spot until someone ends it (ISO strings sort by time). */
 export const HELD_OPEN_ENDED = "9999-12-31T23:59:59.999Z";
@@ -15,7 +21,8 @@ export const HELD_OPEN_ENDED = "9999-12-31T23:59:59.999Z";
  */
 export const reservationsProjection = defineProjection({
   name: "reservations",
-  version: 1,
+  // 2: the plates' suffixes, for finding a reservation by a part of its plate (issue 33).
+  version: 2,
   collections: {
     [RESERVATIONS]: [
       { name: "by_seq", keys: { seq: -1 } },
@@ -43,19 +50,33 @@ export const reservationsProjection = defineProjection({
       { name: "by_lot_starts_at_held_until", keys: { parkingLotId: 1, startsAt: 1, heldUntil: 1 } },
       { name: "by_starts_at_held_until_lot", keys: { startsAt: 1, heldUntil: 1, parkingLotId: 1 } },
     ],
+    [PLATE_SUFFIXES]: [
+      { name: "by_suffix", keys: { suffix: 1, seq: -1 } },
+      { name: "by_lot_suffix", keys: { parkingLotId: 1, suffix: 1, seq: -1 } },
+      { name: "by_customer_suffix", keys: { customerId: 1, suffix: 1, seq: -1 } },
+    ],
   },
   on: {
-    ParkingReserved: ({ event, position }, collection) =>
-      upsertOne(collection, RESERVATIONS, event.data.reservationId, {
-        $set: {
-          ...event.data,
-          status: "RESERVED",
-          seq: position.commit,
-          position: String(position.commit),
-          heldFrom: event.data.startsAt ?? event.data.reservedAt,
-          heldUntil: event.data.endsAt ?? HELD_OPEN_ENDED,
-        },
-      }),
+    ParkingReserved: ({ event, position }, collection) => {
+      const { reservationId, parkingLotId, customerId, carNumber } = event.data;
+      return [
+        ...upsertOne(collection, RESERVATIONS, reservationId, {
+          $set: {
+            ...event.data,
+            status: "RESERVED",
+            seq: position.commit,
+            position: String(position.commit),
+            heldFrom: event.data.startsAt ?? event.data.reservedAt,
+            heldUntil: event.data.endsAt ?? HELD_OPEN_ENDED,
+          },
+        }),
+        ...plateSuffixes(carNumber).flatMap((suffix, i) =>
+          upsertOne(collection, PLATE_SUFFIXES, `${reservationId}~${i}`, {
+            $set: { suffix, reservationId, parkingLotId, customerId, seq: position.commit },
+          }),
+        ),
+      ];
+    },
     ReservationCanceled: ({ event }, collection) =>
       updateOne(collection, RESERVATIONS, event.data.reservationId, {
         $set: {

@@ -23,6 +23,8 @@ const STAMP_FIELD: { [K in EventType]: TextFieldOf<DataOf<K>> } = {
   ParkingLotClosureBegan: "recordedAt",
   ParkingLotClosed: "closedAt",
   ParkingLotCapacityChanged: "changedAt",
+  ParkingLotRateChanged: "changedAt",
+  ParkingLotCustomerLimitChanged: "changedAt",
   CouponIssued: "issuedAt",
   CouponRevoked: "revokedAt",
 };
@@ -78,6 +80,10 @@ const SENTENCES: { [K in EventType]: Sentence<K> } = {
     `${by} recorded that closure ${d.closureId} of lot ${d.parkingLotId} began, with ${d.carsInLot.length} cars in the lot`,
   ParkingLotCapacityChanged: (d, by) =>
     `${by} changed the capacity of lot ${d.parkingLotId} from ${d.previousCapacity} to ${d.capacity}`,
+  ParkingLotRateChanged: (d, by) =>
+    `${by} changed the hourly rate of lot ${d.parkingLotId} ${d.previousHourlyRate === undefined ? "" : `from ${d.previousHourlyRate} `}to ${d.hourlyRate} for bookings made from then on`,
+  ParkingLotCustomerLimitChanged: (d, by) =>
+    `${by} changed the per-customer limit of lot ${d.parkingLotId} from ${d.previousMaxActivePerCustomer} to ${d.maxActivePerCustomer} active reservations`,
   CouponIssued: (d, by) => `${by} issued coupon ${d.couponId} for reservation ${d.reservationId}`,
   CouponRevoked: (d, by) => `${by} revoked coupon ${d.couponId} of reservation ${d.reservationId}`,
 };

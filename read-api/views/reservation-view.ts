@@ -8,6 +8,7 @@ import { statusAt } from "../../schemas/reservation-time.js";
 import { mustLeaveBy, type RegisteredLot } from "../../write-side/parking-lot/decider.js";
 import { statusIn } from "../../write-side/parking-lot/rules.js";
 import type { LotQueries } from "./lot-view.js";
+import { newestPlateMatches } from "./plate-search.js";
 import type { PageOf, ReadContext } from "./read-context.js";
 
 /** What GET /reservations asks: filters, a page, and the position to wait for. */
@@ -76,9 +77,9 @@ export class ReservationQueries {
     const filter: Record<string, unknown> = {};
     if (options.parkingLotId) filter.parkingLotId = options.parkingLotId;
     if (options.customerId) filter.customerId = options.customerId;
-    if (options.carNumber) filter.carNumber = options.carNumber;
     await this.ctx.awaitPosition(RESERVATIONS, options.minPosition ?? null);
     await this.ctx.awaitPosition(LOT_FACTS, options.minPosition ?? null);
+    if (options.carNumber) return this.byPlate(options.carNumber, filter, options);
     const now = this.ctx.now();
     const reservations = await this.ctx.collection(RESERVATIONS);
     const closing = options.status === "CANCELED" ? await this.lotsClosingUnrecorded(now) : [];
@@ -119,6 +120,38 @@ export class ReservationQueries {
       due: { $lte: new Date(now).toISOString() },
     });
     return [...new Set(docs.map((d) => String(d.parkingLotId)))];
+  }
+  /**
+   * A page of the reservations whose plate holds `fragment`: the newest limit + 1 matches (an
+   * index range, plate-search.ts), the first `limit` of them read by id and kept if they have the
+   * status asked for. With a status, a page may hold fewer than `limit` items and still name a
+   * next cursor: the cursor walks the matches, not the page.
+   */
+  private async byPlate(
+    fragment: string,
+    filter: Record<string, unknown>,
+    options: ReservationQuery,
+  ): Promise<PageOf<ReservationView>> {
+    const now = this.ctx.now();
+    const scope = { ...filter, ...(options.cursor ? { cursor: options.cursor } : {}) };
+    const matches = await newestPlateMatches(this.ctx, fragment, scope, options.limit + 1);
+    const examined = matches.slice(0, options.limit);
+    if (examined.length === 0) return { items: [], nextCursor: null };
+    const reservations = await this.ctx.collection(RESERVATIONS);
+    // At most `limit` documents, read by id; the decider's status at `now` decides which are kept
+    // (as in `reservations`), so no store filter restates the status rule.
+    const docs = await this.ctx.store.find<Document & { seq: number }>(reservations, {
+      _id: { $in: examined.map((m) => m.reservationId) },
+    });
+    docs.sort((a, b) => b.seq - a.seq);
+    const views = await this.asOf(
+      docs.map((d) => strip<StoredReservation>(d) as StoredReservation),
+      now,
+    );
+    return {
+      items: views.filter((view) => options.status === undefined || view.status === options.status),
+      nextCursor: matches.length > options.limit ? String(examined.at(-1)?.seq) : null,
+    };
   }
   async customerCoupons(
     customerId: string,

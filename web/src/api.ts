@@ -282,6 +282,29 @@ const lotChanges = (client: PageClient) => ({
       }),
     ),
 
+  changeRate: (parkingLotId: string, hourlyRate: number) =>
+    answer(
+      client.PUT("/parking-lots/{parkingLotId}/rate", {
+        params: {
+          path: { parkingLotId } satisfies PathParameters<"/parking-lots/{parkingLotId}/rate", "put">,
+        },
+        body: { hourlyRate } satisfies Body<"/parking-lots/{parkingLotId}/rate", "put">,
+      }),
+    ),
+
+  changeCustomerLimit: (parkingLotId: string, maxActivePerCustomer: number) =>
+    answer(
+      client.PUT("/parking-lots/{parkingLotId}/customer-limit", {
+        params: {
+          path: { parkingLotId } satisfies PathParameters<
+            "/parking-lots/{parkingLotId}/customer-limit",
+            "put"
+          >,
+        },
+        body: { maxActivePerCustomer } satisfies Body<"/parking-lots/{parkingLotId}/customer-limit", "put">,
+      }),
+    ),
+
   changeCapacity: (parkingLotId: string, capacity: number) =>
     answer(
       client.PUT("/parking-lots/{parkingLotId}/capacity", {

@@ -17,7 +17,7 @@ const isStatus = (value: string): value is Status => (STATUSES as readonly strin
  * What a lot's reservations can be found by, as GET /reservations names its parameters (a
  * parameter renamed in the document no longer satisfies this).
  */
-const FIND_BY = { customerId: "Customer id", carNumber: "Plate" } as const satisfies Partial<
+const FIND_BY = { customerId: "Customer id", carNumber: "Plate or part of it" } as const satisfies Partial<
   Record<keyof ReservationQuery, string>
 >;
 export type FindBy = keyof typeof FIND_BY;
@@ -60,7 +60,7 @@ export function FindForm(props: {
         <input
           value={needle}
           onInput={(e) => setNeedle(e.currentTarget.value)}
-          placeholder={findBy === "customerId" ? "CUST1" : "10더8612"}
+          placeholder={findBy === "customerId" ? "CUST1" : "8612 or 10더8612"}
         />
       </label>
       <label>

@@ -56,6 +56,8 @@ export function RegisterLotForm({ onRegistered }: { readonly onRegistered: (mess
   const [name, setName] = useState("");
   const [capacity, setCapacity] = useState("");
   const [lotId, setLotId] = useState("");
+  const [rate, setRate] = useState("");
+  const [limit, setLimit] = useState("");
   const { busy, problem, run } = useAction();
 
   const submit = (event: Event) => {
@@ -65,13 +67,17 @@ export function RegisterLotForm({ onRegistered }: { readonly onRegistered: (mess
         name: name.trim(),
         capacity: Number(capacity),
         parkingLotId: lotId.trim() || undefined,
+        ...(rate ? { hourlyRate: Number(rate) } : {}),
+        ...(limit ? { maxActivePerCustomer: Number(limit) } : {}),
       });
       onRegistered(
-        `Registered ${registered.name} (${registered.parkingLotId}) with ${registered.capacity} spots.`,
+        `Registered ${registered.name} (${registered.parkingLotId}) with ${registered.capacity} ${registered.capacity === 1 ? "spot" : "spots"}.`,
       );
       setName("");
       setCapacity("");
       setLotId("");
+      setRate("");
+      setLimit("");
     });
   };
 
@@ -100,12 +106,51 @@ export function RegisterLotForm({ onRegistered }: { readonly onRegistered: (mess
           </span>
           <input value={lotId} onInput={(e) => setLotId(e.currentTarget.value)} maxLength={64} />
         </label>
+        <OptionalTerms rate={rate} limit={limit} onRate={setRate} onLimit={setLimit} />
         <button type="submit" disabled={busy}>
           {busy ? "Registering…" : "Register"}
         </button>
       </div>
       <ProblemMessage problem={problem} />
     </form>
+  );
+}
+
+/** A new lot's optional terms: its hourly rate and how many active bookings one customer may hold. */
+function OptionalTerms(props: {
+  readonly rate: string;
+  readonly limit: string;
+  readonly onRate: (value: string) => void;
+  readonly onLimit: (value: string) => void;
+}) {
+  return (
+    <>
+      <label>
+        <span>
+          Hourly rate <span class="hint">(optional; without one, each booking sets its price)</span>
+        </span>
+        <input
+          value={props.rate}
+          onInput={(e) => props.onRate(e.currentTarget.value)}
+          inputMode="numeric"
+          type="number"
+          min={1}
+        />
+      </label>
+      <label>
+        <span>
+          Active bookings per customer <span class="hint">(optional; default 4)</span>
+        </span>
+        <input
+          value={props.limit}
+          onInput={(e) => props.onLimit(e.currentTarget.value)}
+          inputMode="numeric"
+          type="number"
+          min={1}
+          max={1000}
+        />
+      </label>
+    </>
   );
 }
 

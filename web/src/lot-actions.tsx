@@ -260,7 +260,9 @@ export function CapacityForm(props: {
     event.preventDefault();
     void run(async () => {
       const changed = await api.changeCapacity(props.lot.parkingLotId, Number(capacity));
-      props.onMessage(`${props.lot.name} now has ${count(changed.capacity)} spots.`);
+      props.onMessage(
+        `${props.lot.name} now has ${count(changed.capacity)} ${changed.capacity === 1 ? "spot" : "spots"}.`,
+      );
       setCapacity("");
     });
   };

@@ -14,6 +14,7 @@ import { count, hourOf, taken, tone } from "./format.js";
 import { CancelDialog, ProblemMessage } from "./forms.js";
 import { CapacityForm, Closures, HourlyRate } from "./lot-actions.js";
 import { useCoalescedRead, useLotNow, useTimeline } from "./lot-reads.js";
+import { TermsForms } from "./lot-terms.js";
 import { ReservationTable } from "./reservation-table.js";
 import { Timeline } from "./timeline.js";
 
@@ -98,9 +99,13 @@ function LotAdmin(props: {
       <section class="capacity" aria-labelledby="capacity-title">
         <h3 id="capacity-title">Capacity</h3>
         <p>
-          <b>{count(now.capacity)}</b> spots · <HourlyRate lot={now} />
+          <b>{count(now.capacity)}</b> {now.capacity === 1 ? "spot" : "spots"} · <HourlyRate lot={now} /> ·{" "}
+          <span data-customer-limit={now.maxActivePerCustomer ?? 4}>
+            at most <b>{now.maxActivePerCustomer ?? 4}</b> active bookings per customer
+          </span>
         </p>
         <CapacityForm lot={now} onMessage={props.onMessage} />
+        <TermsForms lot={now} onMessage={props.onMessage} />
       </section>
     </div>
   );

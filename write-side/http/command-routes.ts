@@ -15,6 +15,8 @@ import type { Metrics } from "../../platform/metrics.js";
 import {
   CancelReservationBody,
   ChangeCapacityBody,
+  ChangeCustomerLimitBody,
+  ChangeRateBody,
   CloseParkingLotBody,
   OperatorCancelReservationBody,
   OperatorReserveParkingBody,
@@ -27,7 +29,7 @@ import { DEFAULT_MAX_ACTIVE_PER_CUSTOMER } from "../parking-lot/decider.js";
 import { reservationIdFor } from "../reservation-ids.js";
 import { type Caller, callerOf, cancelScope, customerFor } from "./access.js";
 import { COMMAND_OPERATIONS, type CommandOperationId } from "./operations.js";
-import { rejectionProblem } from "./rejection-problems.js";
+import { rejectionProblem, requestOffset } from "./rejection-problems.js";
 
 /** An RFC 3339 instant with any offset, as the UTC ISO string events store (validated by the schema first). */
 const utc = (instant: string): string => {
@@ -80,6 +82,8 @@ export function commandRoutes(
     checkOut: reservationStep(context, "check-out"),
     closeParkingLot: closeParkingLot(context),
     changeCapacity: changeCapacity(context),
+    changeRate: changeRate(context),
+    changeCustomerLimit: changeCustomerLimit(context),
   };
   // The caller's role picks the body schema of reserve and cancel (an operator's differs).
   return operationRouter(COMMAND_OPERATIONS, routes, { roleOf: (req) => callerOf(req).actor.role });
@@ -98,7 +102,7 @@ function runner(handler: ParkingLotCommandHandler, metrics: Metrics | undefined)
         ...withTraceparent(req),
       });
       outcome = result.ok ? (result.events.length ? "accepted" : "duplicate") : result.rejection.code;
-      if (!result.ok) throw rejectionProblem(result.rejection);
+      if (!result.ok) throw rejectionProblem(result.rejection, requestOffset(req.body));
       return result;
     } finally {
       metrics?.commands.inc({ command: command.type, outcome });
@@ -289,6 +293,29 @@ const changeCapacity =
       now: now(),
     });
     res.status(200).json({ parkingLotId, capacity: body.capacity, position: positionOf(result) });
+  };
+
+const changeRate =
+  ({ run, now }: CommandRouteDeps): Route =>
+  async (req, res) => {
+    const parkingLotId = pathParam(req, "parkingLotId");
+    const { hourlyRate } = bodyOf(req, ChangeRateBody);
+    const result = await run(req, { type: "ChangeRate", parkingLotId, hourlyRate, now: now() });
+    res.status(200).json({ parkingLotId, hourlyRate, position: positionOf(result) });
+  };
+
+const changeCustomerLimit =
+  ({ run, now }: CommandRouteDeps): Route =>
+  async (req, res) => {
+    const parkingLotId = pathParam(req, "parkingLotId");
+    const { maxActivePerCustomer } = bodyOf(req, ChangeCustomerLimitBody);
+    const result = await run(req, {
+      type: "ChangeCustomerLimit",
+      parkingLotId,
+      maxActivePerCustomer,
+      now: now(),
+    });
+    res.status(200).json({ parkingLotId, maxActivePerCustomer, position: positionOf(result) });
   };
 
 /** The request's trace context, for the events it causes (issue 22). */

@@ -9,6 +9,8 @@ import { ANY_ROLE, OPERATOR } from "../../schemas/actor.js";
 import {
   CancelReservationBody,
   ChangeCapacityBody,
+  ChangeCustomerLimitBody,
+  ChangeRateBody,
   CloseParkingLotBody,
   IdempotencyKey,
   OperatorCancelReservationBody,
@@ -29,7 +31,7 @@ import { CUSTOMER_ID, LOT_ID, RESERVATION_ID } from "../../schemas/examples.js";
 const idempotencyKeyHeader = headerParameter(
   "Idempotency-Key",
   IdempotencyKey,
-  `${IdempotencyKey.description} Scope: one parking lot and one customer (the reservation id is an HMAC of the lot, the customer and the key under a server secret): another customer's identical key is another booking and never sees this one. Kept as long as the reservation exists (keys never expire). A retry with the same key and the same body answers 200 with the original reservation and \`Idempotent-Replayed: true\`; the same key with a different car, amount or window answers 422. In what order: the request's schemas first (a body or header that breaks them is a 400 whatever the key), then the key (a reuse is answered 200 or 422 before any rule beyond the schemas is checked: a replay of a booking whose window has since passed is still its 200, a changed body still the 422), then those rules (400). Without a key every request books a new reservation.`,
+  `${IdempotencyKey.description} Scope: one parking lot and one customer (the reservation id is an HMAC of the lot, the customer and the key under a server secret): another customer's identical key is another booking and never sees this one. Kept as long as the reservation exists (keys never expire). A retry with the same key and the same body answers 200 with the original reservation and \`Idempotent-Replayed: true\`; the same key with a different car, amount or window answers 422. In what order: the request's schemas first (a body or header that breaks them is a 400 whatever the key), then the key (a reuse is answered 200 or 422 before any rule beyond the schemas is checked: a replay of a booking whose window has since passed is still its 200, a changed body still the 422), then those rules (400). Without a key every request books a new reservation. (Try it out on /docs sends a fresh key each time when the field is left empty.)`,
   "reserve-2f1c9a7e",
 );
 
@@ -41,7 +43,9 @@ export type CommandOperationId =
   | "checkIn"
   | "checkOut"
   | "closeParkingLot"
-  | "changeCapacity";
+  | "changeCapacity"
+  | "changeRate"
+  | "changeCustomerLimit";
 
 export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: CommandOperationId })[] = [
   {
@@ -86,7 +90,8 @@ export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: C
     body: {
       schema: ReserveParkingBody,
       required: true,
-      example: { customerId: CUSTOMER_ID, carNumber: "10더8612", amount: 5000 },
+      // A customer leaves customerId out (it is the token's subject; another one is 403).
+      example: { carNumber: "10더8612", amount: 5000 },
       byRole: { customer: ReserveParkingBody, operator: OperatorReserveParkingBody },
     },
     rules: [
@@ -229,5 +234,35 @@ export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: C
     body: { schema: ChangeCapacityBody, required: true, example: { capacity: 10 } },
     problems: ["parking-lot-not-found", "capacity-too-low"],
     responses: { "200": jsonResponse("Changed.", "CapacityChangedResponse") },
+  },
+  {
+    method: "put",
+    path: "/parking-lots/{parkingLotId}/rate",
+    operationId: "changeRate",
+    side: "commands",
+    allow: OPERATOR,
+    tag: "commands",
+    summary: "Change the lot's hourly rate (operator) for bookings made from now on",
+    description:
+      "Windows booked before keep the amount they were quoted and open-ended stays the rate they were booked at; a client that still sends the old quote gets `price-changed` naming both. An overstay is charged at the rate in force when the car leaves. The same rate again changes nothing.",
+    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    body: { schema: ChangeRateBody, required: true, example: { hourlyRate: 3000 } },
+    problems: ["parking-lot-not-found"],
+    responses: { "200": jsonResponse("Changed.", "RateChangedResponse") },
+  },
+  {
+    method: "put",
+    path: "/parking-lots/{parkingLotId}/customer-limit",
+    operationId: "changeCustomerLimit",
+    side: "commands",
+    allow: OPERATOR,
+    tag: "commands",
+    summary: "Change how many active reservations one customer may hold in the lot (operator)",
+    description:
+      "Applies to bookings made from now on: a customer already over a lowered limit keeps their reservations and cannot book more until under it. The same limit again changes nothing.",
+    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    body: { schema: ChangeCustomerLimitBody, required: true, example: { maxActivePerCustomer: 4 } },
+    problems: ["parking-lot-not-found"],
+    responses: { "200": jsonResponse("Changed.", "CustomerLimitChangedResponse") },
   },
 ];

@@ -1,9 +1,45 @@
 import { ProblemError } from "../../platform/http/problem.js";
 import type { Rejection } from "../parking-lot/decider.js";
 
+/** How an instant of the answer is written: at the offset the request used. */
+type Local = (isoUtc: string) => string;
+
 type ProblemOf = {
-  readonly [C in Rejection["code"]]: (rejection: Extract<Rejection, { code: C }>) => ProblemError;
+  readonly [C in Rejection["code"]]: (
+    rejection: Extract<Rejection, { code: C }>,
+    local: Local,
+  ) => ProblemError;
 };
+
+/** `1 spot`, `2 spots`. */
+const count = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
+const OFFSET = /(Z|z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * The offset of the first instant the request's body names (`startsAt`, `endsAt`, `from`, `until`),
+ * so that the answer's times read in the caller's terms; undefined when it names none (UTC then).
+ */
+export function requestOffset(body: unknown): string | undefined {
+  if (typeof body !== "object" || body === null) return undefined;
+  for (const field of ["startsAt", "endsAt", "from", "until"]) {
+    const value = (body as Record<string, unknown>)[field];
+    const offset = typeof value === "string" ? OFFSET.exec(value)?.[1] : undefined;
+    if (offset) return offset.toUpperCase();
+  }
+  return undefined;
+}
+
+/** A UTC instant written at `offset` (`+09:00`: `2026-11-23T22:00:00+09:00`); unchanged for UTC. */
+export function atOffset(isoUtc: string, offset: string | undefined): string {
+  const epoch = Date.parse(isoUtc);
+  if (offset === undefined || offset === "Z" || Number.isNaN(epoch)) return isoUtc;
+  const sign = offset.startsWith("-") ? -1 : 1;
+  const minutes = sign * (Number(offset.slice(1, 3)) * 60 + Number(offset.slice(4, 6)));
+  const local = new Date(epoch + minutes * 60_000).toISOString();
+  const withoutZone = local.endsWith(".000Z") ? local.slice(0, 19) : local.slice(0, 23);
+  return `${withoutZone}${offset}`;
+}
 
 const PROBLEMS: ProblemOf = {
   LotNotFound: (rejection) =>
@@ -18,13 +54,16 @@ const PROBLEMS: ProblemOf = {
         parkingLotId: rejection.parkingLotId,
       },
     ),
-  LotFull: (rejection) =>
+  LotFull: (rejection, local) =>
     new ProblemError(
       "parking-lot-full",
-      `All ${rejection.capacity} spots of parking lot ${rejection.parkingLotId} are taken.`,
+      rejection.capacity === 0
+        ? `Parking lot ${rejection.parkingLotId} has no spots.`
+        : `Parking lot ${rejection.parkingLotId} is full at ${local(rejection.at)}: ${rejection.capacity === 1 ? "its 1 spot is" : `all ${rejection.capacity} spots are`} taken then. Try another time or lot (GET /parking-lots/${rejection.parkingLotId}/timeline shows when spots are free).`,
       {
         parkingLotId: rejection.parkingLotId,
         capacity: rejection.capacity,
+        at: local(rejection.at),
       },
     ),
   ReservationNotFound: (rejection) =>
@@ -54,25 +93,26 @@ const PROBLEMS: ProblemOf = {
       parkingLotId: rejection.parkingLotId,
       reservationId: rejection.reservationId,
     }),
-  CheckInTooEarly: (rejection) =>
+  CheckInTooEarly: (rejection, local) =>
     new ProblemError(
       "check-in-too-early",
-      `Reservation ${rejection.reservationId} starts at ${rejection.startsAt}.`,
+      `Check-in for reservation ${rejection.reservationId} opens at ${local(rejection.opensAt)} (its window starts at ${local(rejection.startsAt)}); check in from then on.`,
       {
         parkingLotId: rejection.parkingLotId,
         reservationId: rejection.reservationId,
-        startsAt: rejection.startsAt,
+        startsAt: local(rejection.startsAt),
+        opensAt: local(rejection.opensAt),
       },
     ),
   InvalidWindow: (rejection) =>
     new ProblemError("validation", `${rejection.field} ${rejection.detail}.`, {
-      errors: [{ field: rejection.field, message: rejection.detail }],
+      errors: [{ field: `body.${rejection.field}`, message: rejection.detail }],
     }),
   AmountRequired: (rejection) =>
     new ProblemError(
       "validation",
       `amount is required: parking lot ${rejection.parkingLotId} has no hourly rate to price the stay, so the booking names its price.`,
-      { errors: [{ field: "amount", message: "is required for a lot without an hourly rate" }] },
+      { errors: [{ field: "body.amount", message: "is required for a lot without an hourly rate" }] },
     ),
   AmountNotAccepted: (rejection) =>
     new ProblemError(
@@ -81,7 +121,7 @@ const PROBLEMS: ProblemOf = {
       {
         errors: [
           {
-            field: "amount",
+            field: "body.amount",
             message: `must be left out: an open-ended stay is priced at check-out at ${rejection.hourlyRate} an hour`,
           },
         ],
@@ -89,7 +129,7 @@ const PROBLEMS: ProblemOf = {
     ),
   AmountNotPositive: () =>
     new ProblemError("validation", "amount must be positive.", {
-      errors: [{ field: "amount", message: "must be greater than 0" }],
+      errors: [{ field: "body.amount", message: "must be greater than 0" }],
     }),
   PriceChanged: (rejection) =>
     new ProblemError(
@@ -105,14 +145,14 @@ const PROBLEMS: ProblemOf = {
   TooManyActiveReservations: (rejection) =>
     new ProblemError(
       "too-many-active-reservations",
-      `A customer may hold at most ${rejection.limit} active reservations in parking lot ${rejection.parkingLotId}.`,
+      `A customer may hold at most ${count(rejection.limit, "active reservation")} in parking lot ${rejection.parkingLotId}.`,
       { parkingLotId: rejection.parkingLotId, limit: rejection.limit },
     ),
-  LotClosed: (rejection) =>
+  LotClosed: (rejection, local) =>
     new ProblemError(
       "parking-lot-closed",
-      `Parking lot ${rejection.parkingLotId} is closed from ${rejection.from} until ${rejection.until}.`,
-      { parkingLotId: rejection.parkingLotId, from: rejection.from, until: rejection.until },
+      `Parking lot ${rejection.parkingLotId} is closed from ${local(rejection.from)} until ${local(rejection.until)}.`,
+      { parkingLotId: rejection.parkingLotId, from: local(rejection.from), until: local(rejection.until) },
     ),
   CheckedIn: (rejection) =>
     new ProblemError(
@@ -127,20 +167,25 @@ const PROBLEMS: ProblemOf = {
   TooManyClosures: (rejection) =>
     new ProblemError(
       "too-many-closures",
-      `Parking lot ${rejection.parkingLotId} already has ${rejection.limit} closures that have not ended; wait for one to end.`,
+      `Parking lot ${rejection.parkingLotId} already has ${count(rejection.limit, "closure")} that ${rejection.limit === 1 ? "has" : "have"} not ended; wait for one to end.`,
       { parkingLotId: rejection.parkingLotId, limit: rejection.limit },
     ),
   // Only the scheduler sends the commands these answer; no route can reach them.
   ClosureNotFound: () => new ProblemError("internal", "A time-driven command was refused."),
   NotDue: () => new ProblemError("internal", "A time-driven command was refused."),
-  CapacityTooLow: (rejection) =>
+  CapacityTooLow: (rejection, local) =>
     new ProblemError(
       "capacity-too-low",
-      `At ${rejection.at}, ${rejection.held} spots of parking lot ${rejection.parkingLotId} are reserved.`,
-      { parkingLotId: rejection.parkingLotId, at: rejection.at, held: rejection.held },
+      `At ${local(rejection.at)}, ${count(rejection.held, "spot")} of parking lot ${rejection.parkingLotId} ${rejection.held === 1 ? "is" : "are"} reserved: the capacity cannot go below ${rejection.held}.`,
+      { parkingLotId: rejection.parkingLotId, at: local(rejection.at), held: rejection.held },
     ),
 };
 
-/** The problem each refusal of the decider is answered with: its type, a sentence and its facts. */
-export const rejectionProblem = (rejection: Rejection): ProblemError =>
-  (PROBLEMS[rejection.code] as (rejection: Rejection) => ProblemError)(rejection);
+/**
+ * The problem each refusal of the decider is answered with: its type, a sentence and its facts,
+ * the times in them at `offset` (the one the request used; UTC without one).
+ */
+export const rejectionProblem = (rejection: Rejection, offset?: string): ProblemError =>
+  (PROBLEMS[rejection.code] as (rejection: Rejection, local: Local) => ProblemError)(rejection, (iso) =>
+    atOffset(iso, offset),
+  );

@@ -144,8 +144,9 @@ export function reserve(command: ReserveParking, state: ParkingLotState): Decisi
   const { window, price, mustLeaveBy } = terms;
   if (activeCount(state, command.customerId, now) >= state.maxActivePerCustomer)
     return reject({ code: "TooManyActiveReservations", parkingLotId, limit: state.maxActivePerCustomer });
-  if (busiest(state, terms.from, terms.until, now).held >= state.capacity)
-    return reject({ code: "LotFull", parkingLotId, capacity: state.capacity });
+  const top = busiest(state, terms.from, terms.until, now);
+  if (top.held >= state.capacity)
+    return reject({ code: "LotFull", parkingLotId, capacity: state.capacity, at: iso(top.at) });
   return accept({
     type: "ParkingReserved",
     data: {

@@ -133,13 +133,13 @@ describe("ReserveParking", () => {
       parkingReserved({ reservationId: "b" }),
     ])
       .when(reserveParking({ reservationId: "c" }))
-      .then({ code: "LotFull", parkingLotId: LOT, capacity: 2 });
+      .then({ code: "LotFull", parkingLotId: LOT, capacity: 2, at: NOW });
   });
 
   it("always rejects reservations in a lot of capacity 0", () => {
     given([lotRegistered({ capacity: 0 })])
       .when(reserveParking())
-      .then({ code: "LotFull", parkingLotId: LOT, capacity: 0 });
+      .then({ code: "LotFull", parkingLotId: LOT, capacity: 0, at: NOW });
     const state = run([
       registerLot({ capacity: 0 }),
       reserveParking({ reservationId: "a" }),
@@ -164,7 +164,7 @@ describe("ReserveParking", () => {
     const full = run([registerLot({ capacity: 1 }), reserveParking({ reservationId: "a" })]);
     expect(decide(reserveParking({ reservationId: "b" }), full)).toEqual({
       ok: false,
-      rejection: { code: "LotFull", parkingLotId: LOT, capacity: 1 },
+      rejection: { code: "LotFull", parkingLotId: LOT, capacity: 1, at: NOW },
     });
     const state = run([
       registerLot({ capacity: 1 }),

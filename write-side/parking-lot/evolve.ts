@@ -66,6 +66,7 @@ export function release(
     ...lot,
     occupancy,
     openEnded: lot.openEnded.delete(id),
+    checkOutRates: lot.checkOutRates.delete(id),
     inLot: lot.inLot.delete(id),
     byCustomer: forget(lot.byCustomer, record.customerId, id),
     activeReservations: lot.activeReservations - (wasActive ? 1 : 0),
@@ -84,6 +85,7 @@ export function registered(event: EventOfType<"ParkingLotRegistered">): Register
     activeReservations: 0,
     reservations: ReservationBook.empty(),
     openEnded: ImmutableMap(),
+    checkOutRates: ImmutableMap(),
     occupancy: emptyOccupancy(ms(event.data.registeredAt)),
     inLot: ImmutableMap(),
     byCustomer: ImmutableMap(),
@@ -94,7 +96,8 @@ export function registered(event: EventOfType<"ParkingLotRegistered">): Register
 
 export function reserved(state: RegisteredLot, event: EventOfType<"ParkingReserved">): RegisteredLot {
   if (state.reservations.has(event.data.reservationId)) return state;
-  const { reservationId, customerId, carNumber, amount, startsAt, endsAt, reservedAt } = event.data;
+  const { reservationId, customerId, carNumber, amount, startsAt, endsAt, reservedAt, hourlyRate } =
+    event.data;
   const lot = advance(state, ms(reservedAt));
   const record: ReservationRecord = {
     customerId,
@@ -108,6 +111,10 @@ export function reserved(state: RegisteredLot, event: EventOfType<"ParkingReserv
     activeReservations: lot.activeReservations + 1,
     reservations: lot.reservations.set(reservationId, record),
     openEnded: startsAt && endsAt ? lot.openEnded : lot.openEnded.set(reservationId, ms(reservedAt)),
+    checkOutRates:
+      hourlyRate === undefined || (startsAt && endsAt)
+        ? lot.checkOutRates
+        : lot.checkOutRates.set(reservationId, hourlyRate),
     occupancy:
       startsAt && endsAt
         ? addWindow(lot.occupancy, reservationId, { start: ms(startsAt), end: ms(endsAt) })
@@ -117,6 +124,22 @@ export function reserved(state: RegisteredLot, event: EventOfType<"ParkingReserv
       (lot.byCustomer.get(customerId) ?? ImmutableSet<string>()).add(reservationId),
     ),
   };
+}
+
+/** A car left: its spot is free from then on, and what the check-out priced and charged stays with the record. */
+function checkedOut(state: RegisteredLot, event: EventOfType<"ReservationCheckedOut">): ParkingLotState {
+  const record = state.reservations.get(event.data.reservationId);
+  if (record?.status !== "CHECKED_IN") return state;
+  const { reservationId, checkedOutAt, amount, overstayCharge } = event.data;
+  const lot = release(state, reservationId, record, ms(checkedOutAt));
+  // A retried check-out answers what the first recorded.
+  const completed: ReservationRecord = {
+    ...record,
+    status: "COMPLETED",
+    ...(amount !== undefined ? { amount } : {}),
+    ...(overstayCharge !== undefined && overstayCharge > 0 ? { overstayCharge } : {}),
+  };
+  return { ...lot, reservations: lot.reservations.set(reservationId, completed) };
 }
 
 export function evolve(state: ParkingLotState, event: ParkingLotEvent): ParkingLotState {
@@ -147,20 +170,8 @@ export function evolve(state: ParkingLotState, event: ParkingLotEvent): ParkingL
         }),
       };
     }
-    case "ReservationCheckedOut": {
-      const record = state.reservations.get(event.data.reservationId);
-      if (record?.status !== "CHECKED_IN") return state;
-      const { reservationId, checkedOutAt, amount, overstayCharge } = event.data;
-      const lot = release(state, reservationId, record, ms(checkedOutAt));
-      // What the check-out priced and charged stays with the record: a retried check-out answers it.
-      const completed: ReservationRecord = {
-        ...record,
-        status: "COMPLETED",
-        ...(amount !== undefined ? { amount } : {}),
-        ...(overstayCharge !== undefined && overstayCharge > 0 ? { overstayCharge } : {}),
-      };
-      return { ...lot, reservations: lot.reservations.set(reservationId, completed) };
-    }
+    case "ReservationCheckedOut":
+      return checkedOut(state, event);
     case "ReservationNoShow": {
       const { reservationId } = event.data;
       const record = state.reservations.get(reservationId);
@@ -197,6 +208,10 @@ export function evolve(state: ParkingLotState, event: ParkingLotEvent): ParkingL
     }
     case "ParkingLotCapacityChanged":
       return { ...state, capacity: event.data.capacity };
+    case "ParkingLotRateChanged":
+      return { ...state, hourlyRate: event.data.hourlyRate };
+    case "ParkingLotCustomerLimitChanged":
+      return { ...state, maxActivePerCustomer: event.data.maxActivePerCustomer };
   }
 }
 

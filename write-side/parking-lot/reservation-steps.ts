@@ -1,7 +1,8 @@
 import type { CancelReservation, CheckIn, CheckOut } from "../../schemas/commands.js";
 import { openEndedStayPrice, overstayCharge, WINDOW_RULES } from "../../schemas/reservation-time.js";
-import { accept, ms, reject, statusIn, windowOf } from "./rules.js";
+import { accept, iso, ms, reject, statusIn, windowOf } from "./rules.js";
 import type { Decision, ParkingLotState, RegisteredLot, Rejection, ReservationRecord } from "./state.js";
+import { checkOutRate } from "./terms.js";
 
 /** The steps of a reservation's life a caller asks for: cancel, check in, check out. */
 
@@ -59,7 +60,13 @@ export function checkIn(command: CheckIn, state: ParkingLotState): Decision {
   if (status !== "RESERVED")
     return reject({ code: "ReservationNotActive", parkingLotId, reservationId, status });
   if (record.startsAt && now < ms(record.startsAt) - WINDOW_RULES.maxSkewMs)
-    return reject({ code: "CheckInTooEarly", parkingLotId, reservationId, startsAt: record.startsAt });
+    return reject({
+      code: "CheckInTooEarly",
+      parkingLotId,
+      reservationId,
+      startsAt: record.startsAt,
+      opensAt: iso(ms(record.startsAt) - WINDOW_RULES.maxSkewMs),
+    });
   return accept({
     type: "ReservationCheckedIn",
     data: { reservationId, parkingLotId, customerId: record.customerId, checkedInAt: command.now },
@@ -74,10 +81,12 @@ export function checkOut(command: CheckOut, state: ParkingLotState): Decision {
   const now = ms(command.now);
   if (record.status === "CHECKED_IN") {
     // A car may leave long after its window ended (it overstayed): that is still a check-out, and
-    // the minutes past its window are charged at the lot's rate.
+    // the minutes past its window are charged at the lot's rate as it leaves (time it was never
+    // quoted). An open-ended stay is priced at the rate it was booked at.
     const car = state.inLot.get(reservationId);
     const overstay = record.endsAt ? overstayCharge(state.hourlyRate, ms(record.endsAt), now) : 0;
-    const pricedNow = !record.endsAt && state.hourlyRate !== undefined && record.amount === 0;
+    const bookedRate = checkOutRate(state, reservationId);
+    const pricedNow = !record.endsAt && bookedRate !== undefined && record.amount === 0;
     return accept({
       type: "ReservationCheckedOut",
       data: {
@@ -86,8 +95,8 @@ export function checkOut(command: CheckOut, state: ParkingLotState): Decision {
         customerId: record.customerId,
         checkedOutAt: command.now,
         ...windowOf(record),
-        ...(pricedNow && state.hourlyRate !== undefined
-          ? { amount: openEndedStayPrice(state.hourlyRate, car?.checkedInAt ?? now, now) }
+        ...(pricedNow && bookedRate !== undefined
+          ? { amount: openEndedStayPrice(bookedRate, car?.checkedInAt ?? now, now) }
           : {}),
         ...(overstay > 0 ? { overstayCharge: overstay } : {}),
       },

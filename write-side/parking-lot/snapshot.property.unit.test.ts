@@ -162,6 +162,20 @@ const capacityArb: fc.Arbitrary<Spec> = fc
   .integer({ min: 0, max: 6 })
   .map((capacity) => (now) => ({ type: "ChangeCapacity", parkingLotId: LOT, capacity, now: iso(now) }));
 
+/** A new rate: open-ended bookings made before keep theirs (the state's `checkOutRates`). */
+const rateArb: fc.Arbitrary<Spec> = fc
+  .constantFrom(1000, 2500)
+  .map((hourlyRate) => (now) => ({ type: "ChangeRate", parkingLotId: LOT, hourlyRate, now: iso(now) }));
+
+const customerLimitArb: fc.Arbitrary<Spec> = fc
+  .integer({ min: 1, max: 3 })
+  .map((maxActivePerCustomer) => (now) => ({
+    type: "ChangeCustomerLimit",
+    parkingLotId: LOT,
+    maxActivePerCustomer,
+    now: iso(now),
+  }));
+
 /** Minutes the clock moves on before a step: often not at all, sometimes past every window. */
 const advanceArb = fc.oneof(
   { weight: 4, arbitrary: fc.constant(0) },
@@ -184,6 +198,8 @@ const stepArb: fc.Arbitrary<Step> = fc.record({
     { weight: 2, arbitrary: noShowArb },
     { weight: 2, arbitrary: beginArb },
     { weight: 1, arbitrary: capacityArb },
+    { weight: 1, arbitrary: rateArb },
+    { weight: 1, arbitrary: customerLimitArb },
   ),
 });
 

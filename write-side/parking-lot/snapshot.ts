@@ -31,6 +31,8 @@ export interface LotSnapshot {
         readonly reservations: [string, ReservationRecord][];
         /** Open-ended reservations still active, with when each was made. */
         readonly openEnded: [string, number][];
+        /** The rate each open-ended booking priced at check-out was made at (absent before issue 33). */
+        readonly checkOutRates?: [string, number][];
         readonly windows: [number, [string, Interval][]][];
         readonly prunedBefore: number;
         /** Cars in the lot: [id, window end or null (open-ended), checked in at]. */
@@ -62,6 +64,7 @@ function headOf(state: RegisteredLot) {
     maxActivePerCustomer: state.maxActivePerCustomer,
     activeReservations: state.activeReservations,
     openEnded: [...state.openEnded.entries()].sort(byKey),
+    checkOutRates: [...state.checkOutRates.entries()].sort(byKey),
     windows: [...state.occupancy.buckets.entries()]
       .map(([hour, bucket]): [number, [string, Interval][]] => [hour, [...bucket.entries()].sort(byKey)])
       .sort(byKey),
@@ -100,6 +103,7 @@ export function fromSnapshot(snapshot: LotSnapshot): ParkingLotState {
     activeReservations: s.activeReservations,
     reservations: ReservationBook.of(s.reservations),
     openEnded: ImmutableMap(s.openEnded),
+    checkOutRates: ImmutableMap(s.checkOutRates ?? []),
     occupancy: {
       buckets: ImmutableMap(s.windows.map(([hour, entries]) => [hour, ImmutableMap(entries)] as const)),
       prunedBefore: s.prunedBefore,
@@ -121,8 +125,9 @@ export function fromSnapshot(snapshot: LotSnapshot): ParkingLotState {
  * 2: the state leaves its ended reservations out (`archived`; decider.ts, `forgetEnded`).
  * 3: cars in the lot, when each open-ended booking was made, closures with their id and whether
  *    they began, and the NO_SHOW status (issue 17: the lot follows the cars and the clock).
+ * 4: the rate each open-ended booking was made at (`checkOutRates`; issue 33: a lot's rate changes).
  */
-export const SNAPSHOT_VERSION = 3;
+export const SNAPSHOT_VERSION = 4;
 
 /** Reservation records per page: a page stays far below MongoDB's 16 MB document limit. */
 export const SNAPSHOT_PAGE_SIZE = 20_000;
@@ -146,6 +151,8 @@ const RegisteredHead = Type.Object(
     /** How many reservation records the pages after the head hold together. */
     reservations: Type.Integer({ minimum: 0 }),
     openEnded: Type.Array(Type.Tuple([Type.String(), Type.Number()])),
+    /** Since issue 33 (a snapshot without it was written before a rate could change). */
+    checkOutRates: Type.Optional(Type.Array(Type.Tuple([Type.String(), Type.Integer()]))),
     windows: Type.Array(Type.Tuple([Type.Integer(), Type.Array(Type.Tuple([Type.String(), Span]))])),
     prunedBefore: Type.Integer(),
     inLot: Type.Array(Type.Tuple([Type.String(), Type.Union([Type.Number(), Type.Null()]), Type.Number()])),
@@ -272,6 +279,7 @@ export function decodeSnapshot(parts: readonly unknown[], lotId: string): Parkin
       activeReservations: head.activeReservations,
       reservations,
       openEnded: ImmutableMap(head.openEnded),
+      checkOutRates: ImmutableMap(head.checkOutRates ?? []),
       occupancy: {
         buckets: ImmutableMap(head.windows.map(([hour, entries]) => [hour, ImmutableMap(entries)] as const)),
         prunedBefore: head.prunedBefore,

@@ -29,7 +29,9 @@ export type ParkingLotEvent =
   | EventOfType<"ReservationNoShow">
   | EventOfType<"ParkingLotClosed">
   | EventOfType<"ParkingLotClosureBegan">
-  | EventOfType<"ParkingLotCapacityChanged">;
+  | EventOfType<"ParkingLotCapacityChanged">
+  | EventOfType<"ParkingLotRateChanged">
+  | EventOfType<"ParkingLotCustomerLimitChanged">;
 
 /** A car in the lot: when its window ends (Infinity for an open-ended booking) and when it came in. */
 export interface CarInLot {
@@ -67,6 +69,11 @@ export type ParkingLotState =
       readonly reservations: ReservationBook;
       /** Active open-ended reservations (reserved or in the lot), with when each was made. */
       readonly openEnded: ImmutableMap<string, number>;
+      /**
+       * The rate each active open-ended booking priced at check-out was made at (its
+       * ParkingReserved's `hourlyRate`): a later rate change does not reprice it.
+       */
+      readonly checkOutRates: ImmutableMap<string, number>;
       /** Windowed reservations that may still hold a spot, by the hour they start. */
       readonly occupancy: Occupancy;
       /** Cars in the lot (checked in, not yet out): each holds its spot until it checks out. */
@@ -94,7 +101,13 @@ export const initialState: ParkingLotState = { kind: "unregistered" };
 export type Rejection =
   | { readonly code: "LotNotFound"; readonly parkingLotId: string }
   | { readonly code: "LotAlreadyRegistered"; readonly parkingLotId: string }
-  | { readonly code: "LotFull"; readonly parkingLotId: string; readonly capacity: number }
+  | {
+      readonly code: "LotFull";
+      readonly parkingLotId: string;
+      readonly capacity: number;
+      /** The first instant of the asked span at which every spot is held. */
+      readonly at: string;
+    }
   | { readonly code: "ReservationNotFound"; readonly parkingLotId: string; readonly reservationId: string }
   | { readonly code: "ReservationIdConflict"; readonly parkingLotId: string; readonly reservationId: string }
   | {
@@ -116,6 +129,8 @@ export type Rejection =
       readonly parkingLotId: string;
       readonly reservationId: string;
       readonly startsAt: string;
+      /** When check-in opens: the window's start less the allowed skew. */
+      readonly opensAt: string;
     }
   | {
       readonly code: "InvalidWindow";

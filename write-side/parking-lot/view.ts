@@ -1,6 +1,7 @@
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { mustLeaveBy, reservationStatus } from "./decide.js";
 import type { ParkingLotState, ReservationStatus } from "./state.js";
+import { checkOutRate } from "./terms.js";
 
 /** What a command's answer tells of the reservation it named, as of after the command. */
 export interface ReservationView {
@@ -34,7 +35,8 @@ export function viewAfter(command: ParkingLotCommand, state: ParkingLotState): L
   if (state.kind !== "registered") return { reservation: { reservationId } };
   const record = state.reservations.get(reservationId);
   const leaveBy = mustLeaveBy(state, reservationId);
-  const pricedAtCheckOut = record && !record.startsAt && record.amount === 0 ? state.hourlyRate : undefined;
+  const pricedAtCheckOut =
+    record && !record.startsAt && record.amount === 0 ? checkOutRate(state, reservationId) : undefined;
   return {
     reservation: {
       reservationId,

@@ -279,6 +279,16 @@ const capacityArb: fc.Arbitrary<Spec> = fc.integer({ min: 0, max: 5 }).map(
     ({ now }) => ({ type: "ChangeCapacity", parkingLotId: LOT, capacity, now: iso(now) }),
 );
 
+const rateArb: fc.Arbitrary<Spec> = fc.constantFrom(...RATES).map(
+  (hourlyRate): Spec =>
+    ({ now }) => ({ type: "ChangeRate", parkingLotId: LOT, hourlyRate, now: iso(now) }),
+);
+
+const customerLimitArb: fc.Arbitrary<Spec> = fc.integer({ min: 1, max: 3 }).map(
+  (maxActivePerCustomer): Spec =>
+    ({ now }) => ({ type: "ChangeCustomerLimit", parkingLotId: LOT, maxActivePerCustomer, now: iso(now) }),
+);
+
 interface Registration {
   readonly capacity: number;
   readonly hourlyRate?: number;
@@ -324,6 +334,8 @@ const stepArb = (registration: Registration): fc.Arbitrary<Step> =>
       { weight: 2, arbitrary: noShowArb.map(named("no-show")) },
       { weight: 2, arbitrary: beginArb.map(named("begin closure")) },
       { weight: 1, arbitrary: capacityArb.map(named("change capacity")) },
+      { weight: 1, arbitrary: rateArb.map(named("change rate")) },
+      { weight: 1, arbitrary: customerLimitArb.map(named("change customer limit")) },
       // The same registration again (a retry), or another one (an id taken).
       {
         weight: 1,
@@ -639,8 +651,9 @@ class Model {
         ).length;
         if (active >= lot.maxActive)
           return refuse({ code: "TooManyActiveReservations", parkingLotId, limit: lot.maxActive });
-        if (this.busiest(wanted.start, wanted.end, now).held >= lot.capacity)
-          return refuse({ code: "LotFull", parkingLotId, capacity: lot.capacity });
+        const top = this.busiest(wanted.start, wanted.end, now);
+        if (top.held >= lot.capacity)
+          return refuse({ code: "LotFull", parkingLotId, capacity: lot.capacity, at: iso(top.at) });
         this.bookings.set(reservationId, {
           customerId: command.customerId,
           carNumber: command.carNumber,
@@ -680,6 +693,7 @@ class Model {
               parkingLotId,
               reservationId,
               startsAt: iso(booking.window.start),
+              opensAt: iso(booking.window.start - SKEW),
             });
           booking.status = "CHECKED_IN";
           booking.checkedIn = true;
@@ -755,6 +769,16 @@ class Model {
         }
         lot.capacity = command.capacity;
         return accepted("ParkingLotCapacityChanged");
+      }
+      case "ChangeRate": {
+        if (command.hourlyRate === lot.hourlyRate) return accepted();
+        lot.hourlyRate = command.hourlyRate;
+        return accepted("ParkingLotRateChanged");
+      }
+      case "ChangeCustomerLimit": {
+        if (command.maxActivePerCustomer === lot.maxActive) return accepted();
+        lot.maxActive = command.maxActivePerCustomer;
+        return accepted("ParkingLotCustomerLimitChanged");
       }
     }
   }
@@ -1084,6 +1108,8 @@ describe("time windows, random command sequences over a moving clock", { timeout
       "CloseParkingLot:InvalidWindow",
       "ChangeCapacity:CapacityTooLow",
       "ChangeCapacity:ParkingLotCapacityChanged",
+      "ChangeRate:ParkingLotRateChanged",
+      "ChangeCustomerLimit:ParkingLotCustomerLimitChanged",
       "RegisterParkingLot:LotAlreadyRegistered",
       "ended CANCELED window",
       "ended CANCELED open-ended",

@@ -1,0 +1,50 @@
+import type { Document } from "../../document-store/port.js";
+import { PLATE_SUFFIXES } from "../../projections/read-models/reservations.js";
+import { fragmentRange } from "../../schemas/plates.js";
+import type { ReadContext } from "./read-context.js";
+
+/** A reservation a plate fragment matched: its id and `seq` (the list's order and cursor). */
+export interface PlateMatch {
+  readonly reservationId: string;
+  readonly seq: number;
+}
+
+/**
+ * The newest `want` reservations whose plate holds `fragment` (schemas/plates.ts), below `cursor`,
+ * in a lot or of a customer if asked: prefix ranges over the plates' suffixes, newest first. A
+ * plate that holds the fragment twice has two matching suffixes: those rows are read in the same
+ * chunk or the next, and counted once. The work is the matches read, chunk by chunk, until
+ * `want` reservations are found: never the reservations whose plate does not match.
+ */
+export async function newestPlateMatches(
+  ctx: ReadContext,
+  fragment: string,
+  scope: { parkingLotId?: string; customerId?: string; cursor?: string },
+  want: number,
+): Promise<PlateMatch[]> {
+  const collection = await ctx.collection(PLATE_SUFFIXES);
+  const filter: Record<string, unknown> = { suffix: fragmentRange(fragment) };
+  if (scope.parkingLotId) filter.parkingLotId = scope.parkingLotId;
+  if (scope.customerId) filter.customerId = scope.customerId;
+  const matches: PlateMatch[] = [];
+  const seen = new Set<string>();
+  let below = scope.cursor === undefined ? undefined : Number(scope.cursor);
+  const chunk = Math.max(want * 2, 20);
+  for (;;) {
+    const rows = await ctx.store.find<Document & PlateMatch>(
+      collection,
+      below === undefined ? filter : { ...filter, seq: { $lt: below } },
+      { sort: { seq: -1 }, limit: chunk },
+    );
+    for (const row of rows) {
+      if (seen.has(row.reservationId)) continue;
+      seen.add(row.reservationId);
+      matches.push({ reservationId: row.reservationId, seq: row.seq });
+      if (matches.length === want) return matches;
+    }
+    const last = rows.at(-1);
+    // The rest of the last reservation's rows share its seq: continuing below it skips only them.
+    if (rows.length < chunk || last === undefined) return matches;
+    below = last.seq;
+  }
+}
