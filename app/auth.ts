@@ -87,6 +87,7 @@ export async function createAuthentication(
     rolesClaims: config.authRolesClaims,
     roleMap: config.authRoleMap,
     customerIdClaim: config.authCustomerIdClaim,
+    grants: { claim: config.authLotsClaim, prefix: config.authLotsPrefix },
     maxLifetimeSeconds: config.authMaxTokenLifetimeSeconds,
   };
   const store: SessionStore = options.documentStore

@@ -66,6 +66,8 @@ const DEFAULTS: Config = {
   authJwksCooldownMs: 30000,
   authIssuerAllowHttp: false,
   authRoleMap: {},
+  authLotsClaim: "lots",
+  authLotsPrefix: "",
   authCustomerIdClaim: "sub",
   authTokenTypes: ["at+jwt", "JWT"],
   authMaxTokenLifetimeSeconds: 86400,

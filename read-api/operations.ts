@@ -7,7 +7,7 @@ import {
   ref,
   textResponse,
 } from "../platform/http/operation.js";
-import { ANY_ROLE, OPERATOR } from "../schemas/actor.js";
+import { ANY_ROLE, BOOKING_ROLES, OPERATOR } from "../schemas/actor.js";
 import { ControlCenterAsOfQuery, SingleAsOfQuery } from "../schemas/as-of-queries.js";
 import { CustomerId, ParkingLotId, ReservationId } from "../schemas/common.js";
 import { CUSTOMER_ID, LOT_ID, RESERVATION_ID } from "../schemas/examples.js";
@@ -177,7 +177,7 @@ export const QUERY_OPERATIONS: readonly (Operation & { readonly operationId: Que
     path: "/customers/{customerId}/coupons",
     operationId: "listCustomerCoupons",
     side: "queries",
-    allow: ANY_ROLE,
+    allow: BOOKING_ROLES,
     tag: "queries",
     summary: "A customer's coupons, newest first",
     parameters: [pathParameter("customerId", CustomerId, CUSTOMER_ID)],

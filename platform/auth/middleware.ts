@@ -11,6 +11,9 @@ import {
   type VerifiedToken,
 } from "./verifier.js";
 
+/** Roles of staff (who may act on others' behalf; their customer id claim may be absent). */
+const STAFF = new Set(["operator", "attendant", "admin"]);
+
 export const SESSION_COOKIE = "parking_session";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -51,7 +54,12 @@ async function identify(req: Request, _res: Response, options: AuthenticateOptio
     }
     try {
       const token = await options.verifier.verify(match[1]);
-      setPrincipal(req, { sub: options.principalOf(token), roles: token.roles, via: "bearer" });
+      setPrincipal(req, {
+        sub: options.principalOf(token),
+        roles: token.roles,
+        grants: token.grants,
+        via: "bearer",
+      });
     } catch (error) {
       throw refusal(error);
     }
@@ -86,7 +94,12 @@ async function identify(req: Request, _res: Response, options: AuthenticateOptio
       "A request authenticated by the session cookie must come from this service's own pages (same origin).",
     );
   }
-  setPrincipal(req, { sub: outcome.record.principal, roles: outcome.record.roles, via: "session" });
+  setPrincipal(req, {
+    sub: outcome.record.principal,
+    roles: outcome.record.roles,
+    grants: outcome.record.grants ?? [],
+    via: "session",
+  });
 }
 
 function refusal(error: unknown): unknown {
@@ -112,7 +125,7 @@ function refusal(error: unknown): unknown {
 export function principalIdOf(claim: string): (token: VerifiedToken) => string {
   return (token) => {
     if (token.customerId !== undefined) return token.customerId;
-    if (token.roles.includes("customer") && !token.roles.includes("operator")) {
+    if (token.roles.includes("customer") && !token.roles.some((r) => STAFF.has(r))) {
       throw new InvalidTokenError(
         `the token's "${claim}" claim (the customer id) is missing or not printable ASCII of at most 255 characters`,
       );

@@ -7,6 +7,8 @@ export interface Principal {
   readonly sub: string;
   /** Roles found in the configured roles claims. */
   readonly roles: readonly string[];
+  /** Grants from the configured grants claim (the lots a member of staff runs). */
+  readonly grants?: readonly string[];
   /** How the request was authenticated. */
   readonly via: "bearer" | "session";
 }

@@ -140,6 +140,7 @@ export class SessionResolver {
         sub: verified.sub,
         principal: this.options.principalOf(verified),
         roles: verified.roles,
+        grants: verified.grants,
         accessIssuedAt: new Date(this.now).toISOString(),
         accessExpiresAt: new Date(Number(verified.claims.exp) * 1000).toISOString(),
         refreshToken: tokens.refreshToken ?? (record.refreshToken as string),

@@ -22,6 +22,7 @@ describe("SessionResolver", () => {
       sub: "ops-1",
       customerId: "ops-1",
       roles: token === "at-customer" ? ["customer"] : ["operator"],
+      grants: [],
       claims: { exp: Math.floor((T0 + 1_200_000) / 1000) },
       header: { alg: "RS256" },
     }),

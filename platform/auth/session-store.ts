@@ -14,6 +14,8 @@ export interface SessionRecord {
   /** The caller's id as the service uses it (the customer id claim, else `sub`). */
   readonly principal: string;
   readonly roles: readonly string[];
+  /** The token's grants (the lots a member of staff runs). */
+  readonly grants?: readonly string[];
   readonly createdAt: string;
   /** The session ends then, whatever happens (refreshes do not extend it). */
   readonly expiresAt: string;

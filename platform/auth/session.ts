@@ -136,6 +136,7 @@ export function linkSignIn(options: SessionHandlerOptions): OperationHandler {
       sub: signIn.sub,
       principal: options.principalOf(signIn),
       roles: signIn.roles,
+      grants: signIn.grants,
       createdAt: new Date(now).toISOString(),
       expiresAt: new Date(now + seconds * 1000).toISOString(),
     });
@@ -258,6 +259,7 @@ export function startSession(options: SessionHandlerOptions): OperationHandler {
       sub: verified.sub,
       principal: options.principalOf(verified),
       roles: verified.roles,
+      grants: verified.grants,
       createdAt: new Date(now).toISOString(),
       expiresAt: new Date(expiresAt).toISOString(),
       accessIssuedAt: new Date(now).toISOString(),
