@@ -24,12 +24,13 @@ import { assetRoutes, findWebDir } from "../read-api/page-routes.js";
 import { queryRoutes } from "../read-api/query-routes.js";
 import { TimeTravel } from "../read-api/time-travel/time-travel.js";
 import { commandRoutes } from "../write-side/http/command-routes.js";
-import { ACCESS_RULES, UNLISTED_ROUTES_ALLOW } from "./access.js";
+import { ACCESS_RULES, serviceAccess, UNLISTED_ROUTES_ALLOW } from "./access.js";
+import { lotScopeControl } from "./lot-scope.js";
 import type { Lifecycle } from "./health.js";
 import { SERVICE_PROBLEMS } from "./problems.js";
 import type { Services } from "./services.js";
 import { appRoutes } from "./surface/app-routes.js";
-import { methodsByPath } from "./surface/operations.js";
+import { methodsByPath, OPERATIONS } from "./surface/operations.js";
 
 export const BODY_LIMIT = "16kb";
 
@@ -96,6 +97,7 @@ function edge(app: Express, services: Services, lifecycle: Lifecycle): void {
   app.use(noStoreForSignedIn);
   answerMethods(app, sidesOf(services));
   app.use(accessControl(ACCESS_RULES, UNLISTED_ROUTES_ALLOW));
+  app.use(lotScopeControl(OPERATIONS, serviceAccess));
 }
 
 /** OPTIONS and a wrong method of every documented path this process serves. */

@@ -4,6 +4,8 @@ import express, { type NextFunction, type Request, type Response, Router } from 
 import { principalOf } from "../platform/auth/principal.js";
 import type { SignInConfig } from "../platform/auth/sign-in-schemas.js";
 import { ProblemError } from "../platform/http/problem.js";
+import { reachOf } from "../schemas/actor.js";
+import { EVERY_LOT } from "../schemas/lot-reach.js";
 import type { LiveUpdates } from "./live-updates.js";
 
 /**
@@ -143,8 +145,10 @@ export function assetRoutes(webDir: string | undefined): Router {
  */
 function liveUpdatesStream(liveUpdates: LiveUpdates | undefined) {
   return (req: Request, res: Response) => {
-    // Only operators get here (the access tables); the cap counts streams by the token's subject.
-    const owner = principalOf(req)?.sub ?? "";
+    // Only operators get here (the access tables); the cap counts streams by the token's subject,
+    // and each sees the lots it reaches.
+    const principal = principalOf(req);
+    const owner = principal?.sub ?? "";
     const refusal = liveUpdates ? liveUpdates.refusal(owner) : "process-cap";
     if (refusal === "ended") {
       throw new ProblemError("shutting-down", "This instance is shutting down; reconnect to another.", {
@@ -167,6 +171,6 @@ function liveUpdatesStream(liveUpdates: LiveUpdates | undefined) {
         { retryAfterSeconds: 5, limit: "per-principal", max: cap },
       );
     }
-    liveUpdates.open(req, res, owner);
+    liveUpdates.open(req, res, owner, (principal && reachOf(principal)) ?? EVERY_LOT);
   };
 }

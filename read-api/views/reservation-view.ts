@@ -10,6 +10,8 @@ import type { PageOf, ReadContext } from "./read-context.js";
 /** What GET /reservations asks: filters, a page, and the position to wait for. */
 export interface ReservationQuery {
   readonly parkingLotId?: string;
+  /** Only these lots (a member of staff's): one bounded read per lot, merged newest first. */
+  readonly parkingLotIds?: readonly string[];
   readonly customerId?: string;
   readonly carNumber?: string;
   readonly status?: ReservationStatus;
@@ -75,8 +77,9 @@ export class ReservationQueries {
     const reservations = await this.ctx.collection(RESERVATIONS);
     // The status shown is the stored one, except that a window which has ended reads COMPLETED
     // (asOfNow): each status filter selects exactly the reservations shown with that status.
-    const parts = statusFilters(options.status, now).map((condition) =>
-      this.newestDocs(reservations, { ...filter, ...condition }, options),
+    const lots = options.parkingLotIds?.map((parkingLotId) => ({ parkingLotId })) ?? [{}];
+    const parts = statusFilters(options.status, now).flatMap((condition) =>
+      lots.map((lot) => this.newestDocs(reservations, { ...filter, ...lot, ...condition }, options)),
     );
     const docs = (await Promise.all(parts)).flat();
     // Each part is its newest limit + 1 below the cursor: together, the newest limit + 1 of them all.
