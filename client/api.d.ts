@@ -81,7 +81,7 @@ export interface paths {
          *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
          *     - `asOf`: a log position (digits, at most 2^53 - 1) or an RFC 3339 instant that exists on the calendar, from 2000 on and not in the future (the server's clock).
          *
-         *     **Access**: Needs a bearer token with the role `operator`.
+         *     **Access**: Needs a bearer token with the role `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -105,7 +105,7 @@ export interface paths {
          * Live control-center updates (Server-Sent Events)
          * @description One `control-center` event (the whole ControlCenterView as JSON, the same shape as GET /control-center) whenever the read models changed, at most one per LIVE_UPDATE_INTERVAL_MS however many events arrive, and whenever the figures of the moment changed with no event (a window started or ended, a closure began or ended; looked at every second); `: heartbeat` comments while idle. Each event's `id` names the state it carries: reconnecting with `Last-Event-ID` sends nothing until the state differs. Ended by the server on shutdown (clients reconnect). Capped per process (LIVE_MAX_STREAMS: past it 503 `service-unavailable`, `limit: "per-process"`) and per caller (LIVE_MAX_STREAMS_PER_PRINCIPAL streams of one token subject at once in one process: past it 429 `too-many-streams`, `limit: "per-principal"`), both with Retry-After.
          *
-         *     **Access**: Needs a bearer token with the role `operator`.
+         *     **Access**: Needs a bearer token with the role `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -152,7 +152,7 @@ export interface paths {
          * @description **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
          *
-         *     **Access**: Needs a bearer token with the role `customer` or `operator`.
+         *     **Access**: Needs a bearer token with the role `customer` or `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -218,7 +218,7 @@ export interface paths {
         };
         /**
          * Prometheus metrics (text exposition format); operators only
-         * @description **Access**: Needs a bearer token with the role `operator`.
+         * @description **Access**: Needs a bearer token with the role `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -278,7 +278,7 @@ export interface paths {
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `name`, `parkingLotId`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
          *
-         *     **Access**: Needs a bearer token with the role `operator`.
+         *     **Access**: Needs a bearer token with the role `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -356,7 +356,7 @@ export interface paths {
         get?: never;
         /**
          * Change the lot's capacity (operator); a reduction that would overbook names the instant
-         * @description **Access**: Needs a bearer token with the role `operator`.
+         * @description **Access**: Needs a bearer token with the role `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -384,7 +384,7 @@ export interface paths {
          *     - `from`: at most 90 days ahead.
          *     - `reason`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
          *
-         *     **Access**: Needs a bearer token with the role `operator`.
+         *     **Access**: Needs a bearer token with the role `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -410,7 +410,7 @@ export interface paths {
          *     - `until`: after `from` when both are given.
          *     - `cursor`: a log position (`nextCursor` of the page before), at most 2^53 - 1.
          *
-         *     **Access**: Needs a bearer token with the role `operator`.
+         *     **Access**: Needs a bearer token with the role `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -441,7 +441,7 @@ export interface paths {
          *     - `customerId`: required when an operator books (OperatorReserveParkingBody); a customer leaves it out or sends their own (another is 403).
          *     - `carNumber`, `customerId`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
          *
-         *     **Access**: Needs a bearer token with the role `customer` or `operator`.
+         *     **Access**: Needs a bearer token with the role `customer` or `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -468,7 +468,7 @@ export interface paths {
          *     - `reason`: required when an operator cancels (OperatorCancelReservationBody: the body is then required); optional for the reservation's customer.
          *     - `reason`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
          *
-         *     **Access**: Needs a bearer token with the role `customer` or `operator`.
+         *     **Access**: Needs a bearer token with the role `customer` or `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -488,8 +488,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Check in (the customer who owns it, or an operator)
-         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         * Check in (the customer who owns it, or staff of its lot: an attendant, operator or admin)
+         * @description **Access**: Needs a bearer token with the role `customer` or `operator` or `attendant` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -511,7 +511,7 @@ export interface paths {
         put?: never;
         /**
          * Check out: frees the spot from now on
-         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         * @description **Access**: Needs a bearer token with the role `customer` or `operator` or `attendant` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -603,10 +603,12 @@ export interface paths {
         };
         /**
          * List reservations by lot, customer, car and/or status, newest first
-         * @description **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         * @description A customer sees their own; an admin every lot's; an operator or attendant scoped to lots only theirs (a `parkingLotId` outside them is 404, as for a lot that does not exist).
+         *
+         *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
          *
-         *     **Access**: Needs a bearer token with the role `customer` or `operator`.
+         *     **Access**: Needs a bearer token with the role `customer` or `operator` or `attendant` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -634,7 +636,7 @@ export interface paths {
          *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
          *     - `asOf`: a log position (digits, at most 2^53 - 1) or an RFC 3339 instant that exists on the calendar, from 2000 on and not in the future (the server's clock).
          *
-         *     **Access**: Needs a bearer token with the role `customer` or `operator`.
+         *     **Access**: Needs a bearer token with the role `customer` or `operator` or `attendant` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -661,7 +663,7 @@ export interface paths {
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `cursor`: a log position (`nextCursor` of the page before), at most 2^53 - 1.
          *
-         *     **Access**: Needs a bearer token with the role `customer` or `operator`.
+         *     **Access**: Needs a bearer token with the role `customer` or `operator` or `attendant` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -690,7 +692,7 @@ export interface paths {
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `sub`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
          *
-         *     **Access**: Needs a bearer token with the role `operator`.
+         *     **Access**: Needs a bearer token with the role `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -739,7 +741,7 @@ export interface paths {
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `refreshToken`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
          *
-         *     **Access**: Needs a bearer token with the role `customer` or `operator`.
+         *     **Access**: Needs a bearer token with the role `customer` or `operator` or `attendant` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -2455,7 +2457,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -2626,7 +2628,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -2955,7 +2957,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -3395,7 +3397,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
@@ -3876,7 +3878,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -4501,7 +4503,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -4754,7 +4756,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -5004,7 +5006,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -5237,7 +5239,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -5510,7 +5512,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -5756,7 +5758,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator` or `attendant` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -6002,7 +6004,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator` or `attendant` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -6790,7 +6792,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator` or `attendant` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -6804,6 +6806,23 @@ export interface operations {
                         status?: 403;
                         /** @enum {unknown} */
                         type?: "/problems/forbidden";
+                    };
+                };
+            };
+            /** @description `/problems/parking-lot-not-found`: Parking lot not found. */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        type?: "/problems/parking-lot-not-found";
                     };
                 };
             };
@@ -6968,7 +6987,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator` or `attendant` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -7163,7 +7182,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator` or `attendant` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -7356,7 +7375,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -7737,7 +7756,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator` or `attendant` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];

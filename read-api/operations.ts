@@ -138,8 +138,10 @@ export const QUERY_OPERATIONS: readonly (Operation & { readonly operationId: Que
     allow: ANY_ROLE,
     tag: "queries",
     summary: "List reservations by lot, customer, car and/or status, newest first",
+    description:
+      "A customer sees their own; an admin every lot's; an operator or attendant scoped to lots only theirs (a `parkingLotId` outside them is 404, as for a lot that does not exist).",
     query: ReservationsQuery,
-    problems: ["store-unavailable"],
+    problems: ["store-unavailable", "parking-lot-not-found"],
     responses: { "200": jsonResponse("A page of reservations.", "ReservationPage") },
   },
   {
