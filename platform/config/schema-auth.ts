@@ -33,7 +33,7 @@ export const AUTH_SETTINGS = {
     }),
   ),
   authRolesClaims: Type.Array(Type.String({ format: "claimPath" }), {
-    listOf: "claim dot paths",
+    listOf: "claim paths",
     ...env(
       "AUTH_ROLES_CLAIMS",
       "realm_access.roles,roles",
