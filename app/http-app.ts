@@ -96,7 +96,7 @@ function edge(app: Express, services: Services, lifecycle: Lifecycle): void {
   if (perPrincipal) app.use(perPrincipal);
   app.use(noStoreForSignedIn);
   answerMethods(app, sidesOf(services));
-  app.use(accessControl(ACCESS_RULES, UNLISTED_ROUTES_ALLOW));
+  app.use(accessControl(ACCESS_RULES, UNLISTED_ROUTES_ALLOW, services.logger));
   app.use(lotScopeControl(OPERATIONS, serviceAccess));
 }
 

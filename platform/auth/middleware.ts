@@ -58,6 +58,7 @@ async function identify(req: Request, _res: Response, options: AuthenticateOptio
         sub: options.principalOf(token),
         roles: token.roles,
         grants: token.grants,
+        emptyRolesClaims: token.emptyRolesClaims,
         via: "bearer",
       });
     } catch (error) {

@@ -9,6 +9,8 @@ export interface Principal {
   readonly roles: readonly string[];
   /** Grants from the configured grants claim (the lots a member of staff runs). */
   readonly grants?: readonly string[];
+  /** The configured roles claims the token lacked or held no role at (said in the log on a 403). */
+  readonly emptyRolesClaims?: readonly string[];
   /** How the request was authenticated. */
   readonly via: "bearer" | "session";
 }

@@ -23,6 +23,7 @@ describe("SessionResolver", () => {
       customerId: "ops-1",
       roles: token === "at-customer" ? ["customer"] : ["operator"],
       grants: [],
+      emptyRolesClaims: [],
       claims: { exp: Math.floor((T0 + 1_200_000) / 1000) },
       header: { alg: "RS256" },
     }),

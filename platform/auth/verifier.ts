@@ -58,6 +58,8 @@ export interface VerifiedToken {
   readonly roles: readonly string[];
   /** The values of the grants claim carrying the grants prefix, without it. */
   readonly grants: readonly string[];
+  /** The configured roles claims this token lacks, or holds no role string at (for the log). */
+  readonly emptyRolesClaims: readonly string[];
   readonly claims: JWTPayload;
   readonly header: ProtectedHeaderParameters;
 }
@@ -209,6 +211,7 @@ export class TokenVerifier {
         typeof customerId === "string" && CUSTOMER_ID_PATTERN.test(customerId) ? customerId : undefined,
       roles: rolesOf(payload, this.options.rolesClaims, this.options.roleMap),
       grants: this.options.grants ? grantsOf(payload, this.options.grants) : [],
+      emptyRolesClaims: this.options.rolesClaims.filter((path) => rolesOf(payload, [path]).length === 0),
       claims: payload,
       header: protectedHeader,
     };
