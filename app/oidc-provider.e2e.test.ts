@@ -239,6 +239,22 @@ describe.each([
       await setup.provider.start();
     }
   });
+
+  it("an outage: a key id the service has not seen is 'retry later' (503, Retry-After), and verifies as soon as the provider is back", async () => {
+    const base = setup.service.url;
+    await setup.provider.rotateKey();
+    const newKey = await setup.provider.clientCredentials(CLIENTS.operatorRobot);
+    await setup.provider.stop();
+    try {
+      const down = await call(base, "GET", "/control-center", undefined, bearer(newKey));
+      expect(down.status).toBe(503);
+      expect(down.headers.get("retry-after")).toMatch(/^\d+$/);
+      expect(down.body).toMatchObject({ type: "/problems/identity-provider-unavailable" });
+    } finally {
+      await setup.provider.start();
+    }
+    expect((await call(base, "GET", "/control-center", undefined, bearer(newKey))).status).toBe(200);
+  });
 });
 
 describe("page sessions against oidc-provider (http)", () => {
