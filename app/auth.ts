@@ -12,6 +12,7 @@ import { authenticate, principalIdOf } from "../platform/auth/middleware.js";
 import { ExternalProvider, type ReadinessCheck } from "../platform/auth/provider.js";
 import { secretFromFile } from "../platform/auth/secret-file.js";
 import {
+  type EndSession,
   linkSignIn,
   revokeSessions,
   type SessionHandlerOptions,
@@ -136,7 +137,10 @@ function externalAuthentication(shared: Shared, issuer: string): Authentication 
   // The page signs in at the provider (PKCE) and trades the access token for a session; the
   // development issuer's keys, discovery and sign-in links are not served (404).
   const handlers: AuthenticationHandlers = {
-    ...sessionHandlers({ verifier, sessions: store, principalOf, ...cookies }),
+    ...sessionHandlers(
+      { verifier, sessions: store, principalOf, ...cookies },
+      endSessionAt(provider, config),
+    ),
     getDevIssuerKeys: notServed,
     getDevIssuerDiscovery: notServed,
     signIn: notServed,
@@ -244,6 +248,26 @@ export function idempotencySecretOf(config: Config): string {
   );
 }
 
+/**
+ * The provider's sign-out for a session (RP-initiated logout): its discovery's
+ * `end_session_endpoint` with the session's ID token as `id_token_hint`, the page's client id, and
+ * `post_logout_redirect_uri` the landing page (under PUBLIC_URL, else this request's origin; the
+ * provider accepts only the URIs registered for the client).
+ */
+function endSessionAt(provider: ExternalProvider, config: Config): EndSession {
+  return async (req, idToken) => {
+    const endpoint = (await provider.metadata()).end_session_endpoint;
+    if (!endpoint) return undefined;
+    const origin =
+      config.publicUrl !== undefined ? publicOrigin(config) : `${req.protocol}://${req.get("host")}`;
+    const url = new URL(endpoint);
+    if (idToken) url.searchParams.set("id_token_hint", idToken);
+    url.searchParams.set("client_id", config.pageOidcClientId);
+    url.searchParams.set("post_logout_redirect_uri", `${origin}${SESSION_LANDING_PATH}`);
+    return url.href;
+  };
+}
+
 /** An operation this identity mode does not have: it passes on to the 404. */
 const notServed: OperationHandler = (_req, _res, next) => next();
 
@@ -251,10 +275,14 @@ const notServed: OperationHandler = (_req, _res, next) => next();
  * The session operations both identity modes serve: a session from a bearer token (the page's
  * sign-in), sign-out, and an operator's revocation of a subject's sessions.
  */
-function sessionHandlers(options: Omit<SessionHandlerOptions, "landingPath">) {
+function sessionHandlers(options: Omit<SessionHandlerOptions, "landingPath">, endSession?: EndSession) {
   return {
     startSession: startSession({ ...options, landingPath: SESSION_LANDING_PATH }),
-    signOut: signOut({ ...options, landingPath: SESSION_LANDING_PATH }),
+    signOut: signOut({
+      ...options,
+      landingPath: SESSION_LANDING_PATH,
+      ...(endSession ? { endSession } : {}),
+    }),
     revokeSessions: revokeSessions({ sessions: options.sessions }),
   };
 }

@@ -24,6 +24,7 @@ const RECORD_FIELDS: readonly (keyof SessionRecord)[] = [
   "accessIssuedAt",
   "accessExpiresAt",
   "refreshToken",
+  "idToken",
   "ended",
   "renewingUntil",
 ];

@@ -739,7 +739,7 @@ export interface paths {
          * @description The access token comes as the bearer token; the provider's refresh token, if it gave one, in the body. The service records a session (the refresh token stays in that record and renews the access token before it expires; without one the session ends with the access token) and sets the cookie holding the session's random id.
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
-         *     - `refreshToken`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
+         *     - `idToken`, `refreshToken`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
          *
          *     **Access**: Needs a bearer token with the role `customer` or `operator` or `attendant` or `admin`.
          *
@@ -1777,6 +1777,8 @@ export interface components {
             scope: string;
         };
         StartSessionBody: {
+            /** @description The provider's ID token: kept in the session record, sent back to the provider only as `id_token_hint` when the session signs out (RP-initiated logout), never accepted as an access token. */
+            idToken?: string;
             /** @description The provider's refresh token: kept in the session record on the server (never in the browser), it renews the session's access token before it expires. */
             refreshToken?: string;
         };

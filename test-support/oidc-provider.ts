@@ -146,6 +146,8 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
           client_id: PAGE_CLIENT,
           token_endpoint_auth_method: "none",
           redirect_uris: [...options.redirectUris],
+          // RP-initiated logout comes back to the page it signed in from.
+          post_logout_redirect_uris: [...options.redirectUris],
           grant_types: ["authorization_code", "refresh_token"],
           response_types: ["code"],
         },
@@ -164,6 +166,7 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
       scopes: ["openid", "offline_access", "api"],
       features: {
         devInteractions: { enabled: true },
+        rpInitiatedLogout: { enabled: true },
         clientCredentials: { enabled: true },
         resourceIndicators: {
           enabled: true,

@@ -24,6 +24,8 @@ export interface SessionRecord {
   readonly accessExpiresAt?: string;
   /** External provider: the refresh token, never sent to the browser. */
   readonly refreshToken?: string;
+  /** External provider: the ID token, the `id_token_hint` of the provider's sign-out. */
+  readonly idToken?: string;
   /** Why the session ended, kept a few minutes so that every request of the page can say so. */
   readonly ended?: string;
   /** A replica is renewing the access token until then (claimRenewal); the others wait or go on. */

@@ -1,3 +1,4 @@
+import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchBrowser, type TestBrowser } from "../test-support/browser.js";
 import {
@@ -16,9 +17,10 @@ import { ensureWebBuilt } from "../test-support/web-build.js";
  * Two service processes on one DATA_DIR (one session store) behind the page, against a provider
  * that rotates refresh tokens and revokes the grant when one is used twice (as Auth0, Okta and
  * Keycloak do): the page's reads, three at once and spread over both replicas, keep the session
- * alive through ten renewals, each done once (issue 37: 3 of 3 sessions used to be lost).
+ * alive through ten renewals, each done once (issue 37: 3 of 3 sessions used to be lost); and
+ * sign-out ends the provider's session too (RP-initiated logout).
  */
-describe("session renewal across replicas", () => {
+describe("page sessions at a provider, across replicas", () => {
   const data = tempDataDir("parking-session-replicas-");
   let provider: TestProvider;
   let replicas: ServiceProcess[] = [];
@@ -55,22 +57,29 @@ describe("session renewal across replicas", () => {
     data.remove();
   });
 
-  it("a page session survives ten renewals under refresh-token rotation with reuse detection", async () => {
-    const [first, second] = replicas as [ServiceProcess, ServiceProcess];
-    const page = await browser.context.newPage();
-    await page.goto(`${first.url}/control-center`);
+  /** Signs in on the page of `service` at the provider's login form, back to the control center. */
+  async function signIn(page: Page, service: ServiceProcess) {
+    // A browser the provider does not know yet (each test starts from its login form).
+    await browser.context.clearCookies();
+    await page.goto(`${service.url}/control-center`);
     await page.locator("#oidc-button").click();
     await page.waitForURL((url) => url.href.startsWith(provider.issuer));
     await page.fill('input[name="login"]', "ops-1");
     await page.fill('input[name="password"]', "any password");
     await page.click('button[type="submit"]');
     await page.waitForURL(
-      (url) => url.href.startsWith(first.url) || /\/interaction\/(?!.*login)/.test(url.pathname),
+      (url) => url.href.startsWith(service.url) || /\/interaction\/(?!.*login)/.test(url.pathname),
     );
     await page.waitForLoadState();
     if (page.url().startsWith(provider.issuer)) await page.click('button[type="submit"]');
-    await page.waitForURL(`${first.url}/control-center`);
+    await page.waitForURL(`${service.url}/control-center`);
     await page.locator("form.sign-out button").waitFor();
+  }
+
+  it("a page session survives ten renewals under refresh-token rotation with reuse detection", async () => {
+    const [first, second] = replicas as [ServiceProcess, ServiceProcess];
+    const page = await browser.context.newPage();
+    await signIn(page, first);
     const cookie = (await browser.context.cookies()).find((c) => c.name === "parking_session");
     expect(cookie).toBeDefined();
     // The page is left: the test's reads are the only ones (the page's own would count too, but
@@ -102,4 +111,25 @@ describe("session renewal across replicas", () => {
     expect(provider.refreshes.refused).toBe(0);
     await page.close();
   }, 180_000);
+
+  it("sign-out ends the provider's session too: the next 'Sign in' asks for the password again", async () => {
+    const [first] = replicas as [ServiceProcess];
+    const page = await browser.context.newPage();
+    await signIn(page, first);
+    await page.locator("form.sign-out button").click();
+    // The service ends its session and sends the browser to the provider's end_session_endpoint
+    // (id_token_hint, post_logout_redirect_uri); the provider asks to confirm, then comes back.
+    await page.waitForURL((url) => url.href.startsWith(provider.issuer));
+    expect(new URL(page.url()).pathname).toMatch(/session\/end/);
+    const confirm = page.locator('button[name="logout"], button[type="submit"]').first();
+    await confirm.click();
+    await page.waitForURL(`${first.url}/control-center`);
+    await page.locator("#oidc-button").waitFor();
+    expect((await browser.context.cookies()).find((c) => c.name === "parking_session")).toBeUndefined();
+    // The next person at this console: the provider has no session for the browser any more.
+    await page.locator("#oidc-button").click();
+    await page.waitForURL((url) => url.href.startsWith(provider.issuer));
+    await page.locator('input[name="password"]').waitFor();
+    await page.close();
+  }, 120_000);
 });
