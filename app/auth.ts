@@ -8,7 +8,7 @@ import {
   devKeySet,
   ensureSigningKey,
 } from "../platform/auth/dev-issuer.js";
-import { authenticate, principalIdOf } from "../platform/auth/middleware.js";
+import { authenticate, principalIdOf, sessionCookieOf } from "../platform/auth/middleware.js";
 import { ExternalProvider, type ReadinessCheck } from "../platform/auth/provider.js";
 import { secretFromFile } from "../platform/auth/secret-file.js";
 import {
@@ -52,6 +52,12 @@ export interface Authentication {
   readiness(): Promise<ReadinessCheck>;
   /** Told where the server listens (the development issuer's discovery names it without PUBLIC_URL). */
   listening(selfUrl: string): void;
+  /**
+   * For a request authenticated by a session cookie: whether that session is still live (signed
+   * out, revoked or ended sessions are not), read from the store every replica shares; undefined
+   * for any other request. A live stream asks it to end when its session does.
+   */
+  sessionCheck(req: Request): (() => Promise<boolean>) | undefined;
 }
 
 export interface AuthenticationOptions {
@@ -227,7 +233,7 @@ function authenticationOf(
   shared: Shared,
   sessions: SessionResolver,
   handlers: AuthenticationHandlers,
-  mode: Omit<Authentication, "authenticate" | "handlers">,
+  mode: Omit<Authentication, "authenticate" | "handlers" | "sessionCheck">,
 ): Authentication {
   const { options, principalOf, cookies } = shared;
   const logger = options.logger ? { logger: options.logger } : {};
@@ -238,7 +244,15 @@ function authenticationOf(
     secureCookie: cookies.secure,
     ...logger,
   });
-  return { ...mode, authenticate: middleware, handlers };
+  const sessionCheck = (req: Request) => {
+    const id = sessionCookieOf(req);
+    if (id === undefined || req.get("authorization") !== undefined) return undefined;
+    return async () => {
+      const record = await shared.store.get(id);
+      return record !== undefined && record.ended === undefined;
+    };
+  };
+  return { ...mode, authenticate: middleware, handlers, sessionCheck };
 }
 
 /** The idempotency HMAC key: IDEMPOTENCY_SECRET, else a random one kept under DATA_DIR/auth. */

@@ -224,5 +224,6 @@ function pageOptions(services: Services, webDir: string | undefined) {
         }
       : { mode: "link" as const },
     viewerOf,
+    sessionCheck: services.authentication.sessionCheck,
   };
 }

@@ -73,6 +73,9 @@ export const LIVE_UPDATES_DEFAULTS: LiveUpdatesOptions = {
   maxStreamMs: 5 * 60_000,
 };
 
+/** How often a stream opened on a browser session checks that the session is still live. */
+const SESSION_CHECK_MS = 500;
+
 /** Why a stream may not open now: the service is ending them, this process or this principal is at its cap. */
 export type StreamRefusal = "ended" | "process-cap" | "principal-cap";
 
@@ -185,7 +188,14 @@ export class LiveUpdates {
    * Turns `res` into an event stream of `owner` (who reaches the lots `reach`) until the client
    * leaves or the service shuts down. The caller checks refusal(owner) first.
    */
-  open(req: Request, res: Response, owner: string, reach: LotReach = EVERY_LOT): void {
+  open(
+    req: Request,
+    res: Response,
+    owner: string,
+    reach: LotReach = EVERY_LOT,
+    /** Whether the stream's browser session is still live: checked every SESSION_CHECK_MS. */
+    sessionLive?: () => Promise<boolean>,
+  ): void {
     res.status(200);
     res.setHeader("Content-Type", "text/event-stream; charset=utf-8");
     res.setHeader("Cache-Control", "no-cache, no-transform");
@@ -211,8 +221,17 @@ export class LiveUpdates {
       this.send(stream);
     });
     const expiry = setTimeout(() => res.end(), this.options.maxStreamMs).unref();
+    // Signed out or revoked (on any replica: the record is in the shared store): ended within a second.
+    const checking = sessionLive
+      ? setInterval(() => void endIfSignedOut(), SESSION_CHECK_MS).unref()
+      : undefined;
+    const endIfSignedOut = async () => {
+      const live = await (sessionLive as () => Promise<boolean>)().catch(() => true);
+      if (!live) res.end();
+    };
     res.on("close", () => {
       clearTimeout(expiry);
+      clearInterval(checking);
       if (this.streams.delete(stream)) {
         const left = this.streamsOf(owner) - 1;
         if (left > 0) this.byOwner.set(owner, left);

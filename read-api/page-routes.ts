@@ -46,6 +46,8 @@ export interface PageRoutesOptions {
   readonly liveUpdates: LiveUpdates | undefined;
   readonly signIn: SignInConfig;
   readonly viewerOf: (req: Request) => Viewer;
+  /** Whether a request's browser session is still live (a stream ends when it is not); see app/auth.ts. */
+  readonly sessionCheck?: (req: Request) => (() => Promise<boolean>) | undefined;
 }
 
 /**
@@ -106,7 +108,7 @@ export function pageHandlers(options: PageRoutesOptions) {
       res.set("Cache-Control", "no-cache").json(options.signIn);
     },
 
-    streamControlCenterEvents: liveUpdatesStream(liveUpdates),
+    streamControlCenterEvents: liveUpdatesStream(liveUpdates, options.sessionCheck),
 
     // Every browser asks for it, signed in or not: a "P" on the brand's blue, as SVG (no build needed).
     getFavicon: (_req: Request, res: Response) => {
@@ -143,7 +145,10 @@ export function assetRoutes(webDir: string | undefined): Router {
  * The page's live updates as Server-Sent Events, within the caps of the process and of each
  * caller (a refusal says which, and when to retry).
  */
-function liveUpdatesStream(liveUpdates: LiveUpdates | undefined) {
+function liveUpdatesStream(
+  liveUpdates: LiveUpdates | undefined,
+  sessionCheck: PageRoutesOptions["sessionCheck"],
+) {
   return (req: Request, res: Response) => {
     // Only operators get here (the access tables); the cap counts streams by the token's subject,
     // and each sees the lots it reaches.
@@ -171,6 +176,6 @@ function liveUpdatesStream(liveUpdates: LiveUpdates | undefined) {
         { retryAfterSeconds: 5, limit: "per-principal", max: cap },
       );
     }
-    liveUpdates.open(req, res, owner, (principal && reachOf(principal)) ?? EVERY_LOT);
+    liveUpdates.open(req, res, owner, (principal && reachOf(principal)) ?? EVERY_LOT, sessionCheck?.(req));
   };
 }
