@@ -37,8 +37,22 @@ export interface AuthenticateOptions {
  * must come from the same origin (CSRF).
  */
 export function authenticate(options: AuthenticateOptions): RequestHandler {
+  let audienceLogged = false;
   return (req: Request, res: Response, next: NextFunction) => {
-    void identify(req, res, options).then(() => next(), next);
+    void identify(req, res, options).then(
+      () => next(),
+      (error: unknown) => {
+        // A wrong AUTH_AUDIENCE refuses every token: said once in the log, not only to each caller.
+        if (!audienceLogged && error instanceof ProblemError && /audience \(aud\)/.test(error.detail ?? "")) {
+          audienceLogged = true;
+          options.logger?.warn(
+            { reason: error.detail },
+            "a token was refused for its audience: if every token is, check AUTH_AUDIENCE (and the page's PAGE_OIDC_AUDIENCE/PAGE_OIDC_RESOURCE)",
+          );
+        }
+        next(error);
+      },
+    );
   };
 }
 

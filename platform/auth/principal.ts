@@ -55,7 +55,9 @@ export function principalOf(req: Request): Principal | undefined {
 
 /** `WWW-Authenticate` value of a 401 (RFC 6750 section 3). */
 export function bearerChallenge(error?: { code: string; description: string }): string {
-  const quote = (value: string) => `"${value.replace(/["\\\r\n]/g, " ")}"`;
+  // A quoted-string (RFC 9110 section 5.6.4): quotes and backslashes escaped, not lost; line breaks
+  // (never in a header) become spaces.
+  const quote = (value: string) => `"${value.replace(/[\r\n]/g, " ").replace(/["\\]/g, "\\$&")}"`;
   return error
     ? `Bearer realm=${quote(BEARER_REALM)}, error=${quote(error.code)}, error_description=${quote(error.description)}`
     : `Bearer realm=${quote(BEARER_REALM)}`;

@@ -6,7 +6,7 @@ import { ProblemError } from "../http/problem.js";
 import { accessControl } from "./access.js";
 import { claimPathSegments } from "./claim-path.js";
 import { CachedKeySet } from "./key-set.js";
-import { setPrincipal } from "./principal.js";
+import { bearerChallenge, setPrincipal } from "./principal.js";
 import { TokenVerifier } from "./verifier.js";
 
 type KeyLike = Awaited<ReturnType<typeof generateKeyPair>>["privateKey"];
@@ -131,5 +131,16 @@ describe("claims as providers shape them", () => {
     );
     expect(warn).toHaveBeenCalledTimes(1);
     expect(warn.mock.calls[0]?.[0]).toMatchObject({ emptyRolesClaims: ["realm_access.roles"] });
+  });
+
+  it("a challenge keeps the quotes of what it says (a quoted-string, escaped)", () => {
+    expect(
+      bearerChallenge({
+        code: "invalid_token",
+        description: 'the token\'s issuer (iss) is not the expected "https://a/"',
+      }),
+    ).toBe(
+      'Bearer realm="parking-reservations", error="invalid_token", error_description="the token\'s issuer (iss) is not the expected \\"https://a/\\""',
+    );
   });
 });
