@@ -199,8 +199,11 @@ describe.each([
     const session = cookies.find((c) => c.name === "parking_session");
     expect(session).toMatchObject({ httpOnly: true, sameSite: "Strict" });
     expect(session?.value).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    // Signing out ends the session on the server: the page is the sign-in screen again.
+    // Signing out ends the session on the server and at the provider (which asks to confirm):
+    // the page is the sign-in screen again.
     await page.locator("form.sign-out button").click();
+    await page.waitForURL((url) => url.href.startsWith(setup.provider.issuer));
+    await page.locator('button[name="logout"], button[type="submit"]').first().click();
     await page.waitForURL(`${setup.service.url}/control-center`);
     await page.locator("#oidc-button").waitFor();
     await page.close();
