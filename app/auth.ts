@@ -8,10 +8,11 @@ import {
   devKeySet,
   ensureSigningKey,
 } from "../platform/auth/dev-issuer.js";
-import { authenticate, principalIdOf } from "../platform/auth/middleware.js";
+import { authenticate, principalIdOf, sessionCookieOf } from "../platform/auth/middleware.js";
 import { ExternalProvider, type ReadinessCheck } from "../platform/auth/provider.js";
 import { secretFromFile } from "../platform/auth/secret-file.js";
 import {
+  type EndSession,
   linkSignIn,
   revokeSessions,
   type SessionHandlerOptions,
@@ -24,6 +25,7 @@ import { TokenVerifier, type TokenVerifierOptions } from "../platform/auth/verif
 import { type Config, publicOrigin } from "../platform/config.js";
 import type { OperationHandler } from "../platform/http/operation-routes.js";
 import type { Logger } from "../platform/logger.js";
+import { everyLotOnly } from "../read-api/access.js";
 import { DocumentSessionStore } from "./document-session-store.js";
 import type { AuthenticationOperationId } from "./surface/app-operations.js";
 
@@ -51,6 +53,12 @@ export interface Authentication {
   readiness(): Promise<ReadinessCheck>;
   /** Told where the server listens (the development issuer's discovery names it without PUBLIC_URL). */
   listening(selfUrl: string): void;
+  /**
+   * For a request authenticated by a session cookie: whether that session is still live (signed
+   * out, revoked or ended sessions are not), read from the store every replica shares; undefined
+   * for any other request. A live stream asks it to end when its session does.
+   */
+  sessionCheck(req: Request): (() => Promise<boolean>) | undefined;
 }
 
 export interface AuthenticationOptions {
@@ -87,6 +95,7 @@ export async function createAuthentication(
     rolesClaims: config.authRolesClaims,
     roleMap: config.authRoleMap,
     customerIdClaim: config.authCustomerIdClaim,
+    grants: { claim: config.authLotsClaim, prefix: config.authLotsPrefix },
     maxLifetimeSeconds: config.authMaxTokenLifetimeSeconds,
   };
   const store: SessionStore = options.documentStore
@@ -135,7 +144,10 @@ function externalAuthentication(shared: Shared, issuer: string): Authentication 
   // The page signs in at the provider (PKCE) and trades the access token for a session; the
   // development issuer's keys, discovery and sign-in links are not served (404).
   const handlers: AuthenticationHandlers = {
-    ...sessionHandlers({ verifier, sessions: store, principalOf, ...cookies }),
+    ...sessionHandlers(
+      { verifier, sessions: store, principalOf, ...cookies },
+      endSessionAt(provider, config),
+    ),
     getDevIssuerKeys: notServed,
     getDevIssuerDiscovery: notServed,
     signIn: notServed,
@@ -222,7 +234,7 @@ function authenticationOf(
   shared: Shared,
   sessions: SessionResolver,
   handlers: AuthenticationHandlers,
-  mode: Omit<Authentication, "authenticate" | "handlers">,
+  mode: Omit<Authentication, "authenticate" | "handlers" | "sessionCheck">,
 ): Authentication {
   const { options, principalOf, cookies } = shared;
   const logger = options.logger ? { logger: options.logger } : {};
@@ -233,7 +245,15 @@ function authenticationOf(
     secureCookie: cookies.secure,
     ...logger,
   });
-  return { ...mode, authenticate: middleware, handlers };
+  const sessionCheck = (req: Request) => {
+    const id = sessionCookieOf(req);
+    if (id === undefined || req.get("authorization") !== undefined) return undefined;
+    return async () => {
+      const record = await shared.store.get(id);
+      return record !== undefined && record.ended === undefined;
+    };
+  };
+  return { ...mode, authenticate: middleware, handlers, sessionCheck };
 }
 
 /** The idempotency HMAC key: IDEMPOTENCY_SECRET, else a random one kept under DATA_DIR/auth. */
@@ -248,6 +268,26 @@ export function webhookKeyOf(config: Config): string {
   return config.webhookSecretKey ?? secretFromFile(join(config.dataDir, "webhooks", "secret-key"));
 }
 
+/**
+ * The provider's sign-out for a session (RP-initiated logout): its discovery's
+ * `end_session_endpoint` with the session's ID token as `id_token_hint`, the page's client id, and
+ * `post_logout_redirect_uri` the landing page (under PUBLIC_URL, else this request's origin; the
+ * provider accepts only the URIs registered for the client).
+ */
+function endSessionAt(provider: ExternalProvider, config: Config): EndSession {
+  return async (req, idToken) => {
+    const endpoint = (await provider.metadata()).end_session_endpoint;
+    if (!endpoint) return undefined;
+    const origin =
+      config.publicUrl !== undefined ? publicOrigin(config) : `${req.protocol}://${req.get("host")}`;
+    const url = new URL(endpoint);
+    if (idToken) url.searchParams.set("id_token_hint", idToken);
+    url.searchParams.set("client_id", config.pageOidcClientId);
+    url.searchParams.set("post_logout_redirect_uri", `${origin}${SESSION_LANDING_PATH}`);
+    return url.href;
+  };
+}
+
 /** An operation this identity mode does not have: it passes on to the 404. */
 const notServed: OperationHandler = (_req, _res, next) => next();
 
@@ -255,10 +295,14 @@ const notServed: OperationHandler = (_req, _res, next) => next();
  * The session operations both identity modes serve: a session from a bearer token (the page's
  * sign-in), sign-out, and an operator's revocation of a subject's sessions.
  */
-function sessionHandlers(options: Omit<SessionHandlerOptions, "landingPath">) {
+function sessionHandlers(options: Omit<SessionHandlerOptions, "landingPath">, endSession?: EndSession) {
   return {
     startSession: startSession({ ...options, landingPath: SESSION_LANDING_PATH }),
-    signOut: signOut({ ...options, landingPath: SESSION_LANDING_PATH }),
+    signOut: signOut({
+      ...options,
+      landingPath: SESSION_LANDING_PATH,
+      ...(endSession ? { endSession } : {}),
+    }),
     revokeSessions: revokeSessions({ sessions: options.sessions }),
   };
 }

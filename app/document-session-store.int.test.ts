@@ -48,4 +48,26 @@ describe("DocumentSessionStore", () => {
     expect(await sessions.get(id)).toBeUndefined();
     expect(await sessions.get("eyJhbGciOiJFUzI1NiJ9.e30.sig")).toBeUndefined();
   });
+
+  it("renewal is a compare-and-set: one holder at a time, and a write for a spent refresh token changes nothing", async () => {
+    const sessions = new DocumentSessionStore(async () => documents);
+    const id = await sessions.create({ ...record(60_000), refreshToken: "rt-1" });
+    const until = new Date(Date.now() + 10_000).toISOString();
+    const claims = await Promise.all([1, 2, 3].map(() => sessions.claimRenewal(id, "rt-1", until)));
+    expect(claims.filter(Boolean)).toHaveLength(1);
+    expect(await sessions.claimRenewal(id, "rt-0", until)).toBe(false);
+    const renewed = { ...record(60_000), refreshToken: "rt-2", accessExpiresAt: until };
+    expect(await sessions.replaceIfUnrenewed(id, "rt-1", renewed)).toBe(true);
+    expect(await sessions.get(id)).toMatchObject({ refreshToken: "rt-2" });
+    expect((await sessions.get(id))?.renewingUntil).toBeUndefined();
+    // A late refusal of rt-1 (another replica's, or the provider's reuse detection) is not written.
+    const ended = { ...record(60_000), ended: "refused" };
+    expect(await sessions.replaceIfUnrenewed(id, "rt-1", ended)).toBe(false);
+    expect(await sessions.get(id)).toMatchObject({ refreshToken: "rt-2" });
+    expect((await sessions.get(id))?.ended).toBeUndefined();
+    // Nor is a renewal of a session signed out meanwhile brought back.
+    await sessions.delete(id);
+    expect(await sessions.replaceIfUnrenewed(id, "rt-2", renewed)).toBe(false);
+    expect(await sessions.get(id)).toBeUndefined();
+  });
 });

@@ -1,4 +1,4 @@
-import type { DocumentStore } from "../document-store/port.js";
+import { type DocumentStore, WriteConditionFailedError, type WriteOp } from "../document-store/port.js";
 import {
   newSessionId,
   SESSION_ID,
@@ -12,6 +12,22 @@ import {
  * the store knows every session. The composition root supplies it: platform knows no store.
  */
 const COLLECTION = "sessions";
+
+/** Every field a session record may have (those a replacement lacks are unset). */
+const RECORD_FIELDS: readonly (keyof SessionRecord)[] = [
+  "sub",
+  "principal",
+  "roles",
+  "grants",
+  "createdAt",
+  "expiresAt",
+  "accessIssuedAt",
+  "accessExpiresAt",
+  "refreshToken",
+  "idToken",
+  "ended",
+  "renewingUntil",
+];
 
 /** Sessions in the document store (opened on first use where the role has none of its own). */
 export class DocumentSessionStore implements SessionStore {
@@ -83,6 +99,49 @@ export class DocumentSessionStore implements SessionStore {
     await store.write([
       { op: "replace", collection: COLLECTION, id: sessionKeyOf(id), document: { ...record } },
     ]);
+  }
+
+  async claimRenewal(id: string, refreshToken: string, until: string): Promise<boolean> {
+    if (!SESSION_ID.test(id)) return false;
+    const now = new Date(this.now()).toISOString();
+    return this.writeIf({
+      op: "update",
+      collection: COLLECTION,
+      id: sessionKeyOf(id),
+      update: { $set: { renewingUntil: until } },
+      if: {
+        refreshToken,
+        expiresAt: { $gt: now },
+        $or: [{ renewingUntil: { $exists: false } }, { renewingUntil: { $lte: now } }],
+      },
+    });
+  }
+
+  async replaceIfUnrenewed(id: string, refreshToken: string, record: SessionRecord): Promise<boolean> {
+    if (!SESSION_ID.test(id)) return false;
+    const { renewingUntil: _r, ...kept } = record;
+    const absent = RECORD_FIELDS.filter((field) => !(field in kept));
+    return this.writeIf({
+      op: "update",
+      collection: COLLECTION,
+      id: sessionKeyOf(id),
+      update: {
+        $set: { ...kept },
+        ...(absent.length ? { $unset: Object.fromEntries(absent.map((f) => [f, ""])) } : {}),
+      },
+      if: { refreshToken },
+    });
+  }
+
+  /** One conditional write: whether its condition held (and so it was written). */
+  private async writeIf(op: WriteOp): Promise<boolean> {
+    try {
+      await (await this.store()).write([op]);
+      return true;
+    } catch (error) {
+      if (error instanceof WriteConditionFailedError) return false;
+      throw error;
+    }
   }
 
   async delete(id: string): Promise<void> {

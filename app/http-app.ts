@@ -26,13 +26,14 @@ import { queryRoutes } from "../read-api/query-routes.js";
 import { TimeTravel } from "../read-api/time-travel/time-travel.js";
 import { webhookRoutes } from "../read-api/webhooks/webhook-routes.js";
 import { commandRoutes } from "../write-side/http/command-routes.js";
-import { ACCESS_RULES, UNLISTED_ROUTES_ALLOW } from "./access.js";
+import { ACCESS_RULES, serviceAccess, UNLISTED_ROUTES_ALLOW } from "./access.js";
 import { webhookKeyOf } from "./auth.js";
 import type { Lifecycle } from "./health.js";
+import { lotScopeControl } from "./lot-scope.js";
 import { SERVICE_PROBLEMS } from "./problems.js";
 import type { Services } from "./services.js";
 import { appRoutes } from "./surface/app-routes.js";
-import { methodsByPath } from "./surface/operations.js";
+import { methodsByPath, OPERATIONS } from "./surface/operations.js";
 
 export const BODY_LIMIT = "16kb";
 
@@ -98,7 +99,8 @@ function edge(app: Express, services: Services, lifecycle: Lifecycle): void {
   if (perPrincipal) app.use(perPrincipal);
   app.use(noStoreForSignedIn);
   answerMethods(app, sidesOf(services));
-  app.use(accessControl(ACCESS_RULES, UNLISTED_ROUTES_ALLOW));
+  app.use(accessControl(ACCESS_RULES, UNLISTED_ROUTES_ALLOW, services.logger));
+  app.use(lotScopeControl(OPERATIONS, serviceAccess));
 }
 
 /** OPTIONS and a wrong method of every documented path this process serves. */
@@ -271,5 +273,6 @@ function pageOptions(services: Services, webDir: string | undefined) {
         }
       : { mode: "link" as const },
     viewerOf,
+    sessionCheck: services.authentication.sessionCheck,
   };
 }

@@ -199,8 +199,11 @@ describe.each([
     const session = cookies.find((c) => c.name === "parking_session");
     expect(session).toMatchObject({ httpOnly: true, sameSite: "Strict" });
     expect(session?.value).toMatch(/^[A-Za-z0-9_-]{43}$/);
-    // Signing out ends the session on the server: the page is the sign-in screen again.
+    // Signing out ends the session on the server and at the provider (which asks to confirm):
+    // the page is the sign-in screen again.
     await page.locator("form.sign-out button").click();
+    await page.waitForURL((url) => url.href.startsWith(setup.provider.issuer));
+    await page.locator('button[name="logout"], button[type="submit"]').first().click();
     await page.waitForURL(`${setup.service.url}/control-center`);
     await page.locator("#oidc-button").waitFor();
     await page.close();
@@ -238,6 +241,22 @@ describe.each([
     } finally {
       await setup.provider.start();
     }
+  });
+
+  it("an outage: a key id the service has not seen is 'retry later' (503, Retry-After), and verifies as soon as the provider is back", async () => {
+    const base = setup.service.url;
+    await setup.provider.rotateKey();
+    const newKey = await setup.provider.clientCredentials(CLIENTS.operatorRobot);
+    await setup.provider.stop();
+    try {
+      const down = await call(base, "GET", "/control-center", undefined, bearer(newKey));
+      expect(down.status).toBe(503);
+      expect(down.headers.get("retry-after")).toMatch(/^\d+$/);
+      expect(down.body).toMatchObject({ type: "/problems/identity-provider-unavailable" });
+    } finally {
+      await setup.provider.start();
+    }
+    expect((await call(base, "GET", "/control-center", undefined, bearer(newKey))).status).toBe(200);
   });
 });
 

@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { claimPathSegments } from "../platform/auth/claim-path.js";
 import { hasSigningKey, mintDevToken } from "../platform/auth/dev-issuer.js";
 import { SIGN_IN_LINK_MAX_AGE_SECONDS, SIGN_IN_PATH } from "../platform/auth/session.js";
 import { CUSTOMER_ID_PATTERN, SIGN_IN_TOKEN_TYPE } from "../platform/auth/verifier.js";
@@ -14,10 +15,13 @@ import { ACCESS_ROLES } from "../schemas/actor.js";
  * mint tokens.
  */
 
-const USAGE = `Usage: npm run -s token -- --role customer|operator --sub ID [--ttl SECONDS] [--sign-in-url URL]
+const USAGE = `Usage: npm run -s token -- --role customer|attendant|operator|admin --sub ID [--lots LOTS] [--ttl SECONDS] [--sign-in-url URL]
 
-  --role          customer (sub is the customer id) or operator
+  --role          customer (sub is the customer id); attendant (checks cars in and out at its
+                  lots); operator (runs its lots); admin (every lot)
   --sub           the token's subject, e.g. CUST1 or ops-1
+  --lots          an attendant's or operator's lots, comma-separated: ids (gangnam-1), id prefixes
+                  (gangnam-*) or * (every lot); default * for an operator, required for an attendant
   --ttl           lifetime in seconds (default 3600); with --sign-in-url, the browser session's
   --sign-in-url   print a sign-in link for this service URL (e.g. http://localhost:8080) instead
 
@@ -36,6 +40,8 @@ interface TokenRequest {
   readonly role: string;
   readonly sub: string;
   readonly ttl: number;
+  /** The lots granted (attendant, operator): put in the token at AUTH_LOTS_CLAIM with AUTH_LOTS_PREFIX. */
+  readonly lots: readonly string[];
   readonly signInUrl: string | undefined;
 }
 
@@ -48,6 +54,7 @@ function parseRequest(): TokenRequest | undefined {
         role: { type: "string" },
         sub: { type: "string" },
         ttl: { type: "string" },
+        lots: { type: "string" },
         "sign-in-url": { type: "string" },
         help: { type: "boolean", short: "h" },
       },
@@ -77,7 +84,35 @@ function parseRequest(): TokenRequest | undefined {
   const ttl = values.ttl === undefined ? 3600 : Number(values.ttl);
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > 30 * 24 * 3600)
     fail("--ttl must be whole seconds, 1 to 2592000");
-  return { role, sub, ttl, signInUrl: values["sign-in-url"] };
+  return { role, sub, ttl, lots: lotsOf(role, values.lots), signInUrl: values["sign-in-url"] };
+}
+
+/** The grant of `--lots`: an operator without it runs every lot (`*`); an attendant must name theirs. */
+function lotsOf(role: string, lots: string | undefined): string[] {
+  if (role === "customer" || role === "admin") {
+    if (lots !== undefined)
+      fail(
+        `--lots is for an attendant or an operator (a${role === "admin" ? "n admin has every lot" : " customer runs no lot"})`,
+      );
+    return [];
+  }
+  if (lots === undefined) {
+    if (role === "attendant") fail("--lots is required for an attendant, e.g. --lots gangnam-1");
+    return ["*"];
+  }
+  const grants = lots.split(",").map((l) => l.trim());
+  const bad = grants.find((g) => !/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}\*?$|^\*$/.test(g));
+  if (bad !== undefined) fail(`--lots: "${bad}" is not a lot id, an id prefix ending in * or *`);
+  return grants;
+}
+
+/** The grant claim of a token: the lots (with AUTH_LOTS_PREFIX) at AUTH_LOTS_CLAIM's path. */
+function grantClaims(config: Config, lots: readonly string[]): Record<string, unknown> {
+  if (lots.length === 0) return {};
+  const path = claimPathSegments(config.authLotsClaim) ?? ["lots"];
+  let claims: unknown = lots.map((lot) => `${config.authLotsPrefix}${lot}`);
+  for (const key of [...path].reverse()) claims = { [key]: claims };
+  return claims as Record<string, unknown>;
 }
 
 /** The service's configuration, if this CLI can mint for it: the embedded issuer, its key present. */
@@ -120,7 +155,7 @@ async function signInLink(config: Config, request: TokenRequest, signInBase: str
     audience: config.authAudience,
     ttlSeconds: SIGN_IN_LINK_MAX_AGE_SECONDS,
     typ: SIGN_IN_TOKEN_TYPE,
-    claims: { session_ttl: request.ttl },
+    claims: { ...grantClaims(config, request.lots), session_ttl: request.ttl },
   });
   url.searchParams.set("token", token);
   return url.href;
@@ -139,6 +174,7 @@ async function main(): Promise<void> {
     roles: [request.role],
     audience: config.authAudience,
     ttlSeconds: request.ttl,
+    claims: grantClaims(config, request.lots),
   });
   process.stdout.write(`${token}\n`);
 }

@@ -81,7 +81,7 @@ export interface paths {
          *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
          *     - `asOf`: a log position (digits, at most 2^53 - 1) or an RFC 3339 instant that exists on the calendar, from 2000 on and not in the future (the server's clock).
          *
-         *     **Access**: Needs a bearer token with the role `operator`.
+         *     **Access**: Needs a bearer token with the role `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -105,7 +105,7 @@ export interface paths {
          * Live control-center updates (Server-Sent Events)
          * @description One `control-center` event (the whole ControlCenterView as JSON, the same shape as GET /control-center) whenever the read models changed, at most one per LIVE_UPDATE_INTERVAL_MS however many events arrive, and whenever the figures of the moment changed with no event (a window started or ended, a closure began or ended; looked at every second); `: heartbeat` comments while idle. Each event's `id` names the state it carries: reconnecting with `Last-Event-ID` sends nothing until the state differs. Ended by the server on shutdown (clients reconnect). Capped per process (LIVE_MAX_STREAMS: past it 503 `service-unavailable`, `limit: "per-process"`) and per caller (LIVE_MAX_STREAMS_PER_PRINCIPAL streams of one token subject at once in one process: past it 429 `too-many-streams`, `limit: "per-principal"`), both with Retry-After.
          *
-         *     **Access**: Needs a bearer token with the role `operator`.
+         *     **Access**: Needs a bearer token with the role `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -152,7 +152,7 @@ export interface paths {
          * @description **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
          *
-         *     **Access**: Needs a bearer token with the role `customer` or `operator`.
+         *     **Access**: Needs a bearer token with the role `customer` or `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -218,7 +218,7 @@ export interface paths {
         };
         /**
          * Prometheus metrics (text exposition format); operators only
-         * @description **Access**: Needs a bearer token with the role `operator`.
+         * @description **Access**: Needs a bearer token with the role `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -278,7 +278,7 @@ export interface paths {
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `name`, `parkingLotId`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
          *
-         *     **Access**: Needs a bearer token with the role `operator`.
+         *     **Access**: Needs a bearer token with the role `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -356,7 +356,7 @@ export interface paths {
         get?: never;
         /**
          * Change the lot's capacity (operator); a reduction that would overbook names the instant
-         * @description **Access**: Needs a bearer token with the role `operator`.
+         * @description **Access**: Needs a bearer token with the role `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -384,7 +384,7 @@ export interface paths {
          *     - `from`: at most 90 days ahead.
          *     - `reason`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
          *
-         *     **Access**: Needs a bearer token with the role `operator`.
+         *     **Access**: Needs a bearer token with the role `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -407,7 +407,7 @@ export interface paths {
          * Change how many active reservations one customer may hold in the lot (operator)
          * @description Applies to bookings made from now on: a customer already over a lowered limit keeps their reservations and cannot book more until under it. The same limit again changes nothing.
          *
-         *     **Access**: Needs a bearer token with the role `operator`.
+         *     **Access**: Needs a bearer token with the role `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -434,7 +434,7 @@ export interface paths {
          *     - `until`: after `from` when both are given.
          *     - `cursor`: a log position (`nextCursor` of the page before), at most 2^53 - 1.
          *
-         *     **Access**: Needs a bearer token with the role `operator`.
+         *     **Access**: Needs a bearer token with the role `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -459,7 +459,7 @@ export interface paths {
          * Change the lot's hourly rate (operator) for bookings made from now on
          * @description Windows booked before keep the amount they were quoted and open-ended stays the rate they were booked at; a client that still sends the old quote gets `price-changed` naming both. An overstay is charged at the rate in force when the car leaves. The same rate again changes nothing.
          *
-         *     **Access**: Needs a bearer token with the role `operator`.
+         *     **Access**: Needs a bearer token with the role `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -489,7 +489,7 @@ export interface paths {
          *     - `customerId`: required when an operator books (OperatorReserveParkingBody); a customer leaves it out or sends their own (another is 403).
          *     - `customerId`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
          *
-         *     **Access**: Needs a bearer token with the role `customer` or `operator`.
+         *     **Access**: Needs a bearer token with the role `customer` or `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -516,7 +516,7 @@ export interface paths {
          *     - `reason`: required when an operator cancels (OperatorCancelReservationBody: the body is then required); optional for the reservation's customer.
          *     - `reason`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
          *
-         *     **Access**: Needs a bearer token with the role `customer` or `operator`.
+         *     **Access**: Needs a bearer token with the role `customer` or `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -536,8 +536,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Check in (the customer who owns it, or an operator)
-         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         * Check in (the customer who owns it, or staff of its lot: an attendant, operator or admin)
+         * @description **Access**: Needs a bearer token with the role `customer` or `operator` or `attendant` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -559,7 +559,7 @@ export interface paths {
         put?: never;
         /**
          * Check out: frees the spot from now on
-         * @description **Access**: Needs a bearer token with the role `customer` or `operator`.
+         * @description **Access**: Needs a bearer token with the role `customer` or `operator` or `attendant` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -651,10 +651,12 @@ export interface paths {
         };
         /**
          * List reservations by lot, customer, car and/or status, newest first
-         * @description **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         * @description A customer sees their own; an admin every lot's; an operator or attendant scoped to lots only theirs (a `parkingLotId` outside them is 404, as for a lot that does not exist).
+         *
+         *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
          *
-         *     **Access**: Needs a bearer token with the role `customer` or `operator`.
+         *     **Access**: Needs a bearer token with the role `customer` or `operator` or `attendant` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -682,7 +684,7 @@ export interface paths {
          *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
          *     - `asOf`: a log position (digits, at most 2^53 - 1) or an RFC 3339 instant that exists on the calendar, from 2000 on and not in the future (the server's clock).
          *
-         *     **Access**: Needs a bearer token with the role `customer` or `operator`.
+         *     **Access**: Needs a bearer token with the role `customer` or `operator` or `attendant` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -709,7 +711,7 @@ export interface paths {
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `cursor`: a log position (`nextCursor` of the page before), at most 2^53 - 1.
          *
-         *     **Access**: Needs a bearer token with the role `customer` or `operator`.
+         *     **Access**: Needs a bearer token with the role `customer` or `operator` or `attendant` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -738,7 +740,7 @@ export interface paths {
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `sub`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
          *
-         *     **Access**: Needs a bearer token with the role `operator`.
+         *     **Access**: Needs a bearer token with the role `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -785,9 +787,9 @@ export interface paths {
          * @description The access token comes as the bearer token; the provider's refresh token, if it gave one, in the body. The service records a session (the refresh token stays in that record and renews the access token before it expires; without one the session ends with the access token) and sets the cookie holding the session's random id.
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
-         *     - `refreshToken`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
+         *     - `idToken`, `refreshToken`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
          *
-         *     **Access**: Needs a bearer token with the role `customer` or `operator`.
+         *     **Access**: Needs a bearer token with the role `customer` or `operator` or `attendant` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -829,7 +831,7 @@ export interface paths {
         };
         /**
          * List the webhook endpoints (without their secrets)
-         * @description **Access**: Needs a bearer token with the role `operator`.
+         * @description **Access**: Needs a bearer token with the role `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -843,7 +845,7 @@ export interface paths {
          *     - body.url: https only (http and private, loopback or link-local addresses only where WEBHOOK_ALLOW_PRIVATE is set); no credentials, no fragment
          *     - `description`, `url`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
          *
-         *     **Access**: Needs a bearer token with the role `operator`.
+         *     **Access**: Needs a bearer token with the role `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -863,7 +865,7 @@ export interface paths {
         };
         /**
          * One webhook endpoint: its types, whether it is disabled and why, what is still to send
-         * @description **Access**: Needs a bearer token with the role `operator`.
+         * @description **Access**: Needs a bearer token with the role `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -872,7 +874,7 @@ export interface paths {
         post?: never;
         /**
          * Delete a webhook endpoint: nothing more is sent to it
-         * @description **Access**: Needs a bearer token with the role `operator`.
+         * @description **Access**: Needs a bearer token with the role `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -891,7 +893,7 @@ export interface paths {
         };
         /**
          * The endpoint's delivery attempts, newest first: event, time, status code, latency, error
-         * @description **Access**: Needs a bearer token with the role `operator`.
+         * @description **Access**: Needs a bearer token with the role `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -920,7 +922,7 @@ export interface paths {
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `fromPosition`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
          *
-         *     **Access**: Needs a bearer token with the role `operator`.
+         *     **Access**: Needs a bearer token with the role `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -942,7 +944,7 @@ export interface paths {
         put?: never;
         /**
          * A new signing secret; the previous one keeps signing beside it for 24 hours
-         * @description **Access**: Needs a bearer token with the role `operator`.
+         * @description **Access**: Needs a bearer token with the role `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -2219,6 +2221,8 @@ export interface components {
             scope: string;
         };
         StartSessionBody: {
+            /** @description The provider's ID token: kept in the session record, sent back to the provider only as `id_token_hint` when the session signs out (RP-initiated logout), never accepted as an access token. */
+            idToken?: string;
             /** @description The provider's refresh token: kept in the session record on the server (never in the browser), it renews the session's access token before it expires. Plain text: no control (Unicode Cc) or format (Cf: bidirectional, zero-width, BOM, tag) characters, as the pattern lists them, and no unpaired surrogate (refused by the service; only a `\uD800`-style escape can send one). */
             refreshToken?: string;
         };
@@ -3024,7 +3028,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -3192,7 +3196,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -3512,7 +3516,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -3943,7 +3947,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
@@ -4415,7 +4419,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -5031,7 +5035,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -5281,7 +5285,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -5528,7 +5532,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -5758,7 +5762,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -5954,7 +5958,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -6217,7 +6221,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -6487,7 +6491,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -6730,7 +6734,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator` or `attendant` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -6973,7 +6977,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator` or `attendant` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -7749,7 +7753,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator` or `attendant` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -7763,6 +7767,23 @@ export interface operations {
                         status?: 403;
                         /** @enum {unknown} */
                         type?: "/problems/forbidden";
+                    };
+                };
+            };
+            /** @description `/problems/parking-lot-not-found`: Parking lot not found. */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        type?: "/problems/parking-lot-not-found";
                     };
                 };
             };
@@ -7924,7 +7945,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator` or `attendant` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -8116,7 +8137,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator` or `attendant` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -8306,7 +8327,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -8681,7 +8702,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator` or `attendant` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -9061,7 +9082,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -9240,7 +9261,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -9461,7 +9482,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -9646,7 +9667,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -9871,7 +9892,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -10067,7 +10088,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -10288,7 +10309,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];

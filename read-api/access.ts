@@ -1,20 +1,52 @@
 import type { Request } from "express";
 import { principalOf, requirePrincipal } from "../platform/auth/principal.js";
+import type { OperationHandler } from "../platform/http/operation-routes.js";
 import { ProblemError } from "../platform/http/problem.js";
-import { type Actor, actorOf } from "../schemas/actor.js";
+import { type Actor, actorOf, OPERATOR, reachOf } from "../schemas/actor.js";
+import { type LotReach, reaches } from "../schemas/lot-reach.js";
 import type { Viewer } from "./page-routes.js";
 
 /**
  * What a customer may see of whose data: the only place the read side looks at the caller beyond
  * the roles each operation allows (operations.ts), which are checked before any route runs.
  */
-export const readerOf = (req: Request): Actor => actorOf(requirePrincipal(req));
+export type Reader = Actor & {
+  /** The lots a member of staff reaches (undefined: a customer, who sees only their own). */
+  readonly reach?: LotReach;
+};
 
-/** Who is looking at the control-center page: an operator sees it; anyone else the sign-in screen. */
+export const readerOf = (req: Request): Reader => {
+  const principal = requirePrincipal(req);
+  const reach = reachOf(principal);
+  return { ...actorOf(principal), ...(reach ? { reach } : {}) };
+};
+
+/**
+ * `handler` only for staff who reach every lot (an admin, an operator granted `*`): what it does
+ * reaches past any one lot's grant (`what` says what, in the 403 the others get).
+ */
+export const everyLotOnly =
+  (handler: OperationHandler, what: string): OperationHandler =>
+  (req, res, next) => {
+    if (!readerOf(req).reach?.every)
+      throw new ProblemError("forbidden", `${what}: only an admin (or an operator granted every lot) may.`);
+    return handler(req, res, next);
+  };
+
+/** The lots the caller reaches as staff; undefined for a customer or an anonymous caller. */
+export const reachOfRequest = (req: Request): LotReach | undefined => {
+  const principal = principalOf(req);
+  return principal ? reachOf(principal) : undefined;
+};
+
+/**
+ * Who is looking at the control-center page: an operator or admin sees it; anyone else (an
+ * attendant too: the control center is not theirs) the sign-in screen.
+ */
 export function viewerOf(req: Request): Viewer {
   const principal = principalOf(req);
   if (!principal) return "anonymous";
-  return actorOf(principal).role === "operator" ? "operator" : "signed-in";
+  return OPERATOR.some((role) => principal.roles.includes(role)) ? "operator" : "signed-in";
 }
 
 /**
@@ -29,9 +61,17 @@ export function reservationsFilter(reader: Actor, customerId: string | undefined
   return reader.sub;
 }
 
-/** Whether the reader may see a reservation; someone else's is answered as not found. */
-export const maySee = (reader: Actor, owner: { readonly customerId: string }): boolean =>
-  reader.role === "operator" || owner.customerId === reader.sub;
+/**
+ * Whether the reader may see a reservation: a customer their own, staff those of their lots;
+ * another's is answered as not found.
+ */
+export const maySee = (
+  reader: Reader,
+  owner: { readonly customerId: string; readonly parkingLotId?: string },
+): boolean =>
+  reader.reach !== undefined
+    ? reader.reach.every || (owner.parkingLotId !== undefined && reaches(reader.reach, owner.parkingLotId))
+    : owner.customerId === reader.sub;
 
 /** Coupons of a customer: operators any customer's, a customer only their own. */
 export function assertMayReadCustomer(reader: Actor, customerId: string): void {
@@ -41,11 +81,15 @@ export function assertMayReadCustomer(reader: Actor, customerId: string): void {
 }
 
 /**
- * A lot as this caller may see it: an operator sees the closures' reasons and the cars in the lot
+ * A lot as this caller may see it: its staff see the closures' reasons and the cars in the lot
  * when each began; anyone else sees when the lot is closed, not the operators' words.
  */
-export function lotFor<T extends { closures?: readonly Record<string, unknown>[] }>(req: Request, lot: T): T {
-  if (!lot.closures || viewerOf(req) === "operator") return lot;
+export function lotFor<T extends { parkingLotId: string; closures?: readonly Record<string, unknown>[] }>(
+  req: Request,
+  lot: T,
+): T {
+  const reach = reachOfRequest(req);
+  if (!lot.closures || (reach && reaches(reach, lot.parkingLotId))) return lot;
   return {
     ...lot,
     closures: lot.closures.map(({ reason: _r, carsInLot: _c, ...closure }) => closure),

@@ -4,6 +4,7 @@ import type { EventStore } from "../event-store/port.js";
 import { parsePositionToken } from "../event-store/position.js";
 import type { Logger } from "../platform/logger.js";
 import { endSpan, startSpan, tracingOn, validTraceparent } from "../platform/tracing.js";
+import { EVERY_LOT, type LotReach, reachKey } from "../schemas/lot-reach.js";
 import type { ControlCenterView } from "../schemas/read-models.js";
 import type { QueryService } from "./query-service.js";
 
@@ -72,6 +73,9 @@ export const LIVE_UPDATES_DEFAULTS: LiveUpdatesOptions = {
   maxStreamMs: 5 * 60_000,
 };
 
+/** How often a stream opened on a browser session checks that the session is still live. */
+const SESSION_CHECK_MS = 500;
+
 /** Why a stream may not open now: the service is ending them, this process or this principal is at its cap. */
 export type StreamRefusal = "ended" | "process-cap" | "principal-cap";
 
@@ -85,6 +89,8 @@ interface Stream {
   blocked: boolean;
   /** The views read before this stream opened are not for it (its first event is read after). */
   readonly since: number;
+  /** The lots its owner reaches (schemas/lot-reach.ts): streams of one reach share one view. */
+  readonly reach: LotReach;
 }
 
 /**
@@ -117,8 +123,11 @@ export class LiveUpdates {
   private readonly streams = new Set<Stream>();
   /** Open streams by owner; an owner with none is not kept. */
   private readonly byOwner = new Map<string, number>();
-  /** The latest view, framed once for every stream (a hundred listeners, one JSON.stringify). */
-  private current: { id: string; framed: string; read: number } | undefined;
+  /**
+   * The latest view of each reach streams have (by reachKey), framed once for all its streams (a
+   * hundred listeners, one JSON.stringify): an operator scoped to lots sees only theirs.
+   */
+  private readonly current = new Map<string, { id: string; framed: string; read: number }>();
   /** Views read so far (numbers each read, to tell a stream's first view from an older one). */
   private reads = 0;
   private lastChange: string | undefined;
@@ -176,10 +185,17 @@ export class LiveUpdates {
   }
 
   /**
-   * Turns `res` into an event stream of `owner` until the client leaves or the service shuts
-   * down. The caller checks refusal(owner) first.
+   * Turns `res` into an event stream of `owner` (who reaches the lots `reach`) until the client
+   * leaves or the service shuts down. The caller checks refusal(owner) first.
    */
-  open(req: Request, res: Response, owner: string): void {
+  open(
+    req: Request,
+    res: Response,
+    owner: string,
+    reach: LotReach = EVERY_LOT,
+    /** Whether the stream's browser session is still live: checked every SESSION_CHECK_MS. */
+    sessionLive?: () => Promise<boolean>,
+  ): void {
     res.status(200);
     res.setHeader("Content-Type", "text/event-stream; charset=utf-8");
     res.setHeader("Cache-Control", "no-cache, no-transform");
@@ -190,7 +206,14 @@ export class LiveUpdates {
     res.write(`retry: ${this.options.retryMs}\n\n`);
 
     const lastEventId = req.get("Last-Event-ID");
-    const stream: Stream = { res, owner, sent: lastEventId?.slice(0, 64), blocked: false, since: this.reads };
+    const stream: Stream = {
+      res,
+      owner,
+      sent: lastEventId?.slice(0, 64),
+      blocked: false,
+      since: this.reads,
+      reach,
+    };
     this.streams.add(stream);
     this.byOwner.set(owner, this.streamsOf(owner) + 1);
     res.on("drain", () => {
@@ -198,8 +221,17 @@ export class LiveUpdates {
       this.send(stream);
     });
     const expiry = setTimeout(() => res.end(), this.options.maxStreamMs).unref();
+    // Signed out or revoked (on any replica: the record is in the shared store): ended within a second.
+    const checking = sessionLive
+      ? setInterval(() => void endIfSignedOut(), SESSION_CHECK_MS).unref()
+      : undefined;
+    const endIfSignedOut = async () => {
+      const live = await (sessionLive as () => Promise<boolean>)().catch(() => true);
+      if (!live) res.end();
+    };
     res.on("close", () => {
       clearTimeout(expiry);
+      clearInterval(checking);
       if (this.streams.delete(stream)) {
         const left = this.streamsOf(owner) - 1;
         if (left > 0) this.byOwner.set(owner, left);
@@ -226,7 +258,7 @@ export class LiveUpdates {
   }
 
   private send(stream: Stream): void {
-    const current = this.current;
+    const current = this.current.get(reachKey(stream.reach));
     if (!current || current.read <= stream.since || stream.blocked || stream.sent === current.id) return;
     stream.sent = current.id;
     if (!stream.res.write(current.framed)) stream.blocked = true;
@@ -267,21 +299,32 @@ export class LiveUpdates {
       const since = Date.now() - this.readAt;
       const stale = since >= this.options.refreshMs;
       const due = change !== this.lastChange && since >= this.options.minUpdateMs;
-      if (due || !this.current || stale) {
+      const reaches = new Map([...this.streams].map((s) => [reachKey(s.reach), s.reach] as const));
+      const unread = [...reaches.keys()].some((key) => !this.current.has(key));
+      if (due || unread || stale) {
         this.readAt = Date.now();
         const readStarted = this.readAt;
         const read = ++this.reads;
-        const view = await this.queries.controlCenter({ limit: this.options.lotLimit });
-        // The view's own statuses may be newer than `statuses`; its content names the state.
-        const id = stateId(view);
+        let traced: ControlCenterView | undefined;
+        for (const [key, reach] of reaches) {
+          const view = await this.queries.controlCenter({
+            limit: this.options.lotLimit,
+            ...(reach.every ? {} : { within: reach }),
+          });
+          traced ??= view;
+          // The view's own statuses may be newer than `statuses`; its content names the state.
+          const id = stateId(view);
+          const current = this.current.get(key);
+          if (id !== current?.id) {
+            this.updates++;
+            this.current.set(key, { id, framed: frame(id, view), read });
+          } else this.current.set(key, { ...current, read });
+        }
+        for (const key of this.current.keys()) if (!reaches.has(key)) this.current.delete(key);
         this.lastChange = change;
-        if (id !== this.current?.id) {
-          this.updates++;
-          this.current = { id, framed: frame(id, view), read };
-        } else this.current = { ...this.current, read };
         // Streams opened since the last read get this view; the others only if it changed.
         for (const stream of this.streams) this.send(stream);
-        if (this.events && tracingOn()) await this.tracePush(view, readStarted);
+        if (traced && this.events && tracingOn()) await this.tracePush(traced, readStarted);
       }
     } catch (error) {
       // The document store is unreachable: keep the streams and the last view; try next tick.

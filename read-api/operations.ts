@@ -7,7 +7,7 @@ import {
   ref,
   textResponse,
 } from "../platform/http/operation.js";
-import { ANY_ROLE, OPERATOR } from "../schemas/actor.js";
+import { ANY_ROLE, BOOKING_ROLES, OPERATOR } from "../schemas/actor.js";
 import { ControlCenterAsOfQuery, SingleAsOfQuery } from "../schemas/as-of-queries.js";
 import { CustomerId, ParkingLotId, ReservationId } from "../schemas/common.js";
 import { LOT_ID, RESERVATION_ID } from "../schemas/examples.js";
@@ -138,8 +138,10 @@ export const QUERY_OPERATIONS: readonly (Operation & { readonly operationId: Que
     allow: ANY_ROLE,
     tag: "queries",
     summary: "List reservations by lot, customer, car and/or status, newest first",
+    description:
+      "A customer sees their own; an admin every lot's; an operator or attendant scoped to lots only theirs (a `parkingLotId` outside them is 404, as for a lot that does not exist).",
     query: ReservationsQuery,
-    problems: ["store-unavailable"],
+    problems: ["store-unavailable", "parking-lot-not-found"],
     responses: { "200": jsonResponse("A page of reservations.", "ReservationPage") },
   },
   {
@@ -177,7 +179,7 @@ export const QUERY_OPERATIONS: readonly (Operation & { readonly operationId: Que
     path: "/customers/{customerId}/coupons",
     operationId: "listCustomerCoupons",
     side: "queries",
-    allow: ANY_ROLE,
+    allow: BOOKING_ROLES,
     tag: "queries",
     summary: "A customer's coupons, newest first",
     // No example: Try it out must not read another customer's coupons by default (a customer gets 403).

@@ -4,6 +4,8 @@ import express, { type NextFunction, type Request, type Response, Router } from 
 import { principalOf } from "../platform/auth/principal.js";
 import type { SignInConfig } from "../platform/auth/sign-in-schemas.js";
 import { ProblemError } from "../platform/http/problem.js";
+import { reachOf } from "../schemas/actor.js";
+import { EVERY_LOT } from "../schemas/lot-reach.js";
 import type { LiveUpdates } from "./live-updates.js";
 
 /**
@@ -44,6 +46,8 @@ export interface PageRoutesOptions {
   readonly liveUpdates: LiveUpdates | undefined;
   readonly signIn: SignInConfig;
   readonly viewerOf: (req: Request) => Viewer;
+  /** Whether a request's browser session is still live (a stream ends when it is not); see app/auth.ts. */
+  readonly sessionCheck?: (req: Request) => (() => Promise<boolean>) | undefined;
 }
 
 /**
@@ -104,7 +108,7 @@ export function pageHandlers(options: PageRoutesOptions) {
       res.set("Cache-Control", "no-cache").json(options.signIn);
     },
 
-    streamControlCenterEvents: liveUpdatesStream(liveUpdates),
+    streamControlCenterEvents: liveUpdatesStream(liveUpdates, options.sessionCheck),
 
     // Every browser asks for it, signed in or not: a "P" on the brand's blue, as SVG (no build needed).
     getFavicon: (_req: Request, res: Response) => {
@@ -141,10 +145,15 @@ export function assetRoutes(webDir: string | undefined): Router {
  * The page's live updates as Server-Sent Events, within the caps of the process and of each
  * caller (a refusal says which, and when to retry).
  */
-function liveUpdatesStream(liveUpdates: LiveUpdates | undefined) {
+function liveUpdatesStream(
+  liveUpdates: LiveUpdates | undefined,
+  sessionCheck: PageRoutesOptions["sessionCheck"],
+) {
   return (req: Request, res: Response) => {
-    // Only operators get here (the access tables); the cap counts streams by the token's subject.
-    const owner = principalOf(req)?.sub ?? "";
+    // Only operators get here (the access tables); the cap counts streams by the token's subject,
+    // and each sees the lots it reaches.
+    const principal = principalOf(req);
+    const owner = principal?.sub ?? "";
     const refusal = liveUpdates ? liveUpdates.refusal(owner) : "process-cap";
     if (refusal === "ended") {
       throw new ProblemError("shutting-down", "This instance is shutting down; reconnect to another.", {
@@ -167,6 +176,6 @@ function liveUpdatesStream(liveUpdates: LiveUpdates | undefined) {
         { retryAfterSeconds: 5, limit: "per-principal", max: cap },
       );
     }
-    liveUpdates.open(req, res, owner);
+    liveUpdates.open(req, res, owner, (principal && reachOf(principal)) ?? EVERY_LOT, sessionCheck?.(req));
   };
 }

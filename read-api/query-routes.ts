@@ -8,6 +8,7 @@ import {
 } from "../platform/http/operation-routes.js";
 import { ProblemError } from "../platform/http/problem.js";
 import { ControlCenterAsOfQuery, SingleAsOfQuery } from "../schemas/as-of-queries.js";
+import { type LotReach, reaches } from "../schemas/lot-reach.js";
 import {
   AvailabilityQuery,
   CouponsQuery,
@@ -16,7 +17,7 @@ import {
   TimelineQuery,
 } from "../schemas/queries.js";
 import { windowProblem } from "../schemas/reservation-time.js";
-import { lotFor, maySee, readerOf, reservationsFilter } from "./access.js";
+import { lotFor, maySee, reachOfRequest, readerOf, reservationsFilter } from "./access.js";
 import { historyHandlers } from "./history/history-routes.js";
 import type { HistoryService } from "./history/history-service.js";
 import { lotNotFound, reservationNotFound } from "./not-found.js";
@@ -111,8 +112,10 @@ export function queryRoutes(options: QueryRoutesOptions): RequestHandler {
       if (wantsHtml(req)) return page.controlCenterPage(req, res);
       if (asksAsOf(req)) return asOf.controlCenter(req, res);
       const q = queryOf(req, ControlCenterAsOfQuery);
+      const reach = reachOfRequest(req);
       const view = await answer(() =>
         queries.controlCenter({
+          ...(reach ? { within: reach } : {}),
           limit: q.limit ?? options.controlCenterLotLimit,
           minPosition: minPositionOf(q.minPosition),
           ...(q.cursor ? { cursor: q.cursor } : {}),
@@ -202,11 +205,13 @@ function reservationHandlers(
       const reader = readerOf(req);
       const q = queryOf(req, ReservationsQuery);
       const customerId = reservationsFilter(reader, q.customerId);
+      const within = await lotsWithin(queries, reader.reach, q.parkingLotId);
       const page = await answer(() =>
         queries.reservations({
           limit: limitOf(q.limit),
           minPosition: minPositionOf(q.minPosition),
           ...(q.parkingLotId ? { parkingLotId: q.parkingLotId } : {}),
+          ...(within ? { parkingLotIds: within } : {}),
           ...(customerId ? { customerId } : {}),
           ...(q.carNumber ? { carNumber: q.carNumber } : {}),
           ...(q.status ? { status: q.status } : {}),
@@ -242,6 +247,26 @@ function reservationHandlers(
       res.json(page);
     },
   };
+}
+
+/** The most lots a scoped listing reads (one bounded read each). */
+const MAX_SCOPED_LOTS = 200;
+
+/**
+ * The lots a listing of a member of staff scoped to lots is confined to (undefined: not confined);
+ * asking for a lot outside them is 404, as for a lot that does not exist.
+ */
+async function lotsWithin(
+  queries: QueryService,
+  reach: LotReach | undefined,
+  parkingLotId: string | undefined,
+): Promise<string[] | undefined> {
+  if (reach === undefined || reach.every) return undefined;
+  if (parkingLotId !== undefined) {
+    if (!reaches(reach, parkingLotId)) throw lotNotFound(parkingLotId);
+    return undefined;
+  }
+  return queries.lotIdsWithin(reach, MAX_SCOPED_LOTS);
 }
 
 /** A lot's day: spots held per step, over at most TIMELINE_MAX_MS. */

@@ -1,5 +1,6 @@
 import type { DocumentStore } from "../document-store/port.js";
 import type { Position } from "../event-store/position.js";
+import type { LotReach } from "../schemas/lot-reach.js";
 import type {
   ActivityMinute,
   ControlCenterView,
@@ -103,6 +104,12 @@ export class QueryService {
     return this.reservationQueries.reservations(options);
   }
 
+  /** The ids of the lots `within` reaches, at most `limit` (one index range per grant). */
+  async lotIdsWithin(within: LotReach, limit: number): Promise<string[]> {
+    const page = await this.lots.storedLots({ limit }, within);
+    return page.items.map((lot) => lot.parkingLotId);
+  }
+
   customerCoupons(
     customerId: string,
     options: { cursor?: string; limit: number; minPosition?: Position | null },
@@ -114,6 +121,7 @@ export class QueryService {
     cursor?: string;
     limit: number;
     minPosition?: Position | null;
+    within?: LotReach;
   }): Promise<ControlCenterView> {
     return this.controlCenterQueries.controlCenter(options);
   }

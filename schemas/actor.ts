@@ -1,14 +1,24 @@
 import { type Static, Type } from "@sinclair/typebox";
+import { EVERY_LOT, type LotReach, reachOfGrants } from "./lot-reach.js";
 
 /**
  * Who acted: recorded in every event's metadata (never the token itself). A customer's `sub` is
  * their customer id; operators act on anyone's behalf; `system` is a reactor such as the coupon
  * policy.
  */
-export const ACCESS_ROLES = ["customer", "operator"] as const;
+export const ACCESS_ROLES = ["customer", "operator", "attendant", "admin"] as const;
 export type AccessRole = (typeof ACCESS_ROLES)[number];
 
-export const OPERATOR: readonly AccessRole[] = ["operator"];
+/**
+ * Staff: `admin` on every lot; `operator` runs the lots of their grant (schemas/lot-reach.ts);
+ * `attendant` checks cars in and out at the lots of theirs, and reads their reservations.
+ */
+export const STAFF_ROLES: readonly AccessRole[] = ["operator", "attendant", "admin"];
+/** Running lots: an operator on their lots, an admin on any. */
+export const OPERATOR: readonly AccessRole[] = ["operator", "admin"];
+/** Booking and canceling: customers for themselves, operators and admins on a customer's behalf. */
+export const BOOKING_ROLES: readonly AccessRole[] = ["customer", "operator", "admin"];
+/** Every signed-in caller. */
 export const ANY_ROLE: readonly AccessRole[] = ACCESS_ROLES;
 
 export const Actor = Type.Object(
@@ -20,9 +30,25 @@ export const Actor = Type.Object(
 );
 export type Actor = Static<typeof Actor>;
 
-/** The actor of an authenticated caller: an operator if the token has that role, else a customer. */
+/**
+ * The actor of an authenticated caller: staff (operator, attendant, admin) act as `operator` (their
+ * lots are checked before any route runs: app/lot-scope.ts), anyone else as a customer.
+ */
 export function actorOf(principal: { readonly sub: string; readonly roles: readonly string[] }): Actor {
-  return { sub: principal.sub, role: principal.roles.includes("operator") ? "operator" : "customer" };
+  return { sub: principal.sub, role: isStaff(principal.roles) ? "operator" : "customer" };
+}
+
+export const isStaff = (roles: readonly string[]): boolean =>
+  roles.some((role) => (STAFF_ROLES as readonly string[]).includes(role));
+
+/** The lots a caller reaches: every lot for an admin, their grant for other staff, none for a customer. */
+export function reachOf(principal: {
+  readonly roles: readonly string[];
+  readonly grants?: readonly string[];
+}): LotReach | undefined {
+  if (principal.roles.includes("admin")) return EVERY_LOT;
+  if (!isStaff(principal.roles)) return undefined;
+  return reachOfGrants(principal.grants ?? []);
 }
 
 export const systemActor = (name: string): Actor => ({ sub: name, role: "system" });

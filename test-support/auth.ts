@@ -17,18 +17,22 @@ export { DEV_ISSUER };
 export interface TestTokenClaims {
   readonly sub: string;
   /** One role, or the full list (e.g. [] for a token without any role). */
-  readonly role: "customer" | "operator" | readonly string[];
+  readonly role: "customer" | "operator" | "attendant" | "admin" | readonly string[];
+  /** The `lots` grant; an operator without one gets `*` (every lot), as from `npm run -s token`. */
+  readonly lots?: readonly string[];
   readonly ttlSeconds?: number;
   readonly audience?: string;
 }
 
 export function mintToken(dataDir: string, claims: TestTokenClaims): Promise<string> {
   const roles = typeof claims.role === "string" ? [claims.role] : claims.role;
+  const lots = claims.lots ?? (claims.role === "operator" ? ["*"] : undefined);
   return mintDevToken(dataDir, {
     sub: claims.sub,
     roles,
     audience: claims.audience ?? TEST_AUDIENCE,
     ttlSeconds: claims.ttlSeconds ?? 3600,
+    ...(lots ? { claims: { lots } } : {}),
   });
 }
 
@@ -168,18 +172,23 @@ export async function hmacWithPublicKeyToken(
 export async function signInUrl(
   dataDir: string,
   baseUrl: string,
-  who: { readonly sub: string; readonly role: "customer" | "operator" } = {
+  who: {
+    readonly sub: string;
+    readonly role: "customer" | "operator" | "attendant" | "admin";
+    readonly lots?: readonly string[];
+  } = {
     sub: TEST_OPERATOR,
     role: "operator",
   },
 ): Promise<string> {
+  const lots = who.lots ?? (who.role === "operator" ? ["*"] : undefined);
   const token = await mintDevToken(dataDir, {
     sub: who.sub,
     roles: [who.role],
     audience: TEST_AUDIENCE,
     ttlSeconds: 300,
     typ: SIGN_IN_TOKEN_TYPE,
-    claims: { session_ttl: 3600 },
+    claims: { session_ttl: 3600, ...(lots ? { lots } : {}) },
   });
   const url = new URL("/sign-in", baseUrl);
   url.searchParams.set("token", token);

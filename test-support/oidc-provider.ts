@@ -30,7 +30,7 @@ export const PROVIDER_ROLES: Readonly<Record<string, string | string[]>> = {
   "auth0|customer-7": "parking-customer",
   "cust-browser": "parking-customer",
 };
-export const ROLE_MAP = "parking-admins=operator,parking-customer=customer";
+export const ROLE_MAP = "parking-admins=admin,parking-customer=customer";
 
 export interface TestProviderOptions {
   readonly https?: boolean;
@@ -49,6 +49,11 @@ export interface TestProvider {
   clientCredentials(client: { id: string; secret: string }, resource?: string): Promise<string>;
   /** Forgets every session, grant and refresh token (an administrator revoking them all). */
   revokeAll(): void;
+  /**
+   * The refresh-token grants answered so far: renewed, and refused (a rotated refresh token used
+   * again is refused, and its whole grant revoked: reuse detection).
+   */
+  readonly refreshes: { readonly renewed: number; readonly refused: number };
   /** A new signing key, used from now on; the old one stays published. Restarts the provider. */
   rotateKey(): Promise<string>;
   stop(): Promise<void>;
@@ -141,6 +146,8 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
           client_id: PAGE_CLIENT,
           token_endpoint_auth_method: "none",
           redirect_uris: [...options.redirectUris],
+          // RP-initiated logout comes back to the page it signed in from.
+          post_logout_redirect_uris: [...options.redirectUris],
           grant_types: ["authorization_code", "refresh_token"],
           response_types: ["code"],
         },
@@ -159,6 +166,7 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
       scopes: ["openid", "offline_access", "api"],
       features: {
         devInteractions: { enabled: true },
+        rpInitiatedLogout: { enabled: true },
         clientCredentials: { enabled: true },
         resourceIndicators: {
           enabled: true,
@@ -183,14 +191,26 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
         return roles === undefined ? {} : { roles };
       },
       issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed("refresh_token"),
+      // Every renewal spends the refresh token and issues a new one, as Auth0, Okta and Keycloak
+      // do with rotation on; one used twice revokes the grant.
+      rotateRefreshToken: true,
       pkce: { required: () => true },
       ttl: { AccessToken: ttl, ClientCredentials: ttl, RefreshToken: 3600, Session: 3600, Grant: 3600 },
     });
     return p;
   };
 
+  const refreshes = { renewed: 0, refused: 0 };
   const start = async () => {
     provider = build();
+    const isRefresh = (ctx: { oidc?: { params?: { grant_type?: unknown } } }) =>
+      ctx.oidc?.params?.grant_type === "refresh_token";
+    provider.on("grant.success", (ctx) => {
+      if (isRefresh(ctx)) refreshes.renewed++;
+    });
+    provider.on("grant.error", (ctx) => {
+      if (isRefresh(ctx)) refreshes.refused++;
+    });
     const callback = provider.callback();
     server = certificate ? createHttpsServer(certificate, callback) : createHttpServer(callback);
     await new Promise<void>((resolve, reject) => {
@@ -233,6 +253,7 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
       return key.kid;
     },
     revokeAll: () => store.clear(),
+    refreshes,
     stop,
     start,
   };

@@ -67,7 +67,7 @@ const CALLS = {
     (api) => api.registerLot({ parkingLotId: "gangnam-1", name: "강남 1주차장", capacity: 5 }),
   ],
   signInConfig: ["getSignInConfig", (api) => api.signInConfig()],
-  startSession: ["startSession", (api) => api.startSession("access-token", "refresh-token")],
+  startSession: ["startSession", (api) => api.startSession("access-token", "refresh-token", "id-token")],
   cancelReservation: ["cancelReservation", (api) => api.cancelReservation("gangnam-1", "r-1", "일정 변경")],
   timeline: [
     "getTimeline",

@@ -47,11 +47,18 @@ const audiences = (id: string) =>
     .map((m) => m.config["included.custom.audience"]);
 
 describe("the Keycloak realm of docker compose", () => {
-  it("has the two roles the service authorizes, and demo users of each", () => {
-    expect(realm.roles.realm.map((r) => r.name).sort()).toEqual(["customer", "operator"]);
+  it("has the roles the service authorizes, and demo users of each", () => {
+    expect(realm.roles.realm.map((r) => r.name).sort()).toEqual([
+      "admin",
+      "attendant",
+      "customer",
+      "operator",
+    ]);
     const withRole = (role: string) => realm.users.filter((u) => u.enabled && u.realmRoles.includes(role));
     expect(withRole("customer")).toHaveLength(2);
     expect(withRole("operator")).toHaveLength(1);
+    // The demo operator runs every lot (no lot grant claim is mapped in the demo realm).
+    expect(withRole("admin")).toHaveLength(1);
     for (const user of realm.users) expect(user.credentials.length, user.username).toBe(1);
     // Realm roles reach access tokens as realm_access.roles, the default roles claim.
     expect(defaults.authRolesClaims).toContain("realm_access.roles");

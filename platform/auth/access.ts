@@ -1,6 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { match } from "path-to-regexp";
 import { ProblemError } from "../http/problem.js";
+import type { Logger } from "../logger.js";
 import { anonymousRefusal, principalOf } from "./principal.js";
 
 /**
@@ -43,18 +44,40 @@ export function accessLookup(rules: readonly AccessRule[], fallback: readonly st
  * the roles. A route in no table needs `fallback` (deny by default: new routes are never public
  * by accident).
  */
-export function accessControl(rules: readonly AccessRule[], fallback: readonly string[]): RequestHandler {
+export function accessControl(
+  rules: readonly AccessRule[],
+  fallback: readonly string[],
+  logger?: Pick<Logger, "warn">,
+): RequestHandler {
   const allowed = accessLookup(rules, fallback);
+  let logged = false;
   return (req: Request, _res: Response, next: NextFunction) => {
     const allow = allowed(req.method, req.path, req);
     if (allow === "anonymous") return next();
     const principal = principalOf(req);
     if (!principal) return next(anonymousRefusal(req));
     if (!principal.roles.some((role) => allow.includes(role))) {
-      return next(
-        new ProblemError("forbidden", `${req.method} ${req.path} needs the role ${allow.join(" or ")}.`),
-      );
+      // The first refusal of a token without any role says, once, where the roles were looked for:
+      // a claim path that is wrong for this provider shows in the log, not only in a user's 403.
+      if (!logged && principal.via === "bearer" && principal.emptyRolesClaims?.length && logger) {
+        logged = true;
+        logger.warn(
+          { emptyRolesClaims: principal.emptyRolesClaims, roles: principal.roles, path: req.path },
+          "a token was refused for want of a role; these configured roles claims (AUTH_ROLES_CLAIMS) were absent or empty in it",
+        );
+      }
+      return next(new ProblemError("forbidden", forbiddenDetail(req, allow, principal.roles)));
     }
     next();
   };
+}
+
+/** A 403's words: the roles needed, and those the token carried (never the token). */
+function forbiddenDetail(req: Request, allow: readonly string[], carried: readonly string[]): string {
+  const shown = carried.slice(0, 10).map((role) => JSON.stringify(role.slice(0, 60)));
+  const roles =
+    carried.length === 0
+      ? "no role (see AUTH_ROLES_CLAIMS and AUTH_ROLE_MAP)"
+      : `the roles ${shown.join(", ")}${carried.length > shown.length ? ", …" : ""}`;
+  return `${req.method} ${req.path} needs the role ${allow.join(" or ")}; the token carries ${roles}.`;
 }

@@ -7,7 +7,8 @@ import { createLocalJWKSet, type JSONWebKeySet, type JWTVerifyGetKey } from "jos
  * waiting. A key id that a load made after it was first asked for did not find is not looked for
  * again within `cooldownMs` (a stream of made-up key ids costs the issuer one fetch per
  * `minIntervalMs` at most). When a load fails the keys already known keep verifying (an outage of
- * the provider); with none known, the failure is the caller's `unavailable` error.
+ * the provider); with none known, or for a key id the known set lacks, the failure is thrown (the
+ * verifier's "unavailable": 503, retry later), and the set is fetched again at the next ask.
  */
 export interface KeySetOptions {
   /** Loads the whole key set (a fetch of the issuer's JWKS, or the development issuer's files). */
@@ -104,7 +105,16 @@ export class CachedKeySet {
     }
     const kid = header.kid;
     if (kid !== undefined && !loaded.kids.has(kid) && this.mayLookFor(kid)) {
-      loaded = await this.reload().catch(() => loaded as Loaded);
+      try {
+        loaded = await this.reload();
+      } catch (error) {
+        // Whether the issuer publishes this key cannot be known now: an outage ("retry later",
+        // the verifier's KeySetUnavailableError), not a bad token. Not remembered as a miss, so
+        // the set is fetched again as soon as the issuer answers.
+        throw new Error(
+          `the token's key id is not among the keys known, and the key set cannot be fetched now: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }
       if (!loaded.kids.has(kid)) this.remember(kid);
     }
     return loaded.getKey(header, token);

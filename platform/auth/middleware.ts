@@ -11,6 +11,9 @@ import {
   type VerifiedToken,
 } from "./verifier.js";
 
+/** Roles of staff (who may act on others' behalf; their customer id claim may be absent). */
+const STAFF = new Set(["operator", "attendant", "admin"]);
+
 export const SESSION_COOKIE = "parking_session";
 
 const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
@@ -34,8 +37,22 @@ export interface AuthenticateOptions {
  * must come from the same origin (CSRF).
  */
 export function authenticate(options: AuthenticateOptions): RequestHandler {
+  let audienceLogged = false;
   return (req: Request, res: Response, next: NextFunction) => {
-    void identify(req, res, options).then(() => next(), next);
+    void identify(req, res, options).then(
+      () => next(),
+      (error: unknown) => {
+        // A wrong AUTH_AUDIENCE refuses every token: said once in the log, not only to each caller.
+        if (!audienceLogged && error instanceof ProblemError && /audience \(aud\)/.test(error.detail ?? "")) {
+          audienceLogged = true;
+          options.logger?.warn(
+            { reason: error.detail },
+            "a token was refused for its audience: if every token is, check AUTH_AUDIENCE (and the page's PAGE_OIDC_AUDIENCE/PAGE_OIDC_RESOURCE)",
+          );
+        }
+        next(error);
+      },
+    );
   };
 }
 
@@ -51,7 +68,13 @@ async function identify(req: Request, _res: Response, options: AuthenticateOptio
     }
     try {
       const token = await options.verifier.verify(match[1]);
-      setPrincipal(req, { sub: options.principalOf(token), roles: token.roles, via: "bearer" });
+      setPrincipal(req, {
+        sub: options.principalOf(token),
+        roles: token.roles,
+        grants: token.grants,
+        emptyRolesClaims: token.emptyRolesClaims,
+        via: "bearer",
+      });
     } catch (error) {
       throw refusal(error);
     }
@@ -86,7 +109,12 @@ async function identify(req: Request, _res: Response, options: AuthenticateOptio
       "A request authenticated by the session cookie must come from this service's own pages (same origin).",
     );
   }
-  setPrincipal(req, { sub: outcome.record.principal, roles: outcome.record.roles, via: "session" });
+  setPrincipal(req, {
+    sub: outcome.record.principal,
+    roles: outcome.record.roles,
+    grants: outcome.record.grants ?? [],
+    via: "session",
+  });
 }
 
 function refusal(error: unknown): unknown {
@@ -112,7 +140,7 @@ function refusal(error: unknown): unknown {
 export function principalIdOf(claim: string): (token: VerifiedToken) => string {
   return (token) => {
     if (token.customerId !== undefined) return token.customerId;
-    if (token.roles.includes("customer") && !token.roles.includes("operator")) {
+    if (token.roles.includes("customer") && !token.roles.some((r) => STAFF.has(r))) {
       throw new InvalidTokenError(
         `the token's "${claim}" claim (the customer id) is missing or not printable ASCII of at most 255 characters`,
       );

@@ -7,6 +7,10 @@ export interface Principal {
   readonly sub: string;
   /** Roles found in the configured roles claims. */
   readonly roles: readonly string[];
+  /** Grants from the configured grants claim (the lots a member of staff runs). */
+  readonly grants?: readonly string[];
+  /** The configured roles claims the token lacked or held no role at (said in the log on a 403). */
+  readonly emptyRolesClaims?: readonly string[];
   /** How the request was authenticated. */
   readonly via: "bearer" | "session";
 }
@@ -51,7 +55,9 @@ export function principalOf(req: Request): Principal | undefined {
 
 /** `WWW-Authenticate` value of a 401 (RFC 6750 section 3). */
 export function bearerChallenge(error?: { code: string; description: string }): string {
-  const quote = (value: string) => `"${value.replace(/["\\\r\n]/g, " ")}"`;
+  // A quoted-string (RFC 9110 section 5.6.4): quotes and backslashes escaped, not lost; line breaks
+  // (never in a header) become spaces.
+  const quote = (value: string) => `"${value.replace(/[\r\n]/g, " ").replace(/["\\]/g, "\\$&")}"`;
   return error
     ? `Bearer realm=${quote(BEARER_REALM)}, error=${quote(error.code)}, error_description=${quote(error.description)}`
     : `Bearer realm=${quote(BEARER_REALM)}`;

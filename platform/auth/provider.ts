@@ -11,6 +11,8 @@ export interface ProviderMetadata {
   readonly jwks_uri: string;
   readonly token_endpoint?: string;
   readonly authorization_endpoint?: string;
+  /** RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0): where sign-out ends the provider's session. */
+  readonly end_session_endpoint?: string;
 }
 
 export const discoveryUrlOf = (issuer: string): string =>

@@ -22,6 +22,8 @@ describe("SessionResolver", () => {
       sub: "ops-1",
       customerId: "ops-1",
       roles: token === "at-customer" ? ["customer"] : ["operator"],
+      grants: [],
+      emptyRolesClaims: [],
       claims: { exp: Math.floor((T0 + 1_200_000) / 1000) },
       header: { alg: "RS256" },
     }),
@@ -101,5 +103,48 @@ describe("SessionResolver", () => {
       ended: "your sign-in at the identity provider has expired",
     });
     expect(await resolver.resolve("no-such-session")).toHaveProperty("ended");
+  });
+
+  it("renews once across replicas: the one that takes the record's renewal spends the rotating refresh token, the others wait for it", async () => {
+    const now = T0 + 600_500; // the access token has expired: every request needs the renewal
+    const store = new MemorySessionStore(() => now);
+    const id = await store.create(record());
+    // A provider that rotates refresh tokens and revokes the whole grant when one is used twice.
+    const live = new Set(["rt-1"]);
+    let issued = 1;
+    const spent: string[] = [];
+    const refresh = async (rt: string) => {
+      spent.push(rt);
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      if (!live.delete(rt)) {
+        live.clear();
+        throw new RefreshRefusedError("the identity provider did not renew the sign-in (invalid_grant)");
+      }
+      const next = `rt-${++issued}`;
+      live.add(next);
+      return { accessToken: "at-new", refreshToken: next };
+    };
+    const replicas = [1, 2].map(
+      () => new SessionResolver({ store, verifier, principalOf: (t) => t.sub, refresh, now: () => now }),
+    );
+    const outcomes = await Promise.all(
+      [0, 1, 0, 1, 0, 1].map((i) => (replicas[i] as SessionResolver).resolve(id)),
+    );
+    expect(outcomes.every((o) => "record" in o)).toBe(true);
+    expect(spent).toEqual(["rt-1"]);
+    expect(await store.get(id)).toMatchObject({ refreshToken: "rt-2" });
+  });
+
+  it("a refusal never overwrites a renewal stored meanwhile", async () => {
+    const { id, store, resolver } = await setUp(async () => {
+      // While this replica's request is out, another stores its renewal (its hold had lapsed).
+      await store.replace(
+        id,
+        record({ refreshToken: "rt-9", accessExpiresAt: new Date(T0 + 1_800_000).toISOString() }),
+      );
+      throw new RefreshRefusedError("the identity provider did not renew the sign-in (invalid_grant)");
+    }, T0 + 590_000);
+    expect(await resolver.resolve(id)).toMatchObject({ record: { refreshToken: "rt-9" } });
+    expect(await store.get(id)).toMatchObject({ refreshToken: "rt-9" });
   });
 });

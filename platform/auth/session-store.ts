@@ -14,6 +14,8 @@ export interface SessionRecord {
   /** The caller's id as the service uses it (the customer id claim, else `sub`). */
   readonly principal: string;
   readonly roles: readonly string[];
+  /** The token's grants (the lots a member of staff runs). */
+  readonly grants?: readonly string[];
   readonly createdAt: string;
   /** The session ends then, whatever happens (refreshes do not extend it). */
   readonly expiresAt: string;
@@ -22,8 +24,12 @@ export interface SessionRecord {
   readonly accessExpiresAt?: string;
   /** External provider: the refresh token, never sent to the browser. */
   readonly refreshToken?: string;
+  /** External provider: the ID token, the `id_token_hint` of the provider's sign-out. */
+  readonly idToken?: string;
   /** Why the session ended, kept a few minutes so that every request of the page can say so. */
   readonly ended?: string;
+  /** A replica is renewing the access token until then (claimRenewal); the others wait or go on. */
+  readonly renewingUntil?: string;
 }
 
 export interface SessionStore {
@@ -31,6 +37,18 @@ export interface SessionStore {
   /** The live record of a session id, or undefined (unknown, signed out or expired). */
   get(id: string): Promise<SessionRecord | undefined>;
   replace(id: string, record: SessionRecord): Promise<void>;
+  /**
+   * Takes the renewal of a session until `until` (ISO) when its refresh token is still
+   * `refreshToken` and no replica holds it (or its hold has passed): a compare-and-set on the
+   * record, so that one replica at a time spends a (rotating) refresh token. Whether it took it.
+   */
+  claimRenewal(id: string, refreshToken: string, until: string): Promise<boolean>;
+  /**
+   * Replaces the record (dropping the renewal's hold) only while its refresh token is still
+   * `refreshToken`: a renewal another replica stored, a sign-out or a revocation is never
+   * overwritten. Whether it replaced it.
+   */
+  replaceIfUnrenewed(id: string, refreshToken: string, record: SessionRecord): Promise<boolean>;
   delete(id: string): Promise<void>;
   /** Deletes every session of a subject (an operator's revocation); how many there were. */
   revokeSubject(sub: string): Promise<number>;
@@ -53,6 +71,9 @@ export class MemorySessionStore implements SessionStore {
     return id;
   }
   async get(id: string): Promise<SessionRecord | undefined> {
+    return this.live(id);
+  }
+  private live(id: string): SessionRecord | undefined {
     const record = this.records.get(id);
     if (record && Date.parse(record.expiresAt) <= this.now()) {
       this.records.delete(id);
@@ -62,6 +83,21 @@ export class MemorySessionStore implements SessionStore {
   }
   async replace(id: string, record: SessionRecord): Promise<void> {
     this.records.set(id, record);
+  }
+  // Read and written in one turn of the loop (no await between): a compare-and-set.
+  async claimRenewal(id: string, refreshToken: string, until: string): Promise<boolean> {
+    const record = this.live(id);
+    if (!record || record.refreshToken !== refreshToken) return false;
+    if (record.renewingUntil !== undefined && Date.parse(record.renewingUntil) > this.now()) return false;
+    this.records.set(id, { ...record, renewingUntil: until });
+    return true;
+  }
+  async replaceIfUnrenewed(id: string, refreshToken: string, record: SessionRecord): Promise<boolean> {
+    const current = this.live(id);
+    if (!current || current.refreshToken !== refreshToken) return false;
+    const { renewingUntil: _r, ...kept } = record;
+    this.records.set(id, kept);
+    return true;
   }
   async delete(id: string): Promise<void> {
     this.records.delete(id);

@@ -25,13 +25,16 @@ export const SIGN_IN_PATH = "/sign-in";
  * address bar, and the next navigation starts on this origin, so the SameSite=Strict cookie goes
  * with it even when the link was opened from another site.
  */
+const attribute = (value: string) =>
+  value.replace(/&/g, "&amp;").replace(/"/g, "&quot;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+
 function continueTo(res: Response, path: string, message: string): void {
   res
     .status(200)
     .set({ "Cache-Control": "no-store", "Referrer-Policy": "no-referrer" })
     .type("html")
     .send(
-      `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${path}"><title>${message}</title></head><body><a href="${path}">${message} Continue</a></body></html>`,
+      `<!doctype html><html><head><meta charset="utf-8"><meta http-equiv="refresh" content="0;url=${attribute(path)}"><title>${message}</title></head><body><a href="${attribute(path)}">${message} Continue</a></body></html>`,
     );
 }
 
@@ -136,6 +139,7 @@ export function linkSignIn(options: SessionHandlerOptions): OperationHandler {
       sub: signIn.sub,
       principal: options.principalOf(signIn),
       roles: signIn.roles,
+      grants: signIn.grants,
       createdAt: new Date(now).toISOString(),
       expiresAt: new Date(now + seconds * 1000).toISOString(),
     });
@@ -201,17 +205,31 @@ export function revokeSessions(options: { sessions: SessionStore }): OperationHa
 }
 
 /**
+ * Where the provider ends its own session for this one (RP-initiated logout), given the session's
+ * ID token and the request; undefined: the provider has no such endpoint (or this is the
+ * development issuer).
+ */
+export type EndSession = (req: Request, idToken: string | undefined) => Promise<string | undefined>;
+
+/**
  * The handler of `POST /sign-out`: deletes the session record (it stops working everywhere at
- * once), clears the cookie.
+ * once), clears the cookie, and sends the browser on to the provider's sign-out (`endSession`),
+ * which comes back to the landing page, or to the landing page directly: on a shared console the
+ * next person's "Sign in" asks for a password again.
  */
 export function signOut(
-  options: CookiePolicy & { sessions: SessionStore; landingPath: string },
+  options: CookiePolicy & { sessions: SessionStore; landingPath: string; endSession?: EndSession },
 ): OperationHandler {
   return async (req, res) => {
     const id = sessionCookieOf(req);
+    const record = id === undefined ? undefined : await options.sessions.get(id);
     if (id !== undefined) await options.sessions.delete(id);
     clearSessionCookie(res, req, options);
-    continueTo(res, options.landingPath, "Signed out.");
+    const provider =
+      record && options.endSession
+        ? await options.endSession(req, record.idToken).catch(() => undefined)
+        : undefined;
+    continueTo(res, provider ?? options.landingPath, "Signed out.");
   };
 }
 
@@ -246,7 +264,7 @@ export function startSession(options: SessionHandlerOptions): OperationHandler {
   return async (req, res) => {
     res.setHeader("Cache-Control", "no-store");
     const verified = await options.verifier.verify(bearerTokenOf(req));
-    const { refreshToken } = bodyOf(req, StartSessionBody);
+    const { refreshToken, idToken } = bodyOf(req, StartSessionBody);
     const now = Date.now();
     const accessExpiresAt = Number(verified.claims.exp) * 1000;
     if (!Number.isFinite(accessExpiresAt) || accessExpiresAt <= now)
@@ -258,11 +276,13 @@ export function startSession(options: SessionHandlerOptions): OperationHandler {
       sub: verified.sub,
       principal: options.principalOf(verified),
       roles: verified.roles,
+      grants: verified.grants,
       createdAt: new Date(now).toISOString(),
       expiresAt: new Date(expiresAt).toISOString(),
       accessIssuedAt: new Date(now).toISOString(),
       accessExpiresAt: new Date(accessExpiresAt).toISOString(),
       ...(refreshToken ? { refreshToken } : {}),
+      ...(idToken ? { idToken } : {}),
     };
     const previous = sessionCookieOf(req);
     if (previous !== undefined) await options.sessions.delete(previous);

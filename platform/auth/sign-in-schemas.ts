@@ -58,6 +58,14 @@ export const StartSessionBody = Type.Object(
         description: `The provider's refresh token: kept in the session record on the server (never in the browser), it renews the session's access token before it expires. Plain text: ${PLAIN_TEXT_RULE}.`,
       }),
     ),
+    idToken: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 8192,
+        description:
+          "The provider's ID token: kept in the session record, sent back to the provider only as `id_token_hint` when the session signs out (RP-initiated logout), never accepted as an access token.",
+      }),
+    ),
   },
   { additionalProperties: false, $id: "StartSessionBody" },
 );

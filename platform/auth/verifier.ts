@@ -9,6 +9,7 @@ import {
   jwtVerify,
   type ProtectedHeaderParameters,
 } from "jose";
+import { claimAt } from "./claim-path.js";
 
 /**
  * Verifies OAuth 2.0 bearer JWTs (an OpenID Connect provider's access tokens) with `jose`, in this
@@ -34,6 +35,11 @@ export interface TokenVerifierOptions {
   readonly roleMap?: Readonly<Record<string, string>>;
   /** Dot path of the claim naming the customer; default `sub`. */
   readonly customerIdClaim?: string;
+  /**
+   * Where a caller's grants are (a claim path holding a string or an array of strings) and the
+   * prefix that marks one (e.g. `lots:` among Okta groups; stripped); values without it are ignored.
+   */
+  readonly grants?: { readonly claim: string; readonly prefix: string };
   /** Accepted `typ` header values of access tokens (a token without `typ` is accepted). */
   readonly tokenTypes: readonly string[];
   /** Longest accepted validity of a token (exp - iat). */
@@ -50,6 +56,10 @@ export interface VerifiedToken {
   /** The value of the customer id claim, when it is a usable string. */
   readonly customerId: string | undefined;
   readonly roles: readonly string[];
+  /** The values of the grants claim carrying the grants prefix, without it. */
+  readonly grants: readonly string[];
+  /** The configured roles claims this token lacks, or holds no role string at (for the log). */
+  readonly emptyRolesClaims: readonly string[];
   readonly claims: JWTPayload;
   readonly header: ProtectedHeaderParameters;
 }
@@ -200,6 +210,8 @@ export class TokenVerifier {
       customerId:
         typeof customerId === "string" && CUSTOMER_ID_PATTERN.test(customerId) ? customerId : undefined,
       roles: rolesOf(payload, this.options.rolesClaims, this.options.roleMap),
+      grants: this.options.grants ? grantsOf(payload, this.options.grants) : [],
+      emptyRolesClaims: this.options.rolesClaims.filter((path) => rolesOf(payload, [path]).length === 0),
       claims: payload,
       header: protectedHeader,
     };
@@ -288,16 +300,7 @@ export class TokenVerifier {
   }
 }
 
-function valueAt(payload: JWTPayload, path: string): unknown {
-  let value: unknown = payload;
-  for (const step of path.split(".")) {
-    value =
-      value !== null && typeof value === "object" && Object.hasOwn(value, step)
-        ? (value as Record<string, unknown>)[step]
-        : undefined;
-  }
-  return value;
-}
+const valueAt = claimAt;
 
 /**
  * The roles at the dot paths `claims` (a string, or an array whose strings count), each through
@@ -318,4 +321,16 @@ export function rolesOf(
     else add(value);
   }
   return [...roles];
+}
+
+/** The strings at the grants claim that start with the prefix, without it. */
+export function grantsOf(
+  payload: JWTPayload,
+  grants: { readonly claim: string; readonly prefix: string },
+): string[] {
+  const value = claimAt(payload, grants.claim);
+  const values = Array.isArray(value) ? value : [value];
+  return values
+    .filter((v): v is string => typeof v === "string" && v.startsWith(grants.prefix))
+    .map((v) => v.slice(grants.prefix.length));
 }

@@ -1,4 +1,5 @@
 import path from "node:path";
+import { claimPathSegments } from "../auth/claim-path.js";
 import { ASYMMETRIC_ALGORITHMS } from "./values.js";
 
 /**
@@ -95,9 +96,15 @@ export const algorithm: Parser<string> = {
 };
 
 export const claimPath: Parser<string> = {
-  expects: "a claim name or dot path such as realm_access.roles",
+  expects:
+    'a claim name or dot path such as realm_access.roles, a JSON pointer such as /https:~1~1example.com~1roles, or quoted segments such as "https://example.com/roles"',
+  parse: (raw) => (raw !== undefined && claimPathSegments(raw) !== undefined ? ok(raw) : fail()),
+};
+
+export const grantPrefix: Parser<string> = {
+  expects: "printable characters without spaces, at most 100 (e.g. lots:), or - for none",
   parse: (raw) =>
-    raw !== undefined && /^[A-Za-z0-9_:/-]+(\.[A-Za-z0-9_:/-]+)*$/.test(raw) ? ok(raw) : fail(),
+    raw === "-" ? ok("") : raw !== undefined && /^[\x21-\x7E]{1,100}$/.test(raw) ? ok(raw) : fail(),
 };
 
 export const httpUrl: Parser<string> = {
@@ -123,16 +130,22 @@ export const boolean: Parser<boolean> = {
   parse: (raw) => (raw === "true" ? ok(true) : raw === "false" ? ok(false) : fail()),
 };
 
-export const roleMap: Parser<Readonly<Record<string, "customer" | "operator">>> = {
-  expects: "a comma-separated list of provider-role=customer or provider-role=operator",
+/** Our roles a provider's role or group name may count as. */
+export const MAPPED_ROLES = ["customer", "operator", "attendant", "admin"] as const;
+export type MappedRole = (typeof MAPPED_ROLES)[number];
+
+export const roleMap: Parser<Readonly<Record<string, MappedRole>>> = {
+  expects: `a comma-separated list of provider-role=role (role: ${MAPPED_ROLES.join(", ")}); a name may hold spaces`,
   parse: (raw) => {
     if (raw === undefined) return fail();
-    const map: Record<string, "customer" | "operator"> = {};
+    const map: Record<string, MappedRole> = {};
     if (raw === "-") return ok(map);
     for (const entry of raw.split(",").map((s) => s.trim())) {
-      const match = /^([^=\s,]{1,100})=(customer|operator)$/.exec(entry);
-      if (!match?.[1] || !match[2]) return fail(`"${entry}" is not name=customer or name=operator`);
-      map[match[1]] = match[2] as "customer" | "operator";
+      const match = /^([^=,]{1,100}?)\s*=\s*([a-z]+)$/.exec(entry);
+      const role = match?.[2] as MappedRole | undefined;
+      if (!match?.[1] || role === undefined || !MAPPED_ROLES.includes(role))
+        return fail(`"${entry}" is not name=${MAPPED_ROLES.join("|")}`);
+      map[match[1].trim()] = role;
     }
     return ok(map);
   },

@@ -1,4 +1,5 @@
 import { Type } from "@sinclair/typebox";
+import { MAPPED_ROLES } from "./parsers.js";
 import { env, literals } from "./setting.js";
 
 /** Who may call: the token issuer and what its tokens must carry; the idempotency key's secret. Order is the documentation's. */
@@ -32,11 +33,11 @@ export const AUTH_SETTINGS = {
     }),
   ),
   authRolesClaims: Type.Array(Type.String({ format: "claimPath" }), {
-    listOf: "claim dot paths",
+    listOf: "claim paths",
     ...env(
       "AUTH_ROLES_CLAIMS",
       "realm_access.roles,roles",
-      "Claims (dot paths) holding the caller's roles: a string or an array of strings, through AUTH_ROLE_MAP (`customer`, `operator`); their union counts.",
+      "Claims holding the caller's roles: a string or an array of strings, through AUTH_ROLE_MAP (`customer`, `attendant`, `operator`, `admin`); their union counts. A path is dot-separated (`realm_access.roles`), a JSON pointer (`/https:~1~1example.com~1roles`), or has quoted segments for keys with dots or slashes (`\"https://example.com/roles\"`, Auth0's namespaced claims).",
     ),
   }),
   authAlgorithms: Type.Array(Type.String({ format: "algorithm" }), {
@@ -72,12 +73,28 @@ export const AUTH_SETTINGS = {
       "Accept an `http://` AUTH_ISSUER on a host other than localhost/127.0.0.1/[::1] (a development or compose network). Off: such an issuer is a configuration error; tokens and keys travel over https everywhere else. The page then also talks to the provider over http.",
     ),
   ),
-  authRoleMap: Type.Record(Type.String(), literals(["customer", "operator"] as const), {
+  authRoleMap: Type.Record(Type.String(), literals(MAPPED_ROLES), {
     format: "roleMap",
     ...env(
       "AUTH_ROLE_MAP",
       "-",
-      "The provider's own role or group names that count as `customer` or `operator`, e.g. `ParkingAdmins=operator,app-user=customer`; the names `customer` and `operator` always count as themselves. `-`: no mapping.",
+      "The provider's own role or group names that count as one of ours (`customer`, `attendant`, `operator`, `admin`), e.g. `Parking Admins=admin,Lot Managers=operator,app-user=customer` (names may hold spaces); our names always count as themselves. `-`: no mapping.",
+    ),
+  }),
+  authLotsClaim: Type.String({
+    format: "claimPath",
+    ...env(
+      "AUTH_LOTS_CLAIM",
+      "lots",
+      "Claim (a path, as for AUTH_ROLES_CLAIMS) holding the lots an `operator` or `attendant` runs: a string or an array of strings, each a lot id (`gangnam-1`), a prefix of ids ending in `*` (`gangnam-*`) or `*` (every lot). Only values starting with AUTH_LOTS_PREFIX count. An `admin` has every lot whatever it says.",
+    ),
+  }),
+  authLotsPrefix: Type.String({
+    format: "grantPrefix",
+    ...env(
+      "AUTH_LOTS_PREFIX",
+      "-",
+      "The prefix that marks a lot grant among the AUTH_LOTS_CLAIM values (stripped), e.g. `lots:` with `AUTH_LOTS_CLAIM=groups` for Okta groups named `lots:gangnam-*`. `-`: none (every value is a grant).",
     ),
   }),
   authCustomerIdClaim: Type.String({

@@ -13,6 +13,7 @@ import {
   claimPath,
   clientId,
   directory,
+  grantPrefix,
   httpUrl,
   integer,
   issuerIdentifier,
@@ -49,6 +50,7 @@ const FORMATS: Readonly<Record<string, Parser<unknown>>> = {
   algorithm,
   tokenType,
   roleMap,
+  grantPrefix,
 };
 
 type SettingSchema = TSchema &

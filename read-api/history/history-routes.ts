@@ -62,7 +62,8 @@ export function historyHandlers(history: HistoryService, queries: QueryService) 
       { parkingLotId: located.parkingLotId, position: Number(located.position) },
       { limit: q.limit ?? DEFAULT_LIMIT, ...(cursor === undefined ? {} : { cursor }) },
     );
-    if (!found || !maySee(reader, { customerId: found.customerId })) throw reservationNotFound(reservationId);
+    if (!found || !maySee(reader, { customerId: found.customerId, parkingLotId: located.parkingLotId }))
+      throw reservationNotFound(reservationId);
     res.json(found.page);
   };
 

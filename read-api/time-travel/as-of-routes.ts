@@ -2,7 +2,7 @@ import type { Request, Response } from "express";
 import { pathParam, queryOf } from "../../platform/http/operation-routes.js";
 import { ProblemError } from "../../platform/http/problem.js";
 import { ControlCenterAsOfQuery, SingleAsOfQuery } from "../../schemas/as-of-queries.js";
-import { maySee, readerOf } from "../access.js";
+import { maySee, reachOfRequest, readerOf } from "../access.js";
 import { reservationNotFound } from "../not-found.js";
 import type { QueryService } from "../query-service.js";
 import { parseAsOf } from "./as-of.js";
@@ -53,7 +53,9 @@ export function asOfViews(
 
   const controlCenter = async (req: Request, res: Response) => {
     const q = queryOf(req, ControlCenterAsOfQuery);
+    const reach = reachOfRequest(req);
     const view = await timeTravel.controlCenter(cutOf(String(q.asOf)), {
+      ...(reach ? { within: reach } : {}),
       limit: q.limit ?? options.controlCenterLotLimit,
       ...(q.cursor ? { cursor: q.cursor } : {}),
     });

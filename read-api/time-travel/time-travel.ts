@@ -7,6 +7,7 @@ import { parkingLotsProjection } from "../../projections/read-models/parking-lot
 import { reservationsProjection } from "../../projections/read-models/reservations.js";
 import type { AsOfStamp } from "../../schemas/as-of.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
+import type { LotReach } from "../../schemas/lot-reach.js";
 import type { ControlCenterView, ParkingLotDetail, ReservationView } from "../../schemas/read-models.js";
 import { stampMsOfRaw } from "../history/audit-entry.js";
 import { couponStream, ENDS_A_RESERVATION, lotStream } from "../history/history-service.js";
@@ -80,7 +81,7 @@ export class TimeTravel {
   /** The control center (JSON) as it was at the cut. */
   async controlCenter(
     cut: Cut,
-    page: { readonly limit: number; readonly cursor?: string },
+    page: { readonly limit: number; readonly cursor?: string; readonly within?: LotReach },
   ): Promise<AsOfView<ControlCenterView>> {
     const folded = await this.cache.fold(this.allSource, cut);
     // As for a lot: the log's later checkpoints are laid in the background, after this answer.

@@ -14,6 +14,7 @@ import { PROJECTIONS } from "../../projections/read-models/index.js";
 import { LOT_FACTS } from "../../projections/read-models/lot-facts.js";
 import { PARKING_LOTS } from "../../projections/read-models/parking-lots.js";
 import { RESERVATIONS } from "../../projections/read-models/reservations.js";
+import { EVERY_LOT, type LotReach, reachKey } from "../../schemas/lot-reach.js";
 import { HOUR_MS } from "../../schemas/pricing.js";
 import type { ActivityMinute, ControlCenterTotals, ControlCenterView } from "../../schemas/read-models.js";
 import type { RegisteredLot } from "../../write-side/parking-lot/decider.js";
@@ -60,16 +61,38 @@ const READ_FROM = new Set([
  * the projections it is read from (their checkpoints, read before the figures).
  */
 const momentKey = (
-  options: { cursor?: string; limit: number },
+  options: { cursor?: string; limit: number; within?: LotReach },
   generations: ReadonlyMap<string, number>,
   projections: ControlCenterView["projections"],
 ): string =>
   JSON.stringify([
     options.cursor ?? null,
     options.limit,
+    reachKey(options.within ?? EVERY_LOT),
     [...generations].sort(([a], [b]) => (a < b ? -1 : 1)),
     projections.filter((p) => READ_FROM.has(p.name)).map((p) => [p.name, p.position]),
   ]);
+
+/**
+ * The totals a member of staff scoped to lots sees: those of the lots on their page (the lots'
+ * own figures summed); the coupons, which belong to customers and no lot, as for everyone.
+ */
+function scopedTotals(
+  all: ControlCenterTotals,
+  lots: readonly Omit<ControlCenterView["parkingLots"][number], "atRisk">[],
+): ControlCenterTotals {
+  const sum = (of: (lot: (typeof lots)[number]) => number) => lots.reduce((n, lot) => n + of(lot), 0);
+  return {
+    parkingLots: lots.length,
+    capacity: sum((l) => l.capacity),
+    availableSpots: sum((l) => l.availableSpots),
+    activeReservations: sum((l) => l.activeReservations),
+    totalReservations: sum((l) => l.totalReservations),
+    canceledReservations: sum((l) => l.canceledReservations),
+    couponsIssued: all.couponsIssued,
+    couponsRevoked: all.couponsRevoked,
+  };
+}
 
 /**
  * The control center: totals, a page of lots with who is in, expected, overstaying and at risk,
@@ -95,6 +118,8 @@ export class ControlCenterQueries {
     cursor?: string;
     limit: number;
     minPosition?: Position | null;
+    /** A member of staff's lots: the page holds only those, and the figures are theirs (scopedTotals). */
+    within?: LotReach;
   }): Promise<ControlCenterView> {
     const minPosition = options.minPosition ?? null;
     await this.ctx.awaitPosition(CONTROL_CENTER, minPosition);
@@ -115,9 +140,10 @@ export class ControlCenterQueries {
           .map(async (lot) => [lot.parkingLotId, await this.lots.atRisk(lot.parkingLotId, now)] as const),
       ),
     );
+    const scoped = options.within !== undefined && !options.within.every;
     return {
-      totals: moment.totals,
-      activity: moment.activity,
+      totals: scoped ? scopedTotals(moment.totals, moment.parkingLots) : moment.totals,
+      activity: scoped ? [] : moment.activity,
       parkingLots: moment.parkingLots.map((lot) => ({ ...lot, atRisk: atRisk.get(lot.parkingLotId) ?? [] })),
       parkingLotsNextCursor: moment.nextCursor,
       projections,
@@ -130,7 +156,7 @@ export class ControlCenterQueries {
    * what the reservations projection had (so every window read has its start and end there).
    */
   private async readMoment(
-    options: { cursor?: string; limit: number },
+    options: { cursor?: string; limit: number; within?: LotReach },
     now: number,
     readAt: {
       key: string;
@@ -140,7 +166,7 @@ export class ControlCenterQueries {
   ): Promise<Moment> {
     const [totalsDoc, lots, windows, closedNow, activity] = await Promise.all([
       this.ctx.store.findById(await this.ctx.collection(CONTROL_CENTER), TOTALS_ID),
-      this.lots.storedLots(options),
+      this.lots.storedLots(options, options.within),
       this.windowsHeldAt(now),
       this.closuresAt(now),
       this.activity(new Date(now - ACTIVITY_WINDOW_MS), new Date(now)),

@@ -2,6 +2,7 @@ import type { Filter } from "../../document-store/port.js";
 import type { Position } from "../../event-store/position.js";
 import { LOT_FACTS } from "../../projections/read-models/lot-facts.js";
 import { PARKING_LOTS } from "../../projections/read-models/parking-lots.js";
+import { EVERY_LOT, type LotReach, lotConditions } from "../../schemas/lot-reach.js";
 import { HOUR_MS, MAX_WINDOW_MS } from "../../schemas/pricing.js";
 import type {
   AvailabilityView,
@@ -225,13 +226,24 @@ export class LotQueries {
       }),
     );
   }
-  /** A page of lots as stored, by id. */
-  async storedLots(options: { cursor?: string; limit: number }): Promise<PageOf<StoredLot>> {
-    const filter: Filter = options.cursor ? { parkingLotId: { $gt: options.cursor } } : {};
-    const docs = await this.ctx.store.find(await this.ctx.collection(PARKING_LOTS), filter, {
-      sort: { parkingLotId: 1 },
-      limit: options.limit + 1,
-    });
+  /**
+   * A page of lots as stored, by id; `within` a member of staff's lots, only those: one bounded
+   * read per granted lot or id prefix (an index range each), merged by id.
+   */
+  async storedLots(
+    options: { cursor?: string; limit: number },
+    within: LotReach = EVERY_LOT,
+  ): Promise<PageOf<StoredLot>> {
+    const collection = await this.ctx.collection(PARKING_LOTS);
+    const after: Filter = options.cursor ? { parkingLotId: { $gt: options.cursor } } : {};
+    const read = (condition: Filter) =>
+      this.ctx.store.find(collection, condition, { sort: { parkingLotId: 1 }, limit: options.limit + 1 });
+    const docs = within.every
+      ? await read(after)
+      : (await Promise.all(lotConditions(within).map((c) => read(andAfter(c, options.cursor)))))
+          .flat()
+          .sort((a, b) => (String(a.parkingLotId) < String(b.parkingLotId) ? -1 : 1))
+          .filter((d, i, all) => i === 0 || all[i - 1]?.parkingLotId !== d.parkingLotId);
     const items = docs.slice(0, options.limit).map((d) => strip<StoredLot>(d) as StoredLot);
     return { items, nextCursor: docs.length > options.limit ? (items.at(-1)?.parkingLotId ?? null) : null };
   }
@@ -244,4 +256,15 @@ export class LotQueries {
 export function freeSpots(lot: RegisteredLot, timeline: HeldTimeline, from: number, until: number): number {
   if (lot.closures.some((c) => c.from < until && c.until > from)) return 0;
   return Math.max(0, lot.capacity - timeline.peak(from, until));
+}
+
+/** A condition on `parkingLotId` and, past a cursor, ids after it. */
+function andAfter(condition: Filter, cursor: string | undefined): Filter {
+  if (cursor === undefined) return condition;
+  const on = condition.parkingLotId;
+  const range = typeof on === "string" ? { $eq: on } : (on as Record<string, unknown>);
+  const lower =
+    typeof range.$gte === "string" && range.$gte > cursor ? { $gte: range.$gte } : { $gt: cursor };
+  const { $gte: _g, ...rest } = range;
+  return { parkingLotId: { ...rest, ...lower } };
 }

@@ -14,6 +14,8 @@ import type { PageOf, ReadContext } from "./read-context.js";
 /** What GET /reservations asks: filters, a page, and the position to wait for. */
 export interface ReservationQuery {
   readonly parkingLotId?: string;
+  /** Only these lots (a member of staff's): one bounded read per lot, merged newest first. */
+  readonly parkingLotIds?: readonly string[];
   readonly customerId?: string;
   readonly carNumber?: string;
   readonly status?: ReservationStatus;
@@ -83,9 +85,22 @@ export class ReservationQueries {
     const now = this.ctx.now();
     const reservations = await this.ctx.collection(RESERVATIONS);
     const closing = options.status === "CANCELED" ? await this.lotsClosingUnrecorded(now) : [];
-    const conditions = statusFilters(options.status, now, closing).filter(
-      (c) => !options.parkingLotId || !c.parkingLotId || closing.includes(options.parkingLotId),
-    );
+    // A member of staff scoped to lots reads each of theirs (an index range each); a condition on
+    // the lots closing now keeps only those of them.
+    const lots: { parkingLotId?: string }[] = options.parkingLotIds?.map((parkingLotId) => ({
+      parkingLotId,
+    })) ?? [{}];
+    const conditions = statusFilters(options.status, now, closing)
+      .filter((c) => !options.parkingLotId || !c.parkingLotId || closing.includes(options.parkingLotId))
+      .flatMap((c) =>
+        lots.flatMap((lot) =>
+          lot.parkingLotId !== undefined &&
+          c.parkingLotId !== undefined &&
+          !closing.includes(lot.parkingLotId)
+            ? []
+            : [{ ...c, ...lot }],
+        ),
+      );
     const items: ReservationView[] = [];
     let cursor = options.cursor;
     for (;;) {
@@ -140,9 +155,12 @@ export class ReservationQueries {
     const reservations = await this.ctx.collection(RESERVATIONS);
     // At most `limit` documents, read by id; the decider's status at `now` decides which are kept
     // (as in `reservations`), so no store filter restates the status rule.
-    const docs = await this.ctx.store.find<Document & { seq: number }>(reservations, {
+    const found = await this.ctx.store.find<Document & { seq: number }>(reservations, {
       _id: { $in: examined.map((m) => m.reservationId) },
     });
+    // A member of staff scoped to lots sees only theirs.
+    const within = options.parkingLotIds;
+    const docs = within ? found.filter((d) => within.includes(String(d.parkingLotId))) : found;
     docs.sort((a, b) => b.seq - a.seq);
     const views = await this.asOf(
       docs.map((d) => strip<StoredReservation>(d) as StoredReservation),

@@ -33,6 +33,7 @@ import {
   type WebhookAttemptView,
   WebhookDeliveriesQuery,
 } from "../../schemas/webhooks.js";
+import { everyLotOnly } from "../access.js";
 import { WEBHOOK_OPERATIONS, type WebhookOperationId } from "./operations.js";
 
 /**
@@ -126,7 +127,14 @@ export function webhookRoutes(options: WebhookRoutesOptions): RequestHandler {
       res.status(202).json(await replay(options, doc, position.commit));
     },
   };
-  return operationRouter(WEBHOOK_OPERATIONS, handlers);
+  // An endpoint hears the facts of every lot: an operator scoped to some would read the others' customers.
+  const guarded = Object.fromEntries(
+    Object.entries(handlers).map(([id, handler]) => [
+      id,
+      everyLotOnly(handler, "Webhook endpoints receive the facts of every lot"),
+    ]),
+  ) as Record<WebhookOperationId, OperationHandler>;
+  return operationRouter(WEBHOOK_OPERATIONS, guarded);
 }
 
 /** A page of an endpoint's attempts, newest first (one index range: attempt ids sort by endpoint, then time). */

@@ -321,11 +321,14 @@ const sessionCalls = (client: PageClient) => ({
   signInConfig: () => answer(client.GET("/control-center/sign-in-config")),
 
   /** Trades an access token of the external provider for the service's session cookie. */
-  startSession: (accessToken: string, refreshToken: string | undefined) =>
+  startSession: (accessToken: string, refreshToken: string | undefined, idToken: string | undefined) =>
     answer(
       client.POST("/sign-in/session", {
         headers: { authorization: `Bearer ${accessToken}` },
-        body: (refreshToken ? { refreshToken } : {}) satisfies Body<"/sign-in/session", "post">,
+        body: {
+          ...(refreshToken ? { refreshToken } : {}),
+          ...(idToken ? { idToken } : {}),
+        } satisfies Body<"/sign-in/session", "post">,
       }),
     ),
 });

@@ -81,6 +81,6 @@ export async function finishSignIn(config: OidcConfig): Promise<boolean> {
     },
   );
   const tokens = await oauth.processAuthorizationCodeResponse(as, client, response);
-  await api.startSession(tokens.access_token, tokens.refresh_token);
+  await api.startSession(tokens.access_token, tokens.refresh_token, tokens.id_token);
   return true;
 }

@@ -1,8 +1,9 @@
 import type { Request } from "express";
 import { requirePrincipal } from "../../platform/auth/principal.js";
 import { ProblemError } from "../../platform/http/problem.js";
-import { type Actor, actorOf } from "../../schemas/actor.js";
+import { type Actor, actorOf, reachOf } from "../../schemas/actor.js";
 import { CustomerId } from "../../schemas/common.js";
+import { type LotReach, reaches } from "../../schemas/lot-reach.js";
 import { validate } from "../../schemas/validation.js";
 
 /**
@@ -11,9 +12,36 @@ import { validate } from "../../schemas/validation.js";
  */
 export interface Caller {
   readonly actor: Actor;
+  /** The lots a member of staff reaches (undefined: a customer). */
+  readonly reach?: LotReach;
 }
 
-export const callerOf = (req: Request): Caller => ({ actor: actorOf(requirePrincipal(req)) });
+export const callerOf = (req: Request): Caller => {
+  const principal = requirePrincipal(req);
+  const reach = reachOf(principal);
+  return { actor: actorOf(principal), ...(reach ? { reach } : {}) };
+};
+
+/**
+ * Who may register which lot: an admin any; an operator a lot their grant covers (an id, or under
+ * one of their prefixes), so they must name it. Every other lot route is checked against the
+ * caller's lots before it runs (app/lot-scope.ts); this one's lot is in the body.
+ */
+export function assertMayRegister(caller: Caller, parkingLotId: string | undefined): void {
+  if (!caller.reach || caller.reach.every) return;
+  if (parkingLotId === undefined) {
+    throw new ProblemError(
+      "forbidden",
+      "An operator scoped to lots must name the new lot's parkingLotId, one their grant covers.",
+    );
+  }
+  if (!reaches(caller.reach, parkingLotId)) {
+    throw new ProblemError(
+      "forbidden",
+      `Lot ${parkingLotId} is outside the lots this operator's grant covers; an admin, or an operator whose grant covers it, may register it.`,
+    );
+  }
+}
 
 /**
  * The customer a reservation is for: a customer books for themselves (the token's subject; a body

@@ -27,7 +27,7 @@ import {
 import type { CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
 import { DEFAULT_MAX_ACTIVE_PER_CUSTOMER } from "../parking-lot/decider.js";
 import { reservationIdFor } from "../reservation-ids.js";
-import { type Caller, callerOf, cancelScope, customerFor } from "./access.js";
+import { assertMayRegister, type Caller, callerOf, cancelScope, customerFor } from "./access.js";
 import { COMMAND_OPERATIONS, type CommandOperationId } from "./operations.js";
 import { rejectionProblem, requestOffset } from "./rejection-problems.js";
 
@@ -123,6 +123,7 @@ const registerParkingLot =
   ({ run, now }: CommandRouteDeps): Route =>
   async (req, res) => {
     const body = bodyOf(req, RegisterParkingLotBody);
+    assertMayRegister(callerOf(req), body.parkingLotId);
     const parkingLotId = body.parkingLotId ?? uuidv7();
     const result = await run(req, {
       type: "RegisterParkingLot",

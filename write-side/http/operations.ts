@@ -5,7 +5,7 @@ import {
   type Operation,
   pathParameter,
 } from "../../platform/http/operation.js";
-import { ANY_ROLE, OPERATOR } from "../../schemas/actor.js";
+import { ANY_ROLE, BOOKING_ROLES, OPERATOR } from "../../schemas/actor.js";
 import {
   CancelReservationBody,
   ChangeCapacityBody,
@@ -83,7 +83,7 @@ export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: C
     path: "/parking-lots/{parkingLotId}/reservations",
     operationId: "reserveParking",
     side: "commands",
-    allow: ANY_ROLE,
+    allow: BOOKING_ROLES,
     tag: "commands",
     summary: "Reserve a spot",
     parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID), idempotencyKeyHeader],
@@ -135,7 +135,7 @@ export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: C
     path: "/parking-lots/{parkingLotId}/reservations/{reservationId}",
     operationId: "cancelReservation",
     side: "commands",
-    allow: ANY_ROLE,
+    allow: BOOKING_ROLES,
     tag: "commands",
     summary: "Cancel a reservation (canceling twice changes nothing)",
     parameters: [
@@ -166,7 +166,7 @@ export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: C
     side: "commands",
     allow: ANY_ROLE,
     tag: "commands",
-    summary: "Check in (the customer who owns it, or an operator)",
+    summary: "Check in (the customer who owns it, or staff of its lot: an attendant, operator or admin)",
     parameters: [
       pathParameter("parkingLotId", ParkingLotId, LOT_ID),
       pathParameter("reservationId", ReservationId, RESERVATION_ID),
