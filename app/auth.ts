@@ -303,6 +303,10 @@ function sessionHandlers(options: Omit<SessionHandlerOptions, "landingPath">, en
       landingPath: SESSION_LANDING_PATH,
       ...(endSession ? { endSession } : {}),
     }),
-    revokeSessions: revokeSessions({ sessions: options.sessions }),
+    // A subject's sessions may be an admin's: ending them reaches past any one lot's grant.
+    revokeSessions: everyLotOnly(
+      revokeSessions({ sessions: options.sessions }),
+      "Ending another subject's sessions",
+    ),
   };
 }
