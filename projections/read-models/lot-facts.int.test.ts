@@ -41,6 +41,14 @@ const life: ParkingLotEvent[] = [
     data: { parkingLotId: LOT, capacity: 2, previousCapacity: 3, changedAt: at("09:05") },
   },
   {
+    type: "ParkingLotRateChanged",
+    data: { parkingLotId: LOT, hourlyRate: 2000, changedAt: at("09:06") },
+  },
+  {
+    type: "ParkingLotCustomerLimitChanged",
+    data: { parkingLotId: LOT, maxActivePerCustomer: 2, previousMaxActivePerCustomer: 4, changedAt: at("09:07") },
+  },
+  {
     type: "ParkingLotClosed",
     data: {
       parkingLotId: LOT,

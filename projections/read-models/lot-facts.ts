@@ -60,6 +60,17 @@ export const lotFactsProjection = defineProjection({
         $set: { capacity: fact(stored) },
         $max: { at: stored.revision },
       }),
+    // The lot's terms: each new one replaces the last (evolve sets them), so the newest is kept.
+    ParkingLotRateChanged: (stored, collection) =>
+      updateOne(collection, LOT_FACTS, lotDoc(stored.event.data.parkingLotId), {
+        $set: { rate: fact(stored) },
+        $max: { at: stored.revision },
+      }),
+    ParkingLotCustomerLimitChanged: (stored, collection) =>
+      updateOne(collection, LOT_FACTS, lotDoc(stored.event.data.parkingLotId), {
+        $set: { customerLimit: fact(stored) },
+        $max: { at: stored.revision },
+      }),
     ParkingReserved: (stored, collection) =>
       upsertOne(collection, LOT_FACTS, reservationDoc(stored.event.data), {
         $set: { parkingLotId: stored.event.data.parkingLotId, reach: REACHES_FOR_EVER },

@@ -119,6 +119,8 @@ export function factsOf(docs: readonly Document[], after: number): LotFact[] {
   for (const doc of docs) {
     add(doc.registered);
     add(doc.capacity);
+    add(doc.rate);
+    add(doc.customerLimit);
     for (const f of (doc.facts as unknown[] | undefined) ?? []) add(f);
   }
   return [...facts.values()].sort((a, b) => a.revision - b.revision);
