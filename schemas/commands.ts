@@ -2,6 +2,7 @@ import { type Static, type TProperties, Type } from "@sinclair/typebox";
 import {
   Capacity,
   CarNumber,
+  CouponRule,
   CustomerId,
   HourlyRate,
   Identifier,
@@ -47,6 +48,7 @@ export const RegisterParkingLotBody = Type.Object(
     capacity: Capacity,
     hourlyRate: Type.Optional(HourlyRate),
     maxActivePerCustomer: Type.Optional(MaxActivePerCustomer),
+    couponRule: Type.Optional(CouponRule),
   },
   { additionalProperties: false, $id: "RegisterParkingLotBody" },
 );
@@ -137,6 +139,7 @@ export const RegisterParkingLot = command("RegisterParkingLot", {
   capacity: Capacity,
   hourlyRate: Type.Optional(HourlyRate),
   maxActivePerCustomer: Type.Optional(MaxActivePerCustomer),
+  couponRule: Type.Optional(CouponRule),
 });
 
 export const ReserveParking = command("ReserveParking", {
