@@ -23,7 +23,14 @@ import { ProcessorRuntime } from "./processor-runtime.js";
 
 const logger = createLogger("silent");
 const NAMES = PROJECTIONS.map((p) => p.name);
-const PLAN = { lots: 4, capacity: 500, reservations: 600, cancellations: 120, stays: 200, customers: 12 } as const;
+const PLAN = {
+  lots: 4,
+  capacity: 500,
+  reservations: 600,
+  cancellations: 120,
+  stays: 200,
+  customers: 12,
+} as const;
 
 interface Stores {
   readonly events: SqliteEventStore;
