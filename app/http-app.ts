@@ -2,6 +2,7 @@ import express, { type Express } from "express";
 import { match } from "path-to-regexp";
 import swaggerUi from "swagger-ui-express";
 import { accessControl } from "../platform/auth/access.js";
+import { principalOf } from "../platform/auth/principal.js";
 import { accessLog } from "../platform/http/access-log.js";
 import {
   assignCorrelationId,
@@ -18,6 +19,7 @@ import { ProblemError } from "../platform/http/problem.js";
 import { rateLimits } from "../platform/http/rate-limits.js";
 import { crossOrigin, noStoreForSignedIn, securityHeaders } from "../platform/http/security-headers.js";
 import { traceRequests } from "../platform/http/tracing.js";
+import { workGate } from "../platform/http/work-gate.js";
 import { viewerOf } from "../read-api/access.js";
 import { HistoryService } from "../read-api/history/history-service.js";
 import { assetRoutes, findWebDir } from "../read-api/page-routes.js";
@@ -196,6 +198,7 @@ function apiRoutes(app: Express, services: Services): void {
         clock: services.clock,
         controlCenterLotLimit: 100,
         page: pageOptions(services, webDir),
+        gate: heavyReadGates(services),
       }),
     );
     app.use(assetRoutes(webDir));
@@ -223,4 +226,26 @@ function pageOptions(services: Services, webDir: string | undefined) {
       : { mode: "link" as const },
     viewerOf,
   };
+}
+
+/**
+ * One work gate per expensive read endpoint (HEAVY_READ_*): a bounded number computed at once and
+ * a bounded queue, anonymous callers on a smaller budget of their own.
+ */
+function heavyReadGates(services: Services) {
+  const { config, metrics } = services;
+  const limits = {
+    everyone: {
+      concurrency: config.heavyReadConcurrency,
+      queue: config.heavyReadQueue,
+      maxWaitMs: config.heavyReadMaxWaitMs,
+    },
+    anonymous: {
+      concurrency: config.heavyReadAnonymousConcurrency,
+      queue: config.heavyReadAnonymousQueue,
+      maxWaitMs: config.heavyReadMaxWaitMs,
+    },
+  };
+  return (operation: { readonly operationId: string }) =>
+    workGate(operation.operationId, limits, (req) => principalOf(req) === undefined, metrics);
 }

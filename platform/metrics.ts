@@ -36,6 +36,24 @@ export class Metrics {
     "Requests answered 503 at once because the write path was at its in-flight bound.",
   );
 
+  readonly heavyReadsInFlight = this.gauge(
+    "parking_heavy_reads_in_flight",
+    "Expensive reads being computed right now, per endpoint and kind of caller (bounded by HEAVY_READ_CONCURRENCY and HEAVY_READ_ANONYMOUS_CONCURRENCY).",
+    ["endpoint", "caller"],
+  );
+
+  readonly heavyReadsQueued = this.gauge(
+    "parking_heavy_reads_queued",
+    "Expensive reads waiting for their turn, per endpoint and kind of caller (bounded by HEAVY_READ_QUEUE and HEAVY_READ_ANONYMOUS_QUEUE).",
+    ["endpoint", "caller"],
+  );
+
+  readonly heavyReads = this.counter(
+    "parking_heavy_reads_total",
+    "Expensive reads by what became of them: admitted, full (503: queue full), waited-too-long (503: no turn within HEAVY_READ_MAX_WAIT_MS), left (the client went away while it waited: never computed).",
+    ["endpoint", "caller", "outcome"],
+  );
+
   readonly projectionPosition = this.gauge(
     "parking_projection_position",
     "Last global position each processor (projection or reactor such as the coupon policy) has handled or passed.",

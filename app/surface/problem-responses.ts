@@ -44,6 +44,7 @@ const BODY_PROBLEMS: readonly ProblemName[] = [
  * - read-your-writes (`minPosition`): `position-not-reached` after the wait, `overloaded` with
  *   too many waiting, `validation` for a position beyond the log;
  * - every command: `overloaded` (commands in flight), `concurrency-conflict`, `store-unavailable`;
+ * - an expensive read (`expensive`): `overloaded` past its endpoint's work gate;
  * - anything unforeseen: `internal`.
  */
 export function problemsOf(operation: Operation, allowed: Allowed): ProblemName[] {
@@ -65,6 +66,8 @@ export function problemsOf(operation: Operation, allowed: Allowed): ProblemName[
   if (operation.query && "minPosition" in ((operation.query as Json).properties as Json))
     add("position-not-reached", "overloaded", "validation");
   if (operation.side === "commands") add("overloaded", "concurrency-conflict", "store-unavailable");
+  // An expensive read past its endpoint's work gate (HEAVY_READ_*).
+  if (operation.expensive) add("overloaded");
   add("internal");
   return [...names];
 }

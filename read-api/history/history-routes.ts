@@ -1,6 +1,7 @@
 import type { Request, Response } from "express";
 import { pathParam, queryOf } from "../../platform/http/operation-routes.js";
 import { ProblemError } from "../../platform/http/problem.js";
+import { signalOf } from "../../platform/http/work-gate.js";
 import { LotHistoryQuery, ReservationHistoryQuery } from "../../schemas/history.js";
 import { maySee, readerOf } from "../access.js";
 import { lotNotFound, reservationNotFound } from "../not-found.js";
@@ -40,6 +41,7 @@ export function historyHandlers(history: HistoryService, queries: QueryService) 
     const cursor = cursorOf(q.cursor);
     const page = await history.lot(parkingLotId, {
       limit: q.limit ?? DEFAULT_LIMIT,
+      signal: signalOf(req),
       ...(cursor === undefined ? {} : { cursor }),
       ...(from === undefined ? {} : { from }),
       ...(until === undefined ? {} : { until }),
@@ -60,7 +62,7 @@ export function historyHandlers(history: HistoryService, queries: QueryService) 
     const found = await history.reservation(
       reservationId,
       { parkingLotId: located.parkingLotId, position: Number(located.position) },
-      { limit: q.limit ?? DEFAULT_LIMIT, ...(cursor === undefined ? {} : { cursor }) },
+      { limit: q.limit ?? DEFAULT_LIMIT, signal: signalOf(req), ...(cursor === undefined ? {} : { cursor }) },
     );
     if (!found || !maySee(reader, { customerId: found.customerId })) throw reservationNotFound(reservationId);
     res.json(found.page);

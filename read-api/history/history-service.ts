@@ -18,6 +18,8 @@ export interface PageRequest {
   /** Only facts strictly after this log position (commit). */
   readonly cursor?: number;
   readonly limit: number;
+  /** Aborted when the caller left: the reading stops there. */
+  readonly signal?: AbortSignal;
 }
 
 /** Where a reservation's facts start: its lot, and the position of its ParkingReserved. */
@@ -54,6 +56,7 @@ export class HistoryService {
     const entries: HistoryEntry[] = [];
     if (start > last) return { items: [], nextCursor: null };
     for await (const raw of this.events.readStream(stream, { fromRevision: start, maxCount: limit + 1 })) {
+      options.signal?.throwIfAborted();
       if (until !== undefined && stampMsOfRaw(raw.type, raw.data) >= until) break;
       entries.push(auditEntry(decodeEvent(raw)));
     }
@@ -75,6 +78,7 @@ export class HistoryService {
     if (start === null) return null;
     const raws: RecordedEvent[] = [];
     for await (const raw of this.events.readStream(stream, { fromRevision: start })) {
+      page.signal?.throwIfAborted();
       if ((raw.data as { reservationId?: unknown } | null)?.reservationId !== reservationId) continue;
       raws.push(raw);
       if (ENDS_A_RESERVATION.has(raw.type)) break;

@@ -2,7 +2,7 @@ import type { Request, Response } from "express";
 import { pathParam, queryOf } from "../../platform/http/operation-routes.js";
 import { ProblemError } from "../../platform/http/problem.js";
 import { ControlCenterAsOfQuery, SingleAsOfQuery } from "../../schemas/as-of-queries.js";
-import { maySee, readerOf } from "../access.js";
+import { lotFor, maySee, readerOf } from "../access.js";
 import { reservationNotFound } from "../not-found.js";
 import type { QueryService } from "../query-service.js";
 import { parseAsOf } from "./as-of.js";
@@ -29,7 +29,8 @@ export function asOfViews(
         parkingLotId,
       });
     }
-    res.json(lot);
+    // The same access rules as the live view: a closure's reason and cars for operators only.
+    res.json(lotFor(req, lot));
   };
 
   const reservation = async (req: Request, res: Response) => {
