@@ -6,9 +6,10 @@ import { ProblemError } from "./problem.js";
  * Bounds the expensive work of one endpoint: at most `concurrency` requests computed at once, at
  * most `queue` more waiting (first come, first served), each for at most `maxWaitMs`. Past the
  * queue, or past the wait, a request is answered 503 `overloaded` with Retry-After at once; a
- * request whose client leaves while it waits is dropped from the queue and never computed. So a
- * flood of one endpoint holds at most `concurrency` of the process's turns, and cheap reads and
- * writes keep theirs.
+ * request whose client leaves while it waits is dropped from the queue and never computed. A slot
+ * is given back on the next turn of the event loop, so between two expensive answers the process
+ * reads what arrived meanwhile (cheap requests are answered, hang-ups seen). So a flood of one
+ * endpoint holds at most `concurrency` of the process's turns, and cheap reads and writes keep theirs.
  */
 export interface WorkLimit {
   readonly concurrency: number;
@@ -83,9 +84,14 @@ export class WorkGate {
       release: () => {
         if (released) return;
         released = true;
-        this.running--;
-        this.waiting[0]?.start();
-        this.observe(this);
+        // The slot is given back on the next turn of the event loop, not at once: work that ran
+        // without yielding (a synchronous fold) would otherwise hand its slot straight to the
+        // next one, and the loop would never read the requests and hang-ups waiting in between.
+        setImmediate(() => {
+          this.running--;
+          this.waiting[0]?.start();
+          this.observe(this);
+        });
       },
     };
   }
@@ -106,6 +112,7 @@ export function requestSignal(req: Request, res: Response): AbortSignal {
   const known = signals.get(req);
   if (known) return known;
   const controller = new AbortController();
+  if (req.socket.destroyed) controller.abort(new Error("the client went away"));
   res.once("close", () => {
     if (!res.writableFinished) controller.abort(new Error("the client went away"));
   });

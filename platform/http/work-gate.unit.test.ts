@@ -50,6 +50,8 @@ describe("WorkGate: a bounded number computed at once, a bounded queue, nothing 
       running.release();
       running.release(); // releasing twice frees one slot only
     }
+    expect(gate.inFlight).toBe(1); // given back on the next turn of the event loop
+    await new Promise((resolve) => setImmediate(resolve));
     expect(gate.inFlight).toBe(0);
   });
 });
