@@ -1349,6 +1349,19 @@ export interface components {
              * @example 5
              */
             capacity: number;
+            /** @description When a stay earns the lot's coupon: it lasted at least `minStayMinutes`, or it was paid at least `minPaidAmount`. Absent: 15 minutes, no amount rule. */
+            couponRule?: {
+                /**
+                 * @description A stay paid at least this much (booking price, stay price and overstay charge together, in the minor unit) earns the coupon however short it was. Absent: only the stay's length counts.
+                 * @example 3000
+                 */
+                minPaidAmount?: number;
+                /**
+                 * @description A stay of at least these minutes (check-in to check-out) earns the coupon (default 15).
+                 * @example 15
+                 */
+                minStayMinutes: number;
+            };
             /**
              * @description Price of one hour in the currency's minor unit; a window costs ceil(minutes x rate / 60).
              * @example 3000
@@ -5105,7 +5118,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/store-unavailable`: A backing store is unavailable. `/problems/identity-provider-unavailable`: The identity provider's keys cannot be fetched. */
+            /** @description `/problems/store-unavailable`: A backing store is unavailable. `/problems/identity-provider-unavailable`: The identity provider's keys cannot be fetched. `/problems/overloaded`: The service is overloaded. */
             503: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -5119,7 +5132,7 @@ export interface operations {
                         /** @constant */
                         status?: 503;
                         /** @enum {unknown} */
-                        type?: "/problems/store-unavailable" | "/problems/identity-provider-unavailable";
+                        type?: "/problems/store-unavailable" | "/problems/identity-provider-unavailable" | "/problems/overloaded";
                     };
                 };
             };
@@ -7264,7 +7277,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/store-unavailable`: A backing store is unavailable. `/problems/identity-provider-unavailable`: The identity provider's keys cannot be fetched. */
+            /** @description `/problems/store-unavailable`: A backing store is unavailable. `/problems/identity-provider-unavailable`: The identity provider's keys cannot be fetched. `/problems/overloaded`: The service is overloaded. */
             503: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -7278,7 +7291,7 @@ export interface operations {
                         /** @constant */
                         status?: 503;
                         /** @enum {unknown} */
-                        type?: "/problems/store-unavailable" | "/problems/identity-provider-unavailable";
+                        type?: "/problems/store-unavailable" | "/problems/identity-provider-unavailable" | "/problems/overloaded";
                     };
                 };
             };
