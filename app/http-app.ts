@@ -189,7 +189,7 @@ function apiRoutes(app: Express, services: Services): void {
     app.use(
       queryRoutes({
         queries,
-        history: new HistoryService(eventStore),
+        history: new HistoryService(eventStore, queries),
         // Checkpoints in memory only (bounded by its sources and entries): kept in the document
         // store they grew without a bound on disk (662 MB from one customer's asOf, issue 34).
         timeTravel: new TimeTravel(eventStore, {

@@ -2,6 +2,7 @@ import { controlCenterProjection } from "./control-center.js";
 import { customerCouponsProjection } from "./customer-coupons.js";
 import { parkingLotsProjection } from "./parking-lots.js";
 import type { Projection } from "./projection.js";
+import { reservationEventsProjection } from "./reservation-events.js";
 import { reservationsProjection } from "./reservations.js";
 
 /** Every read-model projection the service runs, by name. */
@@ -10,6 +11,7 @@ export const PROJECTIONS: readonly Projection[] = [
   reservationsProjection,
   customerCouponsProjection,
   controlCenterProjection,
+  reservationEventsProjection,
 ];
 
 export const projectionByName = (name: string): Projection | undefined =>

@@ -5,7 +5,7 @@ import { signalOf } from "../../platform/http/work-gate.js";
 import { LotHistoryQuery, ReservationHistoryQuery } from "../../schemas/history.js";
 import { maySee, readerOf } from "../access.js";
 import { lotNotFound, reservationNotFound } from "../not-found.js";
-import type { QueryService } from "../query-service.js";
+import { PositionNotReachedError, type QueryService, TooManyWaitingError } from "../query-service.js";
 import type { HistoryService } from "./history-service.js";
 
 const DEFAULT_LIMIT = 50;
@@ -20,6 +20,23 @@ function cursorOf(cursor: string | undefined): number | undefined {
     });
   }
   return value;
+}
+
+/**
+ * A reservation's history waits for its index when the index is far behind the log; a wait that
+ * ends without it is the service being behind: 503 overloaded with Retry-After, as past the gate.
+ */
+async function indexCaughtUp<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof PositionNotReachedError || error instanceof TooManyWaitingError) {
+      throw new ProblemError("overloaded", "The reservation's history is being indexed; retry shortly.", {
+        retryAfterSeconds: 1,
+      });
+    }
+    throw error;
+  }
 }
 
 /**
@@ -59,10 +76,16 @@ export function historyHandlers(history: HistoryService, queries: QueryService) 
     // the facts, and whose it is, come from the log.
     const located = await queries.reservation(reservationId);
     if (!located || !maySee(reader, located)) throw reservationNotFound(reservationId);
-    const found = await history.reservation(
-      reservationId,
-      { parkingLotId: located.parkingLotId, position: Number(located.position) },
-      { limit: q.limit ?? DEFAULT_LIMIT, signal: signalOf(req), ...(cursor === undefined ? {} : { cursor }) },
+    const found = await indexCaughtUp(() =>
+      history.reservation(
+        reservationId,
+        { parkingLotId: located.parkingLotId, position: Number(located.position) },
+        {
+          limit: q.limit ?? DEFAULT_LIMIT,
+          signal: signalOf(req),
+          ...(cursor === undefined ? {} : { cursor }),
+        },
+      ),
     );
     if (!found || !maySee(reader, { customerId: found.customerId })) throw reservationNotFound(reservationId);
     res.json(found.page);

@@ -148,6 +148,19 @@ export class ReadContext {
     return this.projections.physicalCollection(logical, await this.generationOf(projection));
   }
 
+  /**
+   * The collection of the active generation of `logical`, and the position that generation has
+   * applied (read first: the collection holds at least every event up to it).
+   */
+  async applied(
+    logical: string,
+  ): Promise<{ readonly collection: string; readonly position: Position | null }> {
+    const projection = OWNER[logical] as string;
+    const generation = await this.generationOf(projection);
+    const position = await this.projections.appliedPosition(projection, generation);
+    return { collection: this.projections.physicalCollection(logical, generation), position };
+  }
+
   private async appliedPosition(projection: string): Promise<Position | null> {
     return this.projections.appliedPosition(projection, await this.generationOf(projection));
   }
