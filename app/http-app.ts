@@ -194,6 +194,7 @@ function apiRoutes(app: Express, services: Services): void {
         // store they grew without a bound on disk (662 MB from one customer's asOf, issue 34).
         timeTravel: new TimeTravel(eventStore, {
           onError: (error) => services.logger.warn({ err: error }, "time travel: a checkpoint was not kept"),
+          index: queries,
         }),
         clock: services.clock,
         controlCenterLotLimit: 100,

@@ -5,8 +5,9 @@ import { signalOf } from "../../platform/http/work-gate.js";
 import { LotHistoryQuery, ReservationHistoryQuery } from "../../schemas/history.js";
 import { maySee, readerOf } from "../access.js";
 import { lotNotFound, reservationNotFound } from "../not-found.js";
-import { PositionNotReachedError, type QueryService, TooManyWaitingError } from "../query-service.js";
+import type { QueryService } from "../query-service.js";
 import type { HistoryService } from "./history-service.js";
+import { indexCaughtUp } from "./reservation-history.js";
 
 const DEFAULT_LIMIT = 50;
 
@@ -20,23 +21,6 @@ function cursorOf(cursor: string | undefined): number | undefined {
     });
   }
   return value;
-}
-
-/**
- * A reservation's history waits for its index when the index is far behind the log; a wait that
- * ends without it is the service being behind: 503 overloaded with Retry-After, as past the gate.
- */
-async function indexCaughtUp<T>(read: () => Promise<T>): Promise<T> {
-  try {
-    return await read();
-  } catch (error) {
-    if (error instanceof PositionNotReachedError || error instanceof TooManyWaitingError) {
-      throw new ProblemError("overloaded", "The reservation's history is being indexed; retry shortly.", {
-        retryAfterSeconds: 1,
-      });
-    }
-    throw error;
-  }
 }
 
 /**

@@ -14,6 +14,7 @@ import type { DomainEvent } from "../../schemas/events.js";
 import { countingReads } from "../../test-support/counting-event-store.js";
 import { tempDataDir } from "../../test-support/service.js";
 import { PositionNotReachedError, QueryService } from "../query-service.js";
+import { TimeTravel } from "../time-travel/time-travel.js";
 import { HistoryService } from "./history-service.js";
 import { couponStream, lotStream, UNINDEXED_READ_LIMIT } from "./reservation-history.js";
 
@@ -162,6 +163,22 @@ describe("a reservation's history, from its index", () => {
     const open = await service.reservation("OPEN", where("OPEN"), { limit: 50 });
     expect(open).toMatchObject({ customerId: "CUST2", page: { items: [{ type: "ParkingReserved" }] } });
     expect(counting.read()).toBe(2);
+  });
+
+  it("folds a reservation as of a moment from its own events (time travel through the index)", async () => {
+    await project();
+    const counting = countingReads(events);
+    const queries = new QueryService(docs, { readYourWritesTimeoutMs: 0, eventStore: events });
+    const timeTravel = new TimeTravel(counting.store, { index: queries });
+    const at = (ms: number) =>
+      timeTravel.reservation(
+        "DONE",
+        { parkingLotId: LOT, position: { commit: booked.DONE as number, prepare: 0 } },
+        { kind: "instant", ms },
+      );
+    expect(await at(T0 + 120_000)).toMatchObject({ reservationId: "DONE", status: "CHECKED_IN" });
+    expect(counting.read()).toBe(DONE_STEPS.length);
+    expect(await at(T0 + 7_200_000)).toMatchObject({ status: "COMPLETED", coupon: { status: "ISSUED" } });
   });
 
   it("pages by position, each page reading at most its entries and the booking", async () => {

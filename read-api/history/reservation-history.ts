@@ -1,12 +1,13 @@
 import type { EventStore, RecordedEvent } from "../../event-store/port.js";
 import { comparePositions, type Position } from "../../event-store/position.js";
+import { ProblemError } from "../../platform/http/problem.js";
 import {
   RESERVATION_EVENTS,
   type ReservationEventEntry,
 } from "../../projections/read-models/reservation-events.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
 import type { HistoryEntry } from "../../schemas/history.js";
-import { PositionNotReachedError } from "../views/read-context.js";
+import { PositionNotReachedError, TooManyWaitingError } from "../views/read-context.js";
 import type { IndexedReservationEvents } from "../views/reservation-events-view.js";
 import { auditEntry } from "./audit-entry.js";
 import { eventAt, firstRevisionWhere, lastEvent } from "./stream-search.js";
@@ -115,6 +116,57 @@ async function locate(
   return found.sort((a, b) => comparePositions(a.position, b.position));
 }
 
+/** locate, waiting for the index (bounded) when it is too far behind. */
+async function locateAll(
+  events: EventStore,
+  index: ReservationEventsIndex,
+  reservationId: string,
+  where: ReservationLocation,
+  signal: AbortSignal | undefined,
+): Promise<Located[]> {
+  let found = await locate(events, index, reservationId, where, signal);
+  if (!Array.isArray(found)) {
+    await index.awaitPosition(RESERVATION_EVENTS, found.behind);
+    found = await locate(events, index, reservationId, where, signal);
+    if (!Array.isArray(found)) throw new PositionNotReachedError(found.behind, "reservation-events", null);
+  }
+  return found;
+}
+
+/**
+ * Every event of one reservation (its lot's stream's and its coupon's), in log order, read by
+ * stream and revision as the index locates them: what time travel folds for a reservation as of a
+ * moment. Its work is the reservation's handful of events, and the index's lag (see locate).
+ */
+export async function reservationFacts(
+  events: EventStore,
+  index: ReservationEventsIndex,
+  reservationId: string,
+  where: ReservationLocation,
+): Promise<RecordedEvent[]> {
+  const raws: RecordedEvent[] = [];
+  for (const located of await locateAll(events, index, reservationId, where, undefined))
+    raws.push(await read(events, located));
+  return raws;
+}
+
+/**
+ * Answers the index being far behind the log, after the wait, as the service being behind: 503
+ * overloaded with Retry-After (what an expensive read answers past its gate too).
+ */
+export async function indexCaughtUp<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof PositionNotReachedError || error instanceof TooManyWaitingError) {
+      throw new ProblemError("overloaded", "The reservation's events are being indexed; retry shortly.", {
+        retryAfterSeconds: 1,
+      });
+    }
+    throw error;
+  }
+}
+
 /** The event an index entry points at (one single-event read), checked against the entry. */
 async function read(events: EventStore, located: Located): Promise<RecordedEvent> {
   if (located.raw) return located.raw;
@@ -138,12 +190,7 @@ export async function reservationHistory(
   where: ReservationLocation,
   page: { readonly cursor?: number; readonly limit: number; readonly signal?: AbortSignal },
 ): Promise<{ readonly customerId: string; readonly entries: HistoryEntry[] } | null> {
-  let found = await locate(events, index, reservationId, where, page.signal);
-  if (!Array.isArray(found)) {
-    await index.awaitPosition(RESERVATION_EVENTS, found.behind);
-    found = await locate(events, index, reservationId, where, page.signal);
-    if (!Array.isArray(found)) throw new PositionNotReachedError(found.behind, "reservation-events", null);
-  }
+  const found = await locateAll(events, index, reservationId, where, page.signal);
   const booked = found[0];
   if (booked?.type !== "ParkingReserved") return null;
   const after = page.cursor;

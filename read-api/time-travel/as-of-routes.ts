@@ -3,6 +3,7 @@ import { pathParam, queryOf } from "../../platform/http/operation-routes.js";
 import { ProblemError } from "../../platform/http/problem.js";
 import { ControlCenterAsOfQuery, SingleAsOfQuery } from "../../schemas/as-of-queries.js";
 import { lotFor, maySee, readerOf } from "../access.js";
+import { indexCaughtUp } from "../history/reservation-history.js";
 import { reservationNotFound } from "../not-found.js";
 import type { QueryService } from "../query-service.js";
 import { parseAsOf } from "./as-of.js";
@@ -43,10 +44,12 @@ export function asOfViews(
     // and what it was come from the log.
     const located = await queries.reservation(reservationId);
     if (!located || !maySee(reader, located)) throw notFound();
-    const view = await timeTravel.reservation(
-      reservationId,
-      { parkingLotId: located.parkingLotId, position: { commit: Number(located.position), prepare: 0 } },
-      cut,
+    const view = await indexCaughtUp(() =>
+      timeTravel.reservation(
+        reservationId,
+        { parkingLotId: located.parkingLotId, position: { commit: Number(located.position), prepare: 0 } },
+        cut,
+      ),
     );
     if (!view || !maySee(reader, view)) throw notFound();
     res.json(view);
