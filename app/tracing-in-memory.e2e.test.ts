@@ -79,6 +79,7 @@ describe("a reservation's trace, in memory", () => {
         "apply reservations",
         "apply control-center",
         "apply customer-coupons",
+        "apply reservation-events",
         "coupon-policy ReservationCheckedOut",
         "reservation visible",
       ]),

@@ -116,6 +116,7 @@ describe("a reservation's trace, exported over OTLP/HTTP", () => {
         "apply reservations",
         "apply control-center",
         "apply customer-coupons",
+        "apply reservation-events",
         "coupon-policy ReservationCheckedOut",
         "reservation visible",
         "live-update push",
