@@ -186,16 +186,21 @@ function apiRoutes(app: Express, services: Services): void {
     const { queries, eventStore } = services;
     if (!eventStore) throw new Error("The query API reads the event store (history, time travel).");
     const webDir = findWebDir();
+    // Checkpoints in memory only (bounded by its sources and entries): kept in the document
+    // store they grew without a bound on disk (662 MB from one customer's asOf, issue 34).
+    const timeTravel = new TimeTravel(eventStore, {
+      onError: (error) => services.logger.warn({ err: error }, "time travel: a checkpoint was not kept"),
+      index: queries,
+    });
+    services.metrics.watchTimeTravel(() => {
+      const { sources, checkpoints, entries } = timeTravel.stats();
+      return { sources, checkpoints, documents: entries };
+    });
     app.use(
       queryRoutes({
         queries,
         history: new HistoryService(eventStore, queries),
-        // Checkpoints in memory only (bounded by its sources and entries): kept in the document
-        // store they grew without a bound on disk (662 MB from one customer's asOf, issue 34).
-        timeTravel: new TimeTravel(eventStore, {
-          onError: (error) => services.logger.warn({ err: error }, "time travel: a checkpoint was not kept"),
-          index: queries,
-        }),
+        timeTravel,
         clock: services.clock,
         controlCenterLotLimit: 100,
         page: pageOptions(services, webDir),

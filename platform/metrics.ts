@@ -115,6 +115,25 @@ export class Metrics {
     [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
   );
 
+  /** What the time-travel checkpoints hold, read at each scrape (see watchTimeTravel). */
+  private timeTravelStats: (() => Readonly<Record<string, number>>) | undefined;
+
+  readonly timeTravelCheckpoints: Gauge<"kind"> = new Gauge({
+    name: "parking_time_travel_checkpoints",
+    help: "What time travel keeps in memory to answer asOf: sources (a lot's stream, or the whole log), checkpoints, and the documents they hold together (bounded: at most 64 sources and 2,000,000 documents, the least recently used sources out first).",
+    labelNames: ["kind"],
+    registers: [this.registry],
+    collect: () => {
+      const stats = this.timeTravelStats?.();
+      if (stats) for (const [kind, n] of Object.entries(stats)) this.timeTravelCheckpoints.set({ kind }, n);
+    },
+  });
+
+  /** Reports what time travel keeps (sources, checkpoints, documents) at each scrape. */
+  watchTimeTravel(stats: () => Readonly<Record<string, number>>): void {
+    this.timeTravelStats = stats;
+  }
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
