@@ -26,7 +26,7 @@ describe("rate limits", () => {
     data.remove();
   });
 
-  /** Events requests append (the coupon policy's reactions to earlier reservations left out). */
+  /** Events requests append (the coupon policy's reactions left out). */
   const requestedEvents = async () => {
     let count = 0;
     for await (const event of service.services.eventStore?.readAll() ?? [])
@@ -58,7 +58,7 @@ describe("rate limits", () => {
     expect(refused?.headers.get("ratelimit-policy")).toMatch(/"per-principal"; q=5; w=60/);
     expect(refused?.headers.get("ratelimit-policy")).toMatch(/"per-address"; q=40; w=60/);
     expect(refused?.headers.get("ratelimit")).toMatch(/"per-principal"; r=0; t=\d+/);
-    // Each accepted reservation appended its event (and, later, a coupon); the refused ones nothing.
+    // Each accepted reservation appended its event; the refused ones nothing.
     const reserved = (await service.services.eventStore?.readAll()) ?? [];
     let reservations = 0;
     for await (const event of reserved) if (event.type === "ParkingReserved") reservations++;

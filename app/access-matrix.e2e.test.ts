@@ -341,6 +341,7 @@ describe("access matrix over real HTTP: every endpoint × every kind of caller",
           name: "Matrix",
           capacity: 500,
           maxActivePerCustomer: 20,
+          couponRule: { minStayMinutes: 0 }, // the stay below earns a coupon at once
         })
       ).status,
     ).toBe(201);
@@ -356,6 +357,18 @@ describe("access matrix over real HTTP: every endpoint × every kind of caller",
       customerA,
     );
     expect(reserved.status).toBe(201);
+    // A stay of A's (in and out) earns a coupon: the coupon policy acts, as a system actor.
+    const stayed = await call(
+      base,
+      "POST",
+      `/parking-lots/${LOT}/reservations`,
+      { carNumber: "13더1313", amount: 5000 },
+      customerA,
+    );
+    for (const step of ["check-in", "check-out"]) {
+      const path = `/parking-lots/${LOT}/reservations/${stayed.body.reservationId}/${step}`;
+      expect((await call(base, "POST", path, undefined, customerA)).status).toBe(200);
+    }
     const toCheckIn = async (carNumber: string) => {
       const made = await call(
         base,

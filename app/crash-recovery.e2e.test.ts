@@ -8,8 +8,9 @@ import { call, tempDataDir } from "../test-support/service.js";
 import { exitWithin, projectionsAtHead, serviceProcesses } from "../test-support/spawned-services.js";
 
 /**
- * Acceptance: after `kill -9` under a steady stream of reservations, a restart on the same data
- * shows every acknowledged reservation, each with exactly one coupon.
+ * Acceptance: after `kill -9` under a steady stream of stays (reserve, check in, check out), a
+ * restart on the same data shows every acknowledged reservation, and exactly one coupon for each
+ * stay that was checked out (the lots' couponRule: any stay earns one), none for the others.
  */
 
 const LOTS = ["crash-a", "crash-b", "crash-c"];
@@ -53,7 +54,7 @@ describe("crash recovery of the all-in-one service (embedded stores)", () => {
   });
   afterAll(() => data.remove());
 
-  it("after kill -9 under a steady stream of reservations, a restart shows every acknowledged reservation, each with exactly one coupon", async () => {
+  it("after kill -9 under a steady stream of stays, a restart shows every acknowledged reservation, and exactly one coupon per checked-out stay", async () => {
     const first: ServiceProcess = await processes.start({ DATA_DIR: data.dir });
     const operator = await operatorHeaders(data.dir);
     for (const lot of LOTS) {
@@ -61,6 +62,7 @@ describe("crash recovery of the all-in-one service (embedded stores)", () => {
         parkingLotId: lot,
         name: `Crash lot ${lot}`,
         capacity: CAPACITY,
+        couponRule: { minStayMinutes: 0 },
       });
       expect(registered.status).toBe(201);
     }
@@ -91,6 +93,16 @@ describe("crash recovery of the all-in-one service (embedded stores)", () => {
               parkingLotId,
               customerId,
             });
+            // The stay: the car checks in and out at once (each stay earns its coupon here).
+            for (const step of ["check-in", "check-out"]) {
+              if (killed) break;
+              const stepped = await fetch(
+                `${first.url}/parking-lots/${parkingLotId}/reservations/${body.reservationId}/${step}`,
+                { method: "POST", headers: operator },
+              );
+              await stepped.arrayBuffer();
+              if (stepped.status !== 200 && !killed) unexpected.push(`${step} ${stepped.status}`);
+            }
           } else if (!killed) {
             unexpected.push(`${response.status} ${JSON.stringify(body)}`);
           }
@@ -126,10 +138,12 @@ describe("crash recovery of the all-in-one service (embedded stores)", () => {
         status?: string;
         coupon?: { status?: string };
       }>(second.url, "GET", `/reservations/${ack.reservationId}`);
+      // A stay cut by the kill is left reserved or checked in, without a coupon; a checked-out one has it.
+      const completed = r.body.status === "COMPLETED";
       const ok =
         r.status === 200 &&
-        r.body.status === "RESERVED" &&
-        r.body.coupon?.status === "ISSUED" &&
+        ["RESERVED", "CHECKED_IN", "COMPLETED"].includes(r.body.status ?? "") &&
+        (completed ? r.body.coupon?.status === "ISSUED" : r.body.coupon === undefined) &&
         r.body.parkingLotId === ack.parkingLotId &&
         r.body.customerId === ack.customerId;
       if (!ok) wrong.push(`${ack.reservationId}: ${r.status} ${JSON.stringify(r.body)}`);
@@ -150,7 +164,9 @@ describe("crash recovery of the all-in-one service (embedded stores)", () => {
     // The log itself, read with the service stopped.
     const store = SqliteEventStore.open({ file: join(data.dir, "events.sqlite") });
     const reservedPerLot = new Map<string, number>();
+    const completedPerLot = new Map<string, number>();
     const reserved = new Map<string, number>();
+    const earned = new Map<string, number>();
     const issued = new Map<string, number>();
     let otherEvents = 0;
     try {
@@ -159,9 +175,13 @@ describe("crash recovery of the all-in-one service (embedded stores)", () => {
         if (event.type === "ParkingReserved") {
           reserved.set(reservationId, (reserved.get(reservationId) ?? 0) + 1);
           reservedPerLot.set(parkingLotId, (reservedPerLot.get(parkingLotId) ?? 0) + 1);
+        } else if (event.type === "ReservationCheckedOut") {
+          expect((event.data as { couponEarned?: boolean }).couponEarned).toBe(true);
+          earned.set(reservationId, (earned.get(reservationId) ?? 0) + 1);
+          completedPerLot.set(parkingLotId, (completedPerLot.get(parkingLotId) ?? 0) + 1);
         } else if (event.type === "CouponIssued") {
           issued.set(reservationId, (issued.get(reservationId) ?? 0) + 1);
-        } else if (event.type !== "ParkingLotRegistered") {
+        } else if (event.type !== "ParkingLotRegistered" && event.type !== "ReservationCheckedIn") {
           otherEvents++;
         }
       }
@@ -175,26 +195,29 @@ describe("crash recovery of the all-in-one service (embedded stores)", () => {
     for (const id of acknowledged.keys()) expect(reserved.has(id), id).toBe(true);
     expect(reserved.size).toBeGreaterThanOrEqual(acknowledged.size);
     expect([...reserved.entries()].filter(([, n]) => n !== 1)).toEqual([]);
-    // Exactly one CouponIssued per ParkingReserved, and none without one.
-    expect([...reserved.keys()].filter((id) => issued.get(id) !== 1)).toEqual([]);
-    expect([...issued.keys()].filter((id) => !reserved.has(id))).toEqual([]);
-    expect(issued.size).toBe(reserved.size);
+    // Exactly one CouponIssued per stay checked out, and none without one.
+    expect(earned.size).toBeGreaterThan(0);
+    expect([...earned.entries()].filter(([, n]) => n !== 1)).toEqual([]);
+    expect([...earned.keys()].filter((id) => issued.get(id) !== 1)).toEqual([]);
+    expect([...issued.keys()].filter((id) => !earned.has(id))).toEqual([]);
+    expect(issued.size).toBe(earned.size);
 
     // The lots' counters equal the ParkingReserved events of each lot.
     for (const lot of LOTS) {
       const count = reservedPerLot.get(lot) ?? 0;
+      const active = count - (completedPerLot.get(lot) ?? 0);
       expect(lots.get(lot), lot).toMatchObject({
         capacity: CAPACITY,
         totalReservations: count,
-        activeReservations: count,
+        activeReservations: active,
         canceledReservations: 0,
-        availableSpots: CAPACITY - count,
+        availableSpots: CAPACITY - active,
       });
     }
     expect(center.body.totals).toMatchObject({
       parkingLots: LOTS.length,
       totalReservations: reserved.size,
-      activeReservations: reserved.size,
+      activeReservations: reserved.size - earned.size,
       couponsIssued: issued.size,
       couponsRevoked: 0,
     });

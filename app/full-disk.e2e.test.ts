@@ -161,8 +161,9 @@ describe.skipIf(!mounted.ok)("a full DATA_DIR", () => {
       await store.close();
     }
     expect(booked).toEqual(acked);
-    // The coupon policy caught up from where it waited: one coupon per booking.
-    expect(coupons).toBe(acked.size);
+    // A coupon is earned by a stay (docs/domain.md): bookings that never checked in earn none, and
+    // the coupon policy, which waited with the other processors, issued nothing it should not have.
+    expect(coupons).toBe(0);
     console.info(
       `full disk survived: ${acked.size} bookings acknowledged, all in the log; ${after} refused with 503 storage-unavailable`,
     );

@@ -2,6 +2,7 @@ import express, { type Express } from "express";
 import { match } from "path-to-regexp";
 import swaggerUi from "swagger-ui-express";
 import { accessControl } from "../platform/auth/access.js";
+import { principalOf } from "../platform/auth/principal.js";
 import { accessLog } from "../platform/http/access-log.js";
 import {
   assignCorrelationId,
@@ -18,6 +19,7 @@ import { ProblemError } from "../platform/http/problem.js";
 import { rateLimits } from "../platform/http/rate-limits.js";
 import { crossOrigin, noStoreForSignedIn, securityHeaders } from "../platform/http/security-headers.js";
 import { traceRequests } from "../platform/http/tracing.js";
+import { workGate } from "../platform/http/work-gate.js";
 import { SecretBox } from "../platform/secret-box.js";
 import { viewerOf } from "../read-api/access.js";
 import { HistoryService } from "../read-api/history/history-service.js";
@@ -226,18 +228,25 @@ function apiRoutes(app: Express, services: Services): void {
     const { queries, eventStore } = services;
     if (!eventStore) throw new Error("The query API reads the event store (history, time travel).");
     const webDir = findWebDir();
+    // Checkpoints in memory only (bounded by its sources and entries): kept in the document
+    // store they grew without a bound on disk (662 MB from one customer's asOf, issue 34).
+    const timeTravel = new TimeTravel(eventStore, {
+      onError: (error) => services.logger.warn({ err: error }, "time travel: a checkpoint was not kept"),
+      index: queries,
+    });
+    services.metrics.watchTimeTravel(() => {
+      const { sources, checkpoints, entries } = timeTravel.stats();
+      return { sources, checkpoints, documents: entries };
+    });
     app.use(
       queryRoutes({
         queries,
-        history: new HistoryService(eventStore),
-        timeTravel: new TimeTravel(eventStore, {
-          // Checkpoints kept beside the read models, so a restarted replica answers warm.
-          ...(services.documentStore ? { store: services.documentStore } : {}),
-          onError: (error) => services.logger.warn({ err: error }, "time travel: a checkpoint was not kept"),
-        }),
+        history: new HistoryService(eventStore, queries),
+        timeTravel,
         clock: services.clock,
         controlCenterLotLimit: 100,
         page: pageOptions(services, webDir),
+        gate: heavyReadGates(services),
       }),
     );
     if (services.documentStore)
@@ -275,4 +284,26 @@ function pageOptions(services: Services, webDir: string | undefined) {
     viewerOf,
     sessionCheck: services.authentication.sessionCheck,
   };
+}
+
+/**
+ * One work gate per expensive read endpoint (HEAVY_READ_*): a bounded number computed at once and
+ * a bounded queue, anonymous callers on a smaller budget of their own.
+ */
+function heavyReadGates(services: Services) {
+  const { config, metrics } = services;
+  const limits = {
+    everyone: {
+      concurrency: config.heavyReadConcurrency,
+      queue: config.heavyReadQueue,
+      maxWaitMs: config.heavyReadMaxWaitMs,
+    },
+    anonymous: {
+      concurrency: config.heavyReadAnonymousConcurrency,
+      queue: config.heavyReadAnonymousQueue,
+      maxWaitMs: config.heavyReadMaxWaitMs,
+    },
+  };
+  return (operation: { readonly operationId: string }) =>
+    workGate(operation.operationId, limits, (req) => principalOf(req) === undefined, metrics);
 }

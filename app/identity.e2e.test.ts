@@ -335,15 +335,16 @@ describe("npm run -s token (the real CLI, spawned)", () => {
       ANONYMOUS,
     );
     expect(availability.body).toMatchObject({ availableSpots: 4 });
+    // A booking alone earns no coupon (a stay does): the customer sees the reservation, without one.
     const mine = await eventually(async () => {
-      const r = await call<{ items: Array<{ coupon?: { status: string } }> }>(
+      const r = await call<{ items: Array<{ status: string; coupon?: { status: string } }> }>(
         base,
         "GET",
         "/reservations",
         undefined,
         CUST1,
       );
-      return r.body.items[0]?.coupon?.status === "ISSUED" ? r.body.items : undefined;
+      return r.body.items[0]?.status === "RESERVED" && !r.body.items[0].coupon ? r.body.items : undefined;
     });
     expect(mine).toHaveLength(1);
     expect((await call(base, "GET", "/control-center", undefined, OPS)).status).toBe(200);

@@ -126,7 +126,13 @@ describe.each([
     const base = setup.service.url;
     const operator = bearer(await setup.provider.clientCredentials(CLIENTS.operatorRobot));
     const customer = bearer(await setup.provider.clientCredentials(CLIENTS.customer7));
-    const lot = { parkingLotId: "oidc-lot", name: "OIDC 주차장", capacity: 3 };
+    // Any stay on this lot earns a coupon (its couponRule), so the customer's stay below earns one.
+    const lot = {
+      parkingLotId: "oidc-lot",
+      name: "OIDC 주차장",
+      capacity: 3,
+      couponRule: { minStayMinutes: 0 },
+    };
     expect((await call(base, "POST", "/parking-lots", lot, operator)).status).toBe(201);
 
     // roles: "parking-customer" (a single string, the provider's own name) counts as customer.
@@ -139,6 +145,10 @@ describe.each([
     );
     expect(booked.status).toBe(201);
     expect(booked.body.customerId).toBe("auth0|customer-7");
+    for (const step of ["check-in", "check-out"]) {
+      const path = `/parking-lots/oidc-lot/reservations/${booked.body.reservationId}/${step}`;
+      expect((await call(base, "POST", path, undefined, customer)).status).toBe(200);
+    }
     const coupons = await eventually(async () => {
       const answer = await call<{ items: Array<{ customerId: string; reservationId: string }> }>(
         base,

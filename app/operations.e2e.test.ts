@@ -10,6 +10,8 @@ import { PROCESSOR_NAMES, REACTOR_NAMES } from "../projections/processors.js";
 import {
   CancelReservationBody,
   ChangeCapacityBody,
+  ChangeCustomerLimitBody,
+  ChangeRateBody,
   CloseParkingLotBody,
   OperatorCancelReservationBody,
   OperatorReserveParkingBody,
@@ -171,6 +173,7 @@ describe("operating the service as a new user would (spawned process)", () => {
         "eventStore",
         "identityProvider",
         "lifecycle",
+        "storage",
         ...PROCESSOR_NAMES.map((name) => `${REACTOR_NAMES.has(name) ? "reactor" : "projection"}:${name}`),
       ].sort(),
     );
@@ -302,6 +305,8 @@ describe("operating the service as a new user would (spawned process)", () => {
       ],
       "post /parking-lots/{parkingLotId}/closures": [CloseParkingLotBody],
       "put /parking-lots/{parkingLotId}/capacity": [ChangeCapacityBody],
+      "put /parking-lots/{parkingLotId}/rate": [ChangeRateBody],
+      "put /parking-lots/{parkingLotId}/customer-limit": [ChangeCustomerLimitBody],
       "post /sign-in/session": [StartSessionBody],
       "post /sessions/revoke": [RevokeSessionsBody],
       "post /webhook-endpoints": [CreateWebhookEndpointBody],

@@ -26,7 +26,14 @@ describe("ROLE=all: the projectors and the coupon policy off the request thread"
       expect(service.services.threadMetrics !== undefined).toBe(thread === "worker");
       const base = service.url;
       expect(
-        (await call(base, "POST", "/parking-lots", { parkingLotId: "T", name: "T", capacity: 3 })).status,
+        (
+          await call(base, "POST", "/parking-lots", {
+            parkingLotId: "T",
+            name: "T",
+            capacity: 3,
+            couponRule: { minStayMinutes: 0 }, // the stay below earns its coupon
+          })
+        ).status,
       ).toBe(201);
       const made = await call<{ reservationId: string; position: string }>(
         base,
@@ -45,6 +52,12 @@ describe("ROLE=all: the projectors and the coupon policy off the request thread"
       expect(seen.body).toMatchObject({ reservationId: made.body.reservationId, status: "RESERVED" });
       const lot = await call(base, "GET", `/parking-lots/T?minPosition=${made.body.position}`);
       expect(lot.body).toMatchObject({ availableSpots: 2, activeReservations: 1 });
+      // The stay earns the coupon the policy in the other thread issues.
+      for (const step of ["check-in", "check-out"])
+        expect(
+          (await call(base, "POST", `/parking-lots/T/reservations/${made.body.reservationId}/${step}`))
+            .status,
+        ).toBe(200);
       await eventually(async () => {
         const r = await call<{ coupon?: { status: string } }>(
           base,

@@ -56,6 +56,8 @@ describe("roles in separate processes sharing one DATA_DIR", () => {
   });
   const made: { reservationId: string; parkingLotId: string; customerId: string }[] = [];
   const canceled = new Set<string>();
+  /** Reservations whose car checked in and out: each stay earns a coupon (the lots' couponRule). */
+  const stayed = new Set<string>();
   /** What the query API answered while everything ran: compared with what it answers later. */
   let snapshot:
     | { lot: unknown; lots: unknown; reservations: unknown; one: unknown; coupons: unknown }
@@ -69,13 +71,14 @@ describe("roles in separate processes sharing one DATA_DIR", () => {
     data.remove();
   });
 
-  it("commands work while projectors and the coupon policy are down; started later, they catch up with exactly one coupon each", async () => {
+  it("commands work while projectors and the coupon policy are down; started later, they catch up with exactly one coupon per stay", async () => {
     const commands = await spawnRole(env("command-api"));
     for (const lot of ["A", "B"]) {
       const r = await call(commands.url, "POST", "/parking-lots", {
         parkingLotId: lot,
         name: `Lot ${lot}`,
         capacity: 30,
+        couponRule: { minStayMinutes: 0 },
       });
       expect(r.status).toBe(201);
     }
@@ -105,6 +108,13 @@ describe("roles in separate processes sharing one DATA_DIR", () => {
       expect(c.status).toBe(200);
       canceled.add(r.reservationId);
     }
+    for (const r of made.filter((_, i) => i % 4 === 1)) {
+      for (const step of ["check-in", "check-out"]) {
+        const path = `/parking-lots/${r.parkingLotId}/reservations/${r.reservationId}/${step}`;
+        expect((await call(commands.url, "POST", path)).status).toBe(200);
+      }
+      stayed.add(r.reservationId);
+    }
     // Nothing reacted: no coupon yet, and this process serves no queries.
     expect(await coupons(data.dir)).toMatchObject({ issued: 0, revoked: 0 });
     expect((await call(commands.url, "GET", "/reservations")).status).toBe(404);
@@ -116,18 +126,20 @@ describe("roles in separate processes sharing one DATA_DIR", () => {
     const all = await eventually(
       async () => {
         const r = await call<{ items: Reservation[] }>(queries.url, "GET", "/reservations?limit=1000");
-        const done = r.body.items.filter(
-          (x) => x.coupon?.status === (x.status === "CANCELED" ? "REVOKED" : "ISSUED"),
+        const done = r.body.items.filter((x) =>
+          stayed.has(x.reservationId) ? x.coupon?.status === "ISSUED" : x.coupon === undefined,
         );
         return r.status === 200 && r.body.items.length === made.length && done.length === made.length
           ? r.body.items
           : undefined;
       },
       30_000,
-      "every reservation with its coupon through the query API",
+      "every reservation, each stay with its coupon, through the query API",
     );
-    for (const r of all) expect(r.status).toBe(canceled.has(r.reservationId) ? "CANCELED" : "RESERVED");
-    expect(await coupons(data.dir)).toEqual(cleanAudit(made.length, canceled.size));
+    const statusOf = (id: string) =>
+      canceled.has(id) ? "CANCELED" : stayed.has(id) ? "COMPLETED" : "RESERVED";
+    for (const r of all) expect(r.status).toBe(statusOf(r.reservationId));
+    expect(await coupons(data.dir)).toEqual(cleanAudit(stayed.size, 0));
 
     const center = await eventually(async () => {
       const c = await call<ControlCenter>(queries.url, "GET", "/control-center");
@@ -137,9 +149,9 @@ describe("roles in separate processes sharing one DATA_DIR", () => {
       parkingLots: 2,
       totalReservations: made.length,
       canceledReservations: canceled.size,
-      activeReservations: made.length - canceled.size,
-      couponsIssued: made.length,
-      couponsRevoked: canceled.size,
+      activeReservations: made.length - canceled.size - stayed.size,
+      couponsIssued: stayed.size,
+      couponsRevoked: 0,
     });
     // The projector process serves health and metrics, not the API.
     expect((await fetch(`${projector.url}/readyz`)).status).toBe(200);
@@ -254,11 +266,15 @@ describe("roles in separate processes sharing one DATA_DIR", () => {
       customerId: "LATE",
       status: "RESERVED",
     });
+    for (const step of ["check-in", "check-out"]) {
+      const path = `/parking-lots/A/reservations/${reservationId}/${step}`;
+      expect((await call(commands.url, "POST", path)).status).toBe(200);
+    }
     await eventually(async () => {
       const c = await call<Reservation>(queries.url, "GET", `/reservations/${reservationId}`);
       return c.body.coupon?.status === "ISSUED" ? true : undefined;
     }, 20_000);
-    expect(await coupons(data.dir)).toEqual(cleanAudit(made.length + 1, canceled.size));
+    expect(await coupons(data.dir)).toEqual(cleanAudit(stayed.size + 1, 0));
     await Promise.all([sigterm(commands), sigterm(queries), sigterm(projector)]);
   });
 

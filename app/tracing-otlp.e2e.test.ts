@@ -22,7 +22,12 @@ describe("a reservation's trace, exported over OTLP/HTTP", () => {
   beforeAll(async () => {
     receiver = await startOtlpReceiver();
     service = await startTestService(data.dir, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint });
-    const lot = { parkingLotId: "otlp-lot", name: "OTLP lot", capacity: 3 };
+    const lot = {
+      parkingLotId: "otlp-lot",
+      name: "OTLP lot",
+      capacity: 3,
+      couponRule: { minStayMinutes: 0 },
+    };
     expect((await call(service.url, "POST", "/parking-lots", lot)).status).toBe(201);
   });
   afterAll(async () => {
@@ -49,6 +54,23 @@ describe("a reservation's trace, exported over OTLP/HTTP", () => {
     );
     expect(booked.status).toBe(201);
     const id = booked.body.reservationId;
+    // The stay, its check-out in the same trace: the coupon it earns continues that trace.
+    const traced = {
+      ...(await customerHeaders(data.dir, "CUST1")),
+      traceparent: `00-${TRACE}-20f067aa0ba902ba-01`,
+    };
+    for (const step of ["check-in", "check-out"])
+      expect(
+        (
+          await call(
+            running.url,
+            "POST",
+            `/parking-lots/otlp-lot/reservations/${id}/${step}`,
+            undefined,
+            traced,
+          )
+        ).status,
+      ).toBe(200);
     await eventually(async () => {
       const seen = await call<{ coupon?: unknown }>(
         running.url,
@@ -86,13 +108,17 @@ describe("a reservation's trace, exported over OTLP/HTTP", () => {
     expect(new Set(ours.map((s) => s.name))).toEqual(
       new Set([
         "POST /parking-lots/:parkingLotId/reservations",
+        "POST /parking-lots/:parkingLotId/reservations/:reservationId/check-in",
+        "POST /parking-lots/:parkingLotId/reservations/:reservationId/check-out",
         "decide",
         "append",
         "apply parking-lots",
         "apply reservations",
         "apply control-center",
         "apply customer-coupons",
-        "coupon-policy ParkingReserved",
+        "apply reservation-events",
+        "apply lot-facts",
+        "coupon-policy ReservationCheckedOut",
         "reservation visible",
         "live-update push",
       ]),

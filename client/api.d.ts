@@ -842,7 +842,7 @@ export interface paths {
          * @description Messages of the chosen types are POSTed to `url`, signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`), from the facts recorded after this call. The `secret` (`whsec_…`) is shown once: keep it to verify messages.
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
-         *     - body.url: https only (http and private, loopback or link-local addresses only where WEBHOOK_ALLOW_PRIVATE is set); no credentials, no fragment
+         *     - `url`: an absolute https:// URL (http:// and private, loopback or link-local addresses only where WEBHOOK_ALLOW_PRIVATE is set), without credentials or a fragment.
          *     - `description`, `url`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
          *
          *     **Access**: Needs a bearer token with the role `operator` or `admin`.
@@ -1784,6 +1784,19 @@ export interface components {
              * @example 5
              */
             capacity: number;
+            /** @description When a stay earns the lot's coupon: it lasted at least `minStayMinutes`, or it was paid at least `minPaidAmount`. Absent: 15 minutes, no amount rule. */
+            couponRule?: {
+                /**
+                 * @description A stay paid at least this much (booking price, stay price and overstay charge together, in the minor unit) earns the coupon however short it was. Absent: only the stay's length counts.
+                 * @example 3000
+                 */
+                minPaidAmount?: number;
+                /**
+                 * @description A stay of at least these minutes (check-in to check-out) earns the coupon (default 15).
+                 * @example 15
+                 */
+                minStayMinutes: number;
+            };
             /**
              * @description Price of one hour in the currency's minor unit; a window costs ceil(minutes x rate / 60).
              * @example 3000
@@ -5863,7 +5876,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/store-unavailable`: A backing store is unavailable. `/problems/identity-provider-unavailable`: The identity provider's keys cannot be fetched. */
+            /** @description `/problems/store-unavailable`: A backing store is unavailable. `/problems/identity-provider-unavailable`: The identity provider's keys cannot be fetched. `/problems/overloaded`: The service is overloaded. */
             503: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -5877,7 +5890,7 @@ export interface operations {
                         /** @constant */
                         status?: 503;
                         /** @enum {unknown} */
-                        type?: "/problems/store-unavailable" | "/problems/identity-provider-unavailable";
+                        type?: "/problems/store-unavailable" | "/problems/identity-provider-unavailable" | "/problems/overloaded";
                     };
                 };
             };
@@ -6117,10 +6130,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /**
-                 * @description Client-chosen key (printable ASCII, no spaces); a retry with the same key books nothing new. Scope: one parking lot and one customer (the reservation id is an HMAC of the lot, the customer and the key under a server secret): another customer's identical key is another booking and never sees this one. Kept as long as the reservation exists (keys never expire). A retry with the same key and the same body answers 200 with the original reservation and `Idempotent-Replayed: true`; the same key with a different car, amount or window answers 422. In what order: the request's schemas first (a body or header that breaks them is a 400 whatever the key), then the key (a reuse is answered 200 or 422 before any rule beyond the schemas is checked: a replay of a booking whose window has since passed is still its 200, a changed body still the 422), then those rules (400). Without a key every request books a new reservation. (Try it out on /docs sends a fresh key each time when the field is left empty.)
-                 * @example reserve-2f1c9a7e
-                 */
+                /** @description Client-chosen key (printable ASCII, no spaces); a retry with the same key books nothing new. Scope: one parking lot and one customer (the reservation id is an HMAC of the lot, the customer and the key under a server secret): another customer's identical key is another booking and never sees this one. Kept as long as the reservation exists (keys never expire). A retry with the same key and the same body answers 200 with the original reservation and `Idempotent-Replayed: true`; the same key with a different car, amount or window answers 422. In what order: the request's schemas first (a body or header that breaks them is a 400 whatever the key), then the key (a reuse is answered 200 or 422 before any rule beyond the schemas is checked: a replay of a booking whose window has since passed is still its 200, a changed body still the 422), then those rules (400). Without a key every request books a new reservation. (Try it out on /docs sends a fresh key each time when the field is left empty: no example is given, so the field starts empty.) */
                 "Idempotency-Key"?: string;
                 /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
@@ -7681,7 +7691,7 @@ export interface operations {
     listReservations: {
         parameters: {
             query?: {
-                /** @description The whole plate or any part of it, at least 2 characters; spaces and hyphens are ignored and Latin letters match either case (`8612` finds `10더8612`, `ab123` finds `AB-123-CD`). */
+                /** @description Plate fragment (format `plate-fragment`, checked by the service: letters, digits and combining marks of any script, spaces and hyphens, at least one not a space or hyphen). The whole plate or any part of it, at least 2 characters; spaces and hyphens are ignored and Latin letters match either case (`8612` finds `10더8612`, `ab123` finds `AB-123-CD`). */
                 carNumber?: string;
                 /** @description `nextCursor` of the previous page. */
                 cursor?: string;
@@ -8238,7 +8248,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/store-unavailable`: A backing store is unavailable. `/problems/identity-provider-unavailable`: The identity provider's keys cannot be fetched. */
+            /** @description `/problems/store-unavailable`: A backing store is unavailable. `/problems/identity-provider-unavailable`: The identity provider's keys cannot be fetched. `/problems/overloaded`: The service is overloaded. */
             503: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -8252,7 +8262,7 @@ export interface operations {
                         /** @constant */
                         status?: 503;
                         /** @enum {unknown} */
-                        type?: "/problems/store-unavailable" | "/problems/identity-provider-unavailable";
+                        type?: "/problems/store-unavailable" | "/problems/identity-provider-unavailable" | "/problems/overloaded";
                     };
                 };
             };

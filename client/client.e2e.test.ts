@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningService } from "../app/server.js";
 import { customerHeaders, operatorHeaders, signInUrl } from "../test-support/auth.js";
 import { type PrismProxy, prismConfigured, startPrismProxy } from "../test-support/prism.js";
-import { startTestService, tempDataDir } from "../test-support/service.js";
+import { eventually, startTestService, tempDataDir } from "../test-support/service.js";
 import { type ApiClient, apiClient, type operations } from "./index.js";
 
 /**
@@ -140,7 +140,13 @@ describe("every operation through the generated client", () => {
       expect(signedOut.response.status).toBe(401);
       expect(signedOut.response.headers.get("www-authenticate")).toMatch(/^Bearer /);
       // A lot with an hourly rate prices a window; a window tomorrow on it, to check in and out.
-      const lot = { parkingLotId: windowedLotId, name: "서초구청 주차장", capacity: 2, hourlyRate: 3000 };
+      const lot = {
+        parkingLotId: windowedLotId,
+        name: "서초구청 주차장",
+        capacity: 2,
+        hourlyRate: 3000,
+        couponRule: { minStayMinutes: 0 },
+      };
       expect((await api.POST("/parking-lots", { body: lot })).response.status).toBe(201);
       const windowed = await customer.POST("/parking-lots/{parkingLotId}/reservations", {
         params: { path: { parkingLotId: windowedLotId } },
@@ -201,16 +207,6 @@ describe("every operation through the generated client", () => {
         params: { path: { reservationId } },
       });
       expect(own.data?.items[0]).toMatchObject({ type: "ParkingReserved", reservationId });
-    },
-    listCustomerCoupons: async () => {
-      const coupons = await customer.GET("/customers/{customerId}/coupons", {
-        params: { path: { customerId: "CUST1" }, query: { minPosition: "2" } },
-      });
-      expect(coupons.data?.items.length).toBeGreaterThanOrEqual(1);
-      const others = await customer.GET("/customers/{customerId}/coupons", {
-        params: { path: { customerId: "CUST2" } },
-      });
-      expect(others.response.status).toBe(403);
     },
     cancelReservation: async () => {
       const path = { parkingLotId: lotId, reservationId };
@@ -293,6 +289,20 @@ describe("every operation through the generated client", () => {
         params: { path },
       });
       expect(late.error?.type).toBe("/problems/reservation-not-active");
+    },
+    listCustomerCoupons: async () => {
+      // The stay checked out above earned CUST1 a coupon (its lot's couponRule: any stay earns one).
+      const coupons = await eventually(async () => {
+        const page = await customer.GET("/customers/{customerId}/coupons", {
+          params: { path: { customerId: "CUST1" }, query: { minPosition: "2" } },
+        });
+        return (page.data?.items.length ?? 0) >= 1 ? page : undefined;
+      });
+      expect(coupons.data?.items[0]?.status).toBe("ISSUED");
+      const others = await customer.GET("/customers/{customerId}/coupons", {
+        params: { path: { customerId: "CUST2" } },
+      });
+      expect(others.response.status).toBe(403);
     },
     changeCapacity: async () => {
       const params = { path: { parkingLotId: windowedLotId } };

@@ -36,6 +36,24 @@ export class Metrics {
     "Requests answered 503 at once because the write path was at its in-flight bound.",
   );
 
+  readonly heavyReadsInFlight = this.gauge(
+    "parking_heavy_reads_in_flight",
+    "Expensive reads being computed right now, per endpoint and kind of caller (bounded by HEAVY_READ_CONCURRENCY and HEAVY_READ_ANONYMOUS_CONCURRENCY).",
+    ["endpoint", "caller"],
+  );
+
+  readonly heavyReadsQueued = this.gauge(
+    "parking_heavy_reads_queued",
+    "Expensive reads waiting for their turn, per endpoint and kind of caller (bounded by HEAVY_READ_QUEUE and HEAVY_READ_ANONYMOUS_QUEUE).",
+    ["endpoint", "caller"],
+  );
+
+  readonly heavyReads = this.counter(
+    "parking_heavy_reads_total",
+    "Expensive reads by what became of them: admitted, full (503: queue full), waited-too-long (503: no turn within HEAVY_READ_MAX_WAIT_MS), left (the client went away while it waited: never computed).",
+    ["endpoint", "caller", "outcome"],
+  );
+
   readonly projectionPosition = this.gauge(
     "parking_projection_position",
     "Last global position each processor (projection or reactor such as the coupon policy) has handled or passed.",
@@ -108,6 +126,25 @@ export class Metrics {
     "Writes refused because the disk under a store was full or read-only, by store and reason.",
     ["store", "reason"],
   );
+
+  /** What the time-travel checkpoints hold, read at each scrape (see watchTimeTravel). */
+  private timeTravelStats: (() => Readonly<Record<string, number>>) | undefined;
+
+  readonly timeTravelCheckpoints: Gauge<"kind"> = new Gauge({
+    name: "parking_time_travel_checkpoints",
+    help: "What time travel keeps in memory to answer asOf: sources (a lot's stream, or the whole log), checkpoints, and the documents they hold together (bounded: at most 64 sources and 2,000,000 documents, the least recently used sources out first).",
+    labelNames: ["kind"],
+    registers: [this.registry],
+    collect: () => {
+      const stats = this.timeTravelStats?.();
+      if (stats) for (const [kind, n] of Object.entries(stats)) this.timeTravelCheckpoints.set({ kind }, n);
+    },
+  });
+
+  /** Reports what time travel keeps (sources, checkpoints, documents) at each scrape. */
+  watchTimeTravel(stats: () => Readonly<Record<string, number>>): void {
+    this.timeTravelStats = stats;
+  }
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });

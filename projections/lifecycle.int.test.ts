@@ -8,7 +8,7 @@ import { eventually, tempDataDir } from "../test-support/service.js";
 import { staleProjections, upgradeProjections } from "./lifecycle.js";
 import { startProcessors } from "./processors.js";
 import { PROJECTIONS } from "./read-models/index.js";
-import { RESERVATIONS } from "./read-models/reservations.js";
+import { RESERVATIONS, reservationsProjection } from "./read-models/reservations.js";
 import {
   activeGenerations,
   CHECKPOINTS,
@@ -72,7 +72,7 @@ describe("version-triggered rebuild", () => {
     const first = await start();
     await allCaughtUp(first);
     const checkpoint = await readCheckpoint(docs, "reservations", 1);
-    expect(checkpoint?.version).toBe(1);
+    expect(checkpoint?.version).toBe(reservationsProjection.version);
     await stop(first);
     expect(await staleProjections(docs, PROJECTIONS)).toEqual([]);
     const again = await start();
@@ -125,7 +125,7 @@ describe("version-triggered rebuild", () => {
     expect(await docs.findById(rebuilt, id)).not.toHaveProperty("writtenBy");
     expect(await docs.count(rebuilt, {})).toBe(await docs.count(live, {}));
     const checkpoint = await docs.findById<CheckpointDocument>(CHECKPOINTS, checkpointId("reservations", 2));
-    expect(checkpoint?.version).toBe(1);
+    expect(checkpoint?.version).toBe(reservationsProjection.version);
     // The live runtime switched to it; the other projections kept their generation.
     await eventually(
       async () =>

@@ -83,7 +83,24 @@ const NEWEST: Partial<Record<EventType, (events: EventStore, docs: SqliteDocumen
     if (!outcome.ok) throw new Error("reservation refused");
   },
   CouponIssued: async (events, docs) => {
-    await NEWEST.ParkingReserved?.(events, docs);
+    // A stay (reserve, check in, check out) on a seeded lot, whose rule makes any stay earn a coupon.
+    const reservationId = `late-${randomUUID()}`;
+    const commands = [
+      {
+        type: "ReserveParking",
+        reservationId,
+        parkingLotId: "lot-1",
+        customerId: "LATE1",
+        carNumber: plateFor(8),
+        amount: 1000,
+      },
+      { type: "CheckIn", reservationId, parkingLotId: "lot-1" },
+      { type: "CheckOut", reservationId, parkingLotId: "lot-1" },
+    ] as const;
+    for (const command of commands) {
+      const outcome = await handler(events).handle({ ...command, now: now() }, causation());
+      if (!outcome.ok) throw new Error(`${command.type} refused`);
+    }
     await runCouponPolicy(events, docs);
   },
 };

@@ -27,7 +27,14 @@ interface ControlCenter {
 }
 
 const NAMES = PROJECTIONS.map((p) => p.name);
-const PLAN = { lots: 8, capacity: 1000, reservations: 3_000, cancellations: 500, customers: 40 } as const;
+const PLAN = {
+  lots: 8,
+  capacity: 1000,
+  reservations: 3_000,
+  cancellations: 500,
+  stays: 1_000, // checked in and out: each earns its coupon
+  customers: 40,
+} as const;
 
 /**
  * An answer without what the clock alone changes: a lot's spots per clock hour (`nextHours`) move
@@ -53,8 +60,8 @@ describe("rebuilding every read model while the service answers queries", () => 
     await eventually(
       async () => {
         const c = await call<ControlCenter>(base, "GET", "/control-center");
-        return c.body.totals.couponsIssued === PLAN.reservations &&
-          c.body.totals.couponsRevoked === PLAN.cancellations &&
+        return c.body.totals.couponsIssued === PLAN.stays &&
+          c.body.totals.couponsRevoked === 0 &&
           c.body.projections.every((p) => p.lag === 0)
           ? true
           : undefined;
@@ -197,14 +204,19 @@ describe("rebuilding every read model while the service answers queries", () => 
       `/reservations?customerId=AFTER1&minPosition=${last}`,
     );
     expect(page.body.items.map((r) => r.reservationId)).toEqual(made.map((r) => r.reservationId).reverse());
+    // Their stays (in and out) earn their coupons, projected into the new generation.
+    for (const r of made)
+      for (const step of ["check-in", "check-out"])
+        expect(
+          (await call(base, "POST", `/parking-lots/${lot}/reservations/${r.reservationId}/${step}`)).status,
+        ).toBe(200);
     await eventually(async () => {
       const c = await call<Page<{ status: string }>>(base, "GET", "/customers/AFTER1/coupons");
       return c.body.items.length === 3 && c.body.items.every((x) => x.status === "ISSUED") ? true : undefined;
     });
     const finalCenter = await eventually(async () => {
       const c = await call<ControlCenter>(base, "GET", "/control-center");
-      return c.body.totals.couponsIssued === PLAN.reservations + 3 &&
-        c.body.projections.every((p) => p.lag === 0)
+      return c.body.totals.couponsIssued === PLAN.stays + 3 && c.body.projections.every((p) => p.lag === 0)
         ? c.body
         : undefined;
     });

@@ -88,10 +88,18 @@ describe("query API: the first session of a new user", () => {
     env.remove();
   });
 
-  it("a lot with 5 spots and a full one: reserve, see 4 left and a coupon, cancel, see 5 and the coupon revoked", async () => {
+  it("a lot with 5 spots and a full one: reserve, see 4 left, cancel, see 5 and no coupon; a stay earns one", async () => {
+    // This lot's coupon is earned by any stay (its couponRule), so the test need not wait 15 minutes.
+    const couponRule = { minStayMinutes: 0 };
     expect(
-      (await call(base, "POST", "/parking-lots", { parkingLotId: "1", name: "강남 1주차장", capacity: 5 }))
-        .status,
+      (
+        await call(base, "POST", "/parking-lots", {
+          parkingLotId: "1",
+          name: "강남 1주차장",
+          capacity: 5,
+          couponRule,
+        })
+      ).status,
     ).toBe(201);
     expect(
       (await call(base, "POST", "/parking-lots", { parkingLotId: "full", name: "만차 주차장", capacity: 0 }))
@@ -153,12 +161,8 @@ describe("query API: the first session of a new user", () => {
       amount: 5000,
       status: "RESERVED",
     });
-    // The coupon policy is asynchronous: the coupon shows up shortly after.
-    const issued = await eventually(async () => {
-      const r = await call<Reservation>(base, "GET", `/reservations/${reservationId}`, undefined, cust1);
-      return r.body.coupon?.status === "ISSUED" ? r.body : undefined;
-    });
-    expect(issued.coupon).toMatchObject({ couponId: expect.any(String), issuedAt: expect.any(String) });
+    // A booking alone earns no coupon (issue 34: a coupon is earned by a stay).
+    expect(mine.body.coupon).toBeUndefined();
 
     const canceled = await call<{ status: string; position: string }>(
       base,
@@ -176,11 +180,37 @@ describe("query API: the first session of a new user", () => {
       totalReservations: 1,
       canceledReservations: 1,
     });
-    const revoked = await eventually(async () => {
-      const r = await call<Reservation>(base, "GET", `/reservations/${reservationId}`);
-      return r.body.coupon?.status === "REVOKED" ? r.body : undefined;
+    // A stay (check-in, then check-out) earns the coupon; the policy is asynchronous.
+    const stay = await call<{ reservationId: string }>(
+      base,
+      "POST",
+      "/parking-lots/1/reservations",
+      { carNumber: "10더8612", amount: 5000 },
+      cust1,
+    );
+    expect(stay.status).toBe(201);
+    const stayPath = `/parking-lots/1/reservations/${stay.body.reservationId}`;
+    expect((await call(base, "POST", `${stayPath}/check-in`, undefined, cust1)).status).toBe(200);
+    expect((await call(base, "POST", `${stayPath}/check-out`, undefined, cust1)).status).toBe(200);
+    const issued = await eventually(async () => {
+      const r = await call<Reservation>(
+        base,
+        "GET",
+        `/reservations/${stay.body.reservationId}`,
+        undefined,
+        cust1,
+      );
+      return r.body.coupon?.status === "ISSUED" ? r.body : undefined;
     });
-    expect(revoked).toMatchObject({ status: "CANCELED", coupon: { couponId: issued.coupon?.couponId } });
+    expect(issued).toMatchObject({ status: "COMPLETED", coupon: { issuedAt: expect.any(String) } });
+    const canceledOne = await call<Reservation>(
+      base,
+      "GET",
+      `/reservations/${reservationId}`,
+      undefined,
+      cust1,
+    );
+    expect(canceledOne.body.coupon).toBeUndefined();
 
     const coupons = await eventually(async () => {
       const c = await call<Page<Record<string, unknown>>>(
@@ -190,18 +220,17 @@ describe("query API: the first session of a new user", () => {
         undefined,
         cust1,
       );
-      return c.body.items[0]?.status === "REVOKED" ? c : undefined;
+      return c.body.items[0]?.status === "ISSUED" ? c : undefined;
     });
     expect(coupons.status).toBe(200);
     expect(coupons.body.items).toHaveLength(1);
     expect(coupons.body.items[0]).toMatchObject({
       couponId: issued.coupon?.couponId,
-      reservationId,
+      reservationId: stay.body.reservationId,
       parkingLotId: "1",
       customerId: "CUST1",
-      status: "REVOKED",
+      status: "ISSUED",
       issuedAt: expect.any(String),
-      revokedAt: expect.any(String),
     });
     expect((await call<Page<unknown>>(base, "GET", "/customers/CUST2/coupons")).body).toEqual({
       items: [],
@@ -211,7 +240,7 @@ describe("query API: the first session of a new user", () => {
     // The control center: both lots, the totals, every projection with its position and lag.
     const center = await eventually(async () => {
       const c = await call<ControlCenter>(base, "GET", "/control-center");
-      return c.body.projections.every((p) => p.lag === 0) && c.body.totals.couponsRevoked === 1
+      return c.body.projections.every((p) => p.lag === 0) && c.body.totals.couponsIssued === 1
         ? c
         : undefined;
     });
@@ -221,10 +250,10 @@ describe("query API: the first session of a new user", () => {
       capacity: 5,
       availableSpots: 5,
       activeReservations: 0,
-      totalReservations: 1,
+      totalReservations: 2,
       canceledReservations: 1,
       couponsIssued: 1,
-      couponsRevoked: 1,
+      couponsRevoked: 0,
     });
     expect(center.body.parkingLotsNextCursor).toBeNull();
     expect(center.body.parkingLots.map((l) => [l.parkingLotId, l.capacity, l.availableSpots]).sort()).toEqual(
@@ -272,6 +301,7 @@ describe("query API: paging over /reservations", () => {
         name: lot,
         capacity: 100,
         maxActivePerCustomer: 100,
+        couponRule: { minStayMinutes: 0 }, // every stay earns a coupon (paged below)
       });
     // Sequential, so that the order of positions is known without guessing: 23 per lot, interleaved.
     for (let i = 0; i < 69; i++) {
@@ -433,7 +463,19 @@ describe("query API: paging over /reservations", () => {
     }
     expect(lots).toEqual([...LOTS].sort());
 
-    const mine = made.filter((r) => r.customerId === "C2");
+    // C2's reservations still booked stay (check in, check out): each stay earns a coupon.
+    const mine = made.filter((r) => r.customerId === "C2" && !canceled.has(r.reservationId));
+    for (const r of mine)
+      for (const step of ["check-in", "check-out"])
+        expect(
+          (
+            await call(
+              base,
+              "POST",
+              `/parking-lots/${r.parkingLotId}/reservations/${r.reservationId}/${step}`,
+            )
+          ).status,
+        ).toBe(200);
     const coupons = await eventually(async () => {
       const r = await call<Page<{ reservationId: string; status: string }>>(
         base,

@@ -1,5 +1,6 @@
 import type { Request, RequestHandler, Response } from "express";
 import { type Position, parsePositionToken } from "../event-store/position.js";
+import type { Operation } from "../platform/http/operation.js";
 import {
   type OperationHandler,
   operationRouter,
@@ -89,6 +90,8 @@ export interface QueryRoutesOptions {
   /** How many lots a page of the control center holds when the query does not say. */
   readonly controlCenterLotLimit: number;
   readonly page: PageRoutesOptions;
+  /** The work gate of each expensive operation (HEAVY_READ_*), if any. */
+  readonly gate?: (operation: Operation) => RequestHandler;
 }
 
 type Handlers<Id extends QueryOperationId> = Record<Id, OperationHandler>;
@@ -128,7 +131,7 @@ export function queryRoutes(options: QueryRoutesOptions): RequestHandler {
     getLandingPage: page.getLandingPage,
     getFavicon: page.getFavicon,
   };
-  return operationRouter(QUERY_OPERATIONS, handlers);
+  return operationRouter(QUERY_OPERATIONS, handlers, options.gate ? { gate: options.gate } : {});
 }
 
 type AsOfViews = ReturnType<typeof asOfViews>;

@@ -13,6 +13,7 @@ import type {
 import { ControlCenterQueries } from "./views/control-center-view.js";
 import { LotQueries } from "./views/lot-view.js";
 import { type PageOf, ReadContext, type ReadOptions } from "./views/read-context.js";
+import { type IndexedReservationEvents, reservationEvents } from "./views/reservation-events-view.js";
 import { ReservationQueries, type ReservationQuery } from "./views/reservation-view.js";
 
 export type { ProjectionsInfo } from "./projections-info.js";
@@ -94,6 +95,11 @@ export class QueryService {
     minPosition: Position | null = null,
   ): ReturnType<LotQueries["availability"]> {
     return this.lots.availability(id, from, until, minPosition);
+  }
+
+  /** Where a reservation's events are in the log, as far as its index has applied (its history). */
+  reservationEvents(reservationId: string): Promise<IndexedReservationEvents> {
+    return reservationEvents(this.context, reservationId);
   }
 
   reservation(id: string, minPosition: Position | null = null): Promise<ReservationView | null> {

@@ -3,6 +3,7 @@ import { PLAIN_TEXT_NOT_BLANK_PATTERN, PLAIN_TEXT_PATTERN, PLAIN_TEXT_RULE } fro
 import {
   Capacity,
   CarNumber,
+  CouponRule,
   CustomerId,
   HourlyRate,
   Identifier,
@@ -47,6 +48,7 @@ export const RegisterParkingLotBody = Type.Object(
     capacity: Capacity,
     hourlyRate: Type.Optional(HourlyRate),
     maxActivePerCustomer: Type.Optional(MaxActivePerCustomer),
+    couponRule: Type.Optional(CouponRule),
   },
   { additionalProperties: false, $id: "RegisterParkingLotBody" },
 );
@@ -149,6 +151,7 @@ export const RegisterParkingLot = command("RegisterParkingLot", {
   capacity: Capacity,
   hourlyRate: Type.Optional(HourlyRate),
   maxActivePerCustomer: Type.Optional(MaxActivePerCustomer),
+  couponRule: Type.Optional(CouponRule),
 });
 
 export const ReserveParking = command("ReserveParking", {

@@ -1,4 +1,4 @@
-import { Type } from "@sinclair/typebox";
+import { type Static, Type } from "@sinclair/typebox";
 import { NOT_BLANK_PATTERN } from "../platform/plain-text.js";
 import { addFormat } from "../platform/validation.js";
 
@@ -56,7 +56,12 @@ export const LotName = Type.String({
  */
 export const CAR_NUMBER = /^[\p{L}\p{N}][\p{L}\p{N}\p{M} -]*[\p{L}\p{N}\p{M}]$/u;
 /** The formats the service's schemas name beyond JSON Schema's own, and how each is checked. */
-export const SERVICE_FORMATS: Readonly<Record<string, RegExp>> = { "car-number": CAR_NUMBER };
+/** A part of a plate to search by (the `plate-fragment` format): plate characters, at least one not a space or hyphen. */
+export const PLATE_FRAGMENT = /^[\p{L}\p{N}\p{M} -]*[\p{L}\p{N}\p{M}][\p{L}\p{N}\p{M} -]*$/u;
+export const SERVICE_FORMATS: Readonly<Record<string, RegExp>> = {
+  "car-number": CAR_NUMBER,
+  "plate-fragment": PLATE_FRAGMENT,
+};
 for (const [name, test] of Object.entries(SERVICE_FORMATS)) addFormat(name, test);
 
 /**
@@ -109,6 +114,34 @@ export const MaxActivePerCustomer = Type.Integer({
   description: "Most active reservations one customer may hold in the lot at once (default 4).",
   examples: [4],
 });
+
+/** How a stay earns the lot's coupon (issue 34: a coupon is earned by a stay, not by a click). */
+export const CouponRule = Type.Object(
+  {
+    minStayMinutes: Type.Integer({
+      minimum: 0,
+      maximum: 1440,
+      description: "A stay of at least these minutes (check-in to check-out) earns the coupon (default 15).",
+      examples: [15],
+    }),
+    minPaidAmount: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 100_000_000,
+        description:
+          "A stay paid at least this much (booking price, stay price and overstay charge together, in the minor unit) earns the coupon however short it was. Absent: only the stay's length counts.",
+        examples: [3000],
+      }),
+    ),
+  },
+  {
+    additionalProperties: false,
+    description:
+      "When a stay earns the lot's coupon: it lasted at least `minStayMinutes`, or it was paid at least `minPaidAmount`. Absent: 15 minutes, no amount rule.",
+  },
+);
+export type CouponRule = Static<typeof CouponRule>;
+export const DEFAULT_COUPON_RULE: CouponRule = { minStayMinutes: 15 };
 
 /** An instant as a client sends it: RFC 3339 with an explicit offset (`Z` or `+09:00`). */
 export const Instant = Type.String({

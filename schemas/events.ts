@@ -5,6 +5,7 @@ import {
   Capacity,
   CarNumber,
   CouponId,
+  CouponRule,
   CustomerId,
   HourlyRate,
   Identifier,
@@ -29,6 +30,8 @@ export const ParkingLotRegisteredData = Type.Object(
     // Optional since issue 9: a lot registered before has no rate and the default limit.
     hourlyRate: Type.Optional(HourlyRate),
     maxActivePerCustomer: Type.Optional(MaxActivePerCustomer),
+    // Optional since issue 34: a lot registered before earns coupons by the default rule.
+    couponRule: Type.Optional(CouponRule),
   },
   { ...strict, $id: "ParkingLotRegistered" },
 );
@@ -98,6 +101,9 @@ export const ReservationCheckedOutData = Type.Object(
     amount: Type.Optional(Amount),
     // Since issue 17: what staying past `endsAt` costs at the lot's rate (absent: nothing).
     overstayCharge: Type.Optional(Amount),
+    // Since issue 34: whether the stay earned the lot's coupon (the lot's couponRule, decided at
+    // check-out). Absent on older check-outs, whose coupon was issued at booking.
+    couponEarned: Type.Optional(Type.Boolean()),
   },
   { ...strict, $id: "ReservationCheckedOut" },
 );

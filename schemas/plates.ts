@@ -14,9 +14,9 @@ export const MIN_PLATE_FRAGMENT = 2;
 export const PlateFragment = Type.String({
   minLength: MIN_PLATE_FRAGMENT,
   maxLength: CarNumber.maxLength,
-  pattern: "^[\\p{L}\\p{N}\\p{M} -]*[\\p{L}\\p{N}\\p{M}][\\p{L}\\p{N}\\p{M} -]*$",
+  format: "plate-fragment",
   description:
-    "The whole plate or any part of it, at least 2 characters; spaces and hyphens are ignored and Latin letters match either case (`8612` finds `10더8612`, `ab123` finds `AB-123-CD`).",
+    "Plate fragment (format `plate-fragment`, checked by the service: letters, digits and combining marks of any script, spaces and hyphens, at least one not a space or hyphen). The whole plate or any part of it, at least 2 characters; spaces and hyphens are ignored and Latin letters match either case (`8612` finds `10더8612`, `ab123` finds `AB-123-CD`).",
   examples: ["8612"],
 });
 

@@ -15,6 +15,11 @@ export interface SeedPlan {
   readonly reservations: number;
   /** Reservations canceled afterwards (every k-th one, deterministic). */
   readonly cancellations: number;
+  /**
+   * Reservations (of those not canceled, the first ones) whose car then checks in and out: each
+   * stay earns its coupon (seeded lots earn a coupon from a stay of 0 minutes). Default 0.
+   */
+  readonly stays?: number;
   /** Distinct customers the reservations cycle through. Default 50. */
   readonly customers?: number;
   /** Prefix of the lot ids (`{prefix}{n}`). Default "lot-". */
@@ -35,7 +40,9 @@ export interface Seeded {
   readonly lotIds: readonly string[];
   readonly reservations: readonly SeededReservation[];
   readonly canceled: ReadonlySet<string>;
-  /** Events appended to lot streams (registrations + reservations + cancellations). */
+  /** Reservations checked in and out (each earned its coupon). */
+  readonly completed: ReadonlySet<string>;
+  /** Events appended to lot streams (registrations + reservations + cancellations + 2 per stay). */
   readonly lotEvents: number;
   /** Position of the last appended event. */
   readonly lastPosition: Position;
@@ -94,6 +101,8 @@ export async function seedLotEvents(eventStore: EventStore, plan: SeedPlan): Pro
           capacity: plan.capacity,
           // Seeds spread reservations over few customers; the per-customer rule is not what they test.
           maxActivePerCustomer: 1000,
+          // Every seeded stay earns its coupon, however short (coupons are earned by a stay).
+          couponRule: { minStayMinutes: 0 },
           now: now(),
         }),
     ),
@@ -148,11 +157,26 @@ export async function seedLotEvents(eventStore: EventStore, plan: SeedPlan): Pro
     concurrency,
   );
 
+  const canceled = new Set(toCancel.map((r) => r.reservationId));
+  const staying = reservations.filter((r) => !canceled.has(r.reservationId)).slice(0, plan.stays ?? 0);
+  if (staying.length !== (plan.stays ?? 0))
+    throw new Error(`cannot complete ${plan.stays} stays of ${plan.reservations} reservations`);
+  const stayStep = (type: "CheckIn" | "CheckOut") =>
+    runBounded(
+      staying.map(
+        (r) => () => run({ type, reservationId: r.reservationId, parkingLotId: r.parkingLotId, now: now() }),
+      ),
+      concurrency,
+    );
+  await stayStep("CheckIn");
+  await stayStep("CheckOut");
+
   return {
     lotIds,
     reservations,
-    canceled: new Set(toCancel.map((r) => r.reservationId)),
-    lotEvents: plan.lots + plan.reservations + plan.cancellations,
+    canceled,
+    completed: new Set(staying.map((r) => r.reservationId)),
+    lotEvents: plan.lots + plan.reservations + plan.cancellations + 2 * staying.length,
     lastPosition: last as unknown as Position,
   };
 }
@@ -181,23 +205,27 @@ export interface CouponAudit {
   readonly duplicateIssues: string[];
   /** Reservations with more than one CouponRevoked. */
   readonly duplicateRevokes: string[];
-  /** ParkingReserved without a CouponIssued. */
+  /** Check-outs that earned a coupon (`couponEarned`) without a CouponIssued. */
   readonly missingIssues: string[];
-  /** ReservationCanceled without a CouponRevoked. */
+  /** Cancellations or no-shows of a reservation holding a coupon, without a CouponRevoked. */
   readonly missingRevokes: string[];
   /** CouponRevoked without a CouponIssued before it in the log. */
   readonly revokesWithoutIssue: string[];
-  /** Coupon events for a reservation that does not exist (or a revoke for one never canceled). */
+  /**
+   * Coupon events without their cause: an issue for a reservation whose stay did not earn one
+   * (a booking alone earns nothing), a revoke for one never canceled nor a no-show.
+   */
   readonly strays: string[];
 }
 
 /**
  * Counts coupon events per reservation over the whole log: what "exactly one CouponIssued per
- * ParkingReserved, one CouponRevoked per ReservationCanceled, never a revoke without an issue" means.
+ * stay that earned it, one CouponRevoked per cancellation of a reservation holding one, never a
+ * revoke without an issue" means.
  */
 export function auditCoupons(events: readonly RecordedEvent[]): CouponAudit {
-  const reserved = new Set<string>();
-  const canceled = new Set<string>();
+  const earned = new Set<string>();
+  const lost = new Set<string>();
   const issues = new Map<string, number>();
   const revokes = new Map<string, number>();
   const revokesWithoutIssue: string[] = [];
@@ -206,19 +234,20 @@ export function auditCoupons(events: readonly RecordedEvent[]): CouponAudit {
   for (const e of events) {
     const id = reservationOf(e);
     switch (e.type) {
-      case "ParkingReserved":
-        reserved.add(id);
+      case "ReservationCheckedOut":
+        if ((e.data as { couponEarned?: boolean }).couponEarned === true) earned.add(id);
         break;
       case "ReservationCanceled":
-        canceled.add(id);
+      case "ReservationNoShow":
+        lost.add(id);
         break;
       case "CouponIssued":
-        if (!reserved.has(id)) strays.push(id);
+        if (!earned.has(id)) strays.push(id);
         issues.set(id, (issues.get(id) ?? 0) + 1);
         break;
       case "CouponRevoked":
         if (!issues.has(id)) revokesWithoutIssue.push(id);
-        if (!canceled.has(id)) strays.push(id);
+        if (!lost.has(id)) strays.push(id);
         revokes.set(id, (revokes.get(id) ?? 0) + 1);
         break;
     }
@@ -229,17 +258,17 @@ export function auditCoupons(events: readonly RecordedEvent[]): CouponAudit {
     revoked: sum(revokes),
     duplicateIssues: [...issues].filter(([, n]) => n > 1).map(([id]) => id),
     duplicateRevokes: [...revokes].filter(([, n]) => n > 1).map(([id]) => id),
-    missingIssues: [...reserved].filter((id) => !issues.has(id)),
-    missingRevokes: [...canceled].filter((id) => !revokes.has(id)),
+    missingIssues: [...earned].filter((id) => !issues.has(id)),
+    missingRevokes: [...lost].filter((id) => issues.has(id) && !revokes.has(id)),
     revokesWithoutIssue,
     strays,
   };
 }
 
 /** The audit of a perfect log: use with toEqual for one readable diff. */
-export const cleanAudit = (reservations: number, cancellations: number): CouponAudit => ({
-  issued: reservations,
-  revoked: cancellations,
+export const cleanAudit = (issued: number, revoked: number): CouponAudit => ({
+  issued,
+  revoked,
   duplicateIssues: [],
   duplicateRevokes: [],
   missingIssues: [],

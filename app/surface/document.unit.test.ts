@@ -26,13 +26,16 @@ describe("the OpenAPI document's security", () => {
   it("says of the service's operations what its access tables enforce: one requirement per role", () => {
     expect(operation(serviceAccess, "put", "/parking-lots/{parkingLotId}/capacity").security).toEqual([
       { bearerAuth: ["operator"] },
+      { bearerAuth: ["admin"] },
     ]);
     expect(operation(serviceAccess, "get", "/reservations").security).toEqual([
       { bearerAuth: ["customer"] },
       { bearerAuth: ["operator"] },
+      { bearerAuth: ["attendant"] },
+      { bearerAuth: ["admin"] },
     ]);
     // The browser's HTML page is public (a conditional rule); the operation, for API clients, is not.
-    expect(operation(serviceAccess, "get", "/control-center")["x-roles"]).toEqual(["operator"]);
+    expect(operation(serviceAccess, "get", "/control-center")["x-roles"]).toEqual(["operator", "admin"]);
     expect(operation(serviceAccess, "get", "/parking-lots/{parkingLotId}").security).toEqual([]);
   });
 });

@@ -45,6 +45,7 @@ const BODY_PROBLEMS: readonly ProblemName[] = [
  *   too many waiting, `validation` for a position beyond the log;
  * - every command: `overloaded` (commands in flight), `concurrency-conflict`, `store-unavailable`,
  *   `storage-unavailable` (the disk under the embedded stores is full or read-only);
+ * - an expensive read (`expensive`): `overloaded` past its endpoint's work gate;
  * - anything unforeseen: `internal`.
  */
 export function problemsOf(operation: Operation, allowed: Allowed): ProblemName[] {
@@ -67,6 +68,8 @@ export function problemsOf(operation: Operation, allowed: Allowed): ProblemName[
     add("position-not-reached", "overloaded", "validation");
   if (operation.side === "commands")
     add("overloaded", "concurrency-conflict", "store-unavailable", "storage-unavailable");
+  // An expensive read past its endpoint's work gate (HEAVY_READ_*).
+  if (operation.expensive) add("overloaded");
   add("internal");
   return [...names];
 }

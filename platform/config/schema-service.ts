@@ -138,6 +138,51 @@ export const SERVICE_SETTINGS = {
       "How often (ms) lease holders renew their leases and standby processes try to take free or expired ones; at most half of PROCESSOR_LEASE_TTL_MS.",
     ),
   }),
+  heavyReadConcurrency: Type.Integer({
+    minimum: 1,
+    maximum: 64,
+    ...env(
+      "HEAVY_READ_CONCURRENCY",
+      "2",
+      "Expensive reads (a lot's timeline and availability, histories, `asOf` views, the control center) computed at once per endpoint for callers with a token; more wait in a queue (HEAVY_READ_QUEUE), past it 503 with Retry-After. So a flood of one endpoint leaves the other requests their turns.",
+    ),
+  }),
+  heavyReadQueue: Type.Integer({
+    minimum: 0,
+    maximum: 10000,
+    ...env(
+      "HEAVY_READ_QUEUE",
+      "16",
+      "Expensive reads of one endpoint waiting for their turn (callers with a token); past it a request is answered 503 with Retry-After at once.",
+    ),
+  }),
+  heavyReadAnonymousConcurrency: Type.Integer({
+    minimum: 1,
+    maximum: 64,
+    ...env(
+      "HEAVY_READ_ANONYMOUS_CONCURRENCY",
+      "1",
+      "Expensive public reads (the timeline, availability) computed at once per endpoint for anonymous callers: their own budget, apart from and smaller than the callers' with a token.",
+    ),
+  }),
+  heavyReadAnonymousQueue: Type.Integer({
+    minimum: 0,
+    maximum: 10000,
+    ...env(
+      "HEAVY_READ_ANONYMOUS_QUEUE",
+      "4",
+      "Expensive public reads of one endpoint from anonymous callers waiting for their turn; past it 503 with Retry-After at once.",
+    ),
+  }),
+  heavyReadMaxWaitMs: Type.Integer({
+    minimum: 1,
+    maximum: 60000,
+    ...env(
+      "HEAVY_READ_MAX_WAIT_MS",
+      "2000",
+      "Longest time (ms) an expensive read waits for its turn; then it is answered 503 with Retry-After and never computed. A request whose client goes away while it waits is dropped at once.",
+    ),
+  }),
   readYourWritesTimeoutMs: Type.Integer({
     minimum: 0,
     maximum: 30000,

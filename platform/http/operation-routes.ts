@@ -27,6 +27,8 @@ export type OperationHandler = (req: Request, res: Response, next: NextFunction)
 export interface OperationRoutesOptions {
   /** The caller's role, which picks the row's body schema when the roles' bodies differ (`byRole`). */
   readonly roleOf?: (req: Request) => string | undefined;
+  /** The work gate of an `expensive` operation (platform/http/work-gate.ts), put after its checks. */
+  readonly gate?: (operation: Operation) => RequestHandler;
 }
 
 /** What the checks in front of a handler let through, and the schemas they held it to. */
@@ -58,11 +60,19 @@ export function operationRouter<Id extends string>(
           ...(operation.vary ? [varies(operation.vary)] : []),
           ...(operation.body ? [requireJsonBody] : []),
           requestValidator(operation, options),
+          ...(operation.expensive && options.gate ? [gated(operation, options.gate(operation))] : []),
           handler as RequestHandler,
         ],
       };
     }),
   );
+}
+
+/** The gate in front of an expensive operation's handler, for the requests it says are expensive. */
+function gated(operation: Operation, gate: RequestHandler): RequestHandler {
+  const { expensive } = operation;
+  if (expensive === true || expensive === undefined) return gate;
+  return (req, res, next) => (expensive(req) ? gate(req, res, next) : next());
 }
 
 const varies =

@@ -73,6 +73,12 @@ export interface Operation {
   readonly rules?: readonly string[];
   /** Success (and other non-problem) responses by status. */
   readonly responses: Readonly<Record<string, Json>>;
+  /**
+   * Its work is expensive (it grows with the answer's range or a lot's log): it runs behind the
+   * endpoint's work gate (a bounded number at once, a bounded queue, 503 with Retry-After past
+   * it), always or for the requests this says (an `asOf` view).
+   */
+  readonly expensive?: true | ((req: Request) => boolean);
   /** Statuses also answered with an HTML page (a browser's sign-in screen), besides problem+json. */
   readonly htmlStatuses?: readonly number[];
   /**

@@ -15,16 +15,21 @@ export const couponStream = (reservationId: string): string => `coupon-${reserva
 /** Deterministic, so a retried issue names the same coupon. */
 export const couponIdFor = (reservationId: string): string => uuidv5(reservationId, COUPON_NAMESPACE);
 
-/** A reservation earns its coupon; a cancellation (by anyone, or a closure) or a no-show loses it. */
+/**
+ * A stay earns its coupon: a check-out whose stay met the lot's coupon rule (the decider says so
+ * in `couponEarned`). A cancellation (by anyone, or a closure) or a no-show revokes a coupon that
+ * was issued (before issue 34 coupons were issued at booking, so older reservations hold one).
+ */
 const CAUSES: ReadonlySet<EventType> = new Set([
-  "ParkingReserved",
+  "ReservationCheckedOut",
   "ReservationCanceled",
   "ReservationNoShow",
 ]);
 
 /**
- * The coupon policy: a reactor on the processor runtime. For each ParkingReserved it issues the
- * coupon, for each ReservationCanceled or ReservationNoShow it revokes the coupon that was issued, each into the stream
+ * The coupon policy: a reactor on the processor runtime. For each ReservationCheckedOut that earned
+ * it, it issues the coupon; for each ReservationCanceled or ReservationNoShow it revokes the coupon
+ * that was issued, each into the stream
  * `coupon-{reservationId}`. Effects are idempotent through the stream's expected revision (issue
  * expects no stream, revoke expects exactly the issue), so handling an event again after a crash
  * or a lease takeover never duplicates anything.
@@ -57,8 +62,10 @@ export const couponPolicy: Reactor = {
  */
 async function handle(stored: StoredDomainEvent, context: ReactorContext): Promise<void> {
   const type = stored.event.type;
-  if (type !== "ParkingReserved" && type !== "ReservationCanceled" && type !== "ReservationNoShow") return;
-  const issuing = type === "ParkingReserved";
+  if (type !== "ReservationCheckedOut" && type !== "ReservationCanceled" && type !== "ReservationNoShow")
+    return;
+  if (type === "ReservationCheckedOut" && stored.event.data.couponEarned !== true) return;
+  const issuing = type === "ReservationCheckedOut";
   const { reservationId, parkingLotId, customerId } = stored.event.data;
   const coupon = { couponId: couponIdFor(reservationId), reservationId, parkingLotId, customerId };
   const now = new Date().toISOString();

@@ -3,6 +3,7 @@ import { customerCouponsProjection } from "./customer-coupons.js";
 import { lotFactsProjection } from "./lot-facts.js";
 import { parkingLotsProjection } from "./parking-lots.js";
 import type { Projection } from "./projection.js";
+import { reservationEventsProjection } from "./reservation-events.js";
 import { reservationsProjection } from "./reservations.js";
 
 /** Every read-model projection the service runs, by name. */
@@ -12,6 +13,7 @@ export const PROJECTIONS: readonly Projection[] = [
   customerCouponsProjection,
   controlCenterProjection,
   lotFactsProjection,
+  reservationEventsProjection,
 ];
 
 export const projectionByName = (name: string): Projection | undefined =>

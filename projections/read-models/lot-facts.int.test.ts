@@ -46,7 +46,12 @@ const life: ParkingLotEvent[] = [
   },
   {
     type: "ParkingLotCustomerLimitChanged",
-    data: { parkingLotId: LOT, maxActivePerCustomer: 2, previousMaxActivePerCustomer: 4, changedAt: at("09:07") },
+    data: {
+      parkingLotId: LOT,
+      maxActivePerCustomer: 2,
+      previousMaxActivePerCustomer: 4,
+      changedAt: at("09:07"),
+    },
   },
   {
     type: "ParkingLotClosed",

@@ -23,7 +23,14 @@ import { ProcessorRuntime } from "./processor-runtime.js";
 
 const logger = createLogger("silent");
 const NAMES = PROJECTIONS.map((p) => p.name);
-const PLAN = { lots: 4, capacity: 500, reservations: 600, cancellations: 120, customers: 12 } as const;
+const PLAN = {
+  lots: 4,
+  capacity: 500,
+  reservations: 600,
+  cancellations: 120,
+  stays: 200,
+  customers: 12,
+} as const;
 
 interface Stores {
   readonly events: SqliteEventStore;
@@ -124,7 +131,7 @@ async function runCouponPolicy(stores: Stores, seeded: Seeded): Promise<void> {
     generation: "active",
   });
   await policy.start();
-  const expected = seeded.lotEvents + seeded.reservations.length + seeded.canceled.size;
+  const expected = seeded.lotEvents + seeded.completed.size; // one coupon per completed stay
   const position = () => policy.status().find((s) => s.name === COUPON_POLICY)?.position?.commit ?? 0;
   await eventually(
     async () => (position() >= expected ? true : undefined),

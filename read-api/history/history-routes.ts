@@ -1,11 +1,13 @@
 import type { Request, Response } from "express";
 import { pathParam, queryOf } from "../../platform/http/operation-routes.js";
 import { ProblemError } from "../../platform/http/problem.js";
+import { signalOf } from "../../platform/http/work-gate.js";
 import { LotHistoryQuery, ReservationHistoryQuery } from "../../schemas/history.js";
 import { maySee, readerOf } from "../access.js";
 import { lotNotFound, reservationNotFound } from "../not-found.js";
 import type { QueryService } from "../query-service.js";
 import type { HistoryService } from "./history-service.js";
+import { indexCaughtUp } from "./reservation-history.js";
 
 const DEFAULT_LIMIT = 50;
 
@@ -40,6 +42,7 @@ export function historyHandlers(history: HistoryService, queries: QueryService) 
     const cursor = cursorOf(q.cursor);
     const page = await history.lot(parkingLotId, {
       limit: q.limit ?? DEFAULT_LIMIT,
+      signal: signalOf(req),
       ...(cursor === undefined ? {} : { cursor }),
       ...(from === undefined ? {} : { from }),
       ...(until === undefined ? {} : { until }),
@@ -57,10 +60,16 @@ export function historyHandlers(history: HistoryService, queries: QueryService) 
     // the facts, and whose it is, come from the log.
     const located = await queries.reservation(reservationId);
     if (!located || !maySee(reader, located)) throw reservationNotFound(reservationId);
-    const found = await history.reservation(
-      reservationId,
-      { parkingLotId: located.parkingLotId, position: Number(located.position) },
-      { limit: q.limit ?? DEFAULT_LIMIT, ...(cursor === undefined ? {} : { cursor }) },
+    const found = await indexCaughtUp(() =>
+      history.reservation(
+        reservationId,
+        { parkingLotId: located.parkingLotId, position: Number(located.position) },
+        {
+          limit: q.limit ?? DEFAULT_LIMIT,
+          signal: signalOf(req),
+          ...(cursor === undefined ? {} : { cursor }),
+        },
+      ),
     );
     if (!found || !maySee(reader, { customerId: found.customerId, parkingLotId: located.parkingLotId }))
       throw reservationNotFound(reservationId);

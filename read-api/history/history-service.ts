@@ -1,29 +1,29 @@
-import type { EventStore, RecordedEvent } from "../../event-store/port.js";
+import type { EventStore } from "../../event-store/port.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
 import type { HistoryEntry, HistoryPage } from "../../schemas/history.js";
 import { auditEntry, stampMsOfRaw } from "./audit-entry.js";
-import { firstRevisionFrom, firstRevisionWhere, lastRevision } from "./stream-search.js";
+import {
+  lotStream,
+  type ReservationEventsIndex,
+  type ReservationLocation,
+  reservationHistory,
+} from "./reservation-history.js";
+import { firstRevisionWhere, lastRevision } from "./stream-search.js";
 
-export const lotStream = (parkingLotId: string): string => `parkingLot-${parkingLotId}`;
-export const couponStream = (reservationId: string): string => `coupon-${reservationId}`;
-
-/** The facts after which nothing more happens to a reservation in its lot's stream. */
-export const ENDS_A_RESERVATION = new Set([
-  "ReservationCanceled",
-  "ReservationCheckedOut",
-  "ReservationNoShow",
-]);
+export {
+  couponStream,
+  ENDS_A_RESERVATION,
+  lotStream,
+  type ReservationEventsIndex,
+  type ReservationLocation,
+} from "./reservation-history.js";
 
 export interface PageRequest {
   /** Only facts strictly after this log position (commit). */
   readonly cursor?: number;
   readonly limit: number;
-}
-
-/** Where a reservation's facts start: its lot, and the position of its ParkingReserved. */
-export interface ReservationLocation {
-  readonly parkingLotId: string;
-  readonly position: number;
+  /** Aborted when the caller left: the reading stops there. */
+  readonly signal?: AbortSignal;
 }
 
 const pageOf = (entries: HistoryEntry[], limit: number): HistoryPage => {
@@ -33,10 +33,14 @@ const pageOf = (entries: HistoryEntry[], limit: number): HistoryPage => {
 
 /**
  * The audit trail: a lot's facts, or one reservation's, in log order, derived from the event store
- * alone (each event and its metadata), paged by log position. Nothing is kept beside the log.
+ * alone (each event and its metadata), paged by log position; a reservation's events are found
+ * through the reservation-events index (where each is in the log), the events read from the log.
  */
 export class HistoryService {
-  constructor(private readonly events: EventStore) {}
+  constructor(
+    private readonly events: EventStore,
+    private readonly index: ReservationEventsIndex,
+  ) {}
 
   /** A page of a lot's facts stamped in [from, until), or null when the lot has no stream. */
   async lot(
@@ -54,6 +58,7 @@ export class HistoryService {
     const entries: HistoryEntry[] = [];
     if (start > last) return { items: [], nextCursor: null };
     for await (const raw of this.events.readStream(stream, { fromRevision: start, maxCount: limit + 1 })) {
+      options.signal?.throwIfAborted();
       if (until !== undefined && stampMsOfRaw(raw.type, raw.data) >= until) break;
       entries.push(auditEntry(decodeEvent(raw)));
     }
@@ -62,7 +67,8 @@ export class HistoryService {
 
   /**
    * A page of one reservation's facts: those of its lot's stream that name it, from its booking to
-   * the fact that ended it, and its coupon's stream. Null when its lot's stream does not hold it.
+   * the fact that ended it, and its coupon's stream, located by the reservation-events index (not a
+   * scan of the lot's stream: see reservation-history.ts). Null when the log holds no booking of it.
    * `customerId` is the customer it was booked for, from its ParkingReserved.
    */
   async reservation(
@@ -70,27 +76,7 @@ export class HistoryService {
     where: ReservationLocation,
     page: PageRequest,
   ): Promise<{ readonly customerId: string; readonly page: HistoryPage } | null> {
-    const stream = lotStream(where.parkingLotId);
-    const start = await firstRevisionFrom(this.events, stream, where.position);
-    if (start === null) return null;
-    const raws: RecordedEvent[] = [];
-    for await (const raw of this.events.readStream(stream, { fromRevision: start })) {
-      if ((raw.data as { reservationId?: unknown } | null)?.reservationId !== reservationId) continue;
-      raws.push(raw);
-      if (ENDS_A_RESERVATION.has(raw.type)) break;
-    }
-    const booked = raws[0];
-    if (booked?.type !== "ParkingReserved") return null;
-    for await (const raw of this.events.readStream(couponStream(reservationId))) raws.push(raw);
-    raws.sort((a, b) => a.position.commit - b.position.commit || a.position.prepare - b.position.prepare);
-    const after = page.cursor;
-    const entries = raws
-      .filter((raw) => after === undefined || raw.position.commit > after)
-      .slice(0, page.limit + 1)
-      .map((raw) => auditEntry(decodeEvent(raw)));
-    return {
-      customerId: (booked.data as { customerId: string }).customerId,
-      page: pageOf(entries, page.limit),
-    };
+    const found = await reservationHistory(this.events, this.index, reservationId, where, page);
+    return found && { customerId: found.customerId, page: pageOf(found.entries, page.limit) };
   }
 }

@@ -7,15 +7,21 @@ import type { EventStore, RecordedEvent } from "../../event-store/port.js";
  * search of single-event reads (about 17 for 100,000 events).
  */
 
-/** The revision of the stream's last event, or null when the stream does not exist. */
-export async function lastRevision(store: EventStore, streamId: string): Promise<number | null> {
+/** The stream's last event (one single-event read), or null when the stream does not exist. */
+export async function lastEvent(store: EventStore, streamId: string): Promise<RecordedEvent | null> {
   for await (const event of store.readStream(streamId, { direction: "backwards", maxCount: 1 })) {
-    return event.revision;
+    return event;
   }
   return null;
 }
 
-async function eventAt(store: EventStore, streamId: string, revision: number): Promise<RecordedEvent> {
+/** The revision of the stream's last event, or null when the stream does not exist. */
+export async function lastRevision(store: EventStore, streamId: string): Promise<number | null> {
+  return (await lastEvent(store, streamId))?.revision ?? null;
+}
+
+/** The event at `revision` of the stream (one single-event read). */
+export async function eventAt(store: EventStore, streamId: string, revision: number): Promise<RecordedEvent> {
   for await (const event of store.readStream(streamId, { fromRevision: revision, maxCount: 1 })) {
     return event;
   }
@@ -23,7 +29,7 @@ async function eventAt(store: EventStore, streamId: string, revision: number): P
 }
 
 /**
- * The first revision in [0, last] whose event satisfies `reached` (false for a prefix of the
+ * The first revision in [first, last] whose event satisfies `reached` (false for a prefix of the
  * stream, then true), or last + 1 when none does.
  */
 export async function firstRevisionWhere(
@@ -31,8 +37,9 @@ export async function firstRevisionWhere(
   streamId: string,
   last: number,
   reached: (event: RecordedEvent) => boolean,
+  first = 0,
 ): Promise<number> {
-  let low = 0;
+  let low = first;
   let high = last + 1;
   while (low < high) {
     const mid = Math.floor((low + high) / 2);

@@ -2,7 +2,8 @@ import type { Request, Response } from "express";
 import { pathParam, queryOf } from "../../platform/http/operation-routes.js";
 import { ProblemError } from "../../platform/http/problem.js";
 import { ControlCenterAsOfQuery, SingleAsOfQuery } from "../../schemas/as-of-queries.js";
-import { maySee, reachOfRequest, readerOf } from "../access.js";
+import { lotFor, maySee, reachOfRequest, readerOf } from "../access.js";
+import { indexCaughtUp } from "../history/reservation-history.js";
 import { reservationNotFound } from "../not-found.js";
 import type { QueryService } from "../query-service.js";
 import { parseAsOf } from "./as-of.js";
@@ -29,7 +30,8 @@ export function asOfViews(
         parkingLotId,
       });
     }
-    res.json(lot);
+    // The same access rules as the live view: a closure's reason and cars for operators only.
+    res.json(lotFor(req, lot));
   };
 
   const reservation = async (req: Request, res: Response) => {
@@ -42,10 +44,12 @@ export function asOfViews(
     // and what it was come from the log.
     const located = await queries.reservation(reservationId);
     if (!located || !maySee(reader, located)) throw notFound();
-    const view = await timeTravel.reservation(
-      reservationId,
-      { parkingLotId: located.parkingLotId, position: { commit: Number(located.position), prepare: 0 } },
-      cut,
+    const view = await indexCaughtUp(() =>
+      timeTravel.reservation(
+        reservationId,
+        { parkingLotId: located.parkingLotId, position: { commit: Number(located.position), prepare: 0 } },
+        cut,
+      ),
     );
     if (!view || !maySee(reader, view)) throw notFound();
     res.json(view);

@@ -11,7 +11,7 @@ import {
   CONTROL_CENTER,
 } from "../../projections/read-models/control-center.js";
 import type { Projection } from "../../projections/read-models/projection.js";
-import { RESERVATIONS } from "../../projections/read-models/reservations.js";
+import { PLATE_SUFFIXES, RESERVATIONS } from "../../projections/read-models/reservations.js";
 import { checkpointOp, physicalCollection } from "../../projections/runtime/checkpoints.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import { MemoryDocumentStore } from "./memory-store.js";
@@ -60,6 +60,9 @@ export class FoldState {
 
   write(ops: readonly WriteOp[]): void {
     for (const op of ops) {
+      // The plate search's index serves only the live listing, never a view as of a moment: folding
+      // it would make every checkpoint several times the size of the lot's present.
+      if (op.collection === physical(PLATE_SUFFIXES)) continue;
       const docs = this.docs(op.collection);
       if (op.op === "delete") docs.delete(op.id);
       else if (op.op === "replace") docs.set(op.id, replacementDocument(op.id, op.document));

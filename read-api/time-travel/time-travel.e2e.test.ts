@@ -112,6 +112,18 @@ describe("time travel", () => {
     expect(before.status).toBe(404);
   });
 
+  it("counts what time travel keeps in memory in /metrics", async () => {
+    expect((await get<Lot>(OPS, `/parking-lots/${LOT}?asOf=${positions.CUST1}`)).status).toBe(200);
+    const metrics = await (await fetch(`${service.url}/metrics`, { headers: await as(OPS) })).text();
+    const kept = (kind: string) =>
+      Number(
+        new RegExp(`^parking_time_travel_checkpoints\\{kind="${kind}"\\} (\\d+)$`, "m").exec(metrics)?.[1],
+      );
+    expect(kept("sources")).toBeGreaterThanOrEqual(1);
+    expect(kept("checkpoints")).toBeGreaterThanOrEqual(0);
+    expect(kept("documents")).toBeGreaterThanOrEqual(0);
+  });
+
   it("shows the control center as of 14:02 to operators only", async () => {
     const center = await get<ControlCenterView & { asOf?: AsOfStamp }>(
       OPS,

@@ -1,6 +1,6 @@
 import type { DocumentStore } from "../../document-store/port.js";
 import type { EventStore, RecordedEvent } from "../../event-store/port.js";
-import { formatPosition, type Position } from "../../event-store/position.js";
+import { comparePositions, formatPosition, type Position } from "../../event-store/position.js";
 import { controlCenterProjection } from "../../projections/read-models/control-center.js";
 import { lotFactsProjection } from "../../projections/read-models/lot-facts.js";
 import { parkingLotsProjection } from "../../projections/read-models/parking-lots.js";
@@ -11,6 +11,7 @@ import type { LotReach } from "../../schemas/lot-reach.js";
 import type { ControlCenterView, ParkingLotDetail, ReservationView } from "../../schemas/read-models.js";
 import { stampMsOfRaw } from "../history/audit-entry.js";
 import { couponStream, ENDS_A_RESERVATION, lotStream } from "../history/history-service.js";
+import { type ReservationEventsIndex, reservationFacts } from "../history/reservation-history.js";
 import { firstRevisionFrom } from "../history/stream-search.js";
 import { QueryService } from "../query-service.js";
 import type { Cut } from "./as-of.js";
@@ -41,8 +42,14 @@ export class TimeTravel {
       readonly store?: DocumentStore;
       /** A checkpoint that could not be laid or kept (the answers stay right, only colder). */
       readonly onError?: (error: unknown) => void;
+      /**
+       * Where each reservation's events are (the query service): a reservation as of a moment
+       * reads its own events; without it, its lot's stream from the booking to the moment.
+       */
+      readonly index?: ReservationEventsIndex;
     } = {},
   ) {
+    this.index = options.index;
     this.onError = options.onError ?? (() => {});
     this.cache = new FoldCache({
       every: options.checkpointEvery ?? TIME_TRAVEL_DEFAULTS.checkpointEvery,
@@ -53,6 +60,7 @@ export class TimeTravel {
   }
 
   private readonly onError: (error: unknown) => void;
+  private readonly index: ReservationEventsIndex | undefined;
 
   private lotSource(parkingLotId: string): FoldSource {
     const stream = lotStream(parkingLotId);
@@ -101,25 +109,19 @@ export class TimeTravel {
     where: { readonly parkingLotId: string; readonly position: Position },
     cut: Cut,
   ): Promise<AsOfView<ReservationView> | null> {
-    const facts: RecordedEvent[] = [];
     const keep = (raw: RecordedEvent) =>
       cut.kind === "position"
         ? raw.position.commit <= cut.commit
         : !(stampMsOfRaw(raw.type, raw.data) > cut.ms);
-    const stream = lotStream(where.parkingLotId);
-    const start = await firstRevisionFrom(this.events, stream, where.position.commit);
-    if (start === null) return null;
-    for await (const raw of this.events.readStream(stream, { fromRevision: start })) {
-      if (!keep(raw)) break;
-      if (reservationIdOf(raw) !== reservationId) continue;
-      facts.push(raw);
-      if (ENDS_A_RESERVATION.has(raw.type)) break;
-    }
-    for await (const raw of this.events.readStream(couponStream(reservationId))) {
-      if (!keep(raw)) break;
-      facts.push(raw);
-    }
-    facts.sort((a, b) => a.position.commit - b.position.commit || a.position.prepare - b.position.prepare);
+    const facts = this.index
+      ? (
+          await reservationFacts(this.events, this.index, reservationId, {
+            parkingLotId: where.parkingLotId,
+            position: where.position.commit,
+          })
+        ).filter(keep)
+      : await this.scannedFacts(reservationId, where, keep);
+    if (facts === null) return null;
     const state = new FoldState([reservationsProjection]);
     let stampMs = Number.NEGATIVE_INFINITY;
     for (const raw of facts) {
@@ -134,6 +136,32 @@ export class TimeTravel {
       folded: facts.length,
     };
     return this.ask(folded, cut, (queries) => queries.reservation(reservationId));
+  }
+
+  /**
+   * Without the reservation-events index (a caller that gives none: a CLI, a bench): the lot's
+   * stream scanned from the booking to the cut, and the coupon's stream. Null without the lot's stream.
+   */
+  private async scannedFacts(
+    reservationId: string,
+    where: { readonly parkingLotId: string; readonly position: Position },
+    keep: (raw: RecordedEvent) => boolean,
+  ): Promise<RecordedEvent[] | null> {
+    const facts: RecordedEvent[] = [];
+    const stream = lotStream(where.parkingLotId);
+    const start = await firstRevisionFrom(this.events, stream, where.position.commit);
+    if (start === null) return null;
+    for await (const raw of this.events.readStream(stream, { fromRevision: start })) {
+      if (!keep(raw)) break;
+      if (reservationIdOf(raw) !== reservationId) continue;
+      facts.push(raw);
+      if (ENDS_A_RESERVATION.has(raw.type)) break;
+    }
+    for await (const raw of this.events.readStream(couponStream(reservationId))) {
+      if (!keep(raw)) break;
+      facts.push(raw);
+    }
+    return facts.sort((a, b) => comparePositions(a.position, b.position));
   }
 
   /** Asks the query code over the folded state, with the moment as its clock, and says which moment. */

@@ -153,6 +153,19 @@ export class ReadContext {
     return this.appliedPosition(OWNER[logical] as string);
   }
 
+  /**
+   * The collection of the active generation of `logical`, and the position that generation has
+   * applied (read first: the collection holds at least every event up to it).
+   */
+  async applied(
+    logical: string,
+  ): Promise<{ readonly collection: string; readonly position: Position | null }> {
+    const projection = OWNER[logical] as string;
+    const generation = await this.generationOf(projection);
+    const position = await this.projections.appliedPosition(projection, generation);
+    return { collection: this.projections.physicalCollection(logical, generation), position };
+  }
+
   private async appliedPosition(projection: string): Promise<Position | null> {
     return this.projections.appliedPosition(projection, await this.generationOf(projection));
   }

@@ -62,7 +62,7 @@ export const WEBHOOK_OPERATIONS: readonly (Operation & { readonly operationId: W
       },
     },
     rules: [
-      "body.url: https only (http and private, loopback or link-local addresses only where WEBHOOK_ALLOW_PRIVATE is set); no credentials, no fragment",
+      "`url`: an absolute https:// URL (http:// and private, loopback or link-local addresses only where WEBHOOK_ALLOW_PRIVATE is set), without credentials or a fragment.",
     ],
     problems: ["too-many-webhook-endpoints", "store-unavailable"],
     responses: {

@@ -132,6 +132,7 @@ const registerParkingLot =
       capacity: body.capacity,
       ...(body.hourlyRate !== undefined ? { hourlyRate: body.hourlyRate } : {}),
       ...(body.maxActivePerCustomer !== undefined ? { maxActivePerCustomer: body.maxActivePerCustomer } : {}),
+      ...(body.couponRule !== undefined ? { couponRule: body.couponRule } : {}),
       now: now(),
     });
     res

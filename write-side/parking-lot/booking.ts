@@ -1,4 +1,5 @@
 import type { RegisterParkingLot, ReserveParking } from "../../schemas/commands.js";
+import type { CouponRule } from "../../schemas/common.js";
 import { quote } from "../../schemas/pricing.js";
 import { isActive, type Span, windowProblem } from "../../schemas/reservation-time.js";
 import { accept, busiest, iso, ms, reject, statusIn } from "./rules.js";
@@ -20,7 +21,8 @@ export function register(command: RegisterParkingLot, state: ParkingLotState): D
       state.name === command.name &&
       state.capacity === command.capacity &&
       state.hourlyRate === command.hourlyRate &&
-      state.maxActivePerCustomer === maxActivePerCustomer;
+      state.maxActivePerCustomer === maxActivePerCustomer &&
+      sameCouponRule(state.couponRule, command.couponRule);
     return same ? accept() : reject({ code: "LotAlreadyRegistered", parkingLotId: command.parkingLotId });
   }
   return accept({
@@ -34,9 +36,13 @@ export function register(command: RegisterParkingLot, state: ParkingLotState): D
       ...(command.maxActivePerCustomer !== undefined
         ? { maxActivePerCustomer: command.maxActivePerCustomer }
         : {}),
+      ...(command.couponRule !== undefined ? { couponRule: command.couponRule } : {}),
     },
   });
 }
+
+const sameCouponRule = (a: CouponRule | undefined, b: CouponRule | undefined): boolean =>
+  a?.minStayMinutes === b?.minStayMinutes && a?.minPaidAmount === b?.minPaidAmount;
 
 export function activeCount(lot: RegisteredLot, customerId: string, now: number): number {
   let count = 0;

@@ -82,6 +82,7 @@ export function registered(event: EventOfType<"ParkingLotRegistered">): Register
     capacity: event.data.capacity,
     ...(event.data.hourlyRate !== undefined ? { hourlyRate: event.data.hourlyRate } : {}),
     maxActivePerCustomer: event.data.maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
+    ...(event.data.couponRule !== undefined ? { couponRule: event.data.couponRule } : {}),
     activeReservations: 0,
     reservations: ReservationBook.empty(),
     openEnded: ImmutableMap(),

@@ -1,4 +1,5 @@
 import type { CancelReservation, CheckIn, CheckOut } from "../../schemas/commands.js";
+import { type CouponRule, DEFAULT_COUPON_RULE } from "../../schemas/common.js";
 import { openEndedStayPrice, overstayCharge, WINDOW_RULES } from "../../schemas/reservation-time.js";
 import { accept, iso, ms, reject, statusIn, windowOf } from "./rules.js";
 import type { Decision, ParkingLotState, RegisteredLot, Rejection, ReservationRecord } from "./state.js";
@@ -73,6 +74,16 @@ export function checkIn(command: CheckIn, state: ParkingLotState): Decision {
   });
 }
 
+/**
+ * A coupon is earned by a stay, not by a click (issue 34): the car stayed at least the lot's
+ * minimum minutes, or the stay was paid at least the lot's minimum amount (when it sets one).
+ */
+export function stayEarnsCoupon(rule: CouponRule | undefined, stayedMs: number, paid: number): boolean {
+  const { minStayMinutes, minPaidAmount } = rule ?? DEFAULT_COUPON_RULE;
+  if (stayedMs >= minStayMinutes * 60_000) return true;
+  return minPaidAmount !== undefined && paid >= minPaidAmount;
+}
+
 export function checkOut(command: CheckOut, state: ParkingLotState): Decision {
   if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
   const record = ownReservation(command, state);
@@ -87,6 +98,10 @@ export function checkOut(command: CheckOut, state: ParkingLotState): Decision {
     const overstay = record.endsAt ? overstayCharge(state.hourlyRate, ms(record.endsAt), now) : 0;
     const bookedRate = checkOutRate(state, reservationId);
     const pricedNow = !record.endsAt && bookedRate !== undefined && record.amount === 0;
+    const checkedInAt = car?.checkedInAt ?? now;
+    const stayPrice =
+      pricedNow && bookedRate !== undefined ? openEndedStayPrice(bookedRate, checkedInAt, now) : 0;
+    const paid = record.amount + stayPrice + overstay;
     return accept({
       type: "ReservationCheckedOut",
       data: {
@@ -95,10 +110,9 @@ export function checkOut(command: CheckOut, state: ParkingLotState): Decision {
         customerId: record.customerId,
         checkedOutAt: command.now,
         ...windowOf(record),
-        ...(pricedNow && bookedRate !== undefined
-          ? { amount: openEndedStayPrice(bookedRate, car?.checkedInAt ?? now, now) }
-          : {}),
+        ...(pricedNow ? { amount: stayPrice } : {}),
         ...(overstay > 0 ? { overstayCharge: overstay } : {}),
+        couponEarned: stayEarnsCoupon(state.couponRule, now - checkedInAt, paid),
       },
     });
   }

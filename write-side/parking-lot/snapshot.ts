@@ -1,5 +1,6 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { Map as ImmutableMap, Set as ImmutableSet, List } from "immutable";
+import { CouponRule } from "../../schemas/common.js";
 import { precompile, validate } from "../../schemas/validation.js";
 import type { Interval } from "./occupancy.js";
 import { checkColumns, ReservationBook, type ReservationColumns } from "./reservation-book.js";
@@ -19,6 +20,7 @@ type PlainFields = Pick<
   | "capacity"
   | "hourlyRate"
   | "maxActivePerCustomer"
+  | "couponRule"
   | "activeReservations"
   | "archived"
 >;
@@ -62,6 +64,7 @@ function headOf(state: RegisteredLot) {
     capacity: state.capacity,
     ...(state.hourlyRate !== undefined ? { hourlyRate: state.hourlyRate } : {}),
     maxActivePerCustomer: state.maxActivePerCustomer,
+    ...(state.couponRule !== undefined ? { couponRule: state.couponRule } : {}),
     activeReservations: state.activeReservations,
     openEnded: [...state.openEnded.entries()].sort(byKey),
     checkOutRates: [...state.checkOutRates.entries()].sort(byKey),
@@ -100,6 +103,7 @@ export function fromSnapshot(snapshot: LotSnapshot): ParkingLotState {
     capacity: s.capacity,
     ...(s.hourlyRate !== undefined ? { hourlyRate: s.hourlyRate } : {}),
     maxActivePerCustomer: s.maxActivePerCustomer,
+    ...(s.couponRule !== undefined ? { couponRule: s.couponRule } : {}),
     activeReservations: s.activeReservations,
     reservations: ReservationBook.of(s.reservations),
     openEnded: ImmutableMap(s.openEnded),
@@ -146,6 +150,7 @@ const RegisteredHead = Type.Object(
     capacity: Type.Integer(),
     hourlyRate: Type.Optional(Type.Integer()),
     maxActivePerCustomer: Type.Integer(),
+    couponRule: Type.Optional(CouponRule),
     /** Informational (no decision reads it), and evolve can take it below 0: see decider.ts. */
     activeReservations: Type.Integer(),
     /** How many reservation records the pages after the head hold together. */
@@ -276,6 +281,7 @@ export function decodeSnapshot(parts: readonly unknown[], lotId: string): Parkin
       capacity: head.capacity,
       ...(head.hourlyRate !== undefined ? { hourlyRate: head.hourlyRate } : {}),
       maxActivePerCustomer: head.maxActivePerCustomer,
+      ...(head.couponRule !== undefined ? { couponRule: head.couponRule } : {}),
       activeReservations: head.activeReservations,
       reservations,
       openEnded: ImmutableMap(head.openEnded),

@@ -1,4 +1,5 @@
 import type { Map as ImmutableMap, Set as ImmutableSet, List } from "immutable";
+import type { CouponRule } from "../../schemas/common.js";
 import type { EventOfType } from "../../schemas/events.js";
 import type { ReservationStatus } from "../../schemas/reservation-time.js";
 import type { Occupancy } from "./occupancy.js";
@@ -59,6 +60,8 @@ export type ParkingLotState =
       readonly capacity: number;
       readonly hourlyRate?: number;
       readonly maxActivePerCustomer: number;
+      /** How a stay earns the coupon; absent: DEFAULT_COUPON_RULE. */
+      readonly couponRule?: CouponRule;
       /** Informational (no decision reads it): reservations holding or going to hold a spot. */
       readonly activeReservations: number;
       /**

@@ -1,0 +1,65 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { DomainEvent } from "../../schemas/events.js";
+import { type ProjectionOutcome, projectionSpec } from "../../test-support/projection-spec.js";
+import { RESERVATION_EVENTS, reservationEventsProjection } from "./reservation-events.js";
+
+const spec = projectionSpec(reservationEventsProjection);
+const who = { reservationId: "R1", parkingLotId: "L1", customerId: "CUST1" };
+const at = "2026-11-22T09:00:00.000Z";
+const registered: DomainEvent = {
+  type: "ParkingLotRegistered",
+  data: { parkingLotId: "L1", name: "Lot", capacity: 2, registeredAt: at },
+} as DomainEvent;
+const reserved = (reservationId: string): DomainEvent => ({
+  type: "ParkingReserved",
+  data: { ...who, reservationId, carNumber: "12가3456", amount: 5000, reservedAt: at },
+});
+const checkedIn: DomainEvent = {
+  type: "ReservationCheckedIn",
+  data: { ...who, checkedInAt: at },
+} as DomainEvent;
+const issued: DomainEvent = {
+  type: "CouponIssued",
+  data: { couponId: "C1", reservationId: "R1", customerId: "CUST1", issuedAt: at },
+} as DomainEvent;
+
+describe("reservation-events projection (spec: events in, documents out)", () => {
+  let outcome: ProjectionOutcome | undefined;
+  afterEach(async () => {
+    await outcome?.close();
+    outcome = undefined;
+  });
+
+  it("indexes each event naming a reservation where it is in the log, and nothing else", async () => {
+    outcome = await spec.given(registered, reserved("R1"), reserved("R2"), checkedIn, issued);
+    const entry = (reservationId: string, type: string, commit: number) => ({
+      _id: `${reservationId}:${commit}:${commit}`,
+      reservationId,
+      type,
+      stream: `spec-${commit}`,
+      revision: 0,
+      commit,
+      prepare: commit,
+    });
+    await outcome.expectDocuments({
+      [RESERVATION_EVENTS]: [
+        entry("R1", "ParkingReserved", 2),
+        entry("R1", "ReservationCheckedIn", 4),
+        entry("R1", "CouponIssued", 5),
+        entry("R2", "ParkingReserved", 3),
+      ],
+    });
+  });
+
+  it("reads every event type whose payload names a reservation, derived from the schemas", () => {
+    expect([...reservationEventsProjection.eventTypes].sort()).toEqual([
+      "CouponIssued",
+      "CouponRevoked",
+      "ParkingReserved",
+      "ReservationCanceled",
+      "ReservationCheckedIn",
+      "ReservationCheckedOut",
+      "ReservationNoShow",
+    ]);
+  });
+});

@@ -1,0 +1,210 @@
+import type { EventStore, RecordedEvent } from "../../event-store/port.js";
+import { comparePositions, type Position } from "../../event-store/position.js";
+import { ProblemError } from "../../platform/http/problem.js";
+import {
+  RESERVATION_EVENTS,
+  type ReservationEventEntry,
+} from "../../projections/read-models/reservation-events.js";
+import { decodeEvent } from "../../schemas/event-codec.js";
+import type { HistoryEntry } from "../../schemas/history.js";
+import { PositionNotReachedError, TooManyWaitingError } from "../views/read-context.js";
+import type { IndexedReservationEvents } from "../views/reservation-events-view.js";
+import { auditEntry } from "./audit-entry.js";
+import { eventAt, firstRevisionWhere, lastEvent } from "./stream-search.js";
+
+/** The streams a reservation's events are in, and the facts after which its lot's stream names it no more. */
+export const lotStream = (parkingLotId: string): string => `parkingLot-${parkingLotId}`;
+export const couponStream = (reservationId: string): string => `coupon-${reservationId}`;
+export const ENDS_A_RESERVATION: ReadonlySet<string> = new Set([
+  "ReservationCanceled",
+  "ReservationCheckedOut",
+  "ReservationNoShow",
+]);
+
+/**
+ * Most events of a lot's stream read past the index's position (its projector's lag) to find the
+ * reservation's events not indexed yet; further behind, the read waits for the index instead.
+ */
+export const UNINDEXED_READ_LIMIT = 1_000;
+
+/** What the history reads of the reservation-events index (the query service). */
+export interface ReservationEventsIndex {
+  reservationEvents(reservationId: string): Promise<IndexedReservationEvents>;
+  /** Waits (bounded) until the projection serving `logical` applied `position`; throws past the wait. */
+  awaitPosition(logical: string, position: Position | null): Promise<void>;
+}
+
+/** Where a reservation's facts start: its lot, and the position of its ParkingReserved. */
+export interface ReservationLocation {
+  readonly parkingLotId: string;
+  readonly position: number;
+}
+
+/** One of the reservation's events: where it is, and the event itself once read. */
+interface Located {
+  readonly stream: string;
+  readonly revision: number;
+  readonly position: Position;
+  readonly type: string;
+  readonly raw?: RecordedEvent;
+}
+
+const fromEntry = (e: ReservationEventEntry): Located => ({
+  stream: e.stream,
+  revision: e.revision,
+  position: { commit: e.commit, prepare: e.prepare },
+  type: e.type,
+});
+const fromRaw = (raw: RecordedEvent): Located => ({
+  stream: raw.streamId,
+  revision: raw.revision,
+  position: raw.position,
+  type: raw.type,
+  raw,
+});
+const namesIt = (raw: RecordedEvent, reservationId: string) =>
+  (raw.data as { reservationId?: unknown } | null)?.reservationId === reservationId;
+
+/** The revision after the last indexed event of `stream` (0 when none is indexed). */
+const nextRevision = (entries: readonly ReservationEventEntry[], stream: string): number =>
+  entries.reduce((next, e) => (e.stream === stream ? Math.max(next, e.revision + 1) : next), 0);
+
+/**
+ * One reservation's events, in log order, located in bounded work: those the index holds (up to its
+ * applied position), then those after that position, read from the log itself: its coupon's stream
+ * from the revision after the last indexed one (a handful of events), and its lot's stream (unless
+ * the index holds the fact that ended it) from the first event past the index's position, found by
+ * a binary search, to the stream's end: the projector's lag, at most UNINDEXED_READ_LIMIT events,
+ * or `behind` (the position to wait for).
+ */
+async function locate(
+  events: EventStore,
+  index: ReservationEventsIndex,
+  reservationId: string,
+  where: ReservationLocation,
+  signal: AbortSignal | undefined,
+): Promise<Located[] | { readonly behind: Position }> {
+  const { applied, entries } = await index.reservationEvents(reservationId);
+  const unindexed = (p: Position) => applied === null || comparePositions(p, applied) > 0;
+  const found = entries.map(fromEntry);
+  const lot = lotStream(where.parkingLotId);
+  const last = entries.some((e) => ENDS_A_RESERVATION.has(e.type)) ? null : await lastEvent(events, lot);
+  if (last && unindexed(last.position)) {
+    const start = await firstRevisionWhere(
+      events,
+      lot,
+      last.revision,
+      (e) => unindexed(e.position) && e.position.commit >= where.position,
+      nextRevision(entries, lot),
+    );
+    const count = last.revision - start + 1;
+    if (count > UNINDEXED_READ_LIMIT) return { behind: last.position };
+    if (count > 0) {
+      for await (const raw of events.readStream(lot, { fromRevision: start, maxCount: count })) {
+        signal?.throwIfAborted();
+        if (!namesIt(raw, reservationId)) continue;
+        found.push(fromRaw(raw));
+        if (ENDS_A_RESERVATION.has(raw.type)) break;
+      }
+    }
+  }
+  const coupon = couponStream(reservationId);
+  for await (const raw of events.readStream(coupon, { fromRevision: nextRevision(entries, coupon) })) {
+    signal?.throwIfAborted();
+    if (unindexed(raw.position)) found.push(fromRaw(raw));
+  }
+  return found.sort((a, b) => comparePositions(a.position, b.position));
+}
+
+/** locate, waiting for the index (bounded) when it is too far behind. */
+async function locateAll(
+  events: EventStore,
+  index: ReservationEventsIndex,
+  reservationId: string,
+  where: ReservationLocation,
+  signal: AbortSignal | undefined,
+): Promise<Located[]> {
+  let found = await locate(events, index, reservationId, where, signal);
+  if (!Array.isArray(found)) {
+    await index.awaitPosition(RESERVATION_EVENTS, found.behind);
+    found = await locate(events, index, reservationId, where, signal);
+    if (!Array.isArray(found)) throw new PositionNotReachedError(found.behind, "reservation-events", null);
+  }
+  return found;
+}
+
+/**
+ * Every event of one reservation (its lot's stream's and its coupon's), in log order, read by
+ * stream and revision as the index locates them: what time travel folds for a reservation as of a
+ * moment. Its work is the reservation's handful of events, and the index's lag (see locate).
+ */
+export async function reservationFacts(
+  events: EventStore,
+  index: ReservationEventsIndex,
+  reservationId: string,
+  where: ReservationLocation,
+): Promise<RecordedEvent[]> {
+  const raws: RecordedEvent[] = [];
+  for (const located of await locateAll(events, index, reservationId, where, undefined))
+    raws.push(await read(events, located));
+  return raws;
+}
+
+/**
+ * Answers the index being far behind the log, after the wait, as the service being behind: 503
+ * overloaded with Retry-After (what an expensive read answers past its gate too).
+ */
+export async function indexCaughtUp<T>(read: () => Promise<T>): Promise<T> {
+  try {
+    return await read();
+  } catch (error) {
+    if (error instanceof PositionNotReachedError || error instanceof TooManyWaitingError) {
+      throw new ProblemError("overloaded", "The reservation's events are being indexed; retry shortly.", {
+        retryAfterSeconds: 1,
+      });
+    }
+    throw error;
+  }
+}
+
+/** The event an index entry points at (one single-event read), checked against the entry. */
+async function read(events: EventStore, located: Located): Promise<RecordedEvent> {
+  if (located.raw) return located.raw;
+  const raw = await eventAt(events, located.stream, located.revision);
+  if (raw.position.commit !== located.position.commit || raw.type !== located.type) {
+    throw new Error(`the reservation-events index does not match ${located.stream}@${located.revision}`);
+  }
+  return raw;
+}
+
+/**
+ * A page of one reservation's facts (after `cursor`, at most `limit` + 1 of them, read by stream and
+ * revision), and the customer it was booked for (from its ParkingReserved, in the log). Null when
+ * the log holds no booking of it. When the index is too far behind, waits for it (read-your-writes,
+ * bounded: PositionNotReachedError or TooManyWaitingError past the wait).
+ */
+export async function reservationHistory(
+  events: EventStore,
+  index: ReservationEventsIndex,
+  reservationId: string,
+  where: ReservationLocation,
+  page: { readonly cursor?: number; readonly limit: number; readonly signal?: AbortSignal },
+): Promise<{ readonly customerId: string; readonly entries: HistoryEntry[] } | null> {
+  const found = await locateAll(events, index, reservationId, where, page.signal);
+  const booked = found[0];
+  if (booked?.type !== "ParkingReserved") return null;
+  const after = page.cursor;
+  const chosen = found
+    .filter((l) => after === undefined || l.position.commit > after)
+    .slice(0, page.limit + 1);
+  const raws: RecordedEvent[] = [];
+  for (const located of chosen) {
+    page.signal?.throwIfAborted();
+    raws.push(await read(events, located));
+  }
+  const bookedRaw = chosen[0] === booked && raws[0] ? raws[0] : await read(events, booked);
+  return {
+    customerId: (bookedRaw.data as { customerId: string }).customerId,
+    entries: raws.map((raw) => auditEntry(decodeEvent(raw))),
+  };
+}
