@@ -36,8 +36,9 @@ describe("reservation-events projection (spec: events in, documents out)", () =>
       _id: `${reservationId}:${commit}:${commit}`,
       reservationId,
       type,
-      stream: `spec-${commit}`,
-      revision: 0,
+      // The spec's events are one stream's, in order (test-support/projection-spec.ts).
+      stream: "spec",
+      revision: commit - 1,
       commit,
       prepare: commit,
     });

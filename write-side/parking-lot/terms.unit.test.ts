@@ -114,6 +114,7 @@ describe("ChangeRate", () => {
             customerId: "CUST1",
             checkedOutAt: at("11:00"),
             amount: 3000,
+            couponEarned: true,
           },
         },
       ]);

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ParkingLotCommand, ReserveParking } from "../../schemas/commands.js";
 import { quote } from "../../schemas/pricing.js";
-import type { ReservationStatus } from "../../schemas/reservation-time.js";
+import { openEndedStayPrice, type ReservationStatus } from "../../schemas/reservation-time.js";
 import { LOT, NOW } from "../../test-support/given-when-then.js";
 import {
   DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
@@ -408,7 +408,11 @@ type Status = "RESERVED" | "CHECKED_IN" | "COMPLETED" | "NO_SHOW" | "CANCELED";
 interface Booking {
   readonly customerId: string;
   readonly carNumber: string;
-  readonly amount: number;
+  /** What it costs: an open-ended stay on a lot with a rate is priced at its check-out (then set). */
+  amount: number;
+  /** The rate an open-ended booking on a lot with one is priced at, at check-out (the rate when booked). */
+  readonly pricedAt?: number;
+  checkedInAt?: number;
   readonly window?: Interval;
   readonly startsAt?: string;
   readonly endsAt?: string;
@@ -659,6 +663,7 @@ class Model {
           carNumber: command.carNumber,
           amount,
           ...(window ? { window, startsAt: iso(window.start), endsAt: iso(window.end) } : {}),
+          ...(!window && lot.hourlyRate !== undefined ? { pricedAt: lot.hourlyRate } : {}),
           madeAt: now,
           status: "RESERVED",
           checkedIn: false,
@@ -697,12 +702,16 @@ class Model {
             });
           booking.status = "CHECKED_IN";
           booking.checkedIn = true;
+          booking.checkedInAt = now;
           return accepted(`ReservationCheckedIn ${reservationId}`);
         }
         // A checked-in car may leave after its window ended: still a check-out.
         if (booking.status === "CHECKED_IN") {
           booking.status = "COMPLETED";
           booking.endedAt = now;
+          // The check-out prices an open-ended stay, and the record carries the price from then on.
+          if (booking.pricedAt !== undefined)
+            booking.amount = openEndedStayPrice(booking.pricedAt, booking.checkedInAt ?? now, now);
           return accepted(`ReservationCheckedOut ${reservationId}`);
         }
         if (booking.status === "COMPLETED") return accepted();
