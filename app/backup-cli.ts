@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "../platform/config.js";
-import { BackupError } from "./backup/backup-manifest.js";
+import { loadConfig } from "../platform/config.js";
+import { runBackupCli } from "./backup/run-cli.js";
 import { type BackupProgress, takeBackup } from "./backup/take-backup.js";
 
 const USAGE = `Usage: npm run backup -- --out FILE
@@ -69,13 +69,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    const known = error instanceof ConfigError || error instanceof BackupError;
-    process.stderr.write(
-      `backup: ${known ? (error as Error).message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    process.exit(1);
-  },
-);
+runBackupCli("backup", main);

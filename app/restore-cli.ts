@@ -1,7 +1,7 @@
 import { parseArgs } from "node:util";
-import { ConfigError, loadConfig } from "../platform/config.js";
-import { BackupError } from "./backup/backup-manifest.js";
+import { loadConfig } from "../platform/config.js";
 import { restoreBackup } from "./backup/restore-backup.js";
+import { runBackupCli } from "./backup/run-cli.js";
 
 const USAGE = `Usage: npm run restore -- FILE
 
@@ -37,13 +37,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    const known = error instanceof ConfigError || error instanceof BackupError;
-    process.stderr.write(
-      `restore: ${known ? (error as Error).message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-    );
-    process.exit(1);
-  },
-);
+runBackupCli("restore", main);
