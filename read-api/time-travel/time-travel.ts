@@ -21,7 +21,7 @@ import { FoldState } from "./fold-state.js";
 
 export const TIME_TRAVEL_DEFAULTS = {
   checkpointEvery: 250,
-  maxFold: 2_000,
+  maxFold: 1_000,
   maxBytesPerSource: 64 * 1024 * 1024,
   maxBytes: 256 * 1024 * 1024,
 } as const;
