@@ -228,15 +228,12 @@ function apiRoutes(app: Express, services: Services): void {
     const { queries, eventStore } = services;
     if (!eventStore) throw new Error("The query API reads the event store (history, time travel).");
     const webDir = findWebDir();
-    // Checkpoints in memory only (bounded by its sources and entries): kept in the document
-    // store they grew without a bound on disk (662 MB from one customer's asOf, issue 34).
-    const timeTravel = new TimeTravel(eventStore, {
-      onError: (error) => services.logger.warn({ err: error }, "time travel: a checkpoint was not kept"),
-      index: queries,
-    });
+    // Checkpoints in memory only, bounded in bytes per lot and in all (read-api/time-travel/
+    // fold-cache.ts): kept in the document store they grew without a bound on disk (issue 34).
+    const timeTravel = new TimeTravel(eventStore, { index: queries });
     services.metrics.watchTimeTravel(() => {
-      const { sources, checkpoints, entries } = timeTravel.stats();
-      return { sources, checkpoints, documents: entries };
+      const { sources, checkpoints, entries, bytes } = timeTravel.stats();
+      return { sources, checkpoints, documents: entries, bytes };
     });
     app.use(
       queryRoutes({
