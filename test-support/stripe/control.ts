@@ -12,6 +12,7 @@ import type { Delivery, WebhookSettings } from "./webhooks.js";
  *   GET  /violations /requests /ledger /events /deliveries /held
  *   POST /outage {outage}  /response-delay {ms}  /webhooks {settings}  /webhooks/release {order}
  *   POST /webhooks/idle (answers once deliveries in flight are done)
+ *   POST /answers/hold {hold}  /answers/release
  */
 export async function serveControls(stripe: StripeServer, port = 0): Promise<Server> {
   const reads: Record<string, () => unknown> = {
@@ -28,6 +29,8 @@ export async function serveControls(stripe: StripeServer, port = 0): Promise<Ser
     "/webhooks": (body) => stripe.configureWebhooks(body as Partial<WebhookSettings>),
     "/webhooks/release": (body) => stripe.webhooks.release(body.order === "reverse" ? "reverse" : "fifo"),
     "/webhooks/idle": () => stripe.webhooks.idle(),
+    "/answers/hold": (body) => stripe.holdAnswers(body.hold === true),
+    "/answers/release": () => stripe.releaseAnswers(),
   };
   const server = createServer(async (req, res) => {
     let text = "";
@@ -80,5 +83,7 @@ export class RemoteStripeServer {
     this.call<WebhookSettings>("POST", "/webhooks", settings);
   releaseWebhooks = (order: "fifo" | "reverse" = "fifo") =>
     this.call<number>("POST", "/webhooks/release", { order });
+  holdAnswers = (hold: boolean) => this.call<null>("POST", "/answers/hold", { hold });
+  releaseAnswers = () => this.call<number>("POST", "/answers/release");
   webhooksIdle = () => this.call<null>("POST", "/webhooks/idle");
 }

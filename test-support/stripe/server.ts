@@ -31,6 +31,15 @@ export interface RequestRecord {
   readonly replayed: boolean;
 }
 
+/** A request the server has applied (its answer computed, maybe not yet sent). */
+export interface AppliedRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly status: number;
+  readonly idempotencyKey: string | null;
+  readonly body: JsonObject;
+}
+
 export interface StripeServerOptions {
   readonly port?: number;
   readonly webhookUrl?: string;
@@ -79,6 +88,9 @@ export class StripeServer {
   private readonly requestList: RequestRecord[] = [];
   private outage: Outage = "none";
   private responseDelayMs = 0;
+  private answersHeld = false;
+  private heldAnswers: (() => void)[] = [];
+  private waiters: { match: (r: AppliedRequest) => boolean; resolve: (r: AppliedRequest) => void }[] = [];
   private current: { id: string; idempotencyKey: string | null; apiVersion: string } | undefined;
   port = 0;
 
@@ -125,6 +137,33 @@ export class StripeServer {
 
   setResponseDelay(ms: number): void {
     this.responseDelayMs = ms;
+  }
+
+  /**
+   * While held, answers wait (the request is applied, its webhooks sent) until `releaseAnswers()`:
+   * a test can kill the caller between the provider's answer and the caller's record of it.
+   */
+  holdAnswers(hold: boolean): void {
+    this.answersHeld = hold;
+    if (!hold) this.releaseAnswers();
+  }
+
+  releaseAnswers(): number {
+    const held = this.heldAnswers;
+    this.heldAnswers = [];
+    for (const release of held) release();
+    return held.length;
+  }
+
+  /** Resolves with the first request applied from now on that `match` accepts. */
+  nextApplied(match: (request: AppliedRequest) => boolean = () => true): Promise<AppliedRequest> {
+    return new Promise((resolve) => this.waiters.push({ match, resolve }));
+  }
+
+  private applied(request: AppliedRequest): void {
+    const matched = this.waiters.filter((w) => w.match(request));
+    this.waiters = this.waiters.filter((w) => !matched.includes(w));
+    for (const waiter of matched) waiter.resolve(request);
   }
 
   configureWebhooks(settings: Partial<WebhookSettings>): WebhookSettings {
@@ -191,7 +230,15 @@ export class StripeServer {
     }
     if (method === "POST" && this.options.stateFile)
       writeFileSync(this.options.stateFile, JSON.stringify(this.state));
+    this.applied({
+      method,
+      path: url.pathname,
+      status: answer.status,
+      idempotencyKey: key,
+      body: answer.body,
+    });
     if (this.responseDelayMs > 0) await sleep(this.responseDelayMs);
+    if (this.answersHeld) await new Promise<void>((resolve) => this.heldAnswers.push(resolve));
     if (this.outage === "drop-answer") {
       record("dropped");
       res.socket?.destroy();

@@ -47,6 +47,7 @@ beforeAll(async () => {
 afterEach(async () => {
   await stripeServer.setOutage("none");
   stripeServer.setResponseDelay(0);
+  stripeServer.holdAnswers(false);
   stripeServer.configureWebhooks({ hold: false, duplicates: 0, delayMs: 0 });
   stripeServer.webhooks.release();
   await stripeServer.webhooks.idle();
@@ -221,6 +222,20 @@ describe("the test controls", () => {
       .map((r) => r.status);
     expect(statuses.at(-1)).toBe(200);
     expect(new Set(statuses.slice(0, -1))).toEqual(new Set(["dropped"]));
+  });
+
+  it("holds answers back: the request is applied (and told by webhook) before its caller hears of it", async () => {
+    stripeServer.holdAnswers(true);
+    const applied = stripeServer.nextApplied(
+      (r) => r.path === "/v1/payment_intents" && r.idempotencyKey === "held-1",
+    );
+    const pending = authorize(1_800, "pm_card_visa", "held-1");
+    const request = await applied;
+    const id = String(request.body.id);
+    expect(stripeServer.ledger().intents.find((i) => i.id === id)).toMatchObject({ authorized: 1_800 });
+    expect(stripeServer.releaseAnswers()).toBe(1);
+    stripeServer.holdAnswers(false);
+    expect((await pending).id).toBe(id);
   });
 
   it("delivers a webhook before the API answer, duplicates, and out of order", async () => {
