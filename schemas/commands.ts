@@ -134,10 +134,10 @@ export const ChangeCustomerLimitBody = Type.Object(
 export type ChangeCustomerLimitBody = Static<typeof ChangeCustomerLimitBody>;
 
 /** Since issue 38: the lot's payment terms for bookings made from now on. */
-export const ChangePaymentTermsBody = Type.Object(
-  { terms: PaymentTerms },
-  { additionalProperties: false, $id: "ChangePaymentTermsBody" },
-);
+export const ChangePaymentTermsBody = Type.Object(PaymentTerms.properties, {
+  additionalProperties: false,
+  $id: "ChangePaymentTermsBody",
+});
 export type ChangePaymentTermsBody = Static<typeof ChangePaymentTermsBody>;
 
 export const IdempotencyKey = Type.String({

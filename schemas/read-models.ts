@@ -10,6 +10,7 @@ import {
   LotName,
   MaxActivePerCustomer,
   ParkingLotId,
+  PaymentTerms,
   PositionString,
   Reason,
   ReservationId,
@@ -426,6 +427,12 @@ export const RateChangedResponse = Type.Object(
     position: PositionString,
   },
   { $id: "RateChangedResponse" },
+);
+
+/** Since issue 38: the lot's payment terms for bookings made from now on. */
+export const PaymentTermsChangedResponse = Type.Object(
+  { parkingLotId: ParkingLotId, terms: PaymentTerms, position: PositionString },
+  { $id: "PaymentTermsChangedResponse" },
 );
 
 export const CustomerLimitChangedResponse = Type.Object(
