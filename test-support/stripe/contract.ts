@@ -127,10 +127,25 @@ export function describeErrors(errors: ErrorObject[] | null | undefined): string
     .map((e) => `${e.instancePath || "/"} ${e.message ?? ""} ${JSON.stringify(e.params)}`);
 }
 
+const objectValidators = new Map<string, ValidateFunction>();
+
+/** An event's envelope, and its `data.object` against the schema its `object` names. */
 export function validateEvent(event: unknown): string[] {
   operations();
   const validate = eventValidator as ValidateFunction;
-  return validate(event) ? [] : describeErrors(validate.errors);
+  if (!validate(event)) return describeErrors(validate.errors);
+  const object = (event as { data?: { object?: { object?: unknown } } }).data?.object;
+  const kind = String(object?.object ?? "");
+  if (!(TRIMMED.components as { schemas: Schema }).schemas[kind])
+    return [`data.object of unknown kind '${kind}'`];
+  let validateObject = objectValidators.get(kind);
+  if (!validateObject) {
+    validateObject = (ajvs as { strict: Ajv }).strict.compile({
+      $ref: `${DOC_ID}#/components/schemas/${kind}`,
+    });
+    objectValidators.set(kind, validateObject);
+  }
+  return validateObject(object) ? [] : describeErrors(validateObject.errors).map((e) => `data.object${e}`);
 }
 
 export const SPEC_SOURCE = TRIMMED.info;

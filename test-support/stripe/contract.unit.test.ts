@@ -37,14 +37,18 @@ describe("the trimmed Stripe OpenAPI document", () => {
     expect(ok?.({ ...intent, canceled_at: null, description: null })).toBe(true);
   });
 
-  it("checks event envelopes", () => {
+  it("checks event envelopes and the object each carries", () => {
+    const bank = new Bank(emptyBank(), () => {});
+    const intent = bank.createIntent({ amount: 100, currency: "krw" });
     const event = eventObject(
       "payment_intent.created",
-      { id: "pi_1" },
+      intent,
       { id: null, idempotencyKey: null },
       "2023-08-16",
     );
     expect(validateEvent(event)).toEqual([]);
     expect(validateEvent({ ...event, created: "now" })).not.toEqual([]);
+    expect(validateEvent({ ...event, data: { object: { ...intent, amount: "100" } } })).not.toEqual([]);
+    expect(validateEvent({ ...event, data: { object: { id: "x", object: "charm" } } })).not.toEqual([]);
   });
 });
