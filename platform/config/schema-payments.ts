@@ -13,7 +13,7 @@ export const PAYMENT_SETTINGS = {
     ),
   ),
   paymentHoldSeconds: Type.Integer({
-    minimum: 30,
+    minimum: 5,
     maximum: 86400,
     ...env(
       "PAYMENT_HOLD_SECONDS",
