@@ -265,13 +265,6 @@ export class StripeServer {
 
   private answer(req: IncomingMessage, method: string, url: URL, body: string, key: string | null): Answer {
     const path = url.pathname;
-    const auth = String(req.headers.authorization ?? "");
-    if (!/^Bearer sk_(test|live)_\w+/.test(auth)) {
-      this.violation("auth", method, path, [
-        `no secret key in the Authorization header: ${auth ? "malformed" : "missing"}`,
-      ]);
-      return apiError(401, "invalid_request_error", "You did not provide an API key.");
-    }
     const found = findOperation(method, path);
     if (!found) {
       this.violation("route", method, path, ["no such operation in the trimmed Stripe OpenAPI document"]);
@@ -291,6 +284,13 @@ export class StripeServer {
       const param = String(first?.params?.additionalProperty ?? first?.instancePath.slice(1) ?? "");
       return apiError(400, "invalid_request_error", `Invalid request: ${detail[0] ?? ""}`, { param });
     }
+    const auth = String(req.headers.authorization ?? "");
+    if (!this.authorized(auth, found.operation, found.ids, params)) {
+      this.violation("auth", method, path, [
+        `no secret key (nor a publishable key with the intent's client_secret) in the Authorization header: ${auth ? "wrong" : "missing"}`,
+      ]);
+      return apiError(401, "invalid_request_error", "You did not provide a valid API key.");
+    }
     if (method === "POST" && key) {
       const saved = this.state.idempotency[key];
       if (saved && (saved.path !== path || saved.params !== raw))
@@ -306,6 +306,19 @@ export class StripeServer {
     if (method === "POST" && key && answer.status < 500)
       this.state.idempotency[key] = { path, params: raw, status: answer.status, body: answer.body };
     return answer;
+  }
+
+  /**
+   * A secret key may do anything; a publishable key (as Stripe.js or a mobile SDK has) may only
+   * retrieve or confirm a PaymentIntent whose client_secret it gives.
+   */
+  private authorized(auth: string, operation: Operation, ids: string[], params: Params): boolean {
+    if (/^Bearer sk_(test|live)_\w+/.test(auth)) return true;
+    if (!/^Bearer pk_(test|live)_\w+/.test(auth)) return false;
+    const clientSide = ["/v1/payment_intents/{intent}", "/v1/payment_intents/{intent}/confirm"];
+    if (!clientSide.includes(operation.path)) return false;
+    const intent = this.state.intents[ids[0] ?? ""];
+    return intent !== undefined && params.client_secret === intent.clientSecret;
   }
 
   private check(operation: Operation, method: string, path: string, answer: Answer): void {

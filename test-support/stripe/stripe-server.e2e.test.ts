@@ -153,6 +153,33 @@ describe("the Stripe-contract server with the official SDK", () => {
     expect(newViolations()).toEqual([]);
   });
 
+  it("lets a client confirm with the client_secret and a publishable key, as Stripe.js does, and nothing more", async () => {
+    const pi = await stripe.paymentIntents.create({
+      amount: 6_000,
+      currency: "krw",
+      capture_method: "manual",
+    });
+    expect(pi.status).toBe("requires_payment_method");
+    const browser = new Stripe("pk_test_browser", {
+      host: "127.0.0.1",
+      port: stripeServer.port,
+      protocol: "http",
+    });
+    await expect(
+      browser.paymentIntents.confirm(pi.id, { payment_method: "pm_card_visa" }),
+    ).rejects.toMatchObject({
+      statusCode: 401,
+    });
+    expect(newViolations()).toMatchObject([{ kind: "auth" }]);
+    mark += 1;
+    const confirmed = await browser.paymentIntents.confirm(pi.id, {
+      payment_method: "pm_card_visa",
+      client_secret: pi.client_secret ?? "",
+    } as Stripe.PaymentIntentConfirmParams);
+    expect(confirmed).toMatchObject({ id: pi.id, status: "requires_capture", amount_capturable: 6_000 });
+    expect(newViolations()).toEqual([]);
+  });
+
   it("honours Idempotency-Key: the same request answers the same, other params are an idempotency_error", async () => {
     const first = await authorize(4_000, "pm_card_visa", "booking-1:authorize");
     const again = await authorize(4_000, "pm_card_visa", "booking-1:authorize");
