@@ -1400,6 +1400,36 @@ export interface components {
                  * @example 1
                  */
                 parkingLotId: string;
+                /** @description What the lot asks to be paid for bookings made now (issue 38): currency, deposit, cancellation policy, no-show fee. Absent: the lot never set its own (KRW, no deposit, no fees). */
+                paymentTerms?: {
+                    cancellation: {
+                        /**
+                         * @description Later, this percentage of the authorized amount is captured (rounded down) and the rest released.
+                         * @example 50
+                         */
+                        feePercent: number;
+                        /**
+                         * @description A customer's cancel up to this many minutes before startsAt is free (a full release).
+                         * @example 60
+                         */
+                        freeUntilMinutesBefore: number;
+                    };
+                    /**
+                     * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
+                     * @example KRW
+                     */
+                    currency: string;
+                    /**
+                     * @description What an open-ended booking authorizes at booking (its price is captured at check-out).
+                     * @example 5000
+                     */
+                    deposit: number;
+                    /**
+                     * @description Captured when a window ends without a check-in (at most what was authorized).
+                     * @example 5000
+                     */
+                    noShowFee: number;
+                };
                 /** @description Who is in the lot, who is coming, who stays too long: as of the moment asked. Each count reads at most 10,000 reservations across the lots of the view (a bound on the work; past it, a lower bound). */
                 presence: {
                     /** @description Reserved windows starting within the hour (or started up to an hour ago), not checked in. */
@@ -1694,6 +1724,36 @@ export interface components {
              * @example 1
              */
             parkingLotId: string;
+            /** @description What the lot asks to be paid for bookings made now (issue 38): currency, deposit, cancellation policy, no-show fee. Absent: the lot never set its own (KRW, no deposit, no fees). */
+            paymentTerms?: {
+                cancellation: {
+                    /**
+                     * @description Later, this percentage of the authorized amount is captured (rounded down) and the rest released.
+                     * @example 50
+                     */
+                    feePercent: number;
+                    /**
+                     * @description A customer's cancel up to this many minutes before startsAt is free (a full release).
+                     * @example 60
+                     */
+                    freeUntilMinutesBefore: number;
+                };
+                /**
+                 * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
+                 * @example KRW
+                 */
+                currency: string;
+                /**
+                 * @description What an open-ended booking authorizes at booking (its price is captured at check-out).
+                 * @example 5000
+                 */
+                deposit: number;
+                /**
+                 * @description Captured when a window ends without a check-in (at most what was authorized).
+                 * @example 5000
+                 */
+                noShowFee: number;
+            };
             /**
              * Format: date-time
              * @description ISO 8601 UTC timestamp.
@@ -1764,6 +1824,36 @@ export interface components {
                  * @example 1
                  */
                 parkingLotId: string;
+                /** @description What the lot asks to be paid for bookings made now (issue 38): currency, deposit, cancellation policy, no-show fee. Absent: the lot never set its own (KRW, no deposit, no fees). */
+                paymentTerms?: {
+                    cancellation: {
+                        /**
+                         * @description Later, this percentage of the authorized amount is captured (rounded down) and the rest released.
+                         * @example 50
+                         */
+                        feePercent: number;
+                        /**
+                         * @description A customer's cancel up to this many minutes before startsAt is free (a full release).
+                         * @example 60
+                         */
+                        freeUntilMinutesBefore: number;
+                    };
+                    /**
+                     * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
+                     * @example KRW
+                     */
+                    currency: string;
+                    /**
+                     * @description What an open-ended booking authorizes at booking (its price is captured at check-out).
+                     * @example 5000
+                     */
+                    deposit: number;
+                    /**
+                     * @description Captured when a window ends without a check-in (at most what was authorized).
+                     * @example 5000
+                     */
+                    noShowFee: number;
+                };
                 /**
                  * Format: date-time
                  * @description ISO 8601 UTC timestamp.

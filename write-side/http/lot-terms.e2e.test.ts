@@ -145,6 +145,8 @@ describe("an operator changes a lot's terms", () => {
     expect(changed.body.terms).toEqual(terms);
     const again = await call<{ position: string }>(service.url, "PUT", path, terms);
     expect(again.status).toBe(200);
+    position = changed.body.position;
+    expect(await lot()).toMatchObject({ paymentTerms: terms });
     const invalid = await call<{ errors: { field: string }[] }>(service.url, "PUT", path, {
       ...terms,
       cancellation: { freeUntilMinutesBefore: 60, feePercent: 150 },
