@@ -242,6 +242,19 @@ const ROWS: Record<
     }),
     expect: [401, 403, 403, 403, 200, 404, 200],
   },
+  changePaymentTerms: {
+    attempt: () => ({
+      method: "PUT",
+      path: `/parking-lots/${LOT}/payment-terms`,
+      body: {
+        currency: "KRW",
+        deposit: 5000,
+        cancellation: { freeUntilMinutesBefore: 60, feePercent: 50 },
+        noShowFee: 3000,
+      },
+    }),
+    expect: [401, 403, 403, 403, 200, 404, 200],
+  },
   // A webhook endpoint hears every lot's facts: staff who reach every lot only.
   createWebhookEndpoint: {
     attempt: () => ({

@@ -447,6 +447,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/parking-lots/{parkingLotId}/payment-terms": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change what the lot asks to be paid (operator): currency, deposit, cancellation policy, no-show fee
+         * @description Applies to bookings made from now on (each keeps the terms it was made under). Amounts are integers in the currency's minor unit (KRW has none). An open-ended booking authorizes `deposit` (its price is known at check-out); a customer's cancel is free until `cancellation.freeUntilMinutesBefore` minutes before the window's start, then costs `cancellation.feePercent` of what was authorized; a no-show pays `noShowFee` (at most what was authorized). An operator's cancel and a closure cost the customer nothing. A lot that never set terms has KRW and no fees. The same terms again change nothing.
+         *
+         *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `currency`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
+         *
+         *     **Access**: Needs a bearer token with the role `operator` or `admin`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
+         */
+        put: operations["changePaymentTerms"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/parking-lots/{parkingLotId}/rate": {
         parameters: {
             query?: never;
@@ -1187,6 +1214,35 @@ export interface components {
              */
             maxActivePerCustomer: number;
         };
+        ChangePaymentTermsBody: {
+            cancellation: {
+                /**
+                 * @description Later, this percentage of the authorized amount is captured (rounded down) and the rest released.
+                 * @example 50
+                 */
+                feePercent: number;
+                /**
+                 * @description A customer's cancel up to this many minutes before startsAt is free (a full release).
+                 * @example 60
+                 */
+                freeUntilMinutesBefore: number;
+            };
+            /**
+             * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
+             * @example KRW
+             */
+            currency: string;
+            /**
+             * @description What an open-ended booking authorizes at booking (its price is captured at check-out).
+             * @example 5000
+             */
+            deposit: number;
+            /**
+             * @description Captured when a window ends without a check-in (at most what was authorized).
+             * @example 5000
+             */
+            noShowFee: number;
+        };
         ChangeRateBody: {
             /**
              * @description Price of one hour in the currency's minor unit; a window costs ceil(minutes x rate / 60).
@@ -1344,6 +1400,36 @@ export interface components {
                  * @example 1
                  */
                 parkingLotId: string;
+                /** @description What the lot asks to be paid for bookings made now (issue 38): currency, deposit, cancellation policy, no-show fee. Absent: the lot never set its own (KRW, no deposit, no fees). */
+                paymentTerms?: {
+                    cancellation: {
+                        /**
+                         * @description Later, this percentage of the authorized amount is captured (rounded down) and the rest released.
+                         * @example 50
+                         */
+                        feePercent: number;
+                        /**
+                         * @description A customer's cancel up to this many minutes before startsAt is free (a full release).
+                         * @example 60
+                         */
+                        freeUntilMinutesBefore: number;
+                    };
+                    /**
+                     * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
+                     * @example KRW
+                     */
+                    currency: string;
+                    /**
+                     * @description What an open-ended booking authorizes at booking (its price is captured at check-out).
+                     * @example 5000
+                     */
+                    deposit: number;
+                    /**
+                     * @description Captured when a window ends without a check-in (at most what was authorized).
+                     * @example 5000
+                     */
+                    noShowFee: number;
+                };
                 /** @description Who is in the lot, who is coming, who stays too long: as of the moment asked. Each count reads at most 10,000 reservations across the lots of the view (a bound on the work; past it, a lower bound). */
                 presence: {
                     /** @description Reserved windows starting within the hour (or started up to an hour ago), not checked in. */
@@ -1513,7 +1599,7 @@ export interface components {
                 /** @description The fact in words: who did what, to what, and why. */
                 summary: string;
                 /** @description The event type. */
-                type: "ParkingLotRegistered" | "ParkingReserved" | "ReservationCanceled" | "ReservationCheckedIn" | "ReservationCheckedOut" | "ReservationNoShow" | "ParkingLotClosed" | "ParkingLotClosureBegan" | "ParkingLotCapacityChanged" | "ParkingLotRateChanged" | "ParkingLotCustomerLimitChanged" | "CouponIssued" | "CouponRevoked";
+                type: "ParkingLotRegistered" | "ParkingReserved" | "ReservationCanceled" | "ReservationCheckedIn" | "ReservationCheckedOut" | "ReservationNoShow" | "ParkingLotClosed" | "ParkingLotClosureBegan" | "ParkingLotCapacityChanged" | "ParkingLotRateChanged" | "ParkingLotCustomerLimitChanged" | "ParkingLotPaymentTermsChanged" | "CouponIssued" | "CouponRevoked";
             }[];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: string | null;
@@ -1638,6 +1724,36 @@ export interface components {
              * @example 1
              */
             parkingLotId: string;
+            /** @description What the lot asks to be paid for bookings made now (issue 38): currency, deposit, cancellation policy, no-show fee. Absent: the lot never set its own (KRW, no deposit, no fees). */
+            paymentTerms?: {
+                cancellation: {
+                    /**
+                     * @description Later, this percentage of the authorized amount is captured (rounded down) and the rest released.
+                     * @example 50
+                     */
+                    feePercent: number;
+                    /**
+                     * @description A customer's cancel up to this many minutes before startsAt is free (a full release).
+                     * @example 60
+                     */
+                    freeUntilMinutesBefore: number;
+                };
+                /**
+                 * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
+                 * @example KRW
+                 */
+                currency: string;
+                /**
+                 * @description What an open-ended booking authorizes at booking (its price is captured at check-out).
+                 * @example 5000
+                 */
+                deposit: number;
+                /**
+                 * @description Captured when a window ends without a check-in (at most what was authorized).
+                 * @example 5000
+                 */
+                noShowFee: number;
+            };
             /**
              * Format: date-time
              * @description ISO 8601 UTC timestamp.
@@ -1708,6 +1824,36 @@ export interface components {
                  * @example 1
                  */
                 parkingLotId: string;
+                /** @description What the lot asks to be paid for bookings made now (issue 38): currency, deposit, cancellation policy, no-show fee. Absent: the lot never set its own (KRW, no deposit, no fees). */
+                paymentTerms?: {
+                    cancellation: {
+                        /**
+                         * @description Later, this percentage of the authorized amount is captured (rounded down) and the rest released.
+                         * @example 50
+                         */
+                        feePercent: number;
+                        /**
+                         * @description A customer's cancel up to this many minutes before startsAt is free (a full release).
+                         * @example 60
+                         */
+                        freeUntilMinutesBefore: number;
+                    };
+                    /**
+                     * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
+                     * @example KRW
+                     */
+                    currency: string;
+                    /**
+                     * @description What an open-ended booking authorizes at booking (its price is captured at check-out).
+                     * @example 5000
+                     */
+                    deposit: number;
+                    /**
+                     * @description Captured when a window ends without a check-in (at most what was authorized).
+                     * @example 5000
+                     */
+                    noShowFee: number;
+                };
                 /**
                  * Format: date-time
                  * @description ISO 8601 UTC timestamp.
@@ -1745,6 +1891,47 @@ export interface components {
              * @example 42
              */
             position: string;
+        };
+        PaymentTermsChangedResponse: {
+            /**
+             * @description Parking lot identifier.
+             * @example 1
+             */
+            parkingLotId: string;
+            /**
+             * @description Global position in the event log (decimal string).
+             * @example 42
+             */
+            position: string;
+            terms: {
+                cancellation: {
+                    /**
+                     * @description Later, this percentage of the authorized amount is captured (rounded down) and the rest released.
+                     * @example 50
+                     */
+                    feePercent: number;
+                    /**
+                     * @description A customer's cancel up to this many minutes before startsAt is free (a full release).
+                     * @example 60
+                     */
+                    freeUntilMinutesBefore: number;
+                };
+                /**
+                 * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
+                 * @example KRW
+                 */
+                currency: string;
+                /**
+                 * @description What an open-ended booking authorizes at booking (its price is captured at check-out).
+                 * @example 5000
+                 */
+                deposit: number;
+                /**
+                 * @description Captured when a window ends without a check-in (at most what was authorized).
+                 * @example 5000
+                 */
+                noShowFee: number;
+            };
         };
         Problem: {
             detail?: string;
@@ -5891,6 +6078,242 @@ export interface operations {
                         status?: 503;
                         /** @enum {unknown} */
                         type?: "/problems/store-unavailable" | "/problems/identity-provider-unavailable" | "/problems/overloaded";
+                    };
+                };
+            };
+        };
+    };
+    changePaymentTerms: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
+                "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
+            };
+            path: {
+                /**
+                 * @description Parking lot identifier.
+                 * @example gangnam-1
+                 */
+                parkingLotId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "currency": "KRW",
+                 *       "deposit": 10000,
+                 *       "cancellation": {
+                 *         "freeUntilMinutesBefore": 60,
+                 *         "feePercent": 50
+                 *       },
+                 *       "noShowFee": 5000
+                 *     }
+                 */
+                "application/json": components["schemas"]["ChangePaymentTermsBody"];
+            };
+        };
+        responses: {
+            /** @description Changed. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PaymentTermsChangedResponse"];
+                };
+            };
+            /** @description `/problems/validation`: The request is invalid. `/problems/malformed-json`: The body is not valid JSON. */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation" | "/problems/malformed-json";
+                    };
+                };
+            };
+            /** @description `/problems/unauthorized`: Authentication required. */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        type?: "/problems/unauthorized";
+                    };
+                };
+            };
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        type?: "/problems/forbidden";
+                    };
+                };
+            };
+            /** @description `/problems/parking-lot-not-found`: Parking lot not found. */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        type?: "/problems/parking-lot-not-found";
+                    };
+                };
+            };
+            /** @description `/problems/method-not-allowed`: Method not allowed. */
+            405: {
+                headers: {
+                    Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 405;
+                        /** @enum {unknown} */
+                        type?: "/problems/method-not-allowed";
+                    };
+                };
+            };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `/problems/payload-too-large`: The body is too large. */
+            413: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 413;
+                        /** @enum {unknown} */
+                        type?: "/problems/payload-too-large";
+                    };
+                };
+            };
+            /** @description `/problems/unsupported-media-type`: Unsupported content type. */
+            415: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 415;
+                        /** @enum {unknown} */
+                        type?: "/problems/unsupported-media-type";
+                    };
+                };
+            };
+            /** @description `/problems/rate-limited`: Too many requests. */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        type?: "/problems/rate-limited";
+                    };
+                };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `/problems/internal`: Internal error. */
+            500: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 500;
+                        /** @enum {unknown} */
+                        type?: "/problems/internal";
+                    };
+                };
+            };
+            /** @description `/problems/identity-provider-unavailable`: The identity provider's keys cannot be fetched. `/problems/overloaded`: The service is overloaded. `/problems/concurrency-conflict`: Too much contention on this parking lot. `/problems/store-unavailable`: A backing store is unavailable. `/problems/storage-unavailable`: The service cannot store anything right now. */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        type?: "/problems/identity-provider-unavailable" | "/problems/overloaded" | "/problems/concurrency-conflict" | "/problems/store-unavailable" | "/problems/storage-unavailable";
                     };
                 };
             };

@@ -354,6 +354,31 @@ describe("every operation through the generated client", () => {
       });
       expect(unknown.error?.type).toBe("/problems/parking-lot-not-found");
     },
+    changePaymentTerms: async () => {
+      const parkingLotId = "seocho-terms";
+      await api.POST("/parking-lots", { body: { parkingLotId, name: "서초 결제 주차장", capacity: 2 } });
+      const terms = {
+        currency: "KRW",
+        deposit: 10000,
+        cancellation: { freeUntilMinutesBefore: 60, feePercent: 50 },
+        noShowFee: 5000,
+      };
+      const changed = await api.PUT("/parking-lots/{parkingLotId}/payment-terms", {
+        params: { path: { parkingLotId } },
+        body: terms,
+      });
+      expect(changed.data?.terms).toEqual(terms);
+      const badCurrency = await api.PUT("/parking-lots/{parkingLotId}/payment-terms", {
+        params: { path: { parkingLotId } },
+        body: { ...terms, currency: "won" },
+      });
+      expect(badCurrency.response.status).toBe(400);
+      const byCustomer = await customer.PUT("/parking-lots/{parkingLotId}/payment-terms", {
+        params: { path: { parkingLotId } },
+        body: terms,
+      });
+      expect(byCustomer.response.status).toBe(403);
+    },
     closeParkingLot: async () => {
       const booked = await customer.POST("/parking-lots/{parkingLotId}/reservations", {
         params: { path: { parkingLotId: windowedLotId } },

@@ -23,6 +23,8 @@ export {
   type LogFormat,
   type LogLevel,
   MONGODB_URL_SCHEMES,
+  PAYMENT_PROVIDERS,
+  type PaymentProvider,
   PROCESSOR_THREADS,
   type ProcessorThread,
   ROLES,
@@ -41,6 +43,8 @@ export function redactConfig(config: Config): Config {
     ...(config.eventStoreUrl === undefined ? {} : { eventStoreUrl: hidePassword(config.eventStoreUrl) }),
     ...(config.mongodbUrl === undefined ? {} : { mongodbUrl: hidePassword(config.mongodbUrl) }),
     ...(config.idempotencySecret === undefined ? {} : { idempotencySecret: "****" }),
+    ...(config.stripeSecretKey === undefined ? {} : { stripeSecretKey: "****" }),
+    ...(config.stripeWebhookSecret === undefined ? {} : { stripeWebhookSecret: "****" }),
   };
 }
 

@@ -92,6 +92,9 @@ const DEFAULTS: Config = {
   webhookTimeoutMs: 10000,
   webhookConcurrency: 4,
   webhookRetryScale: 1,
+  payments: "none",
+  paymentHoldSeconds: 900,
+  stripeApiBase: "https://api.stripe.com",
 };
 
 describe("loadConfig defaults", () => {
@@ -149,6 +152,8 @@ describe("CONFIG_VARIABLES", () => {
       "pageOidcResource",
       "publicUrl",
       "webhookSecretKey",
+      "stripeSecretKey",
+      "stripeWebhookSecret",
     ].sort();
     expect(fields).toEqual(expected);
   });
@@ -227,6 +232,11 @@ describe("CONFIG_VARIABLES", () => {
       "WEBHOOK_TIMEOUT_MS",
       "WEBHOOK_CONCURRENCY",
       "WEBHOOK_RETRY_SCALE",
+      "PAYMENTS",
+      "PAYMENT_HOLD_SECONDS",
+      "STRIPE_SECRET_KEY",
+      "STRIPE_WEBHOOK_SECRET",
+      "STRIPE_API_BASE",
     ]);
   });
 
@@ -262,6 +272,8 @@ describe("CONFIG_VARIABLES", () => {
       "PAGE_OIDC_RESOURCE",
       "PUBLIC_URL",
       "WEBHOOK_SECRET_KEY",
+      "STRIPE_SECRET_KEY",
+      "STRIPE_WEBHOOK_SECRET",
     ];
     for (const variable of CONFIG_VARIABLES) {
       if (optional.includes(variable.name)) {
@@ -504,6 +516,26 @@ describe("ConfigError", () => {
     COMMAND_RETRY_LIMIT: "101",
     SHUTDOWN_TIMEOUT_MS: "5",
   };
+
+  it("takes no payments by default, and refuses PAYMENTS=stripe without Stripe's key and webhook secret", () => {
+    const config = loadConfig({});
+    expect(config.payments).toBe("none");
+    expect(config.paymentHoldSeconds).toBe(900);
+    expect(config.stripeApiBase).toBe("https://api.stripe.com");
+    const missing = problemsOf({ PAYMENTS: "stripe" });
+    expect(missing.map((p) => p.variable)).toEqual(["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"]);
+    expect(missing[0]?.message).toContain("is required with PAYMENTS=stripe");
+    const stripe = loadConfig({
+      PAYMENTS: "stripe",
+      STRIPE_SECRET_KEY: "sk_test_123456789",
+      STRIPE_WEBHOOK_SECRET: "whsec_123456789",
+      STRIPE_API_BASE: "http://127.0.0.1:12111",
+    });
+    expect(stripe.payments).toBe("stripe");
+    expect(redactConfig(stripe).stripeSecretKey).toBe("****");
+    rejects("PAYMENTS", "paypal");
+    rejects("STRIPE_SECRET_KEY", "sk test");
+  });
 
   it("reports every problem at once, in table order", () => {
     expect(() => loadConfig(bad)).toThrow(ConfigError);

@@ -12,6 +12,7 @@ import {
   MaxActivePerCustomer,
   OfferedAmount,
   ParkingLotId,
+  PaymentTerms,
   Reason,
   ReservationId,
   Timestamp,
@@ -132,6 +133,13 @@ export const ChangeCustomerLimitBody = Type.Object(
 );
 export type ChangeCustomerLimitBody = Static<typeof ChangeCustomerLimitBody>;
 
+/** Since issue 38: the lot's payment terms for bookings made from now on. */
+export const ChangePaymentTermsBody = Type.Object(PaymentTerms.properties, {
+  additionalProperties: false,
+  $id: "ChangePaymentTermsBody",
+});
+export type ChangePaymentTermsBody = Static<typeof ChangePaymentTermsBody>;
+
 export const IdempotencyKey = Type.String({
   minLength: 1,
   maxLength: 200,
@@ -198,6 +206,10 @@ export const ChangeCustomerLimit = command("ChangeCustomerLimit", {
   parkingLotId: ParkingLotId,
   maxActivePerCustomer: MaxActivePerCustomer,
 });
+export const ChangePaymentTerms = command("ChangePaymentTerms", {
+  parkingLotId: ParkingLotId,
+  terms: PaymentTerms,
+});
 
 /**
  * Time-driven facts, sent by the scheduler (never over HTTP) once they fall due; deciding them again
@@ -220,6 +232,7 @@ export const ParkingLotCommand = Type.Union([
   ChangeCapacity,
   ChangeRate,
   ChangeCustomerLimit,
+  ChangePaymentTerms,
   RecordNoShow,
   BeginClosure,
 ]);
@@ -233,5 +246,6 @@ export type CloseParkingLot = Static<typeof CloseParkingLot>;
 export type ChangeCapacity = Static<typeof ChangeCapacity>;
 export type ChangeRate = Static<typeof ChangeRate>;
 export type ChangeCustomerLimit = Static<typeof ChangeCustomerLimit>;
+export type ChangePaymentTerms = Static<typeof ChangePaymentTerms>;
 export type RecordNoShow = Static<typeof RecordNoShow>;
 export type BeginClosure = Static<typeof BeginClosure>;

@@ -143,6 +143,60 @@ export const CouponRule = Type.Object(
 export type CouponRule = Static<typeof CouponRule>;
 export const DEFAULT_COUPON_RULE: CouponRule = { minStayMinutes: 15 };
 
+/** ISO 4217 alphabetic code of a lot's currency (upper case); amounts are in its minor unit. */
+export const Currency = Type.String({
+  pattern: "^[A-Z]{3}$",
+  description:
+    "ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).",
+  examples: ["KRW"],
+});
+export const DEFAULT_CURRENCY = "KRW";
+
+/** A fee or deposit in the currency's minor unit (0: none). */
+const Fee = (description: string) =>
+  Type.Integer({ minimum: 0, maximum: 100_000_000, description, examples: [5000] });
+
+/**
+ * What a lot asks to be paid beside its rate (issue 38): the currency, the deposit an open-ended
+ * booking authorizes (its price is known at check-out only), the cancellation policy of a
+ * customer's cancel, and the fee a no-show pays. Amounts in the currency's minor unit.
+ */
+export const PaymentTerms = Type.Object(
+  {
+    currency: Currency,
+    deposit: Fee("What an open-ended booking authorizes at booking (its price is captured at check-out)."),
+    cancellation: Type.Object(
+      {
+        freeUntilMinutesBefore: Type.Integer({
+          minimum: 0,
+          maximum: 43_200,
+          description:
+            "A customer's cancel up to this many minutes before startsAt is free (a full release).",
+          examples: [60],
+        }),
+        feePercent: Type.Integer({
+          minimum: 0,
+          maximum: 100,
+          description:
+            "Later, this percentage of the authorized amount is captured (rounded down) and the rest released.",
+          examples: [50],
+        }),
+      },
+      { additionalProperties: false },
+    ),
+    noShowFee: Fee("Captured when a window ends without a check-in (at most what was authorized)."),
+  },
+  { additionalProperties: false },
+);
+export type PaymentTerms = Static<typeof PaymentTerms>;
+/** A lot's terms until it states its own: KRW, no deposit, no fee, cancel free until the start. */
+export const DEFAULT_PAYMENT_TERMS: PaymentTerms = {
+  currency: DEFAULT_CURRENCY,
+  deposit: 0,
+  cancellation: { freeUntilMinutesBefore: 0, feePercent: 0 },
+  noShowFee: 0,
+};
+
 /** An instant as a client sends it: RFC 3339 with an explicit offset (`Z` or `+09:00`). */
 export const Instant = Type.String({
   format: "date-time",

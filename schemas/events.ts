@@ -12,6 +12,7 @@ import {
   LotName,
   MaxActivePerCustomer,
   ParkingLotId,
+  PaymentTerms,
   Reason,
   ReservationId,
   Timestamp,
@@ -182,6 +183,21 @@ export const ParkingLotCustomerLimitChangedData = Type.Object(
   { ...strict, $id: "ParkingLotCustomerLimitChanged" },
 );
 
+/**
+ * Since issue 38: what the lot asks to be paid for bookings made from `changedAt` on (currency,
+ * deposit, cancellation policy, no-show fee). A booking keeps the terms it was made under.
+ */
+export const ParkingLotPaymentTermsChangedData = Type.Object(
+  {
+    parkingLotId: ParkingLotId,
+    terms: PaymentTerms,
+    /** Absent when the lot had none of its own (DEFAULT_PAYMENT_TERMS applied). */
+    previousTerms: Type.Optional(PaymentTerms),
+    changedAt: Timestamp,
+  },
+  { ...strict, $id: "ParkingLotPaymentTermsChanged" },
+);
+
 export const CouponIssuedData = Type.Object(
   {
     couponId: CouponId,
@@ -217,6 +233,7 @@ export const EventDataSchemas = {
   ParkingLotCapacityChanged: ParkingLotCapacityChangedData,
   ParkingLotRateChanged: ParkingLotRateChangedData,
   ParkingLotCustomerLimitChanged: ParkingLotCustomerLimitChangedData,
+  ParkingLotPaymentTermsChanged: ParkingLotPaymentTermsChangedData,
   CouponIssued: CouponIssuedData,
   CouponRevoked: CouponRevokedData,
 } as const;

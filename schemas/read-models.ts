@@ -10,6 +10,7 @@ import {
   LotName,
   MaxActivePerCustomer,
   ParkingLotId,
+  PaymentTerms,
   PositionString,
   Reason,
   ReservationId,
@@ -61,6 +62,11 @@ export const ParkingLotView = Type.Object(
       description: `${HourlyRate.description} The rate of bookings made now (one made before keeps its price).`,
     }),
     maxActivePerCustomer: Type.Optional(MaxActivePerCustomer),
+    paymentTerms: Type.Optional({
+      ...PaymentTerms,
+      description:
+        "What the lot asks to be paid for bookings made now (issue 38): currency, deposit, cancellation policy, no-show fee. Absent: the lot never set its own (KRW, no deposit, no fees).",
+    }),
     closures: Type.Optional(
       Type.Array(
         Type.Object({
@@ -426,6 +432,12 @@ export const RateChangedResponse = Type.Object(
     position: PositionString,
   },
   { $id: "RateChangedResponse" },
+);
+
+/** Since issue 38: the lot's payment terms for bookings made from now on. */
+export const PaymentTermsChangedResponse = Type.Object(
+  { parkingLotId: ParkingLotId, terms: PaymentTerms, position: PositionString },
+  { $id: "PaymentTermsChangedResponse" },
 );
 
 export const CustomerLimitChangedResponse = Type.Object(

@@ -79,7 +79,27 @@ function crossChecks(config: Config, env: NodeJS.ProcessEnv): ConfigProblem[] {
       message: `expected at most half of PROCESSOR_LEASE_TTL_MS (${config.processorLeaseTtlMs}), got ${JSON.stringify(env.PROCESSOR_LEASE_RENEW_MS ?? String(config.processorLeaseRenewMs))}`,
     });
   }
+  problems.push(...paymentChecks(config));
   return problems;
+}
+
+/** PAYMENTS=stripe cannot take money without Stripe's key, nor trust a webhook without its secret. */
+function paymentChecks(config: Config): ConfigProblem[] {
+  if (config.payments !== "stripe") return [];
+  const missing: ConfigProblem[] = [];
+  if (config.stripeSecretKey === undefined)
+    missing.push({
+      variable: "STRIPE_SECRET_KEY",
+      message:
+        "is required with PAYMENTS=stripe: set the secret key of the Stripe account (sk_test_... in test mode), or PAYMENTS=none",
+    });
+  if (config.stripeWebhookSecret === undefined)
+    missing.push({
+      variable: "STRIPE_WEBHOOK_SECRET",
+      message:
+        "is required with PAYMENTS=stripe: set the signing secret (whsec_...) of the webhook endpoint that calls POST /payments/webhooks/stripe, or PAYMENTS=none",
+    });
+  return missing;
 }
 
 /**

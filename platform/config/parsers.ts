@@ -182,6 +182,13 @@ export const secret: Parser<string> = {
   parse: (raw) => (raw !== undefined && raw.length >= 32 ? ok(raw) : fail("too short")),
 };
 
+/** A provider's API key or signing secret (Stripe's `sk_...`, `whsec_...`): hidden in messages. */
+export const providerKey: Parser<string> = {
+  expects: "a key without spaces, 8 to 500 characters (e.g. sk_test_... or whsec_...)",
+  display: () => "(hidden)",
+  parse: (raw) => (raw !== undefined && /^[\x21-\x7E]{8,500}$/.test(raw) ? ok(raw) : fail()),
+};
+
 export const clientId: Parser<string> = {
   expects: "a client id: letters, digits and - _ . :",
   parse: (raw) => (raw !== undefined && /^[A-Za-z0-9._:-]{1,100}$/.test(raw) ? ok(raw) : fail()),

@@ -1,5 +1,6 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { AUTH_SETTINGS } from "./schema-auth.js";
+import { PAYMENT_SETTINGS } from "./schema-payments.js";
 import { SERVICE_SETTINGS } from "./schema-service.js";
 import { SURFACE_SETTINGS } from "./schema-surface.js";
 import { WEBHOOK_SETTINGS } from "./schema-webhooks.js";
@@ -11,7 +12,7 @@ import { WEBHOOK_SETTINGS } from "./schema-webhooks.js";
  * (deploy/config-table.ts). Property order is the documentation's.
  */
 export const ConfigSchema = Type.Object(
-  { ...SERVICE_SETTINGS, ...AUTH_SETTINGS, ...SURFACE_SETTINGS, ...WEBHOOK_SETTINGS },
+  { ...SERVICE_SETTINGS, ...AUTH_SETTINGS, ...SURFACE_SETTINGS, ...WEBHOOK_SETTINGS, ...PAYMENT_SETTINGS },
   { additionalProperties: false },
 );
 

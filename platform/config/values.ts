@@ -39,3 +39,7 @@ export const ASYMMETRIC_ALGORITHMS = [
   "EdDSA",
   "Ed25519",
 ] as const;
+
+/** Who takes the money (PAYMENTS): no provider, or Stripe. */
+export const PAYMENT_PROVIDERS = ["none", "stripe"] as const;
+export type PaymentProvider = (typeof PAYMENT_PROVIDERS)[number];

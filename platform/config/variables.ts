@@ -21,6 +21,7 @@ import {
   oneOf,
   optional,
   type Parser,
+  providerKey,
   ratio,
   roleMap,
   scope,
@@ -51,6 +52,7 @@ const FORMATS: Readonly<Record<string, Parser<unknown>>> = {
   tokenType,
   roleMap,
   grantPrefix,
+  providerKey,
 };
 
 type SettingSchema = TSchema &

@@ -12,7 +12,8 @@ export const PARKING_LOTS = "parking_lots";
 export const parkingLotsProjection = defineProjection({
   name: "parking-lots",
   // 2: the per-customer limit, and the rate and limit as they change (issue 33).
-  version: 2,
+  // 3: the lot's payment terms (issue 38).
+  version: 3,
   collections: { [PARKING_LOTS]: [{ name: "by_lot_id", keys: { parkingLotId: 1 } }] },
   on: {
     ParkingLotRegistered: ({ event }, collection) => {
@@ -78,6 +79,12 @@ export const parkingLotsProjection = defineProjection({
       const { parkingLotId, maxActivePerCustomer, changedAt } = event.data;
       return updateOne(collection, PARKING_LOTS, parkingLotId, {
         $set: { maxActivePerCustomer, updatedAt: changedAt },
+      });
+    },
+    ParkingLotPaymentTermsChanged: ({ event }, collection) => {
+      const { parkingLotId, terms, changedAt } = event.data;
+      return updateOne(collection, PARKING_LOTS, parkingLotId, {
+        $set: { paymentTerms: terms, updatedAt: changedAt },
       });
     },
     ParkingLotClosed: ({ event }, collection) => {

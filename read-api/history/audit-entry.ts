@@ -25,6 +25,7 @@ const STAMP_FIELD: { [K in EventType]: TextFieldOf<DataOf<K>> } = {
   ParkingLotCapacityChanged: "changedAt",
   ParkingLotRateChanged: "changedAt",
   ParkingLotCustomerLimitChanged: "changedAt",
+  ParkingLotPaymentTermsChanged: "changedAt",
   CouponIssued: "issuedAt",
   CouponRevoked: "revokedAt",
 };
@@ -84,6 +85,8 @@ const SENTENCES: { [K in EventType]: Sentence<K> } = {
     `${by} changed the hourly rate of lot ${d.parkingLotId} ${d.previousHourlyRate === undefined ? "" : `from ${d.previousHourlyRate} `}to ${d.hourlyRate} for bookings made from then on`,
   ParkingLotCustomerLimitChanged: (d, by) =>
     `${by} changed the per-customer limit of lot ${d.parkingLotId} from ${d.previousMaxActivePerCustomer} to ${d.maxActivePerCustomer} active reservations`,
+  ParkingLotPaymentTermsChanged: (d, by) =>
+    `${by} changed the payment terms of lot ${d.parkingLotId} to ${d.terms.currency}, deposit ${d.terms.deposit}, cancel free until ${d.terms.cancellation.freeUntilMinutesBefore} minutes before the start then a ${d.terms.cancellation.feePercent}% fee, no-show fee ${d.terms.noShowFee}, for bookings made from then on`,
   CouponIssued: (d, by) => `${by} issued coupon ${d.couponId} for reservation ${d.reservationId}`,
   CouponRevoked: (d, by) => `${by} revoked coupon ${d.couponId} of reservation ${d.reservationId}`,
 };

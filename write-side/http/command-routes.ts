@@ -16,6 +16,7 @@ import {
   CancelReservationBody,
   ChangeCapacityBody,
   ChangeCustomerLimitBody,
+  ChangePaymentTermsBody,
   ChangeRateBody,
   CloseParkingLotBody,
   OperatorCancelReservationBody,
@@ -84,6 +85,7 @@ export function commandRoutes(
     changeCapacity: changeCapacity(context),
     changeRate: changeRate(context),
     changeCustomerLimit: changeCustomerLimit(context),
+    changePaymentTerms: changePaymentTerms(context),
   };
   // The caller's role picks the body schema of reserve and cancel (an operator's differs).
   return operationRouter(COMMAND_OPERATIONS, routes, { roleOf: (req) => callerOf(req).actor.role });
@@ -318,6 +320,15 @@ const changeCustomerLimit =
       now: now(),
     });
     res.status(200).json({ parkingLotId, maxActivePerCustomer, position: positionOf(result) });
+  };
+
+const changePaymentTerms =
+  ({ run, now }: CommandRouteDeps): Route =>
+  async (req, res) => {
+    const parkingLotId = pathParam(req, "parkingLotId");
+    const terms = bodyOf(req, ChangePaymentTermsBody);
+    const result = await run(req, { type: "ChangePaymentTerms", parkingLotId, terms, now: now() });
+    res.status(200).json({ parkingLotId, terms, position: positionOf(result) });
   };
 
 /** The request's trace context, for the events it causes (issue 22). */

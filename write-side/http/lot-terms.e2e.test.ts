@@ -130,6 +130,38 @@ describe("an operator changes a lot's terms", () => {
     expect(invalid.status).toBe(400);
   });
 
+  it("payment terms (issue 38): an operator sets them, a repeat changes nothing, a bad field is a 400 naming it", async () => {
+    const terms = {
+      currency: "KRW",
+      deposit: 10000,
+      cancellation: { freeUntilMinutesBefore: 60, feePercent: 50 },
+      noShowFee: 5000,
+    };
+    const path = `/parking-lots/${LOT}/payment-terms`;
+    const byCustomer = await call(service.url, "PUT", path, terms, await customerHeaders(data.dir, "CUST1"));
+    expect(byCustomer.status).toBe(403);
+    const changed = await call<{ terms: unknown; position: string }>(service.url, "PUT", path, terms);
+    expect(changed.status).toBe(200);
+    expect(changed.body.terms).toEqual(terms);
+    const again = await call<{ position: string }>(service.url, "PUT", path, terms);
+    expect(again.status).toBe(200);
+    position = changed.body.position;
+    expect(await lot()).toMatchObject({ paymentTerms: terms });
+    const invalid = await call<{ errors: { field: string }[] }>(service.url, "PUT", path, {
+      ...terms,
+      cancellation: { freeUntilMinutesBefore: 60, feePercent: 150 },
+    });
+    expect(invalid.status).toBe(400);
+    expect(invalid.body.errors.map((e) => e.field).join(" ")).toContain("feePercent");
+    const unknown = await call<{ type: string }>(
+      service.url,
+      "PUT",
+      "/parking-lots/no-such-lot/payment-terms",
+      terms,
+    );
+    expect(unknown.status).toBe(404);
+  });
+
   it("the lot's audit trail says who changed which term", async () => {
     const history = await call<{ items: { type: string; summary: string }[] }>(
       service.url,
@@ -141,5 +173,11 @@ describe("an operator changes a lot's terms", () => {
     expect(sentences.filter((s) => s.includes("changed the hourly rate"))).toHaveLength(1);
     expect(sentences.find((s) => s.includes("changed the hourly rate"))).toContain("from 1000 to 2000");
     expect(sentences.find((s) => s.includes("per-customer limit"))).toContain("from 4 to 1");
+    // Set once: the repeat appended nothing.
+    const terms = sentences.filter((s) => s.includes("changed the payment terms"));
+    expect(terms).toHaveLength(1);
+    expect(terms[0]).toContain(
+      "deposit 10000, cancel free until 60 minutes before the start then a 50% fee, no-show fee 5000",
+    );
   });
 });

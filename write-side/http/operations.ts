@@ -10,6 +10,7 @@ import {
   CancelReservationBody,
   ChangeCapacityBody,
   ChangeCustomerLimitBody,
+  ChangePaymentTermsBody,
   ChangeRateBody,
   CloseParkingLotBody,
   IdempotencyKey,
@@ -44,7 +45,8 @@ export type CommandOperationId =
   | "closeParkingLot"
   | "changeCapacity"
   | "changeRate"
-  | "changeCustomerLimit";
+  | "changeCustomerLimit"
+  | "changePaymentTerms";
 
 export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: CommandOperationId })[] = [
   {
@@ -263,5 +265,30 @@ export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: C
     body: { schema: ChangeCustomerLimitBody, required: true, example: { maxActivePerCustomer: 4 } },
     problems: ["parking-lot-not-found"],
     responses: { "200": jsonResponse("Changed.", "CustomerLimitChangedResponse") },
+  },
+  {
+    method: "put",
+    path: "/parking-lots/{parkingLotId}/payment-terms",
+    operationId: "changePaymentTerms",
+    side: "commands",
+    allow: OPERATOR,
+    tag: "commands",
+    summary:
+      "Change what the lot asks to be paid (operator): currency, deposit, cancellation policy, no-show fee",
+    description:
+      "Applies to bookings made from now on (each keeps the terms it was made under). Amounts are integers in the currency's minor unit (KRW has none). An open-ended booking authorizes `deposit` (its price is known at check-out); a customer's cancel is free until `cancellation.freeUntilMinutesBefore` minutes before the window's start, then costs `cancellation.feePercent` of what was authorized; a no-show pays `noShowFee` (at most what was authorized). An operator's cancel and a closure cost the customer nothing. A lot that never set terms has KRW and no fees. The same terms again change nothing.",
+    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    body: {
+      schema: ChangePaymentTermsBody,
+      required: true,
+      example: {
+        currency: "KRW",
+        deposit: 10000,
+        cancellation: { freeUntilMinutesBefore: 60, feePercent: 50 },
+        noShowFee: 5000,
+      },
+    },
+    problems: ["parking-lot-not-found"],
+    responses: { "200": jsonResponse("Changed.", "PaymentTermsChangedResponse") },
   },
 ];

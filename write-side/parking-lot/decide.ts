@@ -5,7 +5,7 @@ import { changeCapacity, close } from "./closures.js";
 import { cancel, checkIn, checkOut } from "./reservation-steps.js";
 import { busiest, iso, leaveAt, statusIn } from "./rules.js";
 import type { Decision, ParkingLotEvent, ParkingLotState, RegisteredLot } from "./state.js";
-import { changeCustomerLimit, changeRate } from "./terms.js";
+import { changeCustomerLimit, changePaymentTerms, changeRate } from "./terms.js";
 import { beginClosure, recordNoShow } from "./time-driven.js";
 
 /** The parking-lot aggregate's decision on a command, and what its state tells the read side. */
@@ -30,6 +30,8 @@ export function decide(command: ParkingLotCommand, state: ParkingLotState): Deci
       return changeRate(command, state);
     case "ChangeCustomerLimit":
       return changeCustomerLimit(command, state);
+    case "ChangePaymentTerms":
+      return changePaymentTerms(command, state);
     case "RecordNoShow":
       return recordNoShow(command, state);
     case "BeginClosure":
@@ -74,6 +76,7 @@ const LOT_EVENT_TYPES: Record<ParkingLotEvent["type"], true> = {
   ParkingLotCapacityChanged: true,
   ParkingLotRateChanged: true,
   ParkingLotCustomerLimitChanged: true,
+  ParkingLotPaymentTermsChanged: true,
 };
 export const PARKING_LOT_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(LOT_EVENT_TYPES));
 

@@ -213,6 +213,8 @@ export function evolve(state: ParkingLotState, event: ParkingLotEvent): ParkingL
       return { ...state, hourlyRate: event.data.hourlyRate };
     case "ParkingLotCustomerLimitChanged":
       return { ...state, maxActivePerCustomer: event.data.maxActivePerCustomer };
+    case "ParkingLotPaymentTermsChanged":
+      return { ...state, paymentTerms: event.data.terms };
   }
 }
 

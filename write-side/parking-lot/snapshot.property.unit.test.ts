@@ -176,6 +176,19 @@ const customerLimitArb: fc.Arbitrary<Spec> = fc
     now: iso(now),
   }));
 
+/** The lot's payment terms (issue 38), which a snapshot keeps. */
+const paymentTermsArb: fc.Arbitrary<Spec> = fc.constantFrom(0, 5000).map((deposit) => (now) => ({
+  type: "ChangePaymentTerms",
+  parkingLotId: LOT,
+  terms: {
+    currency: "KRW",
+    deposit,
+    cancellation: { freeUntilMinutesBefore: 30, feePercent: 20 },
+    noShowFee: 1000,
+  },
+  now: iso(now),
+}));
+
 /** Minutes the clock moves on before a step: often not at all, sometimes past every window. */
 const advanceArb = fc.oneof(
   { weight: 4, arbitrary: fc.constant(0) },
@@ -200,6 +213,7 @@ const stepArb: fc.Arbitrary<Step> = fc.record({
     { weight: 1, arbitrary: capacityArb },
     { weight: 1, arbitrary: rateArb },
     { weight: 1, arbitrary: customerLimitArb },
+    { weight: 1, arbitrary: paymentTermsArb },
   ),
 });
 

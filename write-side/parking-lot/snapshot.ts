@@ -1,6 +1,6 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { Map as ImmutableMap, Set as ImmutableSet, List } from "immutable";
-import { CouponRule } from "../../schemas/common.js";
+import { CouponRule, PaymentTerms } from "../../schemas/common.js";
 import { precompile, validate } from "../../schemas/validation.js";
 import type { Interval } from "./occupancy.js";
 import { checkColumns, ReservationBook, type ReservationColumns } from "./reservation-book.js";
@@ -21,6 +21,7 @@ type PlainFields = Pick<
   | "hourlyRate"
   | "maxActivePerCustomer"
   | "couponRule"
+  | "paymentTerms"
   | "activeReservations"
   | "archived"
 >;
@@ -65,6 +66,7 @@ function headOf(state: RegisteredLot) {
     ...(state.hourlyRate !== undefined ? { hourlyRate: state.hourlyRate } : {}),
     maxActivePerCustomer: state.maxActivePerCustomer,
     ...(state.couponRule !== undefined ? { couponRule: state.couponRule } : {}),
+    ...(state.paymentTerms !== undefined ? { paymentTerms: state.paymentTerms } : {}),
     activeReservations: state.activeReservations,
     openEnded: [...state.openEnded.entries()].sort(byKey),
     checkOutRates: [...state.checkOutRates.entries()].sort(byKey),
@@ -104,6 +106,7 @@ export function fromSnapshot(snapshot: LotSnapshot): ParkingLotState {
     ...(s.hourlyRate !== undefined ? { hourlyRate: s.hourlyRate } : {}),
     maxActivePerCustomer: s.maxActivePerCustomer,
     ...(s.couponRule !== undefined ? { couponRule: s.couponRule } : {}),
+    ...(s.paymentTerms !== undefined ? { paymentTerms: s.paymentTerms } : {}),
     activeReservations: s.activeReservations,
     reservations: ReservationBook.of(s.reservations),
     openEnded: ImmutableMap(s.openEnded),
@@ -130,8 +133,9 @@ export function fromSnapshot(snapshot: LotSnapshot): ParkingLotState {
  * 3: cars in the lot, when each open-ended booking was made, closures with their id and whether
  *    they began, and the NO_SHOW status (issue 17: the lot follows the cars and the clock).
  * 4: the rate each open-ended booking was made at (`checkOutRates`; issue 33: a lot's rate changes).
+ * 5: the lot's payment terms (`paymentTerms`; issue 38).
  */
-export const SNAPSHOT_VERSION = 4;
+export const SNAPSHOT_VERSION = 5;
 
 /** Reservation records per page: a page stays far below MongoDB's 16 MB document limit. */
 export const SNAPSHOT_PAGE_SIZE = 20_000;
@@ -151,6 +155,8 @@ const RegisteredHead = Type.Object(
     hourlyRate: Type.Optional(Type.Integer()),
     maxActivePerCustomer: Type.Integer(),
     couponRule: Type.Optional(CouponRule),
+    /** Since issue 38 (version 5). */
+    paymentTerms: Type.Optional(PaymentTerms),
     /** Informational (no decision reads it), and evolve can take it below 0: see decider.ts. */
     activeReservations: Type.Integer(),
     /** How many reservation records the pages after the head hold together. */
@@ -282,6 +288,7 @@ export function decodeSnapshot(parts: readonly unknown[], lotId: string): Parkin
       ...(head.hourlyRate !== undefined ? { hourlyRate: head.hourlyRate } : {}),
       maxActivePerCustomer: head.maxActivePerCustomer,
       ...(head.couponRule !== undefined ? { couponRule: head.couponRule } : {}),
+      ...(head.paymentTerms !== undefined ? { paymentTerms: head.paymentTerms } : {}),
       activeReservations: head.activeReservations,
       reservations,
       openEnded: ImmutableMap(head.openEnded),

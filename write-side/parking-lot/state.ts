@@ -1,5 +1,5 @@
 import type { Map as ImmutableMap, Set as ImmutableSet, List } from "immutable";
-import type { CouponRule } from "../../schemas/common.js";
+import type { CouponRule, PaymentTerms } from "../../schemas/common.js";
 import type { EventOfType } from "../../schemas/events.js";
 import type { ReservationStatus } from "../../schemas/reservation-time.js";
 import type { Occupancy } from "./occupancy.js";
@@ -32,7 +32,8 @@ export type ParkingLotEvent =
   | EventOfType<"ParkingLotClosureBegan">
   | EventOfType<"ParkingLotCapacityChanged">
   | EventOfType<"ParkingLotRateChanged">
-  | EventOfType<"ParkingLotCustomerLimitChanged">;
+  | EventOfType<"ParkingLotCustomerLimitChanged">
+  | EventOfType<"ParkingLotPaymentTermsChanged">;
 
 /** A car in the lot: when its window ends (Infinity for an open-ended booking) and when it came in. */
 export interface CarInLot {
@@ -62,6 +63,8 @@ export type ParkingLotState =
       readonly maxActivePerCustomer: number;
       /** How a stay earns the coupon; absent: DEFAULT_COUPON_RULE. */
       readonly couponRule?: CouponRule;
+      /** What the lot asks to be paid (issue 38); absent: DEFAULT_PAYMENT_TERMS. */
+      readonly paymentTerms?: PaymentTerms;
       /** Informational (no decision reads it): reservations holding or going to hold a spot. */
       readonly activeReservations: number;
       /**

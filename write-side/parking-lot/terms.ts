@@ -1,4 +1,5 @@
-import type { ChangeCustomerLimit, ChangeRate } from "../../schemas/commands.js";
+import type { ChangeCustomerLimit, ChangePaymentTerms, ChangeRate } from "../../schemas/commands.js";
+import { DEFAULT_PAYMENT_TERMS, type PaymentTerms } from "../../schemas/common.js";
 import { accept, reject } from "./rules.js";
 import type { Decision, ParkingLotState, RegisteredLot } from "./state.js";
 
@@ -37,6 +38,35 @@ export function changeCustomerLimit(command: ChangeCustomerLimit, state: Parking
     },
   });
 }
+
+/**
+ * What the lot asks to be paid (issue 38) for bookings made from now on; asking for the terms the
+ * lot already has changes nothing (a retry). A booking keeps the terms it was made under.
+ */
+export function changePaymentTerms(command: ChangePaymentTerms, state: ParkingLotState): Decision {
+  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+  if (state.paymentTerms !== undefined && samePaymentTerms(state.paymentTerms, command.terms))
+    return accept();
+  return accept({
+    type: "ParkingLotPaymentTermsChanged",
+    data: {
+      parkingLotId: command.parkingLotId,
+      terms: command.terms,
+      ...(state.paymentTerms !== undefined ? { previousTerms: state.paymentTerms } : {}),
+      changedAt: command.now,
+    },
+  });
+}
+
+const samePaymentTerms = (a: PaymentTerms, b: PaymentTerms): boolean =>
+  a.currency === b.currency &&
+  a.deposit === b.deposit &&
+  a.noShowFee === b.noShowFee &&
+  a.cancellation.freeUntilMinutesBefore === b.cancellation.freeUntilMinutesBefore &&
+  a.cancellation.feePercent === b.cancellation.feePercent;
+
+/** The lot's payment terms: its own, or the defaults (KRW, no deposit, no fees). */
+export const paymentTermsOf = (lot: RegisteredLot): PaymentTerms => lot.paymentTerms ?? DEFAULT_PAYMENT_TERMS;
 
 /**
  * The rate an open-ended stay is priced at on check-out: the one it was booked at (a booking

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
+import { DEFAULT_PAYMENT_TERMS } from "../../schemas/common.js";
 import {
   given,
   LOT,
@@ -10,6 +11,7 @@ import {
 } from "../../test-support/given-when-then.js";
 import { decide, fold, type ParkingLotEvent } from "./decider.js";
 import { fromSnapshot, toSnapshot } from "./snapshot.js";
+import { paymentTermsOf } from "./terms.js";
 import { viewAfter } from "./view.js";
 
 const at = (hhmm: string) => `2024-05-01T${hhmm}:00.000Z`;
@@ -175,5 +177,63 @@ describe("ChangeCustomerLimit", () => {
     given(history)
       .when(reserveParking({ reservationId: "c", customerId: "CUST2" }))
       .then([parkingReserved({ reservationId: "c", customerId: "CUST2" })]);
+  });
+});
+
+describe("ChangePaymentTerms", () => {
+  const terms = {
+    currency: "USD",
+    deposit: 2000,
+    cancellation: { freeUntilMinutesBefore: 60, feePercent: 50 },
+    noShowFee: 1500,
+  };
+  const changeTerms = (t = terms): ParkingLotCommand => ({
+    type: "ChangePaymentTerms",
+    parkingLotId: LOT,
+    terms: t,
+    now: at("09:30"),
+  });
+
+  it("records the lot's first terms, then each change with the terms it replaces", () => {
+    given([lotRegistered()])
+      .when(changeTerms())
+      .then([
+        { type: "ParkingLotPaymentTermsChanged", data: { parkingLotId: LOT, terms, changedAt: at("09:30") } },
+      ]);
+    const later = { ...terms, noShowFee: 0 };
+    given([
+      lotRegistered(),
+      { type: "ParkingLotPaymentTermsChanged", data: { parkingLotId: LOT, terms, changedAt: NOW } },
+    ])
+      .when(changeTerms(later))
+      .then([
+        {
+          type: "ParkingLotPaymentTermsChanged",
+          data: { parkingLotId: LOT, terms: later, previousTerms: terms, changedAt: at("09:30") },
+        },
+      ]);
+  });
+
+  it("changes nothing when the terms are already those (a retry), and refuses an unknown lot", () => {
+    given([
+      lotRegistered(),
+      { type: "ParkingLotPaymentTermsChanged", data: { parkingLotId: LOT, terms, changedAt: NOW } },
+    ])
+      .when(changeTerms({ ...terms, cancellation: { ...terms.cancellation } }))
+      .then([]);
+    given().when(changeTerms()).then({ code: "LotNotFound", parkingLotId: LOT });
+  });
+
+  it("is kept by the state and its snapshot; a lot without its own has the defaults (KRW, no fees)", () => {
+    const unset = fold([lotRegistered()]);
+    expect(unset.kind === "registered" && paymentTermsOf(unset)).toEqual(DEFAULT_PAYMENT_TERMS);
+    const state = fold([
+      lotRegistered(),
+      { type: "ParkingLotPaymentTermsChanged", data: { parkingLotId: LOT, terms, changedAt: NOW } },
+    ]);
+    expect(state.kind === "registered" && paymentTermsOf(state)).toEqual(terms);
+    expect(toSnapshot(fromSnapshot(toSnapshot(state)))).toEqual(toSnapshot(state));
+    const restored = fromSnapshot(toSnapshot(state));
+    expect(restored.kind === "registered" && restored.paymentTerms).toEqual(terms);
   });
 });

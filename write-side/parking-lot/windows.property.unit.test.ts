@@ -289,6 +289,24 @@ const customerLimitArb: fc.Arbitrary<Spec> = fc.integer({ min: 1, max: 3 }).map(
     ({ now }) => ({ type: "ChangeCustomerLimit", parkingLotId: LOT, maxActivePerCustomer, now: iso(now) }),
 );
 
+/** Payment terms change nothing a booking holds while payments are off: the model only keeps them. */
+const paymentTermsArb: fc.Arbitrary<Spec> = fc
+  .record({ deposit: fc.constantFrom(0, 5000), noShowFee: fc.constantFrom(0, 3000) })
+  .map(
+    ({ deposit, noShowFee }): Spec =>
+      ({ now }) => ({
+        type: "ChangePaymentTerms",
+        parkingLotId: LOT,
+        terms: {
+          currency: "KRW",
+          deposit,
+          cancellation: { freeUntilMinutesBefore: 60, feePercent: 50 },
+          noShowFee,
+        },
+        now: iso(now),
+      }),
+  );
+
 interface Registration {
   readonly capacity: number;
   readonly hourlyRate?: number;
@@ -336,6 +354,7 @@ const stepArb = (registration: Registration): fc.Arbitrary<Step> =>
       { weight: 1, arbitrary: capacityArb.map(named("change capacity")) },
       { weight: 1, arbitrary: rateArb.map(named("change rate")) },
       { weight: 1, arbitrary: customerLimitArb.map(named("change customer limit")) },
+      { weight: 1, arbitrary: paymentTermsArb.map(named("change payment terms")) },
       // The same registration again (a retry), or another one (an id taken).
       {
         weight: 1,
@@ -482,7 +501,7 @@ const OPEN_ENDED_AS_OF_NOW = process.env.WINDOWS_MODEL !== "literal";
  * booked, until the first closure that begins after it was made (which cancels it).
  */
 class Model {
-  lot: { name: string; capacity: number; hourlyRate?: number; maxActive: number } | undefined;
+  lot: { name: string; capacity: number; hourlyRate?: number; maxActive: number; terms?: string } | undefined;
   readonly bookings = new Map<string, Booking>();
   closures: ModelClosure[] = [];
 
@@ -788,6 +807,12 @@ class Model {
         if (command.maxActivePerCustomer === lot.maxActive) return accepted();
         lot.maxActive = command.maxActivePerCustomer;
         return accepted("ParkingLotCustomerLimitChanged");
+      }
+      case "ChangePaymentTerms": {
+        const terms = JSON.stringify(command.terms);
+        if (terms === lot.terms) return accepted();
+        lot.terms = terms;
+        return accepted("ParkingLotPaymentTermsChanged");
       }
     }
   }
@@ -1119,6 +1144,7 @@ describe("time windows, random command sequences over a moving clock", { timeout
       "ChangeCapacity:ParkingLotCapacityChanged",
       "ChangeRate:ParkingLotRateChanged",
       "ChangeCustomerLimit:ParkingLotCustomerLimitChanged",
+      "ChangePaymentTerms:ParkingLotPaymentTermsChanged",
       "RegisterParkingLot:LotAlreadyRegistered",
       "ended CANCELED window",
       "ended CANCELED open-ended",

@@ -1,0 +1,52 @@
+import { Type } from "@sinclair/typebox";
+import { env, literals } from "./setting.js";
+import { PAYMENT_PROVIDERS } from "./values.js";
+
+/** Payments (issue 38): which provider takes the money, how long a booking waits for it, Stripe's keys. */
+export const PAYMENT_SETTINGS = {
+  payments: literals(
+    PAYMENT_PROVIDERS,
+    env(
+      "PAYMENTS",
+      "none",
+      "Who takes the money: `none` (no provider is called; amounts are recorded and settled at the lot, as before payments existed) or `stripe` (PaymentIntents with manual capture through the official SDK; needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET).",
+    ),
+  ),
+  paymentHoldSeconds: Type.Integer({
+    minimum: 5,
+    maximum: 86400,
+    ...env(
+      "PAYMENT_HOLD_SECONDS",
+      "900",
+      "How long (s) a booking waiting for its payment (PENDING_PAYMENT) holds its spot; when it runs out unpaid the booking is canceled (`payment-expired`) and the spot freed.",
+    ),
+  }),
+  stripeSecretKey: Type.Optional(
+    Type.String({
+      format: "providerKey",
+      ...env(
+        "STRIPE_SECRET_KEY",
+        undefined,
+        "Stripe secret API key (`sk_test_...` in test mode, `sk_live_...` in live mode). Required with PAYMENTS=stripe.",
+      ),
+    }),
+  ),
+  stripeWebhookSecret: Type.Optional(
+    Type.String({
+      format: "providerKey",
+      ...env(
+        "STRIPE_WEBHOOK_SECRET",
+        undefined,
+        "Signing secret (`whsec_...`) of the Stripe webhook endpoint that calls `POST /payments/webhooks/stripe`. Required with PAYMENTS=stripe.",
+      ),
+    }),
+  ),
+  stripeApiBase: Type.String({
+    format: "httpUrl",
+    ...env(
+      "STRIPE_API_BASE",
+      "https://api.stripe.com",
+      "Base URL of the Stripe API the SDK calls (its protocol, host and port are used). A Stripe-compatible server (stripe-mock, the test server in test-support/stripe) can stand in.",
+    ),
+  }),
+};

@@ -1,0 +1,127 @@
+/**
+ * The payment provider port (issue 38): what the payments process manager asks of whoever takes
+ * the money, in the service's words, vendor-free. Amounts are integers in the currency's minor
+ * unit; every call carries an idempotency key derived from the fact it acts on (`stepKey`), so a
+ * retry, a restart after kill -9 or a second replica asks the provider for the same thing and is
+ * answered with the same result: nothing is charged twice.
+ *
+ * Each call answers an outcome, never throws for a provider's answer: `declined` (the card or the
+ * provider said no: record it as a fact), `retryable` (the provider is down, slow or busy: try
+ * again later with the same key) or `refused` (the request itself is wrong: a bug or a
+ * misconfiguration, to log and not retry blindly).
+ */
+
+export type ProviderName = "none" | "stripe";
+
+/** What a payment is about, so the provider's dashboard leads back to the booking. */
+export interface PaymentMetadata {
+  readonly reservationId: string;
+  readonly parkingLotId: string;
+}
+
+export interface AuthorizeRequest {
+  readonly amount: number;
+  /** ISO 4217, as the lot's terms say (upper case). */
+  readonly currency: string;
+  /** A saved payment method, confirmed server-side; absent: the client confirms (clientSecret). */
+  readonly paymentMethod?: string;
+  /** The provider's customer the saved method belongs to, when it is attached to one. */
+  readonly customer?: string;
+  readonly metadata: PaymentMetadata;
+  readonly idempotencyKey: string;
+}
+
+/**
+ * An authorization: `authorized` holds the amount until captured or released; `pending` waits for
+ * the customer to confirm (with `clientSecret`, e.g. Stripe.js), or for 3-D Secure (`action`).
+ */
+export interface Authorization {
+  readonly intentId: string;
+  readonly status: "authorized" | "pending";
+  readonly amount: number;
+  readonly clientSecret?: string;
+}
+
+export interface OffSessionRequest {
+  readonly amount: number;
+  readonly currency: string;
+  readonly paymentMethod: string;
+  readonly customer?: string;
+  readonly metadata: PaymentMetadata;
+  readonly idempotencyKey: string;
+}
+
+export type ProviderOutcome<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly kind: "declined"; readonly code: string; readonly message: string }
+  | { readonly ok: false; readonly kind: "retryable"; readonly message: string }
+  | { readonly ok: false; readonly kind: "refused"; readonly message: string };
+
+export type ProviderFailure = Extract<ProviderOutcome<never>, { ok: false }>;
+
+export interface PaymentProvider {
+  readonly name: ProviderName;
+  /** Holds `amount` on the payment method (manual capture). */
+  authorize(request: AuthorizeRequest): Promise<ProviderOutcome<Authorization>>;
+  /** Takes `amount` (at most what is held) of an authorization; the rest is released. */
+  capture(
+    intentId: string,
+    amount: number,
+    idempotencyKey: string,
+  ): Promise<ProviderOutcome<{ captured: number }>>;
+  /** Lets an authorization go without taking anything (or what is still held after nothing was taken). */
+  release(intentId: string, idempotencyKey: string): Promise<ProviderOutcome<{ released: number }>>;
+  /** Gives back `amount` (at most what was captured and not yet refunded) of a captured payment. */
+  refund(
+    intentId: string,
+    amount: number,
+    idempotencyKey: string,
+  ): Promise<ProviderOutcome<{ refundId: string; refunded: number }>>;
+  /** Charges the saved payment method without the customer (an overstay beyond the authorization). */
+  chargeOffSession(
+    request: OffSessionRequest,
+  ): Promise<ProviderOutcome<{ intentId: string; charged: number }>>;
+}
+
+/** The steps of a reservation's payment, each asked of the provider at most once per fact. */
+export type PaymentStep = "authorize" | "capture" | "release" | "refund" | "overstay";
+
+/**
+ * The idempotency key of one step taken because of one fact (the event's id in the log): the same
+ * fact always asks the same thing, whoever asks and however often.
+ */
+export const stepKey = (eventId: string, step: PaymentStep): string => `parking:${eventId}:${step}`;
+
+/**
+ * PAYMENTS=none: no provider is called. An authorization is the amount itself, settled at the lot
+ * as before payments existed; every step succeeds with what it was asked, so the facts the
+ * process manager records still balance (see ledger.ts).
+ */
+export const noPaymentProvider: PaymentProvider = {
+  name: "none",
+  authorize: async ({ amount, metadata, idempotencyKey }) => ({
+    ok: true,
+    value: {
+      intentId: `lot:${metadata.reservationId}:${hash(idempotencyKey)}`,
+      status: "authorized",
+      amount,
+    },
+  }),
+  capture: async (_intentId, amount) => ({ ok: true, value: { captured: amount } }),
+  release: async () => ({ ok: true, value: { released: 0 } }),
+  refund: async (_intentId, amount, idempotencyKey) => ({
+    ok: true,
+    value: { refundId: `lot-refund:${hash(idempotencyKey)}`, refunded: amount },
+  }),
+  chargeOffSession: async ({ amount, metadata, idempotencyKey }) => ({
+    ok: true,
+    value: { intentId: `lot:${metadata.reservationId}:${hash(idempotencyKey)}`, charged: amount },
+  }),
+};
+
+/** A short stable tag of a key (FNV-1a), so the settled-at-the-lot ids differ per fact. */
+function hash(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, "0");
+}

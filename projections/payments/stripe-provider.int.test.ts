@@ -1,0 +1,144 @@
+import Stripe from "stripe";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type StripeServer, startStripeServer } from "../../test-support/stripe/server.js";
+import { stepKey } from "./provider.js";
+import { stripeClient, stripeProvider, translateStripeError } from "./stripe-provider.js";
+
+/** The Stripe adapter against the Stripe-contract server: every request and answer is checked against Stripe's OpenAPI document. */
+
+let server: StripeServer;
+let provider: ReturnType<typeof stripeProvider>;
+const metadata = { reservationId: "res-1", parkingLotId: "lot-1" };
+
+beforeAll(async () => {
+  server = await startStripeServer();
+  provider = stripeProvider(stripeClient({ secretKey: "sk_test_payments_core", apiBase: server.url }));
+});
+afterAll(async () => {
+  await server.setOutage("none");
+  await server.close();
+});
+
+describe("the Stripe provider", () => {
+  it("authorizes with a saved card (manual capture, the booking in metadata), captures part, releases the rest, refunds at most the capture", async () => {
+    const authorized = await provider.authorize({
+      amount: 5000,
+      currency: "KRW",
+      paymentMethod: "pm_card_visa",
+      metadata,
+      idempotencyKey: stepKey("ev-1", "authorize"),
+    });
+    expect(authorized).toMatchObject({ ok: true, value: { status: "authorized", amount: 5000 } });
+    if (!authorized.ok) return;
+    const intentId = authorized.value.intentId;
+    const captured = await provider.capture(intentId, 3000, stepKey("ev-2", "capture"));
+    expect(captured).toEqual({ ok: true, value: { captured: 3000 } });
+    const refunded = await provider.refund(intentId, 1000, stepKey("ev-3", "refund"));
+    expect(refunded).toMatchObject({ ok: true, value: { refunded: 1000 } });
+    const tooMuch = await provider.refund(intentId, 2500, stepKey("ev-4", "refund"));
+    expect(tooMuch).toMatchObject({ ok: false, kind: "refused" });
+    const row = server.ledger().intents.find((i) => i.id === intentId);
+    expect(row).toMatchObject({
+      captureMethod: "manual",
+      metadata,
+      authorized: 5000,
+      captured: 3000,
+      released: 2000,
+      refunded: 1000,
+    });
+  });
+
+  it("answers a repeated step with the first answer: the same key never charges twice", async () => {
+    const request = {
+      amount: 4000,
+      currency: "KRW",
+      paymentMethod: "pm_card_visa",
+      metadata: { reservationId: "res-2", parkingLotId: "lot-1" },
+      idempotencyKey: stepKey("ev-10", "authorize"),
+    };
+    const first = await provider.authorize(request);
+    const again = await provider.authorize(request);
+    expect(again).toEqual(first);
+    expect(server.ledger().intents.filter((i) => i.metadata.reservationId === "res-2")).toHaveLength(1);
+  });
+
+  it("leaves an intent without a saved method pending, with the clientSecret for Stripe.js; releases it", async () => {
+    const pending = await provider.authorize({
+      amount: 2000,
+      currency: "KRW",
+      metadata: { reservationId: "res-3", parkingLotId: "lot-1" },
+      idempotencyKey: stepKey("ev-20", "authorize"),
+    });
+    expect(pending).toMatchObject({ ok: true, value: { status: "pending", amount: 2000 } });
+    expect(pending.ok && pending.value.clientSecret).toMatch(/_secret_/);
+    if (!pending.ok) return;
+    const released = await provider.release(pending.value.intentId, stepKey("ev-21", "release"));
+    expect(released.ok).toBe(true);
+  });
+
+  it("reads a declined card as declined, with the decline code", async () => {
+    const declined = await provider.authorize({
+      amount: 3000,
+      currency: "KRW",
+      paymentMethod: "pm_card_chargeDeclinedInsufficientFunds",
+      metadata,
+      idempotencyKey: stepKey("ev-30", "authorize"),
+    });
+    expect(declined).toMatchObject({ ok: false, kind: "declined", code: "insufficient_funds" });
+  });
+
+  it("charges a saved card off-session (an overstay), and declines one that needs the customer", async () => {
+    const charged = await provider.chargeOffSession({
+      amount: 1500,
+      currency: "KRW",
+      paymentMethod: "pm_card_visa",
+      metadata,
+      idempotencyKey: stepKey("ev-40", "overstay"),
+    });
+    expect(charged).toMatchObject({ ok: true, value: { charged: 1500 } });
+    const needsCustomer = await provider.chargeOffSession({
+      amount: 1500,
+      currency: "KRW",
+      paymentMethod: "pm_card_authenticationRequired",
+      metadata,
+      idempotencyKey: stepKey("ev-41", "overstay"),
+    });
+    expect(needsCustomer).toMatchObject({ ok: false, kind: "declined", code: "authentication_required" });
+  });
+
+  it("reads Stripe down (5xx, no connection) as retryable, and the same key succeeds once it is back", async () => {
+    const request = {
+      amount: 1000,
+      currency: "KRW",
+      paymentMethod: "pm_card_visa",
+      metadata: { reservationId: "res-5", parkingLotId: "lot-1" },
+      idempotencyKey: stepKey("ev-50", "authorize"),
+    };
+    await server.setOutage(503);
+    expect(await provider.authorize(request)).toMatchObject({ ok: false, kind: "retryable" });
+    await server.setOutage("refuse");
+    expect(await provider.authorize(request)).toMatchObject({ ok: false, kind: "retryable" });
+    await server.setOutage("none");
+    expect(await provider.authorize(request)).toMatchObject({ ok: true, value: { status: "authorized" } });
+  });
+
+  it("was held to Stripe's contract: no request or answer broke the OpenAPI document", () => {
+    expect(server.violations()).toEqual([]);
+  });
+
+  it("rethrows what is not Stripe's answer (a bug is not a payment outcome)", () => {
+    expect(() => translateStripeError(new TypeError("bug"))).toThrow(TypeError);
+    const auth = new Stripe.errors.StripeAuthenticationError({
+      message: "bad key",
+      type: "authentication_error",
+      statusCode: 401,
+    });
+    expect(translateStripeError(auth)).toMatchObject({ ok: false, kind: "refused" });
+    const busy = new Stripe.errors.StripeRateLimitError({
+      message: "slow down",
+      type: "rate_limit_error",
+      statusCode: 429,
+    });
+    expect(translateStripeError(busy)).toMatchObject({ ok: false, kind: "retryable" });
+  });
+});

@@ -1,0 +1,327 @@
+import { card, cardObject } from "./cards.js";
+import {
+  type Customer,
+  customerObject,
+  type Intent,
+  intentObject,
+  type JsonObject,
+  newId,
+  now,
+  type Refund,
+  refundObject,
+} from "./objects.js";
+
+/**
+ * What the Stripe-contract server does with money: PaymentIntents (manual or automatic capture,
+ * confirmed with a test card, on or off session), partial captures (the rest is released),
+ * cancellations, refunds never beyond what was captured. Failures are Stripe's error bodies.
+ */
+export class StripeFailure extends Error {
+  constructor(
+    readonly status: number,
+    readonly error: JsonObject,
+  ) {
+    super(String(error.message));
+  }
+}
+
+export interface BankState {
+  intents: Record<string, Intent>;
+  refunds: Record<string, Refund>;
+  customers: Record<string, Customer>;
+}
+
+export const emptyBank = (): BankState => ({ intents: {}, refunds: {}, customers: {} });
+
+export type Params = Record<string, unknown>;
+export type Emit = (type: string, object: JsonObject) => void;
+
+const invalid = (message: string, param?: string, code?: string, extra: JsonObject = {}) =>
+  new StripeFailure(400, {
+    type: "invalid_request_error",
+    message,
+    ...(param ? { param } : {}),
+    ...(code ? { code } : {}),
+    ...extra,
+  });
+
+const missing = (what: string, id: string, param: string) =>
+  new StripeFailure(404, {
+    type: "invalid_request_error",
+    code: "resource_missing",
+    message: `No such ${what}: '${id}'`,
+    param,
+  });
+
+const metadataOf = (value: unknown): Record<string, string> =>
+  value && typeof value === "object" ? { ...(value as Record<string, string>) } : {};
+
+const CANCELABLE = new Set([
+  "requires_payment_method",
+  "requires_confirmation",
+  "requires_action",
+  "requires_capture",
+]);
+
+export class Bank {
+  constructor(
+    readonly state: BankState,
+    private readonly emit: Emit,
+  ) {}
+
+  private intent(id: string, param = "intent"): Intent {
+    const found = this.state.intents[id];
+    if (!found) throw missing("payment_intent", id, param);
+    return found;
+  }
+
+  private unexpected(intent: Intent, action: string): StripeFailure {
+    return invalid(
+      `You cannot ${action} this PaymentIntent because it has a status of ${intent.status}.`,
+      undefined,
+      "payment_intent_unexpected_state",
+      { payment_intent: intentObject(intent) },
+    );
+  }
+
+  createIntent(params: Params): JsonObject {
+    const amount = Number(params.amount);
+    if (!Number.isInteger(amount) || amount < 1)
+      throw invalid("Amount must be at least 1 in the currency's minor unit.", "amount", "amount_too_small");
+    const currency = String(params.currency).toLowerCase();
+    if (!/^[a-z]{3}$/.test(currency)) throw invalid(`Invalid currency: ${currency}.`, "currency");
+    const customer = typeof params.customer === "string" ? params.customer : null;
+    if (customer && !this.state.customers[customer]) throw missing("customer", customer, "customer");
+    const id = newId("pi");
+    const paymentMethod = typeof params.payment_method === "string" ? params.payment_method : null;
+    const intent: Intent = {
+      id,
+      created: now(),
+      amount,
+      currency,
+      captureMethod: params.capture_method === "manual" ? "manual" : "automatic",
+      confirmationMethod: params.confirmation_method === "manual" ? "manual" : "automatic",
+      status: paymentMethod ? "requires_confirmation" : "requires_payment_method",
+      metadata: metadataOf(params.metadata),
+      customer,
+      paymentMethod,
+      description: typeof params.description === "string" ? params.description : null,
+      clientSecret: `${id}_secret_${newId("s").slice(2)}`,
+      offSession: false,
+      amountCapturable: 0,
+      amountReceived: 0,
+      authorized: 0,
+      released: 0,
+      refunded: 0,
+      refunds: [],
+      canceledAt: null,
+      cancellationReason: null,
+      lastError: null,
+      latestCharge: null,
+      nextAction: null,
+    };
+    if (paymentMethod) this.paymentMethodOf(paymentMethod);
+    this.state.intents[id] = intent;
+    this.emit("payment_intent.created", intentObject(intent));
+    if (params.confirm === true) return this.attempt(intent, params);
+    return intentObject(intent);
+  }
+
+  retrieveIntent(id: string): JsonObject {
+    return intentObject(this.intent(id));
+  }
+
+  confirmIntent(id: string, params: Params): JsonObject {
+    const intent = this.intent(id);
+    if (!["requires_payment_method", "requires_confirmation", "requires_action"].includes(intent.status))
+      throw this.unexpected(intent, "confirm");
+    if (typeof params.payment_method === "string") {
+      this.paymentMethodOf(params.payment_method);
+      intent.paymentMethod = params.payment_method;
+    }
+    return this.attempt(intent, params);
+  }
+
+  private paymentMethodOf(id: string): JsonObject {
+    const found = cardObject(id, null);
+    if (!found) throw missing("PaymentMethod", id, "payment_method");
+    return found;
+  }
+
+  /** Charges (or authorizes) the intent's payment method as the test card says. */
+  private attempt(intent: Intent, params: Params): JsonObject {
+    if (!intent.paymentMethod)
+      throw invalid(
+        "You cannot confirm this PaymentIntent because it's missing a payment method.",
+        "payment_method",
+        "payment_intent_unexpected_state",
+        { payment_intent: intentObject(intent) },
+      );
+    const offSession =
+      params.off_session === true || params.off_session === "one_off" || params.off_session === "recurring";
+    intent.offSession = offSession;
+    const outcome = card(intent.paymentMethod)?.outcome ?? { kind: "succeeds" };
+    intent.latestCharge = newId("ch");
+    if (outcome.kind === "authenticates" && !offSession) {
+      intent.status = "requires_action";
+      intent.nextAction = { type: "use_stripe_sdk", use_stripe_sdk: { type: "three_d_secure_redirect" } };
+      this.emit("payment_intent.requires_action", intentObject(intent));
+      return intentObject(intent);
+    }
+    if (outcome.kind !== "succeeds") {
+      const failure =
+        outcome.kind === "declines"
+          ? { code: outcome.code, decline_code: outcome.declineCode, message: outcome.message }
+          : {
+              code: "authentication_required",
+              decline_code: "authentication_required",
+              message: "Your card was declined. This transaction requires authentication.",
+            };
+      const error: JsonObject = {
+        type: "card_error",
+        code: failure.code,
+        ...(failure.decline_code ? { decline_code: failure.decline_code } : {}),
+        message: failure.message,
+        doc_url: `https://stripe.com/docs/error-codes/${failure.code.replaceAll("_", "-")}`,
+        charge: intent.latestCharge,
+        payment_method: this.paymentMethodOf(intent.paymentMethod),
+      };
+      intent.status = "requires_payment_method";
+      intent.lastError = error;
+      intent.nextAction = null;
+      this.emit("payment_intent.payment_failed", intentObject(intent));
+      throw new StripeFailure(402, { ...error, payment_intent: intentObject(intent) });
+    }
+    intent.lastError = null;
+    intent.nextAction = null;
+    intent.authorized = intent.amount;
+    if (intent.captureMethod === "manual") {
+      intent.status = "requires_capture";
+      intent.amountCapturable = intent.amount;
+      this.emit("payment_intent.amount_capturable_updated", intentObject(intent));
+    } else {
+      intent.status = "succeeded";
+      intent.amountReceived = intent.amount;
+      this.emit("payment_intent.succeeded", intentObject(intent));
+    }
+    return intentObject(intent);
+  }
+
+  captureIntent(id: string, params: Params): JsonObject {
+    const intent = this.intent(id);
+    if (intent.status !== "requires_capture") throw this.unexpected(intent, "capture");
+    const amount =
+      params.amount_to_capture === undefined ? intent.amountCapturable : Number(params.amount_to_capture);
+    if (!Number.isInteger(amount) || amount < 1 || amount > intent.amountCapturable)
+      throw invalid(
+        `The amount to capture (${amount}) must be between 1 and the amount capturable (${intent.amountCapturable}).`,
+        "amount_to_capture",
+        "amount_too_large",
+      );
+    intent.amountReceived = amount;
+    intent.released = intent.authorized - amount;
+    intent.amountCapturable = 0;
+    intent.status = "succeeded";
+    this.emit("payment_intent.succeeded", intentObject(intent));
+    return intentObject(intent);
+  }
+
+  cancelIntent(id: string, params: Params): JsonObject {
+    const intent = this.intent(id);
+    if (!CANCELABLE.has(intent.status)) throw this.unexpected(intent, "cancel");
+    intent.released = intent.authorized - intent.amountReceived;
+    intent.amountCapturable = 0;
+    intent.status = "canceled";
+    intent.canceledAt = now();
+    intent.cancellationReason =
+      typeof params.cancellation_reason === "string" ? params.cancellation_reason : "requested_by_customer";
+    intent.nextAction = null;
+    this.emit("payment_intent.canceled", intentObject(intent));
+    return intentObject(intent);
+  }
+
+  createRefund(params: Params): JsonObject {
+    const intent = this.refundable(params);
+    const left = intent.amountReceived - intent.refunded;
+    if (left === 0 && intent.amountReceived > 0)
+      throw invalid(
+        `Charge ${intent.latestCharge} has already been refunded.`,
+        undefined,
+        "charge_already_refunded",
+      );
+    if (left === 0)
+      throw invalid(
+        `PaymentIntent ${intent.id} has no captured charge to refund (status ${intent.status}); cancel it to release an authorization.`,
+        "payment_intent",
+      );
+    const amount = params.amount === undefined ? left : Number(params.amount);
+    if (!Number.isInteger(amount) || amount < 1 || amount > left)
+      throw invalid(
+        `Refund amount (${amount}) is greater than unrefunded amount on charge (${left}).`,
+        "amount",
+        "amount_too_large",
+      );
+    const refund: Refund = {
+      id: newId("re"),
+      created: now(),
+      amount,
+      currency: intent.currency,
+      paymentIntent: intent.id,
+      charge: intent.latestCharge,
+      metadata: metadataOf(params.metadata),
+      reason: typeof params.reason === "string" ? params.reason : null,
+    };
+    intent.refunded += amount;
+    intent.refunds.push(refund.id);
+    this.state.refunds[refund.id] = refund;
+    this.emit("refund.created", refundObject(refund));
+    return refundObject(refund);
+  }
+
+  private refundable(params: Params): Intent {
+    if (typeof params.payment_intent === "string")
+      return this.intent(params.payment_intent, "payment_intent");
+    if (typeof params.charge === "string") {
+      const found = Object.values(this.state.intents).find((i) => i.latestCharge === params.charge);
+      if (!found) throw missing("charge", params.charge, "charge");
+      return found;
+    }
+    throw invalid("One of `payment_intent` or `charge` is required.", "payment_intent", "parameter_missing");
+  }
+
+  retrieveRefund(id: string): JsonObject {
+    const refund = this.state.refunds[id];
+    if (!refund) throw missing("refund", id, "refund");
+    return refundObject(refund);
+  }
+
+  retrievePaymentMethod(id: string): JsonObject {
+    const customer = Object.values(this.state.customers).find((c) => c.paymentMethods.includes(id));
+    const found = cardObject(id, customer?.id ?? null);
+    if (!found) throw missing("PaymentMethod", id, "payment_method");
+    return found;
+  }
+
+  createCustomer(params: Params): JsonObject {
+    const paymentMethod = typeof params.payment_method === "string" ? params.payment_method : undefined;
+    if (paymentMethod) this.paymentMethodOf(paymentMethod);
+    const customer: Customer = {
+      id: newId("cus"),
+      created: now(),
+      email: typeof params.email === "string" ? params.email : null,
+      name: typeof params.name === "string" ? params.name : null,
+      description: typeof params.description === "string" ? params.description : null,
+      metadata: metadataOf(params.metadata),
+      paymentMethods: paymentMethod ? [paymentMethod] : [],
+    };
+    this.state.customers[customer.id] = customer;
+    this.emit("customer.created", customerObject(customer));
+    return customerObject(customer);
+  }
+
+  retrieveCustomer(id: string): JsonObject {
+    const customer = this.state.customers[id];
+    if (!customer) throw missing("customer", id, "customer");
+    return customerObject(customer);
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * The money ledger of one reservation (issue 38), over its payment facts as the log records them:
+ * one entry per provider payment (intent). The invariant, for every intent: nothing is captured or
+ * released beyond what was authorized, once the intent is settled what was authorized was captured
+ * or released (authorized = captured + released), and refunds never exceed captures. An
+ * off-session charge is authorized and captured at once.
+ *
+ * The property tests, the chaos test and the `parking_payment_ledger_violations` metric all read
+ * this one function.
+ */
+
+export type PaymentFact =
+  | { readonly kind: "authorized"; readonly intentId: string; readonly amount: number }
+  | { readonly kind: "captured"; readonly intentId: string; readonly amount: number }
+  | { readonly kind: "released"; readonly intentId: string; readonly amount: number }
+  | { readonly kind: "refunded"; readonly intentId: string; readonly amount: number }
+  /** An off-session charge: authorized and captured in one step. */
+  | { readonly kind: "charged"; readonly intentId: string; readonly amount: number };
+
+export interface IntentLedger {
+  readonly intentId: string;
+  readonly authorized: number;
+  readonly captured: number;
+  readonly released: number;
+  readonly refunded: number;
+}
+
+export interface ReservationLedger {
+  readonly intents: readonly IntentLedger[];
+  readonly authorized: number;
+  readonly captured: number;
+  readonly released: number;
+  readonly refunded: number;
+}
+
+const ZERO = { authorized: 0, captured: 0, released: 0, refunded: 0 };
+
+/** The totals of a reservation's payment facts, per intent and in all. */
+export function ledgerOf(facts: readonly PaymentFact[]): ReservationLedger {
+  const byIntent = new Map<
+    string,
+    { authorized: number; captured: number; released: number; refunded: number }
+  >();
+  for (const fact of facts) {
+    const row = byIntent.get(fact.intentId) ?? { ...ZERO };
+    if (fact.kind === "charged") {
+      row.authorized += fact.amount;
+      row.captured += fact.amount;
+    } else row[fact.kind] += fact.amount;
+    byIntent.set(fact.intentId, row);
+  }
+  const intents = [...byIntent].map(([intentId, row]) => ({ intentId, ...row }));
+  const sum = (key: keyof typeof ZERO) => intents.reduce((total, row) => total + row[key], 0);
+  return {
+    intents,
+    authorized: sum("authorized"),
+    captured: sum("captured"),
+    released: sum("released"),
+    refunded: sum("refunded"),
+  };
+}
+
+/**
+ * Each broken invariant of a reservation's ledger, as a sentence naming the intent; empty when
+ * the books balance. `settled`: the reservation has ended and its payments were settled, so each
+ * authorization must be fully captured or released (before that, part may still be held).
+ */
+export function ledgerViolations(facts: readonly PaymentFact[], settled: boolean): string[] {
+  const problems: string[] = [];
+  for (const row of ledgerOf(facts).intents) {
+    const used = row.captured + row.released;
+    if (used > row.authorized)
+      problems.push(
+        `${row.intentId}: captured ${row.captured} + released ${row.released} exceed the authorized ${row.authorized}`,
+      );
+    else if (settled && used !== row.authorized)
+      problems.push(
+        `${row.intentId}: settled, but captured ${row.captured} + released ${row.released} leave ${row.authorized - used} of the authorized ${row.authorized} held`,
+      );
+    if (row.refunded > row.captured)
+      problems.push(`${row.intentId}: refunded ${row.refunded} exceeds the captured ${row.captured}`);
+  }
+  return problems;
+}

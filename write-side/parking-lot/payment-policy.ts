@@ -1,0 +1,63 @@
+import type { PaymentTerms } from "../../schemas/common.js";
+
+/**
+ * What a reservation's end does to the money authorized for it (issue 38), by the lot's terms:
+ * pure rules the payments process manager follows and the read side never restates. Every
+ * settlement splits the authorization exactly: `capture + release === authorized`, and what the
+ * authorization could not cover (an overstay, an open-ended stay priced over its deposit) is
+ * charged off-session (`offSession`).
+ *
+ * Amounts are integers in the currency's minor unit; a percentage is rounded down (the customer
+ * never pays a fraction more than the policy says).
+ */
+
+export interface Settlement {
+  /** Taken from the authorization. */
+  readonly capture: number;
+  /** Let go from the authorization. */
+  readonly release: number;
+  /** Charged beyond the authorization, to the same payment method, without the customer. */
+  readonly offSession: number;
+}
+
+const split = (authorized: number, owed: number): Settlement => {
+  const capture = Math.max(0, Math.min(owed, authorized));
+  return { capture, release: authorized - capture, offSession: Math.max(0, owed - authorized) };
+};
+
+/**
+ * A check-out: the stay's price (a window's quote, an open-ended stay's price at check-out) and
+ * its overstay charge are owed; the authorization (the quote, or an open-ended booking's deposit)
+ * covers what it can, the rest is charged off-session.
+ */
+export const checkOutSettlement = (authorized: number, price: number, overstayCharge = 0): Settlement =>
+  split(authorized, price + overstayCharge);
+
+/**
+ * A cancel. An operator's (or a closure's) costs the customer nothing: everything is released. A
+ * customer's is free until `freeUntilMinutesBefore` before the window's start, then costs
+ * `feePercent` of the authorization; an open-ended booking (no start) is canceled free.
+ */
+export function cancelSettlement(
+  terms: PaymentTerms,
+  authorized: number,
+  cancel: { readonly by: "customer" | "operator"; readonly at: number; readonly startsAt?: number },
+): Settlement {
+  if (cancel.by === "operator" || cancel.startsAt === undefined) return split(authorized, 0);
+  const freeUntil = cancel.startsAt - terms.cancellation.freeUntilMinutesBefore * 60_000;
+  if (cancel.at <= freeUntil) return split(authorized, 0);
+  return split(authorized, Math.floor((authorized * terms.cancellation.feePercent) / 100));
+}
+
+/** A no-show: the lot's no-show fee, at most what was authorized (never charged off-session). */
+export const noShowSettlement = (terms: PaymentTerms, authorized: number): Settlement => {
+  const capture = Math.min(terms.noShowFee, authorized);
+  return { capture, release: authorized - capture, offSession: 0 };
+};
+
+/** What an open-ended booking authorizes (its price is known at check-out only): the lot's deposit. */
+export const authorizationOf = (terms: PaymentTerms, quoted: number, openEnded: boolean): number =>
+  openEnded ? terms.deposit : quoted;
+
+/** What may still be refunded of a payment: what was captured less what was refunded already. */
+export const refundable = (captured: number, refunded: number): number => Math.max(0, captured - refunded);
