@@ -66,6 +66,12 @@ export function asOfViews(
     res.json(view);
   };
 
+  return { parkingLot, reservation, controlCenter, ...lotViews(timeTravel, options.clock) };
+}
+
+/** Views of one lot as of a moment (its timeline, its reservations), and the instant they take as now. */
+function lotViews(timeTravel: TimeTravel, clock: () => Date) {
+  const cutOf = (asOf: string) => parseAsOf(asOf, clock().getTime());
   /**
    * A view of one lot (its timeline, a page of its reservations) as it was at `asOf`: the same
    * query code over the lot's log folded to then. Without a lot: 400 naming `query.asOf`.
@@ -92,11 +98,11 @@ export function asOfViews(
 
   /** The instant a view asked `asOf` is computed as of, for checks made before the fold (now without it). */
   const nowOf = (asOf: string | undefined): number => {
-    const now = options.clock().getTime();
+    const now = clock().getTime();
     if (asOf === undefined) return now;
     const cut = cutOf(asOf);
     return cut.kind === "instant" ? cut.ms : now;
   };
 
-  return { parkingLot, reservation, controlCenter, lotView, nowOf };
+  return { lotView, nowOf };
 }
