@@ -606,11 +606,12 @@ export interface paths {
         };
         /**
          * A lot's day: spots held per step (15 minutes by default) over the next 24 hours
-         * @description Per step of [from, until): the most spots held at one instant (windows, open-ended bookings, cars in the lot, overstaying ones until they check out: the count a booking is decided with), how many of those are cars past their window, and whether a closure overlaps the step. `from` defaults to now, `until` to a day after `from`; at most two days (400 naming `query.until` beyond).
+         * @description Per step of [from, until): the most spots held at one instant (windows, open-ended bookings, cars in the lot, overstaying ones until they check out: the count a booking is decided with), how many of those are cars past their window, and whether a closure overlaps the step. `from` defaults to now, `until` to a day after `from`; at most two days (400 naming `query.until` beyond). With `asOf` (signed-in callers), the timeline as it was then, its now that moment, folded from the lot's log.
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `until`: after `from` (now when `from` is left out), and at most two days after it.
          *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
+         *     - `asOf`: a log position (digits, at most 2^53 - 1) or an RFC 3339 instant that exists on the calendar, from 2000 on and not in the future (the server's clock).
          *
          *     **Access**: Anyone may call it: no token needed.
          *
@@ -678,10 +679,11 @@ export interface paths {
         };
         /**
          * List reservations by lot, customer, car and/or status, newest first
-         * @description A customer sees their own; an admin every lot's; an operator or attendant scoped to lots only theirs (a `parkingLotId` outside them is 404, as for a lot that does not exist).
+         * @description A customer sees their own; an admin every lot's; an operator or attendant scoped to lots only theirs (a `parkingLotId` outside them is 404, as for a lot that does not exist). With `asOf` and `parkingLotId`, the lot's reservations as they were then (statuses as of that moment), folded from its log.
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
+         *     - `asOf`: a log position (digits, at most 2^53 - 1) or an RFC 3339 instant that exists on the calendar, from 2000 on and not in the future (the server's clock).
          *
          *     **Access**: Needs a bearer token with the role `customer` or `operator` or `attendant` or `admin`.
          *
@@ -2093,6 +2095,16 @@ export interface components {
             status: "CANCELED";
         };
         ReservationPage: {
+            /** @description Present when asked with `asOf`: which moment of the log this answer reflects. */
+            asOf?: {
+                /**
+                 * Format: date-time
+                 * @description The instant the answer was computed as of (its now).
+                 */
+                at: string;
+                /** @description The last fact of the log the answer reflects; null when none was recorded yet. */
+                position: string | null;
+            };
             items: {
                 /**
                  * @description Price in the currency's minor unit (e.g. KRW).
@@ -2174,6 +2186,16 @@ export interface components {
                  * @description An open-ended booking not checked in, on a lot with a closure ahead: when that closure begins, which cancels the booking if the car has not checked in by then.
                  */
                 mustLeaveBy?: string;
+                /** @description OVERSTAYING only: how long past its window the car is, and the charge so far. */
+                overstay?: {
+                    /**
+                     * @description What a check-out now would charge for them (the decider's price of an overstay; 0 on a lot without a rate).
+                     * @example 5000
+                     */
+                    chargeSoFar: number;
+                    /** @description Whole minutes past `endsAt`, as of the answer. */
+                    minutes: number;
+                };
                 /**
                  * @description Checked out past endsAt: the time past it at the lot's rate (pro rata to the millisecond, rounded up to the minor unit).
                  * @example 5000
@@ -2322,6 +2344,16 @@ export interface components {
              * @description An open-ended booking not checked in, on a lot with a closure ahead: when that closure begins, which cancels the booking if the car has not checked in by then.
              */
             mustLeaveBy?: string;
+            /** @description OVERSTAYING only: how long past its window the car is, and the charge so far. */
+            overstay?: {
+                /**
+                 * @description What a check-out now would charge for them (the decider's price of an overstay; 0 on a lot without a rate).
+                 * @example 5000
+                 */
+                chargeSoFar: number;
+                /** @description Whole minutes past `endsAt`, as of the answer. */
+                minutes: number;
+            };
             /**
              * @description Checked out past endsAt: the time past it at the lot's rate (pro rata to the millisecond, rounded up to the minor unit).
              * @example 5000
@@ -2427,6 +2459,16 @@ export interface components {
             refreshToken?: string;
         };
         TimelineView: {
+            /** @description Present when asked with `asOf`: which moment of the log this answer reflects. */
+            asOf?: {
+                /**
+                 * Format: date-time
+                 * @description The instant the answer was computed as of (its now).
+                 */
+                at: string;
+                /** @description The last fact of the log the answer reflects; null when none was recorded yet. */
+                position: string | null;
+            };
             /**
              * @description Number of spots; 0 registers a lot that takes no reservations.
              * @example 5
@@ -7585,6 +7627,8 @@ export interface operations {
     getTimeline: {
         parameters: {
             query?: {
+                /** @description Answer the view as it was then, folded from the log (never from the live read models; `minPosition` is not needed): an RFC 3339 instant with an offset (the facts stamped up to it; what depends on the time, such as free now, takes it as now), or a log position (a command's `position`: the facts up to it, as of the last one's stamp). */
+                asOf?: string;
                 /** @description The first step's start (default: the start of the step now falls in, steps counted from midnight UTC). */
                 from?: string;
                 /** @description Read-your-writes: answer only once the view has applied this position (a command's `position`). */
@@ -8114,6 +8158,8 @@ export interface operations {
     listReservations: {
         parameters: {
             query?: {
+                /** @description Answer the view as it was then, folded from the log (never from the live read models; `minPosition` is not needed): an RFC 3339 instant with an offset (the facts stamped up to it; what depends on the time, such as free now, takes it as now), or a log position (a command's `position`: the facts up to it, as of the last one's stamp). Only with `parkingLotId` (one lot's log is folded); 400 naming `query.asOf` without it. */
+                asOf?: string;
                 /** @description Plate fragment (format `plate-fragment`, checked by the service: letters, digits and combining marks of any script, spaces and hyphens, at least one not a space or hyphen). The whole plate or any part of it, at least 2 characters; spaces and hyphens are ignored and Latin letters match either case (`8612` finds `10더8612`, `ab123` finds `AB-123-CD`). */
                 carNumber?: string;
                 /** @description `nextCursor` of the previous page. */

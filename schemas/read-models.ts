@@ -151,6 +151,7 @@ export const TimelineView = Type.Object(
     slots: Type.Array(TimelineSlot, {
       description: "From `from` on, one per step, the last one cut at `until`.",
     }),
+    asOf: Type.Optional(AsOfStamp),
   },
   { $id: "TimelineView" },
 );
@@ -210,6 +211,22 @@ export const ReservationView = Type.Object(
       description:
         "Checked out past endsAt: the time past it at the lot's rate (pro rata to the millisecond, rounded up to the minor unit).",
     }),
+    overstay: Type.Optional(
+      Type.Object(
+        {
+          minutes: Type.Integer({
+            minimum: 0,
+            description: "Whole minutes past `endsAt`, as of the answer.",
+          }),
+          chargeSoFar: {
+            ...Amount,
+            description:
+              "What a check-out now would charge for them (the decider's price of an overstay; 0 on a lot without a rate).",
+          },
+        },
+        { description: "OVERSTAYING only: how long past its window the car is, and the charge so far." },
+      ),
+    ),
     coupon: Type.Optional(ReservationCoupon),
     position: PositionString,
     asOf: Type.Optional(AsOfStamp),
@@ -354,6 +371,12 @@ export const Page = <T extends ReturnType<typeof Type.Object>>(item: T) =>
       description: "Pass as `cursor` to get the next page; null on the last page.",
     }),
   });
+
+/** GET /reservations: a page, and with `asOf` which moment of the lot's log it reflects. */
+export const ReservationPage = Type.Object({
+  ...Page(ReservationView).properties,
+  asOf: Type.Optional(AsOfStamp),
+});
 
 export const ReservationAccepted = Type.Object(
   {

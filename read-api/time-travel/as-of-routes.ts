@@ -69,7 +69,45 @@ export function asOfViews(
     res.json(view);
   };
 
-  return { parkingLot, reservation, controlCenter };
+  return { parkingLot, reservation, controlCenter, ...lotViews(timeTravel, options.clock) };
+}
+
+/** Views of one lot as of a moment (its timeline, its reservations), and the instant they take as now. */
+function lotViews(timeTravel: TimeTravel, clock: () => Date) {
+  const cutOf = (asOf: string) => parseAsOf(asOf, clock().getTime());
+  /**
+   * A view of one lot (its timeline, a page of its reservations) as it was at `asOf`: the same
+   * query code over the lot's log folded to then. Without a lot: 400 naming `query.asOf`.
+   */
+  const lotView = async <T extends object>(
+    req: Request,
+    parkingLotId: string | undefined,
+    query: (queries: QueryService) => Promise<T | null>,
+  ): Promise<T> => {
+    const asOf = String((req.query as Record<string, unknown>).asOf);
+    if (parkingLotId === undefined) {
+      throw new ProblemError("validation", "asOf needs parkingLotId: one lot's past is folded at a time.", {
+        errors: [{ field: "query.asOf", message: "needs `parkingLotId` (one lot's past at a time)" }],
+      });
+    }
+    const view = await timeTravel.lotView(parkingLotId, cutOf(asOf), query);
+    if (!view) {
+      throw new ProblemError("parking-lot-not-found", `Parking lot ${parkingLotId} did not exist then.`, {
+        parkingLotId,
+      });
+    }
+    return view;
+  };
+
+  /** The instant a view asked `asOf` is computed as of, for checks made before the fold (now without it). */
+  const nowOf = (asOf: string | undefined): number => {
+    const now = clock().getTime();
+    if (asOf === undefined) return now;
+    const cut = cutOf(asOf);
+    return cut.kind === "instant" ? cut.ms : now;
+  };
+
+  return { lotView, nowOf };
 }
 
 /**

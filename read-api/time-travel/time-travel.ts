@@ -90,6 +90,21 @@ export class TimeTravel {
     });
   }
 
+  /**
+   * Any view of one lot as it was at the cut (its timeline, its reservations): the lot's log folded
+   * to the cut, and `query` asked of the same query code with the cut as its now.
+   */
+  async lotView<T extends object>(
+    parkingLotId: string,
+    cut: Cut,
+    query: (queries: QueryService) => Promise<T | null>,
+  ): Promise<AsOfView<T> | null> {
+    const source = this.lotSource(parkingLotId);
+    const folded = await this.cache.fold(source, cut);
+    this.cache.layAhead(source, this.onError);
+    return this.ask(folded, cut, query);
+  }
+
   /** The control center (JSON) as it was at the cut. */
   async controlCenter(
     cut: Cut,
