@@ -484,19 +484,5 @@ export const ParkingLotRegisteredResponse = Type.Object(
   { $id: "ParkingLotRegisteredResponse" },
 );
 
-export const Problem = Type.Object(
-  {
-    type: Type.String({ description: "Stable identifier of the kind of problem." }),
-    title: Type.String(),
-    status: Type.Integer(),
-    detail: Type.Optional(Type.String()),
-    instance: Type.Optional(Type.String()),
-    errors: Type.Optional(
-      Type.Array(Type.Object({ field: Type.String(), message: Type.String() }), {
-        description: "For validation problems: each field that was wrong and what it expects.",
-      }),
-    ),
-  },
-  { $id: "Problem", additionalProperties: true },
-);
-export type Problem = Static<typeof Problem>;
+// The problem+json body every refusal answers with (its own file: it is no read model).
+export { Problem } from "./problem.js";

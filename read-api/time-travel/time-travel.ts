@@ -74,6 +74,16 @@ export class TimeTravel {
     };
   }
 
+  /** What the lot's page reads as of a moment: its view, and its reservations (timeline, table). */
+  private lotPageSource(parkingLotId: string): FoldSource {
+    const lot = this.lotSource(parkingLotId);
+    return {
+      ...lot,
+      key: `lot-page:${parkingLotId}`,
+      projections: [...lot.projections, reservationsProjection],
+    };
+  }
+
   private readonly allSource: FoldSource = {
     key: "all",
     projections: [parkingLotsProjection, reservationsProjection, controlCenterProjection, lotFactsProjection],
@@ -99,9 +109,7 @@ export class TimeTravel {
     cut: Cut,
     query: (queries: QueryService) => Promise<T | null>,
   ): Promise<AsOfView<T> | null> {
-    const source = this.lotSource(parkingLotId);
-    const folded = await this.cache.fold(source, cut);
-    this.cache.layAhead(source, this.onError);
+    const folded = await this.cache.fold(this.lotPageSource(parkingLotId), cut);
     return this.ask(folded, cut, query);
   }
 
