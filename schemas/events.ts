@@ -12,6 +12,7 @@ import {
   LotName,
   MaxActivePerCustomer,
   ParkingLotId,
+  Personal,
   Reason,
   ReservationId,
   Timestamp,
@@ -40,8 +41,8 @@ export const ParkingReservedData = Type.Object(
   {
     reservationId: ReservationId,
     parkingLotId: ParkingLotId,
-    customerId: CustomerId,
-    carNumber: CarNumber,
+    customerId: Personal(CustomerId),
+    carNumber: Personal(CarNumber),
     amount: Amount,
     reservedAt: Timestamp,
     // Optional since issue 9: without them the reservation is open-ended, as every older one is.
@@ -71,7 +72,7 @@ export const ReservationCanceledData = Type.Object(
   {
     reservationId: ReservationId,
     parkingLotId: ParkingLotId,
-    customerId: CustomerId,
+    customerId: Personal(CustomerId),
     reason: Reason,
     canceledAt: Timestamp,
     ...ENDED_WINDOW,
@@ -83,7 +84,7 @@ export const ReservationCheckedInData = Type.Object(
   {
     reservationId: ReservationId,
     parkingLotId: ParkingLotId,
-    customerId: CustomerId,
+    customerId: Personal(CustomerId),
     checkedInAt: Timestamp,
   },
   { ...strict, $id: "ReservationCheckedIn" },
@@ -94,7 +95,7 @@ export const ReservationCheckedOutData = Type.Object(
   {
     reservationId: ReservationId,
     parkingLotId: ParkingLotId,
-    customerId: CustomerId,
+    customerId: Personal(CustomerId),
     checkedOutAt: Timestamp,
     ...ENDED_WINDOW,
     // Since issue 17: the price of an open-ended stay on a lot with a rate, fixed now.
@@ -116,7 +117,7 @@ export const ReservationNoShowData = Type.Object(
   {
     reservationId: ReservationId,
     parkingLotId: ParkingLotId,
-    customerId: CustomerId,
+    customerId: Personal(CustomerId),
     startsAt: Timestamp,
     endsAt: Timestamp,
     recordedAt: Timestamp,
@@ -187,7 +188,7 @@ export const CouponIssuedData = Type.Object(
     couponId: CouponId,
     reservationId: ReservationId,
     parkingLotId: ParkingLotId,
-    customerId: CustomerId,
+    customerId: Personal(CustomerId),
     issuedAt: Timestamp,
   },
   { ...strict, $id: "CouponIssued" },
@@ -198,10 +199,28 @@ export const CouponRevokedData = Type.Object(
     couponId: CouponId,
     reservationId: ReservationId,
     parkingLotId: ParkingLotId,
-    customerId: CustomerId,
+    customerId: Personal(CustomerId),
     revokedAt: Timestamp,
   },
   { ...strict, $id: "CouponRevoked" },
+);
+
+/**
+ * Since issue 36: a customer's personal data was erased (their data keys deleted), so every
+ * personal field sealed under them now reads `erased`. Recorded in the customer's own stream
+ * (`customer-<subject>`), never naming them: `subject` is a keyed pseudonym of their id. The
+ * reservations they held are listed so that read models rewrite exactly those documents.
+ */
+export const CustomerErasedData = Type.Object(
+  {
+    subject: Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9_-]+$" }),
+    reservationIds: Type.Array(ReservationId, { maxItems: 100_000 }),
+    parkingLotIds: Type.Array(ParkingLotId, { maxItems: 100_000 }),
+    /** Why (an operator's erasure; a customer's own has none). */
+    reason: Type.Optional(Reason),
+    erasedAt: Timestamp,
+  },
+  { ...strict, $id: "CustomerErased" },
 );
 
 /** Event type name → payload schema. The one table every codec and projector reads from. */
@@ -219,6 +238,7 @@ export const EventDataSchemas = {
   ParkingLotCustomerLimitChanged: ParkingLotCustomerLimitChangedData,
   CouponIssued: CouponIssuedData,
   CouponRevoked: CouponRevokedData,
+  CustomerErased: CustomerErasedData,
 } as const;
 
 export type EventType = keyof typeof EventDataSchemas;

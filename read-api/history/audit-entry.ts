@@ -27,6 +27,7 @@ const STAMP_FIELD: { [K in EventType]: TextFieldOf<DataOf<K>> } = {
   ParkingLotCustomerLimitChanged: "changedAt",
   CouponIssued: "issuedAt",
   CouponRevoked: "revokedAt",
+  CustomerErased: "erasedAt",
 };
 
 /** When the service stamped the fact: the time field of its payload. */
@@ -86,6 +87,8 @@ const SENTENCES: { [K in EventType]: Sentence<K> } = {
     `${by} changed the per-customer limit of lot ${d.parkingLotId} from ${d.previousMaxActivePerCustomer} to ${d.maxActivePerCustomer} active reservations`,
   CouponIssued: (d, by) => `${by} issued coupon ${d.couponId} for reservation ${d.reservationId}`,
   CouponRevoked: (d, by) => `${by} revoked coupon ${d.couponId} of reservation ${d.reservationId}`,
+  CustomerErased: (d, by) =>
+    `${by} erased a customer's personal data (${d.reservationIds.length} reservations)${d.reason ? `: ${d.reason}` : ""}`,
 };
 
 /** What happened, in words, starting with who did it. */
