@@ -1,11 +1,13 @@
 import { join } from "node:path";
+import type { DocumentStore } from "../document-store/port.js";
 import type { EventStore } from "../event-store/port.js";
 import type { Config } from "../platform/config.js";
 import { SqliteDataKeys } from "../platform/data-keys/sqlite-data-keys.js";
 import { RESERVATIONS } from "../projections/read-models/reservations.js";
 import type { QueryService } from "../read-api/query-service.js";
 import { usePersonalDataKeys } from "../schemas/personal-data.js";
-import type { ReservationsOf } from "../write-side/customer-erasure.js";
+import type { ForgetAfterErasure, ReservationsOf } from "../write-side/customer-erasure.js";
+import { DocumentLotSnapshotStore } from "../write-side/document-snapshot-store.js";
 
 /** The key store's file under DATA_DIR (backed up with the stores: app/backup/). */
 export const DATA_KEYS_FILE = join("keys", "data-keys.sqlite");
@@ -56,4 +58,14 @@ export function reservationsFromQueries(
     }
     return { reservationIds, parkingLotIds: [...parkingLotIds] };
   };
+}
+
+/**
+ * What an erasure does to the write side's state source: the lots' snapshots dropped and the
+ * archived records rewritten (DocumentLotSnapshotStore.forget). A role without the document store
+ * (command-api) leaves it to the processors' next snapshot; docs/operations.md says so.
+ */
+export function snapshotsForgetting(documentStore: DocumentStore | undefined): ForgetAfterErasure {
+  const snapshots = documentStore ? new DocumentLotSnapshotStore(documentStore) : undefined;
+  return async (parkingLotIds, reservationIds) => snapshots?.forget(parkingLotIds, reservationIds);
 }

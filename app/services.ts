@@ -207,6 +207,9 @@ export async function createServices(
   options: ServiceOptions = {},
 ): Promise<Services> {
   const storage = new StorageHealth(config.dataDir, logger.child({ component: "storage" }), metrics);
+  useDataKeysOf(config).onWrite((failure) =>
+    failure ? storage.failed("data-keys", failure) : storage.succeeded(),
+  );
   const documentStore =
     runsProjections(config) || runsQueries(config)
       ? storage.observeDocumentStore(await openDocumentStore(config))

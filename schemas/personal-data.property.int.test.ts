@@ -134,3 +134,33 @@ describe("erasing customers from a log of random bookings", () => {
     );
   });
 });
+
+describe("a customer erased already", () => {
+  it("stays erased: a stale copy of their data written again is recorded as erased, others are sealed", () => {
+    const data = tempDataDir("parking-shred-again-");
+    const keys = SqliteDataKeys.open(join(data.dir, "keys", "data-keys.sqlite"));
+    usePersonalDataKeys(keys);
+    try {
+      const booking = (customerId: string) =>
+        encodeEvent(
+          {
+            type: "ReservationCheckedIn",
+            data: {
+              reservationId: "r-1",
+              parkingLotId: "lot-1",
+              customerId,
+              checkedInAt: "2026-11-23T09:00:00.000Z",
+            },
+          },
+          { correlationId: "c", causationId: "c", actor: { sub: "ops-1", role: "operator" } },
+        );
+      booking("cust-gone");
+      expect(keys.erase("cust-gone")).toBe(1);
+      expect((booking("cust-gone").data as { customerId: string }).customerId).toBe(ERASED);
+      expect((booking("cust-here").data as { customerId: string }).customerId).toMatch(/^pii1\./);
+    } finally {
+      keys.close();
+      data.remove();
+    }
+  });
+});

@@ -60,8 +60,11 @@ export const PERSONAL_FIELDS: Readonly<Record<EventType, readonly string[]>> = O
 export const isSealed = (value: unknown): value is string =>
   typeof value === "string" && value.startsWith(SEALED_PREFIX);
 
+/** `plain` sealed under the subject's key; `erased` for a subject erased already. */
 function seal(keys: DataKeys, subject: string, plain: string): string {
-  const { id, key } = keys.keyFor(subject);
+  const current = keys.keyFor(subject);
+  if (!current) return ERASED;
+  const { id, key } = current;
   const iv = randomBytes(12);
   const cipher = createCipheriv("aes-256-gcm", key, iv);
   // The key id is authenticated with the value: a value cannot be moved under another key.

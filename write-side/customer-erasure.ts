@@ -8,6 +8,12 @@ export type ReservationsOf = (
   customerId: string,
 ) => Promise<{ readonly reservationIds: readonly string[]; readonly parkingLotIds: readonly string[] }>;
 
+/** What else forgets the customer once their keys are gone (the lots' snapshots and archive). */
+export type ForgetAfterErasure = (
+  parkingLotIds: readonly string[],
+  reservationIds: readonly string[],
+) => Promise<void>;
+
 export interface ErasureOutcome {
   /** The customer's pseudonym in the erasure fact. */
   readonly subject: string;
@@ -28,7 +34,7 @@ export class CustomerErasure {
     private readonly eventStore: EventStore,
     private readonly keys: DataKeys,
     private readonly reservationsOf: ReservationsOf,
-    private readonly afterErasure: (parkingLotIds: readonly string[]) => Promise<void> = async () => {},
+    private readonly afterErasure: ForgetAfterErasure = async () => {},
   ) {}
 
   async erase(
@@ -54,7 +60,7 @@ export class CustomerErasure {
       expectedRevision: "any",
     });
     this.keys.erase(customerId);
-    await this.afterErasure(parkingLotIds);
+    await this.afterErasure(parkingLotIds, reservationIds);
     return { subject, reservationIds, position: appended.position, erasedAt: request.now };
   }
 }

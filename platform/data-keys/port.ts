@@ -19,11 +19,15 @@ export interface DataKey {
 }
 
 export interface DataKeys {
-  /** The subject's current key, created on first use. */
-  keyFor(subject: string): DataKey;
+  /**
+   * The subject's current key, created on first use; undefined once the subject was erased: an
+   * erased subject stays erased (nothing is sealed for them again, so a stale copy of their data,
+   * such as a lot's state cached before the erasure, cannot be written back readable).
+   */
+  keyFor(subject: string): DataKey | undefined;
   /** The key named `id`; undefined once its subject was erased (or if it never existed). */
   key(id: string): Buffer | undefined;
-  /** Deletes every key of `subject`; returns how many it deleted. */
+  /** Deletes every key of `subject` and remembers the subject as erased; returns how many keys it deleted. */
   erase(subject: string): number;
   /** A stable name of `subject` that does not reveal it (a keyed HMAC): what an erasure fact records. */
   pseudonym(subject: string): string;
@@ -43,10 +47,12 @@ export function pseudonymOf(secret: Buffer, subject: string): string {
 export class MemoryDataKeys implements DataKeys {
   private readonly keys = new Map<string, { subject: string; key: Buffer }>();
   private readonly current = new Map<string, DataKey>();
+  private readonly erased = new Set<string>();
   private readonly secret = randomBytes(32);
 
-  keyFor(subject: string): DataKey {
+  keyFor(subject: string): DataKey | undefined {
     const name = this.pseudonym(subject);
+    if (this.erased.has(name)) return undefined;
     const found = this.current.get(name);
     if (found) return found;
     const created = newDataKey();
@@ -68,6 +74,7 @@ export class MemoryDataKeys implements DataKeys {
       erased++;
     }
     this.current.delete(name);
+    this.erased.add(name);
     return erased;
   }
 

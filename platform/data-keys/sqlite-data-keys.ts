@@ -16,10 +16,13 @@ import { type DataKey, type DataKeys, DataKeysStorageError, newDataKey, pseudony
  */
 export class SqliteDataKeys implements DataKeys {
   private readonly secret: Buffer;
+  private readonly listeners: ((failure?: DataKeysStorageError) => void)[] = [];
   private readonly byId: BetterSqlite3.Statement<[string], { key: Buffer }>;
   private readonly bySubject: BetterSqlite3.Statement<[string], { id: string; key: Buffer }>;
   private readonly insert: BetterSqlite3.Statement<[string, string, Buffer]>;
   private readonly deleteSubject: BetterSqlite3.Statement<[string]>;
+  private readonly tombstone: BetterSqlite3.Statement<[string]>;
+  private readonly isErased: BetterSqlite3.Statement<[string], { subject: string }>;
 
   private constructor(
     private readonly db: BetterSqlite3.Database,
@@ -30,6 +33,7 @@ export class SqliteDataKeys implements DataKeys {
       CREATE TABLE IF NOT EXISTS data_keys (
         id TEXT PRIMARY KEY, subject TEXT NOT NULL, key BLOB NOT NULL) STRICT;
       CREATE INDEX IF NOT EXISTS data_keys_by_subject ON data_keys (subject);
+      CREATE TABLE IF NOT EXISTS erased_subjects (subject TEXT PRIMARY KEY) STRICT;
     `);
     db.prepare("INSERT OR IGNORE INTO meta (name, value) VALUES ('pseudonym-secret', ?)").run(
       randomBytes(32),
@@ -44,6 +48,8 @@ export class SqliteDataKeys implements DataKeys {
     );
     this.insert = db.prepare("INSERT INTO data_keys (id, subject, key) VALUES (?, ?, ?)");
     this.deleteSubject = db.prepare("DELETE FROM data_keys WHERE subject = ?");
+    this.tombstone = db.prepare("INSERT OR IGNORE INTO erased_subjects (subject) VALUES (?)");
+    this.isErased = db.prepare("SELECT subject FROM erased_subjects WHERE subject = ?");
   }
 
   static open(file: string, busyTimeoutMs = 5000): SqliteDataKeys {
@@ -62,15 +68,17 @@ export class SqliteDataKeys implements DataKeys {
     }
   }
 
-  keyFor(subject: string): DataKey {
+  keyFor(subject: string): DataKey | undefined {
     const name = this.pseudonym(subject);
     const found = this.bySubject.get(name);
     if (found) return found;
+    if (this.isErased.get(name)) return undefined;
     return this.writing(() =>
       this.db
-        .transaction((): DataKey => {
+        .transaction((): DataKey | undefined => {
           const again = this.bySubject.get(name);
           if (again) return again;
+          if (this.isErased.get(name)) return undefined;
           const created = newDataKey();
           this.insert.run(created.id, name, created.key);
           return created;
@@ -79,18 +87,27 @@ export class SqliteDataKeys implements DataKeys {
     );
   }
 
+  /** Who hears how each write went (the service's storage health: /readyz, the metric, the log). */
+  onWrite(listener: (failure?: DataKeysStorageError) => void): void {
+    this.listeners.push(listener);
+  }
+
   /** A write, its failure for want of disk said as such (answered 503 storage-unavailable). */
   private writing<T>(write: () => T): T {
     try {
-      return write();
+      const written = write();
+      for (const listener of this.listeners) listener();
+      return written;
     } catch (error) {
       const failure = storageFailureOf(error, dirname(this.file));
       if (!failure) throw error;
-      throw new DataKeysStorageError(
+      const refused = new DataKeysStorageError(
         `the key store cannot write: ${storageFailureText(failure, dirname(this.file))}`,
         failure,
         { cause: error },
       );
+      for (const listener of this.listeners) listener(refused);
+      throw refused;
     }
   }
 
@@ -99,7 +116,15 @@ export class SqliteDataKeys implements DataKeys {
   }
 
   erase(subject: string): number {
-    const erased = this.writing(() => this.deleteSubject.run(this.pseudonym(subject)).changes);
+    const name = this.pseudonym(subject);
+    const erased = this.writing(() =>
+      this.db
+        .transaction(() => {
+          this.tombstone.run(name);
+          return this.deleteSubject.run(name).changes;
+        })
+        .immediate(),
+    );
     // The deleted rows' old pages may still be in the WAL: copy it back and empty it. (A reader
     // holding an old snapshot keeps the WAL from being reset; the next erasure, or the next
     // checkpoint once it has let go, empties it.)
