@@ -207,9 +207,7 @@ export async function createServices(
   options: ServiceOptions = {},
 ): Promise<Services> {
   const storage = new StorageHealth(config.dataDir, logger.child({ component: "storage" }), metrics);
-  useDataKeysOf(config).onWrite((failure) =>
-    failure ? storage.failed("data-keys", failure) : storage.succeeded(),
-  );
+  useDataKeysOf(config).onWrite(storage.dataKeysWrite);
   const documentStore =
     runsProjections(config) || runsQueries(config)
       ? storage.observeDocumentStore(await openDocumentStore(config))
@@ -345,6 +343,7 @@ function processorsInThisThread(
     batchSize: config.projectionBatchSize,
     settings: {
       lotSnapshotEvery: config.lotSnapshotEvery,
+      ...(config.retentionDays === undefined ? {} : { retentionDays: config.retentionDays }),
       sendCommand: schedulerCommands(eventStore, {
         logger: logger.child({ component: "scheduler" }),
         retryLimit: config.commandRetryLimit,

@@ -59,6 +59,10 @@ export class StorageHealth {
     );
   }
 
+  /** How a write of the data keys went (their store reports each one: platform/data-keys/). */
+  readonly dataKeysWrite = (failure?: DataKeysStorageError): void =>
+    failure ? this.failed("data-keys", failure) : this.succeeded();
+
   /** A write succeeded: the disk takes writes again. */
   succeeded(): void {
     const was = this.failing;
