@@ -149,6 +149,7 @@ describe("CONFIG_VARIABLES", () => {
       "pageOidcResource",
       "publicUrl",
       "webhookSecretKey",
+      "retentionDays",
     ].sort();
     expect(fields).toEqual(expected);
   });
@@ -169,6 +170,7 @@ describe("CONFIG_VARIABLES", () => {
       "COMMAND_RETRY_LIMIT",
       "LOT_CACHE_SIZE",
       "LOT_SNAPSHOT_EVERY",
+      "RETENTION_DAYS",
       "PROJECTION_BATCH_SIZE",
       "READY_MAX_LAG",
       "PROCESSOR_LEASE_TTL_MS",
@@ -262,6 +264,7 @@ describe("CONFIG_VARIABLES", () => {
       "PAGE_OIDC_RESOURCE",
       "PUBLIC_URL",
       "WEBHOOK_SECRET_KEY",
+      "RETENTION_DAYS",
     ];
     for (const variable of CONFIG_VARIABLES) {
       if (optional.includes(variable.name)) {
