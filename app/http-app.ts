@@ -27,11 +27,13 @@ import { assetRoutes, findWebDir } from "../read-api/page-routes.js";
 import { queryRoutes } from "../read-api/query-routes.js";
 import { TimeTravel } from "../read-api/time-travel/time-travel.js";
 import { webhookRoutes } from "../read-api/webhooks/webhook-routes.js";
+import { CustomerErasure } from "../write-side/customer-erasure.js";
 import { commandRoutes } from "../write-side/http/command-routes.js";
 import { ACCESS_RULES, serviceAccess, UNLISTED_ROUTES_ALLOW } from "./access.js";
 import { webhookKeyOf } from "./auth.js";
 import type { Lifecycle } from "./health.js";
 import { lotScopeControl } from "./lot-scope.js";
+import { reservationsFromQueries, snapshotsForgetting, useDataKeysOf } from "./personal-data.js";
 import { SERVICE_PROBLEMS } from "./problems.js";
 import type { Services } from "./services.js";
 import { appRoutes } from "./surface/app-routes.js";
@@ -218,6 +220,16 @@ function apiRoutes(app: Express, services: Services): void {
       metrics: services.metrics,
       idempotencySecret: services.idempotencySecret,
       clock: services.clock,
+      ...(services.eventStore
+        ? {
+            erasure: new CustomerErasure(
+              services.eventStore,
+              useDataKeysOf(services.config),
+              reservationsFromQueries(services.queries, services.eventStore),
+              snapshotsForgetting(services.documentStore),
+            ),
+          }
+        : {}),
     });
     app.use((req, res, next) =>
       req.method === "GET" || req.method === "HEAD" ? next() : limit(req, res, next),

@@ -165,6 +165,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/customers/{customerId}/erasure": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Erase a customer's personal data (the customer themself, or an operator of every lot with a reason)
+         * @description Crypto-shredding (issue 36): deletes the customer's data keys and records an erasure fact. From then on every view, the audit trail, time travel, webhooks and rebuilds show `erased` in place of the customer's id and plates; reservations, capacity and amounts stay as they were. It cannot be undone. Erasing again records another fact and changes nothing else. A customer erases only themself (another id is 403); an operator must reach every lot (an admin, or a grant of `*`) and give a reason.
+         *
+         *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `reason`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
+         *
+         *     **Access**: Needs a bearer token with the role `customer` or `operator` or `admin`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
+         */
+        post: operations["eraseCustomer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/favicon.ico": {
         parameters: {
             query?: never;
@@ -1541,6 +1568,28 @@ export interface components {
              */
             url: string;
         };
+        CustomerErasureResponse: {
+            /**
+             * @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces or commas, at most 255 characters. Percent-encode it in a path.
+             * @example CUST1
+             * @example auth0|customer-7
+             */
+            customerId: string;
+            /**
+             * Format: date-time
+             * @description ISO 8601 UTC timestamp.
+             */
+            erasedAt: string;
+            /** @description How many reservations the read models held for the customer; their plates and ids now read `erased`. */
+            erasedReservations: number;
+            /**
+             * @description Global position in the event log (decimal string).
+             * @example 42
+             */
+            position: string;
+            /** @description The keyed pseudonym of the customer that the erasure fact records. */
+            subject: string;
+        };
         CustomerLimitChangedResponse: {
             /**
              * @description Most active reservations one customer may hold in the lot at once (default 4).
@@ -1558,6 +1607,10 @@ export interface components {
              * @example 42
              */
             position: string;
+        };
+        EraseCustomerBody: {
+            /** @description Why it was canceled. Plain text: no control (Unicode Cc) or format (Cf: bidirectional, zero-width, BOM, tag) characters, as the pattern lists them, and no unpaired surrogate (refused by the service; only a `\uD800`-style escape can send one). */
+            reason?: string;
         };
         HistoryPage: {
             items: {
@@ -1601,12 +1654,16 @@ export interface components {
                 /** @description The fact in words: who did what, to what, and why. */
                 summary: string;
                 /** @description The event type. */
-                type: "ParkingLotRegistered" | "ParkingReserved" | "ReservationCanceled" | "ReservationCheckedIn" | "ReservationCheckedOut" | "ReservationNoShow" | "ParkingLotClosed" | "ParkingLotClosureBegan" | "ParkingLotCapacityChanged" | "ParkingLotRateChanged" | "ParkingLotCustomerLimitChanged" | "ParkingLotPaymentTermsChanged" | "CouponIssued" | "CouponRevoked";
+                type: "ParkingLotRegistered" | "ParkingReserved" | "ReservationCanceled" | "ReservationCheckedIn" | "ReservationCheckedOut" | "ReservationNoShow" | "ParkingLotClosed" | "ParkingLotClosureBegan" | "ParkingLotCapacityChanged" | "ParkingLotRateChanged" | "ParkingLotCustomerLimitChanged" | "ParkingLotPaymentTermsChanged" | "CouponIssued" | "CouponRevoked" | "CustomerErased";
             }[];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: string | null;
         };
         OperatorCancelReservationBody: {
+            /** @description Why it was canceled. Plain text: no control (Unicode Cc) or format (Cf: bidirectional, zero-width, BOM, tag) characters, as the pattern lists them, and no unpaired surrogate (refused by the service; only a `\uD800`-style escape can send one). */
+            reason: string;
+        };
+        OperatorEraseCustomerBody: {
             /** @description Why it was canceled. Plain text: no control (Unicode Cc) or format (Cf: bidirectional, zero-width, BOM, tag) characters, as the pattern lists them, and no unpaired surrogate (refused by the service; only a `\uD800`-style escape can send one). */
             reason: string;
         };
@@ -3857,6 +3914,217 @@ export interface operations {
                         status?: 503;
                         /** @enum {unknown} */
                         type?: "/problems/store-unavailable" | "/problems/identity-provider-unavailable" | "/problems/position-not-reached" | "/problems/overloaded";
+                    };
+                };
+            };
+        };
+    };
+    eraseCustomer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
+                "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
+            };
+            path: {
+                /** @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces or commas, at most 255 characters. Percent-encode it in a path. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        /** @description Each role's body has its own schema: a customer sends `EraseCustomerBody`, a operator sends `OperatorEraseCustomerBody` (`x-role-schemas` names each). */
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "the customer asked by mail (ticket 4711)"
+                 *     }
+                 */
+                "application/json": components["schemas"]["EraseCustomerBody"] | components["schemas"]["OperatorEraseCustomerBody"];
+            };
+        };
+        responses: {
+            /** @description Erased. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerErasureResponse"];
+                };
+            };
+            /** @description `/problems/validation`: The request is invalid. `/problems/malformed-json`: The body is not valid JSON. */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation" | "/problems/malformed-json";
+                    };
+                };
+            };
+            /** @description `/problems/unauthorized`: Authentication required. */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        type?: "/problems/unauthorized";
+                    };
+                };
+            };
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator` or `admin`. */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        type?: "/problems/forbidden";
+                    };
+                };
+            };
+            /** @description `/problems/method-not-allowed`: Method not allowed. */
+            405: {
+                headers: {
+                    Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 405;
+                        /** @enum {unknown} */
+                        type?: "/problems/method-not-allowed";
+                    };
+                };
+            };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `/problems/payload-too-large`: The body is too large. */
+            413: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 413;
+                        /** @enum {unknown} */
+                        type?: "/problems/payload-too-large";
+                    };
+                };
+            };
+            /** @description `/problems/unsupported-media-type`: Unsupported content type. */
+            415: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 415;
+                        /** @enum {unknown} */
+                        type?: "/problems/unsupported-media-type";
+                    };
+                };
+            };
+            /** @description `/problems/rate-limited`: Too many requests. */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        type?: "/problems/rate-limited";
+                    };
+                };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `/problems/internal`: Internal error. */
+            500: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 500;
+                        /** @enum {unknown} */
+                        type?: "/problems/internal";
+                    };
+                };
+            };
+            /** @description `/problems/identity-provider-unavailable`: The identity provider's keys cannot be fetched. `/problems/overloaded`: The service is overloaded. `/problems/concurrency-conflict`: Too much contention on this parking lot. `/problems/store-unavailable`: A backing store is unavailable. `/problems/storage-unavailable`: The service cannot store anything right now. */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        type?: "/problems/identity-provider-unavailable" | "/problems/overloaded" | "/problems/concurrency-conflict" | "/problems/store-unavailable" | "/problems/storage-unavailable";
                     };
                 };
             };

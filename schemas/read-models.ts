@@ -441,6 +441,24 @@ export const ClosureAccepted = Type.Object(
   { $id: "ClosureAccepted" },
 );
 
+/** Since issue 36: what an erasure did. */
+export const CustomerErasureResponse = Type.Object(
+  {
+    customerId: CustomerId,
+    subject: Type.String({
+      description: "The keyed pseudonym of the customer that the erasure fact records.",
+    }),
+    erasedReservations: Type.Integer({
+      minimum: 0,
+      description:
+        "How many reservations the read models held for the customer; their plates and ids now read `erased`.",
+    }),
+    erasedAt: Timestamp,
+    position: PositionString,
+  },
+  { $id: "CustomerErasureResponse" },
+);
+
 export const CapacityChangedResponse = Type.Object(
   { parkingLotId: ParkingLotId, capacity: Capacity, position: PositionString },
   { $id: "CapacityChangedResponse" },

@@ -28,6 +28,7 @@ const STAMP_FIELD: { [K in EventType]: TextFieldOf<DataOf<K>> } = {
   ParkingLotPaymentTermsChanged: "changedAt",
   CouponIssued: "issuedAt",
   CouponRevoked: "revokedAt",
+  CustomerErased: "erasedAt",
 };
 
 /** When the service stamped the fact: the time field of its payload. */
@@ -89,6 +90,8 @@ const SENTENCES: { [K in EventType]: Sentence<K> } = {
     `${by} changed the payment terms of lot ${d.parkingLotId} to ${d.terms.currency}, deposit ${d.terms.deposit}, cancel free until ${d.terms.cancellation.freeUntilMinutesBefore} minutes before the start then a ${d.terms.cancellation.feePercent}% fee, no-show fee ${d.terms.noShowFee}, for bookings made from then on`,
   CouponIssued: (d, by) => `${by} issued coupon ${d.couponId} for reservation ${d.reservationId}`,
   CouponRevoked: (d, by) => `${by} revoked coupon ${d.couponId} of reservation ${d.reservationId}`,
+  CustomerErased: (d, by) =>
+    `${by} erased a customer's personal data (${d.reservationIds.length} reservations)${d.reason ? `: ${d.reason}` : ""}`,
 };
 
 /** What happened, in words, starting with who did it. */
