@@ -9,6 +9,18 @@ import { CORRELATION_ID_PATTERN } from "../../platform/http/middleware.js";
 import { type Json, plain } from "../../platform/http/operation.js";
 import { WEBHOOK_COMPONENTS } from "../../read-api/webhooks/operations.js";
 import {
+  CapacityChangedResponse,
+  ClosureAccepted,
+  CustomerErasureResponse,
+  CustomerLimitChangedResponse,
+  ParkingLotRegisteredResponse,
+  PaymentTermsChangedResponse,
+  RateChangedResponse,
+  ReservationAccepted,
+  ReservationCanceledResponse,
+  ReservationStepResponse,
+} from "../../schemas/command-responses.js";
+import {
   CancelReservationBody,
   ChangeCapacityBody,
   ChangeCustomerLimitBody,
@@ -25,23 +37,13 @@ import {
 import { HistoryPage } from "../../schemas/history.js";
 import {
   AvailabilityView,
-  CapacityChangedResponse,
-  ClosureAccepted,
   ControlCenterView,
   CouponView,
-  CustomerErasureResponse,
-  CustomerLimitChangedResponse,
   Page,
   ParkingLotDetail,
-  ParkingLotRegisteredResponse,
   ParkingLotView,
-  PaymentTermsChangedResponse,
   Problem,
-  RateChangedResponse,
-  ReservationAccepted,
-  ReservationCanceledResponse,
   ReservationPage,
-  ReservationStepResponse,
   ReservationView,
   TimelineView,
 } from "../../schemas/read-models.js";
