@@ -156,6 +156,11 @@ describe("erasing customers after random bookings", () => {
           (await call(service.url, "GET", `/parking-lots/${lot}/history?limit=100`)).body,
           (await call(service.url, "GET", `/parking-lots/${lot}?asOf=${moment}`)).body,
         ];
+        // As of the erasure itself: the time-travel fold applies the erasure fact too.
+        const asOfErasure = await call(service.url, "GET", `/parking-lots/${lot}?asOf=${position}`);
+        expect(asOfErasure.status).toBe(200);
+        expect(asOfErasure.body.availableSpots).toBe(lotAfter.body.availableSpots);
+        views.push(asOfErasure.body);
         for (const { reservationId } of booked) {
           views.push((await call(service.url, "GET", `/reservations/${reservationId}?asOf=${moment}`)).body);
           views.push((await call(service.url, "GET", `/reservations/${reservationId}/history`)).body);
