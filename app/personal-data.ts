@@ -62,10 +62,14 @@ export function reservationsFromQueries(
 
 /**
  * What an erasure does to the write side's state source: the lots' snapshots dropped and the
- * archived records rewritten (DocumentLotSnapshotStore.forget). A role without the document store
+ * archived records rewritten (DocumentLotSnapshotStore.forget), then the store compacted. A role without the document store
  * (command-api) leaves it to the processors' next snapshot; docs/operations.md says so.
  */
 export function snapshotsForgetting(documentStore: DocumentStore | undefined): ForgetAfterErasure {
   const snapshots = documentStore ? new DocumentLotSnapshotStore(documentStore) : undefined;
-  return async (parkingLotIds, reservationIds) => snapshots?.forget(parkingLotIds, reservationIds);
+  return async (parkingLotIds, reservationIds) => {
+    await snapshots?.forget(parkingLotIds, reservationIds);
+    // The rewritten snapshots' old page images go from the store's files too.
+    await documentStore?.compact?.();
+  };
 }
