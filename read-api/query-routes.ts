@@ -1,12 +1,7 @@
-import type { Request, RequestHandler, Response } from "express";
+import type { RequestHandler } from "express";
 import { type Position, parsePositionToken } from "../event-store/position.js";
 import type { Operation } from "../platform/http/operation.js";
-import {
-  type OperationHandler,
-  operationRouter,
-  pathParam,
-  queryOf,
-} from "../platform/http/operation-routes.js";
+import { type HandlersOf, operationRouter, pathParam, queryOf } from "../platform/http/operation-routes.js";
 import { ProblemError } from "../platform/http/problem.js";
 import {
   ControlCenterAsOfQuery,
@@ -93,7 +88,8 @@ export interface QueryRoutesOptions {
   readonly gate?: (operation: Operation) => RequestHandler;
 }
 
-type Handlers<Id extends QueryOperationId> = Record<Id, OperationHandler>;
+/** The handlers of these query operations, each answer typed by its row's responses. */
+type Handlers<Id extends QueryOperationId> = Pick<HandlersOf<typeof QUERY_OPERATIONS>, Id>;
 
 /**
  * The query API and the control-center page, generated from the table of operations
@@ -277,7 +273,7 @@ async function lotsWithin(
 /** A lot's day: spots held per step, over at most TIMELINE_MAX_MS; with `asOf`, as it was then. */
 function timelineHandler(queries: QueryService, asOf: AsOfViews): Handlers<"getTimeline"> {
   return {
-    getTimeline: async (req: Request, res: Response) => {
+    getTimeline: async (req, res) => {
       const parkingLotId = pathParam(req, "parkingLotId");
       const q = queryOf(req, TimelineAsOfQuery);
       const from = q.from === undefined ? undefined : Date.parse(q.from);

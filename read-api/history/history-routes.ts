@@ -2,7 +2,7 @@ import type { Request, Response } from "express";
 import { pathParam, queryOf } from "../../platform/http/operation-routes.js";
 import { ProblemError } from "../../platform/http/problem.js";
 import { signalOf } from "../../platform/http/work-gate.js";
-import { LotHistoryQuery, ReservationHistoryQuery } from "../../schemas/history.js";
+import { type HistoryPage, LotHistoryQuery, ReservationHistoryQuery } from "../../schemas/history.js";
 import { maySee, readerOf } from "../access.js";
 import { lotNotFound, reservationNotFound } from "../not-found.js";
 import type { QueryService } from "../query-service.js";
@@ -29,7 +29,7 @@ function cursorOf(cursor: string | undefined): number | undefined {
  * of two rows of read-api/operations.ts, which validated the path and query before them.
  */
 export function historyHandlers(history: HistoryService, queries: QueryService) {
-  const getParkingLotHistory = async (req: Request, res: Response) => {
+  const getParkingLotHistory = async (req: Request, res: Response<HistoryPage>) => {
     const parkingLotId = pathParam(req, "parkingLotId");
     const q = queryOf(req, LotHistoryQuery);
     const from = q.from === undefined ? undefined : Date.parse(q.from);
@@ -51,7 +51,7 @@ export function historyHandlers(history: HistoryService, queries: QueryService) 
     res.json(page);
   };
 
-  const getReservationHistory = async (req: Request, res: Response) => {
+  const getReservationHistory = async (req: Request, res: Response<HistoryPage>) => {
     const reader = readerOf(req);
     const reservationId = pathParam(req, "reservationId");
     const q = queryOf(req, ReservationHistoryQuery);

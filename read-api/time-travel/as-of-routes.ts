@@ -2,6 +2,7 @@ import type { Request, Response } from "express";
 import { pathParam, queryOf } from "../../platform/http/operation-routes.js";
 import { ProblemError } from "../../platform/http/problem.js";
 import { ControlCenterAsOfQuery, SingleAsOfQuery } from "../../schemas/as-of-queries.js";
+import type { ControlCenterView, ParkingLotDetail, ReservationView } from "../../schemas/read-models.js";
 import { lotFor, maySee, reachOfRequest, readerOf } from "../access.js";
 import { indexCaughtUp } from "../history/reservation-history.js";
 import { reservationNotFound } from "../not-found.js";
@@ -22,7 +23,7 @@ export function asOfViews(
 ) {
   const cutOf = (asOf: string) => parseAsOf(asOf, options.clock().getTime());
 
-  const parkingLot = async (req: Request, res: Response) => {
+  const parkingLot = async (req: Request, res: Response<ParkingLotDetail>) => {
     const parkingLotId = pathParam(req, "parkingLotId");
     const q = queryOf(req, SingleAsOfQuery);
     const lot = await preparedFold(() => timeTravel.parkingLot(parkingLotId, cutOf(String(q.asOf))));
@@ -35,7 +36,7 @@ export function asOfViews(
     res.json(lotFor(req, lot));
   };
 
-  const reservation = async (req: Request, res: Response) => {
+  const reservation = async (req: Request, res: Response<ReservationView>) => {
     const reader = readerOf(req);
     const reservationId = pathParam(req, "reservationId");
     const q = queryOf(req, SingleAsOfQuery);
@@ -56,7 +57,7 @@ export function asOfViews(
     res.json(view);
   };
 
-  const controlCenter = async (req: Request, res: Response) => {
+  const controlCenter = async (req: Request, res: Response<ControlCenterView>) => {
     const q = queryOf(req, ControlCenterAsOfQuery);
     const reach = reachOfRequest(req);
     const view = await preparedFold(() =>
