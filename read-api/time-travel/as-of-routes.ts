@@ -6,7 +6,7 @@ import type { ControlCenterView, ParkingLotDetail, ReservationView } from "../..
 import { lotFor, maySee, reachOfRequest, readerOf } from "../access.js";
 import { indexCaughtUp } from "../history/reservation-history.js";
 import { reservationNotFound } from "../not-found.js";
-import type { QueryService } from "../query-service.js";
+import type { Views } from "../views/views.js";
 import { parseAsOf } from "./as-of.js";
 import { FoldTooFarError } from "./fold-cache.js";
 import type { TimeTravel } from "./time-travel.js";
@@ -18,7 +18,7 @@ import type { TimeTravel } from "./time-travel.js";
  */
 export function asOfViews(
   timeTravel: TimeTravel,
-  queries: QueryService,
+  views: Views,
   options: { readonly clock: () => Date; readonly controlCenterLotLimit: number },
 ) {
   const cutOf = (asOf: string) => parseAsOf(asOf, options.clock().getTime());
@@ -44,7 +44,7 @@ export function asOfViews(
     const notFound = () => reservationNotFound(reservationId);
     // The read model says where its facts are (its lot, its booking's position); whose it is
     // and what it was come from the log.
-    const located = await queries.reservation(reservationId);
+    const located = await views.reservations.reservation(reservationId);
     if (!located || !maySee(reader, located)) throw notFound();
     const view = await indexCaughtUp(() =>
       timeTravel.reservation(
@@ -83,7 +83,7 @@ function lotViews(timeTravel: TimeTravel, clock: () => Date) {
   const lotView = async <T extends object>(
     req: Request,
     parkingLotId: string | undefined,
-    query: (queries: QueryService) => Promise<T | null>,
+    query: (views: Views) => Promise<T | null>,
   ): Promise<T> => {
     const asOf = String((req.query as Record<string, unknown>).asOf);
     if (parkingLotId === undefined) {
