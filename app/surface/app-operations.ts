@@ -286,8 +286,6 @@ export const APP_OPERATIONS = [
     },
   },
 ] as const satisfies readonly Operation[];
-
-export type AppOperationId = (typeof APP_OPERATIONS)[number]["operationId"];
 /** The sign-in and sign-out pages: they set (or clear) the session cookie and move on at once. */
 function cookiePage(description: string) {
   return textResponse(description, "text/html", { "Set-Cookie": header("Set-Cookie") });

@@ -116,5 +116,3 @@ export const WEBHOOK_OPERATIONS = [
     responses: { "202": jsonResponse("Queued.", WebhookReplayAccepted) },
   },
 ] as const satisfies readonly Operation[];
-
-export type WebhookOperationId = (typeof WEBHOOK_OPERATIONS)[number]["operationId"];
