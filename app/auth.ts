@@ -23,11 +23,11 @@ import { refreshAtTokenEndpoint, SessionResolver } from "../platform/auth/sessio
 import { MemorySessionStore, type SessionStore } from "../platform/auth/session-store.js";
 import { TokenVerifier, type TokenVerifierOptions } from "../platform/auth/verifier.js";
 import { type Config, publicOrigin } from "../platform/config.js";
-import type { OperationHandler } from "../platform/http/operation-routes.js";
+import type { HandlersOf, OperationHandler } from "../platform/http/operation-routes.js";
 import type { Logger } from "../platform/logger.js";
 import { everyLotOnly } from "../read-api/access.js";
 import { DocumentSessionStore } from "./document-session-store.js";
-import type { AuthenticationOperationId } from "./surface/app-operations.js";
+import type { APP_OPERATIONS, AuthenticationOperationId } from "./surface/app-operations.js";
 
 export { MAX_SESSION_SECONDS } from "../platform/auth/session.js";
 export const SESSION_LANDING_PATH = "/control-center";
@@ -35,7 +35,7 @@ export const SESSION_LANDING_PATH = "/control-center";
 const DEV_TOKEN_TYPES = ["at+jwt"];
 
 /** The handlers of the authentication's rows of the operation table (app/surface/app-operations.ts). */
-export type AuthenticationHandlers = Readonly<Record<AuthenticationOperationId, OperationHandler>>;
+export type AuthenticationHandlers = Pick<HandlersOf<typeof APP_OPERATIONS>, AuthenticationOperationId>;
 
 /** How this process authenticates callers: the verifier, the middleware, and its operations' handlers. */
 export interface Authentication {
@@ -322,7 +322,7 @@ function endSessionAt(provider: ExternalProvider, config: Config): EndSession {
 }
 
 /** An operation this identity mode does not have: it passes on to the 404. */
-const notServed: OperationHandler = (_req, _res, next) => next();
+const notServed: OperationHandler<never> = (_req, _res, next) => next();
 
 /**
  * The session operations both identity modes serve: a session from a bearer token (the page's

@@ -242,15 +242,15 @@ function apiRoutes(app: Express, services: Services): void {
     const webDir = findWebDir();
     // Checkpoints in memory only, bounded in bytes per lot and in all (read-api/time-travel/
     // fold-cache.ts): kept in the document store they grew without a bound on disk (issue 34).
-    const timeTravel = new TimeTravel(eventStore, { index: queries });
+    const timeTravel = new TimeTravel(eventStore, { index: queries.context });
     services.metrics.watchTimeTravel(() => {
       const { sources, checkpoints, entries, bytes } = timeTravel.stats();
       return { sources, checkpoints, documents: entries, bytes };
     });
     app.use(
       queryRoutes({
-        queries,
-        history: new HistoryService(eventStore, queries),
+        views: queries,
+        history: new HistoryService(eventStore, queries.context),
         timeTravel,
         clock: services.clock,
         controlCenterLotLimit: 100,

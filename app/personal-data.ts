@@ -4,7 +4,7 @@ import type { EventStore } from "../event-store/port.js";
 import type { Config } from "../platform/config.js";
 import { SqliteDataKeys } from "../platform/data-keys/sqlite-data-keys.js";
 import { RESERVATIONS } from "../projections/read-models/reservations.js";
-import type { QueryService } from "../read-api/query-service.js";
+import type { Views } from "../read-api/views/views.js";
 import { usePersonalDataKeys } from "../schemas/personal-data.js";
 import type { ForgetAfterErasure, ReservationsOf } from "../write-side/customer-erasure.js";
 import { DocumentLotSnapshotStore } from "../write-side/document-snapshot-store.js";
@@ -37,18 +37,19 @@ export function useDataKeysOf(config: Pick<Config, "dataDir">): SqliteDataKeys {
 const MOST_LISTED = 100_000;
 
 /** A customer's reservations as the reservations read model has them, every page. */
-export function reservationsFromQueries(
-  queries: QueryService | undefined,
-  eventStore: EventStore,
-): ReservationsOf {
+export function reservationsFromQueries(queries: Views | undefined, eventStore: EventStore): ReservationsOf {
   return async (customerId) => {
     // The read model first catches up with the log, so a reservation just made is listed too.
-    await queries?.awaitPosition(RESERVATIONS, await eventStore.headPosition());
+    await queries?.context.awaitPosition(RESERVATIONS, await eventStore.headPosition());
     const reservationIds: string[] = [];
     const parkingLotIds = new Set<string>();
     let cursor: string | undefined;
     while (queries && reservationIds.length < MOST_LISTED) {
-      const page = await queries.reservations({ customerId, limit: 100, ...(cursor ? { cursor } : {}) });
+      const page = await queries.reservations.reservations({
+        customerId,
+        limit: 100,
+        ...(cursor ? { cursor } : {}),
+      });
       for (const reservation of page.items) {
         reservationIds.push(reservation.reservationId);
         parkingLotIds.add(reservation.parkingLotId);

@@ -5,7 +5,7 @@ import { ConfigError, loadConfig } from "../platform/config.js";
 import { createLogger } from "../platform/logger.js";
 import { PROJECTIONS, projectionByName } from "../projections/read-models/index.js";
 import { REBUILD_BATCH_SIZE, ReplayInProgressError, rebuildProjections } from "../projections/replay.js";
-import { QueryService } from "../read-api/query-service.js";
+import { readViews } from "../read-api/views/views.js";
 import { openDocumentStore, openEventStore } from "./services.js";
 
 const USAGE = `Usage:
@@ -24,10 +24,10 @@ type DocumentStore = Awaited<ReturnType<typeof openDocumentStore>>;
 
 /** `replay status`: one line per projection, its checkpoint against the head of the log. */
 async function printStatus(eventStore: EventStore, documentStore: DocumentStore): Promise<number> {
-  const statuses = await new QueryService(documentStore, {
+  const statuses = await readViews(documentStore, {
     eventStore,
     readYourWritesTimeoutMs: 0,
-  }).projectionStatuses();
+  }).controlCenter.projectionStatuses();
   process.stdout.write(
     `${"projection".padEnd(18)} ${"state".padEnd(8)} ${"position".padStart(12)} ${"head".padStart(12)} ${"lag".padStart(10)}\n`,
   );

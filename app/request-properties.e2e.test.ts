@@ -8,7 +8,13 @@ import { ANONYMOUS, customerHeaders, operatorHeaders } from "../test-support/aut
 import { arbitraryOf, type Schema } from "../test-support/json-schema-arbitrary.js";
 import { call, startTestService, tempDataDir } from "../test-support/service.js";
 import type { RunningService } from "./server.js";
-import { ruleFields } from "./surface/requests.js";
+
+/** The fields an operation's description names as rules: `` `field` `` at the start of each rule line. */
+function ruleFields(description: string): Set<string> {
+  const fields = new Set<string>();
+  for (const match of description.matchAll(/^- `([^`]+)`/gm)) if (match[1]) fields.add(match[1]);
+  return fields;
+}
 
 /**
  * The request side of the document, held to the service: requests generated from the served

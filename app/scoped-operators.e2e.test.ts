@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { QueryOperationId } from "../read-api/operations.js";
-import type { WebhookOperationId } from "../read-api/webhooks/operations.js";
+import type { WEBHOOK_OPERATIONS } from "../read-api/webhooks/operations.js";
 import type { AuthHeaders } from "../test-support/auth.js";
 import { ANONYMOUS, bearer, customerHeaders, mintToken } from "../test-support/auth.js";
 import { call, eventually, startTestService, tempDataDir } from "../test-support/service.js";
 import type { CommandOperationId } from "../write-side/http/operations.js";
 import type { RunningService } from "./server.js";
-import type { AppOperationId } from "./surface/app-operations.js";
+import type { APP_OPERATIONS } from "./surface/app-operations.js";
 import { OPERATIONS } from "./surface/operations.js";
 
 /**
@@ -17,7 +17,11 @@ import { OPERATIONS } from "./surface/operations.js";
  * nothing; listings, the control center and its stream hold only the caller's lots.
  */
 
-type OperationId = CommandOperationId | QueryOperationId | AppOperationId | WebhookOperationId;
+type OperationId =
+  | CommandOperationId
+  | QueryOperationId
+  | (typeof APP_OPERATIONS)[number]["operationId"]
+  | (typeof WEBHOOK_OPERATIONS)[number]["operationId"];
 const CALLERS = [
   "anonymous",
   "customer",

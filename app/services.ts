@@ -14,8 +14,8 @@ import { startTracing } from "../platform/tracing.js";
 import { startProcessors } from "../projections/processors.js";
 import type { ProcessorGroup } from "../projections/runtime/processor-group.js";
 import { LIVE_UPDATES_DEFAULTS, LiveUpdates } from "../read-api/live-updates.js";
-import { QueryService } from "../read-api/query-service.js";
 import { storedProjections } from "../read-api/stored-projections.js";
+import { readViews, type Views } from "../read-api/views/views.js";
 import { ParkingLotCommandHandler } from "../write-side/command-handler.js";
 import { DocumentLotSnapshotStore } from "../write-side/document-snapshot-store.js";
 import type { LotSnapshotStore, StoredLotSnapshot } from "../write-side/lot-snapshots.js";
@@ -41,7 +41,7 @@ export interface Services {
   readonly processors?: Pick<ProcessorGroup, "status" | "onAdvance">;
   /** Metrics kept by another thread of this process (the processors thread), for /metrics. */
   readonly threadMetrics?: () => Promise<WorkerMetrics>;
-  readonly queries?: QueryService;
+  readonly queries?: Views;
   /** The one clock of this process's commands and queries (tests may drive it). */
   readonly clock: () => Date;
   /** Who is calling: the token verifier, and the development issuer's routes when it runs. */
@@ -235,7 +235,7 @@ export async function createServices(
       : undefined;
   const queries =
     runsQueries(config) && documentStore
-      ? new QueryService(documentStore, {
+      ? readViews(documentStore, {
           eventStore,
           projections: storedProjections(documentStore),
           readYourWritesTimeoutMs: config.readYourWritesTimeoutMs,
@@ -375,9 +375,9 @@ async function sharedRateLimitStores(config: Config) {
   return { principal: await connect("principal:"), address: await connect("address:") };
 }
 
-function liveUpdatesOf(config: Config, queries: QueryService, eventStore: EventStore, logger: Logger) {
+function liveUpdatesOf(config: Config, queries: Views, eventStore: EventStore, logger: Logger) {
   return new LiveUpdates(
-    queries,
+    queries.controlCenter,
     logger.child({ component: "live-updates" }),
     {
       ...LIVE_UPDATES_DEFAULTS,

@@ -1,6 +1,6 @@
 /**
  * CPU per answer of the lot's figures (timeline, quote, lot view with free now and the next hours)
- * at 500 and at 20,000 active bookings, read through the query service over the read models the
+ * at 500 and at 20,000 active bookings, read through the views over the read models the
  * projections build (in memory, as time travel reads them), the way issue 34 asks: a read's work
  * may grow with its answer, and with a lot's active bookings only logarithmically.
  *
@@ -20,10 +20,10 @@ import { join } from "node:path";
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
 import type { EventToAppend } from "../event-store/port.js";
 import { PROJECTIONS } from "../projections/read-models/index.js";
-import { QueryService } from "../read-api/query-service.js";
 import { FoldTooFarError } from "../read-api/time-travel/fold-cache.js";
 import { FoldState } from "../read-api/time-travel/fold-state.js";
 import { TimeTravel } from "../read-api/time-travel/time-travel.js";
+import { readViews, type Views } from "../read-api/views/views.js";
 import { systemActor } from "../schemas/actor.js";
 import { encodeEvent, type StoredDomainEvent } from "../schemas/event-codec.js";
 import type { ParkingLotEvent } from "../write-side/parking-lot/decider.js";
@@ -34,7 +34,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 interface Lot {
   readonly fold: FoldState;
-  readonly queries: QueryService;
+  readonly queries: Views;
   revision: number;
 }
 
@@ -52,7 +52,7 @@ function stored(event: ParkingLotEvent, revision: number): StoredDomainEvent {
 
 function lotWith(active: number): Lot {
   const fold = new FoldState(PROJECTIONS);
-  const lot: Lot = { fold, queries: undefined as unknown as QueryService, revision: 0 };
+  const lot: Lot = { fold, queries: undefined as unknown as Views, revision: 0 };
   fold.apply(
     stored(
       {
@@ -70,7 +70,7 @@ function lotWith(active: number): Lot {
   );
   for (let i = 0; i < active; i++) book(lot, i);
   const store = fold.materialize({ commit: lot.revision + 1, prepare: lot.revision + 1 });
-  (lot as { queries: QueryService }).queries = new QueryService(store, {
+  (lot as { queries: Views }).queries = readViews(store, {
     readYourWritesTimeoutMs: 0,
     now: () => NOW,
   });
@@ -103,9 +103,9 @@ function book(lot: Lot, i: number): void {
 }
 
 const answers = {
-  timeline: (q: QueryService) => q.timeline("bench", { stepMinutes: 15 }),
-  quote: (q: QueryService) => q.availability("bench", NOW + 3 * HOUR, NOW + 5 * HOUR),
-  lotView: (q: QueryService) => q.parkingLotDetail("bench"),
+  timeline: (q: Views) => q.lots.timeline("bench", { stepMinutes: 15 }),
+  quote: (q: Views) => q.lots.availability("bench", NOW + 3 * HOUR, NOW + 5 * HOUR),
+  lotView: (q: Views) => q.lots.parkingLotDetail("bench"),
 };
 
 async function cpuMs(run: () => Promise<unknown>, times: number): Promise<number> {

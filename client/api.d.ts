@@ -1936,6 +1936,17 @@ export interface components {
              */
             capacity: number;
             /**
+             * @description Price of one hour in the currency's minor unit; a window costs ceil(minutes x rate / 60).
+             * @example 3000
+             */
+            hourlyRate?: number;
+            /**
+             * @description Most active reservations one customer may hold in the lot at once (default 4).
+             * @default 4
+             * @example 4
+             */
+            maxActivePerCustomer: number;
+            /**
              * @description Display name of the lot; any script, not blank.
              * @example 강남 1주차장
              */
@@ -4887,6 +4898,7 @@ export interface operations {
                      *       "parkingLotId": "gangnam-1",
                      *       "name": "강남역 공영주차장",
                      *       "capacity": 120,
+                     *       "maxActivePerCustomer": 4,
                      *       "position": "42"
                      *     }
                      */

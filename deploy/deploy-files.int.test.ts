@@ -6,7 +6,6 @@ import { Copy, DockerfileParser, type Instruction } from "dockerfile-ast";
 import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { CONFIG_VARIABLES, ConfigError, loadConfig } from "../platform/config.js";
-import { normalizeTable, renderConfigTable, tableIn } from "./config-table.js";
 import {
   composeDurationMs,
   dependsOnOf,
@@ -18,7 +17,8 @@ import {
   type JsonObject,
   publishedHostPortsOf,
   volumesOf,
-} from "./deploy-files.js";
+} from "../test-support/deploy-files.js";
+import { normalizeTable, renderConfigTable, tableIn } from "./config-table.js";
 
 /**
  * Checks the deployment files without a container engine: docker-compose.yml, the Dockerfile,

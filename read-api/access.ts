@@ -26,7 +26,7 @@ export const readerOf = (req: Request): Reader => {
  * reaches past any one lot's grant (`what` says what, in the 403 the others get).
  */
 export const everyLotOnly =
-  (handler: OperationHandler, what: string): OperationHandler =>
+  <Answer>(handler: OperationHandler<Answer>, what: string): OperationHandler<Answer> =>
   (req, res, next) => {
     if (!readerOf(req).reach?.every)
       throw new ProblemError("forbidden", `${what}: only an admin (or an operator granted every lot) may.`);

@@ -6,7 +6,7 @@ import type { Logger } from "../platform/logger.js";
 import { endSpan, startSpan, tracingOn, validTraceparent } from "../platform/tracing.js";
 import { EVERY_LOT, type LotReach, reachKey } from "../schemas/lot-reach.js";
 import type { ControlCenterView } from "../schemas/read-models.js";
-import type { QueryService } from "./query-service.js";
+import type { ControlCenterQueries } from "./views/control-center-view.js";
 
 /**
  * Server-Sent Events for the control-center page: one stream per page, fed from the document
@@ -146,7 +146,7 @@ export class LiveUpdates {
   private pushedCommit: number | null | undefined;
 
   constructor(
-    private readonly queries: QueryService,
+    private readonly queries: ControlCenterQueries,
     private readonly logger: Logger,
     private readonly options: LiveUpdatesOptions = LIVE_UPDATES_DEFAULTS,
     /** The log, read only with tracing on: which traced bookings a push carried (issue 22). */

@@ -11,7 +11,7 @@ import {
   reservationsProjection,
 } from "../projections/read-models/reservations.js";
 import type { ReservationStatus } from "../schemas/read-models.js";
-import { statusFilters } from "./query-service.js";
+import { statusFilters } from "./views/rules.js";
 
 /**
  * The reads behind the figures of the moment, on the embedded store with the reservations

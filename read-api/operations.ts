@@ -1,10 +1,11 @@
+import { SignInConfig } from "../platform/auth/sign-in-schemas.js";
 import {
   CORRELATION,
   header,
   jsonResponse,
   type Operation,
+  orText,
   pathParameter,
-  ref,
   textResponse,
 } from "../platform/http/operation.js";
 import { ANY_ROLE, BOOKING_ROLES, OPERATOR } from "../schemas/actor.js";
@@ -16,8 +17,18 @@ import {
 } from "../schemas/as-of-queries.js";
 import { CustomerId, ParkingLotId, ReservationId } from "../schemas/common.js";
 import { LOT_ID, RESERVATION_ID } from "../schemas/examples.js";
-import { LotHistoryQuery, ReservationHistoryQuery } from "../schemas/history.js";
+import { HistoryPage, LotHistoryQuery, ReservationHistoryQuery } from "../schemas/history.js";
 import { AvailabilityQuery, CouponsQuery, ParkingLotsQuery } from "../schemas/queries.js";
+import {
+  AvailabilityView,
+  ControlCenterView,
+  CouponPage,
+  ParkingLotDetail,
+  ParkingLotPage,
+  ReservationPage,
+  ReservationView,
+  TimelineView,
+} from "../schemas/read-models.js";
 import { assertMayReadCustomer, readerOf } from "./access.js";
 import { wantsHtml } from "./page-routes.js";
 import { asksAsOf } from "./time-travel/as-of.js";
@@ -30,23 +41,7 @@ import { asksAsOf } from "./time-travel/as-of.js";
  * whose data is decided by access.ts. The composition root generates the access check, the 405
  * and OPTIONS answers and the OpenAPI document from these rows (app/surface/).
  */
-export type QueryOperationId =
-  | "listParkingLots"
-  | "getParkingLot"
-  | "getAvailability"
-  | "getParkingLotHistory"
-  | "getTimeline"
-  | "listReservations"
-  | "getReservation"
-  | "getReservationHistory"
-  | "listCustomerCoupons"
-  | "getControlCenter"
-  | "getSignInConfig"
-  | "streamControlCenterEvents"
-  | "getLandingPage"
-  | "getFavicon";
-
-export const QUERY_OPERATIONS: readonly (Operation & { readonly operationId: QueryOperationId })[] = [
+export const QUERY_OPERATIONS = [
   {
     method: "get",
     path: "/parking-lots",
@@ -57,7 +52,7 @@ export const QUERY_OPERATIONS: readonly (Operation & { readonly operationId: Que
     summary: "List parking lots, by id",
     query: ParkingLotsQuery,
     problems: ["store-unavailable"],
-    responses: { "200": jsonResponse("A page of lots, by id.", "ParkingLotPage") },
+    responses: { "200": jsonResponse("A page of lots, by id.", ParkingLotPage) },
   },
   {
     method: "get",
@@ -77,7 +72,7 @@ export const QUERY_OPERATIONS: readonly (Operation & { readonly operationId: Que
     parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
     query: SingleAsOfQuery,
     problems: ["parking-lot-not-found", "forbidden", "store-unavailable"],
-    responses: { "200": jsonResponse("The lot.", "ParkingLotDetail") },
+    responses: { "200": jsonResponse("The lot.", ParkingLotDetail) },
   },
   {
     method: "get",
@@ -97,7 +92,7 @@ export const QUERY_OPERATIONS: readonly (Operation & { readonly operationId: Que
       "`until`: after `from`, at least 15 minutes after it and at most 24 hours after it, and at least 15 minutes after now, as a booking's `endsAt`.",
     ],
     problems: ["parking-lot-not-found", "parking-lot-closed", "store-unavailable"],
-    responses: { "200": jsonResponse("The window's free spots and price.", "AvailabilityView") },
+    responses: { "200": jsonResponse("The window's free spots and price.", AvailabilityView) },
   },
   {
     method: "get",
@@ -114,7 +109,7 @@ export const QUERY_OPERATIONS: readonly (Operation & { readonly operationId: Que
     query: LotHistoryQuery,
     rules: ["`until`: after `from` when both are given."],
     problems: ["parking-lot-not-found", "store-unavailable"],
-    responses: { "200": jsonResponse("A page of the lot's facts, oldest first.", "HistoryPage") },
+    responses: { "200": jsonResponse("A page of the lot's facts, oldest first.", HistoryPage) },
   },
   {
     method: "get",
@@ -133,7 +128,7 @@ export const QUERY_OPERATIONS: readonly (Operation & { readonly operationId: Que
     query: TimelineAsOfQuery,
     rules: ["`until`: after `from` (now when `from` is left out), and at most two days after it."],
     problems: ["parking-lot-not-found", "store-unavailable"],
-    responses: { "200": jsonResponse("The lot's timeline.", "TimelineView") },
+    responses: { "200": jsonResponse("The lot's timeline.", TimelineView) },
   },
   {
     method: "get",
@@ -148,7 +143,7 @@ export const QUERY_OPERATIONS: readonly (Operation & { readonly operationId: Que
       "A customer sees their own; an admin every lot's; an operator or attendant scoped to lots only theirs (a `parkingLotId` outside them is 404, as for a lot that does not exist). With `asOf` and `parkingLotId`, the lot's reservations as they were then (statuses as of that moment), folded from its log.",
     query: ReservationsAsOfQuery,
     problems: ["store-unavailable", "parking-lot-not-found"],
-    responses: { "200": jsonResponse("A page of reservations.", "ReservationPage") },
+    responses: { "200": jsonResponse("A page of reservations.", ReservationPage) },
   },
   {
     method: "get",
@@ -164,7 +159,7 @@ export const QUERY_OPERATIONS: readonly (Operation & { readonly operationId: Que
     parameters: [pathParameter("reservationId", ReservationId, RESERVATION_ID)],
     query: SingleAsOfQuery,
     problems: ["reservation-not-found", "store-unavailable"],
-    responses: { "200": jsonResponse("The reservation.", "ReservationView") },
+    responses: { "200": jsonResponse("The reservation.", ReservationView) },
   },
   {
     method: "get",
@@ -180,7 +175,7 @@ export const QUERY_OPERATIONS: readonly (Operation & { readonly operationId: Que
     parameters: [pathParameter("reservationId", ReservationId, RESERVATION_ID)],
     query: ReservationHistoryQuery,
     problems: ["reservation-not-found", "store-unavailable"],
-    responses: { "200": jsonResponse("A page of the reservation's facts, oldest first.", "HistoryPage") },
+    responses: { "200": jsonResponse("A page of the reservation's facts, oldest first.", HistoryPage) },
   },
   {
     method: "get",
@@ -196,7 +191,7 @@ export const QUERY_OPERATIONS: readonly (Operation & { readonly operationId: Que
     authorize: (req, { customerId }) => assertMayReadCustomer(readerOf(req), customerId ?? ""),
     query: CouponsQuery,
     problems: ["store-unavailable"],
-    responses: { "200": jsonResponse("A page of coupons.", "CouponPage") },
+    responses: { "200": jsonResponse("A page of coupons.", CouponPage) },
   },
   {
     method: "get",
@@ -218,14 +213,10 @@ export const QUERY_OPERATIONS: readonly (Operation & { readonly operationId: Que
     htmlStatuses: [401, 403],
     problems: ["service-unavailable", "store-unavailable"],
     responses: {
-      "200": {
-        description: "The control center: JSON, or the web page for a browser.",
-        headers: CORRELATION,
-        content: {
-          "application/json": { schema: ref("ControlCenterView") },
-          "text/html": { schema: { type: "string" } },
-        },
-      },
+      "200": orText(
+        jsonResponse("The control center: JSON, or the web page for a browser.", ControlCenterView),
+        "text/html",
+      ),
     },
   },
   {
@@ -236,7 +227,7 @@ export const QUERY_OPERATIONS: readonly (Operation & { readonly operationId: Que
     allow: "anonymous",
     tag: "control-center",
     summary: "How the control-center page signs an operator in (one-time link, or OIDC with PKCE)",
-    responses: { "200": jsonResponse("The sign-in configuration.", "SignInConfig") },
+    responses: { "200": jsonResponse("The sign-in configuration.", SignInConfig) },
   },
   {
     method: "get",
@@ -303,4 +294,6 @@ export const QUERY_OPERATIONS: readonly (Operation & { readonly operationId: Que
       "200": textResponse("The icon.", "image/svg+xml"),
     },
   },
-];
+] as const satisfies readonly Operation[];
+
+export type QueryOperationId = (typeof QUERY_OPERATIONS)[number]["operationId"];

@@ -104,7 +104,7 @@ export function pageHandlers(options: PageRoutesOptions) {
       sendPage(res, "sign-in.html", viewer === "anonymous" ? 401 : 403);
     },
 
-    getSignInConfig: (_req: Request, res: Response) => {
+    getSignInConfig: (_req: Request, res: Response<SignInConfig>) => {
       res.set("Cache-Control", "no-cache").json(options.signIn);
     },
 

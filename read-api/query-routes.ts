@@ -1,12 +1,7 @@
-import type { Request, RequestHandler, Response } from "express";
+import type { RequestHandler } from "express";
 import { type Position, parsePositionToken } from "../event-store/position.js";
 import type { Operation } from "../platform/http/operation.js";
-import {
-  type OperationHandler,
-  operationRouter,
-  pathParam,
-  queryOf,
-} from "../platform/http/operation-routes.js";
+import { type HandlersOf, operationRouter, pathParam, queryOf } from "../platform/http/operation-routes.js";
 import { ProblemError } from "../platform/http/problem.js";
 import {
   ControlCenterAsOfQuery,
@@ -23,15 +18,15 @@ import type { HistoryService } from "./history/history-service.js";
 import { lotNotFound, reservationNotFound } from "./not-found.js";
 import { QUERY_OPERATIONS, type QueryOperationId } from "./operations.js";
 import { type PageRoutesOptions, pageHandlers, wantsHtml } from "./page-routes.js";
-import {
-  PositionBeyondHeadError,
-  PositionNotReachedError,
-  type QueryService,
-  TooManyWaitingError,
-} from "./query-service.js";
 import { asksAsOf } from "./time-travel/as-of.js";
 import { asOfViews } from "./time-travel/as-of-routes.js";
 import type { TimeTravel } from "./time-travel/time-travel.js";
+import {
+  PositionBeyondHeadError,
+  PositionNotReachedError,
+  TooManyWaitingError,
+} from "./views/read-context.js";
+import type { Views } from "./views/views.js";
 
 const DEFAULT_LIMIT = 50;
 /** The longest range a timeline answers (192 steps of 15 minutes). */
@@ -82,7 +77,7 @@ async function answer<T>(query: () => Promise<T>): Promise<T> {
 
 /** What the query API and the page read: the read models, the log (history, time travel), the page. */
 export interface QueryRoutesOptions {
-  readonly queries: QueryService;
+  readonly views: Views;
   readonly history: HistoryService;
   readonly timeTravel: TimeTravel;
   readonly clock: () => Date;
@@ -93,7 +88,8 @@ export interface QueryRoutesOptions {
   readonly gate?: (operation: Operation) => RequestHandler;
 }
 
-type Handlers<Id extends QueryOperationId> = Record<Id, OperationHandler>;
+/** The handlers of these query operations, each answer typed by its row's responses. */
+type Handlers<Id extends QueryOperationId> = Pick<HandlersOf<typeof QUERY_OPERATIONS>, Id>;
 
 /**
  * The query API and the control-center page, generated from the table of operations
@@ -102,21 +98,21 @@ type Handlers<Id extends QueryOperationId> = Record<Id, OperationHandler>;
  * GET /control-center to the page (page-routes.ts), else the read models.
  */
 export function queryRoutes(options: QueryRoutesOptions): RequestHandler {
-  const { queries } = options;
-  const asOf = asOfViews(options.timeTravel, queries, options);
+  const { views } = options;
+  const asOf = asOfViews(options.timeTravel, views, options);
   const page = pageHandlers(options.page);
   const handlers: Handlers<QueryOperationId> = {
-    ...lotHandlers(queries, asOf),
-    ...timelineHandler(queries, asOf),
-    ...reservationHandlers(queries, asOf),
-    ...historyHandlers(options.history, queries),
+    ...lotHandlers(views, asOf),
+    ...timelineHandler(views, asOf),
+    ...reservationHandlers(views, asOf),
+    ...historyHandlers(options.history, views),
     getControlCenter: async (req, res) => {
       if (wantsHtml(req)) return page.controlCenterPage(req, res);
       if (asksAsOf(req)) return asOf.controlCenter(req, res);
       const q = queryOf(req, ControlCenterAsOfQuery);
       const reach = reachOfRequest(req);
       const view = await answer(() =>
-        queries.controlCenter({
+        views.controlCenter.controlCenter({
           ...(reach ? { within: reach } : {}),
           limit: q.limit ?? options.controlCenterLotLimit,
           minPosition: minPositionOf(q.minPosition),
@@ -137,14 +133,14 @@ type AsOfViews = ReturnType<typeof asOfViews>;
 
 /** The lots: the listing, one lot (now, or as of a moment), a window's availability. */
 function lotHandlers(
-  queries: QueryService,
+  { lots, context }: Views,
   asOf: AsOfViews,
 ): Handlers<"listParkingLots" | "getParkingLot" | "getAvailability"> {
   return {
     listParkingLots: async (req, res) => {
       const q = queryOf(req, ParkingLotsQuery);
       const page = await answer(() =>
-        queries.parkingLots({
+        lots.parkingLots({
           limit: limitOf(q.limit),
           minPosition: minPositionOf(q.minPosition),
           ...(q.cursor ? { cursor: q.cursor } : {}),
@@ -157,7 +153,7 @@ function lotHandlers(
       if (asksAsOf(req)) return asOf.parkingLot(req, res);
       const parkingLotId = pathParam(req, "parkingLotId");
       const q = queryOf(req, SingleAsOfQuery);
-      const lot = await answer(() => queries.parkingLotDetail(parkingLotId, minPositionOf(q.minPosition)));
+      const lot = await answer(() => lots.parkingLotDetail(parkingLotId, minPositionOf(q.minPosition)));
       if (!lot) throw lotNotFound(parkingLotId);
       res.json(lotFor(req, lot));
     },
@@ -169,13 +165,13 @@ function lotHandlers(
       const until = Date.parse(q.until);
       // Exactly what a booking of this window would refuse, with the same problem types: the
       // window's bounds (schemas/reservation-time.ts) here, a closure overlapping it below.
-      const problem = windowProblem(from, until, queries.now(), { start: "query.from", end: "query.until" });
+      const problem = windowProblem(from, until, context.now(), { start: "query.from", end: "query.until" });
       if (problem)
         throw new ProblemError("validation", `${problem.field.replace("query.", "")} ${problem.detail}.`, {
           errors: [{ field: problem.field, message: problem.detail }],
         });
       const view = await answer(() =>
-        queries.availability(parkingLotId, from, until, minPositionOf(q.minPosition)),
+        lots.availability(parkingLotId, from, until, minPositionOf(q.minPosition)),
       );
       if (!view) throw lotNotFound(parkingLotId);
       if ("invalid" in view)
@@ -199,7 +195,7 @@ function lotHandlers(
 
 /** Reservations (listed, or one now or as of a moment) and a customer's coupons. */
 function reservationHandlers(
-  queries: QueryService,
+  views: Views,
   asOf: AsOfViews,
 ): Handlers<"listReservations" | "getReservation" | "listCustomerCoupons"> {
   return {
@@ -207,9 +203,9 @@ function reservationHandlers(
       const reader = readerOf(req);
       const q = queryOf(req, ReservationsAsOfQuery);
       const customerId = reservationsFilter(reader, q.customerId);
-      const within = await lotsWithin(queries, reader.reach, q.parkingLotId);
-      const ask = (from: QueryService) =>
-        from.reservations({
+      const within = await lotsWithin(views, reader.reach, q.parkingLotId);
+      const ask = (from: Views) =>
+        from.reservations.reservations({
           limit: limitOf(q.limit),
           minPosition: q.asOf === undefined ? minPositionOf(q.minPosition) : null,
           ...(q.parkingLotId ? { parkingLotId: q.parkingLotId } : {}),
@@ -220,9 +216,7 @@ function reservationHandlers(
           ...(q.cursor ? { cursor: q.cursor } : {}),
         });
       res.json(
-        q.asOf === undefined
-          ? await answer(() => ask(queries))
-          : await asOf.lotView(req, q.parkingLotId, ask),
+        q.asOf === undefined ? await answer(() => ask(views)) : await asOf.lotView(req, q.parkingLotId, ask),
       );
     },
 
@@ -232,7 +226,7 @@ function reservationHandlers(
       const reservationId = pathParam(req, "reservationId");
       const q = queryOf(req, SingleAsOfQuery);
       const reservation = await answer(() =>
-        queries.reservation(reservationId, minPositionOf(q.minPosition)),
+        views.reservations.reservation(reservationId, minPositionOf(q.minPosition)),
       );
       if (!reservation || !maySee(reader, reservation)) throw reservationNotFound(reservationId);
       res.json(reservation);
@@ -243,7 +237,7 @@ function reservationHandlers(
       const customerId = pathParam(req, "customerId");
       const q = queryOf(req, CouponsQuery);
       const page = await answer(() =>
-        queries.customerCoupons(customerId, {
+        views.reservations.customerCoupons(customerId, {
           limit: limitOf(q.limit),
           minPosition: minPositionOf(q.minPosition),
           ...(q.cursor ? { cursor: q.cursor } : {}),
@@ -262,7 +256,7 @@ const MAX_SCOPED_LOTS = 200;
  * asking for a lot outside them is 404, as for a lot that does not exist.
  */
 async function lotsWithin(
-  queries: QueryService,
+  { lots }: Views,
   reach: LotReach | undefined,
   parkingLotId: string | undefined,
 ): Promise<string[] | undefined> {
@@ -271,13 +265,13 @@ async function lotsWithin(
     if (!reaches(reach, parkingLotId)) throw lotNotFound(parkingLotId);
     return undefined;
   }
-  return queries.lotIdsWithin(reach, MAX_SCOPED_LOTS);
+  return lots.lotIdsWithin(reach, MAX_SCOPED_LOTS);
 }
 
 /** A lot's day: spots held per step, over at most TIMELINE_MAX_MS; with `asOf`, as it was then. */
-function timelineHandler(queries: QueryService, asOf: AsOfViews): Handlers<"getTimeline"> {
+function timelineHandler(views: Views, asOf: AsOfViews): Handlers<"getTimeline"> {
   return {
-    getTimeline: async (req: Request, res: Response) => {
+    getTimeline: async (req, res) => {
       const parkingLotId = pathParam(req, "parkingLotId");
       const q = queryOf(req, TimelineAsOfQuery);
       const from = q.from === undefined ? undefined : Date.parse(q.from);
@@ -291,8 +285,8 @@ function timelineHandler(queries: QueryService, asOf: AsOfViews): Handlers<"getT
       if (until !== undefined && until <= start) refuse("query.until", "must be after from (or now)");
       if (until !== undefined && until - start > TIMELINE_MAX_MS)
         refuse("query.until", "must be at most two days after from (or now)");
-      const ask = (from_: QueryService) =>
-        from_.timeline(
+      const ask = (from_: Views) =>
+        from_.lots.timeline(
           parkingLotId,
           {
             stepMinutes: q.step ?? 15,
@@ -302,7 +296,7 @@ function timelineHandler(queries: QueryService, asOf: AsOfViews): Handlers<"getT
           q.asOf === undefined ? minPositionOf(q.minPosition) : null,
         );
       const view =
-        q.asOf === undefined ? await answer(() => ask(queries)) : await asOf.lotView(req, parkingLotId, ask);
+        q.asOf === undefined ? await answer(() => ask(views)) : await asOf.lotView(req, parkingLotId, ask);
       if (!view) throw lotNotFound(parkingLotId);
       res.json(view);
     },

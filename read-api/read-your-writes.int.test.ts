@@ -6,9 +6,9 @@ import { tempDataDir } from "../test-support/service.js";
 import {
   PositionBeyondHeadError,
   PositionNotReachedError,
-  QueryService,
   TooManyWaitingError,
-} from "./query-service.js";
+} from "./views/read-context.js";
+import { readViews } from "./views/views.js";
 
 /**
  * Read-your-writes waits are bounded three ways, with real stores and no projector running (so
@@ -19,7 +19,7 @@ describe("read-your-writes bounds", () => {
   const data = tempDataDir("parking-ryw-");
   const events = SqliteEventStore.open({ file: join(data.dir, "events.sqlite") });
   const documents = SqliteDocumentStore.open({ file: join(data.dir, "read-models.sqlite") });
-  const queries = new QueryService(documents, {
+  const { lots, reservations } = readViews(documents, {
     eventStore: events,
     readYourWritesTimeoutMs: 400,
     readYourWritesMaxWaiting: 2,
@@ -41,12 +41,12 @@ describe("read-your-writes bounds", () => {
   });
 
   it("refuses a position beyond the head at once", async () => {
-    const beyond = queries.parkingLot("1", { commit: head + 1000, prepare: 0 });
+    const beyond = lots.parkingLot("1", { commit: head + 1000, prepare: 0 });
     await expect(beyond).rejects.toBeInstanceOf(PositionBeyondHeadError);
   });
 
   it("waits at most the timeout for a position in the log that the view has not reached", async () => {
-    await expect(queries.parkingLot("1", { commit: head, prepare: 0 })).rejects.toBeInstanceOf(
+    await expect(lots.parkingLot("1", { commit: head, prepare: 0 })).rejects.toBeInstanceOf(
       PositionNotReachedError,
     );
   });
@@ -54,15 +54,17 @@ describe("read-your-writes bounds", () => {
   it("refuses a third waiting query while two already wait, and takes new ones once they end", async () => {
     const wanted = { commit: head, prepare: 0 };
     // Expectations attached at once: on a slow machine both may time out before they are awaited.
-    const first = expect(queries.parkingLot("1", wanted)).rejects.toBeInstanceOf(PositionNotReachedError);
-    const second = expect(queries.reservation("r-1", wanted)).rejects.toBeInstanceOf(PositionNotReachedError);
+    const first = expect(lots.parkingLot("1", wanted)).rejects.toBeInstanceOf(PositionNotReachedError);
+    const second = expect(reservations.reservation("r-1", wanted)).rejects.toBeInstanceOf(
+      PositionNotReachedError,
+    );
     await new Promise((r) => setTimeout(r, 50));
-    await expect(queries.parkingLots({ limit: 1, minPosition: wanted })).rejects.toBeInstanceOf(
+    await expect(lots.parkingLots({ limit: 1, minPosition: wanted })).rejects.toBeInstanceOf(
       TooManyWaitingError,
     );
     await first;
     await second;
-    await expect(queries.parkingLots({ limit: 1, minPosition: wanted })).rejects.toBeInstanceOf(
+    await expect(lots.parkingLots({ limit: 1, minPosition: wanted })).rejects.toBeInstanceOf(
       PositionNotReachedError,
     );
   });

@@ -8,8 +8,8 @@ import { PARKING_LOTS } from "../projections/read-models/parking-lots.js";
 import { rebuildProjections } from "../projections/replay.js";
 import { seedLotEvents } from "../test-support/seed.js";
 import { tempDataDir } from "../test-support/service.js";
-import { QueryService } from "./query-service.js";
 import { storedProjections } from "./stored-projections.js";
+import { readViews } from "./views/views.js";
 
 /** A rebuild's switch is a signal to the query side of the same process, not something it polls for. */
 describe("the projections as the query side sees them", () => {
@@ -41,7 +41,7 @@ describe("the projections as the query side sees them", () => {
     const unsubscribe = projections.onGenerationSwitch?.(async () => {
       switched.push((await projections.activeGenerations()).get("parking-lots") ?? 1);
     });
-    const queries = new QueryService(docs, { projections, readYourWritesTimeoutMs: 0 });
+    const { lots } = readViews(docs, { projections, readYourWritesTimeoutMs: 0 });
     const logger = createLogger("silent");
     await rebuildProjections({
       eventStore: events,
@@ -51,7 +51,7 @@ describe("the projections as the query side sees them", () => {
       graceMs: 0,
     });
     expect(switched).toEqual([2]);
-    expect((await queries.parkingLots({ limit: 10 })).items).toHaveLength(2);
+    expect((await lots.parkingLots({ limit: 10 })).items).toHaveLength(2);
     expect(projections.physicalCollection(PARKING_LOTS, 2)).toBe("parking_lots_g2");
     unsubscribe?.();
   });

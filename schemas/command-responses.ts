@@ -138,6 +138,13 @@ export const ReservationCanceledResponse = Type.Object(
 );
 
 export const ParkingLotRegisteredResponse = Type.Object(
-  { parkingLotId: ParkingLotId, name: LotName, capacity: Capacity, position: PositionString },
+  {
+    parkingLotId: ParkingLotId,
+    name: LotName,
+    capacity: Capacity,
+    hourlyRate: Type.Optional(HourlyRate),
+    maxActivePerCustomer: MaxActivePerCustomer,
+    position: PositionString,
+  },
   { $id: "ParkingLotRegisteredResponse" },
 );

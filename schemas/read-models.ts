@@ -364,19 +364,31 @@ export const ControlCenterView = Type.Object(
 export type ControlCenterView = Static<typeof ControlCenterView>;
 export type ProjectionStatus = Static<typeof ProjectionStatus>;
 
-export const Page = <T extends ReturnType<typeof Type.Object>>(item: T) =>
-  Type.Object({
-    items: Type.Array(item),
-    nextCursor: Type.Union([Type.String(), Type.Null()], {
-      description: "Pass as `cursor` to get the next page; null on the last page.",
-    }),
-  });
+export const Page = <T extends ReturnType<typeof Type.Object>>(item: T, $id?: string) =>
+  Type.Object(
+    {
+      items: Type.Array(item),
+      nextCursor: Type.Union([Type.String(), Type.Null()], {
+        description: "Pass as `cursor` to get the next page; null on the last page.",
+      }),
+    },
+    $id ? { $id } : {},
+  );
+
+/** GET /parking-lots: a page of lots. */
+export const ParkingLotPage = Page(ParkingLotView, "ParkingLotPage");
+
+/** GET /customers/{customerId}/coupons: a page of coupons. */
+export const CouponPage = Page(CouponView, "CouponPage");
 
 /** GET /reservations: a page, and with `asOf` which moment of the lot's log it reflects. */
-export const ReservationPage = Type.Object({
-  ...Page(ReservationView).properties,
-  asOf: Type.Optional(AsOfStamp),
-});
+export const ReservationPage = Type.Object(
+  {
+    ...Page(ReservationView).properties,
+    asOf: Type.Optional(AsOfStamp),
+  },
+  { $id: "ReservationPage" },
+);
 
 // The problem+json body every refusal answers with (its own file: it is no read model).
 export { Problem } from "./problem.js";

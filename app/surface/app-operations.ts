@@ -1,6 +1,11 @@
 import { JWKS_PATH } from "../../platform/auth/dev-issuer.js";
 import { SIGN_IN_PATH, sessionStartedHere } from "../../platform/auth/session.js";
-import { RevokeSessionsBody, SignInQuery, StartSessionBody } from "../../platform/auth/sign-in-schemas.js";
+import {
+  RevokeSessionsBody,
+  SessionsRevoked,
+  SignInQuery,
+  StartSessionBody,
+} from "../../platform/auth/sign-in-schemas.js";
 import {
   CORRELATION,
   header,
@@ -16,14 +21,6 @@ import { PROBLEM_TYPES } from "../problem-types.js";
  * issuer, the browser's sign-in and this documentation, each served by one named handler
  * (app-routes.ts): the process's own, and the authentication's (app/auth.ts, platform/auth/).
  */
-export type AppOperationId =
-  | "getLiveness"
-  | "getReadiness"
-  | "getMetrics"
-  | "getOpenApiDocument"
-  | "getProblemType"
-  | AuthenticationOperationId;
-
 /** The operations whose handlers the authentication supplies (app/auth.ts, platform/auth/). */
 export type AuthenticationOperationId =
   | "getDevIssuerKeys"
@@ -33,7 +30,7 @@ export type AuthenticationOperationId =
   | "revokeSessions"
   | "signOut";
 
-export const APP_OPERATIONS: readonly (Operation & { readonly operationId: AppOperationId })[] = [
+export const APP_OPERATIONS = [
   {
     method: "get",
     path: "/healthz",
@@ -217,7 +214,7 @@ export const APP_OPERATIONS: readonly (Operation & { readonly operationId: AppOp
     description:
       "Deletes the session records of that `sub` on every replica (they share the document store): the next request of each of its browsers gets 401 and signs in again. Bearer tokens are not sessions and are not touched: they expire (AUTH_MAX_TOKEN_LIFETIME_SECONDS) or are revoked at the provider.",
     body: { schema: RevokeSessionsBody, required: true, example: { sub: "ops-1" } },
-    responses: { "200": jsonResponse("The sessions ended.", "SessionsRevoked") },
+    responses: { "200": jsonResponse("The sessions ended.", SessionsRevoked) },
   },
   {
     method: "post",
@@ -288,7 +285,7 @@ export const APP_OPERATIONS: readonly (Operation & { readonly operationId: AppOp
       },
     },
   },
-];
+] as const satisfies readonly Operation[];
 /** The sign-in and sign-out pages: they set (or clear) the session cookie and move on at once. */
 function cookiePage(description: string) {
   return textResponse(description, "text/html", { "Set-Cookie": header("Set-Cookie") });

@@ -1,10 +1,10 @@
 import type { RequestHandler } from "express";
 import { problemDocs } from "../../platform/http/middleware.js";
-import { type OperationHandler, operationRouter } from "../../platform/http/operation-routes.js";
+import { type HandlersOf, operationRouter } from "../../platform/http/operation-routes.js";
 import { serviceAccess } from "../access.js";
 import { healthHandlers, type Lifecycle } from "../health.js";
 import type { Services } from "../services.js";
-import { APP_OPERATIONS, type AppOperationId } from "./app-operations.js";
+import { APP_OPERATIONS } from "./app-operations.js";
 import { openApiDocument } from "./document.js";
 
 /**
@@ -14,7 +14,7 @@ import { openApiDocument } from "./document.js";
  */
 export function appRoutes(services: Services, lifecycle: Lifecycle): RequestHandler {
   const openapi = openApiDocument(serviceAccess);
-  const handlers: Record<AppOperationId, OperationHandler> = {
+  const handlers: HandlersOf<typeof APP_OPERATIONS> = {
     ...healthHandlers(services, lifecycle),
     ...services.authentication.handlers,
     getOpenApiDocument: (_req, res) => {

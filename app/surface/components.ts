@@ -1,103 +1,38 @@
 import type { TSchema } from "@sinclair/typebox";
-import {
-  RevokeSessionsBody,
-  SessionsRevoked,
-  SignInConfig,
-  StartSessionBody,
-} from "../../platform/auth/sign-in-schemas.js";
 import { CORRELATION_ID_PATTERN } from "../../platform/http/middleware.js";
-import { type Json, plain } from "../../platform/http/operation.js";
-import { WEBHOOK_COMPONENTS } from "../../read-api/webhooks/operations.js";
-import {
-  CapacityChangedResponse,
-  ClosureAccepted,
-  CustomerErasureResponse,
-  CustomerLimitChangedResponse,
-  ParkingLotRegisteredResponse,
-  PaymentTermsChangedResponse,
-  RateChangedResponse,
-  ReservationAccepted,
-  ReservationCanceledResponse,
-  ReservationStepResponse,
-} from "../../schemas/command-responses.js";
-import {
-  CancelReservationBody,
-  ChangeCapacityBody,
-  ChangeCustomerLimitBody,
-  ChangePaymentTermsBody,
-  ChangeRateBody,
-  CloseParkingLotBody,
-  EraseCustomerBody,
-  OperatorCancelReservationBody,
-  OperatorEraseCustomerBody,
-  OperatorReserveParkingBody,
-  RegisterParkingLotBody,
-  ReserveParkingBody,
-} from "../../schemas/commands.js";
-import { HistoryPage } from "../../schemas/history.js";
-import {
-  AvailabilityView,
-  ControlCenterView,
-  CouponView,
-  Page,
-  ParkingLotDetail,
-  ParkingLotView,
-  Problem,
-  ReservationPage,
-  ReservationView,
-  TimelineView,
-} from "../../schemas/read-models.js";
+import { answerSchema, type Json, type Operation, plain } from "../../platform/http/operation.js";
+import { Problem } from "../../schemas/problem.js";
+import { OPERATIONS } from "./operations.js";
 
 /**
  * The OpenAPI document's shared components: the schemas operations name by `$ref`, the headers and
  * parameters every operation shares, and the bearer scheme.
  */
 
-/** Named component schemas: generated from the schemas that validate and answer. */
-const COMPONENT_SCHEMAS: Record<string, TSchema> = {
-  Problem,
-  RegisterParkingLotBody,
-  ReserveParkingBody,
-  OperatorReserveParkingBody,
-  CancelReservationBody,
-  OperatorCancelReservationBody,
-  CloseParkingLotBody,
-  ChangeCapacityBody,
-  ChangeRateBody,
-  ChangeCustomerLimitBody,
-  ChangePaymentTermsBody,
-  EraseCustomerBody,
-  OperatorEraseCustomerBody,
-  ReservationStepResponse,
-  ClosureAccepted,
-  CapacityChangedResponse,
-  CustomerErasureResponse,
-  RateChangedResponse,
-  CustomerLimitChangedResponse,
-  PaymentTermsChangedResponse,
-  ParkingLotRegisteredResponse,
-  ReservationAccepted,
-  ReservationCanceledResponse,
-  ParkingLotDetail,
-  AvailabilityView,
-  TimelineView,
-  ParkingLotPage: Page(ParkingLotView),
-  ReservationView,
-  ReservationPage,
-  CouponPage: Page(CouponView),
-  ControlCenterView,
-  SignInConfig,
-  HistoryPage,
-  StartSessionBody,
-  RevokeSessionsBody,
-  SessionsRevoked,
-  ...WEBHOOK_COMPONENTS,
-};
+/** The schemas a row names by value: its bodies (each role's too) and its JSON answers. */
+const namedBy = (operation: Operation): TSchema[] => [
+  ...(operation.body ? [operation.body.schema, ...Object.values(operation.body.byRole ?? {})] : []),
+  ...Object.values(operation.responses).flatMap((response) => answerSchema(response) ?? []),
+];
+
+/**
+ * The component schemas: every schema the rows name (and Problem, which every refusal answers),
+ * by its `$id`, in the order of their names: a new row's schemas come with it, no list to keep.
+ */
+export function componentSchemas(operations: readonly Operation[]): Record<string, Json> {
+  const byId = new Map<string, TSchema>();
+  for (const schema of [Problem, ...operations.flatMap(namedBy)]) {
+    const id = schema.$id;
+    if (typeof id !== "string") throw new Error("A schema an operation names needs an $id.");
+    const known = byId.get(id);
+    if (known && known !== schema) throw new Error(`Two schemas are named ${id}.`);
+    byId.set(id, schema);
+  }
+  return Object.fromEntries([...byId.keys()].sort().map((id) => [id, plain(byId.get(id) as TSchema)]));
+}
 
 export const COMPONENTS: Json = {
-  schemas: {
-    ...Object.fromEntries(Object.entries(COMPONENT_SCHEMAS).map(([name, s]) => [name, plain(s)])),
-  },
+  schemas: componentSchemas(OPERATIONS),
   parameters: {
     CorrelationId: {
       name: "X-Correlation-Id",

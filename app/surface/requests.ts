@@ -34,13 +34,6 @@ export const rulesText = (rules: readonly string[]): string =>
     ...rules.map((rule) => `- ${rule}`),
   ].join("\n");
 
-/** The fields an operation's description names as rules: `` `field` `` at the start of each rule line. */
-export function ruleFields(description: string): Set<string> {
-  const fields = new Set<string>();
-  for (const match of description.matchAll(/^- `([^`]+)`/gm)) if (match[1]) fields.add(match[1]);
-  return fields;
-}
-
 /** Answers Node gives before the service sees the request: no body, no service headers. */
 export const TRANSPORT_RESPONSES: Readonly<Record<string, Json>> = {
   "408": {

@@ -11,7 +11,7 @@ import { parseAllDocuments } from "yaml";
 import { serviceAccess } from "../../app/access.js";
 import { OPERATIONS } from "../../app/surface/operations.js";
 import { CONFIG_VARIABLES } from "../../platform/config.js";
-import { isObject, type JsonObject } from "../deploy-files.js";
+import { isObject, type JsonObject } from "../../test-support/deploy-files.js";
 
 /**
  * Checks the Kubernetes manifests without a cluster: every object against the Kubernetes schemas

@@ -4,7 +4,12 @@ import { bodyOf, type OperationHandler, queryOf } from "../http/operation-routes
 import { ProblemError } from "../http/problem.js";
 import { isSameOrigin, SESSION_COOKIE, sessionCookieOf } from "./middleware.js";
 import type { SessionRecord, SessionStore } from "./session-store.js";
-import { RevokeSessionsBody, SignInQuery, StartSessionBody } from "./sign-in-schemas.js";
+import {
+  RevokeSessionsBody,
+  type SessionsRevoked,
+  SignInQuery,
+  StartSessionBody,
+} from "./sign-in-schemas.js";
 import {
   InvalidTokenError,
   KeySetUnavailableError,
@@ -195,7 +200,7 @@ async function verifiedSignInToken(
  * browser session of that subject at once, on every replica (the records are deleted); its tokens
  * are not touched.
  */
-export function revokeSessions(options: { sessions: SessionStore }): OperationHandler {
+export function revokeSessions(options: { sessions: SessionStore }): OperationHandler<SessionsRevoked> {
   return async (req, res) => {
     res.setHeader("Cache-Control", "no-store");
     const { sub } = bodyOf(req, RevokeSessionsBody);

@@ -92,3 +92,4 @@ export const SessionsRevoked = Type.Object(
   },
   { $id: "SessionsRevoked" },
 );
+export type SessionsRevoked = Static<typeof SessionsRevoked>;

@@ -1,7 +1,7 @@
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { precompileInputs, requireJsonBody, validInput } from "./middleware.js";
-import { expressPath, type Operation, parameterSchema } from "./operation.js";
+import { type AnswerOf, expressPath, type Operation, parameterSchema } from "./operation.js";
 import { routeTable } from "./route-table.js";
 
 /**
@@ -21,8 +21,27 @@ import { routeTable } from "./route-table.js";
  * queryOf and bodyOf. A row without a handler, or a handler without a row, fails at start-up.
  */
 
-/** An operation's handler: it answers, or (a page it does not have) passes on to the 404. */
-export type OperationHandler = (req: Request, res: Response, next: NextFunction) => void | Promise<void>;
+/**
+ * An operation's handler: it answers, or (a page it does not have) passes on to the 404. Its JSON
+ * answer is typed `Answer`: the bodies of its row's jsonResponse()s (`res.json` of another shape
+ * does not compile).
+ */
+export type OperationHandler<Answer = unknown> = (
+  req: Request,
+  res: Response<Answer>,
+  next: NextFunction,
+) => void | Promise<void>;
+
+/** The handlers of a table of operations: one per row, by its operationId, its answer typed by the row. */
+export type HandlersOf<Rows extends readonly Operation[]> = {
+  readonly [Row in Rows[number] as Row["operationId"]]: OperationHandler<AnswerOf<Row>>;
+};
+
+/** The handler of one row of a table, by its operationId. */
+export type HandlerOf<
+  Rows extends readonly Operation[],
+  Id extends Rows[number]["operationId"],
+> = HandlersOf<Rows>[Id];
 
 export interface OperationRoutesOptions {
   /** The caller's role, which picks the row's body schema when the roles' bodies differ (`byRole`). */
@@ -41,17 +60,18 @@ interface Validated {
 const validatedInputs = new WeakMap<Request, Validated>();
 
 /** One middleware serving each row of `operations` with its handler, behind the checks the row generates. */
-export function operationRouter<Id extends string>(
-  operations: readonly (Operation & { readonly operationId: Id })[],
-  handlers: Readonly<Record<Id, OperationHandler>>,
+export function operationRouter<const Rows extends readonly Operation[]>(
+  operations: Rows,
+  handlers: NoInfer<HandlersOf<Rows>>,
   options: OperationRoutesOptions = {},
 ): RequestHandler {
+  const byId = handlers as unknown as Readonly<Record<string, RequestHandler | undefined>>;
   const ids = new Set<string>(operations.map((operation) => operation.operationId));
-  const strays = Object.keys(handlers).filter((id) => !ids.has(id));
+  const strays = Object.keys(byId).filter((id) => !ids.has(id));
   if (strays.length) throw new Error(`Handlers without an operation: ${strays.join(", ")}.`);
   return routeTable(
     operations.map((operation) => {
-      const handler = handlers[operation.operationId];
+      const handler = byId[operation.operationId];
       if (!handler) throw new Error(`The operation ${operation.operationId} has no handler.`);
       return {
         method: operation.method,
@@ -61,7 +81,7 @@ export function operationRouter<Id extends string>(
           ...(operation.body ? [requireJsonBody] : []),
           requestValidator(operation, options),
           ...(operation.expensive && options.gate ? [gated(operation, options.gate(operation))] : []),
-          handler as RequestHandler,
+          handler,
         ],
       };
     }),

@@ -1,4 +1,4 @@
-import type { TSchema } from "@sinclair/typebox";
+import type { Static, TSchema } from "@sinclair/typebox";
 import type { Request } from "express";
 import type { ProblemName } from "./problem.js";
 
@@ -96,17 +96,59 @@ export const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 export const header = (name: string) => ({ $ref: `#/components/headers/${name}` });
 export const CORRELATION = { "X-Correlation-Id": header("X-Correlation-Id") };
 
-/** A JSON answer whose body is a named component schema. */
-export const jsonResponse = (
+/** The schema a JSON answer's body is held to (kept out of the document: not enumerable). */
+const ANSWERED_WITH = Symbol("answered with");
+
+/** A response of an operation whose JSON body is `S`: its handler's answer is typed `Static<S>`. */
+export type JsonAnswer<S extends TSchema = TSchema> = Json & { readonly [ANSWERED_WITH]: S };
+
+/** The schema of a response's JSON body, if it was declared with jsonResponse(). */
+export const answerSchema = (response: Json): TSchema | undefined =>
+  (response as { [ANSWERED_WITH]?: TSchema })[ANSWERED_WITH];
+
+/** A `$ref` to the component a named schema (one with an `$id`) is in the document. */
+export function schemaRef(schema: TSchema) {
+  if (typeof schema.$id !== "string") throw new Error("A schema named in the document needs an $id.");
+  return ref(schema.$id);
+}
+
+/**
+ * A JSON answer whose body is `schema`, by value: the document names it by its `$id` (its
+ * component, app/surface/components.ts), and the handler's answer is typed against it.
+ */
+export const jsonResponse = <S extends TSchema>(
   description: string,
-  schemaName: string,
+  schema: S,
   headers: Json = {},
   example?: unknown,
-) => ({
-  description,
-  headers: { ...CORRELATION, ...headers },
-  content: { "application/json": { schema: ref(schemaName), ...(example ? { example } : {}) } },
-});
+): JsonAnswer<S> =>
+  Object.defineProperty(
+    {
+      description,
+      headers: { ...CORRELATION, ...headers },
+      content: { "application/json": { schema: schemaRef(schema), ...(example ? { example } : {}) } },
+    },
+    ANSWERED_WITH,
+    { value: schema, enumerable: false },
+  ) as unknown as JsonAnswer<S>;
+
+/** The same JSON answer, or text of this media type (a page for a browser: content negotiation). */
+export const orText = <S extends TSchema>(response: JsonAnswer<S>, mediaType: string): JsonAnswer<S> =>
+  Object.defineProperty(
+    { ...response, content: { ...(response.content as Json), [mediaType]: { schema: { type: "string" } } } },
+    ANSWERED_WITH,
+    { value: response[ANSWERED_WITH], enumerable: false },
+  ) as unknown as JsonAnswer<S>;
+
+/** What an operation's handler may answer as JSON: the bodies of its jsonResponse()s (else anything). */
+export type AnswerOf<O> = O extends { readonly responses: infer R }
+  ? [AnswerSchemas<R>] extends [never]
+    ? unknown
+    : Static<AnswerSchemas<R>>
+  : unknown;
+type AnswerSchemas<R> = {
+  [K in keyof R]: R[K] extends { readonly [ANSWERED_WITH]: infer S extends TSchema } ? S : never;
+}[keyof R];
 
 /** An answer whose body is text of this media type: a page, an event stream, the metrics. */
 export const textResponse = (description: string, mediaType: string, headers: Json = {}) => ({

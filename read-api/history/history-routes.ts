@@ -2,10 +2,10 @@ import type { Request, Response } from "express";
 import { pathParam, queryOf } from "../../platform/http/operation-routes.js";
 import { ProblemError } from "../../platform/http/problem.js";
 import { signalOf } from "../../platform/http/work-gate.js";
-import { LotHistoryQuery, ReservationHistoryQuery } from "../../schemas/history.js";
+import { type HistoryPage, LotHistoryQuery, ReservationHistoryQuery } from "../../schemas/history.js";
 import { maySee, readerOf } from "../access.js";
 import { lotNotFound, reservationNotFound } from "../not-found.js";
-import type { QueryService } from "../query-service.js";
+import type { Views } from "../views/views.js";
 import type { HistoryService } from "./history-service.js";
 import { indexCaughtUp } from "./reservation-history.js";
 
@@ -28,8 +28,8 @@ function cursorOf(cursor: string | undefined): number | undefined {
  * operators; another customer's answers 404 as a missing one does, revealing nothing). The handlers
  * of two rows of read-api/operations.ts, which validated the path and query before them.
  */
-export function historyHandlers(history: HistoryService, queries: QueryService) {
-  const getParkingLotHistory = async (req: Request, res: Response) => {
+export function historyHandlers(history: HistoryService, views: Views) {
+  const getParkingLotHistory = async (req: Request, res: Response<HistoryPage>) => {
     const parkingLotId = pathParam(req, "parkingLotId");
     const q = queryOf(req, LotHistoryQuery);
     const from = q.from === undefined ? undefined : Date.parse(q.from);
@@ -51,14 +51,14 @@ export function historyHandlers(history: HistoryService, queries: QueryService) 
     res.json(page);
   };
 
-  const getReservationHistory = async (req: Request, res: Response) => {
+  const getReservationHistory = async (req: Request, res: Response<HistoryPage>) => {
     const reader = readerOf(req);
     const reservationId = pathParam(req, "reservationId");
     const q = queryOf(req, ReservationHistoryQuery);
     const cursor = cursorOf(q.cursor);
     // The read model says where the reservation's facts are (its lot, its booking's position);
     // the facts, and whose it is, come from the log.
-    const located = await queries.reservation(reservationId);
+    const located = await views.reservations.reservation(reservationId);
     if (!located || !maySee(reader, located)) throw reservationNotFound(reservationId);
     const found = await indexCaughtUp(() =>
       history.reservation(

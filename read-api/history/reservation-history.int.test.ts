@@ -13,8 +13,9 @@ import { decodeEvent, encodeEvent } from "../../schemas/event-codec.js";
 import type { DomainEvent } from "../../schemas/events.js";
 import { countingReads } from "../../test-support/counting-event-store.js";
 import { tempDataDir } from "../../test-support/service.js";
-import { PositionNotReachedError, QueryService } from "../query-service.js";
 import { TimeTravel } from "../time-travel/time-travel.js";
+import { PositionNotReachedError } from "../views/read-context.js";
+import { readViews } from "../views/views.js";
 import { HistoryService } from "./history-service.js";
 import { couponStream, lotStream, UNINDEXED_READ_LIMIT } from "./reservation-history.js";
 
@@ -82,8 +83,8 @@ describe("a reservation's history, from its index", () => {
 
   const history = (timeoutMs = 0) => {
     const counting = countingReads(events);
-    const queries = new QueryService(docs, { readYourWritesTimeoutMs: timeoutMs, eventStore: events });
-    return { counting, service: new HistoryService(counting.store, queries) };
+    const { context } = readViews(docs, { readYourWritesTimeoutMs: timeoutMs, eventStore: events });
+    return { counting, service: new HistoryService(counting.store, context) };
   };
   const where = (reservationId: string) => ({ parkingLotId: LOT, position: booked[reservationId] as number });
 
@@ -168,8 +169,8 @@ describe("a reservation's history, from its index", () => {
   it("folds a reservation as of a moment from its own events (time travel through the index)", async () => {
     await project();
     const counting = countingReads(events);
-    const queries = new QueryService(docs, { readYourWritesTimeoutMs: 0, eventStore: events });
-    const timeTravel = new TimeTravel(counting.store, { index: queries });
+    const { context } = readViews(docs, { readYourWritesTimeoutMs: 0, eventStore: events });
+    const timeTravel = new TimeTravel(counting.store, { index: context });
     const at = (ms: number) =>
       timeTravel.reservation(
         "DONE",

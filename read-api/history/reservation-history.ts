@@ -7,8 +7,8 @@ import {
 } from "../../projections/read-models/reservation-events.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
 import type { HistoryEntry } from "../../schemas/history.js";
-import { PositionNotReachedError, TooManyWaitingError } from "../views/read-context.js";
-import type { IndexedReservationEvents } from "../views/reservation-events-view.js";
+import { PositionNotReachedError, type ReadContext, TooManyWaitingError } from "../views/read-context.js";
+import { reservationEvents } from "../views/reservation-events-view.js";
 import { auditEntry } from "./audit-entry.js";
 import { eventAt, firstRevisionWhere, lastEvent } from "./stream-search.js";
 
@@ -27,12 +27,11 @@ export const ENDS_A_RESERVATION: ReadonlySet<string> = new Set([
  */
 export const UNINDEXED_READ_LIMIT = 1_000;
 
-/** What the history reads of the reservation-events index (the query service). */
-export interface ReservationEventsIndex {
-  reservationEvents(reservationId: string): Promise<IndexedReservationEvents>;
-  /** Waits (bounded) until the projection serving `logical` applied `position`; throws past the wait. */
-  awaitPosition(logical: string, position: Position | null): Promise<void>;
-}
+/**
+ * What the history reads the reservation-events index through: the views' context (its view,
+ * views/reservation-events-view.ts, and the bounded wait for its position).
+ */
+export type ReservationEventsIndex = ReadContext;
 
 /** Where a reservation's facts start: its lot, and the position of its ParkingReserved. */
 export interface ReservationLocation {
@@ -84,7 +83,7 @@ async function locate(
   where: ReservationLocation,
   signal: AbortSignal | undefined,
 ): Promise<Located[] | { readonly behind: Position }> {
-  const { applied, entries } = await index.reservationEvents(reservationId);
+  const { applied, entries } = await reservationEvents(index, reservationId);
   const unindexed = (p: Position) => applied === null || comparePositions(p, applied) > 0;
   const found = entries.map(fromEntry);
   const lot = lotStream(where.parkingLotId);

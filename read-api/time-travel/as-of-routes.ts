@@ -2,10 +2,11 @@ import type { Request, Response } from "express";
 import { pathParam, queryOf } from "../../platform/http/operation-routes.js";
 import { ProblemError } from "../../platform/http/problem.js";
 import { ControlCenterAsOfQuery, SingleAsOfQuery } from "../../schemas/as-of-queries.js";
+import type { ControlCenterView, ParkingLotDetail, ReservationView } from "../../schemas/read-models.js";
 import { lotFor, maySee, reachOfRequest, readerOf } from "../access.js";
 import { indexCaughtUp } from "../history/reservation-history.js";
 import { reservationNotFound } from "../not-found.js";
-import type { QueryService } from "../query-service.js";
+import type { Views } from "../views/views.js";
 import { parseAsOf } from "./as-of.js";
 import { FoldTooFarError } from "./fold-cache.js";
 import type { TimeTravel } from "./time-travel.js";
@@ -17,12 +18,12 @@ import type { TimeTravel } from "./time-travel.js";
  */
 export function asOfViews(
   timeTravel: TimeTravel,
-  queries: QueryService,
+  views: Views,
   options: { readonly clock: () => Date; readonly controlCenterLotLimit: number },
 ) {
   const cutOf = (asOf: string) => parseAsOf(asOf, options.clock().getTime());
 
-  const parkingLot = async (req: Request, res: Response) => {
+  const parkingLot = async (req: Request, res: Response<ParkingLotDetail>) => {
     const parkingLotId = pathParam(req, "parkingLotId");
     const q = queryOf(req, SingleAsOfQuery);
     const lot = await preparedFold(() => timeTravel.parkingLot(parkingLotId, cutOf(String(q.asOf))));
@@ -35,7 +36,7 @@ export function asOfViews(
     res.json(lotFor(req, lot));
   };
 
-  const reservation = async (req: Request, res: Response) => {
+  const reservation = async (req: Request, res: Response<ReservationView>) => {
     const reader = readerOf(req);
     const reservationId = pathParam(req, "reservationId");
     const q = queryOf(req, SingleAsOfQuery);
@@ -43,7 +44,7 @@ export function asOfViews(
     const notFound = () => reservationNotFound(reservationId);
     // The read model says where its facts are (its lot, its booking's position); whose it is
     // and what it was come from the log.
-    const located = await queries.reservation(reservationId);
+    const located = await views.reservations.reservation(reservationId);
     if (!located || !maySee(reader, located)) throw notFound();
     const view = await indexCaughtUp(() =>
       timeTravel.reservation(
@@ -56,7 +57,7 @@ export function asOfViews(
     res.json(view);
   };
 
-  const controlCenter = async (req: Request, res: Response) => {
+  const controlCenter = async (req: Request, res: Response<ControlCenterView>) => {
     const q = queryOf(req, ControlCenterAsOfQuery);
     const reach = reachOfRequest(req);
     const view = await preparedFold(() =>
@@ -82,7 +83,7 @@ function lotViews(timeTravel: TimeTravel, clock: () => Date) {
   const lotView = async <T extends object>(
     req: Request,
     parkingLotId: string | undefined,
-    query: (queries: QueryService) => Promise<T | null>,
+    query: (views: Views) => Promise<T | null>,
   ): Promise<T> => {
     const asOf = String((req.query as Record<string, unknown>).asOf);
     if (parkingLotId === undefined) {

@@ -14,7 +14,7 @@ import { stampMsOfRaw } from "../history/audit-entry.js";
 import { couponStream, ENDS_A_RESERVATION, lotStream } from "../history/history-service.js";
 import { type ReservationEventsIndex, reservationFacts } from "../history/reservation-history.js";
 import { firstRevisionFrom } from "../history/stream-search.js";
-import { QueryService } from "../query-service.js";
+import { readViews, type Views } from "../views/views.js";
 import type { Cut } from "./as-of.js";
 import { FoldCache, type Folded, type FoldSource } from "./fold-cache.js";
 import { FoldState } from "./fold-state.js";
@@ -44,7 +44,7 @@ export class TimeTravel {
     private readonly events: EventStore,
     options: { readonly [K in keyof typeof TIME_TRAVEL_DEFAULTS]?: number } & {
       /**
-       * Where each reservation's events are (the query service): a reservation as of a moment
+       * Where each reservation's events are (the views' context): a reservation as of a moment
        * reads its own events; without it, its lot's stream from the booking to the moment.
        */
       readonly index?: ReservationEventsIndex;
@@ -95,7 +95,7 @@ export class TimeTravel {
   async parkingLot(parkingLotId: string, cut: Cut): Promise<AsOfView<ParkingLotDetail> | null> {
     return this.answers.answer(`lot:${parkingLotId}@${cutKey(cut)}`, async () => {
       const folded = await this.cache.fold(this.lotSource(parkingLotId), cut);
-      const view = await this.ask(folded, cut, async (queries) => queries.parkingLotDetail(parkingLotId));
+      const view = await this.ask(folded, cut, async (views) => views.lots.parkingLotDetail(parkingLotId));
       return { view, final: folded.final };
     });
   }
@@ -107,7 +107,7 @@ export class TimeTravel {
   async lotView<T extends object>(
     parkingLotId: string,
     cut: Cut,
-    query: (queries: QueryService) => Promise<T | null>,
+    query: (views: Views) => Promise<T | null>,
   ): Promise<AsOfView<T> | null> {
     const folded = await this.cache.fold(this.lotPageSource(parkingLotId), cut);
     return this.ask(folded, cut, query);
@@ -123,7 +123,12 @@ export class TimeTravel {
       const folded = await this.cache.fold(this.allSource, cut);
       // Before the first fact (a position before it) the service was empty: that is a view too,
       // as of the earliest instant asked about, not a missing one.
-      const view = await this.ask(folded, cut, (queries) => queries.controlCenter(page), EMPTY_LOG_MS);
+      const view = await this.ask(
+        folded,
+        cut,
+        (views) => views.controlCenter.controlCenter(page),
+        EMPTY_LOG_MS,
+      );
       return { view, final: folded.final };
     });
     return view as AsOfView<ControlCenterView>;
@@ -165,7 +170,7 @@ export class TimeTravel {
       folded: facts.length,
       final: false,
     };
-    return this.ask(folded, cut, (queries) => queries.reservation(reservationId));
+    return this.ask(folded, cut, (views) => views.reservations.reservation(reservationId));
   }
 
   /**
@@ -198,7 +203,7 @@ export class TimeTravel {
   private async ask<T extends object>(
     folded: Folded,
     cut: Cut,
-    query: (queries: QueryService) => Promise<T | null>,
+    query: (views: Views) => Promise<T | null>,
     nothingFoldedMs = Number.NaN,
   ): Promise<AsOfView<T> | null> {
     const nowMs =
@@ -208,8 +213,7 @@ export class TimeTravel {
     await yieldToEventLoop();
     const store: DocumentStore = folded.state.materialize(folded.position);
     try {
-      const queries = new QueryService(store, { readYourWritesTimeoutMs: 0, now: () => nowMs });
-      const view = await query(queries);
+      const view = await query(readViews(store, { readYourWritesTimeoutMs: 0, now: () => nowMs }));
       if (!view) return null;
       return {
         ...view,

@@ -7,13 +7,13 @@ import { PARKING_LOTS } from "../../projections/read-models/parking-lots.js";
 import { CHECKPOINTS, checkpointOp, physicalCollection } from "../../projections/runtime/checkpoints.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import { CURRENT_SCHEMA_VERSION, type DomainEvent } from "../../schemas/events.js";
-import { QueryService } from "../query-service.js";
+import { readViews } from "./views.js";
 
 /**
  * The control center kept between reads (control-center-moment.ts) answers exactly what a fresh
  * read answers, at every instant: a history of windows around T0 (started, checked in, out,
  * canceled, no-shows, a closure), then instants from T0 on, many on the very edges where a figure
- * turns, each asked of one long-lived query service and of a new one; halfway, new events land.
+ * turns, each asked of one long-lived control-center view and of a new one; halfway, new events land.
  */
 
 const HOUR = 3_600_000;
@@ -140,7 +140,7 @@ describe("the control center kept between reads", () => {
                 await store.ensureIndexes(physicalCollection(logical, 1), indexes);
             let clock = T0;
             const options = { readYourWritesTimeoutMs: 100, now: () => clock };
-            const kept = new QueryService(store, options);
+            const kept = readViews(store, options).controlCenter;
             await apply(store, [
               ...LOTS.map(
                 (id): DomainEvent => ({
@@ -168,7 +168,7 @@ describe("the control center kept between reads", () => {
             for (const [k, t] of instants.entries()) {
               if (k === half && after.length > 0) await apply(store, eventsOf(after, before.length));
               clock = t;
-              const fresh = new QueryService(store, options);
+              const fresh = readViews(store, options).controlCenter;
               expect(await kept.controlCenter({ limit: 10 }), iso(t)).toEqual(
                 await fresh.controlCenter({ limit: 10 }),
               );
@@ -207,7 +207,7 @@ describe("the control center kept between reads", () => {
       const [window] = eventsOf([{ lot: 0, start: T0 + 2 * HOUR, length: HOUR, fate: "none", at: T0 }], 100);
       await apply(store, [lot, window as DomainEvent]);
       let clock = T0;
-      let service = new QueryService(counting, { readYourWritesTimeoutMs: 100, now: () => clock });
+      let service = readViews(counting, { readYourWritesTimeoutMs: 100, now: () => clock }).controlCenter;
       const ask = async () => {
         const before = counts;
         await service.controlCenter({ limit: 10 });
@@ -235,7 +235,7 @@ describe("the control center kept between reads", () => {
           1,
         ),
       ]);
-      service = new QueryService(counting, { readYourWritesTimeoutMs: 100, now: () => clock });
+      service = readViews(counting, { readYourWritesTimeoutMs: 100, now: () => clock }).controlCenter;
       expect(await ask()).toBe(true);
       expect(await ask()).toBe(true);
     } finally {

@@ -226,6 +226,11 @@ export class LotQueries {
       }),
     );
   }
+  /** The ids of the lots `within` reaches, at most `limit` (one index range per grant). */
+  async lotIdsWithin(within: LotReach, limit: number): Promise<string[]> {
+    return (await this.storedLots({ limit }, within)).items.map((lot) => lot.parkingLotId);
+  }
+
   /**
    * A page of lots as stored, by id; `within` a member of staff's lots, only those: one bounded
    * read per granted lot or id prefix (an index range each), merged by id.

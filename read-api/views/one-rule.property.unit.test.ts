@@ -14,15 +14,15 @@ import {
   reservationStatus,
 } from "../../write-side/parking-lot/decider.js";
 import { busiest } from "../../write-side/parking-lot/rules.js";
-import { QueryService } from "../query-service.js";
 import { FoldState } from "../time-travel/fold-state.js";
+import { readViews, type Views } from "./views.js";
 
 /*
  * Issue 33's differential test: what the service shows is what it decides. Random histories of one
  * lot (windows and open-ended bookings, check-ins, check-outs, cancels, capacity changes, closures
  * in the past, present and future, the scheduler's facts, the clock moving) are decided by the lot's
  * decider, and the events it appends are applied, in order, by the very projections the service runs
- * (into an in-memory store with the store's own update semantics), read by the very query service.
+ * (into an in-memory store with the store's own update semantics), read by the very views the routes call.
  * After every step, at that instant:
  * - the quote of random windows refuses (a closure, a bound) or prices exactly what a booking of the
  *   window would be decided, and shows a free spot exactly when the booking would be accepted;
@@ -118,12 +118,12 @@ class Harness {
   private revision = -1;
   private closures = 0;
   private readonly fold = new FoldState(PROJECTIONS);
-  readonly queries: QueryService;
+  readonly queries: Views;
 
   constructor() {
     this.fold.materialize(null);
     const store = this.fold.materialize(null);
-    this.queries = new QueryService(store, { readYourWritesTimeoutMs: 0, now: () => this.now });
+    this.queries = readViews(store, { readYourWritesTimeoutMs: 0, now: () => this.now });
   }
 
   run(command: ParkingLotCommand): void {
@@ -225,7 +225,7 @@ async function checkQuote(h: Harness, lot: RegisteredLot, from: number, until: n
     expect(decision).toMatchObject({ ok: false, rejection: { code: "InvalidWindow" } });
     return;
   }
-  const view = await h.queries.availability(LOT, from, until);
+  const view = await h.queries.lots.availability(LOT, from, until);
   const where = { from: iso(from), until: iso(until), now: iso(h.now) };
   if (!decision.ok) {
     const { rejection } = decision;
@@ -258,14 +258,14 @@ async function checkQuote(h: Harness, lot: RegisteredLot, from: number, until: n
 async function checkTimeline(h: Harness, lot: RegisteredLot, fromMin: number, stepMinutes: number) {
   const from = h.now + fromMin * MIN;
   const until = from + 8 * stepMinutes * MIN;
-  const timeline = await h.queries.timeline(LOT, { from, until, stepMinutes });
+  const timeline = await h.queries.lots.timeline(LOT, { from, until, stepMinutes });
   const shown = timeline?.slots.map((s) => [s.from, s.held]);
   const decided = timeline?.slots.map((s) => [
     s.from,
     busiest(lot, Date.parse(s.from), Date.parse(s.until), h.now).held,
   ]);
   expect({ now: iso(h.now), held: shown }).toEqual({ now: iso(h.now), held: decided });
-  const detail = await h.queries.parkingLotDetail(LOT);
+  const detail = await h.queries.lots.parkingLotDetail(LOT);
   const closedNow = lot.closures.some((c) => c.from <= h.now && c.until > h.now);
   expect({ now: iso(h.now), freeNow: detail?.freeNow }).toEqual({
     now: iso(h.now),
@@ -279,16 +279,18 @@ async function checkStatuses(h: Harness, lot: RegisteredLot) {
   );
   for (const status of decided.values()) reached.add(`status:${status}`);
   for (const [rid, status] of decided)
-    expect({ rid, now: iso(h.now), status: (await h.queries.reservation(rid))?.status }).toEqual({
-      rid,
-      now: iso(h.now),
-      status,
-    });
+    expect({ rid, now: iso(h.now), status: (await h.queries.reservations.reservation(rid))?.status }).toEqual(
+      {
+        rid,
+        now: iso(h.now),
+        status,
+      },
+    );
   for (const status of RESERVATION_STATUSES) {
     const listed: string[] = [];
     let cursor: string | undefined;
     do {
-      const page = await h.queries.reservations({
+      const page = await h.queries.reservations.reservations({
         parkingLotId: LOT,
         status,
         limit: 2,

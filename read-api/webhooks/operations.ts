@@ -13,37 +13,16 @@ import {
   WebhookSecretRotated,
 } from "../../schemas/webhooks.js";
 
+const ENDPOINT_ID = "we_5Xq8eYb2kP0Jm3Tn";
+const endpointParameter = pathParameter("endpointId", WebhookEndpointId, ENDPOINT_ID);
+const common = { side: "queries", allow: OPERATOR, tag: "operations" } as const;
+
 /**
  * Outbound webhooks (issue 35), operators only: the endpoints messages go to, their secrets, what
  * was delivered and a replay from a log position. Served by webhook-routes.ts; the delivery itself
  * is a reactor (projections/webhooks/).
  */
-export type WebhookOperationId =
-  | "createWebhookEndpoint"
-  | "listWebhookEndpoints"
-  | "getWebhookEndpoint"
-  | "deleteWebhookEndpoint"
-  | "rotateWebhookSecret"
-  | "listWebhookDeliveries"
-  | "replayWebhooks";
-
-/** The schemas its rows name, for the document's components. */
-export const WEBHOOK_COMPONENTS = {
-  CreateWebhookEndpointBody,
-  WebhookEndpointView,
-  WebhookEndpointCreated,
-  WebhookEndpointPage,
-  WebhookSecretRotated,
-  WebhookAttemptPage,
-  ReplayWebhooksBody,
-  WebhookReplayAccepted,
-};
-
-const ENDPOINT_ID = "we_5Xq8eYb2kP0Jm3Tn";
-const endpointParameter = pathParameter("endpointId", WebhookEndpointId, ENDPOINT_ID);
-const common = { side: "queries", allow: OPERATOR, tag: "operations" } as const;
-
-export const WEBHOOK_OPERATIONS: readonly (Operation & { readonly operationId: WebhookOperationId })[] = [
+export const WEBHOOK_OPERATIONS = [
   {
     ...common,
     method: "post",
@@ -66,7 +45,7 @@ export const WEBHOOK_OPERATIONS: readonly (Operation & { readonly operationId: W
     ],
     problems: ["too-many-webhook-endpoints", "store-unavailable"],
     responses: {
-      "201": jsonResponse("Registered; `secret` is shown this once.", "WebhookEndpointCreated", {
+      "201": jsonResponse("Registered; `secret` is shown this once.", WebhookEndpointCreated, {
         Location: header("Location"),
       }),
     },
@@ -78,7 +57,7 @@ export const WEBHOOK_OPERATIONS: readonly (Operation & { readonly operationId: W
     operationId: "listWebhookEndpoints",
     summary: "List the webhook endpoints (without their secrets)",
     problems: ["store-unavailable"],
-    responses: { "200": jsonResponse("Every endpoint, by id.", "WebhookEndpointPage") },
+    responses: { "200": jsonResponse("Every endpoint, by id.", WebhookEndpointPage) },
   },
   {
     ...common,
@@ -88,7 +67,7 @@ export const WEBHOOK_OPERATIONS: readonly (Operation & { readonly operationId: W
     summary: "One webhook endpoint: its types, whether it is disabled and why, what is still to send",
     parameters: [endpointParameter],
     problems: ["webhook-endpoint-not-found", "store-unavailable"],
-    responses: { "200": jsonResponse("The endpoint.", "WebhookEndpointView") },
+    responses: { "200": jsonResponse("The endpoint.", WebhookEndpointView) },
   },
   {
     ...common,
@@ -110,7 +89,7 @@ export const WEBHOOK_OPERATIONS: readonly (Operation & { readonly operationId: W
     summary: "A new signing secret; the previous one keeps signing beside it for 24 hours",
     parameters: [endpointParameter],
     problems: ["webhook-endpoint-not-found", "concurrency-conflict", "store-unavailable"],
-    responses: { "200": jsonResponse("The new secret, shown this once.", "WebhookSecretRotated") },
+    responses: { "200": jsonResponse("The new secret, shown this once.", WebhookSecretRotated) },
   },
   {
     ...common,
@@ -121,7 +100,7 @@ export const WEBHOOK_OPERATIONS: readonly (Operation & { readonly operationId: W
     parameters: [endpointParameter],
     query: WebhookDeliveriesQuery,
     problems: ["webhook-endpoint-not-found", "store-unavailable"],
-    responses: { "200": jsonResponse("A page of attempts, newest first.", "WebhookAttemptPage") },
+    responses: { "200": jsonResponse("A page of attempts, newest first.", WebhookAttemptPage) },
   },
   {
     ...common,
@@ -134,6 +113,6 @@ export const WEBHOOK_OPERATIONS: readonly (Operation & { readonly operationId: W
     parameters: [endpointParameter],
     body: { schema: ReplayWebhooksBody, required: true, example: { fromPosition: "1" } },
     problems: ["webhook-endpoint-not-found", "store-unavailable"],
-    responses: { "202": jsonResponse("Queued.", "WebhookReplayAccepted") },
+    responses: { "202": jsonResponse("Queued.", WebhookReplayAccepted) },
   },
-];
+] as const satisfies readonly Operation[];

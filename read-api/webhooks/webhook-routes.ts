@@ -6,7 +6,7 @@ import type { EventStore } from "../../event-store/port.js";
 import { formatPosition, parsePositionToken } from "../../event-store/position.js";
 import {
   bodyOf,
-  type OperationHandler,
+  type HandlersOf,
   operationRouter,
   pathParam,
   queryOf,
@@ -34,7 +34,7 @@ import {
   WebhookDeliveriesQuery,
 } from "../../schemas/webhooks.js";
 import { everyLotOnly } from "../access.js";
-import { WEBHOOK_OPERATIONS, type WebhookOperationId } from "./operations.js";
+import { WEBHOOK_OPERATIONS } from "./operations.js";
 
 /**
  * What the webhook routes need. Their times are the wall clock's, not the service's domain clock
@@ -69,7 +69,7 @@ export function webhookRoutes(options: WebhookRoutesOptions): RequestHandler {
     if (!doc) throw new ProblemError("webhook-endpoint-not-found", `There is no webhook endpoint ${id}.`);
     return doc;
   };
-  const handlers: Record<WebhookOperationId, OperationHandler> = {
+  const handlers: HandlersOf<typeof WEBHOOK_OPERATIONS> = {
     createWebhookEndpoint: async (req, res) => {
       const body = bodyOf(req, CreateWebhookEndpointBody);
       const problem = targetUrlProblem(body.url, options.allowPrivate);
@@ -133,7 +133,7 @@ export function webhookRoutes(options: WebhookRoutesOptions): RequestHandler {
       id,
       everyLotOnly(handler, "Webhook endpoints receive the facts of every lot"),
     ]),
-  ) as Record<WebhookOperationId, OperationHandler>;
+  ) as unknown as typeof handlers;
   return operationRouter(WEBHOOK_OPERATIONS, guarded);
 }
 

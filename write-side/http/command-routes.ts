@@ -5,7 +5,8 @@ import { formatPosition } from "../../event-store/position.js";
 import { correlationId } from "../../platform/http/middleware.js";
 import {
   bodyOf,
-  type OperationHandler,
+  type HandlerOf,
+  type HandlersOf,
   operationRouter,
   pathParam,
 } from "../../platform/http/operation-routes.js";
@@ -69,7 +70,8 @@ interface CommandRouteDeps {
   readonly idempotencySecret: string;
 }
 
-type Route = OperationHandler;
+/** The handler of one command operation, its answer typed by its row's responses. */
+type Route<Id extends CommandOperationId> = HandlerOf<typeof COMMAND_OPERATIONS, Id>;
 
 /**
  * The command API's routes, generated from its table of operations (operations.ts): each row's
@@ -87,7 +89,7 @@ export function commandRoutes(
     now: () => clock().toISOString(),
     idempotencySecret: options.idempotencySecret,
   };
-  const routes: Record<CommandOperationId, Route> = {
+  const routes: HandlersOf<typeof COMMAND_OPERATIONS> = {
     registerParkingLot: registerParkingLot(context),
     reserveParking: reserveParking(context),
     cancelReservation: cancelReservation(context),
@@ -135,7 +137,7 @@ const reservationPath = (req: Request) => ({
 const positionOf = (result: Accepted) => (result.position ? formatPosition(result.position) : "0");
 
 const registerParkingLot =
-  ({ run, now }: CommandRouteDeps): Route =>
+  ({ run, now }: CommandRouteDeps): Route<"registerParkingLot"> =>
   async (req, res) => {
     const body = bodyOf(req, RegisterParkingLotBody);
     assertMayRegister(callerOf(req), body.parkingLotId);
@@ -164,7 +166,7 @@ const registerParkingLot =
   };
 
 const reserveParking =
-  ({ run, now, idempotencySecret }: CommandRouteDeps): Route =>
+  ({ run, now, idempotencySecret }: CommandRouteDeps): Route<"reserveParking"> =>
   async (req, res) => {
     const parkingLotId = pathParam(req, "parkingLotId");
     const key = req.get("idempotency-key");
@@ -204,7 +206,8 @@ const reserveParking =
 function reservationAnswer(result: Accepted, amount: number | undefined) {
   const view = result.view.reservation;
   return {
-    amount: view?.amount ?? amount,
+    // The lot knows what it booked; a body's amount, else 0 (priced at check-out), is the fallback.
+    amount: view?.amount ?? amount ?? 0,
     ...(view?.startsAt ? { startsAt: view.startsAt, endsAt: view.endsAt } : {}),
     ...(view?.mustLeaveBy ? { mustLeaveBy: view.mustLeaveBy } : {}),
     ...(view?.hourlyRate ? { hourlyRate: view.hourlyRate } : {}),
@@ -213,7 +216,7 @@ function reservationAnswer(result: Accepted, amount: number | undefined) {
 }
 
 const cancelReservation =
-  ({ run, now }: CommandRouteDeps): Route =>
+  ({ run, now }: CommandRouteDeps): Route<"cancelReservation"> =>
   async (req, res) => {
     const { parkingLotId, reservationId } = reservationPath(req);
     const caller = callerOf(req);
@@ -234,7 +237,7 @@ const cancelReservation =
   };
 
 const reservationStep =
-  ({ run, now }: CommandRouteDeps, step: "check-in" | "check-out"): Route =>
+  ({ run, now }: CommandRouteDeps, step: "check-in" | "check-out"): Route<"checkIn" | "checkOut"> =>
   async (req, res) => {
     const { parkingLotId, reservationId } = reservationPath(req);
     const caller = callerOf(req);
@@ -251,13 +254,15 @@ const reservationStep =
       caller,
     );
     const view = result.view.reservation;
+    // An accepted step names a reservation the lot knows (else the decider refused it).
+    if (view?.status === undefined) throw new Error(`The lot does not know reservation ${reservationId}.`);
     // What the check-out charged (an open-ended stay's price, an overstay), as the event that
     // recorded it says (kept with the reservation): a retried check-out answers the same.
     const checkedOut = step === "check-out" && view?.status === "COMPLETED";
     res.status(200).json({
       reservationId,
       parkingLotId,
-      status: view?.status,
+      status: view.status,
       ...(checkedOut && view.pricedAtCheckOut !== undefined ? { amount: view.pricedAtCheckOut } : {}),
       ...(checkedOut && view.overstayCharge !== undefined ? { overstayCharge: view.overstayCharge } : {}),
       position: positionOf(result),
@@ -265,7 +270,7 @@ const reservationStep =
   };
 
 const closeParkingLot =
-  ({ run, now }: CommandRouteDeps): Route =>
+  ({ run, now }: CommandRouteDeps): Route<"closeParkingLot"> =>
   async (req, res) => {
     const parkingLotId = pathParam(req, "parkingLotId");
     const body = bodyOf(req, CloseParkingLotBody);
@@ -299,7 +304,7 @@ const closeParkingLot =
   };
 
 const changeCapacity =
-  ({ run, now }: CommandRouteDeps): Route =>
+  ({ run, now }: CommandRouteDeps): Route<"changeCapacity"> =>
   async (req, res) => {
     const parkingLotId = pathParam(req, "parkingLotId");
     const body = bodyOf(req, ChangeCapacityBody);
@@ -313,7 +318,7 @@ const changeCapacity =
   };
 
 const changeRate =
-  ({ run, now }: CommandRouteDeps): Route =>
+  ({ run, now }: CommandRouteDeps): Route<"changeRate"> =>
   async (req, res) => {
     const parkingLotId = pathParam(req, "parkingLotId");
     const { hourlyRate } = bodyOf(req, ChangeRateBody);
@@ -322,7 +327,7 @@ const changeRate =
   };
 
 const changeCustomerLimit =
-  ({ run, now }: CommandRouteDeps): Route =>
+  ({ run, now }: CommandRouteDeps): Route<"changeCustomerLimit"> =>
   async (req, res) => {
     const parkingLotId = pathParam(req, "parkingLotId");
     const { maxActivePerCustomer } = bodyOf(req, ChangeCustomerLimitBody);
@@ -336,7 +341,7 @@ const changeCustomerLimit =
   };
 
 const changePaymentTerms =
-  ({ run, now }: CommandRouteDeps): Route =>
+  ({ run, now }: CommandRouteDeps): Route<"changePaymentTerms"> =>
   async (req, res) => {
     const parkingLotId = pathParam(req, "parkingLotId");
     const terms = bodyOf(req, ChangePaymentTermsBody);
@@ -345,7 +350,7 @@ const changePaymentTerms =
   };
 
 const eraseCustomer =
-  ({ now }: CommandRouteDeps, erasure: CustomerErasure | undefined): Route =>
+  ({ now }: CommandRouteDeps, erasure: CustomerErasure | undefined): Route<"eraseCustomer"> =>
   async (req, res) => {
     const customerId = pathParam(req, "customerId");
     const caller = callerOf(req);

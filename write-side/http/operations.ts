@@ -7,6 +7,18 @@ import {
 } from "../../platform/http/operation.js";
 import { ANY_ROLE, BOOKING_ROLES, OPERATOR } from "../../schemas/actor.js";
 import {
+  CapacityChangedResponse,
+  ClosureAccepted,
+  CustomerErasureResponse,
+  CustomerLimitChangedResponse,
+  ParkingLotRegisteredResponse,
+  PaymentTermsChangedResponse,
+  RateChangedResponse,
+  ReservationAccepted,
+  ReservationCanceledResponse,
+  ReservationStepResponse,
+} from "../../schemas/command-responses.js";
+import {
   CancelReservationBody,
   ChangeCapacityBody,
   ChangeCustomerLimitBody,
@@ -37,21 +49,11 @@ const idempotencyKeyHeader = headerParameter(
   `${IdempotencyKey.description} Scope: one parking lot and one customer (the reservation id is an HMAC of the lot, the customer and the key under a server secret): another customer's identical key is another booking and never sees this one. Kept as long as the reservation exists (keys never expire). A retry with the same key and the same body answers 200 with the original reservation and \`Idempotent-Replayed: true\`; the same key with a different car, amount or window answers 422. In what order: the request's schemas first (a body or header that breaks them is a 400 whatever the key), then the key (a reuse is answered 200 or 422 before any rule beyond the schemas is checked: a replay of a booking whose window has since passed is still its 200, a changed body still the 422), then those rules (400). Without a key every request books a new reservation. (Try it out on /docs sends a fresh key each time when the field is left empty: no example is given, so the field starts empty.)`,
 );
 
-/** The command API's operations, each served by one named handler of command-routes.ts. */
-export type CommandOperationId =
-  | "registerParkingLot"
-  | "reserveParking"
-  | "cancelReservation"
-  | "checkIn"
-  | "checkOut"
-  | "closeParkingLot"
-  | "changeCapacity"
-  | "changeRate"
-  | "changeCustomerLimit"
-  | "changePaymentTerms"
-  | "eraseCustomer";
-
-export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: CommandOperationId })[] = [
+/**
+ * The command API's operations, each served by one named handler of command-routes.ts, whose
+ * answer is typed by its row's responses (platform/http/operation-routes.ts `HandlersOf`).
+ */
+export const COMMAND_OPERATIONS = [
   {
     method: "post",
     path: "/parking-lots",
@@ -71,13 +73,19 @@ export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: C
     responses: {
       "201": jsonResponse(
         "Registered; Location names the lot.",
-        "ParkingLotRegisteredResponse",
+        ParkingLotRegisteredResponse,
         { Location: header("Location") },
-        { parkingLotId: LOT_ID, name: "강남역 공영주차장", capacity: 120, position: "42" },
+        {
+          parkingLotId: LOT_ID,
+          name: "강남역 공영주차장",
+          capacity: 120,
+          maxActivePerCustomer: 4,
+          position: "42",
+        },
       ),
       "200": jsonResponse(
         "The same registration was already done; nothing changed.",
-        "ParkingLotRegisteredResponse",
+        ParkingLotRegisteredResponse,
         { Location: header("Location") },
       ),
     },
@@ -115,7 +123,7 @@ export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: C
     responses: {
       "201": jsonResponse(
         "Reserved; Location names the reservation.",
-        "ReservationAccepted",
+        ReservationAccepted,
         { Location: header("Location") },
         {
           reservationId: RESERVATION_ID,
@@ -129,7 +137,7 @@ export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: C
       ),
       "200": jsonResponse(
         "A retry with the same Idempotency-Key: the original reservation, nothing new booked.",
-        "ReservationAccepted",
+        ReservationAccepted,
         { Location: header("Location"), "Idempotent-Replayed": header("Idempotent-Replayed") },
       ),
     },
@@ -161,7 +169,7 @@ export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: C
       "reservation-not-active",
       "reservation-checked-in",
     ],
-    responses: { "200": jsonResponse("Canceled.", "ReservationCanceledResponse") },
+    responses: { "200": jsonResponse("Canceled.", ReservationCanceledResponse) },
   },
   {
     method: "post",
@@ -181,7 +189,7 @@ export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: C
       "reservation-not-active",
       "check-in-too-early",
     ],
-    responses: { "200": jsonResponse("Done (doing it twice changes nothing).", "ReservationStepResponse") },
+    responses: { "200": jsonResponse("Done (doing it twice changes nothing).", ReservationStepResponse) },
   },
   {
     method: "post",
@@ -196,7 +204,7 @@ export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: C
       pathParameter("reservationId", ReservationId, RESERVATION_ID),
     ],
     problems: ["parking-lot-not-found", "reservation-not-found", "reservation-not-active", "not-checked-in"],
-    responses: { "200": jsonResponse("Done (doing it twice changes nothing).", "ReservationStepResponse") },
+    responses: { "200": jsonResponse("Done (doing it twice changes nothing).", ReservationStepResponse) },
   },
   {
     method: "post",
@@ -221,7 +229,7 @@ export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: C
     responses: {
       "201": jsonResponse(
         "Closed; the canceled reservations are listed. Location names the lot, whose `closures` lists this one by `closureId` (read it with `minPosition` = `position` to see it at once).",
-        "ClosureAccepted",
+        ClosureAccepted,
         { Location: header("Location") },
       ),
     },
@@ -237,7 +245,7 @@ export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: C
     parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
     body: { schema: ChangeCapacityBody, required: true, example: { capacity: 10 } },
     problems: ["parking-lot-not-found", "capacity-too-low"],
-    responses: { "200": jsonResponse("Changed.", "CapacityChangedResponse") },
+    responses: { "200": jsonResponse("Changed.", CapacityChangedResponse) },
   },
   {
     method: "put",
@@ -252,7 +260,7 @@ export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: C
     parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
     body: { schema: ChangeRateBody, required: true, example: { hourlyRate: 3000 } },
     problems: ["parking-lot-not-found"],
-    responses: { "200": jsonResponse("Changed.", "RateChangedResponse") },
+    responses: { "200": jsonResponse("Changed.", RateChangedResponse) },
   },
   {
     method: "put",
@@ -267,7 +275,7 @@ export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: C
     parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
     body: { schema: ChangeCustomerLimitBody, required: true, example: { maxActivePerCustomer: 4 } },
     problems: ["parking-lot-not-found"],
-    responses: { "200": jsonResponse("Changed.", "CustomerLimitChangedResponse") },
+    responses: { "200": jsonResponse("Changed.", CustomerLimitChangedResponse) },
   },
   {
     method: "put",
@@ -292,7 +300,7 @@ export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: C
       },
     },
     problems: ["parking-lot-not-found"],
-    responses: { "200": jsonResponse("Changed.", "PaymentTermsChangedResponse") },
+    responses: { "200": jsonResponse("Changed.", PaymentTermsChangedResponse) },
   },
   {
     method: "post",
@@ -314,6 +322,8 @@ export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: C
       example: { reason: "the customer asked by mail (ticket 4711)" },
     },
     problems: [],
-    responses: { "200": jsonResponse("Erased.", "CustomerErasureResponse") },
+    responses: { "200": jsonResponse("Erased.", CustomerErasureResponse) },
   },
-];
+] as const satisfies readonly Operation[];
+
+export type CommandOperationId = (typeof COMMAND_OPERATIONS)[number]["operationId"];

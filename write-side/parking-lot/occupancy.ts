@@ -106,7 +106,3 @@ export function pruneEnded(occupancy: Occupancy, now: number): { occupancy: Occu
   }
   return { occupancy: { buckets, prunedBefore: limit }, ended };
 }
-
-/** How many windows the index holds (tests, metrics). */
-export const windowCount = (occupancy: Occupancy): number =>
-  occupancy.buckets.reduce((sum, bucket) => sum + bucket.size, 0);

@@ -15,8 +15,12 @@ import {
   type Rejection,
   reservationStatus,
 } from "./decider.js";
-import { WINDOW_RULES, windowCount } from "./occupancy.js";
+import { type Occupancy, WINDOW_RULES } from "./occupancy.js";
 import { decodeSnapshot, encodeSnapshot, fromSnapshot, toSnapshot } from "./snapshot.js";
+
+/** How many windows the occupancy index holds. */
+const windowCount = (occupancy: Occupancy): number =>
+  occupancy.buckets.reduce((sum, bucket) => sum + bucket.size, 0);
 
 /*
  * Time windows, property by property, against a dead-simple reference model of occupancy over time.

@@ -10,7 +10,11 @@ import {
   reserveParking,
 } from "../../test-support/given-when-then.js";
 import { decide, fold, type ParkingLotEvent, type ParkingLotState, reservationStatus } from "./decider.js";
-import { windowCount } from "./occupancy.js";
+import type { Occupancy } from "./occupancy.js";
+
+/** How many windows the occupancy index holds. */
+const windowCount = (occupancy: Occupancy): number =>
+  occupancy.buckets.reduce((sum, bucket) => sum + bucket.size, 0);
 
 /* Time windows, prices, check-in/out, closures and capacity changes, given/when/then. NOW is 09:00Z. */
 

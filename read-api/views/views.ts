@@ -1,0 +1,29 @@
+import type { DocumentStore } from "../../document-store/port.js";
+import { ControlCenterQueries } from "./control-center-view.js";
+import { LotQueries } from "./lot-view.js";
+import { ReadContext, type ReadOptions } from "./read-context.js";
+import { ReservationQueries } from "./reservation-view.js";
+
+/**
+ * The views the query routes call directly: one module per view (lots, reservations, the control
+ * center) over one ReadContext, which reads whichever generation of each projection is active (so
+ * a replay can swap in rebuilt collections under running queries), waits for the position a
+ * caller asked to see and holds the clock. A new view is a module here and one entry below.
+ */
+export interface Views {
+  readonly context: ReadContext;
+  readonly lots: LotQueries;
+  readonly reservations: ReservationQueries;
+  readonly controlCenter: ControlCenterQueries;
+}
+
+export function readViews(store: DocumentStore, options: ReadOptions): Views {
+  const context = new ReadContext(store, options);
+  const lots = new LotQueries(context);
+  return {
+    context,
+    lots,
+    reservations: new ReservationQueries(context, lots),
+    controlCenter: new ControlCenterQueries(context, lots),
+  };
+}
