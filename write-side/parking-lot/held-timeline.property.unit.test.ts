@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { evolve, initialState, type ParkingLotEvent, type ParkingLotState } from "./decider.js";
 import { heldTimeline, windowSteps, windowStepsAfter } from "./held-timeline.js";
 import { busiest, holding } from "./rules.js";
-import { addSpan, type StepTree, stepsOf } from "./step-tree.js";
+import { addSpan, type StepTree, stepsOf, stepTreeOf } from "./step-tree.js";
 
 /*
  * The occupancy timeline carried along with each fact equals the one built from scratch, and
@@ -196,6 +196,9 @@ describe("the occupancy timeline carried with each fact", () => {
           const forward = spans.reduce<StepTree>((t, [s, l]) => addSpan(t, s, s + l), null);
           const backward = [...spans].reverse().reduce<StepTree>((t, [s, l]) => addSpan(t, s, s + l), null);
           expect(backward).toEqual(forward);
+          expect(stepTreeOf(spans.flatMap(([s, l]) => [[s, 1] as const, [s + l, -1] as const]))).toEqual(
+            forward,
+          );
           const removed = spans.reduce<StepTree>((t, [s, l]) => addSpan(t, s, s + l, -1), forward);
           expect(removed).toBeNull();
         },

@@ -2,7 +2,15 @@ import type { Span } from "../../schemas/reservation-time.js";
 import { droppedByPruning, indexedWindow, type Occupancy, overlapping } from "./occupancy.js";
 import { heldBesideWindows } from "./rules.js";
 import type { ParkingLotEvent, ParkingLotState, RegisteredLot } from "./state.js";
-import { addSpan, forEachAbove, highestBetween, nextChange, type StepTree, sumThrough } from "./step-tree.js";
+import {
+  addSpan,
+  forEachAbove,
+  highestBetween,
+  nextChange,
+  type StepTree,
+  stepTreeOf,
+  sumThrough,
+} from "./step-tree.js";
 
 /**
  * The spots a lot holds over time, as the decider counts them at `now`: a step function of the
@@ -31,14 +39,14 @@ export interface HeldTimeline {
 
 /**
  * The lot's windows (every interval of its occupancy index, each counting one over its span) as a
- * step tree, built from scratch: O(n log n). `windowStepsAfter` carries it from one state to the
+ * step tree, built from scratch: O(n log n) (a sort). `windowStepsAfter` carries it from one state to the
  * next in O(log n) per window changed.
  */
 export function windowSteps(occupancy: Occupancy): StepTree {
-  let steps: StepTree = null;
+  const changes: [number, number][] = [];
   for (const [, { start, end }] of overlapping(occupancy, Number.NEGATIVE_INFINITY, Number.POSITIVE_INFINITY))
-    steps = addSpan(steps, start, end);
-  return steps;
+    if (start < end) changes.push([start, 1], [end, -1]);
+  return stepTreeOf(changes);
 }
 
 /**

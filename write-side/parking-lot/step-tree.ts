@@ -40,8 +40,11 @@ function priorityOf(at: number): number {
 }
 
 /** Whether a node of (priority, at) sits above node b (ties of priority broken by instant). */
-const above = (priority: number, at: number, b: StepNode): boolean =>
-  priority > b.priority || (priority === b.priority && at < b.at);
+const above = (
+  priority: number,
+  at: number,
+  b: { readonly priority: number; readonly at: number },
+): boolean => priority > b.priority || (priority === b.priority && at < b.at);
 
 function node(at: number, delta: number, priority: number, left: StepTree, right: StepTree): StepNode {
   const leftSum = left ? left.sum : 0;
@@ -111,6 +114,36 @@ export function addSpan(t: StepTree, start: number, end: number, times = 1): Ste
   if (!(start < end)) return t;
   const started = addStep(t, start, times);
   return end === Number.POSITIVE_INFINITY ? started : addStep(started, end, -times);
+}
+
+/**
+ * The tree of these changes (several at one instant add up; those that cancel out are left out),
+ * built in O(n log n) for the sort and O(n) after it: the very tree `addStep` makes of them one by
+ * one, in any order (a treap's shape is fixed by its instants and their priorities).
+ */
+export function stepTreeOf(changes: Iterable<readonly [number, number]>): StepTree {
+  const sums = new Map<number, number>();
+  for (const [at, delta] of changes) sums.set(at, (sums.get(at) ?? 0) + delta);
+  const ats = [...sums.keys()].filter((at) => sums.get(at) !== 0).sort((a, b) => a - b);
+  interface Draft {
+    at: number;
+    priority: number;
+    left: Draft | null;
+    right: Draft | null;
+  }
+  const stack: Draft[] = [];
+  for (const at of ats) {
+    const draft: Draft = { at, priority: priorityOf(at), left: null, right: null };
+    let last: Draft | null = null;
+    while (stack.length > 0 && above(draft.priority, at, stack.at(-1) as Draft)) last = stack.pop() as Draft;
+    draft.left = last;
+    const top = stack.at(-1);
+    if (top) top.right = draft;
+    stack.push(draft);
+  }
+  const freeze = (d: Draft | null): StepTree =>
+    d ? node(d.at, sums.get(d.at) as number, d.priority, freeze(d.left), freeze(d.right)) : null;
+  return freeze(stack[0] ?? null);
 }
 
 /** The sum of the changes at or before `at`. */
