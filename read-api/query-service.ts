@@ -11,6 +11,7 @@ import type {
   TimelineView,
 } from "../schemas/read-models.js";
 import { ControlCenterQueries } from "./views/control-center-view.js";
+import type { KeptLot } from "./views/lot-states.js";
 import { LotQueries } from "./views/lot-view.js";
 import { type PageOf, ReadContext, type ReadOptions } from "./views/read-context.js";
 import { type IndexedReservationEvents, reservationEvents } from "./views/reservation-events-view.js";
@@ -43,6 +44,16 @@ export class QueryService {
     this.lots = new LotQueries(this.context);
     this.reservationQueries = new ReservationQueries(this.context, this.lots);
     this.controlCenterQueries = new ControlCenterQueries(this.context, this.lots);
+  }
+
+  /** The lot's decider state as this service keeps it (time travel carries it to a later fold). */
+  keptLot(parkingLotId: string): Promise<KeptLot | null> {
+    return this.lots.states.kept(parkingLotId);
+  }
+
+  /** Starts the lot's state from one kept over an earlier position of the same log (time travel). */
+  seedLot(parkingLotId: string, kept: KeptLot): void {
+    this.lots.states.seed(parkingLotId, kept);
   }
 
   /** What time it is for the views (the service's one clock). */

@@ -21,6 +21,9 @@ const KEPT_LOTS = 1_000;
 /** Facts folded into a kept state before it is loaded afresh (so ended reservations leave it). */
 const REFOLD_AFTER = 2_000;
 
+/** A lot's state as one LotStates keeps it: to start another from (`seed`), over later read models of the same log. */
+export type KeptLot = Entry;
+
 interface Entry {
   readonly collection: string;
   readonly state: RegisteredLot;
@@ -71,6 +74,20 @@ export class LotStates {
     const timeline = heldTimeline(entry.state, now, entry.windows);
     entry.timeline = { builtAt: now, timeline };
     return { lot: entry.state, timeline };
+  }
+
+  /** The lot's state as kept here (null for a lot unknown), to `seed` a LotStates over a later position of the same log. */
+  kept(parkingLotId: string): Promise<KeptLot | null> {
+    return this.entry(parkingLotId);
+  }
+
+  /**
+   * Starts the lot from a state another LotStates kept over an earlier position of the same read
+   * models (a time-travel checkpoint's): the next read folds only the facts newer than it, and
+   * carries its windows' step tree along, as the live view does from one fact to the next.
+   */
+  seed(parkingLotId: string, kept: KeptLot): void {
+    this.keep(parkingLotId, { ...kept, timeline: undefined });
   }
 
   private async entry(parkingLotId: string): Promise<Entry | null> {
