@@ -48,6 +48,8 @@ interface Checkpoint {
   readonly bytes: number;
   /** When it was last laid or started from (a tick of this cache): the least recent goes first. */
   used: number;
+  /** What answers derived from its state (which never changes), kept with it: see Folded.from. */
+  readonly derived: Map<string, unknown>;
 }
 
 export interface Folded {
@@ -58,6 +60,17 @@ export interface Folded {
   readonly stampMs: number;
   /** Events folded for this answer (after the checkpoint it started from). */
   readonly folded: number;
+  /**
+   * The checkpoint the fold started from (none: from the log's start): its state, never changed,
+   * where it stands, and a place to keep what is derived from it once (the lot's decider state),
+   * so that every answer starting from it does not derive it again.
+   */
+  readonly from?: {
+    readonly state: FoldState;
+    readonly position: Position | null;
+    readonly stampMs: number;
+    readonly derived: Map<string, unknown>;
+  };
   /**
    * Whether the fold met an event beyond the cut: no event appended later can change what it
    * folded (positions and a lot's stamps only grow), so its answer is final.
@@ -130,7 +143,20 @@ export class FoldCache {
       // A slice of work done (a few milliseconds): let other requests in before the next.
       if (folded % YIELD_EVERY === 0) await yieldToEventLoop();
     }
-    return { state, position, stampMs: position ? stampMs : Number.NaN, folded, final };
+    const from = start && {
+      state: start.state,
+      position: start.position,
+      stampMs: start.stampMs,
+      derived: start.derived,
+    };
+    return {
+      state,
+      position,
+      stampMs: position ? stampMs : Number.NaN,
+      folded,
+      final,
+      ...(from ? { from } : {}),
+    };
   }
 
   private keep(key: string, at: Pick<Checkpoint, "count" | "position" | "stampMs" | "state">): void {
@@ -147,7 +173,14 @@ export class FoldCache {
       return;
     }
     const state = at.state.checkpointCopy(at.stampMs);
-    const laid: Checkpoint = { ...at, key, state, bytes: state.estimatedBytes(), used: ++this.tick };
+    const laid: Checkpoint = {
+      ...at,
+      key,
+      state,
+      bytes: state.estimatedBytes(),
+      used: ++this.tick,
+      derived: new Map(),
+    };
     checkpoints.splice(i, 0, laid);
     this.bytes += laid.bytes;
     this.bound(checkpoints, laid);

@@ -8,6 +8,7 @@ import type { DomainEvent } from "../../schemas/events.js";
 import { countingReads } from "../../test-support/counting-event-store.js";
 import { tempDataDir } from "../../test-support/service.js";
 import { lotStream } from "../history/history-service.js";
+import type { Views } from "../views/views.js";
 import type { Cut } from "./as-of.js";
 import { FoldTooFarError } from "./fold-cache.js";
 import { TimeTravel } from "./time-travel.js";
@@ -74,11 +75,34 @@ describe("time travel through checkpoints", () => {
     [LOT, lotLife(LOT)],
     [LONG_LOT, lotLife(LONG_LOT, 600)],
   ]);
+  /** Windows booked hours ahead, so a moment's timeline holds windows booked before its checkpoint. */
+  const AHEAD_LOT = "tt-ahead";
+  const ahead: DomainEvent[] = [
+    {
+      type: "ParkingLotRegistered",
+      data: { parkingLotId: AHEAD_LOT, name: "Ahead lot", capacity: 50, registeredAt: iso(T0) },
+    },
+  ];
+  for (let k = 0; k < 80; k++) {
+    const t = T0 + (k + 1) * 20 * MINUTE;
+    const ids = { reservationId: `a-${k}`, parkingLotId: AHEAD_LOT, customerId: `C${k % 7}` };
+    const startsAt = t + (2 + (k % 10)) * 60 * MINUTE;
+    const window = k % 5 === 1 ? {} : { startsAt: iso(startsAt), endsAt: iso(startsAt + 120 * MINUTE) };
+    ahead.push({
+      type: "ParkingReserved",
+      data: { ...ids, carNumber: "10더8612", amount: 1000, reservedAt: iso(t), ...window },
+    });
+    if (k % 4 === 0)
+      ahead.push({
+        type: "ReservationCanceled",
+        data: { ...ids, reason: "changed plans", canceledAt: iso(t + 10 * MINUTE), ...window },
+      });
+  }
   const positions = new Map<string, Position[]>();
 
   beforeAll(async () => {
     store = SqliteEventStore.open({ file: join(data.dir, "events.sqlite") });
-    for (const [lot, life] of lives) {
+    for (const [lot, life] of [...lives, [AHEAD_LOT, ahead] as const]) {
       let revision: number | "no_stream" = "no_stream";
       const at: Position[] = [];
       for (const event of life) {
@@ -147,6 +171,19 @@ describe("time travel through checkpoints", () => {
     expect((lives.get(LONG_LOT) as DomainEvent[]).length).toBeGreaterThan(
       5 * (lives.get(LOT) as DomainEvent[]).length - 10,
     );
+  });
+
+  it("a lot's timeline as of a moment, started from a checkpoint's decider state carried to the moment, is the whole fold's", async () => {
+    const bounded = new TimeTravel(store, { checkpointEvery: 10, maxFold: 40 });
+    const whole = new TimeTravel(store, { checkpointEvery: NO_BOUND, maxFold: NO_BOUND });
+    const timeline = (lot: string) => (views: Views) => views.lots.timeline(lot, { stepMinutes: 30 });
+    for (const lot of [...lives.keys(), AHEAD_LOT]) {
+      const cuts = cutsOf(lot);
+      for (const cut of [...cuts].reverse().concat(cuts)) {
+        const { view } = await answered(() => bounded.lotView(lot, cut, timeline(lot)));
+        expect(view, `${lot} ${JSON.stringify(cut)}`).toEqual(await whole.lotView(lot, cut, timeline(lot)));
+      }
+    }
   });
 
   it("the control center as of a moment: the same answers through bounded folds of the whole log", async () => {

@@ -14,6 +14,7 @@ import { stampMsOfRaw } from "../history/audit-entry.js";
 import { couponStream, ENDS_A_RESERVATION, lotStream } from "../history/history-service.js";
 import { type ReservationEventsIndex, reservationFacts } from "../history/reservation-history.js";
 import { firstRevisionFrom } from "../history/stream-search.js";
+import type { KeptLot } from "../views/lot-states.js";
 import { readViews, type Views } from "../views/views.js";
 import type { Cut } from "./as-of.js";
 import { FoldCache, type Folded, type FoldSource } from "./fold-cache.js";
@@ -95,7 +96,9 @@ export class TimeTravel {
   async parkingLot(parkingLotId: string, cut: Cut): Promise<AsOfView<ParkingLotDetail> | null> {
     return this.answers.answer(`lot:${parkingLotId}@${cutKey(cut)}`, async () => {
       const folded = await this.cache.fold(this.lotSource(parkingLotId), cut);
-      const view = await this.ask(folded, cut, async (views) => views.lots.parkingLotDetail(parkingLotId));
+      const view = await this.ask(folded, cut, async (views) => views.lots.parkingLotDetail(parkingLotId), {
+        lot: parkingLotId,
+      });
       return { view, final: folded.final };
     });
   }
@@ -110,7 +113,7 @@ export class TimeTravel {
     query: (views: Views) => Promise<T | null>,
   ): Promise<AsOfView<T> | null> {
     const folded = await this.cache.fold(this.lotPageSource(parkingLotId), cut);
-    return this.ask(folded, cut, query);
+    return this.ask(folded, cut, query, { lot: parkingLotId });
   }
 
   /** The control center (JSON) as it was at the cut. */
@@ -123,12 +126,9 @@ export class TimeTravel {
       const folded = await this.cache.fold(this.allSource, cut);
       // Before the first fact (a position before it) the service was empty: that is a view too,
       // as of the earliest instant asked about, not a missing one.
-      const view = await this.ask(
-        folded,
-        cut,
-        (views) => views.controlCenter.controlCenter(page),
-        EMPTY_LOG_MS,
-      );
+      const view = await this.ask(folded, cut, (views) => views.controlCenter.controlCenter(page), {
+        nothingFoldedMs: EMPTY_LOG_MS,
+      });
       return { view, final: folded.final };
     });
     return view as AsOfView<ControlCenterView>;
@@ -204,16 +204,28 @@ export class TimeTravel {
     folded: Folded,
     cut: Cut,
     query: (views: Views) => Promise<T | null>,
-    nothingFoldedMs = Number.NaN,
+    options: {
+      /** The instant of an answer about the log before its first fact. */
+      readonly nothingFoldedMs?: number;
+      /** The lot whose decider state the answer starts from its checkpoint's (see keptLotAt). */
+      readonly lot?: string;
+    } = {},
   ): Promise<AsOfView<T> | null> {
     const nowMs =
-      cut.kind === "instant" ? cut.ms : Number.isNaN(folded.stampMs) ? nothingFoldedMs : folded.stampMs;
+      cut.kind === "instant"
+        ? cut.ms
+        : Number.isNaN(folded.stampMs)
+          ? (options.nothingFoldedMs ?? Number.NaN)
+          : folded.stampMs;
     if (Number.isNaN(nowMs)) return null;
+    const kept = options.lot && folded.from ? await keptLotAt(folded.from, options.lot) : null;
     // The fold done: let other requests in before the query's own turn.
     await yieldToEventLoop();
     const store: DocumentStore = folded.state.materialize(folded.position);
     try {
-      const view = await query(readViews(store, { readYourWritesTimeoutMs: 0, now: () => nowMs }));
+      const views = readViews(store, { readYourWritesTimeoutMs: 0, now: () => nowMs });
+      if (kept && options.lot) views.lots.states.seed(options.lot, kept);
+      const view = await query(views);
       if (!view) return null;
       return {
         ...view,
@@ -230,6 +242,34 @@ export class TimeTravel {
   stats(): { sources: number; checkpoints: number; entries: number; bytes: number } {
     return this.cache.stats();
   }
+}
+
+/**
+ * The lot's decider state and its windows' step tree at a checkpoint, derived once per checkpoint
+ * (its state never changes) from a copy of its read models, with its stamp as the clock, and kept
+ * with it: an answer from the checkpoint then folds only the facts between it and the moment
+ * (at most the fold's bound), as the live view does from one fact to the next, instead of loading
+ * the lot's whole present again.
+ */
+function keptLotAt(from: NonNullable<Folded["from"]>, parkingLotId: string): Promise<KeptLot | null> {
+  const key = `lot-state:${parkingLotId}`;
+  let kept = from.derived.get(key) as Promise<KeptLot | null> | undefined;
+  if (!kept) {
+    kept = (async () => {
+      const store = from.state.copy().materialize(from.position);
+      try {
+        const views = readViews(store, { readYourWritesTimeoutMs: 0, now: () => from.stampMs });
+        return await views.lots.states.kept(parkingLotId);
+      } finally {
+        await store.close();
+      }
+    })().catch((error: unknown) => {
+      from.derived.delete(key); // not kept: the next answer derives it again
+      throw error;
+    });
+    from.derived.set(key, kept);
+  }
+  return kept;
 }
 
 /** Final answers kept (each one view of a lot or a page of the control center: a few KB). */

@@ -1,12 +1,19 @@
 import type { Document } from "../../document-store/port.js";
 import { LOT_FACTS, type LotFact } from "../../projections/read-models/lot-facts.js";
 import {
+  evolve,
   fold,
   initialState,
   type ParkingLotState,
   type RegisteredLot,
 } from "../../write-side/parking-lot/decider.js";
-import { type HeldTimeline, heldTimeline } from "../../write-side/parking-lot/held-timeline.js";
+import {
+  type HeldTimeline,
+  heldTimeline,
+  windowSteps,
+  windowStepsAfter,
+} from "../../write-side/parking-lot/held-timeline.js";
+import type { StepTree } from "../../write-side/parking-lot/step-tree.js";
 import type { ReadContext } from "./read-context.js";
 
 /** Lots whose state a query process keeps (the least recently asked go first). */
@@ -14,9 +21,14 @@ const KEPT_LOTS = 1_000;
 /** Facts folded into a kept state before it is loaded afresh (so ended reservations leave it). */
 const REFOLD_AFTER = 2_000;
 
+/** A lot's state as one LotStates keeps it: to start another from (`seed`), over later read models of the same log. */
+export type KeptLot = Entry;
+
 interface Entry {
   readonly collection: string;
   readonly state: RegisteredLot;
+  /** The state's windows as a step tree (held-timeline.ts), carried along with each fact folded. */
+  readonly windows: StepTree;
   /** The revision of the lot's stream the state is folded up to. */
   readonly revision: number;
   /** The lot-facts projection's position when the state was last brought up to date. */
@@ -33,8 +45,10 @@ interface Entry {
  * up to date only when the projection has moved: by folding the facts newer than the state (one
  * index range), so a view costs what changed since, not the lot's history. Works from the
  * document store alone: queries keep working while the write side or the event store is down.
- * Beside each state, the lot's occupancy timeline (held-timeline.ts), built once per (lot,
- * position) and kept until the clock reaches an instant that changes it, for everyone asking.
+ * Beside each state, its windows as a persistent step tree, updated with each fact folded (O(log n)
+ * per fact, never rebuilt from the lot's bookings), and the lot's occupancy timeline
+ * (held-timeline.ts) made from it once per (lot, position) and kept until the clock reaches an
+ * instant that changes it, for everyone asking.
  */
 export class LotStates {
   private readonly entries = new Map<string, Entry>();
@@ -57,9 +71,23 @@ export class LotStates {
     const kept = entry.timeline;
     if (kept && kept.builtAt <= now && now < kept.timeline.validUntil)
       return { lot: entry.state, timeline: kept.timeline };
-    const timeline = heldTimeline(entry.state, now);
+    const timeline = heldTimeline(entry.state, now, entry.windows);
     entry.timeline = { builtAt: now, timeline };
     return { lot: entry.state, timeline };
+  }
+
+  /** The lot's state as kept here (null for a lot unknown), to `seed` a LotStates over a later position of the same log. */
+  kept(parkingLotId: string): Promise<KeptLot | null> {
+    return this.entry(parkingLotId);
+  }
+
+  /**
+   * Starts the lot from a state another LotStates kept over an earlier position of the same read
+   * models (a time-travel checkpoint's): the next read folds only the facts newer than it, and
+   * carries its windows' step tree along, as the live view does from one fact to the next.
+   */
+  seed(parkingLotId: string, kept: KeptLot): void {
+    this.keep(parkingLotId, { ...kept, timeline: undefined });
   }
 
   private async entry(parkingLotId: string): Promise<Entry | null> {
@@ -87,14 +115,12 @@ export class LotStates {
     );
     const facts = factsOf(docs, usable?.revision ?? -1);
     if (usable && facts.length === 0) return this.keep(parkingLotId, { ...usable, checkedAt });
-    const state: ParkingLotState = fold(
-      facts.map((f) => f.event),
-      usable?.state ?? initialState,
-    );
+    const { state, windows } = usable ? foldWithWindows(usable, facts) : loadWithWindows(facts);
     if (state.kind !== "registered") return null;
     return this.keep(parkingLotId, {
       collection,
       state,
+      windows,
       revision: facts.at(-1)?.revision ?? usable?.revision ?? -1,
       checkedAt,
       folded: (usable?.folded ?? 0) + (usable ? facts.length : 0),
@@ -107,6 +133,29 @@ export class LotStates {
     if (this.entries.size > KEPT_LOTS) this.entries.delete(this.entries.keys().next().value as string);
     return entry;
   }
+}
+
+/** The state folded from these facts, and its windows' step tree built from scratch (O(n log n)). */
+export function loadWithWindows(facts: readonly LotFact[]): { state: ParkingLotState; windows: StepTree } {
+  const state = fold(
+    facts.map((f) => f.event),
+    initialState,
+  );
+  return { state, windows: state.kind === "registered" ? windowSteps(state.occupancy) : null };
+}
+
+/** The state and its windows' step tree after these facts, each window changed costing O(log n). */
+export function foldWithWindows(
+  from: { readonly state: ParkingLotState; readonly windows: StepTree },
+  facts: readonly LotFact[],
+): { state: ParkingLotState; windows: StepTree } {
+  let { state, windows } = from;
+  for (const { event } of facts) {
+    const next = evolve(state, event);
+    windows = windowStepsAfter(windows, state, next, event);
+    state = next;
+  }
+  return { state, windows };
 }
 
 /** The facts of these documents newer than `after`, in the stream's order. */

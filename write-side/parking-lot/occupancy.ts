@@ -59,6 +59,28 @@ export function removeWindow(occupancy: Occupancy, id: string, start: number): O
 export const isIndexed = (occupancy: Occupancy, id: string, start: number): boolean =>
   occupancy.buckets.get(hourOf(start))?.has(id) === true;
 
+/** The interval of reservation `id`'s window starting at `start`, while the index holds it. */
+export const indexedWindow = (occupancy: Occupancy, id: string, start: number): Interval | undefined =>
+  occupancy.buckets.get(hourOf(start))?.get(id);
+
+/**
+ * The windows `next` no longer holds because it was pruned further than `prev` (pruneEnded), with
+ * the hour each started in: what a step from `prev` to `next` dropped besides what it changed.
+ */
+export function droppedByPruning(prev: Occupancy, next: Occupancy): [string, Interval][] {
+  if (next.prunedBefore <= prev.prunedBefore) return [];
+  const dropped: [string, Interval][] = [];
+  const collect = (hour: number) => {
+    for (const entry of prev.buckets.get(hour) ?? []) dropped.push(entry);
+  };
+  if (next.prunedBefore - prev.prunedBefore > prev.buckets.size) {
+    for (const hour of prev.buckets.keys()) if (hour < next.prunedBefore) collect(hour);
+  } else {
+    for (let hour = prev.prunedBefore; hour < next.prunedBefore; hour++) collect(hour);
+  }
+  return dropped;
+}
+
 /** The windows that hold a spot at some instant of [from, until) (until may be Infinity). */
 export function overlapping(occupancy: Occupancy, from: number, until: number): [string, Interval][] {
   const found: [string, Interval][] = [];

@@ -77,7 +77,24 @@ export function holding(
   until: number,
   now: number,
 ): { spans: Span[]; always: number } {
+  const rest = heldBesideWindows(lot, until, now);
   const spans: Span[] = overlapping(lot.occupancy, from, until).map(([, interval]) => interval);
+  for (const span of rest.spans) spans.push(span);
+  return { spans, always: rest.always };
+}
+
+/**
+ * What `holding` counts beside the windows of the index (all of them, over all time): the
+ * overstaying cars and the open-ended bookings, for a range ending at `until`. The windows are
+ * the index's intervals as they are; the read side's occupancy timeline keeps them in a tree
+ * updated with each fact (held-timeline.ts) and adds these. O(cars in the lot + open-ended).
+ */
+export function heldBesideWindows(
+  lot: RegisteredLot,
+  until: number,
+  now: number,
+): { spans: Span[]; always: number } {
+  const spans: Span[] = [];
   let openEndedInLot = 0;
   for (const car of lot.inLot.values()) {
     if (car.endsAt === Number.POSITIVE_INFINITY) openEndedInLot++;
