@@ -226,7 +226,7 @@ function apiRoutes(app: Express, services: Services): void {
               services.eventStore,
               useDataKeysOf(services.config),
               reservationsFromQueries(services.queries, services.eventStore),
-              snapshotsForgetting(services.documentStore),
+              snapshotsForgetting(services.documentStore, services.erasures),
             ),
           }
         : {}),
@@ -243,6 +243,7 @@ function apiRoutes(app: Express, services: Services): void {
     // Checkpoints in memory only, bounded in bytes per lot and in all (read-api/time-travel/
     // fold-cache.ts): kept in the document store they grew without a bound on disk (issue 34).
     const timeTravel = new TimeTravel(eventStore, { index: queries });
+    services.erasures.add(() => timeTravel.forgetPersonalData());
     services.metrics.watchTimeTravel(() => {
       const { sources, checkpoints, entries, bytes } = timeTravel.stats();
       return { sources, checkpoints, documents: entries, bytes };

@@ -8,6 +8,7 @@ import type { QueryService } from "../read-api/query-service.js";
 import { usePersonalDataKeys } from "../schemas/personal-data.js";
 import type { ForgetAfterErasure, ReservationsOf } from "../write-side/customer-erasure.js";
 import { DocumentLotSnapshotStore } from "../write-side/document-snapshot-store.js";
+import type { ErasureEvictions } from "./erasure-evictions.js";
 
 /** The key store's file under DATA_DIR (backed up with the stores: app/backup/). */
 export const DATA_KEYS_FILE = join("keys", "data-keys.sqlite");
@@ -65,9 +66,14 @@ export function reservationsFromQueries(
  * archived records rewritten (DocumentLotSnapshotStore.forget), then the store compacted. A role without the document store
  * (command-api) leaves it to the processors' next snapshot; docs/operations.md says so.
  */
-export function snapshotsForgetting(documentStore: DocumentStore | undefined): ForgetAfterErasure {
+export function snapshotsForgetting(
+  documentStore: DocumentStore | undefined,
+  evictions?: ErasureEvictions,
+): ForgetAfterErasure {
   const snapshots = documentStore ? new DocumentLotSnapshotStore(documentStore) : undefined;
   return async (parkingLotIds, reservationIds) => {
+    // This process's in-memory copies first: the request is answered only once they are gone.
+    evictions?.erased(parkingLotIds);
     await snapshots?.forget(parkingLotIds, reservationIds);
     // The rewritten snapshots' old page images go from the store's files too.
     await documentStore?.compact?.();

@@ -45,6 +45,11 @@ export class QueryService {
     this.controlCenterQueries = new ControlCenterQueries(this.context, this.lots);
   }
 
+  /** Forgets what the views keep in memory of these lots (all when none are named) after an erasure. */
+  forgetLots(parkingLotIds?: readonly string[]): void {
+    this.lots.states.forget(parkingLotIds);
+  }
+
   /** What time it is for the views (the service's one clock). */
   now(): number {
     return this.context.now();

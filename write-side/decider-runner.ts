@@ -190,6 +190,12 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
     this.queues.delete(key);
   }
 
+  /** Drops these keys' cached states (every key when none are named): the next command loads them. */
+  forget(keys?: readonly string[]): void {
+    if (!keys) this.cache.clear();
+    else for (const key of keys) this.cache.delete(key);
+  }
+
   /** The cached state, else the source's (fresh: read from the stream just now). */
   private async current(key: string): Promise<{ at: CachedState<S>; fresh: boolean }> {
     const cached = this.cache.get(key);
