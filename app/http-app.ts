@@ -33,7 +33,7 @@ import { ACCESS_RULES, serviceAccess, UNLISTED_ROUTES_ALLOW } from "./access.js"
 import { webhookKeyOf } from "./auth.js";
 import type { Lifecycle } from "./health.js";
 import { lotScopeControl } from "./lot-scope.js";
-import { reservationsFromQueries, snapshotsForgetting, useDataKeysOf } from "./personal-data.js";
+import { erasureKeysOf, reservationsFromQueries, snapshotsForgetting } from "./personal-data.js";
 import { SERVICE_PROBLEMS } from "./problems.js";
 import type { Services } from "./services.js";
 import { appRoutes } from "./surface/app-routes.js";
@@ -224,7 +224,7 @@ function apiRoutes(app: Express, services: Services): void {
         ? {
             erasure: new CustomerErasure(
               services.eventStore,
-              useDataKeysOf(services.config),
+              erasureKeysOf(services.config),
               reservationsFromQueries(services.queries, services.eventStore),
               snapshotsForgetting(services.documentStore, services.erasures),
             ),
