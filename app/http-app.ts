@@ -33,7 +33,7 @@ import { ACCESS_RULES, serviceAccess, UNLISTED_ROUTES_ALLOW } from "./access.js"
 import { webhookKeyOf } from "./auth.js";
 import type { Lifecycle } from "./health.js";
 import { lotScopeControl } from "./lot-scope.js";
-import { reservationsFromQueries, snapshotsForgetting, useDataKeysOf } from "./personal-data.js";
+import { erasureKeysOf, reservationsFromQueries, snapshotsForgetting } from "./personal-data.js";
 import { SERVICE_PROBLEMS } from "./problems.js";
 import type { Services } from "./services.js";
 import { appRoutes } from "./surface/app-routes.js";
@@ -224,9 +224,9 @@ function apiRoutes(app: Express, services: Services): void {
         ? {
             erasure: new CustomerErasure(
               services.eventStore,
-              useDataKeysOf(services.config),
+              erasureKeysOf(services.config),
               reservationsFromQueries(services.queries, services.eventStore),
-              snapshotsForgetting(services.documentStore),
+              snapshotsForgetting(services.documentStore, services.erasures),
             ),
           }
         : {}),
@@ -243,6 +243,7 @@ function apiRoutes(app: Express, services: Services): void {
     // Checkpoints in memory only, bounded in bytes per lot and in all (read-api/time-travel/
     // fold-cache.ts): kept in the document store they grew without a bound on disk (issue 34).
     const timeTravel = new TimeTravel(eventStore, { index: queries.context });
+    services.erasures.add(() => timeTravel.forgetPersonalData());
     services.metrics.watchTimeTravel(() => {
       const { sources, checkpoints, entries, bytes } = timeTravel.stats();
       return { sources, checkpoints, documents: entries, bytes };

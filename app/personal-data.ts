@@ -2,36 +2,93 @@ import { join } from "node:path";
 import type { DocumentStore } from "../document-store/port.js";
 import type { EventStore } from "../event-store/port.js";
 import type { Config } from "../platform/config.js";
+import type { DataKey, DataKeys } from "../platform/data-keys/port.js";
 import { SqliteDataKeys } from "../platform/data-keys/sqlite-data-keys.js";
 import { RESERVATIONS } from "../projections/read-models/reservations.js";
 import type { Views } from "../read-api/views/views.js";
 import { usePersonalDataKeys } from "../schemas/personal-data.js";
 import type { ForgetAfterErasure, ReservationsOf } from "../write-side/customer-erasure.js";
 import { DocumentLotSnapshotStore } from "../write-side/document-snapshot-store.js";
+import type { ErasureEvictions } from "./erasure-evictions.js";
 
 /** The key store's file under DATA_DIR (backed up with the stores: app/backup/). */
 export const DATA_KEYS_FILE = join("keys", "data-keys.sqlite");
 
-const opened = new Map<string, SqliteDataKeys>();
+/**
+ * Every key store this process opened, as one: what the event codec seals and opens with. A
+ * service process opens one DATA_DIR (each role, and the processors thread, which is a worker with
+ * its own copy of the codec's module and installs the same DATA_DIR's keys), so in production the
+ * ring holds one store and is exactly that store. Tests start several services in one process, on
+ * several DATA_DIRs: there a module-level "last DATA_DIR wins" made a service seal under another's
+ * keys and its erasure delete keys from the wrong store. The ring instead opens a value under
+ * whichever store has its key (key ids are random, so one does), erases a subject in every store,
+ * and seals under the store opened last (docs/operations.md, "Keys per process").
+ */
+class ProcessKeyRing implements DataKeys {
+  private readonly stores = new Map<string, SqliteDataKeys>();
+  private current: SqliteDataKeys | undefined;
+
+  open(file: string): SqliteDataKeys {
+    let keys = this.stores.get(file);
+    if (!keys) {
+      keys = SqliteDataKeys.open(file);
+      this.stores.set(file, keys);
+    }
+    this.current = keys;
+    return keys;
+  }
+
+  private get newest(): SqliteDataKeys {
+    if (!this.current) throw new Error("no key store is open");
+    return this.current;
+  }
+
+  keyFor(subject: string): DataKey | undefined {
+    return this.newest.keyFor(subject);
+  }
+
+  key(id: string): Buffer | undefined {
+    for (const store of this.stores.values()) {
+      const found = store.key(id);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
+  erase(subject: string): number {
+    let erased = 0;
+    for (const store of this.stores.values()) erased += store.erase(subject);
+    return erased;
+  }
+
+  pseudonym(subject: string): string {
+    return this.newest.pseudonym(subject);
+  }
+
+  close(): void {}
+}
+
+const ring = new ProcessKeyRing();
 
 /**
- * The data keys of this DATA_DIR, installed as the ones this process's event codec seals and
- * opens personal fields with (schemas/personal-data.ts). Every process and thread that opens the
- * event store installs them (openEventStore), so nothing reads or writes the log without them.
- * One key store per process: the last DATA_DIR opened is the one used. (The key store is embedded
- * with either event store: with EventStoreDB and replicas on several machines, the port's KMS
- * adapter is what they would share, docs/operations.md.)
+ * The data keys of this DATA_DIR, opened into the process's key ring, which the event codec seals
+ * and opens personal fields with (schemas/personal-data.ts). Every process and thread that opens
+ * the event store calls it (openEventStore), so nothing reads or writes the log without them.
+ * Returns this DATA_DIR's own store (its storage health, its file for backups). (The key store is
+ * embedded with either event store: with EventStoreDB and replicas on several machines, the port's
+ * KMS adapter is what they would share, docs/operations.md.)
  */
 export function useDataKeysOf(config: Pick<Config, "dataDir">): SqliteDataKeys {
-  const file = join(config.dataDir, DATA_KEYS_FILE);
-  let keys = opened.get(file);
-  if (!keys) {
-    keys = SqliteDataKeys.open(file);
-    opened.set(file, keys);
-  }
-  usePersonalDataKeys(keys);
+  const keys = ring.open(join(config.dataDir, DATA_KEYS_FILE));
+  usePersonalDataKeys(ring);
   return keys;
 }
+
+/** The keys an erasure deletes: the process's ring (every store it opened; one in production). */
+export const erasureKeysOf = (config: Pick<Config, "dataDir">): DataKeys => {
+  useDataKeysOf(config);
+  return ring;
+};
 
 /** Most reservations an erasure lists (the event's bound). */
 const MOST_LISTED = 100_000;
@@ -39,6 +96,8 @@ const MOST_LISTED = 100_000;
 /** A customer's reservations as the reservations read model has them, every page. */
 export function reservationsFromQueries(queries: Views | undefined, eventStore: EventStore): ReservationsOf {
   return async (customerId) => {
+    // Without the read models (a command-api role) the projectors list them (the fact says so).
+    if (!queries) return { reservationIds: [], parkingLotIds: [], unlisted: true };
     // The read model first catches up with the log, so a reservation just made is listed too.
     await queries?.context.awaitPosition(RESERVATIONS, await eventStore.headPosition());
     const reservationIds: string[] = [];
@@ -66,9 +125,14 @@ export function reservationsFromQueries(queries: Views | undefined, eventStore: 
  * archived records rewritten (DocumentLotSnapshotStore.forget), then the store compacted. A role without the document store
  * (command-api) leaves it to the processors' next snapshot; docs/operations.md says so.
  */
-export function snapshotsForgetting(documentStore: DocumentStore | undefined): ForgetAfterErasure {
+export function snapshotsForgetting(
+  documentStore: DocumentStore | undefined,
+  evictions?: ErasureEvictions,
+): ForgetAfterErasure {
   const snapshots = documentStore ? new DocumentLotSnapshotStore(documentStore) : undefined;
   return async (parkingLotIds, reservationIds) => {
+    // This process's in-memory copies first: the request is answered only once they are gone.
+    evictions?.erased(parkingLotIds);
     await snapshots?.forget(parkingLotIds, reservationIds);
     // The rewritten snapshots' old page images go from the store's files too.
     await documentStore?.compact?.();

@@ -15,12 +15,14 @@ import { startProcessors } from "../projections/processors.js";
 import type { ProcessorGroup } from "../projections/runtime/processor-group.js";
 import { LIVE_UPDATES_DEFAULTS, LiveUpdates } from "../read-api/live-updates.js";
 import { storedProjections } from "../read-api/stored-projections.js";
+import type { ReadOptions } from "../read-api/views/read-context.js";
 import { readViews, type Views } from "../read-api/views/views.js";
 import { ParkingLotCommandHandler } from "../write-side/command-handler.js";
 import { DocumentLotSnapshotStore } from "../write-side/document-snapshot-store.js";
 import type { LotSnapshotStore, StoredLotSnapshot } from "../write-side/lot-snapshots.js";
 import type { ReservationRecord } from "../write-side/parking-lot/decider.js";
 import { type Authentication, createAuthentication, idempotencySecretOf, webhookKeyOf } from "./auth.js";
+import { ErasureEvictions } from "./erasure-evictions.js";
 import { useDataKeysOf } from "./personal-data.js";
 import { ProcessorThread, type WorkerMetrics } from "./processor-thread.js";
 import { schedulerCommands } from "./scheduler-commands.js";
@@ -55,6 +57,8 @@ export interface Services {
   };
   /** Whether the stores' disk takes writes (full or read-only DATA_DIR), for /readyz. */
   readonly storage: StorageHealth;
+  /** What forgets this process's in-memory copies of personal data after an erasure (issue 36). */
+  readonly erasures: ErasureEvictions;
   /** The control-center page's Server-Sent Events; ended first on shutdown so the server can close. */
   readonly liveUpdates?: LiveUpdates;
   /** Stops the background workers (their checkpoints are stored per batch) and closes the stores. */
@@ -235,17 +239,11 @@ export async function createServices(
       : undefined;
   const queries =
     runsQueries(config) && documentStore
-      ? readViews(documentStore, {
-          eventStore,
-          projections: storedProjections(documentStore),
-          readYourWritesTimeoutMs: config.readYourWritesTimeoutMs,
-          readYourWritesMaxWaiting: config.readYourWritesMaxWaiting,
-          now: () => clock().getTime(),
-          ...(thread ? { progress: thread } : processors ? { progress: processors } : {}),
-        })
+      ? viewsOf(config, documentStore, eventStore, clock, thread ?? processors)
       : undefined;
   const rateLimitStores = await sharedRateLimitStores(config);
   const liveUpdates = queries ? liveUpdatesOf(config, queries, eventStore, logger) : undefined;
+  const erasures = erasuresOf(eventStore, logger, commands, queries);
 
   return {
     config,
@@ -263,11 +261,13 @@ export async function createServices(
     clock,
     authentication,
     storage,
+    erasures,
     idempotencySecret: idempotencySecretOf(config),
     ...(liveUpdates ? { liveUpdates } : {}),
     ...(rateLimitStores ? { rateLimitStores } : {}),
     async close() {
       liveUpdates?.close();
+      erasures.close();
       await rateLimitStores?.principal.shutdown();
       await rateLimitStores?.address.shutdown();
       await thread?.stop();
@@ -279,6 +279,38 @@ export async function createServices(
       await tracing?.shutdown();
     },
   };
+}
+
+/** The views over the read models, waiting for the processors' progress (read-your-writes). */
+function viewsOf(
+  config: Config,
+  documentStore: DocumentStore,
+  eventStore: EventStore,
+  clock: () => Date,
+  progress: ReadOptions["progress"],
+): Views {
+  return readViews(documentStore, {
+    eventStore,
+    projections: storedProjections(documentStore),
+    readYourWritesTimeoutMs: config.readYourWritesTimeoutMs,
+    readYourWritesMaxWaiting: config.readYourWritesMaxWaiting,
+    now: () => clock().getTime(),
+    ...(progress ? { progress } : {}),
+  });
+}
+
+/** What forgets this process's copies of personal data after an erasure, following the log's erasures. */
+function erasuresOf(
+  eventStore: EventStore,
+  logger: Logger,
+  commands: ParkingLotCommandHandler | undefined,
+  queries: Views | undefined,
+): ErasureEvictions {
+  const erasures = new ErasureEvictions();
+  if (commands) erasures.add((lots) => commands.forgetLots(lots));
+  if (queries) erasures.add((lots) => queries.lots.states.forget(lots));
+  if (commands || queries) erasures.follow(eventStore, logger.child({ component: "erasures" }));
+  return erasures;
 }
 
 /**

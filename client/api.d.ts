@@ -1583,6 +1583,11 @@ export interface components {
             /** @description How many reservations the read models held for the customer; their plates and ids now read `erased`. */
             erasedReservations: number;
             /**
+             * @description A command-api without the read models erased: the customer's keys are gone at once (every view reads `erased`), and the projectors list and rewrite their reservations shortly after; `erasedReservations` is then 0.
+             * @constant
+             */
+            listedLater?: true;
+            /**
              * @description Global position in the event log (decimal string).
              * @example 42
              */

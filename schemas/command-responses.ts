@@ -95,6 +95,12 @@ export const CustomerErasureResponse = Type.Object(
     }),
     erasedAt: Timestamp,
     position: PositionString,
+    listedLater: Type.Optional(
+      Type.Literal(true, {
+        description:
+          "A command-api without the read models erased: the customer's keys are gone at once (every view reads `erased`), and the projectors list and rewrite their reservations shortly after; `erasedReservations` is then 0.",
+      }),
+    ),
   },
   { $id: "CustomerErasureResponse" },
 );

@@ -235,6 +235,12 @@ export const CustomerErasedData = Type.Object(
     /** Why (an operator's erasure; a customer's own has none). */
     reason: Type.Optional(Reason),
     erasedAt: Timestamp,
+    /**
+     * The process that erased could not list the reservations (a command-api without the read
+     * models): the projectors' retention reactor lists them from the reservations read model and
+     * records a second erasure fact that does (projections/retention/erasure-listing.ts).
+     */
+    unlisted: Type.Optional(Type.Literal(true)),
   },
   { ...strict, $id: "CustomerErased" },
 );

@@ -104,6 +104,15 @@ export class ParkingLotCommandHandler {
     await this.source.warmUp().catch(() => undefined);
   }
 
+  /**
+   * Forgets the cached states of these lots (every lot when none are named): after an erasure
+   * they would still hold the customer's id and plates; the next command loads them from the
+   * store, where they read `erased` (issue 36).
+   */
+  forgetLots(parkingLotIds?: readonly string[]): void {
+    this.runner.forget(parkingLotIds);
+  }
+
   async handle(command: ParkingLotCommand, context: CommandContext): Promise<CommandOutcome> {
     const outcome = await this.runner.handle(command, context);
     return outcome.ok ? { ...outcome, view: viewAfter(command, outcome.state) } : outcome;

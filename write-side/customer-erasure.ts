@@ -3,10 +3,16 @@ import type { Position } from "../event-store/position.js";
 import type { DataKeys } from "../platform/data-keys/port.js";
 import { type Causation, encodeEvent } from "../schemas/event-codec.js";
 
-/** The reservations a customer holds, as far as the read models know (their ids and lots). */
-export type ReservationsOf = (
-  customerId: string,
-) => Promise<{ readonly reservationIds: readonly string[]; readonly parkingLotIds: readonly string[] }>;
+/**
+ * The reservations a customer holds, as far as the read models know (their ids and lots);
+ * `unlisted` when this process cannot know them (no read models): the erasure fact says so, and
+ * the projectors list them in a second fact.
+ */
+export type ReservationsOf = (customerId: string) => Promise<{
+  readonly reservationIds: readonly string[];
+  readonly parkingLotIds: readonly string[];
+  readonly unlisted?: boolean;
+}>;
 
 /** What else forgets the customer once their keys are gone (the lots' snapshots and archive). */
 export type ForgetAfterErasure = (
@@ -20,6 +26,8 @@ export interface ErasureOutcome {
   readonly reservationIds: readonly string[];
   readonly position: Position;
   readonly erasedAt: string;
+  /** The reservations are listed later, by the projectors (see ReservationsOf). */
+  readonly unlisted: boolean;
 }
 
 /**
@@ -42,7 +50,7 @@ export class CustomerErasure {
     request: { readonly reason?: string; readonly now: string; readonly causation: Causation },
   ): Promise<ErasureOutcome> {
     const subject = this.keys.pseudonym(customerId);
-    const { reservationIds, parkingLotIds } = await this.reservationsOf(customerId);
+    const { reservationIds, parkingLotIds, unlisted } = await this.reservationsOf(customerId);
     const event = encodeEvent(
       {
         type: "CustomerErased",
@@ -52,6 +60,7 @@ export class CustomerErasure {
           parkingLotIds: [...new Set(parkingLotIds)],
           ...(request.reason === undefined ? {} : { reason: request.reason }),
           erasedAt: request.now,
+          ...(unlisted ? { unlisted: true as const } : {}),
         },
       },
       request.causation,
@@ -61,6 +70,12 @@ export class CustomerErasure {
     });
     this.keys.erase(customerId);
     await this.afterErasure(parkingLotIds, reservationIds);
-    return { subject, reservationIds, position: appended.position, erasedAt: request.now };
+    return {
+      subject,
+      reservationIds,
+      position: appended.position,
+      erasedAt: request.now,
+      unlisted: unlisted === true,
+    };
   }
 }

@@ -128,6 +128,8 @@ class Failure {
  */
 export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
   private readonly cache: StateCache<S>;
+  /** Counts the forgets: a batch running across one does not cache what it folded before it. */
+  private generation = 0;
   private readonly queues = new Map<string, Waiting<C, RunOutcome<E, S, R>>[]>();
   private readonly maxBatch: number;
 
@@ -190,6 +192,13 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
     this.queues.delete(key);
   }
 
+  /** Drops these keys' cached states (every key when none are named): the next command loads them. */
+  forget(keys?: readonly string[]): void {
+    this.generation++;
+    if (!keys) this.cache.clear();
+    else for (const key of keys) this.cache.delete(key);
+  }
+
   /** The cached state, else the source's (fresh: read from the stream just now). */
   private async current(key: string): Promise<{ at: CachedState<S>; fresh: boolean }> {
     const cached = this.cache.get(key);
@@ -205,6 +214,8 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
     const { source, hooks } = this.options;
     const keys = this.spanKeys;
     const streamId = this.options.streamOf(key);
+    // A forget (an erasure) while this batch runs: what it folded is not cached again.
+    const generation = this.generation;
     let { at, fresh } = await this.current(key);
     const complete =
       source.forBatch?.(
@@ -227,7 +238,7 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
       const { verdicts, toAppend } = decided;
       deciding.end();
       if (toAppend.length === 0) {
-        this.cache.set(key, at);
+        if (generation === this.generation) this.cache.set(key, at);
         const position = at.position;
         return verdicts.map((v) => answer(v, position, []));
       }
@@ -261,7 +272,7 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
         position: result.position,
         loadedRevision: before.loadedRevision,
       };
-      if (source.dueForReload?.(after)) this.cache.delete(key);
+      if (source.dueForReload?.(after) || generation !== this.generation) this.cache.delete(key);
       else this.cache.set(key, after);
       const positions = await this.positionsOf(
         streamId,

@@ -6,6 +6,7 @@ import { CustomerErasure, type ReservationsOf } from "../../write-side/customer-
 import { RESERVATIONS, reservationsProjection } from "../read-models/reservations.js";
 import { activeGenerations, physicalCollection } from "../runtime/checkpoints.js";
 import type { Reactor, ReactorContext } from "../runtime/processor.js";
+import { completeUnlistedErasures } from "./erasure-listing.js";
 
 export const RETENTION = "retention";
 const RETENTION_ACTOR = systemActor(RETENTION);
@@ -43,9 +44,9 @@ export function retention(options: RetentionOptions): Reactor {
   const { days } = options;
   return {
     name: RETENTION,
-    // It acts on the clock alone; an erasure fact only moves its checkpoint.
+    // It erases on the clock, and lists the reservations of an erasure a command-api could not list.
     eventTypes: new Set<EventType>(["CustomerErased"]),
-    async react() {},
+    react: completeUnlistedErasures,
     ...(days === undefined
       ? {}
       : {

@@ -13,6 +13,7 @@ import {
 } from "./delivery-queue.js";
 import { type DeliverySettings, Dispatcher } from "./dispatcher.js";
 import { type EndpointDocument, WEBHOOK_ENDPOINTS } from "./endpoints.js";
+import { erasedReservations, erasureOps, redactedMessage } from "./erasure.js";
 import { MAPPED_EVENT_TYPES, messageOf, overstayMessage } from "./messages.js";
 
 export const WEBHOOK_DELIVERY = "webhook-delivery";
@@ -108,13 +109,16 @@ export function webhookDelivery(settings: DeliverySettings | undefined): Reactor
   };
   return {
     name: WEBHOOK_DELIVERY,
-    eventTypes: MAPPED_EVENT_TYPES as ReadonlySet<EventType>,
+    eventTypes: new Set<EventType>([...MAPPED_EVENT_TYPES, "CustomerErased"]),
     async react(events, context) {
       await ensureIndexes(context);
+      // An erasure: what is queued for its customer's reservations forgets them (written last).
+      const erased = erasedReservations(events);
+      const erasing = await erasureOps(erased, context.documentStore, WEBHOOK_OVERSTAYS);
       // Read after the newest event was recorded: every endpoint created before it is in the list.
       const newest = Math.max(...events.map((e) => e.createdAt.getTime()));
       const list = await endpointsOf(context, newest);
-      if (list.length === 0) return [];
+      if (list.length === 0) return erasing;
       const watching = wantsOverstays(list);
       const now = new Date().toISOString();
       const ops: WriteOp[] = [];
@@ -125,6 +129,7 @@ export function webhookDelivery(settings: DeliverySettings | undefined): Reactor
         const queued: QueuedMessage = {
           webhookId: `msg_${stored.id}`,
           ...mapped,
+          ...(erased.has(mapped.orderKey) ? { message: redactedMessage(mapped.message) } : {}),
           commit: stored.position.commit,
           prepare: stored.position.prepare,
         };
@@ -132,7 +137,7 @@ export function webhookDelivery(settings: DeliverySettings | undefined): Reactor
           if (hears(endpoint, mapped.message.type, stored.createdAt))
             ops.push(enqueueOp(endpoint._id, queued, now));
       }
-      return ops;
+      return [...ops, ...erasing];
     },
     ...(settings
       ? {

@@ -307,4 +307,37 @@ describe("outbound webhooks (a receiver process verifying with standardwebhooks)
     });
     for (const r of later) expect(r.verified).toEqual([true]);
   }, 60_000);
+
+  it("a message queued before its customer's erasure is sent with erased in place of the customer", async () => {
+    const endpoint = await create("erasure", ["reservation.reserved"]);
+    receiver.signal("SIGKILL");
+    await receiver.exited;
+    const reservationId = await book("hooks-erased-cust", {});
+    // Queued, and tried at least once while the receiver is down.
+    await eventually(
+      async () => {
+        const attempts = await call<{ items: { outcome: string }[] }>(
+          service.url,
+          "GET",
+          `/webhook-endpoints/${endpoint.id}/deliveries`,
+        );
+        return attempts.body.items.some((a) => a.outcome === "failed") ? true : undefined;
+      },
+      20_000,
+      "a failed attempt",
+    );
+    const erased = await call(service.url, "POST", "/customers/hooks-erased-cust/erasure", {
+      reason: "hooks",
+    });
+    expect(erased.status).toBe(200);
+    receiver = await startWebhookReceiver(receiverPort, record);
+    for (const [name, list] of Object.entries(secrets))
+      await controlReceiver(receiver.url, name, { secrets: list });
+    const sent = await until("the queued message, once back", () =>
+      got("erasure").find((r) => r.data.reservationId === reservationId),
+    );
+    expect(sent.verified).toEqual([true]);
+    expect(sent.data.customerId).toBe("erased");
+    expect(JSON.stringify(got("erasure"))).not.toContain("hooks-erased-cust");
+  }, 60_000);
 });

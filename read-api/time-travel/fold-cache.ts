@@ -107,6 +107,8 @@ export class FoldCache {
   /** Checkpoints by source, each list in count order. */
   private readonly sources = new Map<string, Checkpoint[]>();
   private bytes = 0;
+  /** Counts the clears: a fold running across one lays no checkpoint (it may predate an erasure). */
+  private generation = 0;
   private tick = 0;
 
   constructor(private readonly options: FoldCacheOptions) {}
@@ -126,6 +128,7 @@ export class FoldCache {
     let folded = 0;
     let final = false;
     const { every, maxFold } = this.options;
+    const generation = this.generation;
     // One more than the bound: the event that says whether the cut was reached.
     for await (const raw of source.read(count, position, maxFold + 1)) {
       const stamp = stampMsOfRaw(raw.type, raw.data);
@@ -139,7 +142,8 @@ export class FoldCache {
       folded++;
       position = raw.position;
       if (stamp > stampMs) stampMs = stamp;
-      if (count % every === 0) this.keep(source.key, { count, position, stampMs, state });
+      if (count % every === 0 && generation === this.generation)
+        this.keep(source.key, { count, position, stampMs, state });
       // A slice of work done (a few milliseconds): let other requests in before the next.
       if (folded % YIELD_EVERY === 0) await yieldToEventLoop();
     }
@@ -210,6 +214,13 @@ export class FoldCache {
     if (list.length === 0) this.sources.delete(checkpoint.key);
     this.bytes -= checkpoint.bytes;
     return checkpoint.bytes;
+  }
+
+  /** Drops every checkpoint: an erasure made what they folded out of date (issue 36). */
+  clear(): void {
+    this.sources.clear();
+    this.bytes = 0;
+    this.generation++;
   }
 
   /** What the checkpoints hold (for /metrics and the bench). */

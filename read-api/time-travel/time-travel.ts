@@ -239,6 +239,16 @@ export class TimeTravel {
     }
   }
 
+  /**
+   * Forgets every checkpoint and kept answer: folded before an erasure, they hold the erased
+   * customer's id and plates, which the log now reads as `erased` (issue 36). The next answers fold
+   * from the log again.
+   */
+  forgetPersonalData(): void {
+    this.cache.clear();
+    this.answers.clear();
+  }
+
   stats(): { sources: number; checkpoints: number; entries: number; bytes: number } {
     return this.cache.stats();
   }
@@ -284,7 +294,15 @@ const cutKey = (cut: Cut): string => (cut.kind === "position" ? `p${cut.commit}`
 class FinalAnswers {
   private readonly kept = new Map<string, unknown>();
   private readonly pending = new Map<string, Promise<unknown>>();
+  /** Counts the clears: an answer computed across one is not kept (it may predate an erasure). */
+  private generation = 0;
   constructor(private readonly max: number) {}
+
+  clear(): void {
+    this.kept.clear();
+    this.pending.clear();
+    this.generation++;
+  }
 
   async answer<T>(key: string, compute: () => Promise<{ view: T; final: boolean }>): Promise<T> {
     if (this.kept.has(key)) {
@@ -295,8 +313,9 @@ class FinalAnswers {
     }
     const running = this.pending.get(key);
     if (running) return (await running) as T;
+    const generation = this.generation;
     const computed = compute().then(({ view, final }) => {
-      if (final) {
+      if (final && generation === this.generation) {
         this.kept.set(key, view);
         if (this.kept.size > this.max) this.kept.delete(this.kept.keys().next().value as string);
       }
@@ -306,7 +325,7 @@ class FinalAnswers {
     try {
       return await computed;
     } finally {
-      this.pending.delete(key);
+      if (this.pending.get(key) === computed) this.pending.delete(key);
     }
   }
 }

@@ -127,6 +127,15 @@ export class LotStates {
     });
   }
 
+  /**
+   * Drops the kept states of these lots (every lot when none are named): an erasure rewrote their
+   * facts, and a kept state would still hold the erased customer's id and plates (issue 36).
+   */
+  forget(parkingLotIds?: readonly string[]): void {
+    if (!parkingLotIds) this.entries.clear();
+    else for (const id of parkingLotIds) this.entries.delete(id);
+  }
+
   private keep(parkingLotId: string, entry: Entry): Entry {
     this.entries.delete(parkingLotId);
     this.entries.set(parkingLotId, entry);

@@ -373,6 +373,7 @@ const eraseCustomer =
       erasedReservations: outcome.reservationIds.length,
       erasedAt: outcome.erasedAt,
       position: formatPosition(outcome.position),
+      ...(outcome.unlisted ? { listedLater: true } : {}),
     });
   };
 

@@ -1,0 +1,102 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Document } from "../../document-store/port.js";
+import { comparePositions, type Position } from "../../event-store/position.js";
+import { systemActor } from "../../schemas/actor.js";
+import { encodeEvent, type StoredDomainEvent } from "../../schemas/event-codec.js";
+import type { CustomerErasedData } from "../../schemas/events.js";
+import { ERASED, personalDataKeys } from "../../schemas/personal-data.js";
+import { DocumentLotSnapshotStore } from "../../write-side/document-snapshot-store.js";
+import { RESERVATIONS, reservationsProjection } from "../read-models/reservations.js";
+import { activeGenerations, physicalCollection, readCheckpoint } from "../runtime/checkpoints.js";
+import type { ReactorContext } from "../runtime/processor.js";
+
+const RETENTION_ACTOR = systemActor("retention");
+
+type Erased = (typeof CustomerErasedData)["static"];
+
+/** How long it waits for the reservations read model to reach an erasure before listing anyway. */
+const AWAIT_MS = 30_000;
+const POLL_MS = 50;
+
+/**
+ * Completes an erasure that its process could not list (issue 36, split roles): a command-api has
+ * no read models, so its erasure fact says `unlisted` and names no reservation. The projectors'
+ * retention reactor lists the customer's reservations from the reservations read model (once it
+ * has applied everything up to the erasure), by the pseudonym the fact records, and appends a
+ * second erasure fact to the customer's stream that lists them: every projection rewrites them
+ * from it as from any erasure (and so does a rebuild), and the lots' snapshots and archived
+ * records that held them are dropped and rewritten. Idempotent: the second fact is appended at the
+ * first one's revision, so a retry after a crash finds it there and appends nothing.
+ */
+export async function completeUnlistedErasures(
+  events: readonly StoredDomainEvent[],
+  context: ReactorContext,
+): Promise<void> {
+  for (const stored of events) {
+    if (stored.event.type !== "CustomerErased") continue;
+    const data = stored.event.data as Erased;
+    if (data.unlisted) await completeErasure(stored, data, context);
+  }
+}
+
+async function completeErasure(stored: StoredDomainEvent, data: Erased, context: ReactorContext) {
+  const keys = personalDataKeys();
+  if (!keys) return;
+  const collection = await reservationsAt(context, stored.position);
+  // The customer's id as the read model still has it: the one whose pseudonym the fact records.
+  const customers = await context.documentStore.countBy(
+    collection,
+    { customerId: { $ne: ERASED } },
+    "customerId",
+  );
+  const customerId = [...customers.keys()].find(
+    (id) => typeof id === "string" && keys.pseudonym(id) === data.subject,
+  );
+  if (typeof customerId !== "string") return;
+  const mine = await context.documentStore.find<Document & { reservationId: string; parkingLotId: string }>(
+    collection,
+    {
+      customerId,
+    },
+  );
+  const reservationIds = mine.map((r) => r.reservationId);
+  const parkingLotIds = [...new Set(mine.map((r) => r.parkingLotId))];
+  const { unlisted: _, ...rest } = data;
+  try {
+    await context.eventStore.appendToStream(
+      stored.streamId,
+      [
+        encodeEvent(
+          { type: "CustomerErased", data: { ...rest, reservationIds, parkingLotIds } },
+          {
+            correlationId: stored.metadata.correlationId,
+            causationId: stored.id,
+            actor: stored.metadata.actor ?? RETENTION_ACTOR,
+          },
+        ),
+      ],
+      { expectedRevision: stored.revision },
+    );
+  } catch (error) {
+    if ((error as { name?: string }).name === "WrongExpectedRevisionError") return;
+    throw error;
+  }
+  await new DocumentLotSnapshotStore(context.documentStore).forget(parkingLotIds, reservationIds);
+  context.logger.info(
+    { reservations: reservationIds.length },
+    "erasure: the reservations of an unlisted erasure were listed",
+  );
+}
+
+/** The reservations collection, once its projection has applied `position` (bounded wait). */
+async function reservationsAt(context: ReactorContext, position: Position): Promise<string> {
+  const deadline = Date.now() + AWAIT_MS;
+  for (;;) {
+    const generation = (await activeGenerations(context.documentStore)).get(reservationsProjection.name) ?? 1;
+    const checkpoint = await readCheckpoint(context.documentStore, reservationsProjection.name, generation);
+    const applied = checkpoint?.position ?? null;
+    if ((applied && comparePositions(applied, position) >= 0) || Date.now() > deadline)
+      return physicalCollection(RESERVATIONS, generation);
+    await sleep(POLL_MS);
+  }
+}

@@ -1,0 +1,67 @@
+import type { DocumentStore, WriteOp } from "../../document-store/port.js";
+import type { StoredDomainEvent } from "../../schemas/event-codec.js";
+import { ERASED } from "../../schemas/personal-data.js";
+import { type DeliveryDocument, WEBHOOK_DELIVERIES } from "./delivery-queue.js";
+
+/** The personal fields a webhook message's data may carry (the events' `Personal` fields). */
+const PERSONAL = ["customerId", "carNumber"] as const;
+
+/**
+ * An erasure reaches the webhook outbox (issue 36): a message queued before it (waiting for its
+ * endpoint, or for a retry) was written with the customer's id in clear, and would otherwise be
+ * sent so after the erasure. For each reservation an erasure fact lists, its queued deliveries get
+ * `erased` in place of those fields (the payload is signed afresh on its next attempt, under the
+ * same `webhook-id`), and the overstay watch of the reservation forgets the customer. Replays read
+ * the log, where the fields already read `erased`.
+ */
+/** The reservations the erasure facts among `events` list. */
+export const erasedReservations = (events: readonly StoredDomainEvent[]): Set<string> =>
+  new Set(
+    events.flatMap((stored) =>
+      stored.event.type === "CustomerErased" ? stored.event.data.reservationIds : [],
+    ),
+  );
+
+export async function erasureOps(
+  erased: ReadonlySet<string>,
+  store: DocumentStore,
+  /** The overstay watches' collection (delivery-reactor.ts). */
+  overstays: string,
+): Promise<WriteOp[]> {
+  if (erased.size === 0) return [];
+  const reservationIds = [...erased];
+  const ops: WriteOp[] = [];
+  const queued = await store.find<DeliveryDocument>(WEBHOOK_DELIVERIES, {
+    orderKey: { $in: reservationIds },
+  });
+  for (const delivery of queued) {
+    const payload = redacted(delivery.payload);
+    if (payload !== delivery.payload)
+      ops.push({
+        op: "update",
+        collection: WEBHOOK_DELIVERIES,
+        id: delivery._id,
+        update: { $set: { payload } },
+      });
+  }
+  // Every listed one, a watch laid in this very batch too (an update of none changes nothing).
+  for (const id of reservationIds)
+    ops.push({ op: "update", collection: overstays, id, update: { $set: { customerId: ERASED } } });
+  return ops;
+}
+
+/** A message with its data's personal fields `erased` (queued in the batch of its erasure). */
+export function redactedMessage<M extends { readonly data: object }>(message: M): M {
+  return JSON.parse(redacted(JSON.stringify(message))) as M;
+}
+
+/** The payload with its data's personal fields `erased` (the same string when it has none). */
+function redacted(payload: string): string {
+  const message = JSON.parse(payload) as { data?: Record<string, unknown> };
+  const data = message.data;
+  if (!data || !PERSONAL.some((field) => typeof data[field] === "string" && data[field] !== ERASED))
+    return payload;
+  const erased = { ...data };
+  for (const field of PERSONAL) if (typeof erased[field] === "string") erased[field] = ERASED;
+  return JSON.stringify({ ...message, data: erased });
+}
