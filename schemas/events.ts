@@ -6,6 +6,7 @@ import {
   CarNumber,
   CouponId,
   CouponRule,
+  Currency,
   CustomerId,
   HourlyRate,
   Identifier,
@@ -198,6 +199,42 @@ export const ParkingLotPaymentTermsChangedData = Type.Object(
   { ...strict, $id: "ParkingLotPaymentTermsChanged" },
 );
 
+/** A payment intent's id at the provider (Stripe's `pi_...`), kept as the provider gave it. */
+const IntentId = Type.String({ minLength: 1, maxLength: 255, pattern: "^[A-Za-z0-9_-]+$" });
+
+/**
+ * Since issue 38: the provider authorized the booking's amount; a PENDING_PAYMENT booking is
+ * RESERVED from `authorizedAt` on.
+ */
+export const PaymentAuthorizedData = Type.Object(
+  {
+    reservationId: ReservationId,
+    parkingLotId: ParkingLotId,
+    intentId: IntentId,
+    amount: Amount,
+    currency: Currency,
+    authorizedAt: Timestamp,
+  },
+  { ...strict, $id: "PaymentAuthorized" },
+);
+
+/**
+ * Since issue 38: the booking's payment failed (the provider declined it, or its hold ran out
+ * first); a ReservationCanceled (reason `payment-failed` / `payment-expired`) follows it.
+ */
+export const PaymentFailedData = Type.Object(
+  {
+    reservationId: ReservationId,
+    parkingLotId: ParkingLotId,
+    intentId: Type.Optional(IntentId),
+    reason: Type.Union([Type.Literal("declined"), Type.Literal("expired")]),
+    /** The provider's decline code, when it gave one. */
+    code: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: "^[a-z0-9_]+$" })),
+    failedAt: Timestamp,
+  },
+  { ...strict, $id: "PaymentFailed" },
+);
+
 export const CouponIssuedData = Type.Object(
   {
     couponId: CouponId,
@@ -234,6 +271,8 @@ export const EventDataSchemas = {
   ParkingLotRateChanged: ParkingLotRateChangedData,
   ParkingLotCustomerLimitChanged: ParkingLotCustomerLimitChangedData,
   ParkingLotPaymentTermsChanged: ParkingLotPaymentTermsChangedData,
+  PaymentAuthorized: PaymentAuthorizedData,
+  PaymentFailed: PaymentFailedData,
   CouponIssued: CouponIssuedData,
   CouponRevoked: CouponRevokedData,
 } as const;

@@ -57,6 +57,8 @@ describe("reservation-events projection (spec: events in, documents out)", () =>
       "CouponIssued",
       "CouponRevoked",
       "ParkingReserved",
+      "PaymentAuthorized",
+      "PaymentFailed",
       "ReservationCanceled",
       "ReservationCheckedIn",
       "ReservationCheckedOut",

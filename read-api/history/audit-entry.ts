@@ -26,6 +26,8 @@ const STAMP_FIELD: { [K in EventType]: TextFieldOf<DataOf<K>> } = {
   ParkingLotRateChanged: "changedAt",
   ParkingLotCustomerLimitChanged: "changedAt",
   ParkingLotPaymentTermsChanged: "changedAt",
+  PaymentAuthorized: "authorizedAt",
+  PaymentFailed: "failedAt",
   CouponIssued: "issuedAt",
   CouponRevoked: "revokedAt",
 };
@@ -87,6 +89,12 @@ const SENTENCES: { [K in EventType]: Sentence<K> } = {
     `${by} changed the per-customer limit of lot ${d.parkingLotId} from ${d.previousMaxActivePerCustomer} to ${d.maxActivePerCustomer} active reservations`,
   ParkingLotPaymentTermsChanged: (d, by) =>
     `${by} changed the payment terms of lot ${d.parkingLotId} to ${d.terms.currency}, deposit ${d.terms.deposit}, cancel free until ${d.terms.cancellation.freeUntilMinutesBefore} minutes before the start then a ${d.terms.cancellation.feePercent}% fee, no-show fee ${d.terms.noShowFee}, for bookings made from then on`,
+  PaymentAuthorized: (d, by) =>
+    `${by} recorded that payment ${d.intentId} of ${d.amount} ${d.currency} for reservation ${d.reservationId} was authorized`,
+  PaymentFailed: (d, by) =>
+    d.reason === "expired"
+      ? `${by} recorded that the payment hold of reservation ${d.reservationId} ran out before the payment was authorized`
+      : `${by} recorded that payment ${d.intentId ?? "(no intent)"} for reservation ${d.reservationId} was declined${d.code ? ` (${d.code})` : ""}`,
   CouponIssued: (d, by) => `${by} issued coupon ${d.couponId} for reservation ${d.reservationId}`,
   CouponRevoked: (d, by) => `${by} revoked coupon ${d.couponId} of reservation ${d.reservationId}`,
 };

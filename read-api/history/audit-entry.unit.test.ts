@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { DomainEvent } from "../../schemas/events.js";
+import { validateEvent } from "../../schemas/validation.js";
 import { auditEntry, stampMsOfRaw } from "./audit-entry.js";
 
 const stored = (event: DomainEvent, actor?: { sub: string; role: "customer" | "operator" | "system" }) =>
@@ -97,6 +98,73 @@ describe("an audit entry", () => {
     );
     expect(entry.actor).toBeUndefined();
     expect(entry.summary).toBe("someone (not recorded) changed the capacity of lot 1 from 3 to 5");
+  });
+
+  it("says what became of a booking's payment: authorized, declined, or its hold ran out", () => {
+    const saga = { sub: "payment-saga", role: "system" } as const;
+    const authorized = auditEntry(
+      stored(
+        validateEvent("PaymentAuthorized", {
+          reservationId: "r-3",
+          parkingLotId: "1",
+          intentId: "pi_123",
+          amount: 5000,
+          currency: "KRW",
+          authorizedAt: "2026-11-23T14:00:02.000Z",
+        }),
+        saga,
+      ),
+    );
+    expect(authorized.at).toBe("2026-11-23T14:00:02.000Z");
+    expect(authorized.reservationId).toBe("r-3");
+    expect(authorized.summary).toBe(
+      "payment-saga (system) recorded that payment pi_123 of 5000 KRW for reservation r-3 was authorized",
+    );
+    const declined = auditEntry(
+      stored(
+        validateEvent("PaymentFailed", {
+          reservationId: "r-4",
+          parkingLotId: "1",
+          intentId: "pi_456",
+          reason: "declined",
+          code: "card_declined",
+          failedAt: "2026-11-23T14:00:03.000Z",
+        }),
+        saga,
+      ),
+    );
+    expect(declined.summary).toBe(
+      "payment-saga (system) recorded that payment pi_456 for reservation r-4 was declined (card_declined)",
+    );
+    const expired = auditEntry(
+      stored(
+        validateEvent("PaymentFailed", {
+          reservationId: "r-5",
+          parkingLotId: "1",
+          reason: "expired",
+          failedAt: "2026-11-23T14:15:00.000Z",
+        }),
+        saga,
+      ),
+    );
+    expect(expired.at).toBe("2026-11-23T14:15:00.000Z");
+    expect(expired.summary).toBe(
+      "payment-saga (system) recorded that the payment hold of reservation r-5 ran out before the payment was authorized",
+    );
+  });
+
+  it("refuses a payment fact with an unknown failure reason or a missing amount", () => {
+    const base = { reservationId: "r-6", parkingLotId: "1", failedAt: "2026-11-23T14:00:00.000Z" };
+    expect(() => validateEvent("PaymentFailed", { ...base, reason: "stolen" })).toThrow(/reason/);
+    expect(() =>
+      validateEvent("PaymentAuthorized", {
+        reservationId: "r-6",
+        parkingLotId: "1",
+        intentId: "pi_1",
+        currency: "KRW",
+        authorizedAt: "2026-11-23T14:00:00.000Z",
+      }),
+    ).toThrow(/amount/);
   });
 
   it("reads a raw payload's stamp, and none from a payload that has none", () => {
