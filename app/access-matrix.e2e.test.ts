@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedEvent } from "../event-store/port.js";
+import { openActor, openPersonalFields } from "../schemas/personal-data.js";
 import {
   ANONYMOUS,
   type AuthHeaders,
@@ -527,8 +528,14 @@ describe("access matrix over real HTTP: every endpoint × every kind of caller",
   });
 
   it("records who acted in each event's metadata, never the token", async () => {
+    // The log holds a customer's id sealed under their key (issue 36): read it as the service does.
     const events: RecordedEvent[] = [];
-    for await (const e of service.services.eventStore!.readAll({ maxCount: 50 })) events.push(e);
+    for await (const e of service.services.eventStore!.readAll({ maxCount: 50 }))
+      events.push({
+        ...e,
+        data: openPersonalFields(e.data),
+        metadata: openActor(e.metadata),
+      } as RecordedEvent);
     const reservedByA = events.find(
       (e) => e.type === "ParkingReserved" && (e.data as { customerId: string }).customerId === A,
     );
@@ -538,6 +545,9 @@ describe("access matrix over real HTTP: every endpoint × every kind of caller",
     const coupon = events.find((e) => e.type === "CouponIssued");
     expect(coupon?.metadata.actor).toEqual({ sub: "coupon-policy", role: "system" });
     expect(JSON.stringify(events.map((e) => e.metadata))).not.toMatch(/eyJ[A-Za-z0-9_-]+\./);
+    const raw: RecordedEvent[] = [];
+    for await (const e of service.services.eventStore!.readAll({ maxCount: 50 })) raw.push(e);
+    expect(JSON.stringify(raw)).not.toContain(A);
   });
 
   it("a customer books only for themselves; an operator must name the customer and give a cancel reason", async () => {

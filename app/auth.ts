@@ -143,6 +143,7 @@ function externalAuthentication(shared: Shared, issuer: string): Authentication 
   });
   // The page signs in at the provider (PKCE) and trades the access token for a session; the
   // development issuer's keys, discovery and sign-in links are not served (404).
+  warnWithoutPageAudience(config, options.logger);
   const handlers: AuthenticationHandlers = {
     ...sessionHandlers(
       { verifier, sessions: store, principalOf, ...cookies },
@@ -153,12 +154,40 @@ function externalAuthentication(shared: Shared, issuer: string): Authentication 
     signIn: notServed,
   };
   return authenticationOf(shared, sessions, handlers, {
+    opaqueTokenAdvice: opaqueTokenAdvice(config),
     mode: "external",
     issuer,
     verifier,
     readiness: providerReadiness(provider, issuer, options.logger),
     listening: () => {},
   });
+}
+
+/**
+ * What the page is told when the provider gave it an access token that is not a JWT: with neither
+ * PAGE_OIDC_AUDIENCE nor PAGE_OIDC_RESOURCE set, that one of them is missing (providers such as
+ * Auth0 and oidc-provider issue a JWT for an API only when the sign-in names it); with one set,
+ * that the provider does not know it.
+ */
+export function opaqueTokenAdvice(config: Config): string {
+  const named = [
+    config.pageOidcAudience !== undefined ? `PAGE_OIDC_AUDIENCE=${config.pageOidcAudience}` : "",
+    config.pageOidcResource !== undefined ? `PAGE_OIDC_RESOURCE=${config.pageOidcResource}` : "",
+  ].filter(Boolean);
+  const client =
+    " (An API client asks its provider for a token for this API the same way: its audience or resource.)";
+  return named.length === 0
+    ? `The access token is not a JWT: the provider issued an opaque token for itself, as it does when the sign-in names no API, and PAGE_OIDC_AUDIENCE or PAGE_OIDC_RESOURCE is not set. Set PAGE_OIDC_AUDIENCE (Auth0: the API's identifier) or PAGE_OIDC_RESOURCE (an RFC 8707 resource indicator) so that the page's sign-in gets a JWT for this API.${client}`
+    : `The access token is not a JWT although the page's sign-in asks for ${named.join(" and ")}: check that the provider knows that API and issues JWT access tokens for it.${client}`;
+}
+
+/** Said once at start: the page's sign-in names no API, which some providers need (see opaqueTokenAdvice). */
+function warnWithoutPageAudience(config: Config, logger: Logger | undefined): void {
+  if (config.pageOidcAudience !== undefined || config.pageOidcResource !== undefined) return;
+  logger?.warn(
+    { setting: "PAGE_OIDC_AUDIENCE / PAGE_OIDC_RESOURCE" },
+    "the page's sign-in names no API (PAGE_OIDC_AUDIENCE and PAGE_OIDC_RESOURCE are unset): a provider that issues JWT access tokens only for a named API (Auth0, oidc-provider) gives the page opaque tokens the service cannot verify; set the one your provider uses if page sign-ins fail",
+  );
 }
 
 /**
@@ -234,9 +263,12 @@ function authenticationOf(
   shared: Shared,
   sessions: SessionResolver,
   handlers: AuthenticationHandlers,
-  mode: Omit<Authentication, "authenticate" | "handlers" | "sessionCheck">,
+  withAdvice: Omit<Authentication, "authenticate" | "handlers" | "sessionCheck"> & {
+    readonly opaqueTokenAdvice?: string;
+  },
 ): Authentication {
   const { options, principalOf, cookies } = shared;
+  const { opaqueTokenAdvice: advice, ...mode } = withAdvice;
   const logger = options.logger ? { logger: options.logger } : {};
   const middleware = authenticate({
     verifier: mode.verifier,
@@ -244,6 +276,7 @@ function authenticationOf(
     principalOf,
     secureCookie: cookies.secure,
     ...logger,
+    ...(advice !== undefined ? { opaqueTokenAdvice: advice } : {}),
   });
   const sessionCheck = (req: Request) => {
     const id = sessionCookieOf(req);

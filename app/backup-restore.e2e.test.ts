@@ -9,6 +9,7 @@ import { operatorHeaders } from "../test-support/auth.js";
 import { PROJECT_ROOT } from "../test-support/process.js";
 import { call, tempDataDir } from "../test-support/service.js";
 import { projectionsAtHead, serviceProcesses } from "../test-support/spawned-services.js";
+import { DATA_KEYS_FILE } from "./personal-data.js";
 
 /*
  * `npm run backup` under load and `npm run restore`, over real processes: the service takes
@@ -214,10 +215,12 @@ describe("backup under load and a verified restore", () => {
     const originalLog = await logOf(join(a.dir, "events.sqlite"));
     expect(restoredLog.at(-1)?.position.commit).toBe(head);
     expect(restoredLog).toEqual(originalLog.filter((e) => e.position.commit <= head));
-    // The witness: the same log alone, every read model rebuilt from it.
+    // The witness: the same log alone, every read model rebuilt from it. With its data keys: the
+    // log holds plates and customers sealed under them (issue 36), so without them they read `erased`.
     const rebuiltDir = join(out.dir, "rebuilt");
-    mkdirSync(rebuiltDir, { mode: 0o700 });
+    mkdirSync(join(rebuiltDir, "keys"), { recursive: true, mode: 0o700 });
     copyFileSync(join(restoredDir, "events.sqlite"), join(rebuiltDir, "events.sqlite"));
+    copyFileSync(join(restoredDir, DATA_KEYS_FILE), join(rebuiltDir, DATA_KEYS_FILE));
     await services.killAll();
 
     const restored = await services.start({ DATA_DIR: restoredDir });

@@ -119,8 +119,12 @@ describe.skipIf(!mounted.ok)("a full DATA_DIR", () => {
     const metricsText = async () =>
       (await fetch(`${url}/metrics`, { headers: await operatorHeaders(dataDir) })).text();
     const metrics = await metricsText();
-    expect(metrics).toMatch(/parking_storage_unavailable\{store="event-store",reason="full"\} 1/);
-    expect(metrics).toMatch(/parking_storage_failures_total\{store="event-store",reason="full"\} [1-9]/);
+    expect(metrics).toMatch(
+      /parking_storage_unavailable\{store="(?:event-store|data-keys)",reason="full"\} 1/,
+    );
+    expect(metrics).toMatch(
+      /parking_storage_failures_total\{store="(?:event-store|data-keys)",reason="full"\} [1-9]/,
+    );
     expect(service.output()).toMatch(/storage unavailable: no space left in/);
     expect((await call(url, "GET", `/parking-lots/${LOT}`)).status).toBe(200);
     expect((await call(url, "GET", `/reservations?parkingLotId=${LOT}&limit=10`)).status).toBe(200);
@@ -142,7 +146,9 @@ describe.skipIf(!mounted.ok)("a full DATA_DIR", () => {
     const after = refusals.length;
     await bookRound();
     expect(refusals.length).toBe(after);
-    expect(await metricsText()).toMatch(/parking_storage_unavailable\{store="event-store",reason="full"\} 0/);
+    expect(await metricsText()).toMatch(
+      /parking_storage_unavailable\{store="(?:event-store|data-keys)",reason="full"\} 0/,
+    );
     expect(service.output()).toMatch(/storage available again/);
     const statuses = await projectionsAtHead(url, 60_000);
     expect(statuses.every((s) => s.state === "running")).toBe(true);

@@ -27,11 +27,13 @@ import { assetRoutes, findWebDir } from "../read-api/page-routes.js";
 import { queryRoutes } from "../read-api/query-routes.js";
 import { TimeTravel } from "../read-api/time-travel/time-travel.js";
 import { webhookRoutes } from "../read-api/webhooks/webhook-routes.js";
+import { CustomerErasure } from "../write-side/customer-erasure.js";
 import { commandRoutes } from "../write-side/http/command-routes.js";
 import { ACCESS_RULES, serviceAccess, UNLISTED_ROUTES_ALLOW } from "./access.js";
 import { webhookKeyOf } from "./auth.js";
 import type { Lifecycle } from "./health.js";
 import { lotScopeControl } from "./lot-scope.js";
+import { reservationsFromQueries, snapshotsForgetting, useDataKeysOf } from "./personal-data.js";
 import { SERVICE_PROBLEMS } from "./problems.js";
 import type { Services } from "./services.js";
 import { appRoutes } from "./surface/app-routes.js";
@@ -218,6 +220,16 @@ function apiRoutes(app: Express, services: Services): void {
       metrics: services.metrics,
       idempotencySecret: services.idempotencySecret,
       clock: services.clock,
+      ...(services.eventStore
+        ? {
+            erasure: new CustomerErasure(
+              services.eventStore,
+              useDataKeysOf(services.config),
+              reservationsFromQueries(services.queries, services.eventStore),
+              snapshotsForgetting(services.documentStore),
+            ),
+          }
+        : {}),
     });
     app.use((req, res, next) =>
       req.method === "GET" || req.method === "HEAD" ? next() : limit(req, res, next),
@@ -228,15 +240,12 @@ function apiRoutes(app: Express, services: Services): void {
     const { queries, eventStore } = services;
     if (!eventStore) throw new Error("The query API reads the event store (history, time travel).");
     const webDir = findWebDir();
-    // Checkpoints in memory only (bounded by its sources and entries): kept in the document
-    // store they grew without a bound on disk (662 MB from one customer's asOf, issue 34).
-    const timeTravel = new TimeTravel(eventStore, {
-      onError: (error) => services.logger.warn({ err: error }, "time travel: a checkpoint was not kept"),
-      index: queries,
-    });
+    // Checkpoints in memory only, bounded in bytes per lot and in all (read-api/time-travel/
+    // fold-cache.ts): kept in the document store they grew without a bound on disk (issue 34).
+    const timeTravel = new TimeTravel(eventStore, { index: queries });
     services.metrics.watchTimeTravel(() => {
-      const { sources, checkpoints, entries } = timeTravel.stats();
-      return { sources, checkpoints, documents: entries };
+      const { sources, checkpoints, entries, bytes } = timeTravel.stats();
+      return { sources, checkpoints, documents: entries, bytes };
     });
     app.use(
       queryRoutes({

@@ -1,5 +1,6 @@
 import { DocumentStoreStorageError, DocumentStoreUnavailableError } from "../document-store/port.js";
 import { EventStoreStorageError, EventStoreUnavailableError } from "../event-store/errors.js";
+import { DataKeysStorageError } from "../platform/data-keys/port.js";
 import type { ApplicationProblems } from "../platform/http/middleware.js";
 import { ProblemError } from "../platform/http/problem.js";
 import { ConcurrencyConflictError } from "../write-side/command-handler.js";
@@ -19,7 +20,11 @@ export const SERVICE_PROBLEMS: ApplicationProblems = {
     if (error instanceof ConcurrencyConflictError) {
       return new ProblemError("concurrency-conflict", error.message, { retryAfterSeconds: 1 });
     }
-    if (error instanceof EventStoreStorageError || error instanceof DocumentStoreStorageError) {
+    if (
+      error instanceof EventStoreStorageError ||
+      error instanceof DocumentStoreStorageError ||
+      error instanceof DataKeysStorageError
+    ) {
       return new ProblemError(
         "storage-unavailable",
         "The service's disk is full or read-only: nothing was changed.",

@@ -127,7 +127,9 @@ describe.skipIf(!ready.ok)("a DATA_DIR that turns read-only", () => {
     const metrics = await (
       await fetch(`${service.url}/metrics`, { headers: await operatorHeaders(dataDir) })
     ).text();
-    expect(metrics).toMatch(/parking_storage_unavailable\{store="event-store",reason="read-only"\} 1/);
+    expect(metrics).toMatch(
+      /parking_storage_unavailable\{store="(?:event-store|data-keys)",reason="read-only"\} 1/,
+    );
     expect(service.output()).toMatch(/storage unavailable: .* is read-only/);
     expect((await call(service.url, "GET", `/parking-lots/${LOT}`)).status).toBe(200);
     const during = await call<{ projections: { state: string }[] }>(service.url, "GET", "/control-center");

@@ -255,6 +255,16 @@ const ROWS: Record<
     }),
     expect: [401, 403, 403, 403, 200, 404, 200],
   },
+  // An erasure reaches every lot: the customer themself (app/customer-erasure.e2e.test.ts), or
+  // staff who reach every lot. Tried on another customer, so A's data stays for the other rows.
+  eraseCustomer: {
+    attempt: () => ({
+      method: "POST",
+      path: "/customers/CUST-SCOPE-ERASED/erasure",
+      body: { reason: "scope test" },
+    }),
+    expect: [401, 403, 403, 403, 403, 403, 200],
+  },
   // A webhook endpoint hears every lot's facts: staff who reach every lot only.
   createWebhookEndpoint: {
     attempt: () => ({

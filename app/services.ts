@@ -21,6 +21,7 @@ import { DocumentLotSnapshotStore } from "../write-side/document-snapshot-store.
 import type { LotSnapshotStore, StoredLotSnapshot } from "../write-side/lot-snapshots.js";
 import type { ReservationRecord } from "../write-side/parking-lot/decider.js";
 import { type Authentication, createAuthentication, idempotencySecretOf, webhookKeyOf } from "./auth.js";
+import { useDataKeysOf } from "./personal-data.js";
 import { ProcessorThread, type WorkerMetrics } from "./processor-thread.js";
 import { schedulerCommands } from "./scheduler-commands.js";
 import { StorageHealth } from "./storage-health.js";
@@ -91,7 +92,9 @@ function claimOnceIn(store: DocumentStore): (jti: string, expiresAtMs: number) =
   };
 }
 
+/** The event store, with the data keys its events' personal fields are sealed under installed. */
 export function openEventStore(config: Config): EventStore {
+  useDataKeysOf(config);
   return config.eventStoreUrl
     ? EventStoreDbEventStore.connect(toEsdbConnectionString(config.eventStoreUrl))
     : SqliteEventStore.open({
@@ -204,6 +207,7 @@ export async function createServices(
   options: ServiceOptions = {},
 ): Promise<Services> {
   const storage = new StorageHealth(config.dataDir, logger.child({ component: "storage" }), metrics);
+  useDataKeysOf(config).onWrite(storage.dataKeysWrite);
   const documentStore =
     runsProjections(config) || runsQueries(config)
       ? storage.observeDocumentStore(await openDocumentStore(config))
@@ -339,6 +343,7 @@ function processorsInThisThread(
     batchSize: config.projectionBatchSize,
     settings: {
       lotSnapshotEvery: config.lotSnapshotEvery,
+      ...(config.retentionDays === undefined ? {} : { retentionDays: config.retentionDays }),
       sendCommand: schedulerCommands(eventStore, {
         logger: logger.child({ component: "scheduler" }),
         retryLimit: config.commandRetryLimit,

@@ -4,11 +4,12 @@ import { type DocumentStore, DocumentStoreStorageError } from "../document-store
 import { EventStoreStorageError } from "../event-store/errors.js";
 import type { EventStore } from "../event-store/port.js";
 import type { ReadinessCheck } from "../platform/auth/provider.js";
+import { DataKeysStorageError } from "../platform/data-keys/port.js";
 import type { Logger } from "../platform/logger.js";
 import type { Metrics } from "../platform/metrics.js";
 import { type StorageFailure, storageFailureText } from "../platform/storage-failure.js";
 
-type StoreName = "event-store" | "document-store";
+type StoreName = "event-store" | "document-store" | "data-keys";
 
 interface Failing {
   readonly store: StoreName;
@@ -40,7 +41,9 @@ export class StorageHealth {
   /** A write failed: if for lack of space or a read-only disk, this is the news. */
   failed(store: StoreName, error: unknown): void {
     const reason =
-      error instanceof EventStoreStorageError || error instanceof DocumentStoreStorageError
+      error instanceof EventStoreStorageError ||
+      error instanceof DocumentStoreStorageError ||
+      error instanceof DataKeysStorageError
         ? error.storage
         : undefined;
     if (reason === undefined) return;
@@ -55,6 +58,10 @@ export class StorageHealth {
       `storage unavailable: ${storageFailureText(reason, this.dataDir)}; writes are refused (503 storage-unavailable) until it takes them again`,
     );
   }
+
+  /** How a write of the data keys went (their store reports each one: platform/data-keys/). */
+  readonly dataKeysWrite = (failure?: DataKeysStorageError): void =>
+    failure ? this.failed("data-keys", failure) : this.succeeded();
 
   /** A write succeeded: the disk takes writes again. */
   succeeded(): void {

@@ -6,14 +6,26 @@
  *
  *   nice -n 10 npx tsx bench/lot-figures.ts
  *
+ * Then a lot as of a moment (time travel, read-api/time-travel/) over the embedded event store:
+ * CPU per answer at 500 and 20,000 active bookings and at 100,000 events of history (500 active),
+ * each answer at a moment not asked before (no kept answer), its checkpoints laid by a first pass.
+ *
  * Per size: "warm" is an answer at a position already answered (the lot's state and its occupancy
  * timeline cached: a lookup per step); "new fact" is the first answer after one more booking (the
  * facts since folded in, the timeline built again). Rounds alternate between the sizes.
  */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
+import type { EventToAppend } from "../event-store/port.js";
 import { PROJECTIONS } from "../projections/read-models/index.js";
 import { QueryService } from "../read-api/query-service.js";
+import { FoldTooFarError } from "../read-api/time-travel/fold-cache.js";
 import { FoldState } from "../read-api/time-travel/fold-state.js";
-import type { StoredDomainEvent } from "../schemas/event-codec.js";
+import { TimeTravel } from "../read-api/time-travel/time-travel.js";
+import { systemActor } from "../schemas/actor.js";
+import { encodeEvent, type StoredDomainEvent } from "../schemas/event-codec.js";
 import type { ParkingLotEvent } from "../write-side/parking-lot/decider.js";
 
 const NOW = Date.parse("2030-05-01T09:00:00.000Z");
@@ -65,28 +77,28 @@ function lotWith(active: number): Lot {
   return lot;
 }
 
-/** One more booking: windows of 1-3 hours spread over the next day, every tenth open-ended. */
+/** Booking `i`: a window of 1-3 hours spread over the next day, every tenth open-ended. */
+function booking(i: number, reservedAt = NOW - HOUR, from = NOW): ParkingLotEvent {
+  const start = from + ((i * 7919) % (22 * 60)) * 60_000;
+  const window = i % 10 === 9 ? {} : { startsAt: iso(start), endsAt: iso(start + (1 + (i % 3)) * HOUR) };
+  return {
+    type: "ParkingReserved",
+    data: {
+      reservationId: `r-${i}`,
+      parkingLotId: "bench",
+      customerId: `c-${i % 997}`,
+      carNumber: "10더8612",
+      amount: 1000,
+      reservedAt: iso(reservedAt),
+      ...window,
+    },
+  };
+}
+
+/** One more booking, folded into the lot's read models. */
 function book(lot: Lot, i: number): void {
   lot.revision++;
-  const start = NOW + ((i * 7919) % (22 * 60)) * 60_000;
-  const window = i % 10 === 9 ? {} : { startsAt: iso(start), endsAt: iso(start + (1 + (i % 3)) * HOUR) };
-  lot.fold.apply(
-    stored(
-      {
-        type: "ParkingReserved",
-        data: {
-          reservationId: `r-${i}`,
-          parkingLotId: "bench",
-          customerId: `c-${i % 997}`,
-          carNumber: "10더8612",
-          amount: 1000,
-          reservedAt: iso(NOW - HOUR),
-          ...window,
-        },
-      },
-      lot.revision,
-    ),
-  );
+  lot.fold.apply(stored(booking(i), lot.revision));
   lot.fold.materialize({ commit: lot.revision + 1, prepare: lot.revision + 1 });
 }
 
@@ -138,4 +150,98 @@ async function main() {
     }
 }
 
-await main();
+/**
+ * A lot's stream in the embedded event store: registered, `active` bookings that stay, and
+ * `churn` more booked and canceled (history that holds nothing now: 500 a day over the days
+ * before), the active ones booked in the hour before NOW.
+ */
+async function lotLog(dir: string, name: string, active: number, churn: number) {
+  const store = SqliteEventStore.open({ file: join(dir, `${name}.sqlite`) });
+  // The churn spread over the days before: 500 bookings (and their cancellations) a day.
+  const DAY_MS = 24 * HOUR;
+  const firstMs = NOW - HOUR - Math.ceil(churn / 500) * DAY_MS;
+  const events: ParkingLotEvent[] = [
+    {
+      type: "ParkingLotRegistered",
+      data: { parkingLotId: "bench", name, capacity: active + 10, registeredAt: iso(firstMs - HOUR) },
+    },
+  ];
+  const total = active + churn;
+  for (let i = 0; i < total; i++) {
+    const at =
+      i < churn
+        ? firstMs + Math.floor((i * DAY_MS) / 500)
+        : NOW - HOUR + Math.floor(((i - churn) * HOUR) / active);
+    // A churned booking's window within the day after it was made; the active ones' in the day after NOW.
+    const booked = i < churn ? booking(i, at, at) : booking(i, at);
+    events.push(booked);
+    // The first `churn` bookings are canceled at once: history that holds nothing now.
+    if (i < churn) {
+      const { reservationId, customerId, startsAt, endsAt } = booked.data as Record<string, string>;
+      events.push({
+        type: "ReservationCanceled",
+        data: {
+          reservationId,
+          customerId,
+          parkingLotId: "bench",
+          reason: "bench",
+          canceledAt: iso(at),
+          ...(startsAt ? { startsAt, endsAt } : {}),
+        },
+      } as ParkingLotEvent);
+    }
+  }
+  const causation = { correlationId: "c", causationId: "c", actor: systemActor("bench") };
+  let revision: number | "no_stream" = "no_stream";
+  const positions: number[] = [];
+  for (let from = 0; from < events.length; from += 1_000) {
+    const batch: EventToAppend[] = events.slice(from, from + 1_000).map((e) => encodeEvent(e, causation));
+    const appended = await store.appendToStream("parkingLot-bench", batch, { expectedRevision: revision });
+    revision = appended.nextExpectedRevision;
+    positions.push(appended.position.commit);
+  }
+  return { store, events: events.length, head: positions.at(-1) as number };
+}
+
+/** CPU per `asOf` answer on a lot, at moments not asked before (each a fold from a checkpoint). */
+async function asOfFigures() {
+  const dir = mkdtempSync(join(tmpdir(), "lot-figures-"));
+  try {
+    for (const [label, active, churn] of [
+      ["500 active", 500, 0],
+      ["20,000 active", 20_000, 0],
+      ["100,000 events, ~500 active", 500, 49_750],
+    ] as const) {
+      const { store, events, head } = await lotLog(dir, label.replace(/\W/g, ""), active, churn);
+      const travel = new TimeTravel(store);
+      const ask = async (commit: number) => {
+        for (;;) {
+          try {
+            return await travel.parkingLot("bench", { kind: "position", commit });
+          } catch (error) {
+            if (!(error instanceof FoldTooFarError)) throw error;
+          }
+        }
+      };
+      // Lays the checkpoints up to the head (a first pass), then answers at new moments near it.
+      const prepare = process.cpuUsage();
+      await ask(head);
+      const prepared = process.cpuUsage(prepare);
+      const perAnswer: number[] = [];
+      for (let k = 0; k < 5; k++) perAnswer.push(await cpuMs(async () => ask(head - 300 - k * 37), 1));
+      perAnswer.sort((a, b) => a - b);
+      console.log(
+        `asOf @${label.padEnd(28)} ${events.toLocaleString("en-US")} events: ` +
+          `${(perAnswer[2] as number).toFixed(1)} ms CPU per answer (median of 5, ${(perAnswer[0] as number).toFixed(1)}–${(perAnswer[4] as number).toFixed(1)}); ` +
+          `first pass to the head ${((prepared.user + prepared.system) / 1000).toFixed(0)} ms CPU, ${travel.stats().checkpoints} checkpoints, ${(travel.stats().bytes / 1e6).toFixed(1)} MB`,
+      );
+      await store.close();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+// `--as-of`: only the time-travel figures.
+if (!process.argv.includes("--as-of")) await main();
+await asOfFigures();

@@ -6,7 +6,6 @@ import { PROJECT_ROOT } from "../test-support/process.js";
 import { log } from "./lib/log.js";
 import { loadAverage, machineInfo, waitForQuietMachine } from "./lib/machine.js";
 import { formatResults } from "./lib/report.js";
-import { asOfScenario } from "./scenarios/as-of.js";
 import { historyScenario } from "./scenarios/history.js";
 import { hotLotScenario } from "./scenarios/hot-lot.js";
 import { lagScenario } from "./scenarios/lag.js";
@@ -28,7 +27,6 @@ const SCENARIOS: readonly Scenario[] = [
   queriesScenario,
   listenersScenario,
   peersScenario,
-  asOfScenario,
   tracingScenario,
   webhooksScenario,
 ];

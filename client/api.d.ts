@@ -165,6 +165,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/customers/{customerId}/erasure": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Erase a customer's personal data (the customer themself, or an operator of every lot with a reason)
+         * @description Crypto-shredding (issue 36): deletes the customer's data keys and records an erasure fact. From then on every view, the audit trail, time travel, webhooks and rebuilds show `erased` in place of the customer's id and plates; reservations, capacity and amounts stay as they were. It cannot be undone. Erasing again records another fact and changes nothing else. A customer erases only themself (another id is 403); an operator must reach every lot (an admin, or a grant of `*`) and give a reason.
+         *
+         *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `reason`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
+         *
+         *     **Access**: Needs a bearer token with the role `customer` or `operator` or `admin`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
+         */
+        post: operations["eraseCustomer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/favicon.ico": {
         parameters: {
             query?: never;
@@ -606,11 +633,12 @@ export interface paths {
         };
         /**
          * A lot's day: spots held per step (15 minutes by default) over the next 24 hours
-         * @description Per step of [from, until): the most spots held at one instant (windows, open-ended bookings, cars in the lot, overstaying ones until they check out: the count a booking is decided with), how many of those are cars past their window, and whether a closure overlaps the step. `from` defaults to now, `until` to a day after `from`; at most two days (400 naming `query.until` beyond).
+         * @description Per step of [from, until): the most spots held at one instant (windows, open-ended bookings, cars in the lot, overstaying ones until they check out: the count a booking is decided with), how many of those are cars past their window, and whether a closure overlaps the step. `from` defaults to now, `until` to a day after `from`; at most two days (400 naming `query.until` beyond). With `asOf` (signed-in callers), the timeline as it was then, its now that moment, folded from the lot's log.
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `until`: after `from` (now when `from` is left out), and at most two days after it.
          *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
+         *     - `asOf`: a log position (digits, at most 2^53 - 1) or an RFC 3339 instant that exists on the calendar, from 2000 on and not in the future (the server's clock).
          *
          *     **Access**: Anyone may call it: no token needed.
          *
@@ -678,10 +706,11 @@ export interface paths {
         };
         /**
          * List reservations by lot, customer, car and/or status, newest first
-         * @description A customer sees their own; an admin every lot's; an operator or attendant scoped to lots only theirs (a `parkingLotId` outside them is 404, as for a lot that does not exist).
+         * @description A customer sees their own; an admin every lot's; an operator or attendant scoped to lots only theirs (a `parkingLotId` outside them is 404, as for a lot that does not exist). With `asOf` and `parkingLotId`, the lot's reservations as they were then (statuses as of that moment), folded from its log.
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
+         *     - `asOf`: a log position (digits, at most 2^53 - 1) or an RFC 3339 instant that exists on the calendar, from 2000 on and not in the future (the server's clock).
          *
          *     **Access**: Needs a bearer token with the role `customer` or `operator` or `attendant` or `admin`.
          *
@@ -1539,6 +1568,28 @@ export interface components {
              */
             url: string;
         };
+        CustomerErasureResponse: {
+            /**
+             * @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces or commas, at most 255 characters. Percent-encode it in a path.
+             * @example CUST1
+             * @example auth0|customer-7
+             */
+            customerId: string;
+            /**
+             * Format: date-time
+             * @description ISO 8601 UTC timestamp.
+             */
+            erasedAt: string;
+            /** @description How many reservations the read models held for the customer; their plates and ids now read `erased`. */
+            erasedReservations: number;
+            /**
+             * @description Global position in the event log (decimal string).
+             * @example 42
+             */
+            position: string;
+            /** @description The keyed pseudonym of the customer that the erasure fact records. */
+            subject: string;
+        };
         CustomerLimitChangedResponse: {
             /**
              * @description Most active reservations one customer may hold in the lot at once (default 4).
@@ -1556,6 +1607,10 @@ export interface components {
              * @example 42
              */
             position: string;
+        };
+        EraseCustomerBody: {
+            /** @description Why it was canceled. Plain text: no control (Unicode Cc) or format (Cf: bidirectional, zero-width, BOM, tag) characters, as the pattern lists them, and no unpaired surrogate (refused by the service; only a `\uD800`-style escape can send one). */
+            reason?: string;
         };
         HistoryPage: {
             items: {
@@ -1599,12 +1654,16 @@ export interface components {
                 /** @description The fact in words: who did what, to what, and why. */
                 summary: string;
                 /** @description The event type. */
-                type: "ParkingLotRegistered" | "ParkingReserved" | "ReservationCanceled" | "ReservationCheckedIn" | "ReservationCheckedOut" | "ReservationNoShow" | "ParkingLotClosed" | "ParkingLotClosureBegan" | "ParkingLotCapacityChanged" | "ParkingLotRateChanged" | "ParkingLotCustomerLimitChanged" | "ParkingLotPaymentTermsChanged" | "PaymentAuthorized" | "PaymentFailed" | "CouponIssued" | "CouponRevoked";
+                type: "ParkingLotRegistered" | "ParkingReserved" | "ReservationCanceled" | "ReservationCheckedIn" | "ReservationCheckedOut" | "ReservationNoShow" | "ParkingLotClosed" | "ParkingLotClosureBegan" | "ParkingLotCapacityChanged" | "ParkingLotRateChanged" | "ParkingLotCustomerLimitChanged" | "ParkingLotPaymentTermsChanged" | "PaymentAuthorized" | "PaymentFailed" | "CouponIssued" | "CouponRevoked" | "CustomerErased";
             }[];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: string | null;
         };
         OperatorCancelReservationBody: {
+            /** @description Why it was canceled. Plain text: no control (Unicode Cc) or format (Cf: bidirectional, zero-width, BOM, tag) characters, as the pattern lists them, and no unpaired surrogate (refused by the service; only a `\uD800`-style escape can send one). */
+            reason: string;
+        };
+        OperatorEraseCustomerBody: {
             /** @description Why it was canceled. Plain text: no control (Unicode Cc) or format (Cf: bidirectional, zero-width, BOM, tag) characters, as the pattern lists them, and no unpaired surrogate (refused by the service; only a `\uD800`-style escape can send one). */
             reason: string;
         };
@@ -2093,6 +2152,16 @@ export interface components {
             status: "CANCELED";
         };
         ReservationPage: {
+            /** @description Present when asked with `asOf`: which moment of the log this answer reflects. */
+            asOf?: {
+                /**
+                 * Format: date-time
+                 * @description The instant the answer was computed as of (its now).
+                 */
+                at: string;
+                /** @description The last fact of the log the answer reflects; null when none was recorded yet. */
+                position: string | null;
+            };
             items: {
                 /**
                  * @description Price in the currency's minor unit (e.g. KRW).
@@ -2174,6 +2243,16 @@ export interface components {
                  * @description An open-ended booking not checked in, on a lot with a closure ahead: when that closure begins, which cancels the booking if the car has not checked in by then.
                  */
                 mustLeaveBy?: string;
+                /** @description OVERSTAYING only: how long past its window the car is, and the charge so far. */
+                overstay?: {
+                    /**
+                     * @description What a check-out now would charge for them (the decider's price of an overstay; 0 on a lot without a rate).
+                     * @example 5000
+                     */
+                    chargeSoFar: number;
+                    /** @description Whole minutes past `endsAt`, as of the answer. */
+                    minutes: number;
+                };
                 /**
                  * @description Checked out past endsAt: the time past it at the lot's rate (pro rata to the millisecond, rounded up to the minor unit).
                  * @example 5000
@@ -2322,6 +2401,16 @@ export interface components {
              * @description An open-ended booking not checked in, on a lot with a closure ahead: when that closure begins, which cancels the booking if the car has not checked in by then.
              */
             mustLeaveBy?: string;
+            /** @description OVERSTAYING only: how long past its window the car is, and the charge so far. */
+            overstay?: {
+                /**
+                 * @description What a check-out now would charge for them (the decider's price of an overstay; 0 on a lot without a rate).
+                 * @example 5000
+                 */
+                chargeSoFar: number;
+                /** @description Whole minutes past `endsAt`, as of the answer. */
+                minutes: number;
+            };
             /**
              * @description Checked out past endsAt: the time past it at the lot's rate (pro rata to the millisecond, rounded up to the minor unit).
              * @example 5000
@@ -2427,6 +2516,16 @@ export interface components {
             refreshToken?: string;
         };
         TimelineView: {
+            /** @description Present when asked with `asOf`: which moment of the log this answer reflects. */
+            asOf?: {
+                /**
+                 * Format: date-time
+                 * @description The instant the answer was computed as of (its now).
+                 */
+                at: string;
+                /** @description The last fact of the log the answer reflects; null when none was recorded yet. */
+                position: string | null;
+            };
             /**
              * @description Number of spots; 0 registers a lot that takes no reservations.
              * @example 5
@@ -3815,6 +3914,217 @@ export interface operations {
                         status?: 503;
                         /** @enum {unknown} */
                         type?: "/problems/store-unavailable" | "/problems/identity-provider-unavailable" | "/problems/position-not-reached" | "/problems/overloaded";
+                    };
+                };
+            };
+        };
+    };
+    eraseCustomer: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
+                "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
+            };
+            path: {
+                /** @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces or commas, at most 255 characters. Percent-encode it in a path. */
+                customerId: string;
+            };
+            cookie?: never;
+        };
+        /** @description Each role's body has its own schema: a customer sends `EraseCustomerBody`, a operator sends `OperatorEraseCustomerBody` (`x-role-schemas` names each). */
+        requestBody?: {
+            content: {
+                /**
+                 * @example {
+                 *       "reason": "the customer asked by mail (ticket 4711)"
+                 *     }
+                 */
+                "application/json": components["schemas"]["EraseCustomerBody"] | components["schemas"]["OperatorEraseCustomerBody"];
+            };
+        };
+        responses: {
+            /** @description Erased. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CustomerErasureResponse"];
+                };
+            };
+            /** @description `/problems/validation`: The request is invalid. `/problems/malformed-json`: The body is not valid JSON. */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation" | "/problems/malformed-json";
+                    };
+                };
+            };
+            /** @description `/problems/unauthorized`: Authentication required. */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        type?: "/problems/unauthorized";
+                    };
+                };
+            };
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator` or `admin`. */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        type?: "/problems/forbidden";
+                    };
+                };
+            };
+            /** @description `/problems/method-not-allowed`: Method not allowed. */
+            405: {
+                headers: {
+                    Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 405;
+                        /** @enum {unknown} */
+                        type?: "/problems/method-not-allowed";
+                    };
+                };
+            };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `/problems/payload-too-large`: The body is too large. */
+            413: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 413;
+                        /** @enum {unknown} */
+                        type?: "/problems/payload-too-large";
+                    };
+                };
+            };
+            /** @description `/problems/unsupported-media-type`: Unsupported content type. */
+            415: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 415;
+                        /** @enum {unknown} */
+                        type?: "/problems/unsupported-media-type";
+                    };
+                };
+            };
+            /** @description `/problems/rate-limited`: Too many requests. */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        type?: "/problems/rate-limited";
+                    };
+                };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `/problems/internal`: Internal error. */
+            500: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 500;
+                        /** @enum {unknown} */
+                        type?: "/problems/internal";
+                    };
+                };
+            };
+            /** @description `/problems/identity-provider-unavailable`: The identity provider's keys cannot be fetched. `/problems/overloaded`: The service is overloaded. `/problems/concurrency-conflict`: Too much contention on this parking lot. `/problems/store-unavailable`: A backing store is unavailable. `/problems/storage-unavailable`: The service cannot store anything right now. */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        type?: "/problems/identity-provider-unavailable" | "/problems/overloaded" | "/problems/concurrency-conflict" | "/problems/store-unavailable" | "/problems/storage-unavailable";
                     };
                 };
             };
@@ -7585,6 +7895,8 @@ export interface operations {
     getTimeline: {
         parameters: {
             query?: {
+                /** @description Answer the view as it was then, folded from the log (never from the live read models; `minPosition` is not needed): an RFC 3339 instant with an offset (the facts stamped up to it; what depends on the time, such as free now, takes it as now), or a log position (a command's `position`: the facts up to it, as of the last one's stamp). */
+                asOf?: string;
                 /** @description The first step's start (default: the start of the step now falls in, steps counted from midnight UTC). */
                 from?: string;
                 /** @description Read-your-writes: answer only once the view has applied this position (a command's `position`). */
@@ -8114,6 +8426,8 @@ export interface operations {
     listReservations: {
         parameters: {
             query?: {
+                /** @description Answer the view as it was then, folded from the log (never from the live read models; `minPosition` is not needed): an RFC 3339 instant with an offset (the facts stamped up to it; what depends on the time, such as free now, takes it as now), or a log position (a command's `position`: the facts up to it, as of the last one's stamp). Only with `parkingLotId` (one lot's log is folded); 400 naming `query.asOf` without it. */
+                asOf?: string;
                 /** @description Plate fragment (format `plate-fragment`, checked by the service: letters, digits and combining marks of any script, spaces and hyphens, at least one not a space or hyphen). The whole plate or any part of it, at least 2 characters; spaces and hyphens are ignored and Latin letters match either case (`8612` finds `10더8612`, `ab123` finds `AB-123-CD`). */
                 carNumber?: string;
                 /** @description `nextCursor` of the previous page. */

@@ -340,6 +340,18 @@ describe("every operation through the generated client", () => {
       });
       expect(byCustomer.response.status).toBe(403);
     },
+    eraseCustomer: async () => {
+      // Another customer than CUST1, whose data the other calls read.
+      const path = { customerId: "CUST-CLIENT-ERASED" };
+      const erased = await api.POST("/customers/{customerId}/erasure", {
+        params: { path },
+        body: { reason: "the customer asked (client test)" },
+      });
+      expect(erased.response.status).toBe(200);
+      expect(erased.data?.erasedReservations).toBe(0);
+      const notMine = await customer.POST("/customers/{customerId}/erasure", { params: { path } });
+      expect(notMine.response.status).toBe(403);
+    },
     changeCustomerLimit: async () => {
       const parkingLotId = "seocho-limit";
       await api.POST("/parking-lots", { body: { parkingLotId, name: "서초 한도 주차장", capacity: 2 } });

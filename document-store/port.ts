@@ -128,6 +128,15 @@ export interface DocumentStore {
    */
   openBulkLoad?(): Promise<BulkLoad>;
 
+  /**
+   * Makes what was overwritten or deleted so far unreadable in the store's files, not only in its
+   * collections (issue 36: an erased customer's plate rewritten to `erased` by the read models).
+   * The embedded store zeroes freed content as it writes (`secure_delete`) and here checkpoints and
+   * truncates its write-ahead log, which still holds the old page images. Optional: a server store
+   * (MongoDB) leaves it to its own storage engine.
+   */
+  compact?(): Promise<void>;
+
   close(): Promise<void>;
 }
 

@@ -154,6 +154,7 @@ describe("CONFIG_VARIABLES", () => {
       "webhookSecretKey",
       "stripeSecretKey",
       "stripeWebhookSecret",
+      "retentionDays",
     ].sort();
     expect(fields).toEqual(expected);
   });
@@ -174,6 +175,7 @@ describe("CONFIG_VARIABLES", () => {
       "COMMAND_RETRY_LIMIT",
       "LOT_CACHE_SIZE",
       "LOT_SNAPSHOT_EVERY",
+      "RETENTION_DAYS",
       "PROJECTION_BATCH_SIZE",
       "READY_MAX_LAG",
       "PROCESSOR_LEASE_TTL_MS",
@@ -274,6 +276,7 @@ describe("CONFIG_VARIABLES", () => {
       "WEBHOOK_SECRET_KEY",
       "STRIPE_SECRET_KEY",
       "STRIPE_WEBHOOK_SECRET",
+      "RETENTION_DAYS",
     ];
     for (const variable of CONFIG_VARIABLES) {
       if (optional.includes(variable.name)) {

@@ -30,6 +30,8 @@ addFormats(ajv, ["date-time", "uuid", "uri"]);
 // dependentRequired (JSON Schema 2019-09 and 2020-12, the dialect of OpenAPI 3.1): "both or
 // neither" rules say so in the schema, where the document shows them.
 ajv.addVocabulary(nextVocabulary);
+// An annotation: the property is personal data (sealed by the event codec, issue 36); checks nothing.
+ajv.addKeyword({ keyword: "x-personal", schemaType: "boolean" });
 
 /**
  * A format whose rule a portable pattern cannot state (one named in the schema's `format` and its

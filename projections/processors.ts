@@ -6,6 +6,7 @@ import { LOT_SNAPSHOTTER, lotSnapshotter } from "../write-side/parking-lot/lot-s
 import { COUPON_POLICY, couponPolicy } from "./coupon-policy/coupon-policy.js";
 import { upgradeProjections } from "./lifecycle.js";
 import { PROJECTIONS } from "./read-models/index.js";
+import { RETENTION, retention } from "./retention/retention.js";
 import { Leases, processOwner } from "./runtime/leases.js";
 import { isReactor, type Processor, type Reactor } from "./runtime/processor.js";
 import { ProcessorGroup } from "./runtime/processor-group.js";
@@ -21,6 +22,10 @@ export interface ProcessorSettings {
   readonly sendCommand?: CommandSender;
   /** How webhooks are sent (without: the deliveries are queued, not sent). */
   readonly webhooks?: DeliverySettings;
+  /** RETENTION_DAYS: customers whose reservations all ended longer ago are erased (undefined: never). */
+  readonly retentionDays?: number;
+  /** How often retention looks (an hour by default; tests shorten it). */
+  readonly retentionEveryMs?: number;
 }
 
 /** A reactor the service runs: its name (known without building it) and how the composition root builds it. */
@@ -35,6 +40,14 @@ const REACTORS: readonly ReactorEntry[] = [
   { name: LOT_SNAPSHOTTER, create: (s) => lotSnapshotter({ every: s.lotSnapshotEvery }) },
   { name: SCHEDULER, create: (s) => scheduler(s.sendCommand ? { send: s.sendCommand } : {}) },
   { name: WEBHOOK_DELIVERY, create: (s) => webhookDelivery(s.webhooks) },
+  {
+    name: RETENTION,
+    create: (s) =>
+      retention({
+        days: s.retentionDays,
+        ...(s.retentionEveryMs === undefined ? {} : { everyMs: s.retentionEveryMs }),
+      }),
+  },
 ];
 
 /**

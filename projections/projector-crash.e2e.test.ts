@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { useDataKeysOf } from "../app/personal-data.js";
 import { SqliteDocumentStore } from "../document-store/embedded/sqlite-document-store.js";
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
 import { operatorHeaders } from "../test-support/auth.js";
@@ -49,6 +50,7 @@ class Observer {
 
   constructor(dir: string) {
     this.docs = SqliteDocumentStore.open({ file: join(dir, "read-models.sqlite") });
+    useDataKeysOf({ dataDir: dir }); // the log's personal fields open with the DATA_DIR's keys
     this.events = SqliteEventStore.open({ file: join(dir, "events.sqlite") });
   }
 
@@ -141,6 +143,7 @@ function groupAlive(pid: number): boolean {
 /** The read models equal the fold of the log, and the coupon policy acted exactly once per cause. */
 async function expectConsistent(dir: string, reservations: number, issued: number): Promise<void> {
   const docs = SqliteDocumentStore.open({ file: join(dir, "read-models.sqlite") });
+  useDataKeysOf({ dataDir: dir }); // the log's personal fields open with the DATA_DIR's keys
   const events = SqliteEventStore.open({ file: join(dir, "events.sqlite") });
   try {
     const expected = await foldHistory(events);
@@ -298,6 +301,8 @@ describe("projector and coupon policy survive kill -9 (real ROLE=projector proce
     } finally {
       await observer.close();
     }
+
+    useDataKeysOf({ dataDir: dir }); // the log's personal fields open with the DATA_DIR's keys
 
     const events = SqliteEventStore.open({ file: join(dir, "events.sqlite") });
     const log = await readAllEvents(events);

@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { useDataKeysOf } from "../app/personal-data.js";
 import { SqliteDocumentStore } from "../document-store/embedded/sqlite-document-store.js";
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
 import {
@@ -50,6 +51,7 @@ class Observer {
   readonly events: SqliteEventStore;
   constructor(dir: string) {
     this.docs = SqliteDocumentStore.open({ file: join(dir, "read-models.sqlite") });
+    useDataKeysOf({ dataDir: dir }); // the log's personal fields open with the DATA_DIR's keys
     this.events = SqliteEventStore.open({ file: join(dir, "events.sqlite") });
   }
   async leases(): Promise<Map<string, LeaseDocument>> {
@@ -161,6 +163,7 @@ describe("projector failover (two real ROLE=projector processes)", () => {
     }
 
     const docs = SqliteDocumentStore.open({ file: join(data.dir, "read-models.sqlite") });
+    useDataKeysOf({ dataDir: data.dir }); // the log's personal fields open with the DATA_DIR's keys
     const events = SqliteEventStore.open({ file: join(data.dir, "events.sqlite") });
     try {
       const expected = await foldHistory(events);

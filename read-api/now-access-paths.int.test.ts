@@ -11,7 +11,7 @@ import {
   reservationsProjection,
 } from "../projections/read-models/reservations.js";
 import type { ReservationStatus } from "../schemas/read-models.js";
-import { statusFilters, windowsHoldingAt } from "./query-service.js";
+import { statusFilters } from "./query-service.js";
 
 /**
  * The reads behind the figures of the moment, on the embedded store with the reservations
@@ -24,10 +24,6 @@ const HOUR = 3_600_000;
 const NOW = Date.parse("2026-11-23T12:00:00.000Z");
 const iso = (ms: number) => new Date(ms).toISOString();
 const LOTS = ["L1", "L2", "L3", "L4"];
-
-/** `INDEX <the SQLite name of reservations index `name`> ` in a plan's detail. */
-const usesIndex = (name: string) =>
-  new RegExp(`INDEX ix_${RESERVATIONS}__${Buffer.from(name, "utf8").toString("hex")} `);
 
 let dir: string;
 let store: SqliteDocumentStore;
@@ -100,34 +96,6 @@ const plan = async (filter: Filter, options?: FindOptions, collection = RESERVAT
 };
 
 describe("the figures of the moment read index ranges bounded by the lots and the time", () => {
-  it("windows holding a spot now: one lot, a page of lots, every lot (the totals)", async () => {
-    const holding = windowsHoldingAt(NOW);
-    // The range is the lots' windows that started within the last day: startsAt bounded both ways.
-    const range = /\(\S+=\? AND \S+>\? AND \S+<\?\)/;
-    expect(await plan({ parkingLotId: "L1", ...holding })).toMatch(usesIndex("by_lot_starts_at_held_until"));
-    expect(await plan({ parkingLotId: "L1", ...holding })).toMatch(range);
-    expect(await plan({ parkingLotId: { $in: LOTS }, ...holding })).toMatch(
-      usesIndex("by_lot_starts_at_held_until"),
-    );
-    expect(await plan(holding)).toMatch(usesIndex("by_starts_at_held_until_lot"));
-    // And they count what holds a spot at that instant, per lot.
-    const counts = await store.countBy(
-      RESERVATIONS,
-      { parkingLotId: { $in: LOTS }, ...holding },
-      "parkingLotId",
-    );
-    const all = await store.find(RESERVATIONS, { startsAt: { $exists: true } });
-    for (const lot of LOTS) {
-      const expected = all.filter(
-        (d) =>
-          d.parkingLotId === lot &&
-          Date.parse(String(d.startsAt)) <= NOW &&
-          Date.parse(String(d.heldUntil)) > NOW,
-      ).length;
-      expect(counts.get(lot) ?? 0, lot).toBe(expected);
-    }
-  });
-
   it("the status filters: a walk of a status index newest first, for a lot, a customer or all", async () => {
     const page = { sort: { seq: -1 as const }, limit: 51 };
     const scopes: Filter[] = [{ parkingLotId: "L2" }, { customerId: "C7" }, {}];

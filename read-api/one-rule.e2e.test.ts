@@ -176,4 +176,34 @@ describe("what the service shows is what it decides (issue 33)", () => {
     });
     expect(await step("late", id, "check-out")).toMatchObject({ status: "COMPLETED", overstayCharge: 700 });
   });
+
+  it("the control center's totals are the sum of its lots' views, as each lot's decider counts them", async () => {
+    now = Date.parse(at("09:00"));
+    await register("sum-a", 2);
+    await register("sum-b", 1);
+    const early = await reserve("sum-a", "early", ["09:00", "09:30"]);
+    await reserve("sum-a", "later", ["11:00", "12:00"]);
+    await reserve("sum-b", "open");
+    await step("sum-a", early.body.reservationId, "check-in");
+    type Lot = { activeReservations: number; availableSpots: number; capacity: number };
+    type Center = { totals: Lot & { parkingLots: number }; parkingLots: Lot[] };
+    // Within its window, overstaying past it, and while the later window holds its spot.
+    for (const moment of ["09:10", "10:00", "11:30"]) {
+      now = Date.parse(at(moment));
+      const answer = await call<Center>(
+        service.url,
+        "GET",
+        `/control-center?limit=100&minPosition=${position}`,
+        undefined,
+        await operatorHeaders(data.dir),
+      );
+      expect(answer.status).toBe(200);
+      const { totals, parkingLots } = answer.body;
+      const sum = (field: keyof Lot) => parkingLots.reduce((n, lot) => n + lot[field], 0);
+      expect(totals.parkingLots, moment).toBe(parkingLots.length);
+      expect(totals.capacity, moment).toBe(sum("capacity"));
+      expect(totals.activeReservations, moment).toBe(sum("activeReservations"));
+      expect(totals.availableSpots, moment).toBe(sum("availableSpots"));
+    }
+  });
 });

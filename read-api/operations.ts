@@ -8,17 +8,16 @@ import {
   textResponse,
 } from "../platform/http/operation.js";
 import { ANY_ROLE, BOOKING_ROLES, OPERATOR } from "../schemas/actor.js";
-import { ControlCenterAsOfQuery, SingleAsOfQuery } from "../schemas/as-of-queries.js";
+import {
+  ControlCenterAsOfQuery,
+  ReservationsAsOfQuery,
+  SingleAsOfQuery,
+  TimelineAsOfQuery,
+} from "../schemas/as-of-queries.js";
 import { CustomerId, ParkingLotId, ReservationId } from "../schemas/common.js";
 import { LOT_ID, RESERVATION_ID } from "../schemas/examples.js";
 import { LotHistoryQuery, ReservationHistoryQuery } from "../schemas/history.js";
-import {
-  AvailabilityQuery,
-  CouponsQuery,
-  ParkingLotsQuery,
-  ReservationsQuery,
-  TimelineQuery,
-} from "../schemas/queries.js";
+import { AvailabilityQuery, CouponsQuery, ParkingLotsQuery } from "../schemas/queries.js";
 import { assertMayReadCustomer, readerOf } from "./access.js";
 import { wantsHtml } from "./page-routes.js";
 import { asksAsOf } from "./time-travel/as-of.js";
@@ -124,12 +123,14 @@ export const QUERY_OPERATIONS: readonly (Operation & { readonly operationId: Que
     expensive: true,
     side: "queries",
     allow: "anonymous",
+    // As of a moment of the past: signed-in callers, as for the lot itself.
+    allowWhen: [{ when: asksAsOf, allow: ANY_ROLE }],
     tag: "queries",
     summary: "A lot's day: spots held per step (15 minutes by default) over the next 24 hours",
     description:
-      "Per step of [from, until): the most spots held at one instant (windows, open-ended bookings, cars in the lot, overstaying ones until they check out: the count a booking is decided with), how many of those are cars past their window, and whether a closure overlaps the step. `from` defaults to now, `until` to a day after `from`; at most two days (400 naming `query.until` beyond).",
+      "Per step of [from, until): the most spots held at one instant (windows, open-ended bookings, cars in the lot, overstaying ones until they check out: the count a booking is decided with), how many of those are cars past their window, and whether a closure overlaps the step. `from` defaults to now, `until` to a day after `from`; at most two days (400 naming `query.until` beyond). With `asOf` (signed-in callers), the timeline as it was then, its now that moment, folded from the lot's log.",
     parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
-    query: TimelineQuery,
+    query: TimelineAsOfQuery,
     rules: ["`until`: after `from` (now when `from` is left out), and at most two days after it."],
     problems: ["parking-lot-not-found", "store-unavailable"],
     responses: { "200": jsonResponse("The lot's timeline.", "TimelineView") },
@@ -138,13 +139,14 @@ export const QUERY_OPERATIONS: readonly (Operation & { readonly operationId: Que
     method: "get",
     path: "/reservations",
     operationId: "listReservations",
+    expensive: asksAsOf,
     side: "queries",
     allow: ANY_ROLE,
     tag: "queries",
     summary: "List reservations by lot, customer, car and/or status, newest first",
     description:
-      "A customer sees their own; an admin every lot's; an operator or attendant scoped to lots only theirs (a `parkingLotId` outside them is 404, as for a lot that does not exist).",
-    query: ReservationsQuery,
+      "A customer sees their own; an admin every lot's; an operator or attendant scoped to lots only theirs (a `parkingLotId` outside them is 404, as for a lot that does not exist). With `asOf` and `parkingLotId`, the lot's reservations as they were then (statuses as of that moment), folded from its log.",
+    query: ReservationsAsOfQuery,
     problems: ["store-unavailable", "parking-lot-not-found"],
     responses: { "200": jsonResponse("A page of reservations.", "ReservationPage") },
   },

@@ -8,15 +8,14 @@ import {
   queryOf,
 } from "../platform/http/operation-routes.js";
 import { ProblemError } from "../platform/http/problem.js";
-import { ControlCenterAsOfQuery, SingleAsOfQuery } from "../schemas/as-of-queries.js";
-import { type LotReach, reaches } from "../schemas/lot-reach.js";
 import {
-  AvailabilityQuery,
-  CouponsQuery,
-  ParkingLotsQuery,
-  ReservationsQuery,
-  TimelineQuery,
-} from "../schemas/queries.js";
+  ControlCenterAsOfQuery,
+  ReservationsAsOfQuery,
+  SingleAsOfQuery,
+  TimelineAsOfQuery,
+} from "../schemas/as-of-queries.js";
+import { type LotReach, reaches } from "../schemas/lot-reach.js";
+import { AvailabilityQuery, CouponsQuery, ParkingLotsQuery } from "../schemas/queries.js";
 import { windowProblem } from "../schemas/reservation-time.js";
 import { lotFor, maySee, reachOfRequest, readerOf, reservationsFilter } from "./access.js";
 import { historyHandlers } from "./history/history-routes.js";
@@ -108,7 +107,7 @@ export function queryRoutes(options: QueryRoutesOptions): RequestHandler {
   const page = pageHandlers(options.page);
   const handlers: Handlers<QueryOperationId> = {
     ...lotHandlers(queries, asOf),
-    ...timelineHandler(queries),
+    ...timelineHandler(queries, asOf),
     ...reservationHandlers(queries, asOf),
     ...historyHandlers(options.history, queries),
     getControlCenter: async (req, res) => {
@@ -206,22 +205,25 @@ function reservationHandlers(
   return {
     listReservations: async (req, res) => {
       const reader = readerOf(req);
-      const q = queryOf(req, ReservationsQuery);
+      const q = queryOf(req, ReservationsAsOfQuery);
       const customerId = reservationsFilter(reader, q.customerId);
       const within = await lotsWithin(queries, reader.reach, q.parkingLotId);
-      const page = await answer(() =>
-        queries.reservations({
+      const ask = (from: QueryService) =>
+        from.reservations({
           limit: limitOf(q.limit),
-          minPosition: minPositionOf(q.minPosition),
+          minPosition: q.asOf === undefined ? minPositionOf(q.minPosition) : null,
           ...(q.parkingLotId ? { parkingLotId: q.parkingLotId } : {}),
           ...(within ? { parkingLotIds: within } : {}),
           ...(customerId ? { customerId } : {}),
           ...(q.carNumber ? { carNumber: q.carNumber } : {}),
           ...(q.status ? { status: q.status } : {}),
           ...(q.cursor ? { cursor: q.cursor } : {}),
-        }),
+        });
+      res.json(
+        q.asOf === undefined
+          ? await answer(() => ask(queries))
+          : await asOf.lotView(req, q.parkingLotId, ask),
       );
-      res.json(page);
     },
 
     getReservation: async (req, res) => {
@@ -272,15 +274,15 @@ async function lotsWithin(
   return queries.lotIdsWithin(reach, MAX_SCOPED_LOTS);
 }
 
-/** A lot's day: spots held per step, over at most TIMELINE_MAX_MS. */
-function timelineHandler(queries: QueryService): Handlers<"getTimeline"> {
+/** A lot's day: spots held per step, over at most TIMELINE_MAX_MS; with `asOf`, as it was then. */
+function timelineHandler(queries: QueryService, asOf: AsOfViews): Handlers<"getTimeline"> {
   return {
     getTimeline: async (req: Request, res: Response) => {
       const parkingLotId = pathParam(req, "parkingLotId");
-      const q = queryOf(req, TimelineQuery);
+      const q = queryOf(req, TimelineAsOfQuery);
       const from = q.from === undefined ? undefined : Date.parse(q.from);
       const until = q.until === undefined ? undefined : Date.parse(q.until);
-      const start = from ?? queries.now() - 60 * 60_000;
+      const start = from ?? asOf.nowOf(q.asOf) - 60 * 60_000;
       const refuse = (field: string, message: string) => {
         throw new ProblemError("validation", `${field.replace("query.", "")} ${message}.`, {
           errors: [{ field, message }],
@@ -289,17 +291,18 @@ function timelineHandler(queries: QueryService): Handlers<"getTimeline"> {
       if (until !== undefined && until <= start) refuse("query.until", "must be after from (or now)");
       if (until !== undefined && until - start > TIMELINE_MAX_MS)
         refuse("query.until", "must be at most two days after from (or now)");
-      const view = await answer(() =>
-        queries.timeline(
+      const ask = (from_: QueryService) =>
+        from_.timeline(
           parkingLotId,
           {
             stepMinutes: q.step ?? 15,
             ...(from === undefined ? {} : { from }),
             ...(until === undefined ? {} : { until }),
           },
-          minPositionOf(q.minPosition),
-        ),
-      );
+          q.asOf === undefined ? minPositionOf(q.minPosition) : null,
+        );
+      const view =
+        q.asOf === undefined ? await answer(() => ask(queries)) : await asOf.lotView(req, parkingLotId, ask);
       if (!view) throw lotNotFound(parkingLotId);
       res.json(view);
     },

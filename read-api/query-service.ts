@@ -24,12 +24,7 @@ export {
   type ProgressSource,
   TooManyWaitingError,
 } from "./views/read-context.js";
-export {
-  AT_RISK_LIMIT,
-  overstayingAt,
-  statusFilters,
-  windowsHoldingAt,
-} from "./views/rules.js";
+export { AT_RISK_LIMIT, statusFilters } from "./views/rules.js";
 
 /**
  * Answers the queries from the read models: one module per view (lots, reservations, the control

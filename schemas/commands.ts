@@ -109,6 +109,17 @@ export const OperatorCancelReservationBody = Type.Object(
   { additionalProperties: false, $id: "OperatorCancelReservationBody" },
 );
 
+/** A customer erasing their own personal data (issue 36): nothing to say. */
+export const EraseCustomerBody = Type.Object(
+  { reason: Type.Optional(RequestReason) },
+  { additionalProperties: false, $id: "EraseCustomerBody" },
+);
+/** An operator erasing a customer's personal data must say why (it is recorded in the fact). */
+export const OperatorEraseCustomerBody = Type.Object(
+  { reason: RequestReason },
+  { additionalProperties: false, $id: "OperatorEraseCustomerBody" },
+);
+
 export const CloseParkingLotBody = Type.Object(
   { from: Instant, until: Instant, reason: RequestReason },
   { additionalProperties: false, $id: "CloseParkingLotBody" },

@@ -1,4 +1,4 @@
-import { type Static, Type } from "@sinclair/typebox";
+import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { NOT_BLANK_PATTERN } from "../platform/plain-text.js";
 import { addFormat } from "../platform/validation.js";
 
@@ -228,3 +228,13 @@ export const PageLimit = Type.Integer({
   description: "Page size, 1–1000 (default 50).",
   examples: [20],
 });
+
+/**
+ * Marks a property of an event as personal data (issue 36): the event codec stores it sealed with
+ * the data key of the event's `customerId` (schemas/personal-data.ts), and once that customer is
+ * erased every reader sees `erased` in its place. The schema must accept the string `erased`
+ * (schemas/personal-data.unit.test.ts checks every marked one). Mark a new contact field the same way.
+ */
+export function Personal<T extends TSchema>(schema: T): T {
+  return { ...schema, "x-personal": true };
+}

@@ -2,13 +2,15 @@ import type { EventToAppend, RecordedEvent } from "../event-store/port.js";
 import type { Position } from "../event-store/position.js";
 import type { Actor } from "./actor.js";
 import { CURRENT_SCHEMA_VERSION, type DomainEvent, type EventMetadata } from "./events.js";
+import { openActor, openPersonalFields, sealActor, sealPersonalFields } from "./personal-data.js";
 import { UPCASTERS, type Upcaster, upcast } from "./upcasters.js";
 import { validateEvent, validateMetadata } from "./validation.js";
 
 /**
  * The typed edge of the event store: domain events are validated against their JSON Schema
  * when written and again when read, so a malformed event can neither enter the log nor be
- * silently applied by a projection.
+ * silently applied by a projection. Personal fields are sealed on the way in and opened on the
+ * way out (schemas/personal-data.ts): the log holds them only under their customer's data key.
  */
 
 export interface Causation {
@@ -39,7 +41,12 @@ export function encodeEvent(event: DomainEvent, causation: Causation, id?: strin
     schemaVersion: CURRENT_SCHEMA_VERSION,
     ...(causation.traceparent ? { traceparent: causation.traceparent } : {}),
   });
-  return { ...(id ? { id } : {}), type: checked.type, data: checked.data, metadata };
+  return {
+    ...(id ? { id } : {}),
+    type: checked.type,
+    data: sealPersonalFields(checked.type, checked.data),
+    metadata: metadata.actor ? { ...metadata, actor: sealActor(metadata.actor) } : metadata,
+  };
 }
 
 /**
@@ -53,10 +60,10 @@ export function decodeEvent(
     current: CURRENT_SCHEMA_VERSION,
   },
 ): StoredDomainEvent {
-  const metadata = validateMetadata(recorded.metadata);
+  const metadata = validateMetadata(openActor(recorded.metadata));
   const data = upcast(
     recorded.type,
-    recorded.data,
+    openPersonalFields(recorded.data),
     metadata.schemaVersion,
     versions.current,
     versions.upcasters,

@@ -14,6 +14,7 @@ import {
   MaxActivePerCustomer,
   ParkingLotId,
   PaymentTerms,
+  Personal,
   Reason,
   ReservationId,
   Timestamp,
@@ -42,8 +43,8 @@ export const ParkingReservedData = Type.Object(
   {
     reservationId: ReservationId,
     parkingLotId: ParkingLotId,
-    customerId: CustomerId,
-    carNumber: CarNumber,
+    customerId: Personal(CustomerId),
+    carNumber: Personal(CarNumber),
     amount: Amount,
     reservedAt: Timestamp,
     // Optional since issue 9: without them the reservation is open-ended, as every older one is.
@@ -73,7 +74,7 @@ export const ReservationCanceledData = Type.Object(
   {
     reservationId: ReservationId,
     parkingLotId: ParkingLotId,
-    customerId: CustomerId,
+    customerId: Personal(CustomerId),
     reason: Reason,
     canceledAt: Timestamp,
     ...ENDED_WINDOW,
@@ -85,7 +86,7 @@ export const ReservationCheckedInData = Type.Object(
   {
     reservationId: ReservationId,
     parkingLotId: ParkingLotId,
-    customerId: CustomerId,
+    customerId: Personal(CustomerId),
     checkedInAt: Timestamp,
   },
   { ...strict, $id: "ReservationCheckedIn" },
@@ -96,7 +97,7 @@ export const ReservationCheckedOutData = Type.Object(
   {
     reservationId: ReservationId,
     parkingLotId: ParkingLotId,
-    customerId: CustomerId,
+    customerId: Personal(CustomerId),
     checkedOutAt: Timestamp,
     ...ENDED_WINDOW,
     // Since issue 17: the price of an open-ended stay on a lot with a rate, fixed now.
@@ -118,7 +119,7 @@ export const ReservationNoShowData = Type.Object(
   {
     reservationId: ReservationId,
     parkingLotId: ParkingLotId,
-    customerId: CustomerId,
+    customerId: Personal(CustomerId),
     startsAt: Timestamp,
     endsAt: Timestamp,
     recordedAt: Timestamp,
@@ -240,7 +241,7 @@ export const CouponIssuedData = Type.Object(
     couponId: CouponId,
     reservationId: ReservationId,
     parkingLotId: ParkingLotId,
-    customerId: CustomerId,
+    customerId: Personal(CustomerId),
     issuedAt: Timestamp,
   },
   { ...strict, $id: "CouponIssued" },
@@ -251,10 +252,28 @@ export const CouponRevokedData = Type.Object(
     couponId: CouponId,
     reservationId: ReservationId,
     parkingLotId: ParkingLotId,
-    customerId: CustomerId,
+    customerId: Personal(CustomerId),
     revokedAt: Timestamp,
   },
   { ...strict, $id: "CouponRevoked" },
+);
+
+/**
+ * Since issue 36: a customer's personal data was erased (their data keys deleted), so every
+ * personal field sealed under them now reads `erased`. Recorded in the customer's own stream
+ * (`customer-<subject>`), never naming them: `subject` is a keyed pseudonym of their id. The
+ * reservations they held are listed so that read models rewrite exactly those documents.
+ */
+export const CustomerErasedData = Type.Object(
+  {
+    subject: Type.String({ minLength: 1, maxLength: 64, pattern: "^[A-Za-z0-9_-]+$" }),
+    reservationIds: Type.Array(ReservationId, { maxItems: 100_000 }),
+    parkingLotIds: Type.Array(ParkingLotId, { maxItems: 100_000 }),
+    /** Why (an operator's erasure; a customer's own has none). */
+    reason: Type.Optional(Reason),
+    erasedAt: Timestamp,
+  },
+  { ...strict, $id: "CustomerErased" },
 );
 
 /** Event type name → payload schema. The one table every codec and projector reads from. */
@@ -275,6 +294,7 @@ export const EventDataSchemas = {
   PaymentFailed: PaymentFailedData,
   CouponIssued: CouponIssuedData,
   CouponRevoked: CouponRevokedData,
+  CustomerErased: CustomerErasedData,
 } as const;
 
 export type EventType = keyof typeof EventDataSchemas;

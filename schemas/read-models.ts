@@ -151,6 +151,7 @@ export const TimelineView = Type.Object(
     slots: Type.Array(TimelineSlot, {
       description: "From `from` on, one per step, the last one cut at `until`.",
     }),
+    asOf: Type.Optional(AsOfStamp),
   },
   { $id: "TimelineView" },
 );
@@ -210,6 +211,22 @@ export const ReservationView = Type.Object(
       description:
         "Checked out past endsAt: the time past it at the lot's rate (pro rata to the millisecond, rounded up to the minor unit).",
     }),
+    overstay: Type.Optional(
+      Type.Object(
+        {
+          minutes: Type.Integer({
+            minimum: 0,
+            description: "Whole minutes past `endsAt`, as of the answer.",
+          }),
+          chargeSoFar: {
+            ...Amount,
+            description:
+              "What a check-out now would charge for them (the decider's price of an overstay; 0 on a lot without a rate).",
+          },
+        },
+        { description: "OVERSTAYING only: how long past its window the car is, and the charge so far." },
+      ),
+    ),
     coupon: Type.Optional(ReservationCoupon),
     position: PositionString,
     asOf: Type.Optional(AsOfStamp),
@@ -355,125 +372,11 @@ export const Page = <T extends ReturnType<typeof Type.Object>>(item: T) =>
     }),
   });
 
-export const ReservationAccepted = Type.Object(
-  {
-    reservationId: ReservationId,
-    parkingLotId: ParkingLotId,
-    customerId: CustomerId,
-    carNumber: CarNumber,
-    amount: Type.Integer({
-      ...Amount,
-      description:
-        "The price agreed: the window's quote on a lot with a rate, the client's amount on one without; 0 for an open-ended stay on a lot with a rate, priced at check-out (see `hourlyRate`).",
-    }),
-    startsAt: Type.Optional(Timestamp),
-    endsAt: Type.Optional(Timestamp),
-    mustLeaveBy: Type.Optional({
-      ...Timestamp,
-      description:
-        "An open-ended booking made before a closure of the lot: when that closure begins, which cancels the booking if the car has not checked in.",
-    }),
-    hourlyRate: Type.Optional({
-      ...HourlyRate,
-      description:
-        "An open-ended stay on a lot with a rate: the rate it is priced at on check-out, from check-in.",
-    }),
-    status: ReservationStatus,
-    position: PositionString,
-  },
-  { $id: "ReservationAccepted" },
-);
+/** GET /reservations: a page, and with `asOf` which moment of the lot's log it reflects. */
+export const ReservationPage = Type.Object({
+  ...Page(ReservationView).properties,
+  asOf: Type.Optional(AsOfStamp),
+});
 
-export const ReservationStepResponse = Type.Object(
-  {
-    reservationId: ReservationId,
-    parkingLotId: ParkingLotId,
-    status: ReservationStatus,
-    amount: Type.Optional({
-      ...Amount,
-      description: "A check-out of an open-ended stay on a lot with a rate: its price, from check-in to now.",
-    }),
-    overstayCharge: Type.Optional({
-      ...Amount,
-      description:
-        "A check-out past the window's end: the minutes past it at the lot's rate (same rounding).",
-    }),
-    position: PositionString,
-  },
-  { $id: "ReservationStepResponse" },
-);
-
-export const ClosureAccepted = Type.Object(
-  {
-    closureId: Type.String(),
-    parkingLotId: ParkingLotId,
-    from: Timestamp,
-    until: Timestamp,
-    reason: Reason,
-    canceledReservations: Type.Array(ReservationId, {
-      description: "Canceled by this closure (reason `lot-closed`).",
-    }),
-    position: PositionString,
-  },
-  { $id: "ClosureAccepted" },
-);
-
-export const CapacityChangedResponse = Type.Object(
-  { parkingLotId: ParkingLotId, capacity: Capacity, position: PositionString },
-  { $id: "CapacityChangedResponse" },
-);
-export const RateChangedResponse = Type.Object(
-  {
-    parkingLotId: ParkingLotId,
-    hourlyRate: {
-      ...HourlyRate,
-      description: "The rate of bookings made from now on (those made before keep their price).",
-    },
-    position: PositionString,
-  },
-  { $id: "RateChangedResponse" },
-);
-
-/** Since issue 38: the lot's payment terms for bookings made from now on. */
-export const PaymentTermsChangedResponse = Type.Object(
-  { parkingLotId: ParkingLotId, terms: PaymentTerms, position: PositionString },
-  { $id: "PaymentTermsChangedResponse" },
-);
-
-export const CustomerLimitChangedResponse = Type.Object(
-  { parkingLotId: ParkingLotId, maxActivePerCustomer: MaxActivePerCustomer, position: PositionString },
-  { $id: "CustomerLimitChangedResponse" },
-);
-export type ReservationAccepted = Static<typeof ReservationAccepted>;
-
-export const ReservationCanceledResponse = Type.Object(
-  {
-    reservationId: ReservationId,
-    parkingLotId: ParkingLotId,
-    status: Type.Literal("CANCELED"),
-    position: PositionString,
-  },
-  { $id: "ReservationCanceledResponse" },
-);
-
-export const ParkingLotRegisteredResponse = Type.Object(
-  { parkingLotId: ParkingLotId, name: LotName, capacity: Capacity, position: PositionString },
-  { $id: "ParkingLotRegisteredResponse" },
-);
-
-export const Problem = Type.Object(
-  {
-    type: Type.String({ description: "Stable identifier of the kind of problem." }),
-    title: Type.String(),
-    status: Type.Integer(),
-    detail: Type.Optional(Type.String()),
-    instance: Type.Optional(Type.String()),
-    errors: Type.Optional(
-      Type.Array(Type.Object({ field: Type.String(), message: Type.String() }), {
-        description: "For validation problems: each field that was wrong and what it expects.",
-      }),
-    ),
-  },
-  { $id: "Problem", additionalProperties: true },
-);
-export type Problem = Static<typeof Problem>;
+// The problem+json body every refusal answers with (its own file: it is no read model).
+export { Problem } from "./problem.js";

@@ -39,6 +39,11 @@ export interface TestProviderOptions {
   /** The control-center page's redirect URIs. */
   readonly redirectUris: readonly string[];
   readonly accessTokenTtlSeconds?: number;
+  /**
+   * A sign-in that names no API (no `resource`) gets an opaque access token for the provider's own
+   * userinfo, as Auth0 without `audience` does; by default the API is its default resource.
+   */
+  readonly opaqueWithoutResource?: boolean;
 }
 
 export interface TestProvider {
@@ -170,7 +175,7 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
         clientCredentials: { enabled: true },
         resourceIndicators: {
           enabled: true,
-          defaultResource: () => RESOURCE,
+          defaultResource: () => (options.opaqueWithoutResource ? undefined : RESOURCE),
           useGrantedResource: () => true,
           getResourceServerInfo: (_ctx, indicator) => {
             if (indicator !== RESOURCE) throw new errors.InvalidTarget();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ReservationView } from "./src/api.js";
-import { previewClosure } from "./src/closure-preview.js";
+import { countsOf, describeClosure, previewClosure } from "./src/closure-preview.js";
 
 const T = (hhmm: string) => Date.parse(`2026-11-25T${hhmm}:00.000Z`);
 const iso = (hhmm: string) => new Date(T(hhmm)).toISOString();
@@ -42,5 +42,19 @@ describe("the preview of a closure", () => {
       overlapping.reservationId,
     ]);
     expect(preview.canceledWhenItBegins).toEqual([]);
+  });
+
+  it("words a preview and a result alike: the result with the service's count of what it canceled", () => {
+    const preview = previewClosure(all, T("10:00"), T("12:00"), T("09:00"));
+    const previewed = describeClosure(countsOf(preview));
+    expect(previewed).toBe(
+      "1 reservation canceled now, 1 open-ended booking canceled when it begins unless checked in, 1 car in the lot not canceled",
+    );
+    // The service canceled what the preview said: the same words.
+    expect(describeClosure({ ...countsOf(preview), canceledNow: 1 })).toBe(previewed);
+    // It canceled more (a booking made meanwhile): the count says so, in the same words.
+    expect(describeClosure({ ...countsOf(preview), canceledNow: 2 })).toMatch(
+      /^2 reservations canceled now, /,
+    );
   });
 });

@@ -71,8 +71,14 @@ const CALLS = {
   cancelReservation: ["cancelReservation", (api) => api.cancelReservation("gangnam-1", "r-1", "일정 변경")],
   timeline: [
     "getTimeline",
-    (api) => api.timeline("gangnam-1", { from: "2026-11-23T10:00:00+09:00", step: 15 }),
+    (api) =>
+      api.timeline("gangnam-1", {
+        from: "2026-11-23T10:00:00+09:00",
+        step: 15,
+        asOf: "2026-11-23T09:00:00+09:00",
+      }),
   ],
+  lotHistory: ["getParkingLotHistory", (api) => api.lotHistory("gangnam-1", "42", 10)],
   checkIn: ["checkIn", (api) => api.checkIn("gangnam-1", "r-1")],
   checkOut: ["checkOut", (api) => api.checkOut("gangnam-1", "r-1")],
   closeLot: [

@@ -1,4 +1,5 @@
 import { type Document, type DocumentStore, WriteConditionFailedError } from "../document-store/port.js";
+import { ERASED } from "../schemas/personal-data.js";
 import type { LotSnapshotStore, StoredLotSnapshot } from "./lot-snapshots.js";
 import type { ReservationRecord } from "./parking-lot/decider.js";
 
@@ -161,5 +162,32 @@ export class DocumentLotSnapshotStore implements LotSnapshotStore {
       _id: { $in: [...parkingLotIds] },
     });
     return new Map(headers.map((h) => [h._id, h.revision]));
+  }
+
+  /**
+   * After an erasure (issue 36): the lots' snapshots are dropped (a lot is folded from its log
+   * again, where the erased fields read `erased`, and the snapshotter writes the next one from
+   * that) and the archived records of the reservations have their customer and plate erased.
+   */
+  async forget(parkingLotIds: readonly string[], reservationIds: readonly string[]): Promise<void> {
+    for (const parkingLotId of parkingLotIds) {
+      const parts = await this.store.find(LOT_SNAPSHOT_PARTS, {
+        _id: { $gte: `${parkingLotId}:`, $lt: `${parkingLotId};` },
+      });
+      await this.store.write([
+        { op: "delete", collection: LOT_SNAPSHOTS, id: parkingLotId },
+        ...parts.map((part) => ({ op: "delete" as const, collection: LOT_SNAPSHOT_PARTS, id: part._id })),
+      ]);
+      for (let from = 0; from < reservationIds.length; from += ARCHIVE_BATCH) {
+        await this.store.write(
+          reservationIds.slice(from, from + ARCHIVE_BATCH).map((reservationId) => ({
+            op: "update" as const,
+            collection: ENDED_RESERVATIONS,
+            id: endedId(parkingLotId, reservationId),
+            update: { $set: { "record.customerId": ERASED, "record.carNumber": ERASED } },
+          })),
+        );
+      }
+    }
   }
 }

@@ -1,10 +1,12 @@
 import type { EventToAppend } from "../event-store/port.js";
 import { fromBigInt } from "../event-store/position.js";
+import { MemoryDataKeys } from "../platform/data-keys/port.js";
 import { precompileRequests } from "../platform/http/operation-routes.js";
 import { systemActor } from "../schemas/actor.js";
 import type { ParkingLotCommand } from "../schemas/commands.js";
 import { decodeEvent, encodeEvent } from "../schemas/event-codec.js";
 import { EventDataSchemas, EventMetadata, type EventType } from "../schemas/events.js";
+import { withPersonalDataKeys } from "../schemas/personal-data.js";
 import { precompile } from "../schemas/validation.js";
 import { COMMAND_OPERATIONS } from "./http/operations.js";
 import {
@@ -63,20 +65,24 @@ export function warmUpCommandPath(now: number = Date.now()): void {
   ];
   let state: ParkingLotState = initialState;
   let revision = 0;
+  // The sealing path warmed too, under keys of its own (the key store keeps no warm-up customer).
+  const keys = new MemoryDataKeys();
   for (const command of commands) {
     const decision = decide(command, state);
     if (!decision.ok) continue;
     for (const event of decision.events) {
-      const encoded: EventToAppend = encodeEvent(event, WARM_CAUSATION);
-      const decoded = decodeEvent({
-        id: `warm-${revision}`,
-        streamId: WARM_LOT,
-        revision: revision++,
-        position: fromBigInt(BigInt(revision), BigInt(revision)),
-        type: encoded.type,
-        data: encoded.data,
-        metadata: encoded.metadata,
-        createdAt: new Date(now),
+      const decoded = withPersonalDataKeys(keys, () => {
+        const encoded: EventToAppend = encodeEvent(event, WARM_CAUSATION);
+        return decodeEvent({
+          id: `warm-${revision}`,
+          streamId: WARM_LOT,
+          revision: revision++,
+          position: fromBigInt(BigInt(revision), BigInt(revision)),
+          type: encoded.type,
+          data: encoded.data,
+          metadata: encoded.metadata,
+          createdAt: new Date(now),
+        });
       });
       state = evolve(state, decoded.event as ParkingLotEvent);
     }

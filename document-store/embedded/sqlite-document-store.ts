@@ -117,6 +117,8 @@ export class SqliteDocumentStore implements DocumentStore {
       db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
       enterWalMode(db, BUSY_TIMEOUT_MS);
       db.pragma("synchronous = NORMAL");
+      // Deleted and overwritten content is zeroed in the file (an erased plate's old bytes, issue 36).
+      db.pragma("secure_delete = ON");
       db.pragma("cache_size = -65536");
       db.pragma("analysis_limit = 1000");
       db.exec(
@@ -373,6 +375,15 @@ export class SqliteDocumentStore implements DocumentStore {
    */
   async openBulkLoad(): Promise<BulkLoad> {
     return this.file === ":memory:" ? bulkLoadThrough(this) : SqliteBulkLoad.start(this.file);
+  }
+
+  /**
+   * Copies the write-ahead log back into the file and empties it, so the page images it still holds
+   * from before a rewrite (an erased customer's documents) are gone. A reader in another process
+   * holding an old snapshot keeps the log from being reset; the next compaction empties it.
+   */
+  async compact(): Promise<void> {
+    this.guard(() => this.db.pragma("wal_checkpoint(TRUNCATE)"));
   }
 
   async close(): Promise<void> {

@@ -237,6 +237,13 @@ export class MongoDocumentStore implements DocumentStore {
     return bulkLoadThrough(this);
   }
 
+  /**
+   * Nothing to do from here: what MongoDB keeps of an overwritten document (WiredTiger's freed
+   * blocks, its journal, the oplog) is its storage engine's, bounded by its own checkpoints and the
+   * oplog's window (docs/operations.md, issue 36).
+   */
+  async compact(): Promise<void> {}
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;

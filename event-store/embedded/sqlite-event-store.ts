@@ -99,6 +99,8 @@ export class SqliteEventStore implements EventStore {
     try {
       enterWalMode(db, busyTimeoutMs);
       db.pragma(`synchronous = ${sync === "full" ? "FULL" : "NORMAL"}`);
+      // Deleted and overwritten content is zeroed in the file, as in the key store (issue 36).
+      db.pragma("secure_delete = ON");
       db.pragma("temp_store = MEMORY");
       db.pragma("cache_size = -32768"); // 32 MiB of page cache
       db.transaction(() => {

@@ -26,6 +26,12 @@ export interface AuthenticateOptions {
   /** Whether the cookie is set `Secure` (to clear it the same way). */
   readonly secureCookie: (req: Request) => boolean;
   readonly logger?: Logger;
+  /**
+   * What to say of a bearer token that is not a JWT at all (an identity provider's opaque token,
+   * issued when the sign-in named no API): which setting to set. Without it, such a token is
+   * refused as any malformed one.
+   */
+  readonly opaqueTokenAdvice?: string;
 }
 
 /**
@@ -45,6 +51,7 @@ export function authenticate(options: AuthenticateOptions): RequestHandler {
         // A wrong AUTH_AUDIENCE refuses every token: said once in the log, not only to each caller.
         if (!audienceLogged && error instanceof ProblemError && /audience \(aud\)/.test(error.detail ?? "")) {
           audienceLogged = true;
+          // The audience expected and the one the token carried, both in the reason.
           options.logger?.warn(
             { reason: error.detail },
             "a token was refused for its audience: if every token is, check AUTH_AUDIENCE (and the page's PAGE_OIDC_AUDIENCE/PAGE_OIDC_RESOURCE)",
@@ -66,6 +73,11 @@ async function identify(req: Request, _res: Response, options: AuthenticateOptio
         description: "expected the Bearer scheme with one token",
       });
     }
+    if (options.opaqueTokenAdvice !== undefined && match[1].split(".").length !== 3)
+      throw unauthorized(options.opaqueTokenAdvice, {
+        code: "invalid_token",
+        description: "the access token is not a JWT (an opaque token of the identity provider)",
+      });
     try {
       const token = await options.verifier.verify(match[1]);
       setPrincipal(req, {

@@ -260,7 +260,7 @@ export class TokenVerifier {
       switch (error.claim) {
         case "aud":
           return new InvalidTokenError(
-            `the token's audience (aud) does not include the expected ${JSON.stringify(this.options.audience)}`,
+            `the token's audience (aud) does not include the expected ${JSON.stringify(this.options.audience)}; it carries ${JSON.stringify(error.payload.aud ?? null)}`,
           );
         case "iss":
           return new InvalidTokenError(

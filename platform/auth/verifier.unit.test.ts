@@ -119,7 +119,7 @@ describe("TokenVerifier", () => {
       'the token\'s issuer (iss) is not the expected "https://id.example.com"',
     );
     expect(await refusal(sign({ aud: "account" }))).toBe(
-      'the token\'s audience (aud) does not include the expected "parking-reservations"',
+      'the token\'s audience (aud) does not include the expected "parking-reservations"; it carries "account"',
     );
     expect(await refusal(sign({ exp: now() - 120 }))).toBe("the token has expired (exp)");
     expect(await refusal(sign({ nbf: now() + 600 }))).toBe("the token is not valid yet (nbf)");

@@ -103,6 +103,17 @@ export const SERVICE_SETTINGS = {
       "The lot snapshotter (a processor, beside the projectors) stores a snapshot of a lot's state each time the lot's stream has grown by this many events since its last one; the write side then loads a lot that is not in its cache from the snapshot and the events after it, instead of its whole stream. Lower: shorter tails to read on a cold load, more snapshot writes. 0: no snapshots are written (existing ones are still used while they match the stream).",
     ),
   }),
+  retentionDays: Type.Optional(
+    Type.Integer({
+      minimum: 1,
+      maximum: 36500,
+      ...env(
+        "RETENTION_DAYS",
+        undefined,
+        "Erase a customer's personal data (their id and plates, crypto-shredded: docs/operations.md) once every reservation of theirs ended more than this many days ago; set it to what your law requires (e.g. GDPR's storage limitation). Reservations, amounts and counts are kept. Unset: personal data is kept until the customer is erased on request.",
+      ),
+    }),
+  ),
   projectionBatchSize: Type.Integer({
     minimum: 1,
     maximum: 10000,

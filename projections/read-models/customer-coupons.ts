@@ -1,3 +1,5 @@
+import { ERASED } from "../../schemas/personal-data.js";
+import { couponIdFor } from "../coupon-policy/coupon-policy.js";
 import { defineProjection, updateOne, upsertOne } from "./projection.js";
 
 export const COUPONS = "coupons";
@@ -16,5 +18,10 @@ export const customerCouponsProjection = defineProjection({
       updateOne(collection, COUPONS, event.data.couponId, {
         $set: { status: "REVOKED", revokedAt: event.data.revokedAt },
       }),
+    // Issue 36: a coupon's id is its reservation's (coupon-policy.ts), so the erasure's list finds them.
+    CustomerErased: ({ event }, collection) =>
+      event.data.reservationIds.flatMap((reservationId) =>
+        updateOne(collection, COUPONS, couponIdFor(reservationId), { $set: { customerId: ERASED } }),
+      ),
   },
 });

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { factsOf } from "../../read-api/views/lot-states.js";
+import { ERASED } from "../../schemas/personal-data.js";
 import { type ProjectionOutcome, projectionSpec } from "../../test-support/projection-spec.js";
 import { fold, type ParkingLotEvent } from "../../write-side/parking-lot/decider.js";
 import { toSnapshot } from "../../write-side/parking-lot/snapshot.js";
@@ -108,5 +109,35 @@ describe("lot-facts projection (spec: events in, documents out)", () => {
       await outcome.close();
       outcome = undefined;
     }
+  });
+
+  it("reads an erased customer's facts as the log now reads them: id and plate `erased`, the rest as it was", async () => {
+    const erasure = {
+      type: "CustomerErased" as const,
+      // Two lots listed: each is tried with each reservation; a pair with no document changes nothing.
+      data: { subject: "s-w", reservationIds: ["w"], parkingLotIds: ["L2", LOT], erasedAt: at("12:00") },
+    };
+    outcome = await spec.given(...life, erasure);
+    const docs = await outcome.documents(LOT_FACTS);
+    expect(docs.map((d) => d._id)).not.toContain("r:L2:w");
+    const erased = (event: ParkingLotEvent): ParkingLotEvent =>
+      "customerId" in event.data && event.data.customerId === "C-w"
+        ? ({
+            ...event,
+            data: {
+              ...event.data,
+              customerId: ERASED,
+              ...("carNumber" in event.data ? { carNumber: ERASED } : {}),
+            },
+          } as ParkingLotEvent)
+        : event;
+    const facts = factsOf(docs, -1).map((f) => f.event);
+    const kept = await spec.given(...life);
+    const before = factsOf(await kept.documents(LOT_FACTS), -1).map((f) => f.event);
+    await kept.close();
+    expect(facts).toEqual(before.map(erased));
+    expect(JSON.stringify(docs)).not.toContain("C-w");
+    expect(JSON.stringify(docs)).toContain("C-o");
+    expect(toSnapshot(fold(facts))).toEqual(toSnapshot(fold(life.map(erased))));
   });
 });

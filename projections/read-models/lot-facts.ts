@@ -1,5 +1,6 @@
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { EventOfType } from "../../schemas/events.js";
+import { ERASED } from "../../schemas/personal-data.js";
 import type { ParkingLotEvent } from "../../write-side/parking-lot/decider.js";
 import { defineProjection, updateOne, upsertOne } from "./projection.js";
 
@@ -97,6 +98,20 @@ export const lotFactsProjection = defineProjection({
         $max: { at: stored.revision },
       });
     },
+    // Issue 36: the facts are the log's, as the log now reads them: the customer's id in each and
+    // the plate in the booking (always the first fact) read `erased`, as the decider folds them.
+    // The fact lists no pairs, so each listed lot is tried with each listed reservation.
+    CustomerErased: ({ event }, collection) =>
+      event.data.parkingLotIds.flatMap((parkingLotId) =>
+        event.data.reservationIds.flatMap((reservationId) => {
+          const id = reservationDoc({ parkingLotId, reservationId });
+          // Two updates: one update may not set both a path of every fact and one of the first.
+          return [
+            ...updateOne(collection, LOT_FACTS, id, { $set: { "facts.$[].event.data.customerId": ERASED } }),
+            ...updateOne(collection, LOT_FACTS, id, { $set: { "facts.0.event.data.carNumber": ERASED } }),
+          ];
+        }),
+      ),
   },
 });
 

@@ -1,3 +1,4 @@
+import { ERASED } from "../../schemas/personal-data.js";
 import { plateSuffixes } from "../../schemas/plates.js";
 import { defineProjection, updateOne, upsertOne } from "./projection.js";
 
@@ -7,6 +8,9 @@ export const RESERVATIONS = "reservations";
  * `seq`, lot and customer: a fragment of a plate is a prefix range over `suffix`.
  */
 export const PLATE_SUFFIXES = "reservation_plates";
+
+/** A plate has at most 16 characters, so at most 15 suffixes of 2 or more. */
+const MOST_SUFFIXES = 15;
 
 /** `heldUntil` of a reservation that holds its spot until someone ends it (ISO strings sort by time). */
 export const HELD_OPEN_ENDED = "9999-12-31T23:59:59.999Z";
@@ -119,5 +123,18 @@ export const reservationsProjection = defineProjection({
       updateOne(collection, RESERVATIONS, event.data.reservationId, {
         $set: { "coupon.status": "REVOKED", "coupon.revokedAt": event.data.revokedAt },
       }),
+    // Issue 36: the customer's id and plates are forgotten (their keys are gone from the log's
+    // side already); the plate's suffixes, which are the plate, go with them.
+    CustomerErased: ({ event }, collection) =>
+      event.data.reservationIds.flatMap((reservationId) => [
+        ...updateOne(collection, RESERVATIONS, reservationId, {
+          $set: { customerId: ERASED, carNumber: ERASED },
+        }),
+        ...Array.from({ length: MOST_SUFFIXES }, (_, i) => ({
+          op: "delete" as const,
+          collection: collection(PLATE_SUFFIXES),
+          id: `${reservationId}~${i}`,
+        })),
+      ]),
   },
 });

@@ -76,6 +76,9 @@ const GENERATION_CHECK_MS = 250;
  * projections and its reactors on two of these (ProcessorGroup), so that a read model's batch
  * never waits for a reactor's effects.
  */
+const isErasure = (message: LogMessage) =>
+  message.kind === "event" && message.event.type === "CustomerErased";
+
 export class ProcessorRuntime {
   private readonly entries = new Map<string, Entry>();
   private loop: SubscriptionLoop | undefined;
@@ -400,11 +403,25 @@ export class ProcessorRuntime {
       return;
     }
     commit(this.batchContext, plans);
+    if (batch.some(isErasure)) await this.compactAfterErasure();
     observeVisible(this.options.metrics, plans, decode);
     this.options.metrics?.projectionBatchDuration.observe(
       { projector: "processors" },
       Number(process.hrtime.bigint() - started) / 1e9,
     );
+  }
+
+  /**
+   * A batch with an erasure has just rewritten the customer's documents to `erased`: the store
+   * drops the old page images it still holds (issue 36). Committed already; a busy store only
+   * delays it to the next erasure.
+   */
+  private async compactAfterErasure(): Promise<void> {
+    try {
+      await this.options.documentStore.compact?.();
+    } catch (error) {
+      this.options.logger.warn({ err: error }, "the document store could not compact after an erasure");
+    }
   }
 
   /** With leases: the condition that makes a batch commit only while this process holds the lease. */

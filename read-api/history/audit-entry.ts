@@ -30,6 +30,7 @@ const STAMP_FIELD: { [K in EventType]: TextFieldOf<DataOf<K>> } = {
   PaymentFailed: "failedAt",
   CouponIssued: "issuedAt",
   CouponRevoked: "revokedAt",
+  CustomerErased: "erasedAt",
 };
 
 /** When the service stamped the fact: the time field of its payload. */
@@ -97,6 +98,8 @@ const SENTENCES: { [K in EventType]: Sentence<K> } = {
       : `${by} recorded that payment ${d.intentId ?? "(no intent)"} for reservation ${d.reservationId} was declined${d.code ? ` (${d.code})` : ""}`,
   CouponIssued: (d, by) => `${by} issued coupon ${d.couponId} for reservation ${d.reservationId}`,
   CouponRevoked: (d, by) => `${by} revoked coupon ${d.couponId} of reservation ${d.reservationId}`,
+  CustomerErased: (d, by) =>
+    `${by} erased a customer's personal data (${d.reservationIds.length} reservations)${d.reason ? `: ${d.reason}` : ""}`,
 };
 
 /** What happened, in words, starting with who did it. */

@@ -204,7 +204,8 @@ export async function reservationHistory(
   }
   const bookedRaw = chosen[0] === booked && raws[0] ? raws[0] : await read(events, booked);
   return {
-    customerId: (bookedRaw.data as { customerId: string }).customerId,
+    // Decoded: the log holds the customer sealed (schemas/personal-data.ts), `erased` once erased.
+    customerId: (decodeEvent(bookedRaw).event.data as { customerId: string }).customerId,
     entries: raws.map((raw) => auditEntry(decodeEvent(raw))),
   };
 }

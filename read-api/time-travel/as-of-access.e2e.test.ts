@@ -5,7 +5,7 @@ import { call, startTestService, tempDataDir } from "../../test-support/service.
 
 /**
  * The same access rules as of a moment as now (issue 34): for every view that answers `asOf` (a
- * lot, a reservation, the control center) and every role, the fields a caller gets as of a moment
+ * lot, a reservation, the control center, a lot's timeline and reservations) and every role, the fields a caller gets as of a moment
  * are among those it gets live. A lot whose closure has begun with a car inside: live, only an
  * operator sees the closure's `reason` and `carsInLot` (other customers' reservation ids); as of a
  * moment after it began, likewise.
@@ -85,6 +85,8 @@ describe("asOf answers each role with the fields the live view gives it, no more
     { name: "the lot", path: `/parking-lots/${LOT}` },
     { name: "a reservation", path: `/reservations/${reservationId}` },
     { name: "the control center", path: "/control-center" },
+    { name: "the lot's timeline", path: `/parking-lots/${LOT}/timeline` },
+    { name: "the lot's reservations", path: `/reservations?parkingLotId=${LOT}` },
   ];
 
   it("for every view and role: as of a moment, only fields the live view gives that role", async () => {
@@ -92,15 +94,21 @@ describe("asOf answers each role with the fields the live view gives it, no more
     for (const view of views())
       for (const who of ROLES) {
         const live = await get(who, view.path);
-        const then = await get(who, `${view.path}?${asOf}`);
+        const then = await get(who, `${view.path}${view.path.includes("?") ? "&" : "?"}${asOf}`);
         // Who may ask is the table's business (an anonymous caller gets no asOf): only answers compare.
         if (live.status !== 200 || then.status !== 200) continue;
         const extra = [...fieldPaths(then.body)].filter((path) => !fieldPaths(live.body).has(path));
         expect(extra, `${view.name} as ${who}`).toEqual([]);
         compared++;
       }
-    // lot × (CUST1, CUST2, operator), reservation × (CUST1, operator), control center × operator.
-    expect(compared).toBe(6);
+    // lot × (CUST1, CUST2, operator), reservation × (CUST1, operator), control center × operator,
+    // timeline × (CUST1, CUST2, operator), the lot's reservations × (CUST1, CUST2, operator).
+    expect(compared).toBe(12);
+  });
+
+  it("the timeline as of a moment is for signed-in callers (as the lot is); live, for anyone", async () => {
+    expect((await get("anonymous", `/parking-lots/${LOT}/timeline`)).status).toBe(200);
+    expect((await get("anonymous", `/parking-lots/${LOT}/timeline?${asOf}`)).status).toBe(401);
   });
 
   it("a customer never sees a closure's reason or the cars in the lot, live or as of; an operator does", async () => {

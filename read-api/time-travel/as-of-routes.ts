@@ -7,6 +7,7 @@ import { indexCaughtUp } from "../history/reservation-history.js";
 import { reservationNotFound } from "../not-found.js";
 import type { QueryService } from "../query-service.js";
 import { parseAsOf } from "./as-of.js";
+import { FoldTooFarError } from "./fold-cache.js";
 import type { TimeTravel } from "./time-travel.js";
 
 /**
@@ -24,7 +25,7 @@ export function asOfViews(
   const parkingLot = async (req: Request, res: Response) => {
     const parkingLotId = pathParam(req, "parkingLotId");
     const q = queryOf(req, SingleAsOfQuery);
-    const lot = await timeTravel.parkingLot(parkingLotId, cutOf(String(q.asOf)));
+    const lot = await preparedFold(() => timeTravel.parkingLot(parkingLotId, cutOf(String(q.asOf))));
     if (!lot) {
       throw new ProblemError("parking-lot-not-found", `Parking lot ${parkingLotId} did not exist then.`, {
         parkingLotId,
@@ -58,13 +59,70 @@ export function asOfViews(
   const controlCenter = async (req: Request, res: Response) => {
     const q = queryOf(req, ControlCenterAsOfQuery);
     const reach = reachOfRequest(req);
-    const view = await timeTravel.controlCenter(cutOf(String(q.asOf)), {
-      ...(reach ? { within: reach } : {}),
-      limit: q.limit ?? options.controlCenterLotLimit,
-      ...(q.cursor ? { cursor: q.cursor } : {}),
-    });
+    const view = await preparedFold(() =>
+      timeTravel.controlCenter(cutOf(String(q.asOf)), {
+        ...(reach ? { within: reach } : {}),
+        limit: q.limit ?? options.controlCenterLotLimit,
+        ...(q.cursor ? { cursor: q.cursor } : {}),
+      }),
+    );
     res.json(view);
   };
 
-  return { parkingLot, reservation, controlCenter };
+  return { parkingLot, reservation, controlCenter, ...lotViews(timeTravel, options.clock) };
+}
+
+/** Views of one lot as of a moment (its timeline, its reservations), and the instant they take as now. */
+function lotViews(timeTravel: TimeTravel, clock: () => Date) {
+  const cutOf = (asOf: string) => parseAsOf(asOf, clock().getTime());
+  /**
+   * A view of one lot (its timeline, a page of its reservations) as it was at `asOf`: the same
+   * query code over the lot's log folded to then. Without a lot: 400 naming `query.asOf`.
+   */
+  const lotView = async <T extends object>(
+    req: Request,
+    parkingLotId: string | undefined,
+    query: (queries: QueryService) => Promise<T | null>,
+  ): Promise<T> => {
+    const asOf = String((req.query as Record<string, unknown>).asOf);
+    if (parkingLotId === undefined) {
+      throw new ProblemError("validation", "asOf needs parkingLotId: one lot's past is folded at a time.", {
+        errors: [{ field: "query.asOf", message: "needs `parkingLotId` (one lot's past at a time)" }],
+      });
+    }
+    const view = await timeTravel.lotView(parkingLotId, cutOf(asOf), query);
+    if (!view) {
+      throw new ProblemError("parking-lot-not-found", `Parking lot ${parkingLotId} did not exist then.`, {
+        parkingLotId,
+      });
+    }
+    return view;
+  };
+
+  /** The instant a view asked `asOf` is computed as of, for checks made before the fold (now without it). */
+  const nowOf = (asOf: string | undefined): number => {
+    const now = clock().getTime();
+    if (asOf === undefined) return now;
+    const cut = cutOf(asOf);
+    return cut.kind === "instant" ? cut.ms : now;
+  };
+
+  return { lotView, nowOf };
+}
+
+/**
+ * A fold that would pass more events than one answer may (the moment lies far from every
+ * checkpoint): 503 with Retry-After; this request laid checkpoints towards it, the next starts there.
+ */
+async function preparedFold<T>(fold: () => Promise<T>): Promise<T> {
+  try {
+    return await fold();
+  } catch (error) {
+    if (!(error instanceof FoldTooFarError)) throw error;
+    throw new ProblemError(
+      "overloaded",
+      `That moment is still being prepared (${error.folded} more events folded towards it); ask again shortly.`,
+      { retryAfterSeconds: 1 },
+    );
+  }
 }

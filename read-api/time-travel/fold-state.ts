@@ -10,6 +10,7 @@ import {
   CLOSURE_PREFIX,
   CONTROL_CENTER,
 } from "../../projections/read-models/control-center.js";
+import { LOT_FACTS } from "../../projections/read-models/lot-facts.js";
 import type { Projection } from "../../projections/read-models/projection.js";
 import { PLATE_SUFFIXES, RESERVATIONS } from "../../projections/read-models/reservations.js";
 import { checkpointOp, physicalCollection } from "../../projections/runtime/checkpoints.js";
@@ -24,8 +25,8 @@ const physical = (logical: string) => physicalCollection(logical, GENERATION);
  * Reservations and control-center documents that ended this long before a checkpoint's facts are
  * left out of it: no view at or after the checkpoint reads them (the query side reads the
  * reservations whose span reaches past a day before now, or checked in: the no-shows of the last 24
- * hours are the furthest back; the activity of the last hour; the closures not over), and no later
- * fact brings them back (an update of a missing
+ * hours are the furthest back; the activity of the last hour; the closures not over; the lot facts
+ * whose `reach` is past now), and no later fact brings them back (an update of a missing
  * document without upsert changes nothing, as in the live store). Checkpoints stay the size of a
  * lot's present, not of its history.
  */
@@ -122,6 +123,24 @@ export class FoldState {
     return state;
   }
 
+  /**
+   * The documents' size as JSON, each document measured once (they are shared between states and
+   * never changed in place): an upper bound of what a checkpoint of this state holds.
+   */
+  estimatedBytes(): number {
+    let bytes = 0;
+    for (const docs of this.collections.values())
+      for (const doc of docs.values()) {
+        let size = SIZES.get(doc);
+        if (size === undefined) {
+          size = JSON.stringify(doc).length + ENTRY_BYTES;
+          SIZES.set(doc, size);
+        }
+        bytes += size;
+      }
+    return bytes;
+  }
+
   get size(): number {
     let n = 0;
     for (const docs of this.collections.values()) n += docs.size;
@@ -140,7 +159,14 @@ export class FoldState {
   }
 }
 
+/** Each document's size as JSON (documents are never changed in place: measured once). */
+const SIZES = new WeakMap<MutableDocument, number>();
+/** What a map entry costs beside its document. */
+const ENTRY_BYTES = 64;
+
 function ended(collection: string, doc: MutableDocument, horizon: string): boolean {
+  // The lot's facts no view reads any more: the views fold those whose reach is past now.
+  if (collection === physical(LOT_FACTS)) return typeof doc.reach === "string" && doc.reach < horizon;
   if (collection === physical(RESERVATIONS)) {
     return doc.status !== "CHECKED_IN" && typeof doc.heldUntil === "string" && doc.heldUntil < horizon;
   }

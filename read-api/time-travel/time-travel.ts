@@ -1,3 +1,4 @@
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { DocumentStore } from "../../document-store/port.js";
 import type { EventStore, RecordedEvent } from "../../event-store/port.js";
 import { comparePositions, formatPosition, type Position } from "../../event-store/position.js";
@@ -15,11 +16,15 @@ import { type ReservationEventsIndex, reservationFacts } from "../history/reserv
 import { firstRevisionFrom } from "../history/stream-search.js";
 import { QueryService } from "../query-service.js";
 import type { Cut } from "./as-of.js";
-import { CheckpointStore } from "./checkpoint-store.js";
 import { FoldCache, type Folded, type FoldSource } from "./fold-cache.js";
 import { FoldState } from "./fold-state.js";
 
-export const TIME_TRAVEL_DEFAULTS = { checkpointEvery: 250, maxSources: 64, maxEntries: 2_000_000 } as const;
+export const TIME_TRAVEL_DEFAULTS = {
+  checkpointEvery: 250,
+  maxFold: 1_000,
+  maxBytesPerSource: 64 * 1024 * 1024,
+  maxBytes: 256 * 1024 * 1024,
+} as const;
 
 /** A view as it was, and which moment of the log it reflects. */
 export type AsOfView<T> = T & { readonly asOf: AsOfStamp };
@@ -27,21 +32,17 @@ export type AsOfView<T> = T & { readonly asOf: AsOfStamp };
 /**
  * Time travel: a view as it was at a moment of the past, answered by folding the same projections
  * over the log up to that moment into a throwaway in-memory store and asking the same query code,
- * with the moment as its "now". The live read models are never read nor written.
+ * with the moment as its "now". The live read models are never read nor written. A lot's or the
+ * control center's answer folds at most `maxFold` events from the nearest checkpoint (fold-cache.ts:
+ * further, FoldTooFarError, and the next request starts where it stopped); a reservation's folds
+ * its own handful of events.
  */
 export class TimeTravel {
   private readonly cache: FoldCache;
 
   constructor(
     private readonly events: EventStore,
-    options: {
-      readonly checkpointEvery?: number;
-      readonly maxSources?: number;
-      readonly maxEntries?: number;
-      /** Keeps the checkpoints across restarts (in TIME_TRAVEL_CHECKPOINTS); none: memory only. */
-      readonly store?: DocumentStore;
-      /** A checkpoint that could not be laid or kept (the answers stay right, only colder). */
-      readonly onError?: (error: unknown) => void;
+    options: { readonly [K in keyof typeof TIME_TRAVEL_DEFAULTS]?: number } & {
       /**
        * Where each reservation's events are (the query service): a reservation as of a moment
        * reads its own events; without it, its lot's stream from the booking to the moment.
@@ -50,40 +51,66 @@ export class TimeTravel {
     } = {},
   ) {
     this.index = options.index;
-    this.onError = options.onError ?? (() => {});
+    const every = options.checkpointEvery ?? TIME_TRAVEL_DEFAULTS.checkpointEvery;
     this.cache = new FoldCache({
-      every: options.checkpointEvery ?? TIME_TRAVEL_DEFAULTS.checkpointEvery,
-      maxSources: options.maxSources ?? TIME_TRAVEL_DEFAULTS.maxSources,
-      maxEntries: options.maxEntries ?? TIME_TRAVEL_DEFAULTS.maxEntries,
-      ...(options.store ? { store: new CheckpointStore(options.store, this.onError) } : {}),
+      every,
+      maxFold: options.maxFold ?? Math.max(every, TIME_TRAVEL_DEFAULTS.maxFold),
+      maxBytesPerSource: options.maxBytesPerSource ?? TIME_TRAVEL_DEFAULTS.maxBytesPerSource,
+      maxBytes: options.maxBytes ?? TIME_TRAVEL_DEFAULTS.maxBytes,
     });
   }
 
-  private readonly onError: (error: unknown) => void;
   private readonly index: ReservationEventsIndex | undefined;
+  /** Final answers (see Folded.final), by view and moment: a flood of one moment folds it once. */
+  private readonly answers = new FinalAnswers(FINAL_ANSWERS_KEPT);
 
   private lotSource(parkingLotId: string): FoldSource {
     const stream = lotStream(parkingLotId);
     return {
       key: `lot:${parkingLotId}`,
-      projections: [parkingLotsProjection, reservationsProjection, lotFactsProjection],
-      read: (count) => this.events.readStream(stream, { fromRevision: count }),
+      // What a lot's view reads: the lot's document and the facts its decider state is folded from.
+      projections: [parkingLotsProjection, lotFactsProjection],
+      read: (count, _position, max) => this.events.readStream(stream, { fromRevision: count, maxCount: max }),
+    };
+  }
+
+  /** What the lot's page reads as of a moment: its view, and its reservations (timeline, table). */
+  private lotPageSource(parkingLotId: string): FoldSource {
+    const lot = this.lotSource(parkingLotId);
+    return {
+      ...lot,
+      key: `lot-page:${parkingLotId}`,
+      projections: [...lot.projections, reservationsProjection],
     };
   }
 
   private readonly allSource: FoldSource = {
     key: "all",
     projections: [parkingLotsProjection, reservationsProjection, controlCenterProjection, lotFactsProjection],
-    read: (_count, position) => this.events.readAll(position ? { from: position } : {}),
+    read: (_count, position, max) =>
+      this.events.readAll(position ? { from: position, maxCount: max } : { maxCount: max }),
   };
 
   /** One lot as GET /parking-lots/{id} answered at the cut; null when it did not exist yet. */
   async parkingLot(parkingLotId: string, cut: Cut): Promise<AsOfView<ParkingLotDetail> | null> {
-    const source = this.lotSource(parkingLotId);
-    const folded = await this.cache.fold(source, cut);
-    // The lot's later checkpoints are laid in the background, after this answer.
-    this.cache.layAhead(source, this.onError);
-    return this.ask(folded, cut, async (queries) => queries.parkingLotDetail(parkingLotId));
+    return this.answers.answer(`lot:${parkingLotId}@${cutKey(cut)}`, async () => {
+      const folded = await this.cache.fold(this.lotSource(parkingLotId), cut);
+      const view = await this.ask(folded, cut, async (queries) => queries.parkingLotDetail(parkingLotId));
+      return { view, final: folded.final };
+    });
+  }
+
+  /**
+   * Any view of one lot as it was at the cut (its timeline, its reservations): the lot's log folded
+   * to the cut, and `query` asked of the same query code with the cut as its now.
+   */
+  async lotView<T extends object>(
+    parkingLotId: string,
+    cut: Cut,
+    query: (queries: QueryService) => Promise<T | null>,
+  ): Promise<AsOfView<T> | null> {
+    const folded = await this.cache.fold(this.lotPageSource(parkingLotId), cut);
+    return this.ask(folded, cut, query);
   }
 
   /** The control center (JSON) as it was at the cut. */
@@ -91,12 +118,14 @@ export class TimeTravel {
     cut: Cut,
     page: { readonly limit: number; readonly cursor?: string; readonly within?: LotReach },
   ): Promise<AsOfView<ControlCenterView>> {
-    const folded = await this.cache.fold(this.allSource, cut);
-    // As for a lot: the log's later checkpoints are laid in the background, after this answer.
-    this.cache.layAhead(this.allSource, this.onError);
-    // Before the first fact (a position before it) the service was empty: that is a view too,
-    // as of the earliest instant asked about, not a missing one.
-    const view = await this.ask(folded, cut, (queries) => queries.controlCenter(page), EMPTY_LOG_MS);
+    const key = `all@${cutKey(cut)}/${page.limit}/${page.cursor ?? ""}/${JSON.stringify(page.within ?? null)}`;
+    const view = await this.answers.answer(key, async () => {
+      const folded = await this.cache.fold(this.allSource, cut);
+      // Before the first fact (a position before it) the service was empty: that is a view too,
+      // as of the earliest instant asked about, not a missing one.
+      const view = await this.ask(folded, cut, (queries) => queries.controlCenter(page), EMPTY_LOG_MS);
+      return { view, final: folded.final };
+    });
     return view as AsOfView<ControlCenterView>;
   }
 
@@ -134,6 +163,7 @@ export class TimeTravel {
       position: newest?.position ?? null,
       stampMs: newest ? stampMs : Number.NaN,
       folded: facts.length,
+      final: false,
     };
     return this.ask(folded, cut, (queries) => queries.reservation(reservationId));
   }
@@ -174,6 +204,8 @@ export class TimeTravel {
     const nowMs =
       cut.kind === "instant" ? cut.ms : Number.isNaN(folded.stampMs) ? nothingFoldedMs : folded.stampMs;
     if (Number.isNaN(nowMs)) return null;
+    // The fold done: let other requests in before the query's own turn.
+    await yieldToEventLoop();
     const store: DocumentStore = folded.state.materialize(folded.position);
     try {
       const queries = new QueryService(store, { readYourWritesTimeoutMs: 0, now: () => nowMs });
@@ -191,13 +223,47 @@ export class TimeTravel {
     }
   }
 
-  stats(): { sources: number; checkpoints: number; entries: number } {
+  stats(): { sources: number; checkpoints: number; entries: number; bytes: number } {
     return this.cache.stats();
   }
+}
 
-  /** The checkpoint writes handed to the document store so far done. */
-  settled(): Promise<void> {
-    return this.cache.settled();
+/** Final answers kept (each one view of a lot or a page of the control center: a few KB). */
+const FINAL_ANSWERS_KEPT = 256;
+
+const cutKey = (cut: Cut): string => (cut.kind === "position" ? `p${cut.commit}` : `t${cut.ms}`);
+
+/**
+ * Answers that no later event can change, the most recently asked kept; concurrent asks of one
+ * moment share one computation.
+ */
+class FinalAnswers {
+  private readonly kept = new Map<string, unknown>();
+  private readonly pending = new Map<string, Promise<unknown>>();
+  constructor(private readonly max: number) {}
+
+  async answer<T>(key: string, compute: () => Promise<{ view: T; final: boolean }>): Promise<T> {
+    if (this.kept.has(key)) {
+      const view = this.kept.get(key) as T;
+      this.kept.delete(key);
+      this.kept.set(key, view);
+      return view;
+    }
+    const running = this.pending.get(key);
+    if (running) return (await running) as T;
+    const computed = compute().then(({ view, final }) => {
+      if (final) {
+        this.kept.set(key, view);
+        if (this.kept.size > this.max) this.kept.delete(this.kept.keys().next().value as string);
+      }
+      return view;
+    });
+    this.pending.set(key, computed);
+    try {
+      return await computed;
+    } finally {
+      this.pending.delete(key);
+    }
   }
 }
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-document-store.js";
 import type { DocumentStore, WriteOp } from "../../document-store/port.js";
 import { PROJECTIONS } from "../../projections/read-models/index.js";
+import { PARKING_LOTS } from "../../projections/read-models/parking-lots.js";
 import { CHECKPOINTS, checkpointOp, physicalCollection } from "../../projections/runtime/checkpoints.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import { CURRENT_SCHEMA_VERSION, type DomainEvent } from "../../schemas/events.js";
@@ -183,12 +184,16 @@ describe("the control center kept between reads", () => {
 
   it("reads the figures again only when a read model moved or a figure can turn, and never from a generation without the boundaries", async () => {
     const store = SqliteDocumentStore.open({ file: ":memory:" });
+    // The figures are read again when the lots are: each read of the parking-lots collection counts.
     let counts = 0;
     const counting = new Proxy(store, {
       get(target, property, receiver) {
-        if (property === "countBy") counts++;
         const value = Reflect.get(target, property, receiver);
-        return typeof value === "function" ? value.bind(target) : value;
+        if (property !== "find" || typeof value !== "function") return value;
+        return (collection: string, ...rest: unknown[]) => {
+          if (collection.includes(PARKING_LOTS)) counts++;
+          return value.call(target, collection, ...rest);
+        };
       },
     });
     try {

@@ -16,24 +16,41 @@ import { PARKING_LOTS } from "../../projections/read-models/parking-lots.js";
 import { RESERVATIONS } from "../../projections/read-models/reservations.js";
 import { EVERY_LOT, type LotReach, reachKey } from "../../schemas/lot-reach.js";
 import { HOUR_MS } from "../../schemas/pricing.js";
-import type { ActivityMinute, ControlCenterTotals, ControlCenterView } from "../../schemas/read-models.js";
+import type {
+  ActivityMinute,
+  ControlCenterTotals,
+  ControlCenterView,
+  ParkingLotView,
+} from "../../schemas/read-models.js";
 import type { RegisteredLot } from "../../write-side/parking-lot/decider.js";
 import { overlapping } from "../../write-side/parking-lot/occupancy.js";
 import { statusIn } from "../../write-side/parking-lot/rules.js";
 import { MomentCache, nextMinute, nextOf, nextWindowTurn } from "./control-center-moment.js";
 import type { LotQueries } from "./lot-view.js";
 import type { ReadContext } from "./read-context.js";
-import {
-  ACTIVITY_WINDOW_MS,
-  heldNow,
-  iso,
-  overstayingAt,
-  type Presence,
-  type StoredLot,
-  type StoredTotals,
-  strip,
-  windowsHoldingAt,
-} from "./rules.js";
+import { ACTIVITY_WINDOW_MS, iso, type Presence, type StoredLot, type StoredTotals, strip } from "./rules.js";
+
+/** How many lots the totals read at a time. */
+const EVERY_LOT_PAGE = 500;
+
+/**
+ * The totals at `now`: the reservations made and canceled the projection counts, with the lots,
+ * their capacity and the spots held and free summed from every lot's view at `now` (a closed lot has none free).
+ */
+function totalsAt(
+  { openEndedHeld: _, ...stored }: StoredTotals,
+  lots: readonly ParkingLotView[],
+): ControlCenterTotals {
+  let held = 0;
+  let free = 0;
+  let capacity = 0;
+  for (const lot of lots) {
+    held += lot.activeReservations;
+    free += lot.availableSpots;
+    capacity += lot.capacity;
+  }
+  return { ...stored, parkingLots: lots.length, capacity, activeReservations: held, availableSpots: free };
+}
 
 /** The figures of the moment: everything in the control center but the processors and who is at risk. */
 interface Moment {
@@ -164,10 +181,10 @@ export class ControlCenterQueries {
       projections: ControlCenterView["projections"];
     },
   ): Promise<Moment> {
-    const [totalsDoc, lots, windows, closedNow, activity] = await Promise.all([
+    const [totalsDoc, lots, everyLot, closedNow, activity] = await Promise.all([
       this.ctx.store.findById(await this.ctx.collection(CONTROL_CENTER), TOTALS_ID),
       this.lots.storedLots(options, options.within),
-      this.windowsHeldAt(now),
+      this.everyLotAt(now),
       this.closuresAt(now),
       this.activity(new Date(now - ACTIVITY_WINDOW_MS), new Date(now)),
     ]);
@@ -176,7 +193,7 @@ export class ControlCenterQueries {
         lots.items.map((l) => l.parkingLotId),
         now,
       ),
-      this.totalsAt(strip<StoredTotals>(totalsDoc) ?? { ...EMPTY_TOTALS }, windows, closedNow.lots),
+      totalsAt(strip<StoredTotals>(totalsDoc) ?? { ...EMPTY_TOTALS }, everyLot),
     ]);
     const none = { inLot: 0, expected: 0, overstaying: 0, noShows: 0 };
     const views = await this.lots.lotsAt(lots.items, now);
@@ -223,31 +240,6 @@ export class ControlCenterQueries {
     return same && builtBy !== null && builtBy !== undefined && builtBy >= BOUNDARIES_SINCE;
   }
   /**
-   * The totals at the instant `windows` were counted at: the spots held are the open-ended reservations (the projection's
-   * counter) plus the windows holding a spot in any lot (`windows`, per lot); the free spots are
-   * the capacity they leave, less what the lots closed then (`closedNow`) leave: a closed lot has none free.
-   * That is the sum of each lot's free spots, as no lot holds more than its capacity.
-   */
-  private async totalsAt(
-    { openEndedHeld, ...stored }: StoredTotals,
-    windows: ReadonlyMap<string, number>,
-    closedNow: readonly string[],
-  ): Promise<ControlCenterTotals> {
-    let held = Math.max(0, openEndedHeld ?? 0);
-    for (const n of windows.values()) held += n;
-    const closed = await Promise.all(closedNow.map((id) => this.lots.storedLot(id)));
-    const unavailable = closed.reduce(
-      (sum, lot) =>
-        lot ? sum + Math.max(0, lot.capacity - heldNow(lot, windows.get(lot.parkingLotId) ?? 0)) : sum,
-      0,
-    );
-    return {
-      ...stored,
-      activeReservations: held,
-      availableSpots: Math.max(0, stored.capacity - held - unavailable),
-    };
-  }
-  /**
    * The lots closed at `now`, and when each closure not over yet begins and ends: the
    * control-center projection keeps one document per closure, its id ordered by the closure's end,
    * so those not over yet are one range of ids (a closure is at most 31 days long and starts at
@@ -267,19 +259,18 @@ export class ControlCenterQueries {
     return { lots: [...lots], instants };
   }
   /**
-   * The windows holding a spot at `now` in every lot, for the totals across lots: one grouped count
-   * over the `by_starts_at_held_until_lot` index (a window holding a spot now started within the
-   * last day), plus the cars in a lot past their window's end.
+   * Every lot as it stands at `now`, each counted on its own decider state (lotsAt): the totals
+   * across lots are their sum, so they count a spot exactly as each lot's view and decider do.
+   * Work grows with the number of lots (a page of them at a time), never with history.
    */
-  private async windowsHeldAt(now: number): Promise<Map<string, number>> {
-    const reservations = await this.ctx.collection(RESERVATIONS);
-    const [holding, overstaying] = await Promise.all([
-      this.ctx.store.countBy(reservations, windowsHoldingAt(now), "parkingLotId"),
-      this.ctx.store.countBy(reservations, overstayingAt(now), "parkingLotId"),
-    ]);
-    const counts = new Map(holding as Map<string, number>);
-    for (const [lot, n] of overstaying as Map<string, number>) counts.set(lot, (counts.get(lot) ?? 0) + n);
-    return counts;
+  private async everyLotAt(now: number): Promise<ParkingLotView[]> {
+    const views: ParkingLotView[] = [];
+    for (let cursor: string | undefined; ; ) {
+      const page = await this.lots.storedLots({ limit: EVERY_LOT_PAGE, ...(cursor ? { cursor } : {}) });
+      views.push(...(await this.lots.lotsAt(page.items, now)));
+      if (page.nextCursor === null) return views;
+      cursor = page.nextCursor;
+    }
   }
   /**
    * Who is in each of `lots` now (its cars in the lot), who stays past their window (OVERSTAYING),

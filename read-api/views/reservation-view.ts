@@ -5,7 +5,7 @@ import { LOT_FACTS } from "../../projections/read-models/lot-facts.js";
 import { RESERVATIONS } from "../../projections/read-models/reservations.js";
 import type { CouponView, ReservationStatus, ReservationView } from "../../schemas/read-models.js";
 import { statusAt } from "../../schemas/reservation-time.js";
-import { mustLeaveBy, type RegisteredLot } from "../../write-side/parking-lot/decider.js";
+import { mustLeaveBy, overstaySoFar, type RegisteredLot } from "../../write-side/parking-lot/decider.js";
 import { statusIn } from "../../write-side/parking-lot/rules.js";
 import type { LotQueries } from "./lot-view.js";
 import { newestPlateMatches } from "./plate-search.js";
@@ -64,7 +64,13 @@ export class ReservationQueries {
       }
       const status = statusIn(lot, view.reservationId, record, now);
       const leave = status === "RESERVED" ? mustLeaveBy(lot, view.reservationId) : undefined;
-      return { ...view, status, ...(leave ? { mustLeaveBy: leave } : {}) };
+      const over = status === "OVERSTAYING" ? overstaySoFar(lot, view.reservationId, now) : undefined;
+      return {
+        ...view,
+        status,
+        ...(leave ? { mustLeaveBy: leave } : {}),
+        ...(over ? { overstay: { minutes: over.minutes, chargeSoFar: over.charge } } : {}),
+      };
     });
   }
   /**

@@ -1,6 +1,5 @@
 import type { Document, Filter } from "../../document-store/port.js";
 import type { EMPTY_TOTALS } from "../../projections/read-models/control-center.js";
-import { MAX_WINDOW_MS } from "../../schemas/pricing.js";
 import type {
   ControlCenterView,
   ParkingLotView,
@@ -58,18 +57,6 @@ export function statusFilters(
   }
 }
 
-/** The filter of the cars in the lot past their window's end at `now` (each holds its spot until it checks out). */
-export const overstayingAt = (now: number): Filter => ({
-  status: "CHECKED_IN",
-  heldUntil: { $lte: iso(now) },
-});
-
-/** The filter of the windows holding a spot at `now`: started within the last day, not yet ended. */
-export const windowsHoldingAt = (now: number): Filter => ({
-  startsAt: { $gt: iso(now - MAX_WINDOW_MS), $lte: iso(now) },
-  heldUntil: { $gt: iso(now) },
-});
-
 /** A lot as the parking-lots projection stores it: the counters, without what depends on the clock. */
 export type StoredLot = Omit<ParkingLotView, "availableSpots" | "activeReservations" | "closedUntil"> & {
   openEndedHeld?: number;
@@ -92,10 +79,6 @@ export function closedUntil(closures: readonly { from: string; until: string }[]
   }
   return until;
 }
-
-/** The spots a lot holds now: its open-ended reservations (never counted below 0) and its windows holding one. */
-export const heldNow = (lot: Pick<StoredLot, "openEndedHeld">, windowsHeld: number): number =>
-  Math.max(0, lot.openEndedHeld ?? 0) + windowsHeld;
 
 /**
  * A lot as it stands at `now`, holding `held` spots then (as its decider counts them: see

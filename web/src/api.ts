@@ -24,6 +24,7 @@ export type ParkingLotDetail = Schemas["ParkingLotDetail"];
 export type ReservationPage = Schemas["ReservationPage"];
 export type ReservationView = Schemas["ReservationView"];
 export type TimelineView = Schemas["TimelineView"];
+export type HistoryPage = Schemas["HistoryPage"];
 export type Problem = Schemas["Problem"];
 export type SignInConfig = Schemas["SignInConfig"];
 export type WebhookEndpointView = Schemas["WebhookEndpointView"];
@@ -143,6 +144,7 @@ export function pageApi(test: Pick<ClientOptions, "baseUrl" | "fetch"> = {}) {
   return {
     ...lotReads(client),
     ...reservationCalls(client),
+    ...historyCalls(client),
     ...lotChanges(client),
     ...sessionCalls(client),
     ...webhookCalls(client),
@@ -209,7 +211,25 @@ const lotReads = (client: PageClient) => ({
       client.GET("/parking-lots/{parkingLotId}/timeline", {
         params: {
           path: { parkingLotId } satisfies PathParameters<"/parking-lots/{parkingLotId}/timeline", "get">,
-          query: { from: query.from, until: query.until, step: query.step } satisfies TimelineQuery,
+          query: {
+            from: query.from,
+            until: query.until,
+            step: query.step,
+            asOf: query.asOf,
+          } satisfies TimelineQuery,
+        },
+      }),
+    ),
+});
+
+/** A lot's audit trail: its facts in log order, each with the API's sentence, a page at a time. */
+const historyCalls = (client: PageClient) => ({
+  lotHistory: (parkingLotId: string, cursor: string | undefined, limit: number) =>
+    answer(
+      client.GET("/parking-lots/{parkingLotId}/history", {
+        params: {
+          path: { parkingLotId } satisfies PathParameters<"/parking-lots/{parkingLotId}/history", "get">,
+          query: { cursor, limit } satisfies Query<"/parking-lots/{parkingLotId}/history", "get">,
         },
       }),
     ),

@@ -5,22 +5,38 @@ import { ProblemMessage } from "./forms.js";
 
 /** How far back the slider reaches: the lot's whole life, up to a week. */
 const REACH_MS = 7 * 24 * 3_600_000;
-const STEP_MINUTES = 5;
+const MINUTE = 60_000;
 
 /**
- * "As of": a slider over the lot's past (from its registration, at most a week back, in steps of
- * five minutes). Letting go of it asks the service for the lot as it was then (GET
- * /parking-lots/{id}?asOf=, folded from the log), and shows its figures and the position of the log
- * they reflect. At the right end it shows nothing: the figures above are the lot now.
+ * The slider's step for a past of `spanMs`: a minute while the lot's history spans up to half a
+ * day (a young lot, where minutes matter), five minutes up to three days, a quarter hour beyond.
  */
-export function AsOfSlider(props: { readonly parkingLotId: string; readonly registeredAt: string }) {
-  const [origin] = useState(() => Date.now());
-  const start = Math.max(Date.parse(props.registeredAt), origin - REACH_MS);
-  const steps = Math.max(1, Math.floor((origin - start) / (STEP_MINUTES * 60_000)));
-  const [step, setStep] = useState(steps);
+export function sliderStepMs(spanMs: number): number {
+  if (spanMs <= 12 * 60 * MINUTE) return MINUTE;
+  if (spanMs <= 3 * 24 * 60 * MINUTE) return 5 * MINUTE;
+  return 15 * MINUTE;
+}
+
+/**
+ * "As of": a slider over the lot's past (from its registration, at most a week back, in steps that
+ * fit its age). Letting go of it moves the whole lot view to that moment (`onAsOf`: the timeline and
+ * the reservations are read as of it), and shows the lot's figures then and the log position they
+ * reflect. At the right end the view is the lot now. `now` is the service's clock (its last answer).
+ */
+export function AsOfSlider(props: {
+  readonly parkingLotId: string;
+  readonly registeredAt: string;
+  readonly now: number;
+  readonly asOf: string | null;
+  readonly onAsOf: (instant: string | null) => void;
+}) {
+  const start = Math.max(Date.parse(props.registeredAt), props.now - REACH_MS);
+  const stepMs = sliderStepMs(props.now - start);
+  const steps = Math.max(1, Math.ceil((props.now - start) / stepMs));
+  const step = props.asOf ? Math.round((Date.parse(props.asOf) - start) / stepMs) : steps;
   const [then, setThen] = useState<ParkingLotDetail | null>(null);
   const [problem, setProblem] = useState<unknown>(null);
-  const instant = step >= steps ? null : new Date(start + step * STEP_MINUTES * 60_000).toISOString();
+  const instant = props.asOf;
 
   useEffect(() => {
     setThen(null);
@@ -36,6 +52,9 @@ export function AsOfSlider(props: { readonly parkingLotId: string; readonly regi
     };
   }, [props.parkingLotId, instant]);
 
+  const choose = (value: number) =>
+    props.onAsOf(value >= steps ? null : new Date(start + value * stepMs).toISOString());
+
   return (
     <section class="as-of" aria-labelledby="as-of-title">
       <h3 id="as-of-title">As of</h3>
@@ -43,13 +62,25 @@ export function AsOfSlider(props: { readonly parkingLotId: string; readonly regi
         type="range"
         min={0}
         max={steps}
+        step={1}
         value={step}
+        data-step-minutes={stepMs / MINUTE}
         aria-label="Moment to show the lot as of"
         aria-valuetext={instant ? when(instant) : "now"}
-        onChange={(e) => setStep(Number(e.currentTarget.value))}
+        onChange={(e) => choose(Number(e.currentTarget.value))}
       />
       <p data-as-of={instant ?? "now"}>
-        {instant ? when(instant) : "Now (slide left to see the lot as it was)"}
+        {instant ? (
+          <>
+            Showing the lot as of <b>{when(instant)}</b> (timeline and reservations; steps of{" "}
+            {count(stepMs / MINUTE)} min){" "}
+            <button type="button" class="link" onClick={() => props.onAsOf(null)}>
+              Back to now
+            </button>
+          </>
+        ) : (
+          `Now (slide left to see the lot as it was, in steps of ${count(stepMs / MINUTE)} min)`
+        )}
         {then ? (
           <span data-as-of-free={then.freeNow} data-as-of-position={then.asOf?.position ?? ""}>
             {" "}

@@ -50,3 +50,31 @@ export function previewClosure(
     carsInLot: carsInLot.sort(byStart),
   };
 }
+
+/** How many a closure cancels now, cancels when it begins, and leaves in the lot. */
+export interface ClosureCounts {
+  readonly canceledNow: number;
+  readonly canceledWhenItBegins: number;
+  readonly carsInLot: number;
+}
+
+const plural = (n: number, one: string, many: string) => `${n.toLocaleString()} ${n === 1 ? one : many}`;
+
+/**
+ * A closure's effect in words, the one wording of both its preview and its result message (the
+ * result's `canceledNow` is the count the service answered), so the two say the same thing.
+ */
+export function describeClosure(counts: ClosureCounts): string {
+  return [
+    `${plural(counts.canceledNow, "reservation", "reservations")} canceled now`,
+    `${plural(counts.canceledWhenItBegins, "open-ended booking", "open-ended bookings")} canceled when it begins unless checked in`,
+    `${plural(counts.carsInLot, "car", "cars")} in the lot not canceled`,
+  ].join(", ");
+}
+
+/** The counts of a preview. */
+export const countsOf = (preview: ClosurePreview): ClosureCounts => ({
+  canceledNow: preview.canceledNow.length,
+  canceledWhenItBegins: preview.canceledWhenItBegins.length,
+  carsInLot: preview.carsInLot.length,
+});

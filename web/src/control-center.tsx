@@ -138,7 +138,7 @@ function Totals({ view }: { readonly view: ControlCenterView }) {
 
 function Projections({ view }: { readonly view: ControlCenterView }) {
   return (
-    <section class="panel" aria-labelledby="projections-title">
+    <section class="panel projections-panel" aria-labelledby="projections-title">
       <h2 id="projections-title">Read models and coupon policy</h2>
       <ul class="projections">
         {view.projections.map((p) => (
@@ -222,7 +222,7 @@ function Charts(props: {
   readonly names: string[];
 }) {
   return (
-    <div class="grid">
+    <div class="grid charts">
       <section class="panel" aria-labelledby="activity-title">
         <h2 id="activity-title">Reservations per minute, last hour</h2>
         <ActivityChart activity={props.view.activity} />
@@ -331,7 +331,7 @@ function App() {
         {!view ? (
           <p class="loading">Loading the control center…</p>
         ) : (
-          <>
+          <div class="views">
             <Totals view={view} />
             <Charts view={view} samples={samples} names={names} />
             <Projections view={view} />
@@ -348,11 +348,11 @@ function App() {
                 </button>
               </p>
             ) : null}
-            <section class="panel">
+            <section class="panel register-panel">
               <RegisterLotForm onRegistered={setMessage} />
             </section>
             <WebhooksPanel />
-          </>
+          </div>
         )}
       </main>
     </>

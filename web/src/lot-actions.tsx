@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { ApiProblem, api, type NewClosure, type ParkingLotDetail, type ReservationView } from "./api.js";
-import { type ClosurePreview, previewClosure } from "./closure-preview.js";
+import { type ClosurePreview, countsOf, describeClosure, previewClosure } from "./closure-preview.js";
 import { count, money, range, when } from "./format.js";
 import { ProblemMessage, useAction } from "./forms.js";
 
@@ -161,6 +161,9 @@ function ClosurePreviewPanel(props: {
         Begins <b>{preview.beginsAt <= props.now ? "now" : when(new Date(preview.beginsAt).toISOString())}</b>
         {". New bookings overlapping it are refused."}
       </p>
+      <p data-closure-summary>
+        <b>{describeClosure(countsOf(preview))}.</b>
+      </p>
       <PreviewList title="Canceled now (windows it overlaps, still reserved)" items={preview.canceledNow} />
       <PreviewList
         title="Canceled when it begins unless checked in (open-ended bookings)"
@@ -218,11 +221,12 @@ export function Closures(props: {
   const confirm = () =>
     run(async () => {
       const closed = await api.closeLot(lot.parkingLotId, closureOf(draft));
+      const previewed = preview ? countsOf(preview) : { canceledWhenItBegins: 0, carsInLot: 0 };
       setPreview(null);
       setDraft((old) => ({ ...old, reason: "" }));
-      props.onMessage(
-        `Closed ${lot.name} from ${when(closed.from)} until ${when(closed.until)}: ${count(closed.canceledReservations.length)} reservation(s) canceled.`,
-      );
+      // The preview's words, with the count of what the service canceled.
+      const effect = describeClosure({ ...previewed, canceledNow: closed.canceledReservations.length });
+      props.onMessage(`Closed ${lot.name} from ${when(closed.from)} until ${when(closed.until)}: ${effect}.`);
     });
 
   return (

@@ -13,8 +13,10 @@ import { type FindBy, FindForm, type Status } from "./find-reservations.js";
 import { count, hourOf, taken, tone } from "./format.js";
 import { CancelDialog, ProblemMessage } from "./forms.js";
 import { CapacityForm, Closures, HourlyRate } from "./lot-actions.js";
+import { LotHistory } from "./lot-history.js";
 import { useCoalescedRead, useLotNow, useTimeline } from "./lot-reads.js";
 import { TermsForms } from "./lot-terms.js";
+import type { LotRowData } from "./lots-table.js";
 import { ReservationTable } from "./reservation-table.js";
 import { Timeline } from "./timeline.js";
 
@@ -85,17 +87,14 @@ function DetailStats(props: { readonly lot: ParkingLotView; readonly now: Parkin
 /** What an operator changes on the lot: its closures and its capacity. */
 function LotAdmin(props: {
   readonly now: ParkingLotDetail;
-  readonly timeline: TimelineView | null;
+  /** The service's clock (a closure's preview counts from it). */
+  readonly serviceNow: number;
   readonly onMessage: (message: string) => void;
 }) {
   const { now } = props;
   return (
     <div class="lot-admin">
-      <Closures
-        lot={now}
-        now={props.timeline ? Date.parse(props.timeline.now) : Date.now()}
-        onMessage={props.onMessage}
-      />
+      <Closures lot={now} now={props.serviceNow} onMessage={props.onMessage} />
       <section class="capacity" aria-labelledby="capacity-title">
         <h3 id="capacity-title">Capacity</h3>
         <p>
@@ -116,7 +115,7 @@ function LotAdmin(props: {
  * page read again on every live update (statuses and coupons change without the lot's counts
  * moving), older pages on demand. A new search or status starts over.
  */
-function useReservationPages(parkingLotId: string, tick: number) {
+function useReservationPages(parkingLotId: string, tick: number, asOf: string | null) {
   const [status, setStatus] = useState<Status | "">("");
   const [applied, setApplied] = useState<{ by: FindBy; value: string } | null>(null);
   const [pages, setPages] = useState<ReservationPage[]>([]);
@@ -130,13 +129,15 @@ function useReservationPages(parkingLotId: string, tick: number) {
       carNumber: applied?.by === "carNumber" ? applied.value : undefined,
       status: status || undefined,
       cursor: cursor || undefined,
+      asOf: asOf ?? undefined,
     }),
-    [parkingLotId, applied, status],
+    [parkingLotId, applied, status, asOf],
   );
 
+  useEffect(() => setPages([]), [asOf]);
   useCoalescedRead(
     filter,
-    tick,
+    asOf ? 0 : tick,
     (asked) => api.reservations(asked()),
     (first) => {
       setProblem(null);
@@ -176,12 +177,22 @@ function useReservationPages(parkingLotId: string, tick: number) {
   return { status, applied, reservations, empty, hasOlder, problem, setProblem, older, find, filterStatus };
 }
 
+/** The service's clock as its last live timeline said (the page's own clock may differ). */
+function useServiceNow(timeline: TimelineView | null): number {
+  const [now, setNow] = useState(() => Date.now());
+  const live = timeline && !timeline.asOf ? Date.parse(timeline.now) : null;
+  useEffect(() => {
+    if (live !== null) setNow(live);
+  }, [live]);
+  return now;
+}
+
 /**
  * One lot: its reservations newest first (paged), found by customer or plate, each cancelable.
  * `lot` comes from the live stream: when its counts change, the first page is read again.
  */
 export function LotDetail(props: {
-  readonly lot: ParkingLotView;
+  readonly lot: LotRowData;
   /** Changes with every live update. */
   readonly tick: number;
   readonly onClose: () => void;
@@ -189,8 +200,10 @@ export function LotDetail(props: {
 }) {
   const { lot } = props;
   const now = useLotNow(lot.parkingLotId, props.tick);
-  const timeline = useTimeline(lot.parkingLotId, props.tick);
-  const found = useReservationPages(lot.parkingLotId, props.tick);
+  const [asOf, setAsOf] = useState<string | null>(null);
+  const timeline = useTimeline(lot.parkingLotId, props.tick, asOf);
+  const serviceNow = useServiceNow(timeline);
+  const found = useReservationPages(lot.parkingLotId, props.tick, asOf);
   const [canceling, setCanceling] = useState<ReservationView | null>(null);
   const heading = useRef<HTMLHeadingElement>(null);
 
@@ -209,11 +222,17 @@ export function LotDetail(props: {
         </button>
       </div>
       <DetailStats lot={lot} now={now} />
+      <AsOfSlider
+        parkingLotId={lot.parkingLotId}
+        registeredAt={lot.registeredAt}
+        now={serviceNow}
+        asOf={asOf}
+        onAsOf={setAsOf}
+      />
       {timeline ? <Timeline view={timeline} /> : null}
-      {now?.nextHours?.length ? (
+      {now?.nextHours?.length && !asOf ? (
         <NextHours capacity={lot.capacity} hours={now.nextHours} closures={now.closures} />
       ) : null}
-      <AsOfSlider parkingLotId={lot.parkingLotId} registeredAt={lot.registeredAt} />
       <FindForm
         status={found.status}
         applied={found.applied !== null}
@@ -225,6 +244,9 @@ export function LotDetail(props: {
         lotName={lot.name}
         reservations={found.reservations}
         empty={found.empty}
+        asOf={asOf}
+        atRisk={asOf ? [] : (lot.atRisk ?? [])}
+        carsInLot={asOf || !lot.presence ? null : { inLot: lot.presence.inLot, capacity: lot.capacity }}
         onCancel={setCanceling}
         onProblem={found.setProblem}
         onMessage={props.onMessage}
@@ -234,7 +256,8 @@ export function LotDetail(props: {
           Older reservations
         </button>
       ) : null}
-      {now ? <LotAdmin now={now} timeline={timeline} onMessage={props.onMessage} /> : null}
+      {now ? <LotAdmin now={now} serviceNow={serviceNow} onMessage={props.onMessage} /> : null}
+      <LotHistory parkingLotId={lot.parkingLotId} tick={props.tick} />
       {canceling ? (
         <CancelDialog
           reservation={canceling}

@@ -55,17 +55,27 @@ export function useLotNow(parkingLotId: string, tick: number): ParkingLotDetail 
   return lot?.parkingLotId === parkingLotId ? lot : null;
 }
 
-/** The lot's next 24 hours by quarter hour, read again on every live update. */
-export function useTimeline(parkingLotId: string, tick: number): TimelineView | null {
+/**
+ * The lot's next 24 hours by quarter hour, read again on every live update; with `asOf`, the
+ * timeline as it was then (read once: the past does not change).
+ */
+export function useTimeline(
+  parkingLotId: string,
+  tick: number,
+  asOf: string | null = null,
+): TimelineView | null {
   const [view, setView] = useState<TimelineView | null>(null);
+  const key = `${parkingLotId}\n${asOf ?? ""}`;
   useCoalescedRead(
-    parkingLotId,
-    tick,
-    (id) => api.timeline(id),
+    key,
+    asOf ? 0 : tick,
+    () => api.timeline(parkingLotId, asOf ? { asOf } : {}),
     setView,
     () => {
       // The last timeline stays shown; the next update reads again.
     },
   );
-  return view?.parkingLotId === parkingLotId ? view : null;
+  // The answer for the lot and the moment asked (the one before a change is not shown).
+  const fits = view?.parkingLotId === parkingLotId && (view.asOf?.at ?? null) === asOf;
+  return fits ? view : null;
 }

@@ -24,11 +24,57 @@ type OidcConfig = Extract<SignInConfig, { mode: "oidc" }>;
 /** oauth4webapi refuses http:// unless told: told only when the service says the issuer is http. */
 const transport = (config: OidcConfig) => (config.allowHttp ? { [oauth.allowInsecureRequests]: true } : {});
 
+/** A sign-in the provider did not complete: what happened, in words an operator can act on. */
+export class SignInProblem extends Error {
+  override name = "SignInProblem";
+  constructor(
+    message: string,
+    /** The operator canceled it at the provider (`error=access_denied`): offer to try again. */
+    readonly canceled = false,
+  ) {
+    super(message);
+  }
+}
+
+/** The browser could not reach the provider at all (a network error, not an answer). */
+const unreachable = (config: OidcConfig) =>
+  new SignInProblem(`The sign-in provider at ${config.issuer} cannot be reached; try again shortly.`);
+
+/** A request to the provider; a network failure ("Failed to fetch") says the provider cannot be reached. */
+async function toProvider<T>(config: OidcConfig, request: () => Promise<T>): Promise<T> {
+  try {
+    return await request();
+  } catch (error) {
+    if (error instanceof TypeError) throw unreachable(config);
+    if (error instanceof oauth.OperationProcessingError && error.cause instanceof TypeError)
+      throw unreachable(config);
+    throw error;
+  }
+}
+
 async function discover(config: OidcConfig) {
   const issuer = new URL(config.issuer);
-  return oauth.processDiscoveryResponse(
-    issuer,
-    await oauth.discoveryRequest(issuer, { algorithm: "oidc", ...transport(config) }),
+  const response = await toProvider(config, () =>
+    oauth.discoveryRequest(issuer, { algorithm: "oidc", ...transport(config) }),
+  );
+  return oauth.processDiscoveryResponse(issuer, response);
+}
+
+/**
+ * The way back from the provider when it did not sign the operator in: canceled (`access_denied`,
+ * the operator pressed cancel or declined), or refused for a reason the provider names.
+ */
+function refusedAtProvider(params: URLSearchParams): SignInProblem | null {
+  const error = params.get("error");
+  if (!error) return null;
+  if (error === "access_denied")
+    return new SignInProblem(
+      "The sign-in was canceled at the provider. Sign in again when you are ready.",
+      true,
+    );
+  const description = params.get("error_description");
+  return new SignInProblem(
+    `The sign-in provider did not sign you in: ${description ? `${description} (${error})` : error}. Try again, or ask the provider's administrator.`,
   );
 }
 
@@ -65,20 +111,24 @@ export async function finishSignIn(config: OidcConfig): Promise<boolean> {
   sessionStorage.removeItem(PENDING);
   history.replaceState(null, "", location.pathname);
   const pending = JSON.parse(saved) as Pending;
+  const refused = refusedAtProvider(params);
+  if (refused) throw refused;
   const as = await discover(config);
   const client: oauth.Client = { client_id: config.clientId };
   const callback = oauth.validateAuthResponse(as, client, params, pending.state);
-  const response = await oauth.authorizationCodeGrantRequest(
-    as,
-    client,
-    oauth.None(),
-    callback,
-    pending.redirectUri,
-    pending.verifier,
-    {
-      ...transport(config),
-      ...(config.resource ? { additionalParameters: { resource: config.resource } } : {}),
-    },
+  const response = await toProvider(config, () =>
+    oauth.authorizationCodeGrantRequest(
+      as,
+      client,
+      oauth.None(),
+      callback,
+      pending.redirectUri,
+      pending.verifier,
+      {
+        ...transport(config),
+        ...(config.resource ? { additionalParameters: { resource: config.resource } } : {}),
+      },
+    ),
   );
   const tokens = await oauth.processAuthorizationCodeResponse(as, client, response);
   await api.startSession(tokens.access_token, tokens.refresh_token, tokens.id_token);

@@ -1,18 +1,63 @@
 import { useState } from "preact/hooks";
-import { api, type ReservationView } from "./api.js";
-import { money, when } from "./format.js";
+import { api, type ControlCenterView, type ReservationView } from "./api.js";
+import { count, money, when } from "./format.js";
 import { windowOf } from "./lot-actions.js";
+
+/** The lot's reservations the service found at risk (control center's `atRisk`), soonest first. */
+export type AtRisk = ControlCenterView["parkingLots"][number]["atRisk"];
+
+/** Cars in the lot now and its spots, as the control center counted them (null: not known). */
+export interface CarsInLot {
+  readonly inLot: number;
+  readonly capacity: number;
+}
+
+/** Whether the lot has a car in every spot: checking one more in asks first. */
+const fullOfCars = (cars: CarsInLot | null): cars is CarsInLot =>
+  cars !== null && cars.inLot >= cars.capacity;
+
+/** The confirm step before checking a car into a full lot: says so, and asks. */
+function FullLotConfirm(props: {
+  readonly r: ReservationView;
+  readonly cars: CarsInLot;
+  readonly busy: boolean;
+  readonly onConfirm: () => void;
+  readonly onCancel: () => void;
+}) {
+  return (
+    <div
+      class="full-lot-confirm"
+      role="alertdialog"
+      aria-label={`The lot is full: check in ${props.r.carNumber}?`}
+    >
+      <p>
+        <strong>The lot is full:</strong> {count(props.cars.inLot)} of {count(props.cars.capacity)}{" "}
+        {props.cars.capacity === 1 ? "spot has" : "spots have"} a car in them. Check in{" "}
+        <span class="plate">{props.r.carNumber}</span> anyway?
+      </p>
+      <button type="button" class="danger small" disabled={props.busy} onClick={props.onConfirm}>
+        Check in anyway
+      </button>{" "}
+      <button type="button" class="secondary small" onClick={props.onCancel}>
+        Not now
+      </button>
+    </div>
+  );
+}
 
 /** Check in, check out or cancel: the steps a reservation with this status can take. */
 function ReservationActions(props: {
   readonly r: ReservationView;
+  readonly cars: CarsInLot | null;
   readonly onCancel: (r: ReservationView) => void;
   readonly onProblem: (problem: unknown) => void;
   readonly onMessage: (message: string) => void;
 }) {
   const { r } = props;
   const [busy, setBusy] = useState(false);
+  const [confirming, setConfirming] = useState(false);
   const step = async (action: "check-in" | "check-out") => {
+    setConfirming(false);
     setBusy(true);
     props.onProblem(null);
     try {
@@ -30,6 +75,16 @@ function ReservationActions(props: {
       setBusy(false);
     }
   };
+  if (confirming && fullOfCars(props.cars))
+    return (
+      <FullLotConfirm
+        r={r}
+        cars={props.cars}
+        busy={busy}
+        onConfirm={() => step("check-in")}
+        onCancel={() => setConfirming(false)}
+      />
+    );
   return (
     <div class="row-actions">
       {r.status === "RESERVED" ? (
@@ -37,7 +92,7 @@ function ReservationActions(props: {
           type="button"
           class="small"
           disabled={busy}
-          onClick={() => step("check-in")}
+          onClick={() => (fullOfCars(props.cars) ? setConfirming(true) : step("check-in"))}
           aria-label={`Check in ${r.carNumber}`}
         >
           Check in
@@ -68,16 +123,42 @@ function ReservationActions(props: {
   );
 }
 
+/** The overstay cell: minutes past the window and the charge so far (from the service), or the charge made. */
+function Overstay({ r }: { readonly r: ReservationView }) {
+  if (r.overstay)
+    return (
+      <td
+        data-label="Overstay"
+        class="num overstay-now"
+        data-overstay-minutes={r.overstay.minutes}
+        data-overstay-so-far={r.overstay.chargeSoFar}
+        data-overstay-charge={0}
+      >
+        <b>{count(r.overstay.minutes)} min</b> · {money(r.overstay.chargeSoFar)} so far
+      </td>
+    );
+  return (
+    <td data-label="Overstay" class="num" data-overstay-charge={r.overstayCharge ?? 0}>
+      {r.overstayCharge ? money(r.overstayCharge) : <span class="muted">—</span>}
+    </td>
+  );
+}
+
 /** One reservation's row: its window, plate, customer, status, check-in and -out, amounts, coupon, steps. */
 function ReservationRow(props: {
   readonly r: ReservationView;
+  /** The service found it at risk (a spot it holds may be taken by a car overstaying). */
+  readonly risk: AtRisk[number] | undefined;
+  /** Shown as of a moment of the past: nothing to do. */
+  readonly past: boolean;
+  readonly cars: CarsInLot | null;
   readonly onCancel: (r: ReservationView) => void;
   readonly onProblem: (problem: unknown) => void;
   readonly onMessage: (message: string) => void;
 }) {
-  const { r } = props;
+  const { r, risk } = props;
   return (
-    <tr data-reservation={r.reservationId}>
+    <tr data-reservation={r.reservationId} class={risk ? "at-risk-row" : undefined}>
       <td data-label="Window" title={`Reserved ${when(r.reservedAt)}`}>
         {windowOf(r)}
       </td>
@@ -90,15 +171,18 @@ function ReservationRow(props: {
       <td data-label="Status" data-status={r.status}>
         <span class={`badge status-${r.status.toLowerCase()}`}>{r.status}</span>
         {r.cancelReason ? <span class="reason"> {r.cancelReason}</span> : null}
+        {risk ? (
+          <span class="badge at-risk" data-at-risk={risk.heldFrom}>
+            at risk from {when(risk.heldFrom)}
+          </span>
+        ) : null}
       </td>
       <td data-label="Checked in">{r.checkedInAt ? when(r.checkedInAt) : <span class="muted">—</span>}</td>
       <td data-label="Checked out">{r.checkedOutAt ? when(r.checkedOutAt) : <span class="muted">—</span>}</td>
       <td data-label="Amount" class="num">
         {money(r.amount)}
       </td>
-      <td data-label="Overstay" class="num" data-overstay-charge={r.overstayCharge ?? 0}>
-        {r.overstayCharge ? money(r.overstayCharge) : <span class="muted">—</span>}
-      </td>
+      <Overstay r={r} />
       <td data-label="Coupon">
         {r.coupon ? (
           <span class={`badge coupon-${r.coupon.status.toLowerCase()}`}>{r.coupon.status}</span>
@@ -107,12 +191,15 @@ function ReservationRow(props: {
         )}
       </td>
       <td>
-        <ReservationActions
-          r={r}
-          onCancel={props.onCancel}
-          onProblem={props.onProblem}
-          onMessage={props.onMessage}
-        />
+        {props.past ? null : (
+          <ReservationActions
+            r={r}
+            cars={props.cars}
+            onCancel={props.onCancel}
+            onProblem={props.onProblem}
+            onMessage={props.onMessage}
+          />
+        )}
       </td>
     </tr>
   );
@@ -123,6 +210,10 @@ export function ReservationTable(props: {
   readonly lotName: string;
   readonly reservations: readonly ReservationView[];
   readonly empty: string | null;
+  /** The moment shown, when it is not now (no steps can be taken on the past). */
+  readonly asOf: string | null;
+  readonly atRisk: AtRisk;
+  readonly carsInLot: CarsInLot | null;
   readonly onCancel: (r: ReservationView) => void;
   readonly onProblem: (problem: unknown) => void;
   readonly onMessage: (message: string) => void;
@@ -130,7 +221,9 @@ export function ReservationTable(props: {
   return (
     <div class="table-wrap">
       <table class="reservations">
-        <caption class="sr-only">Reservations of {props.lotName}, newest first</caption>
+        <caption class="sr-only">
+          Reservations of {props.lotName}, newest first{props.asOf ? `, as of ${when(props.asOf)}` : ""}
+        </caption>
         <thead>
           <tr>
             <th scope="col">Window</th>
@@ -156,6 +249,9 @@ export function ReservationTable(props: {
             <ReservationRow
               key={r.reservationId}
               r={r}
+              risk={props.atRisk.find((a) => a.reservationId === r.reservationId)}
+              past={props.asOf !== null}
+              cars={props.carsInLot}
               onCancel={props.onCancel}
               onProblem={props.onProblem}
               onMessage={props.onMessage}

@@ -1,5 +1,5 @@
 import { ApiProblem, api, CONTROL_CENTER_URL, SIGN_IN_AGAIN } from "./api.js";
-import { finishSignIn, startSignIn } from "./oidc.js";
+import { finishSignIn, SignInProblem, startSignIn } from "./oidc.js";
 import "./styles.css";
 
 /**
@@ -39,6 +39,14 @@ const oidcProblem = (error: unknown) => {
   const box = document.getElementById("oidc-problem");
   if (!box) return;
   box.hidden = false;
+  if (error instanceof SignInProblem) {
+    // Its own words (canceled, or the provider cannot be reached); the Sign in button stays, to try again.
+    box.textContent = error.message;
+    box.dataset.canceled = error.canceled ? "true" : "false";
+    const button = document.getElementById("oidc-button");
+    if (button && error.canceled) button.textContent = "Try signing in again";
+    return;
+  }
   box.textContent = `Signing in did not work: ${error instanceof Error ? error.message : String(error)}`;
 };
 api.signInConfig().then(async (config) => {

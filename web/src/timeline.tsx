@@ -1,5 +1,5 @@
 import type { TimelineView } from "./api.js";
-import { count, hourOf } from "./format.js";
+import { count, hourOf, when } from "./format.js";
 
 type Slot = TimelineView["slots"][number];
 
@@ -35,7 +35,11 @@ export function Timeline({ view }: { readonly view: TimelineView }) {
   const hours = view.slots.filter((_, i) => i % 12 === 0);
   return (
     <section class="timeline" aria-labelledby="timeline-title">
-      <h3 id="timeline-title">The next 24 hours</h3>
+      <h3 id="timeline-title">
+        {view.asOf
+          ? `The 24 hours from ${hourOf(view.from)}, as of ${when(view.asOf.at)}`
+          : "The next 24 hours"}
+      </h3>
       <p class="muted timeline-legend">
         <span class="key held" /> spots held (of {count(view.capacity)}) <span class="key closed" /> closed{" "}
         <span class="key overstay" /> car overstaying <span class="key now" /> now

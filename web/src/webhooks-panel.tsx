@@ -28,7 +28,7 @@ export function WebhooksPanel() {
   const reload = () => run(async () => setEndpoints((await api.webhookEndpoints()).items));
   useEffect(() => void reload(), []);
   return (
-    <section class="panel" aria-labelledby="webhooks-title">
+    <section class="panel webhooks-panel" aria-labelledby="webhooks-title">
       <h2 id="webhooks-title">Webhooks</h2>
       <ProblemMessage problem={problem} />
       {secret ? (

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningService } from "../../app/server.js";
 import { type ApiSpec, answered, refused, startApiSpec } from "../../client/api-spec.js";
 import type { RecordedEvent } from "../../event-store/port.js";
+import { openPersonalFields } from "../../schemas/personal-data.js";
 import { customerHeaders, operatorHeaders } from "../../test-support/auth.js";
 import { call, startTestService, tempDataDir } from "../../test-support/service.js";
 
@@ -266,7 +267,9 @@ describe("command API over real HTTP (embedded stores)", () => {
     expect(registered?.metadata).toMatchObject({ correlationId: "req-abc-123", schemaVersion: 1 });
     expect(reservedEvent?.metadata).toMatchObject({ correlationId: "req-abc-124" });
     expect(reservedEvent?.metadata.causationId).toEqual(expect.any(String));
-    expect(reservedEvent?.data).toMatchObject({ carNumber: "34나5678" });
+    // The plate is sealed under the customer's key in the log (issue 36), opened as the service reads it.
+    expect(JSON.stringify(reservedEvent?.data)).not.toContain("34나5678");
+    expect(openPersonalFields(reservedEvent?.data)).toMatchObject({ carNumber: "34나5678" });
     // Who acted is recorded, never the token.
     expect(registered?.metadata.actor).toEqual({ sub: "ops-test", role: "operator" });
     expect(JSON.stringify(reservedEvent?.metadata)).not.toMatch(/eyJ/);

@@ -19,16 +19,26 @@ import {
   ChangePaymentTermsBody,
   ChangeRateBody,
   CloseParkingLotBody,
+  EraseCustomerBody,
   OperatorCancelReservationBody,
+  OperatorEraseCustomerBody,
   OperatorReserveParkingBody,
   type ParkingLotCommand,
   RegisterParkingLotBody,
   ReserveParkingBody,
 } from "../../schemas/commands.js";
 import type { CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
+import type { CustomerErasure } from "../customer-erasure.js";
 import { DEFAULT_MAX_ACTIVE_PER_CUSTOMER } from "../parking-lot/decider.js";
 import { reservationIdFor } from "../reservation-ids.js";
-import { assertMayRegister, type Caller, callerOf, cancelScope, customerFor } from "./access.js";
+import {
+  assertMayErase,
+  assertMayRegister,
+  type Caller,
+  callerOf,
+  cancelScope,
+  customerFor,
+} from "./access.js";
 import { COMMAND_OPERATIONS, type CommandOperationId } from "./operations.js";
 import { rejectionProblem, requestOffset } from "./rejection-problems.js";
 
@@ -47,6 +57,8 @@ export interface CommandRoutesOptions {
   readonly idempotencySecret: string;
   readonly metrics?: Metrics;
   readonly clock?: () => Date;
+  /** Erasing a customer's personal data (issue 36). */
+  readonly erasure?: CustomerErasure;
 }
 
 /** What every command route shares: the handler, the clock, the secret of reservation ids. */
@@ -86,6 +98,7 @@ export function commandRoutes(
     changeRate: changeRate(context),
     changeCustomerLimit: changeCustomerLimit(context),
     changePaymentTerms: changePaymentTerms(context),
+    eraseCustomer: eraseCustomer(context, options.erasure),
   };
   // The caller's role picks the body schema of reserve and cancel (an operator's differs).
   return operationRouter(COMMAND_OPERATIONS, routes, { roleOf: (req) => callerOf(req).actor.role });
@@ -329,6 +342,33 @@ const changePaymentTerms =
     const terms = bodyOf(req, ChangePaymentTermsBody);
     const result = await run(req, { type: "ChangePaymentTerms", parkingLotId, terms, now: now() });
     res.status(200).json({ parkingLotId, terms, position: positionOf(result) });
+  };
+
+const eraseCustomer =
+  ({ now }: CommandRouteDeps, erasure: CustomerErasure | undefined): Route =>
+  async (req, res) => {
+    const customerId = pathParam(req, "customerId");
+    const caller = callerOf(req);
+    const { reason } = bodyOf(req, EraseCustomerBody, OperatorEraseCustomerBody);
+    assertMayErase(caller, customerId);
+    if (!erasure) throw new ProblemError("store-unavailable", "This process cannot erase customers.");
+    const outcome = await erasure.erase(customerId, {
+      ...(reason === undefined ? {} : { reason }),
+      now: now(),
+      causation: {
+        correlationId: correlationId(req),
+        causationId: randomUUID(),
+        actor: caller.actor,
+        ...withTraceparent(req),
+      },
+    });
+    res.status(200).json({
+      customerId,
+      subject: outcome.subject,
+      erasedReservations: outcome.reservationIds.length,
+      erasedAt: outcome.erasedAt,
+      position: formatPosition(outcome.position),
+    });
   };
 
 /** The request's trace context, for the events it causes (issue 22). */

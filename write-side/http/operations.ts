@@ -13,13 +13,15 @@ import {
   ChangePaymentTermsBody,
   ChangeRateBody,
   CloseParkingLotBody,
+  EraseCustomerBody,
   IdempotencyKey,
   OperatorCancelReservationBody,
+  OperatorEraseCustomerBody,
   OperatorReserveParkingBody,
   RegisterParkingLotBody,
   ReserveParkingBody,
 } from "../../schemas/commands.js";
-import { ParkingLotId, ReservationId } from "../../schemas/common.js";
+import { CustomerId, ParkingLotId, ReservationId } from "../../schemas/common.js";
 import { CUSTOMER_ID, LOT_ID, RESERVATION_ID } from "../../schemas/examples.js";
 
 /**
@@ -46,7 +48,8 @@ export type CommandOperationId =
   | "changeCapacity"
   | "changeRate"
   | "changeCustomerLimit"
-  | "changePaymentTerms";
+  | "changePaymentTerms"
+  | "eraseCustomer";
 
 export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: CommandOperationId })[] = [
   {
@@ -290,5 +293,27 @@ export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: C
     },
     problems: ["parking-lot-not-found"],
     responses: { "200": jsonResponse("Changed.", "PaymentTermsChangedResponse") },
+  },
+  {
+    method: "post",
+    path: "/customers/{customerId}/erasure",
+    operationId: "eraseCustomer",
+    side: "commands",
+    allow: BOOKING_ROLES,
+    tag: "commands",
+    summary:
+      "Erase a customer's personal data (the customer themself, or an operator of every lot with a reason)",
+    description:
+      "Crypto-shredding (issue 36): deletes the customer's data keys and records an erasure fact. From then on every view, the audit trail, time travel, webhooks and rebuilds show `erased` in place of the customer's id and plates; reservations, capacity and amounts stay as they were. It cannot be undone. Erasing again records another fact and changes nothing else. A customer erases only themself (another id is 403); an operator must reach every lot (an admin, or a grant of `*`) and give a reason.",
+    // No example: Try it out must not erase a real customer by default.
+    parameters: [pathParameter("customerId", CustomerId)],
+    body: {
+      schema: EraseCustomerBody,
+      byRole: { customer: EraseCustomerBody, operator: OperatorEraseCustomerBody },
+      required: false,
+      example: { reason: "the customer asked by mail (ticket 4711)" },
+    },
+    problems: [],
+    responses: { "200": jsonResponse("Erased.", "CustomerErasureResponse") },
   },
 ];

@@ -1,5 +1,5 @@
 import type { ParkingLotCommand } from "../../schemas/commands.js";
-import type { ReservationStatus } from "../../schemas/reservation-time.js";
+import { overstayCharge, type ReservationStatus } from "../../schemas/reservation-time.js";
 import { register, reserve } from "./booking.js";
 import { changeCapacity, close } from "./closures.js";
 import { cancel, checkIn, checkOut } from "./reservation-steps.js";
@@ -61,6 +61,26 @@ export function mustLeaveBy(state: ParkingLotState, reservationId: string): stri
   if (madeAt === undefined || state.inLot.has(reservationId)) return undefined;
   const at = leaveAt(state, madeAt);
   return at === undefined ? undefined : iso(at);
+}
+
+/**
+ * A car of the lot overstaying at `now`: the whole minutes past its window's end, and what checking
+ * it out at `now` would charge for them (the same price function its check-out decides with).
+ * Undefined unless it reads OVERSTAYING at `now`.
+ */
+export function overstaySoFar(
+  state: ParkingLotState,
+  reservationId: string,
+  now: number,
+): { readonly minutes: number; readonly charge: number } | undefined {
+  if (state.kind !== "registered") return undefined;
+  const record = state.reservations.get(reservationId);
+  if (!record?.endsAt || statusIn(state, reservationId, record, now) !== "OVERSTAYING") return undefined;
+  const endsAt = Date.parse(record.endsAt);
+  return {
+    minutes: Math.floor((now - endsAt) / 60_000),
+    charge: overstayCharge(state.hourlyRate, endsAt, now),
+  };
 }
 
 /** Derived from the decider's own event union, so a new event type cannot be forgotten here. */

@@ -1,0 +1,106 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bearer, customerHeaders, mintToken, operatorHeaders } from "../test-support/auth.js";
+import { call, eventually, startTestService, tempDataDir } from "../test-support/service.js";
+import type { RunningService } from "./server.js";
+
+/**
+ * `POST /customers/{customerId}/erasure` over HTTP (issue 36): who may call it, and what every view
+ * shows afterwards: `erased` for the customer's id and plates, everything else as it was.
+ */
+describe("erasing a customer's personal data", () => {
+  const data = tempDataDir("parking-erasure-");
+  let service: RunningService;
+  const booked: Record<string, { reservationId: string; position: string }> = {};
+
+  beforeAll(async () => {
+    service = await startTestService(data.dir);
+    const lot = { parkingLotId: "erase-1", name: "지우기 주차장", capacity: 10 };
+    expect((await call(service.url, "POST", "/parking-lots", lot)).status).toBe(201);
+    for (const [customer, carNumber] of [
+      ["erase-cust-a", "12가3456"],
+      ["erase-cust-b", "34나5678"],
+    ] as const) {
+      const answer = await call<{ reservationId: string; position: string }>(
+        service.url,
+        "POST",
+        "/parking-lots/erase-1/reservations",
+        { carNumber, amount: 7000 },
+        await customerHeaders(data.dir, customer),
+      );
+      expect(answer.status).toBe(201);
+      booked[customer] = answer.body;
+    }
+  });
+  afterAll(async () => {
+    await service?.shutdown("test done");
+    data.remove();
+  });
+
+  const erase = async (customerId: string, headers: Record<string, string>, body?: unknown) =>
+    call(service.url, "POST", `/customers/${encodeURIComponent(customerId)}/erasure`, body, headers);
+
+  it("refuses another customer, an attendant, a lot-scoped operator, and an operator without a reason", async () => {
+    expect((await erase("erase-cust-a", await customerHeaders(data.dir, "erase-cust-b"))).status).toBe(403);
+    const attendant = bearer(
+      await mintToken(data.dir, { sub: "att-1", role: "attendant", lots: ["erase-1"] }),
+    );
+    expect((await erase("erase-cust-a", attendant)).status).toBe(403);
+    const scoped = bearer(
+      await mintToken(data.dir, { sub: "ops-scoped", role: "operator", lots: ["erase-1"] }),
+    );
+    expect((await erase("erase-cust-a", scoped, { reason: "asked" })).status).toBe(403);
+    const noReason = await erase("erase-cust-a", await operatorHeaders(data.dir), {});
+    expect(noReason.status).toBe(400);
+    expect(JSON.stringify(noReason.body)).toContain("body.reason");
+    // Nothing was erased by the refusals.
+    const reservation = await call<{ customerId: string; carNumber: string }>(
+      service.url,
+      "GET",
+      `/reservations/${booked["erase-cust-a"]?.reservationId}`,
+    );
+    expect(reservation.body).toMatchObject({ customerId: "erase-cust-a", carNumber: "12가3456" });
+  });
+
+  it("lets the customer erase themself: every view shows erased, the other customer and the counts stay", async () => {
+    const before = await call<{ availableSpots: number }>(service.url, "GET", "/parking-lots/erase-1");
+    const answer = await erase("erase-cust-a", await customerHeaders(data.dir, "erase-cust-a"));
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ customerId: "erase-cust-a", erasedReservations: 1 });
+    const position = String(answer.body.position);
+    const mine = booked["erase-cust-a"]?.reservationId;
+    const reservation = await eventually(async () => {
+      const found = await call<{ customerId: string; carNumber: string; amount: number }>(
+        service.url,
+        "GET",
+        `/reservations/${mine}?minPosition=${position}`,
+      );
+      expect(found.body.customerId).toBe("erased");
+      return found.body;
+    });
+    expect(reservation).toMatchObject({ customerId: "erased", carNumber: "erased", amount: 7000 });
+    const other = await call(service.url, "GET", `/reservations/${booked["erase-cust-b"]?.reservationId}`);
+    expect(other.body).toMatchObject({ customerId: "erase-cust-b", carNumber: "34나5678" });
+    const after = await call<{ availableSpots: number }>(service.url, "GET", "/parking-lots/erase-1");
+    expect(after.body.availableSpots).toBe(before.body.availableSpots);
+    // The audit trail reads the log: the plate and the id are gone from it too.
+    const history = await call(service.url, "GET", `/reservations/${mine}/history`);
+    expect(history.status).toBe(200);
+    const text = JSON.stringify(history.body);
+    expect(text).not.toContain("12가3456");
+    expect(text).not.toContain("erase-cust-a");
+    expect(text).toContain("erased");
+    // The plate cannot be found by a part of it any more.
+    const search = await call<{ items: unknown[] }>(
+      service.url,
+      "GET",
+      `/reservations?carNumber=${encodeURIComponent("3456")}&minPosition=${position}`,
+    );
+    expect(search.body.items).toEqual([]);
+  });
+
+  it("lets an operator of every lot erase with a reason", async () => {
+    const answer = await erase("erase-cust-b", await operatorHeaders(data.dir), { reason: "ticket 4711" });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ customerId: "erase-cust-b", erasedReservations: 1 });
+  });
+});

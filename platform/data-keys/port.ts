@@ -1,0 +1,98 @@
+import { createHmac, randomBytes } from "node:crypto";
+import type { StorageFailure } from "../storage-failure.js";
+
+/**
+ * Data keys for crypto-shredding: one AES-256 key per subject (a person), kept apart from what is
+ * sealed under it, so that deleting a subject's keys makes everything sealed under them unreadable
+ * for good, wherever copies of the ciphertext went (the log, snapshots, replays).
+ *
+ * Synchronous on purpose: the event codec seals and opens fields as it encodes and decodes, and
+ * those are synchronous. A KMS sits behind the same port by envelope encryption: the store keeps
+ * each data key wrapped by a KMS master key (never the key itself), unwraps it on first use and
+ * keeps the plaintext key in memory; erasing deletes the wrapped key (and forgets the cached one).
+ * Subjects are kept under a keyed pseudonym, never by name.
+ */
+export interface DataKey {
+  /** Names the key in what is sealed under it (random: it says nothing about its subject). */
+  readonly id: string;
+  readonly key: Buffer;
+}
+
+export interface DataKeys {
+  /**
+   * The subject's current key, created on first use; undefined once the subject was erased: an
+   * erased subject stays erased (nothing is sealed for them again, so a stale copy of their data,
+   * such as a lot's state cached before the erasure, cannot be written back readable).
+   */
+  keyFor(subject: string): DataKey | undefined;
+  /** The key named `id`; undefined once its subject was erased (or if it never existed). */
+  key(id: string): Buffer | undefined;
+  /** Deletes every key of `subject` and remembers the subject as erased; returns how many keys it deleted. */
+  erase(subject: string): number;
+  /** A stable name of `subject` that does not reveal it (a keyed HMAC): what an erasure fact records. */
+  pseudonym(subject: string): string;
+  close(): void;
+}
+
+/** Random bytes for a new key and its id. */
+export function newDataKey(): DataKey {
+  return { id: randomBytes(16).toString("base64url"), key: randomBytes(32) };
+}
+
+export function pseudonymOf(secret: Buffer, subject: string): string {
+  return createHmac("sha256", secret).update(subject, "utf8").digest("base64url");
+}
+
+/** Keys kept in memory only (tests, and processes that must not persist them). */
+export class MemoryDataKeys implements DataKeys {
+  private readonly keys = new Map<string, { subject: string; key: Buffer }>();
+  private readonly current = new Map<string, DataKey>();
+  private readonly erased = new Set<string>();
+  private readonly secret = randomBytes(32);
+
+  keyFor(subject: string): DataKey | undefined {
+    const name = this.pseudonym(subject);
+    if (this.erased.has(name)) return undefined;
+    const found = this.current.get(name);
+    if (found) return found;
+    const created = newDataKey();
+    this.keys.set(created.id, { subject: name, key: created.key });
+    this.current.set(name, created);
+    return created;
+  }
+
+  key(id: string): Buffer | undefined {
+    return this.keys.get(id)?.key;
+  }
+
+  erase(subject: string): number {
+    const name = this.pseudonym(subject);
+    let erased = 0;
+    for (const [id, entry] of this.keys) {
+      if (entry.subject !== name) continue;
+      this.keys.delete(id);
+      erased++;
+    }
+    this.current.delete(name);
+    this.erased.add(name);
+    return erased;
+  }
+
+  pseudonym(subject: string): string {
+    return pseudonymOf(this.secret, subject);
+  }
+
+  close(): void {}
+}
+
+/** The disk under the key store is full or read-only: no key was made or deleted; retry once it has room. */
+export class DataKeysStorageError extends Error {
+  override name = "DataKeysStorageError";
+  constructor(
+    message: string,
+    readonly storage: StorageFailure,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}

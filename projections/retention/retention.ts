@@ -1,0 +1,116 @@
+import type { Document } from "../../document-store/port.js";
+import { systemActor } from "../../schemas/actor.js";
+import type { EventType } from "../../schemas/events.js";
+import { ERASED, personalDataKeys } from "../../schemas/personal-data.js";
+import { CustomerErasure, type ReservationsOf } from "../../write-side/customer-erasure.js";
+import { RESERVATIONS, reservationsProjection } from "../read-models/reservations.js";
+import { activeGenerations, physicalCollection } from "../runtime/checkpoints.js";
+import type { Reactor, ReactorContext } from "../runtime/processor.js";
+
+export const RETENTION = "retention";
+const RETENTION_ACTOR = systemActor(RETENTION);
+const DAY_MS = 86_400_000;
+/** Statuses that still hold or may still hold a spot: their customer is never due. */
+const ACTIVE = ["RESERVED", "CHECKED_IN"];
+
+export interface RetentionOptions {
+  /** Erase customers whose every reservation ended more than this many days ago; undefined: never. */
+  readonly days: number | undefined;
+  /** How often it looks (an hour by default). */
+  readonly everyMs?: number;
+  /** Customers erased per run at most. */
+  readonly batch?: number;
+}
+
+interface StoredReservation extends Document {
+  readonly reservationId: string;
+  readonly parkingLotId: string;
+  readonly customerId: string;
+  readonly status: string;
+  readonly heldUntil: string;
+}
+
+/**
+ * Retention (issue 36 item 4), a reactor on the processor runtime with a tick: it erases, per
+ * customer (the data key is the customer's), those whose every reservation ended more than
+ * RETENTION_DAYS ago: none is RESERVED or CHECKED_IN, and none held its spot past the cut-off
+ * (`heldUntil`, the end of the span a reservation held its spot). It reads the reservations read
+ * model, and erases through the same path as `POST /customers/{id}/erasure` (an erasure fact, then
+ * the keys), as the system actor `retention`. A run that fails is tried at the next tick; erasing
+ * twice is harmless.
+ */
+export function retention(options: RetentionOptions): Reactor {
+  const { days } = options;
+  return {
+    name: RETENTION,
+    // It acts on the clock alone; an erasure fact only moves its checkpoint.
+    eventTypes: new Set<EventType>(["CustomerErased"]),
+    async react() {},
+    ...(days === undefined
+      ? {}
+      : {
+          tick: {
+            everyMs: options.everyMs ?? 3_600_000,
+            run: (context: ReactorContext) => eraseExpired(context, days, options.batch ?? 100),
+          },
+        }),
+  };
+}
+
+/** The reservations collection of the generation the projectors keep live. */
+async function reservationsCollection(context: ReactorContext): Promise<string> {
+  const generations = await activeGenerations(context.documentStore);
+  return physicalCollection(RESERVATIONS, generations.get(reservationsProjection.name) ?? 1);
+}
+
+/** Customers with nothing active and nothing held since the cut-off, at most `batch`. */
+export async function expiredCustomers(
+  context: ReactorContext,
+  days: number,
+  batch: number,
+): Promise<string[]> {
+  const collection = await reservationsCollection(context);
+  const cutoff = new Date(context.now() - days * DAY_MS).toISOString();
+  const ended = await context.documentStore.find<StoredReservation>(
+    collection,
+    { heldUntil: { $lt: cutoff }, status: { $nin: ACTIVE }, customerId: { $ne: ERASED } },
+    { sort: { heldUntil: 1 }, limit: batch * 10 },
+  );
+  const due: string[] = [];
+  for (const customerId of new Set(ended.map((r) => r.customerId))) {
+    if (due.length >= batch) break;
+    const kept = await context.documentStore.count(collection, {
+      customerId,
+      $or: [{ status: { $in: ACTIVE } }, { heldUntil: { $gte: cutoff } }],
+    });
+    if (kept === 0) due.push(customerId);
+  }
+  return due;
+}
+
+async function eraseExpired(context: ReactorContext, days: number, batch: number): Promise<void> {
+  const keys = personalDataKeys();
+  if (!keys) return;
+  const reservationsOf: ReservationsOf = async (customerId) => {
+    const mine = await context.documentStore.find<StoredReservation>(await reservationsCollection(context), {
+      customerId,
+    });
+    return {
+      reservationIds: mine.map((r) => r.reservationId),
+      parkingLotIds: mine.map((r) => r.parkingLotId),
+    };
+  };
+  const erasure = new CustomerErasure(context.eventStore, keys, reservationsOf);
+  for (const customerId of await expiredCustomers(context, days, batch)) {
+    await erasure.erase(customerId, {
+      reason: `retention: every reservation ended more than ${days} days ago`,
+      now: new Date(context.now()).toISOString(),
+      causation: {
+        correlationId: `retention-${context.now()}`,
+        causationId: RETENTION,
+        actor: RETENTION_ACTOR,
+      },
+    });
+    context.logger.info({ days }, "retention: a customer's personal data was erased");
+  }
+}

@@ -1,0 +1,261 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { Locator, Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RunningService } from "../app/server.js";
+import { launchBrowser, signInLink, type TestBrowser } from "../test-support/browser.js";
+import { call, startTestService, tempDataDir } from "../test-support/service.js";
+import { ensureWebBuilt } from "../test-support/web-build.js";
+
+/**
+ * The lot's page for an operator's day (issue 33 item 5), in a real Chromium with a clock the test
+ * moves: an overstaying car shows its minutes and the charge so far (the service's figures), a
+ * reservation the service finds at risk is marked in its row, checking a car into a full lot asks
+ * first and says the lot is full, a closure's result says what its preview said, the "as of"
+ * slider moves the timeline and the table (a minute a step on a young lot), the audit trail pages
+ * through the API's sentences, and on a phone the lots come before the projection panels.
+ * Screenshots at 1366×900 and 390×844 are taken on every run; they replace docs/screenshots/ (the
+ * ones docs/api.md shows) only with UPDATE_SCREENSHOTS=1, so a test run leaves the tree as it was.
+ */
+
+const SHOTS =
+  process.env.UPDATE_SCREENSHOTS === "1"
+    ? join(process.cwd(), "docs", "screenshots")
+    : join(tempDataDir("parking-lot-page-shots-").dir, "screenshots");
+const LOT = { parkingLotId: "seocho-1", name: "서초 1주차장", capacity: 2, hourlyRate: 1200 };
+const MINUTE = 60_000;
+const QUARTER = 15 * MINUTE;
+
+const data = tempDataDir("parking-lot-page-");
+const t0 = Math.ceil(Date.now() / QUARTER) * QUARTER + MINUTE;
+let now = t0;
+let service: RunningService;
+let browser: TestBrowser;
+const ids: Record<string, string> = {};
+
+const iso = (at: number) => new Date(at).toISOString();
+/** What a datetime-local input of the browser (Asia/Seoul, see test-support/browser.ts) shows. */
+const seoul = (at: number) => new Date(at + 9 * 3_600_000).toISOString().slice(0, 16);
+/** A small PNG of one part of the page (or the window), for docs/api.md. */
+const shot = (target: Page | Locator, name: string) =>
+  target.screenshot({ path: join(SHOTS, `${name}.png`) });
+
+const reserve = async (name: string, carNumber: string, startsAt: number, endsAt: number) => {
+  const answer = await call<{ reservationId: string }>(
+    service.url,
+    "POST",
+    `/parking-lots/${LOT.parkingLotId}/reservations`,
+    { customerId: `CUST-${name}`, carNumber, startsAt: iso(startsAt), endsAt: iso(endsAt) },
+  );
+  expect(answer.status, JSON.stringify(answer.body)).toBe(201);
+  ids[name] = answer.body.reservationId;
+};
+const checkIn = async (name: string) => {
+  const answer = await call(
+    service.url,
+    "POST",
+    `/parking-lots/${LOT.parkingLotId}/reservations/${ids[name]}/check-in`,
+  );
+  expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+};
+
+beforeAll(async () => {
+  mkdirSync(SHOTS, { recursive: true });
+  await ensureWebBuilt();
+  service = await startTestService(data.dir, { PROCESSORS_THREAD: "main" }, { clock: () => new Date(now) });
+  browser = await launchBrowser();
+  expect((await call(service.url, "POST", "/parking-lots", LOT)).status).toBe(201);
+  // A and D check in; A stays 20.5 minutes past its window, so B (booked when both spots were
+  // free for it) finds both spots taken when it starts: at risk. Four windows later in the day
+  // make the audit trail longer than a page.
+  await reserve("A", "11가1111", t0 + 4 * MINUTE, t0 + 34 * MINUTE);
+  await reserve("D", "22나2222", t0 + 4 * MINUTE, t0 + 150 * MINUTE);
+  await reserve("B", "33다3333", t0 + 58 * MINUTE, t0 + 90 * MINUTE);
+  for (const [name, plate] of [
+    ["E", "44라4444"],
+    ["F", "55마5555"],
+  ] as const)
+    await reserve(name, plate, t0 + 300 * MINUTE, t0 + 330 * MINUTE);
+  for (const [name, plate] of [
+    ["G", "66바6666"],
+    ["H", "77사7777"],
+  ] as const)
+    await reserve(name, plate, t0 + 400 * MINUTE, t0 + 430 * MINUTE);
+  now = t0 + 5 * MINUTE;
+  await checkIn("A");
+  await checkIn("D");
+  now = t0 + 54 * MINUTE + 30_000;
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await service?.shutdown("test done", { drain: false });
+  data.remove();
+});
+
+/** Signs in and opens the lot once the control center counts `inLot` cars in it. */
+async function openLot(page: Page, inLot = "3") {
+  await page.goto(await signInLink(data.dir, service.url, { role: "operator", sub: "ops-1" }));
+  await page.waitForURL(`${service.url}/control-center`);
+  const lotRow = page.locator(`[data-lot="${LOT.parkingLotId}"]`);
+  await expect.poll(() => lotRow.locator("[data-in-lot]").getAttribute("data-in-lot")).toBe(inLot);
+  await lotRow.getByRole("button", { name: LOT.name }).click();
+}
+
+const row = (page: Page, name: string) => page.locator(`[data-reservation="${ids[name]}"]`);
+const statusOf = (page: Page, name: string) =>
+  row(page, name).locator("[data-status]").getAttribute("data-status");
+
+describe("the lot's page for an operator's day", () => {
+  it("overstay minutes and charge so far, the at-risk mark, the full-lot warning before a check-in", async () => {
+    const page = await browser.context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(error.message));
+    // Both spots have a car (A and D) before B arrives.
+    await openLot(page, "2");
+
+    // A: 20.5 minutes past its window at 1,200 an hour → 20 min, 410 so far (the service's figures).
+    await expect.poll(() => statusOf(page, "A")).toBe("OVERSTAYING");
+    const overstay = row(page, "A").locator("[data-overstay-minutes]");
+    expect(await overstay.getAttribute("data-overstay-minutes")).toBe("20");
+    expect(await overstay.getAttribute("data-overstay-so-far")).toBe("410");
+    expect(await overstay.innerText()).toMatch(/20 min · 410 so far/);
+    const api = await call<{ overstay?: { minutes: number; chargeSoFar: number } }>(
+      service.url,
+      "GET",
+      `/reservations/${ids.A}`,
+    );
+    expect(api.body.overstay).toEqual({ minutes: 20, chargeSoFar: 410 });
+
+    // B is at risk (the control center's atRisk): a visible badge in its row, none in the others.
+    const risk = row(page, "B").locator(".badge.at-risk");
+    await expect.poll(() => risk.isVisible()).toBe(true);
+    expect(await risk.innerText()).toMatch(/^at risk from /);
+    // Exactly those the control center found at risk (every later window too, while A holds its
+    // spot for ever), and not the cars in the lot.
+    const center = await call<{
+      parkingLots: { parkingLotId: string; atRisk: { reservationId: string }[] }[];
+    }>(service.url, "GET", "/control-center");
+    const atRisk = center.body.parkingLots.find((l) => l.parkingLotId === LOT.parkingLotId)?.atRisk ?? [];
+    const marked = await page
+      .locator("[data-reservation]:has(.badge.at-risk)")
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-reservation")));
+    expect(marked.sort()).toEqual(atRisk.map((r) => r.reservationId).sort());
+    expect(marked).toContain(ids.B);
+    expect(marked).not.toContain(ids.A);
+    expect(marked).not.toContain(ids.D);
+    await page.locator("table.reservations").scrollIntoViewIfNeeded();
+    await shot(page, "lot-page-1366");
+
+    // Checking B in: both spots have a car, so the page asks first and says the lot is full.
+    await row(page, "B").getByRole("button", { name: "Check in 33다3333" }).click();
+    const confirm = row(page, "B").getByRole("alertdialog");
+    expect(await confirm.innerText()).toContain("The lot is full");
+    expect(await confirm.innerText()).toContain("2 of 2 spots have a car");
+    await shot(confirm, "lot-page-full-lot-1366");
+    await confirm.getByRole("button", { name: "Not now" }).click();
+    expect(await statusOf(page, "B")).toBe("RESERVED");
+    await row(page, "B").getByRole("button", { name: "Check in 33다3333" }).click();
+    await row(page, "B").getByRole("button", { name: "Check in anyway" }).click();
+    await expect.poll(() => statusOf(page, "B")).toBe("CHECKED_IN");
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("a closure's result says what its preview said", async () => {
+    const page = await browser.context.newPage();
+    await openLot(page);
+    const closures = page.getByRole("form", { name: "Announce a closure" });
+    await closures.getByLabel("From").fill(seoul(t0 + 290 * MINUTE));
+    await closures.getByLabel("Until").fill(seoul(t0 + 340 * MINUTE));
+    await closures.getByLabel("Closure reason").fill("도색 공사");
+    await closures.getByRole("button", { name: "Preview closure" }).click();
+    const summary = page.getByRole("region", { name: "Closure preview" }).locator("[data-closure-summary]");
+    await expect.poll(() => summary.innerText()).toContain("2 reservations canceled now");
+    const previewed = (await summary.innerText()).trim().replace(/\.$/, "");
+    await page
+      .getByRole("region", { name: "Closure preview" })
+      .getByRole("button", { name: "Close the lot" })
+      .click();
+    const notice = page.getByRole("status").filter({ hasText: "Closed" });
+    await notice.waitFor();
+    expect(await notice.innerText()).toContain(`${previewed}.`);
+    await expect.poll(() => statusOf(page, "E")).toBe("CANCELED");
+    await page.close();
+  });
+
+  it("the as-of slider moves the timeline and the table, a minute a step on a young lot", async () => {
+    const page = await browser.context.newPage();
+    await openLot(page);
+    const slider = page.getByRole("slider", { name: "Moment to show the lot as of" });
+    await expect.poll(() => slider.getAttribute("data-step-minutes")).toBe("1");
+    await expect.poll(() => statusOf(page, "A")).toBe("OVERSTAYING");
+
+    // Three minutes after the lot was registered: the bookings made, no car in yet.
+    const then = t0 + 3 * MINUTE;
+    await slider.fill("3"); // sets the range input's value and fires its change event
+    await expect.poll(() => page.locator("[data-as-of]").getAttribute("data-as-of")).toBe(iso(then));
+    await expect.poll(() => page.locator(".timeline [data-now]").getAttribute("data-now")).toBe(iso(then));
+    await expect.poll(() => statusOf(page, "A")).toBe("RESERVED");
+    expect(await statusOf(page, "E")).toBe("RESERVED"); // canceled only later, by the closure
+    expect(await page.locator("[data-reservation] .row-actions").count()).toBe(0);
+    expect(await page.locator("[data-reservation] .badge.at-risk").count()).toBe(0);
+    await page.locator(".as-of").scrollIntoViewIfNeeded();
+    await shot(page, "lot-page-as-of-1366");
+
+    await page.getByRole("button", { name: "Back to now" }).click();
+    await expect.poll(() => statusOf(page, "A")).toBe("OVERSTAYING");
+    await expect.poll(() => page.locator(".timeline [data-now]").getAttribute("data-now")).toBe(iso(now));
+    await page.close();
+  });
+
+  it("the audit trail: the API's sentences, ten a page, next and previous", async () => {
+    const history = async (cursor?: string) =>
+      (
+        await call<{ items: { summary: string }[]; nextCursor: string | null }>(
+          service.url,
+          "GET",
+          `/parking-lots/${LOT.parkingLotId}/history?limit=10${cursor ? `&cursor=${cursor}` : ""}`,
+        )
+      ).body;
+    const first = await history();
+    expect(first.nextCursor).not.toBeNull();
+    const second = await history(first.nextCursor ?? undefined);
+
+    const page = await browser.context.newPage();
+    await openLot(page);
+    const trail = page.getByRole("region", { name: "Audit trail" });
+    const sentences = () => trail.locator("[data-fact] span").allInnerTexts();
+    await expect.poll(sentences).toEqual(first.items.map((f) => f.summary));
+    expect(await trail.getByRole("button", { name: "Previous facts" }).isDisabled()).toBe(true);
+    await trail.scrollIntoViewIfNeeded();
+    await shot(trail, "lot-page-audit-trail-1366");
+    await trail.getByRole("button", { name: "Next facts" }).click();
+    await expect.poll(sentences).toEqual(second.items.map((f) => f.summary));
+    await trail.getByRole("button", { name: "Previous facts" }).click();
+    await expect.poll(sentences).toEqual(first.items.map((f) => f.summary));
+    await page.close();
+  });
+
+  it("on a phone (390×844) the lots come before the projection panels", async () => {
+    const page = await browser.context.newPage();
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.goto(`${service.url}/control-center`);
+    const lots = page.locator("section[aria-labelledby=lots-title]");
+    const projections = page.locator(".projections-panel");
+    await lots.waitFor();
+    const top = async (l: Locator) => (await l.boundingBox())?.y ?? Number.NaN;
+    expect(await top(lots)).toBeLessThan(await top(projections));
+    expect(await top(lots)).toBeLessThan(await top(page.locator(".charts")));
+    await shot(page, "control-center-390");
+    // A lot's page too: the lot first.
+    await page.locator(`[data-lot="${LOT.parkingLotId}"]`).getByRole("button", { name: LOT.name }).click();
+    const detail = page.locator("section.detail");
+    await detail.waitFor();
+    expect(await top(detail)).toBeLessThan(await top(projections));
+    await expect.poll(() => statusOf(page, "A")).toBe("OVERSTAYING");
+    await row(page, "A").scrollIntoViewIfNeeded();
+    await shot(page, "lot-page-390");
+    await page.close();
+  });
+});

@@ -1,0 +1,145 @@
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import type { TSchema } from "@sinclair/typebox";
+import type { DataKeys } from "../platform/data-keys/port.js";
+import { EventDataSchemas, type EventType } from "./events.js";
+
+/**
+ * Crypto-shredding at the codec edge (issue 36). An event's personal fields, the properties its
+ * schema marks with `Personal(...)` (schemas/common.ts), are written to the log sealed with
+ * AES-256-GCM under the data key of the event's `customerId` (the person they are about), and
+ * opened again when the event is read. Erasing a customer deletes their keys: from then on every
+ * reader of the log (the decider, projections and their rebuilds, the audit trail, time travel,
+ * webhooks) gets `erased` in place of those fields. What is not marked (reservation and lot ids,
+ * times, amounts, capacities) is stored as it is, so counts, capacity and money stay exact.
+ *
+ * A customer's own actions also name them in the event's metadata (`actor.sub` with role
+ * `customer`): that is sealed under their key too. Staff and system actors are not sealed.
+ *
+ * A sealed value is `pii1.<key id>.<iv>.<tag>.<ciphertext>` (base64url). A value without that
+ * prefix (an event written before this version) is read as it is. Without keys installed
+ * (`usePersonalDataKeys`) nothing is sealed: tests of the codec alone, and the benches.
+ */
+export const ERASED = "erased";
+/** The field whose value names the person whose key seals an event's personal fields. */
+export const SUBJECT_FIELD = "customerId";
+const SEALED_PREFIX = "pii1.";
+
+let installed: DataKeys | undefined;
+
+/** The data keys this process seals and opens with (the composition root installs them at start). */
+export function usePersonalDataKeys(keys: DataKeys | undefined): void {
+  installed = keys;
+}
+
+export const personalDataKeys = (): DataKeys | undefined => installed;
+
+/** Runs `work` (synchronous) with `keys` installed instead: a warm-up seals under keys of its own. */
+export function withPersonalDataKeys<T>(keys: DataKeys, work: () => T): T {
+  const before = installed;
+  installed = keys;
+  try {
+    return work();
+  } finally {
+    installed = before;
+  }
+}
+
+const isPersonal = (schema: TSchema): boolean =>
+  (schema as { "x-personal"?: unknown })["x-personal"] === true;
+
+/** The personal properties of each event type, read from the schemas' `Personal` marks. */
+export const PERSONAL_FIELDS: Readonly<Record<EventType, readonly string[]>> = Object.fromEntries(
+  Object.entries(EventDataSchemas).map(([type, schema]) => [
+    type,
+    Object.entries(schema.properties as Record<string, TSchema>)
+      .filter(([, property]) => isPersonal(property))
+      .map(([name]) => name),
+  ]),
+) as unknown as Record<EventType, readonly string[]>;
+
+export const isSealed = (value: unknown): value is string =>
+  typeof value === "string" && value.startsWith(SEALED_PREFIX);
+
+/** `plain` sealed under the subject's key; `erased` for a subject erased already. */
+function seal(keys: DataKeys, subject: string, plain: string): string {
+  const current = keys.keyFor(subject);
+  if (!current) return ERASED;
+  const { id, key } = current;
+  const iv = randomBytes(12);
+  const cipher = createCipheriv("aes-256-gcm", key, iv);
+  // The key id is authenticated with the value: a value cannot be moved under another key.
+  cipher.setAAD(Buffer.from(id, "utf8"));
+  const sealed = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()]);
+  return `${SEALED_PREFIX}${[id, iv.toString("base64url"), cipher.getAuthTag().toString("base64url"), sealed.toString("base64url")].join(".")}`;
+}
+
+/** The plaintext of a sealed value, or `erased` when its key is gone (or the value is not whole). */
+function open(keys: DataKeys | undefined, sealed: string): string {
+  const [id, iv, tag, data] = sealed.slice(SEALED_PREFIX.length).split(".");
+  const key = id && keys?.key(id);
+  if (!key || !iv || !tag || data === undefined) return ERASED;
+  try {
+    const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64url"));
+    decipher.setAAD(Buffer.from(id, "utf8"));
+    decipher.setAuthTag(Buffer.from(tag, "base64url"));
+    return Buffer.concat([decipher.update(Buffer.from(data, "base64url")), decipher.final()]).toString(
+      "utf8",
+    );
+  } catch {
+    return ERASED;
+  }
+}
+
+const fieldsOf = (type: string): readonly string[] =>
+  Object.hasOwn(PERSONAL_FIELDS, type) ? PERSONAL_FIELDS[type as EventType] : [];
+
+/** An event's data with its personal fields sealed under its customer's key (as it is without keys). */
+export function sealPersonalFields(
+  type: string,
+  data: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
+  const keys = installed;
+  const fields = fieldsOf(type);
+  if (!keys || fields.length === 0) return data;
+  const subject = data[SUBJECT_FIELD];
+  if (typeof subject !== "string") throw new Error(`${type} has personal fields but no ${SUBJECT_FIELD}`);
+  const sealed: Record<string, unknown> = { ...data };
+  for (const field of fields) {
+    const value = data[field];
+    // Already sealed: an event relayed by another thread of the process (the processors thread).
+    if (typeof value === "string" && value !== ERASED && !isSealed(value))
+      sealed[field] = seal(keys, subject, value);
+  }
+  return sealed;
+}
+
+/** An event's data as written, its sealed fields opened (or `erased`). */
+export function openPersonalFields(data: unknown): unknown {
+  if (data === null || typeof data !== "object" || Array.isArray(data)) return data;
+  let opened: Record<string, unknown> | undefined;
+  for (const [field, value] of Object.entries(data)) {
+    if (!isSealed(value)) continue;
+    opened ??= { ...(data as Record<string, unknown>) };
+    opened[field] = open(installed, value);
+  }
+  return opened ?? data;
+}
+
+interface ActorLike {
+  readonly sub: string;
+  readonly role: string;
+}
+
+/** A customer actor's `sub` sealed under their own key; other actors as they are. */
+export function sealActor<A extends ActorLike>(actor: A): A {
+  const keys = installed;
+  if (!keys || actor.role !== "customer" || actor.sub === ERASED || isSealed(actor.sub)) return actor;
+  return { ...actor, sub: seal(keys, actor.sub, actor.sub) };
+}
+
+/** Metadata as written, a sealed actor's `sub` opened (or `erased`). */
+export function openActor(metadata: unknown): unknown {
+  const actor = (metadata as { actor?: { sub?: unknown } } | null)?.actor;
+  if (!actor || !isSealed(actor.sub)) return metadata;
+  return { ...(metadata as object), actor: { ...actor, sub: open(installed, actor.sub) } };
+}
