@@ -181,20 +181,29 @@ export interface PaymentView {
   readonly failures: readonly PaymentFailure[];
 }
 
+/**
+ * What a payment's state reads, from what was recorded of it: pending or failed as recorded; once
+ * authorized, refunded once any refund was made, else captured once anything was (an off-session
+ * charge too), else released once its authorization was let go. The reservation view reads it too.
+ */
+export function paymentStateOf(payment: {
+  /** As recorded (a stored view's state reads the same way). */
+  readonly state: PaymentView["state"];
+  /** Captured, off-session charges included. */
+  readonly captured: number;
+  readonly refunded: number;
+  readonly released: number;
+}): PaymentView["state"] {
+  if (payment.state !== "authorized") return payment.state;
+  if (payment.refunded > 0) return "refunded";
+  if (payment.captured > 0) return "captured";
+  return payment.released > 0 ? "released" : "authorized";
+}
+
 export function paymentViewOf(record: PaymentRecord): PaymentView {
   const captured = record.captured + record.charged;
-  const state =
-    record.state !== "authorized"
-      ? record.state
-      : record.refunded > 0
-        ? "refunded"
-        : captured > 0
-          ? "captured"
-          : record.released > 0
-            ? "released"
-            : "authorized";
   return {
-    state,
+    state: paymentStateOf({ ...record, captured }),
     amount: record.amount,
     currency: record.currency,
     holdUntil: record.holdUntil,

@@ -192,8 +192,7 @@ export function recordPaymentOutcome(command: RecordPaymentOutcome, state: Parki
   if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
   const { parkingLotId, reservationId, settlementId, step, outcome, now } = command;
   const payment = state.payments.get(reservationId);
-  if (payment?.state !== "authorized")
-    return reject({ code: "NotPaid", parkingLotId, reservationId });
+  if (payment?.state !== "authorized") return reject({ code: "NotPaid", parkingLotId, reservationId });
   if (payment.steps.includes(stepKey(settlementId, step))) return accept(); // recorded already
   const ids = { reservationId, parkingLotId };
   if (!outcome.ok)
