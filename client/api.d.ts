@@ -7640,7 +7640,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `/problems/reservation-not-active`: The reservation is no longer active. `/problems/check-in-too-early`: The reservation's window has not started yet. */
+            /** @description `/problems/reservation-not-active`: The reservation is no longer active. `/problems/check-in-too-early`: The reservation's window has not started yet. `/problems/payment-pending`: The reservation is waiting for its payment. */
             409: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -7653,7 +7653,7 @@ export interface operations {
                         /** @constant */
                         status?: 409;
                         /** @enum {unknown} */
-                        type?: "/problems/reservation-not-active" | "/problems/check-in-too-early";
+                        type?: "/problems/reservation-not-active" | "/problems/check-in-too-early" | "/problems/payment-pending";
                     };
                 };
             };

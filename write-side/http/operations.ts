@@ -180,6 +180,8 @@ export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: C
       "reservation-not-found",
       "reservation-not-active",
       "check-in-too-early",
+      // Issue 38: a booking still waiting for its payment (payments on).
+      "payment-pending",
     ],
     responses: { "200": jsonResponse("Done (doing it twice changes nothing).", "ReservationStepResponse") },
   },
