@@ -1659,7 +1659,7 @@ export interface components {
                 /** @description The fact in words: who did what, to what, and why. */
                 summary: string;
                 /** @description The event type. */
-                type: "ParkingLotRegistered" | "ParkingReserved" | "ReservationCanceled" | "ReservationCheckedIn" | "ReservationCheckedOut" | "ReservationNoShow" | "ParkingLotClosed" | "ParkingLotClosureBegan" | "ParkingLotCapacityChanged" | "ParkingLotRateChanged" | "ParkingLotCustomerLimitChanged" | "ParkingLotPaymentTermsChanged" | "CouponIssued" | "CouponRevoked" | "CustomerErased";
+                type: "ParkingLotRegistered" | "ParkingReserved" | "ReservationCanceled" | "ReservationCheckedIn" | "ReservationCheckedOut" | "ReservationNoShow" | "ParkingLotClosed" | "ParkingLotClosureBegan" | "ParkingLotCapacityChanged" | "ParkingLotRateChanged" | "ParkingLotCustomerLimitChanged" | "ParkingLotPaymentTermsChanged" | "PaymentAuthorized" | "PaymentFailed" | "PaymentSettlementDecided" | "PaymentCaptured" | "PaymentReleased" | "PaymentRefunded" | "OverstayCharged" | "PaymentStepFailed" | "CouponIssued" | "CouponRevoked" | "CustomerErased";
             }[];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: string | null;
@@ -2145,7 +2145,7 @@ export interface components {
              */
             startsAt?: string;
             /** @description RESERVED (booked), CHECKED_IN (the car is in), OVERSTAYING (checked in, past endsAt), COMPLETED (checked out), NO_SHOW (a window that ended without a check-in), CANCELED. The status the clock gives at the moment of the answer. */
-            status: "RESERVED" | "CHECKED_IN" | "OVERSTAYING" | "COMPLETED" | "NO_SHOW" | "CANCELED";
+            status: "RESERVED" | "CHECKED_IN" | "OVERSTAYING" | "COMPLETED" | "NO_SHOW" | "CANCELED" | "PENDING_PAYMENT";
         };
         ReservationCanceledResponse: {
             /**
@@ -2279,6 +2279,58 @@ export interface components {
                  * @example 1
                  */
                 parkingLotId: string;
+                payment?: {
+                    /**
+                     * @description What the booking asked the provider to authorize (the quote, or an open-ended booking's deposit).
+                     * @example 5000
+                     */
+                    amount: number;
+                    /**
+                     * @description Price in the currency's minor unit (e.g. KRW).
+                     * @example 5000
+                     */
+                    authorized: number;
+                    /**
+                     * @description Captured from the authorization, with any off-session charge (an overstay).
+                     * @example 5000
+                     */
+                    captured: number;
+                    /**
+                     * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
+                     * @example KRW
+                     */
+                    currency: string;
+                    /** @description Steps of a settlement the provider failed (a declined off-session charge): recorded, never lost. */
+                    failures: {
+                        /**
+                         * Format: date-time
+                         * @description ISO 8601 UTC timestamp.
+                         */
+                        at: string;
+                        code: string;
+                        message: string;
+                        step: "capture" | "release" | "refund" | "overstay";
+                    }[];
+                    /**
+                     * Format: date-time
+                     * @description Until when the booking held its spot waiting for its payment.
+                     */
+                    holdUntil: string;
+                    /** @description The provider's payment (Stripe: the PaymentIntent's id). */
+                    intentId?: string;
+                    /**
+                     * @description Price in the currency's minor unit (e.g. KRW).
+                     * @example 5000
+                     */
+                    refunded: number;
+                    /**
+                     * @description Price in the currency's minor unit (e.g. KRW).
+                     * @example 5000
+                     */
+                    released: number;
+                    /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); authorized: the amount is held; captured, released, refunded: what the settlement did (refunded once any refund was made); failed: declined or the hold ran out (the booking was canceled). */
+                    state: "pending" | "authorized" | "captured" | "refunded" | "released" | "failed";
+                };
                 /**
                  * @description Global position in the event log (decimal string).
                  * @example 42
@@ -2301,7 +2353,7 @@ export interface components {
                  */
                 startsAt?: string;
                 /** @description RESERVED (booked), CHECKED_IN (the car is in), OVERSTAYING (checked in, past endsAt), COMPLETED (checked out), NO_SHOW (a window that ended without a check-in), CANCELED. The status the clock gives at the moment of the answer. */
-                status: "RESERVED" | "CHECKED_IN" | "OVERSTAYING" | "COMPLETED" | "NO_SHOW" | "CANCELED";
+                status: "RESERVED" | "CHECKED_IN" | "OVERSTAYING" | "COMPLETED" | "NO_SHOW" | "CANCELED" | "PENDING_PAYMENT";
             }[];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: string | null;
@@ -2334,7 +2386,7 @@ export interface components {
              */
             reservationId: string;
             /** @description RESERVED (booked), CHECKED_IN (the car is in), OVERSTAYING (checked in, past endsAt), COMPLETED (checked out), NO_SHOW (a window that ended without a check-in), CANCELED. The status the clock gives at the moment of the answer. */
-            status: "RESERVED" | "CHECKED_IN" | "OVERSTAYING" | "COMPLETED" | "NO_SHOW" | "CANCELED";
+            status: "RESERVED" | "CHECKED_IN" | "OVERSTAYING" | "COMPLETED" | "NO_SHOW" | "CANCELED" | "PENDING_PAYMENT";
         };
         ReservationView: {
             /**
@@ -2437,6 +2489,58 @@ export interface components {
              * @example 1
              */
             parkingLotId: string;
+            payment?: {
+                /**
+                 * @description What the booking asked the provider to authorize (the quote, or an open-ended booking's deposit).
+                 * @example 5000
+                 */
+                amount: number;
+                /**
+                 * @description Price in the currency's minor unit (e.g. KRW).
+                 * @example 5000
+                 */
+                authorized: number;
+                /**
+                 * @description Captured from the authorization, with any off-session charge (an overstay).
+                 * @example 5000
+                 */
+                captured: number;
+                /**
+                 * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
+                 * @example KRW
+                 */
+                currency: string;
+                /** @description Steps of a settlement the provider failed (a declined off-session charge): recorded, never lost. */
+                failures: {
+                    /**
+                     * Format: date-time
+                     * @description ISO 8601 UTC timestamp.
+                     */
+                    at: string;
+                    code: string;
+                    message: string;
+                    step: "capture" | "release" | "refund" | "overstay";
+                }[];
+                /**
+                 * Format: date-time
+                 * @description Until when the booking held its spot waiting for its payment.
+                 */
+                holdUntil: string;
+                /** @description The provider's payment (Stripe: the PaymentIntent's id). */
+                intentId?: string;
+                /**
+                 * @description Price in the currency's minor unit (e.g. KRW).
+                 * @example 5000
+                 */
+                refunded: number;
+                /**
+                 * @description Price in the currency's minor unit (e.g. KRW).
+                 * @example 5000
+                 */
+                released: number;
+                /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); authorized: the amount is held; captured, released, refunded: what the settlement did (refunded once any refund was made); failed: declined or the hold ran out (the booking was canceled). */
+                state: "pending" | "authorized" | "captured" | "refunded" | "released" | "failed";
+            };
             /**
              * @description Global position in the event log (decimal string).
              * @example 42
@@ -2459,7 +2563,7 @@ export interface components {
              */
             startsAt?: string;
             /** @description RESERVED (booked), CHECKED_IN (the car is in), OVERSTAYING (checked in, past endsAt), COMPLETED (checked out), NO_SHOW (a window that ended without a check-in), CANCELED. The status the clock gives at the moment of the answer. */
-            status: "RESERVED" | "CHECKED_IN" | "OVERSTAYING" | "COMPLETED" | "NO_SHOW" | "CANCELED";
+            status: "RESERVED" | "CHECKED_IN" | "OVERSTAYING" | "COMPLETED" | "NO_SHOW" | "CANCELED" | "PENDING_PAYMENT";
         };
         ReserveParkingBody: {
             /**
@@ -7553,7 +7657,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `/problems/reservation-not-active`: The reservation is no longer active. `/problems/check-in-too-early`: The reservation's window has not started yet. */
+            /** @description `/problems/reservation-not-active`: The reservation is no longer active. `/problems/check-in-too-early`: The reservation's window has not started yet. `/problems/payment-pending`: The reservation is waiting for its payment. */
             409: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -7566,7 +7670,7 @@ export interface operations {
                         /** @constant */
                         status?: 409;
                         /** @enum {unknown} */
-                        type?: "/problems/reservation-not-active" | "/problems/check-in-too-early";
+                        type?: "/problems/reservation-not-active" | "/problems/check-in-too-early" | "/problems/payment-pending";
                     };
                 };
             };
@@ -8102,7 +8206,7 @@ export interface operations {
                  * @description The last segment of a problem's `type`.
                  * @example parking-lot-full
                  */
-                name: "validation" | "malformed-json" | "unsupported-media-type" | "payload-too-large" | "not-found" | "method-not-allowed" | "rate-limited" | "overloaded" | "store-unavailable" | "storage-unavailable" | "service-unavailable" | "shutting-down" | "unauthorized" | "forbidden" | "sign-in-failed" | "identity-provider-unavailable" | "internal" | "parking-lot-not-found" | "reservation-not-found" | "parking-lot-full" | "parking-lot-id-taken" | "idempotency-key-reused" | "reservation-not-active" | "not-checked-in" | "check-in-too-early" | "price-changed" | "too-many-active-reservations" | "parking-lot-closed" | "reservation-checked-in" | "too-many-closures" | "capacity-too-low" | "concurrency-conflict" | "too-many-streams" | "webhook-endpoint-not-found" | "too-many-webhook-endpoints" | "position-not-reached";
+                name: "validation" | "malformed-json" | "unsupported-media-type" | "payload-too-large" | "not-found" | "method-not-allowed" | "rate-limited" | "overloaded" | "store-unavailable" | "storage-unavailable" | "service-unavailable" | "shutting-down" | "unauthorized" | "forbidden" | "sign-in-failed" | "identity-provider-unavailable" | "internal" | "parking-lot-not-found" | "reservation-not-found" | "parking-lot-full" | "parking-lot-id-taken" | "idempotency-key-reused" | "reservation-not-active" | "not-checked-in" | "check-in-too-early" | "price-changed" | "too-many-active-reservations" | "parking-lot-closed" | "reservation-checked-in" | "too-many-closures" | "capacity-too-low" | "payment-pending" | "not-paid" | "refund-exceeds-captured" | "concurrency-conflict" | "too-many-streams" | "webhook-endpoint-not-found" | "too-many-webhook-endpoints" | "position-not-reached";
             };
             cookie?: never;
         };
@@ -8458,7 +8562,7 @@ export interface operations {
                 /** @description Parking lot identifier. */
                 parkingLotId?: string;
                 /** @description The status each reservation is shown with at this moment: RESERVED and CHECKED_IN leave out windows that have ended, COMPLETED includes them. */
-                status?: "RESERVED" | "CHECKED_IN" | "OVERSTAYING" | "COMPLETED" | "NO_SHOW" | "CANCELED";
+                status?: "RESERVED" | "CHECKED_IN" | "OVERSTAYING" | "COMPLETED" | "NO_SHOW" | "CANCELED" | "PENDING_PAYMENT";
             };
             header?: {
                 /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */

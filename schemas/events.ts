@@ -6,18 +6,32 @@ import {
   CarNumber,
   CouponId,
   CouponRule,
+  Currency,
   CustomerId,
   HourlyRate,
   Identifier,
   LotName,
   MaxActivePerCustomer,
   ParkingLotId,
+  PaymentMethodId,
   PaymentTerms,
   Personal,
   Reason,
   ReservationId,
   Timestamp,
 } from "./common.js";
+import { PaymentEventDataSchemas } from "./payment-events.js";
+
+export {
+  OverstayChargedData,
+  PaymentAuthorizedData,
+  PaymentCapturedData,
+  PaymentFailedData,
+  PaymentRefundedData,
+  PaymentReleasedData,
+  PaymentSettlementDecidedData,
+  PaymentStepFailedData,
+} from "./payment-events.js";
 
 /** Payload schemas of every domain event. `additionalProperties: false` everywhere. */
 
@@ -38,6 +52,17 @@ export const ParkingLotRegisteredData = Type.Object(
   { ...strict, $id: "ParkingLotRegistered" },
 );
 
+/** What a booking waiting for its payment asks the provider to authorize (issue 38). */
+export const BookingPayment = Type.Object(
+  {
+    amount: Amount,
+    currency: Currency,
+    holdUntil: Timestamp,
+    method: Type.Optional(Personal(PaymentMethodId)),
+  },
+  { additionalProperties: false },
+);
+
 export const ParkingReservedData = Type.Object(
   {
     reservationId: ReservationId,
@@ -55,6 +80,10 @@ export const ParkingReservedData = Type.Object(
     // The rate the stay is priced at on check-out (a lot with a rate prices an open-ended stay
     // then: `amount` is 0 until the check-out event carries the price).
     hourlyRate: Type.Optional(HourlyRate),
+    // Since issue 38: present iff the booking starts PENDING_PAYMENT (payments on, something to
+    // authorize): what to authorize, until when the spot is held for it, and the saved payment
+    // method the customer named (personal: sealed under the customer's key).
+    payment: Type.Optional(BookingPayment),
   },
   { ...strict, $id: "ParkingReserved" },
 );
@@ -259,6 +288,7 @@ export const EventDataSchemas = {
   ParkingLotRateChanged: ParkingLotRateChangedData,
   ParkingLotCustomerLimitChanged: ParkingLotCustomerLimitChangedData,
   ParkingLotPaymentTermsChanged: ParkingLotPaymentTermsChangedData,
+  ...PaymentEventDataSchemas,
   CouponIssued: CouponIssuedData,
   CouponRevoked: CouponRevokedData,
   CustomerErased: CustomerErasedData,

@@ -16,6 +16,7 @@ import {
   ReservationId,
   Timestamp,
 } from "./common.js";
+import { PaymentView } from "./payment-views.js";
 import { RESERVATION_STATUSES } from "./reservation-time.js";
 
 /** A number of spots (free, held), as the description says. */
@@ -211,6 +212,7 @@ export const ReservationView = Type.Object(
       description:
         "Checked out past endsAt: the time past it at the lot's rate (pro rata to the millisecond, rounded up to the minor unit).",
     }),
+    payment: Type.Optional(PaymentView),
     overstay: Type.Optional(
       Type.Object(
         {

@@ -2,6 +2,7 @@ import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { EventOfType } from "../../schemas/events.js";
 import { ERASED } from "../../schemas/personal-data.js";
 import type { ParkingLotEvent } from "../../write-side/parking-lot/decider.js";
+import type { PaymentEvent } from "../../write-side/parking-lot/payment-state.js";
 import { defineProjection, updateOne, upsertOne } from "./projection.js";
 
 export const LOT_FACTS = "lot_facts";
@@ -82,6 +83,16 @@ export const lotFactsProjection = defineProjection({
     ReservationCanceled: (stored, collection) => added(stored, collection, stored.event.data.canceledAt),
     ReservationCheckedOut: (stored, collection) => added(stored, collection, stored.event.data.checkedOutAt),
     ReservationNoShow: (stored, collection) => added(stored, collection, stored.event.data.recordedAt),
+    // Issue 38: the payment facts, which the decider folds too (an authorization makes a pending
+    // booking RESERVED; a failure's cancel follows it and ends the booking).
+    PaymentAuthorized: (stored, collection) => added(stored, collection),
+    PaymentFailed: (stored, collection) => added(stored, collection),
+    PaymentSettlementDecided: (stored, collection) => added(stored, collection),
+    PaymentCaptured: (stored, collection) => added(stored, collection),
+    PaymentReleased: (stored, collection) => added(stored, collection),
+    PaymentRefunded: (stored, collection) => added(stored, collection),
+    OverstayCharged: (stored, collection) => added(stored, collection),
+    PaymentStepFailed: (stored, collection) => added(stored, collection),
     ParkingLotClosed: (stored, collection) => {
       const { parkingLotId, closureId, from, until } = stored.event.data;
       return upsertOne(collection, LOT_FACTS, closureDoc(parkingLotId, closureId), {
@@ -121,8 +132,15 @@ const reservationDoc = (data: { parkingLotId: string; reservationId: string }) =
 const closureDoc = (parkingLotId: string, closureId: string) => `c:${parkingLotId}:${closureId}`;
 const fact = (stored: StoredDomainEvent): LotFact => ({
   revision: stored.revision,
-  event: { type: stored.event.type, data: stored.event.data } as ParkingLotEvent,
+  event: { type: stored.event.type, data: withoutMethod(stored.event.data) } as ParkingLotEvent,
 });
+/** A booking's saved payment method is personal and no decision reads it: the facts leave it out. */
+function withoutMethod<D>(data: D): D {
+  const payment = (data as { payment?: { method?: string } }).payment;
+  if (payment?.method === undefined) return data;
+  const { method: _method, ...rest } = payment;
+  return { ...data, payment: rest };
+}
 const reachAfter = (...instants: (string | undefined)[]): string =>
   new Date(
     Math.max(...instants.map((i) => (i === undefined ? 0 : Date.parse(i)))) + FACTS_REACH_MS,
@@ -132,7 +150,8 @@ type ReservationStep =
   | EventOfType<"ReservationCheckedIn">
   | EventOfType<"ReservationCanceled">
   | EventOfType<"ReservationCheckedOut">
-  | EventOfType<"ReservationNoShow">;
+  | EventOfType<"ReservationNoShow">
+  | PaymentEvent;
 
 /** A later fact of a reservation; one that ends it (`endedAt`) brings its reach in. */
 function added(

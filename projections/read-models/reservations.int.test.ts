@@ -38,6 +38,82 @@ describe("reservations projection (spec: events in, documents out)", () => {
     });
   });
 
+  it("given a paid booking (issue 38): pending, then RESERVED, its money recorded, never its saved method", async () => {
+    const pay = { intentId: "pi_1", settlementId: "ev-9" };
+    const base = reserved(window) as Extract<DomainEvent, { type: "ParkingReserved" }>;
+    outcome = await spec.given({
+      ...base,
+      data: {
+        ...base.data,
+        payment: {
+          amount: 5000,
+          currency: "KRW",
+          holdUntil: "2026-11-22T09:15:00.000Z",
+          method: "pm_card_visa",
+        },
+      },
+    });
+    expect((await outcome.documents("reservations"))[0]).toMatchObject({
+      status: "PENDING_PAYMENT",
+      payment: { state: "pending", amount: 5000, currency: "KRW", captured: 0 },
+    });
+    expect(JSON.stringify(await outcome.documents("reservations"))).not.toContain("pm_card_visa");
+    await outcome.close();
+    outcome = await spec.given(
+      {
+        ...base,
+        data: {
+          ...base.data,
+          payment: { amount: 5000, currency: "KRW", holdUntil: "2026-11-22T09:15:00.000Z" },
+        },
+      },
+      {
+        type: "PaymentAuthorized",
+        data: {
+          ...who,
+          intentId: "pi_1",
+          amount: 5000,
+          currency: "KRW",
+          authorizedAt: "2026-11-22T09:01:00.000Z",
+        },
+      },
+      {
+        type: "PaymentCaptured",
+        data: { ...who, ...pay, amount: 4000, currency: "KRW", capturedAt: "2026-11-22T12:00:00.000Z" },
+      },
+      {
+        type: "PaymentReleased",
+        data: { ...who, ...pay, amount: 1000, releasedAt: "2026-11-22T12:00:00.000Z" },
+      },
+      {
+        type: "PaymentStepFailed",
+        data: {
+          ...who,
+          settlementId: "ev-9",
+          step: "overstay",
+          code: "card_declined",
+          message: "Declined.",
+          failedAt: "2026-11-22T12:00:01.000Z",
+        },
+      },
+    );
+    const [doc] = await outcome.documents("reservations");
+    expect(doc).toMatchObject({
+      status: "RESERVED",
+      payment: {
+        state: "authorized",
+        intentId: "pi_1",
+        authorized: 5000,
+        captured: 4000,
+        released: 1000,
+        refunded: 0,
+        failures: [
+          { step: "overstay", code: "card_declined", message: "Declined.", at: "2026-11-22T12:00:01.000Z" },
+        ],
+      },
+    });
+  });
+
   it("given a window canceled before it starts, holds nothing past the cancellation", async () => {
     outcome = await spec.given(reserved(window), {
       type: "ReservationCanceled",

@@ -62,12 +62,30 @@ export const reservationsProjection = defineProjection({
   },
   on: {
     ParkingReserved: ({ event, position }, collection) => {
-      const { reservationId, parkingLotId, customerId, carNumber } = event.data;
+      const { payment, ...data } = event.data;
+      const { reservationId, parkingLotId, customerId, carNumber } = data;
       return [
         ...upsertOne(collection, RESERVATIONS, reservationId, {
           $set: {
-            ...event.data,
-            status: "RESERVED",
+            ...data,
+            // Issue 38: a booking asked to pay waits for it; what was recorded of its money is
+            // kept beside (the saved payment method, personal, is not).
+            status: payment ? "PENDING_PAYMENT" : "RESERVED",
+            ...(payment
+              ? {
+                  payment: {
+                    state: "pending",
+                    amount: payment.amount,
+                    currency: payment.currency,
+                    holdUntil: payment.holdUntil,
+                    authorized: 0,
+                    captured: 0,
+                    refunded: 0,
+                    released: 0,
+                    failures: [],
+                  },
+                }
+              : {}),
             seq: position.commit,
             position: String(position.commit),
             heldFrom: event.data.startsAt ?? event.data.reservedAt,
@@ -113,6 +131,41 @@ export const reservationsProjection = defineProjection({
     ReservationNoShow: ({ event }, collection) =>
       // The window ended without the car: it held its spot over the window all the same.
       updateOne(collection, RESERVATIONS, event.data.reservationId, { $set: { status: "NO_SHOW" } }),
+    // Issue 38: the booking's money, as recorded (the view reads its state with the decider's
+    // paymentStateOf). An authorization makes a pending booking RESERVED (only a pending one gets one).
+    PaymentAuthorized: ({ event }, collection) =>
+      updateOne(collection, RESERVATIONS, event.data.reservationId, {
+        $set: {
+          status: "RESERVED",
+          "payment.state": "authorized",
+          "payment.intentId": event.data.intentId,
+          "payment.authorized": event.data.amount,
+        },
+      }),
+    PaymentFailed: ({ event }, collection) =>
+      updateOne(collection, RESERVATIONS, event.data.reservationId, { $set: { "payment.state": "failed" } }),
+    PaymentCaptured: ({ event }, collection) =>
+      updateOne(collection, RESERVATIONS, event.data.reservationId, {
+        $inc: { "payment.captured": event.data.amount },
+      }),
+    OverstayCharged: ({ event }, collection) =>
+      updateOne(collection, RESERVATIONS, event.data.reservationId, {
+        $inc: { "payment.captured": event.data.amount },
+      }),
+    PaymentReleased: ({ event }, collection) =>
+      updateOne(collection, RESERVATIONS, event.data.reservationId, {
+        $inc: { "payment.released": event.data.amount },
+      }),
+    PaymentRefunded: ({ event }, collection) =>
+      updateOne(collection, RESERVATIONS, event.data.reservationId, {
+        $inc: { "payment.refunded": event.data.amount },
+      }),
+    PaymentStepFailed: ({ event }, collection) => {
+      const { step, code, message, failedAt } = event.data;
+      return updateOne(collection, RESERVATIONS, event.data.reservationId, {
+        $push: { "payment.failures": { step, code, message, at: failedAt } },
+      });
+    },
     CouponIssued: ({ event }, collection) =>
       updateOne(collection, RESERVATIONS, event.data.reservationId, {
         $set: {

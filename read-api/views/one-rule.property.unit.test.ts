@@ -6,6 +6,7 @@ import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import { RESERVATION_STATUSES, windowProblem } from "../../schemas/reservation-time.js";
 import {
   availableSpots,
+  type DecideContext,
   decide,
   evolve,
   initialState,
@@ -43,6 +44,8 @@ type Step =
   | { kind: "window"; id: string; startMin: number; lengthMin: number }
   | { kind: "open"; id: string }
   | { kind: "checkIn" | "checkOut" | "cancel"; id: string }
+  // Issue 38: the provider's answer for a pending booking (payments on).
+  | { kind: "pay" | "decline"; id: string }
   | { kind: "capacity"; capacity: number }
   | { kind: "close"; fromMin: number; lengthMin: number }
   | { kind: "clock"; minutes: number }
@@ -64,6 +67,8 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
   { weight: 4, arbitrary: fc.record({ kind: fc.constant("checkIn" as const), id }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant("checkOut" as const), id }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("cancel" as const), id }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant("pay" as const), id }) },
+  { weight: 1, arbitrary: fc.record({ kind: fc.constant("decline" as const), id }) },
   {
     weight: 1,
     arbitrary: fc.record({
@@ -105,6 +110,8 @@ const probeArb = fc.record({
 const historyArb = fc.record({
   capacity: fc.integer({ min: 1, max: 3 }),
   hourlyRate: fc.option(fc.constantFrom(1000, 3000), { nil: undefined }),
+  /** Payments on (bookings start PENDING_PAYMENT, a 15-minute hold) in about half the histories. */
+  payments: fc.boolean(),
   steps: fc.array(fc.tuple(stepArb, probeArb), { minLength: 1, maxLength: 10 }),
 });
 
@@ -114,6 +121,7 @@ const reached = new Set<string>();
 /** One lot's history run the way the service runs it: decided, appended, projected, queried. */
 class Harness {
   state: ParkingLotState = initialState;
+  context: DecideContext = {};
   now = T0;
   private revision = -1;
   private closures = 0;
@@ -127,7 +135,7 @@ class Harness {
   }
 
   run(command: ParkingLotCommand): void {
-    const decision = decide(command, this.state);
+    const decision = decide(command, this.state, this.context);
     if (!decision.ok) return;
     for (const event of decision.events) {
       this.revision++;
@@ -159,8 +167,10 @@ class Harness {
     for (const closure of lot.closures)
       if (!closure.began && closure.from <= this.now)
         this.run({ type: "BeginClosure", ...base, closureId: closure.closureId });
-    for (const [rid] of lot.reservations.entries())
+    for (const [rid] of lot.reservations.entries()) {
       this.run({ type: "RecordNoShow", ...base, reservationId: rid });
+      this.run({ type: "ExpirePaymentHold", ...base, reservationId: rid });
+    }
   }
 
   private commandOf(step: Exclude<Step, { kind: "clock" | "scheduler" }>): ParkingLotCommand {
@@ -187,6 +197,13 @@ class Harness {
         return { type: "CheckOut", ...base, reservationId: step.id };
       case "cancel":
         return { type: "CancelReservation", ...base, reservationId: step.id, reason: "operator" };
+      case "pay": {
+        const amount = lot.payments.get(step.id)?.amount ?? 1;
+        const intent = { intentId: `pi_${step.id}`, amount, currency: "KRW" };
+        return { type: "AuthorizePayment", ...base, reservationId: step.id, ...intent };
+      }
+      case "decline":
+        return { type: "FailPayment", ...base, reservationId: step.id, code: "card_declined" };
       case "capacity":
         return { type: "ChangeCapacity", ...base, capacity: step.capacity };
       case "close": {
@@ -314,8 +331,9 @@ async function checkStatuses(h: Harness, lot: RegisteredLot) {
 describe("what the service shows is what it decides (issue 33, differential)", () => {
   it(`agrees with the decider after every step of ${NUM_RUNS} random histories`, async () => {
     await fc.assert(
-      fc.asyncProperty(historyArb, async ({ capacity, hourlyRate, steps }) => {
+      fc.asyncProperty(historyArb, async ({ capacity, hourlyRate, payments, steps }) => {
         const h = new Harness();
+        if (payments) h.context = { payments: { on: true, holdSeconds: 900 } };
         h.run({
           type: "RegisterParkingLot",
           parkingLotId: LOT,

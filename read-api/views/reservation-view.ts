@@ -6,6 +6,7 @@ import { RESERVATIONS } from "../../projections/read-models/reservations.js";
 import type { CouponView, ReservationStatus, ReservationView } from "../../schemas/read-models.js";
 import { statusAt } from "../../schemas/reservation-time.js";
 import { mustLeaveBy, overstaySoFar, type RegisteredLot } from "../../write-side/parking-lot/decider.js";
+import { paymentStateOf } from "../../write-side/parking-lot/payment-state.js";
 import { statusIn } from "../../write-side/parking-lot/rules.js";
 import type { LotQueries } from "./lot-view.js";
 import { newestPlateMatches } from "./plate-search.js";
@@ -51,11 +52,17 @@ export class ReservationQueries {
    * is final (statusAt only turns a window over). The spans the projection keeps are not part of it.
    */
   private async asOf(docs: readonly StoredReservation[], now: number): Promise<ReservationView[]> {
-    const active = docs.filter((d) => d.status === "RESERVED" || d.status === "CHECKED_IN");
+    const active = docs.filter(
+      (d) => d.status === "RESERVED" || d.status === "PENDING_PAYMENT" || d.status === "CHECKED_IN",
+    );
     const lotIds = [...new Set(active.map((d) => d.parkingLotId))];
     const lots = new Map<string, RegisteredLot | null>();
     await Promise.all(lotIds.map(async (lotId) => lots.set(lotId, await this.lots.states.state(lotId))));
-    return docs.map(({ heldFrom: _f, heldUntil: _u, mustLeaveBy: told, ...view }) => {
+    return docs.map(({ heldFrom: _f, heldUntil: _u, mustLeaveBy: told, ...stored }) => {
+      // Issue 38: the payment's state as the decider reads it from what was recorded.
+      const view = stored.payment
+        ? { ...stored, payment: { ...stored.payment, state: paymentStateOf(stored.payment) } }
+        : stored;
       const lot = lots.get(view.parkingLotId);
       const record = lot?.reservations.get(view.reservationId);
       if (!lot || !record) {

@@ -188,6 +188,8 @@ export const COMMAND_OPERATIONS = [
       "reservation-not-found",
       "reservation-not-active",
       "check-in-too-early",
+      // Issue 38: a booking still waiting for its payment (payments on).
+      "payment-pending",
     ],
     responses: { "200": jsonResponse("Done (doing it twice changes nothing).", ReservationStepResponse) },
   },

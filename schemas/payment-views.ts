@@ -1,0 +1,61 @@
+import { type Static, Type } from "@sinclair/typebox";
+import { Amount, Currency, Timestamp } from "./common.js";
+
+/** A paid booking's payment as the reservation view shows it (issue 38). */
+export const PaymentView = Type.Object(
+  {
+    state: Type.Union(
+      [
+        Type.Literal("pending"),
+        Type.Literal("authorized"),
+        Type.Literal("captured"),
+        Type.Literal("refunded"),
+        Type.Literal("released"),
+        Type.Literal("failed"),
+      ],
+      {
+        description:
+          "pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); authorized: the amount is held; captured, released, refunded: what the settlement did (refunded once any refund was made); failed: declined or the hold ran out (the booking was canceled).",
+      },
+    ),
+    amount: {
+      ...Amount,
+      description:
+        "What the booking asked the provider to authorize (the quote, or an open-ended booking's deposit).",
+    },
+    currency: Currency,
+    holdUntil: { ...Timestamp, description: "Until when the booking held its spot waiting for its payment." },
+    intentId: Type.Optional(
+      Type.String({ description: "The provider's payment (Stripe: the PaymentIntent's id)." }),
+    ),
+    authorized: Amount,
+    captured: {
+      ...Amount,
+      description: "Captured from the authorization, with any off-session charge (an overstay).",
+    },
+    refunded: Amount,
+    released: Amount,
+    failures: Type.Array(
+      Type.Object(
+        {
+          step: Type.Union([
+            Type.Literal("capture"),
+            Type.Literal("release"),
+            Type.Literal("refund"),
+            Type.Literal("overstay"),
+          ]),
+          code: Type.String(),
+          message: Type.String(),
+          at: Timestamp,
+        },
+        { additionalProperties: false },
+      ),
+      {
+        description:
+          "Steps of a settlement the provider failed (a declined off-session charge): recorded, never lost.",
+      },
+    ),
+  },
+  { additionalProperties: false, $id: "PaymentView" },
+);
+export type PaymentView = Static<typeof PaymentView>;
