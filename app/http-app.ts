@@ -27,6 +27,7 @@ import { assetRoutes, findWebDir } from "../read-api/page-routes.js";
 import { queryRoutes } from "../read-api/query-routes.js";
 import { TimeTravel } from "../read-api/time-travel/time-travel.js";
 import { webhookRoutes } from "../read-api/webhooks/webhook-routes.js";
+import { stripeWebhookReader } from "../projections/payments/stripe-webhooks.js";
 import { CustomerErasure } from "../write-side/customer-erasure.js";
 import { commandRoutes } from "../write-side/http/command-routes.js";
 import { ACCESS_RULES, serviceAccess, UNLISTED_ROUTES_ALLOW } from "./access.js";
@@ -220,6 +221,7 @@ function apiRoutes(app: Express, services: Services): void {
       metrics: services.metrics,
       idempotencySecret: services.idempotencySecret,
       clock: services.clock,
+      ...stripeWebhooksOf(services.config),
       ...(services.eventStore
         ? {
             erasure: new CustomerErasure(
@@ -315,4 +317,10 @@ function heavyReadGates(services: Services) {
   };
   return (operation: { readonly operationId: string }) =>
     workGate(operation.operationId, limits, (req) => principalOf(req) === undefined, metrics);
+}
+
+/** PAYMENTS=stripe: Stripe's webhooks are read (signature checked with STRIPE_WEBHOOK_SECRET). */
+function stripeWebhooksOf(config: Services["config"]) {
+  if (config.payments !== "stripe" || config.stripeWebhookSecret === undefined) return {};
+  return { stripeWebhooks: stripeWebhookReader(config.stripeWebhookSecret) };
 }

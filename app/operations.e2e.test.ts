@@ -7,6 +7,7 @@ import type { TSchema } from "@sinclair/typebox";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RevokeSessionsBody, StartSessionBody } from "../platform/auth/sign-in-schemas.js";
 import { PROCESSOR_NAMES, REACTOR_NAMES } from "../projections/processors.js";
+import { RefundPaymentBody, StripeWebhookEvent } from "../schemas/payment-requests.js";
 import {
   CancelReservationBody,
   ChangeCapacityBody,
@@ -312,6 +313,8 @@ describe("operating the service as a new user would (spawned process)", () => {
       "put /parking-lots/{parkingLotId}/customer-limit": [ChangeCustomerLimitBody],
       "put /parking-lots/{parkingLotId}/payment-terms": [ChangePaymentTermsBody],
       "post /customers/{customerId}/erasure": [EraseCustomerBody, OperatorEraseCustomerBody],
+      "post /parking-lots/{parkingLotId}/reservations/{reservationId}/refund": [RefundPaymentBody],
+      "post /payments/webhooks/stripe": [StripeWebhookEvent],
       "post /sign-in/session": [StartSessionBody],
       "post /sessions/revoke": [RevokeSessionsBody],
       "post /webhook-endpoints": [CreateWebhookEndpointBody],

@@ -23,6 +23,7 @@ import type { ReservationRecord } from "../write-side/parking-lot/decider.js";
 import { type Authentication, createAuthentication, idempotencySecretOf, webhookKeyOf } from "./auth.js";
 import { useDataKeysOf } from "./personal-data.js";
 import { ProcessorThread, type WorkerMetrics } from "./processor-thread.js";
+import { paymentSagaSettings } from "./payment-commands.js";
 import { schedulerCommands } from "./scheduler-commands.js";
 import { StorageHealth } from "./storage-health.js";
 
@@ -335,6 +336,10 @@ function processorsInThisThread(
   logger: Logger,
   clock: () => Date,
 ) {
+  const payments = paymentSagaSettings(config, eventStore, {
+    logger: logger.child({ component: "payments" }),
+    snapshots: new DocumentLotSnapshotStore(documentStore),
+  });
   return startProcessors({
     eventStore,
     documentStore,
@@ -356,6 +361,7 @@ function processorsInThisThread(
         concurrency: config.webhookConcurrency,
         retryScale: config.webhookRetryScale,
       },
+      ...(payments ? { payments } : {}),
     },
     lease: { ttlMs: config.processorLeaseTtlMs, renewMs: config.processorLeaseRenewMs },
     clock: () => clock().getTime(),

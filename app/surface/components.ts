@@ -36,6 +36,12 @@ import {
 } from "../../schemas/commands.js";
 import { HistoryPage } from "../../schemas/history.js";
 import {
+  PaymentRefundAccepted,
+  RefundPaymentBody,
+  StripeWebhookEvent,
+  StripeWebhookReceived,
+} from "../../schemas/payment-requests.js";
+import {
   AvailabilityView,
   ControlCenterView,
   CouponView,
@@ -78,6 +84,10 @@ const COMPONENT_SCHEMAS: Record<string, TSchema> = {
   ParkingLotRegisteredResponse,
   ReservationAccepted,
   ReservationCanceledResponse,
+  RefundPaymentBody,
+  PaymentRefundAccepted,
+  StripeWebhookEvent,
+  StripeWebhookReceived,
   ParkingLotDetail,
   AvailabilityView,
   TimelineView,
