@@ -1,9 +1,11 @@
 import { type Static, type TProperties, Type } from "@sinclair/typebox";
 import { PLAIN_TEXT_NOT_BLANK_PATTERN, PLAIN_TEXT_PATTERN, PLAIN_TEXT_RULE } from "../platform/plain-text.js";
 import {
+  Amount,
   Capacity,
   CarNumber,
   CouponRule,
+  Currency,
   CustomerId,
   HourlyRate,
   Identifier,
@@ -12,11 +14,13 @@ import {
   MaxActivePerCustomer,
   OfferedAmount,
   ParkingLotId,
+  PaymentMethodId,
   PaymentTerms,
   Reason,
   ReservationId,
   Timestamp,
 } from "./common.js";
+import { IntentId, PaymentStep, SettlementId } from "./payment-events.js";
 
 /** Request bodies of the command API. */
 
@@ -183,6 +187,8 @@ export const ReserveParking = command("ReserveParking", {
   /** UTC; both or neither. */
   startsAt: Type.Optional(Timestamp),
   endsAt: Type.Optional(Timestamp),
+  /** Since issue 38: a saved payment method to authorize with (payments on). */
+  paymentMethod: Type.Optional(PaymentMethodId),
 });
 
 export const CancelReservation = command("CancelReservation", {
@@ -233,6 +239,72 @@ export const RecordNoShow = command("RecordNoShow", {
 
 export const BeginClosure = command("BeginClosure", { closureId: Identifier, parkingLotId: ParkingLotId });
 
+/**
+ * Payments (issue 38), sent by the payments process manager, the webhook and the scheduler (and
+ * RefundPayment by an operator); each is idempotent, so a retry or a second replica appends once.
+ */
+const ProviderCode = Type.String({ minLength: 1, maxLength: 100, pattern: "^[a-z0-9_]+$" });
+
+/** The provider authorized a pending booking's payment: PaymentAuthorized, RESERVED. */
+export const AuthorizePayment = command("AuthorizePayment", {
+  parkingLotId: ParkingLotId,
+  reservationId: ReservationId,
+  intentId: IntentId,
+  amount: Amount,
+  currency: Currency,
+});
+
+/** The provider declined a pending booking's payment: PaymentFailed{declined} and the cancel. */
+export const FailPayment = command("FailPayment", {
+  parkingLotId: ParkingLotId,
+  reservationId: ReservationId,
+  intentId: Type.Optional(IntentId),
+  code: Type.Optional(ProviderCode),
+});
+
+/** A pending booking's hold ran out (the scheduler, at `holdUntil`): PaymentFailed{expired} and the cancel. */
+export const ExpirePaymentHold = command("ExpirePaymentHold", {
+  parkingLotId: ParkingLotId,
+  reservationId: ReservationId,
+});
+
+/** What the provider did with one step of a settlement: the matching outcome fact. */
+export const PaymentStepOutcome = Type.Union([
+  Type.Object(
+    {
+      ok: Type.Literal(true),
+      intentId: IntentId,
+      amount: Amount,
+      refundId: Type.Optional(IntentId),
+    },
+    { additionalProperties: false },
+  ),
+  Type.Object(
+    {
+      ok: Type.Literal(false),
+      code: ProviderCode,
+      message: Type.String({ minLength: 1, maxLength: 500 }),
+    },
+    { additionalProperties: false },
+  ),
+]);
+
+export const RecordPaymentOutcome = command("RecordPaymentOutcome", {
+  parkingLotId: ParkingLotId,
+  reservationId: ReservationId,
+  settlementId: SettlementId,
+  step: PaymentStep,
+  outcome: PaymentStepOutcome,
+});
+
+/** An operator refunds (part of) what a booking's payment captured. */
+export const RefundPayment = command("RefundPayment", {
+  parkingLotId: ParkingLotId,
+  reservationId: ReservationId,
+  amount: OfferedAmount,
+  reason: Reason,
+});
+
 export const ParkingLotCommand = Type.Union([
   RegisterParkingLot,
   ReserveParking,
@@ -246,6 +318,11 @@ export const ParkingLotCommand = Type.Union([
   ChangePaymentTerms,
   RecordNoShow,
   BeginClosure,
+  AuthorizePayment,
+  FailPayment,
+  ExpirePaymentHold,
+  RecordPaymentOutcome,
+  RefundPayment,
 ]);
 export type ParkingLotCommand = Static<typeof ParkingLotCommand>;
 export type RegisterParkingLot = Static<typeof RegisterParkingLot>;
@@ -260,3 +337,9 @@ export type ChangeCustomerLimit = Static<typeof ChangeCustomerLimit>;
 export type ChangePaymentTerms = Static<typeof ChangePaymentTerms>;
 export type RecordNoShow = Static<typeof RecordNoShow>;
 export type BeginClosure = Static<typeof BeginClosure>;
+export type AuthorizePayment = Static<typeof AuthorizePayment>;
+export type FailPayment = Static<typeof FailPayment>;
+export type ExpirePaymentHold = Static<typeof ExpirePaymentHold>;
+export type RecordPaymentOutcome = Static<typeof RecordPaymentOutcome>;
+export type PaymentStepOutcome = Static<typeof PaymentStepOutcome>;
+export type RefundPayment = Static<typeof RefundPayment>;

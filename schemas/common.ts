@@ -152,6 +152,19 @@ export const Currency = Type.String({
 });
 export const DEFAULT_CURRENCY = "KRW";
 
+/**
+ * A saved payment method at the provider (Stripe's `pm_...`) a booking names (issue 38): confirmed
+ * server-side, as apps with saved cards do. Personal: sealed under the customer's key.
+ */
+export const PaymentMethodId = Type.String({
+  minLength: 1,
+  maxLength: 255,
+  pattern: "^[A-Za-z0-9_-]+$",
+  description:
+    "A saved payment method at the payment provider (Stripe: `pm_...`) to authorize the booking with, confirmed server-side.",
+  examples: ["pm_card_visa"],
+});
+
 /** A fee or deposit in the currency's minor unit (0: none). */
 const Fee = (description: string) =>
   Type.Integer({ minimum: 0, maximum: 100_000_000, description, examples: [5000] });

@@ -13,12 +13,25 @@ import {
   LotName,
   MaxActivePerCustomer,
   ParkingLotId,
+  PaymentMethodId,
   PaymentTerms,
   Personal,
   Reason,
   ReservationId,
   Timestamp,
 } from "./common.js";
+import { PaymentEventDataSchemas } from "./payment-events.js";
+
+export {
+  OverstayChargedData,
+  PaymentAuthorizedData,
+  PaymentCapturedData,
+  PaymentFailedData,
+  PaymentRefundedData,
+  PaymentReleasedData,
+  PaymentSettlementDecidedData,
+  PaymentStepFailedData,
+} from "./payment-events.js";
 
 /** Payload schemas of every domain event. `additionalProperties: false` everywhere. */
 
@@ -39,6 +52,17 @@ export const ParkingLotRegisteredData = Type.Object(
   { ...strict, $id: "ParkingLotRegistered" },
 );
 
+/** What a booking waiting for its payment asks the provider to authorize (issue 38). */
+export const BookingPayment = Type.Object(
+  {
+    amount: Amount,
+    currency: Currency,
+    holdUntil: Timestamp,
+    method: Type.Optional(Personal(PaymentMethodId)),
+  },
+  { additionalProperties: false },
+);
+
 export const ParkingReservedData = Type.Object(
   {
     reservationId: ReservationId,
@@ -56,6 +80,10 @@ export const ParkingReservedData = Type.Object(
     // The rate the stay is priced at on check-out (a lot with a rate prices an open-ended stay
     // then: `amount` is 0 until the check-out event carries the price).
     hourlyRate: Type.Optional(HourlyRate),
+    // Since issue 38: present iff the booking starts PENDING_PAYMENT (payments on, something to
+    // authorize): what to authorize, until when the spot is held for it, and the saved payment
+    // method the customer named (personal: sealed under the customer's key).
+    payment: Type.Optional(BookingPayment),
   },
   { ...strict, $id: "ParkingReserved" },
 );
@@ -200,42 +228,6 @@ export const ParkingLotPaymentTermsChangedData = Type.Object(
   { ...strict, $id: "ParkingLotPaymentTermsChanged" },
 );
 
-/** A payment intent's id at the provider (Stripe's `pi_...`), kept as the provider gave it. */
-const IntentId = Type.String({ minLength: 1, maxLength: 255, pattern: "^[A-Za-z0-9_-]+$" });
-
-/**
- * Since issue 38: the provider authorized the booking's amount; a PENDING_PAYMENT booking is
- * RESERVED from `authorizedAt` on.
- */
-export const PaymentAuthorizedData = Type.Object(
-  {
-    reservationId: ReservationId,
-    parkingLotId: ParkingLotId,
-    intentId: IntentId,
-    amount: Amount,
-    currency: Currency,
-    authorizedAt: Timestamp,
-  },
-  { ...strict, $id: "PaymentAuthorized" },
-);
-
-/**
- * Since issue 38: the booking's payment failed (the provider declined it, or its hold ran out
- * first); a ReservationCanceled (reason `payment-failed` / `payment-expired`) follows it.
- */
-export const PaymentFailedData = Type.Object(
-  {
-    reservationId: ReservationId,
-    parkingLotId: ParkingLotId,
-    intentId: Type.Optional(IntentId),
-    reason: Type.Union([Type.Literal("declined"), Type.Literal("expired")]),
-    /** The provider's decline code, when it gave one. */
-    code: Type.Optional(Type.String({ minLength: 1, maxLength: 100, pattern: "^[a-z0-9_]+$" })),
-    failedAt: Timestamp,
-  },
-  { ...strict, $id: "PaymentFailed" },
-);
-
 export const CouponIssuedData = Type.Object(
   {
     couponId: CouponId,
@@ -290,8 +282,7 @@ export const EventDataSchemas = {
   ParkingLotRateChanged: ParkingLotRateChangedData,
   ParkingLotCustomerLimitChanged: ParkingLotCustomerLimitChangedData,
   ParkingLotPaymentTermsChanged: ParkingLotPaymentTermsChangedData,
-  PaymentAuthorized: PaymentAuthorizedData,
-  PaymentFailed: PaymentFailedData,
+  ...PaymentEventDataSchemas,
   CouponIssued: CouponIssuedData,
   CouponRevoked: CouponRevokedData,
   CustomerErased: CustomerErasedData,

@@ -21,7 +21,7 @@ afterEach(() => usePersonalDataKeys(undefined));
 
 describe("the personal fields the schemas mark", () => {
   it("are derived from the schemas: the booking's customer and plate, every event's customer", () => {
-    expect(PERSONAL_FIELDS.ParkingReserved).toEqual(["customerId", "carNumber"]);
+    expect(PERSONAL_FIELDS.ParkingReserved).toEqual(["customerId", "carNumber", "payment.method"]);
     expect(PERSONAL_FIELDS.CouponIssued).toEqual(["customerId"]);
     expect(PERSONAL_FIELDS.ParkingLotRegistered).toEqual([]);
   });
@@ -30,8 +30,13 @@ describe("the personal fields the schemas mark", () => {
     for (const [type, fields] of Object.entries(PERSONAL_FIELDS) as [EventType, readonly string[]][]) {
       const properties = EventDataSchemas[type].properties as unknown as Record<string, TSchema>;
       if (fields.length > 0) expect(Object.keys(properties), type).toContain(SUBJECT_FIELD);
-      for (const field of fields)
-        expect(() => validate(properties[field] as TSchema, ERASED), `${type}.${field}`).not.toThrow();
+      for (const field of fields) {
+        const [outer, inner] = field.split(".") as [string, string | undefined];
+        const property = properties[outer] as TSchema;
+        const schema =
+          inner === undefined ? property : (property.properties as Record<string, TSchema>)[inner];
+        expect(() => validate(schema as TSchema, ERASED), `${type}.${field}`).not.toThrow();
+      }
     }
   });
 });
@@ -158,6 +163,50 @@ describe("a customer erased already", () => {
       expect(keys.erase("cust-gone")).toBe(1);
       expect((booking("cust-gone").data as { customerId: string }).customerId).toBe(ERASED);
       expect((booking("cust-here").data as { customerId: string }).customerId).toMatch(/^pii1\./);
+    } finally {
+      keys.close();
+      data.remove();
+    }
+  });
+});
+
+describe("a booking's saved payment method (issue 38)", () => {
+  it("is sealed one object down, opened on read, and reads `erased` once its customer is erased", () => {
+    const data = tempDataDir("parking-shred-method-");
+    const keys = SqliteDataKeys.open(join(data.dir, "keys", "data-keys.sqlite"));
+    usePersonalDataKeys(keys);
+    try {
+      const payment = { amount: 5000, currency: "KRW", holdUntil: "2026-11-23T09:15:00.000Z" };
+      const encoded = encodeEvent(
+        {
+          type: "ParkingReserved",
+          data: {
+            reservationId: "r-1",
+            parkingLotId: "lot-1",
+            customerId: "cust-pay",
+            carNumber: "12가3456",
+            amount: 5000,
+            reservedAt: "2026-11-23T09:00:00.000Z",
+            payment: { ...payment, method: "pm_card_visa" },
+          },
+        },
+        { correlationId: "c", causationId: "c", actor: { sub: "ops-1", role: "operator" } },
+      );
+      const written = encoded.data as { payment: { method: string; amount: number } };
+      expect(written.payment.method).toMatch(/^pii1\./);
+      expect(written.payment.amount).toBe(5000);
+      const recorded = {
+        ...encoded,
+        id: "e1",
+        streamId: "parkingLot-lot-1",
+        revision: 0,
+        position: { commit: 1, prepare: 1 },
+        createdAt: new Date(0),
+      };
+      const read = () => (decodeEvent(recorded as never).event.data as { payment: object }).payment;
+      expect(read()).toEqual({ ...payment, method: "pm_card_visa" });
+      keys.erase("cust-pay");
+      expect(read()).toEqual({ ...payment, method: ERASED });
     } finally {
       keys.close();
       data.remove();

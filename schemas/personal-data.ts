@@ -47,14 +47,20 @@ export function withPersonalDataKeys<T>(keys: DataKeys, work: () => T): T {
 const isPersonal = (schema: TSchema): boolean =>
   (schema as { "x-personal"?: unknown })["x-personal"] === true;
 
+/** The personal properties of a schema, as paths: `carNumber`, or `payment.method` one object down. */
+function personalPaths(schema: TSchema): string[] {
+  return Object.entries((schema.properties ?? {}) as Record<string, TSchema>).flatMap(([name, property]) => {
+    if (isPersonal(property)) return [name];
+    if (property.type !== "object") return [];
+    return Object.entries((property.properties ?? {}) as Record<string, TSchema>)
+      .filter(([, inner]) => isPersonal(inner))
+      .map(([inner]) => `${name}.${inner}`);
+  });
+}
+
 /** The personal properties of each event type, read from the schemas' `Personal` marks. */
 export const PERSONAL_FIELDS: Readonly<Record<EventType, readonly string[]>> = Object.fromEntries(
-  Object.entries(EventDataSchemas).map(([type, schema]) => [
-    type,
-    Object.entries(schema.properties as Record<string, TSchema>)
-      .filter(([, property]) => isPersonal(property))
-      .map(([name]) => name),
-  ]),
+  Object.entries(EventDataSchemas).map(([type, schema]) => [type, personalPaths(schema)]),
 ) as unknown as Record<EventType, readonly string[]>;
 
 export const isSealed = (value: unknown): value is string =>
@@ -104,23 +110,33 @@ export function sealPersonalFields(
   const subject = data[SUBJECT_FIELD];
   if (typeof subject !== "string") throw new Error(`${type} has personal fields but no ${SUBJECT_FIELD}`);
   const sealed: Record<string, unknown> = { ...data };
-  for (const field of fields) {
-    const value = data[field];
+  const sealValue = (value: unknown): unknown =>
     // Already sealed: an event relayed by another thread of the process (the processors thread).
-    if (typeof value === "string" && value !== ERASED && !isSealed(value))
-      sealed[field] = seal(keys, subject, value);
+    typeof value === "string" && value !== ERASED && !isSealed(value) ? seal(keys, subject, value) : value;
+  for (const field of fields) {
+    const [outer, inner] = field.split(".") as [string, string | undefined];
+    if (inner === undefined) {
+      sealed[field] = sealValue(data[field]);
+      continue;
+    }
+    const nested = data[outer];
+    if (nested !== null && typeof nested === "object" && inner in nested)
+      sealed[outer] = { ...nested, [inner]: sealValue((nested as Record<string, unknown>)[inner]) };
   }
   return sealed;
 }
 
-/** An event's data as written, its sealed fields opened (or `erased`). */
-export function openPersonalFields(data: unknown): unknown {
+/** An event's data as written, its sealed fields opened (or `erased`), one object down too. */
+export const openPersonalFields = (data: unknown): unknown => openObject(data, true);
+
+function openObject(data: unknown, outer: boolean): unknown {
   if (data === null || typeof data !== "object" || Array.isArray(data)) return data;
   let opened: Record<string, unknown> | undefined;
   for (const [field, value] of Object.entries(data)) {
-    if (!isSealed(value)) continue;
+    const read = isSealed(value) ? open(installed, value) : outer ? openObject(value, false) : value;
+    if (read === value) continue;
     opened ??= { ...(data as Record<string, unknown>) };
-    opened[field] = open(installed, value);
+    opened[field] = read;
   }
   return opened ?? data;
 }

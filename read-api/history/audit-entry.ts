@@ -28,6 +28,12 @@ const STAMP_FIELD: { [K in EventType]: TextFieldOf<DataOf<K>> } = {
   ParkingLotPaymentTermsChanged: "changedAt",
   PaymentAuthorized: "authorizedAt",
   PaymentFailed: "failedAt",
+  PaymentSettlementDecided: "decidedAt",
+  PaymentCaptured: "capturedAt",
+  PaymentReleased: "releasedAt",
+  PaymentRefunded: "refundedAt",
+  OverstayCharged: "chargedAt",
+  PaymentStepFailed: "failedAt",
   CouponIssued: "issuedAt",
   CouponRevoked: "revokedAt",
   CustomerErased: "erasedAt",
@@ -54,6 +60,27 @@ const utc = (timestamp: string): string => new Date(timestamp).toISOString();
 
 const windowOf = (data: { startsAt?: string; endsAt?: string }): string =>
   data.startsAt && data.endsAt ? `for ${utc(data.startsAt)} – ${utc(data.endsAt)}` : "open-ended";
+
+const SETTLED_BY: Record<DataOf<"PaymentSettlementDecided">["because"], string> = {
+  "check-out": "its check-out",
+  "customer-cancel": "the customer's cancel",
+  "operator-cancel": "an operator's cancel",
+  closure: "a closure",
+  "no-show": "its no-show",
+  refund: "a refund",
+};
+
+/** A settlement's amounts in words: only the parts that move money. */
+function settlementSentence(d: DataOf<"PaymentSettlementDecided">, by: string): string {
+  const parts = [
+    d.capture > 0 ? `capture ${d.capture}` : "",
+    d.release > 0 ? `release ${d.release}` : "",
+    d.offSession > 0 ? `charge ${d.offSession} off-session` : "",
+    d.refund > 0 ? `refund ${d.refund}` : "",
+  ].filter(Boolean);
+  const what = parts.length > 0 ? parts.join(", ") : "move nothing";
+  return `${by} settled payment ${d.intentId} of reservation ${d.reservationId} on ${SETTLED_BY[d.because]}: ${what} ${d.currency}${d.reason ? ` (${d.reason})` : ""}`;
+}
 
 type Sentence<K extends EventType> = (d: DataOf<K>, by: string, actor: Actor | undefined) => string;
 
@@ -96,6 +123,17 @@ const SENTENCES: { [K in EventType]: Sentence<K> } = {
     d.reason === "expired"
       ? `${by} recorded that the payment hold of reservation ${d.reservationId} ran out before the payment was authorized`
       : `${by} recorded that payment ${d.intentId ?? "(no intent)"} for reservation ${d.reservationId} was declined${d.code ? ` (${d.code})` : ""}`,
+  PaymentSettlementDecided: (d, by) => settlementSentence(d, by),
+  PaymentCaptured: (d, by) =>
+    `${by} recorded that ${d.amount} ${d.currency} of payment ${d.intentId} for reservation ${d.reservationId} was captured`,
+  PaymentReleased: (d, by) =>
+    `${by} recorded that ${d.amount} of payment ${d.intentId} for reservation ${d.reservationId} was released`,
+  PaymentRefunded: (d, by) =>
+    `${by} recorded that ${d.amount} ${d.currency} of payment ${d.intentId} for reservation ${d.reservationId} was refunded (${d.refundId})`,
+  OverstayCharged: (d, by) =>
+    `${by} recorded that ${d.amount} ${d.currency} beyond the authorization of reservation ${d.reservationId} was charged off-session (${d.intentId})`,
+  PaymentStepFailed: (d, by) =>
+    `${by} recorded that the ${d.step} of reservation ${d.reservationId}'s payment failed (${d.code}): ${d.message}`,
   CouponIssued: (d, by) => `${by} issued coupon ${d.couponId} for reservation ${d.reservationId}`,
   CouponRevoked: (d, by) => `${by} revoked coupon ${d.couponId} of reservation ${d.reservationId}`,
   CustomerErased: (d, by) =>
@@ -115,6 +153,8 @@ const reasonOf = (event: DomainEvent): string | undefined => {
       return event.data.reason;
     case "ReservationNoShow":
       return "no-show";
+    case "PaymentSettlementDecided":
+      return event.data.reason;
     default:
       return undefined;
   }

@@ -1,10 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
-import type { DomainEvent } from "../../schemas/events.js";
+import type { DomainEvent, EventType } from "../../schemas/events.js";
 import { validateEvent } from "../../schemas/validation.js";
 import { auditEntry, stampMsOfRaw } from "./audit-entry.js";
 
-const stored = (event: DomainEvent, actor?: { sub: string; role: "customer" | "operator" | "system" }) =>
+type Actor = { sub: string; role: "customer" | "operator" | "system" };
+const stored = (event: DomainEvent, actor?: Actor) =>
   ({
     event,
     id: "e1",
@@ -150,6 +151,100 @@ describe("an audit entry", () => {
     expect(expired.at).toBe("2026-11-23T14:15:00.000Z");
     expect(expired.summary).toBe(
       "payment-saga (system) recorded that the payment hold of reservation r-5 ran out before the payment was authorized",
+    );
+  });
+
+  it("says how a paid booking's money was settled and what each step at the provider did", () => {
+    const saga = { sub: "payments", role: "system" } as const;
+    const ids = { reservationId: "r-7", parkingLotId: "1" };
+    const summary = (type: string, data: Record<string, unknown>, actor: Actor = saga) =>
+      auditEntry(stored(validateEvent(type as EventType, { ...ids, ...data }), actor)).summary;
+    const settled = auditEntry(
+      stored(
+        validateEvent("PaymentSettlementDecided", {
+          ...ids,
+          intentId: "pi_7",
+          currency: "KRW",
+          capture: 5000,
+          release: 0,
+          offSession: 410,
+          refund: 0,
+          because: "check-out",
+          decidedAt: "2026-11-23T16:00:00.000Z",
+        }),
+        { sub: "ops-1", role: "operator" },
+      ),
+    );
+    expect(settled.at).toBe("2026-11-23T16:00:00.000Z");
+    expect(settled.reservationId).toBe("r-7");
+    expect(settled.summary).toBe(
+      "ops-1 (operator) settled payment pi_7 of reservation r-7 on its check-out: capture 5000, charge 410 off-session KRW",
+    );
+    const refund = auditEntry(
+      stored(
+        validateEvent("PaymentSettlementDecided", {
+          ...ids,
+          intentId: "pi_7",
+          currency: "KRW",
+          capture: 0,
+          release: 0,
+          offSession: 0,
+          refund: 1000,
+          because: "refund",
+          reason: "gate broken",
+          decidedAt: "2026-11-23T17:00:00.000Z",
+        }),
+        { sub: "ops-1", role: "operator" },
+      ),
+    );
+    expect(refund.reason).toBe("gate broken");
+    expect(refund.summary).toBe(
+      "ops-1 (operator) settled payment pi_7 of reservation r-7 on a refund: refund 1000 KRW (gate broken)",
+    );
+    const step = { intentId: "pi_7", settlementId: "ev-1" };
+    expect(
+      summary("PaymentCaptured", {
+        ...step,
+        amount: 5000,
+        currency: "KRW",
+        capturedAt: "2026-11-23T16:00:01Z",
+      }),
+    ).toBe("payments (system) recorded that 5000 KRW of payment pi_7 for reservation r-7 was captured");
+    expect(summary("PaymentReleased", { ...step, amount: 300, releasedAt: "2026-11-23T16:00:01Z" })).toBe(
+      "payments (system) recorded that 300 of payment pi_7 for reservation r-7 was released",
+    );
+    expect(
+      summary("PaymentRefunded", {
+        ...step,
+        refundId: "re_1",
+        amount: 1000,
+        currency: "KRW",
+        refundedAt: "2026-11-23T17:00:01Z",
+      }),
+    ).toBe(
+      "payments (system) recorded that 1000 KRW of payment pi_7 for reservation r-7 was refunded (re_1)",
+    );
+    expect(
+      summary("OverstayCharged", {
+        ...step,
+        intentId: "pi_8",
+        amount: 410,
+        currency: "KRW",
+        chargedAt: "2026-11-23T16:00:02Z",
+      }),
+    ).toBe(
+      "payments (system) recorded that 410 KRW beyond the authorization of reservation r-7 was charged off-session (pi_8)",
+    );
+    expect(
+      summary("PaymentStepFailed", {
+        settlementId: "ev-1",
+        step: "overstay",
+        code: "card_declined",
+        message: "Your card was declined.",
+        failedAt: "2026-11-23T16:00:02Z",
+      }),
+    ).toBe(
+      "payments (system) recorded that the overstay of reservation r-7's payment failed (card_declined): Your card was declined.",
     );
   });
 

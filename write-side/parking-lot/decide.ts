@@ -36,6 +36,13 @@ export function decide(command: ParkingLotCommand, state: ParkingLotState): Deci
       return recordNoShow(command, state);
     case "BeginClosure":
       return beginClosure(command, state);
+    case "AuthorizePayment":
+    case "FailPayment":
+    case "ExpirePaymentHold":
+    case "RecordPaymentOutcome":
+    case "RefundPayment":
+      // Interim: the payments decider (write-side/parking-lot/payments.ts) lands in the next commit.
+      throw new Error(`${command.type} is not decided yet`);
   }
 }
 

@@ -814,6 +814,8 @@ class Model {
         lot.terms = terms;
         return accepted("ParkingLotPaymentTermsChanged");
       }
+      default:
+        throw new Error(`the model does not send ${command.type}`);
     }
   }
 }

@@ -1,0 +1,176 @@
+import { Type } from "@sinclair/typebox";
+import { Amount, Currency, ParkingLotId, Reason, ReservationId, Timestamp } from "./common.js";
+
+/**
+ * Payload schemas of the payment facts (issue 38): a booking's authorization or its failure, the
+ * settlement the decider decides when a paid booking ends (or an operator refunds), and each step's
+ * outcome at the provider. Amounts are integers in the currency's minor unit.
+ */
+
+const strict = { additionalProperties: false } as const;
+
+/** An object's id at the provider (Stripe's `pi_...`, `re_...`), kept as the provider gave it. */
+export const IntentId = Type.String({ minLength: 1, maxLength: 255, pattern: "^[A-Za-z0-9_-]+$" });
+
+/** The id of a settlement: the event id of the PaymentSettlementDecided a step executes. */
+export const SettlementId = Type.String({ minLength: 1, maxLength: 100, pattern: "^[A-Za-z0-9_.:-]+$" });
+
+/** What a settlement's steps are, one outcome fact each. */
+export const PaymentStep = Type.Union([
+  Type.Literal("capture"),
+  Type.Literal("release"),
+  Type.Literal("refund"),
+  Type.Literal("overstay"),
+]);
+
+/** A provider's code (a decline code, an error code). */
+const ProviderCode = Type.String({ minLength: 1, maxLength: 100, pattern: "^[a-z0-9_]+$" });
+
+/**
+ * Since issue 38: the provider authorized the booking's amount; a PENDING_PAYMENT booking is
+ * RESERVED from `authorizedAt` on.
+ */
+export const PaymentAuthorizedData = Type.Object(
+  {
+    reservationId: ReservationId,
+    parkingLotId: ParkingLotId,
+    intentId: IntentId,
+    amount: Amount,
+    currency: Currency,
+    authorizedAt: Timestamp,
+  },
+  { ...strict, $id: "PaymentAuthorized" },
+);
+
+/**
+ * Since issue 38: the booking's payment failed (the provider declined it, or its hold ran out
+ * first); a ReservationCanceled (reason `payment-failed` / `payment-expired`) follows it.
+ */
+export const PaymentFailedData = Type.Object(
+  {
+    reservationId: ReservationId,
+    parkingLotId: ParkingLotId,
+    intentId: Type.Optional(IntentId),
+    reason: Type.Union([Type.Literal("declined"), Type.Literal("expired")]),
+    /** The provider's decline code, when it gave one. */
+    code: Type.Optional(ProviderCode),
+    failedAt: Timestamp,
+  },
+  { ...strict, $id: "PaymentFailed" },
+);
+
+/**
+ * Since issue 38: what is to happen to a paid booking's money, decided in the same append as the
+ * fact that settles it (a check-out, a cancel, a no-show, a closure's cancel) or by an operator's
+ * refund, with write-side/parking-lot/payment-policy.ts. `capture + release` is what the intent
+ * still held; `offSession` is charged beyond it; `refund` is given back of what was captured.
+ */
+export const PaymentSettlementDecidedData = Type.Object(
+  {
+    reservationId: ReservationId,
+    parkingLotId: ParkingLotId,
+    intentId: IntentId,
+    currency: Currency,
+    capture: Amount,
+    release: Amount,
+    offSession: Amount,
+    refund: Amount,
+    because: Type.Union([
+      Type.Literal("check-out"),
+      Type.Literal("customer-cancel"),
+      Type.Literal("operator-cancel"),
+      Type.Literal("closure"),
+      Type.Literal("no-show"),
+      Type.Literal("refund"),
+    ]),
+    /** An operator's refund: why. */
+    reason: Type.Optional(Reason),
+    decidedAt: Timestamp,
+  },
+  { ...strict, $id: "PaymentSettlementDecided" },
+);
+
+/** Since issue 38: the provider captured `amount` of the intent (a settlement's capture step). */
+export const PaymentCapturedData = Type.Object(
+  {
+    reservationId: ReservationId,
+    parkingLotId: ParkingLotId,
+    intentId: IntentId,
+    amount: Amount,
+    currency: Currency,
+    settlementId: SettlementId,
+    capturedAt: Timestamp,
+  },
+  { ...strict, $id: "PaymentCaptured" },
+);
+
+/** Since issue 38: the provider let go of `amount` of the intent's authorization (a release step). */
+export const PaymentReleasedData = Type.Object(
+  {
+    reservationId: ReservationId,
+    parkingLotId: ParkingLotId,
+    intentId: IntentId,
+    amount: Amount,
+    settlementId: SettlementId,
+    releasedAt: Timestamp,
+  },
+  { ...strict, $id: "PaymentReleased" },
+);
+
+/** Since issue 38: the provider refunded `amount` of what the intent captured (a refund step). */
+export const PaymentRefundedData = Type.Object(
+  {
+    reservationId: ReservationId,
+    parkingLotId: ParkingLotId,
+    intentId: IntentId,
+    refundId: IntentId,
+    amount: Amount,
+    currency: Currency,
+    settlementId: SettlementId,
+    refundedAt: Timestamp,
+  },
+  { ...strict, $id: "PaymentRefunded" },
+);
+
+/**
+ * Since issue 38: what the authorization could not cover (an overstay, an open-ended stay priced
+ * over its deposit) was charged off-session to the same payment method: `intentId` is the new intent.
+ */
+export const OverstayChargedData = Type.Object(
+  {
+    reservationId: ReservationId,
+    parkingLotId: ParkingLotId,
+    intentId: IntentId,
+    amount: Amount,
+    currency: Currency,
+    settlementId: SettlementId,
+    chargedAt: Timestamp,
+  },
+  { ...strict, $id: "OverstayCharged" },
+);
+
+/** Since issue 38: a settlement's step failed at the provider (a declined off-session charge): recorded and shown. */
+export const PaymentStepFailedData = Type.Object(
+  {
+    reservationId: ReservationId,
+    parkingLotId: ParkingLotId,
+    settlementId: SettlementId,
+    step: PaymentStep,
+    code: ProviderCode,
+    message: Type.String({ minLength: 1, maxLength: 500 }),
+    failedAt: Timestamp,
+  },
+  { ...strict, $id: "PaymentStepFailed" },
+);
+
+/** The payment facts, by type (schemas/events.ts lists them with the others). */
+export const PaymentEventDataSchemas = {
+  PaymentAuthorized: PaymentAuthorizedData,
+  PaymentFailed: PaymentFailedData,
+  PaymentSettlementDecided: PaymentSettlementDecidedData,
+  PaymentCaptured: PaymentCapturedData,
+  PaymentReleased: PaymentReleasedData,
+  PaymentRefunded: PaymentRefundedData,
+  OverstayCharged: OverstayChargedData,
+  PaymentStepFailed: PaymentStepFailedData,
+} as const;
