@@ -21,13 +21,13 @@ import { crossOrigin, noStoreForSignedIn, securityHeaders } from "../platform/ht
 import { traceRequests } from "../platform/http/tracing.js";
 import { workGate } from "../platform/http/work-gate.js";
 import { SecretBox } from "../platform/secret-box.js";
+import { stripeWebhookReader } from "../projections/payments/stripe-webhooks.js";
 import { viewerOf } from "../read-api/access.js";
 import { HistoryService } from "../read-api/history/history-service.js";
 import { assetRoutes, findWebDir } from "../read-api/page-routes.js";
 import { queryRoutes } from "../read-api/query-routes.js";
 import { TimeTravel } from "../read-api/time-travel/time-travel.js";
 import { webhookRoutes } from "../read-api/webhooks/webhook-routes.js";
-import { stripeWebhookReader } from "../projections/payments/stripe-webhooks.js";
 import { CustomerErasure } from "../write-side/customer-erasure.js";
 import { commandRoutes } from "../write-side/http/command-routes.js";
 import { ACCESS_RULES, serviceAccess, UNLISTED_ROUTES_ALLOW } from "./access.js";

@@ -7,7 +7,6 @@ import type { TSchema } from "@sinclair/typebox";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { RevokeSessionsBody, StartSessionBody } from "../platform/auth/sign-in-schemas.js";
 import { PROCESSOR_NAMES, REACTOR_NAMES } from "../projections/processors.js";
-import { RefundPaymentBody, StripeWebhookEvent } from "../schemas/payment-requests.js";
 import {
   CancelReservationBody,
   ChangeCapacityBody,
@@ -22,6 +21,7 @@ import {
   RegisterParkingLotBody,
   ReserveParkingBody,
 } from "../schemas/commands.js";
+import { RefundPaymentBody, StripeWebhookEvent } from "../schemas/payment-requests.js";
 import { CreateWebhookEndpointBody, ReplayWebhooksBody } from "../schemas/webhooks.js";
 import { operatorHeaders } from "../test-support/auth.js";
 import { PROJECT_ROOT, type ServiceProcess } from "../test-support/process.js";

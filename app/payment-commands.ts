@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { EventStore } from "../event-store/port.js";
-import type { Logger } from "../platform/logger.js";
 import type { Config } from "../platform/config.js";
+import type { Logger } from "../platform/logger.js";
 import type { PaymentSagaSettings } from "../projections/payments/payment-saga.js";
 import type { PaymentCommandSender } from "../projections/payments/payment-steps.js";
 import { stripeClient, stripeProvider } from "../projections/payments/stripe-provider.js";
@@ -41,7 +41,11 @@ export function paymentSagaSettings(
   options: { readonly logger: Logger; readonly snapshots?: LotSnapshotStore },
 ): PaymentSagaSettings | undefined {
   if (config.payments !== "stripe" || config.stripeSecretKey === undefined) return undefined;
-  const client = stripeClient({ secretKey: config.stripeSecretKey, apiBase: config.stripeApiBase, timeoutMs: 10_000 });
+  const client = stripeClient({
+    secretKey: config.stripeSecretKey,
+    apiBase: config.stripeApiBase,
+    timeoutMs: 10_000,
+  });
   return {
     provider: stripeProvider(client),
     send: paymentCommands(eventStore, { ...options, retryLimit: config.commandRetryLimit }),

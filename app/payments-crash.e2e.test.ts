@@ -85,14 +85,14 @@ describe("payments across kill -9", () => {
     expect(creates.length).toBeGreaterThanOrEqual(2);
     expect(creates.slice(1).every((r) => r.replayed)).toBe(true);
 
-    expect((await call(running.url, "POST", `/parking-lots/crash-1/reservations/${id}/check-in`)).status).toBe(
-      200,
-    );
+    expect(
+      (await call(running.url, "POST", `/parking-lots/crash-1/reservations/${id}/check-in`)).status,
+    ).toBe(200);
     stripe.holdAnswers(true);
     const capturing = stripe.nextApplied((r) => key(r, /\/capture$/));
-    expect((await call(running.url, "POST", `/parking-lots/crash-1/reservations/${id}/check-out`)).status).toBe(
-      200,
-    );
+    expect(
+      (await call(running.url, "POST", `/parking-lots/crash-1/reservations/${id}/check-out`)).status,
+    ).toBe(200);
     await capturing;
     await kill(); // the provider captured; the fact is not in the log
     stripe.holdAnswers(false);

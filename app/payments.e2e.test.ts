@@ -90,7 +90,9 @@ describe("payments with Stripe", () => {
   const typesOf = async (lotId: string, reservationId: string) =>
     (await events(lotId, reservationId)).map((e) => e.type);
   const dataOf = async (lotId: string, reservationId: string, type: string) =>
-    (await events(lotId, reservationId)).filter((e) => e.type === type).map((e) => e.data as Record<string, unknown>);
+    (await events(lotId, reservationId))
+      .filter((e) => e.type === type)
+      .map((e) => e.data as Record<string, unknown>);
   const eventually = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 50 });
   const step = async (lotId: string, id: string, action: "check-in" | "check-out") =>
     call<{ status: string; overstayCharge?: number }>(
@@ -125,7 +127,10 @@ describe("payments with Stripe", () => {
     expect(charged).toMatchObject({ amount: 500 });
     const provider = intentsOf(booked.reservationId);
     expect(provider.find((i) => i.id === intent?.id)).toMatchObject({ captured: 1000, held: 0 });
-    expect(provider.find((i) => i.id === charged?.intentId)).toMatchObject({ offSession: true, captured: 500 });
+    expect(provider.find((i) => i.id === charged?.intentId)).toMatchObject({
+      offSession: true,
+      captured: 500,
+    });
 
     // An operator refunds part of it, never more than was captured and not yet refunded.
     const refund = (amount: number) =>
@@ -134,7 +139,9 @@ describe("payments with Stripe", () => {
         reason: "the gate was stuck",
       });
     expect((await refund(400)).status).toBe(200);
-    await eventually(async () => (await dataOf(lotId, booked.reservationId, "PaymentRefunded")).length).toBe(1);
+    await eventually(async () => (await dataOf(lotId, booked.reservationId, "PaymentRefunded")).length).toBe(
+      1,
+    );
     const tooMuch = await refund(5000);
     expect(tooMuch.status).toBe(409);
     expect(provider.length).toBe(2);
@@ -180,7 +187,7 @@ describe("payments with Stripe", () => {
     ]);
     await stripe.setOutage("none");
     // The saga's retry now authorizes; the lot says the booking is no longer pending; it is released.
-    await eventually(() => intentsOf(booked.reservationId).map((i) => [i.status, i.held])).toEqual([
+    await eventually(async () => intentsOf(booked.reservationId).map((i) => [i.status, i.held])).toEqual([
       ["canceled", 0],
     ]);
     expect(await typesOf(lotId, booked.reservationId)).not.toContain("PaymentAuthorized");
@@ -240,7 +247,11 @@ describe("payments with Stripe", () => {
         headers: { "content-type": "application/json", ...headers },
         body: forged,
       });
-    for (const headers of [{}, { "stripe-signature": signatureHeader(forged, "whsec_someone_else") }]) {
+    const attempts: Record<string, string>[] = [
+      {},
+      { "stripe-signature": signatureHeader(forged, "whsec_someone_else") },
+    ];
+    for (const headers of attempts) {
       const answer = await post(headers);
       expect(answer.status).toBe(400);
       expect(answer.headers.get("content-type")).toMatch(/^application\/problem\+json/);
@@ -250,7 +261,12 @@ describe("payments with Stripe", () => {
     expect((await events(lotId)).length).toBe(before);
     expect(await statusOf(booked.reservationId)).toBe("PENDING_PAYMENT");
     // Signed with the endpoint's secret, an event the service does not act on is acknowledged.
-    const other = JSON.stringify({ id: "evt_other", object: "event", type: "customer.created", data: { object: {} } });
+    const other = JSON.stringify({
+      id: "evt_other",
+      object: "event",
+      type: "customer.created",
+      data: { object: {} },
+    });
     const signed = await fetch(`${service.url}/payments/webhooks/stripe`, {
       method: "POST",
       headers: { "content-type": "application/json", "stripe-signature": signatureHeader(other, SECRET) },
@@ -268,7 +284,8 @@ describe("payments with Stripe", () => {
     const early = await book("CUST-PAY-9", lotId, now + 6 * HOUR, 2, "pm_card_visa");
     const late = await book("CUST-PAY-10", lotId, now + 30 * 60_000, 2, "pm_card_visa");
     const closing = await book("CUST-PAY-11", lotId, now + 10 * HOUR, 2, "pm_card_visa");
-    for (const b of [early, late, closing]) await eventually(() => statusOf(b.reservationId)).toBe("RESERVED");
+    for (const b of [early, late, closing])
+      await eventually(() => statusOf(b.reservationId)).toBe("RESERVED");
     const cancel = async (who: string, id: string) =>
       call(service.url, "DELETE", `/parking-lots/${lotId}/reservations/${id}`, undefined, await as(who));
     expect((await cancel("CUST-PAY-9", early.reservationId)).status).toBe(200);
@@ -279,11 +296,15 @@ describe("payments with Stripe", () => {
       reason: "repaving",
     });
     expect(closure.status).toBe(201);
-    await eventually(() => intentsOf(early.reservationId).map((i) => [i.captured, i.released])).toEqual([[0, 2000]]);
-    await eventually(() => intentsOf(late.reservationId).map((i) => [i.captured, i.released])).toEqual([[1000, 1000]]);
-    await eventually(() => intentsOf(closing.reservationId).map((i) => [i.captured, i.released])).toEqual([
-      [0, 2000],
+    await eventually(async () => intentsOf(early.reservationId).map((i) => [i.captured, i.released])).toEqual(
+      [[0, 2000]],
+    );
+    await eventually(async () => intentsOf(late.reservationId).map((i) => [i.captured, i.released])).toEqual([
+      [1000, 1000],
     ]);
+    await eventually(async () =>
+      intentsOf(closing.reservationId).map((i) => [i.captured, i.released]),
+    ).toEqual([[0, 2000]]);
     expect(await dataOf(lotId, late.reservationId, "PaymentCaptured")).toMatchObject([{ amount: 1000 }]);
     expect(await dataOf(lotId, late.reservationId, "PaymentReleased")).toMatchObject([{ amount: 1000 }]);
   });
@@ -293,9 +314,9 @@ describe("payments with Stripe", () => {
     const booked = await book("CUST-PAY-12", lotId, now + 15 * 60_000, 4, "pm_card_visa");
     await eventually(() => statusOf(booked.reservationId)).toBe("RESERVED");
     now += 4 * HOUR + 30 * 60_000;
-    await eventually(() => intentsOf(booked.reservationId).map((i) => [i.captured, i.released])).toEqual([
-      [3000, 1000],
-    ]);
+    await eventually(async () =>
+      intentsOf(booked.reservationId).map((i) => [i.captured, i.released]),
+    ).toEqual([[3000, 1000]]);
     expect(await statusOf(booked.reservationId)).toBe("NO_SHOW");
   });
 
@@ -304,7 +325,13 @@ describe("payments with Stripe", () => {
     expect(stripe.ledgerProblems()).toEqual([]);
     const logged = new Map<string, { -readonly [K in keyof LoggedMoney]: LoggedMoney[K] }>();
     const row = (intentId: string) => {
-      const found = logged.get(intentId) ?? { intentId, authorized: 0, captured: 0, released: 0, refunded: 0 };
+      const found = logged.get(intentId) ?? {
+        intentId,
+        authorized: 0,
+        captured: 0,
+        released: 0,
+        refunded: 0,
+      };
       logged.set(intentId, found);
       return found;
     };

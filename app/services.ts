@@ -21,9 +21,9 @@ import { DocumentLotSnapshotStore } from "../write-side/document-snapshot-store.
 import type { LotSnapshotStore, StoredLotSnapshot } from "../write-side/lot-snapshots.js";
 import type { ReservationRecord } from "../write-side/parking-lot/decider.js";
 import { type Authentication, createAuthentication, idempotencySecretOf, webhookKeyOf } from "./auth.js";
+import { paymentSagaSettings } from "./payment-commands.js";
 import { useDataKeysOf } from "./personal-data.js";
 import { ProcessorThread, type WorkerMetrics } from "./processor-thread.js";
-import { paymentSagaSettings } from "./payment-commands.js";
 import { schedulerCommands } from "./scheduler-commands.js";
 import { StorageHealth } from "./storage-health.js";
 

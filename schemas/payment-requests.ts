@@ -1,6 +1,6 @@
 import { type Static, Type } from "@sinclair/typebox";
-import { Amount, ParkingLotId, PositionString, Reason, ReservationId } from "./common.js";
 import { PLAIN_TEXT_NOT_BLANK_PATTERN, PLAIN_TEXT_RULE } from "../platform/plain-text.js";
+import { Amount, ParkingLotId, PositionString, Reason, ReservationId } from "./common.js";
 
 /** The payments API's requests and answers (issue 38): the operator's refund, Stripe's webhooks. */
 
@@ -44,8 +44,15 @@ export const StripeWebhookEvent = Type.Object(
   {
     id: Type.String({ minLength: 1, maxLength: 255, examples: ["evt_1NG8Du2eZvKYlo2CUI79vXWy"] }),
     object: Type.Literal("event"),
-    type: Type.String({ minLength: 1, maxLength: 255, examples: ["payment_intent.amount_capturable_updated"] }),
-    data: Type.Object({ object: Type.Object({}, { additionalProperties: true }) }, { additionalProperties: true }),
+    type: Type.String({
+      minLength: 1,
+      maxLength: 255,
+      examples: ["payment_intent.amount_capturable_updated"],
+    }),
+    data: Type.Object(
+      { object: Type.Object({}, { additionalProperties: true }) },
+      { additionalProperties: true },
+    ),
   },
   { additionalProperties: true, $id: "StripeWebhookEvent" },
 );
@@ -61,3 +68,10 @@ export const StripeWebhookReceived = Type.Object(
   },
   { $id: "StripeWebhookReceived" },
 );
+
+/** Stripe's `Stripe-Signature` header: `t=<timestamp>,v1=<HMAC-SHA256 of "t.body">`. */
+export const StripeSignature = Type.String({
+  minLength: 1,
+  maxLength: 2000,
+  examples: ["t=1700000000,v1=5257a8..."],
+});

@@ -50,7 +50,7 @@ export const PAYMENT_SETTINGS = {
     ),
   }),
   paymentRetryScale: Type.Number({
-    minimum: 0.001,
+    minimum: 0,
     maximum: 1,
     ...env(
       "PAYMENT_RETRY_SCALE",

@@ -76,7 +76,11 @@ export async function ledgerOps(
   if (touched.length === 0) return [];
   await store.ensureIndexes(PAYMENT_LEDGERS, LEDGER_INDEXES);
   const ids = [...new Set(touched.map((e) => (e.event.data as { reservationId: string }).reservationId))];
-  const stored = await store.find<LedgerDocument>(PAYMENT_LEDGERS, { _id: { $in: ids } }, { limit: ids.length });
+  const stored = await store.find<LedgerDocument>(
+    PAYMENT_LEDGERS,
+    { _id: { $in: ids } },
+    { limit: ids.length },
+  );
   const ledgers = new Map<string, Ledger & { seen: Set<string> }>(
     ids.map((id) => [id, { facts: [], pending: 0, ended: false, seen: new Set<string>() }]),
   );
@@ -110,10 +114,6 @@ export async function ledgerOps(
 
 /** How many reservations' ledgers break an invariant now (at most `limit` counted). */
 export async function violatingLedgers(store: DocumentStore, limit = 10_000): Promise<number> {
-  const found = await store.find<LedgerDocument>(
-    PAYMENT_LEDGERS,
-    { violations: { $gt: 0 } },
-    { limit },
-  );
+  const found = await store.find<LedgerDocument>(PAYMENT_LEDGERS, { violations: { $gt: 0 } }, { limit });
   return found.length;
 }

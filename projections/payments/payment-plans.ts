@@ -88,32 +88,36 @@ export function plansOf(
         const document = { method: payment.method };
         ops.push({ op: "replace", collection: PAYMENT_METHODS, id: reservationId, document });
       }
-      ops.push(queuePlanOp({
-        ...base(stored),
-        kind: "authorize",
-        reservationId,
-        parkingLotId,
-        currency: payment.currency,
-        amount: payment.amount,
-        ...(payment.method ? { method: payment.method } : {}),
-      }));
+      ops.push(
+        queuePlanOp({
+          ...base(stored),
+          kind: "authorize",
+          reservationId,
+          parkingLotId,
+          currency: payment.currency,
+          amount: payment.amount,
+          ...(payment.method ? { method: payment.method } : {}),
+        }),
+      );
     } else if (event.type === "PaymentSettlementDecided") {
       const { reservationId, parkingLotId, intentId, currency, capture, release, offSession, refund } =
         event.data;
       const method = methods.get(reservationId);
-      ops.push(queuePlanOp({
-        ...base(stored),
-        kind: "settle",
-        reservationId,
-        parkingLotId,
-        currency,
-        intentId,
-        capture,
-        release,
-        offSession,
-        refund,
-        ...(method ? { method } : {}),
-      }));
+      ops.push(
+        queuePlanOp({
+          ...base(stored),
+          kind: "settle",
+          reservationId,
+          parkingLotId,
+          currency,
+          intentId,
+          capture,
+          release,
+          offSession,
+          refund,
+          ...(method ? { method } : {}),
+        }),
+      );
       // The reservation's end is settled (a later refund charges nothing): its method goes.
       if (capture + release + offSession > 0) {
         methods.delete(reservationId);

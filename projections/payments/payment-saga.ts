@@ -80,6 +80,7 @@ export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor 
     tick: {
       everyMs: settings.everyMs ?? 100,
       run: async (context) => {
+        await ensureIndexes(context.documentStore);
         await runDue(context, settings);
         if (Date.now() - gaugedAt < GAUGE_MS) return;
         gaugedAt = Date.now();
@@ -92,7 +93,6 @@ export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor 
 /** Carries out the plans due (a few at once), and takes off or reschedules each. */
 async function runDue(context: ReactorContext, settings: PaymentSagaSettings): Promise<void> {
   const store = context.documentStore;
-  await store.ensureIndexes(PAYMENT_PLANS, PLAN_INDEXES);
   const due = await store.find<PaymentPlan>(
     PAYMENT_PLANS,
     { nextAttemptAt: { $lte: new Date().toISOString() } },
@@ -105,10 +105,17 @@ async function runDue(context: ReactorContext, settings: PaymentSagaSettings): P
     logger: context.logger,
     now: () => new Date(context.now()).toISOString(),
     markDone: (plan, step) =>
-      store.write([{ op: "update", collection: PAYMENT_PLANS, id: plan._id, update: { $push: { done: step } } }]),
+      store.write([
+        { op: "update", collection: PAYMENT_PLANS, id: plan._id, update: { $push: { done: step } } },
+      ]),
     keepClientSecret: (plan, clientSecret) =>
       store.write([
-        { op: "replace", collection: PAYMENT_CLIENT_SECRETS, id: plan.reservationId, document: { clientSecret } },
+        {
+          op: "replace",
+          collection: PAYMENT_CLIENT_SECRETS,
+          id: plan.reservationId,
+          document: { clientSecret },
+        },
       ]),
   };
   await Promise.all(due.map((plan) => runOne(plan, deps, context, settings.retryScale ?? 1)));
@@ -126,7 +133,10 @@ async function runOne(
     result = await runPlan(plan, deps);
   } catch (error) {
     // The lot's store is out (or the command failed otherwise): the same plan, later.
-    context.logger.warn({ err: error, plan: plan._id, kind: plan.kind }, "payment plan failed; retried later");
+    context.logger.warn(
+      { err: error, plan: plan._id, kind: plan.kind },
+      "payment plan failed; retried later",
+    );
     result = "retry";
   }
   context.metrics?.paymentPlans.inc({ kind: plan.kind, outcome: result });

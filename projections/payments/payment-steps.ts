@@ -41,7 +41,7 @@ export interface StepDeps {
  */
 export type PlanResult = "done" | "retry";
 
-const RETRY: unique symbol = Symbol("retry");
+const RETRY = "retry" as const;
 type Retry = typeof RETRY;
 
 const metadataOf = (plan: PaymentPlan): PaymentMetadata => ({
@@ -58,11 +58,10 @@ const codeOf = (code: string): string =>
 
 /** Carries out a plan: each step's provider call with its fact's key, then its outcome on the lot. */
 export async function runPlan(plan: PaymentPlan, deps: StepDeps): Promise<PlanResult> {
-  const result = plan.kind === "authorize" ? await authorize(plan, deps) : await settle(plan, deps);
-  return result === RETRY ? "retry" : "done";
+  return plan.kind === "authorize" ? authorize(plan, deps) : settle(plan, deps);
 }
 
-async function authorize(plan: AuthorizePlan, deps: StepDeps): Promise<void | Retry> {
+async function authorize(plan: AuthorizePlan, deps: StepDeps): Promise<PlanResult> {
   const { provider, send } = deps;
   const cause = { correlationId: plan.correlationId, causationId: plan.eventId };
   const lot = { parkingLotId: plan.parkingLotId, reservationId: plan.reservationId };
@@ -79,29 +78,33 @@ async function authorize(plan: AuthorizePlan, deps: StepDeps): Promise<void | Re
       deps.logger.error({ ...lot, message: outcome.message }, "the provider refused an authorization");
     const code = outcome.kind === "declined" ? codeOf(outcome.code) : "provider_refused";
     await send({ type: "FailPayment", ...lot, code, now: deps.now() }, cause);
-    return;
+    return "done";
   }
   const { intentId, status, amount } = outcome.value;
   // Waiting for the customer (clientSecret, 3-D Secure): the provider's webhook authorizes it.
   if (status === "pending") {
     if (outcome.value.clientSecret) await deps.keepClientSecret(plan, outcome.value.clientSecret);
-    return;
+    return "done";
   }
   const sent = await send(
     { type: "AuthorizePayment", ...lot, intentId, amount, currency: plan.currency, now: deps.now() },
     cause,
   );
-  if (sent.ok || sent.code !== "PaymentNotPending") return;
+  if (sent.ok || sent.code !== "PaymentNotPending") return "done";
   // Authorized after the booking gave up on it (its hold ran out, it was canceled): let it go.
   const released = await provider.release(intentId, stepKey(plan.eventId, "release"));
   if (!released.ok && released.kind === "retryable") return RETRY;
   if (!released.ok)
-    deps.logger.error({ ...lot, intentId, message: released.message }, "releasing a late authorization failed");
+    deps.logger.error(
+      { ...lot, intentId, message: released.message },
+      "releasing a late authorization failed",
+    );
+  return "done";
 }
 
 /** The settlement's steps in order: what is taken, what is let go, what is charged beyond, what is given back. */
-async function settle(plan: SettlePlan, deps: StepDeps): Promise<void | Retry> {
-  const steps: [PaymentStep, number][] = [
+async function settle(plan: SettlePlan, deps: StepDeps): Promise<PlanResult> {
+  const steps: [SettleStep, number][] = [
     ["capture", plan.capture],
     ["release", plan.release],
     ["overstay", plan.offSession],
@@ -130,14 +133,16 @@ async function settle(plan: SettlePlan, deps: StepDeps): Promise<void | Retry> {
       );
     await deps.markDone(plan, step);
   }
+  return "done";
 }
 
 type StepOutcome = RecordPaymentOutcome["outcome"];
+type SettleStep = RecordPaymentOutcome["step"];
 
 /** One step at the provider, as the outcome the lot records (or RETRY while the provider is out). */
 async function callStep(
   plan: SettlePlan,
-  step: PaymentStep,
+  step: SettleStep,
   amount: number,
   deps: StepDeps,
 ): Promise<StepOutcome | Retry> {
@@ -146,7 +151,10 @@ async function callStep(
   const { intentId } = plan;
   switch (step) {
     case "capture":
-      return outcomeOf(await provider.capture(intentId, amount, key), (v) => ({ intentId, amount: v.captured }));
+      return outcomeOf(await provider.capture(intentId, amount, key), (v) => ({
+        intentId,
+        amount: v.captured,
+      }));
     case "release":
       // A partial capture let the rest go at the provider already: nothing to ask.
       if (plan.capture > 0) return { ok: true, intentId, amount };

@@ -2,7 +2,9 @@ import Stripe from "stripe";
 import type { PaymentWebhookCommand, PaymentWebhookReader } from "../../write-side/http/payment-routes.js";
 
 /** What an intent's metadata says of its booking (set by the adapter when it created the intent). */
-function bookingOf(intent: Stripe.PaymentIntent): { parkingLotId: string; reservationId: string } | undefined {
+function bookingOf(
+  intent: Stripe.PaymentIntent,
+): { parkingLotId: string; reservationId: string } | undefined {
   const { reservationId, parkingLotId } = intent.metadata ?? {};
   return reservationId && parkingLotId ? { reservationId, parkingLotId } : undefined;
 }
@@ -10,12 +12,20 @@ function bookingOf(intent: Stripe.PaymentIntent): { parkingLotId: string; reserv
 /** A decline code as the lot's facts spell it. */
 const codeOf = (error: Stripe.PaymentIntent.LastPaymentError | null | undefined): string | undefined => {
   const code = error?.decline_code ?? error?.code;
-  return code ? code.toLowerCase().replace(/[^a-z0-9_]/g, "_").slice(0, 100) : undefined;
+  return code
+    ? code
+        .toLowerCase()
+        .replace(/[^a-z0-9_]/g, "_")
+        .slice(0, 100)
+    : undefined;
 };
 
 /** What a Stripe event asks of the lot: authorize the booking, fail it, or nothing. */
 export function webhookCommand(event: Stripe.Event): PaymentWebhookCommand | undefined {
-  if (event.type !== "payment_intent.amount_capturable_updated" && event.type !== "payment_intent.payment_failed")
+  if (
+    event.type !== "payment_intent.amount_capturable_updated" &&
+    event.type !== "payment_intent.payment_failed"
+  )
     return undefined;
   const intent = event.data.object as Stripe.PaymentIntent;
   const booking = bookingOf(intent);

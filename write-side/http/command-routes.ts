@@ -201,6 +201,7 @@ const reserveParking =
       ...(body.amount !== undefined ? { amount: body.amount } : {}),
       ...(body.startsAt !== undefined ? { startsAt: utc(body.startsAt) } : {}),
       ...(body.endsAt !== undefined ? { endsAt: utc(body.endsAt) } : {}),
+      ...(body.paymentMethod !== undefined ? { paymentMethod: body.paymentMethod } : {}),
       now: now(),
     });
     const replayed = result.events.length === 0;

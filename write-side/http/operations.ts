@@ -22,8 +22,8 @@ import {
   ReserveParkingBody,
 } from "../../schemas/commands.js";
 import { CustomerId, ParkingLotId, ReservationId } from "../../schemas/common.js";
-import { RefundPaymentBody, StripeWebhookEvent } from "../../schemas/payment-requests.js";
 import { CUSTOMER_ID, LOT_ID, RESERVATION_ID } from "../../schemas/examples.js";
+import { RefundPaymentBody, StripeSignature, StripeWebhookEvent } from "../../schemas/payment-requests.js";
 
 /**
  * The command API, one row per operation: its request and answers, who may send it and the
@@ -338,7 +338,7 @@ export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: C
       required: true,
       example: { amount: 3000, reason: "the gate was broken for an hour" },
     },
-    problems: ["parking-lot-not-found", "reservation-not-found", "refund-exceeds-captured", "not-paid"],
+    problems: ["parking-lot-not-found", "reservation-not-found"],
     responses: { "200": jsonResponse("Refund decided.", "PaymentRefundAccepted") },
   },
   {
@@ -354,7 +354,7 @@ export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: C
     parameters: [
       headerParameter(
         "Stripe-Signature",
-        { type: "string", minLength: 1, maxLength: 2000 } as never,
+        StripeSignature,
         "Stripe's signature of the raw body (`t=...,v1=...`). Required: without it the answer is 400.",
       ),
     ],

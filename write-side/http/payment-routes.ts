@@ -39,7 +39,8 @@ const SIGNATURE = "Stripe-Signature";
 export const stripeWebhook =
   (deps: PaymentRouteDeps, reader: PaymentWebhookReader | undefined): OperationHandler =>
   async (req, res) => {
-    if (!reader) throw new ProblemError("not-found", "Payments are off (PAYMENTS=none): no provider calls here.");
+    if (!reader)
+      throw new ProblemError("not-found", "Payments are off (PAYMENTS=none): no provider calls here.");
     const raw = rawBodyOf(req);
     const signature = req.get(SIGNATURE);
     const read = raw ? reader(raw, signature) : { ok: false as const, message: "the body was not read" };
