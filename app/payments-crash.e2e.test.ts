@@ -27,6 +27,9 @@ describe("payments across kill -9", () => {
       STRIPE_SECRET_KEY: "sk_test_payments_crash",
       STRIPE_WEBHOOK_SECRET: SECRET,
       PAYMENT_RETRY_SCALE: "0.01",
+      // The killed process's leases lapse quickly, so the restarted one takes the saga over at once.
+      PROCESSOR_LEASE_TTL_MS: "1000",
+      PROCESSOR_LEASE_RENEW_MS: "250",
     });
     return service;
   };
@@ -76,9 +79,11 @@ describe("payments across kill -9", () => {
     stripe.holdAnswers(false);
 
     running = await start();
-    const reservation = async () =>
-      (await call<{ status: string }>(running.url, "GET", `/reservations/${id}`)).body.status;
-    await expect.poll(reservation, { timeout: 20_000, interval: 100 }).toBe("RESERVED");
+    const history = async () =>
+      (
+        await call<{ items: { type: string }[] }>(running.url, "GET", `/reservations/${id}/history`)
+      ).body.items.map((i) => i.type);
+    await expect.poll(history, { timeout: 20_000, interval: 100 }).toContain("PaymentAuthorized");
     const intents = () => stripe.ledger().intents.filter((i) => i.metadata.reservationId === id);
     expect(intents()).toHaveLength(1);
     const creates = stripe.requests().filter((r) => r.idempotencyKey === authorization.idempotencyKey);
@@ -98,10 +103,6 @@ describe("payments across kill -9", () => {
     stripe.holdAnswers(false);
 
     running = await start();
-    const history = async () =>
-      (
-        await call<{ items: { type: string }[] }>(running.url, "GET", `/reservations/${id}/history`)
-      ).body.items.map((i) => i.type);
     await expect.poll(history, { timeout: 20_000, interval: 100 }).toContain("PaymentCaptured");
     const types = await history();
     expect(types.filter((t) => t === "PaymentAuthorized")).toHaveLength(1);
