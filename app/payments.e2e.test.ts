@@ -1,3 +1,4 @@
+import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedEvent } from "../event-store/port.js";
 import type { ReservationView } from "../schemas/read-models.js";
@@ -279,6 +280,48 @@ describe("payments with Stripe", () => {
     expect((await events(lotId)).length).toBe(before);
     stripe.configureWebhooks({ hold: false });
     stripe.webhooks.release();
+  });
+
+  it("without a saved method, the booking's customer gets the intent's client secret, confirms with Stripe.js's key, and the webhook authorizes it", async () => {
+    const lotId = await lot("client-confirm-1");
+    const answer = await call<{ reservationId: string; status: string }>(
+      service.url,
+      "POST",
+      `/parking-lots/${lotId}/reservations`,
+      { carNumber: "12가3456", startsAt: iso(now + 7 * HOUR), endsAt: iso(now + 8 * HOUR) },
+      await as("CUST-PAY-13"),
+    );
+    expect(answer.body.status).toBe("PENDING_PAYMENT");
+    const id = answer.body.reservationId;
+    const own = async () =>
+      (
+        await call<{ paymentClientSecret?: string }>(
+          service.url,
+          "GET",
+          `/reservations/${id}`,
+          undefined,
+          await as("CUST-PAY-13"),
+        )
+      ).body.paymentClientSecret;
+    await eventually(own).toMatch(/^pi_.+_secret_/);
+    // Staff see the booking, not its secret.
+    expect((await view(id)).paymentClientSecret).toBeUndefined();
+    const clientSecret = (await own()) as string;
+    const browser = new Stripe("pk_test_payments_e2e", {
+      host: "127.0.0.1",
+      port: new URL(stripe.url).port,
+      protocol: "http",
+      maxNetworkRetries: 0,
+    });
+    const confirmed = await browser.paymentIntents.confirm(
+      clientSecret.split("_secret_")[0] as string,
+      {
+        payment_method: "pm_card_visa",
+        client_secret: clientSecret,
+      } as Stripe.PaymentIntentConfirmParams,
+    );
+    expect(confirmed.status).toBe("requires_capture");
+    await authorized(lotId, id);
   });
 
   it("a customer's cancel is free before the policy's limit and costs its fee after; a closure releases everything", async () => {

@@ -1,5 +1,6 @@
 import type { DocumentStore } from "../document-store/port.js";
 import type { Position } from "../event-store/position.js";
+import { PAYMENT_CLIENT_SECRETS } from "../projections/payments/payment-plans.js";
 import type { LotReach } from "../schemas/lot-reach.js";
 import type {
   ActivityMinute,
@@ -38,7 +39,10 @@ export class QueryService {
   private readonly reservationQueries: ReservationQueries;
   private readonly controlCenterQueries: ControlCenterQueries;
 
-  constructor(store: DocumentStore, options: ReadOptions) {
+  constructor(
+    private readonly store: DocumentStore,
+    options: ReadOptions,
+  ) {
     this.context = new ReadContext(store, options);
     this.lots = new LotQueries(this.context);
     this.reservationQueries = new ReservationQueries(this.context, this.lots);
@@ -99,6 +103,19 @@ export class QueryService {
 
   reservation(id: string, minPosition: Position | null = null): Promise<ReservationView | null> {
     return this.reservationQueries.reservation(id, minPosition);
+  }
+
+  /**
+   * The PaymentIntent's client secret the payments process manager kept for a booking its customer
+   * confirms with Stripe.js (issue 38); undefined for a booking paid with a saved method, or before it.
+   */
+  async paymentClientSecret(reservationId: string): Promise<string | undefined> {
+    const [kept] = await this.store.find<{ _id: string; clientSecret: string }>(
+      PAYMENT_CLIENT_SECRETS,
+      { _id: reservationId },
+      { limit: 1 },
+    );
+    return kept?.clientSecret;
   }
 
   reservations(options: ReservationQuery): Promise<PageOf<ReservationView>> {
