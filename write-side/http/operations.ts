@@ -359,6 +359,9 @@ export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: C
       ),
     ],
     body: { schema: StripeWebhookEvent, required: true },
+    rules: [
+      "`Stripe-Signature`: required, and Stripe's signature of this very body under STRIPE_WEBHOOK_SECRET, made within the last 5 minutes (else 400, nothing applied).",
+    ],
     problems: ["not-found"],
     responses: { "200": jsonResponse("Received (applied, or nothing to apply).", "StripeWebhookReceived") },
   },
