@@ -90,8 +90,14 @@ async function authorize(plan: AuthorizePlan, deps: StepDeps): Promise<PlanResul
     { type: "AuthorizePayment", ...lot, intentId, amount, currency: plan.currency, now: deps.now() },
     cause,
   );
-  if (sent.ok || sent.code !== "PaymentNotPending") return "done";
-  // Authorized after the booking gave up on it (its hold ran out, it was canceled): let it go.
+  if (sent.ok) return "done";
+  // The lot did not take it (PaymentNotPending: the hold ran out or the booking was canceled
+  // first; anything else it refuses): nothing may stay held for it, so it is let go.
+  if (sent.code !== "PaymentNotPending")
+    deps.logger.error(
+      { ...lot, intentId, code: sent.code },
+      "the lot refused an authorization; releasing it",
+    );
   const released = await provider.release(intentId, stepKey(plan.eventId, "release"));
   if (!released.ok && released.kind === "retryable") return RETRY;
   if (!released.ok)
@@ -192,5 +198,5 @@ function outcomeOf<T>(
   if (outcome.ok) return { ok: true, ...ok(outcome.value) } as StepOutcome;
   if (outcome.kind === "retryable") return RETRY;
   const code = outcome.kind === "declined" ? codeOf(outcome.code) : "provider_refused";
-  return { ok: false, code, message: outcome.message.slice(0, 500) } as StepOutcome;
+  return { ok: false, code, message: outcome.message.slice(0, 500) || code } as StepOutcome;
 }
