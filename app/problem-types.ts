@@ -76,6 +76,21 @@ export const SERVICE_PROBLEM_TYPES = {
     title: "Reservations already hold more spots than the new capacity",
     help: "At the instant `at`, `held` spots are reserved; choose a capacity of at least that, or cancel some first.",
   },
+  "payment-pending": {
+    status: 409,
+    title: "The reservation is waiting for its payment",
+    help: "A booking on a paid lot is RESERVED once its payment is authorized; until `holdUntil` it waits for it. Retry the check-in once it is authorized (GET /reservations/{id} shows `payment.state`).",
+  },
+  "not-paid": {
+    status: 409,
+    title: "The reservation has no captured payment",
+    help: "Only money the provider captured can be refunded; a booking settled at the lot (PAYMENTS=none) or not yet settled has none.",
+  },
+  "refund-exceeds-captured": {
+    status: 409,
+    title: "The refund is more than what can still be refunded",
+    help: "`refundable` is what was captured less what was refunded or is being refunded; refund at most that.",
+  },
   "concurrency-conflict": {
     status: 503,
     title: "Too much contention on this parking lot",

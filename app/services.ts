@@ -321,6 +321,8 @@ async function commandSide(
     },
     ...(snapshots ? { snapshots } : {}),
     logger: logger.child({ component: "commands" }),
+    // Issue 38: PAYMENTS=none books as before; a provider makes bookings wait for their payment.
+    payments: { on: config.payments !== "none", holdSeconds: config.paymentHoldSeconds },
   });
   // What the first command of the process would pay (schema compiles, the lot's code path) is paid now.
   await commands.warmUp();

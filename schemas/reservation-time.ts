@@ -36,6 +36,9 @@ export const RESERVATION_STATUSES = [
   "COMPLETED",
   "NO_SHOW",
   "CANCELED",
+  // Since issue 38: booked, holding its spot exactly as RESERVED does, until its payment is
+  // authorized (RESERVED), declined or its hold runs out (CANCELED).
+  "PENDING_PAYMENT",
 ] as const;
 export type ReservationStatus = (typeof RESERVATION_STATUSES)[number];
 
@@ -62,8 +65,10 @@ export function statusAt(reservation: TimedReservation, now: number): Reservatio
   const { status, endsAt, mustLeaveBy } = reservation;
   switch (status) {
     case "RESERVED":
-      if (endsAt !== undefined) return ms(endsAt) <= now ? "NO_SHOW" : "RESERVED";
-      return mustLeaveBy !== undefined && ms(mustLeaveBy) <= now ? "CANCELED" : "RESERVED";
+    case "PENDING_PAYMENT":
+      // A booking waiting for its payment follows the clock exactly as a booked one does.
+      if (endsAt !== undefined) return ms(endsAt) <= now ? "NO_SHOW" : status;
+      return mustLeaveBy !== undefined && ms(mustLeaveBy) <= now ? "CANCELED" : status;
     case "CHECKED_IN":
       return endsAt !== undefined && ms(endsAt) <= now ? "OVERSTAYING" : "CHECKED_IN";
     default:
@@ -73,7 +78,14 @@ export function statusAt(reservation: TimedReservation, now: number): Reservatio
 
 /** Whether a reservation with this status (at some instant) holds or will hold a spot. */
 export const isActive = (status: ReservationStatus): boolean =>
-  status === "RESERVED" || status === "CHECKED_IN" || status === "OVERSTAYING";
+  status === "RESERVED" ||
+  status === "PENDING_PAYMENT" ||
+  status === "CHECKED_IN" ||
+  status === "OVERSTAYING";
+
+/** Whether a recorded status is a booking not yet used: RESERVED, or waiting for its payment. */
+export const isBooked = (status: ReservationStatus): boolean =>
+  status === "RESERVED" || status === "PENDING_PAYMENT";
 
 /** A broken bound: the field and what is wrong with it, in words. */
 export interface RuleBroken {

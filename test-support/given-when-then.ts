@@ -6,6 +6,7 @@ import type {
   ReserveParking,
 } from "../schemas/commands.js";
 import {
+  type DecideContext,
   type Decision,
   decide,
   fold,
@@ -33,12 +34,13 @@ const describeDecision = (decision: Decision): string =>
     ? `accepted with ${JSON.stringify(decision.events)}`
     : `rejected ${JSON.stringify(decision.rejection)}`;
 
-export function given(history: readonly ParkingLotEvent[] = []) {
+/** `context`: what the configuration tells the decision (payments on, issue 38); none by default. */
+export function given(history: readonly ParkingLotEvent[] = [], context: DecideContext = {}) {
   const before = fold(history);
   return {
     state: before,
     when(command: ParkingLotCommand) {
-      const decision = decide(command, before);
+      const decision = decide(command, before, context);
       return {
         decision,
         // biome-ignore lint/suspicious/noThenProperty: the given/when/then reading is the point; this object is never awaited.

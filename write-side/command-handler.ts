@@ -13,6 +13,7 @@ import {
   initialState,
   type ParkingLotEvent,
   type ParkingLotState,
+  type PaymentsContext,
   parkingLotStream,
   type Rejection,
 } from "./parking-lot/decider.js";
@@ -63,6 +64,8 @@ export class ParkingLotCommandHandler {
       readonly snapshotTimeoutMs?: number;
       readonly logger?: Logger;
       readonly reloadAfter?: number;
+      /** Issue 38: whether bookings ask to be paid, and how long they wait (from config); off without it. */
+      readonly payments?: PaymentsContext;
     },
   ) {
     const { hooks, snapshots, snapshotTimeoutMs, logger, reloadAfter } = options;
@@ -74,8 +77,13 @@ export class ParkingLotCommandHandler {
       ...(hooks?.onLoad ? { onLoad: hooks.onLoad } : {}),
     });
     this.source = source;
+    const context = options.payments ? { payments: options.payments } : {};
     this.runner = new DeciderRunner(eventStore, {
-      decider: { decide, evolve, initialState },
+      decider: {
+        decide: (command, state) => decide(command, state, context),
+        evolve,
+        initialState,
+      },
       keyOf: (command) => command.parkingLotId,
       streamOf: parkingLotStream,
       source,

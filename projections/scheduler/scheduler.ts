@@ -1,5 +1,5 @@
 import type { Document, WriteOp } from "../../document-store/port.js";
-import type { BeginClosure, RecordNoShow } from "../../schemas/commands.js";
+import type { BeginClosure, ExpirePaymentHold, RecordNoShow } from "../../schemas/commands.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { DomainEvent, EventOfType, EventType } from "../../schemas/events.js";
 import type { Reactor, ReactorContext } from "../runtime/processor.js";
@@ -10,7 +10,7 @@ export const SCHEDULE = "schedule";
 const SCHEDULE_INDEXES = [{ name: "by_due_at", keys: { dueAt: 1 } }] as const;
 
 /** The commands the scheduler sends: time-driven facts, each decided by the lot like any command. */
-export type TimeDrivenCommand = RecordNoShow | BeginClosure;
+export type TimeDrivenCommand = RecordNoShow | BeginClosure | ExpirePaymentHold;
 
 /**
  * How a time-driven command went: recorded (its events appended now); not due yet by the lot's
@@ -33,9 +33,10 @@ interface Due extends Document {
 }
 
 const noShowId = (reservationId: string) => `no-show:${reservationId}`;
+const holdId = (reservationId: string) => `payment-hold:${reservationId}`;
 const closureId = (parkingLotId: string, closureId: string) => `closure:${parkingLotId}:${closureId}`;
 
-type Change = [string, Due | null] | undefined;
+type Change = [string, Due | null] | undefined | readonly [string, Due | null][];
 type Cause = { readonly correlationId: string; readonly causationId: string };
 type ScheduleHandlers = {
   readonly [T in EventType]?: (event: EventOfType<T>, cause: Cause) => Change;
@@ -47,20 +48,41 @@ const settled = (event: { readonly data: { readonly reservationId: string } }): 
   null,
 ];
 
+/** A booking no longer waiting for its payment: its hold comes off the schedule (issue 38). */
+const holdSettled = (event: { readonly data: { readonly reservationId: string } }): Change => [
+  holdId(event.data.reservationId),
+  null,
+];
+
 /**
  * What each event that puts a fact on the schedule or takes it off does to it: the document to
  * keep (by id) or null to drop it. Its keys are the event types the scheduler follows.
  */
 const ON: ScheduleHandlers = {
   ParkingReserved: (event, cause) => {
-    const { reservationId, parkingLotId, endsAt } = event.data;
-    if (endsAt === undefined) return undefined; // an open-ended booking has no end to miss
-    const key = noShowId(reservationId);
-    const command = { type: "RecordNoShow", reservationId, parkingLotId } as const;
-    return [key, { _id: key, dueAt: new Date(endsAt).toISOString(), command, ...cause }];
+    const { reservationId, parkingLotId, endsAt, payment } = event.data;
+    const changes: [string, Due][] = [];
+    // An open-ended booking has no end to miss.
+    if (endsAt !== undefined) {
+      const key = noShowId(reservationId);
+      const command = { type: "RecordNoShow", reservationId, parkingLotId } as const;
+      changes.push([key, { _id: key, dueAt: new Date(endsAt).toISOString(), command, ...cause }]);
+    }
+    // A booking waiting for its payment is canceled when its hold runs out unpaid (issue 38).
+    if (payment !== undefined) {
+      const key = holdId(reservationId);
+      const command = { type: "ExpirePaymentHold", reservationId, parkingLotId } as const;
+      changes.push([key, { _id: key, dueAt: new Date(payment.holdUntil).toISOString(), command, ...cause }]);
+    }
+    return changes;
   },
   ReservationCheckedIn: settled,
-  ReservationCanceled: settled,
+  ReservationCanceled: (event) => [
+    [noShowId(event.data.reservationId), null],
+    [holdId(event.data.reservationId), null],
+  ],
+  PaymentAuthorized: holdSettled,
+  PaymentFailed: holdSettled,
   ReservationNoShow: settled,
   ParkingLotClosed: (event, cause) => {
     const { parkingLotId, closureId: closure, from } = event.data;
@@ -73,10 +95,14 @@ const ON: ScheduleHandlers = {
 
 const TYPES: ReadonlySet<EventType> = new Set(Object.keys(ON) as EventType[]);
 
-/** What one event does to the schedule: the document to keep (by id) or null to drop it. */
-function scheduleChange({ event, id, metadata }: StoredDomainEvent): Change {
+/** What one event does to the schedule: the documents to keep (by id) or null to drop them. */
+function scheduleChanges({ event, id, metadata }: StoredDomainEvent): readonly [string, Due | null][] {
   const handler = ON[event.type] as ((event: DomainEvent, cause: Cause) => Change) | undefined;
-  return handler?.(event, { correlationId: metadata.correlationId, causationId: id });
+  const change = handler?.(event, { correlationId: metadata.correlationId, causationId: id });
+  if (change === undefined) return [];
+  return typeof change[0] === "string"
+    ? [change as [string, Due | null]]
+    : (change as [string, Due | null][]);
 }
 
 export interface SchedulerOptions {
@@ -114,10 +140,7 @@ export function scheduler(options: SchedulerOptions = {}): Reactor {
       await ensureIndexes(context);
       // Per fact, what the last of its events leaves: a batch handled twice writes the same.
       const changes = new Map<string, Due | null>();
-      for (const stored of events) {
-        const change = scheduleChange(stored);
-        if (change) changes.set(change[0], change[1]);
-      }
+      for (const stored of events) for (const [key, due] of scheduleChanges(stored)) changes.set(key, due);
       const ops: WriteOp[] = [...changes].map(([id, due]) =>
         due
           ? { op: "replace", collection: SCHEDULE, id, document: due }

@@ -38,6 +38,7 @@ export function statusFilters(
     case undefined:
       return [{}];
     case "RESERVED":
+    case "PENDING_PAYMENT":
     case "CHECKED_IN":
       // Not ended: an open-ended reservation (no endsAt) or a window ending after now.
       return [{ status, endsAt: { $not: ended } }];
@@ -47,11 +48,16 @@ export function statusFilters(
         : [
             { status },
             { status: "RESERVED", endsAt: { $exists: false }, parkingLotId: { $in: [...closing] } },
+            { status: "PENDING_PAYMENT", endsAt: { $exists: false }, parkingLotId: { $in: [...closing] } },
           ];
     case "COMPLETED":
       return [{ status: "COMPLETED" }];
     case "NO_SHOW":
-      return [{ status: "NO_SHOW" }, { status: "RESERVED", endsAt: ended }];
+      return [
+        { status: "NO_SHOW" },
+        { status: "RESERVED", endsAt: ended },
+        { status: "PENDING_PAYMENT", endsAt: ended },
+      ];
     case "OVERSTAYING":
       return [{ status: "CHECKED_IN", endsAt: ended }];
   }

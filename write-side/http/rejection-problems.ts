@@ -170,6 +170,35 @@ const PROBLEMS: ProblemOf = {
       `Parking lot ${rejection.parkingLotId} already has ${count(rejection.limit, "closure")} that ${rejection.limit === 1 ? "has" : "have"} not ended; wait for one to end.`,
       { parkingLotId: rejection.parkingLotId, limit: rejection.limit },
     ),
+  PaymentPending: (rejection, local) =>
+    new ProblemError(
+      "payment-pending",
+      `Reservation ${rejection.reservationId} is waiting for its payment (until ${local(rejection.holdUntil)}); it can be checked in once the payment is authorized.`,
+      {
+        parkingLotId: rejection.parkingLotId,
+        reservationId: rejection.reservationId,
+        holdUntil: local(rejection.holdUntil),
+      },
+    ),
+  NotPaid: (rejection) =>
+    new ProblemError(
+      "not-paid",
+      `Reservation ${rejection.reservationId} has no captured payment to refund.`,
+      { parkingLotId: rejection.parkingLotId, reservationId: rejection.reservationId },
+    ),
+  RefundExceedsCaptured: (rejection) =>
+    new ProblemError(
+      "refund-exceeds-captured",
+      `At most ${rejection.refundable} of reservation ${rejection.reservationId}'s payment can still be refunded (${rejection.asked} was asked).`,
+      {
+        parkingLotId: rejection.parkingLotId,
+        reservationId: rejection.reservationId,
+        refundable: rejection.refundable,
+        asked: rejection.asked,
+      },
+    ),
+  // Only the payments process manager sends the command this answers; no route can reach it.
+  PaymentNotPending: () => new ProblemError("internal", "A payment command was refused."),
   // Only the scheduler sends the commands these answer; no route can reach them.
   ClosureNotFound: () => new ProblemError("internal", "A time-driven command was refused."),
   NotDue: () => new ProblemError("internal", "A time-driven command was refused."),

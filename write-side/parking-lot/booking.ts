@@ -1,7 +1,9 @@
 import type { RegisterParkingLot, ReserveParking } from "../../schemas/commands.js";
-import type { CouponRule } from "../../schemas/common.js";
+import { type CouponRule, DEFAULT_PAYMENT_TERMS } from "../../schemas/common.js";
 import { quote } from "../../schemas/pricing.js";
 import { isActive, type Span, windowProblem } from "../../schemas/reservation-time.js";
+import { authorizationOf } from "./payment-policy.js";
+import type { PaymentsContext } from "./payments.js";
 import { accept, busiest, iso, ms, reject, statusIn } from "./rules.js";
 import {
   DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
@@ -127,7 +129,34 @@ export function bookingTerms(lot: RegisteredLot, command: ReserveParking): Booki
   };
 }
 
-export function reserve(command: ReserveParking, state: ParkingLotState): Decision {
+/**
+ * What a new booking asks the provider for (issue 38), when payments are on and there is something
+ * to authorize (a window's quote, an open-ended booking's deposit): then it starts PENDING_PAYMENT.
+ */
+function paymentAsked(
+  lot: RegisteredLot,
+  command: ReserveParking,
+  quoted: number,
+  openEnded: boolean,
+  payments: PaymentsContext | undefined,
+) {
+  if (!payments?.on) return undefined;
+  const terms = lot.paymentTerms ?? DEFAULT_PAYMENT_TERMS;
+  const amount = authorizationOf(terms, quoted, openEnded);
+  if (amount <= 0) return undefined;
+  return {
+    amount,
+    currency: terms.currency,
+    holdUntil: iso(ms(command.now) + payments.holdSeconds * 1000),
+    ...(command.paymentMethod !== undefined ? { method: command.paymentMethod } : {}),
+  };
+}
+
+export function reserve(
+  command: ReserveParking,
+  state: ParkingLotState,
+  payments?: PaymentsContext,
+): Decision {
   if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
   const parkingLotId = command.parkingLotId;
   const existing = state.reservations.get(command.reservationId);
@@ -153,6 +182,7 @@ export function reserve(command: ReserveParking, state: ParkingLotState): Decisi
   const top = busiest(state, terms.from, terms.until, now);
   if (top.held >= state.capacity)
     return reject({ code: "LotFull", parkingLotId, capacity: state.capacity, at: iso(top.at) });
+  const payment = paymentAsked(state, command, price.amount, window === undefined, payments);
   return accept({
     type: "ParkingReserved",
     data: {
@@ -165,6 +195,7 @@ export function reserve(command: ReserveParking, state: ParkingLotState): Decisi
       ...(window ? { startsAt: iso(window.start), endsAt: iso(window.end) } : {}),
       ...(mustLeaveBy !== undefined ? { mustLeaveBy: iso(mustLeaveBy) } : {}),
       ...(price.atCheckOut && state.hourlyRate !== undefined ? { hourlyRate: state.hourlyRate } : {}),
+      ...(payment ? { payment } : {}),
     },
   });
 }

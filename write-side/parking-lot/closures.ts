@@ -1,6 +1,7 @@
 import type { ChangeCapacity, CloseParkingLot } from "../../schemas/commands.js";
 import { closureProblem, WINDOW_RULES } from "../../schemas/reservation-time.js";
 import { overlapping } from "./occupancy.js";
+import { settleCancel } from "./payments.js";
 import { accept, busiest, iso, ms, reject, statusIn, windowOf } from "./rules.js";
 import type { Closure, Decision, ParkingLotEvent, ParkingLotState, RegisteredLot } from "./state.js";
 
@@ -27,7 +28,8 @@ export function close(command: CloseParkingLot, state: ParkingLotState): Decisio
     .map(([id]) => id)
     .filter((id) => {
       const record = state.reservations.get(id);
-      return record !== undefined && statusIn(state, id, record, now) === "RESERVED";
+      const status = record && statusIn(state, id, record, now);
+      return status === "RESERVED" || status === "PENDING_PAYMENT";
     });
   hit.sort();
   const closed: ParkingLotEvent = {
@@ -41,16 +43,21 @@ export function close(command: CloseParkingLot, state: ParkingLotState): Decisio
       closedAt: command.now,
     },
   };
-  const canceled = hit.map((id) => canceledByClosure(state, id, command.now));
+  const canceled = hit.flatMap((id) => canceledByClosure(state, id, command.now));
   if (from > now) return accept(closed, ...canceled);
   // In force already: it begins in the same append.
   const closure: Closure = { closureId: command.closureId, from, until, began: false };
   return accept(closed, ...canceled, ...closureBegins(state, closure, command.now, new Set(hit)));
 }
 
-export const canceledByClosure = (lot: RegisteredLot, reservationId: string, at: string): ParkingLotEvent => {
+/** A booking a closure cancels, with its payment's settlement when it was paid (a full release). */
+export const canceledByClosure = (
+  lot: RegisteredLot,
+  reservationId: string,
+  at: string,
+): ParkingLotEvent[] => {
   const record = lot.reservations.get(reservationId);
-  return {
+  const canceled: ParkingLotEvent = {
     type: "ReservationCanceled",
     data: {
       reservationId,
@@ -61,6 +68,7 @@ export const canceledByClosure = (lot: RegisteredLot, reservationId: string, at:
       ...windowOf(record),
     },
   };
+  return [canceled, ...settleCancel(lot, reservationId, "closure", at)];
 };
 
 /**
@@ -94,7 +102,7 @@ export function closureBegins(
         recordedAt,
       },
     },
-    ...leaving.map(([id]) => canceledByClosure(lot, id, recordedAt)),
+    ...leaving.flatMap(([id]) => canceledByClosure(lot, id, recordedAt)),
   ];
 }
 

@@ -2,6 +2,15 @@ import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { overstayCharge, type ReservationStatus } from "../../schemas/reservation-time.js";
 import { register, reserve } from "./booking.js";
 import { changeCapacity, close } from "./closures.js";
+import { type PaymentView, paymentViewOf } from "./payment-state.js";
+import {
+  authorizePayment,
+  type DecideContext,
+  expirePaymentHold,
+  failPayment,
+  recordPaymentOutcome,
+  refundPayment,
+} from "./payments.js";
 import { cancel, checkIn, checkOut } from "./reservation-steps.js";
 import { busiest, iso, leaveAt, statusIn } from "./rules.js";
 import type { Decision, ParkingLotEvent, ParkingLotState, RegisteredLot } from "./state.js";
@@ -10,12 +19,20 @@ import { beginClosure, recordNoShow } from "./time-driven.js";
 
 /** The parking-lot aggregate's decision on a command, and what its state tells the read side. */
 
-export function decide(command: ParkingLotCommand, state: ParkingLotState): Decision {
+export type { PaymentView } from "./payment-state.js";
+export type { DecideContext, PaymentsContext } from "./payments.js";
+
+/** `context`: what the service's configuration tells a decision (payments on or off; off by default). */
+export function decide(
+  command: ParkingLotCommand,
+  state: ParkingLotState,
+  context: DecideContext = {},
+): Decision {
   switch (command.type) {
     case "RegisterParkingLot":
       return register(command, state);
     case "ReserveParking":
-      return reserve(command, state);
+      return reserve(command, state, context.payments);
     case "CancelReservation":
       return cancel(command, state);
     case "CheckIn":
@@ -37,12 +54,15 @@ export function decide(command: ParkingLotCommand, state: ParkingLotState): Deci
     case "BeginClosure":
       return beginClosure(command, state);
     case "AuthorizePayment":
+      return authorizePayment(command, state);
     case "FailPayment":
+      return failPayment(command, state);
     case "ExpirePaymentHold":
+      return expirePaymentHold(command, state);
     case "RecordPaymentOutcome":
+      return recordPaymentOutcome(command, state);
     case "RefundPayment":
-      // Interim: the payments decider (write-side/parking-lot/payments.ts) lands in the next commit.
-      throw new Error(`${command.type} is not decided yet`);
+      return refundPayment(command, state);
   }
 }
 
@@ -59,6 +79,17 @@ export function reservationStatus(
   if (state.kind !== "registered") return undefined;
   const record = state.reservations.get(reservationId);
   return record && statusIn(state, reservationId, record, now);
+}
+
+/**
+ * A paid booking's payment as the reservation view shows it (issue 38): its state, what was
+ * authorized, captured, refunded and released, and each step that failed. Undefined for a booking
+ * that was never asked to pay (PAYMENTS=none, or nothing to authorize).
+ */
+export function paymentOf(state: ParkingLotState, reservationId: string): PaymentView | undefined {
+  if (state.kind !== "registered") return undefined;
+  const payment = state.payments.get(reservationId);
+  return payment && paymentViewOf(payment);
 }
 
 /** When an open-ended booking of the lot must leave (its next closure begins), if one is ahead. */
@@ -104,6 +135,14 @@ const LOT_EVENT_TYPES: Record<ParkingLotEvent["type"], true> = {
   ParkingLotRateChanged: true,
   ParkingLotCustomerLimitChanged: true,
   ParkingLotPaymentTermsChanged: true,
+  PaymentAuthorized: true,
+  PaymentFailed: true,
+  PaymentSettlementDecided: true,
+  PaymentCaptured: true,
+  PaymentReleased: true,
+  PaymentRefunded: true,
+  OverstayCharged: true,
+  PaymentStepFailed: true,
 };
 export const PARKING_LOT_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(LOT_EVENT_TYPES));
 

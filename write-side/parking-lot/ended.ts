@@ -48,7 +48,7 @@ export function hasEnded(lot: RegisteredLot, id: string, record: ReservationReco
   if (record.startsAt && isIndexed(lot.occupancy, id, ms(record.startsAt))) return false;
   // A window over unused is NO_SHOW, but until the scheduler records it (RecordNoShow) that command
   // can still change it: it stays until then.
-  if (record.status === "RESERVED") return false;
+  if (record.status === "RESERVED" || record.status === "PENDING_PAYMENT") return false;
   // Open-ended and not holding: canceled or checked out. A window out of the index: canceled,
   // checked out, or a recorded no-show, over a day ago and more.
   return true;
@@ -77,6 +77,11 @@ export function namedReservationsMissing(command: ParkingLotCommand, state: Park
     case "CheckIn":
     case "CheckOut":
     case "RecordNoShow":
+    case "AuthorizePayment":
+    case "FailPayment":
+    case "ExpirePaymentHold":
+    case "RecordPaymentOutcome":
+    case "RefundPayment":
       return state.reservations.has(command.reservationId) ? [] : [command.reservationId];
     default:
       return [];

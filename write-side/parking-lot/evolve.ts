@@ -1,7 +1,9 @@
 import { Map as ImmutableMap, Set as ImmutableSet, List } from "immutable";
+import { DEFAULT_PAYMENT_TERMS } from "../../schemas/common.js";
 import type { EventOfType } from "../../schemas/events.js";
-import { WINDOW_RULES } from "../../schemas/reservation-time.js";
+import { isBooked, WINDOW_RULES } from "../../schemas/reservation-time.js";
 import { addWindow, emptyOccupancy, isIndexed, pruneEnded, removeWindow } from "./occupancy.js";
+import { evolvePayment, type PaymentEvent, pendingPayment } from "./payment-state.js";
 import { ReservationBook } from "./reservation-book.js";
 import { ms } from "./rules.js";
 import {
@@ -26,7 +28,7 @@ export function advance(lot: RegisteredLot, now: number): RegisteredLot {
     // A car still in the lot stays active (and its customer's) until it checks out.
     if (!record || lot.inLot.has(id)) continue;
     byCustomer = forget(byCustomer, record.customerId, id);
-    if (record.status === "RESERVED") activeReservations--;
+    if (isBooked(record.status)) activeReservations--;
   }
   return { ...lot, occupancy, byCustomer, activeReservations };
 }
@@ -92,12 +94,13 @@ export function registered(event: EventOfType<"ParkingLotRegistered">): Register
     byCustomer: ImmutableMap(),
     closures: List(),
     archived: 0,
+    payments: ImmutableMap(),
   };
 }
 
 export function reserved(state: RegisteredLot, event: EventOfType<"ParkingReserved">): RegisteredLot {
   if (state.reservations.has(event.data.reservationId)) return state;
-  const { reservationId, customerId, carNumber, amount, startsAt, endsAt, reservedAt, hourlyRate } =
+  const { reservationId, customerId, carNumber, amount, startsAt, endsAt, reservedAt, hourlyRate, payment } =
     event.data;
   const lot = advance(state, ms(reservedAt));
   const record: ReservationRecord = {
@@ -105,7 +108,8 @@ export function reserved(state: RegisteredLot, event: EventOfType<"ParkingReserv
     carNumber,
     amount,
     ...(startsAt && endsAt ? { startsAt, endsAt } : {}),
-    status: "RESERVED",
+    // Issue 38: a booking asked to pay waits for its payment, holding its spot all the same.
+    status: payment ? "PENDING_PAYMENT" : "RESERVED",
   };
   return {
     ...lot,
@@ -124,7 +128,24 @@ export function reserved(state: RegisteredLot, event: EventOfType<"ParkingReserv
       customerId,
       (lot.byCustomer.get(customerId) ?? ImmutableSet<string>()).add(reservationId),
     ),
+    payments: payment
+      ? lot.payments.set(reservationId, pendingPayment(payment, lot.paymentTerms ?? DEFAULT_PAYMENT_TERMS))
+      : lot.payments,
   };
+}
+
+/**
+ * A payment fact (issue 38): the booking's payment record, and an authorization makes the booking
+ * RESERVED (a decline or an expired hold cancels it in the fact that follows).
+ */
+function paid(state: RegisteredLot, event: PaymentEvent): RegisteredLot {
+  const { reservationId } = event.data;
+  const payment = state.payments.get(reservationId);
+  if (!payment) return state;
+  const lot = { ...state, payments: state.payments.set(reservationId, evolvePayment(payment, event)) };
+  const record = state.reservations.get(reservationId);
+  if (event.type !== "PaymentAuthorized" || record?.status !== "PENDING_PAYMENT") return lot;
+  return { ...lot, reservations: lot.reservations.set(reservationId, { ...record, status: "RESERVED" }) };
 }
 
 /** A car left: its spot is free from then on, and what the check-out priced and charged stays with the record. */
@@ -151,7 +172,7 @@ export function evolve(state: ParkingLotState, event: ParkingLotEvent): ParkingL
       return reserved(state, event);
     case "ReservationCanceled": {
       const record = state.reservations.get(event.data.reservationId);
-      if (record?.status !== "RESERVED" && record?.status !== "CHECKED_IN") return state;
+      if (!record || !(isBooked(record.status) || record.status === "CHECKED_IN")) return state;
       const lot = release(state, event.data.reservationId, record, ms(event.data.canceledAt));
       return {
         ...lot,
@@ -215,6 +236,8 @@ export function evolve(state: ParkingLotState, event: ParkingLotEvent): ParkingL
       return { ...state, maxActivePerCustomer: event.data.maxActivePerCustomer };
     case "ParkingLotPaymentTermsChanged":
       return { ...state, paymentTerms: event.data.terms };
+    default:
+      return paid(state, event);
   }
 }
 

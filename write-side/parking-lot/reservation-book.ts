@@ -220,6 +220,7 @@ export const STATUS_CODE: Readonly<Record<RecordedStatus, string>> = {
   COMPLETED: "D",
   NO_SHOW: "N",
   CANCELED: "C",
+  PENDING_PAYMENT: "P",
 };
 const STATUS_OF: Readonly<Record<string, RecordedStatus>> = Object.fromEntries(
   Object.entries(STATUS_CODE).map(([status, code]) => [code, status as RecordedStatus]),

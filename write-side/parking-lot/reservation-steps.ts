@@ -1,6 +1,7 @@
 import type { CancelReservation, CheckIn, CheckOut } from "../../schemas/commands.js";
 import { type CouponRule, DEFAULT_COUPON_RULE } from "../../schemas/common.js";
 import { openEndedStayPrice, overstayCharge, WINDOW_RULES } from "../../schemas/reservation-time.js";
+import { settleCancel, settleCheckOut } from "./payments.js";
 import { accept, iso, ms, reject, statusIn, windowOf } from "./rules.js";
 import type { Decision, ParkingLotState, RegisteredLot, Rejection, ReservationRecord } from "./state.js";
 import { checkOutRate } from "./terms.js";
@@ -22,17 +23,26 @@ export function cancel(command: CancelReservation, state: ParkingLotState): Deci
   // The car is in the lot: its customer checks out; an operator may cancel it, which frees the spot.
   if (reservation.status === "CHECKED_IN" && command.requestedBy !== undefined)
     return reject({ code: "CheckedIn", parkingLotId, reservationId, status });
-  return accept({
-    type: "ReservationCanceled",
-    data: {
-      reservationId,
-      parkingLotId,
-      customerId: reservation.customerId,
-      reason: command.reason,
-      canceledAt: command.now,
-      ...windowOf(reservation),
+  return accept(
+    {
+      type: "ReservationCanceled",
+      data: {
+        reservationId,
+        parkingLotId,
+        customerId: reservation.customerId,
+        reason: command.reason,
+        canceledAt: command.now,
+        ...windowOf(reservation),
+      },
     },
-  });
+    // A paid booking's money is settled in the same append (issue 38).
+    ...settleCancel(
+      state,
+      reservationId,
+      command.requestedBy !== undefined ? "customer" : "operator",
+      command.now,
+    ),
+  );
 }
 
 /** The reservation a check-in/out is about, as its requester may see it (someone else's is not found). */
@@ -58,6 +68,13 @@ export function checkIn(command: CheckIn, state: ParkingLotState): Decision {
   const { parkingLotId, reservationId } = command;
   const status = statusIn(state, reservationId, record, now);
   if (status === "CHECKED_IN" || status === "OVERSTAYING") return accept(); // checking in twice changes nothing
+  if (status === "PENDING_PAYMENT")
+    return reject({
+      code: "PaymentPending",
+      parkingLotId,
+      reservationId,
+      holdUntil: state.payments.get(reservationId)?.holdUntil ?? command.now,
+    });
   if (status !== "RESERVED")
     return reject({ code: "ReservationNotActive", parkingLotId, reservationId, status });
   if (record.startsAt && now < ms(record.startsAt) - WINDOW_RULES.maxSkewMs)
@@ -102,22 +119,32 @@ export function checkOut(command: CheckOut, state: ParkingLotState): Decision {
     const stayPrice =
       pricedNow && bookedRate !== undefined ? openEndedStayPrice(bookedRate, checkedInAt, now) : 0;
     const paid = record.amount + stayPrice + overstay;
-    return accept({
-      type: "ReservationCheckedOut",
-      data: {
-        reservationId,
-        parkingLotId,
-        customerId: record.customerId,
-        checkedOutAt: command.now,
-        ...windowOf(record),
-        ...(pricedNow ? { amount: stayPrice } : {}),
-        ...(overstay > 0 ? { overstayCharge: overstay } : {}),
-        couponEarned: stayEarnsCoupon(state.couponRule, now - checkedInAt, paid),
+    const settlement = settleCheckOut(
+      state,
+      reservationId,
+      { price: pricedNow ? stayPrice : record.amount, overstayCharge: overstay },
+      command.now,
+    );
+    return accept(
+      {
+        type: "ReservationCheckedOut",
+        data: {
+          reservationId,
+          parkingLotId,
+          customerId: record.customerId,
+          checkedOutAt: command.now,
+          ...windowOf(record),
+          ...(pricedNow ? { amount: stayPrice } : {}),
+          ...(overstay > 0 ? { overstayCharge: overstay } : {}),
+          couponEarned: stayEarnsCoupon(state.couponRule, now - checkedInAt, paid),
+        },
       },
-    });
+      ...settlement,
+    );
   }
   if (record.status === "COMPLETED") return accept(); // checking out twice changes nothing
   const status = statusIn(state, reservationId, record, now);
-  if (status === "RESERVED") return reject({ code: "NotCheckedIn", parkingLotId, reservationId });
+  if (status === "RESERVED" || status === "PENDING_PAYMENT")
+    return reject({ code: "NotCheckedIn", parkingLotId, reservationId });
   return reject({ code: "ReservationNotActive", parkingLotId, reservationId, status });
 }

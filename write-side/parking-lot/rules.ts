@@ -42,7 +42,7 @@ function statusAt(
   madeAt?: number,
 ): ReservationStatus {
   if (
-    record.status !== "RESERVED" ||
+    (record.status !== "RESERVED" && record.status !== "PENDING_PAYMENT") ||
     record.endsAt !== undefined ||
     lot === undefined ||
     madeAt === undefined

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { LOT, NOW } from "../../test-support/given-when-then.js";
 import {
+  type DecideContext,
   type Decision,
   decide,
   fold,
@@ -189,6 +190,70 @@ const paymentTermsArb: fc.Arbitrary<Spec> = fc.constantFrom(0, 5000).map((deposi
   now: iso(now),
 }));
 
+/* Payments (issue 38): the provider's answers, the hold running out, settlement outcomes, refunds. */
+const paidIdArb = fc.oneof(
+  { weight: 12, arbitrary: fc.constantFrom(...POOL) },
+  { weight: 1, arbitrary: fc.constant("ghost") },
+);
+const authorizeOf = (id: fc.Arbitrary<string>): fc.Arbitrary<Spec> =>
+  fc.tuple(id, fc.constantFrom("a", "b")).map(([reservationId, intent]) => (now) => ({
+    type: "AuthorizePayment",
+    parkingLotId: LOT,
+    reservationId,
+    intentId: `pi_${reservationId}_${intent}`,
+    amount: 5000,
+    currency: "KRW",
+    now: iso(now),
+  }));
+const failArb: fc.Arbitrary<Spec> = paidIdArb.map((reservationId) => (now) => ({
+  type: "FailPayment",
+  parkingLotId: LOT,
+  reservationId,
+  code: "card_declined",
+  now: iso(now),
+}));
+const expireArb: fc.Arbitrary<Spec> = paidIdArb.map((reservationId) => (now) => ({
+  type: "ExpirePaymentHold",
+  parkingLotId: LOT,
+  reservationId,
+  now: iso(now),
+}));
+const outcomeOf = (id: fc.Arbitrary<string>): fc.Arbitrary<Spec> =>
+  fc
+    .record({
+      reservationId: id,
+      settlementId: fc.constantFrom("s1", "s2", "s3"),
+      step: fc.constantFrom("capture", "release", "refund", "overstay"),
+      ok: fc.integer({ min: 0, max: 4 }).map((n) => n > 0),
+      amount: fc.constantFrom(0, 1000, 5000),
+    })
+    .map(({ reservationId, settlementId, step, ok, amount }) => (now) => ({
+      type: "RecordPaymentOutcome",
+      parkingLotId: LOT,
+      reservationId,
+      settlementId,
+      step: step as "capture",
+      outcome: ok
+        ? {
+            ok: true,
+            intentId: `pi_${reservationId}_a`,
+            amount,
+            ...(step === "refund" ? { refundId: "re_1" } : {}),
+          }
+        : { ok: false, code: "card_declined", message: "Your card was declined." },
+      now: iso(now),
+    }));
+const refundArb: fc.Arbitrary<Spec> = fc
+  .tuple(paidIdArb, fc.constantFrom(500, 1000, 5000))
+  .map(([reservationId, amount]) => (now) => ({
+    type: "RefundPayment",
+    parkingLotId: LOT,
+    reservationId,
+    amount,
+    reason: "goodwill",
+    now: iso(now),
+  }));
+
 /** Minutes the clock moves on before a step: often not at all, sometimes past every window. */
 const advanceArb = fc.oneof(
   { weight: 4, arbitrary: fc.constant(0) },
@@ -208,12 +273,17 @@ const stepArb: fc.Arbitrary<Step> = fc.record({
     { weight: 2, arbitrary: onReservationArb("CheckIn") },
     { weight: 2, arbitrary: onReservationArb("CheckOut") },
     { weight: 1, arbitrary: closeArb },
-    { weight: 2, arbitrary: noShowArb },
+    { weight: 4, arbitrary: noShowArb },
     { weight: 2, arbitrary: beginArb },
     { weight: 1, arbitrary: capacityArb },
     { weight: 1, arbitrary: rateArb },
     { weight: 1, arbitrary: customerLimitArb },
     { weight: 1, arbitrary: paymentTermsArb },
+    { weight: 4, arbitrary: authorizeOf(paidIdArb) },
+    { weight: 3, arbitrary: failArb },
+    { weight: 3, arbitrary: expireArb },
+    { weight: 2, arbitrary: outcomeOf(paidIdArb) },
+    { weight: 1, arbitrary: refundArb },
   ),
 });
 
@@ -222,33 +292,47 @@ const visitArb: fc.Arbitrary<Step[]> = fc.constantFrom(...POOL).chain((id) =>
   fc
     .tuple(
       reserveOf(id),
+      fc.option(authorizeOf(fc.constant(id)), { freq: 4 }),
       fc.integer({ min: 0, max: 30 }),
       onReservationArb("CheckIn", fc.constant(id)),
       fc.option(
-        fc.tuple(fc.integer({ min: 0, max: 6 * 60 }), onReservationArb("CheckOut", fc.constant(id))),
+        fc.tuple(
+          fc.integer({ min: 0, max: 6 * 60 }),
+          onReservationArb("CheckOut", fc.constant(id)),
+          fc.array(outcomeOf(fc.constant(id)), { maxLength: 3 }),
+        ),
         {
           freq: 4,
         },
       ),
     )
-    .map(([reserve, wait, checkIn, out]) => [
+    .map(([reserve, authorize, wait, checkIn, out]) => [
       { advance: 0, spec: reserve },
+      ...(authorize ? [{ advance: 0, spec: authorize }] : []),
       { advance: wait, spec: checkIn },
-      ...(out ? [{ advance: out[0], spec: out[1] }] : []),
+      ...(out ? [{ advance: out[0], spec: out[1] }, ...out[2].map((spec) => ({ advance: 0, spec }))] : []),
     ]),
 );
 
-const stepsArb: fc.Arbitrary<Step[]> = fc
+/** Payments on (bookings wait for their payment, PAYMENT_HOLD_SECONDS 900) in most runs, off in some. */
+const PAYMENTS_ON: DecideContext = { payments: { on: true, holdSeconds: 900 } };
+
+const stepsArb: fc.Arbitrary<{ steps: Step[]; context: DecideContext }> = fc
   .tuple(
     registerArb,
     fc.array(
       fc.oneof({ weight: 4, arbitrary: stepArb.map((step) => [step]) }, { weight: 1, arbitrary: visitArb }),
       { minLength: 12, maxLength: 40 },
     ),
+    fc.integer({ min: 0, max: 3 }).map((n) => n > 0),
   )
-  .map(([register, rest]) => [{ advance: 0, spec: register }, ...rest.flat()]);
+  .map(([register, rest, paid]) => ({
+    steps: [{ advance: 0, spec: register }, ...rest.flat()],
+    context: paid ? PAYMENTS_ON : {},
+  }));
 
 interface Run {
+  readonly context: DecideContext;
   readonly commands: readonly ParkingLotCommand[];
   readonly decisions: readonly Decision[];
   /** Every event accepted, in order. */
@@ -258,7 +342,7 @@ interface Run {
 }
 
 /** Runs the steps the way the command handler does (decide, then apply what was accepted). */
-function execute(steps: readonly Step[]): Run {
+function execute({ steps, context }: { steps: readonly Step[]; context: DecideContext }): Run {
   let now = START;
   let state = initialState;
   const commands: ParkingLotCommand[] = [];
@@ -268,7 +352,7 @@ function execute(steps: readonly Step[]): Run {
   for (const { advance, spec } of steps) {
     now += advance * MINUTE;
     const command = spec(now);
-    const decision = decide(command, state);
+    const decision = decide(command, state, context);
     before.push(events.length);
     commands.push(command);
     decisions.push(decision);
@@ -277,7 +361,7 @@ function execute(steps: readonly Step[]): Run {
       events.push(...decision.events);
     }
   }
-  return { commands, decisions, events, before };
+  return { context, commands, decisions, events, before };
 }
 
 /** What a snapshot store gives back: the parts through JSON, as both document stores keep them. */
@@ -330,12 +414,12 @@ describe("lot snapshots: a snapshot at any revision plus the events after it is 
   });
 
   it("decides every later command as the full fold does", () => {
-    property(({ commands, decisions, events, before }) => {
+    property(({ context, commands, decisions, events, before }) => {
       commands.forEach((command, i) => {
         const upTo = before[i] as number;
         for (let at = 0; at <= upTo; at++)
           expect(
-            decide(command, throughSnapshot(events, at, upTo)),
+            decide(command, throughSnapshot(events, at, upTo), context),
             `step ${i}, snapshot after ${at}`,
           ).toEqual(decisions[i]);
       });
@@ -343,7 +427,7 @@ describe("lot snapshots: a snapshot at any revision plus the events after it is 
   });
 
   it("holds through a chain: a snapshot of a lot loaded from a snapshot", () => {
-    property(({ commands, decisions, events, before }) => {
+    property(({ context, commands, decisions, events, before }) => {
       const full = toSnapshot(fold(events));
       for (let first = 0; first <= events.length; first += 3) {
         for (let second = first; second <= events.length; second += 2) {
@@ -352,7 +436,7 @@ describe("lot snapshots: a snapshot at any revision plus the events after it is 
           const step = before.findIndex((b) => b >= second);
           if (step >= 0) {
             const at = fold(events.slice(second, before[step]), loaded);
-            expect(decide(commands[step] as ParkingLotCommand, at)).toEqual(decisions[step]);
+            expect(decide(commands[step] as ParkingLotCommand, at, context)).toEqual(decisions[step]);
           }
         }
       }
@@ -407,22 +491,23 @@ describe("ended reservations: a snapshot that leaves them out (archived) decides
   });
 
   it("decides every later command as the full fold does, the named ended ones looked up", () => {
-    property(({ commands, decisions, events, before }) => {
+    property(({ context, commands, decisions, events, before }) => {
       commands.forEach((command, i) => {
         const upTo = before[i] as number;
         for (let at = 0; at <= upTo; at++) {
           const archive = new Map<string, ReservationRecord>();
           const state = fold(events.slice(at, upTo), forgetting(fold(events.slice(0, at)), archive));
-          expect(decide(command, named(command, state, archive)), `step ${i}, snapshot after ${at}`).toEqual(
-            decisions[i],
-          );
+          expect(
+            decide(command, named(command, state, archive), context),
+            `step ${i}, snapshot after ${at}`,
+          ).toEqual(decisions[i]);
         }
       });
     });
   });
 
   it("holds through a chain of such snapshots, each leaving out what has ended since", () => {
-    property(({ commands, decisions, events, before }) => {
+    property(({ context, commands, decisions, events, before }) => {
       for (let first = 0; first <= events.length; first += 3) {
         for (let second = first; second <= events.length; second += 2) {
           const archive = new Map<string, ReservationRecord>();
@@ -432,7 +517,9 @@ describe("ended reservations: a snapshot that leaves them out (archived) decides
             const upTo = before[i] as number;
             if (upTo < second) return;
             const state = fold(events.slice(second, upTo), twice);
-            expect(decide(command, named(command, state, archive)), `step ${i}`).toEqual(decisions[i]);
+            expect(decide(command, named(command, state, archive), context), `step ${i}`).toEqual(
+              decisions[i],
+            );
           });
         }
       }

@@ -3,6 +3,7 @@ import { Map as ImmutableMap, Set as ImmutableSet, List } from "immutable";
 import { CouponRule, PaymentTerms } from "../../schemas/common.js";
 import { precompile, validate } from "../../schemas/validation.js";
 import type { Interval } from "./occupancy.js";
+import { type PaymentRecord, PaymentRecordSchema } from "./payment-state.js";
 import { checkColumns, ReservationBook, type ReservationColumns } from "./reservation-book.js";
 import type { CarInLot, Closure, ParkingLotState, RegisteredLot, ReservationRecord } from "./state.js";
 
@@ -42,6 +43,8 @@ export interface LotSnapshot {
         readonly inLot: [string, number | null, number][];
         readonly byCustomer: [string, string[]][];
         readonly closures: Closure[];
+        /** The paid bookings' money (absent before issue 38's payments, version 6). */
+        readonly payments?: [string, PaymentRecord][];
       });
 }
 
@@ -82,6 +85,7 @@ function headOf(state: RegisteredLot) {
       .sort(byKey),
     closures: [...state.closures],
     archived: state.archived,
+    ...(state.payments.size > 0 ? { payments: [...state.payments.entries()].sort(byKey) } : {}),
   };
 }
 
@@ -119,6 +123,7 @@ export function fromSnapshot(snapshot: LotSnapshot): ParkingLotState {
     byCustomer: ImmutableMap(s.byCustomer.map(([customer, ids]) => [customer, ImmutableSet(ids)] as const)),
     closures: List(s.closures),
     archived: s.archived,
+    payments: ImmutableMap(s.payments ?? []),
   };
 }
 
@@ -134,8 +139,9 @@ export function fromSnapshot(snapshot: LotSnapshot): ParkingLotState {
  *    they began, and the NO_SHOW status (issue 17: the lot follows the cars and the clock).
  * 4: the rate each open-ended booking was made at (`checkOutRates`; issue 33: a lot's rate changes).
  * 5: the lot's payment terms (`paymentTerms`; issue 38).
+ * 6: the paid bookings' money (`payments`) and the PENDING_PAYMENT status (issue 38).
  */
-export const SNAPSHOT_VERSION = 5;
+export const SNAPSHOT_VERSION = 6;
 
 /** Reservation records per page: a page stays far below MongoDB's 16 MB document limit. */
 export const SNAPSHOT_PAGE_SIZE = 20_000;
@@ -171,6 +177,8 @@ const RegisteredHead = Type.Object(
     closures: Type.Array(ClosureSchema),
     /** How many ended reservations the state left out (kept in the snapshot store's archive). */
     archived: Type.Integer({ minimum: 0 }),
+    /** Since issue 38 (version 6): the paid bookings' money. */
+    payments: Type.Optional(Type.Array(Type.Tuple([Type.String(), PaymentRecordSchema]))),
   },
   { additionalProperties: false },
 );
@@ -303,6 +311,7 @@ export function decodeSnapshot(parts: readonly unknown[], lotId: string): Parkin
       ),
       closures: List(head.closures),
       archived: head.archived,
+      payments: ImmutableMap(head.payments ?? []),
     };
     return lot;
   } catch (error) {

@@ -3,6 +3,7 @@ import type { CouponRule, PaymentTerms } from "../../schemas/common.js";
 import type { EventOfType } from "../../schemas/events.js";
 import type { ReservationStatus } from "../../schemas/reservation-time.js";
 import type { Occupancy } from "./occupancy.js";
+import type { PaymentEvent, PaymentRecord } from "./payment-state.js";
 import type { ReservationBook } from "./reservation-book.js";
 
 /**
@@ -33,7 +34,8 @@ export type ParkingLotEvent =
   | EventOfType<"ParkingLotCapacityChanged">
   | EventOfType<"ParkingLotRateChanged">
   | EventOfType<"ParkingLotCustomerLimitChanged">
-  | EventOfType<"ParkingLotPaymentTermsChanged">;
+  | EventOfType<"ParkingLotPaymentTermsChanged">
+  | PaymentEvent;
 
 /** A car in the lot: when its window ends (Infinity for an open-ended booking) and when it came in. */
 export interface CarInLot {
@@ -97,6 +99,11 @@ export type ParkingLotState =
        * command names one. 0: the state holds every reservation the lot ever accepted.
        */
       readonly archived: number;
+      /**
+       * Since issue 38: the money of each booking that started PENDING_PAYMENT, by reservation id
+       * (payment-state.ts). Kept when its reservation ends: outcomes and refunds come after.
+       */
+      readonly payments: ImmutableMap<string, PaymentRecord>;
     };
 
 export type RegisteredLot = Extract<ParkingLotState, { kind: "registered" }>;
@@ -173,6 +180,33 @@ export type Rejection =
       readonly code: "NotDue";
       readonly parkingLotId: string;
       readonly at: string;
+    }
+  | {
+      /** Issue 38: a booking waiting for its payment cannot be checked in. */
+      readonly code: "PaymentPending";
+      readonly parkingLotId: string;
+      readonly reservationId: string;
+      readonly holdUntil: string;
+    }
+  | {
+      /** Issue 38: an authorization for a booking no longer waiting for one (the saga releases it). */
+      readonly code: "PaymentNotPending";
+      readonly parkingLotId: string;
+      readonly reservationId: string;
+    }
+  | {
+      /** Issue 38: a refund, or a payment outcome, about a booking with no payment (captured). */
+      readonly code: "NotPaid";
+      readonly parkingLotId: string;
+      readonly reservationId: string;
+    }
+  | {
+      /** Issue 38: a refund beyond what was captured less what was refunded or is being refunded. */
+      readonly code: "RefundExceedsCaptured";
+      readonly parkingLotId: string;
+      readonly reservationId: string;
+      readonly refundable: number;
+      readonly asked: number;
     }
   | {
       readonly code: "CapacityTooLow";

@@ -1,0 +1,258 @@
+import { Type } from "@sinclair/typebox";
+import { PaymentTerms } from "../../schemas/common.js";
+import type { EventOfType } from "../../schemas/events.js";
+import type { PaymentFact } from "./payment-ledger.js";
+
+/**
+ * What the lot knows of each paid booking's money (issue 38), folded from the payment facts: plain
+ * JSON (a snapshot stores it as it is). A booking has one only when it started PENDING_PAYMENT.
+ */
+
+export type PaymentStep = "capture" | "release" | "refund" | "overstay";
+
+export interface PaymentFailure {
+  readonly step: PaymentStep;
+  readonly code: string;
+  readonly message: string;
+  readonly at: string;
+}
+
+export interface PaymentRecord {
+  /** What the booking asked the provider to authorize, in `currency`'s minor unit. */
+  readonly amount: number;
+  readonly currency: string;
+  /** Until when the booking holds its spot unpaid. */
+  readonly holdUntil: string;
+  /** The lot's terms when the booking was made: its cancel and no-show settle by them. */
+  readonly terms: PaymentTerms;
+  /** pending → authorized (or failed); once authorized, whether its settlement was decided. */
+  readonly state: "pending" | "authorized" | "failed";
+  readonly settled: boolean;
+  /** The authorized intent at the provider, and the amount it authorized. */
+  readonly intentId?: string;
+  readonly authorized: number;
+  /** Recorded outcomes: on the authorized intent, and charged off-session on others. */
+  readonly captured: number;
+  readonly released: number;
+  readonly refunded: number;
+  readonly charged: number;
+  /** Refunds decided and not yet recorded (refunded or failed), oldest first. */
+  readonly refundsOutstanding: readonly number[];
+  /** The settlement steps recorded, `<settlementId>:<step>`: each is recorded once. */
+  readonly steps: readonly string[];
+  /** Steps that failed at the provider: recorded and shown, never lost. */
+  readonly failures: readonly PaymentFailure[];
+  /** The ledger's facts of this booking (payment-ledger.ts), in the order they were recorded. */
+  readonly facts: readonly PaymentFact[];
+}
+
+export const stepKey = (settlementId: string, step: PaymentStep): string => `${settlementId}:${step}`;
+
+/** A booking's payment as its ParkingReserved asks for it: pending. */
+export function pendingPayment(
+  payment: NonNullable<EventOfType<"ParkingReserved">["data"]["payment"]>,
+  terms: PaymentTerms,
+): PaymentRecord {
+  return {
+    amount: payment.amount,
+    currency: payment.currency,
+    holdUntil: payment.holdUntil,
+    terms,
+    state: "pending",
+    settled: false,
+    authorized: 0,
+    captured: 0,
+    released: 0,
+    refunded: 0,
+    charged: 0,
+    refundsOutstanding: [],
+    steps: [],
+    failures: [],
+    facts: [],
+  };
+}
+
+export type PaymentEvent =
+  | EventOfType<"PaymentAuthorized">
+  | EventOfType<"PaymentFailed">
+  | EventOfType<"PaymentSettlementDecided">
+  | EventOfType<"PaymentCaptured">
+  | EventOfType<"PaymentReleased">
+  | EventOfType<"PaymentRefunded">
+  | EventOfType<"OverstayCharged">
+  | EventOfType<"PaymentStepFailed">;
+
+const withStep = (record: PaymentRecord, settlementId: string, step: PaymentStep): PaymentRecord => ({
+  ...record,
+  steps: [...record.steps, stepKey(settlementId, step)],
+});
+
+/** The outstanding refunds less one: the one of this amount, else the oldest (they run in order). */
+function lessOutstanding(outstanding: readonly number[], amount?: number): number[] {
+  const at = amount === undefined ? 0 : Math.max(0, outstanding.indexOf(amount));
+  return outstanding.filter((_, i) => i !== at);
+}
+
+/** What a payment fact makes of the booking's payment record. */
+export function evolvePayment(record: PaymentRecord, event: PaymentEvent): PaymentRecord {
+  switch (event.type) {
+    case "PaymentAuthorized": {
+      const { intentId, amount } = event.data;
+      if (record.state !== "pending") return record;
+      const fact: PaymentFact = { kind: "authorized", intentId, amount };
+      return { ...record, state: "authorized", intentId, authorized: amount, facts: [...record.facts, fact] };
+    }
+    case "PaymentFailed":
+      return record.state === "pending" ? { ...record, state: "failed" } : record;
+    case "PaymentSettlementDecided": {
+      const { because, refund } = event.data;
+      if (because === "refund")
+        return { ...record, refundsOutstanding: [...record.refundsOutstanding, refund] };
+      return { ...record, settled: true };
+    }
+    case "PaymentCaptured": {
+      const { intentId, amount, settlementId } = event.data;
+      const fact: PaymentFact = { kind: "captured", intentId, amount };
+      return {
+        ...withStep(record, settlementId, "capture"),
+        captured: record.captured + amount,
+        facts: [...record.facts, fact],
+      };
+    }
+    case "PaymentReleased": {
+      const { intentId, amount, settlementId } = event.data;
+      const fact: PaymentFact = { kind: "released", intentId, amount };
+      return {
+        ...withStep(record, settlementId, "release"),
+        released: record.released + amount,
+        facts: [...record.facts, fact],
+      };
+    }
+    case "PaymentRefunded": {
+      const { intentId, amount, settlementId } = event.data;
+      const fact: PaymentFact = { kind: "refunded", intentId, amount };
+      return {
+        ...withStep(record, settlementId, "refund"),
+        refunded: record.refunded + amount,
+        refundsOutstanding: lessOutstanding(record.refundsOutstanding, amount),
+        facts: [...record.facts, fact],
+      };
+    }
+    case "OverstayCharged": {
+      const { intentId, amount, settlementId } = event.data;
+      const fact: PaymentFact = { kind: "charged", intentId, amount };
+      return {
+        ...withStep(record, settlementId, "overstay"),
+        charged: record.charged + amount,
+        facts: [...record.facts, fact],
+      };
+    }
+    case "PaymentStepFailed": {
+      const { settlementId, step, code, message, failedAt } = event.data;
+      const failed = withStep(record, settlementId, step);
+      return {
+        ...failed,
+        failures: [...record.failures, { step, code, message, at: failedAt }],
+        ...(step === "refund" ? { refundsOutstanding: lessOutstanding(record.refundsOutstanding) } : {}),
+      };
+    }
+  }
+}
+
+/** What may still be refunded: captured on the authorized intent, less refunded and refunds under way. */
+export const refundableOf = (record: PaymentRecord): number =>
+  Math.max(
+    0,
+    record.captured - record.refunded - record.refundsOutstanding.reduce((sum, amount) => sum + amount, 0),
+  );
+
+/** A booking's payment as the reservation view shows it (issue 38). */
+export interface PaymentView {
+  readonly state: "pending" | "authorized" | "captured" | "refunded" | "released" | "failed";
+  readonly amount: number;
+  readonly currency: string;
+  readonly holdUntil: string;
+  readonly intentId?: string;
+  readonly authorized: number;
+  /** Captured from the authorization and charged off-session together. */
+  readonly captured: number;
+  readonly refunded: number;
+  readonly released: number;
+  readonly failures: readonly PaymentFailure[];
+}
+
+export function paymentViewOf(record: PaymentRecord): PaymentView {
+  const captured = record.captured + record.charged;
+  const state =
+    record.state !== "authorized"
+      ? record.state
+      : record.refunded > 0
+        ? "refunded"
+        : captured > 0
+          ? "captured"
+          : record.released > 0
+            ? "released"
+            : "authorized";
+  return {
+    state,
+    amount: record.amount,
+    currency: record.currency,
+    holdUntil: record.holdUntil,
+    ...(record.intentId !== undefined ? { intentId: record.intentId } : {}),
+    authorized: record.authorized,
+    captured,
+    refunded: record.refunded,
+    released: record.released,
+    failures: record.failures,
+  };
+}
+
+/** A payment record as a snapshot stores it (snapshot.ts validates a stored one with it). */
+const Step = Type.Union([
+  Type.Literal("capture"),
+  Type.Literal("release"),
+  Type.Literal("refund"),
+  Type.Literal("overstay"),
+]);
+const Money = Type.Integer({ minimum: 0 });
+export const PaymentRecordSchema = Type.Object(
+  {
+    amount: Money,
+    currency: Type.String(),
+    holdUntil: Type.String(),
+    terms: PaymentTerms,
+    state: Type.Union([Type.Literal("pending"), Type.Literal("authorized"), Type.Literal("failed")]),
+    settled: Type.Boolean(),
+    intentId: Type.Optional(Type.String()),
+    authorized: Money,
+    captured: Money,
+    released: Money,
+    refunded: Money,
+    charged: Money,
+    refundsOutstanding: Type.Array(Money),
+    steps: Type.Array(Type.String()),
+    failures: Type.Array(
+      Type.Object(
+        { step: Step, code: Type.String(), message: Type.String(), at: Type.String() },
+        { additionalProperties: false },
+      ),
+    ),
+    facts: Type.Array(
+      Type.Object(
+        {
+          kind: Type.Union([
+            Type.Literal("authorized"),
+            Type.Literal("captured"),
+            Type.Literal("released"),
+            Type.Literal("refunded"),
+            Type.Literal("charged"),
+          ]),
+          intentId: Type.String(),
+          amount: Money,
+        },
+        { additionalProperties: false },
+      ),
+    ),
+  },
+  { additionalProperties: false },
+);

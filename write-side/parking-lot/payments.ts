@@ -1,0 +1,256 @@
+import type {
+  AuthorizePayment,
+  ExpirePaymentHold,
+  FailPayment,
+  RecordPaymentOutcome,
+  RefundPayment,
+} from "../../schemas/commands.js";
+import type { EventOfType } from "../../schemas/events.js";
+import { cancelSettlement, checkOutSettlement, noShowSettlement, type Settlement } from "./payment-policy.js";
+import { type PaymentRecord, refundableOf, stepKey } from "./payment-state.js";
+import { accept, ms, reject, windowOf } from "./rules.js";
+import type { Decision, ParkingLotEvent, ParkingLotState, RegisteredLot } from "./state.js";
+
+/**
+ * Payments (issue 38): what the lot decides about a booking's money. A booking made while payments
+ * are on, with something to authorize, starts PENDING_PAYMENT (booking.ts); the provider's answer
+ * authorizes it (RESERVED) or fails it (canceled `payment-failed`), and a hold that runs out first
+ * cancels it (`payment-expired`): the compensation. When a paid booking ends (check-out, cancel,
+ * closure, no-show), the settlement is decided in the same append with payment-policy.ts; each step
+ * the provider then takes is recorded once; an operator's refund never exceeds what was captured.
+ */
+
+/** What the command context tells the decider about payments (the lot handler passes it from config). */
+export interface PaymentsContext {
+  readonly on: boolean;
+  /** How long a booking waiting for its payment holds its spot (PAYMENT_HOLD_SECONDS). */
+  readonly holdSeconds: number;
+}
+
+export interface DecideContext {
+  readonly payments?: PaymentsContext;
+}
+
+type Settled = EventOfType<"PaymentSettlementDecided">["data"]["because"];
+
+/** The booking's payment, if it was authorized and its settlement is still to be decided. */
+const unsettled = (lot: RegisteredLot, reservationId: string): PaymentRecord | undefined => {
+  const payment = lot.payments.get(reservationId);
+  return payment?.state === "authorized" && !payment.settled && payment.intentId !== undefined
+    ? payment
+    : undefined;
+};
+
+function settlementDecided(
+  lot: RegisteredLot,
+  reservationId: string,
+  payment: PaymentRecord,
+  because: Settled,
+  settlement: Settlement & { readonly refund?: number; readonly reason?: string },
+  decidedAt: string,
+): ParkingLotEvent {
+  return {
+    type: "PaymentSettlementDecided",
+    data: {
+      reservationId,
+      parkingLotId: lot.parkingLotId,
+      intentId: payment.intentId ?? "",
+      currency: payment.currency,
+      capture: settlement.capture,
+      release: settlement.release,
+      offSession: settlement.offSession,
+      refund: settlement.refund ?? 0,
+      because,
+      ...(settlement.reason !== undefined ? { reason: settlement.reason } : {}),
+      decidedAt,
+    },
+  };
+}
+
+/** A check-out of a paid booking: the stay's price and overstay charge, out of its authorization. */
+export function settleCheckOut(
+  lot: RegisteredLot,
+  reservationId: string,
+  owed: { readonly price: number; readonly overstayCharge: number },
+  at: string,
+): ParkingLotEvent[] {
+  const payment = unsettled(lot, reservationId);
+  if (!payment) return [];
+  const settlement = checkOutSettlement(payment.authorized, owed.price, owed.overstayCharge);
+  return [settlementDecided(lot, reservationId, payment, "check-out", settlement, at)];
+}
+
+/** A cancel of a paid booking: a customer's by the booking's cancellation policy, anyone else's free. */
+export function settleCancel(
+  lot: RegisteredLot,
+  reservationId: string,
+  by: "customer" | "operator" | "closure",
+  at: string,
+): ParkingLotEvent[] {
+  const payment = unsettled(lot, reservationId);
+  if (!payment) return [];
+  const startsAt = lot.reservations.get(reservationId)?.startsAt;
+  const settlement = cancelSettlement(payment.terms, payment.authorized, {
+    by: by === "customer" ? "customer" : "operator",
+    at: ms(at),
+    ...(startsAt !== undefined ? { startsAt: ms(startsAt) } : {}),
+  });
+  const because = by === "customer" ? "customer-cancel" : by === "operator" ? "operator-cancel" : "closure";
+  return [settlementDecided(lot, reservationId, payment, because, settlement, at)];
+}
+
+/** A no-show of a paid booking: the lot's no-show fee, at most what was authorized. */
+export function settleNoShow(lot: RegisteredLot, reservationId: string, at: string): ParkingLotEvent[] {
+  const payment = unsettled(lot, reservationId);
+  if (!payment) return [];
+  const settlement = noShowSettlement(payment.terms, payment.authorized);
+  return [settlementDecided(lot, reservationId, payment, "no-show", settlement, at)];
+}
+
+/** The booking's payment failed: the fact, and the cancel that frees its spot (the compensation). */
+function paymentFailed(
+  lot: RegisteredLot,
+  reservationId: string,
+  failure: { readonly reason: "declined" | "expired"; readonly intentId?: string; readonly code?: string },
+  at: string,
+): ParkingLotEvent[] {
+  const record = lot.reservations.get(reservationId);
+  return [
+    {
+      type: "PaymentFailed",
+      data: {
+        reservationId,
+        parkingLotId: lot.parkingLotId,
+        ...(failure.intentId !== undefined ? { intentId: failure.intentId } : {}),
+        reason: failure.reason,
+        ...(failure.code !== undefined ? { code: failure.code } : {}),
+        failedAt: at,
+      },
+    },
+    {
+      type: "ReservationCanceled",
+      data: {
+        reservationId,
+        parkingLotId: lot.parkingLotId,
+        customerId: record?.customerId ?? "",
+        reason: failure.reason === "declined" ? "payment-failed" : "payment-expired",
+        canceledAt: at,
+        ...windowOf(record),
+      },
+    },
+  ];
+}
+
+const pendingOf = (lot: RegisteredLot, reservationId: string): PaymentRecord | undefined => {
+  const payment = lot.payments.get(reservationId);
+  return payment?.state === "pending" && lot.reservations.get(reservationId)?.status === "PENDING_PAYMENT"
+    ? payment
+    : undefined;
+};
+
+export function authorizePayment(command: AuthorizePayment, state: ParkingLotState): Decision {
+  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+  const { parkingLotId, reservationId, intentId, amount, currency } = command;
+  const payment = state.payments.get(reservationId);
+  if (!payment && !state.reservations.has(reservationId))
+    return reject({ code: "ReservationNotFound", parkingLotId, reservationId });
+  if (payment?.state === "authorized" && payment.intentId === intentId) return accept(); // recorded already
+  if (!payment || !pendingOf(state, reservationId))
+    return reject({ code: "PaymentNotPending", parkingLotId, reservationId });
+  return accept({
+    type: "PaymentAuthorized",
+    data: { reservationId, parkingLotId, intentId, amount, currency, authorizedAt: command.now },
+  });
+}
+
+export function failPayment(command: FailPayment, state: ParkingLotState): Decision {
+  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+  const { parkingLotId, reservationId } = command;
+  if (!state.payments.has(reservationId) && !state.reservations.has(reservationId))
+    return reject({ code: "ReservationNotFound", parkingLotId, reservationId });
+  if (!pendingOf(state, reservationId)) return accept(); // authorized, failed or canceled already
+  const failure = {
+    reason: "declined" as const,
+    ...(command.intentId !== undefined ? { intentId: command.intentId } : {}),
+    ...(command.code !== undefined ? { code: command.code } : {}),
+  };
+  return accept(...paymentFailed(state, reservationId, failure, command.now));
+}
+
+export function expirePaymentHold(command: ExpirePaymentHold, state: ParkingLotState): Decision {
+  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+  const { parkingLotId, reservationId } = command;
+  const payment = pendingOf(state, reservationId);
+  if (!payment) return accept(); // paid, failed, canceled or unknown: nothing to expire
+  if (ms(payment.holdUntil) > ms(command.now))
+    return reject({ code: "NotDue", parkingLotId, at: payment.holdUntil });
+  return accept(...paymentFailed(state, reservationId, { reason: "expired" }, command.now));
+}
+
+/** What the provider did with one step of a settlement, recorded once per (settlement, step). */
+export function recordPaymentOutcome(command: RecordPaymentOutcome, state: ParkingLotState): Decision {
+  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+  const { parkingLotId, reservationId, settlementId, step, outcome, now } = command;
+  const payment = state.payments.get(reservationId);
+  if (payment?.state !== "authorized")
+    return reject({ code: "NotPaid", parkingLotId, reservationId });
+  if (payment.steps.includes(stepKey(settlementId, step))) return accept(); // recorded already
+  const ids = { reservationId, parkingLotId };
+  if (!outcome.ok)
+    return accept({
+      type: "PaymentStepFailed",
+      data: { ...ids, settlementId, step, code: outcome.code, message: outcome.message, failedAt: now },
+    });
+  const { intentId, amount } = outcome;
+  const { currency } = payment;
+  switch (step) {
+    case "capture":
+      return accept({
+        type: "PaymentCaptured",
+        data: { ...ids, intentId, amount, currency, settlementId, capturedAt: now },
+      });
+    case "release":
+      return accept({
+        type: "PaymentReleased",
+        data: { ...ids, intentId, amount, settlementId, releasedAt: now },
+      });
+    case "overstay":
+      return accept({
+        type: "OverstayCharged",
+        data: { ...ids, intentId, amount, currency, settlementId, chargedAt: now },
+      });
+    case "refund": {
+      // The ledger's rule: never more refunded than captured (what is under way is this refund's own).
+      const refundable = Math.max(0, payment.captured - payment.refunded);
+      if (amount > refundable)
+        return reject({
+          code: "RefundExceedsCaptured",
+          parkingLotId,
+          reservationId,
+          refundable,
+          asked: amount,
+        });
+      const refundId = outcome.refundId ?? settlementId;
+      return accept({
+        type: "PaymentRefunded",
+        data: { ...ids, intentId, refundId, amount, currency, settlementId, refundedAt: now },
+      });
+    }
+  }
+}
+
+/** An operator refunds part or all of what the booking's payment captured. */
+export function refundPayment(command: RefundPayment, state: ParkingLotState): Decision {
+  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+  const { parkingLotId, reservationId, amount, reason } = command;
+  const payment = state.payments.get(reservationId);
+  if (!payment && !state.reservations.has(reservationId))
+    return reject({ code: "ReservationNotFound", parkingLotId, reservationId });
+  if (payment?.state !== "authorized" || payment.captured === 0)
+    return reject({ code: "NotPaid", parkingLotId, reservationId });
+  const refundable = refundableOf(payment);
+  if (amount > refundable)
+    return reject({ code: "RefundExceedsCaptured", parkingLotId, reservationId, refundable, asked: amount });
+  const refund = { capture: 0, release: 0, offSession: 0, refund: amount, reason };
+  return accept(settlementDecided(state, reservationId, payment, "refund", refund, command.now));
+}
