@@ -338,7 +338,7 @@ export const COMMAND_OPERATIONS: readonly (Operation & { readonly operationId: C
       required: true,
       example: { amount: 3000, reason: "the gate was broken for an hour" },
     },
-    problems: ["parking-lot-not-found", "reservation-not-found"],
+    problems: ["parking-lot-not-found", "reservation-not-found", "refund-exceeds-captured", "not-paid"],
     responses: { "200": jsonResponse("Refund decided.", "PaymentRefundAccepted") },
   },
   {
