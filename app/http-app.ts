@@ -21,6 +21,7 @@ import { crossOrigin, noStoreForSignedIn, securityHeaders } from "../platform/ht
 import { traceRequests } from "../platform/http/tracing.js";
 import { workGate } from "../platform/http/work-gate.js";
 import { SecretBox } from "../platform/secret-box.js";
+import { stripeWebhookReader } from "../projections/payments/stripe-webhooks.js";
 import { viewerOf } from "../read-api/access.js";
 import { HistoryService } from "../read-api/history/history-service.js";
 import { assetRoutes, findWebDir } from "../read-api/page-routes.js";
@@ -220,6 +221,7 @@ function apiRoutes(app: Express, services: Services): void {
       metrics: services.metrics,
       idempotencySecret: services.idempotencySecret,
       clock: services.clock,
+      ...stripeWebhooksOf(services.config),
       ...(services.eventStore
         ? {
             erasure: new CustomerErasure(
@@ -316,4 +318,10 @@ function heavyReadGates(services: Services) {
   };
   return (operation: { readonly operationId: string }) =>
     workGate(operation.operationId, limits, (req) => principalOf(req) === undefined, metrics);
+}
+
+/** PAYMENTS=stripe: Stripe's webhooks are read (signature checked with STRIPE_WEBHOOK_SECRET). */
+function stripeWebhooksOf(config: Services["config"]) {
+  if (config.payments !== "stripe" || config.stripeWebhookSecret === undefined) return {};
+  return { stripeWebhooks: stripeWebhookReader(config.stripeWebhookSecret) };
 }

@@ -21,11 +21,6 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel, { role: config.role }, logOutput);
   const service = await startService(config, logger);
   logger.info({ config: redactConfig(config), url: service.url }, "started");
-  if (config.payments === "stripe")
-    logger.warn(
-      { payments: config.payments },
-      "PAYMENTS=stripe: the keys are checked and lots' payment terms kept, but bookings do not take payment yet (no PaymentIntent is created); see docs/operations.md, Payments and Stripe",
-    );
   if (process.stdout.isTTY || process.env.npm_lifecycle_event === "start") {
     const api = config.role === "projector" ? "" : ` API docs ${service.url}/docs ·`;
     process.stderr.write(

@@ -269,6 +269,26 @@ const ROWS: Record<
     }),
     expect: [401, 403, 403, 403, 403, 403, 200],
   },
+  // Payments are off in this service (PAYMENTS=none): nothing was captured, so a refund that
+  // reaches the lot is refused as not paid; outside the lot it is the 404 of any lot operation.
+  refundPayment: {
+    attempt: async (_c, ids) => ({
+      method: "POST",
+      path: `/parking-lots/${LOT}/reservations/${await ids.fresh()}/refund`,
+      body: { amount: 1000, reason: "scope refund" },
+    }),
+    expect: [401, 403, 403, 403, 409, 404, 409],
+  },
+  // Public (Stripe signs it, no bearer), and absent while payments are off: 404 for everyone.
+  stripeWebhook: {
+    attempt: () => ({
+      method: "POST",
+      path: "/payments/webhooks/stripe",
+      body: { id: "evt_scope", object: "event", type: "payment_intent.created", data: { object: {} } },
+      headers: { "Stripe-Signature": "t=1,v1=00" },
+    }),
+    expect: [404, 404, 404, 404, 404, 404, 404],
+  },
   // A webhook endpoint hears every lot's facts: staff who reach every lot only.
   createWebhookEndpoint: {
     attempt: () => ({

@@ -23,6 +23,7 @@ import type { LotSnapshotStore, StoredLotSnapshot } from "../write-side/lot-snap
 import type { ReservationRecord } from "../write-side/parking-lot/decider.js";
 import { type Authentication, createAuthentication, idempotencySecretOf, webhookKeyOf } from "./auth.js";
 import { ErasureEvictions } from "./erasure-evictions.js";
+import { paymentSagaSettings } from "./payment-commands.js";
 import { useDataKeysOf } from "./personal-data.js";
 import { ProcessorThread, type WorkerMetrics } from "./processor-thread.js";
 import { schedulerCommands } from "./scheduler-commands.js";
@@ -369,6 +370,10 @@ function processorsInThisThread(
   logger: Logger,
   clock: () => Date,
 ) {
+  const payments = paymentSagaSettings(config, eventStore, {
+    logger: logger.child({ component: "payments" }),
+    snapshots: new DocumentLotSnapshotStore(documentStore),
+  });
   return startProcessors({
     eventStore,
     documentStore,
@@ -390,6 +395,7 @@ function processorsInThisThread(
         concurrency: config.webhookConcurrency,
         retryScale: config.webhookRetryScale,
       },
+      ...(payments ? { payments } : {}),
     },
     lease: { ttlMs: config.processorLeaseTtlMs, renewMs: config.processorLeaseRenewMs },
     clock: () => clock().getTime(),

@@ -391,6 +391,32 @@ describe("every operation through the generated client", () => {
       });
       expect(byCustomer.response.status).toBe(403);
     },
+    // Payments are off in this service (PAYMENTS=none): nothing was captured to refund, and the
+    // Stripe webhook is not served (payments.e2e.test.ts runs both with PAYMENTS=stripe).
+    refundPayment: async () => {
+      const path = { parkingLotId: windowedLotId, reservationId: windowedId };
+      const body = { amount: 1000, reason: "the gate was stuck (client test)" };
+      const refused = await api.POST("/parking-lots/{parkingLotId}/reservations/{reservationId}/refund", {
+        params: { path },
+        body,
+      });
+      expect(refused.response.status).toBe(409);
+      const byCustomer = await customer.POST(
+        "/parking-lots/{parkingLotId}/reservations/{reservationId}/refund",
+        {
+          params: { path },
+          body,
+        },
+      );
+      expect(byCustomer.response.status).toBe(403);
+    },
+    stripeWebhook: async () => {
+      const sent = await anonymous.POST("/payments/webhooks/stripe", {
+        params: { header: { "Stripe-Signature": "t=1,v1=00" } },
+        body: { id: "evt_client", object: "event", type: "payment_intent.created", data: { object: {} } },
+      });
+      expect(sent.response.status).toBe(404);
+    },
     closeParkingLot: async () => {
       const booked = await customer.POST("/parking-lots/{parkingLotId}/reservations", {
         params: { path: { parkingLotId: windowedLotId } },

@@ -95,6 +95,7 @@ const DEFAULTS: Config = {
   payments: "none",
   paymentHoldSeconds: 900,
   stripeApiBase: "https://api.stripe.com",
+  paymentRetryScale: 1,
 };
 
 describe("loadConfig defaults", () => {
@@ -239,6 +240,7 @@ describe("CONFIG_VARIABLES", () => {
       "STRIPE_SECRET_KEY",
       "STRIPE_WEBHOOK_SECRET",
       "STRIPE_API_BASE",
+      "PAYMENT_RETRY_SCALE",
     ]);
   });
 

@@ -97,6 +97,17 @@ export class Metrics {
     ["fact", "outcome"],
   );
 
+  readonly paymentPlans = this.counter(
+    "parking_payment_plans_total",
+    "Payment plans the payments process manager carried out (kind: authorize, settle), by outcome: done (every outcome recorded), retry (the provider or a store was out).",
+    ["kind", "outcome"],
+  );
+
+  readonly paymentLedgerViolations = this.gauge(
+    "parking_payment_ledger_violations",
+    "Reservations whose money ledger breaks an invariant (authorized = captured + released once settled, nothing captured or released beyond the authorization, refunds within captures), as the payments process manager's lease holder last counted them; 0 elsewhere and with PAYMENTS=none.",
+  );
+
   readonly lotLoads = this.counter(
     "parking_lot_loads_total",
     "Lots the write side loaded from the event store (not in its cache), by what became of the lot's snapshot: used, none, unavailable, other-version, undecodable, not-in-stream.",

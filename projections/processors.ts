@@ -5,6 +5,7 @@ import type { Metrics } from "../platform/metrics.js";
 import { LOT_SNAPSHOTTER, lotSnapshotter } from "../write-side/parking-lot/lot-snapshotter.js";
 import { COUPON_POLICY, couponPolicy } from "./coupon-policy/coupon-policy.js";
 import { upgradeProjections } from "./lifecycle.js";
+import { PAYMENT_SAGA, type PaymentSagaSettings, paymentSaga } from "./payments/payment-saga.js";
 import { PROJECTIONS } from "./read-models/index.js";
 import { RETENTION, retention } from "./retention/retention.js";
 import { Leases, processOwner } from "./runtime/leases.js";
@@ -26,6 +27,8 @@ export interface ProcessorSettings {
   readonly retentionDays?: number;
   /** How often retention looks (an hour by default; tests shorten it). */
   readonly retentionEveryMs?: number;
+  /** The payments process manager's provider and way to the lot (PAYMENTS=none: none, it follows nothing). */
+  readonly payments?: PaymentSagaSettings;
 }
 
 /** A reactor the service runs: its name (known without building it) and how the composition root builds it. */
@@ -40,6 +43,7 @@ const REACTORS: readonly ReactorEntry[] = [
   { name: LOT_SNAPSHOTTER, create: (s) => lotSnapshotter({ every: s.lotSnapshotEvery }) },
   { name: SCHEDULER, create: (s) => scheduler(s.sendCommand ? { send: s.sendCommand } : {}) },
   { name: WEBHOOK_DELIVERY, create: (s) => webhookDelivery(s.webhooks) },
+  { name: PAYMENT_SAGA, create: (s) => paymentSaga(s.payments) },
   {
     name: RETENTION,
     create: (s) =>

@@ -229,7 +229,10 @@ function reservationHandlers(
         views.reservations.reservation(reservationId, minPositionOf(q.minPosition)),
       );
       if (!reservation || !maySee(reader, reservation)) throw reservationNotFound(reservationId);
-      res.json(reservation);
+      // The client secret confirms the payment: the booking's customer sees it, nobody else.
+      const own = reader.reach === undefined && reader.sub === reservation.customerId;
+      const secret = own ? await views.reservations.paymentClientSecret(reservationId) : undefined;
+      res.json(secret ? { ...reservation, paymentClientSecret: secret } : reservation);
     },
 
     // Whose coupons the caller may read was decided by the row's `authorize`, before the query.

@@ -68,6 +68,13 @@ const BookedFor = Type.String({
 const reservationFields = {
   carNumber: CarNumber,
   amount: Type.Optional(OfferedAmount),
+  paymentMethod: Type.Optional(
+    Type.String({
+      ...PaymentMethodId,
+      description:
+        "With payments on (PAYMENTS=stripe), on a priced lot: a saved payment method of the customer at the provider (Stripe: `pm_...`) that the service authorizes the booking with, server-side (the booking answers PENDING_PAYMENT and becomes RESERVED once authorized; a decline cancels it, `payment-failed`). Without one the provider's PaymentIntent waits for the customer to confirm it (its `clientSecret` is shown on GET /reservations/{reservationId} to the booking's customer, for Stripe.js or a mobile SDK). Ignored while payments are off.",
+    }),
+  ),
   startsAt: Type.Optional(
     Type.String({
       ...Instant,

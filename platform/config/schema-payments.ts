@@ -49,4 +49,13 @@ export const PAYMENT_SETTINGS = {
       "Base URL of the Stripe API the SDK calls (its protocol, host and port are used). A Stripe-compatible server (stripe-mock, the test server in test-support/stripe) can stand in.",
     ),
   }),
+  paymentRetryScale: Type.Number({
+    minimum: 0,
+    maximum: 1,
+    ...env(
+      "PAYMENT_RETRY_SCALE",
+      "1",
+      "Multiplies the payments process manager's backoff while the provider is out (0.5 s doubling up to 30 s at 1); tests shrink it.",
+    ),
+  }),
 };

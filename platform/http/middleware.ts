@@ -157,7 +157,13 @@ const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
  * travels between systems). Another declared charset is a 415; bytes that are not valid UTF-8 are
  * a 400, rather than being decoded into U+FFFD replacement characters that would then be stored.
  */
-export function verifyUtf8Body(_req: unknown, _res: unknown, body: Buffer, encoding: string): void {
+/** Each JSON request's body as received (a webhook's signature is over these bytes, not the parsed JSON). */
+const rawBodies = new WeakMap<object, Buffer>();
+
+/** The request's body as received, when it was parsed as JSON. */
+export const rawBodyOf = (req: object): Buffer | undefined => rawBodies.get(req);
+
+export function verifyUtf8Body(req: unknown, _res: unknown, body: Buffer, encoding: string): void {
   if (encoding.toLowerCase().replace("-", "") !== "utf8") {
     throw new ProblemError(
       "unsupported-media-type",
@@ -169,6 +175,7 @@ export function verifyUtf8Body(_req: unknown, _res: unknown, body: Buffer, encod
   } catch {
     throw new ProblemError("malformed-json", "The body is not valid UTF-8.");
   }
+  if (typeof req === "object" && req !== null) rawBodies.set(req, body);
 }
 
 /**

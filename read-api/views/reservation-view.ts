@@ -1,5 +1,6 @@
 import type { Document } from "../../document-store/port.js";
 import type { Position } from "../../event-store/position.js";
+import { PAYMENT_CLIENT_SECRETS } from "../../projections/payments/payment-plans.js";
 import { COUPONS } from "../../projections/read-models/customer-coupons.js";
 import { LOT_FACTS } from "../../projections/read-models/lot-facts.js";
 import { RESERVATIONS } from "../../projections/read-models/reservations.js";
@@ -33,6 +34,19 @@ export class ReservationQueries {
     private readonly ctx: ReadContext,
     private readonly lots: LotQueries,
   ) {}
+
+  /**
+   * The PaymentIntent's client secret the payments process manager kept for a booking its customer
+   * confirms with Stripe.js (issue 38); undefined for a booking paid with a saved method, or before it.
+   */
+  async paymentClientSecret(reservationId: string): Promise<string | undefined> {
+    const [kept] = await this.ctx.store.find<{ _id: string; clientSecret: string }>(
+      PAYMENT_CLIENT_SECRETS,
+      { _id: reservationId },
+      { limit: 1 },
+    );
+    return kept?.clientSecret;
+  }
 
   async reservation(id: string, minPosition: Position | null = null): Promise<ReservationView | null> {
     await this.ctx.awaitPosition(RESERVATIONS, minPosition);

@@ -13,6 +13,7 @@ import {
 import { ProblemError } from "../../platform/http/problem.js";
 import { traceparentOf } from "../../platform/http/tracing.js";
 import type { Metrics } from "../../platform/metrics.js";
+import { systemActor } from "../../schemas/actor.js";
 import {
   CancelReservationBody,
   ChangeCapacityBody,
@@ -41,6 +42,7 @@ import {
   customerFor,
 } from "./access.js";
 import { COMMAND_OPERATIONS, type CommandOperationId } from "./operations.js";
+import { type PaymentWebhookReader, refundPayment, stripeWebhook } from "./payment-routes.js";
 import { rejectionProblem, requestOffset } from "./rejection-problems.js";
 
 /** An RFC 3339 instant with any offset, as the UTC ISO string events store (validated by the schema first). */
@@ -52,6 +54,9 @@ const utc = (instant: string): string => {
 
 type Accepted = Extract<CommandOutcome, { ok: true }>;
 
+/** Who a payment provider's webhook acts as (signed by the provider, not a bearer token). */
+const WEBHOOK_ACTOR = systemActor("payments-webhook");
+
 /** The command API: register lots, reserve and cancel. Each answer carries the log position of its effect. */
 export interface CommandRoutesOptions {
   /** HMAC key of reservation ids derived from an Idempotency-Key. */
@@ -60,11 +65,15 @@ export interface CommandRoutesOptions {
   readonly clock?: () => Date;
   /** Erasing a customer's personal data (issue 36). */
   readonly erasure?: CustomerErasure;
+  /** PAYMENTS=stripe: reads Stripe's webhooks (without: the webhook route answers 404). */
+  readonly stripeWebhooks?: PaymentWebhookReader;
 }
 
 /** What every command route shares: the handler, the clock, the secret of reservation ids. */
 interface CommandRouteDeps {
   readonly run: (req: Request, command: ParkingLotCommand, caller?: Caller) => Promise<Accepted>;
+  /** Runs a command as the payment provider's webhook (a system actor); a refusal is returned, not thrown. */
+  readonly runAs: (req: Request, command: ParkingLotCommand) => Promise<CommandOutcome>;
   readonly clock: () => Date;
   readonly now: () => string;
   readonly idempotencySecret: string;
@@ -85,6 +94,13 @@ export function commandRoutes(
   const clock = options.clock ?? (() => new Date());
   const context: CommandRouteDeps = {
     run: runner(handler, options.metrics),
+    runAs: (req, command) =>
+      handler.handle(command, {
+        correlationId: correlationId(req),
+        commandId: randomUUID(),
+        actor: WEBHOOK_ACTOR,
+        ...withTraceparent(req),
+      }),
     clock,
     now: () => clock().toISOString(),
     idempotencySecret: options.idempotencySecret,
@@ -101,6 +117,8 @@ export function commandRoutes(
     changeCustomerLimit: changeCustomerLimit(context),
     changePaymentTerms: changePaymentTerms(context),
     eraseCustomer: eraseCustomer(context, options.erasure),
+    refundPayment: refundPayment(context),
+    stripeWebhook: stripeWebhook(context, options.stripeWebhooks),
   };
   // The caller's role picks the body schema of reserve and cancel (an operator's differs).
   return operationRouter(COMMAND_OPERATIONS, routes, { roleOf: (req) => callerOf(req).actor.role });
@@ -185,6 +203,7 @@ const reserveParking =
       ...(body.amount !== undefined ? { amount: body.amount } : {}),
       ...(body.startsAt !== undefined ? { startsAt: utc(body.startsAt) } : {}),
       ...(body.endsAt !== undefined ? { endsAt: utc(body.endsAt) } : {}),
+      ...(body.paymentMethod !== undefined ? { paymentMethod: body.paymentMethod } : {}),
       now: now(),
     });
     const replayed = result.events.length === 0;

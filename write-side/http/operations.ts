@@ -35,6 +35,13 @@ import {
 } from "../../schemas/commands.js";
 import { CustomerId, ParkingLotId, ReservationId } from "../../schemas/common.js";
 import { CUSTOMER_ID, LOT_ID, RESERVATION_ID } from "../../schemas/examples.js";
+import {
+  PaymentRefundAccepted,
+  RefundPaymentBody,
+  StripeSignature,
+  StripeWebhookEvent,
+  StripeWebhookReceived,
+} from "../../schemas/payment-requests.js";
 
 /**
  * The command API, one row per operation: its request and answers, who may send it and the
@@ -325,6 +332,52 @@ export const COMMAND_OPERATIONS = [
     },
     problems: [],
     responses: { "200": jsonResponse("Erased.", CustomerErasureResponse) },
+  },
+  {
+    method: "post",
+    path: "/parking-lots/{parkingLotId}/reservations/{reservationId}/refund",
+    operationId: "refundPayment",
+    side: "commands",
+    allow: OPERATOR,
+    tag: "commands",
+    summary: "Refund (part of) a booking's captured payment (operator of its lot), with a reason",
+    description:
+      "Decides the refund (PaymentSettlementDecided, `because: refund`); the payments process manager then asks the provider with a key derived from that fact and records PaymentRefunded, or PaymentStepFailed when the provider refuses. Never more than what was captured less what was refunded or is being refunded.",
+    parameters: [
+      pathParameter("parkingLotId", ParkingLotId, LOT_ID),
+      pathParameter("reservationId", ReservationId, RESERVATION_ID),
+    ],
+    body: {
+      schema: RefundPaymentBody,
+      required: true,
+      example: { amount: 3000, reason: "the gate was broken for an hour" },
+    },
+    problems: ["parking-lot-not-found", "reservation-not-found", "refund-exceeds-captured", "not-paid"],
+    responses: { "200": jsonResponse("Refund decided.", PaymentRefundAccepted) },
+  },
+  {
+    method: "post",
+    path: "/payments/webhooks/stripe",
+    operationId: "stripeWebhook",
+    side: "commands",
+    allow: "anonymous",
+    tag: "commands",
+    summary: "Stripe's webhook endpoint (PAYMENTS=stripe; signed by Stripe, no bearer token)",
+    description:
+      "Point a Stripe webhook endpoint here (docs/operations.md). The `Stripe-Signature` header is checked with the Stripe SDK against the raw body and STRIPE_WEBHOOK_SECRET: a missing or bad signature is 400 and nothing is applied. `payment_intent.amount_capturable_updated` authorizes the booking named by the intent's `metadata.reservationId` and `metadata.parkingLotId`, `payment_intent.payment_failed` fails it (the booking is canceled, `payment-failed`); other types are acknowledged and ignored. Each is decided by the lot, so a repeat, an event that arrives before the API call's answer, or events out of order change nothing twice. With PAYMENTS=none: 404.",
+    parameters: [
+      headerParameter(
+        "Stripe-Signature",
+        StripeSignature,
+        "Stripe's signature of the raw body (`t=...,v1=...`). Required: without it the answer is 400.",
+      ),
+    ],
+    body: { schema: StripeWebhookEvent, required: true },
+    rules: [
+      "`Stripe-Signature`: required, and Stripe's signature of this very body under STRIPE_WEBHOOK_SECRET, made within the last 5 minutes (else 400, nothing applied).",
+    ],
+    problems: ["not-found"],
+    responses: { "200": jsonResponse("Received (applied, or nothing to apply).", StripeWebhookReceived) },
   },
 ] as const satisfies readonly Operation[];
 

@@ -1,0 +1,54 @@
+import { randomUUID } from "node:crypto";
+import type { EventStore } from "../event-store/port.js";
+import type { Config } from "../platform/config.js";
+import type { Logger } from "../platform/logger.js";
+import type { PaymentSagaSettings } from "../projections/payments/payment-saga.js";
+import type { PaymentCommandSender } from "../projections/payments/payment-steps.js";
+import { stripeClient, stripeProvider } from "../projections/payments/stripe-provider.js";
+import { systemActor } from "../schemas/actor.js";
+import { ParkingLotCommandHandler } from "../write-side/command-handler.js";
+import type { LotSnapshotStore } from "../write-side/lot-snapshots.js";
+
+const PAYMENTS_ACTOR = systemActor("payments");
+
+/**
+ * The payments process manager's way to the write side: its own lot command handler on the event
+ * store of the process that runs the processors, as the scheduler's. Each provider outcome is a
+ * command the lot decides, so a repeat (a retry, a replica, a webhook that said it first) appends
+ * nothing.
+ */
+export function paymentCommands(
+  eventStore: EventStore,
+  options: { readonly logger: Logger; readonly retryLimit: number; readonly snapshots?: LotSnapshotStore },
+): PaymentCommandSender {
+  const handler = new ParkingLotCommandHandler(eventStore, { cacheSize: 64, ...options });
+  return async (command, cause) => {
+    const outcome = await handler.handle(command, {
+      correlationId: cause.correlationId,
+      commandId: randomUUID(),
+      actor: PAYMENTS_ACTOR,
+    });
+    return outcome.ok
+      ? { ok: true, recorded: outcome.events.length > 0 }
+      : { ok: false, code: outcome.rejection.code };
+  };
+}
+
+/** The payments process manager's settings for this configuration: none with PAYMENTS=none. */
+export function paymentSagaSettings(
+  config: Config,
+  eventStore: EventStore,
+  options: { readonly logger: Logger; readonly snapshots?: LotSnapshotStore },
+): PaymentSagaSettings | undefined {
+  if (config.payments !== "stripe" || config.stripeSecretKey === undefined) return undefined;
+  const client = stripeClient({
+    secretKey: config.stripeSecretKey,
+    apiBase: config.stripeApiBase,
+    timeoutMs: 10_000,
+  });
+  return {
+    provider: stripeProvider(client),
+    send: paymentCommands(eventStore, { ...options, retryLimit: config.commandRetryLimit }),
+    retryScale: config.paymentRetryScale,
+  };
+}

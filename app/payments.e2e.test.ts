@@ -1,0 +1,414 @@
+import Stripe from "stripe";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { RecordedEvent } from "../event-store/port.js";
+import type { ReservationView } from "../schemas/read-models.js";
+import { customerHeaders, operatorHeaders } from "../test-support/auth.js";
+import { call, startTestService, tempDataDir } from "../test-support/service.js";
+import { type LoggedMoney, reconcile } from "../test-support/stripe/reconcile.js";
+import { type StripeServer, startStripeServer } from "../test-support/stripe/server.js";
+import { signatureHeader } from "../test-support/stripe/webhooks.js";
+import type { RunningService } from "./server.js";
+
+/**
+ * Payments with Stripe (issue 38), over real HTTP: the service (PAYMENTS=stripe, its processors in
+ * the request thread on a clock the test moves) against the Stripe-contract server
+ * (test-support/stripe), which checks every request and answer against Stripe's OpenAPI document
+ * and sends signed webhooks. Each scenario books on its own lot; at the end the server saw no
+ * contract violation, its books balance, and they agree with the log intent by intent.
+ */
+const SECRET = "whsec_payments_e2e";
+const HOLD_SECONDS = 60;
+const HOUR = 3_600_000;
+const TERMS = {
+  currency: "KRW",
+  deposit: 5000,
+  cancellation: { freeUntilMinutesBefore: 60, feePercent: 50 },
+  noShowFee: 3000,
+};
+
+describe("payments with Stripe", () => {
+  const data = tempDataDir("parking-payments-");
+  let now = Math.ceil(Date.now() / HOUR) * HOUR + 24 * HOUR;
+  let stripe: StripeServer;
+  let service: RunningService;
+  const lots: string[] = [];
+
+  beforeAll(async () => {
+    stripe = await startStripeServer({ webhookSecret: SECRET });
+    service = await startTestService(
+      data.dir,
+      {
+        PROCESSORS_THREAD: "main",
+        PAYMENTS: "stripe",
+        STRIPE_API_BASE: stripe.url,
+        STRIPE_SECRET_KEY: "sk_test_payments_e2e",
+        STRIPE_WEBHOOK_SECRET: SECRET,
+        PAYMENT_HOLD_SECONDS: String(HOLD_SECONDS),
+        PAYMENT_RETRY_SCALE: "0.01",
+      },
+      { clock: () => new Date(now) },
+    );
+    stripe.configureWebhooks({ url: `${service.url}/payments/webhooks/stripe`, secret: SECRET });
+  });
+  afterAll(async () => {
+    await service?.shutdown("test done", { drain: false });
+    await stripe?.close();
+    data.remove();
+  });
+
+  const iso = (ms: number) => new Date(ms).toISOString();
+  const as = (who: string) => customerHeaders(data.dir, who);
+  const lot = async (id: string) => {
+    lots.push(id);
+    const registered = { parkingLotId: id, name: `유료 ${id}`, capacity: 1, hourlyRate: 1000 };
+    expect((await call(service.url, "POST", "/parking-lots", registered)).status).toBe(201);
+    expect((await call(service.url, "PUT", `/parking-lots/${id}/payment-terms`, TERMS)).status).toBe(200);
+    return id;
+  };
+  const book = async (who: string, lotId: string, from: number, hours: number, paymentMethod: string) => {
+    const answer = await call<{ reservationId: string; status: string; amount: number }>(
+      service.url,
+      "POST",
+      `/parking-lots/${lotId}/reservations`,
+      { carNumber: "12가3456", startsAt: iso(from), endsAt: iso(from + hours * HOUR), paymentMethod },
+      await as(who),
+    );
+    expect(answer.status).toBe(201);
+    return answer.body;
+  };
+  const view = async (id: string) =>
+    (await call<ReservationView & Record<string, unknown>>(service.url, "GET", `/reservations/${id}`)).body;
+  const statusOf = async (id: string) => (await view(id)).status;
+  const events = async (lotId: string, reservationId?: string): Promise<RecordedEvent[]> => {
+    const store = service.services.eventStore;
+    if (!store) throw new Error("the service has no event store");
+    const all: RecordedEvent[] = [];
+    for await (const event of store.readStream(`parkingLot-${lotId}`)) all.push(event);
+    return reservationId
+      ? all.filter((e) => (e.data as { reservationId?: string }).reservationId === reservationId)
+      : all;
+  };
+  const typesOf = async (lotId: string, reservationId: string) =>
+    (await events(lotId, reservationId)).map((e) => e.type);
+  const dataOf = async (lotId: string, reservationId: string, type: string) =>
+    (await events(lotId, reservationId))
+      .filter((e) => e.type === type)
+      .map((e) => e.data as Record<string, unknown>);
+  const eventually = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 15_000, interval: 50 });
+  /** Waits for the provider's authorization to be a fact of the lot (the booking is RESERVED from then on). */
+  const authorized = async (lotId: string, id: string) =>
+    eventually(async () => (await dataOf(lotId, id, "PaymentAuthorized")).length).toBe(1);
+  const step = async (lotId: string, id: string, action: "check-in" | "check-out") =>
+    call<{ status: string; overstayCharge?: number }>(
+      service.url,
+      "POST",
+      `/parking-lots/${lotId}/reservations/${id}/${action}`,
+    );
+  const intentsOf = (reservationId: string) =>
+    stripe.ledger().intents.filter((i) => i.metadata.reservationId === reservationId);
+
+  it("a paid booking: pending, authorized (RESERVED), checked in, overstays, captured at check-out with the overstay charged off-session", async () => {
+    const lotId = await lot("paid-1");
+    const booked = await book("CUST-PAY-1", lotId, now, 1, "pm_card_visa");
+    expect(booked.status).toBe("PENDING_PAYMENT");
+    expect(booked.amount).toBe(1000);
+    await authorized(lotId, booked.reservationId);
+    const [intent] = intentsOf(booked.reservationId);
+    expect(intent).toMatchObject({ status: "requires_capture", held: 1000, captureMethod: "manual" });
+    expect(intent?.metadata).toEqual({ reservationId: booked.reservationId, parkingLotId: lotId });
+    expect((await step(lotId, booked.reservationId, "check-in")).status).toBe(200);
+    now += HOUR + 30 * 60_000; // half an hour past the window's end
+    const out = await step(lotId, booked.reservationId, "check-out");
+    expect(out.body).toMatchObject({ status: "COMPLETED", overstayCharge: 500 });
+    await eventually(() => typesOf(lotId, booked.reservationId)).toEqual(
+      expect.arrayContaining(["PaymentCaptured", "OverstayCharged"]),
+    );
+    expect(await dataOf(lotId, booked.reservationId, "PaymentCaptured")).toMatchObject([
+      { intentId: intent?.id, amount: 1000, currency: "KRW" },
+    ]);
+    const [charged] = await dataOf(lotId, booked.reservationId, "OverstayCharged");
+    expect(charged).toMatchObject({ amount: 500 });
+    const provider = intentsOf(booked.reservationId);
+    expect(provider.find((i) => i.id === intent?.id)).toMatchObject({ captured: 1000, held: 0 });
+    expect(provider.find((i) => i.id === charged?.intentId)).toMatchObject({
+      offSession: true,
+      captured: 500,
+    });
+
+    // An operator refunds part of it, never more than was captured and not yet refunded.
+    const refund = (amount: number) =>
+      call(service.url, "POST", `/parking-lots/${lotId}/reservations/${booked.reservationId}/refund`, {
+        amount,
+        reason: "the gate was stuck",
+      });
+    expect((await refund(400)).status).toBe(200);
+    await eventually(async () => (await dataOf(lotId, booked.reservationId, "PaymentRefunded")).length).toBe(
+      1,
+    );
+    const tooMuch = await refund(5000);
+    expect(tooMuch.status).toBe(409);
+    expect(provider.length).toBe(2);
+    expect(intentsOf(booked.reservationId).find((i) => i.id === intent?.id)?.refunded).toBe(400);
+
+    const history = await call<{ items: { type: string; summary: string; at: string }[] }>(
+      service.url,
+      "GET",
+      `/reservations/${booked.reservationId}/history`,
+    );
+    expect(history.status).toBe(200);
+    const trail = history.body.items.map((i) => `${i.at} ${i.type}: ${i.summary}`);
+    expect(trail.length).toBeGreaterThan(5);
+    console.log(`audit trail of ${booked.reservationId}:\n${trail.join("\n")}`);
+  });
+
+  it("a declined card cancels the booking (payment-failed) and frees its spot", async () => {
+    const lotId = await lot("declined-1");
+    const booked = await book("CUST-PAY-2", lotId, now + HOUR, 1, "pm_card_chargeDeclined");
+    expect(booked.status).toBe("PENDING_PAYMENT");
+    await eventually(() => statusOf(booked.reservationId)).toBe("CANCELED");
+    expect(await dataOf(lotId, booked.reservationId, "PaymentFailed")).toMatchObject([
+      { reason: "declined", code: "generic_decline" },
+    ]);
+    expect(await dataOf(lotId, booked.reservationId, "ReservationCanceled")).toMatchObject([
+      { reason: "payment-failed" },
+    ]);
+    // The one spot is free again: another customer books the same window.
+    expect((await book("CUST-PAY-3", lotId, now + HOUR, 1, "pm_card_visa")).status).toBe("PENDING_PAYMENT");
+  });
+
+  it("the provider down through the hold: the booking expires (payment-expired), and the late authorization is released", async () => {
+    const lotId = await lot("down-1");
+    await stripe.setOutage("refuse");
+    const booked = await book("CUST-PAY-4", lotId, now + 2 * HOUR, 1, "pm_card_visa");
+    expect(booked.status).toBe("PENDING_PAYMENT");
+    await new Promise((resolve) => setTimeout(resolve, 300)); // a few attempts meet the outage
+    expect(await statusOf(booked.reservationId)).toBe("PENDING_PAYMENT");
+    now += (HOLD_SECONDS + 1) * 1000;
+    await eventually(() => statusOf(booked.reservationId)).toBe("CANCELED");
+    expect(await dataOf(lotId, booked.reservationId, "ReservationCanceled")).toMatchObject([
+      { reason: "payment-expired" },
+    ]);
+    await stripe.setOutage("none");
+    // The saga's retry now authorizes; the lot says the booking is no longer pending; it is released.
+    await eventually(async () => intentsOf(booked.reservationId).map((i) => [i.status, i.held])).toEqual([
+      ["canceled", 0],
+    ]);
+    expect(await typesOf(lotId, booked.reservationId)).not.toContain("PaymentAuthorized");
+  });
+
+  it("a webhook before the API's answer authorizes the booking once", async () => {
+    const lotId = await lot("early-hook-1");
+    stripe.setResponseDelay(800);
+    const booked = await book("CUST-PAY-5", lotId, now + 3 * HOUR, 1, "pm_card_visa");
+    await authorized(lotId, booked.reservationId);
+    stripe.setResponseDelay(0);
+    await stripe.webhooks.idle();
+    expect(await dataOf(lotId, booked.reservationId, "PaymentAuthorized")).toHaveLength(1);
+    expect(intentsOf(booked.reservationId)).toHaveLength(1);
+  });
+
+  it("duplicate and out-of-order webhooks change nothing twice", async () => {
+    const lotId = await lot("dup-hook-1");
+    stripe.configureWebhooks({ hold: true, duplicates: 2 });
+    const paid = await book("CUST-PAY-6", lotId, now + 4 * HOUR, 1, "pm_card_visa");
+    const lotId2 = await lot("dup-hook-2");
+    const declined = await book("CUST-PAY-7", lotId2, now + 4 * HOUR, 1, "pm_card_chargeDeclined");
+    await authorized(lotId, paid.reservationId);
+    await eventually(() => statusOf(declined.reservationId)).toBe("CANCELED");
+    stripe.configureWebhooks({ hold: false, duplicates: 0 });
+    expect(stripe.webhooks.release("reverse")).toBeGreaterThan(2);
+    await stripe.webhooks.idle();
+    expect(await dataOf(lotId, paid.reservationId, "PaymentAuthorized")).toHaveLength(1);
+    expect(await dataOf(lotId2, declined.reservationId, "PaymentFailed")).toHaveLength(1);
+    expect(await dataOf(lotId2, declined.reservationId, "ReservationCanceled")).toHaveLength(1);
+  });
+
+  it("a webhook with a bad or missing signature is refused (400 naming Stripe-Signature) and appends nothing", async () => {
+    const lotId = await lot("forged-1");
+    stripe.configureWebhooks({ hold: true });
+    const booked = await book("CUST-PAY-8", lotId, now + 5 * HOUR, 1, "pm_card_authenticationRequired");
+    await eventually(async () => intentsOf(booked.reservationId).length).toBe(1);
+    const [intent] = intentsOf(booked.reservationId);
+    const forged = JSON.stringify({
+      id: "evt_forged",
+      object: "event",
+      type: "payment_intent.amount_capturable_updated",
+      data: {
+        object: {
+          id: intent?.id,
+          object: "payment_intent",
+          amount_capturable: 1000,
+          currency: "krw",
+          metadata: { reservationId: booked.reservationId, parkingLotId: lotId },
+        },
+      },
+    });
+    const before = (await events(lotId)).length;
+    const post = (headers: Record<string, string>) =>
+      fetch(`${service.url}/payments/webhooks/stripe`, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: forged,
+      });
+    const attempts: Record<string, string>[] = [
+      {},
+      { "stripe-signature": signatureHeader(forged, "whsec_someone_else") },
+    ];
+    for (const headers of attempts) {
+      const answer = await post(headers);
+      expect(answer.status).toBe(400);
+      expect(answer.headers.get("content-type")).toMatch(/^application\/problem\+json/);
+      const problem = (await answer.json()) as { errors: { field: string }[] };
+      expect(problem.errors.map((e) => e.field)).toEqual(["header.Stripe-Signature"]);
+    }
+    expect((await events(lotId)).length).toBe(before);
+    expect(await statusOf(booked.reservationId)).toBe("PENDING_PAYMENT");
+    // Signed with the endpoint's secret, an event the service does not act on is acknowledged.
+    const other = JSON.stringify({
+      id: "evt_other",
+      object: "event",
+      type: "customer.created",
+      data: { object: {} },
+    });
+    const signed = await fetch(`${service.url}/payments/webhooks/stripe`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "stripe-signature": signatureHeader(other, SECRET) },
+      body: other,
+    });
+    expect(signed.status).toBe(200);
+    expect(await signed.json()).toEqual({ received: true, eventId: "evt_other", applied: false });
+    expect((await events(lotId)).length).toBe(before);
+    stripe.configureWebhooks({ hold: false });
+    stripe.webhooks.release();
+  });
+
+  it("without a saved method, the booking's customer gets the intent's client secret, confirms with Stripe.js's key, and the webhook authorizes it", async () => {
+    const lotId = await lot("client-confirm-1");
+    const answer = await call<{ reservationId: string; status: string }>(
+      service.url,
+      "POST",
+      `/parking-lots/${lotId}/reservations`,
+      { carNumber: "12가3456", startsAt: iso(now + 7 * HOUR), endsAt: iso(now + 8 * HOUR) },
+      await as("CUST-PAY-13"),
+    );
+    expect(answer.body.status).toBe("PENDING_PAYMENT");
+    const id = answer.body.reservationId;
+    const own = async () =>
+      (
+        await call<{ paymentClientSecret?: string }>(
+          service.url,
+          "GET",
+          `/reservations/${id}`,
+          undefined,
+          await as("CUST-PAY-13"),
+        )
+      ).body.paymentClientSecret;
+    await eventually(own).toMatch(/^pi_.+_secret_/);
+    // Staff see the booking, not its secret.
+    expect((await view(id)).paymentClientSecret).toBeUndefined();
+    const clientSecret = (await own()) as string;
+    const browser = new Stripe("pk_test_payments_e2e", {
+      host: "127.0.0.1",
+      port: new URL(stripe.url).port,
+      protocol: "http",
+      maxNetworkRetries: 0,
+    });
+    const confirmed = await browser.paymentIntents.confirm(
+      clientSecret.split("_secret_")[0] as string,
+      {
+        payment_method: "pm_card_visa",
+        client_secret: clientSecret,
+      } as Stripe.PaymentIntentConfirmParams,
+    );
+    expect(confirmed.status).toBe("requires_capture");
+    await authorized(lotId, id);
+  });
+
+  it("a customer's cancel is free before the policy's limit and costs its fee after; a closure releases everything", async () => {
+    const lotId = await lot("cancel-1");
+    const early = await book("CUST-PAY-9", lotId, now + 6 * HOUR, 2, "pm_card_visa");
+    const late = await book("CUST-PAY-10", lotId, now + 30 * 60_000, 2, "pm_card_visa");
+    const closing = await book("CUST-PAY-11", lotId, now + 10 * HOUR, 2, "pm_card_visa");
+    for (const b of [early, late, closing]) await authorized(lotId, b.reservationId);
+    const cancel = async (who: string, id: string) =>
+      call(service.url, "DELETE", `/parking-lots/${lotId}/reservations/${id}`, undefined, await as(who));
+    expect((await cancel("CUST-PAY-9", early.reservationId)).status).toBe(200);
+    expect((await cancel("CUST-PAY-10", late.reservationId)).status).toBe(200);
+    const closure = await call(service.url, "POST", `/parking-lots/${lotId}/closures`, {
+      from: iso(now + 9 * HOUR),
+      until: iso(now + 13 * HOUR),
+      reason: "repaving",
+    });
+    expect(closure.status).toBe(201);
+    await eventually(async () => intentsOf(early.reservationId).map((i) => [i.captured, i.released])).toEqual(
+      [[0, 2000]],
+    );
+    await eventually(async () => intentsOf(late.reservationId).map((i) => [i.captured, i.released])).toEqual([
+      [1000, 1000],
+    ]);
+    await eventually(async () =>
+      intentsOf(closing.reservationId).map((i) => [i.captured, i.released]),
+    ).toEqual([[0, 2000]]);
+    await eventually(() => dataOf(lotId, late.reservationId, "PaymentReleased")).toMatchObject([
+      { amount: 1000 },
+    ]);
+    expect(await dataOf(lotId, late.reservationId, "PaymentCaptured")).toMatchObject([{ amount: 1000 }]);
+  });
+
+  it("a no-show captures the lot's no-show fee and releases the rest", async () => {
+    const lotId = await lot("no-show-1");
+    const booked = await book("CUST-PAY-12", lotId, now + 15 * 60_000, 4, "pm_card_visa");
+    await authorized(lotId, booked.reservationId);
+    now += 4 * HOUR + 30 * 60_000;
+    await eventually(async () =>
+      intentsOf(booked.reservationId).map((i) => [i.captured, i.released]),
+    ).toEqual([[3000, 1000]]);
+    expect(await statusOf(booked.reservationId)).toBe("NO_SHOW");
+  });
+
+  it("the books balance: no contract violation, the provider's ledger holds, and it agrees with the log", async () => {
+    expect(stripe.violations()).toEqual([]);
+    expect(stripe.ledgerProblems()).toEqual([]);
+    // Every plan is carried out (the last outcomes may still be on their way to the log).
+    const problems = async () => {
+      const logged = new Map<string, { -readonly [K in keyof LoggedMoney]: LoggedMoney[K] }>();
+      const row = (intentId: string) => {
+        const found = logged.get(intentId) ?? {
+          intentId,
+          authorized: 0,
+          captured: 0,
+          released: 0,
+          refunded: 0,
+        };
+        logged.set(intentId, found);
+        return found;
+      };
+      for (const lotId of lots)
+        for (const event of await events(lotId)) {
+          const d = event.data as { intentId: string; amount: number };
+          if (event.type === "PaymentAuthorized") row(d.intentId).authorized += d.amount;
+          if (event.type === "PaymentCaptured") row(d.intentId).captured += d.amount;
+          if (event.type === "PaymentReleased") row(d.intentId).released += d.amount;
+          if (event.type === "PaymentRefunded") row(d.intentId).refunded += d.amount;
+          if (event.type === "OverstayCharged") {
+            row(d.intentId).authorized += d.amount;
+            row(d.intentId).captured += d.amount;
+          }
+        }
+      const ledger = stripe.ledger();
+      // An authorization the lot never took (it came after the hold ran out) was released: no
+      // money moved, so the log rightly tells nothing of it. Every other intent is told exactly.
+      const untold = ledger.intents.filter((i) => !logged.has(i.id) && (i.captured > 0 || i.held > 0));
+      const told = { ...ledger, intents: ledger.intents.filter((i) => logged.has(i.id)) };
+      return [
+        ...untold.map((i) => `${i.id}: ${i.captured} captured, ${i.held} held, untold`),
+        ...reconcile(told, [...logged.values()]),
+      ];
+    };
+    await eventually(problems).toEqual([]);
+    const metrics = await (
+      await fetch(`${service.url}/metrics`, { headers: await operatorHeaders(data.dir) })
+    ).text();
+    expect(metrics).toMatch(/^parking_payment_ledger_violations 0$/m);
+  });
+});

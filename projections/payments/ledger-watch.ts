@@ -1,0 +1,119 @@
+import type { Document, DocumentStore, WriteOp } from "../../document-store/port.js";
+import type { StoredDomainEvent } from "../../schemas/event-codec.js";
+import type { EventType } from "../../schemas/events.js";
+import { ledgerViolations, type PaymentFact } from "../../write-side/parking-lot/payment-ledger.js";
+
+/**
+ * The money ledger invariant, watched (issue 38): per reservation, its payment facts as the log
+ * records them and whether its settlements are done, so that each broken invariant of
+ * write-side/parking-lot/payment-ledger.ts (the one function the property tests also read) is
+ * counted: the `parking_payment_ledger_violations` gauge.
+ */
+export const PAYMENT_LEDGERS = "payment_ledgers";
+const LEDGER_INDEXES = [{ name: "by_violations", keys: { violations: 1 } }] as const;
+
+interface LedgerDocument extends Document {
+  readonly facts: readonly PaymentFact[];
+  /** Settlement steps decided (with something to do) less the outcomes recorded. */
+  readonly pending: number;
+  /** A settlement of the booking's end was decided (a refund alone does not settle). */
+  readonly ended: boolean;
+  readonly violations: number;
+  readonly problems: readonly string[];
+}
+
+export const LEDGER_EVENT_TYPES: ReadonlySet<EventType> = new Set<EventType>([
+  "PaymentAuthorized",
+  "PaymentSettlementDecided",
+  "PaymentCaptured",
+  "PaymentReleased",
+  "PaymentRefunded",
+  "OverstayCharged",
+  "PaymentStepFailed",
+]);
+
+type Ledger = { facts: PaymentFact[]; pending: number; ended: boolean };
+
+/** What one event does to a reservation's ledger. */
+function apply(ledger: Ledger, stored: StoredDomainEvent): void {
+  const { event } = stored;
+  switch (event.type) {
+    case "PaymentAuthorized":
+      ledger.facts.push({ kind: "authorized", intentId: event.data.intentId, amount: event.data.amount });
+      return;
+    case "PaymentSettlementDecided": {
+      const { capture, release, offSession, refund } = event.data;
+      ledger.pending += [capture, release, offSession, refund].filter((amount) => amount > 0).length;
+      if (capture + release + offSession > 0) ledger.ended = true;
+      return;
+    }
+    case "PaymentCaptured":
+      ledger.facts.push({ kind: "captured", intentId: event.data.intentId, amount: event.data.amount });
+      break;
+    case "PaymentReleased":
+      ledger.facts.push({ kind: "released", intentId: event.data.intentId, amount: event.data.amount });
+      break;
+    case "PaymentRefunded":
+      ledger.facts.push({ kind: "refunded", intentId: event.data.intentId, amount: event.data.amount });
+      break;
+    case "OverstayCharged":
+      ledger.facts.push({ kind: "charged", intentId: event.data.intentId, amount: event.data.amount });
+      break;
+    case "PaymentStepFailed":
+      break;
+    default:
+      return;
+  }
+  ledger.pending -= 1;
+}
+
+/** The ledgers a batch changes, read, brought up to date and written back whole (idempotent per batch). */
+export async function ledgerOps(
+  events: readonly StoredDomainEvent[],
+  store: DocumentStore,
+): Promise<WriteOp[]> {
+  const touched = events.filter((e) => LEDGER_EVENT_TYPES.has(e.event.type));
+  if (touched.length === 0) return [];
+  await store.ensureIndexes(PAYMENT_LEDGERS, LEDGER_INDEXES);
+  const ids = [...new Set(touched.map((e) => (e.event.data as { reservationId: string }).reservationId))];
+  const stored = await store.find<LedgerDocument>(
+    PAYMENT_LEDGERS,
+    { _id: { $in: ids } },
+    { limit: ids.length },
+  );
+  const ledgers = new Map<string, Ledger & { seen: Set<string> }>(
+    ids.map((id) => [id, { facts: [], pending: 0, ended: false, seen: new Set<string>() }]),
+  );
+  for (const doc of stored)
+    ledgers.set(doc._id, {
+      facts: [...doc.facts],
+      pending: doc.pending,
+      ended: doc.ended,
+      seen: new Set((doc as { seen?: string[] }).seen ?? []),
+    });
+  for (const e of touched) {
+    const ledger = ledgers.get((e.event.data as { reservationId: string }).reservationId);
+    // A batch handled again after a crash applies nothing twice.
+    if (!ledger || ledger.seen.has(e.id)) continue;
+    ledger.seen.add(e.id);
+    apply(ledger, e);
+  }
+  return [...ledgers].map(([id, ledger]) => {
+    const problems = ledgerViolations(ledger.facts, ledger.ended && ledger.pending <= 0);
+    const document = {
+      facts: ledger.facts,
+      pending: ledger.pending,
+      ended: ledger.ended,
+      seen: [...ledger.seen],
+      violations: problems.length,
+      problems,
+    };
+    return { op: "replace", collection: PAYMENT_LEDGERS, id, document } as WriteOp;
+  });
+}
+
+/** How many reservations' ledgers break an invariant now (at most `limit` counted). */
+export async function violatingLedgers(store: DocumentStore, limit = 10_000): Promise<number> {
+  const found = await store.find<LedgerDocument>(PAYMENT_LEDGERS, { violations: { $gt: 0 } }, { limit });
+  return found.length;
+}

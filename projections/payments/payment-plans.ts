@@ -1,0 +1,144 @@
+import type { Document, IndexSpec, WriteOp } from "../../document-store/port.js";
+import type { StoredDomainEvent } from "../../schemas/event-codec.js";
+import type { PaymentStep } from "./provider.js";
+
+/**
+ * The payments process manager's durable to-do list (issue 38): one plan per fact that moves
+ * money (a booking that asks to be paid, a settlement the lot decided), written by the saga in the
+ * same atomic write as its checkpoint (so a kill -9 loses none and queues none twice: the id is
+ * the fact's event id, and a plan written again changes nothing), worked off by its clock work,
+ * and taken off once every step's outcome is recorded on the lot.
+ */
+export const PAYMENT_PLANS = "payment_plans";
+export const PLAN_INDEXES: readonly IndexSpec[] = [{ name: "by_next_attempt", keys: { nextAttemptAt: 1 } }];
+
+/** What the saga hands a client that confirms the payment itself (Stripe.js): one per reservation. */
+export const PAYMENT_CLIENT_SECRETS = "payment_client_secrets";
+/**
+ * Each paid booking's saved payment method, from its booking until its settlement is planned (the
+ * plan carries it on): an overstay is charged to it off-session. Personal data, kept no longer.
+ */
+export const PAYMENT_METHODS = "payment_methods";
+
+interface PlanBase extends Document {
+  /** The id (in the log) of the fact the plan carries out: every idempotency key derives from it. */
+  readonly eventId: string;
+  readonly reservationId: string;
+  readonly parkingLotId: string;
+  readonly currency: string;
+  readonly correlationId: string;
+  /** Attempts that ended in a provider or store outage so far. */
+  readonly attempt: number;
+  readonly nextAttemptAt: string;
+  /** Steps whose outcome is recorded on the lot already. */
+  readonly done: readonly PaymentStep[];
+}
+
+/** Authorize the booking's amount (ParkingReserved with `payment`). */
+export interface AuthorizePlan extends PlanBase {
+  readonly kind: "authorize";
+  readonly amount: number;
+  /** A saved payment method (confirmed server-side); absent: the client confirms (clientSecret). */
+  readonly method?: string;
+}
+
+/** Carry out what a PaymentSettlementDecided says: capture, release, an off-session charge, a refund. */
+export interface SettlePlan extends PlanBase {
+  readonly kind: "settle";
+  readonly intentId: string;
+  readonly capture: number;
+  readonly release: number;
+  readonly offSession: number;
+  readonly refund: number;
+  /** The booking's saved payment method (an off-session charge needs it). */
+  readonly method?: string;
+}
+
+export type PaymentPlan = AuthorizePlan | SettlePlan;
+
+/** The reservations whose settlement a batch decides (their saved methods are read first). */
+export const settledIn = (events: readonly StoredDomainEvent[]): string[] =>
+  events.flatMap((e) => (e.event.type === "PaymentSettlementDecided" ? [e.event.data.reservationId] : []));
+
+/**
+ * The plans a batch of events asks for, and what it does to the saved methods. `methods`: the saved
+ * method of each reservation settled in the batch, as stored before it.
+ */
+export function plansOf(
+  events: readonly StoredDomainEvent[],
+  stored: ReadonlyMap<string, string>,
+  now: string,
+): WriteOp[] {
+  const ops: WriteOp[] = [];
+  const methods = new Map(stored);
+  const base = (stored: StoredDomainEvent) => ({
+    _id: stored.id,
+    eventId: stored.id,
+    correlationId: stored.metadata.correlationId,
+    attempt: 0,
+    nextAttemptAt: now,
+    done: [],
+  });
+  for (const stored of events) {
+    const { event } = stored;
+    if (event.type === "ParkingReserved" && event.data.payment) {
+      const { reservationId, parkingLotId, payment } = event.data;
+      if (payment.method) {
+        methods.set(reservationId, payment.method);
+        const document = { method: payment.method };
+        ops.push({ op: "replace", collection: PAYMENT_METHODS, id: reservationId, document });
+      }
+      ops.push(
+        queuePlanOp({
+          ...base(stored),
+          kind: "authorize",
+          reservationId,
+          parkingLotId,
+          currency: payment.currency,
+          amount: payment.amount,
+          ...(payment.method ? { method: payment.method } : {}),
+        }),
+      );
+    } else if (event.type === "PaymentSettlementDecided") {
+      const { reservationId, parkingLotId, intentId, currency, capture, release, offSession, refund } =
+        event.data;
+      const method = methods.get(reservationId);
+      ops.push(
+        queuePlanOp({
+          ...base(stored),
+          kind: "settle",
+          reservationId,
+          parkingLotId,
+          currency,
+          intentId,
+          capture,
+          release,
+          offSession,
+          refund,
+          ...(method ? { method } : {}),
+        }),
+      );
+      // The reservation's end is settled (a later refund charges nothing): its method goes.
+      if (capture + release + offSession > 0) {
+        methods.delete(reservationId);
+        ops.push({ op: "delete", collection: PAYMENT_METHODS, id: reservationId });
+      }
+    }
+  }
+  return ops;
+}
+
+/** Queues a plan; written again (a batch handled twice) it changes nothing. */
+export const queuePlanOp = (plan: PaymentPlan): WriteOp => {
+  const { _id, ...fields } = plan;
+  return { op: "update", collection: PAYMENT_PLANS, id: _id, upsert: true, update: { $setOnInsert: fields } };
+};
+
+/**
+ * When a plan that met an outage is tried again: 0.5 s doubling up to 30 s, times `scale`
+ * (PAYMENT_RETRY_SCALE: tests shorten it), spread by ±20 %.
+ */
+export function retryDelayMs(attempt: number, scale: number, random: () => number = Math.random): number {
+  const base = Math.min(30_000, 500 * 2 ** Math.max(0, attempt - 1));
+  return Math.max(1, Math.round(base * scale * (0.8 + 0.4 * random())));
+}

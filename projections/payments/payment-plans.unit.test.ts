@@ -1,0 +1,119 @@
+import { randomUUID } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import type { StoredDomainEvent } from "../../schemas/event-codec.js";
+import { CURRENT_SCHEMA_VERSION, type DomainEvent } from "../../schemas/events.js";
+import { PAYMENT_METHODS, PAYMENT_PLANS, plansOf, retryDelayMs, settledIn } from "./payment-plans.js";
+
+const stored = (event: DomainEvent, commit: number): StoredDomainEvent => ({
+  event,
+  id: `evt-${commit}`,
+  streamId: "parkingLot-L1",
+  revision: commit - 1,
+  position: { commit, prepare: commit },
+  metadata: { correlationId: "corr-1", causationId: randomUUID(), schemaVersion: CURRENT_SCHEMA_VERSION },
+  createdAt: new Date(0),
+});
+
+const reserved = (reservationId: string, method?: string): DomainEvent => ({
+  type: "ParkingReserved",
+  data: {
+    reservationId,
+    parkingLotId: "L1",
+    customerId: "C1",
+    carNumber: "12가3456",
+    amount: 2000,
+    reservedAt: "2026-11-25T00:00:00.000Z",
+    startsAt: "2026-11-25T01:00:00.000Z",
+    endsAt: "2026-11-25T03:00:00.000Z",
+    payment: {
+      amount: 2000,
+      currency: "KRW",
+      holdUntil: "2026-11-25T00:15:00.000Z",
+      ...(method ? { method } : {}),
+    },
+  },
+});
+
+const settlement = (
+  reservationId: string,
+  amounts: { capture: number; release: number; offSession: number; refund: number },
+): DomainEvent => ({
+  type: "PaymentSettlementDecided",
+  data: {
+    reservationId,
+    parkingLotId: "L1",
+    intentId: "pi_1",
+    currency: "KRW",
+    ...amounts,
+    because: amounts.refund > 0 ? "refund" : "check-out",
+    decidedAt: "2026-11-25T03:30:00.000Z",
+  },
+});
+
+describe("the payment plans a batch queues", () => {
+  const NOW = "2026-11-25T00:00:00.000Z";
+
+  it("one authorize plan per paid booking, keyed by its event id, with its saved method kept beside it", () => {
+    const ops = plansOf([stored(reserved("R1", "pm_card_visa"), 1)], new Map(), NOW);
+    expect(ops).toEqual([
+      { op: "replace", collection: PAYMENT_METHODS, id: "R1", document: { method: "pm_card_visa" } },
+      {
+        op: "update",
+        collection: PAYMENT_PLANS,
+        id: "evt-1",
+        upsert: true,
+        update: {
+          $setOnInsert: expect.objectContaining({
+            kind: "authorize",
+            eventId: "evt-1",
+            reservationId: "R1",
+            amount: 2000,
+            currency: "KRW",
+            method: "pm_card_visa",
+            attempt: 0,
+            nextAttemptAt: NOW,
+            done: [],
+          }),
+        },
+      },
+    ]);
+  });
+
+  it("a booking without payment (PAYMENTS=none) queues nothing", () => {
+    const event = reserved("R2");
+    const { payment: _, ...data } = event.data as Record<string, unknown>;
+    expect(plansOf([stored({ type: "ParkingReserved", data } as DomainEvent, 1)], new Map(), NOW)).toEqual(
+      [],
+    );
+  });
+
+  it("a settlement carries the saved method on (from the batch or the store) and then forgets it; a refund alone keeps it", () => {
+    const batch = [
+      stored(reserved("R3", "pm_card_visa"), 1),
+      stored(settlement("R3", { capture: 2000, release: 0, offSession: 500, refund: 0 }), 2),
+    ];
+    const ops = plansOf(batch, new Map(), NOW);
+    const plan = ops.find((op) => op.collection === PAYMENT_PLANS && op.id === "evt-2");
+    expect(plan).toMatchObject({
+      update: { $setOnInsert: { kind: "settle", method: "pm_card_visa", offSession: 500 } },
+    });
+    expect(ops.at(-1)).toEqual({ op: "delete", collection: PAYMENT_METHODS, id: "R3" });
+
+    expect(settledIn(batch)).toEqual(["R3"]);
+    const refund = plansOf(
+      [stored(settlement("R4", { capture: 0, release: 0, offSession: 0, refund: 300 }), 3)],
+      new Map([["R4", "pm_card_visa"]]),
+      NOW,
+    );
+    expect(refund.map((op) => op.op)).toEqual(["update"]);
+  });
+
+  it("backs off from 0.5 s doubling to 30 s, scaled, within ±20 %", () => {
+    expect(retryDelayMs(1, 1, () => 0.5)).toBe(500);
+    expect(retryDelayMs(2, 1, () => 0.5)).toBe(1000);
+    expect(retryDelayMs(20, 1, () => 0.5)).toBe(30_000);
+    expect(retryDelayMs(20, 1, () => 0)).toBe(24_000);
+    expect(retryDelayMs(20, 1, () => 1)).toBe(36_000);
+    expect(retryDelayMs(3, 0.01, () => 0.5)).toBe(20);
+  });
+});

@@ -1,0 +1,152 @@
+import type { DocumentStore } from "../../document-store/port.js";
+import type { EventType } from "../../schemas/events.js";
+import type { Reactor, ReactorContext } from "../runtime/processor.js";
+import { LEDGER_EVENT_TYPES, ledgerOps, violatingLedgers } from "./ledger-watch.js";
+import {
+  PAYMENT_CLIENT_SECRETS,
+  PAYMENT_METHODS,
+  PAYMENT_PLANS,
+  type PaymentPlan,
+  PLAN_INDEXES,
+  plansOf,
+  retryDelayMs,
+  settledIn,
+} from "./payment-plans.js";
+import { type PaymentCommandSender, runPlan, type StepDeps } from "./payment-steps.js";
+import type { PaymentProvider } from "./provider.js";
+
+export const PAYMENT_SAGA = "payment-saga";
+
+/**
+ * The events that move money (a booking that asks to be paid, a settlement the lot decided), and
+ * the payment facts the ledger watch follows.
+ */
+const TYPES: ReadonlySet<EventType> = new Set<EventType>(["ParkingReserved", ...LEDGER_EVENT_TYPES]);
+/** How often the ledger gauge is brought up to date (ms). */
+const GAUGE_MS = 1_000;
+const NONE: ReadonlySet<EventType> = new Set();
+
+export interface PaymentSagaSettings {
+  readonly provider: PaymentProvider;
+  /** Where the outcomes go (the lot's command handler, as the system actor "payments"). */
+  readonly send: PaymentCommandSender;
+  /** PAYMENT_RETRY_SCALE: shrinks the backoff while the provider is out (tests). */
+  readonly retryScale?: number;
+  /** How often the plans due are looked at (ms). */
+  readonly everyMs?: number;
+  /** How many plans are carried out at once. */
+  readonly concurrency?: number;
+}
+
+/**
+ * The payments process manager (issue 38): a reactor on the processor runtime, as the scheduler
+ * is. Following the log, it queues one plan per fact that moves money (payment-plans.ts), in the
+ * same atomic write as its checkpoint; its clock work, which runs only in the process holding its
+ * lease, carries the plans out (payment-steps.ts): each provider call with an idempotency key
+ * derived from the fact (`stepKey`), each outcome recorded as a command the lot's decider answers
+ * (a repeat appends nothing). While the provider is out a plan waits and is tried again with
+ * backoff, the same keys each time: a kill -9 between the provider's answer and the fact, a lease
+ * taken over or a second replica asks the same thing and is answered the same; nothing is charged
+ * twice, and nothing is lost. Without settings (PAYMENTS=none) it follows nothing.
+ */
+export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor {
+  if (!settings) return { name: PAYMENT_SAGA, eventTypes: NONE, react: async () => [] };
+  let indexed = false;
+  let gaugedAt = 0;
+  const ensureIndexes = async (store: DocumentStore) => {
+    if (indexed) return;
+    await store.ensureIndexes(PAYMENT_PLANS, PLAN_INDEXES);
+    indexed = true;
+  };
+  return {
+    name: PAYMENT_SAGA,
+    eventTypes: TYPES,
+    async react(events, context) {
+      await ensureIndexes(context.documentStore);
+      const settled = settledIn(events);
+      const stored = settled.length
+        ? await context.documentStore.find<{ _id: string; method: string }>(
+            PAYMENT_METHODS,
+            { _id: { $in: settled } },
+            { limit: settled.length },
+          )
+        : [];
+      const methods = new Map(stored.map((d) => [d._id, d.method]));
+      return [
+        ...plansOf(events, methods, new Date().toISOString()),
+        ...(await ledgerOps(events, context.documentStore)),
+      ];
+    },
+    tick: {
+      everyMs: settings.everyMs ?? 100,
+      run: async (context) => {
+        await ensureIndexes(context.documentStore);
+        await runDue(context, settings);
+        if (Date.now() - gaugedAt < GAUGE_MS) return;
+        gaugedAt = Date.now();
+        context.metrics?.paymentLedgerViolations.set(await violatingLedgers(context.documentStore));
+      },
+    },
+  };
+}
+
+/** Carries out the plans due (a few at once), and takes off or reschedules each. */
+async function runDue(context: ReactorContext, settings: PaymentSagaSettings): Promise<void> {
+  const store = context.documentStore;
+  const due = await store.find<PaymentPlan>(
+    PAYMENT_PLANS,
+    { nextAttemptAt: { $lte: new Date().toISOString() } },
+    { sort: { nextAttemptAt: 1 }, limit: settings.concurrency ?? 8 },
+  );
+  if (due.length === 0) return;
+  const deps: StepDeps = {
+    provider: settings.provider,
+    send: settings.send,
+    logger: context.logger,
+    now: () => new Date(context.now()).toISOString(),
+    markDone: (plan, step) =>
+      store.write([
+        { op: "update", collection: PAYMENT_PLANS, id: plan._id, update: { $push: { done: step } } },
+      ]),
+    keepClientSecret: (plan, clientSecret) =>
+      store.write([
+        {
+          op: "replace",
+          collection: PAYMENT_CLIENT_SECRETS,
+          id: plan.reservationId,
+          document: { clientSecret },
+        },
+      ]),
+  };
+  await Promise.all(due.map((plan) => runOne(plan, deps, context, settings.retryScale ?? 1)));
+}
+
+async function runOne(
+  plan: PaymentPlan,
+  deps: StepDeps,
+  context: ReactorContext,
+  scale: number,
+): Promise<void> {
+  const store = context.documentStore;
+  let result: "done" | "retry";
+  try {
+    result = await runPlan(plan, deps);
+  } catch (error) {
+    // The lot's store is out (or the command failed otherwise): the same plan, later.
+    context.logger.warn(
+      { err: error, plan: plan._id, kind: plan.kind },
+      "payment plan failed; retried later",
+    );
+    result = "retry";
+  }
+  context.metrics?.paymentPlans.inc({ kind: plan.kind, outcome: result });
+  if (result === "done") {
+    await store.write([{ op: "delete", collection: PAYMENT_PLANS, id: plan._id }]);
+    return;
+  }
+  const attempt = plan.attempt + 1;
+  const nextAttemptAt = new Date(Date.now() + retryDelayMs(attempt, scale)).toISOString();
+  await store.write([
+    { op: "update", collection: PAYMENT_PLANS, id: plan._id, update: { $set: { attempt, nextAttemptAt } } },
+  ]);
+}

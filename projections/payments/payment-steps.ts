@@ -1,0 +1,202 @@
+import type { Logger } from "../../platform/logger.js";
+import type { AuthorizePayment, FailPayment, RecordPaymentOutcome } from "../../schemas/commands.js";
+import type { AuthorizePlan, PaymentPlan, SettlePlan } from "./payment-plans.js";
+import {
+  type PaymentMetadata,
+  type PaymentProvider,
+  type PaymentStep,
+  type ProviderOutcome,
+  stepKey,
+} from "./provider.js";
+
+/** The commands the payments process manager sends to the lot: each outcome of the provider as a fact. */
+export type PaymentCommand = AuthorizePayment | FailPayment | RecordPaymentOutcome;
+
+/** How the lot took a command: accepted (`recorded`: it appended something) or refused with a code. */
+export type PaymentSendResult =
+  | { readonly ok: true; readonly recorded: boolean }
+  | { readonly ok: false; readonly code: string };
+
+/** Sends a command to the write side (the composition root wires the lot's command handler). */
+export type PaymentCommandSender = (
+  command: PaymentCommand,
+  cause: { readonly correlationId: string; readonly causationId: string },
+) => Promise<PaymentSendResult>;
+
+export interface StepDeps {
+  readonly provider: PaymentProvider;
+  readonly send: PaymentCommandSender;
+  readonly logger: Logger;
+  /** The service's clock (ISO), for the commands' `now`. */
+  readonly now: () => string;
+  /** Records that a step is done (so a retry of the plan skips it). */
+  readonly markDone: (plan: PaymentPlan, step: PaymentStep) => Promise<void>;
+  /** Keeps what a client confirming the payment itself needs (the booking's GET shows it to its customer). */
+  readonly keepClientSecret: (plan: AuthorizePlan, clientSecret: string) => Promise<void>;
+}
+
+/**
+ * How carrying out a plan went: `done` (every outcome recorded on the lot: the plan comes off) or
+ * `retry` (the provider or the store is out: the same steps, with the same keys, later).
+ */
+export type PlanResult = "done" | "retry";
+
+const RETRY = "retry" as const;
+type Retry = typeof RETRY;
+
+const metadataOf = (plan: PaymentPlan): PaymentMetadata => ({
+  reservationId: plan.reservationId,
+  parkingLotId: plan.parkingLotId,
+});
+
+/** A step's failure code as the lot's facts spell it (lower case, digits, `_`). */
+const codeOf = (code: string): string =>
+  code
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, "_")
+    .slice(0, 100) || "provider_error";
+
+/** Carries out a plan: each step's provider call with its fact's key, then its outcome on the lot. */
+export async function runPlan(plan: PaymentPlan, deps: StepDeps): Promise<PlanResult> {
+  return plan.kind === "authorize" ? authorize(plan, deps) : settle(plan, deps);
+}
+
+async function authorize(plan: AuthorizePlan, deps: StepDeps): Promise<PlanResult> {
+  const { provider, send } = deps;
+  const cause = { correlationId: plan.correlationId, causationId: plan.eventId };
+  const lot = { parkingLotId: plan.parkingLotId, reservationId: plan.reservationId };
+  const outcome = await provider.authorize({
+    amount: plan.amount,
+    currency: plan.currency,
+    ...(plan.method ? { paymentMethod: plan.method } : {}),
+    metadata: metadataOf(plan),
+    idempotencyKey: stepKey(plan.eventId, "authorize"),
+  });
+  if (!outcome.ok) {
+    if (outcome.kind === "retryable") return RETRY;
+    if (outcome.kind === "refused")
+      deps.logger.error({ ...lot, message: outcome.message }, "the provider refused an authorization");
+    const code = outcome.kind === "declined" ? codeOf(outcome.code) : "provider_refused";
+    await send({ type: "FailPayment", ...lot, code, now: deps.now() }, cause);
+    return "done";
+  }
+  const { intentId, status, amount } = outcome.value;
+  // Waiting for the customer (clientSecret, 3-D Secure): the provider's webhook authorizes it.
+  if (status === "pending") {
+    if (outcome.value.clientSecret) await deps.keepClientSecret(plan, outcome.value.clientSecret);
+    return "done";
+  }
+  const sent = await send(
+    { type: "AuthorizePayment", ...lot, intentId, amount, currency: plan.currency, now: deps.now() },
+    cause,
+  );
+  if (sent.ok) return "done";
+  // The lot did not take it (PaymentNotPending: the hold ran out or the booking was canceled
+  // first; anything else it refuses): nothing may stay held for it, so it is let go.
+  if (sent.code !== "PaymentNotPending")
+    deps.logger.error(
+      { ...lot, intentId, code: sent.code },
+      "the lot refused an authorization; releasing it",
+    );
+  const released = await provider.release(intentId, stepKey(plan.eventId, "release"));
+  if (!released.ok && released.kind === "retryable") return RETRY;
+  if (!released.ok)
+    deps.logger.error(
+      { ...lot, intentId, message: released.message },
+      "releasing a late authorization failed",
+    );
+  return "done";
+}
+
+/** The settlement's steps in order: what is taken, what is let go, what is charged beyond, what is given back. */
+async function settle(plan: SettlePlan, deps: StepDeps): Promise<PlanResult> {
+  const steps: [SettleStep, number][] = [
+    ["capture", plan.capture],
+    ["release", plan.release],
+    ["overstay", plan.offSession],
+    ["refund", plan.refund],
+  ];
+  for (const [step, amount] of steps) {
+    if (amount <= 0 || plan.done.includes(step)) continue;
+    const outcome = await callStep(plan, step, amount, deps);
+    if (outcome === RETRY) return RETRY;
+    const sent = await deps.send(
+      {
+        type: "RecordPaymentOutcome",
+        parkingLotId: plan.parkingLotId,
+        reservationId: plan.reservationId,
+        settlementId: plan.eventId,
+        step,
+        outcome,
+        now: deps.now(),
+      },
+      { correlationId: plan.correlationId, causationId: plan.eventId },
+    );
+    if (!sent.ok)
+      deps.logger.error(
+        { reservationId: plan.reservationId, settlementId: plan.eventId, step, code: sent.code },
+        "the lot refused a payment outcome",
+      );
+    await deps.markDone(plan, step);
+  }
+  return "done";
+}
+
+type StepOutcome = RecordPaymentOutcome["outcome"];
+type SettleStep = RecordPaymentOutcome["step"];
+
+/** One step at the provider, as the outcome the lot records (or RETRY while the provider is out). */
+async function callStep(
+  plan: SettlePlan,
+  step: SettleStep,
+  amount: number,
+  deps: StepDeps,
+): Promise<StepOutcome | Retry> {
+  const { provider } = deps;
+  const key = stepKey(plan.eventId, step);
+  const { intentId } = plan;
+  switch (step) {
+    case "capture":
+      return outcomeOf(await provider.capture(intentId, amount, key), (v) => ({
+        intentId,
+        amount: v.captured,
+      }));
+    case "release":
+      // A partial capture let the rest go at the provider already: nothing to ask.
+      if (plan.capture > 0) return { ok: true, intentId, amount };
+      return outcomeOf(await provider.release(intentId, key), () => ({ intentId, amount }));
+    case "overstay":
+      if (!plan.method)
+        return {
+          ok: false,
+          code: "no_saved_payment_method",
+          message: "The booking was paid without a saved payment method: nothing to charge off-session.",
+        };
+      return outcomeOf(
+        await provider.chargeOffSession({
+          amount,
+          currency: plan.currency,
+          paymentMethod: plan.method,
+          metadata: metadataOf(plan),
+          idempotencyKey: key,
+        }),
+        (v) => ({ intentId: v.intentId, amount: v.charged }),
+      );
+    default:
+      return outcomeOf(await provider.refund(intentId, amount, key), (v) => ({
+        intentId,
+        amount: v.refunded,
+        refundId: v.refundId,
+      }));
+  }
+}
+
+function outcomeOf<T>(
+  outcome: ProviderOutcome<T>,
+  ok: (value: T) => { intentId: string; amount: number; refundId?: string },
+): StepOutcome | Retry {
+  if (outcome.ok) return { ok: true, ...ok(outcome.value) } as StepOutcome;
+  if (outcome.kind === "retryable") return RETRY;
+  const code = outcome.kind === "declined" ? codeOf(outcome.code) : "provider_refused";
+  return { ok: false, code, message: outcome.message.slice(0, 500) || code } as StepOutcome;
+}

@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+import { signatureHeader } from "../../test-support/stripe/webhooks.js";
+import { stripeWebhookReader } from "./stripe-webhooks.js";
+
+const SECRET = "whsec_unit";
+const read = stripeWebhookReader(SECRET);
+const intent = (fields: Record<string, unknown>) => ({
+  id: "pi_123",
+  object: "payment_intent",
+  amount: 2000,
+  amount_capturable: 0,
+  currency: "krw",
+  metadata: { reservationId: "R1", parkingLotId: "L1" },
+  ...fields,
+});
+const event = (type: string, object: Record<string, unknown>) =>
+  JSON.stringify({ id: "evt_1", object: "event", type, data: { object }, created: 1 });
+const signed = (payload: string) => read(Buffer.from(payload), signatureHeader(payload, SECRET));
+
+describe("Stripe's webhooks, read", () => {
+  it("an authorization held (manual capture) authorizes the booking its metadata names", () => {
+    expect(
+      signed(event("payment_intent.amount_capturable_updated", intent({ amount_capturable: 2000 }))),
+    ).toEqual({
+      ok: true,
+      eventId: "evt_1",
+      command: {
+        type: "AuthorizePayment",
+        parkingLotId: "L1",
+        reservationId: "R1",
+        intentId: "pi_123",
+        amount: 2000,
+        currency: "KRW",
+      },
+    });
+  });
+
+  it("a failed payment fails it, with the decline code as the lot spells it", () => {
+    const failed = intent({
+      last_payment_error: { code: "card_declined", decline_code: "insufficient_funds" },
+    });
+    expect(signed(event("payment_intent.payment_failed", failed))).toMatchObject({
+      ok: true,
+      command: { type: "FailPayment", intentId: "pi_123", code: "insufficient_funds" },
+    });
+  });
+
+  it("other types, and intents that are not a booking's, ask nothing", () => {
+    expect(signed(event("payment_intent.created", intent({})))).toEqual({ ok: true, eventId: "evt_1" });
+    expect(signed(event("payment_intent.payment_failed", intent({ metadata: {} })))).toEqual({
+      ok: true,
+      eventId: "evt_1",
+    });
+  });
+
+  it("a missing signature, another secret's, or a changed body is refused", () => {
+    const payload = event("payment_intent.amount_capturable_updated", intent({ amount_capturable: 2000 }));
+    expect(read(Buffer.from(payload), undefined)).toMatchObject({ ok: false });
+    expect(read(Buffer.from(payload), signatureHeader(payload, "whsec_other"))).toMatchObject({ ok: false });
+    const changed = payload.replace("2000", "1");
+    expect(read(Buffer.from(changed), signatureHeader(payload, SECRET))).toMatchObject({ ok: false });
+  });
+});
