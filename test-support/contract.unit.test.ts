@@ -6,7 +6,13 @@ const json = (extra: Record<string, string> = {}) =>
 const problem = (extra: Record<string, string> = {}) =>
   new Headers({ "content-type": "application/problem+json", "x-correlation-id": "c-1", ...extra });
 
-const lot = { parkingLotId: "gangnam-1", name: "강남역 공영주차장", capacity: 120, position: "42" };
+const lot = {
+  parkingLotId: "gangnam-1",
+  name: "강남역 공영주차장",
+  capacity: 120,
+  maxActivePerCustomer: 3,
+  position: "42",
+};
 
 describe("the response check against the OpenAPI document", () => {
   it("accepts a documented response", async () => {
