@@ -68,8 +68,8 @@ afterAll(async () => {
 const paymentOf = (page: Page) => page.locator(`[data-reservation="${reservationId}"] [data-payment]`);
 
 describe("the lot page with payments", () => {
-  it("shows the captured payment, refunds part of it with a reason, and shows a too-large refund's problem", async () => {
-    // A paid hour: authorized, checked in, checked out (the stay is captured).
+  it("shows the payment authorized then captured, refunds part of it with a reason, and shows a too-large refund's problem", async () => {
+    // A paid hour, authorized before the operator opens the lot.
     const booked = await call<{ reservationId: string; status: string }>(
       service.url,
       "POST",
@@ -85,12 +85,6 @@ describe("the lot page with payments", () => {
     expect(booked.status, JSON.stringify(booked.body)).toBe(201);
     reservationId = booked.body.reservationId;
     await eventually(async () => (await view()).payment?.state).toBe("authorized");
-    const path = `/parking-lots/${LOT.parkingLotId}/reservations/${reservationId}`;
-    expect((await call(service.url, "POST", `${path}/check-in`)).status).toBe(200);
-    now += 30 * 60_000;
-    expect((await call(service.url, "POST", `${path}/check-out`)).status).toBe(200);
-    await eventually(async () => (await view()).payment?.state).toBe("captured");
-
     const page = await browser.context.newPage();
     const errors: string[] = [];
     page.on("pageerror", (error) => errors.push(error.message));
@@ -98,15 +92,26 @@ describe("the lot page with payments", () => {
     await page.waitForURL(`${service.url}/control-center`);
     await page.locator(`[data-lot="${LOT.parkingLotId}"]`).getByRole("button", { name: LOT.name }).click();
 
-    // Captured: the view's figures, in the row.
+    // Authorized: the hold, in the row; then checked in and out, the row follows live to captured.
+    const row = page.locator(`[data-reservation="${reservationId}"]`);
     const payment = paymentOf(page);
+    await expect.poll(() => payment.getAttribute("data-payment")).toBe("authorized");
+    const authorized = (await view()).payment?.authorized ?? 0;
+    expect(await payment.innerText()).toBe(`authorized ${authorized.toLocaleString("ko-KR")} KRW`);
+    expect(await row.getByRole("button", { name: "Refund 12가3456" }).count()).toBe(0); // nothing captured yet
+    const path = `/parking-lots/${LOT.parkingLotId}/reservations/${reservationId}`;
+    expect((await call(service.url, "POST", `${path}/check-in`)).status).toBe(200);
+    now += 30 * 60_000;
+    expect((await call(service.url, "POST", `${path}/check-out`)).status).toBe(200);
+    await eventually(async () => (await view()).payment?.state).toBe("captured");
+
+    // Captured: the view's figures, in the row.
     await expect.poll(() => payment.getAttribute("data-payment")).toBe("captured");
     const captured = (await view()).payment?.captured ?? 0;
     expect(captured).toBeGreaterThan(400);
     expect(await payment.innerText()).toBe(`captured ${captured.toLocaleString("ko-KR")} KRW`);
 
     // Refund 400 with a reason: the form asks both, the service decides, the row says refunded.
-    const row = page.locator(`[data-reservation="${reservationId}"]`);
     await row.getByRole("button", { name: "Refund 12가3456" }).click();
     const form = row.getByRole("form", { name: "Refund 12가3456" });
     await form.getByLabel("Amount").fill("400");

@@ -2,30 +2,10 @@ import { useState } from "preact/hooks";
 import { api, type ReservationView } from "./api.js";
 import { money } from "./format.js";
 import { ProblemMessage, useAction } from "./forms.js";
-
-/** A paid booking's payment, as the reservation view carries it (absent when payments are off). */
-type Payment = NonNullable<ReservationView["payment"]>;
-
-/** The payment in words, from the view's figures only: what it holds, captured, refunded, released. */
-export function paymentWords(p: Payment): string {
-  const cur = ` ${p.currency}`;
-  switch (p.state) {
-    case "pending":
-      return "pending payment";
-    case "authorized":
-      return `authorized ${money(p.authorized)}${cur}`;
-    case "captured":
-    case "refunded":
-      return `captured ${money(p.captured)}${p.refunded ? ` · refunded ${money(p.refunded)}` : ""}${cur}`;
-    case "released":
-      return `released ${money(p.released)}${cur}`;
-    case "failed":
-      return "payment failed";
-  }
-}
+import { paymentWords } from "./payment-words.js";
 
 /** The payment line under a booking's amount: its state, and the last step the provider failed. */
-export function PaymentSummary({ payment }: { readonly payment: Payment }) {
+export function PaymentSummary({ payment }: { readonly payment: NonNullable<ReservationView["payment"]> }) {
   const failure = payment.failures.at(-1);
   return (
     <div class="payment" data-payment={payment.state}>
