@@ -69,6 +69,10 @@ const CALLS = {
   signInConfig: ["getSignInConfig", (api) => api.signInConfig()],
   startSession: ["startSession", (api) => api.startSession("access-token", "refresh-token", "id-token")],
   cancelReservation: ["cancelReservation", (api) => api.cancelReservation("gangnam-1", "r-1", "일정 변경")],
+  refundPayment: [
+    "refundPayment",
+    (api) => api.refundPayment("gangnam-1", "r-1", { amount: 400, reason: "the gate was stuck" }),
+  ],
   timeline: [
     "getTimeline",
     (api) =>

@@ -54,6 +54,8 @@ export type TimelineQuery = Query<"/parking-lots/{parkingLotId}/timeline", "get"
 export type NewClosure = Body<"/parking-lots/{parkingLotId}/closures", "post">;
 /** What POST /webhook-endpoints registers. */
 export type NewWebhookEndpoint = Body<"/webhook-endpoints", "post">;
+/** What POST /parking-lots/{id}/reservations/{rid}/refund asks: an amount and why. */
+export type RefundPayment = Body<"/parking-lots/{parkingLotId}/reservations/{reservationId}/refund", "post">;
 /** What POST /parking-lots registers. */
 export type RegisterLot = Body<"/parking-lots", "post">;
 
@@ -265,6 +267,20 @@ const reservationCalls = (client: PageClient) => ({
             "post"
           >,
         },
+      }),
+    ),
+
+  /** An operator's refund of a captured booking (issue 38): the service decides what can still be refunded. */
+  refundPayment: (parkingLotId: string, reservationId: string, refund: RefundPayment) =>
+    answer(
+      client.POST("/parking-lots/{parkingLotId}/reservations/{reservationId}/refund", {
+        params: {
+          path: { parkingLotId, reservationId } satisfies PathParameters<
+            "/parking-lots/{parkingLotId}/reservations/{reservationId}/refund",
+            "post"
+          >,
+        },
+        body: { amount: refund.amount, reason: refund.reason } satisfies RefundPayment,
       }),
     ),
 

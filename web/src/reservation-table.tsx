@@ -2,6 +2,7 @@ import { useState } from "preact/hooks";
 import { api, type ControlCenterView, type ReservationView } from "./api.js";
 import { count, money, when } from "./format.js";
 import { windowOf } from "./lot-actions.js";
+import { PaymentSummary, RefundForm, refundable } from "./payment.js";
 
 /** The lot's reservations the service found at risk (control center's `atRisk`), soonest first. */
 export type AtRisk = ControlCenterView["parkingLots"][number]["atRisk"];
@@ -119,6 +120,7 @@ function ReservationActions(props: {
           Cancel
         </button>
       ) : null}
+      {refundable(r) ? <RefundForm r={r} onMessage={props.onMessage} /> : null}
     </div>
   );
 }
@@ -181,6 +183,7 @@ function ReservationRow(props: {
       <td data-label="Checked out">{r.checkedOutAt ? when(r.checkedOutAt) : <span class="muted">—</span>}</td>
       <td data-label="Amount" class="num">
         {money(r.amount)}
+        {r.payment ? <PaymentSummary payment={r.payment} /> : null}
       </td>
       <Overstay r={r} />
       <td data-label="Coupon">

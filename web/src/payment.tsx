@@ -1,0 +1,104 @@
+import { useState } from "preact/hooks";
+import { api, type ReservationView } from "./api.js";
+import { money } from "./format.js";
+import { ProblemMessage, useAction } from "./forms.js";
+import { paymentWords } from "./payment-words.js";
+
+/** The payment line under a booking's amount: its state, and the last step the provider failed. */
+export function PaymentSummary({ payment }: { readonly payment: NonNullable<ReservationView["payment"]> }) {
+  const failure = payment.failures.at(-1);
+  return (
+    <div class="payment" data-payment={payment.state}>
+      <span class={`badge payment-${payment.state}`}>{paymentWords(payment)}</span>
+      {failure ? (
+        <span class="reason" data-payment-failure={failure.step}>
+          {" "}
+          {failure.step} failed: {failure.message}
+        </span>
+      ) : null}
+    </div>
+  );
+}
+
+/** Whether the service's view says money was captured for the booking (what a refund can give back). */
+export const refundable = (r: ReservationView): boolean =>
+  r.payment?.state === "captured" || r.payment?.state === "refunded";
+
+/**
+ * An operator's refund of a captured booking: a button opening a small form (amount, reason, both
+ * required). The service decides how much can still be refunded; its refusal is shown in its words.
+ */
+export function RefundForm(props: {
+  readonly r: ReservationView;
+  readonly onMessage: (message: string) => void;
+}) {
+  const { r } = props;
+  const [open, setOpen] = useState(false);
+  const [amount, setAmount] = useState("");
+  const [reason, setReason] = useState("");
+  const { busy, problem, setProblem, run } = useAction();
+  if (!open)
+    return (
+      <button
+        type="button"
+        class="secondary small"
+        onClick={() => setOpen(true)}
+        aria-label={`Refund ${r.carNumber}`}
+      >
+        Refund
+      </button>
+    );
+  const submit = (event: Event) => {
+    event.preventDefault();
+    void run(async () => {
+      const decided = await api.refundPayment(r.parkingLotId, r.reservationId, {
+        amount: Number(amount),
+        reason: reason.trim(),
+      });
+      props.onMessage(`Refund of ${money(decided.amount)} for ${r.carNumber} decided.`);
+      setAmount("");
+      setReason("");
+      setOpen(false);
+    });
+  };
+  return (
+    <form class="refund-form" onSubmit={submit} aria-label={`Refund ${r.carNumber}`}>
+      <label>
+        Amount
+        <input
+          type="number"
+          name="amount"
+          min={1}
+          step={1}
+          required
+          value={amount}
+          onInput={(e) => setAmount(e.currentTarget.value)}
+        />
+      </label>
+      <label>
+        Reason
+        <input
+          type="text"
+          name="reason"
+          required
+          value={reason}
+          onInput={(e) => setReason(e.currentTarget.value)}
+        />
+      </label>
+      <button type="submit" class="small" disabled={busy}>
+        Refund
+      </button>{" "}
+      <button
+        type="button"
+        class="secondary small"
+        onClick={() => {
+          setProblem(null);
+          setOpen(false);
+        }}
+      >
+        Not now
+      </button>
+      <ProblemMessage problem={problem} />
+    </form>
+  );
+}
