@@ -344,8 +344,10 @@ describe("a day of time windows", () => {
         }
       }
     }
-    // Each status was met along the way (the filters were not all trivially empty).
-    expect([...seen].sort()).toEqual([...STATUSES].sort());
+    // Each status was met along the way (the filters were not all trivially empty), but
+    // PENDING_PAYMENT: this service runs with PAYMENTS=none, so no booking waits for a payment
+    // (one-rule.property.unit.test.ts and app/payments.e2e.test.ts reach it with payments on).
+    expect([...seen].sort()).toEqual(STATUSES.filter((s) => s !== "PENDING_PAYMENT").sort());
   });
 
   it("every view counts what holds a spot at the clock's time: windows end with no event, check-outs and closures free spots", async () => {
