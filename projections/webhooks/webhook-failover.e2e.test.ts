@@ -78,8 +78,9 @@ describe("webhook delivery across kill -9 and failover (real processes)", () => 
         { url: `${receiver.url}/hooks/stream`, eventTypes: TYPES },
         new Date(),
       );
-      // Slow enough that the stream is still going when the holder is killed.
-      await controlReceiver(receiver.url, "stream", { secrets: [secret], delayMs: 15 });
+      // Slow enough that the stream is still going when the holder is killed, even when the
+      // standby takes seconds to start on a loaded machine (at 15 ms it all arrived before).
+      await controlReceiver(receiver.url, "stream", { secrets: [secret], delayMs: 40 });
       await sleep(5);
       await seedDataDir(data.dir, PLAN);
       // One message per fact of the log an endpoint hears (the seed's bookings and cancellations; a
