@@ -26,15 +26,16 @@ export const PaymentStep = Type.Union([
 /** A provider's code (a decline code, an error code). */
 const ProviderCode = Type.String({ minLength: 1, maxLength: 100, pattern: "^[a-z0-9_]+$" });
 
+/** Whose payment a fact is about: the booking, its lot and the provider's intent. */
+const aboutIntent = { reservationId: ReservationId, parkingLotId: ParkingLotId, intentId: IntentId };
+
 /**
  * Since issue 38: the provider authorized the booking's amount; a PENDING_PAYMENT booking is
  * RESERVED from `authorizedAt` on.
  */
 export const PaymentAuthorizedData = Type.Object(
   {
-    reservationId: ReservationId,
-    parkingLotId: ParkingLotId,
-    intentId: IntentId,
+    ...aboutIntent,
     amount: Amount,
     currency: Currency,
     authorizedAt: Timestamp,
@@ -67,9 +68,7 @@ export const PaymentFailedData = Type.Object(
  */
 export const PaymentSettlementDecidedData = Type.Object(
   {
-    reservationId: ReservationId,
-    parkingLotId: ParkingLotId,
-    intentId: IntentId,
+    ...aboutIntent,
     currency: Currency,
     capture: Amount,
     release: Amount,
@@ -93,9 +92,7 @@ export const PaymentSettlementDecidedData = Type.Object(
 /** Since issue 38: the provider captured `amount` of the intent (a settlement's capture step). */
 export const PaymentCapturedData = Type.Object(
   {
-    reservationId: ReservationId,
-    parkingLotId: ParkingLotId,
-    intentId: IntentId,
+    ...aboutIntent,
     amount: Amount,
     currency: Currency,
     settlementId: SettlementId,
@@ -107,9 +104,7 @@ export const PaymentCapturedData = Type.Object(
 /** Since issue 38: the provider let go of `amount` of the intent's authorization (a release step). */
 export const PaymentReleasedData = Type.Object(
   {
-    reservationId: ReservationId,
-    parkingLotId: ParkingLotId,
-    intentId: IntentId,
+    ...aboutIntent,
     amount: Amount,
     settlementId: SettlementId,
     releasedAt: Timestamp,
@@ -120,9 +115,7 @@ export const PaymentReleasedData = Type.Object(
 /** Since issue 38: the provider refunded `amount` of what the intent captured (a refund step). */
 export const PaymentRefundedData = Type.Object(
   {
-    reservationId: ReservationId,
-    parkingLotId: ParkingLotId,
-    intentId: IntentId,
+    ...aboutIntent,
     refundId: IntentId,
     amount: Amount,
     currency: Currency,
@@ -138,9 +131,7 @@ export const PaymentRefundedData = Type.Object(
  */
 export const OverstayChargedData = Type.Object(
   {
-    reservationId: ReservationId,
-    parkingLotId: ParkingLotId,
-    intentId: IntentId,
+    ...aboutIntent,
     amount: Amount,
     currency: Currency,
     settlementId: SettlementId,

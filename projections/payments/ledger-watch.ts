@@ -22,13 +22,18 @@ interface LedgerDocument extends Document {
   readonly problems: readonly string[];
 }
 
+/** The outcome facts that put money in the ledger, each as its kind of ledger fact. */
+const OUTCOME_KINDS = {
+  PaymentCaptured: "captured",
+  PaymentReleased: "released",
+  PaymentRefunded: "refunded",
+  OverstayCharged: "charged",
+} as const satisfies Partial<Record<EventType, PaymentFact["kind"]>>;
+
 export const LEDGER_EVENT_TYPES: ReadonlySet<EventType> = new Set<EventType>([
   "PaymentAuthorized",
   "PaymentSettlementDecided",
-  "PaymentCaptured",
-  "PaymentReleased",
-  "PaymentRefunded",
-  "OverstayCharged",
+  ...(Object.keys(OUTCOME_KINDS) as (keyof typeof OUTCOME_KINDS)[]),
   "PaymentStepFailed",
 ]);
 
@@ -47,22 +52,14 @@ function apply(ledger: Ledger, stored: StoredDomainEvent): void {
       if (capture + release + offSession > 0) ledger.ended = true;
       return;
     }
-    case "PaymentCaptured":
-      ledger.facts.push({ kind: "captured", intentId: event.data.intentId, amount: event.data.amount });
-      break;
-    case "PaymentReleased":
-      ledger.facts.push({ kind: "released", intentId: event.data.intentId, amount: event.data.amount });
-      break;
-    case "PaymentRefunded":
-      ledger.facts.push({ kind: "refunded", intentId: event.data.intentId, amount: event.data.amount });
-      break;
-    case "OverstayCharged":
-      ledger.facts.push({ kind: "charged", intentId: event.data.intentId, amount: event.data.amount });
-      break;
     case "PaymentStepFailed":
       break;
-    default:
-      return;
+    default: {
+      const kind = OUTCOME_KINDS[event.type as keyof typeof OUTCOME_KINDS];
+      if (kind === undefined) return;
+      const { intentId, amount } = event.data as { readonly intentId: string; readonly amount: number };
+      ledger.facts.push({ kind, intentId, amount });
+    }
   }
   ledger.pending -= 1;
 }
