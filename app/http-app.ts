@@ -246,10 +246,7 @@ function apiRoutes(app: Express, services: Services): void {
     // fold-cache.ts): kept in the document store they grew without a bound on disk (issue 34).
     const timeTravel = new TimeTravel(eventStore, { index: queries.context });
     services.erasures.add(() => timeTravel.forgetPersonalData());
-    services.metrics.watchTimeTravel(() => {
-      const { sources, checkpoints, entries, bytes } = timeTravel.stats();
-      return { sources, checkpoints, documents: entries, bytes };
-    });
+    services.metrics.watchTimeTravel(() => timeTravel.metricsStats());
     app.use(
       queryRoutes({
         views: queries,

@@ -53,30 +53,30 @@ export const lotFactsProjection = defineProjection({
         $set: {
           parkingLotId: stored.event.data.parkingLotId,
           reach: REACHES_FOR_EVER,
-          registered: fact(stored),
+          registered: lotFactOf(stored),
         },
         $max: { at: stored.revision },
       }),
     ParkingLotCapacityChanged: (stored, collection) =>
       updateOne(collection, LOT_FACTS, lotDoc(stored.event.data.parkingLotId), {
-        $set: { capacity: fact(stored) },
+        $set: { capacity: lotFactOf(stored) },
         $max: { at: stored.revision },
       }),
     // The lot's terms: each new one replaces the last (evolve sets them), so the newest is kept.
     ParkingLotRateChanged: (stored, collection) =>
       updateOne(collection, LOT_FACTS, lotDoc(stored.event.data.parkingLotId), {
-        $set: { rate: fact(stored) },
+        $set: { rate: lotFactOf(stored) },
         $max: { at: stored.revision },
       }),
     ParkingLotCustomerLimitChanged: (stored, collection) =>
       updateOne(collection, LOT_FACTS, lotDoc(stored.event.data.parkingLotId), {
-        $set: { customerLimit: fact(stored) },
+        $set: { customerLimit: lotFactOf(stored) },
         $max: { at: stored.revision },
       }),
     ParkingReserved: (stored, collection) =>
       upsertOne(collection, LOT_FACTS, reservationDoc(stored.event.data), {
         $set: { parkingLotId: stored.event.data.parkingLotId, reach: REACHES_FOR_EVER },
-        $push: { facts: fact(stored) },
+        $push: { facts: lotFactOf(stored) },
         $max: { at: stored.revision },
       }),
     ReservationCheckedIn: (stored, collection) => added(stored, collection),
@@ -97,7 +97,7 @@ export const lotFactsProjection = defineProjection({
       const { parkingLotId, closureId, from, until } = stored.event.data;
       return upsertOne(collection, LOT_FACTS, closureDoc(parkingLotId, closureId), {
         $set: { parkingLotId, reach: reachAfter(until), due: from },
-        $push: { facts: fact(stored) },
+        $push: { facts: lotFactOf(stored) },
         $max: { at: stored.revision },
       });
     },
@@ -105,7 +105,7 @@ export const lotFactsProjection = defineProjection({
       const { parkingLotId, closureId } = stored.event.data;
       return updateOne(collection, LOT_FACTS, closureDoc(parkingLotId, closureId), {
         $unset: { due: "" },
-        $push: { facts: fact(stored) },
+        $push: { facts: lotFactOf(stored) },
         $max: { at: stored.revision },
       });
     },
@@ -130,7 +130,8 @@ const lotDoc = (parkingLotId: string) => `lot:${parkingLotId}`;
 const reservationDoc = (data: { parkingLotId: string; reservationId: string }) =>
   `r:${data.parkingLotId}:${data.reservationId}`;
 const closureDoc = (parkingLotId: string, closureId: string) => `c:${parkingLotId}:${closureId}`;
-const fact = (stored: StoredDomainEvent): LotFact => ({
+/** A fact as this projection keeps it (and as the read side folds it into the lot's decider state). */
+export const lotFactOf = (stored: StoredDomainEvent): LotFact => ({
   revision: stored.revision,
   event: { type: stored.event.type, data: withoutMethod(stored.event.data) } as ParkingLotEvent,
 });
@@ -163,7 +164,7 @@ function added(
   const endsAt = "endsAt" in data ? data.endsAt : undefined;
   return updateOne(collection, LOT_FACTS, reservationDoc(data), {
     ...(endedAt === undefined ? {} : { $set: { reach: reachAfter(endedAt, endsAt) } }),
-    $push: { facts: fact(stored) },
+    $push: { facts: lotFactOf(stored) },
     $max: { at: stored.revision },
   });
 }

@@ -6,6 +6,7 @@ import { decodeEvent } from "../../schemas/event-codec.js";
 import { stampMsOfRaw } from "../history/audit-entry.js";
 import type { Cut } from "./as-of.js";
 import { FoldState } from "./fold-state.js";
+import { emptyLotFold } from "./lot-fold.js";
 
 /**
  * Folds of a log source (a lot's stream, or the whole log) up to a cut, with bounded work and
@@ -18,7 +19,9 @@ import { FoldState } from "./fold-state.js";
  *   next request starts where this one stopped. However long the history, no request folds more
  *   than `maxFold` events, and the service computes nothing once its callers stop asking.
  * - Checkpoints live in this process's memory only (no second store on disk), each the size of the
- *   source's present (fold-state.ts prunes what ended long before), counted in estimated bytes:
+ *   source's present (fold-state.ts prunes what ended long before; a lot's decider state carried
+ *   along forgets its ended reservations, lot-fold.ts), counted in estimated bytes, documents and
+ *   decider state together:
  *   at most `maxBytesPerSource` per source and `maxBytes` in all, the least recently used
  *   checkpoint out first (the one just laid stays, so a fold towards a far cut always progresses).
  *   The log is append-only, so a checkpoint never goes stale.
@@ -28,6 +31,8 @@ export interface FoldSource {
   /** Identifies the source in the cache: `lot:{id}`, `all`. */
   readonly key: string;
   readonly projections: readonly Projection[];
+  /** Whether the source is one lot's stream, whose decider state the fold carries along (lot-fold.ts). */
+  readonly lot?: boolean;
   /**
    * The source's events after the first `count` (the last of which is at `position`), in log order,
    * at most `max` of them.
@@ -44,12 +49,15 @@ interface Checkpoint {
   /** The latest stamp among its events. */
   readonly stampMs: number;
   readonly state: FoldState;
-  /** Its documents' estimated size (shared documents counted in each checkpoint: an upper bound). */
+  /**
+   * Its documents' and its lot's state's estimated size (what it shares with other checkpoints
+   * counted in each: an upper bound).
+   */
   readonly bytes: number;
+  /** Of `bytes`, the lot's decider state and windows (lot-fold.ts). */
+  readonly stateBytes: number;
   /** When it was last laid or started from (a tick of this cache): the least recent goes first. */
   used: number;
-  /** What answers derived from its state (which never changes), kept with it: see Folded.from. */
-  readonly derived: Map<string, unknown>;
 }
 
 export interface Folded {
@@ -60,17 +68,6 @@ export interface Folded {
   readonly stampMs: number;
   /** Events folded for this answer (after the checkpoint it started from). */
   readonly folded: number;
-  /**
-   * The checkpoint the fold started from (none: from the log's start): its state, never changed,
-   * where it stands, and a place to keep what is derived from it once (the lot's decider state),
-   * so that every answer starting from it does not derive it again.
-   */
-  readonly from?: {
-    readonly state: FoldState;
-    readonly position: Position | null;
-    readonly stampMs: number;
-    readonly derived: Map<string, unknown>;
-  };
   /**
    * Whether the fold met an event beyond the cut: no event appended later can change what it
    * folded (positions and a lot's stamps only grow), so its answer is final.
@@ -91,6 +88,16 @@ const YIELD_EVERY = 25;
 
 const within = (cut: Cut, position: Position | null, stampMs: number): boolean =>
   cut.kind === "position" ? (position?.commit ?? 0) <= cut.commit : !(stampMs > cut.ms);
+
+/** What the checkpoints hold: `bytes` in all, of which `stateBytes` the lots' decider states. */
+export interface CacheStats {
+  readonly sources: number;
+  readonly checkpoints: number;
+  /** Documents. */
+  readonly entries: number;
+  readonly bytes: number;
+  readonly stateBytes: number;
+}
 
 export interface FoldCacheOptions {
   /** Events between checkpoints. */
@@ -121,7 +128,10 @@ export class FoldCache {
       start = checkpoint;
     }
     if (start) start.used = ++this.tick;
-    const state = start ? start.state.copy() : new FoldState(source.projections);
+    // A copy shares the checkpoint's maps and lot state (persistent: fold-state.ts), copying none.
+    const state = start
+      ? start.state.copy()
+      : new FoldState(source.projections, source.lot ? emptyLotFold : null);
     let count = start?.count ?? 0;
     let position = start?.position ?? null;
     let stampMs = start?.stampMs ?? Number.NEGATIVE_INFINITY;
@@ -147,20 +157,7 @@ export class FoldCache {
       // A slice of work done (a few milliseconds): let other requests in before the next.
       if (folded % YIELD_EVERY === 0) await yieldToEventLoop();
     }
-    const from = start && {
-      state: start.state,
-      position: start.position,
-      stampMs: start.stampMs,
-      derived: start.derived,
-    };
-    return {
-      state,
-      position,
-      stampMs: position ? stampMs : Number.NaN,
-      folded,
-      final,
-      ...(from ? { from } : {}),
-    };
+    return { state, position, stampMs: position ? stampMs : Number.NaN, folded, final };
   }
 
   private keep(key: string, at: Pick<Checkpoint, "count" | "position" | "stampMs" | "state">): void {
@@ -182,8 +179,8 @@ export class FoldCache {
       key,
       state,
       bytes: state.estimatedBytes(),
+      stateBytes: state.lotStateBytes(),
       used: ++this.tick,
-      derived: new Map(),
     };
     checkpoints.splice(i, 0, laid);
     this.bytes += laid.bytes;
@@ -224,14 +221,18 @@ export class FoldCache {
   }
 
   /** What the checkpoints hold (for /metrics and the bench). */
-  stats(): { sources: number; checkpoints: number; entries: number; bytes: number } {
+  stats(): CacheStats {
     let checkpoints = 0;
     let entries = 0;
+    let stateBytes = 0;
     for (const list of this.sources.values()) {
       checkpoints += list.length;
-      for (const c of list) entries += c.state.size;
+      for (const c of list) {
+        entries += c.state.size;
+        stateBytes += c.stateBytes;
+      }
     }
-    return { sources: this.sources.size, checkpoints, entries, bytes: this.bytes };
+    return { sources: this.sources.size, checkpoints, entries, bytes: this.bytes, stateBytes };
   }
 }
 

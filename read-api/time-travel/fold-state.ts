@@ -1,3 +1,4 @@
+import { Map as ImmutableMap } from "immutable";
 import {
   applyUpdate,
   type MutableDocument,
@@ -15,6 +16,7 @@ import type { Projection } from "../../projections/read-models/projection.js";
 import { PLATE_SUFFIXES, RESERVATIONS } from "../../projections/read-models/reservations.js";
 import { checkpointOp, physicalCollection } from "../../projections/runtime/checkpoints.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
+import { foldLotEvent, LOT_STATE_ENTRY_BYTES, type LotFold, lotFoldEntries } from "./lot-fold.js";
 import { MemoryDocumentStore } from "./memory-store.js";
 
 /** The generation a throwaway fold writes (a fresh store has no other: the query side reads it by default). */
@@ -32,31 +34,41 @@ const physical = (logical: string) => physicalCollection(logical, GENERATION);
  */
 export const PRUNE_HORIZON_MS = 25 * 3_600_000;
 
+/** One collection's documents by id: persistent, so a copy of a state shares them all (see FoldState). */
+type Docs = ImmutableMap<string, MutableDocument>;
+const NO_DOCS: Docs = ImmutableMap();
+
 /**
  * Read models folded in memory: the very projections' `apply` (pure: event → write ops) with the
  * document store's own update semantics, so the result is what the live store would hold after the
  * same events. Never touches the live read models; read through a throwaway in-memory store.
+ *
+ * Each collection is a persistent map and a document is never changed in place (an update writes
+ * a changed copy), so a copy of the state (a checkpoint, an answer starting from one) costs one
+ * entry per collection and shares every document and map node with the original: a write after it
+ * makes O(log n) new nodes, never a copy of the maps. With `lot` (a lot's stream folded), the lot's
+ * decider state and its windows' step tree are carried along too (lot-fold.ts), persistent as well.
  */
 export class FoldState {
-  private readonly collections = new Map<string, Map<string, MutableDocument>>();
+  private readonly collections = new Map<string, Docs>();
 
-  constructor(private readonly projections: readonly Projection[]) {}
+  constructor(
+    private readonly projections: readonly Projection[],
+    private lotFold: LotFold | null = null,
+  ) {}
 
-  private docs(collection: string): Map<string, MutableDocument> {
-    let docs = this.collections.get(collection);
-    if (!docs) {
-      docs = new Map();
-      this.collections.set(collection, docs);
-    }
-    return docs;
+  /** The lot's decider state folded along (null unless made with one), up to the last event applied. */
+  get lot(): LotFold | null {
+    return this.lotFold;
   }
 
-  /** Folds one event through every projection that reacts to it. */
+  /** Folds one event through every projection that reacts to it (and the lot's state, if carried). */
   apply(stored: StoredDomainEvent): void {
     for (const projection of this.projections) {
       if (!projection.eventTypes.has(stored.event.type)) continue;
       this.write(projection.apply(stored, physical));
     }
+    if (this.lotFold) this.lotFold = foldLotEvent(this.lotFold, stored);
   }
 
   write(ops: readonly WriteOp[]): void {
@@ -64,40 +76,32 @@ export class FoldState {
       // The plate search's index serves only the live listing, never a view as of a moment: folding
       // it would make every checkpoint several times the size of the lot's present.
       if (op.collection === physical(PLATE_SUFFIXES)) continue;
-      const docs = this.docs(op.collection);
-      if (op.op === "delete") docs.delete(op.id);
-      else if (op.op === "replace") docs.set(op.id, replacementDocument(op.id, op.document));
-      else {
-        // Copy on write: a document in a map is never changed in place, so copies of the state
-        // (checkpoints) share the documents they have in common and cost only their maps.
-        const current = docs.get(op.id);
-        const { doc } = applyUpdate(
-          current ? structuredClone(current) : null,
-          op.id,
-          op.update,
-          op.upsert ?? false,
-        );
-        if (doc) docs.set(op.id, doc);
-      }
+      const docs = this.collections.get(op.collection) ?? NO_DOCS;
+      this.collections.set(op.collection, written(docs, op));
     }
   }
 
   /**
-   * A copy (the documents shared: they are never changed in place), leaving out what ended
-   * PRUNE_HORIZON_MS before `stampMs` (see above).
+   * A copy (everything shared: see above), leaving out what ended PRUNE_HORIZON_MS before
+   * `stampMs` (see above): a look at each document, new nodes only where some are left out.
    */
   checkpointCopy(stampMs: number): FoldState {
     const horizon = Number.isFinite(stampMs) ? new Date(stampMs - PRUNE_HORIZON_MS).toISOString() : "";
-    const copy = new FoldState(this.projections);
+    const copy = this.copy();
+    if (!horizon) return copy;
     for (const [collection, docs] of this.collections) {
-      const kept = copy.docs(collection);
-      for (const [id, doc] of docs) if (!ended(collection, doc, horizon)) kept.set(id, doc);
+      const gone: string[] = [];
+      for (const [id, doc] of docs) if (ended(collection, doc, horizon)) gone.push(id);
+      if (gone.length > 0) copy.collections.set(collection, docs.deleteAll(gone));
     }
     return copy;
   }
 
+  /** A copy: one entry per collection, the documents and the lot's state shared (see above). */
   copy(): FoldState {
-    return this.checkpointCopy(Number.NEGATIVE_INFINITY);
+    const copy = new FoldState(this.projections, this.lotFold);
+    for (const [collection, docs] of this.collections) copy.collections.set(collection, docs);
+    return copy;
   }
 
   /** Every document, by collection: to load the state somewhere else (the bench's live view). */
@@ -116,19 +120,18 @@ export class FoldState {
   /** A state kept with toData(). */
   static fromData(projections: readonly Projection[], data: Record<string, MutableDocument[]>): FoldState {
     const state = new FoldState(projections);
-    for (const [collection, docs] of Object.entries(data)) {
-      const kept = state.docs(collection);
-      for (const doc of docs) kept.set(doc._id, doc);
-    }
+    for (const [collection, docs] of Object.entries(data))
+      state.collections.set(collection, ImmutableMap(docs.map((doc) => [doc._id, doc] as const)));
     return state;
   }
 
   /**
    * The documents' size as JSON, each document measured once (they are shared between states and
-   * never changed in place): an upper bound of what a checkpoint of this state holds.
+   * never changed in place), and the lot's state at LOT_STATE_ENTRY_BYTES an entry: an upper bound
+   * of what a checkpoint of this state holds (what it shares with others counted in each).
    */
   estimatedBytes(): number {
-    let bytes = 0;
+    let bytes = this.lotStateBytes();
     for (const docs of this.collections.values())
       for (const doc of docs.values()) {
         let size = SIZES.get(doc);
@@ -139,6 +142,11 @@ export class FoldState {
         bytes += size;
       }
     return bytes;
+  }
+
+  /** The lot's state's estimated size (0 without one): its entries at LOT_STATE_ENTRY_BYTES each. */
+  lotStateBytes(): number {
+    return this.lotFold ? lotFoldEntries(this.lotFold) * LOT_STATE_ENTRY_BYTES : 0;
   }
 
   get size(): number {
@@ -161,8 +169,22 @@ export class FoldState {
 
 /** Each document's size as JSON (documents are never changed in place: measured once). */
 const SIZES = new WeakMap<MutableDocument, number>();
-/** What a map entry costs beside its document. */
+/** What a map entry costs beside its document (a persistent map's share of nodes included). */
 const ENTRY_BYTES = 64;
+
+/** `docs` after one write, as the document store applies it (a document updated is a changed copy). */
+function written(docs: Docs, op: WriteOp): Docs {
+  if (op.op === "delete") return docs.delete(op.id);
+  if (op.op === "replace") return docs.set(op.id, replacementDocument(op.id, op.document));
+  const current = docs.get(op.id);
+  const { doc } = applyUpdate(
+    current ? structuredClone(current) : null,
+    op.id,
+    op.update,
+    op.upsert ?? false,
+  );
+  return doc ? docs.set(op.id, doc) : docs;
+}
 
 function ended(collection: string, doc: MutableDocument, horizon: string): boolean {
   // The lot's facts no view reads any more: the views fold those whose reach is past now.

@@ -13,6 +13,12 @@ import {
   type WriteOp,
 } from "../../document-store/port.js";
 
+/** A collection's documents by id (a Map, or a persistent map: fold-state.ts). */
+export interface DocumentsById {
+  get(id: string): MutableDocument | undefined;
+  values(): IterableIterator<MutableDocument>;
+}
+
 /**
  * A read-only document store over a fold's documents, held in memory: MongoDB query semantics
  * through mingo, as the embedded store's (which uses mingo for them too). What a time-travel answer
@@ -20,7 +26,7 @@ import {
  * FoldState), so scanning it costs less than building a store with indexes for one query.
  */
 export class MemoryDocumentStore implements DocumentStore {
-  constructor(private readonly collections: ReadonlyMap<string, ReadonlyMap<string, MutableDocument>>) {}
+  constructor(private readonly collections: ReadonlyMap<string, DocumentsById>) {}
 
   private docs(collection: string): Iterable<MutableDocument> {
     return this.collections.get(collection)?.values() ?? [];

@@ -120,7 +120,7 @@ describe("time travel", () => {
         new RegExp(`^parking_time_travel_checkpoints\\{kind="${kind}"\\} (\\d+)$`, "m").exec(metrics)?.[1],
       );
     // Each kind is reported (a lot this short folds from its start: no checkpoint laid yet).
-    for (const kind of ["sources", "checkpoints", "documents", "bytes"])
+    for (const kind of ["sources", "checkpoints", "documents", "bytes", "state_bytes"])
       expect(kept(kind), kind).toBeGreaterThanOrEqual(0);
   });
 

@@ -1,16 +1,22 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
-import type { Position } from "../../event-store/position.js";
+import { formatPosition, type Position } from "../../event-store/position.js";
+import { Metrics } from "../../platform/metrics.js";
+import { lotFactsProjection } from "../../projections/read-models/lot-facts.js";
+import { parkingLotsProjection } from "../../projections/read-models/parking-lots.js";
+import { reservationsProjection } from "../../projections/read-models/reservations.js";
 import { systemActor } from "../../schemas/actor.js";
-import { encodeEvent } from "../../schemas/event-codec.js";
+import { decodeEvent, encodeEvent } from "../../schemas/event-codec.js";
 import type { DomainEvent } from "../../schemas/events.js";
 import { countingReads } from "../../test-support/counting-event-store.js";
 import { tempDataDir } from "../../test-support/service.js";
+import { stampMsOfRaw } from "../history/audit-entry.js";
 import { lotStream } from "../history/history-service.js";
-import type { Views } from "../views/views.js";
+import { readViews, type Views } from "../views/views.js";
 import type { Cut } from "./as-of.js";
 import { FoldTooFarError } from "./fold-cache.js";
+import { FoldState } from "./fold-state.js";
 import { TimeTravel } from "./time-travel.js";
 
 /**
@@ -129,6 +135,35 @@ describe("time travel through checkpoints", () => {
     ...[1, 50, 333, 2000, 20_000, 90_000].map((m): Cut => ({ kind: "instant", ms: T0 + m * MINUTE + 1 })),
   ];
 
+  /**
+   * A view of the lot as the live service shows it over the same log, independent of time travel's
+   * checkpoints and of the lot state it carries along a fold: the lot's whole stream up to the cut
+   * folded into read models (its lot facts included) and read by the views, which derive the lot's
+   * decider state from the lot facts as the live view does.
+   */
+  async function liveViewAt<T extends object>(
+    lot: string,
+    cut: Cut,
+    query: (views: Views) => Promise<T | null>,
+  ): Promise<unknown> {
+    const state = new FoldState([parkingLotsProjection, lotFactsProjection, reservationsProjection]);
+    let last: Position | null = null;
+    let stampMs = Number.NEGATIVE_INFINITY;
+    for await (const raw of store.readStream(lotStream(lot))) {
+      const stamp = stampMsOfRaw(raw.type, raw.data);
+      if (cut.kind === "position" ? raw.position.commit > cut.commit : stamp > cut.ms) break;
+      state.apply(decodeEvent(raw));
+      last = raw.position;
+      stampMs = Math.max(stampMs, stamp);
+    }
+    const nowMs = cut.kind === "instant" ? cut.ms : last ? stampMs : Number.NaN;
+    if (Number.isNaN(nowMs)) return null;
+    const views = readViews(state.materialize(last), { readYourWritesTimeoutMs: 0, now: () => nowMs });
+    const view = await query(views);
+    return view && { ...view, asOf: { position: last && formatPosition(last), at: iso(nowMs) } };
+  }
+  const lotDetail = (lot: string) => (views: Views) => views.lots.parkingLotDetail(lot);
+
   /** Asks until answered (each refusal laid checkpoints towards the moment); how many asks it took. */
   async function answered<T>(ask: () => Promise<T>): Promise<{ view: T; asks: number }> {
     for (let asks = 1; asks <= 1_000; asks++) {
@@ -150,7 +185,12 @@ describe("time travel through checkpoints", () => {
       // Late moments first, then early ones (from the start again), then late ones again (warm).
       const cuts = cutsOf(lot);
       const references = new Map<Cut, unknown>();
-      for (const cut of cuts) references.set(cut, await whole.parkingLot(lot, cut));
+      for (const cut of cuts) {
+        references.set(cut, await liveViewAt(lot, cut, lotDetail(lot)));
+        expect(await whole.parkingLot(lot, cut), `${lot} ${JSON.stringify(cut)}`).toEqual(
+          references.get(cut),
+        );
+      }
       for (const cut of [...cuts].reverse().concat(cuts, [...cuts].reverse())) {
         const reference = references.get(cut);
         const { view } = await answered(async () => {
@@ -181,7 +221,9 @@ describe("time travel through checkpoints", () => {
       const cuts = cutsOf(lot);
       for (const cut of [...cuts].reverse().concat(cuts)) {
         const { view } = await answered(() => bounded.lotView(lot, cut, timeline(lot)));
-        expect(view, `${lot} ${JSON.stringify(cut)}`).toEqual(await whole.lotView(lot, cut, timeline(lot)));
+        const reference = await liveViewAt(lot, cut, timeline(lot));
+        expect(view, `${lot} ${JSON.stringify(cut)}`).toEqual(reference);
+        expect(await whole.lotView(lot, cut, timeline(lot))).toEqual(reference);
       }
     }
   });
@@ -217,5 +259,47 @@ describe("time travel through checkpoints", () => {
     expect(tight.stats().checkpoints).toBeGreaterThan(0);
     // Evicted checkpoints were laid again when a moment asked for them.
     expect(refusals).toBeGreaterThan(0);
+  });
+
+  it("counts each checkpoint's lot decider state in its bytes and in /metrics, and evicts when the state does not fit", async () => {
+    const metricsOf = async (travel: TimeTravel) => {
+      const metrics = new Metrics({ defaultMetrics: false });
+      metrics.watchTimeTravel(() => travel.metricsStats());
+      const text = await metrics.registry.metrics();
+      const kind = (name: string) =>
+        Number(
+          new RegExp(`^parking_time_travel_checkpoints\\{kind="${name}"\\} (\\d+)$`, "m").exec(text)?.[1],
+        );
+      return { bytes: kind("bytes"), stateBytes: kind("state_bytes"), checkpoints: kind("checkpoints") };
+    };
+    const head = (lot: string): Cut => ({
+      kind: "position",
+      commit: positions.get(lot)?.at(-1)?.commit ?? 0,
+    });
+    // Room for every checkpoint: what the lot's states take, and what its documents alone take.
+    const roomy = new TimeTravel(store, { checkpointEvery: 5, maxFold: 1_000 });
+    expect(await metricsOf(roomy)).toEqual({ bytes: 0, stateBytes: 0, checkpoints: 0 });
+    await roomy.parkingLot(AHEAD_LOT, head(AHEAD_LOT));
+    const all = await metricsOf(roomy);
+    expect(all.checkpoints).toBeGreaterThan(10);
+    expect(all.stateBytes).toBeGreaterThan(0);
+    expect(all.bytes).toBeGreaterThan(all.stateBytes);
+    expect(all).toMatchObject({ bytes: roomy.stats().bytes, stateBytes: roomy.stats().stateBytes });
+    // Half of it: the documents alone would fit in it, the states counted, some checkpoints must go.
+    const budget = Math.floor(all.bytes / 2);
+    expect(all.bytes - all.stateBytes).toBeLessThan(budget);
+    const tight = new TimeTravel(store, { checkpointEvery: 5, maxFold: 1_000, maxBytesPerSource: budget });
+    const answer = await tight.parkingLot(AHEAD_LOT, head(AHEAD_LOT));
+    expect(answer).toEqual(await liveViewAt(AHEAD_LOT, head(AHEAD_LOT), lotDetail(AHEAD_LOT)));
+    const kept = await metricsOf(tight);
+    expect(kept.checkpoints).toBeLessThan(all.checkpoints);
+    expect(kept.bytes).toBeLessThanOrEqual(budget);
+    expect(kept.stateBytes).toBeGreaterThan(0);
+    // Every moment still answered exactly from what is kept (evicted checkpoints laid again).
+    for (const cut of cutsOf(AHEAD_LOT)) {
+      const { view } = await answered(() => tight.parkingLot(AHEAD_LOT, cut));
+      expect(view, JSON.stringify(cut)).toEqual(await liveViewAt(AHEAD_LOT, cut, lotDetail(AHEAD_LOT)));
+      expect(tight.stats().bytes).toBeLessThanOrEqual(budget);
+    }
   });
 });

@@ -14,10 +14,9 @@ import { stampMsOfRaw } from "../history/audit-entry.js";
 import { couponStream, ENDS_A_RESERVATION, lotStream } from "../history/history-service.js";
 import { type ReservationEventsIndex, reservationFacts } from "../history/reservation-history.js";
 import { firstRevisionFrom } from "../history/stream-search.js";
-import type { KeptLot } from "../views/lot-states.js";
 import { readViews, type Views } from "../views/views.js";
 import type { Cut } from "./as-of.js";
-import { FoldCache, type Folded, type FoldSource } from "./fold-cache.js";
+import { type CacheStats, FoldCache, type Folded, type FoldSource } from "./fold-cache.js";
 import { FoldState } from "./fold-state.js";
 
 export const TIME_TRAVEL_DEFAULTS = {
@@ -69,8 +68,10 @@ export class TimeTravel {
     const stream = lotStream(parkingLotId);
     return {
       key: `lot:${parkingLotId}`,
-      // What a lot's view reads: the lot's document and the facts its decider state is folded from.
-      projections: [parkingLotsProjection, lotFactsProjection],
+      // What a lot's view reads: the lot's document, and its decider state, carried along the fold
+      // (lot-fold.ts) instead of folded from the lot-facts read model at each answer.
+      projections: [parkingLotsProjection],
+      lot: true,
       read: (count, _position, max) => this.events.readStream(stream, { fromRevision: count, maxCount: max }),
     };
   }
@@ -81,7 +82,8 @@ export class TimeTravel {
     return {
       ...lot,
       key: `lot-page:${parkingLotId}`,
-      projections: [...lot.projections, reservationsProjection],
+      // The lot's facts too: the reservations' listing reads the closures not begun from them.
+      projections: [...lot.projections, lotFactsProjection, reservationsProjection],
     };
   }
 
@@ -207,7 +209,7 @@ export class TimeTravel {
     options: {
       /** The instant of an answer about the log before its first fact. */
       readonly nothingFoldedMs?: number;
-      /** The lot whose decider state the answer starts from its checkpoint's (see keptLotAt). */
+      /** The lot whose decider state the fold carried along (lot-fold.ts): its views start from it. */
       readonly lot?: string;
     } = {},
   ): Promise<AsOfView<T> | null> {
@@ -218,13 +220,13 @@ export class TimeTravel {
           ? (options.nothingFoldedMs ?? Number.NaN)
           : folded.stampMs;
     if (Number.isNaN(nowMs)) return null;
-    const kept = options.lot && folded.from ? await keptLotAt(folded.from, options.lot) : null;
     // The fold done: let other requests in before the query's own turn.
     await yieldToEventLoop();
     const store: DocumentStore = folded.state.materialize(folded.position);
     try {
       const views = readViews(store, { readYourWritesTimeoutMs: 0, now: () => nowMs });
-      if (kept && options.lot) views.lots.states.seed(options.lot, kept);
+      const lot = folded.state.lot;
+      if (lot && options.lot) views.lots.states.seed(options.lot, lot);
       const view = await query(views);
       if (!view) return null;
       return {
@@ -249,37 +251,15 @@ export class TimeTravel {
     this.answers.clear();
   }
 
-  stats(): { sources: number; checkpoints: number; entries: number; bytes: number } {
+  stats(): CacheStats {
     return this.cache.stats();
   }
-}
 
-/**
- * The lot's decider state and its windows' step tree at a checkpoint, derived once per checkpoint
- * (its state never changes) from a copy of its read models, with its stamp as the clock, and kept
- * with it: an answer from the checkpoint then folds only the facts between it and the moment
- * (at most the fold's bound), as the live view does from one fact to the next, instead of loading
- * the lot's whole present again.
- */
-function keptLotAt(from: NonNullable<Folded["from"]>, parkingLotId: string): Promise<KeptLot | null> {
-  const key = `lot-state:${parkingLotId}`;
-  let kept = from.derived.get(key) as Promise<KeptLot | null> | undefined;
-  if (!kept) {
-    kept = (async () => {
-      const store = from.state.copy().materialize(from.position);
-      try {
-        const views = readViews(store, { readYourWritesTimeoutMs: 0, now: () => from.stampMs });
-        return await views.lots.states.kept(parkingLotId);
-      } finally {
-        await store.close();
-      }
-    })().catch((error: unknown) => {
-      from.derived.delete(key); // not kept: the next answer derives it again
-      throw error;
-    });
-    from.derived.set(key, kept);
+  /** What /metrics reports (`parking_time_travel_checkpoints` by kind: platform/metrics.ts). */
+  metricsStats(): Readonly<Record<string, number>> {
+    const { sources, checkpoints, entries, bytes, stateBytes } = this.cache.stats();
+    return { sources, checkpoints, documents: entries, bytes, state_bytes: stateBytes };
   }
-  return kept;
 }
 
 /** Final answers kept (each one view of a lot or a page of the control center: a few KB). */

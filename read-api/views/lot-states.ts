@@ -21,9 +21,6 @@ const KEPT_LOTS = 1_000;
 /** Facts folded into a kept state before it is loaded afresh (so ended reservations leave it). */
 const REFOLD_AFTER = 2_000;
 
-/** A lot's state as one LotStates keeps it: to start another from (`seed`), over later read models of the same log. */
-export type KeptLot = Entry;
-
 interface Entry {
   readonly collection: string;
   readonly state: RegisteredLot;
@@ -53,6 +50,10 @@ interface Entry {
 export class LotStates {
   private readonly entries = new Map<string, Entry>();
   private readonly loading = new Map<string, Promise<Entry | null>>();
+  private readonly seeds = new Map<
+    string,
+    Pick<Entry, "windows" | "revision"> & { state: ParkingLotState }
+  >();
 
   constructor(private readonly ctx: ReadContext) {}
 
@@ -76,18 +77,16 @@ export class LotStates {
     return { lot: entry.state, timeline };
   }
 
-  /** The lot's state as kept here (null for a lot unknown), to `seed` a LotStates over a later position of the same log. */
-  kept(parkingLotId: string): Promise<KeptLot | null> {
-    return this.entry(parkingLotId);
-  }
-
   /**
-   * Starts the lot from a state another LotStates kept over an earlier position of the same read
-   * models (a time-travel checkpoint's): the next read folds only the facts newer than it, and
-   * carries its windows' step tree along, as the live view does from one fact to the next.
+   * Starts the lot from its decider state and windows folded up to exactly the read models'
+   * position (a time-travel fold carries them: read-api/time-travel/lot-fold.ts): the next read
+   * takes it as is, reading none of the lot's facts, as the live view does from one fact to the next.
    */
-  seed(parkingLotId: string, kept: KeptLot): void {
-    this.keep(parkingLotId, { ...kept, timeline: undefined });
+  seed(
+    parkingLotId: string,
+    lot: Pick<Entry, "windows" | "revision"> & { readonly state: ParkingLotState },
+  ): void {
+    this.seeds.set(parkingLotId, lot);
   }
 
   private async entry(parkingLotId: string): Promise<Entry | null> {
@@ -104,6 +103,13 @@ export class LotStates {
       this.ctx.appliedPositionOf(LOT_FACTS),
     ]);
     const checkedAt = applied?.commit ?? null;
+    const seeded = this.seeds.get(parkingLotId);
+    if (seeded) {
+      this.seeds.delete(parkingLotId);
+      const { state, windows, revision } = seeded;
+      if (state.kind !== "registered") return null;
+      return this.keep(parkingLotId, { collection, state, windows, revision, checkedAt, folded: 0 });
+    }
     const kept = this.entries.get(parkingLotId);
     const usable = kept && kept.collection === collection && kept.folded < REFOLD_AFTER ? kept : undefined;
     if (usable && usable.checkedAt === checkedAt) return this.keep(parkingLotId, usable);
