@@ -26,7 +26,13 @@ const DAY2 = "2026-11-23";
 const HISTORY: DomainEvent[] = [
   {
     type: "PaymentCaptured",
-    data: { ...about("R1"), amount: 1000, currency: "KRW", settlementId: "s1", capturedAt: `${DAY1}T23:50:00Z` },
+    data: {
+      ...about("R1"),
+      amount: 1000,
+      currency: "KRW",
+      settlementId: "s1",
+      capturedAt: `${DAY1}T23:50:00Z`,
+    },
   },
   {
     type: "OverstayCharged",
@@ -41,7 +47,13 @@ const HISTORY: DomainEvent[] = [
   },
   {
     type: "PaymentFailed",
-    data: { reservationId: "R2", parkingLotId: "L1", reason: "declined", code: "card_declined", failedAt: `${DAY1}T10:00:00Z` },
+    data: {
+      reservationId: "R2",
+      parkingLotId: "L1",
+      reason: "declined",
+      code: "card_declined",
+      failedAt: `${DAY1}T10:00:00Z`,
+    },
   },
   {
     type: "PaymentFailed",
@@ -73,7 +85,13 @@ const HISTORY: DomainEvent[] = [
   // Another lot, in another currency, and what moves no money (an authorization, a release).
   {
     type: "PaymentCaptured",
-    data: { ...about("R5", "L2"), amount: 1250, currency: "USD", settlementId: "s4", capturedAt: `${DAY2}T08:00:00Z` },
+    data: {
+      ...about("R5", "L2"),
+      amount: 1250,
+      currency: "USD",
+      settlementId: "s4",
+      capturedAt: `${DAY2}T08:00:00Z`,
+    },
   },
   {
     type: "PaymentAuthorized",
@@ -134,7 +152,9 @@ describe("lot-money projection (spec: facts in, one document per lot per UTC day
       data: { reservationId: "R9", parkingLotId: odd, reason: "declined", failedAt: `${DAY1}T10:00:00Z` },
     });
     const ids = (await outcome.documents(LOT_MONEY)).map((d) => d._id);
-    const inRange = ids.filter((id) => id >= moneyId("L1", "0000-01-01") && id <= moneyId("L1", "9999-12-31"));
+    const inRange = ids.filter(
+      (id) => id >= moneyId("L1", "0000-01-01") && id <= moneyId("L1", "9999-12-31"),
+    );
     expect(inRange).toEqual([moneyId("L1", DAY1)]);
   });
 });
@@ -147,7 +167,11 @@ describe("lot-money rebuilt from the log", () => {
     const events = SqliteEventStore.open({ file: join(data.dir, "events.sqlite") });
     const docs = SqliteDocumentStore.open({ file: ":memory:" });
     try {
-      const causation = { correlationId: randomUUID(), causationId: randomUUID(), actor: systemActor("test") };
+      const causation = {
+        correlationId: randomUUID(),
+        causationId: randomUUID(),
+        actor: systemActor("test"),
+      };
       for (const event of HISTORY) {
         const stream = `parkingLot-${(event.data as { parkingLotId: string }).parkingLotId}`;
         await events.appendToStream(stream, [encodeEvent(event, causation)], { expectedRevision: "any" });
