@@ -146,7 +146,7 @@ describe("the lot page with payments", () => {
     await expect.poll(async () => (await cell.count()) && cell.innerText()).toBe(figures);
     const today = new Date(now).toISOString().slice(0, 10);
     expect(await center.locator("[data-money-today]").innerText()).toBe(
-      `Money today across the lots listed first (${today}, UTC): ${figures}`,
+      `Money today, the lots of this page (${today}, UTC): ${figures}`,
     );
     expect(await center.getByRole("columnheader", { name: "Money today" }).count()).toBe(1);
     await center.close();

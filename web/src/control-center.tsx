@@ -143,7 +143,7 @@ function MoneyToday({ money }: { readonly money: MoneyDay }) {
   const failures = moneyFailures(money);
   return (
     <p class="money-today totals-money" data-money-today={JSON.stringify(money)}>
-      <span class="muted">Money today across the lots listed first ({money.day}, UTC): </span>
+      <span class="muted">Money today, the lots of this page ({money.day}, UTC): </span>
       {[...moneyAmounts(money), ...failures].join(" · ") || "no money moved"}
     </p>
   );
