@@ -2,7 +2,7 @@ import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedEvent } from "../event-store/port.js";
 import type { ReservationView } from "../schemas/read-models.js";
-import { customerHeaders, operatorHeaders } from "../test-support/auth.js";
+import { bearer, customerHeaders, mintToken, operatorHeaders } from "../test-support/auth.js";
 import { call, startTestService, tempDataDir } from "../test-support/service.js";
 import { type LoggedMoney, reconcile } from "../test-support/stripe/reconcile.js";
 import { type StripeServer, startStripeServer } from "../test-support/stripe/server.js";
@@ -412,7 +412,7 @@ describe("payments with Stripe", () => {
     expect(metrics).toMatch(/^parking_payment_ledger_violations 0$/m);
   });
 
-  it("each lot's money per day is what its payment facts recorded, and all of it is the provider's books; the control center shows today's", async () => {
+  it("each lot's money per day is what its payment facts recorded, and all of it is the provider's books; the control center shows today's, a scoped operator only their lot's", async () => {
     type Day = { revenue: number; refunds: number; failedPayments: number; failedSteps: number };
     const MONEY_FACTS = new Set([
       "PaymentCaptured",
@@ -489,5 +489,29 @@ describe("payments with Stripe", () => {
       { revenue: 0, refunds: 0, failedPayments: 0, failedSteps: 0 },
     );
     expect(center.body.money).toEqual({ day: today, ...asKrw(sum) });
+
+    // An operator scoped to one lot sees that lot's money only, and no other lot's.
+    const [mine, itsMoney] = todays[0] as (typeof todays)[number];
+    const scoped = bearer(await mintToken(data.dir, { sub: "ops-one-lot", role: "operator", lots: [mine] }));
+    const theirs = await call<{ parkingLots: Row[]; money?: unknown }>(
+      service.url,
+      "GET",
+      "/control-center",
+      undefined,
+      scoped,
+    );
+    expect(theirs.body.parkingLots.map((l) => l.parkingLotId)).toEqual([mine]);
+    expect(theirs.body.money).toEqual(itsMoney);
+    const other = lots.find((lotId) => lotId !== mine) as string;
+    const refused = await call(service.url, "GET", `/parking-lots/${other}/money`, undefined, scoped);
+    expect(refused.status).toBe(404);
+    const customer = await call(
+      service.url,
+      "GET",
+      `/parking-lots/${mine}/money`,
+      undefined,
+      await as("CUST-PAY-1"),
+    );
+    expect(customer.status).toBe(403);
   });
 });
