@@ -2,7 +2,7 @@ import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedEvent } from "../event-store/port.js";
 import type { ReservationView } from "../schemas/read-models.js";
-import { customerHeaders, operatorHeaders } from "../test-support/auth.js";
+import { bearer, customerHeaders, mintToken, operatorHeaders } from "../test-support/auth.js";
 import { call, startTestService, tempDataDir } from "../test-support/service.js";
 import { type LoggedMoney, reconcile } from "../test-support/stripe/reconcile.js";
 import { type StripeServer, startStripeServer } from "../test-support/stripe/server.js";
@@ -410,5 +410,108 @@ describe("payments with Stripe", () => {
       await fetch(`${service.url}/metrics`, { headers: await operatorHeaders(data.dir) })
     ).text();
     expect(metrics).toMatch(/^parking_payment_ledger_violations 0$/m);
+  });
+
+  it("each lot's money per day is what its payment facts recorded, and all of it is the provider's books; the control center shows today's, a scoped operator only their lot's", async () => {
+    type Day = { revenue: number; refunds: number; failedPayments: number; failedSteps: number };
+    const MONEY_FACTS = new Set([
+      "PaymentCaptured",
+      "OverstayCharged",
+      "PaymentRefunded",
+      "PaymentFailed",
+      "PaymentStepFailed",
+    ]);
+    const days = new Map<string, Map<string, Day>>();
+    for (const lotId of lots) {
+      const byDay = new Map<string, Day>();
+      days.set(lotId, byDay);
+      for (const event of await events(lotId)) {
+        const d = event.data as Record<string, string> & { amount: number };
+        const at = d.capturedAt ?? d.chargedAt ?? d.refundedAt ?? d.failedAt;
+        if (!at || !MONEY_FACTS.has(event.type)) continue;
+        const day = new Date(at).toISOString().slice(0, 10);
+        const row = byDay.get(day) ?? { revenue: 0, refunds: 0, failedPayments: 0, failedSteps: 0 };
+        byDay.set(day, row);
+        if (event.type === "PaymentCaptured" || event.type === "OverstayCharged") row.revenue += d.amount;
+        if (event.type === "PaymentRefunded") row.refunds += d.amount;
+        if (event.type === "PaymentFailed") row.failedPayments++;
+        if (event.type === "PaymentStepFailed") row.failedSteps++;
+      }
+    }
+    const asKrw = (row: Day) => ({
+      amounts:
+        row.revenue + row.refunds > 0
+          ? [{ currency: "KRW", revenue: row.revenue, refunds: row.refunds, net: row.revenue - row.refunds }]
+          : [],
+      failedPayments: row.failedPayments,
+      failedSteps: row.failedSteps,
+    });
+    const from = iso(now - 2 * 24 * HOUR).slice(0, 10);
+    const to = iso(now).slice(0, 10);
+    type Money = { days: { day: string }[]; totals: { amounts: { net: number }[] } };
+    const moneyOf = async (lotId: string) =>
+      (await call<Money>(service.url, "GET", `/parking-lots/${lotId}/money?from=${from}&to=${to}`)).body;
+    let net = 0;
+    for (const lotId of lots) {
+      const expected = [...(days.get(lotId) ?? new Map<string, Day>())]
+        .sort(([a], [b]) => (a < b ? -1 : 1))
+        .map(([day, row]) => ({ day, ...asKrw(row) }));
+      await eventually(async () => (await moneyOf(lotId)).days).toEqual(expected);
+      net += (await moneyOf(lotId)).totals.amounts.reduce((sum, a) => sum + a.net, 0);
+    }
+    expect(lots.filter((lotId) => (days.get(lotId)?.size ?? 0) > 0).length).toBeGreaterThan(3);
+    const books = stripe.ledger().intents.reduce((sum, i) => sum + i.captured - i.refunded, 0);
+    expect(net).toBe(books);
+    expect(net).toBeGreaterThan(0);
+
+    // The control center: each lot's money today, and their sum per currency.
+    type Row = { parkingLotId: string; money?: { day: string; amounts: unknown[] } };
+    const center = await call<{ parkingLots: Row[]; money?: { day: string; amounts: unknown[] } }>(
+      service.url,
+      "GET",
+      "/control-center?limit=100",
+    );
+    const today = to;
+    const todays = lots.flatMap((lotId) => {
+      const row = days.get(lotId)?.get(today);
+      return row ? [[lotId, { day: today, ...asKrw(row) }] as const] : [];
+    });
+    expect(todays.length).toBeGreaterThan(0);
+    for (const [lotId, money] of todays)
+      expect(center.body.parkingLots.find((l) => l.parkingLotId === lotId)?.money, lotId).toEqual(money);
+    const sum = todays.reduce(
+      (all, [, m]) => ({
+        revenue: all.revenue + (m.amounts[0]?.revenue ?? 0),
+        refunds: all.refunds + (m.amounts[0]?.refunds ?? 0),
+        failedPayments: all.failedPayments + m.failedPayments,
+        failedSteps: all.failedSteps + m.failedSteps,
+      }),
+      { revenue: 0, refunds: 0, failedPayments: 0, failedSteps: 0 },
+    );
+    expect(center.body.money).toEqual({ day: today, ...asKrw(sum) });
+
+    // An operator scoped to one lot sees that lot's money only, and no other lot's.
+    const [mine, itsMoney] = todays[0] as (typeof todays)[number];
+    const scoped = bearer(await mintToken(data.dir, { sub: "ops-one-lot", role: "operator", lots: [mine] }));
+    const theirs = await call<{ parkingLots: Row[]; money?: unknown }>(
+      service.url,
+      "GET",
+      "/control-center",
+      undefined,
+      scoped,
+    );
+    expect(theirs.body.parkingLots.map((l) => l.parkingLotId)).toEqual([mine]);
+    expect(theirs.body.money).toEqual(itsMoney);
+    const other = lots.find((lotId) => lotId !== mine) as string;
+    const refused = await call(service.url, "GET", `/parking-lots/${other}/money`, undefined, scoped);
+    expect(refused.status).toBe(404);
+    const customer = await call(
+      service.url,
+      "GET",
+      `/parking-lots/${mine}/money`,
+      undefined,
+      await as("CUST-PAY-1"),
+    );
+    expect(customer.status).toBe(403);
   });
 });

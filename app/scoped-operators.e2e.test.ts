@@ -148,6 +148,10 @@ const ROWS: Record<
     attempt: () => ({ method: "GET", path: `/parking-lots/${LOT}/history?limit=5` }),
     expect: [401, 403, 403, 403, 200, 404, 200],
   },
+  getLotMoney: {
+    attempt: () => ({ method: "GET", path: `/parking-lots/${LOT}/money` }),
+    expect: [401, 403, 403, 403, 200, 404, 200],
+  },
   getTimeline: {
     attempt: () => ({ method: "GET", path: `/parking-lots/${LOT}/timeline` }),
     expect: [200, 200, 200, 200, 200, 200, 200],

@@ -474,6 +474,35 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/parking-lots/{parkingLotId}/money": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A lot's money per day: revenue, refunds, net and failed payments (operator)
+         * @description Per UTC day of [from, to] (default today) on which a payment fact was recorded (payments on, issue 38), in each currency money moved in: revenue (captured, plus overstays charged off-session), refunds (on the day of the refund) and net, from the amounts the payment facts recorded; and the payments that did not arrive: declined or expired authorizations (`failedPayments`) and settlement steps the provider failed (`failedSteps`). At most 92 days (400 naming `query.to` beyond); `totals` sums the days.
+         *
+         *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `from`: not after today when `to` is left out.
+         *     - `to`: not before `from`, and at most 92 days from it (both included).
+         *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
+         *
+         *     **Access**: Needs a bearer token with the role `operator` or `admin`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
+         */
+        get: operations["getLotMoney"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/parking-lots/{parkingLotId}/payment-terms": {
         parameters: {
             query?: never;
@@ -1395,6 +1424,33 @@ export interface components {
                 /** @description The last fact of the log the answer reflects; null when none was recorded yet. */
                 position: string | null;
             };
+            /** @description Today's money (UTC day) summed over the lots of this page that have any, per currency (a scoped operator's page holds only their lots). Absent when none of them has. */
+            money?: {
+                /** @description One entry per currency money moved in, by currency; empty when none moved. */
+                amounts: {
+                    /**
+                     * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
+                     * @example KRW
+                     */
+                    currency: string;
+                    /** @description revenue - refunds (negative on a day that refunds more than it takes). */
+                    net: number;
+                    /** @description Refunded (PaymentRefunded), on the day of the refund, whatever day it refunds. */
+                    refunds: number;
+                    /** @description Captured (PaymentCaptured) plus charged off-session for overstays (OverstayCharged). */
+                    revenue: number;
+                }[];
+                /**
+                 * Format: date
+                 * @description A day, YYYY-MM-DD (UTC: a lot's day runs from 00:00 to 24:00 UTC).
+                 * @example 2026-11-26
+                 */
+                day: string;
+                /** @description Bookings whose payment failed: declined, or its hold ran out (PaymentFailed). */
+                failedPayments: number;
+                /** @description Settlement steps the provider failed, such as a declined off-session overstay charge (PaymentStepFailed). */
+                failedSteps: number;
+            };
             /** @description The first lots by id; continue with GET /parking-lots?cursor=parkingLotsNextCursor. */
             parkingLots: {
                 /** @description Reservations holding a spot at this moment: open-ended ones not canceled or checked out, and windows covering now (not canceled, not checked out before now). */
@@ -1474,6 +1530,33 @@ export interface components {
                  * @example 4
                  */
                 maxActivePerCustomer?: number;
+                /** @description The lot's money today (UTC day, issue 38): revenue, refunds and net per currency, failed payments and failed settlement steps. Present only when a payment fact was recorded for the lot today (payments on). */
+                money?: {
+                    /** @description One entry per currency money moved in, by currency; empty when none moved. */
+                    amounts: {
+                        /**
+                         * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
+                         * @example KRW
+                         */
+                        currency: string;
+                        /** @description revenue - refunds (negative on a day that refunds more than it takes). */
+                        net: number;
+                        /** @description Refunded (PaymentRefunded), on the day of the refund, whatever day it refunds. */
+                        refunds: number;
+                        /** @description Captured (PaymentCaptured) plus charged off-session for overstays (OverstayCharged). */
+                        revenue: number;
+                    }[];
+                    /**
+                     * Format: date
+                     * @description A day, YYYY-MM-DD (UTC: a lot's day runs from 00:00 to 24:00 UTC).
+                     * @example 2026-11-26
+                     */
+                    day: string;
+                    /** @description Bookings whose payment failed: declined, or its hold ran out (PaymentFailed). */
+                    failedPayments: number;
+                    /** @description Settlement steps the provider failed, such as a declined off-session overstay charge (PaymentStepFailed). */
+                    failedSteps: number;
+                };
                 /**
                  * @description Display name of the lot; any script, not blank.
                  * @example 강남 1주차장
@@ -1718,6 +1801,69 @@ export interface components {
             }[];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: string | null;
+        };
+        LotMoneyView: {
+            /** @description Each day of [from, to] on which a payment fact was recorded, oldest first; others are left out. */
+            days: {
+                /** @description One entry per currency money moved in, by currency; empty when none moved. */
+                amounts: {
+                    /**
+                     * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
+                     * @example KRW
+                     */
+                    currency: string;
+                    /** @description revenue - refunds (negative on a day that refunds more than it takes). */
+                    net: number;
+                    /** @description Refunded (PaymentRefunded), on the day of the refund, whatever day it refunds. */
+                    refunds: number;
+                    /** @description Captured (PaymentCaptured) plus charged off-session for overstays (OverstayCharged). */
+                    revenue: number;
+                }[];
+                /**
+                 * Format: date
+                 * @description A day, YYYY-MM-DD (UTC: a lot's day runs from 00:00 to 24:00 UTC).
+                 * @example 2026-11-26
+                 */
+                day: string;
+                /** @description Bookings whose payment failed: declined, or its hold ran out (PaymentFailed). */
+                failedPayments: number;
+                /** @description Settlement steps the provider failed, such as a declined off-session overstay charge (PaymentStepFailed). */
+                failedSteps: number;
+            }[];
+            /**
+             * Format: date
+             * @description A day, YYYY-MM-DD (UTC: a lot's day runs from 00:00 to 24:00 UTC).
+             * @example 2026-11-26
+             */
+            from: string;
+            parkingLotId: string;
+            /**
+             * Format: date
+             * @description A day, YYYY-MM-DD (UTC: a lot's day runs from 00:00 to 24:00 UTC).
+             * @example 2026-11-26
+             */
+            to: string;
+            /** @description The days' figures summed, per currency. */
+            totals: {
+                /** @description One entry per currency money moved in, by currency; empty when none moved. */
+                amounts: {
+                    /**
+                     * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
+                     * @example KRW
+                     */
+                    currency: string;
+                    /** @description revenue - refunds (negative on a day that refunds more than it takes). */
+                    net: number;
+                    /** @description Refunded (PaymentRefunded), on the day of the refund, whatever day it refunds. */
+                    refunds: number;
+                    /** @description Captured (PaymentCaptured) plus charged off-session for overstays (OverstayCharged). */
+                    revenue: number;
+                }[];
+                /** @description Bookings whose payment failed: declined, or its hold ran out (PaymentFailed). */
+                failedPayments: number;
+                /** @description Settlement steps the provider failed, such as a declined off-session overstay charge (PaymentStepFailed). */
+                failedSteps: number;
+            };
         };
         OperatorCancelReservationBody: {
             /** @description Why it was canceled. Plain text: no control (Unicode Cc) or format (Cf: bidirectional, zero-width, BOM, tag) characters, as the pattern lists them, and no unpaired surrogate (refused by the service; only a `\uD800`-style escape can send one). */
@@ -6638,6 +6784,200 @@ export interface operations {
                         status?: 503;
                         /** @enum {unknown} */
                         type?: "/problems/store-unavailable" | "/problems/identity-provider-unavailable" | "/problems/overloaded";
+                    };
+                };
+            };
+        };
+    };
+    getLotMoney: {
+        parameters: {
+            query?: {
+                /** @description The first day (default: `to`). */
+                from?: string;
+                /** @description Read-your-writes: answer only once the view has applied this position (a command's `position`). */
+                minPosition?: string;
+                /** @description The last day, included (default: today, UTC); not before `from`, at most 92 days from it. */
+                to?: string;
+            };
+            header?: {
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
+                "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
+            };
+            path: {
+                /**
+                 * @description Parking lot identifier.
+                 * @example gangnam-1
+                 */
+                parkingLotId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The lot's money per day. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LotMoneyView"];
+                };
+            };
+            /** @description `/problems/validation`: The request is invalid. */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation";
+                    };
+                };
+            };
+            /** @description `/problems/unauthorized`: Authentication required. */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        type?: "/problems/unauthorized";
+                    };
+                };
+            };
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        type?: "/problems/forbidden";
+                    };
+                };
+            };
+            /** @description `/problems/parking-lot-not-found`: Parking lot not found. */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        type?: "/problems/parking-lot-not-found";
+                    };
+                };
+            };
+            /** @description `/problems/method-not-allowed`: Method not allowed. */
+            405: {
+                headers: {
+                    Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 405;
+                        /** @enum {unknown} */
+                        type?: "/problems/method-not-allowed";
+                    };
+                };
+            };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `/problems/rate-limited`: Too many requests. */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        type?: "/problems/rate-limited";
+                    };
+                };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `/problems/internal`: Internal error. */
+            500: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 500;
+                        /** @enum {unknown} */
+                        type?: "/problems/internal";
+                    };
+                };
+            };
+            /** @description `/problems/store-unavailable`: A backing store is unavailable. `/problems/identity-provider-unavailable`: The identity provider's keys cannot be fetched. `/problems/position-not-reached`: The view has not caught up to the requested position yet. `/problems/overloaded`: The service is overloaded. */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        type?: "/problems/store-unavailable" | "/problems/identity-provider-unavailable" | "/problems/position-not-reached" | "/problems/overloaded";
                     };
                 };
             };

@@ -202,6 +202,32 @@ describe("every operation through the generated client", () => {
       });
       expect(refused.response.status).toBe(403);
     },
+    getLotMoney: async () => {
+      // Payments off (PAYMENTS=none): no payment fact, so no day has money (app/payments.e2e.test.ts has some).
+      const path = { parkingLotId: lotId };
+      const today = new Date().toISOString().slice(0, 10);
+      const money = await api.GET("/parking-lots/{parkingLotId}/money", { params: { path } });
+      expect(money.data).toMatchObject({ from: today, days: [], totals: { amounts: [], failedPayments: 0 } });
+      const backwards = await api.GET("/parking-lots/{parkingLotId}/money", {
+        params: { path, query: { from: "2026-11-02", to: "2026-11-01" } },
+      });
+      expect(backwards.error?.errors?.[0]?.field).toBe("query.to");
+      const tooLong = await api.GET("/parking-lots/{parkingLotId}/money", {
+        params: { path, query: { from: "2026-01-01", to: "2026-12-31" } },
+      });
+      expect(tooLong.error?.errors?.[0]?.field).toBe("query.to");
+      const notADay = await api.GET("/parking-lots/{parkingLotId}/money", {
+        params: { path, query: { from: "2026-02-30" } },
+      });
+      expect(notADay.error?.errors?.[0]?.field).toBe("query.from");
+      expect(
+        (await customer.GET("/parking-lots/{parkingLotId}/money", { params: { path } })).response.status,
+      ).toBe(403);
+      const nowhere = await api.GET("/parking-lots/{parkingLotId}/money", {
+        params: { path: { parkingLotId: "nowhere" } },
+      });
+      expect(nowhere.response.status).toBe(404);
+    },
     getReservationHistory: async () => {
       const own = await customer.GET("/reservations/{reservationId}/history", {
         params: { path: { reservationId } },

@@ -26,7 +26,7 @@ export const ajv = new Ajv({
   // Errors carry the value and the schema that refused it, so that messages can name what to do.
   verbose: true,
 });
-addFormats(ajv, ["date-time", "uuid", "uri"]);
+addFormats(ajv, ["date-time", "date", "uuid", "uri"]);
 // dependentRequired (JSON Schema 2019-09 and 2020-12, the dialect of OpenAPI 3.1): "both or
 // neither" rules say so in the schema, where the document shows them.
 ajv.addVocabulary(nextVocabulary);

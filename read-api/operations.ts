@@ -18,7 +18,8 @@ import {
 import { CustomerId, ParkingLotId, ReservationId } from "../schemas/common.js";
 import { LOT_ID, RESERVATION_ID } from "../schemas/examples.js";
 import { HistoryPage, LotHistoryQuery, ReservationHistoryQuery } from "../schemas/history.js";
-import { AvailabilityQuery, CouponsQuery, ParkingLotsQuery } from "../schemas/queries.js";
+import { LotMoneyView } from "../schemas/payment-views.js";
+import { AvailabilityQuery, CouponsQuery, LotMoneyQuery, ParkingLotsQuery } from "../schemas/queries.js";
 import {
   AvailabilityView,
   ControlCenterView,
@@ -129,6 +130,25 @@ export const QUERY_OPERATIONS = [
     rules: ["`until`: after `from` (now when `from` is left out), and at most two days after it."],
     problems: ["parking-lot-not-found", "store-unavailable"],
     responses: { "200": jsonResponse("The lot's timeline.", TimelineView) },
+  },
+  {
+    method: "get",
+    path: "/parking-lots/{parkingLotId}/money",
+    operationId: "getLotMoney",
+    side: "queries",
+    allow: OPERATOR,
+    tag: "queries",
+    summary: "A lot's money per day: revenue, refunds, net and failed payments (operator)",
+    description:
+      "Per UTC day of [from, to] (default today) on which a payment fact was recorded (payments on, issue 38), in each currency money moved in: revenue (captured, plus overstays charged off-session), refunds (on the day of the refund) and net, from the amounts the payment facts recorded; and the payments that did not arrive: declined or expired authorizations (`failedPayments`) and settlement steps the provider failed (`failedSteps`). At most 92 days (400 naming `query.to` beyond); `totals` sums the days.",
+    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    query: LotMoneyQuery,
+    rules: [
+      "`from`: not after today when `to` is left out.",
+      "`to`: not before `from`, and at most 92 days from it (both included).",
+    ],
+    problems: ["parking-lot-not-found", "store-unavailable"],
+    responses: { "200": jsonResponse("The lot's money per day.", LotMoneyView) },
   },
   {
     method: "get",

@@ -10,7 +10,13 @@ import {
   TimelineAsOfQuery,
 } from "../schemas/as-of-queries.js";
 import { type LotReach, reaches } from "../schemas/lot-reach.js";
-import { AvailabilityQuery, CouponsQuery, ParkingLotsQuery } from "../schemas/queries.js";
+import {
+  AvailabilityQuery,
+  CouponsQuery,
+  LotMoneyQuery,
+  MONEY_MAX_DAYS,
+  ParkingLotsQuery,
+} from "../schemas/queries.js";
 import { windowProblem } from "../schemas/reservation-time.js";
 import { lotFor, maySee, reachOfRequest, readerOf, reservationsFilter } from "./access.js";
 import { historyHandlers } from "./history/history-routes.js";
@@ -21,6 +27,7 @@ import { type PageRoutesOptions, pageHandlers, wantsHtml } from "./page-routes.j
 import { asksAsOf } from "./time-travel/as-of.js";
 import { asOfViews } from "./time-travel/as-of-routes.js";
 import type { TimeTravel } from "./time-travel/time-travel.js";
+import { daysBetween, today } from "./views/money-view.js";
 import {
   PositionBeyondHeadError,
   PositionNotReachedError,
@@ -104,6 +111,7 @@ export function queryRoutes(options: QueryRoutesOptions): RequestHandler {
   const handlers: Handlers<QueryOperationId> = {
     ...lotHandlers(views, asOf),
     ...timelineHandler(views, asOf),
+    ...moneyHandler(views),
     ...reservationHandlers(views, asOf),
     ...historyHandlers(options.history, views),
     getControlCenter: async (req, res) => {
@@ -300,6 +308,38 @@ function timelineHandler(views: Views, asOf: AsOfViews): Handlers<"getTimeline">
         );
       const view =
         q.asOf === undefined ? await answer(() => ask(views)) : await asOf.lotView(req, parkingLotId, ask);
+      if (!view) throw lotNotFound(parkingLotId);
+      res.json(view);
+    },
+  };
+}
+
+/** A lot's money per UTC day from `from` to `to` (default today), at most MONEY_MAX_DAYS days. */
+function moneyHandler(views: Views): Handlers<"getLotMoney"> {
+  return {
+    getLotMoney: async (req, res) => {
+      const parkingLotId = pathParam(req, "parkingLotId");
+      const q = queryOf(req, LotMoneyQuery);
+      const to = q.to ?? today(views.context.now());
+      const from = q.from ?? to;
+      const refuse = (field: string, message: string) => {
+        throw new ProblemError("validation", `${field.replace("query.", "")} ${message}.`, {
+          errors: [{ field, message }],
+        });
+      };
+      // A `from` after today with `to` left out is the one to name.
+      if (to < from && q.to === undefined)
+        refuse("query.from", "must not be after today when to is left out");
+      if (to < from) refuse("query.to", "must not be before from");
+      if (daysBetween(from, to) > MONEY_MAX_DAYS)
+        refuse("query.to", `must be at most ${MONEY_MAX_DAYS} days from from (both included)`);
+      const view = await answer(() =>
+        views.money.lotMoney(
+          parkingLotId,
+          { from, to, maxDays: MONEY_MAX_DAYS },
+          minPositionOf(q.minPosition),
+        ),
+      );
       if (!view) throw lotNotFound(parkingLotId);
       res.json(view);
     },

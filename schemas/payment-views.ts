@@ -59,3 +59,65 @@ export const PaymentView = Type.Object(
   { additionalProperties: false, $id: "PaymentView" },
 );
 export type PaymentView = Static<typeof PaymentView>;
+
+/** A calendar day, `YYYY-MM-DD`: a lot's day is the UTC day (lots have no time zone). */
+export const Day = Type.String({
+  format: "date",
+  description: "A day, YYYY-MM-DD (UTC: a lot's day runs from 00:00 to 24:00 UTC).",
+  examples: ["2026-11-26"],
+});
+
+const Sum = (description: string) => Type.Integer({ minimum: 0, description });
+
+/** What moved in one currency (issue 38): amounts in its minor unit, as the payment facts recorded them. */
+export const MoneyInCurrency = Type.Object(
+  {
+    currency: Currency,
+    revenue: Sum("Captured (PaymentCaptured) plus charged off-session for overstays (OverstayCharged)."),
+    refunds: Sum("Refunded (PaymentRefunded), on the day of the refund, whatever day it refunds."),
+    net: Type.Integer({
+      description: "revenue - refunds (negative on a day that refunds more than it takes).",
+    }),
+  },
+  { additionalProperties: false },
+);
+export type MoneyInCurrency = Static<typeof MoneyInCurrency>;
+
+/**
+ * A lot's money over a day or a range of days (issue 38): revenue and refunds per currency (a lot
+ * that changed its currency may have two), and the payments that did not arrive.
+ */
+const moneyFigures = {
+  amounts: Type.Array(MoneyInCurrency, {
+    description: "One entry per currency money moved in, by currency; empty when none moved.",
+  }),
+  failedPayments: Sum("Bookings whose payment failed: declined, or its hold ran out (PaymentFailed)."),
+  failedSteps: Sum(
+    "Settlement steps the provider failed, such as a declined off-session overstay charge (PaymentStepFailed).",
+  ),
+};
+
+/** One day's figures, described for where it appears (no `$id`: it appears in several answers). */
+export const moneyDay = (description: string) =>
+  Type.Object({ day: Day, ...moneyFigures }, { additionalProperties: false, description });
+export const MoneyDay = moneyDay("A lot's money on one UTC day.");
+export type MoneyDay = Static<typeof MoneyDay>;
+
+/** GET /parking-lots/{id}/money: the lot's money per day from `from` to `to`, and over them all. */
+export const LotMoneyView = Type.Object(
+  {
+    parkingLotId: Type.String(),
+    from: Day,
+    to: Day,
+    days: Type.Array(MoneyDay, {
+      description:
+        "Each day of [from, to] on which a payment fact was recorded, oldest first; others are left out.",
+    }),
+    totals: Type.Object(moneyFigures, {
+      additionalProperties: false,
+      description: "The days' figures summed, per currency.",
+    }),
+  },
+  { additionalProperties: false, $id: "LotMoneyView" },
+);
+export type LotMoneyView = Static<typeof LotMoneyView>;

@@ -1,5 +1,6 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { CustomerId, Identifier, Instant, PageLimit, ParkingLotId, PositionString } from "./common.js";
+import { Day } from "./payment-views.js";
 import { PlateFragment } from "./plates.js";
 import { ReservationStatus } from "./read-models.js";
 
@@ -94,3 +95,20 @@ export const TimelineQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** The longest range of days GET /parking-lots/{id}/money answers (a quarter). */
+export const MONEY_MAX_DAYS = 92;
+
+/** A lot's money: the days from `from` to `to` (UTC days, both included; default today). */
+export const LotMoneyQuery = Type.Object(
+  {
+    from: Type.Optional({ ...Day, description: "The first day (default: `to`)." }),
+    to: Type.Optional({
+      ...Day,
+      description: `The last day, included (default: today, UTC); not before \`from\`, at most ${MONEY_MAX_DAYS} days from it.`,
+    }),
+    minPosition: Type.Optional(MinPosition),
+  },
+  { additionalProperties: false },
+);
+export type LotMoneyQuery = Static<typeof LotMoneyQuery>;

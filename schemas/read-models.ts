@@ -16,7 +16,7 @@ import {
   ReservationId,
   Timestamp,
 } from "./common.js";
-import { PaymentView } from "./payment-views.js";
+import { moneyDay, PaymentView } from "./payment-views.js";
 import { RESERVATION_STATUSES } from "./reservation-time.js";
 
 /** A number of spots (free, held), as the description says. */
@@ -343,6 +343,11 @@ export const ControlCenterView = Type.Object(
               "Who is in the lot, who is coming, who stays too long: as of the moment asked. Each count reads at most 10,000 reservations across the lots of the view (a bound on the work; past it, a lower bound).",
           },
         ),
+        money: Type.Optional(
+          moneyDay(
+            "The lot's money today (UTC day, issue 38): revenue, refunds and net per currency, failed payments and failed settlement steps. Present only when a payment fact was recorded for the lot today (payments on).",
+          ),
+        ),
         atRisk: Type.Array(
           Type.Object({
             reservationId: ReservationId,
@@ -366,6 +371,11 @@ export const ControlCenterView = Type.Object(
     parkingLotsNextCursor: Type.Union([Type.String(), Type.Null()], {
       description: "Null when every lot is listed.",
     }),
+    money: Type.Optional(
+      moneyDay(
+        "Today's money (UTC day) summed over the lots of this page that have any, per currency (a scoped operator's page holds only their lots). Absent when none of them has.",
+      ),
+    ),
     projections: Type.Array(ProjectionStatus),
     asOf: Type.Optional(AsOfStamp),
   },

@@ -53,6 +53,7 @@ function stringOf(schema: Schema, options: ArbitraryOptions): fc.Arbitrary<strin
   );
   const fits = (text: string) => codePoints(text) >= minLength && codePoints(text) <= maxLength;
   if (schema.format === "date-time") return dateTime(options.now ?? Date.now());
+  if (schema.format === "date") return dateTime(options.now ?? Date.now()).map((at) => at.slice(0, 10));
   const formatted = typeof schema.format === "string" ? SERVICE_FORMATS[schema.format] : undefined;
   const pattern = typeof schema.pattern === "string" ? new RegExp(schema.pattern, "u") : formatted;
   const ascii = options.ascii ? (text: string) => /^[\x20-\x7e]*$/.test(text) : () => true;

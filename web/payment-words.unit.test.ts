@@ -1,6 +1,12 @@
 import { describe, expect, it } from "vitest";
-import { money } from "./src/format.js";
-import { type Payment, paymentWords } from "./src/payment-words.js";
+import { money, moneyIn } from "./src/format.js";
+import {
+  type MoneyDay,
+  moneyAmounts,
+  moneyFailures,
+  type Payment,
+  paymentWords,
+} from "./src/payment-words.js";
 
 /** The payment line of the lot page says the view's figures and nothing it worked out itself. */
 const payment = (fields: Partial<Payment>): Payment => ({
@@ -32,5 +38,35 @@ describe("a booking's payment in words", () => {
       `released ${money(5000)} KRW`,
     );
     expect(paymentWords(payment({ state: "failed" }))).toBe("payment failed");
+  });
+});
+
+describe("a day's money in words", () => {
+  const day = (fields: Partial<MoneyDay>): MoneyDay => ({
+    day: "2026-11-26",
+    amounts: [],
+    failedPayments: 0,
+    failedSteps: 0,
+    ...fields,
+  });
+
+  it("says each currency's revenue, refunds and net from the view, in the currency's major unit", () => {
+    const amounts = [
+      { currency: "KRW", revenue: 1500, refunds: 400, net: 1100 },
+      { currency: "USD", revenue: 1250, refunds: 0, net: 1250 },
+    ];
+    expect(moneyAmounts(day({ amounts }))).toEqual([
+      `revenue ${money(1500)} KRW · refunds 400 KRW · net ${money(1100)} KRW`,
+      `revenue ${(12.5).toLocaleString(undefined, { minimumFractionDigits: 2 })} USD · refunds ${(0).toLocaleString(undefined, { minimumFractionDigits: 2 })} USD · net ${(12.5).toLocaleString(undefined, { minimumFractionDigits: 2 })} USD`,
+    ]);
+    expect(moneyIn(-300, "KRW")).toBe("-300 KRW");
+  });
+
+  it("names the payments that did not arrive, and says nothing when all did", () => {
+    expect(moneyFailures(day({}))).toEqual([]);
+    expect(moneyFailures(day({ failedPayments: 1, failedSteps: 2 }))).toEqual([
+      "1 failed payment",
+      "2 failed settlement steps",
+    ]);
   });
 });

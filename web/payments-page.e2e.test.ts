@@ -13,7 +13,8 @@ import { ensureWebBuilt } from "../test-support/web-build.js";
  * PAYMENTS=stripe against the Stripe-contract server (test-support/stripe). A paid booking checked
  * in and out is captured; the operator sees "captured" in its row, refunds part of it with a
  * reason through the page's form and sees "refunded"; a refund larger than what is left shows the
- * service's problem in its words, and nothing more is refunded.
+ * service's problem in its words, and nothing more is refunded. The control center then shows the
+ * lot's money today: revenue, refunds and net, in its row and summed above the lots.
  */
 const SECRET = "whsec_payments_page_e2e";
 const HOUR = 3_600_000;
@@ -134,6 +135,21 @@ describe("the lot page with payments", () => {
     expect(await problem.innerText()).toContain("The refund is more than what can still be refunded");
     expect(await problem.innerText()).toContain(`At most ${captured - 400} of reservation ${reservationId}`);
     expect((await view()).payment).toMatchObject({ state: "refunded", refunded: 400 });
+
+    // The control center: the lot's money today (captured, refunded, net) in its row and summed above.
+    const center = await browser.context.newPage();
+    center.on("pageerror", (error) => errors.push(error.message));
+    await center.goto(`${service.url}/control-center`);
+    const ko = (n: number) => n.toLocaleString("ko-KR");
+    const figures = `revenue ${ko(captured)} KRW · refunds 400 KRW · net ${ko(captured - 400)} KRW`;
+    const cell = center.locator(`[data-lot="${LOT.parkingLotId}"] [data-money]`);
+    await expect.poll(async () => (await cell.count()) && cell.innerText()).toBe(figures);
+    const today = new Date(now).toISOString().slice(0, 10);
+    expect(await center.locator("[data-money-today]").innerText()).toBe(
+      `Money today, the lots of this page (${today}, UTC): ${figures}`,
+    );
+    expect(await center.getByRole("columnheader", { name: "Money today" }).count()).toBe(1);
+    await center.close();
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -34,6 +34,11 @@ describe("the OpenAPI document's security", () => {
       { bearerAuth: ["attendant"] },
       { bearerAuth: ["admin"] },
     ]);
+    // A lot's money (issue 38): its operators and admins, never customers or attendants.
+    expect(operation(serviceAccess, "get", "/parking-lots/{parkingLotId}/money").security).toEqual([
+      { bearerAuth: ["operator"] },
+      { bearerAuth: ["admin"] },
+    ]);
     // The browser's HTML page is public (a conditional rule); the operation, for API clients, is not.
     expect(operation(serviceAccess, "get", "/control-center")["x-roles"]).toEqual(["operator", "admin"]);
     expect(operation(serviceAccess, "get", "/parking-lots/{parkingLotId}").security).toEqual([]);

@@ -1,6 +1,7 @@
 import { controlCenterProjection } from "./control-center.js";
 import { customerCouponsProjection } from "./customer-coupons.js";
 import { lotFactsProjection } from "./lot-facts.js";
+import { lotMoneyProjection } from "./lot-money.js";
 import { parkingLotsProjection } from "./parking-lots.js";
 import type { Projection } from "./projection.js";
 import { reservationEventsProjection } from "./reservation-events.js";
@@ -14,6 +15,7 @@ export const PROJECTIONS: readonly Projection[] = [
   controlCenterProjection,
   lotFactsProjection,
   reservationEventsProjection,
+  lotMoneyProjection,
 ];
 
 export const projectionByName = (name: string): Projection | undefined =>

@@ -12,6 +12,7 @@ import {
 import { BOUNDARIES_SINCE } from "../../projections/read-models/control-center-clock.js";
 import { PROJECTIONS } from "../../projections/read-models/index.js";
 import { LOT_FACTS } from "../../projections/read-models/lot-facts.js";
+import { LOT_MONEY } from "../../projections/read-models/lot-money.js";
 import { PARKING_LOTS } from "../../projections/read-models/parking-lots.js";
 import { RESERVATIONS } from "../../projections/read-models/reservations.js";
 import { EVERY_LOT, type LotReach, reachKey } from "../../schemas/lot-reach.js";
@@ -27,6 +28,7 @@ import { overlapping } from "../../write-side/parking-lot/occupancy.js";
 import { statusIn } from "../../write-side/parking-lot/rules.js";
 import { MomentCache, nextMinute, nextOf, nextWindowTurn } from "./control-center-moment.js";
 import type { LotQueries } from "./lot-view.js";
+import { type MoneyQueries, sumMoney, today } from "./money-view.js";
 import type { ReadContext } from "./read-context.js";
 import { ACTIVITY_WINDOW_MS, iso, type Presence, type StoredLot, type StoredTotals, strip } from "./rules.js";
 
@@ -60,6 +62,8 @@ interface Moment {
   readonly presence: ReadonlyMap<string, Presence>;
   readonly parkingLots: Omit<ControlCenterView["parkingLots"][number], "atRisk">[];
   readonly nextCursor: string | null;
+  /** Today's money summed over the page's lots that have any (absent: none has). */
+  readonly money?: ControlCenterView["money"];
 }
 
 const ownerOf = (logical: string): string =>
@@ -71,6 +75,7 @@ const READ_FROM = new Set([
   ownerOf(PARKING_LOTS),
   ownerOf(RESERVATIONS),
   ownerOf(LOT_FACTS),
+  ownerOf(LOT_MONEY),
 ]);
 
 /**
@@ -120,6 +125,7 @@ export class ControlCenterQueries {
   constructor(
     private readonly ctx: ReadContext,
     private readonly lots: LotQueries,
+    private readonly money: MoneyQueries,
   ) {}
 
   /**
@@ -142,6 +148,7 @@ export class ControlCenterQueries {
     await this.ctx.awaitPosition(CONTROL_CENTER, minPosition);
     await this.ctx.awaitPosition(PARKING_LOTS, minPosition);
     await this.ctx.awaitPosition(RESERVATIONS, minPosition);
+    await this.ctx.awaitPosition(LOT_MONEY, minPosition);
     const now = this.ctx.now();
     // Before the figures: the positions they are read at (or after) key the cache.
     const [head, generations] = await Promise.all([this.headPosition(), this.ctx.activeGenerations()]);
@@ -163,6 +170,8 @@ export class ControlCenterQueries {
       activity: scoped ? [] : moment.activity,
       parkingLots: moment.parkingLots.map((lot) => ({ ...lot, atRisk: atRisk.get(lot.parkingLotId) ?? [] })),
       parkingLotsNextCursor: moment.nextCursor,
+      // The page's lots' money: a scoped operator's page holds only theirs, so it is theirs too.
+      ...(moment.money ? { money: moment.money } : {}),
       projections,
     };
   }
@@ -188,12 +197,11 @@ export class ControlCenterQueries {
       this.closuresAt(now),
       this.activity(new Date(now - ACTIVITY_WINDOW_MS), new Date(now)),
     ]);
-    const [presence, totals] = await Promise.all([
-      this.presence(
-        lots.items.map((l) => l.parkingLotId),
-        now,
-      ),
+    const ids = lots.items.map((l) => l.parkingLotId);
+    const [presence, totals, money] = await Promise.all([
+      this.presence(ids, now),
       totalsAt(strip<StoredTotals>(totalsDoc) ?? { ...EMPTY_TOTALS }, everyLot),
+      this.money.today(ids, now),
     ]);
     const none = { inLot: 0, expected: 0, overstaying: 0, noShows: 0 };
     const views = await this.lots.lotsAt(lots.items, now);
@@ -202,11 +210,16 @@ export class ControlCenterQueries {
       activity,
       lots: lots.items,
       presence,
-      parkingLots: views.map((lot) => ({
-        ...lot,
-        presence: presence.get(lot.parkingLotId) ?? none,
-      })),
+      parkingLots: views.map((lot) => {
+        const ofLot = money.get(lot.parkingLotId);
+        return {
+          ...lot,
+          presence: presence.get(lot.parkingLotId) ?? none,
+          ...(ofLot ? { money: ofLot } : {}),
+        };
+      }),
       nextCursor: lots.nextCursor,
+      ...(money.size > 0 ? { money: { day: today(now), ...sumMoney([...money.values()]) } } : {}),
     };
     if (await this.boundariesCover(readAt.projections, readAt.generations)) {
       const closures = [

@@ -1,6 +1,7 @@
 import type { DocumentStore } from "../../document-store/port.js";
 import { ControlCenterQueries } from "./control-center-view.js";
 import { LotQueries } from "./lot-view.js";
+import { MoneyQueries } from "./money-view.js";
 import { ReadContext, type ReadOptions } from "./read-context.js";
 import { ReservationQueries } from "./reservation-view.js";
 
@@ -15,15 +16,18 @@ export interface Views {
   readonly lots: LotQueries;
   readonly reservations: ReservationQueries;
   readonly controlCenter: ControlCenterQueries;
+  readonly money: MoneyQueries;
 }
 
 export function readViews(store: DocumentStore, options: ReadOptions): Views {
   const context = new ReadContext(store, options);
   const lots = new LotQueries(context);
+  const money = new MoneyQueries(context, lots);
   return {
     context,
     lots,
     reservations: new ReservationQueries(context, lots),
-    controlCenter: new ControlCenterQueries(context, lots),
+    controlCenter: new ControlCenterQueries(context, lots, money),
+    money,
   };
 }

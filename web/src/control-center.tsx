@@ -13,6 +13,7 @@ import { count, SORTS, type SortKey, visibleLots } from "./format.js";
 import { ProblemMessage, RegisterLotForm } from "./forms.js";
 import { LotDetail } from "./lot-detail.js";
 import { type LotRowData, LotsTable } from "./lots-table.js";
+import { type MoneyDay, moneyAmounts, moneyFailures } from "./payment-words.js";
 import { WebhooksPanel } from "./webhooks-panel.js";
 import "./styles.css";
 
@@ -132,7 +133,19 @@ function Totals({ view }: { readonly view: ControlCenterView }) {
           </div>
         ))}
       </dl>
+      {view.money ? <MoneyToday money={view.money} /> : null}
     </section>
+  );
+}
+
+/** Today's money across the lots shown (payments on): per currency, and what did not arrive. */
+function MoneyToday({ money }: { readonly money: MoneyDay }) {
+  const failures = moneyFailures(money);
+  return (
+    <p class="money-today totals-money" data-money-today={JSON.stringify(money)}>
+      <span class="muted">Money today, the lots of this page ({money.day}, UTC): </span>
+      {[...moneyAmounts(money), ...failures].join(" · ") || "no money moved"}
+    </p>
   );
 }
 

@@ -19,6 +19,25 @@ export const range = (from: string, until: string): string => {
 
 export const money = (amount: number): string => numbers.format(amount);
 
+/** How many digits a currency's minor unit has (KRW 0, USD 2), as the browser's Intl knows it. */
+const minorDigits = (currency: string): number => {
+  try {
+    return new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions()
+      .maximumFractionDigits as number;
+  } catch {
+    return 0;
+  }
+};
+/** An amount in a currency's minor unit, in its major unit with its code: `1,500 KRW`, `12.50 USD`. */
+export const moneyIn = (amount: number, currency: string): string => {
+  const digits = minorDigits(currency);
+  const major = new Intl.NumberFormat(undefined, {
+    minimumFractionDigits: digits,
+    maximumFractionDigits: digits,
+  });
+  return `${major.format(amount / 10 ** digits)} ${currency}`;
+};
+
 /** Hours and minutes of an instant, in the browser's time zone (the next hours of a lot). */
 const hours = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
 export const hourOf = (iso: string): string => hours.format(new Date(iso));

@@ -1,11 +1,17 @@
 import { Component } from "preact";
 import type { ControlCenterView, ParkingLotView } from "./api.js";
 import { count, hourOf, occupancy, tone } from "./format.js";
+import { type MoneyDay, moneyAmounts, moneyFailures } from "./payment-words.js";
 
 type Presence = ControlCenterView["parkingLots"][number]["presence"];
 type AtRisk = ControlCenterView["parkingLots"][number]["atRisk"];
 /** A lot as the table shows it: from the control center (with who is there) or a later page of lots. */
-export type LotRowData = ParkingLotView & { readonly presence?: Presence; readonly atRisk?: AtRisk };
+export type LotRowData = ParkingLotView & {
+  readonly presence?: Presence;
+  readonly atRisk?: AtRisk;
+  /** Today's money (payments on, a payment fact today); absent otherwise. */
+  readonly money?: MoneyDay;
+};
 
 const samePresence = (a: Presence | undefined, b: Presence | undefined): boolean =>
   a?.inLot === b?.inLot &&
@@ -55,6 +61,22 @@ function PresenceCell(props: {
   );
 }
 
+/** Today's money of a lot: per currency revenue, refunds and net; the payments that did not arrive, highlighted. */
+function MoneyCell({ money }: { readonly money: MoneyDay | undefined }) {
+  if (!money) return <span class="muted">–</span>;
+  const failures = moneyFailures(money);
+  return (
+    <span class="money-today">
+      {moneyAmounts(money).map((words) => (
+        <span class="money-amounts" key={words}>
+          {words}
+        </span>
+      ))}
+      {failures.length ? <strong class="money-failed">{failures.join(" · ")}</strong> : null}
+    </span>
+  );
+}
+
 /** Occupancy now: a bar, except for a lot closed now or without spots, which has its own look. */
 function OccupancyCell({ lot }: { readonly lot: LotRowData }) {
   if (lot.closedUntil)
@@ -86,8 +108,8 @@ function OccupancyCell({ lot }: { readonly lot: LotRowData }) {
  * One lot's row. A live update re-renders only the rows whose lot changed (most of a hundred do
  * not, even at hundreds of reservations a second), which keeps the main thread free.
  */
-class LotRow extends Component<{ lot: LotRowData; onSelect: (id: string) => void }> {
-  override shouldComponentUpdate(next: { lot: LotRowData }): boolean {
+class LotRow extends Component<{ lot: LotRowData; withMoney: boolean; onSelect: (id: string) => void }> {
+  override shouldComponentUpdate(next: { lot: LotRowData; withMoney: boolean }): boolean {
     const a = this.props.lot;
     const b = next.lot;
     // The figures of the moment change with no event (updatedAt stays): compare them all.
@@ -100,7 +122,9 @@ class LotRow extends Component<{ lot: LotRowData; onSelect: (id: string) => void
       a.canceledReservations !== b.canceledReservations ||
       a.name !== b.name ||
       !samePresence(a.presence, b.presence) ||
-      a.atRisk?.length !== b.atRisk?.length
+      a.atRisk?.length !== b.atRisk?.length ||
+      this.props.withMoney !== next.withMoney ||
+      JSON.stringify(a.money) !== JSON.stringify(b.money)
     );
   }
 
@@ -139,16 +163,25 @@ class LotRow extends Component<{ lot: LotRowData; onSelect: (id: string) => void
         <td data-label="Occupancy now">
           <OccupancyCell lot={lot} />
         </td>
+        {this.props.withMoney ? (
+          <td data-label="Money today" data-money={lot.money ? JSON.stringify(lot.money) : undefined}>
+            <MoneyCell money={lot.money} />
+          </td>
+        ) : null}
       </tr>
     );
   }
 }
 
-/** The lots, one row each: a lot's name opens its detail. */
+/**
+ * The lots, one row each: a lot's name opens its detail. Today's money is a column only when a
+ * lot shown has any (payments on): a lot run with payments off shows nothing new.
+ */
 export function LotsTable(props: {
   readonly lots: readonly LotRowData[];
   readonly onSelect: (id: string) => void;
 }) {
+  const withMoney = props.lots.some((lot) => lot.money);
   return (
     <div class="table-wrap">
       <table class="lots">
@@ -170,11 +203,19 @@ export function LotsTable(props: {
             </th>
             <th scope="col">In the lot</th>
             <th scope="col">Occupancy now</th>
+            {withMoney ? (
+              <th
+                scope="col"
+                title="The UTC day: captured and overstay charges, refunds, net; failed payments"
+              >
+                Money today
+              </th>
+            ) : null}
           </tr>
         </thead>
         <tbody>
           {props.lots.map((lot) => (
-            <LotRow key={lot.parkingLotId} lot={lot} onSelect={props.onSelect} />
+            <LotRow key={lot.parkingLotId} lot={lot} withMoney={withMoney} onSelect={props.onSelect} />
           ))}
         </tbody>
       </table>

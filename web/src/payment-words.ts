@@ -1,5 +1,5 @@
-import type { ReservationView } from "./api.js";
-import { money } from "./format.js";
+import type { ControlCenterView, ReservationView } from "./api.js";
+import { count, money, moneyIn } from "./format.js";
 
 /** A paid booking's payment, as the reservation view carries it (absent when payments are off). */
 export type Payment = NonNullable<ReservationView["payment"]>;
@@ -20,4 +20,24 @@ export function paymentWords(p: Payment): string {
     case "failed":
       return "payment failed";
   }
+}
+
+/** A day's money of a lot, or of the lots of the page (the control center's `money`). */
+export type MoneyDay = NonNullable<ControlCenterView["money"]>;
+
+/** Per currency: what came in, what went back, and what is left (the API's figures, none computed here). */
+export const moneyAmounts = (day: MoneyDay): string[] =>
+  day.amounts.map(
+    (a) =>
+      `revenue ${moneyIn(a.revenue, a.currency)} · refunds ${moneyIn(a.refunds, a.currency)} · net ${moneyIn(a.net, a.currency)}`,
+  );
+
+/** The money that did not arrive: failed payments (declined, expired) and failed settlement steps. */
+export function moneyFailures(day: MoneyDay): string[] {
+  const words: string[] = [];
+  if (day.failedPayments > 0)
+    words.push(`${count(day.failedPayments)} failed payment${day.failedPayments === 1 ? "" : "s"}`);
+  if (day.failedSteps > 0)
+    words.push(`${count(day.failedSteps)} failed settlement step${day.failedSteps === 1 ? "" : "s"}`);
+  return words;
 }
