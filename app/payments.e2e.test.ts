@@ -366,6 +366,56 @@ describe("payments with Stripe", () => {
     expect(await statusOf(booked.reservationId)).toBe("NO_SHOW");
   });
 
+  it("a declined off-session overstay charge is recorded (PaymentStepFailed) and shown, and the authorized part is still captured", async () => {
+    const lotId = await lot("overstay-declined-1");
+    // Stripe's 3-D Secure test card: the customer authenticates the booking's payment on session;
+    // the overstay, charged off-session later, is declined (authentication_required).
+    const booked = await book("CUST-PAY-14", lotId, now, 1, "pm_card_authenticationRequired");
+    await eventually(async () => intentsOf(booked.reservationId).map((i) => i.status)).toEqual([
+      "requires_action",
+    ]);
+    expect(await statusOf(booked.reservationId)).toBe("PENDING_PAYMENT");
+    const [intent] = intentsOf(booked.reservationId);
+    stripe.authenticate(intent?.id as string);
+    await authorized(lotId, booked.reservationId);
+    expect((await step(lotId, booked.reservationId, "check-in")).status).toBe(200);
+    now += HOUR + 30 * 60_000;
+    const out = await step(lotId, booked.reservationId, "check-out");
+    expect(out.body).toMatchObject({ status: "COMPLETED", overstayCharge: 500 });
+    await eventually(() => dataOf(lotId, booked.reservationId, "PaymentStepFailed")).toMatchObject([
+      { step: "overstay", code: "authentication_required" },
+    ]);
+    await eventually(() => dataOf(lotId, booked.reservationId, "PaymentCaptured")).toMatchObject([
+      { intentId: intent?.id, amount: 1000 },
+    ]);
+    expect(await dataOf(lotId, booked.reservationId, "OverstayCharged")).toEqual([]);
+    const declined = intentsOf(booked.reservationId).find((i) => i.offSession);
+    expect(declined).toMatchObject({ status: "requires_payment_method", captured: 0, held: 0 });
+    expect(intentsOf(booked.reservationId).find((i) => i.id === intent?.id)).toMatchObject({
+      captured: 1000,
+      held: 0,
+    });
+
+    // The view follows the log: it shows the failure once its projector has read it.
+    await eventually(async () => (await view(booked.reservationId)).payment?.failures).toMatchObject([
+      { step: "overstay", code: "authentication_required" },
+    ]);
+    expect(await statusOf(booked.reservationId)).toBe("COMPLETED");
+    const failedInTrail = async () =>
+      (
+        await call<{ items: { type: string; summary: string }[] }>(
+          service.url,
+          "GET",
+          `/reservations/${booked.reservationId}/history`,
+        )
+      ).body.items
+        .filter((i) => i.type === "PaymentStepFailed")
+        .map((i) => i.summary);
+    await eventually(failedInTrail).toEqual([expect.stringMatching(/overstay .*authentication_required/)]);
+    // The decline does not cancel or fail the booking's own payment.
+    expect(await typesOf(lotId, booked.reservationId)).not.toContain("PaymentFailed");
+  });
+
   it("the books balance: no contract violation, the provider's ledger holds, and it agrees with the log", async () => {
     expect(stripe.violations()).toEqual([]);
     expect(stripe.ledgerProblems()).toEqual([]);
