@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedEvent } from "../event-store/port.js";
 import type { ReservationView } from "../schemas/read-models.js";
 import { customerHeaders, operatorHeaders } from "../test-support/auth.js";
+import { ledgerAudit, paymentFactsOf, providerAgainstLog } from "../test-support/payment-log.js";
 import { call, startTestService, tempDataDir } from "../test-support/service.js";
-import { type LoggedMoney, reconcile } from "../test-support/stripe/reconcile.js";
 import { type StripeServer, startStripeServer } from "../test-support/stripe/server.js";
 import { signatureHeader } from "../test-support/stripe/webhooks.js";
 import type { RunningService } from "./server.js";
@@ -421,39 +421,8 @@ describe("payments with Stripe", () => {
     expect(stripe.ledgerProblems()).toEqual([]);
     // Every plan is carried out (the last outcomes may still be on their way to the log).
     const problems = async () => {
-      const logged = new Map<string, { -readonly [K in keyof LoggedMoney]: LoggedMoney[K] }>();
-      const row = (intentId: string) => {
-        const found = logged.get(intentId) ?? {
-          intentId,
-          authorized: 0,
-          captured: 0,
-          released: 0,
-          refunded: 0,
-        };
-        logged.set(intentId, found);
-        return found;
-      };
-      for (const lotId of lots)
-        for (const event of await events(lotId)) {
-          const d = event.data as { intentId: string; amount: number };
-          if (event.type === "PaymentAuthorized") row(d.intentId).authorized += d.amount;
-          if (event.type === "PaymentCaptured") row(d.intentId).captured += d.amount;
-          if (event.type === "PaymentReleased") row(d.intentId).released += d.amount;
-          if (event.type === "PaymentRefunded") row(d.intentId).refunded += d.amount;
-          if (event.type === "OverstayCharged") {
-            row(d.intentId).authorized += d.amount;
-            row(d.intentId).captured += d.amount;
-          }
-        }
-      const ledger = stripe.ledger();
-      // An authorization the lot never took (it came after the hold ran out) was released: no
-      // money moved, so the log rightly tells nothing of it. Every other intent is told exactly.
-      const untold = ledger.intents.filter((i) => !logged.has(i.id) && (i.captured > 0 || i.held > 0));
-      const told = { ...ledger, intents: ledger.intents.filter((i) => logged.has(i.id)) };
-      return [
-        ...untold.map((i) => `${i.id}: ${i.captured} captured, ${i.held} held, untold`),
-        ...reconcile(told, [...logged.values()]),
-      ];
+      const facts = paymentFactsOf((await Promise.all(lots.map((lotId) => events(lotId)))).flat());
+      return [...providerAgainstLog(stripe.ledger(), facts), ...ledgerAudit(facts, false)];
     };
     await eventually(problems).toEqual([]);
     const metrics = await (
