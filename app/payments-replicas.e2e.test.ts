@@ -203,6 +203,10 @@ describe("payments under two replicas (real processes, kill -9 of the saga's lea
     );
     expect(captures.length).toBeGreaterThanOrEqual(ids.length - 1);
     for (const settlement of captures) expect(outcomes.get(`${settlement.id}:PaymentCaptured`)).toBe(1);
+    // Stripe's webhooks reached both replicas.
+    const answered = balancer.answered();
+    expect(answered[first.url] ?? 0).toBeGreaterThan(0);
+    expect(answered[second.url] ?? 0).toBeGreaterThan(0);
     expect(provider.violations()).toEqual([]);
     expect(provider.ledgerProblems()).toEqual([]);
     const gauge = async () =>

@@ -9,11 +9,14 @@ import type { AddressInfo } from "node:net";
  */
 export interface Balancer {
   readonly url: string;
+  /** How many deliveries each replica answered (by its base URL). */
+  answered(): Record<string, number>;
   close(): Promise<void>;
 }
 
 export async function startBalancer(replicas: () => readonly string[]): Promise<Balancer> {
   let next = 0;
+  const answered: Record<string, number> = {};
   const server = createServer(async (req, res) => {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
@@ -33,6 +36,7 @@ export async function startBalancer(replicas: () => readonly string[]): Promise<
           body,
         });
         const text = await answer.text();
+        answered[target] = (answered[target] ?? 0) + 1;
         res.writeHead(answer.status, { "content-type": answer.headers.get("content-type") ?? "text/plain" });
         res.end(text);
         return;
@@ -46,6 +50,7 @@ export async function startBalancer(replicas: () => readonly string[]): Promise<
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
+    answered: () => ({ ...answered }),
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
