@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedEvent } from "../event-store/port.js";
 import type { ReservationView } from "../schemas/read-models.js";
 import { bearer, customerHeaders, mintToken, operatorHeaders } from "../test-support/auth.js";
+import { ledgerAudit, paymentFactsOf, providerAgainstLog } from "../test-support/payment-log.js";
 import { call, startTestService, tempDataDir } from "../test-support/service.js";
-import { type LoggedMoney, reconcile } from "../test-support/stripe/reconcile.js";
 import { type StripeServer, startStripeServer } from "../test-support/stripe/server.js";
 import { signatureHeader } from "../test-support/stripe/webhooks.js";
 import type { RunningService } from "./server.js";
@@ -366,44 +366,63 @@ describe("payments with Stripe", () => {
     expect(await statusOf(booked.reservationId)).toBe("NO_SHOW");
   });
 
+  it("a declined off-session overstay charge is recorded (PaymentStepFailed) and shown, and the authorized part is still captured", async () => {
+    const lotId = await lot("overstay-declined-1");
+    // Stripe's 3-D Secure test card: the customer authenticates the booking's payment on session;
+    // the overstay, charged off-session later, is declined (authentication_required).
+    const booked = await book("CUST-PAY-14", lotId, now, 1, "pm_card_authenticationRequired");
+    await eventually(async () => intentsOf(booked.reservationId).map((i) => i.status)).toEqual([
+      "requires_action",
+    ]);
+    expect(await statusOf(booked.reservationId)).toBe("PENDING_PAYMENT");
+    const [intent] = intentsOf(booked.reservationId);
+    stripe.authenticate(intent?.id as string);
+    await authorized(lotId, booked.reservationId);
+    expect((await step(lotId, booked.reservationId, "check-in")).status).toBe(200);
+    now += HOUR + 30 * 60_000;
+    const out = await step(lotId, booked.reservationId, "check-out");
+    expect(out.body).toMatchObject({ status: "COMPLETED", overstayCharge: 500 });
+    await eventually(() => dataOf(lotId, booked.reservationId, "PaymentStepFailed")).toMatchObject([
+      { step: "overstay", code: "authentication_required" },
+    ]);
+    await eventually(() => dataOf(lotId, booked.reservationId, "PaymentCaptured")).toMatchObject([
+      { intentId: intent?.id, amount: 1000 },
+    ]);
+    expect(await dataOf(lotId, booked.reservationId, "OverstayCharged")).toEqual([]);
+    const declined = intentsOf(booked.reservationId).find((i) => i.offSession);
+    expect(declined).toMatchObject({ status: "requires_payment_method", captured: 0, held: 0 });
+    expect(intentsOf(booked.reservationId).find((i) => i.id === intent?.id)).toMatchObject({
+      captured: 1000,
+      held: 0,
+    });
+
+    // The view follows the log: it shows the failure once its projector has read it.
+    await eventually(async () => (await view(booked.reservationId)).payment?.failures).toMatchObject([
+      { step: "overstay", code: "authentication_required" },
+    ]);
+    expect(await statusOf(booked.reservationId)).toBe("COMPLETED");
+    const failedInTrail = async () =>
+      (
+        await call<{ items: { type: string; summary: string }[] }>(
+          service.url,
+          "GET",
+          `/reservations/${booked.reservationId}/history`,
+        )
+      ).body.items
+        .filter((i) => i.type === "PaymentStepFailed")
+        .map((i) => i.summary);
+    await eventually(failedInTrail).toEqual([expect.stringMatching(/overstay .*authentication_required/)]);
+    // The decline does not cancel or fail the booking's own payment.
+    expect(await typesOf(lotId, booked.reservationId)).not.toContain("PaymentFailed");
+  });
+
   it("the books balance: no contract violation, the provider's ledger holds, and it agrees with the log", async () => {
     expect(stripe.violations()).toEqual([]);
     expect(stripe.ledgerProblems()).toEqual([]);
     // Every plan is carried out (the last outcomes may still be on their way to the log).
     const problems = async () => {
-      const logged = new Map<string, { -readonly [K in keyof LoggedMoney]: LoggedMoney[K] }>();
-      const row = (intentId: string) => {
-        const found = logged.get(intentId) ?? {
-          intentId,
-          authorized: 0,
-          captured: 0,
-          released: 0,
-          refunded: 0,
-        };
-        logged.set(intentId, found);
-        return found;
-      };
-      for (const lotId of lots)
-        for (const event of await events(lotId)) {
-          const d = event.data as { intentId: string; amount: number };
-          if (event.type === "PaymentAuthorized") row(d.intentId).authorized += d.amount;
-          if (event.type === "PaymentCaptured") row(d.intentId).captured += d.amount;
-          if (event.type === "PaymentReleased") row(d.intentId).released += d.amount;
-          if (event.type === "PaymentRefunded") row(d.intentId).refunded += d.amount;
-          if (event.type === "OverstayCharged") {
-            row(d.intentId).authorized += d.amount;
-            row(d.intentId).captured += d.amount;
-          }
-        }
-      const ledger = stripe.ledger();
-      // An authorization the lot never took (it came after the hold ran out) was released: no
-      // money moved, so the log rightly tells nothing of it. Every other intent is told exactly.
-      const untold = ledger.intents.filter((i) => !logged.has(i.id) && (i.captured > 0 || i.held > 0));
-      const told = { ...ledger, intents: ledger.intents.filter((i) => logged.has(i.id)) };
-      return [
-        ...untold.map((i) => `${i.id}: ${i.captured} captured, ${i.held} held, untold`),
-        ...reconcile(told, [...logged.values()]),
-      ];
+      const facts = paymentFactsOf((await Promise.all(lots.map((lotId) => events(lotId)))).flat());
+      return [...providerAgainstLog(stripe.ledger(), facts), ...ledgerAudit(facts, false)];
     };
     await eventually(problems).toEqual([]);
     const metrics = await (

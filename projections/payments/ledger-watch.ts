@@ -37,7 +37,29 @@ export const LEDGER_EVENT_TYPES: ReadonlySet<EventType> = new Set<EventType>([
   "PaymentStepFailed",
 ]);
 
-type Ledger = { facts: PaymentFact[]; pending: number; ended: boolean };
+/** A reservation's ledger as the watch keeps it: its money facts, and whether its settlement is done. */
+export type Ledger = { facts: PaymentFact[]; pending: number; ended: boolean };
+
+/** Each broken invariant of a ledger (payment-ledger.ts), settled once its end's steps are all recorded. */
+export const ledgerProblemsOf = (ledger: Ledger): string[] =>
+  ledgerViolations(ledger.facts, ledger.ended && ledger.pending <= 0);
+
+/**
+ * The ledger of each reservation the events tell of, folded as the watch folds them (the chaos and
+ * replica tests read a whole log with it): a reservation's problems are `ledgerProblemsOf` its
+ * ledger, and `pending` is what its settlements decided that is not recorded yet.
+ */
+export function ledgersOf(events: readonly StoredDomainEvent[]): Map<string, Ledger> {
+  const ledgers = new Map<string, Ledger>();
+  for (const stored of events) {
+    if (!LEDGER_EVENT_TYPES.has(stored.event.type)) continue;
+    const id = (stored.event.data as { reservationId: string }).reservationId;
+    const ledger = ledgers.get(id) ?? { facts: [], pending: 0, ended: false };
+    ledgers.set(id, ledger);
+    apply(ledger, stored);
+  }
+  return ledgers;
+}
 
 /** What one event does to a reservation's ledger. */
 function apply(ledger: Ledger, stored: StoredDomainEvent): void {
@@ -96,7 +118,7 @@ export async function ledgerOps(
     apply(ledger, e);
   }
   return [...ledgers].map(([id, ledger]) => {
-    const problems = ledgerViolations(ledger.facts, ledger.ended && ledger.pending <= 0);
+    const problems = ledgerProblemsOf(ledger);
     const document = {
       facts: ledger.facts,
       pending: ledger.pending,

@@ -88,6 +88,34 @@ describe("the test server's money", () => {
     });
   });
 
+  it("authorizes a card that asks for 3-D Secure once the customer completes it, and still declines it off-session", () => {
+    const events: string[] = [];
+    const bank = new Bank(emptyBank(), (type) => events.push(type));
+    const base = { amount: 1500, currency: "krw", payment_method: "pm_card_authenticationRequired" };
+    const id = String(bank.createIntent({ ...base, capture_method: "manual", confirm: true }).id);
+    expect(failure(() => bank.captureIntent(id, {}))).toMatchObject({
+      code: "payment_intent_unexpected_state",
+    });
+    expect(bank.authenticate(id)).toMatchObject({
+      status: "requires_capture",
+      amount_capturable: 1500,
+      next_action: null,
+    });
+    expect(failure(() => bank.authenticate(id))).toMatchObject({ code: "payment_intent_unexpected_state" });
+    expect(failure(() => bank.createIntent({ ...base, confirm: true, off_session: true }))).toMatchObject({
+      status: 402,
+      code: "authentication_required",
+      decline_code: "authentication_required",
+    });
+    expect(events).toEqual([
+      "payment_intent.created",
+      "payment_intent.requires_action",
+      "payment_intent.amount_capturable_updated",
+      "payment_intent.created",
+      "payment_intent.payment_failed",
+    ]);
+  });
+
   it("cancels an authorization (released in full) and refuses to capture or cancel twice", () => {
     const bank = new Bank(emptyBank(), () => {});
     const id = String(

@@ -12,7 +12,7 @@ import type { Delivery, WebhookSettings } from "./webhooks.js";
  *   GET  /violations /requests /ledger /events /deliveries /held
  *   POST /outage {outage}  /response-delay {ms}  /webhooks {settings}  /webhooks/release {order}
  *   POST /webhooks/idle (answers once deliveries in flight are done)
- *   POST /answers/hold {hold}  /answers/release
+ *   POST /answers/hold {hold}  /answers/release  /intents/authenticate {intent}
  */
 export async function serveControls(stripe: StripeServer, port = 0): Promise<Server> {
   const reads: Record<string, () => unknown> = {
@@ -31,6 +31,7 @@ export async function serveControls(stripe: StripeServer, port = 0): Promise<Ser
     "/webhooks/idle": () => stripe.webhooks.idle(),
     "/answers/hold": (body) => stripe.holdAnswers(body.hold === true),
     "/answers/release": () => stripe.releaseAnswers(),
+    "/intents/authenticate": (body) => stripe.authenticate(String(body.intent)),
   };
   const server = createServer(async (req, res) => {
     let text = "";
@@ -86,4 +87,5 @@ export class RemoteStripeServer {
   holdAnswers = (hold: boolean) => this.call<null>("POST", "/answers/hold", { hold });
   releaseAnswers = () => this.call<number>("POST", "/answers/release");
   webhooksIdle = () => this.call<null>("POST", "/webhooks/idle");
+  authenticate = (intent: string) => this.call<JsonObject>("POST", "/intents/authenticate", { intent });
 }

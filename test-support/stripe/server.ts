@@ -186,6 +186,18 @@ export class StripeServer {
     return ledgerProblems(this.ledger());
   }
 
+  /**
+   * The customer completes 3-D Secure on an intent that `requires_action` (as in Stripe.js's frame):
+   * it is authorized (manual capture) and its webhook goes out, checked against the contract like
+   * any event. Stripe's pm_card_authenticationRequired asks for it on every on-session charge and
+   * declines every off-session one (`authentication_required`).
+   */
+  authenticate(intentId: string): JsonObject {
+    const intent = this.bank.authenticate(intentId);
+    if (this.options.stateFile) writeFileSync(this.options.stateFile, JSON.stringify(this.state));
+    return intent;
+  }
+
   sentEvents(): JsonObject[] {
     return [...this.webhooks.sent];
   }
