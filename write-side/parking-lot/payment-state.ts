@@ -246,6 +246,8 @@ export interface PaymentView {
   readonly refunded: number;
   readonly released: number;
   readonly failures: readonly PaymentFailure[];
+  /** State `failed`: why. */
+  readonly failure?: PaymentFailedBecause;
 }
 
 /**
@@ -280,6 +282,7 @@ export function paymentViewOf(record: PaymentRecord): PaymentView {
     refunded: record.refunded,
     released: record.released,
     failures: record.failures,
+    ...(record.failure !== undefined ? { failure: record.failure } : {}),
   };
 }
 
