@@ -68,6 +68,7 @@ function indexed(ends: PaymentEnds, id: string, endedAt: number): PaymentEnds {
  * nothing is due (the usual case: one look at the oldest day).
  */
 export function sweepPayments(held: PaymentsHeld, now: number): PaymentsHeld {
+  if (!Number.isFinite(now)) return held; // a fact without its time sweeps nothing
   let { byDay, lingering } = held.paymentEnds;
   let payments = held.payments;
   for (;;) {
