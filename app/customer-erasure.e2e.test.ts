@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { PAYMENT_CLIENT_SECRETS, PAYMENT_METHODS } from "../projections/payments/payment-plans.js";
 import { bearer, customerHeaders, mintToken, operatorHeaders } from "../test-support/auth.js";
 import { call, eventually, startTestService, tempDataDir } from "../test-support/service.js";
+import { type StripeServer, startStripeServer } from "../test-support/stripe/server.js";
 import type { RunningService } from "./server.js";
 
 /**
@@ -102,5 +104,85 @@ describe("erasing a customer's personal data", () => {
     const answer = await erase("erase-cust-b", await operatorHeaders(data.dir), { reason: "ticket 4711" });
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ customerId: "erase-cust-b", erasedReservations: 1 });
+  });
+});
+
+/**
+ * Issue 38: with payments on, the payments process manager keeps a booking's saved payment method
+ * (for an off-session overstay charge) and a client secret (for the customer to confirm with
+ * Stripe.js), in clear. Erasing the customer takes both away.
+ */
+describe("erasing a paying customer (PAYMENTS=stripe)", () => {
+  const data = tempDataDir("parking-erasure-pay-");
+  const SECRET = "whsec_erasure_e2e";
+  let stripe: StripeServer;
+  let service: RunningService;
+
+  beforeAll(async () => {
+    stripe = await startStripeServer({ webhookSecret: SECRET });
+    service = await startTestService(data.dir, {
+      PROCESSORS_THREAD: "main",
+      PAYMENTS: "stripe",
+      STRIPE_API_BASE: stripe.url,
+      STRIPE_SECRET_KEY: "sk_test_erasure_e2e",
+      STRIPE_WEBHOOK_SECRET: SECRET,
+      PAYMENT_RETRY_SCALE: "0.01",
+    });
+    stripe.configureWebhooks({ url: `${service.url}/payments/webhooks/stripe`, secret: SECRET });
+  });
+  afterAll(async () => {
+    await service?.shutdown("test done", { drain: false });
+    await stripe?.close();
+    data.remove();
+  });
+
+  it("deletes the customer's saved payment methods and client secrets", async () => {
+    const lot = { parkingLotId: "erase-pay-1", name: "유료 지우기", capacity: 5, hourlyRate: 1000 };
+    expect((await call(service.url, "POST", "/parking-lots", lot)).status).toBe(201);
+    const hour = 3_600_000;
+    const start = Math.ceil(Date.now() / hour) * hour + 24 * hour;
+    const book = async (hours: number, paymentMethod?: string) => {
+      const window = { startsAt: new Date(start + hours * hour).toISOString() };
+      const answer = await call<{ reservationId: string; status: string }>(
+        service.url,
+        "POST",
+        "/parking-lots/erase-pay-1/reservations",
+        {
+          carNumber: "56다7890",
+          ...window,
+          endsAt: new Date(start + (hours + 1) * hour).toISOString(),
+          ...(paymentMethod ? { paymentMethod } : {}),
+        },
+        await customerHeaders(data.dir, "erase-payer"),
+      );
+      expect(answer.body.status).toBe("PENDING_PAYMENT");
+      return answer.body.reservationId;
+    };
+    const saved = await book(0, "pm_card_visa");
+    const confirming = await book(2);
+    const store = service.services.documentStore;
+    if (!store) throw new Error("the service has a document store");
+    const kept = async () => [
+      ...(await store.find(PAYMENT_METHODS, { _id: { $in: [saved, confirming] } })),
+      ...(await store.find(PAYMENT_CLIENT_SECRETS, { _id: { $in: [saved, confirming] } })),
+    ];
+    // The saved method from its booking, the client secret once the intent exists.
+    await eventually(async () => {
+      expect((await kept()).map((d) => d._id).sort()).toEqual([saved, confirming].sort());
+      return true;
+    });
+    const answer = await call(
+      service.url,
+      "POST",
+      "/customers/erase-payer/erasure",
+      undefined,
+      await customerHeaders(data.dir, "erase-payer"),
+    );
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ erasedReservations: 2 });
+    await eventually(async () => {
+      expect(await kept()).toEqual([]);
+      return true;
+    });
   });
 });

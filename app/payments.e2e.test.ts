@@ -172,6 +172,12 @@ describe("payments with Stripe", () => {
     expect(await dataOf(lotId, booked.reservationId, "ReservationCanceled")).toMatchObject([
       { reason: "payment-failed" },
     ]);
+    // The view says why, for the customer's app ("your card was declined").
+    await eventually(async () => (await view(booked.reservationId)).payment?.failure).toMatchObject({
+      reason: "declined",
+      code: "generic_decline",
+      message: expect.any(String),
+    });
     // The one spot is free again: another customer books the same window.
     expect((await book("CUST-PAY-3", lotId, now + HOUR, 1, "pm_card_visa")).status).toBe("PENDING_PAYMENT");
   });
@@ -188,6 +194,7 @@ describe("payments with Stripe", () => {
     expect(await dataOf(lotId, booked.reservationId, "ReservationCanceled")).toMatchObject([
       { reason: "payment-expired" },
     ]);
+    await eventually(async () => (await view(booked.reservationId)).payment?.failure?.code).toBe("expired");
     await stripe.setOutage("none");
     // The saga's retry now authorizes; the lot says the booking is no longer pending; it is released.
     await eventually(async () => intentsOf(booked.reservationId).map((i) => [i.status, i.held])).toEqual([
@@ -295,17 +302,17 @@ describe("payments with Stripe", () => {
     const id = answer.body.reservationId;
     const own = async () =>
       (
-        await call<{ paymentClientSecret?: string }>(
+        await call<{ payment?: { clientSecret?: string } }>(
           service.url,
           "GET",
           `/reservations/${id}`,
           undefined,
           await as("CUST-PAY-13"),
         )
-      ).body.paymentClientSecret;
+      ).body.payment?.clientSecret;
     await eventually(own).toMatch(/^pi_.+_secret_/);
     // Staff see the booking, not its secret.
-    expect((await view(id)).paymentClientSecret).toBeUndefined();
+    expect((await view(id)).payment?.clientSecret).toBeUndefined();
     const clientSecret = (await own()) as string;
     const browser = new Stripe("pk_test_payments_e2e", {
       host: "127.0.0.1",
@@ -322,6 +329,8 @@ describe("payments with Stripe", () => {
     );
     expect(confirmed.status).toBe("requires_capture");
     await authorized(lotId, id);
+    // Paid: the secret has done its work and is no longer shown.
+    expect(await own()).toBeUndefined();
   });
 
   it("a customer's cancel is free before the policy's limit and costs its fee after; a closure releases everything", async () => {

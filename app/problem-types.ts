@@ -91,6 +91,11 @@ export const SERVICE_PROBLEM_TYPES = {
     title: "The refund is more than what can still be refunded",
     help: "`refundable` is what was captured less what was refunded or is being refunded; refund at most that.",
   },
+  "refund-window-passed": {
+    status: 409,
+    title: "The booking's refund window has passed",
+    help: "A refund may be asked until 180 days after the booking ended (its settlement was decided); after that the service no longer keeps its payment. Refund the customer outside the service, from the provider's dashboard (Stripe: the PaymentIntent in `payment.intentId`), if the provider still accepts it.",
+  },
   "concurrency-conflict": {
     status: 503,
     title: "Too much contention on this parking lot",

@@ -2536,11 +2536,30 @@ export interface components {
                      * @example 5000
                      */
                     captured: number;
+                    /** @description State `pending`, payments on (PAYMENTS=stripe), a booking made without a saved `paymentMethod`: the PaymentIntent's client secret, to confirm the payment with Stripe.js or a mobile SDK (the booking is RESERVED once Stripe reports it authorized). Shown on GET /reservations/{reservationId} to the booking's customer only, once the payments process manager has created the intent, and only while the payment is pending. */
+                    clientSecret?: string;
                     /**
                      * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
                      * @example KRW
                      */
                     currency: string;
+                    /** @description State `failed`: why, so the customer's app can say it ("your card was declined"). Distinct from `failures`, the settlement steps that failed later. */
+                    failure?: {
+                        /**
+                         * Format: date-time
+                         * @description ISO 8601 UTC timestamp.
+                         */
+                        at: string;
+                        /**
+                         * @description The provider's decline code (Stripe's `decline_code`, else its error `code`, e.g. `card_declined`, `insufficient_funds`), `declined` when it gave none, or `expired`.
+                         * @example card_declined
+                         */
+                        code: string;
+                        /** @description The provider's message with the decline, when it gave one. */
+                        message?: string;
+                        /** @description declined: the provider (the card's issuer) said no; expired: the payment was not authorized before `holdUntil`. */
+                        reason: "declined" | "expired";
+                    };
                     /** @description Steps of a settlement the provider failed (a declined off-session charge): recorded, never lost. */
                     failures: {
                         /**
@@ -2572,8 +2591,6 @@ export interface components {
                     /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); authorized: the amount is held; captured, released, refunded: what the settlement did (refunded once any refund was made); failed: declined or the hold ran out (the booking was canceled). */
                     state: "pending" | "authorized" | "captured" | "refunded" | "released" | "failed";
                 };
-                /** @description Payments on (PAYMENTS=stripe), a booking made without a saved `paymentMethod`: the PaymentIntent's client secret, to confirm the payment with Stripe.js or a mobile SDK (the booking is RESERVED once Stripe reports it authorized). Shown to the booking's customer only, once the payments process manager has created the intent. */
-                paymentClientSecret?: string;
                 /**
                  * @description Global position in the event log (decimal string).
                  * @example 42
@@ -2748,11 +2765,30 @@ export interface components {
                  * @example 5000
                  */
                 captured: number;
+                /** @description State `pending`, payments on (PAYMENTS=stripe), a booking made without a saved `paymentMethod`: the PaymentIntent's client secret, to confirm the payment with Stripe.js or a mobile SDK (the booking is RESERVED once Stripe reports it authorized). Shown on GET /reservations/{reservationId} to the booking's customer only, once the payments process manager has created the intent, and only while the payment is pending. */
+                clientSecret?: string;
                 /**
                  * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
                  * @example KRW
                  */
                 currency: string;
+                /** @description State `failed`: why, so the customer's app can say it ("your card was declined"). Distinct from `failures`, the settlement steps that failed later. */
+                failure?: {
+                    /**
+                     * Format: date-time
+                     * @description ISO 8601 UTC timestamp.
+                     */
+                    at: string;
+                    /**
+                     * @description The provider's decline code (Stripe's `decline_code`, else its error `code`, e.g. `card_declined`, `insufficient_funds`), `declined` when it gave none, or `expired`.
+                     * @example card_declined
+                     */
+                    code: string;
+                    /** @description The provider's message with the decline, when it gave one. */
+                    message?: string;
+                    /** @description declined: the provider (the card's issuer) said no; expired: the payment was not authorized before `holdUntil`. */
+                    reason: "declined" | "expired";
+                };
                 /** @description Steps of a settlement the provider failed (a declined off-session charge): recorded, never lost. */
                 failures: {
                     /**
@@ -2784,8 +2820,6 @@ export interface components {
                 /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); authorized: the amount is held; captured, released, refunded: what the settlement did (refunded once any refund was made); failed: declined or the hold ran out (the booking was canceled). */
                 state: "pending" | "authorized" | "captured" | "refunded" | "released" | "failed";
             };
-            /** @description Payments on (PAYMENTS=stripe), a booking made without a saved `paymentMethod`: the PaymentIntent's client secret, to confirm the payment with Stripe.js or a mobile SDK (the booking is RESERVED once Stripe reports it authorized). Shown to the booking's customer only, once the payments process manager has created the intent. */
-            paymentClientSecret?: string;
             /**
              * @description Global position in the event log (decimal string).
              * @example 42
@@ -8622,7 +8656,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `/problems/refund-exceeds-captured`: The refund is more than what can still be refunded. `/problems/not-paid`: The reservation has no captured payment. */
+            /** @description `/problems/refund-exceeds-captured`: The refund is more than what can still be refunded. `/problems/not-paid`: The reservation has no captured payment. `/problems/refund-window-passed`: The booking's refund window has passed. */
             409: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -8635,7 +8669,7 @@ export interface operations {
                         /** @constant */
                         status?: 409;
                         /** @enum {unknown} */
-                        type?: "/problems/refund-exceeds-captured" | "/problems/not-paid";
+                        type?: "/problems/refund-exceeds-captured" | "/problems/not-paid" | "/problems/refund-window-passed";
                     };
                 };
             };
@@ -9149,7 +9183,7 @@ export interface operations {
                  * @description The last segment of a problem's `type`.
                  * @example parking-lot-full
                  */
-                name: "validation" | "malformed-json" | "unsupported-media-type" | "payload-too-large" | "not-found" | "method-not-allowed" | "rate-limited" | "overloaded" | "store-unavailable" | "storage-unavailable" | "service-unavailable" | "shutting-down" | "unauthorized" | "forbidden" | "sign-in-failed" | "identity-provider-unavailable" | "internal" | "parking-lot-not-found" | "reservation-not-found" | "parking-lot-full" | "parking-lot-id-taken" | "idempotency-key-reused" | "reservation-not-active" | "not-checked-in" | "check-in-too-early" | "price-changed" | "too-many-active-reservations" | "parking-lot-closed" | "reservation-checked-in" | "too-many-closures" | "capacity-too-low" | "payment-pending" | "not-paid" | "refund-exceeds-captured" | "concurrency-conflict" | "too-many-streams" | "webhook-endpoint-not-found" | "too-many-webhook-endpoints" | "position-not-reached";
+                name: "validation" | "malformed-json" | "unsupported-media-type" | "payload-too-large" | "not-found" | "method-not-allowed" | "rate-limited" | "overloaded" | "store-unavailable" | "storage-unavailable" | "service-unavailable" | "shutting-down" | "unauthorized" | "forbidden" | "sign-in-failed" | "identity-provider-unavailable" | "internal" | "parking-lot-not-found" | "reservation-not-found" | "parking-lot-full" | "parking-lot-id-taken" | "idempotency-key-reused" | "reservation-not-active" | "not-checked-in" | "check-in-too-early" | "price-changed" | "too-many-active-reservations" | "parking-lot-closed" | "reservation-checked-in" | "too-many-closures" | "capacity-too-low" | "payment-pending" | "not-paid" | "refund-exceeds-captured" | "refund-window-passed" | "concurrency-conflict" | "too-many-streams" | "webhook-endpoint-not-found" | "too-many-webhook-endpoints" | "position-not-reached";
             };
             cookie?: never;
         };

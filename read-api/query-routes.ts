@@ -237,10 +237,17 @@ function reservationHandlers(
         views.reservations.reservation(reservationId, minPositionOf(q.minPosition)),
       );
       if (!reservation || !maySee(reader, reservation)) throw reservationNotFound(reservationId);
-      // The client secret confirms the payment: the booking's customer sees it, nobody else.
+      // The client secret confirms the payment: the booking's customer sees it, nobody else, and
+      // only while the payment waits for it.
       const own = reader.reach === undefined && reader.sub === reservation.customerId;
-      const secret = own ? await views.reservations.paymentClientSecret(reservationId) : undefined;
-      res.json(secret ? { ...reservation, paymentClientSecret: secret } : reservation);
+      const { payment } = reservation;
+      const secret =
+        own && payment?.state === "pending"
+          ? await views.reservations.paymentClientSecret(reservationId)
+          : undefined;
+      res.json(
+        secret && payment ? { ...reservation, payment: { ...payment, clientSecret: secret } } : reservation,
+      );
     },
 
     // Whose coupons the caller may read was decided by the row's `authorize`, before the query.

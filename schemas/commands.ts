@@ -267,6 +267,8 @@ export const FailPayment = command("FailPayment", {
   reservationId: ReservationId,
   intentId: Type.Optional(IntentId),
   code: Type.Optional(ProviderCode),
+  /** The provider's message with its decline (recorded on PaymentFailed, shown to the customer). */
+  message: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
 });
 
 /** A pending booking's hold ran out (the scheduler, at `holdUntil`): PaymentFailed{expired} and the cancel. */

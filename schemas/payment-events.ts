@@ -55,6 +55,8 @@ export const PaymentFailedData = Type.Object(
     reason: Type.Union([Type.Literal("declined"), Type.Literal("expired")]),
     /** The provider's decline code, when it gave one. */
     code: Type.Optional(ProviderCode),
+    /** The provider's message with it (the customer's app may show it); absent in older facts. */
+    message: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })),
     failedAt: Timestamp,
   },
   { ...strict, $id: "PaymentFailed" },

@@ -28,6 +28,38 @@ export const PaymentView = Type.Object(
     intentId: Type.Optional(
       Type.String({ description: "The provider's payment (Stripe: the PaymentIntent's id)." }),
     ),
+    clientSecret: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 500,
+        description:
+          "State `pending`, payments on (PAYMENTS=stripe), a booking made without a saved `paymentMethod`: the PaymentIntent's client secret, to confirm the payment with Stripe.js or a mobile SDK (the booking is RESERVED once Stripe reports it authorized). Shown on GET /reservations/{reservationId} to the booking's customer only, once the payments process manager has created the intent, and only while the payment is pending.",
+      }),
+    ),
+    failure: Type.Optional(
+      Type.Object(
+        {
+          reason: Type.Union([Type.Literal("declined"), Type.Literal("expired")], {
+            description:
+              "declined: the provider (the card's issuer) said no; expired: the payment was not authorized before `holdUntil`.",
+          }),
+          code: Type.String({
+            description:
+              "The provider's decline code (Stripe's `decline_code`, else its error `code`, e.g. `card_declined`, `insufficient_funds`), `declined` when it gave none, or `expired`.",
+            examples: ["card_declined"],
+          }),
+          message: Type.Optional(
+            Type.String({ description: "The provider's message with the decline, when it gave one." }),
+          ),
+          at: Timestamp,
+        },
+        {
+          additionalProperties: false,
+          description:
+            'State `failed`: why, so the customer\'s app can say it ("your card was declined"). Distinct from `failures`, the settlement steps that failed later.',
+        },
+      ),
+    ),
     authorized: Amount,
     captured: {
       ...Amount,

@@ -230,14 +230,6 @@ export const ReservationView = Type.Object(
       ),
     ),
     coupon: Type.Optional(ReservationCoupon),
-    paymentClientSecret: Type.Optional(
-      Type.String({
-        minLength: 1,
-        maxLength: 500,
-        description:
-          "Payments on (PAYMENTS=stripe), a booking made without a saved `paymentMethod`: the PaymentIntent's client secret, to confirm the payment with Stripe.js or a mobile SDK (the booking is RESERVED once Stripe reports it authorized). Shown to the booking's customer only, once the payments process manager has created the intent.",
-      }),
-    ),
     position: PositionString,
     asOf: Type.Optional(AsOfStamp),
   },

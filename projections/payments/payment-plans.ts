@@ -128,6 +128,23 @@ export function plansOf(
   return ops;
 }
 
+/**
+ * A customer's erasure (issue 36): the saved payment methods and client secrets of the bookings it
+ * lists go, in the same atomic write as the saga's checkpoint (after what the batch queued before
+ * it). Plans under way keep theirs until carried out: a settlement planned after it finds no saved
+ * method, so an overstay is then recorded as not charged (`no_saved_payment_method`).
+ */
+export function erasedOps(events: readonly StoredDomainEvent[]): WriteOp[] {
+  return events.flatMap(({ event }) =>
+    event.type === "CustomerErased"
+      ? event.data.reservationIds.flatMap((id): WriteOp[] => [
+          { op: "delete", collection: PAYMENT_METHODS, id },
+          { op: "delete", collection: PAYMENT_CLIENT_SECRETS, id },
+        ])
+      : [],
+  );
+}
+
 /** Queues a plan; written again (a batch handled twice) it changes nothing. */
 export const queuePlanOp = (plan: PaymentPlan): WriteOp => {
   const { _id, ...fields } = plan;

@@ -2,7 +2,15 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import { CURRENT_SCHEMA_VERSION, type DomainEvent } from "../../schemas/events.js";
-import { PAYMENT_METHODS, PAYMENT_PLANS, plansOf, retryDelayMs, settledIn } from "./payment-plans.js";
+import {
+  erasedOps,
+  PAYMENT_CLIENT_SECRETS,
+  PAYMENT_METHODS,
+  PAYMENT_PLANS,
+  plansOf,
+  retryDelayMs,
+  settledIn,
+} from "./payment-plans.js";
 
 const stored = (event: DomainEvent, commit: number): StoredDomainEvent => ({
   event,
@@ -115,5 +123,25 @@ describe("the payment plans a batch queues", () => {
     expect(retryDelayMs(20, 1, () => 0)).toBe(24_000);
     expect(retryDelayMs(20, 1, () => 1)).toBe(36_000);
     expect(retryDelayMs(3, 0.01, () => 0.5)).toBe(20);
+  });
+});
+
+describe("a customer's erasure", () => {
+  it("deletes the saved method and the client secret of each booking it lists, nothing else", () => {
+    const erased: DomainEvent = {
+      type: "CustomerErased",
+      data: {
+        subject: "pseudonym-1",
+        reservationIds: ["r1", "r2"],
+        parkingLotIds: ["L1"],
+        erasedAt: "2026-11-26T00:00:00.000Z",
+      },
+    };
+    expect(erasedOps([stored(reserved("r3", "pm_card_visa"), 1), stored(erased, 2)])).toEqual(
+      ["r1", "r2"].flatMap((id) => [
+        { op: "delete", collection: PAYMENT_METHODS, id },
+        { op: "delete", collection: PAYMENT_CLIENT_SECRETS, id },
+      ]),
+    );
   });
 });

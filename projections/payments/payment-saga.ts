@@ -3,6 +3,7 @@ import type { EventType } from "../../schemas/events.js";
 import type { Reactor, ReactorContext } from "../runtime/processor.js";
 import { LEDGER_EVENT_TYPES, ledgerOps, violatingLedgers } from "./ledger-watch.js";
 import {
+  erasedOps,
   PAYMENT_CLIENT_SECRETS,
   PAYMENT_METHODS,
   PAYMENT_PLANS,
@@ -18,10 +19,15 @@ import type { PaymentProvider } from "./provider.js";
 export const PAYMENT_SAGA = "payment-saga";
 
 /**
- * The events that move money (a booking that asks to be paid, a settlement the lot decided), and
- * the payment facts the ledger watch follows.
+ * The events that move money (a booking that asks to be paid, a settlement the lot decided), the
+ * payment facts the ledger watch follows, and the erasures that take a customer's saved methods
+ * and client secrets away.
  */
-const TYPES: ReadonlySet<EventType> = new Set<EventType>(["ParkingReserved", ...LEDGER_EVENT_TYPES]);
+const TYPES: ReadonlySet<EventType> = new Set<EventType>([
+  "ParkingReserved",
+  ...LEDGER_EVENT_TYPES,
+  "CustomerErased",
+]);
 /** How often the ledger gauge is brought up to date (ms). */
 const GAUGE_MS = 1_000;
 const NONE: ReadonlySet<EventType> = new Set();
@@ -74,6 +80,7 @@ export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor 
       const methods = new Map(stored.map((d) => [d._id, d.method]));
       return [
         ...plansOf(events, methods, new Date().toISOString()),
+        ...erasedOps(events),
         ...(await ledgerOps(events, context.documentStore)),
       ];
     },

@@ -77,7 +77,12 @@ async function authorize(plan: AuthorizePlan, deps: StepDeps): Promise<PlanResul
     if (outcome.kind === "refused")
       deps.logger.error({ ...lot, message: outcome.message }, "the provider refused an authorization");
     const code = outcome.kind === "declined" ? codeOf(outcome.code) : "provider_refused";
-    await send({ type: "FailPayment", ...lot, code, now: deps.now() }, cause);
+    // The provider's words to the customer with a decline (a refusal's are for the logs).
+    const message = outcome.kind === "declined" ? outcome.message.slice(0, 500) : "";
+    await send(
+      { type: "FailPayment", ...lot, code, ...(message ? { message } : {}), now: deps.now() },
+      cause,
+    );
     return "done";
   }
   const { intentId, status, amount } = outcome.value;

@@ -32,7 +32,14 @@ export function webhookCommand(event: Stripe.Event): PaymentWebhookCommand | und
   if (!booking) return undefined; // not one of this service's intents
   if (event.type === "payment_intent.payment_failed") {
     const code = codeOf(intent.last_payment_error);
-    return { type: "FailPayment", ...booking, intentId: intent.id, ...(code ? { code } : {}) };
+    const message = intent.last_payment_error?.message?.slice(0, 500);
+    return {
+      type: "FailPayment",
+      ...booking,
+      intentId: intent.id,
+      ...(code ? { code } : {}),
+      ...(message ? { message } : {}),
+    };
   }
   if (intent.amount_capturable <= 0) return undefined;
   return {

@@ -1,5 +1,6 @@
 import { ERASED } from "../../schemas/personal-data.js";
 import { plateSuffixes } from "../../schemas/plates.js";
+import { failedBecause } from "../../write-side/parking-lot/payment-state.js";
 import { defineProjection, updateOne, upsertOne } from "./projection.js";
 
 export const RESERVATIONS = "reservations";
@@ -143,7 +144,9 @@ export const reservationsProjection = defineProjection({
         },
       }),
     PaymentFailed: ({ event }, collection) =>
-      updateOne(collection, RESERVATIONS, event.data.reservationId, { $set: { "payment.state": "failed" } }),
+      updateOne(collection, RESERVATIONS, event.data.reservationId, {
+        $set: { "payment.state": "failed", "payment.failure": failedBecause(event.data) },
+      }),
     PaymentCaptured: ({ event }, collection) =>
       updateOne(collection, RESERVATIONS, event.data.reservationId, {
         $inc: { "payment.captured": event.data.amount },

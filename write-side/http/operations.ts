@@ -352,7 +352,13 @@ export const COMMAND_OPERATIONS = [
       required: true,
       example: { amount: 3000, reason: "the gate was broken for an hour" },
     },
-    problems: ["parking-lot-not-found", "reservation-not-found", "refund-exceeds-captured", "not-paid"],
+    problems: [
+      "parking-lot-not-found",
+      "reservation-not-found",
+      "refund-exceeds-captured",
+      "not-paid",
+      "refund-window-passed",
+    ],
     responses: { "200": jsonResponse("Refund decided.", PaymentRefundAccepted) },
   },
   {

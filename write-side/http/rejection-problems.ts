@@ -197,6 +197,16 @@ const PROBLEMS: ProblemOf = {
         asked: rejection.asked,
       },
     ),
+  RefundWindowPassed: (rejection, local) =>
+    new ProblemError(
+      "refund-window-passed",
+      `Reservation ${rejection.reservationId}'s refund window has passed${rejection.refundableUntil ? ` (it closed at ${local(rejection.refundableUntil)})` : ""}: the service can no longer refund it.`,
+      {
+        parkingLotId: rejection.parkingLotId,
+        reservationId: rejection.reservationId,
+        ...(rejection.refundableUntil ? { refundableUntil: local(rejection.refundableUntil) } : {}),
+      },
+    ),
   // Only the payments process manager sends the command this answers; no route can reach it.
   PaymentNotPending: () => new ProblemError("internal", "A payment command was refused."),
   // Only the scheduler sends the commands these answer; no route can reach them.

@@ -3,7 +3,8 @@ import { DEFAULT_PAYMENT_TERMS } from "../../schemas/common.js";
 import type { EventOfType } from "../../schemas/events.js";
 import { isBooked, WINDOW_RULES } from "../../schemas/reservation-time.js";
 import { addWindow, emptyOccupancy, isIndexed, pruneEnded, removeWindow } from "./occupancy.js";
-import { evolvePayment, type PaymentEvent, pendingPayment } from "./payment-state.js";
+import { NO_PAYMENT_ENDS, type PaymentsHeld, setPayment, sweepPayments } from "./payment-ends.js";
+import { endedUnpaid, evolvePayment, type PaymentEvent, pendingPayment } from "./payment-state.js";
 import { ReservationBook } from "./reservation-book.js";
 import { ms } from "./rules.js";
 import {
@@ -95,6 +96,7 @@ export function registered(event: EventOfType<"ParkingLotRegistered">): Register
     closures: List(),
     archived: 0,
     payments: ImmutableMap(),
+    paymentEnds: NO_PAYMENT_ENDS,
   };
 }
 
@@ -142,10 +144,11 @@ function paid(state: RegisteredLot, event: PaymentEvent): RegisteredLot {
   const { reservationId } = event.data;
   const payment = state.payments.get(reservationId);
   if (!payment) return state;
-  const lot = { ...state, payments: state.payments.set(reservationId, evolvePayment(payment, event)) };
+  const lot = { ...state, ...setPayment(state, reservationId, evolvePayment(payment, event)) };
   const record = state.reservations.get(reservationId);
   if (event.type !== "PaymentAuthorized" || record?.status !== "PENDING_PAYMENT") return lot;
-  return { ...lot, reservations: lot.reservations.set(reservationId, { ...record, status: "RESERVED" }) };
+  const authorized: ReservationRecord = { ...record, status: "RESERVED", paid: true };
+  return { ...lot, reservations: lot.reservations.set(reservationId, authorized) };
 }
 
 /** A car left: its spot is free from then on, and what the check-out priced and charged stays with the record. */
@@ -167,16 +170,61 @@ function checkedOut(state: RegisteredLot, event: EventOfType<"ReservationChecked
 export function evolve(state: ParkingLotState, event: ParkingLotEvent): ParkingLotState {
   if (event.type === "ParkingLotRegistered") return state.kind === "registered" ? state : registered(event); // registered once; its history stays
   if (state.kind !== "registered") return state;
+  const lot = evolveLot(state, event);
+  if (lot.kind !== "registered") return lot;
+  // Issue 38: the payment records whose refund window has passed by this event's time go.
+  const held = sweepPayments(lot, Date.parse(stampOf(event)));
+  return held === lot ? lot : { ...lot, ...held };
+}
+
+/** A booking canceled before its payment was authorized: its payment (pending or failed) has ended. */
+function canceledUnpaid(lot: RegisteredLot, id: string, at: string): PaymentsHeld {
+  const payment = lot.payments.get(id);
+  if (payment) return setPayment(lot, id, endedUnpaid(payment, at));
+  return { payments: lot.payments, paymentEnds: lot.paymentEnds };
+}
+
+/** Which field of each fact holds the time the service stamped it (its clock when it decided). */
+const STAMP: { readonly [K in ParkingLotEvent["type"]]: string } = {
+  ParkingLotRegistered: "registeredAt",
+  ParkingReserved: "reservedAt",
+  ReservationCanceled: "canceledAt",
+  ReservationCheckedIn: "checkedInAt",
+  ReservationCheckedOut: "checkedOutAt",
+  ReservationNoShow: "recordedAt",
+  ParkingLotClosureBegan: "recordedAt",
+  ParkingLotClosed: "closedAt",
+  ParkingLotCapacityChanged: "changedAt",
+  ParkingLotRateChanged: "changedAt",
+  ParkingLotCustomerLimitChanged: "changedAt",
+  ParkingLotPaymentTermsChanged: "changedAt",
+  PaymentAuthorized: "authorizedAt",
+  PaymentFailed: "failedAt",
+  PaymentSettlementDecided: "decidedAt",
+  PaymentCaptured: "capturedAt",
+  PaymentReleased: "releasedAt",
+  PaymentRefunded: "refundedAt",
+  OverstayCharged: "chargedAt",
+  PaymentStepFailed: "failedAt",
+};
+const stampOf = (event: ParkingLotEvent): string =>
+  (event.data as unknown as Record<string, string>)[STAMP[event.type]] as string;
+
+function evolveLot(state: RegisteredLot, event: ParkingLotEvent): ParkingLotState {
   switch (event.type) {
+    case "ParkingLotRegistered":
+      return state;
     case "ParkingReserved":
       return reserved(state, event);
     case "ReservationCanceled": {
       const record = state.reservations.get(event.data.reservationId);
       if (!record || !(isBooked(record.status) || record.status === "CHECKED_IN")) return state;
-      const lot = release(state, event.data.reservationId, record, ms(event.data.canceledAt));
+      const { reservationId, canceledAt } = event.data;
+      const lot = release(state, reservationId, record, ms(canceledAt));
       return {
         ...lot,
-        reservations: lot.reservations.set(event.data.reservationId, { ...record, status: "CANCELED" }),
+        reservations: lot.reservations.set(reservationId, { ...record, status: "CANCELED" }),
+        ...canceledUnpaid(lot, reservationId, canceledAt),
       };
     }
     case "ReservationCheckedIn": {

@@ -61,3 +61,16 @@ export const authorizationOf = (terms: PaymentTerms, quoted: number, openEnded: 
 
 /** What may still be refunded of a payment: what was captured less what was refunded already. */
 export const refundable = (captured: number, refunded: number): number => Math.max(0, captured - refunded);
+
+/**
+ * How long after a paid booking ended (its settlement was decided, or its payment failed or was
+ * canceled unpaid) a refund may still be asked: 180 days. The lot keeps the booking's payment record
+ * that long (and longer while a step or refund is still to be recorded), then drops it; a refund
+ * asked later is refused `RefundWindowPassed`. Stripe's refund guide sets no single deadline for
+ * card refunds, but issuers and several payment methods refuse refunds of old charges, and 180 days
+ * is a common limit among providers: a conservative window, counted from the decision (the capture
+ * it asks for comes after it). docs/domain.md, "Payments".
+ */
+export const REFUND_WINDOW_DAYS = 180;
+export const DAY_MS = 86_400_000;
+export const REFUND_WINDOW_MS = REFUND_WINDOW_DAYS * DAY_MS;

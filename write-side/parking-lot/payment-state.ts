@@ -17,6 +17,26 @@ export interface PaymentFailure {
   readonly at: string;
 }
 
+/** Why a booking's payment failed (PaymentFailed): declined by the provider, or its hold ran out. */
+export interface PaymentFailedBecause {
+  readonly reason: "declined" | "expired";
+  /** The provider's decline code (e.g. `card_declined`), or `expired` for a hold that ran out. */
+  readonly code: string;
+  /** The provider's message, when it gave one. */
+  readonly message?: string;
+  readonly at: string;
+}
+
+/** What a PaymentFailed says of why: the view and the lot's record read it with this one function. */
+export function failedBecause(data: EventOfType<"PaymentFailed">["data"]): PaymentFailedBecause {
+  return {
+    reason: data.reason,
+    code: data.code ?? (data.reason === "expired" ? "expired" : "declined"),
+    ...(data.message !== undefined ? { message: data.message } : {}),
+    at: data.failedAt,
+  };
+}
+
 export interface PaymentRecord {
   /** What the booking asked the provider to authorize, in `currency`'s minor unit. */
   readonly amount: number;
@@ -44,6 +64,16 @@ export interface PaymentRecord {
   readonly failures: readonly PaymentFailure[];
   /** The ledger's facts of this booking (payment-ledger.ts), in the order they were recorded. */
   readonly facts: readonly PaymentFact[];
+  /** Why it failed (state `failed`). */
+  readonly failure?: PaymentFailedBecause;
+  /**
+   * When the booking's money came to its end: its settlement was decided (check-out, cancel,
+   * no-show, closure), or it failed or was canceled before it was authorized. A refund may be
+   * asked until REFUND_WINDOW_MS after it (payment-policy.ts); payment-ends.ts drops the record then.
+   */
+  readonly endedAt?: string;
+  /** The steps of the booking's settlement (capture, release, overstay) not yet recorded. */
+  readonly stepsOutstanding: readonly PaymentStep[];
 }
 
 export const stepKey = (settlementId: string, step: PaymentStep): string => `${settlementId}:${step}`;
@@ -69,6 +99,7 @@ export function pendingPayment(
     steps: [],
     failures: [],
     facts: [],
+    stepsOutstanding: [],
   };
 }
 
@@ -82,10 +113,38 @@ export type PaymentEvent =
   | EventOfType<"OverstayCharged">
   | EventOfType<"PaymentStepFailed">;
 
-const withStep = (record: PaymentRecord, settlementId: string, step: PaymentStep): PaymentRecord => ({
-  ...record,
-  steps: [...record.steps, stepKey(settlementId, step)],
-});
+/** The step recorded: once per settlement, and no longer outstanding (one of its kind). */
+const withStep = (record: PaymentRecord, settlementId: string, step: PaymentStep): PaymentRecord => {
+  const at = record.stepsOutstanding.indexOf(step);
+  return {
+    ...record,
+    steps: [...record.steps, stepKey(settlementId, step)],
+    ...(at >= 0 ? { stepsOutstanding: record.stepsOutstanding.filter((_, i) => i !== at) } : {}),
+  };
+};
+
+/** The steps a settlement asks of the provider besides a refund (tracked in refundsOutstanding). */
+function stepsOf(decided: EventOfType<"PaymentSettlementDecided">["data"]): PaymentStep[] {
+  const steps: [PaymentStep, number][] = [
+    ["capture", decided.capture],
+    ["release", decided.release],
+    ["overstay", decided.offSession],
+  ];
+  return steps.filter(([, amount]) => amount > 0).map(([step]) => step);
+}
+
+/** The record as a booking canceled before its payment was authorized leaves it: ended, nothing to settle. */
+export const endedUnpaid = (record: PaymentRecord, at: string): PaymentRecord =>
+  record.state === "authorized" || record.endedAt !== undefined ? record : { ...record, endedAt: at };
+
+/**
+ * Whether nothing more can happen to the record but a refund: the booking's money came to its end
+ * and every step and refund decided is recorded (done or failed).
+ */
+export const isClosed = (record: PaymentRecord): boolean =>
+  record.endedAt !== undefined &&
+  record.stepsOutstanding.length === 0 &&
+  record.refundsOutstanding.length === 0;
 
 /** The outstanding refunds less one: the one of this amount, else the oldest (they run in order). */
 function lessOutstanding(outstanding: readonly number[], amount?: number): number[] {
@@ -103,12 +162,20 @@ export function evolvePayment(record: PaymentRecord, event: PaymentEvent): Payme
       return { ...record, state: "authorized", intentId, authorized: amount, facts: [...record.facts, fact] };
     }
     case "PaymentFailed":
-      return record.state === "pending" ? { ...record, state: "failed" } : record;
+      return record.state === "pending"
+        ? endedUnpaid({ ...record, state: "failed", failure: failedBecause(event.data) }, event.data.failedAt)
+        : record;
     case "PaymentSettlementDecided": {
-      const { because, refund } = event.data;
-      if (because === "refund")
-        return { ...record, refundsOutstanding: [...record.refundsOutstanding, refund] };
-      return { ...record, settled: true };
+      const { because, refund, decidedAt } = event.data;
+      const refunds = refund > 0 ? [...record.refundsOutstanding, refund] : record.refundsOutstanding;
+      if (because === "refund") return { ...record, refundsOutstanding: refunds };
+      return {
+        ...record,
+        settled: true,
+        endedAt: decidedAt,
+        stepsOutstanding: stepsOf(event.data),
+        refundsOutstanding: refunds,
+      };
     }
     case "PaymentCaptured": {
       const { intentId, amount, settlementId } = event.data;
@@ -179,6 +246,8 @@ export interface PaymentView {
   readonly refunded: number;
   readonly released: number;
   readonly failures: readonly PaymentFailure[];
+  /** State `failed`: why. */
+  readonly failure?: PaymentFailedBecause;
 }
 
 /**
@@ -213,6 +282,7 @@ export function paymentViewOf(record: PaymentRecord): PaymentView {
     refunded: record.refunded,
     released: record.released,
     failures: record.failures,
+    ...(record.failure !== undefined ? { failure: record.failure } : {}),
   };
 }
 
@@ -240,6 +310,19 @@ export const PaymentRecordSchema = Type.Object(
     charged: Money,
     refundsOutstanding: Type.Array(Money),
     steps: Type.Array(Type.String()),
+    stepsOutstanding: Type.Array(Step),
+    endedAt: Type.Optional(Type.String()),
+    failure: Type.Optional(
+      Type.Object(
+        {
+          reason: Type.Union([Type.Literal("declined"), Type.Literal("expired")]),
+          code: Type.String(),
+          message: Type.Optional(Type.String()),
+          at: Type.String(),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     failures: Type.Array(
       Type.Object(
         { step: Step, code: Type.String(), message: Type.String(), at: Type.String() },

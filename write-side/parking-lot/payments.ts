@@ -6,6 +6,7 @@ import type {
   RefundPayment,
 } from "../../schemas/commands.js";
 import type { EventOfType } from "../../schemas/events.js";
+import { refundableUntil } from "./payment-ends.js";
 import { cancelSettlement, checkOutSettlement, noShowSettlement, type Settlement } from "./payment-policy.js";
 import { type PaymentRecord, refundableOf, stepKey } from "./payment-state.js";
 import { accept, ms, reject, windowOf } from "./rules.js";
@@ -111,7 +112,12 @@ export function settleNoShow(lot: RegisteredLot, reservationId: string, at: stri
 function paymentFailed(
   lot: RegisteredLot,
   reservationId: string,
-  failure: { readonly reason: "declined" | "expired"; readonly intentId?: string; readonly code?: string },
+  failure: {
+    readonly reason: "declined" | "expired";
+    readonly intentId?: string;
+    readonly code?: string;
+    readonly message?: string;
+  },
   at: string,
 ): ParkingLotEvent[] {
   const record = lot.reservations.get(reservationId);
@@ -124,6 +130,7 @@ function paymentFailed(
         ...(failure.intentId !== undefined ? { intentId: failure.intentId } : {}),
         reason: failure.reason,
         ...(failure.code !== undefined ? { code: failure.code } : {}),
+        ...(failure.message !== undefined ? { message: failure.message } : {}),
         failedAt: at,
       },
     },
@@ -173,6 +180,7 @@ export function failPayment(command: FailPayment, state: ParkingLotState): Decis
     reason: "declined" as const,
     ...(command.intentId !== undefined ? { intentId: command.intentId } : {}),
     ...(command.code !== undefined ? { code: command.code } : {}),
+    ...(command.message !== undefined ? { message: command.message } : {}),
   };
   return accept(...paymentFailed(state, reservationId, failure, command.now));
 }
@@ -192,6 +200,8 @@ export function recordPaymentOutcome(command: RecordPaymentOutcome, state: Parki
   if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
   const { parkingLotId, reservationId, settlementId, step, outcome, now } = command;
   const payment = state.payments.get(reservationId);
+  // A paid booking's record goes only once every step decided is recorded: this one was.
+  if (!payment && state.reservations.get(reservationId)?.paid) return accept();
   if (payment?.state !== "authorized") return reject({ code: "NotPaid", parkingLotId, reservationId });
   if (payment.steps.includes(stepKey(settlementId, step))) return accept(); // recorded already
   const ids = { reservationId, parkingLotId };
@@ -245,8 +255,19 @@ export function refundPayment(command: RefundPayment, state: ParkingLotState): D
   const payment = state.payments.get(reservationId);
   if (!payment && !state.reservations.has(reservationId))
     return reject({ code: "ReservationNotFound", parkingLotId, reservationId });
+  // Its record gone (payment-ends.ts), a paid booking's refund window has passed.
+  if (!payment && state.reservations.get(reservationId)?.paid)
+    return reject({ code: "RefundWindowPassed", parkingLotId, reservationId });
   if (payment?.state !== "authorized" || payment.captured === 0)
     return reject({ code: "NotPaid", parkingLotId, reservationId });
+  const until = refundableUntil(payment);
+  if (until !== undefined && until <= ms(command.now))
+    return reject({
+      code: "RefundWindowPassed",
+      parkingLotId,
+      reservationId,
+      refundableUntil: new Date(until).toISOString(),
+    });
   const refundable = refundableOf(payment);
   if (amount > refundable)
     return reject({ code: "RefundExceedsCaptured", parkingLotId, reservationId, refundable, asked: amount });

@@ -12,6 +12,12 @@ export interface ReservationRecord {
   readonly status: RecordedStatus;
   /** What its check-out charged for an overstay, as the event recorded it (a retry answers it again). */
   readonly overstayCharge?: number;
+  /**
+   * Issue 38: its payment was authorized. Its payment record goes once its refund window has
+   * passed (payment-ends.ts); this stays, so that a late refund is refused for the window, not as
+   * never paid.
+   */
+  readonly paid?: true;
 }
 
 /**
@@ -114,8 +120,10 @@ export class ReservationBook {
       startsAt: [] as (readonly string[])[],
       endsAt: [] as (readonly string[])[],
       charges: [] as (readonly number[])[],
+      paid: [] as string[],
     };
     const baseCharges = base.charges ?? new Array<number>(base.ids.length).fill(0);
+    const basePaid = base.paid ?? "0".repeat(base.ids.length);
     const baseRun = (from: number, to: number) => {
       if (from >= to) return;
       chunks.ids.push(base.ids.slice(from, to));
@@ -126,6 +134,7 @@ export class ReservationBook {
       chunks.startsAt.push(base.startsAt.slice(from, to));
       chunks.endsAt.push(base.endsAt.slice(from, to));
       chunks.charges.push(baseCharges.slice(from, to));
+      chunks.paid.push(basePaid.slice(from, to));
     };
     // Consecutive changed records gather in one chunk.
     let pending: ReturnType<typeof emptyRun> = emptyRun();
@@ -139,6 +148,7 @@ export class ReservationBook {
       chunks.startsAt.push(pending.startsAt);
       chunks.endsAt.push(pending.endsAt);
       chunks.charges.push(pending.charges);
+      chunks.paid.push(pending.paid.join(""));
       pending = emptyRun();
     };
     let b = 0;
@@ -157,6 +167,7 @@ export class ReservationBook {
       pending.startsAt.push(record.startsAt ?? "");
       pending.endsAt.push(record.endsAt ?? "");
       pending.charges.push(record.overstayCharge ?? 0);
+      pending.paid.push(record.paid ? "1" : "0");
       // A changed record replaces the base's entry of the same id.
       b = at < base.ids.length && base.ids[at] === id ? at + 1 : at;
     }
@@ -172,6 +183,7 @@ export class ReservationBook {
       startsAt: all(chunks.startsAt),
       endsAt: all(chunks.endsAt),
       charges: all(chunks.charges),
+      paid: chunks.paid.join(""),
     };
   }
 }
@@ -185,6 +197,7 @@ const emptyRun = () => ({
   startsAt: [] as string[],
   endsAt: [] as string[],
   charges: [] as number[],
+  paid: [] as string[],
 });
 
 const NO_COLUMNS: ReservationColumns = {
@@ -212,6 +225,8 @@ export interface ReservationColumns {
   readonly endsAt: readonly string[];
   /** What a check-out charged for an overstay (0: nothing); absent in snapshots written before it. */
   readonly charges?: readonly number[];
+  /** Whether each was paid ("1": its payment was authorized, else "0"); absent: none was. */
+  readonly paid?: string;
 }
 
 export const STATUS_CODE: Readonly<Record<RecordedStatus, string>> = {
@@ -244,10 +259,12 @@ export function checkColumns(columns: ReservationColumns): string | undefined {
     statuses.length !== n ||
     startsAt.length !== n ||
     endsAt.length !== n ||
-    (columns.charges !== undefined && columns.charges.length !== n)
+    (columns.charges !== undefined && columns.charges.length !== n) ||
+    (columns.paid !== undefined && columns.paid.length !== n)
   )
     return "columns of different lengths";
   if (!STATUSES.test(statuses)) return "an unknown status";
+  if (columns.paid !== undefined && !/^[01]*$/.test(columns.paid)) return "a paid mark other than 0 or 1";
   let previous = "";
   for (let i = 0; i < n; i++) {
     const id = ids[i] as string;
@@ -301,6 +318,8 @@ function recordAt(columns: ReservationColumns, i: number): ReservationRecord {
     amount: columns.amounts[i] as number,
     ...(startsAt && endsAt ? { startsAt, endsAt } : {}),
     status: STATUS_OF[columns.statuses[i] as string] as RecordedStatus,
+    // The order evolve gives them: a booking is paid (authorized) before a check-out charges it.
+    ...(columns.paid?.[i] === "1" ? { paid: true as const } : {}),
     ...(charge > 0 ? { overstayCharge: charge } : {}),
   };
 }

@@ -1,8 +1,9 @@
 import { type Static, Type } from "@sinclair/typebox";
-import { Map as ImmutableMap, Set as ImmutableSet, List } from "immutable";
+import { Map as ImmutableMap, Set as ImmutableSet, List, OrderedMap } from "immutable";
 import { CouponRule, PaymentTerms } from "../../schemas/common.js";
 import { precompile, validate } from "../../schemas/validation.js";
 import type { Interval } from "./occupancy.js";
+import { NO_PAYMENT_ENDS, type PaymentEnds } from "./payment-ends.js";
 import { type PaymentRecord, PaymentRecordSchema } from "./payment-state.js";
 import { checkColumns, ReservationBook, type ReservationColumns } from "./reservation-book.js";
 import type { CarInLot, Closure, ParkingLotState, RegisteredLot, ReservationRecord } from "./state.js";
@@ -45,8 +46,31 @@ export interface LotSnapshot {
         readonly closures: Closure[];
         /** The paid bookings' money (absent before issue 38's payments, version 6). */
         readonly payments?: [string, PaymentRecord][];
+        /** The ended payment records by day, and those lingering (version 7; absent: none). */
+        readonly paymentEnds?: StoredPaymentEnds;
       });
 }
+
+interface StoredPaymentEnds {
+  readonly byDay: [number, string[]][];
+  readonly lingering: string[];
+}
+
+const paymentEndsOf = (ends: PaymentEnds): StoredPaymentEnds | undefined =>
+  ends.byDay.size === 0 && ends.lingering.size === 0
+    ? undefined
+    : {
+        byDay: [...ends.byDay.entries()].map(([day, ids]): [number, string[]] => [day, [...ids].sort()]),
+        lingering: [...ends.lingering].sort(),
+      };
+
+const paymentEndsFrom = (stored: StoredPaymentEnds | undefined): PaymentEnds =>
+  stored === undefined
+    ? NO_PAYMENT_ENDS
+    : {
+        byDay: OrderedMap(stored.byDay.map(([day, ids]) => [day, ImmutableSet(ids)] as const)),
+        lingering: ImmutableSet(stored.lingering),
+      };
 
 const byKey = <T>(a: [string | number, T], b: [string | number, T]) =>
   a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
@@ -86,8 +110,12 @@ function headOf(state: RegisteredLot) {
     closures: [...state.closures],
     archived: state.archived,
     ...(state.payments.size > 0 ? { payments: [...state.payments.entries()].sort(byKey) } : {}),
+    ...optional("paymentEnds", paymentEndsOf(state.paymentEnds)),
   };
 }
+
+const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
+  (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 
 /** JSON has no Infinity: an open-ended car's window end is stored as null. */
 const finite = (n: number): number | null => (Number.isFinite(n) ? n : null);
@@ -124,6 +152,7 @@ export function fromSnapshot(snapshot: LotSnapshot): ParkingLotState {
     closures: List(s.closures),
     archived: s.archived,
     payments: ImmutableMap(s.payments ?? []),
+    paymentEnds: paymentEndsFrom(s.paymentEnds),
   };
 }
 
@@ -140,8 +169,11 @@ export function fromSnapshot(snapshot: LotSnapshot): ParkingLotState {
  * 4: the rate each open-ended booking was made at (`checkOutRates`; issue 33: a lot's rate changes).
  * 5: the lot's payment terms (`paymentTerms`; issue 38).
  * 6: the paid bookings' money (`payments`) and the PENDING_PAYMENT status (issue 38).
+ * 7: payment records end (`paymentEnds`, a record's `endedAt`, `stepsOutstanding`, `failure`;
+ *    a reservation's `paid` mark): an older snapshot is ignored as any other version is, and the
+ *    lot folded from its whole stream, which evolve reads the same way whatever wrote it.
  */
-export const SNAPSHOT_VERSION = 6;
+export const SNAPSHOT_VERSION = 7;
 
 /** Reservation records per page: a page stays far below MongoDB's 16 MB document limit. */
 export const SNAPSHOT_PAGE_SIZE = 20_000;
@@ -179,6 +211,16 @@ const RegisteredHead = Type.Object(
     archived: Type.Integer({ minimum: 0 }),
     /** Since issue 38 (version 6): the paid bookings' money. */
     payments: Type.Optional(Type.Array(Type.Tuple([Type.String(), PaymentRecordSchema]))),
+    /** Since version 7: the ended payment records by day (ascending), and those lingering. */
+    paymentEnds: Type.Optional(
+      Type.Object(
+        {
+          byDay: Type.Array(Type.Tuple([Type.Integer(), Strings])),
+          lingering: Strings,
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 );
@@ -204,6 +246,8 @@ const ReservationPage = Type.Object(
     endsAt: Type.String(),
     /** What each check-out charged for an overstay (0: nothing); absent in older snapshots. */
     charges: Type.Optional(Type.Array(Type.Unknown())),
+    /** Whether each was paid, "1" or "0" (version 7); absent: none of the page's was. */
+    paid: Type.Optional(Type.String()),
   },
   { additionalProperties: false },
 );
@@ -257,6 +301,7 @@ export function encodeSnapshot(state: ParkingLotState): SnapshotParts {
       ...(columns.charges?.slice(from, to).some((c) => c > 0)
         ? { charges: columns.charges.slice(from, to) }
         : {}),
+      ...(columns.paid?.slice(from, to).includes("1") ? { paid: columns.paid.slice(from, to) } : {}),
     });
   }
   return [{ ...headOf(state), reservations: columns.ids.length }, ...pages];
@@ -312,6 +357,7 @@ export function decodeSnapshot(parts: readonly unknown[], lotId: string): Parkin
       closures: List(head.closures),
       archived: head.archived,
       payments: ImmutableMap(head.payments ?? []),
+      paymentEnds: paymentEndsFrom(head.paymentEnds),
     };
     return lot;
   } catch (error) {
@@ -328,7 +374,9 @@ function joinPages(pages: readonly ReservationPage[]): ReservationColumns {
   const startsAt: string[][] = [];
   const endsAt: string[][] = [];
   const charges: unknown[][] = [];
+  const paid: string[] = [];
   for (const page of pages) {
+    paid.push(page.paid ?? "0".repeat(page.amounts.length));
     charges.push(page.charges ?? new Array<number>(page.amounts.length).fill(0));
     ids.push(page.ids.split(SEPARATOR));
     customerIds.push(page.customerIds.split(SEPARATOR));
@@ -349,5 +397,6 @@ function joinPages(pages: readonly ReservationPage[]): ReservationColumns {
     startsAt: all(startsAt),
     endsAt: all(endsAt),
     charges: all(charges) as number[],
+    paid: paid.join(""),
   };
 }

@@ -3,6 +3,7 @@ import type { CouponRule, PaymentTerms } from "../../schemas/common.js";
 import type { EventOfType } from "../../schemas/events.js";
 import type { ReservationStatus } from "../../schemas/reservation-time.js";
 import type { Occupancy } from "./occupancy.js";
+import type { PaymentEnds } from "./payment-ends.js";
 import type { PaymentEvent, PaymentRecord } from "./payment-state.js";
 import type { ReservationBook } from "./reservation-book.js";
 
@@ -101,9 +102,12 @@ export type ParkingLotState =
       readonly archived: number;
       /**
        * Since issue 38: the money of each booking that started PENDING_PAYMENT, by reservation id
-       * (payment-state.ts). Kept when its reservation ends: outcomes and refunds come after.
+       * (payment-state.ts). Kept when its reservation ends (outcomes and refunds come after) until
+       * its refund window has passed and nothing is left to record (payment-ends.ts).
        */
       readonly payments: ImmutableMap<string, PaymentRecord>;
+      /** The ended payment records by the day they ended, to drop each once its window has passed. */
+      readonly paymentEnds: PaymentEnds;
     };
 
 export type RegisteredLot = Extract<ParkingLotState, { kind: "registered" }>;
@@ -207,6 +211,16 @@ export type Rejection =
       readonly reservationId: string;
       readonly refundable: number;
       readonly asked: number;
+    }
+  | {
+      /**
+       * Issue 38: a refund asked after the booking's refund window (REFUND_WINDOW_DAYS after its
+       * money came to its end); `refundableUntil` when the lot still knows it.
+       */
+      readonly code: "RefundWindowPassed";
+      readonly parkingLotId: string;
+      readonly reservationId: string;
+      readonly refundableUntil?: string;
     }
   | {
       readonly code: "CapacityTooLow";
