@@ -29,6 +29,7 @@ import { decodeSnapshot, encodeSnapshot, type SnapshotParts, toSnapshot } from "
  */
 
 const NUM_RUNS = 150;
+const COVERAGE_RUNS = 3 * NUM_RUNS;
 const MINUTE = 60_000;
 const START = Date.parse(NOW);
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -394,13 +395,14 @@ describe("lot snapshots: a snapshot at any revision plus the events after it is 
         if (last.kind === "registered" && last.occupancy.prunedBefore > emptyOccupancy(START).prunedBefore)
           count("pruned");
       }),
-      { numRuns: NUM_RUNS },
+      { numRuns: COVERAGE_RUNS },
     );
-    // Each kind in at least 2% of the runs. The rarest, a no-show (a window that ends without its
-    // car, then a scheduler's command), came in 6 to about 15 of 150 runs over 40 samples, so a
-    // bar of 5% (7.5) failed now and then; 2% (3) is well below every sample.
+    // Each kind in at least 3 runs. The rarest, a no-show (a window that ends without its car,
+    // then a scheduler's command), came in 6 to about 15 of 150 runs over 40 samples before
+    // payments; with payments on in half the histories (a pending booking never no-shows) it came
+    // in as few as 2 of 150, so this check alone runs three times the histories.
     for (const what of [...PARKING_LOT_EVENT_TYPES, "pruned"])
-      expect(runsWith.get(what) ?? 0, `runs with ${what}`).toBeGreaterThanOrEqual(NUM_RUNS / 50);
+      expect(runsWith.get(what) ?? 0, `runs with ${what}`).toBeGreaterThanOrEqual(3);
   });
 
   it("gives the same state (toSnapshot) for every revision the snapshot is taken at", () => {
