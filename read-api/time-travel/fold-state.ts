@@ -11,6 +11,7 @@ import {
   CLOSURE_PREFIX,
   CONTROL_CENTER,
 } from "../../projections/read-models/control-center.js";
+import { ENDS_PREFIX, STARTS_PREFIX } from "../../projections/read-models/control-center-clock.js";
 import { LOT_FACTS, lotFactsProjection } from "../../projections/read-models/lot-facts.js";
 import type { Projection } from "../../projections/read-models/projection.js";
 import { PLATE_SUFFIXES, RESERVATIONS } from "../../projections/read-models/reservations.js";
@@ -96,6 +97,12 @@ export class FoldState {
       // The plate search's index serves only the live listing, never a view as of a moment: folding
       // it would make every checkpoint several times the size of the lot's present.
       if (op.collection === physical(PLATE_SUFFIXES)) continue;
+      // Nor the instants a window starts or ends (control-center-clock.ts): they serve only the live
+      // control center's cache of its figures (control-center-moment.ts), which a view as of a
+      // moment never keeps (its fold records no projection version: see boundariesCover), and they
+      // grow with the history (one per window booked): every read of the control center's
+      // documents would scan them.
+      if (op.collection === physical(CONTROL_CENTER) && isBoundary(op.id)) continue;
       const docs = this.collections.get(op.collection) ?? NO_DOCS;
       this.collections.set(op.collection, written(docs, op));
     }
@@ -189,6 +196,8 @@ export class FoldState {
     return new MemoryDocumentStore(this.collections);
   }
 }
+
+const isBoundary = (id: string): boolean => id.startsWith(STARTS_PREFIX) || id.startsWith(ENDS_PREFIX);
 
 /** Each document's size as JSON (documents are never changed in place: measured once). */
 const SIZES = new WeakMap<MutableDocument, number>();
