@@ -258,16 +258,12 @@ describe("time travel through checkpoints", () => {
 
   it("the control center as of a moment, every lot's state carried along the fold: the live views' answers over the log to the moment, through bounded folds", async () => {
     const bounded = new TimeTravel(store, { checkpointEvery: 10, maxFold: 50 });
-    const whole = new TimeTravel(store, { checkpointEvery: NO_BOUND, maxFold: NO_BOUND });
     const cuts = [
       ...cutsOf(LONG_LOT).filter((_c, i) => i % 3 === 0),
       ...cutsOf(AHEAD_LOT).filter((_c, i) => i % 2 === 1),
     ];
     const references = new Map<Cut, unknown>();
-    for (const cut of cuts) {
-      references.set(cut, await liveControlCenterAt(cut, { limit: 10 }));
-      expect(await whole.controlCenter(cut, { limit: 10 }), JSON.stringify(cut)).toEqual(references.get(cut));
-    }
+    for (const cut of cuts) references.set(cut, await liveControlCenterAt(cut, { limit: 10 }));
     for (const cut of [...cuts].reverse().concat(cuts)) {
       const { view } = await answered(() => bounded.controlCenter(cut, { limit: 10 }));
       expect(view, JSON.stringify(cut)).toEqual(references.get(cut));
