@@ -10,6 +10,10 @@
  * Then a lot as of a moment (time travel, read-api/time-travel/) over the embedded event store:
  * CPU per answer at 500 and 20,000 active bookings and at 100,000 events of history (500 active),
  * each answer at a moment not asked before (no kept answer), its checkpoints laid by a first pass.
+ * The same for the control center as of a moment (the whole log folded, every lot's state carried):
+ *
+ *   nice -n 10 npx tsx bench/lot-figures.ts --as-of
+ *   nice -n 10 npx tsx bench/lot-figures.ts --control-center-as-of
  *
  * Per size: "warm" is an answer at a position already answered (the lot's state and its occupancy
  * timeline cached: a lookup per step); "new fact" is the first answer after one more booking (the
@@ -231,8 +235,11 @@ async function lotLog(dir: string, name: string, active: number, churn: number) 
   return { store, events: events.length, head: positions.at(-1) as number };
 }
 
-/** CPU per `asOf` answer on a lot, at moments not asked before (each a fold from a checkpoint). */
-async function asOfFigures() {
+/**
+ * CPU per `asOf` answer on a lot (or of the control center, the whole log folded: a page of 10
+ * lots and the totals), at moments not asked before (each a fold from a checkpoint).
+ */
+async function asOfFigures(of: "lot" | "control center") {
   const dir = mkdtempSync(join(tmpdir(), "lot-figures-"));
   try {
     for (const [label, active, churn] of [
@@ -245,7 +252,10 @@ async function asOfFigures() {
       const ask = async (commit: number) => {
         for (;;) {
           try {
-            return await travel.parkingLot("bench", { kind: "position", commit });
+            const cut = { kind: "position", commit } as const;
+            return of === "lot"
+              ? await travel.parkingLot("bench", cut)
+              : await travel.controlCenter(cut, { limit: 10 });
           } catch (error) {
             if (!(error instanceof FoldTooFarError)) throw error;
           }
@@ -259,7 +269,7 @@ async function asOfFigures() {
       for (let k = 0; k < 5; k++) perAnswer.push(await cpuMs(async () => ask(head - 300 - k * 37), 1));
       perAnswer.sort((a, b) => a - b);
       console.log(
-        `asOf @${label.padEnd(28)} ${events.toLocaleString("en-US")} events: ` +
+        `${of === "lot" ? "asOf" : "control center asOf"} @${label.padEnd(28)} ${events.toLocaleString("en-US")} events: ` +
           `${(perAnswer[2] as number).toFixed(1)} ms CPU per answer (median of 5, ${(perAnswer[0] as number).toFixed(1)}–${(perAnswer[4] as number).toFixed(1)}); ` +
           `first pass to the head ${((prepared.user + prepared.system) / 1000).toFixed(0)} ms CPU, ${travel.stats().checkpoints} checkpoints, ${(travel.stats().bytes / 1e6).toFixed(1)} MB`,
       );
@@ -270,6 +280,8 @@ async function asOfFigures() {
   }
 }
 
-// `--as-of`: only the time-travel figures.
-if (!process.argv.includes("--as-of")) await main();
-await asOfFigures();
+// `--as-of`: only a lot's time-travel figures; `--control-center-as-of`: only the control center's.
+const controlCenterOnly = process.argv.includes("--control-center-as-of");
+if (!process.argv.includes("--as-of") && !controlCenterOnly) await main();
+if (!controlCenterOnly) await asOfFigures("lot");
+if (controlCenterOnly || !process.argv.includes("--as-of")) await asOfFigures("control center");

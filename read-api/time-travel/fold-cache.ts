@@ -6,7 +6,7 @@ import { decodeEvent } from "../../schemas/event-codec.js";
 import { stampMsOfRaw } from "../history/audit-entry.js";
 import type { Cut } from "./as-of.js";
 import { FoldState } from "./fold-state.js";
-import { emptyLotFold } from "./lot-fold.js";
+import { emptyLotFold, emptyLotFolds } from "./lot-fold.js";
 
 /**
  * Folds of a log source (a lot's stream, or the whole log) up to a cut, with bounded work and
@@ -33,6 +33,8 @@ export interface FoldSource {
   readonly projections: readonly Projection[];
   /** Whether the source is one lot's stream, whose decider state the fold carries along (lot-fold.ts). */
   readonly lot?: boolean;
+  /** Whether the source is the whole log, every lot's decider state carried along (lot-fold.ts). */
+  readonly lots?: boolean;
   /**
    * The source's events after the first `count` (the last of which is at `position`), in log order,
    * at most `max` of them.
@@ -54,7 +56,7 @@ interface Checkpoint {
    * counted in each: an upper bound).
    */
   readonly bytes: number;
-  /** Of `bytes`, the lot's decider state and windows (lot-fold.ts). */
+  /** Of `bytes`, the lots' decider states and windows (lot-fold.ts). */
   readonly stateBytes: number;
   /** When it was last laid or started from (a tick of this cache): the least recent goes first. */
   used: number;
@@ -131,7 +133,11 @@ export class FoldCache {
     // A copy shares the checkpoint's maps and lot state (persistent: fold-state.ts), copying none.
     const state = start
       ? start.state.copy()
-      : new FoldState(source.projections, source.lot ? emptyLotFold : null);
+      : new FoldState(
+          source.projections,
+          source.lot ? emptyLotFold : null,
+          source.lots ? emptyLotFolds : null,
+        );
     let count = start?.count ?? 0;
     let position = start?.position ?? null;
     let stampMs = start?.stampMs ?? Number.NEGATIVE_INFINITY;

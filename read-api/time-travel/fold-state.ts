@@ -11,12 +11,21 @@ import {
   CLOSURE_PREFIX,
   CONTROL_CENTER,
 } from "../../projections/read-models/control-center.js";
-import { LOT_FACTS } from "../../projections/read-models/lot-facts.js";
+import { ENDS_PREFIX, STARTS_PREFIX } from "../../projections/read-models/control-center-clock.js";
+import { LOT_FACTS, lotFactsProjection } from "../../projections/read-models/lot-facts.js";
 import type { Projection } from "../../projections/read-models/projection.js";
 import { PLATE_SUFFIXES, RESERVATIONS } from "../../projections/read-models/reservations.js";
 import { checkpointOp, physicalCollection } from "../../projections/runtime/checkpoints.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
-import { foldLotEvent, LOT_STATE_ENTRY_BYTES, type LotFold, lotFoldEntries } from "./lot-fold.js";
+import {
+  foldLotEvent,
+  foldLotsEvent,
+  LOT_STATE_ENTRY_BYTES,
+  type LotFold,
+  type LotFolds,
+  lotFoldEntries,
+  lotFoldsEntries,
+} from "./lot-fold.js";
 import { MemoryDocumentStore } from "./memory-store.js";
 
 /** The generation a throwaway fold writes (a fresh store has no other: the query side reads it by default). */
@@ -47,7 +56,10 @@ const NO_DOCS: Docs = ImmutableMap();
  * a changed copy), so a copy of the state (a checkpoint, an answer starting from one) costs one
  * entry per collection and shares every document and map node with the original: a write after it
  * makes O(log n) new nodes, never a copy of the maps. With `lot` (a lot's stream folded), the lot's
- * decider state and its windows' step tree are carried along too (lot-fold.ts), persistent as well.
+ * decider state and its windows' step tree are carried along too (lot-fold.ts), persistent as well;
+ * with `lots` (the whole log folded), every lot's, by lot id. Then the lot facts' documents are not
+ * kept (each lot's state is what they are folded into, and no view reads them once it is carried:
+ * an answer starts each lot's views from its state), only the lot-facts projection's position.
  */
 export class FoldState {
   private readonly collections = new Map<string, Docs>();
@@ -55,6 +67,7 @@ export class FoldState {
   constructor(
     private readonly projections: readonly Projection[],
     private lotFold: LotFold | null = null,
+    private lotFolds: LotFolds | null = null,
   ) {}
 
   /** The lot's decider state folded along (null unless made with one), up to the last event applied. */
@@ -62,13 +75,21 @@ export class FoldState {
     return this.lotFold;
   }
 
+  /** Every lot's decider state folded along (null unless made with them), up to the last event applied. */
+  get lots(): LotFolds | null {
+    return this.lotFolds;
+  }
+
   /** Folds one event through every projection that reacts to it (and the lot's state, if carried). */
   apply(stored: StoredDomainEvent): void {
     for (const projection of this.projections) {
       if (!projection.eventTypes.has(stored.event.type)) continue;
+      // Every lot's state carried: the facts it is folded from are not kept as documents (see above).
+      if (this.lotFolds && projection === lotFactsProjection) continue;
       this.write(projection.apply(stored, physical));
     }
     if (this.lotFold) this.lotFold = foldLotEvent(this.lotFold, stored);
+    if (this.lotFolds) this.lotFolds = foldLotsEvent(this.lotFolds, stored);
   }
 
   write(ops: readonly WriteOp[]): void {
@@ -76,6 +97,12 @@ export class FoldState {
       // The plate search's index serves only the live listing, never a view as of a moment: folding
       // it would make every checkpoint several times the size of the lot's present.
       if (op.collection === physical(PLATE_SUFFIXES)) continue;
+      // Nor the instants a window starts or ends (control-center-clock.ts): they serve only the live
+      // control center's cache of its figures (control-center-moment.ts), which a view as of a
+      // moment never keeps (its fold records no projection version: see boundariesCover), and they
+      // grow with the history (one per window booked): every read of the control center's
+      // documents would scan them.
+      if (op.collection === physical(CONTROL_CENTER) && isBoundary(op.id)) continue;
       const docs = this.collections.get(op.collection) ?? NO_DOCS;
       this.collections.set(op.collection, written(docs, op));
     }
@@ -99,7 +126,7 @@ export class FoldState {
 
   /** A copy: one entry per collection, the documents and the lot's state shared (see above). */
   copy(): FoldState {
-    const copy = new FoldState(this.projections, this.lotFold);
+    const copy = new FoldState(this.projections, this.lotFold, this.lotFolds);
     for (const [collection, docs] of this.collections) copy.collections.set(collection, docs);
     return copy;
   }
@@ -144,9 +171,12 @@ export class FoldState {
     return bytes;
   }
 
-  /** The lot's state's estimated size (0 without one): its entries at LOT_STATE_ENTRY_BYTES each. */
+  /** The lots' states' estimated size (0 without any): their entries at LOT_STATE_ENTRY_BYTES each. */
   lotStateBytes(): number {
-    return this.lotFold ? lotFoldEntries(this.lotFold) * LOT_STATE_ENTRY_BYTES : 0;
+    const entries =
+      (this.lotFold ? lotFoldEntries(this.lotFold) : 0) +
+      (this.lotFolds ? lotFoldsEntries(this.lotFolds) : 0);
+    return entries * LOT_STATE_ENTRY_BYTES;
   }
 
   get size(): number {
@@ -166,6 +196,8 @@ export class FoldState {
     return new MemoryDocumentStore(this.collections);
   }
 }
+
+const isBoundary = (id: string): boolean => id.startsWith(STARTS_PREFIX) || id.startsWith(ENDS_PREFIX);
 
 /** Each document's size as JSON (documents are never changed in place: measured once). */
 const SIZES = new WeakMap<MutableDocument, number>();

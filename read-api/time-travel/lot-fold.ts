@@ -1,3 +1,4 @@
+import { Map as ImmutableMap } from "immutable";
 import { lotFactOf, lotFactsProjection } from "../../projections/read-models/lot-facts.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import { forgetEnded, initialState, type ParkingLotState } from "../../write-side/parking-lot/decider.js";
@@ -80,9 +81,11 @@ export const LOT_STATE_ENTRY_BYTES = 448;
 export function lotFoldEntries(lot: LotFold): number {
   const { state, windows } = lot;
   if (state.kind !== "registered") return 0;
+  const counted = ENTRIES.get(lot);
+  if (counted !== undefined) return counted;
   let windowed = 0;
   for (const bucket of state.occupancy.buckets.values()) windowed += bucket.size;
-  return (
+  const entries =
     1 +
     state.reservations.size +
     windowed +
@@ -92,6 +95,36 @@ export function lotFoldEntries(lot: LotFold): number {
     state.openEnded.size +
     state.checkOutRates.size +
     state.payments.size +
-    state.closures.size
-  );
+    state.closures.size;
+  ENTRIES.set(lot, entries);
+  return entries;
+}
+
+/** Each lot fold's entries, counted once (a fold is never changed: the next fact makes a new one). */
+const ENTRIES = new WeakMap<LotFold, number>();
+
+/**
+ * Every lot's decider state and windows, carried along a fold of the whole log (the control
+ * center as of a moment): a persistent map by lot id, so a checkpoint keeps it as it is and a fact
+ * changes one lot's entry (O(log lots) beside that lot's O(log n)).
+ */
+export type LotFolds = ImmutableMap<string, LotFold>;
+
+export const emptyLotFolds: LotFolds = ImmutableMap();
+
+/** `lots` after one event of the log (unchanged for an event no lot's state is folded from). */
+export function foldLotsEvent(lots: LotFolds, stored: StoredDomainEvent): LotFolds {
+  if (!FOLDED.has(stored.event.type)) return lots;
+  // Every fact a lot's state is folded from names its lot (lot-facts.ts keys its documents by it).
+  const { parkingLotId } = stored.event.data as { readonly parkingLotId: string };
+  const lot = lots.get(parkingLotId) ?? emptyLotFold;
+  const next = foldLotEvent(lot, stored);
+  return next === lot ? lots : lots.set(parkingLotId, next);
+}
+
+/** The entries every lot's state holds (each lot's counted once: lotFoldEntries). */
+export function lotFoldsEntries(lots: LotFolds): number {
+  let entries = 0;
+  for (const lot of lots.values()) entries += lotFoldEntries(lot);
+  return entries;
 }

@@ -89,6 +89,9 @@ export class TimeTravel {
 
   private readonly allSource: FoldSource = {
     key: "all",
+    // Every lot's decider state carried along (lot-fold.ts): an answer reads each lot's at the
+    // moment instead of deriving it from the folded lot facts (whose documents it then keeps not).
+    lots: true,
     projections: [parkingLotsProjection, reservationsProjection, controlCenterProjection, lotFactsProjection],
     read: (_count, position, max) =>
       this.events.readAll(position ? { from: position, maxCount: max } : { maxCount: max }),
@@ -130,6 +133,7 @@ export class TimeTravel {
       // as of the earliest instant asked about, not a missing one.
       const view = await this.ask(folded, cut, (views) => views.controlCenter.controlCenter(page), {
         nothingFoldedMs: EMPTY_LOG_MS,
+        lots: true,
       });
       return { view, final: folded.final };
     });
@@ -211,6 +215,8 @@ export class TimeTravel {
       readonly nothingFoldedMs?: number;
       /** The lot whose decider state the fold carried along (lot-fold.ts): its views start from it. */
       readonly lot?: string;
+      /** Whether the fold carried every lot's decider state (the whole log's): each lot's views start from it. */
+      readonly lots?: boolean;
     } = {},
   ): Promise<AsOfView<T> | null> {
     const nowMs =
@@ -227,6 +233,8 @@ export class TimeTravel {
       const views = readViews(store, { readYourWritesTimeoutMs: 0, now: () => nowMs });
       const lot = folded.state.lot;
       if (lot && options.lot) views.lots.states.seed(options.lot, lot);
+      const lots = folded.state.lots;
+      if (lots && options.lots) views.lots.states.seedEvery((id) => lots.get(id));
       const view = await query(views);
       if (!view) return null;
       return {

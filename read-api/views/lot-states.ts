@@ -50,10 +50,9 @@ interface Entry {
 export class LotStates {
   private readonly entries = new Map<string, Entry>();
   private readonly loading = new Map<string, Promise<Entry | null>>();
-  private readonly seeds = new Map<
-    string,
-    Pick<Entry, "windows" | "revision"> & { state: ParkingLotState }
-  >();
+  private readonly seeds = new Map<string, Seed>();
+  /** Every lot's seed (seedEvery), asked for a lot not kept yet. */
+  private everySeed: ((parkingLotId: string) => Seed | undefined) | undefined;
 
   constructor(private readonly ctx: ReadContext) {}
 
@@ -89,6 +88,15 @@ export class LotStates {
     this.seeds.set(parkingLotId, lot);
   }
 
+  /**
+   * Starts each lot not kept yet from `seedOf(id)` (as `seed`; a lot it does not know did not exist):
+   * every lot's state carried along a time-travel fold of the whole log (the control center as of
+   * a moment), so no lot's state is derived from its facts, whichever lots a view reads.
+   */
+  seedEvery(seedOf: (parkingLotId: string) => Seed | undefined): void {
+    this.everySeed = seedOf;
+  }
+
   private async entry(parkingLotId: string): Promise<Entry | null> {
     const pending = this.loading.get(parkingLotId);
     if (pending) return pending;
@@ -103,14 +111,16 @@ export class LotStates {
       this.ctx.appliedPositionOf(LOT_FACTS),
     ]);
     const checkedAt = applied?.commit ?? null;
-    const seeded = this.seeds.get(parkingLotId);
+    const kept = this.entries.get(parkingLotId);
+    const seeded =
+      this.seeds.get(parkingLotId) ??
+      (this.everySeed && !kept ? (this.everySeed(parkingLotId) ?? UNKNOWN_LOT) : undefined);
     if (seeded) {
       this.seeds.delete(parkingLotId);
       const { state, windows, revision } = seeded;
       if (state.kind !== "registered") return null;
       return this.keep(parkingLotId, { collection, state, windows, revision, checkedAt, folded: 0 });
     }
-    const kept = this.entries.get(parkingLotId);
     const usable = kept && kept.collection === collection && kept.folded < REFOLD_AFTER ? kept : undefined;
     if (usable && usable.checkedAt === checkedAt) return this.keep(parkingLotId, usable);
     const docs = await this.ctx.store.find(
@@ -149,6 +159,11 @@ export class LotStates {
     return entry;
   }
 }
+
+/** A lot's state folded elsewhere, its views started from (see seed). */
+type Seed = Pick<Entry, "windows" | "revision"> & { readonly state: ParkingLotState };
+/** The seed of a lot a whole fold does not know: not registered then. */
+const UNKNOWN_LOT: Seed = { state: initialState, windows: null, revision: -1 };
 
 /** The state folded from these facts, and its windows' step tree built from scratch (O(n log n)). */
 export function loadWithWindows(facts: readonly LotFact[]): { state: ParkingLotState; windows: StepTree } {
