@@ -111,10 +111,7 @@ async function main(): Promise<number> {
     `load average at start: ${quiet.load.join(" ")}${quiet.quiet ? "" : " (busy machine: figures are disturbed)"}`,
   );
 
-  const ctx: BenchContext = {
-    quick,
-    shared: new Map(),
-  };
+  const ctx: BenchContext = { quick };
   const results: (ScenarioResult & { loadAverageAtStart: number[] })[] = [];
   for (const [i, scenario] of selected.entries()) {
     const load = loadAverage();

@@ -19,12 +19,7 @@ export class HttpClient {
   private readonly port: number;
   private readonly auth: Readonly<Record<string, string>>;
 
-  /** `timeoutMs`: how long one call may take (a service under Valgrind needs minutes for its first). */
-  constructor(
-    baseUrl: string,
-    maxSockets = 64,
-    private readonly timeoutMs = 30_000,
-  ) {
+  constructor(baseUrl: string, maxSockets = 64) {
     const url = new URL(baseUrl);
     this.auth = authHeadersFor(baseUrl);
     this.host = url.hostname;
@@ -60,7 +55,7 @@ export class HttpClient {
           res.on("error", reject);
         },
       );
-      req.setTimeout(this.timeoutMs, () => req.destroy(new Error(`${method} ${path} timed out`)));
+      req.setTimeout(30_000, () => req.destroy(new Error(`${method} ${path} timed out`)));
       req.on("error", reject);
       req.end(payload);
     });

@@ -85,12 +85,6 @@ export function threadSplit(
   return { main, busiestOther, rest };
 }
 
-/** CPU use of a process over an interval, as a percentage of one core. */
-export function cpuMeter(pid: number): () => number {
-  const split = cpuSplitMeter(pid);
-  return () => split().processPct;
-}
-
 /** CPU use over an interval (% of one core): the whole process, and its main (request) thread. */
 export function cpuSplitMeter(pid: number): () => { processPct: number; mainThreadPct: number } {
   const startCpu = cpuSecondsOf(pid);
@@ -104,38 +98,6 @@ export function cpuSplitMeter(pid: number): () => { processPct: number; mainThre
       mainThreadPct: pct(cpuSecondsOf(pid, pid) - startMain),
     };
   };
-}
-
-/** Samples a process's RSS at an interval and keeps the peak (VmHWM is read too at the end). */
-export class MemorySampler {
-  private peak = 0;
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(
-    private readonly pid: number,
-    private readonly intervalMs = 100,
-  ) {}
-
-  start(): this {
-    this.sample();
-    this.timer = setInterval(() => this.sample(), this.intervalMs);
-    this.timer.unref();
-    return this;
-  }
-
-  /** Stops sampling; returns the sampled peak and the process's own high-water mark. */
-  stop(): { readonly peakRssMiB: number; readonly lastRssMiB: number; readonly hwmMiB: number } {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    const last = this.sample();
-    return { peakRssMiB: this.peak, lastRssMiB: last?.rssMiB ?? 0, hwmMiB: last?.hwmMiB ?? 0 };
-  }
-
-  private sample(): MemoryStatus | undefined {
-    const status = memoryOf(this.pid);
-    if (status && status.rssMiB > this.peak) this.peak = status.rssMiB;
-    return status;
-  }
 }
 
 const round1 = (n: number) => Math.round(n * 10) / 10;

@@ -58,21 +58,6 @@ async function phase(
   return result;
 }
 
-/** Progress every 2 s while reading. */
-function ticker(label: string) {
-  const started = Date.now();
-  let last = started;
-  return (count: number) => {
-    if ((count & 0x3fff) !== 0) return;
-    const now = Date.now();
-    if (now - last < 2000) return;
-    last = now;
-    process.stderr.write(
-      `  ${label}: ${fmt(count)} events, ${fmt((count * 1000) / (now - started))} events/s\n`,
-    );
-  };
-}
-
 async function main(): Promise<void> {
   const dataDir = process.env.DATA_DIR as string;
   const eventStore = SqliteEventStore.open({ file: join(dataDir, "events.sqlite") });
@@ -85,16 +70,14 @@ async function main(): Promise<void> {
     }
     const raw = await phase("raw read (readAll)", async () => {
       let events = 0;
-      const tick = ticker("raw read");
-      for await (const _ of eventStore.readAll()) tick(++events);
+      for await (const _ of eventStore.readAll()) events++;
       return { events };
     });
     const decoded = await phase("read + decode (readAll + codec)", async () => {
       let events = 0;
-      const tick = ticker("read + decode");
       for await (const recorded of eventStore.readAll()) {
         decodeEvent(recorded);
-        tick(++events);
+        events++;
       }
       return { events };
     });

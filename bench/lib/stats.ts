@@ -44,9 +44,6 @@ export const median = (values: readonly number[]): number => {
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 };
 
-/** A fraction as a percentage with one decimal: 0.1234 → "12.3%". */
-export const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
-
 /** a / b rounded, or 0 when b is 0. */
 export const ratio = (a: number, b: number, digits = 2): number => (b === 0 ? 0 : round(a / b, digits));
 
@@ -64,10 +61,6 @@ export class Sample {
     this.data[this.n++] = value;
   }
 
-  addAll(other: Sample): void {
-    for (const v of other.values()) this.add(v);
-  }
-
   get count(): number {
     return this.n;
   }
@@ -82,5 +75,3 @@ export class Sample {
 }
 
 export const fmtInt = (n: number): string => Math.round(n).toLocaleString("en-US");
-
-export const elapsedMs = (startNs: bigint): number => Number(process.hrtime.bigint() - startNs) / 1e6;

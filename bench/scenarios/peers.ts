@@ -11,17 +11,9 @@ import {
   startService,
 } from "../lib/processes.js";
 import { loadInRounds, perRoundRps, ROUND_SECONDS } from "../lib/rounds.js";
-import { registerLots, waitForCatchUp } from "../lib/service-api.js";
+import { CAPACITY, registerLots, waitForCatchUp } from "../lib/service-api.js";
 import { ratio } from "../lib/stats.js";
-import {
-  CAPACITY,
-  CONNECTIONS,
-  LOTS,
-  reserveRounds,
-  spreadRequests,
-  summarizeLoad,
-  warmUp,
-} from "./reserve.js";
+import { CONNECTIONS, LOTS, reserveRounds, spreadRequests, summarizeLoad, warmUp } from "./reserve.js";
 import type { Scenario, ScenarioResult } from "./scenario.js";
 
 /** The two Emmett peers and their EMMETT_CONNECTION (bench/peers/emmett/server.ts). */
@@ -64,7 +56,7 @@ export const peersScenario: Scenario = {
       clients.push(service);
       await registerLots(service, lots, CAPACITY);
       for (const [peer, connection] of Object.entries(PEERS) as [Peer, string][]) {
-        const child = await startEmmettPeer(peerData[peer].dir, { env: { EMMETT_CONNECTION: connection } });
+        const child = await startEmmettPeer(peerData[peer].dir, connection);
         children[peer] = child;
         const client = new HttpClient(child.url);
         clients.push(client);

@@ -4,7 +4,7 @@ import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.
 import { PROJECT_ROOT } from "../../test-support/process.js";
 import { lotIds } from "../lib/domain.js";
 import { progress } from "../lib/log.js";
-import { MemorySampler } from "../lib/process-stats.js";
+import { memoryOf } from "../lib/process-stats.js";
 import { benchDataDir } from "../lib/processes.js";
 import { seedEventLog } from "../lib/seed-events.js";
 import { fmtInt, ratio } from "../lib/stats.js";
@@ -24,36 +24,24 @@ interface WorkerReport {
   readonly rebuild: Phase & { readonly caughtUpSeconds?: number };
 }
 
-/** Runs bench/lib/replay-worker.ts on the data directory and samples its memory from outside. */
+/** Runs bench/lib/replay-worker.ts on the data directory; its peak memory is its own VmHWM at the end. */
 function runWorker(dataDir: string) {
-  return new Promise<{ report: WorkerReport; peakRssMiB: number; hwmMiB: number }>((resolve, reject) => {
+  return new Promise<{ report: WorkerReport; hwmMiB: number }>((resolve, reject) => {
     const child = spawn(process.execPath, ["--expose-gc", "--import", "tsx", "bench/lib/replay-worker.ts"], {
       cwd: PROJECT_ROOT,
-      env: {
-        ...process.env,
-        DATA_DIR: dataDir,
-      },
+      env: { ...process.env, DATA_DIR: dataDir },
       stdio: ["ignore", "pipe", "inherit"],
     });
-    const sampler = new MemorySampler(child.pid as number, 100).start();
     let stdout = "";
-    let memory = { peakRssMiB: 0, lastRssMiB: 0, hwmMiB: 0 };
+    let hwmMiB = 0;
     child.stdout.on("data", (chunk: Buffer) => {
       stdout += chunk.toString();
-      memory = sampler.stop(); // the report is the last thing the worker does: read VmHWM before it exits
+      // The report is the last thing the worker does: read VmHWM before it exits.
+      hwmMiB = memoryOf(child.pid as number)?.hwmMiB ?? hwmMiB;
     });
     child.once("exit", (code) => {
-      sampler.stop();
-      if (code !== 0) {
-        reject(new Error(`replay worker exited with ${code}`));
-        return;
-      }
-      const line = stdout.trim().split("\n").pop() ?? "{}";
-      resolve({
-        report: JSON.parse(line) as WorkerReport,
-        peakRssMiB: memory.peakRssMiB,
-        hwmMiB: memory.hwmMiB,
-      });
+      if (code !== 0) return reject(new Error(`replay worker exited with ${code}`));
+      resolve({ report: JSON.parse(stdout.trim().split("\n").pop() ?? "{}") as WorkerReport, hwmMiB });
     });
   });
 }
@@ -94,7 +82,7 @@ export const replayScenario: Scenario = {
         `${fmtInt(seeded.events)} events (${fmtInt(lots.length)} lots, ${fmtInt(seeded.reservations)} reservations with coupons, 1 in 10 canceled) in ${seedSec.toFixed(1)} s = ${fmtInt(seeded.events / seedSec)} events/s`,
       );
 
-      const { report, peakRssMiB, hwmMiB } = await runWorker(data.dir);
+      const { report, hwmMiB } = await runWorker(data.dir);
       const share = ratio(report.rebuild.eventsPerSecond, report.raw.eventsPerSecond, 3);
       return {
         name: this.name,
@@ -121,7 +109,6 @@ export const replayScenario: Scenario = {
           readAndDecode: report.decoded,
           rebuild: report.rebuild,
           rebuildToRawRatio: share,
-          workerPeakRssMiB: peakRssMiB,
           workerVmHWMMiB: hwmMiB,
         },
       };

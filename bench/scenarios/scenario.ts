@@ -1,8 +1,6 @@
 /** What every scenario gets from the runner. */
 export interface BenchContext {
   readonly quick: boolean;
-  /** Figures earlier scenarios of this run made available (e.g. the spread-out reserve throughput). */
-  readonly shared: Map<string, number>;
 }
 
 /** One target of the issue and how this run did against it. */

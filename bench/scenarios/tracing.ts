@@ -1,14 +1,13 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { lotIds, reserveBody } from "../lib/domain.js";
+import { lotIds } from "../lib/domain.js";
 import { fixedRate } from "../lib/fixed-rate.js";
 import { HttpClient } from "../lib/http.js";
 import { log } from "../lib/log.js";
 import { cpuSecondsOf } from "../lib/process-stats.js";
 import { type BenchChild, benchDataDir, startService } from "../lib/processes.js";
-import { registerLots, waitForCatchUp } from "../lib/service-api.js";
+import { CAPACITY, registerLots, reserve, waitForCatchUp } from "../lib/service-api.js";
 import { median, round } from "../lib/stats.js";
-import { CAPACITY } from "./reserve.js";
 import type { Scenario, ScenarioResult } from "./scenario.js";
 
 /** An OTLP/HTTP sink in this process: it reads every body and answers 200, as a collector does. */
@@ -39,10 +38,7 @@ async function measureRound(child: BenchChild, client: HttpClient, lots: readonl
     durationSec: ROUND_SECONDS,
     maxInFlight: 500,
     task: async (index) => {
-      const n = offset + index;
-      const lot = lots[(n * 7919) % lots.length] as string;
-      const reply = await client.post(`/parking-lots/${lot}/reservations`, JSON.parse(reserveBody(n)));
-      if (reply.status === 201) ok++;
+      if ((await reserve(client, lots, offset + index)).status === 201) ok++;
     },
   });
   await waitForCatchUp(client, 120_000);

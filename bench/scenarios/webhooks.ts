@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { lotIds, reserveBody } from "../lib/domain.js";
+import { lotIds } from "../lib/domain.js";
 import { achievedRate, fixedRate, nowMs } from "../lib/fixed-rate.js";
-import { HttpClient } from "../lib/http.js";
+import type { HttpClient } from "../lib/http.js";
 import { log } from "../lib/log.js";
-import { benchDataDir, spawnNode, startService } from "../lib/processes.js";
-import { registerLots, waitForCatchUp } from "../lib/service-api.js";
+import { spawnNode } from "../lib/processes.js";
+import { reserve, withService } from "../lib/service-api.js";
 import { median, ratio, Sample } from "../lib/stats.js";
 import type { Scenario, ScenarioResult } from "./scenario.js";
 
@@ -40,33 +40,32 @@ export const webhooksScenario: Scenario = {
   async run(ctx): Promise<ScenarioResult> {
     const seconds = ctx.quick ? 4 : 8;
     const cycles = ctx.quick ? 1 : 3;
-    const data = benchDataDir("webhooks");
+    const lots = lotIds(LOTS);
     const sink = await spawnNode({ label: "webhook-sink", script: "bench/lib/webhook-sink.ts" });
-    const service = await startService(data.dir, { env: { WEBHOOK_ALLOW_PRIVATE: "true" } });
-    const http = new HttpClient(service.url, 256);
     const rounds: Round[] = [];
     let offset = 0;
     try {
-      const lots = lotIds(LOTS);
-      await registerLots(http, lots, 100_000);
-      await waitForCatchUp(http, 60_000);
-      for (let cycle = 0; cycle < cycles; cycle++)
-        for (const kind of KINDS) {
-          const endpoints = await createEndpoints(http, sink.url, kind);
-          rounds.push(await measure(http, sink.url, lots, kind, seconds, offset));
-          offset += RATE * seconds;
-          for (const id of endpoints) await http.send("DELETE", `/webhook-endpoints/${id}`);
-          const last = rounds.at(-1) as Round;
-          log(
-            `  round ${kind}: ${last.rate}/s, command p99 ${last.commandP99} ms, fast endpoints' lag p99 ${last.lagP99 ?? "-"} ms (${last.missing} missing)`,
-          );
-        }
-      rounds.push(await measure(http, sink.url, lots, "none", seconds, offset));
+      await withService(
+        "webhooks",
+        lots,
+        async (_service, http) => {
+          for (let cycle = 0; cycle < cycles; cycle++)
+            for (const kind of KINDS) {
+              const endpoints = await createEndpoints(http, sink.url, kind);
+              rounds.push(await measure(http, sink.url, lots, kind, seconds, offset));
+              offset += RATE * seconds;
+              for (const id of endpoints) await http.send("DELETE", `/webhook-endpoints/${id}`);
+              const last = rounds.at(-1) as Round;
+              log(
+                `  round ${kind}: ${last.rate}/s, command p99 ${last.commandP99} ms, fast endpoints' lag p99 ${last.lagP99 ?? "-"} ms (${last.missing} missing)`,
+              );
+            }
+          rounds.push(await measure(http, sink.url, lots, "none", seconds, offset));
+        },
+        { env: { WEBHOOK_ALLOW_PRIVATE: "true" }, maxSockets: 256 },
+      );
     } finally {
-      http.close();
-      await service.stop();
       await sink.stop();
-      data.remove();
     }
     return report(this.name, this.title, rounds);
   },
@@ -107,11 +106,7 @@ async function measure(
     durationSec: seconds,
     maxInFlight: 1000,
     task: async (index, scheduledAt) => {
-      const n = offset + index;
-      const reserved = await http.post(
-        `/parking-lots/${lots[n % lots.length]}/reservations`,
-        JSON.parse(reserveBody(n)),
-      );
+      const reserved = await reserve(http, lots, offset + index);
       if (reserved.status !== 201) return;
       acks.add(nowMs() - scheduledAt);
       ackedAt.set((JSON.parse(reserved.body) as { reservationId: string }).reservationId, Date.now());
