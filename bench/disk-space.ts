@@ -34,14 +34,14 @@ const sizes = (dir: string) => ({
 /** One stay: booked, checked in, checked out. */
 async function stay(http: HttpClient, i: number): Promise<void> {
   const lot = lots[i % lots.length] as string;
-  const booked = await http.postJson<{ reservationId: string }>(`/parking-lots/${lot}/reservations`, {
+  const booked = await http.json<{ reservationId: string }>("POST", `/parking-lots/${lot}/reservations`, {
     customerId: customerId(i),
     carNumber: carNumber(i),
     amount: amountOf(i),
   });
   const base = `/parking-lots/${lot}/reservations/${booked.reservationId}`;
-  await http.postJson(`${base}/check-in`, {});
-  await http.postJson(`${base}/check-out`, {});
+  await http.json("POST", `${base}/check-in`, {});
+  await http.json("POST", `${base}/check-out`, {});
 }
 
 async function main(): Promise<void> {

@@ -43,12 +43,3 @@ export type FixedRateRun = Awaited<ReturnType<typeof fixedRate>>;
 
 /** The rate a run achieved: tasks launched per second of the run, rounded. */
 export const achievedRate = (run: FixedRateRun): number => Math.round(run.launched / run.seconds);
-
-/** What a scenario's figures say of its fixed-rate run: the rate asked and achieved, what was sent and dropped. */
-export const rateFigures = (rate: number, durationSec: number, run: FixedRateRun) => ({
-  rate,
-  achievedRate: achievedRate(run),
-  durationSec,
-  reservations: run.launched,
-  dropped: run.dropped,
-});

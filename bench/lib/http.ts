@@ -69,19 +69,11 @@ export class HttpClient {
     return this.send("POST", path, body);
   }
 
-  /** GET that must answer 2xx, parsed. */
-  async getJson<T>(path: string): Promise<T> {
-    const response = await this.get(path);
+  /** A call that must answer 2xx, its answer parsed. */
+  async json<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
+    const response = await this.send(method, path, body);
     if (response.status < 200 || response.status >= 300)
-      throw new Error(`GET ${path}: ${response.status} ${response.body.slice(0, 300)}`);
-    return JSON.parse(response.body) as T;
-  }
-
-  /** POST that must answer 2xx, parsed. */
-  async postJson<T>(path: string, body: unknown): Promise<T> {
-    const response = await this.post(path, body);
-    if (response.status < 200 || response.status >= 300)
-      throw new Error(`POST ${path}: ${response.status} ${response.body.slice(0, 300)}`);
+      throw new Error(`${method} ${path}: ${response.status} ${response.body.slice(0, 300)}`);
     return JSON.parse(response.body) as T;
   }
 

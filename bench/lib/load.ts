@@ -111,31 +111,18 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
         }
         const wallSec = Number(process.hrtime.bigint() - wallStart) / 1e9;
         const self = process.cpuUsage(selfStart);
-        const count = (predicate: (code: number) => boolean) =>
-          Object.entries(byCode).reduce((n, [code, c]) => (predicate(Number(code)) ? n + c : n), 0);
-        const requests = all.count;
-        const ok2xx = count((c) => c >= 200 && c < 300);
-        resolve({
-          title: options.title,
-          connections: options.connections,
-          durationSec: result.duration,
-          requests,
-          rps: round(requests / result.duration, 0),
-          rps2xx: round(ok2xx / result.duration, 0),
-          status: {
-            "2xx": ok2xx,
-            "409": count((c) => c === 409),
-            "5xx": count((c) => c >= 500),
-            non2xx: requests - ok2xx,
+        resolve(
+          resultOf(options, {
+            durationSec: result.duration,
             byCode,
-          },
-          errors: result.errors,
-          timeouts: result.timeouts,
-          latency: all.summary(),
-          ...(serverCpu ? cpuFigures(serverCpu(), wallSec, requests) : {}),
-          loadGeneratorCpuPct: Math.round(((self.user + self.system) / 1e6 / wallSec) * 100),
-          machineCpu: machine(),
-        });
+            errors: result.errors,
+            timeouts: result.timeouts,
+            latency: all,
+            ...(serverCpu ? { serverCpu: serverCpu(), wallSec } : {}),
+            loadGeneratorCpuPct: Math.round(((self.user + self.system) / 1e6 / wallSec) * 100),
+            machineCpu: machine(),
+          }),
+        );
       },
     );
     instance.on("response", (_client, statusCode, _bytes, responseTime) => {
@@ -147,17 +134,53 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
   });
 }
 
-function cpuFigures(
-  cpu: { readonly processPct: number; readonly mainThreadPct: number },
-  wallSec: number,
-  requests: number,
-) {
-  const msPerRequest = (pct: number) => round(((pct / 100) * wallSec * 1000) / Math.max(1, requests), 3);
+/** What a load (or several runs of one, added up) counted, made into its result. */
+function resultOf(
+  load: { readonly title: string; readonly connections: number },
+  counted: {
+    readonly durationSec: number;
+    readonly byCode: Record<string, number>;
+    readonly errors: number;
+    readonly timeouts: number;
+    readonly latency: Sample;
+    readonly serverCpu?: { readonly processPct: number; readonly mainThreadPct: number };
+    readonly wallSec?: number;
+    readonly loadGeneratorCpuPct: number;
+    readonly machineCpu: MachineCpu;
+  },
+): LoadResult {
+  const { durationSec, byCode, serverCpu } = counted;
+  const count = (predicate: (code: number) => boolean) =>
+    Object.entries(byCode).reduce((n, [code, c]) => (predicate(Number(code)) ? n + c : n), 0);
+  const requests = counted.latency.count;
+  const ok2xx = count((c) => c >= 200 && c < 300);
+  const msPerRequest = (pct: number) =>
+    round(((pct / 100) * (counted.wallSec ?? durationSec) * 1000) / Math.max(1, requests), 3);
   return {
-    serverCpuPct: cpu.processPct,
-    serverCpuMsPerRequest: msPerRequest(cpu.processPct),
-    serverMainThreadCpuPct: cpu.mainThreadPct,
-    serverMainThreadCpuMsPerRequest: msPerRequest(cpu.mainThreadPct),
+    title: load.title,
+    connections: load.connections,
+    durationSec: round(durationSec),
+    requests,
+    rps: round(requests / durationSec, 0),
+    rps2xx: round(ok2xx / durationSec, 0),
+    status: {
+      "2xx": ok2xx,
+      "409": count((c) => c === 409),
+      "5xx": count((c) => c >= 500),
+      non2xx: requests - ok2xx,
+      byCode,
+    },
+    errors: counted.errors,
+    timeouts: counted.timeouts,
+    latency: counted.latency.summary(),
+    ...(serverCpu && {
+      serverCpuPct: serverCpu.processPct,
+      serverCpuMsPerRequest: msPerRequest(serverCpu.processPct),
+      serverMainThreadCpuPct: serverCpu.mainThreadPct,
+      serverMainThreadCpuMsPerRequest: msPerRequest(serverCpu.mainThreadPct),
+    }),
+    loadGeneratorCpuPct: counted.loadGeneratorCpuPct,
+    machineCpu: counted.machineCpu,
   };
 }
 
@@ -186,37 +209,25 @@ export function mergeLoads(title: string, runs: readonly LoadResult[], all: Samp
     for (const [code, n] of Object.entries(r.status.byCode)) byCode[code] = (byCode[code] ?? 0) + n;
   const sum = (f: (r: LoadResult) => number) => runs.reduce((s, r) => s + f(r), 0);
   const weighted = (f: (r: LoadResult) => number) => Math.round(sum((r) => f(r) * r.durationSec) / duration);
-  const requests = sum((r) => r.requests);
-  const ok2xx = sum((r) => r.status["2xx"]);
-  const serverCpu =
-    first.serverCpuPct === undefined
-      ? undefined
-      : {
+  return resultOf(
+    { title, connections: first.connections },
+    {
+      durationSec: duration,
+      byCode,
+      errors: sum((r) => r.errors),
+      timeouts: sum((r) => r.timeouts),
+      latency: all,
+      ...(first.serverCpuPct !== undefined && {
+        serverCpu: {
           processPct: weighted((r) => r.serverCpuPct ?? 0),
           mainThreadPct: weighted((r) => r.serverMainThreadCpuPct ?? 0),
-        };
-  return {
-    title,
-    connections: first.connections,
-    durationSec: round(duration),
-    requests,
-    rps: round(requests / duration, 0),
-    rps2xx: round(ok2xx / duration, 0),
-    status: {
-      "2xx": ok2xx,
-      "409": sum((r) => r.status["409"]),
-      "5xx": sum((r) => r.status["5xx"]),
-      non2xx: sum((r) => r.status.non2xx),
-      byCode,
+        },
+      }),
+      loadGeneratorCpuPct: weighted((r) => r.loadGeneratorCpuPct),
+      machineCpu: {
+        busyPct: weighted((r) => r.machineCpu.busyPct),
+        stealPct: weighted((r) => r.machineCpu.stealPct),
+      },
     },
-    errors: sum((r) => r.errors),
-    timeouts: sum((r) => r.timeouts),
-    latency: all.summary(),
-    ...(serverCpu === undefined ? {} : cpuFigures(serverCpu, duration, requests)),
-    loadGeneratorCpuPct: weighted((r) => r.loadGeneratorCpuPct),
-    machineCpu: {
-      busyPct: weighted((r) => r.machineCpu.busyPct),
-      stealPct: weighted((r) => r.machineCpu.stealPct),
-    },
-  };
+  );
 }

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,8 +16,6 @@ export interface BenchChild {
   readonly label: string;
   readonly pid: number;
   readonly url: string;
-  readonly child: ChildProcess;
-  readonly output: () => string;
   /** SIGTERM, wait for a graceful exit (bounded), SIGKILL if it does not come. */
   stop(): Promise<void>;
 }
@@ -82,7 +80,7 @@ export async function spawnNode(options: SpawnOptions): Promise<BenchChild> {
       const response = await fetch(`${url}/healthz`);
       if (response.ok) {
         await response.arrayBuffer();
-        return { label: options.label, pid: child.pid as number, url, child, output: () => output, stop };
+        return { label: options.label, pid: child.pid as number, url, stop };
       }
     } catch {
       // not listening yet

@@ -66,12 +66,3 @@ export async function loadInRounds<K extends string>(
   });
   return Object.fromEntries(merged) as Record<K, SideLoad>;
 }
-
-/** Each side's requests per second in each round (2xx only). */
-export function perRoundRps<K extends string>(sides: Record<K, SideLoad>): Record<K, number[]> {
-  const entries = Object.entries<SideLoad>(sides).map(([key, side]) => [
-    key,
-    side.rounds.map((r) => r.rps2xx),
-  ]);
-  return Object.fromEntries(entries) as Record<K, number[]>;
-}

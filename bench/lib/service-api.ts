@@ -20,13 +20,13 @@ export async function registerLots(
   capacity: number,
 ): Promise<void> {
   await forEachConcurrently(ids, 16, async (id, i) => {
-    await http.postJson("/parking-lots", { parkingLotId: id, name: `강남 ${i + 1}주차장`, capacity });
+    await http.json("POST", "/parking-lots", { parkingLotId: id, name: `강남 ${i + 1}주차장`, capacity });
   });
 }
 
 /** Largest lag (events) of any projection or the coupon policy, per the control center. */
 export async function projectionLag(http: HttpClient): Promise<number> {
-  const view = await http.getJson<ControlCenterView>("/control-center");
+  const view = await http.json<ControlCenterView>("GET", "/control-center");
   return Math.max(0, ...view.projections.map((p) => p.lag ?? 0));
 }
 

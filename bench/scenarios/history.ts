@@ -21,7 +21,7 @@ import { HttpClient } from "../lib/http.js";
 import { log, progress } from "../lib/log.js";
 import { benchDataDir, startService } from "../lib/processes.js";
 import { CAPACITY, waitForCatchUp } from "../lib/service-api.js";
-import { fmtInt, round } from "../lib/stats.js";
+import { fmtInt, median, round } from "../lib/stats.js";
 import type { Scenario, ScenarioResult } from "./scenario.js";
 
 /** 20,000 and 100,000 past reservations (each reserved and canceled but the last one). */
@@ -146,8 +146,6 @@ export const historyScenario: Scenario = {
       );
       const catchUpMs = await catchUpAndSnapshot(data.dir);
       const cold = await coldFirstCommands(data.dir, ctx.quick ? 1 : 3);
-      const median = (xs: number[]) =>
-        [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? Number.NaN;
       const coldMid = cold[MID_LOT] ?? [];
       const coldLong = cold[LONG_LOT] ?? [];
       return {

@@ -8,7 +8,7 @@ import { log } from "../lib/log.js";
 import { loadInRounds, ROUND_SECONDS } from "../lib/rounds.js";
 import { CAPACITY, waitForCatchUp, withService } from "../lib/service-api.js";
 import { ratio } from "../lib/stats.js";
-import { CONNECTIONS, LOTS, reserveRounds, spreadRequests, summarizeLoad, warmUp } from "./reserve.js";
+import { CONNECTIONS, LOTS, reserveRounds, spreadRequests, warmUp } from "./reserve.js";
 import type { Scenario, ScenarioResult } from "./scenario.js";
 
 const HOT_LOT = "hot-lot";
@@ -101,7 +101,7 @@ export const hotLotScenario: Scenario = {
         },
       });
       const audit = await auditStream(dataDir, HOT_LOT);
-      const lotView = await http.getJson<ParkingLotView>(`/parking-lots/${HOT_LOT}`);
+      const lotView = await http.json<ParkingLotView>("GET", `/parking-lots/${HOT_LOT}`);
       return report(sides.spread.load, sides.hot.load, { accepted, sent, audit, lotView, rounds });
     }),
 };
@@ -164,8 +164,8 @@ function report(
       capacity: CAPACITY,
       rounds,
       roundSec: ROUND_SECONDS,
-      hotLot: summarizeLoad(load),
-      spread: summarizeLoad(spread),
+      hotLot: load,
+      spread: spread,
       throughputRatio: share,
       audit: {
         answered201: accepted.size,

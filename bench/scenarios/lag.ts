@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ReservationView } from "../../schemas/read-models.js";
 import { lotIds } from "../lib/domain.js";
-import { achievedRate, fixedRate, nowMs, rateFigures } from "../lib/fixed-rate.js";
+import { achievedRate, fixedRate, nowMs } from "../lib/fixed-rate.js";
 import type { HttpClient } from "../lib/http.js";
 import { log } from "../lib/log.js";
 import { cpuSplitMeter } from "../lib/process-stats.js";
@@ -118,7 +118,11 @@ export const lagScenario: Scenario = {
             },
           ],
           figures: {
-            ...rateFigures(RATE, durationSec, run),
+            rate: RATE,
+            achievedRate: achieved,
+            durationSec,
+            reservations: run.launched,
+            dropped: run.dropped,
             failures,
             ackLatencyMs: acks,
             ackToVisibleMs: lag,

@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { mintDevToken } from "../../platform/auth/dev-issuer.js";
 import { lotIds } from "../lib/domain.js";
 import { fixedRate, nowMs } from "../lib/fixed-rate.js";
@@ -17,7 +18,6 @@ const MAX_LISTENER_COST_PCT = 5;
 /** One control-center stream read to the end, counting its events, heartbeats and bytes. */
 interface Listener {
   events: number;
-  heartbeats: number;
   bytes: number;
   readonly first: Promise<void>;
   close(): void;
@@ -35,7 +35,6 @@ async function listen(url: string, token: string): Promise<Listener> {
   let gotFirst: () => void = () => {};
   const listener: Listener = {
     events: 0,
-    heartbeats: 0,
     bytes: 0,
     first: new Promise((resolve) => {
       gotFirst = resolve;
@@ -51,7 +50,6 @@ async function listen(url: string, token: string): Promise<Listener> {
         const text = decoder.decode(value, { stream: true });
         const events = text.split("event: control-center").length - 1;
         listener.events += events;
-        listener.heartbeats += text.split(": heartbeat").length - 1;
         if (events) gotFirst();
       }
     } catch {
@@ -141,31 +139,24 @@ async function measureListeners(
       }),
     ),
   );
-  const sum = (key: "events" | "bytes" | "heartbeats") => listeners.reduce((n, l) => n + l[key], 0);
+  const sum = (key: "events" | "bytes") => listeners.reduce((n, l) => n + l[key], 0);
+  /** The service's CPU over `run`, and the events and bytes the listeners got meanwhile. */
+  const watch = async <T>(run: () => Promise<T>) => {
+    const before = { events: sum("events"), bytes: sum("bytes") };
+    const m = await measured(pid, run);
+    return { ...m, events: sum("events") - before.events, bytes: sum("bytes") - before.bytes };
+  };
   const phase = async (withListeners: boolean) => {
     if (withListeners) {
       for (const token of tokens) listeners.push(await listen(url, token));
       await Promise.all(listeners.map((l) => l.first));
     }
-    const before = { events: sum("events"), bytes: sum("bytes") };
-    const m = await measured(pid, load);
+    const m = await watch(load);
     offset += m.result.launched + m.result.dropped;
-    const seen = { events: sum("events") - before.events, bytes: sum("bytes") - before.bytes };
     await waitForCatchUp(http, 60_000);
     // CPU seconds per reservation sent, so that a phase whose load the busy machine cut short
     // (arrivals dropped past maxInFlight) compares with the others.
-    const perReservation = m.cpuSeconds / Math.max(1, m.result.launched);
-    return {
-      cpuPct: m.cpuPct,
-      cpuSeconds: m.cpuSeconds,
-      perReservation,
-      launched: m.result.launched,
-      dropped: m.result.dropped,
-      ...seen,
-    };
-  };
-  const closeAll = () => {
-    for (const l of listeners.splice(0)) l.close();
+    return { ...m, perReservation: m.cpuSeconds / Math.max(1, m.result.launched) };
   };
   // Warm-up (JIT, caches), unmeasured; then alone and watched twice, alternating, so that a
   // busy machine's drift disturbs both alike.
@@ -174,7 +165,7 @@ async function measureListeners(
   await waitForCatchUp(http, 60_000);
   const a1 = await phase(false);
   const w1 = await phase(true);
-  closeAll();
+  for (const l of listeners.splice(0)) l.close();
   const a2 = await phase(false);
   const w2 = await phase(true);
   const alone = { cpuPct: round((a1.cpuPct + a2.cpuPct) / 2, 1) };
@@ -185,22 +176,16 @@ async function measureListeners(
     ((w1.perReservation + w2.perReservation - a1.perReservation - a2.perReservation) / 2) *
     RATE *
     durationSec;
-  const dropped = a1.dropped + w1.dropped + a2.dropped + w2.dropped;
-  const events = w1.events + w2.events;
+  const phases = [a1, w1, a2, w2];
+  const dropped = phases.reduce((n, p) => n + p.result.dropped, 0);
   const bytes = w1.bytes + w2.bytes;
   // Let the last views of the run go out before the idle window.
-  await new Promise((resolve) => setTimeout(resolve, 3000));
-
-  const idleEventsBefore = sum("events");
-  const idleBytesBefore = sum("bytes");
-  const idle = await measured(pid, () => new Promise((resolve) => setTimeout(resolve, durationSec * 1000)));
-  const idleEvents = sum("events") - idleEventsBefore;
-  const idleBytes = sum("bytes") - idleBytesBefore;
-
+  await sleep(3000);
+  const idle = await watch(() => sleep(durationSec * 1000));
   const costPct = round((extraSeconds / durationSec) * 100, 1);
-  const perListenerEvents = round(events / LISTENERS / (2 * durationSec), 2);
+  const perListenerEvents = round((w1.events + w2.events) / LISTENERS / (2 * durationSec), 2);
   log(
-    `  service cpu at ${RATE}/s: ${alone.cpuPct}% alone, ${watched.cpuPct}% with ${LISTENERS} listeners (cost ${costPct}% of a core; ${dropped} arrivals dropped; reservations ${a1.launched}/${w1.launched}/${a2.launched}/${w2.launched}; cpu seconds alone ${round(a1.cpuSeconds, 2)}/${round(a2.cpuSeconds, 2)}, watched ${round(w1.cpuSeconds, 2)}/${round(w2.cpuSeconds, 2)}; ${perListenerEvents} events/s each, ${fmtInt(Math.round(bytes / (2 * durationSec) / 1024))} KiB/s in all); idle with listeners: ${idle.cpuPct}%, ${idleEvents} events, ${fmtInt(idleBytes)} bytes`,
+    `  service cpu at ${RATE}/s: ${alone.cpuPct}% alone, ${watched.cpuPct}% with ${LISTENERS} listeners (cost ${costPct}% of a core; ${dropped} arrivals dropped; ${perListenerEvents} events/s each, ${fmtInt(Math.round(bytes / (2 * durationSec) / 1024))} KiB/s in all); idle with listeners: ${idle.cpuPct}%, ${idle.events} events, ${fmtInt(idle.bytes)} bytes`,
   );
   return {
     name: "listeners",
@@ -213,8 +198,8 @@ async function measureListeners(
       },
       {
         target: "idle service: listeners get heartbeats only",
-        measured: `${idleEvents} events, ${fmtInt(idleBytes)} bytes in ${durationSec} s; service cpu ${idle.cpuPct}%`,
-        pass: idleEvents === 0,
+        measured: `${idle.events} events, ${fmtInt(idle.bytes)} bytes in ${durationSec} s; service cpu ${idle.cpuPct}%`,
+        pass: idle.events === 0,
       },
     ],
     figures: {
@@ -226,13 +211,12 @@ async function measureListeners(
       listenerCostPct: costPct,
       eventsPerListenerPerSecond: perListenerEvents,
       bytesPerSecond: Math.round(bytes / (2 * durationSec)),
-      phasesCpuPct: [a1.cpuPct, w1.cpuPct, a2.cpuPct, w2.cpuPct],
-      phasesCpuSeconds: [a1.cpuSeconds, w1.cpuSeconds, a2.cpuSeconds, w2.cpuSeconds].map((x) => round(x, 2)),
-      phasesLaunched: [a1.launched, w1.launched, a2.launched, w2.launched],
+      phasesCpuPct: phases.map((p) => p.cpuPct),
+      phasesCpuSeconds: phases.map((p) => round(p.cpuSeconds, 2)),
       dropped,
       idleCpuPct: idle.cpuPct,
-      idleEvents,
-      idleBytes,
+      idleEvents: idle.events,
+      idleBytes: idle.bytes,
       failures,
     },
   };

@@ -6,23 +6,10 @@ import { lotIds } from "../lib/domain.js";
 import { progress } from "../lib/log.js";
 import { memoryOf } from "../lib/process-stats.js";
 import { benchDataDir } from "../lib/processes.js";
+import type { WorkerReport } from "../lib/replay-worker.js";
 import { seedEventLog } from "../lib/seed-events.js";
 import { fmtInt, ratio } from "../lib/stats.js";
 import type { Scenario, ScenarioResult } from "./scenario.js";
-
-interface Phase {
-  readonly events: number;
-  readonly seconds: number;
-  readonly eventsPerSecond: number;
-  readonly peakRssMiB: number;
-}
-
-interface WorkerReport {
-  readonly head: number;
-  readonly raw: Phase;
-  readonly decoded: Phase;
-  readonly rebuild: Phase & { readonly caughtUpSeconds?: number };
-}
 
 /** Runs bench/lib/replay-worker.ts on the data directory; its peak memory is its own VmHWM at the end. */
 function runWorker(dataDir: string) {
@@ -89,22 +76,14 @@ export const replayScenario: Scenario = {
         title: this.title,
         checks: [
           {
-            target: "rebuild ≥ 50% of the raw read rate",
-            measured: `${fmtInt(report.rebuild.eventsPerSecond)} vs ${fmtInt(report.raw.eventsPerSecond)} events/s = ${(share * 100).toFixed(1)}%`,
+            target: "rebuild ≥ 50% of the raw read rate (and the worker's peak RSS)",
+            measured: `${fmtInt(report.rebuild.eventsPerSecond)} vs ${fmtInt(report.raw.eventsPerSecond)} events/s = ${(share * 100).toFixed(1)}%; ${hwmMiB} MiB`,
             pass: share >= 0.5 && report.rebuild.events === seeded.events,
-          },
-          {
-            target: "events/s and peak memory reported",
-            measured: `rebuild ${fmtInt(report.rebuild.eventsPerSecond)} events/s (${report.rebuild.seconds} s), peak RSS ${report.rebuild.peakRssMiB} MiB (VmHWM ${hwmMiB} MiB)`,
-            pass: true,
           },
         ],
         figures: {
           events: seeded.events,
-          reservations: seeded.reservations,
-          lots: lots.length,
           seedSec,
-          seedEventsPerSecond: Math.round(seeded.events / seedSec),
           raw: report.raw,
           readAndDecode: report.decoded,
           rebuild: report.rebuild,

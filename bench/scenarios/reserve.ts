@@ -1,10 +1,10 @@
 import { lotIds, reserveBody } from "../lib/domain.js";
 import { HttpClient } from "../lib/http.js";
-import { describeLoad, type LoadResult, type NextRequest, runLoad } from "../lib/load.js";
+import { describeLoad, type NextRequest, runLoad } from "../lib/load.js";
 import { log } from "../lib/log.js";
 import { cpuSecondsOf, memoryOf, threadCpuSecondsOf, threadSplit } from "../lib/process-stats.js";
 import { type BenchChild, benchDataDir, startCeilingServer, startService } from "../lib/processes.js";
-import { loadInRounds, perRoundRps, ROUND_SECONDS, roundsOf } from "../lib/rounds.js";
+import { loadInRounds, ROUND_SECONDS, roundsOf } from "../lib/rounds.js";
 import { CAPACITY, registerLots, spreadLot, waitForCatchUp } from "../lib/service-api.js";
 import { ratio, round } from "../lib/stats.js";
 import type { BenchContext, Scenario, ScenarioResult } from "./scenario.js";
@@ -35,24 +35,6 @@ export function spreadRequests(lots: readonly string[], offset: number) {
   return () => {
     const n = offset + i++;
     return { path: `/parking-lots/${spreadLot(lots, n)}/reservations`, body: reserveBody(n) };
-  };
-}
-
-export function summarizeLoad(r: LoadResult) {
-  return {
-    rps: r.rps2xx,
-    requests: r.requests,
-    durationSec: r.durationSec,
-    connections: r.connections,
-    latencyMs: r.latency,
-    status: r.status.byCode,
-    errors: r.errors,
-    timeouts: r.timeouts,
-    serverCpuPct: r.serverCpuPct,
-    serverCpuMsPerRequest: r.serverCpuMsPerRequest,
-    serverMainThreadCpuMsPerRequest: r.serverMainThreadCpuMsPerRequest,
-    loadGeneratorCpuPct: r.loadGeneratorCpuPct,
-    machineCpu: r.machineCpu,
   };
 }
 
@@ -145,12 +127,15 @@ export const reserveScenario: Scenario = {
           lots: LOTS,
           rounds,
           roundSec: ROUND_SECONDS,
-          reserve: summarizeLoad(load),
-          ceiling: summarizeLoad(ceilingLoad),
+          reserve: load,
+          ceiling: ceilingLoad,
           throughputRatio: share,
           cpuMsPerReservation: cpuMs,
           serviceMemory: memory,
-          perRound: perRoundRps(sides),
+          perRound: {
+            ceiling: sides.ceiling.rounds.map((r) => r.rps2xx),
+            reserve: sides.reserve.rounds.map((r) => r.rps2xx),
+          },
         },
       };
     } finally {

@@ -71,16 +71,16 @@ export const webhooksScenario: Scenario = {
   },
 };
 
-/** The fast endpoints of a round: all ten, or nine beside the slow one. */
-const fastEndpointNames = (kind: Kind): string[] =>
-  Array.from({ length: ENDPOINTS }, (_, i) => `fast-${i}`).slice(kind === "slow" ? 1 : 0);
+/** The endpoints of a round: none, ten fast ones, or nine beside the slow one. */
+const endpointNames = (kind: Kind): string[] =>
+  kind === "none"
+    ? []
+    : Array.from({ length: ENDPOINTS }, (_, i) => (kind === "slow" && i === 0 ? "slow" : `fast-${i}`));
 
 async function createEndpoints(http: HttpClient, sink: string, kind: Kind): Promise<string[]> {
-  if (kind === "none") return [];
   const ids: string[] = [];
-  for (let i = 0; i < ENDPOINTS; i++) {
-    const name = kind === "slow" && i === 0 ? "slow" : `fast-${i}`;
-    const created = await http.postJson<{ id: string }>("/webhook-endpoints", {
+  for (const name of endpointNames(kind)) {
+    const created = await http.json<{ id: string }>("POST", "/webhook-endpoints", {
       url: `${sink}/hooks/${name}`,
       eventTypes: ["reservation.reserved"],
     });
@@ -117,8 +117,7 @@ async function measure(
   const lag = new Sample();
   let missing = 0;
   // Every fast endpoint of the round, whether or not it got anything.
-  const fastNames = kind === "none" ? [] : fastEndpointNames(kind);
-  for (const name of fastNames) {
+  for (const name of endpointNames(kind).filter((n) => n !== "slow")) {
     const seen = records[name] ?? {};
     for (const [id, acked] of ackedAt) {
       const at = seen[id];
