@@ -33,9 +33,7 @@ const SCENARIOS: readonly Scenario[] = [
 const USAGE = `Usage: npm run bench [-- options]      (npm run bench:quick = --quick)
   --quick             smaller sizes and shorter loads (~2 minutes instead of ~10)
   --only a,b          run only these scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}
-                      (${SCENARIOS.filter((s) => s.onlyWhenNamed)
-                        .map((s) => s.name)
-                        .join(", ")} only when named: half an hour or more each)
+                      (webhooks only when named)
   --wait-load / --no-wait-load
                       wait (up to 10 minutes) for the 1-minute load average to drop below 1.0 before
                       measuring; the default in full mode, off with --quick
@@ -65,7 +63,7 @@ async function runScenario(scenario: Scenario, ctx: BenchContext) {
     loadAverageAtStart: load,
   });
   try {
-    const result = await scenario.run(ctx);
+    const result = { name: scenario.name, title: scenario.title, ...(await scenario.run(ctx)) };
     for (const check of result.checks)
       log(`  ${check.pass ? "PASS" : "MISS"}  ${check.target}: ${check.measured}`);
     return { ...result, ...elapsed() };
@@ -121,10 +119,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const only = values.only
-    ?.split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
+  const only = values.only?.split(",").map((s) => s.trim());
   const unknown = only?.filter((name) => !SCENARIOS.some((s) => s.name === name)) ?? [];
   if (unknown.length > 0) {
     process.stderr.write(`unknown scenario ${unknown.join(", ")}\n${USAGE}\n`);

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 /** Memory and CPU of a process, from /proc (Linux). */
 
 /** Linux's USER_HZ: the unit of /proc's CPU times (100 on every Linux kernel built for x86 and ARM). */
-const ticksPerSecond = () => 100;
+const TICKS_PER_SECOND = 100;
 
 export interface MemoryStatus {
   /** Resident set size now. */
@@ -39,7 +39,7 @@ export function cpuSecondsOf(pid: number, thread?: number): number {
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const utime = Number(fields[11]);
     const stime = Number(fields[12]);
-    return (utime + stime) / ticksPerSecond();
+    return (utime + stime) / TICKS_PER_SECOND;
   } catch {
     return 0;
   }
@@ -119,7 +119,7 @@ export function machineCpuMeter(): () => MachineCpu {
   return () => {
     const end = cpuTimes();
     const wall = Number(process.hrtime.bigint() - started) / 1e9;
-    const pct = (ticks: number) => (wall > 0 ? Math.round((ticks / ticksPerSecond() / wall) * 100) : 0);
+    const pct = (ticks: number) => (wall > 0 ? Math.round((ticks / TICKS_PER_SECOND / wall) * 100) : 0);
     return { busyPct: pct(end.busy - start.busy), stealPct: pct(end.steal - start.steal) };
   };
 }

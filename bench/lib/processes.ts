@@ -63,7 +63,7 @@ export async function spawnNode(options: SpawnOptions): Promise<BenchChild> {
     }),
   );
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + 180_000;
   const stop = async () => {
     if (exitCode !== undefined) return;
     child.kill("SIGTERM");

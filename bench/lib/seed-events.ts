@@ -27,8 +27,8 @@ interface Item {
 }
 
 /**
- * A whole log of `total` events: the lots registered, then rounds of 1,000 reservations spread
- * over them round robin, their coupons, then every `cancelEvery`-th of them canceled and its
+ * A whole log of `total` events: the lots registered (100,000 spots each), then rounds of 1,000
+ * reservations spread over them round robin, their coupons, then every tenth of them canceled and its
  * coupon revoked, until exactly `total` events are stored (a round's tail is cut in log order, so
  * every revoke still follows its issue).
  */
@@ -37,8 +37,6 @@ export async function seedEventLog(
   options: {
     readonly lots: readonly string[];
     readonly total: number;
-    readonly capacity: number;
-    readonly cancelEvery: number;
     readonly onProgress?: (written: number) => void;
   },
 ): Promise<{ readonly events: number; readonly reservations: number }> {
@@ -72,7 +70,7 @@ export async function seedEventLog(
   const now = new Date().toISOString();
   const { lots } = options;
   let written = await appendPhases([
-    lots.map((id) => ({ stream: parkingLotStream(id), event: lotRegistered(id, options.capacity, now) })),
+    lots.map((id) => ({ stream: parkingLotStream(id), event: lotRegistered(id, 100_000, now) })),
   ]);
   let reservations = 0;
   while (written < options.total) {
@@ -83,7 +81,7 @@ export async function seedEventLog(
       const id = uuidv7();
       reserved.push({ stream: parkingLotStream(lot), event: parkingReserved(id, lot, i, now) });
       issued.push({ stream: couponStream(id), event: couponIssued(id, lot, i, now) });
-      if (options.cancelEvery > 0 && i % options.cancelEvery === options.cancelEvery - 1) {
+      if (i % 10 === 9) {
         canceled.push({ stream: parkingLotStream(lot), event: reservationCanceled(id, lot, i, now) });
         revoked.push({ stream: couponStream(id), event: couponRevoked(id, lot, i, now) });
       }

@@ -101,25 +101,17 @@ export async function seedReservations(
     const now = at.toISOString();
     const events: StoredDomainEvent[] = [];
     for (let i = start; i < Math.min(to, start + batch); i++) {
-      const id = seededReservationId(i);
-      const lot = lotOfReservation(i);
-      const p = positionOfReservation(i);
-      const reserved = parkingReserved(id, lot, i, now);
-      const customer = { ...reserved.data, customerId: customerOfReservation(i) };
-      events.push(stored({ ...reserved, data: customer }, p, at));
-      const issued = couponIssued(id, lot, i, now);
-      events.push(
-        stored({ ...issued, data: { ...issued.data, customerId: customer.customerId } }, p + 1, at),
-      );
-      if (i % 10 === 9) {
-        const canceled = reservationCanceled(id, lot, i, now);
-        events.push(
-          stored({ ...canceled, data: { ...canceled.data, customerId: customer.customerId } }, p + 2, at),
-        );
-        const revoked = couponRevoked(id, lot, i, now);
-        events.push(
-          stored({ ...revoked, data: { ...revoked.data, customerId: customer.customerId } }, p + 3, at),
-        );
+      const [id, lot, p] = [seededReservationId(i), lotOfReservation(i), positionOfReservation(i)];
+      // Ten reservations a customer; every tenth canceled, its coupon revoked.
+      const facts = [
+        parkingReserved,
+        couponIssued,
+        ...(i % 10 === 9 ? [reservationCanceled, couponRevoked] : []),
+      ];
+      for (const [k, fact] of facts.entries()) {
+        const event = fact(id, lot, i, now);
+        const data = { ...event.data, customerId: customerOfReservation(i) };
+        events.push(stored({ ...event, data } as DomainEvent, p + k, at));
       }
     }
     await writeThroughProjections(store, events);

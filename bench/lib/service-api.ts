@@ -24,12 +24,6 @@ export async function registerLots(
   });
 }
 
-/** Largest lag (events) of any projection or the coupon policy, per the control center. */
-export async function projectionLag(http: HttpClient): Promise<number> {
-  const view = await http.json<ControlCenterView>("GET", "/control-center");
-  return Math.max(0, ...view.projections.map((p) => p.lag ?? 0));
-}
-
 /**
  * Waits (bounded) until every projection and the coupon policy have caught up with the head of
  * the log twice in a row (the coupon policy appends while catching up). Returns how long it took.
@@ -42,7 +36,8 @@ export async function waitForCatchUp(
   const started = Date.now();
   let zeros = 0;
   while (Date.now() - started < timeoutMs) {
-    const lag = await projectionLag(http);
+    const view = await http.json<ControlCenterView>("GET", "/control-center");
+    const lag = Math.max(0, ...view.projections.map((p) => p.lag ?? 0));
     if (lag === 0) {
       if (++zeros >= 2) return Date.now() - started;
     } else {

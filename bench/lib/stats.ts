@@ -6,7 +6,6 @@ export interface LatencySummary {
   readonly p50: number;
   readonly p90: number;
   readonly p99: number;
-  /** The tail target is on p99.9. */
   readonly p999: number;
   readonly max: number;
 }

@@ -22,7 +22,7 @@ import { log, progress } from "../lib/log.js";
 import { benchDataDir, startService } from "../lib/processes.js";
 import { CAPACITY, waitForCatchUp } from "../lib/service-api.js";
 import { fmtInt, median, round } from "../lib/stats.js";
-import type { Scenario, ScenarioResult } from "./scenario.js";
+import type { Scenario, ScenarioOutcome } from "./scenario.js";
 
 /** 20,000 and 100,000 past reservations (each reserved and canceled but the last one). */
 const MID_LOT = "history-20k";
@@ -115,7 +115,7 @@ async function coldFirstCommands(dataDir: string, rounds: number): Promise<Recor
 export const historyScenario: Scenario = {
   name: "history",
   title: "The first command on a lot of 20,000 and of 100,000 past reservations, in a fresh process",
-  async run(ctx): Promise<ScenarioResult> {
+  async run(ctx): Promise<ScenarioOutcome> {
     // A lot of n reservations: registered, n-1 reserve/cancel pairs and the last reservation.
     const longEvents = 2 * LONG_RESERVATIONS;
     const data = benchDataDir("history");
@@ -149,8 +149,6 @@ export const historyScenario: Scenario = {
       const coldMid = cold[MID_LOT] ?? [];
       const coldLong = cold[LONG_LOT] ?? [];
       return {
-        name: this.name,
-        title: this.title,
         checks: [
           {
             target:

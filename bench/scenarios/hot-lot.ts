@@ -9,7 +9,7 @@ import { loadInRounds, ROUND_SECONDS } from "../lib/rounds.js";
 import { CAPACITY, waitForCatchUp, withService } from "../lib/service-api.js";
 import { ratio } from "../lib/stats.js";
 import { CONNECTIONS, LOTS, reserveRounds, spreadRequests, warmUp } from "./reserve.js";
-import type { Scenario, ScenarioResult } from "./scenario.js";
+import type { Scenario, ScenarioOutcome } from "./scenario.js";
 
 const HOT_LOT = "hot-lot";
 const WARMUP_LOT = "hot-warmup";
@@ -24,17 +24,8 @@ function hotRequests(lot: string, offset: number, sent?: Set<string>) {
   };
 }
 
-interface StreamAudit {
-  readonly reserved: number;
-  readonly canceled: number;
-  readonly ids: Set<string>;
-  /** Customers of the ParkingReserved events (each request had its own). */
-  readonly customers: string[];
-  readonly events: number;
-}
-
 /** Reads the lot's whole stream straight from the event store file (a second process, as WAL allows). */
-async function auditStream(dataDir: string, lot: string): Promise<StreamAudit> {
+async function auditStream(dataDir: string, lot: string) {
   const store = SqliteEventStore.open({ file: join(dataDir, "events.sqlite") });
   try {
     const ids = new Set<string>();
@@ -117,11 +108,11 @@ function report(
   run: {
     accepted: Set<string>;
     sent: Set<string>;
-    audit: StreamAudit;
+    audit: Awaited<ReturnType<typeof auditStream>>;
     lotView: ParkingLotView;
     rounds: number;
   },
-): ScenarioResult {
+): ScenarioOutcome {
   const { accepted, sent, audit, lotView, rounds } = run;
   const acceptedInStream = [...accepted].every((id) => audit.ids.has(id));
   const onlySent = audit.customers.every((c) => sent.has(c));
@@ -141,8 +132,6 @@ function report(
   log(`  spread, all rounds: ${describeLoad(spread)}`);
   log(`  hot lot, all rounds: ${describeLoad(load)}`);
   return {
-    name: "hot-lot",
-    title: "One hot lot: no overbooking under contention",
     checks: [
       {
         target: "no overbooking (accepted ≤ capacity, match the stream and the read model)",

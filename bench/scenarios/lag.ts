@@ -8,7 +8,7 @@ import { cpuSplitMeter } from "../lib/process-stats.js";
 import { reserve, waitForCatchUp, withService } from "../lib/service-api.js";
 import { fmtInt, Sample } from "../lib/stats.js";
 import { LOTS } from "./reserve.js";
-import type { Scenario, ScenarioResult } from "./scenario.js";
+import type { Scenario, ScenarioOutcome } from "./scenario.js";
 
 const RATE = 500;
 /** Reservations made one at a time on the idle service (after the warm-up), ack→visible each. */
@@ -50,7 +50,7 @@ export const lagScenario: Scenario = {
     withService(
       "lag",
       lotIds(LOTS),
-      async (service, http): Promise<ScenarioResult> => {
+      async (service, http): Promise<ScenarioOutcome> => {
         const durationSec = ctx.quick ? 5 : 30;
         const lots = lotIds(LOTS);
         const ack = new Sample();
@@ -103,8 +103,6 @@ export const lagScenario: Scenario = {
         );
         const failed = Object.values(failures).reduce((a, b) => a + b, 0);
         return {
-          name: "lag",
-          title: "End-to-end lag at 500 reservations/s",
           checks: [
             {
               target: "ack→visible p99 ≤ 15 ms one at a time on an idle service",

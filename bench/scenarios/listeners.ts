@@ -7,7 +7,7 @@ import { log } from "../lib/log.js";
 import { cpuSecondsOf } from "../lib/process-stats.js";
 import { reserve, waitForCatchUp, withService } from "../lib/service-api.js";
 import { fmtInt, round } from "../lib/stats.js";
-import type { Scenario, ScenarioResult } from "./scenario.js";
+import type { Scenario, ScenarioOutcome } from "./scenario.js";
 
 const RATE = 500;
 const LISTENERS = 100;
@@ -116,7 +116,7 @@ async function measureListeners(
   http: HttpClient,
   dataDir: string,
   listeners: Listener[],
-): Promise<ScenarioResult> {
+): Promise<ScenarioOutcome> {
   const lots = lotIds(LOTS);
   let failures = 0;
   let offset = 0;
@@ -134,6 +134,7 @@ async function measureListeners(
       mintDevToken(dataDir, {
         sub: `bench-listener-${i}`,
         roles: ["operator"],
+        claims: { lots: ["*"] },
         audience: process.env.AUTH_AUDIENCE ?? "parking-reservations",
         ttlSeconds: 3600,
       }),
@@ -188,8 +189,6 @@ async function measureListeners(
     `  service cpu at ${RATE}/s: ${alone.cpuPct}% alone, ${watched.cpuPct}% with ${LISTENERS} listeners (cost ${costPct}% of a core; ${dropped} arrivals dropped; ${perListenerEvents} events/s each, ${fmtInt(Math.round(bytes / (2 * durationSec) / 1024))} KiB/s in all); idle with listeners: ${idle.cpuPct}%, ${idle.events} events, ${fmtInt(idle.bytes)} bytes`,
   );
   return {
-    name: "listeners",
-    title: "100 live-update listeners at 500 reservations/s",
     checks: [
       {
         target: `${LISTENERS} listeners add < ${MAX_LISTENER_COST_PCT}% of a core at ${RATE} reservations/s`,

@@ -13,7 +13,7 @@ import { loadInRounds, ROUND_SECONDS, type SideLoad } from "../lib/rounds.js";
 import { CAPACITY, registerLots, waitForCatchUp, withService } from "../lib/service-api.js";
 import { ratio } from "../lib/stats.js";
 import { CONNECTIONS, LOTS, reserveRounds, spreadRequests, warmUp } from "./reserve.js";
-import type { Scenario, ScenarioResult } from "./scenario.js";
+import type { Scenario, ScenarioOutcome } from "./scenario.js";
 
 /** The two Emmett peers and their EMMETT_CONNECTION (bench/peers/emmett/server.ts). */
 const PEERS = { emmett: "per-call", emmettTuned: "kept-open" } as const;
@@ -32,7 +32,7 @@ const KEYS: readonly Key[] = ["ceiling", "service", ...(Object.keys(PEERS) as Pe
 export const peersScenario: Scenario = {
   name: "peers",
   title: "The service beside an Emmett peer and the HTTP ceiling",
-  async run(ctx): Promise<ScenarioResult> {
+  async run(ctx): Promise<ScenarioOutcome> {
     ensureEmmettPeerInstalled();
     const lots = lotIds(LOTS);
     const rounds = reserveRounds(ctx);
@@ -83,7 +83,7 @@ export const peersScenario: Scenario = {
   },
 };
 
-function report(sides: Record<Key, SideLoad>, rounds: number): ScenarioResult {
+function report(sides: Record<Key, SideLoad>, rounds: number): ScenarioOutcome {
   const merged = Object.fromEntries(KEYS.map((key) => [key, sides[key].load])) as Record<Key, LoadResult>;
   for (const key of KEYS) log(`  ${key}, all rounds: ${describeLoad(merged[key])}`);
   const serviceVsCeiling = ratio(merged.service.rps2xx, merged.ceiling.rps2xx);
@@ -92,8 +92,6 @@ function report(sides: Record<Key, SideLoad>, rounds: number): ScenarioResult {
   const serviceVsEmmettTuned = ratio(merged.service.rps2xx, merged.emmettTuned.rps2xx);
   const failures = (l: LoadResult) => l.status["5xx"] + l.errors + l.timeouts;
   return {
-    name: "peers",
-    title: "The service beside an Emmett peer and the HTTP ceiling",
     checks: [
       {
         target: "each answered the same workload side by side (rotating rounds); ratios",

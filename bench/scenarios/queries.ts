@@ -7,7 +7,7 @@ import { memoryOf } from "../lib/process-stats.js";
 import { type BenchChild, benchDataDir, startCeilingServer, startService } from "../lib/processes.js";
 import { prepareReadModels, seedReservations } from "../lib/seed-read-models.js";
 import { fmtInt, type LatencySummary, ratio, round, Sample } from "../lib/stats.js";
-import type { Scenario, ScenarioResult } from "./scenario.js";
+import type { Scenario, ScenarioOutcome } from "./scenario.js";
 
 /** The control center (totals, the first page of lots, the projections), or the floor's empty GET. */
 const CONTROL_CENTER = "/control-center";
@@ -102,7 +102,7 @@ async function floorOf(requests: number): Promise<Measured> {
 export const queriesScenario: Scenario = {
   name: "queries",
   title: "The control center at 10,000 and 1,000,000 reservations",
-  async run(ctx): Promise<ScenarioResult> {
+  async run(ctx): Promise<ScenarioOutcome> {
     const counts = [10_000, ctx.quick ? 100_000 : 1_000_000] as const;
     const requests = ctx.quick ? 500 : 2000;
     const sizes: Size[] = [];
@@ -151,8 +151,6 @@ export const queriesScenario: Scenario = {
     // "Flat": the large size's p99 within 1.5× the small size's (or within 0.5 ms of it: sub-ms noise).
     const flat = b.p99 <= Math.max(1.5 * a.p99, a.p99 + 0.5);
     return {
-      name: this.name,
-      title: this.title,
       checks: [
         {
           target: `control center: p99 ≤ 5 ms and flat ${fmtInt(counts[0])}→${fmtInt(counts[1])}`,

@@ -9,7 +9,7 @@ import { benchDataDir } from "../lib/processes.js";
 import type { WorkerReport } from "../lib/replay-worker.js";
 import { seedEventLog } from "../lib/seed-events.js";
 import { fmtInt, ratio } from "../lib/stats.js";
-import type { Scenario, ScenarioResult } from "./scenario.js";
+import type { Scenario, ScenarioOutcome } from "./scenario.js";
 
 /** Runs bench/lib/replay-worker.ts on the data directory; its peak memory is its own VmHWM at the end. */
 function runWorker(dataDir: string) {
@@ -41,7 +41,7 @@ function runWorker(dataDir: string) {
 export const replayScenario: Scenario = {
   name: "replay",
   title: "Projection replay vs raw read of the log",
-  async run(ctx): Promise<ScenarioResult> {
+  async run(ctx): Promise<ScenarioOutcome> {
     const total = ctx.quick ? 100_000 : 1_000_000;
     const data = benchDataDir("replay");
     const lots = lotIds(1000);
@@ -54,12 +54,7 @@ export const replayScenario: Scenario = {
         seeded = await seedEventLog(store, {
           lots,
           total,
-          capacity: 100_000,
-          cancelEvery: 10,
-          onProgress: (n) => {
-            const s = (Date.now() - started) / 1000;
-            bar.update(`${fmtInt(n)} / ${fmtInt(total)} events, ${fmtInt(n / s)} events/s`);
-          },
+          onProgress: (n) => bar.update(`${fmtInt(n)} / ${fmtInt(total)} events`),
         });
       } finally {
         await store.close();
@@ -72,8 +67,6 @@ export const replayScenario: Scenario = {
       const { report, hwmMiB } = await runWorker(data.dir);
       const share = ratio(report.rebuild.eventsPerSecond, report.raw.eventsPerSecond, 3);
       return {
-        name: this.name,
-        title: this.title,
         checks: [
           {
             target: "rebuild ≥ 50% of the raw read rate (and the worker's peak RSS)",

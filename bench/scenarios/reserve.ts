@@ -7,7 +7,7 @@ import { type BenchChild, benchDataDir, startCeilingServer, startService } from 
 import { loadInRounds, ROUND_SECONDS, roundsOf } from "../lib/rounds.js";
 import { CAPACITY, registerLots, spreadLot, waitForCatchUp } from "../lib/service-api.js";
 import { ratio, round } from "../lib/stats.js";
-import type { BenchContext, Scenario, ScenarioResult } from "./scenario.js";
+import type { BenchContext, Scenario, ScenarioOutcome } from "./scenario.js";
 
 export const LOTS = 1000;
 export const CONNECTIONS = 64;
@@ -47,7 +47,7 @@ export function spreadRequests(lots: readonly string[], offset: number) {
 export const reserveScenario: Scenario = {
   name: "reserve",
   title: "Reserve throughput vs the HTTP ceiling",
-  async run(ctx): Promise<ScenarioResult> {
+  async run(ctx): Promise<ScenarioOutcome> {
     const lots = lotIds(LOTS);
     const rounds = reserveRounds(ctx);
     const data = benchDataDir("reserve");
@@ -109,8 +109,6 @@ export const reserveScenario: Scenario = {
       log(`  ceiling, all rounds: ${describeLoad(ceilingLoad)}`);
       log(`  reserve, all rounds: ${describeLoad(load)}`);
       return {
-        name: this.name,
-        title: this.title,
         checks: [
           {
             target: "reserve throughput ≥ 50% of the HTTP ceiling",

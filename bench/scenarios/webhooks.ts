@@ -6,7 +6,7 @@ import { log } from "../lib/log.js";
 import { spawnNode } from "../lib/processes.js";
 import { reserve, withService } from "../lib/service-api.js";
 import { median, ratio, Sample } from "../lib/stats.js";
-import type { Scenario, ScenarioResult } from "./scenario.js";
+import type { Scenario, ScenarioOutcome } from "./scenario.js";
 
 const RATE = 500;
 const LOTS = 200;
@@ -37,7 +37,7 @@ export const webhooksScenario: Scenario = {
   name: "webhooks",
   title: "Webhooks at 500 reservations/s: a slow endpoint beside fast ones",
   onlyWhenNamed: true,
-  async run(ctx): Promise<ScenarioResult> {
+  async run(ctx): Promise<ScenarioOutcome> {
     const seconds = ctx.quick ? 4 : 8;
     const cycles = ctx.quick ? 1 : 3;
     const lots = lotIds(LOTS);
@@ -67,7 +67,7 @@ export const webhooksScenario: Scenario = {
     } finally {
       await sink.stop();
     }
-    return report(this.name, this.title, rounds);
+    return report(rounds);
   },
 };
 
@@ -135,7 +135,7 @@ async function measure(
 }
 
 /** Each round of a kind against the no-endpoint rounds on either side of its cycle. */
-function report(name: string, title: string, rounds: readonly Round[]): ScenarioResult {
+function report(rounds: readonly Round[]): ScenarioOutcome {
   const against = (kind: Kind) =>
     rounds.flatMap((round, i) => {
       if (round.kind !== kind) return [];
@@ -154,10 +154,7 @@ function report(name: string, title: string, rounds: readonly Round[]): Scenario
   const commandFast = median(against("fast"));
   const lagRatio = median(lagRatios);
   const missing = rounds.reduce((a, r) => a + r.missing, 0);
-  log(`  (the machine is shared with other work: read the ratios, and their spread across rounds)`);
   return {
-    name,
-    title,
     checks: [
       {
         target: "commands' p99 with 10 endpoints (one answering in 5 s) vs none: unchanged within noise",
