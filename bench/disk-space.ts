@@ -1,7 +1,7 @@
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { sqliteFilesOf } from "../platform/private-files.js";
-import { amountOf, carNumber, customerId, lotIds } from "./lib/domain.js";
+import { lotIds, reserveBody } from "./lib/domain.js";
 import { forEachConcurrently, HttpClient } from "./lib/http.js";
 import { log, progress } from "./lib/log.js";
 import { machineInfo } from "./lib/machine.js";
@@ -34,14 +34,14 @@ const sizes = (dir: string) => ({
 /** One stay: booked, checked in, checked out. */
 async function stay(http: HttpClient, i: number): Promise<void> {
   const lot = lots[i % lots.length] as string;
-  const booked = await http.postJson<{ reservationId: string }>(`/parking-lots/${lot}/reservations`, {
-    customerId: customerId(i),
-    carNumber: carNumber(i),
-    amount: amountOf(i),
-  });
+  const booked = await http.json<{ reservationId: string }>(
+    "POST",
+    `/parking-lots/${lot}/reservations`,
+    JSON.parse(reserveBody(i)),
+  );
   const base = `/parking-lots/${lot}/reservations/${booked.reservationId}`;
-  await http.postJson(`${base}/check-in`, {});
-  await http.postJson(`${base}/check-out`, {});
+  await http.json("POST", `${base}/check-in`, {});
+  await http.json("POST", `${base}/check-out`, {});
 }
 
 async function main(): Promise<void> {
@@ -72,18 +72,14 @@ async function main(): Promise<void> {
     const after = sizes(data.dir);
 
     const per1000 = (store: keyof typeof STORES) => ((after[store] - before[store]) * 1000) / stays;
-    const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`;
+    const kib = (bytes: number) => `${(bytes / 1024).toFixed(0)} KiB`.padStart(10);
     const total = per1000("events") + per1000("readModels");
     log(`machine: ${JSON.stringify(machineInfo())}`);
     log(`${stays} stays over ${lots.length} lots (each: reserved, checked in, checked out, coupon issued)`);
+    log(`  event log    ${kib(per1000("events"))} per 1,000 stays  (${kib(after.events)} in all)`);
+    log(`  read models  ${kib(per1000("readModels"))} per 1,000 stays  (${kib(after.readModels)} in all)`);
     log(
-      `  event log    ${kib(per1000("events")).padStart(10)} per 1,000 stays  (${kib(after.events)} in all)`,
-    );
-    log(
-      `  read models  ${kib(per1000("readModels")).padStart(10)} per 1,000 stays  (${kib(after.readModels)} in all)`,
-    );
-    log(
-      `  both         ${kib(total).padStart(10)} per 1,000 stays; a year of 200 stays a day: ${((total * 73) / 1024 / 1024).toFixed(0)} MiB`,
+      `  both         ${kib(total)} per 1,000 stays; a year of 200 stays a day: ${((total * 73) / 1024 / 1024).toFixed(0)} MiB`,
     );
   } finally {
     data.remove();

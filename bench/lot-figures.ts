@@ -25,18 +25,19 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { SqliteDocumentStore } from "../document-store/embedded/sqlite-document-store.js";
-import type { WriteOp } from "../document-store/port.js";
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
 import type { EventToAppend } from "../event-store/port.js";
-import { PROJECTIONS } from "../projections/read-models/index.js";
-import { checkpointOp, physicalCollection } from "../projections/runtime/checkpoints.js";
 import { FoldTooFarError } from "../read-api/time-travel/fold-cache.js";
-import { FoldState } from "../read-api/time-travel/fold-state.js";
 import { TimeTravel } from "../read-api/time-travel/time-travel.js";
 import { readViews, type Views } from "../read-api/views/views.js";
 import { systemActor } from "../schemas/actor.js";
-import { encodeEvent, type StoredDomainEvent } from "../schemas/event-codec.js";
+import { encodeEvent } from "../schemas/event-codec.js";
 import type { ParkingLotEvent } from "../write-side/parking-lot/decider.js";
+import {
+  ensureReadModelIndexes,
+  stored as storedAt,
+  writeThroughProjections,
+} from "./lib/seed-read-models.js";
 
 const NOW = Date.parse("2030-05-01T09:00:00.000Z");
 const HOUR = 3_600_000;
@@ -48,53 +49,28 @@ interface Lot {
   revision: number;
 }
 
-const physical = (logical: string) => physicalCollection(logical, 1);
+/** The lot's event at `revision`, at the global position after it. */
+const stored = (event: ParkingLotEvent, revision: number) =>
+  storedAt(event, revision + 1, new Date(NOW), { streamId: "parkingLot-bench", revision });
 
-function stored(event: ParkingLotEvent, revision: number): StoredDomainEvent {
-  return {
-    event,
-    id: `e-${revision}`,
-    streamId: "parkingLot-bench",
-    revision,
-    position: { commit: revision + 1, prepare: revision + 1 },
-    metadata: { correlationId: "c", causationId: "c", schemaVersion: 1 },
-    createdAt: new Date(NOW),
-  } as unknown as StoredDomainEvent;
-}
-
-/** A lot of `active` bookings: folded in memory, then loaded into an embedded document store. */
+/** A lot of `active` bookings, written through the projections into an embedded document store. */
 async function lotWith(dir: string, active: number): Promise<Lot> {
-  const fold = new FoldState(PROJECTIONS);
-  fold.apply(
-    stored(
-      {
-        type: "ParkingLotRegistered",
-        data: {
-          parkingLotId: "bench",
-          name: "bench",
-          capacity: active + 10,
-          registeredAt: iso(NOW - HOUR),
-          hourlyRate: 1000,
-        },
-      },
-      0,
-    ),
-  );
-  for (let i = 0; i < active; i++) fold.apply(stored(booking(i), i + 1));
-  fold.materialize({ commit: active + 1, prepare: active + 1 });
   const store = SqliteDocumentStore.open({ file: join(dir, `read-models-${active}.sqlite`) });
-  for (const projection of PROJECTIONS)
-    for (const [logical, indexes] of Object.entries(projection.collections))
-      await store.ensureIndexes(physical(logical), indexes);
-  let ops: WriteOp[] = [];
-  for (const [collection, doc] of fold.documents()) {
-    ops.push({ op: "replace", collection, id: doc._id, document: doc });
-    if (ops.length === 5_000) {
-      await store.write(ops);
-      ops = [];
-    }
-  }
-  await store.write(ops);
+  await ensureReadModelIndexes(store);
+  const registered: ParkingLotEvent = {
+    type: "ParkingLotRegistered",
+    data: {
+      parkingLotId: "bench",
+      name: "bench",
+      capacity: active + 10,
+      registeredAt: iso(NOW - HOUR),
+      hourlyRate: 1000,
+    },
+  };
+  const events = [stored(registered, 0)];
+  for (let i = 0; i < active; i++) events.push(stored(booking(i), i + 1));
+  for (let from = 0; from < events.length; from += 2_000)
+    await writeThroughProjections(store, events.slice(from, from + 2_000));
   const queries = readViews(store, { readYourWritesTimeoutMs: 0, now: () => NOW });
   return { store, queries, revision: active };
 }
@@ -120,14 +96,7 @@ function booking(i: number, reservedAt = NOW - HOUR, from = NOW): ParkingLotEven
 /** One more booking, written to the lot's read models as the projectors write it. */
 async function book(lot: Lot, i: number): Promise<void> {
   lot.revision++;
-  const event = stored(booking(i), lot.revision);
-  const position = { commit: lot.revision + 1, prepare: lot.revision + 1 };
-  const ops: WriteOp[] = [];
-  for (const projection of PROJECTIONS) {
-    if (projection.eventTypes.has(event.event.type)) ops.push(...projection.apply(event, physical));
-    ops.push(checkpointOp(projection.name, 1, { position, state: "running" }));
-  }
-  await lot.store.write(ops);
+  await writeThroughProjections(lot.store, [stored(booking(i), lot.revision)]);
 }
 
 const answers = {

@@ -4,8 +4,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { PROJECT_ROOT } from "../test-support/process.js";
 import { log } from "./lib/log.js";
-import { loadAverage, machineInfo, waitForQuietMachine } from "./lib/machine.js";
-import { formatResults } from "./lib/report.js";
+import { loadAverage, type MachineInfo, machineInfo, waitForQuietMachine } from "./lib/machine.js";
 import { historyScenario } from "./scenarios/history.js";
 import { hotLotScenario } from "./scenarios/hot-lot.js";
 import { lagScenario } from "./scenarios/lag.js";
@@ -34,9 +33,7 @@ const SCENARIOS: readonly Scenario[] = [
 const USAGE = `Usage: npm run bench [-- options]      (npm run bench:quick = --quick)
   --quick             smaller sizes and shorter loads (~2 minutes instead of ~10)
   --only a,b          run only these scenarios: ${SCENARIOS.map((s) => s.name).join(", ")}
-                      (${SCENARIOS.filter((s) => s.onlyWhenNamed)
-                        .map((s) => s.name)
-                        .join(", ")} only when named: half an hour or more each)
+                      (webhooks only when named)
   --wait-load / --no-wait-load
                       wait (up to 10 minutes) for the 1-minute load average to drop below 1.0 before
                       measuring; the default in full mode, off with --quick
@@ -44,19 +41,68 @@ Writes bench/results/latest.json (and a copy named after the run's start time).`
 
 /** The code measured: the commit, and what the working tree changes on top of it (bench/ and BENCHMARKS.md aside). */
 function codeVersion(): { commit: string; changed: string[] } {
+  const git = (...args: string[]) =>
+    execFileSync("git", args, { cwd: PROJECT_ROOT, encoding: "utf8" }).trimEnd();
   try {
-    const git = (...args: string[]) =>
-      execFileSync("git", args, { cwd: PROJECT_ROOT, encoding: "utf8" }).trimEnd();
     const changed = git("status", "--porcelain")
       .split("\n")
-      .filter(
-        (line) => line !== "" && !line.slice(3).startsWith("bench/") && line.slice(3) !== "BENCHMARKS.md",
-      )
-      .map((line) => line.slice(3));
+      .map((line) => line.slice(3))
+      .filter((path) => path !== "" && !path.startsWith("bench/") && path !== "BENCHMARKS.md");
     return { commit: git("rev-parse", "--short", "HEAD"), changed };
   } catch {
     return { commit: "unknown", changed: [] };
   }
+}
+
+/** One scenario's result, or what stopped it, with its time and the load average it started at. */
+async function runScenario(scenario: Scenario, ctx: BenchContext) {
+  const load = loadAverage();
+  const started = Date.now();
+  const elapsed = () => ({
+    elapsedSec: Math.round((Date.now() - started) / 100) / 10,
+    loadAverageAtStart: load,
+  });
+  try {
+    const result = { name: scenario.name, title: scenario.title, ...(await scenario.run(ctx)) };
+    for (const check of result.checks)
+      log(`  ${check.pass ? "PASS" : "MISS"}  ${check.target}: ${check.measured}`);
+    return { ...result, ...elapsed() };
+  } catch (error) {
+    log(`  FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    const checks = [{ target: "scenario ran", measured: String(error), pass: false }];
+    return { name: scenario.name, title: scenario.title, checks, figures: {}, ...elapsed() };
+  }
+}
+
+/** The results table: one row per target, PASS or MISS. */
+function formatResults(report: {
+  mode: string;
+  startedAt: string;
+  elapsedSec: number;
+  machine: MachineInfo;
+  code: { commit: string; changed: readonly string[] };
+  loadAverage: { atStart: readonly number[]; atEnd: readonly number[] };
+  results: readonly ScenarioResult[];
+}): string {
+  const rows: [string, string, string, string][] = [];
+  for (const result of report.results) {
+    for (const check of result.checks)
+      rows.push([result.name, check.target, check.measured, check.pass ? "PASS" : "MISS"]);
+  }
+  const header: [string, string, string, string] = ["scenario", "target", "measured", "result"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]?.length ?? 0)));
+  const line = (cells: readonly string[]) =>
+    `| ${cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join(" | ")} |`;
+  const m = report.machine;
+  return [
+    `Results (${report.mode}, ${report.startedAt}, ${report.elapsedSec} s)`,
+    `machine: ${m.cpuModel}, ${m.nproc} cores, ${m.memoryGiB} GiB, Node ${m.node}; load average at start ${report.loadAverage.atStart.join(" ")}, at end ${report.loadAverage.atEnd.join(" ")}`,
+    `code: ${report.code.commit}${report.code.changed.length ? ` + uncommitted ${report.code.changed.join(", ")}` : ""}`,
+    "",
+    line(header),
+    line(widths.map((w) => "-".repeat(w))),
+    ...rows.map(line),
+  ].join("\n");
 }
 
 async function main(): Promise<number> {
@@ -73,10 +119,7 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const only = values.only
-    ?.split(",")
-    .map((s) => s.trim())
-    .filter(Boolean);
+  const only = values.only?.split(",").map((s) => s.trim());
   const unknown = only?.filter((name) => !SCENARIOS.some((s) => s.name === name)) ?? [];
   if (unknown.length > 0) {
     process.stderr.write(`unknown scenario ${unknown.join(", ")}\n${USAGE}\n`);
@@ -91,14 +134,8 @@ async function main(): Promise<number> {
   const startedAt = new Date();
   const machine = machineInfo();
   const code = codeVersion();
-  const command = `npm run ${quick ? "bench:quick" : "bench"}${
-    process.argv.length > 2
-      ? ` -- ${process.argv
-          .slice(2)
-          .filter((a) => a !== "--quick")
-          .join(" ")}`
-      : ""
-  }`.replace(/ -- $/, "");
+  const args = process.argv.slice(2).filter((a) => a !== "--quick");
+  const command = `npm run ${quick ? "bench:quick" : "bench"}${args.length ? ` -- ${args.join(" ")}` : ""}`;
   log(
     `parking-reservations benchmark (${quick ? "quick" : "full"}): ${selected.map((s) => s.name).join(", ")}\n` +
       `machine: ${machine.cpuModel}, ${machine.nproc} cores, ${machine.memoryGiB} GiB, Node ${machine.node}, Linux ${machine.kernel}\n` +
@@ -111,37 +148,12 @@ async function main(): Promise<number> {
     `load average at start: ${quiet.load.join(" ")}${quiet.quiet ? "" : " (busy machine: figures are disturbed)"}`,
   );
 
-  const ctx: BenchContext = {
-    quick,
-    shared: new Map(),
-  };
-  const results: (ScenarioResult & { loadAverageAtStart: number[] })[] = [];
+  const results: ScenarioResult[] = [];
   for (const [i, scenario] of selected.entries()) {
-    const load = loadAverage();
     log(
-      `\n[${i + 1}/${selected.length}] ${scenario.name}: ${scenario.title} (load average ${load.join(" ")})`,
+      `\n[${i + 1}/${selected.length}] ${scenario.name}: ${scenario.title} (load average ${loadAverage().join(" ")})`,
     );
-    const started = Date.now();
-    try {
-      const result = await scenario.run(ctx);
-      results.push({
-        ...result,
-        elapsedSec: Math.round((Date.now() - started) / 100) / 10,
-        loadAverageAtStart: load,
-      });
-      for (const check of result.checks)
-        log(`  ${check.pass ? "PASS" : "MISS"}  ${check.target}: ${check.measured}`);
-    } catch (error) {
-      log(`  FAILED: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-      results.push({
-        name: scenario.name,
-        title: scenario.title,
-        checks: [{ target: "scenario ran", measured: String(error), pass: false }],
-        figures: {},
-        elapsedSec: Math.round((Date.now() - started) / 100) / 10,
-        loadAverageAtStart: load,
-      });
-    }
+    results.push(await runScenario(scenario, { quick }));
   }
   const finishedAt = new Date();
   const report = {

@@ -12,7 +12,7 @@ import type { Config } from "./config/schema.js";
  */
 
 export { ConfigError, type ConfigProblem, isLoopbackUrl, loadConfig } from "./config/load.js";
-export { type Config, ConfigSchema } from "./config/schema.js";
+export type { Config } from "./config/schema.js";
 export {
   ASYMMETRIC_ALGORITHMS,
   EVENT_STORE_SYNC_MODES,

@@ -2,11 +2,11 @@ import path from "node:path";
 import { EventStoreDBClient } from "@eventstore/db-client";
 import { MongoClient } from "mongodb";
 import { describe, expect, it, vi } from "vitest";
+import { ConfigSchema } from "./config/schema.js";
 import {
   CONFIG_VARIABLES,
   type Config,
   ConfigError,
-  ConfigSchema,
   loadConfig,
   redactConfig,
   toEsdbConnectionString,

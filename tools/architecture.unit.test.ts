@@ -75,6 +75,16 @@ describe("the project's shape", () => {
         join(tree, "test-support", "helper.ts"),
         'import { load } from "../bench/load.js";\nvoid load;\n',
       );
+      // An export only a test imports (a helper for tests in a production file), beside one the
+      // file itself uses too (production code its test also calls), which is no breach.
+      writeFileSync(
+        join(tree, "write-side", "rules.ts"),
+        "export const forTests = 1;\nexport const used = 2;\nexport const twice = used * 2;\n",
+      );
+      writeFileSync(
+        join(tree, "write-side", "rules.unit.test.ts"),
+        'import { forTests, used } from "./rules.js";\nvoid forTests;\nvoid used;\n',
+      );
       const found = checkTree(tree).map((breach) => `${breach.rule} ${breach.file}`);
       expect(found.sort()).toEqual([
         "cycle write-side/front.ts",
@@ -82,6 +92,7 @@ describe("the project's shape", () => {
         "function-length platform/http.ts",
         "import platform/http.ts",
         "import test-support/helper.ts",
+        "test-only-export write-side/rules.ts",
       ]);
     } finally {
       rmSync(tree, { recursive: true, force: true });

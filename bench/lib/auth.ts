@@ -12,6 +12,7 @@ export async function authorizeBenchService(url: string, dataDir: string): Promi
   const token = await mintDevToken(dataDir, {
     sub: "bench-operator",
     roles: ["operator"],
+    claims: { lots: ["*"] }, // every lot (scoped operators: a grant names the lots)
     audience: process.env.AUTH_AUDIENCE ?? "parking-reservations",
     ttlSeconds: 24 * 3600,
   });

@@ -45,69 +45,49 @@ export function lotRegistered(
   };
 }
 
-export function parkingReserved(
-  reservationId: string,
-  parkingLotId: string,
-  i: number,
-  at: string,
-): EventOfType<"ParkingReserved"> {
-  return {
-    type: "ParkingReserved",
-    data: {
-      reservationId,
-      parkingLotId,
-      customerId: customerId(i),
-      carNumber: carNumber(i),
-      amount: amountOf(i),
-      reservedAt: at,
-    },
-  };
-}
+/** What every event of reservation `i` says of it. */
+const about = (reservationId: string, parkingLotId: string, i: number) => ({
+  reservationId,
+  parkingLotId,
+  customerId: customerId(i),
+});
 
-export function reservationCanceled(
-  reservationId: string,
-  parkingLotId: string,
+export const parkingReserved = (
+  id: string,
+  lot: string,
   i: number,
   at: string,
-): EventOfType<"ReservationCanceled"> {
-  return {
-    type: "ReservationCanceled",
-    data: { reservationId, parkingLotId, customerId: customerId(i), reason: "plans changed", canceledAt: at },
-  };
-}
+): EventOfType<"ParkingReserved"> => ({
+  type: "ParkingReserved",
+  data: { ...about(id, lot, i), carNumber: carNumber(i), amount: amountOf(i), reservedAt: at },
+});
 
-export function couponIssued(
-  reservationId: string,
-  parkingLotId: string,
+export const reservationCanceled = (
+  id: string,
+  lot: string,
   i: number,
   at: string,
-): EventOfType<"CouponIssued"> {
-  return {
-    type: "CouponIssued",
-    data: {
-      couponId: couponIdFor(reservationId),
-      reservationId,
-      parkingLotId,
-      customerId: customerId(i),
-      issuedAt: at,
-    },
-  };
-}
+): EventOfType<"ReservationCanceled"> => ({
+  type: "ReservationCanceled",
+  data: { ...about(id, lot, i), reason: "plans changed", canceledAt: at },
+});
 
-export function couponRevoked(
-  reservationId: string,
-  parkingLotId: string,
+export const couponIssued = (
+  id: string,
+  lot: string,
   i: number,
   at: string,
-): EventOfType<"CouponRevoked"> {
-  return {
-    type: "CouponRevoked",
-    data: {
-      couponId: couponIdFor(reservationId),
-      reservationId,
-      parkingLotId,
-      customerId: customerId(i),
-      revokedAt: at,
-    },
-  };
-}
+): EventOfType<"CouponIssued"> => ({
+  type: "CouponIssued",
+  data: { couponId: couponIdFor(id), ...about(id, lot, i), issuedAt: at },
+});
+
+export const couponRevoked = (
+  id: string,
+  lot: string,
+  i: number,
+  at: string,
+): EventOfType<"CouponRevoked"> => ({
+  type: "CouponRevoked",
+  data: { couponId: couponIdFor(id), ...about(id, lot, i), revokedAt: at },
+});

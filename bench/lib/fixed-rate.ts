@@ -39,16 +39,6 @@ export async function fixedRate(options: {
 
 export const nowMs = (): number => Number(process.hrtime.bigint()) / 1e6;
 
-export type FixedRateRun = Awaited<ReturnType<typeof fixedRate>>;
-
 /** The rate a run achieved: tasks launched per second of the run, rounded. */
-export const achievedRate = (run: FixedRateRun): number => Math.round(run.launched / run.seconds);
-
-/** What a scenario's figures say of its fixed-rate run: the rate asked and achieved, what was sent and dropped. */
-export const rateFigures = (rate: number, durationSec: number, run: FixedRateRun) => ({
-  rate,
-  achievedRate: achievedRate(run),
-  durationSec,
-  reservations: run.launched,
-  dropped: run.dropped,
-});
+export const achievedRate = (run: { readonly launched: number; readonly seconds: number }): number =>
+  Math.round(run.launched / run.seconds);

@@ -19,12 +19,7 @@ export class HttpClient {
   private readonly port: number;
   private readonly auth: Readonly<Record<string, string>>;
 
-  /** `timeoutMs`: how long one call may take (a service under Valgrind needs minutes for its first). */
-  constructor(
-    baseUrl: string,
-    maxSockets = 64,
-    private readonly timeoutMs = 30_000,
-  ) {
+  constructor(baseUrl: string, maxSockets = 64) {
     const url = new URL(baseUrl);
     this.auth = authHeadersFor(baseUrl);
     this.host = url.hostname;
@@ -60,7 +55,7 @@ export class HttpClient {
           res.on("error", reject);
         },
       );
-      req.setTimeout(this.timeoutMs, () => req.destroy(new Error(`${method} ${path} timed out`)));
+      req.setTimeout(30_000, () => req.destroy(new Error(`${method} ${path} timed out`)));
       req.on("error", reject);
       req.end(payload);
     });
@@ -74,19 +69,11 @@ export class HttpClient {
     return this.send("POST", path, body);
   }
 
-  /** GET that must answer 2xx, parsed. */
-  async getJson<T>(path: string): Promise<T> {
-    const response = await this.get(path);
+  /** A call that must answer 2xx, its answer parsed. */
+  async json<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
+    const response = await this.send(method, path, body);
     if (response.status < 200 || response.status >= 300)
-      throw new Error(`GET ${path}: ${response.status} ${response.body.slice(0, 300)}`);
-    return JSON.parse(response.body) as T;
-  }
-
-  /** POST that must answer 2xx, parsed. */
-  async postJson<T>(path: string, body: unknown): Promise<T> {
-    const response = await this.post(path, body);
-    if (response.status < 200 || response.status >= 300)
-      throw new Error(`POST ${path}: ${response.status} ${response.body.slice(0, 300)}`);
+      throw new Error(`${method} ${path}: ${response.status} ${response.body.slice(0, 300)}`);
     return JSON.parse(response.body) as T;
   }
 

@@ -13,8 +13,6 @@ import { type LatencySummary, round, Sample } from "./stats.js";
 export interface NextRequest {
   readonly path: string;
   readonly body?: string;
-  /** Sent with this request besides the authorization (e.g. a `traceparent`). */
-  readonly headers?: Readonly<Record<string, string>>;
 }
 
 export interface LoadOptions {
@@ -30,22 +28,11 @@ export interface LoadOptions {
   readonly serverPid?: number;
   /** Sees every response's latency and status (to merge samples across runs). */
   readonly onLatency?: (ms: number, status: number) => void;
-  /** Stop after this many requests (autocannon's `amount`; `durationSec` is then ignored). */
-  readonly amount?: number;
-  /** Seconds a request may take before it counts as timed out (default 30). */
-  readonly timeoutSec?: number;
-  /**
-   * Requests per second over all connections (autocannon's `overallRate`): an open pace below the
-   * service's ceiling instead of as fast as it answers. Latencies are then corrected for
-   * coordinated omission, as autocannon does.
-   */
-  readonly rate?: number;
 }
 
 export interface StatusCounts {
   readonly "2xx": number;
   readonly "409": number;
-  readonly "4xx": number;
   readonly "5xx": number;
   readonly non2xx: number;
   readonly byCode: Readonly<Record<string, number>>;
@@ -66,8 +53,6 @@ export interface LoadResult {
   readonly timeouts: number;
   /** Every response's latency. */
   readonly latency: LatencySummary;
-  /** 2xx responses only. */
-  readonly latency2xx: LatencySummary;
   /** CPU use (% of one core) of the server process and of this load-generating process. */
   readonly serverCpuPct?: number;
   /** Server CPU time per response (ms): a figure less disturbed by other work on the machine than the rate. */
@@ -84,7 +69,6 @@ const JSON_HEADERS = { "content-type": "application/json" };
 
 export function runLoad(options: LoadOptions): Promise<LoadResult> {
   const all = new Sample();
-  const ok = new Sample();
   const byCode: Record<string, number> = {};
   const serverCpu = options.serverPid === undefined ? undefined : cpuSplitMeter(options.serverPid);
   const selfStart = process.cpuUsage();
@@ -98,9 +82,7 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
         url: options.url,
         connections: options.connections,
         duration: options.durationSec,
-        timeout: options.timeoutSec ?? 30,
-        ...(options.amount === undefined ? {} : { amount: options.amount }),
-        ...(options.rate === undefined ? {} : { overallRate: options.rate }),
+        timeout: 30,
         requests: [
           {
             method: options.method,
@@ -110,8 +92,8 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
                 ...request,
                 path: next.path,
                 ...(next.body === undefined
-                  ? { headers: { ...request.headers, ...auth, ...next.headers } }
-                  : { body: next.body, headers: { ...request.headers, ...bodyHeaders, ...next.headers } }),
+                  ? { headers: { ...request.headers, ...auth } }
+                  : { body: next.body, headers: { ...request.headers, ...bodyHeaders } }),
               };
             },
             ...(options.onBody
@@ -129,56 +111,76 @@ export function runLoad(options: LoadOptions): Promise<LoadResult> {
         }
         const wallSec = Number(process.hrtime.bigint() - wallStart) / 1e9;
         const self = process.cpuUsage(selfStart);
-        const count = (predicate: (code: number) => boolean) =>
-          Object.entries(byCode).reduce((n, [code, c]) => (predicate(Number(code)) ? n + c : n), 0);
-        const requests = all.count;
-        const ok2xx = count((c) => c >= 200 && c < 300);
-        resolve({
-          title: options.title,
-          connections: options.connections,
-          durationSec: result.duration,
-          requests,
-          rps: round(requests / result.duration, 0),
-          rps2xx: round(ok2xx / result.duration, 0),
-          status: {
-            "2xx": ok2xx,
-            "409": count((c) => c === 409),
-            "4xx": count((c) => c >= 400 && c < 500),
-            "5xx": count((c) => c >= 500),
-            non2xx: requests - ok2xx,
+        resolve(
+          resultOf(options, {
+            durationSec: result.duration,
             byCode,
-          },
-          errors: result.errors,
-          timeouts: result.timeouts,
-          latency: all.summary(),
-          latency2xx: ok.summary(),
-          ...(serverCpu ? cpuFigures(serverCpu(), wallSec, requests) : {}),
-          loadGeneratorCpuPct: Math.round(((self.user + self.system) / 1e6 / wallSec) * 100),
-          machineCpu: machine(),
-        });
+            errors: result.errors,
+            timeouts: result.timeouts,
+            latency: all,
+            ...(serverCpu ? { serverCpu: serverCpu(), wallSec } : {}),
+            loadGeneratorCpuPct: Math.round(((self.user + self.system) / 1e6 / wallSec) * 100),
+            machineCpu: machine(),
+          }),
+        );
       },
     );
     instance.on("response", (_client, statusCode, _bytes, responseTime) => {
       all.add(responseTime);
       options.onLatency?.(responseTime, statusCode);
-      if (statusCode >= 200 && statusCode < 300) ok.add(responseTime);
       const key = String(statusCode);
       byCode[key] = (byCode[key] ?? 0) + 1;
     });
   });
 }
 
-function cpuFigures(
-  cpu: { readonly processPct: number; readonly mainThreadPct: number },
-  wallSec: number,
-  requests: number,
-) {
-  const msPerRequest = (pct: number) => round(((pct / 100) * wallSec * 1000) / Math.max(1, requests), 3);
+/** What a load (or several runs of one, added up) counted, made into its result. */
+function resultOf(
+  load: { readonly title: string; readonly connections: number },
+  counted: {
+    readonly durationSec: number;
+    readonly byCode: Record<string, number>;
+    readonly errors: number;
+    readonly timeouts: number;
+    readonly latency: Sample;
+    readonly serverCpu?: { readonly processPct: number; readonly mainThreadPct: number };
+    readonly wallSec?: number;
+    readonly loadGeneratorCpuPct: number;
+    readonly machineCpu: MachineCpu;
+  },
+): LoadResult {
+  const { durationSec, byCode, serverCpu } = counted;
+  const count = (predicate: (code: number) => boolean) =>
+    Object.entries(byCode).reduce((n, [code, c]) => (predicate(Number(code)) ? n + c : n), 0);
+  const requests = counted.latency.count;
+  const ok2xx = count((c) => c >= 200 && c < 300);
+  const msPerRequest = (pct: number) =>
+    round(((pct / 100) * (counted.wallSec ?? durationSec) * 1000) / Math.max(1, requests), 3);
   return {
-    serverCpuPct: cpu.processPct,
-    serverCpuMsPerRequest: msPerRequest(cpu.processPct),
-    serverMainThreadCpuPct: cpu.mainThreadPct,
-    serverMainThreadCpuMsPerRequest: msPerRequest(cpu.mainThreadPct),
+    title: load.title,
+    connections: load.connections,
+    durationSec: round(durationSec),
+    requests,
+    rps: round(requests / durationSec, 0),
+    rps2xx: round(ok2xx / durationSec, 0),
+    status: {
+      "2xx": ok2xx,
+      "409": count((c) => c === 409),
+      "5xx": count((c) => c >= 500),
+      non2xx: requests - ok2xx,
+      byCode,
+    },
+    errors: counted.errors,
+    timeouts: counted.timeouts,
+    latency: counted.latency.summary(),
+    ...(serverCpu && {
+      serverCpuPct: serverCpu.processPct,
+      serverCpuMsPerRequest: msPerRequest(serverCpu.processPct),
+      serverMainThreadCpuPct: serverCpu.mainThreadPct,
+      serverMainThreadCpuMsPerRequest: msPerRequest(serverCpu.mainThreadPct),
+    }),
+    loadGeneratorCpuPct: counted.loadGeneratorCpuPct,
+    machineCpu: counted.machineCpu,
   };
 }
 
@@ -198,7 +200,7 @@ export function describeLoad(r: LoadResult): string {
  * Several runs of the same load as one (e.g. rounds alternated with another target so that both
  * see the same conditions on a shared machine): rates over the summed time, latencies merged.
  */
-export function mergeLoads(title: string, runs: readonly LoadResult[], all: Sample, ok: Sample): LoadResult {
+export function mergeLoads(title: string, runs: readonly LoadResult[], all: Sample): LoadResult {
   const first = runs[0];
   if (!first) throw new Error("nothing to merge");
   const duration = runs.reduce((s, r) => s + r.durationSec, 0);
@@ -207,51 +209,25 @@ export function mergeLoads(title: string, runs: readonly LoadResult[], all: Samp
     for (const [code, n] of Object.entries(r.status.byCode)) byCode[code] = (byCode[code] ?? 0) + n;
   const sum = (f: (r: LoadResult) => number) => runs.reduce((s, r) => s + f(r), 0);
   const weighted = (f: (r: LoadResult) => number) => Math.round(sum((r) => f(r) * r.durationSec) / duration);
-  const requests = sum((r) => r.requests);
-  const ok2xx = sum((r) => r.status["2xx"]);
-  const serverCpu =
-    first.serverCpuPct === undefined
-      ? undefined
-      : {
+  return resultOf(
+    { title, connections: first.connections },
+    {
+      durationSec: duration,
+      byCode,
+      errors: sum((r) => r.errors),
+      timeouts: sum((r) => r.timeouts),
+      latency: all,
+      ...(first.serverCpuPct !== undefined && {
+        serverCpu: {
           processPct: weighted((r) => r.serverCpuPct ?? 0),
           mainThreadPct: weighted((r) => r.serverMainThreadCpuPct ?? 0),
-        };
-  return {
-    title,
-    connections: first.connections,
-    durationSec: round(duration),
-    requests,
-    rps: round(requests / duration, 0),
-    rps2xx: round(ok2xx / duration, 0),
-    status: {
-      "2xx": ok2xx,
-      "409": sum((r) => r.status["409"]),
-      "4xx": sum((r) => r.status["4xx"]),
-      "5xx": sum((r) => r.status["5xx"]),
-      non2xx: sum((r) => r.status.non2xx),
-      byCode,
+        },
+      }),
+      loadGeneratorCpuPct: weighted((r) => r.loadGeneratorCpuPct),
+      machineCpu: {
+        busyPct: weighted((r) => r.machineCpu.busyPct),
+        stealPct: weighted((r) => r.machineCpu.stealPct),
+      },
     },
-    errors: sum((r) => r.errors),
-    timeouts: sum((r) => r.timeouts),
-    latency: all.summary(),
-    latency2xx: ok.summary(),
-    ...(serverCpu === undefined ? {} : cpuFigures(serverCpu, duration, requests)),
-    loadGeneratorCpuPct: weighted((r) => r.loadGeneratorCpuPct),
-    machineCpu: {
-      busyPct: weighted((r) => r.machineCpu.busyPct),
-      stealPct: weighted((r) => r.machineCpu.stealPct),
-    },
-  };
-}
-
-/** Runs `options` and adds every latency to `all` (and the 2xx ones to `ok`) besides. */
-export function runLoadInto(options: LoadOptions, all: Sample, ok: Sample): Promise<LoadResult> {
-  return runLoad({
-    ...options,
-    onLatency: (ms, status) => {
-      all.add(ms);
-      if (status >= 200 && status < 300) ok.add(ms);
-      options.onLatency?.(ms, status);
-    },
-  });
+  );
 }

@@ -3,20 +3,15 @@ export function log(line: string): void {
   process.stderr.write(`${line}\n`);
 }
 
-/** A progress line rewritten in place on a terminal, printed every `everyMs` otherwise. */
+/** A progress line, printed at most every 2 s, and its last line. */
 export function progress(label: string): { update(text: string): void; done(text: string): void } {
-  const tty = process.stderr.isTTY === true;
   let last = 0;
   return {
     update(text) {
-      const now = Date.now();
-      if (tty) process.stderr.write(`\r\x1b[2K  ${label}: ${text}`);
-      else if (now - last >= 2000) process.stderr.write(`  ${label}: ${text}\n`);
-      last = now;
+      if (Date.now() - last < 2000) return;
+      last = Date.now();
+      log(`  ${label}: ${text}`);
     },
-    done(text) {
-      if (tty) process.stderr.write(`\r\x1b[2K`);
-      process.stderr.write(`  ${label}: ${text}\n`);
-    },
+    done: (text) => log(`  ${label}: ${text}`),
   };
 }

@@ -11,39 +11,32 @@ export interface MachineInfo {
   readonly kernel: string;
 }
 
+/** A Linux /proc file's text, or "" elsewhere. */
+const proc = (file: string): string => {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return "";
+  }
+};
+
 export function machineInfo(): MachineInfo {
-  let cpuModel = cpus()[0]?.model ?? "unknown";
-  try {
-    const line = readFileSync("/proc/cpuinfo", "utf8")
-      .split("\n")
-      .find((l) => l.startsWith("model name"));
-    if (line) cpuModel = line.split(":")[1]?.trim() ?? cpuModel;
-  } catch {
-    // not Linux: keep os.cpus()
-  }
-  let kernel: string = process.platform;
-  try {
-    kernel = readFileSync("/proc/sys/kernel/osrelease", "utf8").trim();
-  } catch {
-    // not Linux
-  }
+  const modelLine = proc("/proc/cpuinfo")
+    .split("\n")
+    .find((l) => l.startsWith("model name"));
   return {
-    cpuModel,
+    cpuModel: modelLine?.split(":")[1]?.trim() ?? cpus()[0]?.model ?? "unknown",
     nproc: cpus().length,
     memoryGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     node: process.version,
-    kernel,
+    kernel: proc("/proc/sys/kernel/osrelease").trim() || process.platform,
   };
 }
 
 /** The 1, 5 and 15-minute load averages. */
 export function loadAverage(): [number, number, number] {
-  try {
-    const [a = "0", b = "0", c = "0"] = readFileSync("/proc/loadavg", "utf8").split(" ");
-    return [Number(a), Number(b), Number(c)];
-  } catch {
-    return [0, 0, 0];
-  }
+  const [a = "0", b = "0", c = "0"] = proc("/proc/loadavg").split(" ");
+  return [Number(a), Number(b), Number(c)];
 }
 
 /**

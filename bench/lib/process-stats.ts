@@ -1,19 +1,9 @@
-import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 
 /** Memory and CPU of a process, from /proc (Linux). */
 
-let clockTicks: number | undefined;
-function ticksPerSecond(): number {
-  if (clockTicks === undefined) {
-    try {
-      clockTicks = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
-    } catch {
-      clockTicks = 100;
-    }
-  }
-  return clockTicks;
-}
+/** Linux's USER_HZ: the unit of /proc's CPU times (100 on every Linux kernel built for x86 and ARM). */
+const TICKS_PER_SECOND = 100;
 
 export interface MemoryStatus {
   /** Resident set size now. */
@@ -49,7 +39,7 @@ export function cpuSecondsOf(pid: number, thread?: number): number {
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     const utime = Number(fields[11]);
     const stime = Number(fields[12]);
-    return (utime + stime) / ticksPerSecond();
+    return (utime + stime) / TICKS_PER_SECOND;
   } catch {
     return 0;
   }
@@ -85,12 +75,6 @@ export function threadSplit(
   return { main, busiestOther, rest };
 }
 
-/** CPU use of a process over an interval, as a percentage of one core. */
-export function cpuMeter(pid: number): () => number {
-  const split = cpuSplitMeter(pid);
-  return () => split().processPct;
-}
-
 /** CPU use over an interval (% of one core): the whole process, and its main (request) thread. */
 export function cpuSplitMeter(pid: number): () => { processPct: number; mainThreadPct: number } {
   const startCpu = cpuSecondsOf(pid);
@@ -104,38 +88,6 @@ export function cpuSplitMeter(pid: number): () => { processPct: number; mainThre
       mainThreadPct: pct(cpuSecondsOf(pid, pid) - startMain),
     };
   };
-}
-
-/** Samples a process's RSS at an interval and keeps the peak (VmHWM is read too at the end). */
-export class MemorySampler {
-  private peak = 0;
-  private timer: NodeJS.Timeout | undefined;
-
-  constructor(
-    private readonly pid: number,
-    private readonly intervalMs = 100,
-  ) {}
-
-  start(): this {
-    this.sample();
-    this.timer = setInterval(() => this.sample(), this.intervalMs);
-    this.timer.unref();
-    return this;
-  }
-
-  /** Stops sampling; returns the sampled peak and the process's own high-water mark. */
-  stop(): { readonly peakRssMiB: number; readonly lastRssMiB: number; readonly hwmMiB: number } {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
-    const last = this.sample();
-    return { peakRssMiB: this.peak, lastRssMiB: last?.rssMiB ?? 0, hwmMiB: last?.hwmMiB ?? 0 };
-  }
-
-  private sample(): MemoryStatus | undefined {
-    const status = memoryOf(this.pid);
-    if (status && status.rssMiB > this.peak) this.peak = status.rssMiB;
-    return status;
-  }
 }
 
 const round1 = (n: number) => Math.round(n * 10) / 10;
@@ -167,7 +119,7 @@ export function machineCpuMeter(): () => MachineCpu {
   return () => {
     const end = cpuTimes();
     const wall = Number(process.hrtime.bigint() - started) / 1e9;
-    const pct = (ticks: number) => (wall > 0 ? Math.round((ticks / ticksPerSecond() / wall) * 100) : 0);
+    const pct = (ticks: number) => (wall > 0 ? Math.round((ticks / TICKS_PER_SECOND / wall) * 100) : 0);
     return { busyPct: pct(end.busy - start.busy), stealPct: pct(end.steal - start.steal) };
   };
 }

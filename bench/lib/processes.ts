@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -16,8 +16,6 @@ export interface BenchChild {
   readonly label: string;
   readonly pid: number;
   readonly url: string;
-  readonly child: ChildProcess;
-  readonly output: () => string;
   /** SIGTERM, wait for a graceful exit (bounded), SIGKILL if it does not come. */
   stop(): Promise<void>;
 }
@@ -27,11 +25,6 @@ export interface SpawnOptions {
   /** Script path relative to the project root. */
   readonly script: string;
   readonly env?: Record<string, string>;
-  /** Extra node flags (e.g. --cpu-prof). */
-  readonly nodeArgs?: readonly string[];
-  readonly readyTimeoutMs?: number;
-  /** A command the child runs under (e.g. Valgrind and its options), before node and its flags. */
-  readonly wrapper?: readonly string[];
 }
 
 export async function spawnNode(options: SpawnOptions): Promise<BenchChild> {
@@ -39,11 +32,7 @@ export async function spawnNode(options: SpawnOptions): Promise<BenchChild> {
   // BENCH_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p": every child's every thread profiled
   // for its whole life (the processors' worker too, which --profile's window does not see).
   const extra = process.env.BENCH_CHILD_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
-  const node = ["--import", "tsx", ...extra, ...(options.nodeArgs ?? []), options.script];
-  const [command, args] = options.wrapper?.length
-    ? [options.wrapper[0] as string, [...options.wrapper.slice(1), process.execPath, ...node]]
-    : [process.execPath, node];
-  const child = spawn(command, args, {
+  const child = spawn(process.execPath, ["--import", "tsx", ...extra, options.script], {
     cwd: PROJECT_ROOT,
     env: {
       ...process.env,
@@ -74,7 +63,7 @@ export async function spawnNode(options: SpawnOptions): Promise<BenchChild> {
     }),
   );
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + (options.readyTimeoutMs ?? 60_000);
+  const deadline = Date.now() + 180_000;
   const stop = async () => {
     if (exitCode !== undefined) return;
     child.kill("SIGTERM");
@@ -91,7 +80,7 @@ export async function spawnNode(options: SpawnOptions): Promise<BenchChild> {
       const response = await fetch(`${url}/healthz`);
       if (response.ok) {
         await response.arrayBuffer();
-        return { label: options.label, pid: child.pid as number, url, child, output: () => output, stop };
+        return { label: options.label, pid: child.pid as number, url, stop };
       }
     } catch {
       // not listening yet
@@ -105,39 +94,20 @@ export async function spawnNode(options: SpawnOptions): Promise<BenchChild> {
 /** The all-in-one service on the embedded stores under `dataDir`. */
 export async function startService(
   dataDir: string,
-  options: {
-    env?: Record<string, string>;
-    nodeArgs?: readonly string[];
-    label?: string;
-    /** Another tree's entry point (an absolute path): a baseline build measured beside this one. */
-    script?: string;
-    wrapper?: readonly string[];
-    readyTimeoutMs?: number;
-  } = {},
+  options: { env?: Record<string, string>; label?: string } = {},
 ): Promise<BenchChild> {
   const service = await spawnNode({
     label: options.label ?? "service",
-    script: options.script ?? "app/main.ts",
+    script: "app/main.ts",
     env: { ROLE: "all", DATA_DIR: dataDir, ...options.env },
-    ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
-    ...(options.wrapper ? { wrapper: options.wrapper } : {}),
-    ...(options.readyTimeoutMs ? { readyTimeoutMs: options.readyTimeoutMs } : {}),
   });
   await authorizeBenchService(service.url, dataDir);
   return service;
 }
 
 /** The bare express server that answers the reserve request without doing anything (the HTTP ceiling). */
-export function startCeilingServer(
-  options: { env?: Record<string, string>; nodeArgs?: readonly string[] } = {},
-): Promise<BenchChild> {
-  return spawnNode({
-    label: "ceiling",
-    script: "bench/lib/ceiling-server.ts",
-    ...(options.env ? { env: options.env } : {}),
-    ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
-  });
-}
+export const startCeilingServer = (): Promise<BenchChild> =>
+  spawnNode({ label: "ceiling", script: "bench/lib/ceiling-server.ts" });
 
 /** A fresh data directory under the OS temp dir (a real disk here), removed by `remove`. */
 export function benchDataDir(name: string): { readonly dir: string; readonly remove: () => void } {
@@ -162,14 +132,9 @@ export function ensureEmmettPeerInstalled(): void {
 }
 
 /** The Emmett peer (bench/peers/emmett/server.ts) on its own SQLite file under `dataDir`. */
-export function startEmmettPeer(
-  dataDir: string,
-  options: { env?: Record<string, string>; nodeArgs?: readonly string[] } = {},
-): Promise<BenchChild> {
-  return spawnNode({
+export const startEmmettPeer = (dataDir: string, connection: string): Promise<BenchChild> =>
+  spawnNode({
     label: "emmett",
     script: `${EMMETT_PEER_DIR}/server.ts`,
-    env: { DATA_DIR: dataDir, ...options.env },
-    ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
+    env: { DATA_DIR: dataDir, EMMETT_CONNECTION: connection },
   });
-}

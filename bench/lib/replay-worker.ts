@@ -14,24 +14,16 @@ import { decodeEvent } from "../../schemas/event-codec.js";
  *    `npm run replay -- rebuild all` runs), timed until the rebuilt generations are active: caught
  *    up with the head of the log, indexes built (the grace period before the old generations are
  *    dropped, a fixed wait, is left out).
- * Samples its own RSS per phase, reports progress on stderr and the result as one JSON line on stdout.
+ * Reports progress on stderr and the result as one JSON line on stdout (its peak memory is read from outside).
  */
 
-interface Phase {
+export interface Phase {
   readonly events: number;
   readonly seconds: number;
   readonly eventsPerSecond: number;
-  readonly peakRssMiB: number;
 }
 
-const MIB = 2 ** 20;
 const GRACE_MS = 0;
-let peak = 0;
-const sampleRss = () => {
-  const rss = process.memoryUsage.rss() / MIB;
-  if (rss > peak) peak = rss;
-};
-const sampler = setInterval(sampleRss, 50);
 const fmt = (n: number) => Math.round(n).toLocaleString("en-US");
 
 /** Runs a phase; `work` returns the events it handled and, if it knows better, its own duration. */
@@ -40,37 +32,25 @@ async function phase(
   work: () => Promise<{ events: number; seconds?: number }>,
 ): Promise<Phase> {
   (globalThis as { gc?: () => void }).gc?.();
-  peak = 0;
-  sampleRss();
   const started = process.hrtime.bigint();
   const done = await work();
   const seconds = done.seconds ?? Number(process.hrtime.bigint() - started) / 1e9;
-  sampleRss();
   const result = {
     events: done.events,
     seconds: Math.round(seconds * 100) / 100,
     eventsPerSecond: Math.round(done.events / seconds),
-    peakRssMiB: Math.round(peak),
   };
   process.stderr.write(
-    `  ${name}: ${fmt(done.events)} events in ${result.seconds} s = ${fmt(result.eventsPerSecond)} events/s, peak RSS ${result.peakRssMiB} MiB\n`,
+    `  ${name}: ${fmt(done.events)} events in ${result.seconds} s = ${fmt(result.eventsPerSecond)} events/s\n`,
   );
   return result;
 }
 
-/** Progress every 2 s while reading. */
-function ticker(label: string) {
-  const started = Date.now();
-  let last = started;
-  return (count: number) => {
-    if ((count & 0x3fff) !== 0) return;
-    const now = Date.now();
-    if (now - last < 2000) return;
-    last = now;
-    process.stderr.write(
-      `  ${label}: ${fmt(count)} events, ${fmt((count * 1000) / (now - started))} events/s\n`,
-    );
-  };
+export interface WorkerReport {
+  readonly head: number;
+  readonly raw: Phase;
+  readonly decoded: Phase;
+  readonly rebuild: Phase;
 }
 
 async function main(): Promise<void> {
@@ -85,64 +65,39 @@ async function main(): Promise<void> {
     }
     const raw = await phase("raw read (readAll)", async () => {
       let events = 0;
-      const tick = ticker("raw read");
-      for await (const _ of eventStore.readAll()) tick(++events);
+      for await (const _ of eventStore.readAll()) events++;
       return { events };
     });
     const decoded = await phase("read + decode (readAll + codec)", async () => {
       let events = 0;
-      const tick = ticker("read + decode");
       for await (const recorded of eventStore.readAll()) {
         decodeEvent(recorded);
-        tick(++events);
+        events++;
       }
       return { events };
     });
-    let caughtUpSec: number | undefined;
     const rebuild = await phase("rebuild all read models", async () => {
       const started = process.hrtime.bigint();
-      let lastReport = 0;
-      const run = () =>
-        rebuildProjections({
-          eventStore,
-          documentStore,
-          projections: PROJECTIONS,
-          logger: createLogger("warn", { component: "bench-replay" }),
-          ...(process.env.BATCH_SIZE ? { batchSize: Number(process.env.BATCH_SIZE) } : {}),
-          ...(process.env.REPLAY_WRITE_IN_THREAD === "1" ? { writeInThread: true } : {}),
-          graceMs: GRACE_MS,
-          progressIntervalMs: 50,
-          onProgress: (p) => {
-            if (caughtUpSec === undefined && p.head > 0 && p.position >= p.head)
-              caughtUpSec = Number(process.hrtime.bigint() - started) / 1e9;
-            if (p.elapsedMs - lastReport >= 2000) {
-              lastReport = p.elapsedMs;
-              process.stderr.write(
-                `  rebuild: ${fmt(p.position)} / ${fmt(p.head)} events, ${fmt(p.eventsPerSecond)} events/s\n`,
-              );
-            }
-          },
-        });
-      const result = await run();
-      const total = Number(process.hrtime.bigint() - started) / 1e9;
+      const result = await rebuildProjections({
+        eventStore,
+        documentStore,
+        projections: PROJECTIONS,
+        logger: createLogger("warn", { component: "bench-replay" }),
+        ...(process.env.BATCH_SIZE ? { batchSize: Number(process.env.BATCH_SIZE) } : {}),
+        ...(process.env.REPLAY_WRITE_IN_THREAD === "1" ? { writeInThread: true } : {}),
+        graceMs: GRACE_MS,
+      });
       // Until the rebuilt generations are active: leave out the fixed grace wait before the old
       // generations are dropped (nothing to drop here).
+      const total = Number(process.hrtime.bigint() - started) / 1e9;
       return {
         events: result.position?.commit ?? 0,
         seconds: total - Math.max(GRACE_MS, MIN_GRACE_MS) / 1000,
       };
     });
-    if (caughtUpSec !== undefined)
-      process.stderr.write(
-        `  rebuild: caught up with the head after ${caughtUpSec.toFixed(2)} s, indexes built and generations active after ${rebuild.seconds} s\n`,
-      );
-    const rebuildReport = {
-      ...rebuild,
-      ...(caughtUpSec === undefined ? {} : { caughtUpSeconds: Math.round(caughtUpSec * 100) / 100 }),
-    };
-    process.stdout.write(`${JSON.stringify({ head, raw, decoded, rebuild: rebuildReport })}\n`);
+    const report: WorkerReport = { head, raw, decoded, rebuild };
+    process.stdout.write(`${JSON.stringify(report)}\n`);
   } finally {
-    clearInterval(sampler);
     await eventStore.close();
     await documentStore.close();
   }

@@ -1,4 +1,4 @@
-import { describeLoad, type LoadOptions, type LoadResult, mergeLoads, runLoadInto } from "./load.js";
+import { describeLoad, type LoadOptions, type LoadResult, mergeLoads, runLoad } from "./load.js";
 import { log } from "./log.js";
 import { Sample } from "./stats.js";
 
@@ -38,18 +38,23 @@ export async function loadInRounds<K extends string>(
   sides: Record<K, RoundSide>,
 ): Promise<Record<K, SideLoad>> {
   const keys = Object.keys(sides) as K[];
-  const samples = new Map(keys.map((key) => [key, [new Sample(), new Sample()] as const]));
+  const samples = new Map(keys.map((key) => [key, new Sample()]));
   const runs = new Map(keys.map((key) => [key, [] as LoadResult[]]));
   let run = 0;
   for (let r = 0; r < rounds; r++) {
     for (let i = 0; i < keys.length; i++) {
       const key = keys[(i + r) % keys.length] as K;
       const side = sides[key];
-      const [all, ok] = samples.get(key)!;
+      const all = samples.get(key)!;
       const { pid, url } = side.server;
       const options = { title: key, url, connections, durationSec: ROUND_SECONDS, method: "POST" as const };
       const requests = side.requests(r, run++);
-      const result = await runLoadInto({ ...options, ...requests, serverPid: pid }, all, ok);
+      const result = await runLoad({
+        ...options,
+        ...requests,
+        serverPid: pid,
+        onLatency: (ms) => all.add(ms),
+      });
       runs.get(key)!.push(result);
       const after = await side.after?.();
       log(`  round ${r + 1} ${side.line}: ${describeLoad(result)}${after ? `; ${after}` : ""}`);
@@ -57,16 +62,7 @@ export async function loadInRounds<K extends string>(
   }
   const merged = keys.map((key) => {
     const rounds = runs.get(key)!;
-    return [key, { load: mergeLoads(sides[key].title, rounds, ...samples.get(key)!), rounds }];
+    return [key, { load: mergeLoads(sides[key].title, rounds, samples.get(key)!), rounds }];
   });
   return Object.fromEntries(merged) as Record<K, SideLoad>;
-}
-
-/** Each side's requests per second in each round (2xx only). */
-export function perRoundRps<K extends string>(sides: Record<K, SideLoad>): Record<K, number[]> {
-  const entries = Object.entries<SideLoad>(sides).map(([key, side]) => [
-    key,
-    side.rounds.map((r) => r.rps2xx),
-  ]);
-  return Object.fromEntries(entries) as Record<K, number[]>;
 }

@@ -20,38 +20,40 @@ import {
  * batches (with the projections' checkpoints, as the projector writes them). Much faster than
  * seeding the log and replaying it, and the documents and indexes are exactly the projector's.
  *
- * Reservation i is in lot `i % lots + 1`, belongs to customer `⌊i / 10⌋` (10 reservations each),
+ * Reservation i is in lot `i % 1000 + 1`, belongs to customer `⌊i / 10⌋` (10 reservations each),
  * has its coupon issued, and every 10th one is canceled (coupon revoked).
  */
-export interface ReadModelShape {
-  readonly lots: number;
-  readonly reservationsPerCustomer: number;
-  readonly cancelEvery: number;
-}
-
-export const SHAPE: ReadModelShape = { lots: 1000, reservationsPerCustomer: 10, cancelEvery: 10 };
-
-export const lotOfReservation = (i: number) => lotId((i % SHAPE.lots) + 1);
-export const customerOfReservation = (i: number) => customerId(Math.floor(i / SHAPE.reservationsPerCustomer));
+const LOTS = 1000;
+const lotOfReservation = (i: number) => lotId((i % LOTS) + 1);
+const customerOfReservation = (i: number) => customerId(Math.floor(i / 10));
 /** Global position of reservation i's ParkingReserved (each reservation spans 4 positions). */
-export const positionOfReservation = (i: number) => SHAPE.lots + 1 + 4 * i;
+const positionOfReservation = (i: number) => LOTS + 1 + 4 * i;
 
 const METADATA = { correlationId: "bench-seed", causationId: "bench-seed", schemaVersion: 1 };
 const collection = (logical: string) => physicalCollection(logical, 1);
 
-function stored(event: DomainEvent, position: number, at: Date): StoredDomainEvent {
+/** An event as the log holds it, at global position `position` (its stream's `revision`, if one matters). */
+export function stored(
+  event: DomainEvent,
+  position: number,
+  at: Date,
+  stream: { readonly streamId: string; readonly revision: number } = { streamId: "bench", revision: 0 },
+): StoredDomainEvent {
   return {
     event,
     id: `bench-${position}`,
-    streamId: "bench",
-    revision: 0,
+    ...stream,
     position: { commit: position, prepare: position },
     metadata: METADATA,
     createdAt: at,
   };
 }
 
-async function writeEvents(store: DocumentStore, events: readonly StoredDomainEvent[]): Promise<void> {
+/** Applies `events` with every projection that takes them, and moves the checkpoints to the last. */
+export async function writeThroughProjections(
+  store: DocumentStore,
+  events: readonly StoredDomainEvent[],
+): Promise<void> {
   const ops: WriteOp[] = [];
   for (const projection of PROJECTIONS) {
     for (const e of events)
@@ -67,18 +69,22 @@ async function writeEvents(store: DocumentStore, events: readonly StoredDomainEv
   await store.write(ops);
 }
 
-export async function prepareReadModels(store: DocumentStore): Promise<void> {
+/** Every projection's collections and indexes, as the projector makes them before its first write. */
+export async function ensureReadModelIndexes(store: DocumentStore): Promise<void> {
   for (const projection of PROJECTIONS) {
     for (const [logical, indexes] of Object.entries(projection.collections))
       await store.ensureIndexes(collection(logical), indexes);
   }
+}
+
+/** The indexes, and the 1,000 lots registered. */
+export async function prepareReadModels(store: DocumentStore): Promise<void> {
+  await ensureReadModelIndexes(store);
   const at = new Date();
   const now = at.toISOString();
-  await writeEvents(
+  await writeThroughProjections(
     store,
-    Array.from({ length: SHAPE.lots }, (_, i) =>
-      stored(lotRegistered(lotId(i + 1), 100_000, now), i + 1, at),
-    ),
+    Array.from({ length: LOTS }, (_, i) => stored(lotRegistered(lotId(i + 1), 100_000, now), i + 1, at)),
   );
 }
 
@@ -95,28 +101,20 @@ export async function seedReservations(
     const now = at.toISOString();
     const events: StoredDomainEvent[] = [];
     for (let i = start; i < Math.min(to, start + batch); i++) {
-      const id = seededReservationId(i);
-      const lot = lotOfReservation(i);
-      const p = positionOfReservation(i);
-      const reserved = parkingReserved(id, lot, i, now);
-      const customer = { ...reserved.data, customerId: customerOfReservation(i) };
-      events.push(stored({ ...reserved, data: customer }, p, at));
-      const issued = couponIssued(id, lot, i, now);
-      events.push(
-        stored({ ...issued, data: { ...issued.data, customerId: customer.customerId } }, p + 1, at),
-      );
-      if (i % SHAPE.cancelEvery === SHAPE.cancelEvery - 1) {
-        const canceled = reservationCanceled(id, lot, i, now);
-        events.push(
-          stored({ ...canceled, data: { ...canceled.data, customerId: customer.customerId } }, p + 2, at),
-        );
-        const revoked = couponRevoked(id, lot, i, now);
-        events.push(
-          stored({ ...revoked, data: { ...revoked.data, customerId: customer.customerId } }, p + 3, at),
-        );
+      const [id, lot, p] = [seededReservationId(i), lotOfReservation(i), positionOfReservation(i)];
+      // Ten reservations a customer; every tenth canceled, its coupon revoked.
+      const facts = [
+        parkingReserved,
+        couponIssued,
+        ...(i % 10 === 9 ? [reservationCanceled, couponRevoked] : []),
+      ];
+      for (const [k, fact] of facts.entries()) {
+        const event = fact(id, lot, i, now);
+        const data = { ...event.data, customerId: customerOfReservation(i) };
+        events.push(stored({ ...event, data } as DomainEvent, p + k, at));
       }
     }
-    await writeEvents(store, events);
+    await writeThroughProjections(store, events);
     options.onProgress?.(Math.min(to, start + batch));
   }
 }

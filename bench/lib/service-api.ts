@@ -1,8 +1,18 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { ControlCenterView } from "../../schemas/read-models.js";
-import { forEachConcurrently, type HttpClient } from "./http.js";
+import { reserveBody } from "./domain.js";
+import { forEachConcurrently, HttpClient, type HttpResponse } from "./http.js";
+import { type BenchChild, benchDataDir, startService } from "./processes.js";
 
 /** Calls to the running service that several scenarios share. */
+
+/** The lot of request `n` in a load spread over `lots`: pseudo-random, the same in every run. */
+export const spreadLot = (lots: readonly string[], n: number): string =>
+  lots[(n * 7919) % lots.length] as string;
+
+/** Reservation `n` (its own customer, plate and amount) on its lot of a spread load. */
+export const reserve = (http: HttpClient, lots: readonly string[], n: number): Promise<HttpResponse> =>
+  http.post(`/parking-lots/${spreadLot(lots, n)}/reservations`, JSON.parse(reserveBody(n)));
 
 export async function registerLots(
   http: HttpClient,
@@ -10,14 +20,8 @@ export async function registerLots(
   capacity: number,
 ): Promise<void> {
   await forEachConcurrently(ids, 16, async (id, i) => {
-    await http.postJson("/parking-lots", { parkingLotId: id, name: `강남 ${i + 1}주차장`, capacity });
+    await http.json("POST", "/parking-lots", { parkingLotId: id, name: `강남 ${i + 1}주차장`, capacity });
   });
-}
-
-/** Largest lag (events) of any projection or the coupon policy, per the control center. */
-export async function projectionLag(http: HttpClient): Promise<number> {
-  const view = await http.getJson<ControlCenterView>("/control-center");
-  return Math.max(0, ...view.projections.map((p) => p.lag ?? 0));
 }
 
 /**
@@ -32,7 +36,8 @@ export async function waitForCatchUp(
   const started = Date.now();
   let zeros = 0;
   while (Date.now() - started < timeoutMs) {
-    const lag = await projectionLag(http);
+    const view = await http.json<ControlCenterView>("GET", "/control-center");
+    const lag = Math.max(0, ...view.projections.map((p) => p.lag ?? 0));
     if (lag === 0) {
       if (++zeros >= 2) return Date.now() - started;
     } else {
@@ -44,28 +49,31 @@ export async function waitForCatchUp(
   throw new Error(`projections did not catch up within ${timeoutMs} ms`);
 }
 
-/** The service's /metrics (Prometheus text). */
-export async function metricsText(http: HttpClient): Promise<string> {
-  const response = await http.get("/metrics");
-  if (response.status !== 200) throw new Error(`GET /metrics: ${response.status}`);
-  return response.body;
-}
+/** Every lot's capacity in the load scenarios: large enough that no reservation is refused for room. */
+export const CAPACITY = 100_000;
 
 /**
- * The sum of a metric's samples in /metrics text, over every label set whose labels include
- * `labels`: e.g. `parking_projection_batch_duration_seconds_count`.
+ * A fresh service on its own data directory, `lots` registered and caught up, for `use` to
+ * measure (an HttpClient of `maxSockets` to it); stopped and its data removed after.
  */
-export function metricSum(
-  metrics: string,
+export async function withService<T>(
   name: string,
-  labels: Readonly<Record<string, string>> = {},
-): number {
-  const wanted = Object.entries(labels).map(([key, value]) => `${key}="${value}"`);
-  let sum = 0;
-  for (const line of metrics.split("\n")) {
-    if (!line.startsWith(name) || (line[name.length] !== " " && line[name.length] !== "{")) continue;
-    if (wanted.some((label) => !line.includes(label))) continue;
-    sum += Number(line.slice(line.lastIndexOf(" ") + 1)) || 0;
+  lots: readonly string[],
+  use: (service: BenchChild, http: HttpClient, dataDir: string) => Promise<T>,
+  options: { readonly env?: Record<string, string>; readonly maxSockets?: number } = {},
+): Promise<T> {
+  const data = benchDataDir(name);
+  let service: BenchChild | undefined;
+  let http: HttpClient | undefined;
+  try {
+    service = await startService(data.dir, options.env ? { env: options.env } : {});
+    http = new HttpClient(service.url, options.maxSockets ?? 64);
+    await registerLots(http, lots, CAPACITY);
+    await waitForCatchUp(http, 60_000);
+    return await use(service, http, data.dir);
+  } finally {
+    http?.close();
+    await service?.stop();
+    data.remove();
   }
-  return sum;
 }

@@ -6,7 +6,6 @@ export interface LatencySummary {
   readonly p50: number;
   readonly p90: number;
   readonly p99: number;
-  /** The issue's tail target is on p99.9. */
   readonly p999: number;
   readonly max: number;
 }
@@ -44,9 +43,6 @@ export const median = (values: readonly number[]): number => {
     : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 };
 
-/** A fraction as a percentage with one decimal: 0.1234 → "12.3%". */
-export const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
-
 /** a / b rounded, or 0 when b is 0. */
 export const ratio = (a: number, b: number, digits = 2): number => (b === 0 ? 0 : round(a / b, digits));
 
@@ -64,10 +60,6 @@ export class Sample {
     this.data[this.n++] = value;
   }
 
-  addAll(other: Sample): void {
-    for (const v of other.values()) this.add(v);
-  }
-
   get count(): number {
     return this.n;
   }
@@ -82,5 +74,3 @@ export class Sample {
 }
 
 export const fmtInt = (n: number): string => Math.round(n).toLocaleString("en-US");
-
-export const elapsedMs = (startNs: bigint): number => Number(process.hrtime.bigint() - startNs) / 1e6;

@@ -3,23 +3,13 @@ import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.
 import type { ParkingLotView } from "../../schemas/read-models.js";
 import { parkingLotStream } from "../../write-side/parking-lot/decider.js";
 import { customerId, lotIds, reserveBody } from "../lib/domain.js";
-import { HttpClient } from "../lib/http.js";
 import { describeLoad, type LoadResult } from "../lib/load.js";
 import { log } from "../lib/log.js";
-import { benchDataDir, startService } from "../lib/processes.js";
 import { loadInRounds, ROUND_SECONDS } from "../lib/rounds.js";
-import { registerLots, waitForCatchUp } from "../lib/service-api.js";
+import { CAPACITY, waitForCatchUp, withService } from "../lib/service-api.js";
 import { ratio } from "../lib/stats.js";
-import {
-  CAPACITY,
-  CONNECTIONS,
-  LOTS,
-  reserveRounds,
-  spreadRequests,
-  summarizeLoad,
-  warmUp,
-} from "./reserve.js";
-import type { Scenario, ScenarioResult } from "./scenario.js";
+import { CONNECTIONS, LOTS, reserveRounds, spreadRequests, warmUp } from "./reserve.js";
+import type { Scenario, ScenarioOutcome } from "./scenario.js";
 
 const HOT_LOT = "hot-lot";
 const WARMUP_LOT = "hot-warmup";
@@ -34,17 +24,8 @@ function hotRequests(lot: string, offset: number, sent?: Set<string>) {
   };
 }
 
-interface StreamAudit {
-  readonly reserved: number;
-  readonly canceled: number;
-  readonly ids: Set<string>;
-  /** Customers of the ParkingReserved events (each request had its own). */
-  readonly customers: string[];
-  readonly events: number;
-}
-
 /** Reads the lot's whole stream straight from the event store file (a second process, as WAL allows). */
-async function auditStream(dataDir: string, lot: string): Promise<StreamAudit> {
+async function auditStream(dataDir: string, lot: string) {
   const store = SqliteEventStore.open({ file: join(dataDir, "events.sqlite") });
   try {
     const ids = new Set<string>();
@@ -76,24 +57,14 @@ async function auditStream(dataDir: string, lot: string): Promise<StreamAudit> {
 export const hotLotScenario: Scenario = {
   name: "hot-lot",
   title: "One hot lot: no overbooking under contention",
-  async run(ctx): Promise<ScenarioResult> {
-    const rounds = reserveRounds(ctx);
-    const lots = lotIds(LOTS);
-    const data = benchDataDir("hot-lot");
-    const service = await startService(data.dir);
-    const http = new HttpClient(service.url);
-    const accepted = new Set<string>();
-    const sent = new Set<string>();
-    let spread: LoadResult;
-    let load: LoadResult;
-    let audit: StreamAudit;
-    let lotView: ParkingLotView;
-    try {
-      await registerLots(http, [HOT_LOT, WARMUP_LOT, ...lots], CAPACITY);
-      await waitForCatchUp(http, 60_000);
-      for (const next of [spreadRequests(lots, 0), hotRequests(WARMUP_LOT, 20_000_000)]) {
+  run: (ctx) =>
+    withService("hot-lot", [HOT_LOT, WARMUP_LOT, ...lotIds(LOTS)], async (service, http, dataDir) => {
+      const rounds = reserveRounds(ctx);
+      const lots = lotIds(LOTS);
+      const accepted = new Set<string>();
+      const sent = new Set<string>();
+      for (const next of [spreadRequests(lots, 0), hotRequests(WARMUP_LOT, 20_000_000)])
         await warmUp(ctx, "service", service.url, next);
-      }
       await waitForCatchUp(http, 120_000);
       const caughtUp = async () => {
         await waitForCatchUp(http, 300_000);
@@ -120,77 +91,78 @@ export const hotLotScenario: Scenario = {
           after: caughtUp,
         },
       });
-      spread = sides.spread.load;
-      load = sides.hot.load;
-      audit = await auditStream(data.dir, HOT_LOT);
-      lotView = await http.getJson<ParkingLotView>(`/parking-lots/${HOT_LOT}`);
-    } finally {
-      http.close();
-      await service.stop();
-      data.remove();
-    }
-
-    // Every 201 is in the stream; the stream holds nothing but requests that were sent, each at
-    // most once; beyond the 201s it holds at most the requests still in flight when a round stopped
-    // (their answers were not awaited: at most one per connection per round).
-    const acceptedInStream = [...accepted].every((id) => audit.ids.has(id));
-    const onlySent = audit.customers.every((c) => sent.has(c));
-    const once = new Set(audit.customers).size === audit.customers.length;
-    const unanswered = audit.reserved - accepted.size;
-    const active = audit.reserved - audit.canceled;
-    const consistent =
-      acceptedInStream &&
-      onlySent &&
-      once &&
-      unanswered >= 0 &&
-      unanswered <= CONNECTIONS * rounds &&
-      active <= CAPACITY &&
-      lotView.activeReservations === active &&
-      lotView.availableSpots === CAPACITY - active;
-    const share = ratio(load.rps2xx, spread.rps2xx);
-    log(`  spread, all rounds: ${describeLoad(spread)}`);
-    log(`  hot lot, all rounds: ${describeLoad(load)}`);
-    log(
-      `  audit: ${accepted.size} answered 201, all in the stream: ${acceptedInStream}; the stream has ${audit.reserved} ParkingReserved (${unanswered} more: in flight when a round stopped), each a distinct request that was sent: ${onlySent && once}; capacity ${CAPACITY}; read model active ${lotView.activeReservations}, available ${lotView.availableSpots}`,
-    );
-    return {
-      name: this.name,
-      title: this.title,
-      checks: [
-        {
-          target: "no overbooking (accepted ≤ capacity, match the stream and the read model)",
-          measured: `${accepted.size} answered 201 + ${unanswered} in flight at stop = ${audit.reserved} in the stream ≤ ${CAPACITY}; read model ${lotView.activeReservations}`,
-          pass: consistent,
-        },
-        {
-          target: "no 5xx",
-          measured: `${load.status["5xx"]} 5xx, ${load.errors} connection errors, ${load.status["409"]} 409`,
-          pass: load.status["5xx"] === 0 && load.errors === 0,
-        },
-        {
-          target: "hot-lot throughput ≥ 30% of spread-out",
-          measured: `${load.rps2xx} vs ${spread.rps2xx} req/s = ${Math.round(share * 100)}%`,
-          pass: share >= 0.3,
-        },
-      ],
-      figures: {
-        capacity: CAPACITY,
-        rounds,
-        roundSec: ROUND_SECONDS,
-        hotLot: summarizeLoad(load),
-        spread: summarizeLoad(spread),
-        throughputRatio: share,
-        audit: {
-          answered201: accepted.size,
-          inFlightAtStop: unanswered,
-          streamReserved: audit.reserved,
-          streamEvents: audit.events,
-          acceptedAllInStream: acceptedInStream,
-          streamOnlySentRequestsOnce: onlySent && once,
-          readModelActive: lotView.activeReservations,
-          readModelAvailable: lotView.availableSpots,
-        },
-      },
-    };
-  },
+      const audit = await auditStream(dataDir, HOT_LOT);
+      const lotView = await http.json<ParkingLotView>("GET", `/parking-lots/${HOT_LOT}`);
+      return report(sides.spread.load, sides.hot.load, { accepted, sent, audit, lotView, rounds });
+    }),
 };
+
+/**
+ * Every 201 is in the stream; the stream holds nothing but requests that were sent, each at most
+ * once; beyond the 201s it holds at most the requests still in flight when a round stopped (their
+ * answers were not awaited: at most one per connection per round); the read model agrees.
+ */
+function report(
+  spread: LoadResult,
+  load: LoadResult,
+  run: {
+    accepted: Set<string>;
+    sent: Set<string>;
+    audit: Awaited<ReturnType<typeof auditStream>>;
+    lotView: ParkingLotView;
+    rounds: number;
+  },
+): ScenarioOutcome {
+  const { accepted, sent, audit, lotView, rounds } = run;
+  const acceptedInStream = [...accepted].every((id) => audit.ids.has(id));
+  const onlySent = audit.customers.every((c) => sent.has(c));
+  const once = new Set(audit.customers).size === audit.customers.length;
+  const unanswered = audit.reserved - accepted.size;
+  const active = audit.reserved - audit.canceled;
+  const consistent =
+    acceptedInStream &&
+    onlySent &&
+    once &&
+    unanswered >= 0 &&
+    unanswered <= CONNECTIONS * rounds &&
+    active <= CAPACITY &&
+    lotView.activeReservations === active &&
+    lotView.availableSpots === CAPACITY - active;
+  const share = ratio(load.rps2xx, spread.rps2xx);
+  log(`  spread, all rounds: ${describeLoad(spread)}`);
+  log(`  hot lot, all rounds: ${describeLoad(load)}`);
+  return {
+    checks: [
+      {
+        target: "no overbooking (accepted ≤ capacity, match the stream and the read model)",
+        measured: `${accepted.size} answered 201 + ${unanswered} in flight at stop = ${audit.reserved} in the stream ≤ ${CAPACITY}, each a distinct request sent: ${onlySent && once}; read model ${lotView.activeReservations}`,
+        pass: consistent,
+      },
+      {
+        target: "no 5xx",
+        measured: `${load.status["5xx"]} 5xx, ${load.errors} connection errors, ${load.status["409"]} 409`,
+        pass: load.status["5xx"] === 0 && load.errors === 0,
+      },
+      {
+        target: "hot-lot throughput ≥ 30% of spread-out",
+        measured: `${load.rps2xx} vs ${spread.rps2xx} req/s = ${Math.round(share * 100)}%`,
+        pass: share >= 0.3,
+      },
+    ],
+    figures: {
+      capacity: CAPACITY,
+      rounds,
+      roundSec: ROUND_SECONDS,
+      hotLot: load,
+      spread: spread,
+      throughputRatio: share,
+      audit: {
+        answered201: accepted.size,
+        inFlightAtStop: unanswered,
+        streamReserved: audit.reserved,
+        streamEvents: audit.events,
+        readModelActive: lotView.activeReservations,
+      },
+    },
+  };
+}

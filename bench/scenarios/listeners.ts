@@ -1,25 +1,23 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import { mintDevToken } from "../../platform/auth/dev-issuer.js";
-import { lotIds, reserveBody } from "../lib/domain.js";
+import { lotIds } from "../lib/domain.js";
 import { fixedRate, nowMs } from "../lib/fixed-rate.js";
-import { HttpClient } from "../lib/http.js";
+import type { HttpClient } from "../lib/http.js";
 import { log } from "../lib/log.js";
 import { cpuSecondsOf } from "../lib/process-stats.js";
-import { benchDataDir, startService } from "../lib/processes.js";
-import { registerLots, waitForCatchUp } from "../lib/service-api.js";
+import { reserve, waitForCatchUp, withService } from "../lib/service-api.js";
 import { fmtInt, round } from "../lib/stats.js";
-import type { Scenario, ScenarioResult } from "./scenario.js";
+import type { Scenario, ScenarioOutcome } from "./scenario.js";
 
 const RATE = 500;
 const LISTENERS = 100;
 const LOTS = 100;
-const CAPACITY = 100_000;
 /** What 100 listeners may add to the service's CPU at 500 reservations a second (issue 19). */
 const MAX_LISTENER_COST_PCT = 5;
 
 /** One control-center stream read to the end, counting its events, heartbeats and bytes. */
 interface Listener {
   events: number;
-  heartbeats: number;
   bytes: number;
   readonly first: Promise<void>;
   close(): void;
@@ -37,7 +35,6 @@ async function listen(url: string, token: string): Promise<Listener> {
   let gotFirst: () => void = () => {};
   const listener: Listener = {
     events: 0,
-    heartbeats: 0,
     bytes: 0,
     first: new Promise((resolve) => {
       gotFirst = resolve;
@@ -53,7 +50,6 @@ async function listen(url: string, token: string): Promise<Listener> {
         const text = decoder.decode(value, { stream: true });
         const events = text.split("event: control-center").length - 1;
         listener.events += events;
-        listener.heartbeats += text.split(": heartbeat").length - 1;
         if (events) gotFirst();
       }
     } catch {
@@ -89,160 +85,138 @@ async function measured<T>(
 export const listenersScenario: Scenario = {
   name: "listeners",
   title: "100 live-update listeners at 500 reservations/s",
-  async run(ctx): Promise<ScenarioResult> {
-    const durationSec = ctx.quick ? 5 : 20;
-    const lots = lotIds(LOTS);
-    const data = benchDataDir("listeners");
-    const service = await startService(data.dir);
-    const http = new HttpClient(service.url, 256);
-    const listeners: Listener[] = [];
-    let failures = 0;
-    let offset = 0;
-    const load = () =>
-      fixedRate({
-        rate: RATE,
-        durationSec,
-        maxInFlight: 1000,
-        task: async (i) => {
-          const n = offset + i;
-          const lot = lots[(n * 7919) % lots.length] as string;
-          const r = await http.post(`/parking-lots/${lot}/reservations`, JSON.parse(reserveBody(n)));
-          if (r.status !== 201) failures++;
-        },
-      });
-    try {
-      await registerLots(http, lots, CAPACITY);
-      await waitForCatchUp(http, 60_000);
-
-      const tokens = await Promise.all(
-        Array.from({ length: LISTENERS }, (_, i) =>
-          mintDevToken(data.dir, {
-            sub: `bench-listener-${i}`,
-            roles: ["operator"],
-            audience: process.env.AUTH_AUDIENCE ?? "parking-reservations",
-            ttlSeconds: 3600,
-          }),
-        ),
-      );
-      const sum = (key: "events" | "bytes" | "heartbeats") => listeners.reduce((n, l) => n + l[key], 0);
-      const phase = async (withListeners: boolean) => {
-        if (withListeners) {
-          for (const token of tokens) listeners.push(await listen(service.url, token));
-          await Promise.all(listeners.map((l) => l.first));
+  run: (ctx) =>
+    withService(
+      "listeners",
+      lotIds(LOTS),
+      async (service, http, dataDir) => {
+        const listeners: Listener[] = [];
+        try {
+          return await measureListeners(
+            ctx.quick ? 5 : 20,
+            service.pid,
+            service.url,
+            http,
+            dataDir,
+            listeners,
+          );
+        } finally {
+          for (const l of listeners) l.close();
         }
-        const before = { events: sum("events"), bytes: sum("bytes") };
-        const m = await measured(service.pid, load);
-        offset += m.result.launched + m.result.dropped;
-        const seen = { events: sum("events") - before.events, bytes: sum("bytes") - before.bytes };
-        await waitForCatchUp(http, 60_000);
-        // CPU seconds per reservation sent, so that a phase whose load the busy machine cut short
-        // (arrivals dropped past maxInFlight) compares with the others.
-        const perReservation = m.cpuSeconds / Math.max(1, m.result.launched);
-        return {
-          cpuPct: m.cpuPct,
-          cpuSeconds: m.cpuSeconds,
-          perReservation,
-          launched: m.result.launched,
-          dropped: m.result.dropped,
-          ...seen,
-        };
-      };
-      const closeAll = () => {
-        for (const l of listeners.splice(0)) l.close();
-      };
-      // Warm-up (JIT, caches), unmeasured; then alone and watched twice, alternating, so that a
-      // busy machine's drift disturbs both alike.
-      await measured(service.pid, () =>
-        fixedRate({
-          rate: RATE,
-          durationSec: 3,
-          maxInFlight: 1000,
-          task: async (i) => {
-            const n = offset + i;
-            await http.post(
-              `/parking-lots/${lots[n % lots.length]}/reservations`,
-              JSON.parse(reserveBody(n)),
-            );
-          },
-        }).then((r) => {
-          offset += r.launched + r.dropped;
-        }),
-      );
-      await waitForCatchUp(http, 60_000);
-      const a1 = await phase(false);
-      const w1 = await phase(true);
-      closeAll();
-      const a2 = await phase(false);
-      const w2 = await phase(true);
-      const alone = { cpuPct: round((a1.cpuPct + a2.cpuPct) / 2, 1) };
-      const watched = { cpuPct: round((w1.cpuPct + w2.cpuPct) / 2, 1) };
-      // The same reservations (500/s for durationSec) in each phase: the extra CPU seconds the
-      // listeners took, over the load's nominal length, in % of a core.
-      const extraSeconds =
-        ((w1.perReservation + w2.perReservation - a1.perReservation - a2.perReservation) / 2) *
-        RATE *
-        durationSec;
-      const dropped = a1.dropped + w1.dropped + a2.dropped + w2.dropped;
-      const events = w1.events + w2.events;
-      const bytes = w1.bytes + w2.bytes;
-      // Let the last views of the run go out before the idle window.
-      await new Promise((resolve) => setTimeout(resolve, 3000));
-
-      const idleEventsBefore = sum("events");
-      const idleBytesBefore = sum("bytes");
-      const idle = await measured(
-        service.pid,
-        () => new Promise((resolve) => setTimeout(resolve, durationSec * 1000)),
-      );
-      const idleEvents = sum("events") - idleEventsBefore;
-      const idleBytes = sum("bytes") - idleBytesBefore;
-
-      const costPct = round((extraSeconds / durationSec) * 100, 1);
-      const perListenerEvents = round(events / LISTENERS / (2 * durationSec), 2);
-      log(
-        `  service cpu at ${RATE}/s: ${alone.cpuPct}% alone, ${watched.cpuPct}% with ${LISTENERS} listeners (cost ${costPct}% of a core; ${dropped} arrivals dropped; reservations ${a1.launched}/${w1.launched}/${a2.launched}/${w2.launched}; cpu seconds alone ${round(a1.cpuSeconds, 2)}/${round(a2.cpuSeconds, 2)}, watched ${round(w1.cpuSeconds, 2)}/${round(w2.cpuSeconds, 2)}; ${perListenerEvents} events/s each, ${fmtInt(Math.round(bytes / (2 * durationSec) / 1024))} KiB/s in all); idle with listeners: ${idle.cpuPct}%, ${idleEvents} events, ${fmtInt(idleBytes)} bytes`,
-      );
-      return {
-        name: this.name,
-        title: this.title,
-        checks: [
-          {
-            target: `${LISTENERS} listeners add < ${MAX_LISTENER_COST_PCT}% of a core at ${RATE} reservations/s`,
-            measured: `${costPct}% (${round(extraSeconds, 2)} extra cpu-s per ${durationSec} s of load; wall-time cpu ${alone.cpuPct}% → ${watched.cpuPct}%)`,
-            pass: costPct < MAX_LISTENER_COST_PCT && failures === 0,
-          },
-          {
-            target: "idle service: listeners get heartbeats only",
-            measured: `${idleEvents} events, ${fmtInt(idleBytes)} bytes in ${durationSec} s; service cpu ${idle.cpuPct}%`,
-            pass: idleEvents === 0,
-          },
-        ],
-        figures: {
-          rate: RATE,
-          listeners: LISTENERS,
-          durationSec,
-          aloneCpuPct: alone.cpuPct,
-          watchedCpuPct: watched.cpuPct,
-          listenerCostPct: costPct,
-          eventsPerListenerPerSecond: perListenerEvents,
-          bytesPerSecond: Math.round(bytes / (2 * durationSec)),
-          phasesCpuPct: [a1.cpuPct, w1.cpuPct, a2.cpuPct, w2.cpuPct],
-          phasesCpuSeconds: [a1.cpuSeconds, w1.cpuSeconds, a2.cpuSeconds, w2.cpuSeconds].map((x) =>
-            round(x, 2),
-          ),
-          phasesLaunched: [a1.launched, w1.launched, a2.launched, w2.launched],
-          dropped,
-          idleCpuPct: idle.cpuPct,
-          idleEvents,
-          idleBytes,
-          failures,
-        },
-      };
-    } finally {
-      for (const l of listeners) l.close();
-      http.close();
-      await service.stop();
-      data.remove();
-    }
-  },
+      },
+      { maxSockets: 256 },
+    ),
 };
+
+/** The phases of the listeners scenario on a service with its lots registered. */
+async function measureListeners(
+  durationSec: number,
+  pid: number,
+  url: string,
+  http: HttpClient,
+  dataDir: string,
+  listeners: Listener[],
+): Promise<ScenarioOutcome> {
+  const lots = lotIds(LOTS);
+  let failures = 0;
+  let offset = 0;
+  const load = (seconds = durationSec) =>
+    fixedRate({
+      rate: RATE,
+      durationSec: seconds,
+      maxInFlight: 1000,
+      task: async (i) => {
+        if ((await reserve(http, lots, offset + i)).status !== 201) failures++;
+      },
+    });
+  const tokens = await Promise.all(
+    Array.from({ length: LISTENERS }, (_, i) =>
+      mintDevToken(dataDir, {
+        sub: `bench-listener-${i}`,
+        roles: ["operator"],
+        claims: { lots: ["*"] },
+        audience: process.env.AUTH_AUDIENCE ?? "parking-reservations",
+        ttlSeconds: 3600,
+      }),
+    ),
+  );
+  const sum = (key: "events" | "bytes") => listeners.reduce((n, l) => n + l[key], 0);
+  /** The service's CPU over `run`, and the events and bytes the listeners got meanwhile. */
+  const watch = async <T>(run: () => Promise<T>) => {
+    const before = { events: sum("events"), bytes: sum("bytes") };
+    const m = await measured(pid, run);
+    return { ...m, events: sum("events") - before.events, bytes: sum("bytes") - before.bytes };
+  };
+  const phase = async (withListeners: boolean) => {
+    if (withListeners) {
+      for (const token of tokens) listeners.push(await listen(url, token));
+      await Promise.all(listeners.map((l) => l.first));
+    }
+    const m = await watch(load);
+    offset += m.result.launched + m.result.dropped;
+    await waitForCatchUp(http, 60_000);
+    // CPU seconds per reservation sent, so that a phase whose load the busy machine cut short
+    // (arrivals dropped past maxInFlight) compares with the others.
+    return { ...m, perReservation: m.cpuSeconds / Math.max(1, m.result.launched) };
+  };
+  // Warm-up (JIT, caches), unmeasured; then alone and watched twice, alternating, so that a
+  // busy machine's drift disturbs both alike.
+  const warm = await load(3);
+  offset += warm.launched + warm.dropped;
+  await waitForCatchUp(http, 60_000);
+  const a1 = await phase(false);
+  const w1 = await phase(true);
+  for (const l of listeners.splice(0)) l.close();
+  const a2 = await phase(false);
+  const w2 = await phase(true);
+  const alone = { cpuPct: round((a1.cpuPct + a2.cpuPct) / 2, 1) };
+  const watched = { cpuPct: round((w1.cpuPct + w2.cpuPct) / 2, 1) };
+  // The same reservations (500/s for durationSec) in each phase: the extra CPU seconds the
+  // listeners took, over the load's nominal length, in % of a core.
+  const extraSeconds =
+    ((w1.perReservation + w2.perReservation - a1.perReservation - a2.perReservation) / 2) *
+    RATE *
+    durationSec;
+  const phases = [a1, w1, a2, w2];
+  const dropped = phases.reduce((n, p) => n + p.result.dropped, 0);
+  const bytes = w1.bytes + w2.bytes;
+  // Let the last views of the run go out before the idle window.
+  await sleep(3000);
+  const idle = await watch(() => sleep(durationSec * 1000));
+  const costPct = round((extraSeconds / durationSec) * 100, 1);
+  const perListenerEvents = round((w1.events + w2.events) / LISTENERS / (2 * durationSec), 2);
+  log(
+    `  service cpu at ${RATE}/s: ${alone.cpuPct}% alone, ${watched.cpuPct}% with ${LISTENERS} listeners (cost ${costPct}% of a core; ${dropped} arrivals dropped; ${perListenerEvents} events/s each, ${fmtInt(Math.round(bytes / (2 * durationSec) / 1024))} KiB/s in all); idle with listeners: ${idle.cpuPct}%, ${idle.events} events, ${fmtInt(idle.bytes)} bytes`,
+  );
+  return {
+    checks: [
+      {
+        target: `${LISTENERS} listeners add < ${MAX_LISTENER_COST_PCT}% of a core at ${RATE} reservations/s`,
+        measured: `${costPct}% (${round(extraSeconds, 2)} extra cpu-s per ${durationSec} s of load; wall-time cpu ${alone.cpuPct}% → ${watched.cpuPct}%)`,
+        pass: costPct < MAX_LISTENER_COST_PCT && failures === 0,
+      },
+      {
+        target: "idle service: listeners get heartbeats only",
+        measured: `${idle.events} events, ${fmtInt(idle.bytes)} bytes in ${durationSec} s; service cpu ${idle.cpuPct}%`,
+        pass: idle.events === 0,
+      },
+    ],
+    figures: {
+      rate: RATE,
+      listeners: LISTENERS,
+      durationSec,
+      aloneCpuPct: alone.cpuPct,
+      watchedCpuPct: watched.cpuPct,
+      listenerCostPct: costPct,
+      eventsPerListenerPerSecond: perListenerEvents,
+      bytesPerSecond: Math.round(bytes / (2 * durationSec)),
+      phasesCpuPct: phases.map((p) => p.cpuPct),
+      phasesCpuSeconds: phases.map((p) => round(p.cpuSeconds, 2)),
+      dropped,
+      idleCpuPct: idle.cpuPct,
+      idleEvents: idle.events,
+      idleBytes: idle.bytes,
+      failures,
+    },
+  };
+}

@@ -8,21 +8,12 @@ import {
   ensureEmmettPeerInstalled,
   startCeilingServer,
   startEmmettPeer,
-  startService,
 } from "../lib/processes.js";
-import { loadInRounds, perRoundRps, ROUND_SECONDS } from "../lib/rounds.js";
-import { registerLots, waitForCatchUp } from "../lib/service-api.js";
+import { loadInRounds, ROUND_SECONDS, type SideLoad } from "../lib/rounds.js";
+import { CAPACITY, registerLots, waitForCatchUp, withService } from "../lib/service-api.js";
 import { ratio } from "../lib/stats.js";
-import {
-  CAPACITY,
-  CONNECTIONS,
-  LOTS,
-  reserveRounds,
-  spreadRequests,
-  summarizeLoad,
-  warmUp,
-} from "./reserve.js";
-import type { Scenario, ScenarioResult } from "./scenario.js";
+import { CONNECTIONS, LOTS, reserveRounds, spreadRequests, warmUp } from "./reserve.js";
+import type { Scenario, ScenarioOutcome } from "./scenario.js";
 
 /** The two Emmett peers and their EMMETT_CONNECTION (bench/peers/emmett/server.ts). */
 const PEERS = { emmett: "per-call", emmettTuned: "kept-open" } as const;
@@ -41,106 +32,84 @@ const KEYS: readonly Key[] = ["ceiling", "service", ...(Object.keys(PEERS) as Pe
 export const peersScenario: Scenario = {
   name: "peers",
   title: "The service beside an Emmett peer and the HTTP ceiling",
-  async run(ctx): Promise<ScenarioResult> {
+  async run(ctx): Promise<ScenarioOutcome> {
     ensureEmmettPeerInstalled();
     const lots = lotIds(LOTS);
     const rounds = reserveRounds(ctx);
-    const data = benchDataDir("peers-service");
     const peerData = {
       emmett: benchDataDir("peers-emmett"),
       emmettTuned: benchDataDir("peers-emmett-tuned"),
-    } satisfies Record<Peer, unknown>;
-    const children: Partial<Record<Key, BenchChild>> = {};
-    const started = (key: Key): BenchChild => {
-      const child = children[key];
-      if (!child) throw new Error(`the ${key} side did not start`);
-      return child;
     };
-    const clients: HttpClient[] = [];
+    const children: BenchChild[] = [];
     try {
-      children.ceiling = await startCeilingServer();
-      children.service = await startService(data.dir);
-      const service = new HttpClient(children.service.url);
-      clients.push(service);
-      await registerLots(service, lots, CAPACITY);
+      const ceiling = await startCeilingServer();
+      children.push(ceiling);
+      const peers = {} as Record<Peer, BenchChild>;
       for (const [peer, connection] of Object.entries(PEERS) as [Peer, string][]) {
-        const child = await startEmmettPeer(peerData[peer].dir, { env: { EMMETT_CONNECTION: connection } });
-        children[peer] = child;
-        const client = new HttpClient(child.url);
-        clients.push(client);
-        await registerLots(client, lots, CAPACITY);
+        peers[peer] = await startEmmettPeer(peerData[peer].dir, connection);
+        children.push(peers[peer]);
+        const client = new HttpClient(peers[peer].url);
+        await registerLots(client, lots, CAPACITY).finally(() => client.close());
       }
-      await waitForCatchUp(service, 60_000);
-      for (const [index, key] of KEYS.entries())
-        await warmUp(ctx, key, started(key).url, spreadRequests(lots, index * 1_000_000));
-      await waitForCatchUp(service, 120_000);
-
-      const side = (key: Key, server: BenchChild) => ({
-        title: key,
-        server,
-        line: key,
-        requests: (_round: number, run: number) => ({
-          next: spreadRequests(lots, 10_000_000 + run * 1_000_000),
-        }),
+      return await withService("peers-service", lots, async (service, http) => {
+        const servers: Record<Key, BenchChild> = { ceiling, service, ...peers };
+        for (const [index, key] of KEYS.entries())
+          await warmUp(ctx, key, servers[key].url, spreadRequests(lots, index * 1_000_000));
+        await waitForCatchUp(http, 120_000);
+        const side = (key: Key) => ({
+          title: key,
+          server: servers[key],
+          line: key,
+          requests: (_round: number, run: number) => ({
+            next: spreadRequests(lots, 10_000_000 + run * 1_000_000),
+          }),
+        });
+        const caughtUp = async () => {
+          await waitForCatchUp(http, 300_000);
+          return undefined;
+        };
+        const sides = await loadInRounds(rounds, CONNECTIONS, {
+          ceiling: side("ceiling"),
+          service: { ...side("service"), after: caughtUp },
+          emmett: side("emmett"),
+          emmettTuned: side("emmettTuned"),
+        });
+        return report(sides, rounds);
       });
-      const sides = await loadInRounds(rounds, CONNECTIONS, {
-        ceiling: side("ceiling", started("ceiling")),
-        service: {
-          ...side("service", started("service")),
-          after: async () => {
-            await waitForCatchUp(service, 300_000);
-            return undefined;
-          },
-        },
-        emmett: side("emmett", started("emmett")),
-        emmettTuned: side("emmettTuned", started("emmettTuned")),
-      });
-      const merged = Object.fromEntries(KEYS.map((key) => [key, sides[key].load])) as Record<Key, LoadResult>;
-      for (const key of KEYS) log(`  ${key}, all rounds: ${describeLoad(merged[key])}`);
-      const serviceVsCeiling = ratio(merged.service.rps2xx, merged.ceiling.rps2xx);
-      const emmettVsCeiling = ratio(merged.emmett.rps2xx, merged.ceiling.rps2xx);
-      const serviceVsEmmett = ratio(merged.service.rps2xx, merged.emmett.rps2xx);
-      const serviceVsEmmettTuned = ratio(merged.service.rps2xx, merged.emmettTuned.rps2xx);
-      const failures = (l: LoadResult) => l.status["5xx"] + l.errors + l.timeouts;
-      return {
-        name: this.name,
-        title: this.title,
-        checks: [
-          {
-            target: "each answered the same workload side by side (rotating rounds)",
-            measured:
-              `service ${merged.service.rps2xx}, emmett ${merged.emmett.rps2xx}, emmett tuned ${merged.emmettTuned.rps2xx}, ` +
-              `ceiling ${merged.ceiling.rps2xx} req/s; 5xx/errors/timeouts: service ${failures(merged.service)}, ` +
-              `emmett ${failures(merged.emmett)}, emmett tuned ${failures(merged.emmettTuned)}`,
-            pass: merged.service.rps2xx > 0 && merged.emmett.rps2xx > 0 && merged.emmettTuned.rps2xx > 0,
-          },
-          {
-            target: "ratios reported",
-            measured:
-              `service/ceiling ${Math.round(serviceVsCeiling * 100)}%, emmett/ceiling ${Math.round(emmettVsCeiling * 100)}%, ` +
-              `service/emmett ${serviceVsEmmett}×, service/emmett tuned ${serviceVsEmmettTuned}× ` +
-              `(p99: service ${merged.service.latency.p99} ms, emmett ${merged.emmett.latency.p99} ms, ` +
-              `emmett tuned ${merged.emmettTuned.latency.p99} ms)`,
-            pass: true,
-          },
-        ],
-        figures: {
-          lots: LOTS,
-          rounds,
-          roundSec: ROUND_SECONDS,
-          ceiling: summarizeLoad(merged.ceiling),
-          service: summarizeLoad(merged.service),
-          emmett: summarizeLoad(merged.emmett),
-          emmettTuned: summarizeLoad(merged.emmettTuned),
-          ratios: { serviceVsCeiling, emmettVsCeiling, serviceVsEmmett, serviceVsEmmettTuned },
-          perRound: perRoundRps(sides),
-        },
-      };
     } finally {
-      for (const client of clients) client.close();
-      for (const child of Object.values(children).reverse()) await child?.stop();
-      data.remove();
+      for (const child of children.reverse()) await child.stop();
       for (const dir of Object.values(peerData)) dir.remove();
     }
   },
 };
+
+function report(sides: Record<Key, SideLoad>, rounds: number): ScenarioOutcome {
+  const merged = Object.fromEntries(KEYS.map((key) => [key, sides[key].load])) as Record<Key, LoadResult>;
+  for (const key of KEYS) log(`  ${key}, all rounds: ${describeLoad(merged[key])}`);
+  const serviceVsCeiling = ratio(merged.service.rps2xx, merged.ceiling.rps2xx);
+  const emmettVsCeiling = ratio(merged.emmett.rps2xx, merged.ceiling.rps2xx);
+  const serviceVsEmmett = ratio(merged.service.rps2xx, merged.emmett.rps2xx);
+  const serviceVsEmmettTuned = ratio(merged.service.rps2xx, merged.emmettTuned.rps2xx);
+  const failures = (l: LoadResult) => l.status["5xx"] + l.errors + l.timeouts;
+  return {
+    checks: [
+      {
+        target: "each answered the same workload side by side (rotating rounds); ratios",
+        measured:
+          `service ${merged.service.rps2xx}, emmett ${merged.emmett.rps2xx}, emmett tuned ${merged.emmettTuned.rps2xx}, ` +
+          `ceiling ${merged.ceiling.rps2xx} req/s; 5xx/errors/timeouts: service ${failures(merged.service)}, ` +
+          `emmett ${failures(merged.emmett)}, emmett tuned ${failures(merged.emmettTuned)}; ` +
+          `service/ceiling ${Math.round(serviceVsCeiling * 100)}%, service/emmett ${serviceVsEmmett}×, service/emmett tuned ${serviceVsEmmettTuned}×`,
+        pass: merged.service.rps2xx > 0 && merged.emmett.rps2xx > 0 && merged.emmettTuned.rps2xx > 0,
+      },
+    ],
+    figures: {
+      lots: LOTS,
+      rounds,
+      roundSec: ROUND_SECONDS,
+      ...Object.fromEntries(KEYS.map((key) => [key, merged[key]])),
+      ratios: { serviceVsCeiling, emmettVsCeiling, serviceVsEmmett, serviceVsEmmettTuned },
+      perRound: Object.fromEntries(KEYS.map((key) => [key, sides[key].rounds.map((r) => r.rps2xx)])),
+    },
+  };
+}

@@ -1,17 +1,16 @@
 import { lotIds, reserveBody } from "../lib/domain.js";
 import { HttpClient } from "../lib/http.js";
-import { describeLoad, type LoadResult, type NextRequest, runLoad } from "../lib/load.js";
+import { describeLoad, type NextRequest, runLoad } from "../lib/load.js";
 import { log } from "../lib/log.js";
 import { cpuSecondsOf, memoryOf, threadCpuSecondsOf, threadSplit } from "../lib/process-stats.js";
 import { type BenchChild, benchDataDir, startCeilingServer, startService } from "../lib/processes.js";
-import { loadInRounds, perRoundRps, ROUND_SECONDS, roundsOf } from "../lib/rounds.js";
-import { metricSum, metricsText, registerLots, waitForCatchUp } from "../lib/service-api.js";
+import { loadInRounds, ROUND_SECONDS, roundsOf } from "../lib/rounds.js";
+import { CAPACITY, registerLots, spreadLot, waitForCatchUp } from "../lib/service-api.js";
 import { ratio, round } from "../lib/stats.js";
-import type { BenchContext, Scenario, ScenarioResult } from "./scenario.js";
+import type { BenchContext, Scenario, ScenarioOutcome } from "./scenario.js";
 
 export const LOTS = 1000;
 export const CONNECTIONS = 64;
-export const CAPACITY = 100_000;
 
 /** Measured seconds of a load (in rounds of 5 s in the full run). */
 const loadSeconds = (ctx: BenchContext) => (ctx.quick ? 5 : 15);
@@ -35,26 +34,7 @@ export function spreadRequests(lots: readonly string[], offset: number) {
   let i = 0;
   return () => {
     const n = offset + i++;
-    const lot = lots[(n * 7919) % lots.length] as string;
-    return { path: `/parking-lots/${lot}/reservations`, body: reserveBody(n) };
-  };
-}
-
-export function summarizeLoad(r: LoadResult) {
-  return {
-    rps: r.rps2xx,
-    requests: r.requests,
-    durationSec: r.durationSec,
-    connections: r.connections,
-    latencyMs: r.latency,
-    status: r.status.byCode,
-    errors: r.errors,
-    timeouts: r.timeouts,
-    serverCpuPct: r.serverCpuPct,
-    serverCpuMsPerRequest: r.serverCpuMsPerRequest,
-    serverMainThreadCpuMsPerRequest: r.serverMainThreadCpuMsPerRequest,
-    loadGeneratorCpuPct: r.loadGeneratorCpuPct,
-    machineCpu: r.machineCpu,
+    return { path: `/parking-lots/${spreadLot(lots, n)}/reservations`, body: reserveBody(n) };
   };
 }
 
@@ -67,7 +47,7 @@ export function summarizeLoad(r: LoadResult) {
 export const reserveScenario: Scenario = {
   name: "reserve",
   title: "Reserve throughput vs the HTTP ceiling",
-  async run(ctx): Promise<ScenarioResult> {
+  async run(ctx): Promise<ScenarioOutcome> {
     const lots = lotIds(LOTS);
     const rounds = reserveRounds(ctx);
     const data = benchDataDir("reserve");
@@ -92,15 +72,6 @@ export const reserveScenario: Scenario = {
       // The service's CPU over every round and every catch-up after one: what a reservation costs
       // the whole process, the processors' work that outlasts the round included.
       const cpuBefore = { all: cpuSecondsOf(service.pid), threads: threadCpuSecondsOf(service.pid) };
-      // One read of /metrics per moment: the processors' batches and the events they applied.
-      const processorCounts = async () => {
-        const metrics = await metricsText(caughtUp);
-        return {
-          batches: metricSum(metrics, "parking_projection_batch_duration_seconds_count"),
-          applied: metricSum(metrics, "parking_projection_events_total", { projection: "reservations" }),
-        };
-      };
-      const before = await processorCounts();
       const sides = await loadInRounds(rounds, CONNECTIONS, {
         ceiling: {
           title: "ceiling",
@@ -126,13 +97,6 @@ export const reserveScenario: Scenario = {
       const load = sides.reserve.load;
       const perReservation = (seconds: number) =>
         round((seconds * 1000) / Math.max(1, load.status["2xx"]), 3);
-      // Batches of both processor runtimes (projections, reactors) against the events the
-      // reservations projection applied: how many events a read-model commit is paid for.
-      const after = await processorCounts();
-      const batching = {
-        batches: after.batches - before.batches,
-        reservationEvents: after.applied - before.applied,
-      };
       const threads = threadSplit(service.pid, cpuBefore.threads, threadCpuSecondsOf(service.pid));
       const cpuMs = {
         wholeProcess: perReservation(cpuSecondsOf(service.pid) - cpuBefore.all),
@@ -142,15 +106,9 @@ export const reserveScenario: Scenario = {
       };
       const memory = memoryOf(service.pid);
       const share = ratio(load.rps2xx, ceilingLoad.rps2xx);
-      ctx.shared.set("reserve.rps", load.rps2xx);
       log(`  ceiling, all rounds: ${describeLoad(ceilingLoad)}`);
       log(`  reserve, all rounds: ${describeLoad(load)}`);
-      log(
-        `  processors: ${batching.batches} batches (projections' and reactors') for ${batching.reservationEvents} events of the reservations projection`,
-      );
       return {
-        name: this.name,
-        title: this.title,
         checks: [
           {
             target: "reserve throughput ≥ 50% of the HTTP ceiling",
@@ -162,23 +120,20 @@ export const reserveScenario: Scenario = {
             measured: `${cpuMs.wholeProcess} ms: request thread ${cpuMs.requestThread} ms, processors' thread ${cpuMs.processorsThread} ms, the others (GC helpers, libuv) ${cpuMs.otherThreads} ms (the ceiling: ${ceilingLoad.serverCpuMsPerRequest} ms per request)`,
             pass: cpuMs.wholeProcess <= 0.3,
           },
-          {
-            target: "reserve p99 latency reported",
-            measured: `p50 ${load.latency.p50} ms, p99 ${load.latency.p99} ms (ceiling p50 ${ceilingLoad.latency.p50}, p99 ${ceilingLoad.latency.p99} ms)`,
-            pass: true,
-          },
         ],
         figures: {
           lots: LOTS,
           rounds,
           roundSec: ROUND_SECONDS,
-          reserve: summarizeLoad(load),
-          ceiling: summarizeLoad(ceilingLoad),
+          reserve: load,
+          ceiling: ceilingLoad,
           throughputRatio: share,
           cpuMsPerReservation: cpuMs,
-          processorBatches: batching,
           serviceMemory: memory,
-          perRound: perRoundRps(sides),
+          perRound: {
+            ceiling: sides.ceiling.rounds.map((r) => r.rps2xx),
+            reserve: sides.reserve.rounds.map((r) => r.rps2xx),
+          },
         },
       };
     } finally {

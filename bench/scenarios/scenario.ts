@@ -1,8 +1,6 @@
 /** What every scenario gets from the runner. */
 export interface BenchContext {
   readonly quick: boolean;
-  /** Figures earlier scenarios of this run made available (e.g. the spread-out reserve throughput). */
-  readonly shared: Map<string, number>;
 }
 
 /** One target of the issue and how this run did against it. */
@@ -12,12 +10,17 @@ export interface Check {
   readonly pass: boolean;
 }
 
-export interface ScenarioResult {
-  readonly name: string;
-  readonly title: string;
+/** What a scenario measured: its checks and every figure. */
+export interface ScenarioOutcome {
   readonly checks: readonly Check[];
   /** Every figure, for latest.json and BENCHMARKS.md. */
   readonly figures: Readonly<Record<string, unknown>>;
+}
+
+/** An outcome as the runner reports it. */
+export interface ScenarioResult extends ScenarioOutcome {
+  readonly name: string;
+  readonly title: string;
   readonly elapsedSec?: number;
 }
 
@@ -26,5 +29,5 @@ export interface Scenario {
   readonly title: string;
   /** Run only when `--only` names it (too long for every run). */
   readonly onlyWhenNamed?: boolean;
-  run(ctx: BenchContext): Promise<ScenarioResult>;
+  run(ctx: BenchContext): Promise<ScenarioOutcome>;
 }

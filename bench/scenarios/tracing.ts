@@ -1,15 +1,14 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import { lotIds, reserveBody } from "../lib/domain.js";
+import { lotIds } from "../lib/domain.js";
 import { fixedRate } from "../lib/fixed-rate.js";
-import { HttpClient } from "../lib/http.js";
+import type { HttpClient } from "../lib/http.js";
 import { log } from "../lib/log.js";
 import { cpuSecondsOf } from "../lib/process-stats.js";
-import { type BenchChild, benchDataDir, startService } from "../lib/processes.js";
-import { registerLots, waitForCatchUp } from "../lib/service-api.js";
+import type { BenchChild } from "../lib/processes.js";
+import { reserve, waitForCatchUp, withService } from "../lib/service-api.js";
 import { median, round } from "../lib/stats.js";
-import { CAPACITY } from "./reserve.js";
-import type { Scenario, ScenarioResult } from "./scenario.js";
+import type { Scenario, ScenarioOutcome } from "./scenario.js";
 
 /** An OTLP/HTTP sink in this process: it reads every body and answers 200, as a collector does. */
 async function otlpSink(): Promise<{ server: Server; endpoint: string; bodies: () => number }> {
@@ -39,10 +38,7 @@ async function measureRound(child: BenchChild, client: HttpClient, lots: readonl
     durationSec: ROUND_SECONDS,
     maxInFlight: 500,
     task: async (index) => {
-      const n = offset + index;
-      const lot = lots[(n * 7919) % lots.length] as string;
-      const reply = await client.post(`/parking-lots/${lot}/reservations`, JSON.parse(reserveBody(n)));
-      if (reply.status === 201) ok++;
+      if ((await reserve(client, lots, offset + index)).status === 201) ok++;
     },
   });
   await waitForCatchUp(client, 120_000);
@@ -61,56 +57,47 @@ async function measureRound(child: BenchChild, client: HttpClient, lots: readonl
 export const tracingScenario: Scenario = {
   name: "tracing",
   title: "Tracing's cost: CPU per reservation, every trace exported vs tracing off",
-  async run(ctx): Promise<ScenarioResult> {
+  async run(ctx): Promise<ScenarioOutcome> {
     const lots = lotIds(200);
     const rounds = ctx.quick ? 6 : 16;
     const sink = await otlpSink();
-    const data = { off: benchDataDir("tracing-off"), on: benchDataDir("tracing-on") };
-    const children: { off?: BenchChild; on?: BenchChild } = {};
-    const clients: HttpClient[] = [];
     try {
-      children.off = await startService(data.off.dir, { label: "tracing off" });
-      children.on = await startService(data.on.dir, {
-        label: "tracing on",
-        env: { OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint },
-      });
-      const sides = {
-        off: { child: children.off, cpu: [] as number[] },
-        on: { child: children.on, cpu: [] as number[] },
-      };
-      for (const side of Object.values(sides)) {
-        const client = new HttpClient(side.child.url);
-        clients.push(client);
-        await registerLots(client, lots, CAPACITY);
-        await measureRound(side.child, client, lots, 0); // warm-up, not counted
-      }
-      for (let r = 0; r < rounds; r++) {
-        for (const key of r % 2 === 0 ? (["off", "on"] as const) : (["on", "off"] as const)) {
-          const side = sides[key];
-          const measured = await measureRound(
-            side.child,
-            clients[key === "off" ? 0 : 1] as HttpClient,
-            lots,
-            (r + 1) * 1_000_000,
-          );
-          side.cpu.push(measured.cpuMsPerReservation);
-          log(
-            `  round ${r + 1} ${key}: ${round(measured.cpuMsPerReservation, 3)} ms CPU per reservation (${measured.ok} reserved)`,
-          );
-        }
-      }
-      const ratios = sides.on.cpu.map((on, i) => round(on / (sides.off.cpu[i] as number), 3));
+      const env = { OTEL_EXPORTER_OTLP_ENDPOINT: sink.endpoint };
+      const cpu = { off: [] as number[], on: [] as number[] };
+      await withService("tracing-off", lots, (off, offHttp) =>
+        withService(
+          "tracing-on",
+          lots,
+          async (on, onHttp) => {
+            const sides = { off: { child: off, http: offHttp }, on: { child: on, http: onHttp } };
+            for (const side of Object.values(sides)) await measureRound(side.child, side.http, lots, 0); // warm-up
+            for (let r = 0; r < rounds; r++)
+              for (const key of r % 2 === 0 ? (["off", "on"] as const) : (["on", "off"] as const)) {
+                const measured = await measureRound(
+                  sides[key].child,
+                  sides[key].http,
+                  lots,
+                  (r + 1) * 1_000_000,
+                );
+                cpu[key].push(measured.cpuMsPerReservation);
+                log(
+                  `  round ${r + 1} ${key}: ${round(measured.cpuMsPerReservation, 3)} ms CPU per reservation (${measured.ok} reserved)`,
+                );
+              }
+          },
+          { env },
+        ),
+      );
+      const ratios = cpu.on.map((on, i) => round(on / (cpu.off[i] as number), 3));
       const ratio = median(ratios);
       log(
         `  on/off per round: ${ratios.join(", ")}; median ${round(ratio, 3)}; ${sink.bodies()} OTLP bodies`,
       );
       return {
-        name: this.name,
-        title: this.title,
         checks: [
           {
             target: "CPU per reservation, tracing on (every trace) / off, reported",
-            measured: `median ${round(ratio, 3)}× over ${rounds} round pairs (${Math.min(...ratios)}–${Math.max(...ratios)}×); off ${round(median(sides.off.cpu), 3)} ms, on ${round(median(sides.on.cpu), 3)} ms`,
+            measured: `median ${round(ratio, 3)}× over ${rounds} round pairs (${Math.min(...ratios)}–${Math.max(...ratios)}×); off ${round(median(cpu.off), 3)} ms, on ${round(median(cpu.on), 3)} ms`,
             pass: sink.bodies() > 0,
           },
         ],
@@ -120,17 +107,12 @@ export const tracingScenario: Scenario = {
           rounds,
           ratio,
           ratios,
-          cpuMs: { off: sides.off.cpu, on: sides.on.cpu },
+          cpuMs: cpu,
           otlpBodies: sink.bodies(),
         },
       };
     } finally {
-      for (const client of clients) client.close();
-      await children.off?.stop();
-      await children.on?.stop();
       sink.server.close();
-      data.off.remove();
-      data.on.remove();
     }
   },
 };

@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { lotIds, reserveBody } from "../lib/domain.js";
+import { lotIds } from "../lib/domain.js";
 import { achievedRate, fixedRate, nowMs } from "../lib/fixed-rate.js";
-import { HttpClient } from "../lib/http.js";
+import type { HttpClient } from "../lib/http.js";
 import { log } from "../lib/log.js";
-import { benchDataDir, spawnNode, startService } from "../lib/processes.js";
-import { registerLots, waitForCatchUp } from "../lib/service-api.js";
+import { spawnNode } from "../lib/processes.js";
+import { reserve, withService } from "../lib/service-api.js";
 import { median, ratio, Sample } from "../lib/stats.js";
-import type { Scenario, ScenarioResult } from "./scenario.js";
+import type { Scenario, ScenarioOutcome } from "./scenario.js";
 
 const RATE = 500;
 const LOTS = 200;
@@ -37,51 +37,50 @@ export const webhooksScenario: Scenario = {
   name: "webhooks",
   title: "Webhooks at 500 reservations/s: a slow endpoint beside fast ones",
   onlyWhenNamed: true,
-  async run(ctx): Promise<ScenarioResult> {
+  async run(ctx): Promise<ScenarioOutcome> {
     const seconds = ctx.quick ? 4 : 8;
     const cycles = ctx.quick ? 1 : 3;
-    const data = benchDataDir("webhooks");
+    const lots = lotIds(LOTS);
     const sink = await spawnNode({ label: "webhook-sink", script: "bench/lib/webhook-sink.ts" });
-    const service = await startService(data.dir, { env: { WEBHOOK_ALLOW_PRIVATE: "true" } });
-    const http = new HttpClient(service.url, 256);
     const rounds: Round[] = [];
     let offset = 0;
     try {
-      const lots = lotIds(LOTS);
-      await registerLots(http, lots, 100_000);
-      await waitForCatchUp(http, 60_000);
-      for (let cycle = 0; cycle < cycles; cycle++)
-        for (const kind of KINDS) {
-          const endpoints = await createEndpoints(http, sink.url, kind);
-          rounds.push(await measure(http, sink.url, lots, kind, seconds, offset));
-          offset += RATE * seconds;
-          for (const id of endpoints) await http.send("DELETE", `/webhook-endpoints/${id}`);
-          const last = rounds.at(-1) as Round;
-          log(
-            `  round ${kind}: ${last.rate}/s, command p99 ${last.commandP99} ms, fast endpoints' lag p99 ${last.lagP99 ?? "-"} ms (${last.missing} missing)`,
-          );
-        }
-      rounds.push(await measure(http, sink.url, lots, "none", seconds, offset));
+      await withService(
+        "webhooks",
+        lots,
+        async (_service, http) => {
+          for (let cycle = 0; cycle < cycles; cycle++)
+            for (const kind of KINDS) {
+              const endpoints = await createEndpoints(http, sink.url, kind);
+              rounds.push(await measure(http, sink.url, lots, kind, seconds, offset));
+              offset += RATE * seconds;
+              for (const id of endpoints) await http.send("DELETE", `/webhook-endpoints/${id}`);
+              const last = rounds.at(-1) as Round;
+              log(
+                `  round ${kind}: ${last.rate}/s, command p99 ${last.commandP99} ms, fast endpoints' lag p99 ${last.lagP99 ?? "-"} ms (${last.missing} missing)`,
+              );
+            }
+          rounds.push(await measure(http, sink.url, lots, "none", seconds, offset));
+        },
+        { env: { WEBHOOK_ALLOW_PRIVATE: "true" }, maxSockets: 256 },
+      );
     } finally {
-      http.close();
-      await service.stop();
       await sink.stop();
-      data.remove();
     }
-    return report(this.name, this.title, rounds);
+    return report(rounds);
   },
 };
 
-/** The fast endpoints of a round: all ten, or nine beside the slow one. */
-const fastEndpointNames = (kind: Kind): string[] =>
-  Array.from({ length: ENDPOINTS }, (_, i) => `fast-${i}`).slice(kind === "slow" ? 1 : 0);
+/** The endpoints of a round: none, ten fast ones, or nine beside the slow one. */
+const endpointNames = (kind: Kind): string[] =>
+  kind === "none"
+    ? []
+    : Array.from({ length: ENDPOINTS }, (_, i) => (kind === "slow" && i === 0 ? "slow" : `fast-${i}`));
 
 async function createEndpoints(http: HttpClient, sink: string, kind: Kind): Promise<string[]> {
-  if (kind === "none") return [];
   const ids: string[] = [];
-  for (let i = 0; i < ENDPOINTS; i++) {
-    const name = kind === "slow" && i === 0 ? "slow" : `fast-${i}`;
-    const created = await http.postJson<{ id: string }>("/webhook-endpoints", {
+  for (const name of endpointNames(kind)) {
+    const created = await http.json<{ id: string }>("POST", "/webhook-endpoints", {
       url: `${sink}/hooks/${name}`,
       eventTypes: ["reservation.reserved"],
     });
@@ -107,11 +106,7 @@ async function measure(
     durationSec: seconds,
     maxInFlight: 1000,
     task: async (index, scheduledAt) => {
-      const n = offset + index;
-      const reserved = await http.post(
-        `/parking-lots/${lots[n % lots.length]}/reservations`,
-        JSON.parse(reserveBody(n)),
-      );
+      const reserved = await reserve(http, lots, offset + index);
       if (reserved.status !== 201) return;
       acks.add(nowMs() - scheduledAt);
       ackedAt.set((JSON.parse(reserved.body) as { reservationId: string }).reservationId, Date.now());
@@ -122,8 +117,7 @@ async function measure(
   const lag = new Sample();
   let missing = 0;
   // Every fast endpoint of the round, whether or not it got anything.
-  const fastNames = kind === "none" ? [] : fastEndpointNames(kind);
-  for (const name of fastNames) {
+  for (const name of endpointNames(kind).filter((n) => n !== "slow")) {
     const seen = records[name] ?? {};
     for (const [id, acked] of ackedAt) {
       const at = seen[id];
@@ -141,7 +135,7 @@ async function measure(
 }
 
 /** Each round of a kind against the no-endpoint rounds on either side of its cycle. */
-function report(name: string, title: string, rounds: readonly Round[]): ScenarioResult {
+function report(rounds: readonly Round[]): ScenarioOutcome {
   const against = (kind: Kind) =>
     rounds.flatMap((round, i) => {
       if (round.kind !== kind) return [];
@@ -160,10 +154,7 @@ function report(name: string, title: string, rounds: readonly Round[]): Scenario
   const commandFast = median(against("fast"));
   const lagRatio = median(lagRatios);
   const missing = rounds.reduce((a, r) => a + r.missing, 0);
-  log(`  (the machine is shared with other work: read the ratios, and their spread across rounds)`);
   return {
-    name,
-    title,
     checks: [
       {
         target: "commands' p99 with 10 endpoints (one answering in 5 s) vs none: unchanged within noise",

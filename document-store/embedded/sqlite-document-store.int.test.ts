@@ -6,11 +6,13 @@ import { fileURLToPath } from "node:url";
 import type BetterSqlite3 from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { Database } from "../../platform/sqlite.js";
-import { documentStoreContract, RESERVATION_INDEXES } from "../contract.js";
+import { documentStoreContract, RESERVATION_INDEXES } from "../../test-support/document-store-contract.js";
 import { DocumentStoreError, DocumentStoreStorageError, DocumentStoreUnavailableError } from "../port.js";
 import { SqliteDocumentStore } from "./sqlite-document-store.js";
 
-const FIXTURE = fileURLToPath(new URL("./fixtures/writer.fixture.ts", import.meta.url));
+const FIXTURE = fileURLToPath(
+  new URL("../../test-support/fixtures/sqlite-document-writer.ts", import.meta.url),
+);
 const PROJECT_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 function tempDir(): string {

@@ -365,7 +365,7 @@ function fastUpdate(doc: MutableDocument, plans: readonly OperatorPlan[], update
   return changed;
 }
 
-function runMingo(doc: MutableDocument, modifier: Record<string, unknown>): boolean {
+export function runMingo(doc: MutableDocument, modifier: Record<string, unknown>): boolean {
   if (Object.keys(modifier).length === 0) return false;
   try {
     const changed = mingoUpdate(doc, modifier as Modifier<MutableDocument>, undefined, undefined, {
@@ -436,35 +436,6 @@ function applyModifier(
   const { $setOnInsert: _ignored, ...modifier } = update;
   assertUpdateApplicable(doc, modifier);
   return runMingo(doc, modifier);
-}
-
-/** applyUpdate without the fast path and the shape cache: the reference it is tested against. */
-export function applyUpdateGenerally(
-  current: MutableDocument | null,
-  id: string,
-  update: UpdateDocument,
-  upsert: boolean,
-): UpdateOutcome {
-  const conflict = findConflictingPaths(update);
-  if (conflict !== undefined) {
-    throw new DocumentStoreError(
-      `Updating the path '${conflict[0]}' would create a conflict at '${conflict[1]}'`,
-    );
-  }
-  const { $setOnInsert, ...modifier } = update;
-  if (current !== null) {
-    assertUpdateApplicable(current, modifier);
-    return { doc: current, changed: runMingo(current, modifier) };
-  }
-  if (!upsert) return { doc: null, changed: false };
-  const created: MutableDocument = { _id: id };
-  assertUpdateApplicable(created, modifier);
-  runMingo(created, modifier);
-  if (isPlainObject($setOnInsert)) {
-    assertUpdateApplicable(created, { $set: $setOnInsert });
-    runMingo(created, { $set: $setOnInsert });
-  }
-  return { doc: created, changed: true };
 }
 
 /** The stored form of a replace op: the document with `_id` first, deep-copied. */

@@ -2,10 +2,10 @@ import fc from "fast-check";
 import type { Modifier } from "mingo/updater";
 import { update as mingoUpdate } from "mingo/updater";
 import { describe, expect, it } from "vitest";
+import { applyUpdateGenerally } from "../../test-support/update-reference.js";
 import { DocumentStoreError } from "../port.js";
 import {
   applyUpdate,
-  applyUpdateGenerally,
   assertUpdateApplicable,
   findConflictingPaths,
   type MutableDocument,

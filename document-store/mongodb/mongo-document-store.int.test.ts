@@ -1,5 +1,5 @@
 import { describe } from "vitest";
-import { documentStoreContract } from "../contract.js";
+import { documentStoreContract } from "../../test-support/document-store-contract.js";
 import { MongoDocumentStore } from "./mongo-document-store.js";
 
 /**

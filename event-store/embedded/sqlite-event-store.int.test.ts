@@ -9,7 +9,7 @@ import type BetterSqlite3 from "better-sqlite3";
 import type { Subscription } from "rxjs";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Database } from "../../platform/sqlite.js";
-import { eventStoreContract } from "../contract.js";
+import { eventStoreContract } from "../../test-support/event-store-contract.js";
 import {
   EventStoreClosedError,
   EventStoreStorageError,
@@ -17,12 +17,13 @@ import {
   WrongExpectedRevisionError,
 } from "../errors.js";
 import type { EventToAppend, RecordedEvent } from "../port.js";
-import { DuplicateEventIdError, SqliteEventStore } from "./sqlite-event-store.js";
+import { DuplicateEventIdError } from "./sqlite-errors.js";
+import { SqliteEventStore } from "./sqlite-event-store.js";
 import { DDL, pageSql, rowsByPositionsSql } from "./sqlite-schema.js";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const projectRoot = resolve(here, "../..");
-const fixture = join(here, "append-fixture.ts");
+const fixture = join(here, "../../test-support/fixtures/sqlite-append.ts");
 
 const tempDirs: string[] = [];
 function tempFile(): string {

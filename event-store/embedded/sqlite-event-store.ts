@@ -27,8 +27,6 @@ import { type AppendedBatch, decodeRow, LiveSubscription } from "./sqlite-live-s
 import { LogReads, type ReadPlan } from "./sqlite-reads.js";
 import { DDL, type EventRow, SCHEMA_VERSION } from "./sqlite-schema.js";
 
-export { DuplicateEventIdError } from "./sqlite-errors.js";
-
 export interface SqliteEventStoreOptions {
   /** Path of the database file (its directory is created). In-memory databases are not accepted. */
   readonly file: string;

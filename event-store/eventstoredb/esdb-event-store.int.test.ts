@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { eventStoreContract } from "../contract.js";
+import { eventStoreContract } from "../../test-support/event-store-contract.js";
 import { EventStoreClosedError, EventStoreUnavailableError, SubscriptionDroppedError } from "../errors.js";
 import { EventStoreDbEventStore } from "./esdb-event-store.js";
 

@@ -9,6 +9,6 @@
  */
 
 export * from "./decide.js";
-export { forgetEnded, namedReservationsMissing, recall } from "./ended.js";
+export { namedReservationsMissing, recall } from "./ended.js";
 export { evolve, fold } from "./evolve.js";
 export * from "./state.js";

@@ -7,7 +7,6 @@ import {
   type Decision,
   decide,
   fold,
-  forgetEnded,
   initialState,
   namedReservationsMissing,
   PARKING_LOT_EVENT_TYPES,
@@ -16,6 +15,7 @@ import {
   type ReservationRecord,
   recall,
 } from "./decider.js";
+import { forgetEnded } from "./ended.js";
 import { emptyOccupancy, isIndexed } from "./occupancy.js";
 import { decodeSnapshot, encodeSnapshot, type SnapshotParts, toSnapshot } from "./snapshot.js";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { DocumentStoreError } from "../port.js";
+import { DocumentStoreError } from "../../document-store/port.js";
 import { type ContractContext, ids, RESERVATION_INDEXES, reservation } from "./fixtures.js";
 
 /** Indexes and collections. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { Filter, WriteOp } from "../port.js";
-import { DocumentStoreError, WriteConditionFailedError } from "../port.js";
+import type { Filter, WriteOp } from "../../document-store/port.js";
+import { DocumentStoreError, WriteConditionFailedError } from "../../document-store/port.js";
 import { type ContractContext, type Doc, ids } from "./fixtures.js";
 
 /** Writes: upserts, replaces, deletes, conditions and atomic batches. */

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import type { EventStore, RecordedEvent } from "../port.js";
-import type { Position } from "../position.js";
+import type { EventStore, RecordedEvent } from "../../event-store/port.js";
+import type { Position } from "../../event-store/position.js";
 import { type ContractContext, collect, events, expectIncreasing, newCategory } from "./support.js";
 
 /** readStream, readAll and headPosition. */

@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { WrongExpectedRevisionError } from "../errors.js";
-import type { AppendResult, RecordedEvent } from "../port.js";
-import { comparePositions, type Position } from "../position.js";
+import { WrongExpectedRevisionError } from "../../event-store/errors.js";
+import type { AppendResult, RecordedEvent } from "../../event-store/port.js";
+import { comparePositions, type Position } from "../../event-store/position.js";
 import {
   type ContractContext,
   collect,

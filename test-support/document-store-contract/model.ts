@@ -3,7 +3,7 @@ import { find as mingoFind } from "mingo";
 import type { Modifier } from "mingo/updater";
 import { update as mingoUpdate } from "mingo/updater";
 import { describe, expect, it } from "vitest";
-import type { Filter, IndexSpec, WriteOp } from "../port.js";
+import type { Filter, IndexSpec, WriteOp } from "../../document-store/port.js";
 import { byId, type ContractContext, type Doc } from "./fixtures.js";
 
 /** Model-based: random batches of ops against mingo on plain objects. */

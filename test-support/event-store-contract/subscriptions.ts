@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, expect, it } from "vitest";
-import type { EventStore, LogMessage, RecordedEvent } from "../port.js";
-import { comparePositions, type Position } from "../position.js";
+import type { EventStore, LogMessage, RecordedEvent } from "../../event-store/port.js";
+import { comparePositions, type Position } from "../../event-store/position.js";
 import {
   type ContractContext,
   collect,

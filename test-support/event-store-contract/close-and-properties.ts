@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { EventStoreClosedError } from "../errors.js";
-import type { EventToAppend } from "../port.js";
-import type { Position } from "../position.js";
+import { EventStoreClosedError } from "../../event-store/errors.js";
+import type { EventToAppend } from "../../event-store/port.js";
+import type { Position } from "../../event-store/position.js";
 import {
   type ContractContext,
   collect,

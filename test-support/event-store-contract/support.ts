@@ -2,9 +2,9 @@ import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Observable, Subscription } from "rxjs";
 import { expect } from "vitest";
-import { WrongExpectedRevisionError } from "../errors.js";
-import type { EventStore, EventToAppend, ExpectedRevision, RecordedEvent } from "../port.js";
-import { comparePositions, type Position } from "../position.js";
+import { WrongExpectedRevisionError } from "../../event-store/errors.js";
+import type { EventStore, EventToAppend, ExpectedRevision, RecordedEvent } from "../../event-store/port.js";
+import { comparePositions, type Position } from "../../event-store/position.js";
 
 /** What every part of the contract suite shares: the store of the running test and its helpers. */
 export interface ContractContext {

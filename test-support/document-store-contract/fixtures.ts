@@ -1,4 +1,4 @@
-import type { DocumentStore, IndexSpec, WriteOp } from "../port.js";
+import type { DocumentStore, IndexSpec, WriteOp } from "../../document-store/port.js";
 
 export interface OpenedDocumentStore {
   readonly store: DocumentStore;

@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Observable, Subscription } from "rxjs";
 import { afterEach, beforeEach, describe } from "vitest";
-import { appendContract } from "./contract-suite/appends.js";
-import { closeAndPropertiesContract } from "./contract-suite/close-and-properties.js";
-import { readContract } from "./contract-suite/reads.js";
-import { subscriptionContract } from "./contract-suite/subscriptions.js";
-import { type ContractContext, events, type Recording } from "./contract-suite/support.js";
-import type { EventStore, EventToAppend, ExpectedRevision, RecordedEvent } from "./port.js";
+import type { EventStore, EventToAppend, ExpectedRevision, RecordedEvent } from "../event-store/port.js";
+import { appendContract } from "./event-store-contract/appends.js";
+import { closeAndPropertiesContract } from "./event-store-contract/close-and-properties.js";
+import { readContract } from "./event-store-contract/reads.js";
+import { subscriptionContract } from "./event-store-contract/subscriptions.js";
+import { type ContractContext, events, type Recording } from "./event-store-contract/support.js";
 
 /**
  * The behaviour every EventStore adapter must have. Each test works in streams of its own

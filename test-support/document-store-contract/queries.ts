@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { DocumentStore, Filter } from "../port.js";
-import { DocumentStoreError } from "../port.js";
+import type { DocumentStore, Filter } from "../../document-store/port.js";
+import { DocumentStoreError } from "../../document-store/port.js";
 import { byId, COUPON_INDEXES, type ContractContext, ids, type Reservation } from "./fixtures.js";
 
 /** Queries: find, count, countBy and their plans. */

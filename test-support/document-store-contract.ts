@@ -5,19 +5,23 @@
  */
 import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe } from "vitest";
+import type { DocumentStore, WriteOp } from "../document-store/port.js";
 import {
   type OpenedDocumentStore,
   RESERVATION_INDEXES,
   type Reservation,
   reservation,
-} from "./contract/fixtures.js";
-import { indexesContract } from "./contract/indexes.js";
-import { modelContract } from "./contract/model.js";
-import { queriesContract } from "./contract/queries.js";
-import { writesContract } from "./contract/writes.js";
-import type { DocumentStore, WriteOp } from "./port.js";
+} from "./document-store-contract/fixtures.js";
+import { indexesContract } from "./document-store-contract/indexes.js";
+import { modelContract } from "./document-store-contract/model.js";
+import { queriesContract } from "./document-store-contract/queries.js";
+import { writesContract } from "./document-store-contract/writes.js";
 
-export { COUPON_INDEXES, type OpenedDocumentStore, RESERVATION_INDEXES } from "./contract/fixtures.js";
+export {
+  COUPON_INDEXES,
+  type OpenedDocumentStore,
+  RESERVATION_INDEXES,
+} from "./document-store-contract/fixtures.js";
 
 export function documentStoreContract(name: string, open: () => Promise<OpenedDocumentStore>): void {
   describe(`DocumentStore contract: ${name}`, () => {
