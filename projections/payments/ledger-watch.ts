@@ -53,13 +53,16 @@ export function ledgersOf(events: readonly StoredDomainEvent[]): Map<string, Led
   const ledgers = new Map<string, Ledger>();
   for (const stored of events) {
     if (!LEDGER_EVENT_TYPES.has(stored.event.type)) continue;
-    const id = (stored.event.data as { reservationId: string }).reservationId;
+    const id = reservationOf(stored);
     const ledger = ledgers.get(id) ?? { facts: [], pending: 0, ended: false };
     ledgers.set(id, ledger);
     apply(ledger, stored);
   }
   return ledgers;
 }
+
+const reservationOf = (stored: StoredDomainEvent): string =>
+  (stored.event.data as { reservationId: string }).reservationId;
 
 /** What one event does to a reservation's ledger. */
 function apply(ledger: Ledger, stored: StoredDomainEvent): void {
@@ -94,29 +97,41 @@ export async function ledgerOps(
   const touched = events.filter((e) => LEDGER_EVENT_TYPES.has(e.event.type));
   if (touched.length === 0) return [];
   await store.ensureIndexes(PAYMENT_LEDGERS, LEDGER_INDEXES);
-  const ids = [...new Set(touched.map((e) => (e.event.data as { reservationId: string }).reservationId))];
+  const ids = [...new Set(touched.map(reservationOf))];
   const stored = await store.find<LedgerDocument>(
     PAYMENT_LEDGERS,
     { _id: { $in: ids } },
     { limit: ids.length },
   );
-  const ledgers = new Map<string, Ledger & { seen: Set<string> }>(
-    ids.map((id) => [id, { facts: [], pending: 0, ended: false, seen: new Set<string>() }]),
+  const kept = new Map(
+    ids.map((id) => [id, { facts: [] as PaymentFact[], pending: 0, ended: false, seen: new Set<string>() }]),
   );
   for (const doc of stored)
-    ledgers.set(doc._id, {
+    kept.set(doc._id, {
       facts: [...doc.facts],
       pending: doc.pending,
       ended: doc.ended,
       seen: new Set((doc as { seen?: string[] }).seen ?? []),
     });
-  for (const e of touched) {
-    const ledger = ledgers.get((e.event.data as { reservationId: string }).reservationId);
-    // A batch handled again after a crash applies nothing twice.
-    if (!ledger || ledger.seen.has(e.id)) continue;
-    ledger.seen.add(e.id);
-    apply(ledger, e);
-  }
+  // A batch handled again after a crash applies nothing twice: only events a ledger has not seen.
+  const unseen = touched.filter((e) => !kept.get(reservationOf(e))?.seen.has(e.id));
+  const added = ledgersOf(unseen);
+  for (const e of unseen) kept.get(reservationOf(e))?.seen.add(e.id);
+  // A ledger is a sum of its events (facts in order, pending added, ended once any end): the kept
+  // part and the batch's part add up.
+  const ledgers = new Map(
+    [...kept].map(([id, before]) => {
+      const batch = added.get(id);
+      if (!batch) return [id, before] as const;
+      const after = {
+        facts: [...before.facts, ...batch.facts],
+        pending: before.pending + batch.pending,
+        ended: before.ended || batch.ended,
+        seen: before.seen,
+      };
+      return [id, after] as const;
+    }),
+  );
   return [...ledgers].map(([id, ledger]) => {
     const problems = ledgerProblemsOf(ledger);
     const document = {
