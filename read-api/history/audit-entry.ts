@@ -1,6 +1,7 @@
 import { formatPosition } from "../../event-store/position.js";
 import type { Actor } from "../../schemas/actor.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
+import { stampOf } from "../../schemas/event-stamps.js";
 import type { DomainEvent, EventOfType, EventType } from "../../schemas/events.js";
 import type { HistoryEntry } from "../../schemas/history.js";
 
@@ -10,39 +11,6 @@ import type { HistoryEntry } from "../../schemas/history.js";
  */
 
 type DataOf<K extends EventType> = EventOfType<K>["data"];
-type TextFieldOf<D> = { [F in keyof D]-?: D[F] extends string ? F : never }[keyof D];
-
-/** Which payload field holds the time the service stamped each fact (its clock, not the store's). */
-const STAMP_FIELD: { [K in EventType]: TextFieldOf<DataOf<K>> } = {
-  ParkingLotRegistered: "registeredAt",
-  ParkingReserved: "reservedAt",
-  ReservationCanceled: "canceledAt",
-  ReservationCheckedIn: "checkedInAt",
-  ReservationCheckedOut: "checkedOutAt",
-  ReservationNoShow: "recordedAt",
-  ParkingLotClosureBegan: "recordedAt",
-  ParkingLotClosed: "closedAt",
-  ParkingLotCapacityChanged: "changedAt",
-  ParkingLotRateChanged: "changedAt",
-  ParkingLotCustomerLimitChanged: "changedAt",
-  ParkingLotPaymentTermsChanged: "changedAt",
-  PaymentAuthorized: "authorizedAt",
-  PaymentFailed: "failedAt",
-  PaymentSettlementDecided: "decidedAt",
-  PaymentCaptured: "capturedAt",
-  PaymentReleased: "releasedAt",
-  PaymentRefunded: "refundedAt",
-  OverstayCharged: "chargedAt",
-  PaymentStepFailed: "failedAt",
-  CouponIssued: "issuedAt",
-  CouponRevoked: "revokedAt",
-  CustomerErased: "erasedAt",
-};
-
-/** When the service stamped the fact: the time field of its payload. */
-function stampOf(event: DomainEvent): string {
-  return (event.data as Record<string, string>)[STAMP_FIELD[event.type]]!;
-}
 
 /** The stamp of a raw payload, as ms since the epoch (NaN when it has none): for searching a stream. */
 export function stampMsOfRaw(type: string, data: unknown): number {

@@ -1,5 +1,6 @@
 import { Map as ImmutableMap, Set as ImmutableSet, List } from "immutable";
 import { DEFAULT_PAYMENT_TERMS } from "../../schemas/common.js";
+import { stampOf } from "../../schemas/event-stamps.js";
 import type { EventOfType } from "../../schemas/events.js";
 import { isBooked, WINDOW_RULES } from "../../schemas/reservation-time.js";
 import { addWindow, emptyOccupancy, isIndexed, pruneEnded, removeWindow } from "./occupancy.js";
@@ -183,32 +184,6 @@ function canceledUnpaid(lot: RegisteredLot, id: string, at: string): PaymentsHel
   if (payment) return setPayment(lot, id, endedUnpaid(payment, at));
   return { payments: lot.payments, paymentEnds: lot.paymentEnds };
 }
-
-/** Which field of each fact holds the time the service stamped it (its clock when it decided). */
-const STAMP: { readonly [K in ParkingLotEvent["type"]]: string } = {
-  ParkingLotRegistered: "registeredAt",
-  ParkingReserved: "reservedAt",
-  ReservationCanceled: "canceledAt",
-  ReservationCheckedIn: "checkedInAt",
-  ReservationCheckedOut: "checkedOutAt",
-  ReservationNoShow: "recordedAt",
-  ParkingLotClosureBegan: "recordedAt",
-  ParkingLotClosed: "closedAt",
-  ParkingLotCapacityChanged: "changedAt",
-  ParkingLotRateChanged: "changedAt",
-  ParkingLotCustomerLimitChanged: "changedAt",
-  ParkingLotPaymentTermsChanged: "changedAt",
-  PaymentAuthorized: "authorizedAt",
-  PaymentFailed: "failedAt",
-  PaymentSettlementDecided: "decidedAt",
-  PaymentCaptured: "capturedAt",
-  PaymentReleased: "releasedAt",
-  PaymentRefunded: "refundedAt",
-  OverstayCharged: "chargedAt",
-  PaymentStepFailed: "failedAt",
-};
-const stampOf = (event: ParkingLotEvent): string =>
-  (event.data as unknown as Record<string, string>)[STAMP[event.type]] as string;
 
 function evolveLot(state: RegisteredLot, event: ParkingLotEvent): ParkingLotState {
   switch (event.type) {
