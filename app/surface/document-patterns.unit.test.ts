@@ -48,7 +48,7 @@ function collect(value: unknown, at: string, into: { at: string; pattern?: strin
   return into;
 }
 
-const STANDARD_FORMATS = new Set(["date-time", "uuid", "uri"]);
+const STANDARD_FORMATS = new Set(["date-time", "date", "uuid", "uri"]);
 
 describe("the served OpenAPI document's patterns", () => {
   const found = collect(openApiDocument(serviceAccess), "#", []);

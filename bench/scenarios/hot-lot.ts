@@ -1,5 +1,7 @@
 import { join } from "node:path";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
+import { SqliteDataKeys } from "../../platform/data-keys/sqlite-data-keys.js";
+import { openPersonalFields, withPersonalDataKeys } from "../../schemas/personal-data.js";
 import type { ParkingLotView } from "../../schemas/read-models.js";
 import { parkingLotStream } from "../../write-side/parking-lot/decider.js";
 import { customerId, lotIds, reserveBody } from "../lib/domain.js";
@@ -24,9 +26,13 @@ function hotRequests(lot: string, offset: number, sent?: Set<string>) {
   };
 }
 
-/** Reads the lot's whole stream straight from the event store file (a second process, as WAL allows). */
+/**
+ * Reads the lot's whole stream straight from the event store file (a second process, as WAL allows),
+ * with the service's data keys: each customer id is sealed in the log (schemas/personal-data.ts).
+ */
 async function auditStream(dataDir: string, lot: string) {
   const store = SqliteEventStore.open({ file: join(dataDir, "events.sqlite") });
+  const keys = SqliteDataKeys.open(join(dataDir, "keys", "data-keys.sqlite"));
   try {
     const ids = new Set<string>();
     const customers: string[] = [];
@@ -37,13 +43,17 @@ async function auditStream(dataDir: string, lot: string) {
       events++;
       if (event.type === "ParkingReserved") {
         reserved++;
-        const data = event.data as { reservationId: string; customerId: string };
+        const data = withPersonalDataKeys(keys, () => openPersonalFields(event.data)) as {
+          reservationId: string;
+          customerId: string;
+        };
         ids.add(data.reservationId);
         customers.push(data.customerId);
       } else if (event.type === "ReservationCanceled") canceled++;
     }
     return { reserved, canceled, ids, customers, events };
   } finally {
+    keys.close();
     await store.close();
   }
 }
