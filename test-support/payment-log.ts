@@ -1,3 +1,4 @@
+import { expect } from "vitest";
 import type { RecordedEvent } from "../event-store/port.js";
 import {
   LEDGER_EVENT_TYPES,
@@ -8,6 +9,7 @@ import {
 import { decodeEvent, type StoredDomainEvent } from "../schemas/event-codec.js";
 import type { EventType } from "../schemas/events.js";
 import { ledgerOf } from "../write-side/parking-lot/payment-ledger.js";
+import { operatorHeaders } from "./auth.js";
 import type { Ledger as ProviderLedger } from "./stripe/ledger.js";
 import { type LoggedMoney, reconcile } from "./stripe/reconcile.js";
 
@@ -87,4 +89,23 @@ export function providerAgainstLog(provider: ProviderLedger, events: readonly St
     ...untold.map((i) => `${i.id}: ${i.captured} captured, ${i.held} held, untold`),
     ...reconcile({ ...provider, intents: provider.intents.filter((i) => told.has(i.id)) }, logged),
   ];
+}
+
+/**
+ * The end of every payment test: the provider saw no request or answer outside Stripe's contract,
+ * its own books balance, and the service's ledger gauge (`/metrics`) settles at 0.
+ */
+export async function expectBooksClean(
+  provider: { violations(): unknown[]; ledgerProblems(): unknown[] },
+  serviceUrl: string,
+  dataDir: string,
+): Promise<void> {
+  expect(provider.violations()).toEqual([]);
+  expect(provider.ledgerProblems()).toEqual([]);
+  const headers = await operatorHeaders(dataDir);
+  const gauge = async () =>
+    /^parking_payment_ledger_violations (\d+)$/m.exec(
+      await (await fetch(`${serviceUrl}/metrics`, { headers })).text(),
+    )?.[1];
+  await expect.poll(gauge, { timeout: 10_000, interval: 200 }).toBe("0");
 }
