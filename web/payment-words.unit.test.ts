@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { money, moneyIn } from "./src/format.js";
+import { majorStep, minorAmount, money, moneyIn } from "./src/format.js";
 import {
   type MoneyDay,
   moneyAmounts,
@@ -38,6 +38,18 @@ describe("a booking's payment in words", () => {
       `released ${money(5000)} KRW`,
     );
     expect(paymentWords(payment({ state: "failed" }))).toBe("payment failed");
+  });
+
+  it("writes a currency with a minor unit in its major unit, as the day's money does, and the refund form reads it back", () => {
+    const dollars = (major: number) => major.toLocaleString(undefined, { minimumFractionDigits: 2 });
+    expect(paymentWords(payment({ state: "authorized", currency: "USD", authorized: 1250 }))).toBe(
+      `authorized ${dollars(12.5)} USD`,
+    );
+    expect(minorAmount(12.5, "USD")).toBe(1250);
+    expect(minorAmount(0.29, "USD")).toBe(29);
+    expect(minorAmount(400, "KRW")).toBe(400);
+    expect(majorStep("USD")).toBe(0.01);
+    expect(majorStep("KRW")).toBe(1);
   });
 });
 

@@ -28,15 +28,23 @@ const minorDigits = (currency: string): number => {
     return 0;
   }
 };
-/** An amount in a currency's minor unit, in its major unit with its code: `1,500 KRW`, `12.50 USD`. */
-export const moneyIn = (amount: number, currency: string): string => {
+/** An amount in a currency's minor unit, written in its major unit without the code: `1,500`, `12.50`. */
+export const majorAmount = (amount: number, currency: string): string => {
   const digits = minorDigits(currency);
   const major = new Intl.NumberFormat(undefined, {
     minimumFractionDigits: digits,
     maximumFractionDigits: digits,
   });
-  return `${major.format(amount / 10 ** digits)} ${currency}`;
+  return major.format(amount / 10 ** digits);
 };
+/** An amount in a currency's minor unit, in its major unit with its code: `1,500 KRW`, `12.50 USD`. */
+export const moneyIn = (amount: number, currency: string): string =>
+  `${majorAmount(amount, currency)} ${currency}`;
+/** What an operator types in a currency's major unit (`12.5` USD), in its minor unit (1250). */
+export const minorAmount = (major: number, currency: string): number =>
+  Math.round(major * 10 ** minorDigits(currency));
+/** The smallest step of a currency's major unit (KRW 1, USD 0.01), for a number input. */
+export const majorStep = (currency: string): number => 10 ** -minorDigits(currency);
 
 /** Hours and minutes of an instant, in the browser's time zone (the next hours of a lot). */
 const hours = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });

@@ -1,12 +1,16 @@
 import type { ControlCenterView, ReservationView } from "./api.js";
-import { count, money, moneyIn } from "./format.js";
+import { count, majorAmount, moneyIn } from "./format.js";
 
 /** A paid booking's payment, as the reservation view carries it (absent when payments are off). */
 export type Payment = NonNullable<ReservationView["payment"]>;
 
-/** The payment in words, from the view's figures only: what it holds, captured, refunded, released. */
+/**
+ * The payment in words, from the view's figures only: what it holds, captured, refunded, released,
+ * in the currency's major unit as the day's money is (`12.50 USD`, `1,000 KRW`).
+ */
 export function paymentWords(p: Payment): string {
   const cur = ` ${p.currency}`;
+  const money = (amount: number) => majorAmount(amount, p.currency);
   switch (p.state) {
     case "pending":
       return "pending payment";

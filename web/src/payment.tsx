@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { api, type ReservationView } from "./api.js";
-import { money } from "./format.js";
+import { majorAmount, majorStep, minorAmount } from "./format.js";
 import { ProblemMessage, useAction } from "./forms.js";
 import { paymentWords } from "./payment-words.js";
 
@@ -33,6 +33,8 @@ export function RefundForm(props: {
   readonly onMessage: (message: string) => void;
 }) {
   const { r } = props;
+  // Amounts typed and shown in the currency's major unit, as the booking's payment line shows them.
+  const currency = r.payment?.currency ?? "KRW";
   const [open, setOpen] = useState(false);
   const [amount, setAmount] = useState("");
   const [reason, setReason] = useState("");
@@ -52,10 +54,10 @@ export function RefundForm(props: {
     event.preventDefault();
     void run(async () => {
       const decided = await api.refundPayment(r.parkingLotId, r.reservationId, {
-        amount: Number(amount),
+        amount: minorAmount(Number(amount), currency),
         reason: reason.trim(),
       });
-      props.onMessage(`Refund of ${money(decided.amount)} for ${r.carNumber} decided.`);
+      props.onMessage(`Refund of ${majorAmount(decided.amount, currency)} for ${r.carNumber} decided.`);
       setAmount("");
       setReason("");
       setOpen(false);
@@ -64,12 +66,12 @@ export function RefundForm(props: {
   return (
     <form class="refund-form" onSubmit={submit} aria-label={`Refund ${r.carNumber}`}>
       <label>
-        Amount
+        Amount ({currency})
         <input
           type="number"
           name="amount"
-          min={1}
-          step={1}
+          min={majorStep(currency)}
+          step={majorStep(currency)}
           required
           value={amount}
           onInput={(e) => setAmount(e.currentTarget.value)}
