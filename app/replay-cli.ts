@@ -19,7 +19,7 @@ Stores come from the same environment as the service (DATA_DIR, EVENTSTORE_URL, 
 
 const fmt = (n: number) => n.toLocaleString("en-US");
 
-type EventStore = ReturnType<typeof openEventStore>;
+type EventStore = Awaited<ReturnType<typeof openEventStore>>;
 type DocumentStore = Awaited<ReturnType<typeof openDocumentStore>>;
 
 /** `replay status`: one line per projection, its checkpoint against the head of the log. */
@@ -137,7 +137,7 @@ async function main(): Promise<number> {
     return 2;
   }
   const logger = createLogger(process.env.LOG_LEVEL ?? "warn", { component: "replay" });
-  const eventStore = openEventStore(config);
+  const eventStore = await openEventStore(config);
   const documentStore = await openDocumentStore(config);
   try {
     if (command === "status") return await printStatus(eventStore, documentStore);

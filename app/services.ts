@@ -1,12 +1,10 @@
 import { join } from "node:path";
 import { SqliteDocumentStore } from "../document-store/embedded/sqlite-document-store.js";
-import { MongoDocumentStore } from "../document-store/mongodb/mongo-document-store.js";
 import { type DocumentStore, WriteConditionFailedError } from "../document-store/port.js";
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
-import { EventStoreDbEventStore } from "../event-store/eventstoredb/esdb-event-store.js";
 import type { EventStore } from "../event-store/port.js";
 import { type Config, toEsdbConnectionString } from "../platform/config.js";
-import { MongoRateLimitStore } from "../platform/http/mongo-rate-limit-store.js";
+import type { MongoRateLimitStore } from "../platform/http/mongo-rate-limit-store.js";
 import type { Logger } from "../platform/logger.js";
 import { Metrics } from "../platform/metrics.js";
 import { SecretBox } from "../platform/secret-box.js";
@@ -97,22 +95,30 @@ function claimOnceIn(store: DocumentStore): (jti: string, expiresAtMs: number) =
   };
 }
 
-/** The event store, with the data keys its events' personal fields are sealed under installed. */
-export function openEventStore(config: Config): EventStore {
+/**
+ * The event store, with the data keys its events' personal fields are sealed under installed. The
+ * server adapters (EventStoreDB here, MongoDB below) are loaded only when configured: their clients
+ * (gRPC, rxjs, the MongoDB driver) are a third of the modules a start would load otherwise, in each
+ * thread, for a service running on its embedded stores.
+ */
+export async function openEventStore(config: Config): Promise<EventStore> {
   useDataKeysOf(config);
-  return config.eventStoreUrl
-    ? EventStoreDbEventStore.connect(toEsdbConnectionString(config.eventStoreUrl))
-    : SqliteEventStore.open({
-        file: join(config.dataDir, "events.sqlite"),
-        sync: config.eventStoreSync,
-        pollIntervalMs: config.embeddedPollIntervalMs,
-      });
+  if (config.eventStoreUrl) {
+    const { EventStoreDbEventStore } = await import("../event-store/eventstoredb/esdb-event-store.js");
+    return EventStoreDbEventStore.connect(toEsdbConnectionString(config.eventStoreUrl));
+  }
+  return SqliteEventStore.open({
+    file: join(config.dataDir, "events.sqlite"),
+    sync: config.eventStoreSync,
+    pollIntervalMs: config.embeddedPollIntervalMs,
+  });
 }
 
 export async function openDocumentStore(config: Config): Promise<DocumentStore> {
-  return config.mongodbUrl
-    ? await MongoDocumentStore.connect({ url: config.mongodbUrl, database: config.mongodbDatabase })
-    : SqliteDocumentStore.open({ file: join(config.dataDir, "read-models.sqlite") });
+  if (!config.mongodbUrl)
+    return SqliteDocumentStore.open({ file: join(config.dataDir, "read-models.sqlite") });
+  const { MongoDocumentStore } = await import("../document-store/mongodb/mongo-document-store.js");
+  return MongoDocumentStore.connect({ url: config.mongodbUrl, database: config.mongodbDatabase });
 }
 
 /**
@@ -220,7 +226,7 @@ export async function createServices(
   const { authentication, sessionStore } = await authenticationOf(config, documentStore, logger);
   const tracing = await tracingOf(config);
   const clock = options.clock ?? (() => new Date());
-  const opened = openEventStore(config);
+  const opened = await openEventStore(config);
   const eventStore = storage.observeEventStore(
     options.wrapEventStore ? options.wrapEventStore(opened) : opened,
   );
@@ -406,6 +412,7 @@ function processorsInThisThread(
 async function sharedRateLimitStores(config: Config) {
   const servesApi = runsCommands(config) || runsQueries(config);
   if (!servesApi || !config.mongodbUrl) return undefined;
+  const { MongoRateLimitStore } = await import("../platform/http/mongo-rate-limit-store.js");
   const connect = (prefix: string) =>
     MongoRateLimitStore.connect({
       url: config.mongodbUrl as string,
