@@ -21,6 +21,8 @@ export default defineConfig({
           exclude: ["node_modules/**", "dist/**"],
           testTimeout: 60_000,
           hookTimeout: 60_000,
+          // Some start the service as a process: from dist/, built once per run if stale.
+          globalSetup: ["test-support/server-build.ts"],
         },
       },
       {
@@ -31,6 +33,8 @@ export default defineConfig({
           testTimeout: 180_000,
           hookTimeout: 120_000,
           fileParallelism: false,
+          // The service's processes start from dist/, built once per run if stale.
+          globalSetup: ["test-support/server-build.ts"],
           // Every response the e2e suites receive is checked against the OpenAPI document.
           setupFiles: ["test-support/contract-setup.ts"],
         },

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 import { registerServiceDataDir } from "./auth.js";
-import { freePort, PROJECT_ROOT, TEST_RATE_LIMITS } from "./process.js";
+import { freePort, PROJECT_ROOT, SERVICE_ARGS, TEST_RATE_LIMITS } from "./process.js";
 
 /**
  * Child processes for crash and role tests: started without waiting (so a test can watch them
@@ -79,12 +79,12 @@ function start(
   return handle;
 }
 
-/** Starts `node --import tsx app/main.ts` with `env` (DATA_DIR, ROLE, …) on a free port; does not wait. */
+/** Starts the service (built, as `npm start` runs it: SERVICE_ARGS) with `env` (DATA_DIR, ROLE, …) on a free port; does not wait. */
 export async function startServiceChild(env: Record<string, string>): Promise<ServiceChild> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
   const child = start(
     process.execPath,
-    ["--import", "tsx", "app/main.ts"],
+    [...SERVICE_ARGS],
     { HOST: "127.0.0.1", ...env, PORT: String(port) },
     { group: false },
   );

@@ -34,13 +34,19 @@ export interface ServiceProcess {
   readonly exited: Promise<number | string>;
 }
 
-/** Starts the real service (`app/main.ts` under tsx) as a child process and waits for /healthz. */
+/**
+ * How a test starts the service: the built entry point, as `npm start` runs it (dist/ is built
+ * before the tiers that start processes: test-support/server-build.ts).
+ */
+export const SERVICE_ARGS: readonly string[] = ["dist/app/main.js"];
+
+/** Starts the real service (built, see SERVICE_ARGS) as a child process and waits for /healthz. */
 export async function spawnService(
   env: Record<string, string>,
   options: { readyTimeoutMs?: number } = {},
 ): Promise<ServiceProcess> {
   const port = env.PORT ? Number(env.PORT) : await freePort();
-  const child = spawn(process.execPath, ["--import", "tsx", "app/main.ts"], {
+  const child = spawn(process.execPath, [...SERVICE_ARGS], {
     cwd: PROJECT_ROOT,
     env: {
       ...process.env,
