@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
+import { useDataKeysOf } from "../app/personal-data.js";
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
 import type { EventStore, RecordedEvent } from "../event-store/port.js";
 import type { Position } from "../event-store/position.js";
@@ -181,8 +182,13 @@ export async function seedLotEvents(eventStore: EventStore, plan: SeedPlan): Pro
   };
 }
 
-/** Seeds DATA_DIR/events.sqlite in this process, then closes the store. */
+/**
+ * Seeds DATA_DIR/events.sqlite in this process, then closes the store. Personal fields are sealed
+ * under that DATA_DIR's data keys, as its service seals them (not under whichever store this
+ * process opened last: e2e files share a worker, and another file's keys are gone with its dir).
+ */
 export async function seedDataDir(dataDir: string, plan: SeedPlan): Promise<Seeded> {
+  useDataKeysOf({ dataDir });
   const eventStore = SqliteEventStore.open({ file: join(dataDir, "events.sqlite") });
   try {
     return await seedLotEvents(eventStore, plan);
