@@ -71,8 +71,9 @@ async function setUp(
   // The processors in the request thread: what these tests exercise (sign-in, tokens, keys) does
   // not depend on where they run, and a worker thread would load the whole service a second time.
   env.PROCESSORS_THREAD = "main";
+  // Both at once, so the service gets the time of two starts (they share the cores).
   const [service, browser] = await Promise.all([
-    spawnService(env),
+    spawnService(env, { readyTimeoutMs: 60_000 }),
     launchBrowser({ ignoreHTTPSErrors: https }),
   ]);
   return {
