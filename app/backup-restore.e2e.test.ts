@@ -227,10 +227,11 @@ describe("backup under load and a verified restore", () => {
     copyFileSync(join(restoredDir, DATA_KEYS_FILE), join(rebuiltDir, DATA_KEYS_FILE));
     await services.killAll();
 
-    // The restored service and the witness start at once (two DATA_DIRs, nothing shared).
+    // The restored service and the witness start at once (two DATA_DIRs, nothing shared), each
+    // given the time of two starts, as they share the cores.
     const [restored, rebuilt] = await Promise.all([
-      services.start({ DATA_DIR: restoredDir }),
-      services.start({ DATA_DIR: rebuiltDir }),
+      services.start({ DATA_DIR: restoredDir }, { readyTimeoutMs: 60_000 }),
+      services.start({ DATA_DIR: rebuiltDir }, { readyTimeoutMs: 60_000 }),
     ]);
     // The original's signing key came along: its tokens are accepted by the restored service.
     const withOriginalKey = await operatorHeaders(a.dir);
