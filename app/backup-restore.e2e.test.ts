@@ -138,13 +138,17 @@ describe("backup under load and a verified restore", () => {
     const [, out] = dirs as unknown as [{ dir: string }, { dir: string }];
     const empty = join(out.dir, "no-stores");
     mkdirSync(empty);
-    const refused = await cli("app/backup-cli.ts", ["--out", join(out.dir, "x.tar.gz")], empty);
+    // Three runs that write nothing: at once.
+    const [refused, usage, restoreUsage] = await Promise.all([
+      cli("app/backup-cli.ts", ["--out", join(out.dir, "x.tar.gz")], empty),
+      cli("app/backup-cli.ts", [], empty),
+      cli("app/restore-cli.ts", [], empty),
+    ]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`DATA_DIR ${empty} holds no stores`);
-    const usage = await cli("app/backup-cli.ts", [], empty);
     expect(usage.code).toBe(2);
     expect(usage.stderr).toContain("Usage: npm run backup -- --out FILE");
-    expect((await cli("app/restore-cli.ts", [], empty)).stderr).toContain("Usage: npm run restore -- FILE");
+    expect(restoreUsage.stderr).toContain("Usage: npm run restore -- FILE");
   }, 60_000);
 
   it("restores the log to the backup's position and every view as it was there, then catches up", async () => {
@@ -223,14 +227,18 @@ describe("backup under load and a verified restore", () => {
     copyFileSync(join(restoredDir, DATA_KEYS_FILE), join(rebuiltDir, DATA_KEYS_FILE));
     await services.killAll();
 
-    const restored = await services.start({ DATA_DIR: restoredDir });
+    // The restored service and the witness start at once (two DATA_DIRs, nothing shared), each
+    // given the time of two starts, as they share the cores.
+    const [restored, rebuilt] = await Promise.all([
+      services.start({ DATA_DIR: restoredDir }, { readyTimeoutMs: 60_000 }),
+      services.start({ DATA_DIR: rebuiltDir }, { readyTimeoutMs: 60_000 }),
+    ]);
     // The original's signing key came along: its tokens are accepted by the restored service.
     const withOriginalKey = await operatorHeaders(a.dir);
     expect((await call(restored.url, "GET", "/control-center", undefined, withOriginalKey)).status).toBe(200);
     const statuses = await projectionsAtHead(restored.url, 60_000);
     expect(statuses.every((s) => Number(s.position) >= head)).toBe(true);
     const restoredViews = await views(restored.url);
-    const rebuilt = await services.start({ DATA_DIR: rebuiltDir });
     await projectionsAtHead(rebuilt.url, 60_000);
     expect(restoredViews).toEqual(await views(rebuilt.url));
     // Every acknowledged reservation up to the position is there; none after it.

@@ -19,8 +19,12 @@ let browser: TestBrowser;
 
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
-  service = await startTestService(data.dir);
-  browser = await launchBrowser();
+  // The processors in the request thread (the page reads the document and calls the API; a worker
+  // thread would load the whole service a second time), and Chromium launched meanwhile.
+  [service, browser] = await Promise.all([
+    startTestService(data.dir, { PROCESSORS_THREAD: "main" }),
+    launchBrowser(),
+  ]);
 }, 60_000);
 afterAll(async () => {
   await browser?.close();

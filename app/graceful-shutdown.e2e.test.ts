@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
 import { Agent, request as httpRequest } from "node:http";
-import { connect, type Socket } from "node:net";
+import { type AddressInfo, connect, createServer, type Socket } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { PROCESSOR_NAMES } from "../projections/processors.js";
@@ -261,9 +261,12 @@ describe("graceful shutdown of the real process on SIGTERM", () => {
   it("(b) while shutting down, /readyz answers 503 on a connection already open, and new connections are refused", async () => {
     const dir = tempDataDir("parking-graceful-b-");
     dirs.push(dir);
+    // The processors in the request thread ((a), (c) and (d) stop a worker thread): what this
+    // test looks at is the listener and the requests in flight, and it starts a second faster.
     const service = await processes.start({
       DATA_DIR: dir.dir,
       SHUTDOWN_TIMEOUT_MS: String(SHUTDOWN_TIMEOUT_MS),
+      PROCESSORS_THREAD: "main",
     });
     const port = portOf(service);
     expect((await call(service.url, "GET", "/readyz")).status).toBe(200);
@@ -415,6 +418,7 @@ describe("draining before the listener closes (SHUTDOWN_DRAIN_MS), and a port in
       DATA_DIR: data.dir,
       LOG_LEVEL: "info",
       SHUTDOWN_DRAIN_MS: String(drainMs),
+      PROCESSORS_THREAD: "main", // as in (b): the listener is what this test looks at
     });
     const lot = await call(service.url, "POST", "/parking-lots", {
       parkingLotId: "drain-1",
@@ -448,12 +452,15 @@ describe("draining before the listener closes (SHUTDOWN_DRAIN_MS), and a port in
   });
 
   it("a second process on a port in use says so in one line and exits 1", async () => {
-    const first = await processes.start({ DATA_DIR: data.dir });
+    // Another process holds the port: a listener of this test process is one, and starts at once.
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    const port = (holder.address() as AddressInfo).port;
     const second = tempDataDir("parking-port-taken-");
     try {
       const child = spawn(process.execPath, ["--import", "tsx", "app/main.ts"], {
         cwd: PROJECT_ROOT,
-        env: { ...process.env, DATA_DIR: second.dir, HOST: "127.0.0.1", PORT: String(portOf(first)) },
+        env: { ...process.env, DATA_DIR: second.dir, HOST: "127.0.0.1", PORT: String(port) },
         stdio: ["ignore", "pipe", "pipe"],
       });
       let stderr = "";
@@ -465,10 +472,11 @@ describe("draining before the listener closes (SHUTDOWN_DRAIN_MS), and a port in
         .split("\n")
         .filter((l) => !l.includes("Unknown user config"));
       expect(lines).toEqual([
-        `failed to start: port ${portOf(first)} on 127.0.0.1 is already in use by another process: stop that process or start this one with another PORT`,
+        `failed to start: port ${port} on 127.0.0.1 is already in use by another process: stop that process or start this one with another PORT`,
       ]);
     } finally {
       second.remove();
+      await new Promise((resolve) => holder.close(resolve));
     }
   });
 });

@@ -42,7 +42,9 @@ const dirs: Array<{ remove: () => void }> = [];
 async function service(env: Record<string, string> = {}) {
   const data = tempDataDir("parking-identity-");
   dirs.push(data);
-  const s = await startTestService(data.dir, env);
+  // The processors in the request thread: these tests are about tokens, keys and sessions, and a
+  // worker thread would load the whole service a second time (seconds per start, a dozen starts).
+  const s = await startTestService(data.dir, { PROCESSORS_THREAD: "main", ...env });
   started.push(s);
   return { service: s, dir: data.dir, base: s.url };
 }
@@ -297,9 +299,11 @@ describe("an external issuer (served by this test)", () => {
 describe("npm run -s token (the real CLI, spawned)", () => {
   it("prints the JWT alone on stdout, and runs the README's first session end to end", async () => {
     const { dir, base } = await service();
-    const ops = await npmToken(dir, "--role", "operator", "--sub", "ops-1");
+    const [ops, cust1] = await Promise.all([
+      npmToken(dir, "--role", "operator", "--sub", "ops-1"),
+      npmToken(dir, "--role", "customer", "--sub", "CUST1", "--ttl", "600"),
+    ]);
     expect(ops).toMatch(/^eyJ[\w-]+\.[\w-]+\.[\w-]+\n$/);
-    const cust1 = await npmToken(dir, "--role", "customer", "--sub", "CUST1", "--ttl", "600");
     const OPS = bearer(ops.trim());
     const CUST1 = bearer(cust1.trim());
     const claims = JSON.parse(Buffer.from(cust1.split(".")[1] ?? "", "base64url").toString()) as {

@@ -68,8 +68,14 @@ async function setUp(
     writeFileSync(file, provider.certificate);
     env.NODE_EXTRA_CA_CERTS = file;
   }
-  const service = await spawnService(env);
-  const browser = await launchBrowser({ ignoreHTTPSErrors: https });
+  // The processors in the request thread: what these tests exercise (sign-in, tokens, keys) does
+  // not depend on where they run, and a worker thread would load the whole service a second time.
+  env.PROCESSORS_THREAD = "main";
+  // Both at once, so the service gets the time of two starts (they share the cores).
+  const [service, browser] = await Promise.all([
+    spawnService(env, { readyTimeoutMs: 60_000 }),
+    launchBrowser({ ignoreHTTPSErrors: https }),
+  ]);
   return {
     provider,
     service,
@@ -268,22 +274,19 @@ describe.each([
     }
     expect((await call(base, "GET", "/control-center", undefined, bearer(newKey))).status).toBe(200);
   });
-});
 
-describe("page sessions against oidc-provider (http)", () => {
-  let setup: Setup;
-  beforeAll(async () => {
-    await ensureWebBuilt();
-    setup = await setUp(false, 8);
-  }, 120_000);
-  afterAll(() => tearDown(setup));
-
+  // Over http only, as one setup suffices: the page's sessions against the provider.
+  if (https) return;
   it("refresh server-side while the provider renews; end with a clear message and one click to sign in again when it does not", async () => {
+    // Access tokens of 4 s from now on: the session renews them once half their life is over, so
+    // waiting 5 s outlives the token this sign-in gets (and, after the revocation, forces the
+    // next renewal). Last of this block: it revokes every grant at the provider.
+    setup.provider.setAccessTokenTtl(4);
     const page = await setup.browser.context.newPage();
     await signInThroughPage(page, setup, "ops-1");
     await page.locator("form.sign-out button").waitFor();
-    // The access token (8 s) is long gone: the refresh token in the session record renewed it.
-    await page.waitForTimeout(9_000);
+    // The access token (4 s) is gone: the refresh token in the session record renewed it.
+    await page.waitForTimeout(5_000);
     const kept = await page.goto(`${setup.service.url}/control-center`);
     expect(kept?.status()).toBe(200);
     // Off the live page: its stream, ended and reopened every few seconds, would otherwise be the
@@ -293,7 +296,7 @@ describe("page sessions against oidc-provider (http)", () => {
 
     // The provider forgets every grant (an administrator revoked them): the next renewal fails.
     setup.provider.revokeAll();
-    await page.waitForTimeout(9_000);
+    await page.waitForTimeout(5_000);
     const ended = await page.goto(`${setup.service.url}/control-center`);
     expect(ended?.status()).toBe(401);
     await expect
@@ -355,7 +358,13 @@ describe("misconfigurations are loud: /readyz says what is wrong", () => {
   const start = async (env: Record<string, string>) => {
     const data = tempDataDir("parking-oidc-misconfig-");
     dirs.push(data);
-    const service = await startTestService(data.dir, { ...providerEnv(provider), ...env });
+    // Readiness and token checks only: the processors in the request thread, not a worker thread
+    // that would load the whole service a second time (seconds per start).
+    const service = await startTestService(data.dir, {
+      ...providerEnv(provider),
+      PROCESSORS_THREAD: "main",
+      ...env,
+    });
     services.push(service);
     return service.url;
   };
@@ -369,7 +378,11 @@ describe("misconfigurations are loud: /readyz says what is wrong", () => {
     );
 
   it("a trailing-slash mismatch, another host name for the issuer, an unreachable provider", async () => {
-    const slash = await start({ AUTH_ISSUER: `${provider.issuer}/` });
+    const [slash, otherHost, unreachable] = await Promise.all([
+      start({ AUTH_ISSUER: `${provider.issuer}/` }),
+      start({ AUTH_ISSUER: provider.issuer.replace("127.0.0.1", "localhost") }),
+      start({ AUTH_ISSUER: "http://127.0.0.1:9/realms/parking" }),
+    ]);
     const answer = await readiness(slash);
     expect(answer.status).toBe(503);
     expect(answer.body.checks.identityProvider?.detail).toContain(
@@ -381,13 +394,11 @@ describe("misconfigurations are loud: /readyz says what is wrong", () => {
     expect(refused.status).toBe(401);
     expect(refused.body.detail).toContain(`is not the expected "${provider.issuer}/"`);
 
-    const otherHost = await start({ AUTH_ISSUER: provider.issuer.replace("127.0.0.1", "localhost") });
     expect((await readiness(otherHost)).body.checks.identityProvider).toMatchObject({
       ok: false,
       detail: expect.stringContaining("names the issuer"),
     });
 
-    const unreachable = await start({ AUTH_ISSUER: "http://127.0.0.1:9/realms/parking" });
     const down = await readiness(unreachable);
     expect(down.status).toBe(503);
     expect(down.body.checks.identityProvider?.detail).toContain("could not be fetched");

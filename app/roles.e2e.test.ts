@@ -63,8 +63,14 @@ describe("roles in separate processes sharing one DATA_DIR", () => {
     | { lot: unknown; lots: unknown; reservations: unknown; one: unknown; coupons: unknown }
     | undefined;
 
+  /**
+   * The three roles the minPosition test leaves running for the live-update test (which needs the
+   * same three, as they are: starting them again would prove nothing more).
+   */
+  let handedOver: { commands: ServiceChild; queries: ServiceChild; projector: ServiceChild } | undefined;
+
   afterEach(async () => {
-    await killChildren();
+    if (!handedOver) await killChildren();
   });
   afterAll(async () => {
     await killChildren();
@@ -275,15 +281,19 @@ describe("roles in separate processes sharing one DATA_DIR", () => {
       return c.body.coupon?.status === "ISSUED" ? true : undefined;
     }, 20_000);
     expect(await coupons(data.dir)).toEqual(cleanAudit(stayed.size + 1, 0));
-    await Promise.all([sigterm(commands), sigterm(queries), sigterm(projector)]);
+    handedOver = { commands, queries, projector };
   });
 
   it("a query-api's live-update stream learns of a reservation from the store the projector writes, not from the projector", async () => {
-    const [commands, projector, queries] = await Promise.all([
-      spawnRole(env("command-api")),
-      spawnRole(env("projector")),
-      spawnRole(env("query-api")),
-    ]);
+    const given = handedOver;
+    handedOver = undefined;
+    const [commands, projector, queries] = given
+      ? [given.commands, given.projector, given.queries]
+      : await Promise.all([
+          spawnRole(env("command-api")),
+          spawnRole(env("projector")),
+          spawnRole(env("query-api")),
+        ]);
     expect(
       (
         await call(commands.url, "POST", "/parking-lots", {

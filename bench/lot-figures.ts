@@ -10,7 +10,9 @@
  * Then a lot as of a moment (time travel, read-api/time-travel/) over the embedded event store:
  * CPU per answer at 500 and 20,000 active bookings and at 100,000 events of history (500 active),
  * each answer at a moment not asked before (no kept answer), its checkpoints laid by a first pass.
- * The same for the control center as of a moment (the whole log folded, every lot's state carried):
+ * With the lot page's reservations as of a moment (GET /reservations?parkingLotId=&asOf=&limit=50,
+ * the first page, and pages of one status). The same for the control center as of a moment (the
+ * whole log folded, every lot's state carried):
  *
  *   nice -n 10 npx tsx bench/lot-figures.ts --as-of
  *   nice -n 10 npx tsx bench/lot-figures.ts --control-center-as-of
@@ -218,10 +220,11 @@ async function asOfFigures(of: "lot" | "control center") {
     ] as const) {
       const { store, events, head } = await lotLog(dir, label.replace(/\W/g, ""), active, churn);
       const travel = new TimeTravel(store);
-      const ask = async (commit: number) => {
+      const ask = async (commit: number, listing?: (q: Views) => Promise<object>) => {
         for (;;) {
           try {
             const cut = { kind: "position", commit } as const;
+            if (listing) return await travel.lotView("bench", cut, listing);
             return of === "lot"
               ? await travel.parkingLot("bench", cut)
               : await travel.controlCenter(cut, { limit: 10 });
@@ -242,10 +245,40 @@ async function asOfFigures(of: "lot" | "control center") {
           `${(perAnswer[2] as number).toFixed(1)} ms CPU per answer (median of 5, ${(perAnswer[0] as number).toFixed(1)}–${(perAnswer[4] as number).toFixed(1)}); ` +
           `first pass to the head ${((prepared.user + prepared.system) / 1000).toFixed(0)} ms CPU, ${travel.stats().checkpoints} checkpoints, ${(travel.stats().bytes / 1e6).toFixed(1)} MB`,
       );
+      if (of === "lot") await listingFigures(label, head, ask);
       await store.close();
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The lot page's table as of a moment: a page of 50, all and by status, at new moments (a fold from a checkpoint each). */
+async function listingFigures(
+  label: string,
+  head: number,
+  ask: (commit: number, listing: (q: Views) => Promise<object>) => Promise<unknown>,
+) {
+  for (const status of [undefined, "RESERVED", "CHECKED_IN"] as const) {
+    const listing = (q: Views) =>
+      q.reservations.reservations({ parkingLotId: "bench", limit: 50, ...(status ? { status } : {}) });
+    const prepare = process.cpuUsage();
+    await ask(head, listing); // the page's fold laid to the head (its own source: lot-page)
+    const used = process.cpuUsage(prepare);
+    const prepared = (used.user + used.system) / 1000;
+    const perAnswer: number[] = [];
+    for (let k = 0; k < 5; k++) perAnswer.push(await cpuMs(async () => ask(head - 300 - k * 37, listing), 1));
+    perAnswer.sort((a, b) => a - b);
+    // At a checkpoint's own position: nothing folded, the answer is the page (median of 9).
+    const at = Math.floor(head / 250) * 250;
+    const pages: number[] = [];
+    for (let k = 0; k < 9; k++) pages.push(await cpuMs(async () => ask(at, listing), 1));
+    const paged = pages.sort((a, b) => a - b)[4] as number;
+    console.log(
+      `asOf reservations page of 50${status ? ` status=${status}` : ""} @${label}: ` +
+        `${(perAnswer[2] as number).toFixed(1)} ms CPU per answer (median of 5, ${(perAnswer[0] as number).toFixed(1)}–${(perAnswer[4] as number).toFixed(1)}); ` +
+        `at a checkpoint (no fold) ${paged.toFixed(1)} ms; first ask ${prepared.toFixed(0)} ms`,
+    );
   }
 }
 

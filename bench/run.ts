@@ -39,7 +39,7 @@ const USAGE = `Usage: npm run bench [-- options]      (npm run bench:quick = --q
                       measuring; the default in full mode, off with --quick
 Writes bench/results/latest.json (and a copy named after the run's start time).`;
 
-/** The code measured: the commit, and what the working tree changes on top of it (bench/ and BENCHMARKS.md aside). */
+/** The code measured: the commit, and what the working tree changes on top of it (bench/, BENCHMARKS.md and a linked node_modules aside). */
 function codeVersion(): { commit: string; changed: string[] } {
   const git = (...args: string[]) =>
     execFileSync("git", args, { cwd: PROJECT_ROOT, encoding: "utf8" }).trimEnd();
@@ -47,7 +47,7 @@ function codeVersion(): { commit: string; changed: string[] } {
     const changed = git("status", "--porcelain")
       .split("\n")
       .map((line) => line.slice(3))
-      .filter((path) => path !== "" && !path.startsWith("bench/") && path !== "BENCHMARKS.md");
+      .filter((path) => !["", "BENCHMARKS.md", "node_modules"].includes(path) && !path.startsWith("bench/"));
     return { commit: git("rev-parse", "--short", "HEAD"), changed };
   } catch {
     return { commit: "unknown", changed: [] };

@@ -25,12 +25,13 @@ import { activeGenerations, readCheckpoint } from "./runtime/checkpoints.js";
 /**
  * The acceptance test of "a stopped projector resumes from its checkpoint and its effects land
  * exactly once, even after kill -9 mid-batch": a real `ROLE=projector` process over a log of
- * 20,000+ lot events, SIGKILLed while projecting, restarted, run to the head; the read models
+ * 13,000 lot events (65 batches of 200: the kills land mid-log and mid-batch, as they did at
+ * 36,000), SIGKILLed while projecting, restarted, run to the head; the read models
  * must equal an independent fold of the log and the coupon policy must have acted exactly once
  * per reservation and cancellation.
  */
 
-const PLAN = { lots: 20, capacity: 1000, reservations: 17_000, cancellations: 3_000, stays: 8_000 } as const;
+const PLAN = { lots: 10, capacity: 1000, reservations: 6_000, cancellations: 1_000, stays: 3_000 } as const;
 const NAMES = PROJECTIONS.map((p) => p.name);
 
 interface Progress {
@@ -180,7 +181,7 @@ describe("projector and coupon policy survive kill -9 (real ROLE=projector proce
 
   it("SIGKILL mid-projection and mid-coupon-policy, restart: read models equal the fold of the log, one coupon action per cause", async () => {
     const seeded = await seedDataDir(data.dir, PLAN);
-    expect(seeded.lotEvents).toBeGreaterThanOrEqual(20_000);
+    expect(seeded.lotEvents).toBeGreaterThanOrEqual(13_000);
     const lotHead = seeded.lastPosition.commit;
     expect(lotHead).toBe(seeded.lotEvents); // positions are gapless: position n = n-th lot event
 
@@ -252,7 +253,7 @@ describe("projector and coupon policy survive kill -9 (real ROLE=projector proce
       // The first test did not leave a projected DATA_DIR: build one the same way, without crashes.
       const own = tempDataDir("parking-rebuild-");
       extraDirs.push(own);
-      await seedDataDir(own.dir, { ...PLAN, reservations: 8_000, cancellations: 1_500, stays: 3_000 });
+      await seedDataDir(own.dir, { ...PLAN, reservations: 4_000, cancellations: 700, stays: 1_500 });
       const observer = new Observer(own.dir);
       try {
         const service = await waitHealthy(await startServiceChild({ ...ENV, DATA_DIR: own.dir }));

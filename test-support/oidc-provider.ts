@@ -54,6 +54,8 @@ export interface TestProvider {
   clientCredentials(client: { id: string; secret: string }, resource?: string): Promise<string>;
   /** Forgets every session, grant and refresh token (an administrator revoking them all). */
   revokeAll(): void;
+  /** The lifetime of the access tokens issued from now on. */
+  setAccessTokenTtl(seconds: number): void;
   /**
    * The refresh-token grants answered so far: renewed, and refused (a rotated refresh token used
    * again is refused, and its whole grant revoked: reuse detection).
@@ -124,7 +126,7 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
   const port = await freePort();
   const scheme = options.https ? "https" : "http";
   const issuer = `${scheme}://${options.host ?? "127.0.0.1"}:${port}`;
-  const ttl = options.accessTokenTtlSeconds ?? 300;
+  let ttl = options.accessTokenTtlSeconds ?? 300;
   let certificate: { cert: string; key: string } | undefined;
   if (options.https) {
     const pems = await selfsigned.generate([{ name: "commonName", value: "127.0.0.1" }], {
@@ -200,7 +202,13 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
       // do with rotation on; one used twice revokes the grant.
       rotateRefreshToken: true,
       pkce: { required: () => true },
-      ttl: { AccessToken: ttl, ClientCredentials: ttl, RefreshToken: 3600, Session: 3600, Grant: 3600 },
+      ttl: {
+        AccessToken: () => ttl,
+        ClientCredentials: () => ttl,
+        RefreshToken: 3600,
+        Session: 3600,
+        Grant: 3600,
+      },
     });
     return p;
   };
@@ -258,6 +266,9 @@ export async function startTestProvider(options: TestProviderOptions): Promise<T
       return key.kid;
     },
     revokeAll: () => store.clear(),
+    setAccessTokenTtl: (seconds) => {
+      ttl = seconds;
+    },
     refreshes,
     stop,
     start,

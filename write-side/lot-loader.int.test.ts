@@ -5,12 +5,13 @@ import type { EventStore, RecordedEvent } from "../event-store/port.js";
 import type { Logger } from "../platform/logger.js";
 import type { ParkingLotCommand, ReserveParking } from "../schemas/commands.js";
 import { countingReads } from "../test-support/counting-event-store.js";
+import { toSnapshot } from "../test-support/lot-snapshot.js";
 import { tempDataDir } from "../test-support/service.js";
 import { type CommandOutcome, ParkingLotCommandHandler } from "./command-handler.js";
 import { LotLoader, type SnapshotUse } from "./lot-loader.js";
 import type { LotSnapshotStore, StoredLotSnapshot } from "./lot-snapshots.js";
 import { parkingLotStream, type ReservationRecord } from "./parking-lot/decider.js";
-import { encodeSnapshot, SNAPSHOT_VERSION, toSnapshot } from "./parking-lot/snapshot.js";
+import { encodeSnapshot, SNAPSHOT_VERSION } from "./parking-lot/snapshot.js";
 
 /*
  * Loading a lot through its snapshot: used when it can be (only the events after it are read),

@@ -8,14 +8,18 @@ import { mintDevToken } from "../../platform/auth/dev-issuer.js";
  */
 const headersByOrigin = new Map<string, Readonly<Record<string, string>>>();
 
-export async function authorizeBenchService(url: string, dataDir: string): Promise<void> {
-  const token = await mintDevToken(dataDir, {
-    sub: "bench-operator",
+/** A token of operator `sub` for every lot (scoped operators: a grant names the lots), signed by the embedded issuer. */
+export const operatorToken = (dataDir: string, sub: string): Promise<string> =>
+  mintDevToken(dataDir, {
+    sub,
     roles: ["operator"],
-    claims: { lots: ["*"] }, // every lot (scoped operators: a grant names the lots)
+    claims: { lots: ["*"] },
     audience: process.env.AUTH_AUDIENCE ?? "parking-reservations",
     ttlSeconds: 24 * 3600,
   });
+
+export async function authorizeBenchService(url: string, dataDir: string): Promise<void> {
+  const token = await operatorToken(dataDir, "bench-operator");
   headersByOrigin.set(new URL(url).origin, { authorization: `Bearer ${token}` });
 }
 

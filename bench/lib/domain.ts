@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { couponIdFor } from "../../projections/coupon-policy/coupon-policy.js";
 import { systemActor } from "../../schemas/actor.js";
-import type { EventOfType } from "../../schemas/events.js";
+import type { DomainEvent, EventOfType } from "../../schemas/events.js";
 
 /**
  * Realistic, schema-valid domain data for seeding and load: lot ids, customers, Korean plates,
@@ -52,42 +52,25 @@ const about = (reservationId: string, parkingLotId: string, i: number) => ({
   customerId: customerId(i),
 });
 
-export const parkingReserved = (
-  id: string,
-  lot: string,
-  i: number,
-  at: string,
-): EventOfType<"ParkingReserved"> => ({
+/** An event of reservation `i` (id `id`) on lot `lot`, made at `at`. */
+type Fact<T extends DomainEvent["type"]> = (id: string, lot: string, i: number, at: string) => EventOfType<T>;
+
+export const parkingReserved: Fact<"ParkingReserved"> = (id, lot, i, at) => ({
   type: "ParkingReserved",
   data: { ...about(id, lot, i), carNumber: carNumber(i), amount: amountOf(i), reservedAt: at },
 });
 
-export const reservationCanceled = (
-  id: string,
-  lot: string,
-  i: number,
-  at: string,
-): EventOfType<"ReservationCanceled"> => ({
+export const reservationCanceled: Fact<"ReservationCanceled"> = (id, lot, i, at) => ({
   type: "ReservationCanceled",
   data: { ...about(id, lot, i), reason: "plans changed", canceledAt: at },
 });
 
-export const couponIssued = (
-  id: string,
-  lot: string,
-  i: number,
-  at: string,
-): EventOfType<"CouponIssued"> => ({
+export const couponIssued: Fact<"CouponIssued"> = (id, lot, i, at) => ({
   type: "CouponIssued",
   data: { couponId: couponIdFor(id), ...about(id, lot, i), issuedAt: at },
 });
 
-export const couponRevoked = (
-  id: string,
-  lot: string,
-  i: number,
-  at: string,
-): EventOfType<"CouponRevoked"> => ({
+export const couponRevoked: Fact<"CouponRevoked"> = (id, lot, i, at) => ({
   type: "CouponRevoked",
   data: { couponId: couponIdFor(id), ...about(id, lot, i), revokedAt: at },
 });

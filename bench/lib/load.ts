@@ -1,6 +1,6 @@
 import autocannon from "autocannon";
 import { authHeadersFor } from "./auth.js";
-import { cpuSplitMeter, type MachineCpu, machineCpuMeter } from "./process-stats.js";
+import { cpuMeter, type MachineCpu, machineCpuMeter } from "./process-stats.js";
 import { type LatencySummary, round, Sample } from "./stats.js";
 
 /**
@@ -57,9 +57,6 @@ export interface LoadResult {
   readonly serverCpuPct?: number;
   /** Server CPU time per response (ms): a figure less disturbed by other work on the machine than the rate. */
   readonly serverCpuMsPerRequest?: number;
-  /** The same for the server's main thread alone (HTTP, decisions, appends; not the processors' worker). */
-  readonly serverMainThreadCpuPct?: number;
-  readonly serverMainThreadCpuMsPerRequest?: number;
   readonly loadGeneratorCpuPct: number;
   /** The whole machine meanwhile (other processes included) and the hypervisor's steal. */
   readonly machineCpu: MachineCpu;
@@ -70,7 +67,7 @@ const JSON_HEADERS = { "content-type": "application/json" };
 export function runLoad(options: LoadOptions): Promise<LoadResult> {
   const all = new Sample();
   const byCode: Record<string, number> = {};
-  const serverCpu = options.serverPid === undefined ? undefined : cpuSplitMeter(options.serverPid);
+  const serverCpu = options.serverPid === undefined ? undefined : cpuMeter(options.serverPid);
   const selfStart = process.cpuUsage();
   const machine = machineCpuMeter();
   const wallStart = process.hrtime.bigint();
@@ -143,7 +140,8 @@ function resultOf(
     readonly errors: number;
     readonly timeouts: number;
     readonly latency: Sample;
-    readonly serverCpu?: { readonly processPct: number; readonly mainThreadPct: number };
+    /** The server's CPU use, % of one core. */
+    readonly serverCpu?: number;
     readonly wallSec?: number;
     readonly loadGeneratorCpuPct: number;
     readonly machineCpu: MachineCpu;
@@ -173,11 +171,9 @@ function resultOf(
     errors: counted.errors,
     timeouts: counted.timeouts,
     latency: counted.latency.summary(),
-    ...(serverCpu && {
-      serverCpuPct: serverCpu.processPct,
-      serverCpuMsPerRequest: msPerRequest(serverCpu.processPct),
-      serverMainThreadCpuPct: serverCpu.mainThreadPct,
-      serverMainThreadCpuMsPerRequest: msPerRequest(serverCpu.mainThreadPct),
+    ...(serverCpu !== undefined && {
+      serverCpuPct: serverCpu,
+      serverCpuMsPerRequest: msPerRequest(serverCpu),
     }),
     loadGeneratorCpuPct: counted.loadGeneratorCpuPct,
     machineCpu: counted.machineCpu,
@@ -192,7 +188,7 @@ export function describeLoad(r: LoadResult): string {
   const cpu =
     r.serverCpuPct === undefined
       ? ""
-      : `, cpu: server ${r.serverCpuPct}% (${r.serverCpuMsPerRequest} ms/req; main thread ${r.serverMainThreadCpuMsPerRequest} ms/req), load gen ${r.loadGeneratorCpuPct}%, whole machine ${r.machineCpu.busyPct}% of 200%, steal ${r.machineCpu.stealPct}%`;
+      : `, cpu: server ${r.serverCpuPct}% (${r.serverCpuMsPerRequest} ms/req), load gen ${r.loadGeneratorCpuPct}%, whole machine ${r.machineCpu.busyPct}% of 200%, steal ${r.machineCpu.stealPct}%`;
   return `${r.rps} req/s, p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, max ${r.latency.max} ms [${codes}${r.errors ? ` errors×${r.errors}` : ""}]${cpu}`;
 }
 
@@ -218,10 +214,7 @@ export function mergeLoads(title: string, runs: readonly LoadResult[], all: Samp
       timeouts: sum((r) => r.timeouts),
       latency: all,
       ...(first.serverCpuPct !== undefined && {
-        serverCpu: {
-          processPct: weighted((r) => r.serverCpuPct ?? 0),
-          mainThreadPct: weighted((r) => r.serverMainThreadCpuPct ?? 0),
-        },
+        serverCpu: weighted((r) => r.serverCpuPct ?? 0),
       }),
       loadGeneratorCpuPct: weighted((r) => r.loadGeneratorCpuPct),
       machineCpu: {

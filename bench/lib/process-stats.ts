@@ -75,18 +75,13 @@ export function threadSplit(
   return { main, busiestOther, rest };
 }
 
-/** CPU use over an interval (% of one core): the whole process, and its main (request) thread. */
-export function cpuSplitMeter(pid: number): () => { processPct: number; mainThreadPct: number } {
+/** A process's CPU use over an interval, in % of one core. */
+export function cpuMeter(pid: number): () => number {
   const startCpu = cpuSecondsOf(pid);
-  const startMain = cpuSecondsOf(pid, pid);
   const start = process.hrtime.bigint();
   return () => {
     const wall = Number(process.hrtime.bigint() - start) / 1e9;
-    const pct = (seconds: number) => (wall > 0 ? Math.round((seconds / wall) * 100) : 0);
-    return {
-      processPct: pct(cpuSecondsOf(pid) - startCpu),
-      mainThreadPct: pct(cpuSecondsOf(pid, pid) - startMain),
-    };
+    return wall > 0 ? Math.round(((cpuSecondsOf(pid) - startCpu) / wall) * 100) : 0;
   };
 }
 

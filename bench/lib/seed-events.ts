@@ -28,15 +28,16 @@ interface Item {
 
 /**
  * A whole log of `total` events: the lots registered (100,000 spots each), then rounds of 1,000
- * reservations spread over them round robin, their coupons, then every tenth of them canceled and its
- * coupon revoked, until exactly `total` events are stored (a round's tail is cut in log order, so
- * every revoke still follows its issue).
+ * reservations spread over them round robin, their coupons, then every tenth of them (every
+ * `cancelEvery`th) canceled and its coupon revoked, until exactly `total` events are stored (a
+ * round's tail is cut in log order, so every revoke still follows its issue).
  */
 export async function seedEventLog(
   store: EventStore,
   options: {
     readonly lots: readonly string[];
     readonly total: number;
+    readonly cancelEvery?: number;
     readonly onProgress?: (written: number) => void;
   },
 ): Promise<{ readonly events: number; readonly reservations: number }> {
@@ -68,7 +69,7 @@ export async function seedEventLog(
     return total;
   };
   const now = new Date().toISOString();
-  const { lots } = options;
+  const { lots, cancelEvery = 10 } = options;
   let written = await appendPhases([
     lots.map((id) => ({ stream: parkingLotStream(id), event: lotRegistered(id, 100_000, now) })),
   ]);
@@ -81,7 +82,7 @@ export async function seedEventLog(
       const id = uuidv7();
       reserved.push({ stream: parkingLotStream(lot), event: parkingReserved(id, lot, i, now) });
       issued.push({ stream: couponStream(id), event: couponIssued(id, lot, i, now) });
-      if (i % 10 === 9) {
+      if (i % cancelEvery === cancelEvery - 1) {
         canceled.push({ stream: parkingLotStream(lot), event: reservationCanceled(id, lot, i, now) });
         revoked.push({ stream: couponStream(id), event: couponRevoked(id, lot, i, now) });
       }

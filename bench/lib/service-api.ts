@@ -49,6 +49,16 @@ export async function waitForCatchUp(
   throw new Error(`projections did not catch up within ${timeoutMs} ms`);
 }
 
+/**
+ * After a round of load on the service: waits for the projectors and the coupon policy, which share
+ * its process, to catch up before the next round, and says how long that took (for the round's line).
+ */
+export async function caughtUpAfterRound(http: HttpClient): Promise<string> {
+  const started = Date.now();
+  await waitForCatchUp(http, 300_000);
+  return `projections and coupon policy caught up ${((Date.now() - started) / 1000).toFixed(1)} s after the round`;
+}
+
 /** Every lot's capacity in the load scenarios: large enough that no reservation is refused for room. */
 export const CAPACITY = 100_000;
 

@@ -1,77 +1,23 @@
 import { join } from "node:path";
-import { v7 as uuidv7 } from "uuid";
 import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-document-store.js";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
-import type { EventStore, EventToAppend } from "../../event-store/port.js";
-import { COUPON_POLICY, couponStream } from "../../projections/coupon-policy/coupon-policy.js";
+import { COUPON_POLICY } from "../../projections/coupon-policy/coupon-policy.js";
 import { checkpointOp } from "../../projections/runtime/checkpoints.js";
-import { encodeEvent } from "../../schemas/event-codec.js";
 import { LOT_SNAPSHOTS } from "../../write-side/document-snapshot-store.js";
-import { parkingLotStream } from "../../write-side/parking-lot/decider.js";
-import {
-  causation,
-  couponIssued,
-  couponRevoked,
-  lotRegistered,
-  parkingReserved,
-  reservationCanceled,
-  reserveBody,
-} from "../lib/domain.js";
+import { reserveBody } from "../lib/domain.js";
 import { HttpClient } from "../lib/http.js";
 import { log, progress } from "../lib/log.js";
 import { benchDataDir, startService } from "../lib/processes.js";
-import { CAPACITY, waitForCatchUp } from "../lib/service-api.js";
+import { seedEventLog } from "../lib/seed-events.js";
+import { waitForCatchUp } from "../lib/service-api.js";
 import { fmtInt, median, round } from "../lib/stats.js";
 import type { Scenario, ScenarioOutcome } from "./scenario.js";
 
-/** 20,000 and 100,000 past reservations (each reserved and canceled but the last one). */
+/** 20,000 and 100,000 past reservations, each reserved and canceled (its coupon issued and revoked). */
 const MID_LOT = "history-20k";
 const MID_RESERVATIONS = 20_000;
 const LONG_LOT = "history-100k";
 const LONG_RESERVATIONS = 100_000;
-
-/**
- * A lot whose stream holds exactly `events` events: registered, then reserve/cancel pairs (each
- * with its coupon issued and revoked in the coupon stream), and a last reservation when the count
- * is even. Appended through the event store, many events per append.
- */
-async function seedLot(
-  store: EventStore,
-  lot: string,
-  events: number,
-  first: number,
-  onProgress?: (n: number) => void,
-): Promise<number> {
-  const stream = parkingLotStream(lot);
-  const now = new Date().toISOString();
-  await store.appendToStream(stream, [encodeEvent(lotRegistered(lot, CAPACITY, now), causation())], {
-    expectedRevision: "no_stream",
-  });
-  let revision = 0;
-  let i = first;
-  const CHUNK = 1000;
-  while (revision + 1 < events) {
-    const lotEvents: EventToAppend[] = [];
-    const coupons: Promise<unknown>[] = [];
-    while (lotEvents.length < CHUNK && revision + 1 + lotEvents.length < events) {
-      const id = uuidv7();
-      const pair = revision + 1 + lotEvents.length + 2 <= events;
-      lotEvents.push(encodeEvent(parkingReserved(id, lot, i, now), causation()));
-      const coupon = [encodeEvent(couponIssued(id, lot, i, now), causation())];
-      if (pair) {
-        lotEvents.push(encodeEvent(reservationCanceled(id, lot, i, now), causation()));
-        coupon.push(encodeEvent(couponRevoked(id, lot, i, now), causation()));
-      }
-      coupons.push(store.appendToStream(couponStream(id), coupon, { expectedRevision: "no_stream" }));
-      i++;
-    }
-    await store.appendToStream(stream, lotEvents, { expectedRevision: revision });
-    await Promise.all(coupons);
-    revision += lotEvents.length;
-    onProgress?.(revision + 1);
-  }
-  return revision + 1;
-}
 
 /**
  * The first command on a long lot in a fresh process (nothing cached, nothing warmed by an earlier
@@ -116,18 +62,22 @@ export const historyScenario: Scenario = {
   name: "history",
   title: "The first command on a lot of 20,000 and of 100,000 past reservations, in a fresh process",
   async run(ctx): Promise<ScenarioOutcome> {
-    // A lot of n reservations: registered, n-1 reserve/cancel pairs and the last reservation.
-    const longEvents = 2 * LONG_RESERVATIONS;
     const data = benchDataDir("history");
     const store = SqliteEventStore.open({ file: join(data.dir, "events.sqlite") });
     const seedStarted = Date.now();
     const bar = progress("seeding");
     try {
       try {
-        await seedLot(store, MID_LOT, 2 * MID_RESERVATIONS, 500_000);
-        await seedLot(store, LONG_LOT, longEvents, 1_000_000, (n) =>
-          bar.update(`${LONG_LOT}: ${fmtInt(n)} / ${fmtInt(longEvents)} events`),
-        );
+        for (const [lot, reservations] of [
+          [MID_LOT, MID_RESERVATIONS],
+          [LONG_LOT, LONG_RESERVATIONS],
+        ] as const)
+          await seedEventLog(store, {
+            lots: [lot],
+            total: 1 + 4 * reservations,
+            cancelEvery: 1,
+            onProgress: (n) => bar.update(`${lot}: ${fmtInt(n)} / ${fmtInt(1 + 4 * reservations)} events`),
+          });
         // The coupons of the seeded reservations are in the log already: the coupon policy starts at
         // the head, as it would have if it had issued them itself (the projectors still catch up).
         const head = await store.headPosition();
@@ -142,7 +92,7 @@ export const historyScenario: Scenario = {
       }
       const seedSec = (Date.now() - seedStarted) / 1000;
       bar.done(
-        `${LONG_LOT} has ${fmtInt(longEvents)} events, ${MID_LOT} ${fmtInt(2 * MID_RESERVATIONS)} (plus their coupon streams) in ${seedSec.toFixed(1)} s`,
+        `${LONG_LOT} has ${fmtInt(2 * LONG_RESERVATIONS)} reservation events, ${MID_LOT} ${fmtInt(2 * MID_RESERVATIONS)} (plus their coupon streams) in ${seedSec.toFixed(1)} s`,
       );
       const catchUpMs = await catchUpAndSnapshot(data.dir);
       const cold = await coldFirstCommands(data.dir, ctx.quick ? 1 : 3);

@@ -8,7 +8,7 @@ import { customerId, lotIds, reserveBody } from "../lib/domain.js";
 import { describeLoad, type LoadResult } from "../lib/load.js";
 import { log } from "../lib/log.js";
 import { loadInRounds, ROUND_SECONDS } from "../lib/rounds.js";
-import { CAPACITY, waitForCatchUp, withService } from "../lib/service-api.js";
+import { CAPACITY, caughtUpAfterRound, waitForCatchUp, withService } from "../lib/service-api.js";
 import { ratio } from "../lib/stats.js";
 import { CONNECTIONS, LOTS, reserveRounds, spreadRequests, warmUp } from "./reserve.js";
 import type { Scenario, ScenarioOutcome } from "./scenario.js";
@@ -76,10 +76,7 @@ export const hotLotScenario: Scenario = {
       for (const next of [spreadRequests(lots, 0), hotRequests(WARMUP_LOT, 20_000_000)])
         await warmUp(ctx, "service", service.url, next);
       await waitForCatchUp(http, 120_000);
-      const caughtUp = async () => {
-        await waitForCatchUp(http, 300_000);
-        return undefined;
-      };
+      const caughtUp = () => caughtUpAfterRound(http);
       const sides = await loadInRounds(rounds, CONNECTIONS, {
         spread: {
           title: "spread",

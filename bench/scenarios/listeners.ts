@@ -1,12 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises";
-import { mintDevToken } from "../../platform/auth/dev-issuer.js";
+import { operatorToken } from "../lib/auth.js";
 import { lotIds } from "../lib/domain.js";
 import { fixedRate, nowMs } from "../lib/fixed-rate.js";
 import type { HttpClient } from "../lib/http.js";
 import { log } from "../lib/log.js";
 import { cpuSecondsOf } from "../lib/process-stats.js";
 import { reserve, waitForCatchUp, withService } from "../lib/service-api.js";
-import { fmtInt, round } from "../lib/stats.js";
+import { round } from "../lib/stats.js";
 import type { Scenario, ScenarioOutcome } from "./scenario.js";
 
 const RATE = 500;
@@ -15,10 +15,9 @@ const LOTS = 100;
 /** What 100 listeners may add to the service's CPU at 500 reservations a second (issue 19). */
 const MAX_LISTENER_COST_PCT = 5;
 
-/** One control-center stream read to the end, counting its events, heartbeats and bytes. */
+/** One control-center stream read to the end, counting its events. */
 interface Listener {
   events: number;
-  bytes: number;
   readonly first: Promise<void>;
   close(): void;
 }
@@ -35,7 +34,6 @@ async function listen(url: string, token: string): Promise<Listener> {
   let gotFirst: () => void = () => {};
   const listener: Listener = {
     events: 0,
-    bytes: 0,
     first: new Promise((resolve) => {
       gotFirst = resolve;
     }),
@@ -46,7 +44,6 @@ async function listen(url: string, token: string): Promise<Listener> {
       for (;;) {
         const { done, value } = await reader.read();
         if (done) return;
-        listener.bytes += value.byteLength;
         const text = decoder.decode(value, { stream: true });
         const events = text.split("event: control-center").length - 1;
         listener.events += events;
@@ -130,22 +127,14 @@ async function measureListeners(
       },
     });
   const tokens = await Promise.all(
-    Array.from({ length: LISTENERS }, (_, i) =>
-      mintDevToken(dataDir, {
-        sub: `bench-listener-${i}`,
-        roles: ["operator"],
-        claims: { lots: ["*"] },
-        audience: process.env.AUTH_AUDIENCE ?? "parking-reservations",
-        ttlSeconds: 3600,
-      }),
-    ),
+    Array.from({ length: LISTENERS }, (_, i) => operatorToken(dataDir, `bench-listener-${i}`)),
   );
-  const sum = (key: "events" | "bytes") => listeners.reduce((n, l) => n + l[key], 0);
-  /** The service's CPU over `run`, and the events and bytes the listeners got meanwhile. */
+  const events = () => listeners.reduce((n, l) => n + l.events, 0);
+  /** The service's CPU over `run`, and the events the listeners got meanwhile. */
   const watch = async <T>(run: () => Promise<T>) => {
-    const before = { events: sum("events"), bytes: sum("bytes") };
+    const before = events();
     const m = await measured(pid, run);
-    return { ...m, events: sum("events") - before.events, bytes: sum("bytes") - before.bytes };
+    return { ...m, events: events() - before };
   };
   const phase = async (withListeners: boolean) => {
     if (withListeners) {
@@ -179,14 +168,13 @@ async function measureListeners(
     durationSec;
   const phases = [a1, w1, a2, w2];
   const dropped = phases.reduce((n, p) => n + p.result.dropped, 0);
-  const bytes = w1.bytes + w2.bytes;
   // Let the last views of the run go out before the idle window.
   await sleep(3000);
   const idle = await watch(() => sleep(durationSec * 1000));
   const costPct = round((extraSeconds / durationSec) * 100, 1);
   const perListenerEvents = round((w1.events + w2.events) / LISTENERS / (2 * durationSec), 2);
   log(
-    `  service cpu at ${RATE}/s: ${alone.cpuPct}% alone, ${watched.cpuPct}% with ${LISTENERS} listeners (cost ${costPct}% of a core; ${dropped} arrivals dropped; ${perListenerEvents} events/s each, ${fmtInt(Math.round(bytes / (2 * durationSec) / 1024))} KiB/s in all); idle with listeners: ${idle.cpuPct}%, ${idle.events} events, ${fmtInt(idle.bytes)} bytes`,
+    `  service cpu at ${RATE}/s: ${alone.cpuPct}% alone, ${watched.cpuPct}% with ${LISTENERS} listeners (cost ${costPct}% of a core; ${dropped} arrivals dropped; ${perListenerEvents} events/s each); idle with listeners: ${idle.cpuPct}%, ${idle.events} events`,
   );
   return {
     checks: [
@@ -197,7 +185,7 @@ async function measureListeners(
       },
       {
         target: "idle service: listeners get heartbeats only",
-        measured: `${idle.events} events, ${fmtInt(idle.bytes)} bytes in ${durationSec} s; service cpu ${idle.cpuPct}%`,
+        measured: `${idle.events} events in ${durationSec} s; service cpu ${idle.cpuPct}%`,
         pass: idle.events === 0,
       },
     ],
@@ -209,13 +197,11 @@ async function measureListeners(
       watchedCpuPct: watched.cpuPct,
       listenerCostPct: costPct,
       eventsPerListenerPerSecond: perListenerEvents,
-      bytesPerSecond: Math.round(bytes / (2 * durationSec)),
       phasesCpuPct: phases.map((p) => p.cpuPct),
       phasesCpuSeconds: phases.map((p) => round(p.cpuSeconds, 2)),
       dropped,
       idleCpuPct: idle.cpuPct,
       idleEvents: idle.events,
-      idleBytes: idle.bytes,
       failures,
     },
   };

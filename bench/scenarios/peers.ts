@@ -10,7 +10,13 @@ import {
   startEmmettPeer,
 } from "../lib/processes.js";
 import { loadInRounds, ROUND_SECONDS, type SideLoad } from "../lib/rounds.js";
-import { CAPACITY, registerLots, waitForCatchUp, withService } from "../lib/service-api.js";
+import {
+  CAPACITY,
+  caughtUpAfterRound,
+  registerLots,
+  waitForCatchUp,
+  withService,
+} from "../lib/service-api.js";
 import { ratio } from "../lib/stats.js";
 import { CONNECTIONS, LOTS, reserveRounds, spreadRequests, warmUp } from "./reserve.js";
 import type { Scenario, ScenarioOutcome } from "./scenario.js";
@@ -64,13 +70,9 @@ export const peersScenario: Scenario = {
             next: spreadRequests(lots, 10_000_000 + run * 1_000_000),
           }),
         });
-        const caughtUp = async () => {
-          await waitForCatchUp(http, 300_000);
-          return undefined;
-        };
         const sides = await loadInRounds(rounds, CONNECTIONS, {
           ceiling: side("ceiling"),
-          service: { ...side("service"), after: caughtUp },
+          service: { ...side("service"), after: () => caughtUpAfterRound(http) },
           emmett: side("emmett"),
           emmettTuned: side("emmettTuned"),
         });

@@ -3,7 +3,6 @@ import { join } from "node:path";
 import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-document-store.js";
 import { HttpClient } from "../lib/http.js";
 import { log, progress } from "../lib/log.js";
-import { memoryOf } from "../lib/process-stats.js";
 import { type BenchChild, benchDataDir, startCeilingServer, startService } from "../lib/processes.js";
 import { prepareReadModels, seedReservations } from "../lib/seed-read-models.js";
 import { fmtInt, type LatencySummary, ratio, round, Sample } from "../lib/stats.js";
@@ -12,30 +11,15 @@ import type { Scenario, ScenarioOutcome } from "./scenario.js";
 /** The control center (totals, the first page of lots, the projections), or the floor's empty GET. */
 const CONTROL_CENTER = "/control-center";
 
-interface Measured {
-  readonly latencyMs: LatencySummary;
-  readonly rps: number;
-  readonly avgBytes: number;
-}
-
 /** A tight sequential loop (one request at a time, keep-alive): latency without queueing. */
-async function measure(http: HttpClient, path: string, requests: number, into?: Sample): Promise<number> {
-  let bytes = 0;
+async function measure(http: HttpClient, path: string, requests: number, into?: Sample): Promise<void> {
   for (let i = 0; i < requests; i++) {
     const response = await http.get(path);
     if (response.status !== 200)
       throw new Error(`${path}: ${response.status} ${response.body.slice(0, 200)}`);
     into?.add(response.ms);
-    bytes += response.body.length;
   }
-  return bytes;
 }
-
-const summary = (sample: Sample, seconds: number, bytes: number): Measured => ({
-  latencyMs: sample.summary(),
-  rps: Math.round(sample.count / seconds),
-  avgBytes: Math.round(bytes / sample.count),
-});
 
 const fileMiB = (file: string) => (existsSync(file) ? round(statSync(file).size / 2 ** 20, 1) : 0);
 
@@ -47,8 +31,6 @@ interface Size {
   service?: BenchChild;
   http?: HttpClient;
   readonly sample: Sample;
-  seconds: number;
-  bytes: number;
 }
 
 /** Fills a fresh read-model file with `n` reservations. */
@@ -71,20 +53,19 @@ async function seed(n: number): Promise<Size> {
   }
   const seedSec = round((Date.now() - started) / 1000, 1);
   bar.done(`${fmtInt(n)} reservations in ${seedSec} s (${fmtInt(n / seedSec)}/s), ${fileMiB(file)} MiB`);
-  return { n, ...data, seedSec, sample: new Sample(), seconds: 0, bytes: 0 };
+  return { n, ...data, seedSec, sample: new Sample() };
 }
 
 /** The floor of this method on this machine: a bare express GET answering a tiny JSON body. */
-async function floorOf(requests: number): Promise<Measured> {
+async function floorOf(requests: number): Promise<LatencySummary> {
   const ceiling = await startCeilingServer();
   const http = new HttpClient(ceiling.url, 4);
   try {
     await measure(http, "/healthz", Math.max(100, requests / 10));
     const sample = new Sample();
-    const started = process.hrtime.bigint();
-    const bytes = await measure(http, "/healthz", requests, sample);
-    const floor = summary(sample, Number(process.hrtime.bigint() - started) / 1e9, bytes);
-    log(`  floor: bare express GET, p50 ${floor.latencyMs.p50} ms, p99 ${floor.latencyMs.p99} ms`);
+    await measure(http, "/healthz", requests, sample);
+    const floor = sample.summary();
+    log(`  floor: bare express GET, p50 ${floor.p50} ms, p99 ${floor.p99} ms`);
     return floor;
   } finally {
     http.close();
@@ -106,9 +87,8 @@ export const queriesScenario: Scenario = {
     const counts = [10_000, ctx.quick ? 100_000 : 1_000_000] as const;
     const requests = ctx.quick ? 500 : 2000;
     const sizes: Size[] = [];
-    const results: Record<string, Measured> = {};
-    const memory: Record<string, unknown> = {};
-    let floor: Measured | undefined;
+    const results: Record<string, LatencySummary> = {};
+    let floor: LatencySummary | undefined;
     try {
       for (const n of counts) sizes.push(await seed(n));
       for (const size of sizes) {
@@ -119,22 +99,13 @@ export const queriesScenario: Scenario = {
       for (const size of sizes)
         await measure(size.http as HttpClient, CONTROL_CENTER, Math.max(100, requests / 10));
       for (const half of [0, 1])
-        for (const size of half === 0 ? sizes : [...sizes].reverse()) {
-          const started = process.hrtime.bigint();
-          size.bytes += await measure(size.http as HttpClient, CONTROL_CENTER, requests / 2, size.sample);
-          size.seconds += Number(process.hrtime.bigint() - started) / 1e9;
-        }
+        for (const size of half === 0 ? sizes : [...sizes].reverse())
+          await measure(size.http as HttpClient, CONTROL_CENTER, requests / 2, size.sample);
       for (const size of sizes) {
-        const result = summary(size.sample, size.seconds, size.bytes);
+        const result = size.sample.summary();
         results[String(size.n)] = result;
-        const m = memoryOf((size.service as BenchChild).pid);
-        memory[String(size.n)] = {
-          ...m,
-          fileMiB: fileMiB(join(size.dir, "read-models.sqlite")),
-          seedSec: size.seedSec,
-        };
         log(
-          `  ${fmtInt(size.n).padStart(9)} reservations: p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, max ${result.latencyMs.max} ms, ${fmtInt(result.rps)} req/s sequential, ${fmtInt(result.avgBytes)} B; RSS ${m?.rssMiB} MiB`,
+          `  ${fmtInt(size.n).padStart(9)} reservations: p50 ${result.p50} ms, p99 ${result.p99} ms, max ${result.max} ms (read models filled in ${size.seedSec} s)`,
         );
       }
     } finally {
@@ -144,17 +115,14 @@ export const queriesScenario: Scenario = {
         size.remove();
       }
     }
-    const [a, b] = counts.map((n) => (results[String(n)] as Measured).latencyMs) as [
-      LatencySummary,
-      LatencySummary,
-    ];
+    const [a, b] = counts.map((n) => results[String(n)]) as [LatencySummary, LatencySummary];
     // "Flat": the large size's p99 within 1.5× the small size's (or within 0.5 ms of it: sub-ms noise).
     const flat = b.p99 <= Math.max(1.5 * a.p99, a.p99 + 0.5);
     return {
       checks: [
         {
           target: `control center: p99 ≤ 5 ms and flat ${fmtInt(counts[0])}→${fmtInt(counts[1])}`,
-          measured: `p99 ${a.p99} → ${b.p99} ms (${ratio(b.p99, a.p99)}×), p50 ${a.p50} → ${b.p50} ms; the floor's p99 ${floor?.latencyMs.p99} ms`,
+          measured: `p99 ${a.p99} → ${b.p99} ms (${ratio(b.p99, a.p99)}×), p50 ${a.p50} → ${b.p50} ms; the floor's p99 ${floor?.p99} ms`,
           pass: b.p99 <= 5 && a.p99 <= 5 && flat,
         },
       ],
@@ -164,7 +132,6 @@ export const queriesScenario: Scenario = {
         request: `GET ${CONTROL_CENTER}`,
         results,
         httpFloor: floor,
-        memory,
       },
     };
   },

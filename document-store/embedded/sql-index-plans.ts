@@ -147,25 +147,3 @@ export function interpretSqlitePlan(details: readonly string[]): QueryPlan {
   const scans = details.some((d) => /^SCAN \S+/.test(d) && !/^SCAN CONSTANT ROW/.test(d));
   return { indexed: searches && !scans, detail: details.join("; ") };
 }
-
-/**
- * MongoDB indexes arrays element by element (multikey indexes); the embedded store does not. It
- * refuses to store a document whose indexed path holds an array or an embedded document, or goes
- * through an array, rather than answer queries on it wrongly. Returns the offending path.
- */
-export function findUnindexableValue(
-  doc: Readonly<Record<string, unknown>>,
-  paths: Iterable<string>,
-): string | undefined {
-  for (const path of paths) {
-    if (path === "_id") continue;
-    let current: unknown = doc;
-    for (const segment of path.split(".")) {
-      if (!isPlainObject(current)) break; // missing, null or a scalar on the way: the field is missing
-      current = current[segment];
-      if (Array.isArray(current)) return path;
-    }
-    if (isPlainObject(current)) return path;
-  }
-  return undefined;
-}

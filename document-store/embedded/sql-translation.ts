@@ -11,7 +11,7 @@
  * neither an index build nor an index update parses the JSON text.
  *
  * For the values the embedded store allows at indexed paths (missing, null, numbers, strings,
- * booleans; see {@link findUnindexableValue}) this expression orders like MongoDB's BSON order:
+ * booleans; see `holdsScalar` in sqlite-writes.ts) this expression orders like MongoDB's BSON order:
  * SQLite orders NULL < numbers < text < blob, MongoDB null/missing < numbers < strings < booleans,
  * and false < true. So an equality, a range or a sort on it means in SQL what it means in MongoDB,
  * provided the ranges are kept inside their type bracket (MongoDB's `$gt: 5` never matches a
@@ -81,7 +81,7 @@ export function indexColumns(keys: Readonly<Record<string, 1 | -1>>, columns?: R
  * The value {@link jsonFieldExpression} gives for `path` (split in `segments`) in the JSON of
  * `doc`, computed from the object itself: NULL when missing or null (or below a scalar), a blob
  * for booleans, else the number or string. Only for documents that passed
- * {@link findUnindexableValue} on the path (no arrays or embedded documents there).
+ * `holdsScalar` (sqlite-writes.ts) on the path (no arrays or embedded documents there).
  */
 export function columnValue(doc: Readonly<Record<string, unknown>>, segments: readonly string[]): SqlValue {
   let current: unknown = doc;

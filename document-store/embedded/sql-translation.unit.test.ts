@@ -3,12 +3,7 @@ import { find as mingoFind, Query } from "mingo";
 import { describe, expect, it } from "vitest";
 import { Database } from "../../platform/sqlite.js";
 import type { Filter } from "../port.js";
-import {
-  findUnindexableValue,
-  indexPinningAll,
-  interpretSqlitePlan,
-  leadingEqualities,
-} from "./sql-index-plans.js";
+import { indexPinningAll, interpretSqlitePlan, leadingEqualities } from "./sql-index-plans.js";
 import {
   buildCount,
   buildCountBy,
@@ -21,6 +16,7 @@ import {
   translateFilter,
   translateSort,
 } from "./sql-translation.js";
+import { holdsScalar } from "./sqlite-writes.js";
 
 const INDEXED = new Set(["parkingLotId", "seq", "status", "coupon.status"]);
 
@@ -240,16 +236,17 @@ describe("interpretSqlitePlan", () => {
   });
 });
 
-describe("findUnindexableValue", () => {
+describe("holdsScalar (what the store refuses to index)", () => {
+  /** The first of `paths` at or above which `doc` holds an array or an embedded document. */
+  const unindexable = (doc: Record<string, unknown>, paths: readonly string[]) =>
+    paths.find((path) => !holdsScalar(doc, path.split(".")));
   it("finds arrays and embedded documents at or above indexed paths", () => {
-    expect(
-      findUnindexableValue({ a: 1, b: "x", c: null, d: true }, ["a", "b", "c", "d", "missing"]),
-    ).toBeUndefined();
-    expect(findUnindexableValue({ a: [1] }, ["a"])).toBe("a");
-    expect(findUnindexableValue({ a: { b: 1 } }, ["a"])).toBe("a");
-    expect(findUnindexableValue({ a: [{ b: 1 }] }, ["a.b"])).toBe("a.b");
-    expect(findUnindexableValue({ a: { b: 2 } }, ["a.b"])).toBeUndefined();
-    expect(findUnindexableValue({ a: "scalar" }, ["a.b"])).toBeUndefined();
+    expect(unindexable({ a: 1, b: "x", c: null, d: true }, ["a", "b", "c", "d", "missing"])).toBeUndefined();
+    expect(unindexable({ a: [1] }, ["a"])).toBe("a");
+    expect(unindexable({ a: { b: 1 } }, ["a"])).toBe("a");
+    expect(unindexable({ a: [{ b: 1 }] }, ["a.b"])).toBe("a.b");
+    expect(unindexable({ a: { b: 2 } }, ["a.b"])).toBeUndefined();
+    expect(unindexable({ a: "scalar" }, ["a.b"])).toBeUndefined();
   });
 });
 
@@ -388,7 +385,7 @@ describe("columns", () => {
     try {
       fc.assert(
         fc.property(doc, fc.constantFrom("a", "a.b", "x", "x.c"), (d, path) => {
-          if (findUnindexableValue(d, [path]) !== undefined) return;
+          if (!holdsScalar(d, path.split("."))) return;
           const value = columnValue(d, path.split("."));
           // An integer beyond 2^53 whose shortest decimal form is not that double exactly (e.g.
           // 37081191326356890 for ...888): SQLite reads the text as that exact 64-bit integer, while

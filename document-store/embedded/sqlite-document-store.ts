@@ -168,7 +168,7 @@ export class SqliteDocumentStore implements DocumentStore {
               );
             }
           }
-          // Columns hold only what passed findUnindexableValue; an expression index reads the JSON.
+          // Columns hold only what passed holdsScalar (sqlite-writes.ts); an expression index reads the JSON.
           if (state.expressionIndexes)
             this.schema.assertIndexableData(state, Object.keys(spec.keys), spec.name);
           const columns = state.expressionIndexes ? undefined : state.columnFields;

@@ -146,10 +146,12 @@ function loadTouched(schema: SqliteSchema, t: Touched): void {
 }
 
 /**
- * Whether `doc` holds no array or embedded document at `segments` or above it (what the store
- * indexes; see findUnindexableValue, which this is with the path split once).
+ * Whether `doc` holds no array or embedded document at `segments` or above it: what the store
+ * indexes. MongoDB indexes arrays element by element (multikey indexes); the embedded store does
+ * not. It refuses to store a document whose indexed path holds an array or an embedded document,
+ * or goes through an array, rather than answer queries on it wrongly.
  */
-function holdsScalar(doc: Readonly<Record<string, unknown>>, segments: readonly string[]): boolean {
+export function holdsScalar(doc: Readonly<Record<string, unknown>>, segments: readonly string[]): boolean {
   let current: unknown = doc;
   for (const segment of segments) {
     if (!isPlainObject(current)) return true; // missing, null or a scalar on the way: the field is missing

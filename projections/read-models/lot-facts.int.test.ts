@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { factsOf } from "../../read-api/views/lot-states.js";
 import { ERASED } from "../../schemas/personal-data.js";
+import { toSnapshot } from "../../test-support/lot-snapshot.js";
 import { type ProjectionOutcome, projectionSpec } from "../../test-support/projection-spec.js";
 import { fold, type ParkingLotEvent } from "../../write-side/parking-lot/decider.js";
-import { toSnapshot } from "../../write-side/parking-lot/snapshot.js";
 import { FACTS_REACH_MS, LOT_FACTS, lotFactsProjection, REACHES_FOR_EVER } from "./lot-facts.js";
 
 const spec = projectionSpec(lotFactsProjection);

@@ -5,7 +5,7 @@ import type { Projection } from "../../projections/read-models/projection.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
 import { stampMsOfRaw } from "../history/audit-entry.js";
 import type { Cut } from "./as-of.js";
-import { FoldState } from "./fold-state.js";
+import { type FoldIndexes, FoldState } from "./fold-state.js";
 import { emptyLotFold, emptyLotFolds } from "./lot-fold.js";
 
 /**
@@ -35,6 +35,8 @@ export interface FoldSource {
   readonly lot?: boolean;
   /** Whether the source is the whole log, every lot's decider state carried along (lot-fold.ts). */
   readonly lots?: boolean;
+  /** The indexes its fold keeps beside the documents (fold-index.ts), for the views asked of it. */
+  readonly indexes?: FoldIndexes;
   /**
    * The source's events after the first `count` (the last of which is at `position`), in log order,
    * at most `max` of them.
@@ -137,6 +139,7 @@ export class FoldCache {
           source.projections,
           source.lot ? emptyLotFold : null,
           source.lots ? emptyLotFolds : null,
+          source.indexes,
         );
     let count = start?.count ?? 0;
     let position = start?.position ?? null;

@@ -1,10 +1,9 @@
-import { Map as ImmutableMap } from "immutable";
 import {
   applyUpdate,
   type MutableDocument,
   replacementDocument,
 } from "../../document-store/embedded/update-semantics.js";
-import type { DocumentStore, WriteOp } from "../../document-store/port.js";
+import type { DocumentStore, IndexSpec, WriteOp } from "../../document-store/port.js";
 import type { Position } from "../../event-store/position.js";
 import {
   ACTIVITY_PREFIX,
@@ -17,6 +16,7 @@ import type { Projection } from "../../projections/read-models/projection.js";
 import { PLATE_SUFFIXES, RESERVATIONS } from "../../projections/read-models/reservations.js";
 import { checkpointOp, physicalCollection } from "../../projections/runtime/checkpoints.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
+import { IndexedDocs } from "./fold-index.js";
 import {
   foldLotEvent,
   foldLotsEvent,
@@ -43,9 +43,11 @@ const physical = (logical: string) => physicalCollection(logical, GENERATION);
  */
 export const PRUNE_HORIZON_MS = 25 * 3_600_000;
 
-/** One collection's documents by id: persistent, so a copy of a state shares them all (see FoldState). */
-type Docs = ImmutableMap<string, MutableDocument>;
-const NO_DOCS: Docs = ImmutableMap();
+/**
+ * The indexes a fold keeps, by logical collection: names of indexes its projections declare (the
+ * ones the views asked as of a moment walk, e.g. the lot page's listing: fold-index.ts).
+ */
+export type FoldIndexes = Readonly<Record<string, readonly string[]>>;
 
 /**
  * Read models folded in memory: the very projections' `apply` (pure: event → write ops) with the
@@ -62,13 +64,30 @@ const NO_DOCS: Docs = ImmutableMap();
  * an answer starts each lot's views from its state), only the lot-facts projection's position.
  */
 export class FoldState {
-  private readonly collections = new Map<string, Docs>();
+  private readonly collections = new Map<string, IndexedDocs>();
+  /** The indexes kept, by physical collection (their specs as the projections declare them). */
+  private readonly specs: ReadonlyMap<string, readonly IndexSpec[]>;
 
   constructor(
     private readonly projections: readonly Projection[],
     private lotFold: LotFold | null = null,
     private lotFolds: LotFolds | null = null,
-  ) {}
+    private readonly indexes: FoldIndexes = {},
+  ) {
+    const specs = new Map<string, readonly IndexSpec[]>();
+    for (const [logical, names] of Object.entries(indexes)) {
+      const declared = projections.flatMap((p) => p.collections[logical] ?? []);
+      specs.set(
+        physical(logical),
+        names.map((name) => {
+          const spec = declared.find((s) => s.name === name);
+          if (!spec) throw new Error(`no index ${name} declared on ${logical}`);
+          return spec;
+        }),
+      );
+    }
+    this.specs = specs;
+  }
 
   /** The lot's decider state folded along (null unless made with one), up to the last event applied. */
   get lot(): LotFold | null {
@@ -103,8 +122,12 @@ export class FoldState {
       // grow with the history (one per window booked): every read of the control center's
       // documents would scan them.
       if (op.collection === physical(CONTROL_CENTER) && isBoundary(op.id)) continue;
-      const docs = this.collections.get(op.collection) ?? NO_DOCS;
-      this.collections.set(op.collection, written(docs, op));
+      let docs = this.collections.get(op.collection);
+      if (!docs) {
+        docs = IndexedDocs.of([], this.specs.get(op.collection) ?? []);
+        this.collections.set(op.collection, docs);
+      }
+      written(docs, op);
     }
   }
 
@@ -118,16 +141,20 @@ export class FoldState {
     if (!horizon) return copy;
     for (const [collection, docs] of this.collections) {
       const gone: string[] = [];
-      for (const [id, doc] of docs) if (ended(collection, doc, horizon)) gone.push(id);
-      if (gone.length > 0) copy.collections.set(collection, docs.deleteAll(gone));
+      for (const [id, doc] of docs.entries()) if (ended(collection, doc, horizon)) gone.push(id);
+      const kept = copy.collections.get(collection);
+      for (const id of gone) kept?.put(id, undefined);
     }
     return copy;
   }
 
-  /** A copy: one entry per collection, the documents and the lot's state shared (see above). */
+  /**
+   * A copy: one entry per collection, the documents, their indexes (cloned: copy-on-write) and the
+   * lot's state shared (see above).
+   */
   copy(): FoldState {
-    const copy = new FoldState(this.projections, this.lotFold, this.lotFolds);
-    for (const [collection, docs] of this.collections) copy.collections.set(collection, docs);
+    const copy = new FoldState(this.projections, this.lotFold, this.lotFolds, this.indexes);
+    for (const [collection, docs] of this.collections) copy.collections.set(collection, docs.copy());
     return copy;
   }
 
@@ -148,7 +175,7 @@ export class FoldState {
   static fromData(projections: readonly Projection[], data: Record<string, MutableDocument[]>): FoldState {
     const state = new FoldState(projections);
     for (const [collection, docs] of Object.entries(data))
-      state.collections.set(collection, ImmutableMap(docs.map((doc) => [doc._id, doc] as const)));
+      state.collections.set(collection, IndexedDocs.of(docs, []));
     return state;
   }
 
@@ -159,7 +186,8 @@ export class FoldState {
    */
   estimatedBytes(): number {
     let bytes = this.lotStateBytes();
-    for (const docs of this.collections.values())
+    for (const docs of this.collections.values()) {
+      bytes += docs.indexEntries * INDEX_ENTRY_BYTES;
       for (const doc of docs.values()) {
         let size = SIZES.get(doc);
         if (size === undefined) {
@@ -168,6 +196,7 @@ export class FoldState {
         }
         bytes += size;
       }
+    }
     return bytes;
   }
 
@@ -203,11 +232,19 @@ const isBoundary = (id: string): boolean => id.startsWith(STARTS_PREFIX) || id.s
 const SIZES = new WeakMap<MutableDocument, number>();
 /** What a map entry costs beside its document (a persistent map's share of nodes included). */
 const ENTRY_BYTES = 64;
+/** What an index entry costs: its key (the index's fields and the id) and its share of tree nodes. */
+const INDEX_ENTRY_BYTES = 96;
 
-/** `docs` after one write, as the document store applies it (a document updated is a changed copy). */
-function written(docs: Docs, op: WriteOp): Docs {
-  if (op.op === "delete") return docs.delete(op.id);
-  if (op.op === "replace") return docs.set(op.id, replacementDocument(op.id, op.document));
+/** One write applied to `docs`, as the document store applies it (a document updated is a changed copy). */
+function written(docs: IndexedDocs, op: WriteOp): void {
+  if (op.op === "delete") {
+    docs.put(op.id, undefined);
+    return;
+  }
+  if (op.op === "replace") {
+    docs.put(op.id, replacementDocument(op.id, op.document));
+    return;
+  }
   const current = docs.get(op.id);
   const { doc } = applyUpdate(
     current ? structuredClone(current) : null,
@@ -215,7 +252,7 @@ function written(docs: Docs, op: WriteOp): Docs {
     op.update,
     op.upsert ?? false,
   );
-  return doc ? docs.set(op.id, doc) : docs;
+  if (doc) docs.put(op.id, doc);
 }
 
 function ended(collection: string, doc: MutableDocument, horizon: string): boolean {

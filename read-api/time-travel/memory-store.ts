@@ -12,31 +12,40 @@ import {
   type Scalar,
   type WriteOp,
 } from "../../document-store/port.js";
-
-/** A collection's documents by id (a Map, or a persistent map: fold-state.ts). */
-export interface DocumentsById {
-  get(id: string): MutableDocument | undefined;
-  values(): IterableIterator<MutableDocument>;
-}
+import { type IndexedDocs, type IndexPlan, planFind } from "./fold-index.js";
 
 /**
  * A read-only document store over a fold's documents, held in memory: MongoDB query semantics
  * through mingo, as the embedded store's (which uses mingo for them too). What a time-travel answer
- * is read from: a fold's state holds a lot's live reservations and a few hours of ended ones (see
- * FoldState), so scanning it costs less than building a store with indexes for one query.
+ * is read from. A find whose filter pins an index's first fields by equality, sorted by its next
+ * (a page of a listing: `planFind`), walks that index's range in order, testing each document
+ * against the whole filter, and stops at the page's end: its cost grows with the page (and the
+ * documents of the range the filter's other conditions pass over), not with the collection.
+ * Anything else scans the collection's documents (a fold holds a lot's present: FoldState) and
+ * sorts them, ties by `_id` as an index walk yields them, and `explain` says so.
  */
 export class MemoryDocumentStore implements DocumentStore {
-  constructor(private readonly collections: ReadonlyMap<string, DocumentsById>) {}
+  constructor(private readonly collections: ReadonlyMap<string, IndexedDocs>) {}
 
   private docs(collection: string): Iterable<MutableDocument> {
     return this.collections.get(collection)?.values() ?? [];
   }
 
-  private matching(collection: string, filter: Filter): MutableDocument[] {
+  private plan(collection: string, filter: Filter, sort: FindOptions["sort"]): IndexPlan | null {
+    const indexes = this.collections.get(collection)?.indexes ?? [];
+    return indexes.length === 0 ? null : planFind(filter, sort, indexes);
+  }
+
+  /** The documents `filter` matches: from the plan's index range when given (in its order), else a scan. */
+  private *matches(collection: string, filter: Filter, plan: IndexPlan | null): Generator<MutableDocument> {
     const query = new Query(filter as Record<string, unknown>, { scriptEnabled: false });
-    const out: MutableDocument[] = [];
-    for (const doc of this.docs(collection)) if (query.test(doc)) out.push(doc);
-    return out;
+    const docs = this.collections.get(collection);
+    const candidates = plan && docs ? docs.walk(plan) : this.docs(collection);
+    for (const doc of candidates) if (query.test(doc)) yield doc;
+  }
+
+  private matching(collection: string, filter: Filter): MutableDocument[] {
+    return [...this.matches(collection, filter, null)];
   }
 
   async ensureIndexes(_collection: string, _indexes: readonly IndexSpec[]): Promise<void> {}
@@ -53,17 +62,34 @@ export class MemoryDocumentStore implements DocumentStore {
     filter: Filter,
     options: FindOptions = {},
   ): Promise<T[]> {
-    let cursor = mingoFind<MutableDocument>(this.matching(collection, filter), {});
-    if (options.sort && Object.keys(options.sort).length > 0) {
-      cursor = cursor.sort(options.sort as Record<string, 1 | -1>);
+    const sort = options.sort && Object.keys(options.sort).length > 0 ? options.sort : undefined;
+    const plan = sort ? this.plan(collection, filter, sort) : null;
+    if (plan) {
+      // In the sort's order already: the page is the first skip + limit matches of the range.
+      const out: T[] = [];
+      let skip = options.skip ?? 0;
+      for (const doc of this.matches(collection, filter, plan)) {
+        if (skip > 0) {
+          skip--;
+          continue;
+        }
+        out.push(structuredClone(doc) as unknown as T);
+        if (out.length === options.limit) break;
+      }
+      return out;
     }
+    let cursor = mingoFind<MutableDocument>(this.matching(collection, filter), {});
+    if (sort)
+      cursor = cursor.sort({ ...(sort as Record<string, 1 | -1>), ...("_id" in sort ? {} : { _id: 1 }) });
     if (options.skip) cursor = cursor.skip(options.skip);
     if (options.limit) cursor = cursor.limit(options.limit);
     return cursor.all().map((d) => structuredClone(d) as unknown as T);
   }
 
   async count(collection: string, filter: Filter): Promise<number> {
-    return this.matching(collection, filter).length;
+    let n = 0;
+    for (const _ of this.matches(collection, filter, this.plan(collection, filter, undefined))) n++;
+    return n;
   }
 
   async countBy(
@@ -89,8 +115,20 @@ export class MemoryDocumentStore implements DocumentStore {
     throw new DocumentStoreError("a time-travel view is read-only");
   }
 
-  async explain(_collection: string, _filter: Filter, _options?: FindOptions): Promise<QueryPlan> {
-    return { indexed: false, detail: "in-memory scan of a fold" };
+  async explain(collection: string, filter: Filter, options: FindOptions = {}): Promise<QueryPlan> {
+    const sort = options.sort && Object.keys(options.sort).length > 0 ? options.sort : undefined;
+    const plan = this.plan(collection, filter, sort);
+    if (!plan) {
+      return {
+        indexed: false,
+        detail: "in-memory scan of a fold: no index kept has the filter's equalities followed by the sort",
+      };
+    }
+    const pinned = plan.index.fields.slice(0, plan.prefix.length);
+    return {
+      indexed: true,
+      detail: `range of the fold's index ${plan.index.spec.name} (${pinned.join(", ") || "no field"} pinned${plan.bound ? `, from ${plan.index.fields[pinned.length]} ${String(plan.bound.value)}` : ""})`,
+    };
   }
 
   async listCollections(): Promise<string[]> {

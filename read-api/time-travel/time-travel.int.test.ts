@@ -247,11 +247,18 @@ describe("time travel through checkpoints", () => {
     const timeline = (lot: string) => (views: Views) => views.lots.timeline(lot, { stepMinutes: 30 });
     for (const lot of [...lives.keys(), AHEAD_LOT]) {
       const cuts = cutsOf(lot);
+      // Each moment's reference (and the whole fold's answer, which keeps no checkpoint to warm)
+      // computed once; the bounded folds answer every moment twice, cold and then warm.
+      const references = new Map<Cut, unknown>();
       for (const cut of [...cuts].reverse().concat(cuts)) {
         const { view } = await answered(() => bounded.lotView(lot, cut, timeline(lot)));
-        const reference = await liveViewAt(lot, cut, timeline(lot));
+        let reference = references.get(cut);
+        if (!references.has(cut)) {
+          reference = await liveViewAt(lot, cut, timeline(lot));
+          references.set(cut, reference);
+          expect(await whole.lotView(lot, cut, timeline(lot))).toEqual(reference);
+        }
         expect(view, `${lot} ${JSON.stringify(cut)}`).toEqual(reference);
-        expect(await whole.lotView(lot, cut, timeline(lot))).toEqual(reference);
       }
     }
   });

@@ -5,7 +5,7 @@ import { comparePositions, formatPosition, type Position } from "../../event-sto
 import { controlCenterProjection } from "../../projections/read-models/control-center.js";
 import { lotFactsProjection } from "../../projections/read-models/lot-facts.js";
 import { parkingLotsProjection } from "../../projections/read-models/parking-lots.js";
-import { reservationsProjection } from "../../projections/read-models/reservations.js";
+import { RESERVATIONS, reservationsProjection } from "../../projections/read-models/reservations.js";
 import type { AsOfStamp } from "../../schemas/as-of.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
 import type { LotReach } from "../../schemas/lot-reach.js";
@@ -84,6 +84,9 @@ export class TimeTravel {
       key: `lot-page:${parkingLotId}`,
       // The lot's facts too: the reservations' listing reads the closures not begun from them.
       projections: [...lot.projections, lotFactsProjection, reservationsProjection],
+      // The table's pages (newest first, by status or not) walk an index range, as live: bounded
+      // by the page, not by the lot's present (fold-index.ts).
+      indexes: { [RESERVATIONS]: ["by_lot", "by_lot_status"] },
     };
   }
 

@@ -1,5 +1,5 @@
 import type { RegisterParkingLot, ReserveParking } from "../../schemas/commands.js";
-import { type CouponRule, DEFAULT_PAYMENT_TERMS } from "../../schemas/common.js";
+import type { CouponRule } from "../../schemas/common.js";
 import { quote } from "../../schemas/pricing.js";
 import { isActive, type Span, windowProblem } from "../../schemas/reservation-time.js";
 import { authorizationOf } from "./payment-policy.js";
@@ -12,6 +12,7 @@ import {
   type RegisteredLot,
   type Rejection,
 } from "./state.js";
+import { paymentTermsOf } from "./terms.js";
 
 /** The lot's booking commands: registering the lot, reserving a spot. */
 
@@ -141,7 +142,7 @@ function paymentAsked(
   payments: PaymentsContext | undefined,
 ) {
   if (!payments?.on) return undefined;
-  const terms = lot.paymentTerms ?? DEFAULT_PAYMENT_TERMS;
+  const terms = paymentTermsOf(lot);
   const amount = authorizationOf(terms, quoted, openEnded);
   if (amount <= 0) return undefined;
   return {

@@ -11,6 +11,7 @@ import {
   reservationCanceled,
   reserveParking,
 } from "../../test-support/given-when-then.js";
+import { toSnapshot } from "../../test-support/lot-snapshot.js";
 import {
   availableSpots,
   decide,
@@ -20,7 +21,6 @@ import {
   type ParkingLotState,
   type RegisteredLot,
 } from "./decider.js";
-import { toSnapshot } from "./snapshot.js";
 
 const LATER = "2024-05-01T10:30:00.000Z";
 

@@ -1,5 +1,4 @@
 import { Map as ImmutableMap, Set as ImmutableSet, List } from "immutable";
-import { DEFAULT_PAYMENT_TERMS } from "../../schemas/common.js";
 import { stampOf } from "../../schemas/event-stamps.js";
 import type { EventOfType } from "../../schemas/events.js";
 import { isBooked, WINDOW_RULES } from "../../schemas/reservation-time.js";
@@ -16,6 +15,7 @@ import {
   type RegisteredLot,
   type ReservationRecord,
 } from "./state.js";
+import { paymentTermsOf } from "./terms.js";
 
 /** What each event makes of the lot's state (shared by every command and every load). */
 
@@ -132,7 +132,7 @@ export function reserved(state: RegisteredLot, event: EventOfType<"ParkingReserv
       (lot.byCustomer.get(customerId) ?? ImmutableSet<string>()).add(reservationId),
     ),
     payments: payment
-      ? lot.payments.set(reservationId, pendingPayment(payment, lot.paymentTerms ?? DEFAULT_PAYMENT_TERMS))
+      ? lot.payments.set(reservationId, pendingPayment(payment, paymentTermsOf(lot)))
       : lot.payments,
   };
 }

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { LOT, NOW } from "../../test-support/given-when-then.js";
+import { toSnapshot } from "../../test-support/lot-snapshot.js";
 import {
   type DecideContext,
   decide,
@@ -12,7 +13,7 @@ import {
 } from "./decider.js";
 import { DAY_MS, REFUND_WINDOW_MS } from "./payment-policy.js";
 import { isClosed } from "./payment-state.js";
-import { decodeSnapshot, encodeSnapshot, toSnapshot } from "./snapshot.js";
+import { decodeSnapshot, encodeSnapshot } from "./snapshot.js";
 
 /*
  * Payment records end (issue 38), over random paid histories spread over years: bookings paid,

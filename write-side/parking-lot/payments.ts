@@ -7,7 +7,13 @@ import type {
 } from "../../schemas/commands.js";
 import type { EventOfType } from "../../schemas/events.js";
 import { refundableUntil } from "./payment-ends.js";
-import { cancelSettlement, checkOutSettlement, noShowSettlement, type Settlement } from "./payment-policy.js";
+import {
+  cancelSettlement,
+  checkOutSettlement,
+  noShowSettlement,
+  refundable,
+  type Settlement,
+} from "./payment-policy.js";
 import { type PaymentRecord, refundableOf, stepKey } from "./payment-state.js";
 import { accept, ms, reject, windowOf } from "./rules.js";
 import type { Decision, ParkingLotEvent, ParkingLotState, RegisteredLot } from "./state.js";
@@ -230,13 +236,13 @@ export function recordPaymentOutcome(command: RecordPaymentOutcome, state: Parki
       });
     case "refund": {
       // The ledger's rule: never more refunded than captured (what is under way is this refund's own).
-      const refundable = Math.max(0, payment.captured - payment.refunded);
-      if (amount > refundable)
+      const most = refundable(payment.captured, payment.refunded);
+      if (amount > most)
         return reject({
           code: "RefundExceedsCaptured",
           parkingLotId,
           reservationId,
-          refundable,
+          refundable: most,
           asked: amount,
         });
       const refundId = outcome.refundId ?? settlementId;
@@ -268,9 +274,15 @@ export function refundPayment(command: RefundPayment, state: ParkingLotState): D
       reservationId,
       refundableUntil: new Date(until).toISOString(),
     });
-  const refundable = refundableOf(payment);
-  if (amount > refundable)
-    return reject({ code: "RefundExceedsCaptured", parkingLotId, reservationId, refundable, asked: amount });
+  const most = refundableOf(payment);
+  if (amount > most)
+    return reject({
+      code: "RefundExceedsCaptured",
+      parkingLotId,
+      reservationId,
+      refundable: most,
+      asked: amount,
+    });
   const refund = { capture: 0, release: 0, offSession: 0, refund: amount, reason };
   return accept(settlementDecided(state, reservationId, payment, "refund", refund, command.now));
 }

@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { LOT, NOW } from "../../test-support/given-when-then.js";
+import { toSnapshot } from "../../test-support/lot-snapshot.js";
 import {
   type DecideContext,
   type Decision,
@@ -17,7 +18,7 @@ import {
 } from "./decider.js";
 import { forgetEnded } from "./ended.js";
 import { emptyOccupancy, isIndexed } from "./occupancy.js";
-import { decodeSnapshot, encodeSnapshot, type SnapshotParts, toSnapshot } from "./snapshot.js";
+import { decodeSnapshot, encodeSnapshot, type SnapshotParts } from "./snapshot.js";
 
 /*
  * Snapshots never decide anything the events would not: for random command sequences on one lot

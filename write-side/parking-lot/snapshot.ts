@@ -6,50 +6,14 @@ import type { Interval } from "./occupancy.js";
 import { NO_PAYMENT_ENDS, type PaymentEnds } from "./payment-ends.js";
 import { type PaymentRecord, PaymentRecordSchema } from "./payment-state.js";
 import { checkColumns, ReservationBook, type ReservationColumns } from "./reservation-book.js";
-import type { CarInLot, Closure, ParkingLotState, RegisteredLot, ReservationRecord } from "./state.js";
+import type { CarInLot, ParkingLotState, RegisteredLot } from "./state.js";
 
 /**
- * A lot's state as plain JSON and back, for snapshots (and for comparing states in tests).
- * Collections are written sorted, so equal states give equal snapshots whatever order built them.
+ * A lot's state as stored in the snapshot store, and back: a head of plain JSON (`headOf`, its
+ * collections sorted, so equal states give equal heads whatever order built them) and pages of
+ * reservation records in columns. Tests compare states through the same head
+ * (test-support/lot-snapshot.ts).
  */
-
-/** The fields of a registered lot that a snapshot holds as the state does. */
-type PlainFields = Pick<
-  RegisteredLot,
-  | "kind"
-  | "parkingLotId"
-  | "name"
-  | "capacity"
-  | "hourlyRate"
-  | "maxActivePerCustomer"
-  | "couponRule"
-  | "paymentTerms"
-  | "activeReservations"
-  | "archived"
->;
-
-export interface LotSnapshot {
-  readonly version: 1;
-  readonly state:
-    | { readonly kind: "unregistered" }
-    | (PlainFields & {
-        readonly reservations: [string, ReservationRecord][];
-        /** Open-ended reservations still active, with when each was made. */
-        readonly openEnded: [string, number][];
-        /** The rate each open-ended booking priced at check-out was made at (absent before issue 33). */
-        readonly checkOutRates?: [string, number][];
-        readonly windows: [number, [string, Interval][]][];
-        readonly prunedBefore: number;
-        /** Cars in the lot: [id, window end or null (open-ended), checked in at]. */
-        readonly inLot: [string, number | null, number][];
-        readonly byCustomer: [string, string[]][];
-        readonly closures: Closure[];
-        /** The paid bookings' money (absent before issue 38's payments, version 6). */
-        readonly payments?: [string, PaymentRecord][];
-        /** The ended payment records by day, and those lingering (version 7; absent: none). */
-        readonly paymentEnds?: StoredPaymentEnds;
-      });
-}
 
 interface StoredPaymentEnds {
   readonly byDay: [number, string[]][];
@@ -75,16 +39,8 @@ const paymentEndsFrom = (stored: StoredPaymentEnds | undefined): PaymentEnds =>
 const byKey = <T>(a: [string | number, T], b: [string | number, T]) =>
   a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
 
-export function toSnapshot(state: ParkingLotState): LotSnapshot {
-  if (state.kind === "unregistered") return { version: 1, state };
-  return {
-    version: 1,
-    state: { ...headOf(state), reservations: [...state.reservations.entries()].sort(byKey) },
-  };
-}
-
-/** Everything of a registered lot but its reservation records, collections sorted. */
-function headOf(state: RegisteredLot) {
+/** Everything of a registered lot but its reservation records, collections sorted: a stored snapshot's head. */
+export function headOf(state: RegisteredLot) {
   return {
     kind: "registered" as const,
     parkingLotId: state.parkingLotId,
@@ -126,35 +82,6 @@ const carsInLot = (entries: readonly (readonly [string, number | null, number])[
         [id, { endsAt: endsAt ?? Number.POSITIVE_INFINITY, checkedInAt } satisfies CarInLot] as const,
     ),
   );
-
-export function fromSnapshot(snapshot: LotSnapshot): ParkingLotState {
-  const s = snapshot.state;
-  if (s.kind === "unregistered") return { kind: "unregistered" };
-  return {
-    kind: "registered",
-    parkingLotId: s.parkingLotId,
-    name: s.name,
-    capacity: s.capacity,
-    ...(s.hourlyRate !== undefined ? { hourlyRate: s.hourlyRate } : {}),
-    maxActivePerCustomer: s.maxActivePerCustomer,
-    ...(s.couponRule !== undefined ? { couponRule: s.couponRule } : {}),
-    ...(s.paymentTerms !== undefined ? { paymentTerms: s.paymentTerms } : {}),
-    activeReservations: s.activeReservations,
-    reservations: ReservationBook.of(s.reservations),
-    openEnded: ImmutableMap(s.openEnded),
-    checkOutRates: ImmutableMap(s.checkOutRates ?? []),
-    occupancy: {
-      buckets: ImmutableMap(s.windows.map(([hour, entries]) => [hour, ImmutableMap(entries)] as const)),
-      prunedBefore: s.prunedBefore,
-    },
-    inLot: carsInLot(s.inLot),
-    byCustomer: ImmutableMap(s.byCustomer.map(([customer, ids]) => [customer, ImmutableSet(ids)] as const)),
-    closures: List(s.closures),
-    archived: s.archived,
-    payments: ImmutableMap(s.payments ?? []),
-    paymentEnds: paymentEndsFrom(s.paymentEnds),
-  };
-}
 
 /* ---------- the stored form: what the snapshot store keeps, and what a cold load decodes ---------- */
 
@@ -333,37 +260,46 @@ export function decodeSnapshot(parts: readonly unknown[], lotId: string): Parkin
     const reservations = ReservationBook.fromColumns(columns);
     for (const [id] of [...head.openEnded, ...head.inLot])
       if (!reservations.has(id)) throw new SnapshotDecodeError(`active reservation ${id} has no record`);
-    const lot: RegisteredLot = {
-      kind: "registered",
-      parkingLotId: head.parkingLotId,
-      name: head.name,
-      capacity: head.capacity,
-      ...(head.hourlyRate !== undefined ? { hourlyRate: head.hourlyRate } : {}),
-      maxActivePerCustomer: head.maxActivePerCustomer,
-      ...(head.couponRule !== undefined ? { couponRule: head.couponRule } : {}),
-      ...(head.paymentTerms !== undefined ? { paymentTerms: head.paymentTerms } : {}),
-      activeReservations: head.activeReservations,
-      reservations,
-      openEnded: ImmutableMap(head.openEnded),
-      checkOutRates: ImmutableMap(head.checkOutRates ?? []),
-      occupancy: {
-        buckets: ImmutableMap(head.windows.map(([hour, entries]) => [hour, ImmutableMap(entries)] as const)),
-        prunedBefore: head.prunedBefore,
-      },
-      inLot: carsInLot(head.inLot),
-      byCustomer: ImmutableMap(
-        head.byCustomer.map(([customer, ids]) => [customer, ImmutableSet(ids)] as const),
-      ),
-      closures: List(head.closures),
-      archived: head.archived,
-      payments: ImmutableMap(head.payments ?? []),
-      paymentEnds: paymentEndsFrom(head.paymentEnds),
-    };
-    return lot;
+    return registeredLot(head, reservations);
   } catch (error) {
     if (error instanceof SnapshotDecodeError) throw error;
     throw new SnapshotDecodeError(error instanceof Error ? error.message : String(error), { cause: error });
   }
+}
+
+/** What a stored head holds besides the count of its reservation records. */
+export type LotHead = Omit<Static<typeof RegisteredHead>, "reservations" | "payments"> & {
+  readonly payments?: [string, PaymentRecord][];
+};
+
+/** The registered lot of a snapshot's head and its reservation records. */
+export function registeredLot(head: LotHead, reservations: ReservationBook): RegisteredLot {
+  return {
+    kind: "registered",
+    parkingLotId: head.parkingLotId,
+    name: head.name,
+    capacity: head.capacity,
+    ...(head.hourlyRate !== undefined ? { hourlyRate: head.hourlyRate } : {}),
+    maxActivePerCustomer: head.maxActivePerCustomer,
+    ...(head.couponRule !== undefined ? { couponRule: head.couponRule } : {}),
+    ...(head.paymentTerms !== undefined ? { paymentTerms: head.paymentTerms } : {}),
+    activeReservations: head.activeReservations,
+    reservations,
+    openEnded: ImmutableMap(head.openEnded),
+    checkOutRates: ImmutableMap(head.checkOutRates ?? []),
+    occupancy: {
+      buckets: ImmutableMap(head.windows.map(([hour, entries]) => [hour, ImmutableMap(entries)] as const)),
+      prunedBefore: head.prunedBefore,
+    },
+    inLot: carsInLot(head.inLot),
+    byCustomer: ImmutableMap(
+      head.byCustomer.map(([customer, ids]) => [customer, ImmutableSet(ids)] as const),
+    ),
+    closures: List(head.closures),
+    archived: head.archived,
+    payments: ImmutableMap(head.payments ?? []),
+    paymentEnds: paymentEndsFrom(head.paymentEnds),
+  };
 }
 
 function joinPages(pages: readonly ReservationPage[]): ReservationColumns {

@@ -6,6 +6,7 @@ import {
   parkingReserved,
   reservationCanceled,
 } from "../../test-support/given-when-then.js";
+import { toSnapshot } from "../../test-support/lot-snapshot.js";
 import { fold, type ParkingLotEvent, type ParkingLotState } from "./decider.js";
 import {
   decodeSnapshot,
@@ -14,7 +15,6 @@ import {
   SNAPSHOT_VERSION,
   SnapshotDecodeError,
   type SnapshotParts,
-  toSnapshot,
 } from "./snapshot.js";
 
 const at = (hhmm: string, day = "2024-05-01") => `${day}T${hhmm}:00.000Z`;

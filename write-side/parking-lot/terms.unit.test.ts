@@ -9,8 +9,9 @@ import {
   parkingReserved,
   reserveParking,
 } from "../../test-support/given-when-then.js";
+import { toSnapshot } from "../../test-support/lot-snapshot.js";
 import { decide, fold, type ParkingLotEvent } from "./decider.js";
-import { fromSnapshot, toSnapshot } from "./snapshot.js";
+import { decodeSnapshot, encodeSnapshot } from "./snapshot.js";
 import { paymentTermsOf } from "./terms.js";
 import { viewAfter } from "./view.js";
 
@@ -123,7 +124,7 @@ describe("ChangeRate", () => {
     // The booking's answer names the rate it was booked at, and a snapshot keeps it.
     const state = fold(history);
     expect(viewAfter(checkOut, state).reservation?.hourlyRate).toBe(3000);
-    const restored = fromSnapshot(toSnapshot(state));
+    const restored = decodeSnapshot(encodeSnapshot(state), LOT);
     const decision = decide(checkOut, restored);
     expect(decision.ok && decision.events[0]?.data).toMatchObject({ amount: 3000 });
   });
@@ -232,8 +233,8 @@ describe("ChangePaymentTerms", () => {
       { type: "ParkingLotPaymentTermsChanged", data: { parkingLotId: LOT, terms, changedAt: NOW } },
     ]);
     expect(state.kind === "registered" && paymentTermsOf(state)).toEqual(terms);
-    expect(toSnapshot(fromSnapshot(toSnapshot(state)))).toEqual(toSnapshot(state));
-    const restored = fromSnapshot(toSnapshot(state));
+    const restored = decodeSnapshot(encodeSnapshot(state), LOT);
+    expect(toSnapshot(restored)).toEqual(toSnapshot(state));
     expect(restored.kind === "registered" && restored.paymentTerms).toEqual(terms);
   });
 });

@@ -5,6 +5,7 @@ import { DEFAULT_PAYMENT_TERMS, type PaymentTerms } from "../../schemas/common.j
 import { quote } from "../../schemas/pricing.js";
 import { openEndedStayPrice, type ReservationStatus } from "../../schemas/reservation-time.js";
 import { LOT, NOW } from "../../test-support/given-when-then.js";
+import { fromSnapshot, toSnapshot } from "../../test-support/lot-snapshot.js";
 import {
   DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
   type DecideContext,
@@ -18,7 +19,7 @@ import {
   reservationStatus,
 } from "./decider.js";
 import { type Occupancy, WINDOW_RULES } from "./occupancy.js";
-import { decodeSnapshot, encodeSnapshot, fromSnapshot, toSnapshot } from "./snapshot.js";
+import { decodeSnapshot, encodeSnapshot } from "./snapshot.js";
 
 /** How many windows the occupancy index holds. */
 const windowCount = (occupancy: Occupancy): number =>
