@@ -328,14 +328,6 @@ const onlyForTests = (path: string): boolean =>
   isTest(path) || /-spec\.ts$/.test(path) || path.startsWith("test-support/") || path.startsWith("bench/");
 
 /**
- * The one test-only export left in a production file (issue 39): read-api/time-travel's
- * lot-fold.unit.test.ts compares step trees through it, and that folder was another change's at
- * the time. The trees are canonical (step-tree.ts), so that test can compare them with `toEqual`
- * as held-timeline.property.unit.test.ts does; then stepsOf and this list go. None may be added.
- */
-const TEST_ONLY_EXPORTS_LEFT = new Set(["write-side/parking-lot/step-tree.ts stepsOf"]);
-
-/**
  * A breach for each export of a production file that tests or benches import and no other file
  * does (nor the file itself): test-only code belongs beside the tests or in test-support/, not in a production folder.
  */
@@ -356,7 +348,7 @@ function testOnlyExports(root: string, sources: ReadonlyMap<string, ts.SourceFil
     for (const name of exportedNames(source)) {
       const users = byName.get(name) ?? [];
       // Used in its own file besides its declaration: production code that tests also call.
-      if ((uses.get(name) ?? 0) > 1 || TEST_ONLY_EXPORTS_LEFT.has(`${path} ${name}`)) continue;
+      if ((uses.get(name) ?? 0) > 1) continue;
       if (users.length > 0 && users.every(onlyForTests))
         breaches.push({
           rule: "test-only-export",

@@ -211,16 +211,3 @@ export function forEachAbove(
   };
   walk(t, 0);
 }
-
-/** Every change, in order (tests). */
-export function stepsOf(t: StepTree): [number, number][] {
-  const out: [number, number][] = [];
-  const walk = (n: StepTree) => {
-    if (!n) return;
-    walk(n.left);
-    out.push([n.at, n.delta]);
-    walk(n.right);
-  };
-  walk(t);
-  return out;
-}
