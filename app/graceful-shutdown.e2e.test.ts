@@ -5,12 +5,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { PROCESSOR_NAMES } from "../projections/processors.js";
 import { operatorHeaders } from "../test-support/auth.js";
-import { PROJECT_ROOT, type ServiceProcess } from "../test-support/process.js";
+import { PROJECT_ROOT, SERVICE_ARGS, type ServiceProcess } from "../test-support/process.js";
 import { call, eventually, tempDataDir } from "../test-support/service.js";
 import { exitWithin, projectionsAtHead, serviceProcesses } from "../test-support/spawned-services.js";
 
 /**
- * Graceful shutdown of the real process (`node --import tsx app/main.ts`): SIGTERM lets the
+ * Graceful shutdown of the real process (`node dist/app/main.js`, as `npm start` runs it): SIGTERM lets the
  * request in flight finish, refuses new connections, drops idle keep-alive connections, saves the
  * projections' progress and exits 0 by itself.
  */
@@ -458,7 +458,7 @@ describe("draining before the listener closes (SHUTDOWN_DRAIN_MS), and a port in
     const port = (holder.address() as AddressInfo).port;
     const second = tempDataDir("parking-port-taken-");
     try {
-      const child = spawn(process.execPath, ["--import", "tsx", "app/main.ts"], {
+      const child = spawn(process.execPath, [...SERVICE_ARGS], {
         cwd: PROJECT_ROOT,
         env: { ...process.env, DATA_DIR: second.dir, HOST: "127.0.0.1", PORT: String(port) },
         stdio: ["ignore", "pipe", "pipe"],

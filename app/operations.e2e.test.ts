@@ -24,7 +24,7 @@ import {
 import { RefundPaymentBody, StripeWebhookEvent } from "../schemas/payment-requests.js";
 import { CreateWebhookEndpointBody, ReplayWebhooksBody } from "../schemas/webhooks.js";
 import { operatorHeaders } from "../test-support/auth.js";
-import { PROJECT_ROOT, type ServiceProcess } from "../test-support/process.js";
+import { PROJECT_ROOT, SERVICE_ARGS, type ServiceProcess } from "../test-support/process.js";
 import {
   call,
   eventually,
@@ -35,7 +35,7 @@ import {
 import { serviceProcesses } from "../test-support/spawned-services.js";
 
 /**
- * The service as a new user meets it: started as a real process (`node --import tsx app/main.ts`),
+ * The service as a new user meets it: started as a real process (`node dist/app/main.js`, as `npm start` runs it),
  * probed over HTTP only: health, readiness, metrics, the API description and docs, the logs on
  * stdout, and what a bad configuration does.
  */
@@ -442,7 +442,7 @@ describe("a bad configuration", () => {
     const parent = tempDataDir("parking-ops-badconfig-");
     dirs.push(parent);
     const dataDir = join(parent.dir, "never-created");
-    const child = spawn(process.execPath, ["--import", "tsx", "app/main.ts"], {
+    const child = spawn(process.execPath, [...SERVICE_ARGS], {
       cwd: PROJECT_ROOT,
       env: { ...process.env, PORT: "80x", ROLE: "boss", DATA_DIR: dataDir, LOG_LEVEL: "info" },
       stdio: ["ignore", "pipe", "pipe"],

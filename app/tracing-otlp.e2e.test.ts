@@ -8,7 +8,7 @@ import type { RunningService } from "./server.js";
 /**
  * Tracing as deployed (issue 22): OTEL_EXPORTER_OTLP_ENDPOINT names a collector, here a tiny OTLP
  * receiver in the test that keeps every POSTed /v1/traces body (OTLP/HTTP, protobuf by default), and the
- * processors run in their worker thread as by default. One reservation's spans arrive from both
+ * processors run in their worker thread, as a service process runs them. One reservation's spans arrive from both
  * threads under one trace id (with the push of the control center's live update that carried it),
  * each projection's batch span linked to it, and its ack → visible lag is in /metrics.
  */
@@ -21,7 +21,10 @@ describe("a reservation's trace, exported over OTLP/HTTP", () => {
 
   beforeAll(async () => {
     receiver = await startOtlpReceiver();
-    service = await startTestService(data.dir, { OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint });
+    service = await startTestService(data.dir, {
+      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.endpoint,
+      PROCESSORS_THREAD: "worker",
+    });
     const lot = {
       parkingLotId: "otlp-lot",
       name: "OTLP lot",
