@@ -76,8 +76,7 @@ describe("a lot's state carried along a time-travel fold", () => {
         lot = foldLotEvent(lot, stored({ type: "ReservationNoShow", data }));
       }
       most = Math.max(most, registered(lot).reservations.size);
-      if (k % 500 === 499)
-        expect(lot.windows).toEqual(windowSteps(registered(lot).occupancy));
+      if (k % 500 === 499) expect(lot.windows).toEqual(windowSteps(registered(lot).occupancy));
     }
     // The hour index keeps a window for a day after its hour (a few hundred), plus the slack: never 6,000.
     expect(most).toBeLessThan(1_500);
