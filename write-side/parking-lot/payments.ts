@@ -236,15 +236,8 @@ export function recordPaymentOutcome(command: RecordPaymentOutcome, state: Parki
       });
     case "refund": {
       // The ledger's rule: never more refunded than captured (what is under way is this refund's own).
-      const most = refundable(payment.captured, payment.refunded);
-      if (amount > most)
-        return reject({
-          code: "RefundExceedsCaptured",
-          parkingLotId,
-          reservationId,
-          refundable: most,
-          asked: amount,
-        });
+      const beyond = refundBeyond(refundable(payment.captured, payment.refunded), amount, ids);
+      if (beyond) return beyond;
       const refundId = outcome.refundId ?? settlementId;
       return accept({
         type: "PaymentRefunded",
@@ -252,6 +245,16 @@ export function recordPaymentOutcome(command: RecordPaymentOutcome, state: Parki
       });
     }
   }
+}
+
+/** A refund of more than `most` is refused, naming what may still be refunded. */
+function refundBeyond(
+  most: number,
+  asked: number,
+  ids: { readonly parkingLotId: string; readonly reservationId: string },
+): Decision | undefined {
+  if (asked <= most) return undefined;
+  return reject({ code: "RefundExceedsCaptured", ...ids, refundable: most, asked });
 }
 
 /** An operator refunds part or all of what the booking's payment captured. */
@@ -274,15 +277,8 @@ export function refundPayment(command: RefundPayment, state: ParkingLotState): D
       reservationId,
       refundableUntil: new Date(until).toISOString(),
     });
-  const most = refundableOf(payment);
-  if (amount > most)
-    return reject({
-      code: "RefundExceedsCaptured",
-      parkingLotId,
-      reservationId,
-      refundable: most,
-      asked: amount,
-    });
+  const beyond = refundBeyond(refundableOf(payment), amount, { parkingLotId, reservationId });
+  if (beyond) return beyond;
   const refund = { capture: 0, release: 0, offSession: 0, refund: amount, reason };
   return accept(settlementDecided(state, reservationId, payment, "refund", refund, command.now));
 }
