@@ -9,7 +9,7 @@ import {
   startTestProvider,
   type TestProvider,
 } from "../test-support/oidc-provider.js";
-import { freePort, type ServiceProcess, spawnService } from "../test-support/process.js";
+import { freePorts, type ServiceProcess, spawnService } from "../test-support/process.js";
 import { tempDataDir } from "../test-support/service.js";
 import { ensureWebBuilt } from "../test-support/web-build.js";
 
@@ -28,7 +28,7 @@ describe("page sessions at a provider, across replicas", () => {
 
   beforeAll(async () => {
     await ensureWebBuilt();
-    const ports = [await freePort(), await freePort()];
+    const ports = await freePorts(2);
     // Access tokens of 4 s: a session renews every 2 s or so (at half its token's life).
     provider = await startTestProvider({
       redirectUris: ports.map((port) => `http://127.0.0.1:${port}/control-center`),

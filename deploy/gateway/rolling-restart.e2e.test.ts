@@ -5,7 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
 import { operatorHeaders } from "../../test-support/auth.js";
-import { freePort, type ServiceProcess } from "../../test-support/process.js";
+import { freePorts, type ServiceProcess } from "../../test-support/process.js";
 import { call, eventually, tempDataDir } from "../../test-support/service.js";
 import { exitWithin, serviceProcesses } from "../../test-support/spawned-services.js";
 
@@ -25,6 +25,8 @@ const DRAIN_MS = 3_000;
 const LOTS = 10;
 /** Where the gateway's log is kept after a run (ignored by git). */
 const OUTPUT_DIR = new URL("../../test-output/rolling-restart/", import.meta.url).pathname;
+
+type Seven = [number, number, number, number, number, number, number];
 
 /** The real gateway config with its DNS-discovered slots replaced by loopback servers. */
 function gatewayConfig(ports: {
@@ -74,12 +76,10 @@ describe("a rolling restart behind the HAProxy gateway", () => {
     timeout: 600_000,
   }, async () => {
     expect(existsSync(HAPROXY), `${HAPROXY} (apt-get install haproxy; .ci/run installs it)`).toBe(true);
-    const ports = {
-      front: await freePort(),
-      stats: await freePort(),
-      command: [await freePort(), await freePort(), await freePort()],
-      query: [await freePort(), await freePort()],
-    };
+    // Seven distinct ports: a slot's port taken again by another slot's process would put a
+    // query-api behind the command backend (seen: 404s for every reservation routed there).
+    const [front, stats, c1, c2, c3, q1, q2] = (await freePorts(7)) as Seven;
+    const ports = { front, stats, command: [c1, c2, c3], query: [q1, q2] };
     const configFile = join(data.dir, "haproxy.cfg");
     writeFileSync(configFile, gatewayConfig(ports));
 
