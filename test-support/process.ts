@@ -21,11 +21,15 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * `count` distinct free loopback ports: each bound on port 0 while the others are held, then all
- * released. Asked one after another, the kernel may hand out a port just released again, and two
- * processes meant for two slots would then take turns on one port.
+ * Ports this process has handed out. A port is released before its process binds it, so the
+ * kernel may hand the same one to the next caller meanwhile: two services started at once would
+ * then take turns on one port (seen: a query-api answering in a command-api's slot). Never handing
+ * a port out twice rules that out within a test file's process.
  */
-export async function freePorts(count: number): Promise<number[]> {
+const handedOut = new Set<number>();
+
+/** Binds `count` servers on port 0 and returns them with their ports. */
+async function bound(count: number) {
   const servers = Array.from({ length: count }, () => createServer());
   const ports = await Promise.all(
     servers.map(
@@ -36,7 +40,26 @@ export async function freePorts(count: number): Promise<number[]> {
         }),
     ),
   );
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return { servers, ports };
+}
+
+/**
+ * `count` distinct free loopback ports, none handed out before by this process: each bound on port
+ * 0 while the others are held, then all released.
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const held: ReturnType<typeof createServer>[] = [];
+  const ports: number[] = [];
+  try {
+    while (ports.length < count) {
+      const { servers, ports: drawn } = await bound(count - ports.length);
+      held.push(...servers);
+      for (const port of drawn) if (!handedOut.has(port)) ports.push(port);
+    }
+  } finally {
+    await Promise.all(held.map((server) => new Promise((resolve) => server.close(resolve))));
+  }
+  for (const port of ports) handedOut.add(port);
   return ports;
 }
 

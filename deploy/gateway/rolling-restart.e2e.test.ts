@@ -121,7 +121,7 @@ describe("a rolling restart behind the HAProxy gateway", () => {
     // Through the gateway as an operator (the processes share DATA_DIR, so its dev issuer key).
     const operator = await operatorHeaders(data.dir);
     for (let lot = 0; lot < LOTS; lot++) {
-      const registered = await call(
+      const registered = await call<{ position: string }>(
         base,
         "POST",
         "/parking-lots",
@@ -129,6 +129,15 @@ describe("a rolling restart behind the HAProxy gateway", () => {
         operator,
       );
       expect(registered.status, JSON.stringify(registered.body)).toBe(201);
+      // The lot's view is written by the projector a moment later: the clients read it from the
+      // first request, so it is read once here with the registration's position (read-your-writes;
+      // seen without: a 404 for a lot registered milliseconds before).
+      const seen = await call(
+        base,
+        "GET",
+        `/parking-lots/rolling-${lot}?minPosition=${registered.body.position}`,
+      );
+      expect(seen.status, JSON.stringify(seen.body)).toBe(200);
     }
 
     // Callers learn the gateway's idle timeout, not the replicas' longer one, so they never send

@@ -149,7 +149,18 @@ describe("outbound webhooks (a receiver process verifying with standardwebhooks)
       // A coupon is earned by a stay (docs/domain.md): a booking made today never has one to revoke,
       // so `coupon.revoked` only follows a coupon issued at booking before that rule.
       const types = WEBHOOK_EVENT_TYPES.filter((t) => t !== "coupon.revoked");
-      return issued && types.every((t) => list.some((r) => r.type === t)) ? list : undefined;
+      // And each message the checks below read: one type's first message may be another booking's
+      // (the customer's cancel comes long before the closure's).
+      const each: [string, string][] = [
+        ["reservation.canceled", canceled],
+        ["reservation.canceled", openEnded],
+        ["reservation.no_show", missing],
+        ["reservation.checked_out", overstayer],
+      ];
+      const arrived = each.every(([type, id]) =>
+        list.some((r) => r.type === type && r.data.reservationId === id),
+      );
+      return issued && arrived && types.every((t) => list.some((r) => r.type === t)) ? list : undefined;
     });
     for (const r of received) expect(r.verified, r.type).toEqual([true]);
     const of = (type: string, id?: string) =>
