@@ -34,3 +34,24 @@ describe("the process's key ring", () => {
     expect(openPersonalFields(sealedUnderB)).toMatchObject({ customerId: "erased", carNumber: "erased" });
   });
 });
+
+describe("how durable a DATA_DIR's new keys are", () => {
+  const dirs: { remove: () => void }[] = [];
+  afterAll(() => {
+    for (const dir of dirs) dir.remove();
+  });
+
+  it("as the log: at checkpoints beside the embedded log's `normal`, synced with `full`, with EventStoreDB, or unsaid", () => {
+    const cases = [
+      [{ eventStoreSync: "normal" }, "normal"],
+      [{ eventStoreSync: "full" }, "full"],
+      [{ eventStoreSync: "normal", eventStoreUrl: "esdb://127.0.0.1:2113?tls=false" }, "full"],
+      [{}, "full"],
+    ] as const;
+    for (const [config, expected] of cases) {
+      const dir = tempDataDir("parking-keys-sync-");
+      dirs.push(dir);
+      expect(useDataKeysOf({ dataDir: dir.dir, ...config }).sync, JSON.stringify(config)).toBe(expected);
+    }
+  });
+});

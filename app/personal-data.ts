@@ -3,7 +3,7 @@ import type { DocumentStore } from "../document-store/port.js";
 import type { EventStore } from "../event-store/port.js";
 import type { Config } from "../platform/config.js";
 import type { DataKey, DataKeys } from "../platform/data-keys/port.js";
-import { SqliteDataKeys } from "../platform/data-keys/sqlite-data-keys.js";
+import { type DataKeysSync, SqliteDataKeys } from "../platform/data-keys/sqlite-data-keys.js";
 import { RESERVATIONS } from "../projections/read-models/reservations.js";
 import type { Views } from "../read-api/views/views.js";
 import { usePersonalDataKeys } from "../schemas/personal-data.js";
@@ -28,10 +28,10 @@ class ProcessKeyRing implements DataKeys {
   private readonly stores = new Map<string, SqliteDataKeys>();
   private current: SqliteDataKeys | undefined;
 
-  open(file: string): SqliteDataKeys {
+  open(file: string, sync: DataKeysSync): SqliteDataKeys {
     let keys = this.stores.get(file);
     if (!keys) {
-      keys = SqliteDataKeys.open(file);
+      keys = SqliteDataKeys.open(file, { sync });
       this.stores.set(file, keys);
     }
     this.current = keys;
@@ -78,14 +78,26 @@ const ring = new ProcessKeyRing();
  * embedded with either event store: with EventStoreDB and replicas on several machines, the port's
  * KMS adapter is what they would share, docs/operations.md.)
  */
-export function useDataKeysOf(config: Pick<Config, "dataDir">): SqliteDataKeys {
-  const keys = ring.open(join(config.dataDir, DATA_KEYS_FILE));
+export function useDataKeysOf(
+  config: Pick<Config, "dataDir"> & Partial<Pick<Config, "eventStoreUrl" | "eventStoreSync">>,
+): SqliteDataKeys {
+  const keys = ring.open(join(config.dataDir, DATA_KEYS_FILE), keysSyncOf(config));
   usePersonalDataKeys(ring);
   return keys;
 }
 
+/**
+ * A new key is as durable as the events sealed under it: synced at once with EventStoreDB (which
+ * persists every acknowledged append) or EVENTSTORE_SYNC=full, at checkpoints with the embedded
+ * log's default `normal`. Without the log's settings (a tool, a test seeding a DATA_DIR): synced.
+ */
+const keysSyncOf = (config: Partial<Pick<Config, "eventStoreUrl" | "eventStoreSync">>): DataKeysSync =>
+  config.eventStoreUrl === undefined && config.eventStoreSync === "normal" ? "normal" : "full";
+
 /** The keys an erasure deletes: the process's ring (every store it opened; one in production). */
-export const erasureKeysOf = (config: Pick<Config, "dataDir">): DataKeys => {
+export const erasureKeysOf = (
+  config: Pick<Config, "dataDir"> & Partial<Pick<Config, "eventStoreUrl" | "eventStoreSync">>,
+): DataKeys => {
   useDataKeysOf(config);
   return ring;
 };

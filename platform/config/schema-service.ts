@@ -44,7 +44,7 @@ export const SERVICE_SETTINGS = {
     env(
       "EVENTSTORE_SYNC",
       "normal",
-      "fsync policy of the embedded event store: `normal` syncs at checkpoints (an OS crash may lose the last commits, a process crash loses nothing), `full` syncs every commit.",
+      "fsync policy of the embedded event store, and of the new data keys in DATA_DIR/keys (as durable as the events sealed under them; an erasure is always synced): `normal` syncs at checkpoints (an OS crash may lose the last commits, a process crash loses nothing), `full` syncs every commit.",
     ),
   ),
   mongodbUrl: Type.Optional(

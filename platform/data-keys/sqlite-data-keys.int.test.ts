@@ -1,0 +1,75 @@
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { afterAll, describe, expect, it, vi } from "vitest";
+import { PROJECT_ROOT } from "../../test-support/process.js";
+import { tempDataDir } from "../../test-support/service.js";
+import { Database } from "../sqlite.js";
+import { SqliteDataKeys } from "./sqlite-data-keys.js";
+
+/**
+ * The key store's durability: a new key committed as the log commits (synced, or at checkpoints),
+ * an erasure always synced before it returns, and a key made at checkpoints kept across a crash of
+ * the process that made it (a real process, killed with SIGKILL right after the commit).
+ */
+describe("the embedded key store's durability", () => {
+  const data = tempDataDir("parking-data-keys-");
+  afterAll(() => data.remove());
+  const file = (name: string) => join(data.dir, name, "data-keys.sqlite");
+
+  /** The PRAGMA statements a store sends while `work` runs. */
+  function pragmasDuring(work: () => void): string[] {
+    const pragma = vi.spyOn(Database.prototype, "pragma");
+    try {
+      work();
+      return pragma.mock.calls.map(([statement]) => statement);
+    } finally {
+      pragma.mockRestore();
+    }
+  }
+
+  it("commits a new key in the store's mode, and an erasure synced whatever the mode", () => {
+    for (const sync of ["normal", "full"] as const) {
+      let keys: SqliteDataKeys | undefined;
+      const opening = pragmasDuring(() => {
+        keys = SqliteDataKeys.open(file(sync), { sync });
+      });
+      expect(opening).toContain(`synchronous = ${sync.toUpperCase()}`);
+      const store = keys as SqliteDataKeys;
+      const made = pragmasDuring(() => expect(store.keyFor("cust-1")).toBeDefined());
+      expect(
+        made.filter((p) => p.startsWith("synchronous")),
+        "a new key changes no mode",
+      ).toEqual([]);
+      const erasing = pragmasDuring(() => expect(store.erase("cust-1")).toBe(1));
+      const modes = erasing.filter((p) => p.startsWith("synchronous"));
+      // In normal mode the erasure's commit alone is synced, and the store goes back to its mode.
+      expect(modes).toEqual(sync === "normal" ? ["synchronous = FULL", "synchronous = NORMAL"] : []);
+      expect(store.keyFor("cust-1"), "erased stays erased").toBeUndefined();
+      store.close();
+    }
+  });
+
+  it("keeps a key made at checkpoints across a crash of the process that made it", () => {
+    const path = file("crash");
+    const script = `
+      import { SqliteDataKeys } from ${JSON.stringify(join(PROJECT_ROOT, "platform/data-keys/sqlite-data-keys.ts"))};
+      const keys = SqliteDataKeys.open(${JSON.stringify(path)}, { sync: "normal" });
+      const key = keys.keyFor("cust-crash");
+      process.stdout.write(JSON.stringify({ id: key.id, key: key.key.toString("base64") }), () =>
+        process.kill(process.pid, "SIGKILL"));
+    `;
+    const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
+      cwd: PROJECT_ROOT,
+      encoding: "utf8",
+    });
+    expect(child.signal, child.stderr).toBe("SIGKILL");
+    const made = JSON.parse(child.stdout) as { id: string; key: string };
+    const keys = SqliteDataKeys.open(path, { sync: "normal" });
+    try {
+      expect(keys.key(made.id)?.toString("base64")).toBe(made.key);
+      expect(keys.keyFor("cust-crash")?.id).toBe(made.id);
+    } finally {
+      keys.close();
+    }
+  });
+});
