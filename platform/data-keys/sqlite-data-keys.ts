@@ -24,7 +24,9 @@ export type DataKeysSync = "full" | "normal";
  * necessarily across an OS crash or power loss. The service passes the log's own policy
  * (app/personal-data.ts), so a key is as durable as the events sealed under it: syncing every key
  * (one per new customer) when the log does not sync its commits cost 40% of the throughput of
- * bookings by new customers (bench reserve, 2026-11-26), for no guarantee the log kept.
+ * bookings by new customers (bench reserve, 2026-11-26), for no guarantee the log kept. (The two
+ * files reach the disk at their own checkpoints: after an OS crash an event that survived may have
+ * lost its key, and its personal fields then read as erased; docs/operations.md says so.)
  */
 export class SqliteDataKeys implements DataKeys {
   private readonly secret: Buffer;
