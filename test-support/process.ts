@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process";
-import { createServer } from "node:net";
+import { createServer, type Server } from "node:net";
 import { fileURLToPath } from "node:url";
 import { registerServiceDataDir } from "./auth.js";
 
@@ -28,10 +28,11 @@ export async function freePort(): Promise<number> {
  */
 const handedOut = new Set<number>();
 
-/** Binds `count` servers on port 0 and returns them with their ports. */
-async function bound(count: number) {
+/** Binds `count` servers on port 0, each added to `held` (to close) before it binds; their ports. */
+async function bound(count: number, held: Server[]): Promise<number[]> {
   const servers = Array.from({ length: count }, () => createServer());
-  const ports = await Promise.all(
+  held.push(...servers);
+  return Promise.all(
     servers.map(
       (server) =>
         new Promise<number>((resolve, reject) => {
@@ -40,7 +41,6 @@ async function bound(count: number) {
         }),
     ),
   );
-  return { servers, ports };
 }
 
 /**
@@ -48,13 +48,11 @@ async function bound(count: number) {
  * 0 while the others are held, then all released.
  */
 export async function freePorts(count: number): Promise<number[]> {
-  const held: ReturnType<typeof createServer>[] = [];
+  const held: Server[] = [];
   const ports: number[] = [];
   try {
     while (ports.length < count) {
-      const { servers, ports: drawn } = await bound(count - ports.length);
-      held.push(...servers);
-      for (const port of drawn) if (!handedOut.has(port)) ports.push(port);
+      for (const port of await bound(count - ports.length, held)) if (!handedOut.has(port)) ports.push(port);
     }
   } finally {
     await Promise.all(held.map((server) => new Promise((resolve) => server.close(resolve))));
