@@ -1,12 +1,11 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-document-store.js";
-import type { DocumentStore, WriteOp } from "../../document-store/port.js";
-import { PROJECTIONS } from "../../projections/read-models/index.js";
+import type { DocumentStore } from "../../document-store/port.js";
 import { PARKING_LOTS } from "../../projections/read-models/parking-lots.js";
-import { CHECKPOINTS, checkpointOp, physicalCollection } from "../../projections/runtime/checkpoints.js";
-import type { StoredDomainEvent } from "../../schemas/event-codec.js";
-import { CURRENT_SCHEMA_VERSION, type DomainEvent } from "../../schemas/events.js";
+import { CHECKPOINTS, checkpointOp } from "../../projections/runtime/checkpoints.js";
+import type { DomainEvent } from "../../schemas/events.js";
+import { projectedLog, withProjectionIndexes } from "../../test-support/projected-log.js";
 import { readViews } from "./views.js";
 
 /**
@@ -21,33 +20,8 @@ const T0 = Date.parse("2026-11-23T12:00:00.000Z");
 const iso = (ms: number) => new Date(ms).toISOString();
 const LOTS = ["L1", "L2"];
 
-let position = 0;
-async function apply(store: DocumentStore, events: readonly DomainEvent[]): Promise<void> {
-  const ops: WriteOp[] = [];
-  const stored = events.map(
-    (event): StoredDomainEvent => ({
-      event,
-      id: `e${++position}`,
-      streamId: "s",
-      // In log order, as the lots' own revisions are (the lot-facts projection orders facts by them).
-      revision: position - 1,
-      position: { commit: position, prepare: position },
-      metadata: { correlationId: "c", causationId: "c", schemaVersion: CURRENT_SCHEMA_VERSION },
-      createdAt: new Date(T0),
-    }),
-  );
-  for (const projection of PROJECTIONS) {
-    const collection = (logical: string) => physicalCollection(logical, 1);
-    for (const e of stored)
-      if (projection.eventTypes.has(e.event.type)) ops.push(...projection.apply(e, collection));
-    const last = stored.at(-1);
-    if (last)
-      ops.push(
-        checkpointOp(projection.name, 1, { position: last.position, state: "running" }, projection.version),
-      );
-  }
-  await store.write(ops);
-}
+const log = projectedLog(new Date(T0));
+const apply = (store: DocumentStore, events: readonly DomainEvent[]) => log.apply(store, events);
 
 type Fate = "none" | "in" | "out" | "cancel" | "noShow";
 interface Booking {
@@ -135,9 +109,7 @@ describe("the control center kept between reads", () => {
         async (before, after, offsets) => {
           const store = SqliteDocumentStore.open({ file: ":memory:" });
           try {
-            for (const projection of PROJECTIONS)
-              for (const [logical, indexes] of Object.entries(projection.collections))
-                await store.ensureIndexes(physicalCollection(logical, 1), indexes);
+            await withProjectionIndexes(store);
             let clock = T0;
             const options = { readYourWritesTimeoutMs: 100, now: () => clock };
             const kept = readViews(store, options).controlCenter;
@@ -197,9 +169,7 @@ describe("the control center kept between reads", () => {
       },
     });
     try {
-      for (const projection of PROJECTIONS)
-        for (const [logical, indexes] of Object.entries(projection.collections))
-          await store.ensureIndexes(physicalCollection(logical, 1), indexes);
+      await withProjectionIndexes(store);
       const lot: DomainEvent = {
         type: "ParkingLotRegistered",
         data: { parkingLotId: "L1", name: "L1", capacity: 3, registeredAt: iso(T0 - HOUR) },
@@ -228,12 +198,7 @@ describe("the control center kept between reads", () => {
       // A control-center generation built by a version before the boundaries: every read is fresh.
       await store.write([
         { op: "delete", collection: CHECKPOINTS, id: "control-center@1" },
-        checkpointOp(
-          "control-center",
-          1,
-          { position: { commit: position, prepare: position }, state: "running" },
-          1,
-        ),
+        checkpointOp("control-center", 1, { position: log.position, state: "running" }, 1),
       ]);
       service = readViews(counting, { readYourWritesTimeoutMs: 100, now: () => clock }).controlCenter;
       expect(await ask()).toBe(true);

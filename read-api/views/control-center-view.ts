@@ -149,6 +149,8 @@ export class ControlCenterQueries {
     await this.ctx.awaitPosition(PARKING_LOTS, minPosition);
     await this.ctx.awaitPosition(RESERVATIONS, minPosition);
     await this.ctx.awaitPosition(LOT_MONEY, minPosition);
+    // The lots' figures and presence are counted on their decider states (lot-states.ts).
+    await this.ctx.awaitPosition(LOT_FACTS, minPosition);
     const now = this.ctx.now();
     // Before the figures: the positions they are read at (or after) key the cache.
     const [head, generations] = await Promise.all([this.headPosition(), this.ctx.activeGenerations()]);

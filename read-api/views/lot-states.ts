@@ -49,7 +49,10 @@ interface Entry {
  */
 export class LotStates {
   private readonly entries = new Map<string, Entry>();
-  private readonly loading = new Map<string, Promise<Entry | null>>();
+  private readonly loading = new Map<
+    string,
+    { readonly collection: string; readonly checkedAt: number | null; readonly entry: Promise<Entry | null> }
+  >();
   private readonly seeds = new Map<string, Seed>();
   /** Every lot's seed (seedEvery), asked for a lot not kept yet. */
   private everySeed: ((parkingLotId: string) => Seed | undefined) | undefined;
@@ -97,20 +100,35 @@ export class LotStates {
     this.everySeed = seedOf;
   }
 
+  /**
+   * The lot's entry as of at least the lot-facts projection's position now. A load already under
+   * way is shared only if it read that position too: one that started before the projection moved
+   * would answer without the facts a caller waited for (its `minPosition`), so a newer caller's
+   * load runs after it instead (and folds only what it missed).
+   */
   private async entry(parkingLotId: string): Promise<Entry | null> {
-    const pending = this.loading.get(parkingLotId);
-    if (pending) return pending;
-    const loading = this.refresh(parkingLotId).finally(() => this.loading.delete(parkingLotId));
-    this.loading.set(parkingLotId, loading);
-    return loading;
-  }
-
-  private async refresh(parkingLotId: string): Promise<Entry | null> {
     const [collection, applied] = await Promise.all([
       this.ctx.collection(LOT_FACTS),
       this.ctx.appliedPositionOf(LOT_FACTS),
     ]);
     const checkedAt = applied?.commit ?? null;
+    const pending = this.loading.get(parkingLotId);
+    if (pending && pending.collection === collection && (pending.checkedAt ?? -1) >= (checkedAt ?? -1))
+      return pending.entry;
+    const entry = (pending?.entry.catch(() => null) ?? Promise.resolve(null))
+      .then(() => this.refresh(parkingLotId, collection, checkedAt))
+      .finally(() => {
+        if (this.loading.get(parkingLotId)?.entry === entry) this.loading.delete(parkingLotId);
+      });
+    this.loading.set(parkingLotId, { collection, checkedAt, entry });
+    return entry;
+  }
+
+  private async refresh(
+    parkingLotId: string,
+    collection: string,
+    checkedAt: number | null,
+  ): Promise<Entry | null> {
     const kept = this.entries.get(parkingLotId);
     const seeded =
       this.seeds.get(parkingLotId) ??

@@ -50,6 +50,8 @@ export class ReservationQueries {
 
   async reservation(id: string, minPosition: Position | null = null): Promise<ReservationView | null> {
     await this.ctx.awaitPosition(RESERVATIONS, minPosition);
+    // Its status is read on its lot's state: that too must have applied the caller's write.
+    await this.ctx.awaitPosition(LOT_FACTS, minPosition);
     const doc = strip<StoredReservation>(
       await this.ctx.store.findById(await this.ctx.collection(RESERVATIONS), id),
     );

@@ -1,0 +1,132 @@
+import { describe, expect, it } from "vitest";
+import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-document-store.js";
+import type { DocumentStore } from "../../document-store/port.js";
+import { PROJECTIONS } from "../../projections/read-models/index.js";
+import { LOT_FACTS } from "../../projections/read-models/lot-facts.js";
+import type { DomainEvent } from "../../schemas/events.js";
+import { projectedLog, withProjectionIndexes } from "../../test-support/projected-log.js";
+import { readViews } from "./views.js";
+
+/**
+ * A read that asked for a position (`minPosition`, a client reading its own write) is counted on a
+ * lot state that has applied it: never on a load of the lot begun before the projection moved,
+ * which another read started and is still running, and never before the lot's facts have applied
+ * it, whichever view counts on them (the lot, the control center, a reservation's status).
+ */
+const HOUR = 3_600_000;
+const T0 = Date.parse("2026-11-23T12:00:00.000Z");
+const iso = (ms: number) => new Date(ms).toISOString();
+
+const registered: DomainEvent = {
+  type: "ParkingLotRegistered",
+  data: { parkingLotId: "L1", name: "L1", capacity: 2, registeredAt: iso(T0 - 24 * HOUR) },
+};
+/** A window holding a spot at T0. */
+const booked = (reservationId: string): DomainEvent => ({
+  type: "ParkingReserved",
+  data: {
+    reservationId,
+    parkingLotId: "L1",
+    customerId: "C1",
+    carNumber: "12가3456",
+    amount: 1000,
+    reservedAt: iso(T0 - 2 * HOUR),
+    startsAt: iso(T0 - HOUR),
+    endsAt: iso(T0 + HOUR),
+  },
+});
+
+/**
+ * The store, with the answer of the next find of the lot facts held until `release` (`held` once
+ * it is read): a read of the store that took its time, as one on a busy disk or server does.
+ */
+function holdingNextFactsRead(store: DocumentStore) {
+  let arm: (() => void) | undefined;
+  let release = () => {};
+  const held = new Promise<void>((resolve) => {
+    arm = resolve;
+  });
+  const gate = new Promise<void>((resolve) => {
+    release = resolve;
+  });
+  const holding = new Proxy(store, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver);
+      if (property !== "find" || typeof value !== "function") return value;
+      return async (collection: string, ...rest: unknown[]) => {
+        const found = await value.call(target, collection, ...rest);
+        if (arm && collection.includes(LOT_FACTS)) {
+          const reached = arm;
+          arm = undefined;
+          reached();
+          await gate;
+        }
+        return found;
+      };
+    },
+  });
+  return { store: holding, held, release };
+}
+
+describe("a lot's state on the read side", () => {
+  it("answers a read that waited for a position with it, though a load begun before is under way", async () => {
+    const store = SqliteDocumentStore.open({ file: ":memory:" });
+    try {
+      await withProjectionIndexes(store);
+      const log = projectedLog(new Date(T0));
+      await log.apply(store, [registered, booked("r1")]);
+      const holding = holdingNextFactsRead(store);
+      const { lots } = readViews(holding.store, { readYourWritesTimeoutMs: 2_000, now: () => T0 });
+      // A read with no position loads the lot, and its read of the facts is held...
+      const first = lots.parkingLot("L1");
+      await holding.held;
+      // ...while a second booking is projected and a client asks to see it.
+      await log.apply(store, [booked("r2")]);
+      const second = lots.parkingLot("L1", log.position);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      holding.release();
+      expect(await second).toMatchObject({ availableSpots: 0, activeReservations: 2 });
+      // The first saw the lot as of its own start or later.
+      expect([1, 2]).toContain((await first)?.activeReservations);
+      expect(await lots.parkingLot("L1")).toMatchObject({ availableSpots: 0, activeReservations: 2 });
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("is awaited by the control center and a reservation's status as by the lot", async () => {
+    const store = SqliteDocumentStore.open({ file: ":memory:" });
+    try {
+      await withProjectionIndexes(store);
+      const log = projectedLog(new Date(T0));
+      await log.apply(store, [registered, booked("r1")]);
+      const views = readViews(store, { readYourWritesTimeoutMs: 2_000, now: () => T0 });
+      // Warm: the lot's state is kept as of r1.
+      expect(await views.lots.parkingLot("L1")).toMatchObject({ activeReservations: 1 });
+      // r2 and its check-in reach every read model but the lot's facts, which lag behind.
+      const stored = log.record([
+        booked("r2"),
+        {
+          type: "ReservationCheckedIn",
+          data: { reservationId: "r2", parkingLotId: "L1", customerId: "C1", checkedInAt: iso(T0) },
+        },
+      ]);
+      const lagging = PROJECTIONS.filter((p) => LOT_FACTS in p.collections);
+      await log.project(
+        store,
+        stored,
+        PROJECTIONS.filter((p) => !lagging.includes(p)),
+      );
+      const center = views.controlCenter.controlCenter({ limit: 10, minPosition: log.position });
+      const reservation = views.reservations.reservation("r2", log.position);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await log.project(store, stored, lagging);
+      const lot = (await center).parkingLots.find((l) => l.parkingLotId === "L1");
+      expect(lot).toMatchObject({ availableSpots: 0, activeReservations: 2 });
+      expect(lot?.presence).toMatchObject({ inLot: 1 });
+      expect(await reservation).toMatchObject({ status: "CHECKED_IN" });
+    } finally {
+      await store.close();
+    }
+  });
+});
