@@ -68,13 +68,24 @@ function holdingNextFactsRead(store: DocumentStore) {
   return { store: holding, held, release };
 }
 
+/** A store holding lot L1 with r1 booked, projected at positions 1 and 2. */
+async function withLot(
+  test: (store: DocumentStore, log: ReturnType<typeof projectedLog>) => Promise<void>,
+): Promise<void> {
+  const store = SqliteDocumentStore.open({ file: ":memory:" });
+  try {
+    await withProjectionIndexes(store);
+    const log = projectedLog(new Date(T0));
+    await log.apply(store, [registered, booked("r1")]);
+    await test(store, log);
+  } finally {
+    await store.close();
+  }
+}
+
 describe("a lot's state on the read side", () => {
   it("answers a read that waited for a position with it, though a load begun before is under way", async () => {
-    const store = SqliteDocumentStore.open({ file: ":memory:" });
-    try {
-      await withProjectionIndexes(store);
-      const log = projectedLog(new Date(T0));
-      await log.apply(store, [registered, booked("r1")]);
+    await withLot(async (store, log) => {
       const holding = holdingNextFactsRead(store);
       const { lots } = readViews(holding.store, { readYourWritesTimeoutMs: 2_000, now: () => T0 });
       // A read with no position loads the lot, and its read of the facts is held...
@@ -89,17 +100,11 @@ describe("a lot's state on the read side", () => {
       // The first saw the lot as of its own start or later.
       expect([1, 2]).toContain((await first)?.activeReservations);
       expect(await lots.parkingLot("L1")).toMatchObject({ availableSpots: 0, activeReservations: 2 });
-    } finally {
-      await store.close();
-    }
+    });
   });
 
   it("is awaited by the control center and a reservation's status as by the lot", async () => {
-    const store = SqliteDocumentStore.open({ file: ":memory:" });
-    try {
-      await withProjectionIndexes(store);
-      const log = projectedLog(new Date(T0));
-      await log.apply(store, [registered, booked("r1")]);
+    await withLot(async (store, log) => {
       const views = readViews(store, { readYourWritesTimeoutMs: 2_000, now: () => T0 });
       // Warm: the lot's state is kept as of r1.
       expect(await views.lots.parkingLot("L1")).toMatchObject({ activeReservations: 1 });
@@ -125,8 +130,6 @@ describe("a lot's state on the read side", () => {
       expect(lot).toMatchObject({ availableSpots: 0, activeReservations: 2 });
       expect(lot?.presence).toMatchObject({ inLot: 1 });
       expect(await reservation).toMatchObject({ status: "CHECKED_IN" });
-    } finally {
-      await store.close();
-    }
+    });
   });
 });
