@@ -30,7 +30,8 @@ import { LEASES, type LeaseDocument } from "./runtime/leases.js";
  */
 
 const PLAN = { lots: 10, capacity: 1000, reservations: 8_000, cancellations: 1_500, stays: 3_000 } as const;
-const TTL_MS = 2000;
+/** Short, so the takeover is quick to see; 2.5 s of slack for a holder stalled by a busy machine. */
+const TTL_MS = 3000;
 const RENEW_MS = 500;
 /** Timers and SQLite locks on a machine shared with other test processes. */
 const SCHEDULING_SLACK_MS = 2000;
@@ -105,7 +106,7 @@ describe("projector failover (two real ROLE=projector processes)", () => {
       );
       const second: ServiceChild = await waitHealthy(await startServiceChild({ ...ENV, DATA_DIR: data.dir }));
       // A standby is ready (it can take over at any moment), lists every processor, and says why it
-      // does no work. With a 2 s lease on a busy machine, the holder may miss a renewal and the
+      // does no work. With a 3 s lease on a busy machine, the holder may miss a renewal and the
       // standby legitimately take a lease before this is read (seen: the coupon policy's): so each
       // processor says standby or is held by the standby, and at least one says standby.
       await until(
@@ -144,8 +145,15 @@ describe("projector failover (two real ROLE=projector processes)", () => {
       const atKill = await observer.progress();
       expect(Math.min(...atKill.positions)).toBeLessThan(0.8 * atKill.head);
       const leasesAtKill = await observer.leases();
-      expect(NAMES.every((n) => ownedBy(leasesAtKill.get(n), first))).toBe(true);
-      expect(NAMES.some((n) => ownedBy(leasesAtKill.get(n), second))).toBe(false);
+      // The leases the holder had when it died. On a busy machine it may have missed a renewal
+      // before, and the standby taken that lease over already (as it should: the epoch fences the
+      // late holder off); each lease is held by one of the two, and at least one by the holder, so a
+      // takeover after its death is what follows.
+      const held = NAMES.filter((n) => ownedBy(leasesAtKill.get(n), first));
+      expect(held.length, JSON.stringify([...leasesAtKill])).toBeGreaterThan(0);
+      for (const n of NAMES)
+        if (!held.includes(n))
+          expect(ownedBy(leasesAtKill.get(n), second), `${n} held at the kill`).toBe(true);
 
       // The standby takes every lease over within the documented bound of the holder's death.
       await until(
@@ -158,9 +166,10 @@ describe("projector failover (two real ROLE=projector processes)", () => {
         [second],
       );
       const taken = await observer.leases();
-      const takeoverMs = Math.max(...NAMES.map((n) => Date.parse(taken.get(n)?.acquiredAt ?? "") - killedAt));
+      const takeoverMs = Math.max(...held.map((n) => Date.parse(taken.get(n)?.acquiredAt ?? "") - killedAt));
       expect(takeoverMs).toBeLessThanOrEqual(TTL_MS + RENEW_MS + SCHEDULING_SLACK_MS);
-      for (const n of NAMES) expect(taken.get(n)?.epoch, n).toBe((leasesAtKill.get(n)?.epoch ?? 0) + 1);
+      for (const n of NAMES)
+        expect(taken.get(n)?.epoch, n).toBe((leasesAtKill.get(n)?.epoch ?? 0) + (held.includes(n) ? 1 : 0));
 
       // It finishes the log: every processor at a head that no longer moves.
       const expectedHead = lotHead + PLAN.stays; // one coupon per stay checked out
