@@ -21,8 +21,8 @@ const registered: DomainEvent = {
   type: "ParkingLotRegistered",
   data: { parkingLotId: "L1", name: "L1", capacity: 2, registeredAt: iso(T0 - 24 * HOUR) },
 };
-/** A window holding a spot at T0. */
-const booked = (reservationId: string): DomainEvent => ({
+/** A window, by default one holding a spot at T0. */
+const booked = (reservationId: string, startsAt = T0 - HOUR, endsAt = T0 + HOUR): DomainEvent => ({
   type: "ParkingReserved",
   data: {
     reservationId,
@@ -31,8 +31,8 @@ const booked = (reservationId: string): DomainEvent => ({
     carNumber: "12가3456",
     amount: 1000,
     reservedAt: iso(T0 - 2 * HOUR),
-    startsAt: iso(T0 - HOUR),
-    endsAt: iso(T0 + HOUR),
+    startsAt: iso(startsAt),
+    endsAt: iso(endsAt),
   },
 });
 
@@ -106,14 +106,16 @@ describe("a lot's state on the read side", () => {
   it("is awaited by the control center and a reservation's status as by the lot", async () => {
     await withLot(async (store, log) => {
       const views = readViews(store, { readYourWritesTimeoutMs: 2_000, now: () => T0 });
-      // Warm: the lot's state is kept as of r1.
+      // r2: a window over by T0 with no check-in yet (NO_SHOW by the lot's state, which is kept).
+      await log.apply(store, [booked("r2", T0 - 2 * HOUR, T0 - HOUR / 2)]);
       expect(await views.lots.parkingLot("L1")).toMatchObject({ activeReservations: 1 });
-      // r2 and its check-in reach every read model but the lot's facts, which lag behind.
+      expect(await views.reservations.reservation("r2")).toMatchObject({ status: "NO_SHOW" });
+      // Its check-in (late, within the window) reaches every read model but the lot's facts, which
+      // lag behind: the car stays past its window, OVERSTAYING, and holds a spot.
       const stored = log.record([
-        booked("r2"),
         {
           type: "ReservationCheckedIn",
-          data: { reservationId: "r2", parkingLotId: "L1", customerId: "C1", checkedInAt: iso(T0) },
+          data: { reservationId: "r2", parkingLotId: "L1", customerId: "C1", checkedInAt: iso(T0 - HOUR) },
         },
       ]);
       const lagging = PROJECTIONS.filter((p) => LOT_FACTS in p.collections);
@@ -129,7 +131,7 @@ describe("a lot's state on the read side", () => {
       const lot = (await center).parkingLots.find((l) => l.parkingLotId === "L1");
       expect(lot).toMatchObject({ availableSpots: 0, activeReservations: 2 });
       expect(lot?.presence).toMatchObject({ inLot: 1 });
-      expect(await reservation).toMatchObject({ status: "CHECKED_IN" });
+      expect(await reservation).toMatchObject({ status: "OVERSTAYING" });
     });
   });
 });
