@@ -26,6 +26,7 @@ import { type Config, publicOrigin } from "../platform/config.js";
 import type { HandlersOf, OperationHandler } from "../platform/http/operation-routes.js";
 import type { Logger } from "../platform/logger.js";
 import { everyLotOnly } from "../read-api/access.js";
+import { STAFF_ROLES } from "../schemas/actor.js";
 import { DocumentSessionStore } from "./document-session-store.js";
 import type { APP_OPERATIONS, AuthenticationOperationId } from "./surface/app-operations.js";
 
@@ -59,6 +60,12 @@ export interface Authentication {
    * for any other request. A live stream asks it to end when its session does.
    */
   sessionCheck(req: Request): (() => Promise<boolean>) | undefined;
+  /**
+   * Ends every browser session of a customer at once, on every replica (the records are deleted
+   * from the store they share), and not those of staff who share the id: erasing a customer does
+   * this before it answers. How many were live.
+   */
+  endCustomerSessions(customerId: string): Promise<number>;
 }
 
 export interface AuthenticationOptions {
@@ -263,7 +270,7 @@ function authenticationOf(
   shared: Shared,
   sessions: SessionResolver,
   handlers: AuthenticationHandlers,
-  withAdvice: Omit<Authentication, "authenticate" | "handlers" | "sessionCheck"> & {
+  withAdvice: Omit<Authentication, "authenticate" | "handlers" | "sessionCheck" | "endCustomerSessions"> & {
     readonly opaqueTokenAdvice?: string;
   },
 ): Authentication {
@@ -286,7 +293,8 @@ function authenticationOf(
       return record !== undefined && record.ended === undefined;
     };
   };
-  return { ...mode, authenticate: middleware, handlers, sessionCheck };
+  const endCustomerSessions = (customerId: string) => shared.store.revokePrincipal(customerId, STAFF_ROLES);
+  return { ...mode, authenticate: middleware, handlers, sessionCheck, endCustomerSessions };
 }
 
 /** The idempotency HMAC key: IDEMPOTENCY_SECRET, else a random one kept under DATA_DIR/auth. */
