@@ -67,8 +67,10 @@ export function pseudonymizedPaths(
       if (!found) continue;
       const raw = Object.values(found.params).at(-1);
       if (typeof raw !== "string") continue;
-      const start = found.path.length - raw.length;
-      return `${path.slice(0, start)}~${pseudonym(decoded(raw))}${path.slice(found.path.length)}`;
+      // The last segment of what matched (which may end in a slash).
+      const start = found.path.lastIndexOf(raw);
+      if (start < 0) continue;
+      return `${path.slice(0, start)}~${pseudonym(decoded(raw))}${path.slice(start + raw.length)}`;
     }
     return path;
   };
