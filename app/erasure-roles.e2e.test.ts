@@ -102,7 +102,13 @@ describe("erasing a customer with split roles", () => {
     expect(erased.body).toMatchObject({ customerId: gone, erasedReservations: 0, listedLater: true });
     // The erasure, made by the command-api, ends the customer on every process sharing the key store.
     const refused = [
-      await call(commands.url, "POST", `/parking-lots/${lot}/reservations`, { carNumber: "54라4444", amount: 6000 }, token),
+      await call(
+        commands.url,
+        "POST",
+        `/parking-lots/${lot}/reservations`,
+        { carNumber: "54라4444", amount: 6000 },
+        token,
+      ),
       await call(queries.url, "GET", "/reservations", undefined, token),
       await call(queries.url, "GET", `/customers/${gone}/coupons`, undefined, token),
     ];
