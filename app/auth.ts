@@ -73,6 +73,8 @@ export interface AuthenticationOptions {
   /** Where session records are kept; without it, this process's memory (a lone process, tests). */
   readonly documentStore?: () => Promise<DocumentStore>;
   readonly logger?: Logger;
+  /** Who may not start a session although their token is valid (an erased customer). */
+  readonly refuseSession?: SessionHandlerOptions["refuse"];
 }
 
 /** What both identity modes build on: the verifier's settings, the session store, the cookies' rule. */
@@ -153,7 +155,7 @@ function externalAuthentication(shared: Shared, issuer: string): Authentication 
   warnWithoutPageAudience(config, options.logger);
   const handlers: AuthenticationHandlers = {
     ...sessionHandlers(
-      { verifier, sessions: store, principalOf, ...cookies },
+      { verifier, sessions: store, principalOf, ...cookies, ...refusalOf(options) },
       endSessionAt(provider, config),
     ),
     getDevIssuerKeys: notServed,
@@ -243,7 +245,7 @@ async function embeddedAuthentication(shared: Shared): Promise<Authentication> {
   // Discovery names the keys under PUBLIC_URL, else where the server listens: never the Host header.
   let origin = publicOrigin(config);
   const issuer = devIssuerHandlers(config.dataDir, () => origin);
-  const sessionOptions = { verifier, sessions: store, principalOf, ...cookies };
+  const sessionOptions = { verifier, sessions: store, principalOf, ...cookies, ...refusalOf(options) };
   const handlers: AuthenticationHandlers = {
     ...sessionHandlers(sessionOptions),
     getDevIssuerKeys: issuer.keys,
@@ -328,6 +330,10 @@ function endSessionAt(provider: ExternalProvider, config: Config): EndSession {
     return url.href;
   };
 }
+
+/** The application's refusal of a session, when it has one. */
+const refusalOf = (options: AuthenticationOptions) =>
+  options.refuseSession ? { refuse: options.refuseSession } : {};
 
 /** An operation this identity mode does not have: it passes on to the 404. */
 const notServed: OperationHandler<never> = (_req, _res, next) => next();

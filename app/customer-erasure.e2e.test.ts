@@ -164,7 +164,7 @@ describe("erasing a customer's personal data", () => {
     expect((await call(service.url, "GET", "/reservations", undefined, staff)).status).toBe(200);
   });
 
-  it("ended the erased customer's browser session: its cookie no longer works", async () => {
+  it("ended the erased customer's browser session: its cookie no longer works, nor can they sign in", async () => {
     const answer = await call(service.url, "GET", "/reservations", undefined, {
       ...ANONYMOUS,
       cookie: sessionCookie,
@@ -172,6 +172,15 @@ describe("erasing a customer's personal data", () => {
     expect(answer.status).toBe(401);
     expect(String(answer.body.detail)).toMatch(/session has ended/);
     expect(answer.headers.get("set-cookie")).toMatch(/^parking_session=;/);
+    // A new sign-in of the erased customer records no session.
+    const link = new URL(await signInUrl(data.dir, service.url, { sub: "erase-cust-a", role: "customer" }));
+    const again = await fetch(`${service.url}/sign-in${link.search}`, {
+      redirect: "manual",
+      headers: { accept: "application/json" },
+    });
+    expect(again.status).toBe(403);
+    expect(((await again.json()) as { type: string }).type).toBe("/problems/customer-erased");
+    expect(again.headers.get("set-cookie")).toBeNull();
   });
 
   it("writes no customer id in clear in the log: paths carry the key store's pseudonym", async () => {

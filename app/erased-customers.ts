@@ -1,6 +1,6 @@
 import type { RequestHandler } from "express";
 import { match } from "path-to-regexp";
-import { principalOf } from "../platform/auth/principal.js";
+import { type Principal, principalOf } from "../platform/auth/principal.js";
 import type { DataKeys } from "../platform/data-keys/port.js";
 import type { LoggedPath } from "../platform/http/access-log.js";
 import { expressPath, type Operation, parameterSchema } from "../platform/http/operation.js";
@@ -22,19 +22,29 @@ import { CustomerId } from "../schemas/common.js";
  * cached that could let a token through after its subject was erased.
  */
 export function refuseErasedCustomers(keys: Pick<DataKeys, "isErased">): RequestHandler {
+  const refusal = erasedCustomerRefusal(keys);
   return (req, _res, next) => {
     const principal = principalOf(req);
-    if (!principal || actorOf(principal).role !== "customer" || !keys.isErased(principal.sub)) {
-      next();
-      return;
-    }
-    next(
-      new ProblemError(
-        "customer-erased",
-        principal.via === "session"
-          ? "This session's customer was erased: their sessions and tokens are no longer accepted."
-          : "This token's customer was erased: their tokens and sessions are no longer accepted.",
-      ),
+    next(principal ? refusal(principal) : undefined);
+  };
+}
+
+/**
+ * The refusal of a caller who acts as an erased customer (undefined for anyone else): what the
+ * middleware answers, and what a sign-in checks before it records a session for them.
+ */
+export function erasedCustomerRefusal(
+  keys: Pick<DataKeys, "isErased">,
+): (
+  principal: Pick<Principal, "sub" | "roles"> & { readonly via?: Principal["via"] },
+) => ProblemError | undefined {
+  return (principal) => {
+    if (actorOf(principal).role !== "customer" || !keys.isErased(principal.sub)) return undefined;
+    return new ProblemError(
+      "customer-erased",
+      principal.via === "session"
+        ? "This session's customer was erased: their sessions and tokens are no longer accepted."
+        : "This customer was erased: their tokens and sessions are no longer accepted.",
     );
   };
 }
