@@ -190,6 +190,8 @@ describe("erasing a customer's personal data", () => {
       "x-correlation-id": "erasure-log-coupons",
     });
     expect(coupons.status).toBe(200);
+    // A customer id in a query string: the log never writes query strings.
+    expect((await call(service.url, "GET", "/reservations?customerId=erase-cust-b")).status).toBe(200);
     const line = await eventually(async () => {
       const found = logLines.find(
         (l) => l.includes("erasure-log-coupons") && l.includes("request completed"),
