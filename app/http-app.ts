@@ -87,7 +87,7 @@ const sidesOf = (services: Services): ReadonlySet<Side> =>
 function edge(app: Express, services: Services, lifecycle: Lifecycle, loggedPath: LoggedPath): void {
   const { config } = services;
   app.use(assignCorrelationId);
-  app.use(traceRequests());
+  app.use(traceRequests(loggedPath));
   app.use(accessLog(services.logger, correlationId, loggedPath));
   app.use(securityHeaders());
   const cors = crossOrigin(config.corsOrigins);
