@@ -26,6 +26,7 @@ import { type Config, publicOrigin } from "../platform/config.js";
 import type { HandlersOf, OperationHandler } from "../platform/http/operation-routes.js";
 import type { Logger } from "../platform/logger.js";
 import { everyLotOnly } from "../read-api/access.js";
+import { STAFF_ROLES } from "../schemas/actor.js";
 import { DocumentSessionStore } from "./document-session-store.js";
 import type { APP_OPERATIONS, AuthenticationOperationId } from "./surface/app-operations.js";
 
@@ -59,6 +60,12 @@ export interface Authentication {
    * for any other request. A live stream asks it to end when its session does.
    */
   sessionCheck(req: Request): (() => Promise<boolean>) | undefined;
+  /**
+   * Ends every browser session of a customer at once, on every replica (the records are deleted
+   * from the store they share), and not those of staff who share the id: erasing a customer does
+   * this before it answers. How many were live.
+   */
+  endCustomerSessions(customerId: string): Promise<number>;
 }
 
 export interface AuthenticationOptions {
@@ -66,6 +73,8 @@ export interface AuthenticationOptions {
   /** Where session records are kept; without it, this process's memory (a lone process, tests). */
   readonly documentStore?: () => Promise<DocumentStore>;
   readonly logger?: Logger;
+  /** Who may not start a session although their token is valid (an erased customer). */
+  readonly refuseSession?: SessionHandlerOptions["refuse"];
 }
 
 /** What both identity modes build on: the verifier's settings, the session store, the cookies' rule. */
@@ -146,7 +155,7 @@ function externalAuthentication(shared: Shared, issuer: string): Authentication 
   warnWithoutPageAudience(config, options.logger);
   const handlers: AuthenticationHandlers = {
     ...sessionHandlers(
-      { verifier, sessions: store, principalOf, ...cookies },
+      { verifier, sessions: store, principalOf, ...cookies, ...refusalOf(options) },
       endSessionAt(provider, config),
     ),
     getDevIssuerKeys: notServed,
@@ -236,7 +245,7 @@ async function embeddedAuthentication(shared: Shared): Promise<Authentication> {
   // Discovery names the keys under PUBLIC_URL, else where the server listens: never the Host header.
   let origin = publicOrigin(config);
   const issuer = devIssuerHandlers(config.dataDir, () => origin);
-  const sessionOptions = { verifier, sessions: store, principalOf, ...cookies };
+  const sessionOptions = { verifier, sessions: store, principalOf, ...cookies, ...refusalOf(options) };
   const handlers: AuthenticationHandlers = {
     ...sessionHandlers(sessionOptions),
     getDevIssuerKeys: issuer.keys,
@@ -263,7 +272,7 @@ function authenticationOf(
   shared: Shared,
   sessions: SessionResolver,
   handlers: AuthenticationHandlers,
-  withAdvice: Omit<Authentication, "authenticate" | "handlers" | "sessionCheck"> & {
+  withAdvice: Omit<Authentication, "authenticate" | "handlers" | "sessionCheck" | "endCustomerSessions"> & {
     readonly opaqueTokenAdvice?: string;
   },
 ): Authentication {
@@ -286,7 +295,8 @@ function authenticationOf(
       return record !== undefined && record.ended === undefined;
     };
   };
-  return { ...mode, authenticate: middleware, handlers, sessionCheck };
+  const endCustomerSessions = (customerId: string) => shared.store.revokePrincipal(customerId, STAFF_ROLES);
+  return { ...mode, authenticate: middleware, handlers, sessionCheck, endCustomerSessions };
 }
 
 /** The idempotency HMAC key: IDEMPOTENCY_SECRET, else a random one kept under DATA_DIR/auth. */
@@ -320,6 +330,10 @@ function endSessionAt(provider: ExternalProvider, config: Config): EndSession {
     return url.href;
   };
 }
+
+/** The application's refusal of a session, when it has one. */
+const refusalOf = (options: AuthenticationOptions) =>
+  options.refuseSession ? { refuse: options.refuseSession } : {};
 
 /** An operation this identity mode does not have: it passes on to the 404. */
 const notServed: OperationHandler<never> = (_req, _res, next) => next();

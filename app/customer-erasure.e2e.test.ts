@@ -1,9 +1,18 @@
+import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { PAYMENT_CLIENT_SECRETS, PAYMENT_METHODS } from "../projections/payments/payment-plans.js";
-import { bearer, customerHeaders, mintToken, operatorHeaders } from "../test-support/auth.js";
-import { call, eventually, startTestService, tempDataDir } from "../test-support/service.js";
+import {
+  ANONYMOUS,
+  bearer,
+  customerHeaders,
+  mintToken,
+  operatorHeaders,
+  registerServiceDataDir,
+  signInUrl,
+} from "../test-support/auth.js";
+import { call, eventually, startTestService, tempDataDir, testConfig } from "../test-support/service.js";
 import { type StripeServer, startStripeServer } from "../test-support/stripe/server.js";
-import type { RunningService } from "./server.js";
+import { type RunningService, startService } from "./server.js";
 
 /**
  * `POST /customers/{customerId}/erasure` over HTTP (issue 36): who may call it, and what every view
@@ -13,9 +22,21 @@ describe("erasing a customer's personal data", () => {
   const data = tempDataDir("parking-erasure-");
   let service: RunningService;
   const booked: Record<string, { reservationId: string; position: string }> = {};
+  /** The service's log, every line as written (LOG_LEVEL=info: one access line per request). */
+  const logLines: string[] = [];
+  /** A browser session of erase-cust-a, signed in before the erasure. */
+  let sessionCookie = "";
+  /** erase-cust-a's pseudonym, as the erasure answered it. */
+  let subject = "";
 
   beforeAll(async () => {
-    service = await startTestService(data.dir);
+    const logger = pino({ level: "info" }, { write: (line: string) => void logLines.push(line) });
+    service = await startService(testConfig(data.dir, { LOG_LEVEL: "info" }), logger);
+    registerServiceDataDir(service.url, data.dir);
+    const link = new URL(await signInUrl(data.dir, service.url, { sub: "erase-cust-a", role: "customer" }));
+    const signedIn = await fetch(`${service.url}/sign-in${link.search}`, { redirect: "manual" });
+    sessionCookie = signedIn.headers.get("set-cookie")?.split(";")[0] ?? "";
+    expect(sessionCookie).toMatch(/^parking_session=/);
     const lot = { parkingLotId: "erase-1", name: "지우기 주차장", capacity: 10 };
     expect((await call(service.url, "POST", "/parking-lots", lot)).status).toBe(201);
     for (const [customer, carNumber] of [
@@ -65,9 +86,15 @@ describe("erasing a customer's personal data", () => {
 
   it("lets the customer erase themself: every view shows erased, the other customer and the counts stay", async () => {
     const before = await call<{ availableSpots: number }>(service.url, "GET", "/parking-lots/erase-1");
+    // The session works until the erasure.
+    expect(
+      (await call(service.url, "GET", "/reservations", undefined, { ...ANONYMOUS, cookie: sessionCookie }))
+        .status,
+    ).toBe(200);
     const answer = await erase("erase-cust-a", await customerHeaders(data.dir, "erase-cust-a"));
     expect(answer.status).toBe(200);
     expect(answer.body).toMatchObject({ customerId: "erase-cust-a", erasedReservations: 1 });
+    subject = String(answer.body.subject);
     const position = String(answer.body.position);
     const mine = booked["erase-cust-a"]?.reservationId;
     const reservation = await eventually(async () => {
@@ -98,6 +125,86 @@ describe("erasing a customer's personal data", () => {
       `/reservations?carNumber=${encodeURIComponent("3456")}&minPosition=${position}`,
     );
     expect(search.body.items).toEqual([]);
+  });
+
+  it("refuses the erased customer's token on every command and read (403 customer-erased), appending nothing", async () => {
+    const token = await customerHeaders(data.dir, "erase-cust-a");
+    const mine = booked["erase-cust-a"]?.reservationId;
+    const before = await call<{ availableSpots: number }>(service.url, "GET", "/parking-lots/erase-1");
+    const refused = [
+      await call(
+        service.url,
+        "POST",
+        "/parking-lots/erase-1/reservations",
+        { carNumber: "78라9012", amount: 7000 },
+        token,
+      ),
+      await call(service.url, "DELETE", `/parking-lots/erase-1/reservations/${mine}`, undefined, token),
+      await call(service.url, "GET", "/reservations", undefined, token),
+      await call(service.url, "GET", `/reservations/${mine}`, undefined, token),
+      await call(service.url, "GET", "/customers/erase-cust-a/coupons", undefined, token),
+      await erase("erase-cust-a", token),
+      // Public reads too: the token is refused as a token, wherever it is sent.
+      await call(service.url, "GET", "/parking-lots/erase-1", undefined, token),
+    ];
+    for (const answer of refused) {
+      expect(answer.status).toBe(403);
+      expect(answer.body).toMatchObject({ type: "/problems/customer-erased", status: 403 });
+    }
+    const after = await call<{ availableSpots: number; position: string }>(
+      service.url,
+      "GET",
+      "/parking-lots/erase-1",
+    );
+    expect(after.body.availableSpots).toBe(before.body.availableSpots);
+    const reservation = await call<{ status: string }>(service.url, "GET", `/reservations/${mine}`);
+    expect(reservation.body.status).toBe("RESERVED");
+    // Staff whose sub is the erased id are not customers: their roles decide, as before.
+    const staff = bearer(await mintToken(data.dir, { sub: "erase-cust-a", role: "operator" }));
+    expect((await call(service.url, "GET", "/reservations", undefined, staff)).status).toBe(200);
+  });
+
+  it("ended the erased customer's browser session: its cookie no longer works, nor can they sign in", async () => {
+    const answer = await call(service.url, "GET", "/reservations", undefined, {
+      ...ANONYMOUS,
+      cookie: sessionCookie,
+    });
+    expect(answer.status).toBe(401);
+    expect(String(answer.body.detail)).toMatch(/session has ended/);
+    expect(answer.headers.get("set-cookie")).toMatch(/^parking_session=;/);
+    // A new sign-in of the erased customer records no session.
+    const link = new URL(await signInUrl(data.dir, service.url, { sub: "erase-cust-a", role: "customer" }));
+    const again = await fetch(`${service.url}/sign-in${link.search}`, {
+      redirect: "manual",
+      headers: { accept: "application/json" },
+    });
+    expect(again.status).toBe(403);
+    expect(((await again.json()) as { type: string }).type).toBe("/problems/customer-erased");
+    expect(again.headers.get("set-cookie")).toBeNull();
+  });
+
+  it("writes no customer id in clear in the log: paths carry the key store's pseudonym", async () => {
+    const token = await customerHeaders(data.dir, "erase-cust-b");
+    const coupons = await call(service.url, "GET", "/customers/erase-cust-b/coupons", undefined, {
+      ...token,
+      "x-correlation-id": "erasure-log-coupons",
+    });
+    expect(coupons.status).toBe(200);
+    // A customer id in a query string: the log never writes query strings.
+    expect((await call(service.url, "GET", "/reservations?customerId=erase-cust-b")).status).toBe(200);
+    const line = await eventually(async () => {
+      const found = logLines.find(
+        (l) => l.includes("erasure-log-coupons") && l.includes("request completed"),
+      );
+      expect(found).toBeDefined();
+      return JSON.parse(found ?? "{}") as { req: { path: string } };
+    });
+    expect(line.req.path).toMatch(/^\/customers\/~[A-Za-z0-9_-]{43}\/coupons$/);
+    // The erased customer's paths carry the pseudonym their erasure fact records.
+    expect(logLines.some((l) => l.includes(`"/customers/~${subject}/erasure"`))).toBe(true);
+    expect(logLines.some((l) => l.includes(`"/customers/~${subject}/coupons"`))).toBe(true);
+    for (const id of ["erase-cust-a", "erase-cust-b"])
+      expect(logLines.filter((l) => l.includes(id))).toEqual([]);
   });
 
   it("lets an operator of every lot erase with a reason", async () => {

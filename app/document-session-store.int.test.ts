@@ -31,6 +31,18 @@ describe("DocumentSessionStore", () => {
     expect(await sessions.get(id)).toBeUndefined();
   });
 
+  it("ends a customer's sessions by the caller's id (not the token's sub), and not staff's who share it", async () => {
+    const sessions = new DocumentSessionStore(async () => documents);
+    const customer = { ...record(60_000), sub: "idp|42", principal: "cust-42", roles: ["customer"] };
+    const mine = [await sessions.create(customer), await sessions.create(customer)];
+    const staff = await sessions.create({ ...record(60_000), sub: "cust-42", principal: "cust-42" });
+    const other = await sessions.create({ ...customer, principal: "cust-43" });
+    expect(await sessions.revokePrincipal("cust-42", ["operator", "attendant", "admin"])).toBe(2);
+    for (const id of mine) expect(await sessions.get(id)).toBeUndefined();
+    expect(await sessions.get(staff)).toMatchObject({ roles: ["operator"] });
+    expect(await sessions.get(other)).toMatchObject({ principal: "cust-43" });
+  });
+
   it("sweeps expired records of abandoned sessions when a new one starts", async () => {
     const sessions = new DocumentSessionStore(async () => documents);
     for (let i = 0; i < 3; i++)

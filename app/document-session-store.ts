@@ -64,14 +64,24 @@ export class DocumentSessionStore implements SessionStore {
     this.indexed ??= store.ensureIndexes(COLLECTION, [
       { name: "expiresAt", keys: { expiresAt: 1 } },
       { name: "sub", keys: { sub: 1 } },
+      { name: "principal", keys: { principal: 1 } },
     ]);
     return this.indexed;
   }
 
   async revokeSubject(sub: string): Promise<number> {
+    return this.revokeWhere({ sub });
+  }
+
+  async revokePrincipal(principal: string, unless: readonly string[]): Promise<number> {
+    return this.revokeWhere({ principal, roles: { $nin: [...unless] } });
+  }
+
+  /** Deletes the sessions of a subject or of a caller (each field indexed); how many were live. */
+  private async revokeWhere(filter: Record<string, unknown>): Promise<number> {
     const store = await this.store();
     await this.ensureIndexes(store);
-    const sessions = await store.find(COLLECTION, { sub });
+    const sessions = await store.find(COLLECTION, filter);
     if (sessions.length === 0) return 0;
     await store.write(
       sessions.map((doc) => ({ op: "delete" as const, collection: COLLECTION, id: String(doc._id) })),

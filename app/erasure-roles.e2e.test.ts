@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { customerHeaders } from "../test-support/auth.js";
 import { killChildren, spawnRole } from "../test-support/children.js";
 import { call, eventually, tempDataDir } from "../test-support/service.js";
 
@@ -41,6 +42,8 @@ describe("erasing a customer with split roles", () => {
     LOT_SNAPSHOT_EVERY: "2",
     DATA_DIR: data.dir,
     ROLE: role,
+    // One access line per request: the test reads every role's log for the erased id.
+    LOG_LEVEL: "info",
   });
 
   afterEach(async () => {
@@ -90,10 +93,27 @@ describe("erasing a customer with split roles", () => {
       return items.length === bookings.length ? items : undefined;
     }, 30_000);
     expect(before.filter((r) => r.customerId === gone)).toHaveLength(2);
+    const token = await customerHeaders(data.dir, gone);
+    const coupons = await call(queries.url, "GET", `/customers/${gone}/coupons`, undefined, token);
+    expect(coupons.status).toBe(200);
 
     const erased = await call(commands.url, "POST", `/customers/${gone}/erasure`, { reason: "split roles" });
     expect(erased.status, JSON.stringify(erased.body)).toBe(200);
     expect(erased.body).toMatchObject({ customerId: gone, erasedReservations: 0, listedLater: true });
+    // The erasure, made by the command-api, ends the customer on every process sharing the key store.
+    const refused = [
+      await call(
+        commands.url,
+        "POST",
+        `/parking-lots/${lot}/reservations`,
+        { carNumber: "54라4444", amount: 6000 },
+        token,
+      ),
+      await call(queries.url, "GET", "/reservations", undefined, token),
+      await call(queries.url, "GET", `/customers/${gone}/coupons`, undefined, token),
+    ];
+    for (const answer of refused)
+      expect(answer.body, JSON.stringify(answer.body)).toMatchObject({ type: "/problems/customer-erased" });
 
     const after = await eventually(
       async () => {
@@ -134,5 +154,10 @@ describe("erasing a customer with split roles", () => {
       30_000,
       "no plaintext of the erased customer in any view or file",
     );
+    // Nor in any role's log: paths carry the pseudonym (the id was in ten lines of them, issue 46).
+    for (const role of [commands, queries]) expect(role.output()).toContain("request completed");
+    const lines = (output: string) => output.split("\n");
+    for (const role of [commands, projector, queries])
+      expect(lines(role.output()).filter((line) => line.includes(gone))).toEqual([]);
   }, 120_000);
 });

@@ -3,7 +3,7 @@ import { match } from "path-to-regexp";
 import swaggerUi from "swagger-ui-express";
 import { accessControl } from "../platform/auth/access.js";
 import { principalOf } from "../platform/auth/principal.js";
-import { accessLog } from "../platform/http/access-log.js";
+import { accessLog, type LoggedPath } from "../platform/http/access-log.js";
 import {
   assignCorrelationId,
   boundedBodyDepth,
@@ -28,13 +28,19 @@ import { assetRoutes, findWebDir } from "../read-api/page-routes.js";
 import { queryRoutes } from "../read-api/query-routes.js";
 import { TimeTravel } from "../read-api/time-travel/time-travel.js";
 import { webhookRoutes } from "../read-api/webhooks/webhook-routes.js";
-import { CustomerErasure } from "../write-side/customer-erasure.js";
+import { CustomerErasure, type ForgetAfterErasure } from "../write-side/customer-erasure.js";
 import { commandRoutes } from "../write-side/http/command-routes.js";
 import { ACCESS_RULES, serviceAccess, UNLISTED_ROUTES_ALLOW } from "./access.js";
 import { webhookKeyOf } from "./auth.js";
+import { pseudonymizedPaths, refuseErasedCustomers } from "./erased-customers.js";
 import type { Lifecycle } from "./health.js";
 import { lotScopeControl } from "./lot-scope.js";
-import { erasureKeysOf, reservationsFromQueries, snapshotsForgetting } from "./personal-data.js";
+import {
+  erasureKeysOf,
+  reservationsFromQueries,
+  snapshotsForgetting,
+  useDataKeysOf,
+} from "./personal-data.js";
 import { SERVICE_PROBLEMS } from "./problems.js";
 import type { Services } from "./services.js";
 import { appRoutes } from "./surface/app-routes.js";
@@ -51,7 +57,10 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
   // The client address (rate limits, logs) through this many proxies' X-Forwarded-For.
   app.set("trust proxy", services.config.trustProxyHops);
 
-  edge(app, services, lifecycle);
+  // Paths as every log line writes them: a customer id by the key store's pseudonym of it.
+  const keys = useDataKeysOf(services.config);
+  const loggedPath = pseudonymizedPaths(OPERATIONS, (customerId) => keys.pseudonym(customerId));
+  edge(app, services, lifecycle, loggedPath);
   documentation(app);
   bodies(app);
   // Health, metrics, this document, the problem types, the development issuer, sign-in and
@@ -59,7 +68,7 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
   app.use(appRoutes(services, lifecycle));
   apiRoutes(app, services);
   app.use(notFound);
-  app.use(errorHandler(services.logger, SERVICE_PROBLEMS));
+  app.use(errorHandler(services.logger, { ...SERVICE_PROBLEMS, loggedPath }));
   return app;
 }
 
@@ -75,11 +84,11 @@ const sidesOf = (services: Services): ReadonlySet<Side> =>
  * What every request passes before any route: its correlation id, trace and log line, the security
  * headers, the rate limits, authentication, the 405/OPTIONS answers and the access check.
  */
-function edge(app: Express, services: Services, lifecycle: Lifecycle): void {
+function edge(app: Express, services: Services, lifecycle: Lifecycle, loggedPath: LoggedPath): void {
   const { config } = services;
   app.use(assignCorrelationId);
-  app.use(traceRequests());
-  app.use(accessLog(services.logger, correlationId));
+  app.use(traceRequests(loggedPath));
+  app.use(accessLog(services.logger, correlationId, loggedPath));
   app.use(securityHeaders());
   const cors = crossOrigin(config.corsOrigins);
   if (cors) app.use(cors);
@@ -101,10 +110,12 @@ function edge(app: Express, services: Services, lifecycle: Lifecycle): void {
   // Counted, then refused: a caller's ill-formed X-Correlation-Id is a 400 naming the header.
   app.use(refuseIllFormedCorrelationId);
   app.use(services.authentication.authenticate);
+  // An erased customer's token or session: 403 customer-erased, on every route, before anything else.
+  app.use(refuseErasedCustomers(useDataKeysOf(config)));
   if (perPrincipal) app.use(perPrincipal);
   app.use(noStoreForSignedIn);
   answerMethods(app, sidesOf(services));
-  app.use(accessControl(ACCESS_RULES, UNLISTED_ROUTES_ALLOW, services.logger));
+  app.use(accessControl(ACCESS_RULES, UNLISTED_ROUTES_ALLOW, services.logger, loggedPath));
   app.use(lotScopeControl(OPERATIONS, serviceAccess));
 }
 
@@ -228,7 +239,7 @@ function apiRoutes(app: Express, services: Services): void {
               services.eventStore,
               erasureKeysOf(services.config),
               reservationsFromQueries(services.queries, services.eventStore),
-              snapshotsForgetting(services.documentStore, services.erasures),
+              afterErasure(services),
             ),
           }
         : {}),
@@ -269,6 +280,19 @@ function apiRoutes(app: Express, services: Services): void {
       );
     app.use(assetRoutes(webDir));
   }
+}
+
+/**
+ * What an erasure made here does once the keys are gone, before it answers: the customer's browser
+ * sessions end on every replica (their tokens are refused by refuseErasedCustomers), then this
+ * process's copies of their data and the lots' snapshots are forgotten.
+ */
+function afterErasure(services: Services): ForgetAfterErasure {
+  const forget = snapshotsForgetting(services.documentStore, services.erasures);
+  return async (parkingLotIds, reservationIds, customerId) => {
+    await services.authentication.endCustomerSessions(customerId);
+    await forget(parkingLotIds, reservationIds, customerId);
+  };
 }
 
 /** What the control-center page needs: where its bundle is, its live updates, how it signs in. */

@@ -61,6 +61,11 @@ class ProcessKeyRing implements DataKeys {
     return erased;
   }
 
+  isErased(subject: string): boolean {
+    for (const store of this.stores.values()) if (store.isErased(subject)) return true;
+    return false;
+  }
+
   pseudonym(subject: string): string {
     return this.newest.pseudonym(subject);
   }

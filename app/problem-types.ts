@@ -16,6 +16,11 @@ export const SERVICE_PROBLEM_TYPES = {
     title: "Reservation not found",
     help: "Check the reservation id and the lot it belongs to.",
   },
+  "customer-erased": {
+    status: 403,
+    title: "This customer's personal data was erased",
+    help: "The customer was erased (POST /customers/{customerId}/erasure, or the retention period): their tokens and sessions are refused on every route, and nothing is booked, canceled or read for them again. A person who comes back needs a new customer id from the identity provider; staff act on the erased customer's bookings with their own tokens.",
+  },
   "parking-lot-full": {
     status: 409,
     title: "The parking lot is full",

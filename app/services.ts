@@ -20,6 +20,7 @@ import { DocumentLotSnapshotStore } from "../write-side/document-snapshot-store.
 import type { LotSnapshotStore, StoredLotSnapshot } from "../write-side/lot-snapshots.js";
 import type { ReservationRecord } from "../write-side/parking-lot/decider.js";
 import { type Authentication, createAuthentication, idempotencySecretOf, webhookKeyOf } from "./auth.js";
+import { erasedCustomerRefusal } from "./erased-customers.js";
 import { ErasureEvictions } from "./erasure-evictions.js";
 import { paymentSagaSettings } from "./payment-commands.js";
 import { useDataKeysOf } from "./personal-data.js";
@@ -332,6 +333,8 @@ async function authenticationOf(config: Config, documentStore: DocumentStore | u
       ? async () => documentStore
       : () => (sessionStore as LazyDocumentStore).get(),
     logger: logger.child({ component: "auth" }),
+    // An erased customer's sign-in records no session (their requests are refused: http-app.ts).
+    refuseSession: erasedCustomerRefusal(useDataKeysOf(config)),
   });
   return { authentication, sessionStore };
 }

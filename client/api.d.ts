@@ -3250,6 +3250,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `/problems/customer-erased`: This customer's personal data was erased. */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        type?: "/problems/customer-erased";
+                    };
+                };
+            };
             /** @description `/problems/method-not-allowed`: Method not allowed. */
             405: {
                 headers: {
@@ -3407,6 +3424,23 @@ export interface operations {
                         status?: 401;
                         /** @enum {unknown} */
                         type?: "/problems/unauthorized";
+                    };
+                };
+            };
+            /** @description `/problems/customer-erased`: This customer's personal data was erased. */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        type?: "/problems/customer-erased";
                     };
                 };
             };
@@ -3578,6 +3612,23 @@ export interface operations {
                         status?: 401;
                         /** @enum {unknown} */
                         type?: "/problems/unauthorized";
+                    };
+                };
+            };
+            /** @description `/problems/customer-erased`: This customer's personal data was erased. */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        type?: "/problems/customer-erased";
                     };
                 };
             };
@@ -3756,7 +3807,7 @@ export interface operations {
                     "text/html": string;
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -3769,7 +3820,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                     "text/html": string;
                 };
@@ -3924,7 +3975,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -3937,7 +3988,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -4085,6 +4136,23 @@ export interface operations {
                         status?: 401;
                         /** @enum {unknown} */
                         type?: "/problems/unauthorized";
+                    };
+                };
+            };
+            /** @description `/problems/customer-erased`: This customer's personal data was erased. */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        type?: "/problems/customer-erased";
                     };
                 };
             };
@@ -4244,7 +4312,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `customer` or `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -4257,7 +4325,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -4421,7 +4489,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `customer` or `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -4434,7 +4502,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -4619,6 +4687,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `/problems/customer-erased`: This customer's personal data was erased. */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        type?: "/problems/customer-erased";
+                    };
+                };
+            };
             /** @description `/problems/method-not-allowed`: Method not allowed. */
             405: {
                 headers: {
@@ -4768,6 +4853,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description `/problems/customer-erased`: This customer's personal data was erased. */
+            403: {
+                headers: {
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        type?: "/problems/customer-erased";
+                    };
+                };
+            };
             /** @description `/problems/method-not-allowed`: Method not allowed. */
             405: {
                 headers: {
@@ -4886,7 +4986,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
@@ -4897,7 +4997,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -5021,6 +5121,23 @@ export interface operations {
                         status?: 401;
                         /** @enum {unknown} */
                         type?: "/problems/unauthorized";
+                    };
+                };
+            };
+            /** @description `/problems/customer-erased`: This customer's personal data was erased. */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        type?: "/problems/customer-erased";
                     };
                 };
             };
@@ -5175,6 +5292,23 @@ export interface operations {
                         status?: 401;
                         /** @enum {unknown} */
                         type?: "/problems/unauthorized";
+                    };
+                };
+            };
+            /** @description `/problems/customer-erased`: This customer's personal data was erased. */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        type?: "/problems/customer-erased";
                     };
                 };
             };
@@ -5359,7 +5493,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -5372,7 +5506,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -5585,7 +5719,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -5598,7 +5732,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -5776,6 +5910,23 @@ export interface operations {
                         status?: 401;
                         /** @enum {unknown} */
                         type?: "/problems/unauthorized";
+                    };
+                };
+            };
+            /** @description `/problems/customer-erased`: This customer's personal data was erased. */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        type?: "/problems/customer-erased";
                     };
                 };
             };
@@ -5975,7 +6126,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -5988,7 +6139,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -6225,7 +6376,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -6238,7 +6389,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -6472,7 +6623,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -6485,7 +6636,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -6702,7 +6853,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -6715,7 +6866,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -6896,7 +7047,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -6909,7 +7060,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -7098,7 +7249,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -7111,7 +7262,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -7328,7 +7479,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -7341,7 +7492,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -7588,7 +7739,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `customer` or `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -7601,7 +7752,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -7858,7 +8009,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `customer` or `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -7871,7 +8022,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -8101,7 +8252,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator` or `attendant` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `customer` or `operator` or `attendant` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -8114,7 +8265,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -8344,7 +8495,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator` or `attendant` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `customer` or `operator` or `attendant` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -8357,7 +8508,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -8597,7 +8748,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -8610,7 +8761,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -8846,6 +8997,23 @@ export interface operations {
                     };
                 };
             };
+            /** @description `/problems/customer-erased`: This customer's personal data was erased. */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        type?: "/problems/customer-erased";
+                    };
+                };
+            };
             /** @description `/problems/parking-lot-not-found`: Parking lot not found. */
             404: {
                 headers: {
@@ -9016,7 +9184,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -9029,7 +9197,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -9183,7 +9351,7 @@ export interface operations {
                  * @description The last segment of a problem's `type`.
                  * @example parking-lot-full
                  */
-                name: "validation" | "malformed-json" | "unsupported-media-type" | "payload-too-large" | "not-found" | "method-not-allowed" | "rate-limited" | "overloaded" | "store-unavailable" | "storage-unavailable" | "service-unavailable" | "shutting-down" | "unauthorized" | "forbidden" | "sign-in-failed" | "identity-provider-unavailable" | "internal" | "parking-lot-not-found" | "reservation-not-found" | "parking-lot-full" | "parking-lot-id-taken" | "idempotency-key-reused" | "reservation-not-active" | "not-checked-in" | "check-in-too-early" | "price-changed" | "too-many-active-reservations" | "parking-lot-closed" | "reservation-checked-in" | "too-many-closures" | "capacity-too-low" | "payment-pending" | "not-paid" | "refund-exceeds-captured" | "refund-window-passed" | "concurrency-conflict" | "too-many-streams" | "webhook-endpoint-not-found" | "too-many-webhook-endpoints" | "position-not-reached";
+                name: "validation" | "malformed-json" | "unsupported-media-type" | "payload-too-large" | "not-found" | "method-not-allowed" | "rate-limited" | "overloaded" | "store-unavailable" | "storage-unavailable" | "service-unavailable" | "shutting-down" | "unauthorized" | "forbidden" | "sign-in-failed" | "identity-provider-unavailable" | "internal" | "parking-lot-not-found" | "reservation-not-found" | "customer-erased" | "parking-lot-full" | "parking-lot-id-taken" | "idempotency-key-reused" | "reservation-not-active" | "not-checked-in" | "check-in-too-early" | "price-changed" | "too-many-active-reservations" | "parking-lot-closed" | "reservation-checked-in" | "too-many-closures" | "capacity-too-low" | "payment-pending" | "not-paid" | "refund-exceeds-captured" | "refund-window-passed" | "concurrency-conflict" | "too-many-streams" | "webhook-endpoint-not-found" | "too-many-webhook-endpoints" | "position-not-reached";
             };
             cookie?: never;
         };
@@ -9239,6 +9407,23 @@ export interface operations {
                         status?: 401;
                         /** @enum {unknown} */
                         type?: "/problems/unauthorized";
+                    };
+                };
+            };
+            /** @description `/problems/customer-erased`: This customer's personal data was erased. */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        type?: "/problems/customer-erased";
                     };
                 };
             };
@@ -9428,6 +9613,21 @@ export interface operations {
                     };
                 };
             };
+            /** @description `/problems/customer-erased`: This customer's personal data was erased. */
+            403: {
+                headers: {
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        type?: "/problems/customer-erased";
+                    };
+                };
+            };
             /** @description `/problems/method-not-allowed`: Method not allowed. */
             405: {
                 headers: {
@@ -9598,7 +9798,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator` or `attendant` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `customer` or `operator` or `attendant` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -9611,7 +9811,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -9790,7 +9990,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator` or `attendant` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `customer` or `operator` or `attendant` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -9803,7 +10003,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -9982,7 +10182,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator` or `attendant` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `customer` or `operator` or `attendant` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -9995,7 +10195,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -10172,7 +10372,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -10185,7 +10385,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -10375,6 +10575,23 @@ export interface operations {
                     "text/html": string;
                 };
             };
+            /** @description `/problems/customer-erased`: This customer's personal data was erased. */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        type?: "/problems/customer-erased";
+                    };
+                };
+            };
             /** @description `/problems/not-found`: No such resource. */
             404: {
                 headers: {
@@ -10547,7 +10764,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `customer` or `operator` or `attendant` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `customer` or `operator` or `attendant` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -10560,7 +10777,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -10746,7 +10963,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -10759,7 +10976,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -10927,7 +11144,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -10940,7 +11157,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -11106,7 +11323,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -11119,7 +11336,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -11327,7 +11544,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -11340,7 +11557,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -11512,7 +11729,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -11525,7 +11742,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -11737,7 +11954,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -11750,7 +11967,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -11933,7 +12150,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -11946,7 +12163,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -12154,7 +12371,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -12167,7 +12384,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };

@@ -14,10 +14,14 @@ export type ReservationsOf = (customerId: string) => Promise<{
   readonly unlisted?: boolean;
 }>;
 
-/** What else forgets the customer once their keys are gone (the lots' snapshots and archive). */
+/**
+ * What else forgets the customer once their keys are gone (the lots' snapshots and archive, the
+ * customer's sessions).
+ */
 export type ForgetAfterErasure = (
   parkingLotIds: readonly string[],
   reservationIds: readonly string[],
+  customerId: string,
 ) => Promise<void>;
 
 export interface ErasureOutcome {
@@ -69,7 +73,7 @@ export class CustomerErasure {
       expectedRevision: "any",
     });
     this.keys.erase(customerId);
-    await this.afterErasure(parkingLotIds, reservationIds);
+    await this.afterErasure(parkingLotIds, reservationIds, customerId);
     return {
       subject,
       reservationIds,

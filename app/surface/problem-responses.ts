@@ -32,7 +32,8 @@ const BODY_PROBLEMS: readonly ProblemName[] = [
  * - authentication, on every route, public ones included: a bad token is `unauthorized`, a token or
  *   session cookie that cannot be checked because the issuer's keys are out of reach is
  *   `identity-provider-unavailable`, and a request that changes something authenticated by the
- *   session cookie from another origin is `forbidden`;
+ *   session cookie from another origin is `forbidden`; a token or session of a customer who was
+ *   erased is `customer-erased` (app/erased-customers.ts);
  * - a method the path does not have: `method-not-allowed`;
  * - an ill-formed X-Correlation-Id, on every operation: `validation`;
  * - the access tables: `unauthorized` without a token and `forbidden` for another role, unless
@@ -60,6 +61,8 @@ export function problemsOf(operation: Operation, allowed: Allowed): ProblemName[
   // An ill-formed X-Correlation-Id, on any operation.
   add("validation");
   if (allowed !== "anonymous") add("unauthorized", "forbidden");
+  // An erased customer's token or session, on every route (checked right after authentication).
+  add("customer-erased");
   const routed = operation.side !== "app";
   if (operation.body || (routed && operation.method !== "get")) add(...BODY_PROBLEMS);
   if ((routed && operation.query) || (operation.parameters ?? []).some((p) => p.in === "path"))

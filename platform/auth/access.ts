@@ -1,5 +1,6 @@
 import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { match } from "path-to-regexp";
+import type { LoggedPath } from "../http/access-log.js";
 import { ProblemError } from "../http/problem.js";
 import type { Logger } from "../logger.js";
 import { anonymousRefusal, principalOf } from "./principal.js";
@@ -48,6 +49,7 @@ export function accessControl(
   rules: readonly AccessRule[],
   fallback: readonly string[],
   logger?: Pick<Logger, "warn">,
+  loggedPath: LoggedPath = (path) => path,
 ): RequestHandler {
   const allowed = accessLookup(rules, fallback);
   let logged = false;
@@ -62,7 +64,11 @@ export function accessControl(
       if (!logged && principal.via === "bearer" && principal.emptyRolesClaims?.length && logger) {
         logged = true;
         logger.warn(
-          { emptyRolesClaims: principal.emptyRolesClaims, roles: principal.roles, path: req.path },
+          {
+            emptyRolesClaims: principal.emptyRolesClaims,
+            roles: principal.roles,
+            path: loggedPath(req.path),
+          },
           "a token was refused for want of a role; these configured roles claims (AUTH_ROLES_CLAIMS) were absent or empty in it",
         );
       }

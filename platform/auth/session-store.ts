@@ -52,6 +52,13 @@ export interface SessionStore {
   delete(id: string): Promise<void>;
   /** Deletes every session of a subject (an operator's revocation); how many there were. */
   revokeSubject(sub: string): Promise<number>;
+  /**
+   * Deletes every session whose caller is `principal` (the customer id a customer's sessions rest
+   * on, which may differ from the token's `sub`) and that holds none of the roles `unless` (staff:
+   * erasing a customer ends the customer's sessions, not those of a member of staff who happens to
+   * share the id). How many were live.
+   */
+  revokePrincipal(principal: string, unless: readonly string[]): Promise<number>;
 }
 
 /** The shape of an id `newSessionId` makes (256 random bits, base64url). */
@@ -103,9 +110,17 @@ export class MemorySessionStore implements SessionStore {
     this.records.delete(id);
   }
   async revokeSubject(sub: string): Promise<number> {
+    return this.revokeWhere((record) => record.sub === sub);
+  }
+  async revokePrincipal(principal: string, unless: readonly string[]): Promise<number> {
+    return this.revokeWhere(
+      (record) => record.principal === principal && !record.roles.some((role) => unless.includes(role)),
+    );
+  }
+  private revokeWhere(ends: (record: SessionRecord) => boolean): number {
     let revoked = 0;
     for (const [id, record] of this.records) {
-      if (record.sub !== sub) continue;
+      if (!ends(record)) continue;
       this.records.delete(id);
       if (Date.parse(record.expiresAt) > this.now()) revoked++;
     }

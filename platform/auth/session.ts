@@ -105,6 +105,21 @@ export interface SessionHandlerOptions extends CookiePolicy {
    * (the document store); else this process's memory.
    */
   readonly claimOnce?: (jti: string, expiresAtMs: number) => Promise<boolean>;
+  /**
+   * Whether the caller may have a session at all, beyond a valid token (the application's rule:
+   * an erased customer may not): the problem to answer instead, or undefined. Checked before a
+   * session is recorded, so none is made for a caller every request would refuse.
+   */
+  readonly refuse?: (principal: {
+    readonly sub: string;
+    readonly roles: readonly string[];
+  }) => ProblemError | undefined;
+}
+
+/** Throws the application's refusal of a session for this caller, if it has one. */
+function admit(options: SessionHandlerOptions, principal: string, roles: readonly string[]): void {
+  const refused = options.refuse?.({ sub: principal, roles });
+  if (refused) throw refused;
 }
 
 /** Single use within one process: what a lone process, or a test, needs. */
@@ -134,6 +149,7 @@ export function linkSignIn(options: SessionHandlerOptions): OperationHandler {
     const { token } = queryOf(req, SignInQuery);
     if (!token) throw new ProblemError("sign-in-failed", "The sign-in link has no token.");
     const { signIn, jti, exp } = await verifiedSignInToken(options.verifier, token);
+    admit(options, options.principalOf(signIn), signIn.roles);
     if (!(await claimOnce(jti, exp * 1000)))
       throw new ProblemError("sign-in-failed", "This sign-in link was already used.");
     const requested = Number(signIn.claims.session_ttl);
@@ -269,6 +285,7 @@ export function startSession(options: SessionHandlerOptions): OperationHandler {
   return async (req, res) => {
     res.setHeader("Cache-Control", "no-store");
     const verified = await options.verifier.verify(bearerTokenOf(req));
+    admit(options, options.principalOf(verified), verified.roles);
     const { refreshToken, idToken } = bodyOf(req, StartSessionBody);
     const now = Date.now();
     const accessExpiresAt = Number(verified.claims.exp) * 1000;

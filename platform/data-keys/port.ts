@@ -29,6 +29,13 @@ export interface DataKeys {
   key(id: string): Buffer | undefined;
   /** Deletes every key of `subject` and remembers the subject as erased; returns how many keys it deleted. */
   erase(subject: string): number;
+  /**
+   * Whether `subject` was erased: one indexed read of the tombstones the store shares with every
+   * process, so an erasure made by any of them is seen by the next call. Read on every request of a
+   * customer (app/erased-customers.ts): an adapter over a remote store (a KMS) keeps it as cheap
+   * (erased stays erased, so a yes may be cached for good; a no only briefly).
+   */
+  isErased(subject: string): boolean;
   /** A stable name of `subject` that does not reveal it (a keyed HMAC): what an erasure fact records. */
   pseudonym(subject: string): string;
   close(): void;
@@ -76,6 +83,10 @@ export class MemoryDataKeys implements DataKeys {
     this.current.delete(name);
     this.erased.add(name);
     return erased;
+  }
+
+  isErased(subject: string): boolean {
+    return this.erased.has(this.pseudonym(subject));
   }
 
   pseudonym(subject: string): string {

@@ -49,6 +49,22 @@ describe("the embedded key store's durability", () => {
     }
   });
 
+  it("tells every handle on the file that a subject was erased, at the next call (no cache)", () => {
+    const path = file("tombstones");
+    const erasing = SqliteDataKeys.open(path);
+    const other = SqliteDataKeys.open(path);
+    try {
+      expect(other.keyFor("cust-t")).toBeDefined();
+      expect(other.isErased("cust-t")).toBe(false);
+      erasing.erase("cust-t");
+      expect(other.isErased("cust-t")).toBe(true);
+      expect(other.isErased("cust-u")).toBe(false);
+    } finally {
+      erasing.close();
+      other.close();
+    }
+  });
+
   it("keeps a key made at checkpoints across a crash of the process that made it", () => {
     const path = file("crash");
     const script = `

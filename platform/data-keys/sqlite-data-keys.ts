@@ -36,7 +36,7 @@ export class SqliteDataKeys implements DataKeys {
   private readonly insert: BetterSqlite3.Statement<[string, string, Buffer]>;
   private readonly deleteSubject: BetterSqlite3.Statement<[string]>;
   private readonly tombstone: BetterSqlite3.Statement<[string]>;
-  private readonly isErased: BetterSqlite3.Statement<[string], { subject: string }>;
+  private readonly erasedRow: BetterSqlite3.Statement<[string], { subject: string }>;
 
   private constructor(
     private readonly db: BetterSqlite3.Database,
@@ -65,7 +65,7 @@ export class SqliteDataKeys implements DataKeys {
     this.insert = db.prepare("INSERT INTO data_keys (id, subject, key) VALUES (?, ?, ?)");
     this.deleteSubject = db.prepare("DELETE FROM data_keys WHERE subject = ?");
     this.tombstone = db.prepare("INSERT OR IGNORE INTO erased_subjects (subject) VALUES (?)");
-    this.isErased = db.prepare("SELECT subject FROM erased_subjects WHERE subject = ?");
+    this.erasedRow = db.prepare("SELECT subject FROM erased_subjects WHERE subject = ?");
   }
 
   static open(file: string, options: { sync?: DataKeysSync; busyTimeoutMs?: number } = {}): SqliteDataKeys {
@@ -89,13 +89,13 @@ export class SqliteDataKeys implements DataKeys {
     const name = this.pseudonym(subject);
     const found = this.bySubject.get(name);
     if (found) return found;
-    if (this.isErased.get(name)) return undefined;
+    if (this.erasedRow.get(name)) return undefined;
     return this.writing(() =>
       this.db
         .transaction((): DataKey | undefined => {
           const again = this.bySubject.get(name);
           if (again) return again;
-          if (this.isErased.get(name)) return undefined;
+          if (this.erasedRow.get(name)) return undefined;
           const created = newDataKey();
           this.insert.run(created.id, name, created.key);
           return created;
@@ -154,6 +154,10 @@ export class SqliteDataKeys implements DataKeys {
     // checkpoint once it has let go, empties it.)
     this.db.pragma("wal_checkpoint(TRUNCATE)");
     return erased;
+  }
+
+  isErased(subject: string): boolean {
+    return this.erasedRow.get(this.pseudonym(subject)) !== undefined;
   }
 
   pseudonym(subject: string): string {

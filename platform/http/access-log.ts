@@ -14,10 +14,25 @@ export const accessLogLevel = (status: number, expectedRefusal = false): Level =
   status >= 500 && !expectedRefusal ? "error" : "info";
 
 /**
- * The fields of a request's line. Only what is needed to follow a request through the logs:
- * no headers (tokens, cookies) and no query string (it may carry customer ids).
+ * How a path is written in the log: the application replaces what must not be logged in clear
+ * (app/erased-customers.ts: a customer id by its keyed pseudonym). Given the path without its query.
  */
-export function accessLogLine(req: Request, res: Response, correlationId: string, startedAt: number) {
+export type LoggedPath = (path: string) => string;
+
+const asItIs: LoggedPath = (path) => path;
+
+/**
+ * The fields of a request's line. Only what is needed to follow a request through the logs:
+ * no headers (tokens, cookies), no query string (it may carry customer ids), and the path as
+ * `loggedPath` writes it (a customer id in it pseudonymized).
+ */
+export function accessLogLine(
+  req: Request,
+  res: Response,
+  correlationId: string,
+  startedAt: number,
+  loggedPath: LoggedPath = asItIs,
+) {
   const url = req.originalUrl;
   const query = url.indexOf("?");
   const refused = res.statusCode >= 400 && res.statusCode < 500;
@@ -25,7 +40,7 @@ export function accessLogLine(req: Request, res: Response, correlationId: string
     correlationId,
     req: {
       method: req.method,
-      path: query < 0 ? url : url.slice(0, query),
+      path: loggedPath(query < 0 ? url : url.slice(0, query)),
       // A refused request says who sent what, from selected headers only: never Authorization or Cookie.
       ...(refused ? { headers: selectedHeaders(req) } : {}),
     },
@@ -61,7 +76,11 @@ function selectedHeaders(req: Request): Record<string, string> {
  * this replaces, built three child loggers and serialized the request up front for every request:
  * 8% of the service's CPU under load, see BENCHMARKS.md.)
  */
-export function accessLog(logger: Logger, correlationIdOf: (req: Request) => string): RequestHandler {
+export function accessLog(
+  logger: Logger,
+  correlationIdOf: (req: Request) => string,
+  loggedPath: LoggedPath = asItIs,
+): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     if (QUIET_PATHS.has(req.path)) {
       next();
@@ -74,7 +93,7 @@ export function accessLog(logger: Logger, correlationIdOf: (req: Request) => str
         : "warn";
       if (!logger.isLevelEnabled(level)) return;
       logger[level](
-        accessLogLine(req, res, correlationIdOf(req), startedAt),
+        accessLogLine(req, res, correlationIdOf(req), startedAt, loggedPath),
         res.writableFinished ? "request completed" : "request aborted",
       );
     });

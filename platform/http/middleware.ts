@@ -4,6 +4,7 @@ import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Respon
 import type { Logger } from "../logger.js";
 import { FORBIDDEN_TEXT } from "../plain-text.js";
 import { precompile, SchemaValidationError, validate } from "../validation.js";
+import type { LoggedPath } from "./access-log.js";
 import { ProblemError, type ProblemName, problemDocument, problemType, problemTypes } from "./problem.js";
 
 /** What a caller's X-Correlation-Id must look like (the document's parameter says the same). */
@@ -311,6 +312,8 @@ const EXPECTED_REFUSALS: readonly ProblemName[] = ["overloaded", "shutting-down"
 export interface ApplicationProblems {
   readonly mapping?: ProblemMapping;
   readonly expectedRefusals?: readonly ProblemName[];
+  /** How a failed request's path is written in the log (the access log's rule: a customer id pseudonymized). */
+  readonly loggedPath?: LoggedPath;
 }
 
 export function errorHandler(logger: Logger, application: ApplicationProblems = {}): ErrorRequestHandler {
@@ -333,7 +336,12 @@ export function errorHandler(logger: Logger, application: ApplicationProblems = 
     } else if (problem.status >= 500) {
       logger.error(
         // The path, not the URL: a query string may carry a sign-in token or customer ids.
-        { err: error, correlationId: correlationId(req), method: req.method, path: req.path },
+        {
+          err: error,
+          correlationId: correlationId(req),
+          method: req.method,
+          path: application.loggedPath ? application.loggedPath(req.path) : req.path,
+        },
         "request failed",
       );
     }

@@ -12,16 +12,17 @@ export const traceparentOf = (req: Request): string | undefined => traceparents.
  * when the response is; what the request causes carries the span's traceparent (or the caller's,
  * when its trace is not sampled). With tracing off nothing is read or carried, as OpenTelemetry's
  * API does without an SDK: a request costs one check, and the log holds no trace ids nobody
- * records.
+ * records. `spanPath` writes the path as the log does (`url.path` and, off any route, the name).
  */
-export function traceRequests(): RequestHandler {
+export function traceRequests(spanPath: (path: string) => string = (path) => path): RequestHandler {
   return function traceRequest(req: Request, res: Response, next: NextFunction) {
     if (!tracingOn()) {
       next();
       return;
     }
     const caller = validTraceparent(req.headers.traceparent);
-    const path = req.path;
+    // As the log writes it (the application's rule: a customer id pseudonymized), since spans are shipped too.
+    const path = spanPath(req.path);
     // Named when it ends, by its route (known then); started under the method alone, no string built.
     const span = startSpan(req.method, caller, {
       kind: SpanKind.SERVER,
