@@ -2588,8 +2588,8 @@ export interface components {
                      * @example 5000
                      */
                     released: number;
-                    /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); authorized: the amount is held; captured, released, refunded: what the settlement did (refunded once any refund was made); failed: declined or the hold ran out (the booking was canceled). */
-                    state: "pending" | "authorized" | "captured" | "refunded" | "released" | "failed";
+                    /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); authorized: the amount is held; captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled). */
+                    state: "pending" | "authorized" | "captured" | "partially_refunded" | "refunded" | "released" | "failed";
                 };
                 /**
                  * @description Global position in the event log (decimal string).
@@ -2817,8 +2817,8 @@ export interface components {
                  * @example 5000
                  */
                 released: number;
-                /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); authorized: the amount is held; captured, released, refunded: what the settlement did (refunded once any refund was made); failed: declined or the hold ran out (the booking was canceled). */
-                state: "pending" | "authorized" | "captured" | "refunded" | "released" | "failed";
+                /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); authorized: the amount is held; captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled). */
+                state: "pending" | "authorized" | "captured" | "partially_refunded" | "refunded" | "released" | "failed";
             };
             /**
              * @description Global position in the event log (decimal string).

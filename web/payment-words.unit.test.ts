@@ -31,8 +31,11 @@ describe("a booking's payment in words", () => {
     expect(paymentWords(payment({ state: "captured", authorized: 1000, captured: 1500 }))).toBe(
       `captured ${money(1500)} KRW`,
     );
-    expect(paymentWords(payment({ state: "refunded", captured: 1000, refunded: 400 }))).toBe(
+    expect(paymentWords(payment({ state: "partially_refunded", captured: 1000, refunded: 400 }))).toBe(
       `captured ${money(1000)} · refunded 400 KRW`,
+    );
+    expect(paymentWords(payment({ state: "refunded", captured: 1000, refunded: 1000 }))).toBe(
+      `captured ${money(1000)} · refunded ${money(1000)} KRW`,
     );
     expect(paymentWords(payment({ state: "released", authorized: 5000, released: 5000 }))).toBe(
       `released ${money(5000)} KRW`,

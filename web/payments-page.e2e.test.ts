@@ -12,7 +12,7 @@ import { ensureWebBuilt } from "../test-support/web-build.js";
  * The lot page with payments on (issue 38 item 7), in a real Chromium: the service runs with
  * PAYMENTS=stripe against the Stripe-contract server (test-support/stripe). A paid booking checked
  * in and out is captured; the operator sees "captured" in its row, refunds part of it with a
- * reason through the page's form and sees "refunded"; a refund larger than what is left shows the
+ * reason through the page's form and sees "partially_refunded"; a refund larger than what is left shows the
  * service's problem in its words, and nothing more is refunded. The control center then shows the
  * lot's money today: revenue, refunds and net, in its row and summed above the lots.
  */
@@ -121,9 +121,9 @@ describe("the lot page with payments", () => {
     const notice = page.locator(".notice");
     await expect.poll(() => notice.isVisible()).toBe(true);
     expect(await notice.innerText()).toContain("Refund of 400 for 12가3456 decided.");
-    await expect.poll(() => payment.getAttribute("data-payment")).toBe("refunded");
+    await expect.poll(() => payment.getAttribute("data-payment")).toBe("partially_refunded");
     expect(await payment.innerText()).toBe(`captured ${captured.toLocaleString("ko-KR")} · refunded 400 KRW`);
-    expect((await view()).payment).toMatchObject({ state: "refunded", refunded: 400 });
+    expect((await view()).payment).toMatchObject({ state: "partially_refunded", refunded: 400 });
 
     // More than what is left: the problem in the service's words, and nothing more refunded.
     await row.getByRole("button", { name: "Refund 12가3456" }).click();
@@ -134,7 +134,7 @@ describe("the lot page with payments", () => {
     await expect.poll(() => problem.isVisible()).toBe(true);
     expect(await problem.innerText()).toContain("The refund is more than what can still be refunded");
     expect(await problem.innerText()).toContain(`At most ${captured - 400} of reservation ${reservationId}`);
-    expect((await view()).payment).toMatchObject({ state: "refunded", refunded: 400 });
+    expect((await view()).payment).toMatchObject({ state: "partially_refunded", refunded: 400 });
 
     // The control center: the lot's money today (captured, refunded, net) in its row and summed above.
     const center = await browser.context.newPage();

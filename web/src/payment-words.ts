@@ -17,6 +17,7 @@ export function paymentWords(p: Payment): string {
     case "authorized":
       return `authorized ${money(p.authorized)}${cur}`;
     case "captured":
+    case "partially_refunded":
     case "refunded":
       return `captured ${money(p.captured)}${p.refunded ? ` · refunded ${money(p.refunded)}` : ""}${cur}`;
     case "released":

@@ -416,3 +416,30 @@ describe("an operator's refund", () => {
     given([registered, parkingReserved()]).when(refund(100)).then("NotPaid");
   });
 });
+
+describe("a refunded payment's state (issue 47)", () => {
+  const refunded = (amount: number, settlementId: string): ParkingLotEvent => ({
+    type: "PaymentRefunded",
+    data: {
+      ...ids,
+      intentId: "pi_1",
+      refundId: `re_${settlementId}`,
+      amount,
+      currency: "KRW",
+      settlementId,
+      refundedAt: at(220),
+    },
+  });
+  const stateAfter = (events: ParkingLotEvent[]) => paymentOf(fold(events), ids.reservationId)?.state;
+
+  it("reads partially_refunded while part of what was captured is refunded, refunded once all of it is", () => {
+    expect(stateAfter([...PAID, captured])).toBe("captured");
+    expect(stateAfter([...PAID, captured, refunded(400, "ev-11")])).toBe("partially_refunded");
+    expect(paymentOf(fold([...PAID, captured, refunded(400, "ev-11")]), ids.reservationId)).toMatchObject({
+      captured: 6000,
+      refunded: 400,
+    });
+    expect(stateAfter([...PAID, captured, refunded(400, "ev-11"), refunded(5600, "ev-12")])).toBe("refunded");
+    expect(stateAfter([...PAID, captured, refunded(6000, "ev-11")])).toBe("refunded");
+  });
+});
