@@ -153,4 +153,49 @@ describe("the lot page with payments", () => {
     expect(errors).toEqual([]);
     await page.close();
   });
+
+  it("cancels a paid booking through the page and says what the cancel decided of its money (issue 47)", async () => {
+    // An hour two hours ahead, authorized; the operator cancels it: free, everything released.
+    const startsAt = now + 2 * HOUR;
+    const booked = await call<{ reservationId: string }>(
+      service.url,
+      "POST",
+      `/parking-lots/${LOT.parkingLotId}/reservations`,
+      {
+        carNumber: "34나5678",
+        startsAt: new Date(startsAt).toISOString(),
+        endsAt: new Date(startsAt + HOUR).toISOString(),
+        paymentMethod: "pm_card_visa",
+      },
+      await customerHeaders(data.dir, "CUST-PAGE-2"),
+    );
+    expect(booked.status, JSON.stringify(booked.body)).toBe(201);
+    reservationId = booked.body.reservationId;
+    await eventually(async () => (await view()).payment?.state).toBe("authorized");
+    const authorized = (await view()).payment?.authorized ?? 0;
+    expect(authorized).toBe(1000);
+    const page = await browser.context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(error.message));
+    await page.goto(await signInLink(data.dir, service.url, { role: "operator", sub: "ops-pay" }));
+    await page.waitForURL(`${service.url}/control-center`);
+    await page.locator(`[data-lot="${LOT.parkingLotId}"]`).getByRole("button", { name: LOT.name }).click();
+    const row = page.locator(`[data-reservation="${reservationId}"]`);
+    await expect.poll(() => paymentOf(page).getAttribute("data-payment")).toBe("authorized");
+    await row.getByRole("button", { name: /Cancel the reservation/ }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Reason").fill("the customer called");
+    await dialog.getByRole("button", { name: "Cancel reservation" }).click();
+    const notice = page.locator(".notice");
+    await expect.poll(() => notice.isVisible()).toBe(true);
+    expect(await notice.innerText()).toContain(
+      `Canceled the reservation of 34나5678: no fee kept · ${authorized.toLocaleString("ko-KR")} KRW released.`,
+    );
+    // The provider carries it out: the row follows to released.
+    await expect
+      .poll(() => paymentOf(page).getAttribute("data-payment"), { timeout: 15_000 })
+      .toBe("released");
+    expect(errors).toEqual([]);
+    await page.close();
+  });
 });
