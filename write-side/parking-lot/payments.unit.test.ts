@@ -146,8 +146,20 @@ describe("the provider's answer", () => {
     now: at(1),
   };
 
-  it("authorizes a pending booking: RESERVED", () => {
-    const { state } = given([registered, terms, pending]).when(authorize).then([authorized]);
+  it("authorizes a pending booking: RESERVED, the fact naming the booking it made RESERVED", () => {
+    const reserved: ParkingLotEvent = {
+      type: "PaymentAuthorized",
+      data: {
+        ...ids,
+        intentId: "pi_1",
+        amount: 6000,
+        currency: "KRW",
+        authorizedAt: at(1),
+        customerId: "CUST1",
+        booking: { amount: 6000, startsAt: START, endsAt: END },
+      },
+    };
+    const { state } = given([registered, terms, pending]).when(authorize).then([reserved]);
     expect(reservationStatus(state, "res-1", Date.parse(at(1)))).toBe("RESERVED");
     expect(paymentOf(state, "res-1")).toMatchObject({
       state: "authorized",
