@@ -1165,6 +1165,91 @@ export interface webhooks {
         patch?: never;
         trace?: never;
     };
+    "payment.authorized": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The provider authorized the booking's payment (`amount` held on the card): the booking is RESERVED, and `reservation.reserved` follows. */
+        post: operations["webhook.payment.authorized"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "payment.captured": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The provider captured `amount` of the authorization: the stay's price at check-out, a late cancel's fee, a no-show's fee. */
+        post: operations["webhook.payment.captured"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "payment.failed": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The booking's payment failed: declined (`code`, the provider's decline code) or its hold ran out (`reason: expired`); `reservation.canceled` follows. */
+        post: operations["webhook.payment.failed"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "payment.refunded": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The provider refunded `amount` of what was captured (an operator's refund). */
+        post: operations["webhook.payment.refunded"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "payment.released": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** The provider let go of `amount` of the authorization: never charged. */
+        post: operations["webhook.payment.released"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "reservation.canceled": {
         parameters: {
             query?: never;
@@ -1259,7 +1344,7 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** A reservation was accepted (no `startsAt`/`endsAt`: open-ended). */
+        /** A reservation is RESERVED (no `startsAt`/`endsAt`: open-ended). With payments on, once its payment is authorized (after `payment.authorized`); a booking whose payment fails is never sent as reserved. */
         post: operations["webhook.reservation.reserved"];
         delete?: never;
         options?: never;
@@ -1699,7 +1784,7 @@ export interface components {
             /** @description What it is for (yours). */
             description?: string;
             /** @description The event types sent to it. */
-            eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began")[];
+            eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded")[];
             /**
              * @description Where messages are POSTed: an https URL (http and private addresses only with WEBHOOK_ALLOW_PRIVATE).
              * @example https://example.com/webhooks/parking
@@ -2405,6 +2490,29 @@ export interface components {
              * @example CUST1
              */
             reservationId: string;
+            /** @description Payments on, a booking whose payment was authorized: what this cancel decided of its money, in the currency's minor unit (the provider carries it out after the answer; `payment` on GET /reservations/{reservationId} shows it done). Absent when nothing was authorized (payments off, a payment still pending: nothing is charged) and on a repeated cancel, which decides nothing. */
+            settlement?: {
+                /**
+                 * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
+                 * @example KRW
+                 */
+                currency: string;
+                /**
+                 * @description Kept of the authorization (captured): the lot's cancellation fee for a customer's late cancel, 0 otherwise.
+                 * @example 5000
+                 */
+                fee: number;
+                /**
+                 * @description Given back of what had been captured already.
+                 * @example 5000
+                 */
+                refunded: number;
+                /**
+                 * @description Let go of the authorization: never charged.
+                 * @example 5000
+                 */
+                released: number;
+            };
             /** @constant */
             status: "CANCELED";
         };
@@ -2588,8 +2696,8 @@ export interface components {
                      * @example 5000
                      */
                     released: number;
-                    /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); authorized: the amount is held; captured, released, refunded: what the settlement did (refunded once any refund was made); failed: declined or the hold ran out (the booking was canceled). */
-                    state: "pending" | "authorized" | "captured" | "refunded" | "released" | "failed";
+                    /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); authorized: the amount is held; captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled). */
+                    state: "pending" | "authorized" | "captured" | "partially_refunded" | "refunded" | "released" | "failed";
                 };
                 /**
                  * @description Global position in the event log (decimal string).
@@ -2817,8 +2925,8 @@ export interface components {
                  * @example 5000
                  */
                 released: number;
-                /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); authorized: the amount is held; captured, released, refunded: what the settlement did (refunded once any refund was made); failed: declined or the hold ran out (the booking was canceled). */
-                state: "pending" | "authorized" | "captured" | "refunded" | "released" | "failed";
+                /** @description pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); authorized: the amount is held; captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled). */
+                state: "pending" | "authorized" | "captured" | "partially_refunded" | "refunded" | "released" | "failed";
             };
             /**
              * @description Global position in the event log (decimal string).
@@ -3012,7 +3120,7 @@ export interface components {
                 attempt: number;
                 error?: string;
                 /** @description A webhook event type. */
-                eventType: "reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began";
+                eventType: "reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded";
                 latencyMs: number;
                 outcome: "delivered" | "failed";
                 /**
@@ -3041,7 +3149,7 @@ export interface components {
             disabledAt?: string;
             /** @description Why it stopped being sent to. */
             disabledReason?: string;
-            eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began")[];
+            eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded")[];
             /**
              * @description Webhook endpoint identifier.
              * @example we_5Xq8eYb2kP0Jm3Tn
@@ -3074,7 +3182,7 @@ export interface components {
                 disabledAt?: string;
                 /** @description Why it stopped being sent to. */
                 disabledReason?: string;
-                eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began")[];
+                eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded")[];
                 /**
                  * @description Webhook endpoint identifier.
                  * @example we_5Xq8eYb2kP0Jm3Tn
@@ -3105,7 +3213,7 @@ export interface components {
             disabledAt?: string;
             /** @description Why it stopped being sent to. */
             disabledReason?: string;
-            eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began")[];
+            eventTypes: ("reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded")[];
             /**
              * @description Webhook endpoint identifier.
              * @example we_5Xq8eYb2kP0Jm3Tn
@@ -12787,6 +12895,356 @@ export interface operations {
             };
         };
     };
+    "webhook.payment.authorized": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every retry (deduplicate by it). */
+                "webhook-id": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`: one per secret that signs now (two for 24 h after a rotation). */
+                "webhook-signature": string;
+                /** @description When this attempt was signed, in seconds since the epoch (refuse messages too far from now). */
+                "webhook-timestamp": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The provider authorized the booking's payment (`amount` held on the card): the booking is RESERVED, and `reservation.reserved` follows. */
+                    data: {
+                        /**
+                         * @description Price in the currency's minor unit (e.g. KRW).
+                         * @example 5000
+                         */
+                        amount: number;
+                        /**
+                         * Format: date-time
+                         * @description ISO 8601 UTC timestamp.
+                         */
+                        authorizedAt: string;
+                        booking?: {
+                            /**
+                             * @description Price in the currency's minor unit (e.g. KRW).
+                             * @example 5000
+                             */
+                            amount: number;
+                            /**
+                             * Format: date-time
+                             * @description ISO 8601 UTC timestamp.
+                             */
+                            endsAt?: string;
+                            /**
+                             * Format: date-time
+                             * @description ISO 8601 UTC timestamp.
+                             */
+                            startsAt?: string;
+                        };
+                        /**
+                         * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
+                         * @example KRW
+                         */
+                        currency: string;
+                        /**
+                         * @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces or commas, at most 255 characters. Percent-encode it in a path.
+                         * @example CUST1
+                         * @example auth0|customer-7
+                         */
+                        customerId?: string;
+                        intentId: string;
+                        /**
+                         * @description Parking lot identifier.
+                         * @example 1
+                         */
+                        parkingLotId: string;
+                        /**
+                         * @description Reservation identifier.
+                         * @example 1
+                         * @example CUST1
+                         */
+                        reservationId: string;
+                    };
+                    /**
+                     * Format: date-time
+                     * @description ISO 8601 UTC timestamp.
+                     */
+                    timestamp: string;
+                    /** @constant */
+                    type: "payment.authorized";
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx. Anything else (or no answer in 10 s) is retried; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhook.payment.captured": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every retry (deduplicate by it). */
+                "webhook-id": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`: one per secret that signs now (two for 24 h after a rotation). */
+                "webhook-signature": string;
+                /** @description When this attempt was signed, in seconds since the epoch (refuse messages too far from now). */
+                "webhook-timestamp": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The provider captured `amount` of the authorization: the stay's price at check-out, a late cancel's fee, a no-show's fee. */
+                    data: {
+                        /**
+                         * @description Price in the currency's minor unit (e.g. KRW).
+                         * @example 5000
+                         */
+                        amount: number;
+                        /**
+                         * Format: date-time
+                         * @description ISO 8601 UTC timestamp.
+                         */
+                        capturedAt: string;
+                        /**
+                         * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
+                         * @example KRW
+                         */
+                        currency: string;
+                        intentId: string;
+                        /**
+                         * @description Parking lot identifier.
+                         * @example 1
+                         */
+                        parkingLotId: string;
+                        /**
+                         * @description Reservation identifier.
+                         * @example 1
+                         * @example CUST1
+                         */
+                        reservationId: string;
+                        settlementId: string;
+                    };
+                    /**
+                     * Format: date-time
+                     * @description ISO 8601 UTC timestamp.
+                     */
+                    timestamp: string;
+                    /** @constant */
+                    type: "payment.captured";
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx. Anything else (or no answer in 10 s) is retried; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhook.payment.failed": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every retry (deduplicate by it). */
+                "webhook-id": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`: one per secret that signs now (two for 24 h after a rotation). */
+                "webhook-signature": string;
+                /** @description When this attempt was signed, in seconds since the epoch (refuse messages too far from now). */
+                "webhook-timestamp": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The booking's payment failed: declined (`code`, the provider's decline code) or its hold ran out (`reason: expired`); `reservation.canceled` follows. */
+                    data: {
+                        code?: string;
+                        /**
+                         * Format: date-time
+                         * @description ISO 8601 UTC timestamp.
+                         */
+                        failedAt: string;
+                        intentId?: string;
+                        message?: string;
+                        /**
+                         * @description Parking lot identifier.
+                         * @example 1
+                         */
+                        parkingLotId: string;
+                        reason: "declined" | "expired";
+                        /**
+                         * @description Reservation identifier.
+                         * @example 1
+                         * @example CUST1
+                         */
+                        reservationId: string;
+                    };
+                    /**
+                     * Format: date-time
+                     * @description ISO 8601 UTC timestamp.
+                     */
+                    timestamp: string;
+                    /** @constant */
+                    type: "payment.failed";
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx. Anything else (or no answer in 10 s) is retried; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhook.payment.refunded": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every retry (deduplicate by it). */
+                "webhook-id": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`: one per secret that signs now (two for 24 h after a rotation). */
+                "webhook-signature": string;
+                /** @description When this attempt was signed, in seconds since the epoch (refuse messages too far from now). */
+                "webhook-timestamp": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The provider refunded `amount` of what was captured (an operator's refund). */
+                    data: {
+                        /**
+                         * @description Price in the currency's minor unit (e.g. KRW).
+                         * @example 5000
+                         */
+                        amount: number;
+                        /**
+                         * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
+                         * @example KRW
+                         */
+                        currency: string;
+                        intentId: string;
+                        /**
+                         * @description Parking lot identifier.
+                         * @example 1
+                         */
+                        parkingLotId: string;
+                        /**
+                         * Format: date-time
+                         * @description ISO 8601 UTC timestamp.
+                         */
+                        refundedAt: string;
+                        refundId: string;
+                        /**
+                         * @description Reservation identifier.
+                         * @example 1
+                         * @example CUST1
+                         */
+                        reservationId: string;
+                        settlementId: string;
+                    };
+                    /**
+                     * Format: date-time
+                     * @description ISO 8601 UTC timestamp.
+                     */
+                    timestamp: string;
+                    /** @constant */
+                    type: "payment.refunded";
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx. Anything else (or no answer in 10 s) is retried; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
+    "webhook.payment.released": {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description The message's id: the same on every retry (deduplicate by it). */
+                "webhook-id": string;
+                /** @description Space-separated `v1,<base64>` HMAC-SHA256 signatures of `{webhook-id}.{webhook-timestamp}.{body}`: one per secret that signs now (two for 24 h after a rotation). */
+                "webhook-signature": string;
+                /** @description When this attempt was signed, in seconds since the epoch (refuse messages too far from now). */
+                "webhook-timestamp": string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description The provider let go of `amount` of the authorization: never charged. */
+                    data: {
+                        /**
+                         * @description Price in the currency's minor unit (e.g. KRW).
+                         * @example 5000
+                         */
+                        amount: number;
+                        intentId: string;
+                        /**
+                         * @description Parking lot identifier.
+                         * @example 1
+                         */
+                        parkingLotId: string;
+                        /**
+                         * Format: date-time
+                         * @description ISO 8601 UTC timestamp.
+                         */
+                        releasedAt: string;
+                        /**
+                         * @description Reservation identifier.
+                         * @example 1
+                         * @example CUST1
+                         */
+                        reservationId: string;
+                        settlementId: string;
+                    };
+                    /**
+                     * Format: date-time
+                     * @description ISO 8601 UTC timestamp.
+                     */
+                    timestamp: string;
+                    /** @constant */
+                    type: "payment.released";
+                };
+            };
+        };
+        responses: {
+            /** @description Received: any 2xx. Anything else (or no answer in 10 s) is retried; 410 disables the endpoint. */
+            "2XX": {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+        };
+    };
     "webhook.reservation.canceled": {
         parameters: {
             query?: never;
@@ -13141,10 +13599,10 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description A reservation was accepted (no `startsAt`/`endsAt`: open-ended). */
+                    /** @description A reservation is RESERVED (no `startsAt`/`endsAt`: open-ended). With payments on, once its payment is authorized (after `payment.authorized`); a booking whose payment fails is never sent as reserved. */
                     data: {
                         /**
-                         * @description Price in the currency's minor unit (e.g. KRW).
+                         * @description What it costs (0: an open-ended stay, priced at check-out).
                          * @example 5000
                          */
                         amount: number;
@@ -13164,6 +13622,21 @@ export interface operations {
                          * @example 1
                          */
                         parkingLotId: string;
+                        /** @description Payments on: its payment, authorized (absent: nothing to pay). */
+                        payment?: {
+                            /**
+                             * @description Authorized (held on the customer's card).
+                             * @example 5000
+                             */
+                            amount: number;
+                            /**
+                             * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
+                             * @example KRW
+                             */
+                            currency: string;
+                            /** @constant */
+                            state: "authorized";
+                        };
                         /**
                          * @description Reservation identifier.
                          * @example 1
@@ -13172,7 +13645,7 @@ export interface operations {
                         reservationId: string;
                         /**
                          * Format: date-time
-                         * @description ISO 8601 UTC timestamp.
+                         * @description When it became RESERVED: when it was accepted, or, with payments on, when its payment was authorized.
                          */
                         reservedAt: string;
                         /**
@@ -13180,6 +13653,11 @@ export interface operations {
                          * @description ISO 8601 UTC timestamp.
                          */
                         startsAt?: string;
+                        /**
+                         * @description The booking's status: sent only once it is RESERVED.
+                         * @constant
+                         */
+                        status: "RESERVED";
                     };
                     /**
                      * Format: date-time

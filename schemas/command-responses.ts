@@ -3,6 +3,7 @@ import {
   Amount,
   Capacity,
   CarNumber,
+  Currency,
   CustomerId,
   HourlyRate,
   LotName,
@@ -133,11 +134,36 @@ export const CustomerLimitChangedResponse = Type.Object(
 );
 export type ReservationAccepted = Static<typeof ReservationAccepted>;
 
+/**
+ * Since issue 47: what a cancel decided of a paid booking's money, as its PaymentSettlementDecided
+ * (appended with the cancel) says: the fee kept by the lot's cancellation policy, and the rest of
+ * the authorization released (or given back, of what was already captured).
+ */
+export const CancelSettlement = Type.Object(
+  {
+    currency: Currency,
+    fee: {
+      ...Amount,
+      description:
+        "Kept of the authorization (captured): the lot's cancellation fee for a customer's late cancel, 0 otherwise.",
+    },
+    released: { ...Amount, description: "Let go of the authorization: never charged." },
+    refunded: { ...Amount, description: "Given back of what had been captured already." },
+  },
+  {
+    additionalProperties: false,
+    description:
+      "Payments on, a booking whose payment was authorized: what this cancel decided of its money, in the currency's minor unit (the provider carries it out after the answer; `payment` on GET /reservations/{reservationId} shows it done). Absent when nothing was authorized (payments off, a payment still pending: nothing is charged) and on a repeated cancel, which decides nothing.",
+  },
+);
+export type CancelSettlement = Static<typeof CancelSettlement>;
+
 export const ReservationCanceledResponse = Type.Object(
   {
     reservationId: ReservationId,
     parkingLotId: ParkingLotId,
     status: Type.Literal("CANCELED"),
+    settlement: Type.Optional(CancelSettlement),
     position: PositionString,
   },
   { $id: "ReservationCanceledResponse" },

@@ -1,5 +1,14 @@
 import { Type } from "@sinclair/typebox";
-import { Amount, Currency, ParkingLotId, Reason, ReservationId, Timestamp } from "./common.js";
+import {
+  Amount,
+  Currency,
+  CustomerId,
+  ParkingLotId,
+  Personal,
+  Reason,
+  ReservationId,
+  Timestamp,
+} from "./common.js";
 
 /**
  * Payload schemas of the payment facts (issue 38): a booking's authorization or its failure, the
@@ -31,7 +40,9 @@ const aboutIntent = { reservationId: ReservationId, parkingLotId: ParkingLotId, 
 
 /**
  * Since issue 38: the provider authorized the booking's amount; a PENDING_PAYMENT booking is
- * RESERVED from `authorizedAt` on.
+ * RESERVED from `authorizedAt` on. Since issue 47 it also says which booking it made RESERVED, as
+ * the lot recorded it (its customer, personal, and `booking`): integrators hear the reservation at
+ * this moment, from this fact alone (absent in older facts).
  */
 export const PaymentAuthorizedData = Type.Object(
   {
@@ -39,6 +50,18 @@ export const PaymentAuthorizedData = Type.Object(
     amount: Amount,
     currency: Currency,
     authorizedAt: Timestamp,
+    customerId: Type.Optional(Personal(CustomerId)),
+    booking: Type.Optional(
+      Type.Object(
+        {
+          /** What the booking costs (0: an open-ended stay priced at check-out), not what was authorized. */
+          amount: Amount,
+          startsAt: Type.Optional(Timestamp),
+          endsAt: Type.Optional(Timestamp),
+        },
+        strict,
+      ),
+    ),
   },
   { ...strict, $id: "PaymentAuthorized" },
 );

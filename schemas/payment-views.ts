@@ -9,13 +9,14 @@ export const PaymentView = Type.Object(
         Type.Literal("pending"),
         Type.Literal("authorized"),
         Type.Literal("captured"),
+        Type.Literal("partially_refunded"),
         Type.Literal("refunded"),
         Type.Literal("released"),
         Type.Literal("failed"),
       ],
       {
         description:
-          "pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); authorized: the amount is held; captured, released, refunded: what the settlement did (refunded once any refund was made); failed: declined or the hold ran out (the booking was canceled).",
+          "pending: waiting for the provider (the booking is PENDING_PAYMENT until `holdUntil`); authorized: the amount is held; captured, released: what the settlement did; partially_refunded: part of what was captured was refunded (`refunded` < `captured`); refunded: all of it was; failed: declined or the hold ran out (the booking was canceled).",
       },
     ),
     amount: {

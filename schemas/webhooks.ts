@@ -1,7 +1,8 @@
-import { type Static, type TSchema, Type } from "@sinclair/typebox";
+import { type Static, type TObject, type TSchema, Type } from "@sinclair/typebox";
 import {
   Amount,
   CouponId,
+  Currency,
   CustomerId,
   Identifier,
   PageLimit,
@@ -11,6 +12,7 @@ import {
   ReservationId,
   Timestamp,
 } from "./common.js";
+import { PaymentEventDataSchemas } from "./payment-events.js";
 
 /**
  * Outbound webhooks (issue 35): the messages integrators receive (Standard Webhooks: a body
@@ -24,17 +26,79 @@ const ids = { reservationId: ReservationId, parkingLotId: ParkingLotId, customer
 /** Why a reservation was canceled, for an integrator: who or what canceled it. */
 export const CANCELLATION_REASONS = ["customer", "operator", "closure", "system"] as const;
 
+/**
+ * The payment facts of the log integrators hear (issue 47), each with what its message says. Each
+ * `Payment<Verb>` is sent as `payment.<verb>`, its `data` the fact's own (its schema in
+ * payment-events.ts), its `timestamp` the fact's `<verb>At`: the names, schemas and the mapping
+ * (projections/webhooks/messages.ts) are derived from this table and the log's schemas.
+ */
+export const HEARD_PAYMENT_FACTS = {
+  PaymentAuthorized:
+    "The provider authorized the booking's payment (`amount` held on the card): the booking is RESERVED, and `reservation.reserved` follows.",
+  PaymentFailed:
+    "The booking's payment failed: declined (`code`, the provider's decline code) or its hold ran out (`reason: expired`); `reservation.canceled` follows.",
+  PaymentCaptured:
+    "The provider captured `amount` of the authorization: the stay's price at check-out, a late cancel's fee, a no-show's fee.",
+  PaymentReleased: "The provider let go of `amount` of the authorization: never charged.",
+  PaymentRefunded: "The provider refunded `amount` of what was captured (an operator's refund).",
+} as const satisfies Partial<Record<keyof typeof PaymentEventDataSchemas, string>>;
+export type HeardPaymentFact = keyof typeof HEARD_PAYMENT_FACTS;
+type VerbOf<F extends string> = F extends `Payment${infer Verb}` ? Lowercase<Verb> : never;
+/** The webhook type a heard payment fact is sent as: `PaymentCaptured` → `payment.captured`. */
+export type PaymentWebhookType<F extends HeardPaymentFact = HeardPaymentFact> = `payment.${VerbOf<F>}`;
+export const paymentVerb = <F extends HeardPaymentFact>(fact: F): VerbOf<F> =>
+  fact.slice("Payment".length).toLowerCase() as VerbOf<F>;
+export const paymentWebhookType = <F extends HeardPaymentFact>(fact: F): PaymentWebhookType<F> =>
+  `payment.${paymentVerb(fact)}`;
+
+/** A fact's data schema as a message's `data` (its `$id` is the fact's, not the message's). */
+const asMessageData = <T extends TObject>(schema: T, description: string): TObject<T["properties"]> =>
+  Type.Object(schema.properties, { ...strict, description }) as TObject<T["properties"]>;
+
+type PaymentDataSchemas = {
+  readonly [F in HeardPaymentFact as PaymentWebhookType<F>]: TObject<
+    (typeof PaymentEventDataSchemas)[F]["properties"]
+  >;
+};
+const PAYMENT_DATA_SCHEMAS = Object.fromEntries(
+  (Object.keys(HEARD_PAYMENT_FACTS) as HeardPaymentFact[]).map((fact) => [
+    paymentWebhookType(fact),
+    asMessageData(PaymentEventDataSchemas[fact], HEARD_PAYMENT_FACTS[fact]),
+  ]),
+) as unknown as PaymentDataSchemas;
+
 /** Each webhook event type with the schema of its `data`. */
 export const WebhookDataSchemas = {
   "reservation.reserved": Type.Object(
     {
       ...ids,
-      reservedAt: Timestamp,
-      amount: Amount,
+      status: Type.Literal("RESERVED", {
+        description: "The booking's status: sent only once it is RESERVED.",
+      }),
+      reservedAt: {
+        ...Timestamp,
+        description:
+          "When it became RESERVED: when it was accepted, or, with payments on, when its payment was authorized.",
+      },
+      amount: { ...Amount, description: "What it costs (0: an open-ended stay, priced at check-out)." },
       startsAt: Type.Optional(Timestamp),
       endsAt: Type.Optional(Timestamp),
+      payment: Type.Optional(
+        Type.Object(
+          {
+            state: Type.Literal("authorized"),
+            amount: { ...Amount, description: "Authorized (held on the customer's card)." },
+            currency: Currency,
+          },
+          { ...strict, description: "Payments on: its payment, authorized (absent: nothing to pay)." },
+        ),
+      ),
     },
-    { ...strict, description: "A reservation was accepted (no `startsAt`/`endsAt`: open-ended)." },
+    {
+      ...strict,
+      description:
+        "A reservation is RESERVED (no `startsAt`/`endsAt`: open-ended). With payments on, once its payment is authorized (after `payment.authorized`); a booking whose payment fails is never sent as reserved.",
+    },
   ),
   "reservation.canceled": Type.Object(
     {
@@ -103,6 +167,7 @@ export const WebhookDataSchemas = {
       description: "A closure began; `carsInLot` lists the reservations whose cars are still in.",
     },
   ),
+  ...PAYMENT_DATA_SCHEMAS,
 } as const satisfies Record<string, TSchema>;
 
 export type WebhookEventType = keyof typeof WebhookDataSchemas;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { majorStep, minorAmount, money, moneyIn } from "./src/format.js";
 import {
+  canceledWords,
   type MoneyDay,
   moneyAmounts,
   moneyFailures,
@@ -31,8 +32,11 @@ describe("a booking's payment in words", () => {
     expect(paymentWords(payment({ state: "captured", authorized: 1000, captured: 1500 }))).toBe(
       `captured ${money(1500)} KRW`,
     );
-    expect(paymentWords(payment({ state: "refunded", captured: 1000, refunded: 400 }))).toBe(
+    expect(paymentWords(payment({ state: "partially_refunded", captured: 1000, refunded: 400 }))).toBe(
       `captured ${money(1000)} · refunded 400 KRW`,
+    );
+    expect(paymentWords(payment({ state: "refunded", captured: 1000, refunded: 1000 }))).toBe(
+      `captured ${money(1000)} · refunded ${money(1000)} KRW`,
     );
     expect(paymentWords(payment({ state: "released", authorized: 5000, released: 5000 }))).toBe(
       `released ${money(5000)} KRW`,
@@ -50,6 +54,25 @@ describe("a booking's payment in words", () => {
     expect(minorAmount(400, "KRW")).toBe(400);
     expect(majorStep("USD")).toBe(0.01);
     expect(majorStep("KRW")).toBe(1);
+  });
+});
+
+describe("a cancel's answer in words (issue 47)", () => {
+  const answer = { reservationId: "r-1", parkingLotId: "lot-1", status: "CANCELED" as const, position: "9" };
+
+  it("says the fee kept and what was released or refunded, as the answer says them", () => {
+    const settlement = { currency: "KRW", fee: 1500, released: 1500, refunded: 0 };
+    expect(canceledWords("12가3456", { ...answer, settlement })).toBe(
+      `Canceled the reservation of 12가3456: fee ${money(1500)} KRW kept · ${money(1500)} KRW released.`,
+    );
+    const free = { currency: "USD", fee: 0, released: 0, refunded: 1250 };
+    expect(canceledWords("12가3456", { ...answer, settlement: free })).toBe(
+      `Canceled the reservation of 12가3456: no fee kept · ${(12.5).toLocaleString(undefined, { minimumFractionDigits: 2 })} USD refunded.`,
+    );
+  });
+
+  it("says nothing of money when the cancel decided none", () => {
+    expect(canceledWords("12가3456", answer)).toBe("Canceled the reservation of 12가3456.");
   });
 });
 

@@ -12,7 +12,7 @@ import { ensureWebBuilt } from "../test-support/web-build.js";
  * The lot page with payments on (issue 38 item 7), in a real Chromium: the service runs with
  * PAYMENTS=stripe against the Stripe-contract server (test-support/stripe). A paid booking checked
  * in and out is captured; the operator sees "captured" in its row, refunds part of it with a
- * reason through the page's form and sees "refunded"; a refund larger than what is left shows the
+ * reason through the page's form and sees "partially_refunded"; a refund larger than what is left shows the
  * service's problem in its words, and nothing more is refunded. The control center then shows the
  * lot's money today: revenue, refunds and net, in its row and summed above the lots.
  */
@@ -121,9 +121,9 @@ describe("the lot page with payments", () => {
     const notice = page.locator(".notice");
     await expect.poll(() => notice.isVisible()).toBe(true);
     expect(await notice.innerText()).toContain("Refund of 400 for 12가3456 decided.");
-    await expect.poll(() => payment.getAttribute("data-payment")).toBe("refunded");
+    await expect.poll(() => payment.getAttribute("data-payment")).toBe("partially_refunded");
     expect(await payment.innerText()).toBe(`captured ${captured.toLocaleString("ko-KR")} · refunded 400 KRW`);
-    expect((await view()).payment).toMatchObject({ state: "refunded", refunded: 400 });
+    expect((await view()).payment).toMatchObject({ state: "partially_refunded", refunded: 400 });
 
     // More than what is left: the problem in the service's words, and nothing more refunded.
     await row.getByRole("button", { name: "Refund 12가3456" }).click();
@@ -134,7 +134,7 @@ describe("the lot page with payments", () => {
     await expect.poll(() => problem.isVisible()).toBe(true);
     expect(await problem.innerText()).toContain("The refund is more than what can still be refunded");
     expect(await problem.innerText()).toContain(`At most ${captured - 400} of reservation ${reservationId}`);
-    expect((await view()).payment).toMatchObject({ state: "refunded", refunded: 400 });
+    expect((await view()).payment).toMatchObject({ state: "partially_refunded", refunded: 400 });
 
     // The control center: the lot's money today (captured, refunded, net) in its row and summed above.
     const center = await browser.context.newPage();
@@ -150,6 +150,51 @@ describe("the lot page with payments", () => {
     );
     expect(await center.getByRole("columnheader", { name: "Money today" }).count()).toBe(1);
     await center.close();
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("cancels a paid booking through the page and says what the cancel decided of its money (issue 47)", async () => {
+    // An hour two hours ahead, authorized; the operator cancels it: free, everything released.
+    const startsAt = now + 2 * HOUR;
+    const booked = await call<{ reservationId: string }>(
+      service.url,
+      "POST",
+      `/parking-lots/${LOT.parkingLotId}/reservations`,
+      {
+        carNumber: "34나5678",
+        startsAt: new Date(startsAt).toISOString(),
+        endsAt: new Date(startsAt + HOUR).toISOString(),
+        paymentMethod: "pm_card_visa",
+      },
+      await customerHeaders(data.dir, "CUST-PAGE-2"),
+    );
+    expect(booked.status, JSON.stringify(booked.body)).toBe(201);
+    reservationId = booked.body.reservationId;
+    await eventually(async () => (await view()).payment?.state).toBe("authorized");
+    const authorized = (await view()).payment?.authorized ?? 0;
+    expect(authorized).toBe(1000);
+    const page = await browser.context.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (error) => errors.push(error.message));
+    await page.goto(await signInLink(data.dir, service.url, { role: "operator", sub: "ops-pay" }));
+    await page.waitForURL(`${service.url}/control-center`);
+    await page.locator(`[data-lot="${LOT.parkingLotId}"]`).getByRole("button", { name: LOT.name }).click();
+    const row = page.locator(`[data-reservation="${reservationId}"]`);
+    await expect.poll(() => paymentOf(page).getAttribute("data-payment")).toBe("authorized");
+    await row.getByRole("button", { name: /Cancel the reservation/ }).click();
+    const dialog = page.getByRole("dialog");
+    await dialog.getByLabel("Reason").fill("the customer called");
+    await dialog.getByRole("button", { name: "Cancel reservation" }).click();
+    const notice = page.locator(".notice");
+    await expect.poll(() => notice.isVisible()).toBe(true);
+    expect(await notice.innerText()).toContain(
+      `Canceled the reservation of 34나5678: no fee kept · ${authorized.toLocaleString("ko-KR")} KRW released.`,
+    );
+    // The provider carries it out: the row follows to released.
+    await expect
+      .poll(() => paymentOf(page).getAttribute("data-payment"), { timeout: 15_000 })
+      .toBe("released");
     expect(errors).toEqual([]);
     await page.close();
   });

@@ -14,7 +14,7 @@ import {
 import { type DeliverySettings, Dispatcher } from "./dispatcher.js";
 import { type EndpointDocument, WEBHOOK_ENDPOINTS } from "./endpoints.js";
 import { erasedReservations, erasureOps, redactedMessage } from "./erasure.js";
-import { MAPPED_EVENT_TYPES, messageOf, overstayMessage } from "./messages.js";
+import { MAPPED_EVENT_TYPES, messagesOf, overstayMessage, queuedAt } from "./messages.js";
 
 export const WEBHOOK_DELIVERY = "webhook-delivery";
 /** The cars checked in whose window has yet to end: where the overstay messages come from. */
@@ -124,18 +124,16 @@ export function webhookDelivery(settings: DeliverySettings | undefined): Reactor
       const ops: WriteOp[] = [];
       for (const stored of events) {
         ops.push(...overstayOps(stored, watching));
-        const mapped = messageOf(stored);
-        if (!mapped) continue;
-        const queued: QueuedMessage = {
-          webhookId: `msg_${stored.id}`,
-          ...mapped,
-          ...(erased.has(mapped.orderKey) ? { message: redactedMessage(mapped.message) } : {}),
-          commit: stored.position.commit,
-          prepare: stored.position.prepare,
-        };
-        for (const endpoint of list)
-          if (hears(endpoint, mapped.message.type, stored.createdAt))
-            ops.push(enqueueOp(endpoint._id, queued, now));
+        for (const mapped of messagesOf(stored)) {
+          const queued: QueuedMessage = {
+            message: erased.has(mapped.orderKey) ? redactedMessage(mapped.message) : mapped.message,
+            orderKey: mapped.orderKey,
+            ...queuedAt(stored.id, mapped, stored.position),
+          };
+          for (const endpoint of list)
+            if (hears(endpoint, mapped.message.type, stored.createdAt))
+              ops.push(enqueueOp(endpoint._id, queued, now));
+        }
       }
       return [...ops, ...erasing];
     },

@@ -1,18 +1,31 @@
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { DomainEvent, EventOfType, EventType } from "../../schemas/events.js";
-import type { WebhookData, WebhookEventType, WebhookMessage } from "../../schemas/webhooks.js";
+import {
+  HEARD_PAYMENT_FACTS,
+  type HeardPaymentFact,
+  paymentVerb,
+  paymentWebhookType,
+  type WebhookData,
+  type WebhookEventType,
+  type WebhookMessage,
+} from "../../schemas/webhooks.js";
 
 /**
- * What integrators hear of each fact of the log: the webhook message an event maps to (pure). The
- * keys of TO_MESSAGE are the event types the delivery reactor follows; `orderKey` is what log
- * order is kept per (the reservation, else the lot).
+ * What integrators hear of each fact of the log: the webhook messages an event maps to (pure), in
+ * the order they are sent. The keys of TO_MESSAGE are the event types the delivery reactor follows;
+ * `orderKey` is what log order is kept per (the reservation, else the lot); `part` numbers the
+ * messages of one fact (its first is 0).
  */
 export interface Mapped {
   readonly message: WebhookMessage;
   readonly orderKey: string;
+  readonly part: number;
 }
 
-type Mapper<E extends EventType> = (event: EventOfType<E>, stored: StoredDomainEvent) => WebhookMessage;
+type Mapper<E extends EventType> = (
+  event: EventOfType<E>,
+  stored: StoredDomainEvent,
+) => WebhookMessage | readonly WebhookMessage[];
 type Mappers = { readonly [E in EventType]?: Mapper<E> };
 
 const message = <T extends WebhookEventType>(
@@ -29,17 +42,59 @@ function cancellationReason(event: EventOfType<"ReservationCanceled">, stored: S
   return "system" as const;
 }
 
-const TO_MESSAGE: Mappers = {
-  ParkingReserved: ({ data: d }) =>
-    message("reservation.reserved", d.reservedAt, {
+/** A heard payment fact as its `payment.<verb>` message: the fact's data, at its `<verb>At` (issue 47). */
+const paymentMessage = (event: EventOfType<HeardPaymentFact>): WebhookMessage => {
+  const fact: HeardPaymentFact = event.type;
+  const data = event.data as Record<string, unknown>;
+  return message(paymentWebhookType(fact), String(data[`${paymentVerb(fact)}At`]), data as never);
+};
+
+/**
+ * The authorization that makes a pending booking RESERVED (issue 47): `payment.authorized`, then
+ * `reservation.reserved` with the booking the fact names (a fact recorded before it named none:
+ * only the first).
+ */
+function authorized(event: EventOfType<"PaymentAuthorized">): WebhookMessage[] {
+  const d = event.data;
+  if (d.customerId === undefined || d.booking === undefined) return [paymentMessage(event)];
+  return [
+    paymentMessage(event),
+    message("reservation.reserved", d.authorizedAt, {
       reservationId: d.reservationId,
       parkingLotId: d.parkingLotId,
       customerId: d.customerId,
-      reservedAt: d.reservedAt,
-      amount: d.amount,
-      ...(d.startsAt ? { startsAt: d.startsAt } : {}),
-      ...(d.endsAt ? { endsAt: d.endsAt } : {}),
+      status: "RESERVED",
+      reservedAt: d.authorizedAt,
+      amount: d.booking.amount,
+      ...(d.booking.startsAt ? { startsAt: d.booking.startsAt } : {}),
+      ...(d.booking.endsAt ? { endsAt: d.booking.endsAt } : {}),
+      payment: { state: "authorized", amount: d.amount, currency: d.currency },
     }),
+  ];
+}
+
+/** Every heard payment fact mapped to its message: derived from the table in schemas/webhooks.ts. */
+const PAYMENT_MAPPERS = Object.fromEntries(
+  (Object.keys(HEARD_PAYMENT_FACTS) as HeardPaymentFact[]).map((fact) => [fact, paymentMessage]),
+) as Mappers;
+
+const TO_MESSAGE: Mappers = {
+  ...PAYMENT_MAPPERS,
+  // A booking waiting for its payment (`payment`) is not RESERVED yet: its authorization says so.
+  ParkingReserved: ({ data: d }) =>
+    d.payment
+      ? []
+      : message("reservation.reserved", d.reservedAt, {
+          reservationId: d.reservationId,
+          parkingLotId: d.parkingLotId,
+          customerId: d.customerId,
+          status: "RESERVED",
+          reservedAt: d.reservedAt,
+          amount: d.amount,
+          ...(d.startsAt ? { startsAt: d.startsAt } : {}),
+          ...(d.endsAt ? { endsAt: d.endsAt } : {}),
+        }),
+  PaymentAuthorized: authorized,
   ReservationCanceled: (event, stored) => {
     const d = event.data;
     const reason = cancellationReason(event, stored);
@@ -115,14 +170,27 @@ const TO_MESSAGE: Mappers = {
 /** The event types that map to a message (besides the overstay, which the clock brings). */
 export const MAPPED_EVENT_TYPES: ReadonlySet<EventType> = new Set(Object.keys(TO_MESSAGE) as EventType[]);
 
-/** The message an event maps to, with the key its order is kept by; undefined: none. */
-export function messageOf(stored: StoredDomainEvent): Mapped | undefined {
+/** The messages an event maps to, in order, each with the key its order is kept by; none: []. */
+export function messagesOf(stored: StoredDomainEvent): Mapped[] {
   const mapper = TO_MESSAGE[stored.event.type] as Mapper<DomainEvent["type"]> | undefined;
-  if (!mapper) return undefined;
+  if (!mapper) return [];
   const built = mapper(stored.event as never, stored);
-  const data = built.data as { reservationId?: string; parkingLotId: string };
-  return { message: built, orderKey: data.reservationId ?? `lot:${data.parkingLotId}` };
+  return (Array.isArray(built) ? built : [built]).map((message: WebhookMessage, part) => {
+    const data = message.data as { reservationId?: string; parkingLotId: string };
+    return { message, orderKey: data.reservationId ?? `lot:${data.parkingLotId}`, part };
+  });
 }
+
+/**
+ * Where a fact's message is queued: its `webhook-id` (a fact's first message keeps `msg_<event id>`,
+ * the next ones add their part) and its place in the log (the parts of one fact in their order,
+ * before anything later of the same reservation).
+ */
+export const queuedAt = (eventId: string, mapped: Mapped, position: { commit: number; prepare: number }) => ({
+  webhookId: mapped.part === 0 ? `msg_${eventId}` : `msg_${eventId}_${mapped.part}`,
+  commit: position.commit,
+  prepare: position.prepare + mapped.part / 4,
+});
 
 /** The overstay message of a car checked in on a window that ended at `endsAt` and still in. */
 export const overstayMessage = (data: WebhookData<"reservation.overstaying">): WebhookMessage =>

@@ -8,6 +8,7 @@ import { ANONYMOUS, customerHeaders } from "../../test-support/auth.js";
 import { killChildren, type ServiceChild, startWebhookReceiver } from "../../test-support/children.js";
 import { freePort } from "../../test-support/process.js";
 import { call, eventually, startTestService, tempDataDir } from "../../test-support/service.js";
+import { type StripeServer, startStripeServer } from "../../test-support/stripe/server.js";
 import { controlReceiver, type Received, receivedIn } from "../../test-support/webhook-records.js";
 
 /**
@@ -148,7 +149,8 @@ describe("outbound webhooks (a receiver process verifying with standardwebhooks)
       const issued = list.some((r) => r.type === "coupon.issued" && r.data.reservationId === overstayer);
       // A coupon is earned by a stay (docs/domain.md): a booking made today never has one to revoke,
       // so `coupon.revoked` only follows a coupon issued at booking before that rule.
-      const types = WEBHOOK_EVENT_TYPES.filter((t) => t !== "coupon.revoked");
+      // Payments are off here: no payment.* message (the describe below has payments on).
+      const types = WEBHOOK_EVENT_TYPES.filter((t) => t !== "coupon.revoked" && !t.startsWith("payment."));
       // And each message the checks below read: one type's first message may be another booking's
       // (the customer's cancel comes long before the closure's).
       const each: [string, string][] = [
@@ -166,6 +168,9 @@ describe("outbound webhooks (a receiver process verifying with standardwebhooks)
     const of = (type: string, id?: string) =>
       received.find((r) => r.type === type && (id === undefined || r.data.reservationId === id)) as Received;
     expect(of("reservation.canceled", canceled).data).toMatchObject({ reason: "customer", customerId: "C3" });
+    // Payments off: a booking is RESERVED when accepted, and says so (no payment).
+    expect(of("reservation.reserved", canceled).data).toMatchObject({ status: "RESERVED", customerId: "C3" });
+    expect(of("reservation.reserved", canceled).data.payment).toBeUndefined();
     expect(of("reservation.canceled", openEnded).data).toMatchObject({
       reason: "closure",
       parkingLotId: LOT,
@@ -351,4 +356,178 @@ describe("outbound webhooks (a receiver process verifying with standardwebhooks)
     expect(sent.data.customerId).toBe("erased");
     expect(JSON.stringify(got("erasure"))).not.toContain("hooks-erased-cust");
   }, 60_000);
+});
+
+/**
+ * Integrators hear the money (issue 47), with payments on (PAYMENTS=stripe against the
+ * Stripe-contract server): a booking is sent as `reservation.reserved` only once its payment is
+ * authorized (after `payment.authorized`, with its status and payment in the body), a declined one
+ * never (`payment.failed`, then its cancel), and a late cancel's fee and release follow as
+ * `payment.captured` and `payment.released`, all in log order. The cancel's answer says the same
+ * money first.
+ */
+describe("payment messages (payments on)", () => {
+  const data = tempDataDir("parking-webhooks-pay-");
+  const record = join(data.dir, "received.jsonl");
+  const STRIPE_SECRET = "whsec_webhooks_payments_e2e";
+  const HOUR = 3_600_000;
+  const LOT_ID = "hooks-paid-1";
+  const now = Math.ceil(Date.now() / HOUR) * HOUR + 24 * HOUR;
+  let service: RunningService;
+  let receiver: ServiceChild;
+  let stripe: StripeServer;
+  let endpoint: Created;
+
+  const book = async (who: string, startsAt: number, paymentMethod: string) => {
+    const answer = await call<{ reservationId: string; status: string }>(
+      service.url,
+      "POST",
+      `/parking-lots/${LOT_ID}/reservations`,
+      {
+        carNumber: "12가3456",
+        startsAt: new Date(startsAt).toISOString(),
+        endsAt: new Date(startsAt + HOUR).toISOString(),
+        paymentMethod,
+      },
+      await customerHeaders(data.dir, who),
+    );
+    expect(answer.status, JSON.stringify(answer.body)).toBe(201);
+    expect(answer.body.status).toBe("PENDING_PAYMENT");
+    return answer.body.reservationId;
+  };
+  const got = () => receivedIn(record, "paid");
+  const typesFor = (reservationId: string) =>
+    got()
+      .filter((r) => r.data.reservationId === reservationId && !r.type.startsWith("coupon."))
+      .map((r) => r.type);
+  /** The facts of one reservation in the lot's log, by type, in log order. */
+  const logOf = async (reservationId: string) => {
+    const store = service.services.eventStore;
+    if (!store) throw new Error("the service has no event store");
+    const types: string[] = [];
+    for await (const e of store.readStream(`parkingLot-${LOT_ID}`))
+      if ((e.data as { reservationId?: string }).reservationId === reservationId) types.push(e.type);
+    return types;
+  };
+
+  beforeAll(async () => {
+    const port = await freePort();
+    receiver = await startWebhookReceiver(port, record);
+    stripe = await startStripeServer({ webhookSecret: STRIPE_SECRET });
+    service = await startTestService(
+      data.dir,
+      {
+        PROCESSORS_THREAD: "main",
+        WEBHOOK_ALLOW_PRIVATE: "true",
+        WEBHOOK_RETRY_SCALE: "0.0002",
+        LOG_LEVEL: "warn",
+        PAYMENTS: "stripe",
+        STRIPE_API_BASE: stripe.url,
+        STRIPE_SECRET_KEY: "sk_test_webhooks_payments_e2e",
+        STRIPE_WEBHOOK_SECRET: STRIPE_SECRET,
+        PAYMENT_RETRY_SCALE: "0.01",
+      },
+      { clock: () => new Date(now) },
+    );
+    stripe.configureWebhooks({ url: `${service.url}/payments/webhooks/stripe`, secret: STRIPE_SECRET });
+    const lot = { parkingLotId: LOT_ID, name: "Paid hooks", capacity: 10, hourlyRate: 1000 };
+    expect((await call(service.url, "POST", "/parking-lots", lot)).status).toBe(201);
+    const terms = {
+      currency: "KRW",
+      deposit: 5000,
+      cancellation: { freeUntilMinutesBefore: 60, feePercent: 50 },
+      noShowFee: 3000,
+    };
+    expect((await call(service.url, "PUT", `/parking-lots/${LOT_ID}/payment-terms`, terms)).status).toBe(200);
+    const created = await call<Created>(service.url, "POST", "/webhook-endpoints", {
+      url: `http://127.0.0.1:${port}/hooks/paid`,
+      eventTypes: WEBHOOK_EVENT_TYPES,
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    endpoint = created.body;
+    await controlReceiver(receiver.url, "paid", { secrets: [endpoint.secret] });
+  }, 60_000);
+  afterAll(async () => {
+    await service?.shutdown("test done", { drain: false });
+    await stripe?.close();
+    await killChildren();
+    data.remove();
+  });
+
+  it("sends reservation.reserved only once authorized, never for a decline, and a late cancel's money in log order", async () => {
+    // A late cancel: authorized, then canceled by its customer 30 minutes before its start.
+    const paid = await book("PAY-1", now + 30 * 60_000, "pm_card_visa");
+    const reserved = await eventually(
+      async () => got().find((r) => r.type === "reservation.reserved" && r.data.reservationId === paid),
+      30_000,
+      "the booking reserved",
+    );
+    expect(reserved.data).toMatchObject({
+      customerId: "PAY-1",
+      status: "RESERVED",
+      amount: 1000,
+      payment: { state: "authorized", amount: 1000, currency: "KRW" },
+    });
+    const path = `/parking-lots/${LOT_ID}/reservations/${paid}`;
+    const canceled = await call<Record<string, unknown>>(
+      service.url,
+      "DELETE",
+      path,
+      {},
+      await customerHeaders(data.dir, "PAY-1"),
+    );
+    expect(canceled.status, JSON.stringify(canceled.body)).toBe(200);
+    // The answer says what the decider decided by the lot's policy: half kept, half released.
+    expect(canceled.body).toMatchObject({
+      status: "CANCELED",
+      settlement: { currency: "KRW", fee: 500, released: 500, refunded: 0 },
+    });
+    const again = await call<Record<string, unknown>>(
+      service.url,
+      "DELETE",
+      path,
+      {},
+      await customerHeaders(data.dir, "PAY-1"),
+    );
+    expect(again.status).toBe(200);
+    expect(again.body.settlement).toBeUndefined(); // a repeat decides nothing
+
+    // A declined card: never reserved.
+    const declined = await book("PAY-2", now + 3 * HOUR, "pm_card_chargeDeclined");
+    await eventually(
+      async () =>
+        ["payment.captured", "payment.released"].every((t) => typesFor(paid).includes(t)) &&
+        typesFor(declined).includes("reservation.canceled")
+          ? true
+          : undefined,
+      30_000,
+      "the cancel's money and the decline's cancel",
+    );
+    for (const r of got()) expect(r.verified, r.type).toEqual([true]);
+    expect(typesFor(declined)).toEqual(["payment.failed", "reservation.canceled"]);
+    const failed = got().find((r) => r.type === "payment.failed" && r.data.reservationId === declined);
+    expect(failed?.data).toMatchObject({ reason: "declined", code: "generic_decline" });
+
+    // The paid booking's messages, in the order of its facts in the log.
+    const heard: Record<string, string[]> = {
+      PaymentAuthorized: ["payment.authorized", "reservation.reserved"],
+      ReservationCanceled: ["reservation.canceled"],
+      PaymentCaptured: ["payment.captured"],
+      PaymentReleased: ["payment.released"],
+    };
+    const expected = (await logOf(paid)).flatMap((type) => heard[type] ?? []);
+    expect(expected).toEqual([
+      "payment.authorized",
+      "reservation.reserved",
+      "reservation.canceled",
+      ...expected.slice(3),
+    ]);
+    expect(typesFor(paid)).toEqual(expected);
+    const money = got().filter((r) => r.data.reservationId === paid && r.type.startsWith("payment."));
+    expect(money.find((r) => r.type === "payment.captured")?.data).toMatchObject({
+      amount: 500,
+      currency: "KRW",
+    });
+    expect(money.find((r) => r.type === "payment.released")?.data).toMatchObject({ amount: 500 });
+  }, 90_000);
 });

@@ -24,7 +24,7 @@ import {
   endpointView,
   WebhookEndpoints,
 } from "../../projections/webhooks/endpoints.js";
-import { MAPPED_EVENT_TYPES, messageOf } from "../../projections/webhooks/messages.js";
+import { MAPPED_EVENT_TYPES, messagesOf, queuedAt } from "../../projections/webhooks/messages.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
 import {
   CreateWebhookEndpointBody,
@@ -173,11 +173,19 @@ async function replay(options: WebhookRoutesOptions, endpoint: EndpointDocument,
     if (ops.length >= REPLAY_MAX) {
       return { enqueued: ops.length, nextFromPosition: formatPosition(record.position) };
     }
-    const mapped = messageOf(decodeEvent(record));
-    if (!mapped || !endpoint.eventTypes.includes(mapped.message.type)) continue;
-    const queued = { webhookId: `msg_${record.id}`, ...mapped, ...record.position };
-    ops.push(enqueueOp(endpoint._id, queued, now, true));
-    if (ops.length % 200 === 0) await options.documentStore.write(ops.slice(-200));
+    for (const mapped of messagesOf(decodeEvent(record))) {
+      if (!endpoint.eventTypes.includes(mapped.message.type)) continue;
+      const { message, orderKey } = mapped;
+      ops.push(
+        enqueueOp(
+          endpoint._id,
+          { message, orderKey, ...queuedAt(record.id, mapped, record.position) },
+          now,
+          true,
+        ),
+      );
+      if (ops.length % 200 === 0) await options.documentStore.write(ops.slice(-200));
+    }
   }
   const rest = ops.slice(ops.length - (ops.length % 200));
   if (rest.length) await options.documentStore.write(rest);

@@ -29,6 +29,8 @@ export type Problem = Schemas["Problem"];
 export type SignInConfig = Schemas["SignInConfig"];
 export type WebhookEndpointView = Schemas["WebhookEndpointView"];
 export type WebhookAttemptPage = Schemas["WebhookAttemptPage"];
+/** What DELETE /parking-lots/{id}/reservations/{rid} answers: with payments on, what the cancel decided of the money. */
+export type ReservationCanceled = Schemas["ReservationCanceledResponse"];
 
 /**
  * What the page sends to an operation, from the document: its query, path parameters and JSON

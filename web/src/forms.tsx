@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiProblem, api, CONTROL_CENTER_URL, type ReservationView, SIGN_IN_AGAIN } from "./api.js";
+import { canceledWords } from "./payment-words.js";
 
 /**
  * A call the user started from a form: `busy` while it runs, and the problem it met (null when
@@ -174,8 +175,13 @@ export function CancelDialog(props: {
     setBusy(true);
     setProblem(null);
     try {
-      await api.cancelReservation(reservation.parkingLotId, reservation.reservationId, reason.trim());
-      props.onClose(`Canceled the reservation of ${reservation.carNumber}.`);
+      const answer = await api.cancelReservation(
+        reservation.parkingLotId,
+        reservation.reservationId,
+        reason.trim(),
+      );
+      // What the cancel decided of the money, as its answer says it (issue 47).
+      props.onClose(canceledWords(reservation.carNumber, answer));
     } catch (error) {
       setProblem(error);
       setBusy(false);

@@ -1,4 +1,4 @@
-import type { ControlCenterView, ReservationView } from "./api.js";
+import type { ControlCenterView, ReservationCanceled, ReservationView } from "./api.js";
 import { count, majorAmount, moneyIn } from "./format.js";
 
 /** A paid booking's payment, as the reservation view carries it (absent when payments are off). */
@@ -17,6 +17,7 @@ export function paymentWords(p: Payment): string {
     case "authorized":
       return `authorized ${money(p.authorized)}${cur}`;
     case "captured":
+    case "partially_refunded":
     case "refunded":
       return `captured ${money(p.captured)}${p.refunded ? ` · refunded ${money(p.refunded)}` : ""}${cur}`;
     case "released":
@@ -24,6 +25,21 @@ export function paymentWords(p: Payment): string {
     case "failed":
       return "payment failed";
   }
+}
+
+/**
+ * A cancel in words, from its answer only (issue 47): the fee the decider kept by the lot's policy
+ * and what it released or refunded, each as the answer says it (`fee 1,500 KRW kept · 1,500 KRW
+ * released`). Nothing about money when the cancel decided none (payments off, nothing authorized).
+ */
+export function canceledWords(carNumber: string, answer: ReservationCanceled): string {
+  const done = `Canceled the reservation of ${carNumber}`;
+  const s = answer.settlement;
+  if (!s) return `${done}.`;
+  const parts = [s.fee > 0 ? `fee ${moneyIn(s.fee, s.currency)} kept` : "no fee kept"];
+  if (s.released > 0) parts.push(`${moneyIn(s.released, s.currency)} released`);
+  if (s.refunded > 0) parts.push(`${moneyIn(s.refunded, s.currency)} refunded`);
+  return `${done}: ${parts.join(" · ")}.`;
 }
 
 /** A day's money of a lot, or of the lots of the page (the control center's `money`). */

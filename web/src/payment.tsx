@@ -22,7 +22,7 @@ export function PaymentSummary({ payment }: { readonly payment: NonNullable<Rese
 
 /** Whether the service's view says money was captured for the booking (what a refund can give back). */
 export const refundable = (r: ReservationView): boolean =>
-  r.payment?.state === "captured" || r.payment?.state === "refunded";
+  r.payment?.state === "captured" || r.payment?.state === "partially_refunded";
 
 /**
  * An operator's refund of a captured booking: a button opening a small form (amount, reason, both

@@ -14,6 +14,7 @@ import { ProblemError } from "../../platform/http/problem.js";
 import { traceparentOf } from "../../platform/http/tracing.js";
 import type { Metrics } from "../../platform/metrics.js";
 import { systemActor } from "../../schemas/actor.js";
+import type { CancelSettlement } from "../../schemas/command-responses.js";
 import {
   CancelReservationBody,
   ChangeCapacityBody,
@@ -252,8 +253,29 @@ const cancelReservation =
       },
       caller,
     );
-    res.status(200).json({ reservationId, parkingLotId, status: "CANCELED", position: positionOf(result) });
+    const settlement = cancelSettlementOf(result, reservationId);
+    res.status(200).json({
+      reservationId,
+      parkingLotId,
+      status: "CANCELED",
+      ...(settlement ? { settlement } : {}),
+      position: positionOf(result),
+    });
   };
+
+/**
+ * What the cancel decided of the booking's money (issue 47): read from the settlement the decider
+ * appended with it (its cancellation policy, payment-policy.ts), never worked out here. None when it
+ * appended none (nothing authorized, or a repeated cancel).
+ */
+function cancelSettlementOf(result: Accepted, reservationId: string): CancelSettlement | undefined {
+  for (const event of result.events)
+    if (event.type === "PaymentSettlementDecided" && event.data.reservationId === reservationId) {
+      const { currency, capture, release, refund } = event.data;
+      return { currency, fee: capture, released: release, refunded: refund };
+    }
+  return undefined;
+}
 
 const reservationStep =
   ({ run, now }: CommandRouteDeps, step: "check-in" | "check-out"): Route<"checkIn" | "checkOut"> =>

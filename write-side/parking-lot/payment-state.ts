@@ -236,7 +236,14 @@ export const refundableOf = (record: PaymentRecord): number =>
 
 /** A booking's payment as the reservation view shows it (issue 38). */
 export interface PaymentView {
-  readonly state: "pending" | "authorized" | "captured" | "refunded" | "released" | "failed";
+  readonly state:
+    | "pending"
+    | "authorized"
+    | "captured"
+    | "partially_refunded"
+    | "refunded"
+    | "released"
+    | "failed";
   readonly amount: number;
   readonly currency: string;
   readonly holdUntil: string;
@@ -253,8 +260,10 @@ export interface PaymentView {
 
 /**
  * What a payment's state reads, from what was recorded of it: pending or failed as recorded; once
- * authorized, refunded once any refund was made, else captured once anything was (an off-session
- * charge too), else released once its authorization was let go. The reservation view reads it too.
+ * authorized, refunded once all it captured was given back, partially_refunded once some of it was
+ * (issue 47: 400 of 1,000 is not a refund of the payment), else captured once anything was (an
+ * off-session charge too), else released once its authorization was let go. The reservation view
+ * reads it too.
  */
 export function paymentStateOf(payment: {
   /** As recorded (a stored view's state reads the same way). */
@@ -265,7 +274,7 @@ export function paymentStateOf(payment: {
   readonly released: number;
 }): PaymentView["state"] {
   if (payment.state !== "authorized") return payment.state;
-  if (payment.refunded > 0) return "refunded";
+  if (payment.refunded > 0) return payment.refunded < payment.captured ? "partially_refunded" : "refunded";
   if (payment.captured > 0) return "captured";
   return payment.released > 0 ? "released" : "authorized";
 }

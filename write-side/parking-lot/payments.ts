@@ -168,11 +168,25 @@ export function authorizePayment(command: AuthorizePayment, state: ParkingLotSta
   if (!payment && !state.reservations.has(reservationId))
     return reject({ code: "ReservationNotFound", parkingLotId, reservationId });
   if (payment?.state === "authorized" && payment.intentId === intentId) return accept(); // recorded already
-  if (!payment || !pendingOf(state, reservationId))
+  const record = state.reservations.get(reservationId);
+  if (!payment || !record || !pendingOf(state, reservationId))
     return reject({ code: "PaymentNotPending", parkingLotId, reservationId });
   return accept({
     type: "PaymentAuthorized",
-    data: { reservationId, parkingLotId, intentId, amount, currency, authorizedAt: command.now },
+    data: {
+      reservationId,
+      parkingLotId,
+      intentId,
+      amount,
+      currency,
+      authorizedAt: command.now,
+      // The booking it makes RESERVED (issue 47: what integrators hear now).
+      customerId: record.customerId,
+      booking: {
+        amount: record.amount,
+        ...(record.startsAt ? { startsAt: record.startsAt, endsAt: record.endsAt } : {}),
+      },
+    },
   });
 }
 

@@ -146,8 +146,20 @@ describe("the provider's answer", () => {
     now: at(1),
   };
 
-  it("authorizes a pending booking: RESERVED", () => {
-    const { state } = given([registered, terms, pending]).when(authorize).then([authorized]);
+  it("authorizes a pending booking: RESERVED, the fact naming the booking it made RESERVED", () => {
+    const reserved: ParkingLotEvent = {
+      type: "PaymentAuthorized",
+      data: {
+        ...ids,
+        intentId: "pi_1",
+        amount: 6000,
+        currency: "KRW",
+        authorizedAt: at(1),
+        customerId: "CUST1",
+        booking: { amount: 6000, startsAt: START, endsAt: END },
+      },
+    };
+    const { state } = given([registered, terms, pending]).when(authorize).then([reserved]);
     expect(reservationStatus(state, "res-1", Date.parse(at(1)))).toBe("RESERVED");
     expect(paymentOf(state, "res-1")).toMatchObject({
       state: "authorized",
@@ -414,5 +426,32 @@ describe("an operator's refund", () => {
   it("is refused for a booking with nothing captured", () => {
     given(PAID).when(refund(100)).then("NotPaid");
     given([registered, parkingReserved()]).when(refund(100)).then("NotPaid");
+  });
+});
+
+describe("a refunded payment's state (issue 47)", () => {
+  const refunded = (amount: number, settlementId: string): ParkingLotEvent => ({
+    type: "PaymentRefunded",
+    data: {
+      ...ids,
+      intentId: "pi_1",
+      refundId: `re_${settlementId}`,
+      amount,
+      currency: "KRW",
+      settlementId,
+      refundedAt: at(220),
+    },
+  });
+  const stateAfter = (events: ParkingLotEvent[]) => paymentOf(fold(events), ids.reservationId)?.state;
+
+  it("reads partially_refunded while part of what was captured is refunded, refunded once all of it is", () => {
+    expect(stateAfter([...PAID, captured])).toBe("captured");
+    expect(stateAfter([...PAID, captured, refunded(400, "ev-11")])).toBe("partially_refunded");
+    expect(paymentOf(fold([...PAID, captured, refunded(400, "ev-11")]), ids.reservationId)).toMatchObject({
+      captured: 6000,
+      refunded: 400,
+    });
+    expect(stateAfter([...PAID, captured, refunded(400, "ev-11"), refunded(5600, "ev-12")])).toBe("refunded");
+    expect(stateAfter([...PAID, captured, refunded(6000, "ev-11")])).toBe("refunded");
   });
 });
