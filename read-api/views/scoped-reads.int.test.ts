@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-document-store.js";
 import type { DocumentStore } from "../../document-store/port.js";
+import { COUPONS } from "../../projections/read-models/customer-coupons.js";
+import { physicalCollection } from "../../projections/runtime/checkpoints.js";
 import type { DomainEvent } from "../../schemas/events.js";
 import { reachOfGrants } from "../../schemas/lot-reach.js";
 import { firstMessageOf } from "../../test-support/in-worker.js";
@@ -157,6 +159,19 @@ describe("reads of staff scoped to lots", () => {
       expect(ids(await coupons(["L2"]))).toEqual(["c-out-2", "c-out-1"]);
       expect(ids(await coupons(["L1", "L2"]))).toEqual(["c-out-2", "c-out-1", "c-in-1"]);
       expect(ids(await coupons(undefined))).toEqual(["c-out-2", "c-out-1", "c-in-1"]);
+    });
+  });
+
+  it("a customer's coupons of one lot are one range of their index, read in its order", async () => {
+    await withLots(async (store) => {
+      const plan = await (store as SqliteDocumentStore).explain(
+        physicalCollection(COUPONS, 1),
+        { customerId: "C1", parkingLotId: "L2", seq: { $lt: 100 } },
+        { sort: { seq: -1 }, limit: 51 },
+      );
+      expect(plan.indexed, plan.detail).toBe(true);
+      expect(plan.detail).toContain(Buffer.from("by_customer_lot", "utf8").toString("hex"));
+      expect(plan.detail).not.toMatch(/TEMP B-TREE|sorted in memory/);
     });
   });
 });
