@@ -8,6 +8,7 @@ import { reachOfGrants } from "../../schemas/lot-reach.js";
 import { firstMessageOf } from "../../test-support/in-worker.js";
 import { projectedLog, withProjectionIndexes } from "../../test-support/projected-log.js";
 import { lotScopeOf } from "../access.js";
+import { newestPlateMatches } from "./plate-search.js";
 import { readViews } from "./views.js";
 
 /**
@@ -172,6 +173,16 @@ describe("reads of staff scoped to lots", () => {
       expect(plan.indexed, plan.detail).toBe(true);
       expect(plan.detail).toContain(Buffer.from("by_customer_lot", "utf8").toString("hex"));
       expect(plan.detail).not.toMatch(/TEMP B-TREE|sorted in memory/);
+    });
+  });
+
+  it("a plate search wanting no match reads none, and one wanting n finds at most n", async () => {
+    await withLots(async (store) => {
+      const { context } = readViews(store, { readYourWritesTimeoutMs: 1_000, now: () => T0 });
+      for (const want of [0, -1, Number.NaN, 1.5])
+        expect(await newestPlateMatches(context, "3456", {}, want)).toEqual([]);
+      expect(await newestPlateMatches(context, "3456", {}, 2)).toHaveLength(2);
+      expect(await newestPlateMatches(context, "3456", {}, 9)).toHaveLength(3);
     });
   });
 });
