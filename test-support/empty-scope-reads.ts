@@ -7,7 +7,8 @@ import { projectedLog, withProjectionIndexes } from "./projected-log.js";
 /**
  * A worker thread's body (test-support/in-worker.ts): the reservations and coupons views asked
  * with an empty list of lots (a member of staff whose grant covers no lot), on a store holding a
- * lot with two bookings of one plate and a coupon. Posts what each answered.
+ * lot with two bookings of one plate and a coupon. Posts `ready` once set up, then what each
+ * answered.
  */
 const T0 = Date.parse("2026-11-23T12:00:00.000Z");
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -44,9 +45,12 @@ await log.apply(store, [
 ]);
 const { reservations } = readViews(store, { readYourWritesTimeoutMs: 1_000, now: () => T0 });
 const none: string[] = [];
+parentPort?.postMessage({ ready: true });
 parentPort?.postMessage({
-  listing: await reservations.reservations({ limit: 1, parkingLotIds: none }),
-  byStatus: await reservations.reservations({ limit: 1, parkingLotIds: none, status: "RESERVED" }),
-  byPlate: await reservations.reservations({ limit: 1, parkingLotIds: none, carNumber: "3456" }),
-  coupons: await reservations.customerCoupons("C1", { limit: 1, parkingLotIds: none }),
+  answer: {
+    listing: await reservations.reservations({ limit: 1, parkingLotIds: none }),
+    byStatus: await reservations.reservations({ limit: 1, parkingLotIds: none, status: "RESERVED" }),
+    byPlate: await reservations.reservations({ limit: 1, parkingLotIds: none, carNumber: "3456" }),
+    coupons: await reservations.customerCoupons("C1", { limit: 1, parkingLotIds: none }),
+  },
 });

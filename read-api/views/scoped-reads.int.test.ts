@@ -5,7 +5,7 @@ import { COUPONS } from "../../projections/read-models/customer-coupons.js";
 import { physicalCollection } from "../../projections/runtime/checkpoints.js";
 import type { DomainEvent } from "../../schemas/events.js";
 import { reachOfGrants } from "../../schemas/lot-reach.js";
-import { firstMessageOf } from "../../test-support/in-worker.js";
+import { answerInWorker } from "../../test-support/in-worker.js";
 import { projectedLog, withProjectionIndexes } from "../../test-support/projected-log.js";
 import { lotScopeOf } from "../access.js";
 import { newestPlateMatches } from "./plate-search.js";
@@ -82,13 +82,13 @@ async function allPages<T>(page: (cursor?: string) => Promise<{ items: T[]; next
 
 describe("reads of staff scoped to lots", () => {
   it("a view asked with no lots answers empty pages at once (in a worker: a spin would starve this thread)", async () => {
-    const answers = await firstMessageOf<Record<string, unknown>>(
+    const answers = await answerInWorker<Record<string, unknown>>(
       "./empty-scope-reads.ts",
       new URL("../../test-support/", import.meta.url).href,
-      10_000,
+      { loadMs: 60_000, answerMs: 5_000 },
     );
     expect(answers).toEqual({ listing: EMPTY, byStatus: EMPTY, byPlate: EMPTY, coupons: EMPTY });
-  }, 20_000);
+  }, 90_000);
 
   it("a grant that covers no lot is the scope `none`, found without reading what is listed", async () => {
     await withLots(async (store) => {
