@@ -3,14 +3,15 @@ import { match } from "path-to-regexp";
 import type { AccessLookup } from "../platform/auth/access.js";
 import { principalOf } from "../platform/auth/principal.js";
 import { expressPath, type Operation } from "../platform/http/operation.js";
-import { lotNotFound } from "../read-api/not-found.js";
+import { lotNotAmongYours } from "../read-api/not-found.js";
 import { reachOf } from "../schemas/actor.js";
 import { reaches } from "../schemas/lot-reach.js";
 
 /**
  * Staff scoped to lots (schemas/lot-reach.ts) reach only their lots: every operation whose path
  * names a lot (`{parkingLotId}`, derived from the table, so a new one is covered) answers a member
- * of staff whose grant does not cover it 404, as for a lot that does not exist, before any route
+ * of staff whose grant does not cover it 404 (the type of a lot that does not exist; the words say
+ * only that it is not among theirs: read-api/not-found.ts), before any route
  * runs and before anything is appended. An operation anyone may call (a lot's public view, its
  * availability) is answered as to the public (read-api/access.ts's lotFor hides the operators'
  * fields from staff of other lots).
@@ -33,7 +34,7 @@ export function lotScopeControl(operations: readonly Operation[], access: Access
       if (!matched) continue;
       const parkingLotId = safeDecode(matched.params.parkingLotId);
       if (reaches(reach, parkingLotId) || access(req.method, req.path, req) === "anonymous") return next();
-      return next(lotNotFound(parkingLotId));
+      return next(lotNotAmongYours(parkingLotId));
     }
     next();
   };

@@ -109,6 +109,7 @@ export const erasureKeysOf = (
 
 /** Most reservations an erasure lists (the event's bound). */
 const MOST_LISTED = 100_000;
+const LISTED_PAGE = 100;
 
 /** A customer's reservations as the reservations read model has them, every page. */
 export function reservationsFromQueries(queries: Views | undefined, eventStore: EventStore): ReservationsOf {
@@ -120,10 +121,11 @@ export function reservationsFromQueries(queries: Views | undefined, eventStore: 
     const reservationIds: string[] = [];
     const parkingLotIds = new Set<string>();
     let cursor: string | undefined;
-    while (queries && reservationIds.length < MOST_LISTED) {
+    // At most MOST_LISTED / LISTED_PAGE pages, however the pages and cursors come.
+    for (let pages = 0; pages < MOST_LISTED / LISTED_PAGE; pages++) {
       const page = await queries.reservations.reservations({
         customerId,
-        limit: 100,
+        limit: LISTED_PAGE,
         ...(cursor ? { cursor } : {}),
       });
       for (const reservation of page.items) {

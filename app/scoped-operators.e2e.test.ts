@@ -570,6 +570,96 @@ describe("scoped operators: every operation × every role and scope", () => {
     expect(admin).toContain(LOT);
   });
 
+  it("issue 46: a customer's coupons and a plate search's pages and cursors hold nothing of lots outside the grant", async () => {
+    type Page = { items: { parkingLotId: string }[]; nextCursor: string | null };
+    // A stay of A on a lot of each operator's grant earns a coupon there (no minimum stay).
+    const stay = async (lot: string, carNumber: string) => {
+      const registered = await call(
+        base,
+        "POST",
+        "/parking-lots",
+        { parkingLotId: lot, name: lot, capacity: 5, couponRule: { minStayMinutes: 0 } },
+        headers.admin,
+      );
+      expect(registered.status).toBe(201);
+      const made = await call(
+        base,
+        "POST",
+        `/parking-lots/${lot}/reservations`,
+        { customerId: A, carNumber, amount: 1000 },
+        headers.admin,
+      );
+      expect(made.status).toBe(201);
+      for (const step of ["check-in", "check-out"]) {
+        const done = await call(
+          base,
+          "POST",
+          `/parking-lots/${lot}/reservations/${made.body.reservationId}/${step}`,
+          undefined,
+          headers.admin,
+        );
+        expect(done.status, step).toBe(200);
+      }
+    };
+    await stay("scope-coupons", "55허5005");
+    await stay("far-coupons", "77허7007");
+    // The plate again on far-coupons: two matches there, none in operatorIn's lots.
+    const again = await call(
+      base,
+      "POST",
+      "/parking-lots/far-coupons/reservations",
+      { customerId: A, carNumber: "77허7007", amount: 1000 },
+      headers.admin,
+    );
+    expect(again.status).toBe(201);
+    const lotsOf = (page: Page) => [...new Set(page.items.map((c) => c.parkingLotId))].sort();
+    const coupons = async (auth: AuthHeaders) =>
+      (await call<Page>(base, "GET", `/customers/${A}/coupons?limit=200`, undefined, auth)).body;
+    await eventually(async () => {
+      const all = lotsOf(await coupons(headers.admin));
+      return all.includes("scope-coupons") && all.includes("far-coupons") ? true : undefined;
+    });
+    expect(lotsOf(await coupons(headers.operatorIn))).toEqual(["scope-coupons"]);
+    expect(lotsOf(await coupons(headers.operatorOut))).toEqual(["far-coupons"]);
+    // A grant that covers no lot (a prefix no lot has; a token without any grant): nothing.
+    const nothing = bearer(await mintToken(data.dir, { sub: "ops-z", role: ["operator"], lots: ["Z-*"] }));
+    const noGrant = bearer(await mintToken(data.dir, { sub: "ops-none", role: ["operator"] }));
+    for (const auth of [nothing, noGrant]) {
+      expect(await coupons(auth)).toEqual({ items: [], nextCursor: null });
+      const center = await call<{ parkingLots: unknown[] }>(base, "GET", "/control-center", undefined, auth);
+      expect(center.body.parkingLots).toEqual([]);
+    }
+
+    await eventually(async () => {
+      const { body } = await call<Page>(
+        base,
+        "GET",
+        "/reservations?carNumber=7007&limit=1",
+        undefined,
+        headers.admin,
+      );
+      return body.nextCursor !== null ? true : undefined;
+    });
+    const search = await call<Page>(
+      base,
+      "GET",
+      "/reservations?carNumber=7007&limit=1",
+      undefined,
+      headers.operatorIn,
+    );
+    expect(search.body).toEqual({ items: [], nextCursor: null });
+  });
+
+  it("issue 46: a lot outside the grant is 404 parking-lot-not-found, saying only it is not among the caller's", async () => {
+    // Anyone may see LOT: "does not exist" would be false.
+    for (const path of [`/parking-lots/${LOT}/money`, `/reservations?parkingLotId=${LOT}`]) {
+      const outside = await call(base, "GET", path, undefined, headers.operatorOut);
+      expect(outside.status, path).toBe(404);
+      expect(outside.body.type).toBe("/problems/parking-lot-not-found");
+      expect(outside.body.detail, path).toBe(`No parking lot ${LOT} is among your lots.`);
+    }
+  });
+
   it("registering: an operator only a lot id their grant covers, naming it", async () => {
     const nameless = await call(
       base,

@@ -149,7 +149,9 @@ export interface paths {
         };
         /**
          * A customer's coupons, newest first
-         * @description **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         * @description A customer reads their own; an admin (or staff granted every lot) any customer's; an operator scoped to lots any customer's coupons of their lots only (a grant that covers no lot gets an empty page).
+         *
+         *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
          *
          *     **Access**: Needs a bearer token with the role `customer` or `operator` or `admin`.
@@ -790,7 +792,7 @@ export interface paths {
         };
         /**
          * List reservations by lot, customer, car and/or status, newest first
-         * @description A customer sees their own; an admin every lot's; an operator or attendant scoped to lots only theirs (a `parkingLotId` outside them is 404, as for a lot that does not exist). With `asOf` and `parkingLotId`, the lot's reservations as they were then (statuses as of that moment), folded from its log.
+         * @description A customer sees their own; an admin every lot's; an operator or attendant scoped to lots only theirs (a `parkingLotId` outside them is 404 `parking-lot-not-found`, saying it is not among theirs; a grant that covers no lot gets an empty page). A cursor walks only the caller's lots. With `asOf` and `parkingLotId`, the lot's reservations as they were then (statuses as of that moment), folded from its log.
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.

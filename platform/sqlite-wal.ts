@@ -29,7 +29,7 @@ export function enterWalMode(db: PragmaConnection, timeoutMs: number): void {
       db.pragma("journal_mode = WAL");
       return;
     } catch (error) {
-      if (!isBusy(error) || Date.now() >= deadline) throw error;
+      if (!isBusy(error) || !(Date.now() < deadline)) throw error;
       pause(5 + Math.random() * 20);
     }
   }

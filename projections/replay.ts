@@ -197,7 +197,10 @@ async function followUntilCaughtUp(
   options: ReplayOptions,
   started: number,
 ): Promise<void> {
-  const lowest = () => Math.min(...projector.status().map((s) => s.position?.commit ?? 0));
+  const lowest = () => {
+    const positions = projector.status().map((s) => s.position?.commit ?? 0);
+    return positions.length === 0 ? 0 : Math.min(...positions);
+  };
   let lastReport = { at: Date.now(), position: 0 };
   for (;;) {
     const failed = projector.status().find((s) => s.state === "failed");

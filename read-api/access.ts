@@ -3,7 +3,8 @@ import { principalOf, requirePrincipal } from "../platform/auth/principal.js";
 import type { OperationHandler } from "../platform/http/operation-routes.js";
 import { ProblemError } from "../platform/http/problem.js";
 import { type Actor, actorOf, OPERATOR, reachOf } from "../schemas/actor.js";
-import { type LotReach, reaches } from "../schemas/lot-reach.js";
+import { type LotReach, lotConditions, reaches } from "../schemas/lot-reach.js";
+import { lotNotAmongYours } from "./not-found.js";
 import type { Viewer } from "./page-routes.js";
 
 /**
@@ -73,7 +74,48 @@ export const maySee = (
     ? reader.reach.every || (owner.parkingLotId !== undefined && reaches(reader.reach, owner.parkingLotId))
     : owner.customerId === reader.sub;
 
-/** Coupons of a customer: operators any customer's, a customer only their own. */
+/**
+ * The lots a listing is confined to, resolved once per request from the caller's reach: not
+ * confined (a customer, who is confined to their own instead; staff of every lot; staff asking for
+ * one lot of theirs), these lots (at least one), or none. `none` is a grant that covers no lot that
+ * exists (missing, empty, an unknown id, a prefix no lot has): every listing answers it an empty
+ * page at once, before any query of what it lists, so no view ever meets an empty list of lots.
+ */
+export type LotScope =
+  | { readonly kind: "unconfined" }
+  | { readonly kind: "lots"; readonly lotIds: readonly [string, ...string[]] }
+  | { readonly kind: "none" };
+
+/** The most lots a scoped listing reads (one bounded read each). */
+export const MAX_SCOPED_LOTS = 200;
+
+/**
+ * The listing scope of `reach` (lotIdsWithin: the ids of the lots a reach covers, one index range
+ * per grant). Asking for a lot outside the reach is 404 (lotNotAmongYours).
+ */
+export async function lotScopeOf(
+  lots: { lotIdsWithin(within: LotReach, limit: number): Promise<string[]> },
+  reach: LotReach | undefined,
+  parkingLotId?: string,
+): Promise<LotScope> {
+  if (reach === undefined || reach.every) return { kind: "unconfined" };
+  if (parkingLotId !== undefined) {
+    if (!reaches(reach, parkingLotId)) throw lotNotAmongYours(parkingLotId);
+    return { kind: "unconfined" };
+  }
+  // A grant of no id and no prefix covers nothing, whatever the lots: no read to ask.
+  if (lotConditions(reach).length === 0) return { kind: "none" };
+  const [first, ...rest] = await lots.lotIdsWithin(reach, MAX_SCOPED_LOTS);
+  return first === undefined ? { kind: "none" } : { kind: "lots", lotIds: [first, ...rest] };
+}
+
+/** A listing's answer to a caller whose reach covers no lot (LotScope `none`). */
+export const noItems = <T>(): { items: T[]; nextCursor: null } => ({ items: [], nextCursor: null });
+
+/**
+ * Coupons of a customer: staff any customer's (but only those of their lots: the listing is
+ * confined by lotScopeOf), a customer only their own.
+ */
 export function assertMayReadCustomer(reader: Actor, customerId: string): void {
   if (reader.role !== "operator" && customerId !== reader.sub) {
     throw new ProblemError("forbidden", "A customer may only read their own coupons.");

@@ -160,7 +160,7 @@ export const QUERY_OPERATIONS = [
     tag: "queries",
     summary: "List reservations by lot, customer, car and/or status, newest first",
     description:
-      "A customer sees their own; an admin every lot's; an operator or attendant scoped to lots only theirs (a `parkingLotId` outside them is 404, as for a lot that does not exist). With `asOf` and `parkingLotId`, the lot's reservations as they were then (statuses as of that moment), folded from its log.",
+      "A customer sees their own; an admin every lot's; an operator or attendant scoped to lots only theirs (a `parkingLotId` outside them is 404 `parking-lot-not-found`, saying it is not among theirs; a grant that covers no lot gets an empty page). A cursor walks only the caller's lots. With `asOf` and `parkingLotId`, the lot's reservations as they were then (statuses as of that moment), folded from its log.",
     query: ReservationsAsOfQuery,
     problems: ["store-unavailable", "parking-lot-not-found"],
     responses: { "200": jsonResponse("A page of reservations.", ReservationPage) },
@@ -205,6 +205,8 @@ export const QUERY_OPERATIONS = [
     allow: BOOKING_ROLES,
     tag: "queries",
     summary: "A customer's coupons, newest first",
+    description:
+      "A customer reads their own; an admin (or staff granted every lot) any customer's; an operator scoped to lots any customer's coupons of their lots only (a grant that covers no lot gets an empty page).",
     // No example: Try it out must not read another customer's coupons by default (a customer gets 403).
     parameters: [pathParameter("customerId", CustomerId)],
     // A customer reads only their own coupons (403 before anything else of the request is looked at).

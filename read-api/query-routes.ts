@@ -9,7 +9,6 @@ import {
   SingleAsOfQuery,
   TimelineAsOfQuery,
 } from "../schemas/as-of-queries.js";
-import { type LotReach, reaches } from "../schemas/lot-reach.js";
 import {
   AvailabilityQuery,
   CouponsQuery,
@@ -18,7 +17,15 @@ import {
   ParkingLotsQuery,
 } from "../schemas/queries.js";
 import { windowProblem } from "../schemas/reservation-time.js";
-import { lotFor, maySee, reachOfRequest, readerOf, reservationsFilter } from "./access.js";
+import {
+  lotFor,
+  lotScopeOf,
+  maySee,
+  noItems,
+  reachOfRequest,
+  readerOf,
+  reservationsFilter,
+} from "./access.js";
 import { historyHandlers } from "./history/history-routes.js";
 import type { HistoryService } from "./history/history-service.js";
 import { lotNotFound, reservationNotFound } from "./not-found.js";
@@ -211,13 +218,14 @@ function reservationHandlers(
       const reader = readerOf(req);
       const q = queryOf(req, ReservationsAsOfQuery);
       const customerId = reservationsFilter(reader, q.customerId);
-      const within = await lotsWithin(views, reader.reach, q.parkingLotId);
+      const scope = await lotScopeOf(views.lots, reader.reach, q.parkingLotId);
+      if (scope.kind === "none") return void res.json(noItems());
       const ask = (from: Views) =>
         from.reservations.reservations({
           limit: limitOf(q.limit),
           minPosition: q.asOf === undefined ? minPositionOf(q.minPosition) : null,
           ...(q.parkingLotId ? { parkingLotId: q.parkingLotId } : {}),
-          ...(within ? { parkingLotIds: within } : {}),
+          ...(scope.kind === "lots" ? { parkingLotIds: scope.lotIds } : {}),
           ...(customerId ? { customerId } : {}),
           ...(q.carNumber ? { carNumber: q.carNumber } : {}),
           ...(q.status ? { status: q.status } : {}),
@@ -250,40 +258,24 @@ function reservationHandlers(
       );
     },
 
-    // Whose coupons the caller may read was decided by the row's `authorize`, before the query.
+    // Whose coupons the caller may read was decided by the row's `authorize`, before the query;
+    // staff scoped to lots read only the coupons of their lots.
     listCustomerCoupons: async (req, res) => {
       const customerId = pathParam(req, "customerId");
       const q = queryOf(req, CouponsQuery);
+      const scope = await lotScopeOf(views.lots, readerOf(req).reach);
+      if (scope.kind === "none") return void res.json(noItems());
       const page = await answer(() =>
         views.reservations.customerCoupons(customerId, {
           limit: limitOf(q.limit),
           minPosition: minPositionOf(q.minPosition),
+          ...(scope.kind === "lots" ? { parkingLotIds: scope.lotIds } : {}),
           ...(q.cursor ? { cursor: q.cursor } : {}),
         }),
       );
       res.json(page);
     },
   };
-}
-
-/** The most lots a scoped listing reads (one bounded read each). */
-const MAX_SCOPED_LOTS = 200;
-
-/**
- * The lots a listing of a member of staff scoped to lots is confined to (undefined: not confined);
- * asking for a lot outside them is 404, as for a lot that does not exist.
- */
-async function lotsWithin(
-  { lots }: Views,
-  reach: LotReach | undefined,
-  parkingLotId: string | undefined,
-): Promise<string[] | undefined> {
-  if (reach === undefined || reach.every) return undefined;
-  if (parkingLotId !== undefined) {
-    if (!reaches(reach, parkingLotId)) throw lotNotFound(parkingLotId);
-    return undefined;
-  }
-  return lots.lotIdsWithin(reach, MAX_SCOPED_LOTS);
 }
 
 /** A lot's day: spots held per step, over at most TIMELINE_MAX_MS; with `asOf`, as it was then. */

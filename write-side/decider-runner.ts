@@ -138,7 +138,9 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
     private readonly options: DeciderRunnerOptions<C, E, S, R>,
   ) {
     this.cache = new StateCache(options.cacheSize);
-    this.maxBatch = Math.max(1, options.maxBatch ?? DEFAULT_MAX_BATCH);
+    // Each pass of drain() takes at least one command off the queue (NaN or 0 would take none).
+    const maxBatch = options.maxBatch ?? DEFAULT_MAX_BATCH;
+    this.maxBatch = Number.isSafeInteger(maxBatch) && maxBatch >= 1 ? maxBatch : DEFAULT_MAX_BATCH;
     const { prefix, keyName } = options.trace;
     this.spanKeys = {
       key: `${prefix}.${keyName}`,

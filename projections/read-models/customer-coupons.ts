@@ -8,7 +8,13 @@ export const COUPONS = "coupons";
 export const customerCouponsProjection = defineProjection({
   name: "customer-coupons",
   version: 1,
-  collections: { [COUPONS]: [{ name: "by_customer", keys: { customerId: 1, seq: -1 } }] },
+  collections: {
+    [COUPONS]: [
+      { name: "by_customer", keys: { customerId: 1, seq: -1 } },
+      // Staff scoped to lots read a customer's coupons of each of their lots (issue 46).
+      { name: "by_customer_lot", keys: { customerId: 1, parkingLotId: 1, seq: -1 } },
+    ],
+  },
   on: {
     CouponIssued: ({ event, position }, collection) =>
       upsertOne(collection, COUPONS, event.data.couponId, {

@@ -142,9 +142,9 @@ function withoutMethod<D>(data: D): D {
   const { method: _method, ...rest } = payment;
   return { ...data, payment: rest };
 }
-const reachAfter = (...instants: (string | undefined)[]): string =>
+const reachAfter = (first: string | undefined, ...more: (string | undefined)[]): string =>
   new Date(
-    Math.max(...instants.map((i) => (i === undefined ? 0 : Date.parse(i)))) + FACTS_REACH_MS,
+    Math.max(...[first, ...more].map((i) => (i === undefined ? 0 : Date.parse(i)))) + FACTS_REACH_MS,
   ).toISOString();
 
 type ReservationStep =

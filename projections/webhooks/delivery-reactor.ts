@@ -112,6 +112,8 @@ export function webhookDelivery(settings: DeliverySettings | undefined): Reactor
     eventTypes: new Set<EventType>([...MAPPED_EVENT_TYPES, "CustomerErased"]),
     async react(events, context) {
       await ensureIndexes(context);
+      // A batch with none of its events (the runtime may call it so) queues nothing.
+      if (events.length === 0) return [];
       // An erasure: what is queued for its customer's reservations forgets them (written last).
       const erased = erasedReservations(events);
       const erasing = await erasureOps(erased, context.documentStore, WEBHOOK_OVERSTAYS);

@@ -72,7 +72,11 @@ export class MomentCache<T> {
     if (!(until > from)) return;
     this.entries.delete(key);
     this.entries.set(key, { value, from, until });
-    // The oldest key goes first (a Map iterates in insertion order).
-    while (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value as string);
+    // The oldest key goes first (a Map iterates in insertion order); an empty map ends it.
+    while (this.entries.size > this.capacity) {
+      const oldest = this.entries.keys().next().value;
+      if (oldest === undefined) break;
+      this.entries.delete(oldest);
+    }
   }
 }

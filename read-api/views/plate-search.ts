@@ -27,10 +27,13 @@ export async function newestPlateMatches(
   if (scope.parkingLotId) filter.parkingLotId = scope.parkingLotId;
   if (scope.customerId) filter.customerId = scope.customerId;
   const matches: PlateMatch[] = [];
+  if (!Number.isSafeInteger(want) || want < 1) return matches;
   const seen = new Set<string>();
   let below = scope.cursor === undefined ? undefined : Number(scope.cursor);
   const chunk = Math.max(want * 2, 20);
-  for (;;) {
+  // Every pass below the first starts under the seq of every reservation seen, so its first row
+  // is a new match: `want` passes find `want` matches, whatever the data.
+  for (let pass = 0; pass < want; pass++) {
     const rows = await ctx.store.find<Document & PlateMatch>(
       collection,
       below === undefined ? filter : { ...filter, seq: { $lt: below } },
@@ -47,4 +50,5 @@ export async function newestPlateMatches(
     if (rows.length < chunk || last === undefined) return matches;
     below = last.seq;
   }
+  return matches;
 }

@@ -28,6 +28,16 @@ export interface ReservationQuery {
 
 import { type StoredReservation, statusFilters, strip, type TimedView } from "./rules.js";
 
+/**
+ * The most reads of candidates one page of a status makes: past it, the page ends with the items
+ * found and a cursor to go on from (only candidates that do not read the status take passes).
+ */
+const MAX_PASSES = 16;
+
+/** A document's `seq` if it is a position (> 0), else 0: nothing to page below. */
+const seqOf = (doc: { seq?: unknown } | undefined): number =>
+  typeof doc?.seq === "number" && Number.isSafeInteger(doc.seq) && doc.seq > 0 ? doc.seq : 0;
+
 /** Reservations and coupons, one or a page newest first, with the status the clock gives them now. */
 export class ReservationQueries {
   constructor(
@@ -130,16 +140,20 @@ export class ReservationQueries {
             : [{ ...c, ...lot }],
         ),
       );
+    // No lot to read (a scope of none: read-api/access.ts answers it before asking) is no page.
+    if (conditions.length === 0) return { items: [], nextCursor: null };
     const items: ReservationView[] = [];
     let cursor = options.cursor;
-    for (;;) {
+    // Each pass reads strictly below the last (floor < cursor); a pass past MAX_PASSES ends the
+    // page early with a cursor to go on from, as a plate search's page may.
+    for (let pass = 0; pass < MAX_PASSES; pass++) {
       const parts = await Promise.all(
         conditions.map((c) =>
           this.newestDocs(reservations, { ...c, ...filter }, { cursor, limit: options.limit }),
         ),
       );
       // Each part is complete down to its last document if it was cut (limit + 1 found).
-      const floor = Math.max(...parts.map((p) => (p.length > options.limit ? (p.at(-1)?.seq ?? 0) : 0)));
+      const floor = Math.max(0, ...parts.map((p) => (p.length > options.limit ? seqOf(p.at(-1)) : 0)));
       const docs = parts.flat().sort((a, b) => b.seq - a.seq);
       const complete = docs.filter((d) => d.seq > floor);
       const views = await this.asOf(
@@ -154,9 +168,12 @@ export class ReservationQueries {
           return { items, nextCursor: more ? String(complete[k]?.seq) : null };
         }
       }
-      if (floor === 0) return { items, nextCursor: null };
+      if (floor === 0 || (cursor !== undefined && floor + 1 >= Number(cursor))) {
+        return { items, nextCursor: null };
+      }
       cursor = String(floor + 1);
     }
+    return { items, nextCursor: cursor ?? null };
   }
   /** The lots with a closure whose beginning is due by `now` and not yet recorded (the scheduler's lag). */
   private async lotsClosingUnrecorded(now: number): Promise<string[]> {
@@ -178,18 +195,24 @@ export class ReservationQueries {
   ): Promise<PageOf<ReservationView>> {
     const now = this.ctx.now();
     const scope = { ...filter, ...(options.cursor ? { cursor: options.cursor } : {}) };
-    const matches = await newestPlateMatches(this.ctx, fragment, scope, options.limit + 1);
+    // A member of staff scoped to lots searches each of theirs (the lot's plates' index range) and
+    // pages the merged matches: a match on another lot is never read, so neither the page nor its
+    // cursor says anything of one (issue 46).
+    const scopes = options.parkingLotIds?.map((parkingLotId) => ({ ...scope, parkingLotId })) ?? [scope];
+    const matches = (
+      await Promise.all(scopes.map((s) => newestPlateMatches(this.ctx, fragment, s, options.limit + 1)))
+    )
+      .flat()
+      .sort((a, b) => b.seq - a.seq)
+      .slice(0, options.limit + 1);
     const examined = matches.slice(0, options.limit);
     if (examined.length === 0) return { items: [], nextCursor: null };
     const reservations = await this.ctx.collection(RESERVATIONS);
     // At most `limit` documents, read by id; the decider's status at `now` decides which are kept
     // (as in `reservations`), so no store filter restates the status rule.
-    const found = await this.ctx.store.find<Document & { seq: number }>(reservations, {
+    const docs = await this.ctx.store.find<Document & { seq: number }>(reservations, {
       _id: { $in: examined.map((m) => m.reservationId) },
     });
-    // A member of staff scoped to lots sees only theirs.
-    const within = options.parkingLotIds;
-    const docs = within ? found.filter((d) => within.includes(String(d.parkingLotId))) : found;
     docs.sort((a, b) => b.seq - a.seq);
     const views = await this.asOf(
       docs.map((d) => strip<StoredReservation>(d) as StoredReservation),
@@ -200,23 +223,44 @@ export class ReservationQueries {
       nextCursor: matches.length > options.limit ? String(examined.at(-1)?.seq) : null,
     };
   }
+  /**
+   * A page of a customer's coupons, newest first; with `parkingLotIds` (a member of staff scoped to
+   * lots) only those of these lots: one index range per lot, merged, so the page and its cursor
+   * hold nothing of another lot.
+   */
   async customerCoupons(
     customerId: string,
-    options: { cursor?: string; limit: number; minPosition?: Position | null },
+    options: {
+      cursor?: string;
+      limit: number;
+      minPosition?: Position | null;
+      parkingLotIds?: readonly string[];
+    },
   ): Promise<PageOf<CouponView>> {
-    return this.newestFirst<CouponView>(COUPONS, { customerId }, options);
+    const { parkingLotIds, ...page } = options;
+    if (parkingLotIds === undefined) return this.newestFirst<CouponView>(COUPONS, [{ customerId }], page);
+    return this.newestFirst<CouponView>(
+      COUPONS,
+      parkingLotIds.map((parkingLotId) => ({ customerId, parkingLotId })),
+      page,
+    );
   }
   /**
-   * A page of `logical` matching `filter`, newest first by `seq` (the global position of the event
+   * A page of `logical` matching any of `filters` (disjoint), newest first by `seq` (the global position of the event
    * that created each document), continuing below `cursor`: an index range, however deep the page.
    */
   private async newestFirst<T>(
     logical: string,
-    filter: Record<string, unknown>,
+    filters: readonly Record<string, unknown>[],
     options: { cursor?: string; limit: number; minPosition?: Position | null },
   ): Promise<PageOf<T>> {
     await this.ctx.awaitPosition(logical, options.minPosition ?? null);
-    const docs = await this.newestDocs(await this.ctx.collection(logical), filter, options);
+    const collection = await this.ctx.collection(logical);
+    const parts = await Promise.all(filters.map((filter) => this.newestDocs(collection, filter, options)));
+    const docs = parts
+      .flat()
+      .sort((a, b) => b.seq - a.seq)
+      .slice(0, options.limit + 1);
     const page = docs.slice(0, options.limit);
     const last = page.at(-1);
     return {
