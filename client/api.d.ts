@@ -982,7 +982,7 @@ export interface paths {
          * @description Messages of the chosen types are POSTed to `url`, signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`), from the facts recorded after this call. The `secret` (`whsec_…`) is shown once: keep it to verify messages.
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
-         *     - `url`: an absolute https:// URL (http:// and private, loopback or link-local addresses only where WEBHOOK_ALLOW_PRIVATE is set), without credentials or a fragment.
+         *     - `url`: an absolute https:// URL (http:// and loopback, private or other special-purpose addresses, in any spelling, only where WEBHOOK_ALLOW_PRIVATE is set), without credentials or a fragment.
          *     - `description`, `url`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
          *
          *     **Access**: Needs a bearer token with the role `operator` or `admin`.
