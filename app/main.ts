@@ -24,6 +24,12 @@ async function main(): Promise<void> {
   // Valid but most likely not meant (a claim path that can never match): said before anything runs.
   for (const { variable, message } of configWarnings(config)) logger.warn({ variable }, message);
   const service = await startService(config, logger);
+  // From here on a thread blocked past EVENT_LOOP_STALL_MS ends the process (platform/event-loop-watch.ts).
+  await service.loop.startWatchdog({
+    level: config.logLevel,
+    output: logOutput,
+    base: { role: config.role },
+  });
   logger.info({ config: redactConfig(config), url: service.url }, "started");
   if (process.stdout.isTTY || process.env.npm_lifecycle_event === "start") {
     const api = config.role === "projector" ? "" : ` API docs ${service.url}/docs ·`;

@@ -222,7 +222,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Liveness: the process answers
+         * Liveness: the process answers and its event loop has not stalled
          * @description **Access**: Anyone may call it: no token needed.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
@@ -4813,7 +4813,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/identity-provider-unavailable`: The identity provider's keys cannot be fetched. */
+            /** @description Not alive: the event loop was blocked past EVENT_LOOP_STALL_MS and came back; it stays so until the process is restarted. Or a problem: `/problems/identity-provider-unavailable`: The identity provider's keys cannot be fetched. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -4821,6 +4821,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "stalled",
+                     *       "detail": "the event loop was blocked for 12034 ms at 2026-01-01T09:00:00.000Z, past EVENT_LOOP_STALL_MS (10000)"
+                     *     }
+                     */
+                    "application/json": {
+                        detail: string;
+                        /** @constant */
+                        status: "stalled";
+                    };
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @constant */
                         status?: 503;
