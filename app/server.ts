@@ -6,6 +6,7 @@ import { EventLoopWatch } from "../platform/event-loop-watch.js";
 import { GracefulConnections } from "../platform/http/graceful-connections.js";
 import { MAX_HEADER_BYTES } from "../platform/http/limits.js";
 import { createLogger, type Logger, resolveLogOutput } from "../platform/logger.js";
+import { StallBoard } from "../platform/stall-board.js";
 import type { Lifecycle } from "./health.js";
 import { createHttpApp } from "./http-app.js";
 import { createServices, type ServiceOptions, type Services } from "./services.js";
@@ -30,9 +31,11 @@ export async function startService(
   logger: Logger = createLogger(config.logLevel, { role: config.role }, resolveLogOutput(config.logFormat)),
   options: ServiceOptions = {},
 ): Promise<RunningService> {
-  const services = await createServices(config, logger, undefined, options);
-  const loop = new EventLoopWatch(config.eventLoopStallMs, logger.child({ component: "event-loop" })).start();
-  services.metrics.watchEventLoop(loop);
+  // The threads' heartbeats and the requests in flight, shared with the watchdog thread.
+  const board = new StallBoard();
+  const services = await createServices(config, logger, undefined, { ...options, stallBoard: board });
+  const loop = new EventLoopWatch(config.eventLoopStallMs, logger.child({ component: "event-loop" }), board);
+  services.metrics.watchEventLoop(loop.start());
   const lifecycle: Lifecycle = { ready: true, loop };
   const app = createHttpApp(services, lifecycle);
   const server = createServer(

@@ -22,11 +22,11 @@ function capturingLogger() {
 }
 
 describe("a stalled event loop is seen and ended", () => {
-  it("a request thread blocked for good is ended by the watchdog thread (SIGTERM cannot: its handler never runs), with an ERROR naming the request that was running", async () => {
-    const boundMs = 1_500;
+  /** Starts test-support/stalled-process.ts with `thread` blocking, sends it SIGTERM once blocked. */
+  async function stalledProcess(thread: "main" | "processors", boundMs: number) {
     const child = spawn(process.execPath, ["--import", "tsx", "test-support/stalled-process.ts"], {
       cwd: ROOT,
-      env: { ...process.env, EVENT_LOOP_STALL_MS: String(boundMs) },
+      env: { ...process.env, EVENT_LOOP_STALL_MS: String(boundMs), STALLED_THREAD: thread },
       stdio: ["ignore", "pipe", "pipe"],
     });
     let out = "";
@@ -43,21 +43,24 @@ describe("a stalled event loop is seen and ended", () => {
     while (!out.includes("blocking") && Date.now() < deadline) await sleep(50);
     expect(out).toContain("blocking");
     const blockedAt = performance.now();
-    child.kill("SIGTERM");
-    const { code, signal } = await Promise.race([
-      exited,
-      sleep(boundMs + 15_000).then(() => ({ code: -1, signal: null })),
-    ]);
+    if (thread === "main") child.kill("SIGTERM");
+    const ended = await Promise.race([exited, sleep(boundMs + 15_000).then(() => undefined)]);
     const tookMs = performance.now() - blockedAt;
-    if (code === -1) child.kill("SIGKILL");
-    expect({ code, signal }, out).toEqual({ code: null, signal: "SIGKILL" });
-    // Not the SIGTERM handler (it would exit 0 at once): the watchdog, past the bound.
-    expect(tookMs).toBeGreaterThanOrEqual(boundMs - 600);
+    if (!ended) child.kill("SIGKILL");
     const errors = out
       .split("\n")
       .filter((line) => line.startsWith("{"))
       .map((line) => JSON.parse(line) as Record<string, unknown>)
       .filter((line) => line.level === 50);
+    return { ended, tookMs, errors, out };
+  }
+
+  it("a request thread blocked for good is ended by the watchdog thread (SIGTERM cannot: its handler never runs), with an ERROR naming the request that was running", async () => {
+    const boundMs = 1_500;
+    const { ended, tookMs, errors, out } = await stalledProcess("main", boundMs);
+    expect(ended, out).toEqual({ code: null, signal: "SIGKILL" });
+    // Not the SIGTERM handler (it would exit 0 at once): the watchdog, past the bound.
+    expect(tookMs).toBeGreaterThanOrEqual(boundMs - 600);
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({
       thread: "watchdog",
@@ -71,6 +74,13 @@ describe("a stalled event loop is seen and ended", () => {
     });
     expect(errors[0]?.stalledMs).toBeGreaterThan(boundMs);
     expect(String(errors[0]?.msg)).toMatch(/blocked for \d+ ms .*ending the process/);
+  }, 60_000);
+
+  it("the processors thread is watched the same way: blocked for good, it ends the process though the request thread is free", async () => {
+    const { ended, errors, out } = await stalledProcess("processors", 1_500);
+    expect(ended, out).toEqual({ code: null, signal: "SIGKILL" });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ thread: "watchdog", blockedThread: "processors", inFlight: [] });
   }, 60_000);
 
   it("a loop that came back after a delay past the bound is logged at ERROR, counted in /metrics, and makes the process not alive", async () => {

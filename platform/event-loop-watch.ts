@@ -73,8 +73,13 @@ export class EventLoopWatch implements EventLoopStats {
     );
   }
 
-  /** Not alive once the loop has stalled past the bound (a restart clears it). */
+  /** Not alive once a watched thread's loop has stalled past the bound (a restart clears it). */
   liveness(): Liveness {
+    if (!this.stalledAt && this.board.stalls > 0)
+      return {
+        ok: false,
+        detail: `another thread's event loop was blocked past EVENT_LOOP_STALL_MS (${this.boundMs})`,
+      };
     if (!this.stalledAt) return { ok: true };
     return {
       ok: false,
