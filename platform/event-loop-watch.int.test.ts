@@ -23,7 +23,7 @@ function capturingLogger() {
 
 describe("a stalled event loop is seen and ended", () => {
   /** Starts test-support/stalled-process.ts with `thread` blocking, sends it SIGTERM once blocked. */
-  async function stalledProcess(thread: "main" | "processors", boundMs: number) {
+  async function stalledProcess(thread: "main" | "processors" | "none", boundMs: number) {
     const child = spawn(process.execPath, ["--import", "tsx", "test-support/stalled-process.ts"], {
       cwd: ROOT,
       env: { ...process.env, EVENT_LOOP_STALL_MS: String(boundMs), STALLED_THREAD: thread },
@@ -44,7 +44,14 @@ describe("a stalled event loop is seen and ended", () => {
     expect(out).toContain("blocking");
     const blockedAt = performance.now();
     if (thread === "main") child.kill("SIGTERM");
-    const ended = await Promise.race([exited, sleep(boundMs + 15_000).then(() => undefined)]);
+    if (thread === "none") {
+      // The whole process paused past the bound, then resumed: no thread was blocked.
+      child.kill("SIGSTOP");
+      await sleep(boundMs * 2);
+      child.kill("SIGCONT");
+    }
+    const waitMs = thread === "none" ? boundMs * 2 : boundMs + 15_000;
+    const ended = await Promise.race([exited, sleep(waitMs).then(() => undefined)]);
     const tookMs = performance.now() - blockedAt;
     if (!ended) child.kill("SIGKILL");
     const errors = out
@@ -81,6 +88,12 @@ describe("a stalled event loop is seen and ended", () => {
     expect(ended, out).toEqual({ code: null, signal: "SIGKILL" });
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ thread: "watchdog", blockedThread: "processors", inFlight: [] });
+  }, 60_000);
+
+  it("a process paused as a whole (SIGSTOP) past the bound is not ended when it resumes: no thread was blocked", async () => {
+    const { ended, errors, out } = await stalledProcess("none", 1_500);
+    expect(ended, out).toBeUndefined();
+    expect(errors.filter((e) => e.thread === "watchdog")).toEqual([]);
   }, 60_000);
 
   it("a loop that came back after a delay past the bound is logged at ERROR, counted in /metrics, and makes the process not alive", async () => {

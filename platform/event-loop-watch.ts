@@ -123,9 +123,13 @@ export class EventLoopWatch implements EventLoopStats {
       },
     });
     worker.once("error", (error) => this.logger.error({ err: error }, "the watchdog thread failed"));
+    // Resolved once it watches (its module loaded, its timer set), not merely started.
     await new Promise<void>((resolve, reject) => {
-      worker.once("online", resolve);
+      worker.once("message", () => resolve());
       worker.once("error", reject);
+      worker.once("exit", (code) =>
+        reject(new Error(`the watchdog thread exited (${code}) before it watched`)),
+      );
     });
     // It never holds the process open by itself.
     worker.unref();

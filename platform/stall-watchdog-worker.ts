@@ -1,5 +1,5 @@
 import { performance } from "node:perf_hooks";
-import { workerData } from "node:worker_threads";
+import { parentPort, workerData } from "node:worker_threads";
 import { createLogger, type LogOutput } from "./logger.js";
 import { StallBoard, WATCHED_THREADS } from "./stall-board.js";
 
@@ -28,11 +28,17 @@ const logger = createLogger(data.logLevel, { ...data.base, thread: "watchdog" },
 /** Each thread's last heartbeat seen and when it changed (this thread's monotonic clock). */
 const seen = WATCHED_THREADS.map((thread) => ({ thread, beats: board.beats(thread), at: performance.now() }));
 
+let lastCheck = performance.now();
+
 const timer = setInterval(() => {
   const now = performance.now();
+  // This thread ran late too: the whole process was paused (SIGSTOP, a frozen container, a
+  // suspended machine), not one thread blocked. Every heartbeat gets a fresh start.
+  const paused = now - lastCheck > data.boundMs / 2;
+  lastCheck = now;
   for (const watched of seen) {
     const beats = board.beats(watched.thread);
-    if (beats !== watched.beats || beats === 0) {
+    if (beats !== watched.beats || beats === 0 || paused) {
       // Beating (or not started yet: a thread is watched from its first beat).
       watched.beats = beats;
       watched.at = now;
@@ -58,3 +64,6 @@ const timer = setInterval(() => {
     return;
   }
 }, data.checkMs);
+
+// Watching from now on (the only message this thread ever sends).
+parentPort?.postMessage("watching");

@@ -9,7 +9,7 @@ import { WATCHED_THREADS } from "../platform/stall-board.js";
  * as app/main.ts starts them, two requests in flight (the blocked one started last), a SIGTERM
  * handler that would exit if it could run, then a loop that never returns. With
  * STALLED_THREAD=processors it is a second thread, beating as the processors thread does, that
- * blocks, while the main thread goes on.
+ * blocks, while the main thread goes on; with STALLED_THREAD=none nothing blocks for long.
  */
 const boundMs = Number(process.env.EVENT_LOOP_STALL_MS ?? "1000");
 const logger = createLogger("info", { role: "test" }, "json");
@@ -46,4 +46,14 @@ function blockThisThread(): void {
 }
 
 if (process.env.STALLED_THREAD === "processors") blockAnotherThread();
-else blockThisThread();
+else if (process.env.STALLED_THREAD === "none") {
+  // Ready; busy most of the time but never for long (600 ms of every 700), so that a pause of the
+  // whole process most likely ends while this thread is busy and has not beaten yet.
+  process.stdout.write("blocking\n");
+  setInterval(() => {
+    const until = performance.now() + 600;
+    while (performance.now() < until) {
+      // work
+    }
+  }, 700);
+} else blockThisThread();
