@@ -403,6 +403,48 @@ describe("graceful shutdown of the real process on SIGTERM", () => {
   });
 });
 
+describe("SIGTERM ends the process within SHUTDOWN_TIMEOUT_MS even when a request never finishes", () => {
+  const processes = serviceProcesses();
+  const data = tempDataDir("parking-never-finishes-");
+
+  afterEach(async () => {
+    await processes.killAll();
+  });
+  afterAll(() => data.remove());
+
+  it("a request whose body never comes has its connection closed at 3/4 of the timeout; the stores close and the process exits 0 in time", async () => {
+    const timeoutMs = 4_000;
+    const service = await processes.start({
+      DATA_DIR: data.dir,
+      LOG_LEVEL: "info",
+      SHUTDOWN_TIMEOUT_MS: String(timeoutMs),
+      PROCESSORS_THREAD: "main",
+    });
+    const port = portOf(service);
+    const lot = { parkingLotId: "stuck-1", name: "stuck", capacity: 5 };
+    expect((await call(service.url, "POST", "/parking-lots", lot)).status).toBe(201);
+    // Half a body, and never the rest: the request stays in flight (HTTP_REQUEST_TIMEOUT_MS is 30 s).
+    const { socket } = await startHalfSentReservation(
+      port,
+      "stuck-1",
+      "never-ends",
+      await operatorHeaders(data.dir),
+    );
+    const signaledAt = Date.now();
+    service.child.kill("SIGTERM");
+    await closedWithin(socket, timeoutMs);
+    const code = await exitWithin(service, timeoutMs + 5_000);
+    const log = service.output();
+    expect(code, log).toBe(0);
+    expect(Date.now() - signaledAt).toBeLessThan(timeoutMs + 3_000);
+    expect(log).toContain("requests still unanswered at 3/4 of SHUTDOWN_TIMEOUT_MS");
+    expect(log).toContain('"route":"POST /parking-lots/{parkingLotId}/reservations"');
+    // The stores were closed (checkpoints saved), not abandoned by the hard timeout.
+    expect(log).toContain("shutdown complete");
+    expect(log).not.toContain("timed out");
+  });
+});
+
 describe("draining before the listener closes (SHUTDOWN_DRAIN_MS), and a port in use", () => {
   const processes = serviceProcesses();
   const data = tempDataDir("parking-drain-");

@@ -1,21 +1,27 @@
 import type { Request, Response } from "express";
 import { AggregatorRegistry } from "prom-client";
+import type { EventLoopWatch } from "../platform/event-loop-watch.js";
 import { withTimeout } from "../platform/timeout.js";
 import type { Services } from "./services.js";
 
 export interface Lifecycle {
   /** False from the moment a shutdown starts: orchestrators stop routing new traffic here. */
   ready: boolean;
+  /** The request thread's event loop: not alive once it stalled past EVENT_LOOP_STALL_MS. */
+  readonly loop?: EventLoopWatch;
 }
 
 /**
- * /healthz: the process is alive. /readyz: it should get traffic: not shutting down, its stores
+ * /healthz: the process is alive: it answers, and its event loop has not stalled past
+ * EVENT_LOOP_STALL_MS (then 503 until it is restarted: a liveness probe's failure restarts it). /readyz: it should get traffic: not shutting down, its stores
  * answer, and (where projections run in this process) they are within READY_MAX_LAG of the head.
  * /metrics: the process's metrics. The handlers of those rows of app/surface/app-operations.ts.
  */
 export function healthHandlers(services: Services, lifecycle: Lifecycle) {
   const getLiveness = (_req: Request, res: Response) => {
-    res.json({ status: "ok" });
+    const live = lifecycle.loop?.liveness() ?? { ok: true };
+    if (live.ok) res.json({ status: "ok" });
+    else res.status(503).json({ status: "stalled", detail: live.detail });
   };
 
   const getReadiness = async (_req: Request, res: Response) => {

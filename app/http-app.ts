@@ -86,6 +86,16 @@ const sidesOf = (services: Services): ReadonlySet<Side> =>
  */
 function edge(app: Express, services: Services, lifecycle: Lifecycle, loggedPath: LoggedPath): void {
   const { config } = services;
+  const documented = documentedPaths(sidesOf(services));
+  // Which documented path a request is on, found once; its template (never the path itself, which
+  // may hold a customer's id) is on the stall board while the request is in flight.
+  app.use((req, res, next) => {
+    const path = documented(req.path);
+    res.locals.documentedPath = path;
+    if (lifecycle.loop)
+      res.once("close", lifecycle.loop.board.enter(`${req.method} ${path?.path ?? "(no route)"}`));
+    next();
+  });
   app.use(assignCorrelationId);
   app.use(traceRequests(loggedPath));
   app.use(accessLog(services.logger, correlationId, loggedPath));
@@ -114,26 +124,40 @@ function edge(app: Express, services: Services, lifecycle: Lifecycle, loggedPath
   app.use(refuseErasedCustomers(useDataKeysOf(config)));
   if (perPrincipal) app.use(perPrincipal);
   app.use(noStoreForSignedIn);
-  answerMethods(app, sidesOf(services));
+  answerMethods(app);
   app.use(accessControl(ACCESS_RULES, UNLISTED_ROUTES_ALLOW, services.logger, loggedPath));
   app.use(lotScopeControl(OPERATIONS, serviceAccess));
 }
 
-/** OPTIONS and a wrong method of every documented path this process serves. */
-function answerMethods(app: Express, sides: ReadonlySet<Side>): void {
-  // Which methods a documented path has is public (it is in /openapi.json): OPTIONS and a wrong
-  // method are answered here, before access control, so that a caller of any kind gets the 204 or
-  // 405 with Allow the document promises, and no route is reached by a method it does not list.
-  // One layer that finds the request's path among them (the first that matches, as Express's
-  // routes would, with its matching: case-insensitive, a trailing slash allowed), not two routes
-  // a path: every request walked those ~60 layers before its own route.
+interface DocumentedPath {
+  readonly path: string;
+  readonly methods: readonly string[];
+  readonly allow: string;
+}
+
+/**
+ * The documented path a request path is on (the first that matches, as Express's routes would,
+ * with its matching: case-insensitive, a trailing slash allowed), among those this process serves.
+ */
+function documentedPaths(sides: ReadonlySet<Side>): (requestPath: string) => DocumentedPath | undefined {
   const paths = [...methodsByPath(sides)].map(([path, methods]) => ({
     matches: match(expressPath(path), { decode: false }),
+    path,
     methods,
     allow: methods.join(", "),
   }));
+  return (requestPath) => paths.find((p) => p.matches(requestPath));
+}
+
+/** OPTIONS and a wrong method of every documented path this process serves. */
+function answerMethods(app: Express): void {
+  // Which methods a documented path has is public (it is in /openapi.json): OPTIONS and a wrong
+  // method are answered here, before access control, so that a caller of any kind gets the 204 or
+  // 405 with Allow the document promises, and no route is reached by a method it does not list.
+  // The path was found once, at the edge (one layer, not two routes a path: every request walked
+  // those ~60 layers before its own route).
   app.use((req, res, next) => {
-    const path = paths.find((p) => p.matches(req.path));
+    const path = res.locals.documentedPath as DocumentedPath | undefined;
     if (!path) return next();
     if (req.method === "OPTIONS") {
       res.setHeader("Allow", path.allow);

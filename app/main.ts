@@ -1,6 +1,5 @@
-import { ConfigError, loadConfig, redactConfig } from "../platform/config.js";
+import { ConfigError, configWarnings, loadConfig, redactConfig } from "../platform/config.js";
 import { createLogger, resolveLogOutput } from "../platform/logger.js";
-import { PortInUseError, startService } from "./server.js";
 
 /** Entry point: validate configuration, start the role, and shut down gracefully on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -19,7 +18,18 @@ async function main(): Promise<void> {
   const logOutput = resolveLogOutput(config.logFormat);
   config = { ...config, logFormat: logOutput };
   const logger = createLogger(config.logLevel, { role: config.role }, logOutput);
+  // Imported here, not above: a store driver that cannot load on this Node.js (platform/sqlite.ts)
+  // throws while the modules load, and main's catch then says so in one line.
+  const { startService } = await import("./server.js");
+  // Valid but most likely not meant (a claim path that can never match): said before anything runs.
+  for (const { variable, message } of configWarnings(config)) logger.warn({ variable }, message);
   const service = await startService(config, logger);
+  // From here on a thread blocked past EVENT_LOOP_STALL_MS ends the process (platform/event-loop-watch.ts).
+  await service.loop.startWatchdog({
+    level: config.logLevel,
+    output: logOutput,
+    base: { role: config.role },
+  });
   logger.info({ config: redactConfig(config), url: service.url }, "started");
   if (process.stdout.isTTY || process.env.npm_lifecycle_event === "start") {
     const api = config.role === "projector" ? "" : ` API docs ${service.url}/docs ·`;
@@ -67,7 +77,8 @@ function tokenHelp(config: ReturnType<typeof loadConfig>, url: string): string {
 }
 
 main().catch((error: unknown) => {
-  if (error instanceof PortInUseError) {
+  // Said in one line, not as a stack trace: what to do is in the message.
+  if (error instanceof Error && ["PortInUseError", "NativeModuleError"].includes(error.name)) {
     process.stderr.write(`failed to start: ${error.message}\n`);
     process.exit(1);
   }

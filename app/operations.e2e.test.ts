@@ -272,6 +272,11 @@ describe("operating the service as a new user would (spawned process)", () => {
     }
     expect(types.get("parking_projection_position")).toBe("gauge");
     expect(types.get("parking_projection_lag")).toBe("gauge");
+    // The request thread's event loop: its longest delay since the last scrape, and no stall.
+    expect(types.get("parking_event_loop_delay_max_seconds")).toBe("gauge");
+    expect(sampleValue(samples, "parking_event_loop_delay_max_seconds", "")).toBeGreaterThan(0);
+    expect(types.get("parking_event_loop_stalls_total")).toBe("counter");
+    expect(sampleValue(samples, "parking_event_loop_stalls_total", "")).toBe(0);
 
     // Default process metrics of prom-client.
     for (const name of [

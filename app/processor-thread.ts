@@ -4,6 +4,7 @@ import type { EventStore } from "../event-store/port.js";
 import type { Position } from "../event-store/position.js";
 import type { Config } from "../platform/config.js";
 import type { Logger } from "../platform/logger.js";
+import type { StallBoard } from "../platform/stall-board.js";
 import { workerSource } from "../platform/worker-source.js";
 import type { ProcessorStatus } from "../projections/runtime/processor-runtime.js";
 import {
@@ -57,13 +58,19 @@ export class ProcessorThread {
    * Starts the worker. `eventStore` is this thread's connection: with the embedded store the
    * worker appends through it (see append-relay.ts), so one connection writes the file.
    */
-  static async start(config: Config, logger: Logger, eventStore: EventStore): Promise<ProcessorThread> {
+  static async start(
+    config: Config,
+    logger: Logger,
+    eventStore: EventStore,
+    stallBoard?: StallBoard,
+  ): Promise<ProcessorThread> {
     const source = workerSource("./processors-worker.ts", import.meta.url);
     const commits = new CommitSignal();
     // With tracing on, the worker starts its own SDK and exporter (createServices, in that thread).
     const worker = new Worker(source.code, {
       eval: source.eval,
-      workerData: { config, commits: commits.buffer },
+      // The board it beats on: the process's watchdog ends the process if it stops (a stuck projection).
+      workerData: { config, commits: commits.buffer, stallBoard: stallBoard?.buffer },
     });
     const thread = new ProcessorThread(worker, logger, eventStore);
     // The worker learns of this thread's appends when they commit, not when it next polls.

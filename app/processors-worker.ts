@@ -1,8 +1,10 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { EventStore } from "../event-store/port.js";
 import type { Config } from "../platform/config.js";
+import { EventLoopWatch } from "../platform/event-loop-watch.js";
 import { createLogger, resolveLogOutput } from "../platform/logger.js";
 import { Metrics } from "../platform/metrics.js";
+import { StallBoard } from "../platform/stall-board.js";
 import { type AppendReply, CommitSignal, observeCommit, relayingAppends } from "./append-relay.js";
 import type { FromProcessors, ToProcessors } from "./processor-thread.js";
 import { createServices } from "./services.js";
@@ -15,7 +17,11 @@ import { createServices } from "./services.js";
  */
 const port = parentPort;
 if (!port) throw new Error("app/processors-worker.ts runs as a worker thread of the service");
-const { config, commits: commitBuffer } = workerData as { config: Config; commits: SharedArrayBuffer };
+const {
+  config,
+  commits: commitBuffer,
+  stallBoard,
+} = workerData as { config: Config; commits: SharedArrayBuffer; stallBoard?: SharedArrayBuffer };
 /** The request thread's last commit, shared (see CommitSignal). */
 const commits = new CommitSignal(commitBuffer);
 const logger = createLogger(
@@ -24,6 +30,11 @@ const logger = createLogger(
   resolveLogOutput(config.logFormat, false),
 );
 const metrics = new Metrics({ defaultMetrics: false });
+// This thread's heartbeat, read by the process's watchdog; a stall it comes back from is logged and
+// counted on the shared board (the request thread's /healthz and /metrics read it).
+const loop = stallBoard
+  ? new EventLoopWatch(config.eventLoopStallMs, logger, new StallBoard(stallBoard), "processors").start()
+  : undefined;
 const post = (message: FromProcessors) => port.postMessage(message);
 /** Where the request thread's answers to this thread's appends go (embedded event store only). */
 let receiveAppendReply: ((reply: AppendReply) => void) | undefined;
@@ -77,6 +88,7 @@ try {
         return;
       case "stop":
         clearInterval(timer);
+        void loop?.stop();
         void services
           .close()
           .then(() => post({ type: "stopped" }))

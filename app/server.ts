@@ -2,9 +2,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Config } from "../platform/config.js";
+import { EventLoopWatch } from "../platform/event-loop-watch.js";
 import { GracefulConnections } from "../platform/http/graceful-connections.js";
 import { MAX_HEADER_BYTES } from "../platform/http/limits.js";
 import { createLogger, type Logger, resolveLogOutput } from "../platform/logger.js";
+import { StallBoard } from "../platform/stall-board.js";
 import type { Lifecycle } from "./health.js";
 import { createHttpApp } from "./http-app.js";
 import { createServices, type ServiceOptions, type Services } from "./services.js";
@@ -13,9 +15,13 @@ export interface RunningService {
   readonly services: Services;
   readonly server: Server;
   readonly url: string;
+  /** The request thread's event loop (app/main.ts starts its watchdog thread). */
+  readonly loop: EventLoopWatch;
   /**
    * Graceful stop: not ready at once, keep serving for SHUTDOWN_DRAIN_MS (unless `drain: false`),
    * then close the listener, finish in-flight requests, stop workers (checkpoints saved), close stores.
+   * Requests still unanswered at three quarters of SHUTDOWN_TIMEOUT_MS have their connections
+   * closed, so that one that never finishes leaves the rest of the timeout to closing the stores.
    */
   shutdown(reason: string, options?: { drain?: boolean }): Promise<void>;
 }
@@ -25,8 +31,12 @@ export async function startService(
   logger: Logger = createLogger(config.logLevel, { role: config.role }, resolveLogOutput(config.logFormat)),
   options: ServiceOptions = {},
 ): Promise<RunningService> {
-  const services = await createServices(config, logger, undefined, options);
-  const lifecycle: Lifecycle = { ready: true };
+  // The threads' heartbeats and the requests in flight, shared with the watchdog thread.
+  const board = new StallBoard();
+  const services = await createServices(config, logger, undefined, { ...options, stallBoard: board });
+  const loop = new EventLoopWatch(config.eventLoopStallMs, logger.child({ component: "event-loop" }), board);
+  services.metrics.watchEventLoop(loop.start());
+  const lifecycle: Lifecycle = { ready: true, loop };
   const app = createHttpApp(services, lifecycle);
   const server = createServer(
     {
@@ -66,6 +76,7 @@ export async function startService(
   let shuttingDown: Promise<void> | undefined;
   const shutdown = (reason: string, options: { drain?: boolean } = {}) => {
     shuttingDown ??= (async () => {
+      const requestsDeadline = performance.now() + (config.shutdownTimeoutMs * 3) / 4;
       lifecycle.ready = false;
       for (const res of inFlight) if (!res.headersSent) res.setHeader("Connection", "close");
       const drainMs = options.drain === false ? 0 : config.shutdownDrainMs;
@@ -79,19 +90,47 @@ export async function startService(
       // Event streams never finish by themselves: end them, or close() would wait for them.
       services.liveUpdates?.close();
       if (lagTimer) clearInterval(lagTimer);
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      // Idle keep-alive connections would hold close() open; busy ones finish their request first.
-      const idleSweeper = setInterval(() => connections.closeIdle(), 100);
-      await closed;
-      clearInterval(idleSweeper);
+      await closeListener(server, connections, requestsDeadline - performance.now(), () =>
+        logger.warn(
+          { inFlight: loop.board.inFlight(), connections: connections.size },
+          "shutting down: requests still unanswered at 3/4 of SHUTDOWN_TIMEOUT_MS; closing their connections",
+        ),
+      );
       logger.info("requests finished; stopping projections and closing stores");
       await services.close();
+      await loop.stop();
       logger.info("shutdown complete");
     })();
     return shuttingDown;
   };
 
-  return { services, server, url, shutdown };
+  return { services, server, url, loop, shutdown };
+}
+
+/**
+ * Closes the listener and waits for the requests in flight (idle keep-alive connections closed as
+ * they become idle); those still unanswered after `ms` have their connections closed (`late` says so).
+ */
+async function closeListener(
+  server: Server,
+  connections: GracefulConnections,
+  ms: number,
+  late: () => void,
+): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // Idle keep-alive connections would hold close() open; busy ones finish their request first.
+  const idleSweeper = setInterval(() => connections.closeIdle(), 100);
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<"late">((resolve) => {
+    timer = setTimeout(() => resolve("late"), Math.max(0, ms));
+  });
+  if ((await Promise.race([closed, deadline])) === "late") {
+    late();
+    server.closeAllConnections();
+    await closed;
+  }
+  clearTimeout(timer);
+  clearInterval(idleSweeper);
 }
 
 async function updateLag(services: Services): Promise<void> {

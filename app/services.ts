@@ -8,6 +8,7 @@ import type { MongoRateLimitStore } from "../platform/http/mongo-rate-limit-stor
 import type { Logger } from "../platform/logger.js";
 import { Metrics } from "../platform/metrics.js";
 import { SecretBox } from "../platform/secret-box.js";
+import type { StallBoard } from "../platform/stall-board.js";
 import { startTracing } from "../platform/tracing.js";
 import { startProcessors } from "../projections/processors.js";
 import type { ProcessorGroup } from "../projections/runtime/processor-group.js";
@@ -198,6 +199,8 @@ export interface ServiceOptions {
   readonly wrapEventStore?: (store: EventStore) => EventStore;
   /** What time it is for commands (windows, check-in) and queries (free now): the system clock by default. */
   readonly clock?: () => Date;
+  /** Where the processors thread beats its heartbeat, for the process's watchdog (see EventLoopWatch). */
+  readonly stallBoard?: StallBoard;
 }
 
 /** Tracing in this thread when a collector is configured (the processors thread starts its own). */
@@ -238,8 +241,9 @@ export async function createServices(
     metrics,
     logger,
   );
+  const threadLogger = logger.child({ component: "processors-thread" });
   const thread = processorsInWorker(config)
-    ? await ProcessorThread.start(config, logger.child({ component: "processors-thread" }), eventStore)
+    ? await ProcessorThread.start(config, threadLogger, eventStore, options.stallBoard)
     : undefined;
   const processors =
     !thread && runsProjections(config) && documentStore

@@ -224,7 +224,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Liveness: the process answers
+         * Liveness: the process answers and its event loop has not stalled
          * @description **Access**: Anyone may call it: no token needed.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
@@ -984,7 +984,7 @@ export interface paths {
          * @description Messages of the chosen types are POSTed to `url`, signed per Standard Webhooks (`webhook-id`, `webhook-timestamp`, `webhook-signature`), from the facts recorded after this call. The `secret` (`whsec_…`) is shown once: keep it to verify messages.
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
-         *     - `url`: an absolute https:// URL (http:// and private, loopback or link-local addresses only where WEBHOOK_ALLOW_PRIVATE is set), without credentials or a fragment.
+         *     - `url`: an absolute https:// URL (http:// and loopback, private or other special-purpose addresses, in any spelling, only where WEBHOOK_ALLOW_PRIVATE is set), without credentials or a fragment.
          *     - `description`, `url`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
          *
          *     **Access**: Needs a bearer token with the role `operator` or `admin`.
@@ -5023,7 +5023,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/identity-provider-unavailable`: The identity provider's keys cannot be fetched. */
+            /** @description Not alive: the event loop was blocked past EVENT_LOOP_STALL_MS and came back; it stays so until the process is restarted. Or a problem: `/problems/identity-provider-unavailable`: The identity provider's keys cannot be fetched. */
             503: {
                 headers: {
                     "Retry-After": components["headers"]["Retry-After"];
@@ -5031,6 +5031,17 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
+                    /**
+                     * @example {
+                     *       "status": "stalled",
+                     *       "detail": "the event loop was blocked for 12034 ms at 2026-01-01T09:00:00.000Z, past EVENT_LOOP_STALL_MS (10000)"
+                     *     }
+                     */
+                    "application/json": {
+                        detail: string;
+                        /** @constant */
+                        status: "stalled";
+                    };
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @constant */
                         status?: 503;

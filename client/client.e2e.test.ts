@@ -610,6 +610,22 @@ describe("every operation through the generated client", () => {
         body: { url: "http://169.254.169.254/latest", eventTypes: ["reservation.canceled"] },
       });
       expect(hostile.error?.errors?.[0]?.field).toBe("body.url");
+      // Loopback and site-local in the IPv6 spellings a string check misses: each a 400 naming the url.
+      for (const host of [
+        "64:ff9b::127.0.0.1",
+        "::127.0.0.1",
+        "::ffff:0:127.0.0.1",
+        "2002:7f00:1::1",
+        "fec0::1",
+      ]) {
+        const spelled = await api.POST("/webhook-endpoints", {
+          body: { url: `https://[${host}]/hooks`, eventTypes: ["reservation.canceled"] },
+        });
+        expect(spelled.response.status, host).toBe(400);
+        expect(spelled.error?.errors, host).toEqual([
+          { field: "body.url", message: expect.stringMatching(/special-purpose address/) },
+        ]);
+      }
       const byCustomer = await customer.POST("/webhook-endpoints", {
         body: { url: "https://example.com/hooks", eventTypes: ["reservation.canceled"] },
       });

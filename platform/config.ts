@@ -11,7 +11,13 @@ import type { Config } from "./config/schema.js";
  * listing them), never only the first.
  */
 
-export { ConfigError, type ConfigProblem, isLoopbackUrl, loadConfig } from "./config/load.js";
+export {
+  ConfigError,
+  type ConfigProblem,
+  configWarnings,
+  isLoopbackUrl,
+  loadConfig,
+} from "./config/load.js";
 export type { Config } from "./config/schema.js";
 export {
   ASYMMETRIC_ALGORITHMS,

@@ -38,6 +38,8 @@ export function createLogger(
   level: string,
   base: Record<string, unknown> = {},
   output: LogOutput = "json",
+  /** Each line written before the call returns (a thread about to end the process needs it). */
+  sync = false,
 ): Logger {
   const options = {
     level,
@@ -45,7 +47,8 @@ export function createLogger(
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: ["req.headers.authorization", "req.headers.cookie"], remove: true },
   };
-  if (output === "json") return pino(options);
+  if (output === "json")
+    return sync ? pino(options, pino.destination({ dest: 1, sync: true })) : pino(options);
   return pino(
     options,
     pretty({

@@ -1,5 +1,11 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
+/** What an event-loop watch reports: the longest delay since the last call, and the stalls so far. */
+export interface EventLoopStats {
+  delayMaxSeconds(): number;
+  stalls(): number;
+}
+
 /**
  * Prometheus metrics of one process. A registry per instance (not the global one), so tests can
  * build many apps in one process without name clashes.
@@ -155,6 +161,34 @@ export class Metrics {
   /** Reports what time travel keeps (sources, checkpoints, documents) at each scrape. */
   watchTimeTravel(stats: () => Readonly<Record<string, number>>): void {
     this.timeTravelStats = stats;
+  }
+
+  /** What the event-loop watch measures, read at each scrape (see watchEventLoop). */
+  private eventLoop: EventLoopStats | undefined;
+
+  readonly eventLoopDelayMax: Gauge = new Gauge({
+    name: "parking_event_loop_delay_max_seconds",
+    help: "Longest event-loop delay of the request thread since the previous scrape (monitorEventLoopDelay): how long the thread was kept from answering. Past EVENT_LOOP_STALL_MS it is a stall.",
+    registers: [this.registry],
+    collect: () => {
+      if (this.eventLoop) this.eventLoopDelayMax.set(this.eventLoop.delayMaxSeconds());
+    },
+  });
+
+  readonly eventLoopStalls: Counter = new Counter({
+    name: "parking_event_loop_stalls_total",
+    help: "Times a thread's event loop was blocked past EVENT_LOOP_STALL_MS: seen when the loop came back (the process then reports itself not alive on /healthz), or by the watchdog thread while it was still blocked (which then ends the process: the count ends with it, the orchestrator's restart count keeps it).",
+    registers: [this.registry],
+    collect: () => {
+      if (!this.eventLoop) return;
+      this.eventLoopStalls.reset();
+      this.eventLoopStalls.inc(this.eventLoop.stalls());
+    },
+  });
+
+  /** Reports the request thread's event-loop delay and stalls (an EventLoopWatch) at each scrape. */
+  watchEventLoop(stats: EventLoopStats): void {
+    this.eventLoop = stats;
   }
 
   constructor(options: { defaultMetrics?: boolean } = {}) {

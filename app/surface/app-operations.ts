@@ -38,7 +38,7 @@ export const APP_OPERATIONS = [
     side: "app",
     allow: "anonymous",
     tag: "operations",
-    summary: "Liveness: the process answers",
+    summary: "Liveness: the process answers and its event loop has not stalled",
     responses: {
       "200": {
         description: "Alive.",
@@ -51,6 +51,25 @@ export const APP_OPERATIONS = [
               properties: { status: { const: "ok" } },
             },
             example: { status: "ok" },
+          },
+        },
+      },
+      "503": {
+        description:
+          "Not alive: the event loop was blocked past EVENT_LOOP_STALL_MS and came back; it stays so until the process is restarted.",
+        headers: CORRELATION,
+        content: {
+          "application/json": {
+            schema: {
+              type: "object",
+              required: ["status", "detail"],
+              properties: { status: { const: "stalled" }, detail: { type: "string" } },
+            },
+            example: {
+              status: "stalled",
+              detail:
+                "the event loop was blocked for 12034 ms at 2026-01-01T09:00:00.000Z, past EVENT_LOOP_STALL_MS (10000)",
+            },
           },
         },
       },

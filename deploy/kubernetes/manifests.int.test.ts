@@ -23,6 +23,7 @@ const HERE = fileURLToPath(new URL(".", import.meta.url));
 const APP_IMAGE = "parking-reservations";
 const APP_ROLES = { "command-api": "command-api", "query-api": "query-api", projector: "projector" };
 const KNOWN_VARIABLES = new Set(CONFIG_VARIABLES.map((v) => v.name));
+const defaultOf = (name: string) => CONFIG_VARIABLES.find((v) => v.name === name)?.default;
 /** Routes every role serves to anyone: what a probe may ask for. */
 const PROBE_ROUTES = new Set(
   OPERATIONS.filter(
@@ -231,6 +232,13 @@ describe("Kubernetes manifests", () => {
         const timeoutMs = Number(environment.get("SHUTDOWN_TIMEOUT_MS"));
         expect(drainMs).toBeGreaterThan(0);
         expect(Number(podSpec.terminationGracePeriodSeconds) * 1000).toBeGreaterThan(drainMs + timeoutMs);
+        // A blocked process is ended by its own watchdog (which logs the request it was running)
+        // before the kubelet's liveness probe gives up on it; the probe catches what came back.
+        const liveness = container.livenessProbe as JsonObject;
+        const stallMs = Number(environment.get("EVENT_LOOP_STALL_MS") ?? defaultOf("EVENT_LOOP_STALL_MS"));
+        expect(Number(liveness.periodSeconds) * Number(liveness.failureThreshold) * 1000).toBeGreaterThan(
+          stallMs,
+        );
       }
     },
   );

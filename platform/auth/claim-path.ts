@@ -37,6 +37,19 @@ export function claimPathSegments(path: string): string[] | undefined {
   }
 }
 
+/**
+ * The quoted form of a dot path that holds an unquoted URL (`https://example.com/roles`, or
+ * `app_metadata.https://example.com/roles`), which the dot syntax splits at the URL's dots into
+ * keys no provider sends, so it never matches; undefined for any other path. What to write is the
+ * URL quoted as one key: `"https://example.com/roles"`.
+ */
+export function quotedUrlClaimPath(path: string): string | undefined {
+  if (path.startsWith("/") || path.includes('"')) return undefined;
+  const url = /(^|\.)([A-Za-z][A-Za-z0-9+-]*:\/\/.*)$/.exec(path);
+  if (!url || claimPathSegments(path) === undefined) return undefined;
+  return `${path.slice(0, url.index + (url[1] as string).length)}"${url[2]}"`;
+}
+
 /** The value at `path` in `payload` (own properties only), undefined where a step is missing. */
 export function claimAt(payload: unknown, path: string): unknown {
   let value: unknown = payload;

@@ -1,10 +1,10 @@
 import type { Request } from "express";
 import { exportJWK, generateKeyPair, type JWK, SignJWT } from "jose";
 import { beforeAll, describe, expect, it, vi } from "vitest";
-import { loadConfig } from "../config.js";
+import { configWarnings, loadConfig } from "../config.js";
 import { ProblemError } from "../http/problem.js";
 import { accessControl } from "./access.js";
-import { claimPathSegments } from "./claim-path.js";
+import { claimPathSegments, quotedUrlClaimPath } from "./claim-path.js";
 import { CachedKeySet } from "./key-set.js";
 import { bearerChallenge, setPrincipal } from "./principal.js";
 import { TokenVerifier } from "./verifier.js";
@@ -85,6 +85,34 @@ describe("claims as providers shape them", () => {
       await sign({ sub: "auth0|ops-7", "https://example.com/roles": ["operator"] }),
     );
     expect(split).toMatchObject({ roles: [], emptyRolesClaims: ["https://example.com/roles"] });
+  });
+
+  it("an unquoted URL-shaped claim path is a warning at start that gives the quoted form to use", () => {
+    const warned = configWarnings(
+      loadConfig({
+        AUTH_ROLES_CLAIMS: "realm_access.roles,https://example.com/roles",
+        AUTH_LOTS_CLAIM: "app_metadata.https://example.com/lots",
+        AUTH_CUSTOMER_ID_CLAIM: "urn:example:customer",
+      }),
+    );
+    expect(warned).toEqual([
+      {
+        variable: "AUTH_ROLES_CLAIMS",
+        message: expect.stringContaining('quote the URL as one key: "https://example.com/roles"'),
+      },
+      {
+        variable: "AUTH_LOTS_CLAIM",
+        message: expect.stringContaining('quote the URL as one key: app_metadata."https://example.com/lots"'),
+      },
+    ]);
+    // What the warning suggests is the path that finds the claim.
+    expect(claimPathSegments(quotedUrlClaimPath("https://example.com/roles") ?? "")).toEqual([
+      "https://example.com/roles",
+    ]);
+    // Quoted, a JSON pointer, or no URL at all: nothing to say.
+    for (const path of ['"https://example.com/roles"', "/https:~1~1example.com~1roles", "realm_access.roles"])
+      expect(quotedUrlClaimPath(path), path).toBeUndefined();
+    expect(configWarnings(loadConfig({ AUTH_ROLES_CLAIMS: '"https://example.com/roles"' }))).toEqual([]);
   });
 
   it("Okta: groups with spaces mapped to roles, lot groups by a prefix", async () => {

@@ -122,3 +122,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   }
   return config;
 }
+
+/**
+ * What a valid configuration holds that is most likely a mistake (each setting's parser says what
+ * it doubts, e.g. a claim path with an unquoted URL): logged at WARN at start, one per value.
+ */
+export function configWarnings(config: Config): ConfigProblem[] {
+  const warnings: ConfigProblem[] = [];
+  for (const { parser, name, field } of SETTINGS) {
+    if (!parser.advise) continue;
+    const value: unknown = config[field];
+    for (const item of Array.isArray(value) ? value : [value]) {
+      const message = typeof item === "string" ? parser.advise(item) : undefined;
+      if (message !== undefined) warnings.push({ variable: name, message });
+    }
+  }
+  return warnings;
+}

@@ -1,5 +1,5 @@
 import path from "node:path";
-import { claimPathSegments } from "../auth/claim-path.js";
+import { claimPathSegments, quotedUrlClaimPath } from "../auth/claim-path.js";
 import { ASYMMETRIC_ALGORITHMS } from "./values.js";
 
 /**
@@ -16,6 +16,11 @@ export interface Parser<T> {
   readonly parse: (raw: string | undefined) => Parsed<T>;
   /** How a received value is shown in a problem (URLs hide their password). */
   readonly display?: (raw: string) => string;
+  /**
+   * What to say at start about a value that parses but is most likely not what was meant (a
+   * warning, not a refusal); undefined when there is nothing to say.
+   */
+  readonly advise?: (value: string) => string | undefined;
 }
 
 export const ok = <T>(value: T): Parsed<T> => ({ ok: true, value });
@@ -73,6 +78,7 @@ export const webOrigin: Parser<string> = {
 export function listOf(item: Parser<string>, what: string): Parser<readonly string[]> {
   return {
     expects: `a comma-separated list of ${what}`,
+    ...(item.advise ? { advise: item.advise } : {}),
     parse: (raw) => {
       if (raw === undefined) return fail();
       const items = raw
@@ -99,6 +105,12 @@ export const claimPath: Parser<string> = {
   expects:
     'a claim name or dot path such as realm_access.roles, a JSON pointer such as /https:~1~1example.com~1roles, or quoted segments such as "https://example.com/roles"',
   parse: (raw) => (raw !== undefined && claimPathSegments(raw) !== undefined ? ok(raw) : fail()),
+  advise: (value) => {
+    const quoted = quotedUrlClaimPath(value);
+    return quoted === undefined
+      ? undefined
+      : `${JSON.stringify(value)} is split at the dots of its URL and can never match a claim; quote the URL as one key: ${quoted}`;
+  },
 };
 
 export const grantPrefix: Parser<string> = {

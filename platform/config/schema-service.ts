@@ -220,6 +220,15 @@ export const SERVICE_SETTINGS = {
       "Longest graceful shutdown (ms) after SIGTERM before the process exits anyway.",
     ),
   }),
+  eventLoopStallMs: Type.Integer({
+    minimum: 200,
+    maximum: 600000,
+    ...env(
+      "EVENT_LOOP_STALL_MS",
+      "10000",
+      "Longest time (ms) a thread of the process may run without returning to its event loop. Past it, while it still runs, a watchdog thread logs at ERROR which requests were in flight, counts it (`parking_event_loop_stalls_total`) and ends the process (SIGKILL) so the orchestrator restarts it; a thread that came back after a delay past it makes /healthz answer 503 from then on. Above any legitimate synchronous work (a big rebuild's batch).",
+    ),
+  }),
   shutdownDrainMs: Type.Integer({
     minimum: 0,
     maximum: 60000,

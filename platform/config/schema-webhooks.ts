@@ -7,7 +7,7 @@ export const WEBHOOK_SETTINGS = {
     env(
       "WEBHOOK_ALLOW_PRIVATE",
       "false",
-      "Let webhook endpoints be `http://` URLs and resolve to loopback, private, link-local or unique-local addresses (development and tests). Off: only `https://` URLs whose every resolved address is public, checked when each connection is made (no DNS rebinding).",
+      "Let webhook endpoints be `http://` URLs and reach loopback, private, link-local or any other special-purpose address (development and tests). Off: only `https://` URLs whose IP literal, or every address their name resolves to, is public unicast by IANA's special-purpose registries in any spelling (IPv4-mapped, NAT64 and 6to4 judged by their IPv4), checked again when each connection is made (no DNS rebinding).",
     ),
   ),
   webhookSecretKey: Type.Optional(

@@ -1,48 +1,25 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupAllOptions } from "node:dns";
 import http from "node:http";
 import https from "node:https";
-import { BlockList, isIP, type LookupFunction } from "node:net";
+import { isIP, type LookupFunction } from "node:net";
+import { specialPurpose } from "./special-addresses.js";
 
 /**
  * Requests to addresses the service does not control (webhook endpoints), safe by default: https
  * only, every address the host resolves to checked when the connection is made (a name that
  * resolves to a private address later, DNS rebinding, is refused then, not only when the URL was
  * accepted), redirects never followed, a deadline over the whole attempt, and at most
- * `maxBodyBytes` of the answer read. With `allowPrivate` (development, tests), http and
- * loopback/private addresses are allowed too.
+ * `maxBodyBytes` of the answer read. An IP literal in the URL is checked again before every
+ * request (an endpoint stored before a range was added is refused when it is called). With
+ * `allowPrivate` (development, tests), http and loopback/private addresses are allowed too.
  */
 
-/** Loopback, private, link-local, unique-local, carrier-grade NAT, unspecified and documentation ranges. */
-const PRIVATE = new BlockList();
-for (const [network, prefix] of [
-  ["0.0.0.0", 8],
-  ["10.0.0.0", 8],
-  ["100.64.0.0", 10],
-  ["127.0.0.0", 8],
-  ["169.254.0.0", 16],
-  ["172.16.0.0", 12],
-  ["192.0.0.0", 24],
-  ["192.168.0.0", 16],
-  ["198.18.0.0", 15],
-  ["224.0.0.0", 3],
-] as const)
-  PRIVATE.addSubnet(network, prefix, "ipv4");
-for (const [network, prefix] of [
-  ["::", 128],
-  ["::1", 128],
-  ["fc00::", 7],
-  ["fe80::", 10],
-  ["ff00::", 8],
-] as const)
-  PRIVATE.addSubnet(network, prefix, "ipv6");
-
-/** Whether an IP address is not a public unicast address (IPv4-mapped IPv6 read as its IPv4). */
+/**
+ * Whether an IP address is not a public unicast address: any special-purpose range, in any
+ * spelling (see special-addresses.ts).
+ */
 export function isPrivateAddress(address: string): boolean {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return PRIVATE.check(mapped[1] as string, "ipv4");
-  const family = isIP(address);
-  if (family === 0) return true;
-  return PRIVATE.check(address, family === 4 ? "ipv4" : "ipv6");
+  return specialPurpose(address) !== undefined;
 }
 
 export class OutboundRefusedError extends Error {
@@ -64,8 +41,9 @@ export function targetUrlProblem(raw: string, allowPrivate: boolean): string | u
   const host = url.hostname.replace(/^\[|\]$/g, "");
   if (!allowPrivate && (host === "localhost" || host.endsWith(".localhost")))
     return "must not name this machine";
-  if (!allowPrivate && isIP(host) !== 0 && isPrivateAddress(host))
-    return "must not be a loopback, private or link-local address";
+  const special = allowPrivate || isIP(host) === 0 ? undefined : specialPurpose(host);
+  if (special !== undefined)
+    return `must not be a loopback, private or other special-purpose address (${host} is ${special})`;
   return undefined;
 }
 
@@ -84,7 +62,9 @@ export function guardedLookup(allowPrivate: boolean, resolve: Resolver = dnsLook
       const list = addresses as LookupAddress[];
       const refused = allowPrivate ? undefined : list.find((a) => isPrivateAddress(a.address));
       if (refused) {
-        const reason = new OutboundRefusedError(`${hostname} resolves to a private address`);
+        const reason = new OutboundRefusedError(
+          `${hostname} resolves to a private address (${refused.address} is ${specialPurpose(refused.address)})`,
+        );
         return callback(reason as NodeJS.ErrnoException, "", 0);
       }
       if (options.all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, list);

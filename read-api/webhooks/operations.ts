@@ -41,7 +41,7 @@ export const WEBHOOK_OPERATIONS = [
       },
     },
     rules: [
-      "`url`: an absolute https:// URL (http:// and private, loopback or link-local addresses only where WEBHOOK_ALLOW_PRIVATE is set), without credentials or a fragment.",
+      "`url`: an absolute https:// URL (http:// and loopback, private or other special-purpose addresses, in any spelling, only where WEBHOOK_ALLOW_PRIVATE is set), without credentials or a fragment.",
     ],
     problems: ["too-many-webhook-endpoints", "store-unavailable"],
     responses: {
