@@ -24,20 +24,8 @@ async function main(): Promise<void> {
   // Valid but most likely not meant (a claim path that can never match): said before anything runs.
   for (const { variable, message } of configWarnings(config)) logger.warn({ variable }, message);
   const service = await startService(config, logger);
-  // From here on a thread blocked past EVENT_LOOP_STALL_MS ends the process (platform/event-loop-watch.ts).
-  await service.loop.startWatchdog({
-    level: config.logLevel,
-    output: logOutput,
-    base: { role: config.role },
-  });
-  logger.info({ config: redactConfig(config), url: service.url }, "started");
-  if (process.stdout.isTTY || process.env.npm_lifecycle_event === "start") {
-    const api = config.role === "projector" ? "" : ` API docs ${service.url}/docs ·`;
-    process.stderr.write(
-      `\nParking reservations (${config.role}) listening on ${service.url} ·${api} control center ${service.url}/control-center · health ${service.url}/readyz · metrics ${service.url}/metrics\n${tokenHelp(config, service.url)}\n`,
-    );
-  }
-
+  // Before anything else is awaited: the service already answers /healthz, so an orchestrator
+  // (or a test) may send SIGTERM from here on.
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
     signals++;
@@ -61,6 +49,19 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+  // From here on a thread blocked past EVENT_LOOP_STALL_MS ends the process (platform/event-loop-watch.ts).
+  await service.loop.startWatchdog({
+    level: config.logLevel,
+    output: logOutput,
+    base: { role: config.role },
+  });
+  logger.info({ config: redactConfig(config), url: service.url }, "started");
+  if (process.stdout.isTTY || process.env.npm_lifecycle_event === "start") {
+    const api = config.role === "projector" ? "" : ` API docs ${service.url}/docs ·`;
+    process.stderr.write(
+      `\nParking reservations (${config.role}) listening on ${service.url} ·${api} control center ${service.url}/control-center · health ${service.url}/readyz · metrics ${service.url}/metrics\n${tokenHelp(config, service.url)}\n`,
+    );
+  }
 }
 
 /** How to get a token, for the banner. */
