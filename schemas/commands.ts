@@ -278,7 +278,7 @@ export const RecordIntentReleased = command("RecordIntentReleased", {
   amount: Amount,
   because: Type.Union([
     Type.Literal("booking-ended"),
-    Type.Literal("not-pending"),
+    Type.Literal("authorization-refused"),
     Type.Literal("reconciliation"),
   ]),
 });

@@ -61,9 +61,9 @@ export const PaymentIntentCreatedData = Type.Object(
 /**
  * Since issue 47: an intent with this service's metadata that no booking counts on was canceled at
  * the provider, letting go of `amount` if it held any (0: canceled before anyone confirmed it, so
- * no one can any more). `because`: its booking ended unpaid (cancel, expired hold, decline), an
- * authorization arrived for a booking no longer waiting for it, or the hourly reconciliation
- * found it open.
+ * no one can any more). `because`: its booking ended unpaid (cancel, expired hold, decline), its
+ * authorization was not taken by the booking (no longer waiting for it; not its intent, amount or
+ * currency), or the hourly reconciliation found it open.
  */
 export const PaymentIntentReleasedData = Type.Object(
   {
@@ -71,7 +71,7 @@ export const PaymentIntentReleasedData = Type.Object(
     amount: Amount,
     because: Type.Union([
       Type.Literal("booking-ended"),
-      Type.Literal("not-pending"),
+      Type.Literal("authorization-refused"),
       Type.Literal("reconciliation"),
     ]),
     releasedAt: Timestamp,

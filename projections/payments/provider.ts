@@ -56,6 +56,8 @@ export interface OpenIntent {
   readonly status: "authorized" | "pending";
   readonly held: number;
   readonly currency: string;
+  /** When it was created (epoch seconds). */
+  readonly created: number;
   /** The booking the intent's metadata names (absent: not one of this service's). */
   readonly metadata?: PaymentMetadata;
 }

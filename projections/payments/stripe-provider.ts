@@ -97,6 +97,7 @@ function openIntent(intent: Stripe.PaymentIntent): OpenIntent {
     status: intent.status === "requires_capture" ? "authorized" : "pending",
     held: intent.amount_capturable,
     currency: intent.currency.toUpperCase(),
+    created: intent.created,
     ...(reservationId && parkingLotId ? { metadata: { reservationId, parkingLotId } } : {}),
   };
 }

@@ -53,7 +53,7 @@ function settlementSentence(d: DataOf<"PaymentSettlementDecided">, by: string): 
 
 const RELEASED_BECAUSE: Record<DataOf<"PaymentIntentReleased">["because"], string> = {
   "booking-ended": "the booking ended unpaid",
-  "not-pending": "it was authorized for a booking no longer waiting for payment",
+  "authorization-refused": "an authorization the booking did not take",
   reconciliation: "the reconciliation found no booking counting on it",
 };
 

@@ -169,6 +169,32 @@ const pendingOf = (lot: RegisteredLot, reservationId: string): PaymentRecord | u
     : undefined;
 };
 
+/** Issue 47: whether the booking still waits for its payment (an intent may be created for it). */
+export const awaitingPayment = (state: ParkingLotState, reservationId: string): boolean =>
+  state.kind === "registered" && pendingOf(state, reservationId) !== undefined;
+
+/**
+ * Issue 47: whether the lot counts on this intent: the one a booking waiting for its payment
+ * recorded, or the authorized one whose settlement is not decided or not carried out yet. Any
+ * other intent carrying the booking's metadata holds money for nothing.
+ */
+export function intentInUse(state: ParkingLotState, reservationId: string, intentId: string): boolean {
+  if (state.kind !== "registered") return false;
+  const payment = state.payments.get(reservationId);
+  if (payment?.intentId !== intentId) return false;
+  if (payment.state === "pending") return pendingOf(state, reservationId) !== undefined;
+  return payment.state === "authorized" && (!payment.settled || payment.stepsOutstanding.length > 0);
+}
+
+/** Issue 47: the intent a booking that ended unpaid (canceled, expired, declined) left open, if any. */
+export function unpaidIntentOf(state: ParkingLotState, reservationId: string): string | undefined {
+  if (state.kind !== "registered") return undefined;
+  const payment = state.payments.get(reservationId);
+  if (!payment?.intentId || payment.state === "authorized" || pendingOf(state, reservationId))
+    return undefined;
+  return payment.releasedIntents?.includes(payment.intentId) ? undefined : payment.intentId;
+}
+
 export function authorizePayment(command: AuthorizePayment, state: ParkingLotState): Decision {
   if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
   const { parkingLotId, reservationId, intentId, amount, currency } = command;
