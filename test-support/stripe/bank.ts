@@ -72,7 +72,9 @@ const AUTHORIZATION_VALIDITY_SECONDS = 7 * 24 * 3600;
  * names `payment_method_types`, else Stripe's default since 2023-08-16: enabled, redirects allowed.
  */
 function automaticPaymentMethodsOf(params: Params): Intent["automaticPaymentMethods"] {
-  const asked = params.automatic_payment_methods as { enabled?: unknown; allow_redirects?: unknown } | undefined;
+  const asked = params.automatic_payment_methods as
+    | { enabled?: unknown; allow_redirects?: unknown }
+    | undefined;
   if (asked)
     return {
       enabled: asked.enabled === true || asked.enabled === "true",

@@ -253,7 +253,9 @@ function mismatchOf(
   payment: PaymentRecord,
   word: { readonly intentId?: string; readonly amount?: number; readonly currency?: string },
 ): "intent" | "amount" | "currency" | undefined {
-  if (word.intentId !== undefined && payment.intentId !== word.intentId) return "intent";
+  // A booking made before issue 47 recorded no intent: the first authorization's intent counts.
+  if (word.intentId !== undefined && payment.intentId !== undefined && payment.intentId !== word.intentId)
+    return "intent";
   if (word.currency !== undefined && word.currency !== payment.currency) return "currency";
   if (word.amount !== undefined && word.amount < payment.amount) return "amount";
   return undefined;
