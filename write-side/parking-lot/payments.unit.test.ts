@@ -432,7 +432,11 @@ describe("the provider's words checked against the booking (issue 47)", () => {
     currency: "KRW",
     now: at(1),
   };
-  const mismatch = (reason: string) => ({ code: "PaymentMismatch", ...ids, reason });
+  const mismatch = (reason: "intent" | "amount" | "currency") => ({
+    code: "PaymentMismatch" as const,
+    ...ids,
+    reason,
+  });
 
   it("records the intent created for a pending booking once, and none for a booking no longer pending", () => {
     const record: ParkingLotCommand = {
