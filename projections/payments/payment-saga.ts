@@ -1,5 +1,7 @@
 import type { DocumentStore } from "../../document-store/port.js";
+import type { Logger } from "../../platform/logger.js";
 import type { EventType } from "../../schemas/events.js";
+import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
 import type { Reactor, ReactorContext } from "../runtime/processor.js";
 import { LEDGER_EVENT_TYPES, ledgerOps, violatingLedgers } from "./ledger-watch.js";
 import {
@@ -13,10 +15,9 @@ import {
   retryDelayMs,
   settledIn,
 } from "./payment-plans.js";
-import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
 import { type PaymentCommandSender, runPlan, type StepDeps } from "./payment-steps.js";
-import { reconcileHolds } from "./reconcile-holds.js";
 import type { PaymentProvider } from "./provider.js";
+import { reconcileHolds } from "./reconcile-holds.js";
 
 export const PAYMENT_SAGA = "payment-saga";
 
@@ -55,7 +56,7 @@ export interface PaymentSagaSettings {
 }
 
 /** A provider outage as the saga saw it: when its first plan met it, and the retries since (issue 47). */
-interface Outage {
+export interface Outage {
   since: number;
   retries: number;
 }
@@ -139,18 +140,22 @@ async function runDue(
   if (due.length === 0) return;
   const deps = stepDepsOf(context, settings);
   const results = await Promise.all(due.map((plan) => runOne(plan, deps, context, settings.retryScale ?? 1)));
-  noteOutage(outage, results, context);
+  noteOutage(outage, results, context.logger);
 }
 
 /**
  * One WARN when plans start meeting a provider outage, one INFO when a plan goes through again
  * with the retries made meanwhile (issue 47), not a line per retry.
  */
-function noteOutage(outage: { current?: Outage }, results: RunResult[], context: ReactorContext): void {
+export function noteOutage(
+  outage: { current?: Outage },
+  results: readonly RunResult[],
+  logger: Pick<Logger, "warn" | "info">,
+): void {
   const met = results.filter((r) => r === "provider-out").length;
   if (met > 0 && !outage.current) {
     outage.current = { since: Date.now(), retries: met };
-    context.logger.warn(
+    logger.warn(
       { plans: met },
       "the payment provider is out: payment plans wait and are retried with the same idempotency keys",
     );
@@ -161,7 +166,7 @@ function noteOutage(outage: { current?: Outage }, results: RunResult[], context:
   if (!results.includes("done")) return;
   const { since, retries } = outage.current;
   outage.current = undefined;
-  context.logger.info({ retries, outageMs: Date.now() - since }, "the payment provider is back");
+  logger.info({ retries, outageMs: Date.now() - since }, "the payment provider is back");
 }
 
 function stepDepsOf(context: ReactorContext, settings: PaymentSagaSettings): StepDeps {
@@ -189,7 +194,7 @@ function stepDepsOf(context: ReactorContext, settings: PaymentSagaSettings): Ste
 }
 
 /** How a plan went: done, the provider out (retried), or a store out (retried). */
-type RunResult = "done" | "provider-out" | "store-out";
+export type RunResult = "done" | "provider-out" | "store-out";
 
 async function runOne(
   plan: PaymentPlan,

@@ -96,7 +96,10 @@ export async function releaseIntent(
     return "done";
   }
   const amount = released.value.released;
-  const sent = await deps.send({ type: "RecordIntentReleased", ...intent, amount, because, now: deps.now() }, cause);
+  const sent = await deps.send(
+    { type: "RecordIntentReleased", ...intent, amount, because, now: deps.now() },
+    cause,
+  );
   if (!sent.ok)
     deps.logger.error({ ...intent, because, code: sent.code }, "the lot refused an intent's release");
   else deps.logger.info({ ...intent, because, amount }, "released an intent no booking counts on");
@@ -136,7 +139,14 @@ async function authorize(plan: AuthorizePlan, deps: StepDeps): Promise<PlanResul
   if (!created.ok) return failed(created, plan, deps);
   const { intentId } = created.value;
   const recorded = await send(
-    { type: "RecordPaymentIntent", ...lot, intentId, amount: plan.amount, currency: plan.currency, now: deps.now() },
+    {
+      type: "RecordPaymentIntent",
+      ...lot,
+      intentId,
+      amount: plan.amount,
+      currency: plan.currency,
+      now: deps.now(),
+    },
     cause,
   );
   if (!recorded.ok) {
@@ -166,7 +176,13 @@ async function authorize(plan: AuthorizePlan, deps: StepDeps): Promise<PlanResul
       { ...lot, intentId, code: sent.code },
       "the lot refused an authorization; releasing it",
     );
-  return releaseIntent({ ...lot, intentId }, "authorization-refused", stepKey(plan.eventId, "release"), deps, cause);
+  return releaseIntent(
+    { ...lot, intentId },
+    "authorization-refused",
+    stepKey(plan.eventId, "release"),
+    deps,
+    cause,
+  );
 }
 
 /** The provider would not create or confirm the intent: a decline (or a refusal) fails the booking. */

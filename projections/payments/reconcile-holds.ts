@@ -54,10 +54,15 @@ export async function reconcileHolds(
     const { parkingLotId, reservationId } = intent.metadata;
     if (intent.status === "pending" && intent.created > fresh) continue;
     if (!lots.has(parkingLotId)) lots.set(parkingLotId, deps.lotState(parkingLotId));
-    if (intentInUse(await (lots.get(parkingLotId) as Promise<ParkingLotState>), reservationId, intent.intentId))
+    if (
+      intentInUse(await (lots.get(parkingLotId) as Promise<ParkingLotState>), reservationId, intent.intentId)
+    )
       continue;
     const key = `parking:reconcile:${intent.intentId}:void`;
-    const cause = { correlationId: `reconcile:${intent.intentId}`, causationId: `reconcile:${intent.intentId}` };
+    const cause = {
+      correlationId: `reconcile:${intent.intentId}`,
+      causationId: `reconcile:${intent.intentId}`,
+    };
     const result = await releaseIntent(
       { intentId: intent.intentId, parkingLotId, reservationId },
       "reconciliation",

@@ -88,7 +88,12 @@ const stripeCurrency = (currency: string) => currency.toLowerCase();
 const NO_REDIRECTS = { enabled: true, allow_redirects: "never" } as const;
 
 /** The intents still open at Stripe: nothing captured, not canceled. */
-const OPEN = new Set(["requires_payment_method", "requires_confirmation", "requires_action", "requires_capture"]);
+const OPEN = new Set([
+  "requires_payment_method",
+  "requires_confirmation",
+  "requires_action",
+  "requires_capture",
+]);
 
 function openIntent(intent: Stripe.PaymentIntent): OpenIntent {
   const { reservationId, parkingLotId } = intent.metadata ?? {};

@@ -121,7 +121,10 @@ async function ignored(
   };
   webhooks.metrics?.paymentWebhooksIgnored.inc({ reason });
   webhooks.logger?.warn(about, "a payment webhook changed no booking");
-  if (command.type !== "AuthorizePayment" || !webhooks.release) return;
+  // An authorization of the booking's own intent that is short or in another currency stays for
+  // the booking's hold to end (its cancel releases it); any other is released now.
+  if (command.type !== "AuthorizePayment" || !webhooks.release || reason === "amount" || reason === "currency")
+    return;
   const released = await webhooks.release(command.intentId, `parking:webhook:${command.intentId}:release`);
   if (!released.ok && released.retryable)
     throw new ProblemError(
