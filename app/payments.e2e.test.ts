@@ -727,6 +727,13 @@ describe("payments with Stripe", () => {
     expect(await dataOf(lotId, id, "PaymentIntentReleased")).toMatchObject([
       { intentId: orphan.id, amount: 1000, because: "reconciliation" },
     ]);
+    console.log(
+      `reconcile-holds: ${cli.stdout.trim()}\n${stripe
+        .ledger()
+        .intents.filter((i) => i.status === "canceled" && i.released > 0)
+        .map((i) => `  ${i.id} ${JSON.stringify(i.metadata)} released ${i.released}`)
+        .join("\n")}`,
+    );
     // Every release it made is counted (other scenarios may have left an open intent too).
     const released = Number(/released: (\d+)/.exec(cli.stdout)?.[1]);
     await eventually(() => metric("parking_payment_intents_released_total", 'because="reconciliation"')).toBe(
