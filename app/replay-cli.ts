@@ -113,7 +113,9 @@ async function reconcile(
 ): Promise<number> {
   const outcome = await reconcileHoldsOnce(config, eventStore, logger);
   if (!outcome) {
-    process.stderr.write("Payments are off (PAYMENTS=none, or no STRIPE_SECRET_KEY): nothing to reconcile.\n");
+    process.stderr.write(
+      "Payments are off (PAYMENTS=none, or no STRIPE_SECRET_KEY): nothing to reconcile.\n",
+    );
     return 2;
   }
   process.stdout.write(

@@ -123,29 +123,59 @@ function authorization(intent: Stripe.PaymentIntent): Authorization {
   };
 }
 
+type Intents = Stripe["paymentIntents"];
+
+/** The intent that is to hold a booking's amount (manual capture, cards only), not confirmed. */
+const createIntentOf = (intents: Intents) => (request: AuthorizeRequest) =>
+  call(async () =>
+    authorization(
+      await intents.create(
+        {
+          amount: request.amount,
+          currency: stripeCurrency(request.currency),
+          capture_method: "manual",
+          automatic_payment_methods: NO_REDIRECTS,
+          metadata: { ...request.metadata },
+          ...(request.customer ? { customer: request.customer } : {}),
+          ...(request.paymentMethod ? { payment_method: request.paymentMethod } : {}),
+        },
+        { idempotencyKey: request.idempotencyKey },
+      ),
+    ),
+  );
+
+/** A server-side confirm with a saved method (on session). */
+const confirmOf = (intents: Intents) => (intentId: string, paymentMethod: string, idempotencyKey: string) =>
+  call(async () =>
+    authorization(await intents.confirm(intentId, { payment_method: paymentMethod }, { idempotencyKey })),
+  );
+
+/** The intents created since `since` still open; the SDK pages through the list (100 a page), newest first. */
+const listOpenIntentsOf = (intents: Intents) => (since: number) =>
+  call(async () => {
+    const open: OpenIntent[] = [];
+    for await (const intent of intents.list({ created: { gte: since }, limit: 100 }))
+      if (OPEN.has(intent.status)) open.push(openIntent(intent));
+    return open;
+  });
+
+/** Cancels an intent, answering what it held; one canceled already answers 0. */
+const releaseOf = (intents: Intents) => (intentId: string, idempotencyKey: string) =>
+  call(async () => {
+    try {
+      const held = (await intents.retrieve(intentId)).amount_capturable;
+      await intents.cancel(intentId, { cancellation_reason: "abandoned" }, { idempotencyKey });
+      return { released: held };
+    } catch (error) {
+      if (canceledAlready(error)) return { released: 0 };
+      throw error;
+    }
+  });
+
 export function stripeProvider(client: Stripe): PaymentProvider {
   const intents = client.paymentIntents;
-  const createIntent = (request: AuthorizeRequest) =>
-    call(async () =>
-      authorization(
-        await intents.create(
-          {
-            amount: request.amount,
-            currency: stripeCurrency(request.currency),
-            capture_method: "manual",
-            automatic_payment_methods: NO_REDIRECTS,
-            metadata: { ...request.metadata },
-            ...(request.customer ? { customer: request.customer } : {}),
-            ...(request.paymentMethod ? { payment_method: request.paymentMethod } : {}),
-          },
-          { idempotencyKey: request.idempotencyKey },
-        ),
-      ),
-    );
-  const confirm = (intentId: string, paymentMethod: string, idempotencyKey: string) =>
-    call(async () =>
-      authorization(await intents.confirm(intentId, { payment_method: paymentMethod }, { idempotencyKey })),
-    );
+  const createIntent = createIntentOf(intents);
+  const confirm = confirmOf(intents);
   return {
     name: "stripe",
     createIntent,
@@ -155,30 +185,13 @@ export function stripeProvider(client: Stripe): PaymentProvider {
       if (!created.ok || !request.paymentMethod) return created;
       return confirm(created.value.intentId, request.paymentMethod, `${request.idempotencyKey}:confirm`);
     },
-    listOpenIntents: (since: number) =>
-      call(async () => {
-        const open: OpenIntent[] = [];
-        // The SDK pages through the list (limit 100 a page), newest first.
-        for await (const intent of intents.list({ created: { gte: since }, limit: 100 }))
-          if (OPEN.has(intent.status)) open.push(openIntent(intent));
-        return open;
-      }),
+    listOpenIntents: listOpenIntentsOf(intents),
     capture: (intentId, amount, idempotencyKey) =>
       call(async () => {
         const intent = await intents.capture(intentId, { amount_to_capture: amount }, { idempotencyKey });
         return { captured: intent.amount_received };
       }),
-    release: (intentId, idempotencyKey) =>
-      call(async () => {
-        try {
-          const held = (await intents.retrieve(intentId)).amount_capturable;
-          await intents.cancel(intentId, { cancellation_reason: "abandoned" }, { idempotencyKey });
-          return { released: held };
-        } catch (error) {
-          if (canceledAlready(error)) return { released: 0 };
-          throw error;
-        }
-      }),
+    release: releaseOf(intents),
     refund: (intentId, amount, idempotencyKey, about) =>
       call(async () => {
         const refund = await client.refunds.create(

@@ -6,9 +6,9 @@ import { ProblemError } from "../../platform/http/problem.js";
 import type { Logger } from "../../platform/logger.js";
 import type { Metrics } from "../../platform/metrics.js";
 import type { AuthorizePayment, FailPayment, ParkingLotCommand } from "../../schemas/commands.js";
-import type { Rejection } from "../parking-lot/decider.js";
 import { RefundPaymentBody } from "../../schemas/payment-requests.js";
 import type { CommandOutcome } from "../command-handler.js";
+import type { Rejection } from "../parking-lot/decider.js";
 import { type Caller, callerOf } from "./access.js";
 import type { COMMAND_OPERATIONS } from "./operations.js";
 
@@ -123,7 +123,12 @@ async function ignored(
   webhooks.logger?.warn(about, "a payment webhook changed no booking");
   // An authorization of the booking's own intent that is short or in another currency stays for
   // the booking's hold to end (its cancel releases it); any other is released now.
-  if (command.type !== "AuthorizePayment" || !webhooks.release || reason === "amount" || reason === "currency")
+  if (
+    command.type !== "AuthorizePayment" ||
+    !webhooks.release ||
+    reason === "amount" ||
+    reason === "currency"
+  )
     return;
   const released = await webhooks.release(command.intentId, `parking:webhook:${command.intentId}:release`);
   if (!released.ok && released.retryable)
@@ -132,7 +137,10 @@ async function ignored(
       "The payment provider is out: the authorization this webhook reports could not be released yet. Send it again later.",
     );
   if (!released.ok) {
-    webhooks.logger?.error({ ...about, message: released.message }, "releasing an unwanted authorization failed");
+    webhooks.logger?.error(
+      { ...about, message: released.message },
+      "releasing an unwanted authorization failed",
+    );
     return;
   }
   const { parkingLotId, reservationId, intentId } = command;
@@ -145,7 +153,8 @@ async function ignored(
     because: "authorization-refused",
     now: deps.now(),
   });
-  if (!recorded.ok) webhooks.logger?.warn({ ...about, code: recorded.rejection.code }, "the release was not recorded");
+  if (!recorded.ok)
+    webhooks.logger?.warn({ ...about, code: recorded.rejection.code }, "the release was not recorded");
 }
 
 /** POST /parking-lots/{parkingLotId}/reservations/{reservationId}/refund: an operator gives money back. */

@@ -8,9 +8,9 @@ import {
   type DecideContext,
   expirePaymentHold,
   failPayment,
-  recordPaymentOutcome,
   recordIntentReleased,
   recordPaymentIntent,
+  recordPaymentOutcome,
   refundPayment,
 } from "./payments.js";
 import { cancel, checkIn, checkOut } from "./reservation-steps.js";
