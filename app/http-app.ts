@@ -21,6 +21,7 @@ import { crossOrigin, noStoreForSignedIn, securityHeaders } from "../platform/ht
 import { traceRequests } from "../platform/http/tracing.js";
 import { workGate } from "../platform/http/work-gate.js";
 import { SecretBox } from "../platform/secret-box.js";
+import { stripeClient, stripeProvider } from "../projections/payments/stripe-provider.js";
 import { stripeWebhookReader } from "../projections/payments/stripe-webhooks.js";
 import { viewerOf } from "../read-api/access.js";
 import { HistoryService } from "../read-api/history/history-service.js";
@@ -257,6 +258,7 @@ function apiRoutes(app: Express, services: Services): void {
       idempotencySecret: services.idempotencySecret,
       clock: services.clock,
       ...stripeWebhooksOf(services.config),
+      logger: services.logger,
       ...(services.eventStore
         ? {
             erasure: new CustomerErasure(
@@ -368,5 +370,22 @@ function heavyReadGates(services: Services) {
 /** PAYMENTS=stripe: Stripe's webhooks are read (signature checked with STRIPE_WEBHOOK_SECRET). */
 function stripeWebhooksOf(config: Services["config"]) {
   if (config.payments !== "stripe" || config.stripeWebhookSecret === undefined) return {};
-  return { stripeWebhooks: stripeWebhookReader(config.stripeWebhookSecret) };
+  const provider = config.stripeSecretKey
+    ? stripeProvider(
+        stripeClient({ secretKey: config.stripeSecretKey, apiBase: config.stripeApiBase, timeoutMs: 10_000 }),
+      )
+    : undefined;
+  return {
+    stripeWebhooks: stripeWebhookReader(config.stripeWebhookSecret),
+    ...(provider
+      ? {
+          stripeRelease: async (intentId: string, key: string) => {
+            const outcome = await provider.release(intentId, key);
+            return outcome.ok
+              ? { ok: true as const, released: outcome.value.released }
+              : { ok: false as const, retryable: outcome.kind === "retryable", message: outcome.message };
+          },
+        }
+      : {}),
+  };
 }

@@ -4,6 +4,7 @@ import type { Config } from "../platform/config.js";
 import type { Logger } from "../platform/logger.js";
 import type { PaymentSagaSettings } from "../projections/payments/payment-saga.js";
 import type { PaymentCommandSender } from "../projections/payments/payment-steps.js";
+import { type ReconcileOutcome, reconcileHolds } from "../projections/payments/reconcile-holds.js";
 import { stripeClient, stripeProvider } from "../projections/payments/stripe-provider.js";
 import { systemActor } from "../schemas/actor.js";
 import { ParkingLotCommandHandler } from "../write-side/command-handler.js";
@@ -21,7 +22,10 @@ export function paymentCommands(
   eventStore: EventStore,
   options: { readonly logger: Logger; readonly retryLimit: number; readonly snapshots?: LotSnapshotStore },
 ): PaymentCommandSender {
-  const handler = new ParkingLotCommandHandler(eventStore, { cacheSize: 64, ...options });
+  return senderOf(new ParkingLotCommandHandler(eventStore, { cacheSize: 64, ...options }));
+}
+
+function senderOf(handler: ParkingLotCommandHandler): PaymentCommandSender {
   return async (command, cause) => {
     const outcome = await handler.handle(command, {
       correlationId: cause.correlationId,
@@ -46,9 +50,29 @@ export function paymentSagaSettings(
     apiBase: config.stripeApiBase,
     timeoutMs: 10_000,
   });
+  const handler = new ParkingLotCommandHandler(eventStore, {
+    cacheSize: 64,
+    ...options,
+    retryLimit: config.commandRetryLimit,
+  });
   return {
     provider: stripeProvider(client),
-    send: paymentCommands(eventStore, { ...options, retryLimit: config.commandRetryLimit }),
+    send: senderOf(handler),
+    lotState: (parkingLotId) => handler.stateOf(parkingLotId),
     retryScale: config.paymentRetryScale,
   };
+}
+
+/**
+ * `replay reconcile-holds` (issue 47): the provider's open intents reconciled with the lots once,
+ * now, as the payments process manager does hourly; pending intents are released however fresh.
+ */
+export async function reconcileHoldsOnce(
+  config: Config,
+  eventStore: EventStore,
+  logger: Logger,
+): Promise<ReconcileOutcome | undefined> {
+  const settings = paymentSagaSettings(config, eventStore, { logger });
+  if (!settings) return undefined;
+  return reconcileHolds({ ...settings, logger, now: () => new Date().toISOString() }, { freshSeconds: 0 });
 }

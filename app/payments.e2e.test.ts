@@ -1,3 +1,4 @@
+import { execFile } from "node:child_process";
 import { isDeepStrictEqual } from "node:util";
 import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -107,6 +108,59 @@ describe("payments with Stripe", () => {
     );
   const intentsOf = (reservationId: string) =>
     stripe.ledger().intents.filter((i) => i.metadata.reservationId === reservationId);
+  const sdk = (key: string) =>
+    new Stripe(key, {
+      host: "127.0.0.1",
+      port: new URL(stripe.url).port,
+      protocol: "http",
+      maxNetworkRetries: 0,
+    });
+  /** The service's account, as a back office (or anyone holding the secret key) uses it. */
+  const admin = () => sdk("sk_test_payments_e2e");
+  /** The customer's app (Stripe.js): a publishable key and the client secret. */
+  const browser = () => sdk("pk_test_payments_e2e");
+  /** A booking without a saved method: its customer's client secret, once the intent is recorded. */
+  const bookForSecret = async (who: string, lotId: string, from: number) => {
+    const answer = await call<{ reservationId: string; status: string }>(
+      service.url,
+      "POST",
+      `/parking-lots/${lotId}/reservations`,
+      { carNumber: "12가3456", startsAt: iso(from), endsAt: iso(from + HOUR) },
+      await as(who),
+    );
+    expect(answer.body.status).toBe("PENDING_PAYMENT");
+    const id = answer.body.reservationId;
+    const secret = async () =>
+      (
+        await call<{ payment?: { clientSecret?: string } }>(
+          service.url,
+          "GET",
+          `/reservations/${id}`,
+          undefined,
+          await as(who),
+        )
+      ).body.payment?.clientSecret;
+    await eventually(secret).toMatch(/^pi_.+_secret_/);
+    const clientSecret = (await secret()) as string;
+    return { id, clientSecret, intentId: clientSecret.split("_secret_")[0] as string, secret };
+  };
+  /** The customer's app confirms the intent with a card (Stripe.js); Stripe's error, if any. */
+  const confirmAsCustomer = async (intentId: string, clientSecret: string, card: string) => {
+    try {
+      return await browser().paymentIntents.confirm(intentId, {
+        payment_method: card,
+        client_secret: clientSecret,
+      } as Stripe.PaymentIntentConfirmParams);
+    } catch (error) {
+      return error as Stripe.errors.StripeError;
+    }
+  };
+  const metric = async (name: string, label: string) => {
+    const text = await (
+      await fetch(`${service.url}/metrics`, { headers: await operatorHeaders(data.dir) })
+    ).text();
+    return Number(new RegExp(`^${name}\\{[^}]*${label}[^}]*\\} (\\d+)$`, "m").exec(text)?.[1] ?? 0);
+  };
 
   it("a paid booking: pending, authorized (RESERVED), checked in, overstays, captured at check-out with the overstay charged off-session", async () => {
     const lotId = await lot("paid-1");
@@ -117,10 +171,15 @@ describe("payments with Stripe", () => {
     const [intent] = intentsOf(booked.reservationId);
     expect(intent).toMatchObject({ status: "requires_capture", held: 1000, captureMethod: "manual" });
     expect(intent?.metadata).toEqual({ reservationId: booked.reservationId, parkingLotId: lotId });
+    // Issue 47: created with cards only (no redirects), then confirmed server-side with the saved
+    // card, as Stripe documents it: the contract server refuses a confirm that needs a return_url.
+    expect(
+      stripe.requests().filter((r) => r.path === `/v1/payment_intents/${intent?.id}/confirm`),
+    ).toMatchObject([{ method: "POST", status: 200 }]);
     expect((await step(lotId, booked.reservationId, "check-in")).status).toBe(200);
-    now += HOUR + 30 * 60_000; // half an hour past the window's end
+    now += HOUR + 90 * 60_000; // an hour and a half past the window's end
     const out = await step(lotId, booked.reservationId, "check-out");
-    expect(out.body).toMatchObject({ status: "COMPLETED", overstayCharge: 500 });
+    expect(out.body).toMatchObject({ status: "COMPLETED", overstayCharge: 1500 });
     await eventually(() => typesOf(lotId, booked.reservationId)).toEqual(
       expect.arrayContaining(["PaymentCaptured", "OverstayCharged"]),
     );
@@ -128,12 +187,12 @@ describe("payments with Stripe", () => {
       { intentId: intent?.id, amount: 1000, currency: "KRW" },
     ]);
     const [charged] = await dataOf(lotId, booked.reservationId, "OverstayCharged");
-    expect(charged).toMatchObject({ amount: 500 });
+    expect(charged).toMatchObject({ amount: 1500 });
     const provider = intentsOf(booked.reservationId);
     expect(provider.find((i) => i.id === intent?.id)).toMatchObject({ captured: 1000, held: 0 });
     expect(provider.find((i) => i.id === charged?.intentId)).toMatchObject({
       offSession: true,
-      captured: 500,
+      captured: 1500,
     });
 
     // An operator refunds part of it, never more than was captured and not yet refunded.
@@ -146,6 +205,14 @@ describe("payments with Stripe", () => {
     await eventually(async () => (await dataOf(lotId, booked.reservationId, "PaymentRefunded")).length).toBe(
       1,
     );
+    // Issue 47: the refund at Stripe says whose it is and why (metadata and reason).
+    const [refunded] = await dataOf(lotId, booked.reservationId, "PaymentRefunded");
+    const atStripe = await admin().refunds.retrieve(String(refunded?.refundId));
+    expect(atStripe).toMatchObject({
+      amount: 400,
+      reason: "requested_by_customer",
+      metadata: { reservationId: booked.reservationId, parkingLotId: lotId, reason: "the gate was stuck" },
+    });
     const tooMuch = await refund(5000);
     expect(tooMuch.status).toBe(409);
     expect(provider.length).toBe(2);
@@ -196,12 +263,23 @@ describe("payments with Stripe", () => {
       { reason: "payment-expired" },
     ]);
     await eventually(async () => (await view(booked.reservationId)).payment?.failure?.code).toBe("expired");
+    const created = () =>
+      stripe
+        .requests()
+        .filter((r) => r.method === "POST" && r.path === "/v1/payment_intents" && r.status === 200);
+    const before = created().length;
     await stripe.setOutage("none");
-    // The saga's retry now authorizes; the lot says the booking is no longer pending; it is released.
-    await eventually(async () => intentsOf(booked.reservationId).map((i) => [i.status, i.held])).toEqual([
-      ["canceled", 0],
-    ]);
+    // Issue 47: the saga's retry finds the booking no longer waiting: it creates no intent at all
+    // (no authorization and reversal on the customer's card), and its plan is done.
+    const store = service.services.documentStore;
+    if (!store) throw new Error("the service has no document store");
+    await eventually(async () => (await store.find("payment_plans", {}, { limit: 100 })).length).toBe(0);
+    expect(intentsOf(booked.reservationId)).toEqual([]);
+    expect(created().length).toBe(before);
     expect(await typesOf(lotId, booked.reservationId)).not.toContain("PaymentAuthorized");
+    console.log(
+      `outage longer than the hold, ${booked.reservationId}:\n${(await events(lotId, booked.reservationId)).map((e) => `  ${e.type} ${JSON.stringify(e.data)}`).join("\n")}\n  provider: ${JSON.stringify(intentsOf(booked.reservationId))}`,
+    );
   });
 
   it("a webhook before the API's answer authorizes the booking once", async () => {
@@ -389,9 +467,9 @@ describe("payments with Stripe", () => {
     stripe.authenticate(intent?.id as string);
     await authorized(lotId, booked.reservationId);
     expect((await step(lotId, booked.reservationId, "check-in")).status).toBe(200);
-    now += HOUR + 30 * 60_000;
+    now += HOUR + 90 * 60_000;
     const out = await step(lotId, booked.reservationId, "check-out");
-    expect(out.body).toMatchObject({ status: "COMPLETED", overstayCharge: 500 });
+    expect(out.body).toMatchObject({ status: "COMPLETED", overstayCharge: 1500 });
     await eventually(() => dataOf(lotId, booked.reservationId, "PaymentStepFailed")).toMatchObject([
       { step: "overstay", code: "authentication_required" },
     ]);
@@ -424,6 +502,245 @@ describe("payments with Stripe", () => {
     await eventually(failedInTrail).toEqual([expect.stringMatching(/overstay .*authentication_required/)]);
     // The decline does not cancel or fail the booking's own payment.
     expect(await typesOf(lotId, booked.reservationId)).not.toContain("PaymentFailed");
+  });
+
+  // Issue 47: Stripe's documented flows, and no hold left behind.
+  it("3-D Secure (pm_card_threeDSecure2Required): the booking stays PENDING_PAYMENT, its customer gets the client secret, and completing it authorizes", async () => {
+    const lotId = await lot("three-ds-1");
+    const booked = await book("CUST-PAY-15", lotId, now + 20 * HOUR, 1, "pm_card_threeDSecure2Required");
+    await eventually(async () => intentsOf(booked.reservationId).map((i) => i.status)).toEqual([
+      "requires_action",
+    ]);
+    expect(await statusOf(booked.reservationId)).toBe("PENDING_PAYMENT");
+    const [intent] = intentsOf(booked.reservationId);
+    const own = async () =>
+      (
+        await call<{ payment?: { clientSecret?: string } }>(
+          service.url,
+          "GET",
+          `/reservations/${booked.reservationId}`,
+          undefined,
+          await as("CUST-PAY-15"),
+        )
+      ).body.payment?.clientSecret;
+    await eventually(own).toMatch(new RegExp(`^${intent?.id}_secret_`));
+    stripe.authenticate(intent?.id as string); // the customer completes the challenge in Stripe.js's frame
+    await authorized(lotId, booked.reservationId);
+    expect(await statusOf(booked.reservationId)).toBe("RESERVED");
+    expect(await typesOf(lotId, booked.reservationId)).toEqual(
+      expect.arrayContaining(["ParkingReserved", "PaymentIntentCreated", "PaymentAuthorized"]),
+    );
+    console.log(
+      `3-D Secure, ${booked.reservationId}:\n${(await events(lotId, booked.reservationId)).map((e) => `  ${e.type} ${JSON.stringify(e.data)}`).join("\n")}\n  provider: ${JSON.stringify(intentsOf(booked.reservationId))}`,
+    );
+  });
+
+  it("a client-secret booking canceled, then confirmed late by its customer: the intent is canceled, nothing is held", async () => {
+    const lotId = await lot("late-confirm-1");
+    const { id, clientSecret, intentId } = await bookForSecret("CUST-PAY-16", lotId, now + 21 * HOUR);
+    const cancel = await call(
+      service.url,
+      "DELETE",
+      `/parking-lots/${lotId}/reservations/${id}`,
+      undefined,
+      await as("CUST-PAY-16"),
+    );
+    expect(cancel.status).toBe(200);
+    await eventually(async () => intentsOf(id).map((i) => i.status)).toEqual(["canceled"]);
+    await eventually(() => dataOf(lotId, id, "PaymentIntentReleased")).toMatchObject([
+      { intentId, amount: 0, because: "booking-ended" },
+    ]);
+    const late = await confirmAsCustomer(intentId, clientSecret, "pm_card_visa");
+    expect(late).toMatchObject({ statusCode: 400, code: "payment_intent_unexpected_state" });
+    expect(intentsOf(id)).toMatchObject([{ status: "canceled", authorized: 0, held: 0 }]);
+    expect(await statusOf(id)).toBe("CANCELED");
+    console.log(
+      `client secret, canceled then confirmed late, ${id}:\n${(await events(lotId, id)).map((e) => `  ${e.type} ${JSON.stringify(e.data)}`).join("\n")}\n  provider: ${JSON.stringify(intentsOf(id))}\n  late confirm: ${(late as Stripe.errors.StripeError).code}`,
+    );
+  });
+
+  it("a decline, then the customer retries on the same intent: the booking failed, its intent was canceled, nothing is held", async () => {
+    const lotId = await lot("decline-retry-1");
+    const { id, clientSecret, intentId } = await bookForSecret("CUST-PAY-17", lotId, now + 22 * HOUR);
+    const declined = await confirmAsCustomer(intentId, clientSecret, "pm_card_chargeDeclined");
+    expect(declined).toMatchObject({ statusCode: 402, code: "card_declined" });
+    await eventually(() => statusOf(id)).toBe("CANCELED");
+    await eventually(async () => intentsOf(id).map((i) => i.status)).toEqual(["canceled"]);
+    const retry = await confirmAsCustomer(intentId, clientSecret, "pm_card_visa");
+    expect(retry).toMatchObject({ statusCode: 400, code: "payment_intent_unexpected_state" });
+    expect(intentsOf(id)).toMatchObject([{ authorized: 0, held: 0 }]);
+    expect(await dataOf(lotId, id, "ReservationCanceled")).toMatchObject([{ reason: "payment-failed" }]);
+  });
+
+  it("an authorization for a booking no longer waiting for it is released at once, whoever confirmed it", async () => {
+    const lotId = await lot("orphan-hold-1");
+    const { id } = await bookForSecret("CUST-PAY-18", lotId, now + 23 * HOUR);
+    const cancel = await call(
+      service.url,
+      "DELETE",
+      `/parking-lots/${lotId}/reservations/${id}`,
+      undefined,
+      await as("CUST-PAY-18"),
+    );
+    expect(cancel.status).toBe(200);
+    // Someone holding the account's key authorizes an intent carrying the booking's metadata.
+    const other = await admin().paymentIntents.create({
+      amount: 1000,
+      currency: "krw",
+      capture_method: "manual",
+      automatic_payment_methods: { enabled: true, allow_redirects: "never" },
+      payment_method: "pm_card_visa",
+      confirm: true,
+      metadata: { reservationId: id, parkingLotId: lotId },
+    });
+    expect(other.status).toBe("requires_capture");
+    await eventually(async () => intentsOf(id).find((i) => i.id === other.id)).toMatchObject({
+      status: "canceled",
+      released: 1000,
+      held: 0,
+    });
+    await eventually(async () =>
+      (await dataOf(lotId, id, "PaymentIntentReleased")).map((d) => d.because),
+    ).toEqual(expect.arrayContaining(["authorization-refused"]));
+  });
+
+  it("webhooks that do not fit the booking (another intent, 100 of 1,000, USD for KRW) change nothing, and are logged and counted", async () => {
+    const lotId = await lot("mismatch-1");
+    const { id, intentId } = await bookForSecret("CUST-PAY-19", lotId, now + 24 * HOUR);
+    const before = {
+      intent: await metric("parking_payment_webhooks_ignored_total", 'reason="intent"'),
+      amount: await metric("parking_payment_webhooks_ignored_total", 'reason="amount"'),
+      currency: await metric("parking_payment_webhooks_ignored_total", 'reason="currency"'),
+    };
+    // A validly signed event for another intent carrying the booking's metadata (Stripe sends it).
+    const other = await admin().paymentIntents.create({
+      amount: 1000,
+      currency: "krw",
+      capture_method: "manual",
+      automatic_payment_methods: { enabled: true, allow_redirects: "never" },
+      payment_method: "pm_card_visa",
+      confirm: true,
+      metadata: { reservationId: id, parkingLotId: lotId },
+    });
+    await stripe.webhooks.idle();
+    // Signed events for the booking's own intent: an authorization of 100, one in USD.
+    const signedEvent = async (eventId: string, amount: number, currency: string) => {
+      const body = JSON.stringify({
+        id: eventId,
+        object: "event",
+        type: "payment_intent.amount_capturable_updated",
+        data: {
+          object: {
+            id: intentId,
+            object: "payment_intent",
+            amount_capturable: amount,
+            currency,
+            metadata: { reservationId: id, parkingLotId: lotId },
+          },
+        },
+      });
+      const answer = await fetch(`${service.url}/payments/webhooks/stripe`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "stripe-signature": signatureHeader(body, SECRET) },
+        body,
+      });
+      expect(answer.status).toBe(200);
+      return answer.json();
+    };
+    expect(await signedEvent("evt_short", 100, "krw")).toMatchObject({ applied: false });
+    expect(await signedEvent("evt_usd", 1000, "usd")).toMatchObject({ applied: false });
+    expect(await statusOf(id)).toBe("PENDING_PAYMENT");
+    expect(await typesOf(lotId, id)).not.toContain("PaymentAuthorized");
+    expect(await metric("parking_payment_webhooks_ignored_total", 'reason="intent"')).toBeGreaterThan(
+      before.intent,
+    );
+    expect(await metric("parking_payment_webhooks_ignored_total", 'reason="amount"')).toBe(before.amount + 1);
+    expect(await metric("parking_payment_webhooks_ignored_total", 'reason="currency"')).toBe(
+      before.currency + 1,
+    );
+    // The other intent's hold is let go; the booking's own intent is still the customer's to confirm.
+    await eventually(async () => intentsOf(id).find((i) => i.id === other.id)?.held).toBe(0);
+    expect(intentsOf(id).find((i) => i.id === intentId)).toMatchObject({ status: "requires_payment_method" });
+  });
+
+  it("a tiny overstay (below Stripe's minimum charge) is waived and recorded, never sent to fail", async () => {
+    const lotId = await lot("tiny-overstay-1");
+    const booked = await book("CUST-PAY-20", lotId, now, 1, "pm_card_visa");
+    await authorized(lotId, booked.reservationId);
+    expect((await step(lotId, booked.reservationId, "check-in")).status).toBe(200);
+    now += HOUR + 3 * 60_000; // three minutes past the window: 50 KRW at 1,000 an hour
+    const out = await step(lotId, booked.reservationId, "check-out");
+    expect(out.body).toMatchObject({ status: "COMPLETED", overstayCharge: 50 });
+    await eventually(() => dataOf(lotId, booked.reservationId, "PaymentCaptured")).toMatchObject([
+      { amount: 1000 },
+    ]);
+    expect(await dataOf(lotId, booked.reservationId, "PaymentSettlementDecided")).toMatchObject([
+      { capture: 1000, offSession: 0, waived: 50 },
+    ]);
+    expect(await typesOf(lotId, booked.reservationId)).not.toContain("PaymentStepFailed");
+    expect(intentsOf(booked.reservationId).filter((i) => i.offSession)).toEqual([]);
+    expect(stripe.requests().filter((r) => r.status === 400 && r.path === "/v1/payment_intents")).toEqual([]);
+  });
+
+  it("the reconciliation (replay reconcile-holds) releases an open intent no booking counts on, records it, and counts it", async () => {
+    const lotId = await lot("reconcile-1");
+    const { id } = await bookForSecret("CUST-PAY-21", lotId, now + 25 * HOUR);
+    stripe.configureWebhooks({ hold: true }); // the webhook that would release it at once never comes
+    const orphan = await admin().paymentIntents.create({
+      amount: 1000,
+      currency: "krw",
+      capture_method: "manual",
+      automatic_payment_methods: { enabled: true, allow_redirects: "never" },
+      payment_method: "pm_card_visa",
+      confirm: true,
+      metadata: { reservationId: id, parkingLotId: lotId },
+    });
+    const counted = await metric("parking_payment_intents_released_total", 'because="reconciliation"');
+    // Run beside the service (the contract server answers from this process: not a sync spawn).
+    const cli = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile(
+        process.execPath,
+        ["--import", "tsx", "app/replay-cli.ts", "reconcile-holds"],
+        {
+          env: {
+            ...process.env,
+            DATA_DIR: data.dir,
+            PAYMENTS: "stripe",
+            STRIPE_API_BASE: stripe.url,
+            STRIPE_SECRET_KEY: "sk_test_payments_e2e",
+            STRIPE_WEBHOOK_SECRET: SECRET,
+          },
+          encoding: "utf8",
+          timeout: 60_000,
+        },
+        (_error, stdout, stderr) => resolve({ status: child.exitCode, stdout, stderr }),
+      );
+    });
+    expect(cli.stderr).toBe("");
+    expect(cli.stdout).toMatch(/released: [1-9]/);
+    expect(cli.status).toBe(0);
+    expect(intentsOf(id).find((i) => i.id === orphan.id)).toMatchObject({ status: "canceled", held: 0 });
+    // The booking's own intent, still pending, is left to its customer.
+    expect(intentsOf(id).find((i) => i.id !== orphan.id)).toMatchObject({
+      status: "requires_payment_method",
+    });
+    expect(await dataOf(lotId, id, "PaymentIntentReleased")).toMatchObject([
+      { intentId: orphan.id, amount: 1000, because: "reconciliation" },
+    ]);
+    console.log(
+      `reconcile-holds: ${cli.stdout.trim()}\n${stripe
+        .ledger()
+        .intents.filter((i) => i.status === "canceled" && i.released > 0)
+        .map((i) => `  ${i.id} ${JSON.stringify(i.metadata)} released ${i.released}`)
+        .join("\n")}`,
+    );
+    // Every release it made is counted (other scenarios may have left an open intent too).
+    const released = Number(/released: (\d+)/.exec(cli.stdout)?.[1]);
+    await eventually(() => metric("parking_payment_intents_released_total", 'because="reconciliation"')).toBe(
+      counted + released,
+    );
+    stripe.configureWebhooks({ hold: false });
+    stripe.webhooks.release();
   });
 
   it("the books balance: no contract violation, the provider's ledger holds, and it agrees with the log", async () => {

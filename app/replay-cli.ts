@@ -6,6 +6,7 @@ import { createLogger } from "../platform/logger.js";
 import { PROJECTIONS, projectionByName } from "../projections/read-models/index.js";
 import { REBUILD_BATCH_SIZE, ReplayInProgressError, rebuildProjections } from "../projections/replay.js";
 import { readViews } from "../read-api/views/views.js";
+import { reconcileHoldsOnce } from "./payment-commands.js";
 import { openDocumentStore, openEventStore } from "./services.js";
 
 const USAGE = `Usage:
@@ -14,6 +15,9 @@ const USAGE = `Usage:
                                      batch: events per transaction, default 10000)
                                      rebuild from history into fresh collections, swap them in once
                                      caught up (queries keep answering from the old ones meanwhile)
+  replay reconcile-holds             (PAYMENTS=stripe) the provider's open intents carrying this service's
+                                     metadata that no booking counts on are canceled now, each release
+                                     recorded on its lot (PaymentIntentReleased); the service does it hourly
 Projections: ${PROJECTIONS.map((p) => p.name).join(", ")}
 Stores come from the same environment as the service (DATA_DIR, EVENTSTORE_URL, MONGODB_URL, …).`;
 
@@ -101,6 +105,25 @@ async function rebuild(
   return 0;
 }
 
+/** `replay reconcile-holds`: one reconciliation of the provider's open intents, its counts on stdout. */
+async function reconcile(
+  config: ReturnType<typeof loadConfig>,
+  eventStore: EventStore,
+  logger: ReturnType<typeof createLogger>,
+): Promise<number> {
+  const outcome = await reconcileHoldsOnce(config, eventStore, logger);
+  if (!outcome) {
+    process.stderr.write(
+      "Payments are off (PAYMENTS=none, or no STRIPE_SECRET_KEY): nothing to reconcile.\n",
+    );
+    return 2;
+  }
+  process.stdout.write(
+    `open intents with this service's metadata: ${outcome.open}; released: ${outcome.released}; left for later (provider out): ${outcome.failed}\n`,
+  );
+  return outcome.failed > 0 ? 1 : 0;
+}
+
 /**
  * The embedded store files this configuration would open that are not there. Replaying reads
  * existing stores: opening a missing one would create an empty store (and DATA_DIR with it) and
@@ -124,7 +147,7 @@ async function main(): Promise<number> {
     },
   });
   const [command, target] = positionals;
-  if (values.help || !command || !["status", "rebuild"].includes(command)) {
+  if (values.help || !command || !["status", "rebuild", "reconcile-holds"].includes(command)) {
     process.stdout.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
   }
@@ -141,6 +164,7 @@ async function main(): Promise<number> {
   const documentStore = await openDocumentStore(config);
   try {
     if (command === "status") return await printStatus(eventStore, documentStore);
+    if (command === "reconcile-holds") return await reconcile(config, eventStore, logger);
     const request = rebuildRequest(target, values);
     return typeof request === "number" ? request : await rebuild(eventStore, documentStore, request, logger);
   } finally {

@@ -109,6 +109,18 @@ export class Metrics {
     ["kind", "outcome"],
   );
 
+  readonly paymentIntentsReleased = this.counter(
+    "parking_payment_intents_released_total",
+    "Intents canceled at the payment provider because no booking counted on them (issue 47), as the payments process manager read the PaymentIntentReleased facts, by why: booking-ended (canceled, expired or declined unpaid), authorization-refused (an authorization its booking did not take: no longer waiting for it, or not its intent, amount or currency), reconciliation (found open by the hourly reconciliation or `replay reconcile-holds`).",
+    ["because"],
+  );
+
+  readonly paymentWebhooksIgnored = this.counter(
+    "parking_payment_webhooks_ignored_total",
+    "Signed payment-provider webhooks that changed no booking (issue 47), by reason: intent (not the intent the booking recorded), amount (an authorization short of the booking's amount), currency (not the lot's), not-pending (the booking no longer waits for its payment), unknown (no such booking).",
+    ["reason"],
+  );
+
   readonly paymentLedgerViolations = this.gauge(
     "parking_payment_ledger_violations",
     "Reservations whose money ledger breaks an invariant (authorized = captured + released once settled, nothing captured or released beyond the authorization, refunds within captures), as the payments process manager's lease holder last counted them; 0 elsewhere and with PAYMENTS=none.",

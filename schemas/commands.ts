@@ -261,6 +261,28 @@ export const AuthorizePayment = command("AuthorizePayment", {
   currency: Currency,
 });
 
+/** The payments process manager created the booking's intent (not confirmed yet): PaymentIntentCreated. */
+export const RecordPaymentIntent = command("RecordPaymentIntent", {
+  parkingLotId: ParkingLotId,
+  reservationId: ReservationId,
+  intentId: IntentId,
+  amount: Amount,
+  currency: Currency,
+});
+
+/** An intent no booking counts on was canceled at the provider: PaymentIntentReleased (once per intent). */
+export const RecordIntentReleased = command("RecordIntentReleased", {
+  parkingLotId: ParkingLotId,
+  reservationId: ReservationId,
+  intentId: IntentId,
+  amount: Amount,
+  because: Type.Union([
+    Type.Literal("booking-ended"),
+    Type.Literal("authorization-refused"),
+    Type.Literal("reconciliation"),
+  ]),
+});
+
 /** The provider declined a pending booking's payment: PaymentFailed{declined} and the cancel. */
 export const FailPayment = command("FailPayment", {
   parkingLotId: ParkingLotId,
@@ -332,6 +354,8 @@ export const ParkingLotCommand = Type.Union([
   ExpirePaymentHold,
   RecordPaymentOutcome,
   RefundPayment,
+  RecordPaymentIntent,
+  RecordIntentReleased,
 ]);
 export type ParkingLotCommand = Static<typeof ParkingLotCommand>;
 export type RegisterParkingLot = Static<typeof RegisterParkingLot>;
@@ -347,6 +371,8 @@ export type ChangePaymentTerms = Static<typeof ChangePaymentTerms>;
 export type RecordNoShow = Static<typeof RecordNoShow>;
 export type BeginClosure = Static<typeof BeginClosure>;
 export type AuthorizePayment = Static<typeof AuthorizePayment>;
+export type RecordPaymentIntent = Static<typeof RecordPaymentIntent>;
+export type RecordIntentReleased = Static<typeof RecordIntentReleased>;
 export type FailPayment = Static<typeof FailPayment>;
 export type ExpirePaymentHold = Static<typeof ExpirePaymentHold>;
 export type RecordPaymentOutcome = Static<typeof RecordPaymentOutcome>;

@@ -21,6 +21,8 @@ const STAMP_FIELD: { [K in EventType]: TextFieldOf<DataOf<K>> } = {
   ParkingLotRateChanged: "changedAt",
   ParkingLotCustomerLimitChanged: "changedAt",
   ParkingLotPaymentTermsChanged: "changedAt",
+  PaymentIntentCreated: "createdAt",
+  PaymentIntentReleased: "releasedAt",
   PaymentAuthorized: "authorizedAt",
   PaymentFailed: "failedAt",
   PaymentSettlementDecided: "decidedAt",

@@ -67,6 +67,42 @@ export const PaymentAuthorizedData = Type.Object(
 );
 
 /**
+ * Since issue 47: the payments process manager created the intent that is to hold the booking's
+ * amount (before anyone confirms it): the one intent whose authorization may make the booking
+ * RESERVED, and the one released if the booking ends unpaid.
+ */
+export const PaymentIntentCreatedData = Type.Object(
+  {
+    ...aboutIntent,
+    amount: Amount,
+    currency: Currency,
+    createdAt: Timestamp,
+  },
+  { ...strict, $id: "PaymentIntentCreated" },
+);
+
+/**
+ * Since issue 47: an intent with this service's metadata that no booking counts on was canceled at
+ * the provider, letting go of `amount` if it held any (0: canceled before anyone confirmed it, so
+ * no one can any more). `because`: its booking ended unpaid (cancel, expired hold, decline), its
+ * authorization was not taken by the booking (no longer waiting for it; not its intent, amount or
+ * currency), or the hourly reconciliation found it open.
+ */
+export const PaymentIntentReleasedData = Type.Object(
+  {
+    ...aboutIntent,
+    amount: Amount,
+    because: Type.Union([
+      Type.Literal("booking-ended"),
+      Type.Literal("authorization-refused"),
+      Type.Literal("reconciliation"),
+    ]),
+    releasedAt: Timestamp,
+  },
+  { ...strict, $id: "PaymentIntentReleased" },
+);
+
+/**
  * Since issue 38: the booking's payment failed (the provider declined it, or its hold ran out
  * first); a ReservationCanceled (reason `payment-failed` / `payment-expired`) follows it.
  */
@@ -109,6 +145,11 @@ export const PaymentSettlementDecidedData = Type.Object(
     ]),
     /** An operator's refund: why. */
     reason: Type.Optional(Reason),
+    /**
+     * Since issue 47: what the booking owed that is not charged because it is below the smallest
+     * charge the provider accepts in this currency (schemas/charge-minimums.ts): waived.
+     */
+    waived: Type.Optional(Amount),
     decidedAt: Timestamp,
   },
   { ...strict, $id: "PaymentSettlementDecided" },
@@ -181,6 +222,8 @@ export const PaymentStepFailedData = Type.Object(
 
 /** The payment facts, by type (schemas/events.ts lists them with the others). */
 export const PaymentEventDataSchemas = {
+  PaymentIntentCreated: PaymentIntentCreatedData,
+  PaymentIntentReleased: PaymentIntentReleasedData,
   PaymentAuthorized: PaymentAuthorizedData,
   PaymentFailed: PaymentFailedData,
   PaymentSettlementDecided: PaymentSettlementDecidedData,

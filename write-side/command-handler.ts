@@ -121,6 +121,14 @@ export class ParkingLotCommandHandler {
     this.runner.forget(parkingLotIds);
   }
 
+  /**
+   * The lot's state as its stream holds it now, read afresh (issue 47: the payments process manager
+   * asks whether a booking still waits for its payment, or counts on an intent, before acting).
+   */
+  async stateOf(parkingLotId: string): Promise<ParkingLotState> {
+    return (await this.source.load(parkingLotId)).state;
+  }
+
   async handle(command: ParkingLotCommand, context: CommandContext): Promise<CommandOutcome> {
     const outcome = await this.runner.handle(command, context);
     return outcome.ok ? { ...outcome, view: viewAfter(command, outcome.state) } : outcome;

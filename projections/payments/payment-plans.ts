@@ -52,9 +52,21 @@ export interface SettlePlan extends PlanBase {
   readonly refund: number;
   /** The booking's saved payment method (an off-session charge needs it). */
   readonly method?: string;
+  /** What settled it, and an operator refund's reason: a refund carries them to the provider (issue 47). */
+  readonly because?: string;
+  readonly reason?: string;
 }
 
-export type PaymentPlan = AuthorizePlan | SettlePlan;
+/**
+ * Issue 47: a booking was canceled (by anyone, or because its payment failed or its hold ran
+ * out): if it ended unpaid, the intent it recorded is canceled at the provider, so nothing stays
+ * held and no one can confirm it late.
+ */
+export interface VoidPlan extends PlanBase {
+  readonly kind: "void";
+}
+
+export type PaymentPlan = AuthorizePlan | SettlePlan | VoidPlan;
 
 /** The reservations whose settlement a batch decides (their saved methods are read first). */
 export const settledIn = (events: readonly StoredDomainEvent[]): string[] =>
@@ -99,9 +111,13 @@ export function plansOf(
           ...(payment.method ? { method: payment.method } : {}),
         }),
       );
+    } else if (event.type === "ReservationCanceled") {
+      const { reservationId, parkingLotId } = event.data;
+      ops.push(queuePlanOp({ ...base(stored), kind: "void", reservationId, parkingLotId, currency: "" }));
     } else if (event.type === "PaymentSettlementDecided") {
       const { reservationId, parkingLotId, intentId, currency, capture, release, offSession, refund } =
         event.data;
+      const { because, reason } = event.data;
       const method = methods.get(reservationId);
       ops.push(
         queuePlanOp({
@@ -115,6 +131,8 @@ export function plansOf(
           release,
           offSession,
           refund,
+          because,
+          ...(reason !== undefined ? { reason } : {}),
           ...(method ? { method } : {}),
         }),
       );

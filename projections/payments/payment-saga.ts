@@ -1,5 +1,7 @@
 import type { DocumentStore } from "../../document-store/port.js";
+import type { Logger } from "../../platform/logger.js";
 import type { EventType } from "../../schemas/events.js";
+import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
 import type { Reactor, ReactorContext } from "../runtime/processor.js";
 import { LEDGER_EVENT_TYPES, ledgerOps, violatingLedgers } from "./ledger-watch.js";
 import {
@@ -15,6 +17,7 @@ import {
 } from "./payment-plans.js";
 import { type PaymentCommandSender, runPlan, type StepDeps } from "./payment-steps.js";
 import type { PaymentProvider } from "./provider.js";
+import { reconcileHolds } from "./reconcile-holds.js";
 
 export const PAYMENT_SAGA = "payment-saga";
 
@@ -25,9 +28,13 @@ export const PAYMENT_SAGA = "payment-saga";
  */
 const TYPES: ReadonlySet<EventType> = new Set<EventType>([
   "ParkingReserved",
+  "ReservationCanceled",
+  "PaymentIntentReleased",
   ...LEDGER_EVENT_TYPES,
   "CustomerErased",
 ]);
+/** How often the provider's open intents are reconciled with the lots (ms): hourly. */
+export const RECONCILE_EVERY_MS = 3_600_000;
 /** How often the ledger gauge is brought up to date (ms). */
 const GAUGE_MS = 1_000;
 const NONE: ReadonlySet<EventType> = new Set();
@@ -42,6 +49,16 @@ export interface PaymentSagaSettings {
   readonly everyMs?: number;
   /** How many plans are carried out at once. */
   readonly concurrency?: number;
+  /** The lot's state now (issue 47): the lot's command handler reads it. */
+  readonly lotState: (parkingLotId: string) => Promise<ParkingLotState>;
+  /** How often the provider's open intents are reconciled (ms; RECONCILE_EVERY_MS). */
+  readonly reconcileEveryMs?: number;
+}
+
+/** A provider outage as the saga saw it: when its first plan met it, and the retries since (issue 47). */
+export interface Outage {
+  since: number;
+  retries: number;
 }
 
 /**
@@ -59,6 +76,8 @@ export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor 
   if (!settings) return { name: PAYMENT_SAGA, eventTypes: NONE, react: async () => [] };
   let indexed = false;
   let gaugedAt = 0;
+  let reconciledAt = Date.now();
+  const outage: { current?: Outage } = {};
   const ensureIndexes = async (store: DocumentStore) => {
     if (indexed) return;
     await store.ensureIndexes(PAYMENT_PLANS, PLAN_INDEXES);
@@ -69,6 +88,9 @@ export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor 
     eventTypes: TYPES,
     async react(events, context) {
       await ensureIndexes(context.documentStore);
+      for (const { event } of events)
+        if (event.type === "PaymentIntentReleased")
+          context.metrics?.paymentIntentsReleased.inc({ because: event.data.because });
       const settled = settledIn(events);
       const stored = settled.length
         ? await context.documentStore.find<{ _id: string; method: string }>(
@@ -88,7 +110,13 @@ export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor 
       everyMs: settings.everyMs ?? 100,
       run: async (context) => {
         await ensureIndexes(context.documentStore);
-        await runDue(context, settings);
+        await runDue(context, settings, outage);
+        if (Date.now() - reconciledAt >= (settings.reconcileEveryMs ?? RECONCILE_EVERY_MS)) {
+          reconciledAt = Date.now();
+          await reconcileHolds(stepDepsOf(context, settings)).catch((error) =>
+            context.logger.warn({ err: error }, "the reconciliation of open intents failed; next hour"),
+          );
+        }
         if (Date.now() - gaugedAt < GAUGE_MS) return;
         gaugedAt = Date.now();
         context.metrics?.paymentLedgerViolations.set(await violatingLedgers(context.documentStore));
@@ -98,7 +126,11 @@ export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor 
 }
 
 /** Carries out the plans due (a few at once), and takes off or reschedules each. */
-async function runDue(context: ReactorContext, settings: PaymentSagaSettings): Promise<void> {
+async function runDue(
+  context: ReactorContext,
+  settings: PaymentSagaSettings,
+  outage: { current?: Outage },
+): Promise<void> {
   const store = context.documentStore;
   const due = await store.find<PaymentPlan>(
     PAYMENT_PLANS,
@@ -106,8 +138,42 @@ async function runDue(context: ReactorContext, settings: PaymentSagaSettings): P
     { sort: { nextAttemptAt: 1 }, limit: settings.concurrency ?? 8 },
   );
   if (due.length === 0) return;
-  const deps: StepDeps = {
+  const deps = stepDepsOf(context, settings);
+  const results = await Promise.all(due.map((plan) => runOne(plan, deps, context, settings.retryScale ?? 1)));
+  noteOutage(outage, results, context.logger);
+}
+
+/**
+ * One WARN when plans start meeting a provider outage, one INFO when a plan goes through again
+ * with the retries made meanwhile (issue 47), not a line per retry.
+ */
+export function noteOutage(
+  outage: { current?: Outage },
+  results: readonly RunResult[],
+  logger: Pick<Logger, "warn" | "info">,
+): void {
+  const met = results.filter((r) => r === "provider-out").length;
+  if (met > 0 && !outage.current) {
+    outage.current = { since: Date.now(), retries: met };
+    logger.warn(
+      { plans: met },
+      "the payment provider is out: payment plans wait and are retried with the same idempotency keys",
+    );
+    return;
+  }
+  if (!outage.current) return;
+  outage.current.retries += met;
+  if (!results.includes("done")) return;
+  const { since, retries } = outage.current;
+  outage.current = undefined;
+  logger.info({ retries, outageMs: Date.now() - since }, "the payment provider is back");
+}
+
+function stepDepsOf(context: ReactorContext, settings: PaymentSagaSettings): StepDeps {
+  const store = context.documentStore;
+  return {
     provider: settings.provider,
+    lotState: settings.lotState,
     send: settings.send,
     logger: context.logger,
     now: () => new Date(context.now()).toISOString(),
@@ -125,35 +191,38 @@ async function runDue(context: ReactorContext, settings: PaymentSagaSettings): P
         },
       ]),
   };
-  await Promise.all(due.map((plan) => runOne(plan, deps, context, settings.retryScale ?? 1)));
 }
+
+/** How a plan went: done, the provider out (retried), or a store out (retried). */
+export type RunResult = "done" | "provider-out" | "store-out";
 
 async function runOne(
   plan: PaymentPlan,
   deps: StepDeps,
   context: ReactorContext,
   scale: number,
-): Promise<void> {
+): Promise<RunResult> {
   const store = context.documentStore;
-  let result: "done" | "retry";
+  let result: RunResult;
   try {
-    result = await runPlan(plan, deps);
+    result = (await runPlan(plan, deps)) === "done" ? "done" : "provider-out";
   } catch (error) {
     // The lot's store is out (or the command failed otherwise): the same plan, later.
     context.logger.warn(
       { err: error, plan: plan._id, kind: plan.kind },
       "payment plan failed; retried later",
     );
-    result = "retry";
+    result = "store-out";
   }
-  context.metrics?.paymentPlans.inc({ kind: plan.kind, outcome: result });
+  context.metrics?.paymentPlans.inc({ kind: plan.kind, outcome: result === "done" ? "done" : "retry" });
   if (result === "done") {
     await store.write([{ op: "delete", collection: PAYMENT_PLANS, id: plan._id }]);
-    return;
+    return result;
   }
   const attempt = plan.attempt + 1;
   const nextAttemptAt = new Date(Date.now() + retryDelayMs(attempt, scale)).toISOString();
   await store.write([
     { op: "update", collection: PAYMENT_PLANS, id: plan._id, update: { $set: { attempt, nextAttemptAt } } },
   ]);
+  return result;
 }

@@ -1,6 +1,14 @@
 import type { Logger } from "../../platform/logger.js";
-import type { AuthorizePayment, FailPayment, RecordPaymentOutcome } from "../../schemas/commands.js";
-import type { AuthorizePlan, PaymentPlan, SettlePlan } from "./payment-plans.js";
+import type {
+  AuthorizePayment,
+  FailPayment,
+  RecordIntentReleased,
+  RecordPaymentIntent,
+  RecordPaymentOutcome,
+} from "../../schemas/commands.js";
+import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
+import { awaitingPayment, unpaidIntentOf } from "../../write-side/parking-lot/payments.js";
+import type { AuthorizePlan, PaymentPlan, SettlePlan, VoidPlan } from "./payment-plans.js";
 import {
   type PaymentMetadata,
   type PaymentProvider,
@@ -10,7 +18,12 @@ import {
 } from "./provider.js";
 
 /** The commands the payments process manager sends to the lot: each outcome of the provider as a fact. */
-export type PaymentCommand = AuthorizePayment | FailPayment | RecordPaymentOutcome;
+export type PaymentCommand =
+  | AuthorizePayment
+  | FailPayment
+  | RecordPaymentOutcome
+  | RecordPaymentIntent
+  | RecordIntentReleased;
 
 /** How the lot took a command: accepted (`recorded`: it appended something) or refused with a code. */
 export type PaymentSendResult =
@@ -33,6 +46,8 @@ export interface StepDeps {
   readonly markDone: (plan: PaymentPlan, step: PaymentStep) => Promise<void>;
   /** Keeps what a client confirming the payment itself needs (the booking's GET shows it to its customer). */
   readonly keepClientSecret: (plan: AuthorizePlan, clientSecret: string) => Promise<void>;
+  /** The lot's state now (issue 47: whether a booking still waits for its payment, which intent it recorded). */
+  readonly lotState: (parkingLotId: string) => Promise<ParkingLotState>;
 }
 
 /**
@@ -58,34 +73,92 @@ const codeOf = (code: string): string =>
 
 /** Carries out a plan: each step's provider call with its fact's key, then its outcome on the lot. */
 export async function runPlan(plan: PaymentPlan, deps: StepDeps): Promise<PlanResult> {
-  return plan.kind === "authorize" ? authorize(plan, deps) : settle(plan, deps);
+  if (plan.kind === "authorize") return authorize(plan, deps);
+  if (plan.kind === "void") return voidUnpaid(plan, deps);
+  return settle(plan, deps);
 }
 
+/**
+ * Cancels an intent no booking counts on, at the provider, then records it on the lot
+ * (PaymentIntentReleased): nothing stays held, and no one can confirm it any more (issue 47).
+ */
+export async function releaseIntent(
+  intent: { readonly intentId: string; readonly parkingLotId: string; readonly reservationId: string },
+  because: RecordIntentReleased["because"],
+  key: string,
+  deps: Pick<StepDeps, "provider" | "send" | "logger" | "now">,
+  cause: { readonly correlationId: string; readonly causationId: string },
+): Promise<PlanResult> {
+  const released = await deps.provider.release(intent.intentId, key);
+  if (!released.ok && released.kind === "retryable") return RETRY;
+  if (!released.ok) {
+    deps.logger.error({ ...intent, because, message: released.message }, "releasing an intent failed");
+    return "done";
+  }
+  const amount = released.value.released;
+  const sent = await deps.send(
+    { type: "RecordIntentReleased", ...intent, amount, because, now: deps.now() },
+    cause,
+  );
+  if (!sent.ok)
+    deps.logger.error({ ...intent, because, code: sent.code }, "the lot refused an intent's release");
+  else deps.logger.info({ ...intent, because, amount }, "released an intent no booking counts on");
+  return "done";
+}
+
+/** A booking ended unpaid (canceled, expired, declined): the intent it recorded is canceled. */
+async function voidUnpaid(plan: VoidPlan, deps: StepDeps): Promise<PlanResult> {
+  const intentId = unpaidIntentOf(await deps.lotState(plan.parkingLotId), plan.reservationId);
+  if (!intentId) return "done";
+  const intent = { intentId, parkingLotId: plan.parkingLotId, reservationId: plan.reservationId };
+  const cause = { correlationId: plan.correlationId, causationId: plan.eventId };
+  return releaseIntent(intent, "booking-ended", stepKey(plan.eventId, "void"), deps, cause);
+}
+
+/**
+ * A booking's authorization (issue 47), as Stripe documents it for the case: the intent is created
+ * (unconfirmed) only while the booking still waits for its payment, recorded on the lot (the one
+ * intent whose authorization counts), then confirmed server-side with a saved method, or handed
+ * to the customer (client secret) to confirm; 3-D Secure leaves it pending with its client secret.
+ */
 async function authorize(plan: AuthorizePlan, deps: StepDeps): Promise<PlanResult> {
   const { provider, send } = deps;
   const cause = { correlationId: plan.correlationId, causationId: plan.eventId };
   const lot = { parkingLotId: plan.parkingLotId, reservationId: plan.reservationId };
-  const outcome = await provider.authorize({
+  if (!awaitingPayment(await deps.lotState(plan.parkingLotId), plan.reservationId)) {
+    deps.logger.debug(lot, "the booking no longer waits for its payment: no intent created");
+    return "done";
+  }
+  const created = await provider.createIntent({
     amount: plan.amount,
     currency: plan.currency,
     ...(plan.method ? { paymentMethod: plan.method } : {}),
     metadata: metadataOf(plan),
     idempotencyKey: stepKey(plan.eventId, "authorize"),
   });
-  if (!outcome.ok) {
-    if (outcome.kind === "retryable") return RETRY;
-    if (outcome.kind === "refused")
-      deps.logger.error({ ...lot, message: outcome.message }, "the provider refused an authorization");
-    const code = outcome.kind === "declined" ? codeOf(outcome.code) : "provider_refused";
-    // The provider's words to the customer with a decline (a refusal's are for the logs).
-    const message = outcome.kind === "declined" ? outcome.message.slice(0, 500) : "";
-    await send(
-      { type: "FailPayment", ...lot, code, ...(message ? { message } : {}), now: deps.now() },
-      cause,
-    );
-    return "done";
+  if (!created.ok) return failed(created, plan, deps);
+  const { intentId } = created.value;
+  const recorded = await send(
+    {
+      type: "RecordPaymentIntent",
+      ...lot,
+      intentId,
+      amount: plan.amount,
+      currency: plan.currency,
+      now: deps.now(),
+    },
+    cause,
+  );
+  if (!recorded.ok) {
+    // The booking stopped waiting meanwhile: the intent no one will use is canceled at once.
+    const intent = { ...lot, intentId };
+    return releaseIntent(intent, "booking-ended", stepKey(plan.eventId, "void"), deps, cause);
   }
-  const { intentId, status, amount } = outcome.value;
+  const outcome = plan.method
+    ? await provider.confirm(intentId, plan.method, stepKey(plan.eventId, "confirm"))
+    : created;
+  if (!outcome.ok) return failed(outcome, plan, deps, intentId);
+  const { status, amount } = outcome.value;
   // Waiting for the customer (clientSecret, 3-D Secure): the provider's webhook authorizes it.
   if (status === "pending") {
     if (outcome.value.clientSecret) await deps.keepClientSecret(plan, outcome.value.clientSecret);
@@ -103,13 +176,40 @@ async function authorize(plan: AuthorizePlan, deps: StepDeps): Promise<PlanResul
       { ...lot, intentId, code: sent.code },
       "the lot refused an authorization; releasing it",
     );
-  const released = await provider.release(intentId, stepKey(plan.eventId, "release"));
-  if (!released.ok && released.kind === "retryable") return RETRY;
-  if (!released.ok)
-    deps.logger.error(
-      { ...lot, intentId, message: released.message },
-      "releasing a late authorization failed",
-    );
+  return releaseIntent(
+    { ...lot, intentId },
+    "authorization-refused",
+    stepKey(plan.eventId, "release"),
+    deps,
+    cause,
+  );
+}
+
+/** The provider would not create or confirm the intent: a decline (or a refusal) fails the booking. */
+async function failed(
+  outcome: Exclude<ProviderOutcome<unknown>, { ok: true }>,
+  plan: AuthorizePlan,
+  deps: StepDeps,
+  intentId?: string,
+): Promise<PlanResult> {
+  if (outcome.kind === "retryable") return RETRY;
+  const lot = { parkingLotId: plan.parkingLotId, reservationId: plan.reservationId };
+  if (outcome.kind === "refused")
+    deps.logger.error({ ...lot, message: outcome.message }, "the provider refused an authorization");
+  const code = outcome.kind === "declined" ? codeOf(outcome.code) : "provider_refused";
+  // The provider's words to the customer with a decline (a refusal's are for the logs).
+  const message = outcome.kind === "declined" ? outcome.message.slice(0, 500) : "";
+  await deps.send(
+    {
+      type: "FailPayment",
+      ...lot,
+      ...(intentId ? { intentId } : {}),
+      code,
+      ...(message ? { message } : {}),
+      now: deps.now(),
+    },
+    { correlationId: plan.correlationId, causationId: plan.eventId },
+  );
   return "done";
 }
 
@@ -188,13 +288,19 @@ async function callStep(
         (v) => ({ intentId: v.intentId, amount: v.charged }),
       );
     default:
-      return outcomeOf(await provider.refund(intentId, amount, key), (v) => ({
+      return outcomeOf(await provider.refund(intentId, amount, key, refundAbout(plan)), (v) => ({
         intentId,
         amount: v.refunded,
         refundId: v.refundId,
       }));
   }
 }
+
+/** What a refund tells the provider (issue 47): the booking, and why (the operator's reason, or what settled it). */
+const refundAbout = (plan: SettlePlan) => ({
+  metadata: metadataOf(plan),
+  reason: plan.reason ?? plan.because ?? "refund",
+});
 
 function outcomeOf<T>(
   outcome: ProviderOutcome<T>,

@@ -42,6 +42,26 @@ export interface Authorization {
   readonly clientSecret?: string;
 }
 
+/** Why money is given back, as the provider's refund records it (Stripe: `reason` and `metadata`). */
+export interface RefundAbout {
+  readonly metadata: PaymentMetadata;
+  /** The service's words (an operator's reason, or what settled the booking). */
+  readonly reason: string;
+}
+
+/** An intent at the provider not captured nor canceled yet, with what it holds. */
+export interface OpenIntent {
+  readonly intentId: string;
+  /** `authorized` holds money; `pending` waits for a payment method, a confirmation or 3-D Secure. */
+  readonly status: "authorized" | "pending";
+  readonly held: number;
+  readonly currency: string;
+  /** When it was created (epoch seconds). */
+  readonly created: number;
+  /** The booking the intent's metadata names (absent: not one of this service's). */
+  readonly metadata?: PaymentMetadata;
+}
+
 export interface OffSessionRequest {
   readonly amount: number;
   readonly currency: string;
@@ -61,21 +81,38 @@ export type ProviderFailure = Extract<ProviderOutcome<never>, { ok: false }>;
 
 export interface PaymentProvider {
   readonly name: ProviderName;
-  /** Holds `amount` on the payment method (manual capture). */
+  /** Holds `amount` on the payment method (manual capture): createIntent then confirm. */
   authorize(request: AuthorizeRequest): Promise<ProviderOutcome<Authorization>>;
+  /**
+   * Creates the intent that will hold `amount` (manual capture), not confirmed yet: `pending`,
+   * with the client secret a customer confirms it with. `paymentMethod` attaches a saved method.
+   */
+  createIntent(request: AuthorizeRequest): Promise<ProviderOutcome<Authorization>>;
+  /** Confirms an intent server-side with a saved method (on session): authorized, or pending 3-D Secure. */
+  confirm(
+    intentId: string,
+    paymentMethod: string,
+    idempotencyKey: string,
+  ): Promise<ProviderOutcome<Authorization>>;
+  /** The intents created since `since` (epoch seconds) still open (neither captured nor canceled). */
+  listOpenIntents(since: number): Promise<ProviderOutcome<OpenIntent[]>>;
   /** Takes `amount` (at most what is held) of an authorization; the rest is released. */
   capture(
     intentId: string,
     amount: number,
     idempotencyKey: string,
   ): Promise<ProviderOutcome<{ captured: number }>>;
-  /** Lets an authorization go without taking anything (or what is still held after nothing was taken). */
+  /**
+   * Lets an authorization go without taking anything (or cancels an intent not yet authorized, so
+   * no one can confirm it any more); an intent canceled already answers `released: 0`.
+   */
   release(intentId: string, idempotencyKey: string): Promise<ProviderOutcome<{ released: number }>>;
   /** Gives back `amount` (at most what was captured and not yet refunded) of a captured payment. */
   refund(
     intentId: string,
     amount: number,
     idempotencyKey: string,
+    about?: RefundAbout,
   ): Promise<ProviderOutcome<{ refundId: string; refunded: number }>>;
   /** Charges the saved payment method without the customer (an overstay beyond the authorization). */
   chargeOffSession(
@@ -84,7 +121,7 @@ export interface PaymentProvider {
 }
 
 /** The steps of a reservation's payment, each asked of the provider at most once per fact. */
-export type PaymentStep = "authorize" | "capture" | "release" | "refund" | "overstay";
+export type PaymentStep = "authorize" | "confirm" | "capture" | "release" | "refund" | "overstay" | "void";
 
 /**
  * The idempotency key of one step taken because of one fact (the event's id in the log): the same
@@ -107,6 +144,16 @@ export const noPaymentProvider: PaymentProvider = {
       amount,
     },
   }),
+  createIntent: async ({ amount, metadata, idempotencyKey }) => ({
+    ok: true,
+    value: {
+      intentId: `lot:${metadata.reservationId}:${hash(idempotencyKey)}`,
+      status: "pending",
+      amount,
+    },
+  }),
+  confirm: async (intentId) => ({ ok: true, value: { intentId, status: "authorized", amount: 0 } }),
+  listOpenIntents: async () => ({ ok: true, value: [] }),
   capture: async (_intentId, amount) => ({ ok: true, value: { captured: amount } }),
   release: async () => ({ ok: true, value: { released: 0 } }),
   refund: async (_intentId, amount, idempotencyKey) => ({

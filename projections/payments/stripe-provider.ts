@@ -3,6 +3,7 @@ import type {
   Authorization,
   AuthorizeRequest,
   OffSessionRequest,
+  OpenIntent,
   PaymentProvider,
   ProviderFailure,
   ProviderOutcome,
@@ -15,6 +16,15 @@ import type {
  * step's idempotency key (Stripe answers a repeat with the first answer). Stripe's errors are
  * translated here, at the edge: a card error is `declined`; no connection, a timeout, 429, 5xx
  * or an idempotency conflict in flight is `retryable`; anything else is `refused`.
+ *
+ * Every intent is created with automatic payment methods and redirects turned off
+ * (`automatic_payment_methods[allow_redirects]=never`, issue 47): the service confirms saved cards
+ * server-side, where there is no page to come back to, charges overstays off-session, and holds
+ * with manual capture, which redirect-based methods mostly cannot do; cards still pass 3-D Secure
+ * in Stripe.js's own frame (`requires_action`, no redirect). Without it, since API 2023-08-16,
+ * Stripe refuses such a confirmation for want of a `return_url`
+ * (https://docs.stripe.com/api/payment_intents/confirm, https://docs.stripe.com/upgrades#2023-08-16).
+ * docs/operations.md, "Payments", says why.
  */
 
 export interface StripeSettings {
@@ -74,6 +84,35 @@ async function call<T>(request: () => Promise<T>): Promise<ProviderOutcome<T>> {
 /** Stripe's currencies are lower case; ours are ISO 4217 upper case. */
 const stripeCurrency = (currency: string) => currency.toLowerCase();
 
+/** Cards only, no redirects (see above). */
+const NO_REDIRECTS = { enabled: true, allow_redirects: "never" } as const;
+
+/** The intents still open at Stripe: nothing captured, not canceled. */
+const OPEN = new Set([
+  "requires_payment_method",
+  "requires_confirmation",
+  "requires_action",
+  "requires_capture",
+]);
+
+function openIntent(intent: Stripe.PaymentIntent): OpenIntent {
+  const { reservationId, parkingLotId } = intent.metadata ?? {};
+  return {
+    intentId: intent.id,
+    status: intent.status === "requires_capture" ? "authorized" : "pending",
+    held: intent.amount_capturable,
+    currency: intent.currency.toUpperCase(),
+    created: intent.created,
+    ...(reservationId && parkingLotId ? { metadata: { reservationId, parkingLotId } } : {}),
+  };
+}
+
+/** Stripe's answer to a cancel of an intent canceled already (by us, or by its authorization lapsing). */
+const canceledAlready = (error: unknown): boolean =>
+  error instanceof Stripe.errors.StripeInvalidRequestError &&
+  error.code === "payment_intent_unexpected_state" &&
+  (error.payment_intent as Stripe.PaymentIntent | undefined)?.status === "canceled";
+
 function authorization(intent: Stripe.PaymentIntent): Authorization {
   const held = intent.status === "requires_capture";
   return {
@@ -84,43 +123,93 @@ function authorization(intent: Stripe.PaymentIntent): Authorization {
   };
 }
 
+type Intents = Stripe["paymentIntents"];
+
+/** The intent that is to hold a booking's amount (manual capture, cards only), not confirmed. */
+const createIntentOf = (intents: Intents) => (request: AuthorizeRequest) =>
+  call(async () =>
+    authorization(
+      await intents.create(
+        {
+          amount: request.amount,
+          currency: stripeCurrency(request.currency),
+          capture_method: "manual",
+          automatic_payment_methods: NO_REDIRECTS,
+          metadata: { ...request.metadata },
+          ...(request.customer ? { customer: request.customer } : {}),
+          ...(request.paymentMethod ? { payment_method: request.paymentMethod } : {}),
+        },
+        { idempotencyKey: request.idempotencyKey },
+      ),
+    ),
+  );
+
+/** A server-side confirm with a saved method (on session). */
+const confirmOf = (intents: Intents) => (intentId: string, paymentMethod: string, idempotencyKey: string) =>
+  call(async () =>
+    authorization(await intents.confirm(intentId, { payment_method: paymentMethod }, { idempotencyKey })),
+  );
+
+/** The intents created since `since` still open; the SDK pages through the list (100 a page), newest first. */
+const listOpenIntentsOf = (intents: Intents) => (since: number) =>
+  call(async () => {
+    const open: OpenIntent[] = [];
+    for await (const intent of intents.list({ created: { gte: since }, limit: 100 }))
+      if (OPEN.has(intent.status)) open.push(openIntent(intent));
+    return open;
+  });
+
+/** Cancels an intent, answering what it held; one canceled already answers 0. */
+const releaseOf = (intents: Intents) => (intentId: string, idempotencyKey: string) =>
+  call(async () => {
+    try {
+      const held = (await intents.retrieve(intentId)).amount_capturable;
+      await intents.cancel(intentId, { cancellation_reason: "abandoned" }, { idempotencyKey });
+      return { released: held };
+    } catch (error) {
+      if (canceledAlready(error)) return { released: 0 };
+      throw error;
+    }
+  });
+
 export function stripeProvider(client: Stripe): PaymentProvider {
   const intents = client.paymentIntents;
+  const createIntent = createIntentOf(intents);
+  const confirm = confirmOf(intents);
   return {
     name: "stripe",
-    authorize: (request: AuthorizeRequest) =>
-      call(async () =>
-        authorization(
-          await intents.create(
-            {
-              amount: request.amount,
-              currency: stripeCurrency(request.currency),
-              capture_method: "manual",
-              metadata: { ...request.metadata },
-              ...(request.customer ? { customer: request.customer } : {}),
-              ...(request.paymentMethod ? { payment_method: request.paymentMethod, confirm: true } : {}),
-            },
-            { idempotencyKey: request.idempotencyKey },
-          ),
-        ),
-      ),
+    createIntent,
+    confirm,
+    authorize: async (request: AuthorizeRequest) => {
+      const created = await createIntent(request);
+      if (!created.ok || !request.paymentMethod) return created;
+      return confirm(created.value.intentId, request.paymentMethod, `${request.idempotencyKey}:confirm`);
+    },
+    listOpenIntents: listOpenIntentsOf(intents),
     capture: (intentId, amount, idempotencyKey) =>
       call(async () => {
         const intent = await intents.capture(intentId, { amount_to_capture: amount }, { idempotencyKey });
         return { captured: intent.amount_received };
       }),
-    release: (intentId, idempotencyKey) =>
+    release: releaseOf(intents),
+    refund: (intentId, amount, idempotencyKey, about) =>
       call(async () => {
-        const intent = await intents.cancel(
-          intentId,
-          { cancellation_reason: "abandoned" },
+        const refund = await client.refunds.create(
+          {
+            payment_intent: intentId,
+            amount,
+            // Stripe's reasons are duplicate, fraudulent or requested_by_customer; a parking lot's
+            // refund gives the customer's money back: the service's own words go in the metadata
+            // (https://docs.stripe.com/api/refunds/create `reason`, `metadata`).
+            ...(about
+              ? {
+                  reason: "requested_by_customer" as const,
+                  metadata: { ...about.metadata, reason: about.reason.slice(0, 500) },
+                }
+              : {}),
+          },
           { idempotencyKey },
         );
-        return { released: intent.amount - intent.amount_received };
-      }),
-    refund: (intentId, amount, idempotencyKey) =>
-      call(async () => {
-        const refund = await client.refunds.create({ payment_intent: intentId, amount }, { idempotencyKey });
         return { refundId: refund.id, refunded: refund.amount };
       }),
     chargeOffSession: (request: OffSessionRequest) =>
@@ -131,8 +220,11 @@ export function stripeProvider(client: Stripe): PaymentProvider {
             currency: stripeCurrency(request.currency),
             payment_method: request.paymentMethod,
             ...(request.customer ? { customer: request.customer } : {}),
+            // A saved method charged without the customer, as Stripe documents it
+            // (https://docs.stripe.com/payments/save-and-reuse#charge-saved-payment-method).
             off_session: true,
             confirm: true,
+            automatic_payment_methods: NO_REDIRECTS,
             metadata: { ...request.metadata },
           },
           { idempotencyKey: request.idempotencyKey },

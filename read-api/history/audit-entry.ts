@@ -45,10 +45,17 @@ function settlementSentence(d: DataOf<"PaymentSettlementDecided">, by: string): 
     d.release > 0 ? `release ${d.release}` : "",
     d.offSession > 0 ? `charge ${d.offSession} off-session` : "",
     d.refund > 0 ? `refund ${d.refund}` : "",
+    d.waived ? `waive ${d.waived} (below the smallest charge)` : "",
   ].filter(Boolean);
   const what = parts.length > 0 ? parts.join(", ") : "move nothing";
   return `${by} settled payment ${d.intentId} of reservation ${d.reservationId} on ${SETTLED_BY[d.because]}: ${what} ${d.currency}${d.reason ? ` (${d.reason})` : ""}`;
 }
+
+const RELEASED_BECAUSE: Record<DataOf<"PaymentIntentReleased">["because"], string> = {
+  "booking-ended": "the booking ended unpaid",
+  "authorization-refused": "an authorization the booking did not take",
+  reconciliation: "the reconciliation found no booking counting on it",
+};
 
 type Sentence<K extends EventType> = (d: DataOf<K>, by: string, actor: Actor | undefined) => string;
 
@@ -85,6 +92,10 @@ const SENTENCES: { [K in EventType]: Sentence<K> } = {
     `${by} changed the per-customer limit of lot ${d.parkingLotId} from ${d.previousMaxActivePerCustomer} to ${d.maxActivePerCustomer} active reservations`,
   ParkingLotPaymentTermsChanged: (d, by) =>
     `${by} changed the payment terms of lot ${d.parkingLotId} to ${d.terms.currency}, deposit ${d.terms.deposit}, cancel free until ${d.terms.cancellation.freeUntilMinutesBefore} minutes before the start then a ${d.terms.cancellation.feePercent}% fee, no-show fee ${d.terms.noShowFee}, for bookings made from then on`,
+  PaymentIntentCreated: (d, by) =>
+    `${by} recorded that payment ${d.intentId} of ${d.amount} ${d.currency} was created for reservation ${d.reservationId}, waiting to be confirmed`,
+  PaymentIntentReleased: (d, by) =>
+    `${by} recorded that payment ${d.intentId} for reservation ${d.reservationId} was canceled at the provider${d.amount > 0 ? `, releasing ${d.amount} held` : " before anything was held"} (${RELEASED_BECAUSE[d.because]})`,
   PaymentAuthorized: (d, by) =>
     `${by} recorded that payment ${d.intentId} of ${d.amount} ${d.currency} for reservation ${d.reservationId} was authorized`,
   PaymentFailed: (d, by) =>

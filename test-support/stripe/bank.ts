@@ -1,3 +1,4 @@
+import { chargeMinimum } from "../../schemas/charge-minimums.js";
 import { card, cardObject } from "./cards.js";
 import {
   type Customer,
@@ -63,6 +64,26 @@ const CANCELABLE = new Set([
   "requires_capture",
 ]);
 
+/** A customer-initiated card authorization stays valid seven days (see lapseAuthorizations). */
+const AUTHORIZATION_VALIDITY_SECONDS = 7 * 24 * 3600;
+
+/**
+ * The intent's automatic payment methods: as asked (`automatic_payment_methods`), none when it
+ * names `payment_method_types`, else Stripe's default since 2023-08-16: enabled, redirects allowed.
+ */
+function automaticPaymentMethodsOf(params: Params): Intent["automaticPaymentMethods"] {
+  const asked = params.automatic_payment_methods as
+    | { enabled?: unknown; allow_redirects?: unknown }
+    | undefined;
+  if (asked)
+    return {
+      enabled: asked.enabled === true || asked.enabled === "true",
+      allowRedirects: asked.allow_redirects === "never" ? "never" : "always",
+    };
+  if (params.payment_method_types !== undefined) return null;
+  return { enabled: true, allowRedirects: "always" };
+}
+
 export class Bank {
   constructor(
     readonly state: BankState,
@@ -86,10 +107,17 @@ export class Bank {
 
   createIntent(params: Params): JsonObject {
     const amount = Number(params.amount);
-    if (!Number.isInteger(amount) || amount < 1)
-      throw invalid("Amount must be at least 1 in the currency's minor unit.", "amount", "amount_too_small");
     const currency = String(params.currency).toLowerCase();
     if (!/^[a-z]{3}$/.test(currency)) throw invalid(`Invalid currency: ${currency}.`, "currency");
+    // Stripe refuses a charge below the currency's minimum (amount_too_small):
+    // https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts (schemas/charge-minimums.ts).
+    const minimum = chargeMinimum(currency);
+    if (!Number.isInteger(amount) || amount < minimum)
+      throw invalid(
+        `Amount must be at least ${minimum} ${currency} (in its minor unit).`,
+        "amount",
+        "amount_too_small",
+      );
     const customer = typeof params.customer === "string" ? params.customer : null;
     if (customer && !this.state.customers[customer]) throw missing("customer", customer, "customer");
     const id = newId("pi");
@@ -119,6 +147,8 @@ export class Bank {
       lastError: null,
       latestCharge: null,
       nextAction: null,
+      automaticPaymentMethods: automaticPaymentMethodsOf(params),
+      authorizedAt: null,
     };
     if (paymentMethod) this.paymentMethodOf(paymentMethod);
     this.state.intents[id] = intent;
@@ -131,8 +161,74 @@ export class Bank {
     return intentObject(this.intent(id));
   }
 
+  /**
+   * GET /v1/payment_intents: newest first, `limit` (1-100, default 10) per page, `starting_after`
+   * an id, `created` a timestamp or a range (https://docs.stripe.com/api/payment_intents/list,
+   * https://docs.stripe.com/api/pagination).
+   */
+  listIntents(params: Params): JsonObject {
+    this.lapseAuthorizations();
+    const limit = params.limit === undefined ? 10 : Number(params.limit);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+      throw invalid("This value must be between 1 and 100.", "limit");
+    const created = params.created;
+    const inRange = (at: number) => {
+      if (created === undefined) return true;
+      if (typeof created !== "object" || created === null) return at === Number(created);
+      const range = created as Record<string, unknown>;
+      const bound = (key: string) => (range[key] === undefined ? undefined : Number(range[key]));
+      const [gt, gte, lt, lte] = [bound("gt"), bound("gte"), bound("lt"), bound("lte")];
+      return (
+        (gt === undefined || at > gt) &&
+        (gte === undefined || at >= gte) &&
+        (lt === undefined || at < lt) &&
+        (lte === undefined || at <= lte)
+      );
+    };
+    const all = Object.values(this.state.intents)
+      .filter((i) => inRange(i.created))
+      .filter((i) => typeof params.customer !== "string" || i.customer === params.customer)
+      .reverse(); // insertion order is creation order: newest first
+    let from = 0;
+    if (typeof params.starting_after === "string") {
+      const at = all.findIndex((i) => i.id === params.starting_after);
+      if (at < 0) throw missing("payment_intent", params.starting_after, "starting_after");
+      from = at + 1;
+    }
+    const page = all.slice(from, from + limit);
+    return {
+      object: "list",
+      data: page.map(intentObject),
+      has_more: from + limit < all.length,
+      url: "/v1/payment_intents",
+    };
+  }
+
+  /**
+   * An authorization not captured within seven days lapses: the funds are released and the intent
+   * is canceled (https://docs.stripe.com/payments/place-a-hold-on-a-payment-method, "Authorization
+   * validity windows": seven days for a customer-initiated card-not-present payment). Seen on the
+   * server's clock (`advanceClock`), before every request that reads or moves an intent.
+   */
+  lapseAuthorizations(): void {
+    const lapsed = now() - AUTHORIZATION_VALIDITY_SECONDS;
+    for (const intent of Object.values(this.state.intents)) {
+      if (intent.status !== "requires_capture" || (intent.authorizedAt ?? Number.POSITIVE_INFINITY) > lapsed)
+        continue;
+      intent.released = intent.authorized - intent.amountReceived;
+      intent.amountCapturable = 0;
+      intent.status = "canceled";
+      intent.canceledAt = now();
+      intent.cancellationReason = "automatic";
+      this.emit("payment_intent.canceled", intentObject(intent));
+    }
+  }
+
   confirmIntent(id: string, params: Params): JsonObject {
     const intent = this.intent(id);
+    // Only an intent waiting for a payment method, a confirmation or an action may be confirmed
+    // (https://docs.stripe.com/payments/paymentintents/lifecycle); otherwise
+    // payment_intent_unexpected_state (https://docs.stripe.com/error-codes#payment-intent-unexpected-state).
     if (!["requires_payment_method", "requires_confirmation", "requires_action"].includes(intent.status))
       throw this.unexpected(intent, "confirm");
     if (typeof params.payment_method === "string") {
@@ -159,6 +255,17 @@ export class Bank {
       );
     const offSession =
       params.off_session === true || params.off_session === "one_off" || params.off_session === "recurring";
+    // Since API 2023-08-16 an intent created without payment_method_types has automatic payment
+    // methods on, redirects allowed; confirming it then needs a return_url unless redirects were
+    // turned off with automatic_payment_methods[allow_redirects]=never
+    // (https://docs.stripe.com/upgrades#2023-08-16, https://docs.stripe.com/api/payment_intents/confirm
+    // `return_url`, https://docs.stripe.com/payments/payment-methods/integration-options).
+    const automatic = intent.automaticPaymentMethods;
+    if (automatic?.enabled && automatic.allowRedirects !== "never" && typeof params.return_url !== "string")
+      throw invalid(
+        "A `return_url` must be specified because this PaymentIntent accepts the automatic payment methods, some of which may need a redirect. Pass `return_url`, or create the PaymentIntent with `automatic_payment_methods[enabled]=true` and `automatic_payment_methods[allow_redirects]=never`.",
+        "return_url",
+      );
     intent.offSession = offSession;
     const outcome = card(intent.paymentMethod)?.outcome ?? { kind: "succeeds" };
     intent.latestCharge = newId("ch");
@@ -213,6 +320,7 @@ export class Bank {
     intent.authorized = intent.amount;
     if (intent.captureMethod === "manual") {
       intent.status = "requires_capture";
+      intent.authorizedAt = now();
       intent.amountCapturable = intent.amount;
       this.emit("payment_intent.amount_capturable_updated", intentObject(intent));
     } else {
@@ -224,10 +332,24 @@ export class Bank {
   }
 
   captureIntent(id: string, params: Params): JsonObject {
+    this.lapseAuthorizations();
     const intent = this.intent(id);
+    // Only an authorized intent (requires_capture) may be captured
+    // (https://docs.stripe.com/payments/place-a-hold-on-a-payment-method#capture-funds).
     if (intent.status !== "requires_capture") throw this.unexpected(intent, "capture");
     const amount =
       params.amount_to_capture === undefined ? intent.amountCapturable : Number(params.amount_to_capture);
+    // What is captured is the charge: at least the currency's minimum
+    // (https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts).
+    const minimum = chargeMinimum(intent.currency);
+    if (Number.isInteger(amount) && amount >= 1 && amount < minimum)
+      throw invalid(
+        `The amount to capture must be at least ${minimum} ${intent.currency} (in its minor unit).`,
+        "amount_to_capture",
+        "amount_too_small",
+      );
+    // Never more than the amount capturable (https://docs.stripe.com/api/payment_intents/capture
+    // `amount_to_capture`): amount_too_large.
     if (!Number.isInteger(amount) || amount < 1 || amount > intent.amountCapturable)
       throw invalid(
         `The amount to capture (${amount}) must be between 1 and the amount capturable (${intent.amountCapturable}).`,
@@ -243,7 +365,10 @@ export class Bank {
   }
 
   cancelIntent(id: string, params: Params): JsonObject {
+    this.lapseAuthorizations();
     const intent = this.intent(id);
+    // Canceling is for an intent not yet succeeded, canceled or processing
+    // (https://docs.stripe.com/api/payment_intents/cancel).
     if (!CANCELABLE.has(intent.status)) throw this.unexpected(intent, "cancel");
     intent.released = intent.authorized - intent.amountReceived;
     intent.amountCapturable = 0;
@@ -271,6 +396,8 @@ export class Bank {
         "payment_intent",
       );
     const amount = params.amount === undefined ? left : Number(params.amount);
+    // A refund never exceeds what the charge captured less what was refunded already
+    // (https://docs.stripe.com/refunds#issuing, https://docs.stripe.com/api/refunds/create `amount`).
     if (!Number.isInteger(amount) || amount < 1 || amount > left)
       throw invalid(
         `Refund amount (${amount}) is greater than unrefunded amount on charge (${left}).`,

@@ -2,6 +2,10 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { Bank, emptyBank, StripeFailure } from "./bank.js";
 import { ledgerOf, ledgerProblems } from "./ledger.js";
+import { clock } from "./objects.js";
+
+/** Cards without redirects, as the service creates its intents (a confirm then needs no return_url). */
+const CARD_ONLY = { automatic_payment_methods: { enabled: true, allow_redirects: "never" } };
 
 const failure = (act: () => unknown): Record<string, unknown> => {
   try {
@@ -18,6 +22,7 @@ describe("the test server's money", () => {
     const events: string[] = [];
     const bank = new Bank(emptyBank(), (type) => events.push(type));
     const pi = bank.createIntent({
+      ...CARD_ONLY,
       amount: 12000,
       currency: "KRW",
       capture_method: "manual",
@@ -59,7 +64,7 @@ describe("the test server's money", () => {
 
   it("declines by test card, on and off session, leaving the intent to a new payment method", () => {
     const bank = new Bank(emptyBank(), () => {});
-    const base = { amount: 500, currency: "usd", capture_method: "manual", confirm: true };
+    const base = { ...CARD_ONLY, amount: 500, currency: "usd", capture_method: "manual", confirm: true };
     expect(
       failure(() => bank.createIntent({ ...base, payment_method: "pm_card_chargeDeclined" })),
     ).toMatchObject({
@@ -91,7 +96,12 @@ describe("the test server's money", () => {
   it("authorizes a card that asks for 3-D Secure once the customer completes it, and still declines it off-session", () => {
     const events: string[] = [];
     const bank = new Bank(emptyBank(), (type) => events.push(type));
-    const base = { amount: 1500, currency: "krw", payment_method: "pm_card_authenticationRequired" };
+    const base = {
+      ...CARD_ONLY,
+      amount: 1500,
+      currency: "krw",
+      payment_method: "pm_card_authenticationRequired",
+    };
     const id = String(bank.createIntent({ ...base, capture_method: "manual", confirm: true }).id);
     expect(failure(() => bank.captureIntent(id, {}))).toMatchObject({
       code: "payment_intent_unexpected_state",
@@ -120,7 +130,8 @@ describe("the test server's money", () => {
     const bank = new Bank(emptyBank(), () => {});
     const id = String(
       bank.createIntent({
-        amount: 700,
+        ...CARD_ONLY,
+        amount: 1700,
         currency: "krw",
         capture_method: "manual",
         confirm: true,
@@ -134,14 +145,14 @@ describe("the test server's money", () => {
     expect(failure(() => bank.cancelIntent(id, {}))).toMatchObject({
       code: "payment_intent_unexpected_state",
     });
-    expect(ledgerOf(bank.state).intents[0]).toMatchObject({ authorized: 700, captured: 0, released: 700 });
+    expect(ledgerOf(bank.state).intents[0]).toMatchObject({ authorized: 1700, captured: 0, released: 1700 });
   });
 
   it("keeps its books whatever a client asks, in any order", () => {
     const action = fc.oneof(
       fc.record({
         kind: fc.constant("create"),
-        amount: fc.integer({ min: 1, max: 10_000 }),
+        amount: fc.integer({ min: 1, max: 10_000 }).map((n) => n + 999),
         manual: fc.boolean(),
       }),
       fc.record({
@@ -167,6 +178,7 @@ describe("the test server's money", () => {
               ids.push(
                 String(
                   bank.createIntent({
+                    ...CARD_ONLY,
                     amount: a.amount,
                     currency: "krw",
                     capture_method: a.manual ? "manual" : "automatic",
@@ -189,5 +201,109 @@ describe("the test server's money", () => {
         expect(ledgerProblems(ledgerOf(bank.state))).toEqual([]);
       }),
     );
+  });
+
+  // Issue 47: Stripe's documented behaviour beyond its schema (each rule's page is cited in bank.ts).
+  it("refuses a confirm without return_url while redirects are allowed (Stripe's default since 2023-08-16)", () => {
+    const bank = new Bank(emptyBank(), () => {});
+    const asked = { amount: 6000, currency: "krw", capture_method: "manual", payment_method: "pm_card_visa" };
+    expect(failure(() => bank.createIntent({ ...asked, confirm: true }))).toMatchObject({
+      status: 400,
+      type: "invalid_request_error",
+      param: "return_url",
+    });
+    expect(
+      bank.createIntent({ ...asked, confirm: true, return_url: "https://app.example/back" }),
+    ).toMatchObject({
+      status: "requires_capture",
+      automatic_payment_methods: { enabled: true, allow_redirects: "always" },
+    });
+    expect(bank.createIntent({ ...CARD_ONLY, ...asked, confirm: true })).toMatchObject({
+      status: "requires_capture",
+      automatic_payment_methods: { enabled: true, allow_redirects: "never" },
+    });
+  });
+
+  it("refuses a charge or a capture below the currency's minimum (amount_too_small)", () => {
+    const bank = new Bank(emptyBank(), () => {});
+    const card = { ...CARD_ONLY, capture_method: "manual", confirm: true, payment_method: "pm_card_visa" };
+    expect(failure(() => bank.createIntent({ ...card, amount: 73, currency: "krw" }))).toMatchObject({
+      code: "amount_too_small",
+      param: "amount",
+    });
+    expect(failure(() => bank.createIntent({ ...card, amount: 49, currency: "usd" }))).toMatchObject({
+      code: "amount_too_small",
+    });
+    const id = String(bank.createIntent({ ...card, amount: 10_000, currency: "krw" }).id);
+    expect(failure(() => bank.captureIntent(id, { amount_to_capture: 1 }))).toMatchObject({
+      code: "amount_too_small",
+      param: "amount_to_capture",
+    });
+    expect(failure(() => bank.captureIntent(id, { amount_to_capture: 10_001 }))).toMatchObject({
+      code: "amount_too_large",
+    });
+  });
+
+  it("refuses to confirm or capture an intent in the wrong state", () => {
+    const bank = new Bank(emptyBank(), () => {});
+    const pending = String(
+      bank.createIntent({ ...CARD_ONLY, amount: 6000, currency: "krw", capture_method: "manual" }).id,
+    );
+    expect(failure(() => bank.captureIntent(pending, {}))).toMatchObject({
+      code: "payment_intent_unexpected_state",
+    });
+    bank.cancelIntent(pending, {});
+    expect(failure(() => bank.confirmIntent(pending, { payment_method: "pm_card_visa" }))).toMatchObject({
+      code: "payment_intent_unexpected_state",
+    });
+  });
+
+  it("asks 3-D Secure 2 of pm_card_threeDSecure2Required on session (requires_action)", () => {
+    const bank = new Bank(emptyBank(), () => {});
+    const intent = bank.createIntent({
+      ...CARD_ONLY,
+      amount: 6000,
+      currency: "krw",
+      capture_method: "manual",
+      confirm: true,
+      payment_method: "pm_card_threeDSecure2Required",
+    });
+    expect(intent).toMatchObject({ status: "requires_action", amount_capturable: 0 });
+    expect(bank.authenticate(String(intent.id))).toMatchObject({
+      status: "requires_capture",
+      amount_capturable: 6000,
+    });
+  });
+
+  it("lets an authorization lapse after seven days on its clock: canceled, released", () => {
+    const events: string[] = [];
+    const bank = new Bank(emptyBank(), (type) => events.push(type));
+    const card = { ...CARD_ONLY, capture_method: "manual", confirm: true, payment_method: "pm_card_visa" };
+    const id = String(bank.createIntent({ ...card, amount: 6000, currency: "krw" }).id);
+    clock.offsetMs += 6 * 86_400_000;
+    bank.lapseAuthorizations();
+    expect(bank.retrieveIntent(id)).toMatchObject({ status: "requires_capture" });
+    clock.offsetMs += 86_400_000 + 1000;
+    try {
+      expect(failure(() => bank.captureIntent(id, {}))).toMatchObject({
+        code: "payment_intent_unexpected_state",
+      });
+      expect(bank.retrieveIntent(id)).toMatchObject({ status: "canceled", cancellation_reason: "automatic" });
+      expect(ledgerOf(bank.state).intents[0]).toMatchObject({ authorized: 6000, released: 6000, held: 0 });
+      expect(events).toContain("payment_intent.canceled");
+    } finally {
+      clock.offsetMs = 0;
+    }
+  });
+
+  it("lists intents newest first, a page at a time", () => {
+    const bank = new Bank(emptyBank(), () => {});
+    const ids = [1, 2, 3].map((n) => String(bank.createIntent({ amount: 1000 * n, currency: "krw" }).id));
+    const first = bank.listIntents({ limit: 2 });
+    expect(first).toMatchObject({ object: "list", has_more: true });
+    expect((first.data as { id: string }[]).map((i) => i.id)).toEqual([ids[2], ids[1]]);
+    const next = bank.listIntents({ limit: 2, starting_after: ids[1] });
+    expect(next).toMatchObject({ has_more: false });
+    expect((next.data as { id: string }[]).map((i) => i.id)).toEqual([ids[0]]);
   });
 });

@@ -58,6 +58,9 @@ export const TEST_CARDS: Readonly<Record<string, Card>> = {
   },
   pm_card_chargeCustomerFail: { brand: "visa", last4: "0341", outcome: declined("generic_decline") },
   pm_card_authenticationRequired: { brand: "visa", last4: "3184", outcome: { kind: "authenticates" } },
+  // https://docs.stripe.com/testing#regulatory-cards: 3-D Secure 2 must be completed for every
+  // payment (card 4000 0000 0000 3220); on session the intent answers requires_action.
+  pm_card_threeDSecure2Required: { brand: "visa", last4: "3220", outcome: { kind: "authenticates" } },
 };
 
 export function card(id: string): Card | undefined {

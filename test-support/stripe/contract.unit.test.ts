@@ -27,7 +27,7 @@ describe("the trimmed Stripe OpenAPI document", () => {
 
   it("accepts the server's objects (nullable fields as null) and refuses a wrong type", () => {
     const bank = new Bank(emptyBank(), () => {});
-    const intent = bank.createIntent({ amount: 100, currency: "krw", capture_method: "manual" });
+    const intent = bank.createIntent({ amount: 1000, currency: "krw", capture_method: "manual" });
     const retrieve = findOperation("GET", `/v1/payment_intents/${String(intent.id)}`);
     expect(retrieve?.ids).toEqual([intent.id]);
     const ok = retrieve?.operation.validateOk;
@@ -39,7 +39,7 @@ describe("the trimmed Stripe OpenAPI document", () => {
 
   it("checks event envelopes and the object each carries", () => {
     const bank = new Bank(emptyBank(), () => {});
-    const intent = bank.createIntent({ amount: 100, currency: "krw" });
+    const intent = bank.createIntent({ amount: 1000, currency: "krw" });
     const event = eventObject(
       "payment_intent.created",
       intent,

@@ -12,7 +12,7 @@ import type { Delivery, WebhookSettings } from "./webhooks.js";
  *   GET  /violations /requests /ledger /events /deliveries /held
  *   POST /outage {outage}  /response-delay {ms}  /webhooks {settings}  /webhooks/release {order}
  *   POST /webhooks/idle (answers once deliveries in flight are done)
- *   POST /answers/hold {hold}  /answers/release  /intents/authenticate {intent}
+ *   POST /answers/hold {hold}  /answers/release  /intents/authenticate {intent}  /clock/advance {ms}
  */
 export async function serveControls(stripe: StripeServer, port = 0): Promise<Server> {
   const reads: Record<string, () => unknown> = {
@@ -32,6 +32,7 @@ export async function serveControls(stripe: StripeServer, port = 0): Promise<Ser
     "/answers/hold": (body) => stripe.holdAnswers(body.hold === true),
     "/answers/release": () => stripe.releaseAnswers(),
     "/intents/authenticate": (body) => stripe.authenticate(String(body.intent)),
+    "/clock/advance": (body) => stripe.advanceClock(Number(body.ms)),
   };
   const server = createServer(async (req, res) => {
     let text = "";
@@ -88,4 +89,5 @@ export class RemoteStripeServer {
   releaseAnswers = () => this.call<number>("POST", "/answers/release");
   webhooksIdle = () => this.call<null>("POST", "/webhooks/idle");
   authenticate = (intent: string) => this.call<JsonObject>("POST", "/intents/authenticate", { intent });
+  advanceClock = (ms: number) => this.call<null>("POST", "/clock/advance", { ms });
 }

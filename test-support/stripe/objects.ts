@@ -42,6 +42,10 @@ export interface Intent {
   lastError: JsonObject | null;
   latestCharge: string | null;
   nextAction: JsonObject | null;
+  /** The automatic payment methods asked at creation (Stripe's default since 2023-08-16: enabled). */
+  automaticPaymentMethods: { enabled: boolean; allowRedirects: "always" | "never" } | null;
+  /** When the card authorized the amount (manual capture): the authorization lapses seven days on. */
+  authorizedAt: number | null;
 }
 
 export interface Refund {
@@ -69,8 +73,14 @@ export function newId(prefix: string): string {
   return `${prefix}_${randomBytes(18).toString("base64url").replace(/[-_]/g, "0").slice(0, 24)}`;
 }
 
+/**
+ * The server's clock: the wall clock moved on by `offsetMs` (a test control, `advanceClock`), so a
+ * test can let an authorization run out (seven days) without waiting.
+ */
+export const clock = { offsetMs: 0 };
+
 export function now(): number {
-  return Math.floor(Date.now() / 1000);
+  return Math.floor((Date.now() + clock.offsetMs) / 1000);
 }
 
 export function intentObject(intent: Intent): JsonObject {
@@ -82,7 +92,12 @@ export function intentObject(intent: Intent): JsonObject {
     amount_received: intent.amountReceived,
     application: null,
     application_fee_amount: null,
-    automatic_payment_methods: null,
+    automatic_payment_methods: intent.automaticPaymentMethods
+      ? {
+          enabled: intent.automaticPaymentMethods.enabled,
+          allow_redirects: intent.automaticPaymentMethods.allowRedirects,
+        }
+      : null,
     canceled_at: intent.canceledAt,
     cancellation_reason: intent.cancellationReason,
     capture_method: intent.captureMethod,

@@ -5,11 +5,17 @@ import { reconcile } from "./reconcile.js";
 
 describe("reconciling the provider's books with the log", () => {
   const bank = new Bank(emptyBank(), () => {});
-  const base = { currency: "krw", capture_method: "manual", confirm: true, payment_method: "pm_card_visa" };
+  const base = {
+    currency: "krw",
+    capture_method: "manual",
+    confirm: true,
+    payment_method: "pm_card_visa",
+    automatic_payment_methods: { enabled: true, allow_redirects: "never" },
+  };
   const told = String(bank.createIntent({ ...base, amount: 1000, metadata: { reservationId: "r-1" } }).id);
-  bank.captureIntent(told, { amount_to_capture: 800 });
+  bank.captureIntent(told, { amount_to_capture: 1000 });
   bank.createRefund({ payment_intent: told, amount: 300 });
-  const row = { intentId: told, authorized: 1000, captured: 800, released: 200, refunded: 300 };
+  const row = { intentId: told, authorized: 1000, captured: 1000, released: 0, refunded: 300 };
 
   it("balances when the log tells every movement", () => {
     expect(reconcile(ledgerOf(bank.state), [row])).toEqual([]);

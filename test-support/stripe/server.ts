@@ -6,7 +6,7 @@ import { Bank, type BankState, emptyBank, type Params, StripeFailure } from "./b
 import { describeErrors, findOperation, type Operation, SPEC_SOURCE, validateEvent } from "./contract.js";
 import { parseForm } from "./form.js";
 import { type Ledger, ledgerOf, ledgerProblems } from "./ledger.js";
-import { eventObject, type JsonObject, newId } from "./objects.js";
+import { clock, eventObject, type JsonObject, newId } from "./objects.js";
 import { type Delivery, WebhookSender, type WebhookSettings } from "./webhooks.js";
 
 /**
@@ -198,6 +198,16 @@ export class StripeServer {
     return intent;
   }
 
+  /**
+   * Moves the server's clock on (every server in this process: one clock), then lets the
+   * authorizations older than seven days lapse (payment_intent.canceled goes out for each).
+   */
+  advanceClock(ms: number): void {
+    clock.offsetMs += ms;
+    this.bank.lapseAuthorizations();
+    if (this.options.stateFile) writeFileSync(this.options.stateFile, JSON.stringify(this.state));
+  }
+
   sentEvents(): JsonObject[] {
     return [...this.webhooks.sent];
   }
@@ -342,6 +352,7 @@ export class StripeServer {
     const id = ids[0] ?? "";
     const routes: Record<string, () => JsonObject> = {
       "post /v1/payment_intents": () => this.bank.createIntent(params),
+      "get /v1/payment_intents": () => this.bank.listIntents(params),
       "get /v1/payment_intents/{intent}": () => this.bank.retrieveIntent(id),
       "post /v1/payment_intents/{intent}/confirm": () => this.bank.confirmIntent(id, params),
       "post /v1/payment_intents/{intent}/capture": () => this.bank.captureIntent(id, params),

@@ -66,12 +66,16 @@ afterAll(async () => {
   hooks.close();
 });
 
+/** Cards without redirects, as the service creates its intents (issue 47: no return_url needed). */
+const CARDS_ONLY = { enabled: true, allow_redirects: "never" } as const;
+
 const authorize = (amount: number, paymentMethod = "pm_card_visa", key?: string) =>
   stripe.paymentIntents.create(
     {
       amount,
       currency: "krw",
       capture_method: "manual",
+      automatic_payment_methods: CARDS_ONLY,
       confirm: true,
       payment_method: paymentMethod,
       metadata: { reservationId: "r-1", parkingLotId: "lot-1" },
@@ -140,6 +144,7 @@ describe("the Stripe-contract server with the official SDK", () => {
         payment_method: "pm_card_authenticationRequired",
         off_session: true,
         confirm: true,
+        automatic_payment_methods: CARDS_ONLY,
       }),
     ).rejects.toMatchObject({ type: "StripeCardError", code: "authentication_required" });
     const charged = await stripe.paymentIntents.create({
@@ -148,6 +153,7 @@ describe("the Stripe-contract server with the official SDK", () => {
       payment_method: "pm_card_visa",
       off_session: true,
       confirm: true,
+      automatic_payment_methods: CARDS_ONLY,
     });
     expect(charged).toMatchObject({ status: "succeeded", amount_received: 3_000 });
     expect(newViolations()).toEqual([]);
@@ -158,6 +164,7 @@ describe("the Stripe-contract server with the official SDK", () => {
       amount: 6_000,
       currency: "krw",
       capture_method: "manual",
+      automatic_payment_methods: CARDS_ONLY,
     });
     expect(pi.status).toBe("requires_payment_method");
     const browser = new Stripe("pk_test_browser", {
@@ -309,6 +316,7 @@ describe("the test controls", () => {
         amount: 8_000,
         currency: "krw",
         capture_method: "manual" as const,
+        automatic_payment_methods: CARDS_ONLY,
         confirm: true,
         payment_method: "pm_card_visa",
       };

@@ -13,7 +13,7 @@ import { parse } from "yaml";
  * e.g. from a clone of stripe/openapi: `git show <commit>:openapi/spec3.yaml > /tmp/spec3.yaml`.
  */
 const OPERATIONS: Record<string, readonly ("get" | "post")[]> = {
-  "/v1/payment_intents": ["post"],
+  "/v1/payment_intents": ["get", "post"],
   "/v1/payment_intents/{intent}": ["get"],
   "/v1/payment_intents/{intent}/confirm": ["post"],
   "/v1/payment_intents/{intent}/capture": ["post"],

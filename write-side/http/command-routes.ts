@@ -12,6 +12,7 @@ import {
 } from "../../platform/http/operation-routes.js";
 import { ProblemError } from "../../platform/http/problem.js";
 import { traceparentOf } from "../../platform/http/tracing.js";
+import type { Logger } from "../../platform/logger.js";
 import type { Metrics } from "../../platform/metrics.js";
 import { systemActor } from "../../schemas/actor.js";
 import type { CancelSettlement } from "../../schemas/command-responses.js";
@@ -43,7 +44,12 @@ import {
   customerFor,
 } from "./access.js";
 import { COMMAND_OPERATIONS, type CommandOperationId } from "./operations.js";
-import { type PaymentWebhookReader, refundPayment, stripeWebhook } from "./payment-routes.js";
+import {
+  type PaymentIntentReleaser,
+  type PaymentWebhookReader,
+  refundPayment,
+  stripeWebhook,
+} from "./payment-routes.js";
 import { rejectionProblem, requestOffset } from "./rejection-problems.js";
 
 /** An RFC 3339 instant with any offset, as the UTC ISO string events store (validated by the schema first). */
@@ -68,6 +74,9 @@ export interface CommandRoutesOptions {
   readonly erasure?: CustomerErasure;
   /** PAYMENTS=stripe: reads Stripe's webhooks (without: the webhook route answers 404). */
   readonly stripeWebhooks?: PaymentWebhookReader;
+  /** PAYMENTS=stripe: lets an authorization the lot did not take go at once (issue 47). */
+  readonly stripeRelease?: PaymentIntentReleaser;
+  readonly logger?: Logger;
 }
 
 /** What every command route shares: the handler, the clock, the secret of reservation ids. */
@@ -119,7 +128,17 @@ export function commandRoutes(
     changePaymentTerms: changePaymentTerms(context),
     eraseCustomer: eraseCustomer(context, options.erasure),
     refundPayment: refundPayment(context),
-    stripeWebhook: stripeWebhook(context, options.stripeWebhooks),
+    stripeWebhook: stripeWebhook(
+      context,
+      options.stripeWebhooks
+        ? {
+            read: options.stripeWebhooks,
+            ...(options.stripeRelease ? { release: options.stripeRelease } : {}),
+            ...(options.logger ? { logger: options.logger } : {}),
+            ...(options.metrics ? { metrics: options.metrics } : {}),
+          }
+        : undefined,
+    ),
   };
   // The caller's role picks the body schema of reserve and cancel (an operator's differs).
   return operationRouter(COMMAND_OPERATIONS, routes, { roleOf: (req) => callerOf(req).actor.role });

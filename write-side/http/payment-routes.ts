@@ -3,9 +3,12 @@ import { formatPosition } from "../../event-store/position.js";
 import { rawBodyOf } from "../../platform/http/middleware.js";
 import { bodyOf, type HandlerOf, pathParam } from "../../platform/http/operation-routes.js";
 import { ProblemError } from "../../platform/http/problem.js";
+import type { Logger } from "../../platform/logger.js";
+import type { Metrics } from "../../platform/metrics.js";
 import type { AuthorizePayment, FailPayment, ParkingLotCommand } from "../../schemas/commands.js";
 import { RefundPaymentBody } from "../../schemas/payment-requests.js";
 import type { CommandOutcome } from "../command-handler.js";
+import type { Rejection } from "../parking-lot/decider.js";
 import { type Caller, callerOf } from "./access.js";
 import type { COMMAND_OPERATIONS } from "./operations.js";
 
@@ -28,6 +31,26 @@ export type PaymentWebhookReader = (
   | { readonly ok: false; readonly message: string }
   | { readonly ok: true; readonly eventId: string; readonly command?: PaymentWebhookCommand };
 
+/**
+ * Cancels an intent at the provider (issue 47: an authorization the lot did not take is let go at
+ * once): `retryable` while the provider is out (the webhook then answers 503 and is sent again).
+ */
+export type PaymentIntentReleaser = (
+  intentId: string,
+  idempotencyKey: string,
+) => Promise<
+  | { readonly ok: true; readonly released: number }
+  | { readonly ok: false; readonly retryable: boolean; readonly message: string }
+>;
+
+/** What the webhook route needs besides the commands: the releaser, its log and its counters. */
+export interface PaymentWebhookSettings {
+  readonly read: PaymentWebhookReader;
+  readonly release?: PaymentIntentReleaser;
+  readonly logger?: Logger;
+  readonly metrics?: Metrics;
+}
+
 export interface PaymentRouteDeps {
   readonly run: (req: Request, command: ParkingLotCommand, caller?: Caller) => Promise<Accepted>;
   readonly runAs: (req: Request, command: ParkingLotCommand) => Promise<CommandOutcome>;
@@ -40,10 +63,11 @@ const SIGNATURE = "Stripe-Signature";
 export const stripeWebhook =
   (
     deps: PaymentRouteDeps,
-    reader: PaymentWebhookReader | undefined,
+    webhooks: PaymentWebhookSettings | undefined,
   ): HandlerOf<typeof COMMAND_OPERATIONS, "stripeWebhook"> =>
   async (req, res) => {
-    if (!reader)
+    const reader = webhooks?.read;
+    if (!webhooks || !reader)
       throw new ProblemError("not-found", "Payments are off (PAYMENTS=none): no provider calls here.");
     const raw = rawBodyOf(req);
     const signature = req.get(SIGNATURE);
@@ -57,12 +81,81 @@ export const stripeWebhook =
     let applied = false;
     if (read.command) {
       const outcome = await deps.runAs(req, { ...read.command, now: deps.now() } as ParkingLotCommand);
-      // A refusal (a reservation this service does not know, a booking no longer pending) is an
-      // answer, not an error: Stripe must not retry it.
+      // A refusal (a reservation this service does not know, a booking no longer pending, a word
+      // that does not fit the booking) is an answer, not an error: Stripe must not retry it.
       applied = outcome.ok && outcome.events.length > 0;
+      if (!outcome.ok) await ignored(req, deps, webhooks, read.eventId, read.command, outcome.rejection);
     }
     res.status(200).json({ received: true, eventId: read.eventId, applied });
   };
+
+/** Why a webhook changed no booking, as the log and the counter say it. */
+function ignoredReason(rejection: Rejection): string {
+  if (rejection.code === "PaymentMismatch") return rejection.reason;
+  if (rejection.code === "PaymentNotPending") return "not-pending";
+  if (rejection.code === "ReservationNotFound" || rejection.code === "LotNotFound") return "unknown";
+  return rejection.code;
+}
+
+/**
+ * Issue 47: a signed event the lot did not take is logged with why and counted; an authorization
+ * it did not take holds money for nothing, so it is released at once (whoever confirmed it) and the
+ * release recorded. While the provider is out the webhook answers 503: Stripe sends it again.
+ */
+async function ignored(
+  req: Request,
+  deps: PaymentRouteDeps,
+  webhooks: PaymentWebhookSettings,
+  eventId: string,
+  command: PaymentWebhookCommand,
+  rejection: Rejection,
+): Promise<void> {
+  const reason = ignoredReason(rejection);
+  const about = {
+    eventId,
+    type: command.type,
+    parkingLotId: command.parkingLotId,
+    reservationId: command.reservationId,
+    intentId: command.intentId,
+    reason,
+  };
+  webhooks.metrics?.paymentWebhooksIgnored.inc({ reason });
+  webhooks.logger?.warn(about, "a payment webhook changed no booking");
+  // An authorization of the booking's own intent that is short or in another currency stays for
+  // the booking's hold to end (its cancel releases it); any other is released now.
+  if (
+    command.type !== "AuthorizePayment" ||
+    !webhooks.release ||
+    reason === "amount" ||
+    reason === "currency"
+  )
+    return;
+  const released = await webhooks.release(command.intentId, `parking:webhook:${command.intentId}:release`);
+  if (!released.ok && released.retryable)
+    throw new ProblemError(
+      "service-unavailable",
+      "The payment provider is out: the authorization this webhook reports could not be released yet. Send it again later.",
+    );
+  if (!released.ok) {
+    webhooks.logger?.error(
+      { ...about, message: released.message },
+      "releasing an unwanted authorization failed",
+    );
+    return;
+  }
+  const { parkingLotId, reservationId, intentId } = command;
+  const recorded = await deps.runAs(req, {
+    type: "RecordIntentReleased",
+    parkingLotId,
+    reservationId,
+    intentId,
+    amount: released.released,
+    because: "authorization-refused",
+    now: deps.now(),
+  });
+  if (!recorded.ok)
+    webhooks.logger?.warn({ ...about, code: recorded.rejection.code }, "the release was not recorded");
+}
 
 /** POST /parking-lots/{parkingLotId}/reservations/{reservationId}/refund: an operator gives money back. */
 export const refundPayment =

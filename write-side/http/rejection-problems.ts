@@ -209,6 +209,7 @@ const PROBLEMS: ProblemOf = {
     ),
   // Only the payments process manager sends the command this answers; no route can reach it.
   PaymentNotPending: () => new ProblemError("internal", "A payment command was refused."),
+  PaymentMismatch: () => new ProblemError("internal", "A payment command was refused."),
   // Only the scheduler sends the commands these answer; no route can reach them.
   ClosureNotFound: () => new ProblemError("internal", "A time-driven command was refused."),
   NotDue: () => new ProblemError("internal", "A time-driven command was refused."),

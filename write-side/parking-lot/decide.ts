@@ -8,6 +8,8 @@ import {
   type DecideContext,
   expirePaymentHold,
   failPayment,
+  recordIntentReleased,
+  recordPaymentIntent,
   recordPaymentOutcome,
   refundPayment,
 } from "./payments.js";
@@ -63,6 +65,10 @@ export function decide(
       return recordPaymentOutcome(command, state);
     case "RefundPayment":
       return refundPayment(command, state);
+    case "RecordPaymentIntent":
+      return recordPaymentIntent(command, state);
+    case "RecordIntentReleased":
+      return recordIntentReleased(command, state);
   }
 }
 
@@ -135,6 +141,8 @@ const LOT_EVENT_TYPES: Record<ParkingLotEvent["type"], true> = {
   ParkingLotRateChanged: true,
   ParkingLotCustomerLimitChanged: true,
   ParkingLotPaymentTermsChanged: true,
+  PaymentIntentCreated: true,
+  PaymentIntentReleased: true,
   PaymentAuthorized: true,
   PaymentFailed: true,
   PaymentSettlementDecided: true,

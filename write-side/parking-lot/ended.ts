@@ -82,6 +82,8 @@ export function namedReservationsMissing(command: ParkingLotCommand, state: Park
     case "ExpirePaymentHold":
     case "RecordPaymentOutcome":
     case "RefundPayment":
+    case "RecordPaymentIntent":
+    case "RecordIntentReleased":
       return state.reservations.has(command.reservationId) ? [] : [command.reservationId];
     default:
       return [];

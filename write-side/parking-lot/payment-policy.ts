@@ -55,6 +55,24 @@ export const noShowSettlement = (terms: PaymentTerms, authorized: number): Settl
   return { capture, release: authorized - capture, offSession: 0 };
 };
 
+/**
+ * Issue 47: a settlement the provider can carry out. A capture or an off-session charge below the
+ * smallest charge the provider accepts in the currency (`minimum`, schemas/charge-minimums.ts)
+ * would be refused (`amount_too_small`): it is waived instead, the customer keeping it (a capture
+ * waived is released with the rest of the authorization). No capture can take an off-session
+ * charge on: one is decided only when the capture takes the whole authorization. docs/domain.md.
+ */
+export function withinMinimum(
+  settlement: Settlement,
+  minimum: number,
+): Settlement & { readonly waived: number } {
+  const small = (amount: number) => amount > 0 && amount < minimum;
+  const offSession = small(settlement.offSession) ? 0 : settlement.offSession;
+  const capture = small(settlement.capture) ? 0 : settlement.capture;
+  const waived = settlement.offSession - offSession + (settlement.capture - capture);
+  return { capture, release: settlement.release + (settlement.capture - capture), offSession, waived };
+}
+
 /** What an open-ended booking authorizes (its price is known at check-out only): the lot's deposit. */
 export const authorizationOf = (terms: PaymentTerms, quoted: number, openEnded: boolean): number =>
   openEnded ? terms.deposit : quoted;

@@ -49,8 +49,13 @@ export interface PaymentRecord {
   /** pending → authorized (or failed); once authorized, whether its settlement was decided. */
   readonly state: "pending" | "authorized" | "failed";
   readonly settled: boolean;
-  /** The authorized intent at the provider, and the amount it authorized. */
+  /**
+   * The intent created for the booking (issue 47: recorded while pending, the only one whose
+   * authorization counts), then authorized; and the amount it authorized.
+   */
   readonly intentId?: string;
+  /** Issue 47: the intents canceled at the provider because the booking did not count on them. */
+  readonly releasedIntents?: readonly string[];
   readonly authorized: number;
   /** Recorded outcomes: on the authorized intent, and charged off-session on others. */
   readonly captured: number;
@@ -105,6 +110,8 @@ export function pendingPayment(
 }
 
 export type PaymentEvent =
+  | EventOfType<"PaymentIntentCreated">
+  | EventOfType<"PaymentIntentReleased">
   | EventOfType<"PaymentAuthorized">
   | EventOfType<"PaymentFailed">
   | EventOfType<"PaymentSettlementDecided">
@@ -156,6 +163,12 @@ function lessOutstanding(outstanding: readonly number[], amount?: number): numbe
 /** What a payment fact makes of the booking's payment record. */
 export function evolvePayment(record: PaymentRecord, event: PaymentEvent): PaymentRecord {
   switch (event.type) {
+    case "PaymentIntentCreated":
+      return record.state === "pending" && record.intentId === undefined
+        ? { ...record, intentId: event.data.intentId }
+        : record;
+    case "PaymentIntentReleased":
+      return { ...record, releasedIntents: [...(record.releasedIntents ?? []), event.data.intentId] };
     case "PaymentAuthorized": {
       const { intentId, amount } = event.data;
       if (record.state !== "pending") return record;
@@ -313,6 +326,7 @@ export const PaymentRecordSchema = Type.Object(
     state: Type.Union([Type.Literal("pending"), Type.Literal("authorized"), Type.Literal("failed")]),
     settled: Type.Boolean(),
     intentId: Type.Optional(Type.String()),
+    releasedIntents: Type.Optional(Type.Array(Type.String())),
     authorized: Money,
     captured: Money,
     released: Money,

@@ -1,7 +1,10 @@
+import { chargeMinimum } from "../../schemas/charge-minimums.js";
 import type {
   AuthorizePayment,
   ExpirePaymentHold,
   FailPayment,
+  RecordIntentReleased,
+  RecordPaymentIntent,
   RecordPaymentOutcome,
   RefundPayment,
 } from "../../schemas/commands.js";
@@ -13,6 +16,7 @@ import {
   noShowSettlement,
   refundable,
   type Settlement,
+  withinMinimum,
 } from "./payment-policy.js";
 import { type PaymentRecord, refundableOf, stepKey } from "./payment-state.js";
 import { accept, ms, reject, windowOf } from "./rules.js";
@@ -53,9 +57,12 @@ function settlementDecided(
   reservationId: string,
   payment: PaymentRecord,
   because: Settled,
-  settlement: Settlement & { readonly refund?: number; readonly reason?: string },
+  decided: Settlement & { readonly refund?: number; readonly reason?: string },
   decidedAt: string,
 ): ParkingLotEvent {
+  // Issue 47: what is below the provider's smallest charge is waived, never sent to fail.
+  const { waived, ...chargeable } = withinMinimum(decided, chargeMinimum(payment.currency));
+  const settlement = { ...decided, ...chargeable };
   return {
     type: "PaymentSettlementDecided",
     data: {
@@ -69,6 +76,7 @@ function settlementDecided(
       refund: settlement.refund ?? 0,
       because,
       ...(settlement.reason !== undefined ? { reason: settlement.reason } : {}),
+      ...(waived > 0 ? { waived } : {}),
       decidedAt,
     },
   };
@@ -161,6 +169,32 @@ const pendingOf = (lot: RegisteredLot, reservationId: string): PaymentRecord | u
     : undefined;
 };
 
+/** Issue 47: whether the booking still waits for its payment (an intent may be created for it). */
+export const awaitingPayment = (state: ParkingLotState, reservationId: string): boolean =>
+  state.kind === "registered" && pendingOf(state, reservationId) !== undefined;
+
+/**
+ * Issue 47: whether the lot counts on this intent: the one a booking waiting for its payment
+ * recorded, or the authorized one whose settlement is not decided or not carried out yet. Any
+ * other intent carrying the booking's metadata holds money for nothing.
+ */
+export function intentInUse(state: ParkingLotState, reservationId: string, intentId: string): boolean {
+  if (state.kind !== "registered") return false;
+  const payment = state.payments.get(reservationId);
+  if (payment?.intentId !== intentId) return false;
+  if (payment.state === "pending") return pendingOf(state, reservationId) !== undefined;
+  return payment.state === "authorized" && (!payment.settled || payment.stepsOutstanding.length > 0);
+}
+
+/** Issue 47: the intent a booking that ended unpaid (canceled, expired, declined) left open, if any. */
+export function unpaidIntentOf(state: ParkingLotState, reservationId: string): string | undefined {
+  if (state.kind !== "registered") return undefined;
+  const payment = state.payments.get(reservationId);
+  if (!payment?.intentId || payment.state === "authorized" || pendingOf(state, reservationId))
+    return undefined;
+  return payment.releasedIntents?.includes(payment.intentId) ? undefined : payment.intentId;
+}
+
 export function authorizePayment(command: AuthorizePayment, state: ParkingLotState): Decision {
   if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
   const { parkingLotId, reservationId, intentId, amount, currency } = command;
@@ -171,6 +205,8 @@ export function authorizePayment(command: AuthorizePayment, state: ParkingLotSta
   const record = state.reservations.get(reservationId);
   if (!payment || !record || !pendingOf(state, reservationId))
     return reject({ code: "PaymentNotPending", parkingLotId, reservationId });
+  const reason = mismatchOf(payment, { intentId, amount, currency });
+  if (reason) return reject({ code: "PaymentMismatch", parkingLotId, reservationId, reason });
   return accept({
     type: "PaymentAuthorized",
     data: {
@@ -195,7 +231,11 @@ export function failPayment(command: FailPayment, state: ParkingLotState): Decis
   const { parkingLotId, reservationId } = command;
   if (!state.payments.has(reservationId) && !state.reservations.has(reservationId))
     return reject({ code: "ReservationNotFound", parkingLotId, reservationId });
-  if (!pendingOf(state, reservationId)) return accept(); // authorized, failed or canceled already
+  const pending = pendingOf(state, reservationId);
+  if (!pending) return accept(); // authorized, failed or canceled already
+  // Issue 47: a decline of another intent than the booking's says nothing of the booking.
+  if (command.intentId !== undefined && mismatchOf(pending, { intentId: command.intentId }))
+    return reject({ code: "PaymentMismatch", parkingLotId, reservationId, reason: "intent" });
   const failure = {
     reason: "declined" as const,
     ...(command.intentId !== undefined ? { intentId: command.intentId } : {}),
@@ -212,7 +252,59 @@ export function expirePaymentHold(command: ExpirePaymentHold, state: ParkingLotS
   if (!payment) return accept(); // paid, failed, canceled or unknown: nothing to expire
   if (ms(payment.holdUntil) > ms(command.now))
     return reject({ code: "NotDue", parkingLotId, at: payment.holdUntil });
-  return accept(...paymentFailed(state, reservationId, { reason: "expired" }, command.now));
+  const failure = {
+    reason: "expired" as const,
+    ...(payment.intentId !== undefined ? { intentId: payment.intentId } : {}),
+  };
+  return accept(...paymentFailed(state, reservationId, failure, command.now));
+}
+
+/**
+ * Issue 47: whether a provider's word fits the pending booking: its intent is the one the booking
+ * recorded, it holds at least the booking's amount, in the lot's currency.
+ */
+function mismatchOf(
+  payment: PaymentRecord,
+  word: { readonly intentId?: string; readonly amount?: number; readonly currency?: string },
+): "intent" | "amount" | "currency" | undefined {
+  // A booking made before issue 47 recorded no intent: the first authorization's intent counts.
+  if (word.intentId !== undefined && payment.intentId !== undefined && payment.intentId !== word.intentId)
+    return "intent";
+  if (word.currency !== undefined && word.currency !== payment.currency) return "currency";
+  if (word.amount !== undefined && word.amount < payment.amount) return "amount";
+  return undefined;
+}
+
+/** Issue 47: the intent the payments process manager created for a pending booking, recorded once. */
+export function recordPaymentIntent(command: RecordPaymentIntent, state: ParkingLotState): Decision {
+  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+  const { parkingLotId, reservationId, intentId, amount, currency } = command;
+  const payment = state.payments.get(reservationId);
+  if (!payment && !state.reservations.has(reservationId))
+    return reject({ code: "ReservationNotFound", parkingLotId, reservationId });
+  if (payment?.intentId === intentId) return accept(); // recorded already
+  if (!payment || !pendingOf(state, reservationId))
+    return reject({ code: "PaymentNotPending", parkingLotId, reservationId });
+  const reason = payment.intentId !== undefined ? "intent" : mismatchOf(payment, { amount, currency });
+  if (reason) return reject({ code: "PaymentMismatch", parkingLotId, reservationId, reason });
+  return accept({
+    type: "PaymentIntentCreated",
+    data: { reservationId, parkingLotId, intentId, amount, currency, createdAt: command.now },
+  });
+}
+
+/**
+ * Issue 47: an intent canceled at the provider because no booking counts on it: the fact, once per
+ * intent (a repeat, from a retry, a webhook or a second reconciliation, appends nothing).
+ */
+export function recordIntentReleased(command: RecordIntentReleased, state: ParkingLotState): Decision {
+  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+  const { parkingLotId, reservationId, intentId, amount, because } = command;
+  if (state.payments.get(reservationId)?.releasedIntents?.includes(intentId)) return accept();
+  return accept({
+    type: "PaymentIntentReleased",
+    data: { reservationId, parkingLotId, intentId, amount, because, releasedAt: command.now },
+  });
 }
 
 /** What the provider did with one step of a settlement, recorded once per (settlement, step). */

@@ -17,6 +17,7 @@ import {
   paymentOf,
   reservationStatus,
 } from "./decider.js";
+import { withinMinimum } from "./payment-policy.js";
 
 /** Payments (issue 38): PENDING_PAYMENT, the provider's answers, the hold, settlements, outcomes, refunds. */
 
@@ -453,5 +454,133 @@ describe("a refunded payment's state (issue 47)", () => {
     });
     expect(stateAfter([...PAID, captured, refunded(400, "ev-11"), refunded(5600, "ev-12")])).toBe("refunded");
     expect(stateAfter([...PAID, captured, refunded(6000, "ev-11")])).toBe("refunded");
+  });
+});
+
+describe("the provider's words checked against the booking (issue 47)", () => {
+  const created: ParkingLotEvent = {
+    type: "PaymentIntentCreated",
+    data: { ...ids, intentId: "pi_1", amount: 6000, currency: "KRW", createdAt: at(0) },
+  };
+  const RECORDED = [registered, terms, pending, created];
+  const authorize: ParkingLotCommand = {
+    type: "AuthorizePayment",
+    ...ids,
+    intentId: "pi_1",
+    amount: 6000,
+    currency: "KRW",
+    now: at(1),
+  };
+  const mismatch = (reason: "intent" | "amount" | "currency") => ({
+    code: "PaymentMismatch" as const,
+    ...ids,
+    reason,
+  });
+
+  it("records the intent created for a pending booking once, and none for a booking no longer pending", () => {
+    const record: ParkingLotCommand = {
+      type: "RecordPaymentIntent",
+      ...ids,
+      intentId: "pi_1",
+      amount: 6000,
+      currency: "KRW",
+      now: at(0),
+    };
+    given([registered, terms, pending]).when(record).then([created]);
+    given(RECORDED).when(record).then([]);
+    given(RECORDED)
+      .when({ ...record, intentId: "pi_2" })
+      .then(mismatch("intent"));
+    given([registered, terms, pending, canceled("plans changed", at(0))])
+      .when(record)
+      .then("PaymentNotPending");
+  });
+
+  it("authorizes only the recorded intent, for at least the booking's amount, in the lot's currency", () => {
+    // The fact names the booking it made RESERVED (the webhook catalogue's reservation.reserved).
+    const naming: ParkingLotEvent = {
+      type: "PaymentAuthorized",
+      data: {
+        ...ids,
+        intentId: "pi_1",
+        amount: 6000,
+        currency: "KRW",
+        authorizedAt: at(1),
+        customerId: "CUST1",
+        booking: { amount: 6000, startsAt: START, endsAt: END },
+      },
+    };
+    given(RECORDED).when(authorize).then([naming]);
+    given(RECORDED)
+      .when({ ...authorize, intentId: "pi_other" })
+      .then(mismatch("intent"));
+    given(RECORDED)
+      .when({ ...authorize, amount: 100 })
+      .then(mismatch("amount"));
+    given(RECORDED)
+      .when({ ...authorize, currency: "USD" })
+      .then(mismatch("currency"));
+  });
+
+  it("a decline of another intent does not cancel the booking", () => {
+    given(RECORDED)
+      .when({ type: "FailPayment", ...ids, intentId: "pi_other", code: "card_declined", now: at(1) })
+      .then(mismatch("intent"));
+  });
+
+  it("an expired hold names the intent to release; an intent's release is recorded once", () => {
+    given(RECORDED)
+      .when({ type: "ExpirePaymentHold", ...ids, now: at(15) })
+      .then([
+        { type: "PaymentFailed", data: { ...ids, intentId: "pi_1", reason: "expired", failedAt: at(15) } },
+        canceled("payment-expired", at(15)),
+      ]);
+    const release: ParkingLotCommand = {
+      type: "RecordIntentReleased",
+      ...ids,
+      intentId: "pi_1",
+      amount: 0,
+      because: "booking-ended",
+      now: at(16),
+    };
+    const released: ParkingLotEvent = {
+      type: "PaymentIntentReleased",
+      data: { ...ids, intentId: "pi_1", amount: 0, because: "booking-ended", releasedAt: at(16) },
+    };
+    const ended = [...RECORDED, canceled("plans changed", at(2))];
+    given(ended).when(release).then([released]);
+    given([...ended, released])
+      .when(release)
+      .then([]);
+  });
+
+  it("waives a charge below the currency's minimum: an overstay of 31 KRW, a capture of 1 of a deposit", () => {
+    // 3,720 KRW an hour: thirty seconds over the window cost 31 KRW.
+    const cheap = lotRegistered({ hourlyRate: 3720 });
+    const out = new Date(Date.parse(END) + 30_000).toISOString();
+    given([cheap, terms, pending, authorized, checkedIn])
+      .when({ type: "CheckOut", ...ids, now: out })
+      .then([
+        {
+          type: "ReservationCheckedOut",
+          data: {
+            ...ids,
+            customerId: "CUST1",
+            checkedOutAt: out,
+            startsAt: START,
+            endsAt: END,
+            overstayCharge: 31,
+            couponEarned: true,
+          },
+        },
+        settlement({ capture: 6000, offSession: 0, waived: 31, decidedAt: out }),
+      ]);
+    expect(withinMinimum({ capture: 1, release: 9999, offSession: 0 }, 1000)).toEqual({
+      capture: 0,
+      release: 10_000,
+      offSession: 0,
+      waived: 1,
+    });
+    expect(withinMinimum({ capture: 6000, release: 0, offSession: 1000 }, 1000)).toMatchObject({ waived: 0 });
   });
 });

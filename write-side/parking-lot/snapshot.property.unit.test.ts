@@ -245,6 +245,29 @@ const outcomeOf = (id: fc.Arbitrary<string>): fc.Arbitrary<Spec> =>
         : { ok: false, code: "card_declined", message: "Your card was declined." },
       now: iso(now),
     }));
+/* Issue 47: the intent a pending booking records before it is confirmed, and an intent released. */
+const recordIntentArb: fc.Arbitrary<Spec> = fc
+  .tuple(paidIdArb, fc.constantFrom("a", "b"))
+  .map(([reservationId, intent]) => (now) => ({
+    type: "RecordPaymentIntent",
+    parkingLotId: LOT,
+    reservationId,
+    intentId: `pi_${reservationId}_${intent}`,
+    amount: 5000,
+    currency: "KRW",
+    now: iso(now),
+  }));
+const intentReleasedArb: fc.Arbitrary<Spec> = fc
+  .tuple(paidIdArb, fc.constantFrom("a", "b"))
+  .map(([reservationId, intent]) => (now) => ({
+    type: "RecordIntentReleased",
+    parkingLotId: LOT,
+    reservationId,
+    intentId: `pi_${reservationId}_${intent}`,
+    amount: 0,
+    because: "booking-ended",
+    now: iso(now),
+  }));
 const refundArb: fc.Arbitrary<Spec> = fc
   .tuple(paidIdArb, fc.constantFrom(500, 1000, 5000))
   .map(([reservationId, amount]) => (now) => ({
@@ -283,6 +306,8 @@ const stepArb: fc.Arbitrary<Step> = fc.record({
     { weight: 1, arbitrary: paymentTermsArb },
     { weight: 4, arbitrary: authorizeOf(paidIdArb) },
     { weight: 3, arbitrary: failArb },
+    { weight: 2, arbitrary: recordIntentArb },
+    { weight: 1, arbitrary: intentReleasedArb },
     { weight: 3, arbitrary: expireArb },
     { weight: 2, arbitrary: outcomeOf(paidIdArb) },
     { weight: 1, arbitrary: refundArb },

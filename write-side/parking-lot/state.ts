@@ -199,6 +199,16 @@ export type Rejection =
       readonly reservationId: string;
     }
   | {
+      /**
+       * Issue 47: a provider's word that does not fit the booking: another intent than the one it
+       * recorded, an authorization short of its amount, or in another currency than the lot's.
+       */
+      readonly code: "PaymentMismatch";
+      readonly parkingLotId: string;
+      readonly reservationId: string;
+      readonly reason: "intent" | "amount" | "currency";
+    }
+  | {
       /** Issue 38: a refund, or a payment outcome, about a booking with no payment (captured). */
       readonly code: "NotPaid";
       readonly parkingLotId: string;

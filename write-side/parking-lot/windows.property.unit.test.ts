@@ -333,7 +333,8 @@ const authorizeArb: fc.Arbitrary<Spec> = fc.record({ reservationId: earlierIdArb
         parkingLotId: LOT,
         reservationId: id,
         intentId: other ? "pi_other" : `pi_${id}`,
-        amount: 1000,
+        // Issue 47: an authorization covers the booking's amount (the model does not price bookings).
+        amount: 100_000_000,
         currency: "KRW",
         now: iso(now),
       };

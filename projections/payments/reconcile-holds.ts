@@ -1,0 +1,79 @@
+import type { Logger } from "../../platform/logger.js";
+import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
+import { intentInUse } from "../../write-side/parking-lot/payments.js";
+import { type PaymentCommandSender, releaseIntent } from "./payment-steps.js";
+import type { OpenIntent, PaymentProvider } from "./provider.js";
+
+/**
+ * The reconciliation of the provider's open intents with the lots (issue 47): every intent created
+ * in the last eight days (an authorization lapses after seven) and still open (neither captured nor
+ * canceled) that carries this service's metadata and that no booking counts on (write-side's
+ * `intentInUse`: the intent a pending booking recorded, or the authorized one its settlement has
+ * not finished with) is canceled, and the release recorded on the lot (PaymentIntentReleased,
+ * `reconciliation`). Hourly on the payments process manager; `replay reconcile-holds` on demand.
+ */
+export interface ReconcileDeps {
+  readonly provider: PaymentProvider;
+  readonly send: PaymentCommandSender;
+  readonly logger: Logger;
+  readonly now: () => string;
+  readonly lotState: (parkingLotId: string) => Promise<ParkingLotState>;
+}
+
+export interface ReconcileOutcome {
+  /** Open intents with this service's metadata. */
+  readonly open: number;
+  /** Canceled because no booking counted on them. */
+  readonly released: number;
+  /** Left open: the provider was out (tried again next time). */
+  readonly failed: number;
+}
+
+const LOOKBACK_SECONDS = 8 * 24 * 3600;
+/**
+ * A pending intent younger than this may be one the process manager has just created and not yet
+ * recorded on its lot: left for the next round. An authorized one is always recorded first.
+ */
+const FRESH_SECONDS = 600;
+
+export async function reconcileHolds(
+  deps: ReconcileDeps,
+  options: { readonly freshSeconds?: number } = {},
+): Promise<ReconcileOutcome> {
+  const nowSeconds = Math.floor(Date.parse(deps.now()) / 1000);
+  const listed = await deps.provider.listOpenIntents(nowSeconds - LOOKBACK_SECONDS);
+  if (!listed.ok) throw new Error(`listing the provider's open intents failed: ${listed.message}`);
+  const ours = listed.value.filter(
+    (i): i is OpenIntent & { metadata: NonNullable<OpenIntent["metadata"]> } => i.metadata !== undefined,
+  );
+  const fresh = nowSeconds - (options.freshSeconds ?? FRESH_SECONDS);
+  const lots = new Map<string, Promise<ParkingLotState>>();
+  let released = 0;
+  let failed = 0;
+  for (const intent of ours) {
+    const { parkingLotId, reservationId } = intent.metadata;
+    if (intent.status === "pending" && intent.created > fresh) continue;
+    if (!lots.has(parkingLotId)) lots.set(parkingLotId, deps.lotState(parkingLotId));
+    if (
+      intentInUse(await (lots.get(parkingLotId) as Promise<ParkingLotState>), reservationId, intent.intentId)
+    )
+      continue;
+    const key = `parking:reconcile:${intent.intentId}:void`;
+    const cause = {
+      correlationId: `reconcile:${intent.intentId}`,
+      causationId: `reconcile:${intent.intentId}`,
+    };
+    const result = await releaseIntent(
+      { intentId: intent.intentId, parkingLotId, reservationId },
+      "reconciliation",
+      key,
+      deps,
+      cause,
+    );
+    if (result === "done") released++;
+    else failed++;
+  }
+  const outcome = { open: ours.length, released, failed };
+  deps.logger.info(outcome, "reconciled the provider's open intents with the lots");
+  return outcome;
+}
