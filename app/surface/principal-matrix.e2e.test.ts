@@ -59,7 +59,7 @@ const worldArbitrary = fc.record({
   lots: fc.array(fc.constantFrom(...FAMILIES), { minLength: 1, maxLength: 4 }),
   bookings: fc.array(
     fc.record({ lot: fc.nat({ max: 3 }), customer: fc.nat({ max: 2 }), stay: fc.boolean() }),
-    { maxLength: 5 },
+    { maxLength: 6 },
   ),
 });
 type World = typeof worldArbitrary extends fc.Arbitrary<infer T> ? T : never;
@@ -85,7 +85,10 @@ const principalArbitrary = fc.oneof(
     weight: 4,
     arbitrary: fc.record({
       kind: fc.constant("staff" as const),
-      role: fc.constantFrom("attendant", "operator", "admin"),
+      role: fc.oneof(
+        { weight: 2, arbitrary: fc.constant("operator" as const) },
+        fc.constantFrom("attendant" as const, "admin" as const),
+      ),
       grant: grantArbitrary,
     }),
   },
@@ -141,6 +144,8 @@ interface Principal {
 
 interface Built {
   readonly run: number;
+  /** The customers whose stay earned a coupon. */
+  readonly stayed: readonly string[];
   readonly lots: readonly string[];
   readonly customers: readonly string[];
 }
@@ -266,7 +271,8 @@ async function build(world: World): Promise<Built> {
       }
   }
   await settled();
-  return { run, lots, customers };
+  const stayed = world.bookings.filter((b) => b.stay).map((b) => customers[b.customer] as string);
+  return { run, lots, customers, stayed };
 }
 
 /** Every processor at the head of the log: the world's bookings and coupons are in the read models. */
@@ -376,13 +382,14 @@ function valuesOf(built: Built, principal: Principal): Record<string, string[]> 
   const elsewhere = known.bookings.filter((b) => !built.lots.includes(b.parkingLotId)).slice(-2);
   const otherLots = [...known.lots].filter((lot) => !built.lots.includes(lot)).slice(-1);
   const own = principal.reach.kind === "own" ? [principal.reach.customerId] : [];
-  const booked = [...new Set(world.map((b) => b.customerId))];
+  // Customers with a coupon (a stay) first, then those who booked.
+  const booked = [...new Set([...built.stayed, ...world.map((b) => b.customerId)])];
   return {
     parkingLotId: [...built.lots, ...otherLots, `r${built.run}.a9`, "no-such-lot"],
     reservationId: [...[...world, ...elsewhere].map((b) => b.reservationId), "no-such-reservation"],
     customerId: [...booked, ...own, ...built.customers, `c${built.run}x9`],
-    // A plate of the world, a fragment every plate of the world holds, and one nobody booked.
-    carNumber: [`PL${built.run}N`, ...world.map((b) => b.carNumber), `PL${built.run}F0`],
+    // Fragments every plate of the world holds, its plates, and one nobody booked.
+    carNumber: [`PL${built.run}N`, ...world.map((b) => b.carNumber), `PL${built.run}`, `PL${built.run}F0`],
     url: ["http://127.0.0.1:9/hooks"],
     endpointId: [...known.endpoints.slice(-2), "we_none0000000000"],
   };
@@ -821,7 +828,7 @@ describe("every principal shape × every operation, on the real service", () => 
       await fc.assert(
         fc.asyncProperty(
           worldArbitrary,
-          fc.array(principalArbitrary, { minLength: 1, maxLength: 3 }),
+          fc.array(principalArbitrary, { minLength: 1, maxLength: 4 }),
           fc.integer(),
           async (world, shapes, seed) => {
             if (!failed && Date.now() - started > TIME_LIMIT_MS) return;
