@@ -47,7 +47,7 @@ const BUDGET_MS = 5_000;
  */
 const RUNS = Number(process.env.PRINCIPAL_MATRIX_RUNS ?? 12);
 const SEED = Number(process.env.PRINCIPAL_MATRIX_SEED ?? 46);
-const TIME_LIMIT_MS = Number(process.env.PRINCIPAL_MATRIX_TIME_LIMIT ?? 60_000);
+const TIME_LIMIT_MS = Number(process.env.PRINCIPAL_MATRIX_TIME_LIMIT ?? 50_000);
 const MIN_WORLDS = 3;
 const SHRINK_LIMIT_MS = 100_000;
 
