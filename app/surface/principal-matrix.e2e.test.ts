@@ -20,10 +20,11 @@ import { OPERATIONS } from "./operations.js";
  * the world or a stranger; attendants, operators and admins whose `lots` grant is missing, empty,
  * an unknown id, a prefix matching none (`Z-*`), some of the world's lots or prefixes, all of them
  * or `*`; expired and wrong-audience tokens. Each principal then calls every row of OPERATIONS
- * (so a new operation is walked the day it is added): a minimal request (required parts only) and
- * one drawn from the row's schemas, its path, query and body ids drawn from the world, inside and
- * outside the grant. For every request:
- * - an answer within BUDGET_MS while /healthz, probed at the same time, answers too (a request
+ * (so a new operation is walked the day it is added): a minimal request (required parts only),
+ * one per optional query parameter alone (with a page of 1), and one drawn from the row's schemas;
+ * their path, query and body ids come from the world, inside and outside the grant. For every
+ * request:
+ * - an answer within BUDGET_MS while /healthz, probed with it and every half second, answers (a request
  *   that stalls the process is the failure; the process is then killed and started again so the
  *   shrinking can go on);
  * - no 5xx but a documented 503, and an answer the OpenAPI document describes (the e2e setup's
@@ -39,8 +40,9 @@ import { OPERATIONS } from "./operations.js";
 /** How long a request (and /healthz beside it) may take to answer. */
 const BUDGET_MS = 5_000;
 /**
- * Worlds per run of the file: each walks 1-3 principals over every row (about 80 requests a
- * principal), 4-6 s a world here. PRINCIPAL_MATRIX_RUNS and _SEED explore further. Past
+ * Worlds per run of the file: each walks 1-4 principals over every row (about 120 requests a
+ * principal), 3-5 s a world here. The service runs before 284d75c's fixes met, with this seed, the
+ * stall, the coupons scope and the plate-search cursor (each found with the others guarded). PRINCIPAL_MATRIX_RUNS and _SEED explore further. Past
  * TIME_LIMIT_MS no new world is walked (the runs left pass at once), so that the file stays within
  * 90 s on a loaded machine, and the test then asks for at least MIN_WORLDS; a failure found is
  * shrunk all the same, for at most SHRINK_LIMIT_MS more.
