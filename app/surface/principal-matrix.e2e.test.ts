@@ -42,10 +42,11 @@ const BUDGET_MS = 5_000;
 /**
  * Worlds per run of the file: each walks 1-4 principals over every row (about 120 requests a
  * principal), 3-5 s a world here. On 284d75c this seed finds the stall; with it guarded, the
- * plate-search cursor; with that guarded too, the coupons of other lots (issue 46). PRINCIPAL_MATRIX_RUNS and _SEED explore further. Past
- * TIME_LIMIT_MS no new world is walked (the runs left pass at once), so that the file stays within
- * 90 s on a loaded machine, and the test then asks for at least MIN_WORLDS; a failure found is
- * shrunk all the same, for at most SHRINK_LIMIT_MS more.
+ * plate-search cursor; with that guarded too, the coupons of other lots (issue 46).
+ * PRINCIPAL_MATRIX_RUNS and _SEED explore further. Past TIME_LIMIT_MS no new world is walked (the
+ * runs left pass at once), so that the file stays within 90 s on a loaded machine, and the test
+ * then asks for at least MIN_WORLDS; a failure found is shrunk all the same, for at most
+ * SHRINK_LIMIT_MS more.
  */
 const RUNS = Number(process.env.PRINCIPAL_MATRIX_RUNS ?? 12);
 const SEED = Number(process.env.PRINCIPAL_MATRIX_SEED ?? 46);
