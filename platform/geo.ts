@@ -46,7 +46,15 @@ export function boxesAround(center: GeoPoint, radiusMeters: number): GeoBox[] {
   const dLng = Math.asin(Math.min(1, Math.sin(angular) / Math.cos(center.latitude * RAD))) / RAD;
   const west = center.longitude - dLng;
   const east = center.longitude + dLng;
-  if (west < -180) return [{ west: west + 360, east: 180, south, north }, { west: -180, east, south, north }];
-  if (east > 180) return [{ west, east: 180, south, north }, { west: -180, east: east - 360, south, north }];
+  if (west < -180)
+    return [
+      { west: west + 360, east: 180, south, north },
+      { west: -180, east, south, north },
+    ];
+  if (east > 180)
+    return [
+      { west, east: 180, south, north },
+      { west: -180, east: east - 360, south, north },
+    ];
   return [{ west, east, south, north }];
 }
