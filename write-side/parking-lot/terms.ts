@@ -1,4 +1,9 @@
-import type { ChangeCustomerLimit, ChangePaymentTerms, ChangePlace, ChangeRate } from "../../schemas/commands.js";
+import type {
+  ChangeCustomerLimit,
+  ChangePaymentTerms,
+  ChangePlace,
+  ChangeRate,
+} from "../../schemas/commands.js";
 import { DEFAULT_PAYMENT_TERMS, type PaymentTerms } from "../../schemas/common.js";
 import type { LotPlace } from "../../schemas/place.js";
 import { accept, reject } from "./rules.js";
