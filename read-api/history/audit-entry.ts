@@ -94,7 +94,7 @@ const SENTENCES: { [K in EventType]: Sentence<K> } = {
   ParkingLotCustomerLimitChanged: (d, by) =>
     `${by} changed the per-customer limit of lot ${d.parkingLotId} from ${d.previousMaxActivePerCustomer} to ${d.maxActivePerCustomer} active reservations`,
   ParkingLotPlaceChanged: (d, by) =>
-    `${by} moved lot ${d.parkingLotId} to ${placeWords(d)}${d.previousLocation || d.previousTimeZone ? ` (before: ${placeWords({ location: d.previousLocation, address: d.previousAddress, timeZone: d.previousTimeZone })})` : ""}`,
+    `${by} moved lot ${d.parkingLotId} to ${placeWords(d)} (before: ${placeWords({ location: d.previousLocation, address: d.previousAddress, timeZone: d.previousTimeZone })})`,
   ParkingLotPaymentTermsChanged: (d, by) =>
     `${by} changed the payment terms of lot ${d.parkingLotId} to ${d.terms.currency}, deposit ${d.terms.deposit}, cancel free until ${d.terms.cancellation.freeUntilMinutesBefore} minutes before the start then a ${d.terms.cancellation.feePercent}% fee, no-show fee ${d.terms.noShowFee}, for bookings made from then on`,
   PaymentAuthorized: (d, by) =>
