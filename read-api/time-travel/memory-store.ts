@@ -1,5 +1,4 @@
 import { find as mingoFind, Query } from "mingo";
-import { distanceMeters } from "../../platform/geo.js";
 import type { MutableDocument } from "../../document-store/embedded/update-semantics.js";
 import {
   type CountByOptions,
@@ -15,6 +14,7 @@ import {
   type Scalar,
   type WriteOp,
 } from "../../document-store/port.js";
+import { distanceMeters } from "../../platform/geo.js";
 import { type IndexedDocs, type IndexPlan, planFind } from "./fold-index.js";
 
 /**
@@ -71,7 +71,10 @@ export class MemoryDocumentStore implements DocumentStore {
       const distance = distanceMeters(center, { latitude, longitude });
       const { after } = query;
       if (distance > query.maxDistanceMeters) continue;
-      if (after && !(distance > after.distanceMeters || (distance === after.distanceMeters && doc._id > after.id)))
+      if (
+        after &&
+        !(distance > after.distanceMeters || (distance === after.distanceMeters && doc._id > after.id))
+      )
         continue;
       found.push({ document: structuredClone(doc) as unknown as T, distanceMeters: distance });
     }

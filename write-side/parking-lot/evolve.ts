@@ -113,6 +113,12 @@ function placeOf(data: LotPlace): { place?: LotPlace } {
   return Object.keys(place).length > 0 ? { place } : {};
 }
 
+/** The lot at its new place (the whole place: what the event leaves out, the lot no longer has). */
+function moved(state: RegisteredLot, data: LotPlace): RegisteredLot {
+  const { place: _old, ...rest } = state;
+  return { ...rest, ...placeOf(data) };
+}
+
 export function reserved(state: RegisteredLot, event: EventOfType<"ParkingReserved">): RegisteredLot {
   if (state.reservations.has(event.data.reservationId)) return state;
   const { reservationId, customerId, carNumber, amount, startsAt, endsAt, reservedAt, hourlyRate, payment } =
@@ -271,10 +277,8 @@ function evolveLot(state: RegisteredLot, event: ParkingLotEvent): ParkingLotStat
       return { ...state, maxActivePerCustomer: event.data.maxActivePerCustomer };
     case "ParkingLotPaymentTermsChanged":
       return { ...state, paymentTerms: event.data.terms };
-    case "ParkingLotPlaceChanged": {
-      const { place: _old, ...rest } = state;
-      return { ...rest, ...placeOf(event.data) };
-    }
+    case "ParkingLotPlaceChanged":
+      return moved(state, event.data);
     default:
       return paid(state, event);
   }
