@@ -292,9 +292,11 @@ export interface paths {
          * @description Without `near`, every lot by id. With `near`, `radiusMeters`, `from` and `until` (issue 49: find a spot), the lots within the radius that have a spot free for the whole window (each lot's availability quote, as GET /parking-lots/{parkingLotId}/availability answers it), nearest first (`sort=distance`, the default) or cheapest window first (`sort=price`: the 1,000 nearest lots within the radius ranked by the price of their rate, lots without a rate last), each with `distanceMeters`, the window's `price` and `windowAvailableSpots`. A lot that is closed or full for the window, or farther than the radius, or that never set its place, is left out. A search page holds at most 100 lots and quotes at most 5 candidates per lot asked for (at least 50): a page that comes back short with a `nextCursor` found only full lots so far, and the next page goes on from there.
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
-         *     - `near`: `latitude,longitude` with latitude in -90..90 and longitude in -180..180.
-         *     - `from`: at most 5 minutes before now and at most 90 days ahead, as a booking's `startsAt`.
-         *     - `until`: after `from`, at least 15 minutes after it and at most 24 hours after it, and at least 15 minutes after now, as a booking's `endsAt`.
+         *     - `near`: `latitude,longitude` with latitude in -90..90 and longitude in -180..180; a search sends `near`, `radiusMeters`, `from` and `until` together.
+         *     - `radiusMeters`: only in a search, with `near` (and `near` needs it).
+         *     - `sort`: only in a search, with `near`.
+         *     - `from`: only in a search, with `near` (and `near` needs it); at most 5 minutes before now and at most 90 days ahead, as a booking's `startsAt`.
+         *     - `until`: only in a search, with `near` (and `near` needs it); after `from`, at least 15 minutes after it and at most 24 hours after it, and at least 15 minutes after now, as a booking's `endsAt`.
          *     - `cursor`: in a search, a `nextCursor` a search answered.
          *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
          *

@@ -405,7 +405,7 @@ describe("every operation through the generated client", () => {
         params: { path: { parkingLotId } },
         body: { ...place, timeZone: "Seoul" },
       });
-      expect(badZone.error?.errors?.map((e) => e.field)).toContain("timeZone");
+      expect(badZone.error?.errors?.map((e) => e.field)).toContain("body.timeZone");
     },
     changePaymentTerms: async () => {
       const parkingLotId = "seocho-terms";
