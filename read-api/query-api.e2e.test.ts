@@ -894,6 +894,11 @@ describe("query API: a lot's place and time zone, and finding a spot near a poin
       `/parking-lots?near=37.5,127&radiusMeters=100&from=${encodeURIComponent(FROM)}&until=${encodeURIComponent(UNTIL)}&cursor=bm9wZQ`,
       "query.cursor",
     ],
+    // A forged cursor (a negative distance) is refused as one the search never answered.
+    [
+      `/parking-lots?near=37.5,127&radiusMeters=100&from=${encodeURIComponent(FROM)}&until=${encodeURIComponent(UNTIL)}&cursor=eyJkIjotNSwiaSI6IngifQ`,
+      "query.cursor",
+    ],
   ])("GET %s → 400 naming %s", async (path, field) => {
     const problem = expectProblem(await call(base, "GET", path, undefined, ANON), 400, "validation");
     expect(problem.errors?.map((e) => e.field).join(" ")).toContain(field);

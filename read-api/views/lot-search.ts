@@ -56,8 +56,8 @@ function decode(text: string): Cursor {
   try {
     const value = JSON.parse(Buffer.from(text, "base64url").toString("utf8")) as Cursor;
     const priceOk = value.p === undefined || value.p === null || Number.isFinite(value.p);
-    if (typeof value.d === "number" && Number.isFinite(value.d) && typeof value.i === "string" && priceOk)
-      return value;
+    const distanceOk = typeof value.d === "number" && Number.isFinite(value.d) && value.d >= 0;
+    if (distanceOk && typeof value.i === "string" && priceOk) return value;
   } catch {
     // refused below
   }
