@@ -1,3 +1,4 @@
+import type { Request } from "express";
 import { SignInConfig } from "../platform/auth/sign-in-schemas.js";
 import {
   CORRELATION,
@@ -42,11 +43,17 @@ import { asksAsOf } from "./time-travel/as-of.js";
  * whose data is decided by access.ts. The composition root generates the access check, the 405
  * and OPTIONS answers and the OpenAPI document from these rows (app/surface/).
  */
+/** A listing that searches near a point (issue 49). */
+const searchesNear = (req: Request): boolean =>
+  typeof req.query === "object" && req.query !== null && "near" in req.query;
+
 export const QUERY_OPERATIONS = [
   {
     method: "get",
     path: "/parking-lots",
     operationId: "listParkingLots",
+    // A search near a point quotes up to its walk's lots (issue 49): behind the expensive reads' gate.
+    expensive: searchesNear,
     side: "queries",
     allow: "anonymous",
     tag: "queries",
