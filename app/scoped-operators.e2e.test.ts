@@ -242,6 +242,14 @@ const ROWS: Record<
     attempt: () => ({ method: "PUT", path: `/parking-lots/${LOT}/rate`, body: { hourlyRate: 2000 } }),
     expect: [401, 403, 403, 403, 200, 404, 200],
   },
+  changePlace: {
+    attempt: () => ({
+      method: "PUT",
+      path: `/parking-lots/${LOT}/place`,
+      body: { location: { latitude: 37.5, longitude: 127 }, timeZone: "Asia/Seoul" },
+    }),
+    expect: [401, 403, 403, 403, 200, 404, 200],
+  },
   changeCustomerLimit: {
     attempt: () => ({
       method: "PUT",

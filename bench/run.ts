@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { PROJECT_ROOT } from "../test-support/process.js";
 import { log } from "./lib/log.js";
 import { loadAverage, type MachineInfo, machineInfo, waitForQuietMachine } from "./lib/machine.js";
+import { findASpotScenario } from "./scenarios/find-a-spot.js";
 import { historyScenario } from "./scenarios/history.js";
 import { hotLotScenario } from "./scenarios/hot-lot.js";
 import { lagScenario } from "./scenarios/lag.js";
@@ -24,6 +25,7 @@ const SCENARIOS: readonly Scenario[] = [
   replayScenario,
   lagScenario,
   queriesScenario,
+  findASpotScenario,
   listenersScenario,
   peersScenario,
   tracingScenario,

@@ -290,8 +290,16 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * List parking lots, by id
-         * @description **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         * List parking lots, by id; or find the lots near a point with a spot free for a window
+         * @description Without `near`, every lot by id. With `near`, `radiusMeters`, `from` and `until` (issue 49: find a spot), the lots within the radius that have a spot free for the whole window (each lot's availability quote, as GET /parking-lots/{parkingLotId}/availability answers it), nearest first (`sort=distance`, the default) or cheapest window first (`sort=price`: the 1,000 nearest lots within the radius ranked by the price of their rate, lots without a rate last), each with `distanceMeters`, the window's `price` and `windowAvailableSpots`. A lot that is closed or full for the window, or farther than the radius, or that never set its place, is left out. A search page holds at most 100 lots and quotes at most 5 candidates per lot asked for (at least 50): a page that comes back short with a `nextCursor` found only full lots so far, and the next page goes on from there.
+         *
+         *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `near`: `latitude,longitude` with latitude in -90..90 and longitude in -180..180; a search sends `near`, `radiusMeters`, `from` and `until` together.
+         *     - `radiusMeters`: only in a search, with `near` (and `near` needs it).
+         *     - `sort`: only in a search, with `near`.
+         *     - `from`: only in a search, with `near` (and `near` needs it); at most 5 minutes before now and at most 90 days ahead, as a booking's `startsAt`.
+         *     - `until`: only in a search, with `near` (and `near` needs it); after `from`, at least 15 minutes after it and at most 24 hours after it, and at least 15 minutes after now, as a booking's `endsAt`.
+         *     - `cursor`: in a search, a `nextCursor` a search answered.
          *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
          *
          *     **Access**: Anyone may call it: no token needed.
@@ -302,10 +310,11 @@ export interface paths {
         put?: never;
         /**
          * Register a parking lot
-         * @description Registering the same id with the same name and capacity again changes nothing (200); another name or capacity is refused (409).
+         * @description Registering the same id with the same name and capacity again changes nothing (200); another name or capacity is refused (409). `location`, `address` and `timeZone` place the lot (customers find it near a point: GET /parking-lots?near=); without a `timeZone` it keeps UTC, and the zone is stored as the runtime names it (case fixed).
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
-         *     - `name`, `parkingLotId`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
+         *     - `timeZone`: a zone the service's runtime knows (its IANA names and their links, such as `Asia/Calcutta`; not an offset such as `+09:00`).
+         *     - `address`, `name`, `parkingLotId`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
          *
          *     **Access**: Needs a bearer token with the role `operator` or `admin`.
          *
@@ -525,6 +534,34 @@ export interface paths {
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
         put: operations["changePaymentTerms"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/parking-lots/{parkingLotId}/place": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Set where the lot is and its time zone (operator)
+         * @description The whole place: `location` (WGS 84), an optional `address` (left out: none) and the IANA `timeZone` the lot keeps (stored as the runtime names it). A lot registered without them reads as UTC with no place until this sets them. The same place again changes nothing; a change is in the lot's audit trail. No booking changes: times are instants.
+         *
+         *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `timeZone`: a zone the service's runtime knows (its IANA names and their links, such as `Asia/Calcutta`; not an offset such as `+09:00`).
+         *     - `address`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
+         *
+         *     **Access**: Needs a bearer token with the role `operator` or `admin`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
+         */
+        put: operations["changePlace"];
         post?: never;
         delete?: never;
         options?: never;
@@ -1443,6 +1480,32 @@ export interface components {
              */
             noShowFee: number;
         };
+        ChangePlaceBody: {
+            /**
+             * @description The lot's street address as people write it; any script, not blank, at most 300 characters.
+             * @example 서울특별시 강남구 강남대로 396
+             */
+            address?: string;
+            /** @description Where the lot is: a WGS 84 point. */
+            location: {
+                /**
+                 * @description Latitude in degrees (WGS 84), -90 to 90.
+                 * @example 37.4979
+                 */
+                latitude: number;
+                /**
+                 * @description Longitude in degrees (WGS 84), -180 to 180.
+                 * @example 127.0276
+                 */
+                longitude: number;
+            };
+            /**
+             * Format: time-zone
+             * @description An IANA time zone name (format `time-zone`, checked by the service against the runtime's zones), e.g. `Asia/Seoul`, `America/New_York`, `UTC`; stored as the runtime names it (case fixed).
+             * @example Asia/Seoul
+             */
+            timeZone: string;
+        };
         ChangeRateBody: {
             /**
              * @description Price of one hour in the currency's minor unit; a window costs ceil(minutes x rate / 60).
@@ -1542,6 +1605,11 @@ export interface components {
             parkingLots: {
                 /** @description Reservations holding a spot at this moment: open-ended ones not canceled or checked out, and windows covering now (not canceled, not checked out before now). */
                 activeReservations: number;
+                /**
+                 * @description The lot's street address as people write it; any script, not blank, at most 300 characters.
+                 * @example 서울특별시 강남구 강남대로 396
+                 */
+                address?: string;
                 /** @description Reservations still to arrive, over the next 24 hours, that hold a spot at an instant when more spots are held than the lot has: only overstaying cars (which hold their spots until they check out) can cause that, and accepted reservations are never canceled for it. Soonest first, at most 50. */
                 atRisk: {
                     /**
@@ -1611,6 +1679,19 @@ export interface components {
                  * @example 3000
                  */
                 hourlyRate?: number;
+                /** @description Where the lot is (WGS 84). Absent: not set yet. */
+                location?: {
+                    /**
+                     * @description Latitude in degrees (WGS 84), -90 to 90.
+                     * @example 37.4979
+                     */
+                    latitude: number;
+                    /**
+                     * @description Longitude in degrees (WGS 84), -180 to 180.
+                     * @example 127.0276
+                     */
+                    longitude: number;
+                };
                 /**
                  * @description Most active reservations one customer may hold in the lot at once (default 4).
                  * @default 4
@@ -1700,6 +1781,12 @@ export interface components {
                  * @description ISO 8601 UTC timestamp.
                  */
                 registeredAt: string;
+                /**
+                 * Format: time-zone
+                 * @description An IANA time zone name (format `time-zone`, checked by the service against the runtime's zones), e.g. `Asia/Seoul`, `America/New_York`, `UTC`; stored as the runtime names it (case fixed). The lot's clock: UTC for a lot that never set one.
+                 * @example Asia/Seoul
+                 */
+                timeZone: string;
                 /** @description Reservations ever made in this lot. */
                 totalReservations: number;
                 /**
@@ -1884,7 +1971,7 @@ export interface components {
                 /** @description The fact in words: who did what, to what, and why. */
                 summary: string;
                 /** @description The event type. */
-                type: "ParkingLotRegistered" | "ParkingReserved" | "ReservationCanceled" | "ReservationCheckedIn" | "ReservationCheckedOut" | "ReservationNoShow" | "ParkingLotClosed" | "ParkingLotClosureBegan" | "ParkingLotCapacityChanged" | "ParkingLotRateChanged" | "ParkingLotCustomerLimitChanged" | "ParkingLotPaymentTermsChanged" | "PaymentAuthorized" | "PaymentFailed" | "PaymentSettlementDecided" | "PaymentCaptured" | "PaymentReleased" | "PaymentRefunded" | "OverstayCharged" | "PaymentStepFailed" | "CouponIssued" | "CouponRevoked" | "CustomerErased";
+                type: "ParkingLotRegistered" | "ParkingReserved" | "ReservationCanceled" | "ReservationCheckedIn" | "ReservationCheckedOut" | "ReservationNoShow" | "ParkingLotClosed" | "ParkingLotClosureBegan" | "ParkingLotCapacityChanged" | "ParkingLotRateChanged" | "ParkingLotCustomerLimitChanged" | "ParkingLotPaymentTermsChanged" | "ParkingLotPlaceChanged" | "PaymentAuthorized" | "PaymentFailed" | "PaymentSettlementDecided" | "PaymentCaptured" | "PaymentReleased" | "PaymentRefunded" | "OverstayCharged" | "PaymentStepFailed" | "CouponIssued" | "CouponRevoked" | "CustomerErased";
             }[];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: string | null;
@@ -2001,6 +2088,11 @@ export interface components {
         ParkingLotDetail: {
             /** @description Reservations holding a spot at this moment: open-ended ones not canceled or checked out, and windows covering now (not canceled, not checked out before now). */
             activeReservations: number;
+            /**
+             * @description The lot's street address as people write it; any script, not blank, at most 300 characters.
+             * @example 서울특별시 강남구 강남대로 396
+             */
+            address?: string;
             /** @description Present when asked with `asOf`: which moment of the log this answer reflects. */
             asOf?: {
                 /**
@@ -2050,6 +2142,19 @@ export interface components {
              * @example 3000
              */
             hourlyRate?: number;
+            /** @description Where the lot is (WGS 84). Absent: not set yet. */
+            location?: {
+                /**
+                 * @description Latitude in degrees (WGS 84), -90 to 90.
+                 * @example 37.4979
+                 */
+                latitude: number;
+                /**
+                 * @description Longitude in degrees (WGS 84), -180 to 180.
+                 * @example 127.0276
+                 */
+                longitude: number;
+            };
             /**
              * @description Most active reservations one customer may hold in the lot at once (default 4).
              * @default 4
@@ -2116,6 +2221,12 @@ export interface components {
              * @description ISO 8601 UTC timestamp.
              */
             registeredAt: string;
+            /**
+             * Format: time-zone
+             * @description An IANA time zone name (format `time-zone`, checked by the service against the runtime's zones), e.g. `Asia/Seoul`, `America/New_York`, `UTC`; stored as the runtime names it (case fixed). The lot's clock: UTC for a lot that never set one.
+             * @example Asia/Seoul
+             */
+            timeZone: string;
             /** @description Reservations ever made in this lot. */
             totalReservations: number;
             /**
@@ -2128,6 +2239,11 @@ export interface components {
             items: {
                 /** @description Reservations holding a spot at this moment: open-ended ones not canceled or checked out, and windows covering now (not canceled, not checked out before now). */
                 activeReservations: number;
+                /**
+                 * @description The lot's street address as people write it; any script, not blank, at most 300 characters.
+                 * @example 서울특별시 강남구 강남대로 396
+                 */
+                address?: string;
                 /** @description Spots free at this moment: the capacity less the reservations holding a spot now; 0 while the lot is closed. Computed when asked, so it changes as windows start and end, with no event. */
                 availableSpots: number;
                 /** @description Reservations of this lot ever canceled (by a customer, an operator or a closure). */
@@ -2160,11 +2276,26 @@ export interface components {
                      */
                     until: string;
                 }[];
+                /** @description A search: meters from `near` (great-circle, rounded). */
+                distanceMeters?: number;
                 /**
                  * @description Price of one hour in the currency's minor unit; a window costs ceil(minutes x rate / 60). The rate of bookings made now (one made before keeps its price).
                  * @example 3000
                  */
                 hourlyRate?: number;
+                /** @description Where the lot is (WGS 84). Absent: not set yet. */
+                location?: {
+                    /**
+                     * @description Latitude in degrees (WGS 84), -90 to 90.
+                     * @example 37.4979
+                     */
+                    latitude: number;
+                    /**
+                     * @description Longitude in degrees (WGS 84), -180 to 180.
+                     * @example 127.0276
+                     */
+                    longitude: number;
+                };
                 /**
                  * @description Most active reservations one customer may hold in the lot at once (default 4).
                  * @default 4
@@ -2211,11 +2342,19 @@ export interface components {
                      */
                     noShowFee: number;
                 };
+                /** @description A search: what the window costs at the lot (its availability quote); null for a lot without a rate (the client names its amount). */
+                price?: number | null;
                 /**
                  * Format: date-time
                  * @description ISO 8601 UTC timestamp.
                  */
                 registeredAt: string;
+                /**
+                 * Format: time-zone
+                 * @description An IANA time zone name (format `time-zone`, checked by the service against the runtime's zones), e.g. `Asia/Seoul`, `America/New_York`, `UTC`; stored as the runtime names it (case fixed). The lot's clock: UTC for a lot that never set one.
+                 * @example Asia/Seoul
+                 */
+                timeZone: string;
                 /** @description Reservations ever made in this lot. */
                 totalReservations: number;
                 /**
@@ -2223,11 +2362,18 @@ export interface components {
                  * @description ISO 8601 UTC timestamp.
                  */
                 updatedAt: string;
+                /** @description A search: the spots free for the whole window (its availability quote; at least 1). */
+                windowAvailableSpots?: number;
             }[];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: string | null;
         };
         ParkingLotRegisteredResponse: {
+            /**
+             * @description The lot's street address as people write it; any script, not blank, at most 300 characters.
+             * @example 서울특별시 강남구 강남대로 396
+             */
+            address?: string;
             /**
              * @description Number of spots; 0 registers a lot that takes no reservations.
              * @example 5
@@ -2238,6 +2384,19 @@ export interface components {
              * @example 3000
              */
             hourlyRate?: number;
+            /** @description Where the lot is: a WGS 84 point. */
+            location?: {
+                /**
+                 * @description Latitude in degrees (WGS 84), -90 to 90.
+                 * @example 37.4979
+                 */
+                latitude: number;
+                /**
+                 * @description Longitude in degrees (WGS 84), -180 to 180.
+                 * @example 127.0276
+                 */
+                longitude: number;
+            };
             /**
              * @description Most active reservations one customer may hold in the lot at once (default 4).
              * @default 4
@@ -2259,6 +2418,12 @@ export interface components {
              * @example 42
              */
             position: string;
+            /**
+             * Format: time-zone
+             * @description An IANA time zone name (format `time-zone`, checked by the service against the runtime's zones), e.g. `Asia/Seoul`, `America/New_York`, `UTC`; stored as the runtime names it (case fixed). UTC when the registration named none.
+             * @example Asia/Seoul
+             */
+            timeZone: string;
         };
         /** @description The refund is decided (a PaymentSettlementDecided in the log); the payments process manager asks the provider for it and records PaymentRefunded (or PaymentStepFailed) on the reservation. */
         PaymentRefundAccepted: {
@@ -2327,6 +2492,42 @@ export interface components {
                 noShowFee: number;
             };
         };
+        PlaceChangedResponse: {
+            /**
+             * @description The lot's street address as people write it; any script, not blank, at most 300 characters.
+             * @example 서울특별시 강남구 강남대로 396
+             */
+            address?: string;
+            /** @description Where the lot is: a WGS 84 point. */
+            location: {
+                /**
+                 * @description Latitude in degrees (WGS 84), -90 to 90.
+                 * @example 37.4979
+                 */
+                latitude: number;
+                /**
+                 * @description Longitude in degrees (WGS 84), -180 to 180.
+                 * @example 127.0276
+                 */
+                longitude: number;
+            };
+            /**
+             * @description Parking lot identifier.
+             * @example 1
+             */
+            parkingLotId: string;
+            /**
+             * @description Global position in the event log (decimal string).
+             * @example 42
+             */
+            position: string;
+            /**
+             * Format: time-zone
+             * @description An IANA time zone name (format `time-zone`, checked by the service against the runtime's zones), e.g. `Asia/Seoul`, `America/New_York`, `UTC`; stored as the runtime names it (case fixed).
+             * @example Asia/Seoul
+             */
+            timeZone: string;
+        };
         Problem: {
             detail?: string;
             /** @description For validation problems: each field that was wrong and what it expects. */
@@ -2370,6 +2571,11 @@ export interface components {
         };
         RegisterParkingLotBody: {
             /**
+             * @description The lot's street address as people write it; any script, not blank, at most 300 characters.
+             * @example 서울특별시 강남구 강남대로 396
+             */
+            address?: string;
+            /**
              * @description Number of spots; 0 registers a lot that takes no reservations.
              * @example 5
              */
@@ -2392,6 +2598,19 @@ export interface components {
              * @example 3000
              */
             hourlyRate?: number;
+            /** @description Where the lot is: a WGS 84 point. */
+            location?: {
+                /**
+                 * @description Latitude in degrees (WGS 84), -90 to 90.
+                 * @example 37.4979
+                 */
+                latitude: number;
+                /**
+                 * @description Longitude in degrees (WGS 84), -180 to 180.
+                 * @example 127.0276
+                 */
+                longitude: number;
+            };
             /**
              * @description Most active reservations one customer may hold in the lot at once (default 4).
              * @default 4
@@ -2408,6 +2627,12 @@ export interface components {
              * @example 1
              */
             parkingLotId?: string;
+            /**
+             * Format: time-zone
+             * @description An IANA time zone name (format `time-zone`, checked by the service against the runtime's zones), e.g. `Asia/Seoul`, `America/New_York`, `UTC`; stored as the runtime names it (case fixed).
+             * @example Asia/Seoul
+             */
+            timeZone?: string;
         };
         ReplayWebhooksBody: {
             /**
@@ -5352,12 +5577,22 @@ export interface operations {
     listParkingLots: {
         parameters: {
             query?: {
-                /** @description Letters, digits and `_ . : -`, starting with a letter or digit; at most 64 characters. */
+                /** @description The previous page's `nextCursor` (by id: the last lot's id; a search's is opaque). */
                 cursor?: string;
+                /** @description Search: the window's start (as a booking's `startsAt`). */
+                from?: string;
                 /** @description Page size, 1–1000 (default 50). */
                 limit?: number;
                 /** @description Read-your-writes: answer only once the view has applied this position (a command's `position`). */
                 minPosition?: string;
+                /** @description Search (issue 49): `latitude,longitude` of the point to search around (WGS 84 degrees, e.g. `37.4979,127.0276`); with `radiusMeters`, `from` and `until`. */
+                near?: string;
+                /** @description Search: how far from `near` a lot may be, in meters (at most 50,000). */
+                radiusMeters?: number;
+                /** @description Search: `distance` (default, nearest first) or `price` (cheapest window first). */
+                sort?: "distance" | "price";
+                /** @description Search: the window's end (as a booking's `endsAt`). */
+                until?: string;
             };
             header?: {
                 /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
@@ -5368,7 +5603,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A page of lots, by id. */
+            /** @description A page of lots, by id or (a search) nearest or cheapest first. */
             200: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -5536,7 +5771,13 @@ export interface operations {
                  * @example {
                  *       "parkingLotId": "gangnam-1",
                  *       "name": "강남역 공영주차장",
-                 *       "capacity": 120
+                 *       "capacity": 120,
+                 *       "location": {
+                 *         "latitude": 37.4979,
+                 *         "longitude": 127.0276
+                 *       },
+                 *       "address": "서울특별시 강남구 강남대로 396",
+                 *       "timeZone": "Asia/Seoul"
                  *     }
                  */
                 "application/json": components["schemas"]["RegisterParkingLotBody"];
@@ -5572,6 +5813,12 @@ export interface operations {
                      *       "name": "강남역 공영주차장",
                      *       "capacity": 120,
                      *       "maxActivePerCustomer": 4,
+                     *       "location": {
+                     *         "latitude": 37.4979,
+                     *         "longitude": 127.0276
+                     *       },
+                     *       "address": "서울특별시 강남구 강남대로 396",
+                     *       "timeZone": "Asia/Seoul",
                      *       "position": "42"
                      *     }
                      */
@@ -7384,6 +7631,241 @@ export interface operations {
                         status?: 403;
                         /** @enum {unknown} */
                         type?: "/problems/forbidden" | "/problems/customer-erased";
+                    };
+                };
+            };
+            /** @description `/problems/parking-lot-not-found`: Parking lot not found. */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        type?: "/problems/parking-lot-not-found";
+                    };
+                };
+            };
+            /** @description `/problems/method-not-allowed`: Method not allowed. */
+            405: {
+                headers: {
+                    Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 405;
+                        /** @enum {unknown} */
+                        type?: "/problems/method-not-allowed";
+                    };
+                };
+            };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `/problems/payload-too-large`: The body is too large. */
+            413: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 413;
+                        /** @enum {unknown} */
+                        type?: "/problems/payload-too-large";
+                    };
+                };
+            };
+            /** @description `/problems/unsupported-media-type`: Unsupported content type. */
+            415: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 415;
+                        /** @enum {unknown} */
+                        type?: "/problems/unsupported-media-type";
+                    };
+                };
+            };
+            /** @description `/problems/rate-limited`: Too many requests. */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        type?: "/problems/rate-limited";
+                    };
+                };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `/problems/internal`: Internal error. */
+            500: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 500;
+                        /** @enum {unknown} */
+                        type?: "/problems/internal";
+                    };
+                };
+            };
+            /** @description `/problems/identity-provider-unavailable`: The identity provider's keys cannot be fetched. `/problems/overloaded`: The service is overloaded. `/problems/concurrency-conflict`: Too much contention on this parking lot. `/problems/store-unavailable`: A backing store is unavailable. `/problems/storage-unavailable`: The service cannot store anything right now. */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        type?: "/problems/identity-provider-unavailable" | "/problems/overloaded" | "/problems/concurrency-conflict" | "/problems/store-unavailable" | "/problems/storage-unavailable";
+                    };
+                };
+            };
+        };
+    };
+    changePlace: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
+                "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
+            };
+            path: {
+                /**
+                 * @description Parking lot identifier.
+                 * @example gangnam-1
+                 */
+                parkingLotId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "location": {
+                 *         "latitude": 37.4979,
+                 *         "longitude": 127.0276
+                 *       },
+                 *       "address": "서울특별시 강남구 강남대로 396",
+                 *       "timeZone": "Asia/Seoul"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ChangePlaceBody"];
+            };
+        };
+        responses: {
+            /** @description Changed (or already so). */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlaceChangedResponse"];
+                };
+            };
+            /** @description `/problems/validation`: The request is invalid. `/problems/malformed-json`: The body is not valid JSON. */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation" | "/problems/malformed-json";
+                    };
+                };
+            };
+            /** @description `/problems/unauthorized`: Authentication required. */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        type?: "/problems/unauthorized";
+                    };
+                };
+            };
+            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        type?: "/problems/forbidden";
                     };
                 };
             };

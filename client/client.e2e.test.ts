@@ -392,6 +392,21 @@ describe("every operation through the generated client", () => {
       });
       expect(unknown.error?.type).toBe("/problems/parking-lot-not-found");
     },
+    changePlace: async () => {
+      const parkingLotId = "seocho-place";
+      await api.POST("/parking-lots", { body: { parkingLotId, name: "서초 위치 주차장", capacity: 2 } });
+      const place = { location: { latitude: 37.4837, longitude: 127.0324 }, timeZone: "Asia/Seoul" };
+      const changed = await api.PUT("/parking-lots/{parkingLotId}/place", {
+        params: { path: { parkingLotId } },
+        body: place,
+      });
+      expect(changed.data).toMatchObject(place);
+      const badZone = await api.PUT("/parking-lots/{parkingLotId}/place", {
+        params: { path: { parkingLotId } },
+        body: { ...place, timeZone: "Seoul" },
+      });
+      expect(badZone.error?.errors?.map((e) => e.field)).toContain("body.timeZone");
+    },
     changePaymentTerms: async () => {
       const parkingLotId = "seocho-terms";
       await api.POST("/parking-lots", { body: { parkingLotId, name: "서초 결제 주차장", capacity: 2 } });

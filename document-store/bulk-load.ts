@@ -13,6 +13,7 @@ export function bulkLoadThrough(store: DocumentStore): BulkLoad {
     findById: (collection, id) => store.findById(collection, id),
     find: (collection, filter, options) => store.find(collection, filter, options),
     count: (collection, filter) => store.count(collection, filter),
+    findNear: (collection, query) => store.findNear(collection, query),
     countBy: (collection, filter, field, options) => store.countBy(collection, filter, field, options),
     write: (ops) => store.write(ops),
     explain: (collection, filter, options) => store.explain(collection, filter, options),

@@ -50,6 +50,41 @@ export interface IndexSpec {
   readonly unique?: boolean;
 }
 
+/**
+ * A geospatial index (MongoDB's `2dsphere`) on `field`, which holds a GeoJSON point
+ * `{ type: "Point", coordinates: [longitude, latitude] }` (a document without a valid one is not
+ * in it). What findNear reads.
+ */
+export interface GeoIndexSpec {
+  readonly name: string;
+  readonly geo: string;
+}
+
+/** Any index a collection may declare. */
+export type AnyIndexSpec = IndexSpec | GeoIndexSpec;
+export const isGeoIndex = (spec: AnyIndexSpec): spec is GeoIndexSpec => "geo" in spec;
+/** The key indexes of a declaration (what every store orders by). */
+export const keyIndexes = (specs: readonly AnyIndexSpec[]): IndexSpec[] =>
+  specs.filter((spec): spec is IndexSpec => !isGeoIndex(spec));
+
+/** The documents near a point, nearest first (see DocumentStore.findNear). */
+export interface NearQuery {
+  /** The field of a geo index. */
+  readonly field: string;
+  readonly latitude: number;
+  readonly longitude: number;
+  /** Only documents at most this far (great-circle meters, on the sphere MongoDB measures with). */
+  readonly maxDistanceMeters: number;
+  /** Past a page: documents farther than this one, or as far with a greater `_id`. */
+  readonly after?: { readonly distanceMeters: number; readonly id: string };
+  readonly limit: number;
+}
+
+export interface Near<T extends Document = Document> {
+  readonly document: T;
+  readonly distanceMeters: number;
+}
+
 export interface FindOptions {
   readonly sort?: SortSpec;
   readonly limit?: number;
@@ -73,7 +108,7 @@ export interface QueryPlan {
 
 export interface DocumentStore {
   /** Creates the indexes if missing (idempotent). Creates the collection if missing. */
-  ensureIndexes(collection: string, indexes: readonly IndexSpec[]): Promise<void>;
+  ensureIndexes(collection: string, indexes: readonly AnyIndexSpec[]): Promise<void>;
 
   /**
    * Announces indexes that ensureIndexes will create later, after a bulk load into the collection
@@ -81,7 +116,7 @@ export interface DocumentStore {
    * embedded store keeps their fields in columns from the first write on, so the later build
    * reads no JSON). Idempotent; creates the collection if missing.
    */
-  prepareIndexes(collection: string, indexes: readonly IndexSpec[]): Promise<void>;
+  prepareIndexes(collection: string, indexes: readonly AnyIndexSpec[]): Promise<void>;
 
   findById<T extends Document = Document>(collection: string, id: string): Promise<T | null>;
 
@@ -92,6 +127,14 @@ export interface DocumentStore {
   ): Promise<T[]>;
 
   count(collection: string, filter: Filter): Promise<number>;
+
+  /**
+   * The documents of the geo index on `query.field` within `maxDistanceMeters` of the point,
+   * nearest first (ties by `_id`), at most `limit`, each with its distance: the index narrows the
+   * candidates to the circle's surroundings, so the work grows with the documents near the point,
+   * not with the collection. A collection without that geo index is an error (as in MongoDB).
+   */
+  findNear<T extends Document = Document>(collection: string, query: NearQuery): Promise<Near<T>[]>;
 
   /**
    * How many documents match `filter`, per value of `field` (a field path like an index key's):

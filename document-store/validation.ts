@@ -2,7 +2,15 @@
  * Input checks shared by both adapters, so a bad call fails the same way (a DocumentStoreError
  * with the same message) whichever store runs, and never reaches a driver or SQL.
  */
-import type { CountByOptions, Filter, FindOptions, IndexSpec, SortSpec, WriteOp } from "./port.js";
+import type {
+  AnyIndexSpec,
+  CountByOptions,
+  Filter,
+  FindOptions,
+  NearQuery,
+  SortSpec,
+  WriteOp,
+} from "./port.js";
 import { COLLECTION_NAME, DocumentStoreError } from "./port.js";
 
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -62,7 +70,7 @@ export function assertFilter(filter: Filter): void {
 /** Field paths the adapters accept in index keys: dotted segments of letters, digits and underscores. */
 export const INDEX_FIELD_PATH = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
 
-export function validateIndexSpecs(collection: string, indexes: readonly IndexSpec[]): void {
+export function validateIndexSpecs(collection: string, indexes: readonly AnyIndexSpec[]): void {
   assertCollectionName(collection);
   if (!Array.isArray(indexes)) throw new DocumentStoreError("indexes must be an array");
   const names = new Set<string>();
@@ -72,6 +80,13 @@ export function validateIndexSpecs(collection: string, indexes: readonly IndexSp
     }
     if (names.has(index.name)) throw new DocumentStoreError(`index name ${index.name} is given twice`);
     names.add(index.name);
+    if ("geo" in index) {
+      if (typeof index.geo !== "string" || !INDEX_FIELD_PATH.test(index.geo))
+        throw new DocumentStoreError(
+          `geo index ${index.name}: field path ${JSON.stringify(index.geo)} is not supported`,
+        );
+      continue;
+    }
     const keys = Object.entries(index.keys ?? {});
     if (keys.length === 0) throw new DocumentStoreError(`index ${index.name} has no keys`);
     for (const [path, direction] of keys) {
@@ -85,6 +100,30 @@ export function validateIndexSpecs(collection: string, indexes: readonly IndexSp
       }
     }
   }
+}
+
+/** The most documents one findNear answers. */
+export const MAX_NEAR_LIMIT = 10_000;
+
+/** A near query both adapters can run: a geo field, a point in range, a finite radius, a page size. */
+export function validateNearQuery(collection: string, query: NearQuery): void {
+  assertCollectionName(collection);
+  const finite = (value: unknown, min: number, max: number) =>
+    typeof value === "number" && Number.isFinite(value) && value >= min && value <= max;
+  if (typeof query.field !== "string" || !INDEX_FIELD_PATH.test(query.field))
+    throw new DocumentStoreError(`findNear: field path ${JSON.stringify(query.field)} is not supported`);
+  if (!finite(query.latitude, -90, 90) || !finite(query.longitude, -180, 180))
+    throw new DocumentStoreError("findNear: latitude must be in [-90, 90] and longitude in [-180, 180]");
+  if (!finite(query.maxDistanceMeters, 0, 20_037_600))
+    throw new DocumentStoreError("findNear: maxDistanceMeters must be a finite number of meters, at least 0");
+  if (!Number.isInteger(query.limit) || query.limit < 1 || query.limit > MAX_NEAR_LIMIT)
+    throw new DocumentStoreError(`findNear: limit must be an integer from 1 to ${MAX_NEAR_LIMIT}`);
+  const after = query.after;
+  if (
+    after !== undefined &&
+    (!finite(after.distanceMeters, 0, Number.MAX_VALUE) || typeof after.id !== "string")
+  )
+    throw new DocumentStoreError("findNear: after needs a distance in meters and an id");
 }
 
 /** The update operators both adapters accept (MongoDB's field update and array operators we can honour). */
@@ -225,6 +264,7 @@ export function validateCountBy(field: string, options: CountByOptions | undefin
  */
 export const checkArgs = {
   indexes: validateIndexSpecs,
+  near: validateNearQuery,
   collection: assertCollectionName,
   findById(collection: string, id: string): void {
     assertCollectionName(collection);

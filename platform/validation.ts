@@ -35,10 +35,10 @@ ajv.addKeyword({ keyword: "x-personal", schemaType: "boolean" });
 
 /**
  * A format whose rule a portable pattern cannot state (one named in the schema's `format` and its
- * description): checked here by `test`, a JavaScript regular expression. Call before compiling a
- * schema that names it.
+ * description): checked here by `test`, a JavaScript regular expression or a function of the
+ * string. Call before compiling a schema that names it; the first definition of a name stays.
  */
-export function addFormat(name: string, test: RegExp): void {
+export function addFormat(name: string, test: RegExp | ((value: string) => boolean)): void {
   if (!ajv.formats[name]) ajv.addFormat(name, test);
 }
 

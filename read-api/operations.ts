@@ -1,3 +1,4 @@
+import type { Request } from "express";
 import { SignInConfig } from "../platform/auth/sign-in-schemas.js";
 import {
   CORRELATION,
@@ -42,18 +43,36 @@ import { asksAsOf } from "./time-travel/as-of.js";
  * whose data is decided by access.ts. The composition root generates the access check, the 405
  * and OPTIONS answers and the OpenAPI document from these rows (app/surface/).
  */
+/** A listing that searches near a point (issue 49). */
+const searchesNear = (req: Request): boolean =>
+  typeof req.query === "object" && req.query !== null && "near" in req.query;
+
 export const QUERY_OPERATIONS = [
   {
     method: "get",
     path: "/parking-lots",
     operationId: "listParkingLots",
+    // A search near a point quotes up to its walk's lots (issue 49): behind the expensive reads' gate.
+    expensive: searchesNear,
     side: "queries",
     allow: "anonymous",
     tag: "queries",
-    summary: "List parking lots, by id",
+    summary: "List parking lots, by id; or find the lots near a point with a spot free for a window",
+    description:
+      "Without `near`, every lot by id. With `near`, `radiusMeters`, `from` and `until` (issue 49: find a spot), the lots within the radius that have a spot free for the whole window (each lot's availability quote, as GET /parking-lots/{parkingLotId}/availability answers it), nearest first (`sort=distance`, the default) or cheapest window first (`sort=price`: the 1,000 nearest lots within the radius ranked by the price of their rate, lots without a rate last), each with `distanceMeters`, the window's `price` and `windowAvailableSpots`. A lot that is closed or full for the window, or farther than the radius, or that never set its place, is left out. A search page holds at most 100 lots and quotes at most 5 candidates per lot asked for (at least 50): a page that comes back short with a `nextCursor` found only full lots so far, and the next page goes on from there.",
     query: ParkingLotsQuery,
+    rules: [
+      "`near`: `latitude,longitude` with latitude in -90..90 and longitude in -180..180; a search sends `near`, `radiusMeters`, `from` and `until` together.",
+      "`radiusMeters`: only in a search, with `near` (and `near` needs it).",
+      "`sort`: only in a search, with `near`.",
+      "`from`: only in a search, with `near` (and `near` needs it); at most 5 minutes before now and at most 90 days ahead, as a booking's `startsAt`.",
+      "`until`: only in a search, with `near` (and `near` needs it); after `from`, at least 15 minutes after it and at most 24 hours after it, and at least 15 minutes after now, as a booking's `endsAt`.",
+      "`cursor`: in a search, a `nextCursor` a search answered.",
+    ],
     problems: ["store-unavailable"],
-    responses: { "200": jsonResponse("A page of lots, by id.", ParkingLotPage) },
+    responses: {
+      "200": jsonResponse("A page of lots, by id or (a search) nearest or cheapest first.", ParkingLotPage),
+    },
   },
   {
     method: "get",

@@ -662,3 +662,245 @@ describe("query API: a service with an empty log", () => {
     }
   });
 });
+
+describe("query API: a lot's place and time zone, and finding a spot near a point (issue 49)", () => {
+  let env: { service: RunningService; dir: string; remove: () => void };
+  let base: string;
+  let position = "0";
+  const GANGNAM = { latitude: 37.4979, longitude: 127.0276 };
+  /** A point `meters` north of Gangnam station (a degree of latitude is about 111.3 km). */
+  const north = (meters: number) => ({
+    latitude: GANGNAM.latitude + meters / 111_319.5,
+    longitude: GANGNAM.longitude,
+  });
+  const day = new Date(Date.now() + 2 * 24 * 3_600_000).toISOString().slice(0, 10);
+  const FROM = `${day}T10:00:00.000Z`;
+  const UNTIL = `${day}T12:00:00.000Z`;
+  const search = (extra = "") =>
+    `/parking-lots?near=${GANGNAM.latitude},${GANGNAM.longitude}&radiusMeters=1000&from=${encodeURIComponent(FROM)}&until=${encodeURIComponent(UNTIL)}${extra}`;
+  const register = async (body: Record<string, unknown>) => {
+    const answer = await call<{ position: string; timeZone: string }>(base, "POST", "/parking-lots", body);
+    if (answer.status === 201) position = answer.body.position;
+    return answer;
+  };
+  type Found = { parkingLotId: string; distanceMeters: number; price: number | null; timeZone: string };
+  const ANON = { authorization: "" };
+
+  beforeAll(async () => {
+    env = await startService();
+    base = env.service.url;
+    const at = (id: string, name: string, meters: number, rest: Record<string, unknown>) =>
+      register({ parkingLotId: id, name, capacity: 3, location: north(meters), ...rest });
+    const near = await at("near-100", "강남역 A", 100, {
+      hourlyRate: 3000,
+      timeZone: "asia/seoul",
+      address: "서울특별시 강남구 강남대로 396",
+    });
+    expect(near.status).toBe(201);
+    expect(near.body.timeZone).toBe("Asia/Seoul");
+    expect(
+      (await at("cheap-600", "강남역 B", 600, { hourlyRate: 1000, timeZone: "Asia/Seoul" })).status,
+    ).toBe(201);
+    expect((await at("far-9k", "먼 주차장", 9_000, { hourlyRate: 500, timeZone: "Asia/Seoul" })).status).toBe(
+      201,
+    );
+    expect((await at("full-300", "가득 찬 주차장", 300, { hourlyRate: 2000, capacity: 1 })).status).toBe(201);
+    // A link (the runtime's list may leave it out) is an IANA name all the same.
+    expect((await at("calcutta", "Kolkata lot", 20_000, { timeZone: "Asia/Calcutta" })).status).toBe(201);
+    expect(
+      (await register({ parkingLotId: "no-place", name: "옛 주차장", capacity: 2, hourlyRate: 2500 })).status,
+    ).toBe(201);
+    const booked = await call<{ position: string }>(
+      base,
+      "POST",
+      "/parking-lots/full-300/reservations",
+      { carNumber: "10더8612", startsAt: FROM, endsAt: UNTIL },
+      await customerHeaders(env.dir, "CUST1"),
+    );
+    expect(booked.status).toBe(201);
+    position = booked.body.position;
+  });
+  afterAll(async () => {
+    await env.service.shutdown("test done");
+    env.remove();
+  });
+
+  it("registration takes a place and a zone; a lot without them reads UTC with no place; a bad zone is a 400 naming timeZone", async () => {
+    const lot = await call<Record<string, unknown>>(
+      base,
+      "GET",
+      `/parking-lots/near-100?minPosition=${position}`,
+      undefined,
+      ANON,
+    );
+    expect(lot.body).toMatchObject({
+      location: north(100),
+      address: "서울특별시 강남구 강남대로 396",
+      timeZone: "Asia/Seoul",
+    });
+    expect(lot.body.point).toBeUndefined();
+    const old = await call<Record<string, unknown>>(base, "GET", "/parking-lots/no-place", undefined, ANON);
+    expect(old.body.timeZone).toBe("UTC");
+    expect(old.body.location).toBeUndefined();
+    const listed = await call<Page<Record<string, unknown>>>(
+      base,
+      "GET",
+      "/parking-lots?limit=100",
+      undefined,
+      ANON,
+    );
+    expect(listed.body.items.find((l) => l.parkingLotId === "calcutta")).toMatchObject({
+      timeZone: new Intl.DateTimeFormat("en", { timeZone: "Asia/Calcutta" }).resolvedOptions().timeZone,
+    });
+    for (const timeZone of ["Mars/Olympus_Mons", "+09:00", "KST+9"]) {
+      const bad = await call(base, "POST", "/parking-lots", { name: "잘못된 시간대", capacity: 1, timeZone });
+      const problem = expectProblem(bad, 400, "validation");
+      expect(problem.errors?.map((e) => e.field).join(" ")).toContain("timeZone");
+    }
+    const badPoint = await call(base, "POST", "/parking-lots", {
+      name: "x",
+      capacity: 1,
+      location: { latitude: 91, longitude: 0 },
+    });
+    expect(
+      expectProblem(badPoint, 400, "validation")
+        .errors?.map((e) => e.field)
+        .join(" "),
+    ).toContain("latitude");
+  });
+
+  it("an operator sets a lot's place; the same place again changes nothing; the audit trail says it once", async () => {
+    const place = { location: north(800), address: "테헤란로 1", timeZone: "Asia/Seoul" };
+    const byCustomer = await call(
+      base,
+      "PUT",
+      "/parking-lots/no-place/place",
+      place,
+      await customerHeaders(env.dir, "CUST1"),
+    );
+    expect(byCustomer.status).toBe(403);
+    const bad = await call(base, "PUT", "/parking-lots/no-place/place", {
+      ...place,
+      timeZone: "Asia/Nowhere",
+    });
+    expect(
+      expectProblem(bad, 400, "validation")
+        .errors?.map((e) => e.field)
+        .join(" "),
+    ).toContain("timeZone");
+    const changed = await call<{ position: string; timeZone: string }>(
+      base,
+      "PUT",
+      "/parking-lots/no-place/place",
+      place,
+    );
+    expect(changed.status).toBe(200);
+    expect(changed.body).toMatchObject({ ...place, parkingLotId: "no-place" });
+    position = changed.body.position;
+    expect((await call(base, "PUT", "/parking-lots/no-place/place", place)).status).toBe(200);
+    expect((await call(base, "PUT", "/parking-lots/nowhere/place", place)).status).toBe(404);
+    const lot = await call<Record<string, unknown>>(
+      base,
+      "GET",
+      `/parking-lots/no-place?minPosition=${position}`,
+      undefined,
+      ANON,
+    );
+    expect(lot.body).toMatchObject(place);
+    const history = await call<{ items: { type: string; summary: string }[] }>(
+      base,
+      "GET",
+      "/parking-lots/no-place/history?limit=50",
+    );
+    const moves = history.body.items.filter((item) => item.type === "ParkingLotPlaceChanged");
+    expect(moves).toHaveLength(1);
+    expect(moves[0]?.summary).toContain("moved lot no-place to");
+    expect(moves[0]?.summary).toContain("in time zone Asia/Seoul (before: no place in time zone UTC)");
+  });
+
+  it("finds the lots within the radius with a spot for the window, nearest first: a far and a full lot left out", async () => {
+    const found = await call<Page<Found>>(
+      base,
+      "GET",
+      `${search()}&minPosition=${position}`,
+      undefined,
+      ANON,
+    );
+    expect(found.status, JSON.stringify(found.body)).toBe(200);
+    expect(found.body.items.map((l) => l.parkingLotId)).toEqual(["near-100", "cheap-600", "no-place"]);
+    expect(found.body.items.map((l) => l.distanceMeters)).toEqual([100, 600, 800]);
+    // Two hours at the lot's rate: the availability quote's amount.
+    expect(found.body.items.map((l) => l.price)).toEqual([6000, 2000, 5000]);
+    expect(found.body.nextCursor).toBeNull();
+    const quote = await call<{ amount: number }>(
+      base,
+      "GET",
+      `/parking-lots/cheap-600/availability?from=${encodeURIComponent(FROM)}&until=${encodeURIComponent(UNTIL)}`,
+      undefined,
+      ANON,
+    );
+    expect(quote.body.amount).toBe(2000);
+    // The full lot has a spot outside the window.
+    const later = search()
+      .replace(encodeURIComponent(FROM), encodeURIComponent(`${day}T13:00:00.000Z`))
+      .replace(encodeURIComponent(UNTIL), encodeURIComponent(`${day}T14:00:00.000Z`));
+    const open = await call<Page<Found>>(base, "GET", later, undefined, ANON);
+    expect(open.body.items.map((l) => l.parkingLotId)).toContain("full-300");
+  });
+
+  it("sorts by the window's price, and pages by an opaque cursor: every lot once", async () => {
+    const cheapest = await call<Page<Found>>(base, "GET", search("&sort=price"), undefined, ANON);
+    expect(cheapest.body.items.map((l) => l.parkingLotId)).toEqual(["cheap-600", "no-place", "near-100"]);
+    for (const sort of ["distance", "price"]) {
+      const seen: string[] = [];
+      let cursor: string | null = "";
+      for (let page = 0; page < 10 && cursor !== null; page++) {
+        const answer: JsonResponse<Page<Found>> = await call<Page<Found>>(
+          base,
+          "GET",
+          search(`&sort=${sort}&limit=1${cursor ? `&cursor=${cursor}` : ""}`),
+          undefined,
+          ANON,
+        );
+        expect(answer.status).toBe(200);
+        seen.push(...answer.body.items.map((l) => l.parkingLotId));
+        cursor = answer.body.nextCursor;
+      }
+      expect(seen).toEqual(
+        sort === "price" ? ["cheap-600", "no-place", "near-100"] : ["near-100", "cheap-600", "no-place"],
+      );
+    }
+  });
+
+  it.each([
+    [
+      `/parking-lots?near=91,0&radiusMeters=100&from=${encodeURIComponent(FROM)}&until=${encodeURIComponent(UNTIL)}`,
+      "query.near",
+    ],
+    [
+      `/parking-lots?near=37.5,127&from=${encodeURIComponent(FROM)}&until=${encodeURIComponent(UNTIL)}`,
+      "query",
+    ],
+    [
+      `/parking-lots?near=37.5,127&radiusMeters=60000&from=${encodeURIComponent(FROM)}&until=${encodeURIComponent(UNTIL)}`,
+      "query.radiusMeters",
+    ],
+    [
+      "/parking-lots?near=37.5,127&radiusMeters=100&from=2020-01-01T00:00:00Z&until=2020-01-01T01:00:00Z",
+      "query.from",
+    ],
+    ["/parking-lots?radiusMeters=100", "query"],
+    [
+      `/parking-lots?near=37.5,127&radiusMeters=100&from=${encodeURIComponent(FROM)}&until=${encodeURIComponent(UNTIL)}&cursor=bm9wZQ`,
+      "query.cursor",
+    ],
+    // A forged cursor (a negative distance) is refused as one the search never answered.
+    [
+      `/parking-lots?near=37.5,127&radiusMeters=100&from=${encodeURIComponent(FROM)}&until=${encodeURIComponent(UNTIL)}&cursor=eyJkIjotNSwiaSI6IngifQ`,
+      "query.cursor",
+    ],
+  ])("GET %s → 400 naming %s", async (path, field) => {
+    const problem = expectProblem(await call(base, "GET", path, undefined, ANON), 400, "validation");
+    expect(problem.errors?.map((e) => e.field).join(" ")).toContain(field);
+  });
+});

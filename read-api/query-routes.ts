@@ -1,3 +1,4 @@
+import type { Static } from "@sinclair/typebox";
 import type { RequestHandler } from "express";
 import { type Position, parsePositionToken } from "../event-store/position.js";
 import type { Operation } from "../platform/http/operation.js";
@@ -34,6 +35,7 @@ import { type PageRoutesOptions, pageHandlers, wantsHtml } from "./page-routes.j
 import { asksAsOf } from "./time-travel/as-of.js";
 import { asOfViews } from "./time-travel/as-of-routes.js";
 import type { TimeTravel } from "./time-travel/time-travel.js";
+import { InvalidSearchCursor, type LotSearch, MAX_SEARCH_PAGE } from "./views/lot-search.js";
 import { daysBetween, today } from "./views/money-view.js";
 import {
   PositionBeyondHeadError,
@@ -148,12 +150,22 @@ type AsOfViews = ReturnType<typeof asOfViews>;
 
 /** The lots: the listing, one lot (now, or as of a moment), a window's availability. */
 function lotHandlers(
-  { lots, context }: Views,
+  { lots, search, context }: Views,
   asOf: AsOfViews,
 ): Handlers<"listParkingLots" | "getParkingLot" | "getAvailability"> {
   return {
     listParkingLots: async (req, res) => {
       const q = queryOf(req, ParkingLotsQuery);
+      if (q.near !== undefined) {
+        const found = await answer(() => search.search(searchOf(q, context.now()))).catch((error) => {
+          if (!(error instanceof InvalidSearchCursor)) throw error;
+          throw new ProblemError("validation", "cursor is not a nextCursor this search answered.", {
+            errors: [{ field: "query.cursor", message: error.message }],
+          });
+        });
+        res.json({ ...found, items: found.items.map((lot) => lotFor(req, lot)) });
+        return;
+      }
       const page = await answer(() =>
         lots.parkingLots({
           limit: limitOf(q.limit),
@@ -205,6 +217,39 @@ function lotHandlers(
         );
       res.json(view);
     },
+  };
+}
+
+/**
+ * A search's terms (issue 49), or the 400 naming what is wrong beyond the schema: the point's
+ * range, the window's bounds (as the availability quote's: schemas/reservation-time.ts).
+ */
+function searchOf(q: Static<typeof ParkingLotsQuery>, now: number): LotSearch {
+  const [latitude, longitude] = String(q.near).split(",").map(Number) as [number, number];
+  if (!(Math.abs(latitude) <= 90 && Math.abs(longitude) <= 180))
+    throw new ProblemError(
+      "validation",
+      "near must be latitude,longitude with latitude in -90..90 and longitude in -180..180.",
+      {
+        errors: [{ field: "query.near", message: "latitude must be in -90..90 and longitude in -180..180" }],
+      },
+    );
+  const from = Date.parse(String(q.from));
+  const until = Date.parse(String(q.until));
+  const problem = windowProblem(from, until, now, { start: "query.from", end: "query.until" });
+  if (problem)
+    throw new ProblemError("validation", `${problem.field.replace("query.", "")} ${problem.detail}.`, {
+      errors: [{ field: problem.field, message: problem.detail }],
+    });
+  return {
+    near: { latitude, longitude },
+    radiusMeters: Number(q.radiusMeters),
+    from,
+    until,
+    sort: q.sort ?? "distance",
+    limit: Math.min(limitOf(q.limit), MAX_SEARCH_PAGE),
+    ...(q.cursor ? { cursor: q.cursor } : {}),
+    minPosition: minPositionOf(q.minPosition),
   };
 }
 

@@ -15,6 +15,7 @@ import {
   ReservationId,
   Timestamp,
 } from "./common.js";
+import { Address, Location, TimeZone } from "./place.js";
 import { ReservationStatus } from "./read-models.js";
 
 /** What each command answers (the write side's responses), by schema. */
@@ -176,7 +177,22 @@ export const ParkingLotRegisteredResponse = Type.Object(
     capacity: Capacity,
     hourlyRate: Type.Optional(HourlyRate),
     maxActivePerCustomer: MaxActivePerCustomer,
+    location: Type.Optional(Location),
+    address: Type.Optional(Address),
+    timeZone: { ...TimeZone, description: `${TimeZone.description} UTC when the registration named none.` },
     position: PositionString,
   },
   { $id: "ParkingLotRegisteredResponse" },
+);
+
+/** Since issue 49: the lot's place and time zone as now recorded. */
+export const PlaceChangedResponse = Type.Object(
+  {
+    parkingLotId: ParkingLotId,
+    location: Location,
+    address: Type.Optional(Address),
+    timeZone: TimeZone,
+    position: PositionString,
+  },
+  { $id: "PlaceChangedResponse" },
 );

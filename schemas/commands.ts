@@ -21,6 +21,7 @@ import {
   Timestamp,
 } from "./common.js";
 import { IntentId, PaymentStep, SettlementId } from "./payment-events.js";
+import { Address, Location, TimeZone } from "./place.js";
 
 /** Request bodies of the command API. */
 
@@ -54,8 +55,16 @@ export const RegisterParkingLotBody = Type.Object(
     hourlyRate: Type.Optional(HourlyRate),
     maxActivePerCustomer: Type.Optional(MaxActivePerCustomer),
     couponRule: Type.Optional(CouponRule),
+    // Since issue 49: where the lot is (an address only with a location) and its clock (default UTC).
+    location: Type.Optional(Location),
+    address: Type.Optional(Address),
+    timeZone: Type.Optional(TimeZone),
   },
-  { additionalProperties: false, $id: "RegisterParkingLotBody" },
+  {
+    additionalProperties: false,
+    $id: "RegisterParkingLotBody",
+    dependentRequired: { address: ["location"] },
+  },
 );
 export type RegisterParkingLotBody = Static<typeof RegisterParkingLotBody>;
 
@@ -162,6 +171,13 @@ export const ChangePaymentTermsBody = Type.Object(PaymentTerms.properties, {
 });
 export type ChangePaymentTermsBody = Static<typeof ChangePaymentTermsBody>;
 
+/** Since issue 49: the lot's whole place (an address left out is none) and its time zone. */
+export const ChangePlaceBody = Type.Object(
+  { location: Location, address: Type.Optional(Address), timeZone: TimeZone },
+  { additionalProperties: false, $id: "ChangePlaceBody" },
+);
+export type ChangePlaceBody = Static<typeof ChangePlaceBody>;
+
 export const IdempotencyKey = Type.String({
   minLength: 1,
   maxLength: 200,
@@ -182,6 +198,10 @@ export const RegisterParkingLot = command("RegisterParkingLot", {
   hourlyRate: Type.Optional(HourlyRate),
   maxActivePerCustomer: Type.Optional(MaxActivePerCustomer),
   couponRule: Type.Optional(CouponRule),
+  location: Type.Optional(Location),
+  address: Type.Optional(Address),
+  /** The runtime's name of the zone (schemas/place.ts `canonicalTimeZone`). */
+  timeZone: Type.Optional(TimeZone),
 });
 
 export const ReserveParking = command("ReserveParking", {
@@ -233,6 +253,12 @@ export const ChangeCustomerLimit = command("ChangeCustomerLimit", {
 export const ChangePaymentTerms = command("ChangePaymentTerms", {
   parkingLotId: ParkingLotId,
   terms: PaymentTerms,
+});
+export const ChangePlace = command("ChangePlace", {
+  parkingLotId: ParkingLotId,
+  location: Location,
+  address: Type.Optional(Address),
+  timeZone: TimeZone,
 });
 
 /**
@@ -347,6 +373,7 @@ export const ParkingLotCommand = Type.Union([
   ChangeRate,
   ChangeCustomerLimit,
   ChangePaymentTerms,
+  ChangePlace,
   RecordNoShow,
   BeginClosure,
   AuthorizePayment,
@@ -368,6 +395,7 @@ export type ChangeCapacity = Static<typeof ChangeCapacity>;
 export type ChangeRate = Static<typeof ChangeRate>;
 export type ChangeCustomerLimit = Static<typeof ChangeCustomerLimit>;
 export type ChangePaymentTerms = Static<typeof ChangePaymentTerms>;
+export type ChangePlace = Static<typeof ChangePlace>;
 export type RecordNoShow = Static<typeof RecordNoShow>;
 export type BeginClosure = Static<typeof BeginClosure>;
 export type AuthorizePayment = Static<typeof AuthorizePayment>;

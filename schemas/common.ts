@@ -1,6 +1,7 @@
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { NOT_BLANK_PATTERN } from "../platform/plain-text.js";
 import { addFormat } from "../platform/validation.js";
+import { TIME_ZONE_NAME } from "./place.js";
 
 /**
  * Building blocks shared by event, command and read-model schemas.
@@ -61,6 +62,8 @@ export const PLATE_FRAGMENT = /^[\p{L}\p{N}\p{M} -]*[\p{L}\p{N}\p{M}][\p{L}\p{N}
 export const SERVICE_FORMATS: Readonly<Record<string, RegExp>> = {
   "car-number": CAR_NUMBER,
   "plate-fragment": PLATE_FRAGMENT,
+  // Its shape: the service checks the name against the runtime's zones (schemas/place.ts).
+  "time-zone": TIME_ZONE_NAME,
 };
 for (const [name, test] of Object.entries(SERVICE_FORMATS)) addFormat(name, test);
 

@@ -23,6 +23,7 @@ const STAMP_FIELD: { [K in EventType]: TextFieldOf<DataOf<K>> } = {
   ParkingLotPaymentTermsChanged: "changedAt",
   PaymentIntentCreated: "createdAt",
   PaymentIntentReleased: "releasedAt",
+  ParkingLotPlaceChanged: "changedAt",
   PaymentAuthorized: "authorizedAt",
   PaymentFailed: "failedAt",
   PaymentSettlementDecided: "decidedAt",

@@ -21,6 +21,7 @@ import {
   Timestamp,
 } from "./common.js";
 import { PaymentEventDataSchemas } from "./payment-events.js";
+import { Address, Location, TimeZone } from "./place.js";
 
 export {
   OverstayChargedData,
@@ -48,6 +49,10 @@ export const ParkingLotRegisteredData = Type.Object(
     maxActivePerCustomer: Type.Optional(MaxActivePerCustomer),
     // Optional since issue 34: a lot registered before earns coupons by the default rule.
     couponRule: Type.Optional(CouponRule),
+    // Optional since issue 49: a lot registered before has no place and keeps UTC.
+    location: Type.Optional(Location),
+    address: Type.Optional(Address),
+    timeZone: Type.Optional(TimeZone),
   },
   { ...strict, $id: "ParkingLotRegistered" },
 );
@@ -228,6 +233,25 @@ export const ParkingLotPaymentTermsChangedData = Type.Object(
   { ...strict, $id: "ParkingLotPaymentTermsChanged" },
 );
 
+/**
+ * Since issue 49: where the lot is and which clock it keeps, from `changedAt` on (the whole place:
+ * an address left out is none). The previous place is named for the audit trail; absent fields
+ * there were absent then (no place, UTC).
+ */
+export const ParkingLotPlaceChangedData = Type.Object(
+  {
+    parkingLotId: ParkingLotId,
+    location: Location,
+    address: Type.Optional(Address),
+    timeZone: TimeZone,
+    previousLocation: Type.Optional(Location),
+    previousAddress: Type.Optional(Address),
+    previousTimeZone: Type.Optional(TimeZone),
+    changedAt: Timestamp,
+  },
+  { ...strict, $id: "ParkingLotPlaceChanged" },
+);
+
 export const CouponIssuedData = Type.Object(
   {
     couponId: CouponId,
@@ -288,6 +312,7 @@ export const EventDataSchemas = {
   ParkingLotRateChanged: ParkingLotRateChangedData,
   ParkingLotCustomerLimitChanged: ParkingLotCustomerLimitChangedData,
   ParkingLotPaymentTermsChanged: ParkingLotPaymentTermsChangedData,
+  ParkingLotPlaceChanged: ParkingLotPlaceChangedData,
   ...PaymentEventDataSchemas,
   CouponIssued: CouponIssuedData,
   CouponRevoked: CouponRevokedData,

@@ -12,13 +12,63 @@ const MinPosition = Type.String({
     "Read-your-writes: answer only once the view has applied this position (a command's `position`).",
 });
 
+/** The farthest a search looks (issue 49): 50 km. */
+export const MAX_SEARCH_RADIUS_METERS = 50_000;
+
+/**
+ * GET /parking-lots: the lots by id, or (issue 49) with `near`, `radiusMeters`, `from` and `until`
+ * the lots within the radius with a spot free for the whole window, nearest first or by price.
+ */
 export const ParkingLotsQuery = Type.Object(
   {
-    cursor: Type.Optional(Identifier),
+    cursor: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 200,
+        pattern: "^[A-Za-z0-9_.:-]+$",
+        description: "The previous page's `nextCursor` (by id: the last lot's id; a search's is opaque).",
+      }),
+    ),
     limit: Type.Optional(PageLimit),
     minPosition: Type.Optional(MinPosition),
+    near: Type.Optional(
+      Type.String({
+        maxLength: 40,
+        pattern: "^-?[0-9]{1,3}(\\.[0-9]{1,12})?,-?[0-9]{1,3}(\\.[0-9]{1,12})?$",
+        description:
+          "Search (issue 49): `latitude,longitude` of the point to search around (WGS 84 degrees, e.g. `37.4979,127.0276`); with `radiusMeters`, `from` and `until`.",
+        examples: ["37.4979,127.0276"],
+      }),
+    ),
+    radiusMeters: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: MAX_SEARCH_RADIUS_METERS,
+        description: "Search: how far from `near` a lot may be, in meters (at most 50,000).",
+        examples: [1000],
+      }),
+    ),
+    from: Type.Optional({
+      ...Instant,
+      description: "Search: the window's start (as a booking's `startsAt`).",
+    }),
+    until: Type.Optional({ ...Instant, description: "Search: the window's end (as a booking's `endsAt`)." }),
+    sort: Type.Optional(
+      Type.Union([Type.Literal("distance"), Type.Literal("price")], {
+        description: "Search: `distance` (default, nearest first) or `price` (cheapest window first).",
+      }),
+    ),
   },
-  { additionalProperties: false },
+  {
+    additionalProperties: false,
+    dependentRequired: {
+      near: ["radiusMeters", "from", "until"],
+      radiusMeters: ["near"],
+      from: ["near"],
+      until: ["near"],
+      sort: ["near"],
+    },
+  },
 );
 
 /** The control center pages its lots exactly like GET /parking-lots (default 100 a page). */

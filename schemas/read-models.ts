@@ -17,6 +17,7 @@ import {
   Timestamp,
 } from "./common.js";
 import { moneyDay, PaymentView } from "./payment-views.js";
+import { Address, Location, TimeZone } from "./place.js";
 import { RESERVATION_STATUSES } from "./reservation-time.js";
 
 /** A number of spots (free, held), as the description says. */
@@ -91,6 +92,12 @@ export const ParkingLotView = Type.Object(
         },
       ),
     ),
+    location: Type.Optional({ ...Location, description: "Where the lot is (WGS 84). Absent: not set yet." }),
+    address: Type.Optional(Address),
+    timeZone: {
+      ...TimeZone,
+      description: `${TimeZone.description} The lot's clock: UTC for a lot that never set one.`,
+    },
     registeredAt: Timestamp,
     updatedAt: Timestamp,
   },
@@ -387,8 +394,28 @@ export const Page = <T extends ReturnType<typeof Type.Object>>(item: T, $id?: st
     $id ? { $id } : {},
   );
 
+/** A lot as GET /parking-lots lists it: with a search (issue 49), how far it is and the window's terms. */
+export const ParkingLotListItem = Type.Object(
+  {
+    ...ParkingLotView.properties,
+    distanceMeters: Type.Optional(
+      Type.Integer({ minimum: 0, description: "A search: meters from `near` (great-circle, rounded)." }),
+    ),
+    price: Type.Optional({
+      ...AvailabilityView.properties.amount,
+      description:
+        "A search: what the window costs at the lot (its availability quote); null for a lot without a rate (the client names its amount).",
+    }),
+    windowAvailableSpots: Type.Optional(
+      spots("A search: the spots free for the whole window (its availability quote; at least 1)."),
+    ),
+  },
+  { $id: "ParkingLotListItem" },
+);
+export type ParkingLotListItem = Static<typeof ParkingLotListItem>;
+
 /** GET /parking-lots: a page of lots. */
-export const ParkingLotPage = Page(ParkingLotView, "ParkingLotPage");
+export const ParkingLotPage = Page(ParkingLotListItem, "ParkingLotPage");
 
 /** GET /customers/{customerId}/coupons: a page of coupons. */
 export const CouponPage = Page(CouponView, "CouponPage");

@@ -10,6 +10,7 @@ const lot = {
   parkingLotId: "gangnam-1",
   name: "강남역 공영주차장",
   capacity: 120,
+  timeZone: "UTC",
   maxActivePerCustomer: 3,
   position: "42",
 };

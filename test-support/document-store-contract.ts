@@ -12,6 +12,7 @@ import {
   type Reservation,
   reservation,
 } from "./document-store-contract/fixtures.js";
+import { geoContract } from "./document-store-contract/geo.js";
 import { indexesContract } from "./document-store-contract/indexes.js";
 import { modelContract } from "./document-store-contract/model.js";
 import { queriesContract } from "./document-store-contract/queries.js";
@@ -70,5 +71,6 @@ export function documentStoreContract(name: string, open: () => Promise<OpenedDo
     queriesContract(t);
     indexesContract(t);
     modelContract(t);
+    geoContract(t);
   });
 }

@@ -27,6 +27,7 @@ type PlainFields = Pick<
   | "maxActivePerCustomer"
   | "couponRule"
   | "paymentTerms"
+  | "place"
   | "activeReservations"
   | "archived"
 >;

@@ -8,7 +8,9 @@ import {
   DocumentStoreUnavailableError,
   type Filter,
   type FindOptions,
-  type IndexSpec,
+  type AnyIndexSpec as IndexSpec,
+  type Near,
+  type NearQuery,
   type QueryPlan,
   type Scalar,
   WriteConditionFailedError,
@@ -146,6 +148,10 @@ export class SqliteBulkLoad implements BulkLoad {
 
   count(collection: string, filter: Filter): Promise<number> {
     return this.call("count", collection, filter);
+  }
+
+  findNear<T extends Document = Document>(collection: string, query: NearQuery): Promise<Near<T>[]> {
+    return this.call("findNear", collection, query);
   }
 
   countBy(

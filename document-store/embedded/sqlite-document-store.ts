@@ -26,6 +26,7 @@ import { enterWalMode } from "../../platform/sqlite-wal.js";
 import { storageFailureOf, storageFailureText } from "../../platform/storage-failure.js";
 import { bulkLoadThrough } from "../bulk-load.js";
 import type {
+  AnyIndexSpec,
   BulkLoad,
   CountByOptions,
   Document,
@@ -33,11 +34,19 @@ import type {
   Filter,
   FindOptions,
   IndexSpec,
+  Near,
+  NearQuery,
   QueryPlan,
   Scalar,
   WriteOp,
 } from "../port.js";
-import { DocumentStoreError, DocumentStoreStorageError, DocumentStoreUnavailableError } from "../port.js";
+import {
+  DocumentStoreError,
+  DocumentStoreStorageError,
+  DocumentStoreUnavailableError,
+  isGeoIndex,
+  keyIndexes,
+} from "../port.js";
 import { checkArgs } from "../validation.js";
 import { interpretSqlitePlan } from "./sql-index-plans.js";
 import {
@@ -50,6 +59,7 @@ import {
   type SqlValue,
 } from "./sql-translation.js";
 import { SqliteBulkLoad } from "./sqlite-bulk-load.js";
+import { dropGeoIndexes, ensureGeoIndex, inOrder, nearIds } from "./sqlite-geo.js";
 import { chooseIndex, compileQuery, select, selectPlan, valueAt } from "./sqlite-reads.js";
 import {
   type Db,
@@ -143,12 +153,14 @@ export class SqliteDocumentStore implements DocumentStore {
     }
   }
 
-  async ensureIndexes(collection: string, indexes: readonly IndexSpec[]): Promise<void> {
+  async ensureIndexes(collection: string, specs: readonly AnyIndexSpec[]): Promise<void> {
     this.guard(() => {
-      checkArgs.indexes(collection, indexes);
+      checkArgs.indexes(collection, specs);
+      const indexes = keyIndexes(specs);
       const create = this.db.transaction(() => {
         this.schema.checkSchema();
         let state = this.schema.prepareColumns(collection, indexes);
+        for (const geo of specs.filter(isGeoIndex)) ensureGeoIndex(this.db, collection, state.table, geo);
         const existing = new Map<string, IndexSpec>(state.indexes.map((i) => [i.name, i]));
         for (const spec of indexes) {
           const unique = spec.unique === true;
@@ -194,12 +206,12 @@ export class SqliteDocumentStore implements DocumentStore {
     });
   }
 
-  async prepareIndexes(collection: string, indexes: readonly IndexSpec[]): Promise<void> {
+  async prepareIndexes(collection: string, indexes: readonly AnyIndexSpec[]): Promise<void> {
     this.guard(() => {
       checkArgs.indexes(collection, indexes);
       const prepare = this.db.transaction(() => {
         this.schema.checkSchema();
-        this.schema.prepareColumns(collection, indexes);
+        this.schema.prepareColumns(collection, keyIndexes(indexes));
       });
       this.wrote = true;
       try {
@@ -233,6 +245,21 @@ export class SqliteDocumentStore implements DocumentStore {
       const state = this.schema.collection(collection);
       if (!state.exists) return [];
       return select(this.schema, state, filter, query, opts, true) as T[];
+    });
+  }
+
+  async findNear<T extends Document = Document>(collection: string, query: NearQuery): Promise<Near<T>[]> {
+    return this.guard(() => {
+      checkArgs.near(collection, query);
+      this.schema.checkSchema();
+      const state = this.schema.collection(collection);
+      const ids = nearIds(this.db, collection, query);
+      if (ids.length === 0 || !state.exists) return [];
+      const rows = this.schema.statementsOf(state).getMany.all(JSON.stringify(ids.map((i) => i.id)));
+      const docs = new Map(
+        (rows as { id: string; doc: string }[]).map((r) => [r.id, JSON.parse(r.doc) as T]),
+      );
+      return inOrder(ids, docs);
     });
   }
 
@@ -359,6 +386,7 @@ export class SqliteDocumentStore implements DocumentStore {
       checkArgs.collection(collection);
       const drop = this.db.transaction(() => {
         this.db.exec(`DROP TABLE IF EXISTS ${quoteIdentifier(TABLE_PREFIX + collection)}`);
+        dropGeoIndexes(this.db, collection);
         this.db.prepare(`DELETE FROM ${INDEX_TABLE} WHERE collection = ?`).run(collection);
       });
       try {

@@ -13,18 +13,20 @@ import type {
 import { MongoClient, WriteConcern } from "mongodb";
 import { bulkLoadThrough } from "../bulk-load.js";
 import type {
+  AnyIndexSpec,
   BulkLoad,
   CountByOptions,
   Document,
   DocumentStore,
   Filter,
   FindOptions,
-  IndexSpec,
+  Near,
+  NearQuery,
   QueryPlan,
   Scalar,
   WriteOp,
 } from "../port.js";
-import { DocumentStoreError, WriteConditionFailedError } from "../port.js";
+import { DocumentStoreError, isGeoIndex, WriteConditionFailedError } from "../port.js";
 import { checkArgs, type NormalizedFindOptions } from "../validation.js";
 import {
   groupConsecutiveOps,
@@ -40,6 +42,10 @@ export interface MongoDocumentStoreOptions {
 }
 
 const NAMESPACE_EXISTS = 48;
+/** The field $geoNear writes each document's distance to (removed before the document is answered). */
+const DISTANCE = "__distanceMeters";
+/** Documents read past a page's end for ties at its last distance (see findNear). */
+const NEAR_TIES = 64;
 
 export class MongoDocumentStore implements DocumentStore {
   private closed = false;
@@ -74,7 +80,7 @@ export class MongoDocumentStore implements DocumentStore {
     return new MongoDocumentStore(client, client.db(options.database));
   }
 
-  async ensureIndexes(collection: string, indexes: readonly IndexSpec[]): Promise<void> {
+  async ensureIndexes(collection: string, indexes: readonly AnyIndexSpec[]): Promise<void> {
     checkArgs.indexes(collection, indexes);
     await this.call(`ensureIndexes(${collection})`, async () => {
       if (indexes.length === 0) {
@@ -85,17 +91,17 @@ export class MongoDocumentStore implements DocumentStore {
         }
         return;
       }
-      const descriptions: IndexDescription[] = indexes.map((index) => ({
-        name: index.name,
-        key: { ...index.keys },
-        ...(index.unique === true ? { unique: true } : {}),
-      }));
+      const descriptions: IndexDescription[] = indexes.map((index) =>
+        isGeoIndex(index)
+          ? { name: index.name, key: { [index.geo]: "2dsphere" } }
+          : { name: index.name, key: { ...index.keys }, ...(index.unique === true ? { unique: true } : {}) },
+      );
       await this.db.collection<StoredDocument>(collection).createIndexes(descriptions);
     });
   }
 
   /** MongoDB has nothing to prepare: the collection is created, ensureIndexes builds the indexes. */
-  async prepareIndexes(collection: string, indexes: readonly IndexSpec[]): Promise<void> {
+  async prepareIndexes(collection: string, indexes: readonly AnyIndexSpec[]): Promise<void> {
     checkArgs.indexes(collection, indexes);
     await this.ensureIndexes(collection, []);
   }
@@ -120,6 +126,44 @@ export class MongoDocumentStore implements DocumentStore {
         .find(filter as MongoFilter<StoredDocument>, findOptions)
         .toArray();
       return docs as unknown as T[];
+    });
+  }
+
+  /**
+   * `$geoNear` over the field's 2dsphere index (MongoDB manual, "$geoNear (aggregation)": the first
+   * stage, `key` naming the index's field, GeoJSON distances in meters, nearest first). Past a page
+   * it starts at the last distance (`minDistance`) and leaves out that distance's ids up to the
+   * last; as $geoNear orders equal distances by no key, NEAR_TIES more are read and sorted by id
+   * (more documents than that at one distance, past a page's end, would be skipped).
+   */
+  async findNear<T extends Document = Document>(collection: string, query: NearQuery): Promise<Near<T>[]> {
+    checkArgs.near(collection, query);
+    const { field, latitude, longitude, maxDistanceMeters, after, limit } = query;
+    return this.call(`findNear(${collection})`, async () => {
+      const rows = await this.db
+        .collection<StoredDocument>(collection)
+        .aggregate<StoredDocument & { [DISTANCE]: number }>([
+          {
+            $geoNear: {
+              near: { type: "Point", coordinates: [longitude, latitude] },
+              key: field,
+              distanceField: DISTANCE,
+              maxDistance: maxDistanceMeters,
+              ...(after ? { minDistance: after.distanceMeters } : {}),
+              spherical: true,
+            },
+          },
+          { $limit: limit + NEAR_TIES },
+        ])
+        .toArray();
+      return rows
+        .map(({ [DISTANCE]: distanceMeters, ...document }) => ({ document, distanceMeters }))
+        .filter(
+          ({ document, distanceMeters: d }) =>
+            !after || d > after.distanceMeters || (d === after.distanceMeters && document._id > after.id),
+        )
+        .sort((a, b) => a.distanceMeters - b.distanceMeters || (a.document._id < b.document._id ? -1 : 1))
+        .slice(0, limit) as unknown as Near<T>[];
     });
   }
 

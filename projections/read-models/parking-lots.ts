@@ -1,7 +1,17 @@
+import type { Location } from "../../schemas/place.js";
 import { DEFAULT_MAX_ACTIVE_PER_CUSTOMER } from "../../write-side/parking-lot/decider.js";
 import { defineProjection, updateOne } from "./projection.js";
 
 export const PARKING_LOTS = "parking_lots";
+
+/** The field of a lot's location as a GeoJSON point, which the geo index holds (issue 49). */
+export const LOT_POINT = "point";
+
+/** A lot's location as its view shows it, and as the geo index holds it ([longitude, latitude]). */
+const placed = (location: Location) => ({
+  location,
+  [LOT_POINT]: { type: "Point", coordinates: [location.longitude, location.latitude] },
+});
 
 /**
  * Each lot with its capacity and reservation counts. What is free *now* changes as windows start
@@ -13,12 +23,19 @@ export const parkingLotsProjection = defineProjection({
   name: "parking-lots",
   // 2: the per-customer limit, and the rate and limit as they change (issue 33).
   // 3: the lot's payment terms (issue 38).
-  version: 3,
-  collections: { [PARKING_LOTS]: [{ name: "by_lot_id", keys: { parkingLotId: 1 } }] },
+  // 4: the lot's place and time zone, and the geo index of its location (issue 49).
+  version: 4,
+  collections: {
+    [PARKING_LOTS]: [
+      { name: "by_lot_id", keys: { parkingLotId: 1 } },
+      { name: "by_point", geo: LOT_POINT },
+    ],
+  },
   on: {
     ParkingLotRegistered: ({ event }, collection) => {
       const target = collection(PARKING_LOTS);
       const { parkingLotId, name, capacity, registeredAt, hourlyRate, maxActivePerCustomer } = event.data;
+      const { location, address, timeZone } = event.data;
       return [
         {
           op: "update",
@@ -34,6 +51,9 @@ export const parkingLotsProjection = defineProjection({
               updatedAt: registeredAt,
               ...(hourlyRate === undefined ? {} : { hourlyRate }),
               maxActivePerCustomer: maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
+              ...(location === undefined ? {} : placed(location)),
+              ...(address === undefined ? {} : { address }),
+              ...(timeZone === undefined ? {} : { timeZone }),
             },
             $setOnInsert: {
               openEndedHeld: 0,
@@ -85,6 +105,18 @@ export const parkingLotsProjection = defineProjection({
       const { parkingLotId, terms, changedAt } = event.data;
       return updateOne(collection, PARKING_LOTS, parkingLotId, {
         $set: { paymentTerms: terms, updatedAt: changedAt },
+      });
+    },
+    ParkingLotPlaceChanged: ({ event }, collection) => {
+      const { parkingLotId, location, address, timeZone, changedAt } = event.data;
+      return updateOne(collection, PARKING_LOTS, parkingLotId, {
+        $set: {
+          ...placed(location),
+          timeZone,
+          updatedAt: changedAt,
+          ...(address === undefined ? {} : { address }),
+        },
+        ...(address === undefined ? { $unset: { address: "" } } : {}),
       });
     },
     ParkingLotClosed: ({ event }, collection) => {

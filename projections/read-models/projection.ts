@@ -1,4 +1,4 @@
-import type { IndexSpec, UpdateDocument, WriteOp } from "../../document-store/port.js";
+import type { AnyIndexSpec, UpdateDocument, WriteOp } from "../../document-store/port.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { EventOfType, EventType } from "../../schemas/events.js";
 
@@ -21,7 +21,7 @@ export interface Projection {
    */
   readonly version: number;
   /** Logical collections this projection owns, with their indexes. */
-  readonly collections: Readonly<Record<string, readonly IndexSpec[]>>;
+  readonly collections: Readonly<Record<string, readonly AnyIndexSpec[]>>;
   /** The event types it reacts to (the keys of its handlers); others only advance its checkpoint. */
   readonly eventTypes: ReadonlySet<EventType>;
   /** The writes one event causes. `collection(logical)` names the physical collection to write to. */

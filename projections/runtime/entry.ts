@@ -1,7 +1,7 @@
 import {
   type DocumentStore,
   DocumentStoreUnavailableError,
-  type IndexSpec,
+  type AnyIndexSpec as IndexSpec,
 } from "../../document-store/port.js";
 import { EventStoreUnavailableError } from "../../event-store/errors.js";
 import type { LogMessage, RecordedEvent } from "../../event-store/port.js";

@@ -44,6 +44,7 @@ function pausable(inner: DocumentStore) {
     findById: (c, id) => inner.findById(c, id),
     find: (c, f, o) => inner.find(c, f, o),
     count: (c, f) => inner.count(c, f),
+    findNear: (c, q) => inner.findNear(c, q),
     countBy: (c, f, field, o) => inner.countBy(c, f, field, o),
     write: async (ops) => {
       while (held) {

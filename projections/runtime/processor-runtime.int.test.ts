@@ -61,6 +61,7 @@ function slowWrites(inner: DocumentStore, delayMs: number): DocumentStore {
     findById: (collection, id) => inner.findById(collection, id),
     find: (collection, filter, options) => inner.find(collection, filter, options),
     count: (collection, filter) => inner.count(collection, filter),
+    findNear: (collection, query) => inner.findNear(collection, query),
     countBy: (collection, filter, field, options) => inner.countBy(collection, filter, field, options),
     write: async (ops) => {
       await sleep(delayMs);

@@ -57,12 +57,22 @@ const RELEASED_BECAUSE: Record<DataOf<"PaymentIntentReleased">["because"], strin
   reconciliation: "the reconciliation found no booking counting on it",
 };
 
+/** A lot's place in words (issue 49): where, its address, its time zone (none stated: no place, UTC). */
+function placeWords(p: {
+  location?: { latitude: number; longitude: number } | undefined;
+  address?: string | undefined;
+  timeZone?: string | undefined;
+}): string {
+  const where = p.location ? `${p.location.latitude}, ${p.location.longitude}` : "no place";
+  return `${where}${p.address ? ` ("${p.address}")` : ""} in time zone ${p.timeZone ?? "UTC"}`;
+}
+
 type Sentence<K extends EventType> = (d: DataOf<K>, by: string, actor: Actor | undefined) => string;
 
 /** What happened, in words, per type: `by` is who did it. */
 const SENTENCES: { [K in EventType]: Sentence<K> } = {
   ParkingLotRegistered: (d, by) =>
-    `${by} registered lot ${d.parkingLotId} "${d.name}" with ${d.capacity} spots${d.hourlyRate ? ` at ${d.hourlyRate} an hour` : ""}`,
+    `${by} registered lot ${d.parkingLotId} "${d.name}" with ${d.capacity} spots${d.hourlyRate ? ` at ${d.hourlyRate} an hour` : ""}${d.location || d.timeZone ? `, ${placeWords(d)}` : ""}`,
   ParkingReserved: (d, by, actor) => {
     const forWhom = actor?.sub === d.customerId ? "" : ` for customer ${d.customerId}`;
     return `${by} reserved ${d.reservationId}${forWhom} in lot ${d.parkingLotId}, car ${d.carNumber}, ${windowOf(d)}, amount ${d.amount}`;
@@ -90,6 +100,8 @@ const SENTENCES: { [K in EventType]: Sentence<K> } = {
     `${by} changed the hourly rate of lot ${d.parkingLotId} ${d.previousHourlyRate === undefined ? "" : `from ${d.previousHourlyRate} `}to ${d.hourlyRate} for bookings made from then on`,
   ParkingLotCustomerLimitChanged: (d, by) =>
     `${by} changed the per-customer limit of lot ${d.parkingLotId} from ${d.previousMaxActivePerCustomer} to ${d.maxActivePerCustomer} active reservations`,
+  ParkingLotPlaceChanged: (d, by) =>
+    `${by} moved lot ${d.parkingLotId} to ${placeWords(d)} (before: ${placeWords({ location: d.previousLocation, address: d.previousAddress, timeZone: d.previousTimeZone })})`,
   ParkingLotPaymentTermsChanged: (d, by) =>
     `${by} changed the payment terms of lot ${d.parkingLotId} to ${d.terms.currency}, deposit ${d.terms.deposit}, cancel free until ${d.terms.cancellation.freeUntilMinutesBefore} minutes before the start then a ${d.terms.cancellation.feePercent}% fee, no-show fee ${d.terms.noShowFee}, for bookings made from then on`,
   PaymentIntentCreated: (d, by) =>

@@ -3,7 +3,7 @@ import {
   type MutableDocument,
   replacementDocument,
 } from "../../document-store/embedded/update-semantics.js";
-import type { DocumentStore, IndexSpec, WriteOp } from "../../document-store/port.js";
+import { type DocumentStore, type IndexSpec, keyIndexes, type WriteOp } from "../../document-store/port.js";
 import type { Position } from "../../event-store/position.js";
 import {
   ACTIVITY_PREFIX,
@@ -76,7 +76,7 @@ export class FoldState {
   ) {
     const specs = new Map<string, readonly IndexSpec[]>();
     for (const [logical, names] of Object.entries(indexes)) {
-      const declared = projections.flatMap((p) => p.collections[logical] ?? []);
+      const declared = keyIndexes(projections.flatMap((p) => p.collections[logical] ?? []));
       specs.set(
         physical(logical),
         names.map((name) => {

@@ -7,11 +7,14 @@ import {
   DocumentStoreError,
   type Filter,
   type FindOptions,
-  type IndexSpec,
+  type AnyIndexSpec as IndexSpec,
+  type Near,
+  type NearQuery,
   type QueryPlan,
   type Scalar,
   type WriteOp,
 } from "../../document-store/port.js";
+import { distanceMeters } from "../../platform/geo.js";
 import { type IndexedDocs, type IndexPlan, planFind } from "./fold-index.js";
 
 /**
@@ -55,6 +58,29 @@ export class MemoryDocumentStore implements DocumentStore {
   async findById<T extends Document = Document>(collection: string, id: string): Promise<T | null> {
     const doc = this.collections.get(collection)?.get(id);
     return doc ? (structuredClone(doc) as unknown as T) : null;
+  }
+
+  /** Every document of the collection measured (a fold holds few lots), nearest first, ties by `_id`. */
+  async findNear<T extends Document = Document>(collection: string, query: NearQuery): Promise<Near<T>[]> {
+    const center = { latitude: query.latitude, longitude: query.longitude };
+    const found: Near<T>[] = [];
+    for (const doc of this.docs(collection)) {
+      const point = valueAtPath(doc, query.field) as { type?: unknown; coordinates?: unknown } | undefined;
+      const [longitude, latitude] = Array.isArray(point?.coordinates) ? point.coordinates : [];
+      if (point?.type !== "Point" || typeof longitude !== "number" || typeof latitude !== "number") continue;
+      const distance = distanceMeters(center, { latitude, longitude });
+      const { after } = query;
+      if (distance > query.maxDistanceMeters) continue;
+      if (
+        after &&
+        !(distance > after.distanceMeters || (distance === after.distanceMeters && doc._id > after.id))
+      )
+        continue;
+      found.push({ document: structuredClone(doc) as unknown as T, distanceMeters: distance });
+    }
+    return found
+      .sort((a, b) => a.distanceMeters - b.distanceMeters || (a.document._id < b.document._id ? -1 : 1))
+      .slice(0, query.limit);
   }
 
   async find<T extends Document = Document>(
@@ -140,4 +166,11 @@ export class MemoryDocumentStore implements DocumentStore {
   }
 
   async close(): Promise<void> {}
+}
+
+/** The value at a dotted path of a document. */
+function valueAtPath(doc: MutableDocument, path: string): unknown {
+  let value: unknown = doc;
+  for (const key of path.split(".")) value = (value as Record<string, unknown> | undefined)?.[key];
+  return value;
 }

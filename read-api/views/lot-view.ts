@@ -34,7 +34,7 @@ export class LotQueries {
   }
 
   /** Waits (bounded) until the views a lot is read from have applied `minPosition`. */
-  private async awaitLot(minPosition: Position | null): Promise<void> {
+  async awaitLot(minPosition: Position | null): Promise<void> {
     await this.ctx.awaitPosition(PARKING_LOTS, minPosition);
     await this.ctx.awaitPosition(LOT_FACTS, minPosition);
   }

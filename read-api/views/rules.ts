@@ -1,5 +1,6 @@
 import type { Document, Filter } from "../../document-store/port.js";
 import type { EMPTY_TOTALS } from "../../projections/read-models/control-center.js";
+import { DEFAULT_TIME_ZONE } from "../../schemas/place.js";
 import type {
   ControlCenterView,
   ParkingLotView,
@@ -64,8 +65,15 @@ export function statusFilters(
 }
 
 /** A lot as the parking-lots projection stores it: the counters, without what depends on the clock. */
-export type StoredLot = Omit<ParkingLotView, "availableSpots" | "activeReservations" | "closedUntil"> & {
+export type StoredLot = Omit<
+  ParkingLotView,
+  "availableSpots" | "activeReservations" | "closedUntil" | "timeZone"
+> & {
   openEndedHeld?: number;
+  /** Absent on a lot that never set one: UTC. */
+  timeZone?: string;
+  /** The location as a GeoJSON point, for the geo index (issue 49). */
+  point?: unknown;
   /** Per closure that began, the cars that were in the lot then (listed for operators). */
   closuresBegun?: { closureId: string; carsInLot: string[] }[];
 };
@@ -91,7 +99,7 @@ export function closedUntil(closures: readonly { from: string; until: string }[]
  * lot-view.ts); a lot closed now has no free spot.
  */
 export function lotView(lot: StoredLot, held: number, now: number): ParkingLotView {
-  const { openEndedHeld: _, closuresBegun, closures, ...rest } = lot;
+  const { openEndedHeld: _, point: _point, closuresBegun, closures, ...rest } = lot;
   const until = closedUntil(closures, now);
   // The closures that matter now: in force or ahead (the ended ones are history, and the list stays
   // bounded by the decider's limit on closures not ended), each with the cars in the lot when it began.
@@ -105,6 +113,7 @@ export function lotView(lot: StoredLot, held: number, now: number): ParkingLotVi
   return {
     ...rest,
     ...(closures === undefined ? {} : { closures: current }),
+    timeZone: lot.timeZone ?? DEFAULT_TIME_ZONE,
     activeReservations: held,
     availableSpots: until === undefined ? Math.max(0, lot.capacity - held) : 0,
     ...(until === undefined ? {} : { closedUntil: until }),

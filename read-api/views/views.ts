@@ -1,5 +1,6 @@
 import type { DocumentStore } from "../../document-store/port.js";
 import { ControlCenterQueries } from "./control-center-view.js";
+import { LotSearchQueries } from "./lot-search.js";
 import { LotQueries } from "./lot-view.js";
 import { MoneyQueries } from "./money-view.js";
 import { ReadContext, type ReadOptions } from "./read-context.js";
@@ -14,6 +15,8 @@ import { ReservationQueries } from "./reservation-view.js";
 export interface Views {
   readonly context: ReadContext;
   readonly lots: LotQueries;
+  /** Find a spot near a point (issue 49). */
+  readonly search: LotSearchQueries;
   readonly reservations: ReservationQueries;
   readonly controlCenter: ControlCenterQueries;
   readonly money: MoneyQueries;
@@ -26,6 +29,7 @@ export function readViews(store: DocumentStore, options: ReadOptions): Views {
   return {
     context,
     lots,
+    search: new LotSearchQueries(context, lots),
     reservations: new ReservationQueries(context, lots),
     controlCenter: new ControlCenterQueries(context, lots, money),
     money,

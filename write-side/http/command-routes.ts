@@ -21,6 +21,7 @@ import {
   ChangeCapacityBody,
   ChangeCustomerLimitBody,
   ChangePaymentTermsBody,
+  ChangePlaceBody,
   ChangeRateBody,
   CloseParkingLotBody,
   EraseCustomerBody,
@@ -31,6 +32,7 @@ import {
   RegisterParkingLotBody,
   ReserveParkingBody,
 } from "../../schemas/commands.js";
+import { canonicalTimeZone, DEFAULT_TIME_ZONE } from "../../schemas/place.js";
 import type { CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
 import type { CustomerErasure } from "../customer-erasure.js";
 import { DEFAULT_MAX_ACTIVE_PER_CUSTOMER } from "../parking-lot/decider.js";
@@ -126,6 +128,7 @@ export function commandRoutes(
     changeRate: changeRate(context),
     changeCustomerLimit: changeCustomerLimit(context),
     changePaymentTerms: changePaymentTerms(context),
+    changePlace: changePlace(context),
     eraseCustomer: eraseCustomer(context, options.erasure),
     refundPayment: refundPayment(context),
     stripeWebhook: stripeWebhook(
@@ -180,6 +183,11 @@ const registerParkingLot =
     const body = bodyOf(req, RegisterParkingLotBody);
     assertMayRegister(callerOf(req), body.parkingLotId);
     const parkingLotId = body.parkingLotId ?? uuidv7();
+    const place = {
+      ...(body.location !== undefined ? { location: body.location } : {}),
+      ...(body.address !== undefined ? { address: body.address } : {}),
+      ...(body.timeZone !== undefined ? { timeZone: zoneOf(body.timeZone) } : {}),
+    };
     const result = await run(req, {
       type: "RegisterParkingLot",
       parkingLotId,
@@ -188,6 +196,7 @@ const registerParkingLot =
       ...(body.hourlyRate !== undefined ? { hourlyRate: body.hourlyRate } : {}),
       ...(body.maxActivePerCustomer !== undefined ? { maxActivePerCustomer: body.maxActivePerCustomer } : {}),
       ...(body.couponRule !== undefined ? { couponRule: body.couponRule } : {}),
+      ...place,
       now: now(),
     });
     res
@@ -199,6 +208,8 @@ const registerParkingLot =
         capacity: body.capacity,
         ...(body.hourlyRate !== undefined ? { hourlyRate: body.hourlyRate } : {}),
         maxActivePerCustomer: body.maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
+        ...place,
+        timeZone: place.timeZone ?? DEFAULT_TIME_ZONE,
         position: positionOf(result),
       });
   };
@@ -384,6 +395,23 @@ const changeRate =
     const { hourlyRate } = bodyOf(req, ChangeRateBody);
     const result = await run(req, { type: "ChangeRate", parkingLotId, hourlyRate, now: now() });
     res.status(200).json({ parkingLotId, hourlyRate, position: positionOf(result) });
+  };
+
+/** The runtime's name of a zone the body's schema accepted (its `time-zone` format checked it). */
+const zoneOf = (name: string): string => canonicalTimeZone(name) ?? name;
+
+const changePlace =
+  ({ run, now }: CommandRouteDeps): Route<"changePlace"> =>
+  async (req, res) => {
+    const parkingLotId = pathParam(req, "parkingLotId");
+    const body = bodyOf(req, ChangePlaceBody);
+    const place = {
+      location: body.location,
+      ...(body.address !== undefined ? { address: body.address } : {}),
+      timeZone: zoneOf(body.timeZone),
+    };
+    const result = await run(req, { type: "ChangePlace", parkingLotId, ...place, now: now() });
+    res.status(200).json({ parkingLotId, ...place, position: positionOf(result) });
   };
 
 const changeCustomerLimit =

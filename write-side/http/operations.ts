@@ -13,6 +13,7 @@ import {
   CustomerLimitChangedResponse,
   ParkingLotRegisteredResponse,
   PaymentTermsChangedResponse,
+  PlaceChangedResponse,
   RateChangedResponse,
   ReservationAccepted,
   ReservationCanceledResponse,
@@ -23,6 +24,7 @@ import {
   ChangeCapacityBody,
   ChangeCustomerLimitBody,
   ChangePaymentTermsBody,
+  ChangePlaceBody,
   ChangeRateBody,
   CloseParkingLotBody,
   EraseCustomerBody,
@@ -56,6 +58,10 @@ const idempotencyKeyHeader = headerParameter(
   `${IdempotencyKey.description} Scope: one parking lot and one customer (the reservation id is an HMAC of the lot, the customer and the key under a server secret): another customer's identical key is another booking and never sees this one. Kept as long as the reservation exists (keys never expire). A retry with the same key and the same body answers 200 with the original reservation and \`Idempotent-Replayed: true\`; the same key with a different car, amount or window answers 422. In what order: the request's schemas first (a body or header that breaks them is a 400 whatever the key), then the key (a reuse is answered 200 or 422 before any rule beyond the schemas is checked: a replay of a booking whose window has since passed is still its 200, a changed body still the 422), then those rules (400). Without a key every request books a new reservation. (Try it out on /docs sends a fresh key each time when the field is left empty: no example is given, so the field starts empty.)`,
 );
 
+/** What the service checks of a time zone beyond its shape. */
+const TIME_ZONE_RULE =
+  "`timeZone`: a zone the service's runtime knows (its IANA names and their links, such as `Asia/Calcutta`; not an offset such as `+09:00`).";
+
 /**
  * The command API's operations, each served by one named handler of command-routes.ts, whose
  * answer is typed by its row's responses (platform/http/operation-routes.ts `HandlersOf`).
@@ -70,12 +76,20 @@ export const COMMAND_OPERATIONS = [
     tag: "commands",
     summary: "Register a parking lot",
     description:
-      "Registering the same id with the same name and capacity again changes nothing (200); another name or capacity is refused (409).",
+      "Registering the same id with the same name and capacity again changes nothing (200); another name or capacity is refused (409). `location`, `address` and `timeZone` place the lot (customers find it near a point: GET /parking-lots?near=); without a `timeZone` it keeps UTC, and the zone is stored as the runtime names it (case fixed).",
     body: {
       schema: RegisterParkingLotBody,
       required: true,
-      example: { parkingLotId: LOT_ID, name: "강남역 공영주차장", capacity: 120 },
+      example: {
+        parkingLotId: LOT_ID,
+        name: "강남역 공영주차장",
+        capacity: 120,
+        location: { latitude: 37.4979, longitude: 127.0276 },
+        address: "서울특별시 강남구 강남대로 396",
+        timeZone: "Asia/Seoul",
+      },
     },
+    rules: [TIME_ZONE_RULE],
     problems: ["parking-lot-id-taken"],
     responses: {
       "201": jsonResponse(
@@ -87,6 +101,9 @@ export const COMMAND_OPERATIONS = [
           name: "강남역 공영주차장",
           capacity: 120,
           maxActivePerCustomer: 4,
+          location: { latitude: 37.4979, longitude: 127.0276 },
+          address: "서울특별시 강남구 강남대로 396",
+          timeZone: "Asia/Seoul",
           position: "42",
         },
       ),
@@ -270,6 +287,30 @@ export const COMMAND_OPERATIONS = [
     body: { schema: ChangeRateBody, required: true, example: { hourlyRate: 3000 } },
     problems: ["parking-lot-not-found"],
     responses: { "200": jsonResponse("Changed.", RateChangedResponse) },
+  },
+  {
+    method: "put",
+    path: "/parking-lots/{parkingLotId}/place",
+    operationId: "changePlace",
+    side: "commands",
+    allow: OPERATOR,
+    tag: "commands",
+    summary: "Set where the lot is and its time zone (operator)",
+    description:
+      "The whole place: `location` (WGS 84), an optional `address` (left out: none) and the IANA `timeZone` the lot keeps (stored as the runtime names it). A lot registered without them reads as UTC with no place until this sets them. The same place again changes nothing; a change is in the lot's audit trail. No booking changes: times are instants.",
+    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    body: {
+      schema: ChangePlaceBody,
+      required: true,
+      example: {
+        location: { latitude: 37.4979, longitude: 127.0276 },
+        address: "서울특별시 강남구 강남대로 396",
+        timeZone: "Asia/Seoul",
+      },
+    },
+    rules: [TIME_ZONE_RULE],
+    problems: ["parking-lot-not-found"],
+    responses: { "200": jsonResponse("Changed (or already so).", PlaceChangedResponse) },
   },
   {
     method: "put",

@@ -12,7 +12,7 @@ import {
   type RegisteredLot,
   type Rejection,
 } from "./state.js";
-import { paymentTermsOf } from "./terms.js";
+import { paymentTermsOf, samePlace } from "./terms.js";
 
 /** The lot's booking commands: registering the lot, reserving a spot. */
 
@@ -25,7 +25,8 @@ export function register(command: RegisterParkingLot, state: ParkingLotState): D
       state.capacity === command.capacity &&
       state.hourlyRate === command.hourlyRate &&
       state.maxActivePerCustomer === maxActivePerCustomer &&
-      sameCouponRule(state.couponRule, command.couponRule);
+      sameCouponRule(state.couponRule, command.couponRule) &&
+      samePlace(state.place, command);
     return same ? accept() : reject({ code: "LotAlreadyRegistered", parkingLotId: command.parkingLotId });
   }
   return accept({
@@ -40,6 +41,9 @@ export function register(command: RegisterParkingLot, state: ParkingLotState): D
         ? { maxActivePerCustomer: command.maxActivePerCustomer }
         : {}),
       ...(command.couponRule !== undefined ? { couponRule: command.couponRule } : {}),
+      ...(command.location !== undefined ? { location: command.location } : {}),
+      ...(command.address !== undefined ? { address: command.address } : {}),
+      ...(command.timeZone !== undefined ? { timeZone: command.timeZone } : {}),
     },
   });
 }

@@ -16,7 +16,7 @@ import {
 import { cancel, checkIn, checkOut } from "./reservation-steps.js";
 import { busiest, iso, leaveAt, statusIn } from "./rules.js";
 import type { Decision, ParkingLotEvent, ParkingLotState, RegisteredLot } from "./state.js";
-import { changeCustomerLimit, changePaymentTerms, changeRate } from "./terms.js";
+import { changeCustomerLimit, changePaymentTerms, changePlace, changeRate } from "./terms.js";
 import { beginClosure, recordNoShow } from "./time-driven.js";
 
 /** The parking-lot aggregate's decision on a command, and what its state tells the read side. */
@@ -51,6 +51,8 @@ export function decide(
       return changeCustomerLimit(command, state);
     case "ChangePaymentTerms":
       return changePaymentTerms(command, state);
+    case "ChangePlace":
+      return changePlace(command, state);
     case "RecordNoShow":
       return recordNoShow(command, state);
     case "BeginClosure":
@@ -143,6 +145,7 @@ const LOT_EVENT_TYPES: Record<ParkingLotEvent["type"], true> = {
   ParkingLotPaymentTermsChanged: true,
   PaymentIntentCreated: true,
   PaymentIntentReleased: true,
+  ParkingLotPlaceChanged: true,
   PaymentAuthorized: true,
   PaymentFailed: true,
   PaymentSettlementDecided: true,

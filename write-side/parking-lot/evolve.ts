@@ -1,6 +1,7 @@
 import { Map as ImmutableMap, Set as ImmutableSet, List } from "immutable";
 import { stampOf } from "../../schemas/event-stamps.js";
 import type { EventOfType } from "../../schemas/events.js";
+import type { LotPlace } from "../../schemas/place.js";
 import { isBooked, WINDOW_RULES } from "../../schemas/reservation-time.js";
 import { addWindow, emptyOccupancy, isIndexed, pruneEnded, removeWindow } from "./occupancy.js";
 import { NO_PAYMENT_ENDS, type PaymentsHeld, setPayment, sweepPayments } from "./payment-ends.js";
@@ -87,6 +88,7 @@ export function registered(event: EventOfType<"ParkingLotRegistered">): Register
     ...(event.data.hourlyRate !== undefined ? { hourlyRate: event.data.hourlyRate } : {}),
     maxActivePerCustomer: event.data.maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
     ...(event.data.couponRule !== undefined ? { couponRule: event.data.couponRule } : {}),
+    ...placeOf(event.data),
     activeReservations: 0,
     reservations: ReservationBook.empty(),
     openEnded: ImmutableMap(),
@@ -99,6 +101,22 @@ export function registered(event: EventOfType<"ParkingLotRegistered">): Register
     payments: ImmutableMap(),
     paymentEnds: NO_PAYMENT_ENDS,
   };
+}
+
+/** The place an event states (issue 49), nothing when it states none. */
+function placeOf(data: LotPlace): { place?: LotPlace } {
+  const place: LotPlace = {
+    ...(data.location !== undefined ? { location: data.location } : {}),
+    ...(data.address !== undefined ? { address: data.address } : {}),
+    ...(data.timeZone !== undefined ? { timeZone: data.timeZone } : {}),
+  };
+  return Object.keys(place).length > 0 ? { place } : {};
+}
+
+/** The lot at its new place (the whole place: what the event leaves out, the lot no longer has). */
+function moved(state: RegisteredLot, data: LotPlace): RegisteredLot {
+  const { place: _old, ...rest } = state;
+  return { ...rest, ...placeOf(data) };
 }
 
 export function reserved(state: RegisteredLot, event: EventOfType<"ParkingReserved">): RegisteredLot {
@@ -259,6 +277,8 @@ function evolveLot(state: RegisteredLot, event: ParkingLotEvent): ParkingLotStat
       return { ...state, maxActivePerCustomer: event.data.maxActivePerCustomer };
     case "ParkingLotPaymentTermsChanged":
       return { ...state, paymentTerms: event.data.terms };
+    case "ParkingLotPlaceChanged":
+      return moved(state, event.data);
     default:
       return paid(state, event);
   }

@@ -179,6 +179,18 @@ const customerLimitArb: fc.Arbitrary<Spec> = fc
     now: iso(now),
   }));
 
+/** The lot's place and time zone (issue 49), which a snapshot keeps: with and without an address. */
+const placeArb: fc.Arbitrary<Spec> = fc
+  .record({ north: fc.constantFrom(0, 0.01), address: fc.constantFrom(undefined, "강남대로 396") })
+  .map(({ north, address }) => (now) => ({
+    type: "ChangePlace",
+    parkingLotId: LOT,
+    location: { latitude: 37.4979 + north, longitude: 127.0276 },
+    ...(address === undefined ? {} : { address }),
+    timeZone: north === 0 ? "Asia/Seoul" : "UTC",
+    now: iso(now),
+  }));
+
 /** The lot's payment terms (issue 38), which a snapshot keeps. */
 const paymentTermsArb: fc.Arbitrary<Spec> = fc.constantFrom(0, 5000).map((deposit) => (now) => ({
   type: "ChangePaymentTerms",
@@ -304,6 +316,7 @@ const stepArb: fc.Arbitrary<Step> = fc.record({
     { weight: 1, arbitrary: rateArb },
     { weight: 1, arbitrary: customerLimitArb },
     { weight: 1, arbitrary: paymentTermsArb },
+    { weight: 1, arbitrary: placeArb },
     { weight: 4, arbitrary: authorizeOf(paidIdArb) },
     { weight: 3, arbitrary: failArb },
     { weight: 2, arbitrary: recordIntentArb },

@@ -1,6 +1,7 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { Map as ImmutableMap, Set as ImmutableSet, List, OrderedMap } from "immutable";
 import { CouponRule, PaymentTerms } from "../../schemas/common.js";
+import { LotPlace } from "../../schemas/place.js";
 import { precompile, validate } from "../../schemas/validation.js";
 import type { Interval } from "./occupancy.js";
 import { NO_PAYMENT_ENDS, type PaymentEnds } from "./payment-ends.js";
@@ -50,6 +51,7 @@ export function headOf(state: RegisteredLot) {
     maxActivePerCustomer: state.maxActivePerCustomer,
     ...(state.couponRule !== undefined ? { couponRule: state.couponRule } : {}),
     ...(state.paymentTerms !== undefined ? { paymentTerms: state.paymentTerms } : {}),
+    ...(state.place !== undefined ? { place: state.place } : {}),
     activeReservations: state.activeReservations,
     openEnded: [...state.openEnded.entries()].sort(byKey),
     checkOutRates: [...state.checkOutRates.entries()].sort(byKey),
@@ -122,6 +124,8 @@ const RegisteredHead = Type.Object(
     couponRule: Type.Optional(CouponRule),
     /** Since issue 38 (version 5). */
     paymentTerms: Type.Optional(PaymentTerms),
+    /** Since issue 49, without a new version: a snapshot of older code has none, as no place was set then. */
+    place: Type.Optional(LotPlace),
     /** Informational (no decision reads it), and evolve can take it below 0: see decider.ts. */
     activeReservations: Type.Integer(),
     /** How many reservation records the pages after the head hold together. */
@@ -283,6 +287,7 @@ export function registeredLot(head: LotHead, reservations: ReservationBook): Reg
     maxActivePerCustomer: head.maxActivePerCustomer,
     ...(head.couponRule !== undefined ? { couponRule: head.couponRule } : {}),
     ...(head.paymentTerms !== undefined ? { paymentTerms: head.paymentTerms } : {}),
+    ...(head.place !== undefined ? { place: head.place } : {}),
     activeReservations: head.activeReservations,
     reservations,
     openEnded: ImmutableMap(head.openEnded),

@@ -198,6 +198,8 @@ describe("the stored form of a lot snapshot", () => {
       // 7: payment records end (their window, what is still outstanding) and a reservation's
       // `paid` mark; this history has no paid booking either, so it encodes as 6 did.
       7: "c35f073017b09033562ea9be4634402df8f8338fd08747ae577beb0ba963b9e7",
+      // 8: the lot's place and time zone (issue 49); this lot has none, so it encodes as 7 did.
+      8: "c35f073017b09033562ea9be4634402df8f8338fd08747ae577beb0ba963b9e7",
     };
     const hash = createHash("sha256")
       .update(JSON.stringify(encodeSnapshot(fold(HISTORY))))

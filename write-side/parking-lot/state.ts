@@ -1,6 +1,7 @@
 import type { Map as ImmutableMap, Set as ImmutableSet, List } from "immutable";
 import type { CouponRule, PaymentTerms } from "../../schemas/common.js";
 import type { EventOfType } from "../../schemas/events.js";
+import type { LotPlace } from "../../schemas/place.js";
 import type { ReservationStatus } from "../../schemas/reservation-time.js";
 import type { Occupancy } from "./occupancy.js";
 import type { PaymentEnds } from "./payment-ends.js";
@@ -36,6 +37,7 @@ export type ParkingLotEvent =
   | EventOfType<"ParkingLotRateChanged">
   | EventOfType<"ParkingLotCustomerLimitChanged">
   | EventOfType<"ParkingLotPaymentTermsChanged">
+  | EventOfType<"ParkingLotPlaceChanged">
   | PaymentEvent;
 
 /** A car in the lot: when its window ends (Infinity for an open-ended booking) and when it came in. */
@@ -68,6 +70,8 @@ export type ParkingLotState =
       readonly couponRule?: CouponRule;
       /** What the lot asks to be paid (issue 38); absent: DEFAULT_PAYMENT_TERMS. */
       readonly paymentTerms?: PaymentTerms;
+      /** Where the lot is and its time zone (issue 49); absent: no place, UTC. No booking rule reads it. */
+      readonly place?: LotPlace;
       /** Informational (no decision reads it): reservations holding or going to hold a spot. */
       readonly activeReservations: number;
       /**

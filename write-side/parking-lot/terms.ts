@@ -1,5 +1,11 @@
-import type { ChangeCustomerLimit, ChangePaymentTerms, ChangeRate } from "../../schemas/commands.js";
+import type {
+  ChangeCustomerLimit,
+  ChangePaymentTerms,
+  ChangePlace,
+  ChangeRate,
+} from "../../schemas/commands.js";
 import { DEFAULT_PAYMENT_TERMS, type PaymentTerms } from "../../schemas/common.js";
+import type { LotPlace } from "../../schemas/place.js";
 import { accept, reject } from "./rules.js";
 import type { Decision, ParkingLotState, RegisteredLot } from "./state.js";
 
@@ -57,6 +63,36 @@ export function changePaymentTerms(command: ChangePaymentTerms, state: ParkingLo
     },
   });
 }
+
+/**
+ * Where the lot is and which clock it keeps (issue 49): the whole place, an address left out being
+ * none. The place the lot already has changes nothing (a retry). No booking rule reads it.
+ */
+export function changePlace(command: ChangePlace, state: ParkingLotState): Decision {
+  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+  const { location, address, timeZone } = command;
+  const next = { location, ...(address !== undefined ? { address } : {}), timeZone };
+  if (samePlace(state.place, next)) return accept();
+  const before = state.place;
+  return accept({
+    type: "ParkingLotPlaceChanged",
+    data: {
+      parkingLotId: command.parkingLotId,
+      ...next,
+      ...(before?.location !== undefined ? { previousLocation: before.location } : {}),
+      ...(before?.address !== undefined ? { previousAddress: before.address } : {}),
+      ...(before?.timeZone !== undefined ? { previousTimeZone: before.timeZone } : {}),
+      changedAt: command.now,
+    },
+  });
+}
+
+/** Whether two places are the same (absent and empty alike). */
+export const samePlace = (a: LotPlace | undefined, b: LotPlace | undefined): boolean =>
+  a?.location?.latitude === b?.location?.latitude &&
+  a?.location?.longitude === b?.location?.longitude &&
+  a?.address === b?.address &&
+  a?.timeZone === b?.timeZone;
 
 const samePaymentTerms = (a: PaymentTerms, b: PaymentTerms): boolean =>
   a.currency === b.currency &&

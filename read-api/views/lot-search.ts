@@ -1,0 +1,183 @@
+import type { Near } from "../../document-store/port.js";
+import type { Position } from "../../event-store/position.js";
+import type { GeoPoint } from "../../platform/geo.js";
+import { LOT_POINT, PARKING_LOTS } from "../../projections/read-models/parking-lots.js";
+import { quote } from "../../schemas/pricing.js";
+import type { ParkingLotListItem } from "../../schemas/read-models.js";
+import { quoteWindow } from "../../write-side/parking-lot/booking.js";
+import type { LotQueries } from "./lot-view.js";
+import type { PageOf, ReadContext } from "./read-context.js";
+import { lotView, type StoredLot, strip } from "./rules.js";
+
+/**
+ * Find a spot (issue 49): the lots within a radius of a point that have a spot free for the whole
+ * window, nearest first or cheapest first, a page at a time. The geo index (the document store's
+ * findNear) hands the candidates nearest first; each is then asked what a booking of the window
+ * would be told (`quoteWindow`, the decider's own quote, as GET …/availability asks it), and a lot
+ * the quote refuses (a closure) or finds full is left out. The walk stops when the page is full or
+ * after WALK_PER_ITEM candidates per item asked (at least MIN_WALK): a page of full lots then comes
+ * back short with a cursor to go on from, so an answer's cost is bounded by its page, not by how
+ * many lots are around.
+ */
+
+/** The most lots a search page holds (a larger `limit` is read as this). */
+export const MAX_SEARCH_PAGE = 100;
+/** Candidates quoted per item of the page asked for, at most (full lots are skipped over). */
+const WALK_PER_ITEM = 5;
+const MIN_WALK = 50;
+/**
+ * `sort=price` ranks the nearest PRICE_CANDIDATES lots within the radius by the price their stored
+ * rate gives the window (the pricing function bookings use), then quotes them in that order.
+ */
+export const PRICE_CANDIDATES = 1_000;
+
+export interface LotSearch {
+  readonly near: GeoPoint;
+  readonly radiusMeters: number;
+  readonly from: number;
+  readonly until: number;
+  readonly sort: "distance" | "price";
+  readonly limit: number;
+  readonly cursor?: string;
+  readonly minPosition: Position | null;
+}
+
+/** Where a page ended: the last candidate's sort key (price, for a price sort), distance and id. */
+interface Cursor {
+  readonly p?: number | null;
+  readonly d: number;
+  readonly i: string;
+}
+
+export class InvalidSearchCursor extends Error {}
+
+const encode = (cursor: Cursor): string => Buffer.from(JSON.stringify(cursor), "utf8").toString("base64url");
+function decode(text: string): Cursor {
+  try {
+    const value = JSON.parse(Buffer.from(text, "base64url").toString("utf8")) as Cursor;
+    const priceOk = value.p === undefined || value.p === null || Number.isFinite(value.p);
+    const distanceOk = typeof value.d === "number" && Number.isFinite(value.d) && value.d >= 0;
+    if (distanceOk && typeof value.i === "string" && priceOk) return value;
+  } catch {
+    // refused below
+  }
+  throw new InvalidSearchCursor("cursor is not one this search answered");
+}
+
+type Candidate = Near<StoredLot & { _id: string }> & { readonly price?: number | null };
+
+export class LotSearchQueries {
+  constructor(
+    private readonly ctx: ReadContext,
+    private readonly lots: LotQueries,
+  ) {}
+
+  async search(search: LotSearch): Promise<PageOf<ParkingLotListItem>> {
+    await this.lots.awaitLot(search.minPosition);
+    const limit = Math.min(search.limit, MAX_SEARCH_PAGE);
+    const walk = Math.max(MIN_WALK, limit * WALK_PER_ITEM);
+    const cursor = search.cursor === undefined ? undefined : decode(search.cursor);
+    const candidates =
+      search.sort === "price"
+        ? this.byPrice(search, cursor)
+        : this.byDistance(search, cursor, Math.min(limit + 8, walk));
+    const items: ParkingLotListItem[] = [];
+    let last: Cursor | undefined;
+    let examined = 0;
+    for await (const candidate of candidates) {
+      examined++;
+      const item = await this.found(candidate, search);
+      last = {
+        ...(search.sort === "price" ? { p: candidate.price ?? null } : {}),
+        d: candidate.distanceMeters,
+        i: candidate.document._id,
+      };
+      if (item) items.push(item);
+      if (items.length >= limit || examined >= walk) return { items, nextCursor: encode(last) };
+    }
+    return { items, nextCursor: null };
+  }
+
+  /** The candidates nearest first from the cursor on, read a batch at a time from the geo index. */
+  private async *byDistance(
+    search: LotSearch,
+    cursor: Cursor | undefined,
+    batch: number,
+  ): AsyncGenerator<Candidate> {
+    const collection = await this.ctx.collection(PARKING_LOTS);
+    let after = cursor ? { distanceMeters: cursor.d, id: cursor.i } : undefined;
+    for (;;) {
+      const page = await this.ctx.store.findNear<StoredLot & { _id: string }>(collection, {
+        field: LOT_POINT,
+        ...search.near,
+        maxDistanceMeters: search.radiusMeters,
+        limit: batch,
+        ...(after ? { after } : {}),
+      });
+      yield* page;
+      const end = page.at(-1);
+      if (end === undefined || page.length < batch) return;
+      after = { distanceMeters: end.distanceMeters, id: end.document._id };
+    }
+  }
+
+  /** The nearest PRICE_CANDIDATES, cheapest window first by their stored rate (no rate: last), from the cursor on. */
+  private async *byPrice(search: LotSearch, cursor: Cursor | undefined): AsyncGenerator<Candidate> {
+    const collection = await this.ctx.collection(PARKING_LOTS);
+    const near = await this.ctx.store.findNear<StoredLot & { _id: string }>(collection, {
+      field: LOT_POINT,
+      ...search.near,
+      maxDistanceMeters: search.radiusMeters,
+      limit: PRICE_CANDIDATES,
+    });
+    const ranked = near
+      .map((n) => ({
+        ...n,
+        price:
+          n.document.hourlyRate === undefined
+            ? null
+            : quote(n.document.hourlyRate, search.from, search.until),
+      }))
+      .sort(byPriceKey);
+    const start =
+      cursor === undefined ? 0 : ranked.findIndex((c) => byPriceKey(c, { ...cursorCandidate(cursor) }) > 0);
+    if (start < 0) return;
+    yield* ranked.slice(start);
+  }
+
+  /** The lot as listed with the window's terms, or undefined when the quote refuses it or finds it full. */
+  private async found(candidate: Candidate, search: LotSearch): Promise<ParkingLotListItem | undefined> {
+    const now = this.ctx.now();
+    const held = await this.lots.states.timeline(candidate.document._id, now);
+    if (!held) return undefined;
+    const quoted = quoteWindow(held.lot, { from: search.from, until: search.until, now }, held.timeline.peak);
+    if ("code" in quoted || quoted.free <= 0) return undefined;
+    const stored = strip<StoredLot>(candidate.document) as StoredLot;
+    const view = lotView({ ...stored, capacity: held.lot.capacity }, held.timeline.heldAt(now), now);
+    return {
+      ...view,
+      distanceMeters: Math.round(candidate.distanceMeters),
+      price: quoted.amount,
+      windowAvailableSpots: quoted.free,
+    };
+  }
+}
+
+const priceKey = (price: number | null | undefined): number => price ?? Number.POSITIVE_INFINITY;
+
+function byPriceKey(
+  a: { price?: number | null; distanceMeters: number; document: { _id: string } },
+  b: { price?: number | null; distanceMeters: number; document: { _id: string } },
+): number {
+  const pa = priceKey(a.price);
+  const pb = priceKey(b.price);
+  if (pa !== pb) return pa < pb ? -1 : 1;
+  if (a.distanceMeters !== b.distanceMeters) return a.distanceMeters - b.distanceMeters;
+  return a.document._id < b.document._id ? -1 : a.document._id > b.document._id ? 1 : 0;
+}
+
+const cursorCandidate = (cursor: Cursor) => ({
+  price: cursor.p ?? null,
+  distanceMeters: cursor.d,
+  document: { _id: cursor.i },
+});
