@@ -49,12 +49,6 @@ async function main(): Promise<void> {
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
-  // From here on a thread blocked past EVENT_LOOP_STALL_MS ends the process (platform/event-loop-watch.ts).
-  await service.loop.startWatchdog({
-    level: config.logLevel,
-    output: logOutput,
-    base: { role: config.role },
-  });
   logger.info({ config: redactConfig(config), url: service.url }, "started");
   if (process.stdout.isTTY || process.env.npm_lifecycle_event === "start") {
     const api = config.role === "projector" ? "" : ` API docs ${service.url}/docs ·`;
@@ -62,6 +56,12 @@ async function main(): Promise<void> {
       `\nParking reservations (${config.role}) listening on ${service.url} ·${api} control center ${service.url}/control-center · health ${service.url}/readyz · metrics ${service.url}/metrics\n${tokenHelp(config, service.url)}\n`,
     );
   }
+  // From here on a thread blocked past EVENT_LOOP_STALL_MS ends the process (platform/event-loop-watch.ts).
+  await service.loop.startWatchdog({
+    level: config.logLevel,
+    output: logOutput,
+    base: { role: config.role },
+  });
 }
 
 /** How to get a token, for the banner. */
