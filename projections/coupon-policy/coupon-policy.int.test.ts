@@ -8,13 +8,14 @@ import type { DomainEvent } from "../../schemas/events.js";
 import { auditCoupons, cleanAudit, readAllEvents } from "../../test-support/seed.js";
 import { tempDataDir } from "../../test-support/service.js";
 import type { ReactorContext } from "../runtime/processor.js";
-import { couponPolicy } from "./coupon-policy.js";
+import { couponIdFor, couponPolicy } from "./coupon-policy.js";
 
 /**
- * The coupon policy (issue 34): a coupon is issued for a check-out whose stay earned it (the
- * decider's `couponEarned`), never for a booking alone; a cancellation or a no-show revokes a
- * coupon issued before (older reservations got theirs at booking), never one that was not issued;
- * handling the same events again changes nothing.
+ * The coupon policy (issue 47, the seed's flow): a booking issues its coupon at once; a
+ * cancellation, a no-show or a stay shorter than the lot's rule (`couponEarned: false`) revokes
+ * it, never one that was not issued; handling the same events again changes nothing; a log with
+ * check-outs recorded under the earned-at-check-out rule (issues 34–46) still ends with one issue
+ * per reservation.
  */
 
 const LOT = "lot-1";
@@ -32,12 +33,21 @@ const canceled = (id: string): DomainEvent => ({
   type: "ReservationCanceled",
   data: { ...who(id), reason: "plans changed", canceledAt: at },
 });
-const legacyIssue = (id: string): DomainEvent => ({
+const noShow = (id: string): DomainEvent => ({
+  type: "ReservationNoShow",
+  data: { ...who(id), startsAt: at, endsAt: at, recordedAt: at },
+});
+/** A coupon event as an earlier version of the policy recorded it (the same deterministic id). */
+const issued = (id: string): DomainEvent => ({
   type: "CouponIssued",
-  data: { ...who(id), couponId: `legacy-${id}`, issuedAt: at },
+  data: { ...who(id), couponId: couponIdFor(id), issuedAt: at },
+});
+const revoked = (id: string): DomainEvent => ({
+  type: "CouponRevoked",
+  data: { ...who(id), couponId: couponIdFor(id), revokedAt: at },
 });
 
-describe("coupon policy: a coupon is earned by a stay", () => {
+describe("coupon policy: a coupon comes with a booking, and goes with a cancel, a no-show or a short stay", () => {
   let data: { dir: string; remove: () => void };
   let events: SqliteEventStore;
   let context: ReactorContext;
@@ -75,30 +85,68 @@ describe("coupon policy: a coupon is earned by a stay", () => {
     await couponPolicy.react(stored, context);
   };
 
-  it("issues for an earned stay only, revokes only what was issued, and exactly once when run again", async () => {
+  const issuedFor = (all: { type: string; streamId: string }[]) =>
+    all.filter((e) => e.type === "CouponIssued").map((e) => e.streamId);
+  const revokedFor = (all: { type: string; streamId: string }[]) =>
+    all.filter((e) => e.type === "CouponRevoked").map((e) => e.streamId);
+
+  it("issues at booking, revokes for a cancel, a no-show or a short stay, exactly once when run again", async () => {
     await append(`parkingLot-${LOT}`, [
       reserved("booked-only"),
       reserved("short"),
-      checkedOut("short", false),
+      checkedOut("short", false), // left at once: gains nothing
       reserved("stayed"),
       checkedOut("stayed", true),
       reserved("before-issue-34"),
-      checkedOut("before-issue-34"), // an older check-out: its coupon came at booking, none now
-      reserved("canceled-fresh"),
-      canceled("canceled-fresh"), // never earned one: nothing to revoke
+      checkedOut("before-issue-34"), // an older check-out (no couponEarned): the coupon stays
+      reserved("canceled"),
+      canceled("canceled"),
+      reserved("missed"),
+      noShow("missed"),
     ]);
-    // A reservation booked before issue 34 holds the coupon it got at booking; its cancellation revokes it.
-    await append(`parkingLot-${LOT}`, [reserved("legacy")]);
-    await append("coupon-legacy", [legacyIssue("legacy")]);
-    await append(`parkingLot-${LOT}`, [canceled("legacy")]);
 
     await react();
     await react(); // after a crash the runtime hands the same events again
     const all = await readAllEvents(events);
-    expect(auditCoupons(all)).toMatchObject({ ...cleanAudit(2, 1), strays: ["legacy"] });
-    const issuedFor = all.filter((e) => e.type === "CouponIssued").map((e) => e.streamId);
-    expect(issuedFor).toEqual(["coupon-legacy", "coupon-stayed"]);
-    const revokedFor = all.filter((e) => e.type === "CouponRevoked").map((e) => e.streamId);
-    expect(revokedFor).toEqual(["coupon-legacy"]);
+    expect(auditCoupons(all)).toEqual(cleanAudit(6, 3));
+    expect(issuedFor(all)).toEqual([
+      "coupon-booked-only",
+      "coupon-short",
+      "coupon-stayed",
+      "coupon-before-issue-34",
+      "coupon-canceled",
+      "coupon-missed",
+    ]);
+    expect(revokedFor(all)).toEqual(["coupon-short", "coupon-canceled", "coupon-missed"]);
+  });
+
+  it("replays a mixed old log to one issue per reservation (coupons issued at check-out by issues 34–46)", async () => {
+    // Recorded under the earned-at-check-out rule: the booking issued nothing, the earning
+    // check-out issued the coupon (the same deterministic id), a cancel revoked nothing.
+    await append(`parkingLot-${LOT}`, [reserved("old-stay"), checkedOut("old-stay", true)]);
+    await append("coupon-old-stay", [issued("old-stay")]);
+    await append(`parkingLot-${LOT}`, [reserved("old-canceled"), canceled("old-canceled")]);
+    // Before issue 34: issued at booking, revoked at cancel.
+    await append(`parkingLot-${LOT}`, [reserved("oldest")]);
+    await append("coupon-oldest", [issued("oldest")]);
+    await append(`parkingLot-${LOT}`, [canceled("oldest")]);
+    await append("coupon-oldest", [revoked("oldest")]);
+    // And new bookings since.
+    await append(`parkingLot-${LOT}`, [reserved("new"), checkedOut("new", true)]);
+
+    await react(); // a policy that replays the whole log from the start
+    await react();
+    const all = await readAllEvents(events);
+    const audit = auditCoupons(all);
+    expect(audit.duplicateIssues).toEqual([]);
+    expect(audit.duplicateRevokes).toEqual([]);
+    expect(audit.revokesWithoutIssue).toEqual([]);
+    expect(audit.missingIssues).toEqual([]);
+    expect(audit.missingRevokes).toEqual([]);
+    // Every reservation holds exactly one issue; the old cancel's coupon, issued now, is revoked.
+    expect([...issuedFor(all)].sort()).toEqual(
+      ["coupon-new", "coupon-old-canceled", "coupon-old-stay", "coupon-oldest"].sort(),
+    );
+    expect([...revokedFor(all)].sort()).toEqual(["coupon-old-canceled", "coupon-oldest"]);
   });
 });

@@ -16,20 +16,42 @@ export const couponStream = (reservationId: string): string => `coupon-${reserva
 export const couponIdFor = (reservationId: string): string => uuidv5(reservationId, COUPON_NAMESPACE);
 
 /**
- * A stay earns its coupon: a check-out whose stay met the lot's coupon rule (the decider says so
- * in `couponEarned`). A cancellation (by anyone, or a closure) or a no-show revokes a coupon that
- * was issued (before issue 34 coupons were issued at booking, so older reservations hold one).
+ * A booking makes its customer a coupon recipient at once (ParkingReserved issues it, the seed's
+ * flow, issue 47); a cancellation (by anyone, for any reason: a failed payment or an expired hold
+ * cancels too, and so does a closure), a no-show, or a check-out whose stay was shorter than the
+ * lot's coupon rule (`couponEarned: false`, decided by the lot's decider) revokes it, so booking
+ * and leaving at once gains nothing. A check-out that earned it (`couponEarned: true`) issues it
+ * too: between issues 34 and 47 coupons were issued there, not at booking, and the same
+ * deterministic coupon id and the issue's expected revision make the second issue a no-op.
  */
 const CAUSES: ReadonlySet<EventType> = new Set([
+  "ParkingReserved",
   "ReservationCheckedOut",
   "ReservationCanceled",
   "ReservationNoShow",
 ]);
 
+/** What an event of the policy's types asks of the reservation's coupon, if anything. */
+export function couponEffectOf(event: DomainEvent): "issue" | "revoke" | undefined {
+  switch (event.type) {
+    case "ParkingReserved":
+      return "issue";
+    case "ReservationCanceled":
+    case "ReservationNoShow":
+      return "revoke";
+    case "ReservationCheckedOut":
+      // Absent (a check-out recorded before issue 34): its coupon came at booking and stays.
+      if (event.data.couponEarned === undefined) return undefined;
+      return event.data.couponEarned ? "issue" : "revoke";
+    default:
+      return undefined;
+  }
+}
+
 /**
- * The coupon policy: a reactor on the processor runtime. For each ReservationCheckedOut that earned
- * it, it issues the coupon; for each ReservationCanceled or ReservationNoShow it revokes the coupon
- * that was issued, each into the stream
+ * The coupon policy: a reactor on the processor runtime. For each ParkingReserved it issues the
+ * reservation's coupon; for each ReservationCanceled, ReservationNoShow or short stay's
+ * ReservationCheckedOut it revokes the coupon that was issued, each into the stream
  * `coupon-{reservationId}`. Effects are idempotent through the stream's expected revision (issue
  * expects no stream, revoke expects exactly the issue), so handling an event again after a crash
  * or a lease takeover never duplicates anything.
@@ -61,12 +83,14 @@ export const couponPolicy: Reactor = {
  * means the effect is already there, from before a crash: that is the idempotency.
  */
 async function handle(stored: StoredDomainEvent, context: ReactorContext): Promise<void> {
-  const type = stored.event.type;
-  if (type !== "ReservationCheckedOut" && type !== "ReservationCanceled" && type !== "ReservationNoShow")
-    return;
-  if (type === "ReservationCheckedOut" && stored.event.data.couponEarned !== true) return;
-  const issuing = type === "ReservationCheckedOut";
-  const { reservationId, parkingLotId, customerId } = stored.event.data;
+  const effect = couponEffectOf(stored.event);
+  if (effect === undefined) return;
+  const issuing = effect === "issue";
+  const { reservationId, parkingLotId, customerId } = stored.event.data as {
+    reservationId: string;
+    parkingLotId: string;
+    customerId: string;
+  };
   const coupon = { couponId: couponIdFor(reservationId), reservationId, parkingLotId, customerId };
   const now = new Date().toISOString();
   // The reaction is a span of the trace the cause carries, and its event carries it on (issue 22).
@@ -115,11 +139,9 @@ async function react(
     if (!(error instanceof WrongExpectedRevisionError)) throw error;
     if (!issuing && error.actual === "no_stream") {
       // Log order puts a reservation (and so its issue) before its cancellation; a missing
-      // issue means the coupon never existed, so there is nothing to revoke.
-      context.logger.warn(
-        { reservationId },
-        "cancellation of a reservation without a coupon: nothing to revoke",
-      );
+      // issue means the coupon never existed (a booking recorded between issues 34 and 47, whose
+      // coupon was to come with its stay), so there is nothing to revoke: a routine outcome.
+      context.logger.debug({ reservationId }, "reservation without a coupon: nothing to revoke");
       context.metrics?.couponActions.inc({ action: "nothing-to-revoke" });
       return;
     }
