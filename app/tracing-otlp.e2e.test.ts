@@ -57,7 +57,7 @@ describe("a reservation's trace, exported over OTLP/HTTP", () => {
     );
     expect(booked.status).toBe(201);
     const id = booked.body.reservationId;
-    // The stay, its check-out in the same trace: the coupon it earns continues that trace.
+    // The stay, its check-out in the same trace (the booking's coupon continues the booking's trace).
     const traced = {
       ...(await customerHeaders(data.dir, "CUST1")),
       traceparent: `00-${TRACE}-20f067aa0ba902ba-01`,
@@ -121,6 +121,7 @@ describe("a reservation's trace, exported over OTLP/HTTP", () => {
         "apply customer-coupons",
         "apply reservation-events",
         "apply lot-facts",
+        "coupon-policy ParkingReserved",
         "coupon-policy ReservationCheckedOut",
         "reservation visible",
         "live-update push",

@@ -88,8 +88,8 @@ describe("query API: the first session of a new user", () => {
     env.remove();
   });
 
-  it("a lot with 5 spots and a full one: reserve, see 4 left, cancel, see 5 and no coupon; a stay earns one", async () => {
-    // This lot's coupon is earned by any stay (its couponRule), so the test need not wait 15 minutes.
+  it("the seed's flow: a lot with 5 spots and a full one; reserve, see 4 left and a coupon issued; cancel, see 5 and the coupon revoked; a stay keeps its coupon", async () => {
+    // Any stay on this lot keeps its coupon (its couponRule), so the test need not wait 15 minutes.
     const couponRule = { minStayMinutes: 0 };
     expect(
       (
@@ -161,8 +161,34 @@ describe("query API: the first session of a new user", () => {
       amount: 5000,
       status: "RESERVED",
     });
-    // A booking alone earns no coupon (issue 34: a coupon is earned by a stay).
-    expect(mine.body.coupon).toBeUndefined();
+    // The seed's flow (issue 47): the booking makes CUST1 a coupon recipient at once; the policy is
+    // asynchronous, so the coupon shows once it has acted (예약됨, then 쿠폰발행됨).
+    const booked = await eventually(async () => {
+      const r = await call<Reservation>(base, "GET", `/reservations/${reservationId}`, undefined, cust1);
+      return r.body.coupon?.status === "ISSUED" ? r.body : undefined;
+    });
+    expect(booked).toMatchObject({ status: "RESERVED", coupon: { issuedAt: expect.any(String) } });
+    const listed = await call<Page<Record<string, unknown>>>(
+      base,
+      "GET",
+      "/customers/CUST1/coupons",
+      undefined,
+      cust1,
+    );
+    expect(listed.body.items).toEqual([
+      expect.objectContaining({
+        couponId: booked.coupon?.couponId,
+        reservationId,
+        parkingLotId: "1",
+        customerId: "CUST1",
+        status: "ISSUED",
+      }),
+    ]);
+    const recipients = await eventually(async () => {
+      const c = await call<ControlCenter>(base, "GET", "/control-center");
+      return c.body.totals.couponsIssued === 1 ? c.body.totals : undefined;
+    });
+    expect(recipients).toMatchObject({ couponsIssued: 1, couponsRevoked: 0 });
 
     const canceled = await call<{ status: string; position: string }>(
       base,
@@ -180,7 +206,24 @@ describe("query API: the first session of a new user", () => {
       totalReservations: 1,
       canceledReservations: 1,
     });
-    // A stay (check-in, then check-out) earns the coupon; the policy is asynchronous.
+    // Canceling the booking takes the coupon back (쿠폰회수됨), on the reservation and in the list.
+    const revoked = await eventually(async () => {
+      const r = await call<Reservation>(base, "GET", `/reservations/${reservationId}`, undefined, cust1);
+      return r.body.coupon?.status === "REVOKED" ? r.body : undefined;
+    });
+    expect(revoked).toMatchObject({ status: "CANCELED", coupon: { couponId: booked.coupon?.couponId } });
+    const afterCancel = await call<Page<Record<string, unknown>>>(
+      base,
+      "GET",
+      "/customers/CUST1/coupons",
+      undefined,
+      cust1,
+    );
+    expect(afterCancel.body.items.map((c) => [c.reservationId, c.status])).toEqual([
+      [reservationId, "REVOKED"],
+    ]);
+
+    // A stay that meets the lot's rule (any length here) keeps the coupon its booking got.
     const stay = await call<{ reservationId: string }>(
       base,
       "POST",
@@ -203,14 +246,6 @@ describe("query API: the first session of a new user", () => {
       return r.body.coupon?.status === "ISSUED" ? r.body : undefined;
     });
     expect(issued).toMatchObject({ status: "COMPLETED", coupon: { issuedAt: expect.any(String) } });
-    const canceledOne = await call<Reservation>(
-      base,
-      "GET",
-      `/reservations/${reservationId}`,
-      undefined,
-      cust1,
-    );
-    expect(canceledOne.body.coupon).toBeUndefined();
 
     const coupons = await eventually(async () => {
       const c = await call<Page<Record<string, unknown>>>(
@@ -220,10 +255,10 @@ describe("query API: the first session of a new user", () => {
         undefined,
         cust1,
       );
-      return c.body.items[0]?.status === "ISSUED" ? c : undefined;
+      return c.body.items.length === 2 ? c : undefined;
     });
     expect(coupons.status).toBe(200);
-    expect(coupons.body.items).toHaveLength(1);
+    expect(coupons.body.items).toHaveLength(2);
     expect(coupons.body.items[0]).toMatchObject({
       couponId: issued.coupon?.couponId,
       reservationId: stay.body.reservationId,
@@ -240,7 +275,7 @@ describe("query API: the first session of a new user", () => {
     // The control center: both lots, the totals, every projection with its position and lag.
     const center = await eventually(async () => {
       const c = await call<ControlCenter>(base, "GET", "/control-center");
-      return c.body.projections.every((p) => p.lag === 0) && c.body.totals.couponsIssued === 1
+      return c.body.projections.every((p) => p.lag === 0) && c.body.totals.couponsIssued === 2
         ? c
         : undefined;
     });
@@ -252,8 +287,8 @@ describe("query API: the first session of a new user", () => {
       activeReservations: 0,
       totalReservations: 2,
       canceledReservations: 1,
-      couponsIssued: 1,
-      couponsRevoked: 0,
+      couponsIssued: 2,
+      couponsRevoked: 1,
     });
     expect(center.body.parkingLotsNextCursor).toBeNull();
     expect(center.body.parkingLots.map((l) => [l.parkingLotId, l.capacity, l.availableSpots]).sort()).toEqual(
@@ -463,8 +498,10 @@ describe("query API: paging over /reservations", () => {
     }
     expect(lots).toEqual([...LOTS].sort());
 
-    // C2's reservations still booked stay (check in, check out): each stay earns a coupon.
-    const mine = made.filter((r) => r.customerId === "C2" && !canceled.has(r.reservationId));
+    // Each of C2's bookings got a coupon (a cancel revoked it); those still booked stay (check in,
+    // check out) and keep theirs.
+    const booked = made.filter((r) => r.customerId === "C2");
+    const mine = booked.filter((r) => !canceled.has(r.reservationId));
     for (const r of mine)
       for (const step of ["check-in", "check-out"])
         expect(
@@ -482,7 +519,10 @@ describe("query API: paging over /reservations", () => {
         "GET",
         "/customers/C2/coupons?limit=1000",
       );
-      return r.body.items.length === mine.length ? r.body.items : undefined;
+      const settled = r.body.items.every(
+        (c) => c.status === (canceled.has(c.reservationId) ? "REVOKED" : "ISSUED"),
+      );
+      return r.body.items.length === booked.length && settled ? r.body.items : undefined;
     });
     const pagedIds: string[] = [];
     cursor = null;
@@ -497,7 +537,7 @@ describe("query API: paging over /reservations", () => {
       if (!cursor) break;
     }
     expect(pagedIds).toEqual(coupons.map((c) => c.reservationId));
-    expect(new Set(pagedIds)).toEqual(new Set(mine.map((r) => r.reservationId)));
+    expect(new Set(pagedIds)).toEqual(new Set(booked.map((r) => r.reservationId)));
   });
 });
 

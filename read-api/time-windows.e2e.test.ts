@@ -286,7 +286,7 @@ describe("a day of time windows", () => {
         const d = await reservation("D");
         return [d.status, d.cancelReason, d.coupon?.status];
       })
-      .toEqual(["CANCELED", "lot-closed", undefined]); // a booking earns no coupon (issue 34), none to revoke
+      .toEqual(["CANCELED", "lot-closed", "REVOKED"]); // the booking's coupon, revoked by the closure
     expect((await reservation("B")).status).toBe("RESERVED");
     expect((await reserve("G", "13:30", "14:30")).body).toMatchObject({
       type: "/problems/parking-lot-closed",
