@@ -4,6 +4,7 @@ import {
   Amount,
   Capacity,
   CarNumber,
+  CouponId,
   CouponRule,
   Currency,
   CustomerId,
@@ -68,6 +69,13 @@ const BookedFor = Type.String({
 const reservationFields = {
   carNumber: CarNumber,
   amount: Type.Optional(OfferedAmount),
+  couponId: Type.Optional(
+    Type.String({
+      ...CouponId,
+      description:
+        "A coupon of the booking's customer to spend on it (GET /customers/{customerId}/coupons, status ISSUED): the lot's coupon discount (`couponRule.discount`) comes off the price, and the payment authorizes the price after it. The coupon is then REDEEMED, and ISSUED again if this booking is canceled before it starts. Only for a booking priced now (a window, or a lot without a rate).",
+    }),
+  ),
   paymentMethod: Type.Optional(
     Type.String({
       ...PaymentMethodId,
@@ -196,6 +204,13 @@ export const ReserveParking = command("ReserveParking", {
   endsAt: Type.Optional(Timestamp),
   /** Since issue 38: a saved payment method to authorize with (payments on). */
   paymentMethod: Type.Optional(PaymentMethodId),
+  /**
+   * Since issue 47: the coupon spent on this booking, already redeemed for it on its own stream
+   * (write-side/coupon-spending.ts): its id and the reservation that got it.
+   */
+  coupon: Type.Optional(
+    Type.Object({ couponId: CouponId, reservationId: ReservationId }, { additionalProperties: false }),
+  ),
 });
 
 export const CancelReservation = command("CancelReservation", {

@@ -31,6 +31,8 @@ const STAMP_FIELD: { [K in EventType]: TextFieldOf<DataOf<K>> } = {
   PaymentStepFailed: "failedAt",
   CouponIssued: "issuedAt",
   CouponRevoked: "revokedAt",
+  CouponRedeemed: "redeemedAt",
+  CouponReturned: "returnedAt",
   CustomerErased: "erasedAt",
 };
 

@@ -84,6 +84,14 @@ export const ParkingReservedData = Type.Object(
     // authorize): what to authorize, until when the spot is held for it, and the saved payment
     // method the customer named (personal: sealed under the customer's key).
     payment: Type.Optional(BookingPayment),
+    // Since issue 47: the coupon the booking spent (redeemed on its own stream first) and what it
+    // took off the price; `amount` (and what the payment authorizes) is the price after it.
+    coupon: Type.Optional(
+      Type.Object(
+        { couponId: CouponId, reservationId: ReservationId, discount: Amount },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { ...strict, $id: "ParkingReserved" },
 );
@@ -251,6 +259,42 @@ export const CouponRevokedData = Type.Object(
 );
 
 /**
+ * Since issue 47: the coupon was spent on a booking (`redeemedFor`, in `redeemedForLot`), appended
+ * to the coupon's stream with its expected revision before the booking (so two bookings never spend
+ * it both). `reservationId` is the reservation that got the coupon, as in every coupon event.
+ */
+export const CouponRedeemedData = Type.Object(
+  {
+    couponId: CouponId,
+    reservationId: ReservationId,
+    parkingLotId: ParkingLotId,
+    customerId: Personal(CustomerId),
+    redeemedFor: ReservationId,
+    redeemedForLot: ParkingLotId,
+    redeemedAt: Timestamp,
+  },
+  { ...strict, $id: "CouponRedeemed" },
+);
+
+/**
+ * Since issue 47: a redeemed coupon is spendable again: the booking it was spent on was canceled
+ * before it started (`booking-canceled`), or was refused after the coupon was set aside for it
+ * (`booking-refused`).
+ */
+export const CouponReturnedData = Type.Object(
+  {
+    couponId: CouponId,
+    reservationId: ReservationId,
+    parkingLotId: ParkingLotId,
+    customerId: Personal(CustomerId),
+    redeemedFor: ReservationId,
+    reason: Type.Union([Type.Literal("booking-canceled"), Type.Literal("booking-refused")]),
+    returnedAt: Timestamp,
+  },
+  { ...strict, $id: "CouponReturned" },
+);
+
+/**
  * Since issue 36: a customer's personal data was erased (their data keys deleted), so every
  * personal field sealed under them now reads `erased`. Recorded in the customer's own stream
  * (`customer-<subject>`), never naming them: `subject` is a keyed pseudonym of their id. The
@@ -291,6 +335,8 @@ export const EventDataSchemas = {
   ...PaymentEventDataSchemas,
   CouponIssued: CouponIssuedData,
   CouponRevoked: CouponRevokedData,
+  CouponRedeemed: CouponRedeemedData,
+  CouponReturned: CouponReturnedData,
   CustomerErased: CustomerErasedData,
 } as const;
 

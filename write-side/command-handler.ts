@@ -8,6 +8,7 @@ import type { SnapshotUse } from "./lot-loader.js";
 import type { LotSnapshotStore } from "./lot-snapshots.js";
 import { LotStateSource } from "./lot-state-source.js";
 import {
+  type Decision,
   decide,
   evolve,
   initialState,
@@ -119,6 +120,11 @@ export class ParkingLotCommandHandler {
    */
   forgetLots(parkingLotIds?: readonly string[]): void {
     this.runner.forget(parkingLotIds);
+  }
+
+  /** What the command would decide now, appending nothing (DeciderRunner.preview). */
+  preview(command: ParkingLotCommand): Promise<Decision> {
+    return this.runner.preview(command);
   }
 
   async handle(command: ParkingLotCommand, context: CommandContext): Promise<CommandOutcome> {

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-document-store.js";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
 import { createLogger } from "../../platform/logger.js";
 import { systemActor } from "../../schemas/actor.js";
@@ -8,7 +9,7 @@ import type { DomainEvent } from "../../schemas/events.js";
 import { auditCoupons, cleanAudit, readAllEvents } from "../../test-support/seed.js";
 import { tempDataDir } from "../../test-support/service.js";
 import type { ReactorContext } from "../runtime/processor.js";
-import { couponIdFor, couponPolicy } from "./coupon-policy.js";
+import { COUPON_SPENDS, couponIdFor, couponPolicy } from "./coupon-policy.js";
 
 /**
  * The coupon policy (issue 47, the seed's flow): a booking issues its coupon at once; a
@@ -50,19 +51,22 @@ const revoked = (id: string): DomainEvent => ({
 describe("coupon policy: a coupon comes with a booking, and goes with a cancel, a no-show or a short stay", () => {
   let data: { dir: string; remove: () => void };
   let events: SqliteEventStore;
+  let docs: SqliteDocumentStore;
   let context: ReactorContext;
 
   beforeEach(() => {
     data = tempDataDir("parking-coupon-policy-");
     events = SqliteEventStore.open({ file: join(data.dir, "events.sqlite") });
+    docs = SqliteDocumentStore.open({ file: join(data.dir, "read-models.sqlite") });
     context = {
       eventStore: events,
-      documentStore: undefined as never, // the policy reads no document
+      documentStore: docs,
       logger: createLogger("silent"),
       now: () => Date.now(),
     };
   });
   afterEach(async () => {
+    await docs.close();
     await events.close();
     data.remove();
   });
@@ -82,7 +86,9 @@ describe("coupon policy: a coupon comes with a booking, and goes with a cancel, 
     const stored = (await readAllEvents(events))
       .filter((e) => e.streamId === `parkingLot-${LOT}` && couponPolicy.eventTypes.has(e.type as never))
       .map((e) => decodeEvent(e));
-    await couponPolicy.react(stored, context);
+    // As the runtime does: what the policy returns is written with its checkpoint.
+    const ops = await couponPolicy.react(stored, context);
+    if (ops && ops.length > 0) await docs.write(ops);
   };
 
   const issuedFor = (all: { type: string; streamId: string }[]) =>
@@ -148,5 +154,73 @@ describe("coupon policy: a coupon comes with a booking, and goes with a cancel, 
       ["coupon-new", "coupon-old-canceled", "coupon-old-stay", "coupon-oldest"].sort(),
     );
     expect([...revokedFor(all)].sort()).toEqual(["coupon-old-canceled", "coupon-oldest"]);
+  });
+
+  it("a coupon spent on a booking comes back if that booking is canceled before it starts, once; a spent coupon is still revoked", async () => {
+    const spentOn = (id: string, owner: string, startsAt?: string): DomainEvent => ({
+      type: "ParkingReserved",
+      data: {
+        ...who(id),
+        carNumber: "12가3456",
+        amount: 900,
+        reservedAt: at,
+        ...(startsAt ? { startsAt, endsAt: "2026-01-01T12:00:00.000Z" } : {}),
+        coupon: { couponId: couponIdFor(owner), reservationId: owner, discount: 100 },
+      },
+    });
+    const redeemed = (owner: string, booking: string): DomainEvent => ({
+      type: "CouponRedeemed",
+      data: {
+        ...who(owner),
+        couponId: couponIdFor(owner),
+        redeemedFor: booking,
+        redeemedForLot: LOT,
+        redeemedAt: at,
+      },
+    });
+    const canceledAt = (id: string, when: string, startsAt?: string): DomainEvent => ({
+      type: "ReservationCanceled",
+      data: {
+        ...who(id),
+        reason: "plans changed",
+        canceledAt: when,
+        ...(startsAt ? { startsAt, endsAt: "2026-01-01T12:00:00.000Z" } : {}),
+      },
+    });
+    const start = "2026-01-01T10:00:00.000Z";
+    // A's coupon spent on B (a window), B canceled before its start: back to ISSUED.
+    // C's coupon spent on D, D canceled after its start: stays spent. E's coupon spent on F (open
+    // ended), F checked in, then canceled by an operator: stays spent; then E is canceled: revoked.
+    await append(`parkingLot-${LOT}`, [reserved("A"), reserved("C"), reserved("E")]);
+    await react();
+    await append("coupon-A", [redeemed("A", "B")]);
+    await append("coupon-C", [redeemed("C", "D")]);
+    await append("coupon-E", [redeemed("E", "F")]);
+    await append(`parkingLot-${LOT}`, [
+      spentOn("B", "A", start),
+      spentOn("D", "C", start),
+      spentOn("F", "E"),
+      canceledAt("B", "2026-01-01T09:30:00.000Z", start),
+      canceledAt("D", "2026-01-01T10:30:00.000Z", start),
+      { type: "ReservationCheckedIn", data: { ...who("F"), checkedInAt: at } },
+      canceledAt("F", "2026-01-01T10:30:00.000Z"),
+      canceled("E"),
+    ]);
+    await react();
+    await react(); // handled again after a crash: nothing more
+    const all = await readAllEvents(events);
+    const typesOf = (stream: string) => all.filter((e) => e.streamId === stream).map((e) => e.type);
+    expect(typesOf("coupon-A")).toEqual(["CouponIssued", "CouponRedeemed", "CouponReturned"]);
+    expect(typesOf("coupon-C")).toEqual(["CouponIssued", "CouponRedeemed"]);
+    expect(typesOf("coupon-E")).toEqual(["CouponIssued", "CouponRedeemed", "CouponRevoked"]);
+    const returned = all.find((e) => e.type === "CouponReturned");
+    expect(returned?.data).toMatchObject({
+      reservationId: "A",
+      redeemedFor: "B",
+      reason: "booking-canceled",
+    });
+    expect(returned?.metadata).toMatchObject({ actor: { sub: "coupon-policy", role: "system" } });
+    // Nothing is left to follow: every spending booking started or ended.
+    expect(await docs.find(COUPON_SPENDS, {})).toEqual([]);
   });
 });

@@ -104,6 +104,10 @@ const SENTENCES: { [K in EventType]: Sentence<K> } = {
     `${by} recorded that the ${d.step} of reservation ${d.reservationId}'s payment failed (${d.code}): ${d.message}`,
   CouponIssued: (d, by) => `${by} issued coupon ${d.couponId} for reservation ${d.reservationId}`,
   CouponRevoked: (d, by) => `${by} revoked coupon ${d.couponId} of reservation ${d.reservationId}`,
+  CouponRedeemed: (d, by) =>
+    `${by} spent coupon ${d.couponId} of reservation ${d.reservationId} on reservation ${d.redeemedFor}`,
+  CouponReturned: (d, by) =>
+    `${by} returned coupon ${d.couponId} of reservation ${d.reservationId} (${d.reason} of ${d.redeemedFor})`,
   CustomerErased: (d, by) =>
     `${by} erased a customer's personal data (${d.reservationIds.length} reservations)${d.reason ? `: ${d.reason}` : ""}`,
 };

@@ -200,6 +200,17 @@ export class ReservationQueries {
       nextCursor: matches.length > options.limit ? String(examined.at(-1)?.seq) : null,
     };
   }
+  /**
+   * The reservation whose coupon this is (issue 47: a booking spending it finds the coupon's
+   * stream so; what the coupon is, is then read from that stream), if the read model has it.
+   */
+  async couponReservation(couponId: string): Promise<string | undefined> {
+    const doc = await this.ctx.store.findById<Document & { reservationId?: string }>(
+      await this.ctx.collection(COUPONS),
+      couponId,
+    );
+    return doc?.reservationId;
+  }
   async customerCoupons(
     customerId: string,
     options: { cursor?: string; limit: number; minPosition?: Position | null },

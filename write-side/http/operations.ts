@@ -118,6 +118,7 @@ export const COMMAND_OPERATIONS = [
       "`endsAt`: after `startsAt`, at least 15 minutes after it and at most 24 hours after it, and at least 15 minutes after now.",
       "`amount`: required on a lot without an hourly rate; on a lot with one, left out of an open-ended booking (it is priced at check-out), and for a window left out or equal to the quote (another amount is 409 `price-changed`).",
       "`customerId`: required when an operator books (OperatorReserveParkingBody); a customer leaves it out or sends their own (another is 403).",
+      "`couponId`: one of the booking customer's own coupons, ISSUED (another's or an unknown one is 400 `coupon-not-found`; a revoked or spent one 409 `coupon-not-spendable`), on a lot with a coupon discount and a booking priced now (else 409 `coupon-not-accepted`); the answer's `amount` is the price after the discount.",
     ],
     problems: [
       "parking-lot-not-found",
@@ -126,6 +127,9 @@ export const COMMAND_OPERATIONS = [
       "too-many-active-reservations",
       "price-changed",
       "idempotency-key-reused",
+      "coupon-not-found",
+      "coupon-not-spendable",
+      "coupon-not-accepted",
     ],
     responses: {
       "201": jsonResponse(

@@ -223,6 +223,29 @@ export type Rejection =
       readonly refundableUntil?: string;
     }
   | {
+      /**
+       * Issue 47: a coupon spent on a booking this lot gives no discount for: it has none
+       * (`couponRule.discount`), or the booking is priced only at check-out.
+       */
+      readonly code: "CouponNotAccepted";
+      readonly parkingLotId: string;
+      readonly couponId: string;
+      readonly why: "no-discount" | "priced-at-check-out";
+    }
+  | {
+      /** Issue 47: the booking names a coupon its customer does not hold (unknown, or another's). */
+      readonly code: "CouponNotFound";
+      readonly parkingLotId: string;
+      readonly couponId: string;
+    }
+  | {
+      /** Issue 47: the coupon was revoked, or already spent on another booking. */
+      readonly code: "CouponNotSpendable";
+      readonly parkingLotId: string;
+      readonly couponId: string;
+      readonly status: "REVOKED" | "REDEEMED";
+    }
+  | {
       readonly code: "CapacityTooLow";
       readonly parkingLotId: string;
       readonly at: string;
