@@ -34,7 +34,13 @@ interface Reservation {
   carNumber: string;
   amount: number;
   status: "RESERVED" | "CANCELED";
-  coupon?: { couponId: string; status: "ISSUED" | "REVOKED"; issuedAt: string; revokedAt?: string };
+  coupon?: {
+    couponId: string;
+    status: "ISSUED" | "REVOKED" | "REDEEMED";
+    issuedAt: string;
+    revokedAt?: string;
+    redeemedFor?: string;
+  };
 }
 
 interface Page<T> {
@@ -303,6 +309,136 @@ describe("query API: the first session of a new user", () => {
       expect(p.position, p.name).toMatch(/^[0-9]+$/);
       expect(p.headPosition, p.name).toBe(p.position);
     }
+  });
+
+  it("a coupon is spent once, by its customer, for the lot's discount; it comes back when that booking is canceled; nothing refused appends", async () => {
+    const cust3 = await customerHeaders(env.dir, "CUST3");
+    const cust4 = await customerHeaders(env.dir, "CUST4");
+    const register = await call(base, "POST", "/parking-lots", {
+      parkingLotId: "discount",
+      name: "할인 주차장",
+      capacity: 5,
+      couponRule: { minStayMinutes: 0, discount: { amount: 1000 } },
+    });
+    expect(register.status).toBe(201);
+    const plain = { parkingLotId: "plain", name: "일반 주차장", capacity: 5 };
+    expect((await call(base, "POST", "/parking-lots", plain)).status).toBe(201);
+    const book = (body: Record<string, unknown>, headers: Record<string, string>, lot = "discount") =>
+      call<Record<string, unknown>>(base, "POST", `/parking-lots/${lot}/reservations`, body, headers);
+    // Two bookings, two coupons; the second booking is canceled, so its coupon is revoked.
+    const first = await book({ carNumber: "10더8612", amount: 5000 }, cust3);
+    const second = await book({ carNumber: "10더8613", amount: 5000 }, cust3);
+    expect(
+      (
+        await call(
+          base,
+          "DELETE",
+          `/parking-lots/discount/reservations/${second.body.reservationId}`,
+          undefined,
+          cust3,
+        )
+      ).status,
+    ).toBe(200);
+    const coupons = await eventually(async () => {
+      const c = await call<Page<{ couponId: string; reservationId: string; status: string }>>(
+        base,
+        "GET",
+        "/customers/CUST3/coupons",
+        undefined,
+        cust3,
+      );
+      const byReservation = new Map(c.body.items.map((x) => [x.reservationId, x]));
+      const kept = byReservation.get(String(first.body.reservationId));
+      const lost = byReservation.get(String(second.body.reservationId));
+      return kept?.status === "ISSUED" && lost?.status === "REVOKED" ? { kept, lost } : undefined;
+    });
+    const headBefore = async () =>
+      (await call<ControlCenter>(base, "GET", "/control-center")).body.projections[0]?.headPosition;
+
+    // Refused, each naming couponId, appending nothing: another's coupon, a revoked one, a lot without a discount.
+    const before = await headBefore();
+    const others = expectProblem(
+      await book({ carNumber: "11가1111", amount: 5000, couponId: coupons.kept.couponId }, cust4),
+      400,
+      "coupon-not-found",
+    );
+    expect(others).toMatchObject({ couponId: coupons.kept.couponId, errors: [{ field: "body.couponId" }] });
+    const gone = expectProblem(
+      await book({ carNumber: "11가1111", amount: 5000, couponId: coupons.lost.couponId }, cust3),
+      409,
+      "coupon-not-spendable",
+    );
+    expect(gone).toMatchObject({ couponId: coupons.lost.couponId, couponStatus: "REVOKED" });
+    expectProblem(
+      await book({ carNumber: "11가1111", amount: 5000, couponId: "no-such-coupon" }, cust3),
+      400,
+      "coupon-not-found",
+    );
+    expectProblem(
+      await book({ carNumber: "11가1111", amount: 5000, couponId: coupons.kept.couponId }, cust3, "plain"),
+      409,
+      "coupon-not-accepted",
+    );
+    expect(await headBefore()).toBe(before);
+
+    // Spent: the booking is priced 1,000 less, and the coupon is REDEEMED for it, once.
+    const spent = await book(
+      { carNumber: "12가3456", amount: 5000, couponId: coupons.kept.couponId },
+      { ...cust3, "Idempotency-Key": "spend-1" },
+    );
+    expect(spent.status, JSON.stringify(spent.body)).toBe(201);
+    expect(spent.body).toMatchObject({ amount: 4000, status: "RESERVED" });
+    const retried = await book(
+      { carNumber: "12가3456", amount: 5000, couponId: coupons.kept.couponId },
+      { ...cust3, "Idempotency-Key": "spend-1" },
+    );
+    expect(retried.status).toBe(200);
+    expect(retried.body).toMatchObject({ reservationId: spent.body.reservationId, amount: 4000 });
+    const twice = expectProblem(
+      await book({ carNumber: "12가3457", amount: 5000, couponId: coupons.kept.couponId }, cust3),
+      409,
+      "coupon-not-spendable",
+    );
+    expect(twice).toMatchObject({ couponStatus: "REDEEMED" });
+    const redeemed = await eventually(async () => {
+      const r = await call<Reservation>(
+        base,
+        "GET",
+        `/reservations/${first.body.reservationId}`,
+        undefined,
+        cust3,
+      );
+      return r.body.coupon?.status === "REDEEMED" ? r.body.coupon : undefined;
+    });
+    expect(redeemed).toMatchObject({
+      couponId: coupons.kept.couponId,
+      redeemedFor: spent.body.reservationId,
+    });
+
+    // The booking it was spent on is canceled before it starts (never checked in): ISSUED again.
+    expect(
+      (
+        await call(
+          base,
+          "DELETE",
+          `/parking-lots/discount/reservations/${spent.body.reservationId}`,
+          undefined,
+          cust3,
+        )
+      ).status,
+    ).toBe(200);
+    const back = await eventually(async () => {
+      const c = await call<Page<{ couponId: string; status: string }>>(
+        base,
+        "GET",
+        "/customers/CUST3/coupons",
+        undefined,
+        cust3,
+      );
+      const coupon = c.body.items.find((x) => x.couponId === coupons.kept.couponId);
+      return coupon?.status === "ISSUED" ? coupon : undefined;
+    });
+    expect(back).not.toHaveProperty("redeemedFor");
   });
 
   it("GET /problems/parking-lot-full documents the problem type", async () => {
