@@ -570,7 +570,8 @@ export interface paths {
          *     - `endsAt`: after `startsAt`, at least 15 minutes after it and at most 24 hours after it, and at least 15 minutes after now.
          *     - `amount`: required on a lot without an hourly rate; on a lot with one, left out of an open-ended booking (it is priced at check-out), and for a window left out or equal to the quote (another amount is 409 `price-changed`).
          *     - `customerId`: required when an operator books (OperatorReserveParkingBody); a customer leaves it out or sends their own (another is 403).
-         *     - `customerId`, `paymentMethod`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
+         *     - `couponId`: one of the booking customer's own coupons, ISSUED (another's or an unknown one is 400 `coupon-not-found`; a revoked or spent one 409 `coupon-not-spendable`), on a lot with a coupon discount and a booking priced now (else 409 `coupon-not-accepted`); the answer's `amount` is the price after the discount.
+         *     - `couponId`, `customerId`, `paymentMethod`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
          *
          *     **Access**: Needs a bearer token with the role `customer` or `operator` or `admin`.
          *
@@ -1106,7 +1107,7 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** The reservation earned its coupon. */
+        /** The booking made its customer a coupon recipient. */
         post: operations["webhook.coupon.issued"];
         delete?: never;
         options?: never;
@@ -1123,7 +1124,7 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** The coupon was revoked (its reservation was canceled or missed). */
+        /** The coupon was revoked (its reservation was canceled, missed, or its stay too short). */
         post: operations["webhook.coupon.revoked"];
         delete?: never;
         options?: never;
@@ -1680,6 +1681,17 @@ export interface components {
                  */
                 parkingLotId: string;
                 /**
+                 * Format: date-time
+                 * @description ISO 8601 UTC timestamp.
+                 */
+                redeemedAt?: string;
+                /**
+                 * @description Reservation identifier.
+                 * @example 1
+                 * @example CUST1
+                 */
+                redeemedFor?: string;
+                /**
                  * @description Reservation identifier.
                  * @example 1
                  * @example CUST1
@@ -1690,7 +1702,8 @@ export interface components {
                  * @description ISO 8601 UTC timestamp.
                  */
                 revokedAt?: string;
-                status: "ISSUED" | "REVOKED";
+                /** @description ISSUED (the booking made its customer a recipient; spendable), REVOKED (the reservation was canceled, a no-show, or its stay too short), REDEEMED (spent on the booking `redeemedFor`; ISSUED again if that booking is canceled before it starts). */
+                status: "ISSUED" | "REVOKED" | "REDEEMED";
             }[];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: string | null;
@@ -1797,7 +1810,7 @@ export interface components {
                 /** @description The fact in words: who did what, to what, and why. */
                 summary: string;
                 /** @description The event type. */
-                type: "ParkingLotRegistered" | "ParkingReserved" | "ReservationCanceled" | "ReservationCheckedIn" | "ReservationCheckedOut" | "ReservationNoShow" | "ParkingLotClosed" | "ParkingLotClosureBegan" | "ParkingLotCapacityChanged" | "ParkingLotRateChanged" | "ParkingLotCustomerLimitChanged" | "ParkingLotPaymentTermsChanged" | "PaymentAuthorized" | "PaymentFailed" | "PaymentSettlementDecided" | "PaymentCaptured" | "PaymentReleased" | "PaymentRefunded" | "OverstayCharged" | "PaymentStepFailed" | "CouponIssued" | "CouponRevoked" | "CustomerErased";
+                type: "ParkingLotRegistered" | "ParkingReserved" | "ReservationCanceled" | "ReservationCheckedIn" | "ReservationCheckedOut" | "ReservationNoShow" | "ParkingLotClosed" | "ParkingLotClosureBegan" | "ParkingLotCapacityChanged" | "ParkingLotRateChanged" | "ParkingLotCustomerLimitChanged" | "ParkingLotPaymentTermsChanged" | "PaymentAuthorized" | "PaymentFailed" | "PaymentSettlementDecided" | "PaymentCaptured" | "PaymentReleased" | "PaymentRefunded" | "OverstayCharged" | "PaymentStepFailed" | "CouponIssued" | "CouponRevoked" | "CouponRedeemed" | "CouponReturned" | "CustomerErased";
             }[];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: string | null;
@@ -1887,6 +1900,12 @@ export interface components {
              * @example AB-123-CD
              */
             carNumber: string;
+            /**
+             * @description A coupon of the booking's customer to spend on it (GET /customers/{customerId}/coupons, status ISSUED): the lot's coupon discount (`couponRule.discount`) comes off the price, and the payment authorizes the price after it. The coupon is then REDEEMED, and ISSUED again if this booking is canceled before it starts. Only for a booking priced now (a window, or a lot without a rate).
+             * @example 1
+             * @example CUST1
+             */
+            couponId?: string;
             /**
              * @description The customer the spot is for. A customer may leave it out (it is the token's subject; another id is refused with 403); an operator booking on a customer's behalf must send it (OperatorReserveParkingBody).
              * @example CUST1
@@ -2287,15 +2306,29 @@ export interface components {
              * @example 5
              */
             capacity: number;
-            /** @description When a stay earns the lot's coupon: it lasted at least `minStayMinutes`, or it was paid at least `minPaidAmount`. Absent: 15 minutes, no amount rule. */
+            /** @description The lot's coupons: a booking makes its customer a coupon recipient; the stay keeps it when it lasted at least `minStayMinutes` or was paid at least `minPaidAmount` (absent: 15 minutes, no amount rule); a cancel, a no-show or a shorter stay revokes it. `discount`: what a coupon spent on a booking here takes off (absent: none). */
             couponRule?: {
+                /** @description What a coupon spent on a booking of this lot (`couponId` in the booking) takes off its price: `{amount}` or `{percent}`. Absent: the lot takes no coupons. */
+                discount?: {
+                    /**
+                     * @description Taken off the booking's price (at most the price), in the minor unit.
+                     * @example 1000
+                     */
+                    amount: number;
+                } | {
+                    /**
+                     * @description This percentage of the booking's price is taken off (rounded down).
+                     * @example 10
+                     */
+                    percent: number;
+                };
                 /**
-                 * @description A stay paid at least this much (booking price, stay price and overstay charge together, in the minor unit) earns the coupon however short it was. Absent: only the stay's length counts.
+                 * @description A stay paid at least this much (booking price, stay price and overstay charge together, in the minor unit) keeps the coupon however short it was. Absent: only the stay's length counts.
                  * @example 3000
                  */
                 minPaidAmount?: number;
                 /**
-                 * @description A stay of at least these minutes (check-in to check-out) earns the coupon (default 15).
+                 * @description A stay of at least these minutes (check-in to check-out) keeps the coupon its booking got; a shorter one loses it (default 15).
                  * @example 15
                  */
                 minStayMinutes: number;
@@ -2473,11 +2506,18 @@ export interface components {
                      */
                     issuedAt: string;
                     /**
+                     * @description Reservation identifier.
+                     * @example 1
+                     * @example CUST1
+                     */
+                    redeemedFor?: string;
+                    /**
                      * Format: date-time
                      * @description ISO 8601 UTC timestamp.
                      */
                     revokedAt?: string;
-                    status: "ISSUED" | "REVOKED";
+                    /** @description ISSUED (the booking made its customer a recipient; spendable), REVOKED (the reservation was canceled, a no-show, or its stay too short), REDEEMED (spent on the booking `redeemedFor`; ISSUED again if that booking is canceled before it starts). */
+                    status: "ISSUED" | "REVOKED" | "REDEEMED";
                 };
                 /**
                  * @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces or commas, at most 255 characters. Percent-encode it in a path.
@@ -2702,11 +2742,18 @@ export interface components {
                  */
                 issuedAt: string;
                 /**
+                 * @description Reservation identifier.
+                 * @example 1
+                 * @example CUST1
+                 */
+                redeemedFor?: string;
+                /**
                  * Format: date-time
                  * @description ISO 8601 UTC timestamp.
                  */
                 revokedAt?: string;
-                status: "ISSUED" | "REVOKED";
+                /** @description ISSUED (the booking made its customer a recipient; spendable), REVOKED (the reservation was canceled, a no-show, or its stay too short), REDEEMED (spent on the booking `redeemedFor`; ISSUED again if that booking is canceled before it starts). */
+                status: "ISSUED" | "REVOKED" | "REDEEMED";
             };
             /**
              * @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces or commas, at most 255 characters. Percent-encode it in a path.
@@ -2858,6 +2905,12 @@ export interface components {
              * @example AB-123-CD
              */
             carNumber: string;
+            /**
+             * @description A coupon of the booking's customer to spend on it (GET /customers/{customerId}/coupons, status ISSUED): the lot's coupon discount (`couponRule.discount`) comes off the price, and the payment authorizes the price after it. The coupon is then REDEEMED, and ISSUED again if this booking is canceled before it starts. Only for a booking priced now (a window, or a lot without a rate).
+             * @example 1
+             * @example CUST1
+             */
+            couponId?: string;
             /**
              * @description The customer the spot is for. A customer may leave it out (it is the token's subject; another id is refused with 403); an operator booking on a customer's behalf must send it (OperatorReserveParkingBody).
              * @example CUST1
@@ -7552,7 +7605,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReservationAccepted"];
                 };
             };
-            /** @description `/problems/validation`: The request is invalid. `/problems/malformed-json`: The body is not valid JSON. */
+            /** @description `/problems/coupon-not-found`: The booking names a coupon its customer does not hold. `/problems/validation`: The request is invalid. `/problems/malformed-json`: The body is not valid JSON. */
             400: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -7565,7 +7618,7 @@ export interface operations {
                         /** @constant */
                         status?: 400;
                         /** @enum {unknown} */
-                        type?: "/problems/validation" | "/problems/malformed-json";
+                        type?: "/problems/coupon-not-found" | "/problems/validation" | "/problems/malformed-json";
                     };
                 };
             };
@@ -7647,7 +7700,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `/problems/parking-lot-full`: The parking lot is full. `/problems/parking-lot-closed`: The parking lot is closed for part of this window. `/problems/too-many-active-reservations`: The customer holds the most active reservations allowed in this lot. `/problems/price-changed`: The price of this window is not the amount sent. */
+            /** @description `/problems/parking-lot-full`: The parking lot is full. `/problems/parking-lot-closed`: The parking lot is closed for part of this window. `/problems/too-many-active-reservations`: The customer holds the most active reservations allowed in this lot. `/problems/price-changed`: The price of this window is not the amount sent. `/problems/coupon-not-spendable`: The coupon was revoked or already spent. `/problems/coupon-not-accepted`: This booking takes no coupon. */
             409: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -7660,7 +7713,7 @@ export interface operations {
                         /** @constant */
                         status?: 409;
                         /** @enum {unknown} */
-                        type?: "/problems/parking-lot-full" | "/problems/parking-lot-closed" | "/problems/too-many-active-reservations" | "/problems/price-changed";
+                        type?: "/problems/parking-lot-full" | "/problems/parking-lot-closed" | "/problems/too-many-active-reservations" | "/problems/price-changed" | "/problems/coupon-not-spendable" | "/problems/coupon-not-accepted";
                     };
                 };
             };
@@ -9183,7 +9236,7 @@ export interface operations {
                  * @description The last segment of a problem's `type`.
                  * @example parking-lot-full
                  */
-                name: "validation" | "malformed-json" | "unsupported-media-type" | "payload-too-large" | "not-found" | "method-not-allowed" | "rate-limited" | "overloaded" | "store-unavailable" | "storage-unavailable" | "service-unavailable" | "shutting-down" | "unauthorized" | "forbidden" | "sign-in-failed" | "identity-provider-unavailable" | "internal" | "parking-lot-not-found" | "reservation-not-found" | "parking-lot-full" | "parking-lot-id-taken" | "idempotency-key-reused" | "reservation-not-active" | "not-checked-in" | "check-in-too-early" | "price-changed" | "too-many-active-reservations" | "parking-lot-closed" | "reservation-checked-in" | "too-many-closures" | "capacity-too-low" | "payment-pending" | "not-paid" | "refund-exceeds-captured" | "refund-window-passed" | "concurrency-conflict" | "too-many-streams" | "webhook-endpoint-not-found" | "too-many-webhook-endpoints" | "position-not-reached";
+                name: "validation" | "malformed-json" | "unsupported-media-type" | "payload-too-large" | "not-found" | "method-not-allowed" | "rate-limited" | "overloaded" | "store-unavailable" | "storage-unavailable" | "service-unavailable" | "shutting-down" | "unauthorized" | "forbidden" | "sign-in-failed" | "identity-provider-unavailable" | "internal" | "parking-lot-not-found" | "reservation-not-found" | "parking-lot-full" | "parking-lot-id-taken" | "idempotency-key-reused" | "reservation-not-active" | "not-checked-in" | "check-in-too-early" | "price-changed" | "coupon-not-found" | "coupon-not-spendable" | "coupon-not-accepted" | "too-many-active-reservations" | "parking-lot-closed" | "reservation-checked-in" | "too-many-closures" | "capacity-too-low" | "payment-pending" | "not-paid" | "refund-exceeds-captured" | "refund-window-passed" | "concurrency-conflict" | "too-many-streams" | "webhook-endpoint-not-found" | "too-many-webhook-endpoints" | "position-not-reached";
             };
             cookie?: never;
         };
@@ -12326,7 +12379,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description The reservation earned its coupon. */
+                    /** @description The booking made its customer a coupon recipient. */
                     data: {
                         /**
                          * @description Coupon identifier.
@@ -12394,7 +12447,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description The coupon was revoked (its reservation was canceled or missed). */
+                    /** @description The coupon was revoked (its reservation was canceled, missed, or its stay too short). */
                     data: {
                         /**
                          * @description Coupon identifier.
