@@ -242,6 +242,14 @@ const ROWS: Record<
     attempt: () => ({ method: "PUT", path: `/parking-lots/${LOT}/rate`, body: { hourlyRate: 2000 } }),
     expect: [401, 403, 403, 403, 200, 404, 200],
   },
+  changeCouponRule: {
+    attempt: () => ({
+      method: "PUT",
+      path: `/parking-lots/${LOT}/coupon-rule`,
+      body: { minStayMinutes: 15, discount: { percent: 10 } },
+    }),
+    expect: [401, 403, 403, 403, 200, 404, 200],
+  },
   changeCustomerLimit: {
     attempt: () => ({
       method: "PUT",

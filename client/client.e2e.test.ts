@@ -394,6 +394,21 @@ describe("every operation through the generated client", () => {
       });
       expect(unknown.error?.type).toBe("/problems/parking-lot-not-found");
     },
+    changeCouponRule: async () => {
+      const parkingLotId = "seocho-coupons";
+      await api.POST("/parking-lots", { body: { parkingLotId, name: "서초 쿠폰 주차장", capacity: 2 } });
+      const couponRule = { minStayMinutes: 10, discount: { percent: 10 } };
+      const changed = await api.PUT("/parking-lots/{parkingLotId}/coupon-rule", {
+        params: { path: { parkingLotId } },
+        body: couponRule,
+      });
+      expect(changed.data?.couponRule).toEqual(couponRule);
+      const byCustomer = await customer.PUT("/parking-lots/{parkingLotId}/coupon-rule", {
+        params: { path: { parkingLotId } },
+        body: couponRule,
+      });
+      expect(byCustomer.response.status).toBe(403);
+    },
     changePaymentTerms: async () => {
       const parkingLotId = "seocho-terms";
       await api.POST("/parking-lots", { body: { parkingLotId, name: "서초 결제 주차장", capacity: 2 } });

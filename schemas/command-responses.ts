@@ -3,6 +3,7 @@ import {
   Amount,
   Capacity,
   CarNumber,
+  CouponRule,
   CustomerId,
   HourlyRate,
   LotName,
@@ -109,6 +110,15 @@ export const CapacityChangedResponse = Type.Object(
   { parkingLotId: ParkingLotId, capacity: Capacity, position: PositionString },
   { $id: "CapacityChangedResponse" },
 );
+export const CouponRuleChangedResponse = Type.Object(
+  {
+    parkingLotId: ParkingLotId,
+    couponRule: CouponRule,
+    position: PositionString,
+  },
+  { $id: "CouponRuleChangedResponse" },
+);
+
 export const RateChangedResponse = Type.Object(
   {
     parkingLotId: ParkingLotId,

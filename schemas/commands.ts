@@ -157,6 +157,14 @@ export const ChangeRateBody = Type.Object(
 );
 export type ChangeRateBody = Static<typeof ChangeRateBody>;
 
+/** Issue 47: the lot's coupon rule for bookings and stays from now on (its discount included). */
+export const ChangeCouponRuleBody = Type.Object(CouponRule.properties, {
+  additionalProperties: false,
+  $id: "ChangeCouponRuleBody",
+  description: CouponRule.description,
+});
+export type ChangeCouponRuleBody = Static<typeof ChangeCouponRuleBody>;
+
 export const ChangeCustomerLimitBody = Type.Object(
   { maxActivePerCustomer: MaxActivePerCustomer },
   { additionalProperties: false, $id: "ChangeCustomerLimitBody" },
@@ -241,6 +249,10 @@ export const CloseParkingLot = command("CloseParkingLot", {
 
 export const ChangeCapacity = command("ChangeCapacity", { parkingLotId: ParkingLotId, capacity: Capacity });
 export const ChangeRate = command("ChangeRate", { parkingLotId: ParkingLotId, hourlyRate: HourlyRate });
+export const ChangeCouponRule = command("ChangeCouponRule", {
+  parkingLotId: ParkingLotId,
+  couponRule: CouponRule,
+});
 export const ChangeCustomerLimit = command("ChangeCustomerLimit", {
   parkingLotId: ParkingLotId,
   maxActivePerCustomer: MaxActivePerCustomer,
@@ -338,6 +350,7 @@ export const ParkingLotCommand = Type.Union([
   CloseParkingLot,
   ChangeCapacity,
   ChangeRate,
+  ChangeCouponRule,
   ChangeCustomerLimit,
   ChangePaymentTerms,
   RecordNoShow,
@@ -357,6 +370,7 @@ export type CheckOut = Static<typeof CheckOut>;
 export type CloseParkingLot = Static<typeof CloseParkingLot>;
 export type ChangeCapacity = Static<typeof ChangeCapacity>;
 export type ChangeRate = Static<typeof ChangeRate>;
+export type ChangeCouponRule = Static<typeof ChangeCouponRule>;
 export type ChangeCustomerLimit = Static<typeof ChangeCustomerLimit>;
 export type ChangePaymentTerms = Static<typeof ChangePaymentTerms>;
 export type RecordNoShow = Static<typeof RecordNoShow>;

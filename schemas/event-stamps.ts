@@ -21,6 +21,7 @@ const STAMP_FIELD: { [K in EventType]: TextFieldOf<DataOf<K>> } = {
   ParkingLotRateChanged: "changedAt",
   ParkingLotCustomerLimitChanged: "changedAt",
   ParkingLotPaymentTermsChanged: "changedAt",
+  ParkingLotCouponRuleChanged: "changedAt",
   PaymentAuthorized: "authorizedAt",
   PaymentFailed: "failedAt",
   PaymentSettlementDecided: "decidedAt",

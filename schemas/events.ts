@@ -236,6 +236,22 @@ export const ParkingLotPaymentTermsChangedData = Type.Object(
   { ...strict, $id: "ParkingLotPaymentTermsChanged" },
 );
 
+/**
+ * Since issue 47: the lot's coupon rule from `changedAt` on: which stays keep their coupon, and
+ * what a coupon spent on a booking here takes off (`discount`). Bookings made before keep the
+ * price they were made at.
+ */
+export const ParkingLotCouponRuleChangedData = Type.Object(
+  {
+    parkingLotId: ParkingLotId,
+    couponRule: CouponRule,
+    /** Absent when the lot had none of its own (DEFAULT_COUPON_RULE applied). */
+    previousCouponRule: Type.Optional(CouponRule),
+    changedAt: Timestamp,
+  },
+  { ...strict, $id: "ParkingLotCouponRuleChanged" },
+);
+
 export const CouponIssuedData = Type.Object(
   {
     couponId: CouponId,
@@ -332,6 +348,7 @@ export const EventDataSchemas = {
   ParkingLotRateChanged: ParkingLotRateChangedData,
   ParkingLotCustomerLimitChanged: ParkingLotCustomerLimitChangedData,
   ParkingLotPaymentTermsChanged: ParkingLotPaymentTermsChangedData,
+  ParkingLotCouponRuleChanged: ParkingLotCouponRuleChangedData,
   ...PaymentEventDataSchemas,
   CouponIssued: CouponIssuedData,
   CouponRevoked: CouponRevokedData,

@@ -79,6 +79,8 @@ const SENTENCES: { [K in EventType]: Sentence<K> } = {
     `${by} recorded that closure ${d.closureId} of lot ${d.parkingLotId} began, with ${d.carsInLot.length} cars in the lot`,
   ParkingLotCapacityChanged: (d, by) =>
     `${by} changed the capacity of lot ${d.parkingLotId} from ${d.previousCapacity} to ${d.capacity}`,
+  ParkingLotCouponRuleChanged: (d, by) =>
+    `${by} changed the coupon rule of lot ${d.parkingLotId} to ${JSON.stringify(d.couponRule)} from then on`,
   ParkingLotRateChanged: (d, by) =>
     `${by} changed the hourly rate of lot ${d.parkingLotId} ${d.previousHourlyRate === undefined ? "" : `from ${d.previousHourlyRate} `}to ${d.hourlyRate} for bookings made from then on`,
   ParkingLotCustomerLimitChanged: (d, by) =>

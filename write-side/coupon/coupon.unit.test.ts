@@ -8,7 +8,8 @@ import {
   parkingReserved,
   reserveParking,
 } from "../../test-support/given-when-then.js";
-import { discountOf } from "../parking-lot/booking.js";
+import type { ParkingLotEvent } from "../parking-lot/decider.js";
+import { discountOf } from "../parking-lot/terms.js";
 import {
   type CouponEvent,
   type CouponState,
@@ -17,9 +18,10 @@ import {
   decideReturn,
   decideRevoke,
   evolveCoupon,
-  foldCoupon,
   noCoupon,
 } from "./coupon.js";
+
+const foldCoupon = (events: readonly CouponEvent[]): CouponState => events.reduce(evolveCoupon, noCoupon);
 
 /**
  * Issue 47: a booking's coupon is spent once, by its own customer, on a later booking of a lot
@@ -170,6 +172,23 @@ describe("a booking that spends a coupon (the lot's decider)", () => {
     ])
       .when(reserveParking({ amount: undefined, coupon }))
       .then({ code: "CouponNotAccepted", parkingLotId: LOT, couponId: COUPON, why: "priced-at-check-out" });
+  });
+
+  it("given a lot whose operator set a discount later, bookings from then on take it; the same rule again changes nothing", () => {
+    const rule = { minStayMinutes: 15, discount: { amount: 700 } };
+    const changed: ParkingLotEvent = {
+      type: "ParkingLotCouponRuleChanged",
+      data: { parkingLotId: LOT, couponRule: rule, changedAt: NOW },
+    };
+    given([lotRegistered()])
+      .when({ type: "ChangeCouponRule", parkingLotId: LOT, couponRule: rule, now: NOW })
+      .then([changed]);
+    given([lotRegistered(), changed])
+      .when({ type: "ChangeCouponRule", parkingLotId: LOT, couponRule: rule, now: NOW })
+      .then([]);
+    given([lotRegistered(), changed])
+      .when(reserveParking({ coupon }))
+      .then([parkingReserved({ amount: 4300, coupon: { ...coupon, discount: 700 } })]);
   });
 
   it("a booking's other refusals come first as without a coupon (a full lot spends nothing)", () => {

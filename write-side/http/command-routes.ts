@@ -17,6 +17,7 @@ import { systemActor } from "../../schemas/actor.js";
 import {
   CancelReservationBody,
   ChangeCapacityBody,
+  ChangeCouponRuleBody,
   ChangeCustomerLimitBody,
   ChangePaymentTermsBody,
   ChangeRateBody,
@@ -126,6 +127,7 @@ export function commandRoutes(
     closeParkingLot: closeParkingLot(context),
     changeCapacity: changeCapacity(context),
     changeRate: changeRate(context),
+    changeCouponRule: changeCouponRule(context),
     changeCustomerLimit: changeCustomerLimit(context),
     changePaymentTerms: changePaymentTerms(context),
     eraseCustomer: eraseCustomer(context, options.erasure),
@@ -387,6 +389,15 @@ const changeCustomerLimit =
       now: now(),
     });
     res.status(200).json({ parkingLotId, maxActivePerCustomer, position: positionOf(result) });
+  };
+
+const changeCouponRule =
+  ({ run, now }: CommandRouteDeps): Route<"changeCouponRule"> =>
+  async (req, res) => {
+    const parkingLotId = pathParam(req, "parkingLotId");
+    const couponRule = bodyOf(req, ChangeCouponRuleBody);
+    const result = await run(req, { type: "ChangeCouponRule", parkingLotId, couponRule, now: now() });
+    res.status(200).json({ parkingLotId, couponRule, position: positionOf(result) });
   };
 
 const changePaymentTerms =

@@ -9,6 +9,7 @@ import { ANY_ROLE, BOOKING_ROLES, OPERATOR } from "../../schemas/actor.js";
 import {
   CapacityChangedResponse,
   ClosureAccepted,
+  CouponRuleChangedResponse,
   CustomerErasureResponse,
   CustomerLimitChangedResponse,
   ParkingLotRegisteredResponse,
@@ -21,6 +22,7 @@ import {
 import {
   CancelReservationBody,
   ChangeCapacityBody,
+  ChangeCouponRuleBody,
   ChangeCustomerLimitBody,
   ChangePaymentTermsBody,
   ChangeRateBody,
@@ -274,6 +276,26 @@ export const COMMAND_OPERATIONS = [
     body: { schema: ChangeRateBody, required: true, example: { hourlyRate: 3000 } },
     problems: ["parking-lot-not-found"],
     responses: { "200": jsonResponse("Changed.", RateChangedResponse) },
+  },
+  {
+    method: "put",
+    path: "/parking-lots/{parkingLotId}/coupon-rule",
+    operationId: "changeCouponRule",
+    side: "commands",
+    allow: OPERATOR,
+    tag: "commands",
+    summary:
+      "Change the lot's coupon rule (operator): which stays keep their coupon, and a coupon's discount",
+    description:
+      "From now on: a check-out keeps the coupon its booking got when the stay lasted `minStayMinutes` (or paid `minPaidAmount`), else revokes it; a booking spending a coupon (`couponId`) takes `discount` (`{amount}` or `{percent}`) off its price (without `discount` the lot takes no coupons). Bookings made before keep their price. The same rule again changes nothing.",
+    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    body: {
+      schema: ChangeCouponRuleBody,
+      required: true,
+      example: { minStayMinutes: 15, discount: { amount: 1000 } },
+    },
+    problems: ["parking-lot-not-found"],
+    responses: { "200": jsonResponse("Changed.", CouponRuleChangedResponse) },
   },
   {
     method: "put",

@@ -1,5 +1,4 @@
 import type { RegisterParkingLot, ReserveParking } from "../../schemas/commands.js";
-import type { CouponDiscount, CouponRule } from "../../schemas/common.js";
 import { quote } from "../../schemas/pricing.js";
 import { isActive, type Span, windowProblem } from "../../schemas/reservation-time.js";
 import { authorizationOf } from "./payment-policy.js";
@@ -12,7 +11,7 @@ import {
   type RegisteredLot,
   type Rejection,
 } from "./state.js";
-import { paymentTermsOf } from "./terms.js";
+import { discountOf, paymentTermsOf, sameCouponRule } from "./terms.js";
 
 /** The lot's booking commands: registering the lot, reserving a spot. */
 
@@ -42,24 +41,6 @@ export function register(command: RegisterParkingLot, state: ParkingLotState): D
       ...(command.couponRule !== undefined ? { couponRule: command.couponRule } : {}),
     },
   });
-}
-
-const sameCouponRule = (a: CouponRule | undefined, b: CouponRule | undefined): boolean =>
-  a?.minStayMinutes === b?.minStayMinutes &&
-  a?.minPaidAmount === b?.minPaidAmount &&
-  sameDiscount(a?.discount, b?.discount);
-
-const sameDiscount = (a: CouponDiscount | undefined, b: CouponDiscount | undefined): boolean =>
-  (a === undefined && b === undefined) ||
-  (a !== undefined &&
-    b !== undefined &&
-    discountOf(a, 100_000_000) === discountOf(b, 100_000_000) &&
-    "percent" in a === "percent" in b);
-
-/** What a discount takes off a price: its amount or its percentage (rounded down), at most the price. */
-export function discountOf(discount: CouponDiscount, price: number): number {
-  const off = "percent" in discount ? Math.floor((price * discount.percent) / 100) : discount.amount;
-  return Math.min(price, off);
 }
 
 /**

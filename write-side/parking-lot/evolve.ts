@@ -259,6 +259,8 @@ function evolveLot(state: RegisteredLot, event: ParkingLotEvent): ParkingLotStat
       return { ...state, maxActivePerCustomer: event.data.maxActivePerCustomer };
     case "ParkingLotPaymentTermsChanged":
       return { ...state, paymentTerms: event.data.terms };
+    case "ParkingLotCouponRuleChanged":
+      return { ...state, couponRule: event.data.couponRule };
     default:
       return paid(state, event);
   }

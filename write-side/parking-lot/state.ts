@@ -36,6 +36,7 @@ export type ParkingLotEvent =
   | EventOfType<"ParkingLotRateChanged">
   | EventOfType<"ParkingLotCustomerLimitChanged">
   | EventOfType<"ParkingLotPaymentTermsChanged">
+  | EventOfType<"ParkingLotCouponRuleChanged">
   | PaymentEvent;
 
 /** A car in the lot: when its window ends (Infinity for an open-ended booking) and when it came in. */
