@@ -279,12 +279,12 @@ describe("the lot follows the cars and the clock", () => {
     now = Date.parse(at("10:00", 7)) + 5_000;
     // The clock says so at once...
     expect((await reservation("E")).status).toBe("CANCELED");
-    // ...and the scheduler records it within seconds: canceled as lot-closed (no coupon to revoke).
+    // ...and the scheduler records it within seconds: canceled as lot-closed, its coupon revoked.
     for (const who of ["E", "G"]) {
       await eventually(async () => {
         const r = await reservation(who);
         return [r.status, r.cancelReason, r.coupon?.status];
-      }).toEqual(["CANCELED", "lot-closed", undefined]);
+      }).toEqual(["CANCELED", "lot-closed", "REVOKED"]);
     }
     expect((await reservation("F")).status).toBe("CHECKED_IN");
     const began = (await lotEvents(CLOSING)).filter((e) => e.type === "ParkingLotClosureBegan");
