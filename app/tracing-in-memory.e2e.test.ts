@@ -66,7 +66,13 @@ describe("a reservation's trace, in memory", () => {
         .getFinishedSpans()
         .filter((s) => s.spanContext().traceId === TRACE || linkTo(s, undefined));
       const done = names(ours).filter((n) => n === "apply reservations").length >= 2; // booking, then coupon
-      const all = ["reservation visible", "apply customer-coupons"].every((n) => names(ours).includes(n));
+      // The coupon comes with the booking; the policy also reacts to the check-out (issue 47).
+      const all = [
+        "reservation visible",
+        "apply customer-coupons",
+        "coupon-policy ParkingReserved",
+        "coupon-policy ReservationCheckedOut",
+      ].every((n) => names(ours).includes(n));
       return done && all ? ours : undefined;
     });
     expect(new Set(names(spans))).toEqual(

@@ -3,6 +3,7 @@ import { customerHeaders, operatorHeaders } from "../test-support/auth.js";
 import { openEventStream } from "../test-support/event-stream.js";
 import { type OtlpReceiver, type OtlpSpan, startOtlpReceiver } from "../test-support/otlp.js";
 import { call, eventually, startTestService, tempDataDir } from "../test-support/service.js";
+import { projectionsAtHead } from "../test-support/spawned-services.js";
 import type { RunningService } from "./server.js";
 
 /**
@@ -82,6 +83,9 @@ describe("a reservation's trace, exported over OTLP/HTTP", () => {
       );
       return seen.body.coupon ? true : undefined;
     });
+    // The coupon came with the booking; the policy's reaction to the check-out is done once every
+    // processor is at the head (issue 47).
+    await projectionsAtHead(running.url);
     // A view showing the reservation has been pushed.
     for (;;) {
       const event = await stream.next();
