@@ -11,13 +11,14 @@ import type { RunningService } from "./server.js";
  * that it reads the same clock):
  * - a car checked in and past its window is OVERSTAYING, holds its spot (0 free, a new window
  *   refused), puts a later booking at risk, and is charged the overstay when it checks out;
- * - a window never checked in is NO_SHOW at once, recorded by the scheduler within seconds (a
- *   booking earns no coupon, so there is none to lose);
+ * - a window never checked in is NO_SHOW at once, recorded by the scheduler within seconds, and
+ *   loses the coupon its booking got;
  * - an open-ended booking survives a closure's creation, is told when it must leave, and is canceled
  *   when the closure begins, while a checked-in car is listed instead;
  * - a customer cannot cancel once checked in; an operator can;
  * - coupon farming with past, 1 ms or unpriced windows, or by reserve → check-in → check-out at
- *   once for one minor unit, earns nothing (a coupon is earned by a stay of 15 minutes).
+ *   once for one minor unit, keeps nothing (a booking's coupon is revoked by a stay shorter than
+ *   15 minutes, or a no-show).
  */
 const DAY = new Date(Date.now() + 2 * 24 * 3_600_000).toISOString().slice(0, 10);
 const at = (hhmm: string, days = 0) =>
@@ -137,10 +138,10 @@ describe("the lot follows the cars and the clock", () => {
     );
     expect(quote.status).toBe(400);
     expect(quote.body).toMatchObject({ type: "/problems/validation" });
-    // Valid but cheap windows are booked, and earn no coupon (a booking alone earns none).
+    // Valid but cheap windows are booked (with a coupon, lost with the no-show at 11:10).
     const cheap = await book("farmer", PLAIN, { startsAt: at("10:00"), endsAt: at("10:15"), amount: 1 });
     expect(cheap.status).toBe(201);
-    // Reserve → check in → check out at once, for one minor unit: a stay of 0 minutes earns nothing.
+    // Reserve → check in → check out at once, for one minor unit: a stay of 0 minutes keeps nothing.
     for (let i = 0; i < 3; i++) {
       expect((await book("quick", CLOSING, { amount: 1 })).status).toBe(201);
       expect((await step("quick", CLOSING, "check-in")).status).toBe(200);
@@ -152,10 +153,15 @@ describe("the lot follows the cars and the clock", () => {
       false,
       false,
     ]);
-    for (const who of ["farmer", "quick"]) {
-      const coupons = await call<{ items: unknown[] }>(service.url, "GET", `/customers/${who}/coupons`);
-      expect(coupons.body.items).toEqual([]);
-    }
+    // Each booking got its coupon, and each too-short stay took it back.
+    await eventually(async () => {
+      const coupons = await call<{ items: { status: string }[] }>(
+        service.url,
+        "GET",
+        "/customers/quick/coupons",
+      );
+      return coupons.body.items.map((c) => c.status).join();
+    }).toBe("REVOKED,REVOKED,REVOKED");
   });
 
   it("an open-ended booking survives a closure created for next week and learns when it must leave", async () => {
@@ -222,9 +228,9 @@ describe("the lot follows the cars and the clock", () => {
     expect(row?.atRisk.map((r) => r.reservationId)).toEqual([ids.C]);
   });
 
-  it("11:10: the unused window is NO_SHOW at once, recorded once within seconds, without a coupon", async () => {
+  it("11:10: the unused window is NO_SHOW at once, recorded once within seconds, its coupon revoked", async () => {
     expect((await reservation("D")).status).toBe("NO_SHOW");
-    expect((await reservation("D")).coupon).toBeUndefined();
+    await eventually(async () => (await reservation("D")).coupon?.status).toBe("REVOKED");
     const recorded = async () =>
       (await lotEvents(PLAIN)).filter((e) => e.type === "ReservationNoShow").length;
     await eventually(recorded).toBe(2); // the scheduler records both within seconds
@@ -273,12 +279,12 @@ describe("the lot follows the cars and the clock", () => {
     now = Date.parse(at("10:00", 7)) + 5_000;
     // The clock says so at once...
     expect((await reservation("E")).status).toBe("CANCELED");
-    // ...and the scheduler records it within seconds: canceled as lot-closed (no coupon to revoke).
+    // ...and the scheduler records it within seconds: canceled as lot-closed, its coupon revoked.
     for (const who of ["E", "G"]) {
       await eventually(async () => {
         const r = await reservation(who);
         return [r.status, r.cancelReason, r.coupon?.status];
-      }).toEqual(["CANCELED", "lot-closed", undefined]);
+      }).toEqual(["CANCELED", "lot-closed", "REVOKED"]);
     }
     expect((await reservation("F")).status).toBe("CHECKED_IN");
     const began = (await lotEvents(CLOSING)).filter((e) => e.type === "ParkingLotClosureBegan");

@@ -28,7 +28,9 @@ import { HistoryService } from "../read-api/history/history-service.js";
 import { assetRoutes, findWebDir } from "../read-api/page-routes.js";
 import { queryRoutes } from "../read-api/query-routes.js";
 import { TimeTravel } from "../read-api/time-travel/time-travel.js";
+import type { Views } from "../read-api/views/views.js";
 import { webhookRoutes } from "../read-api/webhooks/webhook-routes.js";
+import { type CouponDirectory, CouponSpending } from "../write-side/coupon/spending.js";
 import { CustomerErasure, type ForgetAfterErasure } from "../write-side/customer-erasure.js";
 import { commandRoutes } from "../write-side/http/command-routes.js";
 import { ACCESS_RULES, serviceAccess, UNLISTED_ROUTES_ALLOW } from "./access.js";
@@ -259,6 +261,16 @@ function apiRoutes(app: Express, services: Services): void {
       clock: services.clock,
       ...stripeWebhooksOf(services.config),
       logger: services.logger,
+      ...(services.eventStore && services.queries
+        ? {
+            coupons: new CouponSpending(
+              services.eventStore,
+              services.commands,
+              couponDirectoryOf(services.queries),
+              services.logger,
+            ),
+          }
+        : {}),
       ...(services.eventStore
         ? {
             erasure: new CustomerErasure(
@@ -388,4 +400,9 @@ function stripeWebhooksOf(config: Services["config"]) {
         }
       : {}),
   };
+}
+
+/** Where a coupon's stream is (issue 47): the customer-coupons read model knows whose each coupon is. */
+function couponDirectoryOf(queries: Views): CouponDirectory {
+  return { reservationOf: (couponId) => queries.reservations.couponReservation(couponId) };
 }

@@ -339,7 +339,7 @@ describe("npm run -s token (the real CLI, spawned)", () => {
       ANONYMOUS,
     );
     expect(availability.body).toMatchObject({ availableSpots: 4 });
-    // A booking alone earns no coupon (a stay does): the customer sees the reservation, without one.
+    // The booking makes the customer a coupon recipient: the customer sees the reservation with it.
     const mine = await eventually(async () => {
       const r = await call<{ items: Array<{ status: string; coupon?: { status: string } }> }>(
         base,
@@ -348,7 +348,8 @@ describe("npm run -s token (the real CLI, spawned)", () => {
         undefined,
         CUST1,
       );
-      return r.body.items[0]?.status === "RESERVED" && !r.body.items[0].coupon ? r.body.items : undefined;
+      const first = r.body.items[0];
+      return first?.status === "RESERVED" && first.coupon?.status === "ISSUED" ? r.body.items : undefined;
     });
     expect(mine).toHaveLength(1);
     expect((await call(base, "GET", "/control-center", undefined, OPS)).status).toBe(200);

@@ -227,7 +227,7 @@ describe("operating the service as a new user would (spawned process)", () => {
         const p = parsePrometheus(await r.text());
         const lag = sampleValue(p.samples, "parking_projection_lag", '{projection="coupon-policy"}');
         const coupon = sampleValue(p.samples, "parking_projection_position", '{projection="coupon-policy"}');
-        // The log holds the lot and the booking (a coupon is earned by a stay, so none yet).
+        // The log holds the lot, the booking and its coupon (the policy has acted on them).
         return lag === 0 && coupon !== undefined && coupon >= 2 ? { response: r, parsed: p } : undefined;
       },
       10_000,

@@ -56,6 +56,21 @@ export const SERVICE_PROBLEM_TYPES = {
     title: "The price of this window is not the amount sent",
     help: "Send the quoted `amount` (or none, to accept the quote); see GET /parking-lots/{id}/availability.",
   },
+  "coupon-not-found": {
+    status: 400,
+    title: "The booking names a coupon its customer does not hold",
+    help: "`couponId` must be one of the customer's own coupons (GET /customers/{customerId}/coupons), status ISSUED.",
+  },
+  "coupon-not-spendable": {
+    status: 409,
+    title: "The coupon was revoked or already spent",
+    help: "`couponStatus` says which: a REVOKED coupon is gone; a REDEEMED one comes back (ISSUED) if the booking it was spent on is canceled before it starts. Book without `couponId`, or with another ISSUED coupon.",
+  },
+  "coupon-not-accepted": {
+    status: 409,
+    title: "This booking takes no coupon",
+    help: "The lot has no coupon discount (`couponRule.discount`), or the booking is open-ended on a lot with a rate (priced at check-out). Book without `couponId`, or a window.",
+  },
   "too-many-active-reservations": {
     status: 409,
     title: "The customer holds the most active reservations allowed in this lot",

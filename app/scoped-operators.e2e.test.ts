@@ -250,6 +250,14 @@ const ROWS: Record<
     }),
     expect: [401, 403, 403, 403, 200, 404, 200],
   },
+  changeCouponRule: {
+    attempt: () => ({
+      method: "PUT",
+      path: `/parking-lots/${LOT}/coupon-rule`,
+      body: { minStayMinutes: 15, discount: { percent: 10 } },
+    }),
+    expect: [401, 403, 403, 403, 200, 404, 200],
+  },
   changeCustomerLimit: {
     attempt: () => ({
       method: "PUT",

@@ -66,7 +66,13 @@ describe("a reservation's trace, in memory", () => {
         .getFinishedSpans()
         .filter((s) => s.spanContext().traceId === TRACE || linkTo(s, undefined));
       const done = names(ours).filter((n) => n === "apply reservations").length >= 2; // booking, then coupon
-      const all = ["reservation visible", "apply customer-coupons"].every((n) => names(ours).includes(n));
+      // The coupon comes with the booking; the policy also reacts to the check-out (issue 47).
+      const all = [
+        "reservation visible",
+        "apply customer-coupons",
+        "coupon-policy ParkingReserved",
+        "coupon-policy ReservationCheckedOut",
+      ].every((n) => names(ours).includes(n));
       return done && all ? ours : undefined;
     });
     expect(new Set(names(spans))).toEqual(
@@ -81,6 +87,7 @@ describe("a reservation's trace, in memory", () => {
         "apply customer-coupons",
         "apply reservation-events",
         "apply lot-facts",
+        "coupon-policy ParkingReserved",
         "coupon-policy ReservationCheckedOut",
         "reservation visible",
       ]),
@@ -95,9 +102,12 @@ describe("a reservation's trace, in memory", () => {
       const parents = spans.filter((s) => s.name === name).map((s) => s.parentSpanContext?.spanId);
       expect(parents.sort(), name).toEqual([serverId, leavingId].sort());
     }
-    // The coupon is the check-out's consequence: the policy's reaction is under the check-out's span.
-    const reactionSpan = spans.find((s) => s.name === "coupon-policy ReservationCheckedOut");
-    expect(reactionSpan?.parentSpanContext?.spanId).toBe(leavingId);
+    // The coupon is the booking's consequence (issue 47): the policy's reaction is under the
+    // booking's span, and its reaction to the check-out under the check-out's.
+    const reactionSpan = spans.find((s) => s.name === "coupon-policy ParkingReserved");
+    expect(reactionSpan?.parentSpanContext?.spanId).toBe(serverId);
+    const checkOutReaction = spans.find((s) => s.name === "coupon-policy ReservationCheckedOut");
+    expect(checkOutReaction?.parentSpanContext?.spanId).toBe(leavingId);
     // The booking's projections: each one's batch span links to the request's span.
     for (const name of ["apply parking-lots", "apply reservations", "apply control-center"]) {
       expect(

@@ -3,6 +3,7 @@ import { customerHeaders, operatorHeaders } from "../test-support/auth.js";
 import { openEventStream } from "../test-support/event-stream.js";
 import { type OtlpReceiver, type OtlpSpan, startOtlpReceiver } from "../test-support/otlp.js";
 import { call, eventually, startTestService, tempDataDir } from "../test-support/service.js";
+import { projectionsAtHead } from "../test-support/spawned-services.js";
 import type { RunningService } from "./server.js";
 
 /**
@@ -57,7 +58,7 @@ describe("a reservation's trace, exported over OTLP/HTTP", () => {
     );
     expect(booked.status).toBe(201);
     const id = booked.body.reservationId;
-    // The stay, its check-out in the same trace: the coupon it earns continues that trace.
+    // The stay, its check-out in the same trace (the booking's coupon continues the booking's trace).
     const traced = {
       ...(await customerHeaders(data.dir, "CUST1")),
       traceparent: `00-${TRACE}-20f067aa0ba902ba-01`,
@@ -82,6 +83,9 @@ describe("a reservation's trace, exported over OTLP/HTTP", () => {
       );
       return seen.body.coupon ? true : undefined;
     });
+    // The coupon came with the booking; the policy's reaction to the check-out is done once every
+    // processor is at the head (issue 47).
+    await projectionsAtHead(running.url);
     // A view showing the reservation has been pushed.
     for (;;) {
       const event = await stream.next();
@@ -121,6 +125,7 @@ describe("a reservation's trace, exported over OTLP/HTTP", () => {
         "apply customer-coupons",
         "apply reservation-events",
         "apply lot-facts",
+        "coupon-policy ParkingReserved",
         "coupon-policy ReservationCheckedOut",
         "reservation visible",
         "live-update push",

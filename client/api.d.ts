@@ -433,6 +433,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/parking-lots/{parkingLotId}/coupon-rule": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change the lot's coupon rule (operator): which stays keep their coupon, and a coupon's discount
+         * @description From now on: a check-out keeps the coupon its booking got when the stay lasted `minStayMinutes` (or paid `minPaidAmount`), else revokes it; a booking spending a coupon (`couponId`) takes `discount` (`{amount}` or `{percent}`) off its price (without `discount` the lot takes no coupons). Bookings made before keep their price. The same rule again changes nothing.
+         *
+         *     **Access**: Needs a bearer token with the role `operator` or `admin`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
+         */
+        put: operations["changeCouponRule"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/parking-lots/{parkingLotId}/customer-limit": {
         parameters: {
             query?: never;
@@ -609,7 +633,8 @@ export interface paths {
          *     - `endsAt`: after `startsAt`, at least 15 minutes after it and at most 24 hours after it, and at least 15 minutes after now.
          *     - `amount`: required on a lot without an hourly rate; on a lot with one, left out of an open-ended booking (it is priced at check-out), and for a window left out or equal to the quote (another amount is 409 `price-changed`).
          *     - `customerId`: required when an operator books (OperatorReserveParkingBody); a customer leaves it out or sends their own (another is 403).
-         *     - `customerId`, `paymentMethod`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
+         *     - `couponId`: one of the booking customer's own coupons, ISSUED (another's or an unknown one is 400 `coupon-not-found`; a revoked or spent one 409 `coupon-not-spendable`), on a lot with a coupon discount and a booking priced now (else 409 `coupon-not-accepted`); the answer's `amount` is the price after the discount.
+         *     - `couponId`, `customerId`, `paymentMethod`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
          *
          *     **Access**: Needs a bearer token with the role `customer` or `operator` or `admin`.
          *
@@ -1145,7 +1170,7 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** The reservation earned its coupon. */
+        /** The booking made its customer a coupon recipient. */
         post: operations["webhook.coupon.issued"];
         delete?: never;
         options?: never;
@@ -1162,7 +1187,7 @@ export interface webhooks {
         };
         get?: never;
         put?: never;
-        /** The coupon was revoked (its reservation was canceled or missed). */
+        /** The coupon was revoked (its reservation was canceled, missed, or its stay too short). */
         post: operations["webhook.coupon.revoked"];
         delete?: never;
         options?: never;
@@ -1442,6 +1467,33 @@ export interface components {
              * @example 5
              */
             capacity: number;
+        };
+        /** @description The lot's coupons: a booking makes its customer a coupon recipient; the stay keeps it when it lasted at least `minStayMinutes` or was paid at least `minPaidAmount` (absent: 15 minutes, no amount rule); a cancel, a no-show or a shorter stay revokes it. `discount`: what a coupon spent on a booking here takes off (absent: none). */
+        ChangeCouponRuleBody: {
+            /** @description What a coupon spent on a booking of this lot (`couponId` in the booking) takes off its price: `{amount}` or `{percent}`. Absent: the lot takes no coupons. */
+            discount?: {
+                /**
+                 * @description Taken off the booking's price (at most the price), in the minor unit.
+                 * @example 1000
+                 */
+                amount: number;
+            } | {
+                /**
+                 * @description This percentage of the booking's price is taken off (rounded down).
+                 * @example 10
+                 */
+                percent: number;
+            };
+            /**
+             * @description A stay paid at least this much (booking price, stay price and overstay charge together, in the minor unit) keeps the coupon however short it was. Absent: only the stay's length counts.
+             * @example 3000
+             */
+            minPaidAmount?: number;
+            /**
+             * @description A stay of at least these minutes (check-in to check-out) keeps the coupon its booking got; a shorter one loses it (default 15).
+             * @example 15
+             */
+            minStayMinutes: number;
         };
         ChangeCustomerLimitBody: {
             /**
@@ -1854,6 +1906,17 @@ export interface components {
                  */
                 parkingLotId: string;
                 /**
+                 * Format: date-time
+                 * @description ISO 8601 UTC timestamp.
+                 */
+                redeemedAt?: string;
+                /**
+                 * @description Reservation identifier.
+                 * @example 1
+                 * @example CUST1
+                 */
+                redeemedFor?: string;
+                /**
                  * @description Reservation identifier.
                  * @example 1
                  * @example CUST1
@@ -1864,10 +1927,50 @@ export interface components {
                  * @description ISO 8601 UTC timestamp.
                  */
                 revokedAt?: string;
-                status: "ISSUED" | "REVOKED";
+                /** @description ISSUED (the booking made its customer a recipient; spendable), REVOKED (the reservation was canceled, a no-show, or its stay too short), REDEEMED (spent on the booking `redeemedFor`; ISSUED again if that booking is canceled before it starts). */
+                status: "ISSUED" | "REVOKED" | "REDEEMED";
             }[];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: string | null;
+        };
+        CouponRuleChangedResponse: {
+            /** @description The lot's coupons: a booking makes its customer a coupon recipient; the stay keeps it when it lasted at least `minStayMinutes` or was paid at least `minPaidAmount` (absent: 15 minutes, no amount rule); a cancel, a no-show or a shorter stay revokes it. `discount`: what a coupon spent on a booking here takes off (absent: none). */
+            couponRule: {
+                /** @description What a coupon spent on a booking of this lot (`couponId` in the booking) takes off its price: `{amount}` or `{percent}`. Absent: the lot takes no coupons. */
+                discount?: {
+                    /**
+                     * @description Taken off the booking's price (at most the price), in the minor unit.
+                     * @example 1000
+                     */
+                    amount: number;
+                } | {
+                    /**
+                     * @description This percentage of the booking's price is taken off (rounded down).
+                     * @example 10
+                     */
+                    percent: number;
+                };
+                /**
+                 * @description A stay paid at least this much (booking price, stay price and overstay charge together, in the minor unit) keeps the coupon however short it was. Absent: only the stay's length counts.
+                 * @example 3000
+                 */
+                minPaidAmount?: number;
+                /**
+                 * @description A stay of at least these minutes (check-in to check-out) keeps the coupon its booking got; a shorter one loses it (default 15).
+                 * @example 15
+                 */
+                minStayMinutes: number;
+            };
+            /**
+             * @description Parking lot identifier.
+             * @example 1
+             */
+            parkingLotId: string;
+            /**
+             * @description Global position in the event log (decimal string).
+             * @example 42
+             */
+            position: string;
         };
         CreateWebhookEndpointBody: {
             /** @description What it is for (yours). */
@@ -1971,7 +2074,7 @@ export interface components {
                 /** @description The fact in words: who did what, to what, and why. */
                 summary: string;
                 /** @description The event type. */
-                type: "ParkingLotRegistered" | "ParkingReserved" | "ReservationCanceled" | "ReservationCheckedIn" | "ReservationCheckedOut" | "ReservationNoShow" | "ParkingLotClosed" | "ParkingLotClosureBegan" | "ParkingLotCapacityChanged" | "ParkingLotRateChanged" | "ParkingLotCustomerLimitChanged" | "ParkingLotPaymentTermsChanged" | "ParkingLotPlaceChanged" | "PaymentAuthorized" | "PaymentFailed" | "PaymentSettlementDecided" | "PaymentCaptured" | "PaymentReleased" | "PaymentRefunded" | "OverstayCharged" | "PaymentStepFailed" | "CouponIssued" | "CouponRevoked" | "CustomerErased";
+                type: "ParkingLotRegistered" | "ParkingReserved" | "ReservationCanceled" | "ReservationCheckedIn" | "ReservationCheckedOut" | "ReservationNoShow" | "ParkingLotClosed" | "ParkingLotClosureBegan" | "ParkingLotCapacityChanged" | "ParkingLotRateChanged" | "ParkingLotCustomerLimitChanged" | "ParkingLotPaymentTermsChanged" | "ParkingLotPlaceChanged" | "ParkingLotCouponRuleChanged" | "PaymentIntentCreated" | "PaymentIntentReleased" | "PaymentAuthorized" | "PaymentFailed" | "PaymentSettlementDecided" | "PaymentCaptured" | "PaymentReleased" | "PaymentRefunded" | "OverstayCharged" | "PaymentStepFailed" | "CouponIssued" | "CouponRevoked" | "CouponRedeemed" | "CouponReturned" | "CustomerErased";
             }[];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: string | null;
@@ -2061,6 +2164,12 @@ export interface components {
              * @example AB-123-CD
              */
             carNumber: string;
+            /**
+             * @description A coupon of the booking's customer to spend on it (GET /customers/{customerId}/coupons, status ISSUED): the lot's coupon discount (`couponRule.discount`) comes off the price, and the payment authorizes the price after it. The coupon is then REDEEMED, and ISSUED again if this booking is canceled before it starts. Only for a booking priced now (a window, or a lot without a rate).
+             * @example 1
+             * @example CUST1
+             */
+            couponId?: string;
             /**
              * @description The customer the spot is for. A customer may leave it out (it is the token's subject; another id is refused with 403); an operator booking on a customer's behalf must send it (OperatorReserveParkingBody).
              * @example CUST1
@@ -2580,15 +2689,29 @@ export interface components {
              * @example 5
              */
             capacity: number;
-            /** @description When a stay earns the lot's coupon: it lasted at least `minStayMinutes`, or it was paid at least `minPaidAmount`. Absent: 15 minutes, no amount rule. */
+            /** @description The lot's coupons: a booking makes its customer a coupon recipient; the stay keeps it when it lasted at least `minStayMinutes` or was paid at least `minPaidAmount` (absent: 15 minutes, no amount rule); a cancel, a no-show or a shorter stay revokes it. `discount`: what a coupon spent on a booking here takes off (absent: none). */
             couponRule?: {
+                /** @description What a coupon spent on a booking of this lot (`couponId` in the booking) takes off its price: `{amount}` or `{percent}`. Absent: the lot takes no coupons. */
+                discount?: {
+                    /**
+                     * @description Taken off the booking's price (at most the price), in the minor unit.
+                     * @example 1000
+                     */
+                    amount: number;
+                } | {
+                    /**
+                     * @description This percentage of the booking's price is taken off (rounded down).
+                     * @example 10
+                     */
+                    percent: number;
+                };
                 /**
-                 * @description A stay paid at least this much (booking price, stay price and overstay charge together, in the minor unit) earns the coupon however short it was. Absent: only the stay's length counts.
+                 * @description A stay paid at least this much (booking price, stay price and overstay charge together, in the minor unit) keeps the coupon however short it was. Absent: only the stay's length counts.
                  * @example 3000
                  */
                 minPaidAmount?: number;
                 /**
-                 * @description A stay of at least these minutes (check-in to check-out) earns the coupon (default 15).
+                 * @description A stay of at least these minutes (check-in to check-out) keeps the coupon its booking got; a shorter one loses it (default 15).
                  * @example 15
                  */
                 minStayMinutes: number;
@@ -2808,11 +2931,18 @@ export interface components {
                      */
                     issuedAt: string;
                     /**
+                     * @description Reservation identifier.
+                     * @example 1
+                     * @example CUST1
+                     */
+                    redeemedFor?: string;
+                    /**
                      * Format: date-time
                      * @description ISO 8601 UTC timestamp.
                      */
                     revokedAt?: string;
-                    status: "ISSUED" | "REVOKED";
+                    /** @description ISSUED (the booking made its customer a recipient; spendable), REVOKED (the reservation was canceled, a no-show, or its stay too short), REDEEMED (spent on the booking `redeemedFor`; ISSUED again if that booking is canceled before it starts). */
+                    status: "ISSUED" | "REVOKED" | "REDEEMED";
                 };
                 /**
                  * @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces or commas, at most 255 characters. Percent-encode it in a path.
@@ -3037,11 +3167,18 @@ export interface components {
                  */
                 issuedAt: string;
                 /**
+                 * @description Reservation identifier.
+                 * @example 1
+                 * @example CUST1
+                 */
+                redeemedFor?: string;
+                /**
                  * Format: date-time
                  * @description ISO 8601 UTC timestamp.
                  */
                 revokedAt?: string;
-                status: "ISSUED" | "REVOKED";
+                /** @description ISSUED (the booking made its customer a recipient; spendable), REVOKED (the reservation was canceled, a no-show, or its stay too short), REDEEMED (spent on the booking `redeemedFor`; ISSUED again if that booking is canceled before it starts). */
+                status: "ISSUED" | "REVOKED" | "REDEEMED";
             };
             /**
              * @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces or commas, at most 255 characters. Percent-encode it in a path.
@@ -3193,6 +3330,12 @@ export interface components {
              * @example AB-123-CD
              */
             carNumber: string;
+            /**
+             * @description A coupon of the booking's customer to spend on it (GET /customers/{customerId}/coupons, status ISSUED): the lot's coupon discount (`couponRule.discount`) comes off the price, and the payment authorizes the price after it. The coupon is then REDEEMED, and ISSUED again if this booking is canceled before it starts. Only for a booking priced now (a window, or a lot without a rate).
+             * @example 1
+             * @example CUST1
+             */
+            couponId?: string;
             /**
              * @description The customer the spot is for. A customer may leave it out (it is the token's subject; another id is refused with 403); an operator booking on a customer's behalf must send it (OperatorReserveParkingBody).
              * @example CUST1
@@ -6916,6 +7059,239 @@ export interface operations {
             };
         };
     };
+    changeCouponRule: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
+                "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
+            };
+            path: {
+                /**
+                 * @description Parking lot identifier.
+                 * @example gangnam-1
+                 */
+                parkingLotId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "minStayMinutes": 15,
+                 *       "discount": {
+                 *         "amount": 1000
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["ChangeCouponRuleBody"];
+            };
+        };
+        responses: {
+            /** @description Changed. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CouponRuleChangedResponse"];
+                };
+            };
+            /** @description `/problems/validation`: The request is invalid. `/problems/malformed-json`: The body is not valid JSON. */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation" | "/problems/malformed-json";
+                    };
+                };
+            };
+            /** @description `/problems/unauthorized`: Authentication required. */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        type?: "/problems/unauthorized";
+                    };
+                };
+            };
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `operator` or `admin`. */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
+                    };
+                };
+            };
+            /** @description `/problems/parking-lot-not-found`: Parking lot not found. */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        type?: "/problems/parking-lot-not-found";
+                    };
+                };
+            };
+            /** @description `/problems/method-not-allowed`: Method not allowed. */
+            405: {
+                headers: {
+                    Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 405;
+                        /** @enum {unknown} */
+                        type?: "/problems/method-not-allowed";
+                    };
+                };
+            };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `/problems/payload-too-large`: The body is too large. */
+            413: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 413;
+                        /** @enum {unknown} */
+                        type?: "/problems/payload-too-large";
+                    };
+                };
+            };
+            /** @description `/problems/unsupported-media-type`: Unsupported content type. */
+            415: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 415;
+                        /** @enum {unknown} */
+                        type?: "/problems/unsupported-media-type";
+                    };
+                };
+            };
+            /** @description `/problems/rate-limited`: Too many requests. */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        type?: "/problems/rate-limited";
+                    };
+                };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `/problems/internal`: Internal error. */
+            500: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 500;
+                        /** @enum {unknown} */
+                        type?: "/problems/internal";
+                    };
+                };
+            };
+            /** @description `/problems/identity-provider-unavailable`: The identity provider's keys cannot be fetched. `/problems/overloaded`: The service is overloaded. `/problems/concurrency-conflict`: Too much contention on this parking lot. `/problems/store-unavailable`: A backing store is unavailable. `/problems/storage-unavailable`: The service cannot store anything right now. */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        type?: "/problems/identity-provider-unavailable" | "/problems/overloaded" | "/problems/concurrency-conflict" | "/problems/store-unavailable" | "/problems/storage-unavailable";
+                    };
+                };
+            };
+        };
+    };
     changeCustomerLimit: {
         parameters: {
             query?: never;
@@ -7852,7 +8228,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. Needs the role `operator` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `operator` or `admin`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -7865,7 +8241,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/forbidden";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -8306,7 +8682,7 @@ export interface operations {
                     "application/json": components["schemas"]["ReservationAccepted"];
                 };
             };
-            /** @description `/problems/validation`: The request is invalid. `/problems/malformed-json`: The body is not valid JSON. */
+            /** @description `/problems/coupon-not-found`: The booking names a coupon its customer does not hold. `/problems/validation`: The request is invalid. `/problems/malformed-json`: The body is not valid JSON. */
             400: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -8319,7 +8695,7 @@ export interface operations {
                         /** @constant */
                         status?: 400;
                         /** @enum {unknown} */
-                        type?: "/problems/validation" | "/problems/malformed-json";
+                        type?: "/problems/coupon-not-found" | "/problems/validation" | "/problems/malformed-json";
                     };
                 };
             };
@@ -8401,7 +8777,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `/problems/parking-lot-full`: The parking lot is full. `/problems/parking-lot-closed`: The parking lot is closed for part of this window. `/problems/too-many-active-reservations`: The customer holds the most active reservations allowed in this lot. `/problems/price-changed`: The price of this window is not the amount sent. */
+            /** @description `/problems/parking-lot-full`: The parking lot is full. `/problems/parking-lot-closed`: The parking lot is closed for part of this window. `/problems/too-many-active-reservations`: The customer holds the most active reservations allowed in this lot. `/problems/price-changed`: The price of this window is not the amount sent. `/problems/coupon-not-spendable`: The coupon was revoked or already spent. `/problems/coupon-not-accepted`: This booking takes no coupon. */
             409: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -8414,7 +8790,7 @@ export interface operations {
                         /** @constant */
                         status?: 409;
                         /** @enum {unknown} */
-                        type?: "/problems/parking-lot-full" | "/problems/parking-lot-closed" | "/problems/too-many-active-reservations" | "/problems/price-changed";
+                        type?: "/problems/parking-lot-full" | "/problems/parking-lot-closed" | "/problems/too-many-active-reservations" | "/problems/price-changed" | "/problems/coupon-not-spendable" | "/problems/coupon-not-accepted";
                     };
                 };
             };
@@ -9954,7 +10330,7 @@ export interface operations {
                  * @description The last segment of a problem's `type`.
                  * @example parking-lot-full
                  */
-                name: "validation" | "malformed-json" | "unsupported-media-type" | "payload-too-large" | "not-found" | "method-not-allowed" | "rate-limited" | "overloaded" | "store-unavailable" | "storage-unavailable" | "service-unavailable" | "shutting-down" | "unauthorized" | "forbidden" | "sign-in-failed" | "identity-provider-unavailable" | "internal" | "parking-lot-not-found" | "reservation-not-found" | "customer-erased" | "parking-lot-full" | "parking-lot-id-taken" | "idempotency-key-reused" | "reservation-not-active" | "not-checked-in" | "check-in-too-early" | "price-changed" | "too-many-active-reservations" | "parking-lot-closed" | "reservation-checked-in" | "too-many-closures" | "capacity-too-low" | "payment-pending" | "not-paid" | "refund-exceeds-captured" | "refund-window-passed" | "concurrency-conflict" | "too-many-streams" | "webhook-endpoint-not-found" | "too-many-webhook-endpoints" | "position-not-reached";
+                name: "validation" | "malformed-json" | "unsupported-media-type" | "payload-too-large" | "not-found" | "method-not-allowed" | "rate-limited" | "overloaded" | "store-unavailable" | "storage-unavailable" | "service-unavailable" | "shutting-down" | "unauthorized" | "forbidden" | "sign-in-failed" | "identity-provider-unavailable" | "internal" | "parking-lot-not-found" | "reservation-not-found" | "customer-erased" | "parking-lot-full" | "parking-lot-id-taken" | "idempotency-key-reused" | "reservation-not-active" | "not-checked-in" | "check-in-too-early" | "price-changed" | "coupon-not-found" | "coupon-not-spendable" | "coupon-not-accepted" | "too-many-active-reservations" | "parking-lot-closed" | "reservation-checked-in" | "too-many-closures" | "capacity-too-low" | "payment-pending" | "not-paid" | "refund-exceeds-captured" | "refund-window-passed" | "concurrency-conflict" | "too-many-streams" | "webhook-endpoint-not-found" | "too-many-webhook-endpoints" | "position-not-reached";
             };
             cookie?: never;
         };
@@ -13146,7 +13522,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description The reservation earned its coupon. */
+                    /** @description The booking made its customer a coupon recipient. */
                     data: {
                         /**
                          * @description Coupon identifier.
@@ -13214,7 +13590,7 @@ export interface operations {
         requestBody: {
             content: {
                 "application/json": {
-                    /** @description The coupon was revoked (its reservation was canceled or missed). */
+                    /** @description The coupon was revoked (its reservation was canceled, missed, or its stay too short). */
                     data: {
                         /**
                          * @description Coupon identifier.

@@ -317,14 +317,16 @@ describe("every operation through the generated client", () => {
       expect(late.error?.type).toBe("/problems/reservation-not-active");
     },
     listCustomerCoupons: async () => {
-      // The stay checked out above earned CUST1 a coupon (its lot's couponRule: any stay earns one).
+      // Each of CUST1's bookings got a coupon; the stay checked out above kept its own (its lot's
+      // couponRule: any stay keeps it), the canceled booking's was revoked.
       const coupons = await eventually(async () => {
         const page = await customer.GET("/customers/{customerId}/coupons", {
           params: { path: { customerId: "CUST1" }, query: { minPosition: "2" } },
         });
-        return (page.data?.items.length ?? 0) >= 1 ? page : undefined;
+        const statusOf = (id: string) => page.data?.items.find((c) => c.reservationId === id)?.status;
+        return statusOf(windowedId) === "ISSUED" && statusOf(reservationId) === "REVOKED" ? page : undefined;
       });
-      expect(coupons.data?.items[0]?.status).toBe("ISSUED");
+      expect(coupons.data?.items.find((c) => c.reservationId === windowedId)?.status).toBe("ISSUED");
       const others = await customer.GET("/customers/{customerId}/coupons", {
         params: { path: { customerId: "CUST2" } },
       });
@@ -406,6 +408,21 @@ describe("every operation through the generated client", () => {
         body: { ...place, timeZone: "Seoul" },
       });
       expect(badZone.error?.errors?.map((e) => e.field)).toContain("body.timeZone");
+    },
+    changeCouponRule: async () => {
+      const parkingLotId = "seocho-coupons";
+      await api.POST("/parking-lots", { body: { parkingLotId, name: "서초 쿠폰 주차장", capacity: 2 } });
+      const couponRule = { minStayMinutes: 10, discount: { percent: 10 } };
+      const changed = await api.PUT("/parking-lots/{parkingLotId}/coupon-rule", {
+        params: { path: { parkingLotId } },
+        body: couponRule,
+      });
+      expect(changed.data?.couponRule).toEqual(couponRule);
+      const byCustomer = await customer.PUT("/parking-lots/{parkingLotId}/coupon-rule", {
+        params: { path: { parkingLotId } },
+        body: couponRule,
+      });
+      expect(byCustomer.response.status).toBe(403);
     },
     changePaymentTerms: async () => {
       const parkingLotId = "seocho-terms";

@@ -93,7 +93,7 @@ export class Metrics {
 
   readonly couponActions = this.counter(
     "parking_coupon_policy_actions_total",
-    "Coupon policy effects, by action (issued, revoked, already-done).",
+    "Coupon policy effects, by action (issued, revoked, returned, already-done, nothing-to-revoke).",
     ["action"],
   );
 

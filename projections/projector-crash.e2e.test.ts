@@ -142,7 +142,11 @@ function groupAlive(pid: number): boolean {
 }
 
 /** The read models equal the fold of the log, and the coupon policy acted exactly once per cause. */
-async function expectConsistent(dir: string, reservations: number, issued: number): Promise<void> {
+async function expectConsistent(
+  dir: string,
+  reservations: number,
+  coupons: { issued: number; revoked: number },
+): Promise<void> {
   const docs = SqliteDocumentStore.open({ file: join(dir, "read-models.sqlite") });
   useDataKeysOf({ dataDir: dir }); // the log's personal fields open with the DATA_DIR's keys
   const events = SqliteEventStore.open({ file: join(dir, "events.sqlite") });
@@ -154,8 +158,8 @@ async function expectConsistent(dir: string, reservations: number, issued: numbe
     expect(actual.lots).toEqual(expected.lots);
     expect(actual.coupons).toEqual(expected.coupons);
     expect(actual.reservations).toEqual(expected.reservations);
-    // One coupon per stay checked out (a stay earns it); none to revoke (a booking earns none).
-    expect(auditCoupons(await readAllEvents(events))).toEqual(cleanAudit(issued, 0));
+    // One coupon per booking, one revoke per cancel (the seeded stays keep theirs: minStayMinutes 0).
+    expect(auditCoupons(await readAllEvents(events))).toEqual(cleanAudit(coupons.issued, coupons.revoked));
   } finally {
     await docs.close();
     await events.close();
@@ -202,8 +206,9 @@ describe("projector and coupon policy survive kill -9 (real ROLE=projector proce
 
       // 2. Restart; kill it again while the coupon policy is in the middle of a batch: past 30% of
       // the lot events, with coupons already appended for events its checkpoint does not cover yet.
+      // A booking issues its coupon, a cancel revokes it; the seeded check-outs keep theirs.
       const causes = (await readAllEvents(observer.events))
-        .filter((e) => e.type === "ReservationCheckedOut")
+        .filter((e) => e.type === "ParkingReserved" || e.type === "ReservationCanceled")
         .map((e) => e.position.commit);
       const causesUpTo = (position: number) => causes.filter((c) => c <= position).length;
       const uncheckpointedEffects = (p: Progress) => p.head - lotHead - causesUpTo(p.couponPolicy);
@@ -233,7 +238,7 @@ describe("projector and coupon policy survive kill -9 (real ROLE=projector proce
       // 3. Restart and let it finish: everything at a head that no longer moves, then a clean stop.
       const third = await waitHealthy(await startServiceChild({ ...ENV, DATA_DIR: data.dir }));
       const final = await settle(observer, third, 150_000);
-      expect(final.head).toBe(lotHead + PLAN.stays);
+      expect(final.head).toBe(lotHead + PLAN.reservations + PLAN.cancellations);
       const metrics = await (
         await fetch(`${third.url}/metrics`, { headers: await operatorHeaders(data.dir) })
       ).text();
@@ -243,7 +248,10 @@ describe("projector and coupon policy survive kill -9 (real ROLE=projector proce
       await observer.close();
     }
 
-    await expectConsistent(data.dir, PLAN.reservations, PLAN.stays);
+    await expectConsistent(data.dir, PLAN.reservations, {
+      issued: PLAN.reservations,
+      revoked: PLAN.cancellations,
+    });
     settled = { dir: data.dir };
   });
 
@@ -309,7 +317,7 @@ describe("projector and coupon policy survive kill -9 (real ROLE=projector proce
     const log = await readAllEvents(events);
     await events.close();
     const reservations = log.filter((e) => e.type === "ParkingReserved").length;
-    const stays = log.filter((e) => e.type === "ReservationCheckedOut").length;
-    await expectConsistent(dir, reservations, stays);
+    const canceled = log.filter((e) => e.type === "ReservationCanceled").length;
+    await expectConsistent(dir, reservations, { issued: reservations, revoked: canceled });
   });
 });

@@ -34,7 +34,13 @@ interface Reservation {
   carNumber: string;
   amount: number;
   status: "RESERVED" | "CANCELED";
-  coupon?: { couponId: string; status: "ISSUED" | "REVOKED"; issuedAt: string; revokedAt?: string };
+  coupon?: {
+    couponId: string;
+    status: "ISSUED" | "REVOKED" | "REDEEMED";
+    issuedAt: string;
+    revokedAt?: string;
+    redeemedFor?: string;
+  };
 }
 
 interface Page<T> {
@@ -88,8 +94,8 @@ describe("query API: the first session of a new user", () => {
     env.remove();
   });
 
-  it("a lot with 5 spots and a full one: reserve, see 4 left, cancel, see 5 and no coupon; a stay earns one", async () => {
-    // This lot's coupon is earned by any stay (its couponRule), so the test need not wait 15 minutes.
+  it("the seed's flow: a lot with 5 spots and a full one; reserve, see 4 left and a coupon issued; cancel, see 5 and the coupon revoked; a stay keeps its coupon", async () => {
+    // Any stay on this lot keeps its coupon (its couponRule), so the test need not wait 15 minutes.
     const couponRule = { minStayMinutes: 0 };
     expect(
       (
@@ -161,8 +167,34 @@ describe("query API: the first session of a new user", () => {
       amount: 5000,
       status: "RESERVED",
     });
-    // A booking alone earns no coupon (issue 34: a coupon is earned by a stay).
-    expect(mine.body.coupon).toBeUndefined();
+    // The seed's flow (issue 47): the booking makes CUST1 a coupon recipient at once; the policy is
+    // asynchronous, so the coupon shows once it has acted (예약됨, then 쿠폰발행됨).
+    const booked = await eventually(async () => {
+      const r = await call<Reservation>(base, "GET", `/reservations/${reservationId}`, undefined, cust1);
+      return r.body.coupon?.status === "ISSUED" ? r.body : undefined;
+    });
+    expect(booked).toMatchObject({ status: "RESERVED", coupon: { issuedAt: expect.any(String) } });
+    const listed = await call<Page<Record<string, unknown>>>(
+      base,
+      "GET",
+      "/customers/CUST1/coupons",
+      undefined,
+      cust1,
+    );
+    expect(listed.body.items).toEqual([
+      expect.objectContaining({
+        couponId: booked.coupon?.couponId,
+        reservationId,
+        parkingLotId: "1",
+        customerId: "CUST1",
+        status: "ISSUED",
+      }),
+    ]);
+    const recipients = await eventually(async () => {
+      const c = await call<ControlCenter>(base, "GET", "/control-center");
+      return c.body.totals.couponsIssued === 1 ? c.body.totals : undefined;
+    });
+    expect(recipients).toMatchObject({ couponsIssued: 1, couponsRevoked: 0 });
 
     const canceled = await call<{ status: string; position: string }>(
       base,
@@ -180,7 +212,24 @@ describe("query API: the first session of a new user", () => {
       totalReservations: 1,
       canceledReservations: 1,
     });
-    // A stay (check-in, then check-out) earns the coupon; the policy is asynchronous.
+    // Canceling the booking takes the coupon back (쿠폰회수됨), on the reservation and in the list.
+    const revoked = await eventually(async () => {
+      const r = await call<Reservation>(base, "GET", `/reservations/${reservationId}`, undefined, cust1);
+      return r.body.coupon?.status === "REVOKED" ? r.body : undefined;
+    });
+    expect(revoked).toMatchObject({ status: "CANCELED", coupon: { couponId: booked.coupon?.couponId } });
+    const afterCancel = await call<Page<Record<string, unknown>>>(
+      base,
+      "GET",
+      "/customers/CUST1/coupons",
+      undefined,
+      cust1,
+    );
+    expect(afterCancel.body.items.map((c) => [c.reservationId, c.status])).toEqual([
+      [reservationId, "REVOKED"],
+    ]);
+
+    // A stay that meets the lot's rule (any length here) keeps the coupon its booking got.
     const stay = await call<{ reservationId: string }>(
       base,
       "POST",
@@ -203,14 +252,6 @@ describe("query API: the first session of a new user", () => {
       return r.body.coupon?.status === "ISSUED" ? r.body : undefined;
     });
     expect(issued).toMatchObject({ status: "COMPLETED", coupon: { issuedAt: expect.any(String) } });
-    const canceledOne = await call<Reservation>(
-      base,
-      "GET",
-      `/reservations/${reservationId}`,
-      undefined,
-      cust1,
-    );
-    expect(canceledOne.body.coupon).toBeUndefined();
 
     const coupons = await eventually(async () => {
       const c = await call<Page<Record<string, unknown>>>(
@@ -220,10 +261,10 @@ describe("query API: the first session of a new user", () => {
         undefined,
         cust1,
       );
-      return c.body.items[0]?.status === "ISSUED" ? c : undefined;
+      return c.body.items.length === 2 ? c : undefined;
     });
     expect(coupons.status).toBe(200);
-    expect(coupons.body.items).toHaveLength(1);
+    expect(coupons.body.items).toHaveLength(2);
     expect(coupons.body.items[0]).toMatchObject({
       couponId: issued.coupon?.couponId,
       reservationId: stay.body.reservationId,
@@ -240,7 +281,7 @@ describe("query API: the first session of a new user", () => {
     // The control center: both lots, the totals, every projection with its position and lag.
     const center = await eventually(async () => {
       const c = await call<ControlCenter>(base, "GET", "/control-center");
-      return c.body.projections.every((p) => p.lag === 0) && c.body.totals.couponsIssued === 1
+      return c.body.projections.every((p) => p.lag === 0) && c.body.totals.couponsIssued === 2
         ? c
         : undefined;
     });
@@ -252,8 +293,8 @@ describe("query API: the first session of a new user", () => {
       activeReservations: 0,
       totalReservations: 2,
       canceledReservations: 1,
-      couponsIssued: 1,
-      couponsRevoked: 0,
+      couponsIssued: 2,
+      couponsRevoked: 1,
     });
     expect(center.body.parkingLotsNextCursor).toBeNull();
     expect(center.body.parkingLots.map((l) => [l.parkingLotId, l.capacity, l.availableSpots]).sort()).toEqual(
@@ -268,6 +309,136 @@ describe("query API: the first session of a new user", () => {
       expect(p.position, p.name).toMatch(/^[0-9]+$/);
       expect(p.headPosition, p.name).toBe(p.position);
     }
+  });
+
+  it("a coupon is spent once, by its customer, for the lot's discount; it comes back when that booking is canceled; nothing refused appends", async () => {
+    const cust3 = await customerHeaders(env.dir, "CUST3");
+    const cust4 = await customerHeaders(env.dir, "CUST4");
+    const register = await call(base, "POST", "/parking-lots", {
+      parkingLotId: "discount",
+      name: "할인 주차장",
+      capacity: 5,
+      couponRule: { minStayMinutes: 0, discount: { amount: 1000 } },
+    });
+    expect(register.status).toBe(201);
+    const plain = { parkingLotId: "plain", name: "일반 주차장", capacity: 5 };
+    expect((await call(base, "POST", "/parking-lots", plain)).status).toBe(201);
+    const book = (body: Record<string, unknown>, headers: Record<string, string>, lot = "discount") =>
+      call<Record<string, unknown>>(base, "POST", `/parking-lots/${lot}/reservations`, body, headers);
+    // Two bookings, two coupons; the second booking is canceled, so its coupon is revoked.
+    const first = await book({ carNumber: "10더8612", amount: 5000 }, cust3);
+    const second = await book({ carNumber: "10더8613", amount: 5000 }, cust3);
+    expect(
+      (
+        await call(
+          base,
+          "DELETE",
+          `/parking-lots/discount/reservations/${second.body.reservationId}`,
+          undefined,
+          cust3,
+        )
+      ).status,
+    ).toBe(200);
+    const coupons = await eventually(async () => {
+      const c = await call<Page<{ couponId: string; reservationId: string; status: string }>>(
+        base,
+        "GET",
+        "/customers/CUST3/coupons",
+        undefined,
+        cust3,
+      );
+      const byReservation = new Map(c.body.items.map((x) => [x.reservationId, x]));
+      const kept = byReservation.get(String(first.body.reservationId));
+      const lost = byReservation.get(String(second.body.reservationId));
+      return kept?.status === "ISSUED" && lost?.status === "REVOKED" ? { kept, lost } : undefined;
+    });
+    const headBefore = async () =>
+      (await call<ControlCenter>(base, "GET", "/control-center")).body.projections[0]?.headPosition;
+
+    // Refused, each naming couponId, appending nothing: another's coupon, a revoked one, a lot without a discount.
+    const before = await headBefore();
+    const others = expectProblem(
+      await book({ carNumber: "11가1111", amount: 5000, couponId: coupons.kept.couponId }, cust4),
+      400,
+      "coupon-not-found",
+    );
+    expect(others).toMatchObject({ couponId: coupons.kept.couponId, errors: [{ field: "body.couponId" }] });
+    const gone = expectProblem(
+      await book({ carNumber: "11가1111", amount: 5000, couponId: coupons.lost.couponId }, cust3),
+      409,
+      "coupon-not-spendable",
+    );
+    expect(gone).toMatchObject({ couponId: coupons.lost.couponId, couponStatus: "REVOKED" });
+    expectProblem(
+      await book({ carNumber: "11가1111", amount: 5000, couponId: "no-such-coupon" }, cust3),
+      400,
+      "coupon-not-found",
+    );
+    expectProblem(
+      await book({ carNumber: "11가1111", amount: 5000, couponId: coupons.kept.couponId }, cust3, "plain"),
+      409,
+      "coupon-not-accepted",
+    );
+    expect(await headBefore()).toBe(before);
+
+    // Spent: the booking is priced 1,000 less, and the coupon is REDEEMED for it, once.
+    const spent = await book(
+      { carNumber: "12가3456", amount: 5000, couponId: coupons.kept.couponId },
+      { ...cust3, "Idempotency-Key": "spend-1" },
+    );
+    expect(spent.status, JSON.stringify(spent.body)).toBe(201);
+    expect(spent.body).toMatchObject({ amount: 4000, status: "RESERVED" });
+    const retried = await book(
+      { carNumber: "12가3456", amount: 5000, couponId: coupons.kept.couponId },
+      { ...cust3, "Idempotency-Key": "spend-1" },
+    );
+    expect(retried.status).toBe(200);
+    expect(retried.body).toMatchObject({ reservationId: spent.body.reservationId, amount: 4000 });
+    const twice = expectProblem(
+      await book({ carNumber: "12가3457", amount: 5000, couponId: coupons.kept.couponId }, cust3),
+      409,
+      "coupon-not-spendable",
+    );
+    expect(twice).toMatchObject({ couponStatus: "REDEEMED" });
+    const redeemed = await eventually(async () => {
+      const r = await call<Reservation>(
+        base,
+        "GET",
+        `/reservations/${first.body.reservationId}`,
+        undefined,
+        cust3,
+      );
+      return r.body.coupon?.status === "REDEEMED" ? r.body.coupon : undefined;
+    });
+    expect(redeemed).toMatchObject({
+      couponId: coupons.kept.couponId,
+      redeemedFor: spent.body.reservationId,
+    });
+
+    // The booking it was spent on is canceled before it starts (never checked in): ISSUED again.
+    expect(
+      (
+        await call(
+          base,
+          "DELETE",
+          `/parking-lots/discount/reservations/${spent.body.reservationId}`,
+          undefined,
+          cust3,
+        )
+      ).status,
+    ).toBe(200);
+    const back = await eventually(async () => {
+      const c = await call<Page<{ couponId: string; status: string }>>(
+        base,
+        "GET",
+        "/customers/CUST3/coupons",
+        undefined,
+        cust3,
+      );
+      const coupon = c.body.items.find((x) => x.couponId === coupons.kept.couponId);
+      return coupon?.status === "ISSUED" ? coupon : undefined;
+    });
+    expect(back).not.toHaveProperty("redeemedFor");
   });
 
   it("GET /problems/parking-lot-full documents the problem type", async () => {
@@ -463,8 +634,10 @@ describe("query API: paging over /reservations", () => {
     }
     expect(lots).toEqual([...LOTS].sort());
 
-    // C2's reservations still booked stay (check in, check out): each stay earns a coupon.
-    const mine = made.filter((r) => r.customerId === "C2" && !canceled.has(r.reservationId));
+    // Each of C2's bookings got a coupon (a cancel revoked it); those still booked stay (check in,
+    // check out) and keep theirs.
+    const booked = made.filter((r) => r.customerId === "C2");
+    const mine = booked.filter((r) => !canceled.has(r.reservationId));
     for (const r of mine)
       for (const step of ["check-in", "check-out"])
         expect(
@@ -482,7 +655,10 @@ describe("query API: paging over /reservations", () => {
         "GET",
         "/customers/C2/coupons?limit=1000",
       );
-      return r.body.items.length === mine.length ? r.body.items : undefined;
+      const settled = r.body.items.every(
+        (c) => c.status === (canceled.has(c.reservationId) ? "REVOKED" : "ISSUED"),
+      );
+      return r.body.items.length === booked.length && settled ? r.body.items : undefined;
     });
     const pagedIds: string[] = [];
     cursor = null;
@@ -497,7 +673,7 @@ describe("query API: paging over /reservations", () => {
       if (!cursor) break;
     }
     expect(pagedIds).toEqual(coupons.map((c) => c.reservationId));
-    expect(new Set(pagedIds)).toEqual(new Set(mine.map((r) => r.reservationId)));
+    expect(new Set(pagedIds)).toEqual(new Set(booked.map((r) => r.reservationId)));
   });
 });
 

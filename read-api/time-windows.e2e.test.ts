@@ -286,7 +286,7 @@ describe("a day of time windows", () => {
         const d = await reservation("D");
         return [d.status, d.cancelReason, d.coupon?.status];
       })
-      .toEqual(["CANCELED", "lot-closed", undefined]); // a booking earns no coupon (issue 34), none to revoke
+      .toEqual(["CANCELED", "lot-closed", "REVOKED"]); // the booking's coupon, revoked by the closure
     expect((await reservation("B")).status).toBe("RESERVED");
     expect((await reserve("G", "13:30", "14:30")).body).toMatchObject({
       type: "/problems/parking-lot-closed",
@@ -302,7 +302,7 @@ describe("a day of time windows", () => {
   });
 
   it("the status filters agree with the status each reservation is shown with, at every clock time", async () => {
-    type Listed = { reservationId: string; status: string };
+    type Listed = { reservationId: string; status: string; coupon?: unknown };
     /** Every page of GET /reservations?{query}, two at a time (so that pages continue across statuses). */
     const all = async (query: string) => {
       const items: Listed[] = [];
@@ -314,7 +314,9 @@ describe("a day of time windows", () => {
           `/reservations?${query}&limit=2&minPosition=${position}${cursor ? `&cursor=${cursor}` : ""}`,
         );
         expect(page.status).toBe(200);
-        items.push(...page.body.items);
+        // Without the coupon: the coupon policy revokes a no-show's coupon on its own time, between
+        // two of these reads (issue 47: a booking has one); what the filters answer is the rest.
+        items.push(...page.body.items.map(({ coupon: _coupon, ...rest }) => rest));
         cursor = page.body.nextCursor;
       } while (cursor);
       return items;

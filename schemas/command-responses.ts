@@ -3,6 +3,7 @@ import {
   Amount,
   Capacity,
   CarNumber,
+  CouponRule,
   Currency,
   CustomerId,
   HourlyRate,
@@ -111,6 +112,15 @@ export const CapacityChangedResponse = Type.Object(
   { parkingLotId: ParkingLotId, capacity: Capacity, position: PositionString },
   { $id: "CapacityChangedResponse" },
 );
+export const CouponRuleChangedResponse = Type.Object(
+  {
+    parkingLotId: ParkingLotId,
+    couponRule: CouponRule,
+    position: PositionString,
+  },
+  { $id: "CouponRuleChangedResponse" },
+);
+
 export const RateChangedResponse = Type.Object(
   {
     parkingLotId: ParkingLotId,

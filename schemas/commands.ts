@@ -4,6 +4,7 @@ import {
   Amount,
   Capacity,
   CarNumber,
+  CouponId,
   CouponRule,
   Currency,
   CustomerId,
@@ -77,6 +78,13 @@ const BookedFor = Type.String({
 const reservationFields = {
   carNumber: CarNumber,
   amount: Type.Optional(OfferedAmount),
+  couponId: Type.Optional(
+    Type.String({
+      ...CouponId,
+      description:
+        "A coupon of the booking's customer to spend on it (GET /customers/{customerId}/coupons, status ISSUED): the lot's coupon discount (`couponRule.discount`) comes off the price, and the payment authorizes the price after it. The coupon is then REDEEMED, and ISSUED again if this booking is canceled before it starts. Only for a booking priced now (a window, or a lot without a rate).",
+    }),
+  ),
   paymentMethod: Type.Optional(
     Type.String({
       ...PaymentMethodId,
@@ -158,6 +166,14 @@ export const ChangeRateBody = Type.Object(
 );
 export type ChangeRateBody = Static<typeof ChangeRateBody>;
 
+/** Issue 47: the lot's coupon rule for bookings and stays from now on (its discount included). */
+export const ChangeCouponRuleBody = Type.Object(CouponRule.properties, {
+  additionalProperties: false,
+  $id: "ChangeCouponRuleBody",
+  description: CouponRule.description,
+});
+export type ChangeCouponRuleBody = Static<typeof ChangeCouponRuleBody>;
+
 export const ChangeCustomerLimitBody = Type.Object(
   { maxActivePerCustomer: MaxActivePerCustomer },
   { additionalProperties: false, $id: "ChangeCustomerLimitBody" },
@@ -216,6 +232,13 @@ export const ReserveParking = command("ReserveParking", {
   endsAt: Type.Optional(Timestamp),
   /** Since issue 38: a saved payment method to authorize with (payments on). */
   paymentMethod: Type.Optional(PaymentMethodId),
+  /**
+   * Since issue 47: the coupon spent on this booking, already redeemed for it on its own stream
+   * (write-side/coupon-spending.ts): its id and the reservation that got it.
+   */
+  coupon: Type.Optional(
+    Type.Object({ couponId: CouponId, reservationId: ReservationId }, { additionalProperties: false }),
+  ),
 });
 
 export const CancelReservation = command("CancelReservation", {
@@ -246,6 +269,10 @@ export const CloseParkingLot = command("CloseParkingLot", {
 
 export const ChangeCapacity = command("ChangeCapacity", { parkingLotId: ParkingLotId, capacity: Capacity });
 export const ChangeRate = command("ChangeRate", { parkingLotId: ParkingLotId, hourlyRate: HourlyRate });
+export const ChangeCouponRule = command("ChangeCouponRule", {
+  parkingLotId: ParkingLotId,
+  couponRule: CouponRule,
+});
 export const ChangeCustomerLimit = command("ChangeCustomerLimit", {
   parkingLotId: ParkingLotId,
   maxActivePerCustomer: MaxActivePerCustomer,
@@ -371,6 +398,7 @@ export const ParkingLotCommand = Type.Union([
   CloseParkingLot,
   ChangeCapacity,
   ChangeRate,
+  ChangeCouponRule,
   ChangeCustomerLimit,
   ChangePaymentTerms,
   ChangePlace,
@@ -393,6 +421,7 @@ export type CheckOut = Static<typeof CheckOut>;
 export type CloseParkingLot = Static<typeof CloseParkingLot>;
 export type ChangeCapacity = Static<typeof ChangeCapacity>;
 export type ChangeRate = Static<typeof ChangeRate>;
+export type ChangeCouponRule = Static<typeof ChangeCouponRule>;
 export type ChangeCustomerLimit = Static<typeof ChangeCustomerLimit>;
 export type ChangePaymentTerms = Static<typeof ChangePaymentTerms>;
 export type ChangePlace = Static<typeof ChangePlace>;

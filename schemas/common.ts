@@ -118,13 +118,53 @@ export const MaxActivePerCustomer = Type.Integer({
   examples: [4],
 });
 
-/** How a stay earns the lot's coupon (issue 34: a coupon is earned by a stay, not by a click). */
+/**
+ * What a coupon spent on a booking takes off its price (issue 47): a fixed amount (in the lot's
+ * currency's minor unit) or a percentage (rounded down); never more than the price.
+ */
+export const CouponDiscount = Type.Union(
+  [
+    Type.Object(
+      {
+        amount: Type.Integer({
+          minimum: 1,
+          maximum: 100_000_000,
+          description: "Taken off the booking's price (at most the price), in the minor unit.",
+          examples: [1000],
+        }),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      {
+        percent: Type.Integer({
+          minimum: 1,
+          maximum: 100,
+          description: "This percentage of the booking's price is taken off (rounded down).",
+          examples: [10],
+        }),
+      },
+      { additionalProperties: false },
+    ),
+  ],
+  {
+    description:
+      "What a coupon spent on a booking of this lot (`couponId` in the booking) takes off its price: `{amount}` or `{percent}`. Absent: the lot takes no coupons.",
+  },
+);
+export type CouponDiscount = Static<typeof CouponDiscount>;
+
+/**
+ * The lot's coupon rule: which stay keeps the coupon its booking got (issue 47: a booking issues
+ * it, a stay shorter than this revokes it), and what a coupon spent here takes off.
+ */
 export const CouponRule = Type.Object(
   {
     minStayMinutes: Type.Integer({
       minimum: 0,
       maximum: 1440,
-      description: "A stay of at least these minutes (check-in to check-out) earns the coupon (default 15).",
+      description:
+        "A stay of at least these minutes (check-in to check-out) keeps the coupon its booking got; a shorter one loses it (default 15).",
       examples: [15],
     }),
     minPaidAmount: Type.Optional(
@@ -132,15 +172,16 @@ export const CouponRule = Type.Object(
         minimum: 1,
         maximum: 100_000_000,
         description:
-          "A stay paid at least this much (booking price, stay price and overstay charge together, in the minor unit) earns the coupon however short it was. Absent: only the stay's length counts.",
+          "A stay paid at least this much (booking price, stay price and overstay charge together, in the minor unit) keeps the coupon however short it was. Absent: only the stay's length counts.",
         examples: [3000],
       }),
     ),
+    discount: Type.Optional(CouponDiscount),
   },
   {
     additionalProperties: false,
     description:
-      "When a stay earns the lot's coupon: it lasted at least `minStayMinutes`, or it was paid at least `minPaidAmount`. Absent: 15 minutes, no amount rule.",
+      "The lot's coupons: a booking makes its customer a coupon recipient; the stay keeps it when it lasted at least `minStayMinutes` or was paid at least `minPaidAmount` (absent: 15 minutes, no amount rule); a cancel, a no-show or a shorter stay revokes it. `discount`: what a coupon spent on a booking here takes off (absent: none).",
   },
 );
 export type CouponRule = Static<typeof CouponRule>;

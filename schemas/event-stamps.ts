@@ -24,6 +24,7 @@ const STAMP_FIELD: { [K in EventType]: TextFieldOf<DataOf<K>> } = {
   PaymentIntentCreated: "createdAt",
   PaymentIntentReleased: "releasedAt",
   ParkingLotPlaceChanged: "changedAt",
+  ParkingLotCouponRuleChanged: "changedAt",
   PaymentAuthorized: "authorizedAt",
   PaymentFailed: "failedAt",
   PaymentSettlementDecided: "decidedAt",
@@ -34,6 +35,8 @@ const STAMP_FIELD: { [K in EventType]: TextFieldOf<DataOf<K>> } = {
   PaymentStepFailed: "failedAt",
   CouponIssued: "issuedAt",
   CouponRevoked: "revokedAt",
+  CouponRedeemed: "redeemedAt",
+  CouponReturned: "returnedAt",
   CustomerErased: "erasedAt",
 };
 

@@ -89,6 +89,14 @@ export const ParkingReservedData = Type.Object(
     // authorize): what to authorize, until when the spot is held for it, and the saved payment
     // method the customer named (personal: sealed under the customer's key).
     payment: Type.Optional(BookingPayment),
+    // Since issue 47: the coupon the booking spent (redeemed on its own stream first) and what it
+    // took off the price; `amount` (and what the payment authorizes) is the price after it.
+    coupon: Type.Optional(
+      Type.Object(
+        { couponId: CouponId, reservationId: ReservationId, discount: Amount },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { ...strict, $id: "ParkingReserved" },
 );
@@ -252,6 +260,22 @@ export const ParkingLotPlaceChangedData = Type.Object(
   { ...strict, $id: "ParkingLotPlaceChanged" },
 );
 
+/**
+ * Since issue 47: the lot's coupon rule from `changedAt` on: which stays keep their coupon, and
+ * what a coupon spent on a booking here takes off (`discount`). Bookings made before keep the
+ * price they were made at.
+ */
+export const ParkingLotCouponRuleChangedData = Type.Object(
+  {
+    parkingLotId: ParkingLotId,
+    couponRule: CouponRule,
+    /** Absent when the lot had none of its own (DEFAULT_COUPON_RULE applied). */
+    previousCouponRule: Type.Optional(CouponRule),
+    changedAt: Timestamp,
+  },
+  { ...strict, $id: "ParkingLotCouponRuleChanged" },
+);
+
 export const CouponIssuedData = Type.Object(
   {
     couponId: CouponId,
@@ -272,6 +296,42 @@ export const CouponRevokedData = Type.Object(
     revokedAt: Timestamp,
   },
   { ...strict, $id: "CouponRevoked" },
+);
+
+/**
+ * Since issue 47: the coupon was spent on a booking (`redeemedFor`, in `redeemedForLot`), appended
+ * to the coupon's stream with its expected revision before the booking (so two bookings never spend
+ * it both). `reservationId` is the reservation that got the coupon, as in every coupon event.
+ */
+export const CouponRedeemedData = Type.Object(
+  {
+    couponId: CouponId,
+    reservationId: ReservationId,
+    parkingLotId: ParkingLotId,
+    customerId: Personal(CustomerId),
+    redeemedFor: ReservationId,
+    redeemedForLot: ParkingLotId,
+    redeemedAt: Timestamp,
+  },
+  { ...strict, $id: "CouponRedeemed" },
+);
+
+/**
+ * Since issue 47: a redeemed coupon is spendable again: the booking it was spent on was canceled
+ * before it started (`booking-canceled`), or was refused after the coupon was set aside for it
+ * (`booking-refused`).
+ */
+export const CouponReturnedData = Type.Object(
+  {
+    couponId: CouponId,
+    reservationId: ReservationId,
+    parkingLotId: ParkingLotId,
+    customerId: Personal(CustomerId),
+    redeemedFor: ReservationId,
+    reason: Type.Union([Type.Literal("booking-canceled"), Type.Literal("booking-refused")]),
+    returnedAt: Timestamp,
+  },
+  { ...strict, $id: "CouponReturned" },
 );
 
 /**
@@ -313,9 +373,12 @@ export const EventDataSchemas = {
   ParkingLotCustomerLimitChanged: ParkingLotCustomerLimitChangedData,
   ParkingLotPaymentTermsChanged: ParkingLotPaymentTermsChangedData,
   ParkingLotPlaceChanged: ParkingLotPlaceChangedData,
+  ParkingLotCouponRuleChanged: ParkingLotCouponRuleChangedData,
   ...PaymentEventDataSchemas,
   CouponIssued: CouponIssuedData,
   CouponRevoked: CouponRevokedData,
+  CouponRedeemed: CouponRedeemedData,
+  CouponReturned: CouponReturnedData,
   CustomerErased: CustomerErasedData,
 } as const;
 

@@ -35,7 +35,13 @@ export const ReservationStatus = Type.Union(
   },
 );
 export type ReservationStatus = Static<typeof ReservationStatus>;
-export const CouponStatus = Type.Union([Type.Literal("ISSUED"), Type.Literal("REVOKED")]);
+export const CouponStatus = Type.Union(
+  [Type.Literal("ISSUED"), Type.Literal("REVOKED"), Type.Literal("REDEEMED")],
+  {
+    description:
+      "ISSUED (the booking made its customer a recipient; spendable), REVOKED (the reservation was canceled, a no-show, or its stay too short), REDEEMED (spent on the booking `redeemedFor`; ISSUED again if that booking is canceled before it starts).",
+  },
+);
 
 export const ParkingLotView = Type.Object(
   {
@@ -187,6 +193,8 @@ export const ReservationCoupon = Type.Object({
   status: CouponStatus,
   issuedAt: Timestamp,
   revokedAt: Type.Optional(Timestamp),
+  /** While REDEEMED: the booking it was spent on. */
+  redeemedFor: Type.Optional(ReservationId),
 });
 
 export const ReservationView = Type.Object(
@@ -253,6 +261,9 @@ export const CouponView = Type.Object(
     status: CouponStatus,
     issuedAt: Timestamp,
     revokedAt: Type.Optional(Timestamp),
+    /** While REDEEMED: the booking it was spent on, and when. */
+    redeemedFor: Type.Optional(ReservationId),
+    redeemedAt: Type.Optional(Timestamp),
   },
   { $id: "CouponView" },
 );

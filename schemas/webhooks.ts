@@ -141,11 +141,14 @@ export const WebhookDataSchemas = {
   ),
   "coupon.issued": Type.Object(
     { ...ids, couponId: CouponId, issuedAt: Timestamp },
-    { ...strict, description: "The reservation earned its coupon." },
+    { ...strict, description: "The booking made its customer a coupon recipient." },
   ),
   "coupon.revoked": Type.Object(
     { ...ids, couponId: CouponId, revokedAt: Timestamp },
-    { ...strict, description: "The coupon was revoked (its reservation was canceled or missed)." },
+    {
+      ...strict,
+      description: "The coupon was revoked (its reservation was canceled, missed, or its stay too short).",
+    },
   ),
   "lot.closure_announced": Type.Object(
     { parkingLotId: ParkingLotId, closureId: Identifier, from: Timestamp, until: Timestamp, reason: Reason },

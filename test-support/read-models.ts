@@ -115,6 +115,13 @@ export async function foldHistory(eventStore: EventStore): Promise<ReadModelSnap
         model.reservations[event.data.reservationId]!.coupon = "REVOKED";
         t.couponsRevoked++;
         break;
+      case "CouponRedeemed":
+      case "CouponReturned": {
+        const status = event.type === "CouponRedeemed" ? "REDEEMED" : "ISSUED";
+        model.coupons[event.data.couponId]!.status = status;
+        model.reservations[event.data.reservationId]!.coupon = status;
+        break;
+      }
     }
   }
   model.totals = t;

@@ -41,7 +41,7 @@ export interface Seeded {
   readonly lotIds: readonly string[];
   readonly reservations: readonly SeededReservation[];
   readonly canceled: ReadonlySet<string>;
-  /** Reservations checked in and out (each earned its coupon). */
+  /** Reservations checked in and out (each kept the coupon its booking got). */
   readonly completed: ReadonlySet<string>;
   /** Events appended to lot streams (registrations + reservations + cancellations + 2 per stay). */
   readonly lotEvents: number;
@@ -102,7 +102,7 @@ export async function seedLotEvents(eventStore: EventStore, plan: SeedPlan): Pro
           capacity: plan.capacity,
           // Seeds spread reservations over few customers; the per-customer rule is not what they test.
           maxActivePerCustomer: 1000,
-          // Every seeded stay earns its coupon, however short (coupons are earned by a stay).
+          // Every seeded stay keeps its coupon, however short (a shorter stay than the rule revokes it).
           couponRule: { minStayMinutes: 0 },
           now: now(),
         }),
@@ -211,26 +211,29 @@ export interface CouponAudit {
   readonly duplicateIssues: string[];
   /** Reservations with more than one CouponRevoked. */
   readonly duplicateRevokes: string[];
-  /** Check-outs that earned a coupon (`couponEarned`) without a CouponIssued. */
+  /** Bookings (ParkingReserved) without a CouponIssued. */
   readonly missingIssues: string[];
-  /** Cancellations or no-shows of a reservation holding a coupon, without a CouponRevoked. */
+  /**
+   * Reservations holding a coupon that lost it (canceled, a no-show, a stay too short:
+   * `couponEarned: false`) without a CouponRevoked.
+   */
   readonly missingRevokes: string[];
   /** CouponRevoked without a CouponIssued before it in the log. */
   readonly revokesWithoutIssue: string[];
   /**
-   * Coupon events without their cause: an issue for a reservation whose stay did not earn one
-   * (a booking alone earns nothing), a revoke for one never canceled nor a no-show.
+   * Coupon events without their cause: an issue for a reservation never booked, a revoke for
+   * one never canceled, a no-show, nor a stay too short.
    */
   readonly strays: string[];
 }
 
 /**
  * Counts coupon events per reservation over the whole log: what "exactly one CouponIssued per
- * stay that earned it, one CouponRevoked per cancellation of a reservation holding one, never a
- * revoke without an issue" means.
+ * ParkingReserved, one CouponRevoked per reservation that lost it, never a revoke without an
+ * issue" means (issue 47: a coupon comes with the booking, the seed's flow).
  */
 export function auditCoupons(events: readonly RecordedEvent[]): CouponAudit {
-  const earned = new Set<string>();
+  const booked = new Set<string>();
   const lost = new Set<string>();
   const issues = new Map<string, number>();
   const revokes = new Map<string, number>();
@@ -240,15 +243,18 @@ export function auditCoupons(events: readonly RecordedEvent[]): CouponAudit {
   for (const e of events) {
     const id = reservationOf(e);
     switch (e.type) {
+      case "ParkingReserved":
+        booked.add(id);
+        break;
       case "ReservationCheckedOut":
-        if ((e.data as { couponEarned?: boolean }).couponEarned === true) earned.add(id);
+        if ((e.data as { couponEarned?: boolean }).couponEarned === false) lost.add(id);
         break;
       case "ReservationCanceled":
       case "ReservationNoShow":
         lost.add(id);
         break;
       case "CouponIssued":
-        if (!earned.has(id)) strays.push(id);
+        if (!booked.has(id)) strays.push(id);
         issues.set(id, (issues.get(id) ?? 0) + 1);
         break;
       case "CouponRevoked":
@@ -264,7 +270,7 @@ export function auditCoupons(events: readonly RecordedEvent[]): CouponAudit {
     revoked: sum(revokes),
     duplicateIssues: [...issues].filter(([, n]) => n > 1).map(([id]) => id),
     duplicateRevokes: [...revokes].filter(([, n]) => n > 1).map(([id]) => id),
-    missingIssues: [...earned].filter((id) => !issues.has(id)),
+    missingIssues: [...booked].filter((id) => !issues.has(id)),
     missingRevokes: [...lost].filter((id) => issues.has(id) && !revokes.has(id)),
     revokesWithoutIssue,
     strays,

@@ -8,6 +8,7 @@ import type { SnapshotUse } from "./lot-loader.js";
 import type { LotSnapshotStore } from "./lot-snapshots.js";
 import { LotStateSource } from "./lot-state-source.js";
 import {
+  type Decision,
   decide,
   evolve,
   initialState,
@@ -127,6 +128,11 @@ export class ParkingLotCommandHandler {
    */
   async stateOf(parkingLotId: string): Promise<ParkingLotState> {
     return (await this.source.load(parkingLotId)).state;
+  }
+
+  /** What the command would decide now, appending nothing (DeciderRunner.preview). */
+  preview(command: ParkingLotCommand): Promise<Decision> {
+    return this.runner.preview(command);
   }
 
   async handle(command: ParkingLotCommand, context: CommandContext): Promise<CommandOutcome> {

@@ -194,6 +194,24 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
     this.queues.delete(key);
   }
 
+  /**
+   * What the command would decide now, on its stream's current state (caught up with the stream),
+   * without appending anything or changing the cache: for a caller that must do something elsewhere
+   * first only if the command would be accepted (issue 47: set a coupon aside for a booking). The
+   * command, run afterwards, is decided again: what others append meanwhile may change the answer.
+   */
+  async preview(
+    command: C,
+  ): Promise<
+    { readonly ok: true; readonly events: readonly E[] } | { readonly ok: false; readonly rejection: R }
+  > {
+    const key = this.options.keyOf(command);
+    const { at, fresh } = await this.current(key);
+    const current = fresh ? at : await this.catchUp(this.options.streamOf(key), at);
+    const complete = this.options.source.forBatch?.(key, [command]) ?? (async (state: S) => state);
+    return this.options.decider.decide(command, await complete(current.state));
+  }
+
   /** Drops these keys' cached states (every key when none are named): the next command loads them. */
   forget(keys?: readonly string[]): void {
     this.generation++;

@@ -1,35 +1,67 @@
-import { v5 as uuidv5 } from "uuid";
+import type { Document, WriteOp } from "../../document-store/port.js";
 import { WrongExpectedRevisionError } from "../../event-store/errors.js";
 import { endSpan, startSpan, traceparentFor, tracingOn } from "../../platform/tracing.js";
 import { systemActor } from "../../schemas/actor.js";
-import { encodeEvent, type StoredDomainEvent } from "../../schemas/event-codec.js";
+import { type Causation, encodeEvent, type StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { DomainEvent, EventType } from "../../schemas/events.js";
+import { couponIdFor, couponStream, decideReturn, decideRevoke } from "../../write-side/coupon/coupon.js";
+import { appendCoupon, readCoupon } from "../../write-side/coupon/coupon-stream.js";
 import type { Reactor, ReactorContext } from "../runtime/processor.js";
+
+export { couponIdFor, couponStream } from "../../write-side/coupon/coupon.js";
 
 export const COUPON_POLICY = "coupon-policy";
 /** The coupon policy acts on its own account: its events record it as a system actor. */
 const COUPON_POLICY_ACTOR = systemActor(COUPON_POLICY);
-const COUPON_NAMESPACE = "0b8f6c1e-5d0a-4f57-b1a4-7c2e9d3f8a60";
-
-export const couponStream = (reservationId: string): string => `coupon-${reservationId}`;
-/** Deterministic, so a retried issue names the same coupon. */
-export const couponIdFor = (reservationId: string): string => uuidv5(reservationId, COUPON_NAMESPACE);
+/**
+ * The bookings that spent a coupon and may still give it back (issue 47): by the booking's
+ * reservation id, the reservation whose coupon it spent and the window's start. Written with the
+ * policy's checkpoint (what `react` returns); taken out once the booking started or ended.
+ */
+export const COUPON_SPENDS = "coupon_spends";
+interface Spend {
+  readonly owner: string;
+  readonly startsAt?: string;
+}
 
 /**
- * A stay earns its coupon: a check-out whose stay met the lot's coupon rule (the decider says so
- * in `couponEarned`). A cancellation (by anyone, or a closure) or a no-show revokes a coupon that
- * was issued (before issue 34 coupons were issued at booking, so older reservations hold one).
+ * A booking makes its customer a coupon recipient at once (ParkingReserved issues it, the seed's
+ * flow, issue 47); a cancellation (by anyone, for any reason: a failed payment or an expired hold
+ * cancels too, and so does a closure), a no-show, or a check-out whose stay was shorter than the
+ * lot's coupon rule (`couponEarned: false`, decided by the lot's decider) revokes it, so booking
+ * and leaving at once gains nothing. A check-out that earned it (`couponEarned: true`) issues it
+ * too: between issues 34 and 47 coupons were issued there, not at booking, and the same
+ * deterministic coupon id and the issue's expected revision make the second issue a no-op.
  */
 const CAUSES: ReadonlySet<EventType> = new Set([
+  "ParkingReserved",
+  "ReservationCheckedIn",
   "ReservationCheckedOut",
   "ReservationCanceled",
   "ReservationNoShow",
 ]);
 
+/** What an event of the policy's types asks of the reservation's coupon, if anything. */
+export function couponEffectOf(event: DomainEvent): "issue" | "revoke" | undefined {
+  switch (event.type) {
+    case "ParkingReserved":
+      return "issue";
+    case "ReservationCanceled":
+    case "ReservationNoShow":
+      return "revoke";
+    case "ReservationCheckedOut":
+      // Absent (a check-out recorded before issue 34): its coupon came at booking and stays.
+      if (event.data.couponEarned === undefined) return undefined;
+      return event.data.couponEarned ? "issue" : "revoke";
+    default:
+      return undefined;
+  }
+}
+
 /**
- * The coupon policy: a reactor on the processor runtime. For each ReservationCheckedOut that earned
- * it, it issues the coupon; for each ReservationCanceled or ReservationNoShow it revokes the coupon
- * that was issued, each into the stream
+ * The coupon policy: a reactor on the processor runtime. For each ParkingReserved it issues the
+ * reservation's coupon; for each ReservationCanceled, ReservationNoShow or short stay's
+ * ReservationCheckedOut it revokes the coupon that was issued, each into the stream
  * `coupon-{reservationId}`. Effects are idempotent through the stream's expected revision (issue
  * expects no stream, revoke expects exactly the issue), so handling an event again after a crash
  * or a lease takeover never duplicates anything.
@@ -47,82 +79,188 @@ export const couponPolicy: Reactor = {
       if (queue) queue.push(stored);
       else byReservation.set(reservationId, [stored]);
     }
+    const spends = new Spends(context);
     await Promise.all(
       [...byReservation.values()].map(async (queue) => {
-        for (const stored of queue) await handle(stored, context);
+        for (const stored of queue) {
+          await handle(stored, context);
+          await spends.follow(stored, context);
+        }
       }),
     );
+    return spends.ops();
   },
 };
 
 /**
- * Issues the coupon for a reservation (expects no stream) or revokes it (expects exactly the
- * issue at revision 0: never a revoke without an issue, never twice). A wrong expected revision
- * means the effect is already there, from before a crash: that is the idempotency.
+ * What the policy knows of the bookings that spent a coupon: the batch's own changes over the
+ * documents written with the earlier batches' checkpoints.
  */
-async function handle(stored: StoredDomainEvent, context: ReactorContext): Promise<void> {
-  const type = stored.event.type;
-  if (type !== "ReservationCheckedOut" && type !== "ReservationCanceled" && type !== "ReservationNoShow")
-    return;
-  if (type === "ReservationCheckedOut" && stored.event.data.couponEarned !== true) return;
-  const issuing = type === "ReservationCheckedOut";
-  const { reservationId, parkingLotId, customerId } = stored.event.data;
-  const coupon = { couponId: couponIdFor(reservationId), reservationId, parkingLotId, customerId };
-  const now = new Date().toISOString();
-  // The reaction is a span of the trace the cause carries, and its event carries it on (issue 22).
+class Spends {
+  private readonly changed = new Map<string, Spend | null>();
+  constructor(private readonly context: ReactorContext) {}
+
+  private async get(reservationId: string): Promise<Spend | undefined> {
+    const changed = this.changed.get(reservationId);
+    if (changed !== undefined) return changed ?? undefined;
+    const doc = await this.context.documentStore.findById<Document & { owner: string; startsAt?: string }>(
+      COUPON_SPENDS,
+      reservationId,
+    );
+    return doc ? { owner: doc.owner, ...(doc.startsAt ? { startsAt: doc.startsAt } : {}) } : undefined;
+  }
+
+  /**
+   * A booking that spent a coupon is remembered; its check-in (it started), check-out or no-show
+   * forgets it; its cancel gives the coupon back if the booking had not started (a window canceled
+   * before its start, an open-ended booking before its check-in).
+   */
+  async follow(stored: StoredDomainEvent, context: ReactorContext): Promise<void> {
+    const event = stored.event;
+    const { reservationId } = event.data as { reservationId: string };
+    if (event.type === "ParkingReserved") {
+      if (event.data.coupon === undefined) return;
+      const startsAt = event.data.startsAt;
+      this.changed.set(reservationId, {
+        owner: event.data.coupon.reservationId,
+        ...(startsAt ? { startsAt } : {}),
+      });
+      return;
+    }
+    const spend = await this.get(reservationId);
+    if (spend === undefined) return;
+    this.changed.set(reservationId, null);
+    if (event.type !== "ReservationCanceled") return;
+    const canceledAt = event.data.canceledAt;
+    if (spend.startsAt !== undefined && Date.parse(canceledAt) >= Date.parse(spend.startsAt)) return;
+    await giveBack(stored, spend.owner, reservationId, context);
+  }
+
+  ops(): WriteOp[] {
+    return [...this.changed].map(
+      ([id, spend]): WriteOp =>
+        spend
+          ? { op: "replace", collection: COUPON_SPENDS, id, document: { ...spend } }
+          : { op: "delete", collection: COUPON_SPENDS, id },
+    );
+  }
+}
+
+const causationOf = (stored: StoredDomainEvent, traceparent: string | undefined): Causation => ({
+  correlationId: stored.metadata.correlationId,
+  causationId: stored.id,
+  actor: COUPON_POLICY_ACTOR,
+  ...(traceparent ? { traceparent } : {}),
+});
+
+/** The coupon spent on a booking canceled before it started is ISSUED again (expected revision). */
+async function giveBack(
+  stored: StoredDomainEvent,
+  owner: string,
+  redeemedFor: string,
+  context: ReactorContext,
+): Promise<void> {
+  await traced(stored, redeemedFor, async (traceparent) => {
+    for (;;) {
+      const coupon = await readCoupon(context.eventStore, owner);
+      const back = decideReturn(coupon.state, redeemedFor, "booking-canceled", new Date().toISOString());
+      if (!back) return; // already back, or revoked since
+      try {
+        await appendCoupon(context.eventStore, back, coupon.revision, causationOf(stored, traceparent));
+        context.metrics?.couponActions.inc({ action: "returned" });
+        return;
+      } catch (error) {
+        if (!(error instanceof WrongExpectedRevisionError)) throw error;
+      }
+    }
+  });
+}
+
+/** Runs a reaction as a span of the trace its cause carries, which its event carries on (issue 22). */
+async function traced<T>(
+  stored: StoredDomainEvent,
+  reservationId: string,
+  work: (traceparent: string | undefined) => Promise<T>,
+): Promise<T> {
   const span = tracingOn()
     ? startSpan(`${COUPON_POLICY} ${stored.event.type}`, stored.metadata.traceparent, {
         attributes: { "parking.reservation": reservationId },
       })
     : undefined;
-  const traceparent = traceparentFor(span, stored.metadata.traceparent);
   try {
-    await react(stored, issuing, coupon, now, traceparent, context);
+    const result = await work(traceparentFor(span, stored.metadata.traceparent));
     endSpan(span);
+    return result;
   } catch (error) {
     endSpan(span, error);
     throw error;
   }
 }
 
-async function react(
-  stored: StoredDomainEvent,
-  issuing: boolean,
-  coupon: { couponId: string; reservationId: string; parkingLotId: string; customerId: string },
-  now: string,
-  traceparent: string | undefined,
-  context: ReactorContext,
-): Promise<void> {
-  const { reservationId } = coupon;
-  const event: DomainEvent = issuing
-    ? { type: "CouponIssued", data: { ...coupon, issuedAt: now } }
-    : { type: "CouponRevoked", data: { ...coupon, revokedAt: now } };
+/**
+ * Issues the coupon for a reservation (expects no stream: a wrong expected revision means it is
+ * already there, from before a crash or from a check-out recorded between issues 34 and 47) or
+ * revokes it (decided on the coupon's stream as it is: a coupon issued, or spent, is revoked once;
+ * one never issued has nothing to revoke).
+ */
+async function handle(stored: StoredDomainEvent, context: ReactorContext): Promise<void> {
+  const effect = couponEffectOf(stored.event);
+  if (effect === undefined) return;
+  const { reservationId, parkingLotId, customerId } = stored.event.data as {
+    reservationId: string;
+    parkingLotId: string;
+    customerId: string;
+  };
+  await traced(stored, reservationId, async (traceparent) => {
+    const causation = causationOf(stored, traceparent);
+    if (effect === "issue") {
+      const coupon = { couponId: couponIdFor(reservationId), reservationId, parkingLotId, customerId };
+      await issue(
+        { type: "CouponIssued", data: { ...coupon, issuedAt: new Date().toISOString() } },
+        causation,
+        context,
+      );
+    } else await revoke(reservationId, causation, context);
+  });
+}
+
+async function issue(event: DomainEvent, causation: Causation, context: ReactorContext): Promise<void> {
   try {
     await context.eventStore.appendToStream(
-      couponStream(reservationId),
-      [
-        encodeEvent(event, {
-          correlationId: stored.metadata.correlationId,
-          causationId: stored.id,
-          actor: COUPON_POLICY_ACTOR,
-          ...(traceparent ? { traceparent } : {}),
-        }),
-      ],
-      { expectedRevision: issuing ? "no_stream" : 0 },
+      couponStream((event.data as { reservationId: string }).reservationId),
+      [encodeEvent(event, causation)],
+      { expectedRevision: "no_stream" },
     );
-    context.metrics?.couponActions.inc({ action: issuing ? "issued" : "revoked" });
+    context.metrics?.couponActions.inc({ action: "issued" });
   } catch (error) {
     if (!(error instanceof WrongExpectedRevisionError)) throw error;
-    if (!issuing && error.actual === "no_stream") {
-      // Log order puts a reservation (and so its issue) before its cancellation; a missing
-      // issue means the coupon never existed, so there is nothing to revoke.
-      context.logger.warn(
-        { reservationId },
-        "cancellation of a reservation without a coupon: nothing to revoke",
-      );
+    context.metrics?.couponActions.inc({ action: "already-done" });
+  }
+}
+
+async function revoke(reservationId: string, causation: Causation, context: ReactorContext): Promise<void> {
+  for (;;) {
+    const coupon = await readCoupon(context.eventStore, reservationId);
+    if (coupon.state.kind === "none") {
+      // Log order puts a reservation (and so its issue) before its cancellation; a missing issue
+      // means the coupon never existed (a booking recorded between issues 34 and 47, whose coupon
+      // was to come with its stay), so there is nothing to revoke: a routine outcome.
+      context.logger.debug({ reservationId }, "reservation without a coupon: nothing to revoke");
       context.metrics?.couponActions.inc({ action: "nothing-to-revoke" });
       return;
     }
-    context.metrics?.couponActions.inc({ action: "already-done" });
+    const revoked = decideRevoke(coupon.state, new Date().toISOString());
+    if (!revoked) {
+      context.metrics?.couponActions.inc({ action: "already-done" });
+      return;
+    }
+    try {
+      await appendCoupon(context.eventStore, revoked, coupon.revision, causation);
+      context.metrics?.couponActions.inc({ action: "revoked" });
+      return;
+    } catch (error) {
+      // The coupon changed meanwhile (spent, or returned): decide again on what is there now.
+      if (!(error instanceof WrongExpectedRevisionError)) throw error;
+    }
   }
 }

@@ -24,6 +24,16 @@ export const customerCouponsProjection = defineProjection({
       updateOne(collection, COUPONS, event.data.couponId, {
         $set: { status: "REVOKED", revokedAt: event.data.revokedAt },
       }),
+    // Issue 47: spent on a later booking, and back when that booking is canceled before it starts.
+    CouponRedeemed: ({ event }, collection) =>
+      updateOne(collection, COUPONS, event.data.couponId, {
+        $set: { status: "REDEEMED", redeemedFor: event.data.redeemedFor, redeemedAt: event.data.redeemedAt },
+      }),
+    CouponReturned: ({ event }, collection) =>
+      updateOne(collection, COUPONS, event.data.couponId, {
+        $set: { status: "ISSUED" },
+        $unset: { redeemedFor: "", redeemedAt: "" },
+      }),
     // Issue 36: a coupon's id is its reservation's (coupon-policy.ts), so the erasure's list finds them.
     CustomerErased: ({ event }, collection) =>
       event.data.reservationIds.flatMap((reservationId) =>

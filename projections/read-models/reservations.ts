@@ -179,6 +179,16 @@ export const reservationsProjection = defineProjection({
       updateOne(collection, RESERVATIONS, event.data.reservationId, {
         $set: { "coupon.status": "REVOKED", "coupon.revokedAt": event.data.revokedAt },
       }),
+    // Issue 47: spent on a later booking, and back when that booking is canceled before it starts.
+    CouponRedeemed: ({ event }, collection) =>
+      updateOne(collection, RESERVATIONS, event.data.reservationId, {
+        $set: { "coupon.status": "REDEEMED", "coupon.redeemedFor": event.data.redeemedFor },
+      }),
+    CouponReturned: ({ event }, collection) =>
+      updateOne(collection, RESERVATIONS, event.data.reservationId, {
+        $set: { "coupon.status": "ISSUED" },
+        $unset: { "coupon.redeemedFor": "" },
+      }),
     // Issue 36: the customer's id and plates are forgotten (their keys are gone from the log's
     // side already); the plate's suffixes, which are the plate, go with them.
     CustomerErased: ({ event }, collection) =>

@@ -83,12 +83,13 @@ describe("webhook delivery across kill -9 and failover (real processes)", () => 
       await controlReceiver(receiver.url, "stream", { secrets: [secret], delayMs: 40 });
       await sleep(5);
       await seedDataDir(data.dir, PLAN);
-      // One message per fact of the log an endpoint hears (the seed's bookings and cancellations; a
-      // coupon is earned by a stay, so these bookings earn none).
+      // One message per fact of the log an endpoint hears: the seed's bookings and cancellations,
+      // and the coupon policy's facts to come (a coupon per booking, revoked for each cancel).
       const seeded = SqliteEventStore.open({ file: join(data.dir, "events.sqlite") });
-      const expected = (await readAllEvents(seeded)).filter((e) =>
-        MAPPED_EVENT_TYPES.has(e.type as never),
-      ).length;
+      const expected =
+        (await readAllEvents(seeded)).filter((e) => MAPPED_EVENT_TYPES.has(e.type as never)).length +
+        PLAN.reservations +
+        PLAN.cancellations;
       await seeded.close();
 
       const first = await startServiceChild({ ...ENV, DATA_DIR: data.dir });

@@ -147,15 +147,15 @@ describe("outbound webhooks (a receiver process verifying with standardwebhooks)
     const received = await until("every event type", () => {
       const list = got("all");
       const issued = list.some((r) => r.type === "coupon.issued" && r.data.reservationId === overstayer);
-      // A coupon is earned by a stay (docs/domain.md): a booking made today never has one to revoke,
-      // so `coupon.revoked` only follows a coupon issued at booking before that rule.
-      // Payments are off here: no payment.* message (the describe below has payments on).
-      const types = WEBHOOK_EVENT_TYPES.filter((t) => t !== "coupon.revoked" && !t.startsWith("payment."));
+      // A booking gets its coupon at once, a cancel revokes it (docs/domain.md): every type arrives
+      // but the payment.* ones, as payments are off here (the describe below has payments on).
+      const types = WEBHOOK_EVENT_TYPES.filter((t) => !t.startsWith("payment."));
       // And each message the checks below read: one type's first message may be another booking's
       // (the customer's cancel comes long before the closure's).
       const each: [string, string][] = [
         ["reservation.canceled", canceled],
         ["reservation.canceled", openEnded],
+        ["coupon.revoked", canceled],
         ["reservation.no_show", missing],
         ["reservation.checked_out", overstayer],
       ];
@@ -184,6 +184,7 @@ describe("outbound webhooks (a receiver process verifying with standardwebhooks)
       reservationId: overstayer,
       customerId: "C1",
     });
+    expect(of("coupon.revoked", canceled).data).toMatchObject({ reservationId: canceled, customerId: "C3" });
     for (const r of received) expect(r.timestamp).toMatch(/Z$/);
     // Log order per reservation: each one's messages arrive in the order of its facts.
     const order = received.filter(

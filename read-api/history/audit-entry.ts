@@ -96,6 +96,8 @@ const SENTENCES: { [K in EventType]: Sentence<K> } = {
     `${by} recorded that closure ${d.closureId} of lot ${d.parkingLotId} began, with ${d.carsInLot.length} cars in the lot`,
   ParkingLotCapacityChanged: (d, by) =>
     `${by} changed the capacity of lot ${d.parkingLotId} from ${d.previousCapacity} to ${d.capacity}`,
+  ParkingLotCouponRuleChanged: (d, by) =>
+    `${by} changed the coupon rule of lot ${d.parkingLotId} to ${JSON.stringify(d.couponRule)} from then on`,
   ParkingLotRateChanged: (d, by) =>
     `${by} changed the hourly rate of lot ${d.parkingLotId} ${d.previousHourlyRate === undefined ? "" : `from ${d.previousHourlyRate} `}to ${d.hourlyRate} for bookings made from then on`,
   ParkingLotCustomerLimitChanged: (d, by) =>
@@ -127,6 +129,10 @@ const SENTENCES: { [K in EventType]: Sentence<K> } = {
     `${by} recorded that the ${d.step} of reservation ${d.reservationId}'s payment failed (${d.code}): ${d.message}`,
   CouponIssued: (d, by) => `${by} issued coupon ${d.couponId} for reservation ${d.reservationId}`,
   CouponRevoked: (d, by) => `${by} revoked coupon ${d.couponId} of reservation ${d.reservationId}`,
+  CouponRedeemed: (d, by) =>
+    `${by} spent coupon ${d.couponId} of reservation ${d.reservationId} on reservation ${d.redeemedFor}`,
+  CouponReturned: (d, by) =>
+    `${by} returned coupon ${d.couponId} of reservation ${d.reservationId} (${d.reason} of ${d.redeemedFor})`,
   CustomerErased: (d, by) =>
     `${by} erased a customer's personal data (${d.reservationIds.length} reservations)${d.reason ? `: ${d.reason}` : ""}`,
 };

@@ -224,6 +224,17 @@ export class ReservationQueries {
     };
   }
   /**
+   * The reservation whose coupon this is (issue 47: a booking spending it finds the coupon's
+   * stream so; what the coupon is, is then read from that stream), if the read model has it.
+   */
+  async couponReservation(couponId: string): Promise<string | undefined> {
+    const doc = await this.ctx.store.findById<Document & { reservationId?: string }>(
+      await this.ctx.collection(COUPONS),
+      couponId,
+    );
+    return doc?.reservationId;
+  }
+  /**
    * A page of a customer's coupons, newest first; with `parkingLotIds` (a member of staff scoped to
    * lots) only those of these lots: one index range per lot, merged, so the page and its cursor
    * hold nothing of another lot.

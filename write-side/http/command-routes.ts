@@ -19,6 +19,7 @@ import type { CancelSettlement } from "../../schemas/command-responses.js";
 import {
   CancelReservationBody,
   ChangeCapacityBody,
+  ChangeCouponRuleBody,
   ChangeCustomerLimitBody,
   ChangePaymentTermsBody,
   ChangePlaceBody,
@@ -34,6 +35,7 @@ import {
 } from "../../schemas/commands.js";
 import { canonicalTimeZone, DEFAULT_TIME_ZONE } from "../../schemas/place.js";
 import type { CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
+import type { CouponSpending } from "../coupon/spending.js";
 import type { CustomerErasure } from "../customer-erasure.js";
 import { DEFAULT_MAX_ACTIVE_PER_CUSTOMER } from "../parking-lot/decider.js";
 import { reservationIdFor } from "../reservation-ids.js";
@@ -79,11 +81,22 @@ export interface CommandRoutesOptions {
   /** PAYMENTS=stripe: lets an authorization the lot did not take go at once (issue 47). */
   readonly stripeRelease?: PaymentIntentReleaser;
   readonly logger?: Logger;
+  /**
+   * Issue 47: bookings that spend a coupon (`couponId`). Without it (a process without the
+   * coupons' read model to find a coupon's stream) such a booking answers 503.
+   */
+  readonly coupons?: CouponSpending;
 }
 
 /** What every command route shares: the handler, the clock, the secret of reservation ids. */
 interface CommandRouteDeps {
-  readonly run: (req: Request, command: ParkingLotCommand, caller?: Caller) => Promise<Accepted>;
+  /** Runs a command (a booking that names `couponId` spends that coupon: coupon/spending.ts). */
+  readonly run: (
+    req: Request,
+    command: ParkingLotCommand,
+    caller?: Caller,
+    couponId?: string,
+  ) => Promise<Accepted>;
   /** Runs a command as the payment provider's webhook (a system actor); a refusal is returned, not thrown. */
   readonly runAs: (req: Request, command: ParkingLotCommand) => Promise<CommandOutcome>;
   readonly clock: () => Date;
@@ -105,7 +118,7 @@ export function commandRoutes(
 ): RequestHandler {
   const clock = options.clock ?? (() => new Date());
   const context: CommandRouteDeps = {
-    run: runner(handler, options.metrics),
+    run: runner(handler, options.metrics, options.coupons),
     runAs: (req, command) =>
       handler.handle(command, {
         correlationId: correlationId(req),
@@ -126,6 +139,7 @@ export function commandRoutes(
     closeParkingLot: closeParkingLot(context),
     changeCapacity: changeCapacity(context),
     changeRate: changeRate(context),
+    changeCouponRule: changeCouponRule(context),
     changeCustomerLimit: changeCustomerLimit(context),
     changePaymentTerms: changePaymentTerms(context),
     changePlace: changePlace(context),
@@ -148,17 +162,30 @@ export function commandRoutes(
 }
 
 /** Runs a command for a request: its metrics, its metadata, and a refusal answered as its problem. */
-function runner(handler: ParkingLotCommandHandler, metrics: Metrics | undefined): CommandRouteDeps["run"] {
-  return async (req, command, caller = callerOf(req)) => {
+function runner(
+  handler: ParkingLotCommandHandler,
+  metrics: Metrics | undefined,
+  coupons: CouponSpending | undefined,
+): CommandRouteDeps["run"] {
+  return async (req, command, caller = callerOf(req), couponId = undefined) => {
     const stop = metrics?.commandDuration.startTimer({ command: command.type });
     let outcome = "error";
     try {
-      const result = await handler.handle(command, {
+      const context = {
         correlationId: correlationId(req),
         commandId: randomUUID(),
         actor: caller.actor,
         ...withTraceparent(req),
-      });
+      };
+      if (couponId !== undefined && !coupons)
+        throw new ProblemError(
+          "service-unavailable",
+          "This process cannot spend coupons (it has no coupons' read model); send the booking to the service's public address.",
+        );
+      const result =
+        couponId !== undefined && coupons && command.type === "ReserveParking"
+          ? await coupons.reserve(command, couponId, context)
+          : await handler.handle(command, context);
       outcome = result.ok ? (result.events.length ? "accepted" : "duplicate") : result.rejection.code;
       if (!result.ok) throw rejectionProblem(result.rejection, requestOffset(req.body));
       return result;
@@ -225,18 +252,23 @@ const reserveParking =
     const customerId = customerFor(caller, body.customerId);
     const reservationId = reservationIdFor(idempotencySecret, parkingLotId, customerId, key);
     const carNumber = body.carNumber;
-    const result = await run(req, {
-      type: "ReserveParking",
-      reservationId,
-      parkingLotId,
-      customerId,
-      carNumber,
-      ...(body.amount !== undefined ? { amount: body.amount } : {}),
-      ...(body.startsAt !== undefined ? { startsAt: utc(body.startsAt) } : {}),
-      ...(body.endsAt !== undefined ? { endsAt: utc(body.endsAt) } : {}),
-      ...(body.paymentMethod !== undefined ? { paymentMethod: body.paymentMethod } : {}),
-      now: now(),
-    });
+    const result = await run(
+      req,
+      {
+        type: "ReserveParking",
+        reservationId,
+        parkingLotId,
+        customerId,
+        carNumber,
+        ...(body.amount !== undefined ? { amount: body.amount } : {}),
+        ...(body.startsAt !== undefined ? { startsAt: utc(body.startsAt) } : {}),
+        ...(body.endsAt !== undefined ? { endsAt: utc(body.endsAt) } : {}),
+        ...(body.paymentMethod !== undefined ? { paymentMethod: body.paymentMethod } : {}),
+        now: now(),
+      },
+      caller,
+      body.couponId,
+    );
     const replayed = result.events.length === 0;
     if (replayed) res.setHeader("Idempotent-Replayed", "true");
     res
@@ -426,6 +458,15 @@ const changeCustomerLimit =
       now: now(),
     });
     res.status(200).json({ parkingLotId, maxActivePerCustomer, position: positionOf(result) });
+  };
+
+const changeCouponRule =
+  ({ run, now }: CommandRouteDeps): Route<"changeCouponRule"> =>
+  async (req, res) => {
+    const parkingLotId = pathParam(req, "parkingLotId");
+    const couponRule = bodyOf(req, ChangeCouponRuleBody);
+    const result = await run(req, { type: "ChangeCouponRule", parkingLotId, couponRule, now: now() });
+    res.status(200).json({ parkingLotId, couponRule, position: positionOf(result) });
   };
 
 const changePaymentTerms =

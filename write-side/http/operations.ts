@@ -9,6 +9,7 @@ import { ANY_ROLE, BOOKING_ROLES, OPERATOR } from "../../schemas/actor.js";
 import {
   CapacityChangedResponse,
   ClosureAccepted,
+  CouponRuleChangedResponse,
   CustomerErasureResponse,
   CustomerLimitChangedResponse,
   ParkingLotRegisteredResponse,
@@ -22,6 +23,7 @@ import {
 import {
   CancelReservationBody,
   ChangeCapacityBody,
+  ChangeCouponRuleBody,
   ChangeCustomerLimitBody,
   ChangePaymentTermsBody,
   ChangePlaceBody,
@@ -135,6 +137,7 @@ export const COMMAND_OPERATIONS = [
       "`endsAt`: after `startsAt`, at least 15 minutes after it and at most 24 hours after it, and at least 15 minutes after now.",
       "`amount`: required on a lot without an hourly rate; on a lot with one, left out of an open-ended booking (it is priced at check-out), and for a window left out or equal to the quote (another amount is 409 `price-changed`).",
       "`customerId`: required when an operator books (OperatorReserveParkingBody); a customer leaves it out or sends their own (another is 403).",
+      "`couponId`: one of the booking customer's own coupons, ISSUED (another's or an unknown one is 400 `coupon-not-found`; a revoked or spent one 409 `coupon-not-spendable`), on a lot with a coupon discount and a booking priced now (else 409 `coupon-not-accepted`); the answer's `amount` is the price after the discount.",
     ],
     problems: [
       "parking-lot-not-found",
@@ -143,6 +146,9 @@ export const COMMAND_OPERATIONS = [
       "too-many-active-reservations",
       "price-changed",
       "idempotency-key-reused",
+      "coupon-not-found",
+      "coupon-not-spendable",
+      "coupon-not-accepted",
     ],
     responses: {
       "201": jsonResponse(
@@ -311,6 +317,26 @@ export const COMMAND_OPERATIONS = [
     rules: [TIME_ZONE_RULE],
     problems: ["parking-lot-not-found"],
     responses: { "200": jsonResponse("Changed (or already so).", PlaceChangedResponse) },
+  },
+  {
+    method: "put",
+    path: "/parking-lots/{parkingLotId}/coupon-rule",
+    operationId: "changeCouponRule",
+    side: "commands",
+    allow: OPERATOR,
+    tag: "commands",
+    summary:
+      "Change the lot's coupon rule (operator): which stays keep their coupon, and a coupon's discount",
+    description:
+      "From now on: a check-out keeps the coupon its booking got when the stay lasted `minStayMinutes` (or paid `minPaidAmount`), else revokes it; a booking spending a coupon (`couponId`) takes `discount` (`{amount}` or `{percent}`) off its price (without `discount` the lot takes no coupons). Bookings made before keep their price. The same rule again changes nothing.",
+    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    body: {
+      schema: ChangeCouponRuleBody,
+      required: true,
+      example: { minStayMinutes: 15, discount: { amount: 1000 } },
+    },
+    problems: ["parking-lot-not-found"],
+    responses: { "200": jsonResponse("Changed.", CouponRuleChangedResponse) },
   },
   {
     method: "put",

@@ -142,6 +142,39 @@ const PROBLEMS: ProblemOf = {
         offered: rejection.offered,
       },
     ),
+  CouponNotAccepted: (rejection) =>
+    new ProblemError(
+      "coupon-not-accepted",
+      rejection.why === "no-discount"
+        ? `Parking lot ${rejection.parkingLotId} takes no coupons (it has no coupon discount); book without \`couponId\`.`
+        : `An open-ended booking at parking lot ${rejection.parkingLotId} is priced at check-out: there is no price yet to take coupon ${rejection.couponId} off. Spend it on a window (\`startsAt\`, \`endsAt\`), or book without \`couponId\`.`,
+      {
+        parkingLotId: rejection.parkingLotId,
+        couponId: rejection.couponId,
+        errors: [{ field: "body.couponId", message: "this lot takes no coupon for this booking" }],
+      },
+    ),
+  CouponNotFound: (rejection) =>
+    new ProblemError(
+      "coupon-not-found",
+      `Coupon ${rejection.couponId} is not one of this customer's coupons (GET /customers/{customerId}/coupons lists them; a coupon issued a moment ago may take a moment to show).`,
+      {
+        couponId: rejection.couponId,
+        errors: [{ field: "body.couponId", message: "not one of this customer's coupons" }],
+      },
+    ),
+  CouponNotSpendable: (rejection) =>
+    new ProblemError(
+      "coupon-not-spendable",
+      rejection.status === "REVOKED"
+        ? `Coupon ${rejection.couponId} was revoked (its reservation was canceled, missed, or its stay too short); it cannot be spent.`
+        : `Coupon ${rejection.couponId} was already spent on another booking; a coupon is spent once (it comes back if that booking is canceled before it starts).`,
+      {
+        couponId: rejection.couponId,
+        couponStatus: rejection.status,
+        errors: [{ field: "body.couponId", message: `the coupon is ${rejection.status}` }],
+      },
+    ),
   TooManyActiveReservations: (rejection) =>
     new ProblemError(
       "too-many-active-reservations",

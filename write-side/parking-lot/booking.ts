@@ -1,5 +1,4 @@
 import type { RegisterParkingLot, ReserveParking } from "../../schemas/commands.js";
-import type { CouponRule } from "../../schemas/common.js";
 import { quote } from "../../schemas/pricing.js";
 import { isActive, type Span, windowProblem } from "../../schemas/reservation-time.js";
 import { authorizationOf } from "./payment-policy.js";
@@ -12,7 +11,7 @@ import {
   type RegisteredLot,
   type Rejection,
 } from "./state.js";
-import { paymentTermsOf, samePlace } from "./terms.js";
+import { discountOf, paymentTermsOf, sameCouponRule, samePlace } from "./terms.js";
 
 /** The lot's booking commands: registering the lot, reserving a spot. */
 
@@ -48,8 +47,26 @@ export function register(command: RegisterParkingLot, state: ParkingLotState): D
   });
 }
 
-const sameCouponRule = (a: CouponRule | undefined, b: CouponRule | undefined): boolean =>
-  a?.minStayMinutes === b?.minStayMinutes && a?.minPaidAmount === b?.minPaidAmount;
+/**
+ * What the coupon a booking spends takes off its price (issue 47), or why this lot takes none for
+ * it: the lot has no coupon discount, or the booking is priced only at check-out (an open-ended
+ * stay on a lot with a rate: there is no price yet to take it off).
+ */
+export function couponDiscountFor(
+  lot: RegisteredLot,
+  command: ReserveParking,
+  price: { amount: number; atCheckOut: boolean },
+): number | Rejection {
+  const coupon = command.coupon;
+  if (coupon === undefined) return 0;
+  const discount = lot.couponRule?.discount;
+  const { parkingLotId } = command;
+  if (discount === undefined)
+    return { code: "CouponNotAccepted", parkingLotId, couponId: coupon.couponId, why: "no-discount" };
+  if (price.atCheckOut)
+    return { code: "CouponNotAccepted", parkingLotId, couponId: coupon.couponId, why: "priced-at-check-out" };
+  return discountOf(discount, price.amount);
+}
 
 export function activeCount(lot: RegisteredLot, customerId: string, now: number): number {
   let count = 0;
@@ -173,7 +190,8 @@ export function reserve(
       existing.carNumber === command.carNumber &&
       existing.startsAt === command.startsAt &&
       existing.endsAt === command.endsAt &&
-      (command.amount === undefined || existing.amount === command.amount);
+      // A coupon's booking recorded its price after the discount, not the amount offered.
+      (command.amount === undefined || command.coupon !== undefined || existing.amount === command.amount);
     return same
       ? accept()
       : reject({ code: "ReservationIdConflict", parkingLotId, reservationId: command.reservationId });
@@ -184,10 +202,14 @@ export function reserve(
   const { window, price, mustLeaveBy } = terms;
   if (activeCount(state, command.customerId, now) >= state.maxActivePerCustomer)
     return reject({ code: "TooManyActiveReservations", parkingLotId, limit: state.maxActivePerCustomer });
+  const discount = couponDiscountFor(state, command, price);
+  if (typeof discount !== "number") return reject(discount);
   const top = busiest(state, terms.from, terms.until, now);
   if (top.held >= state.capacity)
     return reject({ code: "LotFull", parkingLotId, capacity: state.capacity, at: iso(top.at) });
-  const payment = paymentAsked(state, command, price.amount, window === undefined, payments);
+  // The price after the coupon's discount: what the booking records and the payment authorizes.
+  const amount = price.amount - discount;
+  const payment = paymentAsked(state, command, amount, window === undefined, payments);
   return accept({
     type: "ParkingReserved",
     data: {
@@ -195,12 +217,13 @@ export function reserve(
       parkingLotId,
       customerId: command.customerId,
       carNumber: command.carNumber,
-      amount: price.amount,
+      amount,
       reservedAt: command.now,
       ...(window ? { startsAt: iso(window.start), endsAt: iso(window.end) } : {}),
       ...(mustLeaveBy !== undefined ? { mustLeaveBy: iso(mustLeaveBy) } : {}),
       ...(price.atCheckOut && state.hourlyRate !== undefined ? { hourlyRate: state.hourlyRate } : {}),
       ...(payment ? { payment } : {}),
+      ...(command.coupon ? { coupon: { ...command.coupon, discount } } : {}),
     },
   });
 }

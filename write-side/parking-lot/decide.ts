@@ -16,7 +16,13 @@ import {
 import { cancel, checkIn, checkOut } from "./reservation-steps.js";
 import { busiest, iso, leaveAt, statusIn } from "./rules.js";
 import type { Decision, ParkingLotEvent, ParkingLotState, RegisteredLot } from "./state.js";
-import { changeCustomerLimit, changePaymentTerms, changePlace, changeRate } from "./terms.js";
+import {
+  changeCouponRule,
+  changeCustomerLimit,
+  changePaymentTerms,
+  changePlace,
+  changeRate,
+} from "./terms.js";
 import { beginClosure, recordNoShow } from "./time-driven.js";
 
 /** The parking-lot aggregate's decision on a command, and what its state tells the read side. */
@@ -47,6 +53,8 @@ export function decide(
       return changeCapacity(command, state);
     case "ChangeRate":
       return changeRate(command, state);
+    case "ChangeCouponRule":
+      return changeCouponRule(command, state);
     case "ChangeCustomerLimit":
       return changeCustomerLimit(command, state);
     case "ChangePaymentTerms":
@@ -146,6 +154,7 @@ const LOT_EVENT_TYPES: Record<ParkingLotEvent["type"], true> = {
   PaymentIntentCreated: true,
   PaymentIntentReleased: true,
   ParkingLotPlaceChanged: true,
+  ParkingLotCouponRuleChanged: true,
   PaymentAuthorized: true,
   PaymentFailed: true,
   PaymentSettlementDecided: true,

@@ -279,6 +279,8 @@ function evolveLot(state: RegisteredLot, event: ParkingLotEvent): ParkingLotStat
       return { ...state, paymentTerms: event.data.terms };
     case "ParkingLotPlaceChanged":
       return moved(state, event.data);
+    case "ParkingLotCouponRuleChanged":
+      return { ...state, couponRule: event.data.couponRule };
     default:
       return paid(state, event);
   }

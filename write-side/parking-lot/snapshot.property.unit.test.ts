@@ -204,6 +204,14 @@ const paymentTermsArb: fc.Arbitrary<Spec> = fc.constantFrom(0, 5000).map((deposi
   now: iso(now),
 }));
 
+/** The lot's coupon rule (issue 47: its stay minimum and discount), which a snapshot keeps. */
+const couponRuleArb: fc.Arbitrary<Spec> = fc.constantFrom(0, 15).map((minStayMinutes) => (now) => ({
+  type: "ChangeCouponRule",
+  parkingLotId: LOT,
+  couponRule: { minStayMinutes, discount: { percent: 10 } },
+  now: iso(now),
+}));
+
 /* Payments (issue 38): the provider's answers, the hold running out, settlement outcomes, refunds. */
 const paidIdArb = fc.oneof(
   { weight: 12, arbitrary: fc.constantFrom(...POOL) },
@@ -317,6 +325,7 @@ const stepArb: fc.Arbitrary<Step> = fc.record({
     { weight: 1, arbitrary: customerLimitArb },
     { weight: 1, arbitrary: paymentTermsArb },
     { weight: 1, arbitrary: placeArb },
+    { weight: 1, arbitrary: couponRuleArb },
     { weight: 4, arbitrary: authorizeOf(paidIdArb) },
     { weight: 3, arbitrary: failArb },
     { weight: 2, arbitrary: recordIntentArb },

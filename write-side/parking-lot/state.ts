@@ -38,6 +38,7 @@ export type ParkingLotEvent =
   | EventOfType<"ParkingLotCustomerLimitChanged">
   | EventOfType<"ParkingLotPaymentTermsChanged">
   | EventOfType<"ParkingLotPlaceChanged">
+  | EventOfType<"ParkingLotCouponRuleChanged">
   | PaymentEvent;
 
 /** A car in the lot: when its window ends (Infinity for an open-ended booking) and when it came in. */
@@ -235,6 +236,29 @@ export type Rejection =
       readonly parkingLotId: string;
       readonly reservationId: string;
       readonly refundableUntil?: string;
+    }
+  | {
+      /**
+       * Issue 47: a coupon spent on a booking this lot gives no discount for: it has none
+       * (`couponRule.discount`), or the booking is priced only at check-out.
+       */
+      readonly code: "CouponNotAccepted";
+      readonly parkingLotId: string;
+      readonly couponId: string;
+      readonly why: "no-discount" | "priced-at-check-out";
+    }
+  | {
+      /** Issue 47: the booking names a coupon its customer does not hold (unknown, or another's). */
+      readonly code: "CouponNotFound";
+      readonly parkingLotId: string;
+      readonly couponId: string;
+    }
+  | {
+      /** Issue 47: the coupon was revoked, or already spent on another booking. */
+      readonly code: "CouponNotSpendable";
+      readonly parkingLotId: string;
+      readonly couponId: string;
+      readonly status: "REVOKED" | "REDEEMED";
     }
   | {
       readonly code: "CapacityTooLow";

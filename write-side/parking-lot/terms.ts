@@ -1,10 +1,16 @@
 import type {
+  ChangeCouponRule,
   ChangeCustomerLimit,
   ChangePaymentTerms,
   ChangePlace,
   ChangeRate,
 } from "../../schemas/commands.js";
-import { DEFAULT_PAYMENT_TERMS, type PaymentTerms } from "../../schemas/common.js";
+import {
+  type CouponDiscount,
+  type CouponRule,
+  DEFAULT_PAYMENT_TERMS,
+  type PaymentTerms,
+} from "../../schemas/common.js";
 import type { LotPlace } from "../../schemas/place.js";
 import { accept, reject } from "./rules.js";
 import type { Decision, ParkingLotState, RegisteredLot } from "./state.js";
@@ -26,6 +32,25 @@ export function changeRate(command: ChangeRate, state: ParkingLotState): Decisio
       parkingLotId: command.parkingLotId,
       hourlyRate: command.hourlyRate,
       ...(state.hourlyRate !== undefined ? { previousHourlyRate: state.hourlyRate } : {}),
+      changedAt: command.now,
+    },
+  });
+}
+
+/**
+ * Issue 47: the lot's coupon rule from now on: the stays that keep their coupon (decided at each
+ * check-out) and the discount a coupon spent on a new booking takes off. The same rule again
+ * changes nothing (a retry).
+ */
+export function changeCouponRule(command: ChangeCouponRule, state: ParkingLotState): Decision {
+  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+  if (state.couponRule !== undefined && sameCouponRule(state.couponRule, command.couponRule)) return accept();
+  return accept({
+    type: "ParkingLotCouponRuleChanged",
+    data: {
+      parkingLotId: command.parkingLotId,
+      couponRule: command.couponRule,
+      ...(state.couponRule !== undefined ? { previousCouponRule: state.couponRule } : {}),
       changedAt: command.now,
     },
   });
@@ -111,3 +136,22 @@ export const paymentTermsOf = (lot: RegisteredLot): PaymentTerms => lot.paymentT
  */
 export const checkOutRate = (lot: RegisteredLot, reservationId: string): number | undefined =>
   lot.checkOutRates.get(reservationId) ?? lot.hourlyRate;
+
+/** Whether two coupon rules are the same (a registration or a change sent again is a retry). */
+export const sameCouponRule = (a: CouponRule | undefined, b: CouponRule | undefined): boolean =>
+  a?.minStayMinutes === b?.minStayMinutes &&
+  a?.minPaidAmount === b?.minPaidAmount &&
+  sameDiscount(a?.discount, b?.discount);
+
+const sameDiscount = (a: CouponDiscount | undefined, b: CouponDiscount | undefined): boolean =>
+  (a === undefined && b === undefined) ||
+  (a !== undefined &&
+    b !== undefined &&
+    discountOf(a, 100_000_000) === discountOf(b, 100_000_000) &&
+    "percent" in a === "percent" in b);
+
+/** What a discount takes off a price: its amount or its percentage (rounded down), at most the price. */
+export function discountOf(discount: CouponDiscount, price: number): number {
+  const off = "percent" in discount ? Math.floor((price * discount.percent) / 100) : discount.amount;
+  return Math.min(price, off);
+}

@@ -1,0 +1,44 @@
+import type { EventStore } from "../../event-store/port.js";
+import { type Causation, decodeEvent, encodeEvent } from "../../schemas/event-codec.js";
+import {
+  COUPON_EVENT_TYPES,
+  type CouponEvent,
+  type CouponState,
+  couponStream,
+  evolveCoupon,
+  noCoupon,
+} from "./coupon.js";
+
+/** A coupon as its stream holds it now, with the stream's revision (-1: no stream). */
+export interface CouponAtRevision {
+  readonly state: CouponState;
+  readonly revision: number;
+}
+
+/** Reads the coupon of a reservation: its stream holds a handful of events. */
+export async function readCoupon(eventStore: EventStore, reservationId: string): Promise<CouponAtRevision> {
+  let state = noCoupon;
+  let revision = -1;
+  for await (const recorded of eventStore.readStream(couponStream(reservationId))) {
+    revision = recorded.revision;
+    if (!COUPON_EVENT_TYPES.has(recorded.type)) continue;
+    state = evolveCoupon(state, decodeEvent(recorded).event as CouponEvent);
+  }
+  return { state, revision };
+}
+
+/**
+ * Appends one fact to the coupon's stream, expecting the revision it was decided at: a concurrent
+ * change (another booking spending it, a revocation) makes it throw WrongExpectedRevisionError, and
+ * the caller decides again on what is there now.
+ */
+export async function appendCoupon(
+  eventStore: EventStore,
+  event: CouponEvent,
+  revision: number,
+  causation: Causation,
+): Promise<void> {
+  await eventStore.appendToStream(couponStream(event.data.reservationId), [encodeEvent(event, causation)], {
+    expectedRevision: revision < 0 ? "no_stream" : revision,
+  });
+}

@@ -1,0 +1,146 @@
+import { v5 as uuidv5 } from "uuid";
+import type { EventOfType } from "../../schemas/events.js";
+import type { Rejection } from "../parking-lot/state.js";
+
+/**
+ * A reservation's coupon as a decider (issue 47): pure functions, no I/O. Its stream is
+ * `coupon-{reservationId}`: issued when the reservation is booked, revoked when it is canceled, a
+ * no-show or a stay too short (the coupon policy), spent on a later booking of the same customer
+ * (redeemed, by the booking's command, before the booking is appended), and returned when that
+ * booking is canceled before it starts or refused after the coupon was set aside for it.
+ */
+
+const COUPON_NAMESPACE = "0b8f6c1e-5d0a-4f57-b1a4-7c2e9d3f8a60";
+
+export const couponStream = (reservationId: string): string => `coupon-${reservationId}`;
+/** Deterministic, so a retried issue names the same coupon. */
+export const couponIdFor = (reservationId: string): string => uuidv5(reservationId, COUPON_NAMESPACE);
+
+export type CouponEvent =
+  | EventOfType<"CouponIssued">
+  | EventOfType<"CouponRevoked">
+  | EventOfType<"CouponRedeemed">
+  | EventOfType<"CouponReturned">;
+
+export const COUPON_EVENT_TYPES: ReadonlySet<string> = new Set<CouponEvent["type"]>([
+  "CouponIssued",
+  "CouponRevoked",
+  "CouponRedeemed",
+  "CouponReturned",
+]);
+
+export type CouponStatus = "ISSUED" | "REVOKED" | "REDEEMED";
+
+export type CouponState =
+  | { readonly kind: "none" }
+  | {
+      readonly kind: "issued";
+      readonly couponId: string;
+      /** The reservation that got it (the stream's). */
+      readonly reservationId: string;
+      readonly parkingLotId: string;
+      readonly customerId: string;
+      readonly status: CouponStatus;
+      /** While REDEEMED (and once revoked after it): the booking it was spent on. */
+      readonly redeemedFor?: string;
+    };
+
+export const noCoupon: CouponState = { kind: "none" };
+
+export function evolveCoupon(state: CouponState, event: CouponEvent): CouponState {
+  switch (event.type) {
+    case "CouponIssued": {
+      if (state.kind === "issued") return state;
+      const { couponId, reservationId, parkingLotId, customerId } = event.data;
+      return { kind: "issued", couponId, reservationId, parkingLotId, customerId, status: "ISSUED" };
+    }
+    case "CouponRevoked":
+      return state.kind === "issued" ? { ...state, status: "REVOKED" } : state;
+    case "CouponRedeemed":
+      return state.kind === "issued" && state.status === "ISSUED"
+        ? { ...state, status: "REDEEMED", redeemedFor: event.data.redeemedFor }
+        : state;
+    case "CouponReturned": {
+      if (state.kind !== "issued" || state.status !== "REDEEMED") return state;
+      const { redeemedFor: _spent, ...rest } = state;
+      return { ...rest, status: "ISSUED" };
+    }
+  }
+}
+
+export const foldCoupon = (events: readonly CouponEvent[]): CouponState =>
+  events.reduce(evolveCoupon, noCoupon);
+
+/** A booking asking to spend a coupon. */
+export interface SpendCoupon {
+  readonly couponId: string;
+  /** The booking's customer: only the coupon's own may spend it. */
+  readonly customerId: string;
+  /** The booking (its reservation id, derived from its Idempotency-Key) and its lot. */
+  readonly reservationId: string;
+  readonly parkingLotId: string;
+  readonly now: string;
+}
+
+/**
+ * Whether the booking may spend the coupon, and the redemption to append (none when it is already
+ * redeemed for this very booking: a retried request). Another customer's coupon answers exactly as
+ * an unknown one (nothing about it is revealed).
+ */
+export function decideRedemption(
+  state: CouponState,
+  ask: SpendCoupon,
+):
+  | { readonly ok: true; readonly event?: EventOfType<"CouponRedeemed"> }
+  | { readonly ok: false; readonly rejection: Rejection } {
+  const { couponId, parkingLotId } = ask;
+  if (state.kind !== "issued" || state.couponId !== couponId || state.customerId !== ask.customerId)
+    return { ok: false, rejection: { code: "CouponNotFound", parkingLotId, couponId } };
+  if (state.status === "REDEEMED" && state.redeemedFor === ask.reservationId) return { ok: true };
+  if (state.status !== "ISSUED")
+    return {
+      ok: false,
+      rejection: { code: "CouponNotSpendable", parkingLotId, couponId, status: state.status },
+    };
+  return {
+    ok: true,
+    event: {
+      type: "CouponRedeemed",
+      data: {
+        couponId,
+        reservationId: state.reservationId,
+        parkingLotId: state.parkingLotId,
+        customerId: state.customerId,
+        redeemedFor: ask.reservationId,
+        redeemedForLot: ask.parkingLotId,
+        redeemedAt: ask.now,
+      },
+    },
+  };
+}
+
+/** The revocation of a coupon that still counts (issued or spent), else nothing. */
+export function decideRevoke(state: CouponState, now: string): EventOfType<"CouponRevoked"> | undefined {
+  if (state.kind !== "issued" || state.status === "REVOKED") return undefined;
+  const { couponId, reservationId, parkingLotId, customerId } = state;
+  return {
+    type: "CouponRevoked",
+    data: { couponId, reservationId, parkingLotId, customerId, revokedAt: now },
+  };
+}
+
+/** The coupon back to ISSUED, if it is spent on this booking (a revoked one stays revoked). */
+export function decideReturn(
+  state: CouponState,
+  redeemedFor: string,
+  reason: "booking-canceled" | "booking-refused",
+  now: string,
+): EventOfType<"CouponReturned"> | undefined {
+  if (state.kind !== "issued" || state.status !== "REDEEMED" || state.redeemedFor !== redeemedFor)
+    return undefined;
+  const { couponId, reservationId, parkingLotId, customerId } = state;
+  return {
+    type: "CouponReturned",
+    data: { couponId, reservationId, parkingLotId, customerId, redeemedFor, reason, returnedAt: now },
+  };
+}
