@@ -18,12 +18,6 @@ import { systemActor } from "../../schemas/actor.js";
 import type { CancelSettlement } from "../../schemas/command-responses.js";
 import {
   CancelReservationBody,
-  ChangeCapacityBody,
-  ChangeCouponRuleBody,
-  ChangeCustomerLimitBody,
-  ChangePaymentTermsBody,
-  ChangePlaceBody,
-  ChangeRateBody,
   CloseParkingLotBody,
   EraseCustomerBody,
   OperatorCancelReservationBody,
@@ -33,7 +27,7 @@ import {
   RegisterParkingLotBody,
   ReserveParkingBody,
 } from "../../schemas/commands.js";
-import { canonicalTimeZone, DEFAULT_TIME_ZONE } from "../../schemas/place.js";
+import { DEFAULT_TIME_ZONE } from "../../schemas/place.js";
 import type { CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
 import type { CouponSpending } from "../coupon/spending.js";
 import type { CustomerErasure } from "../customer-erasure.js";
@@ -47,6 +41,15 @@ import {
   cancelScope,
   customerFor,
 } from "./access.js";
+import {
+  changeCapacity,
+  changeCouponRule,
+  changeCustomerLimit,
+  changePaymentTerms,
+  changePlace,
+  changeRate,
+  zoneOf,
+} from "./lot-term-routes.js";
 import { COMMAND_OPERATIONS, type CommandOperationId } from "./operations.js";
 import {
   type PaymentIntentReleaser,
@@ -404,78 +407,6 @@ const closeParkingLot =
         canceledReservations: canceled,
         position: positionOf(result),
       });
-  };
-
-const changeCapacity =
-  ({ run, now }: CommandRouteDeps): Route<"changeCapacity"> =>
-  async (req, res) => {
-    const parkingLotId = pathParam(req, "parkingLotId");
-    const body = bodyOf(req, ChangeCapacityBody);
-    const result = await run(req, {
-      type: "ChangeCapacity",
-      parkingLotId,
-      capacity: body.capacity,
-      now: now(),
-    });
-    res.status(200).json({ parkingLotId, capacity: body.capacity, position: positionOf(result) });
-  };
-
-const changeRate =
-  ({ run, now }: CommandRouteDeps): Route<"changeRate"> =>
-  async (req, res) => {
-    const parkingLotId = pathParam(req, "parkingLotId");
-    const { hourlyRate } = bodyOf(req, ChangeRateBody);
-    const result = await run(req, { type: "ChangeRate", parkingLotId, hourlyRate, now: now() });
-    res.status(200).json({ parkingLotId, hourlyRate, position: positionOf(result) });
-  };
-
-/** The runtime's name of a zone the body's schema accepted (its `time-zone` format checked it). */
-const zoneOf = (name: string): string => canonicalTimeZone(name) ?? name;
-
-const changePlace =
-  ({ run, now }: CommandRouteDeps): Route<"changePlace"> =>
-  async (req, res) => {
-    const parkingLotId = pathParam(req, "parkingLotId");
-    const body = bodyOf(req, ChangePlaceBody);
-    const place = {
-      location: body.location,
-      ...(body.address !== undefined ? { address: body.address } : {}),
-      timeZone: zoneOf(body.timeZone),
-    };
-    const result = await run(req, { type: "ChangePlace", parkingLotId, ...place, now: now() });
-    res.status(200).json({ parkingLotId, ...place, position: positionOf(result) });
-  };
-
-const changeCustomerLimit =
-  ({ run, now }: CommandRouteDeps): Route<"changeCustomerLimit"> =>
-  async (req, res) => {
-    const parkingLotId = pathParam(req, "parkingLotId");
-    const { maxActivePerCustomer } = bodyOf(req, ChangeCustomerLimitBody);
-    const result = await run(req, {
-      type: "ChangeCustomerLimit",
-      parkingLotId,
-      maxActivePerCustomer,
-      now: now(),
-    });
-    res.status(200).json({ parkingLotId, maxActivePerCustomer, position: positionOf(result) });
-  };
-
-const changeCouponRule =
-  ({ run, now }: CommandRouteDeps): Route<"changeCouponRule"> =>
-  async (req, res) => {
-    const parkingLotId = pathParam(req, "parkingLotId");
-    const couponRule = bodyOf(req, ChangeCouponRuleBody);
-    const result = await run(req, { type: "ChangeCouponRule", parkingLotId, couponRule, now: now() });
-    res.status(200).json({ parkingLotId, couponRule, position: positionOf(result) });
-  };
-
-const changePaymentTerms =
-  ({ run, now }: CommandRouteDeps): Route<"changePaymentTerms"> =>
-  async (req, res) => {
-    const parkingLotId = pathParam(req, "parkingLotId");
-    const terms = bodyOf(req, ChangePaymentTermsBody);
-    const result = await run(req, { type: "ChangePaymentTerms", parkingLotId, terms, now: now() });
-    res.status(200).json({ parkingLotId, terms, position: positionOf(result) });
   };
 
 const eraseCustomer =

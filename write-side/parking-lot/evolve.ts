@@ -203,6 +203,23 @@ function canceledUnpaid(lot: RegisteredLot, id: string, at: string): PaymentsHel
   return { payments: lot.payments, paymentEnds: lot.paymentEnds };
 }
 
+/** A booked car came in: it holds its spot from now until it leaves, however long past its window. */
+function checkedIn(
+  state: RegisteredLot,
+  { reservationId, checkedInAt }: { reservationId: string; checkedInAt: string },
+): RegisteredLot {
+  const record = state.reservations.get(reservationId);
+  if (record?.status !== "RESERVED") return state;
+  return {
+    ...state,
+    reservations: state.reservations.set(reservationId, { ...record, status: "CHECKED_IN" }),
+    inLot: state.inLot.set(reservationId, {
+      endsAt: record.endsAt ? ms(record.endsAt) : Number.POSITIVE_INFINITY,
+      checkedInAt: ms(checkedInAt),
+    }),
+  };
+}
+
 function evolveLot(state: RegisteredLot, event: ParkingLotEvent): ParkingLotState {
   switch (event.type) {
     case "ParkingLotRegistered":
@@ -220,19 +237,8 @@ function evolveLot(state: RegisteredLot, event: ParkingLotEvent): ParkingLotStat
         ...canceledUnpaid(lot, reservationId, canceledAt),
       };
     }
-    case "ReservationCheckedIn": {
-      const { reservationId, checkedInAt } = event.data;
-      const record = state.reservations.get(reservationId);
-      if (record?.status !== "RESERVED") return state;
-      return {
-        ...state,
-        reservations: state.reservations.set(reservationId, { ...record, status: "CHECKED_IN" }),
-        inLot: state.inLot.set(reservationId, {
-          endsAt: record.endsAt ? ms(record.endsAt) : Number.POSITIVE_INFINITY,
-          checkedInAt: ms(checkedInAt),
-        }),
-      };
-    }
+    case "ReservationCheckedIn":
+      return checkedIn(state, event.data);
     case "ReservationCheckedOut":
       return checkedOut(state, event);
     case "ReservationNoShow": {
