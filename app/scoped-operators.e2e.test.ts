@@ -635,16 +635,33 @@ describe("scoped operators: every operation × every role and scope", () => {
       const all = lotsOf(await coupons(headers.admin));
       return all.includes("scope-coupons") && all.includes("far-coupons") ? true : undefined;
     });
-    expect(lotsOf(await coupons(headers.operatorIn))).toEqual(["scope-coupons"]);
-    expect(lotsOf(await coupons(headers.operatorOut))).toEqual(["far-coupons"]);
+    // Every booking gets its coupon (the seed's flow): A's bookings elsewhere in this file too, so
+    // each operator sees those of the lots they are granted, and none of another's.
+    const seenIn = lotsOf(await coupons(headers.operatorIn));
+    expect(seenIn).toContain("scope-coupons");
+    expect(seenIn.every((lot) => lot.startsWith("scope-"))).toBe(true);
+    const seenOut = lotsOf(await coupons(headers.operatorOut));
+    expect(seenOut).toContain("far-coupons");
+    expect(seenOut.every((lot) => lot.startsWith("far-") || lot === "elsewhere")).toBe(true);
     // A grant that covers no lot (a prefix no lot has; a token without any grant): nothing.
     const nothing = bearer(await mintToken(data.dir, { sub: "ops-z", role: ["operator"], lots: ["Z-*"] }));
     const noGrant = bearer(await mintToken(data.dir, { sub: "ops-none", role: ["operator"] }));
+    type Totals = { couponsIssued: number; couponsRevoked: number };
+    const totals = async (auth: AuthHeaders) =>
+      (await call<{ totals: Totals }>(base, "GET", "/control-center", undefined, auth)).body.totals;
     for (const auth of [nothing, noGrant]) {
       expect(await coupons(auth)).toEqual({ items: [], nextCursor: null });
       const center = await call<{ parkingLots: unknown[] }>(base, "GET", "/control-center", undefined, auth);
       expect(center.body.parkingLots).toEqual([]);
+      // Not even a count of other lots' coupons.
+      expect(await totals(auth)).toMatchObject({ couponsIssued: 0, couponsRevoked: 0 });
     }
+    // A scoped operator counts the coupons of their lots: fewer than every lot's (far-coupons' are
+    // not theirs), at least the one of scope-coupons.
+    await eventually(async () => ((await totals(headers.admin)).couponsIssued >= 3 ? true : undefined));
+    const mine = await totals(headers.operatorIn);
+    expect(mine.couponsIssued).toBeGreaterThanOrEqual(1);
+    expect(mine.couponsIssued).toBeLessThan((await totals(headers.admin)).couponsIssued);
 
     await eventually(async () => {
       const { body } = await call<Page>(

@@ -30,6 +30,13 @@ export const closureId = (until: string, parkingLotId: string, id: string): stri
 /** Above every closure id (`;` follows `:`). */
 export const CLOSURE_ID_END = "closure;";
 
+/**
+ * Each lot's coupon counts, `coupons:{parkingLotId}` (version 3): a member of staff scoped to lots
+ * sees the counts of theirs, never the totals of every lot (issue 46).
+ */
+export const LOT_COUPONS_PREFIX = "coupons:";
+export const lotCouponsId = (parkingLotId: string): string => `${LOT_COUPONS_PREFIX}${parkingLotId}`;
+
 /** Per-minute activity documents are `minute:YYYY-MM-DDTHH:MM` (UTC), so a range of `_id`s is a time range. */
 export const ACTIVITY_PREFIX = "minute:";
 export const activityId = (minute: string): string => `${ACTIVITY_PREFIX}${minute}`;
@@ -44,6 +51,28 @@ const bump = (collection: string, inc: Partial<typeof EMPTY_TOTALS>) =>
     upsert: true,
     update: { $inc: { ...EMPTY_TOTALS, ...inc } },
   }) as const;
+
+/** A coupon counted in the totals and in its lot's own counts. */
+const couponCounted = (
+  collection: string,
+  parkingLotId: string,
+  field: "couponsIssued" | "couponsRevoked",
+) => [
+  bump(collection, { [field]: 1 }),
+  {
+    op: "update",
+    collection,
+    id: lotCouponsId(parkingLotId),
+    upsert: true,
+    update: {
+      $setOnInsert: { parkingLotId },
+      $inc: {
+        couponsIssued: field === "couponsIssued" ? 1 : 0,
+        couponsRevoked: field === "couponsRevoked" ? 1 : 0,
+      },
+    },
+  } as const,
+];
 
 /** Counts one reservation or cancellation in the minute it happened (by the event's own time). */
 const countIn = (collection: string, timestamp: string, field: "reserved" | "canceled") => {
@@ -65,11 +94,11 @@ const countIn = (collection: string, timestamp: string, field: "reserved" | "can
  * reservations and cancellations of each minute (for the control center's chart), one small
  * document per minute beside the totals, and the instants a window starts or ends
  * (control-center-clock.ts: version 2), so that the query side knows until when its figures of
- * the moment hold.
+ * the moment hold, and each lot's coupon counts (version 3).
  */
 export const controlCenterProjection = defineProjection({
   name: "control-center",
-  version: 2,
+  version: 3,
   collections: { [CONTROL_CENTER]: [] },
   on: {
     ParkingLotRegistered: ({ event }, collection) => {
@@ -117,13 +146,9 @@ export const controlCenterProjection = defineProjection({
         ...windowEnded(target, event.data, event.data.checkedOutAt),
       ];
     },
-    CouponIssued: (_, collection) => {
-      const target = collection(CONTROL_CENTER);
-      return [bump(target, { couponsIssued: 1 })];
-    },
-    CouponRevoked: (_, collection) => {
-      const target = collection(CONTROL_CENTER);
-      return [bump(target, { couponsRevoked: 1 })];
-    },
+    CouponIssued: ({ event }, collection) =>
+      couponCounted(collection(CONTROL_CENTER), event.data.parkingLotId, "couponsIssued"),
+    CouponRevoked: ({ event }, collection) =>
+      couponCounted(collection(CONTROL_CENTER), event.data.parkingLotId, "couponsRevoked"),
   },
 });

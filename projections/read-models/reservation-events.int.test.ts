@@ -63,6 +63,8 @@ describe("reservation-events projection (spec: events in, documents out)", () =>
       "PaymentAuthorized",
       "PaymentCaptured",
       "PaymentFailed",
+      "PaymentIntentCreated",
+      "PaymentIntentReleased",
       "PaymentRefunded",
       "PaymentReleased",
       "PaymentSettlementDecided",

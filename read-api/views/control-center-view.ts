@@ -6,6 +6,7 @@ import {
   CONTROL_CENTER,
   closureId,
   EMPTY_TOTALS,
+  lotCouponsId,
   minuteOf,
   TOTALS_ID,
 } from "../../projections/read-models/control-center.js";
@@ -62,8 +63,16 @@ interface Moment {
   readonly presence: ReadonlyMap<string, Presence>;
   readonly parkingLots: Omit<ControlCenterView["parkingLots"][number], "atRisk">[];
   readonly nextCursor: string | null;
+  /** The coupon counts of the page's lots (issue 46: what a member of staff scoped to lots sees). */
+  readonly lotCoupons: ReadonlyMap<string, LotCoupons>;
   /** Today's money summed over the page's lots that have any (absent: none has). */
   readonly money?: ControlCenterView["money"];
+}
+
+/** A lot's coupon counts, as the control-center projection keeps them (lotCouponsId). */
+interface LotCoupons {
+  readonly couponsIssued: number;
+  readonly couponsRevoked: number;
 }
 
 const ownerOf = (logical: string): string =>
@@ -97,12 +106,15 @@ const momentKey = (
 
 /**
  * The totals a member of staff scoped to lots sees: those of the lots on their page (the lots'
- * own figures summed); the coupons, which belong to customers and no lot, as for everyone.
+ * own figures summed), coupons included (those issued and revoked for bookings at these lots):
+ * nothing of another lot, not even a count (issue 46).
  */
 function scopedTotals(
-  all: ControlCenterTotals,
   lots: readonly Omit<ControlCenterView["parkingLots"][number], "atRisk">[],
+  coupons: ReadonlyMap<string, LotCoupons>,
 ): ControlCenterTotals {
+  const couponsOf = (field: keyof LotCoupons) =>
+    lots.reduce((n, lot) => n + (coupons.get(lot.parkingLotId)?.[field] ?? 0), 0);
   const sum = (of: (lot: (typeof lots)[number]) => number) => lots.reduce((n, lot) => n + of(lot), 0);
   return {
     parkingLots: lots.length,
@@ -111,8 +123,8 @@ function scopedTotals(
     activeReservations: sum((l) => l.activeReservations),
     totalReservations: sum((l) => l.totalReservations),
     canceledReservations: sum((l) => l.canceledReservations),
-    couponsIssued: all.couponsIssued,
-    couponsRevoked: all.couponsRevoked,
+    couponsIssued: couponsOf("couponsIssued"),
+    couponsRevoked: couponsOf("couponsRevoked"),
   };
 }
 
@@ -168,7 +180,7 @@ export class ControlCenterQueries {
     );
     const scoped = options.within !== undefined && !options.within.every;
     return {
-      totals: scoped ? scopedTotals(moment.totals, moment.parkingLots) : moment.totals,
+      totals: scoped ? scopedTotals(moment.parkingLots, moment.lotCoupons) : moment.totals,
       activity: scoped ? [] : moment.activity,
       parkingLots: moment.parkingLots.map((lot) => ({ ...lot, atRisk: atRisk.get(lot.parkingLotId) ?? [] })),
       parkingLotsNextCursor: moment.nextCursor,
@@ -200,10 +212,11 @@ export class ControlCenterQueries {
       this.activity(new Date(now - ACTIVITY_WINDOW_MS), new Date(now)),
     ]);
     const ids = lots.items.map((l) => l.parkingLotId);
-    const [presence, totals, money] = await Promise.all([
+    const [presence, totals, money, lotCoupons] = await Promise.all([
       this.presence(ids, now),
       totalsAt(strip<StoredTotals>(totalsDoc) ?? { ...EMPTY_TOTALS }, everyLot),
       this.money.today(ids, now),
+      this.lotCoupons(ids),
     ]);
     const none = { inLot: 0, expected: 0, overstaying: 0, noShows: 0 };
     const views = await this.lots.lotsAt(lots.items, now);
@@ -212,6 +225,7 @@ export class ControlCenterQueries {
       activity,
       lots: lots.items,
       presence,
+      lotCoupons,
       parkingLots: views.map((lot) => {
         const ofLot = money.get(lot.parkingLotId);
         return {
@@ -236,6 +250,21 @@ export class ControlCenterQueries {
       this.moments.set(readAt.key, moment, now, turn);
     }
     return moment;
+  }
+  /** The coupon counts of these lots: one read by id each (a page's lots). */
+  private async lotCoupons(ids: readonly string[]): Promise<Map<string, LotCoupons>> {
+    const counts = new Map<string, LotCoupons>();
+    if (ids.length === 0) return counts;
+    const docs = await this.ctx.store.find(await this.ctx.collection(CONTROL_CENTER), {
+      _id: { $in: ids.map(lotCouponsId) },
+    });
+    for (const d of docs) {
+      counts.set(String(d.parkingLotId), {
+        couponsIssued: Number(d.couponsIssued ?? 0),
+        couponsRevoked: Number(d.couponsRevoked ?? 0),
+      });
+    }
+    return counts;
   }
   /** Whether the control-center projection's window boundaries cover the reservations read (see readMoment). */
   private async boundariesCover(
