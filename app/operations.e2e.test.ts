@@ -10,6 +10,7 @@ import { PROCESSOR_NAMES, REACTOR_NAMES } from "../projections/processors.js";
 import {
   CancelReservationBody,
   ChangeCapacityBody,
+  ChangeCouponRuleBody,
   ChangeCustomerLimitBody,
   ChangePaymentTermsBody,
   ChangePlaceBody,
@@ -317,6 +318,7 @@ describe("operating the service as a new user would (spawned process)", () => {
       "post /parking-lots/{parkingLotId}/closures": [CloseParkingLotBody],
       "put /parking-lots/{parkingLotId}/capacity": [ChangeCapacityBody],
       "put /parking-lots/{parkingLotId}/rate": [ChangeRateBody],
+      "put /parking-lots/{parkingLotId}/coupon-rule": [ChangeCouponRuleBody],
       "put /parking-lots/{parkingLotId}/customer-limit": [ChangeCustomerLimitBody],
       "put /parking-lots/{parkingLotId}/payment-terms": [ChangePaymentTermsBody],
       "put /parking-lots/{parkingLotId}/place": [ChangePlaceBody],
