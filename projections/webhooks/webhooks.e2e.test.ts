@@ -431,7 +431,8 @@ describe("payment messages (payments on)", () => {
       { clock: () => new Date(now) },
     );
     stripe.configureWebhooks({ url: `${service.url}/payments/webhooks/stripe`, secret: STRIPE_SECRET });
-    const lot = { parkingLotId: LOT_ID, name: "Paid hooks", capacity: 10, hourlyRate: 1000 };
+    // 4,000 KRW an hour: a late cancel's half (2,000) is above Stripe's minimum charge, so it is kept.
+    const lot = { parkingLotId: LOT_ID, name: "Paid hooks", capacity: 10, hourlyRate: 4000 };
     expect((await call(service.url, "POST", "/parking-lots", lot)).status).toBe(201);
     const terms = {
       currency: "KRW",
@@ -466,8 +467,8 @@ describe("payment messages (payments on)", () => {
     expect(reserved.data).toMatchObject({
       customerId: "PAY-1",
       status: "RESERVED",
-      amount: 1000,
-      payment: { state: "authorized", amount: 1000, currency: "KRW" },
+      amount: 4000,
+      payment: { state: "authorized", amount: 4000, currency: "KRW" },
     });
     const path = `/parking-lots/${LOT_ID}/reservations/${paid}`;
     const canceled = await call<Record<string, unknown>>(
@@ -481,7 +482,7 @@ describe("payment messages (payments on)", () => {
     // The answer says what the decider decided by the lot's policy: half kept, half released.
     expect(canceled.body).toMatchObject({
       status: "CANCELED",
-      settlement: { currency: "KRW", fee: 500, released: 500, refunded: 0 },
+      settlement: { currency: "KRW", fee: 2000, released: 2000, refunded: 0 },
     });
     const again = await call<Record<string, unknown>>(
       service.url,
@@ -526,9 +527,9 @@ describe("payment messages (payments on)", () => {
     expect(typesFor(paid)).toEqual(expected);
     const money = got().filter((r) => r.data.reservationId === paid && r.type.startsWith("payment."));
     expect(money.find((r) => r.type === "payment.captured")?.data).toMatchObject({
-      amount: 500,
+      amount: 2000,
       currency: "KRW",
     });
-    expect(money.find((r) => r.type === "payment.released")?.data).toMatchObject({ amount: 500 });
+    expect(money.find((r) => r.type === "payment.released")?.data).toMatchObject({ amount: 2000 });
   }, 90_000);
 });
