@@ -79,7 +79,9 @@ export class OrderedIndex {
   }
 
   private keyOf(doc: MutableDocument): Key | null {
-    const key = this.fields.map((f) => valueAt(doc, f));
+    // A missing field sorts as null (MongoDB's order, and mingo's sort): one key value for both, so
+    // documents without it and with null tie, ordered by `_id` as a scan orders them.
+    const key = this.fields.map((f) => valueAt(doc, f) ?? null);
     return key.every(isKeyValue) ? [...key, doc._id] : null;
   }
 
