@@ -328,7 +328,7 @@ const stepArb: fc.Arbitrary<Step> = fc.record({
     { weight: 1, arbitrary: couponRuleArb },
     { weight: 4, arbitrary: authorizeOf(paidIdArb) },
     { weight: 3, arbitrary: failArb },
-    { weight: 2, arbitrary: recordIntentArb },
+    { weight: 4, arbitrary: recordIntentArb },
     { weight: 1, arbitrary: intentReleasedArb },
     { weight: 3, arbitrary: expireArb },
     { weight: 2, arbitrary: outcomeOf(paidIdArb) },
