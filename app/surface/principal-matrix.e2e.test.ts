@@ -1,10 +1,11 @@
 import { join } from "node:path";
 import SwaggerParser from "@apidevtools/swagger-parser";
-import Database from "better-sqlite3";
+import type BetterSqlite3 from "better-sqlite3";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { mintDevToken } from "../../platform/auth/dev-issuer.js";
 import type { Operation } from "../../platform/http/operation.js";
+import { Database } from "../../platform/sqlite.js";
 import { ACCESS_ROLES } from "../../schemas/actor.js";
 import { forgeToken, TEST_AUDIENCE } from "../../test-support/auth.js";
 import { arbitraryOf, type Schema } from "../../test-support/json-schema-arbitrary.js";
@@ -158,7 +159,9 @@ interface Built {
 const data = tempDataDir("parking-principal-matrix-");
 const processes = serviceProcesses();
 let service: ServiceProcess;
-let events: Database.Database;
+// The service's own driver (platform/sqlite.ts): better-sqlite3 13 where installed, as Node 24's
+// garbage collector aborts the process when it finalizes a statement of 12.
+let events: BetterSqlite3.Database;
 let adminHeaders: Record<string, string>;
 let document: { paths: Record<string, Record<string, OperationObject>> };
 let runs = 0;
