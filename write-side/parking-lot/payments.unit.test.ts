@@ -49,6 +49,11 @@ const checkedIn: ParkingLotEvent = {
   data: { ...ids, customerId: "CUST1", checkedInAt: START },
 };
 const PAID = [registered, terms, pending, authorized];
+/** What an authorization appends today: it names the booking it made RESERVED (reservation.reserved). */
+const authorizedNamingBooking: ParkingLotEvent = {
+  type: "PaymentAuthorized",
+  data: { ...authorized.data, customerId: "CUST1", booking: { amount: 6000, startsAt: START, endsAt: END } },
+} as ParkingLotEvent;
 
 const settlement = (
   over: Partial<Extract<ParkingLotEvent, { type: "PaymentSettlementDecided" }>["data"]>,
@@ -148,19 +153,7 @@ describe("the provider's answer", () => {
   };
 
   it("authorizes a pending booking: RESERVED, the fact naming the booking it made RESERVED", () => {
-    const reserved: ParkingLotEvent = {
-      type: "PaymentAuthorized",
-      data: {
-        ...ids,
-        intentId: "pi_1",
-        amount: 6000,
-        currency: "KRW",
-        authorizedAt: at(1),
-        customerId: "CUST1",
-        booking: { amount: 6000, startsAt: START, endsAt: END },
-      },
-    };
-    const { state } = given([registered, terms, pending]).when(authorize).then([reserved]);
+    const { state } = given([registered, terms, pending]).when(authorize).then([authorizedNamingBooking]);
     expect(reservationStatus(state, "res-1", Date.parse(at(1)))).toBe("RESERVED");
     expect(paymentOf(state, "res-1")).toMatchObject({
       state: "authorized",
@@ -497,20 +490,7 @@ describe("the provider's words checked against the booking (issue 47)", () => {
   });
 
   it("authorizes only the recorded intent, for at least the booking's amount, in the lot's currency", () => {
-    // The fact names the booking it made RESERVED (the webhook catalogue's reservation.reserved).
-    const naming: ParkingLotEvent = {
-      type: "PaymentAuthorized",
-      data: {
-        ...ids,
-        intentId: "pi_1",
-        amount: 6000,
-        currency: "KRW",
-        authorizedAt: at(1),
-        customerId: "CUST1",
-        booking: { amount: 6000, startsAt: START, endsAt: END },
-      },
-    };
-    given(RECORDED).when(authorize).then([naming]);
+    given(RECORDED).when(authorize).then([authorizedNamingBooking]);
     given(RECORDED)
       .when({ ...authorize, intentId: "pi_other" })
       .then(mismatch("intent"));
