@@ -1,4 +1,4 @@
-import { Type } from "@sinclair/typebox";
+import { type Static, Type } from "@sinclair/typebox";
 import {
   Amount,
   Currency,
@@ -9,6 +9,7 @@ import {
   ReservationId,
   Timestamp,
 } from "./common.js";
+import { byType, defineEvent } from "./event-definition.js";
 
 /**
  * Payload schemas of the payment facts (issue 38): a booking's authorization or its failure, the
@@ -17,6 +18,34 @@ import {
  */
 
 const strict = { additionalProperties: false } as const;
+
+const SETTLED_BY: Record<Static<typeof PaymentSettlementDecidedData>["because"], string> = {
+  "check-out": "its check-out",
+  "customer-cancel": "the customer's cancel",
+  "operator-cancel": "an operator's cancel",
+  closure: "a closure",
+  "no-show": "its no-show",
+  refund: "a refund",
+};
+
+/** A settlement's amounts in words: only the parts that move money. */
+function settlementSentence(d: Static<typeof PaymentSettlementDecidedData>, by: string): string {
+  const parts = [
+    d.capture > 0 ? `capture ${d.capture}` : "",
+    d.release > 0 ? `release ${d.release}` : "",
+    d.offSession > 0 ? `charge ${d.offSession} off-session` : "",
+    d.refund > 0 ? `refund ${d.refund}` : "",
+    d.waived ? `waive ${d.waived} (below the smallest charge)` : "",
+  ].filter(Boolean);
+  const what = parts.length > 0 ? parts.join(", ") : "move nothing";
+  return `${by} settled payment ${d.intentId} of reservation ${d.reservationId} on ${SETTLED_BY[d.because]}: ${what} ${d.currency}${d.reason ? ` (${d.reason})` : ""}`;
+}
+
+const RELEASED_BECAUSE: Record<Static<typeof PaymentIntentReleasedData>["because"], string> = {
+  "booking-ended": "the booking ended unpaid",
+  "authorization-refused": "an authorization the booking did not take",
+  reconciliation: "the reconciliation found no booking counting on it",
+};
 
 /** An object's id at the provider (Stripe's `pi_...`, `re_...`), kept as the provider gave it. */
 export const IntentId = Type.String({ minLength: 1, maxLength: 255, pattern: "^[A-Za-z0-9_-]+$" });
@@ -66,6 +95,15 @@ export const PaymentAuthorizedData = Type.Object(
   { ...strict, $id: "PaymentAuthorized" },
 );
 
+export const PaymentAuthorizedEvent = defineEvent({
+  type: "PaymentAuthorized",
+  schema: PaymentAuthorizedData,
+  stream: "lot",
+  businessTime: "authorizedAt",
+  audit: (d, by) =>
+    `${by} recorded that payment ${d.intentId} of ${d.amount} ${d.currency} for reservation ${d.reservationId} was authorized`,
+});
+
 /**
  * Since issue 47: the payments process manager created the intent that is to hold the booking's
  * amount (before anyone confirms it): the one intent whose authorization may make the booking
@@ -80,6 +118,15 @@ export const PaymentIntentCreatedData = Type.Object(
   },
   { ...strict, $id: "PaymentIntentCreated" },
 );
+
+export const PaymentIntentCreatedEvent = defineEvent({
+  type: "PaymentIntentCreated",
+  schema: PaymentIntentCreatedData,
+  stream: "lot",
+  businessTime: "createdAt",
+  audit: (d, by) =>
+    `${by} recorded that payment ${d.intentId} of ${d.amount} ${d.currency} was created for reservation ${d.reservationId}, waiting to be confirmed`,
+});
 
 /**
  * Since issue 47: an intent with this service's metadata that no booking counts on was canceled at
@@ -102,6 +149,15 @@ export const PaymentIntentReleasedData = Type.Object(
   { ...strict, $id: "PaymentIntentReleased" },
 );
 
+export const PaymentIntentReleasedEvent = defineEvent({
+  type: "PaymentIntentReleased",
+  schema: PaymentIntentReleasedData,
+  stream: "lot",
+  businessTime: "releasedAt",
+  audit: (d, by) =>
+    `${by} recorded that payment ${d.intentId} for reservation ${d.reservationId} was canceled at the provider${d.amount > 0 ? `, releasing ${d.amount} held` : " before anything was held"} (${RELEASED_BECAUSE[d.because]})`,
+});
+
 /**
  * Since issue 38: the booking's payment failed (the provider declined it, or its hold ran out
  * first); a ReservationCanceled (reason `payment-failed` / `payment-expired`) follows it.
@@ -120,6 +176,17 @@ export const PaymentFailedData = Type.Object(
   },
   { ...strict, $id: "PaymentFailed" },
 );
+
+export const PaymentFailedEvent = defineEvent({
+  type: "PaymentFailed",
+  schema: PaymentFailedData,
+  stream: "lot",
+  businessTime: "failedAt",
+  audit: (d, by) =>
+    d.reason === "expired"
+      ? `${by} recorded that the payment hold of reservation ${d.reservationId} ran out before the payment was authorized`
+      : `${by} recorded that payment ${d.intentId ?? "(no intent)"} for reservation ${d.reservationId} was declined${d.code ? ` (${d.code})` : ""}`,
+});
 
 /**
  * Since issue 38: what is to happen to a paid booking's money, decided in the same append as the
@@ -155,6 +222,15 @@ export const PaymentSettlementDecidedData = Type.Object(
   { ...strict, $id: "PaymentSettlementDecided" },
 );
 
+export const PaymentSettlementDecidedEvent = defineEvent({
+  type: "PaymentSettlementDecided",
+  schema: PaymentSettlementDecidedData,
+  stream: "lot",
+  businessTime: "decidedAt",
+  audit: settlementSentence,
+  reason: (d) => d.reason,
+});
+
 /** Since issue 38: the provider captured `amount` of the intent (a settlement's capture step). */
 export const PaymentCapturedData = Type.Object(
   {
@@ -167,6 +243,15 @@ export const PaymentCapturedData = Type.Object(
   { ...strict, $id: "PaymentCaptured" },
 );
 
+export const PaymentCapturedEvent = defineEvent({
+  type: "PaymentCaptured",
+  schema: PaymentCapturedData,
+  stream: "lot",
+  businessTime: "capturedAt",
+  audit: (d, by) =>
+    `${by} recorded that ${d.amount} ${d.currency} of payment ${d.intentId} for reservation ${d.reservationId} was captured`,
+});
+
 /** Since issue 38: the provider let go of `amount` of the intent's authorization (a release step). */
 export const PaymentReleasedData = Type.Object(
   {
@@ -177,6 +262,15 @@ export const PaymentReleasedData = Type.Object(
   },
   { ...strict, $id: "PaymentReleased" },
 );
+
+export const PaymentReleasedEvent = defineEvent({
+  type: "PaymentReleased",
+  schema: PaymentReleasedData,
+  stream: "lot",
+  businessTime: "releasedAt",
+  audit: (d, by) =>
+    `${by} recorded that ${d.amount} of payment ${d.intentId} for reservation ${d.reservationId} was released`,
+});
 
 /** Since issue 38: the provider refunded `amount` of what the intent captured (a refund step). */
 export const PaymentRefundedData = Type.Object(
@@ -190,6 +284,15 @@ export const PaymentRefundedData = Type.Object(
   },
   { ...strict, $id: "PaymentRefunded" },
 );
+
+export const PaymentRefundedEvent = defineEvent({
+  type: "PaymentRefunded",
+  schema: PaymentRefundedData,
+  stream: "lot",
+  businessTime: "refundedAt",
+  audit: (d, by) =>
+    `${by} recorded that ${d.amount} ${d.currency} of payment ${d.intentId} for reservation ${d.reservationId} was refunded (${d.refundId})`,
+});
 
 /**
  * Since issue 38: what the authorization could not cover (an overstay, an open-ended stay priced
@@ -206,6 +309,15 @@ export const OverstayChargedData = Type.Object(
   { ...strict, $id: "OverstayCharged" },
 );
 
+export const OverstayChargedEvent = defineEvent({
+  type: "OverstayCharged",
+  schema: OverstayChargedData,
+  stream: "lot",
+  businessTime: "chargedAt",
+  audit: (d, by) =>
+    `${by} recorded that ${d.amount} ${d.currency} beyond the authorization of reservation ${d.reservationId} was charged off-session (${d.intentId})`,
+});
+
 /** Since issue 38: a settlement's step failed at the provider (a declined off-session charge): recorded and shown. */
 export const PaymentStepFailedData = Type.Object(
   {
@@ -220,16 +332,30 @@ export const PaymentStepFailedData = Type.Object(
   { ...strict, $id: "PaymentStepFailed" },
 );
 
-/** The payment facts, by type (schemas/events.ts lists them with the others). */
-export const PaymentEventDataSchemas = {
-  PaymentIntentCreated: PaymentIntentCreatedData,
-  PaymentIntentReleased: PaymentIntentReleasedData,
-  PaymentAuthorized: PaymentAuthorizedData,
-  PaymentFailed: PaymentFailedData,
-  PaymentSettlementDecided: PaymentSettlementDecidedData,
-  PaymentCaptured: PaymentCapturedData,
-  PaymentReleased: PaymentReleasedData,
-  PaymentRefunded: PaymentRefundedData,
-  OverstayCharged: OverstayChargedData,
-  PaymentStepFailed: PaymentStepFailedData,
-} as const;
+export const PaymentStepFailedEvent = defineEvent({
+  type: "PaymentStepFailed",
+  schema: PaymentStepFailedData,
+  stream: "lot",
+  businessTime: "failedAt",
+  audit: (d, by) =>
+    `${by} recorded that the ${d.step} of reservation ${d.reservationId}'s payment failed (${d.code}): ${d.message}`,
+});
+
+/** The payment facts, by type: appended to the lot's stream, with the lot's own facts. */
+export const PAYMENT_EVENTS = byType(
+  PaymentIntentCreatedEvent,
+  PaymentIntentReleasedEvent,
+  PaymentAuthorizedEvent,
+  PaymentFailedEvent,
+  PaymentSettlementDecidedEvent,
+  PaymentCapturedEvent,
+  PaymentReleasedEvent,
+  PaymentRefundedEvent,
+  OverstayChargedEvent,
+  PaymentStepFailedEvent,
+);
+
+/** The payment facts' schemas, by type (webhooks.ts derives its messages' shapes from them). */
+export const PaymentEventDataSchemas = Object.fromEntries(
+  Object.values(PAYMENT_EVENTS).map((definition) => [definition.type, definition.schema]),
+) as { readonly [K in keyof typeof PAYMENT_EVENTS]: (typeof PAYMENT_EVENTS)[K]["schema"] };

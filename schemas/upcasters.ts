@@ -1,4 +1,4 @@
-import type { EventType } from "./events.js";
+import { EVENT_DEFINITIONS, EVENT_TYPES, type EventType } from "./events.js";
 
 /**
  * Upcasters: how an event written under an older `schemaVersion` (in its metadata) is read as the
@@ -8,8 +8,9 @@ import type { EventType } from "./events.js";
  *
  * A change of an event's shape that old events cannot meet gets a new schema version and an
  * upcaster here; a new fact gets a new event type instead (never a changed meaning of an old one).
- * Every event written so far is version 1 (CURRENT_SCHEMA_VERSION), so none is registered yet; the
- * path is proven by event-store/codec.unit.test.ts.
+ * Each type's steps are part of its definition (`upcasters` in schemas/event-definition.ts). Every
+ * event written so far is version 1 (CURRENT_SCHEMA_VERSION), so none is defined yet; the path is
+ * proven by schemas/event-codec.unit.test.ts.
  */
 export interface Upcaster {
   readonly type: EventType;
@@ -18,7 +19,10 @@ export interface Upcaster {
   readonly up: (data: Readonly<Record<string, unknown>>) => Record<string, unknown>;
 }
 
-export const UPCASTERS: readonly Upcaster[] = [];
+/** Every definition's steps, each named by its type. */
+export const UPCASTERS: readonly Upcaster[] = EVENT_TYPES.flatMap((type) =>
+  (EVENT_DEFINITIONS[type].upcasters ?? []).map((step) => ({ type, ...step })),
+);
 
 /** The data of an event of `type` written at `version`, read as `current` through `upcasters`. */
 export function upcast(

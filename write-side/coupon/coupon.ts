@@ -1,5 +1,5 @@
 import { v5 as uuidv5 } from "uuid";
-import type { EventOfType } from "../../schemas/events.js";
+import { type EventOfStream, type EventOfType, eventTypesOfStream } from "../../schemas/events.js";
 import type { Rejection } from "../parking-lot/state.js";
 
 /**
@@ -16,18 +16,10 @@ export const couponStream = (reservationId: string): string => `coupon-${reserva
 /** Deterministic, so a retried issue names the same coupon. */
 export const couponIdFor = (reservationId: string): string => uuidv5(reservationId, COUPON_NAMESPACE);
 
-export type CouponEvent =
-  | EventOfType<"CouponIssued">
-  | EventOfType<"CouponRevoked">
-  | EventOfType<"CouponRedeemed">
-  | EventOfType<"CouponReturned">;
+/** The coupon stream's events (their definitions say so, schemas/coupon-events.ts). */
+export type CouponEvent = EventOfStream<"coupon">;
 
-export const COUPON_EVENT_TYPES: ReadonlySet<string> = new Set<CouponEvent["type"]>([
-  "CouponIssued",
-  "CouponRevoked",
-  "CouponRedeemed",
-  "CouponReturned",
-]);
+export const COUPON_EVENT_TYPES: ReadonlySet<string> = eventTypesOfStream("coupon");
 
 export type CouponStatus = "ISSUED" | "REVOKED" | "REDEEMED";
 

@@ -1,4 +1,5 @@
 import type { ParkingLotCommand } from "../../schemas/commands.js";
+import { eventTypesOfStream } from "../../schemas/events.js";
 import { overstayCharge, type ReservationStatus } from "../../schemas/reservation-time.js";
 import { register, reserve } from "./booking.js";
 import { changeCapacity, close } from "./closures.js";
@@ -15,7 +16,7 @@ import {
 } from "./payments.js";
 import { cancel, checkIn, checkOut } from "./reservation-steps.js";
 import { busiest, iso, leaveAt, statusIn } from "./rules.js";
-import type { Decision, ParkingLotEvent, ParkingLotState, RegisteredLot } from "./state.js";
+import type { Decision, ParkingLotState, RegisteredLot } from "./state.js";
 import {
   changeCouponRule,
   changeCustomerLimit,
@@ -137,34 +138,8 @@ export function overstaySoFar(
   };
 }
 
-/** Derived from the decider's own event union, so a new event type cannot be forgotten here. */
-const LOT_EVENT_TYPES: Record<ParkingLotEvent["type"], true> = {
-  ParkingLotRegistered: true,
-  ParkingReserved: true,
-  ReservationCanceled: true,
-  ReservationCheckedIn: true,
-  ReservationCheckedOut: true,
-  ReservationNoShow: true,
-  ParkingLotClosed: true,
-  ParkingLotClosureBegan: true,
-  ParkingLotCapacityChanged: true,
-  ParkingLotRateChanged: true,
-  ParkingLotCustomerLimitChanged: true,
-  ParkingLotPaymentTermsChanged: true,
-  PaymentIntentCreated: true,
-  PaymentIntentReleased: true,
-  ParkingLotPlaceChanged: true,
-  ParkingLotCouponRuleChanged: true,
-  PaymentAuthorized: true,
-  PaymentFailed: true,
-  PaymentSettlementDecided: true,
-  PaymentCaptured: true,
-  PaymentReleased: true,
-  PaymentRefunded: true,
-  OverstayCharged: true,
-  PaymentStepFailed: true,
-};
-export const PARKING_LOT_EVENT_TYPES: ReadonlySet<string> = new Set(Object.keys(LOT_EVENT_TYPES));
+/** The lot stream's event types, from their definitions (the same set the decider's union is). */
+export const PARKING_LOT_EVENT_TYPES: ReadonlySet<string> = eventTypesOfStream("lot");
 
 const LOT_STREAM_PREFIX = "parkingLot-";
 export const parkingLotStream = (parkingLotId: string): string => `${LOT_STREAM_PREFIX}${parkingLotId}`;

@@ -1,6 +1,7 @@
 import { Type } from "@sinclair/typebox";
 import { PaymentTerms } from "../../schemas/common.js";
 import type { EventOfType } from "../../schemas/events.js";
+import type { PAYMENT_EVENTS } from "../../schemas/payment-events.js";
 import type { PaymentFact } from "./payment-ledger.js";
 import { refundable } from "./payment-policy.js";
 
@@ -109,17 +110,8 @@ export function pendingPayment(
   };
 }
 
-export type PaymentEvent =
-  | EventOfType<"PaymentIntentCreated">
-  | EventOfType<"PaymentIntentReleased">
-  | EventOfType<"PaymentAuthorized">
-  | EventOfType<"PaymentFailed">
-  | EventOfType<"PaymentSettlementDecided">
-  | EventOfType<"PaymentCaptured">
-  | EventOfType<"PaymentReleased">
-  | EventOfType<"PaymentRefunded">
-  | EventOfType<"OverstayCharged">
-  | EventOfType<"PaymentStepFailed">;
+/** The payment facts of the lot's stream (schemas/payment-events.ts lists them). */
+export type PaymentEvent = EventOfType<keyof typeof PAYMENT_EVENTS>;
 
 /** The step recorded: once per settlement, and no longer outstanding (one of its kind). */
 const withStep = (record: PaymentRecord, settlementId: string, step: PaymentStep): PaymentRecord => {

@@ -1,11 +1,11 @@
 import type { Map as ImmutableMap, Set as ImmutableSet, List } from "immutable";
 import type { CouponRule, PaymentTerms } from "../../schemas/common.js";
-import type { EventOfType } from "../../schemas/events.js";
+import type { EventOfStream } from "../../schemas/events.js";
 import type { LotPlace } from "../../schemas/place.js";
 import type { ReservationStatus } from "../../schemas/reservation-time.js";
 import type { Occupancy } from "./occupancy.js";
 import type { PaymentEnds } from "./payment-ends.js";
-import type { PaymentEvent, PaymentRecord } from "./payment-state.js";
+import type { PaymentRecord } from "./payment-state.js";
 import type { ReservationBook } from "./reservation-book.js";
 
 /**
@@ -24,22 +24,8 @@ import type { ReservationBook } from "./reservation-book.js";
 
 export type { ReservationRecord } from "./reservation-book.js";
 
-export type ParkingLotEvent =
-  | EventOfType<"ParkingLotRegistered">
-  | EventOfType<"ParkingReserved">
-  | EventOfType<"ReservationCanceled">
-  | EventOfType<"ReservationCheckedIn">
-  | EventOfType<"ReservationCheckedOut">
-  | EventOfType<"ReservationNoShow">
-  | EventOfType<"ParkingLotClosed">
-  | EventOfType<"ParkingLotClosureBegan">
-  | EventOfType<"ParkingLotCapacityChanged">
-  | EventOfType<"ParkingLotRateChanged">
-  | EventOfType<"ParkingLotCustomerLimitChanged">
-  | EventOfType<"ParkingLotPaymentTermsChanged">
-  | EventOfType<"ParkingLotPlaceChanged">
-  | EventOfType<"ParkingLotCouponRuleChanged">
-  | PaymentEvent;
+/** The lot stream's events (their definitions say so, schemas/lot-events.ts and payment-events.ts). */
+export type ParkingLotEvent = EventOfStream<"lot">;
 
 /** A car in the lot: when its window ends (Infinity for an open-ended booking) and when it came in. */
 export interface CarInLot {
