@@ -24,7 +24,7 @@ export const CouponIssuedEvent = defineEvent({
   type: "CouponIssued",
   schema: CouponIssuedData,
   stream: "coupon",
-  businessTime: "issuedAt",
+  recordTime: "issuedAt",
   audit: (d, by) => `${by} issued coupon ${d.couponId} for reservation ${d.reservationId}`,
 });
 
@@ -43,7 +43,7 @@ export const CouponRevokedEvent = defineEvent({
   type: "CouponRevoked",
   schema: CouponRevokedData,
   stream: "coupon",
-  businessTime: "revokedAt",
+  recordTime: "revokedAt",
   audit: (d, by) => `${by} revoked coupon ${d.couponId} of reservation ${d.reservationId}`,
 });
 
@@ -69,7 +69,7 @@ export const CouponRedeemedEvent = defineEvent({
   type: "CouponRedeemed",
   schema: CouponRedeemedData,
   stream: "coupon",
-  businessTime: "redeemedAt",
+  recordTime: "redeemedAt",
   audit: (d, by) =>
     `${by} spent coupon ${d.couponId} of reservation ${d.reservationId} on reservation ${d.redeemedFor}`,
 });
@@ -96,7 +96,7 @@ export const CouponReturnedEvent = defineEvent({
   type: "CouponReturned",
   schema: CouponReturnedData,
   stream: "coupon",
-  businessTime: "returnedAt",
+  recordTime: "returnedAt",
   audit: (d, by) =>
     `${by} returned coupon ${d.couponId} of reservation ${d.reservationId} (${d.reason} of ${d.redeemedFor})`,
 });

@@ -32,7 +32,7 @@ export const CustomerErasedEvent = defineEvent({
   type: "CustomerErased",
   schema: CustomerErasedData,
   stream: "customer",
-  businessTime: "erasedAt",
+  recordTime: "erasedAt",
   audit: (d, by) =>
     `${by} erased a customer's personal data (${d.reservationIds.length} reservations)${d.reason ? `: ${d.reason}` : ""}`,
 });

@@ -3,10 +3,10 @@ import type { Actor } from "./actor.js";
 
 /**
  * One event type, declared once (issue 48, item 4): its payload schema, the stream it is appended
- * to, which payload field holds its business time, its audit sentence, and how data written under
+ * to, which payload field holds its record time, its audit sentence, and how data written under
  * an older schema version is read. Everything else is derived from the registry of definitions
  * (schemas/events.ts): the codec's table, the `DomainEvent` union, each stream's type set, the
- * business time of any event (schemas/event-stamps.ts), the audit trail's sentences and the
+ * record time of any event (schemas/event-stamps.ts), the audit trail's sentences and the
  * personal fields (read from the schema's `Personal` marks, schemas/personal-data.ts).
  *
  * Adding an event type is one `defineEvent` beside its schema, one entry in its file's list, and
@@ -18,7 +18,7 @@ import type { Actor } from "./actor.js";
 export const EVENT_STREAMS = ["lot", "coupon", "customer"] as const;
 export type EventStream = (typeof EVENT_STREAMS)[number];
 
-/** The required string fields of a payload: the only ones that can hold its business time. */
+/** The required string fields of a payload: the only ones that can hold its record time. */
 type TextFieldOf<D> = { [F in keyof D]-?: D[F] extends string ? F : never }[keyof D] & string;
 
 /** How one older schema version's data is read as the next version's (see schemas/upcasters.ts). */
@@ -37,8 +37,11 @@ export interface EventDefinition<
   /** The payload's JSON Schema; its `$id` is the type (the OpenAPI document names it so). */
   readonly schema: S;
   readonly stream: A;
-  /** The payload field holding the time the service stamped the fact (its clock when it decided). */
-  readonly businessTime: TextFieldOf<Static<S>>;
+  /**
+   * The payload field holding the fact's record time: when the service decided it, its clock then
+   * (docs/domain.md, "Business times and record times"; a window's `startsAt` is a business time).
+   */
+  readonly recordTime: TextFieldOf<Static<S>>;
   /** What happened, in words, for the audit trail: `by` is who did it (`actor`, in words). */
   readonly audit: (data: Static<S>, by: string, actor: Actor | undefined) => string;
   /** Why, when the fact records a reason the audit trail lists on its own. */
@@ -57,18 +60,18 @@ const isDateTimeField = (schema: TObject, field: string): boolean =>
 
 /**
  * An event type's definition, checked as the module loads: its schema is named by its type and its
- * business time is a required timestamp of the payload (the types check the rest).
+ * record time is a required timestamp of the payload (the types check the rest).
  */
 export function defineEvent<const T extends string, S extends TObject, const A extends EventStream>(
   definition: EventDefinition<T, S, A>,
 ): EventDefinition<T, S, A> {
-  const { type, schema, stream, businessTime, audit } = definition;
+  const { type, schema, stream, recordTime, audit } = definition;
   const problems = [
     schema.$id === type ? "" : `its schema's $id is ${String(schema.$id)}`,
     EVENT_STREAMS.includes(stream)
       ? ""
       : `its stream ${String(stream)} is none of ${EVENT_STREAMS.join(", ")}`,
-    isDateTimeField(schema, businessTime) ? "" : `its business time ${businessTime} is no required timestamp`,
+    isDateTimeField(schema, recordTime) ? "" : `its record time ${recordTime} is no required timestamp`,
     typeof audit === "function" ? "" : "it has no audit sentence",
   ].filter(Boolean);
   if (problems.length > 0) throw new Error(`event type ${type}: ${problems.join("; ")}`);

@@ -68,7 +68,7 @@ export const ParkingLotRegisteredEvent = defineEvent({
   type: "ParkingLotRegistered",
   schema: ParkingLotRegisteredData,
   stream: "lot",
-  businessTime: "registeredAt",
+  recordTime: "registeredAt",
   audit: (d, by) =>
     `${by} registered lot ${d.parkingLotId} "${d.name}" with ${d.capacity} spots${d.hourlyRate ? ` at ${d.hourlyRate} an hour` : ""}${d.location || d.timeZone ? `, ${placeWords(d)}` : ""}`,
 });
@@ -121,7 +121,7 @@ export const ParkingReservedEvent = defineEvent({
   type: "ParkingReserved",
   schema: ParkingReservedData,
   stream: "lot",
-  businessTime: "reservedAt",
+  recordTime: "reservedAt",
   audit: (d, by, actor) => {
     const forWhom = actor?.sub === d.customerId ? "" : ` for customer ${d.customerId}`;
     return `${by} reserved ${d.reservationId}${forWhom} in lot ${d.parkingLotId}, car ${d.carNumber}, ${windowOf(d)}, amount ${d.amount}`;
@@ -154,7 +154,7 @@ export const ReservationCanceledEvent = defineEvent({
   type: "ReservationCanceled",
   schema: ReservationCanceledData,
   stream: "lot",
-  businessTime: "canceledAt",
+  recordTime: "canceledAt",
   audit: (d, by) => `${by} canceled reservation ${d.reservationId} of customer ${d.customerId}: ${d.reason}`,
   reason: (d) => d.reason,
 });
@@ -173,7 +173,7 @@ export const ReservationCheckedInEvent = defineEvent({
   type: "ReservationCheckedIn",
   schema: ReservationCheckedInData,
   stream: "lot",
-  businessTime: "checkedInAt",
+  recordTime: "checkedInAt",
   audit: (d, by) => `${by} checked in reservation ${d.reservationId} of customer ${d.customerId}`,
 });
 
@@ -200,7 +200,7 @@ export const ReservationCheckedOutEvent = defineEvent({
   type: "ReservationCheckedOut",
   schema: ReservationCheckedOutData,
   stream: "lot",
-  businessTime: "checkedOutAt",
+  recordTime: "checkedOutAt",
   audit: (d, by) => {
     const charged = [
       d.amount === undefined ? "" : `, charged ${d.amount}`,
@@ -230,7 +230,7 @@ export const ReservationNoShowEvent = defineEvent({
   type: "ReservationNoShow",
   schema: ReservationNoShowData,
   stream: "lot",
-  businessTime: "recordedAt",
+  recordTime: "recordedAt",
   audit: (d, by) =>
     `${by} recorded reservation ${d.reservationId} of customer ${d.customerId} as a no-show (window ${utc(d.startsAt)} – ${utc(d.endsAt)})`,
   reason: () => "no-show",
@@ -253,7 +253,7 @@ export const ParkingLotClosedEvent = defineEvent({
   type: "ParkingLotClosed",
   schema: ParkingLotClosedData,
   stream: "lot",
-  businessTime: "closedAt",
+  recordTime: "closedAt",
   audit: (d, by) =>
     `${by} closed lot ${d.parkingLotId} from ${utc(d.from)} until ${utc(d.until)}: ${d.reason}`,
   reason: (d) => d.reason,
@@ -280,7 +280,7 @@ export const ParkingLotClosureBeganEvent = defineEvent({
   type: "ParkingLotClosureBegan",
   schema: ParkingLotClosureBeganData,
   stream: "lot",
-  businessTime: "recordedAt",
+  recordTime: "recordedAt",
   audit: (d, by) =>
     `${by} recorded that closure ${d.closureId} of lot ${d.parkingLotId} began, with ${d.carsInLot.length} cars in the lot`,
 });
@@ -294,7 +294,7 @@ export const ParkingLotCapacityChangedEvent = defineEvent({
   type: "ParkingLotCapacityChanged",
   schema: ParkingLotCapacityChangedData,
   stream: "lot",
-  businessTime: "changedAt",
+  recordTime: "changedAt",
   audit: (d, by) =>
     `${by} changed the capacity of lot ${d.parkingLotId} from ${d.previousCapacity} to ${d.capacity}`,
 });
@@ -315,7 +315,7 @@ export const ParkingLotRateChangedEvent = defineEvent({
   type: "ParkingLotRateChanged",
   schema: ParkingLotRateChangedData,
   stream: "lot",
-  businessTime: "changedAt",
+  recordTime: "changedAt",
   audit: (d, by) =>
     `${by} changed the hourly rate of lot ${d.parkingLotId} ${d.previousHourlyRate === undefined ? "" : `from ${d.previousHourlyRate} `}to ${d.hourlyRate} for bookings made from then on`,
 });
@@ -335,7 +335,7 @@ export const ParkingLotCustomerLimitChangedEvent = defineEvent({
   type: "ParkingLotCustomerLimitChanged",
   schema: ParkingLotCustomerLimitChangedData,
   stream: "lot",
-  businessTime: "changedAt",
+  recordTime: "changedAt",
   audit: (d, by) =>
     `${by} changed the per-customer limit of lot ${d.parkingLotId} from ${d.previousMaxActivePerCustomer} to ${d.maxActivePerCustomer} active reservations`,
 });
@@ -359,7 +359,7 @@ export const ParkingLotPaymentTermsChangedEvent = defineEvent({
   type: "ParkingLotPaymentTermsChanged",
   schema: ParkingLotPaymentTermsChangedData,
   stream: "lot",
-  businessTime: "changedAt",
+  recordTime: "changedAt",
   audit: (d, by) =>
     `${by} changed the payment terms of lot ${d.parkingLotId} to ${d.terms.currency}, deposit ${d.terms.deposit}, cancel free until ${d.terms.cancellation.freeUntilMinutesBefore} minutes before the start then a ${d.terms.cancellation.feePercent}% fee, no-show fee ${d.terms.noShowFee}, for bookings made from then on`,
 });
@@ -387,7 +387,7 @@ export const ParkingLotPlaceChangedEvent = defineEvent({
   type: "ParkingLotPlaceChanged",
   schema: ParkingLotPlaceChangedData,
   stream: "lot",
-  businessTime: "changedAt",
+  recordTime: "changedAt",
   audit: (d, by) =>
     `${by} moved lot ${d.parkingLotId} to ${placeWords(d)} (before: ${placeWords({ location: d.previousLocation, address: d.previousAddress, timeZone: d.previousTimeZone })})`,
 });
@@ -412,7 +412,7 @@ export const ParkingLotCouponRuleChangedEvent = defineEvent({
   type: "ParkingLotCouponRuleChanged",
   schema: ParkingLotCouponRuleChangedData,
   stream: "lot",
-  businessTime: "changedAt",
+  recordTime: "changedAt",
   audit: (d, by) =>
     `${by} changed the coupon rule of lot ${d.parkingLotId} to ${JSON.stringify(d.couponRule)} from then on`,
 });

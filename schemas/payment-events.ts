@@ -99,7 +99,7 @@ export const PaymentAuthorizedEvent = defineEvent({
   type: "PaymentAuthorized",
   schema: PaymentAuthorizedData,
   stream: "lot",
-  businessTime: "authorizedAt",
+  recordTime: "authorizedAt",
   audit: (d, by) =>
     `${by} recorded that payment ${d.intentId} of ${d.amount} ${d.currency} for reservation ${d.reservationId} was authorized`,
 });
@@ -123,7 +123,7 @@ export const PaymentIntentCreatedEvent = defineEvent({
   type: "PaymentIntentCreated",
   schema: PaymentIntentCreatedData,
   stream: "lot",
-  businessTime: "createdAt",
+  recordTime: "createdAt",
   audit: (d, by) =>
     `${by} recorded that payment ${d.intentId} of ${d.amount} ${d.currency} was created for reservation ${d.reservationId}, waiting to be confirmed`,
 });
@@ -153,7 +153,7 @@ export const PaymentIntentReleasedEvent = defineEvent({
   type: "PaymentIntentReleased",
   schema: PaymentIntentReleasedData,
   stream: "lot",
-  businessTime: "releasedAt",
+  recordTime: "releasedAt",
   audit: (d, by) =>
     `${by} recorded that payment ${d.intentId} for reservation ${d.reservationId} was canceled at the provider${d.amount > 0 ? `, releasing ${d.amount} held` : " before anything was held"} (${RELEASED_BECAUSE[d.because]})`,
 });
@@ -181,7 +181,7 @@ export const PaymentFailedEvent = defineEvent({
   type: "PaymentFailed",
   schema: PaymentFailedData,
   stream: "lot",
-  businessTime: "failedAt",
+  recordTime: "failedAt",
   audit: (d, by) =>
     d.reason === "expired"
       ? `${by} recorded that the payment hold of reservation ${d.reservationId} ran out before the payment was authorized`
@@ -226,7 +226,7 @@ export const PaymentSettlementDecidedEvent = defineEvent({
   type: "PaymentSettlementDecided",
   schema: PaymentSettlementDecidedData,
   stream: "lot",
-  businessTime: "decidedAt",
+  recordTime: "decidedAt",
   audit: settlementSentence,
   reason: (d) => d.reason,
 });
@@ -247,7 +247,7 @@ export const PaymentCapturedEvent = defineEvent({
   type: "PaymentCaptured",
   schema: PaymentCapturedData,
   stream: "lot",
-  businessTime: "capturedAt",
+  recordTime: "capturedAt",
   audit: (d, by) =>
     `${by} recorded that ${d.amount} ${d.currency} of payment ${d.intentId} for reservation ${d.reservationId} was captured`,
 });
@@ -267,7 +267,7 @@ export const PaymentReleasedEvent = defineEvent({
   type: "PaymentReleased",
   schema: PaymentReleasedData,
   stream: "lot",
-  businessTime: "releasedAt",
+  recordTime: "releasedAt",
   audit: (d, by) =>
     `${by} recorded that ${d.amount} of payment ${d.intentId} for reservation ${d.reservationId} was released`,
 });
@@ -289,7 +289,7 @@ export const PaymentRefundedEvent = defineEvent({
   type: "PaymentRefunded",
   schema: PaymentRefundedData,
   stream: "lot",
-  businessTime: "refundedAt",
+  recordTime: "refundedAt",
   audit: (d, by) =>
     `${by} recorded that ${d.amount} ${d.currency} of payment ${d.intentId} for reservation ${d.reservationId} was refunded (${d.refundId})`,
 });
@@ -313,7 +313,7 @@ export const OverstayChargedEvent = defineEvent({
   type: "OverstayCharged",
   schema: OverstayChargedData,
   stream: "lot",
-  businessTime: "chargedAt",
+  recordTime: "chargedAt",
   audit: (d, by) =>
     `${by} recorded that ${d.amount} ${d.currency} beyond the authorization of reservation ${d.reservationId} was charged off-session (${d.intentId})`,
 });
@@ -336,7 +336,7 @@ export const PaymentStepFailedEvent = defineEvent({
   type: "PaymentStepFailed",
   schema: PaymentStepFailedData,
   stream: "lot",
-  businessTime: "failedAt",
+  recordTime: "failedAt",
   audit: (d, by) =>
     `${by} recorded that the ${d.step} of reservation ${d.reservationId}'s payment failed (${d.code}): ${d.message}`,
 });
