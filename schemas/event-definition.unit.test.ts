@@ -5,7 +5,14 @@ import { arbitraryOf, type Schema } from "../test-support/json-schema-arbitrary.
 import { CustomerId, Identifier, Personal, Timestamp } from "./common.js";
 import { byType, defineEvent, EVENT_STREAMS } from "./event-definition.js";
 import { stampOf } from "./event-stamps.js";
-import { EVENT_DEFINITIONS, EVENT_TYPES, EventDataSchemas, eventTypesOfStream } from "./events.js";
+import {
+  EVENT_DEFINITIONS,
+  EVENT_TYPES,
+  EventDataSchemas,
+  type EventOfType,
+  type EventType,
+  eventTypesOfStream,
+} from "./events.js";
 import { PERSONAL_FIELDS } from "./personal-data.js";
 import { validateEvent } from "./validation.js";
 
@@ -95,6 +102,13 @@ describe("the registry of definitions", () => {
     for (const type of EVENT_TYPES) expect(EventDataSchemas[type]).toBe(EVENT_DEFINITIONS[type].schema);
     expect(EVENT_TYPES.slice(0, 2)).toEqual(["ParkingLotRegistered", "ParkingReserved"]);
     expect(EVENT_TYPES.at(-1)).toBe("CustomerErased");
+  });
+
+  it("makes the union of the defined types only, each with its own payload", () => {
+    // @ts-expect-error: no definition has this type
+    const undefinedType: EventType = "ParkingLotDemolished";
+    const closed: EventOfType<"ParkingLotClosed">["data"]["reason"] = "maintenance";
+    expect([EVENT_TYPES.includes(undefinedType), closed]).toEqual([false, "maintenance"]);
   });
 
   it("splits every type into exactly one stream's set (the payment facts are the lot's)", () => {

@@ -3,7 +3,7 @@ import { Actor } from "./actor.js";
 import { Identifier } from "./common.js";
 import { COUPON_EVENTS } from "./coupon-events.js";
 import { CUSTOMER_EVENTS } from "./customer-events.js";
-import type { EventStream } from "./event-definition.js";
+import { byType, type EventStream } from "./event-definition.js";
 import { LOT_EVENTS } from "./lot-events.js";
 import { PAYMENT_EVENTS } from "./payment-events.js";
 
@@ -44,14 +44,15 @@ export {
 
 /**
  * Every event type's definition (schemas/event-definition.ts), by type: the one registry the rest
- * is derived from. Its order is the order the API document lists the types in.
+ * is derived from (a type defined in two files throws at load). Its order is the order the API
+ * document lists the types in.
  */
-export const EVENT_DEFINITIONS = {
-  ...LOT_EVENTS,
-  ...PAYMENT_EVENTS,
-  ...COUPON_EVENTS,
-  ...CUSTOMER_EVENTS,
-} as const;
+export const EVENT_DEFINITIONS = byType(
+  ...Object.values(LOT_EVENTS),
+  ...Object.values(PAYMENT_EVENTS),
+  ...Object.values(COUPON_EVENTS),
+  ...Object.values(CUSTOMER_EVENTS),
+);
 
 type Definitions = typeof EVENT_DEFINITIONS;
 export type EventType = keyof Definitions;
