@@ -1,6 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, type ParkingLotDetail } from "./api.js";
-import { count, when } from "./format.js";
+import { count, useClock } from "./format.js";
 import { ProblemMessage } from "./forms.js";
 
 /** How far back the slider reaches: the lot's whole life, up to a week. */
@@ -37,6 +37,7 @@ export function AsOfSlider(props: {
   const [then, setThen] = useState<ParkingLotDetail | null>(null);
   const [problem, setProblem] = useState<unknown>(null);
   const instant = props.asOf;
+  const { when } = useClock();
 
   useEffect(() => {
     setThen(null);

@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { api, type HistoryPage } from "./api.js";
-import { count, when } from "./format.js";
+import { count, useClock } from "./format.js";
 import { ProblemMessage } from "./forms.js";
 import { useCoalescedRead } from "./lot-reads.js";
 
@@ -13,6 +13,7 @@ export const HISTORY_PAGE_SIZE = 10;
  * The page shown is read again on every live update (the last page grows as facts are recorded).
  */
 export function LotHistory(props: { readonly parkingLotId: string; readonly tick: number }) {
+  const { when } = useClock();
   // The cursors of the pages seen so far: page i starts after cursors[i] (undefined: the first).
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const [index, setIndex] = useState(0);
