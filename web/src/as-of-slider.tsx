@@ -1,7 +1,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, type ParkingLotDetail } from "./api.js";
-import { count, useClock } from "./format.js";
+import { count } from "./format.js";
 import { ProblemMessage } from "./forms.js";
+import { useClock } from "./lot-clock.js";
 
 /** How far back the slider reaches: the lot's whole life, up to a week. */
 const REACH_MS = 7 * 24 * 3_600_000;

@@ -1,5 +1,3 @@
-import { createContext } from "preact";
-import { useContext } from "preact/hooks";
 import { instantOfWall, offsetAt } from "../../platform/local-time.js";
 import type { ParkingLotView } from "./api.js";
 
@@ -111,11 +109,6 @@ export function clockOf(timeZone = "UTC"): Clock {
   clocks.set(timeZone, clock);
   return clock;
 }
-
-/** The clock of the lot being shown (its page provides it); outside a lot, the browser's zone. */
-export const LotClock = createContext<Clock>(clockOf(Intl.DateTimeFormat().resolvedOptions().timeZone));
-/** The clock of the lot being shown. */
-export const useClock = (): Clock => useContext(LotClock);
 
 /** How many digits a currency's minor unit has (KRW 0, USD 2), as the browser's Intl knows it. */
 const minorDigits = (currency: string): number => {

@@ -1,8 +1,9 @@
 import { useState } from "preact/hooks";
 import { ApiProblem, api, type NewClosure, type ParkingLotDetail, type ReservationView } from "./api.js";
 import { type ClosurePreview, countsOf, describeClosure, previewClosure } from "./closure-preview.js";
-import { type Clock, count, money, useClock } from "./format.js";
+import { type Clock, count, money } from "./format.js";
 import { ProblemMessage, useAction } from "./forms.js";
+import { useClock } from "./lot-clock.js";
 
 const QUARTER_MS = 15 * 60_000;
 

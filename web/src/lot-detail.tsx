@@ -10,9 +10,10 @@ import {
 } from "./api.js";
 import { AsOfSlider } from "./as-of-slider.js";
 import { type FindBy, FindForm, type Status } from "./find-reservations.js";
-import { clockOf, count, LotClock, taken, tone, useClock } from "./format.js";
+import { clockOf, count, taken, tone } from "./format.js";
 import { CancelDialog, ProblemMessage } from "./forms.js";
 import { CapacityForm, Closures, HourlyRate } from "./lot-actions.js";
+import { LotClock, useClock } from "./lot-clock.js";
 import { LotHistory } from "./lot-history.js";
 import { useCoalescedRead, useLotNow, useTimeline } from "./lot-reads.js";
 import { TermsForms } from "./lot-terms.js";

@@ -1,7 +1,8 @@
 import { useState } from "preact/hooks";
 import { api, type HistoryPage } from "./api.js";
-import { count, useClock } from "./format.js";
+import { count } from "./format.js";
 import { ProblemMessage } from "./forms.js";
+import { useClock } from "./lot-clock.js";
 import { useCoalescedRead } from "./lot-reads.js";
 
 /** Facts a page of the audit trail shows (the API's bound on a page is larger). */

@@ -1,7 +1,8 @@
 import { useState } from "preact/hooks";
 import { api, type ControlCenterView, type ReservationView } from "./api.js";
-import { count, money, useClock } from "./format.js";
+import { count, money } from "./format.js";
 import { windowOf } from "./lot-actions.js";
+import { useClock } from "./lot-clock.js";
 import { PaymentSummary, RefundForm, refundable } from "./payment.js";
 
 /** The lot's reservations the service found at risk (control center's `atRisk`), soonest first. */

@@ -1,5 +1,6 @@
 import type { TimelineView } from "./api.js";
-import { type Clock, count, useClock } from "./format.js";
+import { type Clock, count } from "./format.js";
+import { useClock } from "./lot-clock.js";
 
 type Slot = TimelineView["slots"][number];
 
