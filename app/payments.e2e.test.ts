@@ -877,4 +877,65 @@ describe("payments with Stripe", () => {
     );
     expect(customer.status).toBe(403);
   });
+
+  // Last, as it moves the clock to 2027: the next days New York's clocks change on.
+  it("a lot in America/New_York counts money on its local days: 2027-03-14 has 23 hours and 2027-11-07 has 25 (issue 49)", async () => {
+    const lotId = "paid-new-york";
+    const registered = {
+      parkingLotId: lotId,
+      name: "Midtown",
+      capacity: 3,
+      hourlyRate: 1000,
+      timeZone: "America/New_York",
+    };
+    expect((await call(service.url, "POST", "/parking-lots", registered)).status).toBe(201);
+    expect((await call(service.url, "PUT", `/parking-lots/${lotId}/payment-terms`, TERMS)).status).toBe(200);
+    /** A paid hour booked and checked in 10 minutes before `at`, checked out (captured) at `at`. */
+    const capturedAt = async (at: string) => {
+      now = Date.parse(at) - 10 * 60_000;
+      const booked = await book("CUST-NY", lotId, now, 1, "pm_card_visa");
+      await authorized(lotId, booked.reservationId);
+      expect((await step(lotId, booked.reservationId, "check-in")).status).toBe(200);
+      now = Date.parse(at);
+      expect((await step(lotId, booked.reservationId, "check-out")).status).toBe(200);
+      await eventually(
+        async () => (await dataOf(lotId, booked.reservationId, "PaymentCaptured")).length,
+      ).toBe(1);
+      const [fact] = await dataOf(lotId, booked.reservationId, "PaymentCaptured");
+      expect(fact?.capturedAt).toBe(new Date(at).toISOString());
+      return Number(fact?.amount);
+    };
+    const spring = {
+      last: await capturedAt("2027-03-15T03:30:00Z"), // 23:30 EDT on 14 March: its UTC day is the 15th
+      next: await capturedAt("2027-03-15T04:10:00Z"), // 00:10 EDT on 15 March
+    };
+    const fall = {
+      before: await capturedAt("2027-11-07T03:50:00Z"), // 23:50 EDT on 6 November
+      extra: await capturedAt("2027-11-08T04:30:00Z"), // 23:30 EST on 7 November: its 25th hour
+      next: await capturedAt("2027-11-08T05:10:00Z"), // 00:10 EST on 8 November
+    };
+    type Money = { days: { day: string; amounts: { revenue: number }[] }[] };
+    const revenueOf = async (query: string) =>
+      (await call<Money>(service.url, "GET", `/parking-lots/${lotId}/money${query}`)).body.days.map((d) => [
+        d.day,
+        d.amounts[0]?.revenue,
+      ]);
+    await eventually(() => revenueOf("?from=2027-03-14&to=2027-03-15")).toEqual([
+      ["2027-03-14", spring.last],
+      ["2027-03-15", spring.next],
+    ]);
+    expect(await revenueOf("?from=2027-11-06&to=2027-11-08")).toEqual([
+      ["2027-11-06", fall.before],
+      ["2027-11-07", fall.extra],
+      ["2027-11-08", fall.next],
+    ]);
+    // Today is the lot's: at 00:10 EST on 8 November, the 8th (and the control center's money too).
+    expect(await revenueOf("")).toEqual([["2027-11-08", fall.next]]);
+    const center = await call<{ parkingLots: { parkingLotId: string; money?: { day: string } }[] }>(
+      service.url,
+      "GET",
+      "/control-center?limit=100",
+    );
+    expect(center.body.parkingLots.find((l) => l.parkingLotId === lotId)?.money?.day).toBe("2027-11-08");
+  });
 });

@@ -518,10 +518,10 @@ export interface paths {
         };
         /**
          * A lot's money per day: revenue, refunds, net and failed payments (operator)
-         * @description Per UTC day of [from, to] (default today) on which a payment fact was recorded (payments on, issue 38), in each currency money moved in: revenue (captured, plus overstays charged off-session), refunds (on the day of the refund) and net, from the amounts the payment facts recorded; and the payments that did not arrive: declined or expired authorizations (`failedPayments`) and settlement steps the provider failed (`failedSteps`). At most 92 days (400 naming `query.to` beyond); `totals` sums the days.
+         * @description Per local day of the lot of [from, to] (default the lot's today) on which a payment fact was recorded (payments on, issue 38), in each currency money moved in: revenue (captured, plus overstays charged off-session), refunds (on the day of the refund) and net, from the amounts the payment facts recorded; and the payments that did not arrive: declined or expired authorizations (`failedPayments`) and settlement steps the provider failed (`failedSteps`). At most 92 days (400 naming `query.to` beyond); `totals` sums the days. A day is the lot's (issue 49): from midnight to midnight in its time zone (UTC for a lot without one), so 23 or 25 hours on a daylight-saving change; each fact counts on the local day of its own time.
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
-         *     - `from`: not after today when `to` is left out.
+         *     - `from`: not after the lot's today when `to` is left out.
          *     - `to`: not before `from`, and at most 92 days from it (both included).
          *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
          *
@@ -1626,7 +1626,7 @@ export interface components {
                 /** @description The last fact of the log the answer reflects; null when none was recorded yet. */
                 position: string | null;
             };
-            /** @description Today's money (UTC day) summed over the lots of this page that have any, per currency (a scoped operator's page holds only their lots). Absent when none of them has. */
+            /** @description Today's money (each lot's local day) summed over the lots of this page that have any, per currency (a scoped operator's page holds only their lots). Absent when none of them has. `day` is the local day they share, or the UTC day when their zones' days differ. */
             money?: {
                 /** @description One entry per currency money moved in, by currency; empty when none moved. */
                 amounts: {
@@ -1750,7 +1750,7 @@ export interface components {
                  * @example 4
                  */
                 maxActivePerCustomer?: number;
-                /** @description The lot's money today (UTC day, issue 38): revenue, refunds and net per currency, failed payments and failed settlement steps. Present only when a payment fact was recorded for the lot today (payments on). */
+                /** @description The lot's money today (its local day in the lot's time zone, issues 38 and 49): revenue, refunds and net per currency, failed payments and failed settlement steps. Present only when a payment fact was recorded for the lot today (payments on). */
                 money?: {
                     /** @description One entry per currency money moved in, by currency; empty when none moved. */
                     amounts: {
@@ -7725,7 +7725,7 @@ export interface operations {
                 from?: string;
                 /** @description Read-your-writes: answer only once the view has applied this position (a command's `position`). */
                 minPosition?: string;
-                /** @description The last day, included (default: today, UTC); not before `from`, at most 92 days from it. */
+                /** @description The last day, included (default: the lot's today, in its time zone); not before `from`, at most 92 days from it. */
                 to?: string;
             };
             header?: {

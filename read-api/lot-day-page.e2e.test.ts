@@ -18,7 +18,14 @@ import { ensureWebBuilt } from "../test-support/web-build.js";
  */
 
 const SHOTS = join(process.cwd(), "test-output", "lot-day");
-const LOT = { parkingLotId: "yeoksam-1", name: "역삼 1주차장", capacity: 2, hourlyRate: 1000 };
+// In Seoul, as the browser: a closure typed on the page is the lot's wall clock (issue 49).
+const LOT = {
+  parkingLotId: "yeoksam-1",
+  name: "역삼 1주차장",
+  capacity: 2,
+  hourlyRate: 1000,
+  timeZone: "Asia/Seoul",
+};
 const MINUTE = 60_000;
 const QUARTER = 15 * MINUTE;
 

@@ -22,7 +22,14 @@ const SHOTS =
   process.env.UPDATE_SCREENSHOTS === "1"
     ? join(process.cwd(), "docs", "screenshots")
     : join(tempDataDir("parking-lot-page-shots-").dir, "screenshots");
-const LOT = { parkingLotId: "seocho-1", name: "서초 1주차장", capacity: 2, hourlyRate: 1200 };
+// In Seoul, as the browser: a closure typed on the page is the lot's wall clock (issue 49).
+const LOT = {
+  parkingLotId: "seocho-1",
+  name: "서초 1주차장",
+  capacity: 2,
+  hourlyRate: 1200,
+  timeZone: "Asia/Seoul",
+};
 const MINUTE = 60_000;
 const QUARTER = 15 * MINUTE;
 
@@ -95,11 +102,16 @@ afterAll(async () => {
 
 /** Signs in and opens the lot once the control center counts `inLot` cars in it. */
 async function openLot(page: Page, inLot = "3") {
-  await page.goto(await signInLink(data.dir, service.url, { role: "operator", sub: "ops-1" }));
-  await page.waitForURL(`${service.url}/control-center`);
+  await openLotIn(page);
   const lotRow = page.locator(`[data-lot="${LOT.parkingLotId}"]`);
   await expect.poll(() => lotRow.locator("[data-in-lot]").getAttribute("data-in-lot")).toBe(inLot);
   await lotRow.getByRole("button", { name: LOT.name }).click();
+}
+
+/** Signs in and waits for the control center. */
+async function openLotIn(page: Page) {
+  await page.goto(await signInLink(data.dir, service.url, { role: "operator", sub: "ops-1" }));
+  await page.waitForURL(`${service.url}/control-center`);
 }
 
 const row = (page: Page, name: string) => page.locator(`[data-reservation="${ids[name]}"]`);
@@ -257,5 +269,88 @@ describe("the lot's page for an operator's day", () => {
     await row(page, "A").scrollIntoViewIfNeeded();
     await shot(page, "lot-page-390");
     await page.close();
+  });
+
+  it("in a browser in Los Angeles, the Seoul lot's page shows Seoul's times with KST and reads a closure in Seoul time (issue 49)", async () => {
+    const la = await launchBrowser({ timezoneId: "America/Los_Angeles", locale: "en-US" });
+    try {
+      const page = await la.context.newPage();
+      expect(await page.evaluate(() => Intl.DateTimeFormat().resolvedOptions().timeZone)).toBe(
+        "America/Los_Angeles",
+      );
+      await openLotIn(page);
+      await page.locator(`[data-lot="${LOT.parkingLotId}"]`).getByRole("button", { name: LOT.name }).click();
+      /** Hours and minutes (and seconds) of an instant on a zone's wall clock. */
+      const wall = (at: string | number, timeZone: string, seconds = false) =>
+        new Intl.DateTimeFormat("en-GB", {
+          timeZone,
+          hourCycle: "h23",
+          hour: "2-digit",
+          minute: "2-digit",
+          ...(seconds ? { second: "2-digit" } : {}),
+        }).format(new Date(at));
+      const zone = page.locator("[data-time-zone]");
+      await expect.poll(() => zone.getAttribute("data-time-zone")).toBe("Asia/Seoul");
+      expect(await zone.innerText()).toContain("Asia/Seoul (KST)");
+
+      // The reservation table: A's window on Seoul's clock.
+      await expect.poll(() => statusOf(page, "A")).toBe("OVERSTAYING");
+      const window = await row(page, "A").locator("td[data-label=Window]").innerText();
+      expect(window).toContain(
+        `${wall(t0 + 4 * MINUTE, "Asia/Seoul")} – ${wall(t0 + 34 * MINUTE, "Asia/Seoul")} KST`,
+      );
+      expect(window).not.toContain(wall(t0 + 4 * MINUTE, "America/Los_Angeles"));
+
+      // The audit trail: each fact's time, to the second, with KST.
+      const facts = page.getByRole("region", { name: "Audit trail" }).locator("[data-fact] time");
+      await expect.poll(() => facts.count()).toBeGreaterThan(0);
+      for (const fact of await facts.all()) {
+        const at = (await fact.getAttribute("datetime")) as string;
+        expect(await fact.innerText()).toMatch(new RegExp(`${wall(at, "Asia/Seoul", true)} KST$`));
+      }
+
+      // The timeline's ticks: every third hour from its first quarter, on Seoul's clock.
+      const firstSlot = (await page
+        .locator(".timeline [data-slot]")
+        .first()
+        .getAttribute("data-slot")) as string;
+      const ticks = await page.locator(".timeline-axis li").allInnerTexts();
+      expect(ticks[0]).toBe(`${wall(firstSlot, "Asia/Seoul")} KST`);
+      expect(ticks.every((t) => / KST$/.test(t))).toBe(true);
+
+      // The as-of slider: the moment chosen, on Seoul's clock.
+      await page.getByRole("slider", { name: "Moment to show the lot as of" }).fill("3");
+      const asOf = page.locator("[data-as-of]");
+      await expect.poll(() => asOf.getAttribute("data-as-of")).toBe(iso(t0 + 3 * MINUTE));
+      expect(await asOf.innerText()).toContain(`${wall(t0 + 3 * MINUTE, "Asia/Seoul", true)} KST`);
+      await page.getByRole("button", { name: "Back to now" }).click();
+
+      // A closure typed in Seoul's wall clock is that instant, not Los Angeles' reading of it.
+      const closures = page.getByRole("form", { name: "Announce a closure" });
+      expect(await closures.locator("[data-input-zone]").first().getAttribute("data-input-zone")).toBe(
+        "Asia/Seoul",
+      );
+      await closures.getByLabel("From").fill(seoul(t0 + 600 * MINUTE));
+      await closures.getByLabel("Until").fill(seoul(t0 + 630 * MINUTE));
+      await closures.getByLabel("Closure reason").fill("점검");
+      await closures.getByRole("button", { name: "Preview closure" }).click();
+      await page
+        .getByRole("region", { name: "Closure preview" })
+        .getByRole("button", { name: "Close the lot" })
+        .click();
+      await page.getByRole("status").filter({ hasText: "Closed" }).waitFor();
+      const lot = await call<{ closures?: { from: string; until: string; reason?: string }[] }>(
+        service.url,
+        "GET",
+        `/parking-lots/${LOT.parkingLotId}`,
+      );
+      expect(lot.body.closures?.find((c) => c.reason === "점검")).toMatchObject({
+        from: iso(t0 + 600 * MINUTE),
+        until: iso(t0 + 630 * MINUTE),
+      });
+      await page.close();
+    } finally {
+      await la.close();
+    }
   });
 });

@@ -159,11 +159,11 @@ export const QUERY_OPERATIONS = [
     tag: "queries",
     summary: "A lot's money per day: revenue, refunds, net and failed payments (operator)",
     description:
-      "Per UTC day of [from, to] (default today) on which a payment fact was recorded (payments on, issue 38), in each currency money moved in: revenue (captured, plus overstays charged off-session), refunds (on the day of the refund) and net, from the amounts the payment facts recorded; and the payments that did not arrive: declined or expired authorizations (`failedPayments`) and settlement steps the provider failed (`failedSteps`). At most 92 days (400 naming `query.to` beyond); `totals` sums the days.",
+      "Per local day of the lot of [from, to] (default the lot's today) on which a payment fact was recorded (payments on, issue 38), in each currency money moved in: revenue (captured, plus overstays charged off-session), refunds (on the day of the refund) and net, from the amounts the payment facts recorded; and the payments that did not arrive: declined or expired authorizations (`failedPayments`) and settlement steps the provider failed (`failedSteps`). At most 92 days (400 naming `query.to` beyond); `totals` sums the days. A day is the lot's (issue 49): from midnight to midnight in its time zone (UTC for a lot without one), so 23 or 25 hours on a daylight-saving change; each fact counts on the local day of its own time.",
     parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
     query: LotMoneyQuery,
     rules: [
-      "`from`: not after today when `to` is left out.",
+      "`from`: not after the lot's today when `to` is left out.",
       "`to`: not before `from`, and at most 92 days from it (both included).",
     ],
     problems: ["parking-lot-not-found", "store-unavailable"],

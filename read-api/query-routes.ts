@@ -358,13 +358,15 @@ function timelineHandler(views: Views, asOf: AsOfViews): Handlers<"getTimeline">
   };
 }
 
-/** A lot's money per UTC day from `from` to `to` (default today), at most MONEY_MAX_DAYS days. */
+/** A lot's money per local day (its zone) from `from` to `to` (default its today), at most MONEY_MAX_DAYS days. */
 function moneyHandler(views: Views): Handlers<"getLotMoney"> {
   return {
     getLotMoney: async (req, res) => {
       const parkingLotId = pathParam(req, "parkingLotId");
       const q = queryOf(req, LotMoneyQuery);
-      const to = q.to ?? today(views.context.now());
+      // Today is the lot's local day (a lot not found is answered 404 below, whatever the dates).
+      const to =
+        q.to ?? (await views.money.lotToday(parkingLotId, views.context.now())) ?? today(views.context.now());
       const from = q.from ?? to;
       const refuse = (field: string, message: string) => {
         throw new ProblemError("validation", `${field.replace("query.", "")} ${message}.`, {

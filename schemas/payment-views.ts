@@ -133,7 +133,9 @@ const moneyFigures = {
 /** One day's figures, described for where it appears (no `$id`: it appears in several answers). */
 export const moneyDay = (description: string) =>
   Type.Object({ day: Day, ...moneyFigures }, { additionalProperties: false, description });
-export const MoneyDay = moneyDay("A lot's money on one UTC day.");
+export const MoneyDay = moneyDay(
+  "A lot's money on one local day of the lot (its time zone; UTC for a lot without one).",
+);
 export type MoneyDay = Static<typeof MoneyDay>;
 
 /** GET /parking-lots/{id}/money: the lot's money per day from `from` to `to`, and over them all. */

@@ -149,13 +149,13 @@ export const TimelineQuery = Type.Object(
 /** The longest range of days GET /parking-lots/{id}/money answers (a quarter). */
 export const MONEY_MAX_DAYS = 92;
 
-/** A lot's money: the days from `from` to `to` (UTC days, both included; default today). */
+/** A lot's money: the days from `from` to `to` (the lot's local days, both included; default its today). */
 export const LotMoneyQuery = Type.Object(
   {
     from: Type.Optional({ ...Day, description: "The first day (default: `to`)." }),
     to: Type.Optional({
       ...Day,
-      description: `The last day, included (default: today, UTC); not before \`from\`, at most ${MONEY_MAX_DAYS} days from it.`,
+      description: `The last day, included (default: the lot's today, in its time zone); not before \`from\`, at most ${MONEY_MAX_DAYS} days from it.`,
     }),
     minPosition: Type.Optional(MinPosition),
   },

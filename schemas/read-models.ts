@@ -355,7 +355,7 @@ export const ControlCenterView = Type.Object(
         ),
         money: Type.Optional(
           moneyDay(
-            "The lot's money today (UTC day, issue 38): revenue, refunds and net per currency, failed payments and failed settlement steps. Present only when a payment fact was recorded for the lot today (payments on).",
+            "The lot's money today (its local day in the lot's time zone, issues 38 and 49): revenue, refunds and net per currency, failed payments and failed settlement steps. Present only when a payment fact was recorded for the lot today (payments on).",
           ),
         ),
         atRisk: Type.Array(
@@ -383,7 +383,7 @@ export const ControlCenterView = Type.Object(
     }),
     money: Type.Optional(
       moneyDay(
-        "Today's money (UTC day) summed over the lots of this page that have any, per currency (a scoped operator's page holds only their lots). Absent when none of them has.",
+        "Today's money (each lot's local day) summed over the lots of this page that have any, per currency (a scoped operator's page holds only their lots). Absent when none of them has. `day` is the local day they share, or the UTC day when their zones' days differ.",
       ),
     ),
     projections: Type.Array(ProjectionStatus),

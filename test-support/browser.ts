@@ -25,9 +25,18 @@ export interface TestBrowser {
   close(): Promise<void>;
 }
 
-/** A headless Chromium with a fresh profile (removed on close), for the page tests and the page bench. */
+/**
+ * A headless Chromium with a fresh profile (removed on close), for the page tests and the page bench:
+ * in Seoul and Korean unless `timezoneId` and `locale` say otherwise (a browser in another zone
+ * than the lot's, issue 49).
+ */
 export async function launchBrowser(
-  options: { viewport?: { width: number; height: number }; ignoreHTTPSErrors?: boolean } = {},
+  options: {
+    viewport?: { width: number; height: number };
+    ignoreHTTPSErrors?: boolean;
+    timezoneId?: string;
+    locale?: string;
+  } = {},
 ): Promise<TestBrowser> {
   const profile = mkdtempSync(join(tmpdir(), "parking-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
@@ -35,8 +44,8 @@ export async function launchBrowser(
     headless: true,
     args: ARGS,
     viewport: options.viewport ?? { width: 1366, height: 900 },
-    locale: "ko-KR",
-    timezoneId: "Asia/Seoul",
+    locale: options.locale ?? "ko-KR",
+    timezoneId: options.timezoneId ?? "Asia/Seoul",
     // A test identity provider's throwaway certificate: trusted by this profile only.
     ...(options.ignoreHTTPSErrors ? { ignoreHTTPSErrors: true } : {}),
   });

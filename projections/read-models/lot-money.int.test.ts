@@ -103,37 +103,39 @@ const HISTORY: DomainEvent[] = [
   },
 ];
 
+/** A quarter-hour document: every counter the facts of its quarter touched. */
+const quarter = (
+  lot: string,
+  at: string,
+  figures: { revenue?: object; refunds?: object; failedPayments: number; failedSteps: number },
+) => ({ _id: moneyId(lot, at), parkingLotId: lot, at: `${at}:00.000Z`, ...figures });
+
 const EXPECTED = [
-  {
-    _id: moneyId("L1", DAY1),
-    parkingLotId: "L1",
-    day: DAY1,
+  quarter("L1", `${DAY1}T10:00`, { failedPayments: 1, failedSteps: 0 }),
+  // A capture at 23:50 and an overstay at 23:51 share the quarter from 23:45.
+  quarter("L1", `${DAY1}T23:45`, {
     revenue: { KRW: 1500 },
     refunds: { KRW: 0 },
-    failedPayments: 1,
+    failedPayments: 0,
     failedSteps: 0,
-  },
-  {
-    _id: moneyId("L1", DAY2),
-    parkingLotId: "L1",
-    day: DAY2,
+  }),
+  quarter("L1", `${DAY2}T00:00`, { failedPayments: 1, failedSteps: 0 }),
+  quarter("L1", `${DAY2}T09:00`, {
     revenue: { KRW: 0 },
     refunds: { KRW: 400 },
-    failedPayments: 1,
-    failedSteps: 1,
-  },
-  {
-    _id: moneyId("L2", DAY2),
-    parkingLotId: "L2",
-    day: DAY2,
+    failedPayments: 0,
+    failedSteps: 0,
+  }),
+  quarter("L1", `${DAY2}T12:00`, { failedPayments: 0, failedSteps: 1 }),
+  quarter("L2", `${DAY2}T08:00`, {
     revenue: { USD: 1250 },
     refunds: { USD: 0 },
     failedPayments: 0,
     failedSteps: 0,
-  },
+  }),
 ];
 
-describe("lot-money projection (spec: facts in, one document per lot per UTC day)", () => {
+describe("lot-money projection (spec: facts in, one document per lot per UTC quarter hour)", () => {
   let outcome: ProjectionOutcome | undefined;
   afterEach(async () => {
     await outcome?.close();
@@ -145,7 +147,7 @@ describe("lot-money projection (spec: facts in, one document per lot per UTC day
     await outcome.expectDocuments({ [LOT_MONEY]: EXPECTED });
   });
 
-  it("keeps a lot's days apart from a lot whose id starts like a day of it (ids range by lot exactly)", async () => {
+  it("keeps a lot's quarters apart from a lot whose id starts like a quarter of it (ids range by lot exactly)", async () => {
     const odd = "L1:x";
     outcome = await spec.given(HISTORY[0] as DomainEvent, {
       type: "PaymentFailed",
@@ -153,9 +155,9 @@ describe("lot-money projection (spec: facts in, one document per lot per UTC day
     });
     const ids = (await outcome.documents(LOT_MONEY)).map((d) => d._id);
     const inRange = ids.filter(
-      (id) => id >= moneyId("L1", "0000-01-01") && id <= moneyId("L1", "9999-12-31"),
+      (id) => id >= moneyId("L1", "0000-01-01T00:00") && id < moneyId("L1", "9999-12-31T00:00"),
     );
-    expect(inRange).toEqual([moneyId("L1", DAY1)]);
+    expect(inRange).toEqual([moneyId("L1", `${DAY1}T23:45`)]);
   });
 });
 

@@ -4,18 +4,24 @@ import { type CollectionOf, defineProjection } from "./projection.js";
 export const LOT_MONEY = "lot_money";
 
 /**
- * A lot's day is the UTC day (lots have no time zone): `YYYY-MM-DD` of an ISO timestamp.
- * Each payment fact counts on the day of its own time (capturedAt, chargedAt, refundedAt, failedAt).
+ * The quarter hour (UTC) a fact counts in: `YYYY-MM-DDTHH:MM` of an ISO timestamp, its minutes
+ * floored to 00, 15, 30 or 45. A lot's local day (issue 49) is a range of quarters: every zone's
+ * offset from UTC in use today is a whole number of quarter hours (Kathmandu +5:45, Chatham
+ * +12:45), so a local midnight always starts a quarter, whatever the lot's zone is or becomes.
  */
-export const dayOf = (timestamp: string): string => new Date(timestamp).toISOString().slice(0, 10);
+export const quarterOf = (timestamp: string | number): string => {
+  const ms = new Date(timestamp).getTime();
+  return new Date(ms - (((ms % 900_000) + 900_000) % 900_000)).toISOString().slice(0, 16);
+};
 
 /**
- * `{parkingLotId}/{day}`: `/` is outside the lot ids' alphabet (schemas/common.ts Identifier), so a
- * lot's days from `from` to `to` are exactly the ids from `moneyId(lot, from)` to `moneyId(lot, to)`.
+ * `{parkingLotId}/{quarter}`: `/` is outside the lot ids' alphabet (schemas/common.ts Identifier),
+ * and quarters sort as text in time order, so a lot's facts from instant a to instant b are exactly
+ * the ids from `moneyId(lot, quarterOf(a))` up to (not including) `moneyId(lot, quarterOf(b))`.
  */
-export const moneyId = (parkingLotId: string, day: string): string => `${parkingLotId}/${day}`;
+export const moneyId = (parkingLotId: string, quarter: string): string => `${parkingLotId}/${quarter}`;
 
-/** What one fact adds to its lot's day. */
+/** What one fact adds to its lot's quarter hour. */
 interface Counted {
   readonly revenue?: { readonly currency: string; readonly amount: number };
   readonly refund?: { readonly currency: string; readonly amount: number };
@@ -24,8 +30,8 @@ interface Counted {
 }
 
 /**
- * One `$inc` of the lot's day document (created by the first fact of the day). Every counter the
- * document has is incremented, by 0 when the fact is not of its kind, so each day document holds
+ * One `$inc` of the lot's quarter-hour document (created by its first fact). Every counter the
+ * document has is incremented, by 0 when the fact is not of its kind, so each document holds
  * all of them: per currency `revenue.{C}` and `refunds.{C}` together, `failedPayments` and
  * `failedSteps` always.
  */
@@ -35,7 +41,7 @@ function countOn(
   at: string,
   counted: Counted,
 ): WriteOp[] {
-  const day = dayOf(at);
+  const quarter = quarterOf(at);
   const money = counted.revenue ?? counted.refund;
   const inc: Record<string, number> = {
     failedPayments: counted.failedPayment ? 1 : 0,
@@ -49,9 +55,9 @@ function countOn(
     {
       op: "update",
       collection: collection(LOT_MONEY),
-      id: moneyId(data.parkingLotId, day),
+      id: moneyId(data.parkingLotId, quarter),
       upsert: true,
-      update: { $setOnInsert: { parkingLotId: data.parkingLotId, day }, $inc: inc },
+      update: { $setOnInsert: { parkingLotId: data.parkingLotId, at: `${quarter}:00.000Z` }, $inc: inc },
     },
   ];
 }
@@ -60,13 +66,16 @@ function countOn(
  * The money of each lot per day (issue 38): revenue (what the provider captured, and what it charged
  * off-session for an overstay), refunds, and the payments that did not arrive (a declined or expired
  * authorization: PaymentFailed; a settlement's step the provider failed: PaymentStepFailed), each
- * counted from the amounts the facts recorded, never recomputed. One document per lot per day, in
- * each currency a fact of the day carried (a lot may change its currency; a refund is in the
- * currency of what it refunds).
+ * counted from the amounts the facts recorded, never recomputed. One document per lot per UTC
+ * quarter hour that had a fact, in each currency a fact of it carried (a lot may change its
+ * currency; a refund is in the currency of what it refunds); the read side sums the quarters of a
+ * lot's local day in the lot's zone (read-api/views/money-view.ts), so a zone set or changed later
+ * reads the same facts on the right days without a rebuild.
  */
 export const lotMoneyProjection = defineProjection({
   name: "lot-money",
-  version: 1,
+  // 2: quarter hours instead of UTC days (issue 49: a lot's days are local).
+  version: 2,
   collections: { [LOT_MONEY]: [] },
   on: {
     PaymentCaptured: ({ event: { data } }, collection) =>

@@ -33,6 +33,12 @@ import { type MoneyQueries, sumMoney, today } from "./money-view.js";
 import type { ReadContext } from "./read-context.js";
 import { ACTIVITY_WINDOW_MS, iso, type Presence, type StoredLot, type StoredTotals, strip } from "./rules.js";
 
+/** The local day the lots' money today shares, or the UTC day when their zones' todays differ. */
+const dayOfAll = (days: readonly { readonly day: string }[], now: number): string => {
+  const distinct = new Set(days.map((d) => d.day));
+  return distinct.size === 1 ? (days[0]?.day ?? today(now)) : today(now);
+};
+
 /** How many lots the totals read at a time. */
 const EVERY_LOT_PAGE = 500;
 
@@ -215,7 +221,7 @@ export class ControlCenterQueries {
     const [presence, totals, money, lotCoupons] = await Promise.all([
       this.presence(ids, now),
       totalsAt(strip<StoredTotals>(totalsDoc) ?? { ...EMPTY_TOTALS }, everyLot),
-      this.money.today(ids, now),
+      this.money.today(lots.items, now),
       this.lotCoupons(ids),
     ]);
     const none = { inLot: 0, expected: 0, overstaying: 0, noShows: 0 };
@@ -235,7 +241,9 @@ export class ControlCenterQueries {
         };
       }),
       nextCursor: lots.nextCursor,
-      ...(money.size > 0 ? { money: { day: today(now), ...sumMoney([...money.values()]) } } : {}),
+      ...(money.size > 0
+        ? { money: { day: dayOfAll([...money.values()], now), ...sumMoney([...money.values()]) } }
+        : {}),
     };
     if (await this.boundariesCover(readAt.projections, readAt.generations)) {
       const closures = [

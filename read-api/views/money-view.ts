@@ -1,7 +1,9 @@
 import type { Document } from "../../document-store/port.js";
 import type { Position } from "../../event-store/position.js";
-import { dayOf, LOT_MONEY, moneyId } from "../../projections/read-models/lot-money.js";
+import { localDay, localDays } from "../../platform/local-time.js";
+import { LOT_MONEY, moneyId, quarterOf } from "../../projections/read-models/lot-money.js";
 import type { LotMoneyView, MoneyDay, MoneyInCurrency } from "../../schemas/payment-views.js";
+import { DEFAULT_TIME_ZONE } from "../../schemas/place.js";
 import type { LotQueries } from "./lot-view.js";
 import type { ReadContext } from "./read-context.js";
 
@@ -11,13 +13,12 @@ type Figures = Omit<MoneyDay, "day">;
 const numbers = (value: unknown): Record<string, number> =>
   value && typeof value === "object" ? (value as Record<string, number>) : {};
 
-/** A stored day of the lot-money read model as the API shows it (currencies in order). */
-export function moneyDayOf(doc: Document): MoneyDay {
+/** A stored quarter hour of the lot-money read model: its figures, currencies in order. */
+function figuresOf(doc: Document): Figures {
   const revenue = numbers(doc.revenue);
   const refunds = numbers(doc.refunds);
   const currencies = [...new Set([...Object.keys(revenue), ...Object.keys(refunds)])].sort();
   return {
-    day: String(doc.day),
     amounts: currencies.map((currency) => {
       const r = revenue[currency] ?? 0;
       const back = refunds[currency] ?? 0;
@@ -25,6 +26,30 @@ export function moneyDayOf(doc: Document): MoneyDay {
     }),
     failedPayments: Number(doc.failedPayments ?? 0),
     failedSteps: Number(doc.failedSteps ?? 0),
+  };
+}
+
+/** Stored quarter hours (in time order) summed per local day of `timeZone`, days in order. */
+export function moneyDaysOf(docs: readonly Document[], timeZone: string): MoneyDay[] {
+  const byDay = new Map<string, Figures[]>();
+  for (const doc of docs) {
+    const day = localDay(Date.parse(String(doc.at)), timeZone);
+    byDay.set(day, [...(byDay.get(day) ?? []), figuresOf(doc)]);
+  }
+  return [...byDay].map(([day, quarters]) => ({ day, ...sumMoney(quarters) }));
+}
+
+/** The lot's zone, as a stored lot keeps it (a lot without one keeps UTC). */
+const zoneOf = (lot: { readonly timeZone?: string | undefined }): string => lot.timeZone ?? DEFAULT_TIME_ZONE;
+
+/** The id range of a lot's quarters over its local days `from` to `to`, and how many quarters it spans. */
+export function quartersOf(parkingLotId: string, from: string, to: string, timeZone: string) {
+  const { start, end } = localDays(from, to, timeZone);
+  return {
+    filter: {
+      _id: { $gte: moneyId(parkingLotId, quarterOf(start)), $lt: moneyId(parkingLotId, quarterOf(end)) },
+    },
+    quarters: Math.ceil((end - start) / 900_000),
   };
 }
 
@@ -51,9 +76,10 @@ export function sumMoney(days: readonly Figures[]): Figures {
 }
 
 /**
- * The money of lots per day (issue 38), read from the lot-money read model: a lot's range of days is
- * one range of ids, and the control center's page reads one id per lot, so the work is bounded by
- * the answer, never by history.
+ * The money of lots per local day (issues 38, 49), read from the lot-money read model: a lot's
+ * local days are one range of ids (its quarter hours from its first local midnight to the one after
+ * its last day), and the control center's page reads one such range per lot, so the work is bounded
+ * by the days asked (at most 100 quarters a day), never by history.
  */
 export class MoneyQueries {
   constructor(
@@ -61,36 +87,54 @@ export class MoneyQueries {
     private readonly lots: LotQueries,
   ) {}
 
-  /** The lot's days from `from` to `to` (both included, at most `maxDays`); null when the lot does not exist. */
+  /** The lot's local today at `now`; null when the lot does not exist. */
+  async lotToday(parkingLotId: string, now: number): Promise<string | null> {
+    const lot = await this.lots.storedLot(parkingLotId);
+    return lot ? localDay(now, zoneOf(lot)) : null;
+  }
+
+  /** The lot's local days from `from` to `to` (both included, at most `maxDays`); null when the lot does not exist. */
   async lotMoney(
     parkingLotId: string,
     range: { readonly from: string; readonly to: string; readonly maxDays: number },
     minPosition: Position | null,
   ): Promise<LotMoneyView | null> {
     await this.ctx.awaitPosition(LOT_MONEY, minPosition);
-    if (!(await this.lots.storedLot(parkingLotId))) return null;
-    const docs = await this.ctx.store.find(
-      await this.ctx.collection(LOT_MONEY),
-      { _id: { $gte: moneyId(parkingLotId, range.from), $lte: moneyId(parkingLotId, range.to) } },
-      { sort: { _id: 1 }, limit: range.maxDays },
-    );
-    const days = docs.map(moneyDayOf);
+    const lot = await this.lots.storedLot(parkingLotId);
+    if (!lot) return null;
+    const timeZone = zoneOf(lot);
+    const { filter, quarters } = quartersOf(parkingLotId, range.from, range.to, timeZone);
+    const docs = await this.ctx.store.find(await this.ctx.collection(LOT_MONEY), filter, {
+      sort: { _id: 1 },
+      limit: Math.min(quarters, range.maxDays * 100),
+    });
+    const days = moneyDaysOf(docs, timeZone);
     return { parkingLotId, from: range.from, to: range.to, days, totals: sumMoney(days) };
   }
 
-  /** Each of `lots`' money on the UTC day of `now`, for the lots that had any payment fact that day. */
-  async today(lots: readonly string[], now: number): Promise<Map<string, MoneyDay>> {
+  /** Each lot's money on its local day of `now`, for the lots that had any payment fact that day. */
+  async today(
+    lots: readonly { readonly parkingLotId: string; readonly timeZone?: string | undefined }[],
+    now: number,
+  ): Promise<Map<string, MoneyDay>> {
     if (lots.length === 0) return new Map();
-    const day = today(now);
-    const docs = await this.ctx.store.find(await this.ctx.collection(LOT_MONEY), {
-      _id: { $in: lots.map((lot) => moneyId(lot, day)) },
-    });
-    return new Map(docs.map((doc) => [String(doc.parkingLotId), moneyDayOf(doc)]));
+    const collection = await this.ctx.collection(LOT_MONEY);
+    const answers = await Promise.all(
+      lots.map(async (lot) => {
+        const timeZone = zoneOf(lot);
+        const day = localDay(now, timeZone);
+        const { filter, quarters } = quartersOf(lot.parkingLotId, day, day, timeZone);
+        const docs = await this.ctx.store.find(collection, filter, { sort: { _id: 1 }, limit: quarters });
+        const [money] = moneyDaysOf(docs, timeZone);
+        return [lot.parkingLotId, money] as const;
+      }),
+    );
+    return new Map(answers.flatMap(([id, money]) => (money ? [[id, money] as [string, MoneyDay]] : [])));
   }
 }
 
-/** Today, UTC, as a day. */
-export const today = (now: number): string => dayOf(new Date(now).toISOString());
+/** Today, UTC, as a day (the control center's sum over lots whose local days differ). */
+export const today = (now: number): string => new Date(now).toISOString().slice(0, 10);
 
 /** The number of days from `from` to `to`, both included (0 when `to` is before `from`). */
 export const daysBetween = (from: string, to: string): number =>

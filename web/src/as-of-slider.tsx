@@ -1,7 +1,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, type ParkingLotDetail } from "./api.js";
-import { count, when } from "./format.js";
+import { count } from "./format.js";
 import { ProblemMessage } from "./forms.js";
+import { useClock } from "./lot-clock.js";
 
 /** How far back the slider reaches: the lot's whole life, up to a week. */
 const REACH_MS = 7 * 24 * 3_600_000;
@@ -37,6 +38,7 @@ export function AsOfSlider(props: {
   const [then, setThen] = useState<ParkingLotDetail | null>(null);
   const [problem, setProblem] = useState<unknown>(null);
   const instant = props.asOf;
+  const { when } = useClock();
 
   useEffect(() => {
     setThen(null);

@@ -1,23 +1,114 @@
+import { instantOfWall, offsetAt } from "../../platform/local-time.js";
 import type { ParkingLotView } from "./api.js";
 
 const numbers = new Intl.NumberFormat(undefined);
 export const count = (n: number | null | undefined): string => (n == null ? "—" : numbers.format(n));
 
-const times = new Intl.DateTimeFormat(undefined, { dateStyle: "short", timeStyle: "medium" });
-export const when = (iso: string | undefined): string => (iso ? times.format(new Date(iso)) : "—");
-
-const minutes = new Intl.DateTimeFormat(undefined, { dateStyle: "short", timeStyle: "short" });
-const day = new Intl.DateTimeFormat(undefined, { dateStyle: "short" });
-/** A range of time, to the minute: its end's date left out when it is the same day. */
-export const range = (from: string, until: string): string => {
-  const a = new Date(from);
-  const b = new Date(until);
-  return day.format(a) === day.format(b)
-    ? `${minutes.format(a)} – ${hours.format(b)}`
-    : `${minutes.format(a)} – ${minutes.format(b)}`;
-};
-
 export const money = (amount: number): string => numbers.format(amount);
+
+/**
+ * The abbreviation people use for a zone at an instant (KST, EDT, CET, IST, AEDT, UTC): the
+ * runtime's short name (CLDR's) in the English locale of a country that has one, else the initials
+ * of its long name ("Korean Standard Time": KST, "Japan Standard Time": JST), else its offset
+ * (GMT+5:45). One answer per zone and offset, kept.
+ */
+const ABBREVIATION_LOCALES = ["en-US", "en-GB", "en-IN", "en-AU", "en-NZ", "en-CA", "en-IE", "en-ZA"];
+const abbreviations = new Map<string, string>();
+const zoneName = (locale: string, timeZone: string, style: "short" | "long", at: number): string =>
+  new Intl.DateTimeFormat(locale, { timeZone, timeZoneName: style })
+    .formatToParts(new Date(at))
+    .find((p) => p.type === "timeZoneName")?.value ?? timeZone;
+export function abbreviationOf(at: number, timeZone: string): string {
+  const key = `${timeZone} ${offsetAt(at, timeZone)}`;
+  let found = abbreviations.get(key);
+  if (found === undefined) {
+    const short = ABBREVIATION_LOCALES.map((l) => zoneName(l, timeZone, "short", at)).find((n) =>
+      /^[A-Z]{2,5}$/.test(n),
+    );
+    const long = zoneName("en-US", timeZone, "long", at);
+    found =
+      short ??
+      (/^(GMT|UTC|Coordinated)/.test(long) || !/ Time$/.test(long)
+        ? zoneName("en-US", timeZone, "short", at)
+        : long
+            .split(/\s+/)
+            .map((w) => w[0])
+            .join("")
+            .toUpperCase());
+    abbreviations.set(key, found);
+  }
+  return found;
+}
+
+/**
+ * A lot's clock (issue 49): every time the page shows of a lot, in the lot's time zone with its
+ * abbreviation, whatever the browser's zone is; and the wall-clock times an operator types (a
+ * closure's from and until) read in that zone.
+ */
+export interface Clock {
+  /** The IANA zone, as the lot keeps it. */
+  readonly zone: string;
+  /** Date and time to the second: `2026. 11. 27. 15:04:05 KST` (the browser's locale, the lot's zone). */
+  when(iso: string | undefined): string;
+  /** A range to the minute, its end's date left out when it is the same local day. */
+  range(from: string, until: string): string;
+  /** Hours and minutes with the abbreviation: `15:00 KST`. */
+  hour(iso: string): string;
+  /** The zone's abbreviation at an instant (now by default). */
+  abbreviation(at?: number): string;
+  /** An instant as a datetime-local input of the lot shows it (`YYYY-MM-DDTHH:MM`, the lot's wall clock). */
+  toInput(at: number): string;
+  /** What a datetime-local input holds, read as the lot's wall clock, as an instant (ms). */
+  fromInput(value: string): number;
+}
+
+const clocks = new Map<string, Clock>();
+/** The clock of a zone (UTC for a lot without one); one per zone. */
+export function clockOf(timeZone = "UTC"): Clock {
+  const kept = clocks.get(timeZone);
+  if (kept) return kept;
+  const format = (options: Intl.DateTimeFormatOptions) =>
+    new Intl.DateTimeFormat(undefined, { ...options, timeZone });
+  const times = format({
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    second: "2-digit",
+    hourCycle: "h23",
+  });
+  const minutes = format({
+    year: "numeric",
+    month: "2-digit",
+    day: "2-digit",
+    hour: "2-digit",
+    minute: "2-digit",
+    hourCycle: "h23",
+  });
+  const hours = format({ hour: "2-digit", minute: "2-digit", hourCycle: "h23" });
+  const day = format({ year: "numeric", month: "2-digit", day: "2-digit" });
+  const abbreviation = (at: number = Date.now()) => abbreviationOf(at, timeZone);
+  const clock: Clock = {
+    zone: timeZone,
+    when: (iso) => (iso ? `${times.format(new Date(iso))} ${abbreviation(Date.parse(iso))}` : "—"),
+    range: (from, until) => {
+      const a = new Date(from);
+      const b = new Date(until);
+      const [x, y] = [abbreviation(a.getTime()), abbreviation(b.getTime())];
+      const start = x === y ? minutes.format(a) : `${minutes.format(a)} ${x}`;
+      return day.format(a) === day.format(b)
+        ? `${start} – ${hours.format(b)} ${y}`
+        : `${start} – ${minutes.format(b)} ${y}`;
+    },
+    hour: (iso) => `${hours.format(new Date(iso))} ${abbreviation(Date.parse(iso))}`,
+    abbreviation,
+    toInput: (at) => new Date(at + offsetAt(at, timeZone)).toISOString().slice(0, 16),
+    fromInput: (value) => instantOfWall(Date.parse(`${value.slice(0, 16)}:00.000Z`), timeZone),
+  };
+  clocks.set(timeZone, clock);
+  return clock;
+}
 
 /** How many digits a currency's minor unit has (KRW 0, USD 2), as the browser's Intl knows it. */
 const minorDigits = (currency: string): number => {
@@ -45,10 +136,6 @@ export const minorAmount = (major: number, currency: string): number =>
   Math.round(major * 10 ** minorDigits(currency));
 /** The smallest step of a currency's major unit (KRW 1, USD 0.01), for a number input. */
 export const majorStep = (currency: string): number => 10 ** -minorDigits(currency);
-
-/** Hours and minutes of an instant, in the browser's time zone (the next hours of a lot). */
-const hours = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
-export const hourOf = (iso: string): string => hours.format(new Date(iso));
 
 /**
  * Share of a lot's spots not free, 0–1, from what the API says is free at this moment

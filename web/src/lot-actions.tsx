@@ -1,21 +1,14 @@
 import { useState } from "preact/hooks";
 import { ApiProblem, api, type NewClosure, type ParkingLotDetail, type ReservationView } from "./api.js";
 import { type ClosurePreview, countsOf, describeClosure, previewClosure } from "./closure-preview.js";
-import { count, money, range, when } from "./format.js";
+import { type Clock, count, money } from "./format.js";
 import { ProblemMessage, useAction } from "./forms.js";
+import { useClock } from "./lot-clock.js";
 
 const QUARTER_MS = 15 * 60_000;
 
-/** An instant as a datetime-local input shows it (the browser's time zone, to the minute). */
-export const toLocalInput = (at: number): string => {
-  const d = new Date(at);
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-};
-const fromLocalInput = (value: string): number => new Date(value).getTime();
-
 /** The window of a reservation in words: its range, or open-ended (and when it must leave). */
-export const windowOf = (r: ReservationView): string =>
+export const windowOf = (r: ReservationView, { range, when }: Clock): string =>
   r.startsAt && r.endsAt
     ? range(r.startsAt, r.endsAt)
     : r.mustLeaveBy
@@ -48,6 +41,7 @@ async function activeReservations(parkingLotId: string): Promise<ReservationView
 }
 
 function PreviewList(props: { readonly title: string; readonly items: readonly ReservationView[] }) {
+  const clock = useClock();
   return (
     <section aria-label={props.title}>
       <h4>
@@ -57,7 +51,7 @@ function PreviewList(props: { readonly title: string; readonly items: readonly R
         <ul>
           {props.items.map((r) => (
             <li key={r.reservationId} data-preview={r.reservationId}>
-              <span class="plate">{r.carNumber}</span> {windowOf(r)}
+              <span class="plate">{r.carNumber}</span> {windowOf(r, clock)}
             </li>
           ))}
         </ul>
@@ -68,6 +62,7 @@ function PreviewList(props: { readonly title: string; readonly items: readonly R
 
 /** The lot's closures in force or ahead: each one's range, reason and the cars in the lot when it began. */
 function ClosureList({ closures }: { readonly closures: ParkingLotDetail["closures"] }) {
+  const { range } = useClock();
   return closures?.length ? (
     <ul class="closure-list">
       {closures.map((c) => (
@@ -92,22 +87,26 @@ interface ClosureDraft {
   readonly reason: string;
 }
 
-/** The closure the draft announces: its range as instants, its reason trimmed. */
-const closureOf = (draft: ClosureDraft): NewClosure => ({
-  from: new Date(fromLocalInput(draft.from)).toISOString(),
-  until: new Date(fromLocalInput(draft.until)).toISOString(),
+/** The closure the draft announces: its range as instants (read on the lot's clock), its reason trimmed. */
+const closureOf = (draft: ClosureDraft, { fromInput }: Clock): NewClosure => ({
+  from: new Date(fromInput(draft.from)).toISOString(),
+  until: new Date(fromInput(draft.until)).toISOString(),
   reason: draft.reason.trim(),
 });
 
-/** A required instant in the browser's time zone, to the minute. */
+/** A required instant on the lot's clock (its time zone, whatever the browser's), to the minute. */
 function LocalTimeField(props: {
   readonly label: string;
   readonly value: string;
   readonly onInput: (value: string) => void;
 }) {
+  const { zone } = useClock();
   return (
     <label>
-      {props.label}
+      {props.label}{" "}
+      <span class="muted" data-input-zone={zone}>
+        ({zone})
+      </span>
       <input
         type="datetime-local"
         value={props.value}
@@ -155,6 +154,7 @@ function ClosurePreviewPanel(props: {
   readonly onConfirm: () => void;
 }) {
   const { preview } = props;
+  const { when } = useClock();
   return (
     <section class="closure-preview" aria-label="Closure preview">
       <p>
@@ -193,9 +193,11 @@ export function Closures(props: {
   readonly onMessage: (message: string) => void;
 }) {
   const { lot } = props;
+  const clock = useClock();
+  const { when } = clock;
   const [draft, setDraft] = useState<ClosureDraft>(() => {
     const start = Math.ceil(props.now / QUARTER_MS) * QUARTER_MS;
-    return { from: toLocalInput(start), until: toLocalInput(start + 2 * 3_600_000), reason: "" };
+    return { from: clock.toInput(start), until: clock.toInput(start + 2 * 3_600_000), reason: "" };
   });
   const [preview, setPreview] = useState<ClosurePreview | null>(null);
   const { busy, problem, setProblem, run } = useAction();
@@ -208,7 +210,7 @@ export function Closures(props: {
   const showPreview = async (event: Event) => {
     event.preventDefault();
     setProblem(null);
-    const range = [fromLocalInput(draft.from), fromLocalInput(draft.until)] as const;
+    const range = [clock.fromInput(draft.from), clock.fromInput(draft.until)] as const;
     if (!(range[1] > range[0])) {
       setProblem(new ApiProblem("The closure is not valid", "Until must be after from.", 0));
       return;
@@ -220,7 +222,7 @@ export function Closures(props: {
 
   const confirm = () =>
     run(async () => {
-      const closed = await api.closeLot(lot.parkingLotId, closureOf(draft));
+      const closed = await api.closeLot(lot.parkingLotId, closureOf(draft, clock));
       const previewed = preview ? countsOf(preview) : { canceledWhenItBegins: 0, carsInLot: 0 };
       setPreview(null);
       setDraft((old) => ({ ...old, reason: "" }));
@@ -258,6 +260,7 @@ export function CapacityForm(props: {
   readonly onMessage: (message: string) => void;
 }) {
   const [capacity, setCapacity] = useState("");
+  const { when } = useClock();
   const { busy, problem, run } = useAction();
 
   const submit = (event: Event) => {

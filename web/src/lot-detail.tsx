@@ -10,9 +10,10 @@ import {
 } from "./api.js";
 import { AsOfSlider } from "./as-of-slider.js";
 import { type FindBy, FindForm, type Status } from "./find-reservations.js";
-import { count, hourOf, taken, tone } from "./format.js";
+import { clockOf, count, taken, tone } from "./format.js";
 import { CancelDialog, ProblemMessage } from "./forms.js";
 import { CapacityForm, Closures, HourlyRate } from "./lot-actions.js";
+import { LotClock, useClock } from "./lot-clock.js";
 import { LotHistory } from "./lot-history.js";
 import { useCoalescedRead, useLotNow, useTimeline } from "./lot-reads.js";
 import { TermsForms } from "./lot-terms.js";
@@ -29,6 +30,7 @@ function NextHours(props: {
   readonly hours: readonly HourFree[];
   readonly closures: ParkingLotDetail["closures"];
 }) {
+  const { hour: hourOf } = useClock();
   return (
     <section class="next-hours" aria-labelledby="next-hours-title">
       <h3 id="next-hours-title">Free in the next hours</h3>
@@ -63,8 +65,12 @@ function NextHours(props: {
 /** The lot's figures now: free (as the service computes it), active, closed until, canceled, its rate. */
 function DetailStats(props: { readonly lot: ParkingLotView; readonly now: ParkingLotDetail | null }) {
   const { lot, now } = props;
+  const { hour: hourOf } = useClock();
   return (
     <p class="detail-stats">
+      <span class="lot-zone" data-time-zone={lot.timeZone}>
+        Times in <b>{lot.timeZone}</b> ({clockOf(lot.timeZone).abbreviation()}), the lot's time zone
+      </span>
       <span data-free-now={now?.freeNow ?? lot.availableSpots}>
         <b>{count(now?.freeNow ?? lot.availableSpots)}</b> of {count(lot.capacity)} free now
       </span>
@@ -189,15 +195,26 @@ function useServiceNow(timeline: TimelineView | null): number {
 
 /**
  * One lot: its reservations newest first (paged), found by customer or plate, each cancelable.
- * `lot` comes from the live stream: when its counts change, the first page is read again.
+ * `lot` comes from the live stream: when its counts change, the first page is read again. Every
+ * time on it is on the lot's clock (its time zone, issue 49), whatever the browser's zone.
  */
-export function LotDetail(props: {
+export function LotDetail(props: LotDetailProps) {
+  return (
+    <LotClock.Provider value={clockOf(props.lot.timeZone)}>
+      <LotDetailBody {...props} />
+    </LotClock.Provider>
+  );
+}
+
+interface LotDetailProps {
   readonly lot: LotRowData;
   /** Changes with every live update. */
   readonly tick: number;
   readonly onClose: () => void;
   readonly onMessage: (message: string) => void;
-}) {
+}
+
+function LotDetailBody(props: LotDetailProps) {
   const { lot } = props;
   const now = useLotNow(lot.parkingLotId, props.tick);
   const [asOf, setAsOf] = useState<string | null>(null);

@@ -1,7 +1,8 @@
 import { useState } from "preact/hooks";
 import { api, type HistoryPage } from "./api.js";
-import { count, when } from "./format.js";
+import { count } from "./format.js";
 import { ProblemMessage } from "./forms.js";
+import { useClock } from "./lot-clock.js";
 import { useCoalescedRead } from "./lot-reads.js";
 
 /** Facts a page of the audit trail shows (the API's bound on a page is larger). */
@@ -13,6 +14,7 @@ export const HISTORY_PAGE_SIZE = 10;
  * The page shown is read again on every live update (the last page grows as facts are recorded).
  */
 export function LotHistory(props: { readonly parkingLotId: string; readonly tick: number }) {
+  const { when } = useClock();
   // The cursors of the pages seen so far: page i starts after cursors[i] (undefined: the first).
   const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
   const [index, setIndex] = useState(0);

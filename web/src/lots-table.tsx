@@ -1,6 +1,6 @@
 import { Component } from "preact";
 import type { ControlCenterView, ParkingLotView } from "./api.js";
-import { count, hourOf, occupancy, tone } from "./format.js";
+import { clockOf, count, occupancy, tone } from "./format.js";
 import { type MoneyDay, moneyAmounts, moneyFailures } from "./payment-words.js";
 
 type Presence = ControlCenterView["parkingLots"][number]["presence"];
@@ -147,7 +147,7 @@ class LotRow extends Component<{ lot: LotRowData; withMoney: boolean; onSelect: 
           {count(lot.availableSpots)}
           {lot.closedUntil ? (
             <span class="badge closed" data-closed-until={lot.closedUntil}>
-              closed until {hourOf(lot.closedUntil)}
+              closed until {clockOf(lot.timeZone).hour(lot.closedUntil)}
             </span>
           ) : null}
         </td>

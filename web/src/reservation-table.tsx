@@ -1,7 +1,8 @@
 import { useState } from "preact/hooks";
 import { api, type ControlCenterView, type ReservationView } from "./api.js";
-import { count, money, when } from "./format.js";
+import { count, money } from "./format.js";
 import { windowOf } from "./lot-actions.js";
+import { useClock } from "./lot-clock.js";
 import { PaymentSummary, RefundForm, refundable } from "./payment.js";
 
 /** The lot's reservations the service found at risk (control center's `atRisk`), soonest first. */
@@ -159,10 +160,12 @@ function ReservationRow(props: {
   readonly onMessage: (message: string) => void;
 }) {
   const { r, risk } = props;
+  const clock = useClock();
+  const { when } = clock;
   return (
     <tr data-reservation={r.reservationId} class={risk ? "at-risk-row" : undefined}>
       <td data-label="Window" title={`Reserved ${when(r.reservedAt)}`}>
-        {windowOf(r)}
+        {windowOf(r, clock)}
       </td>
       <td data-label="Plate" class="plate">
         {r.carNumber}
@@ -221,6 +224,7 @@ export function ReservationTable(props: {
   readonly onProblem: (problem: unknown) => void;
   readonly onMessage: (message: string) => void;
 }) {
+  const { when } = useClock();
   return (
     <div class="table-wrap">
       <table class="reservations">

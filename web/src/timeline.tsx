@@ -1,10 +1,11 @@
 import type { TimelineView } from "./api.js";
-import { count, hourOf, when } from "./format.js";
+import { type Clock, count } from "./format.js";
+import { useClock } from "./lot-clock.js";
 
 type Slot = TimelineView["slots"][number];
 
 /** Quarter hours held at their busiest, closed or overstayed, in words (what the bars show). */
-export function describeTimeline(view: TimelineView): string {
+export function describeTimeline(view: TimelineView, { hour: hourOf }: Clock): string {
   const busiest = view.slots.reduce<Slot | undefined>((a, s) => (!a || s.held > a.held ? s : a), undefined);
   const closed = view.slots.filter((s) => s.closed);
   const overstayed = view.slots.filter((s) => s.overstaying > 0);
@@ -33,6 +34,8 @@ const at = (view: TimelineView, iso: string): number => {
  */
 export function Timeline({ view }: { readonly view: TimelineView }) {
   const hours = view.slots.filter((_, i) => i % 12 === 0);
+  const clock = useClock();
+  const { hour: hourOf, when } = clock;
   return (
     <section class="timeline" aria-labelledby="timeline-title">
       <h3 id="timeline-title">
@@ -44,7 +47,7 @@ export function Timeline({ view }: { readonly view: TimelineView }) {
         <span class="key held" /> spots held (of {count(view.capacity)}) <span class="key closed" /> closed{" "}
         <span class="key overstay" /> car overstaying <span class="key now" /> now
       </p>
-      <div class="timeline-chart" role="img" aria-label={describeTimeline(view)}>
+      <div class="timeline-chart" role="img" aria-label={describeTimeline(view, clock)}>
         {view.slots.map((s) => {
           const share = view.capacity > 0 ? Math.min(1, s.held / view.capacity) : s.held > 0 ? 1 : 0;
           const over = view.capacity > 0 && s.held >= view.capacity;

@@ -1,5 +1,6 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, type NewWebhookEndpoint, type WebhookAttemptPage, type WebhookEndpointView } from "./api.js";
+import { clockOf } from "./format.js";
 import { ProblemMessage, useAction } from "./forms.js";
 
 /**
@@ -137,7 +138,7 @@ function Attempts({ id, page }: { readonly id: string; readonly page: WebhookAtt
       <tbody>
         {page.items.map((a) => (
           <tr key={`${a.webhookId}-${a.attempt}-${a.at}`}>
-            <td>{a.at}</td>
+            <td>{clockOf("UTC").when(a.at)}</td>
             <td>{a.eventType}</td>
             <td>{a.attempt}</td>
             <td>{a.statusCode ?? "-"}</td>
