@@ -77,6 +77,28 @@ export function precompile(...schemas: TSchema[]): void {
 
 /** A date and time without an offset (`2026-11-23T10:00:00`): the usual slip. */
 const LOCAL_DATE_TIME = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?$/;
+/**
+ * A date and time whose offset's `+` became a space (`2026-11-23T10:00:00 09:00`): a query string
+ * decodes an unescaped `+` as a space (application/x-www-form-urlencoded), so it must be `%2B`.
+ */
+const PLUS_AS_SPACE = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}(:\d{2}(\.\d+)?)? \d{2}:\d{2}$/;
+
+/** What a date-time field without a valid offset should say. */
+function dateTimeMessage(data: unknown): string {
+  if (typeof data === "string" && PLUS_AS_SPACE.test(data))
+    return `has a space where its offset's + should be: in a query string write + as %2B (${data.replace(" ", "%2B")})`;
+  return typeof data === "string" && LOCAL_DATE_TIME.test(data)
+    ? "has no offset: add an offset such as +09:00 (or Z for UTC)"
+    : "must be an RFC 3339 date and time with an offset, e.g. 2026-11-23T10:00:00+09:00";
+}
+
+/** A number out of its range, with what the schema says the number is (its unit: "Minutes per step…"). */
+function boundMessage(error: ErrorObject): string {
+  const { limit } = error.params as { limit: number };
+  const bound = error.keyword === "minimum" ? `at least ${limit}` : `at most ${limit}`;
+  const about = error.parentSchema?.description;
+  return `must be ${bound}${typeof about === "string" ? `. ${about}` : ""}`;
+}
 
 function describe(error: ErrorObject): FieldError {
   const base = error.instancePath.replace(/^\//, "").replace(/\//g, ".");
@@ -97,19 +119,18 @@ function describe(error: ErrorObject): FieldError {
         message: `is required with ${property} (both or neither)`,
       };
     }
-    case "minLength":
-      return (error.params as { limit: number }).limit === 1 && error.data === ""
+    case "minLength": {
+      const { limit } = error.params as { limit: number };
+      return limit === 1 && error.data === ""
         ? { field, message: "must not be empty" }
-        : { field, message: error.message ?? "is too short" };
+        : { field, message: `is too short: it needs at least ${limit} characters` };
+    }
+    case "minimum":
+    case "maximum":
+      return { field, message: boundMessage(error) };
     case "format":
       if ((error.params as { format: string }).format === "date-time")
-        return {
-          field,
-          message:
-            typeof error.data === "string" && LOCAL_DATE_TIME.test(error.data)
-              ? "has no offset: add an offset such as +09:00 (or Z for UTC)"
-              : "must be an RFC 3339 date and time with an offset, e.g. 2026-11-23T10:00:00+09:00",
-        };
+        return { field, message: dateTimeMessage(error.data) };
       return { field, message: error.message ?? "is invalid" };
     case "anyOf": {
       // A choice of constants (an enum written as a union of literals): name them.

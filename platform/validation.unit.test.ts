@@ -39,6 +39,30 @@ describe("validation errors a person can act on", () => {
     ]);
   });
 
+  it("hints a person can act on: a + a query string turned into a space, a step's unit, a plate's length", () => {
+    // `?from=2026-11-23T10:00:00+09:00` unescaped reaches the service as a space before 09:00.
+    expect(errorsOf(Body, { from: "2026-11-23T10:00:00 09:00", reason: "x" })).toEqual([
+      {
+        field: "from",
+        message:
+          "has a space where its offset's + should be: in a query string write + as %2B (2026-11-23T10:00:00%2B09:00)",
+      },
+    ]);
+    const Query = Type.Object({
+      step: Type.Optional(Type.Integer({ minimum: 5, maximum: 60, description: "Minutes per step, 5–60" })),
+      carNumber: Type.Optional(Type.String({ minLength: 2 })),
+    });
+    expect(errorsOf(Query, { step: 1 })).toEqual([
+      { field: "step", message: "must be at least 5. Minutes per step, 5–60" },
+    ]);
+    expect(errorsOf(Query, { step: 90 })).toEqual([
+      { field: "step", message: "must be at most 60. Minutes per step, 5–60" },
+    ]);
+    expect(errorsOf(Query, { carNumber: "8" })).toEqual([
+      { field: "carNumber", message: "is too short: it needs at least 2 characters" },
+    ]);
+  });
+
   it("an empty reason gets one error, not two", () => {
     expect(errorsOf(Body, { from: "2026-11-23T10:00:00Z", reason: "" })).toEqual([
       { field: "reason", message: "must not be empty" },

@@ -228,6 +228,47 @@ describe("the control-center page", () => {
     await page.close();
   });
 
+  it("the webhooks panel, compact: an endpoint on one line, its secret rotated and its messages replayed from the page", async () => {
+    const created = await call<{ id: string; secret: string }>(service.url, "POST", "/webhook-endpoints", {
+      url: "https://hooks.example.com/parking",
+      eventTypes: ["reservation.reserved"],
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const booked = await call(service.url, "POST", `/parking-lots/${LOT.parkingLotId}/reservations`, {
+      customerId: "CUST-HOOK",
+      carNumber: "99하9999",
+      amount: 1000,
+    });
+    expect(booked.status).toBe(201);
+    const page = await browser.context.newPage();
+    await page.setViewportSize({ width: 1366, height: 900 });
+    await page.goto(await signInLink(data.dir, service.url, { role: "operator", sub: "ops-1" }));
+    await page.waitForURL(`${service.url}/control-center`);
+    const panel = page.locator(".webhooks-panel");
+    const row = panel.locator(`[data-endpoint="${created.body.id}"]`);
+    await row.waitFor();
+    await panel.scrollIntoViewIfNeeded();
+    await shot(page, "9-webhooks-panel");
+    // Compact: the endpoint's row is one line of buttons, and the register form is folded away.
+    expect((await row.boundingBox())?.height).toBeLessThan(60);
+    expect(await panel.getByRole("form", { name: "Register a webhook endpoint" }).isVisible()).toBe(false);
+
+    // Rotate: the new secret, shown this once, is not the one the endpoint was created with.
+    await row.getByRole("button", { name: "Rotate secret" }).click();
+    const secret = panel.getByRole("status").locator("[data-secret]");
+    await secret.waitFor();
+    expect(await secret.innerText()).toMatch(/^whsec_/);
+    expect(await secret.innerText()).not.toBe(created.body.secret);
+
+    // Replay from the first position: the booking's message is queued again.
+    await row.getByRole("button", { name: "Replay" }).click();
+    const replayed = panel.locator("[data-replayed]");
+    await replayed.waitFor();
+    expect(Number(await replayed.getAttribute("data-replayed"))).toBeGreaterThanOrEqual(1);
+    expect(await replayed.innerText()).toMatch(/messages queued again\.$/);
+    await page.close();
+  });
+
   it("is usable on a phone", async () => {
     const page = await browser.context.newPage();
     await page.setViewportSize({ width: 390, height: 844 });

@@ -105,8 +105,14 @@ describe("a lot's day on the control-center page", () => {
     await expect
       .poll(() => row.locator("[data-overstay-charge]").getAttribute("data-overstay-charge"))
       .toBe("500");
+    // The message names the price: the booking's 1,000 (an hour at 1,000) and the charge on top.
     await expect
-      .poll(() => page.getByRole("status").filter({ hasText: "overstay charge 500" }).count())
+      .poll(() =>
+        page
+          .getByRole("status")
+          .filter({ hasText: "Checked out 12가3456: the stay cost 1,000, plus an overstay charge of 500." })
+          .count(),
+      )
       .toBe(1);
     await shot(page, "3-checked-out-with-charge");
 
@@ -214,6 +220,10 @@ describe("a lot's day on the control-center page", () => {
     // The plate's last digits find it (spaces and hyphens ignored), and only it.
     const find = page.getByRole("form", { name: "Find reservations in this lot" });
     await find.getByLabel("Find by").selectOption("carNumber");
+    // One character is refused, and the page says what the service says: how many it needs.
+    await find.getByRole("textbox", { name: "Plate or part of it" }).fill("8");
+    await find.getByRole("textbox", { name: "Plate or part of it" }).press("Enter");
+    await page.getByText("is too short: it needs at least 2 characters").waitFor();
     await find.getByRole("textbox", { name: "Plate or part of it" }).fill("86 12");
     await find.getByRole("textbox", { name: "Plate or part of it" }).press("Enter");
     await expect.poll(() => page.locator("[data-reservation]").count()).toBe(1);

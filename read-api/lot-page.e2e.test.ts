@@ -18,6 +18,9 @@ import { ensureWebBuilt } from "../test-support/web-build.js";
  * ones docs/api.md shows) only with UPDATE_SCREENSHOTS=1, so a test run leaves the tree as it was.
  */
 
+/** The browser global the timeline's check evaluates in the page (this project compiles without the DOM library). */
+declare const getComputedStyle: (element: unknown) => { backgroundColor: string };
+
 const SHOTS =
   process.env.UPDATE_SCREENSHOTS === "1"
     ? join(process.cwd(), "docs", "screenshots")
@@ -139,6 +142,40 @@ describe("the lot's page for an operator's day", () => {
     );
     expect(api.body.overstay).toEqual({ minutes: 20, chargeSoFar: 410 });
 
+    // The timeline: A, overstaying, is stacked on D's spot, so both show (neither hides the other).
+    const stacked = page.locator(".timeline [data-slot][data-overstaying]").first();
+    await stacked.waitFor();
+    expect(await stacked.getAttribute("data-held")).not.toBe("1");
+    const heightOf = (part: string) =>
+      stacked.locator(`span.${part}`).evaluate((e) => e.getBoundingClientRect().height);
+    expect(await heightOf("held")).toBeGreaterThan(5);
+    expect(await heightOf("overstay")).toBeGreaterThan(5);
+    // Every colour the chart draws has its key in the legend, and "now" a colour of its own.
+    const colours = await page.locator(".timeline").evaluate((timeline) => {
+      const colour = (selector: string) => {
+        const e = timeline.querySelector(selector);
+        return e ? getComputedStyle(e).backgroundColor : null;
+      };
+      return {
+        chart: {
+          held: colour(".slot:not(.full) span.held"),
+          full: colour(".slot.full span.held"),
+          overstay: colour("span.overstay"),
+          now: colour(".now-line"),
+        },
+        legend: {
+          held: colour(".key.held"),
+          full: colour(".key.full"),
+          overstay: colour(".key.overstay"),
+          now: colour(".key.now"),
+        },
+      };
+    });
+    for (const colour of Object.values(colours.chart)) expect(colour).toEqual(expect.any(String));
+    expect(colours.legend).toEqual(colours.chart);
+    const { now: nowColour, ...others } = colours.chart;
+    expect(Object.values(others)).not.toContain(nowColour);
+
     // B is at risk (the control center's atRisk): a visible badge in its row, none in the others.
     const risk = row(page, "B").locator(".badge.at-risk");
     await expect.poll(() => risk.isVisible()).toBe(true);
@@ -249,14 +286,18 @@ describe("the lot's page for an operator's day", () => {
     await page.close();
   });
 
-  it("on a phone (390×844) the lots come before the projection panels", async () => {
+  it("on a laptop and on a phone (390×844) the lots come before the projection panels", async () => {
     const page = await browser.context.newPage();
-    await page.setViewportSize({ width: 390, height: 844 });
-    await page.goto(`${service.url}/control-center`);
     const lots = page.locator("section[aria-labelledby=lots-title]");
     const projections = page.locator(".projections-panel");
-    await lots.waitFor();
     const top = async (l: Locator) => (await l.boundingBox())?.y ?? Number.NaN;
+    await page.setViewportSize({ width: 1366, height: 900 });
+    await page.goto(`${service.url}/control-center`);
+    await lots.waitFor();
+    expect(await top(lots)).toBeLessThan(await top(projections));
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.reload();
+    await lots.waitFor();
     expect(await top(lots)).toBeLessThan(await top(projections));
     expect(await top(lots)).toBeLessThan(await top(page.locator(".charts")));
     await shot(page, "control-center-390");

@@ -95,5 +95,10 @@ describe("finding reservations by a part of the plate", () => {
     const answer = await search("8");
     expect(answer.status).toBe(400);
     expect(JSON.stringify(answer.body.errors)).toContain("carNumber");
+    // Said in words, as the page shows it.
+    expect(answer.body.errors).toContainEqual({
+      field: "query.carNumber",
+      message: "is too short: it needs at least 2 characters",
+    });
   });
 });

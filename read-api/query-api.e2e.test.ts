@@ -745,6 +745,24 @@ describe("query API: bad input and unknown ids get clear problems", () => {
     for (const e of problem.errors ?? []) expect(e.message).toEqual(expect.any(String));
   });
 
+  it("a timeline's hints say what to do: a + in a query time is %2B, step is in minutes", async () => {
+    const plus = expectProblem(
+      await call(base, "GET", "/parking-lots/1/timeline?from=2026-11-23T10:00:00+09:00"),
+      400,
+      "validation",
+    );
+    expect(plus.errors).toContainEqual({
+      field: "query.from",
+      message:
+        "has a space where its offset's + should be: in a query string write + as %2B (2026-11-23T10:00:00%2B09:00)",
+    });
+    const step = expectProblem(await call(base, "GET", "/parking-lots/1/timeline?step=1"), 400, "validation");
+    expect(step.errors).toContainEqual({
+      field: "query.step",
+      message: "must be at least 5. Minutes per step, 5–60 (default 15).",
+    });
+  });
+
   it("a minPosition beyond any representable position is refused, not silently ignored", async () => {
     // 17+ digits pass the schema's pattern but are no safe integer: answering without waiting
     // would claim a position that was never reached.

@@ -102,6 +102,8 @@ const CALLS = {
   ],
   deleteWebhookEndpoint: ["deleteWebhookEndpoint", (api) => api.deleteWebhookEndpoint("we_abc")],
   webhookDeliveries: ["listWebhookDeliveries", (api) => api.webhookDeliveries("we_abc")],
+  rotateWebhookSecret: ["rotateWebhookSecret", (api) => api.rotateWebhookSecret("we_abc")],
+  replayWebhooks: ["replayWebhooks", (api) => api.replayWebhooks("we_abc", "1")],
   changeRate: ["changeRate", (api) => api.changeRate("gangnam-1", 3000)],
   changeCustomerLimit: ["changeCustomerLimit", (api) => api.changeCustomerLimit("gangnam-1", 2)],
 } as const satisfies Record<keyof PageApi, readonly [string, (api: PageApi) => Promise<unknown>]>;

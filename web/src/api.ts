@@ -155,7 +155,10 @@ export function pageApi(test: Pick<ClientOptions, "baseUrl" | "fetch"> = {}) {
   };
 }
 
-/** The webhook endpoints (operators): list, register (its secret shown once), delete, attempts. */
+/**
+ * The webhook endpoints (operators): list, register (its secret shown once), delete, attempts,
+ * rotate the secret (the new one shown once), replay from a log position.
+ */
 const webhookCalls = (client: PageClient) => {
   const path = (endpointId: string) => ({
     path: { endpointId } satisfies PathParameters<"/webhook-endpoints/{endpointId}", "get">,
@@ -166,6 +169,15 @@ const webhookCalls = (client: PageClient) => {
       answer(client.POST("/webhook-endpoints", { body: body satisfies NewWebhookEndpoint })),
     deleteWebhookEndpoint: (endpointId: string) =>
       answer(client.DELETE("/webhook-endpoints/{endpointId}", { params: path(endpointId) })),
+    rotateWebhookSecret: (endpointId: string) =>
+      answer(client.POST("/webhook-endpoints/{endpointId}/rotate-secret", { params: path(endpointId) })),
+    replayWebhooks: (endpointId: string, fromPosition: string) =>
+      answer(
+        client.POST("/webhook-endpoints/{endpointId}/replay", {
+          params: path(endpointId),
+          body: { fromPosition } satisfies Body<"/webhook-endpoints/{endpointId}/replay", "post">,
+        }),
+      ),
     webhookDeliveries: (endpointId: string) =>
       answer(
         client.GET("/webhook-endpoints/{endpointId}/deliveries", {

@@ -347,7 +347,6 @@ function App() {
           <div class="views">
             <Totals view={view} />
             <Charts view={view} samples={samples} names={names} />
-            <Projections view={view} />
             {selectedLot ? (
               <LotDetail lot={selectedLot} tick={tick} onClose={() => select(null)} onMessage={setMessage} />
             ) : (
@@ -361,6 +360,8 @@ function App() {
                 </button>
               </p>
             ) : null}
+            {/* The projections' health is for when something looks stale: after the lots. */}
+            <Projections view={view} />
             <section class="panel register-panel">
               <RegisterLotForm onRegistered={setMessage} />
             </section>

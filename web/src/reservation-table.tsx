@@ -67,9 +67,7 @@ function ReservationActions(props: {
         await api.checkIn(r.parkingLotId, r.reservationId);
         props.onMessage(`Checked in ${r.carNumber}.`);
       } else {
-        const out = await api.checkOut(r.parkingLotId, r.reservationId);
-        const charge = "overstayCharge" in out && out.overstayCharge ? out.overstayCharge : 0;
-        props.onMessage(`Checked out ${r.carNumber}${charge ? `: overstay charge ${money(charge)}` : ""}.`);
+        props.onMessage(checkedOut(r, await api.checkOut(r.parkingLotId, r.reservationId)));
       }
     } catch (error) {
       props.onProblem(error);
@@ -145,6 +143,16 @@ function Overstay({ r }: { readonly r: ReservationView }) {
       {r.overstayCharge ? money(r.overstayCharge) : <span class="muted">—</span>}
     </td>
   );
+}
+
+/**
+ * What a check-out says: the price of the stay (an open-ended stay's, which the check-out answer
+ * fixes, else the booking's agreed price) and the overstay charge the answer adds, if any.
+ */
+function checkedOut(r: ReservationView, out: Awaited<ReturnType<typeof api.checkOut>>): string {
+  const price = "amount" in out && out.amount !== undefined ? out.amount : r.amount;
+  const charge = "overstayCharge" in out && out.overstayCharge ? out.overstayCharge : 0;
+  return `Checked out ${r.carNumber}: the stay cost ${money(price)}${charge ? `, plus an overstay charge of ${money(charge)}` : ""}.`;
 }
 
 /** One reservation's row: its window, plate, customer, status, check-in and -out, amounts, coupon, steps. */

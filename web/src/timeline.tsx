@@ -26,10 +26,17 @@ const at = (view: TimelineView, iso: string): number => {
   return Math.min(100, Math.max(0, ((Date.parse(iso) - from) / span) * 100));
 };
 
+/** Which share of the bar `n` spots fill: of the capacity, a whole bar past it (or on a lot of none). */
+const shareOf =
+  (capacity: number) =>
+  (n: number): number =>
+    capacity > 0 ? Math.min(1, n / capacity) : n > 0 ? 1 : 0;
+const percent = (share: number) => Math.round(share * 1000) / 10;
+
 /**
  * The lot's next 24 hours, a bar per quarter hour: spots held (at its busiest instant) against the
- * capacity, closed quarters shaded, quarters with a car overstaying marked, a line at the
- * service's now. Each bar names its quarter and figures in its title; the whole chart is
+ * capacity, closed quarters shaded, cars overstaying stacked in their own colour on the rest
+ * held, a line at the service's now (each colour in the legend). Each bar names its quarter and figures in its title; the whole chart is
  * summarized for screen readers.
  */
 export function Timeline({ view }: { readonly view: TimelineView }) {
@@ -44,13 +51,18 @@ export function Timeline({ view }: { readonly view: TimelineView }) {
           : "The next 24 hours"}
       </h3>
       <p class="muted timeline-legend">
-        <span class="key held" /> spots held (of {count(view.capacity)}) <span class="key closed" /> closed{" "}
-        <span class="key overstay" /> car overstaying <span class="key now" /> now
+        <span class="key held" /> spots held (of {count(view.capacity)}) <span class="key full" /> every spot
+        held <span class="key overstay" /> cars overstaying (on top of the rest held){" "}
+        <span class="key closed" /> closed <span class="key now" /> now
       </p>
       <div class="timeline-chart" role="img" aria-label={describeTimeline(view, clock)}>
         {view.slots.map((s) => {
-          const share = view.capacity > 0 ? Math.min(1, s.held / view.capacity) : s.held > 0 ? 1 : 0;
+          const share = shareOf(view.capacity);
           const over = view.capacity > 0 && s.held >= view.capacity;
+          // The overstaying cars are stacked on the rest held, each its part of the bar (scaled
+          // down together past the capacity), so neither hides the other.
+          const whole = share(s.held);
+          const rest = s.held > 0 ? (whole * Math.max(0, s.held - s.overstaying)) / s.held : 0;
           return (
             <div
               key={s.from}
@@ -61,7 +73,10 @@ export function Timeline({ view }: { readonly view: TimelineView }) {
               data-overstaying={s.overstaying || undefined}
               title={`${hourOf(s.from)}–${hourOf(s.until)}: ${count(s.held)} of ${count(view.capacity)} held${s.closed ? ", closed" : ""}${s.overstaying ? `, ${count(s.overstaying)} overstaying` : ""}`}
             >
-              <span style={{ height: `${Math.round(share * 100)}%` }} />
+              <span class="held" style={{ height: `${percent(rest)}%` }} />
+              {s.overstaying ? (
+                <span class="overstay" style={{ height: `${percent(whole - rest)}%` }} />
+              ) : null}
             </div>
           );
         })}

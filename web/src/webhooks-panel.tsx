@@ -26,35 +26,55 @@ const OFFERED: Record<NewWebhookEndpoint["eventTypes"][number], true> = {
 };
 const EVENT_TYPES = Object.keys(OFFERED) as (keyof typeof OFFERED)[];
 
+/** What the panel last said: a secret shown this once, or a replay's result. */
+type Said =
+  | { readonly kind: "secret"; readonly id: string; readonly secret: string; readonly previousUntil?: string }
+  | { readonly kind: "replay"; readonly id: string; readonly enqueued: number; readonly next: string | null };
+
 /**
- * The operators' webhooks panel (issue 35): the endpoints, whether each is disabled and why, a
- * form that registers one and shows its signing secret this once, and an endpoint's last attempts.
+ * The operators' webhooks panel (issue 35; compact since issue 49): one line per endpoint, whether
+ * it is disabled and why, its last attempts, a rotated secret or a replay from a log position (the
+ * API's rotate-secret and replay), and a folded form that registers one and shows its secret once.
  */
 export function WebhooksPanel() {
   const [endpoints, setEndpoints] = useState<readonly WebhookEndpointView[] | null>(null);
-  const [secret, setSecret] = useState<{ id: string; secret: string } | null>(null);
+  const [said, setSaid] = useState<Said | null>(null);
   const [shown, setShown] = useState<{ id: string; page: WebhookAttemptPage } | null>(null);
   const { busy, problem, run } = useAction();
-  const reload = () => run(async () => setEndpoints((await api.webhookEndpoints()).items));
-  useEffect(() => void reload(), []);
+  const reload = async () => setEndpoints((await api.webhookEndpoints()).items);
+  useEffect(() => void run(reload), []);
   return (
     <section class="panel webhooks-panel" aria-labelledby="webhooks-title">
       <h2 id="webhooks-title">Webhooks</h2>
       <ProblemMessage problem={problem} />
-      {secret ? (
-        <p class="notice" role="status">
-          Signing secret of {secret.id}, shown this once: <code>{secret.secret}</code>
-        </p>
-      ) : null}
+      {said ? <SaidNotice said={said} /> : null}
       {endpoints?.length ? (
         <EndpointsTable
           endpoints={endpoints}
           busy={busy}
           onDeliveries={(id) => run(async () => setShown({ id, page: await api.webhookDeliveries(id) }))}
+          onRotate={(id) =>
+            run(async () => {
+              const rotated = await api.rotateWebhookSecret(id);
+              setSaid({
+                kind: "secret",
+                id,
+                secret: rotated.secret,
+                previousUntil: rotated.previousSecretExpiresAt,
+              });
+            })
+          }
+          onReplay={(id, fromPosition) =>
+            run(async () => {
+              const replayed = await api.replayWebhooks(id, fromPosition);
+              setSaid({ kind: "replay", id, enqueued: replayed.enqueued, next: replayed.nextFromPosition });
+              await reload();
+            })
+          }
           onDelete={(id) =>
             run(async () => {
               await api.deleteWebhookEndpoint(id);
-              setEndpoints((await api.webhookEndpoints()).items);
+              await reload();
             })
           }
         />
@@ -62,17 +82,38 @@ export function WebhooksPanel() {
         <p class="empty">{endpoints ? "No endpoints." : "Loading…"}</p>
       )}
       {shown ? <Attempts id={shown.id} page={shown.page} /> : null}
-      <NewEndpointForm
-        busy={busy}
-        onCreate={(body) =>
-          run(async () => {
-            const created = await api.createWebhookEndpoint(body);
-            setSecret({ id: created.id, secret: created.secret });
-            setEndpoints((await api.webhookEndpoints()).items);
-          })
-        }
-      />
+      <details class="webhooks-new">
+        <summary>Register an endpoint</summary>
+        <NewEndpointForm
+          busy={busy}
+          onCreate={(body) =>
+            run(async () => {
+              const created = await api.createWebhookEndpoint(body);
+              setSaid({ kind: "secret", id: created.id, secret: created.secret });
+              await reload();
+            })
+          }
+        />
+      </details>
     </section>
+  );
+}
+
+function SaidNotice({ said }: { readonly said: Said }) {
+  if (said.kind === "replay")
+    return (
+      <p class="notice" role="status" data-replayed={said.enqueued}>
+        Replay to {said.id}: {said.enqueued} messages queued again
+        {said.next ? `; replay from position ${said.next} to go on.` : "."}
+      </p>
+    );
+  return (
+    <p class="notice" role="status">
+      Signing secret of {said.id}, shown this once: <code data-secret>{said.secret}</code>
+      {said.previousUntil
+        ? ` (messages are signed with the previous one too until ${said.previousUntil})`
+        : ""}
+    </p>
   );
 }
 
@@ -80,32 +121,43 @@ function EndpointsTable(props: {
   readonly endpoints: readonly WebhookEndpointView[];
   readonly busy: boolean;
   readonly onDeliveries: (id: string) => void;
+  readonly onRotate: (id: string) => void;
+  readonly onReplay: (id: string, fromPosition: string) => void;
   readonly onDelete: (id: string) => void;
 }) {
   return (
-    <table>
+    <table class="webhooks">
       <thead>
         <tr>
-          <th>Endpoint</th>
-          <th>Events</th>
-          <th>State</th>
-          <th>To send</th>
-          <th />
+          <th scope="col">Endpoint</th>
+          <th scope="col">Events</th>
+          <th scope="col">State</th>
+          <th scope="col">To send</th>
+          <th scope="col" />
         </tr>
       </thead>
       <tbody>
         {props.endpoints.map((e) => (
-          <tr key={e.id}>
+          <tr key={e.id} data-endpoint={e.id}>
             <td>
-              <code>{e.url}</code> {e.description}
+              <code>{e.url}</code> <span class="muted">{e.description}</span>
             </td>
-            <td>{e.eventTypes.join(", ")}</td>
+            <td title={e.eventTypes.join(", ")}>{eventsInShort(e.eventTypes)}</td>
             <td>{e.status === "enabled" ? "enabled" : `disabled: ${e.disabledReason ?? ""}`}</td>
-            <td>{e.pending}</td>
-            <td>
+            <td class="num">{e.pending}</td>
+            <td class="webhook-actions">
               <button type="button" class="secondary" onClick={() => props.onDeliveries(e.id)}>
                 Deliveries
-              </button>{" "}
+              </button>
+              <button
+                type="button"
+                class="secondary"
+                disabled={props.busy}
+                onClick={() => props.onRotate(e.id)}
+              >
+                Rotate secret
+              </button>
+              <ReplayForm id={e.id} busy={props.busy} onReplay={props.onReplay} />
               <button
                 type="button"
                 class="secondary"
@@ -119,6 +171,37 @@ function EndpointsTable(props: {
         ))}
       </tbody>
     </table>
+  );
+}
+
+/** The events an endpoint hears, short: all of them, or their names. */
+const eventsInShort = (types: readonly string[]) =>
+  types.length === EVENT_TYPES.length ? "every event" : types.join(", ");
+
+/** Replay an endpoint's messages from a log position (the API's replay; the first position by default). */
+function ReplayForm(props: {
+  readonly id: string;
+  readonly busy: boolean;
+  readonly onReplay: (id: string, fromPosition: string) => void;
+}) {
+  const [from, setFrom] = useState("1");
+  return (
+    <form
+      class="replay"
+      aria-label={`Replay to ${props.id}`}
+      onSubmit={(event) => {
+        event.preventDefault();
+        props.onReplay(props.id, from.trim());
+      }}
+    >
+      <label>
+        from position
+        <input value={from} inputMode="numeric" size={6} onInput={(e) => setFrom(e.currentTarget.value)} />
+      </label>
+      <button type="submit" class="secondary" disabled={props.busy}>
+        Replay
+      </button>
+    </form>
   );
 }
 
