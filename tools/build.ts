@@ -42,7 +42,14 @@ const serverSources = (): string[] =>
 
 const SERVER: Part = {
   name: "server",
-  inputs: at(...serverSources(), "tsconfig.json", "tsconfig.build.json", "package-lock.json"),
+  // This file too: a dist/ built before a change of how it builds (the bundle) is built again.
+  inputs: at(
+    ...serverSources(),
+    "tsconfig.json",
+    "tsconfig.build.json",
+    "package-lock.json",
+    "tools/build.ts",
+  ),
   // tsconfig.build.json compiles incrementally into dist/ and keeps its state here.
   stamp: join(ROOT, "dist", ".tsbuildinfo"),
   build: async () => {
