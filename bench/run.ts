@@ -15,6 +15,7 @@ import { queriesScenario } from "./scenarios/queries.js";
 import { replayScenario } from "./scenarios/replay.js";
 import { reserveScenario } from "./scenarios/reserve.js";
 import type { BenchContext, Scenario, ScenarioResult } from "./scenarios/scenario.js";
+import { startScenario } from "./scenarios/start.js";
 import { tracingScenario } from "./scenarios/tracing.js";
 import { webhooksScenario } from "./scenarios/webhooks.js";
 
@@ -30,6 +31,7 @@ const SCENARIOS: readonly Scenario[] = [
   peersScenario,
   tracingScenario,
   webhooksScenario,
+  startScenario,
 ];
 
 const USAGE = `Usage: npm run bench [-- options]      (npm run bench:quick = --quick)

@@ -25,6 +25,10 @@ export interface SpawnOptions {
   /** Script path relative to the project root. */
   readonly script: string;
   readonly env?: Record<string, string>;
+  /** Run the script with plain node (a built .js), not through tsx. */
+  readonly plainNode?: boolean;
+  /** How often /healthz is asked during the start (50 ms unless said). */
+  readonly pollMs?: number;
 }
 
 export async function spawnNode(options: SpawnOptions): Promise<BenchChild> {
@@ -32,7 +36,8 @@ export async function spawnNode(options: SpawnOptions): Promise<BenchChild> {
   // BENCH_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p": every child's every thread profiled
   // for its whole life (the processors' worker too, which --profile's window does not see).
   const extra = process.env.BENCH_CHILD_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
-  const child = spawn(process.execPath, ["--import", "tsx", ...extra, options.script], {
+  const loader = options.plainNode ? [] : ["--import", "tsx"];
+  const child = spawn(process.execPath, [...loader, ...extra, options.script], {
     cwd: PROJECT_ROOT,
     env: {
       ...process.env,
@@ -85,7 +90,7 @@ export async function spawnNode(options: SpawnOptions): Promise<BenchChild> {
     } catch {
       // not listening yet
     }
-    await sleep(50);
+    await sleep(options.pollMs ?? 50);
   }
   child.kill("SIGKILL");
   throw new Error(`${options.label} did not become healthy in time:\n${output}`);
