@@ -30,7 +30,8 @@ export async function readPayment(eventStore: EventStore, reservationId: string)
 /**
  * Appends what the payment decided, expecting the revision it was decided at: a concurrent change
  * (a webhook and the saga recording the same step) makes it throw WrongExpectedRevisionError, and
- * the caller decides again on what is there now (a repeat then appends nothing).
+ * the caller decides again on what is there now (a repeat then appends nothing). Issue 48: not
+ * called yet (the saga still appends payment facts through the lot); the adapter the wiring is to use.
  */
 export async function appendPayment(
   eventStore: EventStore,

@@ -11,7 +11,7 @@ import {
   type ParkingLotEvent,
   type ParkingLotState,
 } from "../parking-lot/decider.js";
-import { type PaymentEvent, refundableOf } from "../parking-lot/payment-state.js";
+import type { PaymentEvent } from "../parking-lot/payment-state.js";
 import { awaitingPayment } from "../parking-lot/payments.js";
 import {
   type BookingAsk,
@@ -22,9 +22,11 @@ import {
   decideOutcome,
   decideRefund,
   decideSettlement,
-  foldPayment,
+  evolvePaymentAggregate,
+  noPayment,
   PAYMENT_EVENT_TYPES,
   type PaymentDecision,
+  type PaymentState,
   type SettleAsk,
 } from "./payment.js";
 
@@ -69,6 +71,9 @@ interface Run {
   events: ParkingLotEvent[];
   compared: number;
 }
+
+const foldPayment = (events: readonly PaymentEvent[]): PaymentState =>
+  events.reduce(evolvePaymentAggregate, noPayment);
 
 const paymentFactsOf = (events: readonly ParkingLotEvent[], id: string): PaymentEvent[] =>
   events.filter(
@@ -261,8 +266,9 @@ function book(run: Run, terms: PaymentTerms, b: Booking, i: number) {
   for (const amount of b.refunds)
     ends(refundAt, { type: "RefundPayment", ...about, amount, reason: "goodwill", now: iso(refundAt) });
   // At the ledger's edge: one more than what may still be refunded, then exactly that.
-  const record = run.state.kind === "registered" ? run.state.payments.get(id) : undefined;
-  const most = record ? refundableOf(record) : 0;
+  const money = foldPayment(paymentFactsOf(run.events, id));
+  const underWay = money.kind === "open" ? money.refundsOutstanding.reduce((sum, n) => sum + n, 0) : 0;
+  const most = money.kind === "open" ? Math.max(0, money.captured - money.refunded - underWay) : 0;
   for (const amount of [most + 1, most])
     if (amount > 0)
       ends(refundAt, { type: "RefundPayment", ...about, amount, reason: "edge", now: iso(refundAt) });

@@ -179,9 +179,6 @@ export function evolvePaymentAggregate(state: PaymentState, event: PaymentEvent)
   }
 }
 
-export const foldPayment = (events: readonly PaymentEvent[], from: PaymentState = noPayment): PaymentState =>
-  events.reduce(evolvePaymentAggregate, from);
-
 /** What the lot says of the booking (read from its state by the caller: the lot decides these). */
 export interface BookingAsk {
   /** Whether the booking is PENDING_PAYMENT: only then may an intent be recorded or authorized. */
