@@ -3,7 +3,6 @@ import { PaymentTerms } from "../../schemas/common.js";
 import type { EventOfType } from "../../schemas/events.js";
 import type { PAYMENT_EVENTS } from "../../schemas/payment-events.js";
 import type { PaymentFact } from "./payment-ledger.js";
-import { refundable } from "./payment-policy.js";
 
 /**
  * What the lot knows of each paid booking's money (issue 38), folded from the payment facts: plain
@@ -231,13 +230,6 @@ export function evolvePayment(record: PaymentRecord, event: PaymentEvent): Payme
     }
   }
 }
-
-/** What may still be refunded: captured on the authorized intent, less refunded and refunds under way. */
-export const refundableOf = (record: PaymentRecord): number =>
-  refundable(
-    record.captured,
-    record.refunded + record.refundsOutstanding.reduce((sum, amount) => sum + amount, 0),
-  );
 
 /** A booking's payment as the reservation view shows it (issue 38). */
 export interface PaymentView {

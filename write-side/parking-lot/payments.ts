@@ -1,4 +1,3 @@
-import { chargeMinimum } from "../../schemas/charge-minimums.js";
 import type {
   AuthorizePayment,
   ExpirePaymentHold,
@@ -8,17 +7,21 @@ import type {
   RecordPaymentOutcome,
   RefundPayment,
 } from "../../schemas/commands.js";
-import type { EventOfType } from "../../schemas/events.js";
-import { refundableUntil } from "./payment-ends.js";
 import {
-  cancelSettlement,
-  checkOutSettlement,
-  noShowSettlement,
-  refundable,
-  type Settlement,
-  withinMinimum,
-} from "./payment-policy.js";
-import { type PaymentRecord, refundableOf, stepKey } from "./payment-state.js";
+  type BookingAsk,
+  decideAuthorization,
+  decideFailure,
+  decideIntent,
+  decideIntentReleased,
+  decideOutcome,
+  decideRefund,
+  decideSettlement,
+  noPayment,
+  type PaymentDecision,
+  type PaymentState,
+  type SettleAsk,
+} from "../payment/payment.js";
+import type { PaymentRecord } from "./payment-state.js";
 import { accept, ms, reject, windowOf } from "./rules.js";
 import type { Decision, ParkingLotEvent, ParkingLotState, RegisteredLot } from "./state.js";
 
@@ -29,6 +32,8 @@ import type { Decision, ParkingLotEvent, ParkingLotState, RegisteredLot } from "
  * cancels it (`payment-expired`): the compensation. When a paid booking ends (check-out, cancel,
  * closure, no-show), the settlement is decided in the same append with payment-policy.ts; each step
  * the provider then takes is recorded once; an operator's refund never exceeds what was captured.
+ * Issue 48: every payment fact is decided by the payment aggregate (write-side/payment/payment.ts);
+ * this file only tells it what the lot knows of the booking.
  */
 
 /** What the command context tells the decider about payments (the lot handler passes it from config). */
@@ -42,58 +47,63 @@ export interface DecideContext {
   readonly payments?: PaymentsContext;
 }
 
-type Settled = EventOfType<"PaymentSettlementDecided">["data"]["because"];
-
-/** The booking's payment, if it was authorized and its settlement is still to be decided. */
-const unsettled = (lot: RegisteredLot, reservationId: string): PaymentRecord | undefined => {
-  const payment = lot.payments.get(reservationId);
-  return payment?.state === "authorized" && !payment.settled && payment.intentId !== undefined
-    ? payment
-    : undefined;
-};
-
-function settlementDecided(
-  lot: RegisteredLot,
-  reservationId: string,
-  payment: PaymentRecord,
-  because: Settled,
-  decided: Settlement & { readonly refund?: number; readonly reason?: string },
-  decidedAt: string,
-): ParkingLotEvent {
-  // Issue 47: what is below the provider's smallest charge is waived, never sent to fail.
-  const { waived, ...chargeable } = withinMinimum(decided, chargeMinimum(payment.currency));
-  const settlement = { ...decided, ...chargeable };
+/**
+ * Issue 48: the booking's payment as the payment aggregate (write-side/payment/) sees it, from the
+ * record the lot still keeps: the aggregate decides every payment fact, the lot only what concerns
+ * the booking (its hold, its status, the cancel of a failed payment).
+ */
+function aggregateOf(lot: RegisteredLot, reservationId: string): PaymentState {
+  const record = lot.payments.get(reservationId);
+  if (!record) return noPayment;
   return {
-    type: "PaymentSettlementDecided",
-    data: {
-      reservationId,
-      parkingLotId: lot.parkingLotId,
-      intentId: payment.intentId ?? "",
-      currency: payment.currency,
-      capture: settlement.capture,
-      release: settlement.release,
-      offSession: settlement.offSession,
-      refund: settlement.refund ?? 0,
-      because,
-      ...(settlement.reason !== undefined ? { reason: settlement.reason } : {}),
-      ...(waived > 0 ? { waived } : {}),
-      decidedAt,
-    },
+    kind: "open",
+    parkingLotId: lot.parkingLotId,
+    reservationId,
+    status: record.state,
+    ...(record.intentId !== undefined ? { intentId: record.intentId } : {}),
+    currency: record.currency,
+    authorized: record.authorized,
+    captured: record.captured,
+    refunded: record.refunded,
+    refundsOutstanding: record.refundsOutstanding,
+    settled: record.settled,
+    ...(record.endedAt !== undefined ? { endedAt: record.endedAt } : {}),
+    steps: record.steps,
+    releasedIntents: record.releasedIntents ?? [],
+    facts: record.facts,
   };
 }
 
+/** What the lot tells the payment aggregate of the booking. */
+const askOf = (lot: RegisteredLot, reservationId: string): BookingAsk => {
+  const record = lot.payments.get(reservationId);
+  return {
+    awaiting: pendingOf(lot, reservationId) !== undefined,
+    amount: record?.amount ?? 0,
+    currency: record?.currency ?? "",
+  };
+};
+
+const asLot = (decision: PaymentDecision): Decision =>
+  decision.ok ? accept(...decision.events) : reject(decision.rejection);
+
+const settled = (
+  lot: RegisteredLot,
+  reservationId: string,
+  ask: SettleAsk,
+  at: string,
+): ParkingLotEvent[] => {
+  const decision = decideSettlement(aggregateOf(lot, reservationId), ask, at);
+  return decision.ok ? [...decision.events] : [];
+};
+
 /** A check-out of a paid booking: the stay's price and overstay charge, out of its authorization. */
-export function settleCheckOut(
+export const settleCheckOut = (
   lot: RegisteredLot,
   reservationId: string,
   owed: { readonly price: number; readonly overstayCharge: number },
   at: string,
-): ParkingLotEvent[] {
-  const payment = unsettled(lot, reservationId);
-  if (!payment) return [];
-  const settlement = checkOutSettlement(payment.authorized, owed.price, owed.overstayCharge);
-  return [settlementDecided(lot, reservationId, payment, "check-out", settlement, at)];
-}
+): ParkingLotEvent[] => settled(lot, reservationId, { because: "check-out", ...owed }, at);
 
 /** A cancel of a paid booking: a customer's by the booking's cancellation policy, anyone else's free. */
 export function settleCancel(
@@ -102,27 +112,20 @@ export function settleCancel(
   by: "customer" | "operator" | "closure",
   at: string,
 ): ParkingLotEvent[] {
-  const payment = unsettled(lot, reservationId);
-  if (!payment) return [];
+  const terms = lot.payments.get(reservationId)?.terms;
+  if (!terms) return [];
   const startsAt = lot.reservations.get(reservationId)?.startsAt;
-  const settlement = cancelSettlement(payment.terms, payment.authorized, {
-    by: by === "customer" ? "customer" : "operator",
-    at: ms(at),
-    ...(startsAt !== undefined ? { startsAt: ms(startsAt) } : {}),
-  });
   const because = by === "customer" ? "customer-cancel" : by === "operator" ? "operator-cancel" : "closure";
-  return [settlementDecided(lot, reservationId, payment, because, settlement, at)];
+  return settled(lot, reservationId, { because, terms, ...(startsAt !== undefined ? { startsAt } : {}) }, at);
 }
 
 /** A no-show of a paid booking: the lot's no-show fee, at most what was authorized. */
 export function settleNoShow(lot: RegisteredLot, reservationId: string, at: string): ParkingLotEvent[] {
-  const payment = unsettled(lot, reservationId);
-  if (!payment) return [];
-  const settlement = noShowSettlement(payment.terms, payment.authorized);
-  return [settlementDecided(lot, reservationId, payment, "no-show", settlement, at)];
+  const terms = lot.payments.get(reservationId)?.terms;
+  return terms ? settled(lot, reservationId, { because: "no-show", terms }, at) : [];
 }
 
-/** The booking's payment failed: the fact, and the cancel that frees its spot (the compensation). */
+/** The booking's payment failed: the fact (the payment's), and the cancel that frees its spot (the lot's). */
 function paymentFailed(
   lot: RegisteredLot,
   reservationId: string,
@@ -133,33 +136,25 @@ function paymentFailed(
     readonly message?: string;
   },
   at: string,
-): ParkingLotEvent[] {
+): Decision {
+  const fact = decideFailure(
+    aggregateOf(lot, reservationId),
+    { reservationId, parkingLotId: lot.parkingLotId, ...failure },
+    at,
+  );
+  if (!fact.ok) return reject(fact.rejection);
   const record = lot.reservations.get(reservationId);
-  return [
-    {
-      type: "PaymentFailed",
-      data: {
-        reservationId,
-        parkingLotId: lot.parkingLotId,
-        ...(failure.intentId !== undefined ? { intentId: failure.intentId } : {}),
-        reason: failure.reason,
-        ...(failure.code !== undefined ? { code: failure.code } : {}),
-        ...(failure.message !== undefined ? { message: failure.message } : {}),
-        failedAt: at,
-      },
+  return accept(...fact.events, {
+    type: "ReservationCanceled",
+    data: {
+      reservationId,
+      parkingLotId: lot.parkingLotId,
+      customerId: record?.customerId ?? "",
+      reason: failure.reason === "declined" ? "payment-failed" : "payment-expired",
+      canceledAt: at,
+      ...windowOf(record),
     },
-    {
-      type: "ReservationCanceled",
-      data: {
-        reservationId,
-        parkingLotId: lot.parkingLotId,
-        customerId: record?.customerId ?? "",
-        reason: failure.reason === "declined" ? "payment-failed" : "payment-expired",
-        canceledAt: at,
-        ...windowOf(record),
-      },
-    },
-  ];
+  });
 }
 
 const pendingOf = (lot: RegisteredLot, reservationId: string): PaymentRecord | undefined => {
@@ -197,33 +192,23 @@ export function unpaidIntentOf(state: ParkingLotState, reservationId: string): s
 
 export function authorizePayment(command: AuthorizePayment, state: ParkingLotState): Decision {
   if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
-  const { parkingLotId, reservationId, intentId, amount, currency } = command;
-  const payment = state.payments.get(reservationId);
-  if (!payment && !state.reservations.has(reservationId))
+  const { parkingLotId, reservationId } = command;
+  if (!state.payments.has(reservationId) && !state.reservations.has(reservationId))
     return reject({ code: "ReservationNotFound", parkingLotId, reservationId });
-  if (payment?.state === "authorized" && payment.intentId === intentId) return accept(); // recorded already
   const record = state.reservations.get(reservationId);
-  if (!payment || !record || !pendingOf(state, reservationId))
-    return reject({ code: "PaymentNotPending", parkingLotId, reservationId });
-  const reason = mismatchOf(payment, { intentId, amount, currency });
-  if (reason) return reject({ code: "PaymentMismatch", parkingLotId, reservationId, reason });
-  return accept({
-    type: "PaymentAuthorized",
-    data: {
-      reservationId,
-      parkingLotId,
-      intentId,
-      amount,
-      currency,
-      authorizedAt: command.now,
-      // The booking it makes RESERVED (issue 47: what integrators hear now).
-      customerId: record.customerId,
-      booking: {
-        amount: record.amount,
-        ...(record.startsAt ? { startsAt: record.startsAt, endsAt: record.endsAt } : {}),
-      },
-    },
-  });
+  // The booking it makes RESERVED (issue 47: what integrators hear now).
+  const booking = record
+    ? {
+        customerId: record.customerId,
+        booking: {
+          amount: record.amount,
+          ...(record.startsAt ? { startsAt: record.startsAt, endsAt: record.endsAt } : {}),
+        },
+      }
+    : {};
+  return asLot(
+    decideAuthorization(aggregateOf(state, reservationId), command, askOf(state, reservationId), booking),
+  );
 }
 
 export function failPayment(command: FailPayment, state: ParkingLotState): Decision {
@@ -231,18 +216,14 @@ export function failPayment(command: FailPayment, state: ParkingLotState): Decis
   const { parkingLotId, reservationId } = command;
   if (!state.payments.has(reservationId) && !state.reservations.has(reservationId))
     return reject({ code: "ReservationNotFound", parkingLotId, reservationId });
-  const pending = pendingOf(state, reservationId);
-  if (!pending) return accept(); // authorized, failed or canceled already
-  // Issue 47: a decline of another intent than the booking's says nothing of the booking.
-  if (command.intentId !== undefined && mismatchOf(pending, { intentId: command.intentId }))
-    return reject({ code: "PaymentMismatch", parkingLotId, reservationId, reason: "intent" });
+  if (!pendingOf(state, reservationId)) return accept(); // authorized, failed or canceled already
   const failure = {
     reason: "declined" as const,
     ...(command.intentId !== undefined ? { intentId: command.intentId } : {}),
     ...(command.code !== undefined ? { code: command.code } : {}),
     ...(command.message !== undefined ? { message: command.message } : {}),
   };
-  return accept(...paymentFailed(state, reservationId, failure, command.now));
+  return paymentFailed(state, reservationId, failure, command.now);
 }
 
 export function expirePaymentHold(command: ExpirePaymentHold, state: ParkingLotState): Decision {
@@ -256,41 +237,16 @@ export function expirePaymentHold(command: ExpirePaymentHold, state: ParkingLotS
     reason: "expired" as const,
     ...(payment.intentId !== undefined ? { intentId: payment.intentId } : {}),
   };
-  return accept(...paymentFailed(state, reservationId, failure, command.now));
-}
-
-/**
- * Issue 47: whether a provider's word fits the pending booking: its intent is the one the booking
- * recorded, it holds at least the booking's amount, in the lot's currency.
- */
-function mismatchOf(
-  payment: PaymentRecord,
-  word: { readonly intentId?: string; readonly amount?: number; readonly currency?: string },
-): "intent" | "amount" | "currency" | undefined {
-  // A booking made before issue 47 recorded no intent: the first authorization's intent counts.
-  if (word.intentId !== undefined && payment.intentId !== undefined && payment.intentId !== word.intentId)
-    return "intent";
-  if (word.currency !== undefined && word.currency !== payment.currency) return "currency";
-  if (word.amount !== undefined && word.amount < payment.amount) return "amount";
-  return undefined;
+  return paymentFailed(state, reservationId, failure, command.now);
 }
 
 /** Issue 47: the intent the payments process manager created for a pending booking, recorded once. */
 export function recordPaymentIntent(command: RecordPaymentIntent, state: ParkingLotState): Decision {
   if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
-  const { parkingLotId, reservationId, intentId, amount, currency } = command;
-  const payment = state.payments.get(reservationId);
-  if (!payment && !state.reservations.has(reservationId))
+  const { parkingLotId, reservationId } = command;
+  if (!state.payments.has(reservationId) && !state.reservations.has(reservationId))
     return reject({ code: "ReservationNotFound", parkingLotId, reservationId });
-  if (payment?.intentId === intentId) return accept(); // recorded already
-  if (!payment || !pendingOf(state, reservationId))
-    return reject({ code: "PaymentNotPending", parkingLotId, reservationId });
-  const reason = payment.intentId !== undefined ? "intent" : mismatchOf(payment, { amount, currency });
-  if (reason) return reject({ code: "PaymentMismatch", parkingLotId, reservationId, reason });
-  return accept({
-    type: "PaymentIntentCreated",
-    data: { reservationId, parkingLotId, intentId, amount, currency, createdAt: command.now },
-  });
+  return asLot(decideIntent(aggregateOf(state, reservationId), command, askOf(state, reservationId)));
 }
 
 /**
@@ -299,92 +255,27 @@ export function recordPaymentIntent(command: RecordPaymentIntent, state: Parking
  */
 export function recordIntentReleased(command: RecordIntentReleased, state: ParkingLotState): Decision {
   if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
-  const { parkingLotId, reservationId, intentId, amount, because } = command;
-  if (state.payments.get(reservationId)?.releasedIntents?.includes(intentId)) return accept();
-  return accept({
-    type: "PaymentIntentReleased",
-    data: { reservationId, parkingLotId, intentId, amount, because, releasedAt: command.now },
-  });
+  return asLot(decideIntentReleased(aggregateOf(state, command.reservationId), command));
 }
 
 /** What the provider did with one step of a settlement, recorded once per (settlement, step). */
 export function recordPaymentOutcome(command: RecordPaymentOutcome, state: ParkingLotState): Decision {
   if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
-  const { parkingLotId, reservationId, settlementId, step, outcome, now } = command;
-  const payment = state.payments.get(reservationId);
+  const { reservationId } = command;
   // A paid booking's record goes only once every step decided is recorded: this one was.
-  if (!payment && state.reservations.get(reservationId)?.paid) return accept();
-  if (payment?.state !== "authorized") return reject({ code: "NotPaid", parkingLotId, reservationId });
-  if (payment.steps.includes(stepKey(settlementId, step))) return accept(); // recorded already
-  const ids = { reservationId, parkingLotId };
-  if (!outcome.ok)
-    return accept({
-      type: "PaymentStepFailed",
-      data: { ...ids, settlementId, step, code: outcome.code, message: outcome.message, failedAt: now },
-    });
-  const { intentId, amount } = outcome;
-  const { currency } = payment;
-  switch (step) {
-    case "capture":
-      return accept({
-        type: "PaymentCaptured",
-        data: { ...ids, intentId, amount, currency, settlementId, capturedAt: now },
-      });
-    case "release":
-      return accept({
-        type: "PaymentReleased",
-        data: { ...ids, intentId, amount, settlementId, releasedAt: now },
-      });
-    case "overstay":
-      return accept({
-        type: "OverstayCharged",
-        data: { ...ids, intentId, amount, currency, settlementId, chargedAt: now },
-      });
-    case "refund": {
-      // The ledger's rule: never more refunded than captured (what is under way is this refund's own).
-      const beyond = refundBeyond(refundable(payment.captured, payment.refunded), amount, ids);
-      if (beyond) return beyond;
-      const refundId = outcome.refundId ?? settlementId;
-      return accept({
-        type: "PaymentRefunded",
-        data: { ...ids, intentId, refundId, amount, currency, settlementId, refundedAt: now },
-      });
-    }
-  }
-}
-
-/** A refund of more than `most` is refused, naming what may still be refunded. */
-function refundBeyond(
-  most: number,
-  asked: number,
-  ids: { readonly parkingLotId: string; readonly reservationId: string },
-): Decision | undefined {
-  if (asked <= most) return undefined;
-  return reject({ code: "RefundExceedsCaptured", ...ids, refundable: most, asked });
+  if (!state.payments.has(reservationId) && state.reservations.get(reservationId)?.paid) return accept();
+  return asLot(decideOutcome(aggregateOf(state, reservationId), command));
 }
 
 /** An operator refunds part or all of what the booking's payment captured. */
 export function refundPayment(command: RefundPayment, state: ParkingLotState): Decision {
   if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
-  const { parkingLotId, reservationId, amount, reason } = command;
+  const { parkingLotId, reservationId } = command;
   const payment = state.payments.get(reservationId);
   if (!payment && !state.reservations.has(reservationId))
     return reject({ code: "ReservationNotFound", parkingLotId, reservationId });
   // Its record gone (payment-ends.ts), a paid booking's refund window has passed.
   if (!payment && state.reservations.get(reservationId)?.paid)
     return reject({ code: "RefundWindowPassed", parkingLotId, reservationId });
-  if (payment?.state !== "authorized" || payment.captured === 0)
-    return reject({ code: "NotPaid", parkingLotId, reservationId });
-  const until = refundableUntil(payment);
-  if (until !== undefined && until <= ms(command.now))
-    return reject({
-      code: "RefundWindowPassed",
-      parkingLotId,
-      reservationId,
-      refundableUntil: new Date(until).toISOString(),
-    });
-  const beyond = refundBeyond(refundableOf(payment), amount, { parkingLotId, reservationId });
-  if (beyond) return beyond;
-  const refund = { capture: 0, release: 0, offSession: 0, refund: amount, reason };
-  return accept(settlementDecided(state, reservationId, payment, "refund", refund, command.now));
+  return asLot(decideRefund(aggregateOf(state, reservationId), command));
 }

@@ -1,0 +1,416 @@
+import { chargeMinimum } from "../../schemas/charge-minimums.js";
+import type {
+  AuthorizePayment,
+  RecordIntentReleased,
+  RecordPaymentIntent,
+  RecordPaymentOutcome,
+  RefundPayment,
+} from "../../schemas/commands.js";
+import type { PaymentTerms } from "../../schemas/common.js";
+import type { EventOfType } from "../../schemas/events.js";
+import type { PaymentFact } from "../parking-lot/payment-ledger.js";
+import {
+  cancelSettlement,
+  checkOutSettlement,
+  noShowSettlement,
+  REFUND_WINDOW_MS,
+  refundable,
+  type Settlement,
+  withinMinimum,
+} from "../parking-lot/payment-policy.js";
+import type { PaymentEvent, PaymentStep } from "../parking-lot/payment-state.js";
+import type { Rejection } from "../parking-lot/state.js";
+
+/**
+ * A reservation's payment as its own aggregate (issue 48, item 1): a pure decider over the stream
+ * `payment-{reservationId}`, like a coupon's. Reservation ids are unique across lots (a keyed id is
+ * an HMAC over lot, customer and key; an unkeyed one a fresh UUIDv7: write-side/reservation-ids.ts),
+ * so the stream needs no lot in its name; every fact still carries `parkingLotId`.
+ *
+ * Its invariants are the ledger's: one intent counts (the one recorded first), an authorization
+ * must fit the booking (its intent, amount and currency), nothing is captured or refunded beyond
+ * what was authorized or captured, each settlement step is recorded once. The refund window is its
+ * own rule: the stream knows when the money ended (a settlement decided, a failure), so a refund
+ * asked REFUND_WINDOW_MS later is refused without any sweep. What only the lot knows (whether the
+ * booking still waits for its payment, what it asked, its terms and window) comes in the command's
+ * `booking` argument, read from the lot's state by the caller.
+ */
+
+export const paymentStream = (reservationId: string): string => `payment-${reservationId}`;
+
+export const PAYMENT_EVENT_TYPES: ReadonlySet<string> = new Set<PaymentEvent["type"]>([
+  "PaymentIntentCreated",
+  "PaymentIntentReleased",
+  "PaymentAuthorized",
+  "PaymentFailed",
+  "PaymentSettlementDecided",
+  "PaymentCaptured",
+  "PaymentReleased",
+  "PaymentRefunded",
+  "OverstayCharged",
+  "PaymentStepFailed",
+]);
+
+export interface OpenPayment {
+  readonly kind: "open";
+  readonly parkingLotId: string;
+  readonly reservationId: string;
+  readonly status: "pending" | "authorized" | "failed";
+  /** The intent that counts: the one recorded first (or, before issue 47, the one authorized). */
+  readonly intentId?: string;
+  readonly currency?: string;
+  readonly authorized: number;
+  readonly captured: number;
+  readonly refunded: number;
+  /** Refunds decided and not yet recorded (refunded or failed), oldest first. */
+  readonly refundsOutstanding: readonly number[];
+  readonly settled: boolean;
+  /** When the money came to its end: the settlement's decision, or the failure. */
+  readonly endedAt?: string;
+  /** `<settlementId>:<step>` of every step recorded (done or failed). */
+  readonly steps: readonly string[];
+  readonly releasedIntents: readonly string[];
+  /** The ledger's facts (payment-ledger.ts), in the order recorded. */
+  readonly facts: readonly PaymentFact[];
+}
+
+export type PaymentState = { readonly kind: "none" } | OpenPayment;
+
+export const noPayment: PaymentState = { kind: "none" };
+
+export type PaymentDecision =
+  | { readonly ok: true; readonly events: readonly PaymentEvent[] }
+  | { readonly ok: false; readonly rejection: Rejection };
+
+const accept = (...events: PaymentEvent[]): PaymentDecision => ({ ok: true, events });
+const reject = (rejection: Rejection): PaymentDecision => ({ ok: false, rejection });
+
+const stepKey = (settlementId: string, step: PaymentStep): string => `${settlementId}:${step}`;
+
+const opened = (state: PaymentState, data: PaymentEvent["data"]): OpenPayment =>
+  state.kind === "open"
+    ? state
+    : {
+        kind: "open",
+        parkingLotId: data.parkingLotId,
+        reservationId: data.reservationId,
+        status: "pending",
+        authorized: 0,
+        captured: 0,
+        refunded: 0,
+        refundsOutstanding: [],
+        settled: false,
+        steps: [],
+        releasedIntents: [],
+        facts: [],
+      };
+
+const lessOutstanding = (outstanding: readonly number[], amount?: number): number[] => {
+  const at = amount === undefined ? 0 : Math.max(0, outstanding.indexOf(amount));
+  return outstanding.filter((_, i) => i !== at);
+};
+
+/** A recorded step: its key, its ledger fact (if money moved) and what it adds to the totals. */
+function stepped(
+  state: OpenPayment,
+  settlementId: string,
+  step: PaymentStep,
+  fact?: PaymentFact,
+): OpenPayment {
+  return {
+    ...state,
+    steps: [...state.steps, stepKey(settlementId, step)],
+    ...(fact ? { facts: [...state.facts, fact] } : {}),
+  };
+}
+
+export function evolvePaymentAggregate(state: PaymentState, event: PaymentEvent): PaymentState {
+  const open = opened(state, event.data);
+  switch (event.type) {
+    case "PaymentIntentCreated":
+      return open.intentId === undefined
+        ? { ...open, intentId: event.data.intentId, currency: event.data.currency }
+        : open;
+    case "PaymentIntentReleased":
+      return { ...open, releasedIntents: [...open.releasedIntents, event.data.intentId] };
+    case "PaymentAuthorized": {
+      const { intentId, amount, currency } = event.data;
+      if (open.status !== "pending") return open;
+      const fact: PaymentFact = { kind: "authorized", intentId, amount };
+      return { ...open, status: "authorized", intentId, currency, authorized: amount, facts: [fact] };
+    }
+    case "PaymentFailed":
+      return open.status === "pending" ? { ...open, status: "failed", endedAt: event.data.failedAt } : open;
+    case "PaymentSettlementDecided": {
+      const { refund, because, decidedAt } = event.data;
+      const refunds = refund > 0 ? [...open.refundsOutstanding, refund] : open.refundsOutstanding;
+      if (because === "refund") return { ...open, refundsOutstanding: refunds };
+      return { ...open, settled: true, endedAt: decidedAt, refundsOutstanding: refunds };
+    }
+    case "PaymentCaptured": {
+      const { intentId, amount, settlementId } = event.data;
+      const next = stepped(open, settlementId, "capture", { kind: "captured", intentId, amount });
+      return { ...next, captured: open.captured + amount };
+    }
+    case "PaymentReleased": {
+      const { intentId, amount, settlementId } = event.data;
+      return stepped(open, settlementId, "release", { kind: "released", intentId, amount });
+    }
+    case "OverstayCharged": {
+      const { intentId, amount, settlementId } = event.data;
+      return stepped(open, settlementId, "overstay", { kind: "charged", intentId, amount });
+    }
+    case "PaymentRefunded": {
+      const { intentId, amount, settlementId } = event.data;
+      const next = stepped(open, settlementId, "refund", { kind: "refunded", intentId, amount });
+      return {
+        ...next,
+        refunded: open.refunded + amount,
+        refundsOutstanding: lessOutstanding(open.refundsOutstanding, amount),
+      };
+    }
+    case "PaymentStepFailed": {
+      const { settlementId, step } = event.data;
+      const next = stepped(open, settlementId, step);
+      return step === "refund"
+        ? { ...next, refundsOutstanding: lessOutstanding(open.refundsOutstanding) }
+        : next;
+    }
+  }
+}
+
+/** What the lot says of the booking (read from its state by the caller: the lot decides these). */
+export interface BookingAsk {
+  /** Whether the booking is PENDING_PAYMENT: only then may an intent be recorded or authorized. */
+  readonly awaiting: boolean;
+  /** What the booking asked to authorize, in `currency`'s minor unit. */
+  readonly amount: number;
+  readonly currency: string;
+}
+
+type Mismatch = "intent" | "amount" | "currency";
+
+function mismatchOf(
+  state: PaymentState,
+  ask: BookingAsk,
+  word: { readonly intentId?: string; readonly amount?: number; readonly currency?: string },
+): Mismatch | undefined {
+  const counted = state.kind === "open" ? state.intentId : undefined;
+  if (word.intentId !== undefined && counted !== undefined && counted !== word.intentId) return "intent";
+  if (word.currency !== undefined && word.currency !== ask.currency) return "currency";
+  if (word.amount !== undefined && word.amount < ask.amount) return "amount";
+  return undefined;
+}
+
+/** The intent created for a pending booking, recorded once: the only one that may authorize it. */
+export function decideIntent(
+  state: PaymentState,
+  command: RecordPaymentIntent,
+  ask: BookingAsk,
+): PaymentDecision {
+  const { parkingLotId, reservationId, intentId, amount, currency } = command;
+  if (state.kind === "open" && state.intentId === intentId) return accept(); // recorded already
+  if (!ask.awaiting || (state.kind === "open" && state.status !== "pending"))
+    return reject({ code: "PaymentNotPending", parkingLotId, reservationId });
+  const reason =
+    state.kind === "open" && state.intentId !== undefined
+      ? "intent"
+      : mismatchOf(state, ask, { amount, currency });
+  if (reason) return reject({ code: "PaymentMismatch", parkingLotId, reservationId, reason });
+  return accept({
+    type: "PaymentIntentCreated",
+    data: { reservationId, parkingLotId, intentId, amount, currency, createdAt: command.now },
+  });
+}
+
+/**
+ * The provider's authorization of the booking's intent. `booking`: what PaymentAuthorized tells
+ * integrators of the booking it makes RESERVED (the lot's record), passed through as it is.
+ */
+export function decideAuthorization(
+  state: PaymentState,
+  command: AuthorizePayment,
+  ask: BookingAsk,
+  booking: Pick<EventOfType<"PaymentAuthorized">["data"], "customerId" | "booking"> = {},
+): PaymentDecision {
+  const { parkingLotId, reservationId, intentId, amount, currency } = command;
+  if (state.kind === "open" && state.status === "authorized" && state.intentId === intentId) return accept();
+  if (!ask.awaiting || (state.kind === "open" && state.status !== "pending"))
+    return reject({ code: "PaymentNotPending", parkingLotId, reservationId });
+  const reason = mismatchOf(state, ask, { intentId, amount, currency });
+  if (reason) return reject({ code: "PaymentMismatch", parkingLotId, reservationId, reason });
+  return accept({
+    type: "PaymentAuthorized",
+    data: { reservationId, parkingLotId, intentId, amount, currency, authorizedAt: command.now, ...booking },
+  });
+}
+
+/** Why a settlement is decided, and what the lot knows that it is decided by. */
+export type SettleAsk =
+  | { readonly because: "check-out"; readonly price: number; readonly overstayCharge: number }
+  | {
+      readonly because: "customer-cancel" | "operator-cancel" | "closure";
+      readonly terms: PaymentTerms;
+      readonly startsAt?: string;
+    }
+  | { readonly because: "no-show"; readonly terms: PaymentTerms };
+
+function settlementOf(ask: SettleAsk, authorized: number, at: string): Settlement {
+  switch (ask.because) {
+    case "check-out":
+      return checkOutSettlement(authorized, ask.price, ask.overstayCharge);
+    case "no-show":
+      return noShowSettlement(ask.terms, authorized);
+    default:
+      return cancelSettlement(ask.terms, authorized, {
+        by: ask.because === "customer-cancel" ? "customer" : "operator",
+        at: Date.parse(at),
+        ...(ask.startsAt !== undefined ? { startsAt: Date.parse(ask.startsAt) } : {}),
+      });
+  }
+}
+
+const decided = (
+  state: OpenPayment,
+  settlement: Settlement & { readonly refund?: number; readonly reason?: string },
+  because: EventOfType<"PaymentSettlementDecided">["data"]["because"],
+  at: string,
+): PaymentEvent => {
+  const currency = state.currency ?? "";
+  // Issue 47: what is below the provider's smallest charge is waived, never sent to fail.
+  const { waived, ...chargeable } = withinMinimum(settlement, chargeMinimum(currency));
+  return {
+    type: "PaymentSettlementDecided",
+    data: {
+      reservationId: state.reservationId,
+      parkingLotId: state.parkingLotId,
+      intentId: state.intentId ?? "",
+      currency,
+      ...chargeable,
+      refund: settlement.refund ?? 0,
+      because,
+      ...(settlement.reason !== undefined ? { reason: settlement.reason } : {}),
+      ...(waived > 0 ? { waived } : {}),
+      decidedAt: at,
+    },
+  };
+};
+
+/** The settlement of an authorized payment whose booking ended; nothing for any other payment. */
+export function decideSettlement(state: PaymentState, ask: SettleAsk, at: string): PaymentDecision {
+  if (state.kind !== "open" || state.status !== "authorized" || state.settled) return accept();
+  return accept(decided(state, settlementOf(ask, state.authorized, at), ask.because, at));
+}
+
+/** Until when a refund may be asked (epoch ms), once the money ended. */
+export const refundableUntil = (state: PaymentState): number | undefined =>
+  state.kind === "open" && state.endedAt !== undefined
+    ? Date.parse(state.endedAt) + REFUND_WINDOW_MS
+    : undefined;
+
+const refundableNow = (state: OpenPayment): number =>
+  refundable(
+    state.captured,
+    state.refunded + state.refundsOutstanding.reduce((sum, amount) => sum + amount, 0),
+  );
+
+/** An operator's refund: of what was captured, less refunded and under way, within the window. */
+export function decideRefund(state: PaymentState, command: RefundPayment): PaymentDecision {
+  const { parkingLotId, reservationId, amount, reason, now } = command;
+  if (state.kind !== "open" || state.status !== "authorized" || state.captured === 0)
+    return reject({ code: "NotPaid", parkingLotId, reservationId });
+  const until = refundableUntil(state);
+  if (until !== undefined && until <= Date.parse(now))
+    return reject({
+      code: "RefundWindowPassed",
+      parkingLotId,
+      reservationId,
+      refundableUntil: new Date(until).toISOString(),
+    });
+  const most = refundableNow(state);
+  if (amount > most)
+    return reject({
+      code: "RefundExceedsCaptured",
+      parkingLotId,
+      reservationId,
+      refundable: most,
+      asked: amount,
+    });
+  return accept(
+    decided(state, { capture: 0, release: 0, offSession: 0, refund: amount, reason }, "refund", now),
+  );
+}
+
+/** A pending payment's failure (declined, or its hold ran out: the lot decides that); once. */
+export function decideFailure(
+  state: PaymentState,
+  failure: Omit<EventOfType<"PaymentFailed">["data"], "failedAt">,
+  at: string,
+): PaymentDecision {
+  if (state.kind === "open" && state.status !== "pending") return accept(); // authorized or failed already
+  if (
+    failure.intentId !== undefined &&
+    mismatchOf(state, { awaiting: true, amount: 0, currency: "" }, failure)
+  )
+    return reject({
+      code: "PaymentMismatch",
+      parkingLotId: failure.parkingLotId,
+      reservationId: failure.reservationId,
+      reason: "intent",
+    });
+  return accept({ type: "PaymentFailed", data: { ...failure, failedAt: at } });
+}
+
+/** An intent no booking counts on, canceled at the provider: recorded once per intent. */
+export function decideIntentReleased(state: PaymentState, command: RecordIntentReleased): PaymentDecision {
+  const { parkingLotId, reservationId, intentId, amount, because, now } = command;
+  if (state.kind === "open" && state.releasedIntents.includes(intentId)) return accept();
+  return accept({
+    type: "PaymentIntentReleased",
+    data: { reservationId, parkingLotId, intentId, amount, because, releasedAt: now },
+  });
+}
+
+/** What the provider did with one step of a settlement, recorded once per (settlement, step). */
+export function decideOutcome(state: PaymentState, command: RecordPaymentOutcome): PaymentDecision {
+  const { parkingLotId, reservationId, settlementId, step, outcome, now } = command;
+  if (state.kind !== "open" || state.status !== "authorized")
+    return reject({ code: "NotPaid", parkingLotId, reservationId });
+  if (state.steps.includes(stepKey(settlementId, step))) return accept(); // recorded already
+  const ids = { reservationId, parkingLotId };
+  if (!outcome.ok)
+    return accept({
+      type: "PaymentStepFailed",
+      data: { ...ids, settlementId, step, code: outcome.code, message: outcome.message, failedAt: now },
+    });
+  const { intentId, amount } = outcome;
+  const currency = state.currency ?? "";
+  switch (step) {
+    case "capture":
+      return accept({
+        type: "PaymentCaptured",
+        data: { ...ids, intentId, amount, currency, settlementId, capturedAt: now },
+      });
+    case "release":
+      return accept({
+        type: "PaymentReleased",
+        data: { ...ids, intentId, amount, settlementId, releasedAt: now },
+      });
+    case "overstay":
+      return accept({
+        type: "OverstayCharged",
+        data: { ...ids, intentId, amount, currency, settlementId, chargedAt: now },
+      });
+    case "refund": {
+      // The ledger's rule: never more refunded than captured (what is under way is this refund's own).
+      const most = refundable(state.captured, state.refunded);
+      if (amount > most)
+        return reject({ code: "RefundExceedsCaptured", ...ids, refundable: most, asked: amount });
+      const refundId = outcome.refundId ?? settlementId;
+      return accept({
+        type: "PaymentRefunded",
+        data: { ...ids, intentId, refundId, amount, currency, settlementId, refundedAt: now },
+      });
+    }
+  }
+}
