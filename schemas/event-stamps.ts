@@ -38,6 +38,7 @@ const STAMP_FIELD: { [K in EventType]: TextFieldOf<DataOf<K>> } = {
   CouponRedeemed: "redeemedAt",
   CouponReturned: "returnedAt",
   CustomerErased: "erasedAt",
+  GateEventRecorded: "recordedAt",
 };
 
 /** When the service stamped the fact: the time field of its payload (an ISO timestamp). */

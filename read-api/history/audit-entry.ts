@@ -135,6 +135,8 @@ const SENTENCES: { [K in EventType]: Sentence<K> } = {
     `${by} returned coupon ${d.couponId} of reservation ${d.reservationId} (${d.reason} of ${d.redeemedFor})`,
   CustomerErased: (d, by) =>
     `${by} erased a customer's personal data (${d.reservationIds.length} reservations)${d.reason ? `: ${d.reason}` : ""}`,
+  GateEventRecorded: (d, by) =>
+    `${by} read a plate at gate ${d.gateId} of lot ${d.parkingLotId} (${d.direction}, event ${d.eventId}, confidence ${d.confidence}): ${d.decision} (${d.reason})${d.reservationId ? `, reservation ${d.reservationId}` : ""}${d.price !== undefined ? `, cost ${d.price}` : ""}`,
 };
 
 /** What happened, in words, starting with who did it. */

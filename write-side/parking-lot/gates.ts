@@ -101,12 +101,7 @@ function exit(read: GateRead, state: ParkingLotState, candidates: readonly strin
   };
   const decision = decide(command, state);
   if (!decision.ok) return { decision: "deny", reason: decision.rejection.code };
-  const out = decision.events.find((e) => e.type === "ReservationCheckedOut");
-  const booked = state.reservations.get(reservationId)?.amount ?? 0;
-  const price =
-    out?.type === "ReservationCheckedOut"
-      ? (out.data.amount ?? booked) + (out.data.overstayCharge ?? 0)
-      : undefined;
+  const price = priceOf(decision.events, state.reservations.get(reservationId)?.amount ?? 0);
   return {
     decision: "open",
     reason: "CheckedOut",
@@ -114,4 +109,12 @@ function exit(read: GateRead, state: ParkingLotState, candidates: readonly strin
     events: decision.events,
     ...(price !== undefined ? { price } : {}),
   };
+}
+
+/** What a check-out's events say the stay cost: its open-ended price or booked amount, plus any overstay. */
+export function priceOf(events: readonly ParkingLotEvent[], booked: number): number | undefined {
+  const out = events.find((e) => e.type === "ReservationCheckedOut");
+  return out?.type === "ReservationCheckedOut"
+    ? (out.data.amount ?? booked) + (out.data.overstayCharge ?? 0)
+    : undefined;
 }
