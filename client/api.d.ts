@@ -2091,7 +2091,7 @@ export interface components {
         GateEventBody: {
             /**
              * Format: date-time
-             * @description When the car was at the barrier (RFC 3339).
+             * @description When the camera read the plate (RFC 3339), recorded with the read; the check-in or check-out is at the service's clock.
              */
             at: string;
             /** @description The camera's confidence in its read; below 0.8 the read goes to an attendant (`review`). */

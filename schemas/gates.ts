@@ -27,7 +27,11 @@ export const GateEventBody = Type.Object(
       maximum: 1,
       description: "The camera's confidence in its read; below 0.8 the read goes to an attendant (`review`).",
     }),
-    at: { ...Timestamp, description: "When the car was at the barrier (RFC 3339)." },
+    at: {
+      ...Timestamp,
+      description:
+        "When the camera read the plate (RFC 3339), recorded with the read; the check-in or check-out is at the service's clock.",
+    },
   },
   { additionalProperties: false, $id: "GateEventBody" },
 );

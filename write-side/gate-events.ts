@@ -37,10 +37,14 @@ export class GateEvents {
     const state = await this.lots.currentState(parkingLotId);
     // No lot: refused like any command on it, recording nothing.
     if (state.kind !== "registered") return { rejection: { code: "LotNotFound", parkingLotId } };
+    // Decided at the service's clock, as every command: a camera's clock may be wrong, and a read
+    // stamped in the past or the future must not check a car in outside its window or price a stay
+    // that has not happened. The camera's `at` is recorded beside the decision.
+    const now = context.now;
     const outcome = await this.carryOut(
-      decideGate({ ...read, parkingLotId, at }, state),
+      decideGate({ ...read, parkingLotId, at: now }, state),
       parkingLotId,
-      at,
+      now,
       context,
     );
     const data: Recorded = {
