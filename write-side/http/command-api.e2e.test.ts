@@ -5,7 +5,7 @@ import { type ApiSpec, answered, refused, startApiSpec } from "../../client/api-
 import type { RecordedEvent } from "../../event-store/port.js";
 import { openPersonalFields } from "../../schemas/personal-data.js";
 import { customerHeaders, operatorHeaders } from "../../test-support/auth.js";
-import { call, startTestService, tempDataDir } from "../../test-support/service.js";
+import { call, eventually, startTestService, tempDataDir } from "../../test-support/service.js";
 
 async function collect(iterable: AsyncIterable<RecordedEvent>): Promise<RecordedEvent[]> {
   const out: RecordedEvent[] = [];
@@ -291,6 +291,16 @@ describe("command API over real HTTP (embedded stores)", () => {
     expect(again.body).toEqual({ ...entry.body, replayed: true });
     expect(await lotEvents("gate-1")).toHaveLength(afterEntry.length);
     expect(await gateStream("cam-in")).toHaveLength(1);
+    // The reservation's audit trail shows the gate's read (the reservation-events index finds it).
+    const history = await eventually(async () => {
+      const page = await call<{ items: { type: string; summary: string }[] }>(
+        base,
+        "GET",
+        `/reservations/${reservationId}/history`,
+      );
+      return page.body.items?.some((item) => item.type === "GateEventRecorded") ? page.body.items : undefined;
+    });
+    expect(history.find((item) => item.type === "GateEventRecorded")?.summary).toContain("gate north");
     // A plate with no booking: denied with the reason.
     expect((await gate({ plate: "99허9999" })).body).toMatchObject({ decision: "deny", reason: "NoBooking" });
     // The exit: checked out, with what the stay cost.
