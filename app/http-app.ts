@@ -32,6 +32,7 @@ import type { Views } from "../read-api/views/views.js";
 import { webhookRoutes } from "../read-api/webhooks/webhook-routes.js";
 import { type CouponDirectory, CouponSpending } from "../write-side/coupon/spending.js";
 import { CustomerErasure, type ForgetAfterErasure } from "../write-side/customer-erasure.js";
+import { GateEvents } from "../write-side/gate-events.js";
 import { commandRoutes } from "../write-side/http/command-routes.js";
 import { ACCESS_RULES, serviceAccess, UNLISTED_ROUTES_ALLOW } from "./access.js";
 import { webhookKeyOf } from "./auth.js";
@@ -271,6 +272,7 @@ function apiRoutes(app: Express, services: Services): void {
             ),
           }
         : {}),
+      ...(services.eventStore ? { gates: new GateEvents(services.eventStore, services.commands) } : {}),
       ...(services.eventStore
         ? {
             erasure: new CustomerErasure(

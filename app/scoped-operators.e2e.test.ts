@@ -238,6 +238,21 @@ const ROWS: Record<
     // Any subject's sessions (an admin's too): staff who reach every lot only.
     expect: [401, 403, 403, 403, 403, 403, 200],
   },
+  recordGateEvent: {
+    attempt: (_c, ids) => ({
+      method: "POST",
+      path: `/parking-lots/${LOT}/gate-events`,
+      body: {
+        eventId: `scope-gate-${ids.next()}`,
+        gateId: "north",
+        direction: "entry",
+        plate: "00가0000",
+        confidence: 0.95,
+        at: new Date().toISOString(),
+      },
+    }),
+    expect: [401, 403, 200, 404, 200, 404, 200],
+  },
   changeRate: {
     attempt: () => ({ method: "PUT", path: `/parking-lots/${LOT}/rate`, body: { hourlyRate: 2000 } }),
     expect: [401, 403, 403, 403, 200, 404, 200],

@@ -6,6 +6,7 @@ import { PROJECT_ROOT } from "../test-support/process.js";
 import { log } from "./lib/log.js";
 import { loadAverage, type MachineInfo, machineInfo, waitForQuietMachine } from "./lib/machine.js";
 import { findASpotScenario } from "./scenarios/find-a-spot.js";
+import { gatesScenario } from "./scenarios/gates.js";
 import { historyScenario } from "./scenarios/history.js";
 import { hotLotScenario } from "./scenarios/hot-lot.js";
 import { lagScenario } from "./scenarios/lag.js";
@@ -27,6 +28,7 @@ const SCENARIOS: readonly Scenario[] = [
   lagScenario,
   queriesScenario,
   findASpotScenario,
+  gatesScenario,
   listenersScenario,
   peersScenario,
   tracingScenario,

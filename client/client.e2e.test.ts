@@ -296,6 +296,21 @@ describe("every operation through the generated client", () => {
       );
       expect(noLot.error?.type).toBe("/problems/parking-lot-not-found");
     },
+    recordGateEvent: async () => {
+      const body = {
+        eventId: "client-cam-1",
+        gateId: "north",
+        direction: "entry" as const,
+        plate: "99허9999",
+        confidence: 0.95,
+        at: new Date().toISOString(),
+      };
+      const read = await api.POST("/parking-lots/{parkingLotId}/gate-events", {
+        params: { path: { parkingLotId: lotId } },
+        body,
+      });
+      expect(read.data).toMatchObject({ eventId: "client-cam-1", decision: "deny", reason: "NoBooking" });
+    },
     checkOut: async () => {
       const path = { parkingLotId: windowedLotId, reservationId: windowedId };
       const checkedOut = await customer.POST(

@@ -3,6 +3,7 @@ import { Actor } from "./actor.js";
 import { Identifier } from "./common.js";
 import { COUPON_EVENTS } from "./coupon-events.js";
 import { CUSTOMER_EVENTS } from "./customer-events.js";
+import { GATE_EVENTS } from "./gate-events.js";
 import { byType, type EventStream } from "./event-definition.js";
 import { LOT_EVENTS } from "./lot-events.js";
 import { PAYMENT_EVENTS } from "./payment-events.js";
@@ -14,6 +15,7 @@ export {
   CouponRevokedData,
 } from "./coupon-events.js";
 export { CustomerErasedData } from "./customer-events.js";
+export { GateEventRecordedData } from "./gate-events.js";
 export {
   BookingPayment,
   ParkingLotCapacityChangedData,
@@ -52,6 +54,7 @@ export const EVENT_DEFINITIONS = byType(
   ...Object.values(PAYMENT_EVENTS),
   ...Object.values(COUPON_EVENTS),
   ...Object.values(CUSTOMER_EVENTS),
+  ...Object.values(GATE_EVENTS),
 );
 
 type Definitions = typeof EVENT_DEFINITIONS;

@@ -130,6 +130,11 @@ export class ParkingLotCommandHandler {
     return (await this.source.load(parkingLotId)).state;
   }
 
+  /** The lot's state as the command path holds it (cached, caught up with its stream): issue 49's gates look first. */
+  currentState(parkingLotId: string): Promise<ParkingLotState> {
+    return this.runner.stateNow(parkingLotId);
+  }
+
   /** What the command would decide now, appending nothing (DeciderRunner.preview). */
   preview(command: ParkingLotCommand): Promise<Decision> {
     return this.runner.preview(command);

@@ -212,6 +212,12 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
     return this.options.decider.decide(command, await complete(current.state));
   }
 
+  /** The key's current state (caught up with its stream), changing nothing: for a pure look before a command. */
+  async stateNow(key: string): Promise<S> {
+    const { at, fresh } = await this.current(key);
+    return (fresh ? at : await this.catchUp(this.options.streamOf(key), at)).state;
+  }
+
   /** Drops these keys' cached states (every key when none are named): the next command loads them. */
   forget(keys?: readonly string[]): void {
     this.generation++;

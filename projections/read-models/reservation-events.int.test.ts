@@ -23,6 +23,22 @@ const issued: DomainEvent = {
   data: { couponId: "C1", reservationId: "R1", customerId: "CUST1", issuedAt: at },
 } as DomainEvent;
 
+const gateRead = (reservationId?: string): DomainEvent => ({
+  type: "GateEventRecorded",
+  data: {
+    eventId: `cam-${reservationId ?? "none"}`,
+    parkingLotId: "L1",
+    gateId: "north",
+    direction: "entry",
+    confidence: 0.95,
+    at,
+    decision: reservationId ? "open" : "deny",
+    reason: reservationId ? "CheckedIn" : "NoBooking",
+    ...(reservationId ? { reservationId } : {}),
+    recordedAt: at,
+  },
+});
+
 describe("reservation-events projection (spec: events in, documents out)", () => {
   let outcome: ProjectionOutcome | undefined;
   afterEach(async () => {
@@ -52,12 +68,39 @@ describe("reservation-events projection (spec: events in, documents out)", () =>
     });
   });
 
+  it("indexes a gate's read that concerned a reservation, and skips one that concerned none (issue 49)", async () => {
+    outcome = await spec.given(registered, reserved("R1"), gateRead(), gateRead("R1"));
+    await outcome.expectDocuments({
+      [RESERVATION_EVENTS]: [
+        {
+          _id: "R1:2:2",
+          reservationId: "R1",
+          type: "ParkingReserved",
+          stream: "spec",
+          revision: 1,
+          commit: 2,
+          prepare: 2,
+        },
+        {
+          _id: "R1:4:4",
+          reservationId: "R1",
+          type: "GateEventRecorded",
+          stream: "spec",
+          revision: 3,
+          commit: 4,
+          prepare: 4,
+        },
+      ],
+    });
+  });
+
   it("reads every event type whose payload names a reservation, derived from the schemas", () => {
     expect([...reservationEventsProjection.eventTypes].sort()).toEqual([
       "CouponIssued",
       "CouponRedeemed",
       "CouponReturned",
       "CouponRevoked",
+      "GateEventRecorded",
       "OverstayCharged",
       "ParkingReserved",
       "PaymentAuthorized",

@@ -21,7 +21,9 @@ export type ReservationEventEntry = {
 
 /** Where one of a reservation's events is: one document per event (its stream and revision). */
 const located: Handler<EventType> = ({ event, streamId, revision, position }, collection) => {
-  const { reservationId } = event.data as { reservationId: string };
+  const { reservationId } = event.data as { reservationId?: string };
+  // A gate's read (issue 49) names a reservation only when it concerned one.
+  if (reservationId === undefined) return [];
   return upsertOne(
     collection,
     RESERVATION_EVENTS,

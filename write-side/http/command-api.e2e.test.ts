@@ -5,7 +5,7 @@ import { type ApiSpec, answered, refused, startApiSpec } from "../../client/api-
 import type { RecordedEvent } from "../../event-store/port.js";
 import { openPersonalFields } from "../../schemas/personal-data.js";
 import { customerHeaders, operatorHeaders } from "../../test-support/auth.js";
-import { call, startTestService, tempDataDir } from "../../test-support/service.js";
+import { call, eventually, startTestService, tempDataDir } from "../../test-support/service.js";
 
 async function collect(iterable: AsyncIterable<RecordedEvent>): Promise<RecordedEvent[]> {
   const out: RecordedEvent[] = [];
@@ -245,6 +245,92 @@ describe("command API over real HTTP (embedded stores)", () => {
     expect(unknownLot.status).toBe(404);
     expect(unknownLot.body.type).toBe("/problems/parking-lot-not-found");
     expect(await lotEvents("nowhere")).toHaveLength(0);
+  });
+
+  it("gates (issue 49): a booked plate opens the entry and the exit with its price; a repeat answers alike and appends nothing; no booking is denied; a doubtful read or an exit with no stay goes to review", async () => {
+    await call(base, "POST", "/parking-lots", { parkingLotId: "gate-1", name: "Gated", capacity: 3 });
+    const booked = await call(base, "POST", "/parking-lots/gate-1/reservations", {
+      customerId: "G1",
+      carNumber: "34 나 2222",
+      amount: 5000,
+    });
+    expect(booked.status).toBe(201);
+    const reservationId = booked.body.reservationId;
+    let seq = 0;
+    const gate = (over: Record<string, unknown>) =>
+      call(base, "POST", "/parking-lots/gate-1/gate-events", {
+        eventId: `cam-${++seq}`,
+        gateId: "north",
+        direction: "entry",
+        plate: "34나2222",
+        confidence: 0.95,
+        at: new Date().toISOString(),
+        ...over,
+      });
+    const gateStream = (eventId: string) =>
+      collect(service.services.eventStore!.readStream(`gate-gate-1-${eventId}`));
+    // A low-confidence read of the booked plate: an attendant looks; the lot is untouched.
+    const doubtful = await gate({ confidence: 0.5 });
+    expect(doubtful.status).toBe(200);
+    expect(doubtful.body).toMatchObject({
+      decision: "review",
+      reason: "LowConfidence",
+      candidates: [reservationId],
+    });
+    expect((await lotEvents("gate-1")).map((e) => e.type)).toEqual([
+      "ParkingLotRegistered",
+      "ParkingReserved",
+    ]);
+    // The booked plate, written otherwise, at the entry: checked in.
+    const entry = await gate({ eventId: "cam-in" });
+    expect(entry.body).toEqual({ eventId: "cam-in", decision: "open", reason: "CheckedIn", reservationId });
+    const afterEntry = await lotEvents("gate-1");
+    expect(afterEntry.at(-1)?.type).toBe("ReservationCheckedIn");
+    // The camera retries the same event: the same answer, nothing appended anywhere.
+    const again = await gate({ eventId: "cam-in", confidence: 0.99 });
+    expect(again.body).toEqual({ ...entry.body, replayed: true });
+    expect(await lotEvents("gate-1")).toHaveLength(afterEntry.length);
+    expect(await gateStream("cam-in")).toHaveLength(1);
+    // The reservation's audit trail shows the gate's read (the reservation-events index finds it).
+    const history = await eventually(async () => {
+      const page = await call<{ items: { type: string; summary: string }[] }>(
+        base,
+        "GET",
+        `/reservations/${reservationId}/history`,
+      );
+      return page.body.items?.some((item) => item.type === "GateEventRecorded") ? page.body.items : undefined;
+    });
+    expect(history.find((item) => item.type === "GateEventRecorded")?.summary).toContain("gate north");
+    // A plate with no booking: denied with the reason.
+    expect((await gate({ plate: "99허9999" })).body).toMatchObject({ decision: "deny", reason: "NoBooking" });
+    // The exit: checked out, with what the stay cost.
+    const exit = await gate({ eventId: "cam-out", direction: "exit", plate: "34-나-2222" });
+    expect(exit.body).toEqual({
+      eventId: "cam-out",
+      decision: "open",
+      reason: "CheckedOut",
+      reservationId,
+      price: 5000,
+    });
+    expect((await lotEvents("gate-1")).at(-1)?.type).toBe("ReservationCheckedOut");
+    // The same car read at the exit again, as a new event: no stay left, an attendant looks.
+    expect((await gate({ direction: "exit" })).body).toMatchObject({ decision: "review", reason: "NoStay" });
+    // A customer may not send gate events.
+    const byCustomer = await call(
+      base,
+      "POST",
+      "/parking-lots/gate-1/gate-events",
+      {
+        eventId: "cam-x",
+        gateId: "north",
+        direction: "entry",
+        plate: "34나2222",
+        confidence: 1,
+        at: new Date().toISOString(),
+      },
+      await customerHeaders(data.dir, "G1"),
+    );
+    expect(byCustomer.status).toBe(403);
   });
 
   it("keeps the caller's X-Correlation-Id in event metadata, with the command as causation", async () => {

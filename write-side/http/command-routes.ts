@@ -27,10 +27,12 @@ import {
   RegisterParkingLotBody,
   ReserveParkingBody,
 } from "../../schemas/commands.js";
+import { GateEventBody } from "../../schemas/gates.js";
 import { DEFAULT_TIME_ZONE } from "../../schemas/place.js";
 import type { CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
 import type { CouponSpending } from "../coupon/spending.js";
 import type { CustomerErasure } from "../customer-erasure.js";
+import type { GateEvents } from "../gate-events.js";
 import { DEFAULT_MAX_ACTIVE_PER_CUSTOMER } from "../parking-lot/decider.js";
 import { reservationIdFor } from "../reservation-ids.js";
 import {
@@ -89,6 +91,8 @@ export interface CommandRoutesOptions {
    * coupons' read model to find a coupon's stream) such a booking answers 503.
    */
   readonly coupons?: CouponSpending;
+  /** Issue 49: gate events (a process without the event store answers them 503). */
+  readonly gates?: GateEvents;
 }
 
 /** What every command route shares: the handler, the clock, the secret of reservation ids. */
@@ -147,6 +151,7 @@ export function commandRoutes(
     changePaymentTerms: changePaymentTerms(context),
     changePlace: changePlace(context),
     eraseCustomer: eraseCustomer(context, options.erasure),
+    recordGateEvent: recordGateEvent(context, options.gates),
     refundPayment: refundPayment(context),
     stripeWebhook: stripeWebhook(
       context,
@@ -435,6 +440,23 @@ const eraseCustomer =
       position: formatPosition(outcome.position),
       ...(outcome.unlisted ? { listedLater: true } : {}),
     });
+  };
+
+const recordGateEvent =
+  ({ now }: CommandRouteDeps, gates: GateEvents | undefined): Route<"recordGateEvent"> =>
+  async (req, res) => {
+    const parkingLotId = pathParam(req, "parkingLotId");
+    const body = bodyOf(req, GateEventBody);
+    if (!gates) throw new ProblemError("store-unavailable", "This process cannot record gate events.");
+    const answer = await gates.handle(parkingLotId, body, {
+      correlationId: correlationId(req),
+      commandId: randomUUID(),
+      actor: callerOf(req).actor,
+      ...withTraceparent(req),
+      now: now(),
+    });
+    if ("rejection" in answer) throw rejectionProblem(answer.rejection, requestOffset(req.body));
+    res.status(200).json(answer);
   };
 
 /** The request's trace context, for the events it causes (issue 22). */

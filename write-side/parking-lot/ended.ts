@@ -1,4 +1,5 @@
 import type { ParkingLotCommand } from "../../schemas/commands.js";
+import { plateForm } from "../../schemas/plates.js";
 import { forget } from "./evolve.js";
 import { isIndexed } from "./occupancy.js";
 import { ReservationBook } from "./reservation-book.js";
@@ -29,12 +30,17 @@ export function forgetEnded(state: ParkingLotState): {
   }
   if (ended.length === 0) return { state, ended };
   let byCustomer = state.byCustomer;
-  for (const [id, record] of ended) byCustomer = forget(byCustomer, record.customerId, id);
+  let byPlate = state.byPlate;
+  for (const [id, record] of ended) {
+    byCustomer = forget(byCustomer, record.customerId, id);
+    byPlate = forget(byPlate, plateForm(record.carNumber), id);
+  }
   return {
     state: {
       ...state,
       reservations: ReservationBook.of(kept),
       byCustomer,
+      byPlate,
       archived: state.archived + ended.length,
     },
     ended,

@@ -2,6 +2,7 @@ import { Map as ImmutableMap, Set as ImmutableSet, List } from "immutable";
 import { stampOf } from "../../schemas/event-stamps.js";
 import type { EventOfType } from "../../schemas/events.js";
 import type { LotPlace } from "../../schemas/place.js";
+import { plateForm } from "../../schemas/plates.js";
 import { isBooked, WINDOW_RULES } from "../../schemas/reservation-time.js";
 import { addWindow, emptyOccupancy, isIndexed, pruneEnded, removeWindow } from "./occupancy.js";
 import { NO_PAYMENT_ENDS, type PaymentsHeld, setPayment, sweepPayments } from "./payment-ends.js";
@@ -25,15 +26,25 @@ export function advance(lot: RegisteredLot, now: number): RegisteredLot {
   const { occupancy, ended } = pruneEnded(lot.occupancy, now);
   if (occupancy === lot.occupancy) return lot;
   let byCustomer = lot.byCustomer;
+  let byPlate = lot.byPlate;
   let activeReservations = lot.activeReservations;
   for (const id of ended) {
     const record = lot.reservations.get(id);
     // A car still in the lot stays active (and its customer's) until it checks out.
     if (!record || lot.inLot.has(id)) continue;
     byCustomer = forget(byCustomer, record.customerId, id);
+    byPlate = forget(byPlate, plateForm(record.carNumber), id);
     if (isBooked(record.status)) activeReservations--;
   }
-  return { ...lot, occupancy, byCustomer, activeReservations };
+  return { ...lot, occupancy, byCustomer, byPlate, activeReservations };
+}
+
+export function remember(
+  index: ImmutableMap<string, ImmutableSet<string>>,
+  key: string,
+  id: string,
+): ImmutableMap<string, ImmutableSet<string>> {
+  return index.set(key, (index.get(key) ?? ImmutableSet<string>()).add(id));
 }
 
 export function forget(
@@ -74,6 +85,7 @@ export function release(
     checkOutRates: lot.checkOutRates.delete(id),
     inLot: lot.inLot.delete(id),
     byCustomer: forget(lot.byCustomer, record.customerId, id),
+    byPlate: forget(lot.byPlate, plateForm(record.carNumber), id),
     activeReservations: lot.activeReservations - (wasActive ? 1 : 0),
   };
 }
@@ -96,6 +108,7 @@ export function registered(event: EventOfType<"ParkingLotRegistered">): Register
     occupancy: emptyOccupancy(ms(event.data.registeredAt)),
     inLot: ImmutableMap(),
     byCustomer: ImmutableMap(),
+    byPlate: ImmutableMap(),
     closures: List(),
     archived: 0,
     payments: ImmutableMap(),
@@ -145,10 +158,8 @@ export function reserved(state: RegisteredLot, event: EventOfType<"ParkingReserv
       startsAt && endsAt
         ? addWindow(lot.occupancy, reservationId, { start: ms(startsAt), end: ms(endsAt) })
         : lot.occupancy,
-    byCustomer: lot.byCustomer.set(
-      customerId,
-      (lot.byCustomer.get(customerId) ?? ImmutableSet<string>()).add(reservationId),
-    ),
+    byCustomer: remember(lot.byCustomer, customerId, reservationId),
+    byPlate: remember(lot.byPlate, plateForm(carNumber), reservationId),
     payments: payment
       ? lot.payments.set(reservationId, pendingPayment(payment, paymentTermsOf(lot)))
       : lot.payments,
@@ -252,6 +263,7 @@ function evolveLot(state: RegisteredLot, event: ParkingLotEvent): ParkingLotStat
         ...state,
         reservations: state.reservations.set(reservationId, { ...record, status: "NO_SHOW" }),
         byCustomer: forget(state.byCustomer, record.customerId, reservationId),
+        byPlate: forget(state.byPlate, plateForm(record.carNumber), reservationId),
         activeReservations: state.activeReservations - (indexed ? 1 : 0),
       };
     }

@@ -2,7 +2,9 @@ import { type Static, Type } from "@sinclair/typebox";
 import { Map as ImmutableMap, Set as ImmutableSet, List, OrderedMap } from "immutable";
 import { CouponRule, PaymentTerms } from "../../schemas/common.js";
 import { LotPlace } from "../../schemas/place.js";
+import { plateForm } from "../../schemas/plates.js";
 import { precompile, validate } from "../../schemas/validation.js";
+import { remember } from "./evolve.js";
 import type { Interval } from "./occupancy.js";
 import { NO_PAYMENT_ENDS, type PaymentEnds } from "./payment-ends.js";
 import { type PaymentRecord, PaymentRecordSchema } from "./payment-state.js";
@@ -278,6 +280,9 @@ export type LotHead = Omit<Static<typeof RegisteredHead>, "reservations" | "paym
 
 /** The registered lot of a snapshot's head and its reservation records. */
 export function registeredLot(head: LotHead, reservations: ReservationBook): RegisteredLot {
+  const byCustomer = ImmutableMap(
+    head.byCustomer.map(([customer, ids]) => [customer, ImmutableSet(ids)] as const),
+  );
   return {
     kind: "registered",
     parkingLotId: head.parkingLotId,
@@ -297,14 +302,27 @@ export function registeredLot(head: LotHead, reservations: ReservationBook): Reg
       prunedBefore: head.prunedBefore,
     },
     inLot: carsInLot(head.inLot),
-    byCustomer: ImmutableMap(
-      head.byCustomer.map(([customer, ids]) => [customer, ImmutableSet(ids)] as const),
-    ),
+    byCustomer,
+    byPlate: platesOf(byCustomer, reservations),
     closures: List(head.closures),
     archived: head.archived,
     payments: ImmutableMap(head.payments ?? []),
     paymentEnds: paymentEndsFrom(head.paymentEnds),
   };
+}
+
+/** The plate index (state.ts `byPlate`) of the reservations `byCustomer` holds: derived, not stored. */
+function platesOf(
+  byCustomer: ImmutableMap<string, ImmutableSet<string>>,
+  reservations: ReservationBook,
+): ImmutableMap<string, ImmutableSet<string>> {
+  let byPlate = ImmutableMap<string, ImmutableSet<string>>();
+  for (const ids of byCustomer.values())
+    for (const id of ids) {
+      const record = reservations.get(id);
+      if (record) byPlate = remember(byPlate, plateForm(record.carNumber), id);
+    }
+  return byPlate;
 }
 
 function joinPages(pages: readonly ReservationPage[]): ReservationColumns {

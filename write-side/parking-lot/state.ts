@@ -81,6 +81,13 @@ export type ParkingLotState =
       /** Per customer, their reservations that may still be active (bounded by the limit + pruning lag). */
       readonly byCustomer: ImmutableMap<string, ImmutableSet<string>>;
       /**
+       * Issue 49 (gates): the same reservations as `byCustomer`, by their plate's form
+       * (schemas/plates.ts `plateForm`), so a camera's read finds its bookings in O(log n).
+       * Kept beside `byCustomer` (every add and forget of one is one of the other); a snapshot
+       * does not store it: loading one derives it from `byCustomer` (snapshot.ts).
+       */
+      readonly byPlate: ImmutableMap<string, ImmutableSet<string>>;
+      /**
        * Closures not yet begun, and those begun that have not ended more than the skew ago (the
        * rest is dropped at the next closure). At most WINDOW_RULES.maxPendingClosures not ended.
        */

@@ -1,0 +1,59 @@
+import { type Static, Type } from "@sinclair/typebox";
+import { Amount, CarNumber, Identifier, ReservationId, Timestamp } from "./common.js";
+
+/**
+ * Issue 49, item 4: what a gate integration (a plate camera at a barrier) sends and is answered.
+ * docs/api.md, "Gates", is the vendor's guide.
+ */
+
+export const GateDirection = Type.Union([Type.Literal("entry"), Type.Literal("exit")]);
+export const GateDecision = Type.Union([Type.Literal("open"), Type.Literal("deny"), Type.Literal("review")]);
+
+export const GateEventBody = Type.Object(
+  {
+    eventId: {
+      ...Identifier,
+      description:
+        "The camera's id of this read, unique per lot: a repeat of the same id is answered as the first time and changes nothing.",
+    },
+    gateId: { ...Identifier, description: "Which barrier read the plate." },
+    direction: GateDirection,
+    plate: {
+      ...CarNumber,
+      description: `${CarNumber.description} Compared ignoring spaces, hyphens and case.`,
+    },
+    confidence: Type.Number({
+      minimum: 0,
+      maximum: 1,
+      description: "The camera's confidence in its read; below 0.8 the read goes to an attendant (`review`).",
+    }),
+    at: {
+      ...Timestamp,
+      description:
+        "When the camera read the plate (RFC 3339), recorded with the read; the check-in or check-out is at the service's clock.",
+    },
+  },
+  { additionalProperties: false, $id: "GateEventBody" },
+);
+export type GateEventBody = Static<typeof GateEventBody>;
+
+export const GateEventAnswer = Type.Object(
+  {
+    eventId: Identifier,
+    decision: GateDecision,
+    reason: Type.String({
+      description:
+        "`CheckedIn`, `CheckedOut`; for `deny` the lot's refusal (`NoBooking`, `CheckInTooEarly`, `LotNotFound`…); for `review` `LowConfidence`, `SeveralBookings` or `NoStay`.",
+    }),
+    reservationId: Type.Optional(ReservationId),
+    candidates: Type.Optional(
+      Type.Array(ReservationId, { description: "The bookings a review may concern." }),
+    ),
+    price: Type.Optional({ ...Amount, description: "An exit that opened: what the stay cost." }),
+    replayed: Type.Optional(
+      Type.Literal(true, { description: "This event id was answered before: the same answer." }),
+    ),
+  },
+  { additionalProperties: false, $id: "GateEventAnswer" },
+);
+export type GateEventAnswer = Static<typeof GateEventAnswer>;

@@ -1,0 +1,124 @@
+import { WrongExpectedRevisionError } from "../event-store/errors.js";
+import type { EventStore } from "../event-store/port.js";
+import { decodeEvent, encodeEvent } from "../schemas/event-codec.js";
+import type { EventOfType } from "../schemas/events.js";
+import type { GateEventAnswer, GateEventBody } from "../schemas/gates.js";
+import type { CommandContext, ParkingLotCommandHandler } from "./command-handler.js";
+import type { Rejection } from "./parking-lot/decider.js";
+import { decideGate, type GateOutcome, priceOf } from "./parking-lot/gates.js";
+
+/**
+ * Issue 49, item 4: a gate's camera read, decided by the lot (parking-lot/gates.ts), its check-in or
+ * check-out run through the lot's command path, and the read's answer recorded on its own short
+ * stream (`gate-{lot}-{eventId}`, never the lot's): appended only if the stream does not exist, so a
+ * repeated read (the camera retried) finds it and is answered alike, appending nothing.
+ */
+
+export const gateStream = (parkingLotId: string, eventId: string): string =>
+  `gate-${parkingLotId}-${eventId}`;
+
+type Recorded = EventOfType<"GateEventRecorded">["data"];
+
+export class GateEvents {
+  constructor(
+    private readonly events: EventStore,
+    private readonly lots: ParkingLotCommandHandler,
+  ) {}
+
+  async handle(
+    parkingLotId: string,
+    read: GateEventBody,
+    context: CommandContext & { readonly now: string },
+  ): Promise<GateEventAnswer | { readonly rejection: Rejection }> {
+    const stream = gateStream(parkingLotId, read.eventId);
+    const before = await this.recorded(stream);
+    if (before) return { ...answerOf(before), replayed: true };
+    const at = new Date(Date.parse(read.at)).toISOString();
+    const state = await this.lots.currentState(parkingLotId);
+    // No lot: refused like any command on it, recording nothing.
+    if (state.kind !== "registered") return { rejection: { code: "LotNotFound", parkingLotId } };
+    // Decided at the service's clock, as every command: a camera's clock may be wrong, and a read
+    // stamped in the past or the future must not check a car in outside its window or price a stay
+    // that has not happened. The camera's `at` is recorded beside the decision.
+    const now = context.now;
+    const outcome = await this.carryOut(
+      decideGate({ ...read, parkingLotId, at: now }, state),
+      parkingLotId,
+      now,
+      context,
+    );
+    const data: Recorded = {
+      eventId: read.eventId,
+      parkingLotId,
+      gateId: read.gateId,
+      direction: read.direction,
+      confidence: read.confidence,
+      at,
+      ...outcome,
+      recordedAt: context.now,
+    };
+    try {
+      await this.events.appendToStream(
+        stream,
+        [
+          encodeEvent(
+            { type: "GateEventRecorded", data },
+            { correlationId: context.correlationId, causationId: context.commandId, actor: context.actor },
+          ),
+        ],
+        { expectedRevision: "no_stream" },
+      );
+    } catch (error) {
+      // The same read, sent twice at once: the other one recorded it first; its answer is the answer.
+      if (!(error instanceof WrongExpectedRevisionError)) throw error;
+      const first = await this.recorded(stream);
+      if (first) return { ...answerOf(first), replayed: true };
+      throw error;
+    }
+    return answerOf(data);
+  }
+
+  /** An `open` runs the lot's own check-in or check-out, decided again on the lot's latest state. */
+  private async carryOut(
+    outcome: GateOutcome,
+    parkingLotId: string,
+    at: string,
+    context: CommandContext,
+  ): Promise<Pick<Recorded, "decision" | "reason" | "reservationId" | "candidates" | "price">> {
+    if (outcome.decision === "deny") return { decision: "deny", reason: outcome.reason };
+    if (outcome.decision === "review")
+      return { decision: "review", reason: outcome.reason, candidates: [...outcome.reservationIds] };
+    const { reservationId } = outcome;
+    const type = outcome.reason === "CheckedIn" ? "CheckIn" : "CheckOut";
+    const result = await this.lots.handle({ type, parkingLotId, reservationId, now: at }, context);
+    if (!result.ok) return { decision: "deny", reason: result.rejection.code, reservationId };
+    const booked =
+      result.state.kind === "registered" ? (result.state.reservations.get(reservationId)?.amount ?? 0) : 0;
+    const price = type === "CheckOut" ? (priceOf(result.events, booked) ?? outcome.price) : undefined;
+    return {
+      decision: "open",
+      reason: outcome.reason,
+      reservationId,
+      ...(price !== undefined ? { price } : {}),
+    };
+  }
+
+  private async recorded(stream: string): Promise<Recorded | undefined> {
+    for await (const raw of this.events.readStream(stream, { maxCount: 1 })) {
+      const { event } = decodeEvent(raw);
+      if (event.type === "GateEventRecorded") return event.data;
+    }
+    return undefined;
+  }
+}
+
+function answerOf(data: Recorded): GateEventAnswer {
+  return {
+    eventId: data.eventId,
+    decision: data.decision,
+    reason: data.reason,
+    ...(data.reservationId !== undefined ? { reservationId: data.reservationId } : {}),
+    ...(data.candidates !== undefined ? { candidates: data.candidates } : {}),
+    ...(data.price !== undefined ? { price: data.price } : {}),
+  };
+}

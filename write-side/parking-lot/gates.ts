@@ -1,0 +1,120 @@
+import type { CheckIn, CheckOut } from "../../schemas/commands.js";
+import { plateForm } from "../../schemas/plates.js";
+import { decide } from "./decide.js";
+import type { ParkingLotEvent, ParkingLotState } from "./state.js";
+
+/**
+ * Issue 49, item 4: what a gate does when its camera reads a plate. The lot's own check-in and
+ * check-out decide (this only finds which reservation a read concerns, through the lot's plate
+ * index `byPlate`, O(log n) in the lot's active reservations), so a gate never restates a rule.
+ * Pure: the caller appends `events` with the lot's stream revision, as any lot command.
+ */
+
+/** What a camera reports at a barrier. */
+export interface GateRead {
+  readonly parkingLotId: string;
+  readonly direction: "entry" | "exit";
+  readonly plate: string;
+  /** The camera's confidence in its read, 0..1. */
+  readonly confidence: number;
+  /** When the car was at the barrier (the check-in/out time). */
+  readonly at: string;
+}
+
+/** Below this confidence a read goes to an attendant, whatever it matches (a documented default). */
+export const DEFAULT_GATE_CONFIDENCE = 0.8;
+
+export type GateOutcome =
+  | {
+      readonly decision: "open";
+      readonly reason: "CheckedIn" | "CheckedOut";
+      readonly reservationId: string;
+      /** The lot's events for the step (none when the step was already taken: a retry). */
+      readonly events: readonly ParkingLotEvent[];
+      /** On exit: what the stay cost (its booked amount, or its open-ended price) plus any overstay. */
+      readonly price?: number;
+    }
+  | { readonly decision: "deny"; readonly reason: "LotNotFound" | "NoBooking" | string }
+  | {
+      readonly decision: "review";
+      readonly reason: "LowConfidence" | "SeveralBookings" | "NoStay";
+      readonly reservationIds: readonly string[];
+    };
+
+/** The lot's active reservations of a plate, compared in its normalized form. */
+export function reservationsOfPlate(state: ParkingLotState, plate: string): readonly string[] {
+  if (state.kind !== "registered") return [];
+  return [...(state.byPlate.get(plateForm(plate)) ?? [])].sort();
+}
+
+export function decideGate(
+  read: GateRead,
+  state: ParkingLotState,
+  threshold: number = DEFAULT_GATE_CONFIDENCE,
+): GateOutcome {
+  if (state.kind !== "registered") return { decision: "deny", reason: "LotNotFound" };
+  const candidates = reservationsOfPlate(state, read.plate);
+  if (read.confidence < threshold)
+    return { decision: "review", reason: "LowConfidence", reservationIds: candidates };
+  return read.direction === "entry" ? entry(read, state, candidates) : exit(read, state, candidates);
+}
+
+/** Entry: the one booking of the plate the lot lets check in now opens the barrier. */
+function entry(read: GateRead, state: ParkingLotState, candidates: readonly string[]): GateOutcome {
+  const admitted: { reservationId: string; events: readonly ParkingLotEvent[] }[] = [];
+  let refusal: string | undefined;
+  for (const reservationId of candidates) {
+    const command: CheckIn = {
+      type: "CheckIn",
+      parkingLotId: read.parkingLotId,
+      reservationId,
+      now: read.at,
+    };
+    const decision = decide(command, state);
+    // An accepted check-in with no event: the car is already in (the camera read it twice).
+    if (decision.ok) admitted.push({ reservationId, events: decision.events });
+    else refusal = decision.rejection.code;
+  }
+  const [first] = admitted;
+  if (admitted.length > 1)
+    return {
+      decision: "review",
+      reason: "SeveralBookings",
+      reservationIds: admitted.map((a) => a.reservationId),
+    };
+  if (first) return { decision: "open", reason: "CheckedIn", ...first };
+  return { decision: "deny", reason: refusal ?? "NoBooking" };
+}
+
+/** Exit: the plate's one stay in the lot is checked out, at the price the lot's check-out states. */
+function exit(read: GateRead, state: ParkingLotState, candidates: readonly string[]): GateOutcome {
+  if (state.kind !== "registered") return { decision: "deny", reason: "LotNotFound" };
+  const staying = candidates.filter((id) => state.inLot.has(id));
+  const [reservationId] = staying;
+  if (staying.length > 1) return { decision: "review", reason: "SeveralBookings", reservationIds: staying };
+  if (reservationId === undefined) return { decision: "review", reason: "NoStay", reservationIds: [] };
+  const command: CheckOut = {
+    type: "CheckOut",
+    parkingLotId: read.parkingLotId,
+    reservationId,
+    now: read.at,
+  };
+  const decision = decide(command, state);
+  if (!decision.ok) return { decision: "deny", reason: decision.rejection.code };
+  const price = priceOf(decision.events, state.reservations.get(reservationId)?.amount ?? 0);
+  return {
+    decision: "open",
+    reason: "CheckedOut",
+    reservationId,
+    events: decision.events,
+    ...(price !== undefined ? { price } : {}),
+  };
+}
+
+/** What a check-out's events say the stay cost: its open-ended price or booked amount, plus any overstay. */
+export function priceOf(events: readonly ParkingLotEvent[], booked: number): number | undefined {
+  const out = events.find((e) => e.type === "ReservationCheckedOut");
+  return out?.type === "ReservationCheckedOut"
+    ? (out.data.amount ?? booked) + (out.data.overstayCharge ?? 0)
+    : undefined;
+}
