@@ -3,8 +3,8 @@ import { Actor } from "./actor.js";
 import { Identifier } from "./common.js";
 import { COUPON_EVENTS } from "./coupon-events.js";
 import { CUSTOMER_EVENTS } from "./customer-events.js";
-import { GATE_EVENTS } from "./gate-events.js";
 import { byType, type EventStream } from "./event-definition.js";
+import { GATE_EVENTS } from "./gate-events.js";
 import { LOT_EVENTS } from "./lot-events.js";
 import { PAYMENT_EVENTS } from "./payment-events.js";
 
