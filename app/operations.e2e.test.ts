@@ -23,6 +23,7 @@ import {
   RegisterParkingLotBody,
   ReserveParkingBody,
 } from "../schemas/commands.js";
+import { GateEventBody } from "../schemas/gates.js";
 import { RefundPaymentBody, StripeWebhookEvent } from "../schemas/payment-requests.js";
 import { CreateWebhookEndpointBody, ReplayWebhooksBody } from "../schemas/webhooks.js";
 import { operatorHeaders } from "../test-support/auth.js";
@@ -322,6 +323,7 @@ describe("operating the service as a new user would (spawned process)", () => {
         OperatorCancelReservationBody,
       ],
       "post /parking-lots/{parkingLotId}/closures": [CloseParkingLotBody],
+      "post /parking-lots/{parkingLotId}/gate-events": [GateEventBody],
       "put /parking-lots/{parkingLotId}/capacity": [ChangeCapacityBody],
       "put /parking-lots/{parkingLotId}/rate": [ChangeRateBody],
       "put /parking-lots/{parkingLotId}/coupon-rule": [ChangeCouponRuleBody],
