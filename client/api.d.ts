@@ -2155,7 +2155,7 @@ export interface components {
                  * @example CUST1
                  */
                 reservationId?: string;
-                /** @description The stream it belongs to: the lot's, a reservation's coupon's, or a gate read's (`gate-{lot}-{eventId}`, issue 49). */
+                /** @description The stream it belongs to: the lot's, a reservation's coupon's, or a gate read's (`gate-{lot}/{eventId}`, issue 49). */
                 streamId: string;
                 /** @description The fact in words: who did what, to what, and why. */
                 summary: string;

@@ -6,7 +6,7 @@ const strict = { additionalProperties: false } as const;
 
 /**
  * Issue 49, item 4: what a gate's camera read led to, one per read on its own short stream
- * (`gate-{lot}-{eventId}`, appended only if it does not exist: a repeated read finds it and is
+ * (`gate-{lot}/{eventId}`, appended only if it does not exist: a repeated read finds it and is
  * answered alike). Holds no plate (personal data; the check-in/out it caused names the booking).
  */
 export const GateEventRecordedData = Type.Object(
@@ -40,5 +40,5 @@ export const GateEventRecordedEvent = defineEvent({
     `${by} read a plate at gate ${d.gateId} of lot ${d.parkingLotId} (${d.direction}, event ${d.eventId}, confidence ${d.confidence}): ${d.decision} (${d.reason})${d.reservationId ? `, reservation ${d.reservationId}` : ""}${d.price !== undefined ? `, cost ${d.price}` : ""}`,
 });
 
-/** A gate's reads, by type (each on its own stream, `gate-{lot}-{eventId}`). */
+/** A gate's reads, by type (each on its own stream, `gate-{lot}/{eventId}`). */
 export const GATE_EVENTS = byType(GateEventRecordedEvent);

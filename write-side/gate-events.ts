@@ -10,12 +10,17 @@ import { decideGate, type GateOutcome, priceOf } from "./parking-lot/gates.js";
 /**
  * Issue 49, item 4: a gate's camera read, decided by the lot (parking-lot/gates.ts), its check-in or
  * check-out run through the lot's command path, and the read's answer recorded on its own short
- * stream (`gate-{lot}-{eventId}`, never the lot's): appended only if the stream does not exist, so a
+ * stream (`gate-{lot}/{eventId}`, never the lot's): appended only if the stream does not exist, so a
  * repeated read (the camera retried) finds it and is answered alike, appending nothing.
  */
 
+/**
+ * One stream per (lot, read). The two parts are joined by `/`, which no identifier holds (schemas/
+ * common.ts): with `-`, lot `A-1`'s read `x` and lot `A`'s read `1-x` would share a stream, and a
+ * gate of lot `A` would be answered with lot `A-1`'s recorded decision.
+ */
 export const gateStream = (parkingLotId: string, eventId: string): string =>
-  `gate-${parkingLotId}-${eventId}`;
+  `gate-${parkingLotId}/${eventId}`;
 
 type Recorded = EventOfType<"GateEventRecorded">["data"];
 

@@ -6,6 +6,7 @@ import type { RecordedEvent } from "../../event-store/port.js";
 import { openPersonalFields } from "../../schemas/personal-data.js";
 import { customerHeaders, operatorHeaders } from "../../test-support/auth.js";
 import { call, eventually, startTestService, tempDataDir } from "../../test-support/service.js";
+import { gateStream } from "../gate-events.js";
 
 async function collect(iterable: AsyncIterable<RecordedEvent>): Promise<RecordedEvent[]> {
   const out: RecordedEvent[] = [];
@@ -267,8 +268,8 @@ describe("command API over real HTTP (embedded stores)", () => {
         at: new Date().toISOString(),
         ...over,
       });
-    const gateStream = (eventId: string) =>
-      collect(service.services.eventStore!.readStream(`gate-gate-1-${eventId}`));
+    const readGateStream = (eventId: string) =>
+      collect(service.services.eventStore!.readStream(gateStream("gate-1", eventId)));
     // A low-confidence read of the booked plate: an attendant looks; the lot is untouched.
     const doubtful = await gate({ confidence: 0.5 });
     expect(doubtful.status).toBe(200);
@@ -290,7 +291,7 @@ describe("command API over real HTTP (embedded stores)", () => {
     const again = await gate({ eventId: "cam-in", confidence: 0.99 });
     expect(again.body).toEqual({ ...entry.body, replayed: true });
     expect(await lotEvents("gate-1")).toHaveLength(afterEntry.length);
-    expect(await gateStream("cam-in")).toHaveLength(1);
+    expect(await readGateStream("cam-in")).toHaveLength(1);
     // The reservation's audit trail shows the gate's read (the reservation-events index finds it).
     const history = await eventually(async () => {
       const page = await call<{ items: { type: string; summary: string }[] }>(
