@@ -2201,6 +2201,12 @@ export interface components {
             from: string;
             parkingLotId: string;
             /**
+             * Format: time-zone
+             * @description The lot's time zone, whose local days `from`, `to` and each `day` are (UTC for a lot without one): midnight to midnight there.
+             * @example Asia/Seoul
+             */
+            timeZone: string;
+            /**
              * Format: date
              * @description A day, YYYY-MM-DD (UTC: a lot's day runs from 00:00 to 24:00 UTC).
              * @example 2026-11-26
