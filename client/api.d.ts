@@ -3036,6 +3036,8 @@ export interface components {
                     /** @description ISSUED (the booking made its customer a recipient; spendable), REVOKED (the reservation was canceled, a no-show, or its stay too short), REDEEMED (spent on the booking `redeemedFor`; ISSUED again if that booking is canceled before it starts). */
                     status: "ISSUED" | "REVOKED" | "REDEEMED";
                 };
+                /** @description Whether a coupon is to come for this reservation: true once its booking (or a stay that earned it) asked for one, so a reservation without `coupon` yet gets it shortly; false once a cancel, a no-show or a stay the lot's rule found too short took it away, so none will come (`coupon`, if one was issued, says REVOKED). Absent on a reservation nothing asked a coupon of. */
+                couponDue?: boolean;
                 /**
                  * @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces or commas, at most 255 characters. Percent-encode it in a path.
                  * @example CUST1
@@ -3272,6 +3274,8 @@ export interface components {
                 /** @description ISSUED (the booking made its customer a recipient; spendable), REVOKED (the reservation was canceled, a no-show, or its stay too short), REDEEMED (spent on the booking `redeemedFor`; ISSUED again if that booking is canceled before it starts). */
                 status: "ISSUED" | "REVOKED" | "REDEEMED";
             };
+            /** @description Whether a coupon is to come for this reservation: true once its booking (or a stay that earned it) asked for one, so a reservation without `coupon` yet gets it shortly; false once a cancel, a no-show or a stay the lot's rule found too short took it away, so none will come (`coupon`, if one was issued, says REVOKED). Absent on a reservation nothing asked a coupon of. */
+            couponDue?: boolean;
             /**
              * @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces or commas, at most 255 characters. Percent-encode it in a path.
              * @example CUST1
