@@ -3590,6 +3590,11 @@ export interface components {
                 latencyMs: number;
                 outcome: "delivered" | "failed";
                 /**
+                 * @description The lot the message's fact concerns (its `data.parkingLotId`), so its time can be shown on that lot's clock. Absent for a message that names no lot, and for attempts recorded before issue 49.
+                 * @example 1
+                 */
+                parkingLotId?: string;
+                /**
                  * @description Global position in the event log (decimal string).
                  * @example 42
                  */
