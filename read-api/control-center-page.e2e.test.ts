@@ -109,6 +109,10 @@ describe("the control-center page", () => {
     await expect.poll(() => freeSpots(page)).toBe("5");
     await expect.poll(() => row.locator("th").innerText()).toContain(LOT.name);
     await page.getByText("Live", { exact: true }).waitFor();
+    // The charts' time axes are on the browser's clock (Seoul's here), and say so (issue 49).
+    const activity = page.locator('section[aria-labelledby="activity-title"] [data-chart-zone]');
+    expect(await activity.getAttribute("data-chart-zone")).toBe("Asia/Seoul");
+    expect(await activity.innerText()).toBe("Times in this browser's zone, Asia/Seoul (KST)");
     await shot(page, "1-lot-listed");
 
     // A reservation through the HTTP API: the page shows it without a reload, within a second.
@@ -302,6 +306,20 @@ describe("the control-center page", () => {
       amount: 1000,
     });
     expect(booked.status).toBe(201);
+    // A lot on New York's clock: its delivery is shown on it, the other lot's (no zone) in UTC.
+    const newYork = { parkingLotId: "midtown-1", name: "Midtown", capacity: 2, timeZone: "America/New_York" };
+    expect((await call(service.url, "POST", "/parking-lots", newYork)).status).toBe(201);
+    const bookedThere = await call(
+      service.url,
+      "POST",
+      `/parking-lots/${newYork.parkingLotId}/reservations`,
+      {
+        customerId: "CUST-HOOK",
+        carNumber: "88하8888",
+        amount: 1000,
+      },
+    );
+    expect(bookedThere.status).toBe(201);
     const page = await browser.context.newPage();
     await page.setViewportSize({ width: 1366, height: 900 });
     await page.goto(await signInLink(data.dir, service.url, { role: "operator", sub: "ops-1" }));
@@ -314,6 +332,19 @@ describe("the control-center page", () => {
     // Compact: the endpoint's row is one line of buttons, and the register form is folded away.
     expect((await row.boundingBox())?.height).toBeLessThan(60);
     expect(await panel.getByRole("form", { name: "Register a webhook endpoint" }).isVisible()).toBe(false);
+
+    // Its deliveries: each at the clock of the lot its booking is in (issue 49).
+    await page.locator(`[data-lot="${newYork.parkingLotId}"]`).waitFor();
+    const when = (zone: string) =>
+      panel.locator(`table[aria-label="Last deliveries to ${created.body.id}"] td[data-zone="${zone}"]`);
+    await expect
+      .poll(async () => {
+        await row.getByRole("button", { name: "Deliveries" }).click();
+        return (await when("America/New_York").count()) > 0 && (await when("UTC").count()) > 0;
+      })
+      .toBe(true);
+    expect(await when("America/New_York").first().innerText()).toMatch(/ E[SD]T$/);
+    expect(await when("UTC").first().innerText()).toMatch(/ UTC$/);
 
     // Rotate: the new secret, shown this once, is not the one the endpoint was created with.
     await row.getByRole("button", { name: "Rotate secret" }).click();
