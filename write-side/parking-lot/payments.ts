@@ -206,9 +206,24 @@ export function authorizePayment(command: AuthorizePayment, state: ParkingLotSta
         },
       }
     : {};
-  return asLot(
-    decideAuthorization(aggregateOf(state, reservationId), command, askOf(state, reservationId), booking),
+  const decision = decideAuthorization(
+    aggregateOf(state, reservationId),
+    command,
+    askOf(state, reservationId),
+    booking,
   );
+  if (!decision.ok || decision.events.length === 0 || !record) return asLot(decision);
+  // Issue 48: the lot's own outcome: the booking waiting for this payment is RESERVED.
+  return accept(...decision.events, {
+    type: "ReservationConfirmed",
+    data: {
+      reservationId,
+      parkingLotId,
+      customerId: record.customerId,
+      intentId: command.intentId,
+      confirmedAt: command.now,
+    },
+  });
 }
 
 export function failPayment(command: FailPayment, state: ParkingLotState): Decision {
