@@ -9,6 +9,7 @@ import {
   parkingReserved,
   reserveParking,
 } from "../../test-support/given-when-then.js";
+import { withinMinimum } from "../payment/payment-policy.js";
 import {
   type DecideContext,
   decide,
@@ -17,7 +18,6 @@ import {
   paymentOf,
   reservationStatus,
 } from "./decider.js";
-import { withinMinimum } from "./payment-policy.js";
 
 /** Payments (issue 38): PENDING_PAYMENT, the provider's answers, the hold, settlements, outcomes, refunds. */
 
