@@ -20,6 +20,7 @@ import {
   Timestamp,
 } from "./common.js";
 import { byType, defineEvent } from "./event-definition.js";
+import { IntentId } from "./payment-events.js";
 import { Address, Location, TimeZone } from "./place.js";
 
 /**
@@ -236,6 +237,33 @@ export const ReservationNoShowEvent = defineEvent({
   reason: () => "no-show",
 });
 
+/**
+ * Issue 48: the lot's outcome of a booking's payment: its authorization (recorded on the payment's
+ * own stream, `payment-<reservationId>`) made the booking that waited for it RESERVED. A payment
+ * that failed or whose hold ran out needs no fact of its own here: the lot cancels the booking
+ * (ReservationCanceled, reason `payment-failed` or `payment-expired`), which frees its spot.
+ */
+export const ReservationConfirmedData = Type.Object(
+  {
+    reservationId: ReservationId,
+    parkingLotId: ParkingLotId,
+    customerId: Personal(CustomerId),
+    /** The authorized intent at the provider (the payment's stream holds its amounts). */
+    intentId: IntentId,
+    confirmedAt: Timestamp,
+  },
+  { ...strict, $id: "ReservationConfirmed" },
+);
+
+export const ReservationConfirmedEvent = defineEvent({
+  type: "ReservationConfirmed",
+  schema: ReservationConfirmedData,
+  stream: "lot",
+  recordTime: "confirmedAt",
+  audit: (d, by) =>
+    `${by} confirmed reservation ${d.reservationId} of customer ${d.customerId}: payment ${d.intentId} was authorized`,
+});
+
 /** The lot takes no reservation overlapping [from, until); the ones it overlapped are canceled in the same append. */
 export const ParkingLotClosedData = Type.Object(
   {
@@ -425,6 +453,7 @@ export const LOT_EVENTS = byType(
   ReservationCheckedInEvent,
   ReservationCheckedOutEvent,
   ReservationNoShowEvent,
+  ReservationConfirmedEvent,
   ParkingLotClosedEvent,
   ParkingLotClosureBeganEvent,
   ParkingLotCapacityChangedEvent,

@@ -115,6 +115,7 @@ describe("reservation-events projection (spec: events in, documents out)", () =>
       "ReservationCanceled",
       "ReservationCheckedIn",
       "ReservationCheckedOut",
+      "ReservationConfirmed",
       "ReservationNoShow",
     ]);
   });

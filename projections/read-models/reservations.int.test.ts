@@ -39,6 +39,22 @@ describe("reservations projection (spec: events in, documents out)", () => {
     });
   });
 
+  it("issue 48: a pending booking is RESERVED by the lot's own outcome fact (ReservationConfirmed)", async () => {
+    const base = reserved(window) as Extract<DomainEvent, { type: "ParkingReserved" }>;
+    const payment = { amount: 5000, currency: "KRW", holdUntil: "2026-11-22T09:15:00.000Z" };
+    outcome = await spec.given(
+      { ...base, data: { ...base.data, payment } },
+      {
+        type: "ReservationConfirmed",
+        data: { ...who, intentId: "pi_1", confirmedAt: "2026-11-22T09:01:00.000Z" },
+      },
+    );
+    expect((await outcome.documents("reservations"))[0]).toMatchObject({
+      status: "RESERVED",
+      payment: { state: "pending", amount: 5000 },
+    });
+  });
+
   it("given a paid booking (issue 38): pending, then RESERVED, its money recorded, never its saved method", async () => {
     const pay = { intentId: "pi_1", settlementId: "ev-9" };
     const base = reserved(window) as Extract<DomainEvent, { type: "ParkingReserved" }>;

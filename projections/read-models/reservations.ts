@@ -162,6 +162,9 @@ export const reservationsProjection = defineProjection({
           "payment.authorized": event.data.amount,
         },
       }),
+    // Issue 48: the lot's own outcome of the authorization (the payment's facts leave its stream).
+    ReservationConfirmed: ({ event }, collection) =>
+      updateOne(collection, RESERVATIONS, event.data.reservationId, { $set: { status: "RESERVED" } }),
     PaymentFailed: ({ event }, collection) =>
       updateOne(collection, RESERVATIONS, event.data.reservationId, {
         $set: { "payment.state": "failed", "payment.failure": failedBecause(event.data) },

@@ -335,7 +335,7 @@ const cancelReservation =
 
 /**
  * What the cancel decided of the booking's money (issue 47): read from the settlement the decider
- * appended with it (its cancellation policy, payment-policy.ts), never worked out here. None when it
+ * appended with it (its cancellation policy, write-side/payment/payment-policy.ts), never worked out here. None when it
  * appended none (nothing authorized, or a repeated cancel).
  */
 function cancelSettlementOf(result: Accepted, reservationId: string): CancelSettlement | undefined {
