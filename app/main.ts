@@ -1,3 +1,4 @@
+import { enableCompileCache, flushCompileCache } from "../platform/compile-cache.js";
 import { ConfigError, configWarnings, loadConfig, redactConfig } from "../platform/config.js";
 import { createLogger, resolveLogOutput } from "../platform/logger.js";
 
@@ -18,6 +19,8 @@ async function main(): Promise<void> {
   const logOutput = resolveLogOutput(config.logFormat);
   config = { ...config, logFormat: logOutput };
   const logger = createLogger(config.logLevel, { role: config.role }, logOutput);
+  // Before the service's modules load: they are most of what a start compiles.
+  enableCompileCache();
   // Imported here, not above: a store driver that cannot load on this Node.js (platform/sqlite.ts)
   // throws while the modules load, and main's catch then says so in one line.
   const { startService } = await import("./server.js");
@@ -50,6 +53,7 @@ async function main(): Promise<void> {
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
   logger.info({ config: redactConfig(config), url: service.url }, "started");
+  flushCompileCache();
   if (process.stdout.isTTY || process.env.npm_lifecycle_event === "start") {
     const api = config.role === "projector" ? "" : ` API docs ${service.url}/docs ·`;
     process.stderr.write(

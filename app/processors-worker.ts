@@ -1,5 +1,6 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { EventStore } from "../event-store/port.js";
+import { flushCompileCache } from "../platform/compile-cache.js";
 import type { Config } from "../platform/config.js";
 import { EventLoopWatch } from "../platform/event-loop-watch.js";
 import { createLogger, resolveLogOutput } from "../platform/logger.js";
@@ -79,6 +80,8 @@ try {
   // Failures and caught-up flags have no event of their own: report the whole status often.
   const timer = setInterval(report, 200);
   report();
+  // This thread's compiled modules kept for the next start (inert unless main.ts enabled the cache).
+  flushCompileCache();
   serve = (message) => {
     switch (message.type) {
       case "metrics":
