@@ -44,17 +44,26 @@ let ownEventStore: EventStore | undefined;
 /** What the request thread asks once the processors run (a stop may come while they start). */
 let serve: ((message: ToProcessors) => void) | undefined;
 let stopRequested = false;
+/** The request thread's stores are open (ProcessorThread.start): this thread may open its own. */
+let go: () => void = () => undefined;
+const goSaid = new Promise<void>((resolve) => {
+  go = resolve;
+});
 
 // Listening from the start: the processors' first catch-up may append (coupon policy) and wait
 // for the request thread's answer before startProcessors returns.
 port.on("message", (message: ToProcessors) => {
   if (message.type === "appended" || message.type === "append-failed") receiveAppendReply?.(message);
   else if (message.type === "committed") observeCommit(ownEventStore, commits);
+  else if (message.type === "go") go();
   else if (serve) serve(message);
   else if (message.type === "stop") stopRequested = true;
 });
 
 try {
+  // Spawned early (app/processors-spawn.ts), this thread loaded its modules beside the request
+  // thread's; it opens its stores once that thread has opened (and, on a first start, created) its.
+  await goSaid;
   // The request thread appends through its own connection and tells this thread of each commit
   // ("committed"); polling the head (EMBEDDED_POLL_INTERVAL_MS) stays for other processes' appends.
   const services = await createServices(

@@ -26,6 +26,7 @@ import { ErasureEvictions } from "./erasure-evictions.js";
 import { paymentSagaSettings } from "./payment-commands.js";
 import { useDataKeysOf } from "./personal-data.js";
 import { ProcessorThread, type WorkerMetrics } from "./processor-thread.js";
+import { processorsInWorker, type SpawnedProcessors } from "./processors-spawn.js";
 import { schedulerCommands } from "./scheduler-commands.js";
 import { StorageHealth } from "./storage-health.js";
 
@@ -70,7 +71,6 @@ const runsCommands = (c: Config) => c.role === "all" || c.role === "command-api"
 const runsProjections = (c: Config) => c.role === "all" || c.role === "projector";
 const runsQueries = (c: Config) => c.role === "all" || c.role === "query-api";
 /** ROLE=all runs its projections and reactors in a worker thread when PROCESSORS_THREAD=worker. */
-const processorsInWorker = (c: Config) => c.role === "all" && c.processorsThread === "worker";
 
 /**
  * Single use of sign-in links through the document store: the first replica to record a link's
@@ -201,6 +201,8 @@ export interface ServiceOptions {
   readonly clock?: () => Date;
   /** Where the processors thread beats its heartbeat, for the process's watchdog (see EventLoopWatch). */
   readonly stallBoard?: StallBoard;
+  /** The processors thread, spawned early by app/main.ts (ROLE=all); spawned here when absent. */
+  readonly processorsWorker?: SpawnedProcessors;
 }
 
 /** Tracing in this thread when a collector is configured (the processors thread starts its own). */
@@ -240,7 +242,7 @@ export async function createServices(
     documentStore,
     metrics,
     logger,
-    options.stallBoard,
+    options,
   );
   const processors =
     !thread && runsProjections(config) && documentStore
@@ -341,9 +343,9 @@ async function authenticationOf(config: Config, documentStore: DocumentStore | u
 }
 
 /**
- * The command side, and the processors thread (ROLE=all) started first: it loads its modules and
- * opens its stores while this thread warms the command side up (issue 50: this thread sat idle
- * ~0.7 s waiting for it, a start's largest share).
+ * The command side, and the processors thread (ROLE=all) started first: it opens its stores while
+ * this thread warms the command side up (issue 50: this thread sat idle ~0.7 s waiting for it, a
+ * start's largest share), having loaded its modules already when app/main.ts spawned it early.
  */
 async function commandsBesideThread(
   config: Config,
@@ -351,10 +353,16 @@ async function commandsBesideThread(
   documentStore: DocumentStore | undefined,
   metrics: Metrics,
   logger: Logger,
-  stallBoard: StallBoard | undefined,
+  options: ServiceOptions,
 ) {
   const threadStarting = processorsInWorker(config)
-    ? ProcessorThread.start(config, logger.child({ component: "processors-thread" }), eventStore, stallBoard)
+    ? ProcessorThread.start(
+        config,
+        logger.child({ component: "processors-thread" }),
+        eventStore,
+        options.stallBoard,
+        options.processorsWorker,
+      )
     : undefined;
   // Awaited below: its failure is seen there, not reported meanwhile as unhandled.
   threadStarting?.catch(() => undefined);
