@@ -185,8 +185,12 @@ const ReservationPage = Type.Object(
   { additionalProperties: false },
 );
 type ReservationPage = Static<typeof ReservationPage>;
-// Compiled when this module loads, not on a lot's first cold load, which has no time to spare.
-precompile(SnapshotHead, ReservationPage);
+/**
+ * Compiles the stored form's schemas now, not on a lot's first cold load, which has no time to
+ * spare: called by the command side's warm-up, not when this module loads, so that a thread that
+ * never loads a lot (the processors thread) does not pay it (issue 50).
+ */
+export const precompileSnapshotSchemas = (): void => precompile(SnapshotHead, ReservationPage);
 
 const SEPARATOR = ",";
 
