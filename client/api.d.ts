@@ -497,7 +497,7 @@ export interface paths {
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `eventId`, `gateId`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
          *
-         *     **Access**: Needs a bearer token with the role `operator` or `attendant` or `admin`.
+         *     **Access**: Needs a bearer token with the role `operator` or `attendant` or `admin` or `gate`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
@@ -7688,7 +7688,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `operator` or `attendant` or `admin`. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `operator` or `attendant` or `admin` or `gate`. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -10297,7 +10297,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/customer-erased`: This customer's personal data was erased. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -10310,7 +10310,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/customer-erased";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };

@@ -12,7 +12,7 @@ import {
 } from "./verifier.js";
 
 /** Roles of staff (who may act on others' behalf; their customer id claim may be absent). */
-const STAFF = new Set(["operator", "attendant", "admin"]);
+const STAFF = new Set(["operator", "attendant", "admin", "gate"]);
 
 export const SESSION_COOKIE = "parking_session";
 

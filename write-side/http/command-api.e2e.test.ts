@@ -4,7 +4,7 @@ import type { RunningService } from "../../app/server.js";
 import { type ApiSpec, answered, refused, startApiSpec } from "../../client/api-spec.js";
 import type { RecordedEvent } from "../../event-store/port.js";
 import { openPersonalFields } from "../../schemas/personal-data.js";
-import { customerHeaders, operatorHeaders } from "../../test-support/auth.js";
+import { bearer, customerHeaders, mintToken, operatorHeaders } from "../../test-support/auth.js";
 import { call, eventually, startTestService, tempDataDir } from "../../test-support/service.js";
 import { gateStream } from "../gate-events.js";
 
@@ -332,6 +332,52 @@ describe("command API over real HTTP (embedded stores)", () => {
       await customerHeaders(data.dir, "G1"),
     );
     expect(byCustomer.status).toBe(403);
+  });
+
+  it("the gate role (issue 49): a gate credential sends its lot's reads and nothing else; another lot is 404, an empty grant reaches none", async () => {
+    await call(base, "POST", "/parking-lots", { parkingLotId: "gate-r", name: "Gate role", capacity: 2 });
+    await call(base, "POST", "/parking-lots", { parkingLotId: "gate-s", name: "Other lot", capacity: 2 });
+    const booked = await call(base, "POST", "/parking-lots/gate-r/reservations", {
+      customerId: "GR1",
+      carNumber: "12가3456",
+      amount: 3000,
+    });
+    const reservationId = booked.body.reservationId;
+    const gateOf = async (lots: readonly string[]) =>
+      bearer(await mintToken(data.dir, { sub: "gate-north", role: "gate", lots }));
+    const gate = await gateOf(["gate-r"]);
+    const read = (lot: string, eventId: string, headers = gate) =>
+      call(
+        base,
+        "POST",
+        `/parking-lots/${lot}/gate-events`,
+        {
+          eventId,
+          gateId: "north",
+          direction: "entry",
+          plate: "12가3456",
+          confidence: 0.95,
+          at: new Date().toISOString(),
+        },
+        headers,
+      );
+    // Its own lot's read: decided and acted on.
+    expect((await read("gate-r", "gr-1")).body).toMatchObject({ decision: "open", reservationId });
+    // Another lot: 404 as for any staff outside their grant; an empty grant reaches no lot.
+    expect((await read("gate-s", "gr-2")).status).toBe(404);
+    expect((await read("gate-r", "gr-3", await gateOf([]))).status).toBe(404);
+    // Nothing else, even on its own lot: no check-out by id, no listing, no history, no booking.
+    for (const [method, path, body] of [
+      ["POST", `/parking-lots/gate-r/reservations/${reservationId}/check-out`, undefined],
+      ["GET", "/reservations?parkingLotId=gate-r", undefined],
+      ["GET", `/reservations/${reservationId}`, undefined],
+      ["GET", "/parking-lots/gate-r/history", undefined],
+      ["POST", "/parking-lots/gate-r/reservations", { customerId: "GR2", carNumber: "1", amount: 1 }],
+    ] as const) {
+      const answer = await call(base, method, path, body, gate);
+      expect(answer.status, `${method} ${path}`).toBe(403);
+    }
+    expect((await lotEvents("gate-r")).at(-1)?.type).toBe("ReservationCheckedIn");
   });
 
   it("keeps the caller's X-Correlation-Id in event metadata, with the command as causation", async () => {
