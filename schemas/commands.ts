@@ -259,6 +259,18 @@ const reservationStep = <T extends string>(type: T) =>
 export const CheckIn = reservationStep("CheckIn");
 export const CheckOut = reservationStep("CheckOut");
 
+/**
+ * Issue 49: a car without a booking read at a gate's entry: an open-ended stay at the lot's rate,
+ * booked and checked in at once (write-side/parking-lot/drive-ups.ts). Sent by the gate's handler
+ * only; `reservationId` is derived from the read, so a retried read books nothing twice.
+ */
+export const AdmitDriveUp = command("AdmitDriveUp", {
+  reservationId: ReservationId,
+  parkingLotId: ParkingLotId,
+  carNumber: CarNumber,
+  gateId: Identifier,
+});
+
 export const CloseParkingLot = command("CloseParkingLot", {
   closureId: Identifier,
   parkingLotId: ParkingLotId,
@@ -395,6 +407,7 @@ export const ParkingLotCommand = Type.Union([
   CancelReservation,
   CheckIn,
   CheckOut,
+  AdmitDriveUp,
   CloseParkingLot,
   ChangeCapacity,
   ChangeRate,
@@ -418,6 +431,7 @@ export type ReserveParking = Static<typeof ReserveParking>;
 export type CancelReservation = Static<typeof CancelReservation>;
 export type CheckIn = Static<typeof CheckIn>;
 export type CheckOut = Static<typeof CheckOut>;
+export type AdmitDriveUp = Static<typeof AdmitDriveUp>;
 export type CloseParkingLot = Static<typeof CloseParkingLot>;
 export type ChangeCapacity = Static<typeof ChangeCapacity>;
 export type ChangeRate = Static<typeof ChangeRate>;

@@ -18,6 +18,7 @@ export { CustomerErasedData } from "./customer-events.js";
 export { GateEventRecordedData } from "./gate-events.js";
 export {
   BookingPayment,
+  DriveUpAdmittedData,
   ParkingLotCapacityChangedData,
   ParkingLotClosedData,
   ParkingLotClosureBeganData,

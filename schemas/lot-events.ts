@@ -417,6 +417,33 @@ export const ParkingLotCouponRuleChangedEvent = defineEvent({
     `${by} changed the coupon rule of lot ${d.parkingLotId} to ${JSON.stringify(d.couponRule)} from then on`,
 });
 
+/**
+ * Issue 49: a car without a booking was let in at a gate: the ParkingReserved (open-ended, at
+ * `hourlyRate`, for the lot's drive-up customer) and ReservationCheckedIn appended with it, in the
+ * same append, are its stay; this fact says why they happened (the lot's audit trail shows the
+ * gate). `minStayMinutes`: the span a spot had to be free for.
+ */
+export const DriveUpAdmittedData = Type.Object(
+  {
+    reservationId: ReservationId,
+    parkingLotId: ParkingLotId,
+    gateId: Identifier,
+    hourlyRate: HourlyRate,
+    minStayMinutes: Type.Integer({ minimum: 1, maximum: 1440 }),
+    admittedAt: Timestamp,
+  },
+  { ...strict, $id: "DriveUpAdmitted" },
+);
+
+export const DriveUpAdmittedEvent = defineEvent({
+  type: "DriveUpAdmitted",
+  schema: DriveUpAdmittedData,
+  stream: "lot",
+  recordTime: "admittedAt",
+  audit: (d, by) =>
+    `${by} let a drive-up car in at gate ${d.gateId} of lot ${d.parkingLotId}: open-ended stay ${d.reservationId} at ${d.hourlyRate} an hour, checked in (a spot was free for ${d.minStayMinutes} minutes)`,
+});
+
 /** The lot's facts, by type, in the order the API document lists them. */
 export const LOT_EVENTS = byType(
   ParkingLotRegisteredEvent,
@@ -433,4 +460,5 @@ export const LOT_EVENTS = byType(
   ParkingLotPaymentTermsChangedEvent,
   ParkingLotPlaceChangedEvent,
   ParkingLotCouponRuleChangedEvent,
+  DriveUpAdmittedEvent,
 );

@@ -302,8 +302,11 @@ describe("command API over real HTTP (embedded stores)", () => {
       return page.body.items?.some((item) => item.type === "GateEventRecorded") ? page.body.items : undefined;
     });
     expect(history.find((item) => item.type === "GateEventRecorded")?.summary).toContain("gate north");
-    // A plate with no booking: denied with the reason.
-    expect((await gate({ plate: "99허9999" })).body).toMatchObject({ decision: "deny", reason: "NoBooking" });
+    // A plate with no booking, on a lot without an hourly rate to price a drive-up: denied with the reason.
+    expect((await gate({ plate: "99허9999" })).body).toMatchObject({
+      decision: "deny",
+      reason: "NoHourlyRate",
+    });
     // The exit: checked out, with what the stay cost.
     const exit = await gate({ eventId: "cam-out", direction: "exit", plate: "34-나-2222" });
     expect(exit.body).toEqual({
@@ -332,6 +335,57 @@ describe("command API over real HTTP (embedded stores)", () => {
       await customerHeaders(data.dir, "G1"),
     );
     expect(byCustomer.status).toBe(403);
+  });
+
+  it("drive-ups (issue 49): a car without a booking comes in on an open-ended stay at the lot's rate and leaves with its price; a full lot denies", async () => {
+    await call(base, "POST", "/parking-lots", {
+      parkingLotId: "gate-d",
+      name: "Drive-ups",
+      capacity: 1,
+      hourlyRate: 3000,
+    });
+    const gate = (eventId: string, over: Record<string, unknown> = {}) =>
+      call(base, "POST", "/parking-lots/gate-d/gate-events", {
+        eventId,
+        gateId: "north",
+        direction: "entry",
+        plate: "11가1111",
+        confidence: 0.95,
+        at: new Date().toISOString(),
+        ...over,
+      });
+    const entry = await gate("du-in");
+    expect(entry.body).toMatchObject({ decision: "open", reason: "DriveUp" });
+    const reservationId = entry.body.reservationId as string;
+    // One append: why (the gate), the stay booked at the rate, and its check-in.
+    expect((await lotEvents("gate-d")).slice(1).map((e) => e.type)).toEqual([
+      "DriveUpAdmitted",
+      "ParkingReserved",
+      "ReservationCheckedIn",
+    ]);
+    // A repeat of the read books nothing more.
+    expect((await gate("du-in")).body).toMatchObject({ reservationId, replayed: true });
+    expect(await lotEvents("gate-d")).toHaveLength(4);
+    // The one spot is taken: another car without a booking is denied, appending nothing.
+    expect((await gate("du-full", { plate: "22나2222" })).body).toMatchObject({
+      decision: "deny",
+      reason: "LotFull",
+    });
+    expect(await lotEvents("gate-d")).toHaveLength(4);
+    // The lot's audit trail names the gate that let it in.
+    const history = await call<{ items: { type: string; summary: string }[] }>(
+      base,
+      "GET",
+      "/parking-lots/gate-d/history",
+    );
+    expect(history.body.items.find((i) => i.type === "DriveUpAdmitted")?.summary).toContain("gate north");
+    // At the exit: checked out at the open-ended price (at least the smallest unit for minutes).
+    const exit = await gate("du-out", { direction: "exit", plate: "11 가 1111" });
+    expect(exit.body).toMatchObject({ decision: "open", reason: "CheckedOut", reservationId });
+    expect(exit.body.price).toBeGreaterThanOrEqual(1);
+    const out = (await lotEvents("gate-d")).at(-1);
+    expect(out?.type).toBe("ReservationCheckedOut");
+    expect((out?.data as { amount?: number } | undefined)?.amount).toBe(exit.body.price);
   });
 
   it("the gate role (issue 49): a gate credential sends its lot's reads and nothing else; another lot is 404, an empty grant reaches none", async () => {

@@ -3,6 +3,7 @@ import { eventTypesOfStream } from "../../schemas/events.js";
 import { overstayCharge, type ReservationStatus } from "../../schemas/reservation-time.js";
 import { register, reserve } from "./booking.js";
 import { changeCapacity, close } from "./closures.js";
+import { admitDriveUp } from "./drive-ups.js";
 import { type PaymentView, paymentViewOf } from "./payment-state.js";
 import {
   authorizePayment,
@@ -48,6 +49,8 @@ export function decide(
       return checkIn(command, state);
     case "CheckOut":
       return checkOut(command, state);
+    case "AdmitDriveUp":
+      return admitDriveUp(command, state);
     case "CloseParkingLot":
       return close(command, state);
     case "ChangeCapacity":
