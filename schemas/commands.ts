@@ -8,6 +8,7 @@ import {
   CouponRule,
   Currency,
   CustomerId,
+  GateConfidenceThreshold,
   HourlyRate,
   Identifier,
   Instant,
@@ -174,6 +175,12 @@ export const ChangeCouponRuleBody = Type.Object(CouponRule.properties, {
 });
 export type ChangeCouponRuleBody = Static<typeof ChangeCouponRuleBody>;
 
+export const ChangeGateConfidenceBody = Type.Object(
+  { gateConfidenceThreshold: GateConfidenceThreshold },
+  { additionalProperties: false, $id: "ChangeGateConfidenceBody" },
+);
+export type ChangeGateConfidenceBody = Static<typeof ChangeGateConfidenceBody>;
+
 export const ChangeCustomerLimitBody = Type.Object(
   { maxActivePerCustomer: MaxActivePerCustomer },
   { additionalProperties: false, $id: "ChangeCustomerLimitBody" },
@@ -284,6 +291,10 @@ export const ChangeRate = command("ChangeRate", { parkingLotId: ParkingLotId, ho
 export const ChangeCouponRule = command("ChangeCouponRule", {
   parkingLotId: ParkingLotId,
   couponRule: CouponRule,
+});
+export const ChangeGateConfidence = command("ChangeGateConfidence", {
+  parkingLotId: ParkingLotId,
+  gateConfidenceThreshold: GateConfidenceThreshold,
 });
 export const ChangeCustomerLimit = command("ChangeCustomerLimit", {
   parkingLotId: ParkingLotId,
@@ -413,6 +424,7 @@ export const ParkingLotCommand = Type.Union([
   ChangeRate,
   ChangeCouponRule,
   ChangeCustomerLimit,
+  ChangeGateConfidence,
   ChangePaymentTerms,
   ChangePlace,
   RecordNoShow,
@@ -437,6 +449,7 @@ export type ChangeCapacity = Static<typeof ChangeCapacity>;
 export type ChangeRate = Static<typeof ChangeRate>;
 export type ChangeCouponRule = Static<typeof ChangeCouponRule>;
 export type ChangeCustomerLimit = Static<typeof ChangeCustomerLimit>;
+export type ChangeGateConfidence = Static<typeof ChangeGateConfidence>;
 export type ChangePaymentTerms = Static<typeof ChangePaymentTerms>;
 export type ChangePlace = Static<typeof ChangePlace>;
 export type RecordNoShow = Static<typeof RecordNoShow>;

@@ -24,6 +24,7 @@ export {
   ParkingLotClosureBeganData,
   ParkingLotCouponRuleChangedData,
   ParkingLotCustomerLimitChangedData,
+  ParkingLotGateConfidenceChangedData,
   ParkingLotPaymentTermsChangedData,
   ParkingLotPlaceChangedData,
   ParkingLotRateChangedData,

@@ -7,6 +7,7 @@ import {
   CouponRule,
   Currency,
   CustomerId,
+  GateConfidenceThreshold,
   HourlyRate,
   Identifier,
   LotName,
@@ -444,6 +445,29 @@ export const DriveUpAdmittedEvent = defineEvent({
     `${by} let a drive-up car in at gate ${d.gateId} of lot ${d.parkingLotId}: open-ended stay ${d.reservationId} at ${d.hourlyRate} an hour, checked in (a spot was free for ${d.minStayMinutes} minutes)`,
 });
 
+/**
+ * Issue 49: the confidence below which the lot's gates send a plate read to review, from then on
+ * (absent before: DEFAULT_GATE_CONFIDENCE_THRESHOLD).
+ */
+export const ParkingLotGateConfidenceChangedData = Type.Object(
+  {
+    parkingLotId: ParkingLotId,
+    gateConfidenceThreshold: GateConfidenceThreshold,
+    previousGateConfidenceThreshold: GateConfidenceThreshold,
+    changedAt: Timestamp,
+  },
+  { ...strict, $id: "ParkingLotGateConfidenceChanged" },
+);
+
+export const ParkingLotGateConfidenceChangedEvent = defineEvent({
+  type: "ParkingLotGateConfidenceChanged",
+  schema: ParkingLotGateConfidenceChangedData,
+  stream: "lot",
+  recordTime: "changedAt",
+  audit: (d, by) =>
+    `${by} changed the gate confidence threshold of lot ${d.parkingLotId} from ${d.previousGateConfidenceThreshold} to ${d.gateConfidenceThreshold}: reads below it go to review`,
+});
+
 /** The lot's facts, by type, in the order the API document lists them. */
 export const LOT_EVENTS = byType(
   ParkingLotRegisteredEvent,
@@ -461,4 +485,5 @@ export const LOT_EVENTS = byType(
   ParkingLotPlaceChangedEvent,
   ParkingLotCouponRuleChangedEvent,
   DriveUpAdmittedEvent,
+  ParkingLotGateConfidenceChangedEvent,
 );

@@ -386,6 +386,21 @@ describe("command API over real HTTP (embedded stores)", () => {
     const out = (await lotEvents("gate-d")).at(-1);
     expect(out?.type).toBe("ReservationCheckedOut");
     expect((out?.data as { amount?: number } | undefined)?.amount).toBe(exit.body.price);
+    // The lot's operator raises its confidence threshold: a read the default would act on goes to review.
+    const raised = await call(base, "PUT", "/parking-lots/gate-d/gate-confidence", {
+      gateConfidenceThreshold: 0.99,
+    });
+    expect(raised.body).toMatchObject({ parkingLotId: "gate-d", gateConfidenceThreshold: 0.99 });
+    expect((await lotEvents("gate-d")).at(-1)?.type).toBe("ParkingLotGateConfidenceChanged");
+    expect((await gate("du-doubt", { plate: "33다3333" })).body).toMatchObject({
+      decision: "review",
+      reason: "LowConfidence",
+    });
+    // Out of 0..1: 400 naming the field.
+    const wrong = await call(base, "PUT", "/parking-lots/gate-d/gate-confidence", {
+      gateConfidenceThreshold: 1.5,
+    });
+    expect(wrong.status).toBe(400);
   });
 
   it("the gate role (issue 49): a gate credential sends its lot's reads and nothing else; another lot is 404, an empty grant reaches none", async () => {

@@ -21,6 +21,7 @@ import type { Decision, ParkingLotState, RegisteredLot } from "./state.js";
 import {
   changeCouponRule,
   changeCustomerLimit,
+  changeGateConfidence,
   changePaymentTerms,
   changePlace,
   changeRate,
@@ -61,6 +62,8 @@ export function decide(
       return changeCouponRule(command, state);
     case "ChangeCustomerLimit":
       return changeCustomerLimit(command, state);
+    case "ChangeGateConfidence":
+      return changeGateConfidence(command, state);
     case "ChangePaymentTerms":
       return changePaymentTerms(command, state);
     case "ChangePlace":

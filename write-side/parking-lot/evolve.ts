@@ -299,6 +299,8 @@ function evolveLot(state: RegisteredLot, event: ParkingLotEvent): ParkingLotStat
       return moved(state, event.data);
     case "ParkingLotCouponRuleChanged":
       return { ...state, couponRule: event.data.couponRule };
+    case "ParkingLotGateConfidenceChanged":
+      return { ...state, gateConfidenceThreshold: event.data.gateConfidenceThreshold };
     case "DriveUpAdmitted":
       return state; // the ParkingReserved and ReservationCheckedIn appended with it are the stay
     default:

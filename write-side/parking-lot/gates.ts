@@ -1,7 +1,9 @@
 import type { AdmitDriveUp, CheckIn, CheckOut } from "../../schemas/commands.js";
+import { DEFAULT_GATE_CONFIDENCE_THRESHOLD } from "../../schemas/common.js";
 import { plateForm } from "../../schemas/plates.js";
 import { decide } from "./decide.js";
 import type { ParkingLotEvent, ParkingLotState } from "./state.js";
+import { gateConfidenceOf } from "./terms.js";
 
 /**
  * Issue 49, item 4: what a gate does when its camera reads a plate. The lot's own check-in and
@@ -28,8 +30,8 @@ export interface GateRead {
   readonly driveUpId?: string;
 }
 
-/** Below this confidence a read goes to an attendant, whatever it matches (a documented default). */
-export const DEFAULT_GATE_CONFIDENCE = 0.8;
+/** Below the lot's threshold (terms.ts `gateConfidenceOf`: its own, default 0.8) a read goes to review. */
+export const DEFAULT_GATE_CONFIDENCE = DEFAULT_GATE_CONFIDENCE_THRESHOLD;
 
 export type GateOutcome =
   | {
@@ -55,14 +57,10 @@ export function reservationsOfPlate(state: ParkingLotState, plate: string): read
   return [...(state.byPlate.get(plateForm(plate)) ?? [])].sort();
 }
 
-export function decideGate(
-  read: GateRead,
-  state: ParkingLotState,
-  threshold: number = DEFAULT_GATE_CONFIDENCE,
-): GateOutcome {
+export function decideGate(read: GateRead, state: ParkingLotState): GateOutcome {
   if (state.kind !== "registered") return { decision: "deny", reason: "LotNotFound" };
   const candidates = reservationsOfPlate(state, read.plate);
-  if (read.confidence < threshold)
+  if (read.confidence < gateConfidenceOf(state))
     return { decision: "review", reason: "LowConfidence", reservationIds: candidates };
   return read.direction === "entry" ? entry(read, state, candidates) : exit(read, state, candidates);
 }

@@ -311,6 +311,16 @@ const driveUpArb: fc.Arbitrary<Spec> = fc
     now: iso(now),
   }));
 
+/** The lot's gate confidence threshold (issue 49). */
+const gateConfidenceArb: fc.Arbitrary<Spec> = fc
+  .constantFrom(0.5, 0.8, 0.9)
+  .map((gateConfidenceThreshold) => (now) => ({
+    type: "ChangeGateConfidence",
+    parkingLotId: LOT,
+    gateConfidenceThreshold,
+    now: iso(now),
+  }));
+
 /** Minutes the clock moves on before a step: often not at all, sometimes past every window. */
 const advanceArb = fc.oneof(
   { weight: 4, arbitrary: fc.constant(0) },
@@ -346,6 +356,7 @@ const stepArb: fc.Arbitrary<Step> = fc.record({
     { weight: 2, arbitrary: outcomeOf(paidIdArb) },
     { weight: 1, arbitrary: refundArb },
     { weight: 2, arbitrary: driveUpArb },
+    { weight: 1, arbitrary: gateConfidenceArb },
   ),
 });
 
