@@ -409,6 +409,15 @@ describe("every operation through the generated client", () => {
       });
       expect(unknown.error?.type).toBe("/problems/parking-lot-not-found");
     },
+    changeGateConfidence: async () => {
+      const parkingLotId = "seocho-gate";
+      await api.POST("/parking-lots", { body: { parkingLotId, name: "서초 게이트 주차장", capacity: 2 } });
+      const changed = await api.PUT("/parking-lots/{parkingLotId}/gate-confidence", {
+        params: { path: { parkingLotId } },
+        body: { gateConfidenceThreshold: 0.9 },
+      });
+      expect(changed.data?.gateConfidenceThreshold).toBe(0.9);
+    },
     changePlace: async () => {
       const parkingLotId = "seocho-place";
       await api.POST("/parking-lots", { body: { parkingLotId, name: "서초 위치 주차장", capacity: 2 } });
