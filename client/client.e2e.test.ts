@@ -309,7 +309,8 @@ describe("every operation through the generated client", () => {
         params: { path: { parkingLotId: lotId } },
         body,
       });
-      expect(read.data).toMatchObject({ eventId: "client-cam-1", decision: "deny", reason: "NoBooking" });
+      // No booking of the plate, and a lot without an hourly rate lets no drive-up in.
+      expect(read.data).toMatchObject({ eventId: "client-cam-1", decision: "deny", reason: "NoHourlyRate" });
     },
     checkOut: async () => {
       const path = { parkingLotId: windowedLotId, reservationId: windowedId };
