@@ -2122,7 +2122,7 @@ export interface components {
              * @example 5000
              */
             price?: number;
-            /** @description `CheckedIn`, `CheckedOut`; for `deny` the lot's refusal (`NoBooking`, `CheckInTooEarly`, `LotNotFound`…); for `review` `LowConfidence`, `SeveralBookings` or `NoStay`. */
+            /** @description For `open`: `CheckedIn`, `CheckedOut`, `DriveUp` (no booking of the plate could check in now: an open-ended stay at the lot's rate was started); for `deny` the lot's refusal of a drive-up (`LotFull`, `LotClosed`, `NoHourlyRate`); for `review` `LowConfidence`, `SeveralBookings` or `NoStay`. */
             reason: string;
             /**
              * @description This event id was answered before: the same answer.
