@@ -1,3 +1,4 @@
+import { RESERVED_CUSTOMER_PREFIX } from "../../platform/auth/reserved-customers.js";
 import type { AdmitDriveUp } from "../../schemas/commands.js";
 import { accept, busiest, iso, ms, reject } from "./rules.js";
 import type { Decision, ParkingLotState } from "./state.js";
@@ -19,10 +20,10 @@ import type { Decision, ParkingLotState } from "./state.js";
 export const DRIVE_UP_MIN_STAY_MINUTES = 60;
 
 /**
- * The customer a lot's drive-up stays are booked for: no person signed in. Its `:` and the lot id
- * keep it apart from the customers of other lots; no check-out of it earns a coupon.
+ * The customer a lot's drive-up stays are booked for: no person signed in (no token may name it:
+ * platform/auth/middleware.ts refuses the prefix); no check-out of it earns a coupon.
  */
-export const driveUpCustomer = (parkingLotId: string): string => `drive-up:${parkingLotId}`;
+export const driveUpCustomer = (parkingLotId: string): string => `${RESERVED_CUSTOMER_PREFIX}${parkingLotId}`;
 export const isDriveUpCustomer = (customerId: string, parkingLotId: string): boolean =>
   customerId === driveUpCustomer(parkingLotId);
 
