@@ -281,6 +281,14 @@ const ROWS: Record<
     }),
     expect: [401, 403, 403, 403, 200, 404, 200],
   },
+  changeGateConfidence: {
+    attempt: () => ({
+      method: "PUT",
+      path: `/parking-lots/${LOT}/gate-confidence`,
+      body: { gateConfidenceThreshold: 0.8 },
+    }),
+    expect: [401, 403, 403, 403, 200, 404, 200],
+  },
   changePaymentTerms: {
     attempt: () => ({
       method: "PUT",

@@ -309,7 +309,8 @@ describe("every operation through the generated client", () => {
         params: { path: { parkingLotId: lotId } },
         body,
       });
-      expect(read.data).toMatchObject({ eventId: "client-cam-1", decision: "deny", reason: "NoBooking" });
+      // No booking of the plate, and a lot without an hourly rate lets no drive-up in.
+      expect(read.data).toMatchObject({ eventId: "client-cam-1", decision: "deny", reason: "NoHourlyRate" });
     },
     checkOut: async () => {
       const path = { parkingLotId: windowedLotId, reservationId: windowedId };
@@ -408,6 +409,15 @@ describe("every operation through the generated client", () => {
         body: { maxActivePerCustomer: 2 },
       });
       expect(unknown.error?.type).toBe("/problems/parking-lot-not-found");
+    },
+    changeGateConfidence: async () => {
+      const parkingLotId = "seocho-gate";
+      await api.POST("/parking-lots", { body: { parkingLotId, name: "서초 게이트 주차장", capacity: 2 } });
+      const changed = await api.PUT("/parking-lots/{parkingLotId}/gate-confidence", {
+        params: { path: { parkingLotId } },
+        body: { gateConfidenceThreshold: 0.9 },
+      });
+      expect(changed.data?.gateConfidenceThreshold).toBe(0.9);
     },
     changePlace: async () => {
       const parkingLotId = "seocho-place";

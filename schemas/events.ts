@@ -33,6 +33,7 @@ export {
   ReservationCheckedOutData,
   ReservationNoShowData,
 } from "./lot-events.js";
+export { DriveUpAdmittedData, ParkingLotGateConfidenceChangedData } from "./lot-gate-events.js";
 export {
   OverstayChargedData,
   PaymentAuthorizedData,

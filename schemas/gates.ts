@@ -43,7 +43,7 @@ export const GateEventAnswer = Type.Object(
     decision: GateDecision,
     reason: Type.String({
       description:
-        "`CheckedIn`, `CheckedOut`; for `deny` the lot's refusal (`NoBooking`, `CheckInTooEarly`, `LotNotFound`…); for `review` `LowConfidence`, `SeveralBookings` or `NoStay`.",
+        "For `open`: `CheckedIn`, `CheckedOut`, `DriveUp` (no booking of the plate could check in now: an open-ended stay at the lot's rate was started); for `deny` the lot's refusal of a drive-up (`LotFull`, `LotClosed`, `NoHourlyRate`); for `review` `LowConfidence`, `SeveralBookings` or `NoStay`.",
     }),
     reservationId: Type.Optional(ReservationId),
     candidates: Type.Optional(

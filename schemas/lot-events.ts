@@ -20,6 +20,7 @@ import {
   Timestamp,
 } from "./common.js";
 import { byType, defineEvent } from "./event-definition.js";
+import { DriveUpAdmittedEvent, ParkingLotGateConfidenceChangedEvent } from "./lot-gate-events.js";
 import { IntentId } from "./payment-events.js";
 import { Address, Location, TimeZone } from "./place.js";
 
@@ -462,4 +463,6 @@ export const LOT_EVENTS = byType(
   ParkingLotPaymentTermsChangedEvent,
   ParkingLotPlaceChangedEvent,
   ParkingLotCouponRuleChangedEvent,
+  DriveUpAdmittedEvent,
+  ParkingLotGateConfidenceChangedEvent,
 );

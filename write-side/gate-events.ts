@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { WrongExpectedRevisionError } from "../event-store/errors.js";
 import type { EventStore } from "../event-store/port.js";
 import { decodeEvent, encodeEvent } from "../schemas/event-codec.js";
@@ -21,6 +22,14 @@ import { decideGate, type GateOutcome, priceOf } from "./parking-lot/gates.js";
  */
 export const gateStream = (parkingLotId: string, eventId: string): string =>
   `gate-${parkingLotId}/${eventId}`;
+
+/**
+ * The reservation id of a drive-up let in on a read: derived from the lot and the read's id (a
+ * digest, as the two may hold 128 characters), so that two copies of one read racing each other
+ * book one stay (the lot's decider finds the id taken and changes nothing).
+ */
+export const driveUpReservationId = (parkingLotId: string, eventId: string): string =>
+  `du-${createHash("sha256").update(`${parkingLotId}/${eventId}`).digest("base64url").slice(0, 32)}`;
 
 type Recorded = EventOfType<"GateEventRecorded">["data"];
 
@@ -46,9 +55,10 @@ export class GateEvents {
     // stamped in the past or the future must not check a car in outside its window or price a stay
     // that has not happened. The camera's `at` is recorded beside the decision.
     const now = context.now;
+    const driveUpId = driveUpReservationId(parkingLotId, read.eventId);
     const outcome = await this.carryOut(
-      decideGate({ ...read, parkingLotId, at: now }, state),
-      parkingLotId,
+      decideGate({ ...read, parkingLotId, at: now, driveUpId }, state),
+      { parkingLotId, plate: read.plate, gateId: read.gateId },
       now,
       context,
     );
@@ -83,10 +93,13 @@ export class GateEvents {
     return answerOf(data);
   }
 
-  /** An `open` runs the lot's own check-in or check-out, decided again on the lot's latest state. */
+  /**
+   * An `open` runs the lot's own check-in, check-out or drive-up admission, decided again on the
+   * lot's latest state.
+   */
   private async carryOut(
     outcome: GateOutcome,
-    parkingLotId: string,
+    { parkingLotId, plate, gateId }: { parkingLotId: string; plate: string; gateId: string },
     at: string,
     context: CommandContext,
   ): Promise<Pick<Recorded, "decision" | "reason" | "reservationId" | "candidates" | "price">> {
@@ -94,8 +107,13 @@ export class GateEvents {
     if (outcome.decision === "review")
       return { decision: "review", reason: outcome.reason, candidates: [...outcome.reservationIds] };
     const { reservationId } = outcome;
-    const type = outcome.reason === "CheckedIn" ? "CheckIn" : "CheckOut";
-    const result = await this.lots.handle({ type, parkingLotId, reservationId, now: at }, context);
+    const type = outcome.reason === "CheckedOut" ? "CheckOut" : "CheckIn";
+    const result = await this.lots.handle(
+      outcome.reason === "DriveUp"
+        ? { type: "AdmitDriveUp", parkingLotId, reservationId, carNumber: plate, gateId, now: at }
+        : { type, parkingLotId, reservationId, now: at },
+      context,
+    );
     if (!result.ok) return { decision: "deny", reason: result.rejection.code, reservationId };
     const booked =
       result.state.kind === "registered" ? (result.state.reservations.get(reservationId)?.amount ?? 0) : 0;

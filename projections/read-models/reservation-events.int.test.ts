@@ -100,6 +100,7 @@ describe("reservation-events projection (spec: events in, documents out)", () =>
       "CouponRedeemed",
       "CouponReturned",
       "CouponRevoked",
+      "DriveUpAdmitted",
       "GateEventRecorded",
       "OverstayCharged",
       "ParkingReserved",

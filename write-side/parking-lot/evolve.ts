@@ -308,6 +308,10 @@ function evolveLot(state: RegisteredLot, event: ParkingLotEvent): ParkingLotStat
       return { ...state, couponRule: event.data.couponRule };
     case "ReservationConfirmed":
       return confirmed(state, event.data.reservationId);
+    case "ParkingLotGateConfidenceChanged":
+      return { ...state, gateConfidenceThreshold: event.data.gateConfidenceThreshold };
+    case "DriveUpAdmitted":
+      return state; // the ParkingReserved and ReservationCheckedIn appended with it are the stay
     default:
       return paid(state, event);
   }
