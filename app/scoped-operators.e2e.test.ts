@@ -253,6 +253,11 @@ const ROWS: Record<
     }),
     expect: [401, 403, 200, 404, 200, 404, 200],
   },
+  listGateReviews: {
+    attempt: () => ({ method: "GET", path: `/parking-lots/${LOT}/gate-reviews` }),
+    // The lot's people: attendants, operators, admins (a gate credential: principal-matrix).
+    expect: [401, 403, 200, 404, 200, 404, 200],
+  },
   changeRate: {
     attempt: () => ({ method: "PUT", path: `/parking-lots/${LOT}/rate`, body: { hourlyRate: 2000 } }),
     expect: [401, 403, 403, 403, 200, 404, 200],

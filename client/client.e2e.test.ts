@@ -312,6 +312,14 @@ describe("every operation through the generated client", () => {
       // No booking of the plate, and a lot without an hourly rate lets no drive-up in.
       expect(read.data).toMatchObject({ eventId: "client-cam-1", decision: "deny", reason: "NoHourlyRate" });
     },
+    listGateReviews: async () => {
+      const reviews = await api.GET("/parking-lots/{parkingLotId}/gate-reviews", {
+        params: { path: { parkingLotId: lotId }, query: { limit: 5 } },
+      });
+      // The typed page: what the lot's gates sent to review (the read of this test was denied).
+      expect(reviews.data?.items).toEqual([]);
+      expect(reviews.data?.nextCursor).toBeNull();
+    },
     checkOut: async () => {
       const path = { parkingLotId: windowedLotId, reservationId: windowedId };
       const checkedOut = await customer.POST(

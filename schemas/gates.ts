@@ -57,3 +57,31 @@ export const GateEventAnswer = Type.Object(
   { additionalProperties: false, $id: "GateEventAnswer" },
 );
 export type GateEventAnswer = Static<typeof GateEventAnswer>;
+
+/** GET /parking-lots/{id}/gate-reviews: one plate read the lot's gate sent to an attendant. */
+export const GateReviewView = Type.Object(
+  {
+    eventId: Identifier,
+    parkingLotId: Identifier,
+    gateId: Identifier,
+    direction: GateDirection,
+    confidence: Type.Number({ minimum: 0, maximum: 1 }),
+    at: { ...Timestamp, description: "When the camera read the plate." },
+    reason: Type.String({ description: "`LowConfidence`, `SeveralBookings` or `NoStay`." }),
+    candidates: Type.Array(ReservationId, {
+      description: "The bookings of the plate the read may concern (empty for a low-confidence read).",
+    }),
+  },
+  { additionalProperties: false, $id: "GateReviewView" },
+);
+export type GateReviewView = Static<typeof GateReviewView>;
+
+export const GateReviewPage = Type.Object(
+  {
+    items: Type.Array(GateReviewView),
+    nextCursor: Type.Union([Type.String(), Type.Null()], {
+      description: "Pass as `cursor` to get the next page; null on the last page.",
+    }),
+  },
+  { $id: "GateReviewPage" },
+);
