@@ -320,6 +320,31 @@ describe("every operation through the generated client", () => {
       expect(reviews.data?.items).toEqual([]);
       expect(reviews.data?.nextCursor).toBeNull();
     },
+    resolveGateReview: async () => {
+      const doubtful = await api.POST("/parking-lots/{parkingLotId}/gate-events", {
+        params: { path: { parkingLotId: lotId } },
+        body: {
+          eventId: "client-cam-2",
+          gateId: "north",
+          direction: "entry",
+          plate: "99허9999",
+          confidence: 0.2,
+          at: new Date().toISOString(),
+        },
+      });
+      expect(doubtful.data?.decision).toBe("review");
+      const path = { parkingLotId: lotId, eventId: "client-cam-2" };
+      const denied = await api.POST("/parking-lots/{parkingLotId}/gate-reviews/{eventId}/resolve", {
+        params: { path },
+        body: { action: "deny" },
+      });
+      expect(denied.data).toEqual({ eventId: "client-cam-2", action: "deny" });
+      const again = await api.POST("/parking-lots/{parkingLotId}/gate-reviews/{eventId}/resolve", {
+        params: { path },
+        body: { action: "deny" },
+      });
+      expect(again.error?.type).toBe("/problems/gate-review-resolved");
+    },
     checkOut: async () => {
       const path = { parkingLotId: windowedLotId, reservationId: windowedId };
       const checkedOut = await customer.POST(

@@ -85,3 +85,30 @@ export const GateReviewPage = Type.Object(
   },
   { $id: "GateReviewPage" },
 );
+
+/** POST /parking-lots/{id}/gate-reviews/{eventId}/resolve: an attendant settles a read by hand. */
+export const ResolveGateReviewBody = Type.Object(
+  {
+    action: Type.Union([Type.Literal("open"), Type.Literal("deny")], {
+      description:
+        "`open`: check `reservationId` in (an entry) or out (an exit) through the lot's own check-in or check-out; `deny`: only record that the car was turned away.",
+    }),
+    reservationId: Type.Optional({
+      ...ReservationId,
+      description: "With `open` (required): the booking the attendant matched the car to.",
+    }),
+  },
+  { additionalProperties: false, $id: "ResolveGateReviewBody" },
+);
+export type ResolveGateReviewBody = Static<typeof ResolveGateReviewBody>;
+
+export const GateReviewResolution = Type.Object(
+  {
+    eventId: Identifier,
+    action: Type.Union([Type.Literal("open"), Type.Literal("deny")]),
+    reservationId: Type.Optional(ReservationId),
+    price: Type.Optional({ ...Amount, description: "An exit opened by hand: what the stay cost." }),
+  },
+  { additionalProperties: false, $id: "GateReviewResolution" },
+);
+export type GateReviewResolution = Static<typeof GateReviewResolution>;

@@ -3,7 +3,12 @@ import { WrongExpectedRevisionError } from "../event-store/errors.js";
 import type { EventStore } from "../event-store/port.js";
 import { decodeEvent, encodeEvent } from "../schemas/event-codec.js";
 import type { EventOfType } from "../schemas/events.js";
-import type { GateEventAnswer, GateEventBody } from "../schemas/gates.js";
+import type {
+  GateEventAnswer,
+  GateEventBody,
+  GateReviewResolution,
+  ResolveGateReviewBody,
+} from "../schemas/gates.js";
 import type { CommandContext, ParkingLotCommandHandler } from "./command-handler.js";
 import type { Rejection } from "./parking-lot/decider.js";
 import { decideGate, type GateOutcome, priceOf } from "./parking-lot/gates.js";
@@ -32,6 +37,13 @@ export const driveUpReservationId = (parkingLotId: string, eventId: string): str
   `du-${createHash("sha256").update(`${parkingLotId}/${eventId}`).digest("base64url").slice(0, 32)}`;
 
 type Recorded = EventOfType<"GateEventRecorded">["data"];
+
+/** How a resolve of a gate review ended: settled, refused by the lot, unknown, or settled before. */
+export type ReviewOutcome =
+  | { readonly resolved: GateReviewResolution }
+  | { readonly rejection: Rejection }
+  | { readonly unknown: true }
+  | { readonly alreadyResolved: true };
 
 export class GateEvents {
   constructor(
@@ -124,6 +136,75 @@ export class GateEvents {
       reservationId,
       ...(price !== undefined ? { price } : {}),
     };
+  }
+
+  /**
+   * An attendant settles a read the gate sent to review: `open` checks the booking in (entry) or
+   * out (exit) through the lot's command path first (its refusal is the answer, and nothing is
+   * recorded), then GateReviewResolved is appended at the revision of the recorded read, so of two
+   * attendants racing one resolves it and the other is told it is resolved.
+   */
+  async resolve(
+    parkingLotId: string,
+    eventId: string,
+    body: ResolveGateReviewBody & { readonly reservationId?: string },
+    context: CommandContext & { readonly now: string },
+  ): Promise<ReviewOutcome> {
+    const stream = gateStream(parkingLotId, eventId);
+    const facts = await this.facts(stream);
+    const read = facts.find((f) => f.type === "GateEventRecorded");
+    if (read?.type !== "GateEventRecorded" || read.data.decision !== "review") return { unknown: true };
+    if (facts.some((f) => f.type === "GateReviewResolved")) return { alreadyResolved: true };
+    let price: number | undefined;
+    const { reservationId } = body;
+    if (body.action === "open" && reservationId !== undefined) {
+      const type = read.data.direction === "entry" ? "CheckIn" : "CheckOut";
+      const result = await this.lots.handle({ type, parkingLotId, reservationId, now: context.now }, context);
+      if (!result.ok) {
+        // Another attendant's resolve checked the car out first: that is the answer, not the lot's.
+        const again = await this.facts(stream);
+        if (again.some((f) => f.type === "GateReviewResolved")) return { alreadyResolved: true };
+        return { rejection: result.rejection };
+      }
+      const booked =
+        result.state.kind === "registered" ? (result.state.reservations.get(reservationId)?.amount ?? 0) : 0;
+      if (type === "CheckOut") price = priceOf(result.events, booked);
+    }
+    const data: EventOfType<"GateReviewResolved">["data"] = {
+      eventId,
+      parkingLotId,
+      action: body.action,
+      ...(body.action === "open" && reservationId !== undefined ? { reservationId } : {}),
+      ...(price !== undefined ? { price } : {}),
+      resolvedAt: context.now,
+    };
+    try {
+      await this.events.appendToStream(
+        stream,
+        [
+          encodeEvent(
+            { type: "GateReviewResolved", data },
+            { correlationId: context.correlationId, causationId: context.commandId, actor: context.actor },
+          ),
+        ],
+        { expectedRevision: read.revision },
+      );
+    } catch (error) {
+      if (error instanceof WrongExpectedRevisionError) return { alreadyResolved: true };
+      throw error;
+    }
+    const { resolvedAt: _, parkingLotId: __, ...resolved } = data;
+    return { resolved };
+  }
+
+  /** The facts of a read's stream (its recorded read, and its resolution if any), with revisions. */
+  private async facts(stream: string) {
+    const facts = [];
+    for await (const raw of this.events.readStream(stream, { maxCount: 2 })) {
+      const { event } = decodeEvent(raw);
+      facts.push({ ...event, revision: raw.revision } as typeof event & { revision: number });
+    }
+    return facts;
   }
 
   private async recorded(stream: string): Promise<Recorded | undefined> {

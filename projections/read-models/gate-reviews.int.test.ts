@@ -33,6 +33,10 @@ const opened: DomainEvent = {
     reservationId: "R2",
   },
 };
+const resolved: DomainEvent = {
+  type: "GateReviewResolved",
+  data: { eventId: "E1", parkingLotId: "L1", action: "deny", resolvedAt: "2026-11-26T09:05:00.000Z" },
+};
 const listed = {
   _id: "L1/E1",
   eventId: "E1",
@@ -60,6 +64,11 @@ describe("gate-reviews projection (spec: events in, documents out)", () => {
 
   it("given a read the gate decided (open), lists nothing", async () => {
     outcome = await spec.given(opened);
+    await outcome.expectDocuments({ gate_reviews: [] });
+  });
+
+  it("given a review then its resolution, drops it", async () => {
+    outcome = await spec.given(review, resolved);
     await outcome.expectDocuments({ gate_reviews: [] });
   });
 });

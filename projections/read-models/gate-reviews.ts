@@ -8,7 +8,7 @@ export const gateReviewId = (parkingLotId: string, eventId: string): string => `
 /**
  * Issue 49, item 4: a lot's open gate reviews, newest first: one per plate read the lot's gate
  * decision sent to an attendant (`review`: LowConfidence, SeveralBookings, NoStay), with the
- * bookings it may concern. No plate: the read holds none (personal data stays on the reservation).
+ * bookings it may concern, dropped once an attendant resolves it (GateReviewResolved). No plate: the read holds none (personal data stays on the reservation).
  */
 export const gateReviewsProjection = defineProjection({
   name: "gate-reviews",
@@ -32,5 +32,12 @@ export const gateReviewsProjection = defineProjection({
         },
       });
     },
+    GateReviewResolved: ({ event }, collection) => [
+      {
+        op: "delete",
+        collection: collection(GATE_REVIEWS),
+        id: gateReviewId(event.data.parkingLotId, event.data.eventId),
+      },
+    ],
   },
 });

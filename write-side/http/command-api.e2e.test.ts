@@ -337,6 +337,105 @@ describe("command API over real HTTP (embedded stores)", () => {
     expect(byCustomer.status).toBe(403);
   });
 
+  it("gate reviews (issue 49): a doubtful read is listed for the lot's attendants, resolved open checks the car in and leaves the list; a second resolve is 409; another lot's attendant 404; a gate credential 403", async () => {
+    await call(base, "POST", "/parking-lots", { parkingLotId: "gate-rv", name: "Reviewed", capacity: 3 });
+    const booked = await call(base, "POST", "/parking-lots/gate-rv/reservations", {
+      customerId: "GRV1",
+      carNumber: "56 다 7890",
+      amount: 4000,
+    });
+    expect(booked.status).toBe(201);
+    const reservationId = booked.body.reservationId;
+    const attendant = (lots: string[]) =>
+      mintToken(data.dir, { sub: `att-${lots.join("-")}`, role: "attendant", lots }).then(bearer);
+    const ours = await attendant(["gate-rv"]);
+    const theirs = await attendant(["gate-1"]);
+    const read = await call(base, "POST", "/parking-lots/gate-rv/gate-events", {
+      eventId: "rev-1",
+      gateId: "south",
+      direction: "entry",
+      plate: "56다7890",
+      confidence: 0.3,
+      at: "2026-11-26T09:00:00+09:00",
+    });
+    expect(read.body).toMatchObject({ decision: "review", reason: "LowConfidence" });
+    // Listed for the lot's attendant, with what the read said (no plate: the read holds none).
+    const listed = await eventually(async () => {
+      const page = await call<{ items: unknown[] }>(
+        base,
+        "GET",
+        "/parking-lots/gate-rv/gate-reviews",
+        undefined,
+        ours,
+      );
+      return page.body.items?.length ? page.body : undefined;
+    });
+    expect(listed).toEqual({
+      items: [
+        {
+          eventId: "rev-1",
+          parkingLotId: "gate-rv",
+          gateId: "south",
+          direction: "entry",
+          confidence: 0.3,
+          at: "2026-11-26T00:00:00.000Z",
+          reason: "LowConfidence",
+          candidates: [reservationId],
+        },
+      ],
+      nextCursor: null,
+    });
+    const resolve = (body: unknown, headers = ours) =>
+      call(base, "POST", "/parking-lots/gate-rv/gate-reviews/rev-1/resolve", body, headers);
+    // Another lot's attendant neither sees nor settles it (not among their lots); a gate credential is refused.
+    expect((await call(base, "GET", "/parking-lots/gate-rv/gate-reviews", undefined, theirs)).status).toBe(
+      404,
+    );
+    expect((await resolve({ action: "deny" }, theirs)).status).toBe(404);
+    const gateCredential = bearer(
+      await mintToken(data.dir, { sub: "gate-rv-cam", role: "gate", lots: ["gate-rv"] }),
+    );
+    expect((await resolve({ action: "deny" }, gateCredential)).status).toBe(403);
+    // Open without naming the booking: 400, nothing appended.
+    const bare = await resolve({ action: "open" });
+    expect(bare.status).toBe(400);
+    expect(bare.body.errors).toEqual([expect.objectContaining({ field: "body.reservationId" })]);
+    // A booking the lot refuses to check in: its problem, nothing appended.
+    const stranger = await resolve({ action: "open", reservationId: "no-such-booking" });
+    expect(stranger.status).toBe(404);
+    expect(stranger.body.type).toBe("/problems/reservation-not-found");
+    const readStream = () => collect(service.services.eventStore!.readStream(gateStream("gate-rv", "rev-1")));
+    expect(await readStream()).toHaveLength(1);
+    // The attendant matches the car to the booking: checked in through the lot's own check-in.
+    const opened = await resolve({ action: "open", reservationId });
+    expect(opened.status).toBe(200);
+    expect(opened.body).toEqual({ eventId: "rev-1", action: "open", reservationId });
+    expect((await lotEvents("gate-rv")).at(-1)?.type).toBe("ReservationCheckedIn");
+    expect((await readStream()).map((e) => e.type)).toEqual(["GateEventRecorded", "GateReviewResolved"]);
+    // A second resolve (another attendant, a double click): 409, nothing appended.
+    const second = await resolve({ action: "deny" });
+    expect(second.status).toBe(409);
+    expect(second.body.type).toBe("/problems/gate-review-resolved");
+    expect(await readStream()).toHaveLength(2);
+    // The list drops it.
+    await eventually(async () => {
+      const page = await call<{ items: unknown[] }>(
+        base,
+        "GET",
+        "/parking-lots/gate-rv/gate-reviews",
+        undefined,
+        ours,
+      );
+      return page.body.items?.length === 0 ? true : undefined;
+    });
+    // A read the gate decided has no review to resolve.
+    const decided = await call(base, "POST", "/parking-lots/gate-rv/gate-reviews/no-such-read/resolve", {
+      action: "deny",
+    });
+    expect(decided.status).toBe(404);
+    expect(decided.body.type).toBe("/problems/gate-review-not-found");
+  });
+
   it("drive-ups (issue 49): a car without a booking comes in on an open-ended stay at the lot's rate and leaves with its price; a full lot denies", async () => {
     await call(base, "POST", "/parking-lots", {
       parkingLotId: "gate-d",

@@ -43,6 +43,7 @@ import {
   cancelScope,
   customerFor,
 } from "./access.js";
+import { resolveGateReview } from "./gate-review-routes.js";
 import {
   changeCapacity,
   changeCouponRule,
@@ -154,6 +155,7 @@ export function commandRoutes(
     changePlace: changePlace(context),
     eraseCustomer: eraseCustomer(context, options.erasure),
     recordGateEvent: recordGateEvent(context, options.gates),
+    resolveGateReview: resolveGateReview(context.now, options.gates),
     refundPayment: refundPayment(context),
     stripeWebhook: stripeWebhook(
       context,

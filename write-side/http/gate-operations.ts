@@ -1,10 +1,15 @@
 import { jsonResponse, type Operation, pathParameter } from "../../platform/http/operation.js";
-import { OPERATOR, STAFF_ROLES } from "../../schemas/actor.js";
+import { LOT_STAFF, OPERATOR, STAFF_ROLES } from "../../schemas/actor.js";
 import { GateConfidenceChangedResponse } from "../../schemas/command-responses.js";
 import { ChangeGateConfidenceBody } from "../../schemas/commands.js";
-import { ParkingLotId } from "../../schemas/common.js";
+import { Identifier, ParkingLotId } from "../../schemas/common.js";
 import { LOT_ID } from "../../schemas/examples.js";
-import { GateEventAnswer, GateEventBody } from "../../schemas/gates.js";
+import {
+  GateEventAnswer,
+  GateEventBody,
+  GateReviewResolution,
+  ResolveGateReviewBody,
+} from "../../schemas/gates.js";
 
 /**
  * Issue 49: the command API's rows for a lot's gates (operations.ts lists them with the others):
@@ -38,6 +43,39 @@ export const GATE_OPERATIONS = [
     responses: {
       "200": jsonResponse("Decided (a repeat of an event id: the first answer).", GateEventAnswer),
     },
+  },
+  {
+    method: "post",
+    path: "/parking-lots/{parkingLotId}/gate-reviews/{eventId}/resolve",
+    operationId: "resolveGateReview",
+    side: "commands",
+    allow: LOT_STAFF,
+    tag: "commands",
+    summary:
+      "Settle a gate read sent to review by hand: open (check a booking in or out) or deny (attendant)",
+    description:
+      "For the lot's people (attendant, operator, admin; a `gate` credential 403). `open` with `reservationId`: the booking is checked in (the read was an entry) or out (an exit, `price` is what it cost) by the lot's own check-in or check-out, whose refusal is the answer (nothing is recorded then); `deny`: the car was turned away, only that is recorded. Either way a `GateReviewResolved` fact on the read's stream (in the audit trail) drops it from `GET …/gate-reviews`. A review is resolved once: a second resolve (two attendants at once included) answers 409 `gate-review-resolved`.",
+    parameters: [
+      pathParameter("parkingLotId", ParkingLotId, LOT_ID),
+      pathParameter("eventId", Identifier, "cam-1-000123"),
+    ],
+    body: {
+      schema: ResolveGateReviewBody,
+      required: true,
+      example: { action: "open", reservationId: "R-EXAMPLE" },
+    },
+    rules: ["`reservationId`: required with `open`."],
+    problems: [
+      "parking-lot-not-found",
+      "gate-review-not-found",
+      "gate-review-resolved",
+      "reservation-not-found",
+      "reservation-not-active",
+      "check-in-too-early",
+      "not-checked-in",
+      "payment-pending",
+    ],
+    responses: { "200": jsonResponse("Resolved.", GateReviewResolution) },
   },
   {
     method: "put",
