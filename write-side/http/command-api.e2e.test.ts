@@ -428,6 +428,27 @@ describe("command API over real HTTP (embedded stores)", () => {
       );
       return page.body.items?.length === 0 ? true : undefined;
     });
+    // Two attendants settling one read at once: one 200, one 409, one resolution recorded.
+    const racing = await call(base, "POST", "/parking-lots/gate-rv/gate-events", {
+      eventId: "rev-2",
+      gateId: "south",
+      direction: "exit",
+      plate: "56다7890",
+      confidence: 0.2,
+      at: new Date().toISOString(),
+    });
+    expect(racing.body).toMatchObject({ decision: "review" });
+    const both = await Promise.all(
+      [ours, await attendant(["gate-rv", "gate-1"])].map((headers) =>
+        call(base, "POST", "/parking-lots/gate-rv/gate-reviews/rev-2/resolve", { action: "deny" }, headers),
+      ),
+    );
+    expect(both.map((r) => r.status).sort()).toEqual([200, 409]);
+    expect(
+      (await collect(service.services.eventStore!.readStream(gateStream("gate-rv", "rev-2")))).map(
+        (e) => e.type,
+      ),
+    ).toEqual(["GateEventRecorded", "GateReviewResolved"]);
     // A read the gate decided has no review to resolve.
     const decided = await call(base, "POST", "/parking-lots/gate-rv/gate-reviews/no-such-read/resolve", {
       action: "deny",
