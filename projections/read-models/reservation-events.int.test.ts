@@ -102,6 +102,7 @@ describe("reservation-events projection (spec: events in, documents out)", () =>
       "CouponRevoked",
       "DriveUpAdmitted",
       "GateEventRecorded",
+      "GateReviewResolved",
       "OverstayCharged",
       "ParkingReserved",
       "PaymentAuthorized",
