@@ -44,13 +44,15 @@ export const GateEventRecordedEvent = defineEvent({
  * Issue 49, item 4: an attendant settled a read the gate sent to review, appended to the read's own
  * stream at the revision of its GateEventRecorded (so of two attendants racing, one resolves it).
  * `open` checked `reservationId` in (an entry) or out (an exit) through the lot's command path
- * first; `deny` only records the answer.
+ * first; `drive-up` admitted the car (an entry without a booking) through the lot's AdmitDriveUp first,
+ * `reservationId` its stay; `deny` only records the answer.
  */
 export const GateReviewResolvedData = Type.Object(
   {
     eventId: Identifier,
     parkingLotId: ParkingLotId,
-    action: Type.Union([Type.Literal("open"), Type.Literal("deny")]),
+    action: Type.Union([Type.Literal("open"), Type.Literal("drive-up"), Type.Literal("deny")]),
+    /** The booking opened, or the drive-up stay started (never the plate: personal data). */
     reservationId: Type.Optional(ReservationId),
     /** On an exit opened by hand: what the stay cost. */
     price: Type.Optional(Amount),

@@ -86,16 +86,29 @@ export const GateReviewPage = Type.Object(
   { $id: "GateReviewPage" },
 );
 
+/**
+ * How an attendant settles a review: `open` a booking, `drive-up` (an entry only: the car has no
+ * booking, the lot admits it as the gate would), or `deny`.
+ */
+export const GateReviewAction = Type.Union(
+  [Type.Literal("open"), Type.Literal("drive-up"), Type.Literal("deny")],
+  {
+    description:
+      "`open`: check `reservationId` in (an entry) or out (an exit) through the lot's own check-in or check-out; `drive-up` (an entry only): the car has no booking, the lot admits it as a drive-up stay under `plate` exactly as its gate would; `deny`: only record that the car was turned away.",
+  },
+);
+
 /** POST /parking-lots/{id}/gate-reviews/{eventId}/resolve: an attendant settles a read by hand. */
 export const ResolveGateReviewBody = Type.Object(
   {
-    action: Type.Union([Type.Literal("open"), Type.Literal("deny")], {
-      description:
-        "`open`: check `reservationId` in (an entry) or out (an exit) through the lot's own check-in or check-out; `deny`: only record that the car was turned away.",
-    }),
+    action: GateReviewAction,
     reservationId: Type.Optional({
       ...ReservationId,
       description: "With `open` (required): the booking the attendant matched the car to.",
+    }),
+    plate: Type.Optional({
+      ...CarNumber,
+      description: `With \`drive-up\` (required): the plate the attendant read on the camera image (a review keeps none). ${CarNumber.description} Kept only on the drive-up stay, like any booking's plate.`,
     }),
   },
   { additionalProperties: false, $id: "ResolveGateReviewBody" },
@@ -105,8 +118,11 @@ export type ResolveGateReviewBody = Static<typeof ResolveGateReviewBody>;
 export const GateReviewResolution = Type.Object(
   {
     eventId: Identifier,
-    action: Type.Union([Type.Literal("open"), Type.Literal("deny")]),
-    reservationId: Type.Optional(ReservationId),
+    action: GateReviewAction,
+    reservationId: Type.Optional({
+      ...ReservationId,
+      description: "The booking opened, or the drive-up stay started (`drive-up`).",
+    }),
     price: Type.Optional({ ...Amount, description: "An exit opened by hand: what the stay cost." }),
   },
   { additionalProperties: false, $id: "GateReviewResolution" },

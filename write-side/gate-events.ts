@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { WrongExpectedRevisionError } from "../event-store/errors.js";
 import type { EventStore } from "../event-store/port.js";
+import type { AdmitDriveUp } from "../schemas/commands.js";
 import { decodeEvent, encodeEvent } from "../schemas/event-codec.js";
 import type { EventOfType } from "../schemas/events.js";
 import type {
@@ -43,7 +44,9 @@ export type ReviewOutcome =
   | { readonly resolved: GateReviewResolution }
   | { readonly rejection: Rejection }
   | { readonly unknown: true }
-  | { readonly alreadyResolved: true };
+  | { readonly alreadyResolved: true }
+  /** `drive-up` on an exit's review: a drive-up is only let in. */
+  | { readonly driveUpOnExit: true };
 
 export class GateEvents {
   constructor(
@@ -140,42 +143,39 @@ export class GateEvents {
 
   /**
    * An attendant settles a read the gate sent to review: `open` checks the booking in (entry) or
-   * out (exit) through the lot's command path first (its refusal is the answer, and nothing is
-   * recorded), then GateReviewResolved is appended at the revision of the recorded read, so of two
-   * attendants racing one resolves it and the other is told it is resolved.
+   * out (exit), `drive-up` admits a car without a booking (entry) under the plate the attendant
+   * typed, each through the lot's command path first (its refusal is the answer, and nothing is
+   * recorded); then GateReviewResolved is appended at the revision of the recorded read, so of two
+   * attendants racing one resolves it and the other is told it is resolved. The lot's step comes
+   * first so that a resolution is never recorded for a step that did not happen; a crash between
+   * the two leaves the review listed, and resolving it again finds the step taken (the drive-up's
+   * id is derived from the read, as the gate's is: no second stay) and records the resolution.
    */
   async resolve(
     parkingLotId: string,
     eventId: string,
-    body: ResolveGateReviewBody & { readonly reservationId?: string },
+    body: ResolveGateReviewBody,
     context: CommandContext & { readonly now: string },
   ): Promise<ReviewOutcome> {
     const stream = gateStream(parkingLotId, eventId);
     const facts = await this.facts(stream);
     const read = facts.find((f) => f.type === "GateEventRecorded");
     if (read?.type !== "GateEventRecorded" || read.data.decision !== "review") return { unknown: true };
+    // A drive-up is let in, never out: on an exit review the action is wrong, whatever its state.
+    if (body.action === "drive-up" && read.data.direction !== "entry") return { driveUpOnExit: true };
     if (facts.some((f) => f.type === "GateReviewResolved")) return { alreadyResolved: true };
-    let price: number | undefined;
-    const { reservationId } = body;
-    if (body.action === "open" && reservationId !== undefined) {
-      const type = read.data.direction === "entry" ? "CheckIn" : "CheckOut";
-      const result = await this.lots.handle({ type, parkingLotId, reservationId, now: context.now }, context);
-      if (!result.ok) {
-        // Another attendant's resolve checked the car out first: that is the answer, not the lot's.
-        const again = await this.facts(stream);
-        if (again.some((f) => f.type === "GateReviewResolved")) return { alreadyResolved: true };
-        return { rejection: result.rejection };
-      }
-      const booked =
-        result.state.kind === "registered" ? (result.state.reservations.get(reservationId)?.amount ?? 0) : 0;
-      if (type === "CheckOut") price = priceOf(result.events, booked);
+    const step = await this.carryOutReview(parkingLotId, read.data, body, context);
+    if ("rejection" in step) {
+      // Another attendant's resolve took the step first: that is the answer, not the lot's.
+      const again = await this.facts(stream);
+      if (again.some((f) => f.type === "GateReviewResolved")) return { alreadyResolved: true };
+      return step;
     }
     const data: EventOfType<"GateReviewResolved">["data"] = {
       eventId,
       parkingLotId,
       action: body.action,
-      ...(body.action === "open" && reservationId !== undefined ? { reservationId } : {}),
-      ...(price !== undefined ? { price } : {}),
+      ...step,
       resolvedAt: context.now,
     };
     try {
@@ -195,6 +195,44 @@ export class GateEvents {
     }
     const { resolvedAt: _, parkingLotId: __, ...resolved } = data;
     return { resolved };
+  }
+
+  /**
+   * The lot's step a resolve takes: the check-in/out of the matched booking (`open`), or the lot's
+   * own AdmitDriveUp (`drive-up`, the reservation id derived from the read as the gate derives it);
+   * nothing for `deny`. The plate goes only into the lot's drive-up events.
+   */
+  private async carryOutReview(
+    parkingLotId: string,
+    read: Recorded,
+    body: ResolveGateReviewBody,
+    context: CommandContext & { readonly now: string },
+  ): Promise<{ reservationId?: string; price?: number } | { rejection: Rejection }> {
+    const now = context.now;
+    if (body.action === "drive-up" && body.plate !== undefined) {
+      const reservationId = driveUpReservationId(parkingLotId, read.eventId);
+      const { gateId } = read;
+      const carNumber = body.plate;
+      const command: AdmitDriveUp = {
+        type: "AdmitDriveUp",
+        parkingLotId,
+        reservationId,
+        carNumber,
+        gateId,
+        now,
+      };
+      const result = await this.lots.handle(command, context);
+      return result.ok ? { reservationId } : { rejection: result.rejection };
+    }
+    const { reservationId } = body;
+    if (body.action !== "open" || reservationId === undefined) return {};
+    const type = read.direction === "entry" ? "CheckIn" : "CheckOut";
+    const result = await this.lots.handle({ type, parkingLotId, reservationId, now }, context);
+    if (!result.ok) return { rejection: result.rejection };
+    const booked =
+      result.state.kind === "registered" ? (result.state.reservations.get(reservationId)?.amount ?? 0) : 0;
+    const price = type === "CheckOut" ? priceOf(result.events, booked) : undefined;
+    return { reservationId, ...(price !== undefined ? { price } : {}) };
   }
 
   /** The facts of a read's stream (its recorded read, and its resolution if any), with revisions. */

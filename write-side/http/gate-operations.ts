@@ -52,9 +52,9 @@ export const GATE_OPERATIONS = [
     allow: LOT_STAFF,
     tag: "commands",
     summary:
-      "Settle a gate read sent to review by hand: open (check a booking in or out) or deny (attendant)",
+      "Settle a gate read sent to review by hand: open (check a booking in or out), admit a drive-up, or deny (attendant)",
     description:
-      "For the lot's people (attendant, operator, admin; a `gate` credential 403). `open` with `reservationId`: the booking is checked in (the read was an entry) or out (an exit, `price` is what it cost) by the lot's own check-in or check-out, whose refusal is the answer (nothing is recorded then); `deny`: the car was turned away, only that is recorded. Either way a `GateReviewResolved` fact on the read's stream (in the audit trail) drops it from `GET …/gate-reviews`. A review is resolved once: a second resolve (two attendants at once included) answers 409 `gate-review-resolved`.",
+      "For the lot's people (attendant, operator, admin; a `gate` credential 403). `open` with `reservationId`: the booking is checked in (the read was an entry) or out (an exit, `price` is what it cost) by the lot's own check-in or check-out, whose refusal is the answer (nothing is recorded then); `drive-up` with `plate` (an entry's review only; the plate the attendant read on the camera image, which the review does not keep): the car has no booking and the lot admits it as its gate would (`AdmitDriveUp`: an open-ended stay at the lot's hourly rate if a spot is free for the next 60 minutes, its id derived from the read so a repeated resolve books one stay), the answer's `reservationId` is the stay, the lot's refusal (`parking-lot-full`, `parking-lot-closed`) the answer; the plate is kept only on the stay, never on the review's record; `deny`: the car was turned away, only that is recorded. Either way a `GateReviewResolved` fact on the read's stream (in the audit trail) drops it from `GET …/gate-reviews`. A review is resolved once: a second resolve (two attendants at once included) answers 409 `gate-review-resolved`.",
     parameters: [
       pathParameter("parkingLotId", ParkingLotId, LOT_ID),
       pathParameter("eventId", Identifier, "cam-1-000123"),
@@ -64,7 +64,11 @@ export const GATE_OPERATIONS = [
       required: true,
       example: { action: "open", reservationId: "R-EXAMPLE" },
     },
-    rules: ["`reservationId`: required with `open`."],
+    rules: [
+      "`reservationId`: required with `open`.",
+      "`plate`: required with `drive-up`.",
+      "`drive-up`: an entry's review only (400 naming `action` on an exit's), on a lot with an hourly rate.",
+    ],
     problems: [
       "parking-lot-not-found",
       "gate-review-not-found",
@@ -74,6 +78,8 @@ export const GATE_OPERATIONS = [
       "check-in-too-early",
       "not-checked-in",
       "payment-pending",
+      "parking-lot-full",
+      "parking-lot-closed",
     ],
     responses: { "200": jsonResponse("Resolved.", GateReviewResolution) },
   },

@@ -11,7 +11,8 @@ import { rejectionProblem, requestOffset } from "./rejection-problems.js";
 
 /**
  * Issue 49: an attendant settles a gate read sent to review (write-side/gate-events.ts resolves
- * it): the lot's refusal of the check-in or check-out is its problem, a review settled before 409.
+ * it): the lot's refusal of the check-in, check-out or drive-up is its problem, a review settled
+ * before 409. A drive-up's plate is passed to the lot's command only: never logged nor recorded here.
  */
 export const resolveGateReview =
   (
@@ -26,6 +27,12 @@ export const resolveGateReview =
       throw new ProblemError("validation", "reservationId is required to open: the booking the car is.", {
         errors: [{ field: "body.reservationId", message: "is required with action open" }],
       });
+    if (body.action === "drive-up" && body.plate === undefined)
+      throw new ProblemError(
+        "validation",
+        "plate is required to admit a drive-up: the plate you read on the camera image.",
+        { errors: [{ field: "body.plate", message: "is required with action drive-up" }] },
+      );
     if (!gates) throw new ProblemError("store-unavailable", "This process cannot resolve gate reviews.");
     const traceparent = traceparentOf(req);
     const outcome = await gates.resolve(parkingLotId, eventId, body, {
@@ -45,6 +52,18 @@ export const resolveGateReview =
         parkingLotId,
         eventId,
       });
+    if ("driveUpOnExit" in outcome)
+      throw new ProblemError(
+        "validation",
+        `Gate review ${eventId} is of an exit: a drive-up is only let in. Open the car's stay, or deny.`,
+        { errors: [{ field: "body.action", message: "drive-up resolves an entry's review only" }] },
+      );
+    if ("rejection" in outcome && outcome.rejection.code === "AmountRequired")
+      throw new ProblemError(
+        "validation",
+        `Parking lot ${parkingLotId} has no hourly rate to price a drive-up stay: open a booking, or deny.`,
+        { errors: [{ field: "body.action", message: "drive-up needs the lot's hourly rate" }] },
+      );
     if ("rejection" in outcome) throw rejectionProblem(outcome.rejection, requestOffset(req.body));
     res.status(200).json(outcome.resolved);
   };
