@@ -457,6 +457,76 @@ describe("command API over real HTTP (embedded stores)", () => {
     expect(decided.body.type).toBe("/problems/gate-review-not-found");
   });
 
+  it("gate reviews, drive-up (issue 49): an attendant admits a doubtful entry with no booking under the plate read on the camera image; its exit read prices the stay", async () => {
+    await call(base, "POST", "/parking-lots", {
+      parkingLotId: "gate-rd",
+      name: "Reviewed drive-ups",
+      capacity: 2,
+      hourlyRate: 3000,
+    });
+    const ours = bearer(await mintToken(data.dir, { sub: "att-rd", role: "attendant", lots: ["gate-rd"] }));
+    const gate = (eventId: string, over: Record<string, unknown> = {}) =>
+      call(base, "POST", "/parking-lots/gate-rd/gate-events", {
+        eventId,
+        gateId: "west",
+        direction: "entry",
+        plate: "78 마 9012",
+        confidence: 0.3,
+        at: new Date().toISOString(),
+        ...over,
+      });
+    expect((await gate("rd-in")).body).toMatchObject({ decision: "review", reason: "LowConfidence" });
+    const resolve = (eventId: string, body: unknown, headers = ours) =>
+      call(base, "POST", `/parking-lots/gate-rd/gate-reviews/${eventId}/resolve`, body, headers);
+    const lotBefore = await lotEvents("gate-rd");
+    // No plate, or one that is not a plate: 400 naming it; a gate credential 403; nothing appended.
+    const bare = await resolve("rd-in", { action: "drive-up" });
+    expect(bare.status).toBe(400);
+    expect(bare.body.errors).toEqual([expect.objectContaining({ field: "body.plate" })]);
+    const junk = await resolve("rd-in", { action: "drive-up", plate: "<>" });
+    expect(junk.status).toBe(400);
+    expect(JSON.stringify(junk.body.errors)).toContain("plate");
+    const gateCredential = bearer(
+      await mintToken(data.dir, { sub: "gate-rd-cam", role: "gate", lots: ["gate-rd"] }),
+    );
+    expect((await resolve("rd-in", { action: "drive-up", plate: "78마9012" }, gateCredential)).status).toBe(
+      403,
+    );
+    expect(await lotEvents("gate-rd")).toHaveLength(lotBefore.length);
+    // The attendant admits it: the lot's own drive-up, the answer naming the stay.
+    const admitted = await resolve("rd-in", { action: "drive-up", plate: "78마9012" });
+    expect(admitted.status).toBe(200);
+    expect(admitted.body).toEqual({
+      eventId: "rd-in",
+      action: "drive-up",
+      reservationId: expect.any(String),
+    });
+    const reservationId = admitted.body.reservationId as string;
+    const booked = await lotEvents("gate-rd");
+    expect(booked.slice(lotBefore.length).map((e) => e.type)).toEqual([
+      "DriveUpAdmitted",
+      "ParkingReserved",
+      "ReservationCheckedIn",
+    ]);
+    const resolution = await collect(service.services.eventStore!.readStream(gateStream("gate-rd", "rd-in")));
+    expect(resolution.map((e) => e.type)).toEqual(["GateEventRecorded", "GateReviewResolved"]);
+    expect(JSON.stringify(resolution)).not.toContain("9012");
+    // Again (a double click): 409, no second stay.
+    const again = await resolve("rd-in", { action: "drive-up", plate: "78마9012" });
+    expect(again.status).toBe(409);
+    expect(again.body.type).toBe("/problems/gate-review-resolved");
+    expect(await lotEvents("gate-rd")).toHaveLength(booked.length);
+    // The car leaves: the camera reads it surely at the exit, and the stay is checked out with its price.
+    const exit = await gate("rd-out", { direction: "exit", plate: "78-마-9012", confidence: 0.95 });
+    expect(exit.body).toMatchObject({ decision: "open", reason: "CheckedOut", reservationId });
+    expect(exit.body.price).toBeGreaterThanOrEqual(1);
+    // An exit's review is never a drive-up: 400 naming the action.
+    expect((await gate("rd-out-2", { direction: "exit" })).body).toMatchObject({ decision: "review" });
+    const wrong = await resolve("rd-out-2", { action: "drive-up", plate: "78마9012" });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.errors).toEqual([expect.objectContaining({ field: "body.action" })]);
+  });
+
   it("drive-ups (issue 49): a car without a booking comes in on an open-ended stay at the lot's rate and leaves with its price; a full lot denies", async () => {
     await call(base, "POST", "/parking-lots", {
       parkingLotId: "gate-d",
