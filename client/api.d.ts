@@ -569,11 +569,13 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Settle a gate read sent to review by hand: open (check a booking in or out) or deny (attendant)
-         * @description For the lot's people (attendant, operator, admin; a `gate` credential 403). `open` with `reservationId`: the booking is checked in (the read was an entry) or out (an exit, `price` is what it cost) by the lot's own check-in or check-out, whose refusal is the answer (nothing is recorded then); `deny`: the car was turned away, only that is recorded. Either way a `GateReviewResolved` fact on the read's stream (in the audit trail) drops it from `GET …/gate-reviews`. A review is resolved once: a second resolve (two attendants at once included) answers 409 `gate-review-resolved`.
+         * Settle a gate read sent to review by hand: open (check a booking in or out), admit a drive-up, or deny (attendant)
+         * @description For the lot's people (attendant, operator, admin; a `gate` credential 403). `open` with `reservationId`: the booking is checked in (the read was an entry) or out (an exit, `price` is what it cost) by the lot's own check-in or check-out, whose refusal is the answer (nothing is recorded then); `drive-up` with `plate` (an entry's review only; the plate the attendant read on the camera image, which the review does not keep): the car has no booking and the lot admits it as its gate would (`AdmitDriveUp`: an open-ended stay at the lot's hourly rate if a spot is free for the next 60 minutes, its id derived from the read so a repeated resolve books one stay), the answer's `reservationId` is the stay, the lot's refusal (`parking-lot-full`, `parking-lot-closed`) the answer; the plate is kept only on the stay, never on the review's record; `deny`: the car was turned away, only that is recorded. Either way a `GateReviewResolved` fact on the read's stream (in the audit trail) drops it from `GET …/gate-reviews`. A review is resolved once: a second resolve (two attendants at once included) answers 409 `gate-review-resolved`.
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `reservationId`: required with `open`.
+         *     - `plate`: required with `drive-up`.
+         *     - `drive-up`: an entry's review only (400 naming `action` on an exit's), on a lot with an hourly rate.
          *     - `reservationId`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
          *
          *     **Access**: Needs a bearer token with the role `operator` or `attendant` or `admin`.
@@ -2257,7 +2259,8 @@ export interface components {
             nextCursor: string | null;
         };
         GateReviewResolution: {
-            action: "open" | "deny";
+            /** @description `open`: check `reservationId` in (an entry) or out (an exit) through the lot's own check-in or check-out; `drive-up` (an entry only): the car has no booking, the lot admits it as a drive-up stay under `plate` exactly as its gate would; `deny`: only record that the car was turned away. */
+            action: "open" | "drive-up" | "deny";
             /**
              * @description Letters, digits and `_ . : -`, starting with a letter or digit; at most 64 characters.
              * @example 1
@@ -2270,7 +2273,7 @@ export interface components {
              */
             price?: number;
             /**
-             * @description Reservation identifier.
+             * @description The booking opened, or the drive-up stay started (`drive-up`).
              * @example 1
              * @example CUST1
              */
@@ -3615,8 +3618,16 @@ export interface components {
             startsAt?: string;
         };
         ResolveGateReviewBody: {
-            /** @description `open`: check `reservationId` in (an entry) or out (an exit) through the lot's own check-in or check-out; `deny`: only record that the car was turned away. */
-            action: "open" | "deny";
+            /** @description `open`: check `reservationId` in (an entry) or out (an exit) through the lot's own check-in or check-out; `drive-up` (an entry only): the car has no booking, the lot admits it as a drive-up stay under `plate` exactly as its gate would; `deny`: only record that the car was turned away. */
+            action: "open" | "drive-up" | "deny";
+            /**
+             * Format: car-number
+             * @description With `drive-up` (required): the plate the attendant read on the camera image (a review keeps none). Plate number (format `car-number`, checked by the service): a letter or digit of any script (Unicode L or N) first and a letter, digit or combining mark (M) last; between them letters, digits, marks, spaces or hyphens. Kept only on the drive-up stay, like any booking's plate.
+             * @example 10더8612
+             * @example 서울12가3456
+             * @example AB-123-CD
+             */
+            plate?: string;
             /**
              * @description With `open` (required): the booking the attendant matched the car to.
              * @example 1
@@ -8590,7 +8601,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `/problems/gate-review-resolved`: This gate review is already resolved. `/problems/reservation-not-active`: The reservation is no longer active. `/problems/check-in-too-early`: The reservation's window has not started yet. `/problems/not-checked-in`: The reservation has not been checked in. `/problems/payment-pending`: The reservation is waiting for its payment. */
+            /** @description `/problems/gate-review-resolved`: This gate review is already resolved. `/problems/reservation-not-active`: The reservation is no longer active. `/problems/check-in-too-early`: The reservation's window has not started yet. `/problems/not-checked-in`: The reservation has not been checked in. `/problems/payment-pending`: The reservation is waiting for its payment. `/problems/parking-lot-full`: The parking lot is full. `/problems/parking-lot-closed`: The parking lot is closed for part of this window. */
             409: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -8603,7 +8614,7 @@ export interface operations {
                         /** @constant */
                         status?: 409;
                         /** @enum {unknown} */
-                        type?: "/problems/gate-review-resolved" | "/problems/reservation-not-active" | "/problems/check-in-too-early" | "/problems/not-checked-in" | "/problems/payment-pending";
+                        type?: "/problems/gate-review-resolved" | "/problems/reservation-not-active" | "/problems/check-in-too-early" | "/problems/not-checked-in" | "/problems/payment-pending" | "/problems/parking-lot-full" | "/problems/parking-lot-closed";
                     };
                 };
             };
