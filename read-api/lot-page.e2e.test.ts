@@ -394,16 +394,21 @@ describe("the lot's page for an operator's day", () => {
       await la.close();
     }
   });
-  it("gate reviews (issue 49): a doubtful read is listed with its time on the lot's clock, and Deny settles it", async () => {
-    const read = await call(service.url, "POST", `/parking-lots/${LOT.parkingLotId}/gate-events`, {
-      eventId: "page-cam-1",
-      gateId: "east",
-      direction: "entry",
-      plate: "44라4444",
-      confidence: 0.4,
-      at: iso(now),
+  it("gate reviews (issue 49): a doubtful read is listed with its time on the lot's clock, and Deny settles it; an entry with no booking is admitted as a drive-up under the typed plate", async () => {
+    const doubtful = (eventId: string, plate: string) =>
+      call(service.url, "POST", `/parking-lots/${LOT.parkingLotId}/gate-events`, {
+        eventId,
+        gateId: "east",
+        direction: "entry",
+        plate,
+        confidence: 0.4,
+        at: iso(now),
+      });
+    expect((await doubtful("page-cam-1", "44라4444")).body).toMatchObject({
+      decision: "review",
+      reason: "LowConfidence",
     });
-    expect(read.body).toMatchObject({ decision: "review", reason: "LowConfidence" });
+    expect((await doubtful("page-cam-2", "88아8888")).body).toMatchObject({ decision: "review" });
     const page = await browser.context.newPage();
     await openLot(page);
     const panel = page.getByRole("region", { name: "Gate reviews" });
@@ -413,6 +418,35 @@ describe("the lot's page for an operator's day", () => {
     expect(await item.locator("time").getAttribute("datetime")).toBe(iso(now));
     await item.getByRole("button", { name: "Deny" }).click();
     await page.getByRole("status").filter({ hasText: "Gate east: the car was turned away." }).waitFor();
+    // A car with no booking: the attendant types the plate read on the camera image (a review keeps none).
+    const driveUp = panel.locator('[data-gate-review="page-cam-2"]');
+    const plate = driveUp.getByLabel("Plate on the camera image");
+    const admit = driveUp.getByRole("button", { name: "Admit as drive-up" });
+    expect(await admit.isDisabled()).toBe(true);
+    await plate.fill("8");
+    expect(await admit.isDisabled()).toBe(true);
+    await plate.fill("88 아 8888");
+    expect(await admit.isDisabled()).toBe(false);
+    // A, B and D are in the lot's 2 spots: the lot refuses as its gate would, and the page says why.
+    await admit.click();
+    await panel.getByRole("alert").filter({ hasText: "is full" }).waitFor();
+    // Two cars leave: the attendant admits it, the answer names the stay.
+    for (const name of ["A", "B"]) {
+      const out = await call(
+        service.url,
+        "POST",
+        `/parking-lots/${LOT.parkingLotId}/reservations/${ids[name]}/check-out`,
+      );
+      expect(out.status, JSON.stringify(out.body)).toBe(200);
+    }
+    await admit.click();
+    const admitted = page.getByRole("status").filter({ hasText: "Gate east: drive-up stay du-" });
+    await admitted.waitFor();
+    const stay = /drive-up stay (\S+) checked in/.exec(await admitted.innerText())?.[1];
+    // The stay holds the typed plate (the review's record does not): the lot's own drive-up.
+    await expect
+      .poll(async () => (await call(service.url, "GET", `/reservations/${stay}`)).body)
+      .toMatchObject({ parkingLotId: LOT.parkingLotId, carNumber: "88 아 8888", status: "CHECKED_IN" });
     await expect.poll(() => panel.count()).toBe(0);
     await page.close();
   });
