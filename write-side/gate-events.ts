@@ -209,7 +209,9 @@ export class GateEvents {
     context: CommandContext & { readonly now: string },
   ): Promise<{ reservationId?: string; price?: number } | { rejection: Rejection }> {
     const now = context.now;
-    if (body.action === "drive-up" && body.plate !== undefined) {
+    if (body.action === "drive-up") {
+      // The route answers 400 without one; never record a drive-up that admitted no car.
+      if (body.plate === undefined) throw new Error("A drive-up resolve needs the plate.");
       const reservationId = driveUpReservationId(parkingLotId, read.eventId);
       const { gateId } = read;
       const carNumber = body.plate;
