@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { PROJECT_ROOT } from "../test-support/process.js";
 import { log } from "./lib/log.js";
 import { loadAverage, type MachineInfo, machineInfo, waitForQuietMachine } from "./lib/machine.js";
+import { coldActiveScenario } from "./scenarios/cold-active.js";
 import { findASpotScenario } from "./scenarios/find-a-spot.js";
 import { gatesScenario } from "./scenarios/gates.js";
 import { historyScenario } from "./scenarios/history.js";
@@ -24,6 +25,7 @@ const SCENARIOS: readonly Scenario[] = [
   reserveScenario,
   hotLotScenario,
   historyScenario,
+  coldActiveScenario,
   replayScenario,
   lagScenario,
   queriesScenario,

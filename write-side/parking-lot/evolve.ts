@@ -1,9 +1,10 @@
-import { Map as ImmutableMap, Set as ImmutableSet, List } from "immutable";
+import { Map as ImmutableMap, List } from "immutable";
 import { stampOf } from "../../schemas/event-stamps.js";
 import type { EventOfType } from "../../schemas/events.js";
 import type { LotPlace } from "../../schemas/place.js";
 import { plateForm } from "../../schemas/plates.js";
 import { isBooked, WINDOW_RULES } from "../../schemas/reservation-time.js";
+import { IdIndex, LayeredMap } from "./layered-index.js";
 import { addWindow, emptyOccupancy, isIndexed, pruneEnded, removeWindow } from "./occupancy.js";
 import { NO_PAYMENT_ENDS, type PaymentsHeld, setPayment, sweepPayments } from "./payment-ends.js";
 import { endedUnpaid, evolvePayment, type PaymentEvent, pendingPayment } from "./payment-state.js";
@@ -39,22 +40,9 @@ export function advance(lot: RegisteredLot, now: number): RegisteredLot {
   return { ...lot, occupancy, byCustomer, byPlate, activeReservations };
 }
 
-export function remember(
-  index: ImmutableMap<string, ImmutableSet<string>>,
-  key: string,
-  id: string,
-): ImmutableMap<string, ImmutableSet<string>> {
-  return index.set(key, (index.get(key) ?? ImmutableSet<string>()).add(id));
-}
+export const remember = (index: IdIndex, key: string, id: string): IdIndex => index.add(key, id);
 
-export function forget(
-  byCustomer: ImmutableMap<string, ImmutableSet<string>>,
-  customerId: string,
-  id: string,
-): ImmutableMap<string, ImmutableSet<string>> {
-  const ids = byCustomer.get(customerId)?.delete(id);
-  return ids?.size ? byCustomer.set(customerId, ids) : byCustomer.delete(customerId);
-}
+export const forget = (index: IdIndex, key: string, id: string): IdIndex => index.remove(key, id);
 
 /**
  * A reservation stops holding its spot at `at` (canceled, checked out): out of every holder set.
@@ -103,12 +91,12 @@ export function registered(event: EventOfType<"ParkingLotRegistered">): Register
     ...placeOf(event.data),
     activeReservations: 0,
     reservations: ReservationBook.empty(),
-    openEnded: ImmutableMap(),
-    checkOutRates: ImmutableMap(),
+    openEnded: LayeredMap.empty(),
+    checkOutRates: LayeredMap.empty(),
     occupancy: emptyOccupancy(ms(event.data.registeredAt)),
     inLot: ImmutableMap(),
-    byCustomer: ImmutableMap(),
-    byPlate: ImmutableMap(),
+    byCustomer: IdIndex.empty(),
+    byPlate: IdIndex.empty(),
     closures: List(),
     archived: 0,
     payments: ImmutableMap(),

@@ -4,7 +4,7 @@ import { CouponRule, PaymentTerms } from "../../schemas/common.js";
 import { LotPlace } from "../../schemas/place.js";
 import { plateForm } from "../../schemas/plates.js";
 import { precompile, validate } from "../../schemas/validation.js";
-import { remember } from "./evolve.js";
+import { IdIndex, type IdLists, idListsProblem, LayeredMap, sortedKeysProblem } from "./layered-index.js";
 import type { Interval } from "./occupancy.js";
 import { NO_PAYMENT_ENDS, type PaymentEnds } from "./payment-ends.js";
 import { type PaymentRecord, PaymentRecordSchema } from "./payment-state.js";
@@ -273,8 +273,16 @@ export function decodeSnapshot(parts: readonly unknown[], lotId: string): Parkin
         `${columns.ids.length} reservation records, the head says ${head.reservations}`,
       );
     const reservations = ReservationBook.fromColumns(columns);
-    for (const [id] of [...head.openEnded, ...head.inLot])
-      if (!reservations.has(id)) throw new SnapshotDecodeError(`active reservation ${id} has no record`);
+    for (const active of [head.openEnded, head.inLot])
+      for (const [id] of active)
+        if (!reservations.has(id)) throw new SnapshotDecodeError(`active reservation ${id} has no record`);
+    // The indexes load as stored, searched by binary search (layered-index.ts): they must be sorted.
+    for (const [what, problem] of [
+      ["openEnded", sortedKeysProblem(head.openEnded)],
+      ["checkOutRates", sortedKeysProblem(head.checkOutRates ?? [])],
+      ["byCustomer", idListsProblem(head.byCustomer)],
+    ] as const)
+      if (problem) throw new SnapshotDecodeError(`${what}: ${problem}`);
     return registeredLot(head, reservations);
   } catch (error) {
     if (error instanceof SnapshotDecodeError) throw error;
@@ -287,11 +295,15 @@ export type LotHead = Omit<Static<typeof RegisteredHead>, "reservations" | "paym
   readonly payments?: [string, PaymentRecord][];
 };
 
-/** The registered lot of a snapshot's head and its reservation records. */
+/**
+ * The registered lot of a snapshot's head and its reservation records. The indexes that grow with
+ * the active bookings (`openEnded`, `checkOutRates`, `byCustomer`) keep the head's sorted arrays as
+ * their base, and `byPlate` is derived from them when first read: no insert per booking
+ * (layered-index.ts). The head's `openEnded`, `checkOutRates` and `byCustomer` must be sorted by
+ * key (as `headOf` writes them; `decodeSnapshot` checks); a head made otherwise is sorted here.
+ */
 export function registeredLot(head: LotHead, reservations: ReservationBook): RegisteredLot {
-  const byCustomer = ImmutableMap(
-    head.byCustomer.map(([customer, ids]) => [customer, ImmutableSet(ids)] as const),
-  );
+  const byCustomer = sorted(head.byCustomer);
   return {
     kind: "registered",
     parkingLotId: head.parkingLotId,
@@ -307,15 +319,15 @@ export function registeredLot(head: LotHead, reservations: ReservationBook): Reg
     ...(head.place !== undefined ? { place: head.place } : {}),
     activeReservations: head.activeReservations,
     reservations,
-    openEnded: ImmutableMap(head.openEnded),
-    checkOutRates: ImmutableMap(head.checkOutRates ?? []),
+    openEnded: LayeredMap.fromSorted(sorted(head.openEnded)),
+    checkOutRates: LayeredMap.fromSorted(sorted(head.checkOutRates ?? [])),
     occupancy: {
       buckets: ImmutableMap(head.windows.map(([hour, entries]) => [hour, ImmutableMap(entries)] as const)),
       prunedBefore: head.prunedBefore,
     },
     inLot: carsInLot(head.inLot),
-    byCustomer,
-    byPlate: platesOf(byCustomer, reservations),
+    byCustomer: IdIndex.fromSorted(byCustomer),
+    byPlate: IdIndex.fromSorted(() => platesOf(byCustomer, reservations)),
     closures: List(head.closures),
     archived: head.archived,
     payments: ImmutableMap(head.payments ?? []),
@@ -323,18 +335,26 @@ export function registeredLot(head: LotHead, reservations: ReservationBook): Reg
   };
 }
 
-/** The plate index (state.ts `byPlate`) of the reservations `byCustomer` holds: derived, not stored. */
-function platesOf(
-  byCustomer: ImmutableMap<string, ImmutableSet<string>>,
-  reservations: ReservationBook,
-): ImmutableMap<string, ImmutableSet<string>> {
-  let byPlate = ImmutableMap<string, ImmutableSet<string>>();
-  for (const ids of byCustomer.values())
+/** The entries as they are when sorted by key (the usual case, checked in O(n)), else a sorted copy. */
+const sorted = <T>(entries: readonly [string, T][]): readonly [string, T][] =>
+  sortedKeysProblem(entries) ? [...entries].sort(byKey) : entries;
+
+/**
+ * The plate index (state.ts `byPlate`) of the reservations `byCustomer` holds, as id lists sorted by
+ * plate: derived, not stored.
+ */
+function platesOf(byCustomer: IdLists, reservations: ReservationBook): IdLists {
+  const byPlate = new Map<string, string[]>();
+  for (const [, ids] of byCustomer)
     for (const id of ids) {
       const record = reservations.get(id);
-      if (record) byPlate = remember(byPlate, plateForm(record.carNumber), id);
+      if (!record) continue;
+      const plate = plateForm(record.carNumber);
+      const same = byPlate.get(plate);
+      if (same) same.push(id);
+      else byPlate.set(plate, [id]);
     }
-  return byPlate;
+  return [...byPlate.entries()].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 
 function joinPages(pages: readonly ReservationPage[]): ReservationColumns {

@@ -8,6 +8,7 @@ import {
 } from "../../test-support/given-when-then.js";
 import { toSnapshot } from "../../test-support/lot-snapshot.js";
 import { fold, type ParkingLotEvent, type ParkingLotState } from "./decider.js";
+import { reservationsOfPlate } from "./gates.js";
 import {
   decodeSnapshot,
   encodeSnapshot,
@@ -178,6 +179,60 @@ describe("the stored form of a lot snapshot", () => {
     });
     it("(and the unchanged parts decode)", () => {
       expect(toSnapshot(decodeSnapshot(good, LOT))).toEqual(toSnapshot(state));
+    });
+  });
+
+  describe("loads the indexes of the active bookings as stored, so refuses them unsorted (issue 48)", () => {
+    const state = fold([
+      lotRegistered({ capacity: 10, hourlyRate: 3000 }),
+      parkingReserved({ reservationId: "a", customerId: "C1", carNumber: "12가3456", hourlyRate: 3000 }),
+      parkingReserved({ reservationId: "b", customerId: "C2", carNumber: "34나5678", hourlyRate: 3000 }),
+    ]);
+    const [head, ...pages] = stored(state) as [Record<string, unknown[]>, ...Record<string, unknown>[]];
+    const reversed = (field: string) => {
+      expect(head[field]?.length, field).toBe(2);
+      return [{ ...head, [field]: [...(head[field] as unknown[])].reverse() }, ...pages];
+    };
+    it.each([
+      ["open-ended bookings out of order", () => reversed("openEnded")],
+      ["check-out rates out of order", () => reversed("checkOutRates")],
+      ["customers out of order", () => reversed("byCustomer")],
+      [
+        "a customer twice",
+        () => [{ ...head, byCustomer: [head.byCustomer?.[0], ...(head.byCustomer ?? [])] }, ...pages],
+      ],
+      [
+        "a customer without ids",
+        () => [{ ...head, byCustomer: [["", []], ...(head.byCustomer ?? [])] }, ...pages],
+      ],
+    ])("%s", (_what, parts) => {
+      expect(() => decodeSnapshot(parts(), LOT)).toThrow(SnapshotDecodeError);
+    });
+
+    it("and finds bookings by customer, plate and id as the fold does, before and after more events", () => {
+      const more: ParkingLotEvent[] = [
+        parkingReserved({ reservationId: "c", customerId: "C1", carNumber: "34나5678", hourlyRate: 3000 }),
+        reservationCanceled({ reservationId: "a", customerId: "C1" }),
+      ];
+      let folded: ParkingLotState = state;
+      let decoded = decodeSnapshot(stored(state), LOT);
+      for (const event of [undefined, ...more]) {
+        if (event) {
+          folded = fold([event], folded);
+          decoded = fold([event], decoded);
+        }
+        if (folded.kind !== "registered" || decoded.kind !== "registered") throw new Error("unregistered");
+        for (const plate of ["12가3456", "34나5678"])
+          expect(reservationsOfPlate(decoded, plate)).toEqual(reservationsOfPlate(folded, plate));
+        for (const customer of ["C1", "C2"])
+          expect([...(decoded.byCustomer.get(customer) ?? [])].sort()).toEqual(
+            [...(folded.byCustomer.get(customer) ?? [])].sort(),
+          );
+        expect([...decoded.openEnded].sort()).toEqual([...folded.openEnded].sort());
+        expect([...decoded.checkOutRates].sort()).toEqual([...folded.checkOutRates].sort());
+        expect(toSnapshot(decoded)).toEqual(toSnapshot(folded));
+      }
+      expect(reservationsOfPlate(decoded, "34나5678")).toEqual(["b", "c"]);
     });
   });
 

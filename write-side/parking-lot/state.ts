@@ -1,8 +1,9 @@
-import type { Map as ImmutableMap, Set as ImmutableSet, List } from "immutable";
+import type { Map as ImmutableMap, List } from "immutable";
 import type { CouponRule, PaymentTerms } from "../../schemas/common.js";
 import type { EventOfStream } from "../../schemas/events.js";
 import type { LotPlace } from "../../schemas/place.js";
 import type { ReservationStatus } from "../../schemas/reservation-time.js";
+import type { IdIndex, LayeredMap } from "./layered-index.js";
 import type { Occupancy } from "./occupancy.js";
 import type { PaymentEnds } from "./payment-ends.js";
 import type { PaymentRecord } from "./payment-state.js";
@@ -70,25 +71,25 @@ export type ParkingLotState =
        */
       readonly reservations: ReservationBook;
       /** Active open-ended reservations (reserved or in the lot), with when each was made. */
-      readonly openEnded: ImmutableMap<string, number>;
+      readonly openEnded: LayeredMap<number>;
       /**
        * The rate each active open-ended booking priced at check-out was made at (its
        * ParkingReserved's `hourlyRate`): a later rate change does not reprice it.
        */
-      readonly checkOutRates: ImmutableMap<string, number>;
+      readonly checkOutRates: LayeredMap<number>;
       /** Windowed reservations that may still hold a spot, by the hour they start. */
       readonly occupancy: Occupancy;
       /** Cars in the lot (checked in, not yet out): each holds its spot until it checks out. */
       readonly inLot: ImmutableMap<string, CarInLot>;
       /** Per customer, their reservations that may still be active (bounded by the limit + pruning lag). */
-      readonly byCustomer: ImmutableMap<string, ImmutableSet<string>>;
+      readonly byCustomer: IdIndex;
       /**
        * Issue 49 (gates): the same reservations as `byCustomer`, by their plate's form
        * (schemas/plates.ts `plateForm`), so a camera's read finds its bookings in O(log n).
        * Kept beside `byCustomer` (every add and forget of one is one of the other); a snapshot
        * does not store it: loading one derives it from `byCustomer` (snapshot.ts).
        */
-      readonly byPlate: ImmutableMap<string, ImmutableSet<string>>;
+      readonly byPlate: IdIndex;
       /**
        * Closures not yet begun, and those begun that have not ended more than the skew ago (the
        * rest is dropped at the next closure). At most WINDOW_RULES.maxPendingClosures not ended.
