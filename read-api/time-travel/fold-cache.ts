@@ -35,7 +35,7 @@ export interface FoldSource {
   readonly lot?: boolean;
   /** Whether the source is the whole log, every lot's decider state carried along (lot-fold.ts). */
   readonly lots?: boolean;
-  /** The indexes its fold keeps beside the documents (fold-index.ts), for the views asked of it. */
+  /** The indexes its fold keeps beside the documents (memory-index.ts), for the views asked of it. */
   readonly indexes?: FoldIndexes;
   /**
    * The source's events after the first `count` (the last of which is at `position`), in log order,

@@ -86,7 +86,7 @@ export class TimeTravel {
       // The lot's facts too: the reservations' listing reads the closures not begun from them.
       projections: [...lot.projections, lotFactsProjection, reservationsProjection],
       // The table's pages (newest first, by status or not) walk an index range, as live: bounded
-      // by the page, not by the lot's present (fold-index.ts).
+      // by the page, not by the lot's present (document-store/memory/memory-index.ts).
       indexes: { [RESERVATIONS]: ["by_lot", "by_lot_status"] },
     };
   }
