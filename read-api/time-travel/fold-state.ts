@@ -23,39 +23,29 @@ import {
   lotFoldsEntries,
 } from "./lot-fold.js";
 
-/** The generation a throwaway fold writes (a fresh store has no other: the query side reads it by default). */
+/** The generation a fold writes (a fresh store has no other: the query side reads it by default). */
 const GENERATION = 1;
 const physical = (logical: string) => physicalCollection(logical, GENERATION);
 
 /**
- * Reservations and control-center documents that ended this long before a checkpoint's facts are
- * left out of it: no view at or after the checkpoint reads them (the query side reads the
- * reservations whose span reaches past a day before now, or checked in: the no-shows of the last 24
- * hours are the furthest back; the activity of the last hour; the closures not over; the lot facts
- * whose `reach` is past now), and no later fact brings them back (an update of a missing
- * document without upsert changes nothing, as in the live store). Checkpoints stay the size of a
- * lot's present, not of its history.
+ * Documents that ended this long before a checkpoint's facts are left out of it: no view at or
+ * after it reads them (the furthest back: the no-shows of the last 24 hours; the activity of the
+ * last hour; closures and lot facts not over), and no later fact brings them back (an update of a
+ * missing document without upsert changes nothing). Checkpoints stay the size of a lot's present.
  */
 export const PRUNE_HORIZON_MS = 25 * 3_600_000;
 
-/**
- * The indexes a fold keeps, by logical collection: names of indexes its projections declare (the
- * ones the views asked as of a moment walk, e.g. the lot page's listing).
- */
+/** The indexes a fold keeps, by logical collection: names its projections declare (what views walk). */
 export type FoldIndexes = Readonly<Record<string, readonly string[]>>;
 
 /**
- * Read models folded in memory: the very projections' `apply` (pure: event → write ops) with the
- * document store's own update semantics, so the result is what the live store would hold after the
- * same events. Never touches the live read models. They are written to and read from an
- * in-memory document store (document-store/memory/, an adapter that runs the document-store
- * contract), whose copy shares every document and index node with the original: a copy of the
- * state (a checkpoint, an answer starting from one) costs one entry per collection, and a write
- * after it makes O(log n) new nodes, never a copy of the maps. With `lot` (a lot's stream folded), the lot's
- * decider state and its windows' step tree are carried along too (lot-fold.ts), persistent as well;
- * with `lots` (the whole log folded), every lot's, by lot id. Then the lot facts' documents are not
- * kept (each lot's state is what they are folded into, and no view reads them once it is carried:
- * an answer starts each lot's views from its state), only the lot-facts projection's position.
+ * Read models folded in memory: the projections' `apply` (pure: event → write ops) written to an
+ * in-memory DocumentStore (document-store/memory/, which runs the contract suite), whose copy (a
+ * checkpoint) shares every document and index node: not SQLite's `:memory:`, whose checkpoint is a
+ * `serialize()` of the whole database and each answer one more (measured: docs/operations.md).
+ * With `lot` (a lot's stream folded), the lot's decider state and its windows' step tree are
+ * carried along (lot-fold.ts), persistent as well; with `lots` (the whole log), every lot's. Then
+ * the lot facts' documents are not kept (no view reads them once each lot's state is carried).
  */
 export class FoldState {
   private readonly store: MemoryDocumentStore;
@@ -88,7 +78,7 @@ export class FoldState {
     return this.lotFold;
   }
 
-  /** Every lot's decider state folded along (null unless made with them), up to the last event applied. */
+  /** Every lot's (null unless made with them). */
   get lots(): LotFolds | null {
     return this.lotFolds;
   }
@@ -106,12 +96,9 @@ export class FoldState {
   }
 
   write(ops: readonly WriteOp[]): void {
-    // The plate search's index serves only the live listing, never a view as of a moment: folding
-    // it would make every checkpoint several times the size of the lot's present. Nor the instants
-    // a window starts or ends (control-center-clock.ts): they serve only the live control center's
-    // cache of its figures (control-center-moment.ts), which a view as of a moment never keeps (its
-    // fold records no projection version: see boundariesCover), and they grow with the history
-    // (one per window booked): every read of the control center's documents would scan them.
+    // Not the plate search's index nor the instants windows start or end (control-center-clock.ts):
+    // they serve only the live listing and the live control center's cache (which a fold never keeps:
+    // no projection version, see boundariesCover), and they would grow checkpoints with the history.
     const kept = ops.filter(
       (op) =>
         op.collection !== physical(PLATE_SUFFIXES) &&
@@ -120,10 +107,7 @@ export class FoldState {
     this.store.writeNow(kept);
   }
 
-  /**
-   * A copy (everything shared: see above), leaving out what ended PRUNE_HORIZON_MS before
-   * `stampMs` (see above): a look at each document, new nodes only where some are left out.
-   */
+  /** A copy (everything shared), without what ended PRUNE_HORIZON_MS before `stampMs`. */
   checkpointCopy(stampMs: number): FoldState {
     const horizon = Number.isFinite(stampMs) ? new Date(stampMs - PRUNE_HORIZON_MS).toISOString() : "";
     const copy = this.copy();
@@ -145,11 +129,7 @@ export class FoldState {
     return this.store.documents();
   }
 
-  /**
-   * The documents' estimated size (MemoryDocumentStore.estimatedBytes) and the lot's state at
-   * LOT_STATE_ENTRY_BYTES an entry: an upper bound of what a checkpoint of this state holds (what
-   * it shares with others counted in each).
-   */
+  /** The documents' estimated size and the lots' states': an upper bound of a checkpoint's. */
   estimatedBytes(): number {
     return this.lotStateBytes() + this.store.estimatedBytes();
   }
@@ -166,10 +146,7 @@ export class FoldState {
     return this.store.size;
   }
 
-  /**
-   * This state as a store, with the projections' checkpoints at `position`, for the query side to
-   * read exactly as it reads the live one. The state is the store's from then on.
-   */
+  /** This state as a store, with the projections' checkpoints at `position`, read as the live one. */
   materialize(position: Position | null): DocumentStore {
     for (const projection of this.projections) {
       this.write([checkpointOp(projection.name, GENERATION, { position, state: "running" })]);
