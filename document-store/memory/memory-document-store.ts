@@ -33,7 +33,7 @@ import { IndexedDocs, type IndexPlan, planFind } from "./memory-index.js";
  * A find whose filter pins an index's first fields by equality, sorted by its next (a page of a
  * listing: `planFind`), walks that index's range in order, testing each document against the whole
  * filter, and stops at the page's end: its cost grows with the page, not with the collection.
- * Without a sort, a range of an index whose first fields the filter pins (or `$in`s, or bounds).
+ * Without a sort, a range of an index whose first fields the filter pins (or bounds).
  * Anything else scans the collection's documents and sorts them, ties by `_id` as an index walk
  * yields them, and `explain` says so; findNear measures every document of the collection.
  */
@@ -231,11 +231,7 @@ export class MemoryDocumentStore implements DocumentStore {
     }
     const pinned = plan.index.fields.slice(0, plan.prefix.length);
     const next = plan.index.fields[pinned.length];
-    const from = plan.in
-      ? `, ${next} in ${plan.in.length} values`
-      : plan.bound
-        ? `, from ${next} ${String(plan.bound.value)}`
-        : "";
+    const from = plan.bound ? `, from ${next} ${String(plan.bound.value)}` : "";
     return {
       indexed: true,
       detail: `range of the fold's index ${plan.index.spec.name} (${pinned.join(", ") || "no field"} pinned${from})`,

@@ -182,12 +182,9 @@ export class IndexedDocs {
     return this.indexes.reduce((n, index) => n + index.size, 0);
   }
 
-  /** The documents of an index plan's range (see planFind), in its order (each `$in` value's in turn). */
+  /** The documents of an index plan's range (see planFind), in its order. */
   *walk(plan: IndexPlan): Generator<MutableDocument> {
-    const ranges = plan.in ? plan.in.map((v) => [...plan.prefix, v]) : [plan.prefix];
-    for (const prefix of ranges)
-      for (const id of plan.index.range(prefix, plan.in ? undefined : plan.bound))
-        yield this.docs.get(id) as MutableDocument;
+    for (const id of plan.index.range(plan.prefix, plan.bound)) yield this.docs.get(id) as MutableDocument;
   }
 
   /**
@@ -220,8 +217,6 @@ export interface IndexPlan {
   readonly prefix: readonly unknown[];
   /** Where the walk starts within the prefix, from the filter's bound on the next field (a cursor). */
   readonly bound?: { value: unknown; inclusive: boolean };
-  /** Without a sort: the values `$in` allows for the field after the prefix, a range walked for each. */
-  readonly in?: readonly unknown[];
 }
 
 /** The value a filter's condition pins by equality (one an index keys by and mingo matches exactly). */
@@ -233,24 +228,13 @@ function pinned(condition: unknown): unknown {
   return condition !== null && isKeyValue(condition) ? condition : undefined;
 }
 
-/** The values a `{ $in: [...] }` condition allows, when each is one an index keys by exactly. */
-function allowed(condition: unknown): unknown[] | undefined {
-  if (condition === null || typeof condition !== "object" || Array.isArray(condition)) return undefined;
-  const values = (condition as { $in?: unknown }).$in;
-  const keys = Object.keys(condition);
-  if (keys.length !== 1 || !Array.isArray(values)) return undefined;
-  return values.every((v) => v !== null && isKeyValue(v))
-    ? [...new Set(values)].sort(mingoCompare)
-    : undefined;
-}
-
 /**
  * The range of the index whose fields the filter pins the most of by equality, the next being
  * the sort's only field in the index's direction: walked in order it yields the matches in the
  * sort's order (ties by `_id`, as the scan sorts them). With no sort, the index whose first fields
- * the filter pins the most of (the last by equality or `$in`), or whose next field it bounds (a
- * range: walked from its start). Null when none fits, or when the fitting one misses documents (a
- * key field holding an array or an object: mingo matches those in ways an index range cannot).
+ * the filter pins the most of, or whose next field it bounds (a range: walked from its start).
+ * Null when none fits, or when the fitting one misses documents (a key field holding an array or
+ * an object: mingo matches those in ways an index range cannot).
  */
 export function planFind(
   filter: Filter,
@@ -260,7 +244,7 @@ export function planFind(
   const sortKeys = Object.keys(sort ?? {});
   if (sortKeys.length > 1) return null;
   let best: IndexPlan | null = null;
-  const score = (plan: IndexPlan) => plan.prefix.length * 2 + (plan.in || plan.bound ? 1 : 0);
+  const score = (plan: IndexPlan) => plan.prefix.length * 2 + (plan.bound ? 1 : 0);
   for (const index of indexes) {
     const prefix: unknown[] = [];
     for (const field of index.fields) {
@@ -272,9 +256,8 @@ export function planFind(
     if (sort && (next === undefined || next !== sortKeys[0] || index.spec.keys[next] !== sort[next]))
       continue;
     if (!index.complete) continue;
-    const values = !sort && next !== undefined ? allowed(filter[next]) : undefined;
     const bound = next === undefined ? undefined : boundOf(filter[next], index.spec.keys[next] as 1 | -1);
-    const plan: IndexPlan = { index, prefix, ...(values ? { in: values } : bound ? { bound } : {}) };
+    const plan: IndexPlan = { index, prefix, ...(bound ? { bound } : {}) };
     if (!sort && score(plan) === 0) continue;
     if (!best || score(plan) > score(best)) best = plan;
   }
