@@ -27,11 +27,7 @@ export function asOfViews(
     const parkingLotId = pathParam(req, "parkingLotId");
     const q = queryOf(req, SingleAsOfQuery);
     const lot = await preparedFold(() => timeTravel.parkingLot(parkingLotId, cutOf(String(q.asOf))));
-    if (!lot) {
-      throw new ProblemError("parking-lot-not-found", `Parking lot ${parkingLotId} did not exist then.`, {
-        parkingLotId,
-      });
-    }
+    if (!lot) throw lotNotFound(parkingLotId);
     // The same access rules as the live view: a closure's reason and cars for operators only.
     res.json(lotFor(req, lot));
   };
@@ -76,10 +72,7 @@ export function asOfViews(
 /** Views of one lot as of a moment (its timeline, its reservations), and the instant they take as now. */
 function lotViews(timeTravel: TimeTravel, clock: () => Date) {
   const cutOf = (asOf: string) => parseAsOf(asOf, clock().getTime());
-  /**
-   * A view of one lot (its timeline, a page of its reservations) as it was at `asOf`: the same
-   * query code over the lot's log folded to then. Without a lot: 400 naming `query.asOf`.
-   */
+  /** A view of one lot (its timeline, a page of its reservations) at `asOf`; without a lot: 400. */
   const lotView = async <T extends object>(
     req: Request,
     parkingLotId: string | undefined,
@@ -92,11 +85,7 @@ function lotViews(timeTravel: TimeTravel, clock: () => Date) {
       });
     }
     const view = await timeTravel.lotView(parkingLotId, cutOf(asOf), query);
-    if (!view) {
-      throw new ProblemError("parking-lot-not-found", `Parking lot ${parkingLotId} did not exist then.`, {
-        parkingLotId,
-      });
-    }
+    if (!view) throw lotNotFound(parkingLotId);
     return view;
   };
 
@@ -110,6 +99,11 @@ function lotViews(timeTravel: TimeTravel, clock: () => Date) {
 
   return { lotView, nowOf };
 }
+
+const lotNotFound = (parkingLotId: string) =>
+  new ProblemError("parking-lot-not-found", `Parking lot ${parkingLotId} did not exist then.`, {
+    parkingLotId,
+  });
 
 /**
  * A fold that would pass more events than one answer may (the moment lies far from every

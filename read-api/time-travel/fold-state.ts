@@ -1,9 +1,6 @@
-import {
-  applyUpdate,
-  type MutableDocument,
-  replacementDocument,
-} from "../../document-store/embedded/update-semantics.js";
-import { type DocumentStore, type IndexSpec, keyIndexes, type WriteOp } from "../../document-store/port.js";
+import type { MutableDocument } from "../../document-store/embedded/update-semantics.js";
+import { MemoryDocumentStore } from "../../document-store/memory/memory-document-store.js";
+import { type DocumentStore, keyIndexes, type WriteOp } from "../../document-store/port.js";
 import type { Position } from "../../event-store/position.js";
 import {
   ACTIVITY_PREFIX,
@@ -16,7 +13,6 @@ import type { Projection } from "../../projections/read-models/projection.js";
 import { PLATE_SUFFIXES, RESERVATIONS } from "../../projections/read-models/reservations.js";
 import { checkpointOp, physicalCollection } from "../../projections/runtime/checkpoints.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
-import { IndexedDocs } from "./fold-index.js";
 import {
   foldLotEvent,
   foldLotsEvent,
@@ -26,67 +22,55 @@ import {
   lotFoldEntries,
   lotFoldsEntries,
 } from "./lot-fold.js";
-import { MemoryDocumentStore } from "./memory-store.js";
 
-/** The generation a throwaway fold writes (a fresh store has no other: the query side reads it by default). */
+/** The generation a fold writes (a fresh store has no other: the query side reads it by default). */
 const GENERATION = 1;
 const physical = (logical: string) => physicalCollection(logical, GENERATION);
 
 /**
- * Reservations and control-center documents that ended this long before a checkpoint's facts are
- * left out of it: no view at or after the checkpoint reads them (the query side reads the
- * reservations whose span reaches past a day before now, or checked in: the no-shows of the last 24
- * hours are the furthest back; the activity of the last hour; the closures not over; the lot facts
- * whose `reach` is past now), and no later fact brings them back (an update of a missing
- * document without upsert changes nothing, as in the live store). Checkpoints stay the size of a
- * lot's present, not of its history.
+ * Documents that ended this long before a checkpoint's facts are left out of it: no view at or
+ * after it reads them (the furthest back: the no-shows of the last 24 hours; the activity of the
+ * last hour; closures and lot facts not over), and no later fact brings them back (an update of a
+ * missing document without upsert changes nothing). Checkpoints stay the size of a lot's present.
  */
 export const PRUNE_HORIZON_MS = 25 * 3_600_000;
 
-/**
- * The indexes a fold keeps, by logical collection: names of indexes its projections declare (the
- * ones the views asked as of a moment walk, e.g. the lot page's listing: fold-index.ts).
- */
+/** The indexes a fold keeps, by logical collection: names its projections declare (what views walk). */
 export type FoldIndexes = Readonly<Record<string, readonly string[]>>;
 
 /**
- * Read models folded in memory: the very projections' `apply` (pure: event → write ops) with the
- * document store's own update semantics, so the result is what the live store would hold after the
- * same events. Never touches the live read models; read through a throwaway in-memory store.
- *
- * Each collection is a persistent map and a document is never changed in place (an update writes
- * a changed copy), so a copy of the state (a checkpoint, an answer starting from one) costs one
- * entry per collection and shares every document and map node with the original: a write after it
- * makes O(log n) new nodes, never a copy of the maps. With `lot` (a lot's stream folded), the lot's
- * decider state and its windows' step tree are carried along too (lot-fold.ts), persistent as well;
- * with `lots` (the whole log folded), every lot's, by lot id. Then the lot facts' documents are not
- * kept (each lot's state is what they are folded into, and no view reads them once it is carried:
- * an answer starts each lot's views from its state), only the lot-facts projection's position.
+ * Read models folded in memory: the projections' `apply` (pure: event → write ops) written to an
+ * in-memory DocumentStore (document-store/memory/, which runs the contract suite), whose copy (a
+ * checkpoint) shares every document and index node: not SQLite's `:memory:`, whose checkpoint is a
+ * `serialize()` of the whole database and each answer one more (measured: docs/operations.md).
+ * With `lot` (a lot's stream folded), the lot's decider state and its windows' step tree are
+ * carried along (lot-fold.ts), persistent as well; with `lots` (the whole log), every lot's. Then
+ * the lot facts' documents are not kept (no view reads them once each lot's state is carried).
  */
 export class FoldState {
-  private readonly collections = new Map<string, IndexedDocs>();
-  /** The indexes kept, by physical collection (their specs as the projections declare them). */
-  private readonly specs: ReadonlyMap<string, readonly IndexSpec[]>;
+  private readonly store: MemoryDocumentStore;
 
   constructor(
     private readonly projections: readonly Projection[],
     private lotFold: LotFold | null = null,
     private lotFolds: LotFolds | null = null,
     private readonly indexes: FoldIndexes = {},
+    store?: MemoryDocumentStore,
   ) {
-    const specs = new Map<string, readonly IndexSpec[]>();
+    if (store) {
+      this.store = store;
+      return;
+    }
+    this.store = new MemoryDocumentStore();
     for (const [logical, names] of Object.entries(indexes)) {
       const declared = keyIndexes(projections.flatMap((p) => p.collections[logical] ?? []));
-      specs.set(
-        physical(logical),
-        names.map((name) => {
-          const spec = declared.find((s) => s.name === name);
-          if (!spec) throw new Error(`no index ${name} declared on ${logical}`);
-          return spec;
-        }),
-      );
+      const specs = names.map((name) => {
+        const spec = declared.find((s) => s.name === name);
+        if (!spec) throw new Error(`no index ${name} declared on ${logical}`);
+        return spec;
+      });
+      this.store.ensureIndexesNow(physical(logical), specs);
     }
-    this.specs = specs;
   }
 
   /** The lot's decider state folded along (null unless made with one), up to the last event applied. */
@@ -94,7 +78,7 @@ export class FoldState {
     return this.lotFold;
   }
 
-  /** Every lot's decider state folded along (null unless made with them), up to the last event applied. */
+  /** Every lot's (null unless made with them). */
   get lots(): LotFolds | null {
     return this.lotFolds;
   }
@@ -112,92 +96,42 @@ export class FoldState {
   }
 
   write(ops: readonly WriteOp[]): void {
-    for (const op of ops) {
-      // The plate search's index serves only the live listing, never a view as of a moment: folding
-      // it would make every checkpoint several times the size of the lot's present.
-      if (op.collection === physical(PLATE_SUFFIXES)) continue;
-      // Nor the instants a window starts or ends (control-center-clock.ts): they serve only the live
-      // control center's cache of its figures (control-center-moment.ts), which a view as of a
-      // moment never keeps (its fold records no projection version: see boundariesCover), and they
-      // grow with the history (one per window booked): every read of the control center's
-      // documents would scan them.
-      if (op.collection === physical(CONTROL_CENTER) && isBoundary(op.id)) continue;
-      let docs = this.collections.get(op.collection);
-      if (!docs) {
-        docs = IndexedDocs.of([], this.specs.get(op.collection) ?? []);
-        this.collections.set(op.collection, docs);
-      }
-      written(docs, op);
-    }
+    // Not the plate search's index nor the instants windows start or end (control-center-clock.ts):
+    // they serve only the live listing and the live control center's cache (which a fold never keeps:
+    // no projection version, see boundariesCover), and they would grow checkpoints with the history.
+    const kept = ops.filter(
+      (op) =>
+        op.collection !== physical(PLATE_SUFFIXES) &&
+        !(op.collection === physical(CONTROL_CENTER) && isBoundary(op.id)),
+    );
+    this.store.writeNow(kept);
   }
 
-  /**
-   * A copy (everything shared: see above), leaving out what ended PRUNE_HORIZON_MS before
-   * `stampMs` (see above): a look at each document, new nodes only where some are left out.
-   */
+  /** A copy (everything shared), without what ended PRUNE_HORIZON_MS before `stampMs`. */
   checkpointCopy(stampMs: number): FoldState {
     const horizon = Number.isFinite(stampMs) ? new Date(stampMs - PRUNE_HORIZON_MS).toISOString() : "";
     const copy = this.copy();
     if (!horizon) return copy;
-    for (const [collection, docs] of this.collections) {
-      const gone: string[] = [];
-      for (const [id, doc] of docs.entries()) if (ended(collection, doc, horizon)) gone.push(id);
-      const kept = copy.collections.get(collection);
-      for (const id of gone) kept?.put(id, undefined);
-    }
+    const gone: WriteOp[] = [];
+    for (const [collection, doc] of this.store.documents())
+      if (ended(collection, doc, horizon)) gone.push({ op: "delete", collection, id: doc._id });
+    copy.store.writeNow(gone);
     return copy;
   }
 
-  /**
-   * A copy: one entry per collection, the documents, their indexes (cloned: copy-on-write) and the
-   * lot's state shared (see above).
-   */
+  /** A copy: the store's (copy-on-write: MemoryDocumentStore.copy) and the lot's state shared. */
   copy(): FoldState {
-    const copy = new FoldState(this.projections, this.lotFold, this.lotFolds, this.indexes);
-    for (const [collection, docs] of this.collections) copy.collections.set(collection, docs.copy());
-    return copy;
+    return new FoldState(this.projections, this.lotFold, this.lotFolds, this.indexes, this.store.copy());
   }
 
-  /** Every document, by collection: to load the state somewhere else (the bench's live view). */
-  *documents(): Generator<[string, MutableDocument]> {
-    for (const [collection, docs] of this.collections)
-      for (const doc of docs.values()) yield [collection, doc];
+  /** Every document, by collection. */
+  documents(): Generator<[string, MutableDocument]> {
+    return this.store.documents();
   }
 
-  /** The state as plain data (documents by collection), to keep it in a document store. */
-  toData(): Record<string, MutableDocument[]> {
-    const data: Record<string, MutableDocument[]> = {};
-    for (const [collection, docs] of this.collections) data[collection] = [...docs.values()];
-    return data;
-  }
-
-  /** A state kept with toData(). */
-  static fromData(projections: readonly Projection[], data: Record<string, MutableDocument[]>): FoldState {
-    const state = new FoldState(projections);
-    for (const [collection, docs] of Object.entries(data))
-      state.collections.set(collection, IndexedDocs.of(docs, []));
-    return state;
-  }
-
-  /**
-   * The documents' size as JSON, each document measured once (they are shared between states and
-   * never changed in place), and the lot's state at LOT_STATE_ENTRY_BYTES an entry: an upper bound
-   * of what a checkpoint of this state holds (what it shares with others counted in each).
-   */
+  /** The documents' estimated size and the lots' states': an upper bound of a checkpoint's. */
   estimatedBytes(): number {
-    let bytes = this.lotStateBytes();
-    for (const docs of this.collections.values()) {
-      bytes += docs.indexEntries * INDEX_ENTRY_BYTES;
-      for (const doc of docs.values()) {
-        let size = SIZES.get(doc);
-        if (size === undefined) {
-          size = JSON.stringify(doc).length + ENTRY_BYTES;
-          SIZES.set(doc, size);
-        }
-        bytes += size;
-      }
-    }
-    return bytes;
+    return this.lotStateBytes() + this.store.estimatedBytes();
   }
 
   /** The lots' states' estimated size (0 without any): their entries at LOT_STATE_ENTRY_BYTES each. */
@@ -209,51 +143,19 @@ export class FoldState {
   }
 
   get size(): number {
-    let n = 0;
-    for (const docs of this.collections.values()) n += docs.size;
-    return n;
+    return this.store.size;
   }
 
-  /**
-   * This state as a read-only store, with the projections' checkpoints at `position`, for the query
-   * side to read exactly as it reads the live one. The state is the store's from then on.
-   */
+  /** This state as a store, with the projections' checkpoints at `position`, read as the live one. */
   materialize(position: Position | null): DocumentStore {
     for (const projection of this.projections) {
       this.write([checkpointOp(projection.name, GENERATION, { position, state: "running" })]);
     }
-    return new MemoryDocumentStore(this.collections);
+    return this.store;
   }
 }
 
 const isBoundary = (id: string): boolean => id.startsWith(STARTS_PREFIX) || id.startsWith(ENDS_PREFIX);
-
-/** Each document's size as JSON (documents are never changed in place: measured once). */
-const SIZES = new WeakMap<MutableDocument, number>();
-/** What a map entry costs beside its document (a persistent map's share of nodes included). */
-const ENTRY_BYTES = 64;
-/** What an index entry costs: its key (the index's fields and the id) and its share of tree nodes. */
-const INDEX_ENTRY_BYTES = 96;
-
-/** One write applied to `docs`, as the document store applies it (a document updated is a changed copy). */
-function written(docs: IndexedDocs, op: WriteOp): void {
-  if (op.op === "delete") {
-    docs.put(op.id, undefined);
-    return;
-  }
-  if (op.op === "replace") {
-    docs.put(op.id, replacementDocument(op.id, op.document));
-    return;
-  }
-  const current = docs.get(op.id);
-  const { doc } = applyUpdate(
-    current ? structuredClone(current) : null,
-    op.id,
-    op.update,
-    op.upsert ?? false,
-  );
-  if (doc) docs.put(op.id, doc);
-}
 
 function ended(collection: string, doc: MutableDocument, horizon: string): boolean {
   // The lot's facts no view reads any more: the views fold those whose reach is past now.

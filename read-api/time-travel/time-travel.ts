@@ -32,11 +32,10 @@ export type AsOfView<T> = T & { readonly asOf: AsOfStamp };
 
 /**
  * Time travel: a view as it was at a moment of the past, answered by folding the same projections
- * over the log up to that moment into a throwaway in-memory store and asking the same query code,
- * with the moment as its "now". The live read models are never read nor written. A lot's or the
- * control center's answer folds at most `maxFold` events from the nearest checkpoint (fold-cache.ts:
- * further, FoldTooFarError, and the next request starts where it stopped); a reservation's folds
- * its own handful of events.
+ * over the log up to that moment into a throwaway in-memory document store (fold-state.ts) and
+ * asking the same query code, with the moment as its "now". The live read models are never read
+ * nor written. A lot's or the control center's answer folds at most `maxFold` events from the
+ * nearest checkpoint (fold-cache.ts); a reservation's folds its own handful of events.
  */
 export class TimeTravel {
   private readonly cache: FoldCache;
@@ -44,10 +43,7 @@ export class TimeTravel {
   constructor(
     private readonly events: EventStore,
     options: { readonly [K in keyof typeof TIME_TRAVEL_DEFAULTS]?: number } & {
-      /**
-       * Where each reservation's events are (the views' context): a reservation as of a moment
-       * reads its own events; without it, its lot's stream from the booking to the moment.
-       */
+      /** Where each reservation's events are (without it, its lot's stream is scanned). */
       readonly index?: ReservationEventsIndex;
     } = {},
   ) {
@@ -69,8 +65,7 @@ export class TimeTravel {
     const stream = lotStream(parkingLotId);
     return {
       key: `lot:${parkingLotId}`,
-      // What a lot's view reads: the lot's document, and its decider state, carried along the fold
-      // (lot-fold.ts) instead of folded from the lot-facts read model at each answer.
+      // The lot's document, and its decider state carried along the fold (lot-fold.ts).
       projections: [parkingLotsProjection],
       lot: true,
       read: (count, _position, max) => this.events.readStream(stream, { fromRevision: count, maxCount: max }),
@@ -83,18 +78,16 @@ export class TimeTravel {
     return {
       ...lot,
       key: `lot-page:${parkingLotId}`,
-      // The lot's facts too: the reservations' listing reads the closures not begun from them.
+      // The lot's facts too (the listing reads the closures not begun from them); the table's pages
+      // walk an index range, as live: bounded by the page (document-store/memory/memory-index.ts).
       projections: [...lot.projections, lotFactsProjection, reservationsProjection],
-      // The table's pages (newest first, by status or not) walk an index range, as live: bounded
-      // by the page, not by the lot's present (fold-index.ts).
       indexes: { [RESERVATIONS]: ["by_lot", "by_lot_status"] },
     };
   }
 
   private readonly allSource: FoldSource = {
     key: "all",
-    // Every lot's decider state carried along (lot-fold.ts): an answer reads each lot's at the
-    // moment instead of deriving it from the folded lot facts (whose documents it then keeps not).
+    // Every lot's decider state carried along (lot-fold.ts), not derived from the folded lot facts.
     lots: true,
     projections: [parkingLotsProjection, reservationsProjection, controlCenterProjection, lotFactsProjection],
     read: (_count, position, max) =>
@@ -112,10 +105,7 @@ export class TimeTravel {
     });
   }
 
-  /**
-   * Any view of one lot as it was at the cut (its timeline, its reservations): the lot's log folded
-   * to the cut, and `query` asked of the same query code with the cut as its now.
-   */
+  /** Any view of one lot as it was at the cut (its timeline, its reservations), `query` asked of it. */
   async lotView<T extends object>(
     parkingLotId: string,
     cut: Cut,
@@ -133,21 +123,16 @@ export class TimeTravel {
     const key = `all@${cutKey(cut)}/${page.limit}/${page.cursor ?? ""}/${JSON.stringify(page.within ?? null)}`;
     const view = await this.answers.answer(key, async () => {
       const folded = await this.cache.fold(this.allSource, cut);
-      // Before the first fact (a position before it) the service was empty: that is a view too,
-      // as of the earliest instant asked about, not a missing one.
+      // Before the first fact the service was empty: a view too, as of the earliest instant.
       const view = await this.ask(folded, cut, (views) => views.controlCenter.controlCenter(page), {
         nothingFoldedMs: EMPTY_LOG_MS,
-        lots: true,
       });
       return { view, final: folded.final };
     });
     return view as AsOfView<ControlCenterView>;
   }
 
-  /**
-   * One reservation as it was at the cut: the facts of its lot's stream that name it (from its
-   * booking on, `from` its position) and its coupon's, folded. Null when it was not booked yet.
-   */
+  /** One reservation as it was at the cut: the facts that name it, folded. Null when not booked yet. */
   async reservation(
     reservationId: string,
     where: { readonly parkingLotId: string; readonly position: Position },
@@ -184,8 +169,8 @@ export class TimeTravel {
   }
 
   /**
-   * Without the reservation-events index (a caller that gives none: a CLI, a bench): the lot's
-   * stream scanned from the booking to the cut, and the coupon's and payment's streams. Null without the lot's stream.
+   * Without the reservation-events index (a CLI, a bench): the lot's stream scanned from the booking
+   * to the cut, and the coupon's and payment's streams. Null without the lot's stream.
    */
   private async scannedFacts(
     reservationId: string,
@@ -217,14 +202,8 @@ export class TimeTravel {
     folded: Folded,
     cut: Cut,
     query: (views: Views) => Promise<T | null>,
-    options: {
-      /** The instant of an answer about the log before its first fact. */
-      readonly nothingFoldedMs?: number;
-      /** The lot whose decider state the fold carried along (lot-fold.ts): its views start from it. */
-      readonly lot?: string;
-      /** Whether the fold carried every lot's decider state (the whole log's): each lot's views start from it. */
-      readonly lots?: boolean;
-    } = {},
+    /** The instant of an answer before the first fact; the lot whose state the fold carried (lot-fold.ts). */
+    options: { readonly nothingFoldedMs?: number; readonly lot?: string } = {},
   ): Promise<AsOfView<T> | null> {
     const nowMs =
       cut.kind === "instant"
@@ -240,8 +219,9 @@ export class TimeTravel {
       const views = readViews(store, { readYourWritesTimeoutMs: 0, now: () => nowMs });
       const lot = folded.state.lot;
       if (lot && options.lot) views.lots.states.seed(options.lot, lot);
+      // Every lot's carried along (the whole log's fold): each lot's views start from it.
       const lots = folded.state.lots;
-      if (lots && options.lots) views.lots.states.seedEvery((id) => lots.get(id));
+      if (lots) views.lots.states.seedEvery((id) => lots.get(id));
       const view = await query(views);
       if (!view) return null;
       return {
@@ -256,11 +236,7 @@ export class TimeTravel {
     }
   }
 
-  /**
-   * Forgets every checkpoint and kept answer: folded before an erasure, they hold the erased
-   * customer's id and plates, which the log now reads as `erased` (issue 36). The next answers fold
-   * from the log again.
-   */
+  /** Forgets every checkpoint and kept answer: folded before an erasure, they hold its data (issue 36). */
   forgetPersonalData(): void {
     this.cache.clear();
     this.answers.clear();
@@ -282,10 +258,7 @@ const FINAL_ANSWERS_KEPT = 256;
 
 const cutKey = (cut: Cut): string => (cut.kind === "position" ? `p${cut.commit}` : `t${cut.ms}`);
 
-/**
- * Answers that no later event can change, the most recently asked kept; concurrent asks of one
- * moment share one computation.
- */
+/** Answers no later event can change, the most recently asked kept; concurrent asks share one. */
 class FinalAnswers {
   private readonly kept = new Map<string, unknown>();
   private readonly pending = new Map<string, Promise<unknown>>();
@@ -325,7 +298,7 @@ class FinalAnswers {
   }
 }
 
-/** The instant an answer about the log before its first fact is computed as of (the earliest asked about). */
+/** The instant an answer about the log before its first fact is computed as of. */
 const EMPTY_LOG_MS = Date.parse("2000-01-01T00:00:00Z");
 
 const reservationIdOf = (raw: RecordedEvent): unknown =>

@@ -1,15 +1,16 @@
 import { createRequire } from "node:module";
 import { Map as ImmutableMap } from "immutable";
 import { compare as mingoCompare } from "mingo/util";
-import type { MutableDocument } from "../../document-store/embedded/update-semantics.js";
-import type { Filter, IndexSpec, SortSpec } from "../../document-store/port.js";
+import type { MutableDocument } from "../embedded/update-semantics.js";
+import { DocumentStoreError, type Filter, type IndexSpec, type SortSpec } from "../port.js";
 
 /**
- * A fold's collection with the indexes its projection declares (issue 34: the lot page's listing as
- * of a moment bounded by its page, as the live store answers it from an index). Each index is a
- * B+ tree (`sorted-btree`) keyed by the index's fields, then `_id`, in the order mingo sorts them;
- * a clone is O(1) and copy-on-write, so a copy of a fold's state (a checkpoint) shares every node,
- * as the persistent map of the documents does, and a write after it copies O(log n) nodes.
+ * A collection of the in-memory store with its indexes (issue 34: time travel's lot page listing
+ * as of a moment bounded by its page, as the embedded store answers it from an index). Each index
+ * is a B+ tree (`sorted-btree`) keyed by the index's fields, then `_id`, in the order mingo sorts
+ * them; a clone is O(1) and copy-on-write, so a copy of a collection (a write batch's staging, a
+ * fold's checkpoint) shares every node, as the persistent map of the documents does, and a write
+ * after it copies O(log n) nodes.
  */
 
 type Tree<K, V> = import("sorted-btree").default<K, V>;
@@ -41,7 +42,7 @@ function valueAt(doc: MutableDocument, path: string): unknown {
   return value;
 }
 
-/** One index of a fold's collection: a persistent ordered tree of its documents' keys. */
+/** One index of a collection: a persistent ordered tree of its documents' keys. */
 export class OrderedIndex {
   readonly fields: readonly string[];
   private readonly directions: readonly (1 | -1)[];
@@ -109,6 +110,17 @@ export class OrderedIndex {
     else if (next === null) this.irregular++;
   }
 
+  /**
+   * Whether `doc`'s key is held by another document (what a unique index refuses). A key with a
+   * missing or null field is not checked, as the embedded store's SQL index does not.
+   */
+  collides(doc: MutableDocument): boolean {
+    const key = this.keyOf(doc);
+    if (!key || key.slice(0, -1).some((v) => v === null)) return false;
+    for (const id of this.range(key.slice(0, -1))) if (id !== doc._id) return true;
+    return false;
+  }
+
   /** A copy sharing every node (copy-on-write both ways). */
   clone(): OrderedIndex {
     return new OrderedIndex(this.spec, (this.tree as Tree<Key, undefined>).clone(), this.irregular);
@@ -132,7 +144,7 @@ export class OrderedIndex {
   }
 }
 
-/** A fold's collection: its documents by id (persistent) and the indexes kept beside them. */
+/** A collection: its documents by id (persistent) and the indexes kept beside them. */
 export class IndexedDocs {
   constructor(
     private docs: Docs = ImmutableMap(),
@@ -175,10 +187,16 @@ export class IndexedDocs {
     for (const id of plan.index.range(plan.prefix, plan.bound)) yield this.docs.get(id) as MutableDocument;
   }
 
-  /** Sets (or with `doc` undefined, deletes) the document `id`, and its keys in every index. */
+  /**
+   * Sets (or with `doc` undefined, deletes) the document `id`, and its keys in every index; a key
+   * a unique index holds for another document is refused before anything changes.
+   */
   put(id: string, doc: MutableDocument | undefined): void {
     const before = this.docs.get(id);
     if (before === undefined && doc === undefined) return;
+    for (const index of this.indexes)
+      if (doc && index.spec.unique && index.collides(doc))
+        throw new DocumentStoreError(`duplicate key in the unique index ${index.spec.name}`);
     this.docs = doc === undefined ? this.docs.delete(id) : this.docs.set(id, doc);
     for (const index of this.indexes) index.replace(before, doc);
   }
@@ -213,9 +231,10 @@ function pinned(condition: unknown): unknown {
 /**
  * The range of the index whose fields the filter pins the most of by equality, the next being
  * the sort's only field in the index's direction: walked in order it yields the matches in the
- * sort's order (ties by `_id`, as the scan sorts them). With no sort, any index whose first field
- * is pinned (for a count). Null when none fits, or when the fitting one misses documents (a key
- * field holding an array or an object: mingo matches those in ways an index range cannot).
+ * sort's order (ties by `_id`, as the scan sorts them). With no sort, the index whose first fields
+ * the filter pins the most of, or whose next field it bounds (a range: walked from its start).
+ * Null when none fits, or when the fitting one misses documents (a key field holding an array or
+ * an object: mingo matches those in ways an index range cannot).
  */
 export function planFind(
   filter: Filter,
@@ -225,6 +244,7 @@ export function planFind(
   const sortKeys = Object.keys(sort ?? {});
   if (sortKeys.length > 1) return null;
   let best: IndexPlan | null = null;
+  const score = (plan: IndexPlan) => plan.prefix.length * 2 + (plan.bound ? 1 : 0);
   for (const index of indexes) {
     const prefix: unknown[] = [];
     for (const field of index.fields) {
@@ -235,25 +255,26 @@ export function planFind(
     const next = index.fields[prefix.length];
     if (sort && (next === undefined || next !== sortKeys[0] || index.spec.keys[next] !== sort[next]))
       continue;
-    if (!sort && prefix.length === 0) continue;
-    if (!index.complete || (best && best.prefix.length >= prefix.length)) continue;
+    if (!index.complete) continue;
     const bound = next === undefined ? undefined : boundOf(filter[next], index.spec.keys[next] as 1 | -1);
-    best = { index, prefix, ...(bound ? { bound } : {}) };
+    const plan: IndexPlan = { index, prefix, ...(bound ? { bound } : {}) };
+    if (!sort && score(plan) === 0) continue;
+    if (!best || score(plan) > score(best)) best = plan;
   }
   return best;
 }
 
 /**
  * Where a range condition on the field after the prefix lets a walk start: in a descending field
- * a `$lt`/`$lte` on a number (a page's cursor), in an ascending one a `$gt`/`$gte`. mingo compares
- * only values of one type, so nothing before that point in the tree can match.
+ * a `$lt`/`$lte` on a number or a string (a page's cursor), in an ascending one a `$gt`/`$gte`.
+ * mingo compares only values of one type, so nothing before that point in the tree can match.
  */
 function boundOf(condition: unknown, direction: 1 | -1): IndexPlan["bound"] {
   if (condition === null || typeof condition !== "object") return undefined;
   const c = condition as Record<string, unknown>;
   const [strict, loose] = direction === -1 ? ["$lt", "$lte"] : ["$gt", "$gte"];
-  const number = (v: unknown) => typeof v === "number" && Number.isFinite(v);
-  if (number(c[strict as string])) return { value: c[strict as string], inclusive: false };
-  if (number(c[loose as string])) return { value: c[loose as string], inclusive: true };
+  const keyed = (v: unknown) => (typeof v === "number" && Number.isFinite(v)) || typeof v === "string";
+  if (keyed(c[strict as string])) return { value: c[strict as string], inclusive: false };
+  if (keyed(c[loose as string])) return { value: c[loose as string], inclusive: true };
   return undefined;
 }
