@@ -49,6 +49,7 @@ const SERVER: Part = {
     "tsconfig.build.json",
     "package-lock.json",
     "tools/build.ts",
+    "tools/generate-validators.ts",
   ),
   // tsconfig.build.json compiles incrementally into dist/ and keeps its state here.
   stamp: join(ROOT, "dist", ".tsbuildinfo"),
