@@ -1,6 +1,5 @@
 import express, { type Express } from "express";
 import { match } from "path-to-regexp";
-import swaggerUi from "swagger-ui-express";
 import { accessControl } from "../platform/auth/access.js";
 import { principalOf } from "../platform/auth/principal.js";
 import { accessLog, type LoggedPath } from "../platform/http/access-log.js";
@@ -214,24 +213,44 @@ const PHONE_CSS = `
   .swagger-ui small, .swagger-ui .renderedMarkdown, .swagger-ui .markdown { max-width: 100%; min-width: 0; overflow-x: auto; }
 }`;
 
-/** The Swagger UI page (the document and the problem types' pages are operations: appRoutes). */
+/**
+ * The Swagger UI page (the document and the problem types' pages are operations: appRoutes),
+ * loaded on its first request: swagger-ui-express brings an express of its own (with its body
+ * parsers), ~0.1 s of every start for a page few starts serve (issue 50).
+ */
 function documentation(app: Express): void {
-  // Swagger UI's page, with what its template lacks: a viewport (readable on a phone) and the
-  // service's icon. The document's server is "/", the address /docs was loaded from.
-  const docsPage = swaggerUi
-    .generateHTML(undefined, {
-      // The Authorize button keeps the token across reloads of /docs; each request tried gets fresh ids.
-      swaggerOptions: { url: "/openapi.json", persistAuthorization: true, requestInterceptor: freshIds },
-      customSiteTitle: "Parking reservations API",
-      customCss: PHONE_CSS,
-      customfavIcon: "/favicon.ico",
-    })
-    .replace(
-      '<meta charset="UTF-8">',
-      '<meta charset="UTF-8">\n  <meta name="viewport" content="width=device-width, initial-scale=1">',
+  let docs: Promise<express.Router> | undefined;
+  const load = async (): Promise<express.Router> => {
+    const { default: swaggerUi } = await import("swagger-ui-express");
+    // Swagger UI's page, with what its template lacks: a viewport (readable on a phone) and the
+    // service's icon. The document's server is "/", the address /docs was loaded from.
+    const docsPage = swaggerUi
+      .generateHTML(undefined, {
+        // The Authorize button keeps the token across reloads of /docs; each request tried gets fresh ids.
+        swaggerOptions: { url: "/openapi.json", persistAuthorization: true, requestInterceptor: freshIds },
+        customSiteTitle: "Parking reservations API",
+        customCss: PHONE_CSS,
+        customfavIcon: "/favicon.ico",
+      })
+      .replace(
+        '<meta charset="UTF-8">',
+        '<meta charset="UTF-8">\n  <meta name="viewport" content="width=device-width, initial-scale=1">',
+      );
+    const router = express.Router();
+    router.use(swaggerUi.serve, (_req: express.Request, res: express.Response) => {
+      res.type("html").send(docsPage);
+    });
+    return router;
+  };
+  app.use("/docs", (req, res, next) => {
+    docs ??= load();
+    docs.then(
+      (router) => router(req, res, next),
+      (error: unknown) => {
+        docs = undefined;
+        next(error);
+      },
     );
-  app.use("/docs", swaggerUi.serve, (_req: express.Request, res: express.Response) => {
-    res.type("html").send(docsPage);
   });
 }
 

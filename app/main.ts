@@ -2,6 +2,7 @@ import { enableCompileCache, flushCompileCache } from "../platform/compile-cache
 import { ConfigError, configWarnings, loadConfig, redactConfig } from "../platform/config.js";
 import { createLogger, resolveLogOutput } from "../platform/logger.js";
 import { StallBoard } from "../platform/stall-board.js";
+import { useBuiltValidators } from "./generated-validators.js";
 import { processorsInWorker, spawnProcessors } from "./processors-spawn.js";
 
 /** Entry point: validate configuration, start the role, and shut down gracefully on SIGTERM/SIGINT. */
@@ -30,6 +31,8 @@ async function main(): Promise<void> {
   // Imported here, not above: a store driver that cannot load on this Node.js (platform/sqlite.ts)
   // throws while the modules load, and main's catch then says so in one line.
   const { startService } = await import("./server.js");
+  // The validators the build generated (none under tsx), before the warm-up would compile them.
+  await useBuiltValidators();
   // Valid but most likely not meant (a claim path that can never match): said before anything runs.
   for (const { variable, message } of configWarnings(config)) logger.warn({ variable }, message);
   const service = await startService(config, logger, {

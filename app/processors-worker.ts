@@ -7,6 +7,7 @@ import { createLogger, resolveLogOutput } from "../platform/logger.js";
 import { Metrics } from "../platform/metrics.js";
 import { StallBoard } from "../platform/stall-board.js";
 import { type AppendReply, CommitSignal, observeCommit, relayingAppends } from "./append-relay.js";
+import { useBuiltValidators } from "./generated-validators.js";
 import type { FromProcessors, ToProcessors } from "./processor-thread.js";
 import { createServices } from "./services.js";
 
@@ -61,6 +62,8 @@ port.on("message", (message: ToProcessors) => {
 });
 
 try {
+  // The build's validators (app/generated-validators.ts) taken while the request thread opens its stores.
+  await useBuiltValidators();
   // Spawned early (app/processors-spawn.ts), this thread loaded its modules beside the request
   // thread's; it opens its stores once that thread has opened (and, on a first start, created) its.
   await goSaid;

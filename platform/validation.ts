@@ -2,8 +2,9 @@
  * Validation against JSON Schemas (TypeBox) with one strict ajv, and the field-by-field errors a
  * problem answer lists. Knows no schema of its own: the domain's live in `schemas/`.
  */
+import { createHash } from "node:crypto";
 import type { Static, TSchema } from "@sinclair/typebox";
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import { Ajv, type ErrorObject, type Options, type ValidateFunction } from "ajv";
 import nextVocabularyModule from "ajv/dist/vocabularies/next.js";
 import addFormatsModule from "ajv-formats";
 
@@ -15,23 +16,33 @@ type Vocabulary = Parameters<Ajv["addVocabulary"]>[0];
 const nextVocabulary = ((nextVocabularyModule as unknown as { default?: Vocabulary }).default ??
   nextVocabularyModule) as Vocabulary;
 
-/** One ajv instance for the whole process: strict, Unicode-aware, every schema compiled once. */
-export const ajv = new Ajv({
-  strict: true,
-  allErrors: true,
-  unicodeRegExp: true,
-  coerceTypes: false,
-  useDefaults: false,
-  removeAdditional: false,
-  // Errors carry the value and the schema that refused it, so that messages can name what to do.
-  verbose: true,
-});
+/**
+ * An ajv configured as the service validates: strict, Unicode-aware, every error with the value
+ * and the schema that refused it (so that messages can name what to do). `options` adds to these
+ * (the build's generator of standalone validators asks for their source, platform/standalone-validators.ts).
+ */
+export function configuredAjv(options: Options = {}): Ajv {
+  const instance = new Ajv({
+    strict: true,
+    allErrors: true,
+    unicodeRegExp: true,
+    coerceTypes: false,
+    useDefaults: false,
+    removeAdditional: false,
+    verbose: true,
+    ...options,
+  });
+  // dependentRequired (JSON Schema 2019-09 and 2020-12, the dialect of OpenAPI 3.1): "both or
+  // neither" rules say so in the schema, where the document shows them.
+  instance.addVocabulary(nextVocabulary);
+  // An annotation: the property is personal data (sealed by the event codec, issue 36); checks nothing.
+  instance.addKeyword({ keyword: "x-personal", schemaType: "boolean" });
+  return instance;
+}
+
+/** One ajv instance for the whole process, every schema compiled once. */
+export const ajv = configuredAjv();
 addFormats(ajv, ["date-time", "date", "uuid", "uri"]);
-// dependentRequired (JSON Schema 2019-09 and 2020-12, the dialect of OpenAPI 3.1): "both or
-// neither" rules say so in the schema, where the document shows them.
-ajv.addVocabulary(nextVocabulary);
-// An annotation: the property is personal data (sealed by the event codec, issue 36); checks nothing.
-ajv.addKeyword({ keyword: "x-personal", schemaType: "boolean" });
 
 /**
  * A format whose rule a portable pattern cannot state (one named in the schema's `format` and its
@@ -60,15 +71,42 @@ export class SchemaValidationError extends Error {
 }
 
 const cache = new WeakMap<TSchema, ValidateFunction>();
+/**
+ * Every schema compiled in this process, in order (what a build generates validators for); no
+ * more than ajv's own cache holds anyway.
+ */
+const compiledInOrder: TSchema[] = [];
+/** Validators generated ahead of time (standalone code), by their schema's shape key. */
+let generated: ReadonlyMap<string, ValidateFunction> | undefined;
+
+/**
+ * What identifies a schema's validator: a hash of its JSON form (TypeBox's symbols left out, which
+ * ajv does not read). A schema changed since its validator was generated has another key, so it is
+ * compiled as before, never checked by a stale function.
+ */
+export const shapeKey = (schema: TSchema): string =>
+  createHash("sha256").update(JSON.stringify(schema)).digest("base64url");
+
+/**
+ * Validators generated at build time (ajv's standalone code, keyed by shapeKey): a schema with one
+ * is not compiled at run time. Those without one are compiled on first use, as always.
+ */
+export function useGeneratedValidators(validators: ReadonlyMap<string, ValidateFunction>): void {
+  generated = validators;
+}
 
 function compiled(schema: TSchema): ValidateFunction {
   let fn = cache.get(schema);
   if (!fn) {
-    fn = ajv.compile(schema);
+    fn = generated?.get(shapeKey(schema)) ?? ajv.compile(schema);
     cache.set(schema, fn);
+    compiledInOrder.push(schema);
   }
   return fn;
 }
+
+/** The schemas this process has compiled (or taken generated), first use first. */
+export const compiledSchemas = (): readonly TSchema[] => compiledInOrder;
 
 /** Compiles schemas now (at module load), so that the first validation against them pays no compile. */
 export function precompile(...schemas: TSchema[]): void {
