@@ -19,6 +19,9 @@ import {
   type Rejection,
 } from "./parking-lot/decider.js";
 import { type LotCommandView, viewAfter } from "./parking-lot/view.js";
+import type { PaymentState } from "./payment/payment.js";
+import { PaymentCommandHandler } from "./payment/payment-handler.js";
+import { isPaymentProcessCommand, PaymentProcess, type SettleBooking } from "./payment/payment-process.js";
 import { warmUpCommandPath } from "./warm-up.js";
 
 export { type CommandContext, ConcurrencyConflictError, DEFAULT_MAX_BATCH } from "./decider-runner.js";
@@ -52,6 +55,8 @@ export interface CommandHandlerHooks extends DeciderRunnerHooks {
 export class ParkingLotCommandHandler {
   private readonly source: LotStateSource;
   private readonly runner: DeciderRunner<ParkingLotCommand, ParkingLotEvent, ParkingLotState, Rejection>;
+  private readonly payments: PaymentCommandHandler;
+  private readonly process: PaymentProcess;
 
   constructor(
     eventStore: EventStore,
@@ -101,6 +106,15 @@ export class ParkingLotCommandHandler {
       ...(hooks ? { hooks } : {}),
       trace: { prefix: "parking", keyName: "lot" },
     });
+    // Issue 48: a payment's commands are decided on its own stream first, the lot following.
+    this.payments = new PaymentCommandHandler(eventStore, { retryLimit: options.retryLimit });
+    this.process = new PaymentProcess(
+      {
+        stateNow: (parkingLotId) => this.runner.stateNow(parkingLotId),
+        handle: (command, context) => this.runner.handle(command, context),
+      },
+      this.payments,
+    );
   }
 
   /**
@@ -140,8 +154,21 @@ export class ParkingLotCommandHandler {
     return this.runner.preview(command);
   }
 
-  async handle(command: ParkingLotCommand, context: CommandContext): Promise<CommandOutcome> {
-    const outcome = await this.runner.handle(command, context);
-    return outcome.ok ? { ...outcome, view: viewAfter(command, outcome.state) } : outcome;
+  /** A reservation's payment as its own stream holds it now (issue 48). */
+  paymentStateOf(reservationId: string): Promise<PaymentState> {
+    return this.payments.stateOf(reservationId);
+  }
+
+  /** A paid booking ended: its settlement, decided on its payment's stream (the payments process manager asks). */
+  settle(command: SettleBooking, context: CommandContext): Promise<CommandOutcome> {
+    return this.handle(command, context);
+  }
+
+  async handle(command: ParkingLotCommand | SettleBooking, context: CommandContext): Promise<CommandOutcome> {
+    const outcome = isPaymentProcessCommand(command)
+      ? await this.process.handle(command, context)
+      : await this.runner.handle(command, context);
+    if (!outcome.ok) return outcome;
+    return { ...outcome, view: command.type === "SettleBooking" ? {} : viewAfter(command, outcome.state) };
   }
 }
