@@ -1,6 +1,7 @@
 import type { Document, IndexSpec, WriteOp } from "../../document-store/port.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
-import type { BookingEnd } from "../../write-side/parking-lot/payments.js";
+import type { ParkingLotEvent } from "../../write-side/parking-lot/decider.js";
+import { type BookingEnd, bookingEndOf } from "../../write-side/parking-lot/payments.js";
 import type { PaymentStep } from "./provider.js";
 
 /**
@@ -80,29 +81,8 @@ export interface EndPlan extends PlanBase {
 export type PaymentPlan = AuthorizePlan | SettlePlan | VoidPlan | EndPlan;
 
 /** How a lot's end event ended a booking, for its payment's settlement (undefined: not a paid end). */
-export function bookingEndOf(stored: StoredDomainEvent): BookingEnd | undefined {
-  const { event } = stored;
-  switch (event.type) {
-    case "ReservationCheckedOut":
-      return {
-        because: "check-out",
-        ...(event.data.amount !== undefined ? { price: event.data.amount } : {}),
-        overstayCharge: event.data.overstayCharge ?? 0,
-      };
-    case "ReservationNoShow":
-      return { because: "no-show" };
-    case "ReservationCanceled": {
-      const { reason } = event.data;
-      // Its payment failed or its hold ran out: nothing was authorized, nothing to settle.
-      if (reason === "payment-failed" || reason === "payment-expired") return undefined;
-      if (reason === "lot-closed") return { because: "closure" };
-      // A customer cancels their own booking (its policy applies); anyone else's cancel is free.
-      return { because: stored.metadata.actor?.role === "customer" ? "customer-cancel" : "operator-cancel" };
-    }
-    default:
-      return undefined;
-  }
-}
+export const bookingEndOfStored = (stored: StoredDomainEvent): BookingEnd | undefined =>
+  bookingEndOf(stored.event as ParkingLotEvent, stored.metadata.actor?.role);
 
 /** The reservations whose settlement a batch decides (their saved methods are read first). */
 export const settledIn = (events: readonly StoredDomainEvent[]): string[] =>
@@ -190,7 +170,7 @@ function endPlanOps(
   stored: StoredDomainEvent,
   base: Pick<PlanBase, "eventId" | "correlationId" | "attempt" | "nextAttemptAt" | "done">,
 ): WriteOp[] {
-  const end = bookingEndOf(stored);
+  const end = bookingEndOfStored(stored);
   const data = stored.event.data as { readonly reservationId?: string; readonly parkingLotId?: string };
   if (!end || data.reservationId === undefined || data.parkingLotId === undefined) return [];
   const { reservationId, parkingLotId } = data;

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import { CURRENT_SCHEMA_VERSION, type DomainEvent } from "../../schemas/events.js";
 import {
-  bookingEndOf,
+  bookingEndOfStored,
   erasedOps,
   PAYMENT_CLIENT_SECRETS,
   PAYMENT_METHODS,
@@ -199,10 +199,10 @@ describe("a booking's end (issue 48)", () => {
   });
 
   it("says who ended it: a customer's own cancel follows the policy, anyone else's is free; a closure; nothing for a failed payment", () => {
-    expect(bookingEndOf(ended("changed plans", "customer"))).toEqual({ because: "customer-cancel" });
-    expect(bookingEndOf(ended("changed plans", "operator"))).toEqual({ because: "operator-cancel" });
-    expect(bookingEndOf(ended("lot-closed", "system"))).toEqual({ because: "closure" });
-    expect(bookingEndOf(ended("payment-failed", "system"))).toBeUndefined();
-    expect(bookingEndOf(ended("payment-expired", "system"))).toBeUndefined();
+    expect(bookingEndOfStored(ended("changed plans", "customer"))).toEqual({ because: "customer-cancel" });
+    expect(bookingEndOfStored(ended("changed plans", "operator"))).toEqual({ because: "operator-cancel" });
+    expect(bookingEndOfStored(ended("lot-closed", "system"))).toEqual({ because: "closure" });
+    expect(bookingEndOfStored(ended("payment-failed", "system"))).toBeUndefined();
+    expect(bookingEndOfStored(ended("payment-expired", "system"))).toBeUndefined();
   });
 });

@@ -55,7 +55,7 @@ export interface PaymentSagaSettings {
   /** The lot's state now (issue 47): the lot's command handler reads it. */
   readonly lotState: (parkingLotId: string) => Promise<ParkingLotState>;
   /** A reservation's payment, as its own stream holds it (issue 48). */
-  readonly paymentState: (reservationId: string) => Promise<PaymentState>;
+  readonly paymentState: (parkingLotId: string, reservationId: string) => Promise<PaymentState>;
   /** How often the provider's open intents are reconciled (ms; RECONCILE_EVERY_MS). */
   readonly reconcileEveryMs?: number;
 }

@@ -55,7 +55,7 @@ export interface StepDeps {
   /** The lot's state now (issue 47: whether a booking still waits for its payment, which intent it recorded). */
   readonly lotState: (parkingLotId: string) => Promise<ParkingLotState>;
   /** A reservation's payment, as its own stream holds it (issue 48). */
-  readonly paymentState: (reservationId: string) => Promise<PaymentState>;
+  readonly paymentState: (parkingLotId: string, reservationId: string) => Promise<PaymentState>;
 }
 
 /**
@@ -134,7 +134,7 @@ export async function releaseIntent(
 /** A booking ended unpaid (canceled, expired, declined): the intent it recorded is canceled. */
 async function voidUnpaid(plan: VoidPlan, deps: StepDeps): Promise<PlanResult> {
   const awaiting = awaitingPayment(await deps.lotState(plan.parkingLotId), plan.reservationId);
-  const intentId = unpaidIntentOf(await deps.paymentState(plan.reservationId), awaiting);
+  const intentId = unpaidIntentOf(await deps.paymentState(plan.parkingLotId, plan.reservationId), awaiting);
   if (!intentId) return "done";
   const intent = { intentId, parkingLotId: plan.parkingLotId, reservationId: plan.reservationId };
   const cause = { correlationId: plan.correlationId, causationId: plan.eventId };

@@ -20,7 +20,7 @@ export interface ReconcileDeps {
   readonly now: () => string;
   readonly lotState: (parkingLotId: string) => Promise<ParkingLotState>;
   /** A reservation's payment, as its own stream holds it (issue 48). */
-  readonly paymentState: (reservationId: string) => Promise<PaymentState>;
+  readonly paymentState: (parkingLotId: string, reservationId: string) => Promise<PaymentState>;
 }
 
 export interface ReconcileOutcome {
@@ -59,7 +59,8 @@ export async function reconcileHolds(
     if (!lots.has(parkingLotId)) lots.set(parkingLotId, deps.lotState(parkingLotId));
     const lot = await (lots.get(parkingLotId) as Promise<ParkingLotState>);
     const awaiting = awaitingPayment(lot, reservationId);
-    if (intentInUse(await deps.paymentState(reservationId), awaiting, intent.intentId)) continue;
+    if (intentInUse(await deps.paymentState(parkingLotId, reservationId), awaiting, intent.intentId))
+      continue;
     const key = `parking:reconcile:${intent.intentId}:void`;
     const cause = {
       correlationId: `reconcile:${intent.intentId}`,

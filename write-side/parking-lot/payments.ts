@@ -1,7 +1,13 @@
 import type { AuthorizePayment, ExpirePaymentHold, FailPayment } from "../../schemas/commands.js";
-import type { BookingAsk, SettleAsk } from "../payment/payment.js";
+import type { BookingAsk, PaymentState, SettleAsk } from "../payment/payment.js";
 import { accept, ms, reject, windowOf } from "./rules.js";
-import type { Decision, ParkingLotState, RegisteredLot, ReservationRecord } from "./state.js";
+import type {
+  Decision,
+  ParkingLotEvent,
+  ParkingLotState,
+  RegisteredLot,
+  ReservationRecord,
+} from "./state.js";
 
 /**
  * Payments (issue 38), the lot's side. A booking made while payments are on, with something to
@@ -47,6 +53,33 @@ export function bookingAskOf(state: ParkingLotState, reservationId: string): Boo
 export type BookingEnd =
   | { readonly because: "check-out"; readonly price?: number; readonly overstayCharge: number }
   | { readonly because: "customer-cancel" | "operator-cancel" | "closure" | "no-show" };
+
+/**
+ * How a lot's fact ended a booking, for its payment's settlement (undefined: not an end that
+ * settles). `role`: who asked for it (a customer's own cancel follows the cancellation policy,
+ * anyone else's is free); a `lot-closed` cancel is a closure's; a cancel because the payment
+ * failed or its hold ran out has nothing authorized to settle.
+ */
+export function bookingEndOf(event: ParkingLotEvent, role: string | undefined): BookingEnd | undefined {
+  switch (event.type) {
+    case "ReservationCheckedOut":
+      return {
+        because: "check-out",
+        ...(event.data.amount !== undefined ? { price: event.data.amount } : {}),
+        overstayCharge: event.data.overstayCharge ?? 0,
+      };
+    case "ReservationNoShow":
+      return { because: "no-show" };
+    case "ReservationCanceled": {
+      const { reason } = event.data;
+      if (reason === "payment-failed" || reason === "payment-expired") return undefined;
+      if (reason === "lot-closed") return { because: "closure" };
+      return { because: role === "customer" ? "customer-cancel" : "operator-cancel" };
+    }
+    default:
+      return undefined;
+  }
+}
 
 /**
  * What a settlement is decided by, of what only the lot knows: the booking's terms as they were
@@ -149,4 +182,34 @@ export function expirePaymentHold(command: ExpirePaymentHold, state: ParkingLotS
   if (!record || holdUntil === undefined) return accept(); // paid, failed, canceled or unknown
   if (ms(holdUntil) > ms(command.now)) return reject({ code: "NotDue", parkingLotId, at: holdUntil });
   return canceledUnpaid(state, record, reservationId, "payment-expired", command.now);
+}
+
+/**
+ * Old data (issue 48): a payment whose facts a lot's stream holds, written before its payment had
+ * a stream of its own, as the lot's record folded them (it gets no payment fact since, so it is
+ * exactly what those facts said). Undefined for a booking made since: its record only ever holds
+ * what its booking asked (no intent, still pending), its payment's facts being on its own stream.
+ * Bounded: one record of the lot's state, never a read of its history.
+ */
+export function paymentBefore48(state: ParkingLotState, reservationId: string): PaymentState | undefined {
+  if (state.kind !== "registered") return undefined;
+  const record = state.payments.get(reservationId);
+  if (!record || (record.state === "pending" && record.intentId === undefined)) return undefined;
+  return {
+    kind: "open",
+    parkingLotId: state.parkingLotId,
+    reservationId,
+    status: record.state,
+    ...(record.intentId !== undefined ? { intentId: record.intentId } : {}),
+    currency: record.currency,
+    authorized: record.authorized,
+    captured: record.captured,
+    refunded: record.refunded,
+    refundsOutstanding: record.refundsOutstanding,
+    settled: record.settled,
+    ...(record.endedAt !== undefined ? { endedAt: record.endedAt } : {}),
+    steps: record.steps,
+    releasedIntents: record.releasedIntents ?? [],
+    facts: record.facts,
+  };
 }

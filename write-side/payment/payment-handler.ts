@@ -38,7 +38,14 @@ import {
  * waits for its payment, what it asked, the terms a settlement follows) comes in the command,
  * read from the lot by the caller: the payment never reads the lot's stream.
  */
-export type PaymentCommand = { readonly reservationId: string } & (
+export type PaymentCommand = {
+  readonly reservationId: string;
+  /**
+   * Old data: the payment as a lot's stream held it before issue 48 (write-side/parking-lot/
+   * payments.ts `paymentBefore48`), which the facts of its own stream then continue.
+   */
+  readonly before?: PaymentState;
+} & (
   | { readonly type: "RecordPaymentIntent"; readonly command: RecordPaymentIntent; readonly ask: BookingAsk }
   | {
       readonly type: "AuthorizePayment";
@@ -57,8 +64,26 @@ export type PaymentCommand = { readonly reservationId: string } & (
   | { readonly type: "RecordPaymentOutcome"; readonly command: RecordPaymentOutcome }
 );
 
+/** A payment's stream as the runner holds it: its facts folded, and the facts (a handful) themselves. */
+export interface PaymentStream {
+  readonly folded: PaymentState;
+  readonly facts: readonly PaymentEvent[];
+}
+
+const NO_STREAM: PaymentStream = { folded: noPayment, facts: [] };
+
+const evolveStream = (stream: PaymentStream, event: PaymentEvent): PaymentStream => ({
+  folded: evolvePaymentAggregate(stream.folded, event),
+  facts: [...stream.facts, event],
+});
+
+/** The payment now: its stream's facts, after what a lot's stream held of it before issue 48 if anything. */
+export const paymentNow = (stream: PaymentStream, before?: PaymentState): PaymentState =>
+  before ? stream.facts.reduce(evolvePaymentAggregate, before) : stream.folded;
+
 /** The payment's decider as the runner calls it: each command to its function of payment.ts. */
-export function decidePayment(command: PaymentCommand, state: PaymentState): PaymentDecision {
+export function decidePayment(command: PaymentCommand, stream: PaymentStream): PaymentDecision {
+  const state = paymentNow(stream, command.before);
   switch (command.type) {
     case "RecordPaymentIntent":
       return decideIntent(state, command.command, command.ask);
@@ -78,23 +103,23 @@ export function decidePayment(command: PaymentCommand, state: PaymentState): Pay
 }
 
 /** A payment's stream holds a handful of events (one settlement, a few steps): folded whole. */
-function wholeStream(eventStore: EventStore): StateSource<PaymentCommand, PaymentState> {
+function wholeStream(eventStore: EventStore): StateSource<PaymentCommand, PaymentStream> {
   const catchUp = async (
     streamId: string,
-    from: StateAtRevision<PaymentState>,
-  ): Promise<StateAtRevision<PaymentState>> => {
+    from: StateAtRevision<PaymentStream>,
+  ): Promise<StateAtRevision<PaymentStream>> => {
     let { state, revision, position } = from;
     for await (const recorded of eventStore.readStream(streamId, { fromRevision: from.revision + 1 })) {
       revision = recorded.revision;
       position = recorded.position;
       if (PAYMENT_EVENT_TYPES.has(recorded.type))
-        state = evolvePaymentAggregate(state, decodeEvent(recorded).event as PaymentEvent);
+        state = evolveStream(state, decodeEvent(recorded).event as PaymentEvent);
     }
     return { state, revision, position };
   };
   return {
     load: (reservationId) =>
-      catchUp(paymentStream(reservationId), { state: noPayment, revision: -1, position: null }),
+      catchUp(paymentStream(reservationId), { state: NO_STREAM, revision: -1, position: null }),
     catchUp,
   };
 }
@@ -102,11 +127,11 @@ function wholeStream(eventStore: EventStore): StateSource<PaymentCommand, Paymen
 export type PaymentOutcome = RunOutcome<PaymentEvent, PaymentState, Rejection>;
 
 export class PaymentCommandHandler {
-  private readonly runner: DeciderRunner<PaymentCommand, PaymentEvent, PaymentState, Rejection>;
+  private readonly runner: DeciderRunner<PaymentCommand, PaymentEvent, PaymentStream, Rejection>;
 
   constructor(eventStore: EventStore, options: { readonly retryLimit: number; readonly cacheSize?: number }) {
     this.runner = new DeciderRunner(eventStore, {
-      decider: { decide: decidePayment, evolve: evolvePaymentAggregate, initialState: noPayment },
+      decider: { decide: decidePayment, evolve: evolveStream, initialState: NO_STREAM },
       keyOf: (command) => command.reservationId,
       streamOf: paymentStream,
       source: wholeStream(eventStore),
@@ -123,12 +148,13 @@ export class PaymentCommandHandler {
     });
   }
 
-  /** The payment of a reservation as its stream holds it now (cached, caught up with the stream). */
-  stateOf(reservationId: string): Promise<PaymentState> {
-    return this.runner.stateNow(reservationId);
+  /** The payment of a reservation now (cached, caught up with its stream), after `before` if given. */
+  async stateOf(reservationId: string, before?: PaymentState): Promise<PaymentState> {
+    return paymentNow(await this.runner.stateNow(reservationId), before);
   }
 
-  handle(command: PaymentCommand, context: CommandContext): Promise<PaymentOutcome> {
-    return this.runner.handle(command, context);
+  async handle(command: PaymentCommand, context: CommandContext): Promise<PaymentOutcome> {
+    const outcome = await this.runner.handle(command, context);
+    return outcome.ok ? { ...outcome, state: paymentNow(outcome.state, command.before) } : outcome;
   }
 }

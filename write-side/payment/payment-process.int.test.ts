@@ -3,9 +3,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
 import { systemActor } from "../../schemas/actor.js";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
+import { encodeEvent } from "../../schemas/event-codec.js";
 import { tempDataDir } from "../../test-support/service.js";
 import { type CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
-import { parkingLotOfStream, parkingLotStream } from "../parking-lot/decider.js";
+import { type ParkingLotEvent, parkingLotOfStream, parkingLotStream } from "../parking-lot/decider.js";
 import { PAYMENT_EVENT_TYPES } from "./payment.js";
 import { PaymentCommandHandler } from "./payment-handler.js";
 import { PaymentProcess, type SettleBooking } from "./payment-process.js";
@@ -53,7 +54,12 @@ async function run(handler: ParkingLotCommandHandler, command: ParkingLotCommand
 const ids = (reservationId: string) => ({ parkingLotId: LOT, reservationId });
 
 /** A booking of an hour two hours on, waiting for its payment of 6,000 KRW. */
-async function book(handler: ParkingLotCommandHandler, reservationId: string, minute = 0) {
+async function book(
+  handler: ParkingLotCommandHandler,
+  reservationId: string,
+  minute = 0,
+  recordIntent = true,
+) {
   await run(handler, {
     type: "ReserveParking",
     ...ids(reservationId),
@@ -70,7 +76,7 @@ async function book(handler: ParkingLotCommandHandler, reservationId: string, mi
     currency: "KRW",
     now: at(minute),
   };
-  await run(handler, { type: "RecordPaymentIntent", ...intent });
+  if (recordIntent) await run(handler, { type: "RecordPaymentIntent", ...intent });
   return intent;
 }
 
@@ -102,14 +108,20 @@ describe("payments on their own streams (issue 48)", () => {
       "ReservationConfirmed",
     ]);
     await run(handler, { type: "CheckIn", ...ids("stay"), now: at(120) });
-    await run(handler, { type: "CheckOut", ...ids("stay"), now: at(210) });
-    const settled = await run(handler, {
+    // The check-out's settlement is decided on the payment's stream at once (the answer shows it);
+    // the payments process manager asks again from the lot's end event, and that decides nothing.
+    const checkedOut = await handler.handle({ type: "CheckOut", ...ids("stay"), now: at(210) }, context());
+    expect(checkedOut.ok && checkedOut.events.map((e) => [e.type, e.data])).toMatchObject([
+      ["ReservationCheckedOut", { overstayCharge: 3000 }],
+      ["PaymentSettlementDecided", { capture: 6000, offSession: 3000, because: "check-out" }],
+    ]);
+    const again = await run(handler, {
       type: "SettleBooking",
       ...ids("stay"),
       end: { because: "check-out", overstayCharge: 3000 },
       now: at(210),
     });
-    expect(settled).toEqual(["PaymentSettlementDecided"]);
+    expect(again).toEqual([]);
     for (const [step, amount] of [
       ["capture", 6000],
       ["overstay", 3000],
@@ -192,7 +204,7 @@ describe("payments on their own streams (issue 48)", () => {
     expect(streams.get("payment-expired")).toEqual(["PaymentIntentCreated", "PaymentFailed"]);
   });
 
-  it("a booking canceled while its authorization was on the way: the lot refuses, and the payment is settled as a free cancel (all released)", async () => {
+  it("a booking canceled before its authorization arrives: the payment refuses it (not pending) and records nothing; the saga releases the intent as before", async () => {
     const { store, handler } = open();
     await run(handler, {
       type: "RegisterParkingLot",
@@ -222,7 +234,7 @@ describe("payments on their own streams (issue 48)", () => {
     expect(!outcome.ok && outcome.rejection.code).toBe("PaymentNotPending");
     const streams = await typesByStream(store);
     expect(streams.get("payment-late")).toEqual(["PaymentIntentCreated"]);
-    expect(await handler.paymentStateOf("late")).toMatchObject({ status: "pending" });
+    expect(await handler.paymentStateOf(LOT, "late")).toMatchObject({ status: "pending" });
   });
 
   it("an authorization decided on the payment's stream while the lot canceled the booking: the lot refuses and the authorization is released in full", async () => {
@@ -265,7 +277,7 @@ describe("payments on their own streams (issue 48)", () => {
     ]);
     const streams = await typesByStream(store);
     expect(streams.get(parkingLotStream(LOT))).not.toContain("ReservationConfirmed");
-    const payment = await handler.paymentStateOf("raced");
+    const payment = await handler.paymentStateOf(LOT, "raced");
     expect(payment).toMatchObject({ status: "authorized", settled: true });
     const decided = outcome.ok
       ? outcome.events.find((e) => e.type === "PaymentSettlementDecided")
@@ -306,5 +318,100 @@ describe("payments on their own streams (issue 48)", () => {
     );
     expect(!outcome.ok && outcome.rejection.code).toBe("ReservationNotFound");
     expect(await typesByStream(store)).toEqual(before);
+  });
+
+  it("old data: a payment whose facts a lot's stream holds (written before issue 48) is settled, captured and refunded on its own stream from there", async () => {
+    const { store, handler } = open();
+    await run(handler, {
+      type: "RegisterParkingLot",
+      parkingLotId: LOT,
+      name: "Lot",
+      capacity: 10,
+      hourlyRate: 6000,
+      now: at(0),
+    });
+    await book(handler, "paid-before", 0, false);
+    const waiting = await book(handler, "pending-before", 0, false);
+    // The fixture, written the old way: the payment facts appended to the lot's stream.
+    const old = async (events: ParkingLotEvent[]) => {
+      const causation = { correlationId: "old", causationId: "old", actor: systemActor("payments") };
+      await store.appendToStream(
+        parkingLotStream(LOT),
+        events.map((event) => encodeEvent(event, causation)),
+        { expectedRevision: "any" },
+      );
+    };
+    const intent = (reservationId: string): ParkingLotEvent => ({
+      type: "PaymentIntentCreated",
+      data: {
+        ...ids(reservationId),
+        intentId: `pi_old_${reservationId}`,
+        amount: 6000,
+        currency: "KRW",
+        createdAt: at(0),
+      },
+    });
+    await old([
+      intent("paid-before"),
+      {
+        type: "PaymentAuthorized",
+        data: {
+          ...ids("paid-before"),
+          intentId: "pi_old_paid-before",
+          amount: 6000,
+          currency: "KRW",
+          authorizedAt: at(1),
+        },
+      },
+      intent("pending-before"),
+    ]);
+    // The old authorization made it RESERVED: it checks in and out, and its money is settled.
+    await run(handler, { type: "CheckIn", ...ids("paid-before"), now: at(120) });
+    const settled = await handler.handle(
+      { type: "CheckOut", ...ids("paid-before"), now: at(180) },
+      context(),
+    );
+    expect(settled.ok && settled.events.map((e) => [e.type, e.data])).toMatchObject([
+      ["ReservationCheckedOut", {}],
+      ["PaymentSettlementDecided", { intentId: "pi_old_paid-before", capture: 6000, release: 0 }],
+    ]);
+    await run(handler, {
+      type: "RecordPaymentOutcome",
+      ...ids("paid-before"),
+      settlementId: "settle-old",
+      step: "capture",
+      outcome: { ok: true, intentId: "pi_old_paid-before", amount: 6000 },
+      now: at(181),
+    });
+    expect(
+      await run(handler, {
+        type: "RefundPayment",
+        ...ids("paid-before"),
+        amount: 1000,
+        reason: "gate",
+        now: at(200),
+      }),
+    ).toEqual(["PaymentSettlementDecided"]);
+    // An intent recorded the old way still counts: only it authorizes the booking.
+    const other = await handler.handle(
+      { type: "AuthorizePayment", ...waiting, intentId: "pi_other", now: at(2) },
+      context(),
+    );
+    expect(!other.ok && other.rejection.code).toBe("PaymentMismatch");
+    expect(
+      await run(handler, {
+        type: "AuthorizePayment",
+        ...waiting,
+        intentId: "pi_old_pending-before",
+        now: at(2),
+      }),
+    ).toEqual(["PaymentAuthorized", "ReservationConfirmed"]);
+    const streams = await typesByStream(store);
+    expect(streams.get("payment-paid-before")).toEqual([
+      "PaymentSettlementDecided",
+      "PaymentCaptured",
+      "PaymentSettlementDecided",
+    ]);
+    expect(await handler.paymentStateOf(LOT, "paid-before")).toMatchObject({ captured: 6000, settled: true });
   });
 });

@@ -18,6 +18,7 @@ import {
   type BookingEnd,
   bookingAskOf,
   holdUntilOf,
+  paymentBefore48,
   settleAskOf,
 } from "../parking-lot/payments.js";
 import type { PaymentState } from "./payment.js";
@@ -98,10 +99,12 @@ export class PaymentProcess {
     const lot = await this.lot.stateNow(command.parkingLotId);
     if (lot.kind !== "registered")
       return { ok: false, rejection: { code: "LotNotFound", parkingLotId: command.parkingLotId } };
-    const payment = await this.payments.stateOf(command.reservationId);
+    // Old data: a payment begun before issue 48 continues from what the lot's stream held of it.
+    const before = paymentBefore48(lot, command.reservationId);
+    const payment = await this.payments.stateOf(command.reservationId, before);
     // A payment is one lot's: naming it under another lot is answered like an unknown booking.
     if (payment.kind === "open" && payment.parkingLotId !== command.parkingLotId) return notFound(command);
-    const run = new Run(this.lot, this.payments, lot, context);
+    const run = new Run(this.lot, this.payments, lot, context, before);
     switch (command.type) {
       case "RecordPaymentIntent":
         if (!knows(lot, command.reservationId) && payment.kind === "none") return notFound(command);
@@ -239,6 +242,7 @@ class Run {
     private readonly payments: PaymentCommandHandler,
     public lotState: ParkingLotState,
     private readonly context: CommandContext,
+    private readonly before: PaymentState | undefined,
   ) {}
 
   done(): LotOutcome {
@@ -246,7 +250,10 @@ class Run {
   }
 
   async pay(command: PaymentCommand): Promise<LotOutcome> {
-    const outcome: PaymentOutcome = await this.payments.handle(command, this.context);
+    const outcome: PaymentOutcome = await this.payments.handle(
+      this.before ? { ...command, before: this.before } : command,
+      this.context,
+    );
     if (!outcome.ok) return outcome;
     this.payment = outcome.state;
     this.events.push(...outcome.events);
