@@ -63,6 +63,7 @@ export class ParkingLotCommandHandler {
   private readonly runner: DeciderRunner<ParkingLotCommand, ParkingLotEvent, ParkingLotState, Rejection>;
   private readonly payments: PaymentCommandHandler;
   private readonly process: PaymentProcess;
+  private readonly logger: Logger | undefined;
 
   constructor(
     eventStore: EventStore,
@@ -89,6 +90,7 @@ export class ParkingLotCommandHandler {
       ...(hooks?.onLoad ? { onLoad: hooks.onLoad } : {}),
     });
     this.source = source;
+    this.logger = logger;
     const context = options.payments ? { payments: options.payments } : {};
     this.runner = new DeciderRunner(eventStore, {
       decider: {
@@ -198,8 +200,15 @@ export class ParkingLotCommandHandler {
       const { reservationId, parkingLotId } = event.data as { reservationId?: string; parkingLotId: string };
       if (!end || reservationId === undefined || !lot.payments.has(reservationId)) continue;
       const settle: SettleBooking = { type: "SettleBooking", parkingLotId, reservationId, end, now };
-      const decided = await this.process.handle(settle, context);
-      if (!decided.ok || decided.events.length === 0) continue;
+      // The lot's fact is recorded: a store out here leaves the settlement to the saga's end plan.
+      const decided = await this.process.handle(settle, context).catch((error: unknown) => {
+        this.logger?.warn(
+          { err: error, reservationId },
+          "a settlement is left to the payments process manager",
+        );
+        return undefined;
+      });
+      if (!decided?.ok || decided.events.length === 0) continue;
       events = [...events, ...decided.events];
       position = decided.position;
     }

@@ -414,4 +414,42 @@ describe("payments on their own streams (issue 48)", () => {
     ]);
     expect(await handler.paymentStateOf(LOT, "paid-before")).toMatchObject({ captured: 6000, settled: true });
   });
+
+  it("a store out on the payment's stream after the lot's cancel: the cancel is answered, its settlement left to the saga's end plan", async () => {
+    const { store } = open();
+    let paymentsOut = false;
+    const flaky = Object.create(store) as SqliteEventStore;
+    flaky.appendToStream = (streamId, events, options) =>
+      paymentsOut && streamId.startsWith("payment-")
+        ? Promise.reject(new Error("the store is out"))
+        : store.appendToStream(streamId, events, options);
+    const handler = new ParkingLotCommandHandler(flaky, {
+      retryLimit: 5,
+      cacheSize: 16,
+      payments: { on: true, holdSeconds: 600 },
+    });
+    await run(handler, {
+      type: "RegisterParkingLot",
+      parkingLotId: LOT,
+      name: "Lot",
+      capacity: 10,
+      hourlyRate: 6000,
+      now: at(0),
+    });
+    const paid = await book(handler, "out");
+    await run(handler, { type: "AuthorizePayment", ...paid });
+    paymentsOut = true;
+    expect(
+      await run(handler, { type: "CancelReservation", ...ids("out"), reason: "operator", now: at(30) }),
+    ).toEqual(["ReservationCanceled"]);
+    paymentsOut = false;
+    expect(
+      await run(handler, {
+        type: "SettleBooking",
+        ...ids("out"),
+        end: { because: "operator-cancel" },
+        now: at(31),
+      }),
+    ).toEqual(["PaymentSettlementDecided"]);
+  });
 });
