@@ -59,6 +59,7 @@ export function paymentSagaSettings(
     provider: stripeProvider(client),
     send: senderOf(handler),
     lotState: (parkingLotId) => handler.stateOf(parkingLotId),
+    paymentState: (parkingLotId, reservationId) => handler.paymentStateOf(parkingLotId, reservationId),
     retryScale: config.paymentRetryScale,
   };
 }

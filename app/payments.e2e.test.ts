@@ -3,6 +3,7 @@ import { isDeepStrictEqual } from "node:util";
 import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedEvent } from "../event-store/port.js";
+import { comparePositions } from "../event-store/position.js";
 import type { ReservationView } from "../schemas/read-models.js";
 import { bearer, customerHeaders, mintToken, operatorHeaders } from "../test-support/auth.js";
 import { ledgerAudit, paymentFactsOf, providerAgainstLog } from "../test-support/payment-log.js";
@@ -84,8 +85,16 @@ describe("payments with Stripe", () => {
   const events = async (lotId: string, reservationId?: string): Promise<RecordedEvent[]> => {
     const store = service.services.eventStore;
     if (!store) throw new Error("the service has no event store");
-    const all: RecordedEvent[] = [];
-    for await (const event of store.readStream(`parkingLot-${lotId}`)) all.push(event);
+    const read = async (stream: string) => {
+      const out: RecordedEvent[] = [];
+      for await (const event of store.readStream(stream)) out.push(event);
+      return out;
+    };
+    // Issue 48: a booking's payment facts are on its payment's own stream, `payment-{reservationId}`.
+    const all = await read(`parkingLot-${lotId}`);
+    const booked = new Set(all.map((e) => (e.data as { reservationId?: string }).reservationId));
+    for (const id of booked) if (id) all.push(...(await read(`payment-${id}`)));
+    all.sort((a, b) => comparePositions(a.position, b.position));
     return reservationId
       ? all.filter((e) => (e.data as { reservationId?: string }).reservationId === reservationId)
       : all;

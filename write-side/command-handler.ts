@@ -18,7 +18,16 @@ import {
   parkingLotStream,
   type Rejection,
 } from "./parking-lot/decider.js";
+import { bookingEndOf, paymentBefore48 } from "./parking-lot/payments.js";
 import { type LotCommandView, viewAfter } from "./parking-lot/view.js";
+import type { PaymentState } from "./payment/payment.js";
+import { PaymentCommandHandler } from "./payment/payment-handler.js";
+import {
+  isPaymentProcessCommand,
+  type LotOutcome,
+  PaymentProcess,
+  type SettleBooking,
+} from "./payment/payment-process.js";
 import { warmUpCommandPath } from "./warm-up.js";
 
 export { type CommandContext, ConcurrencyConflictError, DEFAULT_MAX_BATCH } from "./decider-runner.js";
@@ -52,6 +61,9 @@ export interface CommandHandlerHooks extends DeciderRunnerHooks {
 export class ParkingLotCommandHandler {
   private readonly source: LotStateSource;
   private readonly runner: DeciderRunner<ParkingLotCommand, ParkingLotEvent, ParkingLotState, Rejection>;
+  private readonly payments: PaymentCommandHandler;
+  private readonly process: PaymentProcess;
+  private readonly logger: Logger | undefined;
 
   constructor(
     eventStore: EventStore,
@@ -78,6 +90,7 @@ export class ParkingLotCommandHandler {
       ...(hooks?.onLoad ? { onLoad: hooks.onLoad } : {}),
     });
     this.source = source;
+    this.logger = logger;
     const context = options.payments ? { payments: options.payments } : {};
     this.runner = new DeciderRunner(eventStore, {
       decider: {
@@ -101,6 +114,15 @@ export class ParkingLotCommandHandler {
       ...(hooks ? { hooks } : {}),
       trace: { prefix: "parking", keyName: "lot" },
     });
+    // Issue 48: a payment's commands are decided on its own stream first, the lot following.
+    this.payments = new PaymentCommandHandler(eventStore, { retryLimit: options.retryLimit });
+    this.process = new PaymentProcess(
+      {
+        stateNow: (parkingLotId) => this.runner.stateNow(parkingLotId),
+        handle: (command, context) => this.runner.handle(command, context),
+      },
+      this.payments,
+    );
   }
 
   /**
@@ -140,8 +162,56 @@ export class ParkingLotCommandHandler {
     return this.runner.preview(command);
   }
 
-  async handle(command: ParkingLotCommand, context: CommandContext): Promise<CommandOutcome> {
-    const outcome = await this.runner.handle(command, context);
-    return outcome.ok ? { ...outcome, view: viewAfter(command, outcome.state) } : outcome;
+  /**
+   * A reservation's payment now (issue 48): its own stream, after what its lot's stream held of it
+   * before issue 48, if anything (old data).
+   */
+  async paymentStateOf(parkingLotId: string, reservationId: string): Promise<PaymentState> {
+    const before = paymentBefore48(await this.runner.stateNow(parkingLotId), reservationId);
+    return this.payments.stateOf(reservationId, before);
+  }
+
+  /** A paid booking ended: its settlement, decided on its payment's stream (the payments process manager asks). */
+  settle(command: SettleBooking, context: CommandContext): Promise<CommandOutcome> {
+    return this.handle(command, context);
+  }
+
+  async handle(command: ParkingLotCommand | SettleBooking, context: CommandContext): Promise<CommandOutcome> {
+    const outcome = isPaymentProcessCommand(command)
+      ? await this.process.handle(command, context)
+      : await this.settled(await this.runner.handle(command, context), command.now, context);
+    if (!outcome.ok) return outcome;
+    return { ...outcome, view: command.type === "SettleBooking" ? {} : viewAfter(command, outcome.state) };
+  }
+
+  /**
+   * A paid booking the lot just ended (check-out, cancel, closure, no-show): its settlement is
+   * decided on its payment's stream at once, so the answer says it (a cancel's fee) as before issue
+   * 48. The payments process manager asks for it again from the lot's end event (a repeat decides
+   * nothing), so a crash between the two appends loses nothing.
+   */
+  private async settled(outcome: LotOutcome, now: string, context: CommandContext): Promise<LotOutcome> {
+    if (!outcome.ok || outcome.state.kind !== "registered") return outcome;
+    const lot = outcome.state;
+    let events = outcome.events;
+    let position = outcome.position;
+    for (const event of outcome.events) {
+      const end = bookingEndOf(event, context.actor.role);
+      const { reservationId, parkingLotId } = event.data as { reservationId?: string; parkingLotId: string };
+      if (!end || reservationId === undefined || !lot.payments.has(reservationId)) continue;
+      const settle: SettleBooking = { type: "SettleBooking", parkingLotId, reservationId, end, now };
+      // The lot's fact is recorded: a store out here leaves the settlement to the saga's end plan.
+      const decided = await this.process.handle(settle, context).catch((error: unknown) => {
+        this.logger?.warn(
+          { err: error, reservationId },
+          "a settlement is left to the payments process manager",
+        );
+        return undefined;
+      });
+      if (!decided?.ok || decided.events.length === 0) continue;
+      events = [...events, ...decided.events];
+      position = decided.position;
+    }
+    return events === outcome.events ? outcome : { ...outcome, events, position };
   }
 }

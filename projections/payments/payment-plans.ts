@@ -1,5 +1,7 @@
 import type { Document, IndexSpec, WriteOp } from "../../document-store/port.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
+import type { ParkingLotEvent } from "../../write-side/parking-lot/decider.js";
+import { type BookingEnd, bookingEndOf } from "../../write-side/parking-lot/payments.js";
 import type { PaymentStep } from "./provider.js";
 
 /**
@@ -66,7 +68,21 @@ export interface VoidPlan extends PlanBase {
   readonly kind: "void";
 }
 
-export type PaymentPlan = AuthorizePlan | SettlePlan | VoidPlan;
+/**
+ * Issue 48: a booking ended (checked out, canceled, closed, a no-show): if it was paid, its
+ * settlement is decided on its payment's stream, by what the lot's end event says. No provider call:
+ * the settlement decided is a fact the saga then carries out (a SettlePlan).
+ */
+export interface EndPlan extends PlanBase {
+  readonly kind: "end";
+  readonly end: BookingEnd;
+}
+
+export type PaymentPlan = AuthorizePlan | SettlePlan | VoidPlan | EndPlan;
+
+/** How a lot's end event ended a booking, for its payment's settlement (undefined: not a paid end). */
+export const bookingEndOfStored = (stored: StoredDomainEvent): BookingEnd | undefined =>
+  bookingEndOf(stored.event as ParkingLotEvent, stored.metadata.actor?.role);
 
 /** The reservations whose settlement a batch decides (their saved methods are read first). */
 export const settledIn = (events: readonly StoredDomainEvent[]): string[] =>
@@ -114,6 +130,9 @@ export function plansOf(
     } else if (event.type === "ReservationCanceled") {
       const { reservationId, parkingLotId } = event.data;
       ops.push(queuePlanOp({ ...base(stored), kind: "void", reservationId, parkingLotId, currency: "" }));
+      ops.push(...endPlanOps(stored, base(stored)));
+    } else if (event.type === "ReservationCheckedOut" || event.type === "ReservationNoShow") {
+      ops.push(...endPlanOps(stored, base(stored)));
     } else if (event.type === "PaymentSettlementDecided") {
       const { reservationId, parkingLotId, intentId, currency, capture, release, offSession, refund } =
         event.data;
@@ -144,6 +163,28 @@ export function plansOf(
     }
   }
   return ops;
+}
+
+/** The settlement plan of a booking's end, under an id of its own (a cancel has a void plan too). */
+function endPlanOps(
+  stored: StoredDomainEvent,
+  base: Pick<PlanBase, "eventId" | "correlationId" | "attempt" | "nextAttemptAt" | "done">,
+): WriteOp[] {
+  const end = bookingEndOfStored(stored);
+  const data = stored.event.data as { readonly reservationId?: string; readonly parkingLotId?: string };
+  if (!end || data.reservationId === undefined || data.parkingLotId === undefined) return [];
+  const { reservationId, parkingLotId } = data;
+  return [
+    queuePlanOp({
+      ...base,
+      _id: `${stored.id}:end`,
+      kind: "end",
+      end,
+      reservationId,
+      parkingLotId,
+      currency: "",
+    }),
+  ];
 }
 
 /**

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import { CURRENT_SCHEMA_VERSION, type DomainEvent } from "../../schemas/events.js";
 import {
+  bookingEndOfStored,
   erasedOps,
   PAYMENT_CLIENT_SECRETS,
   PAYMENT_METHODS,
@@ -143,5 +144,65 @@ describe("a customer's erasure", () => {
         { op: "delete", collection: PAYMENT_CLIENT_SECRETS, id },
       ]),
     );
+  });
+});
+
+describe("a booking's end (issue 48)", () => {
+  const ended = (reason: string, role: "customer" | "operator" | "system"): StoredDomainEvent => {
+    const event = stored(
+      {
+        type: "ReservationCanceled",
+        data: {
+          reservationId: "r-1",
+          parkingLotId: "L1",
+          customerId: "C1",
+          reason,
+          canceledAt: "2026-11-25T00:30:00.000Z",
+        },
+      },
+      7,
+    );
+    return { ...event, metadata: { ...event.metadata, actor: { sub: "someone", role } } };
+  };
+
+  it("plans the settlement of a checked-out, canceled or no-show booking on its payment's stream, under an id of its own", () => {
+    const checkedOut = stored(
+      {
+        type: "ReservationCheckedOut",
+        data: {
+          reservationId: "r-1",
+          parkingLotId: "L1",
+          customerId: "C1",
+          checkedOutAt: "2026-11-25T03:30:00.000Z",
+          overstayCharge: 1500,
+        },
+      },
+      5,
+    );
+    const ops = plansOf([checkedOut], new Map(), "2026-11-25T03:30:00.000Z");
+    expect(ops).toMatchObject([
+      {
+        collection: PAYMENT_PLANS,
+        id: "evt-5:end",
+        update: {
+          $setOnInsert: {
+            kind: "end",
+            eventId: "evt-5",
+            end: { because: "check-out", overstayCharge: 1500 },
+          },
+        },
+      },
+    ]);
+    // A cancel queues its void plan (an unpaid intent) and its end (a paid booking's settlement).
+    const canceled = plansOf([ended("changed plans", "customer")], new Map(), "2026-11-25T00:30:00.000Z");
+    expect(canceled.map((op) => op.id)).toEqual(["evt-7", "evt-7:end"]);
+  });
+
+  it("says who ended it: a customer's own cancel follows the policy, anyone else's is free; a closure; nothing for a failed payment", () => {
+    expect(bookingEndOfStored(ended("changed plans", "customer"))).toEqual({ because: "customer-cancel" });
+    expect(bookingEndOfStored(ended("changed plans", "operator"))).toEqual({ because: "operator-cancel" });
+    expect(bookingEndOfStored(ended("lot-closed", "system"))).toEqual({ because: "closure" });
+    expect(bookingEndOfStored(ended("payment-failed", "system"))).toBeUndefined();
+    expect(bookingEndOfStored(ended("payment-expired", "system"))).toBeUndefined();
   });
 });

@@ -2,6 +2,7 @@ import type { DocumentStore } from "../../document-store/port.js";
 import type { Logger } from "../../platform/logger.js";
 import type { EventType } from "../../schemas/events.js";
 import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
+import type { PaymentState } from "../../write-side/payment/payment.js";
 import type { Reactor, ReactorContext } from "../runtime/processor.js";
 import { LEDGER_EVENT_TYPES, ledgerOps, violatingLedgers } from "./ledger-watch.js";
 import {
@@ -29,6 +30,8 @@ export const PAYMENT_SAGA = "payment-saga";
 const TYPES: ReadonlySet<EventType> = new Set<EventType>([
   "ParkingReserved",
   "ReservationCanceled",
+  "ReservationCheckedOut",
+  "ReservationNoShow",
   "PaymentIntentReleased",
   ...LEDGER_EVENT_TYPES,
   "CustomerErased",
@@ -51,6 +54,8 @@ export interface PaymentSagaSettings {
   readonly concurrency?: number;
   /** The lot's state now (issue 47): the lot's command handler reads it. */
   readonly lotState: (parkingLotId: string) => Promise<ParkingLotState>;
+  /** A reservation's payment, as its own stream holds it (issue 48). */
+  readonly paymentState: (parkingLotId: string, reservationId: string) => Promise<PaymentState>;
   /** How often the provider's open intents are reconciled (ms; RECONCILE_EVERY_MS). */
   readonly reconcileEveryMs?: number;
 }
@@ -174,6 +179,7 @@ function stepDepsOf(context: ReactorContext, settings: PaymentSagaSettings): Ste
   return {
     provider: settings.provider,
     lotState: settings.lotState,
+    paymentState: settings.paymentState,
     send: settings.send,
     logger: context.logger,
     now: () => new Date(context.now()).toISOString(),

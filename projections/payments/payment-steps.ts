@@ -7,8 +7,10 @@ import type {
   RecordPaymentOutcome,
 } from "../../schemas/commands.js";
 import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
-import { awaitingPayment, unpaidIntentOf } from "../../write-side/parking-lot/payments.js";
-import type { AuthorizePlan, PaymentPlan, SettlePlan, VoidPlan } from "./payment-plans.js";
+import { awaitingPayment } from "../../write-side/parking-lot/payments.js";
+import { type PaymentState, unpaidIntentOf } from "../../write-side/payment/payment.js";
+import type { SettleBooking } from "../../write-side/payment/payment-process.js";
+import type { AuthorizePlan, EndPlan, PaymentPlan, SettlePlan, VoidPlan } from "./payment-plans.js";
 import {
   type PaymentMetadata,
   type PaymentProvider,
@@ -17,8 +19,12 @@ import {
   stepKey,
 } from "./provider.js";
 
-/** The commands the payments process manager sends to the lot: each outcome of the provider as a fact. */
+/**
+ * The commands the payments process manager sends to the write side: each outcome of the provider
+ * as a fact, decided on the payment's stream first, the lot then hearing its own outcome.
+ */
 export type PaymentCommand =
+  | SettleBooking
   | AuthorizePayment
   | FailPayment
   | RecordPaymentOutcome
@@ -48,6 +54,8 @@ export interface StepDeps {
   readonly keepClientSecret: (plan: AuthorizePlan, clientSecret: string) => Promise<void>;
   /** The lot's state now (issue 47: whether a booking still waits for its payment, which intent it recorded). */
   readonly lotState: (parkingLotId: string) => Promise<ParkingLotState>;
+  /** A reservation's payment, as its own stream holds it (issue 48). */
+  readonly paymentState: (parkingLotId: string, reservationId: string) => Promise<PaymentState>;
 }
 
 /**
@@ -75,7 +83,24 @@ const codeOf = (code: string): string =>
 export async function runPlan(plan: PaymentPlan, deps: StepDeps): Promise<PlanResult> {
   if (plan.kind === "authorize") return authorize(plan, deps);
   if (plan.kind === "void") return voidUnpaid(plan, deps);
+  if (plan.kind === "end") return settleEnd(plan, deps);
   return settle(plan, deps);
+}
+
+/**
+ * Issue 48: a paid booking ended on the lot; its settlement is decided on its payment's stream
+ * (a repeat, or a booking never paid, decides nothing). The PaymentSettlementDecided it appends
+ * is carried out as its own plan.
+ */
+async function settleEnd(plan: EndPlan, deps: StepDeps): Promise<PlanResult> {
+  const { parkingLotId, reservationId } = plan;
+  const sent = await deps.send(
+    { type: "SettleBooking", parkingLotId, reservationId, end: plan.end, now: deps.now() },
+    { correlationId: plan.correlationId, causationId: plan.eventId },
+  );
+  if (!sent.ok)
+    deps.logger.error({ parkingLotId, reservationId, code: sent.code }, "a booking's settlement was refused");
+  return "done";
 }
 
 /**
@@ -108,7 +133,8 @@ export async function releaseIntent(
 
 /** A booking ended unpaid (canceled, expired, declined): the intent it recorded is canceled. */
 async function voidUnpaid(plan: VoidPlan, deps: StepDeps): Promise<PlanResult> {
-  const intentId = unpaidIntentOf(await deps.lotState(plan.parkingLotId), plan.reservationId);
+  const awaiting = awaitingPayment(await deps.lotState(plan.parkingLotId), plan.reservationId);
+  const intentId = unpaidIntentOf(await deps.paymentState(plan.parkingLotId, plan.reservationId), awaiting);
   if (!intentId) return "done";
   const intent = { intentId, parkingLotId: plan.parkingLotId, reservationId: plan.reservationId };
   const cause = { correlationId: plan.correlationId, causationId: plan.eventId };

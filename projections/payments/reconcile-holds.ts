@@ -1,6 +1,7 @@
 import type { Logger } from "../../platform/logger.js";
 import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
-import { intentInUse } from "../../write-side/parking-lot/payments.js";
+import { awaitingPayment } from "../../write-side/parking-lot/payments.js";
+import { intentInUse, type PaymentState } from "../../write-side/payment/payment.js";
 import { type PaymentCommandSender, releaseIntent } from "./payment-steps.js";
 import type { OpenIntent, PaymentProvider } from "./provider.js";
 
@@ -18,6 +19,8 @@ export interface ReconcileDeps {
   readonly logger: Logger;
   readonly now: () => string;
   readonly lotState: (parkingLotId: string) => Promise<ParkingLotState>;
+  /** A reservation's payment, as its own stream holds it (issue 48). */
+  readonly paymentState: (parkingLotId: string, reservationId: string) => Promise<PaymentState>;
 }
 
 export interface ReconcileOutcome {
@@ -54,9 +57,9 @@ export async function reconcileHolds(
     const { parkingLotId, reservationId } = intent.metadata;
     if (intent.status === "pending" && intent.created > fresh) continue;
     if (!lots.has(parkingLotId)) lots.set(parkingLotId, deps.lotState(parkingLotId));
-    if (
-      intentInUse(await (lots.get(parkingLotId) as Promise<ParkingLotState>), reservationId, intent.intentId)
-    )
+    const lot = await (lots.get(parkingLotId) as Promise<ParkingLotState>);
+    const awaiting = awaitingPayment(lot, reservationId);
+    if (intentInUse(await deps.paymentState(parkingLotId, reservationId), awaiting, intent.intentId))
       continue;
     const key = `parking:reconcile:${intent.intentId}:void`;
     const cause = {

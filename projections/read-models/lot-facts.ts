@@ -1,7 +1,7 @@
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { EventOfType } from "../../schemas/events.js";
 import { ERASED } from "../../schemas/personal-data.js";
-import type { ParkingLotEvent } from "../../write-side/parking-lot/decider.js";
+import { type ParkingLotEvent, parkingLotOfStream } from "../../write-side/parking-lot/decider.js";
 import type { PaymentEvent } from "../../write-side/parking-lot/payment-state.js";
 import { defineProjection, updateOne, upsertOne } from "./projection.js";
 
@@ -85,16 +85,17 @@ export const lotFactsProjection = defineProjection({
     ReservationNoShow: (stored, collection) => added(stored, collection, stored.event.data.recordedAt),
     // Issue 48: the lot's outcome of a booking's payment (its authorization makes it RESERVED).
     ReservationConfirmed: (stored, collection) => added(stored, collection),
-    // Issue 38: the payment facts, which the decider folds too (an authorization makes a pending
-    // booking RESERVED; a failure's cancel follows it and ends the booking).
-    PaymentAuthorized: (stored, collection) => added(stored, collection),
-    PaymentFailed: (stored, collection) => added(stored, collection),
-    PaymentSettlementDecided: (stored, collection) => added(stored, collection),
-    PaymentCaptured: (stored, collection) => added(stored, collection),
-    PaymentReleased: (stored, collection) => added(stored, collection),
-    PaymentRefunded: (stored, collection) => added(stored, collection),
-    OverstayCharged: (stored, collection) => added(stored, collection),
-    PaymentStepFailed: (stored, collection) => added(stored, collection),
+    // Issue 38: the payment facts a lot's stream held before issue 48, which the decider folds too
+    // (an old authorization makes a pending booking RESERVED). Those on a payment's own stream are
+    // not the lot's: its fold never sees them, so neither does this copy of it.
+    PaymentAuthorized: (stored, collection) => addedFromLot(stored, collection),
+    PaymentFailed: (stored, collection) => addedFromLot(stored, collection),
+    PaymentSettlementDecided: (stored, collection) => addedFromLot(stored, collection),
+    PaymentCaptured: (stored, collection) => addedFromLot(stored, collection),
+    PaymentReleased: (stored, collection) => addedFromLot(stored, collection),
+    PaymentRefunded: (stored, collection) => addedFromLot(stored, collection),
+    OverstayCharged: (stored, collection) => addedFromLot(stored, collection),
+    PaymentStepFailed: (stored, collection) => addedFromLot(stored, collection),
     ParkingLotClosed: (stored, collection) => {
       const { parkingLotId, closureId, from, until } = stored.event.data;
       return upsertOne(collection, LOT_FACTS, closureDoc(parkingLotId, closureId), {
@@ -158,6 +159,10 @@ type ReservationStep =
   | PaymentEvent;
 
 /** A later fact of a reservation; one that ends it (`endedAt`) brings its reach in. */
+/** A payment fact, copied only from the lot's own stream (written there before issue 48). */
+const addedFromLot = (stored: StoredDomainEvent<ReservationStep>, collection: (logical: string) => string) =>
+  parkingLotOfStream(stored.streamId) === undefined ? [] : added(stored, collection);
+
 function added(
   stored: StoredDomainEvent<ReservationStep>,
   collection: (logical: string) => string,

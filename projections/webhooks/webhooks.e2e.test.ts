@@ -3,6 +3,8 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningService } from "../../app/server.js";
+import type { RecordedEvent } from "../../event-store/port.js";
+import { comparePositions } from "../../event-store/position.js";
 import { WEBHOOK_EVENT_TYPES } from "../../schemas/webhooks.js";
 import { ANONYMOUS, customerHeaders } from "../../test-support/auth.js";
 import { killChildren, type ServiceChild, startWebhookReceiver } from "../../test-support/children.js";
@@ -409,10 +411,12 @@ describe("payment messages (payments on)", () => {
   const logOf = async (reservationId: string) => {
     const store = service.services.eventStore;
     if (!store) throw new Error("the service has no event store");
-    const types: string[] = [];
+    // Issue 48: the booking's payment facts are on its payment's own stream: both, in log order.
+    const facts: RecordedEvent[] = [];
     for await (const e of store.readStream(`parkingLot-${LOT_ID}`))
-      if ((e.data as { reservationId?: string }).reservationId === reservationId) types.push(e.type);
-    return types;
+      if ((e.data as { reservationId?: string }).reservationId === reservationId) facts.push(e);
+    for await (const e of store.readStream(`payment-${reservationId}`)) facts.push(e);
+    return facts.sort((a, b) => comparePositions(a.position, b.position)).map((e) => e.type);
   };
 
   beforeAll(async () => {

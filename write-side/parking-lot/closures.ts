@@ -1,7 +1,6 @@
 import type { ChangeCapacity, CloseParkingLot } from "../../schemas/commands.js";
 import { closureProblem, WINDOW_RULES } from "../../schemas/reservation-time.js";
 import { overlapping } from "./occupancy.js";
-import { settleCancel } from "./payments.js";
 import { accept, busiest, iso, ms, reject, statusIn, windowOf } from "./rules.js";
 import type { Closure, Decision, ParkingLotEvent, ParkingLotState, RegisteredLot } from "./state.js";
 
@@ -68,7 +67,7 @@ export const canceledByClosure = (
       ...windowOf(record),
     },
   };
-  return [canceled, ...settleCancel(lot, reservationId, "closure", at)];
+  return [canceled]; // issue 48: its payment is settled on its own stream (projections/payments/)
 };
 
 /**

@@ -5,16 +5,7 @@ import { register, reserve } from "./booking.js";
 import { changeCapacity, close } from "./closures.js";
 import { admitDriveUp } from "./drive-ups.js";
 import { type PaymentView, paymentViewOf } from "./payment-state.js";
-import {
-  authorizePayment,
-  type DecideContext,
-  expirePaymentHold,
-  failPayment,
-  recordIntentReleased,
-  recordPaymentIntent,
-  recordPaymentOutcome,
-  refundPayment,
-} from "./payments.js";
+import { authorizePayment, type DecideContext, expirePaymentHold, failPayment } from "./payments.js";
 import { cancel, checkIn, checkOut } from "./reservation-steps.js";
 import { busiest, iso, leaveAt, statusIn } from "./rules.js";
 import type { Decision, ParkingLotState, RegisteredLot } from "./state.js";
@@ -33,12 +24,44 @@ import { beginClosure, recordNoShow } from "./time-driven.js";
 export type { PaymentView } from "./payment-state.js";
 export type { DecideContext, PaymentsContext } from "./payments.js";
 
-/** `context`: what the service's configuration tells a decision (payments on or off; off by default). */
+/**
+ * Issue 48: the commands a payment's own stream decides (write-side/payment/payment-process.ts):
+ * the lot never decides them, and its stream never holds their facts.
+ */
+export type PaymentStreamCommandType =
+  | "RecordPaymentOutcome"
+  | "RefundPayment"
+  | "RecordPaymentIntent"
+  | "RecordIntentReleased";
+
+/** The commands the lot decides. */
+export type LotCommand = Exclude<ParkingLotCommand, { readonly type: PaymentStreamCommandType }>;
+
+/**
+ * `context`: what the service's configuration tells a decision (payments on or off; off by default).
+ * A payment's own command is not the lot's to decide (the command handler sends it to the payment's
+ * stream): refused here, so nothing of it is ever appended to the lot's stream.
+ */
 export function decide(
   command: ParkingLotCommand,
   state: ParkingLotState,
   context: DecideContext = {},
 ): Decision {
+  if (PAYMENT_STREAM_COMMANDS.has(command.type)) {
+    const { parkingLotId, reservationId } = command as { parkingLotId: string; reservationId: string };
+    return { ok: false, rejection: { code: "NotPaid", parkingLotId, reservationId } };
+  }
+  return decideLot(command as LotCommand, state, context);
+}
+
+const PAYMENT_STREAM_COMMANDS: ReadonlySet<string> = new Set<PaymentStreamCommandType>([
+  "RecordPaymentOutcome",
+  "RefundPayment",
+  "RecordPaymentIntent",
+  "RecordIntentReleased",
+]);
+
+function decideLot(command: LotCommand, state: ParkingLotState, context: DecideContext): Decision {
   switch (command.type) {
     case "RegisterParkingLot":
       return register(command, state);
@@ -78,14 +101,6 @@ export function decide(
       return failPayment(command, state);
     case "ExpirePaymentHold":
       return expirePaymentHold(command, state);
-    case "RecordPaymentOutcome":
-      return recordPaymentOutcome(command, state);
-    case "RefundPayment":
-      return refundPayment(command, state);
-    case "RecordPaymentIntent":
-      return recordPaymentIntent(command, state);
-    case "RecordIntentReleased":
-      return recordIntentReleased(command, state);
   }
 }
 

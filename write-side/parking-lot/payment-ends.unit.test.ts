@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
-import type { ParkingLotCommand } from "../../schemas/commands.js";
 import type { PaymentTerms } from "../../schemas/common.js";
-import { given, LOT, lotRegistered, NOW, parkingReserved } from "../../test-support/given-when-then.js";
+import { LOT, lotRegistered, NOW, parkingReserved } from "../../test-support/given-when-then.js";
 import { toSnapshot } from "../../test-support/lot-snapshot.js";
 import { REFUND_WINDOW_DAYS } from "../payment/payment-policy.js";
 import { fold, type ParkingLotEvent } from "./decider.js";
@@ -74,13 +73,6 @@ const later = (days: number): ParkingLotEvent =>
 /** A paid stay, checked out, its capture recorded: nothing outstanding. */
 const STAY = [registered, terms, pending, authorized, checkedIn, checkedOut, settled, captured(at(191))];
 
-const refund = (now: string): ParkingLotCommand => ({
-  type: "RefundPayment",
-  ...ids,
-  amount: 1000,
-  reason: "gate broken",
-  now,
-});
 const refundDecided = (now: string): ParkingLotEvent => ({
   type: "PaymentSettlementDecided",
   data: {
@@ -97,50 +89,19 @@ const payments = (events: readonly ParkingLotEvent[]) => {
   return state.kind === "registered" ? [...state.payments.keys()] : [];
 };
 
-describe("a paid booking's refund window", () => {
-  it(`is open until ${REFUND_WINDOW_DAYS} days after the booking's settlement was decided`, () => {
-    given(STAY)
-      .when(refund(sinceEnd(REFUND_WINDOW_DAYS, -1)))
-      .then([refundDecided(sinceEnd(REFUND_WINDOW_DAYS, -1))]);
-  });
-
-  it("is then closed: a refund is refused refund-window-passed, naming when it closed", () => {
-    given(STAY)
-      .when(refund(sinceEnd(REFUND_WINDOW_DAYS)))
-      .then({ code: "RefundWindowPassed", ...ids, refundableUntil: sinceEnd(REFUND_WINDOW_DAYS) });
-  });
-
-  it("opens only when the booking ends: a live paid booking's money may still move", () => {
-    // Checked in, not out: no settlement yet, so nothing captured to refund (not a window matter).
-    given([registered, terms, pending, authorized, checkedIn])
-      .when(refund(sinceEnd(REFUND_WINDOW_DAYS + 10)))
-      .then("NotPaid");
-  });
-});
+// Issue 48: a refund is the payment's own command, decided on its stream with its window
+// (write-side/payment/payment.unit.test.ts): the lot's records below are what old lot streams fold.
 
 describe("a paid booking's payment record", () => {
   it("stays in the lot's state through its refund window", () => {
     expect(payments([...STAY, later(REFUND_WINDOW_DAYS)])).toEqual(["res-1"]);
   });
 
-  it("goes with the first fact a day past the window; a refund is still refused for the window, an outcome is recorded already", () => {
+  it("goes with the first fact a day past the window", () => {
     const history = [...STAY, later(REFUND_WINDOW_DAYS + 1)];
     expect(payments(history)).toEqual([]);
     const state = fold(history);
     expect(state.kind === "registered" && state.reservations.get("res-1")?.paid).toBe(true);
-    given(history)
-      .when(refund(sinceEnd(REFUND_WINDOW_DAYS + 2)))
-      .then({ code: "RefundWindowPassed", ...ids });
-    given(history)
-      .when({
-        type: "RecordPaymentOutcome",
-        ...ids,
-        settlementId: "ev-9",
-        step: "capture",
-        outcome: { ok: true, intentId: "pi_1", amount: 6000 },
-        now: sinceEnd(REFUND_WINDOW_DAYS + 2),
-      })
-      .then([]);
   });
 
   it("stays while a step of its settlement is outstanding, and goes with the fact that records it", () => {
@@ -149,10 +110,6 @@ describe("a paid booking's payment record", () => {
     const part = captured(at(191), 4000);
     const history = [...STAY.slice(0, -2), split, part, later(REFUND_WINDOW_DAYS + 1)];
     expect(payments(history)).toEqual(["res-1"]);
-    // Its window has passed all the same.
-    given(history)
-      .when(refund(sinceEnd(REFUND_WINDOW_DAYS + 2)))
-      .then({ code: "RefundWindowPassed", ...ids, refundableUntil: sinceEnd(REFUND_WINDOW_DAYS) });
     const released: ParkingLotEvent = {
       type: "PaymentReleased",
       data: {
@@ -202,9 +159,6 @@ describe("a paid booking's payment record", () => {
     const history = [registered, terms, pending, ...failed];
     expect(payments([...history, later(REFUND_WINDOW_DAYS)])).toEqual(["res-1"]);
     expect(payments([...history, later(REFUND_WINDOW_DAYS + 1)])).toEqual([]);
-    given([...history, later(REFUND_WINDOW_DAYS + 1)])
-      .when(refund(sinceEnd(REFUND_WINDOW_DAYS + 2)))
-      .then("NotPaid");
     const canceled = [
       registered,
       terms,

@@ -2,7 +2,6 @@ import type { CancelReservation, CheckIn, CheckOut } from "../../schemas/command
 import { type CouponRule, DEFAULT_COUPON_RULE } from "../../schemas/common.js";
 import { openEndedStayPrice, overstayCharge, WINDOW_RULES } from "../../schemas/reservation-time.js";
 import { isDriveUpCustomer } from "./drive-ups.js";
-import { settleCancel, settleCheckOut } from "./payments.js";
 import { accept, iso, ms, reject, statusIn, windowOf } from "./rules.js";
 import type { Decision, ParkingLotState, RegisteredLot, Rejection, ReservationRecord } from "./state.js";
 import { checkOutRate } from "./terms.js";
@@ -36,13 +35,8 @@ export function cancel(command: CancelReservation, state: ParkingLotState): Deci
         ...windowOf(reservation),
       },
     },
-    // A paid booking's money is settled in the same append (issue 38).
-    ...settleCancel(
-      state,
-      reservationId,
-      command.requestedBy !== undefined ? "customer" : "operator",
-      command.now,
-    ),
+    // Issue 48: a paid booking's money is settled on its payment's stream, by the payments
+    // process manager that follows this fact (projections/payments/).
   );
 }
 
@@ -120,31 +114,22 @@ export function checkOut(command: CheckOut, state: ParkingLotState): Decision {
     const stayPrice =
       pricedNow && bookedRate !== undefined ? openEndedStayPrice(bookedRate, checkedInAt, now) : 0;
     const paid = record.amount + stayPrice + overstay;
-    const settlement = settleCheckOut(
-      state,
-      reservationId,
-      { price: pricedNow ? stayPrice : record.amount, overstayCharge: overstay },
-      command.now,
-    );
-    return accept(
-      {
-        type: "ReservationCheckedOut",
-        data: {
-          reservationId,
-          parkingLotId,
-          customerId: record.customerId,
-          checkedOutAt: command.now,
-          ...windowOf(record),
-          ...(pricedNow ? { amount: stayPrice } : {}),
-          ...(overstay > 0 ? { overstayCharge: overstay } : {}),
-          // A drive-up's stay is no customer's (drive-ups.ts): it earns nobody a coupon.
-          couponEarned:
-            !isDriveUpCustomer(record.customerId, parkingLotId) &&
-            stayEarnsCoupon(state.couponRule, now - checkedInAt, paid),
-        },
+    return accept({
+      type: "ReservationCheckedOut",
+      data: {
+        reservationId,
+        parkingLotId,
+        customerId: record.customerId,
+        checkedOutAt: command.now,
+        ...windowOf(record),
+        ...(pricedNow ? { amount: stayPrice } : {}),
+        ...(overstay > 0 ? { overstayCharge: overstay } : {}),
+        // A drive-up's stay is no customer's (drive-ups.ts): it earns nobody a coupon.
+        couponEarned:
+          !isDriveUpCustomer(record.customerId, parkingLotId) &&
+          stayEarnsCoupon(state.couponRule, now - checkedInAt, paid),
       },
-      ...settlement,
-    );
+    });
   }
   if (record.status === "COMPLETED") return accept(); // checking out twice changes nothing
   const status = statusIn(state, reservationId, record, now);

@@ -1,6 +1,5 @@
 import type { BeginClosure, RecordNoShow } from "../../schemas/commands.js";
 import { closureBegins } from "./closures.js";
-import { settleNoShow } from "./payments.js";
 import { accept, iso, ms, reject } from "./rules.js";
 import type { Decision, ParkingLotState } from "./state.js";
 
@@ -25,19 +24,16 @@ export function recordNoShow(command: RecordNoShow, state: ParkingLotState): Dec
   // Settled otherwise (checked in, canceled, checked out) or recorded already: nothing to do.
   if (record.status !== "RESERVED" || !record.startsAt || !record.endsAt) return accept();
   if (ms(record.endsAt) > ms(command.now)) return reject({ code: "NotDue", parkingLotId, at: record.endsAt });
-  return accept(
-    {
-      type: "ReservationNoShow",
-      data: {
-        reservationId,
-        parkingLotId,
-        customerId: record.customerId,
-        startsAt: record.startsAt,
-        endsAt: record.endsAt,
-        recordedAt: command.now,
-      },
+  // Issue 48: a paid booking's no-show fee is settled on its payment's stream (projections/payments/).
+  return accept({
+    type: "ReservationNoShow",
+    data: {
+      reservationId,
+      parkingLotId,
+      customerId: record.customerId,
+      startsAt: record.startsAt,
+      endsAt: record.endsAt,
+      recordedAt: command.now,
     },
-    // A paid booking's no-show fee is settled in the same append (issue 38).
-    ...settleNoShow(state, reservationId, command.now),
-  );
+  });
 }

@@ -591,11 +591,13 @@ class Model {
 
   constructor(private readonly payments: boolean) {}
 
-  /** A paid booking's end decides its settlement in the same append (once). */
-  settles(booking: Booking, id: string): string[] {
-    if (booking.intentId === undefined || booking.settled) return [];
+  /**
+   * A paid booking's end: issue 48, its settlement is decided on its payment's own stream (the
+   * payments process manager follows the lot's end event), never in the lot's append.
+   */
+  settles(booking: Booking, _id: string): string[] {
     booking.settled = true;
-    return [`PaymentSettlementDecided ${id}`];
+    return [];
   }
 
   /** Canceled, with its settlement when it was paid. */
@@ -936,12 +938,13 @@ class Model {
         const { reservationId, intentId } = command;
         const booking = this.bookings.get(reservationId);
         if (!booking) return refuse({ code: "ReservationNotFound", parkingLotId, reservationId });
-        if (booking.intentId === intentId) return accepted(); // recorded already
+        // Issue 48: which intent may authorize is the payment stream's to say; the lot only confirms.
+        if (booking.intentId !== undefined) return accepted(); // confirmed already
         if (!Model.waiting(booking))
           return refuse({ code: "PaymentNotPending", parkingLotId, reservationId });
         booking.pending = false;
         booking.intentId = intentId;
-        return accepted(`PaymentAuthorized ${reservationId}`, `ReservationConfirmed ${reservationId}`);
+        return accepted(`ReservationConfirmed ${reservationId}`);
       }
       case "FailPayment":
       case "ExpirePaymentHold": {
@@ -954,7 +957,8 @@ class Model {
         if (command.type === "ExpirePaymentHold" && holdUntil > now)
           return refuse({ code: "NotDue", parkingLotId, at: iso(holdUntil) });
         // The compensation: the booking is canceled and frees its spot.
-        return accepted(`PaymentFailed ${reservationId}`, ...this.canceled(booking, reservationId, now));
+        // Issue 48: PaymentFailed is on the payment's own stream, decided there first.
+        return accepted(...this.canceled(booking, reservationId, now));
       }
       default:
         throw new Error(`the model does not send ${command.type}`);
@@ -1306,15 +1310,13 @@ describe("time windows, random command sequences over a moving clock", { timeout
       "ended COMPLETED open-ended",
       "ended NO_SHOW window",
       // Issue 38, payments on: PENDING_PAYMENT bookings holding their spot, then paid or released.
-      "AuthorizePayment:PaymentAuthorized+ReservationConfirmed",
+      "AuthorizePayment:ReservationConfirmed",
       "AuthorizePayment:nothing",
       "AuthorizePayment:PaymentNotPending",
-      "FailPayment:PaymentFailed+ReservationCanceled",
+      "FailPayment:ReservationCanceled",
       "FailPayment:nothing",
-      "ExpirePaymentHold:PaymentFailed+ReservationCanceled",
+      "ExpirePaymentHold:ReservationCanceled",
       "CheckIn:PaymentPending",
-      "CancelReservation:ReservationCanceled+PaymentSettlementDecided",
-      "RecordNoShow:ReservationNoShow+PaymentSettlementDecided",
       "LotFull while one is PENDING_PAYMENT",
     ];
     expect(expected.filter((key) => !seen.has(key))).toEqual([]);

@@ -414,3 +414,23 @@ export function decideOutcome(state: PaymentState, command: RecordPaymentOutcome
     }
   }
 }
+
+/**
+ * Issue 47: whether the booking counts on this intent: the one a booking still waiting for its
+ * payment recorded (`awaiting`: the lot says so), or the authorized one whose settlement is not
+ * decided or not carried out yet (no capture, release or charge recorded). Any other intent carrying
+ * the booking's metadata holds money for nothing.
+ */
+export function intentInUse(state: PaymentState, awaiting: boolean, intentId: string): boolean {
+  if (state.kind !== "open" || state.intentId !== intentId) return false;
+  if (state.status === "pending") return awaiting;
+  return (
+    state.status === "authorized" && (!state.settled || !state.steps.some((key) => !key.endsWith(":refund")))
+  );
+}
+
+/** Issue 47: the intent a booking that ended unpaid (canceled, expired, declined) left open, if any. */
+export function unpaidIntentOf(state: PaymentState, awaiting: boolean): string | undefined {
+  if (state.kind !== "open" || !state.intentId || state.status === "authorized" || awaiting) return undefined;
+  return state.releasedIntents.includes(state.intentId) ? undefined : state.intentId;
+}

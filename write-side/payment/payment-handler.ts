@@ -1,0 +1,160 @@
+import type { EventStore } from "../../event-store/port.js";
+import type {
+  AuthorizePayment,
+  RecordIntentReleased,
+  RecordPaymentIntent,
+  RecordPaymentOutcome,
+  RefundPayment,
+} from "../../schemas/commands.js";
+import { decodeEvent, encodeEvent } from "../../schemas/event-codec.js";
+import type { EventOfType } from "../../schemas/events.js";
+import { type CommandContext, DeciderRunner, type RunOutcome, type StateSource } from "../decider-runner.js";
+import type { PaymentEvent } from "../parking-lot/payment-state.js";
+import type { Rejection } from "../parking-lot/state.js";
+import type { StateAtRevision } from "../state-cache.js";
+import {
+  type BookingAsk,
+  decideAuthorization,
+  decideFailure,
+  decideIntent,
+  decideIntentReleased,
+  decideOutcome,
+  decideRefund,
+  decideSettlement,
+  evolvePaymentAggregate,
+  noPayment,
+  PAYMENT_EVENT_TYPES,
+  type PaymentDecision,
+  type PaymentState,
+  paymentStream,
+  type SettleAsk,
+} from "./payment.js";
+
+/**
+ * Issue 48, item 1: the payment aggregate's commands, each decided on the stream
+ * `payment-{reservationId}` alone by write-side/payment/payment.ts, through the same decider runner
+ * as the lot's (one lane per reservation, the stream's expected revision on every append, decided
+ * again on what is there after a conflict). What only the lot knows (whether the booking still
+ * waits for its payment, what it asked, the terms a settlement follows) comes in the command,
+ * read from the lot by the caller: the payment never reads the lot's stream.
+ */
+export type PaymentCommand = {
+  readonly reservationId: string;
+  /**
+   * Old data: the payment as a lot's stream held it before issue 48 (write-side/parking-lot/
+   * payments.ts `paymentBefore48`), which the facts of its own stream then continue.
+   */
+  readonly before?: PaymentState;
+} & (
+  | { readonly type: "RecordPaymentIntent"; readonly command: RecordPaymentIntent; readonly ask: BookingAsk }
+  | {
+      readonly type: "AuthorizePayment";
+      readonly command: AuthorizePayment;
+      readonly ask: BookingAsk;
+      readonly booking?: Pick<EventOfType<"PaymentAuthorized">["data"], "customerId" | "booking">;
+    }
+  | {
+      readonly type: "FailPayment";
+      readonly failure: Omit<EventOfType<"PaymentFailed">["data"], "failedAt">;
+      readonly now: string;
+    }
+  | { readonly type: "DecideSettlement"; readonly ask: SettleAsk; readonly now: string }
+  | { readonly type: "RefundPayment"; readonly command: RefundPayment }
+  | { readonly type: "RecordIntentReleased"; readonly command: RecordIntentReleased }
+  | { readonly type: "RecordPaymentOutcome"; readonly command: RecordPaymentOutcome }
+);
+
+/** A payment's stream as the runner holds it: its facts folded, and the facts (a handful) themselves. */
+export interface PaymentStream {
+  readonly folded: PaymentState;
+  readonly facts: readonly PaymentEvent[];
+}
+
+const NO_STREAM: PaymentStream = { folded: noPayment, facts: [] };
+
+const evolveStream = (stream: PaymentStream, event: PaymentEvent): PaymentStream => ({
+  folded: evolvePaymentAggregate(stream.folded, event),
+  facts: [...stream.facts, event],
+});
+
+/** The payment now: its stream's facts, after what a lot's stream held of it before issue 48 if anything. */
+export const paymentNow = (stream: PaymentStream, before?: PaymentState): PaymentState =>
+  before ? stream.facts.reduce(evolvePaymentAggregate, before) : stream.folded;
+
+/** The payment's decider as the runner calls it: each command to its function of payment.ts. */
+export function decidePayment(command: PaymentCommand, stream: PaymentStream): PaymentDecision {
+  const state = paymentNow(stream, command.before);
+  switch (command.type) {
+    case "RecordPaymentIntent":
+      return decideIntent(state, command.command, command.ask);
+    case "AuthorizePayment":
+      return decideAuthorization(state, command.command, command.ask, command.booking);
+    case "FailPayment":
+      return decideFailure(state, command.failure, command.now);
+    case "DecideSettlement":
+      return decideSettlement(state, command.ask, command.now);
+    case "RefundPayment":
+      return decideRefund(state, command.command);
+    case "RecordIntentReleased":
+      return decideIntentReleased(state, command.command);
+    case "RecordPaymentOutcome":
+      return decideOutcome(state, command.command);
+  }
+}
+
+/** A payment's stream holds a handful of events (one settlement, a few steps): folded whole. */
+function wholeStream(eventStore: EventStore): StateSource<PaymentCommand, PaymentStream> {
+  const catchUp = async (
+    streamId: string,
+    from: StateAtRevision<PaymentStream>,
+  ): Promise<StateAtRevision<PaymentStream>> => {
+    let { state, revision, position } = from;
+    for await (const recorded of eventStore.readStream(streamId, { fromRevision: from.revision + 1 })) {
+      revision = recorded.revision;
+      position = recorded.position;
+      if (PAYMENT_EVENT_TYPES.has(recorded.type))
+        state = evolveStream(state, decodeEvent(recorded).event as PaymentEvent);
+    }
+    return { state, revision, position };
+  };
+  return {
+    load: (reservationId) =>
+      catchUp(paymentStream(reservationId), { state: NO_STREAM, revision: -1, position: null }),
+    catchUp,
+  };
+}
+
+export type PaymentOutcome = RunOutcome<PaymentEvent, PaymentState, Rejection>;
+
+export class PaymentCommandHandler {
+  private readonly runner: DeciderRunner<PaymentCommand, PaymentEvent, PaymentStream, Rejection>;
+
+  constructor(eventStore: EventStore, options: { readonly retryLimit: number; readonly cacheSize?: number }) {
+    this.runner = new DeciderRunner(eventStore, {
+      decider: { decide: decidePayment, evolve: evolveStream, initialState: NO_STREAM },
+      keyOf: (command) => command.reservationId,
+      streamOf: paymentStream,
+      source: wholeStream(eventStore),
+      encode: (event, context) =>
+        encodeEvent(event, {
+          correlationId: context.correlationId,
+          causationId: context.commandId,
+          actor: context.actor,
+          ...(context.traceparent ? { traceparent: context.traceparent } : {}),
+        }),
+      retryLimit: options.retryLimit,
+      cacheSize: options.cacheSize ?? 256,
+      trace: { prefix: "payment", keyName: "reservation" },
+    });
+  }
+
+  /** The payment of a reservation now (cached, caught up with its stream), after `before` if given. */
+  async stateOf(reservationId: string, before?: PaymentState): Promise<PaymentState> {
+    return paymentNow(await this.runner.stateNow(reservationId), before);
+  }
+
+  async handle(command: PaymentCommand, context: CommandContext): Promise<PaymentOutcome> {
+    const outcome = await this.runner.handle(command, context);
+    return outcome.ok ? { ...outcome, state: paymentNow(outcome.state, command.before) } : outcome;
+  }
+}

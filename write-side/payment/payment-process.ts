@@ -1,0 +1,272 @@
+import type {
+  AuthorizePayment,
+  ExpirePaymentHold,
+  FailPayment,
+  ParkingLotCommand,
+} from "../../schemas/commands.js";
+import { DEFAULT_PAYMENT_TERMS } from "../../schemas/common.js";
+import type { CommandContext, RunOutcome } from "../decider-runner.js";
+import type {
+  LotCommand,
+  ParkingLotEvent,
+  ParkingLotState,
+  PaymentStreamCommandType,
+  Rejection,
+} from "../parking-lot/decider.js";
+import {
+  awaitingPayment,
+  type BookingEnd,
+  bookingAskOf,
+  holdUntilOf,
+  paymentBefore48,
+  settleAskOf,
+} from "../parking-lot/payments.js";
+import type { PaymentState } from "./payment.js";
+import type { PaymentCommand, PaymentCommandHandler, PaymentOutcome } from "./payment-handler.js";
+
+/**
+ * Issue 48, item 1: a payment's commands, decided on its own stream first (`payment-{reservationId}`,
+ * payment-handler.ts), the lot following with its own outcome. The payment's stream settles a race
+ * between an authorization and a failure or an expired hold (its expected revision: one of them is
+ * recorded, the other then decides nothing); the lot then hears the outcome (AuthorizePayment →
+ * ReservationConfirmed; a failure or an expired hold → ReservationCanceled). What only the lot knows
+ * (whether the booking still waits, what it asked, its terms) is read from the lot's state here and
+ * passed in the payment's command. Nothing here appends a payment fact to a lot's stream.
+ */
+
+/**
+ * A paid booking ended (the lot's check-out, cancel, closure or no-show): the payments process
+ * manager, following the lot's end event, asks for its settlement with what the event says.
+ */
+export interface SettleBooking {
+  readonly type: "SettleBooking";
+  readonly parkingLotId: string;
+  readonly reservationId: string;
+  readonly end: BookingEnd;
+  readonly now: string;
+}
+
+export type PaymentProcessCommand =
+  | Extract<
+      ParkingLotCommand,
+      { readonly type: PaymentStreamCommandType | "AuthorizePayment" | "FailPayment" | "ExpirePaymentHold" }
+    >
+  | SettleBooking;
+
+const PROCESS_TYPES: ReadonlySet<string> = new Set<PaymentProcessCommand["type"]>([
+  "AuthorizePayment",
+  "FailPayment",
+  "ExpirePaymentHold",
+  "RecordPaymentOutcome",
+  "RefundPayment",
+  "RecordPaymentIntent",
+  "RecordIntentReleased",
+  "SettleBooking",
+]);
+
+export const isPaymentProcessCommand = (command: {
+  readonly type: string;
+}): command is PaymentProcessCommand => PROCESS_TYPES.has(command.type);
+
+export type LotOutcome = RunOutcome<ParkingLotEvent, ParkingLotState, Rejection>;
+
+/** The lot as the payment process reaches it: its state now, and its decider runner. */
+export interface LotSide {
+  readonly stateNow: (parkingLotId: string) => Promise<ParkingLotState>;
+  readonly handle: (command: LotCommand, context: CommandContext) => Promise<LotOutcome>;
+}
+
+const notFound = (command: { parkingLotId: string; reservationId: string }): LotOutcome => ({
+  ok: false,
+  rejection: {
+    code: "ReservationNotFound",
+    parkingLotId: command.parkingLotId,
+    reservationId: command.reservationId,
+  },
+});
+
+/** Whether the lot knows the booking (or, once forgotten, its payment's terms). */
+const knows = (lot: ParkingLotState, reservationId: string): boolean =>
+  lot.kind === "registered" && (lot.reservations.has(reservationId) || lot.payments.has(reservationId));
+
+export class PaymentProcess {
+  constructor(
+    private readonly lot: LotSide,
+    private readonly payments: PaymentCommandHandler,
+  ) {}
+
+  async handle(command: PaymentProcessCommand, context: CommandContext): Promise<LotOutcome> {
+    const lot = await this.lot.stateNow(command.parkingLotId);
+    if (lot.kind !== "registered")
+      return { ok: false, rejection: { code: "LotNotFound", parkingLotId: command.parkingLotId } };
+    // Old data: a payment begun before issue 48 continues from what the lot's stream held of it.
+    const before = paymentBefore48(lot, command.reservationId);
+    const payment = await this.payments.stateOf(command.reservationId, before);
+    // A payment is one lot's: naming it under another lot is answered like an unknown booking.
+    if (payment.kind === "open" && payment.parkingLotId !== command.parkingLotId) return notFound(command);
+    const run = new Run(this.lot, this.payments, lot, context, before);
+    switch (command.type) {
+      case "RecordPaymentIntent":
+        if (!knows(lot, command.reservationId) && payment.kind === "none") return notFound(command);
+        return run.pay({
+          ...base(command),
+          type: "RecordPaymentIntent",
+          command,
+          ask: bookingAskOf(lot, command.reservationId),
+        });
+      case "AuthorizePayment":
+        return this.authorize(command, run, payment);
+      case "FailPayment":
+        return this.fail(command, run, payment);
+      case "ExpirePaymentHold":
+        return this.expire(command, run, payment);
+      case "RecordIntentReleased":
+        return run.pay({ ...base(command), type: "RecordIntentReleased", command });
+      case "RecordPaymentOutcome":
+        return run.pay({ ...base(command), type: "RecordPaymentOutcome", command });
+      case "RefundPayment":
+        if (payment.kind === "none" && !knows(lot, command.reservationId)) return notFound(command);
+        return run.pay({ ...base(command), type: "RefundPayment", command });
+      case "SettleBooking": {
+        const ask = settleAskOf(lot, command.reservationId, command.end);
+        if (!ask) return run.done();
+        return run.pay({ ...base(command), type: "DecideSettlement", ask, now: command.now });
+      }
+    }
+  }
+
+  /**
+   * The payment authorized on its stream, then the booking confirmed. If the lot ended the booking
+   * meanwhile (its customer canceled it, its hold ran out between the two), the lot refuses
+   * (PaymentNotPending) and the authorized payment is settled here as a cancel that costs nothing:
+   * the payments process manager then releases the whole authorization, as for any settlement.
+   */
+  private async authorize(command: AuthorizePayment, run: Run, payment: PaymentState): Promise<LotOutcome> {
+    const { reservationId } = command;
+    const record =
+      run.lotState.kind === "registered" ? run.lotState.reservations.get(reservationId) : undefined;
+    if (!record && payment.kind === "none") return notFound(command);
+    const booking = record
+      ? {
+          customerId: record.customerId,
+          booking: {
+            amount: record.amount,
+            ...(record.startsAt ? { startsAt: record.startsAt, endsAt: record.endsAt } : {}),
+          },
+        }
+      : {};
+    const paid = await run.pay({
+      ...base(command),
+      type: "AuthorizePayment",
+      command,
+      ask: bookingAskOf(run.lotState, reservationId),
+      booking,
+    });
+    if (!paid.ok || run.payment?.kind !== "open" || run.payment.status !== "authorized") return paid;
+    const confirmed = await run.onLot(command);
+    if (confirmed.ok || confirmed.rejection.code !== "PaymentNotPending") return confirmed;
+    const ask = settleAskOf(run.lotState, reservationId, { because: "operator-cancel" }) ?? {
+      because: "operator-cancel" as const,
+      terms: DEFAULT_PAYMENT_TERMS,
+    };
+    return run.pay({ ...base(command), type: "DecideSettlement", ask, now: command.now });
+  }
+
+  /** A decline: the payment fails on its stream (unless authorized first), then the booking is canceled. */
+  private async fail(command: FailPayment, run: Run, payment: PaymentState): Promise<LotOutcome> {
+    const { parkingLotId, reservationId } = command;
+    if (!knows(run.lotState, reservationId) && payment.kind === "none") return notFound(command);
+    if (!awaitingPayment(run.lotState, reservationId)) return run.done(); // authorized, failed or canceled already
+    const failure = {
+      reservationId,
+      parkingLotId,
+      reason: "declined" as const,
+      ...(command.intentId !== undefined ? { intentId: command.intentId } : {}),
+      ...(command.code !== undefined ? { code: command.code } : {}),
+      ...(command.message !== undefined ? { message: command.message } : {}),
+    };
+    return this.failThenCancel(command, run, failure);
+  }
+
+  /** The lot decides the hold ran out; the payment fails on its stream (unless authorized first). */
+  private async expire(command: ExpirePaymentHold, run: Run, payment: PaymentState): Promise<LotOutcome> {
+    const { parkingLotId, reservationId } = command;
+    const holdUntil = holdUntilOf(run.lotState, reservationId);
+    if (holdUntil === undefined) return run.done(); // paid, failed, canceled or unknown: nothing to expire
+    if (Date.parse(holdUntil) > Date.parse(command.now))
+      return { ok: false, rejection: { code: "NotDue", parkingLotId, at: holdUntil } };
+    const intentId = payment.kind === "open" ? payment.intentId : undefined;
+    const failure = {
+      reservationId,
+      parkingLotId,
+      reason: "expired" as const,
+      ...(intentId ? { intentId } : {}),
+    };
+    return this.failThenCancel(command, run, failure);
+  }
+
+  private async failThenCancel(
+    command: FailPayment | ExpirePaymentHold,
+    run: Run,
+    failure: Extract<PaymentCommand, { type: "FailPayment" }>["failure"],
+  ): Promise<LotOutcome> {
+    const failed = await run.pay({ ...base(command), type: "FailPayment", failure, now: command.now });
+    if (!failed.ok || run.payment?.kind !== "open") return failed;
+    if (run.payment.status === "failed") return run.onLot(command);
+    // Authorized first (its stream's revision decided the race): the booking is confirmed instead.
+    const { intentId = "", authorized, currency = "" } = run.payment;
+    return run.onLot({
+      ...base(command),
+      type: "AuthorizePayment",
+      intentId,
+      amount: authorized,
+      currency,
+      now: command.now,
+    });
+  }
+}
+
+const base = (command: { readonly parkingLotId: string; readonly reservationId: string }) => ({
+  parkingLotId: command.parkingLotId,
+  reservationId: command.reservationId,
+});
+
+/** One command's appends, on the payment's stream then the lot's: what the caller hears of them together. */
+class Run {
+  private readonly events: ParkingLotEvent[] = [];
+  private position: Extract<LotOutcome, { ok: true }>["position"] = null;
+  payment: PaymentState | undefined;
+
+  constructor(
+    private readonly lot: LotSide,
+    private readonly payments: PaymentCommandHandler,
+    public lotState: ParkingLotState,
+    private readonly context: CommandContext,
+    private readonly before: PaymentState | undefined,
+  ) {}
+
+  done(): LotOutcome {
+    return { ok: true, events: this.events, state: this.lotState, position: this.position };
+  }
+
+  async pay(command: PaymentCommand): Promise<LotOutcome> {
+    const outcome: PaymentOutcome = await this.payments.handle(
+      this.before ? { ...command, before: this.before } : command,
+      this.context,
+    );
+    if (!outcome.ok) return outcome;
+    this.payment = outcome.state;
+    this.events.push(...outcome.events);
+    if (outcome.events.length > 0) this.position = outcome.position;
+    return this.done();
+  }
+
+  async onLot(command: LotCommand): Promise<LotOutcome> {
+    const outcome = await this.lot.handle(command, this.context);
+    if (!outcome.ok) return outcome;
+    this.lotState = outcome.state;
+    this.events.push(...outcome.events);
+    if (outcome.events.length > 0) this.position = outcome.position;
+    return this.done();
+  }
+}
