@@ -18,6 +18,8 @@ export { CustomerErasedData } from "./customer-events.js";
 export { GateEventRecordedData } from "./gate-events.js";
 export {
   BookingPayment,
+  LotBooksClosedData,
+  LotPeriodOpenedData,
   ParkingLotCapacityChangedData,
   ParkingLotClosedData,
   ParkingLotClosureBeganData,

@@ -32,9 +32,18 @@ export type SnapshotUse =
   /** The stream has no longer, at the snapshot's revision, the event the snapshot was folded up to. */
   | "not-in-stream";
 
-export interface LoadedLot extends LotAtRevision {
+/** A lot folded up to the last event of one of its periods' streams (issue 48). */
+export interface LotInPeriod extends LotAtRevision {
   /** Id of the stream's event at `revision`; null for a stream that does not exist. */
   readonly eventId: string | null;
+  /** The period's stream (periods.ts, `parkingLotStream`). */
+  readonly stream: string;
+  /** Whether its last event closed the period's books (LotBooksClosed): the next period is the lot's. */
+  readonly closed: boolean;
+}
+
+export interface LoadedLot extends LotInPeriod {
+  /** Period 0 only: what became of its snapshot; a later period is folded from its opening ("none"). */
   readonly snapshot: SnapshotUse;
 }
 
@@ -60,7 +69,46 @@ export class LotLoader {
     private readonly options: LotLoaderOptions = {},
   ) {}
 
+  /**
+   * Loads the lot's current period (the last whose stream exists): period 0 from its snapshot as
+   * before periods existed, a later one from its opening, its first event. The caller opens the
+   * next period if this one's books are closed (`closed`).
+   */
   async load(parkingLotId: string): Promise<LoadedLot> {
+    const period = await this.currentPeriod(parkingLotId);
+    if (period === 0) return this.loadFirstPeriod(parkingLotId);
+    return {
+      ...(await this.catchUp(parkingLotStream(parkingLotId, period), EMPTY_STREAM)),
+      snapshot: "none",
+    };
+  }
+
+  /**
+   * The last period of the lot whose stream exists: a period's stream is only written once the one
+   * before it has closed, so they exist up to the current one. Found by probing forward from 1
+   * (1, 2, 4, ... then halving): a lot of k periods costs about 2·log2(k) one-event reads, none
+   * for a lot still in period 0 but one.
+   */
+  async currentPeriod(parkingLotId: string): Promise<number> {
+    const exists = async (period: number): Promise<boolean> => {
+      const stream = parkingLotStream(parkingLotId, period);
+      for await (const _ of this.eventStore.readStream(stream, { direction: "backwards", maxCount: 1 }))
+        return true;
+      return false;
+    };
+    if (!(await exists(1))) return 0;
+    let [known, absent] = [1, 2];
+    while (await exists(absent)) [known, absent] = [absent, absent * 2];
+    while (absent - known > 1) {
+      const middle = Math.floor((known + absent) / 2);
+      if (await exists(middle)) known = middle;
+      else absent = middle;
+    }
+    return known;
+  }
+
+  /** Period 0 (the lot's first stream): its snapshot, if it has one this code can use, and the events after it. */
+  async loadFirstPeriod(parkingLotId: string): Promise<LoadedLot> {
     const streamId = parkingLotStream(parkingLotId);
     const { snapshot, use } = await this.snapshotOf(parkingLotId);
     if (snapshot) {
@@ -81,18 +129,20 @@ export class LotLoader {
    */
   async catchUp(
     streamId: string,
-    from: LotAtRevision & { readonly eventId?: string | null },
-  ): Promise<LotAtRevision & { readonly eventId: string | null }> {
+    from: LotAtRevision & { readonly eventId?: string | null; readonly closed?: boolean },
+  ): Promise<LotInPeriod> {
     let { state, revision, position } = from;
     let eventId = from.eventId ?? null;
+    let closed = from.closed ?? false;
     for await (const recorded of this.eventStore.readStream(streamId, { fromRevision: revision + 1 })) {
       revision = recorded.revision;
       position = recorded.position;
       eventId = recorded.id;
+      closed = recorded.type === "LotBooksClosed";
       if (!PARKING_LOT_EVENT_TYPES.has(recorded.type)) continue;
       state = evolve(state, decodeEvent(recorded).event as ParkingLotEvent);
     }
-    return { state, revision, position, eventId };
+    return { state, revision, position, eventId, stream: streamId, closed };
   }
 
   /** The lot's snapshot if there is one this code can use (right version, decodes), and why not. */
@@ -142,11 +192,13 @@ export class LotLoader {
     streamId: string,
     snapshot: StoredLotSnapshot & { state: LotAtRevision["state"] },
   ): Promise<LoadedLot | undefined> {
-    let at: LotAtRevision & { eventId: string } = {
+    let at: LotInPeriod & { eventId: string } = {
       state: snapshot.state,
       revision: snapshot.revision,
       position: null,
       eventId: snapshot.eventId,
+      stream: streamId,
+      closed: false,
     };
     let first = true;
     for await (const recorded of this.eventStore.readStream(streamId, { fromRevision: snapshot.revision })) {
@@ -163,6 +215,8 @@ export class LotLoader {
         revision: recorded.revision,
         position: recorded.position,
         eventId: recorded.id,
+        stream: streamId,
+        closed: recorded.type === "LotBooksClosed",
       };
     }
     return first ? undefined : { ...at, snapshot: "used" };

@@ -4,7 +4,7 @@ import { CouponRule, PaymentTerms } from "../../schemas/common.js";
 import { LotPlace } from "../../schemas/place.js";
 import { plateForm } from "../../schemas/plates.js";
 import { precompile, validate } from "../../schemas/validation.js";
-import { remember } from "./evolve.js";
+import { remember } from "./indexes.js";
 import type { Interval } from "./occupancy.js";
 import { NO_PAYMENT_ENDS, type PaymentEnds } from "./payment-ends.js";
 import { type PaymentRecord, PaymentRecordSchema } from "./payment-state.js";
