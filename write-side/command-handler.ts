@@ -67,6 +67,8 @@ export class ParkingLotCommandHandler {
       readonly reloadAfter?: number;
       /** Issue 48: the bound on a period's events (LotStateSourceOptions.periodEvents). */
       readonly periodEvents?: number;
+      /** The clock of the periods' openings (LotStateSourceOptions.now). */
+      readonly now?: () => number;
       /** Issue 38: whether bookings ask to be paid, and how long they wait (from config); off without it. */
       readonly payments?: PaymentsContext;
     },
@@ -78,6 +80,7 @@ export class ParkingLotCommandHandler {
       ...(logger ? { logger } : {}),
       ...(reloadAfter !== undefined ? { reloadAfter } : {}),
       ...(periodEvents !== undefined ? { periodEvents } : {}),
+      ...(options.now ? { now: options.now } : {}),
       ...(hooks?.onLoad ? { onLoad: hooks.onLoad } : {}),
     });
     this.source = source;
