@@ -36,6 +36,14 @@ export const parkingLotOfStream = (streamId: string): string | undefined =>
   lotPeriodOfStream(streamId)?.parkingLotId;
 
 /**
+ * A lot-wide order of the lot's events across its periods (each period's stream counts its
+ * revisions from 0): period·2^32 + revision. Period 0's is its revision, as before periods. The
+ * read side keys a lot's facts by it (projections/read-models/lot-facts.ts).
+ */
+export const lotOrdinal = (stored: { readonly streamId: string; readonly revision: number }): number =>
+  (lotPeriodOfStream(stored.streamId)?.period ?? 0) * 2 ** 32 + stored.revision;
+
+/**
  * The one cut-off rule: a period's opening carries, besides what is live, the reservations that
  * ended less than this long before it opened, so that a retried booking (Idempotency-Key) or a
  * cancel of one that ended still answers as before (the HTTP idempotency records last 24 h).
