@@ -1,10 +1,13 @@
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { SqliteDocumentStore } from "../document-store/embedded/sqlite-document-store.js";
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
 import type { EventStore, RecordedEvent } from "../event-store/port.js";
 import type { ParkingLotCommand } from "../schemas/commands.js";
 import { tempDataDir } from "../test-support/service.js";
 import { ParkingLotCommandHandler } from "./command-handler.js";
+import { DocumentLotSnapshotStore } from "./document-snapshot-store.js";
+import type { LotSnapshotStore } from "./lot-snapshots.js";
 import { lotPeriodOfStream, parkingLotStream } from "./parking-lot/periods.js";
 
 /** Issue 48: the lot's books close by period; each period's fold starts at its opening. */
@@ -27,8 +30,11 @@ function openStores(count: number): SqliteEventStore[] {
   return stores;
 }
 
-const handlerOn = (store: EventStore, periodEvents = BOUND) =>
-  new ParkingLotCommandHandler(store, { retryLimit: 5, cacheSize: 10, periodEvents, now: clock });
+const handlerOn = (
+  store: EventStore,
+  periodEvents = BOUND,
+  more: { now?: () => number; snapshots?: LotSnapshotStore } = {},
+) => new ParkingLotCommandHandler(store, { retryLimit: 5, cacheSize: 10, periodEvents, now: clock, ...more });
 
 const context = (i: number | string) => ({
   correlationId: `corr-${i}`,
@@ -225,6 +231,37 @@ describe("the lot's periods (issue 48)", () => {
     expect(first.map((e) => e.type).slice(-2)).toEqual(["ParkingReserved", "LotBooksClosed"]);
     const state = await handlerOn(store).currentState("F");
     expect(state.kind === "registered" && state.activeReservations).toBe(3 * BOUND + 1);
+  });
+
+  it("keeps the records an opening drops (ended over 25 h before) in the archive: a command naming one answers as before", async () => {
+    const [store] = openStores(1) as [SqliteEventStore];
+    const docs = SqliteDocumentStore.open({ file: ":memory:" });
+    cleanups.push(() => docs.close());
+    const snapshots = new DocumentLotSnapshotStore(docs);
+    const later = () => Date.parse(NOW) + 26 * 3_600_000;
+    const handler = handlerOn(store, BOUND, { now: later, snapshots });
+    await handler.handle(register("G"), context("register"));
+    await handler.handle(reserve("G", "old"), context("old"));
+    await handler.handle(cancel("G", "old"), context("cancel"));
+    const retries = [reserve("G", "old"), cancel("G", "old")];
+    const before = await Promise.all(retries.map((c, i) => handler.handle(c, context(`before-${i}`))));
+    await book(handler, "G", BOUND);
+    const opened = (await events(store, parkingLotStream("G", 1)))[0];
+    expect(opened?.type).toBe("LotPeriodOpened");
+    expect(JSON.stringify(opened?.data)).not.toContain('"old"');
+
+    for (const h of [handler, handlerOn(store, BOUND, { now: later, snapshots })]) {
+      const after = await Promise.all(retries.map((c, i) => h.handle(c, context(`after-${i}`))));
+      expect(after.map(withoutPosition)).toEqual(before.map(withoutPosition));
+    }
+    expect((await events(store, parkingLotStream("G", 1))).map((e) => e.type)).not.toContain(
+      "ReservationCanceled",
+    );
+    expect(
+      (await events(store, parkingLotStream("G", 1))).filter(
+        (e) => (e.data as { reservationId?: string }).reservationId === "old",
+      ),
+    ).toHaveLength(0);
   });
 });
 

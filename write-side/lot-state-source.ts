@@ -25,7 +25,7 @@ import {
   type ReservationRecord,
   recall,
 } from "./parking-lot/decider.js";
-import { closingOf, openingOf } from "./parking-lot/period-books.js";
+import { closingOf, openingOf, periodSplit } from "./parking-lot/period-books.js";
 import { DEFAULT_PERIOD_EVENTS, lotPeriodOfStream } from "./parking-lot/periods.js";
 import { isFreshReservationId } from "./reservation-ids.js";
 import type { CachedState } from "./state-cache.js";
@@ -150,7 +150,7 @@ export class LotStateSource implements StateSource<ParkingLotCommand, ParkingLot
    */
   private async open(parkingLotId: string, period: number, closed: ParkingLotState): Promise<LotInPeriod> {
     const stream = parkingLotStream(parkingLotId, period);
-    const opening = openingOf(closed, parkingLotId, period, this.now());
+    const opening = openingOf(await this.carried(parkingLotId, closed), parkingLotId, period, this.now());
     try {
       const appended = await this.eventStore.appendToStream(stream, [this.encode(opening, stream)], {
         expectedRevision: "no_stream",
@@ -167,6 +167,21 @@ export class LotStateSource implements StateSource<ParkingLotCommand, ParkingLot
       if (!(error instanceof WrongExpectedRevisionError)) throw error;
       return this.loader.catchUp(stream, { state: initialState, revision: -1, position: null });
     }
+  }
+
+  /**
+   * The live state the next period opens with (period-books.ts): the ended reservations it leaves
+   * out go to the archive of ended reservations first, as the snapshotter's do, so a command naming
+   * one (a cancel: 409; a keyed retry: the same booking) answers as before. Without an archive
+   * (no snapshot store), they are forgotten: a command naming one is refused as unknown.
+   */
+  private async carried(parkingLotId: string, closed: ParkingLotState): Promise<ParkingLotState> {
+    const { live, dropped } = periodSplit(closed, this.now());
+    const snapshots = this.options.snapshots;
+    if (live.kind !== "registered") return live;
+    if (!snapshots) return { ...live, archived: 0 };
+    if (dropped.length > 0) await snapshots.archive(parkingLotId, dropped);
+    return live;
   }
 
   private encode(event: Parameters<typeof encodeEvent>[0], _stream: string) {

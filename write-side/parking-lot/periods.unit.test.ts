@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { toSnapshot as plainOf } from "../../test-support/lot-snapshot.js";
 import { decide, evolve, initialState, type ParkingLotEvent, type ParkingLotState } from "./decider.js";
-import { liveState, openingOf } from "./period-books.js";
+import { liveState, openingOf, periodSplit } from "./period-books.js";
 import { KEEP_ENDED_MS, lotPeriodOfStream, parkingLotOfStream, parkingLotStream } from "./periods.js";
 
 describe("a lot's period streams (issue 48)", () => {
@@ -85,22 +85,26 @@ describe("a period's opening", () => {
   ]);
 
   it("is the live state: evolve replaces the lot's state with it, whatever came before", () => {
-    const opening = openingOf(state, "L", 1, NOW);
+    const opening = openingOf(liveState(state, NOW), "L", 1, NOW);
     const opened = evolve(initialState, opening);
     expect(plainOf(opened)).toEqual(plainOf(liveState(state, NOW)));
     // The same opening on any state: a fold may start at an opening.
     expect(plainOf(evolve(run([register, reserve("x")]), opening))).toEqual(plainOf(opened));
     // What it carries goes on into the next opening (the ended times with it).
-    expect(plainOf(evolve(initialState, openingOf(opened, "L", 2, NOW)))).toEqual(plainOf(opened));
+    expect(plainOf(evolve(initialState, openingOf(liveState(opened, NOW), "L", 2, NOW)))).toEqual(
+      plainOf(opened),
+    );
   });
 
-  it("keeps what is live and what ended less than 25 h before it; the rest goes", () => {
-    const opened = evolve(initialState, openingOf(state, "L", 1, NOW));
+  it("keeps what is live and what ended less than 25 h before it; the rest is dropped", () => {
+    const opened = evolve(initialState, openingOf(liveState(state, NOW), "L", 1, NOW));
     if (opened.kind !== "registered") throw new Error("not registered");
     expect(opened.reservations.has("live")).toBe(true);
     expect(opened.reservations.has("ended-recently")).toBe(true);
     expect(opened.reservations.has("ended-long-ago")).toBe(false);
-    expect(opened.archived).toBe(0);
+    // The dropped ones are counted (their records go to the archive of ended reservations).
+    expect(opened.archived).toBe(1);
+    expect(periodSplit(state, NOW).dropped.map(([id]) => id)).toEqual(["ended-long-ago"]);
     // The kept ended one answers as on the whole state; the forgotten one is unknown.
     const again = cancel("ended-recently", NOW);
     expect(decide(again, opened)).toEqual(decide(again, state));
@@ -111,7 +115,7 @@ describe("a period's opening", () => {
   });
 
   it("decides every command on the live state as on the whole state", () => {
-    const opened = evolve(initialState, openingOf(state, "L", 1, NOW));
+    const opened = evolve(initialState, openingOf(liveState(state, NOW), "L", 1, NOW));
     for (const command of [reserve("new", NOW), cancel("live", NOW), reserve("live", NOW)] as const) {
       const [a, b] = [decide(command, opened), decide(command, state)];
       expect(a).toEqual(b);
