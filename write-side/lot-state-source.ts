@@ -26,7 +26,7 @@ import {
   recall,
 } from "./parking-lot/decider.js";
 import { closingOf, openingOf, periodSplit } from "./parking-lot/period-books.js";
-import { DEFAULT_PERIOD_EVENTS, lotPeriodOfStream } from "./parking-lot/periods.js";
+import { lotPeriodOfStream } from "./parking-lot/periods.js";
 import { isFreshReservationId } from "./reservation-ids.js";
 import type { CachedState } from "./state-cache.js";
 
@@ -55,8 +55,9 @@ export interface LotStateSourceOptions {
   /** Called for each lot loaded from the store (not in the cache), with what became of its snapshot (metrics). */
   readonly onLoad?: (snapshot: SnapshotUse) => void;
   /**
-   * Issue 48: the bound on a period's events (DEFAULT_PERIOD_EVENTS): an append that leaves the
-   * lot's current period at or over it closes the period's books. 0: periods never close.
+   * Issue 48: the bound on a period's events (DEFAULT_PERIOD_EVENTS is the one measured): an append
+   * that leaves the lot's current period at or over it closes the period's books. 0 (the default):
+   * this source closes none; it still follows the periods others closed.
    */
   readonly periodEvents?: number;
   /** The clock of the openings' cut-off (periods.ts, KEEP_ENDED_MS); Date.now by default. */
@@ -112,7 +113,7 @@ export class LotStateSource implements StateSource<ParkingLotCommand, ParkingLot
    * A store that fails here leaves what is written: the next load (or append) does the rest.
    */
   async afterAppend(parkingLotId: string, at: LotAtRevision): Promise<LotAtRevision | undefined> {
-    const bound = this.options.periodEvents ?? DEFAULT_PERIOD_EVENTS;
+    const bound = this.options.periodEvents ?? 0;
     const stream = at.stream ?? parkingLotStream(parkingLotId);
     const period = lotPeriodOfStream(stream)?.period ?? 0;
     if (bound <= 0 || at.revision + 1 < bound || at.state.kind !== "registered") return at;
@@ -172,14 +173,14 @@ export class LotStateSource implements StateSource<ParkingLotCommand, ParkingLot
   /**
    * The live state the next period opens with (period-books.ts): the ended reservations it leaves
    * out go to the archive of ended reservations first, as the snapshotter's do, so a command naming
-   * one (a cancel: 409; a keyed retry: the same booking) answers as before. Without an archive
-   * (no snapshot store), they are forgotten: a command naming one is refused as unknown.
+   * one (a cancel: 409; a keyed retry: the same booking, never a second one under its id) answers
+   * as before. Without an archive (no snapshot store) nothing is dropped: the opening carries every
+   * record the closed state holds, as a lot without snapshots keeps them all.
    */
   private async carried(parkingLotId: string, closed: ParkingLotState): Promise<ParkingLotState> {
-    const { live, dropped } = periodSplit(closed, this.now());
     const snapshots = this.options.snapshots;
-    if (live.kind !== "registered") return live;
-    if (!snapshots) return { ...live, archived: 0 };
+    if (!snapshots) return closed;
+    const { live, dropped } = periodSplit(closed, this.now());
     if (dropped.length > 0) await snapshots.archive(parkingLotId, dropped);
     return live;
   }
