@@ -7,13 +7,14 @@ import {
 } from "../../projections/read-models/reservation-events.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
 import type { HistoryEntry } from "../../schemas/history.js";
+import { parkingLotStream } from "../../write-side/parking-lot/periods.js";
 import { PositionNotReachedError, type ReadContext, TooManyWaitingError } from "../views/read-context.js";
 import { reservationEvents } from "../views/reservation-events-view.js";
 import { auditEntry } from "./audit-entry.js";
 import { eventAt, firstRevisionWhere, lastEvent } from "./stream-search.js";
 
 /** The streams a reservation's events are in, and the facts after which its lot's stream names it no more. */
-export const lotStream = (parkingLotId: string): string => `parkingLot-${parkingLotId}`;
+export const lotStream = (parkingLotId: string): string => parkingLotStream(parkingLotId); // period 0 (issue 48: later periods not read yet)
 export const couponStream = (reservationId: string): string => `coupon-${reservationId}`;
 export const ENDS_A_RESERVATION: ReadonlySet<string> = new Set([
   "ReservationCanceled",
