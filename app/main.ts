@@ -1,5 +1,8 @@
+import { enableCompileCache, flushCompileCache } from "../platform/compile-cache.js";
 import { ConfigError, configWarnings, loadConfig, redactConfig } from "../platform/config.js";
 import { createLogger, resolveLogOutput } from "../platform/logger.js";
+import { StallBoard } from "../platform/stall-board.js";
+import { processorsInWorker, spawnProcessors } from "./processors-spawn.js";
 
 /** Entry point: validate configuration, start the role, and shut down gracefully on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -18,12 +21,21 @@ async function main(): Promise<void> {
   const logOutput = resolveLogOutput(config.logFormat);
   config = { ...config, logFormat: logOutput };
   const logger = createLogger(config.logLevel, { role: config.role }, logOutput);
+  // Before the service's modules load: they are most of what a start compiles.
+  enableCompileCache();
+  // The processors thread loads its modules while this one loads the service's (issue 50); it
+  // opens its stores once this thread has opened its own.
+  const stallBoard = new StallBoard();
+  const processorsWorker = processorsInWorker(config) ? spawnProcessors(config, stallBoard) : undefined;
   // Imported here, not above: a store driver that cannot load on this Node.js (platform/sqlite.ts)
   // throws while the modules load, and main's catch then says so in one line.
   const { startService } = await import("./server.js");
   // Valid but most likely not meant (a claim path that can never match): said before anything runs.
   for (const { variable, message } of configWarnings(config)) logger.warn({ variable }, message);
-  const service = await startService(config, logger);
+  const service = await startService(config, logger, {
+    stallBoard,
+    ...(processorsWorker ? { processorsWorker } : {}),
+  });
   // Before anything else is awaited: the service already answers /healthz, so an orchestrator
   // (or a test) may send SIGTERM from here on.
   let signals = 0;
@@ -50,6 +62,7 @@ async function main(): Promise<void> {
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
   logger.info({ config: redactConfig(config), url: service.url }, "started");
+  flushCompileCache();
   if (process.stdout.isTTY || process.env.npm_lifecycle_event === "start") {
     const api = config.role === "projector" ? "" : ` API docs ${service.url}/docs ·`;
     process.stderr.write(

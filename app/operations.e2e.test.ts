@@ -12,6 +12,7 @@ import {
   ChangeCapacityBody,
   ChangeCouponRuleBody,
   ChangeCustomerLimitBody,
+  ChangeGateConfidenceBody,
   ChangePaymentTermsBody,
   ChangePlaceBody,
   ChangeRateBody,
@@ -23,7 +24,7 @@ import {
   RegisterParkingLotBody,
   ReserveParkingBody,
 } from "../schemas/commands.js";
-import { GateEventBody } from "../schemas/gates.js";
+import { GateEventBody, ResolveGateReviewBody } from "../schemas/gates.js";
 import { RefundPaymentBody, StripeWebhookEvent } from "../schemas/payment-requests.js";
 import { CreateWebhookEndpointBody, ReplayWebhooksBody } from "../schemas/webhooks.js";
 import { operatorHeaders } from "../test-support/auth.js";
@@ -324,10 +325,12 @@ describe("operating the service as a new user would (spawned process)", () => {
       ],
       "post /parking-lots/{parkingLotId}/closures": [CloseParkingLotBody],
       "post /parking-lots/{parkingLotId}/gate-events": [GateEventBody],
+      "post /parking-lots/{parkingLotId}/gate-reviews/{eventId}/resolve": [ResolveGateReviewBody],
       "put /parking-lots/{parkingLotId}/capacity": [ChangeCapacityBody],
       "put /parking-lots/{parkingLotId}/rate": [ChangeRateBody],
       "put /parking-lots/{parkingLotId}/coupon-rule": [ChangeCouponRuleBody],
       "put /parking-lots/{parkingLotId}/customer-limit": [ChangeCustomerLimitBody],
+      "put /parking-lots/{parkingLotId}/gate-confidence": [ChangeGateConfidenceBody],
       "put /parking-lots/{parkingLotId}/payment-terms": [ChangePaymentTermsBody],
       "put /parking-lots/{parkingLotId}/place": [ChangePlaceBody],
       "post /customers/{customerId}/erasure": [EraseCustomerBody, OperatorEraseCustomerBody],

@@ -798,7 +798,7 @@ describe("payments with Stripe", () => {
     });
     const from = iso(now - 2 * 24 * HOUR).slice(0, 10);
     const to = iso(now).slice(0, 10);
-    type Money = { days: { day: string }[]; totals: { amounts: { net: number }[] } };
+    type Money = { timeZone: string; days: { day: string }[]; totals: { amounts: { net: number }[] } };
     const moneyOf = async (lotId: string) =>
       (await call<Money>(service.url, "GET", `/parking-lots/${lotId}/money?from=${from}&to=${to}`)).body;
     const expectedOf = (days: Map<string, Map<string, Day>>, lotId: string) =>
@@ -826,6 +826,8 @@ describe("payments with Stripe", () => {
     }).toBe("agree");
     expect(lots.filter((lotId) => (days.get(lotId)?.size ?? 0) > 0).length).toBeGreaterThan(3);
     expect(net).toBeGreaterThan(0);
+    // The answer names the zone its days are in: these lots named none, so UTC's (issue 49).
+    for (const lotId of lots) expect((await moneyOf(lotId)).timeZone, lotId).toBe("UTC");
 
     // The control center: each lot's money today, and their sum per currency.
     type Row = { parkingLotId: string; money?: { day: string; amounts: unknown[] } };
@@ -924,6 +926,9 @@ describe("payments with Stripe", () => {
       ["2027-03-14", spring.last],
       ["2027-03-15", spring.next],
     ]);
+    // The answer says whose days these are: the lot's zone, as the lot keeps it.
+    const answer = await call<{ timeZone: string }>(service.url, "GET", `/parking-lots/${lotId}/money`);
+    expect(answer.body.timeZone).toBe("America/New_York");
     expect(await revenueOf("?from=2027-11-06&to=2027-11-08")).toEqual([
       ["2027-11-06", fall.before],
       ["2027-11-07", fall.extra],

@@ -136,6 +136,16 @@ export const SERVICE_PROBLEM_TYPES = {
     title: "Too many webhook endpoints",
     help: "Delete an endpoint you no longer use first (`max` is the cap), or subscribe one endpoint to more event types.",
   },
+  "gate-review-not-found": {
+    status: 404,
+    title: "No open gate review of this lot has this event id",
+    help: "List the lot's reviews (GET /parking-lots/{id}/gate-reviews) and resolve one of their `eventId`s; a read the gate decided (open or deny) has no review.",
+  },
+  "gate-review-resolved": {
+    status: 409,
+    title: "This gate review is already resolved",
+    help: "Another attendant settled it (the lot's audit trail says how); reload the review list.",
+  },
   "position-not-reached": {
     status: 503,
     title: "The view has not caught up to the requested position yet",

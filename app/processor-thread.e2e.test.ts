@@ -1,6 +1,10 @@
+import { readdirSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { afterEach, describe, expect, it } from "vitest";
+import { StallBoard } from "../platform/stall-board.js";
 import { defaultAuthFor } from "../test-support/auth.js";
-import { call, eventually, startTestService, tempDataDir } from "../test-support/service.js";
+import { call, eventually, startTestService, tempDataDir, testConfig } from "../test-support/service.js";
+import { spawnProcessors } from "./processors-spawn.js";
 import type { RunningService } from "./server.js";
 
 const started: { service: RunningService; remove: () => void }[] = [];
@@ -77,4 +81,37 @@ describe("ROLE=all: the projectors and the coupon policy off the request thread"
       expect(metrics).toMatch(/^parking_commands_total\{command="ReserveParking",outcome="accepted"\} 1$/m);
     },
   );
+
+  it("a thread spawned before the service's modules load (as app/main.ts does) opens no store until the service has opened its own, then serves it (issue 50)", async () => {
+    const data = tempDataDir();
+    const config = testConfig(data.dir, { PROCESSORS_THREAD: "worker" });
+    const stallBoard = new StallBoard();
+    const processorsWorker = spawnProcessors(config, stallBoard);
+    // Its modules loaded (its heartbeat started at their top level), unheld it would open its stores now.
+    await eventually(async () => (stallBoard.beats("processors") > 0 ? true : undefined));
+    await sleep(1500);
+    expect(readdirSync(data.dir)).toEqual([]);
+    const service = await startTestService(
+      data.dir,
+      { PROCESSORS_THREAD: "worker" },
+      { stallBoard, processorsWorker },
+    );
+    started.push({ service, remove: data.remove });
+    const base = service.url;
+    expect(
+      (await call(base, "POST", "/parking-lots", { parkingLotId: "E", name: "E", capacity: 2 })).status,
+    ).toBe(201);
+    const made = await call<{ reservationId: string; position: string }>(
+      base,
+      "POST",
+      "/parking-lots/E/reservations",
+      { customerId: "C1", carNumber: "12가3456", amount: 1000 },
+    );
+    const seen = await call(
+      base,
+      "GET",
+      `/reservations/${made.body.reservationId}?minPosition=${made.body.position}`,
+    );
+    expect(seen.body).toMatchObject({ reservationId: made.body.reservationId, status: "RESERVED" });
+  });
 });

@@ -1,11 +1,10 @@
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import type { MetricObjectWithValues, MetricValue } from "prom-client";
 import type { EventStore } from "../event-store/port.js";
 import type { Position } from "../event-store/position.js";
 import type { Config } from "../platform/config.js";
 import type { Logger } from "../platform/logger.js";
 import type { StallBoard } from "../platform/stall-board.js";
-import { workerSource } from "../platform/worker-source.js";
 import type { ProcessorStatus } from "../projections/runtime/processor-runtime.js";
 import {
   type AppendReply,
@@ -15,6 +14,7 @@ import {
   relayCommits,
   serveAppend,
 } from "./append-relay.js";
+import { type SpawnedProcessors, spawnProcessors } from "./processors-spawn.js";
 
 export type WorkerMetrics = MetricObjectWithValues<MetricValue<string>>[];
 
@@ -28,7 +28,12 @@ export type FromProcessors =
   | AppendRequest;
 
 /** Messages to it. */
-export type ToProcessors = { type: "metrics"; id: number } | { type: "stop" } | AppendReply | CommitNotice;
+export type ToProcessors =
+  | { type: "go" }
+  | { type: "metrics"; id: number }
+  | { type: "stop" }
+  | AppendReply
+  | CommitNotice;
 
 const STOP_TIMEOUT_MS = 10_000;
 
@@ -63,15 +68,11 @@ export class ProcessorThread {
     logger: Logger,
     eventStore: EventStore,
     stallBoard?: StallBoard,
+    spawned: SpawnedProcessors = spawnProcessors(config, stallBoard),
   ): Promise<ProcessorThread> {
-    const source = workerSource("./processors-worker.ts", import.meta.url);
-    const commits = new CommitSignal();
-    // With tracing on, the worker starts its own SDK and exporter (createServices, in that thread).
-    const worker = new Worker(source.code, {
-      eval: source.eval,
-      // The board it beats on: the process's watchdog ends the process if it stops (a stuck projection).
-      workerData: { config, commits: commits.buffer, stallBoard: stallBoard?.buffer },
-    });
+    const { worker, ended } = spawned;
+    if (ended.reason) throw ended.reason;
+    const commits = new CommitSignal(spawned.commits);
     const thread = new ProcessorThread(worker, logger, eventStore);
     // The worker learns of this thread's appends when they commit, not when it next polls.
     thread.stopRelayingCommits = relayCommits(eventStore, commits, (notice) => thread.post(notice));
@@ -89,6 +90,8 @@ export class ProcessorThread {
         reject(new Error(`the processors thread exited (${code}) before it started`));
         thread.died(`exited with code ${code}`);
       });
+      // This thread's stores are open: the worker may open its own.
+      worker.postMessage({ type: "go" } satisfies ToProcessors);
     });
     return thread;
   }

@@ -1,5 +1,6 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type { EventStore } from "../event-store/port.js";
+import { flushCompileCache } from "../platform/compile-cache.js";
 import type { Config } from "../platform/config.js";
 import { EventLoopWatch } from "../platform/event-loop-watch.js";
 import { createLogger, resolveLogOutput } from "../platform/logger.js";
@@ -43,17 +44,26 @@ let ownEventStore: EventStore | undefined;
 /** What the request thread asks once the processors run (a stop may come while they start). */
 let serve: ((message: ToProcessors) => void) | undefined;
 let stopRequested = false;
+/** The request thread's stores are open (ProcessorThread.start): this thread may open its own. */
+let go: () => void = () => undefined;
+const goSaid = new Promise<void>((resolve) => {
+  go = resolve;
+});
 
 // Listening from the start: the processors' first catch-up may append (coupon policy) and wait
 // for the request thread's answer before startProcessors returns.
 port.on("message", (message: ToProcessors) => {
   if (message.type === "appended" || message.type === "append-failed") receiveAppendReply?.(message);
   else if (message.type === "committed") observeCommit(ownEventStore, commits);
+  else if (message.type === "go") go();
   else if (serve) serve(message);
   else if (message.type === "stop") stopRequested = true;
 });
 
 try {
+  // Spawned early (app/processors-spawn.ts), this thread loaded its modules beside the request
+  // thread's; it opens its stores once that thread has opened (and, on a first start, created) its.
+  await goSaid;
   // The request thread appends through its own connection and tells this thread of each commit
   // ("committed"); polling the head (EMBEDDED_POLL_INTERVAL_MS) stays for other processes' appends.
   const services = await createServices(
@@ -79,6 +89,8 @@ try {
   // Failures and caught-up flags have no event of their own: report the whole status often.
   const timer = setInterval(report, 200);
   report();
+  // This thread's compiled modules kept for the next start (inert unless main.ts enabled the cache).
+  flushCompileCache();
   serve = (message) => {
     switch (message.type) {
       case "metrics":

@@ -48,6 +48,8 @@ interface Ids {
   checkedIn(): Promise<string>;
   /** A's reservation that only reads touch. */
   readonly read: string;
+  /** A fresh gate read at LOT sent to review (low confidence, by the admin): its event id. */
+  review(): Promise<string>;
   next(): number;
 }
 
@@ -253,6 +255,19 @@ const ROWS: Record<
     }),
     expect: [401, 403, 200, 404, 200, 404, 200],
   },
+  listGateReviews: {
+    attempt: () => ({ method: "GET", path: `/parking-lots/${LOT}/gate-reviews` }),
+    // The lot's people: attendants, operators, admins (a gate credential: principal-matrix).
+    expect: [401, 403, 200, 404, 200, 404, 200],
+  },
+  resolveGateReview: {
+    attempt: async (_c, ids) => ({
+      method: "POST",
+      path: `/parking-lots/${LOT}/gate-reviews/${await ids.review()}/resolve`,
+      body: { action: "deny" },
+    }),
+    expect: [401, 403, 200, 404, 200, 404, 200],
+  },
   changeRate: {
     attempt: () => ({ method: "PUT", path: `/parking-lots/${LOT}/rate`, body: { hourlyRate: 2000 } }),
     expect: [401, 403, 403, 403, 200, 404, 200],
@@ -278,6 +293,14 @@ const ROWS: Record<
       method: "PUT",
       path: `/parking-lots/${LOT}/customer-limit`,
       body: { maxActivePerCustomer: 5 },
+    }),
+    expect: [401, 403, 403, 403, 200, 404, 200],
+  },
+  changeGateConfidence: {
+    attempt: () => ({
+      method: "PUT",
+      path: `/parking-lots/${LOT}/gate-confidence`,
+      body: { gateConfidenceThreshold: 0.8 },
     }),
     expect: [401, 403, 403, 403, 200, 404, 200],
   },
@@ -453,6 +476,19 @@ describe("scoped operators: every operation × every role and scope", () => {
         expect(done.status).toBe(200);
         return id;
       },
+      review: async () => {
+        const eventId = `scope-review-${++n}`;
+        const body = { eventId, gateId: "north", direction: "entry", plate: "00가0000", confidence: 0.1 };
+        const sent = await call(
+          base,
+          "POST",
+          `/parking-lots/${LOT}/gate-events`,
+          { ...body, at: new Date().toISOString() },
+          headers.admin,
+        );
+        expect(sent.body).toMatchObject({ decision: "review" });
+        return eventId;
+      },
       next: () => ++n,
     };
     // Reads see what was written (the listings below read the projections).
@@ -492,8 +528,14 @@ describe("scoped operators: every operation × every role and scope", () => {
   it("every operation answers every caller as its row says, and nothing refused appends to the log", async () => {
     const wrong: string[] = [];
     const each = async (refused: boolean) => {
-      // A refused attempt needs no reservation of its own: A's read one serves (nothing is appended).
-      const reuse: Ids = { ...ids, fresh: async () => ids.read, checkedIn: async () => ids.read };
+      // A refused attempt needs no reservation or gate read of its own: A's read one serves (nothing is appended).
+      const reuse: Ids = {
+        ...ids,
+        fresh: async () => ids.read,
+        checkedIn: async () => ids.read,
+        // Refused before any route runs: no review of its own is needed (none is made).
+        review: async () => "scope-review-refused",
+      };
       for (const operation of OPERATIONS) {
         const row = ROWS[operation.operationId as OperationId];
         for (const [i, caller] of CALLERS.entries()) {

@@ -32,7 +32,7 @@ export async function startService(
   options: ServiceOptions = {},
 ): Promise<RunningService> {
   // The threads' heartbeats and the requests in flight, shared with the watchdog thread.
-  const board = new StallBoard();
+  const board = options.stallBoard ?? new StallBoard();
   const services = await createServices(config, logger, undefined, { ...options, stallBoard: board });
   const loop = new EventLoopWatch(config.eventLoopStallMs, logger.child({ component: "event-loop" }), board);
   services.metrics.watchEventLoop(loop.start());

@@ -26,6 +26,7 @@ import { ErasureEvictions } from "./erasure-evictions.js";
 import { paymentSagaSettings } from "./payment-commands.js";
 import { useDataKeysOf } from "./personal-data.js";
 import { ProcessorThread, type WorkerMetrics } from "./processor-thread.js";
+import { processorsInWorker, type SpawnedProcessors } from "./processors-spawn.js";
 import { schedulerCommands } from "./scheduler-commands.js";
 import { StorageHealth } from "./storage-health.js";
 
@@ -70,7 +71,6 @@ const runsCommands = (c: Config) => c.role === "all" || c.role === "command-api"
 const runsProjections = (c: Config) => c.role === "all" || c.role === "projector";
 const runsQueries = (c: Config) => c.role === "all" || c.role === "query-api";
 /** ROLE=all runs its projections and reactors in a worker thread when PROCESSORS_THREAD=worker. */
-const processorsInWorker = (c: Config) => c.role === "all" && c.processorsThread === "worker";
 
 /**
  * Single use of sign-in links through the document store: the first replica to record a link's
@@ -201,6 +201,8 @@ export interface ServiceOptions {
   readonly clock?: () => Date;
   /** Where the processors thread beats its heartbeat, for the process's watchdog (see EventLoopWatch). */
   readonly stallBoard?: StallBoard;
+  /** The processors thread, spawned early by app/main.ts (ROLE=all); spawned here when absent. */
+  readonly processorsWorker?: SpawnedProcessors;
 }
 
 /** Tracing in this thread when a collector is configured (the processors thread starts its own). */
@@ -234,17 +236,14 @@ export async function createServices(
   const eventStore = storage.observeEventStore(
     options.wrapEventStore ? options.wrapEventStore(opened) : opened,
   );
-  const { commands, ownSnapshotStore } = await commandSide(
+  const { commands, ownSnapshotStore, thread } = await commandsBesideThread(
     config,
     eventStore,
     documentStore,
     metrics,
     logger,
+    options,
   );
-  const threadLogger = logger.child({ component: "processors-thread" });
-  const thread = processorsInWorker(config)
-    ? await ProcessorThread.start(config, threadLogger, eventStore, options.stallBoard)
-    : undefined;
   const processors =
     !thread && runsProjections(config) && documentStore
       ? await processorsInThisThread(config, eventStore, documentStore, metrics, logger, clock)
@@ -341,6 +340,39 @@ async function authenticationOf(config: Config, documentStore: DocumentStore | u
     refuseSession: erasedCustomerRefusal(useDataKeysOf(config)),
   });
   return { authentication, sessionStore };
+}
+
+/**
+ * The command side, and the processors thread (ROLE=all) started first: it opens its stores while
+ * this thread warms the command side up (issue 50: this thread sat idle ~0.7 s waiting for it, a
+ * start's largest share), having loaded its modules already when app/main.ts spawned it early.
+ */
+async function commandsBesideThread(
+  config: Config,
+  eventStore: EventStore,
+  documentStore: DocumentStore | undefined,
+  metrics: Metrics,
+  logger: Logger,
+  options: ServiceOptions,
+) {
+  const threadStarting = processorsInWorker(config)
+    ? ProcessorThread.start(
+        config,
+        logger.child({ component: "processors-thread" }),
+        eventStore,
+        options.stallBoard,
+        options.processorsWorker,
+      )
+    : undefined;
+  // Awaited below: its failure is seen there, not reported meanwhile as unhandled.
+  threadStarting?.catch(() => undefined);
+  const side = await commandSide(config, eventStore, documentStore, metrics, logger).catch(
+    async (error: unknown) => {
+      await (await threadStarting?.catch(() => undefined))?.stop();
+      throw error;
+    },
+  );
+  return { ...side, thread: await threadStarting };
 }
 
 /** The command handler of a role that takes commands, warmed up, with the lot snapshots it reads. */

@@ -30,7 +30,8 @@ const PROBE_BYTES = 64 * 1024;
  * command's client after Retry-After, the processors after their backoff).
  */
 export class StorageHealth {
-  private failing: Failing | undefined;
+  /** Each store whose last write failed for lack of space or a read-only disk (several can, at once). */
+  private readonly failing = new Map<StoreName, Failing>();
 
   constructor(
     private readonly dataDir: string,
@@ -48,10 +49,16 @@ export class StorageHealth {
         : undefined;
     if (reason === undefined) return;
     this.metrics.storageFailures.inc({ store, reason });
-    if (this.failing?.reason === reason && this.failing.store === store) return;
-    if (this.failing)
-      this.metrics.storageUnavailable.set({ store: this.failing.store, reason: this.failing.reason }, 0);
-    this.failing = { store, reason, since: new Date().toISOString(), message: (error as Error).message };
+    const was = this.failing.get(store);
+    if (was?.reason === reason) return;
+    // Each store keeps its own gauge: a second store meeting the full disk does not hide the first.
+    if (was) this.metrics.storageUnavailable.set({ store, reason: was.reason }, 0);
+    this.failing.set(store, {
+      store,
+      reason,
+      since: new Date().toISOString(),
+      message: (error as Error).message,
+    });
     this.metrics.storageUnavailable.set({ store, reason }, 1);
     this.logger.error(
       { store, reason, dataDir: this.dataDir, err: error },
@@ -63,27 +70,33 @@ export class StorageHealth {
   readonly dataKeysWrite = (failure?: DataKeysStorageError): void =>
     failure ? this.failed("data-keys", failure) : this.succeeded();
 
-  /** A write succeeded: the disk takes writes again. */
+  /** A write succeeded: the disk (one DATA_DIR under every embedded store) takes writes again. */
   succeeded(): void {
-    const was = this.failing;
-    if (!was) return;
-    this.failing = undefined;
-    this.metrics.storageUnavailable.set({ store: was.store, reason: was.reason }, 0);
+    if (this.failing.size === 0) return;
+    const was = [...this.failing.values()];
+    this.failing.clear();
+    for (const { store, reason } of was) this.metrics.storageUnavailable.set({ store, reason }, 0);
+    const since = was.map((f) => f.since).sort()[0];
     this.logger.info(
-      { store: was.store, reason: was.reason, since: was.since, dataDir: this.dataDir },
+      { stores: was.map((f) => f.store), reasons: was.map((f) => f.reason), since, dataDir: this.dataDir },
       "storage available again: writes resume",
     );
   }
 
   /** For /readyz: ok, or what fails since when (after a probe of DATA_DIR, which clears it if it writes). */
   check(): ReadinessCheck {
-    if (!this.failing) return { ok: true };
+    if (this.failing.size === 0) return { ok: true };
     if (this.probe()) {
       this.succeeded();
       return { ok: true };
     }
-    const { store, reason, since } = this.failing;
-    return { ok: false, detail: `${store}: ${storageFailureText(reason, this.dataDir)} (since ${since})` };
+    const detail = [...this.failing.values()]
+      .map(
+        ({ store, reason, since }) =>
+          `${store}: ${storageFailureText(reason, this.dataDir)} (since ${since})`,
+      )
+      .join("; ");
+    return { ok: false, detail };
   }
 
   /** Whether DATA_DIR takes a small synced write now (the file is removed at once). */

@@ -15,13 +15,15 @@ import { ACCESS_ROLES } from "../schemas/actor.js";
  * mint tokens.
  */
 
-const USAGE = `Usage: npm run -s token -- --role customer|attendant|operator|admin --sub ID [--lots LOTS] [--ttl SECONDS] [--sign-in-url URL]
+const USAGE = `Usage: npm run -s token -- --role customer|attendant|operator|admin|gate --sub ID [--lots LOTS] [--ttl SECONDS] [--sign-in-url URL]
 
   --role          customer (sub is the customer id); attendant (checks cars in and out at its
-                  lots); operator (runs its lots); admin (every lot)
-  --sub           the token's subject, e.g. CUST1 or ops-1
-  --lots          an attendant's or operator's lots, comma-separated: ids (gangnam-1), id prefixes
-                  (gangnam-*) or * (every lot); default * for an operator, required for an attendant
+                  lots); operator (runs its lots); admin (every lot); gate (a gate integration's
+                  credential: only sends its lots' plate reads, POST .../gate-events)
+  --sub           the token's subject, e.g. CUST1 or ops-1 (default "gate" for a gate)
+  --lots          an attendant's, gate's or operator's lots, comma-separated: ids (gangnam-1), id
+                  prefixes (gangnam-*) or * (every lot); default * for an operator, required for
+                  an attendant or a gate
   --ttl           lifetime in seconds (default 3600); with --sign-in-url, the browser session's
   --sign-in-url   print a sign-in link for this service URL (e.g. http://localhost:8080) instead
 
@@ -40,7 +42,7 @@ interface TokenRequest {
   readonly role: string;
   readonly sub: string;
   readonly ttl: number;
-  /** The lots granted (attendant, operator): put in the token at AUTH_LOTS_CLAIM with AUTH_LOTS_PREFIX. */
+  /** The lots granted (attendant, gate, operator): put in the token at AUTH_LOTS_CLAIM with AUTH_LOTS_PREFIX. */
   readonly lots: readonly string[];
   readonly signInUrl: string | undefined;
 }
@@ -75,7 +77,7 @@ function parseRequest(): TokenRequest | undefined {
   if (!role || !(ACCESS_ROLES as readonly string[]).includes(role)) {
     fail(`--role must be one of ${ACCESS_ROLES.join(", ")}`);
   }
-  const sub = values.sub;
+  const sub = values.sub ?? (role === "gate" ? "gate" : undefined);
   if (!sub || !CUSTOMER_ID_PATTERN.test(sub)) {
     fail(
       "--sub must be 1-255 printable ASCII characters without spaces or commas (e.g. CUST1, auth0|customer-7)",
@@ -87,17 +89,18 @@ function parseRequest(): TokenRequest | undefined {
   return { role, sub, ttl, lots: lotsOf(role, values.lots), signInUrl: values["sign-in-url"] };
 }
 
-/** The grant of `--lots`: an operator without it runs every lot (`*`); an attendant must name theirs. */
+/** The grant of `--lots`: an operator without it runs every lot (`*`); an attendant or a gate must name theirs. */
 function lotsOf(role: string, lots: string | undefined): string[] {
   if (role === "customer" || role === "admin") {
     if (lots !== undefined)
       fail(
-        `--lots is for an attendant or an operator (a${role === "admin" ? "n admin has every lot" : " customer runs no lot"})`,
+        `--lots is for an attendant, a gate or an operator (a${role === "admin" ? "n admin has every lot" : " customer runs no lot"})`,
       );
     return [];
   }
   if (lots === undefined) {
-    if (role === "attendant") fail("--lots is required for an attendant, e.g. --lots gangnam-1");
+    if (role === "attendant" || role === "gate")
+      fail(`--lots is required for a${role === "gate" ? " gate" : "n attendant"}, e.g. --lots gangnam-1`);
     return ["*"];
   }
   const grants = lots.split(",").map((l) => l.trim());

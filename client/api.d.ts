@@ -481,6 +481,30 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/parking-lots/{parkingLotId}/gate-confidence": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Change the camera confidence below which the lot's gates send a plate read to review (operator)
+         * @description Applies to reads from now on (issue 49): a read below `gateConfidenceThreshold` (0..1; a lot that never set it: 0.8) opens nothing and goes to the lot's review list. The same threshold again changes nothing.
+         *
+         *     **Access**: Needs a bearer token with the role `operator` or `admin`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
+         */
+        put: operations["changeGateConfidence"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/parking-lots/{parkingLotId}/gate-events": {
         parameters: {
             query?: never;
@@ -492,16 +516,71 @@ export interface paths {
         put?: never;
         /**
          * A gate's plate camera read a car at a barrier (issue 49): open, deny or review
-         * @description For a gate integration with a credential of the lot's staff (an attendant's grant covering the lot). Entry: the one booking of the plate that may check in now is checked in; none: `deny` with the lot's reason. Exit: the plate's stay is checked out and `price` is what it cost. A read below confidence 0.8, several bookings of the plate, or an exit with no stay: `review` (an attendant checks the car in or out by hand). Idempotent by `eventId`: the same id answers as the first time (`replayed: true`) and changes nothing. Plates are compared ignoring spaces, hyphens and case (`34 나 2222` is `34나2222`).
+         * @description For a gate integration: a `gate` credential (or staff) whose grant covers the lot. Entry: the one booking of the plate that may check in now is checked in; none: a drive-up stay (open-ended, at the lot's hourly rate, paid at the exit) is booked and checked in (`DriveUp`) if a spot is free for the next 60 minutes, else `deny` with the lot's reason (`LotFull`, `LotClosed`, `NoHourlyRate`). Exit: the plate's stay is checked out and `price` is what it cost. A read below the lot's confidence threshold (`PUT …/gate-confidence`; default 0.8), several bookings of the plate, or an exit with no stay: `review` (an attendant checks the car in or out by hand). Idempotent by `eventId`: the same id answers as the first time (`replayed: true`) and changes nothing. Plates are compared ignoring spaces, hyphens and case (`34 나 2222` is `34나2222`).
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `eventId`, `gateId`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
+         *
+         *     **Access**: Needs a bearer token with the role `operator` or `attendant` or `admin` or `gate`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
+         */
+        post: operations["recordGateEvent"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/parking-lots/{parkingLotId}/gate-reviews": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A lot's open gate reviews: plate reads an attendant matches by hand (issue 49)
+         * @description The reads of the lot's gates answered `review` (`LowConfidence`, `SeveralBookings` with `candidates`, `NoStay`) and not yet resolved (`POST …/gate-reviews/{eventId}/resolve`), newest first. For the lot's staff: attendants, operators, admins (outside their lots 404; a `gate` credential 403). No plate: the read keeps none; the candidates' plates are on their reservations.
+         *
+         *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
          *
          *     **Access**: Needs a bearer token with the role `operator` or `attendant` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
          */
-        post: operations["recordGateEvent"];
+        get: operations["listGateReviews"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/parking-lots/{parkingLotId}/gate-reviews/{eventId}/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Settle a gate read sent to review by hand: open (check a booking in or out) or deny (attendant)
+         * @description For the lot's people (attendant, operator, admin; a `gate` credential 403). `open` with `reservationId`: the booking is checked in (the read was an entry) or out (an exit, `price` is what it cost) by the lot's own check-in or check-out, whose refusal is the answer (nothing is recorded then); `deny`: the car was turned away, only that is recorded. Either way a `GateReviewResolved` fact on the read's stream (in the audit trail) drops it from `GET …/gate-reviews`. A review is resolved once: a second resolve (two attendants at once included) answers 409 `gate-review-resolved`.
+         *
+         *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `reservationId`: required with `open`.
+         *     - `reservationId`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
+         *
+         *     **Access**: Needs a bearer token with the role `operator` or `attendant` or `admin`.
+         *
+         *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.
+         */
+        post: operations["resolveGateReview"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1530,6 +1609,13 @@ export interface components {
              */
             maxActivePerCustomer: number;
         };
+        ChangeGateConfidenceBody: {
+            /**
+             * @description Below this camera confidence (0..1) a gate's plate read is not acted on: it goes to review (an attendant). Default 0.8.
+             * @example 0.8
+             */
+            gateConfidenceThreshold: number;
+        };
         ChangePaymentTermsBody: {
             cancellation: {
                 /**
@@ -2059,6 +2145,23 @@ export interface components {
             /** @description Why it was canceled. Plain text: no control (Unicode Cc) or format (Cf: bidirectional, zero-width, BOM, tag) characters, as the pattern lists them, and no unpaired surrogate (refused by the service; only a `\uD800`-style escape can send one). */
             reason?: string;
         };
+        GateConfidenceChangedResponse: {
+            /**
+             * @description Below this camera confidence (0..1) a gate's plate read is not acted on: it goes to review (an attendant). Default 0.8.
+             * @example 0.8
+             */
+            gateConfidenceThreshold: number;
+            /**
+             * @description Parking lot identifier.
+             * @example 1
+             */
+            parkingLotId: string;
+            /**
+             * @description Global position in the event log (decimal string).
+             * @example 42
+             */
+            position: string;
+        };
         GateEventAnswer: {
             /** @description The bookings a review may concern. */
             candidates?: string[];
@@ -2074,7 +2177,7 @@ export interface components {
              * @example 5000
              */
             price?: number;
-            /** @description `CheckedIn`, `CheckedOut`; for `deny` the lot's refusal (`NoBooking`, `CheckInTooEarly`, `LotNotFound`…); for `review` `LowConfidence`, `SeveralBookings` or `NoStay`. */
+            /** @description For `open`: `CheckedIn`, `CheckedOut`, `DriveUp` (no booking of the plate could check in now: an open-ended stay at the lot's rate was started); for `deny` the lot's refusal of a drive-up (`LotFull`, `LotClosed`, `NoHourlyRate`); for `review` `LowConfidence`, `SeveralBookings` or `NoStay`. */
             reason: string;
             /**
              * @description This event id was answered before: the same answer.
@@ -2118,6 +2221,61 @@ export interface components {
              */
             plate: string;
         };
+        GateReviewPage: {
+            items: {
+                /**
+                 * Format: date-time
+                 * @description When the camera read the plate.
+                 */
+                at: string;
+                /** @description The bookings of the plate the read may concern (empty for a low-confidence read). */
+                candidates: string[];
+                confidence: number;
+                direction: "entry" | "exit";
+                /**
+                 * @description Letters, digits and `_ . : -`, starting with a letter or digit; at most 64 characters.
+                 * @example 1
+                 * @example CUST1
+                 */
+                eventId: string;
+                /**
+                 * @description Letters, digits and `_ . : -`, starting with a letter or digit; at most 64 characters.
+                 * @example 1
+                 * @example CUST1
+                 */
+                gateId: string;
+                /**
+                 * @description Letters, digits and `_ . : -`, starting with a letter or digit; at most 64 characters.
+                 * @example 1
+                 * @example CUST1
+                 */
+                parkingLotId: string;
+                /** @description `LowConfidence`, `SeveralBookings` or `NoStay`. */
+                reason: string;
+            }[];
+            /** @description Pass as `cursor` to get the next page; null on the last page. */
+            nextCursor: string | null;
+        };
+        GateReviewResolution: {
+            action: "open" | "deny";
+            /**
+             * @description Letters, digits and `_ . : -`, starting with a letter or digit; at most 64 characters.
+             * @example 1
+             * @example CUST1
+             */
+            eventId: string;
+            /**
+             * @description An exit opened by hand: what the stay cost.
+             * @example 5000
+             */
+            price?: number;
+            /**
+             * @description Reservation identifier.
+             * @example 1
+             * @example CUST1
+             */
+            reservationId?: string;
+        };
         HistoryPage: {
             items: {
                 /** @description Who acted: a person (`sub` and `role` from their token) or the system (`role` `system`, `sub` the process: `coupon-policy`, `scheduler`). Absent for facts recorded before callers were authenticated. */
@@ -2160,7 +2318,7 @@ export interface components {
                 /** @description The fact in words: who did what, to what, and why. */
                 summary: string;
                 /** @description The event type. */
-                type: "ParkingLotRegistered" | "ParkingReserved" | "ReservationCanceled" | "ReservationCheckedIn" | "ReservationCheckedOut" | "ReservationNoShow" | "ParkingLotClosed" | "ParkingLotClosureBegan" | "ParkingLotCapacityChanged" | "ParkingLotRateChanged" | "ParkingLotCustomerLimitChanged" | "ParkingLotPaymentTermsChanged" | "ParkingLotPlaceChanged" | "ParkingLotCouponRuleChanged" | "LotBooksClosed" | "LotPeriodOpened" | "PaymentIntentCreated" | "PaymentIntentReleased" | "PaymentAuthorized" | "PaymentFailed" | "PaymentSettlementDecided" | "PaymentCaptured" | "PaymentReleased" | "PaymentRefunded" | "OverstayCharged" | "PaymentStepFailed" | "CouponIssued" | "CouponRevoked" | "CouponRedeemed" | "CouponReturned" | "CustomerErased" | "GateEventRecorded";
+                type: "ParkingLotRegistered" | "ParkingReserved" | "ReservationCanceled" | "ReservationCheckedIn" | "ReservationCheckedOut" | "ReservationNoShow" | "ReservationConfirmed" | "ParkingLotClosed" | "ParkingLotClosureBegan" | "ParkingLotCapacityChanged" | "ParkingLotRateChanged" | "ParkingLotCustomerLimitChanged" | "ParkingLotPaymentTermsChanged" | "ParkingLotPlaceChanged" | "ParkingLotCouponRuleChanged" | "DriveUpAdmitted" | "ParkingLotGateConfidenceChanged" | "LotBooksClosed" | "LotPeriodOpened" | "PaymentIntentCreated" | "PaymentIntentReleased" | "PaymentAuthorized" | "PaymentFailed" | "PaymentSettlementDecided" | "PaymentCaptured" | "PaymentReleased" | "PaymentRefunded" | "OverstayCharged" | "PaymentStepFailed" | "CouponIssued" | "CouponRevoked" | "CouponRedeemed" | "CouponReturned" | "CustomerErased" | "GateEventRecorded" | "GateReviewResolved";
             }[];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: string | null;
@@ -2200,6 +2358,12 @@ export interface components {
              */
             from: string;
             parkingLotId: string;
+            /**
+             * Format: time-zone
+             * @description The lot's time zone, whose local days `from`, `to` and each `day` are (UTC for a lot without one): midnight to midnight there.
+             * @example Asia/Seoul
+             */
+            timeZone: string;
             /**
              * Format: date
              * @description A day, YYYY-MM-DD (UTC: a lot's day runs from 00:00 to 24:00 UTC).
@@ -3030,6 +3194,8 @@ export interface components {
                     /** @description ISSUED (the booking made its customer a recipient; spendable), REVOKED (the reservation was canceled, a no-show, or its stay too short), REDEEMED (spent on the booking `redeemedFor`; ISSUED again if that booking is canceled before it starts). */
                     status: "ISSUED" | "REVOKED" | "REDEEMED";
                 };
+                /** @description Whether a coupon is to come for this reservation: true once its booking (or a stay that earned it) asked for one, so a reservation without `coupon` yet gets it shortly; false once a cancel, a no-show or a stay the lot's rule found too short took it away, so none will come (`coupon`, if one was issued, says REVOKED). Absent on a reservation nothing asked a coupon of. */
+                couponDue?: boolean;
                 /**
                  * @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces or commas, at most 255 characters. Percent-encode it in a path.
                  * @example CUST1
@@ -3266,6 +3432,8 @@ export interface components {
                 /** @description ISSUED (the booking made its customer a recipient; spendable), REVOKED (the reservation was canceled, a no-show, or its stay too short), REDEEMED (spent on the booking `redeemedFor`; ISSUED again if that booking is canceled before it starts). */
                 status: "ISSUED" | "REVOKED" | "REDEEMED";
             };
+            /** @description Whether a coupon is to come for this reservation: true once its booking (or a stay that earned it) asked for one, so a reservation without `coupon` yet gets it shortly; false once a cancel, a no-show or a stay the lot's rule found too short took it away, so none will come (`coupon`, if one was issued, says REVOKED). Absent on a reservation nothing asked a coupon of. */
+            couponDue?: boolean;
             /**
              * @description Customer identifier: the identity provider's subject (or configured claim), opaque; printable ASCII without spaces or commas, at most 255 characters. Percent-encode it in a path.
              * @example CUST1
@@ -3446,6 +3614,16 @@ export interface components {
              */
             startsAt?: string;
         };
+        ResolveGateReviewBody: {
+            /** @description `open`: check `reservationId` in (an entry) or out (an exit) through the lot's own check-in or check-out; `deny`: only record that the car was turned away. */
+            action: "open" | "deny";
+            /**
+             * @description With `open` (required): the booking the attendant matched the car to.
+             * @example 1
+             * @example CUST1
+             */
+            reservationId?: string;
+        };
         RevokeSessionsBody: {
             /** @description The `sub` of the tokens the sessions were started with (printable ASCII, no spaces). */
             sub: string;
@@ -3579,6 +3757,11 @@ export interface components {
                 eventType: "reservation.reserved" | "reservation.canceled" | "reservation.checked_in" | "reservation.checked_out" | "reservation.overstaying" | "reservation.no_show" | "coupon.issued" | "coupon.revoked" | "lot.closure_announced" | "lot.closure_began" | "payment.authorized" | "payment.failed" | "payment.captured" | "payment.released" | "payment.refunded";
                 latencyMs: number;
                 outcome: "delivered" | "failed";
+                /**
+                 * @description The lot the message's fact concerns (its `data.parkingLotId`), so its time can be shown on that lot's clock. Absent for a message that names no lot, and for attempts recorded before issue 49.
+                 * @example 1
+                 */
+                parkingLotId?: string;
                 /**
                  * @description Global position in the event log (decimal string).
                  * @example 42
@@ -7608,6 +7791,236 @@ export interface operations {
             };
         };
     };
+    changeGateConfidence: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
+                "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
+            };
+            path: {
+                /**
+                 * @description Parking lot identifier.
+                 * @example gangnam-1
+                 */
+                parkingLotId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "gateConfidenceThreshold": 0.85
+                 *     }
+                 */
+                "application/json": components["schemas"]["ChangeGateConfidenceBody"];
+            };
+        };
+        responses: {
+            /** @description Changed. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GateConfidenceChangedResponse"];
+                };
+            };
+            /** @description `/problems/validation`: The request is invalid. `/problems/malformed-json`: The body is not valid JSON. */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation" | "/problems/malformed-json";
+                    };
+                };
+            };
+            /** @description `/problems/unauthorized`: Authentication required. */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        type?: "/problems/unauthorized";
+                    };
+                };
+            };
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `operator` or `admin`. */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
+                    };
+                };
+            };
+            /** @description `/problems/parking-lot-not-found`: Parking lot not found. */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        type?: "/problems/parking-lot-not-found";
+                    };
+                };
+            };
+            /** @description `/problems/method-not-allowed`: Method not allowed. */
+            405: {
+                headers: {
+                    Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 405;
+                        /** @enum {unknown} */
+                        type?: "/problems/method-not-allowed";
+                    };
+                };
+            };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `/problems/payload-too-large`: The body is too large. */
+            413: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 413;
+                        /** @enum {unknown} */
+                        type?: "/problems/payload-too-large";
+                    };
+                };
+            };
+            /** @description `/problems/unsupported-media-type`: Unsupported content type. */
+            415: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 415;
+                        /** @enum {unknown} */
+                        type?: "/problems/unsupported-media-type";
+                    };
+                };
+            };
+            /** @description `/problems/rate-limited`: Too many requests. */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        type?: "/problems/rate-limited";
+                    };
+                };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `/problems/internal`: Internal error. */
+            500: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 500;
+                        /** @enum {unknown} */
+                        type?: "/problems/internal";
+                    };
+                };
+            };
+            /** @description `/problems/identity-provider-unavailable`: The identity provider's keys cannot be fetched. `/problems/overloaded`: The service is overloaded. `/problems/concurrency-conflict`: Too much contention on this parking lot. `/problems/store-unavailable`: A backing store is unavailable. `/problems/storage-unavailable`: The service cannot store anything right now. */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        type?: "/problems/identity-provider-unavailable" | "/problems/overloaded" | "/problems/concurrency-conflict" | "/problems/store-unavailable" | "/problems/storage-unavailable";
+                    };
+                };
+            };
+        };
+    };
     recordGateEvent: {
         parameters: {
             query?: never;
@@ -7688,6 +8101,234 @@ export interface operations {
                     };
                 };
             };
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `operator` or `attendant` or `admin` or `gate`. */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
+                    };
+                };
+            };
+            /** @description `/problems/parking-lot-not-found`: Parking lot not found. */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        type?: "/problems/parking-lot-not-found";
+                    };
+                };
+            };
+            /** @description `/problems/method-not-allowed`: Method not allowed. */
+            405: {
+                headers: {
+                    Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 405;
+                        /** @enum {unknown} */
+                        type?: "/problems/method-not-allowed";
+                    };
+                };
+            };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `/problems/payload-too-large`: The body is too large. */
+            413: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 413;
+                        /** @enum {unknown} */
+                        type?: "/problems/payload-too-large";
+                    };
+                };
+            };
+            /** @description `/problems/unsupported-media-type`: Unsupported content type. */
+            415: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 415;
+                        /** @enum {unknown} */
+                        type?: "/problems/unsupported-media-type";
+                    };
+                };
+            };
+            /** @description `/problems/rate-limited`: Too many requests. */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        type?: "/problems/rate-limited";
+                    };
+                };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `/problems/internal`: Internal error. */
+            500: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 500;
+                        /** @enum {unknown} */
+                        type?: "/problems/internal";
+                    };
+                };
+            };
+            /** @description `/problems/identity-provider-unavailable`: The identity provider's keys cannot be fetched. `/problems/overloaded`: The service is overloaded. `/problems/concurrency-conflict`: Too much contention on this parking lot. `/problems/store-unavailable`: A backing store is unavailable. `/problems/storage-unavailable`: The service cannot store anything right now. */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        type?: "/problems/identity-provider-unavailable" | "/problems/overloaded" | "/problems/concurrency-conflict" | "/problems/store-unavailable" | "/problems/storage-unavailable";
+                    };
+                };
+            };
+        };
+    };
+    listGateReviews: {
+        parameters: {
+            query?: {
+                /** @description `nextCursor` of the previous page. */
+                cursor?: string;
+                /** @description Page size, 1–1000 (default 50). */
+                limit?: number;
+                /** @description Read-your-writes: answer only once the view has applied this position (a command's `position`). */
+                minPosition?: string;
+            };
+            header?: {
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
+                "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
+            };
+            path: {
+                /**
+                 * @description Parking lot identifier.
+                 * @example gangnam-1
+                 */
+                parkingLotId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of open reviews, newest first. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GateReviewPage"];
+                };
+            };
+            /** @description `/problems/validation`: The request is invalid. */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation";
+                    };
+                };
+            };
+            /** @description `/problems/unauthorized`: Authentication required. */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        type?: "/problems/unauthorized";
+                    };
+                };
+            };
             /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `operator` or `attendant` or `admin`. */
             403: {
                 headers: {
@@ -7746,6 +8387,225 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content?: never;
+            };
+            /** @description `/problems/rate-limited`: Too many requests. */
+            429: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 429;
+                        /** @enum {unknown} */
+                        type?: "/problems/rate-limited";
+                    };
+                };
+            };
+            /** @description Request Header Fields Too Large, answered by Node itself: the start line and headers took more than 16 KiB. No body; the connection is closed. */
+            431: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `/problems/internal`: Internal error. */
+            500: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 500;
+                        /** @enum {unknown} */
+                        type?: "/problems/internal";
+                    };
+                };
+            };
+            /** @description `/problems/store-unavailable`: A backing store is unavailable. `/problems/identity-provider-unavailable`: The identity provider's keys cannot be fetched. `/problems/position-not-reached`: The view has not caught up to the requested position yet. `/problems/overloaded`: The service is overloaded. */
+            503: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 503;
+                        /** @enum {unknown} */
+                        type?: "/problems/store-unavailable" | "/problems/identity-provider-unavailable" | "/problems/position-not-reached" | "/problems/overloaded";
+                    };
+                };
+            };
+        };
+    };
+    resolveGateReview: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
+                "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
+            };
+            path: {
+                /**
+                 * @description Letters, digits and `_ . : -`, starting with a letter or digit; at most 64 characters.
+                 * @example cam-1-000123
+                 */
+                eventId: string;
+                /**
+                 * @description Parking lot identifier.
+                 * @example gangnam-1
+                 */
+                parkingLotId: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                /**
+                 * @example {
+                 *       "action": "open",
+                 *       "reservationId": "R-EXAMPLE"
+                 *     }
+                 */
+                "application/json": components["schemas"]["ResolveGateReviewBody"];
+            };
+        };
+        responses: {
+            /** @description Resolved. */
+            200: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["GateReviewResolution"];
+                };
+            };
+            /** @description `/problems/validation`: The request is invalid. `/problems/malformed-json`: The body is not valid JSON. */
+            400: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 400;
+                        /** @enum {unknown} */
+                        type?: "/problems/validation" | "/problems/malformed-json";
+                    };
+                };
+            };
+            /** @description `/problems/unauthorized`: Authentication required. */
+            401: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "Set-Cookie": components["headers"]["Session-Ended"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 401;
+                        /** @enum {unknown} */
+                        type?: "/problems/unauthorized";
+                    };
+                };
+            };
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. Needs the role `operator` or `attendant` or `admin`. */
+            403: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 403;
+                        /** @enum {unknown} */
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
+                    };
+                };
+            };
+            /** @description `/problems/parking-lot-not-found`: Parking lot not found. `/problems/gate-review-not-found`: No open gate review of this lot has this event id. `/problems/reservation-not-found`: Reservation not found. */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        type?: "/problems/parking-lot-not-found" | "/problems/gate-review-not-found" | "/problems/reservation-not-found";
+                    };
+                };
+            };
+            /** @description `/problems/method-not-allowed`: Method not allowed. */
+            405: {
+                headers: {
+                    Allow: components["headers"]["Allow"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 405;
+                        /** @enum {unknown} */
+                        type?: "/problems/method-not-allowed";
+                    };
+                };
+            };
+            /** @description Request Timeout, answered by Node itself: the headers did not arrive within HTTP_HEADERS_TIMEOUT_MS or the whole request within HTTP_REQUEST_TIMEOUT_MS. No body; the connection is closed. */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `/problems/gate-review-resolved`: This gate review is already resolved. `/problems/reservation-not-active`: The reservation is no longer active. `/problems/check-in-too-early`: The reservation's window has not started yet. `/problems/not-checked-in`: The reservation has not been checked in. `/problems/payment-pending`: The reservation is waiting for its payment. */
+            409: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 409;
+                        /** @enum {unknown} */
+                        type?: "/problems/gate-review-resolved" | "/problems/reservation-not-active" | "/problems/check-in-too-early" | "/problems/not-checked-in" | "/problems/payment-pending";
+                    };
+                };
             };
             /** @description `/problems/payload-too-large`: The body is too large. */
             413: {
@@ -10297,7 +11157,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/customer-erased`: This customer's personal data was erased. */
+            /** @description `/problems/forbidden`: Not allowed for this caller. `/problems/customer-erased`: This customer's personal data was erased. */
             403: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -10310,7 +11170,7 @@ export interface operations {
                         /** @constant */
                         status?: 403;
                         /** @enum {unknown} */
-                        type?: "/problems/customer-erased";
+                        type?: "/problems/forbidden" | "/problems/customer-erased";
                     };
                 };
             };
@@ -10651,7 +11511,7 @@ export interface operations {
                  * @description The last segment of a problem's `type`.
                  * @example parking-lot-full
                  */
-                name: "validation" | "malformed-json" | "unsupported-media-type" | "payload-too-large" | "not-found" | "method-not-allowed" | "rate-limited" | "overloaded" | "store-unavailable" | "storage-unavailable" | "service-unavailable" | "shutting-down" | "unauthorized" | "forbidden" | "sign-in-failed" | "identity-provider-unavailable" | "internal" | "parking-lot-not-found" | "reservation-not-found" | "customer-erased" | "parking-lot-full" | "parking-lot-id-taken" | "idempotency-key-reused" | "reservation-not-active" | "not-checked-in" | "check-in-too-early" | "price-changed" | "coupon-not-found" | "coupon-not-spendable" | "coupon-not-accepted" | "too-many-active-reservations" | "parking-lot-closed" | "reservation-checked-in" | "too-many-closures" | "capacity-too-low" | "payment-pending" | "not-paid" | "refund-exceeds-captured" | "refund-window-passed" | "concurrency-conflict" | "too-many-streams" | "webhook-endpoint-not-found" | "too-many-webhook-endpoints" | "position-not-reached";
+                name: "validation" | "malformed-json" | "unsupported-media-type" | "payload-too-large" | "not-found" | "method-not-allowed" | "rate-limited" | "overloaded" | "store-unavailable" | "storage-unavailable" | "service-unavailable" | "shutting-down" | "unauthorized" | "forbidden" | "sign-in-failed" | "identity-provider-unavailable" | "internal" | "parking-lot-not-found" | "reservation-not-found" | "customer-erased" | "parking-lot-full" | "parking-lot-id-taken" | "idempotency-key-reused" | "reservation-not-active" | "not-checked-in" | "check-in-too-early" | "price-changed" | "coupon-not-found" | "coupon-not-spendable" | "coupon-not-accepted" | "too-many-active-reservations" | "parking-lot-closed" | "reservation-checked-in" | "too-many-closures" | "capacity-too-low" | "payment-pending" | "not-paid" | "refund-exceeds-captured" | "refund-window-passed" | "concurrency-conflict" | "too-many-streams" | "webhook-endpoint-not-found" | "too-many-webhook-endpoints" | "gate-review-not-found" | "gate-review-resolved" | "position-not-reached";
             };
             cookie?: never;
         };

@@ -309,7 +309,41 @@ describe("every operation through the generated client", () => {
         params: { path: { parkingLotId: lotId } },
         body,
       });
-      expect(read.data).toMatchObject({ eventId: "client-cam-1", decision: "deny", reason: "NoBooking" });
+      // No booking of the plate, and a lot without an hourly rate lets no drive-up in.
+      expect(read.data).toMatchObject({ eventId: "client-cam-1", decision: "deny", reason: "NoHourlyRate" });
+    },
+    listGateReviews: async () => {
+      const reviews = await api.GET("/parking-lots/{parkingLotId}/gate-reviews", {
+        params: { path: { parkingLotId: lotId }, query: { limit: 5 } },
+      });
+      // The typed page: what the lot's gates sent to review (the read of this test was denied).
+      expect(reviews.data?.items).toEqual([]);
+      expect(reviews.data?.nextCursor).toBeNull();
+    },
+    resolveGateReview: async () => {
+      const doubtful = await api.POST("/parking-lots/{parkingLotId}/gate-events", {
+        params: { path: { parkingLotId: lotId } },
+        body: {
+          eventId: "client-cam-2",
+          gateId: "north",
+          direction: "entry",
+          plate: "99허9999",
+          confidence: 0.2,
+          at: new Date().toISOString(),
+        },
+      });
+      expect(doubtful.data?.decision).toBe("review");
+      const path = { parkingLotId: lotId, eventId: "client-cam-2" };
+      const denied = await api.POST("/parking-lots/{parkingLotId}/gate-reviews/{eventId}/resolve", {
+        params: { path },
+        body: { action: "deny" },
+      });
+      expect(denied.data).toEqual({ eventId: "client-cam-2", action: "deny" });
+      const again = await api.POST("/parking-lots/{parkingLotId}/gate-reviews/{eventId}/resolve", {
+        params: { path },
+        body: { action: "deny" },
+      });
+      expect(again.error?.type).toBe("/problems/gate-review-resolved");
     },
     checkOut: async () => {
       const path = { parkingLotId: windowedLotId, reservationId: windowedId };
@@ -408,6 +442,15 @@ describe("every operation through the generated client", () => {
         body: { maxActivePerCustomer: 2 },
       });
       expect(unknown.error?.type).toBe("/problems/parking-lot-not-found");
+    },
+    changeGateConfidence: async () => {
+      const parkingLotId = "seocho-gate";
+      await api.POST("/parking-lots", { body: { parkingLotId, name: "서초 게이트 주차장", capacity: 2 } });
+      const changed = await api.PUT("/parking-lots/{parkingLotId}/gate-confidence", {
+        params: { path: { parkingLotId } },
+        body: { gateConfidenceThreshold: 0.9 },
+      });
+      expect(changed.data?.gateConfidenceThreshold).toBe(0.9);
     },
     changePlace: async () => {
       const parkingLotId = "seocho-place";

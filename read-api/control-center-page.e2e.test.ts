@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningService } from "../app/server.js";
+import type { EventStore } from "../event-store/port.js";
 import { customerHeaders } from "../test-support/auth.js";
 import { fitsTheWindow, launchBrowser, signInLink, type TestBrowser } from "../test-support/browser.js";
 import { call, startTestService, tempDataDir } from "../test-support/service.js";
@@ -26,6 +27,27 @@ const SHOTS = join(process.cwd(), "test-output", "control-center");
 const LOT = { parkingLotId: "gangnam-1", name: "강남 1주차장", capacity: 5 };
 
 const data = tempDataDir("parking-page-");
+
+/**
+ * A lot whose bookings never got their coupon, as those recorded between issues 34 and 47 (a
+ * coupon was then to come with the stay): the coupon policy's appends for it are dropped here.
+ */
+const BEFORE_COUPONS = { parkingLotId: "before-coupons", name: "쿠폰 전 주차장", capacity: 3 };
+const withholdingCoupons = (store: EventStore): EventStore => ({
+  appendToStream: async (streamId, events, options) => {
+    const lotOf = (e: { data: unknown }) => (e.data as { parkingLotId?: unknown }).parkingLotId;
+    if (!streamId.startsWith("coupon-") || !events.every((e) => lotOf(e) === BEFORE_COUPONS.parkingLotId))
+      return store.appendToStream(streamId, events, options);
+    const head = await store.headPosition();
+    return { nextExpectedRevision: events.length - 1, position: head ?? { commit: 0, prepare: 0 } };
+  },
+  readStream: (streamId, options) => store.readStream(streamId, options),
+  readAll: (options) => store.readAll(options),
+  subscribeToAll: (options) => store.subscribeToAll(options),
+  followAll: (options) => store.followAll(options),
+  headPosition: () => store.headPosition(),
+  close: () => store.close(),
+});
 let service: RunningService;
 let browser: TestBrowser;
 
@@ -37,7 +59,7 @@ const freeSpots = (page: Page) =>
 beforeAll(async () => {
   mkdirSync(SHOTS, { recursive: true });
   await ensureWebBuilt();
-  service = await startTestService(data.dir);
+  service = await startTestService(data.dir, {}, { wrapEventStore: withholdingCoupons });
   browser = await launchBrowser();
   expect((await call(service.url, "POST", "/parking-lots", LOT)).status).toBe(201);
 });
@@ -87,6 +109,10 @@ describe("the control-center page", () => {
     await expect.poll(() => freeSpots(page)).toBe("5");
     await expect.poll(() => row.locator("th").innerText()).toContain(LOT.name);
     await page.getByText("Live", { exact: true }).waitFor();
+    // The charts' time axes are on the browser's clock (Seoul's here), and say so (issue 49).
+    const activity = page.locator('section[aria-labelledby="activity-title"] [data-chart-zone]');
+    expect(await activity.getAttribute("data-chart-zone")).toBe("Asia/Seoul");
+    expect(await activity.innerText()).toBe("Times in this browser's zone, Asia/Seoul (KST)");
     await shot(page, "1-lot-listed");
 
     // A reservation through the HTTP API: the page shows it without a reload, within a second.
@@ -126,6 +152,46 @@ describe("the control-center page", () => {
     await page.getByRole("button", { name: "Back to all lots" }).click();
     await expect.poll(() => freeSpots(page)).toBe("5");
     expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("leaves the coupon cell blank where no coupon is to come, and says pending where one is (issue 49)", async () => {
+    expect((await call(service.url, "POST", "/parking-lots", BEFORE_COUPONS)).status).toBe(201);
+    const book = async (carNumber: string) => {
+      const booked = await call<{ reservationId: string }>(
+        service.url,
+        "POST",
+        `/parking-lots/${BEFORE_COUPONS.parkingLotId}/reservations`,
+        { customerId: "CUST-OLD", carNumber, amount: 3000 },
+      );
+      expect(booked.status).toBe(201);
+      return booked.body.reservationId;
+    };
+    const waiting = await book("33다3333");
+    const canceled = await book("44라4444");
+    const cancel = await call(
+      service.url,
+      "DELETE",
+      `/parking-lots/${BEFORE_COUPONS.parkingLotId}/reservations/${canceled}`,
+      { reason: "customer called to cancel" },
+    );
+    expect(cancel.status).toBe(200);
+
+    const page = await browser.context.newPage();
+    await page.goto(`${service.url}/control-center`);
+    const row = page.locator(`[data-lot="${BEFORE_COUPONS.parkingLotId}"]`);
+    await row.waitFor();
+    await row.getByRole("button", { name: BEFORE_COUPONS.name }).click();
+    const coupon = (id: string) => page.locator(`[data-reservation="${id}"] td[data-label="Coupon"]`);
+    await expect
+      .poll(() => page.locator(`[data-reservation="${canceled}"]`).innerText())
+      .toContain("CANCELED");
+    // Canceled without a coupon: none can come, so nothing is said (it said "pending" for ever).
+    expect(await coupon(canceled).innerText()).toBe("");
+    expect(await coupon(canceled).getAttribute("data-coupon")).toBe("");
+    // Still booked: its coupon is due.
+    await expect.poll(() => coupon(waiting).innerText()).toBe("pending");
+    await shot(page, "5a-coupon-blank-where-none-comes");
     await page.close();
   });
 
@@ -240,6 +306,20 @@ describe("the control-center page", () => {
       amount: 1000,
     });
     expect(booked.status).toBe(201);
+    // A lot on New York's clock: its delivery is shown on it, the other lot's (no zone) in UTC.
+    const newYork = { parkingLotId: "midtown-1", name: "Midtown", capacity: 2, timeZone: "America/New_York" };
+    expect((await call(service.url, "POST", "/parking-lots", newYork)).status).toBe(201);
+    const bookedThere = await call(
+      service.url,
+      "POST",
+      `/parking-lots/${newYork.parkingLotId}/reservations`,
+      {
+        customerId: "CUST-HOOK",
+        carNumber: "88하8888",
+        amount: 1000,
+      },
+    );
+    expect(bookedThere.status).toBe(201);
     const page = await browser.context.newPage();
     await page.setViewportSize({ width: 1366, height: 900 });
     await page.goto(await signInLink(data.dir, service.url, { role: "operator", sub: "ops-1" }));
@@ -252,6 +332,19 @@ describe("the control-center page", () => {
     // Compact: the endpoint's row is one line of buttons, and the register form is folded away.
     expect((await row.boundingBox())?.height).toBeLessThan(60);
     expect(await panel.getByRole("form", { name: "Register a webhook endpoint" }).isVisible()).toBe(false);
+
+    // Its deliveries: each at the clock of the lot its booking is in (issue 49).
+    await page.locator(`[data-lot="${newYork.parkingLotId}"]`).waitFor();
+    const when = (zone: string) =>
+      panel.locator(`table[aria-label="Last deliveries to ${created.body.id}"] td[data-zone="${zone}"]`);
+    await expect
+      .poll(async () => {
+        await row.getByRole("button", { name: "Deliveries" }).click();
+        return (await when("America/New_York").count()) > 0 && (await when("UTC").count()) > 0;
+      })
+      .toBe(true);
+    expect(await when("America/New_York").first().innerText()).toMatch(/ E[SD]T$/);
+    expect(await when("UTC").first().innerText()).toMatch(/ UTC$/);
 
     // Rotate: the new secret, shown this once, is not the one the endpoint was created with.
     await row.getByRole("button", { name: "Rotate secret" }).click();

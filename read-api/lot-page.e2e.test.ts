@@ -394,4 +394,26 @@ describe("the lot's page for an operator's day", () => {
       await la.close();
     }
   });
+  it("gate reviews (issue 49): a doubtful read is listed with its time on the lot's clock, and Deny settles it", async () => {
+    const read = await call(service.url, "POST", `/parking-lots/${LOT.parkingLotId}/gate-events`, {
+      eventId: "page-cam-1",
+      gateId: "east",
+      direction: "entry",
+      plate: "44라4444",
+      confidence: 0.4,
+      at: iso(now),
+    });
+    expect(read.body).toMatchObject({ decision: "review", reason: "LowConfidence" });
+    const page = await browser.context.newPage();
+    await openLot(page);
+    const panel = page.getByRole("region", { name: "Gate reviews" });
+    const item = panel.locator('[data-gate-review="page-cam-1"]');
+    await item.waitFor();
+    expect(await item.innerText()).toContain("gate east, entry, 40% sure: LowConfidence");
+    expect(await item.locator("time").getAttribute("datetime")).toBe(iso(now));
+    await item.getByRole("button", { name: "Deny" }).click();
+    await page.getByRole("status").filter({ hasText: "Gate east: the car was turned away." }).waitFor();
+    await expect.poll(() => panel.count()).toBe(0);
+    await page.close();
+  });
 });

@@ -9,7 +9,7 @@ import {
   pathParameter,
   textResponse,
 } from "../platform/http/operation.js";
-import { ANY_ROLE, BOOKING_ROLES, OPERATOR } from "../schemas/actor.js";
+import { ANY_ROLE, BOOKING_ROLES, LOT_STAFF, OPERATOR } from "../schemas/actor.js";
 import {
   ControlCenterAsOfQuery,
   ReservationsAsOfQuery,
@@ -18,9 +18,16 @@ import {
 } from "../schemas/as-of-queries.js";
 import { CustomerId, ParkingLotId, ReservationId } from "../schemas/common.js";
 import { LOT_ID, RESERVATION_ID } from "../schemas/examples.js";
+import { GateReviewPage } from "../schemas/gates.js";
 import { HistoryPage, LotHistoryQuery, ReservationHistoryQuery } from "../schemas/history.js";
 import { LotMoneyView } from "../schemas/payment-views.js";
-import { AvailabilityQuery, CouponsQuery, LotMoneyQuery, ParkingLotsQuery } from "../schemas/queries.js";
+import {
+  AvailabilityQuery,
+  CouponsQuery,
+  GateReviewsQuery,
+  LotMoneyQuery,
+  ParkingLotsQuery,
+} from "../schemas/queries.js";
 import {
   AvailabilityView,
   ControlCenterView,
@@ -168,6 +175,21 @@ export const QUERY_OPERATIONS = [
     ],
     problems: ["parking-lot-not-found", "store-unavailable"],
     responses: { "200": jsonResponse("The lot's money per day.", LotMoneyView) },
+  },
+  {
+    method: "get",
+    path: "/parking-lots/{parkingLotId}/gate-reviews",
+    operationId: "listGateReviews",
+    side: "queries",
+    allow: LOT_STAFF,
+    tag: "queries",
+    summary: "A lot's open gate reviews: plate reads an attendant matches by hand (issue 49)",
+    description:
+      "The reads of the lot's gates answered `review` (`LowConfidence`, `SeveralBookings` with `candidates`, `NoStay`) and not yet resolved (`POST …/gate-reviews/{eventId}/resolve`), newest first. For the lot's staff: attendants, operators, admins (outside their lots 404; a `gate` credential 403). No plate: the read keeps none; the candidates' plates are on their reservations.",
+    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    query: GateReviewsQuery,
+    problems: ["parking-lot-not-found", "store-unavailable"],
+    responses: { "200": jsonResponse("A page of open reviews, newest first.", GateReviewPage) },
   },
   {
     method: "get",

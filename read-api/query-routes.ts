@@ -13,6 +13,7 @@ import {
 import {
   AvailabilityQuery,
   CouponsQuery,
+  GateReviewsQuery,
   LotMoneyQuery,
   MONEY_MAX_DAYS,
   ParkingLotsQuery,
@@ -121,6 +122,7 @@ export function queryRoutes(options: QueryRoutesOptions): RequestHandler {
     ...lotHandlers(views, asOf),
     ...timelineHandler(views, asOf),
     ...moneyHandler(views),
+    ...gateReviewsHandler(views),
     ...reservationHandlers(views, asOf),
     ...historyHandlers(options.history, views),
     getControlCenter: async (req, res) => {
@@ -388,6 +390,27 @@ function moneyHandler(views: Views): Handlers<"getLotMoney"> {
       );
       if (!view) throw lotNotFound(parkingLotId);
       res.json(view);
+    },
+  };
+}
+
+/** A lot's open gate reviews (issue 49), newest first, a page bounded by `limit`. */
+function gateReviewsHandler(views: Views): Handlers<"listGateReviews"> {
+  return {
+    listGateReviews: async (req, res) => {
+      const parkingLotId = pathParam(req, "parkingLotId");
+      const q = queryOf(req, GateReviewsQuery);
+      const minPosition = minPositionOf(q.minPosition);
+      await answer(() => views.lots.awaitLot(minPosition));
+      if (!(await views.lots.storedLot(parkingLotId))) throw lotNotFound(parkingLotId);
+      const page = await answer(() =>
+        views.gateReviews.gateReviews(parkingLotId, {
+          limit: limitOf(q.limit),
+          minPosition,
+          ...(q.cursor ? { cursor: q.cursor } : {}),
+        }),
+      );
+      res.json(page);
     },
   };
 }

@@ -6,20 +6,24 @@ import { EVERY_LOT, type LotReach, reachOfGrants } from "./lot-reach.js";
  * their customer id; operators act on anyone's behalf; `system` is a reactor such as the coupon
  * policy.
  */
-export const ACCESS_ROLES = ["customer", "operator", "attendant", "admin"] as const;
+export const ACCESS_ROLES = ["customer", "operator", "attendant", "admin", "gate"] as const;
 export type AccessRole = (typeof ACCESS_ROLES)[number];
 
 /**
  * Staff: `admin` on every lot; `operator` runs the lots of their grant (schemas/lot-reach.ts);
- * `attendant` checks cars in and out at the lots of theirs, and reads their reservations.
+ * `attendant` checks cars in and out at the lots of theirs, and reads their reservations; `gate`
+ * is a gate integration's credential (issue 49): granted lots like an attendant, it acts as staff
+ * of them but is allowed only the operations that name it (the gate reads), nothing of ANY_ROLE.
  */
-export const STAFF_ROLES: readonly AccessRole[] = ["operator", "attendant", "admin"];
+export const STAFF_ROLES: readonly AccessRole[] = ["operator", "attendant", "admin", "gate"];
+/** The people of a lot's staff (a gate credential is none): who matches a gate read by hand. */
+export const LOT_STAFF: readonly AccessRole[] = ["operator", "attendant", "admin"];
 /** Running lots: an operator on their lots, an admin on any. */
 export const OPERATOR: readonly AccessRole[] = ["operator", "admin"];
 /** Booking and canceling: customers for themselves, operators and admins on a customer's behalf. */
 export const BOOKING_ROLES: readonly AccessRole[] = ["customer", "operator", "admin"];
-/** Every signed-in caller. */
-export const ANY_ROLE: readonly AccessRole[] = ACCESS_ROLES;
+/** Every signed-in person (a `gate` credential is no person: it calls only the gate operation). */
+export const ANY_ROLE: readonly AccessRole[] = ["customer", "operator", "attendant", "admin"];
 
 export const Actor = Type.Object(
   {

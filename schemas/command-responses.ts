@@ -6,6 +6,7 @@ import {
   CouponRule,
   Currency,
   CustomerId,
+  GateConfidenceThreshold,
   HourlyRate,
   LotName,
   MaxActivePerCustomer,
@@ -137,6 +138,11 @@ export const RateChangedResponse = Type.Object(
 export const PaymentTermsChangedResponse = Type.Object(
   { parkingLotId: ParkingLotId, terms: PaymentTerms, position: PositionString },
   { $id: "PaymentTermsChangedResponse" },
+);
+
+export const GateConfidenceChangedResponse = Type.Object(
+  { parkingLotId: ParkingLotId, gateConfidenceThreshold: GateConfidenceThreshold, position: PositionString },
+  { $id: "GateConfidenceChangedResponse" },
 );
 
 export const CustomerLimitChangedResponse = Type.Object(

@@ -8,6 +8,7 @@ import {
   CouponRule,
   Currency,
   CustomerId,
+  GateConfidenceThreshold,
   HourlyRate,
   Identifier,
   Instant,
@@ -174,6 +175,12 @@ export const ChangeCouponRuleBody = Type.Object(CouponRule.properties, {
 });
 export type ChangeCouponRuleBody = Static<typeof ChangeCouponRuleBody>;
 
+export const ChangeGateConfidenceBody = Type.Object(
+  { gateConfidenceThreshold: GateConfidenceThreshold },
+  { additionalProperties: false, $id: "ChangeGateConfidenceBody" },
+);
+export type ChangeGateConfidenceBody = Static<typeof ChangeGateConfidenceBody>;
+
 export const ChangeCustomerLimitBody = Type.Object(
   { maxActivePerCustomer: MaxActivePerCustomer },
   { additionalProperties: false, $id: "ChangeCustomerLimitBody" },
@@ -259,6 +266,18 @@ const reservationStep = <T extends string>(type: T) =>
 export const CheckIn = reservationStep("CheckIn");
 export const CheckOut = reservationStep("CheckOut");
 
+/**
+ * Issue 49: a car without a booking read at a gate's entry: an open-ended stay at the lot's rate,
+ * booked and checked in at once (write-side/parking-lot/drive-ups.ts). Sent by the gate's handler
+ * only; `reservationId` is derived from the read, so a retried read books nothing twice.
+ */
+export const AdmitDriveUp = command("AdmitDriveUp", {
+  reservationId: ReservationId,
+  parkingLotId: ParkingLotId,
+  carNumber: CarNumber,
+  gateId: Identifier,
+});
+
 export const CloseParkingLot = command("CloseParkingLot", {
   closureId: Identifier,
   parkingLotId: ParkingLotId,
@@ -272,6 +291,10 @@ export const ChangeRate = command("ChangeRate", { parkingLotId: ParkingLotId, ho
 export const ChangeCouponRule = command("ChangeCouponRule", {
   parkingLotId: ParkingLotId,
   couponRule: CouponRule,
+});
+export const ChangeGateConfidence = command("ChangeGateConfidence", {
+  parkingLotId: ParkingLotId,
+  gateConfidenceThreshold: GateConfidenceThreshold,
 });
 export const ChangeCustomerLimit = command("ChangeCustomerLimit", {
   parkingLotId: ParkingLotId,
@@ -395,11 +418,13 @@ export const ParkingLotCommand = Type.Union([
   CancelReservation,
   CheckIn,
   CheckOut,
+  AdmitDriveUp,
   CloseParkingLot,
   ChangeCapacity,
   ChangeRate,
   ChangeCouponRule,
   ChangeCustomerLimit,
+  ChangeGateConfidence,
   ChangePaymentTerms,
   ChangePlace,
   RecordNoShow,
@@ -418,11 +443,13 @@ export type ReserveParking = Static<typeof ReserveParking>;
 export type CancelReservation = Static<typeof CancelReservation>;
 export type CheckIn = Static<typeof CheckIn>;
 export type CheckOut = Static<typeof CheckOut>;
+export type AdmitDriveUp = Static<typeof AdmitDriveUp>;
 export type CloseParkingLot = Static<typeof CloseParkingLot>;
 export type ChangeCapacity = Static<typeof ChangeCapacity>;
 export type ChangeRate = Static<typeof ChangeRate>;
 export type ChangeCouponRule = Static<typeof ChangeCouponRule>;
 export type ChangeCustomerLimit = Static<typeof ChangeCustomerLimit>;
+export type ChangeGateConfidence = Static<typeof ChangeGateConfidence>;
 export type ChangePaymentTerms = Static<typeof ChangePaymentTerms>;
 export type ChangePlace = Static<typeof ChangePlace>;
 export type RecordNoShow = Static<typeof RecordNoShow>;

@@ -185,6 +185,19 @@ export const CouponRule = Type.Object(
   },
 );
 export type CouponRule = Static<typeof CouponRule>;
+/**
+ * Issue 49: below this confidence a gate's read is not acted on (it goes to review). A lot's term,
+ * 0..1; a lot that never set it uses DEFAULT_GATE_CONFIDENCE_THRESHOLD.
+ */
+export const GateConfidenceThreshold = Type.Number({
+  minimum: 0,
+  maximum: 1,
+  description:
+    "Below this camera confidence (0..1) a gate's plate read is not acted on: it goes to review (an attendant). Default 0.8.",
+  examples: [0.8],
+});
+export const DEFAULT_GATE_CONFIDENCE_THRESHOLD = 0.8;
+
 export const DEFAULT_COUPON_RULE: CouponRule = { minStayMinutes: 15 };
 
 /** ISO 4217 alphabetic code of a lot's currency (upper case); amounts are in its minor unit. */

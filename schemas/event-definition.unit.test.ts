@@ -101,7 +101,7 @@ describe("the registry of definitions", () => {
     expect(Object.keys(EventDataSchemas)).toEqual(EVENT_TYPES);
     for (const type of EVENT_TYPES) expect(EventDataSchemas[type]).toBe(EVENT_DEFINITIONS[type].schema);
     expect(EVENT_TYPES.slice(0, 2)).toEqual(["ParkingLotRegistered", "ParkingReserved"]);
-    expect(EVENT_TYPES.at(-1)).toBe("GateEventRecorded");
+    expect(EVENT_TYPES.at(-1)).toBe("GateReviewResolved");
   });
 
   it("makes the union of the defined types only, each with its own payload", () => {

@@ -18,8 +18,6 @@ export { CustomerErasedData } from "./customer-events.js";
 export { GateEventRecordedData } from "./gate-events.js";
 export {
   BookingPayment,
-  LotBooksClosedData,
-  LotPeriodOpenedData,
   ParkingLotCapacityChangedData,
   ParkingLotClosedData,
   ParkingLotClosureBeganData,
@@ -35,6 +33,8 @@ export {
   ReservationCheckedOutData,
   ReservationNoShowData,
 } from "./lot-events.js";
+export { DriveUpAdmittedData, ParkingLotGateConfidenceChangedData } from "./lot-gate-events.js";
+export { LotBooksClosedData, LotPeriodOpenedData } from "./lot-period-events.js";
 export {
   OverstayChargedData,
   PaymentAuthorizedData,

@@ -40,5 +40,33 @@ export const GateEventRecordedEvent = defineEvent({
     `${by} read a plate at gate ${d.gateId} of lot ${d.parkingLotId} (${d.direction}, event ${d.eventId}, confidence ${d.confidence}): ${d.decision} (${d.reason})${d.reservationId ? `, reservation ${d.reservationId}` : ""}${d.price !== undefined ? `, cost ${d.price}` : ""}`,
 });
 
+/**
+ * Issue 49, item 4: an attendant settled a read the gate sent to review, appended to the read's own
+ * stream at the revision of its GateEventRecorded (so of two attendants racing, one resolves it).
+ * `open` checked `reservationId` in (an entry) or out (an exit) through the lot's command path
+ * first; `deny` only records the answer.
+ */
+export const GateReviewResolvedData = Type.Object(
+  {
+    eventId: Identifier,
+    parkingLotId: ParkingLotId,
+    action: Type.Union([Type.Literal("open"), Type.Literal("deny")]),
+    reservationId: Type.Optional(ReservationId),
+    /** On an exit opened by hand: what the stay cost. */
+    price: Type.Optional(Amount),
+    resolvedAt: Timestamp,
+  },
+  { ...strict, $id: "GateReviewResolved" },
+);
+
+export const GateReviewResolvedEvent = defineEvent({
+  type: "GateReviewResolved",
+  schema: GateReviewResolvedData,
+  stream: "gate",
+  recordTime: "resolvedAt",
+  audit: (d, by) =>
+    `${by} resolved the review of gate read ${d.eventId} at lot ${d.parkingLotId}: ${d.action}${d.reservationId ? `, reservation ${d.reservationId}` : ""}${d.price !== undefined ? `, cost ${d.price}` : ""}`,
+});
+
 /** A gate's reads, by type (each on its own stream, `gate-{lot}/{eventId}`). */
-export const GATE_EVENTS = byType(GateEventRecordedEvent);
+export const GATE_EVENTS = byType(GateEventRecordedEvent, GateReviewResolvedEvent);

@@ -43,7 +43,7 @@ export const GateEventAnswer = Type.Object(
     decision: GateDecision,
     reason: Type.String({
       description:
-        "`CheckedIn`, `CheckedOut`; for `deny` the lot's refusal (`NoBooking`, `CheckInTooEarly`, `LotNotFound`…); for `review` `LowConfidence`, `SeveralBookings` or `NoStay`.",
+        "For `open`: `CheckedIn`, `CheckedOut`, `DriveUp` (no booking of the plate could check in now: an open-ended stay at the lot's rate was started); for `deny` the lot's refusal of a drive-up (`LotFull`, `LotClosed`, `NoHourlyRate`); for `review` `LowConfidence`, `SeveralBookings` or `NoStay`.",
     }),
     reservationId: Type.Optional(ReservationId),
     candidates: Type.Optional(
@@ -57,3 +57,58 @@ export const GateEventAnswer = Type.Object(
   { additionalProperties: false, $id: "GateEventAnswer" },
 );
 export type GateEventAnswer = Static<typeof GateEventAnswer>;
+
+/** GET /parking-lots/{id}/gate-reviews: one plate read the lot's gate sent to an attendant. */
+export const GateReviewView = Type.Object(
+  {
+    eventId: Identifier,
+    parkingLotId: Identifier,
+    gateId: Identifier,
+    direction: GateDirection,
+    confidence: Type.Number({ minimum: 0, maximum: 1 }),
+    at: { ...Timestamp, description: "When the camera read the plate." },
+    reason: Type.String({ description: "`LowConfidence`, `SeveralBookings` or `NoStay`." }),
+    candidates: Type.Array(ReservationId, {
+      description: "The bookings of the plate the read may concern (empty for a low-confidence read).",
+    }),
+  },
+  { additionalProperties: false, $id: "GateReviewView" },
+);
+export type GateReviewView = Static<typeof GateReviewView>;
+
+export const GateReviewPage = Type.Object(
+  {
+    items: Type.Array(GateReviewView),
+    nextCursor: Type.Union([Type.String(), Type.Null()], {
+      description: "Pass as `cursor` to get the next page; null on the last page.",
+    }),
+  },
+  { $id: "GateReviewPage" },
+);
+
+/** POST /parking-lots/{id}/gate-reviews/{eventId}/resolve: an attendant settles a read by hand. */
+export const ResolveGateReviewBody = Type.Object(
+  {
+    action: Type.Union([Type.Literal("open"), Type.Literal("deny")], {
+      description:
+        "`open`: check `reservationId` in (an entry) or out (an exit) through the lot's own check-in or check-out; `deny`: only record that the car was turned away.",
+    }),
+    reservationId: Type.Optional({
+      ...ReservationId,
+      description: "With `open` (required): the booking the attendant matched the car to.",
+    }),
+  },
+  { additionalProperties: false, $id: "ResolveGateReviewBody" },
+);
+export type ResolveGateReviewBody = Static<typeof ResolveGateReviewBody>;
+
+export const GateReviewResolution = Type.Object(
+  {
+    eventId: Identifier,
+    action: Type.Union([Type.Literal("open"), Type.Literal("deny")]),
+    reservationId: Type.Optional(ReservationId),
+    price: Type.Optional({ ...Amount, description: "An exit opened by hand: what the stay cost." }),
+  },
+  { additionalProperties: false, $id: "GateReviewResolution" },
+);
+export type GateReviewResolution = Static<typeof GateReviewResolution>;

@@ -20,6 +20,9 @@ import {
   Timestamp,
 } from "./common.js";
 import { byType, defineEvent } from "./event-definition.js";
+import { DriveUpAdmittedEvent, ParkingLotGateConfidenceChangedEvent } from "./lot-gate-events.js";
+import { LotBooksClosedEvent, LotPeriodOpenedEvent } from "./lot-period-events.js";
+import { IntentId } from "./payment-events.js";
 import { Address, Location, TimeZone } from "./place.js";
 
 /**
@@ -236,6 +239,33 @@ export const ReservationNoShowEvent = defineEvent({
   reason: () => "no-show",
 });
 
+/**
+ * Issue 48: the lot's outcome of a booking's payment: its authorization (recorded on the payment's
+ * own stream, `payment-<reservationId>`) made the booking that waited for it RESERVED. A payment
+ * that failed or whose hold ran out needs no fact of its own here: the lot cancels the booking
+ * (ReservationCanceled, reason `payment-failed` or `payment-expired`), which frees its spot.
+ */
+export const ReservationConfirmedData = Type.Object(
+  {
+    reservationId: ReservationId,
+    parkingLotId: ParkingLotId,
+    customerId: Personal(CustomerId),
+    /** The authorized intent at the provider (the payment's stream holds its amounts). */
+    intentId: IntentId,
+    confirmedAt: Timestamp,
+  },
+  { ...strict, $id: "ReservationConfirmed" },
+);
+
+export const ReservationConfirmedEvent = defineEvent({
+  type: "ReservationConfirmed",
+  schema: ReservationConfirmedData,
+  stream: "lot",
+  recordTime: "confirmedAt",
+  audit: (d, by) =>
+    `${by} confirmed reservation ${d.reservationId} of customer ${d.customerId}: payment ${d.intentId} was authorized`,
+});
+
 /** The lot takes no reservation overlapping [from, until); the ones it overlapped are canceled in the same append. */
 export const ParkingLotClosedData = Type.Object(
   {
@@ -417,67 +447,6 @@ export const ParkingLotCouponRuleChangedEvent = defineEvent({
     `${by} changed the coupon rule of lot ${d.parkingLotId} to ${JSON.stringify(d.couponRule)} from then on`,
 });
 
-/**
- * Issue 48: the books of one period of the lot close (docs/domain.md, "Periods"): the last event of
- * the period's stream; the next period's stream opens with LotPeriodOpened. `summary` counts what
- * the period's stream holds; it is informational (no decision reads it).
- */
-export const LotBooksClosedData = Type.Object(
-  {
-    parkingLotId: ParkingLotId,
-    period: Type.Integer({ minimum: 0 }),
-    nextPeriod: Type.Integer({ minimum: 1 }),
-    closedAt: Timestamp,
-    summary: Type.Object(
-      {
-        /** Events of the period's stream before this one. */
-        events: Type.Integer({ minimum: 0 }),
-        activeReservations: Type.Integer(),
-        /** Reservation records the next period's opening carries (active ones and recently ended ones). */
-        carried: Type.Integer({ minimum: 0 }),
-      },
-      strict,
-    ),
-  },
-  { ...strict, $id: "LotBooksClosed" },
-);
-
-export const LotBooksClosedEvent = defineEvent({
-  type: "LotBooksClosed",
-  schema: LotBooksClosedData,
-  stream: "lot",
-  recordTime: "closedAt",
-  audit: (d, by) =>
-    `${by} closed the books of lot ${d.parkingLotId} for period ${d.period} after ${d.summary.events} events (${d.summary.activeReservations} reservations active)`,
-});
-
-/**
- * Issue 48: the first event of a period's stream (k ≥ 1): the lot's live state as the previous
- * period closed it, in the lot's state codec (write-side/parking-lot/snapshot.ts, `version` its
- * SNAPSHOT_VERSION), and when each reservation it carries that has ended did end (`ended`: its id
- * and epoch ms), so a retry or a cancel of one still answers as before for 25 hours. A fold of the
- * lot starts here: evolve replaces its state with this one.
- */
-export const LotPeriodOpenedData = Type.Object(
-  {
-    parkingLotId: ParkingLotId,
-    period: Type.Integer({ minimum: 1 }),
-    openedAt: Timestamp,
-    version: Type.Integer({ minimum: 1 }),
-    state: Type.Array(Type.Object({}, { additionalProperties: true }), { minItems: 1 }),
-    ended: Type.Array(Type.Object({ reservationId: ReservationId, endedAt: Type.Number() }, strict)),
-  },
-  { ...strict, $id: "LotPeriodOpened" },
-);
-
-export const LotPeriodOpenedEvent = defineEvent({
-  type: "LotPeriodOpened",
-  schema: LotPeriodOpenedData,
-  stream: "lot",
-  recordTime: "openedAt",
-  audit: (d, by) => `${by} opened period ${d.period} of lot ${d.parkingLotId} with the lot's live state`,
-});
-
 /** The lot's facts, by type, in the order the API document lists them. */
 export const LOT_EVENTS = byType(
   ParkingLotRegisteredEvent,
@@ -486,6 +455,7 @@ export const LOT_EVENTS = byType(
   ReservationCheckedInEvent,
   ReservationCheckedOutEvent,
   ReservationNoShowEvent,
+  ReservationConfirmedEvent,
   ParkingLotClosedEvent,
   ParkingLotClosureBeganEvent,
   ParkingLotCapacityChangedEvent,
@@ -494,6 +464,8 @@ export const LOT_EVENTS = byType(
   ParkingLotPaymentTermsChangedEvent,
   ParkingLotPlaceChangedEvent,
   ParkingLotCouponRuleChangedEvent,
+  DriveUpAdmittedEvent,
+  ParkingLotGateConfidenceChangedEvent,
   LotBooksClosedEvent,
   LotPeriodOpenedEvent,
 );

@@ -191,7 +191,7 @@ export const PaymentFailedEvent = defineEvent({
 /**
  * Since issue 38: what is to happen to a paid booking's money, decided in the same append as the
  * fact that settles it (a check-out, a cancel, a no-show, a closure's cancel) or by an operator's
- * refund, with write-side/parking-lot/payment-policy.ts. `capture + release` is what the intent
+ * refund, with write-side/payment/payment-policy.ts. `capture + release` is what the intent
  * still held; `offSession` is charged beyond it; `refund` is given back of what was captured.
  */
 export const PaymentSettlementDecidedData = Type.Object(

@@ -1,5 +1,6 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { Amount, Currency, Timestamp } from "./common.js";
+import { TimeZone } from "./place.js";
 
 /** A paid booking's payment as the reservation view shows it (issue 38). */
 export const PaymentView = Type.Object(
@@ -142,6 +143,11 @@ export type MoneyDay = Static<typeof MoneyDay>;
 export const LotMoneyView = Type.Object(
   {
     parkingLotId: Type.String(),
+    timeZone: {
+      ...TimeZone,
+      description:
+        "The lot's time zone, whose local days `from`, `to` and each `day` are (UTC for a lot without one): midnight to midnight there.",
+    },
     from: Day,
     to: Day,
     days: Type.Array(MoneyDay, {

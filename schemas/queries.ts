@@ -110,6 +110,18 @@ export const CouponsQuery = Type.Object(
   { additionalProperties: false },
 );
 
+/** A lot's open gate reviews (issue 49), newest first: a page at a time. */
+export const GateReviewsQuery = Type.Object(
+  {
+    cursor: Type.Optional(
+      Type.String({ pattern: "^[0-9]{1,16}$", description: "`nextCursor` of the previous page." }),
+    ),
+    limit: Type.Optional(PageLimit),
+    minPosition: Type.Optional(MinPosition),
+  },
+  { additionalProperties: false },
+);
+
 export const SingleQuery = Type.Object(
   { minPosition: Type.Optional(MinPosition) },
   { additionalProperties: false },

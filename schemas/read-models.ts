@@ -245,6 +245,12 @@ export const ReservationView = Type.Object(
       ),
     ),
     coupon: Type.Optional(ReservationCoupon),
+    couponDue: Type.Optional(
+      Type.Boolean({
+        description:
+          "Whether a coupon is to come for this reservation: true once its booking (or a stay that earned it) asked for one, so a reservation without `coupon` yet gets it shortly; false once a cancel, a no-show or a stay the lot's rule found too short took it away, so none will come (`coupon`, if one was issued, says REVOKED). Absent on a reservation nothing asked a coupon of.",
+      }),
+    ),
     position: PositionString,
     asOf: Type.Optional(AsOfStamp),
   },

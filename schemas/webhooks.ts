@@ -276,6 +276,11 @@ export const WebhookAttemptView = Type.Object(
   {
     webhookId: Type.String({ description: "The message's `webhook-id` (the same on every attempt)." }),
     eventType: WebhookEventTypeSchema,
+    parkingLotId: Type.Optional({
+      ...ParkingLotId,
+      description:
+        "The lot the message's fact concerns (its `data.parkingLotId`), so its time can be shown on that lot's clock. Absent for a message that names no lot, and for attempts recorded before issue 49.",
+    }),
     position: Type.Optional(PositionString),
     at: Timestamp,
     attempt: Type.Integer({ minimum: 1 }),

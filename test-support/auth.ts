@@ -17,7 +17,7 @@ export { DEV_ISSUER };
 export interface TestTokenClaims {
   readonly sub: string;
   /** One role, or the full list (e.g. [] for a token without any role). */
-  readonly role: "customer" | "operator" | "attendant" | "admin" | readonly string[];
+  readonly role: "customer" | "operator" | "attendant" | "admin" | "gate" | readonly string[];
   /** The `lots` grant; an operator without one gets `*` (every lot), as from `npm run -s token`. */
   readonly lots?: readonly string[];
   readonly ttlSeconds?: number;

@@ -8,7 +8,7 @@ import {
 } from "../projections/payments/ledger-watch.js";
 import { decodeEvent, type StoredDomainEvent } from "../schemas/event-codec.js";
 import type { EventType } from "../schemas/events.js";
-import { ledgerOf } from "../write-side/parking-lot/payment-ledger.js";
+import { ledgerOf } from "../write-side/payment/payment-ledger.js";
 import { operatorHeaders } from "./auth.js";
 import type { Ledger as ProviderLedger } from "./stripe/ledger.js";
 import { type LoggedMoney, reconcile } from "./stripe/reconcile.js";
@@ -16,7 +16,7 @@ import { type LoggedMoney, reconcile } from "./stripe/reconcile.js";
 /**
  * The money a log tells of, checked for the payment tests (issue 38) with the service's own rules:
  * each reservation's ledger folded as the ledger watch folds it (projections/payments/ledger-watch.ts)
- * and judged by write-side/parking-lot/payment-ledger.ts, and the provider's books reconciled with
+ * and judged by write-side/payment/payment-ledger.ts, and the provider's books reconciled with
  * it intent by intent (test-support/stripe/reconcile.ts).
  */
 

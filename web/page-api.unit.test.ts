@@ -83,6 +83,11 @@ const CALLS = {
       }),
   ],
   lotHistory: ["getParkingLotHistory", (api) => api.lotHistory("gangnam-1", "42", 10)],
+  gateReviews: ["listGateReviews", (api) => api.gateReviews("gangnam-1", 10)],
+  resolveGateReview: [
+    "resolveGateReview",
+    (api) => api.resolveGateReview("gangnam-1", "cam-1-000123", { action: "open", reservationId: "r-1" }),
+  ],
   checkIn: ["checkIn", (api) => api.checkIn("gangnam-1", "r-1")],
   checkOut: ["checkOut", (api) => api.checkOut("gangnam-1", "r-1")],
   closeLot: [

@@ -1,8 +1,14 @@
+import { createHash } from "node:crypto";
 import { WrongExpectedRevisionError } from "../event-store/errors.js";
 import type { EventStore } from "../event-store/port.js";
 import { decodeEvent, encodeEvent } from "../schemas/event-codec.js";
 import type { EventOfType } from "../schemas/events.js";
-import type { GateEventAnswer, GateEventBody } from "../schemas/gates.js";
+import type {
+  GateEventAnswer,
+  GateEventBody,
+  GateReviewResolution,
+  ResolveGateReviewBody,
+} from "../schemas/gates.js";
 import type { CommandContext, ParkingLotCommandHandler } from "./command-handler.js";
 import type { Rejection } from "./parking-lot/decider.js";
 import { decideGate, type GateOutcome, priceOf } from "./parking-lot/gates.js";
@@ -22,7 +28,22 @@ import { decideGate, type GateOutcome, priceOf } from "./parking-lot/gates.js";
 export const gateStream = (parkingLotId: string, eventId: string): string =>
   `gate-${parkingLotId}/${eventId}`;
 
+/**
+ * The reservation id of a drive-up let in on a read: derived from the lot and the read's id (a
+ * digest, as the two may hold 128 characters), so that two copies of one read racing each other
+ * book one stay (the lot's decider finds the id taken and changes nothing).
+ */
+export const driveUpReservationId = (parkingLotId: string, eventId: string): string =>
+  `du-${createHash("sha256").update(`${parkingLotId}/${eventId}`).digest("base64url").slice(0, 32)}`;
+
 type Recorded = EventOfType<"GateEventRecorded">["data"];
+
+/** How a resolve of a gate review ended: settled, refused by the lot, unknown, or settled before. */
+export type ReviewOutcome =
+  | { readonly resolved: GateReviewResolution }
+  | { readonly rejection: Rejection }
+  | { readonly unknown: true }
+  | { readonly alreadyResolved: true };
 
 export class GateEvents {
   constructor(
@@ -46,9 +67,10 @@ export class GateEvents {
     // stamped in the past or the future must not check a car in outside its window or price a stay
     // that has not happened. The camera's `at` is recorded beside the decision.
     const now = context.now;
+    const driveUpId = driveUpReservationId(parkingLotId, read.eventId);
     const outcome = await this.carryOut(
-      decideGate({ ...read, parkingLotId, at: now }, state),
-      parkingLotId,
+      decideGate({ ...read, parkingLotId, at: now, driveUpId }, state),
+      { parkingLotId, plate: read.plate, gateId: read.gateId },
       now,
       context,
     );
@@ -83,10 +105,13 @@ export class GateEvents {
     return answerOf(data);
   }
 
-  /** An `open` runs the lot's own check-in or check-out, decided again on the lot's latest state. */
+  /**
+   * An `open` runs the lot's own check-in, check-out or drive-up admission, decided again on the
+   * lot's latest state.
+   */
   private async carryOut(
     outcome: GateOutcome,
-    parkingLotId: string,
+    { parkingLotId, plate, gateId }: { parkingLotId: string; plate: string; gateId: string },
     at: string,
     context: CommandContext,
   ): Promise<Pick<Recorded, "decision" | "reason" | "reservationId" | "candidates" | "price">> {
@@ -94,8 +119,13 @@ export class GateEvents {
     if (outcome.decision === "review")
       return { decision: "review", reason: outcome.reason, candidates: [...outcome.reservationIds] };
     const { reservationId } = outcome;
-    const type = outcome.reason === "CheckedIn" ? "CheckIn" : "CheckOut";
-    const result = await this.lots.handle({ type, parkingLotId, reservationId, now: at }, context);
+    const type = outcome.reason === "CheckedOut" ? "CheckOut" : "CheckIn";
+    const result = await this.lots.handle(
+      outcome.reason === "DriveUp"
+        ? { type: "AdmitDriveUp", parkingLotId, reservationId, carNumber: plate, gateId, now: at }
+        : { type, parkingLotId, reservationId, now: at },
+      context,
+    );
     if (!result.ok) return { decision: "deny", reason: result.rejection.code, reservationId };
     const booked =
       result.state.kind === "registered" ? (result.state.reservations.get(reservationId)?.amount ?? 0) : 0;
@@ -106,6 +136,75 @@ export class GateEvents {
       reservationId,
       ...(price !== undefined ? { price } : {}),
     };
+  }
+
+  /**
+   * An attendant settles a read the gate sent to review: `open` checks the booking in (entry) or
+   * out (exit) through the lot's command path first (its refusal is the answer, and nothing is
+   * recorded), then GateReviewResolved is appended at the revision of the recorded read, so of two
+   * attendants racing one resolves it and the other is told it is resolved.
+   */
+  async resolve(
+    parkingLotId: string,
+    eventId: string,
+    body: ResolveGateReviewBody & { readonly reservationId?: string },
+    context: CommandContext & { readonly now: string },
+  ): Promise<ReviewOutcome> {
+    const stream = gateStream(parkingLotId, eventId);
+    const facts = await this.facts(stream);
+    const read = facts.find((f) => f.type === "GateEventRecorded");
+    if (read?.type !== "GateEventRecorded" || read.data.decision !== "review") return { unknown: true };
+    if (facts.some((f) => f.type === "GateReviewResolved")) return { alreadyResolved: true };
+    let price: number | undefined;
+    const { reservationId } = body;
+    if (body.action === "open" && reservationId !== undefined) {
+      const type = read.data.direction === "entry" ? "CheckIn" : "CheckOut";
+      const result = await this.lots.handle({ type, parkingLotId, reservationId, now: context.now }, context);
+      if (!result.ok) {
+        // Another attendant's resolve checked the car out first: that is the answer, not the lot's.
+        const again = await this.facts(stream);
+        if (again.some((f) => f.type === "GateReviewResolved")) return { alreadyResolved: true };
+        return { rejection: result.rejection };
+      }
+      const booked =
+        result.state.kind === "registered" ? (result.state.reservations.get(reservationId)?.amount ?? 0) : 0;
+      if (type === "CheckOut") price = priceOf(result.events, booked);
+    }
+    const data: EventOfType<"GateReviewResolved">["data"] = {
+      eventId,
+      parkingLotId,
+      action: body.action,
+      ...(body.action === "open" && reservationId !== undefined ? { reservationId } : {}),
+      ...(price !== undefined ? { price } : {}),
+      resolvedAt: context.now,
+    };
+    try {
+      await this.events.appendToStream(
+        stream,
+        [
+          encodeEvent(
+            { type: "GateReviewResolved", data },
+            { correlationId: context.correlationId, causationId: context.commandId, actor: context.actor },
+          ),
+        ],
+        { expectedRevision: read.revision },
+      );
+    } catch (error) {
+      if (error instanceof WrongExpectedRevisionError) return { alreadyResolved: true };
+      throw error;
+    }
+    const { resolvedAt: _, parkingLotId: __, ...resolved } = data;
+    return { resolved };
+  }
+
+  /** The facts of a read's stream (its recorded read, and its resolution if any), with revisions. */
+  private async facts(stream: string) {
+    const facts = [];
+    for await (const raw of this.events.readStream(stream, { maxCount: 2 })) {
+      const { event } = decodeEvent(raw);
+      facts.push({ ...event, revision: raw.revision } as typeof event & { revision: number });
+    }
+    return facts;
   }
 
   private async recorded(stream: string): Promise<Recorded | undefined> {

@@ -18,7 +18,7 @@ import { OPERATIONS } from "./operations.js";
  * Every principal shape × every operation of the table (issue 46), against the real service as a
  * child process. fast-check draws small worlds (a few lots, some sharing a prefix; bookings of a
  * few customers, some with a stay that earns a coupon) and principals: anonymous; customers, of
- * the world or a stranger; attendants, operators and admins whose `lots` grant is missing, empty,
+ * the world or a stranger; attendants, gates, operators and admins whose `lots` grant is missing, empty,
  * an unknown id, a prefix matching none (`Z-*`), some of the world's lots or prefixes, all of them
  * or `*`; expired and wrong-audience tokens. Each principal then calls every row of OPERATIONS
  * (so a new operation is walked the day it is added): a minimal request (required parts only),
@@ -35,7 +35,10 @@ import { OPERATIONS } from "./operations.js";
  *   operation that is not public, the ids of lots outside a staff grant; scoped control-center
  *   totals count no more lots or bookings than the grant reaches;
  * - a refused answer (4xx) appended no event (the events carrying its correlation id, read from
- *   the embedded event store's file).
+ *   the embedded event store's file);
+ * - a `gate` credential (issue 49) is refused (403) by every operation that does not name it and
+ *   is not public: it sends its lots' plate reads and nothing else. The first world walks a gate
+ *   with an empty grant and one granted a lot of the world, whatever else fast-check draws.
  */
 
 /** How long a request (and /healthz beside it) may take to answer. */
@@ -91,7 +94,7 @@ const principalArbitrary = fc.oneof(
       kind: fc.constant("staff" as const),
       role: fc.oneof(
         { weight: 2, arbitrary: fc.constant("operator" as const) },
-        fc.constantFrom("attendant" as const, "admin" as const),
+        fc.constantFrom("attendant" as const, "admin" as const, "gate" as const),
       ),
       grant: grantArbitrary,
     }),
@@ -144,6 +147,8 @@ interface Principal {
   readonly bodyRole?: "customer" | "operator";
   /** A member of staff limited to a grant (not an admin, not `*`). */
   readonly scoped: boolean;
+  /** A gate integration's credential: allowed only the operations naming `gate`. */
+  readonly gate?: boolean;
 }
 
 interface Built {
@@ -349,6 +354,7 @@ async function principalOf(shape: PrincipalShape, built: Built, k: number): Prom
         reach,
         bodyRole: "operator",
         scoped: reach.kind !== "every",
+        gate: shape.role === "gate",
       };
     }
     default: {
@@ -793,6 +799,17 @@ async function walk(built: Built, principals: readonly Principal[], seed: number
           throw new Error(
             `leak: ${what} → ${answer.status}: ${leaks.join("; ")}\n${answer.text.slice(0, 400)}`,
           );
+        // (An ill-formed X-Correlation-Id drawn for the request is refused before any role is looked at.)
+        if (
+          principal.gate &&
+          operation.allow !== "anonymous" &&
+          !operation.allow.includes("gate") &&
+          answer.status !== 403 &&
+          !(answer.status === 400 && answer.text.includes("header.X-Correlation-Id"))
+        )
+          throw new Error(
+            `a gate credential was not refused: ${what} → ${answer.status} ${answer.text.slice(0, 300)}`,
+          );
         if (answer.status >= 400) {
           const appended = appendedBy(correlationId);
           if (appended.length)
@@ -853,6 +870,17 @@ describe("every principal shape × every operation, on the real service", () => 
           seed: SEED,
           interruptAfterTimeLimit: TIME_LIMIT_MS + SHRINK_LIMIT_MS,
           markInterruptAsFailure: false,
+          // A gate with an empty grant and one granted a lot of the world, walked on every run.
+          examples: [
+            [
+              { lots: ["a", "b"], bookings: [{ lot: 0, customer: 0, stay: true }] },
+              [
+                { kind: "staff", role: "gate", grant: [] },
+                { kind: "staff", role: "gate", grant: [{ lot: 0 }] },
+              ],
+              46,
+            ],
+          ],
         },
       );
       console.log(`principal matrix: ${runs} worlds, ${requests} requests in ${Date.now() - started} ms`);

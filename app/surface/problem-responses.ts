@@ -37,7 +37,7 @@ const BODY_PROBLEMS: readonly ProblemName[] = [
  * - a method the path does not have: `method-not-allowed`;
  * - an ill-formed X-Correlation-Id, on every operation: `validation`;
  * - the access tables: `unauthorized` without a token and `forbidden` for another role, unless
- *   anyone may call it;
+ *   anyone may call it (whatever the request: an `allowWhen` that asks for roles counts);
  * - the body parser, before the command and query routes, for every method that may carry a body
  *   (GET bodies are not read): `malformed-json`, `payload-too-large`, `unsupported-media-type`;
  * - input validation (a path parameter that does not decode is refused by the router too):
@@ -61,6 +61,9 @@ export function problemsOf(operation: Operation, allowed: Allowed): ProblemName[
   // An ill-formed X-Correlation-Id, on any operation.
   add("validation");
   if (allowed !== "anonymous") add("unauthorized", "forbidden");
+  // A condition of the request that asks for roles (`asOf`: a signed-in person) refuses the others
+  // (a `gate` credential) too.
+  if (operation.allowWhen?.some((w) => w.allow !== "anonymous")) add("unauthorized", "forbidden");
   // An erased customer's token or session, on every route (checked right after authentication).
   add("customer-erased");
   const routed = operation.side !== "app";

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { parse as parseYaml } from "yaml";
 import { SESSION_LANDING_PATH } from "../../app/auth.js";
 import { loadConfig } from "../../platform/config.js";
+import { ACCESS_ROLES } from "../../schemas/actor.js";
 
 /**
  * Keycloak cannot run here, so its realm import and the compose wiring are checked against what
@@ -48,12 +49,8 @@ const audiences = (id: string) =>
 
 describe("the Keycloak realm of docker compose", () => {
   it("has the roles the service authorizes, and demo users of each", () => {
-    expect(realm.roles.realm.map((r) => r.name).sort()).toEqual([
-      "admin",
-      "attendant",
-      "customer",
-      "operator",
-    ]);
+    // Every role the service authorizes (schemas/actor.ts), and no other.
+    expect(realm.roles.realm.map((r) => r.name).sort()).toEqual([...ACCESS_ROLES].sort());
     const withRole = (role: string) => realm.users.filter((u) => u.enabled && u.realmRoles.includes(role));
     expect(withRole("customer")).toHaveLength(2);
     expect(withRole("operator")).toHaveLength(1);

@@ -240,11 +240,13 @@ export class SqliteDocumentStore implements DocumentStore {
   ): Promise<T[]> {
     return this.guard(() => {
       const opts = checkArgs.find(collection, filter, options);
-      const query = compileQuery(filter);
       this.schema.checkSchema();
       const state = this.schema.collection(collection);
-      if (!state.exists) return [];
-      return select(this.schema, state, filter, query, opts, true) as T[];
+      if (!state.exists) {
+        compileQuery(filter); // refused like any other find's when mingo cannot compile it
+        return [];
+      }
+      return select(this.schema, state, filter, opts) as T[];
     });
   }
 
@@ -266,15 +268,18 @@ export class SqliteDocumentStore implements DocumentStore {
   async count(collection: string, filter: Filter): Promise<number> {
     return this.guard(() => {
       checkArgs.query(collection, filter);
-      const query = compileQuery(filter);
       this.schema.checkSchema();
       const state = this.schema.collection(collection);
-      if (!state.exists) return 0;
+      if (!state.exists) {
+        compileQuery(filter); // refused like any other count's when mingo cannot compile it
+        return 0;
+      }
       const indexedBy = chooseIndex(this.schema, state, filter, undefined);
       const exact = buildCount(state.table, filter, state.indexedFields, indexedBy, state.columnFields);
       if (exact !== undefined) {
         return this.schema.statement(exact.sql).get(...exact.params) as number;
       }
+      const query = compileQuery(filter);
       const plan = buildSelect({
         table: state.table,
         filter,

@@ -15,7 +15,6 @@ export function selectPlan(
   state: CollectionState,
   filter: Filter,
   opts: NormalizedFindOptions,
-  allowPaging?: boolean,
 ) {
   return buildSelect({
     table: state.table,
@@ -25,30 +24,29 @@ export function selectPlan(
     sort: opts.sort,
     skip: opts.skip,
     limit: opts.limit,
-    ...(allowPaging !== undefined ? { allowPaging } : {}),
     indexedBy: chooseIndex(schema, state, filter, opts.sort),
   });
 }
 
-/** The documents of `state` matching `filter` (compiled as `query`), sorted, skipped and limited. */
+/** Every row: what an exact translation's rows are tested with. */
+const MATCHES_ALL: Pick<Query, "test"> = { test: () => true };
+
+/**
+ * The documents of `state` matching `filter`, sorted, skipped and limited. The rows of an exact
+ * translation are the matches (what paging, count and countBy in SQL rest on too), so mingo
+ * compiles the filter and tests the rows only when the SQL selects a superset: that compile cost
+ * as much as the rest of a small find, such as the read side's refresh of a lot's facts (issue 50).
+ */
 export function select(
   schema: SqliteSchema,
   state: CollectionState,
   filter: Filter,
-  query: Query,
   opts: NormalizedFindOptions,
-  allowPaging: boolean,
 ): MutableDocument[] {
-  const plan = selectPlan(schema, state, filter, opts, allowPaging);
+  const plan = selectPlan(schema, state, filter, opts);
   const statement = schema.statement(plan.sql);
-  if (plan.paged) {
-    const docs = (statement.all(...plan.params) as string[]).map(
-      (json) => JSON.parse(json) as MutableDocument,
-    );
-    // The translation is exact, so this always holds; if it ever did not, page in memory instead.
-    if (docs.every((d) => query.test(d))) return docs;
-    return select(schema, state, filter, query, opts, false);
-  }
+  if (plan.paged) return (statement.all(...plan.params) as string[]).map((json) => JSON.parse(json));
+  const query = plan.exact ? MATCHES_ALL : compileQuery(filter);
   if (plan.sorted) {
     // Candidates arrive in the requested order: filter, skip and stop at the limit while streaming.
     const out: MutableDocument[] = [];

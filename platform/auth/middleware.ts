@@ -3,6 +3,7 @@ import type { NextFunction, Request, RequestHandler, Response } from "express";
 import { ProblemError } from "../http/problem.js";
 import type { Logger } from "../logger.js";
 import { setPrincipal, setSessionEnded, unauthorized } from "./principal.js";
+import { RESERVED_CUSTOMER_PREFIX } from "./reserved-customers.js";
 import type { SessionResolver } from "./session-refresh.js";
 import {
   InvalidTokenError,
@@ -12,7 +13,7 @@ import {
 } from "./verifier.js";
 
 /** Roles of staff (who may act on others' behalf; their customer id claim may be absent). */
-const STAFF = new Set(["operator", "attendant", "admin"]);
+const STAFF = new Set(["operator", "attendant", "admin", "gate"]);
 
 export const SESSION_COOKIE = "parking_session";
 
@@ -151,14 +152,24 @@ function refusal(error: unknown): unknown {
  */
 export function principalIdOf(claim: string): (token: VerifiedToken) => string {
   return (token) => {
-    if (token.customerId !== undefined) return token.customerId;
-    if (token.roles.includes("customer") && !token.roles.some((r) => STAFF.has(r))) {
+    const staff = token.roles.some((r) => STAFF.has(r));
+    const id = principalIdOfToken(claim, token, staff);
+    if (!staff && id.startsWith(RESERVED_CUSTOMER_PREFIX))
       throw new InvalidTokenError(
-        `the token's "${claim}" claim (the customer id) is missing or not printable ASCII of at most 255 characters`,
+        `the token's customer id starts with "${RESERVED_CUSTOMER_PREFIX}", which the service keeps for a lot's drive-up stays`,
       );
-    }
-    return token.sub;
+    return id;
   };
+}
+
+function principalIdOfToken(claim: string, token: VerifiedToken, staff: boolean): string {
+  if (token.customerId !== undefined) return token.customerId;
+  if (token.roles.includes("customer") && !staff) {
+    throw new InvalidTokenError(
+      `the token's "${claim}" claim (the customer id) is missing or not printable ASCII of at most 255 characters`,
+    );
+  }
+  return token.sub;
 }
 
 export function sessionCookieOf(req: Request): string | undefined {

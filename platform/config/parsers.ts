@@ -143,7 +143,7 @@ export const boolean: Parser<boolean> = {
 };
 
 /** Our roles a provider's role or group name may count as. */
-export const MAPPED_ROLES = ["customer", "operator", "attendant", "admin"] as const;
+export const MAPPED_ROLES = ["customer", "operator", "attendant", "admin", "gate"] as const;
 export type MappedRole = (typeof MAPPED_ROLES)[number];
 
 export const roleMap: Parser<Readonly<Record<string, MappedRole>>> = {

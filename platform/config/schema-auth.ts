@@ -37,7 +37,7 @@ export const AUTH_SETTINGS = {
     ...env(
       "AUTH_ROLES_CLAIMS",
       "realm_access.roles,roles",
-      "Claims holding the caller's roles: a string or an array of strings, through AUTH_ROLE_MAP (`customer`, `attendant`, `operator`, `admin`); their union counts. A path is dot-separated (`realm_access.roles`), a JSON pointer (`/https:~1~1example.com~1roles`), or has quoted segments for keys with dots or slashes (`\"https://example.com/roles\"`, Auth0's namespaced claims).",
+      "Claims holding the caller's roles: a string or an array of strings, through AUTH_ROLE_MAP (`customer`, `attendant`, `operator`, `admin`, `gate`); their union counts. A path is dot-separated (`realm_access.roles`), a JSON pointer (`/https:~1~1example.com~1roles`), or has quoted segments for keys with dots or slashes (`\"https://example.com/roles\"`, Auth0's namespaced claims).",
     ),
   }),
   authAlgorithms: Type.Array(Type.String({ format: "algorithm" }), {
@@ -78,7 +78,7 @@ export const AUTH_SETTINGS = {
     ...env(
       "AUTH_ROLE_MAP",
       "-",
-      "The provider's own role or group names that count as one of ours (`customer`, `attendant`, `operator`, `admin`), e.g. `Parking Admins=admin,Lot Managers=operator,app-user=customer` (names may hold spaces); our names always count as themselves. `-`: no mapping.",
+      "The provider's own role or group names that count as one of ours (`customer`, `attendant`, `operator`, `admin`, `gate`), e.g. `Parking Admins=admin,Lot Managers=operator,app-user=customer` (names may hold spaces); our names always count as themselves. `-`: no mapping.",
     ),
   }),
   authLotsClaim: Type.String({

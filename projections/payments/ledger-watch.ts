@@ -1,12 +1,12 @@
 import type { Document, DocumentStore, WriteOp } from "../../document-store/port.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { EventType } from "../../schemas/events.js";
-import { ledgerViolations, type PaymentFact } from "../../write-side/parking-lot/payment-ledger.js";
+import { ledgerViolations, type PaymentFact } from "../../write-side/payment/payment-ledger.js";
 
 /**
  * The money ledger invariant, watched (issue 38): per reservation, its payment facts as the log
  * records them and whether its settlements are done, so that each broken invariant of
- * write-side/parking-lot/payment-ledger.ts (the one function the property tests also read) is
+ * write-side/payment/payment-ledger.ts (the one function the property tests also read) is
  * counted: the `parking_payment_ledger_violations` gauge.
  */
 export const PAYMENT_LEDGERS = "payment_ledgers";

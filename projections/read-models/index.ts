@@ -1,5 +1,6 @@
 import { controlCenterProjection } from "./control-center.js";
 import { customerCouponsProjection } from "./customer-coupons.js";
+import { gateReviewsProjection } from "./gate-reviews.js";
 import { lotFactsProjection } from "./lot-facts.js";
 import { lotMoneyProjection } from "./lot-money.js";
 import { parkingLotsProjection } from "./parking-lots.js";
@@ -16,6 +17,7 @@ export const PROJECTIONS: readonly Projection[] = [
   lotFactsProjection,
   reservationEventsProjection,
   lotMoneyProjection,
+  gateReviewsProjection,
 ];
 
 export const projectionByName = (name: string): Projection | undefined =>

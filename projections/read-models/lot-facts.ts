@@ -84,6 +84,8 @@ export const lotFactsProjection = defineProjection({
     ReservationCanceled: (stored, collection) => added(stored, collection, stored.event.data.canceledAt),
     ReservationCheckedOut: (stored, collection) => added(stored, collection, stored.event.data.checkedOutAt),
     ReservationNoShow: (stored, collection) => added(stored, collection, stored.event.data.recordedAt),
+    // Issue 48: the lot's outcome of a booking's payment (its authorization makes it RESERVED).
+    ReservationConfirmed: (stored, collection) => added(stored, collection),
     // Issue 38: the payment facts, which the decider folds too (an authorization makes a pending
     // booking RESERVED; a failure's cancel follows it and ends the booking).
     PaymentAuthorized: (stored, collection) => added(stored, collection),
@@ -153,6 +155,7 @@ type ReservationStep =
   | EventOfType<"ReservationCanceled">
   | EventOfType<"ReservationCheckedOut">
   | EventOfType<"ReservationNoShow">
+  | EventOfType<"ReservationConfirmed">
   | PaymentEvent;
 
 /** A later fact of a reservation; one that ends it (`endedAt`) brings its reach in. */

@@ -100,7 +100,9 @@ describe("reservation-events projection (spec: events in, documents out)", () =>
       "CouponRedeemed",
       "CouponReturned",
       "CouponRevoked",
+      "DriveUpAdmitted",
       "GateEventRecorded",
+      "GateReviewResolved",
       "OverstayCharged",
       "ParkingReserved",
       "PaymentAuthorized",
@@ -115,6 +117,7 @@ describe("reservation-events projection (spec: events in, documents out)", () =>
       "ReservationCanceled",
       "ReservationCheckedIn",
       "ReservationCheckedOut",
+      "ReservationConfirmed",
       "ReservationNoShow",
     ]);
   });

@@ -33,8 +33,25 @@ describe("reservations projection (spec: events in, documents out)", () => {
           position: "1",
           heldFrom: "2026-11-22T09:00:00.000Z",
           heldUntil: HELD_OPEN_ENDED,
+          couponDue: true,
         },
       ],
+    });
+  });
+
+  it("issue 48: a pending booking is RESERVED by the lot's own outcome fact (ReservationConfirmed)", async () => {
+    const base = reserved(window) as Extract<DomainEvent, { type: "ParkingReserved" }>;
+    const payment = { amount: 5000, currency: "KRW", holdUntil: "2026-11-22T09:15:00.000Z" };
+    outcome = await spec.given(
+      { ...base, data: { ...base.data, payment } },
+      {
+        type: "ReservationConfirmed",
+        data: { ...who, intentId: "pi_1", confirmedAt: "2026-11-22T09:01:00.000Z" },
+      },
+    );
+    expect((await outcome.documents("reservations"))[0]).toMatchObject({
+      status: "RESERVED",
+      payment: { state: "pending", amount: 5000 },
     });
   });
 
@@ -159,5 +176,43 @@ describe("reservations projection (spec: events in, documents out)", () => {
     });
     const [doc] = await outcome.documents("reservations");
     expect(doc).toMatchObject({ status: "NO_SHOW", heldFrom: window.startsAt, heldUntil: window.endsAt });
+  });
+
+  it("keeps whether a coupon is still to come (issue 49): from the booking on, until a cancel, a no-show or a stay the lot's decider found too short takes it away", async () => {
+    const checkedIn: DomainEvent = {
+      type: "ReservationCheckedIn",
+      data: { ...who, checkedInAt: "2026-11-22T10:05:00.000Z" },
+    };
+    const checkedOut = (couponEarned?: boolean): DomainEvent => ({
+      type: "ReservationCheckedOut",
+      data: {
+        ...who,
+        checkedOutAt: "2026-11-22T10:06:00.000Z",
+        ...(couponEarned === undefined ? {} : { couponEarned }),
+      },
+    });
+    const dueAfter = async (...events: DomainEvent[]) => {
+      await outcome?.close();
+      outcome = await spec.given(reserved(window), ...events);
+      return (await outcome.documents("reservations"))[0]?.couponDue;
+    };
+    expect(await dueAfter()).toBe(true);
+    expect(await dueAfter(checkedIn)).toBe(true);
+    expect(await dueAfter(checkedIn, checkedOut(true))).toBe(true);
+    // A check-out recorded before issue 34 asks nothing of the coupon: the booking's stands.
+    expect(await dueAfter(checkedIn, checkedOut())).toBe(true);
+    expect(await dueAfter(checkedIn, checkedOut(false))).toBe(false);
+    expect(
+      await dueAfter({
+        type: "ReservationCanceled",
+        data: { ...who, reason: "plans changed", canceledAt: "2026-11-22T09:30:00.000Z" },
+      }),
+    ).toBe(false);
+    expect(
+      await dueAfter({
+        type: "ReservationNoShow",
+        data: { ...who, ...window, recordedAt: "2026-11-22T12:00:01.000Z" },
+      }),
+    ).toBe(false);
   });
 });

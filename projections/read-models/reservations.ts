@@ -1,6 +1,8 @@
+import type { DomainEvent } from "../../schemas/events.js";
 import { ERASED } from "../../schemas/personal-data.js";
 import { plateSuffixes } from "../../schemas/plates.js";
 import { failedBecause } from "../../write-side/parking-lot/payment-state.js";
+import { couponEffectOf } from "../coupon-policy/coupon-policy.js";
 import { defineProjection, updateOne, upsertOne } from "./projection.js";
 
 export const RESERVATIONS = "reservations";
@@ -17,6 +19,17 @@ const MOST_SUFFIXES = 15;
 export const HELD_OPEN_ENDED = "9999-12-31T23:59:59.999Z";
 
 /**
+ * Whether the reservation's coupon is still to come (issue 49): what the coupon policy makes of
+ * the event (`couponEffectOf`: a booking, or a stay the lot's decider found earned it, issues; a
+ * cancel, a no-show or a stay it found too short revokes), never the rule restated. Nothing for an
+ * event that asks nothing of the coupon (a check-out recorded before issue 34).
+ */
+const couponDue = (event: DomainEvent): { couponDue?: boolean } => {
+  const effect = couponEffectOf(event);
+  return effect === undefined ? {} : { couponDue: effect === "issue" };
+};
+
+/**
  * Each reservation with its status and its coupon's state. `seq` (the global position of the
  * ParkingReserved event) gives every list a stable order and an index-friendly cursor.
  * `heldFrom`/`heldUntil` are the span it holds a spot (its window; an open-ended one from when it
@@ -27,7 +40,8 @@ export const HELD_OPEN_ENDED = "9999-12-31T23:59:59.999Z";
 export const reservationsProjection = defineProjection({
   name: "reservations",
   // 2: the plates' suffixes, for finding a reservation by a part of its plate (issue 33).
-  version: 2,
+  // 3: `couponDue`, whether a coupon is still to come (issue 49).
+  version: 3,
   collections: {
     [RESERVATIONS]: [
       { name: "by_seq", keys: { seq: -1 } },
@@ -72,6 +86,7 @@ export const reservationsProjection = defineProjection({
             // Issue 38: a booking asked to pay waits for it; what was recorded of its money is
             // kept beside (the saved payment method, personal, is not).
             status: payment ? "PENDING_PAYMENT" : "RESERVED",
+            ...couponDue(event),
             ...(payment
               ? {
                   payment: {
@@ -106,6 +121,7 @@ export const reservationsProjection = defineProjection({
           status: "CANCELED",
           canceledAt: event.data.canceledAt,
           cancelReason: event.data.reason,
+          ...couponDue(event),
         },
         // The spot is free from the cancellation on (a window canceled before it starts
         // ends before it begins, so it holds nothing).
@@ -126,12 +142,15 @@ export const reservationsProjection = defineProjection({
           // An open-ended stay on a lot with a rate is priced now; an overstay is charged now.
           ...(event.data.amount === undefined ? {} : { amount: event.data.amount }),
           ...(event.data.overstayCharge === undefined ? {} : { overstayCharge: event.data.overstayCharge }),
+          ...couponDue(event),
         },
         $min: { heldUntil: event.data.checkedOutAt },
       }),
     ReservationNoShow: ({ event }, collection) =>
       // The window ended without the car: it held its spot over the window all the same.
-      updateOne(collection, RESERVATIONS, event.data.reservationId, { $set: { status: "NO_SHOW" } }),
+      updateOne(collection, RESERVATIONS, event.data.reservationId, {
+        $set: { status: "NO_SHOW", ...couponDue(event) },
+      }),
     // Issue 38: the booking's money, as recorded (the view reads its state with the decider's
     // paymentStateOf). An authorization makes a pending booking RESERVED (only a pending one gets one).
     PaymentAuthorized: ({ event }, collection) =>
@@ -143,6 +162,9 @@ export const reservationsProjection = defineProjection({
           "payment.authorized": event.data.amount,
         },
       }),
+    // Issue 48: the lot's own outcome of the authorization (the payment's facts leave its stream).
+    ReservationConfirmed: ({ event }, collection) =>
+      updateOne(collection, RESERVATIONS, event.data.reservationId, { $set: { status: "RESERVED" } }),
     PaymentFailed: ({ event }, collection) =>
       updateOne(collection, RESERVATIONS, event.data.reservationId, {
         $set: { "payment.state": "failed", "payment.failure": failedBecause(event.data) },

@@ -106,6 +106,35 @@ describe("the scheduler", () => {
     expect(await schedule()).toEqual(expected);
   });
 
+  it("issue 48: a paid booking's hold comes off when the lot confirms it (ReservationConfirmed)", async () => {
+    const reactor = scheduler({ send });
+    const base = reserved("paid", "2026-11-23T11:00:00.000Z");
+    const pending = stored({
+      ...base.event,
+      data: {
+        ...(base.event.data as Extract<DomainEvent, { type: "ParkingReserved" }>["data"]),
+        payment: { amount: 1000, currency: "KRW", holdUntil: "2026-11-23T09:15:00.000Z" },
+      },
+    } as DomainEvent);
+    await reactor.react([pending], context());
+    expect(await schedule()).toEqual([
+      ["payment-hold:paid", "2026-11-23T09:15:00.000Z"],
+      ["no-show:paid", "2026-11-23T11:00:00.000Z"],
+    ]);
+    const confirmed = stored({
+      type: "ReservationConfirmed",
+      data: {
+        reservationId: "paid",
+        parkingLotId: LOT,
+        customerId: "C1",
+        intentId: "pi_1",
+        confirmedAt: "2026-11-23T09:01:00.000Z",
+      },
+    });
+    await reactor.react([confirmed], context());
+    expect(await schedule()).toEqual([["no-show:paid", "2026-11-23T11:00:00.000Z"]]);
+  });
+
   it("sends what is due by its clock, soonest first, stamped with that clock; nothing before", async () => {
     const reactor = scheduler({ send });
     await reactor.react(

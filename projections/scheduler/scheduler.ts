@@ -82,6 +82,7 @@ const ON: ScheduleHandlers = {
     [holdId(event.data.reservationId), null],
   ],
   PaymentAuthorized: holdSettled,
+  ReservationConfirmed: holdSettled,
   PaymentFailed: holdSettled,
   ReservationNoShow: settled,
   ParkingLotClosed: (event, cause) => {

@@ -22,6 +22,8 @@ export interface DeliveryDocument extends Document {
   readonly eventType: WebhookEventType;
   /** What log order is kept per (a reservation, a lot). */
   readonly orderKey: string;
+  /** The lot the message's fact concerns, when it names one (issue 49: its deliveries on its clock). */
+  readonly parkingLotId?: string;
   /** Where its fact is in the log (an overstay: just after its check-in). */
   readonly commit: number;
   readonly prepare: number;
@@ -42,6 +44,12 @@ export interface QueuedMessage {
 
 export const deliveryId = (endpointId: string, webhookId: string): string => `${endpointId}:${webhookId}`;
 
+/** The lot a message's fact concerns: the `parkingLotId` its data names, if any. */
+const lotOf = (message: WebhookMessage): { parkingLotId?: string } => {
+  const lot = (message.data as { parkingLotId?: unknown }).parkingLotId;
+  return typeof lot === "string" ? { parkingLotId: lot } : {};
+};
+
 /**
  * Queues a message for an endpoint. Written again (a batch handled twice, a replay of one not yet
  * sent) it changes nothing; `again` (a replay) queues it anew even if it was sent.
@@ -52,6 +60,7 @@ export function enqueueOp(endpointId: string, queued: QueuedMessage, now: string
     webhookId: queued.webhookId,
     eventType: queued.message.type,
     orderKey: queued.orderKey,
+    ...lotOf(queued.message),
     commit: queued.commit,
     prepare: queued.prepare,
     payload: JSON.stringify(queued.message),
@@ -71,6 +80,7 @@ export interface AttemptRecord {
   readonly endpointId: string;
   readonly webhookId: string;
   readonly eventType: WebhookEventType;
+  readonly parkingLotId?: string;
   readonly commit: number;
   readonly at: Date;
   readonly attempt: number;

@@ -154,6 +154,7 @@ export class Dispatcher {
       endpointId: endpoint._id,
       webhookId: delivery.webhookId,
       eventType: delivery.eventType,
+      ...(delivery.parkingLotId !== undefined ? { parkingLotId: delivery.parkingLotId } : {}),
       commit: delivery.commit,
       at,
       attempt,

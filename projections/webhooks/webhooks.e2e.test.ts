@@ -228,7 +228,9 @@ describe("outbound webhooks (a receiver process verifying with standardwebhooks)
     expect(message.verified).toEqual([true, true]);
 
     const first = got("rotating");
-    type Attempts = { items: { position: string; webhookId: string; statusCode: number }[] };
+    type Attempts = {
+      items: { position: string; webhookId: string; statusCode: number; parkingLotId?: string }[];
+    };
     // The attempts are recorded once their outcome is heard (the receiver has them first).
     const deliveries = await eventually(async () => {
       const answer = await call<Attempts>(
@@ -239,6 +241,8 @@ describe("outbound webhooks (a receiver process verifying with standardwebhooks)
       return answer.body.items.length === 2 ? answer : undefined;
     });
     expect(deliveries.body.items.map((i) => i.statusCode)).toEqual([200, 200]);
+    // Each attempt names the lot its fact concerns, for the page to show it on that lot's clock (issue 49).
+    expect(deliveries.body.items.map((i) => i.parkingLotId)).toEqual([OPEN_LOT, OPEN_LOT]);
     const from = deliveries.body.items.at(-1)?.position ?? "0";
     const replay = await call<{ enqueued: number }>(
       service.url,

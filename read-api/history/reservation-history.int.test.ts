@@ -13,6 +13,7 @@ import { decodeEvent, encodeEvent } from "../../schemas/event-codec.js";
 import type { DomainEvent } from "../../schemas/events.js";
 import { countingReads } from "../../test-support/counting-event-store.js";
 import { tempDataDir } from "../../test-support/service.js";
+import { paymentStream } from "../../write-side/payment/payment.js";
 import { TimeTravel } from "../time-travel/time-travel.js";
 import { PositionNotReachedError } from "../views/read-context.js";
 import { readViews } from "../views/views.js";
@@ -199,6 +200,26 @@ describe("a reservation's history, from its index", () => {
       cursor = found?.page.nextCursor === null ? undefined : Number(found?.page.nextCursor);
     } while (cursor !== undefined);
     expect(types).toEqual(DONE_STEPS);
+  });
+
+  it("issue 48: reads the reservation's payment stream too, past the index, as its coupon's", async () => {
+    await project();
+    const released: DomainEvent = {
+      type: "PaymentIntentReleased",
+      data: {
+        reservationId: "DONE",
+        parkingLotId: LOT,
+        intentId: "pi_DONE",
+        amount: 0,
+        because: "booking-ended",
+        releasedAt: iso(T0 + 3_600_002),
+      },
+    };
+    await append(paymentStream("DONE"), [released]);
+    expect(paymentStream("DONE")).toBe("payment-DONE");
+    const { service } = history();
+    const found = await service.reservation("DONE", where("DONE"), { limit: 50 });
+    expect(found?.page.items.map((e) => e.type)).toEqual([...DONE_STEPS, "PaymentIntentReleased"]);
   });
 
   it("finds nothing for a reservation the log never booked", async () => {

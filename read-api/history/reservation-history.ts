@@ -8,6 +8,7 @@ import {
 import { decodeEvent } from "../../schemas/event-codec.js";
 import type { HistoryEntry } from "../../schemas/history.js";
 import { parkingLotStream } from "../../write-side/parking-lot/periods.js";
+import { paymentStream } from "../../write-side/payment/payment.js";
 import { PositionNotReachedError, type ReadContext, TooManyWaitingError } from "../views/read-context.js";
 import { reservationEvents } from "../views/reservation-events-view.js";
 import { auditEntry } from "./audit-entry.js";
@@ -108,10 +109,12 @@ async function locate(
       }
     }
   }
-  const coupon = couponStream(reservationId);
-  for await (const raw of events.readStream(coupon, { fromRevision: nextRevision(entries, coupon) })) {
-    signal?.throwIfAborted();
-    if (unindexed(raw.position)) found.push(fromRaw(raw));
+  // The reservation's own streams (its coupon's; its payment's, issue 48): a handful of events each.
+  for (const stream of [couponStream(reservationId), paymentStream(reservationId)]) {
+    for await (const raw of events.readStream(stream, { fromRevision: nextRevision(entries, stream) })) {
+      signal?.throwIfAborted();
+      if (unindexed(raw.position)) found.push(fromRaw(raw));
+    }
   }
   return found.sort((a, b) => comparePositions(a.position, b.position));
 }
@@ -134,7 +137,7 @@ async function locateAll(
 }
 
 /**
- * Every event of one reservation (its lot's stream's and its coupon's), in log order, read by
+ * Every event of one reservation (its lot's stream's, its coupon's and its payment's), in log order, read by
  * stream and revision as the index locates them: what time travel folds for a reservation as of a
  * moment. Its work is the reservation's handful of events, and the index's lag (see locate).
  */

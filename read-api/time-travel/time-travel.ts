@@ -10,6 +10,7 @@ import type { AsOfStamp } from "../../schemas/as-of.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
 import type { LotReach } from "../../schemas/lot-reach.js";
 import type { ControlCenterView, ParkingLotDetail, ReservationView } from "../../schemas/read-models.js";
+import { paymentStream } from "../../write-side/payment/payment.js";
 import { stampMsOfRaw } from "../history/audit-entry.js";
 import { couponStream, ENDS_A_RESERVATION, lotStream } from "../history/history-service.js";
 import { type ReservationEventsIndex, reservationFacts } from "../history/reservation-history.js";
@@ -184,7 +185,7 @@ export class TimeTravel {
 
   /**
    * Without the reservation-events index (a caller that gives none: a CLI, a bench): the lot's
-   * stream scanned from the booking to the cut, and the coupon's stream. Null without the lot's stream.
+   * stream scanned from the booking to the cut, and the coupon's and payment's streams. Null without the lot's stream.
    */
   private async scannedFacts(
     reservationId: string,
@@ -201,9 +202,12 @@ export class TimeTravel {
       facts.push(raw);
       if (ENDS_A_RESERVATION.has(raw.type)) break;
     }
-    for await (const raw of this.events.readStream(couponStream(reservationId))) {
-      if (!keep(raw)) break;
-      facts.push(raw);
+    // The reservation's own streams (its coupon's; its payment's, issue 48), in their order.
+    for (const own of [couponStream(reservationId), paymentStream(reservationId)]) {
+      for await (const raw of this.events.readStream(own)) {
+        if (!keep(raw)) break;
+        facts.push(raw);
+      }
     }
     return facts.sort((a, b) => comparePositions(a.position, b.position));
   }

@@ -109,7 +109,7 @@ export class MoneyQueries {
       limit: Math.min(quarters, range.maxDays * 100),
     });
     const days = moneyDaysOf(docs, timeZone);
-    return { parkingLotId, from: range.from, to: range.to, days, totals: sumMoney(days) };
+    return { parkingLotId, timeZone, from: range.from, to: range.to, days, totals: sumMoney(days) };
   }
 
   /** Each lot's money on its local day of `now`, for the lots that had any payment fact that day. */

@@ -1,5 +1,6 @@
 import type { DocumentStore } from "../../document-store/port.js";
 import { ControlCenterQueries } from "./control-center-view.js";
+import { GateReviewQueries } from "./gate-review-view.js";
 import { LotSearchQueries } from "./lot-search.js";
 import { LotQueries } from "./lot-view.js";
 import { MoneyQueries } from "./money-view.js";
@@ -20,6 +21,8 @@ export interface Views {
   readonly reservations: ReservationQueries;
   readonly controlCenter: ControlCenterQueries;
   readonly money: MoneyQueries;
+  /** A lot's open gate reviews (issue 49). */
+  readonly gateReviews: GateReviewQueries;
 }
 
 export function readViews(store: DocumentStore, options: ReadOptions): Views {
@@ -33,5 +36,6 @@ export function readViews(store: DocumentStore, options: ReadOptions): Views {
     reservations: new ReservationQueries(context, lots),
     controlCenter: new ControlCenterQueries(context, lots, money),
     money,
+    gateReviews: new GateReviewQueries(context),
   };
 }

@@ -25,6 +25,7 @@ export type ReservationPage = Schemas["ReservationPage"];
 export type ReservationView = Schemas["ReservationView"];
 export type TimelineView = Schemas["TimelineView"];
 export type HistoryPage = Schemas["HistoryPage"];
+export type GateReviewPage = Schemas["GateReviewPage"];
 export type Problem = Schemas["Problem"];
 export type SignInConfig = Schemas["SignInConfig"];
 export type WebhookEndpointView = Schemas["WebhookEndpointView"];
@@ -149,6 +150,7 @@ export function pageApi(test: Pick<ClientOptions, "baseUrl" | "fetch"> = {}) {
     ...lotReads(client),
     ...reservationCalls(client),
     ...historyCalls(client),
+    ...gateReviewCalls(client),
     ...lotChanges(client),
     ...sessionCalls(client),
     ...webhookCalls(client),
@@ -247,6 +249,35 @@ const historyCalls = (client: PageClient) => ({
           path: { parkingLotId } satisfies PathParameters<"/parking-lots/{parkingLotId}/history", "get">,
           query: { cursor, limit } satisfies Query<"/parking-lots/{parkingLotId}/history", "get">,
         },
+      }),
+    ),
+});
+
+/** A lot's gate reads sent to review (issue 49), and an attendant's resolution of one. */
+const gateReviewCalls = (client: PageClient) => ({
+  gateReviews: (parkingLotId: string, limit: number) =>
+    answer(
+      client.GET("/parking-lots/{parkingLotId}/gate-reviews", {
+        params: {
+          path: { parkingLotId } satisfies PathParameters<"/parking-lots/{parkingLotId}/gate-reviews", "get">,
+          query: { limit } satisfies Query<"/parking-lots/{parkingLotId}/gate-reviews", "get">,
+        },
+      }),
+    ),
+  resolveGateReview: (
+    parkingLotId: string,
+    eventId: string,
+    body: Body<"/parking-lots/{parkingLotId}/gate-reviews/{eventId}/resolve", "post">,
+  ) =>
+    answer(
+      client.POST("/parking-lots/{parkingLotId}/gate-reviews/{eventId}/resolve", {
+        params: {
+          path: { parkingLotId, eventId } satisfies PathParameters<
+            "/parking-lots/{parkingLotId}/gate-reviews/{eventId}/resolve",
+            "post"
+          >,
+        },
+        body,
       }),
     ),
 });

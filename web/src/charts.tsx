@@ -2,6 +2,7 @@ import { useEffect, useRef } from "preact/hooks";
 import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import type { ControlCenterView } from "./api.js";
+import { abbreviationOf } from "./format.js";
 
 /** One sample of every processor's lag, taken when a live update arrives. */
 export interface LagSample {
@@ -44,6 +45,18 @@ function UPlotChart(props: {
   }, [props.data]);
 
   return <div class="chart" ref={box} role="img" aria-label={props.label} />;
+}
+
+/** The zone the charts' time axes are drawn in: the browser's (they span every lot, whatever its zone). */
+const BROWSER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+/** Says which clock a chart's time axis reads (issue 49): the browser's zone and its abbreviation. */
+export function ChartZone() {
+  return (
+    <p class="chart-zone muted" data-chart-zone={BROWSER_ZONE}>
+      Times in this browser's zone, {BROWSER_ZONE} ({abbreviationOf(Date.now(), BROWSER_ZONE)})
+    </p>
+  );
 }
 
 const axisStyle = { stroke: "#475569", grid: { stroke: "#e2e8f0", width: 1 }, ticks: { show: false } };

@@ -8,7 +8,7 @@ import {
   type ParkingLotPage,
   SIGN_OUT_URL,
 } from "./api.js";
-import { ActivityChart, LagChart, type LagSample } from "./charts.js";
+import { ActivityChart, ChartZone, LagChart, type LagSample } from "./charts.js";
 import { count, SORTS, type SortKey, visibleLots } from "./format.js";
 import { ProblemMessage, RegisterLotForm } from "./forms.js";
 import { LotDetail } from "./lot-detail.js";
@@ -239,10 +239,12 @@ function Charts(props: {
       <section class="panel" aria-labelledby="activity-title">
         <h2 id="activity-title">Reservations per minute, last hour</h2>
         <ActivityChart activity={props.view.activity} />
+        <ChartZone />
       </section>
       <section class="panel" aria-labelledby="lag-title">
         <h2 id="lag-title">Projection lag</h2>
         <LagChart samples={props.samples} names={props.names} />
+        <ChartZone />
       </section>
     </div>
   );
@@ -365,7 +367,7 @@ function App() {
             <section class="panel register-panel">
               <RegisterLotForm onRegistered={setMessage} />
             </section>
-            <WebhooksPanel />
+            <WebhooksPanel lots={allLots} />
           </div>
         )}
       </main>

@@ -12,6 +12,7 @@ import { AsOfSlider } from "./as-of-slider.js";
 import { type FindBy, FindForm, type Status } from "./find-reservations.js";
 import { clockOf, count, taken, tone } from "./format.js";
 import { CancelDialog, ProblemMessage } from "./forms.js";
+import { GateReviews } from "./gate-reviews.js";
 import { CapacityForm, Closures, HourlyRate } from "./lot-actions.js";
 import { LotClock, useClock } from "./lot-clock.js";
 import { LotHistory } from "./lot-history.js";
@@ -274,6 +275,9 @@ function LotDetailBody(props: LotDetailProps) {
         </button>
       ) : null}
       {now ? <LotAdmin now={now} serviceNow={serviceNow} onMessage={props.onMessage} /> : null}
+      {asOf ? null : (
+        <GateReviews parkingLotId={lot.parkingLotId} tick={props.tick} onMessage={props.onMessage} />
+      )}
       <LotHistory parkingLotId={lot.parkingLotId} tick={props.tick} />
       {canceling ? (
         <CancelDialog

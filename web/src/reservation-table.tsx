@@ -197,12 +197,13 @@ function ReservationRow(props: {
         {r.payment ? <PaymentSummary payment={r.payment} /> : null}
       </td>
       <Overstay r={r} />
-      <td data-label="Coupon">
+      {/* Blank where no coupon is to come (the service's `couponDue`: canceled, a no-show, a stay too short). */}
+      <td data-label="Coupon" data-coupon={r.coupon?.status ?? (r.couponDue ? "pending" : "")}>
         {r.coupon ? (
           <span class={`badge coupon-${r.coupon.status.toLowerCase()}`}>{r.coupon.status}</span>
-        ) : (
+        ) : r.couponDue ? (
           <span class="muted">pending</span>
-        )}
+        ) : null}
       </td>
       <td>
         {props.past ? null : (

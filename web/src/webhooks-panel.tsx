@@ -36,7 +36,10 @@ type Said =
  * it is disabled and why, its last attempts, a rotated secret or a replay from a log position (the
  * API's rotate-secret and replay), and a folded form that registers one and shows its secret once.
  */
-export function WebhooksPanel() {
+export function WebhooksPanel(props: {
+  /** The lots the page has loaded: a delivery about one of them is shown on its clock. */
+  readonly lots: readonly { readonly parkingLotId: string; readonly timeZone: string }[];
+}) {
   const [endpoints, setEndpoints] = useState<readonly WebhookEndpointView[] | null>(null);
   const [said, setSaid] = useState<Said | null>(null);
   const [shown, setShown] = useState<{ id: string; page: WebhookAttemptPage } | null>(null);
@@ -81,7 +84,7 @@ export function WebhooksPanel() {
       ) : (
         <p class="empty">{endpoints ? "No endpoints." : "Loading…"}</p>
       )}
-      {shown ? <Attempts id={shown.id} page={shown.page} /> : null}
+      {shown ? <Attempts id={shown.id} page={shown.page} lots={props.lots} /> : null}
       <details class="webhooks-new">
         <summary>Register an endpoint</summary>
         <NewEndpointForm
@@ -205,7 +208,17 @@ function ReplayForm(props: {
   );
 }
 
-function Attempts({ id, page }: { readonly id: string; readonly page: WebhookAttemptPage }) {
+/**
+ * An endpoint's last attempts. Each at the clock of the lot its fact concerns, when the page has
+ * that lot loaded (issue 49); otherwise, and for a message about no lot, in UTC, labelled.
+ */
+function Attempts(props: {
+  readonly id: string;
+  readonly page: WebhookAttemptPage;
+  readonly lots: readonly { readonly parkingLotId: string; readonly timeZone: string }[];
+}) {
+  const { id, page } = props;
+  const zoneOf = (lot: string | undefined) => props.lots.find((l) => l.parkingLotId === lot)?.timeZone;
   return (
     <table aria-label={`Last deliveries to ${id}`}>
       <thead>
@@ -221,7 +234,7 @@ function Attempts({ id, page }: { readonly id: string; readonly page: WebhookAtt
       <tbody>
         {page.items.map((a) => (
           <tr key={`${a.webhookId}-${a.attempt}-${a.at}`}>
-            <td>{clockOf("UTC").when(a.at)}</td>
+            <td data-zone={zoneOf(a.parkingLotId) ?? "UTC"}>{clockOf(zoneOf(a.parkingLotId)).when(a.at)}</td>
             <td>{a.eventType}</td>
             <td>{a.attempt}</td>
             <td>{a.statusCode ?? "-"}</td>

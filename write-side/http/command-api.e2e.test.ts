@@ -4,7 +4,7 @@ import type { RunningService } from "../../app/server.js";
 import { type ApiSpec, answered, refused, startApiSpec } from "../../client/api-spec.js";
 import type { RecordedEvent } from "../../event-store/port.js";
 import { openPersonalFields } from "../../schemas/personal-data.js";
-import { customerHeaders, operatorHeaders } from "../../test-support/auth.js";
+import { bearer, customerHeaders, mintToken, operatorHeaders } from "../../test-support/auth.js";
 import { call, eventually, startTestService, tempDataDir } from "../../test-support/service.js";
 import { gateStream } from "../gate-events.js";
 
@@ -302,8 +302,11 @@ describe("command API over real HTTP (embedded stores)", () => {
       return page.body.items?.some((item) => item.type === "GateEventRecorded") ? page.body.items : undefined;
     });
     expect(history.find((item) => item.type === "GateEventRecorded")?.summary).toContain("gate north");
-    // A plate with no booking: denied with the reason.
-    expect((await gate({ plate: "99허9999" })).body).toMatchObject({ decision: "deny", reason: "NoBooking" });
+    // A plate with no booking, on a lot without an hourly rate to price a drive-up: denied with the reason.
+    expect((await gate({ plate: "99허9999" })).body).toMatchObject({
+      decision: "deny",
+      reason: "NoHourlyRate",
+    });
     // The exit: checked out, with what the stay cost.
     const exit = await gate({ eventId: "cam-out", direction: "exit", plate: "34-나-2222" });
     expect(exit.body).toEqual({
@@ -332,6 +335,238 @@ describe("command API over real HTTP (embedded stores)", () => {
       await customerHeaders(data.dir, "G1"),
     );
     expect(byCustomer.status).toBe(403);
+  });
+
+  it("gate reviews (issue 49): a doubtful read is listed for the lot's attendants, resolved open checks the car in and leaves the list; a second resolve is 409; another lot's attendant 404; a gate credential 403", async () => {
+    await call(base, "POST", "/parking-lots", { parkingLotId: "gate-rv", name: "Reviewed", capacity: 3 });
+    const booked = await call(base, "POST", "/parking-lots/gate-rv/reservations", {
+      customerId: "GRV1",
+      carNumber: "56 다 7890",
+      amount: 4000,
+    });
+    expect(booked.status).toBe(201);
+    const reservationId = booked.body.reservationId;
+    const attendant = (lots: string[]) =>
+      mintToken(data.dir, { sub: `att-${lots.join("-")}`, role: "attendant", lots }).then(bearer);
+    const ours = await attendant(["gate-rv"]);
+    const theirs = await attendant(["gate-1"]);
+    const read = await call(base, "POST", "/parking-lots/gate-rv/gate-events", {
+      eventId: "rev-1",
+      gateId: "south",
+      direction: "entry",
+      plate: "56다7890",
+      confidence: 0.3,
+      at: "2026-11-26T09:00:00+09:00",
+    });
+    expect(read.body).toMatchObject({ decision: "review", reason: "LowConfidence" });
+    // Listed for the lot's attendant, with what the read said (no plate: the read holds none).
+    const listed = await eventually(async () => {
+      const page = await call<{ items: unknown[] }>(
+        base,
+        "GET",
+        "/parking-lots/gate-rv/gate-reviews",
+        undefined,
+        ours,
+      );
+      return page.body.items?.length ? page.body : undefined;
+    });
+    expect(listed).toEqual({
+      items: [
+        {
+          eventId: "rev-1",
+          parkingLotId: "gate-rv",
+          gateId: "south",
+          direction: "entry",
+          confidence: 0.3,
+          at: "2026-11-26T00:00:00.000Z",
+          reason: "LowConfidence",
+          candidates: [reservationId],
+        },
+      ],
+      nextCursor: null,
+    });
+    const resolve = (body: unknown, headers = ours) =>
+      call(base, "POST", "/parking-lots/gate-rv/gate-reviews/rev-1/resolve", body, headers);
+    // Another lot's attendant neither sees nor settles it (not among their lots); a gate credential is refused.
+    expect((await call(base, "GET", "/parking-lots/gate-rv/gate-reviews", undefined, theirs)).status).toBe(
+      404,
+    );
+    expect((await resolve({ action: "deny" }, theirs)).status).toBe(404);
+    const gateCredential = bearer(
+      await mintToken(data.dir, { sub: "gate-rv-cam", role: "gate", lots: ["gate-rv"] }),
+    );
+    expect((await resolve({ action: "deny" }, gateCredential)).status).toBe(403);
+    // Open without naming the booking: 400, nothing appended.
+    const bare = await resolve({ action: "open" });
+    expect(bare.status).toBe(400);
+    expect(bare.body.errors).toEqual([expect.objectContaining({ field: "body.reservationId" })]);
+    // A booking the lot refuses to check in: its problem, nothing appended.
+    const stranger = await resolve({ action: "open", reservationId: "no-such-booking" });
+    expect(stranger.status).toBe(404);
+    expect(stranger.body.type).toBe("/problems/reservation-not-found");
+    const readStream = () => collect(service.services.eventStore!.readStream(gateStream("gate-rv", "rev-1")));
+    expect(await readStream()).toHaveLength(1);
+    // The attendant matches the car to the booking: checked in through the lot's own check-in.
+    const opened = await resolve({ action: "open", reservationId });
+    expect(opened.status).toBe(200);
+    expect(opened.body).toEqual({ eventId: "rev-1", action: "open", reservationId });
+    expect((await lotEvents("gate-rv")).at(-1)?.type).toBe("ReservationCheckedIn");
+    expect((await readStream()).map((e) => e.type)).toEqual(["GateEventRecorded", "GateReviewResolved"]);
+    // A second resolve (another attendant, a double click): 409, nothing appended.
+    const second = await resolve({ action: "deny" });
+    expect(second.status).toBe(409);
+    expect(second.body.type).toBe("/problems/gate-review-resolved");
+    expect(await readStream()).toHaveLength(2);
+    // The list drops it.
+    await eventually(async () => {
+      const page = await call<{ items: unknown[] }>(
+        base,
+        "GET",
+        "/parking-lots/gate-rv/gate-reviews",
+        undefined,
+        ours,
+      );
+      return page.body.items?.length === 0 ? true : undefined;
+    });
+    // Two attendants settling one read at once: one 200, one 409, one resolution recorded.
+    const racing = await call(base, "POST", "/parking-lots/gate-rv/gate-events", {
+      eventId: "rev-2",
+      gateId: "south",
+      direction: "exit",
+      plate: "56다7890",
+      confidence: 0.2,
+      at: new Date().toISOString(),
+    });
+    expect(racing.body).toMatchObject({ decision: "review" });
+    const both = await Promise.all(
+      [ours, await attendant(["gate-rv", "gate-1"])].map((headers) =>
+        call(base, "POST", "/parking-lots/gate-rv/gate-reviews/rev-2/resolve", { action: "deny" }, headers),
+      ),
+    );
+    expect(both.map((r) => r.status).sort()).toEqual([200, 409]);
+    expect(
+      (await collect(service.services.eventStore!.readStream(gateStream("gate-rv", "rev-2")))).map(
+        (e) => e.type,
+      ),
+    ).toEqual(["GateEventRecorded", "GateReviewResolved"]);
+    // A read the gate decided has no review to resolve.
+    const decided = await call(base, "POST", "/parking-lots/gate-rv/gate-reviews/no-such-read/resolve", {
+      action: "deny",
+    });
+    expect(decided.status).toBe(404);
+    expect(decided.body.type).toBe("/problems/gate-review-not-found");
+  });
+
+  it("drive-ups (issue 49): a car without a booking comes in on an open-ended stay at the lot's rate and leaves with its price; a full lot denies", async () => {
+    await call(base, "POST", "/parking-lots", {
+      parkingLotId: "gate-d",
+      name: "Drive-ups",
+      capacity: 1,
+      hourlyRate: 3000,
+    });
+    const gate = (eventId: string, over: Record<string, unknown> = {}) =>
+      call(base, "POST", "/parking-lots/gate-d/gate-events", {
+        eventId,
+        gateId: "north",
+        direction: "entry",
+        plate: "11가1111",
+        confidence: 0.95,
+        at: new Date().toISOString(),
+        ...over,
+      });
+    const entry = await gate("du-in");
+    expect(entry.body).toMatchObject({ decision: "open", reason: "DriveUp" });
+    const reservationId = entry.body.reservationId as string;
+    // One append: why (the gate), the stay booked at the rate, and its check-in.
+    expect((await lotEvents("gate-d")).slice(1).map((e) => e.type)).toEqual([
+      "DriveUpAdmitted",
+      "ParkingReserved",
+      "ReservationCheckedIn",
+    ]);
+    // A repeat of the read books nothing more.
+    expect((await gate("du-in")).body).toMatchObject({ reservationId, replayed: true });
+    expect(await lotEvents("gate-d")).toHaveLength(4);
+    // The one spot is taken: another car without a booking is denied, appending nothing.
+    expect((await gate("du-full", { plate: "22나2222" })).body).toMatchObject({
+      decision: "deny",
+      reason: "LotFull",
+    });
+    expect(await lotEvents("gate-d")).toHaveLength(4);
+    // The lot's audit trail names the gate that let it in.
+    const history = await call<{ items: { type: string; summary: string }[] }>(
+      base,
+      "GET",
+      "/parking-lots/gate-d/history",
+    );
+    expect(history.body.items.find((i) => i.type === "DriveUpAdmitted")?.summary).toContain("gate north");
+    // At the exit: checked out at the open-ended price (at least the smallest unit for minutes).
+    const exit = await gate("du-out", { direction: "exit", plate: "11 가 1111" });
+    expect(exit.body).toMatchObject({ decision: "open", reason: "CheckedOut", reservationId });
+    expect(exit.body.price).toBeGreaterThanOrEqual(1);
+    const out = (await lotEvents("gate-d")).at(-1);
+    expect(out?.type).toBe("ReservationCheckedOut");
+    expect((out?.data as { amount?: number } | undefined)?.amount).toBe(exit.body.price);
+    // The lot's operator raises its confidence threshold: a read the default would act on goes to review.
+    const raised = await call(base, "PUT", "/parking-lots/gate-d/gate-confidence", {
+      gateConfidenceThreshold: 0.99,
+    });
+    expect(raised.body).toMatchObject({ parkingLotId: "gate-d", gateConfidenceThreshold: 0.99 });
+    expect((await lotEvents("gate-d")).at(-1)?.type).toBe("ParkingLotGateConfidenceChanged");
+    expect((await gate("du-doubt", { plate: "33다3333" })).body).toMatchObject({
+      decision: "review",
+      reason: "LowConfidence",
+    });
+    // Out of 0..1: 400 naming the field.
+    const wrong = await call(base, "PUT", "/parking-lots/gate-d/gate-confidence", {
+      gateConfidenceThreshold: 1.5,
+    });
+    expect(wrong.status).toBe(400);
+  });
+
+  it("the gate role (issue 49): a gate credential sends its lot's reads and nothing else; another lot is 404, an empty grant reaches none", async () => {
+    await call(base, "POST", "/parking-lots", { parkingLotId: "gate-r", name: "Gate role", capacity: 2 });
+    await call(base, "POST", "/parking-lots", { parkingLotId: "gate-s", name: "Other lot", capacity: 2 });
+    const booked = await call(base, "POST", "/parking-lots/gate-r/reservations", {
+      customerId: "GR1",
+      carNumber: "12가3456",
+      amount: 3000,
+    });
+    const reservationId = booked.body.reservationId;
+    const gateOf = async (lots: readonly string[]) =>
+      bearer(await mintToken(data.dir, { sub: "gate-north", role: "gate", lots }));
+    const gate = await gateOf(["gate-r"]);
+    const read = (lot: string, eventId: string, headers = gate) =>
+      call(
+        base,
+        "POST",
+        `/parking-lots/${lot}/gate-events`,
+        {
+          eventId,
+          gateId: "north",
+          direction: "entry",
+          plate: "12가3456",
+          confidence: 0.95,
+          at: new Date().toISOString(),
+        },
+        headers,
+      );
+    // Its own lot's read: decided and acted on.
+    expect((await read("gate-r", "gr-1")).body).toMatchObject({ decision: "open", reservationId });
+    // Another lot: 404 as for any staff outside their grant; an empty grant reaches no lot.
+    expect((await read("gate-s", "gr-2")).status).toBe(404);
+    expect((await read("gate-r", "gr-3", await gateOf([]))).status).toBe(404);
+    // Nothing else, even on its own lot: no check-out by id, no listing, no history, no booking.
+    for (const [method, path, body] of [
+      ["POST", `/parking-lots/gate-r/reservations/${reservationId}/check-out`, undefined],
+      ["GET", "/reservations?parkingLotId=gate-r", undefined],
+      ["GET", `/reservations/${reservationId}`, undefined],
+      ["GET", "/parking-lots/gate-r/history", undefined],
+      ["POST", "/parking-lots/gate-r/reservations", { customerId: "GR2", carNumber: "1", amount: 1 }],
+    ] as const) {
+      const answer = await call(base, method, path, body, gate);
+      expect(answer.status, `${method} ${path}`).toBe(403);
+    }
+    expect((await lotEvents("gate-r")).at(-1)?.type).toBe("ReservationCheckedIn");
   });
 
   it("keeps the caller's X-Correlation-Id in event metadata, with the command as causation", async () => {

@@ -43,10 +43,12 @@ import {
   cancelScope,
   customerFor,
 } from "./access.js";
+import { resolveGateReview } from "./gate-review-routes.js";
 import {
   changeCapacity,
   changeCouponRule,
   changeCustomerLimit,
+  changeGateConfidence,
   changePaymentTerms,
   changePlace,
   changeRate,
@@ -148,10 +150,12 @@ export function commandRoutes(
     changeRate: changeRate(context),
     changeCouponRule: changeCouponRule(context),
     changeCustomerLimit: changeCustomerLimit(context),
+    changeGateConfidence: changeGateConfidence(context),
     changePaymentTerms: changePaymentTerms(context),
     changePlace: changePlace(context),
     eraseCustomer: eraseCustomer(context, options.erasure),
     recordGateEvent: recordGateEvent(context, options.gates),
+    resolveGateReview: resolveGateReview(context.now, options.gates),
     refundPayment: refundPayment(context),
     stripeWebhook: stripeWebhook(
       context,
@@ -335,7 +339,7 @@ const cancelReservation =
 
 /**
  * What the cancel decided of the booking's money (issue 47): read from the settlement the decider
- * appended with it (its cancellation policy, payment-policy.ts), never worked out here. None when it
+ * appended with it (its cancellation policy, write-side/payment/payment-policy.ts), never worked out here. None when it
  * appended none (nothing authorized, or a repeated cancel).
  */
 function cancelSettlementOf(result: Accepted, reservationId: string): CancelSettlement | undefined {

@@ -5,6 +5,7 @@ import {
   ChangeCapacityBody,
   ChangeCouponRuleBody,
   ChangeCustomerLimitBody,
+  ChangeGateConfidenceBody,
   ChangePaymentTermsBody,
   ChangePlaceBody,
   ChangeRateBody,
@@ -82,6 +83,20 @@ export const changeCustomerLimit =
       now: now(),
     });
     res.status(200).json({ parkingLotId, maxActivePerCustomer, position: positionOf(result) });
+  };
+
+export const changeGateConfidence =
+  ({ run, now }: LotTermDeps): Route<"changeGateConfidence"> =>
+  async (req, res) => {
+    const parkingLotId = pathParam(req, "parkingLotId");
+    const { gateConfidenceThreshold } = bodyOf(req, ChangeGateConfidenceBody);
+    const result = await run(req, {
+      type: "ChangeGateConfidence",
+      parkingLotId,
+      gateConfidenceThreshold,
+      now: now(),
+    });
+    res.status(200).json({ parkingLotId, gateConfidenceThreshold, position: positionOf(result) });
   };
 
 export const changeCouponRule =

@@ -5,7 +5,7 @@ import {
   type Operation,
   pathParameter,
 } from "../../platform/http/operation.js";
-import { ANY_ROLE, BOOKING_ROLES, OPERATOR, STAFF_ROLES } from "../../schemas/actor.js";
+import { ANY_ROLE, BOOKING_ROLES, OPERATOR } from "../../schemas/actor.js";
 import {
   CapacityChangedResponse,
   ClosureAccepted,
@@ -39,7 +39,6 @@ import {
 } from "../../schemas/commands.js";
 import { CustomerId, ParkingLotId, ReservationId } from "../../schemas/common.js";
 import { CUSTOMER_ID, LOT_ID, RESERVATION_ID } from "../../schemas/examples.js";
-import { GateEventAnswer, GateEventBody } from "../../schemas/gates.js";
 import {
   PaymentRefundAccepted,
   RefundPaymentBody,
@@ -47,6 +46,7 @@ import {
   StripeWebhookEvent,
   StripeWebhookReceived,
 } from "../../schemas/payment-requests.js";
+import { GATE_OPERATIONS } from "./gate-operations.js";
 
 /**
  * The command API, one row per operation: its request and answers, who may send it and the
@@ -239,34 +239,7 @@ export const COMMAND_OPERATIONS = [
     problems: ["parking-lot-not-found", "reservation-not-found", "reservation-not-active", "not-checked-in"],
     responses: { "200": jsonResponse("Done (doing it twice changes nothing).", ReservationStepResponse) },
   },
-  {
-    method: "post",
-    path: "/parking-lots/{parkingLotId}/gate-events",
-    operationId: "recordGateEvent",
-    side: "commands",
-    allow: STAFF_ROLES,
-    tag: "commands",
-    summary: "A gate's plate camera read a car at a barrier (issue 49): open, deny or review",
-    description:
-      "For a gate integration with a credential of the lot's staff (an attendant's grant covering the lot). Entry: the one booking of the plate that may check in now is checked in; none: `deny` with the lot's reason. Exit: the plate's stay is checked out and `price` is what it cost. A read below confidence 0.8, several bookings of the plate, or an exit with no stay: `review` (an attendant checks the car in or out by hand). Idempotent by `eventId`: the same id answers as the first time (`replayed: true`) and changes nothing. Plates are compared ignoring spaces, hyphens and case (`34 나 2222` is `34나2222`).",
-    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
-    body: {
-      schema: GateEventBody,
-      required: true,
-      example: {
-        eventId: "cam-1-000123",
-        gateId: "north-in",
-        direction: "entry",
-        plate: "34 나 2222",
-        confidence: 0.93,
-        at: "2026-11-26T09:00:00+09:00",
-      },
-    },
-    problems: ["parking-lot-not-found"],
-    responses: {
-      "200": jsonResponse("Decided (a repeat of an event id: the first answer).", GateEventAnswer),
-    },
-  },
+  ...GATE_OPERATIONS,
   {
     method: "post",
     path: "/parking-lots/{parkingLotId}/closures",

@@ -1,7 +1,7 @@
 import type { RegisterParkingLot, ReserveParking } from "../../schemas/commands.js";
 import { quote } from "../../schemas/pricing.js";
 import { isActive, type Span, windowProblem } from "../../schemas/reservation-time.js";
-import { authorizationOf } from "./payment-policy.js";
+import { authorizationOf } from "../payment/payment-policy.js";
 import type { PaymentsContext } from "./payments.js";
 import { accept, busiest, iso, ms, reject, statusIn } from "./rules.js";
 import {

@@ -3,6 +3,7 @@ import { eventTypesOfStream } from "../../schemas/events.js";
 import { overstayCharge, type ReservationStatus } from "../../schemas/reservation-time.js";
 import { register, reserve } from "./booking.js";
 import { changeCapacity, close } from "./closures.js";
+import { admitDriveUp } from "./drive-ups.js";
 import { type PaymentView, paymentViewOf } from "./payment-state.js";
 import {
   authorizePayment,
@@ -20,6 +21,7 @@ import type { Decision, ParkingLotState, RegisteredLot } from "./state.js";
 import {
   changeCouponRule,
   changeCustomerLimit,
+  changeGateConfidence,
   changePaymentTerms,
   changePlace,
   changeRate,
@@ -48,6 +50,8 @@ export function decide(
       return checkIn(command, state);
     case "CheckOut":
       return checkOut(command, state);
+    case "AdmitDriveUp":
+      return admitDriveUp(command, state);
     case "CloseParkingLot":
       return close(command, state);
     case "ChangeCapacity":
@@ -58,6 +62,8 @@ export function decide(
       return changeCouponRule(command, state);
     case "ChangeCustomerLimit":
       return changeCustomerLimit(command, state);
+    case "ChangeGateConfidence":
+      return changeGateConfidence(command, state);
     case "ChangePaymentTerms":
       return changePaymentTerms(command, state);
     case "ChangePlace":

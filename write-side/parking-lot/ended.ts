@@ -86,6 +86,7 @@ export function namedReservationsMissing(command: ParkingLotCommand, state: Park
     case "CancelReservation":
     case "CheckIn":
     case "CheckOut":
+    case "AdmitDriveUp":
     case "RecordNoShow":
     case "AuthorizePayment":
     case "FailPayment":

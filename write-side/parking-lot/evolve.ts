@@ -154,16 +154,23 @@ export function reserved(state: RegisteredLot, event: EventOfType<"ParkingReserv
 }
 
 /**
- * A payment fact (issue 38): the booking's payment record, and an authorization makes the booking
- * RESERVED (a decline or an expired hold cancels it in the fact that follows).
+ * A payment fact (issue 38): the booking's payment record. An authorization written before issue 48
+ * (no ReservationConfirmed after it) makes the booking RESERVED as the lot's outcome fact does; a
+ * decline or an expired hold cancels it in the ReservationCanceled that follows.
  */
 function paid(state: RegisteredLot, event: PaymentEvent): RegisteredLot {
   const { reservationId } = event.data;
   const payment = state.payments.get(reservationId);
-  if (!payment) return state;
-  const lot = { ...state, ...setPayment(state, reservationId, evolvePayment(payment, event)) };
-  const record = state.reservations.get(reservationId);
-  if (event.type !== "PaymentAuthorized" || record?.status !== "PENDING_PAYMENT") return lot;
+  const lot = payment
+    ? { ...state, ...setPayment(state, reservationId, evolvePayment(payment, event)) }
+    : state;
+  return event.type === "PaymentAuthorized" ? confirmed(lot, reservationId) : lot;
+}
+
+/** Issue 48: the booking's payment was authorized (ReservationConfirmed): a booking waiting for it is RESERVED. */
+function confirmed(lot: RegisteredLot, reservationId: string): RegisteredLot {
+  const record = lot.reservations.get(reservationId);
+  if (record?.status !== "PENDING_PAYMENT") return lot;
   const authorized: ReservationRecord = { ...record, status: "RESERVED", paid: true };
   return { ...lot, reservations: lot.reservations.set(reservationId, authorized) };
 }
@@ -304,6 +311,12 @@ function evolveLot(state: RegisteredLot, event: ParkingLotEvent): ParkingLotStat
       return moved(state, event.data);
     case "ParkingLotCouponRuleChanged":
       return { ...state, couponRule: event.data.couponRule };
+    case "ReservationConfirmed":
+      return confirmed(state, event.data.reservationId);
+    case "ParkingLotGateConfidenceChanged":
+      return { ...state, gateConfidenceThreshold: event.data.gateConfidenceThreshold };
+    case "DriveUpAdmitted":
+      return state; // the ParkingReserved and ReservationCheckedIn appended with it are the stay
     default:
       return paid(state, event);
   }

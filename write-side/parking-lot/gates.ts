@@ -1,7 +1,9 @@
-import type { CheckIn, CheckOut } from "../../schemas/commands.js";
+import type { AdmitDriveUp, CheckIn, CheckOut } from "../../schemas/commands.js";
+import { DEFAULT_GATE_CONFIDENCE_THRESHOLD } from "../../schemas/common.js";
 import { plateForm } from "../../schemas/plates.js";
 import { decide } from "./decide.js";
 import type { ParkingLotEvent, ParkingLotState } from "./state.js";
+import { gateConfidenceOf } from "./terms.js";
 
 /**
  * Issue 49, item 4: what a gate does when its camera reads a plate. The lot's own check-in and
@@ -19,15 +21,23 @@ export interface GateRead {
   readonly confidence: number;
   /** When the car was at the barrier (the check-in/out time). */
   readonly at: string;
+  /** The gate that read it (named by a drive-up's admission). */
+  readonly gateId?: string;
+  /**
+   * The reservation id a drive-up admitted on this read would have (derived from the read, so that
+   * a retry books nothing twice); without it no drive-up is let in.
+   */
+  readonly driveUpId?: string;
 }
 
-/** Below this confidence a read goes to an attendant, whatever it matches (a documented default). */
-export const DEFAULT_GATE_CONFIDENCE = 0.8;
+/** Below the lot's threshold (terms.ts `gateConfidenceOf`: its own, default 0.8) a read goes to review. */
+export const DEFAULT_GATE_CONFIDENCE = DEFAULT_GATE_CONFIDENCE_THRESHOLD;
 
 export type GateOutcome =
   | {
       readonly decision: "open";
-      readonly reason: "CheckedIn" | "CheckedOut";
+      /** DriveUp: no booking of the plate could check in now; an open-ended stay was started. */
+      readonly reason: "CheckedIn" | "CheckedOut" | "DriveUp";
       readonly reservationId: string;
       /** The lot's events for the step (none when the step was already taken: a retry). */
       readonly events: readonly ParkingLotEvent[];
@@ -47,14 +57,10 @@ export function reservationsOfPlate(state: ParkingLotState, plate: string): read
   return [...(state.byPlate.get(plateForm(plate)) ?? [])].sort();
 }
 
-export function decideGate(
-  read: GateRead,
-  state: ParkingLotState,
-  threshold: number = DEFAULT_GATE_CONFIDENCE,
-): GateOutcome {
+export function decideGate(read: GateRead, state: ParkingLotState): GateOutcome {
   if (state.kind !== "registered") return { decision: "deny", reason: "LotNotFound" };
   const candidates = reservationsOfPlate(state, read.plate);
-  if (read.confidence < threshold)
+  if (read.confidence < gateConfidenceOf(state))
     return { decision: "review", reason: "LowConfidence", reservationIds: candidates };
   return read.direction === "entry" ? entry(read, state, candidates) : exit(read, state, candidates);
 }
@@ -83,7 +89,29 @@ function entry(read: GateRead, state: ParkingLotState, candidates: readonly stri
       reservationIds: admitted.map((a) => a.reservationId),
     };
   if (first) return { decision: "open", reason: "CheckedIn", ...first };
-  return { decision: "deny", reason: refusal ?? "NoBooking" };
+  return driveUp(read, state) ?? { decision: "deny", reason: refusal ?? "NoBooking" };
+}
+
+/**
+ * No booking of the plate may check in now: the lot's decision on a drive-up stay (drive-ups.ts),
+ * its refusal the gate's reason (`LotFull`, `LotClosed`; `NoHourlyRate` for a lot that prices
+ * nothing itself). Undefined when the read names no drive-up id.
+ */
+function driveUp(read: GateRead, state: ParkingLotState): GateOutcome | undefined {
+  if (read.driveUpId === undefined || read.gateId === undefined) return undefined;
+  const command: AdmitDriveUp = {
+    type: "AdmitDriveUp",
+    parkingLotId: read.parkingLotId,
+    reservationId: read.driveUpId,
+    carNumber: read.plate,
+    gateId: read.gateId,
+    now: read.at,
+  };
+  const decision = decide(command, state);
+  if (decision.ok)
+    return { decision: "open", reason: "DriveUp", reservationId: read.driveUpId, events: decision.events };
+  const code = decision.rejection.code;
+  return { decision: "deny", reason: code === "AmountRequired" ? "NoHourlyRate" : code };
 }
 
 /** Exit: the plate's one stay in the lot is checked out, at the price the lot's check-out states. */

@@ -27,6 +27,15 @@ const read = (over: Partial<GateRead> = {}): GateRead => ({
 });
 const booked = (over: Partial<Parameters<typeof parkingReserved>[0]> = {}) =>
   parkingReserved({ carNumber: "34 나 2222", startsAt: START, endsAt: END, ...over });
+const confidence = (threshold: number, previous = 0.8): ParkingLotEvent => ({
+  type: "ParkingLotGateConfidenceChanged",
+  data: {
+    parkingLotId: LOT,
+    gateConfidenceThreshold: threshold,
+    previousGateConfidenceThreshold: previous,
+    changedAt: NOW,
+  },
+});
 const checkedIn = (reservationId = "res-1", at = START): ParkingLotEvent => ({
   type: "ReservationCheckedIn",
   data: { reservationId, parkingLotId: LOT, customerId: "CUST1", checkedInAt: at },
@@ -80,7 +89,28 @@ describe("a gate's entry", () => {
       reason: "LowConfidence",
       reservationIds: ["res-1"],
     });
-    expect(decideGate(read({ confidence: 0.5 }), state, 0.4).decision).toBe("open");
+  });
+
+  it("given the lot's operator lowered its threshold, then the same read is acted on; raised, a confident read goes to review", () => {
+    const lowered = fold([lotRegistered(), booked(), confidence(0.4)]);
+    expect(decideGate(read({ confidence: 0.5 }), lowered).decision).toBe("open");
+    const raised = fold([lotRegistered(), booked(), confidence(0.99)]);
+    expect(decideGate(read({ confidence: 0.95 }), raised)).toMatchObject({
+      decision: "review",
+      reason: "LowConfidence",
+    });
+  });
+
+  it("the threshold is the lot's term: changed by an event with what it was, the same again changes nothing", () => {
+    given([lotRegistered()])
+      .when({ type: "ChangeGateConfidence", parkingLotId: LOT, gateConfidenceThreshold: 0.6, now: NOW })
+      .then([confidence(0.6)]);
+    given([lotRegistered(), confidence(0.6)])
+      .when({ type: "ChangeGateConfidence", parkingLotId: LOT, gateConfidenceThreshold: 0.6, now: NOW })
+      .then([]);
+    given([])
+      .when({ type: "ChangeGateConfidence", parkingLotId: LOT, gateConfidenceThreshold: 0.6, now: NOW })
+      .then("LotNotFound");
   });
 });
 

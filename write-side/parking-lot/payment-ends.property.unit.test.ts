@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { LOT, NOW } from "../../test-support/given-when-then.js";
 import { toSnapshot } from "../../test-support/lot-snapshot.js";
+import { DAY_MS, REFUND_WINDOW_MS } from "../payment/payment-policy.js";
 import {
   type DecideContext,
   decide,
@@ -11,7 +12,6 @@ import {
   type ParkingLotEvent,
   type ParkingLotState,
 } from "./decider.js";
-import { DAY_MS, REFUND_WINDOW_MS } from "./payment-policy.js";
 import { isClosed } from "./payment-state.js";
 import { decodeSnapshot, encodeSnapshot } from "./snapshot.js";
 

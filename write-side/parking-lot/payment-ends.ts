@@ -1,5 +1,5 @@
 import { type Map as ImmutableMap, Set as ImmutableSet, OrderedMap } from "immutable";
-import { DAY_MS, REFUND_WINDOW_MS } from "./payment-policy.js";
+import { DAY_MS, REFUND_WINDOW_MS } from "../payment/payment-policy.js";
 import { isClosed, type PaymentRecord } from "./payment-state.js";
 
 /**

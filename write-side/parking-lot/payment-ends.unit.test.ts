@@ -3,8 +3,8 @@ import type { ParkingLotCommand } from "../../schemas/commands.js";
 import type { PaymentTerms } from "../../schemas/common.js";
 import { given, LOT, lotRegistered, NOW, parkingReserved } from "../../test-support/given-when-then.js";
 import { toSnapshot } from "../../test-support/lot-snapshot.js";
+import { REFUND_WINDOW_DAYS } from "../payment/payment-policy.js";
 import { fold, type ParkingLotEvent } from "./decider.js";
-import { REFUND_WINDOW_DAYS } from "./payment-policy.js";
 import { decodeSnapshot, encodeSnapshot } from "./snapshot.js";
 
 /** Payment records end (issue 38): kept while a refund may be asked and nothing is outstanding, then dropped. */

@@ -2,7 +2,7 @@ import { Type } from "@sinclair/typebox";
 import { PaymentTerms } from "../../schemas/common.js";
 import type { EventOfType } from "../../schemas/events.js";
 import type { PAYMENT_EVENTS } from "../../schemas/payment-events.js";
-import type { PaymentFact } from "./payment-ledger.js";
+import type { PaymentFact } from "../payment/payment-ledger.js";
 
 /**
  * What the lot knows of each paid booking's money (issue 38), folded from the payment facts: plain

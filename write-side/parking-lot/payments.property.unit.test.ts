@@ -2,6 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { LOT, NOW } from "../../test-support/given-when-then.js";
+import { ledgerViolations, type PaymentFact } from "../payment/payment-ledger.js";
 import {
   type DecideContext,
   decide,
@@ -10,7 +11,6 @@ import {
   type ParkingLotEvent,
   type ParkingLotState,
 } from "./decider.js";
-import { ledgerViolations, type PaymentFact } from "./payment-ledger.js";
 
 /*
  * The money ledger over random paid histories (issue 38): bookings authorized, then ended every way

@@ -30,7 +30,7 @@ import type { Decision, ParkingLotEvent, ParkingLotState, RegisteredLot } from "
  * are on, with something to authorize, starts PENDING_PAYMENT (booking.ts); the provider's answer
  * authorizes it (RESERVED) or fails it (canceled `payment-failed`), and a hold that runs out first
  * cancels it (`payment-expired`): the compensation. When a paid booking ends (check-out, cancel,
- * closure, no-show), the settlement is decided in the same append with payment-policy.ts; each step
+ * closure, no-show), the settlement is decided in the same append with write-side/payment/payment-policy.ts; each step
  * the provider then takes is recorded once; an operator's refund never exceeds what was captured.
  * Issue 48: every payment fact is decided by the payment aggregate (write-side/payment/payment.ts);
  * this file only tells it what the lot knows of the booking.
@@ -206,9 +206,24 @@ export function authorizePayment(command: AuthorizePayment, state: ParkingLotSta
         },
       }
     : {};
-  return asLot(
-    decideAuthorization(aggregateOf(state, reservationId), command, askOf(state, reservationId), booking),
+  const decision = decideAuthorization(
+    aggregateOf(state, reservationId),
+    command,
+    askOf(state, reservationId),
+    booking,
   );
+  if (!decision.ok || decision.events.length === 0 || !record) return asLot(decision);
+  // Issue 48: the lot's own outcome: the booking waiting for this payment is RESERVED.
+  return accept(...decision.events, {
+    type: "ReservationConfirmed",
+    data: {
+      reservationId,
+      parkingLotId,
+      customerId: record.customerId,
+      intentId: command.intentId,
+      confirmedAt: command.now,
+    },
+  });
 }
 
 export function failPayment(command: FailPayment, state: ParkingLotState): Decision {

@@ -9,6 +9,7 @@ import {
   parkingReserved,
   reserveParking,
 } from "../../test-support/given-when-then.js";
+import { withinMinimum } from "../payment/payment-policy.js";
 import {
   type DecideContext,
   decide,
@@ -17,7 +18,6 @@ import {
   paymentOf,
   reservationStatus,
 } from "./decider.js";
-import { withinMinimum } from "./payment-policy.js";
 
 /** Payments (issue 38): PENDING_PAYMENT, the provider's answers, the hold, settlements, outcomes, refunds. */
 
@@ -54,6 +54,12 @@ const authorizedNamingBooking: ParkingLotEvent = {
   type: "PaymentAuthorized",
   data: { ...authorized.data, customerId: "CUST1", booking: { amount: 6000, startsAt: START, endsAt: END } },
 } as ParkingLotEvent;
+
+/** Issue 48: the lot's own outcome of the authorization, appended with it. */
+const confirmedBooking: ParkingLotEvent = {
+  type: "ReservationConfirmed",
+  data: { ...ids, customerId: "CUST1", intentId: "pi_1", confirmedAt: at(1) },
+};
 
 const settlement = (
   over: Partial<Extract<ParkingLotEvent, { type: "PaymentSettlementDecided" }>["data"]>,
@@ -153,13 +159,25 @@ describe("the provider's answer", () => {
   };
 
   it("authorizes a pending booking: RESERVED, the fact naming the booking it made RESERVED", () => {
-    const { state } = given([registered, terms, pending]).when(authorize).then([authorizedNamingBooking]);
+    const { state } = given([registered, terms, pending])
+      .when(authorize)
+      .then([authorizedNamingBooking, confirmedBooking]);
     expect(reservationStatus(state, "res-1", Date.parse(at(1)))).toBe("RESERVED");
     expect(paymentOf(state, "res-1")).toMatchObject({
       state: "authorized",
       authorized: 6000,
       intentId: "pi_1",
     });
+  });
+
+  it("issue 48: the lot's outcome fact alone makes the booking RESERVED; an old authorization on the lot's stream still does", () => {
+    const confirmed = fold([registered, terms, pending, confirmedBooking]);
+    expect(reservationStatus(confirmed, "res-1", Date.parse(at(1)))).toBe("RESERVED");
+    given([registered, terms, pending, confirmedBooking])
+      .when({ type: "CheckIn", ...ids, now: START } as ParkingLotCommand)
+      .then([checkedIn]);
+    const old = fold(PAID);
+    expect(reservationStatus(old, "res-1", Date.parse(at(1)))).toBe("RESERVED");
   });
 
   it("is recorded once: the same intent again appends nothing, another is not pending", () => {
@@ -490,7 +508,7 @@ describe("the provider's words checked against the booking (issue 47)", () => {
   });
 
   it("authorizes only the recorded intent, for at least the booking's amount, in the lot's currency", () => {
-    given(RECORDED).when(authorize).then([authorizedNamingBooking]);
+    given(RECORDED).when(authorize).then([authorizedNamingBooking, confirmedBooking]);
     given(RECORDED)
       .when({ ...authorize, intentId: "pi_other" })
       .then(mismatch("intent"));

@@ -1,6 +1,7 @@
 import type { CancelReservation, CheckIn, CheckOut } from "../../schemas/commands.js";
 import { type CouponRule, DEFAULT_COUPON_RULE } from "../../schemas/common.js";
 import { openEndedStayPrice, overstayCharge, WINDOW_RULES } from "../../schemas/reservation-time.js";
+import { isDriveUpCustomer } from "./drive-ups.js";
 import { settleCancel, settleCheckOut } from "./payments.js";
 import { accept, iso, ms, reject, statusIn, windowOf } from "./rules.js";
 import type { Decision, ParkingLotState, RegisteredLot, Rejection, ReservationRecord } from "./state.js";
@@ -136,7 +137,10 @@ export function checkOut(command: CheckOut, state: ParkingLotState): Decision {
           ...windowOf(record),
           ...(pricedNow ? { amount: stayPrice } : {}),
           ...(overstay > 0 ? { overstayCharge: overstay } : {}),
-          couponEarned: stayEarnsCoupon(state.couponRule, now - checkedInAt, paid),
+          // A drive-up's stay is no customer's (drive-ups.ts): it earns nobody a coupon.
+          couponEarned:
+            !isDriveUpCustomer(record.customerId, parkingLotId) &&
+            stayEarnsCoupon(state.couponRule, now - checkedInAt, paid),
         },
       },
       ...settlement,

@@ -299,6 +299,28 @@ const refundArb: fc.Arbitrary<Spec> = fc
     now: iso(now),
   }));
 
+/** A car without a booking at a gate (issue 49): booked and checked in at once, an id of the pool. */
+const driveUpArb: fc.Arbitrary<Spec> = fc
+  .tuple(fc.constantFrom(...POOL), fc.constantFrom("34나2222", "AB-123-CD"))
+  .map(([reservationId, carNumber]) => (now) => ({
+    type: "AdmitDriveUp",
+    parkingLotId: LOT,
+    reservationId,
+    carNumber,
+    gateId: "north",
+    now: iso(now),
+  }));
+
+/** The lot's gate confidence threshold (issue 49). */
+const gateConfidenceArb: fc.Arbitrary<Spec> = fc
+  .constantFrom(0.5, 0.8, 0.9)
+  .map((gateConfidenceThreshold) => (now) => ({
+    type: "ChangeGateConfidence",
+    parkingLotId: LOT,
+    gateConfidenceThreshold,
+    now: iso(now),
+  }));
+
 /** Minutes the clock moves on before a step: often not at all, sometimes past every window. */
 const advanceArb = fc.oneof(
   { weight: 4, arbitrary: fc.constant(0) },
@@ -333,6 +355,8 @@ const stepArb: fc.Arbitrary<Step> = fc.record({
     { weight: 3, arbitrary: expireArb },
     { weight: 2, arbitrary: outcomeOf(paidIdArb) },
     { weight: 1, arbitrary: refundArb },
+    { weight: 2, arbitrary: driveUpArb },
+    { weight: 1, arbitrary: gateConfidenceArb },
   ),
 });
 

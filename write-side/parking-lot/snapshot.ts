@@ -52,6 +52,9 @@ export function headOf(state: RegisteredLot) {
     ...(state.hourlyRate !== undefined ? { hourlyRate: state.hourlyRate } : {}),
     maxActivePerCustomer: state.maxActivePerCustomer,
     ...(state.couponRule !== undefined ? { couponRule: state.couponRule } : {}),
+    ...(state.gateConfidenceThreshold !== undefined
+      ? { gateConfidenceThreshold: state.gateConfidenceThreshold }
+      : {}),
     ...(state.paymentTerms !== undefined ? { paymentTerms: state.paymentTerms } : {}),
     ...(state.place !== undefined ? { place: state.place } : {}),
     activeReservations: state.activeReservations,
@@ -124,6 +127,8 @@ const RegisteredHead = Type.Object(
     hourlyRate: Type.Optional(Type.Integer()),
     maxActivePerCustomer: Type.Integer(),
     couponRule: Type.Optional(CouponRule),
+    /** Since issue 49, without a new version: a snapshot of older code has none, as none was set then. */
+    gateConfidenceThreshold: Type.Optional(Type.Number()),
     /** Since issue 38 (version 5). */
     paymentTerms: Type.Optional(PaymentTerms),
     /** Since issue 49, without a new version: a snapshot of older code has none, as no place was set then. */
@@ -185,8 +190,12 @@ const ReservationPage = Type.Object(
   { additionalProperties: false },
 );
 type ReservationPage = Static<typeof ReservationPage>;
-// Compiled when this module loads, not on a lot's first cold load, which has no time to spare.
-precompile(SnapshotHead, ReservationPage);
+/**
+ * Compiles the stored form's schemas now, not on a lot's first cold load, which has no time to
+ * spare: called by the command side's warm-up, not when this module loads, so that a thread that
+ * never loads a lot (the processors thread) does not pay it (issue 50).
+ */
+export const precompileSnapshotSchemas = (): void => precompile(SnapshotHead, ReservationPage);
 
 const SEPARATOR = ",";
 
@@ -291,6 +300,9 @@ export function registeredLot(head: LotHead, reservations: ReservationBook): Reg
     ...(head.hourlyRate !== undefined ? { hourlyRate: head.hourlyRate } : {}),
     maxActivePerCustomer: head.maxActivePerCustomer,
     ...(head.couponRule !== undefined ? { couponRule: head.couponRule } : {}),
+    ...(head.gateConfidenceThreshold !== undefined
+      ? { gateConfidenceThreshold: head.gateConfidenceThreshold }
+      : {}),
     ...(head.paymentTerms !== undefined ? { paymentTerms: head.paymentTerms } : {}),
     ...(head.place !== undefined ? { place: head.place } : {}),
     activeReservations: head.activeReservations,

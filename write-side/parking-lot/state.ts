@@ -53,6 +53,8 @@ export type ParkingLotState =
       readonly capacity: number;
       readonly hourlyRate?: number;
       readonly maxActivePerCustomer: number;
+      /** Below it a gate's read goes to review (issue 49); absent: DEFAULT_GATE_CONFIDENCE_THRESHOLD. */
+      readonly gateConfidenceThreshold?: number;
       /** How a stay earns the coupon; absent: DEFAULT_COUPON_RULE. */
       readonly couponRule?: CouponRule;
       /** What the lot asks to be paid (issue 38); absent: DEFAULT_PAYMENT_TERMS. */

@@ -1,6 +1,7 @@
 import type {
   ChangeCouponRule,
   ChangeCustomerLimit,
+  ChangeGateConfidence,
   ChangePaymentTerms,
   ChangePlace,
   ChangeRate,
@@ -8,6 +9,7 @@ import type {
 import {
   type CouponDiscount,
   type CouponRule,
+  DEFAULT_GATE_CONFIDENCE_THRESHOLD,
   DEFAULT_PAYMENT_TERMS,
   type PaymentTerms,
 } from "../../schemas/common.js";
@@ -55,6 +57,30 @@ export function changeCouponRule(command: ChangeCouponRule, state: ParkingLotSta
     },
   });
 }
+
+/**
+ * Issue 49: the confidence below which the lot's gates send a read to review, from now on (the
+ * lot's operator's call: a camera that misreads often wants it higher). The same again changes
+ * nothing (a retry).
+ */
+export function changeGateConfidence(command: ChangeGateConfidence, state: ParkingLotState): Decision {
+  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+  const previous = gateConfidenceOf(state);
+  if (command.gateConfidenceThreshold === previous) return accept();
+  return accept({
+    type: "ParkingLotGateConfidenceChanged",
+    data: {
+      parkingLotId: command.parkingLotId,
+      gateConfidenceThreshold: command.gateConfidenceThreshold,
+      previousGateConfidenceThreshold: previous,
+      changedAt: command.now,
+    },
+  });
+}
+
+/** The lot's gate confidence threshold: its own, or the default. */
+export const gateConfidenceOf = (lot: RegisteredLot): number =>
+  lot.gateConfidenceThreshold ?? DEFAULT_GATE_CONFIDENCE_THRESHOLD;
 
 export function changeCustomerLimit(command: ChangeCustomerLimit, state: ParkingLotState): Decision {
   if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });

@@ -941,7 +941,7 @@ class Model {
           return refuse({ code: "PaymentNotPending", parkingLotId, reservationId });
         booking.pending = false;
         booking.intentId = intentId;
-        return accepted(`PaymentAuthorized ${reservationId}`);
+        return accepted(`PaymentAuthorized ${reservationId}`, `ReservationConfirmed ${reservationId}`);
       }
       case "FailPayment":
       case "ExpirePaymentHold": {
@@ -1306,7 +1306,7 @@ describe("time windows, random command sequences over a moving clock", { timeout
       "ended COMPLETED open-ended",
       "ended NO_SHOW window",
       // Issue 38, payments on: PENDING_PAYMENT bookings holding their spot, then paid or released.
-      "AuthorizePayment:PaymentAuthorized",
+      "AuthorizePayment:PaymentAuthorized+ReservationConfirmed",
       "AuthorizePayment:nothing",
       "AuthorizePayment:PaymentNotPending",
       "FailPayment:PaymentFailed+ReservationCanceled",

@@ -8,7 +8,9 @@ import type {
 } from "../../schemas/commands.js";
 import type { PaymentTerms } from "../../schemas/common.js";
 import type { EventOfType } from "../../schemas/events.js";
-import type { PaymentFact } from "../parking-lot/payment-ledger.js";
+import type { PaymentEvent, PaymentStep } from "../parking-lot/payment-state.js";
+import type { Rejection } from "../parking-lot/state.js";
+import type { PaymentFact } from "./payment-ledger.js";
 import {
   cancelSettlement,
   checkOutSettlement,
@@ -17,9 +19,7 @@ import {
   refundable,
   type Settlement,
   withinMinimum,
-} from "../parking-lot/payment-policy.js";
-import type { PaymentEvent, PaymentStep } from "../parking-lot/payment-state.js";
-import type { Rejection } from "../parking-lot/state.js";
+} from "./payment-policy.js";
 
 /**
  * A reservation's payment as its own aggregate (issue 48, item 1): a pure decider over the stream

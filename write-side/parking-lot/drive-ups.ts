@@ -1,0 +1,75 @@
+import { RESERVED_CUSTOMER_PREFIX } from "../../platform/auth/reserved-customers.js";
+import type { AdmitDriveUp } from "../../schemas/commands.js";
+import { accept, busiest, iso, ms, reject } from "./rules.js";
+import type { Decision, ParkingLotState } from "./state.js";
+
+/**
+ * Issue 49: a car without a booking at a gate's entry. The lot lets it in as an open-ended stay at
+ * its hourly rate, booked and checked in by one decision (DriveUpAdmitted, ParkingReserved,
+ * ReservationCheckedIn in one append), when a spot is free for the drive-up minimum stay from now
+ * and no closure falls in it; it pays what its check-out prices (the open-ended price at the rate
+ * it came in at). A lot without an hourly rate has nothing to price a drive-up with: refused as a
+ * booking without an amount is (`AmountRequired`).
+ */
+
+/**
+ * How long a spot must be free for a drive-up to be let in. The lot's rules name no minimum stay
+ * (the coupon rule's `minStayMinutes` is what earns a coupon, not what a spot is held for): a
+ * documented default, docs/domain.md "Drive-ups".
+ */
+export const DRIVE_UP_MIN_STAY_MINUTES = 60;
+
+/**
+ * The customer a lot's drive-up stays are booked for: no person signed in (no token may name it:
+ * platform/auth/middleware.ts refuses the prefix); no check-out of it earns a coupon.
+ */
+export const driveUpCustomer = (parkingLotId: string): string => `${RESERVED_CUSTOMER_PREFIX}${parkingLotId}`;
+export const isDriveUpCustomer = (customerId: string, parkingLotId: string): boolean =>
+  customerId === driveUpCustomer(parkingLotId);
+
+export function admitDriveUp(command: AdmitDriveUp, state: ParkingLotState): Decision {
+  const { parkingLotId, reservationId, carNumber, gateId } = command;
+  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId });
+  // The same read again (its id is derived from the read): what it did stands.
+  if (state.reservations.has(reservationId)) return accept();
+  const hourlyRate = state.hourlyRate;
+  if (hourlyRate === undefined) return reject({ code: "AmountRequired", parkingLotId });
+  const now = ms(command.now);
+  const until = now + DRIVE_UP_MIN_STAY_MINUTES * 60_000;
+  const closure = state.closures.find((c) => c.from < until && c.until > now);
+  if (closure)
+    return reject({ code: "LotClosed", parkingLotId, from: iso(closure.from), until: iso(closure.until) });
+  const top = busiest(state, now, until, now);
+  if (top.held >= state.capacity)
+    return reject({ code: "LotFull", parkingLotId, capacity: state.capacity, at: iso(top.at) });
+  const customerId = driveUpCustomer(parkingLotId);
+  return accept(
+    {
+      type: "DriveUpAdmitted",
+      data: {
+        reservationId,
+        parkingLotId,
+        gateId,
+        hourlyRate,
+        minStayMinutes: DRIVE_UP_MIN_STAY_MINUTES,
+        admittedAt: command.now,
+      },
+    },
+    {
+      type: "ParkingReserved",
+      data: {
+        reservationId,
+        parkingLotId,
+        customerId,
+        carNumber,
+        amount: 0,
+        reservedAt: command.now,
+        hourlyRate,
+      },
+    },
+    {
+      type: "ReservationCheckedIn",
+      data: { reservationId, parkingLotId, customerId, checkedInAt: command.now },
+    },
+  );
+}
