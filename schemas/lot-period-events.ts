@@ -68,4 +68,49 @@ export const LotPeriodOpenedEvent = defineEvent({
   stream: "lot",
   recordTime: "openedAt",
   audit: (d, by) => `${by} opened period ${d.period} of lot ${d.parkingLotId} with the lot's live state`,
+  personalValues: (d, each) => ({ ...d, state: openingPersonalValues(d.state, each) }),
 });
+
+/** The separator of the state's record columns (write-side/parking-lot/snapshot.ts). */
+const SEPARATOR = ",";
+
+type Part = Record<string, unknown>;
+
+/**
+ * The personal values of an opening's state (the lot's state codec, write-side/parking-lot/
+ * snapshot.ts: `[head, ...pages]`), each replaced by `each(its customer, it)`, so that each is
+ * sealed under its customer's data key as ParkingReserved seals the same field (issue 36): the
+ * customer ids of the head's `byCustomer`, and in each page of records the `customerIds` and
+ * `carNumbers` columns (values joined by ','; no sealed value holds one). Opened, an erased
+ * customer's read `erased`, as their ParkingReserved does: their bookings in `byCustomer` are
+ * gathered under it, as a fold of their erased events gathers them.
+ */
+function openingPersonalValues(
+  state: readonly Part[],
+  each: (subject: string, value: string) => string,
+): Part[] {
+  const [head, ...pages] = state;
+  if (head === undefined) return [];
+  return [headValues(head, each), ...pages.map((page) => pageValues(page, each))];
+}
+
+function headValues(head: Part, each: (subject: string, value: string) => string): Part {
+  if (!Array.isArray(head.byCustomer)) return head;
+  const byCustomer = new Map<string, string[]>();
+  for (const [customer, ids] of head.byCustomer as [string, string[]][]) {
+    const named = each(customer, customer);
+    byCustomer.set(named, [...(byCustomer.get(named) ?? []), ...ids]);
+  }
+  return { ...head, byCustomer: [...byCustomer] };
+}
+
+function pageValues(page: Part, each: (subject: string, value: string) => string): Part {
+  if (typeof page.customerIds !== "string" || typeof page.carNumbers !== "string") return page;
+  const customers = page.customerIds.split(SEPARATOR);
+  const cars = page.carNumbers.split(SEPARATOR);
+  return {
+    ...page,
+    customerIds: customers.map((customer) => each(customer, customer)).join(SEPARATOR),
+    carNumbers: cars.map((car, i) => each(customers[i] ?? "", car)).join(SEPARATOR),
+  };
+}

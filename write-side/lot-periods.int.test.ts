@@ -3,12 +3,16 @@ import { afterEach, describe, expect, it } from "vitest";
 import { SqliteDocumentStore } from "../document-store/embedded/sqlite-document-store.js";
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
 import type { EventStore, RecordedEvent } from "../event-store/port.js";
+import { MemoryDataKeys } from "../platform/data-keys/port.js";
 import type { ParkingLotCommand } from "../schemas/commands.js";
+import { decodeEvent } from "../schemas/event-codec.js";
+import type { EventOfType } from "../schemas/events.js";
+import { usePersonalDataKeys } from "../schemas/personal-data.js";
 import { tempDataDir } from "../test-support/service.js";
 import { ParkingLotCommandHandler } from "./command-handler.js";
 import { DocumentLotSnapshotStore } from "./document-snapshot-store.js";
 import type { LotSnapshotStore } from "./lot-snapshots.js";
-import { lotPeriodOfStream, parkingLotStream } from "./parking-lot/periods.js";
+import { lotPeriodOfStream, openedState, parkingLotStream } from "./parking-lot/periods.js";
 
 /** Issue 48: the lot's books close by period; each period's fold starts at its opening. */
 
@@ -267,3 +271,43 @@ describe("the lot's periods (issue 48)", () => {
 
 const withoutPosition = (outcome: Awaited<ReturnType<ParkingLotCommandHandler["handle"]>>) =>
   outcome.ok ? { ok: true, events: outcome.events, view: outcome.view } : outcome;
+
+describe("an opening's personal data (issue 36)", () => {
+  afterEach(() => usePersonalDataKeys(undefined));
+
+  /** The customer and plate of the reservation as the opening holds it, opened with the keys installed. */
+  const openedRecord = (opening: RecordedEvent, reservationId: string) => {
+    const state = openedState((decodeEvent(opening).event as EventOfType<"LotPeriodOpened">).data);
+    if (state.kind !== "registered") throw new Error("the opening holds no registered lot");
+    const record = state.reservations.get(reservationId);
+    return { customerId: record?.customerId, carNumber: record?.carNumber, byCustomer: state.byCustomer };
+  };
+
+  it("seals the customer ids and plates it carries under their customers' keys: an erasure reaches them, and the lot still loads and decides", async () => {
+    const keys = new MemoryDataKeys();
+    usePersonalDataKeys(keys);
+    const [store] = openStores(1) as [SqliteEventStore];
+    const handler = handlerOn(store);
+    await handler.handle(register("E"), context("register"));
+    const mine = { ...reserve("E", "mine"), customerId: "C-to-erase", carNumber: "34나5678" } as const;
+    expect((await handler.handle(mine, context("mine"))).ok).toBe(true);
+    await book(handler, "E", BOUND);
+
+    const [opening] = await events(store, parkingLotStream("E", 1));
+    expect(opening?.type).toBe("LotPeriodOpened");
+    if (!opening) return;
+    const written = JSON.stringify(opening.data);
+    for (const plain of ["C-to-erase", "34나5678", "C-r0", "10더8612"]) expect(written).not.toContain(plain);
+    expect(openedRecord(opening, "mine")).toMatchObject({ customerId: "C-to-erase", carNumber: "34나5678" });
+
+    keys.erase("C-to-erase");
+    const erased = openedRecord(opening, "mine");
+    expect(erased).toMatchObject({ customerId: "erased", carNumber: "erased" });
+    expect([...(erased.byCustomer.get("erased") ?? [])]).toEqual(["mine"]);
+    expect(openedRecord(opening, "r0")).toMatchObject({ customerId: "C-r0", carNumber: "10더8612" });
+
+    const cold = handlerOn(store);
+    expect((await cold.handle(cancel("E", "mine"), context("cancel-mine"))).ok).toBe(true);
+    expect((await cold.handle(reserve("E", "after"), context("after"))).ok).toBe(true);
+  });
+});
