@@ -3,6 +3,7 @@ import type { Logger } from "../platform/logger.js";
 import { withTimeout } from "../platform/timeout.js";
 import { decodeEvent } from "../schemas/event-codec.js";
 import type { LotSnapshotStore, StoredLotSnapshot } from "./lot-snapshots.js";
+import { currentLotPeriod } from "./lot-streams.js";
 import {
   evolve,
   initialState,
@@ -83,28 +84,9 @@ export class LotLoader {
     };
   }
 
-  /**
-   * The last period of the lot whose stream exists: a period's stream is only written once the one
-   * before it has closed, so they exist up to the current one. Found by probing forward from 1
-   * (1, 2, 4, ... then halving): a lot of k periods costs about 2·log2(k) one-event reads, none
-   * for a lot still in period 0 but one.
-   */
-  async currentPeriod(parkingLotId: string): Promise<number> {
-    const exists = async (period: number): Promise<boolean> => {
-      const stream = parkingLotStream(parkingLotId, period);
-      for await (const _ of this.eventStore.readStream(stream, { direction: "backwards", maxCount: 1 }))
-        return true;
-      return false;
-    };
-    if (!(await exists(1))) return 0;
-    let [known, absent] = [1, 2];
-    while (await exists(absent)) [known, absent] = [absent, absent * 2];
-    while (absent - known > 1) {
-      const middle = Math.floor((known + absent) / 2);
-      if (await exists(middle)) known = middle;
-      else absent = middle;
-    }
-    return known;
+  /** The lot's current period (lot-streams.ts, currentLotPeriod). */
+  currentPeriod(parkingLotId: string): Promise<number> {
+    return currentLotPeriod(this.eventStore, parkingLotId);
   }
 
   /** Period 0 (the lot's first stream): its snapshot, if it has one this code can use, and the events after it. */
