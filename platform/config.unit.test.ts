@@ -49,7 +49,7 @@ const DEFAULTS: Config = {
   commandRetryLimit: 20,
   lotCacheSize: 10000,
   lotSnapshotEvery: 1000,
-  lotPeriodEvents: 0,
+  lotPeriodEvents: 4000,
   projectionBatchSize: 1000,
   readyMaxLag: 10000,
   processorLeaseTtlMs: 5000,

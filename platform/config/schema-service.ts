@@ -108,8 +108,9 @@ export const SERVICE_SETTINGS = {
     maximum: 1000000,
     ...env(
       "LOT_PERIOD_EVENTS",
-      "0",
-      "Issue 48: once an append leaves a lot's current period at or over this many events, its books close and the next period opens with the lot's live state (docs/domain.md, \"Periods\"); 4000 is the measured bound. 0: no period is closed (periods closed before are still followed). Off by default until an opening seals its personal data per customer.",
+      // write-side/parking-lot/periods.ts, DEFAULT_PERIOD_EVENTS (docs/domain.md says why this size).
+      "4000",
+      "Issue 48: once an append leaves a lot's current period at or over this many events, its books close and the next period opens with the lot's live state (docs/domain.md, \"Periods\", says why 4000). 0 turns periods off: no period is closed (periods closed before are still followed).",
     ),
   }),
   retentionDays: Type.Optional(
