@@ -122,10 +122,20 @@ export function sealPersonalFields(
   if (!keys) return data;
   const marked = sealMarkedFields(keys, type, data);
   if (!values) return marked;
-  return values(marked, (subject, value) =>
+  // One value of one customer is sealed once per event and its sealed form repeated (the same
+  // ciphertext, never a second encryption under the same IV): an opening names a customer in
+  // its index and in each of their bookings.
+  const sealedOnce = new Map<string, string>();
+  return values(marked, (subject, value) => {
     // Already sealed, or nothing to seal (an erased customer's, or no value).
-    value === "" || value === ERASED || isSealed(value) ? value : seal(keys, subject, value),
-  );
+    if (value === "" || value === ERASED || isSealed(value)) return value;
+    const key = `${subject}\u0000${value}`;
+    const known = sealedOnce.get(key);
+    if (known !== undefined) return known;
+    const sealed = seal(keys, subject, value);
+    sealedOnce.set(key, sealed);
+    return sealed;
+  });
 }
 
 function sealMarkedFields(
@@ -162,9 +172,15 @@ export function openPersonalFields(data: unknown, type?: string): unknown {
   const values = type === undefined ? undefined : PERSONAL_VALUES.get(type);
   const opened = openObject(data, true);
   if (!values || opened === null || typeof opened !== "object") return opened;
-  return values(opened as Record<string, unknown>, (_, value) =>
-    isSealed(value) ? open(installed, value) : value,
-  );
+  const openedOnce = new Map<string, string>();
+  return values(opened as Record<string, unknown>, (_, value) => {
+    if (!isSealed(value)) return value;
+    const known = openedOnce.get(value);
+    if (known !== undefined) return known;
+    const plain = open(installed, value);
+    openedOnce.set(value, plain);
+    return plain;
+  });
 }
 
 function openObject(data: unknown, outer: boolean): unknown {
