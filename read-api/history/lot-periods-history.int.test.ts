@@ -143,6 +143,20 @@ describe("a lot's periods on the read side (issue 48)", () => {
     expect(asOf).toMatchObject({ reservationId: "P0", status: "CANCELED" });
   });
 
+  it("shows a lot's facts from every period in its history, paged across them", async () => {
+    const history = new HistoryService(events, await index());
+    const types: string[] = [];
+    let cursor: number | undefined;
+    do {
+      const page = await history.lot("P", { limit: 4, ...(cursor === undefined ? {} : { cursor }) });
+      types.push(...(page?.items.map((e) => e.type) ?? []));
+      cursor = page?.nextCursor === null || page === null ? undefined : Number(page.nextCursor);
+    } while (cursor !== undefined);
+    expect(types).toEqual((await lotEvents("P")).map((e) => e.type));
+    expect(types.filter((t) => t === "ParkingReserved")).toHaveLength(10);
+    expect(types.at(-1)).toBe("ReservationCanceled");
+  });
+
   it("answers the lot as of a moment inside period 1 as the lot without periods answers the same moment", async () => {
     const [p, q] = [await lotEvents("P"), await lotEvents("Q")];
     const bookings = (events: RecordedEvent[]) => events.filter((e) => e.type === "ParkingReserved");

@@ -8,7 +8,6 @@ import {
 import { decodeEvent } from "../../schemas/event-codec.js";
 import type { HistoryEntry } from "../../schemas/history.js";
 import { lotStreamsSince } from "../../write-side/lot-streams.js";
-import { parkingLotStream } from "../../write-side/parking-lot/periods.js";
 import { paymentStream } from "../../write-side/payment/payment.js";
 import { PositionNotReachedError, type ReadContext, TooManyWaitingError } from "../views/read-context.js";
 import { reservationEvents } from "../views/reservation-events-view.js";
@@ -16,8 +15,6 @@ import { auditEntry } from "./audit-entry.js";
 import { eventAt, firstRevisionWhere, lastEvent } from "./stream-search.js";
 
 /** The streams a reservation's events are in, and the facts after which its lot's stream names it no more. */
-/** The lot's first period's stream (period 0; a reservation's facts are read from every period since its booking: lot-streams.ts). */
-export const lotStream = (parkingLotId: string): string => parkingLotStream(parkingLotId);
 export const couponStream = (reservationId: string): string => `coupon-${reservationId}`;
 export const ENDS_A_RESERVATION: ReadonlySet<string> = new Set([
   "ReservationCanceled",
