@@ -168,6 +168,7 @@ describe("crash recovery of the all-in-one service (embedded stores)", () => {
     const earned = new Map<string, number>();
     const issued = new Map<string, number>();
     let otherEvents = 0;
+    const periodEvents = new Map<string, number>();
     try {
       for await (const event of store.readAll()) {
         const { reservationId, parkingLotId } = event.data as { reservationId: string; parkingLotId: string };
@@ -180,6 +181,9 @@ describe("crash recovery of the all-in-one service (embedded stores)", () => {
           completedPerLot.set(parkingLotId, (completedPerLot.get(parkingLotId) ?? 0) + 1);
         } else if (event.type === "CouponIssued") {
           issued.set(reservationId, (issued.get(reservationId) ?? 0) + 1);
+        } else if (event.type === "LotBooksClosed" || event.type === "LotPeriodOpened") {
+          // A lot's books closing by period (issue 48; LOT_PERIOD_EVENTS=50 makes this run cross them).
+          periodEvents.set(event.type, (periodEvents.get(event.type) ?? 0) + 1);
         } else if (event.type !== "ParkingLotRegistered" && event.type !== "ReservationCheckedIn") {
           otherEvents++;
         }
@@ -189,6 +193,10 @@ describe("crash recovery of the all-in-one service (embedded stores)", () => {
     }
 
     expect(otherEvents).toBe(0);
+    // A period opens only once its books closed (a kill between the two leaves the opening to the lot's next command).
+    expect(periodEvents.get("LotPeriodOpened") ?? 0).toBeLessThanOrEqual(
+      periodEvents.get("LotBooksClosed") ?? 0,
+    );
     // Every acknowledged reservation is in the log; some unacknowledged ones (in flight at the
     // kill) may be too, and they must be whole as well.
     for (const id of acknowledged.keys()) expect(reserved.has(id), id).toBe(true);

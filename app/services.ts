@@ -397,6 +397,7 @@ async function commandSide(
       onLoad: (snapshot) => metrics.lotLoads.inc({ snapshot }),
     },
     ...(snapshots ? { snapshots } : {}),
+    periodEvents: config.lotPeriodEvents,
     logger: logger.child({ component: "commands" }),
     // Issue 38: PAYMENTS=none books as before; a provider makes bookings wait for their payment.
     payments: { on: config.payments !== "none", holdSeconds: config.paymentHoldSeconds },

@@ -12,6 +12,7 @@ import { historyScenario } from "./scenarios/history.js";
 import { hotLotScenario } from "./scenarios/hot-lot.js";
 import { lagScenario } from "./scenarios/lag.js";
 import { listenersScenario } from "./scenarios/listeners.js";
+import { lotPeriodsScenario } from "./scenarios/lot-periods.js";
 import { peersScenario } from "./scenarios/peers.js";
 import { queriesScenario } from "./scenarios/queries.js";
 import { replayScenario } from "./scenarios/replay.js";
@@ -31,6 +32,7 @@ const SCENARIOS: readonly Scenario[] = [
   queriesScenario,
   findASpotScenario,
   gatesScenario,
+  lotPeriodsScenario,
   listenersScenario,
   peersScenario,
   tracingScenario,

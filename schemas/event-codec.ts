@@ -63,7 +63,7 @@ export function decodeEvent(
   const metadata = validateMetadata(openActor(recorded.metadata));
   const data = upcast(
     recorded.type,
-    openPersonalFields(recorded.data),
+    openPersonalFields(recorded.data, recorded.type),
     metadata.schemaVersion,
     versions.current,
     versions.upcasters,

@@ -48,6 +48,12 @@ export interface EventDefinition<
   readonly reason?: (data: Static<S>) => string | undefined;
   /** How data written under older schema versions is read, oldest first (none so far). */
   readonly upcasters?: readonly UpcastStep[];
+  /**
+   * The personal values its `Personal` marks cannot reach (inside arrays, or joined in a column):
+   * the data with each replaced by `each(subject, value)`, `subject` the customer whose key seals
+   * it (schemas/personal-data.ts seals and opens them with it, as it does the marked fields).
+   */
+  readonly personalValues?: (data: Static<S>, each: (subject: string, value: string) => string) => Static<S>;
 }
 
 /** Any definition, whatever its payload (the registry's element type). */

@@ -34,6 +34,7 @@ export {
   ReservationNoShowData,
 } from "./lot-events.js";
 export { DriveUpAdmittedData, ParkingLotGateConfidenceChangedData } from "./lot-gate-events.js";
+export { LotBooksClosedData, LotPeriodOpenedData } from "./lot-period-events.js";
 export {
   OverstayChargedData,
   PaymentAuthorizedData,

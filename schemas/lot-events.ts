@@ -21,6 +21,7 @@ import {
 } from "./common.js";
 import { byType, defineEvent } from "./event-definition.js";
 import { DriveUpAdmittedEvent, ParkingLotGateConfidenceChangedEvent } from "./lot-gate-events.js";
+import { LotBooksClosedEvent, LotPeriodOpenedEvent } from "./lot-period-events.js";
 import { IntentId } from "./payment-events.js";
 import { Address, Location, TimeZone } from "./place.js";
 
@@ -465,4 +466,6 @@ export const LOT_EVENTS = byType(
   ParkingLotCouponRuleChangedEvent,
   DriveUpAdmittedEvent,
   ParkingLotGateConfidenceChangedEvent,
+  LotBooksClosedEvent,
+  LotPeriodOpenedEvent,
 );

@@ -1,7 +1,7 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import type { TSchema } from "@sinclair/typebox";
 import type { DataKeys } from "../platform/data-keys/port.js";
-import { EventDataSchemas, type EventType } from "./events.js";
+import { EVENT_DEFINITIONS, EventDataSchemas, type EventType } from "./events.js";
 
 /**
  * Crypto-shredding at the codec edge (issue 36). An event's personal fields, the properties its
@@ -63,6 +63,19 @@ export const PERSONAL_FIELDS: Readonly<Record<EventType, readonly string[]>> = O
   Object.entries(EventDataSchemas).map(([type, schema]) => [type, personalPaths(schema)]),
 ) as unknown as Record<EventType, readonly string[]>;
 
+type PersonalValues = (
+  data: Record<string, unknown>,
+  each: (subject: string, value: string) => string,
+) => Record<string, unknown>;
+
+/** The event types whose definitions say where their unmarked personal values are (`personalValues`). */
+const PERSONAL_VALUES: ReadonlyMap<string, PersonalValues> = new Map(
+  Object.entries(EVENT_DEFINITIONS).flatMap(([type, definition]) => {
+    const values = (definition as { personalValues?: PersonalValues }).personalValues;
+    return values ? [[type, values] as const] : [];
+  }),
+);
+
 export const isSealed = (value: unknown): value is string =>
   typeof value === "string" && value.startsWith(SEALED_PREFIX);
 
@@ -105,8 +118,33 @@ export function sealPersonalFields(
   data: Readonly<Record<string, unknown>>,
 ): Record<string, unknown> {
   const keys = installed;
+  const values = PERSONAL_VALUES.get(type);
+  if (!keys) return data;
+  const marked = sealMarkedFields(keys, type, data);
+  if (!values) return marked;
+  // One value of one customer is sealed once per event and its sealed form repeated (the same
+  // ciphertext, never a second encryption under the same IV): an opening names a customer in
+  // its index and in each of their bookings.
+  const sealedOnce = new Map<string, string>();
+  return values(marked, (subject, value) => {
+    // Already sealed, or nothing to seal (an erased customer's, or no value).
+    if (value === "" || value === ERASED || isSealed(value)) return value;
+    const key = `${subject}\u0000${value}`;
+    const known = sealedOnce.get(key);
+    if (known !== undefined) return known;
+    const sealed = seal(keys, subject, value);
+    sealedOnce.set(key, sealed);
+    return sealed;
+  });
+}
+
+function sealMarkedFields(
+  keys: DataKeys,
+  type: string,
+  data: Readonly<Record<string, unknown>>,
+): Record<string, unknown> {
   const fields = fieldsOf(type);
-  if (!keys || fields.length === 0) return data;
+  if (fields.length === 0) return data;
   const subject = data[SUBJECT_FIELD];
   if (typeof subject !== "string") throw new Error(`${type} has personal fields but no ${SUBJECT_FIELD}`);
   const sealed: Record<string, unknown> = { ...data };
@@ -126,8 +164,24 @@ export function sealPersonalFields(
   return sealed;
 }
 
-/** An event's data as written, its sealed fields opened (or `erased`), one object down too. */
-export const openPersonalFields = (data: unknown): unknown => openObject(data, true);
+/**
+ * An event's data as written, its sealed fields opened (or `erased`), one object down too, and for
+ * a type whose definition lists other personal values (`personalValues`), those.
+ */
+export function openPersonalFields(data: unknown, type?: string): unknown {
+  const values = type === undefined ? undefined : PERSONAL_VALUES.get(type);
+  const opened = openObject(data, true);
+  if (!values || opened === null || typeof opened !== "object") return opened;
+  const openedOnce = new Map<string, string>();
+  return values(opened as Record<string, unknown>, (_, value) => {
+    if (!isSealed(value)) return value;
+    const known = openedOnce.get(value);
+    if (known !== undefined) return known;
+    const plain = open(installed, value);
+    openedOnce.set(value, plain);
+    return plain;
+  });
+}
 
 function openObject(data: unknown, outer: boolean): unknown {
   if (data === null || typeof data !== "object" || Array.isArray(data)) return data;

@@ -22,8 +22,11 @@ export function tempDataDir(prefix = "parking-test-"): { dir: string; remove: ()
  */
 export function testConfig(dataDir: string, env: Record<string, string> = {}): Config {
   const defaults = { LOG_LEVEL: "silent", HOST: "127.0.0.1", PROCESSORS_THREAD: "main" };
+  // LOT_PERIOD_EVENTS=50 in the test run's environment makes a suite's short lots cross periods (as
+  // a spawned service inherits it); a test's own `env` still wins.
+  const periods = process.env.LOT_PERIOD_EVENTS ? { LOT_PERIOD_EVENTS: process.env.LOT_PERIOD_EVENTS } : {};
   return {
-    ...loadConfig({ DATA_DIR: dataDir, ...defaults, ...TEST_RATE_LIMITS, ...env }),
+    ...loadConfig({ DATA_DIR: dataDir, ...defaults, ...TEST_RATE_LIMITS, ...periods, ...env }),
     port: 0,
   };
 }

@@ -77,16 +77,22 @@ export class ParkingLotCommandHandler {
       readonly snapshotTimeoutMs?: number;
       readonly logger?: Logger;
       readonly reloadAfter?: number;
+      /** Issue 48: the bound on a period's events (LotStateSourceOptions.periodEvents). */
+      readonly periodEvents?: number;
+      /** The clock of the periods' openings (LotStateSourceOptions.now). */
+      readonly now?: () => number;
       /** Issue 38: whether bookings ask to be paid, and how long they wait (from config); off without it. */
       readonly payments?: PaymentsContext;
     },
   ) {
-    const { hooks, snapshots, snapshotTimeoutMs, logger, reloadAfter } = options;
+    const { hooks, snapshots, snapshotTimeoutMs, logger, reloadAfter, periodEvents } = options;
     const source = new LotStateSource(eventStore, {
       ...(snapshots ? { snapshots } : {}),
       ...(snapshotTimeoutMs !== undefined ? { snapshotTimeoutMs } : {}),
       ...(logger ? { logger } : {}),
       ...(reloadAfter !== undefined ? { reloadAfter } : {}),
+      ...(periodEvents !== undefined ? { periodEvents } : {}),
+      ...(options.now ? { now: options.now } : {}),
       ...(hooks?.onLoad ? { onLoad: hooks.onLoad } : {}),
     });
     this.source = source;

@@ -53,6 +53,12 @@ export interface StateSource<C, S> {
   forBatch?(key: string, commands: readonly C[]): (state: S) => Promise<S>;
   /** Whether to drop a cached state after an append, so that the next command loads it again. */
   dueForReload?(cached: CachedState<S>): boolean;
+  /**
+   * After an append: the state to go on from, if the append made the source move on (issue 48: the
+   * lot's books close, its next period opens), or undefined to drop the cached state. The batch's
+   * commands are answered as appended whatever it does; it should not throw.
+   */
+  afterAppend?(key: string, at: StateAtRevision<S>): Promise<StateAtRevision<S> | undefined>;
 }
 
 export interface DeciderRunnerHooks {
@@ -207,7 +213,7 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
   > {
     const key = this.options.keyOf(command);
     const { at, fresh } = await this.current(key);
-    const current = fresh ? at : await this.catchUp(this.options.streamOf(key), at);
+    const current = fresh ? at : await this.catchUp(this.streamAt(key, at), at);
     const complete = this.options.source.forBatch?.(key, [command]) ?? (async (state: S) => state);
     return this.options.decider.decide(command, await complete(current.state));
   }
@@ -215,7 +221,7 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
   /** The key's current state (caught up with its stream), changing nothing: for a pure look before a command. */
   async stateNow(key: string): Promise<S> {
     const { at, fresh } = await this.current(key);
-    return (fresh ? at : await this.catchUp(this.options.streamOf(key), at)).state;
+    return (fresh ? at : await this.catchUp(this.streamAt(key, at), at)).state;
   }
 
   /** Drops these keys' cached states (every key when none are named): the next command loads them. */
@@ -223,6 +229,11 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
     this.generation++;
     if (!keys) this.cache.clear();
     else for (const key of keys) this.cache.delete(key);
+  }
+
+  /** The stream the state is of: its own (the source's), else the key's. */
+  private streamAt(key: string, at: StateAtRevision<S>): string {
+    return at.stream ?? this.options.streamOf(key);
   }
 
   /** The cached state, else the source's (fresh: read from the stream just now). */
@@ -239,7 +250,6 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
   ): Promise<(RunOutcome<E, S, R> | Failure)[]> {
     const { source, hooks } = this.options;
     const keys = this.spanKeys;
-    const streamId = this.options.streamOf(key);
     // A forget (an erasure) while this batch runs: what it folded is not cached again.
     const generation = this.generation;
     let { at, fresh } = await this.current(key);
@@ -251,6 +261,7 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
 
     for (let attempt = 0; ; attempt++) {
       hooks?.onBatch?.(batch.length);
+      let streamId = this.streamAt(key, at);
       const traceparents = batch.map((waiting) => waiting.context.traceparent);
       const deciding = batchSpans("decide", traceparents, { [keys.key]: key, [keys.attempt]: attempt });
       let decided = this.decideAll(batch, await complete(at.state));
@@ -258,6 +269,7 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
       // to this stream: confirm against the stream before answering.
       if (!fresh && decided.verdicts.some(isRefusalOrNoOp)) {
         at = await this.catchUp(streamId, at);
+        streamId = this.streamAt(key, at);
         fresh = true;
         decided = this.decideAll(batch, await complete(at.state));
       }
@@ -297,9 +309,9 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
         revision: result.nextExpectedRevision,
         position: result.position,
         loadedRevision: before.loadedRevision,
+        ...(before.stream !== undefined ? { stream: before.stream } : {}),
       };
-      if (source.dueForReload?.(after) || generation !== this.generation) this.cache.delete(key);
-      else this.cache.set(key, after);
+      await this.keep(key, after, generation);
       const positions = await this.positionsOf(
         streamId,
         before.revision + 1,
@@ -308,6 +320,20 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
       );
       return verdicts.map((v) => answer(v, before.position, positions));
     }
+  }
+
+  /** Caches the state after an append, as the source goes on from it (or drops it). */
+  private async keep(key: string, after: CachedState<S>, generation: number): Promise<void> {
+    const { source } = this.options;
+    const next = source.afterAppend ? await source.afterAppend(key, after) : after;
+    if (!next || source.dueForReload?.(after) || generation !== this.generation) this.cache.delete(key);
+    else
+      this.cache.set(
+        key,
+        next === after
+          ? after
+          : { ...next, loadedRevision: next.stream === after.stream ? after.loadedRevision : next.revision },
+      );
   }
 
   /** Decides each command on the state the ones before it leave; only accepted events evolve it. */
@@ -365,8 +391,14 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
 
   /** Folds the events after the cached revision into the cached state. */
   private async catchUp(streamId: string, from: CachedState<S>): Promise<CachedState<S>> {
-    const { state, revision, position } = await this.options.source.catchUp(streamId, from);
-    return { state, revision, position, loadedRevision: from.loadedRevision };
+    const { state, revision, position, stream } = await this.options.source.catchUp(streamId, from);
+    return {
+      state,
+      revision,
+      position,
+      loadedRevision: from.loadedRevision,
+      ...(stream !== undefined ? { stream } : {}),
+    };
   }
 }
 

@@ -3,6 +3,7 @@ import type { Logger } from "../platform/logger.js";
 import { withTimeout } from "../platform/timeout.js";
 import { decodeEvent } from "../schemas/event-codec.js";
 import type { LotSnapshotStore, StoredLotSnapshot } from "./lot-snapshots.js";
+import { currentLotPeriod } from "./lot-streams.js";
 import {
   evolve,
   initialState,
@@ -32,9 +33,18 @@ export type SnapshotUse =
   /** The stream has no longer, at the snapshot's revision, the event the snapshot was folded up to. */
   | "not-in-stream";
 
-export interface LoadedLot extends LotAtRevision {
+/** A lot folded up to the last event of one of its periods' streams (issue 48). */
+export interface LotInPeriod extends LotAtRevision {
   /** Id of the stream's event at `revision`; null for a stream that does not exist. */
   readonly eventId: string | null;
+  /** The period's stream (periods.ts, `parkingLotStream`). */
+  readonly stream: string;
+  /** Whether its last event closed the period's books (LotBooksClosed): the next period is the lot's. */
+  readonly closed: boolean;
+}
+
+export interface LoadedLot extends LotInPeriod {
+  /** Period 0 only: what became of its snapshot; a later period is folded from its opening ("none"). */
   readonly snapshot: SnapshotUse;
 }
 
@@ -60,7 +70,27 @@ export class LotLoader {
     private readonly options: LotLoaderOptions = {},
   ) {}
 
+  /**
+   * Loads the lot's current period (the last whose stream exists): period 0 from its snapshot as
+   * before periods existed, a later one from its opening, its first event. The caller opens the
+   * next period if this one's books are closed (`closed`).
+   */
   async load(parkingLotId: string): Promise<LoadedLot> {
+    const period = await this.currentPeriod(parkingLotId);
+    if (period === 0) return this.loadFirstPeriod(parkingLotId);
+    return {
+      ...(await this.catchUp(parkingLotStream(parkingLotId, period), EMPTY_STREAM)),
+      snapshot: "none",
+    };
+  }
+
+  /** The lot's current period (lot-streams.ts, currentLotPeriod). */
+  currentPeriod(parkingLotId: string): Promise<number> {
+    return currentLotPeriod(this.eventStore, parkingLotId);
+  }
+
+  /** Period 0 (the lot's first stream): its snapshot, if it has one this code can use, and the events after it. */
+  async loadFirstPeriod(parkingLotId: string): Promise<LoadedLot> {
     const streamId = parkingLotStream(parkingLotId);
     const { snapshot, use } = await this.snapshotOf(parkingLotId);
     if (snapshot) {
@@ -81,18 +111,20 @@ export class LotLoader {
    */
   async catchUp(
     streamId: string,
-    from: LotAtRevision & { readonly eventId?: string | null },
-  ): Promise<LotAtRevision & { readonly eventId: string | null }> {
+    from: LotAtRevision & { readonly eventId?: string | null; readonly closed?: boolean },
+  ): Promise<LotInPeriod> {
     let { state, revision, position } = from;
     let eventId = from.eventId ?? null;
+    let closed = from.closed ?? false;
     for await (const recorded of this.eventStore.readStream(streamId, { fromRevision: revision + 1 })) {
       revision = recorded.revision;
       position = recorded.position;
       eventId = recorded.id;
+      closed = recorded.type === "LotBooksClosed";
       if (!PARKING_LOT_EVENT_TYPES.has(recorded.type)) continue;
       state = evolve(state, decodeEvent(recorded).event as ParkingLotEvent);
     }
-    return { state, revision, position, eventId };
+    return { state, revision, position, eventId, stream: streamId, closed };
   }
 
   /** The lot's snapshot if there is one this code can use (right version, decodes), and why not. */
@@ -142,11 +174,13 @@ export class LotLoader {
     streamId: string,
     snapshot: StoredLotSnapshot & { state: LotAtRevision["state"] },
   ): Promise<LoadedLot | undefined> {
-    let at: LotAtRevision & { eventId: string } = {
+    let at: LotInPeriod & { eventId: string } = {
       state: snapshot.state,
       revision: snapshot.revision,
       position: null,
       eventId: snapshot.eventId,
+      stream: streamId,
+      closed: false,
     };
     let first = true;
     for await (const recorded of this.eventStore.readStream(streamId, { fromRevision: snapshot.revision })) {
@@ -163,6 +197,8 @@ export class LotLoader {
         revision: recorded.revision,
         position: recorded.position,
         eventId: recorded.id,
+        stream: streamId,
+        closed: recorded.type === "LotBooksClosed",
       };
     }
     return first ? undefined : { ...at, snapshot: "used" };

@@ -1,22 +1,32 @@
+import { randomUUID } from "node:crypto";
 import { DocumentStoreUnavailableError } from "../document-store/port.js";
+import { WrongExpectedRevisionError } from "../event-store/errors.js";
 import type { EventStore } from "../event-store/port.js";
 import type { Logger } from "../platform/logger.js";
 import { withTimeout } from "../platform/timeout.js";
+import { systemActor } from "../schemas/actor.js";
 import type { ParkingLotCommand } from "../schemas/commands.js";
+import { encodeEvent } from "../schemas/event-codec.js";
 import type { StateSource } from "./decider-runner.js";
 import {
   DEFAULT_SNAPSHOT_TIMEOUT_MS,
   type LotAtRevision,
+  type LotInPeriod,
   LotLoader,
   type SnapshotUse,
 } from "./lot-loader.js";
 import type { LotSnapshotStore } from "./lot-snapshots.js";
 import {
+  evolve,
+  initialState,
   namedReservationsMissing,
   type ParkingLotState,
+  parkingLotStream,
   type ReservationRecord,
   recall,
 } from "./parking-lot/decider.js";
+import { closingOf, openingOf, periodSplit } from "./parking-lot/period-books.js";
+import { lotPeriodOfStream } from "./parking-lot/periods.js";
 import { isFreshReservationId } from "./reservation-ids.js";
 import type { CachedState } from "./state-cache.js";
 
@@ -44,7 +54,18 @@ export interface LotStateSourceOptions {
   readonly reloadAfter?: number;
   /** Called for each lot loaded from the store (not in the cache), with what became of its snapshot (metrics). */
   readonly onLoad?: (snapshot: SnapshotUse) => void;
+  /**
+   * Issue 48: the bound on a period's events (DEFAULT_PERIOD_EVENTS is the one measured): an append
+   * that leaves the lot's current period at or over it closes the period's books. 0 (the default):
+   * this source closes none; it still follows the periods others closed.
+   */
+  readonly periodEvents?: number;
+  /** The clock of the openings' cut-off (periods.ts, KEEP_ENDED_MS); Date.now by default. */
+  readonly now?: () => number;
 }
+
+/** Who closes the books and opens the next period, in the events' metadata. */
+const BOOKS_ACTOR = systemActor("lot-books");
 
 /**
  * Where the lot's state comes from for the decider runner: its snapshot and the events after it
@@ -55,7 +76,7 @@ export class LotStateSource implements StateSource<ParkingLotCommand, ParkingLot
   private readonly loader: LotLoader;
 
   constructor(
-    eventStore: EventStore,
+    private readonly eventStore: EventStore,
     private readonly options: LotStateSourceOptions,
   ) {
     this.loader = new LotLoader(eventStore, {
@@ -66,9 +87,9 @@ export class LotStateSource implements StateSource<ParkingLotCommand, ParkingLot
   }
 
   async load(parkingLotId: string): Promise<LotAtRevision> {
-    const { state, revision, position, snapshot } = await this.loader.load(parkingLotId);
-    this.options.onLoad?.(snapshot);
-    return { state, revision, position };
+    const loaded = await this.loader.load(parkingLotId);
+    this.options.onLoad?.(loaded.snapshot);
+    return atRevision(await this.settle(parkingLotId, loaded));
   }
 
   /**
@@ -80,8 +101,96 @@ export class LotStateSource implements StateSource<ParkingLotCommand, ParkingLot
   }
 
   async catchUp(streamId: string, from: LotAtRevision): Promise<LotAtRevision> {
-    const { state, revision, position } = await this.loader.catchUp(streamId, from);
-    return { state, revision, position };
+    const lot = lotPeriodOfStream(streamId);
+    const caught = await this.loader.catchUp(streamId, from);
+    return atRevision(lot ? await this.settle(lot.parkingLotId, caught) : caught);
+  }
+
+  /**
+   * After an append (issue 48): if it left the lot's current period at or over the bound, its books
+   * close (LotBooksClosed, expecting the revision just written) and the next period opens. Another
+   * writer's append in between wins: the cached state is dropped and the next command catches up.
+   * A store that fails here leaves what is written: the next load (or append) does the rest.
+   */
+  async afterAppend(parkingLotId: string, at: LotAtRevision): Promise<LotAtRevision | undefined> {
+    const bound = this.options.periodEvents ?? 0;
+    const stream = at.stream ?? parkingLotStream(parkingLotId);
+    const period = lotPeriodOfStream(stream)?.period ?? 0;
+    if (bound <= 0 || at.revision + 1 < bound || at.state.kind !== "registered") return at;
+    const now = this.now();
+    try {
+      const closing = closingOf(at.state, parkingLotId, period, at.revision + 1, now);
+      await this.eventStore.appendToStream(stream, [this.encode(closing, stream)], {
+        expectedRevision: at.revision,
+      });
+      return atRevision(await this.settle(parkingLotId, await this.open(parkingLotId, period + 1, at.state)));
+    } catch (error) {
+      if (!(error instanceof WrongExpectedRevisionError))
+        this.options.logger?.warn(
+          { err: error, parkingLotId, period },
+          "lot books not closed: the next load closes them",
+        );
+      return undefined;
+    }
+  }
+
+  /** The lot as of its current period's last event: if that closed the books, the next period, opened. */
+  private async settle(parkingLotId: string, at: LotInPeriod): Promise<LotInPeriod> {
+    let lot = at;
+    while (lot.closed) {
+      const period = lotPeriodOfStream(lot.stream)?.period ?? 0;
+      lot = await this.open(parkingLotId, period + 1, lot.state);
+    }
+    return lot;
+  }
+
+  /**
+   * Opens period `period` with the state the previous one closed with: its opening, appended as the
+   * first event of its stream (no stream expected). If it is there already (another process
+   * opened it, or this one before a crash), what is there is read instead.
+   */
+  private async open(parkingLotId: string, period: number, closed: ParkingLotState): Promise<LotInPeriod> {
+    const stream = parkingLotStream(parkingLotId, period);
+    const opening = openingOf(await this.carried(parkingLotId, closed), parkingLotId, period, this.now());
+    try {
+      const appended = await this.eventStore.appendToStream(stream, [this.encode(opening, stream)], {
+        expectedRevision: "no_stream",
+      });
+      return {
+        state: evolve(initialState, opening),
+        revision: appended.nextExpectedRevision,
+        position: appended.position,
+        eventId: null,
+        stream,
+        closed: false,
+      };
+    } catch (error) {
+      if (!(error instanceof WrongExpectedRevisionError)) throw error;
+      return this.loader.catchUp(stream, { state: initialState, revision: -1, position: null });
+    }
+  }
+
+  /**
+   * The live state the next period opens with (period-books.ts): the ended reservations it leaves
+   * out go to the archive of ended reservations first, as the snapshotter's do, so a command naming
+   * one (a cancel: 409; a keyed retry: the same booking, never a second one under its id) answers
+   * as before. Without an archive (no snapshot store) nothing is dropped: the opening carries every
+   * record the closed state holds, as a lot without snapshots keeps them all.
+   */
+  private async carried(parkingLotId: string, closed: ParkingLotState): Promise<ParkingLotState> {
+    const snapshots = this.options.snapshots;
+    if (!snapshots) return closed;
+    const { live, dropped } = periodSplit(closed, this.now());
+    if (dropped.length > 0) await snapshots.archive(parkingLotId, dropped);
+    return live;
+  }
+
+  private encode(event: Parameters<typeof encodeEvent>[0], _stream: string) {
+    return encodeEvent(event, { correlationId: randomUUID(), causationId: randomUUID(), actor: BOOKS_ACTOR });
+  }
+
+  private now(): number {
+    return (this.options.now ?? Date.now)();
   }
 
   /**
@@ -147,3 +256,11 @@ export class LotStateSource implements StateSource<ParkingLotCommand, ParkingLot
     return ended >= every && lot.revision - lot.loadedRevision >= every;
   }
 }
+
+/** The runner's view of a loaded lot: its state, revision and position in its period's stream. */
+const atRevision = ({ state, revision, position, stream }: LotInPeriod): LotAtRevision => ({
+  state,
+  revision,
+  position,
+  stream,
+});

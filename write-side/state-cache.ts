@@ -6,6 +6,11 @@ export interface StateAtRevision<S> {
   readonly revision: number;
   /** Global position of the stream's last event, null for an empty stream. */
   readonly position: Position | null;
+  /**
+   * The stream `revision` is of, when the aggregate's current stream changes over its life (issue
+   * 48: the lot's period); absent: the runner's `streamOf(key)`.
+   */
+  readonly stream?: string;
 }
 
 /** A cached state, and the revision it was last loaded from the store at (see the decider runner). */

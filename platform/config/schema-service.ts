@@ -103,6 +103,16 @@ export const SERVICE_SETTINGS = {
       "The lot snapshotter (a processor, beside the projectors) stores a snapshot of a lot's state each time the lot's stream has grown by this many events since its last one; the write side then loads a lot that is not in its cache from the snapshot and the events after it, instead of its whole stream. Lower: shorter tails to read on a cold load, more snapshot writes. 0: no snapshots are written (existing ones are still used while they match the stream).",
     ),
   }),
+  lotPeriodEvents: Type.Integer({
+    minimum: 0,
+    maximum: 1000000,
+    ...env(
+      "LOT_PERIOD_EVENTS",
+      // write-side/parking-lot/periods.ts, DEFAULT_PERIOD_EVENTS (docs/domain.md says why this size).
+      "4000",
+      "Issue 48: once an append leaves a lot's current period at or over this many events, its books close and the next period opens with the lot's live state (docs/domain.md, \"Periods\", says why 4000). 0 turns periods off: no period is closed (periods closed before are still followed).",
+    ),
+  }),
   retentionDays: Type.Optional(
     Type.Integer({
       minimum: 1,

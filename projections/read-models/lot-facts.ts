@@ -3,6 +3,7 @@ import type { EventOfType } from "../../schemas/events.js";
 import { ERASED } from "../../schemas/personal-data.js";
 import { type ParkingLotEvent, parkingLotOfStream } from "../../write-side/parking-lot/decider.js";
 import type { PaymentEvent } from "../../write-side/parking-lot/payment-state.js";
+import { lotOrdinal } from "../../write-side/parking-lot/periods.js";
 import { defineProjection, updateOne, upsertOne } from "./projection.js";
 
 export const LOT_FACTS = "lot_facts";
@@ -55,29 +56,29 @@ export const lotFactsProjection = defineProjection({
           reach: REACHES_FOR_EVER,
           registered: lotFactOf(stored),
         },
-        $max: { at: stored.revision },
+        $max: { at: lotOrdinal(stored) },
       }),
     ParkingLotCapacityChanged: (stored, collection) =>
       updateOne(collection, LOT_FACTS, lotDoc(stored.event.data.parkingLotId), {
         $set: { capacity: lotFactOf(stored) },
-        $max: { at: stored.revision },
+        $max: { at: lotOrdinal(stored) },
       }),
     // The lot's terms: each new one replaces the last (evolve sets them), so the newest is kept.
     ParkingLotRateChanged: (stored, collection) =>
       updateOne(collection, LOT_FACTS, lotDoc(stored.event.data.parkingLotId), {
         $set: { rate: lotFactOf(stored) },
-        $max: { at: stored.revision },
+        $max: { at: lotOrdinal(stored) },
       }),
     ParkingLotCustomerLimitChanged: (stored, collection) =>
       updateOne(collection, LOT_FACTS, lotDoc(stored.event.data.parkingLotId), {
         $set: { customerLimit: lotFactOf(stored) },
-        $max: { at: stored.revision },
+        $max: { at: lotOrdinal(stored) },
       }),
     ParkingReserved: (stored, collection) =>
       upsertOne(collection, LOT_FACTS, reservationDoc(stored.event.data), {
         $set: { parkingLotId: stored.event.data.parkingLotId, reach: REACHES_FOR_EVER },
         $push: { facts: lotFactOf(stored) },
-        $max: { at: stored.revision },
+        $max: { at: lotOrdinal(stored) },
       }),
     ReservationCheckedIn: (stored, collection) => added(stored, collection),
     ReservationCanceled: (stored, collection) => added(stored, collection, stored.event.data.canceledAt),
@@ -101,7 +102,7 @@ export const lotFactsProjection = defineProjection({
       return upsertOne(collection, LOT_FACTS, closureDoc(parkingLotId, closureId), {
         $set: { parkingLotId, reach: reachAfter(until), due: from },
         $push: { facts: lotFactOf(stored) },
-        $max: { at: stored.revision },
+        $max: { at: lotOrdinal(stored) },
       });
     },
     ParkingLotClosureBegan: (stored, collection) => {
@@ -109,7 +110,7 @@ export const lotFactsProjection = defineProjection({
       return updateOne(collection, LOT_FACTS, closureDoc(parkingLotId, closureId), {
         $unset: { due: "" },
         $push: { facts: lotFactOf(stored) },
-        $max: { at: stored.revision },
+        $max: { at: lotOrdinal(stored) },
       });
     },
     // Issue 36: the facts are the log's, as the log now reads them: the customer's id in each and
@@ -135,7 +136,7 @@ const reservationDoc = (data: { parkingLotId: string; reservationId: string }) =
 const closureDoc = (parkingLotId: string, closureId: string) => `c:${parkingLotId}:${closureId}`;
 /** A fact as this projection keeps it (and as the read side folds it into the lot's decider state). */
 export const lotFactOf = (stored: StoredDomainEvent): LotFact => ({
-  revision: stored.revision,
+  revision: lotOrdinal(stored),
   event: { type: stored.event.type, data: withoutMethod(stored.event.data) } as ParkingLotEvent,
 });
 /** A booking's saved payment method is personal and no decision reads it: the facts leave it out. */
@@ -173,6 +174,6 @@ function added(
   return updateOne(collection, LOT_FACTS, reservationDoc(data), {
     ...(endedAt === undefined ? {} : { $set: { reach: reachAfter(endedAt, endsAt) } }),
     $push: { facts: lotFactOf(stored) },
-    $max: { at: stored.revision },
+    $max: { at: lotOrdinal(stored) },
   });
 }

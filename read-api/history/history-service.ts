@@ -1,9 +1,9 @@
 import type { EventStore } from "../../event-store/port.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
 import type { HistoryEntry, HistoryPage } from "../../schemas/history.js";
+import { lotStreamsSince } from "../../write-side/lot-streams.js";
 import { auditEntry, stampMsOfRaw } from "./audit-entry.js";
 import {
-  lotStream,
   type ReservationEventsIndex,
   type ReservationLocation,
   reservationHistory,
@@ -13,7 +13,6 @@ import { firstRevisionWhere, lastRevision } from "./stream-search.js";
 export {
   couponStream,
   ENDS_A_RESERVATION,
-  lotStream,
   type ReservationEventsIndex,
   type ReservationLocation,
 } from "./reservation-history.js";
@@ -42,27 +41,36 @@ export class HistoryService {
     private readonly index: ReservationEventsIndex,
   ) {}
 
-  /** A page of a lot's facts stamped in [from, until), or null when the lot has no stream. */
+  /**
+   * A page of a lot's facts stamped in [from, until), or null when the lot has no stream: read from
+   * each of its periods' streams in turn (issue 48), from the one holding the cursor on.
+   */
   async lot(
     parkingLotId: string,
     options: PageRequest & { readonly from?: number; readonly until?: number },
   ): Promise<HistoryPage | null> {
-    const stream = lotStream(parkingLotId);
-    const last = await lastRevision(this.events, stream);
-    if (last === null) return null;
     const { cursor, from, until, limit } = options;
-    const start = await firstRevisionWhere(this.events, stream, last, (e) => {
-      if (cursor !== undefined && e.position.commit <= cursor) return false;
-      return from === undefined || !(stampMsOfRaw(e.type, e.data) < from);
-    });
+    const streams = await lotStreamsSince(this.events, parkingLotId, cursor ?? Number.NEGATIVE_INFINITY);
     const entries: HistoryEntry[] = [];
-    if (start > last) return { items: [], nextCursor: null };
-    for await (const raw of this.events.readStream(stream, { fromRevision: start, maxCount: limit + 1 })) {
-      options.signal?.throwIfAborted();
-      if (until !== undefined && stampMsOfRaw(raw.type, raw.data) >= until) break;
-      entries.push(auditEntry(decodeEvent(raw)));
+    let exists = false;
+    for (const stream of streams) {
+      const last = await lastRevision(this.events, stream);
+      if (last === null) continue;
+      exists = true;
+      const start = await firstRevisionWhere(this.events, stream, last, (e) => {
+        if (cursor !== undefined && e.position.commit <= cursor) return false;
+        return from === undefined || !(stampMsOfRaw(e.type, e.data) < from);
+      });
+      if (start > last) continue;
+      const maxCount = limit + 1 - entries.length;
+      for await (const raw of this.events.readStream(stream, { fromRevision: start, maxCount })) {
+        options.signal?.throwIfAborted();
+        if (until !== undefined && stampMsOfRaw(raw.type, raw.data) >= until) return pageOf(entries, limit);
+        entries.push(auditEntry(decodeEvent(raw)));
+      }
+      if (entries.length > limit) break;
     }
-    return pageOf(entries, limit);
+    return exists ? pageOf(entries, limit) : null;
   }
 
   /**

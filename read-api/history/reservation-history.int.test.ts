@@ -13,12 +13,13 @@ import { decodeEvent, encodeEvent } from "../../schemas/event-codec.js";
 import type { DomainEvent } from "../../schemas/events.js";
 import { countingReads } from "../../test-support/counting-event-store.js";
 import { tempDataDir } from "../../test-support/service.js";
+import { parkingLotStream as lotStream } from "../../write-side/parking-lot/periods.js";
 import { paymentStream } from "../../write-side/payment/payment.js";
 import { TimeTravel } from "../time-travel/time-travel.js";
 import { PositionNotReachedError } from "../views/read-context.js";
 import { readViews } from "../views/views.js";
 import { HistoryService } from "./history-service.js";
-import { couponStream, lotStream, UNINDEXED_READ_LIMIT } from "./reservation-history.js";
+import { couponStream, UNINDEXED_READ_LIMIT } from "./reservation-history.js";
 
 /**
  * A reservation's history reads its own events, located by the reservation-events index, not its

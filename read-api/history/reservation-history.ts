@@ -7,6 +7,7 @@ import {
 } from "../../projections/read-models/reservation-events.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
 import type { HistoryEntry } from "../../schemas/history.js";
+import { lotStreamsSince } from "../../write-side/lot-streams.js";
 import { paymentStream } from "../../write-side/payment/payment.js";
 import { PositionNotReachedError, type ReadContext, TooManyWaitingError } from "../views/read-context.js";
 import { reservationEvents } from "../views/reservation-events-view.js";
@@ -14,7 +15,6 @@ import { auditEntry } from "./audit-entry.js";
 import { eventAt, firstRevisionWhere, lastEvent } from "./stream-search.js";
 
 /** The streams a reservation's events are in, and the facts after which its lot's stream names it no more. */
-export const lotStream = (parkingLotId: string): string => `parkingLot-${parkingLotId}`;
 export const couponStream = (reservationId: string): string => `coupon-${reservationId}`;
 export const ENDS_A_RESERVATION: ReadonlySet<string> = new Set([
   "ReservationCanceled",
@@ -87,9 +87,15 @@ async function locate(
   const { applied, entries } = await reservationEvents(index, reservationId);
   const unindexed = (p: Position) => applied === null || comparePositions(p, applied) > 0;
   const found = entries.map(fromEntry);
-  const lot = lotStream(where.parkingLotId);
-  const last = entries.some((e) => ENDS_A_RESERVATION.has(e.type)) ? null : await lastEvent(events, lot);
-  if (last && unindexed(last.position)) {
+  // The lot's facts past the index: in the periods since its booking (issue 48), each searched as
+  // one stream; a period the index holds whole costs the read of its last event.
+  const lots = entries.some((e) => ENDS_A_RESERVATION.has(e.type))
+    ? []
+    : await lotStreamsSince(events, where.parkingLotId, where.position);
+  let budget = UNINDEXED_READ_LIMIT;
+  for (const lot of lots) {
+    const last = await lastEvent(events, lot);
+    if (!last || !unindexed(last.position)) continue;
     const start = await firstRevisionWhere(
       events,
       lot,
@@ -98,15 +104,9 @@ async function locate(
       nextRevision(entries, lot),
     );
     const count = last.revision - start + 1;
-    if (count > UNINDEXED_READ_LIMIT) return { behind: last.position };
-    if (count > 0) {
-      for await (const raw of events.readStream(lot, { fromRevision: start, maxCount: count })) {
-        signal?.throwIfAborted();
-        if (!namesIt(raw, reservationId)) continue;
-        found.push(fromRaw(raw));
-        if (ENDS_A_RESERVATION.has(raw.type)) break;
-      }
-    }
+    budget -= count;
+    if (budget < 0) return { behind: last.position };
+    if (count > 0 && (await readUnindexed(events, lot, start, count, reservationId, found, signal))) break;
   }
   // The reservation's own streams (its coupon's; its payment's, issue 48): a handful of events each.
   for (const stream of [couponStream(reservationId), paymentStream(reservationId)]) {
@@ -116,6 +116,25 @@ async function locate(
     }
   }
   return found.sort((a, b) => comparePositions(a.position, b.position));
+}
+
+/** The lot stream's events [start, start + count) that name the reservation, into `found`; whether one ended it. */
+async function readUnindexed(
+  events: EventStore,
+  lot: string,
+  start: number,
+  count: number,
+  reservationId: string,
+  found: Located[],
+  signal: AbortSignal | undefined,
+): Promise<boolean> {
+  for await (const raw of events.readStream(lot, { fromRevision: start, maxCount: count })) {
+    signal?.throwIfAborted();
+    if (!namesIt(raw, reservationId)) continue;
+    found.push(fromRaw(raw));
+    if (ENDS_A_RESERVATION.has(raw.type)) return true;
+  }
+  return false;
 }
 
 /** locate, waiting for the index (bounded) when it is too far behind. */

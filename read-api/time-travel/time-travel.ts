@@ -10,9 +10,10 @@ import type { AsOfStamp } from "../../schemas/as-of.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
 import type { LotReach } from "../../schemas/lot-reach.js";
 import type { ControlCenterView, ParkingLotDetail, ReservationView } from "../../schemas/read-models.js";
+import { lotStreamsSince, readLotEvents } from "../../write-side/lot-streams.js";
 import { paymentStream } from "../../write-side/payment/payment.js";
 import { stampMsOfRaw } from "../history/audit-entry.js";
-import { couponStream, ENDS_A_RESERVATION, lotStream } from "../history/history-service.js";
+import { couponStream, ENDS_A_RESERVATION } from "../history/history-service.js";
 import { type ReservationEventsIndex, reservationFacts } from "../history/reservation-history.js";
 import { firstRevisionFrom } from "../history/stream-search.js";
 import { readViews, type Views } from "../views/views.js";
@@ -62,13 +63,13 @@ export class TimeTravel {
   private readonly answers = new FinalAnswers(FINAL_ANSWERS_KEPT);
 
   private lotSource(parkingLotId: string): FoldSource {
-    const stream = lotStream(parkingLotId);
     return {
       key: `lot:${parkingLotId}`,
       // The lot's document, and its decider state carried along the fold (lot-fold.ts).
       projections: [parkingLotsProjection],
       lot: true,
-      read: (count, _position, max) => this.events.readStream(stream, { fromRevision: count, maxCount: max }),
+      // Its events across its periods, as one sequence (issue 48: write-side/lot-streams.ts).
+      read: (count, _position, max) => readLotEvents(this.events, parkingLotId, count, max),
     };
   }
 
@@ -178,14 +179,23 @@ export class TimeTravel {
     keep: (raw: RecordedEvent) => boolean,
   ): Promise<RecordedEvent[] | null> {
     const facts: RecordedEvent[] = [];
-    const stream = lotStream(where.parkingLotId);
-    const start = await firstRevisionFrom(this.events, stream, where.position.commit);
-    if (start === null) return null;
-    for await (const raw of this.events.readStream(stream, { fromRevision: start })) {
-      if (!keep(raw)) break;
-      if (reservationIdOf(raw) !== reservationId) continue;
-      facts.push(raw);
-      if (ENDS_A_RESERVATION.has(raw.type)) break;
+    // Its lot's facts are in the periods since its booking (issue 48), each scanned from it on.
+    let ended = false;
+    const streams = await lotStreamsSince(this.events, where.parkingLotId, where.position.commit);
+    for (const stream of streams) {
+      const start = await firstRevisionFrom(this.events, stream, where.position.commit);
+      if (start === null) {
+        if (stream === streams[0]) return null;
+        continue;
+      }
+      for await (const raw of this.events.readStream(stream, { fromRevision: start })) {
+        if (!keep(raw)) break;
+        if (reservationIdOf(raw) !== reservationId) continue;
+        facts.push(raw);
+        ended = ENDS_A_RESERVATION.has(raw.type);
+        if (ended) break;
+      }
+      if (ended) break;
     }
     // The reservation's own streams (its coupon's; its payment's, issue 48), in their order.
     for (const own of [couponStream(reservationId), paymentStream(reservationId)]) {

@@ -134,4 +134,21 @@ describe("a lot's state on the read side", () => {
       expect(await reservation).toMatchObject({ status: "OVERSTAYING" });
     });
   });
+
+  it("counts a lot's facts across its periods, whose streams each count revisions from 0 (issue 48)", async () => {
+    await withLot(async (store, log) => {
+      const { lots } = readViews(store, { readYourWritesTimeoutMs: 2_000, now: () => T0 });
+      expect(await lots.parkingLot("L1", log.position)).toMatchObject({ activeReservations: 1 });
+      // Period 1's stream: its opening (no fact of the read side's) at revision 0, then r2 at 1.
+      const r2 = log.record([booked("r2")]).map((e) => ({ ...e, streamId: "parkingLot-L1/1", revision: 1 }));
+      await log.project(store, r2);
+      expect(await lots.parkingLot("L1", log.position)).toMatchObject({
+        activeReservations: 2,
+        availableSpots: 0,
+      });
+      // A fresh read side folds both periods' facts in their order.
+      const fresh = readViews(store, { readYourWritesTimeoutMs: 2_000, now: () => T0 });
+      expect(await fresh.lots.parkingLot("L1")).toMatchObject({ activeReservations: 2, availableSpots: 0 });
+    });
+  });
 });

@@ -7,6 +7,7 @@ import { openPersonalFields } from "../../schemas/personal-data.js";
 import { bearer, customerHeaders, mintToken, operatorHeaders } from "../../test-support/auth.js";
 import { call, eventually, startTestService, tempDataDir } from "../../test-support/service.js";
 import { gateStream } from "../gate-events.js";
+import { lotStreamsSince } from "../lot-streams.js";
 
 async function collect(iterable: AsyncIterable<RecordedEvent>): Promise<RecordedEvent[]> {
   const out: RecordedEvent[] = [];
@@ -31,8 +32,12 @@ describe("command API over real HTTP (embedded stores)", () => {
     await spec.stop();
   });
 
-  const lotEvents = (lotId: string) =>
-    collect(service.services.eventStore!.readStream(`parkingLot-${lotId}`));
+  /** The lot's events, every period's (issue 48: a small LOT_PERIOD_EVENTS makes the suite cross periods). */
+  const lotEvents = async (lotId: string) => {
+    const store = service.services.eventStore!;
+    const streams = await lotStreamsSince(store, lotId, Number.NEGATIVE_INFINITY);
+    return (await Promise.all(streams.map((stream) => collect(store.readStream(stream))))).flat();
+  };
   /** Position of the last event in any lot stream (the coupon policy appends to coupon streams on its own). */
   const lastLotEvent = async () =>
     (

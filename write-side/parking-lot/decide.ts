@@ -162,8 +162,4 @@ export function overstaySoFar(
 /** The lot stream's event types, from their definitions (the same set the decider's union is). */
 export const PARKING_LOT_EVENT_TYPES: ReadonlySet<string> = eventTypesOfStream("lot");
 
-const LOT_STREAM_PREFIX = "parkingLot-";
-export const parkingLotStream = (parkingLotId: string): string => `${LOT_STREAM_PREFIX}${parkingLotId}`;
-/** The lot whose stream this is, or undefined for any other stream. */
-export const parkingLotOfStream = (streamId: string): string | undefined =>
-  streamId.startsWith(LOT_STREAM_PREFIX) ? streamId.slice(LOT_STREAM_PREFIX.length) : undefined;
+export { parkingLotOfStream, parkingLotStream } from "./periods.js";

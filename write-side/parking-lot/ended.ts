@@ -18,7 +18,11 @@ import type { ParkingLotState, RegisteredLot, ReservationRecord } from "./state.
  * state no longer grows with the lot's history. Pure; deciding on `recall(forgotten, records of
  * the ids a command names)` decides exactly like deciding on the whole state.
  */
-export function forgetEnded(state: ParkingLotState): {
+export function forgetEnded(
+  state: ParkingLotState,
+  /** Ended reservations to keep all the same (issue 48: those that ended recently, periods). */
+  keep: (id: string) => boolean = () => false,
+): {
   readonly state: ParkingLotState;
   readonly ended: readonly (readonly [string, ReservationRecord])[];
 } {
@@ -26,7 +30,7 @@ export function forgetEnded(state: ParkingLotState): {
   const kept: [string, ReservationRecord][] = [];
   const ended: [string, ReservationRecord][] = [];
   for (const entry of state.reservations.entries()) {
-    (hasEnded(state, entry[0], entry[1]) ? ended : kept).push(entry);
+    (hasEnded(state, entry[0], entry[1]) && !keep(entry[0]) ? ended : kept).push(entry);
   }
   if (ended.length === 0) return { state, ended };
   let byCustomer = state.byCustomer;

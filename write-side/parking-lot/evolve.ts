@@ -8,6 +8,7 @@ import { IdIndex, LayeredMap } from "./layered-index.js";
 import { addWindow, emptyOccupancy, isIndexed, pruneEnded, removeWindow } from "./occupancy.js";
 import { NO_PAYMENT_ENDS, type PaymentsHeld, setPayment, sweepPayments } from "./payment-ends.js";
 import { endedUnpaid, evolvePayment, type PaymentEvent, pendingPayment } from "./payment-state.js";
+import { openedState } from "./periods.js";
 import { ReservationBook } from "./reservation-book.js";
 import { ms } from "./rules.js";
 import {
@@ -21,6 +22,7 @@ import {
 import { paymentTermsOf } from "./terms.js";
 
 /** What each event makes of the lot's state (shared by every command and every load). */
+
 
 /** Forgets the windows that have ended by `now` from the index and the per-customer sets. */
 export function advance(lot: RegisteredLot, now: number): RegisteredLot {
@@ -194,8 +196,9 @@ function checkedOut(state: RegisteredLot, event: EventOfType<"ReservationChecked
 
 export function evolve(state: ParkingLotState, event: ParkingLotEvent): ParkingLotState {
   if (event.type === "ParkingLotRegistered") return state.kind === "registered" ? state : registered(event); // registered once; its history stays
+  if (event.type === "LotPeriodOpened") return openedState(event.data); // issue 48: a period starts from its opening
   if (state.kind !== "registered") return state;
-  const lot = evolveLot(state, event);
+  const lot = notedEnded(evolveLot(state, event), event);
   if (lot.kind !== "registered") return lot;
   // Issue 38: the payment records whose refund window has passed by this event's time go.
   const held = sweepPayments(lot, Date.parse(stampOf(event)));
@@ -226,9 +229,26 @@ function checkedIn(
   };
 }
 
+/** Issue 48: when a reservation ended (canceled, checked out, a no-show): what the next period's opening keeps. */
+function notedEnded(lot: ParkingLotState, event: ParkingLotEvent): ParkingLotState {
+  if (lot.kind !== "registered") return lot;
+  if (
+    event.type !== "ReservationCanceled" &&
+    event.type !== "ReservationCheckedOut" &&
+    event.type !== "ReservationNoShow"
+  )
+    return lot;
+  const endedAt = lot.endedAt ?? ImmutableMap<string, number>();
+  const id = event.data.reservationId;
+  if (endedAt.has(id) || !lot.reservations.has(id)) return lot;
+  return { ...lot, endedAt: endedAt.set(id, ms(stampOf(event))) };
+}
+
 function evolveLot(state: RegisteredLot, event: ParkingLotEvent): ParkingLotState {
   switch (event.type) {
     case "ParkingLotRegistered":
+    case "LotPeriodOpened":
+    case "LotBooksClosed": // the state the next period opens with is this one's
       return state;
     case "ParkingReserved":
       return reserved(state, event);

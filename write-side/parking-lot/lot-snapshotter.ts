@@ -7,8 +7,9 @@ import type { Metrics } from "../../platform/metrics.js";
 import type { EventType } from "../../schemas/events.js";
 import { DocumentLotSnapshotStore } from "../document-snapshot-store.js";
 import { LotLoader } from "../lot-loader.js";
-import { PARKING_LOT_EVENT_TYPES, parkingLotOfStream } from "./decide.js";
+import { PARKING_LOT_EVENT_TYPES } from "./decide.js";
 import { forgetEnded } from "./ended.js";
+import { lotPeriodOfStream, parkingLotStream } from "./periods.js";
 import { encodeSnapshot, SNAPSHOT_VERSION } from "./snapshot.js";
 
 export const LOT_SNAPSHOTTER = "lot-snapshotter";
@@ -81,7 +82,9 @@ export function lotSnapshotter(options: LotSnapshotterOptions): LotSnapshotter {
       // The newest revision of each lot's stream in this batch.
       const heads = new Map<string, number>();
       for (const { streamId, revision } of events) {
-        const lot = parkingLotOfStream(streamId);
+        // Issue 48: only period 0 has snapshots; a later period's loads start at its opening.
+        const at = lotPeriodOfStream(streamId);
+        const lot = at?.period === 0 ? at.parkingLotId : undefined;
         if (lot !== undefined && revision > (heads.get(lot) ?? -1)) heads.set(lot, revision);
       }
       if (every <= 0 || heads.size === 0) return;
@@ -119,7 +122,12 @@ async function snapshot(
       snapshots: store,
       logger: context.logger,
     }).load(parkingLotId);
-    if (loaded.state.kind !== "registered" || loaded.eventId === null) return Math.max(head, loaded.revision);
+    if (
+      loaded.state.kind !== "registered" ||
+      loaded.eventId === null ||
+      loaded.stream !== parkingLotStream(parkingLotId)
+    )
+      return Math.max(head, loaded.revision);
     // Encoding and storing a large lot take a while: let other work of this thread go first.
     await yieldToLoop();
     // The ended reservations go to the archive first, then the snapshot that leaves them out: a

@@ -109,6 +109,11 @@ export type ParkingLotState =
       readonly payments: ImmutableMap<string, PaymentRecord>;
       /** The ended payment records by the day they ended, to drop each once its window has passed. */
       readonly paymentEnds: PaymentEnds;
+      /**
+       * Issue 48: when each reservation that ended in this period (or less than KEEP_ENDED_MS before
+       * it opened) ended, epoch ms: what the next period's opening keeps (periods.ts). Absent: none.
+       */
+      readonly endedAt?: ImmutableMap<string, number>;
     };
 
 export type RegisteredLot = Extract<ParkingLotState, { kind: "registered" }>;

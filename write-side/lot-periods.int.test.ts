@@ -1,0 +1,313 @@
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { SqliteDocumentStore } from "../document-store/embedded/sqlite-document-store.js";
+import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
+import type { EventStore, RecordedEvent } from "../event-store/port.js";
+import { MemoryDataKeys } from "../platform/data-keys/port.js";
+import type { ParkingLotCommand } from "../schemas/commands.js";
+import { decodeEvent } from "../schemas/event-codec.js";
+import type { EventOfType } from "../schemas/events.js";
+import { usePersonalDataKeys } from "../schemas/personal-data.js";
+import { tempDataDir } from "../test-support/service.js";
+import { ParkingLotCommandHandler } from "./command-handler.js";
+import { DocumentLotSnapshotStore } from "./document-snapshot-store.js";
+import type { LotSnapshotStore } from "./lot-snapshots.js";
+import { lotPeriodOfStream, openedState, parkingLotStream } from "./parking-lot/periods.js";
+
+/** Issue 48: the lot's books close by period; each period's fold starts at its opening. */
+
+const NOW = "2026-11-22T11:00:00.000Z";
+const clock = () => Date.parse(NOW);
+const BOUND = 10;
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function openStores(count: number): SqliteEventStore[] {
+  const data = tempDataDir("lot-periods-");
+  const file = join(data.dir, "events.sqlite");
+  const stores = Array.from({ length: count }, () => SqliteEventStore.open({ file, pollIntervalMs: 20 }));
+  cleanups.push(data.remove, async () => {
+    for (const store of stores) await store.close();
+  });
+  return stores;
+}
+
+const handlerOn = (
+  store: EventStore,
+  periodEvents = BOUND,
+  more: { now?: () => number; snapshots?: LotSnapshotStore } = {},
+) => new ParkingLotCommandHandler(store, { retryLimit: 5, cacheSize: 10, periodEvents, now: clock, ...more });
+
+const context = (i: number | string) => ({
+  correlationId: `corr-${i}`,
+  commandId: `cmd-${i}`,
+  actor: { sub: "ops-test", role: "operator" } as const,
+});
+const register = (lot: string): ParkingLotCommand => ({
+  type: "RegisterParkingLot",
+  parkingLotId: lot,
+  name: `Lot ${lot}`,
+  capacity: 1000,
+  now: NOW,
+});
+const reserve = (lot: string, reservationId: string): ParkingLotCommand => ({
+  type: "ReserveParking",
+  reservationId,
+  parkingLotId: lot,
+  customerId: `C-${reservationId}`,
+  carNumber: "10더8612",
+  amount: 5000,
+  now: NOW,
+});
+const cancel = (lot: string, reservationId: string): ParkingLotCommand => ({
+  type: "CancelReservation",
+  reservationId,
+  parkingLotId: lot,
+  reason: "changed plans",
+  now: NOW,
+});
+
+async function events(store: EventStore, stream: string): Promise<RecordedEvent[]> {
+  const out: RecordedEvent[] = [];
+  for await (const e of store.readStream(stream)) out.push(e);
+  return out;
+}
+
+/** The store, recording the stream and revision of every event its readStream calls yield. */
+function recordingReads(inner: EventStore): {
+  store: EventStore;
+  reads: { stream: string; revision: number }[];
+} {
+  const reads: { stream: string; revision: number }[] = [];
+  const store: EventStore = Object.create(inner);
+  store.readStream = (streamId, options) =>
+    (async function* () {
+      for await (const event of inner.readStream(streamId, options)) {
+        reads.push({ stream: streamId, revision: event.revision });
+        yield event;
+      }
+    })();
+  store.appendToStream = (streamId, toAppend, options) => inner.appendToStream(streamId, toAppend, options);
+  return { store, reads };
+}
+
+/** Registers the lot and books `count` reservations `${prefix}${i}` one by one. */
+async function book(handler: ParkingLotCommandHandler, lot: string, count: number, prefix = "r") {
+  for (let i = 0; i < count; i++) {
+    const outcome = await handler.handle(reserve(lot, `${prefix}${i}`), context(`${prefix}${i}`));
+    expect(outcome.ok).toBe(true);
+  }
+}
+
+describe("the lot's periods (issue 48)", () => {
+  it("closes the books once an append leaves the period at the bound, and goes on in the next period", async () => {
+    const [store] = openStores(1) as [SqliteEventStore];
+    const handler = handlerOn(store);
+    await handler.handle(register("A"), context("register"));
+    await book(handler, "A", BOUND + 3);
+
+    const first = await events(store, parkingLotStream("A"));
+    expect(first).toHaveLength(BOUND + 1);
+    expect(first.at(-1)?.type).toBe("LotBooksClosed");
+    expect(first.at(-1)?.data).toMatchObject({
+      parkingLotId: "A",
+      period: 0,
+      nextPeriod: 1,
+      summary: { events: BOUND },
+    });
+    const second = await events(store, parkingLotStream("A", 1));
+    expect(second.map((e) => e.type)).toEqual([
+      "LotPeriodOpened",
+      "ParkingReserved",
+      "ParkingReserved",
+      "ParkingReserved",
+      "ParkingReserved",
+    ]);
+    // A cold handler decides on the same state: the lot's 13 reservations are all there.
+    const cold = handlerOn(store);
+    const state = await cold.currentState("A");
+    expect(state.kind === "registered" && state.activeReservations).toBe(BOUND + 3);
+  });
+
+  it("loads a lot from its current period's opening: no event of an earlier period is folded", async () => {
+    const [store] = openStores(1) as [SqliteEventStore];
+    const handler = handlerOn(store);
+    await handler.handle(register("B"), context("register"));
+    await book(handler, "B", 3 * BOUND + 2); // periods 0, 1, 2 closed; period 3 current
+    expect((await events(store, parkingLotStream("B", 3)))[0]?.type).toBe("LotPeriodOpened");
+
+    const { store: recording, reads } = recordingReads(store);
+    const outcome = await handlerOn(recording).handle(reserve("B", "cold"), context("cold"));
+    expect(outcome.ok).toBe(true);
+    const current = parkingLotStream("B", 3);
+    const earlier = reads.filter((r) => r.stream !== current);
+    // Earlier periods: only the probes for the current one (the last event of a period's stream).
+    expect(earlier.length).toBeLessThanOrEqual(2);
+    expect(earlier.every((r) => r.revision === 0 || lotPeriodOfStream(r.stream)?.period !== 0)).toBe(true);
+    expect(reads.some((r) => r.stream === parkingLotStream("B"))).toBe(false);
+    // The current period: its last event (the probe), then from its opening on, each event once.
+    const inCurrent = reads.filter((r) => r.stream === current).map((r) => r.revision);
+    const last = (await events(store, current)).length - 2; // before the cold command's own event
+    expect(inCurrent).toEqual([last, ...Array.from({ length: last + 1 }, (_, r) => r)]);
+  });
+
+  it("repairs a crash between the close and the opening: the next command opens the period and goes on", async () => {
+    const [store] = openStores(1) as [SqliteEventStore];
+    let failNextOpening = true;
+    const crashing: EventStore = Object.create(store);
+    crashing.appendToStream = (streamId, toAppend, options) => {
+      if (failNextOpening && lotPeriodOfStream(streamId)?.period === 1) {
+        failNextOpening = false;
+        return Promise.reject(new Error("the process died here"));
+      }
+      return store.appendToStream(streamId, toAppend, options);
+    };
+    crashing.readStream = (streamId, options) => store.readStream(streamId, options);
+    const handler = handlerOn(crashing);
+    await handler.handle(register("C"), context("register"));
+    await book(handler, "C", BOUND - 1); // the close is appended, the opening is not
+    expect((await events(store, parkingLotStream("C"))).at(-1)?.type).toBe("LotBooksClosed");
+    expect(await events(store, parkingLotStream("C", 1))).toHaveLength(0);
+
+    // A fresh process (and the same one) go on in period 1, opened from the closed state.
+    const outcome = await handlerOn(store).handle(reserve("C", "after"), context("after"));
+    expect(outcome.ok).toBe(true);
+    const second = await events(store, parkingLotStream("C", 1));
+    expect(second.map((e) => e.type)).toEqual(["LotPeriodOpened", "ParkingReserved"]);
+    expect(await handler.handle(reserve("C", "again"), context("again"))).toMatchObject({ ok: true });
+    expect(await events(store, parkingLotStream("C"))).toHaveLength(BOUND + 1);
+    const state = await handlerOn(store).currentState("C");
+    expect(state.kind === "registered" && state.activeReservations).toBe(BOUND + 1);
+  });
+
+  it("a command racing a close fails its expected revision and is decided again in the next period", async () => {
+    const [one, two] = openStores(2) as [SqliteEventStore, SqliteEventStore];
+    const a = handlerOn(one);
+    const b = handlerOn(two);
+    await a.handle(register("D"), context("register"));
+    await book(a, "D", 2, "a"); // a holds the lot in its cache, at period 0
+    await book(b, "D", BOUND, "b"); // b closes period 0
+    expect((await events(one, parkingLotStream("D"))).at(-1)?.type).toBe("LotBooksClosed");
+
+    const outcome = await a.handle(reserve("D", "late"), context("late"));
+    expect(outcome.ok).toBe(true);
+    expect(outcome.ok && outcome.state.kind === "registered" && outcome.state.activeReservations).toBe(
+      BOUND + 3,
+    );
+    expect((await events(one, parkingLotStream("D"))).at(-1)?.type).toBe("LotBooksClosed");
+    const second = await events(one, parkingLotStream("D", 1));
+    expect(second.filter((e) => e.type === "LotPeriodOpened")).toHaveLength(1);
+    expect(second.at(-1)?.data).toMatchObject({ reservationId: "late" });
+  });
+
+  it("answers a retried command naming a reservation that ended in the previous period as before", async () => {
+    const [store] = openStores(1) as [SqliteEventStore];
+    const handler = handlerOn(store);
+    await handler.handle(register("E"), context("register"));
+    await handler.handle(reserve("E", "kept"), context("kept"));
+    await handler.handle(cancel("E", "kept"), context("cancel"));
+    const retries = [reserve("E", "kept"), cancel("E", "kept")];
+    const before = await Promise.all(retries.map((c, i) => handler.handle(c, context(`before-${i}`))));
+    await book(handler, "E", BOUND);
+    expect((await events(store, parkingLotStream("E", 1)))[0]?.type).toBe("LotPeriodOpened");
+
+    for (const h of [handler, handlerOn(store)]) {
+      const after = await Promise.all(retries.map((c, i) => h.handle(c, context(`after-${i}`))));
+      expect(after.map(withoutPosition)).toEqual(before.map(withoutPosition));
+    }
+    expect((await events(store, parkingLotStream("E", 1))).map((e) => e.type)).not.toContain(
+      "ReservationCanceled",
+    );
+  });
+
+  it("closes a lot whose first stream is already over the bound (written before periods) with its next command", async () => {
+    const [store] = openStores(1) as [SqliteEventStore];
+    const before = handlerOn(store, 0);
+    await before.handle(register("F"), context("register"));
+    await book(before, "F", 3 * BOUND);
+    expect(await events(store, parkingLotStream("F", 1))).toHaveLength(0);
+
+    const outcome = await handlerOn(store).handle(reserve("F", "next"), context("next"));
+    expect(outcome.ok).toBe(true);
+    const first = await events(store, parkingLotStream("F"));
+    expect(first.map((e) => e.type).slice(-2)).toEqual(["ParkingReserved", "LotBooksClosed"]);
+    const state = await handlerOn(store).currentState("F");
+    expect(state.kind === "registered" && state.activeReservations).toBe(3 * BOUND + 1);
+  });
+
+  it("keeps the records an opening drops (ended over 25 h before) in the archive: a command naming one answers as before", async () => {
+    const [store] = openStores(1) as [SqliteEventStore];
+    const docs = SqliteDocumentStore.open({ file: ":memory:" });
+    cleanups.push(() => docs.close());
+    const snapshots = new DocumentLotSnapshotStore(docs);
+    const later = () => Date.parse(NOW) + 26 * 3_600_000;
+    const handler = handlerOn(store, BOUND, { now: later, snapshots });
+    await handler.handle(register("G"), context("register"));
+    await handler.handle(reserve("G", "old"), context("old"));
+    await handler.handle(cancel("G", "old"), context("cancel"));
+    const retries = [reserve("G", "old"), cancel("G", "old")];
+    const before = await Promise.all(retries.map((c, i) => handler.handle(c, context(`before-${i}`))));
+    await book(handler, "G", BOUND);
+    const opened = (await events(store, parkingLotStream("G", 1)))[0];
+    expect(opened?.type).toBe("LotPeriodOpened");
+    expect(JSON.stringify(opened?.data)).not.toContain('"old"');
+
+    for (const h of [handler, handlerOn(store, BOUND, { now: later, snapshots })]) {
+      const after = await Promise.all(retries.map((c, i) => h.handle(c, context(`after-${i}`))));
+      expect(after.map(withoutPosition)).toEqual(before.map(withoutPosition));
+    }
+    expect((await events(store, parkingLotStream("G", 1))).map((e) => e.type)).not.toContain(
+      "ReservationCanceled",
+    );
+    expect(
+      (await events(store, parkingLotStream("G", 1))).filter(
+        (e) => (e.data as { reservationId?: string }).reservationId === "old",
+      ),
+    ).toHaveLength(0);
+  });
+});
+
+const withoutPosition = (outcome: Awaited<ReturnType<ParkingLotCommandHandler["handle"]>>) =>
+  outcome.ok ? { ok: true, events: outcome.events, view: outcome.view } : outcome;
+
+describe("an opening's personal data (issue 36)", () => {
+  afterEach(() => usePersonalDataKeys(undefined));
+
+  /** The customer and plate of the reservation as the opening holds it, opened with the keys installed. */
+  const openedRecord = (opening: RecordedEvent, reservationId: string) => {
+    const state = openedState((decodeEvent(opening).event as EventOfType<"LotPeriodOpened">).data);
+    if (state.kind !== "registered") throw new Error("the opening holds no registered lot");
+    const record = state.reservations.get(reservationId);
+    return { customerId: record?.customerId, carNumber: record?.carNumber, byCustomer: state.byCustomer };
+  };
+
+  it("seals the customer ids and plates it carries under their customers' keys: an erasure reaches them, and the lot still loads and decides", async () => {
+    const keys = new MemoryDataKeys();
+    usePersonalDataKeys(keys);
+    const [store] = openStores(1) as [SqliteEventStore];
+    const handler = handlerOn(store);
+    await handler.handle(register("E"), context("register"));
+    const mine = { ...reserve("E", "mine"), customerId: "C-to-erase", carNumber: "34나5678" } as const;
+    expect((await handler.handle(mine, context("mine"))).ok).toBe(true);
+    await book(handler, "E", BOUND);
+
+    const [opening] = await events(store, parkingLotStream("E", 1));
+    expect(opening?.type).toBe("LotPeriodOpened");
+    if (!opening) return;
+    const written = JSON.stringify(opening.data);
+    for (const plain of ["C-to-erase", "34나5678", "C-r0", "10더8612"]) expect(written).not.toContain(plain);
+    expect(openedRecord(opening, "mine")).toMatchObject({ customerId: "C-to-erase", carNumber: "34나5678" });
+
+    keys.erase("C-to-erase");
+    const erased = openedRecord(opening, "mine");
+    expect(erased).toMatchObject({ customerId: "erased", carNumber: "erased" });
+    expect([...(erased.byCustomer.get("erased") ?? [])]).toEqual(["mine"]);
+    expect(openedRecord(opening, "r0")).toMatchObject({ customerId: "C-r0", carNumber: "10더8612" });
+
+    const cold = handlerOn(store);
+    expect((await cold.handle(cancel("E", "mine"), context("cancel-mine"))).ok).toBe(true);
+    expect((await cold.handle(reserve("E", "after"), context("after"))).ok).toBe(true);
+  });
+});

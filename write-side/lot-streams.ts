@@ -1,0 +1,93 @@
+import type { EventStore, RecordedEvent } from "../event-store/port.js";
+import { parkingLotStream } from "./parking-lot/periods.js";
+
+/**
+ * Reading a lot's events across its periods (issue 48; docs/domain.md, "Periods"): each period is
+ * its own stream (periods.ts names them), written only once the one before it closed, so the
+ * streams exist from period 0 up to the lot's current one.
+ */
+
+async function lastOf(events: EventStore, stream: string): Promise<RecordedEvent | undefined> {
+  for await (const event of events.readStream(stream, { direction: "backwards", maxCount: 1 })) return event;
+  return undefined;
+}
+
+async function firstOf(events: EventStore, stream: string): Promise<RecordedEvent | undefined> {
+  for await (const event of events.readStream(stream, { maxCount: 1 })) return event;
+  return undefined;
+}
+
+/**
+ * The lot's current period: the last whose stream exists. Found by probing forward from 1 (1, 2,
+ * 4, ... then halving): a lot of k periods costs about 2·log2(k) one-event reads, a lot still in
+ * period 0 one.
+ */
+export async function currentLotPeriod(events: EventStore, parkingLotId: string): Promise<number> {
+  const exists = async (period: number) =>
+    (await lastOf(events, parkingLotStream(parkingLotId, period))) !== undefined;
+  if (!(await exists(1))) return 0;
+  let [known, absent] = [1, 2];
+  while (await exists(absent)) [known, absent] = [absent, absent * 2];
+  while (absent - known > 1) {
+    const middle = Math.floor((known + absent) / 2);
+    if (await exists(middle)) known = middle;
+    else absent = middle;
+  }
+  return known;
+}
+
+/**
+ * The streams of the lot's periods that hold its events from log position `commit` on, oldest
+ * first: the current period's, and the earlier ones back to the one holding `commit` (a
+ * reservation's facts are in the periods between its booking and its end). One read of the first
+ * event of each, besides finding the current period: bounded by the periods since `commit`, not
+ * by the lot's history.
+ */
+export async function lotStreamsSince(
+  events: EventStore,
+  parkingLotId: string,
+  commit: RecordedEvent["position"]["commit"],
+): Promise<string[]> {
+  const streams: string[] = [];
+  for (let period = await currentLotPeriod(events, parkingLotId); period >= 0; period--) {
+    const stream = parkingLotStream(parkingLotId, period);
+    streams.unshift(stream);
+    if (period === 0) break;
+    const first = await firstOf(events, stream);
+    if (first === undefined || first.position.commit <= commit) break;
+  }
+  return streams;
+}
+
+/**
+ * The lot's events as one sequence across its periods, period 0's first (each period's
+ * LotBooksClosed and the next one's LotPeriodOpened between them, which a fold's evolve reads as
+ * the same state): at most `maxCount` of them from the `from`th on (0-based, counted across the
+ * periods). A lot that never closed a period is read as its one stream was; finding the period
+ * that holds the `from`th costs one read of the last event of each period before it.
+ */
+export async function* readLotEvents(
+  events: EventStore,
+  parkingLotId: string,
+  from: number,
+  maxCount: number,
+): AsyncGenerator<RecordedEvent> {
+  let skipped = 0;
+  let left = maxCount;
+  for (let period = 0; left > 0; period++) {
+    const stream = parkingLotStream(parkingLotId, period);
+    let last: RecordedEvent | undefined;
+    for await (const event of events.readStream(stream, {
+      fromRevision: Math.max(0, from - skipped),
+      maxCount: left,
+    })) {
+      yield event;
+      last = event;
+      left--;
+    }
+    // Nothing read from it: it ends before the `from`th (or does not exist, or has nothing more).
+    last ??= from - skipped > 0 ? await lastOf(events, stream) : undefined;
+    if (last?.type !== "LotBooksClosed") return;
+    skipped += last.revision + 1;
+  }
+}

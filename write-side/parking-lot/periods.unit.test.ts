@@ -1,0 +1,129 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { ParkingLotCommand } from "../../schemas/commands.js";
+import { toSnapshot as plainOf } from "../../test-support/lot-snapshot.js";
+import { decide, evolve, initialState, type ParkingLotEvent, type ParkingLotState } from "./decider.js";
+import { liveState, openingOf, periodSplit } from "./period-books.js";
+import { KEEP_ENDED_MS, lotPeriodOfStream, parkingLotOfStream, parkingLotStream } from "./periods.js";
+
+describe("a lot's period streams (issue 48)", () => {
+  it("maps lot and period to one stream id and back; period 0 is the lot's first stream", () => {
+    const lotId = fc.stringMatching(/^[A-Za-z0-9][A-Za-z0-9_.:-]{0,20}$/);
+    fc.assert(
+      fc.property(lotId, fc.nat({ max: 1_000_000 }), (parkingLotId, period) => {
+        const stream = parkingLotStream(parkingLotId, period);
+        expect(lotPeriodOfStream(stream)).toEqual({ parkingLotId, period });
+        expect(parkingLotOfStream(stream)).toBe(parkingLotId);
+        expect(stream.startsWith("parkingLot-")).toBe(true);
+      }),
+    );
+    expect(parkingLotStream("A-1")).toBe("parkingLot-A-1");
+    expect(parkingLotStream("A-1", 3)).toBe("parkingLot-A-1/3");
+  });
+
+  it("reads no lot and period out of a stream that is not one of them", () => {
+    for (const stream of [
+      "parkingLot-",
+      "parkingLot-A/0",
+      "parkingLot-A/01",
+      "parkingLot-A/",
+      "parkingLot-/2",
+      "parkingLot-A/1x",
+      "coupon-A",
+      "gate-A/1",
+    ])
+      expect(lotPeriodOfStream(stream), stream).toBeUndefined();
+  });
+});
+
+const NOW = Date.parse("2026-11-22T11:00:00.000Z");
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function run(commands: readonly ParkingLotCommand[]): ParkingLotState {
+  let state = initialState;
+  for (const command of commands) {
+    const decision = decide(command, state);
+    if (decision.ok) state = decision.events.reduce(evolve, state);
+  }
+  return state;
+}
+
+const register: ParkingLotCommand = {
+  type: "RegisterParkingLot",
+  parkingLotId: "L",
+  name: "Lot L",
+  capacity: 10,
+  now: iso(NOW),
+};
+const reserve = (id: string, at = NOW): ParkingLotCommand => ({
+  type: "ReserveParking",
+  reservationId: id,
+  parkingLotId: "L",
+  customerId: `C${id}`,
+  carNumber: "10더8612",
+  amount: 5000,
+  now: iso(at),
+});
+const cancel = (id: string, at: number): ParkingLotCommand => ({
+  type: "CancelReservation",
+  reservationId: id,
+  parkingLotId: "L",
+  reason: "changed plans",
+  now: iso(at),
+});
+
+describe("a period's opening", () => {
+  const old = NOW - KEEP_ENDED_MS - 60_000;
+  const recent = NOW - KEEP_ENDED_MS + 60_000;
+  const state = run([
+    register,
+    reserve("live", old),
+    reserve("ended-long-ago", old),
+    cancel("ended-long-ago", old),
+    reserve("ended-recently", old),
+    cancel("ended-recently", recent),
+  ]);
+
+  it("is the live state: evolve replaces the lot's state with it, whatever came before", () => {
+    const opening = openingOf(liveState(state, NOW), "L", 1, NOW);
+    const opened = evolve(initialState, opening);
+    expect(plainOf(opened)).toEqual(plainOf(liveState(state, NOW)));
+    // The same opening on any state: a fold may start at an opening.
+    expect(plainOf(evolve(run([register, reserve("x")]), opening))).toEqual(plainOf(opened));
+    // What it carries goes on into the next opening (the ended times with it).
+    expect(plainOf(evolve(initialState, openingOf(liveState(opened, NOW), "L", 2, NOW)))).toEqual(
+      plainOf(opened),
+    );
+  });
+
+  it("keeps what is live and what ended less than 25 h before it; the rest is dropped", () => {
+    const opened = evolve(initialState, openingOf(liveState(state, NOW), "L", 1, NOW));
+    if (opened.kind !== "registered") throw new Error("not registered");
+    expect(opened.reservations.has("live")).toBe(true);
+    expect(opened.reservations.has("ended-recently")).toBe(true);
+    expect(opened.reservations.has("ended-long-ago")).toBe(false);
+    // The dropped ones are counted (their records go to the archive of ended reservations).
+    expect(opened.archived).toBe(1);
+    expect(periodSplit(state, NOW).dropped.map(([id]) => id)).toEqual(["ended-long-ago"]);
+    // The kept ended one answers as on the whole state; the forgotten one is unknown.
+    const again = cancel("ended-recently", NOW);
+    expect(decide(again, opened)).toEqual(decide(again, state));
+    expect(decide(cancel("ended-long-ago", NOW), opened)).toMatchObject({
+      ok: false,
+      rejection: { code: "ReservationNotFound" },
+    });
+  });
+
+  it("decides every command on the live state as on the whole state", () => {
+    const opened = evolve(initialState, openingOf(liveState(state, NOW), "L", 1, NOW));
+    for (const command of [reserve("new", NOW), cancel("live", NOW), reserve("live", NOW)] as const) {
+      const [a, b] = [decide(command, opened), decide(command, state)];
+      expect(a).toEqual(b);
+      if (a.ok && b.ok) {
+        const applied = (s: ParkingLotState) =>
+          a.events.reduce<ParkingLotState>((x, e: ParkingLotEvent) => evolve(x, e), s);
+        expect(plainOf(liveState(applied(opened), NOW))).toEqual(plainOf(liveState(applied(state), NOW)));
+      }
+    }
+  });
+});
