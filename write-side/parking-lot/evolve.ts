@@ -23,7 +23,6 @@ import { paymentTermsOf } from "./terms.js";
 
 /** What each event makes of the lot's state (shared by every command and every load). */
 
-
 /** Forgets the windows that have ended by `now` from the index and the per-customer sets. */
 export function advance(lot: RegisteredLot, now: number): RegisteredLot {
   const { occupancy, ended } = pruneEnded(lot.occupancy, now);
