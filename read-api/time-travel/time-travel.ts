@@ -15,7 +15,7 @@ import { paymentStream } from "../../write-side/payment/payment.js";
 import { stampMsOfRaw } from "../history/audit-entry.js";
 import { couponStream, ENDS_A_RESERVATION } from "../history/history-service.js";
 import { type ReservationEventsIndex, reservationFacts } from "../history/reservation-history.js";
-import { firstRevisionFrom } from "../history/stream-search.js";
+import { readStreamsFrom } from "../history/stream-search.js";
 import { readViews, type Views } from "../views/views.js";
 import type { Cut } from "./as-of.js";
 import { type CacheStats, FoldCache, type Folded, type FoldSource } from "./fold-cache.js";
@@ -169,10 +169,8 @@ export class TimeTravel {
     return this.ask(folded, cut, (views) => views.reservations.reservation(reservationId));
   }
 
-  /**
-   * Without the reservation-events index (a CLI, a bench): the lot's stream scanned from the booking
-   * to the cut, and the coupon's and payment's streams. Null without the lot's stream.
-   */
+  /** Without the reservation-events index (a CLI, a bench): the lot's periods scanned from the
+   * booking to the cut, and the coupon's and payment's streams. Null without the lot's stream. */
   private async scannedFacts(
     reservationId: string,
     where: { readonly parkingLotId: string; readonly position: Position },
@@ -180,22 +178,14 @@ export class TimeTravel {
   ): Promise<RecordedEvent[] | null> {
     const facts: RecordedEvent[] = [];
     // Its lot's facts are in the periods since its booking (issue 48), each scanned from it on.
-    let ended = false;
     const streams = await lotStreamsSince(this.events, where.parkingLotId, where.position.commit);
-    for (const stream of streams) {
-      const start = await firstRevisionFrom(this.events, stream, where.position.commit);
-      if (start === null) {
-        if (stream === streams[0]) return null;
-        continue;
-      }
-      for await (const raw of this.events.readStream(stream, { fromRevision: start })) {
-        if (!keep(raw)) break;
-        if (reservationIdOf(raw) !== reservationId) continue;
-        facts.push(raw);
-        ended = ENDS_A_RESERVATION.has(raw.type);
-        if (ended) break;
-      }
-      if (ended) break;
+    const lotFacts = await readStreamsFrom(this.events, streams, where.position.commit);
+    if (lotFacts === null) return null;
+    for await (const raw of lotFacts) {
+      if (!keep(raw)) break;
+      if (reservationIdOf(raw) !== reservationId) continue;
+      facts.push(raw);
+      if (ENDS_A_RESERVATION.has(raw.type)) break;
     }
     // The reservation's own streams (its coupon's; its payment's, issue 48), in their order.
     for (const own of [couponStream(reservationId), paymentStream(reservationId)]) {
