@@ -219,6 +219,21 @@ describe("TokenVerifier", () => {
       expect(loads).toBe(2);
     });
 
+    it("refuses a token with a remembered token's header and payload but another signature", async () => {
+      const token = await sign();
+      const verifier = new TokenVerifier(options());
+      await verifier.verify(token);
+      const [header, payload, signature = ""] = token.split(".");
+      // The same header and claims signed by a key the issuer does not hold...
+      const forged = await sign(JSON.parse(Buffer.from(payload ?? "", "base64url").toString()), {}, otherKey);
+      expect(forged.split(".").slice(0, 2).join(".")).toBe(`${header}.${payload}`);
+      await expect(verifier.verify(forged)).rejects.toThrow("the token's signature does not verify");
+      // ...or the remembered signature altered.
+      const flipped = `${signature.slice(0, -2)}${signature.endsWith("AA") ? "BA" : "AA"}`;
+      await expect(verifier.verify(`${header}.${payload}.${flipped}`)).rejects.toThrow();
+      expect(await verifier.verify(token)).toMatchObject({ sub: "CUST1" });
+    });
+
     it("keeps at most cacheSize tokens, dropping the least recently used", async () => {
       const verifier = new TokenVerifier(options({ cacheSize: 2 }));
       const [a, b, c] = [await sign({ sub: "A" }), await sign({ sub: "B" }), await sign({ sub: "C" })];
