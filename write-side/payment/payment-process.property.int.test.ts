@@ -7,8 +7,9 @@ import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
 import { tempDataDir } from "../../test-support/service.js";
 import { type CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
-import { parkingLotStream } from "../parking-lot/decider.js";
+import { type ParkingLotEvent, parkingLotStream } from "../parking-lot/decider.js";
 import type { PaymentEvent } from "../parking-lot/payment-state.js";
+import { bookingEndOf } from "../parking-lot/payments.js";
 import {
   evolvePaymentAggregate,
   noPayment,
@@ -255,6 +256,14 @@ async function play(d: Driver, h: History) {
     await d.send({ type: "CheckIn", ...about, now: at(120) });
     await d.send({ type: "CheckOut", ...about, now: at(180 + h.overstay) });
   } else if (h.end !== "none") await cancel(h.cancelAt, h.end);
+  // The payments process manager asks again from the lot's end event (a repeat decides nothing).
+  for await (const recorded of store.readStream(parkingLotStream(d.lot))) {
+    const end = bookingEndOf(
+      decodeEvent(recorded).event as ParkingLotEvent,
+      h.end === "customer" ? "customer" : "operator",
+    );
+    if (end) await handler.settle({ type: "SettleBooking", ...about, end, now: at(200) }, context("system"));
+  }
   await d.execute(h);
   for (const refund of h.refunds) {
     const before = await d.payment();
