@@ -107,10 +107,10 @@ const historyArb = fc.record({
   repeatOutcomes: fc.boolean(),
   refunds: fc.array(
     fc.record({
-      amount: fc.integer({ min: 1, max: 9000 }),
-      late: fc.boolean(),
+      amount: fc.integer({ min: 1, max: 7000 }),
+      late: fc.constantFrom(false, false, true),
       afterMs: fc.integer({ min: 0, max: REFUND_WINDOW_MS - MINUTE }),
-      fails: fc.boolean(),
+      fails: fc.constantFrom(false, false, false, true),
     }),
     { maxLength: 3 },
   ),
@@ -121,11 +121,16 @@ interface RefundTry {
   readonly at: number;
   readonly until: number | undefined;
   readonly captured: number;
+  readonly asked: number;
+  /** What was captured, less refunded and under way, when asked. */
+  readonly refundable: number;
   readonly outcome: CommandOutcome;
 }
 
 class Driver {
   readonly refunds: RefundTry[] = [];
+  /** The booking's status on the lot, and whether its payment was authorized, once the provider answered. */
+  answered: { status: string | undefined; authorized: boolean; failed: boolean } | undefined;
   private executed = 0;
 
   constructor(
@@ -251,6 +256,13 @@ async function play(d: Driver, h: History) {
     "cancel-then-authorize": async () => [await cancel(1, "customer"), await d.answer("authorize")],
   };
   for (let i = 0; i < (h.repeatAnswer ? 2 : 1); i++) await answers[h.answer]();
+  const lot = await handler.stateOf(d.lot);
+  const paid = await d.payment();
+  d.answered = {
+    status: lot.kind === "registered" ? lot.reservations.get(d.id)?.status : undefined,
+    authorized: paid.kind === "open" && paid.status === "authorized",
+    failed: paid.kind === "open" && paid.status === "failed",
+  };
   await d.execute(h);
   if (h.end === "check-out") {
     await d.send({ type: "CheckIn", ...about, now: at(120) });
@@ -283,6 +295,11 @@ async function play(d: Driver, h: History) {
       at: when,
       until: before.kind === "open" && before.endedAt ? ended + REFUND_WINDOW_MS : undefined,
       captured: before.kind === "open" ? before.captured : 0,
+      asked: refund.amount,
+      refundable:
+        before.kind === "open"
+          ? before.captured - before.refunded - before.refundsOutstanding.reduce((sum, n) => sum + n, 0)
+          : 0,
       outcome,
     });
     await d.execute(h, refund.fails, new Date(when).toISOString());
@@ -362,11 +379,17 @@ describe("the payment ledger through payment-{reservationId} (issue 48)", () => 
           }
           const passed = refund.until <= refund.at;
           if (passed) expect(!refund.outcome.ok && refund.outcome.rejection.code).toBe("RefundWindowPassed");
-          else if (!refund.outcome.ok) expect(refund.outcome.rejection.code).toBe("RefundExceedsCaptured");
+          else if (refund.outcome.ok) expect(refund.asked).toBeLessThanOrEqual(refund.refundable);
+          else {
+            expect(refund.outcome.rejection.code).toBe("RefundExceedsCaptured");
+            expect(refund.asked).toBeGreaterThan(refund.refundable);
+          }
         }
 
         // RESERVED iff authorized before the lot ended the booking; else an authorization is released whole.
         const confirmed = lotEvents.includes("ReservationConfirmed");
+        expect(d.answered?.status === "RESERVED").toBe(d.answered?.authorized);
+        if (d.answered?.failed) expect(d.answered.status).toBe("CANCELED");
         expect(confirmed).toBe(authorized.length === 1);
         if (authorized.length === 1 && !confirmed) {
           expect(payment.kind === "open" && payment.settled).toBe(true);
@@ -385,6 +408,7 @@ describe("the payment ledger through payment-{reservationId} (issue 48)", () => 
       "ReservationConfirmed",
       "refund accepted",
       "RefundWindowPassed",
+      "RefundExceedsCaptured",
     ])
       expect(seen, reached).toContain(reached);
   }, 60_000);
