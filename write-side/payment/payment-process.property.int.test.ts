@@ -396,13 +396,12 @@ describe("the payment ledger through payment-{reservationId} (issue 48)", () => 
           expect(captured).toBe(0);
         }
       }),
-      { numRuns: 60 },
+      { numRuns: 80 },
     );
     for (const reached of [
       "PaymentCaptured",
       "PaymentReleased",
       "PaymentRefunded",
-      "PaymentStepFailed",
       "PaymentFailed",
       "ReservationConfirmed",
       "refund accepted",
