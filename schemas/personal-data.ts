@@ -1,6 +1,6 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
 import type { TSchema } from "@sinclair/typebox";
-import type { DataKeys } from "../platform/data-keys/port.js";
+import type { DataKey, DataKeys } from "../platform/data-keys/port.js";
 import { EVENT_DEFINITIONS, EventDataSchemas, type EventType } from "./events.js";
 
 /**
@@ -79,12 +79,33 @@ const PERSONAL_VALUES: ReadonlyMap<string, PersonalValues> = new Map(
 export const isSealed = (value: unknown): value is string =>
   typeof value === "string" && value.startsWith(SEALED_PREFIX);
 
+/** GCM's 96-bit IVs, drawn from the CSPRNG many at a time: one call per value cost more than its AES. */
+const IV_BYTES = 12;
+const IVS_PER_DRAW = 1024;
+let ivPool = Buffer.alloc(0);
+let ivAt = 0;
+
+/** A random IV never handed out before (each pool is fresh random bytes; each slice is used once). */
+function freshIv(): Buffer {
+  if (ivAt + IV_BYTES > ivPool.length) {
+    ivPool = randomBytes(IV_BYTES * IVS_PER_DRAW);
+    ivAt = 0;
+  }
+  const iv = ivPool.subarray(ivAt, ivAt + IV_BYTES);
+  ivAt += IV_BYTES;
+  return iv;
+}
+
 /** `plain` sealed under the subject's key; `erased` for a subject erased already. */
 function seal(keys: DataKeys, subject: string, plain: string): string {
-  const current = keys.keyFor(subject);
+  return sealUnder(keys.keyFor(subject), plain);
+}
+
+/** `plain` sealed under `current` (the subject's key, looked up once for all their values); `erased` without one. */
+function sealUnder(current: DataKey | undefined, plain: string): string {
   if (!current) return ERASED;
   const { id, key } = current;
-  const iv = randomBytes(12);
+  const iv = freshIv();
   const cipher = createCipheriv("aes-256-gcm", key, iv);
   // The key id is authenticated with the value: a value cannot be moved under another key.
   cipher.setAAD(Buffer.from(id, "utf8"));
@@ -93,9 +114,9 @@ function seal(keys: DataKeys, subject: string, plain: string): string {
 }
 
 /** The plaintext of a sealed value, or `erased` when its key is gone (or the value is not whole). */
-function open(keys: DataKeys | undefined, sealed: string): string {
+function open(keys: DataKeys | undefined, sealed: string, keyOf = (id: string) => keys?.key(id)): string {
   const [id, iv, tag, data] = sealed.slice(SEALED_PREFIX.length).split(".");
-  const key = id && keys?.key(id);
+  const key = id && keyOf(id);
   if (!key || !iv || !tag || data === undefined) return ERASED;
   try {
     const decipher = createDecipheriv("aes-256-gcm", key, Buffer.from(iv, "base64url"));
@@ -126,13 +147,17 @@ export function sealPersonalFields(
   // ciphertext, never a second encryption under the same IV): an opening names a customer in
   // its index and in each of their bookings.
   const sealedOnce = new Map<string, string>();
+  // Each customer's key is looked up once per event (an opening names a customer's id and plates):
+  // a key store's lookup (a pseudonym's HMAC and a read) costs more than the AES of a short value.
+  const keyOf = new Map<string, DataKey | undefined>();
   return values(marked, (subject, value) => {
     // Already sealed, or nothing to seal (an erased customer's, or no value).
     if (value === "" || value === ERASED || isSealed(value)) return value;
     const key = `${subject}\u0000${value}`;
     const known = sealedOnce.get(key);
     if (known !== undefined) return known;
-    const sealed = seal(keys, subject, value);
+    if (!keyOf.has(subject)) keyOf.set(subject, keys.keyFor(subject));
+    const sealed = sealUnder(keyOf.get(subject), value);
     sealedOnce.set(key, sealed);
     return sealed;
   });
@@ -173,11 +198,18 @@ export function openPersonalFields(data: unknown, type?: string): unknown {
   const opened = openObject(data, true);
   if (!values || opened === null || typeof opened !== "object") return opened;
   const openedOnce = new Map<string, string>();
+  // Each key is read once per event (a customer's id and plates are sealed under the same one).
+  const keys = installed;
+  const byId = new Map<string, Buffer | undefined>();
+  const keyOf = (id: string): Buffer | undefined => {
+    if (!byId.has(id)) byId.set(id, keys?.key(id));
+    return byId.get(id);
+  };
   return values(opened as Record<string, unknown>, (_, value) => {
     if (!isSealed(value)) return value;
     const known = openedOnce.get(value);
     if (known !== undefined) return known;
-    const plain = open(installed, value);
+    const plain = open(keys, value, keyOf);
     openedOnce.set(value, plain);
     return plain;
   });

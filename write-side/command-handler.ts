@@ -151,6 +151,14 @@ export class ParkingLotCommandHandler {
   }
 
   /**
+   * Resolves once the lot's commands handed in so far are answered and what follows them is done:
+   * a period's close and opening run after the command that crossed the bound is answered (issue 48).
+   */
+  lotSettled(parkingLotId: string): Promise<void> {
+    return this.runner.settled(parkingLotId);
+  }
+
+  /**
    * The lot's state as its stream holds it now, read afresh (issue 47: the payments process manager
    * asks whether a booking still waits for its payment, or counts on an intent, before acting).
    */

@@ -117,6 +117,12 @@ type Verdict<E, S, R> =
       readonly lastEvent: number;
     };
 
+/** A batch's answers, and what follows its append, run after they are given (see drain). */
+interface Handled<O> {
+  readonly outcomes: (O | Failure)[];
+  readonly followUp?: () => Promise<void>;
+}
+
 /** A command of a batch whose events could not be encoded: it alone fails, the others go on. */
 class Failure {
   constructor(readonly error: unknown) {}
@@ -186,9 +192,11 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
     await Promise.resolve();
     while (queue.length > 0) {
       const batch = queue.splice(0, this.maxBatch);
+      let followUp: (() => Promise<void>) | undefined;
       try {
-        const outcomes = await this.handleBatch(key, batch);
-        outcomes.forEach((outcome, i) => {
+        const handled = await this.handleBatch(key, batch);
+        followUp = handled.followUp;
+        handled.outcomes.forEach((outcome, i) => {
           const waiting = batch[i] as (typeof batch)[number];
           if (outcome instanceof Failure) waiting.reject(outcome.error);
           else waiting.resolve(outcome);
@@ -196,8 +204,38 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
       } catch (error) {
         for (const waiting of batch) waiting.reject(error);
       }
+      // What follows an append (issue 48: a lot's close and opening) runs once its commands are
+      // answered, and before the key's next batch, which is decided on what it leaves. A macrotask
+      // first: the answers' continuations (the HTTP replies) go out before that work starts.
+      if (followUp) {
+        await new Promise((resolve) => setImmediate(resolve));
+        await followUp();
+      }
     }
     this.queues.delete(key);
+    this.idle(key);
+  }
+
+  /** Keys whose lane is running, with who waits for it to be idle (`settled`). */
+  private readonly waitingIdle = new Map<string, (() => void)[]>();
+
+  private idle(key: string): void {
+    const waiting = this.waitingIdle.get(key);
+    this.waitingIdle.delete(key);
+    for (const resolve of waiting ?? []) resolve();
+  }
+
+  /**
+   * Resolves once the key's lane is idle: every command handed in so far answered and what follows
+   * their appends (a lot's close and opening) done. For tests and an orderly stop.
+   */
+  settled(key: string): Promise<void> {
+    if (!this.queues.has(key)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiting = this.waitingIdle.get(key) ?? [];
+      waiting.push(resolve);
+      this.waitingIdle.set(key, waiting);
+    });
   }
 
   /**
@@ -247,7 +285,7 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
   private async handleBatch(
     key: string,
     batch: readonly Waiting<C, RunOutcome<E, S, R>>[],
-  ): Promise<(RunOutcome<E, S, R> | Failure)[]> {
+  ): Promise<Handled<RunOutcome<E, S, R>>> {
     const { source, hooks } = this.options;
     const keys = this.spanKeys;
     // A forget (an erasure) while this batch runs: what it folded is not cached again.
@@ -278,7 +316,7 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
       if (toAppend.length === 0) {
         if (generation === this.generation) this.cache.set(key, at);
         const position = at.position;
-        return verdicts.map((v) => answer(v, position, []));
+        return { outcomes: verdicts.map((v) => answer(v, position, [])) };
       }
 
       let result: { nextExpectedRevision: number; position: Position };
@@ -311,21 +349,26 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
         loadedRevision: before.loadedRevision,
         ...(before.stream !== undefined ? { stream: before.stream } : {}),
       };
-      await this.keep(key, after, generation);
       const positions = await this.positionsOf(
         streamId,
         before.revision + 1,
         toAppend.length,
         result.position,
       );
-      return verdicts.map((v) => answer(v, before.position, positions));
+      const outcomes = verdicts.map((v) => answer(v, before.position, positions));
+      return { outcomes, followUp: () => this.keep(key, after, generation) };
     }
   }
 
   /** Caches the state after an append, as the source goes on from it (or drops it). */
   private async keep(key: string, after: CachedState<S>, generation: number): Promise<void> {
     const { source } = this.options;
-    const next = source.afterAppend ? await source.afterAppend(key, after) : after;
+    let next: StateAtRevision<S> | undefined;
+    try {
+      next = source.afterAppend ? await source.afterAppend(key, after) : after;
+    } catch {
+      next = undefined; // the next command loads the key again, which repairs what was left
+    }
     if (!next || source.dueForReload?.(after) || generation !== this.generation) this.cache.delete(key);
     else
       this.cache.set(

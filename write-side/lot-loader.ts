@@ -12,6 +12,7 @@ import {
   type ParkingLotState,
   parkingLotStream,
 } from "./parking-lot/decider.js";
+import { ordinalAt } from "./parking-lot/periods.js";
 import { decodeSnapshot, SNAPSHOT_VERSION } from "./parking-lot/snapshot.js";
 import type { StateAtRevision } from "./state-cache.js";
 
@@ -44,7 +45,7 @@ export interface LotInPeriod extends LotAtRevision {
 }
 
 export interface LoadedLot extends LotInPeriod {
-  /** Period 0 only: what became of its snapshot; a later period is folded from its opening ("none"). */
+  /** What became of the lot's snapshot; a later period folded from its opening says "none". */
   readonly snapshot: SnapshotUse;
 }
 
@@ -71,17 +72,45 @@ export class LotLoader {
   ) {}
 
   /**
-   * Loads the lot's current period (the last whose stream exists): period 0 from its snapshot as
-   * before periods existed, a later one from its opening, its first event. The caller opens the
-   * next period if this one's books are closed (`closed`).
+   * Loads the lot's current period (the last whose stream exists) from the lot's snapshot if it is
+   * of that period (its revision counted lot-wide: periods.ts, lotOrdinal), else a later period
+   * from its opening, its first event. The caller opens the next period if this one's books are
+   * closed (`closed`).
    */
   async load(parkingLotId: string): Promise<LoadedLot> {
     const period = await this.currentPeriod(parkingLotId);
     if (period === 0) return this.loadFirstPeriod(parkingLotId);
-    return {
-      ...(await this.catchUp(parkingLotStream(parkingLotId, period), EMPTY_STREAM)),
-      snapshot: "none",
-    };
+    const stream = parkingLotStream(parkingLotId, period);
+    if (await this.snapshotOfPeriod(parkingLotId, period)) {
+      const { snapshot } = await this.snapshotOf(parkingLotId);
+      const at = snapshot && ordinalAt(snapshot.revision);
+      const loaded =
+        snapshot && at?.period === period
+          ? await this.fromSnapshot(stream, { ...snapshot, revision: at.revision })
+          : undefined;
+      if (loaded) return loaded;
+    }
+    return { ...(await this.catchUp(stream, EMPTY_STREAM)), snapshot: "none" };
+  }
+
+  /**
+   * Whether the lot's snapshot is of this period (the store's header alone: a snapshot of an
+   * earlier period, whose opening holds as much, is not read whole for nothing).
+   */
+  private async snapshotOfPeriod(parkingLotId: string, period: number): Promise<boolean> {
+    const { snapshots } = this.options;
+    if (!snapshots) return false;
+    try {
+      const revisions = await withTimeout(
+        snapshots.revisions([parkingLotId]),
+        this.options.snapshotTimeoutMs ?? DEFAULT_SNAPSHOT_TIMEOUT_MS,
+        "the lot snapshot store",
+      );
+      const revision = revisions.get(parkingLotId);
+      return revision !== undefined && ordinalAt(revision).period === period;
+    } catch {
+      return false; // the opening is the period's state too
+    }
   }
 
   /** The lot's current period (lot-streams.ts, currentLotPeriod). */

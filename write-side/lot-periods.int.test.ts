@@ -168,6 +168,7 @@ describe("the lot's periods (issue 48)", () => {
     const handler = handlerOn(crashing);
     await handler.handle(register("C"), context("register"));
     await book(handler, "C", BOUND - 1); // the close is appended, the opening is not
+    await handler.lotSettled("C");
     expect((await events(store, parkingLotStream("C"))).at(-1)?.type).toBe("LotBooksClosed");
     expect(await events(store, parkingLotStream("C", 1))).toHaveLength(0);
 
@@ -180,6 +181,31 @@ describe("the lot's periods (issue 48)", () => {
     expect(await events(store, parkingLotStream("C"))).toHaveLength(BOUND + 1);
     const state = await handlerOn(store).currentState("C");
     expect(state.kind === "registered" && state.activeReservations).toBe(BOUND + 1);
+  });
+
+  it("answers the command that crosses the bound before the close and opening are written; the next command is decided in the new period", async () => {
+    const [store] = openStores(1) as [SqliteEventStore];
+    const order: string[] = [];
+    const watched: EventStore = Object.create(store);
+    watched.appendToStream = (streamId, toAppend, options) => {
+      for (const event of toAppend)
+        if (event.type === "LotBooksClosed" || event.type === "LotPeriodOpened") order.push(event.type);
+      return store.appendToStream(streamId, toAppend, options);
+    };
+    watched.readStream = (streamId, options) => store.readStream(streamId, options);
+    const handler = handlerOn(watched);
+    await handler.handle(register("G"), context("register"));
+    await book(handler, "G", BOUND - 2);
+    expect(order).toEqual([]);
+    const crossing = await handler.handle(reserve("G", "crossing"), context("crossing"));
+    order.push("answered");
+    expect(crossing.ok).toBe(true);
+
+    const next = await handler.handle(reserve("G", "next"), context("next"));
+    expect(order).toEqual(["answered", "LotBooksClosed", "LotPeriodOpened"]);
+    expect(next.ok && next.state.kind === "registered" && next.state.activeReservations).toBe(BOUND);
+    const second = await events(store, parkingLotStream("G", 1));
+    expect(second.map((e) => e.type)).toEqual(["LotPeriodOpened", "ParkingReserved"]);
   });
 
   it("a command racing a close fails its expected revision and is decided again in the next period", async () => {
@@ -229,8 +255,10 @@ describe("the lot's periods (issue 48)", () => {
     await book(before, "F", 3 * BOUND);
     expect(await events(store, parkingLotStream("F", 1))).toHaveLength(0);
 
-    const outcome = await handlerOn(store).handle(reserve("F", "next"), context("next"));
+    const after = handlerOn(store);
+    const outcome = await after.handle(reserve("F", "next"), context("next"));
     expect(outcome.ok).toBe(true);
+    await after.lotSettled("F");
     const first = await events(store, parkingLotStream("F"));
     expect(first.map((e) => e.type).slice(-2)).toEqual(["ParkingReserved", "LotBooksClosed"]);
     const state = await handlerOn(store).currentState("F");

@@ -199,6 +199,51 @@ describe("the lot snapshotter", () => {
     expect(await written()).toBe(3);
   });
 
+  it("snapshots a lot's current period past its opening (issue 48): a cold handler reads that snapshot and the tail, not the opening, and decides as the whole fold", async () => {
+    const stores = openStores();
+    const { events, docs } = stores;
+    const bound = 800;
+    const handler = new ParkingLotCommandHandler(events, {
+      periodEvents: bound,
+      retryLimit: 5,
+      cacheSize: 10,
+    });
+    const register = { type: "RegisterParkingLot", parkingLotId: "p", name: "P", capacity: 5000, now: NOW() };
+    await handler.handle(register as ParkingLotCommand, context());
+    for (let i = 0; i < 1400; i += 100) {
+      const batch = Array.from({ length: 100 }, (_, j) => reserve("p", `p-${i + j}`));
+      const answers = await Promise.all(batch.map((command) => handler.handle(command, context())));
+      expect(answers.every((a) => a.ok)).toBe(true);
+    }
+    await handler.lotSettled("p");
+    const inPeriod = await new LotLoader(events).load("p");
+    expect(inPeriod.stream).toBe("parkingLot-p/1");
+    expect(inPeriod.revision + 1).toBeGreaterThanOrEqual(EVERY);
+
+    const runtime = await startSnapshotter(stores);
+    await caughtUp(runtime, events);
+    const snapshots = new DocumentLotSnapshotStore(docs);
+    // Its revision counted lot-wide (periods.ts, lotOrdinal): period 1's head.
+    expect((await snapshots.revisions(["p"])).get("p")).toBe(2 ** 32 + inPeriod.revision);
+
+    await grow(events, "p", 30, "tail");
+    const counter = countingReads(events);
+    const loads: string[] = [];
+    const cold = new ParkingLotCommandHandler(counter.store, {
+      retryLimit: 0,
+      cacheSize: 10,
+      snapshots,
+      hooks: { onLoad: (use) => loads.push(use) },
+    });
+    const command = reserve("p", "cold-1");
+    const expected = await expectedFor(events, command);
+    expect(answered(await cold.handle(command, context()))).toEqual(expected);
+    expect(loads).toEqual(["used"]);
+    // Finding the period (a few one-event probes), the snapshot's own event, the 30 after it: not
+    // the opening and the 600 bookings of the period before the snapshot.
+    expect(counter.read()).toBeLessThan(1 + 30 + 10);
+  });
+
   it("carries on from its checkpoint after a restart, counting from the stored snapshot", async () => {
     const stores = openStores();
     const { events, docs } = stores;

@@ -9,7 +9,7 @@ import { DocumentLotSnapshotStore } from "../document-snapshot-store.js";
 import { LotLoader } from "../lot-loader.js";
 import { PARKING_LOT_EVENT_TYPES } from "./decide.js";
 import { forgetEnded } from "./ended.js";
-import { lotPeriodOfStream, parkingLotStream } from "./periods.js";
+import { lotOrdinal, lotPeriodOfStream, ordinalAt } from "./periods.js";
 import { encodeSnapshot, SNAPSHOT_VERSION } from "./snapshot.js";
 
 export const LOT_SNAPSHOTTER = "lot-snapshotter";
@@ -81,11 +81,12 @@ export function lotSnapshotter(options: LotSnapshotterOptions): LotSnapshotter {
     async react(events, context) {
       // The newest revision of each lot's stream in this batch.
       const heads = new Map<string, number>();
-      for (const { streamId, revision } of events) {
-        // Issue 48: only period 0 has snapshots; a later period's loads start at its opening.
-        const at = lotPeriodOfStream(streamId);
-        const lot = at?.period === 0 ? at.parkingLotId : undefined;
-        if (lot !== undefined && revision > (heads.get(lot) ?? -1)) heads.set(lot, revision);
+      for (const event of events) {
+        // Issue 48: a lot's snapshot is of its current period, its revision counted lot-wide
+        // (lotOrdinal): a period 0 snapshot's is its stream revision, as before periods.
+        const lot = lotPeriodOfStream(event.streamId)?.parkingLotId;
+        const at = lotOrdinal(event);
+        if (lot !== undefined && at > (heads.get(lot) ?? -1)) heads.set(lot, at);
       }
       if (every <= 0 || heads.size === 0) return;
       const last = knownIn(context.documentStore);
@@ -96,21 +97,30 @@ export function lotSnapshotter(options: LotSnapshotterOptions): LotSnapshotter {
       };
       const store = new DocumentLotSnapshotStore(context.documentStore);
       const unknown = [...heads]
-        .filter(([lot, head]) => head + 1 >= every && !last.has(lot))
+        .filter(([lot, head]) => ordinalAt(head).revision + 1 >= every && !last.has(lot))
         .map(([lot]) => lot);
       if (unknown.length > 0) {
         const stored = await store.revisions(unknown);
         for (const lot of unknown) remember(lot, stored.get(lot) ?? -1);
       }
       for (const [lot, head] of heads) {
-        if (head - (last.get(lot) ?? -1) < every) continue;
+        if (grownSince(last.get(lot) ?? -1, head) < every) continue;
         remember(lot, await snapshot(lot, head, store, context));
       }
     },
   };
 }
 
-/** Snapshots one lot; the revision to count its growth from next time. */
+/**
+ * How many events the lot's current period holds past its last snapshot (lot-wide ordinals): all
+ * of the period's own when the snapshot is of an earlier one (its opening holds what came before).
+ */
+function grownSince(snapshot: number, head: number): number {
+  const at = ordinalAt(head);
+  return snapshot >= 0 && ordinalAt(snapshot).period === at.period ? head - snapshot : at.revision + 1;
+}
+
+/** Snapshots one lot; the lot-wide ordinal (lotOrdinal) to count its growth from next time. */
 async function snapshot(
   parkingLotId: string,
   head: number,
@@ -122,12 +132,9 @@ async function snapshot(
       snapshots: store,
       logger: context.logger,
     }).load(parkingLotId);
-    if (
-      loaded.state.kind !== "registered" ||
-      loaded.eventId === null ||
-      loaded.stream !== parkingLotStream(parkingLotId)
-    )
-      return Math.max(head, loaded.revision);
+    const at = lotOrdinal({ streamId: loaded.stream, revision: loaded.revision });
+    if (loaded.state.kind !== "registered" || loaded.eventId === null || loaded.closed)
+      return Math.max(head, at);
     // Encoding and storing a large lot take a while: let other work of this thread go first.
     await yieldToLoop();
     // The ended reservations go to the archive first, then the snapshot that leaves them out: a
@@ -141,7 +148,7 @@ async function snapshot(
     await yieldToLoop();
     const saved = await store.save({
       parkingLotId,
-      revision: loaded.revision,
+      revision: at,
       eventId: loaded.eventId,
       version: SNAPSHOT_VERSION,
       parts,
@@ -158,7 +165,7 @@ async function snapshot(
       },
       "lot snapshot",
     );
-    return loaded.revision;
+    return at;
   } catch (error) {
     if (error instanceof EventStoreUnavailableError || error instanceof DocumentStoreUnavailableError)
       throw error; // the runtime resubscribes from the checkpoint once the store is back

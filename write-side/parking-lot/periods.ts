@@ -43,6 +43,12 @@ export const parkingLotOfStream = (streamId: string): string | undefined =>
 export const lotOrdinal = (stored: { readonly streamId: string; readonly revision: number }): number =>
   (lotPeriodOfStream(stored.streamId)?.period ?? 0) * 2 ** 32 + stored.revision;
 
+/** The period and stream revision of a lot-wide ordinal (lotOrdinal's inverse). */
+export const ordinalAt = (ordinal: number): { readonly period: number; readonly revision: number } => ({
+  period: Math.floor(ordinal / 2 ** 32),
+  revision: ordinal % 2 ** 32,
+});
+
 /**
  * The one cut-off rule: a period's opening carries, besides what is live, the reservations that
  * ended less than this long before it opened, so that a retried booking (Idempotency-Key) or a
