@@ -3,7 +3,12 @@ import type { Position } from "../event-store/position.js";
 import type { Logger } from "../platform/logger.js";
 import type { ParkingLotCommand } from "../schemas/commands.js";
 import { encodeEvent } from "../schemas/event-codec.js";
-import { type CommandContext, DeciderRunner, type DeciderRunnerHooks } from "./decider-runner.js";
+import {
+  type CommandContext,
+  causationOf,
+  DeciderRunner,
+  type DeciderRunnerHooks,
+} from "./decider-runner.js";
 import type { SnapshotUse } from "./lot-loader.js";
 import type { LotSnapshotStore } from "./lot-snapshots.js";
 import { LotStateSource } from "./lot-state-source.js";
@@ -107,13 +112,7 @@ export class ParkingLotCommandHandler {
       keyOf: (command) => command.parkingLotId,
       streamOf: parkingLotStream,
       source,
-      encode: (event, context) =>
-        encodeEvent(event, {
-          correlationId: context.correlationId,
-          causationId: context.commandId,
-          actor: context.actor,
-          ...(context.traceparent ? { traceparent: context.traceparent } : {}),
-        }),
+      encode: (event, context) => encodeEvent(event, causationOf(context)),
       retryLimit: options.retryLimit,
       cacheSize: options.cacheSize,
       ...(options.maxBatch !== undefined ? { maxBatch: options.maxBatch } : {}),

@@ -4,6 +4,7 @@ import type { EventStore, EventToAppend } from "../event-store/port.js";
 import type { Position } from "../event-store/position.js";
 import { batchSpans } from "../platform/tracing.js";
 import type { Actor } from "../schemas/actor.js";
+import type { Causation } from "../schemas/event-codec.js";
 import { type CachedState, type StateAtRevision, StateCache } from "./state-cache.js";
 
 /** An aggregate as a decider (pure): what a command decides on a state, and what an event makes of it. */
@@ -26,6 +27,14 @@ export interface CommandContext {
   /** The W3C trace context of the request (issue 22): carried into the events' metadata. */
   readonly traceparent?: string;
 }
+
+/** What the events a command appends record of it: its correlation, itself as their cause, its actor and trace. */
+export const causationOf = (context: CommandContext): Causation => ({
+  correlationId: context.correlationId,
+  causationId: context.commandId,
+  actor: context.actor,
+  ...(context.traceparent ? { traceparent: context.traceparent } : {}),
+});
 
 export type RunOutcome<E, S, R> =
   | {

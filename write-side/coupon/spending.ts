@@ -4,7 +4,7 @@ import type { Logger } from "../../platform/logger.js";
 import type { ReserveParking } from "../../schemas/commands.js";
 import type { Causation } from "../../schemas/event-codec.js";
 import type { CommandContext, CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
-import { ConcurrencyConflictError } from "../decider-runner.js";
+import { ConcurrencyConflictError, causationOf } from "../decider-runner.js";
 import { decideRedemption, decideReturn } from "./coupon.js";
 import { appendCoupon, readCoupon } from "./coupon-stream.js";
 
@@ -54,12 +54,7 @@ export class CouponSpending {
     if (owner === undefined)
       return { ok: false, rejection: { code: "CouponNotFound", parkingLotId, couponId } };
     const booking: ReserveParking = { ...command, coupon: { couponId, reservationId: owner } };
-    const causation: Causation = {
-      correlationId: context.correlationId,
-      causationId: context.commandId,
-      actor: context.actor,
-      ...(context.traceparent ? { traceparent: context.traceparent } : {}),
-    };
+    const causation = causationOf(context);
     for (let attempt = 0; attempt <= RETRY_LIMIT; attempt++) {
       const coupon = await readCoupon(this.eventStore, owner);
       const ask = { couponId, customerId, reservationId, parkingLotId, now: command.now };

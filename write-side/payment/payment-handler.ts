@@ -8,7 +8,13 @@ import type {
 } from "../../schemas/commands.js";
 import { decodeEvent, encodeEvent } from "../../schemas/event-codec.js";
 import type { EventOfType } from "../../schemas/events.js";
-import { type CommandContext, DeciderRunner, type RunOutcome, type StateSource } from "../decider-runner.js";
+import {
+  type CommandContext,
+  causationOf,
+  DeciderRunner,
+  type RunOutcome,
+  type StateSource,
+} from "../decider-runner.js";
 import type { PaymentEvent } from "../parking-lot/payment-state.js";
 import type { Rejection } from "../parking-lot/state.js";
 import type { StateAtRevision } from "../state-cache.js";
@@ -135,13 +141,7 @@ export class PaymentCommandHandler {
       keyOf: (command) => command.reservationId,
       streamOf: paymentStream,
       source: wholeStream(eventStore),
-      encode: (event, context) =>
-        encodeEvent(event, {
-          correlationId: context.correlationId,
-          causationId: context.commandId,
-          actor: context.actor,
-          ...(context.traceparent ? { traceparent: context.traceparent } : {}),
-        }),
+      encode: (event, context) => encodeEvent(event, causationOf(context)),
       retryLimit: options.retryLimit,
       cacheSize: options.cacheSize ?? 256,
       trace: { prefix: "payment", keyName: "reservation" },
