@@ -1,26 +1,24 @@
 import { join } from "node:path";
 import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-document-store.js";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
-import type { EventToAppend } from "../../event-store/port.js";
-import { systemActor } from "../../schemas/actor.js";
-import type { ParkingLotCommand } from "../../schemas/commands.js";
-import { encodeEvent } from "../../schemas/event-codec.js";
 import { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { DocumentLotSnapshotStore } from "../../write-side/document-snapshot-store.js";
-import {
-  decide,
-  evolve,
-  initialState,
-  type ParkingLotEvent,
-  type ParkingLotState,
-  parkingLotStream,
-} from "../../write-side/parking-lot/decider.js";
+import { parkingLotStream } from "../../write-side/parking-lot/decider.js";
 import {
   decodeSnapshot,
   encodeSnapshot,
   precompileSnapshotSchemas,
   SNAPSHOT_VERSION,
 } from "../../write-side/parking-lot/snapshot.js";
+import {
+  ACTIVE_LOT_NOW,
+  appendInThousands,
+  BENCH_ACTOR,
+  bookings,
+  decidedAll,
+  registered,
+  reserveOn,
+} from "../lib/active-lot.js";
 import { log } from "../lib/log.js";
 import { benchDataDir } from "../lib/processes.js";
 import { fmtInt, median, round } from "../lib/stats.js";
@@ -36,55 +34,22 @@ import type { Scenario, ScenarioOutcome } from "./scenario.js";
 
 const ACTIVE = 20_000;
 const TARGET_MS = 50;
-const NOW = Date.parse("2026-11-26T12:00:00.000Z");
-const ACTOR = systemActor("bench");
+const _NOW = ACTIVE_LOT_NOW;
+const ACTOR = BENCH_ACTOR;
 const LOT = "cold-active";
-
-const reserve = (i: number): ParkingLotCommand => ({
-  type: "ReserveParking",
-  reservationId: `r${i}`,
-  parkingLotId: LOT,
-  customerId: `C${i}`,
-  carNumber: `${10 + (i % 80)}가${String(1000 + (i % 9000))}`,
-  amount: 5000,
-  now: new Date(NOW).toISOString(),
-});
-
-const encoded = (event: ParkingLotEvent): EventToAppend =>
-  encodeEvent(event, { correlationId: "bench", causationId: "bench", actor: ACTOR });
+const reserve = (i: number) => reserveOn(LOT, i);
 
 /** The lot registered and booked ACTIVE times in the event log, and its snapshot at the last event. */
 async function seed(dir: string): Promise<void> {
-  let state: ParkingLotState = initialState;
-  const events: ParkingLotEvent[] = [];
-  const commands: ParkingLotCommand[] = [
-    {
-      type: "RegisterParkingLot",
-      parkingLotId: LOT,
-      name: LOT,
-      capacity: 100_000,
-      now: new Date(NOW).toISOString(),
-    },
-  ];
-  for (let i = 0; i < ACTIVE; i++) commands.push(reserve(i));
-  for (const command of commands) {
-    const decision = decide(command, state);
-    if (!decision.ok) throw new Error(`${command.type} refused: ${decision.rejection.code}`);
-    for (const event of decision.events) {
-      state = evolve(state, event);
-      events.push(event);
-    }
-  }
+  const lot = registered(LOT, 100_000);
+  const booked = decidedAll(lot.state, bookings(LOT, 0, ACTIVE));
+  const state = booked.state;
+  const events = [...lot.events, ...booked.events];
   const store = SqliteEventStore.open({ file: join(dir, "events.sqlite") });
   const documents = SqliteDocumentStore.open({ file: join(dir, "read-models.sqlite") });
   try {
     const stream = parkingLotStream(LOT);
-    let revision: number | "no_stream" = "no_stream";
-    for (let i = 0; i < events.length; i += 1000) {
-      const batch = events.slice(i, i + 1000).map(encoded);
-      revision = (await store.appendToStream(stream, batch, { expectedRevision: revision }))
-        .nextExpectedRevision;
-    }
+    const revision = await appendInThousands(store, stream, events, "no_stream");
     let eventId = "";
     for await (const recorded of store.readStream(stream, { fromRevision: revision as number }))
       eventId = recorded.id;

@@ -1,19 +1,18 @@
 import { join } from "node:path";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
-import type { EventToAppend } from "../../event-store/port.js";
-import { systemActor } from "../../schemas/actor.js";
-import type { ParkingLotCommand } from "../../schemas/commands.js";
-import { encodeEvent } from "../../schemas/event-codec.js";
 import { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
-import {
-  decide,
-  evolve,
-  initialState,
-  type ParkingLotEvent,
-  type ParkingLotState,
-} from "../../write-side/parking-lot/decider.js";
 import { openingOf } from "../../write-side/parking-lot/period-books.js";
 import { parkingLotStream } from "../../write-side/parking-lot/periods.js";
+import {
+  ACTIVE_LOT_NOW,
+  appendInThousands,
+  BENCH_ACTOR,
+  bookings,
+  decidedAll,
+  encodedForBench,
+  registered,
+  reserveOn,
+} from "../lib/active-lot.js";
 import { log } from "../lib/log.js";
 import { benchDataDir } from "../lib/processes.js";
 import { fmtInt, median, round } from "../lib/stats.js";
@@ -29,66 +28,22 @@ import type { Scenario, ScenarioOutcome } from "./scenario.js";
 
 const ACTIVE = 20_000;
 const TARGET_MS = 50;
-const NOW = Date.parse("2026-11-26T12:00:00.000Z");
-const ACTOR = systemActor("bench");
+const NOW = ACTIVE_LOT_NOW;
+const ACTOR = BENCH_ACTOR;
 const LOT = "period-bench";
-
-const reserve = (i: number): ParkingLotCommand => ({
-  type: "ReserveParking",
-  reservationId: `r${i}`,
-  parkingLotId: LOT,
-  customerId: `C${i}`,
-  carNumber: `${10 + (i % 80)}가${String(1000 + (i % 9000))}`,
-  amount: 5000,
-  now: new Date(NOW).toISOString(),
-});
-
-/** The events of `count` bookings decided on `state` one by one, and the state after them. */
-function booked(state: ParkingLotState, from: number, count: number) {
-  const events: ParkingLotEvent[] = [];
-  for (let i = from; i < from + count; i++) {
-    const decision = decide(reserve(i), state);
-    if (!decision.ok) throw new Error(`booking ${i} refused: ${decision.rejection.code}`);
-    for (const event of decision.events) {
-      state = evolve(state, event);
-      events.push(event);
-    }
-  }
-  return { state, events };
-}
-
-const encoded = (event: ParkingLotEvent): EventToAppend =>
-  encodeEvent(event, { correlationId: "bench", causationId: "bench", actor: ACTOR });
+const reserve = (i: number) => reserveOn(LOT, i);
 
 /** A data dir whose lot is in period 1: its opening with ACTIVE bookings, then `tail` events. */
 async function seed(file: string, tail: number): Promise<void> {
-  const registered = decide(
-    {
-      type: "RegisterParkingLot",
-      parkingLotId: LOT,
-      name: LOT,
-      capacity: 1_000_000,
-      now: new Date(NOW).toISOString(),
-    },
-    initialState,
-  );
-  if (!registered.ok) throw new Error("the lot was not registered");
-  const start = registered.events.reduce(evolve, initialState);
-  const { state } = booked(start, 0, ACTIVE);
+  const { state } = decidedAll(registered(LOT, 1_000_000).state, bookings(LOT, 0, ACTIVE));
   const store = SqliteEventStore.open({ file });
   try {
     const stream = parkingLotStream(LOT, 1);
-    let revision = (
-      await store.appendToStream(stream, [encoded(openingOf(state, LOT, 1, NOW))], {
-        expectedRevision: "no_stream",
-      })
-    ).nextExpectedRevision;
-    const { events } = booked(state, ACTIVE, tail);
-    for (let i = 0; i < events.length; i += 1000) {
-      const batch = events.slice(i, i + 1000).map(encoded);
-      revision = (await store.appendToStream(stream, batch, { expectedRevision: revision }))
-        .nextExpectedRevision;
-    }
+    const opened = await store.appendToStream(stream, [encodedForBench(openingOf(state, LOT, 1, NOW))], {
+      expectedRevision: "no_stream",
+    });
+    const { events } = decidedAll(state, bookings(LOT, ACTIVE, tail));
+    await appendInThousands(store, stream, events, opened.nextExpectedRevision);
   } finally {
     await store.close();
   }
