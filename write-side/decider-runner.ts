@@ -68,6 +68,8 @@ export interface StateSource<C, S> {
    * commands are answered as appended whatever it does; it should not throw.
    */
   afterAppend?(key: string, at: StateAtRevision<S>): Promise<StateAtRevision<S> | undefined>;
+  /** Whether `afterAppend` has work after this append; when not, the state is cached at once. */
+  followsAppend?(key: string, at: StateAtRevision<S>): boolean;
 }
 
 export interface DeciderRunnerHooks {
@@ -222,17 +224,12 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
       }
     }
     this.queues.delete(key);
-    this.idle(key);
+    for (const resolve of this.waitingIdle.get(key) ?? []) resolve();
+    this.waitingIdle.delete(key);
   }
 
   /** Keys whose lane is running, with who waits for it to be idle (`settled`). */
   private readonly waitingIdle = new Map<string, (() => void)[]>();
-
-  private idle(key: string): void {
-    const waiting = this.waitingIdle.get(key);
-    this.waitingIdle.delete(key);
-    for (const resolve of waiting ?? []) resolve();
-  }
 
   /**
    * Resolves once the key's lane is idle: every command handed in so far answered and what follows
@@ -365,19 +362,29 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
         result.position,
       );
       const outcomes = verdicts.map((v) => answer(v, before.position, positions));
-      return { outcomes, followUp: () => this.keep(key, after, generation) };
+      if (source.afterAppend && source.followsAppend?.(key, after) !== false)
+        return { outcomes, followUp: () => this.keep(key, after, generation) };
+      void this.keep(key, after, generation, after);
+      return { outcomes };
     }
   }
 
-  /** Caches the state after an append, as the source goes on from it (or drops it). */
-  private async keep(key: string, after: CachedState<S>, generation: number): Promise<void> {
+  /** Caches the state after an append as the source goes on from it (its afterAppend's, unless `given`:
+   * most appends have nothing after them, cached at once, the lane's next batch not deferred), or drops it. */
+  private async keep(
+    key: string,
+    after: CachedState<S>,
+    generation: number,
+    given?: StateAtRevision<S>,
+  ): Promise<void> {
     const { source } = this.options;
-    let next: StateAtRevision<S> | undefined;
-    try {
-      next = source.afterAppend ? await source.afterAppend(key, after) : after;
-    } catch {
-      next = undefined; // the next command loads the key again, which repairs what was left
-    }
+    let next = given;
+    if (!next)
+      try {
+        next = source.afterAppend ? await source.afterAppend(key, after) : after;
+      } catch {
+        next = undefined; // the next command loads the key again, which repairs what was left
+      }
     if (!next || source.dueForReload?.(after) || generation !== this.generation) this.cache.delete(key);
     else
       this.cache.set(

@@ -113,10 +113,9 @@ export class LotStateSource implements StateSource<ParkingLotCommand, ParkingLot
    * A store that fails here leaves what is written: the next load (or append) does the rest.
    */
   async afterAppend(parkingLotId: string, at: LotAtRevision): Promise<LotAtRevision | undefined> {
-    const bound = this.options.periodEvents ?? 0;
+    if (!this.followsAppend(parkingLotId, at)) return at;
     const stream = at.stream ?? parkingLotStream(parkingLotId);
     const period = lotPeriodOfStream(stream)?.period ?? 0;
-    if (bound <= 0 || at.revision + 1 < bound || at.state.kind !== "registered") return at;
     const now = this.now();
     try {
       const closing = closingOf(at.state, parkingLotId, period, at.revision + 1, now);
@@ -132,6 +131,12 @@ export class LotStateSource implements StateSource<ParkingLotCommand, ParkingLot
         );
       return undefined;
     }
+  }
+
+  /** Whether the append left the lot's current period at or over its bound (its books are to close). */
+  followsAppend(_parkingLotId: string, at: LotAtRevision): boolean {
+    const bound = this.options.periodEvents ?? 0;
+    return bound > 0 && at.revision + 1 >= bound && at.state.kind === "registered";
   }
 
   /** The lot as of its current period's last event: if that closed the books, the next period, opened. */
