@@ -2,7 +2,7 @@ import type { DocumentStore } from "../document-store/port.js";
 import type { EventStore } from "../event-store/port.js";
 import type { Logger } from "../platform/logger.js";
 import type { Metrics } from "../platform/metrics.js";
-import { LOT_SNAPSHOTTER, lotSnapshotter } from "../write-side/parking-lot/lot-snapshotter.js";
+import { LOT_SNAPSHOTTER, lotSnapshotter } from "../write-side/lot-snapshotter.js";
 import { COUPON_POLICY, couponPolicy } from "./coupon-policy/coupon-policy.js";
 import { upgradeProjections } from "./lifecycle.js";
 import { PAYMENT_SAGA, type PaymentSagaSettings, paymentSaga } from "./payments/payment-saga.js";

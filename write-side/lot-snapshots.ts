@@ -7,7 +7,7 @@ import type { SnapshotParts } from "./parking-lot/snapshot.js";
  * it. Snapshots are a cache of the fold, never a source of truth: the command handler uses one
  * only if it can decode it (its version, its shape) and the stream still holds, at the snapshot's
  * revision, the very event the snapshot was folded up to; otherwise it folds the whole stream.
- * Written off the command path, by the lot snapshotter (parking-lot/lot-snapshotter.ts).
+ * Written off the command path, by the lot snapshotter (lot-snapshotter.ts).
  */
 
 export interface StoredLotSnapshot {

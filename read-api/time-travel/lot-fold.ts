@@ -1,9 +1,9 @@
 import { Map as ImmutableMap } from "immutable";
+import type { StepTree } from "../../platform/step-tree.js";
 import { lotFactOf, lotFactsProjection } from "../../projections/read-models/lot-facts.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import { initialState, type ParkingLotState } from "../../write-side/parking-lot/decider.js";
 import { forgetEnded } from "../../write-side/parking-lot/ended.js";
-import type { StepTree } from "../../write-side/parking-lot/step-tree.js";
 import { foldWithWindows } from "../views/lot-states.js";
 
 /**

@@ -1,4 +1,5 @@
 import type { Document } from "../../document-store/port.js";
+import type { StepTree } from "../../platform/step-tree.js";
 import { LOT_FACTS, type LotFact } from "../../projections/read-models/lot-facts.js";
 import {
   evolve,
@@ -13,7 +14,6 @@ import {
   windowSteps,
   windowStepsAfter,
 } from "../../write-side/parking-lot/held-timeline.js";
-import type { StepTree } from "../../write-side/parking-lot/step-tree.js";
 import type { ReadContext } from "./read-context.js";
 
 /** Lots whose state a query process keeps (the least recently asked go first). */

@@ -1,10 +1,10 @@
 import { Map as ImmutableMap, List } from "immutable";
+import { IdIndex, LayeredMap } from "../../platform/layered-map.js";
 import { stampOf } from "../../schemas/event-stamps.js";
 import type { EventOfType } from "../../schemas/events.js";
 import type { LotPlace } from "../../schemas/place.js";
 import { plateForm } from "../../schemas/plates.js";
 import { isBooked, WINDOW_RULES } from "../../schemas/reservation-time.js";
-import { IdIndex, LayeredMap } from "./layered-index.js";
 import { addWindow, emptyOccupancy, isIndexed, pruneEnded, removeWindow } from "./occupancy.js";
 import { NO_PAYMENT_ENDS, type PaymentsHeld, setPayment, sweepPayments } from "./payment-ends.js";
 import { endedUnpaid, evolvePayment, type PaymentEvent, pendingPayment } from "./payment-state.js";

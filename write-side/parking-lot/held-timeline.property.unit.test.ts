@@ -1,9 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { addSpan, type StepTree, stepTreeOf } from "../../platform/step-tree.js";
 import { evolve, initialState, type ParkingLotEvent, type ParkingLotState } from "./decider.js";
 import { heldTimeline, windowSteps, windowStepsAfter } from "./held-timeline.js";
 import { busiest, holding } from "./rules.js";
-import { addSpan, type StepTree, stepTreeOf } from "./step-tree.js";
 
 /*
  * The occupancy timeline carried along with each fact equals the one built from scratch, and

@@ -1,7 +1,3 @@
-import type { Span } from "../../schemas/reservation-time.js";
-import { droppedByPruning, indexedWindow, type Occupancy, overlapping } from "./occupancy.js";
-import { heldBesideWindows } from "./rules.js";
-import type { ParkingLotEvent, ParkingLotState, RegisteredLot } from "./state.js";
 import {
   addSpan,
   forEachAbove,
@@ -10,12 +6,16 @@ import {
   type StepTree,
   stepTreeOf,
   sumThrough,
-} from "./step-tree.js";
+} from "../../platform/step-tree.js";
+import type { Span } from "../../schemas/reservation-time.js";
+import { droppedByPruning, indexedWindow, type Occupancy, overlapping } from "./occupancy.js";
+import { heldBesideWindows } from "./rules.js";
+import type { ParkingLotEvent, ParkingLotState, RegisteredLot } from "./state.js";
 
 /**
  * The spots a lot holds over time, as the decider counts them at `now`: a step function of the
  * same spans every decision counts (`holding` in rules.ts, over all time) as a persistent step
- * tree (step-tree.ts), so the peak over any [from, until) (what a booking is decided by, what the
+ * tree (platform/step-tree.ts), so the peak over any [from, until) (what a booking is decided by, what the
  * timeline and the quote show) is a lookup, O(log n), and the stretches over a threshold (who an
  * overstay puts at risk) cost O(log n) each. The windows' part is carried from one lot state to the
  * next with each fact (`windowStepsAfter`, O(log n) per window changed); the rest (overstaying cars,

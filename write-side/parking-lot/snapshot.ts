@@ -1,10 +1,16 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { Map as ImmutableMap, Set as ImmutableSet, List, OrderedMap } from "immutable";
+import {
+  IdIndex,
+  type IdLists,
+  idListsProblem,
+  LayeredMap,
+  sortedKeysProblem,
+} from "../../platform/layered-map.js";
 import { CouponRule, PaymentTerms } from "../../schemas/common.js";
 import { LotPlace } from "../../schemas/place.js";
 import { plateForm } from "../../schemas/plates.js";
 import { precompile, validate } from "../../schemas/validation.js";
-import { IdIndex, type IdLists, idListsProblem, LayeredMap, sortedKeysProblem } from "./layered-index.js";
 import type { Interval } from "./occupancy.js";
 import { NO_PAYMENT_ENDS, type PaymentEnds } from "./payment-ends.js";
 import { type PaymentRecord, PaymentRecordSchema } from "./payment-state.js";
@@ -276,7 +282,7 @@ export function decodeSnapshot(parts: readonly unknown[], lotId: string): Parkin
     for (const active of [head.openEnded, head.inLot])
       for (const [id] of active)
         if (!reservations.has(id)) throw new SnapshotDecodeError(`active reservation ${id} has no record`);
-    // The indexes load as stored, searched by binary search (layered-index.ts): they must be sorted.
+    // The indexes load as stored, searched by binary search (platform/layered-map.ts): they must be sorted.
     for (const [what, problem] of [
       ["openEnded", sortedKeysProblem(head.openEnded)],
       ["checkOutRates", sortedKeysProblem(head.checkOutRates ?? [])],
@@ -299,7 +305,7 @@ export type LotHead = Omit<Static<typeof RegisteredHead>, "reservations" | "paym
  * The registered lot of a snapshot's head and its reservation records. The indexes that grow with
  * the active bookings (`openEnded`, `checkOutRates`, `byCustomer`) keep the head's sorted arrays as
  * their base, and `byPlate` is derived from them when first read: no insert per booking
- * (layered-index.ts). The head's `openEnded`, `checkOutRates` and `byCustomer` must be sorted by
+ * (platform/layered-map.ts). The head's `openEnded`, `checkOutRates` and `byCustomer` must be sorted by
  * key (as `headOf` writes them; `decodeSnapshot` checks); a head made otherwise is sorted here.
  */
 export function registeredLot(head: LotHead, reservations: ReservationBook): RegisteredLot {

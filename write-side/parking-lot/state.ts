@@ -1,9 +1,9 @@
 import type { Map as ImmutableMap, List } from "immutable";
+import type { IdIndex, LayeredMap } from "../../platform/layered-map.js";
 import type { CouponRule, PaymentTerms } from "../../schemas/common.js";
 import type { EventOfStream } from "../../schemas/events.js";
 import type { LotPlace } from "../../schemas/place.js";
 import type { ReservationStatus } from "../../schemas/reservation-time.js";
-import type { IdIndex, LayeredMap } from "./layered-index.js";
 import type { Occupancy } from "./occupancy.js";
 import type { PaymentEnds } from "./payment-ends.js";
 import type { PaymentRecord } from "./payment-state.js";

@@ -1,10 +1,10 @@
 import fc from "fast-check";
 import { Map as ImmutableMap, Set as ImmutableSet } from "immutable";
 import { describe, expect, it } from "vitest";
-import { IdIndex, type IdLists, idListsProblem, LayeredMap, sortedKeysProblem } from "./layered-index.js";
+import { IdIndex, type IdLists, idListsProblem, LayeredMap, sortedKeysProblem } from "./layered-map.js";
 
 /*
- * The indexes a snapshot loads without rebuilding (layered-index.ts) answer as the ones built one
+ * The indexes a snapshot loads without rebuilding (layered-map.ts) answer as the ones built one
  * insert at a time: random sorted entries are loaded as a base (`fromSorted`, and for IdIndex also
  * derived when first read), the same entries inserted one by one (`of`), and a plain immutable.js
  * model (what the state held before: a Map, or a Map of Sets with remember/forget) each take the
@@ -86,7 +86,7 @@ describe("IdIndex: loaded from sorted id lists, it answers as the index built on
     .map((entries): IdLists => [...entries].sort(byKey));
   const change = fc.record({ op: fc.constantFrom("add" as const, "remove" as const), key, id });
 
-  /** The state's index before layered-index.ts: a Map of Sets, a key without ids left out. */
+  /** The state's index before layered-map.ts: a Map of Sets, a key without ids left out. */
   type Model = ImmutableMap<string, ImmutableSet<string>>;
   const remember = (m: Model, k: string, i: string): Model => m.set(k, (m.get(k) ?? ImmutableSet()).add(i));
   const forget = (m: Model, k: string, i: string): Model => {

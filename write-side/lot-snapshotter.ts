@@ -1,16 +1,16 @@
 import { setImmediate as yieldToLoop } from "node:timers/promises";
-import { type DocumentStore, DocumentStoreUnavailableError } from "../../document-store/port.js";
-import { EventStoreUnavailableError } from "../../event-store/errors.js";
-import type { EventStore } from "../../event-store/port.js";
-import type { Logger } from "../../platform/logger.js";
-import type { Metrics } from "../../platform/metrics.js";
-import type { EventType } from "../../schemas/events.js";
-import { DocumentLotSnapshotStore } from "../document-snapshot-store.js";
-import { LotLoader } from "../lot-loader.js";
-import { PARKING_LOT_EVENT_TYPES } from "./decide.js";
-import { forgetEnded } from "./ended.js";
-import { lotOrdinal, lotPeriodOfStream, ordinalAt } from "./periods.js";
-import { encodeSnapshot, SNAPSHOT_VERSION } from "./snapshot.js";
+import { type DocumentStore, DocumentStoreUnavailableError } from "../document-store/port.js";
+import { EventStoreUnavailableError } from "../event-store/errors.js";
+import type { EventStore } from "../event-store/port.js";
+import type { Logger } from "../platform/logger.js";
+import type { Metrics } from "../platform/metrics.js";
+import type { EventType } from "../schemas/events.js";
+import { DocumentLotSnapshotStore } from "./document-snapshot-store.js";
+import { LotLoader } from "./lot-loader.js";
+import { PARKING_LOT_EVENT_TYPES } from "./parking-lot/decide.js";
+import { forgetEnded } from "./parking-lot/ended.js";
+import { lotOrdinal, lotPeriodOfStream, ordinalAt } from "./parking-lot/periods.js";
+import { encodeSnapshot, SNAPSHOT_VERSION } from "./parking-lot/snapshot.js";
 
 export const LOT_SNAPSHOTTER = "lot-snapshotter";
 

@@ -1,15 +1,14 @@
 import { Map as ImmutableMap, Set as ImmutableSet } from "immutable";
 
 /**
- * The persistent indexes of a lot's state that grow with its active bookings (open-ended ones by
- * id, reservations per customer and per plate), in a form a snapshot loads without rebuilding:
- * a base of entries sorted by key, kept as the snapshot's head holds them and searched by binary
- * search, under an immutable.js map of the changes since. Built event by event, an index has no
- * base and is that immutable.js map alone. A cold load of 20,000 active bookings thus costs no
- * insert per booking (as immutable.js maps, the three indexes took 150–400 ms to build, most of it
- * garbage collection: issue 48). Both kinds answer every question the same way; only the order of
- * iteration differs (a base's entries, sorted, then the changes'), and no decision depends on it.
- * The same idea as ReservationBook's columns (reservation-book.ts). Pure, no I/O.
+ * Persistent string-keyed maps and id indexes that load from a stored form without rebuilding:
+ * a base of entries sorted by key, kept as stored and searched by binary search, under an
+ * immutable.js map of the changes since. Built change by change, a map has no base and is that
+ * immutable.js map alone. Loading N entries thus costs no insert per entry (a persistent insert
+ * each, most of it garbage collection, is what this avoids: issue 48's cold lot). Both kinds
+ * answer every question the same way; only the order of iteration differs (a base's entries,
+ * sorted, then the changes'), so nothing that depends on iteration order may use it. Pure, no
+ * I/O, no domain.
  */
 
 /** Strictly ascending keys (code-unit order, as `<` compares strings), or why not. */

@@ -1,30 +1,30 @@
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-document-store.js";
-import { DocumentStoreUnavailableError } from "../../document-store/port.js";
-import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
-import type { EventStore } from "../../event-store/port.js";
-import { createLogger } from "../../platform/logger.js";
-import { Metrics } from "../../platform/metrics.js";
-import { ProcessorRuntime } from "../../projections/runtime/processor-runtime.js";
-import { systemActor } from "../../schemas/actor.js";
-import type { ParkingLotCommand } from "../../schemas/commands.js";
-import { countingReads } from "../../test-support/counting-event-store.js";
-import { seedLotEvents } from "../../test-support/seed.js";
-import { eventually, tempDataDir } from "../../test-support/service.js";
-import { type CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
+import { SqliteDocumentStore } from "../document-store/embedded/sqlite-document-store.js";
+import { DocumentStoreUnavailableError } from "../document-store/port.js";
+import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
+import type { EventStore } from "../event-store/port.js";
+import { createLogger } from "../platform/logger.js";
+import { Metrics } from "../platform/metrics.js";
+import { ProcessorRuntime } from "../projections/runtime/processor-runtime.js";
+import { systemActor } from "../schemas/actor.js";
+import type { ParkingLotCommand } from "../schemas/commands.js";
+import { countingReads } from "../test-support/counting-event-store.js";
+import { seedLotEvents } from "../test-support/seed.js";
+import { eventually, tempDataDir } from "../test-support/service.js";
+import { type CommandOutcome, ParkingLotCommandHandler } from "./command-handler.js";
 import {
   DocumentLotSnapshotStore,
   ENDED_RESERVATIONS,
   LOT_SNAPSHOT_PARTS,
   LOT_SNAPSHOTS,
-} from "../document-snapshot-store.js";
-import { LotLoader } from "../lot-loader.js";
-import { reservationIdFor } from "../reservation-ids.js";
-import { decide } from "./decider.js";
+} from "./document-snapshot-store.js";
+import { LotLoader } from "./lot-loader.js";
 import { LOT_SNAPSHOTTER, lotSnapshotter } from "./lot-snapshotter.js";
-import { SNAPSHOT_VERSION } from "./snapshot.js";
+import { decide } from "./parking-lot/decider.js";
+import { SNAPSHOT_VERSION } from "./parking-lot/snapshot.js";
+import { reservationIdFor } from "./reservation-ids.js";
 
 /** Issue 48: these cases grow period 0 past the bound on purpose, to test its snapshots: its books never close here. */
 const NO_PERIODS = 0;
