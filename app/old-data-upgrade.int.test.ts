@@ -155,7 +155,7 @@ describe("a DATA_DIR of the version before periods and payment streams", () => {
       .poll(() => payment(refunded), { timeout: 15_000 })
       .toMatchObject({
         status: "COMPLETED",
-        payment: { state: "partially_refunded", captured: 1000, refunded: 700 },
+        payment: { state: "partially_refunded", captured: 2500, refunded: 700 },
       });
     await expect
       .poll(() => payment(canceled), { timeout: 15_000 })
@@ -185,6 +185,11 @@ describe("a DATA_DIR of the version before periods and payment streams", () => {
       `/reservations/${refunded}/history`,
     );
     expect(history.body.items.filter((i) => i.type === "PaymentRefunded")).toHaveLength(2);
+    // The lot's money over the days of the fixture: the old refund of 400 and the new one of 300.
+    const money = await call(service(), "GET", "/parking-lots/seoul-1/money?from=2026-11-20&to=2026-11-22");
+    expect(money.body).toMatchObject({
+      totals: { amounts: [{ currency: "KRW", revenue: 2500, refunds: 700, net: 1800 }] },
+    });
   });
 
   const service = () => running.service.url;
