@@ -1,5 +1,6 @@
 import { copyFileSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { isDeepStrictEqual } from "node:util";
 import { extract } from "tar";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RecordedEvent } from "../event-store/port.js";
@@ -60,12 +61,13 @@ async function ask(service: RunningService, dataDir: string, query: FixtureQuery
 
 /**
  * Every query's answer once the processors have caught up with the old log: asked until they
- * match the stored ones (or, after `timeoutMs`, until two rounds in a row agree: then the
+ * match the expected ones (or, after `timeoutMs`, until two rounds in a row agree: then the
  * comparison below shows what differs).
  */
 async function answersOf(
   service: RunningService,
   dataDir: string,
+  expected: FixtureAnswers,
   timeoutMs = 20_000,
 ): Promise<FixtureAnswers> {
   const deadline = Date.now() + timeoutMs;
@@ -74,10 +76,50 @@ async function answersOf(
     const answers: FixtureAnswers = {};
     for (const query of queries) answers[query.name] = await ask(service, dataDir, query);
     const text = JSON.stringify(answers);
-    if (text === JSON.stringify(stored) || (Date.now() > deadline && text === previous)) return answers;
+    if (text === JSON.stringify(expected) || (Date.now() > deadline && text === previous)) return answers;
     previous = text;
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
+}
+
+/** Every expected answer, each that differs shown, then the list of those that differ. */
+function expectSameAnswers(answers: FixtureAnswers, expected: FixtureAnswers): void {
+  const differing = Object.keys(expected).filter((name) => !isDeepStrictEqual(answers[name], expected[name]));
+  for (const name of differing) expect.soft({ name, ...answers[name] }).toEqual({ name, ...expected[name] });
+  expect(differing).toEqual([]);
+}
+
+const CONTROL_CENTER = "operator GET /control-center";
+type ProjectionRow = { position: string; headPosition: string };
+/** The old log's head when the answers were stored (every projection had caught up with it). */
+const oldHead = (stored[CONTROL_CENTER]?.body as { projections: ProjectionRow[] }).projections[0]
+  ?.headPosition;
+
+/**
+ * What today's service must answer: the stored answers, but for what an upgrade on start changes
+ * on purpose. The only such difference: the facts the upgrade appends (each old payment's state
+ * carried onto its own `payment-{id}` stream, issue 48 item 5) move the log's head, so the control
+ * center's projections stand at the new head (lag 0 all the same) instead of the old one. Those
+ * facts are checked here: only on the payment streams of the fixture's reservations, at most one
+ * per payment. Without an upgrade (nothing appended on start) this is the stored answers as they are.
+ */
+async function expectedAnswers(service: RunningService): Promise<FixtureAnswers> {
+  const events = service.services.eventStore;
+  if (!events || oldHead === undefined) throw new Error("no event store, or no stored head");
+  const added: RecordedEvent[] = [];
+  for await (const event of events.readAll()) if (event.position.commit > Number(oldHead)) added.push(event);
+  const payments = new Set(Object.values(manifest.ids).map((id) => `payment-${id}`));
+  expect(added.filter((event) => !payments.has(event.streamId))).toEqual([]);
+  expect(new Set(added.map((event) => event.streamId)).size).toBe(added.length);
+  const head = String(added.at(-1)?.position.commit ?? oldHead);
+  const atHead = (row: ProjectionRow) => ({
+    ...row,
+    ...(row.position === oldHead ? { position: head } : {}),
+    ...(row.headPosition === oldHead ? { headPosition: head } : {}),
+  });
+  const center = stored[CONTROL_CENTER] as { status: number; body: { projections: ProjectionRow[] } };
+  const projections = center.body.projections.map(atHead);
+  return { ...stored, [CONTROL_CENTER]: { ...center, body: { ...center.body, projections } } };
 }
 
 /** The fixture's DATA_DIR under `into`: as the old service left it, or restored from its backup. */
@@ -108,10 +150,10 @@ describe("a DATA_DIR of the version before periods and payment streams", () => {
   });
 
   it("answers every query as the old version did, at the same instant, as the same roles", async () => {
-    const answers = await answersOf(running.service, dataDir);
+    const expected = await expectedAnswers(running.service);
+    const answers = await answersOf(running.service, dataDir, expected);
     expect(Object.keys(answers)).toEqual(Object.keys(stored));
-    for (const name of Object.keys(stored))
-      expect({ name, ...answers[name] }).toEqual({ name, ...stored[name] });
+    expectSameAnswers(answers, expected);
   });
 
   it("refunds an old captured payment and cancels an old authorized booking: their facts on the payment's stream, none on the lot's", async () => {
@@ -219,8 +261,7 @@ describe.each([
     const dataDir = await fixtureDataDir(work.dir, from);
     if (readModels === "dropped") rmSync(join(dataDir, "read-models.sqlite"));
     running = await startOnFixture(dataDir);
-    const answers = await answersOf(running.service, dataDir);
-    for (const name of Object.keys(stored))
-      expect({ name, ...answers[name] }).toEqual({ name, ...stored[name] });
+    const expected = await expectedAnswers(running.service);
+    expectSameAnswers(await answersOf(running.service, dataDir, expected), expected);
   });
 });
