@@ -92,8 +92,8 @@ function expectSameAnswers(answers: FixtureAnswers, expected: FixtureAnswers): v
 const CONTROL_CENTER = "operator GET /control-center";
 type ProjectionRow = { position: string; headPosition: string };
 /** The old log's head when the answers were stored (every projection had caught up with it). */
-const oldHead = (stored[CONTROL_CENTER]?.body as { projections: ProjectionRow[] }).projections[0]
-  ?.headPosition;
+const storedCenter = stored[CONTROL_CENTER] as { status: number; body: { projections: ProjectionRow[] } };
+const oldHead = storedCenter.body.projections[0]?.headPosition;
 
 /**
  * What today's service must answer: the stored answers, but for what an upgrade on start changes
@@ -117,9 +117,8 @@ async function expectedAnswers(service: RunningService): Promise<FixtureAnswers>
     ...(row.position === oldHead ? { position: head } : {}),
     ...(row.headPosition === oldHead ? { headPosition: head } : {}),
   });
-  const center = stored[CONTROL_CENTER] as { status: number; body: { projections: ProjectionRow[] } };
-  const projections = center.body.projections.map(atHead);
-  return { ...stored, [CONTROL_CENTER]: { ...center, body: { ...center.body, projections } } };
+  const projections = storedCenter.body.projections.map(atHead);
+  return { ...stored, [CONTROL_CENTER]: { ...storedCenter, body: { ...storedCenter.body, projections } } };
 }
 
 /** The fixture's DATA_DIR under `into`: as the old service left it, or restored from its backup. */
