@@ -23,10 +23,12 @@ import type { RunningService } from "./server.js";
 
 /**
  * Issue 48, item 5: a DATA_DIR written by the version before periods and payment streams (main at
- * 6076745; test-support/fixtures/old-data-dir/, written by test-support/fixtures/old-data-dir/generate.ts on that
- * code) is opened by today's service, which answers every query as the old one did at the same
- * instant, as the same roles; then new facts on the old data land on the payment's own stream.
- * The old version's backup of the same data, restored by today's restore, answers the same.
+ * 6076745: test-support/fixtures/old-data-dir/, written by its generate.ts on that code) is opened
+ * by today's service, which answers every query as the old one did at the same instant, as the
+ * same roles (the differences an upgrade makes on purpose: expectedAnswers); new facts on the old
+ * data (a refund, a release) land on the payment's own stream, none on the lot's. The old
+ * version's backup of the same data, restored by today's restore, answers the same, and so does
+ * the DATA_DIR without its read models, rebuilt by today's projectors from the old log alone.
  */
 const FIXTURE = join(import.meta.dirname, "../test-support/fixtures/old-data-dir");
 const manifest = JSON.parse(readFileSync(join(FIXTURE, "manifest.json"), "utf8")) as FixtureManifest;
