@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { factsOf } from "../../read-api/views/lot-states.js";
+import { factsOf, openingIn } from "../../read-api/views/lot-states.js";
 import { ERASED } from "../../schemas/personal-data.js";
 import { toSnapshot } from "../../test-support/lot-snapshot.js";
 import { type ProjectionOutcome, projectionSpec } from "../../test-support/projection-spec.js";
 import { fold, type ParkingLotEvent } from "../../write-side/parking-lot/decider.js";
+import { liveState, openingOf } from "../../write-side/parking-lot/period-books.js";
 import { FACTS_REACH_MS, LOT_FACTS, lotFactsProjection, REACHES_FOR_EVER } from "./lot-facts.js";
 
 const spec = projectionSpec(lotFactsProjection);
@@ -139,5 +140,74 @@ describe("lot-facts projection (spec: events in, documents out)", () => {
     expect(JSON.stringify(docs)).not.toContain("C-w");
     expect(JSON.stringify(docs)).toContain("C-o");
     expect(toSnapshot(fold(facts))).toEqual(toSnapshot(fold(life.map(erased))));
+  });
+
+  describe("a period's opening (issue 48)", () => {
+    /** Before the opening: `life`, and x booked by w's customer, still active when the period opens. */
+    const before: ParkingLotEvent[] = [
+      ...life,
+      {
+        type: "ParkingReserved",
+        data: {
+          ...ids("x"),
+          customerId: "C-w",
+          carNumber: "99가9999",
+          amount: 1000,
+          reservedAt: at("11:30"),
+          startsAt: at("12:30"),
+          endsAt: at("14:00"),
+        },
+      },
+    ];
+    const opensAt = Date.parse(at("12:00"));
+    const opening = (events: readonly ParkingLotEvent[]) =>
+      openingOf(liveState(fold(events), opensAt), LOT, 1, opensAt);
+    const after: ParkingLotEvent[] = [
+      { type: "ReservationCheckedIn", data: { ...ids("x"), customerId: "C-w", checkedInAt: at("12:40") } },
+    ];
+    /** The read side's fold of the documents: the opening they hold, then the facts since. */
+    const folded = (docs: Parameters<typeof factsOf>[0]) => {
+      const opened = openingIn(docs, -1);
+      if (!opened) throw new Error("no opening");
+      return fold([opened.event, ...factsOf(docs, opened.revision).map((f) => f.event)]);
+    };
+
+    it("becomes the lot's documents: nothing of the earlier period is left in them, and they fold into the write side's state", async () => {
+      outcome = await spec.given(...before, opening(before), ...after);
+      const docs = await outcome.documents(LOT_FACTS);
+      const openedAt = before.length; // the spec's order of the opening
+      for (const doc of docs)
+        for (const fact of (doc.facts as { revision: number }[] | undefined) ?? [])
+          expect(fact.revision).toBeGreaterThanOrEqual(openedAt);
+      expect(docs.some((d) => d.registered !== undefined || d.capacity !== undefined)).toBe(false);
+      expect(toSnapshot(folded(docs))).toEqual(toSnapshot(fold([opening(before), ...after])));
+    });
+
+    it("is erased as the facts are: the customer's id and plates in the opening's copy read `erased`", async () => {
+      const erasure = {
+        type: "CustomerErased" as const,
+        data: { subject: "s-w", reservationIds: ["w", "x"], parkingLotIds: [LOT], erasedAt: at("13:00") },
+      };
+      outcome = await spec.given(...before, opening(before), ...after, erasure);
+      const docs = await outcome.documents(LOT_FACTS);
+      expect(JSON.stringify(docs)).not.toContain("C-w");
+      expect(JSON.stringify(docs)).not.toContain("99가9999");
+      expect(JSON.stringify(docs)).toContain("C-o");
+      // As a rebuild reads the log once the key is gone: the opening's and the facts' values `erased`.
+      const erased = (event: ParkingLotEvent): ParkingLotEvent =>
+        "customerId" in event.data && event.data.customerId === "C-w"
+          ? ({
+              ...event,
+              data: {
+                ...event.data,
+                customerId: ERASED,
+                ...("carNumber" in event.data ? { carNumber: ERASED } : {}),
+              },
+            } as ParkingLotEvent)
+          : event;
+      expect(toSnapshot(folded(docs))).toEqual(
+        toSnapshot(fold([opening(before.map(erased)), ...after.map(erased)])),
+      );
+    });
   });
 });
