@@ -6,6 +6,7 @@ import { type ProjectionOutcome, projectionSpec } from "../../test-support/proje
 import { fold, type ParkingLotEvent } from "../../write-side/parking-lot/decider.js";
 import { liveState, openingOf } from "../../write-side/parking-lot/period-books.js";
 import { FACTS_REACH_MS, LOT_FACTS, lotFactsProjection, REACHES_FOR_EVER } from "./lot-facts.js";
+import { openingParts } from "./lot-opening.js";
 
 const spec = projectionSpec(lotFactsProjection);
 const LOT = "L1";
@@ -143,27 +144,29 @@ describe("lot-facts projection (spec: events in, documents out)", () => {
   });
 
   describe("a period's opening (issue 48)", () => {
-    /** Before the opening: `life`, and x booked by w's customer, still active when the period opens. */
-    const before: ParkingLotEvent[] = [
-      ...life,
-      {
-        type: "ParkingReserved",
-        data: {
-          ...ids("x"),
-          customerId: "C-w",
-          carNumber: "99가9999",
-          amount: 1000,
-          reservedAt: at("11:30"),
-          startsAt: at("12:30"),
-          endsAt: at("14:00"),
-        },
+    /**
+     * Before the opening: `life` (o canceled more than 25 h before the period opens the next day),
+     * and x booked by w's customer and y by another, both for a window after the opening.
+     */
+    const next = (hhmm: string) => `2026-11-23T${hhmm}:00.000Z`;
+    const later = (reservationId: string, customerId: string, carNumber: string): ParkingLotEvent => ({
+      type: "ParkingReserved",
+      data: {
+        ...ids(reservationId),
+        customerId,
+        carNumber,
+        amount: 1000,
+        reservedAt: at("11:30"),
+        startsAt: next("13:30"),
+        endsAt: next("15:00"),
       },
-    ];
-    const opensAt = Date.parse(at("12:00"));
+    });
+    const before: ParkingLotEvent[] = [...life, later("x", "C-w", "99가9999"), later("y", "C-y", "77가7777")];
+    const opensAt = Date.parse(next("13:00"));
     const opening = (events: readonly ParkingLotEvent[]) =>
       openingOf(liveState(fold(events), opensAt), LOT, 1, opensAt);
     const after: ParkingLotEvent[] = [
-      { type: "ReservationCheckedIn", data: { ...ids("x"), customerId: "C-w", checkedInAt: at("12:40") } },
+      { type: "ReservationCheckedIn", data: { ...ids("x"), customerId: "C-w", checkedInAt: next("13:40") } },
     ];
     /** The read side's fold of the documents: the opening they hold, then the facts since. */
     const folded = (docs: Parameters<typeof factsOf>[0]) => {
@@ -180,6 +183,16 @@ describe("lot-facts projection (spec: events in, documents out)", () => {
         for (const fact of (doc.facts as { revision: number }[] | undefined) ?? [])
           expect(fact.revision).toBeGreaterThanOrEqual(openedAt);
       expect(docs.some((d) => d.registered !== undefined || d.capacity !== undefined)).toBe(false);
+      // What the opening does not carry (o, canceled more than 25 h before) is no longer the lot's:
+      // its document went; the rest are the opening's (its head, records and closures).
+      const { head, records } = openingParts(opening(before).data);
+      const carried = [
+        "lot:L1",
+        ...records.map((r) => `r:L1:${r.reservationId}`),
+        ...((head.head.closures as { closureId: string }[]) ?? []).map((c) => `c:L1:${c.closureId}`),
+      ];
+      expect(carried).not.toContain("r:L1:o");
+      expect(docs.map((d) => d._id).sort()).toEqual(carried.sort());
       expect(toSnapshot(folded(docs))).toEqual(toSnapshot(fold([opening(before), ...after])));
     });
 
@@ -192,7 +205,8 @@ describe("lot-facts projection (spec: events in, documents out)", () => {
       const docs = await outcome.documents(LOT_FACTS);
       expect(JSON.stringify(docs)).not.toContain("C-w");
       expect(JSON.stringify(docs)).not.toContain("99가9999");
-      expect(JSON.stringify(docs)).toContain("C-o");
+      expect(JSON.stringify(docs)).toContain("C-y");
+      expect(JSON.stringify(docs)).toContain("77가7777");
       // As a rebuild reads the log once the key is gone: the opening's and the facts' values `erased`.
       const erased = (event: ParkingLotEvent): ParkingLotEvent =>
         "customerId" in event.data && event.data.customerId === "C-w"

@@ -41,9 +41,9 @@ export interface LotFact {
  * folding those with a newer `at`. In period 0 (no opening yet) each document also has `reach`,
  * the instant after which it can no longer change what the lot holds from a day before then on
  * (FACTS_REACH_MS after it ended), and the lot's state is the fold of those still within reach.
- * Documents of reservations an opening no longer carries (ended more than 25 h before it) stay
- * but are never read again (their `at` is before the opening): a projection writes by id, and the
- * store's port has no delete by range.
+ * The documents an opening does not carry (reservations ended more than 25 h before it, closures
+ * over) are deleted with it, by the range of `at` before it: a lot's documents are its current
+ * period's, nothing more.
  */
 export const lotFactsProjection = defineProjection({
   name: "lot-facts",
@@ -206,9 +206,9 @@ export interface StoredOpening extends OpeningHead {
 }
 
 /**
- * The lot's documents become the period's opening: the lot's holds its head (`opened`), each
- * record carried its own document (its first fact, OPENED), each closure in force its own (`due`
- * while not begun); each replaced, so nothing of an earlier period is left in them.
+ * The lot's documents become the period's opening: those of earlier periods are deleted; the
+ * lot's holds the head (`opened`), each record carried its own document (its first fact,
+ * OPENED), each closure in force its own (`due` while not begun).
  */
 function opened(stored: StoredDomainEvent<EventOfType<"LotPeriodOpened">>, collection: CollectionOf) {
   const { parkingLotId } = stored.event.data;
@@ -219,6 +219,9 @@ function opened(stored: StoredDomainEvent<EventOfType<"LotPeriodOpened">>, colle
   const closures =
     (head.head.closures as { closureId: string; from: number; began: boolean }[] | undefined) ?? [];
   return [
+    // The lot's documents of its earlier periods (one index range, by_lot_at): those the opening
+    // carries are written again below, the rest (reservations ended 25 h before, closures over) go.
+    { op: "deleteMany" as const, collection: into, filter: { parkingLotId, at: { $lt: at } } },
     {
       op: "replace" as const,
       collection: into,
