@@ -51,9 +51,12 @@ interface Entry {
 /**
  * Each lot's decider state on the read side (the state every decision of the lot is made on, as
  * write-side/parking-lot/evolve.ts folds it), from the facts the lot-facts projection keeps, so a
- * view asks the decider's own functions instead of restating its rules. Kept per lot and brought
- * up to date only when the projection has moved: by folding the facts newer than the state (one
- * index range), so a view costs what changed since, not the lot's history. Works from the
+ * view asks the decider's own functions instead of restating its rules. Issue 48: loaded as the
+ * write side loads it, from the lot's current period: the period's opening (LotPeriodOpened,
+ * rebuilt from its documents) folded with `evolve`, then the facts since, none before it. Kept per
+ * lot and brought up to date only when the projection has moved: by folding the facts newer than
+ * the state (one index range), starting again at an opening that came since, so a view costs what
+ * changed since, never more than a period. Works from the
  * document store alone: queries keep working while the write side or the event store is down.
  * Beside each state, its windows as a persistent step tree, updated with each fact folded (O(log n)
  * per fact, never rebuilt from the lot's bookings), and the lot's occupancy timeline
