@@ -17,8 +17,8 @@ export type UpdateDocument = Readonly<Record<string, unknown>>;
 
 export type SortSpec = Readonly<Record<string, 1 | -1>>;
 
-/** One write, always addressed by `_id` (projections know the id of what they change). */
-export type WriteOp =
+/** One write addressed by `_id` (projections know the id of what they change). */
+export type WriteOpById =
   | {
       readonly op: "update";
       readonly collection: string;
@@ -42,6 +42,19 @@ export type WriteOp =
       readonly document: Record<string, unknown>;
     }
   | { readonly op: "delete"; readonly collection: string; readonly id: string };
+
+/**
+ * A delete of every document `filter` matches, as the batch's earlier ops left them: for a range
+ * an index serves (issue 48: a lot's documents of its earlier periods, lot-facts.ts).
+ */
+export type DeleteManyOp = {
+  readonly op: "deleteMany";
+  readonly collection: string;
+  readonly filter: Filter;
+};
+
+/** What a write batch may hold: ops by `_id`, and deletes by filter. */
+export type WriteOp = WriteOpById | DeleteManyOp;
 
 export interface IndexSpec {
   readonly name: string;

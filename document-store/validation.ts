@@ -146,6 +146,12 @@ export const UPDATE_OPERATORS: ReadonlySet<string> = new Set([
 export function validateWriteOp(op: WriteOp): void {
   if (!isPlainObject(op)) throw new DocumentStoreError("a write op must be a plain object");
   assertCollectionName(op.collection);
+  if (op.op === "deleteMany") {
+    if (!isPlainObject(op.filter))
+      throw new DocumentStoreError(`deleteMany on ${op.collection}: the filter must be a plain object`);
+    assertFilter(op.filter);
+    return;
+  }
   if (typeof op.id !== "string")
     throw new DocumentStoreError(`write op on ${op.collection}: id must be a string`);
   switch (op.op) {

@@ -101,8 +101,15 @@ function headValues(head: Part, each: (subject: string, value: string) => string
     const named = each(customer, customer);
     byCustomer.set(named, [...(byCustomer.get(named) ?? []), ...ids]);
   }
-  return { ...head, byCustomer: [...byCustomer] };
+  // Sorted again, as the codec reads them (its `byCustomer` keys strictly ascending): `erased` or a
+  // sealed value sorts elsewhere than the id it replaces, and merged lists are each sorted.
+  const sorted = [...byCustomer]
+    .map(([customer, ids]): [string, string[]] => [customer, ids.sort(byText)])
+    .sort((a, b) => byText(a[0], b[0]));
+  return { ...head, byCustomer: sorted };
 }
+
+const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 function pageValues(page: Part, each: (subject: string, value: string) => string): Part {
   if (typeof page.customerIds !== "string" || typeof page.carNumbers !== "string") return page;

@@ -1,7 +1,7 @@
 import { DocumentStoreError, WriteConditionFailedError, type WriteOp } from "../port.js";
 import { isPlainObject } from "../validation.js";
 import { columnValue, type SqlValue } from "./sql-translation.js";
-import { compileQuery } from "./sqlite-reads.js";
+import { compileQuery, select } from "./sqlite-reads.js";
 import type { CollectionState, Column, SqliteSchema } from "./sqlite-schema.js";
 import { applyUpdate, type MutableDocument, replacementDocument } from "./update-semantics.js";
 
@@ -30,11 +30,24 @@ export function applyBatch(schema: SqliteSchema, ops: readonly WriteOp[]): void 
       t = { state: schema.collection(op.collection), ids: new Set(), pending: new Map() };
       touched.set(op.collection, t);
     }
-    t.ids.add(op.id);
+    if (op.op !== "deleteMany") t.ids.add(op.id);
+    // Every stored document the filter matches is loaded; those the batch's earlier ops make match are anyway.
+    else if (t.state.exists)
+      for (const doc of select(schema, t.state, op.filter, { sort: undefined, skip: 0, limit: 0 }))
+        t.ids.add(doc._id);
   }
   for (const t of touched.values()) loadTouched(schema, t);
   for (const op of ops) {
     const t = touched.get(op.collection) as Touched;
+    if (op.op === "deleteMany") {
+      const query = compileQuery(op.filter);
+      for (const p of t.pending.values())
+        if (p.doc !== null && query.test(p.doc)) {
+          p.doc = null;
+          p.dirty = true;
+        }
+      continue;
+    }
     const p = t.pending.get(op.id) as Pending;
     switch (op.op) {
       case "update": {

@@ -17,6 +17,7 @@ import {
   type Scalar,
   WriteConditionFailedError,
   type WriteOp,
+  type WriteOpById,
 } from "../port.js";
 import { checkArgs } from "../validation.js";
 import { IndexedDocs, type IndexPlan, planFind } from "./memory-index.js";
@@ -206,6 +207,15 @@ export class MemoryDocumentStore implements DocumentStore {
           this.collections.set(op.collection, created);
           undo.push(() => this.collections.delete(op.collection));
         }
+        if (op.op === "deleteMany") {
+          const query = new Query(op.filter as Record<string, unknown>);
+          const collection = docs;
+          for (const doc of [...docs.values()].filter((d) => query.test(d))) {
+            collection.put(doc._id, undefined);
+            undo.push(() => collection.put(doc._id, doc));
+          }
+          continue;
+        }
         const before = docs.get(op.id);
         const after = written(before, op);
         if (after === before) continue;
@@ -293,7 +303,7 @@ const ENTRY_BYTES = 64;
 const INDEX_ENTRY_BYTES = 96;
 
 /** The document after `op` (a changed copy; `before` itself when nothing changed; undefined: none). */
-function written(before: MutableDocument | undefined, op: WriteOp): MutableDocument | undefined {
+function written(before: MutableDocument | undefined, op: WriteOpById): MutableDocument | undefined {
   if (op.op === "delete") return undefined;
   if (op.op === "replace") return replacementDocument(op.id, op.document);
   if (op.if !== undefined) {

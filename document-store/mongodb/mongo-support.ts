@@ -3,7 +3,7 @@
  * port's errors, and turning write ops into ordered bulk writes. Kept apart to be unit-tested
  * without a server.
  */
-import type { AnyBulkWriteOperation, UpdateFilter } from "mongodb";
+import type { AnyBulkWriteOperation, Filter as MongoFilter, UpdateFilter } from "mongodb";
 import {
   MongoClientClosedError,
   MongoError,
@@ -189,6 +189,8 @@ export function toBulkOperation(op: WriteOp): AnyBulkWriteOperation<StoredDocume
     }
     case "delete":
       return { deleteOne: { filter: { _id: op.id } } };
+    case "deleteMany":
+      return { deleteMany: { filter: op.filter as MongoFilter<StoredDocument> } };
   }
 }
 

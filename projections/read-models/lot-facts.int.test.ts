@@ -1,10 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { factsOf } from "../../read-api/views/lot-states.js";
+import { factsOf, openingIn } from "../../read-api/views/lot-states.js";
 import { ERASED } from "../../schemas/personal-data.js";
 import { toSnapshot } from "../../test-support/lot-snapshot.js";
 import { type ProjectionOutcome, projectionSpec } from "../../test-support/projection-spec.js";
 import { fold, type ParkingLotEvent } from "../../write-side/parking-lot/decider.js";
+import { liveState, openingOf } from "../../write-side/parking-lot/period-books.js";
 import { FACTS_REACH_MS, LOT_FACTS, lotFactsProjection, REACHES_FOR_EVER } from "./lot-facts.js";
+import { openingParts } from "./lot-opening.js";
 
 const spec = projectionSpec(lotFactsProjection);
 const LOT = "L1";
@@ -139,5 +141,87 @@ describe("lot-facts projection (spec: events in, documents out)", () => {
     expect(JSON.stringify(docs)).not.toContain("C-w");
     expect(JSON.stringify(docs)).toContain("C-o");
     expect(toSnapshot(fold(facts))).toEqual(toSnapshot(fold(life.map(erased))));
+  });
+
+  describe("a period's opening (issue 48)", () => {
+    /**
+     * Before the opening: `life` (o canceled more than 25 h before the period opens the next day),
+     * and x booked by w's customer and y by another, both for a window after the opening.
+     */
+    const next = (hhmm: string) => `2026-11-23T${hhmm}:00.000Z`;
+    const later = (reservationId: string, customerId: string, carNumber: string): ParkingLotEvent => ({
+      type: "ParkingReserved",
+      data: {
+        ...ids(reservationId),
+        customerId,
+        carNumber,
+        amount: 1000,
+        reservedAt: at("11:30"),
+        startsAt: next("13:30"),
+        endsAt: next("15:00"),
+      },
+    });
+    const before: ParkingLotEvent[] = [...life, later("x", "C-w", "99가9999"), later("y", "C-y", "77가7777")];
+    const opensAt = Date.parse(next("13:00"));
+    const opening = (events: readonly ParkingLotEvent[]) =>
+      openingOf(liveState(fold(events), opensAt), LOT, 1, opensAt);
+    const after: ParkingLotEvent[] = [
+      { type: "ReservationCheckedIn", data: { ...ids("x"), customerId: "C-w", checkedInAt: next("13:40") } },
+    ];
+    /** The read side's fold of the documents: the opening they hold, then the facts since. */
+    const folded = (docs: Parameters<typeof factsOf>[0]) => {
+      const opened = openingIn(docs, -1);
+      if (!opened) throw new Error("no opening");
+      return fold([opened.event, ...factsOf(docs, opened.revision).map((f) => f.event)]);
+    };
+
+    it("becomes the lot's documents: nothing of the earlier period is left in them, and they fold into the write side's state", async () => {
+      outcome = await spec.given(...before, opening(before), ...after);
+      const docs = await outcome.documents(LOT_FACTS);
+      const openedAt = before.length; // the spec's order of the opening
+      for (const doc of docs)
+        for (const fact of (doc.facts as { revision: number }[] | undefined) ?? [])
+          expect(fact.revision).toBeGreaterThanOrEqual(openedAt);
+      expect(docs.some((d) => d.registered !== undefined || d.capacity !== undefined)).toBe(false);
+      // What the opening does not carry (o, canceled more than 25 h before) is no longer the lot's:
+      // its document went; the rest are the opening's (its head, records and closures).
+      const { head, records } = openingParts(opening(before).data);
+      const carried = [
+        "lot:L1",
+        ...records.map((r) => `r:L1:${r.reservationId}`),
+        ...((head.head.closures as { closureId: string }[]) ?? []).map((c) => `c:L1:${c.closureId}`),
+      ];
+      expect(carried).not.toContain("r:L1:o");
+      expect(docs.map((d) => d._id).sort()).toEqual(carried.sort());
+      expect(toSnapshot(folded(docs))).toEqual(toSnapshot(fold([opening(before), ...after])));
+    });
+
+    it("is erased as the facts are: the customer's id and plates in the opening's copy read `erased`", async () => {
+      const erasure = {
+        type: "CustomerErased" as const,
+        data: { subject: "s-w", reservationIds: ["w", "x"], parkingLotIds: [LOT], erasedAt: at("13:00") },
+      };
+      outcome = await spec.given(...before, opening(before), ...after, erasure);
+      const docs = await outcome.documents(LOT_FACTS);
+      expect(JSON.stringify(docs)).not.toContain("C-w");
+      expect(JSON.stringify(docs)).not.toContain("99가9999");
+      expect(JSON.stringify(docs)).toContain("C-y");
+      expect(JSON.stringify(docs)).toContain("77가7777");
+      // As a rebuild reads the log once the key is gone: the opening's and the facts' values `erased`.
+      const erased = (event: ParkingLotEvent): ParkingLotEvent =>
+        "customerId" in event.data && event.data.customerId === "C-w"
+          ? ({
+              ...event,
+              data: {
+                ...event.data,
+                customerId: ERASED,
+                ...("carNumber" in event.data ? { carNumber: ERASED } : {}),
+              },
+            } as ParkingLotEvent)
+          : event;
+      expect(toSnapshot(folded(docs))).toEqual(
+        toSnapshot(fold([opening(before.map(erased)), ...after.map(erased)])),
+      );
+    });
   });
 });

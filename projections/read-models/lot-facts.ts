@@ -4,15 +4,17 @@ import { ERASED } from "../../schemas/personal-data.js";
 import { type ParkingLotEvent, parkingLotOfStream } from "../../write-side/parking-lot/decider.js";
 import type { PaymentEvent } from "../../write-side/parking-lot/payment-state.js";
 import { lotOrdinal } from "../../write-side/parking-lot/periods.js";
-import { defineProjection, updateOne, upsertOne } from "./projection.js";
+import { type OpeningHead, type OpeningRecord, openingParts } from "./lot-opening.js";
+import { type CollectionOf, defineProjection, updateOne, upsertOne } from "./projection.js";
 
 export const LOT_FACTS = "lot_facts";
 
 /**
  * How long after a reservation ended (or its window did) and after a closure ended their facts are
- * still folded into a lot's state on the read side. What holds a spot from a day before now on
- * (the most a view looks back) is exactly what the decider counts: a window ended longer ago than
- * this holds nothing then (the decider prunes it too), and no later fact changes an ended one.
+ * still folded into the state of a lot still in its first period (period 0: no opening to start
+ * from; read-api/views/lot-states.ts). What holds a spot from a day before now on (the most a view
+ * looks back) is exactly what the decider counts: a window ended longer ago than this holds
+ * nothing then (the decider prunes it too), and no later fact changes an ended one.
  */
 export const FACTS_REACH_MS = 2 * 24 * 3_600_000;
 
@@ -28,17 +30,25 @@ export interface LotFact {
 /**
  * The facts the read side folds into a lot's decider state (write-side/parking-lot/evolve.ts), so
  * that every view counts with the decider's own state and functions instead of restating its
- * rules (read-api/views/lot-states.ts). One document per reservation (its facts in order), per
- * closure, and per lot (its registration and its latest capacity: capacity is all that folding the
- * earlier changes leaves); each with `reach`, the instant after which it can no longer change
- * what the lot holds from a day before then on (FACTS_REACH_MS after it ended), and `at`, the
- * revision of its newest fact. A lot's state is the fold of the facts of its documents still
- * within reach (one index range: the lot's present, never its history), kept current by folding
- * those with a newer revision (one index range per new position).
+ * rules (read-api/views/lot-states.ts): the view of the lot's current period (issue 48). One
+ * document per reservation (its facts in order), per closure, and per lot (its registration, or
+ * its period's opening, and its latest capacity and terms: all that folding the earlier changes
+ * leaves); each with `at`, the lot-wide order (lotOrdinal) of its newest fact. At a period's
+ * opening (`LotPeriodOpened`) the lot's documents become the opening (lot-opening.ts): the lot's
+ * document its head, one document per reservation record it carries, one per closure in force,
+ * each replaced, so that no fact of an earlier period is left in them. A lot's state is the
+ * opening folded with the facts since (one index range: `at` from the opening on), kept current by
+ * folding those with a newer `at`. In period 0 (no opening yet) each document also has `reach`,
+ * the instant after which it can no longer change what the lot holds from a day before then on
+ * (FACTS_REACH_MS after it ended), and the lot's state is the fold of those still within reach.
+ * The documents an opening does not carry (reservations ended more than 25 h before it, closures
+ * over) are deleted with it, by the range of `at` before it: a lot's documents are its current
+ * period's, nothing more.
  */
 export const lotFactsProjection = defineProjection({
   name: "lot-facts",
-  version: 1,
+  // 2: issue 48, the periods' openings (LotPeriodOpened) replace the lot's documents.
+  version: 2,
   collections: {
     [LOT_FACTS]: [
       { name: "by_lot_reach", keys: { parkingLotId: 1, reach: 1 } },
@@ -97,6 +107,7 @@ export const lotFactsProjection = defineProjection({
     PaymentRefunded: (stored, collection) => addedFromLot(stored, collection),
     OverstayCharged: (stored, collection) => addedFromLot(stored, collection),
     PaymentStepFailed: (stored, collection) => addedFromLot(stored, collection),
+    LotPeriodOpened: (stored, collection) => opened(stored, collection),
     ParkingLotClosed: (stored, collection) => {
       const { parkingLotId, closureId, from, until } = stored.event.data;
       return upsertOne(collection, LOT_FACTS, closureDoc(parkingLotId, closureId), {
@@ -115,6 +126,8 @@ export const lotFactsProjection = defineProjection({
     },
     // Issue 36: the facts are the log's, as the log now reads them: the customer's id in each and
     // the plate in the booking (always the first fact) read `erased`, as the decider folds them.
+    // A reservation carried by the period's opening has its record as its first fact instead
+    // (`OPENED`, with the customer's id and plate): the same two updates erase them.
     // The fact lists no pairs, so each listed lot is tried with each listed reservation.
     CustomerErased: ({ event }, collection) =>
       event.data.parkingLotIds.flatMap((parkingLotId) =>
@@ -130,7 +143,8 @@ export const lotFactsProjection = defineProjection({
   },
 });
 
-const lotDoc = (parkingLotId: string) => `lot:${parkingLotId}`;
+/** The lot's document: its registration or period's opening, latest capacity and terms. */
+export const lotDoc = (parkingLotId: string) => `lot:${parkingLotId}`;
 const reservationDoc = (data: { parkingLotId: string; reservationId: string }) =>
   `r:${data.parkingLotId}:${data.reservationId}`;
 const closureDoc = (parkingLotId: string, closureId: string) => `c:${parkingLotId}:${closureId}`;
@@ -176,4 +190,55 @@ function added(
     $push: { facts: lotFactOf(stored) },
     $max: { at: lotOrdinal(stored) },
   });
+}
+
+/**
+ * The type of the first fact of a reservation carried by its lot's period opening: its record as
+ * the opening holds it (an OpeningRecord, with the opening's `at`). No event of the log has it; a
+ * fold reads it back into the opening (lot-opening.ts, `openingOf`), never as a fact on its own.
+ */
+export const OPENED = "LotPeriodOpened";
+
+/** What the lot's document keeps of its period's opening. */
+export interface StoredOpening extends OpeningHead {
+  /** The opening's `at` (lotOrdinal). */
+  readonly revision: number;
+}
+
+/**
+ * The lot's documents become the period's opening: those of earlier periods are deleted; the
+ * lot's holds the head (`opened`), each record carried its own document (its first fact,
+ * OPENED), each closure in force its own (`due` while not begun).
+ */
+function opened(stored: StoredDomainEvent<EventOfType<"LotPeriodOpened">>, collection: CollectionOf) {
+  const { parkingLotId } = stored.event.data;
+  const at = lotOrdinal(stored);
+  const { head, records } = openingParts(stored.event.data);
+  const into = collection(LOT_FACTS);
+  const lot: StoredOpening = { ...head, revision: at };
+  const closures =
+    (head.head.closures as { closureId: string; from: number; began: boolean }[] | undefined) ?? [];
+  return [
+    // The lot's documents of its earlier periods (one index range, by_lot_at): those the opening
+    // carries are written again below, the rest (reservations ended 25 h before, closures over) go.
+    { op: "deleteMany" as const, collection: into, filter: { parkingLotId, at: { $lt: at } } },
+    {
+      op: "replace" as const,
+      collection: into,
+      id: lotDoc(parkingLotId),
+      document: { parkingLotId, at, opened: lot },
+    },
+    ...records.map((record: OpeningRecord) => ({
+      op: "replace" as const,
+      collection: into,
+      id: reservationDoc({ parkingLotId, reservationId: record.reservationId }),
+      document: { parkingLotId, at, facts: [{ revision: at, event: { type: OPENED, data: record } }] },
+    })),
+    ...closures.map(({ closureId, from, began }) => ({
+      op: "replace" as const,
+      collection: into,
+      id: closureDoc(parkingLotId, closureId),
+      document: { parkingLotId, at, facts: [], ...(began ? {} : { due: new Date(from).toISOString() }) },
+    })),
+  ];
 }

@@ -102,7 +102,7 @@ export class FoldState {
     const kept = ops.filter(
       (op) =>
         op.collection !== physical(PLATE_SUFFIXES) &&
-        !(op.collection === physical(CONTROL_CENTER) && isBoundary(op.id)),
+        !(op.collection === physical(CONTROL_CENTER) && op.op !== "deleteMany" && isBoundary(op.id)),
     );
     this.store.writeNow(kept);
   }

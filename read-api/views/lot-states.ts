@@ -1,6 +1,13 @@
 import type { Document } from "../../document-store/port.js";
 import type { StepTree } from "../../platform/step-tree.js";
-import { LOT_FACTS, type LotFact } from "../../projections/read-models/lot-facts.js";
+import {
+  LOT_FACTS,
+  type LotFact,
+  lotDoc,
+  OPENED,
+  type StoredOpening,
+} from "../../projections/read-models/lot-facts.js";
+import { type OpeningRecord, openingOf } from "../../projections/read-models/lot-opening.js";
 import {
   evolve,
   fold,
@@ -18,7 +25,11 @@ import type { ReadContext } from "./read-context.js";
 
 /** Lots whose state a query process keeps (the least recently asked go first). */
 const KEPT_LOTS = 1_000;
-/** Facts folded into a kept state before it is loaded afresh (so ended reservations leave it). */
+/**
+ * Facts folded into a kept state of a lot in period 0 before it is loaded afresh (so ended
+ * reservations leave it). A lot past its first period needs none: each opening starts its state
+ * afresh, and a period holds at most LOT_PERIOD_EVENTS facts (periods off: period 0 never ends).
+ */
 const REFOLD_AFTER = 2_000;
 
 interface Entry {
@@ -32,15 +43,20 @@ interface Entry {
   readonly checkedAt: number | null;
   /** Facts folded since it was loaded whole. */
   readonly folded: number;
+  /** The `at` of the period's opening the state was folded from (undefined in period 0). */
+  readonly opened?: number;
   timeline?: { readonly builtAt: number; readonly timeline: HeldTimeline };
 }
 
 /**
  * Each lot's decider state on the read side (the state every decision of the lot is made on, as
  * write-side/parking-lot/evolve.ts folds it), from the facts the lot-facts projection keeps, so a
- * view asks the decider's own functions instead of restating its rules. Kept per lot and brought
- * up to date only when the projection has moved: by folding the facts newer than the state (one
- * index range), so a view costs what changed since, not the lot's history. Works from the
+ * view asks the decider's own functions instead of restating its rules. Issue 48: loaded as the
+ * write side loads it, from the lot's current period: the period's opening (LotPeriodOpened,
+ * rebuilt from its documents) folded with `evolve`, then the facts since, none before it. Kept per
+ * lot and brought up to date only when the projection has moved: by folding the facts newer than
+ * the state (one index range), starting again at an opening that came since, so a view costs what
+ * changed since, never more than a period. Works from the
  * document store alone: queries keep working while the write side or the event store is down.
  * Beside each state, its windows as a persistent step tree, updated with each fact folded (O(log n)
  * per fact, never rebuilt from the lot's bookings), and the lot's occupancy timeline
@@ -139,26 +155,50 @@ export class LotStates {
       if (state.kind !== "registered") return null;
       return this.keep(parkingLotId, { collection, state, windows, revision, checkedAt, folded: 0 });
     }
-    const usable = kept && kept.collection === collection && kept.folded < REFOLD_AFTER ? kept : undefined;
+    const usable =
+      kept && kept.collection === collection && (kept.opened !== undefined || kept.folded < REFOLD_AFTER)
+        ? kept
+        : undefined;
     if (usable && usable.checkedAt === checkedAt) return this.keep(parkingLotId, usable);
-    const docs = await this.ctx.store.find(
-      collection,
-      usable
-        ? { parkingLotId, at: { $gt: usable.revision } }
-        : { parkingLotId, reach: { $gt: new Date(this.ctx.now()).toISOString() } },
-    );
-    const facts = factsOf(docs, usable?.revision ?? -1);
-    if (usable && facts.length === 0) return this.keep(parkingLotId, { ...usable, checkedAt });
-    const { state, windows } = usable ? foldWithWindows(usable, facts) : loadWithWindows(facts);
+    const docs = usable
+      ? await this.ctx.store.find(collection, { parkingLotId, at: { $gt: usable.revision } })
+      : await this.currentDocs(collection, parkingLotId);
+    // A period opened since (or the first load of a lot past period 0): its documents from the
+    // opening on are all among these (each of them is at or after it), and the state starts there.
+    const opening = openingIn(docs, usable?.revision ?? -1);
+    const from = opening?.revision ?? usable?.revision ?? -1;
+    const facts = factsOf(docs, from);
+    if (!opening && usable && facts.length === 0) return this.keep(parkingLotId, { ...usable, checkedAt });
+    const { state, windows } = opening
+      ? foldWithWindows(loadWithWindows([{ revision: opening.revision, event: opening.event }]), facts)
+      : usable
+        ? foldWithWindows(usable, facts)
+        : loadWithWindows(facts);
     if (state.kind !== "registered") return null;
     return this.keep(parkingLotId, {
       collection,
       state,
       windows,
-      revision: facts.at(-1)?.revision ?? usable?.revision ?? -1,
+      revision: facts.at(-1)?.revision ?? from,
       checkedAt,
-      folded: (usable?.folded ?? 0) + (usable ? facts.length : 0),
+      folded: usable && !opening ? usable.folded + facts.length : 0,
+      opened: opening?.revision ?? usable?.opened,
     });
+  }
+
+  /**
+   * The documents a lot's state is loaded from: those of its current period, from its opening on
+   * (one index range); in period 0, those still within reach (FACTS_REACH_MS).
+   */
+  private async currentDocs(collection: string, parkingLotId: string): Promise<Document[]> {
+    const lot = await this.ctx.store.findById(collection, lotDoc(parkingLotId));
+    const opened = (lot?.opened as StoredOpening | undefined)?.revision;
+    return this.ctx.store.find(
+      collection,
+      opened !== undefined
+        ? { parkingLotId, at: { $gte: opened } }
+        : { parkingLotId, reach: { $gt: new Date(this.ctx.now()).toISOString() } },
+    );
   }
 
   /**
@@ -206,12 +246,35 @@ export function foldWithWindows(
   return { state, windows };
 }
 
-/** The facts of these documents newer than `after`, in the stream's order. */
+/**
+ * The lot's period opening newer than `after` among these documents (the lot's document says
+ * which), rebuilt from the records carried by it (lot-opening.ts) as the event the write side
+ * folds, with its `at`; undefined when none is.
+ */
+export function openingIn(
+  docs: readonly Document[],
+  after: number,
+): { readonly revision: number; readonly event: LotFact["event"] } | undefined {
+  const lot = docs.find((doc) => doc._id === lotDoc(String(doc.parkingLotId)));
+  const opened = lot?.opened as StoredOpening | undefined;
+  if (!opened || opened.revision <= after) return undefined;
+  const records: OpeningRecord[] = [];
+  for (const doc of docs) {
+    const first = (doc.facts as LotFact[] | undefined)?.[0] as
+      | { revision: number; event: { type: string; data: unknown } }
+      | undefined;
+    if (first?.event.type === OPENED && first.revision === opened.revision)
+      records.push(first.event.data as OpeningRecord);
+  }
+  return { revision: opened.revision, event: openingOf(String(lot?.parkingLotId), opened, records) };
+}
+
+/** The facts of these documents newer than `after`, in the stream's order (an opening's records aside). */
 export function factsOf(docs: readonly Document[], after: number): LotFact[] {
   const facts = new Map<number, LotFact>();
   const add = (fact: unknown) => {
     const f = fact as LotFact | undefined;
-    if (f && f.revision > after) facts.set(f.revision, f);
+    if (f && f.revision > after && (f.event.type as string) !== OPENED) facts.set(f.revision, f);
   };
   for (const doc of docs) {
     add(doc.registered);

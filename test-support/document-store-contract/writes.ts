@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { Filter, WriteOp } from "../../document-store/port.js";
 import { DocumentStoreError, WriteConditionFailedError } from "../../document-store/port.js";
-import { type ContractContext, type Doc, ids } from "./fixtures.js";
+import { byId, type ContractContext, type Doc, ids } from "./fixtures.js";
 
 /** Writes: upserts, replaces, deletes, conditions and atomic batches. */
 export function writesContract(t: ContractContext): void {
@@ -108,6 +108,32 @@ export function writesContract(t: ContractContext): void {
       ]);
       expect(await store().findById(c, "a")).toBeNull();
       expect(ids(await store().find(c, {}))).toEqual(["b"]);
+    });
+
+    it("deleteMany removes every document its filter matches as the batch's earlier ops left them, and only those (issue 48)", async () => {
+      const c = collection("deletemany");
+      await store().ensureIndexes(c, [{ name: "lot_at", keys: { lot: 1, at: 1 } }]);
+      await store().write([
+        upsert(c, "a1", { $set: { lot: "A", at: 1 } }),
+        upsert(c, "a2", { $set: { lot: "A", at: 2 } }),
+        upsert(c, "a5", { $set: { lot: "A", at: 5 } }),
+        upsert(c, "b1", { $set: { lot: "B", at: 1 } }),
+      ]);
+      await store().write([
+        // Earlier in the batch: a2 moves past the range, a3 enters it, a4 is created in it.
+        upsert(c, "a2", { $set: { at: 6 } }),
+        upsert(c, "a5", { $set: { at: 3 } }),
+        upsert(c, "a4", { $set: { lot: "A", at: 4 } }),
+        { op: "deleteMany", collection: c, filter: { lot: "A", at: { $lt: 5 } } },
+        // Later in the batch: a document written again in the range stays.
+        { op: "replace", collection: c, id: "a1", document: { lot: "A", at: 5 } },
+      ]);
+      expect(ids((await store().find(c, {})).sort(byId))).toEqual(["a1", "a2", "b1"]);
+      expect(await store().findById(c, "a1")).toEqual({ _id: "a1", lot: "A", at: 5 });
+      // Matching nothing, or in a collection not created yet, it is a no-op.
+      await store().write([{ op: "deleteMany", collection: c, filter: { lot: "Z" } }]);
+      await store().write([{ op: "deleteMany", collection: collection("deletemany_none"), filter: {} }]);
+      expect(await store().count(c, {})).toBe(3);
     });
 
     it("ops on the same document within one batch apply in order", async () => {
