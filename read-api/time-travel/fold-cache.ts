@@ -140,7 +140,9 @@ export class FoldCache {
       folded++;
       position = raw.position;
       if (stamp > stampMs) stampMs = stamp;
-      if (count % every === 0 && generation === this.generation)
+      // And after a period's opening (issue 48): the costliest event to fold (its state decoded, opened).
+      const opening = raw.type === "LotPeriodOpened";
+      if ((count % every === 0 || opening) && generation === this.generation)
         this.keep(source.key, { count, position, stampMs, state });
       // A slice of work done (a few milliseconds): let other requests in before the next.
       if (folded % YIELD_EVERY === 0) await yieldToEventLoop();

@@ -175,6 +175,15 @@ describe("time travel from the opening of the period holding the moment (issue 4
     }
   });
 
+  it("lays a checkpoint right after the opening, so the next moment of the period does not decode it again", async () => {
+    const travel = new TimeTravel(events);
+    const opening = openings().at(-1);
+    if (!opening) throw new Error("no opening");
+    const openedAt = Date.parse((opening.data as { openedAt: string }).openedAt);
+    await travel.lotView("P", { kind: "instant", ms: openedAt + 1 }, timeline("P"), "period");
+    expect(travel.stats().checkpoints).toBe(1);
+  });
+
   it("a moment in period 0 (or on a lot with periods off) is folded from the lot's first event, as before", async () => {
     const first = (lotEvents.get("P") ?? [])[40];
     if (!first) throw new Error("no event");
