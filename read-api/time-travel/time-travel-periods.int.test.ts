@@ -153,9 +153,13 @@ describe("time travel from the opening of the period holding the moment (issue 4
       cuts.push({ cut: { kind: "instant", ms: openedAt + 1 }, period });
       cuts.push({ cut: { kind: "instant", ms: openedAt + 3 * 60 * MINUTE }, period });
     }
+    const closure = (lotEvents.get("P") ?? []).find((e) => e.type === "ParkingLotClosed");
+    const closedIn = lotPeriodOfStream(closure?.streamId ?? "")?.period ?? Number.POSITIVE_INFINITY;
+    let closedSlots = 0;
     for (const { cut, period } of cuts) {
       recorded.reads.length = 0;
       const view = await travel.lotView("P", cut, timeline("P"), "period");
+      if (period > closedIn) closedSlots += view?.slots.filter((s) => s.closed).length ?? 0;
       const opening = openings().find((o) => lotPeriodOfStream(o.streamId)?.period === period);
       if (!opening) throw new Error(`no opening of period ${period}`);
       const before = recorded.reads.filter((r) => r.commit < opening.position.commit);
@@ -172,7 +176,11 @@ describe("time travel from the opening of the period holding the moment (issue 4
         unnamed(await whole.lotView("Q", cut, timeline("Q"))),
       );
       expect(view).toEqual(await whole.lotView("P", cut, timeline("P")));
+      // The lot itself, still folded from the start, takes each opening's state on the way: as Q's.
+      expect(unnamed(await whole.parkingLot("P", cut))).toEqual(unnamed(await whole.parkingLot("Q", cut)));
     }
+    // The closure announced in one period is shown from the lot's document as a later opening holds it.
+    expect(closedSlots).toBeGreaterThan(0);
   });
 
   it("lays a checkpoint right after the opening, so the next moment of the period does not decode it again", async () => {
