@@ -352,8 +352,11 @@ function timelineHandler(views: Views, asOf: AsOfViews): Handlers<"getTimeline">
           },
           q.asOf === undefined ? minPositionOf(q.minPosition) : null,
         );
+      // As of a moment: folded from the opening of the period holding it (the lot's state is all it reads).
       const view =
-        q.asOf === undefined ? await answer(() => ask(views)) : await asOf.lotView(req, parkingLotId, ask);
+        q.asOf === undefined
+          ? await answer(() => ask(views))
+          : await asOf.lotView(req, parkingLotId, ask, "period");
       if (!view) throw lotNotFound(parkingLotId);
       res.json(view);
     },

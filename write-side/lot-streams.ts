@@ -37,6 +37,32 @@ export async function currentLotPeriod(events: EventStore, parkingLotId: string)
 }
 
 /**
+ * The lot's period that holds a moment: the last whose opening (the first event of its stream,
+ * LotPeriodOpened) is `within` it; 0 when no opening is (a lot still in period 0, or periods off).
+ * Found by probing openings forward (1, 2, 4, ... until one is missing or beyond the moment), then
+ * halving the gap: about 2·log2(k) one-event reads for period k, and no event read but openings.
+ */
+export async function lotPeriodHolding(
+  events: EventStore,
+  parkingLotId: string,
+  within: (opening: RecordedEvent) => boolean,
+): Promise<number> {
+  const holds = async (period: number) => {
+    const opening = await firstOf(events, parkingLotStream(parkingLotId, period));
+    return opening !== undefined && within(opening);
+  };
+  if (!(await holds(1))) return 0;
+  let [known, beyond] = [1, 2];
+  while (await holds(beyond)) [known, beyond] = [beyond, beyond * 2];
+  while (beyond - known > 1) {
+    const middle = Math.floor((known + beyond) / 2);
+    if (await holds(middle)) known = middle;
+    else beyond = middle;
+  }
+  return known;
+}
+
+/**
  * The streams of the lot's periods that hold its events from log position `commit` on, oldest
  * first: the current period's, and the earlier ones back to the one holding `commit` (a
  * reservation's facts are in the periods between its booking and its end). One read of the first

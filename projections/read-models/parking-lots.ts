@@ -1,6 +1,7 @@
+import type { WriteOp } from "../../document-store/port.js";
 import type { Location } from "../../schemas/place.js";
-import { DEFAULT_MAX_ACTIVE_PER_CUSTOMER } from "../../write-side/parking-lot/decider.js";
-import { defineProjection, updateOne } from "./projection.js";
+import { DEFAULT_MAX_ACTIVE_PER_CUSTOMER, type RegisteredLot } from "../../write-side/parking-lot/decider.js";
+import { defineProjection, updateOne, upsertOne } from "./projection.js";
 
 export const PARKING_LOTS = "parking_lots";
 
@@ -136,3 +137,31 @@ export const parkingLotsProjection = defineProjection({
     },
   },
 });
+
+/**
+ * A lot's document as a period's opening (issue 48) holds it, for a fold that starts there (time
+ * travel's; the live projection never does): what the lot's decider state keeps of it, its name,
+ * capacity, terms, place and the closures it still knows (without their reason). Not what only
+ * its history holds (when it was registered, its counters, a closure's reason and the cars in the
+ * lot when it began): a view that shows those is folded from the lot's first period.
+ */
+export function lotDocumentAtOpening(lot: RegisteredLot, collection: (logical: string) => string): WriteOp[] {
+  const { parkingLotId, name, capacity, hourlyRate, maxActivePerCustomer, paymentTerms, place } = lot;
+  const iso = (ms: number) => new Date(ms).toISOString();
+  return upsertOne(collection, PARKING_LOTS, parkingLotId, {
+    $set: {
+      parkingLotId,
+      name,
+      capacity,
+      maxActivePerCustomer,
+      ...(hourlyRate === undefined ? {} : { hourlyRate }),
+      ...(paymentTerms === undefined ? {} : { paymentTerms }),
+      ...(place?.location === undefined ? {} : placed(place.location)),
+      ...(place?.address === undefined ? {} : { address: place.address }),
+      ...(place?.timeZone === undefined ? {} : { timeZone: place.timeZone }),
+      closures: lot.closures
+        .toArray()
+        .map((c) => ({ closureId: c.closureId, from: iso(c.from), until: iso(c.until) })),
+    },
+  });
+}

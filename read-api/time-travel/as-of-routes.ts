@@ -77,6 +77,7 @@ function lotViews(timeTravel: TimeTravel, clock: () => Date) {
     req: Request,
     parkingLotId: string | undefined,
     query: (views: Views) => Promise<T | null>,
+    from?: "period",
   ): Promise<T> => {
     const asOf = String((req.query as Record<string, unknown>).asOf);
     if (parkingLotId === undefined) {
@@ -84,7 +85,7 @@ function lotViews(timeTravel: TimeTravel, clock: () => Date) {
         errors: [{ field: "query.asOf", message: "needs `parkingLotId` (one lot's past at a time)" }],
       });
     }
-    const view = await timeTravel.lotView(parkingLotId, cutOf(asOf), query);
+    const view = await timeTravel.lotView(parkingLotId, cutOf(asOf), query, from);
     if (!view) throw lotNotFound(parkingLotId);
     return view;
   };

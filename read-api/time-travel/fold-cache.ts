@@ -5,7 +5,7 @@ import type { Projection } from "../../projections/read-models/projection.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
 import { stampMsOfRaw } from "../history/audit-entry.js";
 import type { Cut } from "./as-of.js";
-import { type FoldIndexes, FoldState } from "./fold-state.js";
+import { type FoldIndexes, FoldState, type OpeningSeed } from "./fold-state.js";
 import { emptyLotFold, emptyLotFolds } from "./lot-fold.js";
 
 /**
@@ -28,6 +28,8 @@ export interface FoldSource {
   readonly lots?: boolean;
   /** The indexes its fold keeps beside the documents (memory-index.ts), for the views asked of it. */
   readonly indexes?: FoldIndexes;
+  /** A source that starts at a period's opening: the documents it starts (fold-state.ts). */
+  readonly opening?: OpeningSeed;
   /** The source's events after the first `count` (the last at `position`), in order, at most `max`. */
   read(count: number, position: Position | null, max: number): AsyncIterable<RecordedEvent>;
 }
@@ -67,7 +69,8 @@ export class FoldTooFarError extends Error {
 /** Events folded between two turns of the event loop given to other requests. */
 const YIELD_EVERY = 25;
 
-const within = (cut: Cut, position: Position | null, stampMs: number): boolean =>
+/** Whether an event at `position` stamped `stampMs` is at or before the cut. */
+export const within = (cut: Cut, position: Position | null, stampMs: number): boolean =>
   cut.kind === "position" ? (position?.commit ?? 0) <= cut.commit : !(stampMs > cut.ms);
 
 /** What the checkpoints hold: documents (`entries`), `bytes` in all, of which `stateBytes` the lots' states. */
@@ -114,6 +117,8 @@ export class FoldCache {
           source.lot ? emptyLotFold : null,
           source.lots ? emptyLotFolds : null,
           source.indexes,
+          undefined,
+          source.opening,
         );
     let count = start?.count ?? 0;
     let position = start?.position ?? null;
@@ -135,7 +140,9 @@ export class FoldCache {
       folded++;
       position = raw.position;
       if (stamp > stampMs) stampMs = stamp;
-      if (count % every === 0 && generation === this.generation)
+      // And after a period's opening (issue 48): the costliest event to fold (its state decoded, opened).
+      const opening = raw.type === "LotPeriodOpened";
+      if ((count % every === 0 || opening) && generation === this.generation)
         this.keep(source.key, { count, position, stampMs, state });
       // A slice of work done (a few milliseconds): let other requests in before the next.
       if (folded % YIELD_EVERY === 0) await yieldToEventLoop();

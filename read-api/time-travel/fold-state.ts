@@ -13,6 +13,7 @@ import type { Projection } from "../../projections/read-models/projection.js";
 import { PLATE_SUFFIXES, RESERVATIONS } from "../../projections/read-models/reservations.js";
 import { checkpointOp, physicalCollection } from "../../projections/runtime/checkpoints.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
+import type { RegisteredLot } from "../../write-side/parking-lot/decider.js";
 import {
   foldLotEvent,
   foldLotsEvent,
@@ -35,6 +36,9 @@ const physical = (logical: string) => physicalCollection(logical, GENERATION);
  */
 export const PRUNE_HORIZON_MS = 25 * 3_600_000;
 
+/** The documents a fold starting at a period's opening writes from the lot's state there. */
+export type OpeningSeed = (lot: RegisteredLot, collection: (logical: string) => string) => readonly WriteOp[];
+
 /** The indexes a fold keeps, by logical collection: names its projections declare (what views walk). */
 export type FoldIndexes = Readonly<Record<string, readonly string[]>>;
 
@@ -56,6 +60,8 @@ export class FoldState {
     private lotFolds: LotFolds | null = null,
     private readonly indexes: FoldIndexes = {},
     store?: MemoryDocumentStore,
+    /** The documents a period's opening starts (a fold of one period: fold-cache.ts, FoldSource). */
+    private readonly opening?: OpeningSeed,
   ) {
     if (store) {
       this.store = store;
@@ -92,6 +98,8 @@ export class FoldState {
       this.write(projection.apply(stored, physical));
     }
     if (this.lotFold) this.lotFold = foldLotEvent(this.lotFold, stored);
+    if (this.opening && this.lotFold?.state.kind === "registered" && stored.event.type === "LotPeriodOpened")
+      this.write(this.opening(this.lotFold.state, physical));
     if (this.lotFolds) this.lotFolds = foldLotsEvent(this.lotFolds, stored);
   }
 
@@ -121,7 +129,8 @@ export class FoldState {
 
   /** A copy: the store's (copy-on-write: MemoryDocumentStore.copy) and the lot's state shared. */
   copy(): FoldState {
-    return new FoldState(this.projections, this.lotFold, this.lotFolds, this.indexes, this.store.copy());
+    const { projections, lotFold, lotFolds, indexes, opening } = this;
+    return new FoldState(projections, lotFold, lotFolds, indexes, this.store.copy(), opening);
   }
 
   /** Every document, by collection. */

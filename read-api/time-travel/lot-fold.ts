@@ -2,8 +2,9 @@ import { Map as ImmutableMap } from "immutable";
 import type { StepTree } from "../../platform/step-tree.js";
 import { lotFactOf, lotFactsProjection } from "../../projections/read-models/lot-facts.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
-import { initialState, type ParkingLotState } from "../../write-side/parking-lot/decider.js";
+import { evolve, initialState, type ParkingLotState } from "../../write-side/parking-lot/decider.js";
 import { forgetEnded } from "../../write-side/parking-lot/ended.js";
+import { windowSteps } from "../../write-side/parking-lot/held-timeline.js";
 import { foldWithWindows } from "../views/lot-states.js";
 
 /**
@@ -15,8 +16,10 @@ import { foldWithWindows } from "../views/lot-states.js";
  * without copying. Pure, no I/O.
  *
  * The facts folded are the lot-facts projection's (`lotFactOf`: the same events, as it keeps
- * them), so the state is the one the live view folds from the same facts. Ended reservations are
- * left out now and then (`forgetEnded`: what the write side does before a snapshot), each time
+ * them), so the state is the one the live view folds from the same facts. A period's opening
+ * (issue 48) replaces the state with the lot's live state, as the write side's evolve does, its
+ * windows' tree built from it. Within a period, and on a lot with periods off, ended reservations
+ * are left out now and then (`forgetEnded`: what the write side does before a snapshot), each time
  * the book has doubled since (and 64 more), so the state stays the size of the lot's present
  * (amortized O(log n) per fact); no view reads an ended reservation's record from the state.
  */
@@ -35,13 +38,21 @@ export const emptyLotFold: LotFold = { state: initialState, windows: null, revis
 const FORGET_SLACK = 64;
 
 /** The event types the lot-facts projection keeps, which the lot's state is folded from (its erasures aside). */
-const FOLDED: ReadonlySet<string> = new Set(
-  [...lotFactsProjection.eventTypes].filter((type) => type !== "CustomerErased"),
-);
+const FOLDED: ReadonlySet<string> = new Set([
+  ...[...lotFactsProjection.eventTypes].filter((type) => type !== "CustomerErased"),
+  "LotPeriodOpened",
+]);
 
 /** `lot` after one event of its stream (unchanged for an event its state is not folded from). */
 export function foldLotEvent(lot: LotFold, stored: StoredDomainEvent): LotFold {
   if (!FOLDED.has(stored.event.type)) return lot;
+  if (stored.event.type === "LotPeriodOpened") {
+    const state = evolve(lot.state, stored.event);
+    const registered = state.kind === "registered";
+    const windows = registered ? windowSteps(state.occupancy) : null;
+    const keptAfterForget = registered ? state.reservations.size : 0;
+    return { state, windows, revision: stored.revision, keptAfterForget };
+  }
   let { state, windows } = foldWithWindows(lot, [lotFactOf(stored)]);
   let keptAfterForget = lot.keptAfterForget;
   if (state.kind === "registered" && state.reservations.size > 2 * keptAfterForget + FORGET_SLACK) {

@@ -1,7 +1,10 @@
 import { describe, expect, it } from "vitest";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
-import type { ParkingLotEvent } from "../../write-side/parking-lot/decider.js";
+import type { ParkingLotEvent, RegisteredLot } from "../../write-side/parking-lot/decider.js";
 import { windowSteps } from "../../write-side/parking-lot/held-timeline.js";
+import { liveState, openingOf } from "../../write-side/parking-lot/period-books.js";
+import { openedState } from "../../write-side/parking-lot/periods.js";
+import { headOf } from "../../write-side/parking-lot/snapshot.js";
 import {
   emptyLotFold,
   emptyLotFolds,
@@ -127,5 +130,50 @@ describe("a lot's state carried along a time-travel fold", () => {
     }
     expect(lotFoldsEntries(lots)).toBe(entries);
     expect(entries).toBeGreaterThan(3);
+  });
+
+  it("a period's opening replaces the state with the lot's live state, as the write side folds it, and its tree with the one built from it", () => {
+    let lot = foldLotEvent(
+      emptyLotFold,
+      stored({
+        type: "ParkingLotRegistered",
+        data: { parkingLotId: "lf", name: "lf", capacity: 20, registeredAt: iso(T0) },
+      }),
+    );
+    const base = { parkingLotId: "lf", carNumber: "10더8612", amount: 1000 };
+    // 40 windows of an hour, a day ahead, booked an hour apart; every other one canceled at once.
+    for (let k = 0; k < 40; k++) {
+      const t = T0 + k * 60 * MINUTE;
+      const ids = { reservationId: `o-${k}`, parkingLotId: "lf", customerId: `C${k}` };
+      const window = { startsAt: iso(t + 24 * 60 * MINUTE), endsAt: iso(t + 25 * 60 * MINUTE) };
+      lot = foldLotEvent(
+        lot,
+        stored({ type: "ParkingReserved", data: { ...base, ...ids, reservedAt: iso(t), ...window } }),
+      );
+      if (k % 2 === 0)
+        lot = foldLotEvent(
+          lot,
+          stored({
+            type: "ReservationCanceled",
+            data: { ...ids, reason: "plans", canceledAt: iso(t), ...window },
+          }),
+        );
+    }
+    // Opened 40 hours in: the cancellations of more than 25 hours before are not carried.
+    const at = T0 + 40 * 60 * MINUTE;
+    const opening = openingOf(liveState(lot.state, at), "lf", 1, at);
+    const opened = foldLotEvent(lot, {
+      event: opening,
+      revision: 0,
+      streamId: "parkingLot-lf/1",
+    } as unknown as StoredDomainEvent);
+    const live = openedState(opening.data);
+    expect(headOf(registered(opened))).toEqual(headOf(live as RegisteredLot));
+    expect([...registered(opened).reservations.entries()]).toEqual([
+      ...(live as RegisteredLot).reservations.entries(),
+    ]);
+    expect(registered(opened).reservations.size).toBeLessThan(registered(lot).reservations.size);
+    expect(opened.windows).toEqual(windowSteps(registered(opened).occupancy));
+    expect(opened.revision).toBe(0);
   });
 });

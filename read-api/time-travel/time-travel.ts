@@ -1,24 +1,27 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { DocumentStore } from "../../document-store/port.js";
 import type { EventStore, RecordedEvent } from "../../event-store/port.js";
-import { comparePositions, formatPosition, type Position } from "../../event-store/position.js";
+import { formatPosition, type Position } from "../../event-store/position.js";
+import { FinalAnswers } from "../../platform/final-answers.js";
 import { controlCenterProjection } from "../../projections/read-models/control-center.js";
 import { lotFactsProjection } from "../../projections/read-models/lot-facts.js";
-import { parkingLotsProjection } from "../../projections/read-models/parking-lots.js";
+import { lotDocumentAtOpening, parkingLotsProjection } from "../../projections/read-models/parking-lots.js";
 import { RESERVATIONS, reservationsProjection } from "../../projections/read-models/reservations.js";
 import type { AsOfStamp } from "../../schemas/as-of.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
 import type { LotReach } from "../../schemas/lot-reach.js";
 import type { ControlCenterView, ParkingLotDetail, ReservationView } from "../../schemas/read-models.js";
-import { lotStreamsSince, readLotEvents } from "../../write-side/lot-streams.js";
-import { paymentStream } from "../../write-side/payment/payment.js";
+import { lotPeriodHolding, readLotEvents } from "../../write-side/lot-streams.js";
+import { parkingLotStream } from "../../write-side/parking-lot/periods.js";
 import { stampMsOfRaw } from "../history/audit-entry.js";
-import { couponStream, ENDS_A_RESERVATION } from "../history/history-service.js";
-import { type ReservationEventsIndex, reservationFacts } from "../history/reservation-history.js";
-import { readStreamsFrom } from "../history/stream-search.js";
+import {
+  type ReservationEventsIndex,
+  reservationFacts,
+  scannedReservationFacts,
+} from "../history/reservation-history.js";
 import { readViews, type Views } from "../views/views.js";
 import type { Cut } from "./as-of.js";
-import { type CacheStats, FoldCache, type Folded, type FoldSource } from "./fold-cache.js";
+import { type CacheStats, FoldCache, type Folded, type FoldSource, within } from "./fold-cache.js";
 import { FoldState } from "./fold-state.js";
 
 export const TIME_TRAVEL_DEFAULTS = {
@@ -86,6 +89,26 @@ export class TimeTravel {
     };
   }
 
+  /**
+   * What a lot's timeline reads as of a moment, from the opening of the period holding it (issue
+   * 48): the lot's state there (the write side's), its document as the opening holds it, then the
+   * period's facts; no event before the opening is folded (finding the period reads a few openings:
+   * lot-streams.ts). Period 0 (a lot with periods off) from its first event.
+   */
+  private async periodSource(parkingLotId: string, cut: Cut): Promise<FoldSource> {
+    const period = await lotPeriodHolding(this.events, parkingLotId, (opening) =>
+      within(cut, opening.position, stampMsOfRaw(opening.type, opening.data)),
+    );
+    const stream = parkingLotStream(parkingLotId, period);
+    return {
+      key: `lot-period:${parkingLotId}/${period}`,
+      projections: [parkingLotsProjection],
+      lot: true,
+      opening: lotDocumentAtOpening,
+      read: (count, _position, max) => this.events.readStream(stream, { fromRevision: count, maxCount: max }),
+    };
+  }
+
   private readonly allSource: FoldSource = {
     key: "all",
     // Every lot's decider state carried along (lot-fold.ts), not derived from the folded lot facts.
@@ -106,13 +129,20 @@ export class TimeTravel {
     });
   }
 
-  /** Any view of one lot as it was at the cut (its timeline, its reservations), `query` asked of it. */
+  /**
+   * Any view of one lot as it was at the cut (its timeline, its reservations), `query` asked of it;
+   * folded from the opening of the period holding the cut when the view reads nothing but the lot's
+   * state and what the opening holds of its document (`period`: its timeline), else from its start.
+   */
   async lotView<T extends object>(
     parkingLotId: string,
     cut: Cut,
     query: (views: Views) => Promise<T | null>,
+    from: "start" | "period" = "start",
   ): Promise<AsOfView<T> | null> {
-    const folded = await this.cache.fold(this.lotPageSource(parkingLotId), cut);
+    const source =
+      from === "period" ? await this.periodSource(parkingLotId, cut) : this.lotPageSource(parkingLotId);
+    const folded = await this.cache.fold(source, cut);
     return this.ask(folded, cut, query, { lot: parkingLotId });
   }
 
@@ -150,7 +180,7 @@ export class TimeTravel {
             position: where.position.commit,
           })
         ).filter(keep)
-      : await this.scannedFacts(reservationId, where, keep);
+      : await scannedReservationFacts(this.events, reservationId, where, keep);
     if (facts === null) return null;
     const state = new FoldState([reservationsProjection]);
     let stampMs = Number.NEGATIVE_INFINITY;
@@ -167,34 +197,6 @@ export class TimeTravel {
       final: false,
     };
     return this.ask(folded, cut, (views) => views.reservations.reservation(reservationId));
-  }
-
-  /** Without the reservation-events index (a CLI, a bench): the lot's periods scanned from the
-   * booking to the cut, and the coupon's and payment's streams. Null without the lot's stream. */
-  private async scannedFacts(
-    reservationId: string,
-    where: { readonly parkingLotId: string; readonly position: Position },
-    keep: (raw: RecordedEvent) => boolean,
-  ): Promise<RecordedEvent[] | null> {
-    const facts: RecordedEvent[] = [];
-    // Its lot's facts are in the periods since its booking (issue 48), each scanned from it on.
-    const streams = await lotStreamsSince(this.events, where.parkingLotId, where.position.commit);
-    const lotFacts = await readStreamsFrom(this.events, streams, where.position.commit);
-    if (lotFacts === null) return null;
-    for await (const raw of lotFacts) {
-      if (!keep(raw)) break;
-      if (reservationIdOf(raw) !== reservationId) continue;
-      facts.push(raw);
-      if (ENDS_A_RESERVATION.has(raw.type)) break;
-    }
-    // The reservation's own streams (its coupon's; its payment's, issue 48), in their order.
-    for (const own of [couponStream(reservationId), paymentStream(reservationId)]) {
-      for await (const raw of this.events.readStream(own)) {
-        if (!keep(raw)) break;
-        facts.push(raw);
-      }
-    }
-    return facts.sort((a, b) => comparePositions(a.position, b.position));
   }
 
   /** Asks the query code over the folded state, with the moment as its clock, and says which moment. */
@@ -258,48 +260,5 @@ const FINAL_ANSWERS_KEPT = 256;
 
 const cutKey = (cut: Cut): string => (cut.kind === "position" ? `p${cut.commit}` : `t${cut.ms}`);
 
-/** Answers no later event can change, the most recently asked kept; concurrent asks share one. */
-class FinalAnswers {
-  private readonly kept = new Map<string, unknown>();
-  private readonly pending = new Map<string, Promise<unknown>>();
-  /** Counts the clears: an answer computed across one is not kept (it may predate an erasure). */
-  private generation = 0;
-  constructor(private readonly max: number) {}
-
-  clear(): void {
-    this.kept.clear();
-    this.pending.clear();
-    this.generation++;
-  }
-
-  async answer<T>(key: string, compute: () => Promise<{ view: T; final: boolean }>): Promise<T> {
-    if (this.kept.has(key)) {
-      const view = this.kept.get(key) as T;
-      this.kept.delete(key);
-      this.kept.set(key, view);
-      return view;
-    }
-    const running = this.pending.get(key);
-    if (running) return (await running) as T;
-    const generation = this.generation;
-    const computed = compute().then(({ view, final }) => {
-      if (final && generation === this.generation) {
-        this.kept.set(key, view);
-        if (this.kept.size > this.max) this.kept.delete(this.kept.keys().next().value as string);
-      }
-      return view;
-    });
-    this.pending.set(key, computed);
-    try {
-      return await computed;
-    } finally {
-      if (this.pending.get(key) === computed) this.pending.delete(key);
-    }
-  }
-}
-
 /** The instant an answer about the log before its first fact is computed as of. */
 const EMPTY_LOG_MS = Date.parse("2000-01-01T00:00:00Z");
-
-const reservationIdOf = (raw: RecordedEvent): unknown =>
-  (raw.data as { reservationId?: unknown } | null)?.reservationId;
