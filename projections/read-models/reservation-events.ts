@@ -3,9 +3,14 @@ import { defineProjection, type Handler, type Handlers, upsertOne } from "./proj
 
 export const RESERVATION_EVENTS = "reservation_events";
 
-/** Every event type whose payload names a reservation (derived from the schemas, not listed). */
+/**
+ * Every event type whose payload names a reservation (derived from the schemas, not listed), but
+ * the upgrade's PaymentCarriedOver: its payment's original facts are indexed already.
+ */
 const NAMING_A_RESERVATION = EVENT_TYPES.filter(
-  (type) => "reservationId" in (EventDataSchemas[type].properties as Record<string, unknown>),
+  (type) =>
+    type !== "PaymentCarriedOver" &&
+    "reservationId" in (EventDataSchemas[type].properties as Record<string, unknown>),
 );
 
 /** One entry of the index, as stored. */

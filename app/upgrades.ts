@@ -1,0 +1,64 @@
+import type { DocumentStore } from "../document-store/port.js";
+import type { EventStore } from "../event-store/port.js";
+import type { Logger } from "../platform/logger.js";
+import type { ParkingLotCommandHandler } from "../write-side/command-handler.js";
+import {
+  carryPaymentsOver,
+  markPaymentsUpgraded,
+  type UpgradeProgress,
+  type UpgradeResult,
+  upgradePayments,
+} from "../write-side/payment/payment-upgrade.js";
+
+/**
+ * Issue 48, item 5: the upgrades of data written by an older version, run on start before the
+ * service answers a command (and before its processors act), and by `npm run replay -- upgrade`.
+ * Once recorded done, a start pays one document read for them.
+ */
+
+const optionsOf = (
+  commands: Pick<ParkingLotCommandHandler, "stateOf">,
+  eventStore: EventStore,
+  logger: Logger,
+  onProgress?: (progress: UpgradeProgress) => void,
+) => ({
+  eventStore,
+  lotState: (parkingLotId: string) => commands.stateOf(parkingLotId),
+  now: () => new Date(),
+  logger: logger.child({ component: "upgrade" }),
+  ...(onProgress ? { onProgress } : {}),
+});
+
+/** On start: the payments a lot's stream still holds carried onto their own streams, once. */
+export async function upgradeOnStart(
+  commands: Pick<ParkingLotCommandHandler, "stateOf">,
+  eventStore: EventStore,
+  documents: DocumentStore,
+  logger: Logger,
+): Promise<UpgradeResult> {
+  const result = await upgradePayments(documents, optionsOf(commands, eventStore, logger));
+  if (!result.doneBefore)
+    logger.info(
+      { lots: result.lotsTotal, carried: result.carried, skipped: result.skipped },
+      "upgrade on start: payments carried over from the lots' streams",
+    );
+  return result;
+}
+
+/**
+ * `replay upgrade`: the same carry-over whatever the record says (idempotent: what is carried over
+ * already is skipped), its progress on the terminal, then the record that it is done.
+ */
+export async function upgradeNow(
+  commands: Pick<ParkingLotCommandHandler, "stateOf">,
+  eventStore: EventStore,
+  documents: DocumentStore,
+  logger: Logger,
+  onProgress: (progress: UpgradeProgress) => void,
+): Promise<UpgradeResult> {
+  const options = optionsOf(commands, eventStore, logger, onProgress);
+  const result = await carryPaymentsOver(options);
+  // Recorded done: a later start reads this and nothing else.
+  await markPaymentsUpgraded(documents, result, options.now());
+  return result;
+}
