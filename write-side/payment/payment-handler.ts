@@ -47,11 +47,6 @@ import {
  */
 export type PaymentCommand = {
   readonly reservationId: string;
-  /**
-   * Old data: the payment as a lot's stream held it before issue 48 (write-side/parking-lot/
-   * payments.ts `paymentBefore48`), which the facts of its own stream then continue.
-   */
-  readonly before?: PaymentState;
 } & (
   | { readonly type: "RecordPaymentIntent"; readonly command: RecordPaymentIntent; readonly ask: BookingAsk }
   | {
@@ -91,8 +86,9 @@ export const evolveStream = (stream: PaymentStream, event: PaymentStreamEvent): 
       };
 
 /**
- * The payment now: its stream's facts, after what a lot's stream held of it before issue 48 if
- * anything; once carried over (the upgrade), its stream alone.
+ * Old data only (the upgrade, payment-upgrade.ts): the payment as the scheme before issue 48
+ * computes it, `before` (what a lot's stream held of it) with its stream's own facts on top; once
+ * carried over, its stream alone.
  */
 export const paymentNow = (stream: PaymentStream, before?: PaymentState): PaymentState =>
   before && !stream.carried ? stream.facts.reduce(evolvePaymentAggregate, before) : stream.folded;
@@ -103,7 +99,7 @@ export const isPaymentStreamType = (type: string): boolean =>
 
 /** The payment's decider as the runner calls it: each command to its function of payment.ts. */
 export function decidePayment(command: PaymentCommand, stream: PaymentStream): PaymentDecision {
-  const state = paymentNow(stream, command.before);
+  const state = stream.folded;
   switch (command.type) {
     case "RecordPaymentIntent":
       return decideIntent(state, command.command, command.ask);
@@ -162,13 +158,13 @@ export class PaymentCommandHandler {
     });
   }
 
-  /** The payment of a reservation now (cached, caught up with its stream), after `before` if given. */
-  async stateOf(reservationId: string, before?: PaymentState): Promise<PaymentState> {
-    return paymentNow(await this.runner.stateNow(reservationId), before);
+  /** The payment of a reservation now, from its stream alone (cached, caught up with it). */
+  async stateOf(reservationId: string): Promise<PaymentState> {
+    return (await this.runner.stateNow(reservationId)).folded;
   }
 
   async handle(command: PaymentCommand, context: CommandContext): Promise<PaymentOutcome> {
     const outcome = await this.runner.handle(command, context);
-    return outcome.ok ? { ...outcome, state: paymentNow(outcome.state, command.before) } : outcome;
+    return outcome.ok ? { ...outcome, state: outcome.state.folded } : outcome;
   }
 }

@@ -9,7 +9,7 @@ import type { EventOfType } from "../../schemas/events.js";
 import { tempDataDir } from "../../test-support/service.js";
 import { ParkingLotCommandHandler } from "../command-handler.js";
 import { parkingLotStream } from "../parking-lot/decider.js";
-import type { PaymentState } from "./payment.js";
+import type { OpenPayment } from "./payment.js";
 import { PaymentCommandHandler } from "./payment-handler.js";
 import type { SettleBooking } from "./payment-process.js";
 import { carryPaymentsOver, type PaymentUpgradeOptions, upgradePayments } from "./payment-upgrade.js";
@@ -120,22 +120,75 @@ async function oldLot(store: SqliteEventStore, handler: ParkingLotCommandHandler
   );
   await run(handler, { type: "CheckIn", ...ids("captured-before"), now: at(120) });
   await run(handler, { type: "CheckOut", ...ids("captured-before"), now: at(180) });
-  await run(handler, {
-    type: "RecordPaymentOutcome",
-    ...ids("captured-before"),
-    settlementId: "settle-old",
-    step: "capture",
-    outcome: { ok: true, intentId: "pi_old_captured-before", amount: 6000 },
-    now: at(181),
-  });
+  // What the version before the upgrade appended since to its payment's stream, on top of the lot's record.
+  const since: EventOfType<"PaymentSettlementDecided" | "PaymentCaptured">[] = [
+    {
+      type: "PaymentSettlementDecided",
+      data: {
+        ...ids("captured-before"),
+        intentId: "pi_old_captured-before",
+        currency: "KRW",
+        capture: 6000,
+        release: 0,
+        offSession: 0,
+        refund: 0,
+        because: "check-out",
+        decidedAt: at(180),
+      },
+    },
+    {
+      type: "PaymentCaptured",
+      data: {
+        ...ids("captured-before"),
+        intentId: "pi_old_captured-before",
+        amount: 6000,
+        currency: "KRW",
+        settlementId: "settle-old",
+        capturedAt: at(181),
+      },
+    },
+  ];
+  await store.appendToStream(
+    "payment-captured-before",
+    since.map((event) => encodeEvent(event, causation)),
+    { expectedRevision: "no_stream" },
+  );
   const fresh = { ...ids("fresh"), intentId: "pi_fresh", amount: 6000, currency: "KRW", now: at(2) };
   await run(handler, { type: "RecordPaymentIntent", ...fresh });
   await run(handler, { type: "AuthorizePayment", ...fresh });
-  // What each old payment is as the old scheme computes it (the lot's record, its stream's facts on top).
-  const expected = new Map<string, PaymentState>();
-  for (const id of OLD) expected.set(id, await handler.paymentStateOf(LOT, id));
-  return expected;
 }
+
+/** Each old payment as the scheme before the upgrade computed it (the lot's record, its stream's facts on top). */
+const paidOld = (id: string, more: Partial<OpenPayment> = {}): OpenPayment => ({
+  kind: "open",
+  ...ids(id),
+  status: "authorized",
+  intentId: `pi_old_${id}`,
+  currency: "KRW",
+  authorized: 6000,
+  captured: 0,
+  refunded: 0,
+  refundsOutstanding: [],
+  settled: false,
+  steps: [],
+  releasedIntents: [],
+  facts: [{ kind: "authorized", intentId: `pi_old_${id}`, amount: 6000 }],
+  ...more,
+});
+const EXPECTED: Record<string, OpenPayment> = {
+  "captured-before": paidOld("captured-before", {
+    captured: 6000,
+    settled: true,
+    endedAt: at(180),
+    steps: ["settle-old:capture"],
+    facts: [
+      { kind: "authorized", intentId: "pi_old_captured-before", amount: 6000 },
+      { kind: "captured", intentId: "pi_old_captured-before", amount: 6000 },
+    ],
+  }),
+  "pending-before": paidOld("pending-before", { status: "pending", authorized: 0, facts: [] }),
+  "canceled-before": paidOld("canceled-before"),
+};
 
 /** A payment from its stream alone (a fresh handler: no cache, no lot). */
 const fromItsStream = (store: SqliteEventStore, id: string) =>
@@ -150,12 +203,9 @@ const optionsOn = (store: SqliteEventStore, handler: ParkingLotCommandHandler): 
 describe("the payments upgrade (issue 48, item 5)", () => {
   it("carries every old payment onto its own stream: the same state from it alone, once, the lot's stream untouched", async () => {
     const { store, documents, handler } = open();
-    const expected = await oldLot(store, handler);
-    expect(expected.get("captured-before")).toMatchObject({
-      status: "authorized",
-      captured: 6000,
-      settled: true,
-    });
+    await oldLot(store, handler);
+    // Before the upgrade, the payment's stream alone does not know the old payment.
+    expect(await fromItsStream(store, "pending-before")).toEqual({ kind: "none" });
     const before = await typesByStream(store);
 
     const first = await upgradePayments(documents, optionsOn(store, handler));
@@ -169,8 +219,8 @@ describe("the payments upgrade (issue 48, item 5)", () => {
       "PaymentCarriedOver",
     ]);
     for (const id of OLD) {
-      const { asked, ...state } = (await fromItsStream(store, id)) as Extract<PaymentState, { kind: "open" }>;
-      expect(state).toEqual(expected.get(id));
+      const { asked, ...state } = (await fromItsStream(store, id)) as OpenPayment;
+      expect(state).toEqual(EXPECTED[id]);
       expect(asked).toMatchObject({ amount: 6000, currency: "KRW", holdUntil: at(10) });
     }
 

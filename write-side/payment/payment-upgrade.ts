@@ -6,7 +6,6 @@ import { systemActor } from "../../schemas/actor.js";
 import { decodeEvent, encodeEvent } from "../../schemas/event-codec.js";
 import type { EventOfType } from "../../schemas/events.js";
 import type { ParkingLotState } from "../parking-lot/decider.js";
-import { paymentBefore48 } from "../parking-lot/payments.js";
 import { type PaymentState, type PaymentStreamEvent, paymentStream } from "./payment.js";
 import {
   evolveStream,
@@ -56,6 +55,36 @@ export interface PaymentUpgradeOptions {
 }
 
 const ACTOR = systemActor("upgrade");
+
+/**
+ * Old data (issue 48): a payment whose facts a lot's stream holds, written before its payment had
+ * a stream of its own, as the lot's record folded them (it gets no payment fact since, so it is
+ * exactly what those facts said). Undefined for a booking made since: its record only ever holds
+ * what its booking asked (no intent, still pending), its payment's facts being on its own stream.
+ * Bounded: one record of the lot's state, never a read of its history.
+ */
+function paymentBefore48(state: ParkingLotState, reservationId: string): PaymentState | undefined {
+  if (state.kind !== "registered") return undefined;
+  const record = state.payments.get(reservationId);
+  if (!record || (record.state === "pending" && record.intentId === undefined)) return undefined;
+  return {
+    kind: "open",
+    parkingLotId: state.parkingLotId,
+    reservationId,
+    status: record.state,
+    ...(record.intentId !== undefined ? { intentId: record.intentId } : {}),
+    currency: record.currency,
+    authorized: record.authorized,
+    captured: record.captured,
+    refunded: record.refunded,
+    refundsOutstanding: record.refundsOutstanding,
+    settled: record.settled,
+    ...(record.endedAt !== undefined ? { endedAt: record.endedAt } : {}),
+    steps: record.steps,
+    releasedIntents: record.releasedIntents ?? [],
+    facts: record.facts,
+  };
+}
 
 /** Every lot's id, from its registration (a lot is registered once, on its first period's stream). */
 async function lotIds(eventStore: EventStore): Promise<string[]> {
