@@ -413,7 +413,7 @@ async function commandSide(
     commands,
     eventStore,
     documentStore ?? (await (ownSnapshotStore as DeferredLotSnapshotStore).documents()),
-    logger,
+    logger.child({ component: "upgrade" }),
   );
   return { commands, ...(ownSnapshotStore ? { ownSnapshotStore } : {}) };
 }

@@ -25,7 +25,7 @@ const optionsOf = (
   eventStore,
   lotState: (parkingLotId: string) => commands.stateOf(parkingLotId),
   now: () => new Date(),
-  logger: logger.child({ component: "upgrade" }),
+  logger,
   ...(onProgress ? { onProgress } : {}),
 });
 
@@ -36,13 +36,7 @@ export async function upgradeOnStart(
   documents: DocumentStore,
   logger: Logger,
 ): Promise<UpgradeResult> {
-  const result = await upgradePayments(documents, optionsOf(commands, eventStore, logger));
-  if (!result.doneBefore)
-    logger.info(
-      { lots: result.lotsTotal, carried: result.carried, skipped: result.skipped },
-      "upgrade on start: payments carried over from the lots' streams",
-    );
-  return result;
+  return upgradePayments(documents, optionsOf(commands, eventStore, logger));
 }
 
 /**
