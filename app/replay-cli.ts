@@ -6,11 +6,9 @@ import { createLogger } from "../platform/logger.js";
 import { PROJECTIONS, projectionByName } from "../projections/read-models/index.js";
 import { REBUILD_BATCH_SIZE, ReplayInProgressError, rebuildProjections } from "../projections/replay.js";
 import { readViews } from "../read-api/views/views.js";
-import { ParkingLotCommandHandler } from "../write-side/command-handler.js";
-import { DocumentLotSnapshotStore } from "../write-side/document-snapshot-store.js";
 import { reconcileHoldsOnce } from "./payment-commands.js";
 import { openDocumentStore, openEventStore } from "./services.js";
-import { upgradeNow } from "./upgrades.js";
+import { lotStates, upgradeNow } from "./upgrades.js";
 
 const USAGE = `Usage:
   replay status                      each projection's checkpoint, the head of the log, and the lag
@@ -137,12 +135,7 @@ async function upgrade(
   documentStore: DocumentStore,
   logger: ReturnType<typeof createLogger>,
 ): Promise<number> {
-  const commands = new ParkingLotCommandHandler(eventStore, {
-    retryLimit: config.commandRetryLimit,
-    cacheSize: 1,
-    snapshots: new DocumentLotSnapshotStore(documentStore),
-    periodEvents: config.lotPeriodEvents,
-  });
+  const commands = lotStates(config, eventStore, documentStore);
   const tty = process.stderr.isTTY === true;
   let shown = 0;
   const result = await upgradeNow(commands, eventStore, documentStore, logger, (p) => {

@@ -29,7 +29,7 @@ import { ProcessorThread, type WorkerMetrics } from "./processor-thread.js";
 import { processorsInWorker, type SpawnedProcessors } from "./processors-spawn.js";
 import { schedulerCommands } from "./scheduler-commands.js";
 import { StorageHealth } from "./storage-health.js";
-import { upgradeOnStart } from "./upgrades.js";
+import { upgradeBeforeProcessors, upgradeOnStart } from "./upgrades.js";
 
 /**
  * The composition root: the only place that knows which adapter runs. Everything else sees the
@@ -250,6 +250,8 @@ export async function createServices(
     logger,
     options,
   );
+  if (!runsCommands(config) && runsProjections(config) && documentStore)
+    await upgradeBeforeProcessors(config, eventStore, documentStore, logger.child({ component: "upgrade" }));
   const processors =
     !thread && runsProjections(config) && documentStore
       ? await processorsInThisThread(config, eventStore, documentStore, metrics, logger, clock)

@@ -1,7 +1,9 @@
 import type { DocumentStore } from "../document-store/port.js";
 import type { EventStore } from "../event-store/port.js";
+import type { Config } from "../platform/config.js";
 import type { Logger } from "../platform/logger.js";
-import type { ParkingLotCommandHandler } from "../write-side/command-handler.js";
+import { ParkingLotCommandHandler } from "../write-side/command-handler.js";
+import { DocumentLotSnapshotStore } from "../write-side/document-snapshot-store.js";
 import {
   carryPaymentsOver,
   markPaymentsUpgraded,
@@ -38,6 +40,29 @@ export async function upgradeOnStart(
 ): Promise<UpgradeResult> {
   return upgradePayments(documents, optionsOf(commands, eventStore, logger));
 }
+
+/**
+ * A role that runs the processors but takes no commands (ROLE=projector) upgrades too before they
+ * start: the payments process manager must find an old payment on its own stream. Two processes
+ * starting together both run it: each payment is carried once (the stream's expected revision).
+ */
+export function upgradeBeforeProcessors(
+  config: Config,
+  eventStore: EventStore,
+  documents: DocumentStore,
+  logger: Logger,
+): Promise<UpgradeResult> {
+  return upgradeOnStart(lotStates(config, eventStore, documents), eventStore, documents, logger);
+}
+
+/** What reads each lot's state for an upgrade outside the command side (its snapshots, its periods). */
+export const lotStates = (config: Config, eventStore: EventStore, documents: DocumentStore) =>
+  new ParkingLotCommandHandler(eventStore, {
+    retryLimit: config.commandRetryLimit,
+    cacheSize: 1,
+    snapshots: new DocumentLotSnapshotStore(documents),
+    periodEvents: config.lotPeriodEvents,
+  });
 
 /**
  * `replay upgrade`: the same carry-over whatever the record says (idempotent: what is carried over
