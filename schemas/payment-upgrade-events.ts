@@ -68,5 +68,8 @@ export const PaymentCarriedOverEvent = defineEvent({
     `${by} carried the payment of reservation ${d.reservationId} over from lot ${d.parkingLotId}'s stream to its own (an upgrade: nothing changed)`,
 });
 
+/** Whether a fact is the upgrade's: every projection, read model and view skips it (see above). */
+export const isUpgradeFact = (type: string): boolean => type === "PaymentCarriedOver";
+
 /** The upgrade's facts, by type: on a payment's own stream. */
 export const PAYMENT_UPGRADE_EVENTS = byType(PaymentCarriedOverEvent);

@@ -1,4 +1,5 @@
 import { EVENT_TYPES, EventDataSchemas, type EventType } from "../../schemas/events.js";
+import { isUpgradeFact } from "../../schemas/payment-upgrade-events.js";
 import { defineProjection, type Handler, type Handlers, upsertOne } from "./projection.js";
 
 export const RESERVATION_EVENTS = "reservation_events";
@@ -9,8 +10,7 @@ export const RESERVATION_EVENTS = "reservation_events";
  */
 const NAMING_A_RESERVATION = EVENT_TYPES.filter(
   (type) =>
-    type !== "PaymentCarriedOver" &&
-    "reservationId" in (EventDataSchemas[type].properties as Record<string, unknown>),
+    !isUpgradeFact(type) && "reservationId" in (EventDataSchemas[type].properties as Record<string, unknown>),
 );
 
 /** One entry of the index, as stored. */

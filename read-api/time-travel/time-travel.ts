@@ -9,6 +9,7 @@ import { RESERVATIONS, reservationsProjection } from "../../projections/read-mod
 import type { AsOfStamp } from "../../schemas/as-of.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
 import type { LotReach } from "../../schemas/lot-reach.js";
+import { isUpgradeFact } from "../../schemas/payment-upgrade-events.js";
 import type { ControlCenterView, ParkingLotDetail, ReservationView } from "../../schemas/read-models.js";
 import { lotStreamsSince, readLotEvents } from "../../write-side/lot-streams.js";
 import { paymentStream } from "../../write-side/payment/payment.js";
@@ -191,7 +192,7 @@ export class TimeTravel {
     for (const own of [couponStream(reservationId), paymentStream(reservationId)]) {
       for await (const raw of this.events.readStream(own)) {
         if (!keep(raw)) break;
-        facts.push(raw);
+        if (!isUpgradeFact(raw.type)) facts.push(raw);
       }
     }
     return facts.sort((a, b) => comparePositions(a.position, b.position));
