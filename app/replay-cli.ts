@@ -8,6 +8,7 @@ import { REBUILD_BATCH_SIZE, ReplayInProgressError, rebuildProjections } from ".
 import { readViews } from "../read-api/views/views.js";
 import { reconcileHoldsOnce } from "./payment-commands.js";
 import { openDocumentStore, openEventStore } from "./services.js";
+import { lotStates, upgradeNow } from "./upgrades.js";
 
 const USAGE = `Usage:
   replay status                      each projection's checkpoint, the head of the log, and the lag
@@ -18,6 +19,9 @@ const USAGE = `Usage:
   replay reconcile-holds             (PAYMENTS=stripe) the provider's open intents carrying this service's
                                      metadata that no booking counts on are canceled now, each release
                                      recorded on its lot (PaymentIntentReleased); the service does it hourly
+  replay upgrade                     carry the payments a lot's stream still holds (written before issue 48)
+                                     onto their own streams (PaymentCarriedOver), then record it done; the
+                                     service does it on start; idempotent, safe while the service runs
 Projections: ${PROJECTIONS.map((p) => p.name).join(", ")}
 Stores come from the same environment as the service (DATA_DIR, EVENTSTORE_URL, MONGODB_URL, …).`;
 
@@ -124,6 +128,31 @@ async function reconcile(
   return outcome.failed > 0 ? 1 : 0;
 }
 
+/** `replay upgrade`: the payments carried over, lots done / total on the terminal as it goes. */
+async function upgrade(
+  config: ReturnType<typeof loadConfig>,
+  eventStore: EventStore,
+  documentStore: DocumentStore,
+  logger: ReturnType<typeof createLogger>,
+): Promise<number> {
+  const commands = lotStates(config, eventStore, documentStore);
+  const tty = process.stderr.isTTY === true;
+  let shown = 0;
+  const result = await upgradeNow(commands, eventStore, documentStore, logger, (p) => {
+    const line = `  lots ${fmt(p.lotsDone)} / ${fmt(p.lotsTotal)}  payments carried over ${fmt(p.carried)}`;
+    if (tty) process.stderr.write(`\r${line}`);
+    else if (p.lotsDone === p.lotsTotal || Date.now() - shown >= 1000) {
+      process.stderr.write(`${line}\n`); // a log file gets a line a second, not one per lot
+      shown = Date.now();
+    }
+  });
+  if (tty && result.lotsTotal > 0) process.stderr.write("\n");
+  process.stdout.write(
+    `upgrade done: ${fmt(result.lotsTotal)} lots, ${fmt(result.carried)} payments carried over, ${fmt(result.skipped)} carried over before\n`,
+  );
+  return 0;
+}
+
 /**
  * The embedded store files this configuration would open that are not there. Replaying reads
  * existing stores: opening a missing one would create an empty store (and DATA_DIR with it) and
@@ -147,7 +176,7 @@ async function main(): Promise<number> {
     },
   });
   const [command, target] = positionals;
-  if (values.help || !command || !["status", "rebuild", "reconcile-holds"].includes(command)) {
+  if (values.help || !command || !["status", "rebuild", "reconcile-holds", "upgrade"].includes(command)) {
     process.stdout.write(`${USAGE}\n`);
     return values.help ? 0 : 2;
   }
@@ -159,12 +188,15 @@ async function main(): Promise<number> {
     );
     return 2;
   }
-  const logger = createLogger(process.env.LOG_LEVEL ?? "warn", { component: "replay" });
+  const logger = createLogger(process.env.LOG_LEVEL ?? (command === "upgrade" ? "info" : "warn"), {
+    component: "replay",
+  });
   const eventStore = await openEventStore(config);
   const documentStore = await openDocumentStore(config);
   try {
     if (command === "status") return await printStatus(eventStore, documentStore);
     if (command === "reconcile-holds") return await reconcile(config, eventStore, logger);
+    if (command === "upgrade") return await upgrade(config, eventStore, documentStore, logger);
     const request = rebuildRequest(target, values);
     return typeof request === "number" ? request : await rebuild(eventStore, documentStore, request, logger);
   } finally {

@@ -29,6 +29,7 @@ import { ProcessorThread, type WorkerMetrics } from "./processor-thread.js";
 import { processorsInWorker, type SpawnedProcessors } from "./processors-spawn.js";
 import { schedulerCommands } from "./scheduler-commands.js";
 import { StorageHealth } from "./storage-health.js";
+import { upgradeBeforeProcessors, upgradeOnStart } from "./upgrades.js";
 
 /**
  * The composition root: the only place that knows which adapter runs. Everything else sees the
@@ -135,13 +136,18 @@ class DeferredLotSnapshotStore implements LotSnapshotStore {
 
   constructor(private readonly open: () => Promise<DocumentStore>) {}
 
-  private async store(): Promise<LotSnapshotStore> {
+  /** The document store, opened on first use (and again after a failed open). */
+  documents(): Promise<DocumentStore> {
     if (this.closed) throw new Error("the lot snapshot store is closed");
     this.opening ??= this.open().catch((error: unknown) => {
       this.opening = undefined;
       throw error;
     });
-    return new DocumentLotSnapshotStore(await this.opening);
+    return this.opening;
+  }
+
+  private async store(): Promise<LotSnapshotStore> {
+    return new DocumentLotSnapshotStore(await this.documents());
   }
 
   async load(parkingLotId: string): Promise<StoredLotSnapshot | null> {
@@ -244,6 +250,8 @@ export async function createServices(
     logger,
     options,
   );
+  if (!runsCommands(config) && runsProjections(config) && documentStore)
+    await upgradeBeforeProcessors(config, eventStore, documentStore, logger.child({ component: "upgrade" }));
   const processors =
     !thread && runsProjections(config) && documentStore
       ? await processorsInThisThread(config, eventStore, documentStore, metrics, logger, clock)
@@ -355,6 +363,8 @@ async function commandsBesideThread(
   logger: Logger,
   options: ServiceOptions,
 ) {
+  // Issue 48: old data upgraded before anything (this thread's commands, the processors) acts on it.
+  const side = await commandSide(config, eventStore, documentStore, metrics, logger);
   const threadStarting = processorsInWorker(config)
     ? ProcessorThread.start(
         config,
@@ -366,12 +376,11 @@ async function commandsBesideThread(
     : undefined;
   // Awaited below: its failure is seen there, not reported meanwhile as unhandled.
   threadStarting?.catch(() => undefined);
-  const side = await commandSide(config, eventStore, documentStore, metrics, logger).catch(
-    async (error: unknown) => {
-      await (await threadStarting?.catch(() => undefined))?.stop();
-      throw error;
-    },
-  );
+  // What the first command of the process would pay (schema compiles, the lot's code path) is paid now.
+  await side.commands?.warmUp().catch(async (error: unknown) => {
+    await (await threadStarting?.catch(() => undefined))?.stop();
+    throw error;
+  });
   return { ...side, thread: await threadStarting };
 }
 
@@ -402,8 +411,12 @@ async function commandSide(
     // Issue 38: PAYMENTS=none books as before; a provider makes bookings wait for their payment.
     payments: { on: config.payments !== "none", holdSeconds: config.paymentHoldSeconds },
   });
-  // What the first command of the process would pay (schema compiles, the lot's code path) is paid now.
-  await commands.warmUp();
+  await upgradeOnStart(
+    commands,
+    eventStore,
+    documentStore ?? (await (ownSnapshotStore as DeferredLotSnapshotStore).documents()),
+    logger.child({ component: "upgrade" }),
+  );
   return { commands, ...(ownSnapshotStore ? { ownSnapshotStore } : {}) };
 }
 

@@ -111,10 +111,22 @@ describe("the registry of definitions", () => {
     expect([EVENT_TYPES.includes(undefinedType), closed]).toEqual([false, "maintenance"]);
   });
 
-  it("splits every type into exactly one stream's set (the payment facts are the lot's)", () => {
+  it("splits every type into exactly one stream's set (the payment facts are the payment's, issue 48)", () => {
     const sets = EVENT_STREAMS.map((stream) => [...eventTypesOfStream(stream)]);
     expect(sets.flat().sort()).toEqual([...EVENT_TYPES].sort());
-    expect(eventTypesOfStream("lot").has("PaymentAuthorized")).toBe(true);
+    expect([...eventTypesOfStream("payment")]).toEqual([
+      "PaymentIntentCreated",
+      "PaymentIntentReleased",
+      "PaymentAuthorized",
+      "PaymentFailed",
+      "PaymentSettlementDecided",
+      "PaymentCaptured",
+      "PaymentReleased",
+      "PaymentRefunded",
+      "OverstayCharged",
+      "PaymentStepFailed",
+      "PaymentCarriedOver",
+    ]);
     expect([...eventTypesOfStream("coupon")]).toEqual([
       "CouponIssued",
       "CouponRevoked",

@@ -7,6 +7,7 @@ import { byType, type EventStream } from "./event-definition.js";
 import { GATE_EVENTS } from "./gate-events.js";
 import { LOT_EVENTS } from "./lot-events.js";
 import { PAYMENT_EVENTS } from "./payment-events.js";
+import { PAYMENT_UPGRADE_EVENTS } from "./payment-upgrade-events.js";
 
 export {
   CouponIssuedData,
@@ -54,6 +55,7 @@ export {
 export const EVENT_DEFINITIONS = byType(
   ...Object.values(LOT_EVENTS),
   ...Object.values(PAYMENT_EVENTS),
+  ...Object.values(PAYMENT_UPGRADE_EVENTS),
   ...Object.values(COUPON_EVENTS),
   ...Object.values(CUSTOMER_EVENTS),
   ...Object.values(GATE_EVENTS),

@@ -98,7 +98,7 @@ export const PaymentAuthorizedData = Type.Object(
 export const PaymentAuthorizedEvent = defineEvent({
   type: "PaymentAuthorized",
   schema: PaymentAuthorizedData,
-  stream: "lot",
+  stream: "payment",
   recordTime: "authorizedAt",
   audit: (d, by) =>
     `${by} recorded that payment ${d.intentId} of ${d.amount} ${d.currency} for reservation ${d.reservationId} was authorized`,
@@ -122,7 +122,7 @@ export const PaymentIntentCreatedData = Type.Object(
 export const PaymentIntentCreatedEvent = defineEvent({
   type: "PaymentIntentCreated",
   schema: PaymentIntentCreatedData,
-  stream: "lot",
+  stream: "payment",
   recordTime: "createdAt",
   audit: (d, by) =>
     `${by} recorded that payment ${d.intentId} of ${d.amount} ${d.currency} was created for reservation ${d.reservationId}, waiting to be confirmed`,
@@ -152,7 +152,7 @@ export const PaymentIntentReleasedData = Type.Object(
 export const PaymentIntentReleasedEvent = defineEvent({
   type: "PaymentIntentReleased",
   schema: PaymentIntentReleasedData,
-  stream: "lot",
+  stream: "payment",
   recordTime: "releasedAt",
   audit: (d, by) =>
     `${by} recorded that payment ${d.intentId} for reservation ${d.reservationId} was canceled at the provider${d.amount > 0 ? `, releasing ${d.amount} held` : " before anything was held"} (${RELEASED_BECAUSE[d.because]})`,
@@ -180,7 +180,7 @@ export const PaymentFailedData = Type.Object(
 export const PaymentFailedEvent = defineEvent({
   type: "PaymentFailed",
   schema: PaymentFailedData,
-  stream: "lot",
+  stream: "payment",
   recordTime: "failedAt",
   audit: (d, by) =>
     d.reason === "expired"
@@ -225,7 +225,7 @@ export const PaymentSettlementDecidedData = Type.Object(
 export const PaymentSettlementDecidedEvent = defineEvent({
   type: "PaymentSettlementDecided",
   schema: PaymentSettlementDecidedData,
-  stream: "lot",
+  stream: "payment",
   recordTime: "decidedAt",
   audit: settlementSentence,
   reason: (d) => d.reason,
@@ -246,7 +246,7 @@ export const PaymentCapturedData = Type.Object(
 export const PaymentCapturedEvent = defineEvent({
   type: "PaymentCaptured",
   schema: PaymentCapturedData,
-  stream: "lot",
+  stream: "payment",
   recordTime: "capturedAt",
   audit: (d, by) =>
     `${by} recorded that ${d.amount} ${d.currency} of payment ${d.intentId} for reservation ${d.reservationId} was captured`,
@@ -266,7 +266,7 @@ export const PaymentReleasedData = Type.Object(
 export const PaymentReleasedEvent = defineEvent({
   type: "PaymentReleased",
   schema: PaymentReleasedData,
-  stream: "lot",
+  stream: "payment",
   recordTime: "releasedAt",
   audit: (d, by) =>
     `${by} recorded that ${d.amount} of payment ${d.intentId} for reservation ${d.reservationId} was released`,
@@ -288,7 +288,7 @@ export const PaymentRefundedData = Type.Object(
 export const PaymentRefundedEvent = defineEvent({
   type: "PaymentRefunded",
   schema: PaymentRefundedData,
-  stream: "lot",
+  stream: "payment",
   recordTime: "refundedAt",
   audit: (d, by) =>
     `${by} recorded that ${d.amount} ${d.currency} of payment ${d.intentId} for reservation ${d.reservationId} was refunded (${d.refundId})`,
@@ -312,7 +312,7 @@ export const OverstayChargedData = Type.Object(
 export const OverstayChargedEvent = defineEvent({
   type: "OverstayCharged",
   schema: OverstayChargedData,
-  stream: "lot",
+  stream: "payment",
   recordTime: "chargedAt",
   audit: (d, by) =>
     `${by} recorded that ${d.amount} ${d.currency} beyond the authorization of reservation ${d.reservationId} was charged off-session (${d.intentId})`,
@@ -335,13 +335,18 @@ export const PaymentStepFailedData = Type.Object(
 export const PaymentStepFailedEvent = defineEvent({
   type: "PaymentStepFailed",
   schema: PaymentStepFailedData,
-  stream: "lot",
+  stream: "payment",
   recordTime: "failedAt",
   audit: (d, by) =>
     `${by} recorded that the ${d.step} of reservation ${d.reservationId}'s payment failed (${d.code}): ${d.message}`,
 });
 
-/** The payment facts, by type: appended to the lot's stream, with the lot's own facts. */
+/**
+ * The payment facts, by type: appended to the payment's own stream, `payment-{reservationId}`
+ * (issue 48). A lot's stream written before issue 48 holds them too: the lot's decider still folds
+ * those (write-side/parking-lot/decide.ts `PARKING_LOT_EVENT_TYPES`), and the upgrade carries each
+ * such payment over to its own stream (PaymentCarriedOver).
+ */
 export const PAYMENT_EVENTS = byType(
   PaymentIntentCreatedEvent,
   PaymentIntentReleasedEvent,

@@ -23,7 +23,7 @@ import {
   parkingLotStream,
   type Rejection,
 } from "./parking-lot/decider.js";
-import { bookingEndOf, paymentBefore48 } from "./parking-lot/payments.js";
+import { bookingEndOf } from "./parking-lot/payments.js";
 import { type LotCommandView, viewAfter } from "./parking-lot/view.js";
 import type { PaymentState } from "./payment/payment.js";
 import { PaymentCommandHandler } from "./payment/payment-handler.js";
@@ -176,12 +176,11 @@ export class ParkingLotCommandHandler {
   }
 
   /**
-   * A reservation's payment now (issue 48): its own stream, after what its lot's stream held of it
-   * before issue 48, if anything (old data).
+   * A reservation's payment now (issue 48): its own stream alone (a payment a lot's stream held
+   * before issue 48 was carried onto it by the upgrade, write-side/payment/payment-upgrade.ts).
    */
-  async paymentStateOf(parkingLotId: string, reservationId: string): Promise<PaymentState> {
-    const before = paymentBefore48(await this.runner.stateNow(parkingLotId), reservationId);
-    return this.payments.stateOf(reservationId, before);
+  paymentStateOf(_parkingLotId: string, reservationId: string): Promise<PaymentState> {
+    return this.payments.stateOf(reservationId);
   }
 
   /** A paid booking ended: its settlement, decided on its payment's stream (the payments process manager asks). */

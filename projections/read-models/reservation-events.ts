@@ -1,11 +1,16 @@
 import { EVENT_TYPES, EventDataSchemas, type EventType } from "../../schemas/events.js";
+import { isUpgradeFact } from "../../schemas/payment-upgrade-events.js";
 import { defineProjection, type Handler, type Handlers, upsertOne } from "./projection.js";
 
 export const RESERVATION_EVENTS = "reservation_events";
 
-/** Every event type whose payload names a reservation (derived from the schemas, not listed). */
+/**
+ * Every event type whose payload names a reservation (derived from the schemas, not listed), but
+ * the upgrade's PaymentCarriedOver: its payment's original facts are indexed already.
+ */
 const NAMING_A_RESERVATION = EVENT_TYPES.filter(
-  (type) => "reservationId" in (EventDataSchemas[type].properties as Record<string, unknown>),
+  (type) =>
+    !isUpgradeFact(type) && "reservationId" in (EventDataSchemas[type].properties as Record<string, unknown>),
 );
 
 /** One entry of the index, as stored. */

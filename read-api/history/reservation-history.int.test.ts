@@ -216,11 +216,46 @@ describe("a reservation's history, from its index", () => {
         releasedAt: iso(T0 + 3_600_002),
       },
     };
-    await append(paymentStream("DONE"), [released]);
+    // The upgrade's fact (issue 48, item 5) is no fact of the reservation: the history skips it.
+    const carried: DomainEvent = {
+      type: "PaymentCarriedOver",
+      data: {
+        reservationId: "DONE",
+        parkingLotId: LOT,
+        carriedAt: iso(T0 + 3_600_003),
+        status: "pending",
+        intentId: "pi_DONE",
+        currency: "KRW",
+        authorized: 0,
+        captured: 0,
+        refunded: 0,
+        refundsOutstanding: [],
+        settled: false,
+        steps: [],
+        releasedIntents: ["pi_DONE"],
+        facts: [],
+        asked: {
+          amount: 1000,
+          currency: "KRW",
+          holdUntil: iso(T0 + 600_000),
+          terms: {
+            currency: "KRW",
+            deposit: 0,
+            cancellation: { freeUntilMinutesBefore: 60, feePercent: 0 },
+            noShowFee: 0,
+          },
+        },
+      },
+    };
+    await append(paymentStream("DONE"), [released, carried]);
     expect(paymentStream("DONE")).toBe("payment-DONE");
     const { service } = history();
     const found = await service.reservation("DONE", where("DONE"), { limit: 50 });
     expect(found?.page.items.map((e) => e.type)).toEqual([...DONE_STEPS, "PaymentIntentReleased"]);
+    // Indexed, the same: the reservation-events index does not hold the upgrade's fact either.
+    await project();
+    const indexed = await service.reservation("DONE", where("DONE"), { limit: 50 });
+    expect(indexed?.page.items.map((e) => e.type)).toEqual([...DONE_STEPS, "PaymentIntentReleased"]);
   });
 
   it("finds nothing for a reservation the log never booked", async () => {

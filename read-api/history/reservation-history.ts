@@ -7,6 +7,7 @@ import {
 } from "../../projections/read-models/reservation-events.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
 import type { HistoryEntry } from "../../schemas/history.js";
+import { isUpgradeFact } from "../../schemas/payment-upgrade-events.js";
 import { lotStreamsSince } from "../../write-side/lot-streams.js";
 import { paymentStream } from "../../write-side/payment/payment.js";
 import { PositionNotReachedError, type ReadContext, TooManyWaitingError } from "../views/read-context.js";
@@ -112,7 +113,7 @@ async function locate(
   for (const stream of [couponStream(reservationId), paymentStream(reservationId)]) {
     for await (const raw of events.readStream(stream, { fromRevision: nextRevision(entries, stream) })) {
       signal?.throwIfAborted();
-      if (unindexed(raw.position)) found.push(fromRaw(raw));
+      if (unindexed(raw.position) && !isUpgradeFact(raw.type)) found.push(fromRaw(raw));
     }
   }
   return found.sort((a, b) => comparePositions(a.position, b.position));
@@ -197,7 +198,7 @@ export async function scannedReservationFacts(
   for (const own of [couponStream(reservationId), paymentStream(reservationId)]) {
     for await (const raw of events.readStream(own)) {
       if (!keep(raw)) break;
-      facts.push(raw);
+      if (!isUpgradeFact(raw.type)) facts.push(raw);
     }
   }
   return facts.sort((a, b) => comparePositions(a.position, b.position));

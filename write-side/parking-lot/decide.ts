@@ -1,5 +1,6 @@
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { eventTypesOfStream } from "../../schemas/events.js";
+import { PAYMENT_EVENTS } from "../../schemas/payment-events.js";
 import { overstayCharge, type ReservationStatus } from "../../schemas/reservation-time.js";
 import { register, reserve } from "./booking.js";
 import { changeCapacity, close } from "./closures.js";
@@ -159,7 +160,13 @@ export function overstaySoFar(
   };
 }
 
-/** The lot stream's event types, from their definitions (the same set the decider's union is). */
-export const PARKING_LOT_EVENT_TYPES: ReadonlySet<string> = eventTypesOfStream("lot");
+/**
+ * The event types the lot's decider folds, from their definitions: its stream's, and the payment
+ * facts a lot's stream written before issue 48 holds (stream "payment" since; not the upgrade's).
+ */
+export const PARKING_LOT_EVENT_TYPES: ReadonlySet<string> = new Set([
+  ...eventTypesOfStream("lot"),
+  ...Object.keys(PAYMENT_EVENTS),
+]);
 
 export { parkingLotOfStream, parkingLotStream } from "./periods.js";

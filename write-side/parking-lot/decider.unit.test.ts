@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
+import { eventTypesOfStream } from "../../schemas/events.js";
 import {
   cancelReservation,
   given,
@@ -12,6 +13,7 @@ import {
   reserveParking,
 } from "../../test-support/given-when-then.js";
 import { toSnapshot } from "../../test-support/lot-snapshot.js";
+import { PARKING_LOT_EVENT_TYPES } from "./decide.js";
 import {
   availableSpots,
   decide,
@@ -385,5 +387,14 @@ describe("the given/when/then helper itself", () => {
     expect(() =>
       given().when(reserveParking()).then({ code: "LotNotFound", parkingLotId: "other" }),
     ).toThrow();
+  });
+});
+
+describe("the types the lot folds (issue 48)", () => {
+  it("are its stream's and the payment facts an old lot stream holds, derived from the definitions; not the upgrade's", () => {
+    expect(eventTypesOfStream("lot").has("PaymentAuthorized" as never)).toBe(false);
+    for (const type of ["ParkingReserved", "LotPeriodOpened", "PaymentAuthorized", "PaymentStepFailed"])
+      expect(PARKING_LOT_EVENT_TYPES.has(type), type).toBe(true);
+    expect(PARKING_LOT_EVENT_TYPES.has("PaymentCarriedOver")).toBe(false);
   });
 });

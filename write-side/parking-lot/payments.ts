@@ -1,5 +1,6 @@
 import type { AuthorizePayment, ExpirePaymentHold, FailPayment } from "../../schemas/commands.js";
-import type { BookingAsk, PaymentState, SettleAsk } from "../payment/payment.js";
+import type { PaymentTerms } from "../../schemas/common.js";
+import type { BookingAsk, SettleAsk } from "../payment/payment.js";
 import { accept, ms, reject, windowOf } from "./rules.js";
 import type {
   Decision,
@@ -90,9 +91,10 @@ export function settleAskOf(
   state: ParkingLotState,
   reservationId: string,
   end: BookingEnd,
+  carriedTerms?: PaymentTerms,
 ): SettleAsk | undefined {
   if (state.kind !== "registered") return undefined;
-  const terms = state.payments.get(reservationId)?.terms;
+  const terms = state.payments.get(reservationId)?.terms ?? carriedTerms;
   if (!terms) return undefined;
   const record = state.reservations.get(reservationId);
   switch (end.because) {
@@ -182,34 +184,4 @@ export function expirePaymentHold(command: ExpirePaymentHold, state: ParkingLotS
   if (!record || holdUntil === undefined) return accept(); // paid, failed, canceled or unknown
   if (ms(holdUntil) > ms(command.now)) return reject({ code: "NotDue", parkingLotId, at: holdUntil });
   return canceledUnpaid(state, record, reservationId, "payment-expired", command.now);
-}
-
-/**
- * Old data (issue 48): a payment whose facts a lot's stream holds, written before its payment had
- * a stream of its own, as the lot's record folded them (it gets no payment fact since, so it is
- * exactly what those facts said). Undefined for a booking made since: its record only ever holds
- * what its booking asked (no intent, still pending), its payment's facts being on its own stream.
- * Bounded: one record of the lot's state, never a read of its history.
- */
-export function paymentBefore48(state: ParkingLotState, reservationId: string): PaymentState | undefined {
-  if (state.kind !== "registered") return undefined;
-  const record = state.payments.get(reservationId);
-  if (!record || (record.state === "pending" && record.intentId === undefined)) return undefined;
-  return {
-    kind: "open",
-    parkingLotId: state.parkingLotId,
-    reservationId,
-    status: record.state,
-    ...(record.intentId !== undefined ? { intentId: record.intentId } : {}),
-    currency: record.currency,
-    authorized: record.authorized,
-    captured: record.captured,
-    refunded: record.refunded,
-    refundsOutstanding: record.refundsOutstanding,
-    settled: record.settled,
-    ...(record.endedAt !== undefined ? { endedAt: record.endedAt } : {}),
-    steps: record.steps,
-    releasedIntents: record.releasedIntents ?? [],
-    facts: record.facts,
-  };
 }

@@ -6,7 +6,7 @@ import type { LotPlace } from "../../schemas/place.js";
 import type { ReservationStatus } from "../../schemas/reservation-time.js";
 import type { Occupancy } from "./occupancy.js";
 import type { PaymentEnds } from "./payment-ends.js";
-import type { PaymentRecord } from "./payment-state.js";
+import type { PaymentEvent, PaymentRecord } from "./payment-state.js";
 import type { ReservationBook } from "./reservation-book.js";
 
 /**
@@ -25,8 +25,12 @@ import type { ReservationBook } from "./reservation-book.js";
 
 export type { ReservationRecord } from "./reservation-book.js";
 
-/** The lot stream's events (their definitions say so, schemas/lot-events.ts and payment-events.ts). */
-export type ParkingLotEvent = EventOfStream<"lot">;
+/**
+ * The lot stream's events (their definitions say so, schemas/lot-events.ts), and the payment facts
+ * (schemas/payment-events.ts, on the payment's stream since issue 48): a lot's stream written before
+ * issue 48 holds them, which the lot still folds, and a payment command's outcome lists them.
+ */
+export type ParkingLotEvent = EventOfStream<"lot"> | PaymentEvent;
 
 /** A car in the lot: when its window ends (Infinity for an open-ended booking) and when it came in. */
 export interface CarInLot {

@@ -32,6 +32,7 @@ import {
   PAYMENT_EVENT_TYPES,
   type PaymentDecision,
   type PaymentState,
+  type PaymentStreamEvent,
   paymentStream,
   type SettleAsk,
 } from "./payment.js";
@@ -46,11 +47,6 @@ import {
  */
 export type PaymentCommand = {
   readonly reservationId: string;
-  /**
-   * Old data: the payment as a lot's stream held it before issue 48 (write-side/parking-lot/
-   * payments.ts `paymentBefore48`), which the facts of its own stream then continue.
-   */
-  readonly before?: PaymentState;
 } & (
   | { readonly type: "RecordPaymentIntent"; readonly command: RecordPaymentIntent; readonly ask: BookingAsk }
   | {
@@ -74,22 +70,36 @@ export type PaymentCommand = {
 export interface PaymentStream {
   readonly folded: PaymentState;
   readonly facts: readonly PaymentEvent[];
+  /** Whether the upgrade carried the payment over from its lot's stream (PaymentCarriedOver): it answers alone. */
+  readonly carried: boolean;
 }
 
-const NO_STREAM: PaymentStream = { folded: noPayment, facts: [] };
+export const NO_STREAM: PaymentStream = { folded: noPayment, facts: [], carried: false };
 
-const evolveStream = (stream: PaymentStream, event: PaymentEvent): PaymentStream => ({
-  folded: evolvePaymentAggregate(stream.folded, event),
-  facts: [...stream.facts, event],
-});
+export const evolveStream = (stream: PaymentStream, event: PaymentStreamEvent): PaymentStream =>
+  event.type === "PaymentCarriedOver"
+    ? { folded: evolvePaymentAggregate(stream.folded, event), facts: [], carried: true }
+    : {
+        folded: evolvePaymentAggregate(stream.folded, event),
+        facts: [...stream.facts, event],
+        carried: stream.carried,
+      };
 
-/** The payment now: its stream's facts, after what a lot's stream held of it before issue 48 if anything. */
+/**
+ * Old data only (the upgrade, payment-upgrade.ts): the payment as the scheme before issue 48
+ * computes it, `before` (what a lot's stream held of it) with its stream's own facts on top; once
+ * carried over, its stream alone.
+ */
 export const paymentNow = (stream: PaymentStream, before?: PaymentState): PaymentState =>
-  before ? stream.facts.reduce(evolvePaymentAggregate, before) : stream.folded;
+  before && !stream.carried ? stream.facts.reduce(evolvePaymentAggregate, before) : stream.folded;
+
+/** The facts of a payment's stream this side folds (its own, and the carried-over state). */
+export const isPaymentStreamType = (type: string): boolean =>
+  PAYMENT_EVENT_TYPES.has(type) || type === "PaymentCarriedOver";
 
 /** The payment's decider as the runner calls it: each command to its function of payment.ts. */
 export function decidePayment(command: PaymentCommand, stream: PaymentStream): PaymentDecision {
-  const state = paymentNow(stream, command.before);
+  const state = stream.folded;
   switch (command.type) {
     case "RecordPaymentIntent":
       return decideIntent(state, command.command, command.ask);
@@ -118,8 +128,8 @@ function wholeStream(eventStore: EventStore): StateSource<PaymentCommand, Paymen
     for await (const recorded of eventStore.readStream(streamId, { fromRevision: from.revision + 1 })) {
       revision = recorded.revision;
       position = recorded.position;
-      if (PAYMENT_EVENT_TYPES.has(recorded.type))
-        state = evolveStream(state, decodeEvent(recorded).event as PaymentEvent);
+      if (isPaymentStreamType(recorded.type))
+        state = evolveStream(state, decodeEvent(recorded).event as PaymentStreamEvent);
     }
     return { state, revision, position };
   };
@@ -136,7 +146,7 @@ export class PaymentCommandHandler {
   private readonly runner: DeciderRunner<PaymentCommand, PaymentEvent, PaymentStream, Rejection>;
 
   constructor(eventStore: EventStore, options: { readonly retryLimit: number; readonly cacheSize?: number }) {
-    this.runner = new DeciderRunner(eventStore, {
+    this.runner = new DeciderRunner<PaymentCommand, PaymentEvent, PaymentStream, Rejection>(eventStore, {
       decider: { decide: decidePayment, evolve: evolveStream, initialState: NO_STREAM },
       keyOf: (command) => command.reservationId,
       streamOf: paymentStream,
@@ -148,13 +158,13 @@ export class PaymentCommandHandler {
     });
   }
 
-  /** The payment of a reservation now (cached, caught up with its stream), after `before` if given. */
-  async stateOf(reservationId: string, before?: PaymentState): Promise<PaymentState> {
-    return paymentNow(await this.runner.stateNow(reservationId), before);
+  /** The payment of a reservation now, from its stream alone (cached, caught up with it). */
+  async stateOf(reservationId: string): Promise<PaymentState> {
+    return (await this.runner.stateNow(reservationId)).folded;
   }
 
   async handle(command: PaymentCommand, context: CommandContext): Promise<PaymentOutcome> {
     const outcome = await this.runner.handle(command, context);
-    return outcome.ok ? { ...outcome, state: paymentNow(outcome.state, command.before) } : outcome;
+    return outcome.ok ? { ...outcome, state: outcome.state.folded } : outcome;
   }
 }

@@ -10,6 +10,7 @@ import { type ParkingLotEvent, parkingLotOfStream, parkingLotStream } from "../p
 import { PAYMENT_EVENT_TYPES } from "./payment.js";
 import { PaymentCommandHandler } from "./payment-handler.js";
 import { PaymentProcess, type SettleBooking } from "./payment-process.js";
+import { carryPaymentsOver } from "./payment-upgrade.js";
 
 /*
  * Issue 48, item 1: no payment fact on a lot's stream. Every payment command goes through the lot's
@@ -320,7 +321,7 @@ describe("payments on their own streams (issue 48)", () => {
     expect(await typesByStream(store)).toEqual(before);
   });
 
-  it("old data: a payment whose facts a lot's stream holds (written before issue 48) is settled, captured and refunded on its own stream from there", async () => {
+  it("old data: a payment whose facts a lot's stream holds (written before issue 48), carried over by the upgrade, is settled, captured and refunded on its own stream from there", async () => {
     const { store, handler } = open();
     await run(handler, {
       type: "RegisterParkingLot",
@@ -365,6 +366,13 @@ describe("payments on their own streams (issue 48)", () => {
       },
       intent("pending-before"),
     ]);
+    // The upgrade (on start): the payments the lot's stream holds carried onto their own streams.
+    const upgraded = await carryPaymentsOver({
+      eventStore: store,
+      lotState: (parkingLotId) => handler.stateOf(parkingLotId),
+      now: () => new Date(at(2)),
+    });
+    expect(upgraded).toMatchObject({ lotsTotal: 1, carried: 2 });
     // The old authorization made it RESERVED: it checks in and out, and its money is settled.
     await run(handler, { type: "CheckIn", ...ids("paid-before"), now: at(120) });
     const settled = await handler.handle(
@@ -408,6 +416,7 @@ describe("payments on their own streams (issue 48)", () => {
     ).toEqual(["PaymentAuthorized", "ReservationConfirmed"]);
     const streams = await typesByStream(store);
     expect(streams.get("payment-paid-before")).toEqual([
+      "PaymentCarriedOver",
       "PaymentSettlementDecided",
       "PaymentCaptured",
       "PaymentSettlementDecided",

@@ -18,7 +18,6 @@ import {
   type BookingEnd,
   bookingAskOf,
   holdUntilOf,
-  paymentBefore48,
   settleAskOf,
 } from "../parking-lot/payments.js";
 import type { PaymentState } from "./payment.js";
@@ -85,9 +84,16 @@ const notFound = (command: { parkingLotId: string; reservationId: string }): Lot
   },
 });
 
-/** Whether the lot knows the booking (or, once forgotten, its payment's terms). */
-const knows = (lot: ParkingLotState, reservationId: string): boolean =>
-  lot.kind === "registered" && (lot.reservations.has(reservationId) || lot.payments.has(reservationId));
+/**
+ * Whether the booking is known: the lot's state holds it, or its payment's stream has begun (a
+ * booking that ended and left the lot's state; an old payment the upgrade carried over).
+ */
+const knows = (lot: ParkingLotState, reservationId: string, payment: PaymentState): boolean =>
+  payment.kind === "open" || (lot.kind === "registered" && lot.reservations.has(reservationId));
+
+/** The terms a settlement follows: the lot's record of the booking's, else its carried-over payment's. */
+const settleAsk = (lot: ParkingLotState, payment: PaymentState | undefined, id: string, end: BookingEnd) =>
+  settleAskOf(lot, id, end, payment?.kind === "open" ? payment.asked?.terms : undefined);
 
 export class PaymentProcess {
   constructor(
@@ -99,15 +105,14 @@ export class PaymentProcess {
     const lot = await this.lot.stateNow(command.parkingLotId);
     if (lot.kind !== "registered")
       return { ok: false, rejection: { code: "LotNotFound", parkingLotId: command.parkingLotId } };
-    // Old data: a payment begun before issue 48 continues from what the lot's stream held of it.
-    const before = paymentBefore48(lot, command.reservationId);
-    const payment = await this.payments.stateOf(command.reservationId, before);
+    // The payment's stream alone answers (old data was carried onto it by the upgrade, on start).
+    const payment = await this.payments.stateOf(command.reservationId);
     // A payment is one lot's: naming it under another lot is answered like an unknown booking.
     if (payment.kind === "open" && payment.parkingLotId !== command.parkingLotId) return notFound(command);
-    const run = new Run(this.lot, this.payments, lot, context, before);
+    const run = new Run(this.lot, this.payments, lot, context);
     switch (command.type) {
       case "RecordPaymentIntent":
-        if (!knows(lot, command.reservationId) && payment.kind === "none") return notFound(command);
+        if (!knows(lot, command.reservationId, payment)) return notFound(command);
         return run.pay({
           ...base(command),
           type: "RecordPaymentIntent",
@@ -125,10 +130,10 @@ export class PaymentProcess {
       case "RecordPaymentOutcome":
         return run.pay({ ...base(command), type: "RecordPaymentOutcome", command });
       case "RefundPayment":
-        if (payment.kind === "none" && !knows(lot, command.reservationId)) return notFound(command);
+        if (!knows(lot, command.reservationId, payment)) return notFound(command);
         return run.pay({ ...base(command), type: "RefundPayment", command });
       case "SettleBooking": {
-        const ask = settleAskOf(lot, command.reservationId, command.end);
+        const ask = settleAsk(lot, payment, command.reservationId, command.end);
         if (!ask) return run.done();
         return run.pay({ ...base(command), type: "DecideSettlement", ask, now: command.now });
       }
@@ -165,7 +170,7 @@ export class PaymentProcess {
     if (!paid.ok || run.payment?.kind !== "open" || run.payment.status !== "authorized") return paid;
     const confirmed = await run.onLot(command);
     if (confirmed.ok || confirmed.rejection.code !== "PaymentNotPending") return confirmed;
-    const ask = settleAskOf(run.lotState, reservationId, { because: "operator-cancel" }) ?? {
+    const ask = settleAsk(run.lotState, run.payment, reservationId, { because: "operator-cancel" }) ?? {
       because: "operator-cancel" as const,
       terms: DEFAULT_PAYMENT_TERMS,
     };
@@ -175,7 +180,7 @@ export class PaymentProcess {
   /** A decline: the payment fails on its stream (unless authorized first), then the booking is canceled. */
   private async fail(command: FailPayment, run: Run, payment: PaymentState): Promise<LotOutcome> {
     const { parkingLotId, reservationId } = command;
-    if (!knows(run.lotState, reservationId) && payment.kind === "none") return notFound(command);
+    if (!knows(run.lotState, reservationId, payment)) return notFound(command);
     if (!awaitingPayment(run.lotState, reservationId)) return run.done(); // authorized, failed or canceled already
     const failure = {
       reservationId,
@@ -242,7 +247,6 @@ class Run {
     private readonly payments: PaymentCommandHandler,
     public lotState: ParkingLotState,
     private readonly context: CommandContext,
-    private readonly before: PaymentState | undefined,
   ) {}
 
   done(): LotOutcome {
@@ -250,10 +254,7 @@ class Run {
   }
 
   async pay(command: PaymentCommand): Promise<LotOutcome> {
-    const outcome: PaymentOutcome = await this.payments.handle(
-      this.before ? { ...command, before: this.before } : command,
-      this.context,
-    );
+    const outcome: PaymentOutcome = await this.payments.handle(command, this.context);
     if (!outcome.ok) return outcome;
     this.payment = outcome.state;
     this.events.push(...outcome.events);

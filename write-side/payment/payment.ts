@@ -72,6 +72,11 @@ export interface OpenPayment {
   readonly releasedIntents: readonly string[];
   /** The ledger's facts (payment-ledger.ts), in the order recorded. */
   readonly facts: readonly PaymentFact[];
+  /**
+   * Carried over from a lot's stream (PaymentCarriedOver, issue 48): what the booking asked, as the
+   * lot recorded it then (its amount, hold and terms). Absent for a payment begun on its own stream.
+   */
+  readonly asked?: EventOfType<"PaymentCarriedOver">["data"]["asked"];
 }
 
 export type PaymentState = { readonly kind: "none" } | OpenPayment;
@@ -124,7 +129,23 @@ function stepped(
   };
 }
 
-export function evolvePaymentAggregate(state: PaymentState, event: PaymentEvent): PaymentState {
+/** A payment's stream's facts: its own, and the one the upgrade carried over from a lot's stream. */
+export type PaymentStreamEvent = PaymentEvent | EventOfType<"PaymentCarriedOver">;
+
+/** The payment as the upgrade carried it over: the state it holds, whatever came before on its stream. */
+export function carriedOver(data: EventOfType<"PaymentCarriedOver">["data"]): OpenPayment {
+  const { carriedAt: _at, intentId, currency, endedAt, ...rest } = data;
+  return {
+    kind: "open",
+    ...rest,
+    ...(intentId !== undefined ? { intentId } : {}),
+    ...(currency !== undefined ? { currency } : {}),
+    ...(endedAt !== undefined ? { endedAt } : {}),
+  };
+}
+
+export function evolvePaymentAggregate(state: PaymentState, event: PaymentStreamEvent): PaymentState {
+  if (event.type === "PaymentCarriedOver") return carriedOver(event.data);
   const open = opened(state, event.data);
   switch (event.type) {
     case "PaymentIntentCreated":
