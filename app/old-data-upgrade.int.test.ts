@@ -170,6 +170,16 @@ describe("a DATA_DIR of the version before periods and payment streams", () => {
       (await all()).filter((e) => e.streamId.startsWith("parkingLot-") && PAYMENT_TYPES.has(e.type)).length;
     const paymentFactsBefore = await onLots();
     expect(paymentFactsBefore).toBeGreaterThan(0); // the old lots' streams carried them
+    // The upgrade on start carried each payment the old lots' streams held onto its own stream, once.
+    const upgraded = await all();
+    const oldPayments = new Set(
+      upgraded
+        .filter((e) => e.streamId.startsWith("parkingLot-") && PAYMENT_TYPES.has(e.type))
+        .map((e) => `payment-${(e.data as { reservationId: string }).reservationId}`),
+    );
+    const carried = upgraded.filter((e) => e.type === "PaymentCarriedOver").map((e) => e.streamId);
+    expect(carried.length).toBe(oldPayments.size);
+    expect(new Set(carried)).toEqual(oldPayments);
 
     const refunded = manifest.ids.paidOverstay as string;
     const refund = await call(service(), "POST", `/parking-lots/seoul-1/reservations/${refunded}/refund`, {
