@@ -28,6 +28,8 @@ const concurrency = arg("concurrency", 64);
 
 const ops = new Map<string, number>();
 let writes = 0;
+/** Time inside write(), ms (its SQLite transaction, the ops applied, the documents stored). */
+let writeMs = 0;
 const counted = (store: DocumentStore): DocumentStore =>
   new Proxy(store, {
     get(target, property, receiver) {
@@ -48,7 +50,10 @@ const counted = (store: DocumentStore): DocumentStore =>
           const key = `${op.collection.replace(/_g\d+$/, "")} ${op.op}`;
           ops.set(key, (ops.get(key) ?? 0) + 1);
         }
-        return target.write(batch);
+        const started = performance.now();
+        return target.write(batch).finally(() => {
+          writeMs += performance.now() - started;
+        });
       };
     },
   });
@@ -70,6 +75,7 @@ await seedLotEvents(events, { lots, capacity: 100_000, reservations: 0, cancella
 await eventually(async () => (group.status().every((s) => s.caughtUp) ? true : undefined), 60_000);
 ops.clear();
 writes = 0;
+writeMs = 0;
 const handler = new ParkingLotCommandHandler(events, { retryLimit: 20, cacheSize: 10_000 });
 let next = 0;
 const book = async () => {
@@ -93,7 +99,8 @@ await Promise.all(Array.from({ length: concurrency }, book));
 await eventually(async () => (group.status().every((s) => s.caughtUp) ? true : undefined), 60_000);
 const perBooking = (n: number) => Math.round((n / bookings) * 100) / 100;
 console.log(`${bookings} bookings by new customers, ${concurrency} at a time`);
-console.log(`write() calls per booking: ${perBooking(writes)}`);
+console.log(`write() calls per booking: ${perBooking(writes)}, ${(writeMs / writes).toFixed(3)} ms each`);
+console.log(`time in write() per booking: ${(writeMs / bookings).toFixed(3)} ms`);
 let total = 0;
 for (const [key, n] of [...ops].sort((a, b) => b[1] - a[1])) {
   total += n;
