@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { useDataKeysOf } from "../app/personal-data.js";
 import { SqliteDocumentStore } from "../document-store/embedded/sqlite-document-store.js";
 import type { DocumentStore, WriteOp } from "../document-store/port.js";
@@ -30,6 +31,8 @@ const ops = new Map<string, number>();
 let writes = 0;
 /** Time inside write(), ms (its SQLite transaction, the ops applied, the documents stored). */
 let writeMs = 0;
+/** The last write() that stored a reservation: when it started and ended. */
+let lastVisibleWrite = { started: 0, ended: 0 };
 const counted = (store: DocumentStore): DocumentStore =>
   new Proxy(store, {
     get(target, property, receiver) {
@@ -51,8 +54,11 @@ const counted = (store: DocumentStore): DocumentStore =>
           ops.set(key, (ops.get(key) ?? 0) + 1);
         }
         const started = performance.now();
+        const visibleIn = batch.some((op) => op.collection.startsWith("reservations"));
         return target.write(batch).finally(() => {
-          writeMs += performance.now() - started;
+          const ended = performance.now();
+          writeMs += ended - started;
+          if (visibleIn) lastVisibleWrite = { started, ended };
         });
       };
     },
@@ -76,6 +82,9 @@ await eventually(async () => (group.status().every((s) => s.caughtUp) ? true : u
 ops.clear();
 writes = 0;
 writeMs = 0;
+const visible: number[] = [];
+/** Per booking one at a time: ack → its batch's write() starts, the write(), write() → both reached. */
+const stages: [number, number, number][] = [];
 const handler = new ParkingLotCommandHandler(events, { retryLimit: 20, cacheSize: 10_000 });
 let next = 0;
 const book = async () => {
@@ -92,7 +101,21 @@ const book = async () => {
       },
       { correlationId: randomUUID(), commandId: randomUUID(), actor: systemActor("bench") },
     );
-    if (!outcome.ok) throw new Error(`refused: ${JSON.stringify(outcome.rejection)}`);
+    if (!outcome.ok || !outcome.position) throw new Error(`refused: ${JSON.stringify(outcome)}`);
+    if (concurrency === 1) {
+      // Ack → visible without HTTP or the thread hop: both projections a reservation's read waits on.
+      const acked = performance.now();
+      await group.whenReached("reservations", outcome.position);
+      await group.whenReached("lot-facts", outcome.position);
+      const seen = performance.now();
+      visible.push(seen - acked);
+      stages.push([
+        lastVisibleWrite.started - acked,
+        lastVisibleWrite.ended - lastVisibleWrite.started,
+        seen - lastVisibleWrite.ended,
+      ]);
+      await sleep(2);
+    }
   }
 };
 await Promise.all(Array.from({ length: concurrency }, book));
@@ -107,6 +130,15 @@ for (const [key, n] of [...ops].sort((a, b) => b[1] - a[1])) {
   console.log(`  ${key.padEnd(40)} ${perBooking(n)}`);
 }
 console.log(`document ops per booking: ${perBooking(total)}`);
+if (visible.length > 0) {
+  const sorted = visible.sort((a, b) => a - b);
+  const at = (q: number) =>
+    (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number).toFixed(2);
+  console.log(`ack → reservations and lot facts committed (in-process): p50 ${at(0.5)} / p99 ${at(0.99)} ms`);
+  const mid = (i: number) =>
+    (stages.map((s) => s[i] as number).sort((a, b) => a - b)[stages.length >> 1] as number).toFixed(2);
+  console.log(`  medians: ack → write() ${mid(0)}, write() ${mid(1)}, write() → reached ${mid(2)} ms`);
+}
 await group.stop();
 await events.close();
 await docs.close();
