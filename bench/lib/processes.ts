@@ -1,5 +1,5 @@
 import { execFileSync, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { appendFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -29,6 +29,8 @@ export interface SpawnOptions {
   readonly plainNode?: boolean;
   /** How often /healthz is asked during the start (50 ms unless said). */
   readonly pollMs?: number;
+  /** Node's options for this child (before BENCH_CHILD_NODE_ARGS, which applies to every child). */
+  readonly nodeArgs?: readonly string[];
 }
 
 export async function spawnNode(options: SpawnOptions): Promise<BenchChild> {
@@ -37,7 +39,8 @@ export async function spawnNode(options: SpawnOptions): Promise<BenchChild> {
   // for its whole life (the processors' worker too, which --profile's window does not see).
   const extra = process.env.BENCH_CHILD_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
   const loader = options.plainNode ? [] : ["--import", "tsx"];
-  const child = spawn(process.execPath, [...loader, ...extra, options.script], {
+  const args = [...loader, ...(options.nodeArgs ?? []), ...extra, options.script];
+  const child = spawn(process.execPath, args, {
     cwd: PROJECT_ROOT,
     env: {
       ...process.env,
@@ -54,7 +57,11 @@ export async function spawnNode(options: SpawnOptions): Promise<BenchChild> {
     stdio: ["ignore", "pipe", "pipe"],
   });
   let output = "";
+  // BENCH_CHILD_OUTPUT=/tmp/out: every child's output also appended to /tmp/out.{label} (e.g.
+  // with BENCH_CHILD_NODE_ARGS=--trace-gc, the collections of each thread).
+  const tee = process.env.BENCH_CHILD_OUTPUT;
   const keep = (chunk: Buffer) => {
+    if (tee) appendFileSync(`${tee}.${options.label}`, chunk);
     output += chunk.toString();
     if (output.length > 200_000) output = output.slice(-100_000);
   };
@@ -99,11 +106,12 @@ export async function spawnNode(options: SpawnOptions): Promise<BenchChild> {
 /** The all-in-one service on the embedded stores under `dataDir`. */
 export async function startService(
   dataDir: string,
-  options: { env?: Record<string, string>; label?: string } = {},
+  options: { env?: Record<string, string>; label?: string; nodeArgs?: readonly string[] } = {},
 ): Promise<BenchChild> {
   const service = await spawnNode({
     label: options.label ?? "service",
     script: "app/main.ts",
+    ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
     env: { ROLE: "all", DATA_DIR: dataDir, ...options.env },
   });
   await authorizeBenchService(service.url, dataDir);

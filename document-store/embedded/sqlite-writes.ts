@@ -1,4 +1,4 @@
-import { DocumentStoreError, WriteConditionFailedError, type WriteOp } from "../port.js";
+import { DocumentStoreError, type Filter, WriteConditionFailedError, type WriteOp } from "../port.js";
 import { isPlainObject } from "../validation.js";
 import { columnValue, type SqlValue } from "./sql-translation.js";
 import { compileQuery, select } from "./sqlite-reads.js";
@@ -52,7 +52,7 @@ export function applyBatch(schema: SqliteSchema, ops: readonly WriteOp[]): void 
     switch (op.op) {
       case "update": {
         if (op.if !== undefined) {
-          const matches = p.doc === null ? op.upsert === true : compileQuery(op.if).test(p.doc);
+          const matches = p.doc === null ? op.upsert === true : conditionHolds(op.if, p.doc);
           if (!matches) throw new WriteConditionFailedError(op.collection, op.id);
         }
         const outcome = applyUpdate(p.doc, op.id, op.update, op.upsert === true);
@@ -75,6 +75,34 @@ export function applyBatch(schema: SqliteSchema, ops: readonly WriteOp[]): void 
   for (const { state, pending } of touched.values()) {
     for (const p of pending.values()) if (p.dirty) storeDocument(schema, state, p);
   }
+}
+
+/**
+ * Whether `doc` matches a write's condition (`if`). A condition of top-level equalities to
+ * strings, booleans and numbers, met by the document's scalar fields, is answered field by field:
+ * the lease fence every processor's batch carries (`{ owner, epoch }`, projections/runtime/
+ * leases.ts) is one, and building mingo's Query for it (its operator tables copied per Query,
+ * ~17 µs) was a fifth of an idle batch's write() (issue 50). Anything else (an operator, a dotted
+ * path, null, an array or an embedded document on either side, NaN) is mingo's to answer, as before.
+ */
+export function conditionHolds(filter: Filter, doc: Readonly<Record<string, unknown>>): boolean {
+  for (const key in filter) {
+    const want = filter[key];
+    const have = doc[key];
+    const wantScalar =
+      typeof want === "string" ||
+      typeof want === "boolean" ||
+      (typeof want === "number" && !Number.isNaN(want));
+    if (
+      !wantScalar ||
+      key.startsWith("$") ||
+      key.includes(".") ||
+      (typeof have === "object" && have !== null)
+    )
+      return compileQuery(filter).test(doc);
+  }
+  for (const key in filter) if (doc[key] !== filter[key]) return false;
+  return true;
 }
 
 /** Writes one changed document (or deletes it): its JSON and the columns that changed. */
