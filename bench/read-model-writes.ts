@@ -44,7 +44,7 @@ const counted = (store: DocumentStore): DocumentStore =>
         writes++;
         const seen = new Set<string>();
         for (const op of batch) {
-          const doc = `${op.collection.replace(/_g\d+$/, "")} ${op.id}`;
+          const doc = `${op.collection.replace(/_g\d+$/, "")} ${"id" in op ? op.id : JSON.stringify(op.filter)}`;
           if (!seen.has(doc)) {
             seen.add(doc);
             const key = `${op.collection.replace(/_g\d+$/, "")} (documents)`;
