@@ -1,8 +1,9 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
-import type { EventStore, RecordedEvent } from "../../event-store/port.js";
+import type { RecordedEvent } from "../../event-store/port.js";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
+import { countingReads } from "../../test-support/counting-event-store.js";
 import { tempDataDir } from "../../test-support/service.js";
 import { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { lotPeriodOfStream, parkingLotStream } from "../../write-side/parking-lot/periods.js";
@@ -21,35 +22,6 @@ const MINUTE = 60_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 /** Events per period of lot P: its books close every 40 events. */
 const BOUND = 40;
-
-/** An event as the store yielded it to a read. */
-interface Read {
-  readonly type: string;
-  readonly streamId: string;
-  readonly commit: number;
-}
-
-/** The event store, recording every event its readStream calls yield. */
-function recordingReads(inner: EventStore): { readonly store: EventStore; readonly reads: Read[] } {
-  const reads: Read[] = [];
-  const store: EventStore = {
-    ...inner,
-    appendToStream: (streamId, events, append) => inner.appendToStream(streamId, events, append),
-    readStream: (streamId, options) =>
-      (async function* () {
-        for await (const event of inner.readStream(streamId, options)) {
-          reads.push({ type: event.type, streamId: event.streamId, commit: event.position.commit });
-          yield event;
-        }
-      })(),
-    readAll: (all) => inner.readAll(all),
-    subscribeToAll: (subscribe) => inner.subscribeToAll(subscribe),
-    followAll: (follow) => inner.followAll(follow),
-    headPosition: () => inner.headPosition(),
-    close: () => inner.close(),
-  };
-  return { store, reads };
-}
 
 describe("time travel from the opening of the period holding the moment (issue 48)", () => {
   const data = tempDataDir("parking-tt-periods-");
@@ -142,7 +114,7 @@ describe("time travel from the opening of the period holding the moment (issue 4
   });
 
   it("a timeline as of a moment inside period k reads no event before k's opening but the openings that locate it, and answers as the lot without periods", async () => {
-    const recorded = recordingReads(events);
+    const recorded = countingReads(events);
     const travel = new TimeTravel(recorded.store, { maxFold: 100_000 });
     const whole = new TimeTravel(events, { maxFold: 100_000 });
     const cuts: { cut: Cut; period: number }[] = [];
