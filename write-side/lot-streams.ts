@@ -18,39 +18,11 @@ async function firstOf(events: EventStore, stream: string): Promise<RecordedEven
 }
 
 /**
- * The lot's current period: the last whose stream exists. Found by probing forward from 1 (1, 2,
- * 4, ... then halving): a lot of k periods costs about 2·log2(k) one-event reads, a lot still in
- * period 0 one.
+ * The last period from 1 on for which `holds` is true, `holds` being true up to some period and
+ * false after (0 when it is false for period 1). Found by probing forward (1, 2, 4, ... until it
+ * is false) then halving the gap: about 2·log2(k) probes for period k, one for a lot in period 0.
  */
-export async function currentLotPeriod(events: EventStore, parkingLotId: string): Promise<number> {
-  const exists = async (period: number) =>
-    (await lastOf(events, parkingLotStream(parkingLotId, period))) !== undefined;
-  if (!(await exists(1))) return 0;
-  let [known, absent] = [1, 2];
-  while (await exists(absent)) [known, absent] = [absent, absent * 2];
-  while (absent - known > 1) {
-    const middle = Math.floor((known + absent) / 2);
-    if (await exists(middle)) known = middle;
-    else absent = middle;
-  }
-  return known;
-}
-
-/**
- * The lot's period that holds a moment: the last whose opening (the first event of its stream,
- * LotPeriodOpened) is `within` it; 0 when no opening is (a lot still in period 0, or periods off).
- * Found by probing openings forward (1, 2, 4, ... until one is missing or beyond the moment), then
- * halving the gap: about 2·log2(k) one-event reads for period k, and no event read but openings.
- */
-export async function lotPeriodHolding(
-  events: EventStore,
-  parkingLotId: string,
-  within: (opening: RecordedEvent) => boolean,
-): Promise<number> {
-  const holds = async (period: number) => {
-    const opening = await firstOf(events, parkingLotStream(parkingLotId, period));
-    return opening !== undefined && within(opening);
-  };
+async function lastPeriodWhere(holds: (period: number) => Promise<boolean>): Promise<number> {
   if (!(await holds(1))) return 0;
   let [known, beyond] = [1, 2];
   while (await holds(beyond)) [known, beyond] = [beyond, beyond * 2];
@@ -61,6 +33,27 @@ export async function lotPeriodHolding(
   }
   return known;
 }
+
+/** The lot's current period: the last whose stream exists (one-event reads, lastPeriodWhere). */
+export const currentLotPeriod = (events: EventStore, parkingLotId: string): Promise<number> =>
+  lastPeriodWhere(
+    async (period) => (await lastOf(events, parkingLotStream(parkingLotId, period))) !== undefined,
+  );
+
+/**
+ * The lot's period that holds a moment: the last whose opening (the first event of its stream,
+ * LotPeriodOpened) is `within` it; 0 when no opening is (a lot still in period 0, or periods off).
+ * No event is read but openings (lastPeriodWhere: about 2·log2(k) for period k).
+ */
+export const lotPeriodHolding = (
+  events: EventStore,
+  parkingLotId: string,
+  within: (opening: RecordedEvent) => boolean,
+): Promise<number> =>
+  lastPeriodWhere(async (period) => {
+    const opening = await firstOf(events, parkingLotStream(parkingLotId, period));
+    return opening !== undefined && within(opening);
+  });
 
 /**
  * The streams of the lot's periods that hold its events from log position `commit` on, oldest
