@@ -210,7 +210,7 @@ export class ParkingLotCommandHandler {
     for (const event of outcome.events) {
       const end = bookingEndOf(event, context.actor.role);
       const { reservationId, parkingLotId } = event.data as { reservationId?: string; parkingLotId: string };
-      if (!end || reservationId === undefined || !lot.payments.has(reservationId)) continue;
+      if (!end || reservationId === undefined || !lot.paymentAsked.has(reservationId)) continue;
       const settle: SettleBooking = { type: "SettleBooking", parkingLotId, reservationId, end, now };
       // The lot's fact is recorded: a store out here leaves the settlement to the saga's end plan.
       const decided = await this.process.handle(settle, context).catch((error: unknown) => {

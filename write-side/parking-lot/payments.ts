@@ -42,11 +42,12 @@ export const awaitingPayment = (state: ParkingLotState, reservationId: string): 
 
 /** What the lot tells the payment of the booking: whether it waits, and what it asked to authorize. */
 export function bookingAskOf(state: ParkingLotState, reservationId: string): BookingAsk {
-  const asked = state.kind === "registered" ? state.payments.get(reservationId) : undefined;
+  const asked = state.kind === "registered" ? state.paymentAsked.get(reservationId) : undefined;
   return {
     awaiting: awaitingPayment(state, reservationId),
     amount: asked?.amount ?? 0,
     currency: asked?.currency ?? "",
+    ...(asked ? { terms: asked.terms } : {}),
   };
 }
 
@@ -84,17 +85,18 @@ export function bookingEndOf(event: ParkingLotEvent, role: string | undefined): 
 
 /**
  * What a settlement is decided by, of what only the lot knows: the booking's terms as they were
- * when it was made, its start, its price. Undefined when the lot knows no terms for it (it was
- * never asked to pay): there is nothing to settle.
+ * when it was made, its start, its price. `streamTerms`: the terms its payment's stream recorded
+ * (its intent, or the carried-over payment), for a booking the lot's state no longer holds.
+ * Undefined when neither knows terms for it (it was never asked to pay): nothing to settle.
  */
 export function settleAskOf(
   state: ParkingLotState,
   reservationId: string,
   end: BookingEnd,
-  carriedTerms?: PaymentTerms,
+  streamTerms?: PaymentTerms,
 ): SettleAsk | undefined {
   if (state.kind !== "registered") return undefined;
-  const terms = state.payments.get(reservationId)?.terms ?? carriedTerms;
+  const terms = state.paymentAsked.get(reservationId)?.terms ?? streamTerms;
   if (!terms) return undefined;
   const record = state.reservations.get(reservationId);
   switch (end.because) {
@@ -172,7 +174,7 @@ export function failPayment(command: FailPayment, state: ParkingLotState): Decis
 /** Until when a booking waiting for its payment holds its spot, if it waits. */
 export const holdUntilOf = (state: ParkingLotState, reservationId: string): string | undefined =>
   state.kind === "registered" && pendingOf(state, reservationId)
-    ? state.payments.get(reservationId)?.holdUntil
+    ? state.paymentAsked.get(reservationId)?.holdUntil
     : undefined;
 
 /** The hold of a booking still waiting for its payment ran out: the lot decides it, and cancels it. */

@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest";
 import { LOT, NOW } from "../../test-support/given-when-then.js";
-import type { PaymentEvent } from "../parking-lot/payment-state.js";
 import {
   decideAuthorization,
   decideIntent,
@@ -10,6 +9,7 @@ import {
   type PaymentState,
   paymentStream,
 } from "./payment.js";
+import type { PaymentEvent } from "./payment-facts.js";
 import { REFUND_WINDOW_MS } from "./payment-policy.js";
 
 /** Issue 48: a payment decided from its own stream alone (no lot state, no sweep). */
