@@ -23,8 +23,8 @@ import {
   parkingLotStream,
   type Rejection,
 } from "./parking-lot/decider.js";
-import { bookingEndOf } from "./parking-lot/payments.js";
 import { type LotCommandView, viewAfter } from "./parking-lot/view.js";
+import { bookingEndOf } from "./payment/lot-booking.js";
 import type { PaymentState } from "./payment/payment.js";
 import { PaymentCommandHandler } from "./payment/payment-handler.js";
 import {

@@ -8,7 +8,7 @@ import { decodeEvent } from "../../schemas/event-codec.js";
 import { tempDataDir } from "../../test-support/service.js";
 import { type CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
 import { type ParkingLotEvent, parkingLotStream } from "../parking-lot/decider.js";
-import { bookingEndOf } from "../parking-lot/payments.js";
+import { bookingEndOf } from "./lot-booking.js";
 import {
   evolvePaymentAggregate,
   noPayment,

@@ -13,13 +13,8 @@ import type {
   PaymentStreamCommandType,
   Rejection,
 } from "../parking-lot/decider.js";
-import {
-  awaitingPayment,
-  type BookingEnd,
-  bookingAskOf,
-  holdUntilOf,
-  settleAskOf,
-} from "../parking-lot/payments.js";
+import { awaitingPayment, holdUntilOf } from "../parking-lot/payments.js";
+import { type BookingEnd, bookingAskOf, settleAskOf } from "./lot-booking.js";
 import { type PaymentState, termsOnStream } from "./payment.js";
 import type { PaymentCommand, PaymentCommandHandler, PaymentOutcome } from "./payment-handler.js";
 
