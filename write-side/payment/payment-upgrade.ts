@@ -113,7 +113,10 @@ function readInto(lot: LotRead, type: string, data: Record<string, unknown>, dec
   }
 }
 
-/** Every lot (its registration) and the old payments its streams hold: the log read once. */
+/**
+ * Every lot (its registration) and the old payments its streams hold: the log read once. What each
+ * paid booking asked is kept (four fields) until the end, for the payment facts that follow it.
+ */
 async function readLots(eventStore: EventStore): Promise<Map<string, LotRead>> {
   const lots = new Map<string, LotRead>();
   for await (const recorded of eventStore.readAll({ filter: { eventTypes: READ_TYPES } })) {
@@ -208,7 +211,14 @@ export async function carryPaymentsOver(options: PaymentUpgradeOptions): Promise
   for (const [parkingLotId, lot] of lots) {
     for (const [reservationId, { state, asked }] of lot.old) {
       if (state.kind !== "open") continue;
-      if (!asked) throw new Error(`no booking of ${reservationId} asked to pay in lot ${parkingLotId}`);
+      if (!asked) {
+        // No booking of the lot asked it to pay: the lot never kept a record of it (as before).
+        options.logger?.warn(
+          { parkingLotId, reservationId },
+          "payments upgrade: a payment without its booking",
+        );
+        continue;
+      }
       if ((await carryOne(options, state, asked)) === "carried") carried++;
       else skipped++;
     }
