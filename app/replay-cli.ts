@@ -8,7 +8,7 @@ import { REBUILD_BATCH_SIZE, ReplayInProgressError, rebuildProjections } from ".
 import { readViews } from "../read-api/views/views.js";
 import { reconcileHoldsOnce } from "./payment-commands.js";
 import { openDocumentStore, openEventStore } from "./services.js";
-import { lotStates, upgradeNow } from "./upgrades.js";
+import { upgradeNow } from "./upgrades.js";
 
 const USAGE = `Usage:
   replay status                      each projection's checkpoint, the head of the log, and the lag
@@ -130,15 +130,13 @@ async function reconcile(
 
 /** `replay upgrade`: the payments carried over, lots done / total on the terminal as it goes. */
 async function upgrade(
-  config: ReturnType<typeof loadConfig>,
   eventStore: EventStore,
   documentStore: DocumentStore,
   logger: ReturnType<typeof createLogger>,
 ): Promise<number> {
-  const commands = lotStates(config, eventStore, documentStore);
   const tty = process.stderr.isTTY === true;
   let shown = 0;
-  const result = await upgradeNow(commands, eventStore, documentStore, logger, (p) => {
+  const result = await upgradeNow(eventStore, documentStore, logger, (p) => {
     const line = `  lots ${fmt(p.lotsDone)} / ${fmt(p.lotsTotal)}  payments carried over ${fmt(p.carried)}`;
     if (tty) process.stderr.write(`\r${line}`);
     else if (p.lotsDone === p.lotsTotal || Date.now() - shown >= 1000) {
@@ -196,7 +194,7 @@ async function main(): Promise<number> {
   try {
     if (command === "status") return await printStatus(eventStore, documentStore);
     if (command === "reconcile-holds") return await reconcile(config, eventStore, logger);
-    if (command === "upgrade") return await upgrade(config, eventStore, documentStore, logger);
+    if (command === "upgrade") return await upgrade(eventStore, documentStore, logger);
     const request = rebuildRequest(target, values);
     return typeof request === "number" ? request : await rebuild(eventStore, documentStore, request, logger);
   } finally {

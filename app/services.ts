@@ -29,7 +29,7 @@ import { ProcessorThread, type WorkerMetrics } from "./processor-thread.js";
 import { processorsInWorker, type SpawnedProcessors } from "./processors-spawn.js";
 import { schedulerCommands } from "./scheduler-commands.js";
 import { StorageHealth } from "./storage-health.js";
-import { upgradeBeforeProcessors, upgradeOnStart } from "./upgrades.js";
+import { upgradeOnStart } from "./upgrades.js";
 
 /**
  * The composition root: the only place that knows which adapter runs. Everything else sees the
@@ -251,7 +251,7 @@ export async function createServices(
     options,
   );
   if (!runsCommands(config) && runsProjections(config) && documentStore)
-    await upgradeBeforeProcessors(config, eventStore, documentStore, logger.child({ component: "upgrade" }));
+    await upgradeOnStart(eventStore, documentStore, logger.child({ component: "upgrade" }));
   const processors =
     !thread && runsProjections(config) && documentStore
       ? await processorsInThisThread(config, eventStore, documentStore, metrics, logger, clock)
@@ -412,7 +412,6 @@ async function commandSide(
     payments: { on: config.payments !== "none", holdSeconds: config.paymentHoldSeconds },
   });
   await upgradeOnStart(
-    commands,
     eventStore,
     documentStore ?? (await (ownSnapshotStore as DeferredLotSnapshotStore).documents()),
     logger.child({ component: "upgrade" }),

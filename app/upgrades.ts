@@ -1,9 +1,6 @@
 import type { DocumentStore } from "../document-store/port.js";
 import type { EventStore } from "../event-store/port.js";
-import type { Config } from "../platform/config.js";
 import type { Logger } from "../platform/logger.js";
-import { ParkingLotCommandHandler } from "../write-side/command-handler.js";
-import { DocumentLotSnapshotStore } from "../write-side/document-snapshot-store.js";
 import {
   carryPaymentsOver,
   markPaymentsUpgraded,
@@ -19,63 +16,41 @@ import {
  */
 
 const optionsOf = (
-  commands: Pick<ParkingLotCommandHandler, "stateOf">,
   eventStore: EventStore,
   logger: Logger,
   onProgress?: (progress: UpgradeProgress) => void,
 ) => ({
   eventStore,
-  lotState: (parkingLotId: string) => commands.stateOf(parkingLotId),
   now: () => new Date(),
   logger,
   ...(onProgress ? { onProgress } : {}),
 });
 
-/** On start: the payments a lot's stream still holds carried onto their own streams, once. */
-export async function upgradeOnStart(
-  commands: Pick<ParkingLotCommandHandler, "stateOf">,
-  eventStore: EventStore,
-  documents: DocumentStore,
-  logger: Logger,
-): Promise<UpgradeResult> {
-  return upgradePayments(documents, optionsOf(commands, eventStore, logger));
-}
-
 /**
- * A role that runs the processors but takes no commands (ROLE=projector) upgrades too before they
- * start: the payments process manager must find an old payment on its own stream. Two processes
- * starting together both run it: each payment is carried once (the stream's expected revision).
+ * On start: the payments a lot's stream still holds carried onto their own streams, once. A role
+ * that runs the processors but takes no commands (ROLE=projector) upgrades too before they start:
+ * the payments process manager must find an old payment on its own stream. Two processes starting
+ * together both run it: each payment is carried once (the stream's expected revision).
  */
-export function upgradeBeforeProcessors(
-  config: Config,
+export async function upgradeOnStart(
   eventStore: EventStore,
   documents: DocumentStore,
   logger: Logger,
 ): Promise<UpgradeResult> {
-  return upgradeOnStart(lotStates(config, eventStore, documents), eventStore, documents, logger);
+  return upgradePayments(documents, optionsOf(eventStore, logger));
 }
-
-/** What reads each lot's state for an upgrade outside the command side (its snapshots, its periods). */
-export const lotStates = (config: Config, eventStore: EventStore, documents: DocumentStore) =>
-  new ParkingLotCommandHandler(eventStore, {
-    retryLimit: config.commandRetryLimit,
-    cacheSize: 1,
-    snapshots: new DocumentLotSnapshotStore(documents),
-    periodEvents: config.lotPeriodEvents,
-  });
 
 /**
  * `replay upgrade`: the same carry-over whatever the record says (idempotent: what is carried over
  * already is skipped), its progress on the terminal, then the record that it is done.
  */
 export async function upgradeNow(
-  commands: Pick<ParkingLotCommandHandler, "stateOf">,
   eventStore: EventStore,
   documents: DocumentStore,
   logger: Logger,
   onProgress: (progress: UpgradeProgress) => void,
 ): Promise<UpgradeResult> {
-  const options = optionsOf(commands, eventStore, logger, onProgress);
+  const options = optionsOf(eventStore, logger, onProgress);
   const result = await carryPaymentsOver(options);
   // Recorded done: a later start reads this and nothing else.
   await markPaymentsUpgraded(documents, result, options.now());

@@ -4,6 +4,7 @@ import {
   Currency,
   CustomerId,
   ParkingLotId,
+  PaymentTerms,
   Personal,
   Reason,
   ReservationId,
@@ -107,13 +108,16 @@ export const PaymentAuthorizedEvent = defineEvent({
 /**
  * Since issue 47: the payments process manager created the intent that is to hold the booking's
  * amount (before anyone confirms it): the one intent whose authorization may make the booking
- * RESERVED, and the one released if the booking ends unpaid.
+ * RESERVED, and the one released if the booking ends unpaid. Since issue 48, `terms`: the lot's
+ * terms the booking was made under (its cancel and no-show settle by them), so that the payment's
+ * own stream holds them once the lot's state no longer holds the booking; absent in older facts.
  */
 export const PaymentIntentCreatedData = Type.Object(
   {
     ...aboutIntent,
     amount: Amount,
     currency: Currency,
+    terms: Type.Optional(PaymentTerms),
     createdAt: Timestamp,
   },
   { ...strict, $id: "PaymentIntentCreated" },

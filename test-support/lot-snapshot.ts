@@ -1,10 +1,10 @@
 import type { Interval } from "../write-side/parking-lot/occupancy.js";
-import type { PaymentRecord } from "../write-side/parking-lot/payment-state.js";
 import { ReservationBook } from "../write-side/parking-lot/reservation-book.js";
 import { headOf, registeredLot } from "../write-side/parking-lot/snapshot.js";
 import type {
   Closure,
   ParkingLotState,
+  PaymentAsked,
   RegisteredLot,
   ReservationRecord,
 } from "../write-side/parking-lot/state.js";
@@ -48,10 +48,8 @@ export interface LotSnapshot {
         readonly inLot: [string, number | null, number][];
         readonly byCustomer: [string, string[]][];
         readonly closures: Closure[];
-        /** The paid bookings' money. */
-        readonly payments?: [string, PaymentRecord][];
-        /** The ended payment records by day, and those lingering (absent: none). */
-        readonly paymentEnds?: { readonly byDay: [number, string[]][]; readonly lingering: string[] };
+        /** What the paid bookings asked of payment. */
+        readonly paymentAsked?: [string, PaymentAsked][];
       });
 }
 

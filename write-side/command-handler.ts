@@ -23,8 +23,8 @@ import {
   parkingLotStream,
   type Rejection,
 } from "./parking-lot/decider.js";
-import { bookingEndOf } from "./parking-lot/payments.js";
 import { type LotCommandView, viewAfter } from "./parking-lot/view.js";
+import { bookingEndOf } from "./payment/lot-booking.js";
 import type { PaymentState } from "./payment/payment.js";
 import { PaymentCommandHandler } from "./payment/payment-handler.js";
 import {
@@ -210,7 +210,7 @@ export class ParkingLotCommandHandler {
     for (const event of outcome.events) {
       const end = bookingEndOf(event, context.actor.role);
       const { reservationId, parkingLotId } = event.data as { reservationId?: string; parkingLotId: string };
-      if (!end || reservationId === undefined || !lot.payments.has(reservationId)) continue;
+      if (!end || reservationId === undefined || !lot.paymentAsked.has(reservationId)) continue;
       const settle: SettleBooking = { type: "SettleBooking", parkingLotId, reservationId, end, now };
       // The lot's fact is recorded: a store out here leaves the settlement to the saga's end plan.
       const decided = await this.process.handle(settle, context).catch((error: unknown) => {

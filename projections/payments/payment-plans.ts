@@ -1,7 +1,7 @@
 import type { Document, IndexSpec, WriteOp } from "../../document-store/port.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { ParkingLotEvent } from "../../write-side/parking-lot/decider.js";
-import { type BookingEnd, bookingEndOf } from "../../write-side/parking-lot/payments.js";
+import { type BookingEnd, bookingEndOf } from "../../write-side/payment/lot-booking.js";
 import type { PaymentStep } from "./provider.js";
 
 /**

@@ -2,8 +2,8 @@ import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { EventOfType } from "../../schemas/events.js";
 import { ERASED } from "../../schemas/personal-data.js";
 import { type ParkingLotEvent, parkingLotOfStream } from "../../write-side/parking-lot/decider.js";
-import type { PaymentEvent } from "../../write-side/parking-lot/payment-state.js";
 import { lotOrdinal } from "../../write-side/parking-lot/periods.js";
+import type { PaymentEvent } from "../../write-side/payment/payment-facts.js";
 import { type OpeningHead, type OpeningRecord, openingParts } from "./lot-opening.js";
 import { type CollectionOf, defineProjection, updateOne, upsertOne } from "./projection.js";
 

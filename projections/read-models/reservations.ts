@@ -1,7 +1,7 @@
 import type { DomainEvent } from "../../schemas/events.js";
 import { ERASED } from "../../schemas/personal-data.js";
 import { plateSuffixes } from "../../schemas/plates.js";
-import { failedBecause } from "../../write-side/parking-lot/payment-state.js";
+import { failedBecause } from "../../write-side/payment/payment-facts.js";
 import { couponEffectOf } from "../coupon-policy/coupon-policy.js";
 import { defineProjection, updateOne, upsertOne } from "./projection.js";
 

@@ -68,16 +68,8 @@ export function foldLotEvent(lot: LotFold, stored: StoredDomainEvent): LotFold {
   };
 }
 
-/**
- * The lot without its ended reservations (`forgetEnded`) and their payments' records (kept on the
- * write side for refunds after the stay; no view reads them from the state, and a later payment
- * fact of an ended booking changes nothing a view reads).
- */
-function withoutEnded(lot: ParkingLotState): ParkingLotState {
-  const state = forgetEnded(lot).state;
-  if (state.kind !== "registered" || state.payments.size === 0) return state;
-  return { ...state, payments: state.payments.filter((_, id) => state.reservations.has(id)) };
-}
+/** The lot without its ended reservations (`forgetEnded`), and what they asked of payment. */
+const withoutEnded = (lot: ParkingLotState): ParkingLotState => forgetEnded(lot).state;
 
 /**
  * Bytes a lot state holds per entry counted by `lotFoldEntries` (a reservation's record, its window
@@ -106,7 +98,7 @@ export function lotFoldEntries(lot: LotFold): number {
     state.inLot.size +
     state.openEnded.size +
     state.checkOutRates.size +
-    state.payments.size +
+    state.paymentAsked.size +
     state.closures.size;
   ENTRIES.set(lot, entries);
   return entries;

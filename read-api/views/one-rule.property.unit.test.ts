@@ -198,7 +198,7 @@ class Harness {
       case "cancel":
         return { type: "CancelReservation", ...base, reservationId: step.id, reason: "operator" };
       case "pay": {
-        const amount = lot.payments.get(step.id)?.amount ?? 1;
+        const amount = lot.paymentAsked.get(step.id)?.amount ?? 1;
         const intent = { intentId: `pi_${step.id}`, amount, currency: "KRW" };
         return { type: "AuthorizePayment", ...base, reservationId: step.id, ...intent };
       }

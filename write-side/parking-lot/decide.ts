@@ -5,7 +5,6 @@ import { overstayCharge, type ReservationStatus } from "../../schemas/reservatio
 import { register, reserve } from "./booking.js";
 import { changeCapacity, close } from "./closures.js";
 import { admitDriveUp } from "./drive-ups.js";
-import { type PaymentView, paymentViewOf } from "./payment-state.js";
 import { authorizePayment, type DecideContext, expirePaymentHold, failPayment } from "./payments.js";
 import { cancel, checkIn, checkOut } from "./reservation-steps.js";
 import { busiest, iso, leaveAt, statusIn } from "./rules.js";
@@ -22,7 +21,6 @@ import { beginClosure, recordNoShow } from "./time-driven.js";
 
 /** The parking-lot aggregate's decision on a command, and what its state tells the read side. */
 
-export type { PaymentView } from "./payment-state.js";
 export type { DecideContext, PaymentsContext } from "./payments.js";
 
 /**
@@ -118,17 +116,6 @@ export function reservationStatus(
   if (state.kind !== "registered") return undefined;
   const record = state.reservations.get(reservationId);
   return record && statusIn(state, reservationId, record, now);
-}
-
-/**
- * A paid booking's payment as the reservation view shows it (issue 38): its state, what was
- * authorized, captured, refunded and released, and each step that failed. Undefined for a booking
- * that was never asked to pay (PAYMENTS=none, or nothing to authorize).
- */
-export function paymentOf(state: ParkingLotState, reservationId: string): PaymentView | undefined {
-  if (state.kind !== "registered") return undefined;
-  const payment = state.payments.get(reservationId);
-  return payment && paymentViewOf(payment);
 }
 
 /** When an open-ended booking of the lot must leave (its next closure begins), if one is ahead. */

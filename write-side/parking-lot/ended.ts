@@ -45,6 +45,8 @@ export function forgetEnded(
       reservations: ReservationBook.of(kept),
       byCustomer,
       byPlate,
+      // What they asked of payment goes with them: their payments' own streams hold their terms.
+      paymentAsked: state.paymentAsked.deleteAll(ended.map(([id]) => id)),
       archived: state.archived + ended.length,
     },
     ended,

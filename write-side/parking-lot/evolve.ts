@@ -1,13 +1,12 @@
 import { Map as ImmutableMap, List } from "immutable";
 import { IdIndex, LayeredMap } from "../../platform/layered-map.js";
+import type { PaymentTerms } from "../../schemas/common.js";
 import { stampOf } from "../../schemas/event-stamps.js";
-import type { EventOfType } from "../../schemas/events.js";
+import type { EventOfStream, EventOfType } from "../../schemas/events.js";
 import type { LotPlace } from "../../schemas/place.js";
 import { plateForm } from "../../schemas/plates.js";
 import { isBooked, WINDOW_RULES } from "../../schemas/reservation-time.js";
 import { addWindow, emptyOccupancy, isIndexed, pruneEnded, removeWindow } from "./occupancy.js";
-import { NO_PAYMENT_ENDS, type PaymentsHeld, setPayment, sweepPayments } from "./payment-ends.js";
-import { endedUnpaid, evolvePayment, type PaymentEvent, pendingPayment } from "./payment-state.js";
 import { openedState } from "./periods.js";
 import { ReservationBook } from "./reservation-book.js";
 import { ms } from "./rules.js";
@@ -16,6 +15,7 @@ import {
   initialState,
   type ParkingLotEvent,
   type ParkingLotState,
+  type PaymentAsked,
   type RegisteredLot,
   type ReservationRecord,
 } from "./state.js";
@@ -100,8 +100,7 @@ export function registered(event: EventOfType<"ParkingLotRegistered">): Register
     byPlate: IdIndex.empty(),
     closures: List(),
     archived: 0,
-    payments: ImmutableMap(),
-    paymentEnds: NO_PAYMENT_ENDS,
+    paymentAsked: ImmutableMap(),
   };
 }
 
@@ -120,6 +119,12 @@ function moved(state: RegisteredLot, data: LotPlace): RegisteredLot {
   const { place: _old, ...rest } = state;
   return { ...rest, ...placeOf(data) };
 }
+
+/** What a booking asked of its payment: its ParkingReserved's hold (not its saved method), and the terms. */
+export const askedOf = (
+  { amount, currency, holdUntil }: NonNullable<EventOfType<"ParkingReserved">["data"]["payment"]>,
+  terms: PaymentTerms,
+): PaymentAsked => ({ amount, currency, holdUntil, terms });
 
 export function reserved(state: RegisteredLot, event: EventOfType<"ParkingReserved">): RegisteredLot {
   if (state.reservations.has(event.data.reservationId)) return state;
@@ -149,24 +154,20 @@ export function reserved(state: RegisteredLot, event: EventOfType<"ParkingReserv
         : lot.occupancy,
     byCustomer: remember(lot.byCustomer, customerId, reservationId),
     byPlate: remember(lot.byPlate, plateForm(carNumber), reservationId),
-    payments: payment
-      ? lot.payments.set(reservationId, pendingPayment(payment, paymentTermsOf(lot)))
-      : lot.payments,
+    paymentAsked: payment
+      ? lot.paymentAsked.set(reservationId, askedOf(payment, paymentTermsOf(lot)))
+      : lot.paymentAsked,
   };
 }
 
 /**
- * A payment fact (issue 38): the booking's payment record. An authorization written before issue 48
- * (no ReservationConfirmed after it) makes the booking RESERVED as the lot's outcome fact does; a
- * decline or an expired hold cancels it in the ReservationCanceled that follows.
+ * A payment fact on a lot's stream (written before issue 48; since, they are on the payment's own
+ * stream): the lot keeps none of the money. An authorization (no ReservationConfirmed after it)
+ * makes the booking RESERVED as the lot's outcome fact does; a decline or an expired hold cancels
+ * it in the ReservationCanceled that follows.
  */
-function paid(state: RegisteredLot, event: PaymentEvent): RegisteredLot {
-  const { reservationId } = event.data;
-  const payment = state.payments.get(reservationId);
-  const lot = payment
-    ? { ...state, ...setPayment(state, reservationId, evolvePayment(payment, event)) }
-    : state;
-  return event.type === "PaymentAuthorized" ? confirmed(lot, reservationId) : lot;
+function paid(state: RegisteredLot, event: Exclude<ParkingLotEvent, EventOfStream<"lot">>): RegisteredLot {
+  return event.type === "PaymentAuthorized" ? confirmed(state, event.data.reservationId) : state;
 }
 
 /** Issue 48: the booking's payment was authorized (ReservationConfirmed): a booking waiting for it is RESERVED. */
@@ -197,18 +198,7 @@ export function evolve(state: ParkingLotState, event: ParkingLotEvent): ParkingL
   if (event.type === "ParkingLotRegistered") return state.kind === "registered" ? state : registered(event); // registered once; its history stays
   if (event.type === "LotPeriodOpened") return openedState(event.data); // issue 48: a period starts from its opening
   if (state.kind !== "registered") return state;
-  const lot = notedEnded(evolveLot(state, event), event);
-  if (lot.kind !== "registered") return lot;
-  // Issue 38: the payment records whose refund window has passed by this event's time go.
-  const held = sweepPayments(lot, Date.parse(stampOf(event)));
-  return held === lot ? lot : { ...lot, ...held };
-}
-
-/** A booking canceled before its payment was authorized: its payment (pending or failed) has ended. */
-function canceledUnpaid(lot: RegisteredLot, id: string, at: string): PaymentsHeld {
-  const payment = lot.payments.get(id);
-  if (payment) return setPayment(lot, id, endedUnpaid(payment, at));
-  return { payments: lot.payments, paymentEnds: lot.paymentEnds };
+  return notedEnded(evolveLot(state, event), event);
 }
 
 /** A booked car came in: it holds its spot from now until it leaves, however long past its window. */
@@ -259,7 +249,6 @@ function evolveLot(state: RegisteredLot, event: ParkingLotEvent): ParkingLotStat
       return {
         ...lot,
         reservations: lot.reservations.set(reservationId, { ...record, status: "CANCELED" }),
-        ...canceledUnpaid(lot, reservationId, canceledAt),
       };
     }
     case "ReservationCheckedIn":

@@ -9,7 +9,7 @@ import {
   parkingReserved,
   reserveParking,
 } from "../../test-support/given-when-then.js";
-import { type DecideContext, fold, type ParkingLotEvent, paymentOf, reservationStatus } from "./decider.js";
+import { type DecideContext, fold, type ParkingLotEvent, reservationStatus } from "./decider.js";
 
 /** Payments (issue 38): PENDING_PAYMENT, the provider's answers, the hold, settlements, outcomes, refunds. */
 
@@ -47,17 +47,6 @@ const confirmedBooking: ParkingLotEvent = {
   data: { ...ids, customerId: "CUST1", intentId: "pi_1", confirmedAt: at(1) },
 };
 
-const captured: ParkingLotEvent = {
-  type: "PaymentCaptured",
-  data: {
-    ...ids,
-    intentId: "pi_1",
-    amount: 6000,
-    currency: "KRW",
-    settlementId: "ev-9",
-    capturedAt: at(200),
-  },
-};
 const canceled = (reason: string, canceledAt: string): ParkingLotEvent => ({
   type: "ReservationCanceled",
   data: { ...ids, customerId: "CUST1", reason, canceledAt, startsAt: START, endsAt: END },
@@ -191,32 +180,5 @@ describe("the payment hold", () => {
     given([registered, terms, pending, canceled("plans changed", at(2))])
       .when(expire(at(20)))
       .then([]);
-  });
-});
-
-describe("a refunded payment's state (issue 47)", () => {
-  const refunded = (amount: number, settlementId: string): ParkingLotEvent => ({
-    type: "PaymentRefunded",
-    data: {
-      ...ids,
-      intentId: "pi_1",
-      refundId: `re_${settlementId}`,
-      amount,
-      currency: "KRW",
-      settlementId,
-      refundedAt: at(220),
-    },
-  });
-  const stateAfter = (events: ParkingLotEvent[]) => paymentOf(fold(events), ids.reservationId)?.state;
-
-  it("reads partially_refunded while part of what was captured is refunded, refunded once all of it is", () => {
-    expect(stateAfter([...PAID, captured])).toBe("captured");
-    expect(stateAfter([...PAID, captured, refunded(400, "ev-11")])).toBe("partially_refunded");
-    expect(paymentOf(fold([...PAID, captured, refunded(400, "ev-11")]), ids.reservationId)).toMatchObject({
-      captured: 6000,
-      refunded: 400,
-    });
-    expect(stateAfter([...PAID, captured, refunded(400, "ev-11"), refunded(5600, "ev-12")])).toBe("refunded");
-    expect(stateAfter([...PAID, captured, refunded(6000, "ev-11")])).toBe("refunded");
   });
 });

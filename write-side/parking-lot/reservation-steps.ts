@@ -68,7 +68,7 @@ export function checkIn(command: CheckIn, state: ParkingLotState): Decision {
       code: "PaymentPending",
       parkingLotId,
       reservationId,
-      holdUntil: state.payments.get(reservationId)?.holdUntil ?? command.now,
+      holdUntil: state.paymentAsked.get(reservationId)?.holdUntil ?? command.now,
     });
   if (status !== "RESERVED")
     return reject({ code: "ReservationNotActive", parkingLotId, reservationId, status });

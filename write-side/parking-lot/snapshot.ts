@@ -1,5 +1,5 @@
 import { type Static, Type } from "@sinclair/typebox";
-import { Map as ImmutableMap, Set as ImmutableSet, List, OrderedMap } from "immutable";
+import { Map as ImmutableMap, List } from "immutable";
 import {
   IdIndex,
   type IdLists,
@@ -12,10 +12,8 @@ import { LotPlace } from "../../schemas/place.js";
 import { plateForm } from "../../schemas/plates.js";
 import { precompile, validate } from "../../schemas/validation.js";
 import type { Interval } from "./occupancy.js";
-import { NO_PAYMENT_ENDS, type PaymentEnds } from "./payment-ends.js";
-import { type PaymentRecord, PaymentRecordSchema } from "./payment-state.js";
 import { checkColumns, ReservationBook, type ReservationColumns } from "./reservation-book.js";
-import type { CarInLot, ParkingLotState, RegisteredLot } from "./state.js";
+import type { CarInLot, ParkingLotState, PaymentAsked, RegisteredLot } from "./state.js";
 
 /**
  * A lot's state as stored in the snapshot store, and back: a head of plain JSON (`headOf`, its
@@ -23,27 +21,6 @@ import type { CarInLot, ParkingLotState, RegisteredLot } from "./state.js";
  * reservation records in columns. Tests compare states through the same head
  * (test-support/lot-snapshot.ts).
  */
-
-interface StoredPaymentEnds {
-  readonly byDay: [number, string[]][];
-  readonly lingering: string[];
-}
-
-const paymentEndsOf = (ends: PaymentEnds): StoredPaymentEnds | undefined =>
-  ends.byDay.size === 0 && ends.lingering.size === 0
-    ? undefined
-    : {
-        byDay: [...ends.byDay.entries()].map(([day, ids]): [number, string[]] => [day, [...ids].sort()]),
-        lingering: [...ends.lingering].sort(),
-      };
-
-const paymentEndsFrom = (stored: StoredPaymentEnds | undefined): PaymentEnds =>
-  stored === undefined
-    ? NO_PAYMENT_ENDS
-    : {
-        byDay: OrderedMap(stored.byDay.map(([day, ids]) => [day, ImmutableSet(ids)] as const)),
-        lingering: ImmutableSet(stored.lingering),
-      };
 
 const byKey = <T>(a: [string | number, T], b: [string | number, T]) =>
   a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0;
@@ -78,13 +55,9 @@ export function headOf(state: RegisteredLot) {
       .sort(byKey),
     closures: [...state.closures],
     archived: state.archived,
-    ...(state.payments.size > 0 ? { payments: [...state.payments.entries()].sort(byKey) } : {}),
-    ...optional("paymentEnds", paymentEndsOf(state.paymentEnds)),
+    ...(state.paymentAsked.size > 0 ? { paymentAsked: [...state.paymentAsked.entries()].sort(byKey) } : {}),
   };
 }
-
-const optional = <K extends string, V>(key: K, value: V | undefined): { [P in K]?: V } =>
-  (value === undefined ? {} : { [key]: value }) as { [P in K]?: V };
 
 /** JSON has no Infinity: an open-ended car's window end is stored as null. */
 const finite = (n: number): number | null => (Number.isFinite(n) ? n : null);
@@ -112,8 +85,12 @@ const carsInLot = (entries: readonly (readonly [string, number | null, number])[
  * 7: payment records end (`paymentEnds`, a record's `endedAt`, `stepsOutstanding`, `failure`;
  *    a reservation's `paid` mark): an older snapshot is ignored as any other version is, and the
  *    lot folded from its whole stream, which evolve reads the same way whatever wrote it.
+ * 8: issue 48, payments on their own streams: the lot keeps only what each booking asked of its
+ *    payment (`paymentAsked`), no money. A head of an older version (a period opening holds one
+ *    whatever its version) still decodes: what its `payments` records say the booking asked is
+ *    kept, the rest of them and `paymentEnds` dropped (`askedOfOlder`).
  */
-export const SNAPSHOT_VERSION = 7;
+export const SNAPSHOT_VERSION = 8;
 
 /** Reservation records per page: a page stays far below MongoDB's 16 MB document limit. */
 export const SNAPSHOT_PAGE_SIZE = 20_000;
@@ -123,6 +100,25 @@ const Span = Type.Object({ start: Type.Number(), end: Type.Number() }, { additio
 const ClosureSchema = Type.Object(
   { closureId: Type.String(), from: Type.Number(), until: Type.Number(), began: Type.Boolean() },
   { additionalProperties: false },
+);
+const PaymentAskedSchema = Type.Object(
+  {
+    amount: Type.Integer({ minimum: 0 }),
+    currency: Type.String(),
+    holdUntil: Type.String(),
+    terms: PaymentTerms,
+  },
+  { additionalProperties: false },
+);
+/** A version 6 or 7 payment record: what its booking asked, and the money (not read any more). */
+const OlderPaymentRecord = Type.Object(
+  {
+    amount: Type.Integer({ minimum: 0 }),
+    currency: Type.String(),
+    holdUntil: Type.String(),
+    terms: PaymentTerms,
+  },
+  { additionalProperties: true },
 );
 const RegisteredHead = Type.Object(
   {
@@ -153,18 +149,14 @@ const RegisteredHead = Type.Object(
     closures: Type.Array(ClosureSchema),
     /** How many ended reservations the state left out (kept in the snapshot store's archive). */
     archived: Type.Integer({ minimum: 0 }),
-    /** Since issue 38 (version 6): the paid bookings' money. */
-    payments: Type.Optional(Type.Array(Type.Tuple([Type.String(), PaymentRecordSchema]))),
-    /** Since version 7: the ended payment records by day (ascending), and those lingering. */
-    paymentEnds: Type.Optional(
-      Type.Object(
-        {
-          byDay: Type.Array(Type.Tuple([Type.Integer(), Strings])),
-          lingering: Strings,
-        },
-        { additionalProperties: false },
-      ),
-    ),
+    /** Since version 8: what each paid booking asked of its payment. */
+    paymentAsked: Type.Optional(Type.Array(Type.Tuple([Type.String(), PaymentAskedSchema]))),
+    /**
+     * Versions 6 and 7: the paid bookings' money, and its ended records by day. Read for what each
+     * booking asked (the rest is its payment stream's since issue 48), never written.
+     */
+    payments: Type.Optional(Type.Array(Type.Tuple([Type.String(), OlderPaymentRecord]))),
+    paymentEnds: Type.Optional(Type.Unknown()),
   },
   { additionalProperties: false },
 );
@@ -297,9 +289,19 @@ export function decodeSnapshot(parts: readonly unknown[], lotId: string): Parkin
 }
 
 /** What a stored head holds besides the count of its reservation records. */
-export type LotHead = Omit<Static<typeof RegisteredHead>, "reservations" | "payments"> & {
-  readonly payments?: [string, PaymentRecord][];
-};
+export type LotHead = Omit<Static<typeof RegisteredHead>, "reservations" | "paymentEnds">;
+
+/**
+ * What the bookings asked of payment, from a head: its own `paymentAsked`, or (a version 6 or 7
+ * head) what its payment records say, for the reservations it holds; their money is dropped.
+ */
+function askedOf(head: LotHead, reservations: ReservationBook): ImmutableMap<string, PaymentAsked> {
+  if (head.paymentAsked) return ImmutableMap(head.paymentAsked);
+  const asked: [string, PaymentAsked][] = [];
+  for (const [id, { amount, currency, holdUntil, terms }] of head.payments ?? [])
+    if (reservations.has(id)) asked.push([id, { amount, currency, holdUntil, terms }]);
+  return ImmutableMap(asked);
+}
 
 /**
  * The registered lot of a snapshot's head and its reservation records. The indexes that grow with
@@ -336,8 +338,7 @@ export function registeredLot(head: LotHead, reservations: ReservationBook): Reg
     byPlate: IdIndex.fromSorted(() => platesOf(byCustomer, reservations)),
     closures: List(head.closures),
     archived: head.archived,
-    payments: ImmutableMap(head.payments ?? []),
-    paymentEnds: paymentEndsFrom(head.paymentEnds),
+    paymentAsked: askedOf(head, reservations),
   };
 }
 

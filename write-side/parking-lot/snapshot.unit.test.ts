@@ -9,6 +9,7 @@ import {
 import { toSnapshot } from "../../test-support/lot-snapshot.js";
 import { fold, type ParkingLotEvent, type ParkingLotState } from "./decider.js";
 import { reservationsOfPlate } from "./gates.js";
+import { openedState } from "./periods.js";
 import {
   decodeSnapshot,
   encodeSnapshot,
@@ -236,6 +237,88 @@ describe("the stored form of a lot snapshot", () => {
     });
   });
 
+  describe("issue 48: what a paid booking asked of payment, and no money", () => {
+    const TERMS = {
+      currency: "KRW",
+      deposit: 2000,
+      cancellation: { freeUntilMinutesBefore: 60, feePercent: 50 },
+      noShowFee: 1000,
+    };
+    const hold = (holdUntil: string) => ({ amount: 6000, currency: "KRW", holdUntil });
+    const paid: ParkingLotEvent[] = [
+      lotRegistered({ capacity: 3, hourlyRate: 3000 }),
+      {
+        type: "ParkingLotPaymentTermsChanged",
+        data: { parkingLotId: LOT, terms: TERMS, changedAt: at("08:00") },
+      },
+      // A saved payment method is the saga's to use (sealed in the event), not the lot's to keep.
+      parkingReserved({
+        reservationId: "card",
+        customerId: "C1",
+        amount: 6000,
+        startsAt: at("10:00"),
+        endsAt: at("12:00"),
+        payment: { ...hold(at("08:15")), method: "pm_card_visa" },
+      }),
+      parkingReserved({ reservationId: "intent", customerId: "C2", payment: hold(at("08:20")) }),
+    ];
+
+    it("round-trips what each booking asked (a saved method's booking too)", () => {
+      const state = fold(paid);
+      expect(toSnapshot(state).state).toMatchObject({
+        paymentAsked: [
+          ["card", { ...hold(at("08:15")), terms: TERMS }],
+          ["intent", { ...hold(at("08:20")), terms: TERMS }],
+        ],
+      });
+      expect(toSnapshot(decodeSnapshot(stored(state), LOT))).toEqual(toSnapshot(state));
+    });
+
+    /** The head as version 7 wrote it: a payment record of each paid booking, and their ends by day. */
+    const olderParts = (): SnapshotParts => {
+      const [head, ...pages] = stored(fold(paid));
+      const { paymentAsked, ...rest } = head as { paymentAsked: [string, Record<string, unknown>][] };
+      const record = (asked: Record<string, unknown>, state: string) => ({
+        ...asked,
+        state,
+        settled: false,
+        authorized: state === "authorized" ? 6000 : 0,
+        captured: 0,
+        released: 0,
+        refunded: 0,
+        charged: 0,
+        refundsOutstanding: [],
+        steps: [],
+        stepsOutstanding: [],
+        failures: [],
+        facts: [],
+      });
+      const payments = [
+        ...paymentAsked.map(([id, asked]) => [id, record(asked, "pending")]),
+        // A paid booking the head no longer holds (ended, its record swept): its money is dropped.
+        ["swept", record({ ...hold(at("07:00")), terms: TERMS }, "authorized")],
+      ];
+      const paymentEnds = { byDay: [[19844, ["swept"]]], lingering: [] };
+      return [{ ...rest, payments, paymentEnds }, ...pages];
+    };
+
+    it("decodes an older head's payment records to what each booking it holds asked, the rest dropped", () => {
+      expect(toSnapshot(decodeSnapshot(olderParts(), LOT))).toEqual(toSnapshot(fold(paid)));
+    });
+
+    it("and a period opening written with such a head opens the same state", () => {
+      const opened = openedState({
+        parkingLotId: LOT,
+        period: 1,
+        openedAt: at("09:00"),
+        version: 7,
+        state: [...olderParts()],
+        ended: [],
+      });
+      expect(toSnapshot(opened)).toEqual(toSnapshot(fold(paid)));
+    });
+  });
+
   it("is what SNAPSHOT_VERSION says: a change to the state, to evolve or to the encoding needs a new version", () => {
     // A snapshot is only as good as the code that folded it: code that folds differently must not
     // read old snapshots as its own. If this fails, do NOT update the hash of an existing version:
@@ -253,7 +336,8 @@ describe("the stored form of a lot snapshot", () => {
       // 7: payment records end (their window, what is still outstanding) and a reservation's
       // `paid` mark; this history has no paid booking either, so it encodes as 6 did.
       7: "c35f073017b09033562ea9be4634402df8f8338fd08747ae577beb0ba963b9e7",
-      // 8: the lot's place and time zone (issue 49); this lot has none, so it encodes as 7 did.
+      // 8: the lot keeps what each paid booking asked of payment, no money (issue 48); this history
+      // has no paid booking, so it encodes as 7 did.
       8: "c35f073017b09033562ea9be4634402df8f8338fd08747ae577beb0ba963b9e7",
     };
     const hash = createHash("sha256")

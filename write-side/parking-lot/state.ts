@@ -4,9 +4,8 @@ import type { CouponRule, PaymentTerms } from "../../schemas/common.js";
 import type { EventOfStream } from "../../schemas/events.js";
 import type { LotPlace } from "../../schemas/place.js";
 import type { ReservationStatus } from "../../schemas/reservation-time.js";
+import type { PaymentEvent } from "../payment/payment-facts.js";
 import type { Occupancy } from "./occupancy.js";
-import type { PaymentEnds } from "./payment-ends.js";
-import type { PaymentEvent, PaymentRecord } from "./payment-state.js";
 import type { ReservationBook } from "./reservation-book.js";
 
 /**
@@ -106,19 +105,28 @@ export type ParkingLotState =
        */
       readonly archived: number;
       /**
-       * Since issue 38: the money of each booking that started PENDING_PAYMENT, by reservation id
-       * (payment-state.ts). Kept when its reservation ends (outcomes and refunds come after) until
-       * its refund window has passed and nothing is left to record (payment-ends.ts).
+       * Since issue 38: what each booking that started PENDING_PAYMENT asked of its payment, by
+       * reservation id, kept while the lot holds its record (`forgetEnded` drops it with the record).
+       * Issue 48: the money itself is its payment's, on the payment's own stream (write-side/payment/).
        */
-      readonly payments: ImmutableMap<string, PaymentRecord>;
-      /** The ended payment records by the day they ended, to drop each once its window has passed. */
-      readonly paymentEnds: PaymentEnds;
+      readonly paymentAsked: ImmutableMap<string, PaymentAsked>;
       /**
        * Issue 48: when each reservation that ended in this period (or less than KEEP_ENDED_MS before
        * it opened) ended, epoch ms: what the next period's opening keeps (periods.ts). Absent: none.
        */
       readonly endedAt?: ImmutableMap<string, number>;
     };
+
+/** What a booking asked of its payment (its ParkingReserved's `payment`, and the lot's terms then). */
+export interface PaymentAsked {
+  /** What the booking asked the provider to authorize, in `currency`'s minor unit. */
+  readonly amount: number;
+  readonly currency: string;
+  /** Until when the booking holds its spot unpaid. */
+  readonly holdUntil: string;
+  /** The lot's terms when the booking was made: its cancel and no-show settle by them. */
+  readonly terms: PaymentTerms;
+}
 
 export type RegisteredLot = Extract<ParkingLotState, { kind: "registered" }>;
 

@@ -15,7 +15,6 @@ import {
   type RunOutcome,
   type StateSource,
 } from "../decider-runner.js";
-import type { PaymentEvent } from "../parking-lot/payment-state.js";
 import type { Rejection } from "../parking-lot/state.js";
 import type { StateAtRevision } from "../state-cache.js";
 import {
@@ -36,6 +35,7 @@ import {
   paymentStream,
   type SettleAsk,
 } from "./payment.js";
+import type { PaymentEvent } from "./payment-facts.js";
 
 /**
  * Issue 48, item 1: the payment aggregate's commands, each decided on the stream

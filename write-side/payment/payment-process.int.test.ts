@@ -369,7 +369,6 @@ describe("payments on their own streams (issue 48)", () => {
     // The upgrade (on start): the payments the lot's stream holds carried onto their own streams.
     const upgraded = await carryPaymentsOver({
       eventStore: store,
-      lotState: (parkingLotId) => handler.stateOf(parkingLotId),
       now: () => new Date(at(2)),
     });
     expect(upgraded).toMatchObject({ lotsTotal: 1, carried: 2 });

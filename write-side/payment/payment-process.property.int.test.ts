@@ -8,8 +8,7 @@ import { decodeEvent } from "../../schemas/event-codec.js";
 import { tempDataDir } from "../../test-support/service.js";
 import { type CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
 import { type ParkingLotEvent, parkingLotStream } from "../parking-lot/decider.js";
-import type { PaymentEvent } from "../parking-lot/payment-state.js";
-import { bookingEndOf } from "../parking-lot/payments.js";
+import { bookingEndOf } from "./lot-booking.js";
 import {
   evolvePaymentAggregate,
   noPayment,
@@ -17,6 +16,7 @@ import {
   type PaymentState,
   paymentStream,
 } from "./payment.js";
+import type { PaymentEvent } from "./payment-facts.js";
 import { ledgerViolations } from "./payment-ledger.js";
 import { REFUND_WINDOW_MS } from "./payment-policy.js";
 

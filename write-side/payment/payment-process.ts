@@ -13,14 +13,9 @@ import type {
   PaymentStreamCommandType,
   Rejection,
 } from "../parking-lot/decider.js";
-import {
-  awaitingPayment,
-  type BookingEnd,
-  bookingAskOf,
-  holdUntilOf,
-  settleAskOf,
-} from "../parking-lot/payments.js";
-import type { PaymentState } from "./payment.js";
+import { awaitingPayment, holdUntilOf } from "../parking-lot/payments.js";
+import { type BookingEnd, bookingAskOf, settleAskOf } from "./lot-booking.js";
+import { type PaymentState, termsOnStream } from "./payment.js";
 import type { PaymentCommand, PaymentCommandHandler, PaymentOutcome } from "./payment-handler.js";
 
 /**
@@ -91,9 +86,9 @@ const notFound = (command: { parkingLotId: string; reservationId: string }): Lot
 const knows = (lot: ParkingLotState, reservationId: string, payment: PaymentState): boolean =>
   payment.kind === "open" || (lot.kind === "registered" && lot.reservations.has(reservationId));
 
-/** The terms a settlement follows: the lot's record of the booking's, else its carried-over payment's. */
+/** The terms a settlement follows: what the lot holds of the booking's, else its payment's stream's. */
 const settleAsk = (lot: ParkingLotState, payment: PaymentState | undefined, id: string, end: BookingEnd) =>
-  settleAskOf(lot, id, end, payment?.kind === "open" ? payment.asked?.terms : undefined);
+  settleAskOf(lot, id, end, payment && termsOnStream(payment));
 
 export class PaymentProcess {
   constructor(

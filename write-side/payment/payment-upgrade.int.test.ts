@@ -194,9 +194,8 @@ const EXPECTED: Record<string, OpenPayment> = {
 const fromItsStream = (store: SqliteEventStore, id: string) =>
   new PaymentCommandHandler(store, { retryLimit: 5 }).stateOf(id);
 
-const optionsOn = (store: SqliteEventStore, handler: ParkingLotCommandHandler): PaymentUpgradeOptions => ({
+const optionsOn = (store: SqliteEventStore): PaymentUpgradeOptions => ({
   eventStore: store,
-  lotState: (parkingLotId) => handler.stateOf(parkingLotId),
   now: () => new Date(AT + 200 * 60_000),
 });
 
@@ -208,7 +207,7 @@ describe("the payments upgrade (issue 48, item 5)", () => {
     expect(await fromItsStream(store, "pending-before")).toEqual({ kind: "none" });
     const before = await typesByStream(store);
 
-    const first = await upgradePayments(documents, optionsOn(store, handler));
+    const first = await upgradePayments(documents, optionsOn(store));
     expect(first).toMatchObject({ lotsTotal: 1, carried: 3, skipped: 0, doneBefore: false });
     const after = await typesByStream(store);
     expect(after.get(parkingLotStream(LOT))).toEqual(before.get(parkingLotStream(LOT)));
@@ -225,15 +224,15 @@ describe("the payments upgrade (issue 48, item 5)", () => {
     }
 
     // Twice: the record says done (one read); run whole again, it carries nothing.
-    expect(await upgradePayments(documents, optionsOn(store, handler))).toMatchObject({ doneBefore: true });
-    expect(await carryPaymentsOver(optionsOn(store, handler))).toMatchObject({ carried: 0, skipped: 3 });
+    expect(await upgradePayments(documents, optionsOn(store))).toMatchObject({ doneBefore: true });
+    expect(await carryPaymentsOver(optionsOn(store))).toMatchObject({ carried: 0, skipped: 3 });
     expect(await typesByStream(store)).toEqual(after);
   });
 
   it("a refund, a release and an authorization on old payments work from their streams after it", async () => {
     const { store, handler } = open();
     await oldLot(store, handler);
-    await carryPaymentsOver(optionsOn(store, handler));
+    await carryPaymentsOver(optionsOn(store));
     const later = handlerOn(store);
     expect(
       await run(later, {
@@ -299,7 +298,7 @@ describe("the payments upgrade (issue 48, item 5)", () => {
       }
       return store.appendToStream(streamId, events, options);
     };
-    const result = await carryPaymentsOver({ ...optionsOn(store, handler), eventStore: racing });
+    const result = await carryPaymentsOver({ ...optionsOn(store), eventStore: racing });
     expect(raced).toBe(true);
     expect(result).toMatchObject({ carried: 3 });
     expect((await typesByStream(store)).get("payment-canceled-before")).toEqual([

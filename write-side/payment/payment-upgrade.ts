@@ -3,10 +3,20 @@ import { WrongExpectedRevisionError } from "../../event-store/errors.js";
 import type { EventStore } from "../../event-store/port.js";
 import type { Logger } from "../../platform/logger.js";
 import { systemActor } from "../../schemas/actor.js";
+import { DEFAULT_PAYMENT_TERMS, type PaymentTerms } from "../../schemas/common.js";
 import { decodeEvent, encodeEvent } from "../../schemas/event-codec.js";
 import type { EventOfType } from "../../schemas/events.js";
-import type { ParkingLotState } from "../parking-lot/decider.js";
-import { type PaymentState, type PaymentStreamEvent, paymentStream } from "./payment.js";
+import { askedOf } from "../parking-lot/evolve.js";
+import { parkingLotOfStream } from "../parking-lot/periods.js";
+import {
+  evolvePaymentAggregate,
+  noPayment,
+  PAYMENT_EVENT_TYPES,
+  type PaymentState,
+  type PaymentStreamEvent,
+  paymentStream,
+} from "./payment.js";
+import type { PaymentEvent } from "./payment-facts.js";
 import {
   evolveStream,
   isPaymentStreamType,
@@ -18,12 +28,14 @@ import {
 /**
  * Issue 48, item 5: the upgrade that carries every payment a lot's stream still holds (written
  * before payments had streams of their own) onto `payment-{reservationId}`, as one
- * PaymentCarriedOver holding its whole state as the old scheme computes it (the lot's frozen
- * record, the payment stream's own facts since on top). From then on the payment stream alone
- * answers. Each append expects the payment stream's revision it read (a command racing the
- * upgrade makes it read again and carry over what that command left); a payment carried over
- * already is skipped, so the upgrade is idempotent and safe beside a running service. Nothing is
- * appended to a lot's stream. Done once, it records so in the document store (one read on start).
+ * PaymentCarriedOver holding its whole state: the payment facts the lot's streams hold of it, folded
+ * with the payment's own evolve (the lot's state keeps no money any more), the payment stream's own
+ * facts since on top, and what its booking asked (its ParkingReserved, the lot's terms then). The
+ * log is read once, for the lots' facts of these types. Each append expects the payment stream's
+ * revision it read (a command racing the upgrade makes it read again and carry over what that
+ * command left); a payment carried over already is skipped, so the upgrade is idempotent and safe
+ * beside a running service. Nothing is appended to a lot's stream. Done once, it records so in the
+ * document store (one read on start).
  */
 
 /** Where the upgrade records that it is done: one document. */
@@ -46,8 +58,6 @@ export interface UpgradeResult extends UpgradeProgress {
 
 export interface PaymentUpgradeOptions {
   readonly eventStore: EventStore;
-  /** The lot's state now (the command handler's `stateNow`: its snapshot and its period). */
-  readonly lotState: (parkingLotId: string) => Promise<ParkingLotState>;
   readonly now: () => Date;
   readonly retryLimit?: number;
   readonly onProgress?: (progress: UpgradeProgress) => void;
@@ -56,42 +66,71 @@ export interface PaymentUpgradeOptions {
 
 const ACTOR = systemActor("upgrade");
 
-/**
- * Old data (issue 48): a payment whose facts a lot's stream holds, written before its payment had
- * a stream of its own, as the lot's record folded them (it gets no payment fact since, so it is
- * exactly what those facts said). Undefined for a booking made since: its record only ever holds
- * what its booking asked (no intent, still pending), its payment's facts being on its own stream.
- * Bounded: one record of the lot's state, never a read of its history.
- */
-function paymentBefore48(state: ParkingLotState, reservationId: string): PaymentState | undefined {
-  if (state.kind !== "registered") return undefined;
-  const record = state.payments.get(reservationId);
-  if (!record || (record.state === "pending" && record.intentId === undefined)) return undefined;
-  return {
-    kind: "open",
-    parkingLotId: state.parkingLotId,
-    reservationId,
-    status: record.state,
-    ...(record.intentId !== undefined ? { intentId: record.intentId } : {}),
-    currency: record.currency,
-    authorized: record.authorized,
-    captured: record.captured,
-    refunded: record.refunded,
-    refundsOutstanding: record.refundsOutstanding,
-    settled: record.settled,
-    ...(record.endedAt !== undefined ? { endedAt: record.endedAt } : {}),
-    steps: record.steps,
-    releasedIntents: record.releasedIntents ?? [],
-    facts: record.facts,
-  };
+type Asked = EventOfType<"PaymentCarriedOver">["data"]["asked"];
+
+/** An old payment as the lots' streams hold it: its facts folded, and what its booking asked. */
+interface OldPayment {
+  readonly state: PaymentState;
+  readonly asked?: Asked;
 }
 
-/** Every lot's id, from its registration (a lot is registered once, on its first period's stream). */
-async function lotIds(eventStore: EventStore): Promise<string[]> {
-  const ids: string[] = [];
-  for await (const recorded of eventStore.readAll({ filter: { eventTypes: ["ParkingLotRegistered"] } }))
-    ids.push((recorded.data as { parkingLotId: string }).parkingLotId);
-  return [...new Set(ids)];
+/** What the upgrade reads of each lot: its terms as it goes, and its paid bookings. */
+interface LotRead {
+  terms: PaymentTerms;
+  readonly asked: Map<string, Asked>;
+  /** The bookings a payment fact on the lot's streams names (written before issue 48). */
+  readonly old: Map<string, OldPayment>;
+}
+
+/** The lots' facts the upgrade reads: what the lot asked and its terms, and the old payment facts. */
+const READ_TYPES = [
+  "ParkingLotRegistered",
+  "ParkingLotPaymentTermsChanged",
+  "LotPeriodOpened",
+  "ParkingReserved",
+  ...PAYMENT_EVENT_TYPES,
+];
+
+/** The lot's terms in a period's opening (its state's head, snapshot.ts), if it states them. */
+const openingTerms = (data: { state: readonly Record<string, unknown>[] }): PaymentTerms | undefined =>
+  data.state[0]?.paymentTerms as PaymentTerms | undefined;
+
+/** One lot's fact read into `lot`: a booking's ask, the lot's terms, an old payment fact folded. */
+function readInto(lot: LotRead, type: string, data: Record<string, unknown>, decoded: () => unknown): void {
+  if (type === "ParkingLotPaymentTermsChanged") lot.terms = data.terms as PaymentTerms;
+  else if (type === "LotPeriodOpened")
+    lot.terms = openingTerms(data as { state: Record<string, unknown>[] }) ?? DEFAULT_PAYMENT_TERMS;
+  else if (type === "ParkingReserved") {
+    const payment = (data as EventOfType<"ParkingReserved">["data"]).payment;
+    const id = data.reservationId as string;
+    if (payment && !lot.asked.has(id)) lot.asked.set(id, askedOf(payment, lot.terms)); // a booking is made once
+  } else if (PAYMENT_EVENT_TYPES.has(type)) {
+    const id = data.reservationId as string;
+    const before = lot.old.get(id);
+    const state = evolvePaymentAggregate(before?.state ?? noPayment, decoded() as PaymentEvent);
+    const asked = before?.asked ?? lot.asked.get(id);
+    lot.old.set(id, { state, ...(asked ? { asked } : {}) });
+  }
+}
+
+/**
+ * Every lot (its registration) and the old payments its streams hold: the log read once. What each
+ * paid booking asked is kept (four fields) until the end, for the payment facts that follow it.
+ */
+async function readLots(eventStore: EventStore): Promise<Map<string, LotRead>> {
+  const lots = new Map<string, LotRead>();
+  for await (const recorded of eventStore.readAll({ filter: { eventTypes: READ_TYPES } })) {
+    const parkingLotId = parkingLotOfStream(recorded.streamId);
+    if (parkingLotId === undefined) continue; // a payment's own stream
+    let lot = lots.get(parkingLotId);
+    if (!lot) {
+      lot = { terms: DEFAULT_PAYMENT_TERMS, asked: new Map(), old: new Map() };
+      lots.set(parkingLotId, lot);
+    }
+    const data = recorded.data as Record<string, unknown>;
+    readInto(lot, recorded.type, data, () => decodeEvent(recorded).event);
+  }
+  return lots;
 }
 
 /** A payment's stream read whole (a handful of facts), and its revision. */
@@ -109,18 +148,13 @@ async function readPayment(
   return { stream, revision };
 }
 
-/** The fact that carries `state` over (the lot's record says what the booking asked). */
+/** The fact that carries `state` over, with what its booking asked. */
 function carriedOverFact(
-  lot: Extract<ParkingLotState, { kind: "registered" }>,
   state: Extract<PaymentState, { kind: "open" }>,
+  asked: Asked,
   at: string,
 ): EventOfType<"PaymentCarriedOver"> {
-  const { kind: _kind, asked: _asked, ...payment } = state;
-  const record = lot.payments.get(state.reservationId);
-  const asked = record
-    ? { amount: record.amount, currency: record.currency, holdUntil: record.holdUntil, terms: record.terms }
-    : undefined;
-  if (!asked) throw new Error(`no payment record of ${state.reservationId} in lot ${lot.parkingLotId}`);
+  const { kind: _kind, asked: _asked, terms: _terms, ...payment } = state;
   const { refundsOutstanding, steps, releasedIntents, facts } = payment;
   return {
     type: "PaymentCarriedOver",
@@ -139,8 +173,8 @@ function carriedOverFact(
 /** One old payment onto its stream: "carried", "skipped" (done before), retried on a race. */
 async function carryOne(
   options: PaymentUpgradeOptions,
-  lot: Extract<ParkingLotState, { kind: "registered" }>,
   before: Extract<PaymentState, { kind: "open" }>,
+  asked: Asked,
 ): Promise<"carried" | "skipped"> {
   const { eventStore, retryLimit = 10 } = options;
   const streamId = paymentStream(before.reservationId);
@@ -149,7 +183,7 @@ async function carryOne(
     if (stream.carried) return "skipped";
     const state = paymentNow(stream, before);
     if (state.kind !== "open") return "skipped";
-    const event = carriedOverFact(lot, state, options.now().toISOString());
+    const event = carriedOverFact(state, asked, options.now().toISOString());
     const causation = {
       correlationId: `upgrade-${streamId}`,
       causationId: `upgrade-${streamId}`,
@@ -169,19 +203,24 @@ async function carryOne(
 
 /** Carries every old payment of every lot over (idempotent: what is carried already is skipped). */
 export async function carryPaymentsOver(options: PaymentUpgradeOptions): Promise<UpgradeResult> {
-  const ids = await lotIds(options.eventStore);
+  const lots = await readLots(options.eventStore);
+  const ids = [...lots.keys()];
   let carried = 0;
   let skipped = 0;
   let lotsDone = 0;
-  for (const parkingLotId of ids) {
-    const lot = await options.lotState(parkingLotId);
-    if (lot.kind === "registered") {
-      for (const reservationId of lot.payments.keys()) {
-        const before = paymentBefore48(lot, reservationId);
-        if (before?.kind !== "open") continue; // begun on its own stream: it answers already
-        if ((await carryOne(options, lot, before)) === "carried") carried++;
-        else skipped++;
+  for (const [parkingLotId, lot] of lots) {
+    for (const [reservationId, { state, asked }] of lot.old) {
+      if (state.kind !== "open") continue;
+      if (!asked) {
+        // No booking of the lot asked it to pay: the lot never kept a record of it (as before).
+        options.logger?.warn(
+          { parkingLotId, reservationId },
+          "payments upgrade: a payment without its booking",
+        );
+        continue;
       }
+      if ((await carryOne(options, state, asked)) === "carried") carried++;
+      else skipped++;
     }
     lotsDone++;
     options.onProgress?.({ lotsDone, lotsTotal: ids.length, carried });

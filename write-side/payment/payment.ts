@@ -8,8 +8,8 @@ import type {
 } from "../../schemas/commands.js";
 import type { PaymentTerms } from "../../schemas/common.js";
 import type { EventOfType } from "../../schemas/events.js";
-import type { PaymentEvent, PaymentStep } from "../parking-lot/payment-state.js";
 import type { Rejection } from "../parking-lot/state.js";
+import type { PaymentEvent, PaymentStep } from "./payment-facts.js";
 import type { PaymentFact } from "./payment-ledger.js";
 import {
   cancelSettlement,
@@ -77,6 +77,8 @@ export interface OpenPayment {
    * lot recorded it then (its amount, hold and terms). Absent for a payment begun on its own stream.
    */
   readonly asked?: EventOfType<"PaymentCarriedOver">["data"]["asked"];
+  /** The terms its booking was made under, as its intent recorded them (since issue 48). */
+  readonly terms?: PaymentTerms;
 }
 
 export type PaymentState = { readonly kind: "none" } | OpenPayment;
@@ -150,7 +152,12 @@ export function evolvePaymentAggregate(state: PaymentState, event: PaymentStream
   switch (event.type) {
     case "PaymentIntentCreated":
       return open.intentId === undefined
-        ? { ...open, intentId: event.data.intentId, currency: event.data.currency }
+        ? {
+            ...open,
+            intentId: event.data.intentId,
+            currency: event.data.currency,
+            ...(event.data.terms !== undefined ? { terms: event.data.terms } : {}),
+          }
         : open;
     case "PaymentIntentReleased":
       return { ...open, releasedIntents: [...open.releasedIntents, event.data.intentId] };
@@ -207,7 +214,13 @@ export interface BookingAsk {
   /** What the booking asked to authorize, in `currency`'s minor unit. */
   readonly amount: number;
   readonly currency: string;
+  /** The lot's terms the booking was made under: its intent records them (absent: none known). */
+  readonly terms?: PaymentTerms;
 }
+
+/** The terms a settlement of this payment follows, as its own stream holds them. */
+export const termsOnStream = (state: PaymentState): PaymentTerms | undefined =>
+  state.kind === "open" ? (state.terms ?? state.asked?.terms) : undefined;
 
 type Mismatch = "intent" | "amount" | "currency";
 
@@ -240,7 +253,15 @@ export function decideIntent(
   if (reason) return reject({ code: "PaymentMismatch", parkingLotId, reservationId, reason });
   return accept({
     type: "PaymentIntentCreated",
-    data: { reservationId, parkingLotId, intentId, amount, currency, createdAt: command.now },
+    data: {
+      reservationId,
+      parkingLotId,
+      intentId,
+      amount,
+      currency,
+      ...(ask.terms !== undefined ? { terms: ask.terms } : {}),
+      createdAt: command.now,
+    },
   });
 }
 

@@ -1,15 +1,20 @@
 import { describe, expect, it } from "vitest";
-import { LOT, NOW } from "../../test-support/given-when-then.js";
-import type { PaymentEvent } from "../parking-lot/payment-state.js";
+import type { PaymentTerms } from "../../schemas/common.js";
+import { LOT, lotRegistered, NOW, parkingReserved } from "../../test-support/given-when-then.js";
+import { fold } from "../parking-lot/decider.js";
+import { bookingAskOf, settleAskOf } from "./lot-booking.js";
 import {
   decideAuthorization,
   decideIntent,
   decideRefund,
+  decideSettlement,
   evolvePaymentAggregate,
   noPayment,
   type PaymentState,
   paymentStream,
+  termsOnStream,
 } from "./payment.js";
+import type { PaymentEvent } from "./payment-facts.js";
 import { REFUND_WINDOW_MS } from "./payment-policy.js";
 
 /** Issue 48: a payment decided from its own stream alone (no lot state, no sweep). */
@@ -99,6 +104,51 @@ describe("a payment on its own stream", () => {
     expect(decideRefund(after, refund(2001, T0))).toEqual({
       ok: false,
       rejection: { code: "RefundExceedsCaptured", ...ids, refundable: 2000, asked: 2001 },
+    });
+  });
+});
+
+describe("the terms its booking was made under (issue 48)", () => {
+  const TERMS: PaymentTerms = {
+    currency: "KRW",
+    deposit: 2000,
+    cancellation: { freeUntilMinutesBefore: 60, feePercent: 50 },
+    noShowFee: 1000,
+  };
+  const intent = {
+    type: "RecordPaymentIntent",
+    ...ids,
+    intentId: "pi_1",
+    amount: 5000,
+    currency: "KRW",
+    now: NOW,
+  } as const;
+
+  it("are what the lot holds of the booking while it holds it, and its intent records them", () => {
+    const lot = fold([
+      lotRegistered(),
+      { type: "ParkingLotPaymentTermsChanged", data: { parkingLotId: LOT, terms: TERMS, changedAt: NOW } },
+      parkingReserved({ reservationId: ID, payment: { amount: 5000, currency: "KRW", holdUntil: NOW } }),
+    ]);
+    const asked = bookingAskOf(lot, ID);
+    expect(asked.terms).toEqual(TERMS);
+    const decision = decideIntent(noPayment, intent, asked);
+    expect(decision).toMatchObject({ ok: true, events: [{ data: { terms: TERMS } }] });
+  });
+
+  it("settle a booking the lot's state no longer holds, from the payment's stream", () => {
+    const recorded = decideIntent(noPayment, intent, { ...ask, terms: TERMS });
+    if (!recorded.ok) throw new Error("the intent is recorded");
+    const state = given([...recorded.events, authorized]);
+    expect(termsOnStream(state)).toEqual(TERMS);
+    const withoutIt = fold([lotRegistered()]);
+    const settle = settleAskOf(withoutIt, ID, { because: "no-show" }, termsOnStream(state));
+    expect(settle).toEqual({ because: "no-show", terms: TERMS });
+    expect(
+      decideSettlement(state, settle ?? { because: "check-out", price: 0, overstayCharge: 0 }, NOW),
+    ).toMatchObject({
+      ok: true,
+      events: [{ type: "PaymentSettlementDecided", data: { capture: 1000, because: "no-show" } }],
     });
   });
 });

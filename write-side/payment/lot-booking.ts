@@ -1,0 +1,84 @@
+import type { PaymentTerms } from "../../schemas/common.js";
+import type { ParkingLotEvent, ParkingLotState } from "../parking-lot/decider.js";
+import { awaitingPayment } from "../parking-lot/payments.js";
+import type { BookingAsk, SettleAsk } from "./payment.js";
+
+/**
+ * What the payment side reads of a booking from the lot (issue 48): the lot decides these, the
+ * payment's decider is handed them in its commands (payment-process.ts).
+ */
+
+/** What the lot tells the payment of the booking: whether it waits, and what it asked to authorize. */
+export function bookingAskOf(state: ParkingLotState, reservationId: string): BookingAsk {
+  const asked = state.kind === "registered" ? state.paymentAsked.get(reservationId) : undefined;
+  return {
+    awaiting: awaitingPayment(state, reservationId),
+    amount: asked?.amount ?? 0,
+    currency: asked?.currency ?? "",
+    ...(asked ? { terms: asked.terms } : {}),
+  };
+}
+
+/** How a paid booking ended, as the lot's end event says it (the saga reads it from that event). */
+export type BookingEnd =
+  | { readonly because: "check-out"; readonly price?: number; readonly overstayCharge: number }
+  | { readonly because: "customer-cancel" | "operator-cancel" | "closure" | "no-show" };
+
+/**
+ * How a lot's fact ended a booking, for its payment's settlement (undefined: not an end that
+ * settles). `role`: who asked for it (a customer's own cancel follows the cancellation policy,
+ * anyone else's is free); a `lot-closed` cancel is a closure's; a cancel because the payment
+ * failed or its hold ran out has nothing authorized to settle.
+ */
+export function bookingEndOf(event: ParkingLotEvent, role: string | undefined): BookingEnd | undefined {
+  switch (event.type) {
+    case "ReservationCheckedOut":
+      return {
+        because: "check-out",
+        ...(event.data.amount !== undefined ? { price: event.data.amount } : {}),
+        overstayCharge: event.data.overstayCharge ?? 0,
+      };
+    case "ReservationNoShow":
+      return { because: "no-show" };
+    case "ReservationCanceled": {
+      const { reason } = event.data;
+      if (reason === "payment-failed" || reason === "payment-expired") return undefined;
+      if (reason === "lot-closed") return { because: "closure" };
+      return { because: role === "customer" ? "customer-cancel" : "operator-cancel" };
+    }
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * What a settlement is decided by, of what only the lot knows: the booking's terms as they were
+ * when it was made, its start, its price. `streamTerms`: the terms its payment's stream recorded
+ * (its intent, or the carried-over payment), for a booking the lot's state no longer holds.
+ * Undefined when neither knows terms for it (it was never asked to pay): nothing to settle.
+ */
+export function settleAskOf(
+  state: ParkingLotState,
+  reservationId: string,
+  end: BookingEnd,
+  streamTerms?: PaymentTerms,
+): SettleAsk | undefined {
+  if (state.kind !== "registered") return undefined;
+  const terms = state.paymentAsked.get(reservationId)?.terms ?? streamTerms;
+  if (!terms) return undefined;
+  const record = state.reservations.get(reservationId);
+  switch (end.because) {
+    case "check-out":
+      return {
+        because: "check-out",
+        price: end.price ?? record?.amount ?? 0,
+        overstayCharge: end.overstayCharge,
+      };
+    case "no-show":
+      return { because: "no-show", terms };
+    default: {
+      const startsAt = record?.startsAt;
+      return { because: end.because, terms, ...(startsAt !== undefined ? { startsAt } : {}) };
+    }
+  }
+}
