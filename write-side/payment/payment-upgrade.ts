@@ -209,6 +209,7 @@ export async function carryPaymentsOver(options: PaymentUpgradeOptions): Promise
   let skipped = 0;
   let lotsDone = 0;
   for (const [parkingLotId, lot] of lots) {
+    const carriedBefore = carried;
     for (const [reservationId, { state, asked }] of lot.old) {
       if (state.kind !== "open") continue;
       if (!asked) {
@@ -224,7 +225,10 @@ export async function carryPaymentsOver(options: PaymentUpgradeOptions): Promise
     }
     lotsDone++;
     options.onProgress?.({ lotsDone, lotsTotal: ids.length, carried });
-    options.logger?.info(
+    // A line per lot that had payments to carry; the others only at debug (a log of 100,000 lots
+    // would otherwise say 100,000 times that nothing was to do: the progress line counts them).
+    const level = carried > carriedBefore ? "info" : "debug";
+    options.logger?.[level](
       { parkingLotId, lotsDone, lotsTotal: ids.length, carried, skipped },
       "payments upgrade: lot done",
     );
