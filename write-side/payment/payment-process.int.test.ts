@@ -2,14 +2,14 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
 import { systemActor } from "../../schemas/actor.js";
-import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { encodeEvent } from "../../schemas/event-codec.js";
+import { commandContext, paidLotHandler, runAccepted, typesByStream } from "../../test-support/paid-lot.js";
 import { tempDataDir } from "../../test-support/service.js";
-import { type CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
+import { ParkingLotCommandHandler } from "../command-handler.js";
 import { type ParkingLotEvent, parkingLotOfStream, parkingLotStream } from "../parking-lot/decider.js";
 import { PAYMENT_EVENT_TYPES } from "./payment.js";
 import { PaymentCommandHandler } from "./payment-handler.js";
-import { PaymentProcess, type SettleBooking } from "./payment-process.js";
+import { PaymentProcess } from "./payment-process.js";
 import { carryPaymentsOver } from "./payment-upgrade.js";
 
 /*
@@ -31,26 +31,11 @@ function open(): { store: SqliteEventStore; handler: ParkingLotCommandHandler } 
   const data = tempDataDir("payment-process-");
   const store = SqliteEventStore.open({ file: join(data.dir, "events.sqlite"), pollIntervalMs: 20 });
   cleanups.push(data.remove, () => store.close());
-  const handler = new ParkingLotCommandHandler(store, {
-    retryLimit: 5,
-    cacheSize: 16,
-    payments: { on: true, holdSeconds: 600 },
-  });
-  return { store, handler };
+  return { store, handler: paidLotHandler(store) };
 }
 
-let sent = 0;
-const context = (role: "operator" | "customer" | "system" = "system") => {
-  sent++;
-  const actor = role === "system" ? systemActor("payments") : { sub: `${role}-1`, role };
-  return { correlationId: `corr-${sent}`, commandId: `cmd-${sent}`, actor };
-};
-
-async function run(handler: ParkingLotCommandHandler, command: ParkingLotCommand | SettleBooking) {
-  const outcome: CommandOutcome = await handler.handle(command, context());
-  if (!outcome.ok) throw new Error(`${command.type} refused: ${JSON.stringify(outcome.rejection)}`);
-  return outcome.events.map((e) => e.type);
-}
+const context = commandContext;
+const run = runAccepted;
 
 const ids = (reservationId: string) => ({ parkingLotId: LOT, reservationId });
 
@@ -79,16 +64,6 @@ async function book(
   };
   if (recordIntent) await run(handler, { type: "RecordPaymentIntent", ...intent });
   return intent;
-}
-
-async function typesByStream(store: SqliteEventStore): Promise<Map<string, string[]>> {
-  const streams = new Map<string, string[]>();
-  for await (const recorded of store.readAll()) {
-    const types = streams.get(recorded.streamId) ?? [];
-    types.push(recorded.type);
-    streams.set(recorded.streamId, types);
-  }
-  return streams;
 }
 
 describe("payments on their own streams (issue 48)", () => {

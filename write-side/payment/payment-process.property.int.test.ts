@@ -2,11 +2,11 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
-import { systemActor } from "../../schemas/actor.js";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
+import { commandContext, paidLotHandler } from "../../test-support/paid-lot.js";
 import { tempDataDir } from "../../test-support/service.js";
-import { type CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
+import type { CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
 import { type ParkingLotEvent, parkingLotStream } from "../parking-lot/decider.js";
 import { bookingEndOf } from "./lot-booking.js";
 import {
@@ -57,23 +57,14 @@ beforeAll(() => {
   const data = tempDataDir("payment-props-");
   remove = data.remove;
   store = SqliteEventStore.open({ file: join(data.dir, "events.sqlite"), pollIntervalMs: 20 });
-  handler = new ParkingLotCommandHandler(store, {
-    retryLimit: 5,
-    cacheSize: 64,
-    payments: { on: true, holdSeconds: 600 },
-  });
+  handler = paidLotHandler(store, 64);
 });
 afterAll(async () => {
   await store.close();
   remove();
 });
 
-let sent = 0;
-const context = (role: "operator" | "customer" | "system") => {
-  sent++;
-  const actor = role === "system" ? systemActor("payments") : { sub: `${role}-1`, role };
-  return { correlationId: `corr-${sent}`, commandId: `cmd-${sent}`, actor };
-};
+const context = commandContext;
 
 type Answer =
   | "authorize"

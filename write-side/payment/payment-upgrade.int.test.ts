@@ -3,15 +3,14 @@ import { afterEach, describe, expect, it } from "vitest";
 import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-document-store.js";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
 import { systemActor } from "../../schemas/actor.js";
-import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { encodeEvent } from "../../schemas/event-codec.js";
 import type { EventOfType } from "../../schemas/events.js";
+import { commandContext, paidLotHandler, runAccepted, typesByStream } from "../../test-support/paid-lot.js";
 import { tempDataDir } from "../../test-support/service.js";
-import { ParkingLotCommandHandler } from "../command-handler.js";
+import type { ParkingLotCommandHandler } from "../command-handler.js";
 import { parkingLotStream } from "../parking-lot/decider.js";
 import type { OpenPayment } from "./payment.js";
 import { PaymentCommandHandler } from "./payment-handler.js";
-import type { SettleBooking } from "./payment-process.js";
 import { carryPaymentsOver, type PaymentUpgradeOptions, upgradePayments } from "./payment-upgrade.js";
 
 /*
@@ -42,34 +41,12 @@ function open() {
   return { store, documents, handler: handlerOn(store) };
 }
 
-const handlerOn = (store: SqliteEventStore) =>
-  new ParkingLotCommandHandler(store, {
-    retryLimit: 5,
-    cacheSize: 16,
-    payments: { on: true, holdSeconds: 600 },
-  });
+const handlerOn = (store: SqliteEventStore) => paidLotHandler(store);
 
-let sent = 0;
-const context = () => {
-  sent++;
-  return { correlationId: `corr-${sent}`, commandId: `cmd-${sent}`, actor: systemActor("payments") };
-};
-
-async function run(handler: ParkingLotCommandHandler, command: ParkingLotCommand | SettleBooking) {
-  const outcome = await handler.handle(command, context());
-  if (!outcome.ok) throw new Error(`${command.type} refused: ${JSON.stringify(outcome.rejection)}`);
-  return outcome.events.map((e) => e.type);
-}
+const run = runAccepted;
+const context = commandContext;
 
 const ids = (reservationId: string) => ({ parkingLotId: LOT, reservationId });
-
-async function typesByStream(store: SqliteEventStore): Promise<Map<string, string[]>> {
-  const streams = new Map<string, string[]>();
-  for await (const recorded of store.readAll()) {
-    streams.set(recorded.streamId, [...(streams.get(recorded.streamId) ?? []), recorded.type]);
-  }
-  return streams;
-}
 
 /**
  * A lot whose payments were written the old way: `captured-before` authorized on the lot's stream,
