@@ -28,6 +28,13 @@ describe("lease owners on this host", () => {
     const pid = await new Promise<number>((resolve) =>
       parent.stdout.once("data", (data: Buffer) => resolve(Number(String(data).trim()))),
     );
+    // Until the shell has become `sleep` (its exec), the shell itself may reap the killed child
+    // (dash checks its background jobs between commands): kill it only once nothing will.
+    const { readFileSync } = await import("node:fs");
+    for (let i = 0; readFileSync(`/proc/${parent.pid}/comm`, "utf8").trim() !== "sleep"; i++) {
+      if (i === 100) throw new Error("the parent never became sleep");
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     process.kill(pid, "SIGKILL");
     for (let i = 0; i < 100; i++) {
       try {
@@ -35,7 +42,6 @@ describe("lease owners on this host", () => {
       } catch {
         throw new Error("the child was reaped: no zombie to test with");
       }
-      const { readFileSync } = await import("node:fs");
       const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
       if (stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z")) return pid;
       await new Promise((resolve) => setTimeout(resolve, 10));
