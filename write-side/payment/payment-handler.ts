@@ -7,7 +7,7 @@ import type {
   RefundPayment,
 } from "../../schemas/commands.js";
 import { decodeEvent, encodeEvent } from "../../schemas/event-codec.js";
-import type { EventOfType } from "../../schemas/events.js";
+import { type EventOfType, eventTypesOfStream } from "../../schemas/events.js";
 import {
   type CommandContext,
   causationOf,
@@ -28,7 +28,6 @@ import {
   decideSettlement,
   evolvePaymentAggregate,
   noPayment,
-  PAYMENT_EVENT_TYPES,
   type PaymentDecision,
   type PaymentState,
   type PaymentStreamEvent,
@@ -94,8 +93,8 @@ export const paymentNow = (stream: PaymentStream, before?: PaymentState): Paymen
   before && !stream.carried ? stream.facts.reduce(evolvePaymentAggregate, before) : stream.folded;
 
 /** The facts of a payment's stream this side folds (its own, and the carried-over state). */
-export const isPaymentStreamType = (type: string): boolean =>
-  PAYMENT_EVENT_TYPES.has(type) || type === "PaymentCarriedOver";
+const PAYMENT_STREAM_TYPES: ReadonlySet<string> = eventTypesOfStream("payment");
+export const isPaymentStreamType = (type: string): boolean => PAYMENT_STREAM_TYPES.has(type);
 
 /** The payment's decider as the runner calls it: each command to its function of payment.ts. */
 export function decidePayment(command: PaymentCommand, stream: PaymentStream): PaymentDecision {

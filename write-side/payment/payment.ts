@@ -7,7 +7,8 @@ import type {
   RefundPayment,
 } from "../../schemas/commands.js";
 import type { PaymentTerms } from "../../schemas/common.js";
-import type { EventOfType } from "../../schemas/events.js";
+import { type EventOfType, eventTypesOfStream } from "../../schemas/events.js";
+import { isUpgradeFact } from "../../schemas/payment-upgrade-events.js";
 import type { Rejection } from "../parking-lot/state.js";
 import type { PaymentEvent, PaymentStep } from "./payment-facts.js";
 import type { PaymentFact } from "./payment-ledger.js";
@@ -38,18 +39,10 @@ import {
 
 export const paymentStream = (reservationId: string): string => `payment-${reservationId}`;
 
-export const PAYMENT_EVENT_TYPES: ReadonlySet<string> = new Set<PaymentEvent["type"]>([
-  "PaymentIntentCreated",
-  "PaymentIntentReleased",
-  "PaymentAuthorized",
-  "PaymentFailed",
-  "PaymentSettlementDecided",
-  "PaymentCaptured",
-  "PaymentReleased",
-  "PaymentRefunded",
-  "OverstayCharged",
-  "PaymentStepFailed",
-]);
+/** The payment's facts: its stream's event types (schemas), but for the upgrade's carried-over state. */
+export const PAYMENT_EVENT_TYPES: ReadonlySet<string> = new Set<string>(
+  [...eventTypesOfStream("payment")].filter((type) => !isUpgradeFact(type)),
+);
 
 export interface OpenPayment {
   readonly kind: "open";
