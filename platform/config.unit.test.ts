@@ -327,7 +327,7 @@ describe("integers", () => {
     ["MAX_INFLIGHT_COMMANDS", 1, undefined, "maxInflightCommands"],
     ["COMMAND_RETRY_LIMIT", 0, 100, "commandRetryLimit"],
     ["LOT_CACHE_SIZE", 1, undefined, "lotCacheSize"],
-    ["LOT_PERIOD_EVENTS", 0, 1000000, "lotPeriodEvents"],
+    ["LOT_PERIOD_EVENTS", 50, 1000000, "lotPeriodEvents"],
     ["LOT_SNAPSHOT_EVERY", 0, 1000000, "lotSnapshotEvery"],
     ["PROJECTION_BATCH_SIZE", 1, 10000, "projectionBatchSize"],
     ["READY_MAX_LAG", 0, undefined, "readyMaxLag"],

@@ -104,13 +104,15 @@ export const SERVICE_SETTINGS = {
     ),
   }),
   lotPeriodEvents: Type.Integer({
-    minimum: 0,
+    // Periods are always on (issue 48): no 0. Below 50, a lot would write its live state again
+    // every few events (an opening is as large as that state).
+    minimum: 50,
     maximum: 1000000,
     ...env(
       "LOT_PERIOD_EVENTS",
       // write-side/parking-lot/periods.ts, DEFAULT_PERIOD_EVENTS (docs/domain.md says why this size).
       "4000",
-      "Issue 48: once an append leaves a lot's current period at or over this many events, its books close and the next period opens with the lot's live state (docs/domain.md, \"Periods\", says why 4000). 0 turns periods off: no period is closed (periods closed before are still followed).",
+      "Issue 48: once an append leaves a lot's current period at or over this many events, its books close and the next period opens with the lot's live state (docs/domain.md, \"Periods\", says why 4000). Periods are always on: the bound is at least 50. A lot already over it (data of an older version, or a bound lowered since) is closed on start by the upgrade.",
     ),
   }),
   retentionDays: Type.Optional(
