@@ -6,6 +6,7 @@ import { createLogger } from "../platform/logger.js";
 import { PROJECTIONS, projectionByName } from "../projections/read-models/index.js";
 import { REBUILD_BATCH_SIZE, ReplayInProgressError, rebuildProjections } from "../projections/replay.js";
 import { readViews } from "../read-api/views/views.js";
+import { DocumentLotSnapshotStore } from "../write-side/document-snapshot-store.js";
 import { reconcileHoldsOnce } from "./payment-commands.js";
 import { openDocumentStore, openEventStore } from "./services.js";
 import { upgradeNow } from "./upgrades.js";
@@ -20,7 +21,8 @@ const USAGE = `Usage:
                                      metadata that no booking counts on are canceled now, each release
                                      recorded on its lot (PaymentIntentReleased); the service does it hourly
   replay upgrade                     carry the payments a lot's stream still holds (written before issue 48)
-                                     onto their own streams (PaymentCarriedOver), then record it done; the
+                                     onto their own streams (PaymentCarriedOver), then close the books of
+                                     every lot at or over LOT_PERIOD_EVENTS, and record both done; the
                                      service does it on start; idempotent, safe while the service runs
 Projections: ${PROJECTIONS.map((p) => p.name).join(", ")}
 Stores come from the same environment as the service (DATA_DIR, EVENTSTORE_URL, MONGODB_URL, …).`;
@@ -128,25 +130,40 @@ async function reconcile(
   return outcome.failed > 0 ? 1 : 0;
 }
 
-/** `replay upgrade`: the payments carried over, lots done / total on the terminal as it goes. */
+/**
+ * `replay upgrade`: the payments carried over, then the lots' books closed, lots done / total on
+ * the terminal as each goes.
+ */
 async function upgrade(
+  config: ReturnType<typeof loadConfig>,
   eventStore: EventStore,
   documentStore: DocumentStore,
   logger: ReturnType<typeof createLogger>,
 ): Promise<number> {
   const tty = process.stderr.isTTY === true;
   let shown = 0;
-  const result = await upgradeNow(eventStore, documentStore, logger, (p) => {
-    const line = `  lots ${fmt(p.lotsDone)} / ${fmt(p.lotsTotal)}  payments carried over ${fmt(p.carried)}`;
+  const show = (p: { lotsDone: number; lotsTotal: number }, what: string) => {
+    const line = `  lots ${fmt(p.lotsDone)} / ${fmt(p.lotsTotal)}  ${what}`;
     if (tty) process.stderr.write(`\r${line}`);
     else if (p.lotsDone === p.lotsTotal || Date.now() - shown >= 1000) {
       process.stderr.write(`${line}\n`); // a log file gets a line a second, not one per lot
       shown = Date.now();
     }
-  });
-  if (tty && result.lotsTotal > 0) process.stderr.write("\n");
+    if (tty && p.lotsDone === p.lotsTotal) process.stderr.write("\n");
+  };
+  const { payments, books } = await upgradeNow(
+    eventStore,
+    documentStore,
+    logger,
+    (p) => show(p, `payments carried over ${fmt(p.carried)}`),
+    {
+      bound: config.lotPeriodEvents,
+      snapshots: new DocumentLotSnapshotStore(documentStore),
+      onProgress: (p) => show(p, `books closed ${fmt(p.closed)}`),
+    },
+  );
   process.stdout.write(
-    `upgrade done: ${fmt(result.lotsTotal)} lots, ${fmt(result.carried)} payments carried over, ${fmt(result.skipped)} carried over before\n`,
+    `upgrade done: ${fmt(payments.lotsTotal)} lots, ${fmt(payments.carried)} payments carried over, ${fmt(payments.skipped)} carried over before; books closed on ${fmt(books.closed)} lots at or over ${fmt(config.lotPeriodEvents)} events\n`,
   );
   return 0;
 }
@@ -194,7 +211,7 @@ async function main(): Promise<number> {
   try {
     if (command === "status") return await printStatus(eventStore, documentStore);
     if (command === "reconcile-holds") return await reconcile(config, eventStore, logger);
-    if (command === "upgrade") return await upgrade(eventStore, documentStore, logger);
+    if (command === "upgrade") return await upgrade(config, eventStore, documentStore, logger);
     const request = rebuildRequest(target, values);
     return typeof request === "number" ? request : await rebuild(eventStore, documentStore, request, logger);
   } finally {

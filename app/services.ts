@@ -411,10 +411,12 @@ async function commandSide(
     // Issue 38: PAYMENTS=none books as before; a provider makes bookings wait for their payment.
     payments: { on: config.payments !== "none", holdSeconds: config.paymentHoldSeconds },
   });
+  // Issue 48: then every lot over the bound has its books closed, with this handler's close.
   await upgradeOnStart(
     eventStore,
     documentStore ?? (await (ownSnapshotStore as DeferredLotSnapshotStore).documents()),
     logger.child({ component: "upgrade" }),
+    { bound: config.lotPeriodEvents, ...(snapshots ? { snapshots } : {}) },
   );
   return { commands, ...(ownSnapshotStore ? { ownSnapshotStore } : {}) };
 }

@@ -2,6 +2,15 @@ import type { DocumentStore } from "../document-store/port.js";
 import type { EventStore } from "../event-store/port.js";
 import type { Logger } from "../platform/logger.js";
 import {
+  closeLotBooks,
+  type LotBooksProgress,
+  type LotBooksResult,
+  markLotBooksClosed,
+  upgradeLotBooks,
+} from "../write-side/lot-books-upgrade.js";
+import type { LotSnapshotStore } from "../write-side/lot-snapshots.js";
+import { LotStateSource } from "../write-side/lot-state-source.js";
+import {
   carryPaymentsOver,
   markPaymentsUpgraded,
   type UpgradeProgress,
@@ -12,8 +21,22 @@ import {
 /**
  * Issue 48, item 5: the upgrades of data written by an older version, run on start before the
  * service answers a command (and before its processors act), and by `npm run replay -- upgrade`.
- * Once recorded done, a start pays one document read for them.
+ * Once recorded done, a start pays one document read for each.
  */
+
+/** What closing the lots' books needs: the bound, and where the ended reservations go (the archive). */
+export interface LotBooksContext {
+  /** LOT_PERIOD_EVENTS. */
+  readonly bound: number;
+  /** The write side's snapshot store (its archive of ended reservations), as the command handler's. */
+  readonly snapshots?: LotSnapshotStore;
+}
+
+export interface Upgraded {
+  readonly payments: UpgradeResult;
+  /** Undefined where this process takes no commands (only a writer of the lots closes their books). */
+  readonly books?: LotBooksResult;
+}
 
 const optionsOf = (
   eventStore: EventStore,
@@ -26,33 +49,63 @@ const optionsOf = (
   ...(onProgress ? { onProgress } : {}),
 });
 
+/** The lots' books upgrade's options: the command handler's very close (LotStateSource). */
+function booksOptionsOf(
+  eventStore: EventStore,
+  logger: Logger,
+  books: LotBooksContext,
+  onProgress?: (progress: LotBooksProgress) => void,
+) {
+  const source = new LotStateSource(eventStore, {
+    ...(books.snapshots ? { snapshots: books.snapshots } : {}),
+    periodEvents: books.bound,
+    logger,
+  });
+  return {
+    eventStore,
+    bound: books.bound,
+    closeIfOver: (parkingLotId: string) => source.closeIfOver(parkingLotId),
+    now: () => new Date(),
+    logger,
+    ...(onProgress ? { onProgress } : {}),
+  };
+}
+
 /**
  * On start: the payments a lot's stream still holds carried onto their own streams, once. A role
  * that runs the processors but takes no commands (ROLE=projector) upgrades too before they start:
  * the payments process manager must find an old payment on its own stream. Two processes starting
- * together both run it: each payment is carried once (the stream's expected revision).
+ * together both run it: each payment is carried once (the stream's expected revision). Then, in a
+ * process that takes commands (`books`), every lot over the bound has its books closed, once.
  */
 export async function upgradeOnStart(
   eventStore: EventStore,
   documents: DocumentStore,
   logger: Logger,
-): Promise<UpgradeResult> {
-  return upgradePayments(documents, optionsOf(eventStore, logger));
+  books?: LotBooksContext,
+): Promise<Upgraded> {
+  const payments = await upgradePayments(documents, optionsOf(eventStore, logger));
+  if (!books) return { payments };
+  return { payments, books: await upgradeLotBooks(documents, booksOptionsOf(eventStore, logger, books)) };
 }
 
 /**
  * `replay upgrade`: the same carry-over whatever the record says (idempotent: what is carried over
- * already is skipped), its progress on the terminal, then the record that it is done.
+ * already is skipped), its progress on the terminal, then the record that it is done; then the
+ * lots' books closed where over the bound, and its record.
  */
 export async function upgradeNow(
   eventStore: EventStore,
   documents: DocumentStore,
   logger: Logger,
   onProgress: (progress: UpgradeProgress) => void,
-): Promise<UpgradeResult> {
+  books: LotBooksContext & { readonly onProgress: (progress: LotBooksProgress) => void },
+): Promise<Required<Upgraded>> {
   const options = optionsOf(eventStore, logger, onProgress);
-  const result = await carryPaymentsOver(options);
+  const payments = await carryPaymentsOver(options);
   // Recorded done: a later start reads this and nothing else.
-  await markPaymentsUpgraded(documents, result, options.now());
-  return result;
+  await markPaymentsUpgraded(documents, payments, options.now());
+  const closed = await closeLotBooks(booksOptionsOf(eventStore, logger, books, books.onProgress));
+  await markLotBooksClosed(documents, books.bound, closed, new Date());
+  return { payments, books: closed };
 }

@@ -133,6 +133,23 @@ export class LotStateSource implements StateSource<ParkingLotCommand, ParkingLot
     }
   }
 
+  /**
+   * Issue 48, the upgrade of a lot written by an older version (or before the bound was lowered):
+   * if its current period is at or over the bound, its books close as after the append that
+   * reaches it (afterAppend: the same close, archive of ended reservations and opening). A writer
+   * appending meanwhile wins (expected revision): the lot is loaded again and looked at anew, so
+   * its command is kept and the period closed once. True when this call closed it.
+   */
+  async closeIfOver(parkingLotId: string, retryLimit = 10): Promise<boolean> {
+    for (let attempt = 0; ; attempt++) {
+      const at = await this.load(parkingLotId);
+      if (!this.followsAppend(parkingLotId, at)) return false;
+      if (await this.afterAppend(parkingLotId, at)) return true;
+      if (attempt >= retryLimit)
+        throw new Error(`the books of parking lot ${parkingLotId} could not be closed`);
+    }
+  }
+
   /** Whether the append left the lot's current period at or over its bound (its books are to close). */
   followsAppend(_parkingLotId: string, at: LotAtRevision): boolean {
     const bound = this.options.periodEvents ?? 0;

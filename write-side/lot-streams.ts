@@ -40,6 +40,12 @@ export const currentLotPeriod = (events: EventStore, parkingLotId: string): Prom
     async (period) => (await lastOf(events, parkingLotStream(parkingLotId, period))) !== undefined,
   );
 
+/** The events of the lot's current period's stream (0 for a lot that has none): one read more. */
+export async function currentPeriodLength(events: EventStore, parkingLotId: string): Promise<number> {
+  const period = await currentLotPeriod(events, parkingLotId);
+  return ((await lastOf(events, parkingLotStream(parkingLotId, period)))?.revision ?? -1) + 1;
+}
+
 /**
  * The lot's period that holds a moment: the last whose opening (the first event of its stream,
  * LotPeriodOpened) is `within` it; 0 when no opening is (a lot still in period 0, or periods off).

@@ -1,13 +1,13 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-document-store.js";
-import type { Document, DocumentStore, WriteOp } from "../../document-store/port.js";
+import type { WriteOp } from "../../document-store/port.js";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
 import { PROJECTIONS } from "../../projections/read-models/index.js";
-import { LOT_FACTS } from "../../projections/read-models/lot-facts.js";
 import { checkpointOp, physicalCollection } from "../../projections/runtime/checkpoints.js";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { decodeEvent, type StoredDomainEvent } from "../../schemas/event-codec.js";
+import { countingReads } from "../../test-support/counting-reads.js";
 import { toSnapshot } from "../../test-support/lot-snapshot.js";
 import { withProjectionIndexes } from "../../test-support/projected-log.js";
 import { tempDataDir } from "../../test-support/service.js";
@@ -47,31 +47,6 @@ const reserve = (reservationId: string, window?: readonly [number, number]): Par
     amount: 5000,
     ...(window ? { startsAt: iso(window[0]), endsAt: iso(window[1]) } : {}),
   });
-
-/** The document store, recording every lot fact (its `at` order) the lot-facts documents it returns hold. */
-function countingReads(inner: DocumentStore): { store: DocumentStore; read: number[] } {
-  const read: number[] = [];
-  const record = (doc: Document | null) => {
-    if (!doc) return;
-    for (const key of ["registered", "capacity", "rate", "customerLimit", "opened"]) {
-      const fact = doc[key] as { revision?: number } | undefined;
-      if (fact?.revision !== undefined) read.push(fact.revision);
-    }
-    for (const fact of (doc.facts as { revision: number }[] | undefined) ?? []) read.push(fact.revision);
-  };
-  const store = new Proxy(inner, {
-    get(target, property, receiver) {
-      const value = Reflect.get(target, property, receiver);
-      if ((property !== "find" && property !== "findById") || typeof value !== "function") return value;
-      return async (collection: string, ...rest: unknown[]) => {
-        const found = await value.call(target, collection, ...rest);
-        if (collection.includes(LOT_FACTS)) for (const doc of [found].flat()) record(doc as Document | null);
-        return found;
-      };
-    },
-  });
-  return { store, read };
-}
 
 describe("a lot's state on the read side across its periods (issue 48)", () => {
   const data = tempDataDir("parking-read-periods-");

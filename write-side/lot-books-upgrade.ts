@@ -1,0 +1,105 @@
+import type { DocumentStore } from "../document-store/port.js";
+import type { EventStore } from "../event-store/port.js";
+import type { Logger } from "../platform/logger.js";
+import { currentPeriodLength } from "./lot-streams.js";
+import { parkingLotOfStream } from "./parking-lot/periods.js";
+import { UPGRADES } from "./payment/payment-upgrade.js";
+
+/**
+ * Issue 48: every period is bounded, period 0 too. A lot written by a version before periods (or
+ * while the bound was higher) may be over the bound already; on start (and by `npm run replay --
+ * upgrade`) its books close, with the very close the command handler makes after the append that
+ * reaches the bound (LotStateSource.closeIfOver: LotBooksClosed expecting the revision read, the
+ * archive of the ended reservations, LotPeriodOpened expecting no stream). A lot under the bound
+ * costs a few one-event reads (its current period found by probing, then its last event); only a
+ * lot over it is loaded. Done once for a bound, it records so in the document store: a later start
+ * pays one read, and runs again only if the bound was lowered since.
+ */
+
+/** The record that the lots' books are closed at the bound it names (in UPGRADES). */
+export const LOT_BOOKS_CLOSED = "lot-books-closed-48";
+
+export interface LotBooksProgress {
+  readonly lotsDone: number;
+  readonly lotsTotal: number;
+  /** Lots whose books this run closed. */
+  readonly closed: number;
+}
+
+export interface LotBooksResult extends LotBooksProgress {
+  /** Whether the record said it was done at this bound (or a lower one), and nothing was read. */
+  readonly doneBefore: boolean;
+}
+
+export interface LotBooksUpgradeOptions {
+  readonly eventStore: EventStore;
+  /** The bound on a period's events (LOT_PERIOD_EVENTS). */
+  readonly bound: number;
+  /** Closes a lot's books if its current period is at or over the bound (LotStateSource.closeIfOver). */
+  readonly closeIfOver: (parkingLotId: string) => Promise<boolean>;
+  readonly now: () => Date;
+  readonly onProgress?: (progress: LotBooksProgress) => void;
+  readonly logger?: Logger;
+}
+
+/** Every lot of the log, by its registration (one filtered read of the log). */
+async function registeredLots(eventStore: EventStore): Promise<string[]> {
+  const lots = new Set<string>();
+  for await (const recorded of eventStore.readAll({ filter: { eventTypes: ["ParkingLotRegistered"] } })) {
+    const parkingLotId = parkingLotOfStream(recorded.streamId);
+    if (parkingLotId !== undefined) lots.add(parkingLotId);
+  }
+  return [...lots];
+}
+
+/** Closes the books of every lot whose current period is at or over the bound (idempotent). */
+export async function closeLotBooks(options: LotBooksUpgradeOptions): Promise<LotBooksResult> {
+  const { eventStore, bound, logger } = options;
+  const lots = await registeredLots(eventStore);
+  let closed = 0;
+  let lotsDone = 0;
+  for (const parkingLotId of lots) {
+    const length = await currentPeriodLength(eventStore, parkingLotId);
+    const closedHere = length >= bound && (await options.closeIfOver(parkingLotId));
+    if (closedHere) closed++;
+    lotsDone++;
+    options.onProgress?.({ lotsDone, lotsTotal: lots.length, closed });
+    // A line per lot closed; the others only at debug (the progress line counts them).
+    logger?.[closedHere ? "info" : "debug"](
+      { parkingLotId, events: length, bound, lotsDone, lotsTotal: lots.length, closed },
+      "lot books upgrade: lot done",
+    );
+  }
+  return { lotsDone, lotsTotal: lots.length, closed, doneBefore: false };
+}
+
+/** The upgrade as a start runs it: one read once recorded done at this bound or a lower one. */
+export async function upgradeLotBooks(
+  documents: DocumentStore,
+  options: LotBooksUpgradeOptions,
+): Promise<LotBooksResult> {
+  const marker = await documents.findById(UPGRADES, LOT_BOOKS_CLOSED);
+  if (marker && typeof marker.bound === "number" && marker.bound <= options.bound)
+    return { lotsDone: 0, lotsTotal: 0, closed: 0, doneBefore: true };
+  const result = await closeLotBooks(options);
+  await markLotBooksClosed(documents, options.bound, result, options.now());
+  options.logger?.info({ ...result, bound: options.bound }, "lot books upgrade: done");
+  return result;
+}
+
+/** The record that every lot's books are closed at `bound` (and what was done, for the operator). */
+export async function markLotBooksClosed(
+  documents: DocumentStore,
+  bound: number,
+  result: LotBooksResult,
+  at: Date,
+): Promise<void> {
+  await documents.write([
+    {
+      op: "replace",
+      collection: UPGRADES,
+      id: LOT_BOOKS_CLOSED,
+      document: { doneAt: at.toISOString(), bound, lots: result.lotsTotal, closed: result.closed },
+    },
+  ]);
+}
