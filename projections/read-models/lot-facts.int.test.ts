@@ -5,13 +5,12 @@ import { toSnapshot } from "../../test-support/lot-snapshot.js";
 import { type ProjectionOutcome, projectionSpec } from "../../test-support/projection-spec.js";
 import { fold, type ParkingLotEvent } from "../../write-side/parking-lot/decider.js";
 import { liveState, openingOf } from "../../write-side/parking-lot/period-books.js";
-import { FACTS_REACH_MS, LOT_FACTS, lotFactsProjection, REACHES_FOR_EVER } from "./lot-facts.js";
+import { LOT_FACTS, lotFactsProjection } from "./lot-facts.js";
 import { openingParts } from "./lot-opening.js";
 
 const spec = projectionSpec(lotFactsProjection);
 const LOT = "L1";
 const at = (hhmm: string) => `2026-11-22T${hhmm}:00.000Z`;
-const plus = (iso: string, ms: number) => new Date(Date.parse(iso) + ms).toISOString();
 const ids = (reservationId: string) => ({
   reservationId,
   parkingLotId: LOT,
@@ -92,15 +91,15 @@ describe("lot-facts projection (spec: events in, documents out)", () => {
     outcome = undefined;
   });
 
-  it("keeps each reservation's and closure's facts, the registration and the latest capacity, each with its reach", async () => {
+  it("keeps each reservation's and closure's facts, the registration and the latest capacity, with no cut-off of their own", async () => {
     outcome = await spec.given(...life);
     const docs = await outcome.documents(LOT_FACTS);
     const byId = new Map(docs.map((d) => [d._id, d]));
-    expect(byId.get("r:L1:w")).toMatchObject({ reach: plus(at("10:30"), FACTS_REACH_MS) });
-    expect(byId.get("r:L1:o")).toMatchObject({ reach: plus(at("11:00"), FACTS_REACH_MS) });
-    expect(byId.get("c:L1:cl")).toMatchObject({ reach: plus(at("12:00"), FACTS_REACH_MS) });
+    // Issue 48: every period is bounded (period 0 too), so no document carries a `reach` any more.
+    for (const id of ["r:L1:w", "r:L1:o", "c:L1:cl", "lot:L1"])
+      expect(byId.get(id), id).toMatchObject({ parkingLotId: LOT });
+    expect(docs.filter((d) => "reach" in d)).toEqual([]);
     expect(byId.get("c:L1:cl")?.due).toBeUndefined(); // begun: no longer due
-    expect(byId.get("lot:L1")).toMatchObject({ reach: REACHES_FOR_EVER });
   });
 
   it("folds, with the decider's evolve, into the very state the lot's stream folds into", async () => {

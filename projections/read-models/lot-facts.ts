@@ -9,18 +9,6 @@ import { type CollectionOf, defineProjection, updateOne, upsertOne } from "./pro
 
 export const LOT_FACTS = "lot_facts";
 
-/**
- * How long after a reservation ended (or its window did) and after a closure ended their facts are
- * still folded into the state of a lot still in its first period (period 0: no opening to start
- * from; read-api/views/lot-states.ts). What holds a spot from a day before now on (the most a view
- * looks back) is exactly what the decider counts: a window ended longer ago than this holds
- * nothing then (the decider prunes it too), and no later fact changes an ended one.
- */
-export const FACTS_REACH_MS = 2 * 24 * 3_600_000;
-
-/** `reach` of what may hold a spot until an event ends it (ISO strings sort by time). */
-export const REACHES_FOR_EVER = "9999-12-31T23:59:59.999Z";
-
 /** One fact of a lot's stream as the lot's decider folds it, with its revision in the stream. */
 export interface LotFact {
   readonly revision: number;
@@ -38,20 +26,18 @@ export interface LotFact {
  * document its head, one document per reservation record it carries, one per closure in force,
  * each replaced, so that no fact of an earlier period is left in them. A lot's state is the
  * opening folded with the facts since (one index range: `at` from the opening on), kept current by
- * folding those with a newer `at`. In period 0 (no opening yet) each document also has `reach`,
- * the instant after which it can no longer change what the lot holds from a day before then on
- * (FACTS_REACH_MS after it ended), and the lot's state is the fold of those still within reach.
- * The documents an opening does not carry (reservations ended more than 25 h before it, closures
+ * folding those with a newer `at`. Period 0 (no opening yet) is read the same way from the
+ * stream's start: every period is bounded (LOT_PERIOD_EVENTS), period 0 too. The documents an opening does not carry (reservations ended more than 25 h before it, closures
  * over) are deleted with it, by the range of `at` before it: a lot's documents are its current
  * period's, nothing more.
  */
 export const lotFactsProjection = defineProjection({
   name: "lot-facts",
   // 2: issue 48, the periods' openings (LotPeriodOpened) replace the lot's documents.
-  version: 2,
+  // 3: no `reach` (period 0 is bounded like any period): its index goes with the old collections.
+  version: 3,
   collections: {
     [LOT_FACTS]: [
-      { name: "by_lot_reach", keys: { parkingLotId: 1, reach: 1 } },
       { name: "by_lot_at", keys: { parkingLotId: 1, at: 1 } },
       // The closures not begun yet, by their `from` (`due`, unset once begun): those due by now are
       // the ones whose beginning the clock has brought and the scheduler has yet to record.
@@ -63,7 +49,6 @@ export const lotFactsProjection = defineProjection({
       upsertOne(collection, LOT_FACTS, lotDoc(stored.event.data.parkingLotId), {
         $set: {
           parkingLotId: stored.event.data.parkingLotId,
-          reach: REACHES_FOR_EVER,
           registered: lotFactOf(stored),
         },
         $max: { at: lotOrdinal(stored) },
@@ -86,14 +71,14 @@ export const lotFactsProjection = defineProjection({
       }),
     ParkingReserved: (stored, collection) =>
       upsertOne(collection, LOT_FACTS, reservationDoc(stored.event.data), {
-        $set: { parkingLotId: stored.event.data.parkingLotId, reach: REACHES_FOR_EVER },
+        $set: { parkingLotId: stored.event.data.parkingLotId },
         $push: { facts: lotFactOf(stored) },
         $max: { at: lotOrdinal(stored) },
       }),
     ReservationCheckedIn: (stored, collection) => added(stored, collection),
-    ReservationCanceled: (stored, collection) => added(stored, collection, stored.event.data.canceledAt),
-    ReservationCheckedOut: (stored, collection) => added(stored, collection, stored.event.data.checkedOutAt),
-    ReservationNoShow: (stored, collection) => added(stored, collection, stored.event.data.recordedAt),
+    ReservationCanceled: (stored, collection) => added(stored, collection),
+    ReservationCheckedOut: (stored, collection) => added(stored, collection),
+    ReservationNoShow: (stored, collection) => added(stored, collection),
     // Issue 48: the lot's outcome of a booking's payment (its authorization makes it RESERVED).
     ReservationConfirmed: (stored, collection) => added(stored, collection),
     // Issue 38: the payment facts a lot's stream held before issue 48, which the decider folds too
@@ -109,9 +94,9 @@ export const lotFactsProjection = defineProjection({
     PaymentStepFailed: (stored, collection) => addedFromLot(stored, collection),
     LotPeriodOpened: (stored, collection) => opened(stored, collection),
     ParkingLotClosed: (stored, collection) => {
-      const { parkingLotId, closureId, from, until } = stored.event.data;
+      const { parkingLotId, closureId, from } = stored.event.data;
       return upsertOne(collection, LOT_FACTS, closureDoc(parkingLotId, closureId), {
-        $set: { parkingLotId, reach: reachAfter(until), due: from },
+        $set: { parkingLotId, due: from },
         $push: { facts: lotFactOf(stored) },
         $max: { at: lotOrdinal(stored) },
       });
@@ -160,10 +145,6 @@ function withoutMethod<D>(data: D): D {
   const { method: _method, ...rest } = payment;
   return { ...data, payment: rest };
 }
-const reachAfter = (first: string | undefined, ...more: (string | undefined)[]): string =>
-  new Date(
-    Math.max(...[first, ...more].map((i) => (i === undefined ? 0 : Date.parse(i)))) + FACTS_REACH_MS,
-  ).toISOString();
 
 type ReservationStep =
   | EventOfType<"ReservationCheckedIn">
@@ -173,20 +154,13 @@ type ReservationStep =
   | EventOfType<"ReservationConfirmed">
   | PaymentEvent;
 
-/** A later fact of a reservation; one that ends it (`endedAt`) brings its reach in. */
 /** A payment fact, copied only from the lot's own stream (written there before issue 48). */
 const addedFromLot = (stored: StoredDomainEvent<ReservationStep>, collection: (logical: string) => string) =>
   parkingLotOfStream(stored.streamId) === undefined ? [] : added(stored, collection);
 
-function added(
-  stored: StoredDomainEvent<ReservationStep>,
-  collection: (logical: string) => string,
-  endedAt?: string,
-) {
-  const data = stored.event.data;
-  const endsAt = "endsAt" in data ? data.endsAt : undefined;
-  return updateOne(collection, LOT_FACTS, reservationDoc(data), {
-    ...(endedAt === undefined ? {} : { $set: { reach: reachAfter(endedAt, endsAt) } }),
+/** A later fact of a reservation. */
+function added(stored: StoredDomainEvent<ReservationStep>, collection: (logical: string) => string) {
+  return updateOne(collection, LOT_FACTS, reservationDoc(stored.event.data), {
     $push: { facts: lotFactOf(stored) },
     $max: { at: lotOrdinal(stored) },
   });

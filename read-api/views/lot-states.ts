@@ -25,12 +25,6 @@ import type { ReadContext } from "./read-context.js";
 
 /** Lots whose state a query process keeps (the least recently asked go first). */
 const KEPT_LOTS = 1_000;
-/**
- * Facts folded into a kept state of a lot in period 0 before it is loaded afresh (so ended
- * reservations leave it). A lot past its first period needs none: each opening starts its state
- * afresh, and a period holds at most LOT_PERIOD_EVENTS facts (periods off: period 0 never ends).
- */
-const REFOLD_AFTER = 2_000;
 
 interface Entry {
   readonly collection: string;
@@ -41,10 +35,6 @@ interface Entry {
   readonly revision: number;
   /** The lot-facts projection's position when the state was last brought up to date. */
   readonly checkedAt: number | null;
-  /** Facts folded since it was loaded whole. */
-  readonly folded: number;
-  /** The `at` of the period's opening the state was folded from (undefined in period 0). */
-  readonly opened?: number;
   timeline?: { readonly builtAt: number; readonly timeline: HeldTimeline };
 }
 
@@ -53,10 +43,11 @@ interface Entry {
  * write-side/parking-lot/evolve.ts folds it), from the facts the lot-facts projection keeps, so a
  * view asks the decider's own functions instead of restating its rules. Issue 48: loaded as the
  * write side loads it, from the lot's current period: the period's opening (LotPeriodOpened,
- * rebuilt from its documents) folded with `evolve`, then the facts since, none before it. Kept per
- * lot and brought up to date only when the projection has moved: by folding the facts newer than
- * the state (one index range), starting again at an opening that came since, so a view costs what
- * changed since, never more than a period. Works from the
+ * rebuilt from its documents) folded with `evolve`, then the facts since, none before it (period
+ * 0: from the stream's start; every period, period 0 too, holds at most LOT_PERIOD_EVENTS facts).
+ * Kept per lot and brought up to date only when the projection has moved: by folding the facts
+ * newer than the state (one index range), starting again at an opening that came since, so a view
+ * costs what changed since, never more than a period. Works from the
  * document store alone: queries keep working while the write side or the event store is down.
  * Beside each state, its windows as a persistent step tree, updated with each fact folded (O(log n)
  * per fact, never rebuilt from the lot's bookings), and the lot's occupancy timeline
@@ -153,12 +144,9 @@ export class LotStates {
       this.seeds.delete(parkingLotId);
       const { state, windows, revision } = seeded;
       if (state.kind !== "registered") return null;
-      return this.keep(parkingLotId, { collection, state, windows, revision, checkedAt, folded: 0 });
+      return this.keep(parkingLotId, { collection, state, windows, revision, checkedAt });
     }
-    const usable =
-      kept && kept.collection === collection && (kept.opened !== undefined || kept.folded < REFOLD_AFTER)
-        ? kept
-        : undefined;
+    const usable = kept && kept.collection === collection ? kept : undefined;
     if (usable && usable.checkedAt === checkedAt) return this.keep(parkingLotId, usable);
     const docs = usable
       ? await this.ctx.store.find(collection, { parkingLotId, at: { $gt: usable.revision } })
@@ -181,24 +169,17 @@ export class LotStates {
       windows,
       revision: facts.at(-1)?.revision ?? from,
       checkedAt,
-      folded: usable && !opening ? usable.folded + facts.length : 0,
-      opened: opening?.revision ?? usable?.opened,
     });
   }
 
   /**
    * The documents a lot's state is loaded from: those of its current period, from its opening on
-   * (one index range); in period 0, those still within reach (FACTS_REACH_MS).
+   * (period 0: from the stream's start), one index range.
    */
   private async currentDocs(collection: string, parkingLotId: string): Promise<Document[]> {
     const lot = await this.ctx.store.findById(collection, lotDoc(parkingLotId));
-    const opened = (lot?.opened as StoredOpening | undefined)?.revision;
-    return this.ctx.store.find(
-      collection,
-      opened !== undefined
-        ? { parkingLotId, at: { $gte: opened } }
-        : { parkingLotId, reach: { $gt: new Date(this.ctx.now()).toISOString() } },
-    );
+    const opened = (lot?.opened as StoredOpening | undefined)?.revision ?? 0;
+    return this.ctx.store.find(collection, { parkingLotId, at: { $gte: opened } });
   }
 
   /**
