@@ -37,6 +37,8 @@ export class SqliteDataKeys implements DataKeys {
   private readonly deleteSubject: BetterSqlite3.Statement<[string]>;
   private readonly tombstone: BetterSqlite3.Statement<[string]>;
   private readonly erasedRow: BetterSqlite3.Statement<[string], { subject: string }>;
+  /** A subject's key made in one immediate transaction (built once: better-sqlite3 wraps it anew on each `transaction()`). */
+  private readonly create: (name: string) => DataKey | undefined;
 
   private constructor(
     private readonly db: BetterSqlite3.Database,
@@ -66,6 +68,16 @@ export class SqliteDataKeys implements DataKeys {
     this.deleteSubject = db.prepare("DELETE FROM data_keys WHERE subject = ?");
     this.tombstone = db.prepare("INSERT OR IGNORE INTO erased_subjects (subject) VALUES (?)");
     this.erasedRow = db.prepare("SELECT subject FROM erased_subjects WHERE subject = ?");
+    const create = db.transaction((name: string): DataKey | undefined => {
+      // Another process may have made it, or erased the subject, since the read outside.
+      const again = this.bySubject.get(name);
+      if (again) return again;
+      if (this.erasedRow.get(name)) return undefined;
+      const created = newDataKey();
+      this.insert.run(created.id, name, created.key);
+      return created;
+    });
+    this.create = (name) => create.immediate(name);
   }
 
   static open(file: string, options: { sync?: DataKeysSync; busyTimeoutMs?: number } = {}): SqliteDataKeys {
@@ -90,18 +102,7 @@ export class SqliteDataKeys implements DataKeys {
     const found = this.bySubject.get(name);
     if (found) return found;
     if (this.erasedRow.get(name)) return undefined;
-    return this.writing(() =>
-      this.db
-        .transaction((): DataKey | undefined => {
-          const again = this.bySubject.get(name);
-          if (again) return again;
-          if (this.erasedRow.get(name)) return undefined;
-          const created = newDataKey();
-          this.insert.run(created.id, name, created.key);
-          return created;
-        })
-        .immediate(),
-    );
+    return this.writing(() => this.create(name));
   }
 
   /** Who hears how each write went (the service's storage health: /readyz, the metric, the log). */
