@@ -99,7 +99,7 @@ export function routeTable(routes: readonly TableRoute[]): RequestHandler {
  * each goes on with next() (or next("route")), an error (passed to next, thrown, or a returned
  * promise's rejection) or next("router") goes to `done` at once, skipping the rest. One layer
  * instead of one each: Express's router matches, enters and leaves every layer on every request
- * (issue 50: ~20 layers before the command routes cost a reservation 5% of its request thread).
+ * (issue 50: ~22 layers before a command's route).
  * Lists what it runs as a router lists its layers (`stack`), so what walks an app's routes sees
  * through it.
  */
