@@ -1,4 +1,4 @@
-import express, { type Express } from "express";
+import express, { type Express, type RequestHandler } from "express";
 import { match } from "path-to-regexp";
 import { accessControl } from "../platform/auth/access.js";
 import { principalOf } from "../platform/auth/principal.js";
@@ -16,6 +16,7 @@ import { expressPath, type Side } from "../platform/http/operation.js";
 import { inflightLimit } from "../platform/http/overload.js";
 import { ProblemError } from "../platform/http/problem.js";
 import { rateLimits } from "../platform/http/rate-limits.js";
+import { inSequence } from "../platform/http/route-table.js";
 import { crossOrigin, noStoreForSignedIn, securityHeaders } from "../platform/http/security-headers.js";
 import { traceRequests } from "../platform/http/tracing.js";
 import { workGate } from "../platform/http/work-gate.js";
@@ -63,13 +64,19 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
   // Paths as every log line writes them: a customer id by the key store's pseudonym of it.
   const keys = useDataKeysOf(services.config);
   const loggedPath = pseudonymizedPaths(OPERATIONS, (customerId) => keys.pseudonym(customerId));
-  edge(app, services, lifecycle, loggedPath);
+  // What every request passes, then the routes: each part one layer (inSequence), so that Express's
+  // router enters three layers to reach a command instead of ~22 (issue 50).
+  app.use(inSequence(edge(services, lifecycle, loggedPath)));
   documentation(app);
-  bodies(app);
-  // Health, metrics, this document, the problem types, the development issuer, sign-in and
-  // sessions (app/surface/app-routes.ts), their bodies parsed like every other route's.
-  app.use(appRoutes(services, lifecycle));
-  apiRoutes(app, services);
+  app.use(
+    inSequence([
+      ...bodies(),
+      // Health, metrics, this document, the problem types, the development issuer, sign-in and
+      // sessions (app/surface/app-routes.ts), their bodies parsed like every other route's.
+      appRoutes(services, lifecycle),
+      ...apiRoutes(services),
+    ]),
+  );
   app.use(notFound);
   app.use(errorHandler(services.logger, { ...SERVICE_PROBLEMS, loggedPath }));
   return app;
@@ -87,49 +94,50 @@ const sidesOf = (services: Services): ReadonlySet<Side> =>
  * What every request passes before any route: its correlation id, trace and log line, the security
  * headers, the rate limits, authentication, the 405/OPTIONS answers and the access check.
  */
-function edge(app: Express, services: Services, lifecycle: Lifecycle, loggedPath: LoggedPath): void {
+function edge(services: Services, lifecycle: Lifecycle, loggedPath: LoggedPath): RequestHandler[] {
   const { config } = services;
   const documented = documentedPaths(sidesOf(services));
-  // Which documented path a request is on, found once; its template (never the path itself, which
-  // may hold a customer's id) is on the stall board while the request is in flight.
-  app.use((req, res, next) => {
-    const path = documented(req.path);
-    res.locals.documentedPath = path;
-    if (lifecycle.loop)
-      res.once("close", lifecycle.loop.board.enter(`${req.method} ${path?.path ?? "(no route)"}`));
-    next();
-  });
-  app.use(assignCorrelationId);
-  app.use(traceRequests(loggedPath));
-  app.use(accessLog(services.logger, correlationId, loggedPath));
-  app.use(securityHeaders());
   const cors = crossOrigin(config.corsOrigins);
-  if (cors) app.use(cors);
   const [perAddress, perPrincipal] = rateLimits({
     windowMs: config.rateLimitWindowMs,
     perAddress: config.rateLimitPerAddress,
     perPrincipal: config.rateLimitPerPrincipal,
     ...(services.rateLimitStores ? { stores: services.rateLimitStores } : {}),
   });
-  // While shutting down, answer what arrives but ask clients to reconnect elsewhere.
-  app.use((_req, res, next) => {
-    if (!lifecycle.ready) res.setHeader("Connection", "close");
-    next();
-  });
-
-  // A flood is counted per address before any token is verified, then per caller; then whether
-  // they may: all before any route (and before any body is parsed).
-  if (perAddress) app.use(perAddress);
-  // Counted, then refused: a caller's ill-formed X-Correlation-Id is a 400 naming the header.
-  app.use(refuseIllFormedCorrelationId);
-  app.use(services.authentication.authenticate);
-  // An erased customer's token or session: 403 customer-erased, on every route, before anything else.
-  app.use(refuseErasedCustomers(useDataKeysOf(config)));
-  if (perPrincipal) app.use(perPrincipal);
-  app.use(noStoreForSignedIn);
-  answerMethods(app);
-  app.use(accessControl(ACCESS_RULES, UNLISTED_ROUTES_ALLOW, services.logger, loggedPath));
-  app.use(lotScopeControl(OPERATIONS, serviceAccess));
+  return [
+    // Which documented path a request is on, found once; its template (never the path itself,
+    // which may hold a customer's id) is on the stall board while the request is in flight.
+    (req, res, next) => {
+      const path = documented(req.path);
+      res.locals.documentedPath = path;
+      if (lifecycle.loop)
+        res.once("close", lifecycle.loop.board.enter(`${req.method} ${path?.path ?? "(no route)"}`));
+      next();
+    },
+    assignCorrelationId,
+    traceRequests(loggedPath),
+    accessLog(services.logger, correlationId, loggedPath),
+    securityHeaders(),
+    ...(cors ? [cors] : []),
+    // While shutting down, answer what arrives but ask clients to reconnect elsewhere.
+    (_req, res, next) => {
+      if (!lifecycle.ready) res.setHeader("Connection", "close");
+      next();
+    },
+    // A flood is counted per address before any token is verified, then per caller; then whether
+    // they may: all before any route (and before any body is parsed).
+    ...(perAddress ? [perAddress] : []),
+    // Counted, then refused: a caller's ill-formed X-Correlation-Id is a 400 naming the header.
+    refuseIllFormedCorrelationId,
+    services.authentication.authenticate,
+    // An erased customer's token or session: 403 customer-erased, on every route, before anything else.
+    refuseErasedCustomers(useDataKeysOf(config)),
+    ...(perPrincipal ? [perPrincipal] : []),
+    noStoreForSignedIn,
+    answerMethods,
+    accessControl(ACCESS_RULES, UNLISTED_ROUTES_ALLOW, services.logger, loggedPath),
+    lotScopeControl(OPERATIONS, serviceAccess),
+  ];
 }
 
 interface DocumentedPath {
@@ -152,30 +160,30 @@ function documentedPaths(sides: ReadonlySet<Side>): (requestPath: string) => Doc
   return (requestPath) => paths.find((p) => p.matches(requestPath));
 }
 
-/** OPTIONS and a wrong method of every documented path this process serves. */
-function answerMethods(app: Express): void {
-  // Which methods a documented path has is public (it is in /openapi.json): OPTIONS and a wrong
-  // method are answered here, before access control, so that a caller of any kind gets the 204 or
-  // 405 with Allow the document promises, and no route is reached by a method it does not list.
-  // The path was found once, at the edge (one layer, not two routes a path: every request walked
-  // those ~60 layers before its own route).
-  app.use((req, res, next) => {
-    const path = res.locals.documentedPath as DocumentedPath | undefined;
-    if (!path) return next();
-    if (req.method === "OPTIONS") {
-      res.setHeader("Allow", path.allow);
-      res.status(204).end();
-      return;
-    }
-    const method = req.method === "HEAD" ? "GET" : req.method;
-    if (path.methods.includes(method)) return next();
-    next(
-      new ProblemError("method-not-allowed", `${req.method} is not allowed on ${req.path}.`, {
-        headers: { Allow: path.allow },
-      }),
-    );
-  });
-}
+/**
+ * OPTIONS and a wrong method of every documented path this process serves. Which methods a
+ * documented path has is public (it is in /openapi.json): OPTIONS and a wrong method are answered
+ * here, before access control, so that a caller of any kind gets the 204 or 405 with Allow the
+ * document promises, and no route is reached by a method it does not list. The path was found
+ * once, at the edge (one step, not two routes a path: every request walked those ~60 layers
+ * before its own route).
+ */
+const answerMethods: RequestHandler = (req, res, next) => {
+  const path = res.locals.documentedPath as DocumentedPath | undefined;
+  if (!path) return next();
+  if (req.method === "OPTIONS") {
+    res.setHeader("Allow", path.allow);
+    res.status(204).end();
+    return;
+  }
+  const method = req.method === "HEAD" ? "GET" : req.method;
+  if (path.methods.includes(method)) return next();
+  next(
+    new ProblemError("method-not-allowed", `${req.method} is not allowed on ${req.path}.`, {
+      headers: { Allow: path.allow },
+    }),
+  );
+};
 
 /**
  * Swagger UI's request interceptor, run in the browser (swagger-ui-express writes it out as its
@@ -255,7 +263,7 @@ function documentation(app: Express): void {
 }
 
 /** Request bodies: parsed as UTF-8 JSON up to BODY_LIMIT, nested at most MAX_BODY_DEPTH levels. */
-function bodies(app: Express): void {
+function bodies(): RequestHandler[] {
   // A GET's body means nothing (RFC 9110): it is not read, so a query never answers a body's
   // problems (malformed, too large, wrong charset).
   const parseJson = express.json({
@@ -264,15 +272,16 @@ function bodies(app: Express): void {
     type: ["application/json", "application/*+json"],
     verify: verifyUtf8Body,
   });
-  app.use((req, res, next) =>
-    req.method === "GET" || req.method === "HEAD" ? next() : parseJson(req, res, next),
-  );
-  // Before anything walks the body recursively: a hostile nesting depth is a 400, not a stack overflow.
-  app.use(boundedBodyDepth);
+  return [
+    (req, res, next) => (req.method === "GET" || req.method === "HEAD" ? next() : parseJson(req, res, next)),
+    // Before anything walks the body recursively: a hostile nesting depth is a 400, not a stack overflow.
+    boundedBodyDepth,
+  ];
 }
 
 /** The command and query APIs this process's role serves, and the control-center page. */
-function apiRoutes(app: Express, services: Services): void {
+function apiRoutes(services: Services): RequestHandler[] {
+  const routes: RequestHandler[] = [];
   if (services.commands) {
     const limit = inflightLimit(services.config.maxInflightCommands, services.metrics);
     const commands = commandRoutes(services.commands, {
@@ -303,10 +312,10 @@ function apiRoutes(app: Express, services: Services): void {
           }
         : {}),
     });
-    app.use((req, res, next) =>
-      req.method === "GET" || req.method === "HEAD" ? next() : limit(req, res, next),
+    routes.push(
+      (req, res, next) => (req.method === "GET" || req.method === "HEAD" ? next() : limit(req, res, next)),
+      commands,
     );
-    app.use(commands);
   }
   if (services.queries) {
     const { queries, eventStore } = services;
@@ -317,7 +326,7 @@ function apiRoutes(app: Express, services: Services): void {
     const timeTravel = new TimeTravel(eventStore, { index: queries.context });
     services.erasures.add(() => timeTravel.forgetPersonalData());
     services.metrics.watchTimeTravel(() => timeTravel.metricsStats());
-    app.use(
+    routes.push(
       queryRoutes({
         views: queries,
         history: new HistoryService(eventStore, queries.context),
@@ -329,7 +338,7 @@ function apiRoutes(app: Express, services: Services): void {
       }),
     );
     if (services.documentStore)
-      app.use(
+      routes.push(
         webhookRoutes({
           documentStore: services.documentStore,
           eventStore,
@@ -337,8 +346,9 @@ function apiRoutes(app: Express, services: Services): void {
           allowPrivate: services.config.webhookAllowPrivate,
         }),
       );
-    app.use(assetRoutes(webDir));
+    routes.push(assetRoutes(webDir));
   }
+  return routes;
 }
 
 /**

@@ -70,10 +70,26 @@ class ProcessKeyRing implements DataKeys {
     return this.newest.pseudonym(subject);
   }
 
+  /**
+   * This thread's log is about to commit appends: the new keys of the turn first, and from then on
+   * every store of the ring groups its new keys per turn (SqliteDataKeys.groupNewKeys). A thread
+   * whose log never commits here (the processors thread relays its appends to the request thread)
+   * keeps committing each key at once, before the event sealed under it leaves the thread.
+   */
+  beforeLogCommit(): void {
+    for (const store of this.stores.values()) {
+      store.groupNewKeys();
+      store.commitNewKeys();
+    }
+  }
+
   close(): void {}
 }
 
 const ring = new ProcessKeyRing();
+
+/** What the embedded log calls before each group commit (app/services.ts): the keys its events are sealed under. */
+export const commitKeysBeforeLog = (): void => ring.beforeLogCommit();
 
 /**
  * The data keys of this DATA_DIR, opened into the process's key ring, which the event codec seals

@@ -24,7 +24,7 @@ import { type Authentication, createAuthentication, idempotencySecretOf, webhook
 import { erasedCustomerRefusal } from "./erased-customers.js";
 import { ErasureEvictions } from "./erasure-evictions.js";
 import { paymentSagaSettings } from "./payment-commands.js";
-import { useDataKeysOf } from "./personal-data.js";
+import { commitKeysBeforeLog, useDataKeysOf } from "./personal-data.js";
 import { ProcessorThread, type WorkerMetrics } from "./processor-thread.js";
 import { processorsInWorker, type SpawnedProcessors } from "./processors-spawn.js";
 import { schedulerCommands } from "./scheduler-commands.js";
@@ -114,6 +114,7 @@ export async function openEventStore(config: Config): Promise<EventStore> {
     file: join(config.dataDir, "events.sqlite"),
     sync: config.eventStoreSync,
     pollIntervalMs: config.embeddedPollIntervalMs,
+    beforeCommit: commitKeysBeforeLog,
   });
 }
 

@@ -12,17 +12,21 @@ import { CONNECTIONS, LOTS, spreadRequests, warmUp } from "./scenarios/reserve.j
  * The reserve load of scenario 1 on several copies of the service side by side, each started with
  * its own Node options (issue 50: the young generation's size, the V8 platform's threads), loaded
  * in alternating rounds so that the machine's load hits every copy alike: CPU per reservation
- * (whole process, each round and its catch-up), split by thread, per copy and round.
+ * (whole process, each round and its catch-up), split by thread, per copy and round. A label
+ * `name@dir` runs the copy of the tree at dir (e.g. `git archive <commit> | tar -x -C dir` with a
+ * node_modules symlink), to compare code A vs B the same way.
  *
  *   npx tsx bench/node-flags.ts [--rounds 6] 'default=' 'semi64=--max-semi-space-size=64' …
+ *   npx tsx bench/node-flags.ts 'base@/tmp/base=' 'change='
  */
 const argv = process.argv.slice(2);
 const at = argv.indexOf("--rounds");
 const rounds = at < 0 ? 6 : Number(argv[at + 1]);
 const specs = argv.filter((a, i) => a.includes("=") && i !== at + 1);
 const configs = specs.map((spec) => {
-  const [label, args] = [spec.slice(0, spec.indexOf("=")), spec.slice(spec.indexOf("=") + 1)];
-  return { label, nodeArgs: args.split(" ").filter(Boolean) };
+  const [name, args] = [spec.slice(0, spec.indexOf("=")), spec.slice(spec.indexOf("=") + 1)];
+  const [label, root] = name.split("@") as [string, string | undefined];
+  return { label, nodeArgs: args.split(" ").filter(Boolean), ...(root ? { root } : {}) };
 });
 if (configs.length === 0) throw new Error("name at least one 'label=node options' to compare");
 
@@ -37,9 +41,9 @@ interface Copy {
 const lots = lotIds(LOTS);
 const copies: Copy[] = [];
 try {
-  for (const { label, nodeArgs } of configs) {
+  for (const { label, nodeArgs, root } of configs) {
     const data = benchDataDir(`flags-${label}`);
-    const service = await startService(data.dir, { label, nodeArgs });
+    const service = await startService(data.dir, { label, nodeArgs, ...(root ? { root } : {}) });
     const http = new HttpClient(service.url, 64);
     copies.push({ label, service, http, remove: data.remove, perRound: [] });
     await registerLots(http, lots, CAPACITY);

@@ -2,14 +2,22 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { TSchema } from "@sinclair/typebox";
 import fc from "fast-check";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
+import { MemoryDataKeys } from "../platform/data-keys/port.js";
 import { SqliteDataKeys } from "../platform/data-keys/sqlite-data-keys.js";
 import { validate } from "../platform/validation.js";
 import { tempDataDir } from "../test-support/service.js";
 import { decodeEvent, encodeEvent } from "./event-codec.js";
 import { EventDataSchemas, type EventType } from "./events.js";
-import { ERASED, PERSONAL_FIELDS, SUBJECT_FIELD, usePersonalDataKeys } from "./personal-data.js";
+import {
+  ERASED,
+  isSealed,
+  PERSONAL_FIELDS,
+  SUBJECT_FIELD,
+  sealPersonalFields,
+  usePersonalDataKeys,
+} from "./personal-data.js";
 
 /**
  * Crypto-shredding at the codec (issue 36): for random histories of bookings and random erasures,
@@ -18,6 +26,23 @@ import { ERASED, PERSONAL_FIELDS, SUBJECT_FIELD, usePersonalDataKeys } from "./p
  * personal (reservations, amounts, their count) reads exactly as before.
  */
 afterEach(() => usePersonalDataKeys(undefined));
+
+describe("sealing an event's personal fields", () => {
+  it("looks its customer's key up once for all of them (a pseudonym's HMAC and a read each, issue 50)", () => {
+    const keys = new MemoryDataKeys();
+    const lookups = vi.spyOn(keys, "keyFor");
+    usePersonalDataKeys(keys);
+    const sealed = sealPersonalFields("ParkingReserved", {
+      customerId: "CUST1",
+      carNumber: "12가3456",
+      payment: { method: "card" },
+    });
+    expect(
+      [sealed.customerId, sealed.carNumber, (sealed.payment as { method: unknown }).method].every(isSealed),
+    ).toBe(true);
+    expect(lookups).toHaveBeenCalledTimes(1);
+  });
+});
 
 describe("the personal fields the schemas mark", () => {
   it("are derived from the schemas: the booking's customer and plate, every event's customer", () => {

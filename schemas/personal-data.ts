@@ -173,9 +173,14 @@ function sealMarkedFields(
   const subject = data[SUBJECT_FIELD];
   if (typeof subject !== "string") throw new Error(`${type} has personal fields but no ${SUBJECT_FIELD}`);
   const sealed: Record<string, unknown> = { ...data };
-  const sealValue = (value: unknown): unknown =>
+  // The subject's key looked up once for all the event's fields (a pseudonym's HMAC and a read each).
+  let key: DataKey | undefined | null = null;
+  const sealValue = (value: unknown): unknown => {
     // Already sealed: an event relayed by another thread of the process (the processors thread).
-    typeof value === "string" && value !== ERASED && !isSealed(value) ? seal(keys, subject, value) : value;
+    if (typeof value !== "string" || value === ERASED || isSealed(value)) return value;
+    if (key === null) key = keys.keyFor(subject);
+    return sealUnder(key, value);
+  };
   for (const field of fields) {
     const [outer, inner] = field.split(".") as [string, string | undefined];
     if (inner === undefined) {

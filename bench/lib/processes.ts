@@ -31,6 +31,8 @@ export interface SpawnOptions {
   readonly pollMs?: number;
   /** Node's options for this child (before BENCH_CHILD_NODE_ARGS, which applies to every child). */
   readonly nodeArgs?: readonly string[];
+  /** The tree the script is run from (this project unless said: another checkout, to compare code). */
+  readonly root?: string;
 }
 
 export async function spawnNode(options: SpawnOptions): Promise<BenchChild> {
@@ -41,7 +43,7 @@ export async function spawnNode(options: SpawnOptions): Promise<BenchChild> {
   const loader = options.plainNode ? [] : ["--import", "tsx"];
   const args = [...loader, ...(options.nodeArgs ?? []), ...extra, options.script];
   const child = spawn(process.execPath, args, {
-    cwd: PROJECT_ROOT,
+    cwd: options.root ?? PROJECT_ROOT,
     env: {
       ...process.env,
       NODE_ENV: "production",
@@ -106,12 +108,13 @@ export async function spawnNode(options: SpawnOptions): Promise<BenchChild> {
 /** The all-in-one service on the embedded stores under `dataDir`. */
 export async function startService(
   dataDir: string,
-  options: { env?: Record<string, string>; label?: string; nodeArgs?: readonly string[] } = {},
+  options: { env?: Record<string, string>; label?: string; nodeArgs?: readonly string[]; root?: string } = {},
 ): Promise<BenchChild> {
   const service = await spawnNode({
     label: options.label ?? "service",
     script: "app/main.ts",
     ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
+    ...(options.root ? { root: options.root } : {}),
     env: { ROLE: "all", DATA_DIR: dataDir, ...options.env },
   });
   await authorizeBenchService(service.url, dataDir);

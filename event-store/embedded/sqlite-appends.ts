@@ -39,6 +39,8 @@ export interface CommitHooks {
   ): void;
   /** The group committed; `head` is its last position (called once per group with a success). */
   committed(head: number): void;
+  /** Before each group's transaction: what its events need committed first; a throw refuses the group. */
+  beforeCommit?(): void;
 }
 
 export function prepareEvent(event: EventToAppend): PreparedEvent {
@@ -142,6 +144,7 @@ export class GroupCommit {
     const createdAt = Date.now();
     let groupFailure: unknown;
     try {
+      this.hooks.beforeCommit?.();
       this.commitGroup(group, createdAt);
     } catch (error) {
       groupFailure = error;

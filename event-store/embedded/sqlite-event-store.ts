@@ -40,6 +40,11 @@ export interface SqliteEventStoreOptions {
   readonly pollIntervalMs?: number;
   /** How long an append waits for another process's write lock before giving up. Default 5 s. */
   readonly busyTimeoutMs?: number;
+  /**
+   * Called before each group commit of this connection's appends (the data keys the group's events
+   * are sealed under are committed first: app/personal-data.ts); a throw refuses the group's appends.
+   */
+  readonly beforeCommit?: () => void;
 }
 
 const PAGE_SIZE = 1000;
@@ -72,6 +77,7 @@ export class SqliteEventStore implements EventStore {
   private constructor(
     private readonly db: BetterSqlite3.Database,
     private readonly pollIntervalMs: number,
+    beforeCommit?: () => void,
   ) {
     this.reads = new LogReads(db);
     this.appends = new GroupCommit(db, {
@@ -81,6 +87,7 @@ export class SqliteEventStore implements EventStore {
       committed: (head) => {
         for (const listener of this.commitListeners) listener(head);
       },
+      ...(beforeCommit ? { beforeCommit } : {}),
     });
   }
 
@@ -112,7 +119,7 @@ export class SqliteEventStore implements EventStore {
         if (version < SCHEMA_VERSION) db.pragma(`user_version = ${SCHEMA_VERSION}`);
       }).immediate();
       restrictSqliteFiles(path);
-      return new SqliteEventStore(db, pollIntervalMs);
+      return new SqliteEventStore(db, pollIntervalMs, options.beforeCommit);
     } catch (error) {
       db.close();
       throw error;

@@ -41,9 +41,24 @@ export interface DataKeys {
   close(): void;
 }
 
-/** Random bytes for a new key and its id. */
+/** A key's id and its bytes, drawn from the CSPRNG many keys at a time (issue 50: two draws per new customer cost more than their key's SQL). */
+const KEY_DRAW = 16 + 32;
+const KEYS_PER_DRAW = 256;
+let keyPool = Buffer.alloc(0);
+let keyAt = 0;
+
+/** Random bytes for a new key and its id, each handed out once and wiped from the pool as it is. */
 export function newDataKey(): DataKey {
-  return { id: randomBytes(16).toString("base64url"), key: randomBytes(32) };
+  if (keyAt + KEY_DRAW > keyPool.length) {
+    keyPool = randomBytes(KEY_DRAW * KEYS_PER_DRAW);
+    keyAt = 0;
+  }
+  const id = keyPool.toString("base64url", keyAt, keyAt + 16);
+  const key = Buffer.alloc(32); // its own memory, not a view of the pool (or of Node's shared one)
+  keyPool.copy(key, 0, keyAt + 16, keyAt + KEY_DRAW);
+  keyPool.fill(0, keyAt, keyAt + KEY_DRAW);
+  keyAt += KEY_DRAW;
+  return { id, key };
 }
 
 export function pseudonymOf(secret: Buffer, subject: string): string {

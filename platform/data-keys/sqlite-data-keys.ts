@@ -37,6 +37,15 @@ export class SqliteDataKeys implements DataKeys {
   private readonly deleteSubject: BetterSqlite3.Statement<[string]>;
   private readonly tombstone: BetterSqlite3.Statement<[string]>;
   private readonly erasedRow: BetterSqlite3.Statement<[string], { subject: string }>;
+  /** A subject's key made in one immediate transaction (built once: better-sqlite3 wraps it anew on each `transaction()`). */
+  private readonly create: (name: string) => DataKey | undefined;
+  private readonly begin: BetterSqlite3.Statement<[]>;
+  private readonly commit: BetterSqlite3.Statement<[]>;
+  private readonly rollback: BetterSqlite3.Statement<[]>;
+  /** New keys wait for commitNewKeys (see groupNewKeys). */
+  private grouping = false;
+  /** A turn's keys failed to commit at the turn's end: the log's next commit is refused with it. */
+  private lostKeys: unknown;
 
   private constructor(
     private readonly db: BetterSqlite3.Database,
@@ -66,6 +75,19 @@ export class SqliteDataKeys implements DataKeys {
     this.deleteSubject = db.prepare("DELETE FROM data_keys WHERE subject = ?");
     this.tombstone = db.prepare("INSERT OR IGNORE INTO erased_subjects (subject) VALUES (?)");
     this.erasedRow = db.prepare("SELECT subject FROM erased_subjects WHERE subject = ?");
+    const create = db.transaction((name: string): DataKey | undefined => {
+      // Another process may have made it, or erased the subject, since the read outside.
+      const again = this.bySubject.get(name);
+      if (again) return again;
+      if (this.erasedRow.get(name)) return undefined;
+      const created = newDataKey();
+      this.insert.run(created.id, name, created.key);
+      return created;
+    });
+    this.create = (name) => create.immediate(name);
+    this.begin = db.prepare("BEGIN IMMEDIATE");
+    this.commit = db.prepare("COMMIT");
+    this.rollback = db.prepare("ROLLBACK");
   }
 
   static open(file: string, options: { sync?: DataKeysSync; busyTimeoutMs?: number } = {}): SqliteDataKeys {
@@ -90,19 +112,74 @@ export class SqliteDataKeys implements DataKeys {
     const found = this.bySubject.get(name);
     if (found) return found;
     if (this.erasedRow.get(name)) return undefined;
-    return this.writing(() =>
-      this.db
-        .transaction((): DataKey | undefined => {
-          const again = this.bySubject.get(name);
-          if (again) return again;
-          if (this.erasedRow.get(name)) return undefined;
-          const created = newDataKey();
-          this.insert.run(created.id, name, created.key);
-          return created;
-        })
-        .immediate(),
-    );
+    return this.writing(() => (this.grouping ? this.createInTurn(name) : this.create(name)));
   }
+
+  /**
+   * From now on the new keys of one event-loop turn are written in one transaction (issue 50: a
+   * transaction and its commit per new customer were a tenth of a booking's request thread), which
+   * `commitNewKeys` commits, and the turn's end at the latest. Only for a thread whose log calls
+   * `commitNewKeys` before each commit of its appends (app/personal-data.ts): then no event reaches
+   * the log before the key it is sealed under is in this file, for every reader of the log.
+   */
+  groupNewKeys(): void {
+    this.grouping = true;
+  }
+
+  /** A new key in the turn's transaction, begun by the turn's first (a write lock until it commits). */
+  private createInTurn(name: string): DataKey | undefined {
+    if (!this.db.inTransaction) {
+      this.begin.run();
+      setImmediate(this.commitTurn);
+      // Another process may have made it, or erased the subject, since the read outside; the
+      // turn's later keys are read under the write lock held since.
+      const again = this.bySubject.get(name);
+      if (again) return again;
+      if (this.erasedRow.get(name)) return undefined;
+    }
+    const created = newDataKey();
+    this.insert.run(created.id, name, created.key);
+    return created;
+  }
+
+  /**
+   * Commits the new keys of this turn (grouped): called before the log commits the events sealed
+   * under them. Throws if they could not be committed (then nothing sealed under them may commit).
+   */
+  commitNewKeys(): void {
+    const lost = this.lostKeys;
+    if (lost !== undefined) {
+      this.lostKeys = undefined;
+      throw lost;
+    }
+    this.commitOpen();
+  }
+
+  /** The turn's open transaction of new keys committed (rolled back if its commit fails). */
+  private commitOpen(): void {
+    if (!this.db.inTransaction) return;
+    this.writing(() => {
+      try {
+        this.commit.run();
+      } catch (error) {
+        if (this.db.inTransaction) this.rollback.run();
+        throw error;
+      }
+    });
+  }
+
+  /**
+   * The turn's end: its keys committed if the log did not commit first. Had they failed, an event
+   * sealed under them may still wait for the log's next commit: that commit is refused (a storage
+   * failure refuses the log's appends of a moment anyway).
+   */
+  private readonly commitTurn = (): void => {
+    try {
+      this.commitNewKeys();
+    } catch (error) {
+      this.lostKeys = error;
+    }
+  };
 
   /** Who hears how each write went (the service's storage health: /readyz, the metric, the log). */
   onWrite(listener: (failure?: DataKeysStorageError) => void): void {
@@ -113,7 +190,8 @@ export class SqliteDataKeys implements DataKeys {
   private writing<T>(write: () => T): T {
     try {
       const written = write();
-      for (const listener of this.listeners) listener();
+      // Told once it is committed (a turn's new keys: at their commit).
+      if (!this.db.inTransaction) for (const listener of this.listeners) listener();
       return written;
     } catch (error) {
       const failure = storageFailureOf(error, dirname(this.file));
@@ -133,6 +211,8 @@ export class SqliteDataKeys implements DataKeys {
   }
 
   erase(subject: string): number {
+    // The turn's new keys first: an erasure is its own synced transaction.
+    this.commitOpen();
     const name = this.pseudonym(subject);
     // Synced whatever the store's mode (see the class): set for this commit only.
     if (this.sync !== "full") this.db.pragma("synchronous = FULL");
@@ -170,6 +250,10 @@ export class SqliteDataKeys implements DataKeys {
   }
 
   close(): void {
-    this.db.close();
+    try {
+      this.commitOpen();
+    } finally {
+      this.db.close();
+    }
   }
 }

@@ -93,3 +93,35 @@ export function routeTable(routes: readonly TableRoute[]): RequestHandler {
   }));
   return Object.assign(table, { stack });
 }
+
+/**
+ * Middleware run one after the other as one layer, as Express's router runs app.use() layers:
+ * each goes on with next() (or next("route")), an error (passed to next, thrown, or a returned
+ * promise's rejection) or next("router") goes to `done` at once, skipping the rest. One layer
+ * instead of one each: Express's router matches, enters and leaves every layer on every request
+ * (issue 50: ~22 layers before a command's route).
+ * Lists what it runs as a router lists its layers (`stack`), so what walks an app's routes sees
+ * through it.
+ */
+export function inSequence(handlers: readonly RequestHandler[]): RequestHandler {
+  const sequence: RequestHandler = (req, res, done) => {
+    let at = 0;
+    const next: NextFunction = (error?: unknown) => {
+      if (error && error !== "route") return done(error);
+      const handler = handlers[at++];
+      if (!handler) return done();
+      try {
+        const result = handler(req, res, next) as unknown;
+        if (isThenable(result))
+          result.then(undefined, (rejection: unknown) => next(rejection || new Error("Rejected promise")));
+      } catch (thrown) {
+        next(thrown);
+      }
+    };
+    next();
+  };
+  return Object.assign(sequence, { stack: handlers.map((handle) => ({ handle })) });
+}
+
+const isThenable = (value: unknown): value is PromiseLike<unknown> =>
+  typeof value === "object" && value !== null && typeof (value as { then?: unknown }).then === "function";

@@ -1,0 +1,166 @@
+import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { lotIds } from "./lib/domain.js";
+import { HttpClient } from "./lib/http.js";
+import { describeLoad, runLoad } from "./lib/load.js";
+import { log } from "./lib/log.js";
+import { benchDataDir, startService } from "./lib/processes.js";
+import { CAPACITY, registerLots, waitForCatchUp } from "./lib/service-api.js";
+import { CONNECTIONS, LOTS, spreadRequests } from "./scenarios/reserve.js";
+
+/**
+ * Where a reservation's time goes on the request thread (issue 50): the reserve load of scenario 1
+ * on a service started with `--cpu-prof` (every thread profiled), lots registered and warmed up,
+ * then `--seconds` of load; the request thread's samples taken during that load alone (start-up,
+ * the warm-up and the catch-up reads left out) are summed per stage, each sample in the first stage
+ * that claims a frame of its stack, innermost first. `--root dir` profiles the copy of the code at
+ * dir (as bench/node-flags.ts compares trees).
+ *
+ *   npx tsx bench/reserve-profile.ts [--seconds 12] [--root /tmp/base] [--dir /tmp/prof]
+ */
+const option = (name: string, fallback: string) => {
+  const at = process.argv.indexOf(`--${name}`);
+  return at < 0 ? fallback : (process.argv[at + 1] ?? fallback);
+};
+const seconds = Number(option("seconds", "12"));
+const root = option("root", "");
+const dir = option("dir", `/tmp/reserve-profile-${Date.now()}`);
+
+interface Frame {
+  readonly functionName: string;
+  readonly url: string;
+}
+interface ProfileNode {
+  readonly id: number;
+  readonly callFrame: Frame;
+  readonly children?: readonly number[];
+}
+interface CpuProfile {
+  readonly nodes: readonly ProfileNode[];
+  readonly startTime: number;
+  readonly endTime: number;
+  readonly samples: readonly number[];
+  readonly timeDeltas: readonly number[];
+}
+
+/** The stages, in the order they claim a frame (the innermost frame any of them claims names the sample's stage). */
+const STAGES: readonly (readonly [string, (f: Frame) => boolean])[] = [
+  ["garbage collection", (f) => f.functionName === "(garbage collector)"],
+  ["sealing (AES-GCM)", (f) => /crypto\/cipher/.test(f.url)],
+  ["a customer's key: pseudonym, lookup, a new one's creation and commit", (f) => /data-keys\//.test(f.url)],
+  ["the append and its group commit", (f) => /event-store\//.test(f.url)],
+  ["token verification", (f) => /platform\/auth\/(verifier|key-set)|node_modules\/jose/.test(f.url)],
+  [
+    "request validation (ajv)",
+    (f) => /platform\/validation|node_modules\/ajv|generated-validators/.test(f.url),
+  ],
+  ["event encoding glue and the events' schema check", (f) => /\/schemas\//.test(f.url)],
+  [
+    "the lot's decide (decider, evolve)",
+    (f) => /write-side\/parking-lot\/|node_modules\/immutable/.test(f.url),
+  ],
+  ["the command runner, routes and codec glue", (f) => /write-side\//.test(f.url)],
+  [
+    "body read and JSON parse (body-parser)",
+    (f) =>
+      /body-parser|raw-body|node_modules\/(type-is|content-type|iconv-lite|media-typer)/.test(f.url) ||
+      /verifyUtf8Body|boundedBodyDepth/.test(f.functionName),
+  ],
+  [
+    "the answer (res.json, headers, socket write)",
+    (f) =>
+      /express\/lib\/response|_http_outgoing|stream_base_commons|streams\/writable/.test(f.url) ||
+      f.functionName === "writev",
+  ],
+  [
+    "express routing (router, route tables, sequences)",
+    (f) =>
+      /node_modules\/(router|parseurl|path-to-regexp)\/|express\/lib\/application|route-table/.test(f.url),
+  ],
+  [
+    "middleware (principal, scope, rate limits, overload gate, access log, helmet, glue)",
+    (f) =>
+      /\/(platform|app)\/|helmet|node_modules\/(pino|cors|forwarded|proxy-addr|on-finished|prom-client)|express\/lib\/request/.test(
+        f.url,
+      ),
+  ],
+  [
+    "HTTP parse (Node's http)",
+    (f) => /_http_|node:net|streams\/readable/.test(f.url) || f.functionName === "(program)",
+  ],
+];
+
+/** Busy samples of `profile` between `from` and `to` (µs, the monotonic clock), per stage. */
+function stagesOf(
+  profile: CpuProfile,
+  from: number,
+  to: number,
+): { total: number; byStage: Map<string, number> } {
+  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parent = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
+  const stageOf = (id: number): string => {
+    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
+      const frame = (byId.get(at) as ProfileNode).callFrame;
+      for (const [stage, claims] of STAGES) if (claims(frame)) return stage;
+    }
+    return "other (timers, promises, Node internals)";
+  };
+  const byStage = new Map<string, number>();
+  let total = 0;
+  let time = profile.startTime;
+  profile.samples.forEach((id, i) => {
+    time += profile.timeDeltas[i] ?? 0;
+    if (time < from || time > to || byId.get(id)?.callFrame.functionName === "(idle)") return;
+    const stage = stageOf(id);
+    byStage.set(stage, (byStage.get(stage) ?? 0) + 1);
+    total++;
+  });
+  return { total, byStage };
+}
+
+mkdirSync(dir, { recursive: true });
+const lots = lotIds(LOTS);
+const data = benchDataDir("profile");
+const service = await startService(data.dir, {
+  nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`],
+  ...(root ? { root } : {}),
+});
+const http = new HttpClient(service.url, CONNECTIONS);
+let window: { from: number; to: number; requests: number } | undefined;
+try {
+  await registerLots(http, lots, CAPACITY);
+  await waitForCatchUp(http, 60_000);
+  const load = (title: string, durationSec: number, offset: number) =>
+    runLoad({
+      title,
+      url: service.url,
+      connections: CONNECTIONS,
+      durationSec,
+      method: "POST",
+      next: spreadRequests(lots, offset),
+      serverPid: service.pid,
+    });
+  await load("warm-up", 3, 1_000_000);
+  await waitForCatchUp(http, 120_000);
+  // The profile's clock is the monotonic one process.hrtime reads (µs).
+  const from = Number(process.hrtime.bigint() / 1000n);
+  const result = await load("profiled", seconds, 5_000_000);
+  window = { from, to: Number(process.hrtime.bigint() / 1000n), requests: result.requests };
+  log(describeLoad(result));
+} finally {
+  http.close();
+  await service.stop();
+  data.remove();
+}
+// The request thread's profile is the process's first (thread 0) of the service's pid.
+const file = readdirSync(dir).find((name) => name.includes(`.${service.pid}.0.`));
+if (!file || !window) throw new Error(`no profile of the request thread in ${dir}`);
+const profile = JSON.parse(readFileSync(join(dir, file), "utf8")) as CpuProfile;
+const { total, byStage } = stagesOf(profile, window.from, window.to);
+const msPerSample = (profile.endTime - profile.startTime) / profile.samples.length / 1000;
+log(
+  `request thread, during the load: ${total} busy samples, ≈ ${((total * msPerSample) / window.requests).toFixed(3)} ms per reservation (profiled), ${window.requests} reservations; profiles in ${dir}`,
+);
+for (const [stage, samples] of [...byStage].sort((a, b) => b[1] - a[1]))
+  log(`${((100 * samples) / total).toFixed(1).padStart(5)}%  ${stage}`);
