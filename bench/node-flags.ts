@@ -10,11 +10,14 @@ import { CONNECTIONS, LOTS, spreadRequests, warmUp } from "./scenarios/reserve.j
 
 /**
  * The reserve load of scenario 1 on several copies of the service side by side, each started with
- * its own Node options (issue 50: the young generation's size, the V8 platform's threads), loaded
- * in alternating rounds so that the machine's load hits every copy alike: CPU per reservation
- * (whole process, each round and its catch-up), split by thread, per copy and round.
+ * its own Node options (issue 50: the young generation's size, the V8 platform's threads), or its
+ * own code (`tree=DIR`: another checkout, e.g. `git archive <commit> | tar -x -C DIR` with
+ * node_modules linked) or environment (`NAME=value`), loaded in alternating rounds so that the
+ * machine's load hits every copy alike: CPU per reservation (whole process, each round and its
+ * catch-up), split by thread, per copy and round.
  *
  *   npx tsx bench/node-flags.ts [--rounds 6] 'default=' 'semi64=--max-semi-space-size=64' …
+ *   npx tsx bench/node-flags.ts 'base=tree=/tmp/base' 'head=' 'off=SOME_SWITCH=1'
  */
 const argv = process.argv.slice(2);
 const at = argv.indexOf("--rounds");
@@ -22,7 +25,13 @@ const rounds = at < 0 ? 6 : Number(argv[at + 1]);
 const specs = argv.filter((a, i) => a.includes("=") && i !== at + 1);
 const configs = specs.map((spec) => {
   const [label, args] = [spec.slice(0, spec.indexOf("=")), spec.slice(spec.indexOf("=") + 1)];
-  return { label, nodeArgs: args.split(" ").filter(Boolean) };
+  const words = args.split(" ").filter(Boolean);
+  const settings = words.filter((w) => !w.startsWith("-") && w.includes("="));
+  const env = Object.fromEntries(
+    settings.map((w) => [w.slice(0, w.indexOf("=")), w.slice(w.indexOf("=") + 1)]),
+  );
+  const { tree, ...rest } = env;
+  return { label, nodeArgs: words.filter((w) => !settings.includes(w)), env: rest, tree };
 });
 if (configs.length === 0) throw new Error("name at least one 'label=node options' to compare");
 
@@ -37,9 +46,9 @@ interface Copy {
 const lots = lotIds(LOTS);
 const copies: Copy[] = [];
 try {
-  for (const { label, nodeArgs } of configs) {
+  for (const { label, nodeArgs, env, tree } of configs) {
     const data = benchDataDir(`flags-${label}`);
-    const service = await startService(data.dir, { label, nodeArgs });
+    const service = await startService(data.dir, { label, nodeArgs, env, ...(tree ? { tree } : {}) });
     const http = new HttpClient(service.url, 64);
     copies.push({ label, service, http, remove: data.remove, perRound: [] });
     await registerLots(http, lots, CAPACITY);

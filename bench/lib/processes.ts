@@ -106,11 +106,17 @@ export async function spawnNode(options: SpawnOptions): Promise<BenchChild> {
 /** The all-in-one service on the embedded stores under `dataDir`. */
 export async function startService(
   dataDir: string,
-  options: { env?: Record<string, string>; label?: string; nodeArgs?: readonly string[] } = {},
+  options: {
+    env?: Record<string, string>;
+    label?: string;
+    nodeArgs?: readonly string[];
+    /** Another checkout's service (its own app/main.ts, through tsx): code A against code B. */
+    tree?: string;
+  } = {},
 ): Promise<BenchChild> {
   const service = await spawnNode({
     label: options.label ?? "service",
-    script: "app/main.ts",
+    script: options.tree ? join(options.tree, "app/main.ts") : "app/main.ts",
     ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
     env: { ROLE: "all", DATA_DIR: dataDir, ...options.env },
   });
