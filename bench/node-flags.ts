@@ -17,7 +17,7 @@ import { CONNECTIONS, LOTS, spreadRequests, warmUp } from "./scenarios/reserve.j
  * node_modules symlink), to compare code A vs B the same way.
  *
  *   npx tsx bench/node-flags.ts [--rounds 6] 'default=' 'semi64=--max-semi-space-size=64' …
- *   npx tsx bench/node-flags.ts 'base@/tmp/base=' 'change='
+ *   npx tsx bench/node-flags.ts 'base@/tmp/base=' 'change=' 'off=SOME_SWITCH=1'
  */
 const argv = process.argv.slice(2);
 const at = argv.indexOf("--rounds");
@@ -26,7 +26,13 @@ const specs = argv.filter((a, i) => a.includes("=") && i !== at + 1);
 const configs = specs.map((spec) => {
   const [name, args] = [spec.slice(0, spec.indexOf("=")), spec.slice(spec.indexOf("=") + 1)];
   const [label, root] = name.split("@") as [string, string | undefined];
-  return { label, nodeArgs: args.split(" ").filter(Boolean), ...(root ? { root } : {}) };
+  // Words `NAME=value` (not options) set the copy's environment, e.g. a switch to compare.
+  const words = args.split(" ").filter(Boolean);
+  const settings = words.filter((w) => !w.startsWith("-") && w.includes("="));
+  const env = Object.fromEntries(
+    settings.map((w) => [w.slice(0, w.indexOf("=")), w.slice(w.indexOf("=") + 1)]),
+  );
+  return { label, nodeArgs: words.filter((w) => !settings.includes(w)), env, ...(root ? { root } : {}) };
 });
 if (configs.length === 0) throw new Error("name at least one 'label=node options' to compare");
 
@@ -41,9 +47,9 @@ interface Copy {
 const lots = lotIds(LOTS);
 const copies: Copy[] = [];
 try {
-  for (const { label, nodeArgs, root } of configs) {
+  for (const { label, nodeArgs, env, root } of configs) {
     const data = benchDataDir(`flags-${label}`);
-    const service = await startService(data.dir, { label, nodeArgs, ...(root ? { root } : {}) });
+    const service = await startService(data.dir, { label, nodeArgs, env, ...(root ? { root } : {}) });
     const http = new HttpClient(service.url, 64);
     copies.push({ label, service, http, remove: data.remove, perRound: [] });
     await registerLots(http, lots, CAPACITY);

@@ -31,6 +31,8 @@ const ops = new Map<string, number>();
 let writes = 0;
 /** Time inside write(), ms (its SQLite transaction, the ops applied, the documents stored). */
 let writeMs = 0;
+/** CPU inside write(), ms: its work is synchronous (better-sqlite3), so the process's CPU over the call. */
+let writeCpuMs = 0;
 /** The last write() that stored a reservation: when it started and ended. */
 let lastVisibleWrite = { started: 0, ended: 0 };
 const counted = (store: DocumentStore): DocumentStore =>
@@ -55,7 +57,11 @@ const counted = (store: DocumentStore): DocumentStore =>
         }
         const started = performance.now();
         const visibleIn = batch.some((op) => op.collection.startsWith("reservations"));
-        return target.write(batch).finally(() => {
+        const cpu = process.cpuUsage();
+        const written = target.write(batch);
+        const spent = process.cpuUsage(cpu);
+        writeCpuMs += (spent.user + spent.system) / 1000;
+        return written.finally(() => {
           const ended = performance.now();
           writeMs += ended - started;
           if (visibleIn) lastVisibleWrite = { started, ended };
@@ -82,6 +88,8 @@ await eventually(async () => (group.status().every((s) => s.caughtUp) ? true : u
 ops.clear();
 writes = 0;
 writeMs = 0;
+writeCpuMs = 0;
+const phaseCpu = process.cpuUsage();
 const visible: number[] = [];
 /** Per booking one at a time: ack → its batch's write() starts, the write(), write() → both reached. */
 const stages: [number, number, number][] = [];
@@ -120,10 +128,15 @@ const book = async () => {
 };
 await Promise.all(Array.from({ length: concurrency }, book));
 await eventually(async () => (group.status().every((s) => s.caughtUp) ? true : undefined), 60_000);
+const phaseSpent = process.cpuUsage(phaseCpu);
 const perBooking = (n: number) => Math.round((n / bookings) * 100) / 100;
 console.log(`${bookings} bookings by new customers, ${concurrency} at a time`);
 console.log(`write() calls per booking: ${perBooking(writes)}, ${(writeMs / writes).toFixed(3)} ms each`);
 console.log(`time in write() per booking: ${(writeMs / bookings).toFixed(3)} ms`);
+console.log(`CPU in write() per booking: ${(writeCpuMs / bookings).toFixed(3)} ms`);
+console.log(
+  `CPU per booking, the whole process (commands, processors, GC): ${((phaseSpent.user + phaseSpent.system) / 1000 / bookings).toFixed(3)} ms`,
+);
 let total = 0;
 for (const [key, n] of [...ops].sort((a, b) => b[1] - a[1])) {
   total += n;
