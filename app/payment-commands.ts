@@ -54,6 +54,7 @@ export function paymentSagaSettings(
     cacheSize: 64,
     ...options,
     retryLimit: config.commandRetryLimit,
+    periodEvents: config.lotPeriodEvents,
   });
   return {
     provider: stripeProvider(client),

@@ -15,7 +15,13 @@ const SCHEDULER_ACTOR = systemActor("scheduler");
  */
 export function schedulerCommands(
   eventStore: EventStore,
-  options: { readonly logger: Logger; readonly retryLimit: number; readonly snapshots?: LotSnapshotStore },
+  options: {
+    readonly logger: Logger;
+    readonly retryLimit: number;
+    readonly snapshots?: LotSnapshotStore;
+    /** The bound on a lot's period (LOT_PERIOD_EVENTS): the scheduler's appends close books too. */
+    readonly periodEvents?: number;
+  },
 ): CommandSender {
   const handler = new ParkingLotCommandHandler(eventStore, { cacheSize: 64, ...options });
   return async (command, cause) => {

@@ -431,6 +431,7 @@ function processorsInThisThread(
   logger: Logger,
   clock: () => Date,
 ) {
+  // Issue 48: every writer of a lot's stream closes its books at the bound, as the command side does.
   const payments = paymentSagaSettings(config, eventStore, {
     logger: logger.child({ component: "payments" }),
     snapshots: new DocumentLotSnapshotStore(documentStore),
@@ -448,6 +449,7 @@ function processorsInThisThread(
         logger: logger.child({ component: "scheduler" }),
         retryLimit: config.commandRetryLimit,
         snapshots: new DocumentLotSnapshotStore(documentStore),
+        periodEvents: config.lotPeriodEvents,
       }),
       webhooks: {
         box: new SecretBox(webhookKeyOf(config)),

@@ -56,11 +56,10 @@ export interface LotStateSourceOptions {
   readonly onLoad?: (snapshot: SnapshotUse) => void;
   /**
    * Issue 48: the bound on a period's events (DEFAULT_PERIOD_EVENTS is the one measured): an append
-   * that leaves the lot's current period at or over it closes the period's books. The service's
-   * command handler always has it (LOT_PERIOD_EVENTS, at least 50: periods are always on). 0 (the
-   * default): this source closes none, it still follows the periods others closed (the handlers of
-   * the processors, whose appends the command side's next command closes; tests writing
-   * as the version before periods).
+   * that leaves the lot's current period at or over it closes the period's books. Every handler
+   * the service builds has it (LOT_PERIOD_EVENTS, at least 50: periods are always on): the command
+   * side's, the scheduler's and the payments process manager's. 0 (the default): this source closes
+   * none, it still follows the periods others closed (tests writing as the version before periods).
    */
   readonly periodEvents?: number;
   /** The clock of the openings' cut-off (periods.ts, KEEP_ENDED_MS); Date.now by default. */
