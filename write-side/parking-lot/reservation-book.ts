@@ -107,49 +107,26 @@ export class ReservationBook {
    * its changes, so that snapshotting a lot again after a snapshot costs array copies, not a record
    * per reservation. `check` sees every record that did not come from columns (it may throw).
    */
-  toColumns(check?: (id: string, record: ReservationRecord) => void): ReservationColumns {
+  toColumns(check?: (id: string, record: ReservationRecord) => void): Required<ReservationColumns> {
     const changed = [...this.changes.entries()].sort(byId);
     const base = this.base ?? NO_COLUMNS;
-    // The columns as chunks: runs of the base's entries (copied by slice) between changed records.
-    const chunks = {
-      ids: [] as (readonly string[])[],
-      customerIds: [] as (readonly string[])[],
-      carNumbers: [] as (readonly string[])[],
-      amounts: [] as (readonly number[])[],
-      statuses: [] as string[],
-      startsAt: [] as (readonly string[])[],
-      endsAt: [] as (readonly string[])[],
-      charges: [] as (readonly number[])[],
-      paid: [] as string[],
+    const n = base.ids.length;
+    const whole: Record<Column, string | readonly unknown[]> = {
+      ...base,
+      charges: base.charges ?? new Array<number>(n).fill(0),
+      paid: base.paid ?? "0".repeat(n),
     };
-    const baseCharges = base.charges ?? new Array<number>(base.ids.length).fill(0);
-    const basePaid = base.paid ?? "0".repeat(base.ids.length);
+    // Each column as chunks: runs of the base's entries (copied by slice) between changed records,
+    // consecutive changed records gathered in one chunk (`pending`).
+    const chunks = columnsOf((): (string | readonly unknown[])[] => []);
+    let pending = columnsOf((): unknown[] => []);
     const baseRun = (from: number, to: number) => {
-      if (from >= to) return;
-      chunks.ids.push(base.ids.slice(from, to));
-      chunks.customerIds.push(base.customerIds.slice(from, to));
-      chunks.carNumbers.push(base.carNumbers.slice(from, to));
-      chunks.amounts.push(base.amounts.slice(from, to));
-      chunks.statuses.push(base.statuses.slice(from, to));
-      chunks.startsAt.push(base.startsAt.slice(from, to));
-      chunks.endsAt.push(base.endsAt.slice(from, to));
-      chunks.charges.push(baseCharges.slice(from, to));
-      chunks.paid.push(basePaid.slice(from, to));
+      if (from < to) for (const c of COLUMNS) chunks[c].push(whole[c].slice(from, to));
     };
-    // Consecutive changed records gather in one chunk.
-    let pending: ReturnType<typeof emptyRun> = emptyRun();
     const flush = () => {
       if (pending.ids.length === 0) return;
-      chunks.ids.push(pending.ids);
-      chunks.customerIds.push(pending.customerIds);
-      chunks.carNumbers.push(pending.carNumbers);
-      chunks.amounts.push(pending.amounts);
-      chunks.statuses.push(pending.statuses.join(""));
-      chunks.startsAt.push(pending.startsAt);
-      chunks.endsAt.push(pending.endsAt);
-      chunks.charges.push(pending.charges);
-      chunks.paid.push(pending.paid.join(""));
-      pending = emptyRun();
+      for (const c of COLUMNS) chunks[c].push(LETTERS.has(c) ? pending[c].join("") : pending[c]);
+      pending = columnsOf(() => []);
     };
     let b = 0;
     for (const [id, record] of changed) {
@@ -159,45 +136,48 @@ export class ReservationBook {
         flush();
         baseRun(b, at);
       }
-      pending.ids.push(id);
-      pending.customerIds.push(record.customerId);
-      pending.carNumbers.push(record.carNumber);
-      pending.amounts.push(record.amount);
-      pending.statuses.push(STATUS_CODE[record.status]);
-      pending.startsAt.push(record.startsAt ?? "");
-      pending.endsAt.push(record.endsAt ?? "");
-      pending.charges.push(record.overstayCharge ?? 0);
-      pending.paid.push(record.paid ? "1" : "0");
+      const row = rowOf(id, record);
+      for (const c of COLUMNS) pending[c].push(row[c]);
       // A changed record replaces the base's entry of the same id.
-      b = at < base.ids.length && base.ids[at] === id ? at + 1 : at;
+      b = at < n && base.ids[at] === id ? at + 1 : at;
     }
     flush();
-    baseRun(b, base.ids.length);
-    const all = <T>(parts: (readonly T[])[]): T[] => ([] as T[]).concat(...parts);
-    return {
-      ids: all(chunks.ids),
-      customerIds: all(chunks.customerIds),
-      carNumbers: all(chunks.carNumbers),
-      amounts: all(chunks.amounts),
-      statuses: chunks.statuses.join(""),
-      startsAt: all(chunks.startsAt),
-      endsAt: all(chunks.endsAt),
-      charges: all(chunks.charges),
-      paid: chunks.paid.join(""),
-    };
+    baseRun(b, n);
+    const all = columnsOf((c) =>
+      LETTERS.has(c) ? chunks[c].join("") : ([] as unknown[]).concat(...chunks[c]),
+    );
+    return all as unknown as Required<ReservationColumns>;
   }
 }
 
-const emptyRun = () => ({
-  ids: [] as string[],
-  customerIds: [] as string[],
-  carNumbers: [] as string[],
-  amounts: [] as number[],
-  statuses: [] as string[],
-  startsAt: [] as string[],
-  endsAt: [] as string[],
-  charges: [] as number[],
-  paid: [] as string[],
+/** The columns, in the order a record's fields are listed; `statuses` and `paid` are strings of one letter per record. */
+const COLUMNS = [
+  "ids",
+  "customerIds",
+  "carNumbers",
+  "amounts",
+  "statuses",
+  "startsAt",
+  "endsAt",
+  "charges",
+  "paid",
+] as const;
+type Column = (typeof COLUMNS)[number];
+const LETTERS: ReadonlySet<Column> = new Set(["statuses", "paid"]);
+const columnsOf = <T>(value: (column: Column) => T): Record<Column, T> =>
+  Object.fromEntries(COLUMNS.map((c) => [c, value(c)])) as Record<Column, T>;
+
+/** A record's entry in each column (recordAt's inverse). */
+const rowOf = (id: string, record: ReservationRecord): Record<Column, string | number> => ({
+  ids: id,
+  customerIds: record.customerId,
+  carNumbers: record.carNumber,
+  amounts: record.amount,
+  statuses: STATUS_CODE[record.status],
+  startsAt: record.startsAt ?? "",
+  endsAt: record.endsAt ?? "",
+  charges: record.overstayCharge ?? 0,
+  paid: record.paid ? "1" : "0",
 });
 
 const NO_COLUMNS: ReservationColumns = {
@@ -250,18 +230,9 @@ const STATUSES = new RegExp(`^[${Object.values(STATUS_CODE).join("")}]*$`);
  * checked here.)
  */
 export function checkColumns(columns: ReservationColumns): string | undefined {
-  const { ids, customerIds, carNumbers, amounts, statuses, startsAt, endsAt } = columns;
+  const { ids, amounts, statuses, startsAt, endsAt } = columns;
   const n = ids.length;
-  if (
-    customerIds.length !== n ||
-    carNumbers.length !== n ||
-    amounts.length !== n ||
-    statuses.length !== n ||
-    startsAt.length !== n ||
-    endsAt.length !== n ||
-    (columns.charges !== undefined && columns.charges.length !== n) ||
-    (columns.paid !== undefined && columns.paid.length !== n)
-  )
+  if (COLUMNS.some((c) => columns[c] !== undefined && columns[c].length !== n))
     return "columns of different lengths";
   if (!STATUSES.test(statuses)) return "an unknown status";
   if (columns.paid !== undefined && !/^[01]*$/.test(columns.paid)) return "a paid mark other than 0 or 1";

@@ -29,18 +29,7 @@ const byKey = <T>(a: [string | number, T], b: [string | number, T]) =>
 export function headOf(state: RegisteredLot) {
   return {
     kind: "registered" as const,
-    parkingLotId: state.parkingLotId,
-    name: state.name,
-    capacity: state.capacity,
-    ...(state.hourlyRate !== undefined ? { hourlyRate: state.hourlyRate } : {}),
-    maxActivePerCustomer: state.maxActivePerCustomer,
-    ...(state.couponRule !== undefined ? { couponRule: state.couponRule } : {}),
-    ...(state.gateConfidenceThreshold !== undefined
-      ? { gateConfidenceThreshold: state.gateConfidenceThreshold }
-      : {}),
-    ...(state.paymentTerms !== undefined ? { paymentTerms: state.paymentTerms } : {}),
-    ...(state.place !== undefined ? { place: state.place } : {}),
-    activeReservations: state.activeReservations,
+    ...sameFields(state),
     openEnded: [...state.openEnded.entries()].sort(byKey),
     checkOutRates: [...state.checkOutRates.entries()].sort(byKey),
     windows: [...state.occupancy.buckets.entries()]
@@ -58,6 +47,24 @@ export function headOf(state: RegisteredLot) {
     ...(state.paymentAsked.size > 0 ? { paymentAsked: [...state.paymentAsked.entries()].sort(byKey) } : {}),
   };
 }
+
+/** The fields a head holds as the state does, those the state leaves out left out. */
+const SAME_FIELDS = [
+  "parkingLotId",
+  "name",
+  "capacity",
+  "hourlyRate",
+  "maxActivePerCustomer",
+  "couponRule",
+  "gateConfidenceThreshold",
+  "paymentTerms",
+  "place",
+  "activeReservations",
+] as const;
+const sameFields = (from: Pick<RegisteredLot, (typeof SAME_FIELDS)[number]>) =>
+  Object.fromEntries(
+    SAME_FIELDS.filter((key) => from[key] !== undefined).map((key) => [key, from[key]]),
+  ) as Pick<RegisteredLot, (typeof SAME_FIELDS)[number]>;
 
 /** JSON has no Infinity: an open-ended car's window end is stored as null. */
 const finite = (n: number): number | null => (Number.isFinite(n) ? n : null);
@@ -101,25 +108,15 @@ const ClosureSchema = Type.Object(
   { closureId: Type.String(), from: Type.Number(), until: Type.Number(), began: Type.Boolean() },
   { additionalProperties: false },
 );
-const PaymentAskedSchema = Type.Object(
-  {
-    amount: Type.Integer({ minimum: 0 }),
-    currency: Type.String(),
-    holdUntil: Type.String(),
-    terms: PaymentTerms,
-  },
-  { additionalProperties: false },
-);
+const asked = {
+  amount: Type.Integer({ minimum: 0 }),
+  currency: Type.String(),
+  holdUntil: Type.String(),
+  terms: PaymentTerms,
+};
+const PaymentAskedSchema = Type.Object(asked, { additionalProperties: false });
 /** A version 6 or 7 payment record: what its booking asked, and the money (not read any more). */
-const OlderPaymentRecord = Type.Object(
-  {
-    amount: Type.Integer({ minimum: 0 }),
-    currency: Type.String(),
-    holdUntil: Type.String(),
-    terms: PaymentTerms,
-  },
-  { additionalProperties: true },
-);
+const OlderPaymentRecord = Type.Object(asked, { additionalProperties: true });
 const RegisteredHead = Type.Object(
   {
     kind: Type.Literal("registered"),
@@ -197,6 +194,19 @@ export const precompileSnapshotSchemas = (): void => precompile(SnapshotHead, Re
 
 const SEPARATOR = ",";
 
+/** How a page stores each column, in the order of its fields: ids and strings joined by SEPARATOR, numbers as arrays, one-letter marks as a string. */
+const PAGE_COLUMNS = [
+  ["ids", "joined"],
+  ["customerIds", "joined"],
+  ["carNumbers", "joined"],
+  ["amounts", "array"],
+  ["statuses", "letters"],
+  ["startsAt", "joined"],
+  ["endsAt", "joined"],
+  ["charges", "array"],
+  ["paid", "letters"],
+] as const;
+
 /**
  * A lot's state as stored: `[head, ...pages]`, plain JSON objects. The head is the state without
  * its reservation records; the pages hold the records in columns (see ReservationColumns), ids
@@ -226,23 +236,17 @@ export function encodeSnapshot(state: ParkingLotState): SnapshotParts {
       if (value?.includes(SEPARATOR))
         throw new Error(`a ${what} with a "${SEPARATOR}" cannot be snapshotted`);
   });
-  const joined = (values: readonly string[]): string => values.join(SEPARATOR);
-  const pages: ReservationPage[] = [];
+  const pages: Record<string, unknown>[] = [];
   for (let from = 0; from < columns.ids.length; from += SNAPSHOT_PAGE_SIZE) {
-    const to = from + SNAPSHOT_PAGE_SIZE;
-    pages.push({
-      ids: joined(columns.ids.slice(from, to)),
-      customerIds: joined(columns.customerIds.slice(from, to)),
-      carNumbers: joined(columns.carNumbers.slice(from, to)),
-      amounts: columns.amounts.slice(from, to),
-      statuses: columns.statuses.slice(from, to),
-      startsAt: joined(columns.startsAt.slice(from, to)),
-      endsAt: joined(columns.endsAt.slice(from, to)),
-      ...(columns.charges?.slice(from, to).some((c) => c > 0)
-        ? { charges: columns.charges.slice(from, to) }
-        : {}),
-      ...(columns.paid?.slice(from, to).includes("1") ? { paid: columns.paid.slice(from, to) } : {}),
-    });
+    const page: Record<string, unknown> = {};
+    for (const [column, form] of PAGE_COLUMNS) {
+      const part = columns[column].slice(from, from + SNAPSHOT_PAGE_SIZE);
+      // A page leaves out the charges and paid marks when none of its records has one.
+      if (column === "charges" && !(part as number[]).some((c) => c > 0)) continue;
+      if (column === "paid" && !(part as string).includes("1")) continue;
+      page[column] = form === "joined" ? (part as string[]).join(SEPARATOR) : part;
+    }
+    pages.push(page);
   }
   return [{ ...headOf(state), reservations: columns.ids.length }, ...pages];
 }
@@ -314,18 +318,7 @@ export function registeredLot(head: LotHead, reservations: ReservationBook): Reg
   const byCustomer = sorted(head.byCustomer);
   return {
     kind: "registered",
-    parkingLotId: head.parkingLotId,
-    name: head.name,
-    capacity: head.capacity,
-    ...(head.hourlyRate !== undefined ? { hourlyRate: head.hourlyRate } : {}),
-    maxActivePerCustomer: head.maxActivePerCustomer,
-    ...(head.couponRule !== undefined ? { couponRule: head.couponRule } : {}),
-    ...(head.gateConfidenceThreshold !== undefined
-      ? { gateConfidenceThreshold: head.gateConfidenceThreshold }
-      : {}),
-    ...(head.paymentTerms !== undefined ? { paymentTerms: head.paymentTerms } : {}),
-    ...(head.place !== undefined ? { place: head.place } : {}),
-    activeReservations: head.activeReservations,
+    ...sameFields(head),
     reservations,
     openEnded: LayeredMap.fromSorted(sorted(head.openEnded)),
     checkOutRates: LayeredMap.fromSorted(sorted(head.checkOutRates ?? [])),
@@ -365,36 +358,22 @@ function platesOf(byCustomer: IdLists, reservations: ReservationBook): IdLists {
 }
 
 function joinPages(pages: readonly ReservationPage[]): ReservationColumns {
-  const ids: string[][] = [];
-  const customerIds: string[][] = [];
-  const carNumbers: string[][] = [];
-  const amounts: unknown[][] = [];
-  const startsAt: string[][] = [];
-  const endsAt: string[][] = [];
-  const charges: unknown[][] = [];
-  const paid: string[] = [];
+  const parts = new Map<string, unknown[]>(PAGE_COLUMNS.map(([column]) => [column, []]));
   for (const page of pages) {
-    paid.push(page.paid ?? "0".repeat(page.amounts.length));
-    charges.push(page.charges ?? new Array<number>(page.amounts.length).fill(0));
-    ids.push(page.ids.split(SEPARATOR));
-    customerIds.push(page.customerIds.split(SEPARATOR));
-    carNumbers.push(page.carNumbers.split(SEPARATOR));
-    amounts.push(page.amounts);
-    startsAt.push(page.startsAt.split(SEPARATOR));
-    endsAt.push(page.endsAt.split(SEPARATOR));
+    const n = page.amounts.length;
+    const absent = { charges: new Array<number>(n).fill(0), paid: "0".repeat(n) };
+    for (const [column, form] of PAGE_COLUMNS) {
+      const value = page[column] ?? absent[column as keyof typeof absent];
+      parts.get(column)?.push(form === "joined" ? (value as string).split(SEPARATOR) : value);
+    }
   }
   // concat, not flatMap: V8's flatMap is several times slower on arrays of this size.
-  const all = <T>(arrays: T[][]): T[] =>
-    arrays.length === 1 ? (arrays[0] as T[]) : ([] as T[]).concat(...arrays);
-  return {
-    ids: all(ids),
-    customerIds: all(customerIds),
-    carNumbers: all(carNumbers),
-    amounts: all(amounts) as number[],
-    statuses: pages.map((page) => page.statuses).join(""),
-    startsAt: all(startsAt),
-    endsAt: all(endsAt),
-    charges: all(charges) as number[],
-    paid: paid.join(""),
-  };
+  const all = (arrays: unknown[]): unknown =>
+    arrays.length === 1 ? arrays[0] : ([] as unknown[]).concat(...(arrays as unknown[][]));
+  return Object.fromEntries(
+    PAGE_COLUMNS.map(([column, form]) => {
+      const columnParts = parts.get(column) ?? [];
+      return [column, form === "letters" ? columnParts.join("") : all(columnParts)];
+    }),
+  ) as unknown as ReservationColumns;
 }
