@@ -1,13 +1,12 @@
 import type { ChangeCapacity, CloseParkingLot } from "../../schemas/commands.js";
 import { closureProblem, WINDOW_RULES } from "../../schemas/reservation-time.js";
 import { overlapping } from "./occupancy.js";
-import { accept, busiest, iso, ms, reject, statusIn, windowOf } from "./rules.js";
-import type { Closure, Decision, ParkingLotEvent, ParkingLotState, RegisteredLot } from "./state.js";
+import { accept, busiest, canceled, iso, ms, reject, statusIn } from "./rules.js";
+import type { Closure, Decision, ParkingLotEvent, RegisteredLot } from "./state.js";
 
 /** Closures and capacity: closing the lot (and what a closure's beginning appends), changing its capacity. */
 
-export function close(command: CloseParkingLot, state: ParkingLotState): Decision {
-  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+export function close(command: CloseParkingLot, state: RegisteredLot): Decision {
   const now = ms(command.now);
   const from = ms(command.from);
   const until = ms(command.until);
@@ -42,33 +41,16 @@ export function close(command: CloseParkingLot, state: ParkingLotState): Decisio
       closedAt: command.now,
     },
   };
-  const canceled = hit.flatMap((id) => canceledByClosure(state, id, command.now));
-  if (from > now) return accept(closed, ...canceled);
+  const cancels = hit.map((id) => canceledByClosure(state, id, command.now));
+  if (from > now) return accept(closed, ...cancels);
   // In force already: it begins in the same append.
   const closure: Closure = { closureId: command.closureId, from, until, began: false };
-  return accept(closed, ...canceled, ...closureBegins(state, closure, command.now, new Set(hit)));
+  return accept(closed, ...cancels, ...closureBegins(state, closure, command.now, new Set(hit)));
 }
 
-/** A booking a closure cancels, with its payment's settlement when it was paid (a full release). */
-export const canceledByClosure = (
-  lot: RegisteredLot,
-  reservationId: string,
-  at: string,
-): ParkingLotEvent[] => {
-  const record = lot.reservations.get(reservationId);
-  const canceled: ParkingLotEvent = {
-    type: "ReservationCanceled",
-    data: {
-      reservationId,
-      parkingLotId: lot.parkingLotId,
-      customerId: record?.customerId ?? "",
-      reason: "lot-closed",
-      canceledAt: at,
-      ...windowOf(record),
-    },
-  };
-  return [canceled]; // issue 48: its payment is settled on its own stream (projections/payments/)
-};
+/** A booking a closure cancels (issue 48: its payment is settled on its own stream, projections/payments/). */
+const canceledByClosure = (lot: RegisteredLot, reservationId: string, at: string): ParkingLotEvent =>
+  canceled(lot.parkingLotId, reservationId, lot.reservations.get(reservationId), "lot-closed", at);
 
 /**
  * What a closure's beginning appends: the fact, with the cars in the lot then (listed for
@@ -101,12 +83,11 @@ export function closureBegins(
         recordedAt,
       },
     },
-    ...leaving.flatMap(([id]) => canceledByClosure(lot, id, recordedAt)),
+    ...leaving.map(([id]) => canceledByClosure(lot, id, recordedAt)),
   ];
 }
 
-export function changeCapacity(command: ChangeCapacity, state: ParkingLotState): Decision {
-  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+export function changeCapacity(command: ChangeCapacity, state: RegisteredLot): Decision {
   if (command.capacity === state.capacity) return accept();
   if (command.capacity < state.capacity) {
     const now = ms(command.now);

@@ -82,23 +82,6 @@ export function recall(
 
 /** The reservation ids a command names that the state does not hold, if it has left some out. */
 export function namedReservationsMissing(command: ParkingLotCommand, state: ParkingLotState): string[] {
-  if (state.kind !== "registered" || state.archived === 0) return [];
-  switch (command.type) {
-    case "ReserveParking":
-    case "CancelReservation":
-    case "CheckIn":
-    case "CheckOut":
-    case "AdmitDriveUp":
-    case "RecordNoShow":
-    case "AuthorizePayment":
-    case "FailPayment":
-    case "ExpirePaymentHold":
-    case "RecordPaymentOutcome":
-    case "RefundPayment":
-    case "RecordPaymentIntent":
-    case "RecordIntentReleased":
-      return state.reservations.has(command.reservationId) ? [] : [command.reservationId];
-    default:
-      return [];
-  }
+  if (state.kind !== "registered" || state.archived === 0 || !("reservationId" in command)) return [];
+  return state.reservations.has(command.reservationId) ? [] : [command.reservationId];
 }

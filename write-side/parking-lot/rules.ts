@@ -18,6 +18,25 @@ export const windowOf = (record: ReservationRecord | undefined) =>
   record?.startsAt && record.endsAt ? { startsAt: record.startsAt, endsAt: record.endsAt } : {};
 export const iso = (epochMs: number): string => new Date(epochMs).toISOString();
 
+/** The fact that a booking was canceled at `at` (by its customer or an operator, a closure, its payment), with its window. */
+export const canceled = (
+  parkingLotId: string,
+  reservationId: string,
+  record: ReservationRecord | undefined,
+  reason: string,
+  at: string,
+): ParkingLotEvent => ({
+  type: "ReservationCanceled",
+  data: {
+    reservationId,
+    parkingLotId,
+    customerId: record?.customerId ?? "",
+    reason,
+    canceledAt: at,
+    ...windowOf(record),
+  },
+});
+
 /**
  * When an open-ended booking made at `madeAt` and still RESERVED must leave: the start of the
  * earliest closure not yet begun that starts after it was made (its beginning cancels the booking).

@@ -14,8 +14,8 @@ import {
   type PaymentTerms,
 } from "../../schemas/common.js";
 import type { LotPlace } from "../../schemas/place.js";
-import { accept, reject } from "./rules.js";
-import type { Decision, ParkingLotState, RegisteredLot } from "./state.js";
+import { accept } from "./rules.js";
+import type { Decision, RegisteredLot } from "./state.js";
 
 /**
  * The lot's terms for bookings made from now on: its hourly rate and how many active reservations
@@ -25,8 +25,7 @@ import type { Decision, ParkingLotState, RegisteredLot } from "./state.js";
  * lot already has changes nothing (a retry).
  */
 
-export function changeRate(command: ChangeRate, state: ParkingLotState): Decision {
-  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+export function changeRate(command: ChangeRate, state: RegisteredLot): Decision {
   if (command.hourlyRate === state.hourlyRate) return accept();
   return accept({
     type: "ParkingLotRateChanged",
@@ -44,8 +43,7 @@ export function changeRate(command: ChangeRate, state: ParkingLotState): Decisio
  * check-out) and the discount a coupon spent on a new booking takes off. The same rule again
  * changes nothing (a retry).
  */
-export function changeCouponRule(command: ChangeCouponRule, state: ParkingLotState): Decision {
-  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+export function changeCouponRule(command: ChangeCouponRule, state: RegisteredLot): Decision {
   if (state.couponRule !== undefined && sameCouponRule(state.couponRule, command.couponRule)) return accept();
   return accept({
     type: "ParkingLotCouponRuleChanged",
@@ -63,8 +61,7 @@ export function changeCouponRule(command: ChangeCouponRule, state: ParkingLotSta
  * lot's operator's call: a camera that misreads often wants it higher). The same again changes
  * nothing (a retry).
  */
-export function changeGateConfidence(command: ChangeGateConfidence, state: ParkingLotState): Decision {
-  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+export function changeGateConfidence(command: ChangeGateConfidence, state: RegisteredLot): Decision {
   const previous = gateConfidenceOf(state);
   if (command.gateConfidenceThreshold === previous) return accept();
   return accept({
@@ -82,8 +79,7 @@ export function changeGateConfidence(command: ChangeGateConfidence, state: Parki
 export const gateConfidenceOf = (lot: RegisteredLot): number =>
   lot.gateConfidenceThreshold ?? DEFAULT_GATE_CONFIDENCE_THRESHOLD;
 
-export function changeCustomerLimit(command: ChangeCustomerLimit, state: ParkingLotState): Decision {
-  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+export function changeCustomerLimit(command: ChangeCustomerLimit, state: RegisteredLot): Decision {
   if (command.maxActivePerCustomer === state.maxActivePerCustomer) return accept();
   return accept({
     type: "ParkingLotCustomerLimitChanged",
@@ -100,8 +96,7 @@ export function changeCustomerLimit(command: ChangeCustomerLimit, state: Parking
  * What the lot asks to be paid (issue 38) for bookings made from now on; asking for the terms the
  * lot already has changes nothing (a retry). A booking keeps the terms it was made under.
  */
-export function changePaymentTerms(command: ChangePaymentTerms, state: ParkingLotState): Decision {
-  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+export function changePaymentTerms(command: ChangePaymentTerms, state: RegisteredLot): Decision {
   if (state.paymentTerms !== undefined && samePaymentTerms(state.paymentTerms, command.terms))
     return accept();
   return accept({
@@ -119,8 +114,7 @@ export function changePaymentTerms(command: ChangePaymentTerms, state: ParkingLo
  * Where the lot is and which clock it keeps (issue 49): the whole place, an address left out being
  * none. The place the lot already has changes nothing (a retry). No booking rule reads it.
  */
-export function changePlace(command: ChangePlace, state: ParkingLotState): Decision {
-  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+export function changePlace(command: ChangePlace, state: RegisteredLot): Decision {
   const { location, address, timeZone } = command;
   const next = { location, ...(address !== undefined ? { address } : {}), timeZone };
   if (samePlace(state.place, next)) return accept();
