@@ -2,7 +2,7 @@ import { Map as ImmutableMap, List } from "immutable";
 import { IdIndex, LayeredMap } from "../../platform/layered-map.js";
 import type { PaymentTerms } from "../../schemas/common.js";
 import { stampOf } from "../../schemas/event-stamps.js";
-import type { EventOfStream, EventOfType } from "../../schemas/events.js";
+import type { EventOfType } from "../../schemas/events.js";
 import type { LotPlace } from "../../schemas/place.js";
 import { plateForm } from "../../schemas/plates.js";
 import { isBooked, WINDOW_RULES } from "../../schemas/reservation-time.js";
@@ -27,23 +27,26 @@ import { paymentTermsOf } from "./terms.js";
 export function advance(lot: RegisteredLot, now: number): RegisteredLot {
   const { occupancy, ended } = pruneEnded(lot.occupancy, now);
   if (occupancy === lot.occupancy) return lot;
-  let byCustomer = lot.byCustomer;
-  let byPlate = lot.byPlate;
+  let holders: Holders = lot;
   let activeReservations = lot.activeReservations;
   for (const id of ended) {
     const record = lot.reservations.get(id);
     // A car still in the lot stays active (and its customer's) until it checks out.
     if (!record || lot.inLot.has(id)) continue;
-    byCustomer = forget(byCustomer, record.customerId, id);
-    byPlate = forget(byPlate, plateForm(record.carNumber), id);
+    holders = forget(holders, id, record);
     if (isBooked(record.status)) activeReservations--;
   }
-  return { ...lot, occupancy, byCustomer, byPlate, activeReservations };
+  return { ...lot, occupancy, byCustomer: holders.byCustomer, byPlate: holders.byPlate, activeReservations };
 }
 
-export const remember = (index: IdIndex, key: string, id: string): IdIndex => index.add(key, id);
+/** The indexes of a lot's reservations that may still be active: by customer, and by plate. */
+type Holders = Pick<RegisteredLot, "byCustomer" | "byPlate">;
 
-export const forget = (index: IdIndex, key: string, id: string): IdIndex => index.remove(key, id);
+/** The holder indexes without reservation `id` (its record says under which customer and plate). */
+export const forget = (holders: Holders, id: string, record: ReservationRecord): Holders => ({
+  byCustomer: holders.byCustomer.remove(record.customerId, id),
+  byPlate: holders.byPlate.remove(plateForm(record.carNumber), id),
+});
 
 /**
  * A reservation stops holding its spot at `at` (canceled, checked out): out of every holder set.
@@ -73,8 +76,7 @@ export function release(
     openEnded: lot.openEnded.delete(id),
     checkOutRates: lot.checkOutRates.delete(id),
     inLot: lot.inLot.delete(id),
-    byCustomer: forget(lot.byCustomer, record.customerId, id),
-    byPlate: forget(lot.byPlate, plateForm(record.carNumber), id),
+    ...forget(lot, id, record),
     activeReservations: lot.activeReservations - (wasActive ? 1 : 0),
   };
 }
@@ -152,22 +154,12 @@ export function reserved(state: RegisteredLot, event: EventOfType<"ParkingReserv
       startsAt && endsAt
         ? addWindow(lot.occupancy, reservationId, { start: ms(startsAt), end: ms(endsAt) })
         : lot.occupancy,
-    byCustomer: remember(lot.byCustomer, customerId, reservationId),
-    byPlate: remember(lot.byPlate, plateForm(carNumber), reservationId),
+    byCustomer: lot.byCustomer.add(customerId, reservationId),
+    byPlate: lot.byPlate.add(plateForm(carNumber), reservationId),
     paymentAsked: payment
       ? lot.paymentAsked.set(reservationId, askedOf(payment, paymentTermsOf(lot)))
       : lot.paymentAsked,
   };
-}
-
-/**
- * A payment fact on a lot's stream (written before issue 48; since, they are on the payment's own
- * stream): the lot keeps none of the money. An authorization (no ReservationConfirmed after it)
- * makes the booking RESERVED as the lot's outcome fact does; a decline or an expired hold cancels
- * it in the ReservationCanceled that follows.
- */
-function paid(state: RegisteredLot, event: Exclude<ParkingLotEvent, EventOfStream<"lot">>): RegisteredLot {
-  return event.type === "PaymentAuthorized" ? confirmed(state, event.data.reservationId) : state;
 }
 
 /** Issue 48: the booking's payment was authorized (ReservationConfirmed): a booking waiting for it is RESERVED. */
@@ -265,8 +257,7 @@ function evolveLot(state: RegisteredLot, event: ParkingLotEvent): ParkingLotStat
       return {
         ...state,
         reservations: state.reservations.set(reservationId, { ...record, status: "NO_SHOW" }),
-        byCustomer: forget(state.byCustomer, record.customerId, reservationId),
-        byPlate: forget(state.byPlate, plateForm(record.carNumber), reservationId),
+        ...forget(state, reservationId, record),
         activeReservations: state.activeReservations - (indexed ? 1 : 0),
       };
     }
@@ -309,7 +300,11 @@ function evolveLot(state: RegisteredLot, event: ParkingLotEvent): ParkingLotStat
     case "DriveUpAdmitted":
       return state; // the ParkingReserved and ReservationCheckedIn appended with it are the stay
     default:
-      return paid(state, event);
+      // A payment fact on a lot's stream (written before issue 48; since, they are on the payment's
+      // own stream): the lot keeps none of the money. An authorization (no ReservationConfirmed
+      // after it) makes the booking RESERVED as the lot's outcome fact does; a decline or an
+      // expired hold cancels it in the ReservationCanceled that follows.
+      return event.type === "PaymentAuthorized" ? confirmed(state, event.data.reservationId) : state;
   }
 }
 

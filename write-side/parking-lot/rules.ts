@@ -50,30 +50,23 @@ export function leaveAt(lot: RegisteredLot, madeAt: number): number | undefined 
 }
 
 /**
- * A reservation's status at an instant (schemas/reservation-time.ts): a window over without a
- * check-in is NO_SHOW, a car past its window OVERSTAYING, an open-ended booking still RESERVED
- * when its lot's next closure begins CANCELED (`madeAt`: when it was made).
+ * The status of reservation `id` of the lot at `now` (schemas/reservation-time.ts): a window over
+ * without a check-in is NO_SHOW, a car past its window OVERSTAYING, an open-ended booking still
+ * RESERVED when its lot's next closure after it was made begins CANCELED.
  */
-function statusAt(
+export function statusIn(
+  lot: RegisteredLot,
+  id: string,
   record: ReservationRecord,
   now: number,
-  lot?: RegisteredLot,
-  madeAt?: number,
 ): ReservationStatus {
-  if (
-    (record.status !== "RESERVED" && record.status !== "PENDING_PAYMENT") ||
-    record.endsAt !== undefined ||
-    lot === undefined ||
-    madeAt === undefined
-  )
+  const madeAt = lot.openEnded.get(id);
+  const waiting = record.status === "RESERVED" || record.status === "PENDING_PAYMENT";
+  if (!waiting || record.endsAt !== undefined || madeAt === undefined)
     return statusOfReservation(record, now);
   const at = leaveAt(lot, madeAt);
   return statusOfReservation({ ...record, ...(at !== undefined ? { mustLeaveBy: iso(at) } : {}) }, now);
 }
-
-/** The status of reservation `id` of the lot at `now`. */
-export const statusIn = (lot: RegisteredLot, id: string, record: ReservationRecord, now: number) =>
-  statusAt(record, now, lot, lot.openEnded.get(id));
 
 /**
  * What holds a spot at some instant of [from, until), decided at `now`: spans, plus how many hold a
