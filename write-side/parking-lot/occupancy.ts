@@ -67,18 +67,20 @@ export const indexedWindow = (occupancy: Occupancy, id: string, start: number): 
  * The windows `next` no longer holds because it was pruned further than `prev` (pruneEnded), with
  * the hour each started in: what a step from `prev` to `next` dropped besides what it changed.
  */
-export function droppedByPruning(prev: Occupancy, next: Occupancy): [string, Interval][] {
-  if (next.prunedBefore <= prev.prunedBefore) return [];
-  const dropped: [string, Interval][] = [];
-  const collect = (hour: number) => {
-    for (const entry of prev.buckets.get(hour) ?? []) dropped.push(entry);
-  };
-  if (next.prunedBefore - prev.prunedBefore > prev.buckets.size) {
-    for (const hour of prev.buckets.keys()) if (hour < next.prunedBefore) collect(hour);
-  } else {
-    for (let hour = prev.prunedBefore; hour < next.prunedBefore; hour++) collect(hour);
-  }
-  return dropped;
+export const droppedByPruning = (prev: Occupancy, next: Occupancy): [string, Interval][] =>
+  bucketsBelow(prev, next.prunedBefore).flatMap((hour) => [...(prev.buckets.get(hour) ?? [])]);
+
+/**
+ * The hours of the buckets that pruning up to hour `limit` drops: those from `prunedBefore` on below
+ * it, found by going through those hours or through the buckets, whichever are fewer.
+ */
+function bucketsBelow(occupancy: Occupancy, limit: number): number[] {
+  if (limit - occupancy.prunedBefore > occupancy.buckets.size)
+    return [...occupancy.buckets.keys()].filter((hour) => hour < limit);
+  const hours: number[] = [];
+  for (let hour = occupancy.prunedBefore; hour < limit; hour++)
+    if (occupancy.buckets.has(hour)) hours.push(hour);
+  return hours;
 }
 
 /** The windows that hold a spot at some instant of [from, until) (until may be Infinity). */
@@ -113,18 +115,7 @@ export { type Peak, peak } from "../../schemas/reservation-time.js";
 export function pruneEnded(occupancy: Occupancy, now: number): { occupancy: Occupancy; ended: string[] } {
   const limit = hourOf(now - WINDOW_RULES.maxLengthMs) - 1; // buckets with hour < limit are over
   if (limit <= occupancy.prunedBefore) return { occupancy, ended: [] };
-  const ended: string[] = [];
-  let buckets = occupancy.buckets;
-  const drop = (hour: number) => {
-    const bucket = buckets.get(hour);
-    if (!bucket) return;
-    for (const id of bucket.keys()) ended.push(id);
-    buckets = buckets.delete(hour);
-  };
-  if (limit - occupancy.prunedBefore > occupancy.buckets.size) {
-    for (const hour of occupancy.buckets.keys()) if (hour < limit) drop(hour);
-  } else {
-    for (let hour = occupancy.prunedBefore; hour < limit; hour++) drop(hour);
-  }
-  return { occupancy: { buckets, prunedBefore: limit }, ended };
+  const hours = bucketsBelow(occupancy, limit);
+  const ended = hours.flatMap((hour) => [...(occupancy.buckets.get(hour)?.keys() ?? [])]);
+  return { occupancy: { buckets: occupancy.buckets.deleteAll(hours), prunedBefore: limit }, ended };
 }

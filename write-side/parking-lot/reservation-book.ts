@@ -75,22 +75,13 @@ export class ReservationBook {
     return new ReservationBook(this.base, this.changes.set(id, record), this.size + (added ? 1 : 0));
   }
 
-  /** Every id with its record, sorted by id (code-unit order, as `<` compares strings). */
+  /**
+   * Every id with its record, sorted by id (code-unit order, as `<` compares strings): the records
+   * of `toColumns`, which merges the changes into the base once for both.
+   */
   *entries(): IterableIterator<[string, ReservationRecord]> {
-    const changed = [...this.changes.entries()].sort(byId);
-    const base = this.base;
-    let c = 0;
-    if (base) {
-      for (let b = 0; b < base.ids.length; b++) {
-        const id = base.ids[b] as string;
-        while (c < changed.length && (changed[c] as [string, ReservationRecord])[0] < id)
-          yield changed[c++] as [string, ReservationRecord];
-        if (c < changed.length && (changed[c] as [string, ReservationRecord])[0] === id)
-          yield changed[c++] as [string, ReservationRecord];
-        else yield [id, recordAt(base, b)];
-      }
-    }
-    while (c < changed.length) yield changed[c++] as [string, ReservationRecord];
+    const columns = this.toColumns();
+    for (let i = 0; i < columns.ids.length; i++) yield [columns.ids[i] as string, recordAt(columns, i)];
   }
 
   *values(): IterableIterator<ReservationRecord> {
