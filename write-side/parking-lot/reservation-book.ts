@@ -13,9 +13,8 @@ export interface ReservationRecord {
   /** What its check-out charged for an overstay, as the event recorded it (a retry answers it again). */
   readonly overstayCharge?: number;
   /**
-   * Issue 38: its payment was authorized. Its payment record goes once its refund window has
-   * passed (payment-ends.ts); this stays, so that a late refund is refused for the window, not as
-   * never paid.
+   * Issue 38: its payment was authorized (the money is its payment stream's since issue 48), so a
+   * retried authorization is accepted as done rather than refused as not pending.
    */
   readonly paid?: true;
 }
@@ -257,16 +256,8 @@ function lowerBound(ids: readonly string[], id: string, from: number): number {
 
 /** Binary search; the index of `id`, or -1. */
 function indexOf(ids: readonly string[], id: string): number {
-  let low = 0;
-  let high = ids.length - 1;
-  while (low <= high) {
-    const mid = (low + high) >>> 1;
-    const at = ids[mid] as string;
-    if (at === id) return mid;
-    if (at < id) low = mid + 1;
-    else high = mid - 1;
-  }
-  return -1;
+  const at = lowerBound(ids, id, 0);
+  return ids[at] === id ? at : -1;
 }
 
 /** The record at index i, built the way evolve builds one (same fields, same order). */

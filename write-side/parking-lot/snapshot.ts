@@ -48,23 +48,15 @@ export function headOf(state: RegisteredLot) {
   };
 }
 
-/** The fields a head holds as the state does, those the state leaves out left out. */
-const SAME_FIELDS = [
-  "parkingLotId",
-  "name",
-  "capacity",
-  "hourlyRate",
-  "maxActivePerCustomer",
-  "couponRule",
-  "gateConfidenceThreshold",
-  "paymentTerms",
-  "place",
-  "activeReservations",
-] as const;
-const sameFields = (from: Pick<RegisteredLot, (typeof SAME_FIELDS)[number]>) =>
+/** The head's plain fields (`PlainFields`) of a state or a head, those it leaves out left out. */
+type Plain = Pick<RegisteredLot, keyof typeof PlainFields>;
+const sameFields = (from: Plain): Plain =>
   Object.fromEntries(
-    SAME_FIELDS.filter((key) => from[key] !== undefined).map((key) => [key, from[key]]),
-  ) as Pick<RegisteredLot, (typeof SAME_FIELDS)[number]>;
+    Object.keys(PlainFields).flatMap((key) => {
+      const value = from[key as keyof Plain];
+      return value === undefined ? [] : [[key, value]];
+    }),
+  ) as Plain;
 
 /** JSON has no Infinity: an open-ended car's window end is stored as null. */
 const finite = (n: number): number | null => (Number.isFinite(n) ? n : null);
@@ -117,23 +109,27 @@ const asked = {
 const PaymentAskedSchema = Type.Object(asked, { additionalProperties: false });
 /** A version 6 or 7 payment record: what its booking asked, and the money (not read any more). */
 const OlderPaymentRecord = Type.Object(asked, { additionalProperties: true });
+/** The fields a head holds as the state does. */
+const PlainFields = {
+  parkingLotId: Type.String(),
+  name: Type.String(),
+  capacity: Type.Integer(),
+  hourlyRate: Type.Optional(Type.Integer()),
+  maxActivePerCustomer: Type.Integer(),
+  couponRule: Type.Optional(CouponRule),
+  /** Since issue 49, without a new version: a snapshot of older code has none, as none was set then. */
+  gateConfidenceThreshold: Type.Optional(Type.Number()),
+  /** Since issue 38 (version 5). */
+  paymentTerms: Type.Optional(PaymentTerms),
+  /** Since issue 49, without a new version: a snapshot of older code has none, as no place was set then. */
+  place: Type.Optional(LotPlace),
+  /** Informational (no decision reads it), and evolve can take it below 0: see decider.ts. */
+  activeReservations: Type.Integer(),
+};
 const RegisteredHead = Type.Object(
   {
     kind: Type.Literal("registered"),
-    parkingLotId: Type.String(),
-    name: Type.String(),
-    capacity: Type.Integer(),
-    hourlyRate: Type.Optional(Type.Integer()),
-    maxActivePerCustomer: Type.Integer(),
-    couponRule: Type.Optional(CouponRule),
-    /** Since issue 49, without a new version: a snapshot of older code has none, as none was set then. */
-    gateConfidenceThreshold: Type.Optional(Type.Number()),
-    /** Since issue 38 (version 5). */
-    paymentTerms: Type.Optional(PaymentTerms),
-    /** Since issue 49, without a new version: a snapshot of older code has none, as no place was set then. */
-    place: Type.Optional(LotPlace),
-    /** Informational (no decision reads it), and evolve can take it below 0: see decider.ts. */
-    activeReservations: Type.Integer(),
+    ...PlainFields,
     /** How many reservation records the pages after the head hold together. */
     reservations: Type.Integer({ minimum: 0 }),
     openEnded: Type.Array(Type.Tuple([Type.String(), Type.Number()])),
