@@ -170,6 +170,17 @@ function confirmed(lot: RegisteredLot, reservationId: string): RegisteredLot {
   return { ...lot, reservations: lot.reservations.set(reservationId, authorized) };
 }
 
+/** A booking or a stay was canceled: its spot is free from then on. */
+function canceled(
+  state: RegisteredLot,
+  { reservationId, canceledAt }: { reservationId: string; canceledAt: string },
+): RegisteredLot {
+  const record = state.reservations.get(reservationId);
+  if (!record || !(isBooked(record.status) || record.status === "CHECKED_IN")) return state;
+  const lot = release(state, reservationId, record, ms(canceledAt));
+  return { ...lot, reservations: lot.reservations.set(reservationId, { ...record, status: "CANCELED" }) };
+}
+
 /** A car left: its spot is free from then on, and what the check-out priced and charged stays with the record. */
 function checkedOut(state: RegisteredLot, event: EventOfType<"ReservationCheckedOut">): ParkingLotState {
   const record = state.reservations.get(event.data.reservationId);
@@ -233,16 +244,8 @@ function evolveLot(state: RegisteredLot, event: ParkingLotEvent): ParkingLotStat
       return state;
     case "ParkingReserved":
       return reserved(state, event);
-    case "ReservationCanceled": {
-      const record = state.reservations.get(event.data.reservationId);
-      if (!record || !(isBooked(record.status) || record.status === "CHECKED_IN")) return state;
-      const { reservationId, canceledAt } = event.data;
-      const lot = release(state, reservationId, record, ms(canceledAt));
-      return {
-        ...lot,
-        reservations: lot.reservations.set(reservationId, { ...record, status: "CANCELED" }),
-      };
-    }
+    case "ReservationCanceled":
+      return canceled(state, event.data);
     case "ReservationCheckedIn":
       return checkedIn(state, event.data);
     case "ReservationCheckedOut":
