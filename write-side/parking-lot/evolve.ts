@@ -1,5 +1,4 @@
-import { Map as ImmutableMap, List } from "immutable";
-import { IdIndex, LayeredMap } from "../../platform/layered-map.js";
+import { Map as ImmutableMap } from "immutable";
 import type { PaymentTerms } from "../../schemas/common.js";
 import { stampOf } from "../../schemas/event-stamps.js";
 import type { EventOfType } from "../../schemas/events.js";
@@ -10,6 +9,7 @@ import { addWindow, emptyOccupancy, isIndexed, pruneEnded, removeWindow } from "
 import { openedState } from "./periods.js";
 import { ReservationBook } from "./reservation-book.js";
 import { ms } from "./rules.js";
+import { registeredLot } from "./snapshot.js";
 import {
   DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
   initialState,
@@ -81,29 +81,28 @@ export function release(
   };
 }
 
-/** What a newly registered lot's state is. */
-export function registered(event: EventOfType<"ParkingLotRegistered">): RegisteredLot {
-  return {
-    kind: "registered",
-    parkingLotId: event.data.parkingLotId,
-    name: event.data.name,
-    capacity: event.data.capacity,
-    ...(event.data.hourlyRate !== undefined ? { hourlyRate: event.data.hourlyRate } : {}),
-    maxActivePerCustomer: event.data.maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
-    ...(event.data.couponRule !== undefined ? { couponRule: event.data.couponRule } : {}),
-    ...placeOf(event.data),
+/** What a newly registered lot's state is: the state of a head with its terms, and nothing else yet. */
+export function registered({ data }: EventOfType<"ParkingLotRegistered">): RegisteredLot {
+  const nothing = {
     activeReservations: 0,
-    reservations: ReservationBook.empty(),
-    openEnded: LayeredMap.empty(),
-    checkOutRates: LayeredMap.empty(),
-    occupancy: emptyOccupancy(ms(event.data.registeredAt)),
-    inLot: ImmutableMap(),
-    byCustomer: IdIndex.empty(),
-    byPlate: IdIndex.empty(),
-    closures: List(),
-    archived: 0,
-    paymentAsked: ImmutableMap(),
+    openEnded: [],
+    windows: [],
+    inLot: [],
+    byCustomer: [],
+    closures: [],
   };
+  return registeredLot(
+    {
+      kind: "registered",
+      ...data, // the head's fields it has (snapshot.ts `PlainFields`); the rest is not read
+      maxActivePerCustomer: data.maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
+      ...placeOf(data),
+      ...nothing,
+      prunedBefore: emptyOccupancy(ms(data.registeredAt)).prunedBefore,
+      archived: 0,
+    },
+    ReservationBook.empty(),
+  );
 }
 
 /** The place an event states (issue 49), nothing when it states none. */

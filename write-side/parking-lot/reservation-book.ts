@@ -140,20 +140,21 @@ export class ReservationBook {
   }
 }
 
-/** The columns, in the order a record's fields are listed; `statuses` and `paid` are strings of one letter per record. */
-const COLUMNS = [
-  "ids",
-  "customerIds",
-  "carNumbers",
-  "amounts",
-  "statuses",
-  "startsAt",
-  "endsAt",
-  "charges",
-  "paid",
-] as const;
-type Column = (typeof COLUMNS)[number];
-const LETTERS: ReadonlySet<Column> = new Set(["statuses", "paid"]);
+/** The columns, in the order a record's fields are listed, and what each holds per record. */
+export const COLUMN_FORMS = {
+  ids: "strings",
+  customerIds: "strings",
+  carNumbers: "strings",
+  amounts: "numbers",
+  statuses: "letters",
+  startsAt: "strings",
+  endsAt: "strings",
+  charges: "numbers",
+  paid: "letters",
+} as const;
+type Column = keyof typeof COLUMN_FORMS;
+export const COLUMNS = Object.keys(COLUMN_FORMS) as Column[];
+const LETTERS: ReadonlySet<Column> = new Set(COLUMNS.filter((c) => COLUMN_FORMS[c] === "letters"));
 const columnsOf = <T>(value: (column: Column) => T): Record<Column, T> =>
   Object.fromEntries(COLUMNS.map((c) => [c, value(c)])) as Record<Column, T>;
 

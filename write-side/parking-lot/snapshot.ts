@@ -12,7 +12,13 @@ import { LotPlace } from "../../schemas/place.js";
 import { plateForm } from "../../schemas/plates.js";
 import { precompile, validate } from "../../schemas/validation.js";
 import type { Interval } from "./occupancy.js";
-import { checkColumns, ReservationBook, type ReservationColumns } from "./reservation-book.js";
+import {
+  COLUMN_FORMS,
+  COLUMNS,
+  checkColumns,
+  ReservationBook,
+  type ReservationColumns,
+} from "./reservation-book.js";
 import type { CarInLot, ParkingLotState, PaymentAsked, RegisteredLot } from "./state.js";
 
 /**
@@ -190,19 +196,6 @@ export const precompileSnapshotSchemas = (): void => precompile(SnapshotHead, Re
 
 const SEPARATOR = ",";
 
-/** How a page stores each column, in the order of its fields: ids and strings joined by SEPARATOR, numbers as arrays, one-letter marks as a string. */
-const PAGE_COLUMNS = [
-  ["ids", "joined"],
-  ["customerIds", "joined"],
-  ["carNumbers", "joined"],
-  ["amounts", "array"],
-  ["statuses", "letters"],
-  ["startsAt", "joined"],
-  ["endsAt", "joined"],
-  ["charges", "array"],
-  ["paid", "letters"],
-] as const;
-
 /**
  * A lot's state as stored: `[head, ...pages]`, plain JSON objects. The head is the state without
  * its reservation records; the pages hold the records in columns (see ReservationColumns), ids
@@ -235,12 +228,13 @@ export function encodeSnapshot(state: ParkingLotState): SnapshotParts {
   const pages: Record<string, unknown>[] = [];
   for (let from = 0; from < columns.ids.length; from += SNAPSHOT_PAGE_SIZE) {
     const page: Record<string, unknown> = {};
-    for (const [column, form] of PAGE_COLUMNS) {
+    for (const column of COLUMNS) {
       const part = columns[column].slice(from, from + SNAPSHOT_PAGE_SIZE);
       // A page leaves out the charges and paid marks when none of its records has one.
       if (column === "charges" && !(part as number[]).some((c) => c > 0)) continue;
       if (column === "paid" && !(part as string).includes("1")) continue;
-      page[column] = form === "joined" ? (part as string[]).join(SEPARATOR) : part;
+      // Strings joined by SEPARATOR, numbers as an array, letters as a string.
+      page[column] = COLUMN_FORMS[column] === "strings" ? (part as string[]).join(SEPARATOR) : part;
     }
     pages.push(page);
   }
@@ -354,22 +348,24 @@ function platesOf(byCustomer: IdLists, reservations: ReservationBook): IdLists {
 }
 
 function joinPages(pages: readonly ReservationPage[]): ReservationColumns {
-  const parts = new Map<string, unknown[]>(PAGE_COLUMNS.map(([column]) => [column, []]));
+  const parts = new Map<string, unknown[]>(COLUMNS.map((column) => [column, []]));
   for (const page of pages) {
     const n = page.amounts.length;
     const absent = { charges: new Array<number>(n).fill(0), paid: "0".repeat(n) };
-    for (const [column, form] of PAGE_COLUMNS) {
+    for (const column of COLUMNS) {
       const value = page[column] ?? absent[column as keyof typeof absent];
-      parts.get(column)?.push(form === "joined" ? (value as string).split(SEPARATOR) : value);
+      parts
+        .get(column)
+        ?.push(COLUMN_FORMS[column] === "strings" ? (value as string).split(SEPARATOR) : value);
     }
   }
   // concat, not flatMap: V8's flatMap is several times slower on arrays of this size.
   const all = (arrays: unknown[]): unknown =>
     arrays.length === 1 ? arrays[0] : ([] as unknown[]).concat(...(arrays as unknown[][]));
   return Object.fromEntries(
-    PAGE_COLUMNS.map(([column, form]) => {
+    COLUMNS.map((column) => {
       const columnParts = parts.get(column) ?? [];
-      return [column, form === "letters" ? columnParts.join("") : all(columnParts)];
+      return [column, COLUMN_FORMS[column] === "letters" ? columnParts.join("") : all(columnParts)];
     }),
   ) as unknown as ReservationColumns;
 }
