@@ -105,8 +105,6 @@ export function overlapping(occupancy: Occupancy, from: number, until: number): 
   return found;
 }
 
-export { type Peak, peak } from "../../schemas/reservation-time.js";
-
 /**
  * Drops the buckets whose windows have all ended by `now`; returns the ids it dropped so the
  * caller can forget them elsewhere. A bucket of hour h holds windows ending by

@@ -99,13 +99,10 @@ export class ReservationBook {
    */
   toColumns(check?: (id: string, record: ReservationRecord) => void): Required<ReservationColumns> {
     const changed = [...this.changes.entries()].sort(byId);
-    const base = this.base ?? NO_COLUMNS;
-    const n = base.ids.length;
-    const whole: Record<Column, string | readonly unknown[]> = {
-      ...base,
-      charges: base.charges ?? new Array<number>(n).fill(0),
-      paid: base.paid ?? "0".repeat(n),
-    };
+    const n = this.base?.ids.length ?? 0;
+    // The base's columns, an absent one (no base; no charges or paid marks stored) all 0s.
+    const whole = columnsOf((c) => this.base?.[c] ?? (LETTERS.has(c) ? "0".repeat(n) : new Array(n).fill(0)));
+    const ids = whole.ids as readonly string[];
     // Each column as chunks: runs of the base's entries (copied by slice) between changed records,
     // consecutive changed records gathered in one chunk (`pending`).
     const chunks = columnsOf((): (string | readonly unknown[])[] => []);
@@ -121,7 +118,7 @@ export class ReservationBook {
     let b = 0;
     for (const [id, record] of changed) {
       check?.(id, record);
-      const at = lowerBound(base.ids, id, b);
+      const at = lowerBound(ids, id, b);
       if (at > b) {
         flush();
         baseRun(b, at);
@@ -129,7 +126,7 @@ export class ReservationBook {
       const row = rowOf(id, record);
       for (const c of COLUMNS) pending[c].push(row[c]);
       // A changed record replaces the base's entry of the same id.
-      b = at < n && base.ids[at] === id ? at + 1 : at;
+      b = at < n && ids[at] === id ? at + 1 : at;
     }
     flush();
     baseRun(b, n);
@@ -170,16 +167,6 @@ const rowOf = (id: string, record: ReservationRecord): Record<Column, string | n
   charges: record.overstayCharge ?? 0,
   paid: record.paid ? "1" : "0",
 });
-
-const NO_COLUMNS: ReservationColumns = {
-  ids: [],
-  customerIds: [],
-  carNumbers: [],
-  amounts: [],
-  statuses: "",
-  startsAt: [],
-  endsAt: [],
-};
 
 /**
  * Reservation records in columns: entry i of each column belongs to `ids[i]`; ids strictly

@@ -1,9 +1,10 @@
 import {
+  peak,
   type ReservationStatus,
   type Span,
   statusAt as statusOfReservation,
 } from "../../schemas/reservation-time.js";
-import { overlapping, peak } from "./occupancy.js";
+import { overlapping } from "./occupancy.js";
 import type { Decision, ParkingLotEvent, RegisteredLot, Rejection, ReservationRecord } from "./state.js";
 
 /** What several commands of the lot decide by: statuses at an instant, the busiest instant, the decision's values. */

@@ -19,7 +19,7 @@ import {
   ReservationBook,
   type ReservationColumns,
 } from "./reservation-book.js";
-import type { CarInLot, ParkingLotState, PaymentAsked, RegisteredLot } from "./state.js";
+import type { ParkingLotState, PaymentAsked, RegisteredLot } from "./state.js";
 
 /**
  * A lot's state as stored in the snapshot store, and back: a head of plain JSON (`headOf`, its
@@ -66,14 +66,6 @@ const sameFields = (from: Plain): Plain =>
 
 /** JSON has no Infinity: an open-ended car's window end is stored as null. */
 const finite = (n: number): number | null => (Number.isFinite(n) ? n : null);
-const carsInLot = (entries: readonly (readonly [string, number | null, number])[]) =>
-  ImmutableMap(
-    entries.map(
-      ([id, endsAt, checkedInAt]) =>
-        [id, { endsAt: endsAt ?? Number.POSITIVE_INFINITY, checkedInAt } satisfies CarInLot] as const,
-    ),
-  );
-
 /* ---------- the stored form: what the snapshot store keeps, and what a cold load decodes ---------- */
 
 /**
@@ -316,7 +308,12 @@ export function registeredLot(head: LotHead, reservations: ReservationBook): Reg
       buckets: ImmutableMap(head.windows.map(([hour, entries]) => [hour, ImmutableMap(entries)] as const)),
       prunedBefore: head.prunedBefore,
     },
-    inLot: carsInLot(head.inLot),
+    inLot: ImmutableMap(
+      head.inLot.map(([id, endsAt, checkedInAt]) => [
+        id,
+        { endsAt: endsAt ?? Number.POSITIVE_INFINITY, checkedInAt },
+      ]),
+    ),
     byCustomer: IdIndex.fromSorted(byCustomer),
     byPlate: IdIndex.fromSorted(() => platesOf(byCustomer, reservations)),
     closures: List(head.closures),

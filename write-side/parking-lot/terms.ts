@@ -15,7 +15,7 @@ import {
 } from "../../schemas/common.js";
 import type { LotPlace } from "../../schemas/place.js";
 import { accept } from "./rules.js";
-import type { Decision, RegisteredLot } from "./state.js";
+import type { Decision, ParkingLotEvent, RegisteredLot } from "./state.js";
 
 /**
  * The lot's terms for bookings made from now on: its hourly rate and how many active reservations
@@ -25,9 +25,11 @@ import type { Decision, RegisteredLot } from "./state.js";
  * lot already has changes nothing (a retry).
  */
 
+/** The fact of a change, or none when it asks for what the lot has already (a retry). */
+const unlessSame = (same: boolean, event: ParkingLotEvent): Decision => (same ? accept() : accept(event));
+
 export function changeRate(command: ChangeRate, state: RegisteredLot): Decision {
-  if (command.hourlyRate === state.hourlyRate) return accept();
-  return accept({
+  return unlessSame(command.hourlyRate === state.hourlyRate, {
     type: "ParkingLotRateChanged",
     data: {
       parkingLotId: command.parkingLotId,
@@ -44,8 +46,7 @@ export function changeRate(command: ChangeRate, state: RegisteredLot): Decision 
  * changes nothing (a retry).
  */
 export function changeCouponRule(command: ChangeCouponRule, state: RegisteredLot): Decision {
-  if (state.couponRule !== undefined && sameCouponRule(state.couponRule, command.couponRule)) return accept();
-  return accept({
+  return unlessSame(state.couponRule !== undefined && sameCouponRule(state.couponRule, command.couponRule), {
     type: "ParkingLotCouponRuleChanged",
     data: {
       parkingLotId: command.parkingLotId,
@@ -63,8 +64,7 @@ export function changeCouponRule(command: ChangeCouponRule, state: RegisteredLot
  */
 export function changeGateConfidence(command: ChangeGateConfidence, state: RegisteredLot): Decision {
   const previous = gateConfidenceOf(state);
-  if (command.gateConfidenceThreshold === previous) return accept();
-  return accept({
+  return unlessSame(command.gateConfidenceThreshold === previous, {
     type: "ParkingLotGateConfidenceChanged",
     data: {
       parkingLotId: command.parkingLotId,
@@ -80,8 +80,7 @@ export const gateConfidenceOf = (lot: RegisteredLot): number =>
   lot.gateConfidenceThreshold ?? DEFAULT_GATE_CONFIDENCE_THRESHOLD;
 
 export function changeCustomerLimit(command: ChangeCustomerLimit, state: RegisteredLot): Decision {
-  if (command.maxActivePerCustomer === state.maxActivePerCustomer) return accept();
-  return accept({
+  return unlessSame(command.maxActivePerCustomer === state.maxActivePerCustomer, {
     type: "ParkingLotCustomerLimitChanged",
     data: {
       parkingLotId: command.parkingLotId,
@@ -97,9 +96,7 @@ export function changeCustomerLimit(command: ChangeCustomerLimit, state: Registe
  * lot already has changes nothing (a retry). A booking keeps the terms it was made under.
  */
 export function changePaymentTerms(command: ChangePaymentTerms, state: RegisteredLot): Decision {
-  if (state.paymentTerms !== undefined && samePaymentTerms(state.paymentTerms, command.terms))
-    return accept();
-  return accept({
+  return unlessSame(state.paymentTerms !== undefined && samePaymentTerms(state.paymentTerms, command.terms), {
     type: "ParkingLotPaymentTermsChanged",
     data: {
       parkingLotId: command.parkingLotId,
@@ -117,9 +114,8 @@ export function changePaymentTerms(command: ChangePaymentTerms, state: Registere
 export function changePlace(command: ChangePlace, state: RegisteredLot): Decision {
   const { location, address, timeZone } = command;
   const next = { location, ...(address !== undefined ? { address } : {}), timeZone };
-  if (samePlace(state.place, next)) return accept();
   const before = state.place;
-  return accept({
+  return unlessSame(samePlace(before, next), {
     type: "ParkingLotPlaceChanged",
     data: {
       parkingLotId: command.parkingLotId,
