@@ -45,7 +45,7 @@ export function close(command: CloseParkingLot, state: RegisteredLot): Decision 
   if (from > now) return accept(closed, ...cancels);
   // In force already: it begins in the same append.
   const closure: Closure = { closureId: command.closureId, from, until, began: false };
-  return accept(closed, ...cancels, ...closureBegins(state, closure, command.now, new Set(hit)));
+  return accept(closed, ...cancels, ...closureBegins(state, closure, command.now));
 }
 
 /** A booking a closure cancels (issue 48: its payment is settled on its own stream, projections/payments/). */
@@ -59,18 +59,12 @@ const canceledByClosure = (lot: RegisteredLot, reservationId: string, at: string
  * decided (`recordedAt`, the command's now), never before its cause: a closure whose `from` is in
  * the past still cancels now, not as of `from` (the closure's `from` is its business time).
  */
-export function closureBegins(
-  lot: RegisteredLot,
-  closure: Closure,
-  recordedAt: string,
-  skip: ReadonlySet<string> = new Set(),
-): ParkingLotEvent[] {
-  const carsInLot = [...lot.inLot.keys()].filter((id) => !skip.has(id)).sort();
+export function closureBegins(lot: RegisteredLot, closure: Closure, recordedAt: string): ParkingLotEvent[] {
+  const carsInLot = [...lot.inLot.keys()].sort();
   // Every open-ended booking still RESERVED goes: one made after `from` was made before the closure
   // existed (a closure in force refuses bookings), when the operator closed the lot as of the past.
-  const leaving = [...lot.openEnded]
-    .filter(([id]) => !lot.inLot.has(id) && !skip.has(id))
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  // (The windows a closure's command cancels are none of these: they are neither open-ended nor in.)
+  const leaving = [...lot.openEnded.keys()].filter((id) => !lot.inLot.has(id)).sort();
   return [
     {
       type: "ParkingLotClosureBegan",
@@ -83,7 +77,7 @@ export function closureBegins(
         recordedAt,
       },
     },
-    ...leaving.map(([id]) => canceledByClosure(lot, id, recordedAt)),
+    ...leaving.map((id) => canceledByClosure(lot, id, recordedAt)),
   ];
 }
 
