@@ -79,6 +79,7 @@ export class ReservationBook {
    * of `toColumns`, which merges the changes into the base once for both.
    */
   *entries(): IterableIterator<[string, ReservationRecord]> {
+    if (this.base === undefined) return yield* [...this.changes.entries()].sort(byId); // built event by event
     const columns = this.toColumns();
     for (let i = 0; i < columns.ids.length; i++) yield [columns.ids[i] as string, recordAt(columns, i)];
   }
