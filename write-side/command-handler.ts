@@ -9,6 +9,7 @@ import {
   DeciderRunner,
   type DeciderRunnerHooks,
 } from "./decider-runner.js";
+import { type LotCommandView, viewAfter } from "./lot-command-view.js";
 import type { SnapshotUse } from "./lot-loader.js";
 import type { LotSnapshotStore } from "./lot-snapshots.js";
 import { LotStateSource } from "./lot-state-source.js";
@@ -23,7 +24,6 @@ import {
   parkingLotStream,
   type Rejection,
 } from "./parking-lot/decider.js";
-import { type LotCommandView, viewAfter } from "./parking-lot/view.js";
 import { bookingEndOf } from "./payment/lot-booking.js";
 import type { PaymentState } from "./payment/payment.js";
 import { PaymentCommandHandler } from "./payment/payment-handler.js";

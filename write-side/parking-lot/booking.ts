@@ -174,12 +174,7 @@ function paymentAsked(
   };
 }
 
-export function reserve(
-  command: ReserveParking,
-  state: ParkingLotState,
-  payments?: PaymentsContext,
-): Decision {
-  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+export function reserve(command: ReserveParking, state: RegisteredLot, payments?: PaymentsContext): Decision {
   const parkingLotId = command.parkingLotId;
   const existing = state.reservations.get(command.reservationId);
   if (existing) {

@@ -1,13 +1,12 @@
 import type { ChangeCapacity, CloseParkingLot } from "../../schemas/commands.js";
 import { closureProblem, WINDOW_RULES } from "../../schemas/reservation-time.js";
 import { overlapping } from "./occupancy.js";
-import { accept, busiest, iso, ms, reject, statusIn, windowOf } from "./rules.js";
-import type { Closure, Decision, ParkingLotEvent, ParkingLotState, RegisteredLot } from "./state.js";
+import { accept, busiest, canceled, iso, ms, reject, statusIn } from "./rules.js";
+import type { Closure, Decision, ParkingLotEvent, RegisteredLot } from "./state.js";
 
 /** Closures and capacity: closing the lot (and what a closure's beginning appends), changing its capacity. */
 
-export function close(command: CloseParkingLot, state: ParkingLotState): Decision {
-  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+export function close(command: CloseParkingLot, state: RegisteredLot): Decision {
   const now = ms(command.now);
   const from = ms(command.from);
   const until = ms(command.until);
@@ -42,33 +41,16 @@ export function close(command: CloseParkingLot, state: ParkingLotState): Decisio
       closedAt: command.now,
     },
   };
-  const canceled = hit.flatMap((id) => canceledByClosure(state, id, command.now));
-  if (from > now) return accept(closed, ...canceled);
+  const cancels = hit.map((id) => canceledByClosure(state, id, command.now));
+  if (from > now) return accept(closed, ...cancels);
   // In force already: it begins in the same append.
   const closure: Closure = { closureId: command.closureId, from, until, began: false };
-  return accept(closed, ...canceled, ...closureBegins(state, closure, command.now, new Set(hit)));
+  return accept(closed, ...cancels, ...closureBegins(state, closure, command.now));
 }
 
-/** A booking a closure cancels, with its payment's settlement when it was paid (a full release). */
-export const canceledByClosure = (
-  lot: RegisteredLot,
-  reservationId: string,
-  at: string,
-): ParkingLotEvent[] => {
-  const record = lot.reservations.get(reservationId);
-  const canceled: ParkingLotEvent = {
-    type: "ReservationCanceled",
-    data: {
-      reservationId,
-      parkingLotId: lot.parkingLotId,
-      customerId: record?.customerId ?? "",
-      reason: "lot-closed",
-      canceledAt: at,
-      ...windowOf(record),
-    },
-  };
-  return [canceled]; // issue 48: its payment is settled on its own stream (projections/payments/)
-};
+/** A booking a closure cancels (issue 48: its payment is settled on its own stream, projections/payments/). */
+const canceledByClosure = (lot: RegisteredLot, reservationId: string, at: string): ParkingLotEvent =>
+  canceled(lot.parkingLotId, reservationId, lot.reservations.get(reservationId), "lot-closed", at);
 
 /**
  * What a closure's beginning appends: the fact, with the cars in the lot then (listed for
@@ -77,18 +59,12 @@ export const canceledByClosure = (
  * decided (`recordedAt`, the command's now), never before its cause: a closure whose `from` is in
  * the past still cancels now, not as of `from` (the closure's `from` is its business time).
  */
-export function closureBegins(
-  lot: RegisteredLot,
-  closure: Closure,
-  recordedAt: string,
-  skip: ReadonlySet<string> = new Set(),
-): ParkingLotEvent[] {
-  const carsInLot = [...lot.inLot.keys()].filter((id) => !skip.has(id)).sort();
+export function closureBegins(lot: RegisteredLot, closure: Closure, recordedAt: string): ParkingLotEvent[] {
+  const carsInLot = [...lot.inLot.keys()].sort();
   // Every open-ended booking still RESERVED goes: one made after `from` was made before the closure
   // existed (a closure in force refuses bookings), when the operator closed the lot as of the past.
-  const leaving = [...lot.openEnded]
-    .filter(([id]) => !lot.inLot.has(id) && !skip.has(id))
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  // (The windows a closure's command cancels are none of these: they are neither open-ended nor in.)
+  const leaving = [...lot.openEnded.keys()].filter((id) => !lot.inLot.has(id)).sort();
   return [
     {
       type: "ParkingLotClosureBegan",
@@ -101,12 +77,11 @@ export function closureBegins(
         recordedAt,
       },
     },
-    ...leaving.flatMap(([id]) => canceledByClosure(lot, id, recordedAt)),
+    ...leaving.map((id) => canceledByClosure(lot, id, recordedAt)),
   ];
 }
 
-export function changeCapacity(command: ChangeCapacity, state: ParkingLotState): Decision {
-  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+export function changeCapacity(command: ChangeCapacity, state: RegisteredLot): Decision {
   if (command.capacity === state.capacity) return accept();
   if (command.capacity < state.capacity) {
     const now = ms(command.now);

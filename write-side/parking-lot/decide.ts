@@ -27,11 +27,13 @@ export type { DecideContext, PaymentsContext } from "./payments.js";
  * Issue 48: the commands a payment's own stream decides (write-side/payment/payment-process.ts):
  * the lot never decides them, and its stream never holds their facts.
  */
-export type PaymentStreamCommandType =
-  | "RecordPaymentOutcome"
-  | "RefundPayment"
-  | "RecordPaymentIntent"
-  | "RecordIntentReleased";
+const PAYMENT_STREAM_COMMANDS = [
+  "RecordPaymentOutcome",
+  "RefundPayment",
+  "RecordPaymentIntent",
+  "RecordIntentReleased",
+] as const;
+export type PaymentStreamCommandType = (typeof PAYMENT_STREAM_COMMANDS)[number];
 
 /** The commands the lot decides. */
 export type LotCommand = Exclude<ParkingLotCommand, { readonly type: PaymentStreamCommandType }>;
@@ -39,69 +41,57 @@ export type LotCommand = Exclude<ParkingLotCommand, { readonly type: PaymentStre
 /**
  * `context`: what the service's configuration tells a decision (payments on or off; off by default).
  * A payment's own command is not the lot's to decide (the command handler sends it to the payment's
- * stream): refused here, so nothing of it is ever appended to the lot's stream.
+ * stream): refused here, so nothing of it is ever appended to the lot's stream. Every command but
+ * the registration is about a registered lot: on any other, refused as not found.
  */
 export function decide(
   command: ParkingLotCommand,
   state: ParkingLotState,
   context: DecideContext = {},
 ): Decision {
-  if (PAYMENT_STREAM_COMMANDS.has(command.type)) {
-    const { parkingLotId, reservationId } = command as { parkingLotId: string; reservationId: string };
+  const { type, parkingLotId } = command;
+  if ((PAYMENT_STREAM_COMMANDS as readonly string[]).includes(type)) {
+    const { reservationId } = command as { reservationId: string };
     return { ok: false, rejection: { code: "NotPaid", parkingLotId, reservationId } };
   }
-  return decideLot(command as LotCommand, state, context);
+  if (command.type === "RegisterParkingLot") return register(command, state);
+  if (state.kind !== "registered") return { ok: false, rejection: { code: "LotNotFound", parkingLotId } };
+  const decideOn = DECIDERS[type as LotDeciding["type"]] as (
+    command: LotDeciding,
+    lot: RegisteredLot,
+    context: DecideContext,
+  ) => Decision;
+  return decideOn(command as LotDeciding, state, context);
 }
 
-const PAYMENT_STREAM_COMMANDS: ReadonlySet<string> = new Set<PaymentStreamCommandType>([
-  "RecordPaymentOutcome",
-  "RefundPayment",
-  "RecordPaymentIntent",
-  "RecordIntentReleased",
-]);
-
-function decideLot(command: LotCommand, state: ParkingLotState, context: DecideContext): Decision {
-  switch (command.type) {
-    case "RegisterParkingLot":
-      return register(command, state);
-    case "ReserveParking":
-      return reserve(command, state, context.payments);
-    case "CancelReservation":
-      return cancel(command, state);
-    case "CheckIn":
-      return checkIn(command, state);
-    case "CheckOut":
-      return checkOut(command, state);
-    case "AdmitDriveUp":
-      return admitDriveUp(command, state);
-    case "CloseParkingLot":
-      return close(command, state);
-    case "ChangeCapacity":
-      return changeCapacity(command, state);
-    case "ChangeRate":
-      return changeRate(command, state);
-    case "ChangeCouponRule":
-      return changeCouponRule(command, state);
-    case "ChangeCustomerLimit":
-      return changeCustomerLimit(command, state);
-    case "ChangeGateConfidence":
-      return changeGateConfidence(command, state);
-    case "ChangePaymentTerms":
-      return changePaymentTerms(command, state);
-    case "ChangePlace":
-      return changePlace(command, state);
-    case "RecordNoShow":
-      return recordNoShow(command, state);
-    case "BeginClosure":
-      return beginClosure(command, state);
-    case "AuthorizePayment":
-      return authorizePayment(command, state);
-    case "FailPayment":
-      return failPayment(command, state);
-    case "ExpirePaymentHold":
-      return expirePaymentHold(command, state);
-  }
-}
+/** The commands about a registered lot, each with the function that decides it. */
+type LotDeciding = Exclude<LotCommand, { readonly type: "RegisterParkingLot" }>;
+const DECIDERS: {
+  readonly [T in LotDeciding["type"]]: (
+    command: Extract<LotDeciding, { readonly type: T }>,
+    lot: RegisteredLot,
+    context: DecideContext,
+  ) => Decision;
+} = {
+  ReserveParking: (command, lot, context) => reserve(command, lot, context.payments),
+  CancelReservation: cancel,
+  CheckIn: checkIn,
+  CheckOut: checkOut,
+  AdmitDriveUp: admitDriveUp,
+  CloseParkingLot: close,
+  ChangeCapacity: changeCapacity,
+  ChangeRate: changeRate,
+  ChangeCouponRule: changeCouponRule,
+  ChangeCustomerLimit: changeCustomerLimit,
+  ChangeGateConfidence: changeGateConfidence,
+  ChangePaymentTerms: changePaymentTerms,
+  ChangePlace: changePlace,
+  RecordNoShow: recordNoShow,
+  BeginClosure: beginClosure,
+  AuthorizePayment: authorizePayment,
+  FailPayment: failPayment,
+  ExpirePaymentHold: expirePaymentHold,
+};
 
 /** Spots not held by any reservation right now (open-ended ones, windows covering `now`, cars in the lot). */
 export const availableSpots = (state: RegisteredLot, now: number = Date.now()): number =>

@@ -1,7 +1,7 @@
 import { RESERVED_CUSTOMER_PREFIX } from "../../platform/auth/reserved-customers.js";
 import type { AdmitDriveUp } from "../../schemas/commands.js";
 import { accept, busiest, iso, ms, reject } from "./rules.js";
-import type { Decision, ParkingLotState } from "./state.js";
+import type { Decision, RegisteredLot } from "./state.js";
 
 /**
  * Issue 49: a car without a booking at a gate's entry. The lot lets it in as an open-ended stay at
@@ -27,9 +27,8 @@ export const driveUpCustomer = (parkingLotId: string): string => `${RESERVED_CUS
 export const isDriveUpCustomer = (customerId: string, parkingLotId: string): boolean =>
   customerId === driveUpCustomer(parkingLotId);
 
-export function admitDriveUp(command: AdmitDriveUp, state: ParkingLotState): Decision {
+export function admitDriveUp(command: AdmitDriveUp, state: RegisteredLot): Decision {
   const { parkingLotId, reservationId, carNumber, gateId } = command;
-  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId });
   // The same read again (its id is derived from the read): what it did stands.
   if (state.reservations.has(reservationId)) return accept();
   const hourlyRate = state.hourlyRate;

@@ -1,5 +1,4 @@
 import type { ParkingLotCommand } from "../../schemas/commands.js";
-import { plateForm } from "../../schemas/plates.js";
 import { forget } from "./evolve.js";
 import { isIndexed } from "./occupancy.js";
 import { ReservationBook } from "./reservation-book.js";
@@ -33,18 +32,14 @@ export function forgetEnded(
     (hasEnded(state, entry[0], entry[1]) && !keep(entry[0]) ? ended : kept).push(entry);
   }
   if (ended.length === 0) return { state, ended };
-  let byCustomer = state.byCustomer;
-  let byPlate = state.byPlate;
-  for (const [id, record] of ended) {
-    byCustomer = forget(byCustomer, record.customerId, id);
-    byPlate = forget(byPlate, plateForm(record.carNumber), id);
-  }
+  let holders: Pick<RegisteredLot, "byCustomer" | "byPlate"> = state;
+  for (const [id, record] of ended) holders = forget(holders, id, record);
   return {
     state: {
       ...state,
       reservations: ReservationBook.of(kept),
-      byCustomer,
-      byPlate,
+      byCustomer: holders.byCustomer,
+      byPlate: holders.byPlate,
       // What they asked of payment goes with them: their payments' own streams hold their terms.
       paymentAsked: state.paymentAsked.deleteAll(ended.map(([id]) => id)),
       archived: state.archived + ended.length,
@@ -82,23 +77,6 @@ export function recall(
 
 /** The reservation ids a command names that the state does not hold, if it has left some out. */
 export function namedReservationsMissing(command: ParkingLotCommand, state: ParkingLotState): string[] {
-  if (state.kind !== "registered" || state.archived === 0) return [];
-  switch (command.type) {
-    case "ReserveParking":
-    case "CancelReservation":
-    case "CheckIn":
-    case "CheckOut":
-    case "AdmitDriveUp":
-    case "RecordNoShow":
-    case "AuthorizePayment":
-    case "FailPayment":
-    case "ExpirePaymentHold":
-    case "RecordPaymentOutcome":
-    case "RefundPayment":
-    case "RecordPaymentIntent":
-    case "RecordIntentReleased":
-      return state.reservations.has(command.reservationId) ? [] : [command.reservationId];
-    default:
-      return [];
-  }
+  if (state.kind !== "registered" || state.archived === 0 || !("reservationId" in command)) return [];
+  return state.reservations.has(command.reservationId) ? [] : [command.reservationId];
 }

@@ -1,8 +1,7 @@
-import { Map as ImmutableMap, List } from "immutable";
-import { IdIndex, LayeredMap } from "../../platform/layered-map.js";
+import { Map as ImmutableMap } from "immutable";
 import type { PaymentTerms } from "../../schemas/common.js";
 import { stampOf } from "../../schemas/event-stamps.js";
-import type { EventOfStream, EventOfType } from "../../schemas/events.js";
+import type { EventOfType } from "../../schemas/events.js";
 import type { LotPlace } from "../../schemas/place.js";
 import { plateForm } from "../../schemas/plates.js";
 import { isBooked, WINDOW_RULES } from "../../schemas/reservation-time.js";
@@ -10,6 +9,7 @@ import { addWindow, emptyOccupancy, isIndexed, pruneEnded, removeWindow } from "
 import { openedState } from "./periods.js";
 import { ReservationBook } from "./reservation-book.js";
 import { ms } from "./rules.js";
+import { registeredLot } from "./snapshot.js";
 import {
   DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
   initialState,
@@ -27,23 +27,26 @@ import { paymentTermsOf } from "./terms.js";
 export function advance(lot: RegisteredLot, now: number): RegisteredLot {
   const { occupancy, ended } = pruneEnded(lot.occupancy, now);
   if (occupancy === lot.occupancy) return lot;
-  let byCustomer = lot.byCustomer;
-  let byPlate = lot.byPlate;
+  let holders: Holders = lot;
   let activeReservations = lot.activeReservations;
   for (const id of ended) {
     const record = lot.reservations.get(id);
     // A car still in the lot stays active (and its customer's) until it checks out.
     if (!record || lot.inLot.has(id)) continue;
-    byCustomer = forget(byCustomer, record.customerId, id);
-    byPlate = forget(byPlate, plateForm(record.carNumber), id);
+    holders = forget(holders, id, record);
     if (isBooked(record.status)) activeReservations--;
   }
-  return { ...lot, occupancy, byCustomer, byPlate, activeReservations };
+  return { ...lot, occupancy, byCustomer: holders.byCustomer, byPlate: holders.byPlate, activeReservations };
 }
 
-export const remember = (index: IdIndex, key: string, id: string): IdIndex => index.add(key, id);
+/** The indexes of a lot's reservations that may still be active: by customer, and by plate. */
+type Holders = Pick<RegisteredLot, "byCustomer" | "byPlate">;
 
-export const forget = (index: IdIndex, key: string, id: string): IdIndex => index.remove(key, id);
+/** The holder indexes without reservation `id` (its record says under which customer and plate). */
+export const forget = (holders: Holders, id: string, record: ReservationRecord): Holders => ({
+  byCustomer: holders.byCustomer.remove(record.customerId, id),
+  byPlate: holders.byPlate.remove(plateForm(record.carNumber), id),
+});
 
 /**
  * A reservation stops holding its spot at `at` (canceled, checked out): out of every holder set.
@@ -73,35 +76,33 @@ export function release(
     openEnded: lot.openEnded.delete(id),
     checkOutRates: lot.checkOutRates.delete(id),
     inLot: lot.inLot.delete(id),
-    byCustomer: forget(lot.byCustomer, record.customerId, id),
-    byPlate: forget(lot.byPlate, plateForm(record.carNumber), id),
+    ...forget(lot, id, record),
     activeReservations: lot.activeReservations - (wasActive ? 1 : 0),
   };
 }
 
-/** What a newly registered lot's state is. */
-export function registered(event: EventOfType<"ParkingLotRegistered">): RegisteredLot {
-  return {
-    kind: "registered",
-    parkingLotId: event.data.parkingLotId,
-    name: event.data.name,
-    capacity: event.data.capacity,
-    ...(event.data.hourlyRate !== undefined ? { hourlyRate: event.data.hourlyRate } : {}),
-    maxActivePerCustomer: event.data.maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
-    ...(event.data.couponRule !== undefined ? { couponRule: event.data.couponRule } : {}),
-    ...placeOf(event.data),
+/** What a newly registered lot's state is: the state of a head with its terms, and nothing else yet. */
+export function registered({ data }: EventOfType<"ParkingLotRegistered">): RegisteredLot {
+  const nothing = {
     activeReservations: 0,
-    reservations: ReservationBook.empty(),
-    openEnded: LayeredMap.empty(),
-    checkOutRates: LayeredMap.empty(),
-    occupancy: emptyOccupancy(ms(event.data.registeredAt)),
-    inLot: ImmutableMap(),
-    byCustomer: IdIndex.empty(),
-    byPlate: IdIndex.empty(),
-    closures: List(),
-    archived: 0,
-    paymentAsked: ImmutableMap(),
+    openEnded: [],
+    windows: [],
+    inLot: [],
+    byCustomer: [],
+    closures: [],
   };
+  return registeredLot(
+    {
+      kind: "registered",
+      ...data, // the head's fields it has (snapshot.ts `PlainFields`); the rest is not read
+      maxActivePerCustomer: data.maxActivePerCustomer ?? DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
+      ...placeOf(data),
+      ...nothing,
+      prunedBefore: emptyOccupancy(ms(data.registeredAt)).prunedBefore,
+      archived: 0,
+    },
+    ReservationBook.empty(),
+  );
 }
 
 /** The place an event states (issue 49), nothing when it states none. */
@@ -152,22 +153,12 @@ export function reserved(state: RegisteredLot, event: EventOfType<"ParkingReserv
       startsAt && endsAt
         ? addWindow(lot.occupancy, reservationId, { start: ms(startsAt), end: ms(endsAt) })
         : lot.occupancy,
-    byCustomer: remember(lot.byCustomer, customerId, reservationId),
-    byPlate: remember(lot.byPlate, plateForm(carNumber), reservationId),
+    byCustomer: lot.byCustomer.add(customerId, reservationId),
+    byPlate: lot.byPlate.add(plateForm(carNumber), reservationId),
     paymentAsked: payment
       ? lot.paymentAsked.set(reservationId, askedOf(payment, paymentTermsOf(lot)))
       : lot.paymentAsked,
   };
-}
-
-/**
- * A payment fact on a lot's stream (written before issue 48; since, they are on the payment's own
- * stream): the lot keeps none of the money. An authorization (no ReservationConfirmed after it)
- * makes the booking RESERVED as the lot's outcome fact does; a decline or an expired hold cancels
- * it in the ReservationCanceled that follows.
- */
-function paid(state: RegisteredLot, event: Exclude<ParkingLotEvent, EventOfStream<"lot">>): RegisteredLot {
-  return event.type === "PaymentAuthorized" ? confirmed(state, event.data.reservationId) : state;
 }
 
 /** Issue 48: the booking's payment was authorized (ReservationConfirmed): a booking waiting for it is RESERVED. */
@@ -176,6 +167,17 @@ function confirmed(lot: RegisteredLot, reservationId: string): RegisteredLot {
   if (record?.status !== "PENDING_PAYMENT") return lot;
   const authorized: ReservationRecord = { ...record, status: "RESERVED", paid: true };
   return { ...lot, reservations: lot.reservations.set(reservationId, authorized) };
+}
+
+/** A booking or a stay was canceled: its spot is free from then on. */
+function canceled(
+  state: RegisteredLot,
+  { reservationId, canceledAt }: { reservationId: string; canceledAt: string },
+): RegisteredLot {
+  const record = state.reservations.get(reservationId);
+  if (!record || !(isBooked(record.status) || record.status === "CHECKED_IN")) return state;
+  const lot = release(state, reservationId, record, ms(canceledAt));
+  return { ...lot, reservations: lot.reservations.set(reservationId, { ...record, status: "CANCELED" }) };
 }
 
 /** A car left: its spot is free from then on, and what the check-out priced and charged stays with the record. */
@@ -241,16 +243,8 @@ function evolveLot(state: RegisteredLot, event: ParkingLotEvent): ParkingLotStat
       return state;
     case "ParkingReserved":
       return reserved(state, event);
-    case "ReservationCanceled": {
-      const record = state.reservations.get(event.data.reservationId);
-      if (!record || !(isBooked(record.status) || record.status === "CHECKED_IN")) return state;
-      const { reservationId, canceledAt } = event.data;
-      const lot = release(state, reservationId, record, ms(canceledAt));
-      return {
-        ...lot,
-        reservations: lot.reservations.set(reservationId, { ...record, status: "CANCELED" }),
-      };
-    }
+    case "ReservationCanceled":
+      return canceled(state, event.data);
     case "ReservationCheckedIn":
       return checkedIn(state, event.data);
     case "ReservationCheckedOut":
@@ -265,8 +259,7 @@ function evolveLot(state: RegisteredLot, event: ParkingLotEvent): ParkingLotStat
       return {
         ...state,
         reservations: state.reservations.set(reservationId, { ...record, status: "NO_SHOW" }),
-        byCustomer: forget(state.byCustomer, record.customerId, reservationId),
-        byPlate: forget(state.byPlate, plateForm(record.carNumber), reservationId),
+        ...forget(state, reservationId, record),
         activeReservations: state.activeReservations - (indexed ? 1 : 0),
       };
     }
@@ -309,7 +302,11 @@ function evolveLot(state: RegisteredLot, event: ParkingLotEvent): ParkingLotStat
     case "DriveUpAdmitted":
       return state; // the ParkingReserved and ReservationCheckedIn appended with it are the stay
     default:
-      return paid(state, event);
+      // A payment fact on a lot's stream (written before issue 48; since, they are on the payment's
+      // own stream): the lot keeps none of the money. An authorization (no ReservationConfirmed
+      // after it) makes the booking RESERVED as the lot's outcome fact does; a decline or an
+      // expired hold cancels it in the ReservationCanceled that follows.
+      return event.type === "PaymentAuthorized" ? confirmed(state, event.data.reservationId) : state;
   }
 }
 

@@ -1,8 +1,7 @@
 import type { AdmitDriveUp, CheckIn, CheckOut } from "../../schemas/commands.js";
-import { DEFAULT_GATE_CONFIDENCE_THRESHOLD } from "../../schemas/common.js";
 import { plateForm } from "../../schemas/plates.js";
 import { decide } from "./decide.js";
-import type { ParkingLotEvent, ParkingLotState } from "./state.js";
+import type { ParkingLotEvent, ParkingLotState, RegisteredLot } from "./state.js";
 import { gateConfidenceOf } from "./terms.js";
 
 /**
@@ -29,9 +28,6 @@ export interface GateRead {
    */
   readonly driveUpId?: string;
 }
-
-/** Below the lot's threshold (terms.ts `gateConfidenceOf`: its own, default 0.8) a read goes to review. */
-export const DEFAULT_GATE_CONFIDENCE = DEFAULT_GATE_CONFIDENCE_THRESHOLD;
 
 export type GateOutcome =
   | {
@@ -115,8 +111,7 @@ function driveUp(read: GateRead, state: ParkingLotState): GateOutcome | undefine
 }
 
 /** Exit: the plate's one stay in the lot is checked out, at the price the lot's check-out states. */
-function exit(read: GateRead, state: ParkingLotState, candidates: readonly string[]): GateOutcome {
-  if (state.kind !== "registered") return { decision: "deny", reason: "LotNotFound" };
+function exit(read: GateRead, state: RegisteredLot, candidates: readonly string[]): GateOutcome {
   const staying = candidates.filter((id) => state.inLot.has(id));
   const [reservationId] = staying;
   if (staying.length > 1) return { decision: "review", reason: "SeveralBookings", reservationIds: staying };

@@ -67,43 +67,33 @@ export const indexedWindow = (occupancy: Occupancy, id: string, start: number): 
  * The windows `next` no longer holds because it was pruned further than `prev` (pruneEnded), with
  * the hour each started in: what a step from `prev` to `next` dropped besides what it changed.
  */
-export function droppedByPruning(prev: Occupancy, next: Occupancy): [string, Interval][] {
-  if (next.prunedBefore <= prev.prunedBefore) return [];
-  const dropped: [string, Interval][] = [];
-  const collect = (hour: number) => {
-    for (const entry of prev.buckets.get(hour) ?? []) dropped.push(entry);
-  };
-  if (next.prunedBefore - prev.prunedBefore > prev.buckets.size) {
-    for (const hour of prev.buckets.keys()) if (hour < next.prunedBefore) collect(hour);
-  } else {
-    for (let hour = prev.prunedBefore; hour < next.prunedBefore; hour++) collect(hour);
-  }
-  return dropped;
+export const droppedByPruning = (prev: Occupancy, next: Occupancy): [string, Interval][] =>
+  bucketHours(prev, prev.prunedBefore, next.prunedBefore).flatMap((hour) => [
+    ...(prev.buckets.get(hour) ?? []),
+  ]);
+
+/**
+ * The hours in [first, end) that have a bucket, found by going through those hours or through the
+ * buckets, whichever are fewer (a long or unbounded range: the buckets). No bucket is below
+ * `prunedBefore`: a window starts after it, and pruning drops every bucket it passes.
+ */
+function bucketHours(occupancy: Occupancy, first: number, end: number): number[] {
+  if (end - first > occupancy.buckets.size)
+    return [...occupancy.buckets.keys()].filter((hour) => hour >= first && hour < end);
+  const hours: number[] = [];
+  for (let hour = first; hour < end; hour++) if (occupancy.buckets.has(hour)) hours.push(hour);
+  return hours;
 }
 
 /** The windows that hold a spot at some instant of [from, until) (until may be Infinity). */
 export function overlapping(occupancy: Occupancy, from: number, until: number): [string, Interval][] {
   const found: [string, Interval][] = [];
-  const collect = (bucket: ImmutableMap<string, Interval>) => {
-    for (const [id, interval] of bucket) {
-      if (interval.start < until && interval.end > from) found.push([id, interval]);
-    }
-  };
-  const first = hourOf(from - WINDOW_RULES.maxLengthMs);
   const last = Number.isFinite(until) ? hourOf(until - 1) : Number.POSITIVE_INFINITY;
-  if (last - first + 1 > occupancy.buckets.size) {
-    // Fewer buckets than hours in the range (a long or unbounded range): visit the buckets.
-    for (const [hour, bucket] of occupancy.buckets) if (hour >= first && hour <= last) collect(bucket);
-  } else {
-    for (let hour = first; hour <= last; hour++) {
-      const bucket = occupancy.buckets.get(hour);
-      if (bucket) collect(bucket);
-    }
-  }
+  for (const hour of bucketHours(occupancy, hourOf(from - WINDOW_RULES.maxLengthMs), last + 1))
+    for (const [id, interval] of occupancy.buckets.get(hour) ?? [])
+      if (interval.start < until && interval.end > from) found.push([id, interval]);
   return found;
 }
-
-export { type Peak, peak } from "../../schemas/reservation-time.js";
 
 /**
  * Drops the buckets whose windows have all ended by `now`; returns the ids it dropped so the
@@ -113,18 +103,7 @@ export { type Peak, peak } from "../../schemas/reservation-time.js";
 export function pruneEnded(occupancy: Occupancy, now: number): { occupancy: Occupancy; ended: string[] } {
   const limit = hourOf(now - WINDOW_RULES.maxLengthMs) - 1; // buckets with hour < limit are over
   if (limit <= occupancy.prunedBefore) return { occupancy, ended: [] };
-  const ended: string[] = [];
-  let buckets = occupancy.buckets;
-  const drop = (hour: number) => {
-    const bucket = buckets.get(hour);
-    if (!bucket) return;
-    for (const id of bucket.keys()) ended.push(id);
-    buckets = buckets.delete(hour);
-  };
-  if (limit - occupancy.prunedBefore > occupancy.buckets.size) {
-    for (const hour of occupancy.buckets.keys()) if (hour < limit) drop(hour);
-  } else {
-    for (let hour = occupancy.prunedBefore; hour < limit; hour++) drop(hour);
-  }
-  return { occupancy: { buckets, prunedBefore: limit }, ended };
+  const hours = bucketHours(occupancy, occupancy.prunedBefore, limit);
+  const ended = hours.flatMap((hour) => [...(occupancy.buckets.get(hour)?.keys() ?? [])]);
+  return { occupancy: { buckets: occupancy.buckets.deleteAll(hours), prunedBefore: limit }, ended };
 }

@@ -1,5 +1,5 @@
 import type { AuthorizePayment, ExpirePaymentHold, FailPayment } from "../../schemas/commands.js";
-import { accept, ms, reject, windowOf } from "./rules.js";
+import { accept, canceled, ms, reject } from "./rules.js";
 import type { Decision, ParkingLotState, RegisteredLot, ReservationRecord } from "./state.js";
 
 /**
@@ -32,34 +32,12 @@ const pendingOf = (lot: RegisteredLot, reservationId: string): ReservationRecord
 export const awaitingPayment = (state: ParkingLotState, reservationId: string): boolean =>
   state.kind === "registered" && pendingOf(state, reservationId) !== undefined;
 
-/** The cancel that frees the spot of a booking whose payment failed or whose hold ran out. */
-function canceledUnpaid(
-  lot: RegisteredLot,
-  record: ReservationRecord,
-  reservationId: string,
-  reason: string,
-  at: string,
-): Decision {
-  return accept({
-    type: "ReservationCanceled",
-    data: {
-      reservationId,
-      parkingLotId: lot.parkingLotId,
-      customerId: record.customerId,
-      reason,
-      canceledAt: at,
-      ...windowOf(record),
-    },
-  });
-}
-
 /**
  * The payment authorized (decided on its stream first): the booking waiting for it is RESERVED.
  * Confirmed already: nothing. Ended meanwhile (canceled, its hold ran out): refused, and the caller
  * settles the authorized payment, which releases it (write-side/payment/payment-process.ts).
  */
-export function authorizePayment(command: AuthorizePayment, state: ParkingLotState): Decision {
-  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+export function authorizePayment(command: AuthorizePayment, state: RegisteredLot): Decision {
   const { parkingLotId, reservationId } = command;
   const record = state.reservations.get(reservationId);
   if (!record) return reject({ code: "ReservationNotFound", parkingLotId, reservationId });
@@ -78,14 +56,13 @@ export function authorizePayment(command: AuthorizePayment, state: ParkingLotSta
 }
 
 /** The payment failed (decided on its stream first): the booking waiting for it is canceled. */
-export function failPayment(command: FailPayment, state: ParkingLotState): Decision {
-  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+export function failPayment(command: FailPayment, state: RegisteredLot): Decision {
   const { parkingLotId, reservationId } = command;
   if (!state.reservations.has(reservationId))
     return reject({ code: "ReservationNotFound", parkingLotId, reservationId });
   const record = pendingOf(state, reservationId);
   if (!record) return accept(); // authorized, failed or canceled already
-  return canceledUnpaid(state, record, reservationId, "payment-failed", command.now);
+  return accept(canceled(state.parkingLotId, reservationId, record, "payment-failed", command.now));
 }
 
 /** Until when a booking waiting for its payment holds its spot, if it waits. */
@@ -95,12 +72,11 @@ export const holdUntilOf = (state: ParkingLotState, reservationId: string): stri
     : undefined;
 
 /** The hold of a booking still waiting for its payment ran out: the lot decides it, and cancels it. */
-export function expirePaymentHold(command: ExpirePaymentHold, state: ParkingLotState): Decision {
-  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+export function expirePaymentHold(command: ExpirePaymentHold, state: RegisteredLot): Decision {
   const { parkingLotId, reservationId } = command;
   const record = pendingOf(state, reservationId);
   const holdUntil = holdUntilOf(state, reservationId);
   if (!record || holdUntil === undefined) return accept(); // paid, failed, canceled or unknown
   if (ms(holdUntil) > ms(command.now)) return reject({ code: "NotDue", parkingLotId, at: holdUntil });
-  return canceledUnpaid(state, record, reservationId, "payment-expired", command.now);
+  return accept(canceled(state.parkingLotId, reservationId, record, "payment-expired", command.now));
 }

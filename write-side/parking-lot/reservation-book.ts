@@ -13,9 +13,8 @@ export interface ReservationRecord {
   /** What its check-out charged for an overstay, as the event recorded it (a retry answers it again). */
   readonly overstayCharge?: number;
   /**
-   * Issue 38: its payment was authorized. Its payment record goes once its refund window has
-   * passed (payment-ends.ts); this stays, so that a late refund is refused for the window, not as
-   * never paid.
+   * Issue 38: its payment was authorized (the money is its payment stream's since issue 48), so a
+   * retried authorization is accepted as done rather than refused as not pending.
    */
   readonly paid?: true;
 }
@@ -75,22 +74,14 @@ export class ReservationBook {
     return new ReservationBook(this.base, this.changes.set(id, record), this.size + (added ? 1 : 0));
   }
 
-  /** Every id with its record, sorted by id (code-unit order, as `<` compares strings). */
+  /**
+   * Every id with its record, sorted by id (code-unit order, as `<` compares strings): the records
+   * of `toColumns`, which merges the changes into the base once for both.
+   */
   *entries(): IterableIterator<[string, ReservationRecord]> {
-    const changed = [...this.changes.entries()].sort(byId);
-    const base = this.base;
-    let c = 0;
-    if (base) {
-      for (let b = 0; b < base.ids.length; b++) {
-        const id = base.ids[b] as string;
-        while (c < changed.length && (changed[c] as [string, ReservationRecord])[0] < id)
-          yield changed[c++] as [string, ReservationRecord];
-        if (c < changed.length && (changed[c] as [string, ReservationRecord])[0] === id)
-          yield changed[c++] as [string, ReservationRecord];
-        else yield [id, recordAt(base, b)];
-      }
-    }
-    while (c < changed.length) yield changed[c++] as [string, ReservationRecord];
+    if (this.base === undefined) return yield* [...this.changes.entries()].sort(byId); // built event by event
+    const columns = this.toColumns();
+    for (let i = 0; i < columns.ids.length; i++) yield [columns.ids[i] as string, recordAt(columns, i)];
   }
 
   *values(): IterableIterator<ReservationRecord> {
@@ -107,108 +98,76 @@ export class ReservationBook {
    * its changes, so that snapshotting a lot again after a snapshot costs array copies, not a record
    * per reservation. `check` sees every record that did not come from columns (it may throw).
    */
-  toColumns(check?: (id: string, record: ReservationRecord) => void): ReservationColumns {
+  toColumns(check?: (id: string, record: ReservationRecord) => void): Required<ReservationColumns> {
     const changed = [...this.changes.entries()].sort(byId);
-    const base = this.base ?? NO_COLUMNS;
-    // The columns as chunks: runs of the base's entries (copied by slice) between changed records.
-    const chunks = {
-      ids: [] as (readonly string[])[],
-      customerIds: [] as (readonly string[])[],
-      carNumbers: [] as (readonly string[])[],
-      amounts: [] as (readonly number[])[],
-      statuses: [] as string[],
-      startsAt: [] as (readonly string[])[],
-      endsAt: [] as (readonly string[])[],
-      charges: [] as (readonly number[])[],
-      paid: [] as string[],
-    };
-    const baseCharges = base.charges ?? new Array<number>(base.ids.length).fill(0);
-    const basePaid = base.paid ?? "0".repeat(base.ids.length);
+    const n = this.base?.ids.length ?? 0;
+    // The base's columns, an absent one (no base; no charges or paid marks stored) all 0s.
+    const whole = columnsOf((c) => this.base?.[c] ?? (LETTERS.has(c) ? "0".repeat(n) : new Array(n).fill(0)));
+    const ids = whole.ids as readonly string[];
+    // Each column as chunks: runs of the base's entries (copied by slice) between changed records,
+    // consecutive changed records gathered in one chunk (`pending`).
+    const chunks = columnsOf((): (string | readonly unknown[])[] => []);
+    let pending = columnsOf((): unknown[] => []);
     const baseRun = (from: number, to: number) => {
-      if (from >= to) return;
-      chunks.ids.push(base.ids.slice(from, to));
-      chunks.customerIds.push(base.customerIds.slice(from, to));
-      chunks.carNumbers.push(base.carNumbers.slice(from, to));
-      chunks.amounts.push(base.amounts.slice(from, to));
-      chunks.statuses.push(base.statuses.slice(from, to));
-      chunks.startsAt.push(base.startsAt.slice(from, to));
-      chunks.endsAt.push(base.endsAt.slice(from, to));
-      chunks.charges.push(baseCharges.slice(from, to));
-      chunks.paid.push(basePaid.slice(from, to));
+      if (from < to) for (const c of COLUMNS) chunks[c].push(whole[c].slice(from, to));
     };
-    // Consecutive changed records gather in one chunk.
-    let pending: ReturnType<typeof emptyRun> = emptyRun();
     const flush = () => {
       if (pending.ids.length === 0) return;
-      chunks.ids.push(pending.ids);
-      chunks.customerIds.push(pending.customerIds);
-      chunks.carNumbers.push(pending.carNumbers);
-      chunks.amounts.push(pending.amounts);
-      chunks.statuses.push(pending.statuses.join(""));
-      chunks.startsAt.push(pending.startsAt);
-      chunks.endsAt.push(pending.endsAt);
-      chunks.charges.push(pending.charges);
-      chunks.paid.push(pending.paid.join(""));
-      pending = emptyRun();
+      for (const c of COLUMNS) chunks[c].push(LETTERS.has(c) ? pending[c].join("") : pending[c]);
+      pending = columnsOf(() => []);
     };
     let b = 0;
     for (const [id, record] of changed) {
       check?.(id, record);
-      const at = lowerBound(base.ids, id, b);
+      const at = lowerBound(ids, id, b);
       if (at > b) {
         flush();
         baseRun(b, at);
       }
-      pending.ids.push(id);
-      pending.customerIds.push(record.customerId);
-      pending.carNumbers.push(record.carNumber);
-      pending.amounts.push(record.amount);
-      pending.statuses.push(STATUS_CODE[record.status]);
-      pending.startsAt.push(record.startsAt ?? "");
-      pending.endsAt.push(record.endsAt ?? "");
-      pending.charges.push(record.overstayCharge ?? 0);
-      pending.paid.push(record.paid ? "1" : "0");
+      const row = rowOf(id, record);
+      for (const c of COLUMNS) pending[c].push(row[c]);
       // A changed record replaces the base's entry of the same id.
-      b = at < base.ids.length && base.ids[at] === id ? at + 1 : at;
+      b = at < n && ids[at] === id ? at + 1 : at;
     }
     flush();
-    baseRun(b, base.ids.length);
-    const all = <T>(parts: (readonly T[])[]): T[] => ([] as T[]).concat(...parts);
-    return {
-      ids: all(chunks.ids),
-      customerIds: all(chunks.customerIds),
-      carNumbers: all(chunks.carNumbers),
-      amounts: all(chunks.amounts),
-      statuses: chunks.statuses.join(""),
-      startsAt: all(chunks.startsAt),
-      endsAt: all(chunks.endsAt),
-      charges: all(chunks.charges),
-      paid: chunks.paid.join(""),
-    };
+    baseRun(b, n);
+    const all = columnsOf((c) =>
+      LETTERS.has(c) ? chunks[c].join("") : ([] as unknown[]).concat(...chunks[c]),
+    );
+    return all as unknown as Required<ReservationColumns>;
   }
 }
 
-const emptyRun = () => ({
-  ids: [] as string[],
-  customerIds: [] as string[],
-  carNumbers: [] as string[],
-  amounts: [] as number[],
-  statuses: [] as string[],
-  startsAt: [] as string[],
-  endsAt: [] as string[],
-  charges: [] as number[],
-  paid: [] as string[],
-});
+/** The columns, in the order a record's fields are listed, and what each holds per record. */
+export const COLUMN_FORMS = {
+  ids: "strings",
+  customerIds: "strings",
+  carNumbers: "strings",
+  amounts: "numbers",
+  statuses: "letters",
+  startsAt: "strings",
+  endsAt: "strings",
+  charges: "numbers",
+  paid: "letters",
+} as const;
+type Column = keyof typeof COLUMN_FORMS;
+export const COLUMNS = Object.keys(COLUMN_FORMS) as Column[];
+const LETTERS: ReadonlySet<Column> = new Set(COLUMNS.filter((c) => COLUMN_FORMS[c] === "letters"));
+const columnsOf = <T>(value: (column: Column) => T): Record<Column, T> =>
+  Object.fromEntries(COLUMNS.map((c) => [c, value(c)])) as Record<Column, T>;
 
-const NO_COLUMNS: ReservationColumns = {
-  ids: [],
-  customerIds: [],
-  carNumbers: [],
-  amounts: [],
-  statuses: "",
-  startsAt: [],
-  endsAt: [],
-};
+/** A record's entry in each column (recordAt's inverse). */
+const rowOf = (id: string, record: ReservationRecord): Record<Column, string | number> => ({
+  ids: id,
+  customerIds: record.customerId,
+  carNumbers: record.carNumber,
+  amounts: record.amount,
+  statuses: STATUS_CODE[record.status],
+  startsAt: record.startsAt ?? "",
+  endsAt: record.endsAt ?? "",
+  charges: record.overstayCharge ?? 0,
+  paid: record.paid ? "1" : "0",
+});
 
 /**
  * Reservation records in columns: entry i of each column belongs to `ids[i]`; ids strictly
@@ -250,18 +209,9 @@ const STATUSES = new RegExp(`^[${Object.values(STATUS_CODE).join("")}]*$`);
  * checked here.)
  */
 export function checkColumns(columns: ReservationColumns): string | undefined {
-  const { ids, customerIds, carNumbers, amounts, statuses, startsAt, endsAt } = columns;
+  const { ids, amounts, statuses, startsAt, endsAt } = columns;
   const n = ids.length;
-  if (
-    customerIds.length !== n ||
-    carNumbers.length !== n ||
-    amounts.length !== n ||
-    statuses.length !== n ||
-    startsAt.length !== n ||
-    endsAt.length !== n ||
-    (columns.charges !== undefined && columns.charges.length !== n) ||
-    (columns.paid !== undefined && columns.paid.length !== n)
-  )
+  if (COLUMNS.some((c) => columns[c] !== undefined && columns[c].length !== n))
     return "columns of different lengths";
   if (!STATUSES.test(statuses)) return "an unknown status";
   if (columns.paid !== undefined && !/^[01]*$/.test(columns.paid)) return "a paid mark other than 0 or 1";
@@ -295,16 +245,8 @@ function lowerBound(ids: readonly string[], id: string, from: number): number {
 
 /** Binary search; the index of `id`, or -1. */
 function indexOf(ids: readonly string[], id: string): number {
-  let low = 0;
-  let high = ids.length - 1;
-  while (low <= high) {
-    const mid = (low + high) >>> 1;
-    const at = ids[mid] as string;
-    if (at === id) return mid;
-    if (at < id) low = mid + 1;
-    else high = mid - 1;
-  }
-  return -1;
+  const at = lowerBound(ids, id, 0);
+  return ids[at] === id ? at : -1;
 }
 
 /** The record at index i, built the way evolve builds one (same fields, same order). */

@@ -2,20 +2,16 @@ import type { CancelReservation, CheckIn, CheckOut } from "../../schemas/command
 import { type CouponRule, DEFAULT_COUPON_RULE } from "../../schemas/common.js";
 import { openEndedStayPrice, overstayCharge, WINDOW_RULES } from "../../schemas/reservation-time.js";
 import { isDriveUpCustomer } from "./drive-ups.js";
-import { accept, iso, ms, reject, statusIn, windowOf } from "./rules.js";
-import type { Decision, ParkingLotState, RegisteredLot, Rejection, ReservationRecord } from "./state.js";
+import { accept, canceled, iso, ms, reject, statusIn, windowOf } from "./rules.js";
+import type { Decision, RegisteredLot, Rejection, ReservationRecord } from "./state.js";
 import { checkOutRate } from "./terms.js";
 
 /** The steps of a reservation's life a caller asks for: cancel, check in, check out. */
 
-export function cancel(command: CancelReservation, state: ParkingLotState): Decision {
-  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+export function cancel(command: CancelReservation, state: RegisteredLot): Decision {
   const { parkingLotId, reservationId } = command;
-  const reservation = state.reservations.get(reservationId);
-  // Someone else's reservation is answered exactly like a missing one: existence is not revealed.
-  if (!reservation || (command.requestedBy !== undefined && reservation.customerId !== command.requestedBy)) {
-    return reject({ code: "ReservationNotFound", parkingLotId, reservationId });
-  }
+  const reservation = ownReservation(command, state);
+  if ("code" in reservation) return reject(reservation);
   const status = statusIn(state, reservationId, reservation, ms(command.now));
   if (status === "CANCELED") return accept(); // canceling twice changes nothing
   if (status === "COMPLETED" || status === "NO_SHOW")
@@ -23,26 +19,17 @@ export function cancel(command: CancelReservation, state: ParkingLotState): Deci
   // The car is in the lot: its customer checks out; an operator may cancel it, which frees the spot.
   if (reservation.status === "CHECKED_IN" && command.requestedBy !== undefined)
     return reject({ code: "CheckedIn", parkingLotId, reservationId, status });
-  return accept(
-    {
-      type: "ReservationCanceled",
-      data: {
-        reservationId,
-        parkingLotId,
-        customerId: reservation.customerId,
-        reason: command.reason,
-        canceledAt: command.now,
-        ...windowOf(reservation),
-      },
-    },
-    // Issue 48: a paid booking's money is settled on its payment's stream, by the payments
-    // process manager that follows this fact (projections/payments/).
-  );
+  // Issue 48: a paid booking's money is settled on its payment's stream, by the payments process
+  // manager that follows this fact (projections/payments/).
+  return accept(canceled(parkingLotId, reservationId, reservation, command.reason, command.now));
 }
 
-/** The reservation a check-in/out is about, as its requester may see it (someone else's is not found). */
+/**
+ * The reservation a cancel or check-in/out is about, as its requester may see it: someone else's is
+ * answered exactly like a missing one (existence is not revealed).
+ */
 export function ownReservation(
-  command: CheckIn | CheckOut,
+  command: CancelReservation | CheckIn | CheckOut,
   lot: RegisteredLot,
 ): ReservationRecord | Rejection {
   const record = lot.reservations.get(command.reservationId);
@@ -55,8 +42,7 @@ export function ownReservation(
   return record;
 }
 
-export function checkIn(command: CheckIn, state: ParkingLotState): Decision {
-  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+export function checkIn(command: CheckIn, state: RegisteredLot): Decision {
   const record = ownReservation(command, state);
   if ("code" in record) return reject(record);
   const now = ms(command.now);
@@ -96,8 +82,7 @@ export function stayEarnsCoupon(rule: CouponRule | undefined, stayedMs: number, 
   return minPaidAmount !== undefined && paid >= minPaidAmount;
 }
 
-export function checkOut(command: CheckOut, state: ParkingLotState): Decision {
-  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+export function checkOut(command: CheckOut, state: RegisteredLot): Decision {
   const record = ownReservation(command, state);
   if ("code" in record) return reject(record);
   const { parkingLotId, reservationId } = command;

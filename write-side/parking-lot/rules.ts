@@ -1,9 +1,10 @@
 import {
+  peak,
   type ReservationStatus,
   type Span,
   statusAt as statusOfReservation,
 } from "../../schemas/reservation-time.js";
-import { overlapping, peak } from "./occupancy.js";
+import { overlapping } from "./occupancy.js";
 import type { Decision, ParkingLotEvent, RegisteredLot, Rejection, ReservationRecord } from "./state.js";
 
 /** What several commands of the lot decide by: statuses at an instant, the busiest instant, the decision's values. */
@@ -18,6 +19,25 @@ export const windowOf = (record: ReservationRecord | undefined) =>
   record?.startsAt && record.endsAt ? { startsAt: record.startsAt, endsAt: record.endsAt } : {};
 export const iso = (epochMs: number): string => new Date(epochMs).toISOString();
 
+/** The fact that a booking was canceled at `at` (by its customer or an operator, a closure, its payment), with its window. */
+export const canceled = (
+  parkingLotId: string,
+  reservationId: string,
+  record: ReservationRecord | undefined,
+  reason: string,
+  at: string,
+): ParkingLotEvent => ({
+  type: "ReservationCanceled",
+  data: {
+    reservationId,
+    parkingLotId,
+    customerId: record?.customerId ?? "",
+    reason,
+    canceledAt: at,
+    ...windowOf(record),
+  },
+});
+
 /**
  * When an open-ended booking made at `madeAt` and still RESERVED must leave: the start of the
  * earliest closure not yet begun that starts after it was made (its beginning cancels the booking).
@@ -31,30 +51,23 @@ export function leaveAt(lot: RegisteredLot, madeAt: number): number | undefined 
 }
 
 /**
- * A reservation's status at an instant (schemas/reservation-time.ts): a window over without a
- * check-in is NO_SHOW, a car past its window OVERSTAYING, an open-ended booking still RESERVED
- * when its lot's next closure begins CANCELED (`madeAt`: when it was made).
+ * The status of reservation `id` of the lot at `now` (schemas/reservation-time.ts): a window over
+ * without a check-in is NO_SHOW, a car past its window OVERSTAYING, an open-ended booking still
+ * RESERVED when its lot's next closure after it was made begins CANCELED.
  */
-function statusAt(
+export function statusIn(
+  lot: RegisteredLot,
+  id: string,
   record: ReservationRecord,
   now: number,
-  lot?: RegisteredLot,
-  madeAt?: number,
 ): ReservationStatus {
-  if (
-    (record.status !== "RESERVED" && record.status !== "PENDING_PAYMENT") ||
-    record.endsAt !== undefined ||
-    lot === undefined ||
-    madeAt === undefined
-  )
+  const madeAt = lot.openEnded.get(id);
+  const waiting = record.status === "RESERVED" || record.status === "PENDING_PAYMENT";
+  if (!waiting || record.endsAt !== undefined || madeAt === undefined)
     return statusOfReservation(record, now);
   const at = leaveAt(lot, madeAt);
   return statusOfReservation({ ...record, ...(at !== undefined ? { mustLeaveBy: iso(at) } : {}) }, now);
 }
-
-/** The status of reservation `id` of the lot at `now`. */
-export const statusIn = (lot: RegisteredLot, id: string, record: ReservationRecord, now: number) =>
-  statusAt(record, now, lot, lot.openEnded.get(id));
 
 /**
  * What holds a spot at some instant of [from, until), decided at `now`: spans, plus how many hold a

@@ -12,8 +12,14 @@ import { LotPlace } from "../../schemas/place.js";
 import { plateForm } from "../../schemas/plates.js";
 import { precompile, validate } from "../../schemas/validation.js";
 import type { Interval } from "./occupancy.js";
-import { checkColumns, ReservationBook, type ReservationColumns } from "./reservation-book.js";
-import type { CarInLot, ParkingLotState, PaymentAsked, RegisteredLot } from "./state.js";
+import {
+  COLUMN_FORMS,
+  COLUMNS,
+  checkColumns,
+  ReservationBook,
+  type ReservationColumns,
+} from "./reservation-book.js";
+import type { ParkingLotState, PaymentAsked, RegisteredLot } from "./state.js";
 
 /**
  * A lot's state as stored in the snapshot store, and back: a head of plain JSON (`headOf`, its
@@ -29,18 +35,7 @@ const byKey = <T>(a: [string | number, T], b: [string | number, T]) =>
 export function headOf(state: RegisteredLot) {
   return {
     kind: "registered" as const,
-    parkingLotId: state.parkingLotId,
-    name: state.name,
-    capacity: state.capacity,
-    ...(state.hourlyRate !== undefined ? { hourlyRate: state.hourlyRate } : {}),
-    maxActivePerCustomer: state.maxActivePerCustomer,
-    ...(state.couponRule !== undefined ? { couponRule: state.couponRule } : {}),
-    ...(state.gateConfidenceThreshold !== undefined
-      ? { gateConfidenceThreshold: state.gateConfidenceThreshold }
-      : {}),
-    ...(state.paymentTerms !== undefined ? { paymentTerms: state.paymentTerms } : {}),
-    ...(state.place !== undefined ? { place: state.place } : {}),
-    activeReservations: state.activeReservations,
+    ...sameFields(state),
     openEnded: [...state.openEnded.entries()].sort(byKey),
     checkOutRates: [...state.checkOutRates.entries()].sort(byKey),
     windows: [...state.occupancy.buckets.entries()]
@@ -59,16 +54,18 @@ export function headOf(state: RegisteredLot) {
   };
 }
 
+/** The head's plain fields (`PlainFields`) of a state or a head, those it leaves out left out. */
+type Plain = Pick<RegisteredLot, keyof typeof PlainFields>;
+const sameFields = (from: Plain): Plain =>
+  Object.fromEntries(
+    Object.keys(PlainFields).flatMap((key) => {
+      const value = from[key as keyof Plain];
+      return value === undefined ? [] : [[key, value]];
+    }),
+  ) as Plain;
+
 /** JSON has no Infinity: an open-ended car's window end is stored as null. */
 const finite = (n: number): number | null => (Number.isFinite(n) ? n : null);
-const carsInLot = (entries: readonly (readonly [string, number | null, number])[]) =>
-  ImmutableMap(
-    entries.map(
-      ([id, endsAt, checkedInAt]) =>
-        [id, { endsAt: endsAt ?? Number.POSITIVE_INFINITY, checkedInAt } satisfies CarInLot] as const,
-    ),
-  );
-
 /* ---------- the stored form: what the snapshot store keeps, and what a cold load decodes ---------- */
 
 /**
@@ -101,42 +98,36 @@ const ClosureSchema = Type.Object(
   { closureId: Type.String(), from: Type.Number(), until: Type.Number(), began: Type.Boolean() },
   { additionalProperties: false },
 );
-const PaymentAskedSchema = Type.Object(
-  {
-    amount: Type.Integer({ minimum: 0 }),
-    currency: Type.String(),
-    holdUntil: Type.String(),
-    terms: PaymentTerms,
-  },
-  { additionalProperties: false },
-);
+const asked = {
+  amount: Type.Integer({ minimum: 0 }),
+  currency: Type.String(),
+  holdUntil: Type.String(),
+  terms: PaymentTerms,
+};
+const PaymentAskedSchema = Type.Object(asked, { additionalProperties: false });
 /** A version 6 or 7 payment record: what its booking asked, and the money (not read any more). */
-const OlderPaymentRecord = Type.Object(
-  {
-    amount: Type.Integer({ minimum: 0 }),
-    currency: Type.String(),
-    holdUntil: Type.String(),
-    terms: PaymentTerms,
-  },
-  { additionalProperties: true },
-);
+const OlderPaymentRecord = Type.Object(asked, { additionalProperties: true });
+/** The fields a head holds as the state does. */
+const PlainFields = {
+  parkingLotId: Type.String(),
+  name: Type.String(),
+  capacity: Type.Integer(),
+  hourlyRate: Type.Optional(Type.Integer()),
+  maxActivePerCustomer: Type.Integer(),
+  couponRule: Type.Optional(CouponRule),
+  /** Since issue 49, without a new version: a snapshot of older code has none, as none was set then. */
+  gateConfidenceThreshold: Type.Optional(Type.Number()),
+  /** Since issue 38 (version 5). */
+  paymentTerms: Type.Optional(PaymentTerms),
+  /** Since issue 49, without a new version: a snapshot of older code has none, as no place was set then. */
+  place: Type.Optional(LotPlace),
+  /** Informational (no decision reads it), and evolve can take it below 0: see decider.ts. */
+  activeReservations: Type.Integer(),
+};
 const RegisteredHead = Type.Object(
   {
     kind: Type.Literal("registered"),
-    parkingLotId: Type.String(),
-    name: Type.String(),
-    capacity: Type.Integer(),
-    hourlyRate: Type.Optional(Type.Integer()),
-    maxActivePerCustomer: Type.Integer(),
-    couponRule: Type.Optional(CouponRule),
-    /** Since issue 49, without a new version: a snapshot of older code has none, as none was set then. */
-    gateConfidenceThreshold: Type.Optional(Type.Number()),
-    /** Since issue 38 (version 5). */
-    paymentTerms: Type.Optional(PaymentTerms),
-    /** Since issue 49, without a new version: a snapshot of older code has none, as no place was set then. */
-    place: Type.Optional(LotPlace),
-    /** Informational (no decision reads it), and evolve can take it below 0: see decider.ts. */
-    activeReservations: Type.Integer(),
+    ...PlainFields,
     /** How many reservation records the pages after the head hold together. */
     reservations: Type.Integer({ minimum: 0 }),
     openEnded: Type.Array(Type.Tuple([Type.String(), Type.Number()])),
@@ -226,23 +217,18 @@ export function encodeSnapshot(state: ParkingLotState): SnapshotParts {
       if (value?.includes(SEPARATOR))
         throw new Error(`a ${what} with a "${SEPARATOR}" cannot be snapshotted`);
   });
-  const joined = (values: readonly string[]): string => values.join(SEPARATOR);
-  const pages: ReservationPage[] = [];
+  const pages: Record<string, unknown>[] = [];
   for (let from = 0; from < columns.ids.length; from += SNAPSHOT_PAGE_SIZE) {
-    const to = from + SNAPSHOT_PAGE_SIZE;
-    pages.push({
-      ids: joined(columns.ids.slice(from, to)),
-      customerIds: joined(columns.customerIds.slice(from, to)),
-      carNumbers: joined(columns.carNumbers.slice(from, to)),
-      amounts: columns.amounts.slice(from, to),
-      statuses: columns.statuses.slice(from, to),
-      startsAt: joined(columns.startsAt.slice(from, to)),
-      endsAt: joined(columns.endsAt.slice(from, to)),
-      ...(columns.charges?.slice(from, to).some((c) => c > 0)
-        ? { charges: columns.charges.slice(from, to) }
-        : {}),
-      ...(columns.paid?.slice(from, to).includes("1") ? { paid: columns.paid.slice(from, to) } : {}),
-    });
+    const page: Record<string, unknown> = {};
+    for (const column of COLUMNS) {
+      const part = columns[column].slice(from, from + SNAPSHOT_PAGE_SIZE);
+      // A page leaves out the charges and paid marks when none of its records has one.
+      if (column === "charges" && !(part as number[]).some((c) => c > 0)) continue;
+      if (column === "paid" && !(part as string).includes("1")) continue;
+      // Strings joined by SEPARATOR, numbers as an array, letters as a string.
+      page[column] = COLUMN_FORMS[column] === "strings" ? (part as string[]).join(SEPARATOR) : part;
+    }
+    pages.push(page);
   }
   return [{ ...headOf(state), reservations: columns.ids.length }, ...pages];
 }
@@ -314,18 +300,7 @@ export function registeredLot(head: LotHead, reservations: ReservationBook): Reg
   const byCustomer = sorted(head.byCustomer);
   return {
     kind: "registered",
-    parkingLotId: head.parkingLotId,
-    name: head.name,
-    capacity: head.capacity,
-    ...(head.hourlyRate !== undefined ? { hourlyRate: head.hourlyRate } : {}),
-    maxActivePerCustomer: head.maxActivePerCustomer,
-    ...(head.couponRule !== undefined ? { couponRule: head.couponRule } : {}),
-    ...(head.gateConfidenceThreshold !== undefined
-      ? { gateConfidenceThreshold: head.gateConfidenceThreshold }
-      : {}),
-    ...(head.paymentTerms !== undefined ? { paymentTerms: head.paymentTerms } : {}),
-    ...(head.place !== undefined ? { place: head.place } : {}),
-    activeReservations: head.activeReservations,
+    ...sameFields(head),
     reservations,
     openEnded: LayeredMap.fromSorted(sorted(head.openEnded)),
     checkOutRates: LayeredMap.fromSorted(sorted(head.checkOutRates ?? [])),
@@ -333,7 +308,12 @@ export function registeredLot(head: LotHead, reservations: ReservationBook): Reg
       buckets: ImmutableMap(head.windows.map(([hour, entries]) => [hour, ImmutableMap(entries)] as const)),
       prunedBefore: head.prunedBefore,
     },
-    inLot: carsInLot(head.inLot),
+    inLot: ImmutableMap(
+      head.inLot.map(([id, endsAt, checkedInAt]) => [
+        id,
+        { endsAt: endsAt ?? Number.POSITIVE_INFINITY, checkedInAt },
+      ]),
+    ),
     byCustomer: IdIndex.fromSorted(byCustomer),
     byPlate: IdIndex.fromSorted(() => platesOf(byCustomer, reservations)),
     closures: List(head.closures),
@@ -365,36 +345,24 @@ function platesOf(byCustomer: IdLists, reservations: ReservationBook): IdLists {
 }
 
 function joinPages(pages: readonly ReservationPage[]): ReservationColumns {
-  const ids: string[][] = [];
-  const customerIds: string[][] = [];
-  const carNumbers: string[][] = [];
-  const amounts: unknown[][] = [];
-  const startsAt: string[][] = [];
-  const endsAt: string[][] = [];
-  const charges: unknown[][] = [];
-  const paid: string[] = [];
+  const parts = new Map<string, unknown[]>(COLUMNS.map((column) => [column, []]));
   for (const page of pages) {
-    paid.push(page.paid ?? "0".repeat(page.amounts.length));
-    charges.push(page.charges ?? new Array<number>(page.amounts.length).fill(0));
-    ids.push(page.ids.split(SEPARATOR));
-    customerIds.push(page.customerIds.split(SEPARATOR));
-    carNumbers.push(page.carNumbers.split(SEPARATOR));
-    amounts.push(page.amounts);
-    startsAt.push(page.startsAt.split(SEPARATOR));
-    endsAt.push(page.endsAt.split(SEPARATOR));
+    const n = page.amounts.length;
+    const absent = { charges: new Array<number>(n).fill(0), paid: "0".repeat(n) };
+    for (const column of COLUMNS) {
+      const value = page[column] ?? absent[column as keyof typeof absent];
+      parts
+        .get(column)
+        ?.push(COLUMN_FORMS[column] === "strings" ? (value as string).split(SEPARATOR) : value);
+    }
   }
   // concat, not flatMap: V8's flatMap is several times slower on arrays of this size.
-  const all = <T>(arrays: T[][]): T[] =>
-    arrays.length === 1 ? (arrays[0] as T[]) : ([] as T[]).concat(...arrays);
-  return {
-    ids: all(ids),
-    customerIds: all(customerIds),
-    carNumbers: all(carNumbers),
-    amounts: all(amounts) as number[],
-    statuses: pages.map((page) => page.statuses).join(""),
-    startsAt: all(startsAt),
-    endsAt: all(endsAt),
-    charges: all(charges) as number[],
-    paid: paid.join(""),
-  };
+  const all = (arrays: unknown[]): unknown =>
+    arrays.length === 1 ? arrays[0] : ([] as unknown[]).concat(...(arrays as unknown[][]));
+  return Object.fromEntries(
+    COLUMNS.map((column) => {
+      const columnParts = parts.get(column) ?? [];
+      return [column, COLUMN_FORMS[column] === "letters" ? columnParts.join("") : all(columnParts)];
+    }),
+  ) as unknown as ReservationColumns;
 }

@@ -14,8 +14,8 @@ import {
   type PaymentTerms,
 } from "../../schemas/common.js";
 import type { LotPlace } from "../../schemas/place.js";
-import { accept, reject } from "./rules.js";
-import type { Decision, ParkingLotState, RegisteredLot } from "./state.js";
+import { accept } from "./rules.js";
+import type { Decision, ParkingLotEvent, RegisteredLot } from "./state.js";
 
 /**
  * The lot's terms for bookings made from now on: its hourly rate and how many active reservations
@@ -25,10 +25,11 @@ import type { Decision, ParkingLotState, RegisteredLot } from "./state.js";
  * lot already has changes nothing (a retry).
  */
 
-export function changeRate(command: ChangeRate, state: ParkingLotState): Decision {
-  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
-  if (command.hourlyRate === state.hourlyRate) return accept();
-  return accept({
+/** The fact of a change, or none when it asks for what the lot has already (a retry). */
+const unlessSame = (same: boolean, event: ParkingLotEvent): Decision => (same ? accept() : accept(event));
+
+export function changeRate(command: ChangeRate, state: RegisteredLot): Decision {
+  return unlessSame(command.hourlyRate === state.hourlyRate, {
     type: "ParkingLotRateChanged",
     data: {
       parkingLotId: command.parkingLotId,
@@ -44,10 +45,8 @@ export function changeRate(command: ChangeRate, state: ParkingLotState): Decisio
  * check-out) and the discount a coupon spent on a new booking takes off. The same rule again
  * changes nothing (a retry).
  */
-export function changeCouponRule(command: ChangeCouponRule, state: ParkingLotState): Decision {
-  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
-  if (state.couponRule !== undefined && sameCouponRule(state.couponRule, command.couponRule)) return accept();
-  return accept({
+export function changeCouponRule(command: ChangeCouponRule, state: RegisteredLot): Decision {
+  return unlessSame(state.couponRule !== undefined && sameCouponRule(state.couponRule, command.couponRule), {
     type: "ParkingLotCouponRuleChanged",
     data: {
       parkingLotId: command.parkingLotId,
@@ -63,11 +62,9 @@ export function changeCouponRule(command: ChangeCouponRule, state: ParkingLotSta
  * lot's operator's call: a camera that misreads often wants it higher). The same again changes
  * nothing (a retry).
  */
-export function changeGateConfidence(command: ChangeGateConfidence, state: ParkingLotState): Decision {
-  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+export function changeGateConfidence(command: ChangeGateConfidence, state: RegisteredLot): Decision {
   const previous = gateConfidenceOf(state);
-  if (command.gateConfidenceThreshold === previous) return accept();
-  return accept({
+  return unlessSame(command.gateConfidenceThreshold === previous, {
     type: "ParkingLotGateConfidenceChanged",
     data: {
       parkingLotId: command.parkingLotId,
@@ -82,10 +79,8 @@ export function changeGateConfidence(command: ChangeGateConfidence, state: Parki
 export const gateConfidenceOf = (lot: RegisteredLot): number =>
   lot.gateConfidenceThreshold ?? DEFAULT_GATE_CONFIDENCE_THRESHOLD;
 
-export function changeCustomerLimit(command: ChangeCustomerLimit, state: ParkingLotState): Decision {
-  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
-  if (command.maxActivePerCustomer === state.maxActivePerCustomer) return accept();
-  return accept({
+export function changeCustomerLimit(command: ChangeCustomerLimit, state: RegisteredLot): Decision {
+  return unlessSame(command.maxActivePerCustomer === state.maxActivePerCustomer, {
     type: "ParkingLotCustomerLimitChanged",
     data: {
       parkingLotId: command.parkingLotId,
@@ -100,11 +95,8 @@ export function changeCustomerLimit(command: ChangeCustomerLimit, state: Parking
  * What the lot asks to be paid (issue 38) for bookings made from now on; asking for the terms the
  * lot already has changes nothing (a retry). A booking keeps the terms it was made under.
  */
-export function changePaymentTerms(command: ChangePaymentTerms, state: ParkingLotState): Decision {
-  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
-  if (state.paymentTerms !== undefined && samePaymentTerms(state.paymentTerms, command.terms))
-    return accept();
-  return accept({
+export function changePaymentTerms(command: ChangePaymentTerms, state: RegisteredLot): Decision {
+  return unlessSame(state.paymentTerms !== undefined && samePaymentTerms(state.paymentTerms, command.terms), {
     type: "ParkingLotPaymentTermsChanged",
     data: {
       parkingLotId: command.parkingLotId,
@@ -119,13 +111,11 @@ export function changePaymentTerms(command: ChangePaymentTerms, state: ParkingLo
  * Where the lot is and which clock it keeps (issue 49): the whole place, an address left out being
  * none. The place the lot already has changes nothing (a retry). No booking rule reads it.
  */
-export function changePlace(command: ChangePlace, state: ParkingLotState): Decision {
-  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+export function changePlace(command: ChangePlace, state: RegisteredLot): Decision {
   const { location, address, timeZone } = command;
   const next = { location, ...(address !== undefined ? { address } : {}), timeZone };
-  if (samePlace(state.place, next)) return accept();
   const before = state.place;
-  return accept({
+  return unlessSame(samePlace(before, next), {
     type: "ParkingLotPlaceChanged",
     data: {
       parkingLotId: command.parkingLotId,

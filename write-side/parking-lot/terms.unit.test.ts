@@ -10,10 +10,10 @@ import {
   reserveParking,
 } from "../../test-support/given-when-then.js";
 import { toSnapshot } from "../../test-support/lot-snapshot.js";
+import { viewAfter } from "../lot-command-view.js";
 import { decide, fold, type ParkingLotEvent } from "./decider.js";
 import { decodeSnapshot, encodeSnapshot } from "./snapshot.js";
 import { paymentTermsOf } from "./terms.js";
-import { viewAfter } from "./view.js";
 
 const at = (hhmm: string) => `2024-05-01T${hhmm}:00.000Z`;
 const changeRate = (hourlyRate: number, now = at("09:30")): ParkingLotCommand => ({

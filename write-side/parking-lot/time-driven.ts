@@ -1,12 +1,11 @@
 import type { BeginClosure, RecordNoShow } from "../../schemas/commands.js";
 import { closureBegins } from "./closures.js";
 import { accept, iso, ms, reject } from "./rules.js";
-import type { Decision, ParkingLotState } from "./state.js";
+import type { Decision, RegisteredLot } from "./state.js";
 
 /** The facts time brings, sent by the scheduler when they fall due: a closure begins, a no-show. */
 
-export function beginClosure(command: BeginClosure, state: ParkingLotState): Decision {
-  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+export function beginClosure(command: BeginClosure, state: RegisteredLot): Decision {
   const { parkingLotId, closureId } = command;
   const closure = state.closures.find((c) => c.closureId === closureId);
   // A closure that began and ended more than the skew ago has been dropped: it began, nothing to do.
@@ -16,8 +15,7 @@ export function beginClosure(command: BeginClosure, state: ParkingLotState): Dec
   return accept(...closureBegins(state, closure, command.now));
 }
 
-export function recordNoShow(command: RecordNoShow, state: ParkingLotState): Decision {
-  if (state.kind !== "registered") return reject({ code: "LotNotFound", parkingLotId: command.parkingLotId });
+export function recordNoShow(command: RecordNoShow, state: RegisteredLot): Decision {
   const { parkingLotId, reservationId } = command;
   const record = state.reservations.get(reservationId);
   if (!record) return reject({ code: "ReservationNotFound", parkingLotId, reservationId });

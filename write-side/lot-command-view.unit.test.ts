@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
-import type { ParkingLotCommand } from "../../schemas/commands.js";
-import { LOT, lotRegistered, parkingReserved } from "../../test-support/given-when-then.js";
-import { decide, fold, type ParkingLotEvent, type ParkingLotState } from "./decider.js";
-import { decodeSnapshot, encodeSnapshot } from "./snapshot.js";
-import { viewAfter } from "./view.js";
+import type { ParkingLotCommand } from "../schemas/commands.js";
+import { LOT, lotRegistered, parkingReserved } from "../test-support/given-when-then.js";
+import { viewAfter } from "./lot-command-view.js";
+import { decide, fold, type ParkingLotEvent, type ParkingLotState } from "./parking-lot/decider.js";
+import { decodeSnapshot, encodeSnapshot } from "./parking-lot/snapshot.js";
 
 /* Issue 33 item 4: a retried command answers what the first answered, from what the event recorded. */
 

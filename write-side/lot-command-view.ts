@@ -1,7 +1,7 @@
-import type { ParkingLotCommand } from "../../schemas/commands.js";
-import { mustLeaveBy, reservationStatus } from "./decide.js";
-import type { ParkingLotState, ReservationStatus } from "./state.js";
-import { checkOutRate } from "./terms.js";
+import type { ParkingLotCommand } from "../schemas/commands.js";
+import { mustLeaveBy, reservationStatus } from "./parking-lot/decide.js";
+import type { ParkingLotState, ReservationStatus } from "./parking-lot/state.js";
+import { checkOutRate } from "./parking-lot/terms.js";
 
 /** What a command's answer tells of the reservation it named, as of after the command. */
 export interface ReservationView {
