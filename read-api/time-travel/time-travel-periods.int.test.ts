@@ -2,8 +2,9 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
 import type { RecordedEvent } from "../../event-store/port.js";
+import { openingViewOf } from "../../projections/read-models/opening-view.js";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
-import { countingReads } from "../../test-support/counting-event-store.js";
+import { countingReads, type StreamRead } from "../../test-support/counting-event-store.js";
 import { tempDataDir } from "../../test-support/service.js";
 import { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { lotPeriodOfStream, parkingLotStream } from "../../write-side/parking-lot/periods.js";
@@ -31,10 +32,13 @@ describe("time travel from the opening of the period holding the moment (issue 4
 
   beforeAll(async () => {
     events = SqliteEventStore.open({ file: join(data.dir, "events.sqlite") });
-    // The same commands at the same instants on P (books closed every BOUND events) and on Q (never).
-    for (const [lot, periodEvents] of [
-      ["P", BOUND],
-      ["Q", 0],
+    // The same commands at the same instants on P (books closed every BOUND events, each opening
+    // with the read side's view), on R (closed alike, openings without a view: written before
+    // openings carried one) and on Q (never closed).
+    for (const [lot, periodEvents, viewed] of [
+      ["P", BOUND, true],
+      ["R", BOUND, false],
+      ["Q", 0, false],
     ] as const) {
       let clock = T0;
       const handler = new ParkingLotCommandHandler(events, {
@@ -42,6 +46,9 @@ describe("time travel from the opening of the period holding the moment (issue 4
         cacheSize: 10,
         periodEvents,
         now: () => clock,
+        ...(viewed
+          ? { openingView: (id, closed, carried, at) => openingViewOf(events, id, closed, carried, at) }
+          : {}),
       });
       const run = async (command: Record<string, unknown>) => {
         const outcome = await handler.handle({ ...command, now: iso(clock) } as ParkingLotCommand, {
@@ -101,6 +108,13 @@ describe("time travel from the opening of the period holding the moment (issue 4
 
   const openings = () => (lotEvents.get("P") ?? []).filter((e) => e.type === "LotPeriodOpened");
   const timeline = (lot: string) => (views: Views) => views.lots.timeline(lot, { stepMinutes: 15 });
+  const reservations = (lot: string, status?: "CHECKED_IN") => (views: Views) =>
+    views.reservations.reservations({
+      parkingLotId: lot,
+      limit: 200,
+      minPosition: null,
+      ...(status ? { status } : {}),
+    });
   /** An answer without what names the lot or its log position (P's and Q's differ there). */
   const unnamed = (view: Record<string, unknown> | null) => {
     if (!view) return null;
@@ -113,10 +127,8 @@ describe("time travel from the opening of the period holding the moment (issue 4
     expect((lotEvents.get("Q") ?? []).every((e) => e.streamId === parkingLotStream("Q"))).toBe(true);
   });
 
-  it("a timeline as of a moment inside period k reads no event before k's opening but the openings that locate it, and answers as the lot without periods", async () => {
-    const recorded = countingReads(events);
-    const travel = new TimeTravel(recorded.store, { maxFold: 100_000 });
-    const whole = new TimeTravel(events, { maxFold: 100_000 });
+  /** Moments in each of P's periods: right after its opening, and well inside it. */
+  const cutsInPeriods = () => {
     const cuts: { cut: Cut; period: number }[] = [];
     for (const opening of openings()) {
       const period = lotPeriodOfStream(opening.streamId)?.period ?? 0;
@@ -125,6 +137,28 @@ describe("time travel from the opening of the period holding the moment (issue 4
       cuts.push({ cut: { kind: "instant", ms: openedAt + 1 }, period });
       cuts.push({ cut: { kind: "instant", ms: openedAt + 3 * 60 * MINUTE }, period });
     }
+    return cuts;
+  };
+  /** Whether P's reads were only of period k's stream, but for the openings that locate it (before k's). */
+  const readPeriodOnly = (reads: readonly StreamRead[], period: number) => {
+    const opening = openings().find((o) => lotPeriodOfStream(o.streamId)?.period === period);
+    if (!opening) throw new Error(`no opening of period ${period}`);
+    const before = reads.filter((r) => r.commit < opening.position.commit);
+    expect(before.every((r) => r.type === "LotPeriodOpened")).toBe(true);
+    expect(before.length).toBeLessThanOrEqual(2 * Math.ceil(Math.log2(openings().length + 1)) + 1);
+    // Nothing of a later period either: the fold stops at the moment.
+    expect(
+      reads
+        .filter((r) => r.type !== "LotPeriodOpened")
+        .every((r) => lotPeriodOfStream(r.streamId)?.period === period),
+    ).toBe(true);
+  };
+
+  it("a timeline as of a moment inside period k reads no event before k's opening but the openings that locate it, and answers as the lot without periods", async () => {
+    const recorded = countingReads(events);
+    const travel = new TimeTravel(recorded.store, { maxFold: 100_000 });
+    const whole = new TimeTravel(events, { maxFold: 100_000 });
+    const cuts = cutsInPeriods();
     const closure = (lotEvents.get("P") ?? []).find((e) => e.type === "ParkingLotClosed");
     const closedIn = lotPeriodOfStream(closure?.streamId ?? "")?.period ?? Number.POSITIVE_INFINITY;
     let closedSlots = 0;
@@ -132,17 +166,7 @@ describe("time travel from the opening of the period holding the moment (issue 4
       recorded.reads.length = 0;
       const view = await travel.lotView("P", cut, timeline("P"), "period");
       if (period > closedIn) closedSlots += view?.slots.filter((s) => s.closed).length ?? 0;
-      const opening = openings().find((o) => lotPeriodOfStream(o.streamId)?.period === period);
-      if (!opening) throw new Error(`no opening of period ${period}`);
-      const before = recorded.reads.filter((r) => r.commit < opening.position.commit);
-      expect(before.every((r) => r.type === "LotPeriodOpened")).toBe(true);
-      expect(before.length).toBeLessThanOrEqual(2 * Math.ceil(Math.log2(openings().length + 1)) + 1);
-      // Nothing of a later period either: the fold stops at the moment.
-      expect(
-        recorded.reads
-          .filter((r) => r.type !== "LotPeriodOpened")
-          .every((r) => lotPeriodOfStream(r.streamId)?.period === period),
-      ).toBe(true);
+      readPeriodOnly(recorded.reads, period);
       expect(view?.slots.some((s) => s.held > 0)).toBe(true);
       expect(unnamed(view), JSON.stringify(cut)).toEqual(
         unnamed(await whole.lotView("Q", cut, timeline("Q"))),
@@ -153,6 +177,55 @@ describe("time travel from the opening of the period holding the moment (issue 4
     }
     // The closure announced in one period is shown from the lot's document as a later opening holds it.
     expect(closedSlots).toBeGreaterThan(0);
+  });
+
+  it("the lot and its reservations table as of a moment inside period k read no event before k's opening but the openings that locate it, and answer as from the whole history", async () => {
+    const recorded = countingReads(events);
+    const travel = new TimeTravel(recorded.store, { maxFold: 100_000 });
+    const whole = new TimeTravel(events, { maxFold: 100_000 });
+    // The closure announced in one period, shown with its reason from a later opening's view.
+    const closure = (lotEvents.get("P") ?? []).find((e) => e.type === "ParkingLotClosed");
+    const closedIn = lotPeriodOfStream(closure?.streamId ?? "")?.period ?? Number.POSITIVE_INFINITY;
+    let [carriedShown, reasonsShown] = [0, 0];
+    for (const { cut, period } of cutsInPeriods()) {
+      // Each view apart: each locates the period by its own probes.
+      const counted = async <T>(ask: () => Promise<T>): Promise<T> => {
+        recorded.reads.length = 0;
+        const answer = await ask();
+        readPeriodOnly(recorded.reads, period);
+        return answer;
+      };
+      const lot = await counted(() => travel.parkingLot("P", cut));
+      const table = await counted(() => travel.lotView("P", cut, reservations("P"), "page"));
+      const checkedIn = await counted(() =>
+        travel.lotView("P", cut, reservations("P", "CHECKED_IN"), "page"),
+      );
+      // Its registration instant and counters come from the opening's view: as Q's, folded from its start.
+      expect(lot?.totalReservations).toBeGreaterThan(0);
+      expect(unnamed(lot), JSON.stringify(cut)).toEqual(unnamed(await whole.parkingLot("Q", cut)));
+      if (period > closedIn) reasonsShown += lot?.closures?.filter((c) => c.reason === "works").length ?? 0;
+      // Each reservation the opening carries, with its booking position and times, as the whole history has it.
+      expect(table).toEqual(await whole.lotView("P", cut, reservations("P")));
+      expect(checkedIn).toEqual(await whole.lotView("P", cut, reservations("P", "CHECKED_IN")));
+      const opening = openings().find((o) => lotPeriodOfStream(o.streamId)?.period === period);
+      carriedShown +=
+        table?.items.filter((r) => Number(r.position) < (opening?.position.commit ?? 0)).length ?? 0;
+    }
+    expect(carriedShown).toBeGreaterThan(0);
+    expect(reasonsShown).toBeGreaterThan(0);
+  });
+
+  it("an opening without a view (written before openings carried one) is followed from the lot's start, with the same answers", async () => {
+    const recorded = countingReads(events);
+    const travel = new TimeTravel(recorded.store, { maxFold: 100_000 });
+    const whole = new TimeTravel(events, { maxFold: 100_000 });
+    const last = (lotEvents.get("R") ?? []).filter((e) => e.type === "LotPeriodOpened").at(-1);
+    if (!last) throw new Error("R closed no books");
+    const cut: Cut = { kind: "instant", ms: Date.parse((last.data as { openedAt: string }).openedAt) + 1 };
+    expect(unnamed(await travel.parkingLot("R", cut))).toEqual(unnamed(await whole.parkingLot("Q", cut)));
+    expect(recorded.reads.some((r) => r.commit < last.position.commit && r.type !== "LotPeriodOpened")).toBe(
+      true,
+    );
   });
 
   it("lays a checkpoint right after the opening, so the next moment of the period does not decode it again", async () => {

@@ -5,6 +5,7 @@ import { formatPosition, type Position } from "../../event-store/position.js";
 import { FinalAnswers } from "../../platform/final-answers.js";
 import { controlCenterProjection } from "../../projections/read-models/control-center.js";
 import { lotFactsProjection } from "../../projections/read-models/lot-facts.js";
+import { lotPageAtOpening } from "../../projections/read-models/opening-view.js";
 import { lotDocumentAtOpening, parkingLotsProjection } from "../../projections/read-models/parking-lots.js";
 import { RESERVATIONS, reservationsProjection } from "../../projections/read-models/reservations.js";
 import type { AsOfStamp } from "../../schemas/as-of.js";
@@ -65,46 +66,45 @@ export class TimeTravel {
   /** Final answers (see Folded.final), by view and moment: a flood of one moment folds it once. */
   private readonly answers = new FinalAnswers(FINAL_ANSWERS_KEPT);
 
-  private lotSource(parkingLotId: string): FoldSource {
+  /**
+   * What the lot's page reads as of a moment (its view, its reservations table) from its first
+   * event, through its periods as one sequence (write-side/lot-streams.ts): in period 0, and for a
+   * period whose opening carries no view (written before openings did).
+   */
+  private lotPageSource(parkingLotId: string): FoldSource {
     return {
-      key: `lot:${parkingLotId}`,
-      // The lot's document, and its decider state carried along the fold (lot-fold.ts).
-      projections: [parkingLotsProjection],
+      key: `lot-page:${parkingLotId}`,
+      // The lot's document, facts (closures not begun) and reservations; its decider state carried
+      // along (lot-fold.ts). The table's pages walk an index range, as live (memory-index.ts).
+      projections: [parkingLotsProjection, lotFactsProjection, reservationsProjection],
       lot: true,
-      // Its events across its periods, as one sequence (issue 48: write-side/lot-streams.ts).
+      indexes: { [RESERVATIONS]: ["by_lot", "by_lot_status"] },
       read: (count, _position, max) => readLotEvents(this.events, parkingLotId, count, max),
     };
   }
 
-  /** What the lot's page reads as of a moment: its view, and its reservations (timeline, table). */
-  private lotPageSource(parkingLotId: string): FoldSource {
-    const lot = this.lotSource(parkingLotId);
-    return {
-      ...lot,
-      key: `lot-page:${parkingLotId}`,
-      // The lot's facts too (the listing reads the closures not begun from them); the table's pages
-      // walk an index range, as live: bounded by the page (document-store/memory/memory-index.ts).
-      projections: [...lot.projections, lotFactsProjection, reservationsProjection],
-      indexes: { [RESERVATIONS]: ["by_lot", "by_lot_status"] },
-    };
-  }
-
   /**
-   * What a lot's timeline reads as of a moment, from the opening of the period holding it (issue
-   * 48): the lot's state there (the write side's), its document as the opening holds it, then the
-   * period's facts; no event before the opening is folded (finding the period reads a few openings:
-   * lot-streams.ts). Period 0 (a lot with periods off) from its first event.
+   * A view of one lot as of the cut, from the opening of the period holding it (issue 48): the lot's
+   * state there (the write side's), then the period's facts; no event before the opening is folded
+   * (finding the period reads a few openings: lot-streams.ts). `period` (the timeline's): the lot's
+   * document as the opening's state holds it (lotDocumentAtOpening). `page`: the documents of the
+   * opening's view (its lot's, its reservations': opening-view.ts); an opening without one, from
+   * the lot's start. Period 0 (a lot with periods off) from its first event.
    */
-  private async periodSource(parkingLotId: string, cut: Cut): Promise<FoldSource> {
-    const period = await lotPeriodHolding(this.events, parkingLotId, (opening) =>
-      within(cut, opening.position, stampMsOfRaw(opening.type, opening.data)),
-    );
+  private async periodSource(parkingLotId: string, cut: Cut, view: "period" | "page"): Promise<FoldSource> {
+    const viewed = new Set<string>();
+    const period = await lotPeriodHolding(this.events, parkingLotId, (opening) => {
+      if ((opening.data as { view?: unknown }).view !== undefined) viewed.add(opening.streamId);
+      return within(cut, opening.position, stampMsOfRaw(opening.type, opening.data));
+    });
     const stream = parkingLotStream(parkingLotId, period);
+    const page = this.lotPageSource(parkingLotId);
+    if (view === "page" && !viewed.has(stream)) return page;
     return {
-      key: `lot-period:${parkingLotId}/${period}`,
-      projections: [parkingLotsProjection],
+      ...(view === "page" ? page : { projections: [parkingLotsProjection] }),
+      key: `lot-${view}:${parkingLotId}/${period}`,
       lot: true,
-      opening: lotDocumentAtOpening,
+      opening: view === "page" ? lotPageAtOpening : lotDocumentAtOpening,
       read: (count, _position, max) => this.events.readStream(stream, { fromRevision: count, maxCount: max }),
     };
   }
@@ -121,7 +121,7 @@ export class TimeTravel {
   /** One lot as GET /parking-lots/{id} answered at the cut; null when it did not exist yet. */
   async parkingLot(parkingLotId: string, cut: Cut): Promise<AsOfView<ParkingLotDetail> | null> {
     return this.answers.answer(`lot:${parkingLotId}@${cutKey(cut)}`, async () => {
-      const folded = await this.cache.fold(this.lotSource(parkingLotId), cut);
+      const folded = await this.cache.fold(await this.periodSource(parkingLotId, cut, "page"), cut);
       const view = await this.ask(folded, cut, async (views) => views.lots.parkingLotDetail(parkingLotId), {
         lot: parkingLotId,
       });
@@ -130,18 +130,19 @@ export class TimeTravel {
   }
 
   /**
-   * Any view of one lot as it was at the cut (its timeline, its reservations), `query` asked of it;
-   * folded from the opening of the period holding the cut when the view reads nothing but the lot's
-   * state and what the opening holds of its document (`period`: its timeline), else from its start.
+   * Any view of one lot as it was at the cut (its timeline, its reservations), `query` asked of it,
+   * folded from the opening of the period holding the cut (periodSource): `period` for a view that
+   * reads nothing but the lot's state (its timeline), `page` for its documents (its reservations);
+   * `start`: from its first event.
    */
   async lotView<T extends object>(
     parkingLotId: string,
     cut: Cut,
     query: (views: Views) => Promise<T | null>,
-    from: "start" | "period" = "start",
+    from: "start" | "period" | "page" = "start",
   ): Promise<AsOfView<T> | null> {
     const source =
-      from === "period" ? await this.periodSource(parkingLotId, cut) : this.lotPageSource(parkingLotId);
+      from === "start" ? this.lotPageSource(parkingLotId) : await this.periodSource(parkingLotId, cut, from);
     const folded = await this.cache.fold(source, cut);
     return this.ask(folded, cut, query, { lot: parkingLotId });
   }

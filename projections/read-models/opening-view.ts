@@ -1,0 +1,139 @@
+import type { MutableDocument } from "../../document-store/embedded/update-semantics.js";
+import { MemoryDocumentStore } from "../../document-store/memory/memory-document-store.js";
+import type { WriteOp } from "../../document-store/port.js";
+import type { EventStore, RecordedEvent } from "../../event-store/port.js";
+import { decodeEvent } from "../../schemas/event-codec.js";
+import type { EventOfType } from "../../schemas/events.js";
+import { readLotEvents } from "../../write-side/lot-streams.js";
+import type { ParkingLotState, RegisteredLot } from "../../write-side/parking-lot/decider.js";
+import { lotPeriodOfStream, parkingLotStream } from "../../write-side/parking-lot/periods.js";
+import { PARKING_LOTS, parkingLotsProjection } from "./parking-lots.js";
+import { RESERVATIONS, reservationsProjection } from "./reservations.js";
+
+/**
+ * Issue 48: the read side's view a period's opening carries (`LotPeriodOpened.view`,
+ * schemas/lot-period-events.ts), and the documents a fold starting at the opening writes from it.
+ * The documents are the projections' own (parking-lots, reservations): computed by folding them,
+ * never restated.
+ */
+
+export type OpeningView = NonNullable<EventOfType<"LotPeriodOpened">["data"]["view"]>;
+
+const PROJECTIONS = [parkingLotsProjection, reservationsProjection];
+const logical = (name: string) => name;
+
+/**
+ * The view the opening of period `closed + 1` carries: the lot's documents as the parking-lots
+ * and reservations projections leave them at the end of period `closed`, folded from the view its
+ * own opening carries and the period's events (one read of the period: bounded by it). An opening
+ * without a view (written before it existed), and period 0, are folded from the lot's first event
+ * instead, once. `carried` is the state the new opening holds: the reservations it carries are the
+ * ones kept, the closures over by `at` are left out. Undefined for a lot not registered.
+ */
+export async function openingViewOf(
+  events: EventStore,
+  parkingLotId: string,
+  closed: number,
+  carried: ParkingLotState,
+  at: number,
+): Promise<OpeningView | undefined> {
+  if (carried.kind !== "registered") return undefined;
+  const store = new MemoryDocumentStore();
+  const stream = parkingLotStream(parkingLotId, closed);
+  const own = closed > 0 ? await openingOfStream(events, stream) : undefined;
+  if (own?.data.view) store.writeNow(viewDocuments(own.data.view, () => ({})));
+  const source = own?.data.view
+    ? events.readStream(stream)
+    : readLotEvents(events, parkingLotId, 0, Number.MAX_SAFE_INTEGER);
+  for await (const raw of source) {
+    if ((lotPeriodOfStream(raw.streamId)?.period ?? 0) > closed) break;
+    const stored = decodeEvent(raw);
+    store.writeNow(PROJECTIONS.flatMap((p) => p.apply(stored, logical)).filter(kept));
+  }
+  return viewOf(store, carried, at);
+}
+
+/** Only the documents the view holds (not the plate search's). */
+const kept = (op: WriteOp) => op.collection === PARKING_LOTS || op.collection === RESERVATIONS;
+
+async function openingOfStream(
+  events: EventStore,
+  stream: string,
+): Promise<EventOfType<"LotPeriodOpened"> | undefined> {
+  for await (const raw of events.readStream(stream, { maxCount: 1 }) as AsyncIterable<RecordedEvent>) {
+    const { event } = decodeEvent(raw);
+    return event.type === "LotPeriodOpened" ? event : undefined;
+  }
+  return undefined;
+}
+
+function viewOf(store: MemoryDocumentStore, lot: RegisteredLot, at: number): OpeningView | undefined {
+  const since = new Date(at).toISOString();
+  let lotDocument: MutableDocument | undefined;
+  const reservations: OpeningView["reservations"] = [];
+  for (const [collection, doc] of store.documents()) {
+    if (collection === PARKING_LOTS && doc._id === lot.parkingLotId) lotDocument = doc;
+    if (collection === RESERVATIONS && lot.reservations.has(doc._id)) {
+      const { _id, customerId: _customer, carNumber: _car, ...rest } = doc;
+      reservations.push({ ...rest, reservationId: _id });
+    }
+  }
+  if (!lotDocument) return undefined;
+  const { _id, closures, closuresBegun, ...rest } = lotDocument as MutableDocument & {
+    closures?: { closureId: string; until: string }[];
+    closuresBegun?: { closureId: string }[];
+  };
+  // Closures over by the opening are never shown again (the views leave ended ones out).
+  const notOver = (closures ?? []).filter((c) => c.until > since);
+  const ids = new Set(notOver.map((c) => c.closureId));
+  return {
+    lot: {
+      ...rest,
+      ...(closures ? { closures: notOver } : {}),
+      ...(closuresBegun ? { closuresBegun: closuresBegun.filter((c) => ids.has(c.closureId)) } : {}),
+    },
+    reservations,
+  };
+}
+
+/**
+ * The documents a view holds, for a fold starting at its opening: the lot's, and each reservation's
+ * with its customer and plate as `personal` gives them (the opening's record: sealed in the log).
+ */
+export function viewDocuments(
+  view: OpeningView,
+  personal: (reservationId: string) => { readonly customerId?: string; readonly carNumber?: string },
+  collection: (logical: string) => string = logical,
+): WriteOp[] {
+  const { parkingLotId } = view.lot as { parkingLotId: string };
+  const upsert = (name: string, id: string, doc: Record<string, unknown>): WriteOp => ({
+    op: "update",
+    collection: collection(name),
+    id,
+    upsert: true,
+    update: { $set: doc },
+  });
+  return [
+    upsert(PARKING_LOTS, parkingLotId, view.lot),
+    ...view.reservations.map((r) =>
+      upsert(RESERVATIONS, r.reservationId, { ...r, ...personal(r.reservationId) }),
+    ),
+  ];
+}
+
+/** The documents a fold starting at a period's opening writes from its view (none without one). */
+export function lotPageAtOpening(
+  lot: RegisteredLot,
+  collection: (logical: string) => string,
+  opening: EventOfType<"LotPeriodOpened">["data"],
+): WriteOp[] {
+  if (!opening.view) return [];
+  return viewDocuments(
+    opening.view,
+    (id) => {
+      const record = lot.reservations.get(id);
+      return record ? { customerId: record.customerId, carNumber: record.carNumber } : {};
+    },
+    collection,
+  );
+}
