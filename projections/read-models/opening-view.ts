@@ -137,3 +137,11 @@ export function lotPageAtOpening(
     collection,
   );
 }
+
+/** The lot's document a fold starting at a period's opening writes from its view (none without one). */
+export const lotAtOpening = (
+  _lot: RegisteredLot,
+  collection: (logical: string) => string,
+  opening: EventOfType<"LotPeriodOpened">["data"],
+): WriteOp[] =>
+  opening.view ? viewDocuments({ ...opening.view, reservations: [] }, () => ({}), collection) : [];

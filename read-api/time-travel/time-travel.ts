@@ -5,7 +5,7 @@ import { formatPosition, type Position } from "../../event-store/position.js";
 import { FinalAnswers } from "../../platform/final-answers.js";
 import { controlCenterProjection } from "../../projections/read-models/control-center.js";
 import { lotFactsProjection } from "../../projections/read-models/lot-facts.js";
-import { lotPageAtOpening } from "../../projections/read-models/opening-view.js";
+import { lotAtOpening, lotPageAtOpening } from "../../projections/read-models/opening-view.js";
 import { lotDocumentAtOpening, parkingLotsProjection } from "../../projections/read-models/parking-lots.js";
 import { RESERVATIONS, reservationsProjection } from "../../projections/read-models/reservations.js";
 import type { AsOfStamp } from "../../schemas/as-of.js";
@@ -67,18 +67,15 @@ export class TimeTravel {
   private readonly answers = new FinalAnswers(FINAL_ANSWERS_KEPT);
 
   /**
-   * What the lot's page reads as of a moment (its view, its reservations table) from its first
-   * event, through its periods as one sequence (write-side/lot-streams.ts): in period 0, and for a
-   * period whose opening carries no view (written before openings did).
+   * What a view of one lot reads as of a moment from its first event, through its periods as one
+   * sequence (write-side/lot-streams.ts): in period 0, and in a period whose opening carries no
+   * view (written before openings did). `lot`: its document, `page`: its reservations too.
    */
-  private lotPageSource(parkingLotId: string): FoldSource {
+  private startSource(parkingLotId: string, view: "lot" | "page"): FoldSource {
     return {
-      key: `lot-page:${parkingLotId}`,
-      // The lot's document, facts (closures not begun) and reservations; its decider state carried
-      // along (lot-fold.ts). The table's pages walk an index range, as live (memory-index.ts).
-      projections: [parkingLotsProjection, lotFactsProjection, reservationsProjection],
+      ...SEEDS[view],
+      key: `${view}:${parkingLotId}`,
       lot: true,
-      indexes: { [RESERVATIONS]: ["by_lot", "by_lot_status"] },
       read: (count, _position, max) => readLotEvents(this.events, parkingLotId, count, max),
     };
   }
@@ -86,25 +83,23 @@ export class TimeTravel {
   /**
    * A view of one lot as of the cut, from the opening of the period holding it (issue 48): the lot's
    * state there (the write side's), then the period's facts; no event before the opening is folded
-   * (finding the period reads a few openings: lot-streams.ts). `period` (the timeline's): the lot's
-   * document as the opening's state holds it (lotDocumentAtOpening). `page`: the documents of the
-   * opening's view (its lot's, its reservations': opening-view.ts); an opening without one, from
-   * the lot's start. Period 0 (a lot with periods off) from its first event.
+   * (finding the period reads a few openings: lot-streams.ts). The documents the fold starts with
+   * (SEEDS): for `period` (the timeline) the lot's as the opening's state holds it; for `lot` and
+   * `page` the opening's view's (opening-view.ts), and from the lot's start for an opening without
+   * one. Period 0 (a lot with periods off) from its first event.
    */
-  private async periodSource(parkingLotId: string, cut: Cut, view: "period" | "page"): Promise<FoldSource> {
+  private async periodSource(parkingLotId: string, cut: Cut, view: keyof typeof SEEDS): Promise<FoldSource> {
     const viewed = new Set<string>();
     const period = await lotPeriodHolding(this.events, parkingLotId, (opening) => {
       if ((opening.data as { view?: unknown }).view !== undefined) viewed.add(opening.streamId);
       return within(cut, opening.position, stampMsOfRaw(opening.type, opening.data));
     });
     const stream = parkingLotStream(parkingLotId, period);
-    const page = this.lotPageSource(parkingLotId);
-    if (view === "page" && !viewed.has(stream)) return page;
+    if (view !== "period" && !viewed.has(stream)) return this.startSource(parkingLotId, view);
     return {
-      ...(view === "page" ? page : { projections: [parkingLotsProjection] }),
+      ...SEEDS[view],
       key: `lot-${view}:${parkingLotId}/${period}`,
       lot: true,
-      opening: view === "page" ? lotPageAtOpening : lotDocumentAtOpening,
       read: (count, _position, max) => this.events.readStream(stream, { fromRevision: count, maxCount: max }),
     };
   }
@@ -121,7 +116,7 @@ export class TimeTravel {
   /** One lot as GET /parking-lots/{id} answered at the cut; null when it did not exist yet. */
   async parkingLot(parkingLotId: string, cut: Cut): Promise<AsOfView<ParkingLotDetail> | null> {
     return this.answers.answer(`lot:${parkingLotId}@${cutKey(cut)}`, async () => {
-      const folded = await this.cache.fold(await this.periodSource(parkingLotId, cut, "page"), cut);
+      const folded = await this.cache.fold(await this.periodSource(parkingLotId, cut, "lot"), cut);
       const view = await this.ask(folded, cut, async (views) => views.lots.parkingLotDetail(parkingLotId), {
         lot: parkingLotId,
       });
@@ -142,7 +137,9 @@ export class TimeTravel {
     from: "start" | "period" | "page" = "start",
   ): Promise<AsOfView<T> | null> {
     const source =
-      from === "start" ? this.lotPageSource(parkingLotId) : await this.periodSource(parkingLotId, cut, from);
+      from === "start"
+        ? this.startSource(parkingLotId, "page")
+        : await this.periodSource(parkingLotId, cut, from);
     const folded = await this.cache.fold(source, cut);
     return this.ask(folded, cut, query, { lot: parkingLotId });
   }
@@ -255,6 +252,21 @@ export class TimeTravel {
     return { sources, checkpoints, documents: entries, bytes, state_bytes: stateBytes };
   }
 }
+
+/**
+ * What each view of one lot folds, and the documents a fold starting at an opening writes: the
+ * lot's document (`lot`; the timeline's, `period`, as the opening's state holds it); `page`: its
+ * facts (the closures not begun) and reservations too, whose table walks an index range, as live.
+ */
+const SEEDS = {
+  period: { projections: [parkingLotsProjection], opening: lotDocumentAtOpening },
+  lot: { projections: [parkingLotsProjection], opening: lotAtOpening },
+  page: {
+    projections: [parkingLotsProjection, lotFactsProjection, reservationsProjection],
+    indexes: { [RESERVATIONS]: ["by_lot", "by_lot_status"] },
+    opening: lotPageAtOpening,
+  },
+} as const satisfies Record<string, Pick<FoldSource, "projections" | "opening" | "indexes">>;
 
 /** Final answers kept (each one view of a lot or a page of the control center: a few KB). */
 const FINAL_ANSWERS_KEPT = 256;
