@@ -124,6 +124,16 @@ describe("time travel from the opening of the period holding the moment (issue 4
 
   it("P's books closed several times; the moments asked lie in each of its periods", () => {
     expect(openings().length).toBeGreaterThanOrEqual(5);
+    // Each of P's openings carries the read side's view, with no customer or plate (those are the
+    // state's records', sealed there); R's, written as before views, none.
+    for (const opening of openings()) {
+      const view = (opening.data as { view?: { reservations: Record<string, unknown>[] } }).view;
+      expect(view?.reservations.length).toBeGreaterThan(0);
+      expect(view?.reservations.some((r) => "customerId" in r || "carNumber" in r)).toBe(false);
+    }
+    const unviewed = (lotEvents.get("R") ?? []).filter((e) => e.type === "LotPeriodOpened");
+    expect(unviewed.length).toBeGreaterThan(0);
+    expect(unviewed.every((e) => (e.data as { view?: unknown }).view === undefined)).toBe(true);
     expect((lotEvents.get("Q") ?? []).every((e) => e.streamId === parkingLotStream("Q"))).toBe(true);
   });
 
