@@ -40,10 +40,11 @@ export async function openingViewOf(
   if (carried.kind !== "registered") return undefined;
   const store = new MemoryDocumentStore();
   const stream = parkingLotStream(parkingLotId, closed);
-  const own = closed > 0 ? await openingOfStream(events, stream) : undefined;
-  if (own?.data.view) store.writeNow(viewDocuments(own.data.view, () => ({})));
-  const source = own?.data.view
-    ? events.readStream(stream)
+  const own = closed > 0 ? await viewOfStream(events, stream) : undefined;
+  if (own) store.writeNow(viewDocuments(own, () => ({})));
+  // After the opening (neither projection reads it): its state is not decoded, nor unsealed.
+  const source = own
+    ? events.readStream(stream, { fromRevision: 1 })
     : readLotEvents(events, parkingLotId, 0, Number.MAX_SAFE_INTEGER);
   for await (const raw of source) {
     if ((lotPeriodOfStream(raw.streamId)?.period ?? 0) > closed) break;
@@ -56,14 +57,10 @@ export async function openingViewOf(
 /** Only the documents the view holds (not the plate search's). */
 const kept = (op: WriteOp) => op.collection === PARKING_LOTS || op.collection === RESERVATIONS;
 
-async function openingOfStream(
-  events: EventStore,
-  stream: string,
-): Promise<EventOfType<"LotPeriodOpened"> | undefined> {
-  for await (const raw of events.readStream(stream, { maxCount: 1 }) as AsyncIterable<RecordedEvent>) {
-    const { event } = decodeEvent(raw);
-    return event.type === "LotPeriodOpened" ? event : undefined;
-  }
+/** The view the opening of `stream` carries, read as stored (it holds nothing sealed). */
+async function viewOfStream(events: EventStore, stream: string): Promise<OpeningView | undefined> {
+  for await (const raw of events.readStream(stream, { maxCount: 1 }) as AsyncIterable<RecordedEvent>)
+    return raw.type === "LotPeriodOpened" ? (raw.data as { view?: OpeningView }).view : undefined;
   return undefined;
 }
 
