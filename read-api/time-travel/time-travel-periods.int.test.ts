@@ -2,8 +2,10 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
 import type { RecordedEvent } from "../../event-store/port.js";
+import { MemoryDataKeys } from "../../platform/data-keys/port.js";
 import { openingViewOf } from "../../projections/read-models/opening-view.js";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
+import { usePersonalDataKeys } from "../../schemas/personal-data.js";
 import { countingReads, type StreamRead } from "../../test-support/counting-event-store.js";
 import { tempDataDir } from "../../test-support/service.js";
 import { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
@@ -270,3 +272,73 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   for await (const item of items) out.push(item);
   return out;
 }
+
+describe("a carried booking of an erased customer, as of a moment of a later period (issues 36, 48)", () => {
+  it("the opening's view names no customer nor plate; the table reads them from the opening's sealed records, `erased` once the key is gone", async () => {
+    const keys = new MemoryDataKeys();
+    usePersonalDataKeys(keys);
+    const data = tempDataDir("parking-tt-erased-");
+    const store = SqliteEventStore.open({ file: join(data.dir, "events.sqlite") });
+    try {
+      let clock = T0;
+      const handler = new ParkingLotCommandHandler(store, {
+        retryLimit: 5,
+        cacheSize: 10,
+        periodEvents: 10,
+        now: () => clock,
+        openingView: (id, closed, carried, at) => openingViewOf(store, id, closed, carried, at),
+      });
+      const run = async (command: Record<string, unknown>) => {
+        const outcome = await handler.handle({ ...command, now: iso(clock) } as ParkingLotCommand, {
+          correlationId: `c-${clock}`,
+          commandId: `cmd-${clock}`,
+          actor: { sub: "ops-test", role: "operator" },
+        });
+        expect(outcome.ok, JSON.stringify(outcome)).toBe(true);
+        clock += MINUTE;
+      };
+      await run({ type: "RegisterParkingLot", parkingLotId: "E", name: "Erased", capacity: 40 });
+      const booking = { parkingLotId: "E", amount: 1000 };
+      await run({
+        type: "ReserveParking",
+        ...booking,
+        reservationId: "mine",
+        customerId: "C-gone",
+        carNumber: "34나5678",
+      });
+      for (let k = 0; k < 12; k++)
+        await run({
+          type: "ReserveParking",
+          ...booking,
+          reservationId: `E-${k}`,
+          customerId: `C${k}`,
+          carNumber: "10더8612",
+        });
+      const [opening] = await collect(store.readStream(parkingLotStream("E", 1), { maxCount: 1 }));
+      if (!opening) throw new Error("E's books did not close");
+      expect((opening.data as { view?: unknown }).view).toBeDefined();
+      const written = JSON.stringify(opening.data);
+      for (const plain of ["C-gone", "34나5678", "10더8612"]) expect(written).not.toContain(plain);
+      const cut: Cut = {
+        kind: "instant",
+        ms: Date.parse((opening.data as { openedAt: string }).openedAt) + 1,
+      };
+      const mine = async () =>
+        (
+          await new TimeTravel(store).lotView(
+            "E",
+            cut,
+            (views) => views.reservations.reservations({ parkingLotId: "E", limit: 50, minPosition: null }),
+            "page",
+          )
+        )?.items.find((r) => r.reservationId === "mine");
+      expect(await mine()).toMatchObject({ customerId: "C-gone", carNumber: "34나5678", status: "RESERVED" });
+      keys.erase("C-gone");
+      expect(await mine()).toMatchObject({ customerId: "erased", carNumber: "erased", status: "RESERVED" });
+    } finally {
+      usePersonalDataKeys(undefined);
+      await store.close();
+      data.remove();
+    }
+  });
+});
