@@ -11,7 +11,6 @@ import { SecretBox } from "../platform/secret-box.js";
 import type { StallBoard } from "../platform/stall-board.js";
 import { startTracing } from "../platform/tracing.js";
 import { startProcessors } from "../projections/processors.js";
-import { openingViewOf } from "../projections/read-models/opening-view.js";
 import type { ProcessorGroup } from "../projections/runtime/processor-group.js";
 import { LIVE_UPDATES_DEFAULTS, LiveUpdates } from "../read-api/live-updates.js";
 import { storedProjections } from "../read-api/stored-projections.js";
@@ -408,8 +407,6 @@ async function commandSide(
     },
     ...(snapshots ? { snapshots } : {}),
     periodEvents: config.lotPeriodEvents,
-    // Issue 48: each opening carries the read side's view of the lot, where time travel starts.
-    openingView: (lot, closed, carried, at) => openingViewOf(eventStore, lot, closed, carried, at),
     logger: logger.child({ component: "commands" }),
     // Issue 38: PAYMENTS=none books as before; a provider makes bookings wait for their payment.
     payments: { on: config.payments !== "none", holdSeconds: config.paymentHoldSeconds },

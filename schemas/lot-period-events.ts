@@ -43,34 +43,12 @@ export const LotBooksClosedEvent = defineEvent({
     `${by} closed the books of lot ${d.parkingLotId} for period ${d.period} after ${d.summary.events} events (${d.summary.activeReservations} reservations active)`,
 });
 
-/** A read model's document as its projection wrote it (without `_id`): open, the projection owns its shape. */
-const ViewDocument = Type.Object({}, { additionalProperties: true });
-
-/**
- * Read side only (no decision reads it; evolve ignores it): what the read models held of the lot
- * when the previous period closed and only its history shows, so that time travel can start a view
- * of the lot at this opening (docs/domain.md, "Time travel"). `lot`: the lot's document
- * (projections/read-models/parking-lots.ts: its registration instant, counters, the closures not
- * over with their reasons and the cars in the lot when each began). `reservations`: the document
- * (projections/read-models/reservations.ts) of each reservation `state` carries, its booking
- * position and times, without its customer and plate: those are the record's in `state`, sealed
- * there (see `personalValues`), so this holds no personal value. Absent on openings written before
- * it existed (time travel then folds from the lot's start).
- */
-export const OpeningViewData = Type.Object(
-  {
-    lot: ViewDocument,
-    reservations: Type.Array(Type.Object({ reservationId: ReservationId }, { additionalProperties: true })),
-  },
-  strict,
-);
-
 /**
  * Issue 48: the first event of a period's stream (k ≥ 1): the lot's live state as the previous
  * period closed it, in the lot's state codec (write-side/parking-lot/snapshot.ts, `version` its
  * SNAPSHOT_VERSION), and when each reservation it carries that has ended did end (`ended`: its id
  * and epoch ms), so a retry or a cancel of one still answers as before for 25 hours. A fold of the
- * lot starts here: evolve replaces its state with this one. `view`: the read side's (OpeningViewData).
+ * lot starts here: evolve replaces its state with this one.
  */
 export const LotPeriodOpenedData = Type.Object(
   {
@@ -80,7 +58,6 @@ export const LotPeriodOpenedData = Type.Object(
     version: Type.Integer({ minimum: 1 }),
     state: Type.Array(Type.Object({}, { additionalProperties: true }), { minItems: 1 }),
     ended: Type.Array(Type.Object({ reservationId: ReservationId, endedAt: Type.Number() }, strict)),
-    view: Type.Optional(OpeningViewData),
   },
   { ...strict, $id: "LotPeriodOpened" },
 );

@@ -11,7 +11,7 @@ import {
 } from "./decider-runner.js";
 import type { SnapshotUse } from "./lot-loader.js";
 import type { LotSnapshotStore } from "./lot-snapshots.js";
-import { LotStateSource, type LotStateSourceOptions } from "./lot-state-source.js";
+import { LotStateSource } from "./lot-state-source.js";
 import {
   type Decision,
   decide,
@@ -86,8 +86,6 @@ export class ParkingLotCommandHandler {
       readonly periodEvents?: number;
       /** The clock of the periods' openings (LotStateSourceOptions.now). */
       readonly now?: () => number;
-      /** The read side's view each opening carries (LotStateSourceOptions.openingView). */
-      readonly openingView?: LotStateSourceOptions["openingView"];
       /** Issue 38: whether bookings ask to be paid, and how long they wait (from config); off without it. */
       readonly payments?: PaymentsContext;
     },
@@ -100,7 +98,6 @@ export class ParkingLotCommandHandler {
       ...(reloadAfter !== undefined ? { reloadAfter } : {}),
       ...(periodEvents !== undefined ? { periodEvents } : {}),
       ...(options.now ? { now: options.now } : {}),
-      ...(options.openingView ? { openingView: options.openingView } : {}),
       ...(hooks?.onLoad ? { onLoad: hooks.onLoad } : {}),
     });
     this.source = source;

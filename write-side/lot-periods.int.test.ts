@@ -37,11 +37,7 @@ function openStores(count: number): SqliteEventStore[] {
 const handlerOn = (
   store: EventStore,
   periodEvents = BOUND,
-  more: {
-    now?: () => number;
-    snapshots?: LotSnapshotStore;
-    openingView?: ConstructorParameters<typeof ParkingLotCommandHandler>[1]["openingView"];
-  } = {},
+  more: { now?: () => number; snapshots?: LotSnapshotStore } = {},
 ) => new ParkingLotCommandHandler(store, { retryLimit: 5, cacheSize: 10, periodEvents, now: clock, ...more });
 
 const context = (i: number | string) => ({
@@ -133,33 +129,6 @@ describe("the lot's periods (issue 48)", () => {
     const cold = handlerOn(store);
     const state = await cold.currentState("A");
     expect(state.kind === "registered" && state.activeReservations).toBe(BOUND + 3);
-  });
-
-  it("writes the read side's view into the opening, and opens the period without one when it cannot be had", async () => {
-    const [store] = openStores(1) as [SqliteEventStore];
-    const asked: [string, number, number][] = [];
-    const view = { lot: { parkingLotId: "V", totalReservations: BOUND }, reservations: [] };
-    const viewed = handlerOn(store, BOUND, {
-      openingView: async (lot, closed, carried) => {
-        asked.push([lot, closed, carried.kind === "registered" ? carried.reservations.size : -1]);
-        return view;
-      },
-    });
-    await viewed.handle(register("V"), context("register-v"));
-    await book(viewed, "V", BOUND + 1, "v");
-    // Asked once, for period 0 as it closed (register and BOUND - 1 bookings: the bound reached).
-    expect(asked).toEqual([["V", 0, BOUND - 1]]);
-    expect((await events(store, parkingLotStream("V", 1)))[0]?.data).toMatchObject({ period: 1, view });
-
-    const failing = handlerOn(store, BOUND, {
-      openingView: () => Promise.reject(new Error("read side down")),
-    });
-    await failing.handle(register("F"), context("register-f"));
-    await book(failing, "F", BOUND + 3, "f");
-    const [opening, ...rest] = await events(store, parkingLotStream("F", 1));
-    expect(opening?.type).toBe("LotPeriodOpened");
-    expect(opening?.data).not.toHaveProperty("view");
-    expect(rest).toHaveLength(4); // the bookings past the close, decided in the new period
   });
 
   it("loads a lot from its current period's opening: no event of an earlier period is folded", async () => {

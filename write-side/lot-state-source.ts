@@ -7,7 +7,6 @@ import { withTimeout } from "../platform/timeout.js";
 import { systemActor } from "../schemas/actor.js";
 import type { ParkingLotCommand } from "../schemas/commands.js";
 import { encodeEvent } from "../schemas/event-codec.js";
-import type { EventOfType } from "../schemas/events.js";
 import type { StateSource } from "./decider-runner.js";
 import {
   DEFAULT_SNAPSHOT_TIMEOUT_MS,
@@ -63,20 +62,7 @@ export interface LotStateSourceOptions {
   readonly periodEvents?: number;
   /** The clock of the openings' cut-off (periods.ts, KEEP_ENDED_MS); Date.now by default. */
   readonly now?: () => number;
-  /**
-   * The read side's view an opening carries (`LotPeriodOpened.view`; the composition root gives
-   * projections/read-models/opening-view.ts): of the lot as period `closed` leaves it, `carried` the
-   * state the opening holds as of `at`. Without it (or if it fails) openings carry none.
-   */
-  readonly openingView?: (
-    parkingLotId: string,
-    closed: number,
-    carried: ParkingLotState,
-    at: number,
-  ) => Promise<OpeningView | undefined>;
 }
-
-type OpeningView = EventOfType<"LotPeriodOpened">["data"]["view"];
 
 /** Who closes the books and opens the next period, in the events' metadata. */
 const BOOKS_ACTOR = systemActor("lot-books");
@@ -170,9 +156,7 @@ export class LotStateSource implements StateSource<ParkingLotCommand, ParkingLot
    */
   private async open(parkingLotId: string, period: number, closed: ParkingLotState): Promise<LotInPeriod> {
     const stream = parkingLotStream(parkingLotId, period);
-    const at = this.now();
-    const carried = await this.carried(parkingLotId, closed);
-    const opening = await this.withView(openingOf(carried, parkingLotId, period, at), carried, at);
+    const opening = openingOf(await this.carried(parkingLotId, closed), parkingLotId, period, this.now());
     try {
       const appended = await this.eventStore.appendToStream(stream, [this.encode(opening, stream)], {
         expectedRevision: "no_stream",
@@ -204,23 +188,6 @@ export class LotStateSource implements StateSource<ParkingLotCommand, ParkingLot
     const { live, dropped } = periodSplit(closed, this.now());
     if (dropped.length > 0) await snapshots.archive(parkingLotId, dropped);
     return live;
-  }
-
-  /** The opening with the read side's view of the lot (openingView), if there is one to give. */
-  private async withView(
-    opening: EventOfType<"LotPeriodOpened">,
-    carried: ParkingLotState,
-    at: number,
-  ): Promise<EventOfType<"LotPeriodOpened">> {
-    const { parkingLotId, period } = opening.data;
-    try {
-      const view = await this.options.openingView?.(parkingLotId, period - 1, carried, at);
-      return view ? { ...opening, data: { ...opening.data, view } } : opening;
-    } catch (error) {
-      // Time travel folds a period without it from the lot's start: slower, never wrong.
-      this.options.logger?.warn({ err: error, parkingLotId, period }, "period opened without its view");
-      return opening;
-    }
   }
 
   private encode(event: Parameters<typeof encodeEvent>[0], _stream: string) {

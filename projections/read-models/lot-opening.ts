@@ -10,8 +10,7 @@ import { SNAPSHOT_PAGE_SIZE } from "../../write-side/parking-lot/snapshot.js";
  * lot's document holding the head without its personal values: `byCustomer` (the customer of each
  * booking that counts towards the per-customer limit) is derived back from the records, so an
  * erased customer's bookings are gathered under `erased`, as the codec opens them once their key
- * is gone. Its `view` (the read side's, for time travel: opening-view.ts) is not kept: no fold of
- * the lot's state reads it.
+ * is gone.
  */
 
 type Part = Readonly<Record<string, unknown>>;

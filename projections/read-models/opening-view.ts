@@ -2,7 +2,7 @@ import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { MutableDocument } from "../../document-store/embedded/update-semantics.js";
 import { MemoryDocumentStore } from "../../document-store/memory/memory-document-store.js";
 import type { WriteOp } from "../../document-store/port.js";
-import type { EventStore, RecordedEvent } from "../../event-store/port.js";
+import type { EventStore } from "../../event-store/port.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
 import type { EventOfType } from "../../schemas/events.js";
 import { readLotEvents } from "../../write-side/lot-streams.js";
@@ -12,13 +12,37 @@ import { PARKING_LOTS, parkingLotsProjection } from "./parking-lots.js";
 import { RESERVATIONS, reservationsProjection } from "./reservations.js";
 
 /**
- * Issue 48: the read side's view a period's opening carries (`LotPeriodOpened.view`,
- * schemas/lot-period-events.ts), and the documents a fold starting at the opening writes from it.
- * The documents are the projections' own (parking-lots, reservations): computed by folding them,
- * never restated.
+ * Issue 48: the read side's view of a lot at a period's opening (`LotPeriodViewRecorded`,
+ * schemas/lot-period-view-events.ts, on its own stream: lotPeriodViewStream), and the documents a
+ * fold starting at the opening writes from it. The documents are the projections' own
+ * (parking-lots, reservations): computed by folding them, never restated.
  */
 
-export type OpeningView = NonNullable<EventOfType<"LotPeriodOpened">["data"]["view"]>;
+export type OpeningView = Pick<EventOfType<"LotPeriodViewRecorded">["data"], "lot" | "reservations">;
+
+const VIEW_STREAM_PREFIX = "lotPeriodView-";
+
+/**
+ * The side stream holding the view of period `period`'s opening (k ≥ 1) of the lot: its category
+ * is not `parkingLot-`, so write-side/parking-lot/periods.ts takes it for no lot's stream.
+ */
+export const lotPeriodViewStream = (parkingLotId: string, period: number): string =>
+  `${VIEW_STREAM_PREFIX}${parkingLotId}/${period}`;
+
+/** The view of period `period`'s opening, if recorded (one read of its stream's one event). */
+export async function periodViewOf(
+  events: EventStore,
+  parkingLotId: string,
+  period: number,
+): Promise<OpeningView | undefined> {
+  if (period < 1) return undefined;
+  for await (const raw of events.readStream(lotPeriodViewStream(parkingLotId, period), { maxCount: 1 })) {
+    if (raw.type !== "LotPeriodViewRecorded") return undefined;
+    const { lot, reservations } = raw.data as OpeningView;
+    return { lot, reservations };
+  }
+  return undefined;
+}
 
 const PROJECTIONS = [parkingLotsProjection, reservationsProjection];
 /** Events folded between two turns of the event loop given to other work. */
@@ -26,12 +50,13 @@ const YIELD_EVERY = 200;
 const logical = (name: string) => name;
 
 /**
- * The view the opening of period `closed + 1` carries: the lot's documents as the parking-lots
- * and reservations projections leave them at the end of period `closed`, folded from the view its
- * own opening carries and the period's events (one read of the period: bounded by it). An opening
- * without a view (written before it existed), and period 0, are folded from the lot's first event
- * instead, once. `carried` is the state the new opening holds: the reservations it carries are the
- * ones kept, the closures over by `at` are left out. Undefined for a lot not registered.
+ * The view of the opening of period `closed + 1`: the lot's documents as the parking-lots and
+ * reservations projections leave them at the end of period `closed`, folded from the view of
+ * period `closed`'s opening (periodViewOf) and the period's events (one read of the period:
+ * bounded by it). Period 0, and a period whose view was never recorded, are folded from the lot's
+ * first event instead, once. `carried` is the state the new opening holds: the reservations it
+ * carries are the ones kept, the closures over by `at` are left out. Undefined for a lot not
+ * registered.
  */
 export async function openingViewOf(
   events: EventStore,
@@ -43,7 +68,7 @@ export async function openingViewOf(
   if (carried.kind !== "registered") return undefined;
   const store = new MemoryDocumentStore();
   const stream = parkingLotStream(parkingLotId, closed);
-  const own = closed > 0 ? await viewOfStream(events, stream) : undefined;
+  const own = await periodViewOf(events, parkingLotId, closed);
   if (own) store.writeNow(viewDocuments(own, () => ({})));
   // After the opening (neither projection reads it): its state is not decoded, nor unsealed.
   const source = own
@@ -62,13 +87,6 @@ export async function openingViewOf(
 
 /** Only the documents the view holds (not the plate search's). */
 const kept = (op: WriteOp) => op.collection === PARKING_LOTS || op.collection === RESERVATIONS;
-
-/** The view the opening of `stream` carries, read as stored (it holds nothing sealed). */
-async function viewOfStream(events: EventStore, stream: string): Promise<OpeningView | undefined> {
-  for await (const raw of events.readStream(stream, { maxCount: 1 }) as AsyncIterable<RecordedEvent>)
-    return raw.type === "LotPeriodOpened" ? (raw.data as { view?: OpeningView }).view : undefined;
-  return undefined;
-}
 
 function viewOf(store: MemoryDocumentStore, lot: RegisteredLot, at: number): OpeningView | undefined {
   const since = new Date(at).toISOString();
@@ -124,27 +142,21 @@ export function viewDocuments(
   ];
 }
 
-/** The documents a fold starting at a period's opening writes from its view (none without one). */
-export function lotPageAtOpening(
-  lot: RegisteredLot,
-  collection: (logical: string) => string,
-  opening: EventOfType<"LotPeriodOpened">["data"],
-): WriteOp[] {
-  if (!opening.view) return [];
-  return viewDocuments(
-    opening.view,
-    (id) => {
-      const record = lot.reservations.get(id);
-      return record ? { customerId: record.customerId, carNumber: record.carNumber } : {};
-    },
-    collection,
-  );
-}
+/** The documents a fold starting at a period's opening writes from its view (time travel's `page`). */
+export const lotPageAtOpening =
+  (view: OpeningView) =>
+  (lot: RegisteredLot, collection: (logical: string) => string): WriteOp[] =>
+    viewDocuments(
+      view,
+      (id) => {
+        const record = lot.reservations.get(id);
+        return record ? { customerId: record.customerId, carNumber: record.carNumber } : {};
+      },
+      collection,
+    );
 
-/** The lot's document a fold starting at a period's opening writes from its view (none without one). */
-export const lotAtOpening = (
-  _lot: RegisteredLot,
-  collection: (logical: string) => string,
-  opening: EventOfType<"LotPeriodOpened">["data"],
-): WriteOp[] =>
-  opening.view ? viewDocuments({ ...opening.view, reservations: [] }, () => ({}), collection) : [];
+/** The lot's document a fold starting at a period's opening writes from its view (time travel's `lot`). */
+export const lotAtOpening =
+  (view: OpeningView) =>
+  (_lot: RegisteredLot, collection: (logical: string) => string): WriteOp[] =>
+    viewDocuments({ ...view, reservations: [] }, () => ({}), collection);

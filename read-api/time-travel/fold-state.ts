@@ -13,7 +13,6 @@ import type { Projection } from "../../projections/read-models/projection.js";
 import { PLATE_SUFFIXES, RESERVATIONS } from "../../projections/read-models/reservations.js";
 import { checkpointOp, physicalCollection } from "../../projections/runtime/checkpoints.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
-import type { EventOfType } from "../../schemas/events.js";
 import type { RegisteredLot } from "../../write-side/parking-lot/decider.js";
 import {
   foldLotEvent,
@@ -37,12 +36,8 @@ const physical = (logical: string) => physicalCollection(logical, GENERATION);
  */
 export const PRUNE_HORIZON_MS = 25 * 3_600_000;
 
-/** The documents a fold starting at a period's opening writes from the lot's state there (and the opening). */
-export type OpeningSeed = (
-  lot: RegisteredLot,
-  collection: (logical: string) => string,
-  opening: EventOfType<"LotPeriodOpened">["data"],
-) => readonly WriteOp[];
+/** The documents a fold starting at a period's opening writes from the lot's state there. */
+export type OpeningSeed = (lot: RegisteredLot, collection: (logical: string) => string) => readonly WriteOp[];
 
 /** The indexes a fold keeps, by logical collection: names its projections declare (what views walk). */
 export type FoldIndexes = Readonly<Record<string, readonly string[]>>;
@@ -104,7 +99,7 @@ export class FoldState {
     }
     if (this.lotFold) this.lotFold = foldLotEvent(this.lotFold, stored);
     if (this.opening && this.lotFold?.state.kind === "registered" && stored.event.type === "LotPeriodOpened")
-      this.write(this.opening(this.lotFold.state, physical, stored.event.data));
+      this.write(this.opening(this.lotFold.state, physical));
     if (this.lotFolds) this.lotFolds = foldLotsEvent(this.lotFolds, stored);
   }
 

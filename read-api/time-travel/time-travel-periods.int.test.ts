@@ -3,10 +3,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
 import type { RecordedEvent } from "../../event-store/port.js";
 import { MemoryDataKeys } from "../../platform/data-keys/port.js";
-import { openingViewOf } from "../../projections/read-models/opening-view.js";
+import { lotPeriodView } from "../../projections/lot-period-view/lot-period-view.js";
+import { lotPeriodViewStream } from "../../projections/read-models/opening-view.js";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { usePersonalDataKeys } from "../../schemas/personal-data.js";
 import { countingReads, type StreamRead } from "../../test-support/counting-event-store.js";
+import { periodOpenings, periodViewContext, recordPeriodViews } from "../../test-support/period-views.js";
 import { tempDataDir } from "../../test-support/service.js";
 import { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { lotPeriodOfStream, parkingLotStream } from "../../write-side/parking-lot/periods.js";
@@ -34,13 +36,13 @@ describe("time travel from the opening of the period holding the moment (issue 4
 
   beforeAll(async () => {
     events = SqliteEventStore.open({ file: join(data.dir, "events.sqlite") });
-    // The same commands at the same instants on P (books closed every BOUND events, each opening
-    // with the read side's view), on R (closed alike, openings without a view: written before
-    // openings carried one) and on Q (never closed).
-    for (const [lot, periodEvents, viewed] of [
-      ["P", BOUND, true],
-      ["R", BOUND, false],
-      ["Q", 0, false],
+    // The same commands at the same instants on P (books closed every BOUND events, each opening's
+    // view recorded by the lot-period-view reactor), on R (closed alike, its views not recorded:
+    // the reactor lags, or data from before it) and on Q (never closed).
+    for (const [lot, periodEvents] of [
+      ["P", BOUND],
+      ["R", BOUND],
+      ["Q", 0],
     ] as const) {
       let clock = T0;
       const handler = new ParkingLotCommandHandler(events, {
@@ -48,9 +50,6 @@ describe("time travel from the opening of the period holding the moment (issue 4
         cacheSize: 10,
         periodEvents,
         now: () => clock,
-        ...(viewed
-          ? { openingView: (id, closed, carried, at) => openingViewOf(events, id, closed, carried, at) }
-          : {}),
       });
       const run = async (command: Record<string, unknown>) => {
         const outcome = await handler.handle({ ...command, now: iso(clock) } as ParkingLotCommand, {
@@ -98,6 +97,8 @@ describe("time travel from the opening of the period holding the moment (issue 4
         }
       }
     }
+    const ofP = (await periodOpenings(events)).filter((o) => o.streamId.startsWith(parkingLotStream("P")));
+    await lotPeriodView.react(ofP, periodViewContext(events));
     for (const raw of await collect(events.readAll())) {
       const lot = lotPeriodOfStream(raw.streamId)?.parkingLotId;
       if (lot) lotEvents.set(lot, [...(lotEvents.get(lot) ?? []), raw]);
@@ -124,18 +125,22 @@ describe("time travel from the opening of the period holding the moment (issue 4
     return { ...rest, at: asOf?.at };
   };
 
-  it("P's books closed several times; the moments asked lie in each of its periods", () => {
+  it("P's books closed several times; the moments asked lie in each of its periods", async () => {
     expect(openings().length).toBeGreaterThanOrEqual(5);
-    // Each of P's openings carries the read side's view, with no customer or plate (those are the
-    // state's records', sealed there); R's, written as before views, none.
+    // Each of P's openings has its view recorded on its side stream, with no customer or plate
+    // (those are the opening's records', sealed there); R's none.
     for (const opening of openings()) {
-      const view = (opening.data as { view?: { reservations: Record<string, unknown>[] } }).view;
-      expect(view?.reservations.length).toBeGreaterThan(0);
-      expect(view?.reservations.some((r) => "customerId" in r || "carNumber" in r)).toBe(false);
+      const period = lotPeriodOfStream(opening.streamId)?.period ?? 0;
+      const [view] = await collect(events.readStream(lotPeriodViewStream("P", period)));
+      const reservations = (view?.data as { reservations?: Record<string, unknown>[] } | undefined)
+        ?.reservations;
+      if (!reservations) throw new Error(`period ${period}'s view was not recorded`);
+      expect(reservations.length).toBeGreaterThan(0);
+      expect(reservations.some((r) => "customerId" in r || "carNumber" in r)).toBe(false);
     }
     const unviewed = (lotEvents.get("R") ?? []).filter((e) => e.type === "LotPeriodOpened");
     expect(unviewed.length).toBeGreaterThan(0);
-    expect(unviewed.every((e) => (e.data as { view?: unknown }).view === undefined)).toBe(true);
+    expect(await collect(events.readStream(lotPeriodViewStream("R", 1)))).toEqual([]);
     expect((lotEvents.get("Q") ?? []).every((e) => e.streamId === parkingLotStream("Q"))).toBe(true);
   });
 
@@ -151,10 +156,17 @@ describe("time travel from the opening of the period holding the moment (issue 4
     }
     return cuts;
   };
-  /** Whether P's reads were only of period k's stream, but for the openings that locate it (before k's). */
-  const readPeriodOnly = (reads: readonly StreamRead[], period: number) => {
+  /**
+   * Whether P's reads were only of period k's stream, but for the openings that locate it (before
+   * k's) and at most one read of period k's view (its side stream).
+   */
+  const readPeriodOnly = (all: readonly StreamRead[], period: number) => {
     const opening = openings().find((o) => lotPeriodOfStream(o.streamId)?.period === period);
     if (!opening) throw new Error(`no opening of period ${period}`);
+    const viewReads = all.filter((r) => r.type === "LotPeriodViewRecorded");
+    expect(viewReads.every((r) => r.streamId === lotPeriodViewStream("P", period))).toBe(true);
+    expect(viewReads.length).toBeLessThanOrEqual(1);
+    const reads = all.filter((r) => r.type !== "LotPeriodViewRecorded");
     const before = reads.filter((r) => r.commit < opening.position.commit);
     expect(before.every((r) => r.type === "LotPeriodOpened")).toBe(true);
     expect(before.length).toBeLessThanOrEqual(2 * Math.ceil(Math.log2(openings().length + 1)) + 1);
@@ -212,7 +224,7 @@ describe("time travel from the opening of the period holding the moment (issue 4
       const checkedIn = await counted(() =>
         travel.lotView("P", cut, reservations("P", "CHECKED_IN"), "page"),
       );
-      // Its registration instant and counters come from the opening's view: as Q's, folded from its start.
+      // Its registration instant and counters come from the period's view: as Q's, folded from its start.
       expect(lot?.totalReservations).toBeGreaterThan(0);
       expect(unnamed(lot), JSON.stringify(cut)).toEqual(unnamed(await whole.parkingLot("Q", cut)));
       if (period > closedIn) reasonsShown += lot?.closures?.filter((c) => c.reason === "works").length ?? 0;
@@ -227,7 +239,7 @@ describe("time travel from the opening of the period holding the moment (issue 4
     expect(reasonsShown).toBeGreaterThan(0);
   });
 
-  it("an opening without a view (written before openings carried one) is followed from the lot's start, with the same answers", async () => {
+  it("a period whose view is not recorded (the reactor lags, or data from before it) is followed from the lot's start, with the same answers", async () => {
     const recorded = countingReads(events);
     const travel = new TimeTravel(recorded.store, { maxFold: 100_000 });
     const whole = new TimeTravel(events, { maxFold: 100_000 });
@@ -274,7 +286,7 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
 }
 
 describe("a carried booking of an erased customer, as of a moment of a later period (issues 36, 48)", () => {
-  it("the opening's view names no customer nor plate; the table reads them from the opening's sealed records, `erased` once the key is gone", async () => {
+  it("the period's view names no customer nor plate; the table reads them from the opening's sealed records, `erased` once the key is gone", async () => {
     const keys = new MemoryDataKeys();
     usePersonalDataKeys(keys);
     const data = tempDataDir("parking-tt-erased-");
@@ -286,7 +298,6 @@ describe("a carried booking of an erased customer, as of a moment of a later per
         cacheSize: 10,
         periodEvents: 10,
         now: () => clock,
-        openingView: (id, closed, carried, at) => openingViewOf(store, id, closed, carried, at),
       });
       const run = async (command: Record<string, unknown>) => {
         const outcome = await handler.handle({ ...command, now: iso(clock) } as ParkingLotCommand, {
@@ -314,10 +325,12 @@ describe("a carried booking of an erased customer, as of a moment of a later per
           customerId: `C${k}`,
           carNumber: "10더8612",
         });
+      await recordPeriodViews(store);
       const [opening] = await collect(store.readStream(parkingLotStream("E", 1), { maxCount: 1 }));
       if (!opening) throw new Error("E's books did not close");
-      expect((opening.data as { view?: unknown }).view).toBeDefined();
-      const written = JSON.stringify(opening.data);
+      const [view] = await collect(store.readStream(lotPeriodViewStream("E", 1)));
+      expect(view?.type).toBe("LotPeriodViewRecorded");
+      const written = JSON.stringify([opening.data, view?.data]);
       for (const plain of ["C-gone", "34나5678", "10더8612"]) expect(written).not.toContain(plain);
       const cut: Cut = {
         kind: "instant",

@@ -5,7 +5,7 @@ import { formatPosition, type Position } from "../../event-store/position.js";
 import { FinalAnswers } from "../../platform/final-answers.js";
 import { controlCenterProjection } from "../../projections/read-models/control-center.js";
 import { lotFactsProjection } from "../../projections/read-models/lot-facts.js";
-import { lotAtOpening, lotPageAtOpening } from "../../projections/read-models/opening-view.js";
+import { lotAtOpening, lotPageAtOpening, periodViewOf } from "../../projections/read-models/opening-view.js";
 import { lotDocumentAtOpening, parkingLotsProjection } from "../../projections/read-models/parking-lots.js";
 import { RESERVATIONS, reservationsProjection } from "../../projections/read-models/reservations.js";
 import type { AsOfStamp } from "../../schemas/as-of.js";
@@ -68,12 +68,13 @@ export class TimeTravel {
 
   /**
    * What a view of one lot reads as of a moment from its first event, through its periods as one
-   * sequence (write-side/lot-streams.ts): in period 0, and in a period whose opening carries no
-   * view (written before openings did). `lot`: its document, `page`: its reservations too.
+   * sequence (write-side/lot-streams.ts): in period 0, and in a period whose view is not recorded
+   * (its reactor lags, or data from before it). `lot`: its document, `page`: its reservations too.
    */
   private startSource(parkingLotId: string, view: "lot" | "page"): FoldSource {
+    const { from: _seed, ...seed } = SEEDS[view];
     return {
-      ...SEEDS[view],
+      ...seed,
       key: `${view}:${parkingLotId}`,
       lot: true,
       read: (count, _position, max) => readLotEvents(this.events, parkingLotId, count, max),
@@ -83,25 +84,28 @@ export class TimeTravel {
   /**
    * A view of one lot as of the cut, from the opening of the period holding it (issue 48): the lot's
    * state there (the write side's), then the period's facts; no event before the opening is folded
-   * (finding the period reads a few openings: lot-streams.ts). The documents the fold starts with
-   * (SEEDS): for `period` (the timeline) the lot's as the opening's state holds it; for `lot` and
-   * `page` the opening's view's (opening-view.ts), and from the lot's start for an opening without
-   * one. Period 0 (a lot with periods off) from its first event.
+   * (finding the period reads a few openings: lot-streams.ts). The documents the fold starts with:
+   * for `period` (the timeline) the lot's as the opening's state holds it; for `lot` and `page` the
+   * period's view (one read of its side stream: opening-view.ts, written by the lot-period-view
+   * reactor), and from the lot's start while it is not recorded. Period 0 from its first event.
    */
-  private async periodSource(parkingLotId: string, cut: Cut, view: keyof typeof SEEDS): Promise<FoldSource> {
-    const viewed = new Set<string>();
-    const period = await lotPeriodHolding(this.events, parkingLotId, (opening) => {
-      if ((opening.data as { view?: unknown }).view !== undefined) viewed.add(opening.streamId);
-      return within(cut, opening.position, stampMsOfRaw(opening.type, opening.data));
-    });
+  private async periodSource(
+    parkingLotId: string,
+    cut: Cut,
+    view: "period" | "lot" | "page",
+  ): Promise<FoldSource> {
+    const period = await lotPeriodHolding(this.events, parkingLotId, (opening) =>
+      within(cut, opening.position, stampMsOfRaw(opening.type, opening.data)),
+    );
     const stream = parkingLotStream(parkingLotId, period);
-    if (view !== "period" && !viewed.has(stream)) return this.startSource(parkingLotId, view);
-    return {
-      ...SEEDS[view],
-      key: `lot-${view}:${parkingLotId}/${period}`,
-      lot: true,
-      read: (count, _position, max) => this.events.readStream(stream, { fromRevision: count, maxCount: max }),
-    };
+    const read: FoldSource["read"] = (count, _position, max) =>
+      this.events.readStream(stream, { fromRevision: count, maxCount: max });
+    const key = `lot-${view}:${parkingLotId}/${period}`;
+    if (view === "period") return { ...SEEDS.period, key, lot: true, read };
+    const recorded = await periodViewOf(this.events, parkingLotId, period);
+    if (!recorded) return this.startSource(parkingLotId, view);
+    const { from, ...seed } = SEEDS[view];
+    return { ...seed, opening: from(recorded), key, lot: true, read };
   }
 
   private readonly allSource: FoldSource = {
@@ -257,16 +261,17 @@ export class TimeTravel {
  * What each view of one lot folds, and the documents a fold starting at an opening writes: the
  * lot's document (`lot`; the timeline's, `period`, as the opening's state holds it); `page`: its
  * facts (the closures not begun) and reservations too, whose table walks an index range, as live.
+ * `from`: the documents a fold of `lot` or `page` starts with, from the period's recorded view.
  */
 const SEEDS = {
   period: { projections: [parkingLotsProjection], opening: lotDocumentAtOpening },
-  lot: { projections: [parkingLotsProjection], opening: lotAtOpening },
+  lot: { projections: [parkingLotsProjection], from: lotAtOpening },
   page: {
     projections: [parkingLotsProjection, lotFactsProjection, reservationsProjection],
     indexes: { [RESERVATIONS]: ["by_lot", "by_lot_status"] },
-    opening: lotPageAtOpening,
+    from: lotPageAtOpening,
   },
-} as const satisfies Record<string, Pick<FoldSource, "projections" | "opening" | "indexes">>;
+} as const;
 
 /** Final answers kept (each one view of a lot or a page of the control center: a few KB). */
 const FINAL_ANSWERS_KEPT = 256;
