@@ -207,7 +207,7 @@ describe("time travel from the opening of the period holding the moment (issue 4
     const recorded = countingReads(events);
     const travel = new TimeTravel(recorded.store, { maxFold: 100_000 });
     const whole = new TimeTravel(events, { maxFold: 100_000 });
-    // The closure announced in one period, shown with its reason from a later opening's view.
+    // The closure announced in one period, shown with its reason from a later period's view.
     const closure = (lotEvents.get("P") ?? []).find((e) => e.type === "ParkingLotClosed");
     const closedIn = lotPeriodOfStream(closure?.streamId ?? "")?.period ?? Number.POSITIVE_INFINITY;
     let [carriedShown, reasonsShown] = [0, 0];
