@@ -5,6 +5,7 @@ import type { Metrics } from "../platform/metrics.js";
 import { LOT_SNAPSHOTTER, lotSnapshotter } from "../write-side/lot-snapshotter.js";
 import { COUPON_POLICY, couponPolicy } from "./coupon-policy/coupon-policy.js";
 import { upgradeProjections } from "./lifecycle.js";
+import { LOT_PERIOD_VIEW, lotPeriodView } from "./lot-period-view/lot-period-view.js";
 import { PAYMENT_SAGA, type PaymentSagaSettings, paymentSaga } from "./payments/payment-saga.js";
 import { PROJECTIONS } from "./read-models/index.js";
 import { RETENTION, retention } from "./retention/retention.js";
@@ -41,6 +42,8 @@ interface ReactorEntry {
 const REACTORS: readonly ReactorEntry[] = [
   { name: COUPON_POLICY, create: () => couponPolicy },
   { name: LOT_SNAPSHOTTER, create: (s) => lotSnapshotter({ every: s.lotSnapshotEvery }) },
+  // Issue 48: the read side's view of each period's opening, where time travel starts.
+  { name: LOT_PERIOD_VIEW, create: () => lotPeriodView },
   { name: SCHEDULER, create: (s) => scheduler(s.sendCommand ? { send: s.sendCommand } : {}) },
   { name: WEBHOOK_DELIVERY, create: (s) => webhookDelivery(s.webhooks) },
   { name: PAYMENT_SAGA, create: (s) => paymentSaga(s.payments) },

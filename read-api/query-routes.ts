@@ -279,7 +279,9 @@ function reservationHandlers(
           ...(q.cursor ? { cursor: q.cursor } : {}),
         });
       res.json(
-        q.asOf === undefined ? await answer(() => ask(views)) : await asOf.lotView(req, q.parkingLotId, ask),
+        q.asOf === undefined
+          ? await answer(() => ask(views))
+          : await asOf.lotView(req, q.parkingLotId, ask, "page"),
       );
     },
 

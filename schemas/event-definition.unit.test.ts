@@ -134,6 +134,8 @@ describe("the registry of definitions", () => {
       "CouponReturned",
     ]);
     expect([...eventTypesOfStream("customer")]).toEqual(["CustomerErased"]);
+    // Issue 48: the read side's view of a lot's period, on a side stream of its own (no lot's stream).
+    expect([...eventTypesOfStream("lotView")]).toEqual(["LotPeriodViewRecorded"]);
   });
 
   it("derives the personal fields from each definition's schema", () => {

@@ -6,6 +6,7 @@ import { CUSTOMER_EVENTS } from "./customer-events.js";
 import { byType, type EventStream } from "./event-definition.js";
 import { GATE_EVENTS } from "./gate-events.js";
 import { LOT_EVENTS } from "./lot-events.js";
+import { LOT_PERIOD_VIEW_EVENTS } from "./lot-period-view-events.js";
 import { PAYMENT_EVENTS } from "./payment-events.js";
 import { PAYMENT_UPGRADE_EVENTS } from "./payment-upgrade-events.js";
 
@@ -36,6 +37,7 @@ export {
 } from "./lot-events.js";
 export { DriveUpAdmittedData, ParkingLotGateConfidenceChangedData } from "./lot-gate-events.js";
 export { LotBooksClosedData, LotPeriodOpenedData } from "./lot-period-events.js";
+export { LotPeriodViewRecordedData } from "./lot-period-view-events.js";
 export {
   OverstayChargedData,
   PaymentAuthorizedData,
@@ -58,6 +60,7 @@ export const EVENT_DEFINITIONS = byType(
   ...Object.values(PAYMENT_UPGRADE_EVENTS),
   ...Object.values(COUPON_EVENTS),
   ...Object.values(CUSTOMER_EVENTS),
+  ...Object.values(LOT_PERIOD_VIEW_EVENTS),
   ...Object.values(GATE_EVENTS),
 );
 

@@ -143,7 +143,7 @@ export const parkingLotsProjection = defineProjection({
  * travel's; the live projection never does): what the lot's decider state keeps of it, its name,
  * capacity, terms, place and the closures it still knows (without their reason). Not what only
  * its history holds (when it was registered, its counters, a closure's reason and the cars in the
- * lot when it began): a view that shows those is folded from the lot's first period.
+ * lot when it began): a view that shows those starts from the period's view (opening-view.ts).
  */
 export function lotDocumentAtOpening(lot: RegisteredLot, collection: (logical: string) => string): WriteOp[] {
   const { parkingLotId, name, capacity, hourlyRate, maxActivePerCustomer, paymentTerms, place } = lot;

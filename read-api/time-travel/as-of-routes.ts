@@ -77,7 +77,7 @@ function lotViews(timeTravel: TimeTravel, clock: () => Date) {
     req: Request,
     parkingLotId: string | undefined,
     query: (views: Views) => Promise<T | null>,
-    from?: "period",
+    from?: "period" | "page",
   ): Promise<T> => {
     const asOf = String((req.query as Record<string, unknown>).asOf);
     if (parkingLotId === undefined) {

@@ -2,8 +2,13 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
 import type { RecordedEvent } from "../../event-store/port.js";
+import { MemoryDataKeys } from "../../platform/data-keys/port.js";
+import { lotPeriodView } from "../../projections/lot-period-view/lot-period-view.js";
+import { lotPeriodViewStream } from "../../projections/read-models/opening-view.js";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
-import { countingReads } from "../../test-support/counting-event-store.js";
+import { usePersonalDataKeys } from "../../schemas/personal-data.js";
+import { countingReads, type StreamRead } from "../../test-support/counting-event-store.js";
+import { periodOpenings, periodViewContext, recordPeriodViews } from "../../test-support/period-views.js";
 import { tempDataDir } from "../../test-support/service.js";
 import { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { lotPeriodOfStream, parkingLotStream } from "../../write-side/parking-lot/periods.js";
@@ -31,9 +36,12 @@ describe("time travel from the opening of the period holding the moment (issue 4
 
   beforeAll(async () => {
     events = SqliteEventStore.open({ file: join(data.dir, "events.sqlite") });
-    // The same commands at the same instants on P (books closed every BOUND events) and on Q (never).
+    // The same commands at the same instants on P (books closed every BOUND events, each opening's
+    // view recorded by the lot-period-view reactor), on R (closed alike, its views not recorded:
+    // the reactor lags, or data from before it) and on Q (never closed).
     for (const [lot, periodEvents] of [
       ["P", BOUND],
+      ["R", BOUND],
       ["Q", 0],
     ] as const) {
       let clock = T0;
@@ -89,6 +97,8 @@ describe("time travel from the opening of the period holding the moment (issue 4
         }
       }
     }
+    const ofP = (await periodOpenings(events)).filter((o) => o.streamId.startsWith(parkingLotStream("P")));
+    await lotPeriodView.react(ofP, periodViewContext(events));
     for (const raw of await collect(events.readAll())) {
       const lot = lotPeriodOfStream(raw.streamId)?.parkingLotId;
       if (lot) lotEvents.set(lot, [...(lotEvents.get(lot) ?? []), raw]);
@@ -101,6 +111,13 @@ describe("time travel from the opening of the period holding the moment (issue 4
 
   const openings = () => (lotEvents.get("P") ?? []).filter((e) => e.type === "LotPeriodOpened");
   const timeline = (lot: string) => (views: Views) => views.lots.timeline(lot, { stepMinutes: 15 });
+  const reservations = (lot: string, status?: "CHECKED_IN") => (views: Views) =>
+    views.reservations.reservations({
+      parkingLotId: lot,
+      limit: 200,
+      minPosition: null,
+      ...(status ? { status } : {}),
+    });
   /** An answer without what names the lot or its log position (P's and Q's differ there). */
   const unnamed = (view: Record<string, unknown> | null) => {
     if (!view) return null;
@@ -108,15 +125,27 @@ describe("time travel from the opening of the period holding the moment (issue 4
     return { ...rest, at: asOf?.at };
   };
 
-  it("P's books closed several times; the moments asked lie in each of its periods", () => {
+  it("P's books closed several times; the moments asked lie in each of its periods", async () => {
     expect(openings().length).toBeGreaterThanOrEqual(5);
+    // Each of P's openings has its view recorded on its side stream, with no customer or plate
+    // (those are the opening's records', sealed there); R's none.
+    for (const opening of openings()) {
+      const period = lotPeriodOfStream(opening.streamId)?.period ?? 0;
+      const [view] = await collect(events.readStream(lotPeriodViewStream("P", period)));
+      const reservations = (view?.data as { reservations?: Record<string, unknown>[] } | undefined)
+        ?.reservations;
+      if (!reservations) throw new Error(`period ${period}'s view was not recorded`);
+      expect(reservations.length).toBeGreaterThan(0);
+      expect(reservations.some((r) => "customerId" in r || "carNumber" in r)).toBe(false);
+    }
+    const unviewed = (lotEvents.get("R") ?? []).filter((e) => e.type === "LotPeriodOpened");
+    expect(unviewed.length).toBeGreaterThan(0);
+    expect(await collect(events.readStream(lotPeriodViewStream("R", 1)))).toEqual([]);
     expect((lotEvents.get("Q") ?? []).every((e) => e.streamId === parkingLotStream("Q"))).toBe(true);
   });
 
-  it("a timeline as of a moment inside period k reads no event before k's opening but the openings that locate it, and answers as the lot without periods", async () => {
-    const recorded = countingReads(events);
-    const travel = new TimeTravel(recorded.store, { maxFold: 100_000 });
-    const whole = new TimeTravel(events, { maxFold: 100_000 });
+  /** Moments in each of P's periods: right after its opening, and well inside it. */
+  const cutsInPeriods = () => {
     const cuts: { cut: Cut; period: number }[] = [];
     for (const opening of openings()) {
       const period = lotPeriodOfStream(opening.streamId)?.period ?? 0;
@@ -125,6 +154,35 @@ describe("time travel from the opening of the period holding the moment (issue 4
       cuts.push({ cut: { kind: "instant", ms: openedAt + 1 }, period });
       cuts.push({ cut: { kind: "instant", ms: openedAt + 3 * 60 * MINUTE }, period });
     }
+    return cuts;
+  };
+  /**
+   * Whether P's reads were only of period k's stream, but for the openings that locate it (before
+   * k's) and at most one read of period k's view (its side stream).
+   */
+  const readPeriodOnly = (all: readonly StreamRead[], period: number) => {
+    const opening = openings().find((o) => lotPeriodOfStream(o.streamId)?.period === period);
+    if (!opening) throw new Error(`no opening of period ${period}`);
+    const viewReads = all.filter((r) => r.type === "LotPeriodViewRecorded");
+    expect(viewReads.every((r) => r.streamId === lotPeriodViewStream("P", period))).toBe(true);
+    expect(viewReads.length).toBeLessThanOrEqual(1);
+    const reads = all.filter((r) => r.type !== "LotPeriodViewRecorded");
+    const before = reads.filter((r) => r.commit < opening.position.commit);
+    expect(before.every((r) => r.type === "LotPeriodOpened")).toBe(true);
+    expect(before.length).toBeLessThanOrEqual(2 * Math.ceil(Math.log2(openings().length + 1)) + 1);
+    // Nothing of a later period either: the fold stops at the moment.
+    expect(
+      reads
+        .filter((r) => r.type !== "LotPeriodOpened")
+        .every((r) => lotPeriodOfStream(r.streamId)?.period === period),
+    ).toBe(true);
+  };
+
+  it("a timeline as of a moment inside period k reads no event before k's opening but the openings that locate it, and answers as the lot without periods", async () => {
+    const recorded = countingReads(events);
+    const travel = new TimeTravel(recorded.store, { maxFold: 100_000 });
+    const whole = new TimeTravel(events, { maxFold: 100_000 });
+    const cuts = cutsInPeriods();
     const closure = (lotEvents.get("P") ?? []).find((e) => e.type === "ParkingLotClosed");
     const closedIn = lotPeriodOfStream(closure?.streamId ?? "")?.period ?? Number.POSITIVE_INFINITY;
     let closedSlots = 0;
@@ -132,17 +190,7 @@ describe("time travel from the opening of the period holding the moment (issue 4
       recorded.reads.length = 0;
       const view = await travel.lotView("P", cut, timeline("P"), "period");
       if (period > closedIn) closedSlots += view?.slots.filter((s) => s.closed).length ?? 0;
-      const opening = openings().find((o) => lotPeriodOfStream(o.streamId)?.period === period);
-      if (!opening) throw new Error(`no opening of period ${period}`);
-      const before = recorded.reads.filter((r) => r.commit < opening.position.commit);
-      expect(before.every((r) => r.type === "LotPeriodOpened")).toBe(true);
-      expect(before.length).toBeLessThanOrEqual(2 * Math.ceil(Math.log2(openings().length + 1)) + 1);
-      // Nothing of a later period either: the fold stops at the moment.
-      expect(
-        recorded.reads
-          .filter((r) => r.type !== "LotPeriodOpened")
-          .every((r) => lotPeriodOfStream(r.streamId)?.period === period),
-      ).toBe(true);
+      readPeriodOnly(recorded.reads, period);
       expect(view?.slots.some((s) => s.held > 0)).toBe(true);
       expect(unnamed(view), JSON.stringify(cut)).toEqual(
         unnamed(await whole.lotView("Q", cut, timeline("Q"))),
@@ -153,6 +201,55 @@ describe("time travel from the opening of the period holding the moment (issue 4
     }
     // The closure announced in one period is shown from the lot's document as a later opening holds it.
     expect(closedSlots).toBeGreaterThan(0);
+  });
+
+  it("the lot and its reservations table as of a moment inside period k read no event before k's opening but the openings that locate it, and answer as from the whole history", async () => {
+    const recorded = countingReads(events);
+    const travel = new TimeTravel(recorded.store, { maxFold: 100_000 });
+    const whole = new TimeTravel(events, { maxFold: 100_000 });
+    // The closure announced in one period, shown with its reason from a later period's view.
+    const closure = (lotEvents.get("P") ?? []).find((e) => e.type === "ParkingLotClosed");
+    const closedIn = lotPeriodOfStream(closure?.streamId ?? "")?.period ?? Number.POSITIVE_INFINITY;
+    let [carriedShown, reasonsShown] = [0, 0];
+    for (const { cut, period } of cutsInPeriods()) {
+      // Each view apart: each locates the period by its own probes.
+      const counted = async <T>(ask: () => Promise<T>): Promise<T> => {
+        recorded.reads.length = 0;
+        const answer = await ask();
+        readPeriodOnly(recorded.reads, period);
+        return answer;
+      };
+      const lot = await counted(() => travel.parkingLot("P", cut));
+      const table = await counted(() => travel.lotView("P", cut, reservations("P"), "page"));
+      const checkedIn = await counted(() =>
+        travel.lotView("P", cut, reservations("P", "CHECKED_IN"), "page"),
+      );
+      // Its registration instant and counters come from the period's view: as Q's, folded from its start.
+      expect(lot?.totalReservations).toBeGreaterThan(0);
+      expect(unnamed(lot), JSON.stringify(cut)).toEqual(unnamed(await whole.parkingLot("Q", cut)));
+      if (period > closedIn) reasonsShown += lot?.closures?.filter((c) => c.reason === "works").length ?? 0;
+      // Each reservation the opening carries, with its booking position and times, as the whole history has it.
+      expect(table).toEqual(await whole.lotView("P", cut, reservations("P")));
+      expect(checkedIn).toEqual(await whole.lotView("P", cut, reservations("P", "CHECKED_IN")));
+      const opening = openings().find((o) => lotPeriodOfStream(o.streamId)?.period === period);
+      carriedShown +=
+        table?.items.filter((r) => Number(r.position) < (opening?.position.commit ?? 0)).length ?? 0;
+    }
+    expect(carriedShown).toBeGreaterThan(0);
+    expect(reasonsShown).toBeGreaterThan(0);
+  });
+
+  it("a period whose view is not recorded (the reactor lags, or data from before it) is followed from the lot's start, with the same answers", async () => {
+    const recorded = countingReads(events);
+    const travel = new TimeTravel(recorded.store, { maxFold: 100_000 });
+    const whole = new TimeTravel(events, { maxFold: 100_000 });
+    const last = (lotEvents.get("R") ?? []).filter((e) => e.type === "LotPeriodOpened").at(-1);
+    if (!last) throw new Error("R closed no books");
+    const cut: Cut = { kind: "instant", ms: Date.parse((last.data as { openedAt: string }).openedAt) + 1 };
+    expect(unnamed(await travel.parkingLot("R", cut))).toEqual(unnamed(await whole.parkingLot("Q", cut)));
+    expect(recorded.reads.some((r) => r.commit < last.position.commit && r.type !== "LotPeriodOpened")).toBe(
+      true,
+    );
   });
 
   it("lays a checkpoint right after the opening, so the next moment of the period does not decode it again", async () => {
@@ -187,3 +284,74 @@ async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
   for await (const item of items) out.push(item);
   return out;
 }
+
+describe("a carried booking of an erased customer, as of a moment of a later period (issues 36, 48)", () => {
+  it("the period's view names no customer nor plate; the table reads them from the opening's sealed records, `erased` once the key is gone", async () => {
+    const keys = new MemoryDataKeys();
+    usePersonalDataKeys(keys);
+    const data = tempDataDir("parking-tt-erased-");
+    const store = SqliteEventStore.open({ file: join(data.dir, "events.sqlite") });
+    try {
+      let clock = T0;
+      const handler = new ParkingLotCommandHandler(store, {
+        retryLimit: 5,
+        cacheSize: 10,
+        periodEvents: 10,
+        now: () => clock,
+      });
+      const run = async (command: Record<string, unknown>) => {
+        const outcome = await handler.handle({ ...command, now: iso(clock) } as ParkingLotCommand, {
+          correlationId: `c-${clock}`,
+          commandId: `cmd-${clock}`,
+          actor: { sub: "ops-test", role: "operator" },
+        });
+        expect(outcome.ok, JSON.stringify(outcome)).toBe(true);
+        clock += MINUTE;
+      };
+      await run({ type: "RegisterParkingLot", parkingLotId: "E", name: "Erased", capacity: 40 });
+      const booking = { parkingLotId: "E", amount: 1000 };
+      await run({
+        type: "ReserveParking",
+        ...booking,
+        reservationId: "mine",
+        customerId: "C-gone",
+        carNumber: "34나5678",
+      });
+      for (let k = 0; k < 12; k++)
+        await run({
+          type: "ReserveParking",
+          ...booking,
+          reservationId: `E-${k}`,
+          customerId: `C${k}`,
+          carNumber: "10더8612",
+        });
+      await recordPeriodViews(store);
+      const [opening] = await collect(store.readStream(parkingLotStream("E", 1), { maxCount: 1 }));
+      if (!opening) throw new Error("E's books did not close");
+      const [view] = await collect(store.readStream(lotPeriodViewStream("E", 1)));
+      expect(view?.type).toBe("LotPeriodViewRecorded");
+      const written = JSON.stringify([opening.data, view?.data]);
+      for (const plain of ["C-gone", "34나5678", "10더8612"]) expect(written).not.toContain(plain);
+      const cut: Cut = {
+        kind: "instant",
+        ms: Date.parse((opening.data as { openedAt: string }).openedAt) + 1,
+      };
+      const mine = async () =>
+        (
+          await new TimeTravel(store).lotView(
+            "E",
+            cut,
+            (views) => views.reservations.reservations({ parkingLotId: "E", limit: 50, minPosition: null }),
+            "page",
+          )
+        )?.items.find((r) => r.reservationId === "mine");
+      expect(await mine()).toMatchObject({ customerId: "C-gone", carNumber: "34나5678", status: "RESERVED" });
+      keys.erase("C-gone");
+      expect(await mine()).toMatchObject({ customerId: "erased", carNumber: "erased", status: "RESERVED" });
+    } finally {
+      usePersonalDataKeys(undefined);
+      await store.close();
+      data.remove();
+    }
+  });
+});

@@ -5,6 +5,7 @@ import { formatPosition, type Position } from "../../event-store/position.js";
 import { FinalAnswers } from "../../platform/final-answers.js";
 import { controlCenterProjection } from "../../projections/read-models/control-center.js";
 import { lotFactsProjection } from "../../projections/read-models/lot-facts.js";
+import { lotAtOpening, lotPageAtOpening, periodViewOf } from "../../projections/read-models/opening-view.js";
 import { lotDocumentAtOpening, parkingLotsProjection } from "../../projections/read-models/parking-lots.js";
 import { RESERVATIONS, reservationsProjection } from "../../projections/read-models/reservations.js";
 import type { AsOfStamp } from "../../schemas/as-of.js";
@@ -65,48 +66,46 @@ export class TimeTravel {
   /** Final answers (see Folded.final), by view and moment: a flood of one moment folds it once. */
   private readonly answers = new FinalAnswers(FINAL_ANSWERS_KEPT);
 
-  private lotSource(parkingLotId: string): FoldSource {
+  /**
+   * What a view of one lot reads as of a moment from its first event, through its periods as one
+   * sequence (write-side/lot-streams.ts): in period 0, and in a period whose view is not recorded
+   * (its reactor lags, or data from before it). `lot`: its document, `page`: its reservations too.
+   */
+  private startSource(parkingLotId: string, view: "lot" | "page"): FoldSource {
+    const { from: _seed, ...seed } = SEEDS[view];
     return {
-      key: `lot:${parkingLotId}`,
-      // The lot's document, and its decider state carried along the fold (lot-fold.ts).
-      projections: [parkingLotsProjection],
+      ...seed,
+      key: `${view}:${parkingLotId}`,
       lot: true,
-      // Its events across its periods, as one sequence (issue 48: write-side/lot-streams.ts).
       read: (count, _position, max) => readLotEvents(this.events, parkingLotId, count, max),
     };
   }
 
-  /** What the lot's page reads as of a moment: its view, and its reservations (timeline, table). */
-  private lotPageSource(parkingLotId: string): FoldSource {
-    const lot = this.lotSource(parkingLotId);
-    return {
-      ...lot,
-      key: `lot-page:${parkingLotId}`,
-      // The lot's facts too (the listing reads the closures not begun from them); the table's pages
-      // walk an index range, as live: bounded by the page (document-store/memory/memory-index.ts).
-      projections: [...lot.projections, lotFactsProjection, reservationsProjection],
-      indexes: { [RESERVATIONS]: ["by_lot", "by_lot_status"] },
-    };
-  }
-
   /**
-   * What a lot's timeline reads as of a moment, from the opening of the period holding it (issue
-   * 48): the lot's state there (the write side's), its document as the opening holds it, then the
-   * period's facts; no event before the opening is folded (finding the period reads a few openings:
-   * lot-streams.ts). Period 0 (a lot with periods off) from its first event.
+   * A view of one lot as of the cut, from the opening of the period holding it (issue 48): the lot's
+   * state there (the write side's), then the period's facts; no event before the opening is folded
+   * (finding the period reads a few openings: lot-streams.ts). The documents the fold starts with:
+   * for `period` (the timeline) the lot's as the opening's state holds it; for `lot` and `page` the
+   * period's view (one read of its side stream: opening-view.ts, written by the lot-period-view
+   * reactor), and from the lot's start while it is not recorded. Period 0 from its first event.
    */
-  private async periodSource(parkingLotId: string, cut: Cut): Promise<FoldSource> {
+  private async periodSource(
+    parkingLotId: string,
+    cut: Cut,
+    view: "period" | "lot" | "page",
+  ): Promise<FoldSource> {
     const period = await lotPeriodHolding(this.events, parkingLotId, (opening) =>
       within(cut, opening.position, stampMsOfRaw(opening.type, opening.data)),
     );
     const stream = parkingLotStream(parkingLotId, period);
-    return {
-      key: `lot-period:${parkingLotId}/${period}`,
-      projections: [parkingLotsProjection],
-      lot: true,
-      opening: lotDocumentAtOpening,
-      read: (count, _position, max) => this.events.readStream(stream, { fromRevision: count, maxCount: max }),
-    };
+    const read: FoldSource["read"] = (count, _position, max) =>
+      this.events.readStream(stream, { fromRevision: count, maxCount: max });
+    const key = `lot-${view}:${parkingLotId}/${period}`;
+    if (view === "period") return { ...SEEDS.period, key, lot: true, read };
+    const recorded = await periodViewOf(this.events, parkingLotId, period);
+    if (!recorded) return this.startSource(parkingLotId, view);
+    const { from, ...seed } = SEEDS[view];
+    return { ...seed, opening: from(recorded), key, lot: true, read };
   }
 
   private readonly allSource: FoldSource = {
@@ -121,7 +120,7 @@ export class TimeTravel {
   /** One lot as GET /parking-lots/{id} answered at the cut; null when it did not exist yet. */
   async parkingLot(parkingLotId: string, cut: Cut): Promise<AsOfView<ParkingLotDetail> | null> {
     return this.answers.answer(`lot:${parkingLotId}@${cutKey(cut)}`, async () => {
-      const folded = await this.cache.fold(this.lotSource(parkingLotId), cut);
+      const folded = await this.cache.fold(await this.periodSource(parkingLotId, cut, "lot"), cut);
       const view = await this.ask(folded, cut, async (views) => views.lots.parkingLotDetail(parkingLotId), {
         lot: parkingLotId,
       });
@@ -130,18 +129,21 @@ export class TimeTravel {
   }
 
   /**
-   * Any view of one lot as it was at the cut (its timeline, its reservations), `query` asked of it;
-   * folded from the opening of the period holding the cut when the view reads nothing but the lot's
-   * state and what the opening holds of its document (`period`: its timeline), else from its start.
+   * Any view of one lot as it was at the cut (its timeline, its reservations), `query` asked of it,
+   * folded from the opening of the period holding the cut (periodSource): `period` for a view that
+   * reads nothing but the lot's state (its timeline), `page` for its documents (its reservations);
+   * `start`: from its first event.
    */
   async lotView<T extends object>(
     parkingLotId: string,
     cut: Cut,
     query: (views: Views) => Promise<T | null>,
-    from: "start" | "period" = "start",
+    from: "start" | "period" | "page" = "start",
   ): Promise<AsOfView<T> | null> {
     const source =
-      from === "period" ? await this.periodSource(parkingLotId, cut) : this.lotPageSource(parkingLotId);
+      from === "start"
+        ? this.startSource(parkingLotId, "page")
+        : await this.periodSource(parkingLotId, cut, from);
     const folded = await this.cache.fold(source, cut);
     return this.ask(folded, cut, query, { lot: parkingLotId });
   }
@@ -254,6 +256,22 @@ export class TimeTravel {
     return { sources, checkpoints, documents: entries, bytes, state_bytes: stateBytes };
   }
 }
+
+/**
+ * What each view of one lot folds, and the documents a fold starting at an opening writes: the
+ * lot's document (`lot`; the timeline's, `period`, as the opening's state holds it); `page`: its
+ * facts (the closures not begun) and reservations too, whose table walks an index range, as live.
+ * `from`: the documents a fold of `lot` or `page` starts with, from the period's recorded view.
+ */
+const SEEDS = {
+  period: { projections: [parkingLotsProjection], opening: lotDocumentAtOpening },
+  lot: { projections: [parkingLotsProjection], from: lotAtOpening },
+  page: {
+    projections: [parkingLotsProjection, lotFactsProjection, reservationsProjection],
+    indexes: { [RESERVATIONS]: ["by_lot", "by_lot_status"] },
+    from: lotPageAtOpening,
+  },
+} as const;
 
 /** Final answers kept (each one view of a lot or a page of the control center: a few KB). */
 const FINAL_ANSWERS_KEPT = 256;
