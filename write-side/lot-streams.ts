@@ -48,7 +48,7 @@ export async function currentPeriodLength(events: EventStore, parkingLotId: stri
 
 /**
  * The lot's period that holds a moment: the last whose opening (the first event of its stream,
- * LotPeriodOpened) is `within` it; 0 when no opening is (a lot still in period 0, or periods off).
+ * LotPeriodOpened) is `within` it; 0 when no opening is (a lot still in period 0).
  * No event is read but openings (lastPeriodWhere: about 2·log2(k) for period k).
  */
 export const lotPeriodHolding = (

@@ -18,7 +18,7 @@ import { foldWithWindows } from "../views/lot-states.js";
  * The facts folded are the lot-facts projection's (`lotFactOf`: the same events, as it keeps
  * them), so the state is the one the live view folds from the same facts. A period's opening
  * (issue 48) replaces the state with the lot's live state, as the write side's evolve does, its
- * windows' tree built from it. Within a period, and on a lot with periods off, ended reservations
+ * windows' tree built from it. Within a period, ended reservations
  * are left out now and then (`forgetEnded`: what the write side does before a snapshot), each time
  * the book has doubled since (and 64 more), so the state stays the size of the lot's present
  * (amortized O(log n) per fact); no view reads an ended reservation's record from the state.
