@@ -99,7 +99,7 @@ const oldHead = storedCenter.body.projections[0]?.headPosition;
 
 /**
  * What today's service must answer: the stored answers, but for what an upgrade on start changes
- * on purpose. The only such difference: the facts the upgrade appends (each old payment's state
+ * on purpose. One such difference: the facts the upgrade appends (each old payment's state
  * carried onto its own `payment-{id}` stream, issue 48 item 5) move the log's head, so the control
  * center's projections stand at the new head (lag 0 all the same) instead of the old one. Those
  * facts are checked here: only on the payment streams of the fixture's reservations, at most one
@@ -114,13 +114,40 @@ async function expectedAnswers(service: RunningService): Promise<FixtureAnswers>
   expect(added.filter((event) => !payments.has(event.streamId))).toEqual([]);
   expect(new Set(added.map((event) => event.streamId)).size).toBe(added.length);
   const head = String(added.at(-1)?.position.commit ?? oldHead);
-  const atHead = (row: ProjectionRow) => ({
+  const atHead = <Row extends ProjectionRow>(row: Row): Row => ({
     ...row,
     ...(row.position === oldHead ? { position: head } : {}),
     ...(row.headPosition === oldHead ? { headPosition: head } : {}),
   });
-  const projections = storedCenter.body.projections.map(atHead);
-  return { ...stored, [CONTROL_CENTER]: { ...storedCenter, body: { ...storedCenter.body, projections } } };
+  const centers = Object.entries(stored).filter(([, answer]) => hasProcessorRows(answer.body));
+  return {
+    ...stored,
+    ...Object.fromEntries(
+      centers.map(([name, answer]) => {
+        const body = answer.body as { projections: (ProjectionRow & { name: string })[] };
+        return [
+          name,
+          { ...answer, body: { ...body, projections: withAddedProcessors(body.projections.map(atHead)) } },
+        ];
+      }),
+    ),
+  };
+}
+
+const hasProcessorRows = (body: unknown): boolean =>
+  typeof body === "object" && body !== null && Array.isArray((body as { projections?: unknown }).projections);
+
+/**
+ * The other difference on purpose: a processor added since the old version has a row of its own in
+ * the control center (every answer that lists them, as of a moment too), as caught up as the
+ * reactor registered beside it (issue 48: the lot-period-view reactor, after the lot snapshotter).
+ */
+function withAddedProcessors<Row extends { name: string }>(rows: readonly Row[]): Row[] {
+  const after = rows.findIndex((row) => row.name === "lot-snapshotter");
+  const like = rows.find((row) => row.name === "scheduler");
+  if (after < 0 || like === undefined)
+    throw new Error("the stored control center lists no lot snapshotter or scheduler");
+  return [...rows.slice(0, after + 1), { ...like, name: "lot-period-view" }, ...rows.slice(after + 1)];
 }
 
 /** The fixture's DATA_DIR under `into`: as the old service left it, or restored from its backup. */
