@@ -75,15 +75,7 @@ export class SqliteDataKeys implements DataKeys {
     this.deleteSubject = db.prepare("DELETE FROM data_keys WHERE subject = ?");
     this.tombstone = db.prepare("INSERT OR IGNORE INTO erased_subjects (subject) VALUES (?)");
     this.erasedRow = db.prepare("SELECT subject FROM erased_subjects WHERE subject = ?");
-    const create = db.transaction((name: string): DataKey | undefined => {
-      // Another process may have made it, or erased the subject, since the read outside.
-      const again = this.bySubject.get(name);
-      if (again) return again;
-      if (this.erasedRow.get(name)) return undefined;
-      const created = newDataKey();
-      this.insert.run(created.id, name, created.key);
-      return created;
-    });
+    const create = db.transaction((name: string): DataKey | undefined => this.createLocked(name));
     this.create = (name) => create.immediate(name);
     this.begin = db.prepare("BEGIN IMMEDIATE");
     this.commit = db.prepare("COMMIT");
@@ -128,15 +120,22 @@ export class SqliteDataKeys implements DataKeys {
 
   /** A new key in the turn's transaction, begun by the turn's first (a write lock until it commits). */
   private createInTurn(name: string): DataKey | undefined {
-    if (!this.db.inTransaction) {
-      this.begin.run();
-      setImmediate(this.commitTurn);
-      // Another process may have made it, or erased the subject, since the read outside; the
-      // turn's later keys are read under the write lock held since.
-      const again = this.bySubject.get(name);
-      if (again) return again;
-      if (this.erasedRow.get(name)) return undefined;
-    }
+    // The turn's later keys were read under the write lock held since its first.
+    if (this.db.inTransaction) return this.inserted(name);
+    this.begin.run();
+    setImmediate(this.commitTurn);
+    return this.createLocked(name);
+  }
+
+  /** Under the write lock: the key unless another process made it, or erased the subject, since the read outside. */
+  private createLocked(name: string): DataKey | undefined {
+    const again = this.bySubject.get(name);
+    if (again) return again;
+    if (this.erasedRow.get(name)) return undefined;
+    return this.inserted(name);
+  }
+
+  private inserted(name: string): DataKey {
     const created = newDataKey();
     this.insert.run(created.id, name, created.key);
     return created;
