@@ -88,6 +88,12 @@ const warnedTooLarge = new Set<string>();
  */
 export class LotStateSource implements StateSource<ParkingLotCommand, ParkingLotState> {
   private readonly loader: LotLoader;
+  /**
+   * The period streams whose next opening was too large for the store, with the revision at which to
+   * measure it again: an opening is encoded (every carried booking sealed) once per bound's worth of
+   * events, not after each append.
+   */
+  private readonly measureAgainAt = new Map<string, number>();
 
   constructor(
     private readonly eventStore: EventStore,
@@ -133,8 +139,13 @@ export class LotStateSource implements StateSource<ParkingLotCommand, ParkingLot
     const now = this.now();
     try {
       // The opening first: one the store cannot take leaves the books open (see `fits`), the lot usable.
+      if (at.revision < (this.measureAgainAt.get(stream) ?? -1)) return at;
       const opening = this.nextOpening(parkingLotId, period + 1, at.state);
-      if (!this.fits(parkingLotId, opening)) return at;
+      if (!this.fits(parkingLotId, opening)) {
+        this.measureAgainAt.set(stream, at.revision + (this.options.periodEvents ?? 0));
+        return at;
+      }
+      this.measureAgainAt.delete(stream);
       const closing = closingOf(at.state, parkingLotId, period, at.revision + 1, now);
       await this.eventStore.appendToStream(stream, [this.encode(closing, stream)], {
         expectedRevision: at.revision,
