@@ -4,7 +4,11 @@ import { firstValueFrom } from "rxjs";
 import { filter } from "rxjs/operators";
 import { afterEach, describe, expect, it } from "vitest";
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
-import { EventStoreUnavailableError, WrongExpectedRevisionError } from "../event-store/errors.js";
+import {
+  AppendTooLargeError,
+  EventStoreUnavailableError,
+  WrongExpectedRevisionError,
+} from "../event-store/errors.js";
 import type { EventStore } from "../event-store/port.js";
 import { tempDataDir } from "../test-support/service.js";
 import {
@@ -73,6 +77,33 @@ describe("appends relayed to the thread that writes the file", () => {
     await expect(conflict).rejects.toBeInstanceOf(WrongExpectedRevisionError);
     await expect(conflict).rejects.toMatchObject({ streamId: "coupon-2", expected: 5, actual: 0 });
     close();
+  });
+
+  it("states the store's largest write and rejects a bigger append with the port's AppendTooLargeError", async () => {
+    const file = join(data.dir, "events-capped.sqlite");
+    const writer = SqliteEventStore.open({ file });
+    const reader = SqliteEventStore.open({ file });
+    stores.push(writer);
+    // A store with EventStoreDB's kind of limit (its MaxAppendSize), as the relayed side sees it.
+    const capped = Object.assign(Object.create(writer) as EventStore, { maxAppendBytes: 100 });
+    capped.appendToStream = () =>
+      Promise.reject(new AppendTooLargeError("Maximum Append Size of 100 Exceeded."));
+    const { port1: requestThread, port2: processorsThread } = new MessageChannel();
+    requestThread.on("message", (request: AppendRequest) => {
+      void serveAppend(capped, request).then((reply) => requestThread.postMessage(reply));
+    });
+    const relayed = relayingAppends(
+      Object.assign(Object.create(reader) as EventStore, { maxAppendBytes: 100 }),
+      (r) => processorsThread.postMessage(r),
+    );
+    processorsThread.on("message", (reply: AppendReply) => relayed.receive(reply));
+    stores.push(relayed.store);
+    expect(relayed.store.maxAppendBytes).toBe(100);
+    const big = { type: "CouponIssued", data: { n: "x".repeat(200) }, metadata: {} };
+    const refused = relayed.store.appendToStream("coupon-big", [big], { expectedRevision: "no_stream" });
+    await expect(refused).rejects.toBeInstanceOf(AppendTooLargeError);
+    requestThread.close();
+    processorsThread.close();
   });
 
   it("fails an append still unanswered when the store closes, instead of leaving it hanging", async () => {

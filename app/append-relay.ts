@@ -1,5 +1,6 @@
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
 import {
+  AppendTooLargeError,
   EventStoreClosedError,
   EventStoreError,
   EventStoreStorageError,
@@ -128,6 +129,8 @@ function revive(error: SerializedStoreError): Error {
       return new EventStoreStorageError(error.message, error.storage ?? "full");
     case "EventStoreClosedError":
       return new EventStoreClosedError(error.message);
+    case "AppendTooLargeError":
+      return new AppendTooLargeError(error.message);
     default:
       return new EventStoreError(error.message);
   }
@@ -157,6 +160,7 @@ export function relayingAppends(
   let nextId = 0;
   let closed = false;
   const relayed: EventStore = {
+    ...(store.maxAppendBytes !== undefined ? { maxAppendBytes: store.maxAppendBytes } : {}),
     appendToStream: (streamId, events, { expectedRevision }) => {
       if (closed) return Promise.reject(new EventStoreClosedError("the event store is closed"));
       const id = nextId++;

@@ -108,7 +108,10 @@ export async function openEventStore(config: Config): Promise<EventStore> {
   useDataKeysOf(config);
   if (config.eventStoreUrl) {
     const { EventStoreDbEventStore } = await import("../event-store/eventstoredb/esdb-event-store.js");
-    return EventStoreDbEventStore.connect(toEsdbConnectionString(config.eventStoreUrl));
+    return EventStoreDbEventStore.connect(
+      toEsdbConnectionString(config.eventStoreUrl),
+      config.eventStoreMaxAppendSize,
+    );
   }
   return SqliteEventStore.open({
     file: join(config.dataDir, "events.sqlite"),

@@ -20,6 +20,14 @@ export class WrongExpectedRevisionError extends EventStoreError {
   }
 }
 
+/**
+ * The append is larger than the store takes in one write (EventStoreDB: "Maximum Append Size of N
+ * Exceeded", its MaxAppendSize). Nothing was written; the same append will be refused again.
+ */
+export class AppendTooLargeError extends EventStoreError {
+  override name = "AppendTooLargeError";
+}
+
 /** The store cannot be reached or refused to serve (down, not leader, timed out). Retryable. */
 export class EventStoreUnavailableError extends EventStoreError {
   override name = "EventStoreUnavailableError";

@@ -87,6 +87,13 @@ export type LogMessage =
 
 export interface EventStore {
   /**
+   * The most bytes one append may carry (its events' data and metadata, as JSON: appendBytes), or
+   * undefined when the store has no such limit. A bigger append is refused (AppendTooLargeError),
+   * nothing written. EventStoreDB: its server's MaxAppendSize (EVENTSTORE_MAX_APPEND_SIZE).
+   */
+  readonly maxAppendBytes?: number;
+
+  /**
    * Appends atomically, or not at all. Throws WrongExpectedRevisionError when the stream is not
    * at `expectedRevision`, EventStoreUnavailableError when the store cannot be reached.
    * An acknowledged append is durable (survives kill -9 of the process).
@@ -122,4 +129,14 @@ export interface EventStore {
   headPosition(): Promise<Position | null>;
 
   close(): Promise<void>;
+}
+
+/** The bytes an append's events carry as a store counts them: each one's data and metadata, as JSON (UTF-8). */
+export function appendBytes(events: readonly EventToAppend[]): number {
+  let bytes = 0;
+  for (const event of events)
+    bytes +=
+      Buffer.byteLength(JSON.stringify(event.data ?? null)) +
+      Buffer.byteLength(JSON.stringify(event.metadata ?? {}));
+  return bytes;
 }

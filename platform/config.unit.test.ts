@@ -37,6 +37,7 @@ const DEFAULTS: Config = {
   host: "0.0.0.0",
   dataDir: path.resolve("data"),
   eventStoreSync: "normal",
+  eventStoreMaxAppendSize: 1048576,
   mongodbDatabase: "parking",
   logLevel: "info",
   logFormat: "auto",
@@ -170,6 +171,7 @@ describe("CONFIG_VARIABLES", () => {
       "DATA_DIR",
       "EVENTSTORE_URL",
       "EVENTSTORE_SYNC",
+      "EVENTSTORE_MAX_APPEND_SIZE",
       "MONGODB_URL",
       "MONGODB_DATABASE",
       "LOG_LEVEL",
@@ -324,6 +326,7 @@ describe("ROLE", () => {
 describe("integers", () => {
   const ranges: [variable: string, min: number, max: number | undefined, field: keyof Config][] = [
     ["PORT", 1, 65535, "port"],
+    ["EVENTSTORE_MAX_APPEND_SIZE", 1024, 1073741824, "eventStoreMaxAppendSize"],
     ["MAX_INFLIGHT_COMMANDS", 1, undefined, "maxInflightCommands"],
     ["COMMAND_RETRY_LIMIT", 0, 100, "commandRetryLimit"],
     ["LOT_CACHE_SIZE", 1, undefined, "lotCacheSize"],

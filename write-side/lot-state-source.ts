@@ -1,12 +1,13 @@
 import { randomUUID } from "node:crypto";
 import { DocumentStoreUnavailableError } from "../document-store/port.js";
-import { WrongExpectedRevisionError } from "../event-store/errors.js";
-import type { EventStore } from "../event-store/port.js";
+import { AppendTooLargeError, WrongExpectedRevisionError } from "../event-store/errors.js";
+import { appendBytes, type EventStore, type EventToAppend } from "../event-store/port.js";
 import type { Logger } from "../platform/logger.js";
 import { withTimeout } from "../platform/timeout.js";
 import { systemActor } from "../schemas/actor.js";
 import type { ParkingLotCommand } from "../schemas/commands.js";
 import { encodeEvent } from "../schemas/event-codec.js";
+import type { EventOfType } from "../schemas/events.js";
 import type { StateSource } from "./decider-runner.js";
 import {
   DEFAULT_SNAPSHOT_TIMEOUT_MS,
@@ -69,6 +70,17 @@ export interface LotStateSourceOptions {
 /** Who closes the books and opens the next period, in the events' metadata. */
 const BOOKS_ACTOR = systemActor("lot-books");
 
+/** A next period's opening, encoded, with the ended reservations it leaves out (archived first). */
+interface Opening {
+  readonly stream: string;
+  readonly event: EventOfType<"LotPeriodOpened">;
+  readonly encoded: EventToAppend;
+  readonly dropped: readonly (readonly [string, ReservationRecord])[];
+}
+
+/** The lots whose opening was found too large for the event store: warned about once per process. */
+const warnedTooLarge = new Set<string>();
+
 /**
  * Where the lot's state comes from for the decider runner: its snapshot and the events after it
  * (lot-loader.ts), the archive of the ended reservations the snapshots leave out (for the rare
@@ -76,6 +88,12 @@ const BOOKS_ACTOR = systemActor("lot-books");
  */
 export class LotStateSource implements StateSource<ParkingLotCommand, ParkingLotState> {
   private readonly loader: LotLoader;
+  /**
+   * The period streams whose next opening was too large for the store, with the revision at which to
+   * measure it again: an opening is encoded (every carried booking sealed) once per bound's worth of
+   * events, not after each append.
+   */
+  private readonly measureAgainAt = new Map<string, number>();
 
   constructor(
     private readonly eventStore: EventStore,
@@ -120,11 +138,20 @@ export class LotStateSource implements StateSource<ParkingLotCommand, ParkingLot
     const period = lotPeriodOfStream(stream)?.period ?? 0;
     const now = this.now();
     try {
+      // The opening first: one the store cannot take leaves the books open (see `fits`), the lot usable.
+      if (at.revision < (this.measureAgainAt.get(stream) ?? -1)) return at;
+      const opening = this.nextOpening(parkingLotId, period + 1, at.state);
+      if (!this.fits(parkingLotId, opening)) {
+        this.measureAgainAt.set(stream, at.revision + (this.options.periodEvents ?? 0));
+        return at;
+      }
+      this.measureAgainAt.delete(stream);
       const closing = closingOf(at.state, parkingLotId, period, at.revision + 1, now);
       await this.eventStore.appendToStream(stream, [this.encode(closing, stream)], {
         expectedRevision: at.revision,
       });
-      return atRevision(await this.settle(parkingLotId, await this.open(parkingLotId, period + 1, at.state)));
+      const opened = await this.open(parkingLotId, opening);
+      return opened ? atRevision(await this.settle(parkingLotId, opened)) : undefined;
     } catch (error) {
       if (!(error instanceof WrongExpectedRevisionError))
         this.options.logger?.warn(
@@ -140,13 +167,15 @@ export class LotStateSource implements StateSource<ParkingLotCommand, ParkingLot
    * if its current period is at or over the bound, its books close as after the append that
    * reaches it (afterAppend: the same close, archive of ended reservations and opening). A writer
    * appending meanwhile wins (expected revision): the lot is loaded again and looked at anew, so
-   * its command is kept and the period closed once. True when this call closed it.
+   * its command is kept and the period closed once. True when this call closed it (false too when
+   * its opening is larger than the store's largest write: afterAppend hands back the lot it got).
    */
   async closeIfOver(parkingLotId: string, retryLimit = 10): Promise<boolean> {
     for (let attempt = 0; ; attempt++) {
       const at = await this.load(parkingLotId);
       if (!this.followsAppend(parkingLotId, at)) return false;
-      if (await this.afterAppend(parkingLotId, at)) return true;
+      const after = await this.afterAppend(parkingLotId, at);
+      if (after) return after !== at;
       if (attempt >= retryLimit)
         throw new Error(`the books of parking lot ${parkingLotId} could not be closed`);
     }
@@ -158,30 +187,81 @@ export class LotStateSource implements StateSource<ParkingLotCommand, ParkingLot
     return bound > 0 && at.revision + 1 >= bound && at.state.kind === "registered";
   }
 
-  /** The lot as of its current period's last event: if that closed the books, the next period, opened. */
+  /**
+   * The lot as of its current period's last event: if that closed the books, the next period, opened.
+   * A close whose opening the store cannot take (written before this check, or the limit lowered
+   * since) stays a closed period's last event for now: the lot is this period's (evolve ignores
+   * LotBooksClosed: the state is the one it closed with) and its next events follow the close in
+   * the same stream; the next append at the bound closes the books again once the opening fits.
+   */
   private async settle(parkingLotId: string, at: LotInPeriod): Promise<LotInPeriod> {
     let lot = at;
     while (lot.closed) {
       const period = lotPeriodOfStream(lot.stream)?.period ?? 0;
-      lot = await this.open(parkingLotId, period + 1, lot.state);
+      const opened = await this.open(parkingLotId, this.nextOpening(parkingLotId, period + 1, lot.state));
+      if (!opened) return lot;
+      lot = opened;
     }
     return lot;
   }
 
   /**
-   * Opens period `period` with the state the previous one closed with: its opening, appended as the
-   * first event of its stream (no stream expected). If it is there already (another process
-   * opened it, or this one before a crash), what is there is read instead.
+   * The opening of period `period` with the state the previous one closed with: its live state
+   * (period-books.ts), encoded as it is appended, and the ended reservations it leaves out. Without
+   * an archive (no snapshot store) nothing is dropped: the opening carries every record the closed
+   * state holds, as a lot without snapshots keeps them all.
    */
-  private async open(parkingLotId: string, period: number, closed: ParkingLotState): Promise<LotInPeriod> {
+  private nextOpening(parkingLotId: string, period: number, closed: ParkingLotState): Opening {
     const stream = parkingLotStream(parkingLotId, period);
-    const opening = openingOf(await this.carried(parkingLotId, closed), parkingLotId, period, this.now());
+    const now = this.now();
+    const { live, dropped } = this.options.snapshots
+      ? periodSplit(closed, now)
+      : { live: closed, dropped: [] };
+    const event = openingOf(live, parkingLotId, period, now);
+    return { stream, event, encoded: this.encode(event, stream), dropped };
+  }
+
+  /**
+   * Whether the store takes the opening in one write (EventStore.maxAppendBytes). If not, the books
+   * stay open and the period grows past its bound (a longer load, the lesser harm: a close whose
+   * opening cannot be written would leave the lot unable to take a command); warned once per lot.
+   */
+  private fits(parkingLotId: string, opening: Opening): boolean {
+    const max = this.eventStore.maxAppendBytes;
+    if (max === undefined) return true;
+    const bytes = appendBytes([opening.encoded]);
+    if (bytes <= max) return true;
+    this.warnTooLarge(parkingLotId, bytes, max);
+    return false;
+  }
+
+  private warnTooLarge(parkingLotId: string, bytes: number | undefined, max: number | undefined): void {
+    if (warnedTooLarge.has(parkingLotId)) return;
+    warnedTooLarge.add(parkingLotId);
+    this.options.logger?.warn(
+      { parkingLotId, openingBytes: bytes, maxAppendBytes: max },
+      `lot books not closed: its opening of ${bytes ?? "?"} bytes exceeds the event store's largest write of ${max ?? "?"}; raise EVENTSTORE_MAX_APPEND_SIZE and the server's MaxAppendSize`,
+    );
+  }
+
+  /**
+   * Opens the next period with its opening, appended as the first event of its stream (no stream
+   * expected), after the ended reservations it leaves out went to the archive of ended reservations,
+   * as the snapshotter's do, so a command naming one (a cancel: 409; a keyed retry: the same
+   * booking, never a second one under its id) answers as before. If it is there already (another
+   * process opened it, or this one before a crash), what is there is read instead. Undefined when
+   * the store cannot take the opening (`fits`, or the store refused it as too large): not opened.
+   */
+  private async open(parkingLotId: string, opening: Opening): Promise<LotInPeriod | undefined> {
+    if (!this.fits(parkingLotId, opening)) return undefined;
+    const { stream } = opening;
+    if (opening.dropped.length > 0) await this.options.snapshots?.archive(parkingLotId, opening.dropped);
     try {
-      const appended = await this.eventStore.appendToStream(stream, [this.encode(opening, stream)], {
+      const appended = await this.eventStore.appendToStream(stream, [opening.encoded], {
         expectedRevision: "no_stream",
       });
       return {
-        state: evolve(initialState, opening),
+        state: evolve(initialState, opening.event),
         revision: appended.nextExpectedRevision,
         position: appended.position,
         eventId: null,
@@ -189,24 +269,13 @@ export class LotStateSource implements StateSource<ParkingLotCommand, ParkingLot
         closed: false,
       };
     } catch (error) {
+      if (error instanceof AppendTooLargeError) {
+        this.warnTooLarge(parkingLotId, appendBytes([opening.encoded]), this.eventStore.maxAppendBytes);
+        return undefined;
+      }
       if (!(error instanceof WrongExpectedRevisionError)) throw error;
       return this.loader.catchUp(stream, { state: initialState, revision: -1, position: null });
     }
-  }
-
-  /**
-   * The live state the next period opens with (period-books.ts): the ended reservations it leaves
-   * out go to the archive of ended reservations first, as the snapshotter's do, so a command naming
-   * one (a cancel: 409; a keyed retry: the same booking, never a second one under its id) answers
-   * as before. Without an archive (no snapshot store) nothing is dropped: the opening carries every
-   * record the closed state holds, as a lot without snapshots keeps them all.
-   */
-  private async carried(parkingLotId: string, closed: ParkingLotState): Promise<ParkingLotState> {
-    const snapshots = this.options.snapshots;
-    if (!snapshots) return closed;
-    const { live, dropped } = periodSplit(closed, this.now());
-    if (dropped.length > 0) await snapshots.archive(parkingLotId, dropped);
-    return live;
   }
 
   private encode(event: Parameters<typeof encodeEvent>[0], _stream: string) {

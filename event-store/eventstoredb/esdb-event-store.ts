@@ -57,6 +57,9 @@ interface ActiveSubscription {
   fail(error: Error): void;
 }
 
+/** EventStoreDB's default MaxAppendSize: the largest write its server takes ("Maximum Append Size"). */
+export const DEFAULT_MAX_APPEND_BYTES = 1_048_576;
+
 /**
  * The EventStoreDB adapter (server 22.6 or later: stream reads must carry $all positions).
  * Events are written as JSON with a UUID id (generated when absent). System events ($-types) never
@@ -66,11 +69,21 @@ export class EventStoreDbEventStore implements EventStore {
   private closed = false;
   private readonly active = new Set<ActiveSubscription>();
 
-  private constructor(private readonly client: EventStoreDBClient) {}
+  private constructor(
+    private readonly client: EventStoreDBClient,
+    /** The server's MaxAppendSize (EVENTSTORE_MAX_APPEND_SIZE): it refuses a bigger write. */
+    readonly maxAppendBytes: number,
+  ) {}
 
-  /** `esdb://host:2113?tls=false` and the like; connects lazily on the first call. */
-  static connect(connectionString: string): EventStoreDbEventStore {
-    return new EventStoreDbEventStore(EventStoreDBClient.connectionString(connectionString));
+  /**
+   * `esdb://host:2113?tls=false` and the like; connects lazily on the first call. `maxAppendBytes`
+   * is the server's MaxAppendSize (1,048,576 bytes unless the server sets it otherwise).
+   */
+  static connect(
+    connectionString: string,
+    maxAppendBytes = DEFAULT_MAX_APPEND_BYTES,
+  ): EventStoreDbEventStore {
+    return new EventStoreDbEventStore(EventStoreDBClient.connectionString(connectionString), maxAppendBytes);
   }
 
   async appendToStream(

@@ -1,6 +1,7 @@
 import { WrongExpectedVersionError } from "@eventstore/db-client";
 import { describe, expect, it } from "vitest";
 import {
+  AppendTooLargeError,
   EventStoreError,
   EventStoreUnavailableError,
   SubscriptionDroppedError,
@@ -103,6 +104,20 @@ describe("errors", () => {
     for (const failure of failures) {
       const mapped = mapEsdbError(failure);
       expect(mapped).toBeInstanceOf(EventStoreUnavailableError);
+      expect(mapped.cause).toBe(failure);
+    }
+  });
+
+  it('maps the server\'s "Maximum Append Size" refusal (its MaxAppendSize, INVALID_ARGUMENT) to AppendTooLargeError', () => {
+    const failures: unknown[] = [
+      Object.assign(new Error("3 INVALID_ARGUMENT: Maximum Append Size of 1048576 Exceeded."), { code: 3 }),
+      { type: "unknown", message: "Maximum Append Size of 1048576 Exceeded." },
+    ];
+    for (const failure of failures) {
+      const mapped = mapEsdbError(failure, { streamId: "lot-4", expected: "no_stream" });
+      expect(mapped).toBeInstanceOf(AppendTooLargeError);
+      expect(mapped.message).toContain("lot-4");
+      expect(mapped.message).toContain("MaxAppendSize");
       expect(mapped.cause).toBe(failure);
     }
   });

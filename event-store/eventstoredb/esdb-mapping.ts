@@ -13,7 +13,12 @@ import {
   STREAM_EXISTS,
   streamNameFilter,
 } from "@eventstore/db-client";
-import { EventStoreError, EventStoreUnavailableError, WrongExpectedRevisionError } from "../errors.js";
+import {
+  AppendTooLargeError,
+  EventStoreError,
+  EventStoreUnavailableError,
+  WrongExpectedRevisionError,
+} from "../errors.js";
 import type { CompiledEventFilter } from "../event-filter.js";
 import type { ExpectedRevision, RecordedEvent } from "../port.js";
 import { fromBigInt, type Position } from "../position.js";
@@ -166,6 +171,12 @@ export function mapEsdbError(
   }
   const code = field(error, "code");
   const message = describeError(error);
+  if (/Maximum Append Size/i.test(message)) {
+    return new AppendTooLargeError(
+      `EventStoreDB refused the append${append ? ` to ${append.streamId}` : ""} as too large (raise the server's MaxAppendSize and EVENTSTORE_MAX_APPEND_SIZE): ${message}`,
+      { cause: error },
+    );
+  }
   if (
     (typeof type === "string" && UNAVAILABLE_TYPES.has(type)) ||
     (type === undefined && typeof code === "number" && UNAVAILABLE_CODES.has(code)) ||

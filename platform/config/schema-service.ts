@@ -47,6 +47,15 @@ export const SERVICE_SETTINGS = {
       "fsync policy of the embedded event store, and of the new data keys in DATA_DIR/keys (as durable as the events sealed under them; an erasure is always synced): `normal` syncs at checkpoints (an OS crash may lose the last commits, a process crash loses nothing), `full` syncs every commit.",
     ),
   ),
+  eventStoreMaxAppendSize: Type.Integer({
+    minimum: 1024,
+    maximum: 1073741824,
+    ...env(
+      "EVENTSTORE_MAX_APPEND_SIZE",
+      "1048576",
+      "The largest write EventStoreDB takes, in bytes: must equal the server's `MaxAppendSize` (1048576 by default). A lot whose next period's opening would be larger does not close its books (its period grows, a warning is logged) until both are raised. Unused by the embedded event store (no limit).",
+    ),
+  }),
   mongodbUrl: Type.Optional(
     Type.String({
       format: "mongodbConnectionString",
