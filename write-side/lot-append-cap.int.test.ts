@@ -2,9 +2,9 @@ import { join } from "node:path";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
-import { AppendTooLargeError } from "../event-store/errors.js";
-import { appendBytes, type EventStore, type RecordedEvent } from "../event-store/port.js";
+import type { EventStore, RecordedEvent } from "../event-store/port.js";
 import type { ParkingLotCommand } from "../schemas/commands.js";
+import { capped } from "../test-support/capped-event-store.js";
 import { tempDataDir } from "../test-support/service.js";
 import { ParkingLotCommandHandler } from "./command-handler.js";
 import { lotPeriodOfStream, parkingLotStream } from "./parking-lot/periods.js";
@@ -28,27 +28,6 @@ function openStore(): SqliteEventStore {
   const data = tempDataDir("lot-append-cap-");
   const store = SqliteEventStore.open({ file: join(data.dir, "events.sqlite"), pollIntervalMs: 20 });
   cleanups.push(data.remove, () => store.close());
-  return store;
-}
-
-/**
- * The store with a largest write, refusing a bigger one as EventStoreDB does: its server setting
- * MaxAppendSize (1,048,576 bytes by default) refuses an append over it, nothing written, with
- * INVALID_ARGUMENT "Maximum Append Size of 1048576 Exceeded." (EventStoreDB server configuration,
- * "Maximum Append Size"; what the adapter maps to AppendTooLargeError).
- */
-function capped(inner: EventStore, maxAppendBytes: number): EventStore & { refused: number } {
-  const store = Object.create(inner) as EventStore & { refused: number; maxAppendBytes: number };
-  store.maxAppendBytes = maxAppendBytes;
-  store.refused = 0;
-  store.appendToStream = (streamId, toAppend, options) => {
-    if (appendBytes(toAppend) > maxAppendBytes) {
-      store.refused++;
-      return Promise.reject(new AppendTooLargeError(`Maximum Append Size of ${maxAppendBytes} Exceeded.`));
-    }
-    return inner.appendToStream(streamId, toAppend, options);
-  };
-  store.readStream = (streamId, options) => inner.readStream(streamId, options);
   return store;
 }
 

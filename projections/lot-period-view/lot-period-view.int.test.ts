@@ -1,10 +1,12 @@
 import { join } from "node:path";
+import { pino } from "pino";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
 import type { RecordedEvent } from "../../event-store/port.js";
 import { MemoryDataKeys } from "../../platform/data-keys/port.js";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { usePersonalDataKeys } from "../../schemas/personal-data.js";
+import { capped } from "../../test-support/capped-event-store.js";
 import { countingReads } from "../../test-support/counting-event-store.js";
 import { periodOpenings, periodViewContext } from "../../test-support/period-views.js";
 import { tempDataDir } from "../../test-support/service.js";
@@ -122,6 +124,21 @@ describe("the lot-period-view reactor (issue 48)", () => {
     expect(counted.reads.filter((r) => r.type === "LotPeriodViewRecorded").map((r) => r.streamId)).toEqual([
       lotPeriodViewStream("L", k - 1),
     ]);
+  });
+
+  it("leaves a view larger than the event store's largest write unrecorded, with a warning, and goes on", async () => {
+    const openings = await periodOpenings(events);
+    const warned: { msg: string; period?: number }[] = [];
+    const logger = pino({ level: "warn" }, { write: (line: string) => void warned.push(JSON.parse(line)) });
+    // Room for a booking, not for a view carrying ten of them (EventStoreDB's MaxAppendSize, scaled down).
+    const small = capped(events, 1_000);
+    await lotPeriodView.react(openings, { ...periodViewContext(small), logger });
+    expect(await sideStreams()).toEqual([]);
+    expect(small.refused).toBe(0); // measured before it is sent, as the adapter states its limit
+    expect(warned.map((w) => w.period)).toEqual(openings.map((o) => lotPeriodOfStream(o.streamId)?.period));
+    // With room, the same openings are recorded (time travel meanwhile folds from the lot's start).
+    await lotPeriodView.react(openings, periodViewContext(events));
+    expect(await sideStreams()).toHaveLength(openings.length);
   });
 
   it("never holds a customer's id nor plate, before or after the customer is erased", async () => {

@@ -1,4 +1,5 @@
-import { WrongExpectedRevisionError } from "../../event-store/errors.js";
+import { AppendTooLargeError, WrongExpectedRevisionError } from "../../event-store/errors.js";
+import { appendBytes } from "../../event-store/port.js";
 import { systemActor } from "../../schemas/actor.js";
 import { encodeEvent, type StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { EventOfType, EventType } from "../../schemas/events.js";
@@ -51,18 +52,19 @@ async function record(
     type: "LotPeriodViewRecorded" as const,
     data: { parkingLotId, period, recordedAt: new Date(context.now()).toISOString(), ...view },
   };
+  const encoded = encodeEvent(event, {
+    correlationId: stored.metadata.correlationId,
+    causationId: stored.id,
+    actor: ACTOR,
+  });
+  const max = context.eventStore.maxAppendBytes;
   try {
-    await context.eventStore.appendToStream(
-      lotPeriodViewStream(parkingLotId, period),
-      [
-        encodeEvent(event, {
-          correlationId: stored.metadata.correlationId,
-          causationId: stored.id,
-          actor: ACTOR,
-        }),
-      ],
-      { expectedRevision: "no_stream" },
-    );
+    // A view the store cannot take in one write (EventStoreDB's MaxAppendSize) is not recorded:
+    // time travel folds that period from the lot's start, slower and the same; the reactor goes on.
+    if (max !== undefined && appendBytes([encoded]) > max) throw new AppendTooLargeError(`over ${max} bytes`);
+    await context.eventStore.appendToStream(lotPeriodViewStream(parkingLotId, period), [encoded], {
+      expectedRevision: "no_stream",
+    });
     context.logger.debug(
       {
         parkingLotId,
@@ -73,6 +75,13 @@ async function record(
       "period's view recorded",
     );
   } catch (error) {
+    if (error instanceof AppendTooLargeError) {
+      context.logger.warn(
+        { parkingLotId, period, bytes: appendBytes([encoded]), maxAppendBytes: max },
+        "period's view not recorded: larger than the event store's largest write (time travel folds the period from the lot's start)",
+      );
+      return;
+    }
     // Another replica recorded it meanwhile: the same view (the same facts folded), kept once.
     if (!(error instanceof WrongExpectedRevisionError)) throw error;
   }
