@@ -3,8 +3,8 @@ import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
 import type { EventStore, RecordedEvent } from "../event-store/port.js";
-import type { ParkingLotCommand } from "../schemas/commands.js";
 import { capped } from "../test-support/capped-event-store.js";
+import { lotCommands } from "../test-support/lot-commands.js";
 import { tempDataDir } from "../test-support/service.js";
 import { ParkingLotCommandHandler } from "./command-handler.js";
 import { lotPeriodOfStream, parkingLotStream } from "./parking-lot/periods.js";
@@ -47,27 +47,7 @@ const handlerOn = (store: EventStore, logger?: pino.Logger) =>
     ...(logger ? { logger } : {}),
   });
 
-const context = (i: string) => ({
-  correlationId: `corr-${i}`,
-  commandId: `cmd-${i}`,
-  actor: { sub: "ops-test", role: "operator" } as const,
-});
-const register = (lot: string): ParkingLotCommand => ({
-  type: "RegisterParkingLot",
-  parkingLotId: lot,
-  name: `Lot ${lot}`,
-  capacity: 1000,
-  now: NOW,
-});
-const reserve = (lot: string, reservationId: string): ParkingLotCommand => ({
-  type: "ReserveParking",
-  reservationId,
-  parkingLotId: lot,
-  customerId: `C-${reservationId}`,
-  carNumber: "10더8612",
-  amount: 5000,
-  now: NOW,
-});
+const { context, register, reserve } = lotCommands(NOW);
 
 async function events(store: EventStore, stream: string): Promise<RecordedEvent[]> {
   const out: RecordedEvent[] = [];

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { SqliteDocumentStore } from "../document-store/embedded/sqlite-document-store.js";
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
 import type { EventStore, RecordedEvent } from "../event-store/port.js";
-import type { ParkingLotCommand } from "../schemas/commands.js";
+import { lotCommands } from "../test-support/lot-commands.js";
 import { tempDataDir } from "../test-support/service.js";
 import { ParkingLotCommandHandler } from "./command-handler.js";
 import { DocumentLotSnapshotStore } from "./document-snapshot-store.js";
@@ -39,20 +39,7 @@ function openStores(): { events: SqliteEventStore; documents: SqliteDocumentStor
 const oldWriter = (store: EventStore) =>
   new ParkingLotCommandHandler(store, { retryLimit: 5, cacheSize: 10, periodEvents: 0 });
 
-const context = (i: string) => ({
-  correlationId: `corr-${i}`,
-  commandId: `cmd-${i}`,
-  actor: { sub: "ops-test", role: "operator" } as const,
-});
-const reserve = (lot: string, reservationId: string): ParkingLotCommand => ({
-  type: "ReserveParking",
-  reservationId,
-  parkingLotId: lot,
-  customerId: `C-${reservationId}`,
-  carNumber: "10더8612",
-  amount: 5000,
-  now: NOW,
-});
+const { context, reserve } = lotCommands(NOW);
 
 /** Registers `lot` and books `count` reservations on it with `handler`. */
 async function lotOf(handler: ParkingLotCommandHandler, lot: string, count: number): Promise<void> {

@@ -8,6 +8,7 @@ import type { ParkingLotCommand } from "../schemas/commands.js";
 import { decodeEvent } from "../schemas/event-codec.js";
 import type { EventOfType } from "../schemas/events.js";
 import { usePersonalDataKeys } from "../schemas/personal-data.js";
+import { lotCommands } from "../test-support/lot-commands.js";
 import { tempDataDir } from "../test-support/service.js";
 import { ParkingLotCommandHandler } from "./command-handler.js";
 import { DocumentLotSnapshotStore } from "./document-snapshot-store.js";
@@ -40,27 +41,7 @@ const handlerOn = (
   more: { now?: () => number; snapshots?: LotSnapshotStore } = {},
 ) => new ParkingLotCommandHandler(store, { retryLimit: 5, cacheSize: 10, periodEvents, now: clock, ...more });
 
-const context = (i: number | string) => ({
-  correlationId: `corr-${i}`,
-  commandId: `cmd-${i}`,
-  actor: { sub: "ops-test", role: "operator" } as const,
-});
-const register = (lot: string): ParkingLotCommand => ({
-  type: "RegisterParkingLot",
-  parkingLotId: lot,
-  name: `Lot ${lot}`,
-  capacity: 1000,
-  now: NOW,
-});
-const reserve = (lot: string, reservationId: string): ParkingLotCommand => ({
-  type: "ReserveParking",
-  reservationId,
-  parkingLotId: lot,
-  customerId: `C-${reservationId}`,
-  carNumber: "10더8612",
-  amount: 5000,
-  now: NOW,
-});
+const { context, register, reserve } = lotCommands(NOW);
 const cancel = (lot: string, reservationId: string): ParkingLotCommand => ({
   type: "CancelReservation",
   reservationId,

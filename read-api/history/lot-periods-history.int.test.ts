@@ -11,6 +11,7 @@ import {
 import { checkpointOp, physicalCollection } from "../../projections/runtime/checkpoints.js";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
+import { lotCommands } from "../../test-support/lot-commands.js";
 import { tempDataDir } from "../../test-support/service.js";
 import { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { parkingLotStream } from "../../write-side/parking-lot/periods.js";
@@ -26,27 +27,9 @@ import { HistoryService } from "./history-service.js";
 
 const NOW = "2026-11-22T11:00:00.000Z";
 const BOUND = 5;
-const context = (i: string) => ({
-  correlationId: `corr-${i}`,
-  commandId: `cmd-${i}`,
-  actor: { sub: "ops-test", role: "operator" } as const,
-});
-const register = (lot: string): ParkingLotCommand => ({
-  type: "RegisterParkingLot",
-  parkingLotId: lot,
-  name: "Periods",
-  capacity: 100,
-  now: NOW,
-});
-const reserve = (lot: string, reservationId: string): ParkingLotCommand => ({
-  type: "ReserveParking",
-  reservationId,
-  parkingLotId: lot,
-  customerId: `C-${reservationId}`,
-  carNumber: "10더8612",
-  amount: 5000,
-  now: NOW,
-});
+const commands = lotCommands(NOW);
+const { context, reserve } = commands;
+const register = (lot: string) => commands.register(lot, "Periods", 100);
 
 describe("a lot's periods on the read side (issue 48)", () => {
   const data = tempDataDir("parking-period-reads-");
