@@ -1,8 +1,10 @@
 /**
  * MongoDB write semantics for the embedded store, applied to plain objects. The update operators
- * themselves are mingo's; this module adds what MongoDB does around them: upserts addressed by
- * `_id` with `$setOnInsert`, replacements, and the errors MongoDB raises where mingo silently does
- * nothing (so a batch fails in both adapters alike and is rolled back).
+ * are mingo's, but for the projections' common case ($set, $inc, $unset, $min, $max, $push and
+ * $setOnInsert on plain dotted paths), applied directly with the same outcome (the fast path,
+ * held to the general path by a property test); this module adds what MongoDB does around them:
+ * upserts addressed by `_id` with `$setOnInsert`, replacements, and the errors MongoDB raises where
+ * mingo silently does nothing (so a batch fails in both adapters alike and is rolled back).
  */
 import type { Modifier } from "mingo/updater";
 import { update as mingoUpdate } from "mingo/updater";
@@ -123,7 +125,7 @@ interface PathPlan {
   readonly last: string;
 }
 
-type FastOperator = "$set" | "$inc" | "$unset" | "$min" | "$max";
+type FastOperator = "$set" | "$inc" | "$unset" | "$min" | "$max" | "$push";
 
 interface OperatorPlan {
   readonly operator: FastOperator;
@@ -147,7 +149,7 @@ interface ShapePlan {
   readonly setOnInsert: readonly OperatorPlan[] | undefined;
 }
 
-const FAST_OPERATORS: ReadonlySet<string> = new Set(["$set", "$inc", "$unset", "$min", "$max"]);
+const FAST_OPERATORS: ReadonlySet<string> = new Set(["$set", "$inc", "$unset", "$min", "$max", "$push"]);
 /** Operators whose shape can be cached (a $rename's conflicts depend on its values). */
 const SHAPE_OPERATORS: ReadonlySet<string> = new Set([...FAST_OPERATORS, "$setOnInsert"]);
 const SHAPE_CACHE_SIZE = 512;
@@ -247,17 +249,36 @@ function shapeOf(update: UpdateDocument): ShapePlan | undefined {
   return shape;
 }
 
-/** Whether `value` is an argument the fast path handles for `operator` as mingo would. */
+/** A value as JSON has it: null, a string, a number, a boolean, an array or a plain object. */
+function jsonValue(value: unknown): boolean {
+  return (
+    value === null ||
+    typeof value === "string" ||
+    typeof value === "number" ||
+    typeof value === "boolean" ||
+    Array.isArray(value) ||
+    isPlainObject(value)
+  );
+}
+
+/**
+ * Whether `value` is an argument the fast path handles for `operator` as mingo would. Rules of
+ * MongoDB's update operators (https://www.mongodb.com/docs/manual/reference/operator/update/):
+ * - $set replaces the field's value with the given one, whatever its type, and creates the
+ *   field (and missing embedded documents on a dotted path) when absent (…/update/set/).
+ * - $inc takes a number; a missing field is created with the increment (…/update/inc/).
+ * - $min/$max compare with BSON's order; the fast path takes only a number against a number and
+ *   a string against a string, where that order is JavaScript's (…/update/min/, …/update/max/).
+ * - $push appends the value as one element, creating the array when the field is absent; a
+ *   value with the $each/$slice/$sort/$position modifiers is not one element (…/update/push/):
+ *   any `$` key in a pushed document is left to mingo.
+ */
 function fastArgument(operator: FastOperator, value: unknown): boolean {
   switch (operator) {
     case "$set":
-      return (
-        value === null ||
-        typeof value === "string" ||
-        typeof value === "number" ||
-        typeof value === "boolean" ||
-        isPlainObject(value)
-      );
+      return jsonValue(value);
+    case "$push":
+      return jsonValue(value) && !(isPlainObject(value) && Object.keys(value).some((k) => k.startsWith("$")));
     case "$inc":
       return typeof value === "number" && !Number.isNaN(value);
     case "$min":
@@ -298,13 +319,15 @@ function fastApplicable(
       if (before === undefined) continue;
       if (operator === "$inc" && (typeof before !== "number" || Number.isNaN(before))) return false;
       if ((operator === "$min" || operator === "$max") && typeof before !== typeof value) return false;
+      // $push on a field that is not an array: MongoDB's error (assertUpdateApplicable raises it).
+      if (operator === "$push" && !Array.isArray(before)) return false;
     }
   }
   return true;
 }
 
 /**
- * Applies $set, $inc, $unset, $min and $max on plain dotted paths directly, with mingo's
+ * Applies $set, $inc, $unset, $min, $max and $push on plain dotted paths directly, with mingo's
  * semantics (its equality and deep copy for $set, its comparison for $min/$max): mingo's updater
  * rebuilds its operator tables on every call, which dominated replays. Only called once
  * fastApplicable has said yes. Returns whether anything changed.
@@ -353,6 +376,13 @@ function fastUpdate(doc: MutableDocument, plans: readonly OperatorPlan[], update
           parent[last] = value;
           changed = true;
           break;
+        case "$push": {
+          const element = typeof value === "object" && value !== null ? cloneDeep(value) : value;
+          if (before === undefined) parent[last] = [element];
+          else (before as unknown[]).push(element);
+          changed = true;
+          break;
+        }
         case "$unset":
           if (Object.hasOwn(parent, last)) {
             delete parent[last];

@@ -83,7 +83,7 @@ describe("replacementDocument", () => {
   });
 });
 
-describe("fast path for $set/$inc/$unset/$min/$max agrees with mingo's updater", () => {
+describe("fast path for $set/$inc/$unset/$min/$max/$push agrees with mingo's updater", () => {
   const cases: Array<[string, Record<string, unknown>, Record<string, Record<string, unknown>>]> = [
     [
       "nested object then dotted set",
@@ -110,6 +110,12 @@ describe("fast path for $set/$inc/$unset/$min/$max agrees with mingo's updater",
       { $min: { heldUntil: "2026-11-22T11:05:00.000Z", m: 3 }, $max: { n: 7, "sub.t": "a" } },
     ],
     ["min and max that change nothing", { _id: "r", a: "b", n: 5 }, { $min: { a: "c" }, $max: { n: 5 } }],
+    [
+      "push onto an existing array, a missing one and a missing parent",
+      { _id: "f", facts: [{ revision: 1 }] },
+      { $set: { parkingLotId: "l" }, $push: { facts: { revision: 2 }, "more.list": [1] }, $max: { at: 2 } },
+    ],
+    ["set an array", { _id: "p", failures: [1] }, { $set: { failures: [], list: [{ a: 1 }] } }],
   ];
   it.each(cases)("%s", (_name, doc, update) => {
     const viaStore = applyUpdate(structuredClone(doc) as MutableDocument, doc._id as string, update, false);
@@ -128,10 +134,21 @@ const scalar = fc.oneof(
   fc.integer({ min: -3, max: 3 }),
   fc.constantFrom(0.5, -0, Number.NaN, "", "a", "b", "강남", "🚗", true, false, null),
 );
+const dictionary = fc.dictionary(fc.constantFrom("x", "y"), scalar, { maxKeys: 2 });
 const value: fc.Arbitrary<unknown> = fc.oneof(
   { weight: 4, arbitrary: scalar },
   { weight: 1, arbitrary: fc.array(scalar, { maxLength: 2 }) },
-  { weight: 1, arbitrary: fc.dictionary(fc.constantFrom("x", "y"), scalar, { maxKeys: 2 }) },
+  { weight: 1, arbitrary: fc.array(dictionary, { maxLength: 2 }) },
+  { weight: 1, arbitrary: dictionary },
+  // $push's modifiers ($each must be an array, $slice an integer): mingo's, never the fast path's.
+  {
+    weight: 1,
+    arbitrary: fc.dictionary(
+      fc.constantFrom("$each", "$slice", "x"),
+      fc.oneof(fc.array(scalar, { maxLength: 2 }), scalar),
+      { minKeys: 1, maxKeys: 2 },
+    ),
+  },
 );
 const PATHS = [
   "n",
