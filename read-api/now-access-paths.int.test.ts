@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SqliteDocumentStore } from "../document-store/embedded/sqlite-document-store.js";
+import { sqlIndexName } from "../document-store/embedded/sqlite-schema.js";
 import type { Filter, FindOptions } from "../document-store/port.js";
 import { CLOSURE_ID_END, CONTROL_CENTER, closureId } from "../projections/read-models/control-center.js";
 import {
@@ -109,6 +110,42 @@ describe("the figures of the moment read index ranges bounded by the lots and th
         }
       }
     }
+  });
+
+  it("every index of the reservations is the one some list read walks (issue 50: none written for no read)", async () => {
+    const page = { sort: { seq: -1 as const }, limit: 51 };
+    const scopes: Filter[] = [
+      {},
+      { parkingLotId: "L2" },
+      { customerId: "C7" },
+      { parkingLotId: "L2", customerId: "C7" },
+    ];
+    const statuses = [
+      undefined,
+      "PENDING_PAYMENT",
+      "RESERVED",
+      "CHECKED_IN",
+      "COMPLETED",
+      "CANCELED",
+      "NO_SHOW",
+      "OVERSTAYING",
+    ];
+    const details: string[] = [];
+    for (const scope of scopes) {
+      for (const status of statuses as (ReservationStatus | undefined)[]) {
+        for (const condition of statusFilters(status, NOW, status === "CANCELED" ? ["L1"] : [])) {
+          details.push((await store.explain(RESERVATIONS, { ...condition, ...scope }, page)).detail);
+          details.push(
+            (await store.explain(RESERVATIONS, { ...condition, ...scope, seq: { $lt: 3000 } }, page)).detail,
+          );
+        }
+      }
+    }
+    // A customer's reservations (erasure, retention): all of them.
+    details.push((await store.explain(RESERVATIONS, { customerId: "C7" })).detail);
+    const declared = (reservationsProjection.collections[RESERVATIONS] ?? []).map((index) => index.name);
+    const walked = (name: string) => details.some((d) => d.includes(sqlIndexName(RESERVATIONS, name)));
+    expect(declared.filter((name) => !walked(name))).toEqual([]);
   });
 
   it("the lots closed now: one range of closure ids, those not over yet", async () => {

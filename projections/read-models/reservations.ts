@@ -34,8 +34,9 @@ const couponDue = (event: DomainEvent): { couponDue?: boolean } => {
  * ParkingReserved event) gives every list a stable order and an index-friendly cursor.
  * `heldFrom`/`heldUntil` are the span it holds a spot (its window; an open-ended one from when it
  * was made; cut short by a cancellation or a check-out; a car in the lot past its window's end
- * holds its spot until it checks out, which the query side adds: status CHECKED_IN, heldUntil passed): availability reads the reservations of a
- * lot whose span reaches past an instant through the `by_lot_held_until` index.
+ * holds its spot until it checks out, which the query side adds: status CHECKED_IN, heldUntil passed):
+ * retention reads when a customer's last span ended from it; availability is the lot's decider
+ * state (lot facts), not these documents.
  */
 export const reservationsProjection = defineProjection({
   name: "reservations",
@@ -51,23 +52,12 @@ export const reservationsProjection = defineProjection({
       { name: "by_lot_status", keys: { parkingLotId: 1, status: 1, seq: -1 } },
       { name: "by_customer_status", keys: { customerId: 1, status: 1, seq: -1 } },
       { name: "by_lot_customer", keys: { parkingLotId: 1, customerId: 1, seq: -1 } },
-      { name: "by_car", keys: { carNumber: 1, seq: -1 } },
-      { name: "by_lot_car", keys: { parkingLotId: 1, carNumber: 1, seq: -1 } },
-      { name: "by_lot_held_until", keys: { parkingLotId: 1, heldUntil: 1 } },
-      // Who is in a lot, and who stays past the window's end (checked in, heldUntil passed); who is
-      // expected (a reserved window starting within an hour of now, not over: only windows have
-      // startsAt, so the range never walks the open-ended bookings, however many were made in the
-      // last hour). Counted from the index alone.
-      { name: "by_lot_status_held_until", keys: { parkingLotId: 1, status: 1, heldUntil: 1 } },
-      {
-        name: "by_lot_status_starts_at_held_until",
-        keys: { parkingLotId: 1, status: 1, startsAt: 1, heldUntil: 1 },
-      },
-      // Windows (only they have startsAt) that may hold a spot now started less than a day ago:
-      // in some lots, or in every lot (the control center's totals). The window's end and the
-      // lot are in the index too, so counting those holding a spot reads no document.
-      { name: "by_lot_starts_at_held_until", keys: { parkingLotId: 1, startsAt: 1, heldUntil: 1 } },
-      { name: "by_starts_at_held_until_lot", keys: { startsAt: 1, heldUntil: 1, parkingLotId: 1 } },
+      // Issue 50: only the indexes a read plans onto (the lists above: by lot, customer and status,
+      // newest first; a plate fragment through PLATE_SUFFIXES). The plate's (by_car, by_lot_car:
+      // plate search reads the suffixes since issue 33) and the held span's five (lot, status,
+      // startsAt, heldUntil: the lot's presence is its decider state since lot facts, issue 48) were
+      // an index entry written per booking for no read; a store created before keeps them until it
+      // drops them or rebuilds (docs/operations.md).
     ],
     [PLATE_SUFFIXES]: [
       { name: "by_suffix", keys: { suffix: 1, seq: -1 } },
@@ -130,7 +120,7 @@ export const reservationsProjection = defineProjection({
     ReservationCheckedIn: ({ event }, collection) =>
       // heldUntil stays the window's end: a car in the lot past it (CHECKED_IN, heldUntil
       // passed) is overstaying, and the query side counts it as holding its spot until it
-      // checks out, however long that is (the `by_lot_status_held_until` index finds those).
+      // checks out, however long that is.
       updateOne(collection, RESERVATIONS, event.data.reservationId, {
         $set: { status: "CHECKED_IN", checkedInAt: event.data.checkedInAt },
       }),
