@@ -64,7 +64,8 @@ const STAGES: readonly (readonly [string, (f: Frame) => boolean])[] = [
     "body read and JSON parse (body-parser)",
     (f) =>
       /body-parser|raw-body|node_modules\/(type-is|content-type|iconv-lite|media-typer)/.test(f.url) ||
-      /verifyUtf8Body|boundedBodyDepth/.test(f.functionName),
+      /verifyUtf8Body|boundedBodyDepth/.test(f.functionName) ||
+      /platform\/http\/json-body/.test(f.url),
   ],
   [
     "the answer (res.json, headers, socket write)",

@@ -171,12 +171,22 @@ export function verifyUtf8Body(req: unknown, _res: unknown, body: Buffer, encodi
       `The body's charset ${encoding} is not accepted; send UTF-8 (charset=utf-8, or none).`,
     );
   }
+  utf8BodyText(req, body);
+}
+
+/**
+ * A UTF-8 body's text (a byte-order mark dropped, as the body parser's decoder drops it); bytes that
+ * are not valid UTF-8 are a 400 malformed-json. The body as received is kept for rawBodyOf.
+ */
+export function utf8BodyText(req: unknown, body: Buffer): string {
+  let text: string;
   try {
-    strictUtf8.decode(body);
+    text = strictUtf8.decode(body);
   } catch {
     throw new ProblemError("malformed-json", "The body is not valid UTF-8.");
   }
   if (typeof req === "object" && req !== null) rawBodies.set(req, body);
+  return text;
 }
 
 /**
