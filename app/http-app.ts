@@ -3,6 +3,7 @@ import { match } from "path-to-regexp";
 import { accessControl } from "../platform/auth/access.js";
 import { principalOf } from "../platform/auth/principal.js";
 import { accessLog, type LoggedPath } from "../platform/http/access-log.js";
+import { directJsonAnswers } from "../platform/http/json-answers.js";
 import { jsonBodies } from "../platform/http/json-body.js";
 import {
   assignCorrelationId,
@@ -60,6 +61,8 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
   app.disable("x-powered-by");
   app.set("query parser", "simple");
   app.set("etag", false);
+  // A command's JSON answer written directly, without express's generic res.json (issue 50).
+  directJsonAnswers(app);
   // The client address (rate limits, logs) through this many proxies' X-Forwarded-For.
   app.set("trust proxy", services.config.trustProxyHops);
 
