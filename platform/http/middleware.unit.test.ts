@@ -136,6 +136,56 @@ describe("validInput", () => {
     ]);
   });
 
+  it("normalizes nested text by copy on write: the input is never modified, text already NFC is not copied", () => {
+    const Nested = Type.Object({
+      items: Type.Array(Type.Object({ name: Type.String(), tags: Type.Array(Type.String()) })),
+      count: Type.Integer(),
+    });
+    const decomposed = "\u1100\u1161\u11BC";
+    const input = JSON.parse(
+      JSON.stringify({
+        items: [
+          { name: "a", tags: ["x"] },
+          { name: decomposed, tags: ["y", decomposed] },
+        ],
+        count: 2,
+      }),
+    );
+    const snapshot = structuredClone(input);
+    const output = validInput(Nested, input, "body");
+    expect(output).toEqual({
+      items: [
+        { name: "a", tags: ["x"] },
+        { name: "강", tags: ["y", "강"] },
+      ],
+      count: 2,
+    });
+    expect(input).toEqual(snapshot);
+    expect(output.items[0]).toBe(input.items[0]);
+    const unchanged = { items: [{ name: "강", tags: [] }], count: 1 };
+    expect(validInput(Nested, unchanged, "body")).toBe(unchanged);
+  });
+
+  it("names a nested field's forbidden character by its path, and keeps a body's own __proto__ key a plain field", () => {
+    const problem = problemOf(() =>
+      validInput(
+        Type.Object({ items: Type.Array(Type.Object({ name: Type.String() })) }),
+        {
+          items: [{ name: "ok" }, { name: "A\u200BB" }],
+        },
+        "body",
+      ),
+    );
+    expect(problem.extra.errors).toEqual([{ field: "body.items[1].name", message: expect.any(String) }]);
+    const hostile = JSON.parse('{"name":"x","__proto__":{"polluted":"\u1100\u1161"}}');
+    const output = validInput(Type.Object({ name: Type.String() }), hostile, "body") as Record<
+      string,
+      unknown
+    >;
+    expect(Object.getPrototypeOf(output)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(output, "__proto__")?.value).toEqual({ polluted: "가" });
+  });
+
   it("lists at most 20 field errors, and says so", () => {
     const Many = Type.Object(
       Object.fromEntries(Array.from({ length: 30 }, (_, i) => [`f${i}`, Type.Integer()])),
