@@ -1,5 +1,5 @@
 import type { RequestHandler } from "express";
-import { utf8BodyText } from "./middleware.js";
+import { isPlainJson, utf8BodyText } from "./middleware.js";
 
 /**
  * The JSON body of the common request read directly: `Content-Type: application/json` (charset
@@ -23,7 +23,7 @@ export function jsonBodies(limit: number, fallback: RequestHandler): RequestHand
       length > limit ||
       headers["transfer-encoding"] !== undefined ||
       headers["content-encoding"] !== undefined ||
-      !PLAIN_JSON.has((headers["content-type"] ?? "").toLowerCase()) ||
+      !isPlainJson(headers["content-type"]) ||
       req.readableEnded
     )
       return fallback(req, res, next);
@@ -65,13 +65,6 @@ export function jsonBodies(limit: number, fallback: RequestHandler): RequestHand
     req.on("close", onClose);
   };
 }
-
-/** The Content-Types read here (compared lower-cased); any other goes to the body parser. */
-const PLAIN_JSON: ReadonlySet<string> = new Set([
-  "application/json",
-  "application/json; charset=utf-8",
-  "application/json;charset=utf-8",
-]);
 
 /** A Content-Length of 1 or more written as plain digits, else undefined. */
 function contentLength(value: string | undefined): number | undefined {

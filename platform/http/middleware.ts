@@ -269,11 +269,22 @@ export const boundedBodyDepth: RequestHandler = (req, _res, next) => {
   );
 };
 
+/** The Content-Types of nearly every JSON request, compared lower-cased (no parsing needed). */
+const PLAIN_JSON: ReadonlySet<string> = new Set([
+  "application/json",
+  "application/json; charset=utf-8",
+  "application/json;charset=utf-8",
+]);
+
+/** Whether a Content-Type is plainly JSON in UTF-8 (or no charset); false says nothing of any other. */
+export const isPlainJson = (contentType: string | undefined): boolean =>
+  contentType !== undefined && PLAIN_JSON.has(contentType.toLowerCase());
+
 /** Bodies must be JSON: anything else gets a 415 before parsing. */
 export const requireJsonBody: RequestHandler = (req, _res, next) => {
   const hasBody =
     req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
-  if (hasBody && !req.is("application/json")) {
+  if (hasBody && !isPlainJson(req.headers["content-type"]) && !req.is("application/json")) {
     next(
       new ProblemError(
         "unsupported-media-type",

@@ -16,6 +16,7 @@ import {
   MAX_BODY_DEPTH,
   nestedDeeperThan,
   refuseIllFormedCorrelationId,
+  requireJsonBody,
   toProblem,
   validInput,
 } from "./middleware.js";
@@ -398,5 +399,41 @@ describe("errorHandler over HTTP: real body-parser errors and thrown errors beco
     await request(app()).get("/store-down");
     expect(JSON.parse(logged[0] ?? "{}")).toMatchObject({ level: 50, msg: "request failed" });
     expect(logged[0]).toContain("esdb down");
+  });
+});
+
+describe("requireJsonBody: a body that is not JSON is a 415 before parsing", () => {
+  const verdict = (headers: Record<string, string>) => {
+    const req = Object.assign(Object.create(express.request), { headers });
+    let passed: unknown = "not called";
+    requireJsonBody(req, {} as express.Response, (error?: unknown) => {
+      passed = error;
+    });
+    return passed instanceof ProblemError ? passed.problem : passed;
+  };
+
+  it.each([
+    "application/json",
+    "application/json; charset=utf-8",
+    "Application/JSON;charset=UTF-8",
+    // A JSON type with another charset or parameter passes here: the body parser answers its charset.
+    "application/json; charset=latin1",
+    "application/json ; charset=utf-8",
+  ])("lets %s through", (type) => {
+    expect(verdict({ "content-type": type, "content-length": "2" })).toBeUndefined();
+  });
+
+  it.each([
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "application/jsonx",
+    "application/merge-patch+json",
+  ])("refuses %s", (type) =>
+    expect(verdict({ "content-type": type, "content-length": "2" })).toBe("unsupported-media-type"),
+  );
+
+  it("refuses a body without a Content-Type, and lets a request without a body through", () => {
+    expect(verdict({ "content-length": "2" })).toBe("unsupported-media-type");
+    expect(verdict({ "content-type": "text/plain" })).toBeUndefined();
   });
 });
