@@ -116,7 +116,8 @@ function edge(services: Services, lifecycle: Lifecycle, loggedPath: LoggedPath):
       const path = documented(req.path);
       res.locals.documentedPath = path;
       if (lifecycle.loop)
-        res.once("close", lifecycle.loop.board.enter(`${req.method} ${path?.path ?? "(no route)"}`));
+        // A plain listener: leaving the board twice would change nothing (the slot is compared first).
+        res.on("close", lifecycle.loop.board.enter(`${req.method} ${path?.path ?? "(no route)"}`));
       next();
     },
     assignCorrelationId,
