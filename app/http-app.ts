@@ -3,6 +3,8 @@ import { match } from "path-to-regexp";
 import { accessControl } from "../platform/auth/access.js";
 import { principalOf } from "../platform/auth/principal.js";
 import { accessLog, type LoggedPath } from "../platform/http/access-log.js";
+import { directJsonAnswers } from "../platform/http/json-answers.js";
+import { jsonBodies } from "../platform/http/json-body.js";
 import {
   assignCorrelationId,
   boundedBodyDepth,
@@ -50,7 +52,8 @@ import type { Services } from "./services.js";
 import { appRoutes } from "./surface/app-routes.js";
 import { methodsByPath, OPERATIONS } from "./surface/operations.js";
 
-export const BODY_LIMIT = "16kb";
+/** The largest request body, in bytes (16 KiB). */
+export const BODY_LIMIT = 16 * 1024;
 
 /** The HTTP face of a process: the command and/or query API for its role, plus health, metrics and docs. */
 export function createHttpApp(services: Services, lifecycle: Lifecycle): Express {
@@ -58,6 +61,8 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
   app.disable("x-powered-by");
   app.set("query parser", "simple");
   app.set("etag", false);
+  // A command's JSON answer written directly, without express's generic res.json (issue 50).
+  directJsonAnswers(app);
   // The client address (rate limits, logs) through this many proxies' X-Forwarded-For.
   app.set("trust proxy", services.config.trustProxyHops);
 
@@ -111,7 +116,8 @@ function edge(services: Services, lifecycle: Lifecycle, loggedPath: LoggedPath):
       const path = documented(req.path);
       res.locals.documentedPath = path;
       if (lifecycle.loop)
-        res.once("close", lifecycle.loop.board.enter(`${req.method} ${path?.path ?? "(no route)"}`));
+        // A plain listener: leaving the board twice would change nothing (the slot is compared first).
+        res.on("close", lifecycle.loop.board.enter(`${req.method} ${path?.path ?? "(no route)"}`));
       next();
     },
     assignCorrelationId,
@@ -266,12 +272,17 @@ function documentation(app: Express): void {
 function bodies(): RequestHandler[] {
   // A GET's body means nothing (RFC 9110): it is not read, so a query never answers a body's
   // problems (malformed, too large, wrong charset).
-  const parseJson = express.json({
-    limit: BODY_LIMIT,
-    strict: true,
-    type: ["application/json", "application/*+json"],
-    verify: verifyUtf8Body,
-  });
+  // The common small UTF-8 JSON body is read directly (platform/http/json-body.ts); every other one
+  // (compressed, chunked, too large, another type or charset) by the body parser.
+  const parseJson = jsonBodies(
+    BODY_LIMIT,
+    express.json({
+      limit: BODY_LIMIT,
+      strict: true,
+      type: ["application/json", "application/*+json"],
+      verify: verifyUtf8Body,
+    }),
+  );
   return [
     (req, res, next) => (req.method === "GET" || req.method === "HEAD" ? next() : parseJson(req, res, next)),
     // Before anything walks the body recursively: a hostile nesting depth is a 400, not a stack overflow.

@@ -64,13 +64,15 @@ const STAGES: readonly (readonly [string, (f: Frame) => boolean])[] = [
     "body read and JSON parse (body-parser)",
     (f) =>
       /body-parser|raw-body|node_modules\/(type-is|content-type|iconv-lite|media-typer)/.test(f.url) ||
-      /verifyUtf8Body|boundedBodyDepth/.test(f.functionName),
+      /verifyUtf8Body|utf8BodyText|boundedBodyDepth/.test(f.functionName) ||
+      /platform\/http\/json-body/.test(f.url),
   ],
   [
     "the answer (res.json, headers, socket write)",
     (f) =>
-      /express\/lib\/response|_http_outgoing|stream_base_commons|streams\/writable/.test(f.url) ||
-      f.functionName === "writev",
+      /express\/lib\/response|platform\/http\/json-answers|_http_outgoing|stream_base_commons|streams\/writable/.test(
+        f.url,
+      ) || f.functionName === "writev",
   ],
   [
     "express routing (router, route tables, sequences)",

@@ -50,8 +50,9 @@ export class GracefulConnections {
         else this.answering.delete(socket);
         this.readWhenIdle.set(socket, socket.bytesRead);
       };
-      res.once("finish", finished);
-      res.once("close", finished);
+      // Plain listeners, not once()'s wrappers: finished does its work once whichever comes first.
+      res.on("finish", finished);
+      res.on("close", finished);
     });
     // server.close() calls this before it stops listening; make that call graceful too.
     server.closeIdleConnections = () => this.closeIdle();

@@ -83,25 +83,69 @@ export const MAX_LISTED_ERRORS = 20;
 
 /**
  * Every string of a request, NFC-normalized (so "강남" typed as decomposed jamo is the same name),
- * with the fields that hold forbidden characters listed.
+ * with the fields that hold forbidden characters listed. Copy on write: an array or object none of
+ * whose strings changed is returned as it is (most requests' text is NFC already), a changed one is
+ * a copy; the input is never modified. A field's path is only written out for an error.
  */
 function normalizedText(value: unknown, path: string, errors: { field: string; message: string }[]): unknown {
-  if (typeof value === "string") {
-    const bad = FORBIDDEN_TEXT.exec(value);
-    if (!bad) return value.normalize("NFC");
-    const code = (bad[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0");
-    errors.push({
-      field: path,
-      message: `must not contain control, format (e.g. bidirectional) or unpaired surrogate characters: U+${code} at index ${bad.index}`,
-    });
-    return value;
+  if (typeof value === "string") return normalizedString(value, errors, path);
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      const normalized =
+        typeof item === "string"
+          ? normalizedString(item, errors, path, i)
+          : item !== null && typeof item === "object"
+            ? normalizedText(item, `${path}[${i}]`, errors)
+            : item;
+      if (normalized !== item) {
+        copy ??= value.slice();
+        copy[i] = normalized;
+      }
+    }
+    return copy ?? value;
   }
-  if (Array.isArray(value)) return value.map((item, i) => normalizedText(item, `${path}[${i}]`, errors));
   if (value !== null && typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
-    return Object.fromEntries(
-      Object.entries(value).map(([key, item]) => [key, normalizedText(item, `${path}.${key}`, errors)]),
-    );
+    let copy: Record<string, unknown> | undefined;
+    for (const key of Object.keys(value)) {
+      const item = (value as Record<string, unknown>)[key];
+      const normalized =
+        typeof item === "string"
+          ? normalizedString(item, errors, path, key)
+          : item !== null && typeof item === "object"
+            ? normalizedText(item, `${path}.${key}`, errors)
+            : item;
+      if (normalized !== item) {
+        copy ??= { ...value };
+        // Defined, not assigned: a body's own "__proto__" key stays a plain field.
+        Object.defineProperty(copy, key, {
+          value: normalized,
+          writable: true,
+          enumerable: true,
+          configurable: true,
+        });
+      }
+    }
+    return copy ?? value;
   }
+  return value;
+}
+
+/** One string NFC-normalized, or listed (at `parent`, or its element or field `key`) when it holds a forbidden character. */
+function normalizedString(
+  value: string,
+  errors: { field: string; message: string }[],
+  parent: string,
+  key?: string | number,
+): string {
+  const bad = FORBIDDEN_TEXT.exec(value);
+  if (!bad) return value.normalize("NFC");
+  const code = (bad[0].codePointAt(0) ?? 0).toString(16).toUpperCase().padStart(4, "0");
+  errors.push({
+    field: key === undefined ? parent : typeof key === "number" ? `${parent}[${key}]` : `${parent}.${key}`,
+    message: `must not contain control, format (e.g. bidirectional) or unpaired surrogate characters: U+${code} at index ${bad.index}`,
+  });
   return value;
 }
 
@@ -171,12 +215,22 @@ export function verifyUtf8Body(req: unknown, _res: unknown, body: Buffer, encodi
       `The body's charset ${encoding} is not accepted; send UTF-8 (charset=utf-8, or none).`,
     );
   }
+  utf8BodyText(req, body);
+}
+
+/**
+ * A UTF-8 body's text (a byte-order mark dropped, as the body parser's decoder drops it); bytes that
+ * are not valid UTF-8 are a 400 malformed-json. The body as received is kept for rawBodyOf.
+ */
+export function utf8BodyText(req: unknown, body: Buffer): string {
+  let text: string;
   try {
-    strictUtf8.decode(body);
+    text = strictUtf8.decode(body);
   } catch {
     throw new ProblemError("malformed-json", "The body is not valid UTF-8.");
   }
   if (typeof req === "object" && req !== null) rawBodies.set(req, body);
+  return text;
 }
 
 /**
@@ -215,11 +269,22 @@ export const boundedBodyDepth: RequestHandler = (req, _res, next) => {
   );
 };
 
+/** The Content-Types of nearly every JSON request, compared lower-cased (no parsing needed). */
+const PLAIN_JSON: ReadonlySet<string> = new Set([
+  "application/json",
+  "application/json; charset=utf-8",
+  "application/json;charset=utf-8",
+]);
+
+/** Whether a Content-Type is plainly JSON in UTF-8 (or no charset); false says nothing of any other. */
+export const isPlainJson = (contentType: string | undefined): boolean =>
+  contentType !== undefined && PLAIN_JSON.has(contentType.toLowerCase());
+
 /** Bodies must be JSON: anything else gets a 415 before parsing. */
 export const requireJsonBody: RequestHandler = (req, _res, next) => {
   const hasBody =
     req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
-  if (hasBody && !req.is("application/json")) {
+  if (hasBody && !isPlainJson(req.headers["content-type"]) && !req.is("application/json")) {
     next(
       new ProblemError(
         "unsupported-media-type",

@@ -16,6 +16,7 @@ import {
   MAX_BODY_DEPTH,
   nestedDeeperThan,
   refuseIllFormedCorrelationId,
+  requireJsonBody,
   toProblem,
   validInput,
 } from "./middleware.js";
@@ -134,6 +135,56 @@ describe("validInput", () => {
     expect(problem.extra.errors).toEqual([
       { field: "body.reason", message: expect.stringMatching(/control, format .* unpaired surrogate/) },
     ]);
+  });
+
+  it("normalizes nested text by copy on write: the input is never modified, text already NFC is not copied", () => {
+    const Nested = Type.Object({
+      items: Type.Array(Type.Object({ name: Type.String(), tags: Type.Array(Type.String()) })),
+      count: Type.Integer(),
+    });
+    const decomposed = "\u1100\u1161\u11BC";
+    const input = JSON.parse(
+      JSON.stringify({
+        items: [
+          { name: "a", tags: ["x"] },
+          { name: decomposed, tags: ["y", decomposed] },
+        ],
+        count: 2,
+      }),
+    );
+    const snapshot = structuredClone(input);
+    const output = validInput(Nested, input, "body");
+    expect(output).toEqual({
+      items: [
+        { name: "a", tags: ["x"] },
+        { name: "강", tags: ["y", "강"] },
+      ],
+      count: 2,
+    });
+    expect(input).toEqual(snapshot);
+    expect(output.items[0]).toBe(input.items[0]);
+    const unchanged = { items: [{ name: "강", tags: [] }], count: 1 };
+    expect(validInput(Nested, unchanged, "body")).toBe(unchanged);
+  });
+
+  it("names a nested field's forbidden character by its path, and keeps a body's own __proto__ key a plain field", () => {
+    const problem = problemOf(() =>
+      validInput(
+        Type.Object({ items: Type.Array(Type.Object({ name: Type.String() })) }),
+        {
+          items: [{ name: "ok" }, { name: "A\u200BB" }],
+        },
+        "body",
+      ),
+    );
+    expect(problem.extra.errors).toEqual([{ field: "body.items[1].name", message: expect.any(String) }]);
+    const hostile = JSON.parse('{"name":"x","__proto__":{"polluted":"\u1100\u1161"}}');
+    const output = validInput(Type.Object({ name: Type.String() }), hostile, "body") as Record<
+      string,
+      unknown
+    >;
+    expect(Object.getPrototypeOf(output)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(output, "__proto__")?.value).toEqual({ polluted: "가" });
   });
 
   it("lists at most 20 field errors, and says so", () => {
@@ -348,5 +399,41 @@ describe("errorHandler over HTTP: real body-parser errors and thrown errors beco
     await request(app()).get("/store-down");
     expect(JSON.parse(logged[0] ?? "{}")).toMatchObject({ level: 50, msg: "request failed" });
     expect(logged[0]).toContain("esdb down");
+  });
+});
+
+describe("requireJsonBody: a body that is not JSON is a 415 before parsing", () => {
+  const verdict = (headers: Record<string, string>) => {
+    const req = Object.assign(Object.create(express.request), { headers });
+    let passed: unknown = "not called";
+    requireJsonBody(req, {} as express.Response, (error?: unknown) => {
+      passed = error;
+    });
+    return passed instanceof ProblemError ? passed.problem : passed;
+  };
+
+  it.each([
+    "application/json",
+    "application/json; charset=utf-8",
+    "Application/JSON;charset=UTF-8",
+    // A JSON type with another charset or parameter passes here: the body parser answers its charset.
+    "application/json; charset=latin1",
+    "application/json ; charset=utf-8",
+  ])("lets %s through", (type) => {
+    expect(verdict({ "content-type": type, "content-length": "2" })).toBeUndefined();
+  });
+
+  it.each([
+    "text/plain",
+    "application/x-www-form-urlencoded",
+    "application/jsonx",
+    "application/merge-patch+json",
+  ])("refuses %s", (type) =>
+    expect(verdict({ "content-type": type, "content-length": "2" })).toBe("unsupported-media-type"),
+  );
+
+  it("refuses a body without a Content-Type, and lets a request without a body through", () => {
+    expect(verdict({ "content-length": "2" })).toBe("unsupported-media-type");
+    expect(verdict({ "content-type": "text/plain" })).toBeUndefined();
   });
 });

@@ -25,8 +25,9 @@ export function inflightLimit(max: number, metrics?: Metrics): RequestHandler {
       inFlight--;
       metrics?.commandsInFlight.set(inFlight);
     };
-    res.once("finish", release);
-    res.once("close", release);
+    // Plain listeners, not once()'s wrappers: release runs its work once whichever comes first.
+    res.on("finish", release);
+    res.on("close", release);
     next();
   };
 }

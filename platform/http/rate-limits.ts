@@ -37,11 +37,11 @@ const ASSET = /^\/assets\/[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+)*\.(?:js|css|map|wof
 /** Whether requests to this path count against the limits (the OpenAPI document lists 429 for them). */
 export const isRateLimited = (path: string): boolean => !UNLIMITED_PATHS.has(path) && !ASSET.test(path);
 
-/** One key's fixed window in this process's memory, with its partition key (computed once). */
+/** One key's fixed window in this process's memory, with its RateLimit-Policy field (computed once). */
 interface Window {
   hits: number;
   readonly resetAt: number;
-  readonly partition: string;
+  readonly policy: string;
 }
 
 interface Quota {
@@ -68,11 +68,14 @@ function quota(q: Quota): RequestHandler {
   const windows = new Map<string, Window>();
   const windowSeconds = Math.ceil(q.windowMs / 1000);
   let sweepAt = Date.now() + q.windowMs;
-  const answer = (res: Response, next: NextFunction, hits: number, resetAt: number, partition: string) => {
+  const policyOf = (key: string) => `"${q.name}"; q=${q.limit}; w=${windowSeconds}; pk=:${partitionOf(key)}:`;
+  const answer = (res: Response, next: NextFunction, hits: number, resetAt: number, policy: string) => {
     const resetSeconds = Math.max(0, Math.ceil((resetAt - Date.now()) / 1000));
     if (!res.headersSent) {
-      res.append("RateLimit", `"${q.name}"; r=${Math.max(q.limit - hits, 0)}; t=${resetSeconds}`);
-      res.append("RateLimit-Policy", `"${q.name}"; q=${q.limit}; w=${windowSeconds}; pk=:${partition}:`);
+      // Node's own append (a field line more when the other quota set it already), not express's
+      // res.append, which reads the field back and sets it again.
+      res.appendHeader("RateLimit", `"${q.name}"; r=${Math.max(q.limit - hits, 0)}; t=${resetSeconds}`);
+      res.appendHeader("RateLimit-Policy", policy);
     }
     if (hits <= q.limit) return next();
     const seconds = Math.max(1, resetSeconds);
@@ -89,7 +92,7 @@ function quota(q: Quota): RequestHandler {
       if (q.skip(req)) return next();
       const key = q.key(req);
       Promise.resolve(store.increment(key)).then(({ totalHits, resetTime }) => {
-        answer(res, next, totalHits, resetTime?.getTime() ?? Date.now() + q.windowMs, partitionOf(key));
+        answer(res, next, totalHits, resetTime?.getTime() ?? Date.now() + q.windowMs, policyOf(key));
       }, next);
     };
   }
@@ -103,11 +106,11 @@ function quota(q: Quota): RequestHandler {
     const key = q.key(req);
     let window = windows.get(key);
     if (window === undefined || window.resetAt <= now) {
-      window = { hits: 0, resetAt: now + q.windowMs, partition: partitionOf(key) };
+      window = { hits: 0, resetAt: now + q.windowMs, policy: policyOf(key) };
       windows.set(key, window);
     }
     window.hits++;
-    answer(res, next, window.hits, window.resetAt, window.partition);
+    answer(res, next, window.hits, window.resetAt, window.policy);
   };
 }
 

@@ -32,7 +32,7 @@ describe("rateLimits in memory: fixed windows per key, draft-8 fields", () => {
     const req = { path: "/parking-lots", ip } as Request;
     const res = {
       headersSent: false,
-      append: (name: string, value: string) => {
+      appendHeader: (name: string, value: string) => {
         headers[name] = [...(headers[name] ?? []), value];
       },
     } as unknown as Response;
