@@ -76,6 +76,13 @@ const PERSONAL_VALUES: ReadonlyMap<string, PersonalValues> = new Map(
   }),
 );
 
+/**
+ * Whether events of `type` carry personal values beyond their marked fields (`personalValues`): a
+ * lot period's opening, which holds the lot's live state (every active booking: up to the event
+ * store's largest write).
+ */
+export const hasPersonalValues = (type: string): boolean => PERSONAL_VALUES.has(type);
+
 export const isSealed = (value: unknown): value is string =>
   typeof value === "string" && value.startsWith(SEALED_PREFIX);
 
