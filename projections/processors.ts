@@ -9,6 +9,7 @@ import { LOT_PERIOD_VIEW, lotPeriodView } from "./lot-period-view/lot-period-vie
 import { PAYMENT_SAGA, type PaymentSagaSettings, paymentSaga } from "./payments/payment-saga.js";
 import { PROJECTIONS } from "./read-models/index.js";
 import { RETENTION, retention } from "./retention/retention.js";
+import { DecodedEvents } from "./runtime/decoded-events.js";
 import { Leases, processOwner } from "./runtime/leases.js";
 import { isReactor, type Processor, type Reactor } from "./runtime/processor.js";
 import { ProcessorGroup } from "./runtime/processor-group.js";
@@ -104,6 +105,8 @@ export interface ProcessorsOptions {
 export async function startProcessors(options: ProcessorsOptions): Promise<ProcessorGroup> {
   const leases = new Leases(options.documentStore, { owner: processOwner(), ...options.lease });
   const processors = createProcessors(options.settings);
+  // Each event decoded once between the two runtimes (issue 50), each still on its own subscription.
+  const decoded = new DecodedEvents();
   const runtimeOf = (only: readonly Processor[]) =>
     new ProcessorRuntime({
       processors: only,
@@ -114,6 +117,7 @@ export async function startProcessors(options: ProcessorsOptions): Promise<Proce
       batchSize: options.batchSize,
       generation: "active",
       leases,
+      decoded,
       ...(options.clock ? { clock: options.clock } : {}),
     });
   // Read models and reactors follow the log on runtimes of their own: a read model's batch never

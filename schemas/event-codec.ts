@@ -2,7 +2,7 @@ import type { EventToAppend, RecordedEvent } from "../event-store/port.js";
 import type { Position } from "../event-store/position.js";
 import type { Actor } from "./actor.js";
 import { CURRENT_SCHEMA_VERSION, type DomainEvent, type EventMetadata } from "./events.js";
-import { openActor, openPersonalFields, sealActor, sealPersonalFields } from "./personal-data.js";
+import { keyLookups, openActor, openPersonalFields, sealActor, sealPersonalFields } from "./personal-data.js";
 import { UPCASTERS, type Upcaster, upcast } from "./upcasters.js";
 import { validateEvent, validateMetadata } from "./validation.js";
 
@@ -60,10 +60,12 @@ export function decodeEvent(
     current: CURRENT_SCHEMA_VERSION,
   },
 ): StoredDomainEvent {
-  const metadata = validateMetadata(openActor(recorded.metadata));
+  // One key lookup for the event: its actor (a customer's own action) and its fields share a key.
+  const keyOf = keyLookups();
+  const metadata = validateMetadata(openActor(recorded.metadata, keyOf));
   const data = upcast(
     recorded.type,
-    openPersonalFields(recorded.data, recorded.type),
+    openPersonalFields(recorded.data, recorded.type, keyOf),
     metadata.schemaVersion,
     versions.current,
     versions.upcasters,

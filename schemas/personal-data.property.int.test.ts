@@ -17,6 +17,7 @@ import {
   SUBJECT_FIELD,
   sealPersonalFields,
   usePersonalDataKeys,
+  withPersonalDataKeys,
 } from "./personal-data.js";
 
 /**
@@ -41,6 +42,80 @@ describe("sealing an event's personal fields", () => {
       [sealed.customerId, sealed.carNumber, (sealed.payment as { method: unknown }).method].every(isSealed),
     ).toBe(true);
     expect(lookups).toHaveBeenCalledTimes(1);
+  });
+});
+
+/** A booking as the log holds it: sealed under whichever keys are installed, by a customer or an operator. */
+function recordedBooking(customerId: string, byCustomer: boolean, method: string | undefined) {
+  const payment = { amount: 5000, currency: "KRW", holdUntil: "2026-11-23T09:15:00.000Z" };
+  const encoded = encodeEvent(
+    {
+      type: "ParkingReserved",
+      data: {
+        reservationId: "r-1",
+        parkingLotId: "lot-1",
+        customerId,
+        carNumber: "12가3456",
+        amount: 5000,
+        reservedAt: "2026-11-23T09:00:00.000Z",
+        ...(method ? { payment: { ...payment, method } } : {}),
+      },
+    },
+    {
+      correlationId: "c",
+      causationId: "c",
+      actor: byCustomer ? { sub: customerId, role: "customer" } : { sub: "ops-1", role: "operator" },
+    },
+  );
+  const at = { id: "e1", streamId: "parkingLot-lot-1", revision: 0, createdAt: new Date(0) };
+  return { ...encoded, ...at, position: { commit: 1, prepare: 1 } } as never;
+}
+
+describe("opening an event's personal fields", () => {
+  it("looks its key up once per event, whatever it reads: plaintext, `erased` or an unknown key's `erased` (issue 50)", () => {
+    const whose = fc.constantFrom("kept", "erased", "unknown key");
+    fc.assert(
+      fc.property(whose, fc.boolean(), fc.option(fc.constant("pm_card_visa")), (who, byCustomer, method) => {
+        const keys = new MemoryDataKeys();
+        const elsewhere = new MemoryDataKeys();
+        usePersonalDataKeys(keys);
+        // Sealed under this store's keys, or under another's that this one does not know.
+        const recorded =
+          who === "unknown key"
+            ? withPersonalDataKeys(elsewhere, () =>
+                recordedBooking("cust-1", byCustomer, method ?? undefined),
+              )
+            : recordedBooking("cust-1", byCustomer, method ?? undefined);
+        if (who === "erased") keys.erase("cust-1");
+        const lookups = vi.spyOn(keys, "key");
+        const { event, metadata } = decodeEvent(recorded);
+        const data = event.data as { customerId: string; carNumber: string; payment?: { method?: string } };
+        const plain = who === "kept";
+        expect(data.customerId).toBe(plain ? "cust-1" : ERASED);
+        expect(data.carNumber).toBe(plain ? "12가3456" : ERASED);
+        expect(data.payment?.method).toBe(method ? (plain ? method : ERASED) : undefined);
+        expect(metadata.actor?.sub).toBe(byCustomer ? (plain ? "cust-1" : ERASED) : "ops-1");
+        expect(lookups).toHaveBeenCalledTimes(1);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it("looks nothing up for an event without personal data", () => {
+    const keys = new MemoryDataKeys();
+    usePersonalDataKeys(keys);
+    const encoded = encodeEvent(
+      {
+        type: "ParkingLotRegistered",
+        data: { parkingLotId: "lot-1", name: "one", capacity: 3, registeredAt: "2026-11-23T09:00:00.000Z" },
+      },
+      { correlationId: "c", causationId: "c", actor: { sub: "ops-1", role: "operator" } },
+    );
+    const at = { id: "e1", streamId: "parkingLot-lot-1", revision: 0, createdAt: new Date(0) };
+    const lookups = vi.spyOn(keys, "key");
+    const { event } = decodeEvent({ ...encoded, ...at, position: { commit: 1, prepare: 1 } } as never);
+    expect(event.data).toMatchObject({ parkingLotId: "lot-1", capacity: 3 });
+    expect(lookups).not.toHaveBeenCalled();
   });
 });
 

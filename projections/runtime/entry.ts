@@ -9,6 +9,7 @@ import type { Position } from "../../event-store/position.js";
 import { decodeEvent, type StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { Projection } from "../read-models/projection.js";
 import { type ProjectionRunState, physicalCollection, readCheckpoint } from "./checkpoints.js";
+import type { DecodedEvents } from "./decoded-events.js";
 import { isReactor, type Processor } from "./processor.js";
 
 /** What the runtime knows of one processor it runs. */
@@ -28,16 +29,23 @@ export interface Entry {
 
 export type Decode = (record: RecordedEvent) => StoredDomainEvent | Error;
 
-/** A decoder that decodes each record of a batch once, whichever processors read it. */
-export function batchDecoder(): Decode {
+/**
+ * A decoder that decodes each record of a batch once, whichever processors read it; with `shared`
+ * (the runtimes of one group), taking what another runtime decoded and leaving what it decodes.
+ */
+export function batchDecoder(shared?: DecodedEvents): Decode {
   const decoded = new Map<RecordedEvent, StoredDomainEvent | Error>();
   return (record) => {
     let result = decoded.get(record);
     if (!result) {
-      try {
-        result = decodeEvent(record);
-      } catch (error) {
-        result = error instanceof Error ? error : new Error(String(error));
+      result = shared?.take(record);
+      if (!result) {
+        try {
+          result = decodeEvent(record);
+          shared?.keep(record, result);
+        } catch (error) {
+          result = error instanceof Error ? error : new Error(String(error));
+        }
       }
       decoded.set(record, result);
     }

@@ -6,6 +6,7 @@ import type { Logger } from "../../platform/logger.js";
 import type { Metrics } from "../../platform/metrics.js";
 import { type BatchContext, commit, isolateFailure, observeVisible } from "./batch-outcome.js";
 import { activeGenerations, type ProjectionRunState } from "./checkpoints.js";
+import type { DecodedEvents } from "./decoded-events.js";
 import { batchDecoder, type Entry, ensureIndexes, loadEntry } from "./entry.js";
 import { onGenerationSwitch } from "./generation-switches.js";
 import { leaseRound } from "./lease-rounds.js";
@@ -41,6 +42,11 @@ export interface ProcessorRuntimeOptions {
   readonly leases?: Leases;
   /** What time it is for reactors (ms since the epoch): the system clock unless a test drives it. */
   readonly clock?: () => number;
+  /**
+   * Events decoded by the other runtimes of its group, shared with them (DecodedEvents): the live
+   * service's projections and reactors decode each event once between them. Without: its own.
+   */
+  readonly decoded?: DecodedEvents;
 }
 
 export interface ProcessorStatus {
@@ -380,7 +386,9 @@ export class ProcessorRuntime {
   private async applyBatch(batch: readonly LogMessage[]): Promise<void> {
     await this.followGenerations();
     const started = process.hrtime.bigint();
-    const decode = batchDecoder();
+    // An erasure: nothing the group decoded before it is handed out again (DecodedEvents).
+    if (batch.some(isErasure)) this.options.decoded?.forget();
+    const decode = batchDecoder(this.options.decoded);
     const working = this.working();
     // The fencing conditions as of now: if a lease is lost from here on, the write is refused.
     const fences = new Map(working.map((entry) => [entry, this.fence(entry)]));
