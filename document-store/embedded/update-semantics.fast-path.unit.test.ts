@@ -1,12 +1,21 @@
-import { update as mingoUpdate } from "mingo/updater";
-import { beforeEach, describe, expect, it, vi } from "vitest";
-import { applyUpdate, type MutableDocument } from "./update-semantics.js";
+import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import type { MutableDocument } from "./update-semantics.js";
 
 // mingo's updater, still doing its work, counted: which updates reach it (issue 50: it rebuilds its
 // operator tables on every call, and an update with a $push went through it on every booking).
 vi.mock("mingo/updater", async (importOriginal) => {
   const original = await importOriginal<typeof import("mingo/updater")>();
   return { ...original, update: vi.fn(original.update) };
+});
+
+// The unit tier shares modules between files (isolate: false): the store's module may already be
+// loaded with the real updater, so both are imported afresh here, after the mock is registered.
+let applyUpdate: typeof import("./update-semantics.js").applyUpdate;
+let mingoUpdate: typeof import("mingo/updater").update;
+beforeAll(async () => {
+  vi.resetModules();
+  ({ update: mingoUpdate } = await import("mingo/updater"));
+  ({ applyUpdate } = await import("./update-semantics.js"));
 });
 
 beforeEach(() => {
