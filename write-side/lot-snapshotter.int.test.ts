@@ -244,6 +244,49 @@ describe("the lot snapshotter", () => {
     expect(counter.read()).toBeLessThan(1 + 30 + 10);
   });
 
+  it("snapshots a period at its opening (issue 48): a restart right after a close loads that snapshot, not the opening and its sealed values", async () => {
+    const stores = openStores();
+    const { events, docs } = stores;
+    // Both periods far shorter than EVERY: neither is due by its growth.
+    const bound = 100;
+    const handler = new ParkingLotCommandHandler(events, {
+      periodEvents: bound,
+      retryLimit: 5,
+      cacheSize: 10,
+    });
+    const register = { type: "RegisterParkingLot", parkingLotId: "q", name: "Q", capacity: 5000, now: NOW() };
+    await handler.handle(register as ParkingLotCommand, context());
+    // Past the bound by a few: period 1 opens and holds far fewer than EVERY events.
+    for (let i = 0; i < 120; i += 40) {
+      const batch = Array.from({ length: 40 }, (_, j) => reserve("q", `q-${i + j}`));
+      const answers = await Promise.all(batch.map((command) => handler.handle(command, context())));
+      expect(answers.every((a) => a.ok)).toBe(true);
+    }
+    await handler.lotSettled("q");
+    const inPeriod = await new LotLoader(events).load("q");
+    expect(inPeriod.stream).toBe("parkingLot-q/1");
+    expect(inPeriod.revision + 1).toBeLessThan(EVERY);
+
+    const runtime = await startSnapshotter(stores);
+    await caughtUp(runtime, events);
+    const snapshots = new DocumentLotSnapshotStore(docs);
+    // Period 1's own snapshot, at its head (lot-wide ordinal), though it grew by fewer than EVERY.
+    expect((await snapshots.revisions(["q"])).get("q")).toBe(2 ** 32 + inPeriod.revision);
+
+    const counter = countingReads(events);
+    const loads: string[] = [];
+    const cold = new ParkingLotCommandHandler(counter.store, {
+      retryLimit: 0,
+      cacheSize: 10,
+      snapshots,
+      hooks: { onLoad: (use) => loads.push(use) },
+    });
+    const command = reserve("q", "cold-q");
+    const expected = await expectedFor(events, command);
+    expect(answered(await cold.handle(command, context()))).toEqual(expected);
+    expect(loads).toEqual(["used"]);
+  });
+
   it("carries on from its checkpoint after a restart, counting from the stored snapshot", async () => {
     const stores = openStores();
     const { events, docs } = stores;
