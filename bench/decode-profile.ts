@@ -1,12 +1,12 @@
-import { mkdirSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { lotIds } from "./lib/domain.js";
-import { HttpClient } from "./lib/http.js";
-import { describeLoad, runLoad } from "./lib/load.js";
+import {
+  busySamples,
+  type CpuProfile,
+  type Frame,
+  type ProfiledLoad,
+  profiledReserveLoad,
+  profilesOf,
+} from "./lib/cpu-profile.js";
 import { log } from "./lib/log.js";
-import { benchDataDir, startService } from "./lib/processes.js";
-import { CAPACITY, registerLots, waitForCatchUp } from "./lib/service-api.js";
-import { CONNECTIONS, LOTS, spreadRequests } from "./scenarios/reserve.js";
 
 /**
  * What decoding events costs the processors' thread (issue 50): the reserve load of scenario 1 on
@@ -26,23 +26,6 @@ const seconds = Number(option("seconds", "12"));
 const root = option("root", "");
 const dir = option("dir", `/tmp/decode-profile-${Date.now()}`);
 
-interface Frame {
-  readonly functionName: string;
-  readonly url: string;
-}
-interface ProfileNode {
-  readonly id: number;
-  readonly callFrame: Frame;
-  readonly children?: readonly number[];
-}
-interface CpuProfile {
-  readonly nodes: readonly ProfileNode[];
-  readonly startTime: number;
-  readonly endTime: number;
-  readonly samples: readonly number[];
-  readonly timeDeltas: readonly number[];
-}
-
 const decoding = (f: Frame) => f.functionName === "decodeEvent";
 /** Parts of decoding: a sample under `decodeEvent` counts in each whose frame is on its stack. */
 const PARTS: readonly (readonly [string, (f: Frame) => boolean])[] = [
@@ -54,76 +37,34 @@ const PARTS: readonly (readonly [string, (f: Frame) => boolean])[] = [
   ],
 ];
 
-/** Busy samples of the profile in the window, those under decodeEvent, and per part of it. */
-function decodingOf(profile: CpuProfile, from: number, to: number) {
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-  const parent = new Map<number, number>();
-  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
-  const onStack = (id: number, claims: (f: Frame) => boolean) => {
-    for (let at: number | undefined = id; at !== undefined; at = parent.get(at))
-      if (claims((byId.get(at) as ProfileNode).callFrame)) return true;
-    return false;
-  };
+/** Busy samples of the profile in the load's window, those under decodeEvent, and per part of it. */
+function decodingOf(profile: CpuProfile, window: ProfiledLoad) {
   const parts = new Map(PARTS.map(([name]) => [name, 0]));
   let busy = 0;
   let decode = 0;
-  let time = profile.startTime;
-  profile.samples.forEach((id, i) => {
-    time += profile.timeDeltas[i] ?? 0;
-    if (time < from || time > to || byId.get(id)?.callFrame.functionName === "(idle)") return;
+  busySamples(profile, window, (stack) => {
     busy++;
-    if (!onStack(id, decoding)) return;
+    if (!stack.has(decoding)) return;
     decode++;
-    for (const [name, claims] of PARTS) if (onStack(id, claims)) parts.set(name, (parts.get(name) ?? 0) + 1);
+    for (const [name, claims] of PARTS) if (stack.has(claims)) parts.set(name, (parts.get(name) ?? 0) + 1);
   });
   return { busy, decode, parts };
 }
 
-mkdirSync(dir, { recursive: true });
-const lots = lotIds(LOTS);
-const data = benchDataDir("decode-profile");
-const service = await startService(data.dir, {
-  nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`],
+const load = await profiledReserveLoad({
+  dir,
+  seconds,
+  label: "decode-profile",
+  catchUp: true,
   ...(root ? { root } : {}),
 });
-const http = new HttpClient(service.url, CONNECTIONS);
-let window: { from: number; to: number; requests: number } | undefined;
-try {
-  await registerLots(http, lots, CAPACITY);
-  await waitForCatchUp(http, 60_000);
-  const load = (title: string, durationSec: number, offset: number) =>
-    runLoad({
-      title,
-      url: service.url,
-      connections: CONNECTIONS,
-      durationSec,
-      method: "POST",
-      next: spreadRequests(lots, offset),
-      serverPid: service.pid,
-    });
-  await load("warm-up", 3, 1_000_000);
-  await waitForCatchUp(http, 120_000);
-  // The profile's clock is the monotonic one process.hrtime reads (µs).
-  const from = Number(process.hrtime.bigint() / 1000n);
-  const result = await load("profiled", seconds, 5_000_000);
-  await waitForCatchUp(http, 120_000);
-  window = { from, to: Number(process.hrtime.bigint() / 1000n), requests: result.requests };
-  log(describeLoad(result));
-} finally {
-  http.close();
-  await service.stop();
-  data.remove();
-}
-if (!window) throw new Error("the load did not run");
-const { from, to, requests } = window;
 // Every thread but the request thread (thread 0): the processors' is the one that decodes.
-for (const file of readdirSync(dir).filter(
-  (n) => n.includes(`.${service.pid}.`) && !n.includes(`.${service.pid}.0.`),
-)) {
-  const profile = JSON.parse(readFileSync(join(dir, file), "utf8")) as CpuProfile;
-  const { busy, decode, parts } = decodingOf(profile, from, to);
+for (const [file, profile] of profilesOf(load, "others")) {
+  const { busy, decode, parts } = decodingOf(profile, load);
   if (decode === 0) continue;
   const share = (samples: number) => `${((100 * samples) / busy).toFixed(1)}%`;
-  log(`${file}: ${busy} busy samples, ${requests} reservations; decodeEvent ${share(decode)} of the thread`);
+  log(
+    `${file}: ${busy} busy samples, ${load.requests} reservations; decodeEvent ${share(decode)} of the thread`,
+  );
   for (const [name, samples] of parts) log(`  ${share(samples).padStart(6)}  ${name}`);
 }

@@ -1,12 +1,12 @@
-import { mkdirSync, readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { lotIds } from "./lib/domain.js";
-import { HttpClient } from "./lib/http.js";
-import { describeLoad, runLoad } from "./lib/load.js";
+import {
+  busySamples,
+  type CpuProfile,
+  type Frame,
+  type ProfiledLoad,
+  profiledReserveLoad,
+  profilesOf,
+} from "./lib/cpu-profile.js";
 import { log } from "./lib/log.js";
-import { benchDataDir, startService } from "./lib/processes.js";
-import { CAPACITY, registerLots, waitForCatchUp } from "./lib/service-api.js";
-import { CONNECTIONS, LOTS, spreadRequests } from "./scenarios/reserve.js";
 
 /**
  * Where a reservation's time goes on the request thread (issue 50): the reserve load of scenario 1
@@ -25,23 +25,6 @@ const option = (name: string, fallback: string) => {
 const seconds = Number(option("seconds", "12"));
 const root = option("root", "");
 const dir = option("dir", `/tmp/reserve-profile-${Date.now()}`);
-
-interface Frame {
-  readonly functionName: string;
-  readonly url: string;
-}
-interface ProfileNode {
-  readonly id: number;
-  readonly callFrame: Frame;
-  readonly children?: readonly number[];
-}
-interface CpuProfile {
-  readonly nodes: readonly ProfileNode[];
-  readonly startTime: number;
-  readonly endTime: number;
-  readonly samples: readonly number[];
-  readonly timeDeltas: readonly number[];
-}
 
 /** The stages, in the order they claim a frame (the innermost frame any of them claims names the sample's stage). */
 const STAGES: readonly (readonly [string, (f: Frame) => boolean])[] = [
@@ -92,77 +75,30 @@ const STAGES: readonly (readonly [string, (f: Frame) => boolean])[] = [
   ],
 ];
 
-/** Busy samples of `profile` between `from` and `to` (µs, the monotonic clock), per stage. */
+/** Busy samples of `profile` in the load's window, per stage. */
 function stagesOf(
   profile: CpuProfile,
-  from: number,
-  to: number,
+  window: ProfiledLoad,
 ): { total: number; byStage: Map<string, number> } {
-  const byId = new Map(profile.nodes.map((node) => [node.id, node]));
-  const parent = new Map<number, number>();
-  for (const node of profile.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
-  const stageOf = (id: number): string => {
-    for (let at: number | undefined = id; at !== undefined; at = parent.get(at)) {
-      const frame = (byId.get(at) as ProfileNode).callFrame;
-      for (const [stage, claims] of STAGES) if (claims(frame)) return stage;
-    }
-    return "other (timers, promises, Node internals)";
-  };
   const byStage = new Map<string, number>();
   let total = 0;
-  let time = profile.startTime;
-  profile.samples.forEach((id, i) => {
-    time += profile.timeDeltas[i] ?? 0;
-    if (time < from || time > to || byId.get(id)?.callFrame.functionName === "(idle)") return;
-    const stage = stageOf(id);
+  busySamples(profile, window, (stack) => {
+    const stage = stack.first(STAGES) ?? "other (timers, promises, Node internals)";
     byStage.set(stage, (byStage.get(stage) ?? 0) + 1);
     total++;
   });
   return { total, byStage };
 }
 
-mkdirSync(dir, { recursive: true });
-const lots = lotIds(LOTS);
-const data = benchDataDir("profile");
-const service = await startService(data.dir, {
-  nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${dir}`],
-  ...(root ? { root } : {}),
-});
-const http = new HttpClient(service.url, CONNECTIONS);
-let window: { from: number; to: number; requests: number } | undefined;
-try {
-  await registerLots(http, lots, CAPACITY);
-  await waitForCatchUp(http, 60_000);
-  const load = (title: string, durationSec: number, offset: number) =>
-    runLoad({
-      title,
-      url: service.url,
-      connections: CONNECTIONS,
-      durationSec,
-      method: "POST",
-      next: spreadRequests(lots, offset),
-      serverPid: service.pid,
-    });
-  await load("warm-up", 3, 1_000_000);
-  await waitForCatchUp(http, 120_000);
-  // The profile's clock is the monotonic one process.hrtime reads (µs).
-  const from = Number(process.hrtime.bigint() / 1000n);
-  const result = await load("profiled", seconds, 5_000_000);
-  window = { from, to: Number(process.hrtime.bigint() / 1000n), requests: result.requests };
-  log(describeLoad(result));
-} finally {
-  http.close();
-  await service.stop();
-  data.remove();
-}
-// The request thread's profile is the process's first (thread 0) of the service's pid.
-const file = readdirSync(dir).find((name) => name.includes(`.${service.pid}.0.`));
-if (!file || !window) throw new Error(`no profile of the request thread in ${dir}`);
-const profile = JSON.parse(readFileSync(join(dir, file), "utf8")) as CpuProfile;
-const { total, byStage } = stagesOf(profile, window.from, window.to);
+const load = await profiledReserveLoad({ dir, seconds, label: "profile", ...(root ? { root } : {}) });
+// The request thread's profile is the process's first (thread 0).
+const [file] = profilesOf(load, "request");
+if (!file) throw new Error(`no profile of the request thread in ${dir}`);
+const [, profile] = file;
+const { total, byStage } = stagesOf(profile, load);
 const msPerSample = (profile.endTime - profile.startTime) / profile.samples.length / 1000;
 log(
-  `request thread, during the load: ${total} busy samples, ≈ ${((total * msPerSample) / window.requests).toFixed(3)} ms per reservation (profiled), ${window.requests} reservations; profiles in ${dir}`,
+  `request thread, during the load: ${total} busy samples, ≈ ${((total * msPerSample) / load.requests).toFixed(3)} ms per reservation (profiled), ${load.requests} reservations; profiles in ${dir}`,
 );
 for (const [stage, samples] of [...byStage].sort((a, b) => b[1] - a[1]))
   log(`${((100 * samples) / total).toFixed(1).padStart(5)}%  ${stage}`);
