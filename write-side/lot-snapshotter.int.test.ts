@@ -128,6 +128,37 @@ async function expectedFor(events: EventStore, command: ParkingLotCommand) {
 }
 const answered = (o: CommandOutcome) => (o.ok ? { events: o.events } : { rejection: o.rejection });
 
+/** A lot registered, then `bookings` reservations in batches under a period bound; the lot as it stands then. */
+async function bookedInPeriods(
+  events: EventStore,
+  lot: string,
+  { bound, bookings, batch }: { bound: number; bookings: number; batch: number },
+) {
+  const handler = new ParkingLotCommandHandler(events, { periodEvents: bound, retryLimit: 5, cacheSize: 10 });
+  const register = { type: "RegisterParkingLot", parkingLotId: lot, name: lot, capacity: 5000, now: NOW() };
+  await handler.handle(register as ParkingLotCommand, context());
+  for (let i = 0; i < bookings; i += batch) {
+    const commands = Array.from({ length: batch }, (_, j) => reserve(lot, `${lot}-${i + j}`));
+    const answers = await Promise.all(commands.map((command) => handler.handle(command, context())));
+    expect(answers.every((a) => a.ok)).toBe(true);
+  }
+  await handler.lotSettled(lot);
+  return new LotLoader(events).load(lot);
+}
+
+/** A handler started cold over the snapshots, counting its reads and what became of each snapshot it loaded. */
+function coldHandler(events: EventStore, snapshots: DocumentLotSnapshotStore) {
+  const counter = countingReads(events);
+  const loads: string[] = [];
+  const cold = new ParkingLotCommandHandler(counter.store, {
+    retryLimit: 0,
+    cacheSize: 10,
+    snapshots,
+    hooks: { onLoad: (use) => loads.push(use) },
+  });
+  return { counter, loads, cold };
+}
+
 describe("the lot snapshotter", () => {
   it("snapshots a lot once its stream has grown by EVERY events; a cold handler reads the snapshot and only the tail, and decides as the whole fold", async () => {
     const stores = openStores();
@@ -202,21 +233,7 @@ describe("the lot snapshotter", () => {
   it("snapshots a lot's current period past its opening (issue 48): a cold handler reads that snapshot and the tail, not the opening, and decides as the whole fold", async () => {
     const stores = openStores();
     const { events, docs } = stores;
-    const bound = 800;
-    const handler = new ParkingLotCommandHandler(events, {
-      periodEvents: bound,
-      retryLimit: 5,
-      cacheSize: 10,
-    });
-    const register = { type: "RegisterParkingLot", parkingLotId: "p", name: "P", capacity: 5000, now: NOW() };
-    await handler.handle(register as ParkingLotCommand, context());
-    for (let i = 0; i < 1400; i += 100) {
-      const batch = Array.from({ length: 100 }, (_, j) => reserve("p", `p-${i + j}`));
-      const answers = await Promise.all(batch.map((command) => handler.handle(command, context())));
-      expect(answers.every((a) => a.ok)).toBe(true);
-    }
-    await handler.lotSettled("p");
-    const inPeriod = await new LotLoader(events).load("p");
+    const inPeriod = await bookedInPeriods(events, "p", { bound: 800, bookings: 1400, batch: 100 });
     expect(inPeriod.stream).toBe("parkingLot-p/1");
     expect(inPeriod.revision + 1).toBeGreaterThanOrEqual(EVERY);
 
@@ -227,14 +244,7 @@ describe("the lot snapshotter", () => {
     expect((await snapshots.revisions(["p"])).get("p")).toBe(2 ** 32 + inPeriod.revision);
 
     await grow(events, "p", 30, "tail");
-    const counter = countingReads(events);
-    const loads: string[] = [];
-    const cold = new ParkingLotCommandHandler(counter.store, {
-      retryLimit: 0,
-      cacheSize: 10,
-      snapshots,
-      hooks: { onLoad: (use) => loads.push(use) },
-    });
+    const { counter, loads, cold } = coldHandler(events, snapshots);
     const command = reserve("p", "cold-1");
     const expected = await expectedFor(events, command);
     expect(answered(await cold.handle(command, context()))).toEqual(expected);
@@ -247,23 +257,8 @@ describe("the lot snapshotter", () => {
   it("snapshots a period at its opening (issue 48): a restart right after a close loads that snapshot, not the opening and its sealed values", async () => {
     const stores = openStores();
     const { events, docs } = stores;
-    // Both periods far shorter than EVERY: neither is due by its growth.
-    const bound = 100;
-    const handler = new ParkingLotCommandHandler(events, {
-      periodEvents: bound,
-      retryLimit: 5,
-      cacheSize: 10,
-    });
-    const register = { type: "RegisterParkingLot", parkingLotId: "q", name: "Q", capacity: 5000, now: NOW() };
-    await handler.handle(register as ParkingLotCommand, context());
-    // Past the bound by a few: period 1 opens and holds far fewer than EVERY events.
-    for (let i = 0; i < 120; i += 40) {
-      const batch = Array.from({ length: 40 }, (_, j) => reserve("q", `q-${i + j}`));
-      const answers = await Promise.all(batch.map((command) => handler.handle(command, context())));
-      expect(answers.every((a) => a.ok)).toBe(true);
-    }
-    await handler.lotSettled("q");
-    const inPeriod = await new LotLoader(events).load("q");
+    // Both periods far shorter than EVERY, neither due by its growth: period 1 holds its opening.
+    const inPeriod = await bookedInPeriods(events, "q", { bound: 100, bookings: 120, batch: 40 });
     expect(inPeriod.stream).toBe("parkingLot-q/1");
     expect(inPeriod.revision + 1).toBeLessThan(EVERY);
 
@@ -273,14 +268,7 @@ describe("the lot snapshotter", () => {
     // Period 1's own snapshot, at its head (lot-wide ordinal), though it grew by fewer than EVERY.
     expect((await snapshots.revisions(["q"])).get("q")).toBe(2 ** 32 + inPeriod.revision);
 
-    const counter = countingReads(events);
-    const loads: string[] = [];
-    const cold = new ParkingLotCommandHandler(counter.store, {
-      retryLimit: 0,
-      cacheSize: 10,
-      snapshots,
-      hooks: { onLoad: (use) => loads.push(use) },
-    });
+    const { loads, cold } = coldHandler(events, snapshots);
     const command = reserve("q", "cold-q");
     const expected = await expectedFor(events, command);
     expect(answered(await cold.handle(command, context()))).toEqual(expected);
