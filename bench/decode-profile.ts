@@ -4,6 +4,7 @@ import {
   type Frame,
   type ProfiledLoad,
   profiledReserveLoad,
+  profileOptions,
   profilesOf,
 } from "./lib/cpu-profile.js";
 import { log } from "./lib/log.js";
@@ -18,13 +19,7 @@ import { log } from "./lib/log.js";
  *
  *   npx tsx bench/decode-profile.ts [--seconds 12] [--root /tmp/base] [--dir /tmp/prof]
  */
-const option = (name: string, fallback: string) => {
-  const at = process.argv.indexOf(`--${name}`);
-  return at < 0 ? fallback : (process.argv[at + 1] ?? fallback);
-};
-const seconds = Number(option("seconds", "12"));
-const root = option("root", "");
-const dir = option("dir", `/tmp/decode-profile-${Date.now()}`);
+const { seconds, root, dir } = profileOptions("decode-profile");
 
 const decoding = (f: Frame) => f.functionName === "decodeEvent";
 /** Parts of decoding: a sample under `decodeEvent` counts in each whose frame is on its stack. */

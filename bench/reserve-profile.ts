@@ -4,6 +4,7 @@ import {
   type Frame,
   type ProfiledLoad,
   profiledReserveLoad,
+  profileOptions,
   profilesOf,
 } from "./lib/cpu-profile.js";
 import { log } from "./lib/log.js";
@@ -18,13 +19,7 @@ import { log } from "./lib/log.js";
  *
  *   npx tsx bench/reserve-profile.ts [--seconds 12] [--root /tmp/base] [--dir /tmp/prof]
  */
-const option = (name: string, fallback: string) => {
-  const at = process.argv.indexOf(`--${name}`);
-  return at < 0 ? fallback : (process.argv[at + 1] ?? fallback);
-};
-const seconds = Number(option("seconds", "12"));
-const root = option("root", "");
-const dir = option("dir", `/tmp/reserve-profile-${Date.now()}`);
+const { seconds, root, dir } = profileOptions("reserve-profile");
 
 /** The stages, in the order they claim a frame (the innermost frame any of them claims names the sample's stage). */
 const STAGES: readonly (readonly [string, (f: Frame) => boolean])[] = [

@@ -26,6 +26,19 @@ export interface CpuProfile {
   readonly timeDeltas: readonly number[];
 }
 
+/** `--seconds` (12), `--root` (this tree) and `--dir` (a new one under /tmp named for the tool) of a profiling tool's command line. */
+export function profileOptions(tool: string): { seconds: number; root: string; dir: string } {
+  const option = (name: string, fallback: string) => {
+    const at = process.argv.indexOf(`--${name}`);
+    return at < 0 ? fallback : (process.argv[at + 1] ?? fallback);
+  };
+  return {
+    seconds: Number(option("seconds", "12")),
+    root: option("root", ""),
+    dir: option("dir", `/tmp/${tool}-${Date.now()}`),
+  };
+}
+
 /** A thread's profile and the window of the load (µs, the monotonic clock the profile's times are on). */
 export interface ProfiledLoad {
   readonly pid: number;
