@@ -277,32 +277,11 @@ describe("a booking's saved payment method (issue 38)", () => {
     usePersonalDataKeys(keys);
     try {
       const payment = { amount: 5000, currency: "KRW", holdUntil: "2026-11-23T09:15:00.000Z" };
-      const encoded = encodeEvent(
-        {
-          type: "ParkingReserved",
-          data: {
-            reservationId: "r-1",
-            parkingLotId: "lot-1",
-            customerId: "cust-pay",
-            carNumber: "12가3456",
-            amount: 5000,
-            reservedAt: "2026-11-23T09:00:00.000Z",
-            payment: { ...payment, method: "pm_card_visa" },
-          },
-        },
-        { correlationId: "c", causationId: "c", actor: { sub: "ops-1", role: "operator" } },
-      );
-      const written = encoded.data as { payment: { method: string; amount: number } };
+      // Booked by an operator for the customer: sealed under the customer's key all the same.
+      const recorded = recordedBooking("cust-pay", false, "pm_card_visa") as { data: unknown };
+      const written = recorded.data as { payment: { method: string; amount: number } };
       expect(written.payment.method).toMatch(/^pii1\./);
       expect(written.payment.amount).toBe(5000);
-      const recorded = {
-        ...encoded,
-        id: "e1",
-        streamId: "parkingLot-lot-1",
-        revision: 0,
-        position: { commit: 1, prepare: 1 },
-        createdAt: new Date(0),
-      };
       const read = () => (decodeEvent(recorded as never).event.data as { payment: object }).payment;
       expect(read()).toEqual({ ...payment, method: "pm_card_visa" });
       keys.erase("cust-pay");
