@@ -9,3 +9,12 @@ import { type DomainEvent, EVENT_DEFINITIONS } from "./events.js";
 export function stampOf(event: DomainEvent): string {
   return (event.data as Record<string, string>)[EVENT_DEFINITIONS[event.type].recordTime] as string;
 }
+
+/** The record time (ms) of a stored event not decoded yet, by its type and raw data (NaN: none). */
+export function stampMsOfRaw(type: string, data: unknown): number {
+  try {
+    return Date.parse(stampOf({ type, data } as DomainEvent));
+  } catch {
+    return Number.NaN;
+  }
+}

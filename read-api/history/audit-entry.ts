@@ -12,13 +12,7 @@ import type { HistoryEntry } from "../../schemas/history.js";
  */
 
 /** The stamp of a raw payload, as ms since the epoch (NaN when it has none): for searching a stream. */
-export function stampMsOfRaw(type: string, data: unknown): number {
-  try {
-    return Date.parse(stampOf({ type, data } as DomainEvent));
-  } catch {
-    return Number.NaN;
-  }
-}
+export { stampMsOfRaw } from "../../schemas/event-stamps.js";
 
 const who = (actor: Actor | undefined): string =>
   actor ? `${actor.sub} (${actor.role})` : "someone (not recorded)";

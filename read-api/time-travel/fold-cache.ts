@@ -1,4 +1,5 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import type { WriteOp } from "../../document-store/port.js";
 import type { RecordedEvent } from "../../event-store/port.js";
 import type { Position } from "../../event-store/position.js";
 import type { Projection } from "../../projections/read-models/projection.js";
@@ -6,7 +7,7 @@ import { decodeEvent } from "../../schemas/event-codec.js";
 import { stampMsOfRaw } from "../history/audit-entry.js";
 import type { Cut } from "./as-of.js";
 import { type FoldIndexes, FoldState, type OpeningSeed } from "./fold-state.js";
-import { emptyLotFold, emptyLotFolds } from "./lot-fold.js";
+import { emptyLotFold } from "./lot-fold.js";
 
 /**
  * Folds of a log source (a lot's stream, or the whole log) up to a cut, with bounded work and
@@ -20,12 +21,19 @@ import { emptyLotFold, emptyLotFolds } from "./lot-fold.js";
  */
 
 export interface FoldSource {
-  /** Identifies the source in the cache: `lot:{id}`, `all`. */
+  /** Identifies the source in the cache: `lot:{id}`, `books:{k}`. */
   readonly key: string;
   readonly projections: readonly Projection[];
-  /** Whether the source is one lot's stream, or the whole log: its lots' states carried (lot-fold.ts). */
+  /** Whether the source is one lot's stream: its state carried (lot-fold.ts). */
   readonly lot?: boolean;
-  readonly lots?: boolean;
+  /**
+   * Where a source that does not start at the log's first event starts (the control center's
+   * books: control-center-books.ts): the events before it, the last at `position`, the latest stamp
+   * among them `stampMs`, and the documents they left.
+   */
+  readonly start?: Pick<Checkpoint, "count" | "position" | "stampMs"> & {
+    readonly documents: readonly WriteOp[];
+  };
   /** The indexes its fold keeps beside the documents (memory-index.ts), for the views asked of it. */
   readonly indexes?: FoldIndexes;
   /** A source that starts at a period's opening: the documents it starts (fold-state.ts). */
@@ -101,8 +109,12 @@ export class FoldCache {
 
   constructor(private readonly options: FoldCacheOptions) {}
 
-  /** The source folded up to `cut` (every event up to the first one beyond it), or FoldTooFarError. */
-  async fold(source: FoldSource, cut: Cut): Promise<Folded> {
+  /**
+   * The source folded up to `cut` (every event up to the first one beyond it), or FoldTooFarError
+   * after folding `limit` events (maxFold unless a caller shares its budget between sources; then
+   * a checkpoint is laid where it stopped, so the next ask goes on from there).
+   */
+  async fold(source: FoldSource, cut: Cut, limit = this.options.maxFold): Promise<Folded> {
     let start: Checkpoint | undefined;
     for (const checkpoint of this.sources.get(source.key) ?? []) {
       if (!within(cut, checkpoint.position, checkpoint.stampMs)) break;
@@ -115,26 +127,31 @@ export class FoldCache {
       : new FoldState(
           source.projections,
           source.lot ? emptyLotFold : null,
-          source.lots ? emptyLotFolds : null,
           source.indexes,
           undefined,
           source.opening,
         );
-    let count = start?.count ?? 0;
-    let position = start?.position ?? null;
-    let stampMs = start?.stampMs ?? Number.NEGATIVE_INFINITY;
+    if (!start && source.start) state.write(source.start.documents);
+    const from = start ?? source.start;
+    let count = from?.count ?? 0;
+    let position = from?.position ?? null;
+    let stampMs = from?.stampMs ?? Number.NEGATIVE_INFINITY;
     let folded = 0;
     let final = false;
-    const { every, maxFold } = this.options;
+    const { every } = this.options;
     const generation = this.generation;
     // One more than the bound: the event that says whether the cut was reached.
-    for await (const raw of source.read(count, position, maxFold + 1)) {
+    for await (const raw of source.read(count, position, limit + 1)) {
       const stamp = stampMsOfRaw(raw.type, raw.data);
       if (!within(cut, raw.position, stamp)) {
         final = true;
         break;
       }
-      if (folded >= maxFold) throw new FoldTooFarError(folded);
+      if (folded >= limit) {
+        if (count % every !== 0 && generation === this.generation)
+          this.keep(source.key, { count, position, stampMs, state });
+        throw new FoldTooFarError(folded);
+      }
       state.apply(decodeEvent(raw));
       count++;
       folded++;

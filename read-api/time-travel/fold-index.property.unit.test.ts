@@ -89,7 +89,7 @@ function scanned(docs: readonly MutableDocument[], filter: Filter, limit?: numbe
 }
 
 const byLot = () =>
-  new FoldState([reservationsProjection], null, null, { [RESERVATIONS]: ["by_lot", "by_lot_status"] });
+  new FoldState([reservationsProjection], null, { [RESERVATIONS]: ["by_lot", "by_lot_status"] });
 const docsOf = (state: FoldState) => [...state.documents()].map(([, doc]) => doc);
 const keyable = (docs: readonly MutableDocument[]) => docs.every((d) => !Array.isArray(d.status));
 

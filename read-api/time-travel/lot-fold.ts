@@ -1,4 +1,3 @@
-import { Map as ImmutableMap } from "immutable";
 import type { StepTree } from "../../platform/step-tree.js";
 import { lotFactOf, lotFactsProjection } from "../../projections/read-models/lot-facts.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
@@ -106,29 +105,3 @@ export function lotFoldEntries(lot: LotFold): number {
 
 /** Each lot fold's entries, counted once (a fold is never changed: the next fact makes a new one). */
 const ENTRIES = new WeakMap<LotFold, number>();
-
-/**
- * Every lot's decider state and windows, carried along a fold of the whole log (the control
- * center as of a moment): a persistent map by lot id, so a checkpoint keeps it as it is and a fact
- * changes one lot's entry (O(log lots) beside that lot's O(log n)).
- */
-export type LotFolds = ImmutableMap<string, LotFold>;
-
-export const emptyLotFolds: LotFolds = ImmutableMap();
-
-/** `lots` after one event of the log (unchanged for an event no lot's state is folded from). */
-export function foldLotsEvent(lots: LotFolds, stored: StoredDomainEvent): LotFolds {
-  if (!FOLDED.has(stored.event.type)) return lots;
-  // Every fact a lot's state is folded from names its lot (lot-facts.ts keys its documents by it).
-  const { parkingLotId } = stored.event.data as { readonly parkingLotId: string };
-  const lot = lots.get(parkingLotId) ?? emptyLotFold;
-  const next = foldLotEvent(lot, stored);
-  return next === lot ? lots : lots.set(parkingLotId, next);
-}
-
-/** The entries every lot's state holds (each lot's counted once: lotFoldEntries). */
-export function lotFoldsEntries(lots: LotFolds): number {
-  let entries = 0;
-  for (const lot of lots.values()) entries += lotFoldEntries(lot);
-  return entries;
-}

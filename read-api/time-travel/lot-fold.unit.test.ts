@@ -5,15 +5,7 @@ import { windowSteps } from "../../write-side/parking-lot/held-timeline.js";
 import { liveState, openingOf } from "../../write-side/parking-lot/period-books.js";
 import { openedState } from "../../write-side/parking-lot/periods.js";
 import { headOf } from "../../write-side/parking-lot/snapshot.js";
-import {
-  emptyLotFold,
-  emptyLotFolds,
-  foldLotEvent,
-  foldLotsEvent,
-  type LotFold,
-  lotFoldEntries,
-  lotFoldsEntries,
-} from "./lot-fold.js";
+import { emptyLotFold, foldLotEvent, type LotFold, lotFoldEntries } from "./lot-fold.js";
 
 /*
  * The lot state a time-travel fold carries stays the size of the lot's present, not of its
@@ -86,50 +78,6 @@ describe("a lot's state carried along a time-travel fold", () => {
     expect(registered(lot).archived).toBeGreaterThan(4_000);
     expect(lotFoldEntries(lot)).toBeLessThan(3_000);
     expect(lot.revision).toBe(revision - 1);
-  });
-
-  it("every lot's state carried along a fold of the whole log is each lot's own fold, whatever the interleaving", () => {
-    const lotIds = ["a", "b", "c"];
-    const byLot = new Map<string, StoredDomainEvent[]>(lotIds.map((id) => [id, []]));
-    const log: StoredDomainEvent[] = [];
-    const add = (event: ParkingLotEvent) => {
-      const e = stored(event);
-      log.push(e);
-      byLot.get((event.data as { parkingLotId: string }).parkingLotId)?.push(e);
-    };
-    for (const id of lotIds)
-      add({
-        type: "ParkingLotRegistered",
-        data: { parkingLotId: id, name: id, capacity: 3, registeredAt: iso(T0) },
-      });
-    for (let k = 0; k < 300; k++) {
-      const parkingLotId = lotIds[(k * 7) % 3] as string;
-      const t = T0 + k * 10 * MINUTE;
-      const ids = { reservationId: `m-${k}`, parkingLotId, customerId: `C${k % 4}` };
-      const window = { startsAt: iso(t + 30 * MINUTE), endsAt: iso(t + 90 * MINUTE) };
-      add({
-        type: "ParkingReserved",
-        data: { ...ids, carNumber: "10더8612", amount: 1000, reservedAt: iso(t), ...window },
-      });
-      if (k % 3 !== 1)
-        add({
-          type: "ReservationCanceled",
-          data: { ...ids, reason: "plans", canceledAt: iso(t), ...window },
-        });
-    }
-    const lots = log.reduce(foldLotsEvent, emptyLotFolds);
-    expect([...lots.keys()].sort()).toEqual(lotIds);
-    let entries = 0;
-    for (const id of lotIds) {
-      const alone = (byLot.get(id) ?? []).reduce(foldLotEvent, emptyLotFold);
-      const carried = lots.get(id) as LotFold;
-      expect(carried.state).toEqual(alone.state);
-      expect(carried.windows).toEqual(alone.windows);
-      expect(carried.revision).toBe(alone.revision);
-      entries += lotFoldEntries(alone);
-    }
-    expect(lotFoldsEntries(lots)).toBe(entries);
-    expect(entries).toBeGreaterThan(3);
   });
 
   it("a period's opening replaces the state with the lot's live state, as the write side folds it, and its tree with the one built from it", () => {

@@ -1,12 +1,23 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import type { MutableDocument } from "../../document-store/embedded/update-semantics.js";
 import type { DocumentStore } from "../../document-store/port.js";
 import type { EventStore, RecordedEvent } from "../../event-store/port.js";
 import { formatPosition, type Position } from "../../event-store/position.js";
 import { FinalAnswers } from "../../platform/final-answers.js";
 import { controlCenterProjection } from "../../projections/read-models/control-center.js";
+import {
+  BOOK_PROJECTIONS,
+  type Book,
+  lastBookBefore,
+  REGISTERED_LOTS,
+} from "../../projections/read-models/control-center-books.js";
 import { lotFactsProjection } from "../../projections/read-models/lot-facts.js";
 import { lotAtOpening, lotPageAtOpening, periodViewOf } from "../../projections/read-models/opening-view.js";
-import { lotDocumentAtOpening, parkingLotsProjection } from "../../projections/read-models/parking-lots.js";
+import {
+  lotDocumentAtOpening,
+  PARKING_LOTS,
+  parkingLotsProjection,
+} from "../../projections/read-models/parking-lots.js";
 import { RESERVATIONS, reservationsProjection } from "../../projections/read-models/reservations.js";
 import type { AsOfStamp } from "../../schemas/as-of.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
@@ -22,8 +33,16 @@ import {
 } from "../history/reservation-history.js";
 import { readViews, type Views } from "../views/views.js";
 import type { Cut } from "./as-of.js";
-import { type CacheStats, FoldCache, type Folded, type FoldSource, within } from "./fold-cache.js";
-import { FoldState } from "./fold-state.js";
+import {
+  type CacheStats,
+  FoldCache,
+  type Folded,
+  type FoldSource,
+  FoldTooFarError,
+  within,
+} from "./fold-cache.js";
+import { FoldState, foldCollection } from "./fold-state.js";
+import type { LotFold } from "./lot-fold.js";
 
 export const TIME_TRAVEL_DEFAULTS = {
   checkpointEvery: 250,
@@ -54,15 +73,18 @@ export class TimeTravel {
   ) {
     this.index = options.index;
     const every = options.checkpointEvery ?? TIME_TRAVEL_DEFAULTS.checkpointEvery;
+    this.maxFold = options.maxFold ?? Math.max(every, TIME_TRAVEL_DEFAULTS.maxFold);
     this.cache = new FoldCache({
       every,
-      maxFold: options.maxFold ?? Math.max(every, TIME_TRAVEL_DEFAULTS.maxFold),
+      maxFold: this.maxFold,
       maxBytesPerSource: options.maxBytesPerSource ?? TIME_TRAVEL_DEFAULTS.maxBytesPerSource,
       maxBytes: options.maxBytes ?? TIME_TRAVEL_DEFAULTS.maxBytes,
     });
   }
 
   private readonly index: ReservationEventsIndex | undefined;
+  /** The most events one answer folds. */
+  private readonly maxFold: number;
   /** Final answers (see Folded.final), by view and moment: a flood of one moment folds it once. */
   private readonly answers = new FinalAnswers(FINAL_ANSWERS_KEPT);
 
@@ -108,14 +130,25 @@ export class TimeTravel {
     return { ...seed, opening: from(recorded), key, lot: true, read };
   }
 
-  private readonly allSource: FoldSource = {
-    key: "all",
-    // Every lot's decider state carried along (lot-fold.ts), not derived from the folded lot facts.
-    lots: true,
-    projections: [parkingLotsProjection, reservationsProjection, controlCenterProjection, lotFactsProjection],
-    read: (_count, position, max) =>
-      this.events.readAll(position ? { from: position, maxCount: max } : { maxCount: max }),
-  };
+  /**
+   * The global log from the control center's book `book` (control-center-books.ts; from its first
+   * event without one): what the control center reads beside the lots' states.
+   */
+  private booksSource(book: Book | undefined): FoldSource {
+    const start = book && {
+      count: book.events,
+      position: book.position,
+      stampMs: book.stampMs,
+      documents: book.documents.map((op) => ({ ...op, collection: foldCollection(op.collection) })),
+    };
+    return {
+      key: `books:${book?.book ?? 0}`,
+      projections: BOOK_PROJECTIONS,
+      ...(start ? { start } : {}),
+      read: (_count, position, max) =>
+        this.events.readAll(position ? { from: position, maxCount: max } : { maxCount: max }),
+    };
+  }
 
   /** One lot as GET /parking-lots/{id} answered at the cut; null when it did not exist yet. */
   async parkingLot(parkingLotId: string, cut: Cut): Promise<AsOfView<ParkingLotDetail> | null> {
@@ -148,19 +181,40 @@ export class TimeTravel {
     return this.ask(folded, cut, query, { lot: parkingLotId });
   }
 
-  /** The control center (JSON) as it was at the cut. */
+  /**
+   * The control center (JSON) as it was at the cut (issue 48): the log folded from the last of the
+   * control center's books before the cut (its totals, coupons, closures, activity, the lots
+   * registered), and every lot registered by then folded from its period holding the cut (its
+   * document and decider state, as the lot as of a moment is): no fold starts before a book or a
+   * period's opening. The folds of one answer share its budget of `maxFold` events.
+   */
   async controlCenter(
     cut: Cut,
     page: { readonly limit: number; readonly cursor?: string; readonly within?: LotReach },
   ): Promise<AsOfView<ControlCenterView>> {
     const key = `all@${cutKey(cut)}/${page.limit}/${page.cursor ?? ""}/${JSON.stringify(page.within ?? null)}`;
     const view = await this.answers.answer(key, async () => {
-      const folded = await this.cache.fold(this.allSource, cut);
+      const book = await lastBookBefore(this.events, (b) => within(cut, b.position, b.stampMs));
+      const books = await this.cache.fold(this.booksSource(book), cut);
+      let budget = this.maxFold - books.folded;
+      const lots = new Map<string, LotFold>();
+      const documents: [string, MutableDocument][] = [];
+      for (const [collection, { _id: parkingLotId }] of books.state.documents()) {
+        if (collection !== foldCollection(REGISTERED_LOTS)) continue;
+        if (budget <= 0) throw new FoldTooFarError(this.maxFold);
+        const lot = await this.cache.fold(await this.periodSource(parkingLotId, cut, "lot"), cut, budget);
+        budget -= lot.folded;
+        if (lot.state.lot) lots.set(parkingLotId, lot.state.lot);
+        for (const entry of lot.state.documents())
+          if (entry[0] === foldCollection(PARKING_LOTS)) documents.push(entry);
+      }
+      const joined: Folded = { ...books, state: books.state.joined(CONTROL_CENTER_READS, documents) };
       // Before the first fact the service was empty: a view too, as of the earliest instant.
-      const view = await this.ask(folded, cut, (views) => views.controlCenter.controlCenter(page), {
+      const view = await this.ask(joined, cut, (views) => views.controlCenter.controlCenter(page), {
         nothingFoldedMs: EMPTY_LOG_MS,
+        lots,
       });
-      return { view, final: folded.final };
+      return { view, final: books.final };
     });
     return view as AsOfView<ControlCenterView>;
   }
@@ -206,8 +260,12 @@ export class TimeTravel {
     folded: Folded,
     cut: Cut,
     query: (views: Views) => Promise<T | null>,
-    /** The instant of an answer before the first fact; the lot whose state the fold carried (lot-fold.ts). */
-    options: { readonly nothingFoldedMs?: number; readonly lot?: string } = {},
+    /** The instant of an answer before the first fact; the lot whose state the fold carried (lot-fold.ts), or the lots'. */
+    options: {
+      readonly nothingFoldedMs?: number;
+      readonly lot?: string;
+      readonly lots?: ReadonlyMap<string, LotFold>;
+    } = {},
   ): Promise<AsOfView<T> | null> {
     const nowMs =
       cut.kind === "instant"
@@ -223,8 +281,8 @@ export class TimeTravel {
       const views = readViews(store, { readYourWritesTimeoutMs: 0, now: () => nowMs });
       const lot = folded.state.lot;
       if (lot && options.lot) views.lots.states.seed(options.lot, lot);
-      // Every lot's carried along (the whole log's fold): each lot's views start from it.
-      const lots = folded.state.lots;
+      // Every lot's state at the cut (the control center's): each lot's views start from it.
+      const lots = options.lots;
       if (lots) views.lots.states.seedEvery((id) => lots.get(id));
       const view = await query(views);
       if (!view) return null;
@@ -272,6 +330,14 @@ const SEEDS = {
     from: lotPageAtOpening,
   },
 } as const;
+
+/** The read models the control center reads (their checkpoints in its answer's `projections`). */
+const CONTROL_CENTER_READS = [
+  parkingLotsProjection,
+  reservationsProjection,
+  controlCenterProjection,
+  lotFactsProjection,
+];
 
 /** Final answers kept (each one view of a lot or a page of the control center: a few KB). */
 const FINAL_ANSWERS_KEPT = 256;

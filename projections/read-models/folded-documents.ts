@@ -1,0 +1,51 @@
+import type { WriteOp } from "../../document-store/port.js";
+import { ACTIVITY_PREFIX, CLOSURE_PREFIX, CONTROL_CENTER } from "./control-center.js";
+import { ENDS_PREFIX, STARTS_PREFIX } from "./control-center-clock.js";
+import { LOT_FACTS } from "./lot-facts.js";
+import type { CollectionOf } from "./projection.js";
+import { PLATE_SUFFIXES, RESERVATIONS } from "./reservations.js";
+
+/**
+ * What a fold of the read models over the log keeps beside the live ones (time travel's folds,
+ * read-api/time-travel/fold-state.ts, and the control center's books, control-center-books.ts),
+ * so that what it holds stays the size of the service's present, not of its history.
+ *
+ * Documents that ended this long before a fold's latest fact are left out of it: no view at or
+ * after that fact reads them (the furthest back: the no-shows of the last 24 hours; the activity
+ * of the last hour; closures and lot facts not over), and no later fact brings them back (an
+ * update of a missing document without upsert changes nothing).
+ */
+export const PRUNE_HORIZON_MS = 25 * 3_600_000;
+
+/** The horizon (ISO) before which a fold whose latest fact is stamped `stampMs` leaves out what ended ("": none). */
+export const pruneHorizon = (stampMs: number): string =>
+  Number.isFinite(stampMs) ? new Date(stampMs - PRUNE_HORIZON_MS).toISOString() : "";
+
+const isBoundary = (id: string): boolean => id.startsWith(STARTS_PREFIX) || id.startsWith(ENDS_PREFIX);
+
+/**
+ * Whether a fold keeps a write: not the plate search's index nor the instants windows start or end
+ * (control-center-clock.ts): they serve only the live listing and the live control center's cache
+ * (which a fold never keeps), and they would grow the fold with the history.
+ */
+export const keptInFold = (op: WriteOp, collection: CollectionOf): boolean =>
+  op.collection !== collection(PLATE_SUFFIXES) &&
+  !(op.collection === collection(CONTROL_CENTER) && op.op !== "deleteMany" && isBoundary(op.id));
+
+/** Whether a document of the (physical) collection ended before the horizon: a fold leaves it out. */
+export function endedBefore(
+  physical: string,
+  doc: { readonly _id: string } & Readonly<Record<string, unknown>>,
+  horizon: string,
+  collection: CollectionOf,
+): boolean {
+  // The lot's facts no view reads any more: the views fold those whose reach is past now.
+  if (physical === collection(LOT_FACTS)) return typeof doc.reach === "string" && doc.reach < horizon;
+  if (physical === collection(RESERVATIONS))
+    return doc.status !== "CHECKED_IN" && typeof doc.heldUntil === "string" && doc.heldUntil < horizon;
+  if (physical === collection(CONTROL_CENTER)) {
+    if (doc._id.startsWith(ACTIVITY_PREFIX)) return `${ACTIVITY_PREFIX}${horizon}` > doc._id;
+    if (doc._id.startsWith(CLOSURE_PREFIX)) return typeof doc.until === "string" && doc.until < horizon;
+  }
+  return false;
+}
