@@ -3,6 +3,7 @@ import type { EventStore } from "../event-store/port.js";
 import type { Logger } from "../platform/logger.js";
 import type { Metrics } from "../platform/metrics.js";
 import { LOT_SNAPSHOTTER, lotSnapshotter } from "../write-side/lot-snapshotter.js";
+import { CONTROL_CENTER_BOOKS, controlCenterBooks } from "./control-center-books/control-center-books.js";
 import { COUPON_POLICY, couponPolicy } from "./coupon-policy/coupon-policy.js";
 import { upgradeProjections } from "./lifecycle.js";
 import { LOT_PERIOD_VIEW, lotPeriodView } from "./lot-period-view/lot-period-view.js";
@@ -45,6 +46,8 @@ const REACTORS: readonly ReactorEntry[] = [
   { name: LOT_SNAPSHOTTER, create: (s) => lotSnapshotter({ every: s.lotSnapshotEvery }) },
   // Issue 48: the read side's view of each period's opening, where time travel starts.
   { name: LOT_PERIOD_VIEW, create: () => lotPeriodView },
+  // Issue 48: the control center's books, where the control center as of a moment starts.
+  { name: CONTROL_CENTER_BOOKS, create: () => controlCenterBooks() },
   { name: SCHEDULER, create: (s) => scheduler(s.sendCommand ? { send: s.sendCommand } : {}) },
   { name: WEBHOOK_DELIVERY, create: (s) => webhookDelivery(s.webhooks) },
   { name: PAYMENT_SAGA, create: (s) => paymentSaga(s.payments) },

@@ -54,8 +54,11 @@ export interface Book {
 }
 
 function bookOf(raw: RecordedEvent): Book | undefined {
-  if (raw.type !== "ControlCenterBooksClosed") return undefined;
-  const { book, events, position, latestStamp, documents } = raw.data as BookData;
+  return raw.type === "ControlCenterBooksClosed" ? bookFrom(raw.data as BookData) : undefined;
+}
+
+/** A book's data as a fold starts from it. */
+export function bookFrom({ book, events, position, latestStamp, documents }: BookData): Book {
   return {
     book,
     events,

@@ -1,0 +1,276 @@
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { MemoryDocumentStore } from "../../document-store/memory/memory-document-store.js";
+import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
+import type { EventStore, RecordedEvent } from "../../event-store/port.js";
+import { createLogger } from "../../platform/logger.js";
+import { systemActor } from "../../schemas/actor.js";
+import { decodeEvent, encodeEvent } from "../../schemas/event-codec.js";
+import { stampMsOfRaw } from "../../schemas/event-stamps.js";
+import type { DomainEvent } from "../../schemas/events.js";
+import { tempDataDir } from "../../test-support/service.js";
+import { parkingLotStream } from "../../write-side/parking-lot/periods.js";
+import { couponStream } from "../coupon-policy/coupon-policy.js";
+import { ACTIVITY_PREFIX } from "../read-models/control-center.js";
+import {
+  BOOK_PROJECTIONS,
+  CONTROL_CENTER_BOOKS_STREAM,
+  lastBookBefore,
+  REGISTERED_LOTS,
+} from "../read-models/control-center-books.js";
+import { endedBefore, keptInFold, pruneHorizon } from "../read-models/folded-documents.js";
+import type { ReactorContext } from "../runtime/processor.js";
+import { controlCenterBooks } from "./control-center-books.js";
+
+/**
+ * Issue 48: the control center's books. Every EVERY events of the log, one book, closed once
+ * whatever the repeats and replicas, holding what a fold of the control center's read models from
+ * the log's first event holds there (what ended before the horizon left out): so the control
+ * center as of a moment can start at a book (read-api/time-travel/).
+ */
+const EVERY = 50;
+const T0 = Date.parse("2026-11-03T06:00:00.000Z");
+const MINUTE = 60_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+const LOTS = ["b-1", "b-2", "b-3"];
+
+/** Three lots over two days: bookings (windowed and open-ended), cancellations, stays, coupons, a closure. */
+function life(): { stream: string; event: DomainEvent }[] {
+  const out: { stream: string; event: DomainEvent }[] = [];
+  const lot = (event: DomainEvent) =>
+    out.push({ stream: parkingLotStream((event.data as { parkingLotId: string }).parkingLotId), event });
+  for (const parkingLotId of LOTS)
+    lot({
+      type: "ParkingLotRegistered",
+      data: { parkingLotId, name: parkingLotId, capacity: 30, registeredAt: iso(T0) },
+    });
+  for (let k = 0; k < 150; k++) {
+    const t = T0 + k * 20 * MINUTE;
+    const parkingLotId = LOTS[k % 3] as string;
+    const ids = { reservationId: `bk-${k}`, parkingLotId, customerId: `CUST-BOOKS-${k}` };
+    const window = k % 2 ? { startsAt: iso(t + 30 * MINUTE), endsAt: iso(t + 90 * MINUTE) } : {};
+    lot({
+      type: "ParkingReserved",
+      data: { ...ids, carNumber: "12가3456", amount: 1000, reservedAt: iso(t), ...window },
+    });
+    const coupon = { couponId: `cp-${k}`, ...ids };
+    out.push({
+      stream: couponStream(ids.reservationId),
+      event: { type: "CouponIssued", data: { ...coupon, issuedAt: iso(t + 1) } },
+    });
+    if (k % 3 === 0) {
+      lot({
+        type: "ReservationCanceled",
+        data: { ...ids, reason: "plans", canceledAt: iso(t + 5 * MINUTE), ...window },
+      });
+      out.push({
+        stream: couponStream(ids.reservationId),
+        event: { type: "CouponRevoked", data: { ...coupon, revokedAt: iso(t + 6 * MINUTE) } },
+      });
+    } else if (!window.startsAt)
+      lot({ type: "ReservationCheckedIn", data: { ...ids, checkedInAt: iso(t + 5 * MINUTE) } });
+    if (k === 70)
+      lot({
+        type: "ParkingLotClosed",
+        data: {
+          parkingLotId,
+          closureId: "works",
+          closedAt: iso(t),
+          from: iso(t + 60 * MINUTE),
+          until: iso(t + 120 * MINUTE),
+          reason: "works",
+        },
+      });
+  }
+  return out;
+}
+
+const contextOf = (eventStore: EventStore, warnings: string[] = []): ReactorContext => {
+  const logger = createLogger("silent");
+  logger.warn = ((...args: unknown[]) => warnings.push(String(args.at(-1)))) as typeof logger.warn;
+  return {
+    eventStore,
+    documentStore: new MemoryDocumentStore(),
+    logger,
+    now: () => T0 + 3 * 24 * 60 * MINUTE,
+  };
+};
+
+async function collect(read: AsyncIterable<RecordedEvent>): Promise<RecordedEvent[]> {
+  const out: RecordedEvent[] = [];
+  for await (const raw of read) out.push(raw);
+  return out;
+}
+
+/** Runs the reactor's clock-driven work as the runtime would, once. */
+const tick = (reactor: ReturnType<typeof controlCenterBooks>, context: ReactorContext) =>
+  reactor.tick?.run(context);
+
+/** The books' documents folded from the log's first event to its `count`th, pruned as a fold is: the reference. */
+function foldedFromStart(log: readonly RecordedEvent[], count: number): unknown[] {
+  const store = new MemoryDocumentStore();
+  let stampMs = Number.NEGATIVE_INFINITY;
+  for (const raw of log.slice(0, count)) {
+    const stamp = stampMsOfRaw(raw.type, raw.data);
+    if (stamp > stampMs) stampMs = stamp;
+    if (!BOOK_PROJECTIONS.some((p) => p.eventTypes.has(raw.type as never))) continue;
+    const stored = decodeEvent(raw);
+    for (const p of BOOK_PROJECTIONS)
+      store.writeNow(p.apply(stored, (name) => name).filter((op) => keptInFold(op, (name) => name)));
+  }
+  const horizon = pruneHorizon(stampMs);
+  return [...store.documents()]
+    .filter(([collection, doc]) => !endedBefore(collection, doc, horizon, (name) => name))
+    .map(([collection, doc]) => ({ collection, ...doc }))
+    .sort((a, b) => (`${a.collection}/${a._id}` < `${b.collection}/${b._id}` ? -1 : 1));
+}
+
+describe("the control center's books (issue 48)", () => {
+  const data = tempDataDir("parking-cc-books-");
+  let events: SqliteEventStore;
+
+  beforeAll(async () => {
+    events = SqliteEventStore.open({ file: join(data.dir, "events.sqlite") });
+    const revisions = new Map<string, number>();
+    for (const { stream, event } of life()) {
+      const causation = { correlationId: "c", causationId: "c", actor: systemActor("test") };
+      const appended = await events.appendToStream(stream, [encodeEvent(event, causation)], {
+        expectedRevision: revisions.get(stream) ?? "no_stream",
+      });
+      revisions.set(stream, appended.nextExpectedRevision);
+    }
+  });
+  afterAll(async () => {
+    await events?.close();
+    data.remove();
+  });
+
+  it("closes nothing before EVERY events, then a book per EVERY events of the log, each what a fold from the log's start holds there", async () => {
+    const first = controlCenterBooks({ every: 10_000 });
+    await tick(first, contextOf(events));
+    expect(await collect(events.readStream(CONTROL_CENTER_BOOKS_STREAM))).toEqual([]);
+
+    const reactor = controlCenterBooks({ every: EVERY });
+    await tick(reactor, contextOf(events));
+    const log = await collect(events.readAll());
+    const books = await collect(events.readStream(CONTROL_CENTER_BOOKS_STREAM));
+    // Closing a book appends one more event to the log: the books go on until fewer than EVERY follow the last.
+    expect(books.length).toBe(Math.floor(log.length / EVERY));
+    expect(books.length).toBeGreaterThan(5);
+    let pruned = 0;
+    for (const [i, raw] of books.entries()) {
+      const book = raw.data as {
+        book: number;
+        events: number;
+        position: { commit: number };
+        documents: unknown[];
+      };
+      expect(book.book).toBe(i + 1);
+      expect(book.events).toBe(EVERY * (i + 1));
+      expect(book.position.commit).toBe(log[EVERY * (i + 1) - 1]?.position.commit);
+      const reference = foldedFromStart(log, book.events);
+      const sorted = [...(book.documents as { collection: string; _id: string }[])].sort((a, b) =>
+        `${a.collection}/${a._id}` < `${b.collection}/${b._id}` ? -1 : 1,
+      );
+      expect(sorted, `book ${book.book}`).toEqual(reference);
+      pruned += reference.length < book.events ? 1 : 0;
+    }
+    const last = books.at(-1)?.data as {
+      events: number;
+      documents: { collection: string; _id: string; couponsIssued?: number }[];
+    };
+    // Every lot registered, the coupons counted, the activity of the day before the horizon left out.
+    expect(last.documents.filter((d) => d.collection === REGISTERED_LOTS).map((d) => d._id)).toEqual(LOTS);
+    const issued = log.slice(0, last.events).filter((e) => e.type === "CouponIssued").length;
+    expect(issued).toBeGreaterThan(100);
+    expect(last.documents.find((d) => d._id === "totals")?.couponsIssued).toBe(issued);
+    const minutes = last.documents.filter((d) => d._id.startsWith(ACTIVITY_PREFIX));
+    expect(minutes.length).toBeGreaterThan(0);
+    expect(minutes.length).toBeLessThan(150);
+    expect(pruned).toBeGreaterThan(0);
+    // Counts and lot ids only: no customer, no plate.
+    expect(JSON.stringify(books.map((b) => b.data))).not.toMatch(/CUST-BOOKS|12가3456/);
+  });
+
+  it("a repeat, a restart or a second replica closes no book twice", async () => {
+    const before = await collect(events.readAll());
+    await Promise.all([
+      tick(controlCenterBooks({ every: EVERY }), contextOf(events)),
+      tick(controlCenterBooks({ every: EVERY }), contextOf(events)),
+    ]);
+    expect(await collect(events.readAll())).toHaveLength(before.length);
+  });
+
+  it("two replicas closing the same books at once each append only what the other did not", async () => {
+    const copy = tempDataDir("parking-cc-books-2-");
+    const fresh = SqliteEventStore.open({ file: join(copy.dir, "events.sqlite") });
+    try {
+      for (const raw of await collect(events.readAll()))
+        if (raw.streamId !== CONTROL_CENTER_BOOKS_STREAM)
+          await fresh.appendToStream(
+            raw.streamId,
+            [{ type: raw.type, data: raw.data, metadata: raw.metadata, id: raw.id }],
+            {
+              expectedRevision: raw.revision === 0 ? "no_stream" : raw.revision - 1,
+            },
+          );
+      await Promise.all([
+        tick(controlCenterBooks({ every: EVERY }), contextOf(fresh)),
+        tick(controlCenterBooks({ every: EVERY }), contextOf(fresh)),
+      ]);
+      const books = await collect(fresh.readStream(CONTROL_CENTER_BOOKS_STREAM));
+      const log = await collect(fresh.readAll());
+      expect(books.map((b) => (b.data as { book: number }).book)).toEqual(books.map((_b, i) => i + 1));
+      expect(books.length).toBe(Math.floor(log.length / EVERY));
+      // The last book before a moment, found by a binary search of the books.
+      const middle = Math.floor(books.length / 2);
+      const at = (log[EVERY * middle - 1] as RecordedEvent).position.commit;
+      expect((await lastBookBefore(fresh, (b) => b.position.commit <= at))?.book).toBe(middle);
+      expect((await lastBookBefore(fresh, (b) => b.position.commit < at))?.book).toBe(middle - 1);
+      expect(await lastBookBefore(fresh, () => false)).toBeUndefined();
+    } finally {
+      await fresh.close();
+      copy.remove();
+    }
+  });
+
+  it("a book larger than the store's largest write is not appended, said once, and not folded again at each tick", async () => {
+    const copy = tempDataDir("parking-cc-books-3-");
+    const store = SqliteEventStore.open({ file: join(copy.dir, "events.sqlite") });
+    let reads = 0;
+    const small = new Proxy(store, {
+      get(target, property) {
+        if (property === "maxAppendBytes") return 600;
+        if (property === "readAll")
+          return (options: Parameters<EventStore["readAll"]>[0]) => {
+            reads++;
+            return target.readAll(options);
+          };
+        const value = Reflect.get(target, property);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    }) as EventStore;
+    try {
+      for (const { stream, event } of life().slice(0, 3 * EVERY)) {
+        const causation = { correlationId: "c", causationId: "c", actor: systemActor("test") };
+        const revision = (await collect(store.readStream(stream))).length - 1;
+        await store.appendToStream(stream, [encodeEvent(event, causation)], {
+          expectedRevision: revision < 0 ? "no_stream" : revision,
+        });
+      }
+      const warnings: string[] = [];
+      const reactor = controlCenterBooks({ every: EVERY });
+      await tick(reactor, contextOf(small, warnings));
+      const after = reads;
+      await tick(reactor, contextOf(small, warnings));
+      expect(await collect(store.readStream(CONTROL_CENTER_BOOKS_STREAM))).toEqual([]);
+      expect(warnings).toEqual([
+        "control center's book not closed: larger than the event store's largest write",
+      ]);
+      expect(reads - after).toBeLessThanOrEqual(1);
+    } finally {
+      await store.close();
+      copy.remove();
+    }
+  });
+});
