@@ -1,19 +1,24 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
-import type { RecordedEvent } from "../../event-store/port.js";
+import type { EventStore, RecordedEvent } from "../../event-store/port.js";
 import { MemoryDataKeys } from "../../platform/data-keys/port.js";
+import { controlCenterBooks } from "../../projections/control-center-books/control-center-books.js";
 import { lotPeriodView } from "../../projections/lot-period-view/lot-period-view.js";
+import { bookFrom, CONTROL_CENTER_BOOKS_STREAM } from "../../projections/read-models/control-center-books.js";
 import { lotPeriodViewStream } from "../../projections/read-models/opening-view.js";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
+import { stampMsOfRaw } from "../../schemas/event-stamps.js";
 import { usePersonalDataKeys } from "../../schemas/personal-data.js";
 import { countingReads, type StreamRead } from "../../test-support/counting-event-store.js";
+import { liveControlCenterAt } from "../../test-support/live-control-center.js";
 import { periodOpenings, periodViewContext, recordPeriodViews } from "../../test-support/period-views.js";
 import { tempDataDir } from "../../test-support/service.js";
 import { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { lotPeriodOfStream, parkingLotStream } from "../../write-side/parking-lot/periods.js";
 import type { Views } from "../views/views.js";
 import type { Cut } from "./as-of.js";
+import { within } from "./fold-cache.js";
 import { TimeTravel } from "./time-travel.js";
 
 /**
@@ -276,6 +281,60 @@ describe("time travel from the opening of the period holding the moment (issue 4
     expect(await bounded.lotView("Q", last, timeline("Q"), "period")).toEqual(
       await bounded.lotView("Q", last, timeline("Q")),
     );
+  });
+
+  it("the control center as of a moment folds the log from the last of its books before the moment and each lot from its period holding it: nothing before either but the openings that locate it, the answers the whole log's", async () => {
+    // R's views recorded too now (the test above needed them missing), then the books closed.
+    await recordPeriodViews(events);
+    await controlCenterBooks({ every: BOUND }).tick?.run(periodViewContext(events));
+    const books = (await collect(events.readStream(CONTROL_CENTER_BOOKS_STREAM))).map((b) =>
+      bookFrom(b.data as never),
+    );
+    expect(books.length).toBeGreaterThan(5);
+    const recorded = countingReads(events);
+    /** Each read of the global log: where it started and what it yielded. */
+    const logReads: { from: number | undefined; commits: number[] }[] = [];
+    const store: EventStore = {
+      ...recorded.store,
+      readAll: (options) => {
+        const read = { from: options?.from?.commit, commits: [] as number[] };
+        logReads.push(read);
+        return (async function* () {
+          for await (const raw of events.readAll(options)) {
+            read.commits.push(raw.position.commit);
+            yield raw;
+          }
+        })();
+      },
+    };
+    const travel = new TimeTravel(store, { maxFold: 100_000 });
+    const bookPositions = books.map((b): Cut => ({ kind: "position", commit: b.position.commit }));
+    for (const cut of [...cutsInPeriods().map((c) => c.cut), ...bookPositions]) {
+      recorded.reads.length = 0;
+      logReads.length = 0;
+      const view = await travel.controlCenter(cut, { limit: 10 });
+      expect(view, JSON.stringify(cut)).toEqual(await liveControlCenterAt(events, cut, { limit: 10 }));
+      // The log: read from the last book before the moment on (or a checkpoint after it), never before it.
+      const book = books.filter((b) => within(cut, b.position, b.stampMs)).at(-1);
+      if (!book) throw new Error(`no book before ${JSON.stringify(cut)}`);
+      expect(logReads.length).toBeGreaterThan(0);
+      for (const read of logReads) {
+        expect(read.from).toBeGreaterThanOrEqual(book.position.commit);
+        expect(read.commits.every((commit) => commit > book.position.commit)).toBe(true);
+      }
+      // Each lot: nothing before the opening of its period holding the moment, but openings.
+      for (const lot of ["P", "R", "Q"]) {
+        const opening = (lotEvents.get(lot) ?? [])
+          .filter((e) => e.type === "LotPeriodOpened")
+          .filter((e) => within(cut, e.position, stampMsOfRaw(e.type, e.data)))
+          .at(-1);
+        const before = recorded.reads.filter(
+          (r) =>
+            lotPeriodOfStream(r.streamId)?.parkingLotId === lot && r.commit < (opening?.position.commit ?? 0),
+        );
+        expect(before.every((r) => r.type === "LotPeriodOpened")).toBe(true);
+      }
+    }
   });
 });
 

@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
 import { formatPosition, type Position } from "../../event-store/position.js";
 import { Metrics } from "../../platform/metrics.js";
-import { controlCenterProjection } from "../../projections/read-models/control-center.js";
 import { lotFactsProjection } from "../../projections/read-models/lot-facts.js";
 import { parkingLotsProjection } from "../../projections/read-models/parking-lots.js";
 import { reservationsProjection } from "../../projections/read-models/reservations.js";
@@ -11,6 +10,7 @@ import { systemActor } from "../../schemas/actor.js";
 import { decodeEvent, encodeEvent } from "../../schemas/event-codec.js";
 import type { DomainEvent } from "../../schemas/events.js";
 import { countingReads } from "../../test-support/counting-event-store.js";
+import { liveControlCenterAt as liveControlCenter } from "../../test-support/live-control-center.js";
 import { tempDataDir } from "../../test-support/service.js";
 import { parkingLotStream as lotStream } from "../../write-side/parking-lot/periods.js";
 import { stampMsOfRaw } from "../history/audit-entry.js";
@@ -163,33 +163,8 @@ describe("time travel through checkpoints", () => {
     const view = await query(views);
     return view && { ...view, asOf: { position: last && formatPosition(last), at: iso(nowMs) } };
   }
-  /**
-   * The control center as the live service shows it over the same log, independent of time
-   * travel's checkpoints and of the lots' states it carries along a fold: the whole log up to the
-   * cut folded into read models (the lot facts included) and read by the views, which derive each
-   * lot's decider state from its lot facts as the live view does.
-   */
-  async function liveControlCenterAt(cut: Cut, page: { readonly limit: number }): Promise<unknown> {
-    const state = new FoldState([
-      parkingLotsProjection,
-      reservationsProjection,
-      controlCenterProjection,
-      lotFactsProjection,
-    ]);
-    let last: Position | null = null;
-    let stampMs = Number.NEGATIVE_INFINITY;
-    for await (const raw of store.readAll()) {
-      const stamp = stampMsOfRaw(raw.type, raw.data);
-      if (cut.kind === "position" ? raw.position.commit > cut.commit : stamp > cut.ms) break;
-      state.apply(decodeEvent(raw));
-      last = raw.position;
-      stampMs = Math.max(stampMs, stamp);
-    }
-    const nowMs = cut.kind === "instant" ? cut.ms : last ? stampMs : Date.parse("2000-01-01T00:00:00Z");
-    const views = readViews(state.materialize(last), { readYourWritesTimeoutMs: 0, now: () => nowMs });
-    const view = await views.controlCenter.controlCenter(page);
-    return { ...view, asOf: { position: last && formatPosition(last), at: iso(nowMs) } };
-  }
+  const liveControlCenterAt = (cut: Cut, page: { readonly limit: number }) =>
+    liveControlCenter(store, cut, page);
   const lotDetail = (lot: string) => (views: Views) => views.lots.parkingLotDetail(lot);
 
   /** Asks until answered (each refusal laid checkpoints towards the moment); how many asks it took. */
