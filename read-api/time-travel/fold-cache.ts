@@ -6,7 +6,7 @@ import type { Projection } from "../../projections/read-models/projection.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
 import { stampMsOfRaw } from "../history/audit-entry.js";
 import type { Cut } from "./as-of.js";
-import { type FoldIndexes, FoldState, type OpeningSeed } from "./fold-state.js";
+import { type FoldIndexes, FoldState, foldCollection, type OpeningSeed } from "./fold-state.js";
 import { emptyLotFold } from "./lot-fold.js";
 
 /**
@@ -29,7 +29,7 @@ export interface FoldSource {
   /**
    * Where a source that does not start at the log's first event starts (the control center's
    * books: control-center-books.ts): the events before it, the last at `position`, the latest stamp
-   * among them `stampMs`, and the documents they left.
+   * among them `stampMs`, and the documents they left (by logical collection).
    */
   readonly start?: Pick<Checkpoint, "count" | "position" | "stampMs"> & {
     readonly documents: readonly WriteOp[];
@@ -131,7 +131,8 @@ export class FoldCache {
           undefined,
           source.opening,
         );
-    if (!start && source.start) state.write(source.start.documents);
+    const seed = start ? [] : (source.start?.documents ?? []);
+    state.write(seed.map((op) => ({ ...op, collection: foldCollection(op.collection) })));
     const from = start ?? source.start;
     let count = from?.count ?? 0;
     let position = from?.position ?? null;

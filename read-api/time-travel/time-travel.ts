@@ -135,16 +135,10 @@ export class TimeTravel {
    * event without one): what the control center reads beside the lots' states.
    */
   private booksSource(book: Book | undefined): FoldSource {
-    const start = book && {
-      count: book.events,
-      position: book.position,
-      stampMs: book.stampMs,
-      documents: book.documents.map((op) => ({ ...op, collection: foldCollection(op.collection) })),
-    };
     return {
       key: `books:${book?.book ?? 0}`,
       projections: BOOK_PROJECTIONS,
-      ...(start ? { start } : {}),
+      ...(book ? { start: { ...book, count: book.events } } : {}),
       read: (_count, position, max) =>
         this.events.readAll(position ? { from: position, maxCount: max } : { maxCount: max }),
     };
@@ -264,7 +258,7 @@ export class TimeTravel {
     options: {
       readonly nothingFoldedMs?: number;
       readonly lot?: string;
-      readonly lots?: ReadonlyMap<string, LotFold>;
+      readonly lots?: Map<string, LotFold>;
     } = {},
   ): Promise<AsOfView<T> | null> {
     const nowMs =
@@ -332,12 +326,7 @@ const SEEDS = {
 } as const;
 
 /** The read models the control center reads (their checkpoints in its answer's `projections`). */
-const CONTROL_CENTER_READS = [
-  parkingLotsProjection,
-  reservationsProjection,
-  controlCenterProjection,
-  lotFactsProjection,
-];
+const CONTROL_CENTER_READS = [...SEEDS.page.projections, controlCenterProjection];
 
 /** Final answers kept (each one view of a lot or a page of the control center: a few KB). */
 const FINAL_ANSWERS_KEPT = 256;
