@@ -334,7 +334,8 @@ function apiRoutes(services: Services): RequestHandler[] {
     const webDir = findWebDir();
     // Checkpoints in memory only, bounded in bytes per lot and in all (read-api/time-travel/
     // fold-cache.ts): kept in the document store they grew without a bound on disk (issue 34).
-    const timeTravel = new TimeTravel(eventStore, { index: queries.context });
+    // The control center as of a moment starts at its last book before it (control-center-books.ts).
+    const timeTravel = new TimeTravel(eventStore, { index: queries.context, books: queries.context.store });
     services.erasures.add(() => timeTravel.forgetPersonalData());
     services.metrics.watchTimeTravel(() => timeTravel.metricsStats());
     routes.push(

@@ -15,15 +15,7 @@ import type { Actor } from "./actor.js";
  */
 
 /** The aggregate whose stream an event type is appended to. */
-export const EVENT_STREAMS = [
-  "lot",
-  "payment",
-  "coupon",
-  "customer",
-  "gate",
-  "lotView",
-  "controlCenterBooks",
-] as const;
+export const EVENT_STREAMS = ["lot", "payment", "coupon", "customer", "gate", "lotView"] as const;
 export type EventStream = (typeof EVENT_STREAMS)[number];
 
 /** The required string fields of a payload: the only ones that can hold its record time. */

@@ -1,7 +1,6 @@
 import { type Static, Type } from "@sinclair/typebox";
 import { Actor } from "./actor.js";
 import { Identifier } from "./common.js";
-import { CONTROL_CENTER_BOOKS_EVENTS } from "./control-center-books-events.js";
 import { COUPON_EVENTS } from "./coupon-events.js";
 import { CUSTOMER_EVENTS } from "./customer-events.js";
 import { byType, type EventStream } from "./event-definition.js";
@@ -11,7 +10,6 @@ import { LOT_PERIOD_VIEW_EVENTS } from "./lot-period-view-events.js";
 import { PAYMENT_EVENTS } from "./payment-events.js";
 import { PAYMENT_UPGRADE_EVENTS } from "./payment-upgrade-events.js";
 
-export { ControlCenterBooksClosedData } from "./control-center-books-events.js";
 export {
   CouponIssuedData,
   CouponRedeemedData,
@@ -63,7 +61,6 @@ export const EVENT_DEFINITIONS = byType(
   ...Object.values(COUPON_EVENTS),
   ...Object.values(CUSTOMER_EVENTS),
   ...Object.values(LOT_PERIOD_VIEW_EVENTS),
-  ...Object.values(CONTROL_CENTER_BOOKS_EVENTS),
   ...Object.values(GATE_EVENTS),
 );
 

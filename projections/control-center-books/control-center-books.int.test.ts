@@ -1,6 +1,7 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MemoryDocumentStore } from "../../document-store/memory/memory-document-store.js";
+import type { DocumentStore } from "../../document-store/port.js";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
 import type { EventStore, RecordedEvent } from "../../event-store/port.js";
 import { createLogger } from "../../platform/logger.js";
@@ -13,8 +14,9 @@ import { parkingLotStream } from "../../write-side/parking-lot/periods.js";
 import { couponStream } from "../coupon-policy/coupon-policy.js";
 import { ACTIVITY_PREFIX } from "../read-models/control-center.js";
 import {
+  BOOK_DOCUMENTS,
   BOOK_PROJECTIONS,
-  CONTROL_CENTER_BOOKS_STREAM,
+  BOOKS,
   lastBookBefore,
   REGISTERED_LOTS,
 } from "../read-models/control-center-books.js";
@@ -23,8 +25,8 @@ import type { ReactorContext } from "../runtime/processor.js";
 import { controlCenterBooks } from "./control-center-books.js";
 
 /**
- * Issue 48: the control center's books. Every EVERY events of the log, one book, closed once
- * whatever the repeats and replicas, holding what a fold of the control center's read models from
+ * Issue 48: the control center's books. Every EVERY events of the log, one book, the same
+ * whatever the repeats and replicas, kept in the document store, holding what a fold of the control center's read models from
  * the log's first event holds there (what ended before the horizon left out): so the control
  * center as of a moment can start at a book (read-api/time-travel/).
  */
@@ -85,21 +87,35 @@ function life(): { stream: string; event: DomainEvent }[] {
   return out;
 }
 
-const contextOf = (eventStore: EventStore, warnings: string[] = []): ReactorContext => {
+const contextOf = (
+  eventStore: EventStore,
+  documentStore: DocumentStore,
+  warnings: string[] = [],
+): ReactorContext => {
   const logger = createLogger("silent");
   logger.warn = ((...args: unknown[]) => warnings.push(String(args.at(-1)))) as typeof logger.warn;
-  return {
-    eventStore,
-    documentStore: new MemoryDocumentStore(),
-    logger,
-    now: () => T0 + 3 * 24 * 60 * MINUTE,
-  };
+  return { eventStore, documentStore, logger, now: () => T0 + 3 * 24 * 60 * MINUTE };
 };
 
 async function collect(read: AsyncIterable<RecordedEvent>): Promise<RecordedEvent[]> {
   const out: RecordedEvent[] = [];
   for await (const raw of read) out.push(raw);
   return out;
+}
+
+/** Every book kept: its head and its documents, in book order. */
+async function booksIn(store: DocumentStore) {
+  const heads = await store.find(BOOKS, {}, { sort: { _id: 1 } });
+  const documents = await store.find(BOOK_DOCUMENTS, {}, { sort: { _id: 1 } });
+  expect(documents.map((d) => d._id)).toEqual(heads.map((h) => h._id));
+  return heads.map((head, i) => ({
+    ...(head as unknown as { book: number; events: number; position: { commit: number } }),
+    documents: (documents[i]?.documents ?? []) as {
+      collection: string;
+      _id: string;
+      couponsIssued?: number;
+    }[],
+  }));
 }
 
 /** Runs the reactor's clock-driven work as the runtime would, once. */
@@ -128,6 +144,8 @@ function foldedFromStart(log: readonly RecordedEvent[], count: number): unknown[
 describe("the control center's books (issue 48)", () => {
   const data = tempDataDir("parking-cc-books-");
   let events: SqliteEventStore;
+  /** Where the books are kept (the read models' store). */
+  const docs = new MemoryDocumentStore();
 
   beforeAll(async () => {
     events = SqliteEventStore.open({ file: join(data.dir, "events.sqlite") });
@@ -146,39 +164,29 @@ describe("the control center's books (issue 48)", () => {
   });
 
   it("closes nothing before EVERY events, then a book per EVERY events of the log, each what a fold from the log's start holds there", async () => {
-    const first = controlCenterBooks({ every: 10_000 });
-    await tick(first, contextOf(events));
-    expect(await collect(events.readStream(CONTROL_CENTER_BOOKS_STREAM))).toEqual([]);
+    await tick(controlCenterBooks({ every: 10_000 }), contextOf(events, docs));
+    expect(await booksIn(docs)).toEqual([]);
 
-    const reactor = controlCenterBooks({ every: EVERY });
-    await tick(reactor, contextOf(events));
+    await tick(controlCenterBooks({ every: EVERY }), contextOf(events, docs));
     const log = await collect(events.readAll());
-    const books = await collect(events.readStream(CONTROL_CENTER_BOOKS_STREAM));
-    // Closing a book appends one more event to the log: the books go on until fewer than EVERY follow the last.
+    const books = await booksIn(docs);
+    // Kept beside the read models: the log is not written.
     expect(books.length).toBe(Math.floor(log.length / EVERY));
     expect(books.length).toBeGreaterThan(5);
     let pruned = 0;
-    for (const [i, raw] of books.entries()) {
-      const book = raw.data as {
-        book: number;
-        events: number;
-        position: { commit: number };
-        documents: unknown[];
-      };
+    for (const [i, book] of books.entries()) {
       expect(book.book).toBe(i + 1);
       expect(book.events).toBe(EVERY * (i + 1));
       expect(book.position.commit).toBe(log[EVERY * (i + 1) - 1]?.position.commit);
       const reference = foldedFromStart(log, book.events);
-      const sorted = [...(book.documents as { collection: string; _id: string }[])].sort((a, b) =>
+      const sorted = [...book.documents].sort((a, b) =>
         `${a.collection}/${a._id}` < `${b.collection}/${b._id}` ? -1 : 1,
       );
       expect(sorted, `book ${book.book}`).toEqual(reference);
       pruned += reference.length < book.events ? 1 : 0;
     }
-    const last = books.at(-1)?.data as {
-      events: number;
-      documents: { collection: string; _id: string; couponsIssued?: number }[];
-    };
+    const last = books.at(-1);
+    if (!last) throw new Error("no book");
     // Every lot registered, the coupons counted, the activity of the day before the horizon left out.
     expect(last.documents.filter((d) => d.collection === REGISTERED_LOTS).map((d) => d._id)).toEqual(LOTS);
     const issued = log.slice(0, last.events).filter((e) => e.type === "CouponIssued").length;
@@ -189,58 +197,38 @@ describe("the control center's books (issue 48)", () => {
     expect(minutes.length).toBeLessThan(150);
     expect(pruned).toBeGreaterThan(0);
     // Counts and lot ids only: no customer, no plate.
-    expect(JSON.stringify(books.map((b) => b.data))).not.toMatch(/CUST-BOOKS|12가3456/);
+    expect(JSON.stringify(books)).not.toMatch(/CUST-BOOKS|12가3456/);
   });
 
-  it("a repeat, a restart or a second replica closes no book twice", async () => {
-    const before = await collect(events.readAll());
+  it("a repeat, a restart or a second replica writes each book again as it is", async () => {
+    const before = await booksIn(docs);
+    const log = await collect(events.readAll());
     await Promise.all([
-      tick(controlCenterBooks({ every: EVERY }), contextOf(events)),
-      tick(controlCenterBooks({ every: EVERY }), contextOf(events)),
+      tick(controlCenterBooks({ every: EVERY }), contextOf(events, docs)),
+      tick(controlCenterBooks({ every: EVERY }), contextOf(events, docs)),
     ]);
-    expect(await collect(events.readAll())).toHaveLength(before.length);
+    expect(await booksIn(docs)).toEqual(before);
+    expect(await collect(events.readAll())).toHaveLength(log.length);
+    // Two replicas closing the same books at once, from none: each book once, the same.
+    const fresh = new MemoryDocumentStore();
+    await Promise.all([
+      tick(controlCenterBooks({ every: EVERY }), contextOf(events, fresh)),
+      tick(controlCenterBooks({ every: EVERY }), contextOf(events, fresh)),
+    ]);
+    expect(await booksIn(fresh)).toEqual(before);
+    // The last book before a moment, found by a binary search of the heads.
+    const middle = Math.floor(before.length / 2);
+    const at = (log[EVERY * middle - 1] as RecordedEvent).position.commit;
+    expect((await lastBookBefore(fresh, (b) => b.position.commit <= at))?.book).toBe(middle);
+    expect((await lastBookBefore(fresh, (b) => b.position.commit < at))?.book).toBe(middle - 1);
+    expect((await lastBookBefore(fresh, () => true))?.book).toBe(before.length);
+    expect(await lastBookBefore(fresh, () => false)).toBeUndefined();
   });
 
-  it("two replicas closing the same books at once each append only what the other did not", async () => {
-    const copy = tempDataDir("parking-cc-books-2-");
-    const fresh = SqliteEventStore.open({ file: join(copy.dir, "events.sqlite") });
-    try {
-      for (const raw of await collect(events.readAll()))
-        if (raw.streamId !== CONTROL_CENTER_BOOKS_STREAM)
-          await fresh.appendToStream(
-            raw.streamId,
-            [{ type: raw.type, data: raw.data, metadata: raw.metadata, id: raw.id }],
-            {
-              expectedRevision: raw.revision === 0 ? "no_stream" : raw.revision - 1,
-            },
-          );
-      await Promise.all([
-        tick(controlCenterBooks({ every: EVERY }), contextOf(fresh)),
-        tick(controlCenterBooks({ every: EVERY }), contextOf(fresh)),
-      ]);
-      const books = await collect(fresh.readStream(CONTROL_CENTER_BOOKS_STREAM));
-      const log = await collect(fresh.readAll());
-      expect(books.map((b) => (b.data as { book: number }).book)).toEqual(books.map((_b, i) => i + 1));
-      expect(books.length).toBe(Math.floor(log.length / EVERY));
-      // The last book before a moment, found by a binary search of the books.
-      const middle = Math.floor(books.length / 2);
-      const at = (log[EVERY * middle - 1] as RecordedEvent).position.commit;
-      expect((await lastBookBefore(fresh, (b) => b.position.commit <= at))?.book).toBe(middle);
-      expect((await lastBookBefore(fresh, (b) => b.position.commit < at))?.book).toBe(middle - 1);
-      expect(await lastBookBefore(fresh, () => false)).toBeUndefined();
-    } finally {
-      await fresh.close();
-      copy.remove();
-    }
-  });
-
-  it("a book larger than the store's largest write is not appended, said once, and not folded again at each tick", async () => {
-    const copy = tempDataDir("parking-cc-books-3-");
-    const store = SqliteEventStore.open({ file: join(copy.dir, "events.sqlite") });
+  it("a book larger than the largest document kept is not written, said once, and not folded again at each tick", async () => {
     let reads = 0;
-    const small = new Proxy(store, {
+    const counting = new Proxy(events, {
       get(target, property) {
-        if (property === "maxAppendBytes") return 600;
         if (property === "readAll")
           return (options: Parameters<EventStore["readAll"]>[0]) => {
             reads++;
@@ -250,27 +238,16 @@ describe("the control center's books (issue 48)", () => {
         return typeof value === "function" ? value.bind(target) : value;
       },
     }) as EventStore;
-    try {
-      for (const { stream, event } of life().slice(0, 3 * EVERY)) {
-        const causation = { correlationId: "c", causationId: "c", actor: systemActor("test") };
-        const revision = (await collect(store.readStream(stream))).length - 1;
-        await store.appendToStream(stream, [encodeEvent(event, causation)], {
-          expectedRevision: revision < 0 ? "no_stream" : revision,
-        });
-      }
-      const warnings: string[] = [];
-      const reactor = controlCenterBooks({ every: EVERY });
-      await tick(reactor, contextOf(small, warnings));
-      const after = reads;
-      await tick(reactor, contextOf(small, warnings));
-      expect(await collect(store.readStream(CONTROL_CENTER_BOOKS_STREAM))).toEqual([]);
-      expect(warnings).toEqual([
-        "control center's book not closed: larger than the event store's largest write",
-      ]);
-      expect(reads - after).toBeLessThanOrEqual(1);
-    } finally {
-      await store.close();
-      copy.remove();
-    }
+    const store = new MemoryDocumentStore();
+    const warnings: string[] = [];
+    const reactor = controlCenterBooks({ every: EVERY, maxBytes: 600 });
+    await tick(reactor, contextOf(counting, store, warnings));
+    const after = reads;
+    await tick(reactor, contextOf(counting, store, warnings));
+    expect(await booksIn(store)).toEqual([]);
+    expect(warnings).toEqual([
+      "control center's book not kept: larger than the document store's largest document",
+    ]);
+    expect(reads - after).toBeLessThanOrEqual(1);
   });
 });

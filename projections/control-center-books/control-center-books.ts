@@ -1,30 +1,33 @@
-import { AppendTooLargeError, WrongExpectedRevisionError } from "../../event-store/errors.js";
-import { appendBytes, type EventStore } from "../../event-store/port.js";
+import type { EventStore } from "../../event-store/port.js";
 import type { Position } from "../../event-store/position.js";
-import { systemActor } from "../../schemas/actor.js";
-import { encodeEvent } from "../../schemas/event-codec.js";
 import {
   BOOK_EVENTS,
   type Book,
-  bookFrom,
-  CONTROL_CENTER_BOOKS_STREAM,
+  bookWrites,
   latestBook,
   nextBook,
 } from "../read-models/control-center-books.js";
 import type { Reactor, ReactorContext } from "../runtime/processor.js";
 
 export const CONTROL_CENTER_BOOKS = "control-center-books";
-/** The reactor closes the books on its own account: its events record it as a system actor. */
-const ACTOR = systemActor(CONTROL_CENTER_BOOKS);
+
+/**
+ * The most bytes a book's documents may take: below MongoDB's largest document (16 MiB, "BSON
+ * Document Size" in https://www.mongodb.com/docs/manual/reference/limits/), with room for the
+ * field names' overhead in BSON. About 150,000 lots.
+ */
+export const MAX_BOOK_BYTES = 12 * 1024 * 1024;
 
 export interface ControlCenterBooksOptions {
   /** Events of the log between two books (BOOK_EVENTS; tests shorten it). */
   readonly every?: number;
   /** How often it looks whether a book is due (a second by default). */
   readonly everyMs?: number;
+  /** The most bytes a book may take (MAX_BOOK_BYTES; tests lower it). */
+  readonly maxBytes?: number;
 }
 
-/** What one process knows of the books of one event store: the last one, and the log counted past it. */
+/** What one process knows of the books: the last one, and the log counted past it. */
 interface Known {
   readonly latest: Book | undefined;
   /** Events of the log after `latest` counted so far (at most `every`), the last at `to`. */
@@ -36,17 +39,17 @@ interface Known {
  * Issue 48: the control center's books (projections/read-models/control-center-books.ts), closed
  * by a reactor on its clock (a tick: it reacts to no event, so the runtime decodes none for it).
  * Each tick counts the log's events after the last book (raw, from where the last count stopped)
- * and, once `every` follow it, folds the next book from the last one and those events and appends
- * it to `controlCenterBooks` at its revision (book k is event k − 1): a repeat after a crash, a
- * lease takeover or a second replica appends nothing, and the one that lost reads the book the
- * other closed. What it keeps in memory is derived from that stream, read again on a start. A
- * log that already has a history (a service upgraded) gets its books on the first ticks after the
- * reactor caught up, a book at a time, with its progress logged.
+ * and, once `every` follow it, folds the next book from the last one and those events and writes
+ * it to the document store: the same book from the same log, so a repeat after a crash, a lease
+ * takeover or a second replica writes it again as it is. What it keeps in memory is derived from
+ * the books written, read again on a start. A log that already has a history (a service upgraded,
+ * read models dropped) gets its books on the first ticks after the reactor caught up, a book at a
+ * time, its progress logged every 100 books.
  */
 export function controlCenterBooks(options: ControlCenterBooksOptions = {}): Reactor {
   const every = options.every ?? BOOK_EVENTS;
   const known = new WeakMap<EventStore, Known>();
-  /** The books too large for the store's largest write, by store: not tried again until a restart. */
+  /** The book too large to keep, by event store: not folded again until a restart. */
   const tooLarge = new WeakMap<EventStore, number>();
   return {
     name: CONTROL_CENTER_BOOKS,
@@ -56,15 +59,24 @@ export function controlCenterBooks(options: ControlCenterBooksOptions = {}): Rea
       everyMs: options.everyMs ?? 1_000,
       async run(context) {
         const events = context.eventStore;
-        let state = known.get(events) ?? { latest: await latestBook(events), counted: 0, to: undefined };
+        let state = known.get(events) ?? {
+          latest: await latestBook(context.documentStore),
+          counted: 0,
+          to: undefined,
+        };
         for (;;) {
           state = await counted(events, state, every);
           known.set(events, state);
           const due = (state.latest?.book ?? 0) + 1;
           if (state.counted < every || tooLarge.get(events) === due) return;
-          const closed = await close(state.latest, every, context);
+          const closed = await close(
+            state.latest,
+            { every, maxBytes: options.maxBytes ?? MAX_BOOK_BYTES },
+            context,
+          );
+          if (!closed) return;
           if (closed === "too-large") tooLarge.set(events, due);
-          else state = { latest: closed ?? (await latestBook(events)), counted: 0, to: undefined };
+          else state = { latest: closed, counted: 0, to: undefined };
         }
       },
     },
@@ -83,60 +95,28 @@ async function counted(events: EventStore, state: Known, every: number): Promise
   return { latest: state.latest, counted, to };
 }
 
-/**
- * Folds and appends the book after `previous`: the book it closed, undefined when another process
- * closed it first (the caller reads that one), "too-large" when the store cannot take it in one write.
- */
+/** Folds and writes the book after `previous`: the book, or "too-large" when it is not kept. */
 async function close(
   previous: Book | undefined,
-  every: number,
+  { every, maxBytes }: { readonly every: number; readonly maxBytes: number },
   context: ReactorContext,
 ): Promise<Book | undefined | "too-large"> {
-  const events = context.eventStore;
   const started = performance.now();
-  const book = await nextBook(events, previous, every);
+  const book = await nextBook(context.eventStore, previous, every);
   if (!book) return undefined;
-  const data = { ...book, closedAt: new Date(context.now()).toISOString() };
-  const encoded = encodeEvent(
-    { type: "ControlCenterBooksClosed", data },
-    {
-      correlationId: `${CONTROL_CENTER_BOOKS}-${book.book}`,
-      causationId: `${CONTROL_CENTER_BOOKS}-${book.book}`,
-      actor: ACTOR,
-    },
-  );
-  const max = events.maxAppendBytes;
-  if (max !== undefined && appendBytes([encoded]) > max) {
-    // Its lots and their coupon counts outgrew EventStoreDB's MaxAppendSize: the control center as
-    // of a later moment is folded from the last book written (slower, the same answers).
+  const writes = bookWrites(book);
+  const bytes = Buffer.byteLength(JSON.stringify(writes));
+  if (bytes > maxBytes) {
+    // The control center as of a later moment is folded from the last book kept (slower, the same answers).
     context.logger.warn(
-      { book: book.book, bytes: appendBytes([encoded]), maxAppendBytes: max },
-      "control center's book not closed: larger than the event store's largest write",
+      { book: book.book, bytes, maxBookBytes: maxBytes },
+      "control center's book not kept: larger than the document store's largest document",
     );
     return "too-large";
   }
-  try {
-    await events.appendToStream(CONTROL_CENTER_BOOKS_STREAM, [encoded], {
-      expectedRevision: previous ? previous.book - 1 : "no_stream",
-    });
-  } catch (error) {
-    if (error instanceof AppendTooLargeError) return "too-large";
-    // Another replica closed it meanwhile: the same book (the same events folded), kept once.
-    if (error instanceof WrongExpectedRevisionError) return undefined;
-    throw error;
-  }
-  const log =
-    book.book % 100 === 0
-      ? context.logger.info.bind(context.logger)
-      : context.logger.debug.bind(context.logger);
-  log(
-    {
-      book: book.book,
-      events: book.events,
-      documents: book.documents.length,
-      ms: Math.round(performance.now() - started),
-    },
-    "control center's book closed",
-  );
-  return bookFrom(book);
+  await context.documentStore.write(writes);
+  const fields = { book: book.book, events: book.events, bytes, ms: Math.round(performance.now() - started) };
+  if (book.book % 100 === 0) context.logger.info(fields, "control center's books closed so far");
+  else context.logger.debug(fields, "control center's book closed");
+  return book;
 }

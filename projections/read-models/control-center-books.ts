@@ -1,28 +1,25 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { MemoryDocumentStore } from "../../document-store/memory/memory-document-store.js";
-import type { WriteOp } from "../../document-store/port.js";
-import type { EventStore, RecordedEvent } from "../../event-store/port.js";
+import type { Document, DocumentStore, WriteOp } from "../../document-store/port.js";
+import type { EventStore } from "../../event-store/port.js";
 import type { Position } from "../../event-store/position.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
 import { stampMsOfRaw } from "../../schemas/event-stamps.js";
-import type { EventOfType } from "../../schemas/events.js";
 import { controlCenterProjection } from "./control-center.js";
 import { endedBefore, keptInFold, pruneHorizon } from "./folded-documents.js";
 import { defineProjection } from "./projection.js";
 
 /**
- * Issue 48: the control center's books, closed every BOOK_EVENTS events of the global log
- * (`ControlCenterBooksClosed`, schemas/control-center-books-events.ts, written by the
- * control-center-books reactor), so that the control center as of a moment is folded from the last
+ * Issue 48: the control center's books, closed every BOOK_EVENTS events of the global log (by the
+ * control-center-books reactor: projections/control-center-books/), so that the control center as of a moment is folded from the last
  * book before it, never from the log's first event. A book holds what the control center reads
  * beside the lots' own states (which come from each lot's period: read-api/time-travel/): the
  * control-center projection's documents and the lots registered, folded by the same projections
  * and pruned as every fold is (folded-documents.ts).
  */
 
-export const CONTROL_CENTER_BOOKS_STREAM = "controlCenterBooks";
-/** Events of the log between two books: as many as one answer of time travel folds at most. */
-export const BOOK_EVENTS = 1_000;
+/** Events of the log between two books: as many as a lot's period holds at most (LOT_PERIOD_EVENTS). */
+export const BOOK_EVENTS = 4_000;
 
 /** The lots registered, one document each (its id the lot's): which lots a book's moment has. */
 export const REGISTERED_LOTS = "registered_lots";
@@ -41,72 +38,96 @@ export const registeredLotsProjection = defineProjection({
 export const BOOK_PROJECTIONS = [controlCenterProjection, registeredLotsProjection] as const;
 const FOLDED_TYPES: ReadonlySet<string> = new Set(BOOK_PROJECTIONS.flatMap((p) => [...p.eventTypes]));
 
-type BookData = Omit<EventOfType<"ControlCenterBooksClosed">["data"], "closedAt">;
-
 /** A book as a fold starts from it: its documents as writes to their logical collections. */
-export interface Book {
-  readonly book: number;
-  /** Events of the log folded into it. */
-  readonly events: number;
-  readonly position: Position;
-  readonly stampMs: number;
+export interface Book extends BookHead {
   readonly documents: readonly WriteOp[];
 }
 
-function bookOf(raw: RecordedEvent): Book | undefined {
-  return raw.type === "ControlCenterBooksClosed" ? bookFrom(raw.data as BookData) : undefined;
+/** What a book's head holds: which book, how many events of the log it folded, the last one's position, the latest stamp. */
+export interface BookHead {
+  readonly book: number;
+  readonly events: number;
+  readonly position: Position;
+  readonly stampMs: number;
 }
 
-/** A book's data as a fold starts from it. */
-export function bookFrom({ book, events, position, latestStamp, documents }: BookData): Book {
-  return {
-    book,
-    events,
-    position,
-    stampMs: Date.parse(latestStamp),
-    documents: documents.map(({ collection, _id, ...document }) => ({
-      op: "replace",
-      collection,
-      id: _id,
-      document,
-    })),
-  };
+/**
+ * The books are kept in the document store beside the read models (not on the log: they would
+ * move its head and be read by every follower of it), each in two documents written together: its
+ * head in BOOKS (small, what the binary search reads) and its documents in BOOK_DOCUMENTS, both
+ * under the book's number, zero-padded so that ids sort as numbers.
+ */
+export const BOOKS = "control_center_books";
+export const BOOK_DOCUMENTS = "control_center_book_documents";
+const bookId = (book: number): string => String(book).padStart(12, "0");
+
+/** The writes that keep a book (the same for the same book: a repeat or a second replica rewrites it as it is). */
+export function bookWrites(book: Book): WriteOp[] {
+  const id = bookId(book.book);
+  const documents = book.documents.map((op) =>
+    op.op === "replace" ? { collection: op.collection, _id: op.id, ...op.document } : op,
+  );
+  const { book: number, events, position, stampMs } = book;
+  return [
+    { op: "replace", collection: BOOK_DOCUMENTS, id, document: { documents } },
+    { op: "replace", collection: BOOKS, id, document: { book: number, events, position, stampMs } },
+  ];
 }
 
-async function bookIn(read: AsyncIterable<RecordedEvent>): Promise<Book | undefined> {
-  for await (const raw of read) return bookOf(raw);
-  return undefined;
-}
+const headOf = (doc: Document | null): BookHead | undefined =>
+  doc
+    ? {
+        book: Number(doc.book),
+        events: Number(doc.events),
+        position: doc.position as Position,
+        stampMs: Number(doc.stampMs),
+      }
+    : undefined;
 
-/** Book `book` (k ≥ 1), if closed: one read of one event. */
-export const readBook = (events: EventStore, book: number): Promise<Book | undefined> =>
-  bookIn(events.readStream(CONTROL_CENTER_BOOKS_STREAM, { fromRevision: book - 1, maxCount: 1 }));
+/** Book `book`'s head (k ≥ 1), if closed: one read by id. */
+const readHead = async (store: DocumentStore, book: number): Promise<BookHead | undefined> =>
+  headOf(await store.findById(BOOKS, bookId(book)));
 
 /** The last book closed, if any: one read. */
-export const latestBook = (events: EventStore): Promise<Book | undefined> =>
-  bookIn(events.readStream(CONTROL_CENTER_BOOKS_STREAM, { direction: "backwards", maxCount: 1 }));
+export async function latestBook(store: DocumentStore): Promise<Book | undefined> {
+  const [doc] = await store.find(BOOKS, {}, { sort: { _id: -1 }, limit: 1 });
+  const head = headOf(doc ?? null);
+  return head && withDocuments(store, head);
+}
+
+/** The book of `head` with its documents (one read by id). */
+async function withDocuments(store: DocumentStore, head: BookHead): Promise<Book | undefined> {
+  const doc = await store.findById(BOOK_DOCUMENTS, bookId(head.book));
+  if (!doc) return undefined;
+  const documents = (doc.documents as ({ collection: string; _id: string } & Document)[]).map(
+    ({ collection, _id, ...document }): WriteOp => ({ op: "replace", collection, id: _id, document }),
+  );
+  return { ...head, documents };
+}
 
 /**
  * The last book `before` accepts, if any (books are in log order, each stamped with the latest
  * record time so far, so `before` of a moment holds up to some book and fails after it): the last
- * one, then a binary search, one read each: O(log books).
+ * head, then a binary search of the heads, one small read each (O(log books)), then its documents.
  */
 export async function lastBookBefore(
-  events: EventStore,
-  before: (book: Book) => boolean,
+  store: DocumentStore,
+  before: (book: BookHead) => boolean,
 ): Promise<Book | undefined> {
-  const latest = await latestBook(events);
-  if (!latest || before(latest)) return latest;
-  let found: Book | undefined;
+  const [last] = await store.find(BOOKS, {}, { sort: { _id: -1 }, limit: 1 });
+  const latest = headOf(last ?? null);
+  if (!latest) return undefined;
+  let found: BookHead | undefined = before(latest) ? latest : undefined;
   let low = 0;
   let high = latest.book;
-  while (high - low > 1) {
+  while (!found && high - low > 1) {
     const middle = Math.floor((low + high) / 2);
-    const book = await readBook(events, middle);
-    if (book && before(book)) [low, found] = [middle, book];
+    const head = await readHead(store, middle);
+    if (head && before(head)) low = middle;
     else high = middle;
   }
-  return found;
+  if (!found && low > 0) found = await readHead(store, low);
+  return found && withDocuments(store, found);
 }
 
 /** Events folded between two turns of the event loop given to other work. */
@@ -122,7 +143,7 @@ export async function nextBook(
   events: EventStore,
   previous: Book | undefined,
   every = BOOK_EVENTS,
-): Promise<BookData | undefined> {
+): Promise<Book | undefined> {
   const store = new MemoryDocumentStore();
   if (previous) store.writeNow(previous.documents);
   let stampMs = previous?.stampMs ?? Number.NEGATIVE_INFINITY;
@@ -146,14 +167,15 @@ export async function nextBook(
   }
   if (folded < every || !last || !Number.isFinite(stampMs)) return undefined;
   const horizon = pruneHorizon(stampMs);
-  const documents: BookData["documents"] = [];
-  for (const [collection, doc] of store.documents())
-    if (!endedBefore(collection, doc, horizon, logical)) documents.push({ collection, ...doc });
+  const documents: WriteOp[] = [];
+  for (const [collection, { _id, ...document }] of store.documents())
+    if (!endedBefore(collection, { _id, ...document }, horizon, logical))
+      documents.push({ op: "replace", collection, id: _id, document });
   return {
     book: (previous?.book ?? 0) + 1,
     events: (previous?.events ?? 0) + folded,
     position: { commit: last.commit, prepare: last.prepare },
-    latestStamp: new Date(stampMs).toISOString(),
+    stampMs,
     documents,
   };
 }

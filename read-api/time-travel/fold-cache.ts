@@ -26,11 +26,7 @@ export interface FoldSource {
   readonly projections: readonly Projection[];
   /** Whether the source is one lot's stream: its state carried (lot-fold.ts). */
   readonly lot?: boolean;
-  /**
-   * Where a source that does not start at the log's first event starts (the control center's
-   * books: control-center-books.ts): the events before it, the last at `position`, the latest stamp
-   * among them `stampMs`, and the documents they left (by logical collection).
-   */
+  /** Where a source starts after the log's first event (a book: control-center-books.ts), its documents by logical collection. */
   readonly start?: Pick<Checkpoint, "count" | "position" | "stampMs"> & {
     readonly documents: readonly WriteOp[];
   };

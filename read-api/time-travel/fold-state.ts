@@ -89,16 +89,10 @@ export class FoldState {
     return copy;
   }
 
-  /**
-   * A copy read as a fold of `projections` (their checkpoints, when materialized), with `documents`
-   * written in: the control center as of a moment joins its books' fold and each lot's (time-travel.ts).
-   */
-  joined(projections: readonly Projection[], documents: Iterable<[string, MutableDocument]>): FoldState {
+  /** A copy read as a fold of `projections` (their checkpoints, when materialized), `writes` written in. */
+  joined(projections: readonly Projection[], writes: readonly WriteOp[]): FoldState {
     const copy = new FoldState(projections, null, this.indexes, this.store.copy());
-    const ops: WriteOp[] = [];
-    for (const [collection, { _id, ...doc }] of documents)
-      ops.push({ op: "replace", collection, id: _id, document: doc });
-    copy.store.writeNow(ops);
+    copy.store.writeNow(writes);
     return copy;
   }
 

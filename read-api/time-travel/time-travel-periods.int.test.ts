@@ -5,7 +5,7 @@ import type { EventStore, RecordedEvent } from "../../event-store/port.js";
 import { MemoryDataKeys } from "../../platform/data-keys/port.js";
 import { controlCenterBooks } from "../../projections/control-center-books/control-center-books.js";
 import { lotPeriodView } from "../../projections/lot-period-view/lot-period-view.js";
-import { bookFrom, CONTROL_CENTER_BOOKS_STREAM } from "../../projections/read-models/control-center-books.js";
+import { BOOKS } from "../../projections/read-models/control-center-books.js";
 import { lotPeriodViewStream } from "../../projections/read-models/opening-view.js";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { stampMsOfRaw } from "../../schemas/event-stamps.js";
@@ -286,10 +286,10 @@ describe("time travel from the opening of the period holding the moment (issue 4
   it("the control center as of a moment folds the log from the last of its books before the moment and each lot from its period holding it: nothing before either but the openings that locate it, the answers the whole log's", async () => {
     // R's views recorded too now (the test above needed them missing), then the books closed.
     await recordPeriodViews(events);
-    await controlCenterBooks({ every: BOUND }).tick?.run(periodViewContext(events));
-    const books = (await collect(events.readStream(CONTROL_CENTER_BOOKS_STREAM))).map((b) =>
-      bookFrom(b.data as never),
-    );
+    const context = periodViewContext(events);
+    await controlCenterBooks({ every: BOUND }).tick?.run(context);
+    const heads = await context.documentStore.find(BOOKS, {}, { sort: { _id: 1 } });
+    const books = heads as unknown as { position: { commit: number; prepare: number }; stampMs: number }[];
     expect(books.length).toBeGreaterThan(5);
     const recorded = countingReads(events);
     /** Each read of the global log: where it started and what it yielded. */
@@ -307,7 +307,7 @@ describe("time travel from the opening of the period holding the moment (issue 4
         })();
       },
     };
-    const travel = new TimeTravel(store, { maxFold: 100_000 });
+    const travel = new TimeTravel(store, { maxFold: 100_000, books: context.documentStore });
     const bookPositions = books.map((b): Cut => ({ kind: "position", commit: b.position.commit }));
     for (const cut of [...cutsInPeriods().map((c) => c.cut), ...bookPositions]) {
       recorded.reads.length = 0;

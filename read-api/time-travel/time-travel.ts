@@ -1,6 +1,5 @@
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import type { MutableDocument } from "../../document-store/embedded/update-semantics.js";
-import type { DocumentStore } from "../../document-store/port.js";
+import type { DocumentStore, WriteOp } from "../../document-store/port.js";
 import type { EventStore, RecordedEvent } from "../../event-store/port.js";
 import { formatPosition, type Position } from "../../event-store/position.js";
 import { FinalAnswers } from "../../platform/final-answers.js";
@@ -69,9 +68,12 @@ export class TimeTravel {
     options: { readonly [K in keyof typeof TIME_TRAVEL_DEFAULTS]?: number } & {
       /** Where each reservation's events are (without it, its lot's stream is scanned). */
       readonly index?: ReservationEventsIndex;
+      /** Where the control center's books are (control-center-books.ts). */
+      readonly books?: DocumentStore;
     } = {},
   ) {
     this.index = options.index;
+    this.books = options.books;
     const every = options.checkpointEvery ?? TIME_TRAVEL_DEFAULTS.checkpointEvery;
     this.maxFold = options.maxFold ?? Math.max(every, TIME_TRAVEL_DEFAULTS.maxFold);
     this.cache = new FoldCache({
@@ -83,6 +85,7 @@ export class TimeTravel {
   }
 
   private readonly index: ReservationEventsIndex | undefined;
+  private readonly books: DocumentStore | undefined;
   /** The most events one answer folds. */
   private readonly maxFold: number;
   /** Final answers (see Folded.final), by view and moment: a flood of one moment folds it once. */
@@ -130,10 +133,7 @@ export class TimeTravel {
     return { ...seed, opening: from(recorded), key, lot: true, read };
   }
 
-  /**
-   * The global log from the control center's book `book` (control-center-books.ts; from its first
-   * event without one): what the control center reads beside the lots' states.
-   */
+  /** The log from the control center's book `book` (control-center-books.ts; without: from its start). */
   private booksSource(book: Book | undefined): FoldSource {
     return {
       key: `books:${book?.book ?? 0}`,
@@ -176,11 +176,9 @@ export class TimeTravel {
   }
 
   /**
-   * The control center (JSON) as it was at the cut (issue 48): the log folded from the last of the
-   * control center's books before the cut (its totals, coupons, closures, activity, the lots
-   * registered), and every lot registered by then folded from its period holding the cut (its
-   * document and decider state, as the lot as of a moment is): no fold starts before a book or a
-   * period's opening. The folds of one answer share its budget of `maxFold` events.
+   * The control center (JSON) as it was at the cut (issue 48): the log folded from its last book
+   * before the cut, and every lot registered then from its period holding the cut (as the lot as
+   * of a moment is). The folds of one answer share its `maxFold` events.
    */
   async controlCenter(
     cut: Cut,
@@ -188,19 +186,24 @@ export class TimeTravel {
   ): Promise<AsOfView<ControlCenterView>> {
     const key = `all@${cutKey(cut)}/${page.limit}/${page.cursor ?? ""}/${JSON.stringify(page.within ?? null)}`;
     const view = await this.answers.answer(key, async () => {
-      const book = await lastBookBefore(this.events, (b) => within(cut, b.position, b.stampMs));
+      const book =
+        this.books && (await lastBookBefore(this.books, (b) => within(cut, b.position, b.stampMs)));
       const books = await this.cache.fold(this.booksSource(book), cut);
+      // Each lot up to the last event of the log the cut holds (as the whole log's fold would stop).
+      const upTo: Cut = books.position ? { kind: "position", commit: books.position.commit } : cut;
       let budget = this.maxFold - books.folded;
       const lots = new Map<string, LotFold>();
-      const documents: [string, MutableDocument][] = [];
+      const documents: WriteOp[] = [];
       for (const [collection, { _id: parkingLotId }] of books.state.documents()) {
         if (collection !== foldCollection(REGISTERED_LOTS)) continue;
         if (budget <= 0) throw new FoldTooFarError(this.maxFold);
-        const lot = await this.cache.fold(await this.periodSource(parkingLotId, cut, "lot"), cut, budget);
+        const source = await this.periodSource(parkingLotId, upTo, "lot");
+        const lot = await this.cache.fold(source, upTo, budget);
         budget -= lot.folded;
         if (lot.state.lot) lots.set(parkingLotId, lot.state.lot);
-        for (const entry of lot.state.documents())
-          if (entry[0] === foldCollection(PARKING_LOTS)) documents.push(entry);
+        for (const [collection, { _id, ...document }] of lot.state.documents())
+          if (collection === foldCollection(PARKING_LOTS))
+            documents.push({ op: "replace", collection, id: _id, document });
       }
       const joined: Folded = { ...books, state: books.state.joined(CONTROL_CENTER_READS, documents) };
       // Before the first fact the service was empty: a view too, as of the earliest instant.
