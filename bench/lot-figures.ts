@@ -30,13 +30,12 @@ import { SqliteDocumentStore } from "../document-store/embedded/sqlite-document-
 import { MemoryDocumentStore } from "../document-store/memory/memory-document-store.js";
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
 import type { EventToAppend } from "../event-store/port.js";
-import { createLogger } from "../platform/logger.js";
-import { controlCenterBooks } from "../projections/control-center-books/control-center-books.js";
 import { FoldTooFarError } from "../read-api/time-travel/fold-cache.js";
 import { TimeTravel } from "../read-api/time-travel/time-travel.js";
 import { readViews, type Views } from "../read-api/views/views.js";
 import { systemActor } from "../schemas/actor.js";
 import { encodeEvent } from "../schemas/event-codec.js";
+import { booksContext, followBooks } from "../test-support/control-center-books.js";
 import type { ParkingLotEvent } from "../write-side/parking-lot/decider.js";
 import {
   ensureReadModelIndexes,
@@ -226,7 +225,7 @@ async function asOfFigures(of: "lot" | "control center") {
       // The control center's books closed over the log, as the reactor does (issue 48).
       const books = new MemoryDocumentStore();
       const closing = process.cpuUsage();
-      if (of === "control center") await closeBooks(store, books);
+      if (of === "control center") await followBooks(booksContext(store, books));
       const closed = process.cpuUsage(closing);
       const travel = new TimeTravel(store, { books });
       const ask = async (commit: number, listing?: (q: Views) => Promise<object>) => {
@@ -263,12 +262,6 @@ async function asOfFigures(of: "lot" | "control center") {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
-}
-
-/** Closes every book of the control center the log holds, as the reactor's ticks would. */
-async function closeBooks(eventStore: SqliteEventStore, documentStore: MemoryDocumentStore): Promise<void> {
-  const logger = createLogger("silent");
-  await controlCenterBooks().tick?.run({ eventStore, documentStore, logger, now: () => NOW });
 }
 
 /** The lot page's table as of a moment: a page of 50, all and by status, at new moments (a fold from a checkpoint each). */

@@ -1,10 +1,7 @@
-import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import { MemoryDocumentStore } from "../../document-store/memory/memory-document-store.js";
 import type { Document, DocumentStore, WriteOp } from "../../document-store/port.js";
-import type { EventStore } from "../../event-store/port.js";
 import type { Position } from "../../event-store/position.js";
-import { decodeEvent } from "../../schemas/event-codec.js";
-import { stampMsOfRaw } from "../../schemas/event-stamps.js";
+import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import { controlCenterProjection } from "./control-center.js";
 import { endedBefore, keptInFold, pruneHorizon } from "./folded-documents.js";
 import { defineProjection } from "./projection.js";
@@ -130,52 +127,64 @@ export async function lastBookBefore(
   return found && withDocuments(store, found);
 }
 
-/** Events folded between two turns of the event loop given to other work. */
-const YIELD_EVERY = 200;
 const logical = (name: string) => name;
 
 /**
- * The book after `previous` (the first without one): its documents and the next `every` events of
- * the log folded, what ended before the fold's horizon left out. Undefined while fewer follow it.
- * Bounded by `every` events, whatever the history.
+ * The book being folded after `previous` (the first without one): its documents, then the log's
+ * events after it one at a time (`add`), counted; `close` gives the book they make, what ended
+ * before the fold's horizon left out. Pure: no I/O.
  */
-export async function nextBook(
-  events: EventStore,
-  previous: Book | undefined,
-  every = BOOK_EVENTS,
-): Promise<Book | undefined> {
-  const store = new MemoryDocumentStore();
-  if (previous) store.writeNow(previous.documents);
-  let stampMs = previous?.stampMs ?? Number.NEGATIVE_INFINITY;
-  let last: Position | undefined;
-  let folded = 0;
-  for await (const raw of events.readAll({
-    ...(previous ? { from: previous.position } : {}),
-    maxCount: every,
-  })) {
-    folded++;
-    last = raw.position;
-    const stamp = stampMsOfRaw(raw.type, raw.data);
-    if (stamp > stampMs) stampMs = stamp;
-    if (FOLDED_TYPES.has(raw.type)) {
-      const stored = decodeEvent(raw);
-      for (const projection of BOOK_PROJECTIONS)
-        if (projection.eventTypes.has(stored.event.type))
-          store.writeNow(projection.apply(stored, logical).filter((op) => keptInFold(op, logical)));
-    }
-    if (folded % YIELD_EVERY === 0) await yieldToEventLoop();
+export class OpenBook {
+  private readonly store = new MemoryDocumentStore();
+  private count = 0;
+  private last: Position | undefined;
+  private stampMs: number;
+
+  constructor(readonly previous: Book | undefined) {
+    if (previous) this.store.writeNow(previous.documents);
+    this.last = previous?.position;
+    this.stampMs = previous?.stampMs ?? Number.NEGATIVE_INFINITY;
   }
-  if (folded < every || !last || !Number.isFinite(stampMs)) return undefined;
-  const horizon = pruneHorizon(stampMs);
-  const documents: WriteOp[] = [];
-  for (const [collection, { _id, ...document }] of store.documents())
-    if (!endedBefore(collection, { _id, ...document }, horizon, logical))
-      documents.push({ op: "replace", collection, id: _id, document });
-  return {
-    book: (previous?.book ?? 0) + 1,
-    events: (previous?.events ?? 0) + folded,
-    position: { commit: last.commit, prepare: last.prepare },
-    stampMs,
-    documents,
-  };
+
+  /** Events of the log added since the previous book. */
+  get added(): number {
+    return this.count;
+  }
+
+  /** The last event added (or the previous book's), if any. */
+  get position(): Position | undefined {
+    return this.last;
+  }
+
+  /** One more event of the log: its position, its record time (NaN: none) and, if a book folds its type, itself. */
+  add(position: Position, stampMs: number, stored: StoredDomainEvent | undefined): void {
+    this.count++;
+    this.last = position;
+    if (stampMs > this.stampMs) this.stampMs = stampMs;
+    if (!stored) return;
+    for (const projection of BOOK_PROJECTIONS)
+      if (projection.eventTypes.has(stored.event.type))
+        this.store.writeNow(projection.apply(stored, logical).filter((op) => keptInFold(op, logical)));
+  }
+
+  /** The book the events added make (undefined before any). */
+  close(): Book | undefined {
+    if (!this.last || this.count === 0 || !Number.isFinite(this.stampMs)) return undefined;
+    const horizon = pruneHorizon(this.stampMs);
+    const documents: WriteOp[] = [];
+    for (const [collection, { _id, ...document }] of this.store.documents())
+      if (!endedBefore(collection, { _id, ...document }, horizon, logical))
+        documents.push({ op: "replace", collection, id: _id, document });
+    const { previous, count, last, stampMs } = this;
+    return {
+      book: (previous?.book ?? 0) + 1,
+      events: (previous?.events ?? 0) + count,
+      position: { commit: last.commit, prepare: last.prepare },
+      stampMs,
+      documents,
+    };
+  }
 }
+
+/** Whether a book folds events of this type (others are only counted): decode only those. */
+export const foldedInBooks = (type: string): boolean => FOLDED_TYPES.has(type);

@@ -10,6 +10,7 @@ import { lotPeriodViewStream } from "../../projections/read-models/opening-view.
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { stampMsOfRaw } from "../../schemas/event-stamps.js";
 import { usePersonalDataKeys } from "../../schemas/personal-data.js";
+import { booksContext, followBooks } from "../../test-support/control-center-books.js";
 import { countingReads, type StreamRead } from "../../test-support/counting-event-store.js";
 import { liveControlCenterAt } from "../../test-support/live-control-center.js";
 import { periodOpenings, periodViewContext, recordPeriodViews } from "../../test-support/period-views.js";
@@ -286,8 +287,8 @@ describe("time travel from the opening of the period holding the moment (issue 4
   it("the control center as of a moment folds the log from the last of its books before the moment and each lot from its period holding it: nothing before either but the openings that locate it, the answers the whole log's", async () => {
     // R's views recorded too now (the test above needed them missing), then the books closed.
     await recordPeriodViews(events);
-    const context = periodViewContext(events);
-    await controlCenterBooks({ every: BOUND }).tick?.run(context);
+    const context = booksContext(events);
+    await followBooks(context, controlCenterBooks({ every: BOUND }));
     const heads = await context.documentStore.find(BOOKS, {}, { sort: { _id: 1 } });
     const books = heads as unknown as { position: { commit: number; prepare: number }; stampMs: number }[];
     expect(books.length).toBeGreaterThan(5);
