@@ -2,6 +2,7 @@ import type { Request, Response } from "express";
 import { AggregatorRegistry } from "prom-client";
 import type { EventLoopWatch } from "../platform/event-loop-watch.js";
 import { withTimeout } from "../platform/timeout.js";
+import { READY_WHILE_BEHIND } from "../projections/processors.js";
 import type { Services } from "./services.js";
 
 export interface Lifecycle {
@@ -14,7 +15,8 @@ export interface Lifecycle {
 /**
  * /healthz: the process is alive: it answers, and its event loop has not stalled past
  * EVENT_LOOP_STALL_MS (then 503 until it is restarted: a liveness probe's failure restarts it). /readyz: it should get traffic: not shutting down, its stores
- * answer, and (where projections run in this process) they are within READY_MAX_LAG of the head.
+ * answer, and (where projections run in this process) they are within READY_MAX_LAG of the head
+ * (but those whose lag changes no answer: READY_WHILE_BEHIND).
  * /metrics: the process's metrics. The handlers of those rows of app/surface/app-operations.ts.
  */
 export function healthHandlers(services: Services, lifecycle: Lifecycle) {
@@ -52,29 +54,7 @@ export function healthHandlers(services: Services, lifecycle: Lifecycle) {
       6000,
       "identity provider",
     ).catch((error: unknown) => ({ ok: false, detail: String(error) }));
-    if (services.processors) {
-      for (const status of services.processors.status()) {
-        if (status.lease === "standby") {
-          // Another projector process holds it: this one is ready to take over, not behind.
-          checks[`${status.kind}:${status.name}`] = {
-            ok: true,
-            detail: "standby: another process holds the lease",
-          };
-          continue;
-        }
-        const lag = head ? head.commit - (status.position?.commit ?? 0) : 0;
-        const ok = status.state !== "failed" && lag <= services.config.readyMaxLag;
-        checks[`${status.kind}:${status.name}`] = ok
-          ? { ok }
-          : {
-              ok,
-              detail:
-                status.state === "failed"
-                  ? `failed: ${status.error}`
-                  : `lag ${lag} > ${services.config.readyMaxLag}`,
-            };
-      }
-    }
+    Object.assign(checks, processorChecks(services, head));
     const ready = Object.values(checks).every((c) => c.ok);
     res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "not ready", checks });
   };
@@ -93,4 +73,43 @@ export function healthHandlers(services: Services, lifecycle: Lifecycle) {
   };
 
   return { getLiveness, getReadiness, getMetrics };
+}
+
+/** Each processor this process runs: ready unless failed, or behind the head past READY_MAX_LAG (see READY_WHILE_BEHIND). */
+function processorChecks(
+  services: Services,
+  head: { readonly commit: number } | null,
+): Record<string, { ok: boolean; detail?: string }> {
+  const checks: Record<string, { ok: boolean; detail?: string }> = {};
+  if (!services.processors) return checks;
+  for (const status of services.processors.status()) {
+    if (status.lease === "standby") {
+      // Another projector process holds it: this one is ready to take over, not behind.
+      checks[`${status.kind}:${status.name}`] = {
+        ok: true,
+        detail: "standby: another process holds the lease",
+      };
+      continue;
+    }
+    const lag = head ? head.commit - (status.position?.commit ?? 0) : 0;
+    const behind = lag > services.config.readyMaxLag;
+    if (behind && status.state !== "failed" && READY_WHILE_BEHIND.has(status.name)) {
+      checks[`${status.kind}:${status.name}`] = {
+        ok: true,
+        detail: `lag ${lag}: catching up, no answer waits for it`,
+      };
+      continue;
+    }
+    const ok = status.state !== "failed" && !behind;
+    checks[`${status.kind}:${status.name}`] = ok
+      ? { ok }
+      : {
+          ok,
+          detail:
+            status.state === "failed"
+              ? `failed: ${status.error}`
+              : `lag ${lag} > ${services.config.readyMaxLag}`,
+        };
+  }
+  return checks;
 }

@@ -77,6 +77,14 @@ export function createProcessors(settings: ProcessorSettings): readonly Processo
   return [...PROJECTIONS, ...reactors];
 }
 
+/**
+ * The processors whose lag changes no answer, only how fast time travel gets there (issue 48: the
+ * control center's books; until they catch up, the control center as of a moment folds from an
+ * older book): /readyz does not wait for them, so a service upgraded with a long history takes
+ * traffic while its books are written.
+ */
+export const READY_WHILE_BEHIND: ReadonlySet<string> = new Set([CONTROL_CENTER_BOOKS]);
+
 /** The names of every processor, in the order they run: what the control center and `replay status` list. */
 export const PROCESSOR_NAMES: readonly string[] = [
   ...PROJECTIONS.map((p) => p.name),
