@@ -8,8 +8,8 @@ import { defineProjection } from "./projection.js";
 
 /**
  * Issue 48: the control center's books, closed every BOOK_EVENTS events of the global log (by the
- * control-center-books reactor: projections/control-center-books/), so that the control center as of a moment is folded from the last
- * book before it, never from the log's first event. A book holds what the control center reads
+ * control-center-books reactor: projections/control-center-books/), so that the control center as
+ * of a moment is folded from the last book before it, never from the log's first event. A book holds what the control center reads
  * beside the lots' own states (which come from each lot's period: read-api/time-travel/): the
  * control-center projection's documents and the lots registered, folded by the same projections
  * and pruned as every fold is (folded-documents.ts).
