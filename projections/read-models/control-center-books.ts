@@ -37,8 +37,11 @@ const FOLDED_TYPES: ReadonlySet<string> = new Set(BOOK_PROJECTIONS.flatMap((p) =
 
 /** A book as a fold starts from it: its documents as writes to their logical collections. */
 export interface Book extends BookHead {
-  readonly documents: readonly WriteOp[];
+  readonly documents: readonly Replace[];
 }
+
+/** A document written whole to its logical collection: what a book keeps of each. */
+type Replace = Extract<WriteOp, { op: "replace" }>;
 
 /** What a book's head holds: which book, how many events of the log it folded, the last one's position, the latest stamp. */
 export interface BookHead {
@@ -61,9 +64,7 @@ const bookId = (book: number): string => String(book).padStart(12, "0");
 /** The writes that keep a book (the same for the same book: a repeat or a second replica rewrites it as it is). */
 export function bookWrites(book: Book): WriteOp[] {
   const id = bookId(book.book);
-  const documents = book.documents.map((op) =>
-    op.op === "replace" ? { collection: op.collection, _id: op.id, ...op.document } : op,
-  );
+  const documents = book.documents.map((op) => ({ collection: op.collection, _id: op.id, ...op.document }));
   const { book: number, events, position, stampMs } = book;
   return [
     { op: "replace", collection: BOOK_DOCUMENTS, id, document: { documents } },
@@ -97,7 +98,7 @@ async function withDocuments(store: DocumentStore, head: BookHead): Promise<Book
   const doc = await store.findById(BOOK_DOCUMENTS, bookId(head.book));
   if (!doc) return undefined;
   const documents = (doc.documents as ({ collection: string; _id: string } & Document)[]).map(
-    ({ collection, _id, ...document }): WriteOp => ({ op: "replace", collection, id: _id, document }),
+    ({ collection, _id, ...document }): Replace => ({ op: "replace", collection, id: _id, document }),
   );
   return { ...head, documents };
 }
@@ -114,16 +115,16 @@ export async function lastBookBefore(
   const [last] = await store.find(BOOKS, {}, { sort: { _id: -1 }, limit: 1 });
   const latest = headOf(last ?? null);
   if (!latest) return undefined;
-  let found: BookHead | undefined = before(latest) ? latest : undefined;
-  let low = 0;
+  if (before(latest)) return withDocuments(store, latest);
+  // The last head accepted so far (none: book 0, the log's start) and the first refused.
+  let found: BookHead | undefined;
   let high = latest.book;
-  while (!found && high - low > 1) {
-    const middle = Math.floor((low + high) / 2);
+  while (high - (found?.book ?? 0) > 1) {
+    const middle = Math.floor(((found?.book ?? 0) + high) / 2);
     const head = await readHead(store, middle);
-    if (head && before(head)) low = middle;
+    if (head && before(head)) found = head;
     else high = middle;
   }
-  if (!found && low > 0) found = await readHead(store, low);
   return found && withDocuments(store, found);
 }
 
@@ -171,7 +172,7 @@ export class OpenBook {
   close(): Book | undefined {
     if (!this.last || this.count === 0 || !Number.isFinite(this.stampMs)) return undefined;
     const horizon = pruneHorizon(this.stampMs);
-    const documents: WriteOp[] = [];
+    const documents: Replace[] = [];
     for (const [collection, { _id, ...document }] of this.store.documents())
       if (!endedBefore(collection, { _id, ...document }, horizon, logical))
         documents.push({ op: "replace", collection, id: _id, document });
