@@ -1,3 +1,4 @@
+import type { KeyObject } from "node:crypto";
 import { join } from "node:path";
 import type { DocumentStore } from "../document-store/port.js";
 import type { EventStore } from "../event-store/port.js";
@@ -47,7 +48,7 @@ class ProcessKeyRing implements DataKeys {
     return this.newest.keyFor(subject);
   }
 
-  key(id: string): Buffer | undefined {
+  key(id: string): KeyObject | undefined {
     for (const store of this.stores.values()) {
       const found = store.key(id);
       if (found) return found;

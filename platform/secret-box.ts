@@ -1,4 +1,5 @@
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, createHash, type KeyObject, randomBytes } from "node:crypto";
+import { secretKey } from "./secret-key.js";
 
 /**
  * Seals secrets that must be stored where others may read (the document store: a dump, a backup)
@@ -6,11 +7,11 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:
  * value is `v1.<iv>.<tag>.<ciphertext>` in base64url; opening one sealed under another key fails.
  */
 export class SecretBox {
-  private readonly key: Buffer;
+  private readonly key: KeyObject;
 
   /** `key`: any secret text of 32+ characters; the AES key is its SHA-256. */
   constructor(key: string) {
-    this.key = createHash("sha256").update(key, "utf8").digest();
+    this.key = secretKey(createHash("sha256").update(key, "utf8").digest());
   }
 
   seal(plain: string): string {

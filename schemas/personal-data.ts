@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { createCipheriv, createDecipheriv, type KeyObject, randomBytes } from "node:crypto";
 import type { TSchema } from "@sinclair/typebox";
 import type { DataKey, DataKeys } from "../platform/data-keys/port.js";
 import { EVENT_DEFINITIONS, EventDataSchemas, type EventType } from "./events.js";
@@ -121,7 +121,7 @@ function sealUnder(current: DataKey | undefined, plain: string): string {
 }
 
 /** How a reader finds a key by its id: the installed store's, or one event's memo of it (`keyLookups`). */
-export type KeyLookup = (id: string) => Buffer | undefined;
+export type KeyLookup = (id: string) => KeyObject | undefined;
 
 /**
  * A lookup that asks the installed key store once per key id and remembers the answer (a key, or
@@ -131,8 +131,8 @@ export type KeyLookup = (id: string) => Buffer | undefined;
  */
 export function keyLookups(keys: DataKeys | undefined = installed): KeyLookup {
   let lastId: string | undefined;
-  let lastKey: Buffer | undefined;
-  let others: Map<string, Buffer | undefined> | undefined;
+  let lastKey: KeyObject | undefined;
+  let others: Map<string, KeyObject | undefined> | undefined;
   return (id) => {
     if (id === lastId) return lastKey;
     if (lastId === undefined) {

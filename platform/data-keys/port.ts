@@ -1,4 +1,5 @@
-import { createHmac, randomBytes } from "node:crypto";
+import { createHmac, type KeyObject, randomBytes } from "node:crypto";
+import { secretKey } from "../secret-key.js";
 import type { StorageFailure } from "../storage-failure.js";
 
 /**
@@ -15,7 +16,8 @@ import type { StorageFailure } from "../storage-failure.js";
 export interface DataKey {
   /** Names the key in what is sealed under it (random: it says nothing about its subject). */
   readonly id: string;
-  readonly key: Buffer;
+  /** The AES-256 key, as Node's crypto takes it fastest (see `secretKey`). */
+  readonly key: KeyObject;
 }
 
 export interface DataKeys {
@@ -26,7 +28,7 @@ export interface DataKeys {
    */
   keyFor(subject: string): DataKey | undefined;
   /** The key named `id`; undefined once its subject was erased (or if it never existed). */
-  key(id: string): Buffer | undefined;
+  key(id: string): KeyObject | undefined;
   /** Deletes every key of `subject` and remembers the subject as erased; returns how many keys it deleted. */
   erase(subject: string): number;
   /**
@@ -48,7 +50,7 @@ let keyPool = Buffer.alloc(0);
 let keyAt = 0;
 
 /** Random bytes for a new key and its id, each handed out once and wiped from the pool as it is. */
-export function newDataKey(): DataKey {
+export function newDataKey(): { readonly id: string; readonly key: Buffer } {
   if (keyAt + KEY_DRAW > keyPool.length) {
     keyPool = randomBytes(KEY_DRAW * KEYS_PER_DRAW);
     keyAt = 0;
@@ -61,29 +63,30 @@ export function newDataKey(): DataKey {
   return { id, key };
 }
 
-export function pseudonymOf(secret: Buffer, subject: string): string {
+export function pseudonymOf(secret: KeyObject, subject: string): string {
   return createHmac("sha256", secret).update(subject, "utf8").digest("base64url");
 }
 
 /** Keys kept in memory only (tests, and processes that must not persist them). */
 export class MemoryDataKeys implements DataKeys {
-  private readonly keys = new Map<string, { subject: string; key: Buffer }>();
+  private readonly keys = new Map<string, { subject: string; key: KeyObject }>();
   private readonly current = new Map<string, DataKey>();
   private readonly erased = new Set<string>();
-  private readonly secret = randomBytes(32);
+  private readonly secret = secretKey(randomBytes(32));
 
   keyFor(subject: string): DataKey | undefined {
     const name = this.pseudonym(subject);
     if (this.erased.has(name)) return undefined;
     const found = this.current.get(name);
     if (found) return found;
-    const created = newDataKey();
+    const made = newDataKey();
+    const created: DataKey = { id: made.id, key: secretKey(made.key) };
     this.keys.set(created.id, { subject: name, key: created.key });
     this.current.set(name, created);
     return created;
   }
 
-  key(id: string): Buffer | undefined {
+  key(id: string): KeyObject | undefined {
     return this.keys.get(id)?.key;
   }
 

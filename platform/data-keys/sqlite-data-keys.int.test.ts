@@ -71,7 +71,7 @@ describe("the embedded key store's durability", () => {
       import { SqliteDataKeys } from ${JSON.stringify(join(PROJECT_ROOT, "platform/data-keys/sqlite-data-keys.ts"))};
       const keys = SqliteDataKeys.open(${JSON.stringify(path)}, { sync: "normal" });
       const key = keys.keyFor("cust-crash");
-      process.stdout.write(JSON.stringify({ id: key.id, key: key.key.toString("base64") }), () =>
+      process.stdout.write(JSON.stringify({ id: key.id, key: key.key.export().toString("base64") }), () =>
         process.kill(process.pid, "SIGKILL"));
     `;
     const child = spawnSync(process.execPath, ["--import", "tsx", "--input-type=module", "-e", script], {
@@ -82,7 +82,7 @@ describe("the embedded key store's durability", () => {
     const made = JSON.parse(child.stdout) as { id: string; key: string };
     const keys = SqliteDataKeys.open(path, { sync: "normal" });
     try {
-      expect(keys.key(made.id)?.toString("base64")).toBe(made.key);
+      expect(keys.key(made.id)?.export().toString("base64")).toBe(made.key);
       expect(keys.keyFor("cust-crash")?.id).toBe(made.id);
     } finally {
       keys.close();

@@ -1,7 +1,8 @@
-import { randomBytes } from "node:crypto";
+import { type KeyObject, randomBytes } from "node:crypto";
 import { dirname } from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
 import { preparePrivateSqliteFile, restrictSqliteFiles } from "../private-files.js";
+import { secretKey } from "../secret-key.js";
 import { Database } from "../sqlite.js";
 import { enterWalMode } from "../sqlite-wal.js";
 import { storageFailureOf, storageFailureText } from "../storage-failure.js";
@@ -29,7 +30,7 @@ export type DataKeysSync = "full" | "normal";
  * lost its key, and its personal fields then read as erased; docs/operations.md says so.)
  */
 export class SqliteDataKeys implements DataKeys {
-  private readonly secret: Buffer;
+  private readonly secret: KeyObject;
   private readonly listeners: ((failure?: DataKeysStorageError) => void)[] = [];
   private readonly byId: BetterSqlite3.Statement<[string], { key: Buffer }>;
   private readonly bySubject: BetterSqlite3.Statement<[string], { id: string; key: Buffer }>;
@@ -66,7 +67,7 @@ export class SqliteDataKeys implements DataKeys {
     const row = db.prepare("SELECT value FROM meta WHERE name = 'pseudonym-secret'").get() as {
       value: Buffer;
     };
-    this.secret = row.value;
+    this.secret = secretKey(row.value);
     this.byId = db.prepare("SELECT key FROM data_keys WHERE id = ?");
     this.bySubject = db.prepare(
       "SELECT id, key FROM data_keys WHERE subject = ? ORDER BY rowid DESC LIMIT 1",
@@ -101,7 +102,7 @@ export class SqliteDataKeys implements DataKeys {
 
   keyFor(subject: string): DataKey | undefined {
     const name = this.pseudonym(subject);
-    const found = this.bySubject.get(name);
+    const found = this.currentKey(name);
     if (found) return found;
     if (this.erasedRow.get(name)) return undefined;
     return this.writing(() => (this.grouping ? this.createInTurn(name) : this.create(name)));
@@ -129,16 +130,22 @@ export class SqliteDataKeys implements DataKeys {
 
   /** Under the write lock: the key unless another process made it, or erased the subject, since the read outside. */
   private createLocked(name: string): DataKey | undefined {
-    const again = this.bySubject.get(name);
+    const again = this.currentKey(name);
     if (again) return again;
     if (this.erasedRow.get(name)) return undefined;
     return this.inserted(name);
   }
 
+  /** The subject's newest key (by its pseudonym), if it has one. */
+  private currentKey(name: string): DataKey | undefined {
+    const row = this.bySubject.get(name);
+    return row && { id: row.id, key: secretKey(row.key) };
+  }
+
   private inserted(name: string): DataKey {
-    const created = newDataKey();
-    this.insert.run(created.id, name, created.key);
-    return created;
+    const made = newDataKey();
+    this.insert.run(made.id, name, made.key);
+    return { id: made.id, key: secretKey(made.key) };
   }
 
   /**
@@ -205,8 +212,9 @@ export class SqliteDataKeys implements DataKeys {
     }
   }
 
-  key(id: string): Buffer | undefined {
-    return this.byId.get(id)?.key;
+  key(id: string): KeyObject | undefined {
+    const row = this.byId.get(id);
+    return row && secretKey(row.key);
   }
 
   erase(subject: string): number {
