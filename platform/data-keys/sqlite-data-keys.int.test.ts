@@ -89,3 +89,67 @@ describe("the embedded key store's durability", () => {
     }
   });
 });
+
+/**
+ * A subject's key as the store reads it in one statement (issue 50): its keys and its tombstone
+ * together, the newest key picked from the rows rather than by an ORDER BY.
+ */
+describe("the embedded key store's lookup of a subject", () => {
+  const data = tempDataDir("parking-data-keys-lookup-");
+  afterAll(() => data.remove());
+  const file = (name: string) => join(data.dir, name, "data-keys.sqlite");
+
+  it("gives a subject one key, the same from every handle, and none once erased, making none", () => {
+    const path = file("one");
+    const a = SqliteDataKeys.open(path);
+    const b = SqliteDataKeys.open(path);
+    try {
+      const made = a.keyFor("cust-a");
+      expect(made).toBeDefined();
+      expect(a.keyFor("cust-a")?.id).toBe(made?.id);
+      const seen = b.keyFor("cust-a");
+      expect(seen?.id).toBe(made?.id);
+      expect(seen?.key.equals(made?.key as NonNullable<typeof made>["key"])).toBe(true);
+      expect(b.key(made?.id as string)?.equals(made?.key as NonNullable<typeof made>["key"])).toBe(true);
+      expect(a.erase("cust-a")).toBe(1);
+      expect(b.keyFor("cust-a")).toBeUndefined();
+      expect(a.keyFor("cust-a")).toBeUndefined();
+      expect(b.key(made?.id as string)).toBeUndefined();
+    } finally {
+      a.close();
+      b.close();
+    }
+    const db = new Database(path);
+    try {
+      expect(db.prepare("SELECT count(*) FROM data_keys").pluck().get()).toBe(0);
+    } finally {
+      db.close();
+    }
+  });
+
+  it("picks the newest of several keys of a subject (a file written so by another version)", () => {
+    const path = file("several");
+    const store = SqliteDataKeys.open(path);
+    const first = store.keyFor("cust-s");
+    const name = store.pseudonym("cust-s");
+    store.close();
+    const db = new Database(path);
+    try {
+      const insert = db.prepare("INSERT INTO data_keys (id, subject, key) VALUES (?, ?, ?)");
+      insert.run("newer-key", name, Buffer.alloc(32, 7));
+      insert.run("other-subject", store.pseudonym("cust-t"), Buffer.alloc(32, 9));
+    } finally {
+      db.close();
+    }
+    const again = SqliteDataKeys.open(path);
+    try {
+      const newest = again.keyFor("cust-s");
+      expect(first?.id).not.toBe("newer-key");
+      expect(newest?.id).toBe("newer-key");
+      expect(newest?.key.export().equals(Buffer.alloc(32, 7))).toBe(true);
+      expect(again.keyFor("cust-t")?.id).toBe("other-subject");
+    } finally {
+      again.close();
+    }
+  });
+});

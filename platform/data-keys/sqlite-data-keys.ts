@@ -33,7 +33,11 @@ export class SqliteDataKeys implements DataKeys {
   private readonly secret: KeyObject;
   private readonly listeners: ((failure?: DataKeysStorageError) => void)[] = [];
   private readonly byId: BetterSqlite3.Statement<[string], { key: Buffer }>;
-  private readonly bySubject: BetterSqlite3.Statement<[string], { id: string; key: Buffer }>;
+  /** A subject's keys (`n` their rowid) and, with `n` 0 and no key, its tombstone if it was erased. */
+  private readonly bySubject: BetterSqlite3.Statement<
+    [string, string],
+    { n: number; id: string | null; key: Buffer | null }
+  >;
   private readonly insert: BetterSqlite3.Statement<[string, string, Buffer]>;
   private readonly deleteSubject: BetterSqlite3.Statement<[string]>;
   private readonly tombstone: BetterSqlite3.Statement<[string]>;
@@ -69,8 +73,13 @@ export class SqliteDataKeys implements DataKeys {
     };
     this.secret = secretKey(row.value);
     this.byId = db.prepare("SELECT key FROM data_keys WHERE id = ?");
+    // One statement, so one read transaction (a statement outside one opens its own, ~6 µs on
+    // this machine: issue 50), and no ORDER BY: SQLite 3.54 (better-sqlite3 13, Node >= 22) spends
+    // ~5 µs more on a statement with one even when the index gives the order. The newest key is
+    // picked from the (at most a few) rows in `subjectState`.
     this.bySubject = db.prepare(
-      "SELECT id, key FROM data_keys WHERE subject = ? ORDER BY rowid DESC LIMIT 1",
+      "SELECT rowid AS n, id, key FROM data_keys WHERE subject = ? " +
+        "UNION ALL SELECT 0, NULL, NULL FROM erased_subjects WHERE subject = ?",
     );
     this.insert = db.prepare("INSERT INTO data_keys (id, subject, key) VALUES (?, ?, ?)");
     this.deleteSubject = db.prepare("DELETE FROM data_keys WHERE subject = ?");
@@ -102,9 +111,8 @@ export class SqliteDataKeys implements DataKeys {
 
   keyFor(subject: string): DataKey | undefined {
     const name = this.pseudonym(subject);
-    const found = this.currentKey(name);
-    if (found) return found;
-    if (this.erasedRow.get(name)) return undefined;
+    const found = this.subjectState(name);
+    if (found !== "none") return found;
     return this.writing(() => (this.grouping ? this.createInTurn(name) : this.create(name)));
   }
 
@@ -130,16 +138,24 @@ export class SqliteDataKeys implements DataKeys {
 
   /** Under the write lock: the key unless another process made it, or erased the subject, since the read outside. */
   private createLocked(name: string): DataKey | undefined {
-    const again = this.currentKey(name);
-    if (again) return again;
-    if (this.erasedRow.get(name)) return undefined;
+    const again = this.subjectState(name);
+    if (again !== "none") return again;
     return this.inserted(name);
   }
 
-  /** The subject's newest key (by its pseudonym), if it has one. */
-  private currentKey(name: string): DataKey | undefined {
-    const row = this.bySubject.get(name);
-    return row && { id: row.id, key: secretKey(row.key) };
+  /**
+   * The subject's newest key (by its pseudonym); undefined if it was erased; "none" if it has
+   * neither (a key is then made). An erasure deletes the keys with the tombstone's write.
+   */
+  private subjectState(name: string): DataKey | undefined | "none" {
+    let newest: { n: number; id: string; key: Buffer } | undefined;
+    let erased = false;
+    for (const row of this.bySubject.all(name, name)) {
+      if (row.id === null || row.key === null) erased = true;
+      else if (!newest || row.n > newest.n) newest = { n: row.n, id: row.id, key: row.key };
+    }
+    if (newest) return { id: newest.id, key: secretKey(newest.key) };
+    return erased ? undefined : "none";
   }
 
   private inserted(name: string): DataKey {
