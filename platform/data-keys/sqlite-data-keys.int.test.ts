@@ -127,7 +127,7 @@ describe("the embedded key store's lookup of a subject", () => {
     }
   });
 
-  it("picks the newest of several keys of a subject (a file written so by another version)", () => {
+  it("picks the newest of several keys of a subject (rows written by hand: the store itself makes one)", () => {
     const path = file("several");
     const store = SqliteDataKeys.open(path);
     const first = store.keyFor("cust-s");
