@@ -3,6 +3,7 @@ import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Config } from "../platform/config.js";
 import { EventLoopWatch } from "../platform/event-loop-watch.js";
+import { expressMessageClasses } from "../platform/http/express-messages.js";
 import { GracefulConnections } from "../platform/http/graceful-connections.js";
 import { MAX_HEADER_BYTES } from "../platform/http/limits.js";
 import { createLogger, type Logger, resolveLogOutput } from "../platform/logger.js";
@@ -47,6 +48,8 @@ export async function startService(
       connectionsCheckingInterval: Math.min(1_000, config.httpHeadersTimeoutMs),
       // Stated rather than left to Node's default: the document promises 431 past it.
       maxHeaderSize: MAX_HEADER_BYTES,
+      // Requests and responses built on the app's prototypes: one hidden class for all (issue 50).
+      ...expressMessageClasses(app),
     },
     app,
   );
