@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type BetterSqlite3 from "better-sqlite3";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { Database } from "../../platform/sqlite.js";
 import { documentStoreContract, RESERVATION_INDEXES } from "../../test-support/document-store-contract.js";
 import { DocumentStoreError, DocumentStoreStorageError, DocumentStoreUnavailableError } from "../port.js";
@@ -299,6 +299,42 @@ describe("SqliteDocumentStore", () => {
         { _id: "a", slot: 2 },
       ]);
     } finally {
+      await store.close();
+    }
+  });
+
+  it("keeps a write batch's temporary files in memory, and on disk what touches a whole collection", async () => {
+    // temp_store as SQLite sees it when each statement runs: 1 on disk, 2 in memory.
+    const seen: { sql: string; tempStore: unknown }[] = [];
+    const exec = Database.prototype.exec;
+    const spy = vi.spyOn(Database.prototype, "exec").mockImplementation(function (
+      this: BetterSqlite3.Database,
+      sql: string,
+    ) {
+      seen.push({ sql, tempStore: this.pragma("temp_store", { simple: true }) });
+      return exec.call(this, sql);
+    });
+    const store = SqliteDocumentStore.open({ file });
+    const tempStore = () =>
+      (store as unknown as { db: BetterSqlite3.Database }).db.pragma("temp_store", { simple: true });
+    try {
+      expect(tempStore()).toBe(2);
+      await store.write([{ op: "replace", collection: "r", id: "a", document: { lot: "L1", n: 1 } }]);
+      await store.prepareIndexes("r", [{ name: "lot_1", keys: { lot: 1 } }]);
+      await store.ensureIndexes("r", [{ name: "n_1", keys: { n: 1 } }]);
+      await store.dropCollection("r");
+      const whole = seen.filter(({ sql }) => /^(UPDATE|CREATE INDEX|DROP TABLE)/.test(sql));
+      expect(whole.map(({ sql }) => sql.split(" ").slice(0, 2).join(" "))).toEqual([
+        'UPDATE "c_r"', // prepareIndexes: the lot column filled from every document
+        'UPDATE "c_r"', // ensureIndexes: the n column, then its index built
+        "CREATE INDEX", // sorting the collection
+        "DROP TABLE", // every page freed (and zeroed: secure_delete)
+      ]);
+      for (const statement of whole) expect(statement).toMatchObject({ tempStore: 1 });
+      // Back in memory for the write batches after them.
+      expect(tempStore()).toBe(2);
+    } finally {
+      spy.mockRestore();
       await store.close();
     }
   });
