@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import type { Express } from "express";
 import type { Config } from "../platform/config.js";
 import { EventLoopWatch } from "../platform/event-loop-watch.js";
 import { expressMessageClasses } from "../platform/http/express-messages.js";
@@ -39,20 +40,7 @@ export async function startService(
   services.metrics.watchEventLoop(loop.start());
   const lifecycle: Lifecycle = { ready: true, loop };
   const app = createHttpApp(services, lifecycle);
-  const server = createServer(
-    {
-      keepAliveTimeout: config.httpKeepAliveTimeoutMs,
-      headersTimeout: config.httpHeadersTimeoutMs,
-      requestTimeout: config.httpRequestTimeoutMs,
-      // Node checks the two timeouts above on this interval, and reads it only here, at creation.
-      connectionsCheckingInterval: Math.min(1_000, config.httpHeadersTimeoutMs),
-      // Stated rather than left to Node's default: the document promises 431 past it.
-      maxHeaderSize: MAX_HEADER_BYTES,
-      // Requests and responses built on the app's prototypes: one hidden class for all (issue 50).
-      ...expressMessageClasses(app),
-    },
-    app,
-  );
+  const server = httpServer(config, app);
   server.maxConnections = config.httpMaxConnections;
   // Closes keep-alive connections only once their answers are flushed (server.close() included).
   const connections = new GracefulConnections(server);
@@ -183,4 +171,22 @@ function listen(server: Server, port: number, host: string): Promise<void> {
       resolve();
     });
   });
+}
+
+/** Node's HTTP server for the app, with the service's timeouts and limits. */
+function httpServer(config: Config, app: Express): Server {
+  return createServer(
+    {
+      keepAliveTimeout: config.httpKeepAliveTimeoutMs,
+      headersTimeout: config.httpHeadersTimeoutMs,
+      requestTimeout: config.httpRequestTimeoutMs,
+      // Node checks the two timeouts above on this interval, and reads it only here, at creation.
+      connectionsCheckingInterval: Math.min(1_000, config.httpHeadersTimeoutMs),
+      // Stated rather than left to Node's default: the document promises 431 past it.
+      maxHeaderSize: MAX_HEADER_BYTES,
+      // Requests and responses built on the app's prototypes: one hidden class for all (issue 50).
+      ...expressMessageClasses(app),
+    },
+    app,
+  );
 }

@@ -22,7 +22,6 @@ import { dirname, resolve } from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
 import { preparePrivateSqliteFile, restrictSqliteFiles } from "../../platform/private-files.js";
 import { Database } from "../../platform/sqlite.js";
-import { enterWalMode } from "../../platform/sqlite-wal.js";
 import { storageFailureOf, storageFailureText } from "../../platform/storage-failure.js";
 import { bulkLoadThrough } from "../bulk-load.js";
 import type {
@@ -59,6 +58,7 @@ import {
   type SqlValue,
 } from "./sql-translation.js";
 import { SqliteBulkLoad } from "./sqlite-bulk-load.js";
+import { BUSY_TIMEOUT_MS, configureConnection, withTempOnDisk } from "./sqlite-connection.js";
 import { dropGeoIndexes, ensureGeoIndex, inOrder, nearIds } from "./sqlite-geo.js";
 import { chooseIndex, compileQuery, select, selectPlan, valueAt } from "./sqlite-reads.js";
 import {
@@ -74,8 +74,6 @@ import type { MutableDocument } from "./update-semantics.js";
 
 /** Refresh the planner's statistics (PRAGMA optimize) after this many write batches. */
 const OPTIMIZE_EVERY_WRITES = 200;
-/** How long a statement (and the opening's switch to WAL) waits for another process's lock. */
-const BUSY_TIMEOUT_MS = 10_000;
 
 export interface SqliteDocumentStoreOptions {
   /** Path of the SQLite file; its directory is created if missing. */
@@ -125,21 +123,7 @@ export class SqliteDocumentStore implements DocumentStore {
       // 0600 before SQLite creates it (its -wal and -shm then take the same mode); directory 0700.
       if (file !== ":memory:") preparePrivateSqliteFile(file);
       db = new Database(file, { timeout: BUSY_TIMEOUT_MS });
-      enterWalMode(db, BUSY_TIMEOUT_MS);
-      db.pragma("synchronous = NORMAL");
-      // Deleted and overwritten content is zeroed in the file (an erased plate's old bytes, issue 36).
-      db.pragma("secure_delete = ON");
-      db.pragma("cache_size = -65536");
-      // Statement journals in memory (issue 50). A write batch is one transaction of many
-      // statements, and SQLite journals the pages each statement changes so that it can undo that
-      // statement alone; a statement that changes more than 16 pages (an insert splitting pages of
-      // several indexes) spilled the journal to a temporary file, and every later statement of the
-      // batch wrote through it: a pwrite per page changed, ~11% of the read models' write() CPU
-      // (bench/read-model-writes.ts). Temporary tables and the transient indexes of a DISTINCT or a
-      // sort without an index also stay in memory: the store's reads are bounded by their answers.
-      // What touches a whole collection keeps them on disk (tempOnDisk).
-      db.pragma("temp_store = MEMORY");
-      db.pragma("analysis_limit = 1000");
+      configureConnection(db);
       db.exec(
         `CREATE TABLE IF NOT EXISTS ${INDEX_TABLE} (
            collection TEXT NOT NULL,
@@ -207,28 +191,12 @@ export class SqliteDocumentStore implements DocumentStore {
       });
       this.wrote = true;
       try {
-        this.tempOnDisk(() => create.immediate());
+        withTempOnDisk(this.db, () => create.immediate());
       } finally {
         this.schema.forgetSchema();
       }
       this.optimize();
     });
-  }
-
-  /**
-   * `work` with SQLite's temporary files on disk: what touches a whole collection (an index built,
-   * a column filled, a collection dropped) journals or sorts all of it, which the connection's
-   * temp_store MEMORY would hold in memory (an index of 400,000 rows grew the process by 32 MB; on
-   * disk by 1 MB). The setting changes only outside a transaction; the store has no temporary
-   * tables for the change to drop.
-   */
-  private tempOnDisk<T>(work: () => T): T {
-    this.db.pragma("temp_store = FILE");
-    try {
-      return work();
-    } finally {
-      this.db.pragma("temp_store = MEMORY");
-    }
   }
 
   async prepareIndexes(collection: string, indexes: readonly AnyIndexSpec[]): Promise<void> {
@@ -240,7 +208,7 @@ export class SqliteDocumentStore implements DocumentStore {
       });
       this.wrote = true;
       try {
-        this.tempOnDisk(() => prepare.immediate());
+        withTempOnDisk(this.db, () => prepare.immediate());
       } finally {
         this.schema.forgetSchema();
       }
@@ -420,7 +388,7 @@ export class SqliteDocumentStore implements DocumentStore {
         this.db.prepare(`DELETE FROM ${INDEX_TABLE} WHERE collection = ?`).run(collection);
       });
       try {
-        this.tempOnDisk(() => drop.immediate());
+        withTempOnDisk(this.db, () => drop.immediate());
       } finally {
         this.schema.forgetSchema();
       }
