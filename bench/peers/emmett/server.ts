@@ -1,9 +1,11 @@
 import { randomUUID } from "node:crypto";
+import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { DeciderCommandHandler } from "@event-driven-io/emmett";
 import { getSQLiteEventStore } from "@event-driven-io/emmett-sqlite";
 import express, { type NextFunction, type Request, type Response } from "express";
+import { expressMessageClasses } from "../../../platform/http/express-messages.js";
 import { decide, evolve, initialState, type LotCommand, Refused } from "./decider.js";
 import { keptOpenEventStore, type PeerEventStore } from "./kept-open-store.js";
 
@@ -26,8 +28,10 @@ import { keptOpenEventStore, type PeerEventStore } from "./kept-open-store.js";
  *
  * EMMETT_CONNECTION=kept-open is the peer tuned by hand: the same schema, read and append
  * functions of emmett-sqlite over one connection kept open for the process's life
- * (`kept-open-store.ts`), still one command at a time. The default, `per-call`, is the store as
- * Emmett documents it.
+ * (`kept-open-store.ts`), still one command at a time, and its requests built on the app's
+ * prototypes as the service's are (`expressMessageClasses`: on Node 20 a bare Express app gives
+ * every request hidden classes of its own). The default, `per-call`, is the store as Emmett
+ * documents it, on Express as shipped.
  */
 const fileName = join(process.env.DATA_DIR ?? ".", "emmett-events.sqlite");
 const connectionMode = process.env.EMMETT_CONNECTION ?? "per-call";
@@ -136,7 +140,8 @@ app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
   res.status(500).type("application/problem+json").json({ title: "internal error", status: 500 });
 });
 
-const server = app.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? "127.0.0.1", () => {
+const server = createServer(connectionMode === "kept-open" ? expressMessageClasses(app) : {}, app);
+server.listen(Number(process.env.PORT ?? 0), process.env.HOST ?? "127.0.0.1", () => {
   const { port } = server.address() as AddressInfo;
   process.stderr.write(`emmett peer (${connectionMode} connection) on ${port}\n`);
 });
