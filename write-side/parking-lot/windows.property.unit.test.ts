@@ -56,6 +56,9 @@ const REPLAY = process.env.FC_SEED
   ? { seed: Number(process.env.FC_SEED), ...(process.env.FC_PATH ? { path: process.env.FC_PATH } : {}) }
   : {};
 
+/** The seed of the generator's coverage check (see there). */
+const COVERAGE_SEED = 20261127;
+
 const MINUTE = 60_000;
 const QUARTER = 15 * MINUTE;
 const HOUR = 60 * MINUTE;
@@ -215,23 +218,32 @@ const onReservationArb = (type: "CancelReservation" | "CheckIn" | "CheckOut"): f
   fc
     .record({
       reservationId: earlierIdArb,
-      // Mostly an operator (anyone's); sometimes a customer (their own only).
+      // Mostly an operator (anyone's); sometimes a customer: the booking's own, or any of them
+      // (someone else's booking is refused). Without the owner's turn a customer's cancel of their
+      // own checked-in car came up about 5 times in 1,200 runs, and none in about 1 run of 150.
       requestedBy: fc.oneof(
         { weight: 4, arbitrary: fc.constant(undefined) },
+        { weight: 1, arbitrary: fc.constant("owner" as const) },
         { weight: 1, arbitrary: fc.constantFrom(...CUSTOMERS) },
       ),
     })
     .map(
       ({ reservationId, requestedBy }): Spec =>
-        ({ now, booked }) =>
-          ({
+        ({ now, booked, sent }) => {
+          const id = reservationId(booked);
+          const customer =
+            requestedBy === "owner"
+              ? sent.findLast((reserve) => reserve.reservationId === id)?.customerId
+              : requestedBy;
+          return {
             type,
-            reservationId: reservationId(booked),
+            reservationId: id,
             parkingLotId: LOT,
-            ...(requestedBy !== undefined ? { requestedBy } : {}),
+            ...(customer !== undefined ? { requestedBy: customer } : {}),
             ...(type === "CancelReservation" ? { reason: "plans changed" } : {}),
             now: iso(now),
-          }) as ParkingLotCommand,
+          } as ParkingLotCommand;
+        },
     );
 
 const closeArb: fc.Arbitrary<Spec> = fc
@@ -1253,8 +1265,10 @@ describe("time windows, random command sequences over a moving clock", { timeout
         }
       }),
       // Six times the runs: some outcomes (a customer's cancel of a car in the lot) are rare, the
-      // more so as a pending booking checks in only once paid.
-      { numRuns: NUM_RUNS * 6 },
+      // more so as a pending booking checks in only once paid. The rarest came up 8 to 27 times in
+      // 1,200 runs, so a fresh seed each run would still miss one now and then: this check of the
+      // generator runs on a fixed seed (FC_SEED picks another), the properties above on fresh ones.
+      { numRuns: NUM_RUNS * 6, seed: COVERAGE_SEED, ...REPLAY },
     );
     const expected = [
       "ReserveParking:ParkingReserved",
