@@ -233,7 +233,8 @@ const onReservationArb = (type: "CancelReservation" | "CheckIn" | "CheckOut"): f
           const id = reservationId(booked);
           const customer =
             requestedBy === "owner"
-              ? sent.findLast((reserve) => reserve.reservationId === id)?.customerId
+              ? // Its first ReserveParking booked it: a later one with its id is a retry or a conflict.
+                sent.find((reserve) => reserve.reservationId === id)?.customerId
               : requestedBy;
           return {
             type,
