@@ -12,16 +12,28 @@ const FIXTURE = fileURLToPath(new URL("../../test-support/fixtures/express-shape
 const PROJECT_ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 describe("requests and responses built on an Express app's prototypes", () => {
-  it("give every request one hidden class: two requests in flight at the same point share their maps", async () => {
-    // Without them, Node 20's V8 gives each request maps of its own once Express has set its
-    // prototype (the fixture's "node" mode answers false there).
+  /** The fixture's answer: whether two held requests (and responses) share their maps. */
+  const sameMaps = async (mode: "classes" | "node") => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ["--allow-natives-syntax", "--import", "tsx", FIXTURE, "classes"],
+      ["--allow-natives-syntax", "--import", "tsx", FIXTURE, mode],
       { cwd: PROJECT_ROOT, timeout: 30_000 },
     );
-    expect(JSON.parse(stdout)).toEqual({ req: true, res: true });
+    return JSON.parse(stdout) as { req: boolean; res: boolean };
+  };
+
+  it("give every request one hidden class: two requests in flight at the same point share their maps", async () => {
+    expect(await sameMaps("classes")).toEqual({ req: true, res: true });
   });
+
+  it.runIf(process.versions.node.startsWith("20."))(
+    "are what keeps them one class on Node 20: with Node's own classes its V8 gives each request and response maps of their own",
+    async () => {
+      // The control of the check above: it tells the two apart on the line that has the flaw (Node
+      // 24's V8 keeps the map whichever classes build the requests).
+      expect(await sameMaps("node")).toEqual({ req: false, res: false });
+    },
+  );
 
   it("keep Express's request and response as they were, through their server and through any other", async () => {
     const app = express();
