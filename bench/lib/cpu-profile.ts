@@ -63,7 +63,9 @@ export async function profiledReserveLoad(options: {
   mkdirSync(options.dir, { recursive: true });
   const lots = lotIds(LOTS);
   const data = benchDataDir(options.label);
+  // From its sources: the stages are told apart by each frame's source file.
   const service = await startService(data.dir, {
+    source: true,
     nodeArgs: ["--cpu-prof", `--cpu-prof-dir=${options.dir}`],
     ...(options.root ? { root: options.root } : {}),
   });

@@ -1,15 +1,17 @@
 import { execFileSync, spawn } from "node:child_process";
 import { appendFileSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { freePort, PROJECT_ROOT } from "../../test-support/process.js";
 import { authorizeBenchService } from "./auth.js";
 
 /**
- * Child processes of the benchmark: the real service (app/main.ts, as `npm run dev` runs it) and
- * the bare express ceiling server, each started the same way (node + tsx) so that they are
- * measured under the same conditions.
+ * Child processes of the benchmark: the real service, the Emmett peer and the bare express ceiling,
+ * each run as compiled JavaScript on plain node, as a user runs a server: the service from its
+ * production build (`node dist/app/main.js`, what `npm start` and the image run), the peer and the
+ * ceiling each bundled by esbuild (their packages left to node_modules). None runs through tsx's
+ * loader, whose source maps and module hooks a server in production does not carry.
  */
 
 export interface BenchChild {
@@ -27,6 +29,8 @@ export interface SpawnOptions {
   readonly env?: Record<string, string>;
   /** Run the script with plain node (a built .js), not through tsx. */
   readonly plainNode?: boolean;
+  /** Bundle the TypeScript script with esbuild first and run the bundle with plain node. */
+  readonly compiled?: boolean;
   /** How often /healthz is asked during the start (50 ms unless said). */
   readonly pollMs?: number;
   /** Node's options for this child (before BENCH_CHILD_NODE_ARGS, which applies to every child). */
@@ -40,10 +44,12 @@ export async function spawnNode(options: SpawnOptions): Promise<BenchChild> {
   // BENCH_CHILD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/p": every child's every thread profiled
   // for its whole life (the processors' worker too, which --profile's window does not see).
   const extra = process.env.BENCH_CHILD_NODE_ARGS?.split(" ").filter(Boolean) ?? [];
-  const loader = options.plainNode ? [] : ["--import", "tsx"];
-  const args = [...loader, ...(options.nodeArgs ?? []), ...extra, options.script];
+  const cwd = options.root ?? PROJECT_ROOT;
+  const script = options.compiled ? await bundled(cwd, options.script) : options.script;
+  const loader = options.plainNode || options.compiled ? [] : ["--import", "tsx"];
+  const args = [...loader, ...(options.nodeArgs ?? []), ...extra, script];
   const child = spawn(process.execPath, args, {
-    cwd: options.root ?? PROJECT_ROOT,
+    cwd,
     env: {
       ...process.env,
       NODE_ENV: "production",
@@ -105,14 +111,61 @@ export async function spawnNode(options: SpawnOptions): Promise<BenchChild> {
   throw new Error(`${options.label} did not become healthy in time:\n${output}`);
 }
 
-/** The all-in-one service on the embedded stores under `dataDir`. */
+/**
+ * `script` (a TypeScript server under `root`) bundled by esbuild into `.bench-data/` beside it (left
+ * out of git and the checks), so that its packages resolve from the same node_modules; the path of
+ * the bundle, relative to `root`.
+ */
+async function bundled(root: string, script: string): Promise<string> {
+  const { build } = await import("esbuild");
+  const out = join(dirname(script), ".bench-data", `${basename(script, ".ts")}.mjs`);
+  await build({
+    entryPoints: [join(root, script)],
+    outfile: join(root, out),
+    bundle: true,
+    packages: "external",
+    platform: "node",
+    format: "esm",
+    target: `node${process.versions.node.split(".")[0]}`,
+    logLevel: "warning",
+  });
+  return out;
+}
+
+/** The trees whose production build is known to be up to date (built once per bench process). */
+const built = new Set<string>();
+
+/** `npm run build`'s incremental build of the tree at `root` (nothing when it is up to date). */
+function ensureProductionBuild(root: string): void {
+  if (built.has(root)) return;
+  execFileSync(process.execPath, ["--import", "tsx", "tools/build.ts"], {
+    cwd: root,
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  built.add(root);
+}
+
+/**
+ * The all-in-one service on the embedded stores under `dataDir`: its production build, built
+ * first if a source changed since (`source: true` runs app/main.ts through tsx instead: a CPU
+ * profile's stages are told apart by the source file of each frame, which the bundle's chunks
+ * do not keep).
+ */
 export async function startService(
   dataDir: string,
-  options: { env?: Record<string, string>; label?: string; nodeArgs?: readonly string[]; root?: string } = {},
+  options: {
+    env?: Record<string, string>;
+    label?: string;
+    nodeArgs?: readonly string[];
+    root?: string;
+    source?: boolean;
+  } = {},
 ): Promise<BenchChild> {
+  if (!options.source) ensureProductionBuild(options.root ?? PROJECT_ROOT);
   const service = await spawnNode({
     label: options.label ?? "service",
-    script: "app/main.ts",
+    script: options.source ? "app/main.ts" : "dist/app/main.js",
+    plainNode: !options.source,
     ...(options.nodeArgs ? { nodeArgs: options.nodeArgs } : {}),
     ...(options.root ? { root: options.root } : {}),
     env: { ROLE: "all", DATA_DIR: dataDir, ...options.env },
@@ -123,7 +176,7 @@ export async function startService(
 
 /** The bare express server that answers the reserve request without doing anything (the HTTP ceiling). */
 export const startCeilingServer = (): Promise<BenchChild> =>
-  spawnNode({ label: "ceiling", script: "bench/lib/ceiling-server.ts" });
+  spawnNode({ label: "ceiling", script: "bench/lib/ceiling-server.ts", compiled: true });
 
 /** A fresh data directory under the OS temp dir (a real disk here), removed by `remove`. */
 export function benchDataDir(name: string): { readonly dir: string; readonly remove: () => void } {
@@ -152,5 +205,6 @@ export const startEmmettPeer = (dataDir: string, connection: string): Promise<Be
   spawnNode({
     label: "emmett",
     script: `${EMMETT_PEER_DIR}/server.ts`,
+    compiled: true,
     env: { DATA_DIR: dataDir, EMMETT_CONNECTION: connection },
   });
