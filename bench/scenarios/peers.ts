@@ -92,6 +92,15 @@ function report(sides: Record<Key, SideLoad>, rounds: number): ScenarioOutcome {
   const emmettVsCeiling = ratio(merged.emmett.rps2xx, merged.ceiling.rps2xx);
   const serviceVsEmmett = ratio(merged.service.rps2xx, merged.emmett.rps2xx);
   const serviceVsEmmettTuned = ratio(merged.service.rps2xx, merged.emmettTuned.rps2xx);
+  // Each round's ratio (the sides of one rotation ran within seconds of each other): their spread
+  // is the interval to read the run's ratio with, on a machine whose speed drifts between minutes.
+  const perRound = (a: Key, b: Key) =>
+    sides[a].rounds.map((r, i) => ratio(r.rps2xx, sides[b].rounds[i]?.rps2xx ?? 0));
+  const spread = (values: readonly number[]) => `rounds ${values.map((v) => `${v}×`).join(", ")}`;
+  const roundRatios = {
+    serviceVsEmmettTuned: perRound("service", "emmettTuned"),
+    serviceVsCeiling: perRound("service", "ceiling"),
+  };
   const failures = (l: LoadResult) => l.status["5xx"] + l.errors + l.timeouts;
   return {
     checks: [
@@ -101,7 +110,8 @@ function report(sides: Record<Key, SideLoad>, rounds: number): ScenarioOutcome {
           `service ${merged.service.rps2xx}, emmett ${merged.emmett.rps2xx}, emmett tuned ${merged.emmettTuned.rps2xx}, ` +
           `ceiling ${merged.ceiling.rps2xx} req/s; 5xx/errors/timeouts: service ${failures(merged.service)}, ` +
           `emmett ${failures(merged.emmett)}, emmett tuned ${failures(merged.emmettTuned)}; ` +
-          `service/ceiling ${Math.round(serviceVsCeiling * 100)}%, service/emmett ${serviceVsEmmett}×, service/emmett tuned ${serviceVsEmmettTuned}×`,
+          `service/ceiling ${Math.round(serviceVsCeiling * 100)}% (${spread(roundRatios.serviceVsCeiling)}), ` +
+          `service/emmett ${serviceVsEmmett}×, service/emmett tuned ${serviceVsEmmettTuned}× (${spread(roundRatios.serviceVsEmmettTuned)})`,
         pass: merged.service.rps2xx > 0 && merged.emmett.rps2xx > 0 && merged.emmettTuned.rps2xx > 0,
       },
     ],
@@ -111,6 +121,7 @@ function report(sides: Record<Key, SideLoad>, rounds: number): ScenarioOutcome {
       roundSec: ROUND_SECONDS,
       ...Object.fromEntries(KEYS.map((key) => [key, merged[key]])),
       ratios: { serviceVsCeiling, emmettVsCeiling, serviceVsEmmett, serviceVsEmmettTuned },
+      roundRatios,
       perRound: Object.fromEntries(KEYS.map((key) => [key, sides[key].rounds.map((r) => r.rps2xx)])),
     },
   };
