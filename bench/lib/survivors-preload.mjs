@@ -3,7 +3,8 @@
 // ms after the thread's start for SURVIVORS_FOR ms, leaving out the objects freed by scavenges
 // (`includeObjectsCollectedByMinorGC: false`; those a full GC freed later stay counted), then
 // writes the profile (`.heapprofile`, which Chrome's DevTools opens) and its top sites to
-// SURVIVORS_DIR. Plain JavaScript, so that it loads into the production build without tsx.
+// SURVIVORS_DIR. Plain JavaScript, so that it loads into the production build without tsx. A
+// thread that ends before SURVIVORS_AT + SURVIVORS_FOR writes nothing: give the bench rounds enough.
 //
 //   SURVIVORS_DIR=/tmp/s SURVIVORS_AT=12000 SURVIVORS_FOR=12000 \
 //     npx tsx bench/node-flags.ts --rounds 6 'survivors=--import=./bench/lib/survivors-preload.mjs'
@@ -48,7 +49,10 @@ setTimeout(() => {
   });
   setTimeout(() => {
     session.post("HeapProfiler.getSamplingProfile", (error, result) => {
-      if (error) return;
+      if (error) {
+        process.stderr.write(`survivors-preload (${name}): no profile: ${error.message}\n`);
+        return;
+      }
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, `${name}.heapprofile`), JSON.stringify(result.profile));
       writeFileSync(join(dir, `${name}.txt`), `${topSites(result.profile, 40)}\n`);
