@@ -86,10 +86,17 @@ interface Entry {
   readonly id: string;
 }
 
+/** The first ring's width past the cursor (meters); each next one is wider (see nearIds). */
+const FIRST_RING_METERS = 100;
+
 /**
  * The ids and distances of the documents of the geo index on `query.field` nearest the point:
- * the entries in the circle's bounding boxes (an R*Tree range), measured exactly, those beyond the
- * radius or before `after` left out, sorted, at most `limit`. The caller reads the page's documents.
+ * the entries in the bounding boxes (an R*Tree range) of a circle that grows from the cursor's
+ * distance (its width past it at least doubled, or widened as far as the entries found so far say
+ * `limit` need) until it holds `limit` entries past the cursor or reaches the radius, measured exactly, those beyond the circle or before `after` left out, sorted, at most
+ * `limit`. Every entry not read lies beyond the last circle, so the nearest `limit` read are the
+ * nearest of all; a page reads the entries about its own circle, not every one within the radius.
+ * The caller reads the page's documents.
  */
 export function nearIds(
   db: Db,
@@ -105,17 +112,24 @@ export function nearIds(
       "WHERE max_lng >= ? AND min_lng <= ? AND max_lat >= ? AND min_lat <= ?",
   );
   const center = { latitude: query.latitude, longitude: query.longitude };
-  const found: { id: string; distanceMeters: number }[] = [];
-  for (const box of boxesAround(center, query.maxDistanceMeters)) {
-    for (const entry of select.iterate(box.west, box.east, box.south, box.north) as Iterable<Entry>) {
-      const distance = distanceMeters(center, { latitude: entry.lat, longitude: entry.lng });
-      if (distance > query.maxDistanceMeters) continue;
-      if (query.after && !isAfter(distance, entry.id, query.after)) continue;
-      found.push({ id: entry.id, distanceMeters: distance });
+  const from = query.after?.distanceMeters ?? 0;
+  for (let width = FIRST_RING_METERS; ; ) {
+    const reach = Math.min(query.maxDistanceMeters, from + width);
+    const found: { id: string; distanceMeters: number }[] = [];
+    for (const box of boxesAround(center, reach)) {
+      for (const entry of select.iterate(box.west, box.east, box.south, box.north) as Iterable<Entry>) {
+        const distance = distanceMeters(center, { latitude: entry.lat, longitude: entry.lng });
+        if (distance > reach) continue;
+        if (query.after && !isAfter(distance, entry.id, query.after)) continue;
+        found.push({ id: entry.id, distanceMeters: distance });
+      }
     }
+    // Two boxes never overlap (they split at the antimeridian), so no entry is found twice.
+    if (found.length >= query.limit || reach >= query.maxDistanceMeters)
+      return found.sort(nearestFirst).slice(0, query.limit);
+    // Entries spread over an area: a ring holding `found` holds `limit` about sqrt(limit / found) wider.
+    width *= found.length === 0 ? 4 : Math.max(2, 1.25 * Math.sqrt(query.limit / found.length));
   }
-  // Two boxes never overlap (they split at the antimeridian), so no entry is found twice.
-  return found.sort(nearestFirst).slice(0, query.limit);
 }
 
 const isAfter = (distance: number, id: string, after: NonNullable<NearQuery["after"]>): boolean =>

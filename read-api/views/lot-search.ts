@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Near } from "../../document-store/port.js";
 import type { Position } from "../../event-store/position.js";
 import type { GeoPoint } from "../../platform/geo.js";
@@ -42,22 +43,42 @@ export interface LotSearch {
   readonly minPosition: Position | null;
 }
 
-/** Where a page ended: the last candidate's sort key (price, for a price sort), distance and id. */
+/**
+ * Where a page ended: the last candidate's sort key (price, for a price sort), distance and id, and
+ * which search it ended (`q`: the search's terms, hashed), so a cursor is refused by any other.
+ */
 interface Cursor {
   readonly p?: number | null;
   readonly d: number;
   readonly i: string;
+  readonly q: string;
 }
+
+/** The terms a cursor belongs to: the point, radius, window and sort (not the page size). */
+const termsOf = (search: LotSearch): string =>
+  createHash("sha256")
+    .update(
+      JSON.stringify([
+        search.sort,
+        search.near.latitude,
+        search.near.longitude,
+        search.radiusMeters,
+        search.from,
+        search.until,
+      ]),
+    )
+    .digest("base64url")
+    .slice(0, 8);
 
 export class InvalidSearchCursor extends Error {}
 
 const encode = (cursor: Cursor): string => Buffer.from(JSON.stringify(cursor), "utf8").toString("base64url");
-function decode(text: string): Cursor {
+function decode(text: string, terms: string): Cursor {
   try {
     const value = JSON.parse(Buffer.from(text, "base64url").toString("utf8")) as Cursor;
     const priceOk = value.p === undefined || value.p === null || Number.isFinite(value.p);
     const distanceOk = typeof value.d === "number" && Number.isFinite(value.d) && value.d >= 0;
-    if (distanceOk && typeof value.i === "string" && priceOk) return value;
+    if (distanceOk && typeof value.i === "string" && priceOk && value.q === terms) return value;
   } catch {
     // refused below
   }
@@ -76,7 +97,8 @@ export class LotSearchQueries {
     await this.lots.awaitLot(search.minPosition);
     const limit = Math.min(search.limit, MAX_SEARCH_PAGE);
     const walk = Math.max(MIN_WALK, limit * WALK_PER_ITEM);
-    const cursor = search.cursor === undefined ? undefined : decode(search.cursor);
+    const terms = termsOf(search);
+    const cursor = search.cursor === undefined ? undefined : decode(search.cursor, terms);
     const candidates =
       search.sort === "price"
         ? this.byPrice(search, cursor)
@@ -91,6 +113,7 @@ export class LotSearchQueries {
         ...(search.sort === "price" ? { p: candidate.price ?? null } : {}),
         d: candidate.distanceMeters,
         i: candidate.document._id,
+        q: terms,
       };
       if (item) items.push(item);
       if (items.length >= limit || examined >= walk) return { items, nextCursor: encode(last) };
