@@ -10,6 +10,7 @@ import {
   SingleAsOfQuery,
   TimelineAsOfQuery,
 } from "../schemas/as-of-queries.js";
+import { searchableFragment } from "../schemas/plates.js";
 import {
   AvailabilityQuery,
   CouponsQuery,
@@ -264,6 +265,18 @@ function reservationHandlers(
     listReservations: async (req, res) => {
       const reader = readerOf(req);
       const q = queryOf(req, ReservationsAsOfQuery);
+      // `9-` is 2 characters as sent but 1 once the hyphen is ignored: the suffix index holds no
+      // 1-character suffix, so it would miss every plate that ends in `9` (schemas/plates.ts).
+      if (q.carNumber !== undefined && !searchableFragment(q.carNumber))
+        throw new ProblemError(
+          "validation",
+          "carNumber needs at least 2 characters besides spaces and hyphens.",
+          {
+            errors: [
+              { field: "query.carNumber", message: "needs at least 2 characters besides spaces and hyphens" },
+            ],
+          },
+        );
       const customerId = reservationsFilter(reader, q.customerId);
       const scope = await lotScopeOf(views.lots, reader.reach, q.parkingLotId);
       if (scope.kind === "none") return void res.json(noItems());

@@ -3,7 +3,7 @@ import { CarNumber } from "./common.js";
 
 /**
  * Finding a reservation by a part of its plate (`?carNumber=8612` finds `10더8612`): a plate and a
- * fragment are compared in one form (NFC, no spaces or hyphens, Latin letters upper-case), and the
+ * fragment are compared in one form (NFKC, no spaces or hyphens, letters upper-case), and the
  * reservations projection stores each suffix of a plate's form, so that every fragment is the
  * prefix of one of them: a prefix range over an index, never a scan of all reservations.
  */
@@ -20,23 +20,52 @@ export const PlateFragment = Type.String({
   examples: ["8612"],
 });
 
-/** The form plates are compared in. */
+/**
+ * The form plates are compared in: Unicode NFKC (so full-width `１０더８６１２`, as an IME's
+ * full-width mode types it, is `10더8612`), no spaces or hyphens, letters upper-case where the
+ * upper case is one character (`b` is `B`, but `ß` stays `ß`: upper-cased it is `SS`, another plate).
+ */
 export const plateForm = (plate: string): string =>
   plate
-    .normalize("NFC")
+    .normalize("NFKC")
     .replace(/[\s\-‐-―]/gu, "")
-    .toUpperCase();
+    .replace(/\p{Ll}/gu, (c) => {
+      const upper = c.toUpperCase();
+      return [...upper].length === 1 ? upper : c;
+    })
+    .normalize("NFKC");
 
-/** Every suffix of a plate's form at least MIN_PLATE_FRAGMENT long, each once. */
+/**
+ * The most suffixes one plate stores: a plate has at most 16 characters, but its form may have more
+ * (`ß` upper-cases to `SS`, `\u0958` composes to two code points under NFC), and whoever deletes a
+ * plate's suffixes by their numbers (an erasure, which no longer knows the plate) must reach them all.
+ */
+export const MAX_PLATE_SUFFIXES = 64;
+
+/** Every suffix of a plate's form at least MIN_PLATE_FRAGMENT long, each once (at most MAX_PLATE_SUFFIXES). */
 export function plateSuffixes(plate: string): string[] {
   const chars = [...plateForm(plate)];
   const suffixes = new Set<string>();
-  for (let i = 0; i + MIN_PLATE_FRAGMENT <= chars.length; i++) suffixes.add(chars.slice(i).join(""));
+  for (let i = 0; i + MIN_PLATE_FRAGMENT <= chars.length && i < MAX_PLATE_SUFFIXES; i++)
+    suffixes.add(chars.slice(i).join(""));
   return [...suffixes];
 }
 
-/** The range of suffixes a fragment is a prefix of: [from, until) in code-point (UTF-8) order. */
+/**
+ * The range of suffixes a fragment is a prefix of: [form, the form with its last character's
+ * successor). The same strings in code-point (UTF-8: MongoDB, SQLite) and in UTF-16 code-unit order
+ * (the in-memory store that as-of reads fold into): an upper bound of `form + U+10FFFF` is above
+ * `form + "１"` (U+FF11) only in code points, since UTF-16 writes U+10FFFF with surrogates below it.
+ * No plate character is U+D7FF or U+FFFF (unassigned), so the successor never crosses the surrogates.
+ */
 export function fragmentRange(fragment: string): { $gte: string; $lt: string } {
   const form = plateForm(fragment);
-  return { $gte: form, $lt: `${form}\u{10FFFF}` };
+  const chars = [...form];
+  const last = chars.pop();
+  if (last === undefined) return { $gte: form, $lt: "\u{10FFFF}" };
+  return { $gte: form, $lt: chars.join("") + String.fromCodePoint((last.codePointAt(0) as number) + 1) };
 }
+
+/** Whether a fragment has enough characters to search by once spaces and hyphens are ignored. */
+export const searchableFragment = (fragment: string): boolean =>
+  [...plateForm(fragment)].length >= MIN_PLATE_FRAGMENT;

@@ -39,6 +39,21 @@ export const driveUpReservationId = (parkingLotId: string, eventId: string): str
 
 type Recorded = EventOfType<"GateEventRecorded">["data"];
 
+/** The most candidates a read's record lists (GateEventRecorded's `candidates`, schemas/gate-events.ts). */
+const MAX_CANDIDATES = 20;
+
+/**
+ * When the camera read the plate, in UTC, if it is an instant a record can hold (RFC 3339 says a
+ * leap second `23:59:60` is valid, which Date cannot read; an offset can push `9999-12-31` past
+ * year 9999, which a Timestamp cannot hold): undefined otherwise.
+ */
+export function gateReadInstant(at: string): string | undefined {
+  const epoch = Date.parse(at);
+  if (Number.isNaN(epoch)) return undefined;
+  const utc = new Date(epoch).toISOString();
+  return /^\d{4}-/.test(utc) ? utc : undefined;
+}
+
 /** How a resolve of a gate review ended: settled, refused by the lot, unknown, or settled before. */
 export type ReviewOutcome =
   | { readonly resolved: GateReviewResolution }
@@ -62,7 +77,10 @@ export class GateEvents {
     const stream = gateStream(parkingLotId, read.eventId);
     const before = await this.recorded(stream);
     if (before) return { ...answerOf(before), replayed: true };
-    const at = new Date(Date.parse(read.at)).toISOString();
+    const at = gateReadInstant(read.at);
+    // Checked by the route (400); here before anything is appended, so that no lot step is taken
+    // for a read whose record could not be written.
+    if (at === undefined) throw new RangeError(`${read.at} is not an instant a gate read can record.`);
     const state = await this.lots.currentState(parkingLotId);
     // No lot: refused like any command on it, recording nothing.
     if (state.kind !== "registered") return { rejection: { code: "LotNotFound", parkingLotId } };
@@ -120,7 +138,13 @@ export class GateEvents {
   ): Promise<Pick<Recorded, "decision" | "reason" | "reservationId" | "candidates" | "price">> {
     if (outcome.decision === "deny") return { decision: "deny", reason: outcome.reason };
     if (outcome.decision === "review")
-      return { decision: "review", reason: outcome.reason, candidates: [...outcome.reservationIds] };
+      return {
+        decision: "review",
+        reason: outcome.reason,
+        // The attendant may name any booking of the lot: the first candidates are a hint, and a
+        // plate booked more often than the record holds is still sent to review, not refused.
+        candidates: outcome.reservationIds.slice(0, MAX_CANDIDATES),
+      };
     const { reservationId } = outcome;
     const type = outcome.reason === "CheckedOut" ? "CheckOut" : "CheckIn";
     const result = await this.lots.handle(

@@ -1,6 +1,6 @@
 import type { DomainEvent } from "../../schemas/events.js";
 import { ERASED } from "../../schemas/personal-data.js";
-import { plateSuffixes } from "../../schemas/plates.js";
+import { MAX_PLATE_SUFFIXES, plateSuffixes } from "../../schemas/plates.js";
 import { failedBecause } from "../../write-side/payment/payment-facts.js";
 import { couponEffectOf } from "../coupon-policy/coupon-policy.js";
 import { defineProjection, updateOne, upsertOne } from "./projection.js";
@@ -12,8 +12,11 @@ export const RESERVATIONS = "reservations";
  */
 export const PLATE_SUFFIXES = "reservation_plates";
 
-/** A plate has at most 16 characters, so at most 15 suffixes of 2 or more. */
-const MOST_SUFFIXES = 15;
+/**
+ * The most suffix documents one reservation has (schemas/plates.ts): a 16-character plate's form
+ * may be longer than 16 (`ß` is `SS`), so not 15; an erasure deletes every one of them by id.
+ */
+const MOST_SUFFIXES = MAX_PLATE_SUFFIXES;
 
 /** `heldUntil` of a reservation that holds its spot until someone ends it (ISO strings sort by time). */
 export const HELD_OPEN_ENDED = "9999-12-31T23:59:59.999Z";
@@ -44,7 +47,8 @@ export const reservationsProjection = defineProjection({
   // 3: `couponDue`, whether a coupon is still to come (issue 49).
   // 4: seven indexes no read walks are no longer declared (issue 50); start-up creates indexes but
   // never drops one, so a store built before is rebuilt once, blue/green, to shed them.
-  version: 4,
+  // 5: plates' suffixes in their NFKC form, `ß` not upper-cased to `SS` (schemas/plates.ts).
+  version: 5,
   collections: {
     [RESERVATIONS]: [
       { name: "by_seq", keys: { seq: -1 } },

@@ -32,7 +32,7 @@ import { DEFAULT_TIME_ZONE } from "../../schemas/place.js";
 import type { CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
 import type { CouponSpending } from "../coupon/spending.js";
 import type { CustomerErasure } from "../customer-erasure.js";
-import type { GateEvents } from "../gate-events.js";
+import { type GateEvents, gateReadInstant } from "../gate-events.js";
 import { DEFAULT_MAX_ACTIVE_PER_CUSTOMER } from "../parking-lot/decider.js";
 import { reservationIdFor } from "../reservation-ids.js";
 import {
@@ -451,6 +451,15 @@ const recordGateEvent =
   async (req, res) => {
     const parkingLotId = pathParam(req, "parkingLotId");
     const body = bodyOf(req, GateEventBody);
+    if (gateReadInstant(body.at) === undefined)
+      throw new ProblemError("validation", `${body.at} is not an instant a gate read can be recorded at.`, {
+        errors: [
+          {
+            field: "body.at",
+            message: "must be an instant between years 0000 and 9999, without a leap second",
+          },
+        ],
+      });
     if (!gates) throw new ProblemError("store-unavailable", "This process cannot record gate events.");
     const answer = await gates.handle(parkingLotId, body, {
       correlationId: correlationId(req),
