@@ -67,6 +67,9 @@ export interface LotStateSourceOptions {
   readonly now?: () => number;
 }
 
+/** How often a load tries to close the books of a period over its bound before deciding in it anyway. */
+const SETTLE_ATTEMPTS = 5;
+
 /** Who closes the books and opens the next period, in the events' metadata. */
 const BOOKS_ACTOR = systemActor("lot-books");
 
@@ -133,17 +136,30 @@ export class LotStateSource implements StateSource<ParkingLotCommand, ParkingLot
    * A store that fails here leaves what is written: the next load (or append) does the rest.
    */
   async afterAppend(parkingLotId: string, at: LotAtRevision): Promise<LotAtRevision | undefined> {
-    if (!this.followsAppend(parkingLotId, at)) return at;
+    const closed = await this.closeBooks(parkingLotId, at);
+    return closed === "kept" ? at : closed && atRevision(closed);
+  }
+
+  /**
+   * afterAppend's work: closes the books of the period `at` is the last event of if it is at or over
+   * the bound, and opens the next one. "kept": nothing to close (under the bound, or an opening too
+   * large for the store); undefined: not closed (another writer's append won, or a store failed).
+   */
+  private async closeBooks(
+    parkingLotId: string,
+    at: LotAtRevision,
+  ): Promise<LotInPeriod | "kept" | undefined> {
+    if (!this.followsAppend(parkingLotId, at)) return "kept";
     const stream = at.stream ?? parkingLotStream(parkingLotId);
     const period = lotPeriodOfStream(stream)?.period ?? 0;
     const now = this.now();
     try {
       // The opening first: one the store cannot take leaves the books open (see `fits`), the lot usable.
-      if (at.revision < (this.measureAgainAt.get(stream) ?? -1)) return at;
+      if (at.revision < (this.measureAgainAt.get(stream) ?? -1)) return "kept";
       const opening = this.nextOpening(parkingLotId, period + 1, at.state);
       if (!this.fits(parkingLotId, opening)) {
         this.measureAgainAt.set(stream, at.revision + (this.options.periodEvents ?? 0));
-        return at;
+        return "kept";
       }
       this.measureAgainAt.delete(stream);
       const closing = closingOf(at.state, parkingLotId, period, at.revision + 1, now);
@@ -151,7 +167,7 @@ export class LotStateSource implements StateSource<ParkingLotCommand, ParkingLot
         expectedRevision: at.revision,
       });
       const opened = await this.open(parkingLotId, opening);
-      return opened ? atRevision(await this.settle(parkingLotId, opened)) : undefined;
+      return opened ? await this.settle(parkingLotId, opened) : undefined;
     } catch (error) {
       if (!(error instanceof WrongExpectedRevisionError))
         this.options.logger?.warn(
@@ -171,9 +187,12 @@ export class LotStateSource implements StateSource<ParkingLotCommand, ParkingLot
    * its opening is larger than the store's largest write: afterAppend hands back the lot it got).
    */
   async closeIfOver(parkingLotId: string, retryLimit = 10): Promise<boolean> {
+    const before = await this.loader.currentPeriod(parkingLotId);
     for (let attempt = 0; ; attempt++) {
+      // A load closes a period over its bound itself (settle): then the lot is in a later period.
       const at = await this.load(parkingLotId);
-      if (!this.followsAppend(parkingLotId, at)) return false;
+      if (!this.followsAppend(parkingLotId, at))
+        return (lotPeriodOfStream(at.stream ?? "")?.period ?? 0) > before;
       const after = await this.afterAppend(parkingLotId, at);
       if (after) return after !== at;
       if (attempt >= retryLimit)
@@ -196,13 +215,23 @@ export class LotStateSource implements StateSource<ParkingLotCommand, ParkingLot
    */
   private async settle(parkingLotId: string, at: LotInPeriod): Promise<LotInPeriod> {
     let lot = at;
-    while (lot.closed) {
+    for (let attempt = 0; ; attempt++) {
+      if (!lot.closed) {
+        // A period already at or over its bound and still open (its last writer's close lost the
+        // race to another writer's command, or it died first): its books close before any command
+        // is decided on it, else two writers taking turns would never let it close.
+        if (attempt >= SETTLE_ATTEMPTS || !this.followsAppend(parkingLotId, lot)) return lot;
+        const closed = await this.closeBooks(parkingLotId, lot);
+        if (closed === "kept") return lot;
+        // Another writer appended first: fold what it wrote (its close, perhaps) and look again.
+        lot = closed ?? (await this.loader.catchUp(lot.stream, lot));
+        continue;
+      }
       const period = lotPeriodOfStream(lot.stream)?.period ?? 0;
       const opened = await this.open(parkingLotId, this.nextOpening(parkingLotId, period + 1, lot.state));
       if (!opened) return lot;
       lot = opened;
     }
-    return lot;
   }
 
   /**
