@@ -257,6 +257,17 @@ function searchOf(q: Static<typeof ParkingLotsQuery>, now: number): LotSearch {
 }
 
 /** Reservations (listed, or one now or as of a moment) and a customer's coupons. */
+/**
+ * `9-` is 2 characters as sent but 1 once the hyphen is ignored: the suffix index holds no
+ * 1-character suffix, so it would miss every plate that ends in `9` (schemas/plates.ts): a 400.
+ */
+function refuseUnsearchableFragment(carNumber: string | undefined): void {
+  if (carNumber === undefined || searchableFragment(carNumber)) return;
+  throw new ProblemError("validation", "carNumber needs at least 2 characters besides spaces and hyphens.", {
+    errors: [{ field: "query.carNumber", message: "needs at least 2 characters besides spaces and hyphens" }],
+  });
+}
+
 function reservationHandlers(
   views: Views,
   asOf: AsOfViews,
@@ -265,18 +276,7 @@ function reservationHandlers(
     listReservations: async (req, res) => {
       const reader = readerOf(req);
       const q = queryOf(req, ReservationsAsOfQuery);
-      // `9-` is 2 characters as sent but 1 once the hyphen is ignored: the suffix index holds no
-      // 1-character suffix, so it would miss every plate that ends in `9` (schemas/plates.ts).
-      if (q.carNumber !== undefined && !searchableFragment(q.carNumber))
-        throw new ProblemError(
-          "validation",
-          "carNumber needs at least 2 characters besides spaces and hyphens.",
-          {
-            errors: [
-              { field: "query.carNumber", message: "needs at least 2 characters besides spaces and hyphens" },
-            ],
-          },
-        );
+      refuseUnsearchableFragment(q.carNumber);
       const customerId = reservationsFilter(reader, q.customerId);
       const scope = await lotScopeOf(views.lots, reader.reach, q.parkingLotId);
       if (scope.kind === "none") return void res.json(noItems());
