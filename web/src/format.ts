@@ -18,6 +18,29 @@ const zoneName = (locale: string, timeZone: string, style: "short" | "long", at:
   new Intl.DateTimeFormat(locale, { timeZone, timeZoneName: style })
     .formatToParts(new Date(at))
     .find((p) => p.type === "timeZoneName")?.value ?? timeZone;
+const initialsOf = (long: string): string =>
+  long
+    .split(/\s+/)
+    .map((w) => w[0])
+    .join("")
+    .toUpperCase();
+/**
+ * Whether another offset the zone keeps within a year of `at` has a long name with the same
+ * initials ("Chile Summer Time" and "Chile Standard Time" are both CST): then the initials would
+ * read two instants of a repeated hour alike, and the offset (GMT-3, GMT-4) names them instead.
+ */
+function initialsTaken(at: number, timeZone: string, initials: string): boolean {
+  const offset = offsetAt(at, timeZone);
+  for (let k = -12; k <= 12; k++) {
+    const other = at + k * 30 * 86_400_000;
+    if (
+      offsetAt(other, timeZone) !== offset &&
+      initialsOf(zoneName("en-US", timeZone, "long", other)) === initials
+    )
+      return true;
+  }
+  return false;
+}
 export function abbreviationOf(at: number, timeZone: string): string {
   const key = `${timeZone} ${offsetAt(at, timeZone)}`;
   let found = abbreviations.get(key);
@@ -26,15 +49,12 @@ export function abbreviationOf(at: number, timeZone: string): string {
       /^[A-Z]{2,5}$/.test(n),
     );
     const long = zoneName("en-US", timeZone, "long", at);
+    const initials = initialsOf(long);
     found =
       short ??
-      (/^(GMT|UTC|Coordinated)/.test(long) || !/ Time$/.test(long)
+      (/^(GMT|UTC|Coordinated)/.test(long) || !/ Time$/.test(long) || initialsTaken(at, timeZone, initials)
         ? zoneName("en-US", timeZone, "short", at)
-        : long
-            .split(/\s+/)
-            .map((w) => w[0])
-            .join("")
-            .toUpperCase());
+        : initials);
     abbreviations.set(key, found);
   }
   return found;
