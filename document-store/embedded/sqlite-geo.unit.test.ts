@@ -23,7 +23,10 @@ function lotsTable(n: number): Db {
     const latitude = GANGNAM.latitude + ((k % 70) - 35) / 1000;
     const longitude = GANGNAM.longitude + (Math.floor(k / 70) - 35) / 1000;
     const id = `lot-${String(k).padStart(5, "0")}`;
-    insert.run(id, JSON.stringify({ _id: id, location: { type: "Point", coordinates: [longitude, latitude] } }));
+    insert.run(
+      id,
+      JSON.stringify({ _id: id, location: { type: "Point", coordinates: [longitude, latitude] } }),
+    );
   }
   return db;
 }
