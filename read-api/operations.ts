@@ -202,6 +202,9 @@ export const QUERY_OPERATIONS = [
     summary: "List reservations by lot, customer, car and/or status, newest first",
     description:
       "A customer sees their own; an admin every lot's; an operator or attendant scoped to lots only theirs (a `parkingLotId` outside them is 404 `parking-lot-not-found`, saying it is not among theirs; a grant that covers no lot gets an empty page). A cursor walks only the caller's lots. With `asOf` and `parkingLotId`, the lot's reservations as they were then (statuses as of that moment), folded from its log.",
+    rules: [
+      "`carNumber`: at least 2 characters besides spaces and hyphens, which plates are compared without (`9-` is one).",
+    ],
     query: ReservationsAsOfQuery,
     problems: ["store-unavailable", "parking-lot-not-found"],
     responses: { "200": jsonResponse("A page of reservations.", ReservationPage) },
