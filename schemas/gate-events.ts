@@ -9,6 +9,9 @@ const strict = { additionalProperties: false } as const;
  * (`gate-{lot}/{eventId}`, appended only if it does not exist: a repeated read finds it and is
  * answered alike). Holds no plate (personal data; the check-in/out it caused names the booking).
  */
+/** The most bookings a read's record names for an attendant's review (the first ones the lot finds). */
+export const MAX_REVIEW_CANDIDATES = 20;
+
 export const GateEventRecordedData = Type.Object(
   {
     eventId: Identifier,
@@ -23,7 +26,7 @@ export const GateEventRecordedData = Type.Object(
     reason: Type.String({ minLength: 1, maxLength: 64 }),
     reservationId: Type.Optional(ReservationId),
     /** The bookings a review concerns (the attendant chooses among them). */
-    candidates: Type.Optional(Type.Array(ReservationId, { maxItems: 20 })),
+    candidates: Type.Optional(Type.Array(ReservationId, { maxItems: MAX_REVIEW_CANDIDATES })),
     /** On an exit that opened: what the stay cost. */
     price: Type.Optional(Amount),
     recordedAt: Timestamp,

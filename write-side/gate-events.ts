@@ -4,6 +4,7 @@ import type { EventStore } from "../event-store/port.js";
 import type { AdmitDriveUp } from "../schemas/commands.js";
 import { decodeEvent, encodeEvent } from "../schemas/event-codec.js";
 import type { EventOfType } from "../schemas/events.js";
+import { MAX_REVIEW_CANDIDATES } from "../schemas/gate-events.js";
 import type {
   GateEventAnswer,
   GateEventBody,
@@ -38,9 +39,6 @@ export const driveUpReservationId = (parkingLotId: string, eventId: string): str
   `du-${createHash("sha256").update(`${parkingLotId}/${eventId}`).digest("base64url").slice(0, 32)}`;
 
 type Recorded = EventOfType<"GateEventRecorded">["data"];
-
-/** The most candidates a read's record lists (GateEventRecorded's `candidates`, schemas/gate-events.ts). */
-const MAX_CANDIDATES = 20;
 
 /**
  * When the camera read the plate, in UTC, if it is an instant a record can hold (RFC 3339 says a
@@ -143,7 +141,7 @@ export class GateEvents {
         reason: outcome.reason,
         // The attendant may name any booking of the lot: the first candidates are a hint, and a
         // plate booked more often than the record holds is still sent to review, not refused.
-        candidates: outcome.reservationIds.slice(0, MAX_CANDIDATES),
+        candidates: outcome.reservationIds.slice(0, MAX_REVIEW_CANDIDATES),
       };
     const { reservationId } = outcome;
     const type = outcome.reason === "CheckedOut" ? "CheckOut" : "CheckIn";
