@@ -98,7 +98,7 @@ describe("a lot's time zone as callers name it", () => {
     await fc.assert(
       fc.asyncProperty(names, fc.boolean(), async (timeZone, viaPlace) => {
         const id = lotId();
-        let r: Awaited<ReturnType<typeof call>>;
+        let r: Awaited<ReturnType<typeof call<Record<string, unknown>>>>;
         if (viaPlace) {
           expect(
             (await call(service.url, "POST", "/parking-lots", { parkingLotId: id, name: "z", capacity: 1 }))
