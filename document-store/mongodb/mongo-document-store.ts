@@ -28,6 +28,7 @@ import type {
 } from "../port.js";
 import { DocumentStoreError, isGeoIndex, WriteConditionFailedError } from "../port.js";
 import { checkArgs, type NormalizedFindOptions } from "../validation.js";
+import { type NearRow, nearPage } from "./mongo-near.js";
 import {
   groupConsecutiveOps,
   interpretMongoExplain,
@@ -42,10 +43,6 @@ export interface MongoDocumentStoreOptions {
 }
 
 const NAMESPACE_EXISTS = 48;
-/** The field $geoNear writes each document's distance to (removed before the document is answered). */
-const DISTANCE = "__distanceMeters";
-/** Documents read past a page's end for ties at its last distance (see findNear). */
-const NEAR_TIES = 64;
 
 export class MongoDocumentStore implements DocumentStore {
   private closed = false;
@@ -129,42 +126,13 @@ export class MongoDocumentStore implements DocumentStore {
     });
   }
 
-  /**
-   * `$geoNear` over the field's 2dsphere index (MongoDB manual, "$geoNear (aggregation)": the first
-   * stage, `key` naming the index's field, GeoJSON distances in meters, nearest first). Past a page
-   * it starts at the last distance (`minDistance`) and leaves out that distance's ids up to the
-   * last; as $geoNear orders equal distances by no key, NEAR_TIES more are read and sorted by id
-   * (more documents than that at one distance, past a page's end, would be skipped).
-   */
+  /** A page by `$geoNear`, ties at one distance in `_id` order (mongo-near.ts). */
   async findNear<T extends Document = Document>(collection: string, query: NearQuery): Promise<Near<T>[]> {
     checkArgs.near(collection, query);
-    const { field, latitude, longitude, maxDistanceMeters, after, limit } = query;
-    return this.call(`findNear(${collection})`, async () => {
-      const rows = await this.db
-        .collection<StoredDocument>(collection)
-        .aggregate<StoredDocument & { [DISTANCE]: number }>([
-          {
-            $geoNear: {
-              near: { type: "Point", coordinates: [longitude, latitude] },
-              key: field,
-              distanceField: DISTANCE,
-              maxDistance: maxDistanceMeters,
-              ...(after ? { minDistance: after.distanceMeters } : {}),
-              spherical: true,
-            },
-          },
-          { $limit: limit + NEAR_TIES },
-        ])
-        .toArray();
-      return rows
-        .map(({ [DISTANCE]: distanceMeters, ...document }) => ({ document, distanceMeters }))
-        .filter(
-          ({ document, distanceMeters: d }) =>
-            !after || d > after.distanceMeters || (d === after.distanceMeters && document._id > after.id),
-        )
-        .sort((a, b) => a.distanceMeters - b.distanceMeters || (a.document._id < b.document._id ? -1 : 1))
-        .slice(0, limit) as unknown as Near<T>[];
-    });
+    const docs = this.db.collection<StoredDocument>(collection);
+    return this.call(`findNear(${collection})`, () =>
+      nearPage<T>((pipeline) => docs.aggregate<NearRow>([...pipeline]).toArray(), query),
+    );
   }
 
   async count(collection: string, filter: Filter): Promise<number> {

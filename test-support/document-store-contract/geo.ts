@@ -119,6 +119,29 @@ export function geoContract(t: ContractContext): void {
       expect(seen).toEqual(["p0", "p1", "p2", "p3", "p4", "p5", "p9"]);
     });
 
+    it("pages through more ties at one point than a read's slack (a garage of 150 lots at one address)", async () => {
+      const c = collection("geo_garage");
+      await store().ensureIndexes(c, GEO);
+      const ids = Array.from({ length: 150 }, (_, k) => `g${String((k * 37) % 150).padStart(3, "0")}`);
+      await store().write([...ids.map((id) => place(c, id, north(300))), place(c, "z-near", north(20))]);
+      const seen: string[] = [];
+      let after: { distanceMeters: number; id: string } | undefined;
+      for (let page = 0; page < 20; page++) {
+        const found = await store().findNear(c, {
+          field: "point",
+          ...GANGNAM,
+          maxDistanceMeters: 1_000,
+          limit: 20,
+          ...(after ? { after } : {}),
+        });
+        if (found.length === 0) break;
+        seen.push(...found.map((n) => n.document._id));
+        const last = found.at(-1)!;
+        after = { distanceMeters: last.distanceMeters, id: last.document._id };
+      }
+      expect(seen).toEqual(["z-near", ...[...ids].sort()]);
+    });
+
     it("measures as the haversine on MongoDB's sphere, across the antimeridian too", async () => {
       const c = collection("geo_property");
       await store().ensureIndexes(c, GEO);
