@@ -169,6 +169,18 @@ describe("reservations projection (spec: events in, documents out)", () => {
     });
   });
 
+  it("given a booking that spent a coupon: its own coupon is none until issued, never the one it spent", async () => {
+    // Found by app/erasure-generated.e2e.test.ts: the spent coupon ({couponId, reservationId,
+    // discount}, no status) stood in `coupon`, the booking's own coupon, until that was issued:
+    // a live read in that span, and any `asOf` read of it, broke the API's shape.
+    const base = reserved(window) as Extract<DomainEvent, { type: "ParkingReserved" }>;
+    const spent = { couponId: "CPN0", reservationId: "R0", discount: 500 };
+    outcome = await spec.given({ ...base, data: { ...base.data, amount: 4500, coupon: spent } });
+    const [doc] = await outcome.documents("reservations");
+    expect(doc).toMatchObject({ amount: 4500, couponDue: true });
+    expect(doc?.coupon).toBeUndefined();
+  });
+
   it("given a window that ended without the car, marks it NO_SHOW and keeps the span it held", async () => {
     outcome = await spec.given(reserved(window), {
       type: "ReservationNoShow",

@@ -73,7 +73,9 @@ export const reservationsProjection = defineProjection({
   },
   on: {
     ParkingReserved: ({ event, position }, collection) => {
-      const { payment, ...data } = event.data;
+      // `coupon` here is the coupon the booking spent (issue 47), not its own: the document's
+      // `coupon` is the one it earns, set when that is issued (CouponIssued below).
+      const { payment, coupon: _spent, ...data } = event.data;
       const { reservationId, parkingLotId, customerId, carNumber } = data;
       return [
         ...upsertOne(collection, RESERVATIONS, reservationId, {

@@ -5,6 +5,7 @@ import type { Logger } from "../../platform/logger.js";
 import type { SecretBox } from "../../platform/secret-box.js";
 import { attemptOp, type DeliveryDocument, deliveryId, WEBHOOK_DELIVERIES } from "./delivery-queue.js";
 import { disableOp, type EndpointDocument, signingSecrets } from "./endpoints.js";
+import { withoutPersonalValues } from "./erasure.js";
 import { retryDelayMs } from "./retry-schedule.js";
 
 export interface DeliverySettings {
@@ -161,7 +162,7 @@ export class Dispatcher {
       outcome: delivered ? ("delivered" as const) : ("failed" as const),
       latencyMs: outcome.kind === "answer" ? outcome.answer.latencyMs : outcome.latencyMs,
       ...(status !== undefined ? { statusCode: status } : {}),
-      ...(delivered ? {} : { error: errorText(outcome) }),
+      ...(delivered ? {} : { error: errorText(outcome, delivery.payload) }),
     };
     const id = deliveryId(endpoint._id, delivery.webhookId);
     const off: WriteOp = { op: "delete", collection: WEBHOOK_DELIVERIES, id };
@@ -213,8 +214,9 @@ export class Dispatcher {
   }
 }
 
-function errorText(outcome: Outcome): string {
+/** What an attempt that failed records: the error, or the status and the answer's start, never a personal value the message carried. */
+function errorText(outcome: Outcome, payload: string): string {
   if (outcome.kind === "error") return outcome.error.slice(0, 500);
-  const body = outcome.answer.body.replace(/\s+/g, " ").trim().slice(0, 200);
+  const body = withoutPersonalValues(outcome.answer.body, payload).replace(/\s+/g, " ").trim().slice(0, 200);
   return `HTTP ${outcome.answer.status}${body ? `: ${body}` : ""}`;
 }

@@ -65,3 +65,31 @@ function redacted(payload: string): string {
   for (const field of PERSONAL) if (typeof erased[field] === "string") erased[field] = ERASED;
   return JSON.stringify({ ...message, data: erased });
 }
+
+/**
+ * `text` (what an endpoint answered a failed attempt with) without the personal values of the
+ * message it answered: an integrator's error may name the customer or the plate it could not take,
+ * and an attempt's record outlives any erasure (nothing rewrites it), so it never keeps them. Each
+ * value goes as sent, as a URL or JSON's \u escapes write it.
+ */
+export function withoutPersonalValues(text: string, payload: string): string {
+  const data = (JSON.parse(payload) as { data?: Record<string, unknown> }).data ?? {};
+  let kept = text;
+  for (const field of PERSONAL) {
+    const value = data[field];
+    if (typeof value !== "string" || value === "" || value === ERASED) continue;
+    // JSON escapes each UTF-16 unit past ASCII (a pair for a character beyond the BMP).
+    const escaped = (upper: boolean) =>
+      value
+        .split("")
+        .map((unit) => {
+          if (unit.charCodeAt(0) < 128) return unit;
+          const hex = unit.charCodeAt(0).toString(16).padStart(4, "0");
+          return `\\u${upper ? hex.toUpperCase() : hex}`;
+        })
+        .join("");
+    for (const form of new Set([value, encodeURIComponent(value), escaped(false), escaped(true)]))
+      kept = kept.split(form).join(ERASED);
+  }
+  return kept;
+}
