@@ -1,5 +1,6 @@
 import { Type } from "@sinclair/typebox";
 import { CarNumber } from "./common.js";
+import { ERASED } from "./personal-data.js";
 
 /**
  * Finding a reservation by a part of its plate (`?carNumber=8612` finds `10더8612`): a plate and a
@@ -34,6 +35,15 @@ export const plateForm = (plate: string): string =>
       return [...upper].length === 1 ? upper : c;
     })
     .normalize("NFKC");
+
+/**
+ * The key a lot's plate index files a booking under: its plate's form, except a plate erased with
+ * its customer (read back as the marker `erased`), which is filed where no read's form can land (a
+ * form holds no control character): a camera reading a plate `ERASED` must not find the erased
+ * bookings of every erased customer.
+ */
+export const plateIndexKey = (carNumber: string): string =>
+  carNumber === ERASED ? "\u0000erased" : plateForm(carNumber);
 
 /**
  * The most suffixes one plate stores: a plate has at most 16 characters, but its form may have more

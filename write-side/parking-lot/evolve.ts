@@ -3,7 +3,7 @@ import type { PaymentTerms } from "../../schemas/common.js";
 import { stampOf } from "../../schemas/event-stamps.js";
 import type { EventOfType } from "../../schemas/events.js";
 import type { LotPlace } from "../../schemas/place.js";
-import { plateForm } from "../../schemas/plates.js";
+import { plateIndexKey } from "../../schemas/plates.js";
 import { isBooked, WINDOW_RULES } from "../../schemas/reservation-time.js";
 import { addWindow, emptyOccupancy, isIndexed, pruneEnded, removeWindow } from "./occupancy.js";
 import { openedState } from "./periods.js";
@@ -45,7 +45,7 @@ type Holders = Pick<RegisteredLot, "byCustomer" | "byPlate">;
 /** The holder indexes without reservation `id` (its record says under which customer and plate). */
 export const forget = (holders: Holders, id: string, record: ReservationRecord): Holders => ({
   byCustomer: holders.byCustomer.remove(record.customerId, id),
-  byPlate: holders.byPlate.remove(plateForm(record.carNumber), id),
+  byPlate: holders.byPlate.remove(plateIndexKey(record.carNumber), id),
 });
 
 /**
@@ -154,7 +154,7 @@ export function reserved(state: RegisteredLot, event: EventOfType<"ParkingReserv
         ? addWindow(lot.occupancy, reservationId, { start: ms(startsAt), end: ms(endsAt) })
         : lot.occupancy,
     byCustomer: lot.byCustomer.add(customerId, reservationId),
-    byPlate: lot.byPlate.add(plateForm(carNumber), reservationId),
+    byPlate: lot.byPlate.add(plateIndexKey(carNumber), reservationId),
     paymentAsked: payment
       ? lot.paymentAsked.set(reservationId, askedOf(payment, paymentTermsOf(lot)))
       : lot.paymentAsked,

@@ -189,3 +189,36 @@ describe("plate normalization", () => {
     expect(plateForm("34 나 2222")).not.toBe(plateForm("34 다 2222"));
   });
 });
+
+describe("erased plates at the gate", () => {
+  // Found by the erasure hunt: an erased booking's plate reads back as the marker `erased`, so a
+  // camera reading a plate `ERASED` found the erased bookings of every erased customer.
+  const erased = (id: string, customerId: string) =>
+    parkingReserved({ reservationId: id, customerId, carNumber: "erased", startsAt: START, endsAt: END });
+  const history = [
+    lotRegistered(),
+    erased("res-e1", "erased"),
+    erased("res-e2", "erased"),
+    parkingReserved({
+      reservationId: "res-v",
+      customerId: "CUST9",
+      carNumber: "ERA SED",
+      startsAt: START,
+      endsAt: END,
+    }),
+  ];
+
+  it("a read of ERASED finds only the live booking of that plate, never an erased one, live or from a snapshot", () => {
+    const state = fold(history);
+    for (const lot of [state, fromSnapshot(toSnapshot(state))]) {
+      for (const plate of ["ERASED", "erased", "ERA-SED"])
+        expect(decideGate(read({ plate }), lot)).toMatchObject({ decision: "open", reservationId: "res-v" });
+    }
+  });
+
+  it("with no live booking of that plate, a read of it finds nothing to check in", () => {
+    const state = fold(history.slice(0, 3));
+    for (const lot of [state, fromSnapshot(toSnapshot(state))])
+      expect(decideGate(read({ plate: "ERASED" }), lot)).toEqual({ decision: "deny", reason: "NoBooking" });
+  });
+});

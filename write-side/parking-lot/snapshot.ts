@@ -9,7 +9,7 @@ import {
 } from "../../platform/layered-map.js";
 import { CouponRule, PaymentTerms } from "../../schemas/common.js";
 import { LotPlace } from "../../schemas/place.js";
-import { plateForm } from "../../schemas/plates.js";
+import { plateIndexKey } from "../../schemas/plates.js";
 import { precompile, validate } from "../../schemas/validation.js";
 import type { Interval } from "./occupancy.js";
 import {
@@ -336,7 +336,7 @@ function platesOf(byCustomer: IdLists, reservations: ReservationBook): IdLists {
     for (const id of ids) {
       const record = reservations.get(id);
       if (!record) continue;
-      const plate = plateForm(record.carNumber);
+      const plate = plateIndexKey(record.carNumber);
       const same = byPlate.get(plate);
       if (same) same.push(id);
       else byPlate.set(plate, [id]);
