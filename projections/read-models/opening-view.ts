@@ -137,9 +137,20 @@ export function viewDocuments(
   return [
     upsert(PARKING_LOTS, parkingLotId, view.lot),
     ...view.reservations.map((r) =>
-      upsert(RESERVATIONS, r.reservationId, { ...r, ...personal(r.reservationId) }),
+      upsert(RESERVATIONS, r.reservationId, { ...ownCouponOnly(r), ...personal(r.reservationId) }),
     ),
   ];
+}
+
+/**
+ * A view recorded before the reservations projection stopped taking the coupon a booking spent for
+ * its own (the spent one has no `status`) may hold it where the booking's own coupon belongs: left
+ * out, as the projection now leaves it, so that no read from that opening shows it.
+ */
+function ownCouponOnly(r: OpeningView["reservations"][number]): Record<string, unknown> {
+  const { coupon, ...rest } = r as { coupon?: unknown };
+  const own = typeof coupon === "object" && coupon !== null && "status" in coupon;
+  return own ? r : rest;
 }
 
 /** The documents a fold starting at a period's opening writes from its view (time travel's `page`). */
