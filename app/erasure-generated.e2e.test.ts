@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -12,6 +12,7 @@ import { WEBHOOK_DELIVERIES } from "../projections/webhooks/delivery-queue.js";
 import { plateForm } from "../schemas/plates.js";
 import { WEBHOOK_EVENT_TYPES } from "../schemas/webhooks.js";
 import { bearer, customerHeaders, mintToken } from "../test-support/auth.js";
+import { filesOf } from "../test-support/files-under.js";
 import { call, eventually, startTestService, tempDataDir } from "../test-support/service.js";
 import { takeBackup } from "./backup/take-backup.js";
 
@@ -118,19 +119,6 @@ interface Booking {
   readonly carNumber: string;
   readonly amount: number;
   status: "RESERVED" | "CHECKED_IN" | "COMPLETED" | "CANCELED";
-}
-
-/** Every file under `dir`, by its path. */
-function filesOf(dir: string): Record<string, Buffer> {
-  const files: Record<string, Buffer> = {};
-  const walk = (at: string) => {
-    for (const entry of readdirSync(at, { withFileTypes: true })) {
-      if (entry.isDirectory()) walk(join(at, entry.name));
-      else files[join(at, entry.name).slice(dir.length + 1)] = readFileSync(join(at, entry.name));
-    }
-  };
-  walk(dir);
-  return files;
 }
 
 /** The byte forms a value may be kept in: as given, its plate form, JSON's \u escapes, a path's. */

@@ -1,9 +1,10 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { customerHeaders } from "../test-support/auth.js";
+import { filesOf } from "../test-support/files-under.js";
 import { call, eventually, startTestService, tempDataDir } from "../test-support/service.js";
 import { takeBackup } from "./backup/take-backup.js";
 import type { RunningService } from "./server.js";
@@ -15,19 +16,6 @@ import type { RunningService } from "./server.js";
  * a moment) and no backup taken afterwards holds an erased customer's id or plates as UTF-8 bytes;
  * the other customers' plates still read, and counts, spots and amounts are as before.
  */
-
-/** Every file under `dir` by its path, the databases with their -wal and -shm. */
-function filesOf(dir: string): Record<string, Buffer> {
-  const files: Record<string, Buffer> = {};
-  const walk = (at: string) => {
-    for (const entry of readdirSync(at, { withFileTypes: true })) {
-      if (entry.isDirectory()) walk(join(at, entry.name));
-      else files[join(at, entry.name).slice(dir.length + 1)] = readFileSync(join(at, entry.name));
-    }
-  };
-  walk(dir);
-  return files;
-}
 
 const CUSTOMERS = 3;
 /** Bookings: who books (of the run's customers) and a plate's last four digits, distinct per run. */

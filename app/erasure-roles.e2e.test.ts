@@ -1,8 +1,7 @@
-import { readdirSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { customerHeaders } from "../test-support/auth.js";
 import { killChildren, spawnRole } from "../test-support/children.js";
+import { filesOf } from "../test-support/files-under.js";
 import { call, eventually, tempDataDir } from "../test-support/service.js";
 
 /**
@@ -18,19 +17,6 @@ interface Reservation {
   customerId: string;
   carNumber: string;
   amount: number;
-}
-
-/** Every file under `dir`, the databases with their -wal and -shm. */
-function filesOf(dir: string): Record<string, Buffer> {
-  const files: Record<string, Buffer> = {};
-  const walk = (at: string) => {
-    for (const entry of readdirSync(at, { withFileTypes: true })) {
-      if (entry.isDirectory()) walk(join(at, entry.name));
-      else files[join(at, entry.name).slice(dir.length + 1)] = readFileSync(join(at, entry.name));
-    }
-  };
-  walk(dir);
-  return files;
 }
 
 describe("erasing a customer with split roles", () => {
