@@ -1773,7 +1773,7 @@ export interface components {
                 }[];
                 /**
                  * Format: date
-                 * @description A day, YYYY-MM-DD (UTC: a lot's day runs from 00:00 to 24:00 UTC).
+                 * @description A day, YYYY-MM-DD: the lot's local day, from midnight to midnight in its time zone (UTC for a lot without one), so 23 or 25 hours on a daylight-saving change.
                  * @example 2026-11-26
                  */
                 day: string;
@@ -1897,7 +1897,7 @@ export interface components {
                     }[];
                     /**
                      * Format: date
-                     * @description A day, YYYY-MM-DD (UTC: a lot's day runs from 00:00 to 24:00 UTC).
+                     * @description A day, YYYY-MM-DD: the lot's local day, from midnight to midnight in its time zone (UTC for a lot without one), so 23 or 25 hours on a daylight-saving change.
                      * @example 2026-11-26
                      */
                     day: string;
@@ -2359,7 +2359,7 @@ export interface components {
                 }[];
                 /**
                  * Format: date
-                 * @description A day, YYYY-MM-DD (UTC: a lot's day runs from 00:00 to 24:00 UTC).
+                 * @description A day, YYYY-MM-DD: the lot's local day, from midnight to midnight in its time zone (UTC for a lot without one), so 23 or 25 hours on a daylight-saving change.
                  * @example 2026-11-26
                  */
                 day: string;
@@ -2370,7 +2370,7 @@ export interface components {
             }[];
             /**
              * Format: date
-             * @description A day, YYYY-MM-DD (UTC: a lot's day runs from 00:00 to 24:00 UTC).
+             * @description A day, YYYY-MM-DD: the lot's local day, from midnight to midnight in its time zone (UTC for a lot without one), so 23 or 25 hours on a daylight-saving change.
              * @example 2026-11-26
              */
             from: string;
@@ -2383,7 +2383,7 @@ export interface components {
             timeZone: string;
             /**
              * Format: date
-             * @description A day, YYYY-MM-DD (UTC: a lot's day runs from 00:00 to 24:00 UTC).
+             * @description A day, YYYY-MM-DD: the lot's local day, from midnight to midnight in its time zone (UTC for a lot without one), so 23 or 25 hours on a daylight-saving change.
              * @example 2026-11-26
              */
             to: string;
