@@ -3236,10 +3236,7 @@ export interface components {
                 mustLeaveBy?: string;
                 /** @description OVERSTAYING only: how long past its window the car is, and the charge so far. */
                 overstay?: {
-                    /**
-                     * @description What a check-out now would charge for them (the decider's price of an overstay; 0 on a lot without a rate).
-                     * @example 5000
-                     */
+                    /** @description What a check-out now would charge for them (the decider's price of an overstay; 0 on a lot without a rate). A check-out whose whole price (booked amount plus this) passes 100,000,000 is refused with `stay-price-too-high`. */
                     chargeSoFar: number;
                     /** @description Whole minutes past `endsAt`, as of the answer. */
                     minutes: number;
@@ -3474,10 +3471,7 @@ export interface components {
             mustLeaveBy?: string;
             /** @description OVERSTAYING only: how long past its window the car is, and the charge so far. */
             overstay?: {
-                /**
-                 * @description What a check-out now would charge for them (the decider's price of an overstay; 0 on a lot without a rate).
-                 * @example 5000
-                 */
+                /** @description What a check-out now would charge for them (the decider's price of an overstay; 0 on a lot without a rate). A check-out whose whole price (booked amount plus this) passes 100,000,000 is refused with `stay-price-too-high`. */
                 chargeSoFar: number;
                 /** @description Whole minutes past `endsAt`, as of the answer. */
                 minutes: number;
@@ -8615,7 +8609,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `/problems/gate-review-resolved`: This gate review is already resolved. `/problems/reservation-not-active`: The reservation is no longer active. `/problems/check-in-too-early`: The reservation's window has not started yet. `/problems/not-checked-in`: The reservation has not been checked in. `/problems/payment-pending`: The reservation is waiting for its payment. `/problems/parking-lot-full`: The parking lot is full. `/problems/parking-lot-closed`: The parking lot is closed for part of this window. */
+            /** @description `/problems/gate-review-resolved`: This gate review is already resolved. `/problems/reservation-not-active`: The reservation is no longer active. `/problems/check-in-too-early`: The reservation's window has not started yet. `/problems/not-checked-in`: The reservation has not been checked in. `/problems/stay-price-too-high`: The stay costs more than one check-out can charge. `/problems/payment-pending`: The reservation is waiting for its payment. `/problems/parking-lot-full`: The parking lot is full. `/problems/parking-lot-closed`: The parking lot is closed for part of this window. */
             409: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -8628,7 +8622,7 @@ export interface operations {
                         /** @constant */
                         status?: 409;
                         /** @enum {unknown} */
-                        type?: "/problems/gate-review-resolved" | "/problems/reservation-not-active" | "/problems/check-in-too-early" | "/problems/not-checked-in" | "/problems/payment-pending" | "/problems/parking-lot-full" | "/problems/parking-lot-closed";
+                        type?: "/problems/gate-review-resolved" | "/problems/reservation-not-active" | "/problems/check-in-too-early" | "/problems/not-checked-in" | "/problems/stay-price-too-high" | "/problems/payment-pending" | "/problems/parking-lot-full" | "/problems/parking-lot-closed";
                     };
                 };
             };
@@ -10739,7 +10733,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `/problems/reservation-not-active`: The reservation is no longer active. `/problems/not-checked-in`: The reservation has not been checked in. */
+            /** @description `/problems/reservation-not-active`: The reservation is no longer active. `/problems/not-checked-in`: The reservation has not been checked in. `/problems/stay-price-too-high`: The stay costs more than one check-out can charge. */
             409: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -10752,7 +10746,7 @@ export interface operations {
                         /** @constant */
                         status?: 409;
                         /** @enum {unknown} */
-                        type?: "/problems/reservation-not-active" | "/problems/not-checked-in";
+                        type?: "/problems/reservation-not-active" | "/problems/not-checked-in" | "/problems/stay-price-too-high";
                     };
                 };
             };
@@ -11536,7 +11530,7 @@ export interface operations {
                  * @description The last segment of a problem's `type`.
                  * @example parking-lot-full
                  */
-                name: "validation" | "malformed-json" | "unsupported-media-type" | "payload-too-large" | "not-found" | "method-not-allowed" | "rate-limited" | "overloaded" | "store-unavailable" | "storage-unavailable" | "service-unavailable" | "shutting-down" | "unauthorized" | "forbidden" | "sign-in-failed" | "identity-provider-unavailable" | "internal" | "parking-lot-not-found" | "reservation-not-found" | "customer-erased" | "parking-lot-full" | "parking-lot-id-taken" | "idempotency-key-reused" | "reservation-not-active" | "not-checked-in" | "check-in-too-early" | "price-changed" | "coupon-not-found" | "coupon-not-spendable" | "coupon-not-accepted" | "too-many-active-reservations" | "parking-lot-closed" | "reservation-checked-in" | "too-many-closures" | "capacity-too-low" | "payment-pending" | "not-paid" | "refund-exceeds-captured" | "refund-window-passed" | "concurrency-conflict" | "too-many-streams" | "webhook-endpoint-not-found" | "too-many-webhook-endpoints" | "gate-review-not-found" | "gate-review-resolved" | "position-not-reached";
+                name: "validation" | "malformed-json" | "unsupported-media-type" | "payload-too-large" | "not-found" | "method-not-allowed" | "rate-limited" | "overloaded" | "store-unavailable" | "storage-unavailable" | "service-unavailable" | "shutting-down" | "unauthorized" | "forbidden" | "sign-in-failed" | "identity-provider-unavailable" | "internal" | "parking-lot-not-found" | "reservation-not-found" | "customer-erased" | "parking-lot-full" | "parking-lot-id-taken" | "idempotency-key-reused" | "reservation-not-active" | "not-checked-in" | "stay-price-too-high" | "check-in-too-early" | "price-changed" | "coupon-not-found" | "coupon-not-spendable" | "coupon-not-accepted" | "too-many-active-reservations" | "parking-lot-closed" | "reservation-checked-in" | "too-many-closures" | "capacity-too-low" | "payment-pending" | "not-paid" | "refund-exceeds-captured" | "refund-window-passed" | "concurrency-conflict" | "too-many-streams" | "webhook-endpoint-not-found" | "too-many-webhook-endpoints" | "gate-review-not-found" | "gate-review-resolved" | "position-not-reached";
             };
             cookie?: never;
         };

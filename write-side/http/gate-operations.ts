@@ -77,6 +77,7 @@ export const GATE_OPERATIONS = [
       "reservation-not-active",
       "check-in-too-early",
       "not-checked-in",
+      "stay-price-too-high",
       "payment-pending",
       "parking-lot-full",
       "parking-lot-closed",
