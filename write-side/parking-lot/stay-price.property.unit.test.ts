@@ -6,7 +6,8 @@ import { MAX_AMOUNT } from "../../schemas/common.js";
 import { encodeEvent } from "../../schemas/event-codec.js";
 import { HOUR_MS, quote } from "../../schemas/pricing.js";
 import { LOT, lotRegistered, NOW, reserveParking } from "../../test-support/given-when-then.js";
-import { decide, fold, type ParkingLotState } from "./decider.js";
+import { quoteWindow } from "./booking.js";
+import { decide, fold, type ParkingLotState, type RegisteredLot } from "./decider.js";
 import { decideGate, priceOf } from "./gates.js";
 
 /**
@@ -139,5 +140,30 @@ describe("a check-out's price at every rate and stay length", () => {
         maximum: MAX_AMOUNT,
       },
     });
+  });
+
+  it("the quote and the booking of any window at any rate: at most 24 hours at 1,000,000, an amount every event holds", () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 1_000_000 }),
+        fc.integer({ min: 15 * MINUTE, max: 24 * 60 * MINUTE }),
+        (hourlyRate, length) => {
+          const state = fold([lotRegistered({ capacity: 5, hourlyRate })]);
+          const window = { startsAt: plus(10 * MINUTE), endsAt: plus(10 * MINUTE + length) };
+          const quoted = quoteWindow(state as RegisteredLot, {
+            from: Date.parse(window.startsAt),
+            until: Date.parse(window.endsAt),
+            now: Date.parse(NOW),
+          });
+          expect(quoted).toMatchObject({ amount: quote(hourlyRate, 0, length) });
+          expect(quote(hourlyRate, 0, length)).toBeLessThanOrEqual(MAX_AMOUNT);
+          const booked = decide(reserveParking({ amount: undefined, ...window }), state);
+          expect(booked.ok).toBe(true);
+          if (booked.ok)
+            for (const event of booked.events) expect(() => encodeEvent(event, CAUSE)).not.toThrow();
+        },
+      ),
+      { numRuns: Math.ceil(RUNS / 3) },
+    );
   });
 });
