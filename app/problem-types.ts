@@ -46,6 +46,11 @@ export const SERVICE_PROBLEM_TYPES = {
     title: "The reservation has not been checked in",
     help: "Check in first (POST .../check-in), or cancel the reservation instead.",
   },
+  "stay-price-too-high": {
+    status: 409,
+    title: "The stay costs more than one check-out can charge",
+    help: "A very long stay at a high rate: `price` (booked amount or stay, plus overstay) passes `maximum`. Settle it at the lot; an operator ends the stay by canceling the reservation (reason required).",
+  },
   "check-in-too-early": {
     status: 409,
     title: "The reservation's window has not started yet",

@@ -79,7 +79,7 @@ export interface paths {
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
-         *     - `asOf`: a log position (digits, at most 2^53 - 1) or an RFC 3339 instant that exists on the calendar, from 2000 on and not in the future (the server's clock).
+         *     - `asOf`: a log position (digits, at most 2^53 - 1) or an RFC 3339 instant that exists on the calendar (not a leap second `:60`), from 2000 on and not in the future (the server's clock).
          *
          *     **Access**: Needs a bearer token with the role `operator` or `admin`.
          *
@@ -300,6 +300,8 @@ export interface paths {
          *     - `from`: only in a search, with `near` (and `near` needs it); at most 5 minutes before now and at most 90 days ahead, as a booking's `startsAt`.
          *     - `until`: only in a search, with `near` (and `near` needs it); after `from`, at least 15 minutes after it and at most 24 hours after it, and at least 15 minutes after now, as a booking's `endsAt`.
          *     - `cursor`: in a search, a `nextCursor` a search answered.
+         *     - `from`: an instant between the years 0000 and 9999 once in UTC, not a leap second (`:60`), read to the millisecond (fraction digits past the third are dropped).
+         *     - `until`: an instant between the years 0000 and 9999 once in UTC, not a leap second (`:60`), read to the millisecond (fraction digits past the third are dropped).
          *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
          *
          *     **Access**: Anyone may call it: no token needed.
@@ -340,7 +342,7 @@ export interface paths {
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
-         *     - `asOf`: a log position (digits, at most 2^53 - 1) or an RFC 3339 instant that exists on the calendar, from 2000 on and not in the future (the server's clock).
+         *     - `asOf`: a log position (digits, at most 2^53 - 1) or an RFC 3339 instant that exists on the calendar (not a leap second `:60`), from 2000 on and not in the future (the server's clock).
          *
          *     **Access**: Anyone may call it: no token needed.
          *
@@ -369,6 +371,8 @@ export interface paths {
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `from`: at most 5 minutes before now (the server's clock) and at most 90 days ahead, as a booking's `startsAt`.
          *     - `until`: after `from`, at least 15 minutes after it and at most 24 hours after it, and at least 15 minutes after now, as a booking's `endsAt`.
+         *     - `from`: an instant between the years 0000 and 9999 once in UTC, not a leap second (`:60`), read to the millisecond (fraction digits past the third are dropped).
+         *     - `until`: an instant between the years 0000 and 9999 once in UTC, not a leap second (`:60`), read to the millisecond (fraction digits past the third are dropped).
          *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
          *
          *     **Access**: Anyone may call it: no token needed.
@@ -420,6 +424,8 @@ export interface paths {
          * @description **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `until`: after `from`, not in the past (the server's clock), and at most 31 days after `from`.
          *     - `from`: at most 90 days ahead.
+         *     - `from`: an instant between the years 0000 and 9999 once in UTC, not a leap second (`:60`), read to the millisecond (fraction digits past the third are dropped).
+         *     - `until`: an instant between the years 0000 and 9999 once in UTC, not a leap second (`:60`), read to the millisecond (fraction digits past the third are dropped).
          *     - `reason`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
          *
          *     **Access**: Needs a bearer token with the role `operator` or `admin`.
@@ -519,7 +525,7 @@ export interface paths {
          * @description For a gate integration: a `gate` credential (or staff) whose grant covers the lot. Entry: the one booking of the plate that may check in now is checked in; none: a drive-up stay (open-ended, at the lot's hourly rate, paid at the exit) is booked and checked in (`DriveUp`) if a spot is free for the next 60 minutes, else `deny` with the lot's reason (`LotFull`, `LotClosed`, `NoHourlyRate`). Exit: the plate's stay is checked out and `price` is what it cost. A read below the lot's confidence threshold (`PUT …/gate-confidence`; default 0.8), several bookings of the plate, or an exit with no stay: `review` (an attendant checks the car in or out by hand). Idempotent by `eventId`: the same id answers as the first time (`replayed: true`) and changes nothing. Plates are compared ignoring spaces, hyphens and case (`34 나 2222` is `34나2222`).
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
-         *     - `at`: an instant a record can hold: in UTC between the years 0000 and 9999, and not a leap second (`23:59:60`).
+         *     - `at`: an instant between the years 0000 and 9999 once in UTC, not a leap second (`:60`), read to the millisecond (fraction digits past the third are dropped).
          *     - `eventId`, `gateId`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
          *
          *     **Access**: Needs a bearer token with the role `operator` or `attendant` or `admin` or `gate`.
@@ -603,6 +609,8 @@ export interface paths {
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `until`: after `from` when both are given.
+         *     - `from`: an instant between the years 0000 and 9999 once in UTC, not a leap second (`:60`), read to the millisecond (fraction digits past the third are dropped).
+         *     - `until`: an instant between the years 0000 and 9999 once in UTC, not a leap second (`:60`), read to the millisecond (fraction digits past the third are dropped).
          *     - `cursor`: a log position (`nextCursor` of the page before), at most 2^53 - 1.
          *
          *     **Access**: Needs a bearer token with the role `operator` or `admin`.
@@ -743,6 +751,8 @@ export interface paths {
          *     - `amount`: required on a lot without an hourly rate; on a lot with one, left out of an open-ended booking (it is priced at check-out), and for a window left out or equal to the quote (another amount is 409 `price-changed`).
          *     - `customerId`: required when an operator books (OperatorReserveParkingBody); a customer leaves it out or sends their own (another is 403).
          *     - `couponId`: one of the booking customer's own coupons, ISSUED (another's or an unknown one is 400 `coupon-not-found`; a revoked or spent one 409 `coupon-not-spendable`), on a lot with a coupon discount and a booking priced now (else 409 `coupon-not-accepted`); the answer's `amount` is the price after the discount.
+         *     - `endsAt`: an instant between the years 0000 and 9999 once in UTC, not a leap second (`:60`), read to the millisecond (fraction digits past the third are dropped).
+         *     - `startsAt`: an instant between the years 0000 and 9999 once in UTC, not a leap second (`:60`), read to the millisecond (fraction digits past the third are dropped).
          *     - `couponId`, `customerId`, `paymentMethod`: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.
          *
          *     **Access**: Needs a bearer token with the role `customer` or `operator` or `admin`.
@@ -866,8 +876,10 @@ export interface paths {
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `until`: after `from` (now when `from` is left out), and at most two days after it.
+         *     - `from`: an instant between the years 0000 and 9999 once in UTC, not a leap second (`:60`), read to the millisecond (fraction digits past the third are dropped).
+         *     - `until`: an instant between the years 0000 and 9999 once in UTC, not a leap second (`:60`), read to the millisecond (fraction digits past the third are dropped).
          *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
-         *     - `asOf`: a log position (digits, at most 2^53 - 1) or an RFC 3339 instant that exists on the calendar, from 2000 on and not in the future (the server's clock).
+         *     - `asOf`: a log position (digits, at most 2^53 - 1) or an RFC 3339 instant that exists on the calendar (not a leap second `:60`), from 2000 on and not in the future (the server's clock).
          *
          *     **Access**: Anyone may call it: no token needed.
          *
@@ -968,7 +980,7 @@ export interface paths {
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `carNumber`: at least 2 characters besides spaces and hyphens, which plates are compared without (`9-` is one).
          *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
-         *     - `asOf`: a log position (digits, at most 2^53 - 1) or an RFC 3339 instant that exists on the calendar, from 2000 on and not in the future (the server's clock).
+         *     - `asOf`: a log position (digits, at most 2^53 - 1) or an RFC 3339 instant that exists on the calendar (not a leap second `:60`), from 2000 on and not in the future (the server's clock).
          *
          *     **Access**: Needs a bearer token with the role `customer` or `operator` or `attendant` or `admin`.
          *
@@ -996,7 +1008,7 @@ export interface paths {
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
-         *     - `asOf`: a log position (digits, at most 2^53 - 1) or an RFC 3339 instant that exists on the calendar, from 2000 on and not in the future (the server's clock).
+         *     - `asOf`: a log position (digits, at most 2^53 - 1) or an RFC 3339 instant that exists on the calendar (not a leap second `:60`), from 2000 on and not in the future (the server's clock).
          *
          *     **Access**: Needs a bearer token with the role `customer` or `operator` or `attendant` or `admin`.
          *
@@ -1761,7 +1773,7 @@ export interface components {
                 }[];
                 /**
                  * Format: date
-                 * @description A day, YYYY-MM-DD (UTC: a lot's day runs from 00:00 to 24:00 UTC).
+                 * @description A day, YYYY-MM-DD: the lot's local day, from midnight to midnight in its time zone (UTC for a lot without one), so 23 or 25 hours on a daylight-saving change.
                  * @example 2026-11-26
                  */
                 day: string;
@@ -1885,7 +1897,7 @@ export interface components {
                     }[];
                     /**
                      * Format: date
-                     * @description A day, YYYY-MM-DD (UTC: a lot's day runs from 00:00 to 24:00 UTC).
+                     * @description A day, YYYY-MM-DD: the lot's local day, from midnight to midnight in its time zone (UTC for a lot without one), so 23 or 25 hours on a daylight-saving change.
                      * @example 2026-11-26
                      */
                     day: string;
@@ -2347,7 +2359,7 @@ export interface components {
                 }[];
                 /**
                  * Format: date
-                 * @description A day, YYYY-MM-DD (UTC: a lot's day runs from 00:00 to 24:00 UTC).
+                 * @description A day, YYYY-MM-DD: the lot's local day, from midnight to midnight in its time zone (UTC for a lot without one), so 23 or 25 hours on a daylight-saving change.
                  * @example 2026-11-26
                  */
                 day: string;
@@ -2358,7 +2370,7 @@ export interface components {
             }[];
             /**
              * Format: date
-             * @description A day, YYYY-MM-DD (UTC: a lot's day runs from 00:00 to 24:00 UTC).
+             * @description A day, YYYY-MM-DD: the lot's local day, from midnight to midnight in its time zone (UTC for a lot without one), so 23 or 25 hours on a daylight-saving change.
              * @example 2026-11-26
              */
             from: string;
@@ -2371,7 +2383,7 @@ export interface components {
             timeZone: string;
             /**
              * Format: date
-             * @description A day, YYYY-MM-DD (UTC: a lot's day runs from 00:00 to 24:00 UTC).
+             * @description A day, YYYY-MM-DD: the lot's local day, from midnight to midnight in its time zone (UTC for a lot without one), so 23 or 25 hours on a daylight-saving change.
              * @example 2026-11-26
              */
             to: string;
@@ -3224,10 +3236,7 @@ export interface components {
                 mustLeaveBy?: string;
                 /** @description OVERSTAYING only: how long past its window the car is, and the charge so far. */
                 overstay?: {
-                    /**
-                     * @description What a check-out now would charge for them (the decider's price of an overstay; 0 on a lot without a rate).
-                     * @example 5000
-                     */
+                    /** @description What a check-out now would charge for them (the decider's price of an overstay; 0 on a lot without a rate). A check-out whose whole price (booked amount plus this) passes 100,000,000 is refused with `stay-price-too-high`. */
                     chargeSoFar: number;
                     /** @description Whole minutes past `endsAt`, as of the answer. */
                     minutes: number;
@@ -3462,10 +3471,7 @@ export interface components {
             mustLeaveBy?: string;
             /** @description OVERSTAYING only: how long past its window the car is, and the charge so far. */
             overstay?: {
-                /**
-                 * @description What a check-out now would charge for them (the decider's price of an overstay; 0 on a lot without a rate).
-                 * @example 5000
-                 */
+                /** @description What a check-out now would charge for them (the decider's price of an overstay; 0 on a lot without a rate). A check-out whose whole price (booked amount plus this) passes 100,000,000 is refused with `stay-price-too-high`. */
                 chargeSoFar: number;
                 /** @description Whole minutes past `endsAt`, as of the answer. */
                 minutes: number;
@@ -8603,7 +8609,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `/problems/gate-review-resolved`: This gate review is already resolved. `/problems/reservation-not-active`: The reservation is no longer active. `/problems/check-in-too-early`: The reservation's window has not started yet. `/problems/not-checked-in`: The reservation has not been checked in. `/problems/payment-pending`: The reservation is waiting for its payment. `/problems/parking-lot-full`: The parking lot is full. `/problems/parking-lot-closed`: The parking lot is closed for part of this window. */
+            /** @description `/problems/gate-review-resolved`: This gate review is already resolved. `/problems/reservation-not-active`: The reservation is no longer active. `/problems/check-in-too-early`: The reservation's window has not started yet. `/problems/not-checked-in`: The reservation has not been checked in. `/problems/stay-price-too-high`: The stay costs more than one check-out can charge. `/problems/payment-pending`: The reservation is waiting for its payment. `/problems/parking-lot-full`: The parking lot is full. `/problems/parking-lot-closed`: The parking lot is closed for part of this window. */
             409: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -8616,7 +8622,7 @@ export interface operations {
                         /** @constant */
                         status?: 409;
                         /** @enum {unknown} */
-                        type?: "/problems/gate-review-resolved" | "/problems/reservation-not-active" | "/problems/check-in-too-early" | "/problems/not-checked-in" | "/problems/payment-pending" | "/problems/parking-lot-full" | "/problems/parking-lot-closed";
+                        type?: "/problems/gate-review-resolved" | "/problems/reservation-not-active" | "/problems/check-in-too-early" | "/problems/not-checked-in" | "/problems/stay-price-too-high" | "/problems/payment-pending" | "/problems/parking-lot-full" | "/problems/parking-lot-closed";
                     };
                 };
             };
@@ -10727,7 +10733,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `/problems/reservation-not-active`: The reservation is no longer active. `/problems/not-checked-in`: The reservation has not been checked in. */
+            /** @description `/problems/reservation-not-active`: The reservation is no longer active. `/problems/not-checked-in`: The reservation has not been checked in. `/problems/stay-price-too-high`: The stay costs more than one check-out can charge. */
             409: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -10740,7 +10746,7 @@ export interface operations {
                         /** @constant */
                         status?: 409;
                         /** @enum {unknown} */
-                        type?: "/problems/reservation-not-active" | "/problems/not-checked-in";
+                        type?: "/problems/reservation-not-active" | "/problems/not-checked-in" | "/problems/stay-price-too-high";
                     };
                 };
             };
@@ -11524,7 +11530,7 @@ export interface operations {
                  * @description The last segment of a problem's `type`.
                  * @example parking-lot-full
                  */
-                name: "validation" | "malformed-json" | "unsupported-media-type" | "payload-too-large" | "not-found" | "method-not-allowed" | "rate-limited" | "overloaded" | "store-unavailable" | "storage-unavailable" | "service-unavailable" | "shutting-down" | "unauthorized" | "forbidden" | "sign-in-failed" | "identity-provider-unavailable" | "internal" | "parking-lot-not-found" | "reservation-not-found" | "customer-erased" | "parking-lot-full" | "parking-lot-id-taken" | "idempotency-key-reused" | "reservation-not-active" | "not-checked-in" | "check-in-too-early" | "price-changed" | "coupon-not-found" | "coupon-not-spendable" | "coupon-not-accepted" | "too-many-active-reservations" | "parking-lot-closed" | "reservation-checked-in" | "too-many-closures" | "capacity-too-low" | "payment-pending" | "not-paid" | "refund-exceeds-captured" | "refund-window-passed" | "concurrency-conflict" | "too-many-streams" | "webhook-endpoint-not-found" | "too-many-webhook-endpoints" | "gate-review-not-found" | "gate-review-resolved" | "position-not-reached";
+                name: "validation" | "malformed-json" | "unsupported-media-type" | "payload-too-large" | "not-found" | "method-not-allowed" | "rate-limited" | "overloaded" | "store-unavailable" | "storage-unavailable" | "service-unavailable" | "shutting-down" | "unauthorized" | "forbidden" | "sign-in-failed" | "identity-provider-unavailable" | "internal" | "parking-lot-not-found" | "reservation-not-found" | "customer-erased" | "parking-lot-full" | "parking-lot-id-taken" | "idempotency-key-reused" | "reservation-not-active" | "not-checked-in" | "stay-price-too-high" | "check-in-too-early" | "price-changed" | "coupon-not-found" | "coupon-not-spendable" | "coupon-not-accepted" | "too-many-active-reservations" | "parking-lot-closed" | "reservation-checked-in" | "too-many-closures" | "capacity-too-low" | "payment-pending" | "not-paid" | "refund-exceeds-captured" | "refund-window-passed" | "concurrency-conflict" | "too-many-streams" | "webhook-endpoint-not-found" | "too-many-webhook-endpoints" | "gate-review-not-found" | "gate-review-resolved" | "position-not-reached";
             };
             cookie?: never;
         };

@@ -22,6 +22,8 @@ function wallClockFormat(timeZone: string): Intl.DateTimeFormat {
       hour: "2-digit",
       minute: "2-digit",
       second: "2-digit",
+      // The proleptic Gregorian calendar counts years before 1 by era: year 0 is "1 BC".
+      era: "short",
     });
     wallClocks.set(timeZone, format);
   }
@@ -31,9 +33,13 @@ function wallClockFormat(timeZone: string): Intl.DateTimeFormat {
 /** The wall clock of `instant` in `timeZone`, read as if it were UTC (ms), to the second. */
 function wallAsUtc(instant: number, timeZone: string): number {
   const parts: Record<string, number> = {};
+  let beforeChrist = false;
   for (const p of wallClockFormat(timeZone).formatToParts(new Date(instant)))
-    if (p.type !== "literal") parts[p.type] = Number(p.value);
-  const { year = 1970, month = 1, day = 1, hour = 0, minute = 0, second = 0 } = parts;
+    if (p.type === "era") beforeChrist = p.value === "BC";
+    else if (p.type !== "literal") parts[p.type] = Number(p.value);
+  const { month = 1, day = 1, hour = 0, minute = 0, second = 0 } = parts;
+  // ISO 8601 years: 1 BC is year 0, 2 BC year -1.
+  const year = beforeChrist ? 1 - (parts.year ?? 1) : (parts.year ?? 1970);
   // Date.UTC reads years 0-99 as 1900-1999; setUTCFullYear keeps them.
   const d = new Date(Date.UTC(2000, month - 1, day, hour, minute, second));
   d.setUTCFullYear(year);
@@ -44,8 +50,14 @@ function wallAsUtc(instant: number, timeZone: string): number {
 export const offsetAt = (instant: number, timeZone: string): number =>
   wallAsUtc(Math.floor(instant / 1000) * 1000, timeZone) - Math.floor(instant / 1000) * 1000;
 
-/** `YYYY-MM-DD` of a UTC-read ms value. */
-const dayText = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+/**
+ * `YYYY-MM-DD` of a UTC-read ms value; past the year 9999 (the day after 9999-12-31, a local day
+ * east of UTC) the expanded `+YYYYYY-MM-DD` that Date reads back, never a cut `+010000-01`.
+ */
+const dayText = (ms: number): string => {
+  const iso = new Date(ms).toISOString();
+  return iso.slice(0, iso.indexOf("T"));
+};
 
 /** The local day (`YYYY-MM-DD`) of `instant` in `timeZone`. */
 export const localDay = (instant: number, timeZone: string): string => dayText(wallAsUtc(instant, timeZone));

@@ -79,3 +79,37 @@ describe("a lot's local days", () => {
     );
   });
 });
+
+describe("the calendar's edges: the years 0000 and 9999", () => {
+  it("reads year 0000 as 0000 (Intl counts it 1 BC), in every zone, a day either side of the new year", () => {
+    const zones = ["UTC", "Asia/Seoul", "America/New_York", "Pacific/Apia", "Asia/Kathmandu"];
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...zones),
+        fc.integer({ min: at("0000-01-01T00:00:00Z"), max: at("0001-12-31T00:00:00Z") }),
+        (zone, instant) => {
+          const day = localDay(instant, zone);
+          // The offset is the zone's local mean time then, less than a day: the UTC day or one beside it.
+          expect(Math.abs(offsetAt(instant, zone))).toBeLessThan(24 * HOUR);
+          const dayOf = (ms: number) => new Date(ms).toISOString().split("T")[0];
+          expect([dayOf(instant - 24 * HOUR), dayOf(instant), dayOf(instant + 24 * HOUR)]).toContain(day);
+          if (instant >= at("0000-01-02T00:00:00Z")) {
+            const start = startOfLocalDay(day, zone);
+            expect(start).toBeLessThanOrEqual(instant);
+            expect(instant).toBeLessThan(startOfLocalDay(nextDay(day), zone));
+          }
+        },
+      ),
+      { numRuns: 300 },
+    );
+    expect(localDay(at("0000-06-01T00:00:00Z"), "UTC")).toBe("0000-06-01");
+    expect(startOfLocalDay("0000-03-01", "UTC")).toBe(at("0000-03-01T00:00:00Z"));
+  });
+
+  it("names the day after 9999-12-31 as Date writes it, so that its start reads back", () => {
+    expect(nextDay("9999-12-31")).toBe("+010000-01-01");
+    expect(localDay(at("9999-12-31T23:00:00Z"), "Asia/Seoul")).toBe("+010000-01-01");
+    const { start, end } = localDays("9999-12-31", "9999-12-31", "Asia/Seoul");
+    expect(end - start).toBe(24 * HOUR);
+  });
+});

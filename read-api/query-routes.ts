@@ -1,6 +1,7 @@
 import type { Static } from "@sinclair/typebox";
 import type { RequestHandler } from "express";
 import { type Position, parsePositionToken } from "../event-store/position.js";
+import { instantField } from "../platform/http/instant-field.js";
 import type { Operation } from "../platform/http/operation.js";
 import { type HandlersOf, operationRouter, pathParam, queryOf } from "../platform/http/operation-routes.js";
 import { ProblemError } from "../platform/http/problem.js";
@@ -191,8 +192,8 @@ function lotHandlers(
     getAvailability: async (req, res) => {
       const parkingLotId = pathParam(req, "parkingLotId");
       const q = queryOf(req, AvailabilityQuery);
-      const from = Date.parse(q.from);
-      const until = Date.parse(q.until);
+      const from = instantField(q.from, "query.from").ms;
+      const until = instantField(q.until, "query.until").ms;
       // Exactly what a booking of this window would refuse, with the same problem types: the
       // window's bounds (schemas/reservation-time.ts) here, a closure overlapping it below.
       const problem = windowProblem(from, until, context.now(), { start: "query.from", end: "query.until" });
@@ -237,8 +238,8 @@ function searchOf(q: Static<typeof ParkingLotsQuery>, now: number): LotSearch {
         errors: [{ field: "query.near", message: "latitude must be in -90..90 and longitude in -180..180" }],
       },
     );
-  const from = Date.parse(String(q.from));
-  const until = Date.parse(String(q.until));
+  const from = instantField(String(q.from), "query.from").ms;
+  const until = instantField(String(q.until), "query.until").ms;
   const problem = windowProblem(from, until, now, { start: "query.from", end: "query.until" });
   if (problem)
     throw new ProblemError("validation", `${problem.field.replace("query.", "")} ${problem.detail}.`, {
@@ -346,8 +347,8 @@ function timelineHandler(views: Views, asOf: AsOfViews): Handlers<"getTimeline">
     getTimeline: async (req, res) => {
       const parkingLotId = pathParam(req, "parkingLotId");
       const q = queryOf(req, TimelineAsOfQuery);
-      const from = q.from === undefined ? undefined : Date.parse(q.from);
-      const until = q.until === undefined ? undefined : Date.parse(q.until);
+      const from = q.from === undefined ? undefined : instantField(q.from, "query.from").ms;
+      const until = q.until === undefined ? undefined : instantField(q.until, "query.until").ms;
       const start = from ?? asOf.nowOf(q.asOf) - 60 * 60_000;
       const refuse = (field: string, message: string) => {
         throw new ProblemError("validation", `${field.replace("query.", "")} ${message}.`, {

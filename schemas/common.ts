@@ -87,9 +87,15 @@ export const Capacity = Type.Integer({
   examples: [5],
 });
 
+/**
+ * The most one amount may be, in the currency's minor unit: what any event, answer or charge holds
+ * (a check-out that would charge more is refused, write-side/parking-lot/reservation-steps.ts).
+ */
+export const MAX_AMOUNT = 100_000_000;
+
 export const Amount = Type.Integer({
   minimum: 0,
-  maximum: 100_000_000,
+  maximum: MAX_AMOUNT,
   description: "Price in the currency's minor unit (e.g. KRW).",
   examples: [5000],
 });

@@ -94,10 +94,11 @@ export const PaymentView = Type.Object(
 );
 export type PaymentView = Static<typeof PaymentView>;
 
-/** A calendar day, `YYYY-MM-DD`: a lot's day is the UTC day (lots have no time zone). */
+/** A calendar day, `YYYY-MM-DD`: a lot's local day, in its time zone (issue 49; UTC for a lot without one). */
 export const Day = Type.String({
   format: "date",
-  description: "A day, YYYY-MM-DD (UTC: a lot's day runs from 00:00 to 24:00 UTC).",
+  description:
+    "A day, YYYY-MM-DD: the lot's local day, from midnight to midnight in its time zone (UTC for a lot without one), so 23 or 25 hours on a daylight-saving change.",
   examples: ["2026-11-26"],
 });
 

@@ -235,11 +235,12 @@ export const ReservationView = Type.Object(
             minimum: 0,
             description: "Whole minutes past `endsAt`, as of the answer.",
           }),
-          chargeSoFar: {
-            ...Amount,
+          // Not an amount any fact records: past MAX_AMOUNT the check-out is refused (stay-price-too-high).
+          chargeSoFar: Type.Integer({
+            minimum: 0,
             description:
-              "What a check-out now would charge for them (the decider's price of an overstay; 0 on a lot without a rate).",
-          },
+              "What a check-out now would charge for them (the decider's price of an overstay; 0 on a lot without a rate). A check-out whose whole price (booked amount plus this) passes 100,000,000 is refused with `stay-price-too-high`.",
+          }),
         },
         { description: "OVERSTAYING only: how long past its window the car is, and the charge so far." },
       ),

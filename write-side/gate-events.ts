@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { WrongExpectedRevisionError } from "../event-store/errors.js";
 import type { EventStore } from "../event-store/port.js";
+import { readInstant } from "../platform/instant.js";
 import type { AdmitDriveUp } from "../schemas/commands.js";
 import { decodeEvent, encodeEvent } from "../schemas/event-codec.js";
 import type { EventOfType } from "../schemas/events.js";
@@ -41,15 +42,13 @@ export const driveUpReservationId = (parkingLotId: string, eventId: string): str
 type Recorded = EventOfType<"GateEventRecorded">["data"];
 
 /**
- * When the camera read the plate, in UTC, if it is an instant a record can hold (RFC 3339 says a
- * leap second `23:59:60` is valid, which Date cannot read; an offset can push `9999-12-31` past
- * year 9999, which a Timestamp cannot hold): undefined otherwise.
+ * When the camera read the plate, in UTC, if it is an instant a record can hold (the one reading of
+ * a caller's instant, platform/instant.ts: no leap second, nothing past the years 0000-9999):
+ * undefined otherwise.
  */
 export function gateReadInstant(at: string): string | undefined {
-  const epoch = Date.parse(at);
-  if (Number.isNaN(epoch)) return undefined;
-  const utc = new Date(epoch).toISOString();
-  return /^\d{4}-/.test(utc) ? utc : undefined;
+  const read = readInstant(at);
+  return "iso" in read ? read.iso : undefined;
 }
 
 /** How a resolve of a gate review ended: settled, refused by the lot, unknown, or settled before. */

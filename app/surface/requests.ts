@@ -1,3 +1,4 @@
+import { INSTANT_RULE } from "../../platform/http/instant-field.js";
 import { MAX_HEADER_BYTES } from "../../platform/http/limits.js";
 import { CORRELATION_ID_PATTERN, MAX_BODY_DEPTH } from "../../platform/http/middleware.js";
 import { type Json, type Operation, ref } from "../../platform/http/operation.js";
@@ -50,7 +51,7 @@ const MIN_POSITION_RULE =
   "`minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.";
 
 const AS_OF_RULE =
-  "`asOf`: a log position (digits, at most 2^53 - 1) or an RFC 3339 instant that exists on the calendar, from 2000 on and not in the future (the server's clock).";
+  "`asOf`: a log position (digits, at most 2^53 - 1) or an RFC 3339 instant that exists on the calendar (not a leap second `:60`), from 2000 on and not in the future (the server's clock).";
 
 const CURSOR_RULE = "`cursor`: a log position (`nextCursor` of the page before), at most 2^53 - 1.";
 
@@ -64,6 +65,8 @@ export function rulesOf(operation: Operation): string[] {
   const texts = textFieldsOf(operation);
   return [
     ...(operation.rules ?? []),
+    // Every instant a request names is read by one function (platform/http/instant-field.ts).
+    ...instantFieldsOf(operation).map((name) => `\`${name}\`: ${INSTANT_RULE}`),
     ...(texts.length
       ? [
           `${texts.map((name) => `\`${name}\``).join(", ")}: checked after Unicode NFC normalization (a letter and its combining mark count as one character), so lengths and patterns apply to the normalized text.`,
@@ -73,6 +76,20 @@ export function rulesOf(operation: Operation): string[] {
     ...(has("asOf") ? [AS_OF_RULE] : []),
     ...(has("cursor") && operation.path.endsWith("/history") ? [CURSOR_RULE] : []),
   ];
+}
+
+/** The fields of an operation's query and body (every role's) that hold an RFC 3339 instant. */
+function instantFieldsOf(operation: Operation): string[] {
+  const schemas = [
+    operation.query,
+    operation.body?.schema,
+    ...Object.values(operation.body?.byRole ?? {}),
+  ] as ({ properties?: Record<string, Json> } | undefined)[];
+  const names = new Set<string>();
+  for (const schema of schemas)
+    for (const [name, property] of Object.entries(schema?.properties ?? {}))
+      if (property.format === "date-time") names.add(name);
+  return [...names].sort();
 }
 
 /** The free-text fields of an operation's body (every role's): strings that are not instants. */

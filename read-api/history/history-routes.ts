@@ -1,4 +1,5 @@
 import type { Request, Response } from "express";
+import { instantField } from "../../platform/http/instant-field.js";
 import { pathParam, queryOf } from "../../platform/http/operation-routes.js";
 import { ProblemError } from "../../platform/http/problem.js";
 import { signalOf } from "../../platform/http/work-gate.js";
@@ -32,8 +33,8 @@ export function historyHandlers(history: HistoryService, views: Views) {
   const getParkingLotHistory = async (req: Request, res: Response<HistoryPage>) => {
     const parkingLotId = pathParam(req, "parkingLotId");
     const q = queryOf(req, LotHistoryQuery);
-    const from = q.from === undefined ? undefined : Date.parse(q.from);
-    const until = q.until === undefined ? undefined : Date.parse(q.until);
+    const from = q.from === undefined ? undefined : instantField(q.from, "query.from").ms;
+    const until = q.until === undefined ? undefined : instantField(q.until, "query.until").ms;
     if (from !== undefined && until !== undefined && !(until > from)) {
       throw new ProblemError("validation", "until must be after from.", {
         errors: [{ field: "query.until", message: "must be after from" }],

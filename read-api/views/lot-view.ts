@@ -1,5 +1,6 @@
 import type { Filter } from "../../document-store/port.js";
 import type { Position } from "../../event-store/position.js";
+import { LATEST_INSTANT_MS } from "../../platform/instant.js";
 import { LOT_FACTS } from "../../projections/read-models/lot-facts.js";
 import { PARKING_LOTS } from "../../projections/read-models/parking-lots.js";
 import { EVERY_LOT, type LotReach, lotConditions } from "../../schemas/lot-reach.js";
@@ -104,7 +105,8 @@ export class LotQueries {
     const step = range.stepMinutes * 60_000;
     // By default the step now falls in (a quarter hour starts on the clock's quarter), and a day on.
     const from = range.from ?? Math.floor(now / step) * step;
-    const until = range.until ?? from + 24 * HOUR_MS;
+    // Never past the last instant a Timestamp holds (a `from` on 9999-12-31 ends the year 9999).
+    const until = range.until ?? Math.min(from + 24 * HOUR_MS, LATEST_INSTANT_MS);
     const overstayEnds = [...held.lot.inLot]
       .filter(([rid]) => {
         const record = held.lot.reservations.get(rid);

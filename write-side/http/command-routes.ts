@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { Request, RequestHandler } from "express";
 import { v7 as uuidv7 } from "uuid";
 import { formatPosition } from "../../event-store/position.js";
+import { instantField } from "../../platform/http/instant-field.js";
 import { correlationId } from "../../platform/http/middleware.js";
 import {
   bodyOf,
@@ -32,7 +33,7 @@ import { DEFAULT_TIME_ZONE } from "../../schemas/place.js";
 import type { CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
 import type { CouponSpending } from "../coupon/spending.js";
 import type { CustomerErasure } from "../customer-erasure.js";
-import { type GateEvents, gateReadInstant } from "../gate-events.js";
+import type { GateEvents } from "../gate-events.js";
 import { DEFAULT_MAX_ACTIVE_PER_CUSTOMER } from "../parking-lot/decider.js";
 import { reservationIdFor } from "../reservation-ids.js";
 import {
@@ -63,12 +64,8 @@ import {
 } from "./payment-routes.js";
 import { rejectionProblem, requestOffset } from "./rejection-problems.js";
 
-/** An RFC 3339 instant with any offset, as the UTC ISO string events store (validated by the schema first). */
-const utc = (instant: string): string => {
-  const epoch = Date.parse(instant);
-  if (Number.isNaN(epoch)) throw new ProblemError("validation", `${instant} is not a valid instant.`);
-  return new Date(epoch).toISOString();
-};
+/** A body's RFC 3339 instant as the UTC text events store, or the 400 naming `body.{field}`. */
+const utc = (instant: string, field: string): string => instantField(instant, `body.${field}`).iso;
 
 type Accepted = Extract<CommandOutcome, { ok: true }>;
 
@@ -273,8 +270,8 @@ const reserveParking =
         customerId,
         carNumber,
         ...(body.amount !== undefined ? { amount: body.amount } : {}),
-        ...(body.startsAt !== undefined ? { startsAt: utc(body.startsAt) } : {}),
-        ...(body.endsAt !== undefined ? { endsAt: utc(body.endsAt) } : {}),
+        ...(body.startsAt !== undefined ? { startsAt: utc(body.startsAt, "startsAt") } : {}),
+        ...(body.endsAt !== undefined ? { endsAt: utc(body.endsAt, "endsAt") } : {}),
         ...(body.paymentMethod !== undefined ? { paymentMethod: body.paymentMethod } : {}),
         now: now(),
       },
@@ -389,13 +386,15 @@ const closeParkingLot =
   async (req, res) => {
     const parkingLotId = pathParam(req, "parkingLotId");
     const body = bodyOf(req, CloseParkingLotBody);
+    const from = utc(body.from, "from");
+    const until = utc(body.until, "until");
     const closureId = uuidv7();
     const result = await run(req, {
       type: "CloseParkingLot",
       closureId,
       parkingLotId,
-      from: utc(body.from),
-      until: utc(body.until),
+      from,
+      until,
       reason: body.reason,
       now: now(),
     });
@@ -410,8 +409,8 @@ const closeParkingLot =
       .json({
         closureId,
         parkingLotId,
-        from: utc(body.from),
-        until: utc(body.until),
+        from,
+        until,
         reason: body.reason,
         canceledReservations: canceled,
         position: positionOf(result),
@@ -451,15 +450,7 @@ const recordGateEvent =
   async (req, res) => {
     const parkingLotId = pathParam(req, "parkingLotId");
     const body = bodyOf(req, GateEventBody);
-    if (gateReadInstant(body.at) === undefined)
-      throw new ProblemError("validation", `${body.at} is not an instant a gate read can be recorded at.`, {
-        errors: [
-          {
-            field: "body.at",
-            message: "must be an instant between years 0000 and 9999, without a leap second",
-          },
-        ],
-      });
+    utc(body.at, "at");
     if (!gates) throw new ProblemError("store-unavailable", "This process cannot record gate events.");
     const answer = await gates.handle(parkingLotId, body, {
       correlationId: correlationId(req),

@@ -26,9 +26,6 @@ export const GATE_OPERATIONS = [
     summary: "A gate's plate camera read a car at a barrier (issue 49): open, deny or review",
     description:
       "For a gate integration: a `gate` credential (or staff) whose grant covers the lot. Entry: the one booking of the plate that may check in now is checked in; none: a drive-up stay (open-ended, at the lot's hourly rate, paid at the exit) is booked and checked in (`DriveUp`) if a spot is free for the next 60 minutes, else `deny` with the lot's reason (`LotFull`, `LotClosed`, `NoHourlyRate`). Exit: the plate's stay is checked out and `price` is what it cost. A read below the lot's confidence threshold (`PUT …/gate-confidence`; default 0.8), several bookings of the plate, or an exit with no stay: `review` (an attendant checks the car in or out by hand). Idempotent by `eventId`: the same id answers as the first time (`replayed: true`) and changes nothing. Plates are compared ignoring spaces, hyphens and case (`34 나 2222` is `34나2222`).",
-    rules: [
-      "`at`: an instant a record can hold: in UTC between the years 0000 and 9999, and not a leap second (`23:59:60`).",
-    ],
     parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
     body: {
       schema: GateEventBody,
@@ -80,6 +77,7 @@ export const GATE_OPERATIONS = [
       "reservation-not-active",
       "check-in-too-early",
       "not-checked-in",
+      "stay-price-too-high",
       "payment-pending",
       "parking-lot-full",
       "parking-lot-closed",

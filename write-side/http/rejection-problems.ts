@@ -93,6 +93,17 @@ const PROBLEMS: ProblemOf = {
       parkingLotId: rejection.parkingLotId,
       reservationId: rejection.reservationId,
     }),
+  StayPriceTooHigh: (rejection) =>
+    new ProblemError(
+      "stay-price-too-high",
+      `Reservation ${rejection.reservationId}'s stay would cost ${rejection.price}, more than one check-out can charge (${rejection.maximum}): settle it at the lot; an operator ends the stay by canceling the reservation.`,
+      {
+        parkingLotId: rejection.parkingLotId,
+        reservationId: rejection.reservationId,
+        price: rejection.price,
+        maximum: rejection.maximum,
+      },
+    ),
   CheckInTooEarly: (rejection, local) =>
     new ProblemError(
       "check-in-too-early",

@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningService } from "../../app/server.js";
-import { call, startTestService, tempDataDir } from "../../test-support/service.js";
+import { call, type JsonResponse, startTestService, tempDataDir } from "../../test-support/service.js";
 
 /**
  * A lot's zone as a caller names it (issue 49): every zone the runtime lists is taken, and any other
@@ -98,7 +98,7 @@ describe("a lot's time zone as callers name it", () => {
     await fc.assert(
       fc.asyncProperty(names, fc.boolean(), async (timeZone, viaPlace) => {
         const id = lotId();
-        let r: Awaited<ReturnType<typeof call<Record<string, unknown>>>>;
+        let r: JsonResponse;
         if (viaPlace) {
           expect(
             (await call(service.url, "POST", "/parking-lots", { parkingLotId: id, name: "z", capacity: 1 }))

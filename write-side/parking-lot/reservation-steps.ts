@@ -1,5 +1,5 @@
 import type { CancelReservation, CheckIn, CheckOut } from "../../schemas/commands.js";
-import { type CouponRule, DEFAULT_COUPON_RULE } from "../../schemas/common.js";
+import { type CouponRule, DEFAULT_COUPON_RULE, MAX_AMOUNT } from "../../schemas/common.js";
 import { openEndedStayPrice, overstayCharge, WINDOW_RULES } from "../../schemas/reservation-time.js";
 import { isDriveUpCustomer } from "./drive-ups.js";
 import { accept, canceled, iso, ms, reject, statusIn, windowOf } from "./rules.js";
@@ -99,6 +99,16 @@ export function checkOut(command: CheckOut, state: RegisteredLot): Decision {
     const stayPrice =
       pricedNow && bookedRate !== undefined ? openEndedStayPrice(bookedRate, checkedInAt, now) : 0;
     const paid = record.amount + stayPrice + overstay;
+    // What the check-out records (its price, its overstay, the gate's price: their sum) must be an
+    // amount an event holds: a longer stay at a high rate is refused, never a fact the log refuses.
+    if (paid > MAX_AMOUNT)
+      return reject({
+        code: "StayPriceTooHigh",
+        parkingLotId,
+        reservationId,
+        price: paid,
+        maximum: MAX_AMOUNT,
+      });
     return accept({
       type: "ReservationCheckedOut",
       data: {

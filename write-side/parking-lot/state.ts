@@ -160,6 +160,18 @@ export type Rejection =
     }
   | { readonly code: "NotCheckedIn"; readonly parkingLotId: string; readonly reservationId: string }
   | {
+      /**
+       * A check-out that would charge more than one amount holds (MAX_AMOUNT: a very long stay at a
+       * high rate): refused, the car still in; an operator ends it by canceling, settled at the lot.
+       */
+      readonly code: "StayPriceTooHigh";
+      readonly parkingLotId: string;
+      readonly reservationId: string;
+      /** What the stay would cost: its booked amount or open-ended price, plus any overstay. */
+      readonly price: number;
+      readonly maximum: number;
+    }
+  | {
       /** A customer cannot cancel once the car is in: checking out ends the stay. */
       readonly code: "CheckedIn";
       readonly parkingLotId: string;
