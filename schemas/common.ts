@@ -103,7 +103,7 @@ export const Amount = Type.Integer({
 /** An amount a client offers for a booking: a positive price (0 would be a free booking). */
 export const OfferedAmount = Type.Integer({
   minimum: 1,
-  maximum: 100_000_000,
+  maximum: MAX_AMOUNT,
   description:
     "Price in the currency's minor unit (e.g. KRW), at least 1. Required on a lot without an hourly rate; on a lot with one, a window's amount may be left out or must equal its quote (else 409 price-changed), and an open-ended booking's must be left out (it is priced at check-out).",
   examples: [5000],
@@ -134,7 +134,7 @@ export const CouponDiscount = Type.Union(
       {
         amount: Type.Integer({
           minimum: 1,
-          maximum: 100_000_000,
+          maximum: MAX_AMOUNT,
           description: "Taken off the booking's price (at most the price), in the minor unit.",
           examples: [1000],
         }),
@@ -176,7 +176,7 @@ export const CouponRule = Type.Object(
     minPaidAmount: Type.Optional(
       Type.Integer({
         minimum: 1,
-        maximum: 100_000_000,
+        maximum: MAX_AMOUNT,
         description:
           "A stay paid at least this much (booking price, stay price and overstay charge together, in the minor unit) keeps the coupon however short it was. Absent: only the stay's length counts.",
         examples: [3000],
@@ -230,7 +230,7 @@ export const PaymentMethodId = Type.String({
 
 /** A fee or deposit in the currency's minor unit (0: none). */
 const Fee = (description: string) =>
-  Type.Integer({ minimum: 0, maximum: 100_000_000, description, examples: [5000] });
+  Type.Integer({ minimum: 0, maximum: MAX_AMOUNT, description, examples: [5000] });
 
 /**
  * What a lot asks to be paid beside its rate (issue 38): the currency, the deposit an open-ended
