@@ -391,6 +391,8 @@ export const PaymentStepOutcome = Type.Union([
       ok: Type.Literal(false),
       code: ProviderCode,
       message: Type.String({ minLength: 1, maxLength: 500 }),
+      /** What the step was to move: a failed refund frees exactly its own amount again. */
+      amount: Type.Optional(Amount),
     },
     { additionalProperties: false },
   ),

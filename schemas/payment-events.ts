@@ -331,6 +331,11 @@ export const PaymentStepFailedData = Type.Object(
     step: PaymentStep,
     code: ProviderCode,
     message: Type.String({ minLength: 1, maxLength: 500 }),
+    /**
+     * What the step was to move (since the money-flow hunt): a failed refund frees exactly its own
+     * amount among the refunds under way. Absent on older facts.
+     */
+    amount: Type.Optional(Amount),
     failedAt: Timestamp,
   },
   { ...strict, $id: "PaymentStepFailed" },

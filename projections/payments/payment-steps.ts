@@ -249,8 +249,10 @@ async function settle(plan: SettlePlan, deps: StepDeps): Promise<PlanResult> {
   ];
   for (const [step, amount] of steps) {
     if (amount <= 0 || plan.done.includes(step)) continue;
-    const outcome = await callStep(plan, step, amount, deps);
-    if (outcome === RETRY) return RETRY;
+    const called = await callStep(plan, step, amount, deps);
+    if (called === RETRY) return RETRY;
+    // A failure says what the step was to move: a failed refund frees exactly its amount (issue 48).
+    const outcome: StepOutcome = called.ok ? called : { ...called, amount };
     const sent = await deps.send(
       {
         type: "RecordPaymentOutcome",

@@ -105,9 +105,16 @@ const opened = (state: PaymentState, data: PaymentEvent["data"]): OpenPayment =>
         facts: [],
       };
 
+/**
+ * The refunds under way less the one just recorded: the one of its amount. A failed refund recorded
+ * before its amount was (an older PaymentStepFailed) frees the smallest under way: refunds decided
+ * meanwhile may be refused a little early, never allowed beyond what was captured (freeing the
+ * oldest, as before, let a later refund past it when the one that failed was a smaller, newer one).
+ */
 const lessOutstanding = (outstanding: readonly number[], amount?: number): number[] => {
-  const at = amount === undefined ? 0 : Math.max(0, outstanding.indexOf(amount));
-  return outstanding.filter((_, i) => i !== at);
+  const at =
+    amount === undefined ? outstanding.indexOf(Math.min(...outstanding)) : outstanding.indexOf(amount);
+  return outstanding.filter((_, i) => i !== Math.max(0, at));
 };
 
 /** A recorded step: its key, its ledger fact (if money moved) and what it adds to the totals. */
@@ -194,7 +201,7 @@ export function evolvePaymentAggregate(state: PaymentState, event: PaymentStream
       const { settlementId, step } = event.data;
       const next = stepped(open, settlementId, step);
       return step === "refund"
-        ? { ...next, refundsOutstanding: lessOutstanding(open.refundsOutstanding) }
+        ? { ...next, refundsOutstanding: lessOutstanding(open.refundsOutstanding, event.data.amount) }
         : next;
     }
   }
@@ -416,7 +423,15 @@ export function decideOutcome(state: PaymentState, command: RecordPaymentOutcome
   if (!outcome.ok)
     return accept({
       type: "PaymentStepFailed",
-      data: { ...ids, settlementId, step, code: outcome.code, message: outcome.message, failedAt: now },
+      data: {
+        ...ids,
+        settlementId,
+        step,
+        code: outcome.code,
+        message: outcome.message,
+        ...(outcome.amount !== undefined ? { amount: outcome.amount } : {}),
+        failedAt: now,
+      },
     });
   const { intentId, amount } = outcome;
   const currency = state.currency ?? "";

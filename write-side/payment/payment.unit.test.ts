@@ -6,6 +6,7 @@ import { bookingAskOf, settleAskOf } from "./lot-booking.js";
 import {
   decideAuthorization,
   decideIntent,
+  decideOutcome,
   decideRefund,
   decideSettlement,
   evolvePaymentAggregate,
@@ -150,5 +151,41 @@ describe("the terms its booking was made under (issue 48)", () => {
       ok: true,
       events: [{ type: "PaymentSettlementDecided", data: { capture: 1000, because: "no-show" } }],
     });
+  });
+});
+
+describe("refunds under way (found by money-flow.property.int.test.ts)", () => {
+  // Captured 5000; refunds of 4000 and then 10 decided before either is carried out; the provider
+  // refuses the 10 first. What is still under way is the 4000: a refund of 2000 would take more than
+  // was captured, and one of 900 still fits.
+  const decide = (state: PaymentState, amount: number): PaymentEvent[] => {
+    const decision = decideRefund(state, refund(amount, T0));
+    if (!decision.ok) throw new Error(JSON.stringify(decision.rejection));
+    return [...decision.events];
+  };
+  const failed = (state: PaymentState, settlementId: string, amount: number): PaymentEvent[] => {
+    const decision = decideOutcome(state, {
+      type: "RecordPaymentOutcome",
+      ...ids,
+      settlementId,
+      step: "refund",
+      outcome: { ok: false, code: "charge_disputed", message: "Disputed.", amount },
+      now: NOW,
+    });
+    if (!decision.ok) throw new Error(JSON.stringify(decision.rejection));
+    return [...decision.events];
+  };
+
+  it("frees the amount of the refund that failed, not the oldest one under way", () => {
+    let history: PaymentEvent[] = [created, authorized, checkedOut, captured];
+    history = [...history, ...decide(given(history), 4000)];
+    history = [...history, ...decide(given(history), 10)];
+    history = [...history, ...failed(given(history), "s-refund-10", 10)];
+    const state = given(history);
+    expect(decideRefund(state, refund(2000, T0))).toMatchObject({
+      ok: false,
+      rejection: { code: "RefundExceedsCaptured", refundable: 1000, asked: 2000 },
+    });
+    expect(decideRefund(state, refund(900, T0)).ok).toBe(true);
   });
 });
