@@ -10,6 +10,7 @@ import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
 import { awaitingPayment } from "../../write-side/parking-lot/payments.js";
 import { type PaymentState, unpaidIntentOf } from "../../write-side/payment/payment.js";
 import type { SettleBooking } from "../../write-side/payment/payment-process.js";
+import { releaseStepOf } from "../../write-side/payment/settlement-steps.js";
 import type { AuthorizePlan, EndPlan, PaymentPlan, SettlePlan, VoidPlan } from "./payment-plans.js";
 import {
   type PaymentMetadata,
@@ -66,6 +67,8 @@ export type PlanResult = "done" | "retry";
 
 const RETRY = "retry" as const;
 type Retry = typeof RETRY;
+/** A release after a capture that took the whole authorization: nothing to let go, nothing to record. */
+const NOTHING = "nothing" as const;
 
 const metadataOf = (plan: PaymentPlan): PaymentMetadata => ({
   reservationId: plan.reservationId,
@@ -248,9 +251,12 @@ async function settle(plan: SettlePlan, deps: StepDeps): Promise<PlanResult> {
     ["refund", plan.refund],
   ];
   for (const [step, amount] of steps) {
-    if (amount <= 0 || plan.done.includes(step)) continue;
+    // A release is due whenever the authorization is settled: a capture that fails leaves it held.
+    const due = step === "release" ? plan.capture + plan.release : amount;
+    if (due <= 0 || plan.done.includes(step)) continue;
     const called = await callStep(plan, step, amount, deps);
     if (called === RETRY) return RETRY;
+    if (called === NOTHING) continue;
     // A failure says what the step was to move: a failed refund frees exactly its amount (issue 48).
     const outcome: StepOutcome = called.ok ? called : { ...called, amount };
     const sent = await deps.send(
@@ -284,7 +290,7 @@ async function callStep(
   step: SettleStep,
   amount: number,
   deps: StepDeps,
-): Promise<StepOutcome | Retry> {
+): Promise<StepOutcome | Retry | typeof NOTHING> {
   const { provider } = deps;
   const key = stepKey(plan.eventId, step);
   const { intentId } = plan;
@@ -294,10 +300,13 @@ async function callStep(
         intentId,
         amount: v.captured,
       }));
-    case "release":
-      // A partial capture let the rest go at the provider already: nothing to ask.
-      if (plan.capture > 0) return { ok: true, intentId, amount };
-      return outcomeOf(await provider.release(intentId, key), () => ({ intentId, amount }));
+    case "release": {
+      // A capture that went through let the rest go at the provider already: nothing to ask. One
+      // that did not leaves the whole hold: it is canceled, all of it recorded released.
+      const release = releaseStepOf(await deps.paymentState(plan.parkingLotId, plan.reservationId), plan);
+      if (!release.ask) return release.amount > 0 ? { ok: true, intentId, amount: release.amount } : NOTHING;
+      return outcomeOf(await provider.release(intentId, key), () => ({ intentId, amount: release.amount }));
+    }
     case "overstay":
       if (!plan.method)
         return {

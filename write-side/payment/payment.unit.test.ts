@@ -17,6 +17,7 @@ import {
 } from "./payment.js";
 import type { PaymentEvent } from "./payment-facts.js";
 import { REFUND_WINDOW_MS } from "./payment-policy.js";
+import { releaseStepOf } from "./settlement-steps.js";
 
 /** Issue 48: a payment decided from its own stream alone (no lot state, no sweep). */
 
@@ -187,5 +188,41 @@ describe("refunds under way (found by money-flow.property.int.test.ts)", () => {
       rejection: { code: "RefundExceedsCaptured", refundable: 1000, asked: 2000 },
     });
     expect(decideRefund(state, refund(900, T0)).ok).toBe(true);
+  });
+});
+
+describe("a capture that did not take the hold (the money-flow hunt)", () => {
+  const noShow: PaymentEvent = {
+    type: "PaymentSettlementDecided",
+    data: { ...checkedOut.data, capture: 3000, release: 2000, because: "no-show" },
+  };
+  const outcome = (state: PaymentState, step: "capture" | "release", result: object): PaymentEvent[] => {
+    const decision = decideOutcome(state, {
+      type: "RecordPaymentOutcome",
+      ...ids,
+      settlementId: "s1",
+      step,
+      outcome: result as never,
+      now: NOW,
+    });
+    if (!decision.ok) throw new Error(JSON.stringify(decision.rejection));
+    return [...decision.events];
+  };
+  const plan = { intentId: "pi_1", capture: 3000, release: 2000 };
+
+  it("a capture that went through let the rest go: the release asks nothing and records the rest", () => {
+    const history = [created, authorized, noShow];
+    const done = outcome(given(history), "capture", { ok: true, intentId: "pi_1", amount: 3000 });
+    expect(releaseStepOf(given([...history, ...done]), plan)).toEqual({ ask: false, amount: 2000 });
+  });
+
+  it("a failed capture leaves the whole hold in place: the release cancels it and records all of it", () => {
+    const history = [created, authorized, noShow];
+    const failed = outcome(given(history), "capture", { ok: false, code: "provider_refused", message: "x" });
+    expect(releaseStepOf(given([...history, ...failed]), plan)).toEqual({ ask: true, amount: 5000 });
+    expect(releaseStepOf(given(history), { ...plan, capture: 0, release: 5000 })).toEqual({
+      ask: true,
+      amount: 5000,
+    });
   });
 });
