@@ -15085,6 +15085,7 @@ export interface operations {
                          */
                         currency: string;
                         intentId: string;
+                        lapsedIntentId?: string;
                         /**
                          * @description Parking lot identifier.
                          * @example 1

@@ -383,6 +383,8 @@ export const PaymentStepOutcome = Type.Union([
       intentId: IntentId,
       amount: Amount,
       refundId: Type.Optional(IntentId),
+      /** A capture's: the authorization had lapsed, `intentId` is the off-session charge that took it. */
+      lapsedIntentId: Type.Optional(IntentId),
     },
     { additionalProperties: false },
   ),

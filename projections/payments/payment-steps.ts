@@ -295,11 +295,11 @@ async function callStep(
   const key = stepKey(plan.eventId, step);
   const { intentId } = plan;
   switch (step) {
-    case "capture":
-      return outcomeOf(await provider.capture(intentId, amount, key), (v) => ({
-        intentId,
-        amount: v.captured,
-      }));
+    case "capture": {
+      const captured = await provider.capture(intentId, amount, key);
+      if (!captured.ok && captured.kind === "lapsed") return lapsedCapture(plan, amount, deps);
+      return outcomeOf(captured, (v) => ({ intentId, amount: v.captured }));
+    }
     case "release": {
       // A capture that went through let the rest go at the provider already: nothing to ask. One
       // that did not leaves the whole hold: it is canceled, all of it recorded released.
@@ -331,6 +331,44 @@ async function callStep(
         refundId: v.refundId,
       }));
   }
+}
+
+/**
+ * The booking's authorization lapsed before its capture (Stripe cancels an uncaptured card
+ * authorization after seven days: a window booked more than a week ahead). What the capture was to
+ * take is charged off-session to the booking's saved method, as Stripe advises for a charge later
+ * than a hold can last (https://docs.stripe.com/payments/save-and-reuse#charge-saved-payment-method),
+ * under a key of its own (a retry never charges twice), recorded as the capture with
+ * `lapsedIntentId`. Without a saved method, or declined (a card that asks for authentication), it is
+ * a failed capture `authorization_lapsed` with its amount: the reservation's `payment.failures`
+ * shows operators what is left to collect.
+ */
+async function lapsedCapture(plan: SettlePlan, amount: number, deps: StepDeps): Promise<StepOutcome | Retry> {
+  const lapsed = (why: string): StepOutcome => ({
+    ok: false,
+    code: "authorization_lapsed",
+    message: `The card authorization lapsed before it was captured (${plan.intentId}); ${why}`.slice(0, 500),
+  });
+  if (!plan.method) return lapsed(`no saved payment method to charge off-session: ${amount} to collect.`);
+  const charged = await deps.provider.chargeOffSession({
+    amount,
+    currency: plan.currency,
+    paymentMethod: plan.method,
+    metadata: metadataOf(plan),
+    idempotencyKey: stepKey(plan.eventId, "lapsed-capture"),
+  });
+  if (charged.ok)
+    return {
+      ok: true,
+      intentId: charged.value.intentId,
+      amount: charged.value.charged,
+      lapsedIntentId: plan.intentId,
+    };
+  if (charged.kind === "retryable") return RETRY;
+  const code = charged.kind === "declined" ? codeOf(charged.code) : "provider_refused";
+  return lapsed(
+    `charging the saved method off-session failed (${code}: ${charged.message}): ${amount} to collect.`,
+  );
 }
 
 /** What a refund tells the provider (issue 47): the booking, and why (the operator's reason, or what settled it). */

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { RecordPaymentOutcome } from "../../schemas/commands.js";
 import {
   decideOutcome,
+  decideRefund,
   evolvePaymentAggregate,
   noPayment,
   type PaymentState,
@@ -68,7 +69,7 @@ const plan = (method?: string): SettlePlan => ({
   ...(method ? { method } : {}),
 });
 
-type Answer<T> = ProviderOutcome<T>;
+type Answer<T> = ProviderOutcome<T> | { ok: false; kind: "lapsed"; message: string };
 
 /** A provider whose answers the test scripts; it records every call with its key. */
 function harness(script: {
@@ -134,5 +135,78 @@ describe("a settlement's capture that failed", () => {
     expect(h.calls).toEqual(["capture pi_1 3000 parking:s1:capture"]);
     expect(h.facts[1]).toMatchObject({ type: "PaymentReleased", data: { amount: 2000 } });
     expect(ledgerViolations(ledgerOf(h.state()), true)).toEqual([]);
+  });
+});
+
+describe("a settlement's capture that met a lapsed authorization (Stripe cancels it after 7 days)", () => {
+  const lapsed = { ok: false, kind: "lapsed", message: "canceled: automatic" } as const;
+
+  it("charges the amount off-session to the saved method, under a key of its own, recorded as a charge", async () => {
+    const h = harness({ capture: lapsed });
+    expect(await runPlan(plan("pm_card_visa"), h.deps)).toBe("done");
+    expect(h.calls).toEqual([
+      "capture pi_1 3000 parking:s1:capture",
+      "charge pm_card_visa 3000 parking:s1:lapsed-capture",
+      "release pi_1 parking:s1:release",
+    ]);
+    expect(h.facts[0]).toMatchObject({
+      type: "PaymentCaptured",
+      data: { intentId: "pi_off", amount: 3000, lapsedIntentId: "pi_1" },
+    });
+    expect(h.facts[1]).toMatchObject({ type: "PaymentReleased", data: { intentId: "pi_1", amount: 5000 } });
+    const state = h.state();
+    expect(ledgerViolations(ledgerOf(state), true)).toEqual([]);
+    expect(state).toMatchObject({ captured: 3000 });
+    // A refund of it is given back from the intent that took the money.
+    const refund = decideRefund(state, {
+      type: "RefundPayment",
+      ...ids,
+      amount: 1000,
+      reason: "x",
+      now: NOW,
+    });
+    expect(refund).toMatchObject({ ok: true, events: [{ data: { intentId: "pi_off", refund: 1000 } }] });
+  });
+
+  it("without a saved method: a failed capture whose code says the authorization lapsed, with its amount", async () => {
+    const h = harness({ capture: lapsed });
+    await runPlan(plan(), h.deps);
+    expect(h.facts[0]).toMatchObject({
+      type: "PaymentStepFailed",
+      data: { step: "capture", code: "authorization_lapsed", amount: 3000 },
+    });
+    expect(h.facts[1]).toMatchObject({ type: "PaymentReleased", data: { amount: 5000 } });
+    expect(ledgerViolations(ledgerOf(h.state()), true)).toEqual([]);
+  });
+
+  it("the off-session charge declined (authentication required): the lapse recorded, the decline said", async () => {
+    const h = harness({
+      capture: lapsed,
+      charge: {
+        ok: false,
+        kind: "declined",
+        code: "authentication_required",
+        message: "This transaction requires authentication.",
+      },
+    });
+    await runPlan(plan("pm_card_authenticationRequired"), h.deps);
+    expect(h.facts[0]).toMatchObject({
+      type: "PaymentStepFailed",
+      data: { step: "capture", code: "authorization_lapsed", amount: 3000 },
+    });
+    expect(JSON.stringify(h.facts[0]?.data)).toMatch(/authentication_required/);
+    expect(ledgerViolations(ledgerOf(h.state()), true)).toEqual([]);
+  });
+
+  it("the charge's answer lost: retried later under the same key, nothing recorded meanwhile", async () => {
+    const h = harness({
+      capture: lapsed,
+      charge: { ok: false, kind: "retryable", message: "socket hang up" },
+    });
+    expect(await runPlan(plan("pm_card_visa"), h.deps)).toBe("retry");
+    expect(h.facts).toEqual([]);
+    expect(h.calls.filter((c) => c.startsWith("charge"))).toEqual([
+      "charge pm_card_visa 3000 parking:s1:lapsed-capture",
+    ]);
   });
 });

@@ -72,6 +72,8 @@ export interface OpenPayment {
   readonly asked?: EventOfType<"PaymentCarriedOver">["data"]["asked"];
   /** The terms its booking was made under, as its intent recorded them (since issue 48). */
   readonly terms?: PaymentTerms;
+  /** Where its capture went when its authorization had lapsed (an off-session charge): refunds go there. */
+  readonly capturedOn?: string;
 }
 
 export type PaymentState = { readonly kind: "none" } | OpenPayment;
@@ -176,9 +178,15 @@ export function evolvePaymentAggregate(state: PaymentState, event: PaymentStream
       return { ...open, settled: true, endedAt: decidedAt, refundsOutstanding: refunds };
     }
     case "PaymentCaptured": {
-      const { intentId, amount, settlementId } = event.data;
-      const next = stepped(open, settlementId, "capture", { kind: "captured", intentId, amount });
-      return { ...next, captured: open.captured + amount };
+      const { intentId, amount, settlementId, lapsedIntentId } = event.data;
+      // A lapsed authorization's capture, charged off-session: a payment of its own (ledger: charged).
+      const kind = lapsedIntentId === undefined ? "captured" : "charged";
+      const next = stepped(open, settlementId, "capture", { kind, intentId, amount });
+      return {
+        ...next,
+        captured: open.captured + amount,
+        ...(lapsedIntentId !== undefined ? { capturedOn: intentId } : {}),
+      };
     }
     case "PaymentReleased": {
       const { intentId, amount, settlementId } = event.data;
@@ -326,7 +334,8 @@ const decided = (
     data: {
       reservationId: state.reservationId,
       parkingLotId: state.parkingLotId,
-      intentId: state.intentId ?? "",
+      // A refund gives back from where the money went (an off-session charge, if the hold lapsed).
+      intentId: (because === "refund" ? state.capturedOn : undefined) ?? state.intentId ?? "",
       currency,
       ...chargeable,
       refund: settlement.refund ?? 0,
@@ -433,14 +442,16 @@ export function decideOutcome(state: PaymentState, command: RecordPaymentOutcome
         failedAt: now,
       },
     });
-  const { intentId, amount } = outcome;
+  const { intentId, amount, lapsedIntentId } = outcome;
   const currency = state.currency ?? "";
   switch (step) {
-    case "capture":
+    case "capture": {
+      const lapsed = lapsedIntentId !== undefined ? { lapsedIntentId } : {};
       return accept({
         type: "PaymentCaptured",
-        data: { ...ids, intentId, amount, currency, settlementId, capturedAt: now },
+        data: { ...ids, intentId, amount, currency, settlementId, ...lapsed, capturedAt: now },
       });
+    }
     case "release":
       return accept({
         type: "PaymentReleased",

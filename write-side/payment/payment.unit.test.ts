@@ -16,6 +16,7 @@ import {
   termsOnStream,
 } from "./payment.js";
 import type { PaymentEvent } from "./payment-facts.js";
+import { ledgerViolations } from "./payment-ledger.js";
 import { REFUND_WINDOW_MS } from "./payment-policy.js";
 import { releaseStepOf } from "./settlement-steps.js";
 
@@ -223,6 +224,28 @@ describe("a capture that did not take the hold (the money-flow hunt)", () => {
     expect(releaseStepOf(given(history), { ...plan, capture: 0, release: 5000 })).toEqual({
       ask: true,
       amount: 5000,
+    });
+  });
+
+  it("a lapsed authorization charged off-session: a charge on its own intent, refunded from it", () => {
+    const history = [created, authorized, noShow];
+    const charged = outcome(given(history), "capture", {
+      ok: true,
+      intentId: "pi_off",
+      amount: 3000,
+      lapsedIntentId: "pi_1",
+    });
+    expect(charged).toMatchObject([
+      { type: "PaymentCaptured", data: { intentId: "pi_off", lapsedIntentId: "pi_1" } },
+    ]);
+    const after = given([...history, ...charged]);
+    expect(releaseStepOf(after, plan)).toEqual({ ask: true, amount: 5000 });
+    const released = outcome(after, "release", { ok: true, intentId: "pi_1", amount: 5000 });
+    const state = given([...history, ...charged, ...released]);
+    expect(state.kind === "open" && ledgerViolations(state.facts, true)).toEqual([]);
+    expect(decideRefund(state, refund(3000, T0))).toMatchObject({
+      ok: true,
+      events: [{ data: { intentId: "pi_off", refund: 3000 } }],
     });
   });
 });
