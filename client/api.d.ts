@@ -15091,6 +15091,7 @@ export interface operations {
                          */
                         currency: string;
                         intentId: string;
+                        lapsedIntentId?: string;
                         /**
                          * @description Parking lot identifier.
                          * @example 1

@@ -383,6 +383,8 @@ export const PaymentStepOutcome = Type.Union([
       intentId: IntentId,
       amount: Amount,
       refundId: Type.Optional(IntentId),
+      /** A capture's: the authorization had lapsed, `intentId` is the off-session charge that took it. */
+      lapsedIntentId: Type.Optional(IntentId),
     },
     { additionalProperties: false },
   ),
@@ -391,6 +393,8 @@ export const PaymentStepOutcome = Type.Union([
       ok: Type.Literal(false),
       code: ProviderCode,
       message: Type.String({ minLength: 1, maxLength: 500 }),
+      /** What the step was to move: a failed refund frees exactly its own amount again. */
+      amount: Type.Optional(Amount),
     },
     { additionalProperties: false },
   ),

@@ -242,6 +242,13 @@ export const PaymentCapturedData = Type.Object(
     amount: Amount,
     currency: Currency,
     settlementId: SettlementId,
+    /**
+     * Since the money-flow hunt: the booking's authorization had lapsed (the provider canceled it
+     * uncaptured after its validity window, seven days for Stripe's online cards), so `amount` was
+     * charged off-session to the booking's saved method on `intentId`, a payment of its own
+     * (authorized and captured at once). Absent: captured from the authorization `intentId`.
+     */
+    lapsedIntentId: Type.Optional(IntentId),
     capturedAt: Timestamp,
   },
   { ...strict, $id: "PaymentCaptured" },
@@ -253,7 +260,9 @@ export const PaymentCapturedEvent = defineEvent({
   stream: "payment",
   recordTime: "capturedAt",
   audit: (d, by) =>
-    `${by} recorded that ${d.amount} ${d.currency} of payment ${d.intentId} for reservation ${d.reservationId} was captured`,
+    d.lapsedIntentId === undefined
+      ? `${by} recorded that ${d.amount} ${d.currency} of payment ${d.intentId} for reservation ${d.reservationId} was captured`
+      : `${by} recorded that ${d.amount} ${d.currency} for reservation ${d.reservationId} was charged off-session (payment ${d.intentId}): its authorization ${d.lapsedIntentId} had lapsed`,
 });
 
 /** Since issue 38: the provider let go of `amount` of the intent's authorization (a release step). */
@@ -331,6 +340,11 @@ export const PaymentStepFailedData = Type.Object(
     step: PaymentStep,
     code: ProviderCode,
     message: Type.String({ minLength: 1, maxLength: 500 }),
+    /**
+     * What the step was to move (since the money-flow hunt): a failed refund frees exactly its own
+     * amount among the refunds under way. Absent on older facts.
+     */
+    amount: Type.Optional(Amount),
     failedAt: Timestamp,
   },
   { ...strict, $id: "PaymentStepFailed" },

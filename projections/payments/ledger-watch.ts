@@ -79,6 +79,12 @@ function apply(ledger: Ledger, stored: StoredDomainEvent): void {
     }
     case "PaymentStepFailed":
       break;
+    case "PaymentCaptured": {
+      // A lapsed authorization's capture, charged off-session: a payment of its own.
+      const { intentId, amount, lapsedIntentId } = event.data;
+      ledger.facts.push({ kind: lapsedIntentId === undefined ? "captured" : "charged", intentId, amount });
+      break;
+    }
     default: {
       const kind = OUTCOME_KINDS[event.type as keyof typeof OUTCOME_KINDS];
       if (kind === undefined) return;

@@ -10,6 +10,7 @@ import type { ParkingLotState } from "../../write-side/parking-lot/decider.js";
 import { awaitingPayment } from "../../write-side/parking-lot/payments.js";
 import { type PaymentState, unpaidIntentOf } from "../../write-side/payment/payment.js";
 import type { SettleBooking } from "../../write-side/payment/payment-process.js";
+import { releaseStepOf } from "../../write-side/payment/settlement-steps.js";
 import type { AuthorizePlan, EndPlan, PaymentPlan, SettlePlan, VoidPlan } from "./payment-plans.js";
 import {
   type PaymentMetadata,
@@ -66,6 +67,8 @@ export type PlanResult = "done" | "retry";
 
 const RETRY = "retry" as const;
 type Retry = typeof RETRY;
+/** A release after a capture that took the whole authorization: nothing to let go, nothing to record. */
+const NOTHING = "nothing" as const;
 
 const metadataOf = (plan: PaymentPlan): PaymentMetadata => ({
   reservationId: plan.reservationId,
@@ -248,9 +251,14 @@ async function settle(plan: SettlePlan, deps: StepDeps): Promise<PlanResult> {
     ["refund", plan.refund],
   ];
   for (const [step, amount] of steps) {
-    if (amount <= 0 || plan.done.includes(step)) continue;
-    const outcome = await callStep(plan, step, amount, deps);
-    if (outcome === RETRY) return RETRY;
+    // A release is due whenever the authorization is settled: a capture that fails leaves it held.
+    const due = step === "release" ? plan.capture + plan.release : amount;
+    if (due <= 0 || plan.done.includes(step)) continue;
+    const called = await callStep(plan, step, amount, deps);
+    if (called === RETRY) return RETRY;
+    if (called === NOTHING) continue;
+    // A failure says what the step was to move: a failed refund frees exactly its amount (issue 48).
+    const outcome: StepOutcome = called.ok ? called : { ...called, amount };
     const sent = await deps.send(
       {
         type: "RecordPaymentOutcome",
@@ -282,20 +290,23 @@ async function callStep(
   step: SettleStep,
   amount: number,
   deps: StepDeps,
-): Promise<StepOutcome | Retry> {
+): Promise<StepOutcome | Retry | typeof NOTHING> {
   const { provider } = deps;
   const key = stepKey(plan.eventId, step);
   const { intentId } = plan;
   switch (step) {
-    case "capture":
-      return outcomeOf(await provider.capture(intentId, amount, key), (v) => ({
-        intentId,
-        amount: v.captured,
-      }));
-    case "release":
-      // A partial capture let the rest go at the provider already: nothing to ask.
-      if (plan.capture > 0) return { ok: true, intentId, amount };
-      return outcomeOf(await provider.release(intentId, key), () => ({ intentId, amount }));
+    case "capture": {
+      const captured = await provider.capture(intentId, amount, key);
+      if (!captured.ok && captured.kind === "lapsed") return lapsedCapture(plan, amount, deps);
+      return outcomeOf(captured, (v) => ({ intentId, amount: v.captured }));
+    }
+    case "release": {
+      // A capture that went through let the rest go at the provider already: nothing to ask. One
+      // that did not leaves the whole hold: it is canceled, all of it recorded released.
+      const release = releaseStepOf(await deps.paymentState(plan.parkingLotId, plan.reservationId), plan);
+      if (!release.ask) return release.amount > 0 ? { ok: true, intentId, amount: release.amount } : NOTHING;
+      return outcomeOf(await provider.release(intentId, key), () => ({ intentId, amount: release.amount }));
+    }
     case "overstay":
       if (!plan.method)
         return {
@@ -320,6 +331,44 @@ async function callStep(
         refundId: v.refundId,
       }));
   }
+}
+
+/**
+ * The booking's authorization lapsed before its capture (Stripe cancels an uncaptured card
+ * authorization after seven days: a window booked more than a week ahead). What the capture was to
+ * take is charged off-session to the booking's saved method, as Stripe advises for a charge later
+ * than a hold can last (https://docs.stripe.com/payments/save-and-reuse#charge-saved-payment-method),
+ * under a key of its own (a retry never charges twice), recorded as the capture with
+ * `lapsedIntentId`. Without a saved method, or declined (a card that asks for authentication), it is
+ * a failed capture `authorization_lapsed` with its amount: the reservation's `payment.failures`
+ * shows operators what is left to collect.
+ */
+async function lapsedCapture(plan: SettlePlan, amount: number, deps: StepDeps): Promise<StepOutcome | Retry> {
+  const lapsed = (why: string): StepOutcome => ({
+    ok: false,
+    code: "authorization_lapsed",
+    message: `The card authorization lapsed before it was captured (${plan.intentId}); ${why}`.slice(0, 500),
+  });
+  if (!plan.method) return lapsed(`no saved payment method to charge off-session: ${amount} to collect.`);
+  const charged = await deps.provider.chargeOffSession({
+    amount,
+    currency: plan.currency,
+    paymentMethod: plan.method,
+    metadata: metadataOf(plan),
+    idempotencyKey: stepKey(plan.eventId, "lapsed-capture"),
+  });
+  if (charged.ok)
+    return {
+      ok: true,
+      intentId: charged.value.intentId,
+      amount: charged.value.charged,
+      lapsedIntentId: plan.intentId,
+    };
+  if (charged.kind === "retryable") return RETRY;
+  const code = charged.kind === "declined" ? codeOf(charged.code) : "provider_refused";
+  return lapsed(
+    `charging the saved method off-session failed (${code}: ${charged.message}): ${amount} to collect.`,
+  );
 }
 
 /** What a refund tells the provider (issue 47): the booking, and why (the operator's reason, or what settled it). */

@@ -79,6 +79,19 @@ export type ProviderOutcome<T> =
 
 export type ProviderFailure = Extract<ProviderOutcome<never>, { ok: false }>;
 
+/**
+ * A capture refused because the authorization lapsed: the provider canceled it uncaptured at the
+ * end of its validity window and released what it held (Stripe: seven days for an online card
+ * payment, the intent `canceled` with `cancellation_reason: automatic`,
+ * https://docs.stripe.com/payments/place-a-hold-on-a-payment-method). What is due is then charged
+ * off-session to the booking's saved method, or recorded as lapsed (payment-steps.ts).
+ */
+export interface AuthorizationLapsed {
+  readonly ok: false;
+  readonly kind: "lapsed";
+  readonly message: string;
+}
+
 export interface PaymentProvider {
   readonly name: ProviderName;
   /** Holds `amount` on the payment method (manual capture): createIntent then confirm. */
@@ -96,12 +109,15 @@ export interface PaymentProvider {
   ): Promise<ProviderOutcome<Authorization>>;
   /** The intents created since `since` (epoch seconds) still open (neither captured nor canceled). */
   listOpenIntents(since: number): Promise<ProviderOutcome<OpenIntent[]>>;
-  /** Takes `amount` (at most what is held) of an authorization; the rest is released. */
+  /**
+   * Takes `amount` (at most what is held) of an authorization; the rest is released. `lapsed`: the
+   * authorization ran out before (nothing held any more).
+   */
   capture(
     intentId: string,
     amount: number,
     idempotencyKey: string,
-  ): Promise<ProviderOutcome<{ captured: number }>>;
+  ): Promise<ProviderOutcome<{ captured: number }> | AuthorizationLapsed>;
   /**
    * Lets an authorization go without taking anything (or cancels an intent not yet authorized, so
    * no one can confirm it any more); an intent canceled already answers `released: 0`.
@@ -121,7 +137,16 @@ export interface PaymentProvider {
 }
 
 /** The steps of a reservation's payment, each asked of the provider at most once per fact. */
-export type PaymentStep = "authorize" | "confirm" | "capture" | "release" | "refund" | "overstay" | "void";
+export type PaymentStep =
+  | "authorize"
+  | "confirm"
+  | "capture"
+  | "release"
+  | "refund"
+  | "overstay"
+  | "void"
+  /** What a lapsed authorization's capture was to take, charged off-session instead: a key of its own. */
+  | "lapsed-capture";
 
 /**
  * The idempotency key of one step taken because of one fact (the event's id in the log): the same

@@ -141,4 +141,50 @@ describe("the Stripe provider", () => {
     });
     expect(translateStripeError(busy)).toMatchObject({ ok: false, kind: "retryable" });
   });
+
+  it("answers a capture after the authorization lapsed (seven days, canceled `automatic`) as lapsed; the saved card is charged off-session", async () => {
+    const authorized = await provider.authorize({
+      amount: 6000,
+      currency: "KRW",
+      paymentMethod: "pm_card_visa",
+      metadata: { reservationId: "res-lapse", parkingLotId: "lot-1" },
+      idempotencyKey: stepKey("ev-lapse", "authorize"),
+    });
+    if (!authorized.ok) throw new Error("not authorized");
+    const intentId = authorized.value.intentId;
+    const week = 8 * 24 * 3600 * 1000;
+    server.advanceClock(week);
+    try {
+      const captured = await provider.capture(intentId, 3000, stepKey("ev-lapse-end", "capture"));
+      expect(captured).toMatchObject({ ok: false, kind: "lapsed" });
+      expect(await provider.release(intentId, stepKey("ev-lapse-end", "release"))).toEqual({
+        ok: true,
+        value: { released: 0 },
+      });
+      const charge = {
+        amount: 3000,
+        currency: "KRW",
+        paymentMethod: "pm_card_visa",
+        metadata: { reservationId: "res-lapse", parkingLotId: "lot-1" },
+        idempotencyKey: stepKey("ev-lapse-end", "lapsed-capture"),
+      };
+      const charged = await provider.chargeOffSession(charge);
+      expect(charged).toMatchObject({ ok: true, value: { charged: 3000 } });
+      expect(await provider.chargeOffSession(charge)).toEqual(charged); // the same key: charged once
+      const rows = server.ledger().intents.filter((i) => i.metadata.reservationId === "res-lapse");
+      expect(rows.map((r) => [r.offSession, r.captured, r.released, r.held])).toEqual([
+        [false, 0, 6000, 0],
+        [true, 3000, 0, 0],
+      ]);
+      // A card that asks for authentication on every charge is declined off-session.
+      const declined = await provider.chargeOffSession({
+        ...charge,
+        paymentMethod: "pm_card_authenticationRequired",
+        idempotencyKey: stepKey("ev-lapse-3ds", "lapsed-capture"),
+      });
+      expect(declined).toMatchObject({ ok: false, kind: "declined", code: "authentication_required" });
+    } finally {
+      server.advanceClock(-week);
+    }
+  });
 });

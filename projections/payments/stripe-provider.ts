@@ -1,6 +1,7 @@
 import Stripe from "stripe";
 import type {
   Authorization,
+  AuthorizationLapsed,
   AuthorizeRequest,
   OffSessionRequest,
   OpenIntent,
@@ -113,6 +114,43 @@ const canceledAlready = (error: unknown): boolean =>
   error.code === "payment_intent_unexpected_state" &&
   (error.payment_intent as Stripe.PaymentIntent | undefined)?.status === "canceled";
 
+/**
+ * Stripe's answer to a capture of an authorization that lapsed: uncaptured at the end of its
+ * validity window (seven days for an online card payment the customer made), Stripe released the
+ * funds and canceled the intent with `cancellation_reason: automatic`
+ * (https://docs.stripe.com/payments/place-a-hold-on-a-payment-method, "Authorization validity
+ * windows"; https://docs.stripe.com/api/payment_intents/object `cancellation_reason`); capturing a
+ * canceled intent is refused `payment_intent_unexpected_state`
+ * (https://docs.stripe.com/error-codes#payment-intent-unexpected-state).
+ */
+const lapsedAuthorization = (error: unknown): boolean => {
+  if (!(error instanceof Stripe.errors.StripeInvalidRequestError)) return false;
+  const intent = error.payment_intent as Stripe.PaymentIntent | undefined;
+  return (
+    error.code === "payment_intent_unexpected_state" &&
+    intent?.status === "canceled" &&
+    intent.cancellation_reason === "automatic"
+  );
+};
+
+/** Captures `amount` of an authorization (the rest is released); a lapsed one answers `lapsed`. */
+const captureOf =
+  (intents: Intents) =>
+  async (
+    intentId: string,
+    amount: number,
+    idempotencyKey: string,
+  ): Promise<ProviderOutcome<{ captured: number }> | AuthorizationLapsed> => {
+    try {
+      const intent = await intents.capture(intentId, { amount_to_capture: amount }, { idempotencyKey });
+      return { ok: true, value: { captured: intent.amount_received } };
+    } catch (error) {
+      if (lapsedAuthorization(error))
+        return { ok: false, kind: "lapsed", message: error instanceof Error ? error.message : String(error) };
+      return translateStripeError(error);
+    }
+  };
+
 function authorization(intent: Stripe.PaymentIntent): Authorization {
   const held = intent.status === "requires_capture";
   return {
@@ -186,11 +224,7 @@ export function stripeProvider(client: Stripe): PaymentProvider {
       return confirm(created.value.intentId, request.paymentMethod, `${request.idempotencyKey}:confirm`);
     },
     listOpenIntents: listOpenIntentsOf(intents),
-    capture: (intentId, amount, idempotencyKey) =>
-      call(async () => {
-        const intent = await intents.capture(intentId, { amount_to_capture: amount }, { idempotencyKey });
-        return { captured: intent.amount_received };
-      }),
+    capture: captureOf(intents),
     release: releaseOf(intents),
     refund: (intentId, amount, idempotencyKey, about) =>
       call(async () => {
@@ -221,7 +255,10 @@ export function stripeProvider(client: Stripe): PaymentProvider {
             payment_method: request.paymentMethod,
             ...(request.customer ? { customer: request.customer } : {}),
             // A saved method charged without the customer, as Stripe documents it
-            // (https://docs.stripe.com/payments/save-and-reuse#charge-saved-payment-method).
+            // (https://docs.stripe.com/payments/save-and-reuse#charge-saved-payment-method): an
+            // overstay beyond the hold, or what a lapsed hold can no longer give (Stripe's advice
+            // for a capture later than the authorization's window: charge the saved card then).
+            // A card that asks for authentication is declined `authentication_required`.
             off_session: true,
             confirm: true,
             automatic_payment_methods: NO_REDIRECTS,

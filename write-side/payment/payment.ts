@@ -72,6 +72,8 @@ export interface OpenPayment {
   readonly asked?: EventOfType<"PaymentCarriedOver">["data"]["asked"];
   /** The terms its booking was made under, as its intent recorded them (since issue 48). */
   readonly terms?: PaymentTerms;
+  /** Where its capture went when its authorization had lapsed (an off-session charge): refunds go there. */
+  readonly capturedOn?: string;
 }
 
 export type PaymentState = { readonly kind: "none" } | OpenPayment;
@@ -105,9 +107,16 @@ const opened = (state: PaymentState, data: PaymentEvent["data"]): OpenPayment =>
         facts: [],
       };
 
+/**
+ * The refunds under way less the one just recorded: the one of its amount. A failed refund recorded
+ * before its amount was (an older PaymentStepFailed) frees the smallest under way: refunds decided
+ * meanwhile may be refused a little early, never allowed beyond what was captured (freeing the
+ * oldest, as before, let a later refund past it when the one that failed was a smaller, newer one).
+ */
 const lessOutstanding = (outstanding: readonly number[], amount?: number): number[] => {
-  const at = amount === undefined ? 0 : Math.max(0, outstanding.indexOf(amount));
-  return outstanding.filter((_, i) => i !== at);
+  const at =
+    amount === undefined ? outstanding.indexOf(Math.min(...outstanding)) : outstanding.indexOf(amount);
+  return outstanding.filter((_, i) => i !== Math.max(0, at));
 };
 
 /** A recorded step: its key, its ledger fact (if money moved) and what it adds to the totals. */
@@ -169,9 +178,15 @@ export function evolvePaymentAggregate(state: PaymentState, event: PaymentStream
       return { ...open, settled: true, endedAt: decidedAt, refundsOutstanding: refunds };
     }
     case "PaymentCaptured": {
-      const { intentId, amount, settlementId } = event.data;
-      const next = stepped(open, settlementId, "capture", { kind: "captured", intentId, amount });
-      return { ...next, captured: open.captured + amount };
+      const { intentId, amount, settlementId, lapsedIntentId } = event.data;
+      // A lapsed authorization's capture, charged off-session: a payment of its own (ledger: charged).
+      const kind = lapsedIntentId === undefined ? "captured" : "charged";
+      const next = stepped(open, settlementId, "capture", { kind, intentId, amount });
+      return {
+        ...next,
+        captured: open.captured + amount,
+        ...(lapsedIntentId !== undefined ? { capturedOn: intentId } : {}),
+      };
     }
     case "PaymentReleased": {
       const { intentId, amount, settlementId } = event.data;
@@ -194,7 +209,7 @@ export function evolvePaymentAggregate(state: PaymentState, event: PaymentStream
       const { settlementId, step } = event.data;
       const next = stepped(open, settlementId, step);
       return step === "refund"
-        ? { ...next, refundsOutstanding: lessOutstanding(open.refundsOutstanding) }
+        ? { ...next, refundsOutstanding: lessOutstanding(open.refundsOutstanding, event.data.amount) }
         : next;
     }
   }
@@ -319,7 +334,8 @@ const decided = (
     data: {
       reservationId: state.reservationId,
       parkingLotId: state.parkingLotId,
-      intentId: state.intentId ?? "",
+      // A refund gives back from where the money went (an off-session charge, if the hold lapsed).
+      intentId: (because === "refund" ? state.capturedOn : undefined) ?? state.intentId ?? "",
       currency,
       ...chargeable,
       refund: settlement.refund ?? 0,
@@ -416,16 +432,26 @@ export function decideOutcome(state: PaymentState, command: RecordPaymentOutcome
   if (!outcome.ok)
     return accept({
       type: "PaymentStepFailed",
-      data: { ...ids, settlementId, step, code: outcome.code, message: outcome.message, failedAt: now },
+      data: {
+        ...ids,
+        settlementId,
+        step,
+        code: outcome.code,
+        message: outcome.message,
+        ...(outcome.amount !== undefined ? { amount: outcome.amount } : {}),
+        failedAt: now,
+      },
     });
-  const { intentId, amount } = outcome;
+  const { intentId, amount, lapsedIntentId } = outcome;
   const currency = state.currency ?? "";
   switch (step) {
-    case "capture":
+    case "capture": {
+      const lapsed = lapsedIntentId !== undefined ? { lapsedIntentId } : {};
       return accept({
         type: "PaymentCaptured",
-        data: { ...ids, intentId, amount, currency, settlementId, capturedAt: now },
+        data: { ...ids, intentId, amount, currency, settlementId, ...lapsed, capturedAt: now },
       });
+    }
     case "release":
       return accept({
         type: "PaymentReleased",

@@ -6,6 +6,7 @@ import { bookingAskOf, settleAskOf } from "./lot-booking.js";
 import {
   decideAuthorization,
   decideIntent,
+  decideOutcome,
   decideRefund,
   decideSettlement,
   evolvePaymentAggregate,
@@ -15,7 +16,9 @@ import {
   termsOnStream,
 } from "./payment.js";
 import type { PaymentEvent } from "./payment-facts.js";
+import { ledgerViolations } from "./payment-ledger.js";
 import { REFUND_WINDOW_MS } from "./payment-policy.js";
+import { releaseStepOf } from "./settlement-steps.js";
 
 /** Issue 48: a payment decided from its own stream alone (no lot state, no sweep). */
 
@@ -149,6 +152,100 @@ describe("the terms its booking was made under (issue 48)", () => {
     ).toMatchObject({
       ok: true,
       events: [{ type: "PaymentSettlementDecided", data: { capture: 1000, because: "no-show" } }],
+    });
+  });
+});
+
+describe("refunds under way (found by money-flow.property.int.test.ts)", () => {
+  // Captured 5000; refunds of 4000 and then 10 decided before either is carried out; the provider
+  // refuses the 10 first. What is still under way is the 4000: a refund of 2000 would take more than
+  // was captured, and one of 900 still fits.
+  const decide = (state: PaymentState, amount: number): PaymentEvent[] => {
+    const decision = decideRefund(state, refund(amount, T0));
+    if (!decision.ok) throw new Error(JSON.stringify(decision.rejection));
+    return [...decision.events];
+  };
+  const failed = (state: PaymentState, settlementId: string, amount: number): PaymentEvent[] => {
+    const decision = decideOutcome(state, {
+      type: "RecordPaymentOutcome",
+      ...ids,
+      settlementId,
+      step: "refund",
+      outcome: { ok: false, code: "charge_disputed", message: "Disputed.", amount },
+      now: NOW,
+    });
+    if (!decision.ok) throw new Error(JSON.stringify(decision.rejection));
+    return [...decision.events];
+  };
+
+  it("frees the amount of the refund that failed, not the oldest one under way", () => {
+    let history: PaymentEvent[] = [created, authorized, checkedOut, captured];
+    history = [...history, ...decide(given(history), 4000)];
+    history = [...history, ...decide(given(history), 10)];
+    history = [...history, ...failed(given(history), "s-refund-10", 10)];
+    const state = given(history);
+    expect(decideRefund(state, refund(2000, T0))).toMatchObject({
+      ok: false,
+      rejection: { code: "RefundExceedsCaptured", refundable: 1000, asked: 2000 },
+    });
+    expect(decideRefund(state, refund(900, T0)).ok).toBe(true);
+  });
+});
+
+describe("a capture that did not take the hold (the money-flow hunt)", () => {
+  const noShow: PaymentEvent = {
+    type: "PaymentSettlementDecided",
+    data: { ...checkedOut.data, capture: 3000, release: 2000, because: "no-show" },
+  };
+  const outcome = (state: PaymentState, step: "capture" | "release", result: object): PaymentEvent[] => {
+    const decision = decideOutcome(state, {
+      type: "RecordPaymentOutcome",
+      ...ids,
+      settlementId: "s1",
+      step,
+      outcome: result as never,
+      now: NOW,
+    });
+    if (!decision.ok) throw new Error(JSON.stringify(decision.rejection));
+    return [...decision.events];
+  };
+  const plan = { intentId: "pi_1", capture: 3000, release: 2000 };
+
+  it("a capture that went through let the rest go: the release asks nothing and records the rest", () => {
+    const history = [created, authorized, noShow];
+    const done = outcome(given(history), "capture", { ok: true, intentId: "pi_1", amount: 3000 });
+    expect(releaseStepOf(given([...history, ...done]), plan)).toEqual({ ask: false, amount: 2000 });
+  });
+
+  it("a failed capture leaves the whole hold in place: the release cancels it and records all of it", () => {
+    const history = [created, authorized, noShow];
+    const failed = outcome(given(history), "capture", { ok: false, code: "provider_refused", message: "x" });
+    expect(releaseStepOf(given([...history, ...failed]), plan)).toEqual({ ask: true, amount: 5000 });
+    expect(releaseStepOf(given(history), { ...plan, capture: 0, release: 5000 })).toEqual({
+      ask: true,
+      amount: 5000,
+    });
+  });
+
+  it("a lapsed authorization charged off-session: a charge on its own intent, refunded from it", () => {
+    const history = [created, authorized, noShow];
+    const charged = outcome(given(history), "capture", {
+      ok: true,
+      intentId: "pi_off",
+      amount: 3000,
+      lapsedIntentId: "pi_1",
+    });
+    expect(charged).toMatchObject([
+      { type: "PaymentCaptured", data: { intentId: "pi_off", lapsedIntentId: "pi_1" } },
+    ]);
+    const after = given([...history, ...charged]);
+    expect(releaseStepOf(after, plan)).toEqual({ ask: true, amount: 5000 });
+    const released = outcome(after, "release", { ok: true, intentId: "pi_1", amount: 5000 });
+    const state = given([...history, ...charged, ...released]);
+    expect(state.kind === "open" && ledgerViolations(state.facts, true)).toEqual([]);
+    expect(decideRefund(state, refund(3000, T0))).toMatchObject({
+      ok: true,
+      events: [{ data: { intentId: "pi_off", refund: 3000 } }],
     });
   });
 });
