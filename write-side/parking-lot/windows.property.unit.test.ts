@@ -693,12 +693,13 @@ class Model {
 
   /**
    * A closure begins: the cars in the lot are listed, every open-ended booking still only reserved
-   * is canceled then (one made after its start was made before the closure was announced).
+   * is canceled then (one made after its start was made before the closure was announced); one
+   * made once the closure had ended is not (its beginning recorded late reaches nothing after it).
    */
   begin(closure: ModelClosure): string[] {
     closure.began = true;
     const leaving = [...this.bookings.entries()]
-      .filter(([, b]) => !b.window && b.status === "RESERVED")
+      .filter(([, b]) => !b.window && b.status === "RESERVED" && b.madeAt < closure.end)
       .map(([id]) => id)
       .sort();
     const events = leaving.flatMap((id) => {
