@@ -369,6 +369,12 @@ describe("time-driven facts against a model of the spec", { timeout: 600_000 }, 
               if (e.data.reason === "payment-expired")
                 expect(at, `expiry stamp ${where}`).toBeGreaterThanOrEqual(b.holdUntil ?? 0);
             }
+            // A no-show is no failed payment (the lot's fact is the one that ended it).
+            if (status === "NO_SHOW")
+              expect(
+                log.filter((e) => e.streamId === `payment-${b.id}` && e.type === "PaymentFailed").length,
+                `payment failed for the no-show ${where}`,
+              ).toBe(0);
             // Its coupon: issued once; revoked once by a cancel or a no-show (a short stay too).
             const coupons = log.filter((e) => e.streamId === `coupon-${b.id}`);
             expect(coupons.filter((e) => e.type === "CouponIssued").length, `issued ${where}`).toBe(1);
