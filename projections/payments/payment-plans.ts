@@ -131,7 +131,13 @@ export function plansOf(
       const { reservationId, parkingLotId } = event.data;
       ops.push(queuePlanOp({ ...base(stored), kind: "void", reservationId, parkingLotId, currency: "" }));
       ops.push(...endPlanOps(stored, base(stored)));
-    } else if (event.type === "ReservationCheckedOut" || event.type === "ReservationNoShow") {
+    } else if (event.type === "ReservationNoShow") {
+      // A window that ended while its payment was still awaited: the intent no one will use goes
+      // (an authorized payment's is nothing to void: the no-show's settlement takes care of it).
+      const { reservationId, parkingLotId } = event.data;
+      ops.push(queuePlanOp({ ...base(stored), kind: "void", reservationId, parkingLotId, currency: "" }));
+      ops.push(...endPlanOps(stored, base(stored)));
+    } else if (event.type === "ReservationCheckedOut") {
       ops.push(...endPlanOps(stored, base(stored)));
     } else if (event.type === "PaymentSettlementDecided") {
       const { reservationId, parkingLotId, intentId, currency, capture, release, offSession, refund } =

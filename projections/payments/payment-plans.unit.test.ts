@@ -196,6 +196,24 @@ describe("a booking's end (issue 48)", () => {
     // A cancel queues its void plan (an unpaid intent) and its end (a paid booking's settlement).
     const canceled = plansOf([ended("changed plans", "customer")], new Map(), "2026-11-25T00:30:00.000Z");
     expect(canceled.map((op) => ("id" in op ? op.id : undefined))).toEqual(["evt-7", "evt-7:end"]);
+    // A no-show too: its window may have ended while its payment was still awaited (an open intent).
+    const noShow = stored(
+      {
+        type: "ReservationNoShow",
+        data: {
+          reservationId: "r-1",
+          parkingLotId: "L1",
+          customerId: "C1",
+          startsAt: "2026-11-25T01:00:00.000Z",
+          endsAt: "2026-11-25T02:00:00.000Z",
+          recordedAt: "2026-11-25T02:00:01.000Z",
+        },
+      },
+      9,
+    );
+    const noShowOps = plansOf([noShow], new Map(), "2026-11-25T02:00:01.000Z");
+    expect(noShowOps.map((op) => ("id" in op ? op.id : undefined))).toEqual(["evt-9", "evt-9:end"]);
+    expect(noShowOps[0]).toMatchObject({ update: { $setOnInsert: { kind: "void", reservationId: "r-1" } } });
   });
 
   it("says who ended it: a customer's own cancel follows the policy, anyone else's is free; a closure; nothing for a failed payment", () => {

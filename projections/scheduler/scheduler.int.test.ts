@@ -135,6 +135,32 @@ describe("the scheduler", () => {
     expect(await schedule()).toEqual([["no-show:paid", "2026-11-23T11:00:00.000Z"]]);
   });
 
+  it("a no-show of a booking still waiting for its payment takes its hold off too", async () => {
+    const reactor = scheduler({ send });
+    const base = reserved("late", "2026-11-23T11:00:00.000Z");
+    const pending = stored({
+      ...base.event,
+      data: {
+        ...(base.event.data as Extract<DomainEvent, { type: "ParkingReserved" }>["data"]),
+        payment: { amount: 1000, currency: "KRW", holdUntil: "2026-11-23T12:00:00.000Z" },
+      },
+    } as DomainEvent);
+    await reactor.react([pending], context());
+    const noShow = stored({
+      type: "ReservationNoShow",
+      data: {
+        reservationId: "late",
+        parkingLotId: LOT,
+        customerId: "C1",
+        startsAt: "2026-11-23T10:00:00.000Z",
+        endsAt: "2026-11-23T11:00:00.000Z",
+        recordedAt: "2026-11-23T11:00:01.000Z",
+      },
+    });
+    await reactor.react([noShow], context());
+    expect(await schedule()).toEqual([]);
+  });
+
   it("sends what is due by its clock, soonest first, stamped with that clock; nothing before", async () => {
     const reactor = scheduler({ send });
     await reactor.react(

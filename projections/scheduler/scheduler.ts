@@ -84,7 +84,11 @@ const ON: ScheduleHandlers = {
   PaymentAuthorized: holdSettled,
   ReservationConfirmed: holdSettled,
   PaymentFailed: holdSettled,
-  ReservationNoShow: settled,
+  // A no-show ends the booking, a payment still awaited included: its hold comes off too.
+  ReservationNoShow: (event) => [
+    [noShowId(event.data.reservationId), null],
+    [holdId(event.data.reservationId), null],
+  ],
   ParkingLotClosed: (event, cause) => {
     const { parkingLotId, closureId: closure, from } = event.data;
     const key = closureId(parkingLotId, closure);

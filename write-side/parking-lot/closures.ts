@@ -61,10 +61,15 @@ const canceledByClosure = (lot: RegisteredLot, reservationId: string, at: string
  */
 export function closureBegins(lot: RegisteredLot, closure: Closure, recordedAt: string): ParkingLotEvent[] {
   const carsInLot = [...lot.inLot.keys()].sort();
-  // Every open-ended booking still RESERVED goes: one made after `from` was made before the closure
-  // existed (a closure in force refuses bookings), when the operator closed the lot as of the past.
+  // Every open-ended booking still RESERVED made before the closure ends goes: one made after `from`
+  // was made before the closure existed (a closure in force refuses bookings), when the operator
+  // closed the lot as of the past. One made once it ended was made after it, and stays: its
+  // beginning recorded late (no scheduler ran meanwhile) does not reach it, as no view showed it.
   // (The windows a closure's command cancels are none of these: they are neither open-ended nor in.)
-  const leaving = [...lot.openEnded.keys()].filter((id) => !lot.inLot.has(id)).sort();
+  const leaving = [...lot.openEnded]
+    .filter(([id, madeAt]) => !lot.inLot.has(id) && madeAt < closure.until)
+    .map(([id]) => id)
+    .sort();
   return [
     {
       type: "ParkingLotClosureBegan",

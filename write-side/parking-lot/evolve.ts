@@ -252,7 +252,7 @@ function evolveLot(state: RegisteredLot, event: ParkingLotEvent): ParkingLotStat
     case "ReservationNoShow": {
       const { reservationId } = event.data;
       const record = state.reservations.get(reservationId);
-      if (record?.status !== "RESERVED" || !record.startsAt) return state;
+      if (!record || !isBooked(record.status) || !record.startsAt) return state;
       // It held its spot over its window all the same (it stays in the index until pruned), but no
       // longer counts against its customer; a window pruned before this was counted out then.
       const indexed = isIndexed(state.occupancy, reservationId, ms(record.startsAt));

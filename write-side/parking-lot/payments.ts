@@ -1,5 +1,5 @@
 import type { AuthorizePayment, ExpirePaymentHold, FailPayment } from "../../schemas/commands.js";
-import { accept, canceled, ms, reject } from "./rules.js";
+import { accept, canceled, ms, reject, statusIn } from "./rules.js";
 import type { Decision, ParkingLotState, RegisteredLot, ReservationRecord } from "./state.js";
 
 /**
@@ -62,6 +62,9 @@ export function failPayment(command: FailPayment, state: RegisteredLot): Decisio
     return reject({ code: "ReservationNotFound", parkingLotId, reservationId });
   const record = pendingOf(state, reservationId);
   if (!record) return accept(); // authorized, failed or canceled already
+  // Ended by the clock already (its window over unused, its closure begun): what every view shows
+  // stands, and the fact time brought is recorded as such.
+  if (statusIn(state, reservationId, record, ms(command.now)) !== "PENDING_PAYMENT") return accept();
   return accept(canceled(state.parkingLotId, reservationId, record, "payment-failed", command.now));
 }
 
@@ -78,5 +81,8 @@ export function expirePaymentHold(command: ExpirePaymentHold, state: RegisteredL
   const holdUntil = holdUntilOf(state, reservationId);
   if (!record || holdUntil === undefined) return accept(); // paid, failed, canceled or unknown
   if (ms(holdUntil) > ms(command.now)) return reject({ code: "NotDue", parkingLotId, at: holdUntil });
+  // Its window is over unused by now: every view shows it NO_SHOW, and it is recorded as one
+  // (time-driven.ts), whichever ran out first while no scheduler ran.
+  if (record.endsAt !== undefined && ms(record.endsAt) <= ms(command.now)) return accept();
   return accept(canceled(state.parkingLotId, reservationId, record, "payment-expired", command.now));
 }

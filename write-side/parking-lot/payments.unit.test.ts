@@ -182,3 +182,73 @@ describe("the payment hold", () => {
       .then([]);
   });
 });
+
+describe("a window that ends while its payment is still awaited", () => {
+  // Found by the time-driven facts' property (app/time-driven-facts.property.int.test.ts): a hold
+  // as long as the window's time left (PAYMENT_HOLD_SECONDS 900 and a window ending 15 minutes
+  // ahead, or any longer hold) let the views show NO_SHOW from the window's end while the lot
+  // recorded no no-show for it: its hold's end then canceled it (the status flipped to CANCELED),
+  // or a late authorization confirmed it and it stayed a NO_SHOW nobody recorded, coupon kept.
+  const windowEnd = at(15);
+  const booking = parkingReserved({ amount: 6000, startsAt: NOW, endsAt: windowEnd, payment: HOLD });
+  const noShow: ParkingLotEvent = {
+    type: "ReservationNoShow",
+    data: { ...ids, customerId: "CUST1", startsAt: NOW, endsAt: windowEnd, recordedAt: at(16) },
+  };
+
+  it("is a no-show, as every view shows it from its end", () => {
+    const state = fold([registered, booking]);
+    expect(reservationStatus(state, "res-1", Date.parse(windowEnd))).toBe("NO_SHOW");
+    const { state: after } = given([registered, booking], ON)
+      .when({ type: "RecordNoShow", ...ids, now: at(16) })
+      .then([noShow]);
+    expect(reservationStatus(after, "res-1", Date.parse(at(16)))).toBe("NO_SHOW");
+  });
+
+  it("records nothing more when its hold runs out at that instant or later, nor when the payment fails", () => {
+    given([registered, booking], ON)
+      .when({ type: "ExpirePaymentHold", ...ids, now: at(15) })
+      .then([]);
+    given([registered, booking], ON)
+      .when({ type: "ExpirePaymentHold", ...ids, now: at(40) })
+      .then([]);
+    given([registered, booking], ON)
+      .when({ type: "FailPayment", ...ids, code: "card_declined", now: at(20) })
+      .then([]);
+    given([registered, booking, noShow], ON)
+      .when({ type: "ExpirePaymentHold", ...ids, now: at(40) })
+      .then([]);
+  });
+
+  it("refuses a payment authorized after its no-show was recorded (the caller releases it)", () => {
+    given([registered, booking, noShow], ON)
+      .when({
+        type: "AuthorizePayment",
+        ...ids,
+        intentId: "pi_1",
+        amount: 6000,
+        currency: "KRW",
+        now: at(20),
+      })
+      .then("PaymentNotPending");
+  });
+
+  it("is canceled when its hold runs out before its window ends", () => {
+    const later = parkingReserved({ amount: 6000, startsAt: NOW, endsAt: at(60), payment: HOLD });
+    given([registered, later], ON)
+      .when({ type: "ExpirePaymentHold", ...ids, now: at(15) })
+      .then([
+        {
+          type: "ReservationCanceled",
+          data: {
+            ...ids,
+            customerId: "CUST1",
+            reason: "payment-expired",
+            canceledAt: at(15),
+            startsAt: NOW,
+            endsAt: at(60),
+          },
+        },
+      ]);
+  });
+});

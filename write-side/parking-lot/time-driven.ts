@@ -1,4 +1,5 @@
 import type { BeginClosure, RecordNoShow } from "../../schemas/commands.js";
+import { isBooked } from "../../schemas/reservation-time.js";
 import { closureBegins } from "./closures.js";
 import { accept, iso, ms, reject } from "./rules.js";
 import type { Decision, RegisteredLot } from "./state.js";
@@ -19,8 +20,10 @@ export function recordNoShow(command: RecordNoShow, state: RegisteredLot): Decis
   const { parkingLotId, reservationId } = command;
   const record = state.reservations.get(reservationId);
   if (!record) return reject({ code: "ReservationNotFound", parkingLotId, reservationId });
-  // Settled otherwise (checked in, canceled, checked out) or recorded already: nothing to do.
-  if (record.status !== "RESERVED" || !record.startsAt || !record.endsAt) return accept();
+  // Settled otherwise (checked in, canceled, checked out) or recorded already: nothing to do. One
+  // still waiting for its payment when its window ends is a no-show too (it cannot check in while
+  // it waits): every view shows NO_SHOW from its end on, and its hold's end then records nothing.
+  if (!isBooked(record.status) || !record.startsAt || !record.endsAt) return accept();
   if (ms(record.endsAt) > ms(command.now)) return reject({ code: "NotDue", parkingLotId, at: record.endsAt });
   // Issue 48: a paid booking's no-show fee is settled on its payment's stream (projections/payments/).
   return accept({

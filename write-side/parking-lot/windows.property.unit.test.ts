@@ -693,12 +693,13 @@ class Model {
 
   /**
    * A closure begins: the cars in the lot are listed, every open-ended booking still only reserved
-   * is canceled then (one made after its start was made before the closure was announced).
+   * is canceled then (one made after its start was made before the closure was announced); one
+   * made once the closure had ended is not (its beginning recorded late reaches nothing after it).
    */
   begin(closure: ModelClosure): string[] {
     closure.began = true;
     const leaving = [...this.bookings.entries()]
-      .filter(([, b]) => !b.window && b.status === "RESERVED")
+      .filter(([, b]) => !b.window && b.status === "RESERVED" && b.madeAt < closure.end)
       .map(([id]) => id)
       .sort();
     const events = leaving.flatMap((id) => {
@@ -877,8 +878,9 @@ class Model {
         const { reservationId } = command;
         const booking = this.bookings.get(reservationId);
         if (!booking) return refuse({ code: "ReservationNotFound", parkingLotId, reservationId });
-        // One still waiting for its payment is no no-show: its hold runs out first.
-        if (booking.status !== "RESERVED" || booking.pending || !booking.window) return accepted();
+        // One still waiting for its payment is a no-show too when its window ends first (it cannot
+        // check in while it waits).
+        if (booking.status !== "RESERVED" || !booking.window) return accepted();
         if (booking.window.end > now)
           return refuse({ code: "NotDue", parkingLotId, at: iso(booking.window.end) });
         booking.status = "NO_SHOW";
@@ -969,6 +971,8 @@ class Model {
         const holdUntil = booking.holdUntil ?? now;
         if (command.type === "ExpirePaymentHold" && holdUntil > now)
           return refuse({ code: "NotDue", parkingLotId, at: iso(holdUntil) });
+        // Ended by the clock first: its window over unused (a no-show), its closure begun.
+        if (this.statusAt(booking, now) !== "PENDING_PAYMENT") return accepted();
         // The compensation: the booking is canceled and frees its spot.
         // Issue 48: PaymentFailed is on the payment's own stream, decided there first.
         return accepted(...this.canceled(booking, reservationId, now));

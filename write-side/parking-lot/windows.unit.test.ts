@@ -561,3 +561,44 @@ describe("a closure whose from is in the past (issue 33: facts carry the time th
     expect(stamps).toEqual(events.map(() => NOW));
   });
 });
+
+describe("a closure whose beginning is recorded late, after it ended", () => {
+  // Found by the time-driven facts' property (app/time-driven-facts.property.int.test.ts): a
+  // closure 09:01-09:16, no scheduler running meanwhile; at 15:00 an open-ended booking is made (it
+  // reads RESERVED: the closure is over). The scheduler then records the closure's beginning.
+  const later = (hhmm: string) => ({ now: at(hhmm) });
+  const story = () =>
+    run([
+      reserveParking({ reservationId: "before", customerId: "C-before", ...later("09:00") }),
+      {
+        type: "CloseParkingLot",
+        closureId: "cl-1",
+        parkingLotId: LOT,
+        from: at("09:01"),
+        until: at("09:16"),
+        reason: "repaving",
+        ...later("09:00"),
+      },
+      reserveParking({ reservationId: "after", customerId: "C-after", ...later("15:00") }),
+    ]);
+
+  it("cancels the booking made before it, and not the one made once it had ended", () => {
+    const { outcomes, state } = story();
+    expect(outcomes).toEqual(["ok", "ok", "ok"]);
+    const now = Date.parse(at("15:00"));
+    expect(reservationStatus(state, "before", now)).toBe("CANCELED");
+    expect(reservationStatus(state, "after", now)).toBe("RESERVED");
+    const begin = decide(
+      { type: "BeginClosure", closureId: "cl-1", parkingLotId: LOT, ...later("15:00") },
+      state,
+    );
+    if (!begin.ok) throw new Error(begin.rejection.code);
+    const canceled = begin.events
+      .filter((e) => e.type === "ReservationCanceled")
+      .map((e) => e.data.reservationId);
+    expect(canceled).toEqual(["before"]);
+    // What the views showed before the fact is what it records: the booking made later still holds.
+    const after = fold(begin.events, state);
+    expect(reservationStatus(after, "after", now)).toBe("RESERVED");
+  });
+});

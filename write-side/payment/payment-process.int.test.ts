@@ -436,3 +436,41 @@ describe("payments on their own streams (issue 48)", () => {
     ).toEqual(["PaymentSettlementDecided"]);
   });
 });
+
+describe("a window that ends while its payment is still awaited", () => {
+  // Found with the time-driven facts' property (app/time-driven-facts.property.int.test.ts): the
+  // lot records the no-show every view shows; the payment's stream recorded PaymentFailed
+  // (`expired` or `declined`) for it all the same, saying the booking was canceled for its payment.
+  it("records no failed payment for it: the lot's no-show is the fact, and a late hold's end or decline changes nothing", async () => {
+    const { store, handler } = open();
+    await run(handler, {
+      type: "RegisterParkingLot",
+      parkingLotId: LOT,
+      name: "Lot",
+      capacity: 10,
+      now: at(0),
+    });
+    await run(handler, {
+      type: "ReserveParking",
+      ...ids("late"),
+      customerId: "customer-late",
+      carNumber: "12가3456",
+      amount: 6000,
+      startsAt: at(0),
+      endsAt: at(5 + 15),
+      now: at(5),
+    });
+    // The window ends at +20 and the hold (600 s) at +15: the scheduler is behind until +30.
+    // Its hold's end falls due first (the scheduler sends the soonest first), then its window's.
+    expect(await run(handler, { type: "ExpirePaymentHold", ...ids("late"), now: at(30) })).toEqual([]);
+    expect(
+      await run(handler, { type: "FailPayment", ...ids("late"), code: "card_declined", now: at(30) }),
+    ).toEqual([]);
+    expect(await run(handler, { type: "RecordNoShow", ...ids("late"), now: at(30) })).toEqual([
+      "ReservationNoShow",
+    ]);
+    const types = await typesByStream(store);
+    expect(types.get("payment-late") ?? []).not.toContain("PaymentFailed");
+    expect(types.get(`parkingLot-${LOT}`)).not.toContain("ReservationCanceled");
+  });
+});

@@ -13,6 +13,7 @@ import type {
   PaymentStreamCommandType,
   Rejection,
 } from "../parking-lot/decider.js";
+import { reservationStatus } from "../parking-lot/decider.js";
 import { awaitingPayment, holdUntilOf } from "../parking-lot/payments.js";
 import { type BookingEnd, bookingAskOf, settleAskOf } from "./lot-booking.js";
 import { type PaymentState, termsOnStream } from "./payment.js";
@@ -177,6 +178,7 @@ export class PaymentProcess {
     const { parkingLotId, reservationId } = command;
     if (!knows(run.lotState, reservationId, payment)) return notFound(command);
     if (!awaitingPayment(run.lotState, reservationId)) return run.done(); // authorized, failed or canceled already
+    if (endedByClock(run.lotState, reservationId, command.now)) return run.done();
     const failure = {
       reservationId,
       parkingLotId,
@@ -195,6 +197,7 @@ export class PaymentProcess {
     if (holdUntil === undefined) return run.done(); // paid, failed, canceled or unknown: nothing to expire
     if (Date.parse(holdUntil) > Date.parse(command.now))
       return { ok: false, rejection: { code: "NotDue", parkingLotId, at: holdUntil } };
+    if (endedByClock(run.lotState, reservationId, command.now)) return run.done();
     const intentId = payment.kind === "open" ? payment.intentId : undefined;
     const failure = {
       reservationId,
@@ -225,6 +228,14 @@ export class PaymentProcess {
     });
   }
 }
+
+/**
+ * Whether the clock ended the booking still waiting for its payment (its window over unused, its
+ * lot's closure begun): the lot records that fact, not a failed or expired payment, so the payment's
+ * stream records nothing either (its unused intent is voided when the lot's fact lands).
+ */
+const endedByClock = (lot: ParkingLotState, reservationId: string, now: string): boolean =>
+  reservationStatus(lot, reservationId, Date.parse(now)) !== "PENDING_PAYMENT";
 
 const base = (command: { readonly parkingLotId: string; readonly reservationId: string }) => ({
   parkingLotId: command.parkingLotId,
