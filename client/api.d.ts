@@ -1199,7 +1199,7 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Delete a webhook endpoint: nothing more is sent to it
+         * Delete a webhook endpoint: nothing more is sent to it, and its queued messages and delivery records are deleted
          * @description **Access**: Needs a bearer token with the role `operator` or `admin`.
          *
          *     **Every request** is refused before any route when its headers exceed 16 KiB (431) or arrive too slowly (408), its `X-Correlation-Id` is ill-formed (400), its body is not UTF-8 `application/json` (415), exceeds 16 KiB (413), is not JSON (400) or nests deeper than 32 levels (400), or its caller is past a rate limit (429); see the API description.

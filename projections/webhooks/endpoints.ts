@@ -2,6 +2,10 @@ import { randomBytes } from "node:crypto";
 import type { Document, DocumentStore, WriteOp } from "../../document-store/port.js";
 import type { SecretBox } from "../../platform/secret-box.js";
 import type { WebhookEndpointView, WebhookEventType } from "../../schemas/webhooks.js";
+import { WEBHOOK_ATTEMPTS, WEBHOOK_DELIVERIES } from "./delivery-queue.js";
+
+/** Documents deleted per write when an endpoint goes. */
+const PURGE_PAGE = 500;
 
 /**
  * The webhook endpoints operators register, kept in the document store beside the read models
@@ -117,8 +121,20 @@ export class WebhookEndpoints {
     return { secret, previousExpiresAt };
   }
 
-  delete(id: string): Promise<void> {
-    return this.store.write([{ op: "delete", collection: WEBHOOK_ENDPOINTS, id }]);
+  /**
+   * Deletes the endpoint, then what was kept for it alone: the messages still queued for it (they
+   * hold customers' ids and plates, and no one would send them) and its attempts' records, a page
+   * at a time.
+   */
+  async delete(id: string): Promise<void> {
+    await this.store.write([{ op: "delete", collection: WEBHOOK_ENDPOINTS, id }]);
+    for (const collection of [WEBHOOK_DELIVERIES, WEBHOOK_ATTEMPTS]) {
+      for (;;) {
+        const page = await this.store.find(collection, { endpointId: id }, { limit: PURGE_PAGE });
+        if (page.length === 0) break;
+        await this.store.write(page.map((doc) => ({ op: "delete", collection, id: doc._id }) as const));
+      }
+    }
   }
 }
 

@@ -74,7 +74,8 @@ export const WEBHOOK_OPERATIONS = [
     method: "delete",
     path: "/webhook-endpoints/{endpointId}",
     operationId: "deleteWebhookEndpoint",
-    summary: "Delete a webhook endpoint: nothing more is sent to it",
+    summary:
+      "Delete a webhook endpoint: nothing more is sent to it, and its queued messages and delivery records are deleted",
     parameters: [endpointParameter],
     problems: ["webhook-endpoint-not-found", "store-unavailable"],
     responses: {
