@@ -428,10 +428,11 @@ function stripeWebhooksOf(config: Services["config"]) {
   const provider = config.stripeSecretKey
     ? stripeProvider(
         stripeClient({ secretKey: config.stripeSecretKey, apiBase: config.stripeApiBase, timeoutMs: 10_000 }),
+        config.stripeInstance,
       )
     : undefined;
   return {
-    stripeWebhooks: stripeWebhookReader(config.stripeWebhookSecret),
+    stripeWebhooks: stripeWebhookReader(config.stripeWebhookSecret, config.stripeInstance),
     ...(provider
       ? {
           stripeRelease: async (intentId: string, key: string) => {

@@ -57,7 +57,7 @@ export function paymentSagaSettings(
     periodEvents: config.lotPeriodEvents,
   });
   return {
-    provider: stripeProvider(client),
+    provider: stripeProvider(client, config.stripeInstance),
     send: senderOf(handler),
     lotState: (parkingLotId) => handler.stateOf(parkingLotId),
     paymentState: (parkingLotId, reservationId) => handler.paymentStateOf(parkingLotId, reservationId),

@@ -98,6 +98,7 @@ const DEFAULTS: Config = {
   payments: "none",
   paymentHoldSeconds: 900,
   stripeApiBase: "https://api.stripe.com",
+  stripeInstance: "parking-reservations",
   paymentRetryScale: 1,
 };
 
@@ -245,6 +246,7 @@ describe("CONFIG_VARIABLES", () => {
       "PAYMENT_HOLD_SECONDS",
       "STRIPE_SECRET_KEY",
       "STRIPE_WEBHOOK_SECRET",
+      "STRIPE_INSTANCE",
       "STRIPE_API_BASE",
       "PAYMENT_RETRY_SCALE",
     ]);
@@ -549,6 +551,8 @@ describe("ConfigError", () => {
     expect(redactConfig(stripe).stripeSecretKey).toBe("****");
     rejects("PAYMENTS", "paypal");
     rejects("STRIPE_SECRET_KEY", "sk test");
+    rejects("STRIPE_INSTANCE", "two words");
+    expect(stripe.stripeInstance).toBe("parking-reservations");
   });
 
   it("reports every problem at once, in table order", () => {

@@ -119,6 +119,12 @@ export const grantPrefix: Parser<string> = {
     raw === "-" ? ok("") : raw !== undefined && /^[\x21-\x7E]{1,100}$/.test(raw) ? ok(raw) : fail(),
 };
 
+/** A name for this deployment that a provider's metadata holds (STRIPE_INSTANCE). */
+export const instanceName: Parser<string> = {
+  expects: "letters, digits, _ . : or -, at most 100 (e.g. production-eu)",
+  parse: (raw) => (raw !== undefined && /^[A-Za-z0-9_.:-]{1,100}$/.test(raw) ? ok(raw) : fail()),
+};
+
 export const httpUrl: Parser<string> = {
   expects: "an absolute http:// or https:// URL",
   parse: (raw) => {

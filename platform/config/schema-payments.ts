@@ -41,6 +41,14 @@ export const PAYMENT_SETTINGS = {
       ),
     }),
   ),
+  stripeInstance: Type.String({
+    format: "instanceName",
+    ...env(
+      "STRIPE_INSTANCE",
+      "parking-reservations",
+      "Names this deployment in the metadata (`parking_instance`) of every PaymentIntent it creates; its webhooks and its hourly reconciliation of open holds act only on intents that name it (or name none: made before this setting), never on another's. Give each deployment that shares a Stripe account its own value (production and staging, two regions), and every replica of one deployment the same.",
+    ),
+  }),
   stripeApiBase: Type.String({
     format: "httpUrl",
     ...env(

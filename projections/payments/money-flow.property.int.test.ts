@@ -75,6 +75,7 @@ let handler: ParkingLotCommandHandler;
 let stripe: StripeServer;
 let remove: () => void;
 const SECRET = "whsec_money_flow";
+const INSTANCE = "parking-reservations";
 beforeAll(async () => {
   const data = tempDataDir("money-flow-");
   remove = data.remove;
@@ -194,7 +195,10 @@ async function head(): Promise<string | undefined> {
 
 /** The webhook route as the service mounts it (the SDK's signature check, the route's release). */
 function webhookRoute() {
-  const provider = stripeProvider(stripeClient({ secretKey: "sk_test_money", apiBase: stripe.url }));
+  const provider = stripeProvider(
+    stripeClient({ secretKey: "sk_test_money", apiBase: stripe.url }),
+    INSTANCE,
+  );
   return stripeWebhook(
     {
       run: async () => {
@@ -209,7 +213,7 @@ function webhookRoute() {
       now: () => clock.now,
     },
     {
-      read: stripeWebhookReader(SECRET),
+      read: stripeWebhookReader(SECRET, INSTANCE),
       release: async (intentId, key) => {
         const outcome = await provider.release(intentId, key);
         return outcome.ok
@@ -306,7 +310,7 @@ function expectedCapture(b: Booking, authorized: number): number {
 
 /** The provider as the saga sees it: the Stripe adapter, with failures the history injects. */
 function injected(failing: Set<string>, flaky: boolean, seen: Set<string>, refusing = new Set<string>()) {
-  const real = stripeProvider(stripeClient({ secretKey: "sk_test_money", apiBase: stripe.url }));
+  const real = stripeProvider(stripeClient({ secretKey: "sk_test_money", apiBase: stripe.url }), INSTANCE);
   // A network error after Stripe applied the request: the answer is lost, the saga retries with the key.
   const lost = async <T>(
     key: string,

@@ -12,7 +12,10 @@ const metadata = { reservationId: "res-1", parkingLotId: "lot-1" };
 
 beforeAll(async () => {
   server = await startStripeServer();
-  provider = stripeProvider(stripeClient({ secretKey: "sk_test_payments_core", apiBase: server.url }));
+  provider = stripeProvider(
+    stripeClient({ secretKey: "sk_test_payments_core", apiBase: server.url }),
+    "parking-reservations",
+  );
 });
 afterAll(async () => {
   await server.setOutage("none");
@@ -46,6 +49,41 @@ describe("the Stripe provider", () => {
       released: 2000,
       refunded: 1000,
     });
+  });
+
+  it("names its deployment on every intent, and lists another deployment's on the same account as no booking's", async () => {
+    const staging = stripeProvider(
+      stripeClient({ secretKey: "sk_test_payments_core", apiBase: server.url }),
+      "staging",
+    );
+    const ours = await provider.authorize({
+      amount: 2500,
+      currency: "KRW",
+      paymentMethod: "pm_card_visa",
+      metadata: { reservationId: "res-ours", parkingLotId: "lot-1" },
+      idempotencyKey: stepKey("ev-inst-1", "authorize"),
+    });
+    const theirs = await staging.authorize({
+      amount: 2500,
+      currency: "KRW",
+      paymentMethod: "pm_card_visa",
+      metadata: { reservationId: "res-theirs", parkingLotId: "lot-1" },
+      idempotencyKey: stepKey("ev-inst-2", "authorize"),
+    });
+    if (!ours.ok || !theirs.ok) throw new Error("not authorized");
+    expect(server.ledger().intents.find((i) => i.id === theirs.value.intentId)?.metadata).toMatchObject({
+      parking_instance: "staging",
+    });
+    const open = await provider.listOpenIntents(0);
+    if (!open.ok) throw new Error("no list");
+    const listed = (id: string) => open.value.find((i) => i.intentId === id);
+    expect(listed(ours.value.intentId)?.metadata).toEqual({
+      reservationId: "res-ours",
+      parkingLotId: "lot-1",
+    });
+    // Listed (it is open), but as no booking's: the reconciliation leaves what it cannot name alone.
+    expect(listed(theirs.value.intentId)).toBeDefined();
+    expect(listed(theirs.value.intentId)?.metadata).toBeUndefined();
   });
 
   it("answers a repeated step with the first answer: the same key never charges twice", async () => {

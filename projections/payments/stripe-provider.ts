@@ -96,8 +96,21 @@ const OPEN = new Set([
   "requires_capture",
 ]);
 
-function openIntent(intent: Stripe.PaymentIntent): OpenIntent {
-  const { reservationId, parkingLotId } = intent.metadata ?? {};
+/**
+ * The metadata key that names the deployment an intent is of (STRIPE_INSTANCE): deployments that
+ * share a Stripe account see each other's intents in the list and in their webhooks, and none may
+ * release another's hold as one no booking of its own counts on.
+ */
+export const INSTANCE_KEY = "parking_instance";
+
+/** Whether an intent is this deployment's: it names this instance, or none (made before the key). */
+export const ofInstance = (intent: Stripe.PaymentIntent, instance: string): boolean => {
+  const named = intent.metadata?.[INSTANCE_KEY];
+  return named === undefined || named === instance;
+};
+
+function openIntent(intent: Stripe.PaymentIntent, instance: string): OpenIntent {
+  const { reservationId, parkingLotId } = ofInstance(intent, instance) ? (intent.metadata ?? {}) : {};
   return {
     intentId: intent.id,
     status: intent.status === "requires_capture" ? "authorized" : "pending",
@@ -164,7 +177,7 @@ function authorization(intent: Stripe.PaymentIntent): Authorization {
 type Intents = Stripe["paymentIntents"];
 
 /** The intent that is to hold a booking's amount (manual capture, cards only), not confirmed. */
-const createIntentOf = (intents: Intents) => (request: AuthorizeRequest) =>
+const createIntentOf = (intents: Intents, instance: string) => (request: AuthorizeRequest) =>
   call(async () =>
     authorization(
       await intents.create(
@@ -173,7 +186,7 @@ const createIntentOf = (intents: Intents) => (request: AuthorizeRequest) =>
           currency: stripeCurrency(request.currency),
           capture_method: "manual",
           automatic_payment_methods: NO_REDIRECTS,
-          metadata: { ...request.metadata },
+          metadata: { ...request.metadata, [INSTANCE_KEY]: instance },
           ...(request.customer ? { customer: request.customer } : {}),
           ...(request.paymentMethod ? { payment_method: request.paymentMethod } : {}),
         },
@@ -189,11 +202,11 @@ const confirmOf = (intents: Intents) => (intentId: string, paymentMethod: string
   );
 
 /** The intents created since `since` still open; the SDK pages through the list (100 a page), newest first. */
-const listOpenIntentsOf = (intents: Intents) => (since: number) =>
+const listOpenIntentsOf = (intents: Intents, instance: string) => (since: number) =>
   call(async () => {
     const open: OpenIntent[] = [];
     for await (const intent of intents.list({ created: { gte: since }, limit: 100 }))
-      if (OPEN.has(intent.status)) open.push(openIntent(intent));
+      if (OPEN.has(intent.status)) open.push(openIntent(intent, instance));
     return open;
   });
 
@@ -210,9 +223,9 @@ const releaseOf = (intents: Intents) => (intentId: string, idempotencyKey: strin
     }
   });
 
-export function stripeProvider(client: Stripe): PaymentProvider {
+export function stripeProvider(client: Stripe, instance: string): PaymentProvider {
   const intents = client.paymentIntents;
-  const createIntent = createIntentOf(intents);
+  const createIntent = createIntentOf(intents, instance);
   const confirm = confirmOf(intents);
   return {
     name: "stripe",
@@ -223,7 +236,7 @@ export function stripeProvider(client: Stripe): PaymentProvider {
       if (!created.ok || !request.paymentMethod) return created;
       return confirm(created.value.intentId, request.paymentMethod, `${request.idempotencyKey}:confirm`);
     },
-    listOpenIntents: listOpenIntentsOf(intents),
+    listOpenIntents: listOpenIntentsOf(intents, instance),
     capture: captureOf(intents),
     release: releaseOf(intents),
     refund: (intentId, amount, idempotencyKey, about) =>
@@ -262,7 +275,7 @@ export function stripeProvider(client: Stripe): PaymentProvider {
             off_session: true,
             confirm: true,
             automatic_payment_methods: NO_REDIRECTS,
-            metadata: { ...request.metadata },
+            metadata: { ...request.metadata, [INSTANCE_KEY]: instance },
           },
           { idempotencyKey: request.idempotencyKey },
         );

@@ -1,10 +1,16 @@
 import Stripe from "stripe";
 import type { PaymentWebhookCommand, PaymentWebhookReader } from "../../write-side/http/payment-routes.js";
+import { ofInstance } from "./stripe-provider.js";
 
-/** What an intent's metadata says of its booking (set by the adapter when it created the intent). */
+/**
+ * What an intent's metadata says of its booking (set by the adapter when it created the intent);
+ * nothing for another deployment's intent on a shared account (stripe-provider.ts INSTANCE_KEY).
+ */
 function bookingOf(
   intent: Stripe.PaymentIntent,
+  instance: string,
 ): { parkingLotId: string; reservationId: string } | undefined {
+  if (!ofInstance(intent, instance)) return undefined;
   const { reservationId, parkingLotId } = intent.metadata ?? {};
   return reservationId && parkingLotId ? { reservationId, parkingLotId } : undefined;
 }
@@ -21,14 +27,14 @@ const codeOf = (error: Stripe.PaymentIntent.LastPaymentError | null | undefined)
 };
 
 /** What a Stripe event asks of the lot: authorize the booking, fail it, or nothing. */
-export function webhookCommand(event: Stripe.Event): PaymentWebhookCommand | undefined {
+export function webhookCommand(event: Stripe.Event, instance: string): PaymentWebhookCommand | undefined {
   if (
     event.type !== "payment_intent.amount_capturable_updated" &&
     event.type !== "payment_intent.payment_failed"
   )
     return undefined;
   const intent = event.data.object as Stripe.PaymentIntent;
-  const booking = bookingOf(intent);
+  const booking = bookingOf(intent, instance);
   if (!booking) return undefined; // not one of this service's intents
   if (event.type === "payment_intent.payment_failed") {
     const code = codeOf(intent.last_payment_error);
@@ -56,7 +62,7 @@ export function webhookCommand(event: Stripe.Event): PaymentWebhookCommand | und
  * raw body and the endpoint's signing secret (STRIPE_WEBHOOK_SECRET), within Stripe's default
  * tolerance of 5 minutes; then what the event asks of the lot.
  */
-export function stripeWebhookReader(secret: string): PaymentWebhookReader {
+export function stripeWebhookReader(secret: string, instance: string): PaymentWebhookReader {
   return (rawBody, signature) => {
     if (!signature) return { ok: false, message: "is required: Stripe signs every webhook it sends" };
     let event: Stripe.Event;
@@ -65,7 +71,7 @@ export function stripeWebhookReader(secret: string): PaymentWebhookReader {
     } catch (error) {
       return { ok: false, message: error instanceof Error ? error.message : String(error) };
     }
-    const command = webhookCommand(event);
+    const command = webhookCommand(event, instance);
     return { ok: true, eventId: event.id, ...(command ? { command } : {}) };
   };
 }

@@ -3,7 +3,7 @@ import { signatureHeader } from "../../test-support/stripe/webhooks.js";
 import { stripeWebhookReader } from "./stripe-webhooks.js";
 
 const SECRET = "whsec_unit";
-const read = stripeWebhookReader(SECRET);
+const read = stripeWebhookReader(SECRET, "parking-reservations");
 const intent = (fields: Record<string, unknown>) => ({
   id: "pi_123",
   object: "payment_intent",
@@ -51,6 +51,19 @@ describe("Stripe's webhooks, read", () => {
       ok: true,
       eventId: "evt_1",
     });
+  });
+
+  it("an intent of another deployment on the same account asks nothing; one naming this one, or none, does", () => {
+    const capturable = (metadata: Record<string, string>) =>
+      signed(
+        event("payment_intent.amount_capturable_updated", intent({ amount_capturable: 2000, metadata })),
+      );
+    const booking = { reservationId: "R1", parkingLotId: "L1" };
+    expect(capturable({ ...booking, parking_instance: "staging" })).toEqual({ ok: true, eventId: "evt_1" });
+    expect(capturable({ ...booking, parking_instance: "parking-reservations" })).toMatchObject({
+      command: { type: "AuthorizePayment", reservationId: "R1" },
+    });
+    expect(capturable(booking)).toMatchObject({ command: { type: "AuthorizePayment", reservationId: "R1" } });
   });
 
   it("a missing signature, another secret's, or a changed body is refused", () => {

@@ -39,6 +39,7 @@ async function main(): Promise<void> {
     throw new Error("STRIPE_API_BASE, FACTS_FILE, RECORD_FILE");
   const provider = stripeProvider(
     stripeClient({ secretKey: "sk_test_payer", apiBase: STRIPE_API_BASE, timeoutMs: 5_000 }),
+    process.env.STRIPE_INSTANCE ?? "parking-reservations",
   );
   const facts = JSON.parse(readFileSync(FACTS_FILE, "utf8")) as Fact[];
   const done = new Set(readRecords(RECORD_FILE).map((r) => r.eventId));
