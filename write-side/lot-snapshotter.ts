@@ -33,11 +33,26 @@ export interface SnapshotterContext {
 export interface LotSnapshotter {
   readonly name: string;
   readonly eventTypes: ReadonlySet<EventType>;
-  react(
-    events: readonly { readonly streamId: string; readonly revision: number }[],
-    context: SnapshotterContext,
-  ): Promise<void>;
+  react(events: readonly SnapshotterEvent[], context: SnapshotterContext): Promise<void>;
 }
+
+/** What the snapshotter reads of an event: where it is, and an erasure's lots and reservations. */
+export interface SnapshotterEvent {
+  readonly streamId: string;
+  readonly revision: number;
+  readonly event?: { readonly type: string; readonly data: unknown };
+}
+
+/** The lots' events, and the erasures (whose snapshots and archive records it forgets). */
+const SNAPSHOTTER_TYPES: ReadonlySet<EventType> = new Set<EventType>([
+  ...(PARKING_LOT_EVENT_TYPES as ReadonlySet<EventType>),
+  "CustomerErased",
+]);
+
+type Erasure = { readonly parkingLotIds: readonly string[]; readonly reservationIds: readonly string[] };
+
+const erasureOf = (e: SnapshotterEvent): Erasure | undefined =>
+  e.event?.type === "CustomerErased" ? (e.event.data as Erasure) : undefined;
 
 export interface LotSnapshotterOptions {
   /** Snapshot a lot once its stream has grown by this many events since its last snapshot; 0: never. */
@@ -77,41 +92,67 @@ export function lotSnapshotter(options: LotSnapshotterOptions): LotSnapshotter {
   };
   return {
     name: LOT_SNAPSHOTTER,
-    eventTypes: PARKING_LOT_EVENT_TYPES as ReadonlySet<EventType>,
+    eventTypes: SNAPSHOTTER_TYPES,
     async react(events, context) {
-      // The newest revision of each lot's stream in this batch.
-      const heads = new Map<string, number>();
-      for (const event of events) {
-        // Issue 48: a lot's snapshot is of its current period, its revision counted lot-wide
-        // (lotOrdinal): a period 0 snapshot's is its stream revision, as before periods.
-        const lot = lotPeriodOfStream(event.streamId)?.parkingLotId;
-        const at = lotOrdinal(event);
-        if (lot !== undefined && at > (heads.get(lot) ?? -1)) heads.set(lot, at);
-      }
-      if (every <= 0 || heads.size === 0) return;
-      const last = knownIn(context.documentStore);
-      const remember = (lot: string, revision: number) => {
-        last.delete(lot);
-        last.set(lot, revision);
-        if (last.size > REMEMBERED_LOTS) last.delete(last.keys().next().value as string);
-      };
-      const store = new DocumentLotSnapshotStore(context.documentStore);
-      const unknown = [...heads]
-        .filter(
-          ([lot, head]) =>
-            (ordinalAt(head).period > 0 || ordinalAt(head).revision + 1 >= every) && !last.has(lot),
-        )
-        .map(([lot]) => lot);
-      if (unknown.length > 0) {
-        const stored = await store.revisions(unknown);
-        for (const lot of unknown) remember(lot, stored.get(lot) ?? -1);
-      }
-      for (const [lot, head] of heads) {
-        if (grownSince(last.get(lot) ?? -1, head) < every) continue;
-        remember(lot, await snapshot(lot, head, store, context));
-      }
+      const erasures = events.flatMap((e) => erasureOf(e) ?? []);
+      await snapshotDue(events, context);
+      if (erasures.length > 0) await forgetErased(erasures, context);
     },
   };
+
+  async function snapshotDue(
+    events: readonly SnapshotterEvent[],
+    context: SnapshotterContext,
+  ): Promise<void> {
+    // The newest revision of each lot's stream in this batch.
+    const heads = new Map<string, number>();
+    for (const event of events) {
+      // Issue 48: a lot's snapshot is of its current period, its revision counted lot-wide
+      // (lotOrdinal): a period 0 snapshot's is its stream revision, as before periods.
+      const lot = lotPeriodOfStream(event.streamId)?.parkingLotId;
+      const at = lotOrdinal(event);
+      if (lot !== undefined && at > (heads.get(lot) ?? -1)) heads.set(lot, at);
+    }
+    if (every <= 0 || heads.size === 0) return;
+    const last = knownIn(context.documentStore);
+    const remember = (lot: string, revision: number) => {
+      last.delete(lot);
+      last.set(lot, revision);
+      if (last.size > REMEMBERED_LOTS) last.delete(last.keys().next().value as string);
+    };
+    const store = new DocumentLotSnapshotStore(context.documentStore);
+    const unknown = [...heads]
+      .filter(
+        ([lot, head]) =>
+          (ordinalAt(head).period > 0 || ordinalAt(head).revision + 1 >= every) && !last.has(lot),
+      )
+      .map(([lot]) => lot);
+    if (unknown.length > 0) {
+      const stored = await store.revisions(unknown);
+      for (const lot of unknown) remember(lot, stored.get(lot) ?? -1);
+    }
+    for (const [lot, head] of heads) {
+      if (grownSince(last.get(lot) ?? -1, head) < every) continue;
+      remember(lot, await snapshot(lot, head, store, context));
+    }
+  }
+
+  /**
+   * An erasure forgets the customer's lots' snapshots and archive records here too, after this
+   * reactor's own saves and in the log's order: a snapshot it had in flight while the customer was
+   * erased (loaded with their key, its parts written after the erasure's own forget, which
+   * `DocumentLotSnapshotStore.forget` could not see) is not left behind. The lot is snapshotted
+   * again at its next due event.
+   */
+  async function forgetErased(erasures: readonly Erasure[], context: SnapshotterContext): Promise<void> {
+    const store = new DocumentLotSnapshotStore(context.documentStore);
+    const last = knownIn(context.documentStore);
+    for (const { parkingLotIds, reservationIds } of erasures) {
+      await store.forget(parkingLotIds, reservationIds);
+      for (const lot of parkingLotIds) last.delete(lot);
+    }
+    await context.documentStore.compact?.();
+  }
 }
 
 /**
