@@ -119,9 +119,10 @@ async function expectedAnswers(service: RunningService): Promise<FixtureAnswers>
     ...(row.position === oldHead ? { position: head } : {}),
     ...(row.headPosition === oldHead ? { headPosition: head } : {}),
   });
-  const centers = Object.entries(stored).filter(([, answer]) => hasProcessorRows(answer.body));
+  const fixed = withoutSpentCoupons(stored) as FixtureAnswers;
+  const centers = Object.entries(fixed).filter(([, answer]) => hasProcessorRows(answer.body));
   return {
-    ...stored,
+    ...fixed,
     ...Object.fromEntries(
       centers.map(([name, answer]) => {
         const body = answer.body as { projections: (ProjectionRow & { name: string })[] };
@@ -132,6 +133,20 @@ async function expectedAnswers(service: RunningService): Promise<FixtureAnswers>
       }),
     ),
   };
+}
+
+/**
+ * A difference on purpose: the old version showed the coupon a booking spent (`couponId`,
+ * `discount`, `reservationId`: no `status`) as the booking's own until that was issued, breaking
+ * the API document; today's shows none there (the reservations projection's fix, 20b6094).
+ */
+function withoutSpentCoupons(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withoutSpentCoupons);
+  if (typeof value !== "object" || value === null) return value;
+  const entries = Object.entries(value).filter(
+    ([key, v]) => !(key === "coupon" && typeof v === "object" && v !== null && !("status" in v)),
+  );
+  return Object.fromEntries(entries.map(([key, v]) => [key, withoutSpentCoupons(v)]));
 }
 
 const hasProcessorRows = (body: unknown): boolean =>
