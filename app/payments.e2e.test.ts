@@ -179,7 +179,12 @@ describe("payments with Stripe", () => {
     await authorized(lotId, booked.reservationId);
     const [intent] = intentsOf(booked.reservationId);
     expect(intent).toMatchObject({ status: "requires_capture", held: 1000, captureMethod: "manual" });
-    expect(intent?.metadata).toEqual({ reservationId: booked.reservationId, parkingLotId: lotId });
+    // The booking, and the deployment that made the intent (STRIPE_INSTANCE's default).
+    expect(intent?.metadata).toEqual({
+      reservationId: booked.reservationId,
+      parkingLotId: lotId,
+      parking_instance: "parking-reservations",
+    });
     // Issue 47: created with cards only (no redirects), then confirmed server-side with the saved
     // card, as Stripe documents it: the contract server refuses a confirm that needs a return_url.
     expect(
