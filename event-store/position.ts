@@ -13,6 +13,14 @@ export const comparePositions = (a: Position, b: Position): number =>
 
 export const isAfter = (a: Position, b: Position): boolean => comparePositions(a, b) > 0;
 
+/**
+ * An event's place in log order, one number unique to it: its prepare position. EventStoreDB
+ * reports every event of one append (a batch of commands decided together: decider-runner.ts) at
+ * the append's commit position, told apart only by their prepare positions; a list paged "below
+ * this commit" would skip the rest of a batch. On the embedded log the two are the same number.
+ */
+export const logOrderOf = (p: Position): number => p.prepare;
+
 /** The token clients see (responses, `minPosition` query parameters): the commit position in decimal. */
 export const formatPosition = (p: Position): string => String(p.commit);
 

@@ -1,3 +1,4 @@
+import { logOrderOf } from "../../event-store/position.js";
 import { ERASED } from "../../schemas/personal-data.js";
 import { couponIdFor } from "../coupon-policy/coupon-policy.js";
 import { defineProjection, updateOne, upsertOne } from "./projection.js";
@@ -18,7 +19,7 @@ export const customerCouponsProjection = defineProjection({
   on: {
     CouponIssued: ({ event, position }, collection) =>
       upsertOne(collection, COUPONS, event.data.couponId, {
-        $set: { ...event.data, status: "ISSUED", seq: position.commit },
+        $set: { ...event.data, status: "ISSUED", seq: logOrderOf(position) },
       }),
     CouponRevoked: ({ event }, collection) =>
       updateOne(collection, COUPONS, event.data.couponId, {

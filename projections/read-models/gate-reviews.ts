@@ -1,3 +1,4 @@
+import { logOrderOf } from "../../event-store/position.js";
 import { defineProjection, upsertOne } from "./projection.js";
 
 export const GATE_REVIEWS = "gate_reviews";
@@ -28,7 +29,7 @@ export const gateReviewsProjection = defineProjection({
           at: d.at,
           reason: d.reason,
           candidates: d.candidates ?? [],
-          seq: position.commit,
+          seq: logOrderOf(position),
         },
       });
     },

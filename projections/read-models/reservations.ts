@@ -1,3 +1,4 @@
+import { logOrderOf } from "../../event-store/position.js";
 import type { DomainEvent } from "../../schemas/events.js";
 import { ERASED } from "../../schemas/personal-data.js";
 import { MAX_PLATE_SUFFIXES, plateSuffixes } from "../../schemas/plates.js";
@@ -33,8 +34,9 @@ const couponDue = (event: DomainEvent): { couponDue?: boolean } => {
 };
 
 /**
- * Each reservation with its status and its coupon's state. `seq` (the global position of the
- * ParkingReserved event) gives every list a stable order and an index-friendly cursor.
+ * Each reservation with its status and its coupon's state. `seq` (the ParkingReserved event's
+ * place in log order, unique to it even when a batch of bookings shares one commit: logOrderOf)
+ * gives every list a stable order and an index-friendly cursor.
  * `heldFrom`/`heldUntil` are the span it holds a spot (its window; an open-ended one from when it
  * was made; cut short by a cancellation or a check-out; a car in the lot past its window's end
  * holds its spot until it checks out, which the query side adds: status CHECKED_IN, heldUntil passed):
@@ -100,7 +102,7 @@ export const reservationsProjection = defineProjection({
                   },
                 }
               : {}),
-            seq: position.commit,
+            seq: logOrderOf(position),
             position: String(position.commit),
             heldFrom: event.data.startsAt ?? event.data.reservedAt,
             heldUntil: event.data.endsAt ?? HELD_OPEN_ENDED,
@@ -108,7 +110,7 @@ export const reservationsProjection = defineProjection({
         }),
         ...plateSuffixes(carNumber).flatMap((suffix, i) =>
           upsertOne(collection, PLATE_SUFFIXES, `${reservationId}~${i}`, {
-            $set: { suffix, reservationId, parkingLotId, customerId, seq: position.commit },
+            $set: { suffix, reservationId, parkingLotId, customerId, seq: logOrderOf(position) },
           }),
         ),
       ];
