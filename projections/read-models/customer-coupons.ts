@@ -8,7 +8,9 @@ export const COUPONS = "coupons";
 /** Every coupon, findable by customer, newest first. */
 export const customerCouponsProjection = defineProjection({
   name: "customer-coupons",
-  version: 1,
+  // 2: `seq` is the event's prepare position (logOrderOf), unique on EventStoreDB where the
+  // events of one append share their commit position.
+  version: 2,
   collections: {
     [COUPONS]: [
       { name: "by_customer", keys: { customerId: 1, seq: -1 } },

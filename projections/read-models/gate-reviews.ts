@@ -13,7 +13,9 @@ export const gateReviewId = (parkingLotId: string, eventId: string): string => `
  */
 export const gateReviewsProjection = defineProjection({
   name: "gate-reviews",
-  version: 1,
+  // 2: `seq` is the event's prepare position (logOrderOf), unique on EventStoreDB where the
+  // events of one append share their commit position.
+  version: 2,
   collections: { [GATE_REVIEWS]: [{ name: "by_lot", keys: { parkingLotId: 1, seq: -1 } }] },
   on: {
     GateEventRecorded: ({ event, position }, collection) => {

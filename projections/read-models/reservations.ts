@@ -50,7 +50,9 @@ export const reservationsProjection = defineProjection({
   // 4: seven indexes no read walks are no longer declared (issue 50); start-up creates indexes but
   // never drops one, so a store built before is rebuilt once, blue/green, to shed them.
   // 5: plates' suffixes in their NFKC form, `ß` not upper-cased to `SS` (schemas/plates.ts).
-  version: 5,
+  // 6: `seq` is the event's prepare position (logOrderOf): on EventStoreDB a batch's bookings
+  // shared one commit, and a page ending inside the batch skipped the rest of it.
+  version: 6,
   collections: {
     [RESERVATIONS]: [
       { name: "by_seq", keys: { seq: -1 } },
