@@ -8725,7 +8725,7 @@ export interface operations {
     getParkingLotHistory: {
         parameters: {
             query?: {
-                /** @description `nextCursor` of the previous page: the log position of its last fact. */
+                /** @description `nextCursor` of the previous page: its last fact's place in log order (unique to the fact, where the facts of one append share their `position`). */
                 cursor?: string;
                 /** @description Only facts stamped at or after this instant. */
                 from?: string;
@@ -12293,7 +12293,7 @@ export interface operations {
     getReservationHistory: {
         parameters: {
             query?: {
-                /** @description `nextCursor` of the previous page: the log position of its last fact. */
+                /** @description `nextCursor` of the previous page: its last fact's place in log order (unique to the fact, where the facts of one append share their `position`). */
                 cursor?: string;
                 /** @description Page size, 1–1000 (default 50). */
                 limit?: number;

@@ -1,9 +1,11 @@
 import type { EventStore } from "../../event-store/port.js";
+import { logOrderOf } from "../../event-store/position.js";
 import { decodeEvent } from "../../schemas/event-codec.js";
-import type { HistoryEntry, HistoryPage } from "../../schemas/history.js";
+import type { HistoryPage } from "../../schemas/history.js";
 import { lotStreamsSince } from "../../write-side/lot-streams.js";
 import { auditEntry, stampMsOfRaw } from "./audit-entry.js";
 import {
+  type PagedEntry,
   type ReservationEventsIndex,
   type ReservationLocation,
   reservationHistory,
@@ -18,16 +20,23 @@ export {
 } from "./reservation-history.js";
 
 export interface PageRequest {
-  /** Only facts strictly after this log position (commit). */
+  /**
+   * Only facts strictly after this place in log order (logOrderOf: on EventStoreDB the events of
+   * one append share their commit position, so a commit would skip the rest of a batch).
+   */
   readonly cursor?: number;
   readonly limit: number;
   /** Aborted when the caller left: the reading stops there. */
   readonly signal?: AbortSignal;
 }
 
-const pageOf = (entries: HistoryEntry[], limit: number): HistoryPage => {
+const pageOf = (entries: readonly PagedEntry[], limit: number): HistoryPage => {
   const items = entries.slice(0, limit);
-  return { items, nextCursor: entries.length > limit ? (items.at(-1)?.position ?? null) : null };
+  const last = items.at(-1);
+  return {
+    items: items.map((i) => i.entry),
+    nextCursor: entries.length > limit && last ? String(last.order) : null,
+  };
 };
 
 /**
@@ -51,14 +60,14 @@ export class HistoryService {
   ): Promise<HistoryPage | null> {
     const { cursor, from, until, limit } = options;
     const streams = await lotStreamsSince(this.events, parkingLotId, cursor ?? Number.NEGATIVE_INFINITY);
-    const entries: HistoryEntry[] = [];
+    const entries: PagedEntry[] = [];
     let exists = false;
     for (const stream of streams) {
       const last = await lastRevision(this.events, stream);
       if (last === null) continue;
       exists = true;
       const start = await firstRevisionWhere(this.events, stream, last, (e) => {
-        if (cursor !== undefined && e.position.commit <= cursor) return false;
+        if (cursor !== undefined && logOrderOf(e.position) <= cursor) return false;
         return from === undefined || !(stampMsOfRaw(e.type, e.data) < from);
       });
       if (start > last) continue;
@@ -66,7 +75,7 @@ export class HistoryService {
       for await (const raw of this.events.readStream(stream, { fromRevision: start, maxCount })) {
         options.signal?.throwIfAborted();
         if (until !== undefined && stampMsOfRaw(raw.type, raw.data) >= until) return pageOf(entries, limit);
-        entries.push(auditEntry(decodeEvent(raw)));
+        entries.push({ entry: auditEntry(decodeEvent(raw)), order: logOrderOf(raw.position) });
       }
       if (entries.length > limit) break;
     }

@@ -1,5 +1,5 @@
 import type { EventStore, RecordedEvent } from "../../event-store/port.js";
-import { comparePositions, type Position } from "../../event-store/position.js";
+import { comparePositions, logOrderOf, type Position } from "../../event-store/position.js";
 import { ProblemError } from "../../platform/http/problem.js";
 import {
   RESERVATION_EVENTS,
@@ -234,6 +234,12 @@ async function read(events: EventStore, located: Located): Promise<RecordedEvent
   return raw;
 }
 
+/** A fact of a page and its place in log order (logOrderOf), which the next page's cursor is. */
+export interface PagedEntry {
+  readonly entry: HistoryEntry;
+  readonly order: number;
+}
+
 /**
  * A page of one reservation's facts (after `cursor`, at most `limit` + 1 of them, read by stream and
  * revision), and the customer it was booked for (from its ParkingReserved, in the log). Null when
@@ -246,23 +252,24 @@ export async function reservationHistory(
   reservationId: string,
   where: ReservationLocation,
   page: { readonly cursor?: number; readonly limit: number; readonly signal?: AbortSignal },
-): Promise<{ readonly customerId: string; readonly entries: HistoryEntry[] } | null> {
+): Promise<{ readonly customerId: string; readonly entries: PagedEntry[] } | null> {
   const found = await locateAll(events, index, reservationId, where, page.signal);
-  const booked = found[0];
-  if (booked?.type !== "ParkingReserved") return null;
+  // Its booking: the first of its facts, but for a drive-up (issue 49), admitted just before.
+  const booked = found.find((l) => l.type === "ParkingReserved");
+  if (!booked) return null;
   const after = page.cursor;
   const chosen = found
-    .filter((l) => after === undefined || l.position.commit > after)
+    .filter((l) => after === undefined || logOrderOf(l.position) > after)
     .slice(0, page.limit + 1);
   const raws: RecordedEvent[] = [];
   for (const located of chosen) {
     page.signal?.throwIfAborted();
     raws.push(await read(events, located));
   }
-  const bookedRaw = chosen[0] === booked && raws[0] ? raws[0] : await read(events, booked);
+  const bookedRaw = raws[chosen.indexOf(booked)] ?? (await read(events, booked));
   return {
     // Decoded: the log holds the customer sealed (schemas/personal-data.ts), `erased` once erased.
     customerId: (decodeEvent(bookedRaw).event.data as { customerId: string }).customerId,
-    entries: raws.map((raw) => auditEntry(decodeEvent(raw))),
+    entries: raws.map((raw) => ({ entry: auditEntry(decodeEvent(raw)), order: logOrderOf(raw.position) })),
   };
 }
