@@ -10,7 +10,8 @@ import { EVENT_TYPES } from "./events.js";
 
 const HistoryCursor = Type.String({
   ...PositionString,
-  description: "`nextCursor` of the previous page: the log position of its last fact.",
+  description:
+    "`nextCursor` of the previous page: its last fact's place in log order (unique to the fact, where the facts of one append share their `position`).",
 });
 
 export const LotHistoryQuery = Type.Object(
