@@ -7,7 +7,7 @@ import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { customerHeaders, operatorHeaders } from "../../test-support/auth.js";
 import { lotLog } from "../../test-support/linearizability.js";
-import { call, startTestService, tempDataDir } from "../../test-support/service.js";
+import { call, eventually, startTestService, tempDataDir } from "../../test-support/service.js";
 import { decide, evolve, initialState, type ParkingLotState } from "../parking-lot/decider.js";
 import { reservationIdFor } from "../reservation-ids.js";
 import { rejectionProblem } from "./rejection-problems.js";
@@ -245,6 +245,31 @@ describe("linearizability over HTTP (two services, one DATA_DIR)", () => {
                 )
                 .join("\n")}\nlog: ${log.join(" ")}`,
             ).toBe(true);
+
+            // The coupon policy (an asynchronous reactor, running in one of the services) issues exactly
+            // one coupon per booking, and revokes it once exactly when the booking was canceled or its
+            // stay was too short (never a revoke without an issue).
+            const facts = await lotLog(store, lot);
+            for (const reserved of facts.filter((e) => e.type === "ParkingReserved")) {
+              const rid = (reserved.data as { reservationId: string }).reservationId;
+              const ends = facts.filter(
+                (e) =>
+                  (e.data as { reservationId?: string }).reservationId === rid &&
+                  (e.type === "ReservationCanceled" ||
+                    (e.type === "ReservationCheckedOut" && e.data.couponEarned === false)),
+              );
+              const expected = { CouponIssued: 1, CouponRevoked: ends.length };
+              await eventually(
+                async () => {
+                  const seen: Record<string, number> = { CouponIssued: 0, CouponRevoked: 0 };
+                  for await (const e of store.readStream(`coupon-${rid}`))
+                    seen[e.type] = (seen[e.type] ?? 0) + 1;
+                  return JSON.stringify(seen) === JSON.stringify(expected) ? true : undefined;
+                },
+                10_000,
+                `coupon of ${rid}: ${JSON.stringify(expected)}`,
+              );
+            }
           },
         ),
         { numRuns: RUNS },
