@@ -1,0 +1,147 @@
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
+import type { EventStore } from "../../event-store/port.js";
+import { tempDataDir } from "../../test-support/service.js";
+import { type CommandContext, ParkingLotCommandHandler } from "../command-handler.js";
+import { reservationStatus } from "../parking-lot/decider.js";
+import { couponIdFor } from "./coupon.js";
+import { appendCoupon, readCoupon } from "./coupon-stream.js";
+import { CouponSpending } from "./spending.js";
+
+/*
+ * Linearizability hunt (spent coupons): a booking that spends a coupon, and its retry (the same
+ * Idempotency-Key: the same reservation id) on another writer. The first try redeems the coupon and
+ * is refused (the lot filled meanwhile); before it gives the coupon back, a spot frees and the retry,
+ * finding the coupon already redeemed for this very booking, books it with the discount. The
+ * coupon must then stay REDEEMED for that booking: never both spent on a live booking and
+ * spendable again.
+ */
+
+const NOW = "2026-11-22T11:00:00.000Z";
+const LOT = "CP1";
+const data = tempDataDir("coupon-spending-race-");
+const stores: SqliteEventStore[] = [];
+afterAll(async () => {
+  for (const s of stores) await s.close();
+  data.remove();
+});
+
+let n = 0;
+const ctx = (): CommandContext => ({
+  correlationId: `corr-${++n}`,
+  commandId: `cmd-${n}`,
+  actor: { sub: "ops-test", role: "operator" },
+});
+
+function latch(): { wait: Promise<void>; open: () => void } {
+  let open = () => {};
+  const wait = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { wait, open };
+}
+
+describe("a coupon's booking and its retry on two writers, the lot filling and freeing between them", () => {
+  it("leaves the coupon redeemed for the booking the lot holds", async () => {
+    const file = join(data.dir, "events.sqlite");
+    const one = SqliteEventStore.open({ file, pollIntervalMs: 20 });
+    const two = SqliteEventStore.open({ file, pollIntervalMs: 20 });
+    stores.push(one, two);
+    const options = { retryLimit: 20, cacheSize: 10 };
+    const lotsA = new ParkingLotCommandHandler(one, options);
+    const lotsB = new ParkingLotCommandHandler(two, options);
+    expect(
+      (
+        await lotsB.handle(
+          {
+            type: "RegisterParkingLot",
+            parkingLotId: LOT,
+            name: "Coupons",
+            capacity: 1,
+            couponRule: { minStayMinutes: 15, discount: { amount: 1000 } },
+            now: NOW,
+          },
+          ctx(),
+        )
+      ).ok,
+    ).toBe(true);
+    // The customer's coupon, from an earlier booking (r0) elsewhere.
+    const couponId = couponIdFor("r0");
+    await appendCoupon(
+      two,
+      {
+        type: "CouponIssued",
+        data: { couponId, reservationId: "r0", parkingLotId: "elsewhere", customerId: "C1", issuedAt: NOW },
+      },
+      -1,
+      { correlationId: "c", causationId: "c", actor: { sub: "coupon-policy", role: "system" } },
+    );
+    const directory = { reservationOf: async () => "r0" };
+
+    // Writer A: slow to take its booking to the lot, and slow to give the coupon back.
+    const aBooks = latch();
+    const aBooking = latch();
+    const slowLots = Object.create(lotsA) as ParkingLotCommandHandler;
+    slowLots.handle = async (command, context) => {
+      aBooking.open();
+      await aBooks.wait;
+      return lotsA.handle(command, context);
+    };
+    const aReturns = latch();
+    const aReturning = latch();
+    const slowReturns: EventStore = Object.create(one);
+    slowReturns.readStream = (id, o) => one.readStream(id, o);
+    slowReturns.appendToStream = async (id, events, o) => {
+      if (events.some((e) => e.type === "CouponReturned")) {
+        aReturning.open();
+        await aReturns.wait;
+      }
+      return one.appendToStream(id, events, o);
+    };
+    const spendingA = new CouponSpending(slowReturns, slowLots, directory);
+    const spendingB = new CouponSpending(two, lotsB, directory);
+    const booking = {
+      type: "ReserveParking",
+      parkingLotId: LOT,
+      reservationId: "r1",
+      customerId: "C1",
+      carNumber: "10더8612",
+      amount: 5000,
+      now: NOW,
+    } as const;
+
+    const first = spendingA.reserve(booking, couponId, ctx());
+    await aBooking.wait; // redeemed for r1, the booking not yet taken to the lot
+    const other = {
+      type: "ReserveParking",
+      parkingLotId: LOT,
+      reservationId: "b1",
+      customerId: "C2",
+      carNumber: "12가3456",
+      amount: 5000,
+      now: NOW,
+    } as const;
+    expect((await lotsB.handle(other, ctx())).ok).toBe(true); // the lot fills
+    aBooks.open();
+    await aReturning.wait; // refused (LotFull), about to give the coupon back
+    const cancel = {
+      type: "CancelReservation",
+      parkingLotId: LOT,
+      reservationId: "b1",
+      reason: "x",
+      now: NOW,
+    } as const;
+    expect((await lotsB.handle(cancel, ctx())).ok).toBe(true); // a spot frees
+    const retry = await spendingB.reserve(booking, couponId, ctx());
+    aReturns.open();
+    const answered = await first;
+
+    expect(answered.ok ? "ok" : answered.rejection.code).toBe("LotFull");
+    expect(retry.ok).toBe(true);
+    const lot = await lotsB.stateOf(LOT);
+    expect(reservationStatus(lot, "r1", Date.parse(NOW))).toBe("RESERVED");
+    const coupon = await readCoupon(two, "r0");
+    expect(coupon.state).toMatchObject({ status: "REDEEMED", redeemedFor: "r1" });
+  });
+});
