@@ -196,8 +196,12 @@ const sentArb = fc.record({
   retry: fc.boolean(),
 });
 
-/** A store whose lot appends fail as `faults` says, in turn: before writing, or after it committed. */
-function faulty(inner: EventStore, faults: ("none" | "before" | "after")[]): EventStore {
+/**
+ * A store whose lot appends fail as `faults` says, in turn: before writing, after it committed, or
+ * after it committed and the writer stood still a while (stopped mid-batch: the lane's later
+ * commands wait behind it, the other writers go on) before dying.
+ */
+function faulty(inner: EventStore, faults: ("none" | "before" | "after" | "stall")[]): EventStore {
   const store: EventStore = Object.create(inner);
   let next = 0;
   store.readStream = (id, o) => inner.readStream(id, o);
@@ -208,6 +212,10 @@ function faulty(inner: EventStore, faults: ("none" | "before" | "after")[]): Eve
     if (fault === "before") throw new Error("injected: died before the append");
     const result = await inner.appendToStream(id, toAppend, o);
     if (fault === "after") throw new Error("injected: died after the append committed");
+    if (fault === "stall") {
+      await sleep(25);
+      throw new Error("injected: stopped after the append committed, then died");
+    }
     return result;
   };
   return store;
@@ -250,6 +258,7 @@ describe("linearizability of the write side (fast-check, several writers on one 
             "none" as const,
             "before" as const,
             "after" as const,
+            "stall" as const,
           ),
           { maxLength: 6 },
         ),
