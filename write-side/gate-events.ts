@@ -135,7 +135,7 @@ export class GateEvents {
    * stay the losing writer let in (its id derived from the read) was let in by nobody's answer. It
    * is canceled, freeing its spot, so that the lot holds only the step of the read's one answer; by
    * the losing writer at once, or by the read's next repeat if that writer died first. (A check-in
-   * or check-out taken by a losing writer has no such undoing: see docs of the linearizability hunt.)
+   * or check-out taken by a losing writer has no such undoing: it stays, whatever the answer.)
    */
   private async withdrawDriveUp(answer: Recorded, context: CommandContext & { readonly now: string }) {
     const { parkingLotId, eventId } = answer;
