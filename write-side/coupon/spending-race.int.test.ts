@@ -1,4 +1,5 @@
 import { join } from "node:path";
+import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
 import type { EventStore } from "../../event-store/port.js";
@@ -143,5 +144,134 @@ describe("a coupon's booking and its retry on two writers, the lot filling and f
     expect(reservationStatus(lot, "r1", Date.parse(NOW))).toBe("RESERVED");
     const coupon = await readCoupon(two, "r0");
     expect(coupon.state).toMatchObject({ status: "REDEEMED", redeemedFor: "r1" });
+  });
+});
+
+/*
+ * Generated: bookings spending one coupon (some the same booking's retries), sent to two writers
+ * at once, while other customers fill and free the lot's spots. Whatever the order, at most one
+ * booking the lot holds spent the coupon, the coupon is REDEEMED for exactly that one (ISSUED again
+ * when none holds it: every refused try gave it back), and every booking answered ok holds it.
+ */
+describe("spending one coupon from two writers (fast-check)", () => {
+  it("never leaves it spent on two bookings, nor spent and spendable", { timeout: 300_000 }, async () => {
+    const file = join(data.dir, "generated.sqlite");
+    const one = SqliteEventStore.open({ file, pollIntervalMs: 20 });
+    const two = SqliteEventStore.open({ file, pollIntervalMs: 20 });
+    stores.push(one, two);
+    let round = 0;
+    const op = fc.record({
+      kind: fc.constantFrom("spend" as const, "spend" as const, "fill" as const, "free" as const),
+      r: fc.integer({ min: 0, max: 2 }),
+      writer: fc.integer({ min: 0, max: 1 }),
+      delay: fc.integer({ min: 0, max: 4 }),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 2 }),
+        fc.array(op, { minLength: 2, maxLength: 7 }),
+        async (capacity, ops) => {
+          const lot = `CG${round++}`;
+          const owner = `${lot}-r0`;
+          const couponId = couponIdFor(owner);
+          const lots = [
+            new ParkingLotCommandHandler(one, { retryLimit: 50, cacheSize: 10 }),
+            new ParkingLotCommandHandler(two, { retryLimit: 50, cacheSize: 10 }),
+          ];
+          const first = lots[0] as ParkingLotCommandHandler;
+          await first.handle(
+            {
+              type: "RegisterParkingLot",
+              parkingLotId: lot,
+              name: "Coupons",
+              capacity,
+              maxActivePerCustomer: 10,
+              couponRule: { minStayMinutes: 15, discount: { amount: 1000 } },
+              now: NOW,
+            },
+            ctx(),
+          );
+          await appendCoupon(
+            one,
+            {
+              type: "CouponIssued",
+              data: {
+                couponId,
+                reservationId: owner,
+                parkingLotId: "elsewhere",
+                customerId: "C1",
+                issuedAt: NOW,
+              },
+            },
+            -1,
+            { correlationId: "c", causationId: "c", actor: { sub: "coupon-policy", role: "system" } },
+          );
+          const directory = { reservationOf: async () => owner };
+          const spending = [
+            new CouponSpending(one, first, directory),
+            new CouponSpending(two, lots[1] as ParkingLotCommandHandler, directory),
+          ];
+          const okSpends = new Set<string>();
+          await Promise.all(
+            ops.map(async (o, i) => {
+              await new Promise((resolve) => setTimeout(resolve, o.delay));
+              const handler = lots[o.writer] as ParkingLotCommandHandler;
+              if (o.kind === "spend") {
+                const reservationId = `${lot}-s${o.r}`;
+                const outcome = await (spending[o.writer] as CouponSpending).reserve(
+                  {
+                    type: "ReserveParking",
+                    parkingLotId: lot,
+                    reservationId,
+                    customerId: "C1",
+                    carNumber: "10더8612",
+                    amount: 5000,
+                    now: NOW,
+                  },
+                  couponId,
+                  ctx(),
+                );
+                if (outcome.ok) okSpends.add(reservationId);
+              } else if (o.kind === "fill")
+                await handler.handle(
+                  {
+                    type: "ReserveParking",
+                    parkingLotId: lot,
+                    reservationId: `${lot}-f${i}`,
+                    customerId: "C2",
+                    carNumber: "12가3456",
+                    amount: 5000,
+                    now: NOW,
+                  },
+                  ctx(),
+                );
+              else
+                await handler.handle(
+                  {
+                    type: "CancelReservation",
+                    parkingLotId: lot,
+                    reservationId: `${lot}-f${o.r}`,
+                    reason: "x",
+                    now: NOW,
+                  },
+                  ctx(),
+                );
+            }),
+          );
+          const state = await first.stateOf(lot);
+          if (state.kind !== "registered") throw new Error("not registered");
+          const holders = [0, 1, 2]
+            .map((r) => `${lot}-s${r}`)
+            .filter((id) => reservationStatus(state, id, Date.parse(NOW)) === "RESERVED");
+          expect(holders.length).toBeLessThanOrEqual(1);
+          for (const id of okSpends) expect(holders).toContain(id);
+          const coupon = await readCoupon(one, owner);
+          expect(coupon.state).toMatchObject(
+            holders[0] === undefined ? { status: "ISSUED" } : { status: "REDEEMED", redeemedFor: holders[0] },
+          );
+        },
+      ),
+      { numRuns: Math.max(1, Math.floor(Number(process.env.LINEAR_RUNS ?? 12) / 2)) },
+    );
   });
 });
