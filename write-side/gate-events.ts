@@ -13,7 +13,7 @@ import type {
   ResolveGateReviewBody,
 } from "../schemas/gates.js";
 import type { CommandContext, ParkingLotCommandHandler } from "./command-handler.js";
-import type { Rejection } from "./parking-lot/decider.js";
+import { type Rejection, reservationStatus } from "./parking-lot/decider.js";
 import { decideGate, type GateOutcome, priceOf } from "./parking-lot/gates.js";
 
 /**
@@ -73,7 +73,10 @@ export class GateEvents {
   ): Promise<GateEventAnswer | { readonly rejection: Rejection }> {
     const stream = gateStream(parkingLotId, read.eventId);
     const before = await this.recorded(stream);
-    if (before) return { ...answerOf(before), replayed: true };
+    if (before) {
+      await this.withdrawDriveUp(before, context);
+      return { ...answerOf(before), replayed: true };
+    }
     const at = gateReadInstant(read.at);
     // Checked by the route (400); here before anything is appended, so that no lot step is taken
     // for a read whose record could not be written.
@@ -117,10 +120,43 @@ export class GateEvents {
       // The same read, sent twice at once: the other one recorded it first; its answer is the answer.
       if (!(error instanceof WrongExpectedRevisionError)) throw error;
       const first = await this.recorded(stream);
-      if (first) return { ...answerOf(first), replayed: true };
+      if (first) {
+        await this.withdrawDriveUp(first, context);
+        return { ...answerOf(first), replayed: true };
+      }
       throw error;
     }
     return answerOf(data);
+  }
+
+  /**
+   * The same read, handled by another writer at once, was recorded first with another answer (the lot
+   * changed between the two decisions: a booking of the plate canceled, a spot freed): the drive-up
+   * stay the losing writer let in (its id derived from the read) was let in by nobody's answer. It
+   * is canceled, freeing its spot, so that the lot holds only the step of the read's one answer; by
+   * the losing writer at once, or by the read's next repeat if that writer died first. (A check-in
+   * or check-out taken by a losing writer has no such undoing: it stays, whatever the answer.)
+   */
+  private async withdrawDriveUp(answer: Recorded, context: CommandContext & { readonly now: string }) {
+    const { parkingLotId, eventId } = answer;
+    const driveUpId = driveUpReservationId(parkingLotId, eventId);
+    if (answer.decision === "open" && answer.reservationId === driveUpId) return;
+    // A read sent to review may be resolved into this very drive-up by an attendant: theirs to settle.
+    if (answer.decision === "review") return;
+    const lot = await this.lots.currentState(parkingLotId);
+    if (lot.kind !== "registered" || !lot.reservations.has(driveUpId)) return;
+    const status = reservationStatus(lot, driveUpId, Date.parse(context.now));
+    if (status !== "CHECKED_IN" && status !== "OVERSTAYING") return;
+    await this.lots.handle(
+      {
+        type: "CancelReservation",
+        parkingLotId,
+        reservationId: driveUpId,
+        reason: "gate-read-answered-otherwise",
+        now: context.now,
+      },
+      context,
+    );
   }
 
   /**

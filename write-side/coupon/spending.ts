@@ -5,7 +5,8 @@ import type { ReserveParking } from "../../schemas/commands.js";
 import type { Causation } from "../../schemas/event-codec.js";
 import type { CommandContext, CommandOutcome, ParkingLotCommandHandler } from "../command-handler.js";
 import { ConcurrencyConflictError, causationOf } from "../decider-runner.js";
-import { decideRedemption, decideReturn } from "./coupon.js";
+import { reservationStatus } from "../parking-lot/decider.js";
+import { decideRedemption, decideReturn, type SpendCoupon } from "./coupon.js";
 import { appendCoupon, readCoupon } from "./coupon-stream.js";
 
 /**
@@ -55,9 +56,9 @@ export class CouponSpending {
       return { ok: false, rejection: { code: "CouponNotFound", parkingLotId, couponId } };
     const booking: ReserveParking = { ...command, coupon: { couponId, reservationId: owner } };
     const causation = causationOf(context);
+    const ask: SpendCoupon = { couponId, customerId, reservationId, parkingLotId, now: command.now };
     for (let attempt = 0; attempt <= RETRY_LIMIT; attempt++) {
       const coupon = await readCoupon(this.eventStore, owner);
-      const ask = { couponId, customerId, reservationId, parkingLotId, now: command.now };
       const redemption = decideRedemption(coupon.state, ask);
       if (!redemption.ok) return redemption;
       if (redemption.event) {
@@ -74,29 +75,72 @@ export class CouponSpending {
         }
       }
       const outcome = await this.handler.handle(booking, context);
-      if (!outcome.ok) await this.giveBack(owner, reservationId, command.now, causation);
+      if (!outcome.ok) await this.giveBack(owner, ask, causation);
+      // A retry that found the coupon redeemed for this booking and booked it: an earlier try,
+      // refused, may have given the coupon back meanwhile. The booking holds it: redeemed again.
+      else if (!redemption.event && outcome.events.length > 0)
+        await this.redeemAgainIfBooked(owner, ask, causation);
       return outcome;
     }
     throw new ConcurrencyConflictError(`coupon-${owner}`, RETRY_LIMIT + 1);
   }
 
-  /** The compensation: the coupon set aside for a booking the lot then refused is spendable again. */
-  private async giveBack(
-    owner: string,
-    redeemedFor: string,
-    now: string,
-    causation: Causation,
-  ): Promise<void> {
+  /**
+   * The compensation: the coupon set aside for a booking the lot then refused is spendable again,
+   * unless the booking is in the lot after all (a retry of it, on another writer, booked it while
+   * this one was refused): then it stays, or is again, redeemed for it. Checked after the return
+   * too, so that of the return and a retry's booking, whichever comes second sees the other.
+   */
+  private async giveBack(owner: string, ask: SpendCoupon, causation: Causation): Promise<void> {
+    const { reservationId: redeemedFor, now } = ask;
+    if (await this.booked(ask)) return;
     for (let attempt = 0; attempt <= RETRY_LIMIT; attempt++) {
       const coupon = await readCoupon(this.eventStore, owner);
       const back = decideReturn(coupon.state, redeemedFor, "booking-refused", now);
-      if (!back) return;
+      if (!back) break;
       try {
         await appendCoupon(this.eventStore, back, coupon.revision, causation);
         this.logger?.info(
           { couponId: back.data.couponId, redeemedFor },
           "coupon returned: its booking was refused",
         );
+        break;
+      } catch (error) {
+        if (!(error instanceof WrongExpectedRevisionError)) throw error;
+      }
+    }
+    await this.redeemAgainIfBooked(owner, ask, causation);
+  }
+
+  /** Whether the lot holds the booking live (not refused, not ended). */
+  private async booked(ask: SpendCoupon): Promise<boolean> {
+    const lot = await this.handler.stateOf(ask.parkingLotId);
+    const status = reservationStatus(lot, ask.reservationId, Date.parse(ask.now));
+    return (
+      status === "RESERVED" ||
+      status === "PENDING_PAYMENT" ||
+      status === "CHECKED_IN" ||
+      status === "OVERSTAYING"
+    );
+  }
+
+  /** The coupon redeemed for the booking again, if the lot holds the booking and the coupon was given back. */
+  private async redeemAgainIfBooked(owner: string, ask: SpendCoupon, causation: Causation): Promise<void> {
+    for (let attempt = 0; attempt <= RETRY_LIMIT; attempt++) {
+      const coupon = await readCoupon(this.eventStore, owner);
+      const again = decideRedemption(coupon.state, ask);
+      if (again.ok && again.event === undefined) return; // redeemed for it
+      if (!(await this.booked(ask))) return;
+      if (!again.ok || again.event === undefined) {
+        // Spent on another booking in the moment it was spendable: the one case left to an operator.
+        this.logger?.warn(
+          { couponId: ask.couponId, redeemedFor: ask.reservationId },
+          "a booked coupon was spent twice",
+        );
+        return;
+      }
+      try {
+        await appendCoupon(this.eventStore, again.event, coupon.revision, causation);
         return;
       } catch (error) {
         if (!(error instanceof WrongExpectedRevisionError)) throw error;
