@@ -7101,6 +7101,8 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /** @description Client-chosen key (printable ASCII, no spaces); a retry with the same key books nothing new. Scope: one parking lot (the closure id is an HMAC of the lot and the key under a server secret), whichever operator retries. Kept while the closure is pending or in force. A retry with the same key and the same window answers 200 with `Idempotent-Replayed: true`, the same `closureId` and nothing closed again (its `canceledReservations` is empty: the first answer listed them); the same key with another window answers 422. Without a key every request closes the lot once more. */
+                "Idempotency-Key"?: string;
                 /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
                 "X-Correlation-Id"?: components["parameters"]["CorrelationId"];
             };
@@ -7126,6 +7128,20 @@ export interface operations {
             };
         };
         responses: {
+            /** @description A retry with the same Idempotency-Key and window: the closure already made, nothing closed or canceled again. */
+            200: {
+                headers: {
+                    "Idempotent-Replayed": components["headers"]["Idempotent-Replayed"];
+                    Location: components["headers"]["Location"];
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClosureAccepted"];
+                };
+            };
             /** @description Closed; the canceled reservations are listed. Location names the lot, whose `closures` lists this one by `closureId` (read it with `minPosition` = `position` to see it at once). */
             201: {
                 headers: {
@@ -7282,6 +7298,23 @@ export interface operations {
                         status?: 415;
                         /** @enum {unknown} */
                         type?: "/problems/unsupported-media-type";
+                    };
+                };
+            };
+            /** @description `/problems/idempotency-key-reused`: Idempotency-Key reused with a different request. */
+            422: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 422;
+                        /** @enum {unknown} */
+                        type?: "/problems/idempotency-key-reused";
                     };
                 };
             };

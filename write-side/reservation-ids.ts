@@ -14,10 +14,27 @@ export function reservationIdFor(
   idempotencyKey: string | undefined,
 ): string {
   if (idempotencyKey === undefined) return uuidv7();
-  // Length-prefixed fields: no two (lot, customer, key) triples share an input.
-  const input = [parkingLotId, customerId, idempotencyKey]
-    .map((f) => `${Buffer.byteLength(f)}:${f}`)
-    .join("");
+  return keyedId(secret, [parkingLotId, customerId, idempotencyKey]);
+}
+
+/**
+ * A closure's id: with an Idempotency-Key, the HMAC of the lot and the key (any operator's retry of
+ * the lot's closure finds it; the `closure` field keeps it apart from every reservation id), else
+ * a fresh UUIDv7.
+ */
+export function closureIdFor(
+  secret: string,
+  parkingLotId: string,
+  idempotencyKey: string | undefined,
+): string {
+  if (idempotencyKey === undefined) return uuidv7();
+  return keyedId(secret, ["closure", parkingLotId, idempotencyKey]);
+}
+
+/** An HMAC-SHA256 of `fields` under `secret`, shaped as a version 8 UUID. */
+function keyedId(secret: string, fields: readonly string[]): string {
+  // Length-prefixed fields: no two lists of fields share an input.
+  const input = fields.map((f) => `${Buffer.byteLength(f)}:${f}`).join("");
   const bytes = createHmac("sha256", secret).update(input).digest().subarray(0, 16);
   bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x80; // version 8 (custom)
   bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80; // RFC 9562 variant

@@ -35,7 +35,7 @@ import type { CouponSpending } from "../coupon/spending.js";
 import type { CustomerErasure } from "../customer-erasure.js";
 import type { GateEvents } from "../gate-events.js";
 import { DEFAULT_MAX_ACTIVE_PER_CUSTOMER } from "../parking-lot/decider.js";
-import { reservationIdFor } from "../reservation-ids.js";
+import { closureIdFor, reservationIdFor } from "../reservation-ids.js";
 import {
   assertMayErase,
   assertMayRegister,
@@ -382,13 +382,13 @@ const reservationStep =
   };
 
 const closeParkingLot =
-  ({ run, now }: CommandRouteDeps): Route<"closeParkingLot"> =>
+  ({ run, now, idempotencySecret }: CommandRouteDeps): Route<"closeParkingLot"> =>
   async (req, res) => {
     const parkingLotId = pathParam(req, "parkingLotId");
     const body = bodyOf(req, CloseParkingLotBody);
     const from = utc(body.from, "from");
     const until = utc(body.until, "until");
-    const closureId = uuidv7();
+    const closureId = closureIdFor(idempotencySecret, parkingLotId, req.get("idempotency-key"));
     const result = await run(req, {
       type: "CloseParkingLot",
       closureId,
@@ -402,9 +402,12 @@ const closeParkingLot =
       event.type === "ReservationCanceled" ? [event.data.reservationId] : [],
     );
     // A closure is not a resource of its own: it is read in its lot's `closures` (GET the
-    // lot with minPosition = position to see it at once).
+    // lot with minPosition = position to see it at once). A retry appended nothing: 200, and no
+    // reservation canceled by it (the first answer listed those).
+    const replayed = result.events.length === 0;
+    if (replayed) res.setHeader("Idempotent-Replayed", "true");
     res
-      .status(201)
+      .status(replayed ? 200 : 201)
       .location(`/parking-lots/${encodeURIComponent(parkingLotId)}`)
       .json({
         closureId,

@@ -61,6 +61,12 @@ const idempotencyKeyHeader = headerParameter(
   `${IdempotencyKey.description} Scope: one parking lot and one customer (the reservation id is an HMAC of the lot, the customer and the key under a server secret): another customer's identical key is another booking and never sees this one. Kept as long as the reservation exists (keys never expire). A retry with the same key and the same body answers 200 with the original reservation and \`Idempotent-Replayed: true\`; the same key with a different car, amount or window answers 422. In what order: the request's schemas first (a body or header that breaks them is a 400 whatever the key), then the key (a reuse is answered 200 or 422 before any rule beyond the schemas is checked: a replay of a booking whose window has since passed is still its 200, a changed body still the 422), then those rules (400). Without a key every request books a new reservation. (Try it out on /docs sends a fresh key each time when the field is left empty: no example is given, so the field starts empty.)`,
 );
 
+const closureIdempotencyKeyHeader = headerParameter(
+  "Idempotency-Key",
+  IdempotencyKey,
+  `${IdempotencyKey.description} Scope: one parking lot (the closure id is an HMAC of the lot and the key under a server secret), whichever operator retries. Kept while the closure is pending or in force. A retry with the same key and the same window answers 200 with \`Idempotent-Replayed: true\`, the same \`closureId\` and nothing closed again (its \`canceledReservations\` is empty: the first answer listed them); the same key with another window answers 422. Without a key every request closes the lot once more.`,
+);
+
 /** What the service checks of a time zone beyond its shape. */
 const TIME_ZONE_RULE =
   "`timeZone`: a zone the service's runtime knows (its IANA names and their links, such as `Asia/Calcutta`; not an offset such as `+09:00`).";
@@ -255,7 +261,7 @@ export const COMMAND_OPERATIONS = [
     tag: "commands",
     summary:
       "Close the lot over [from, until) (operator): refuses bookings overlapping it, cancels the windows it overlaps now and, when it begins, the open-ended bookings not checked in",
-    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
+    parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID), closureIdempotencyKeyHeader],
     body: {
       schema: CloseParkingLotBody,
       required: true,
@@ -265,12 +271,17 @@ export const COMMAND_OPERATIONS = [
       "`until`: after `from`, not in the past (the server's clock), and at most 31 days after `from`.",
       "`from`: at most 90 days ahead.",
     ],
-    problems: ["parking-lot-not-found", "too-many-closures"],
+    problems: ["parking-lot-not-found", "too-many-closures", "idempotency-key-reused"],
     responses: {
       "201": jsonResponse(
         "Closed; the canceled reservations are listed. Location names the lot, whose `closures` lists this one by `closureId` (read it with `minPosition` = `position` to see it at once).",
         ClosureAccepted,
         { Location: header("Location") },
+      ),
+      "200": jsonResponse(
+        "A retry with the same Idempotency-Key and window: the closure already made, nothing closed or canceled again.",
+        ClosureAccepted,
+        { Location: header("Location"), "Idempotent-Replayed": header("Idempotent-Replayed") },
       ),
     },
   },

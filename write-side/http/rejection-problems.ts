@@ -78,6 +78,12 @@ const PROBLEMS: ProblemOf = {
       "This Idempotency-Key was already used for a reservation with a different car, amount or window; use a new key for a new booking.",
       { parkingLotId: rejection.parkingLotId },
     ),
+  ClosureIdConflict: (rejection) =>
+    new ProblemError(
+      "idempotency-key-reused",
+      "This Idempotency-Key was already used for a closure of this lot over another window; use a new key for a new closure.",
+      { parkingLotId: rejection.parkingLotId },
+    ),
   ReservationNotActive: (rejection) =>
     new ProblemError(
       "reservation-not-active",

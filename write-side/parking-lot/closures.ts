@@ -10,6 +10,18 @@ export function close(command: CloseParkingLot, state: RegisteredLot): Decision 
   const now = ms(command.now);
   const from = ms(command.from);
   const until = ms(command.until);
+  // A retry (its id derived from an Idempotency-Key): the same window is the closure already made,
+  // nothing appended; another window under the same id is a conflict. Checked first, as a booking's
+  // retry is, so that a retry answers as the first try did whatever the clock says now.
+  const earlier = state.closures.find((c) => c.closureId === command.closureId);
+  if (earlier)
+    return earlier.from === from && earlier.until === until
+      ? accept()
+      : reject({
+          code: "ClosureIdConflict",
+          parkingLotId: command.parkingLotId,
+          closureId: command.closureId,
+        });
   const problem = closureProblem(from, until, now);
   if (problem) return reject({ code: "InvalidWindow", ...problem });
   const pending = state.closures.filter((c) => c.until > now).size;

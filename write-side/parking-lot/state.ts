@@ -152,6 +152,7 @@ export type Rejection =
     }
   | { readonly code: "ReservationNotFound"; readonly parkingLotId: string; readonly reservationId: string }
   | { readonly code: "ReservationIdConflict"; readonly parkingLotId: string; readonly reservationId: string }
+  | { readonly code: "ClosureIdConflict"; readonly parkingLotId: string; readonly closureId: string }
   | {
       readonly code: "ReservationNotActive";
       readonly parkingLotId: string;

@@ -395,6 +395,24 @@ describe("closures", () => {
       events: [{ type: "ParkingReserved", data: { mustLeaveBy: at("13:00") } }],
     });
   });
+
+  it("the same closure id again (a retry under its Idempotency-Key): the same window appends nothing, another is a conflict", () => {
+    const closed: ParkingLotEvent = {
+      type: "ParkingLotClosed",
+      data: {
+        closureId: "cl-1",
+        parkingLotId: LOT,
+        from: at("13:00"),
+        until: at("15:00"),
+        reason: "repaving",
+        closedAt: NOW,
+      },
+    };
+    given([lot, closed]).when(close("13:00", "15:00")).then([]);
+    given([lot, closed])
+      .when(close("13:00", "16:00"))
+      .then({ code: "ClosureIdConflict", parkingLotId: LOT, closureId: "cl-1" });
+  });
 });
 
 describe("a closure that has just ended", () => {
