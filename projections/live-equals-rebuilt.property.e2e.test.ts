@@ -118,6 +118,7 @@ const opArb = fc.oneof(
   },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("churn" as const), lot }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant("erase" as const), who }) },
+  { weight: 1, arbitrary: fc.constant({ kind: "restart" as const }) },
   {
     weight: 3,
     arbitrary: fc.record({
@@ -206,24 +207,32 @@ async function checkHistory(h: History, run: number, cleanups: (() => Promise<vo
   const data = tempDataDir("parking-live-rebuilt-");
   let now = T0;
   const stripe = h.payments ? await startStripeServer({ webhookSecret: WEBHOOK_SECRET }) : undefined;
-  const service: RunningService = await startTestService(
-    data.dir,
-    {
-      LOT_PERIOD_EVENTS: "50",
-      LOT_SNAPSHOT_EVERY: "5",
-      ...(stripe
-        ? {
-            PAYMENTS: "stripe",
-            STRIPE_API_BASE: stripe.url,
-            STRIPE_SECRET_KEY: "sk_test_live_rebuilt",
-            STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
-            PAYMENT_RETRY_SCALE: "0.01",
-          }
-        : {}),
-    },
-    { clock: () => new Date(now) },
-  );
-  stripe?.configureWebhooks({ url: `${service.url}/payments/webhooks/stripe`, secret: WEBHOOK_SECRET });
+  const env = {
+    LOT_PERIOD_EVENTS: "50",
+    LOT_SNAPSHOT_EVERY: "5",
+    ...(stripe
+      ? {
+          PAYMENTS: "stripe",
+          STRIPE_API_BASE: stripe.url,
+          STRIPE_SECRET_KEY: "sk_test_live_rebuilt",
+          STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+          PAYMENT_RETRY_SCALE: "0.01",
+        }
+      : {}),
+  };
+  const start = async () => {
+    const started = await startTestService(data.dir, env, { clock: () => new Date(now) });
+    stripe?.configureWebhooks({ url: `${started.url}/payments/webhooks/stripe`, secret: WEBHOOK_SECRET });
+    return started;
+  };
+  let service: RunningService = await start();
+  /** The processors stopped and started again (the live read models carry on from their checkpoints). */
+  const restart = async () => {
+    await service.shutdown("restart", { drain: false });
+    service = await start();
+    base = service.url;
+  };
+  let rebuildingBeside = false;
   let down = false;
   const shutdown = async () => {
     if (down) return;
@@ -235,7 +244,7 @@ async function checkHistory(h: History, run: number, cleanups: (() => Promise<vo
     await shutdown();
     data.remove();
   });
-  const base = service.url;
+  let base = service.url;
   const lotId = (k: number) => `r${run}-lot-${k}`;
   const bookings: { id: string; lot: number; who: number; in?: boolean }[] = [];
   const erased = new Set<number>();
@@ -429,6 +438,9 @@ async function checkHistory(h: History, run: number, cleanups: (() => Promise<vo
       case "clock":
         now += o.minutes * MIN;
         break;
+      case "restart":
+        if (!rebuildingBeside) await restart(); // not under a rebuild this test runs on the service's stores
+        break;
     }
   };
   for (const o of h.ops) await runOp(o);
@@ -534,6 +546,7 @@ async function checkHistory(h: History, run: number, cleanups: (() => Promise<vo
   // from the rebuilt generation's checkpoint once it is switched in, and ends where a rebuild from
   // nothing of the whole log ends.
   if (h.during.length > 0) {
+    rebuildingBeside = true;
     const rebuilding = rebuildProjections({
       eventStore,
       documentStore: store,
