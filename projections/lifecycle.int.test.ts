@@ -9,6 +9,7 @@ import { staleProjections, upgradeProjections } from "./lifecycle.js";
 import { startProcessors } from "./processors.js";
 import { PROJECTIONS } from "./read-models/index.js";
 import { RESERVATIONS, reservationsProjection } from "./read-models/reservations.js";
+import { replayLease } from "./replay.js";
 import {
   activeGenerations,
   CHECKPOINTS,
@@ -17,6 +18,7 @@ import {
   physicalCollection,
   readCheckpoint,
 } from "./runtime/checkpoints.js";
+import { LEASES } from "./runtime/leases.js";
 import type { ProcessorGroup } from "./runtime/processor-group.js";
 
 const logger = createLogger("silent");
@@ -140,6 +142,57 @@ describe("version-triggered rebuild", () => {
     expect(await staleProjections(docs, PROJECTIONS)).toEqual([]);
     expect((await activeGenerations(docs)).get("reservations")).toBe(2);
   }, 90_000);
+
+  it("resumes a version rebuild whose process died mid-way, its replay lease left to expire", async () => {
+    const { live, id } = await builtByAnOlderVersion();
+    // The process that started the rebuild was killed part way: a half-built generation 2, and its
+    // replay lease, held by a process that is gone (another host), for 3 more seconds.
+    const halfBuilt = physicalCollection(RESERVATIONS, 2);
+    await docs.write([
+      { op: "replace", collection: halfBuilt, id: "half", document: { writtenBy: "the dead rebuild" } },
+      {
+        op: "update",
+        collection: LEASES,
+        id: replayLease("reservations"),
+        upsert: true,
+        update: {
+          $set: {
+            owner: "another-host/4242/deadbeef",
+            epoch: 1,
+            expiresAt: Date.now() + 3000,
+            renewedAt: new Date().toISOString(),
+          },
+        },
+      },
+    ]);
+    // Restarted before the lease expired (before: refused once and never tried again, the version
+    // 0 generation kept live and maintained by version 1's code).
+    const restarted = await start();
+    await activeIs(2);
+    expect(await docs.findById(halfBuilt, "half")).toBeNull();
+    expect(await docs.findById(halfBuilt, id)).not.toHaveProperty("writtenBy");
+    expect(await docs.count(halfBuilt, {})).toBe(await docs.count(live, {}));
+    await stop(restarted);
+    expect(await staleProjections(docs, PROJECTIONS)).toEqual([]);
+  }, 90_000);
+
+  it("stops at once while waiting for another process's rebuild", async () => {
+    await builtByAnOlderVersion();
+    await docs.write([
+      {
+        op: "update",
+        collection: LEASES,
+        id: replayLease("reservations"),
+        upsert: true,
+        update: { $set: { owner: "another-host/4242/deadbeef", epoch: 1, expiresAt: Date.now() + 60_000 } },
+      },
+    ]);
+    const restarted = await start();
+    const stopping = Date.now();
+    await stop(restarted);
+    expect(Date.now() - stopping).toBeLessThan(10_000);
+    expect((await activeGenerations(docs)).get("reservations")).toBeUndefined();
+  }, 30_000);
 
   it("lets one of two processes rebuild for the new version; the other is refused and drops nothing", async () => {
     const { live, id } = await builtByAnOlderVersion();

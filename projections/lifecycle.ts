@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { DocumentStore } from "../document-store/port.js";
 import type { EventStore } from "../event-store/port.js";
 import type { Logger } from "../platform/logger.js";
@@ -10,6 +11,12 @@ import { activeGenerations, builtVersion, readCheckpoint } from "./runtime/check
  * queries that resolved them just before (the replay CLI's default).
  */
 export const VERSION_REBUILD_GRACE_MS = 5000;
+
+/**
+ * How often a process refused the rebuild (another holds the projections' replay lease) looks
+ * again: the holder may finish, or may have died mid-rebuild and left its lease to expire.
+ */
+export const REFUSED_RETRY_MS = 2000;
 
 /** A projection whose live generation was built by another version of its code. */
 export interface StaleProjection {
@@ -43,12 +50,16 @@ export interface UpgradeOptions {
   readonly projections: readonly Projection[];
   readonly logger: Logger;
   readonly graceMs?: number;
+  /** How often to look again while another process holds the replay lease (REFUSED_RETRY_MS). */
+  readonly retryMs?: number;
+  /** Aborted when the processors stop: a process waiting for another's rebuild gives up then. */
+  readonly signal?: AbortSignal;
 }
 
 /**
- * How a version check ended: nothing to rebuild; rebuilt (and switched); refused because a rebuild
- * of these projections is already running elsewhere (it will record the new version); or failed
- * (logged; the live generation stays, and the next start tries again).
+ * How a version check ended: nothing to rebuild; rebuilt (and switched); refused because another
+ * process held the rebuild of these projections (and rebuilt them, or this one stopped first); or
+ * failed (logged; the live generation stays, and the next start tries again).
  */
 export type UpgradeOutcome = "current" | "rebuilt" | "refused" | "failed";
 
@@ -58,8 +69,30 @@ export type UpgradeOutcome = "current" | "rebuilt" | "refused" | "failed";
  * rebuild is refused, never destructive), while queries keep reading the live generation until
  * the rebuilt one is activated. The live runtime notices the activation at its next look at the
  * generations and carries on from the new generation's checkpoint.
+ *
+ * Refused, it does not take the other process's word that the rebuild will be done: that process
+ * may die mid-rebuild (killed in a rollout, or restarted within the lease's ttl as the same pod
+ * and pid) and leave its lease to expire with nobody to resume the rebuild, the stale generation
+ * then kept live and maintained by code of another version. So it looks again every `retryMs`
+ * until the live generations are current (whoever rebuilt them), rebuilding them itself once the
+ * lease is free, or until it stops.
  */
 export async function upgradeProjections(options: UpgradeOptions): Promise<UpgradeOutcome> {
+  let refused = false;
+  for (;;) {
+    const outcome = await upgradeOnce(options);
+    if (outcome === "current" && refused) return "refused";
+    if (outcome !== "refused") return outcome;
+    refused = true;
+    try {
+      await sleep(options.retryMs ?? REFUSED_RETRY_MS, undefined, { signal: options.signal });
+    } catch {
+      return "refused"; // stopping
+    }
+  }
+}
+
+async function upgradeOnce(options: UpgradeOptions): Promise<UpgradeOutcome> {
   const { logger } = options;
   const stale = await staleProjections(options.documentStore, options.projections);
   if (stale.length === 0) return "current";

@@ -146,6 +146,7 @@ export async function startProcessors(options: ProcessorsOptions): Promise<Proce
       documentStore: options.documentStore,
       projections: PROJECTIONS,
       logger: options.logger.child({ component: "projection-lifecycle" }),
+      signal: group.stopping,
     }),
   );
   return group;

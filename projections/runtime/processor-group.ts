@@ -9,7 +9,13 @@ import type { ProcessorRuntime, ProcessorStatus } from "./processor-runtime.js";
  * with its writes, leases per processor); the group answers as one runtime does.
  */
 export class ProcessorGroup {
+  private readonly stop$ = new AbortController();
   constructor(readonly runtimes: readonly ProcessorRuntime[]) {}
+
+  /** Aborted when stop() begins: tracked work that waits (for another process) gives up then. */
+  get stopping(): AbortSignal {
+    return this.stop$.signal;
+  }
 
   /** Every processor's status, in the order of the runtimes (projections, then reactors). */
   status(): ProcessorStatus[] {
@@ -40,6 +46,7 @@ export class ProcessorGroup {
   }
 
   async stop(): Promise<void> {
+    this.stop$.abort();
     await Promise.all(this.runtimes.map((runtime) => runtime.stop()));
   }
 }
