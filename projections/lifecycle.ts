@@ -80,7 +80,7 @@ export type UpgradeOutcome = "current" | "rebuilt" | "refused" | "failed";
 export async function upgradeProjections(options: UpgradeOptions): Promise<UpgradeOutcome> {
   let refused = false;
   for (;;) {
-    const outcome = await upgradeOnce(options);
+    const outcome = await upgradeOnce(options, refused);
     if (outcome === "current" && refused) return "refused";
     if (outcome !== "refused") return outcome;
     refused = true;
@@ -92,8 +92,10 @@ export async function upgradeProjections(options: UpgradeOptions): Promise<Upgra
   }
 }
 
-async function upgradeOnce(options: UpgradeOptions): Promise<UpgradeOutcome> {
+/** One look; `again` (a look after a refusal) logs what it finds at debug, not every 2 s at info. */
+async function upgradeOnce(options: UpgradeOptions, again: boolean): Promise<UpgradeOutcome> {
   const { logger } = options;
+  const note = again ? logger.debug.bind(logger) : logger.info.bind(logger);
   const stale = await staleProjections(options.documentStore, options.projections);
   if (stale.length === 0) return "current";
   const versions = Object.fromEntries(
@@ -102,7 +104,7 @@ async function upgradeOnce(options: UpgradeOptions): Promise<UpgradeOutcome> {
       { generation: s.generation, from: s.built, to: s.projection.version },
     ]),
   );
-  logger.info({ versions }, "projection versions changed: rebuilding beside the live generations");
+  note({ versions }, "projection versions changed: rebuilding beside the live generations");
   try {
     const result = await rebuildProjections({
       eventStore: options.eventStore,
@@ -118,7 +120,10 @@ async function upgradeOnce(options: UpgradeOptions): Promise<UpgradeOutcome> {
     return "rebuilt";
   } catch (error) {
     if (error instanceof ReplayInProgressError) {
-      logger.info({ projections: error.projections }, "another process is already rebuilding them");
+      note(
+        { projections: error.projections },
+        "another process is already rebuilding them: looking again until they are current",
+      );
       return "refused";
     }
     logger.error({ err: error }, "rebuild for the new versions failed: the live generations stay");
