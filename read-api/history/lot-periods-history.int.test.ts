@@ -1,17 +1,11 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-document-store.js";
-import type { WriteOp } from "../../document-store/port.js";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
 import type { RecordedEvent } from "../../event-store/port.js";
-import {
-  RESERVATION_EVENTS,
-  reservationEventsProjection,
-} from "../../projections/read-models/reservation-events.js";
-import { checkpointOp, physicalCollection } from "../../projections/runtime/checkpoints.js";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
-import { decodeEvent } from "../../schemas/event-codec.js";
 import { lotCommands } from "../../test-support/lot-commands.js";
+import { indexReservationEvents } from "../../test-support/reservation-events-index.js";
 import { tempDataDir } from "../../test-support/service.js";
 import { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { parkingLotStream } from "../../write-side/parking-lot/periods.js";
@@ -45,21 +39,7 @@ describe("a lot's periods on the read side (issue 48)", () => {
   };
   /** The reservation-events index of the log's events up to `commit` (all by default). */
   const index = async (commit = Number.POSITIVE_INFINITY) => {
-    const collection = physicalCollection(RESERVATION_EVENTS, 1);
-    await docs.dropCollection(collection);
-    await docs.ensureIndexes(collection, reservationEventsProjection.collections[RESERVATION_EVENTS] ?? []);
-    const ops: WriteOp[] = [];
-    let last: RecordedEvent["position"] | undefined;
-    for await (const raw of events.readAll()) {
-      if (raw.position.commit > commit) break;
-      const stored = decodeEvent(raw);
-      if (reservationEventsProjection.eventTypes.has(stored.event.type))
-        ops.push(...reservationEventsProjection.apply(stored, (logical) => physicalCollection(logical, 1)));
-      last = raw.position;
-    }
-    if (last)
-      ops.push(checkpointOp(reservationEventsProjection.name, 1, { position: last, state: "running" }, 1));
-    await docs.write(ops);
+    await indexReservationEvents(events, docs, commit);
     return readViews(docs, { readYourWritesTimeoutMs: 0, eventStore: events }).context;
   };
 

@@ -1,17 +1,11 @@
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SqliteDocumentStore } from "../../document-store/embedded/sqlite-document-store.js";
-import type { WriteOp } from "../../document-store/port.js";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
 import type { EventStore, RecordedEvent } from "../../event-store/port.js";
-import {
-  RESERVATION_EVENTS,
-  reservationEventsProjection,
-} from "../../projections/read-models/reservation-events.js";
-import { checkpointOp, physicalCollection } from "../../projections/runtime/checkpoints.js";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
-import { decodeEvent } from "../../schemas/event-codec.js";
 import { lotCommands } from "../../test-support/lot-commands.js";
+import { indexReservationEvents } from "../../test-support/reservation-events-index.js";
 import { tempDataDir } from "../../test-support/service.js";
 import { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { readViews } from "../views/views.js";
@@ -56,19 +50,7 @@ function withTiedCommits(store: SqliteEventStore): EventStore {
 
 /** A history service over `events`, with the reservation-events index of its whole log in `docs`. */
 async function historyOver(events: EventStore, docs: SqliteDocumentStore): Promise<HistoryService> {
-  const collection = physicalCollection(RESERVATION_EVENTS, 1);
-  await docs.ensureIndexes(collection, reservationEventsProjection.collections[RESERVATION_EVENTS] ?? []);
-  const ops: WriteOp[] = [];
-  let last: RecordedEvent["position"] | undefined;
-  for await (const raw of events.readAll()) {
-    const stored = decodeEvent(raw);
-    if (reservationEventsProjection.eventTypes.has(stored.event.type))
-      ops.push(...reservationEventsProjection.apply(stored, (logical) => physicalCollection(logical, 1)));
-    last = raw.position;
-  }
-  if (last)
-    ops.push(checkpointOp(reservationEventsProjection.name, 1, { position: last, state: "running" }, 1));
-  await docs.write(ops);
+  await indexReservationEvents(events, docs);
   return new HistoryService(
     events,
     readViews(docs, { readYourWritesTimeoutMs: 0, eventStore: events }).context,
