@@ -57,6 +57,13 @@ describe("more paged lists, walked over HTTP while the data changes", () => {
   const booked: Booked[] = [];
   const reads: Read[] = [];
   const lots: string[] = [];
+  /** Each lot's facts on its stream, in log order, as this test caused them: type and reservation. */
+  const facts: Record<string, string[]> = {};
+  const cancel = async (target: Booked) => {
+    const answer = await call(base, "DELETE", `/parking-lots/${target.lot}/reservations/${target.id}`);
+    if (answer.status === 200 && (answer.body as { position?: string }).position !== undefined)
+      facts[target.lot]?.push(`ReservationCanceled ${target.id}`);
+  };
   /** Each lot registered, at its position in the log. */
   const registered: { id: string; position: number }[] = [];
   const headers: Record<string, Record<string, string>> = { operator: {}, anonymous: ANONYMOUS };
@@ -76,6 +83,7 @@ describe("more paged lists, walked over HTTP while the data changes", () => {
     if (answer.status === 409) return;
     expect(answer.status, JSON.stringify(answer.body)).toBe(201);
     booked.push({ id: answer.body.reservationId, lot, customer, n: counter++ });
+    facts[lot]?.push(`ParkingReserved ${answer.body.reservationId}`);
   };
   const register = async (id: string, capacity = 1) => {
     const made = await call<{ position: string }>(base, "POST", "/parking-lots", {
@@ -85,6 +93,7 @@ describe("more paged lists, walked over HTTP while the data changes", () => {
     });
     expect(made.status, JSON.stringify(made.body)).toBe(201);
     lots.push(id);
+    facts[id] = ["ParkingLotRegistered -"];
     registered.push({ id, position: Number(made.body.position) });
   };
   const gateRead = async (lot: string) => {
@@ -153,7 +162,7 @@ describe("more paged lists, walked over HTTP while the data changes", () => {
     data.remove();
   });
 
-  /** Walks every page; `between(page)` runs after each. */
+  /** Walks every page; `between(page)` runs after each but the last. */
   const walk = async <T>(
     path: string,
     who: string,
@@ -175,7 +184,7 @@ describe("more paged lists, walked over HTTP while the data changes", () => {
       seen.push(...items);
       cursor = (answer.body.nextCursor ?? answer.body.parkingLotsNextCursor ?? null) as string | null;
       if (cursor !== null) expect(items.length, "a page before the last is full").toBe(limit);
-      await between(pages);
+      if (cursor !== null) await between(pages);
       expect(++pages, "the walk ends").toBeLessThanOrEqual(200);
     } while (cursor !== null);
     return seen;
@@ -219,8 +228,7 @@ describe("more paged lists, walked over HTTP while the data changes", () => {
               for (const c of changes[page] ?? []) {
                 if (c.cancel) {
                   const target = booked[c.lot * 5 + c.customer];
-                  if (target)
-                    await call(base, "DELETE", `/parking-lots/${target.lot}/reservations/${target.id}`);
+                  if (target) await cancel(target);
                 } else await book(LOTS[c.lot] as string, CUSTOMERS[c.customer] as string);
               }
             },
@@ -395,6 +403,81 @@ describe("more paged lists, walked over HTTP while the data changes", () => {
       ),
       { numRuns: RUNS },
     );
+  });
+
+  it("GET /parking-lots/{id}/history: every fact once, oldest first, the new ones last; only the lot's staff", async () => {
+    expect((await get("/parking-lots/tie-c/history", "scoped")).status).toBe(404);
+    expect((await get("/parking-lots/tie-c/history", "prefixed")).status).toBe(404);
+    expect((await get("/parking-lots/tie-a/history", "attendant")).status).toBe(403);
+    expect((await get("/parking-lots/tie-a/history", "CUST-A")).status).toBe(403);
+    expect((await get("/parking-lots/tie-a/history", "anonymous")).status).toBe(401);
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(
+          ["operator", "tie-a"],
+          ["operator", "tie-c"],
+          ["scoped", "tie-b"],
+          ["prefixed", "tie-a"],
+        ),
+        fc.constantFrom(...LIMITS),
+        fc.array(fc.array(fc.record({ customer: fc.nat(2), cancel: fc.nat(30) }), { maxLength: 2 }), {
+          maxLength: 5,
+        }),
+        async ([who, lot], limit, changes) => {
+          const seen = await walk<{ type: string; reservationId?: string; position: string }>(
+            `/parking-lots/${lot}/history`,
+            who as string,
+            limit,
+            async (page) => {
+              for (const c of changes[page] ?? []) {
+                const mine = booked.filter((b) => b.lot === lot);
+                const target = mine[c.cancel % Math.max(1, mine.length)];
+                if (c.cancel % 2 === 0 && target) await cancel(target);
+                else await book(lot as string, CUSTOMERS[c.customer] as string);
+              }
+            },
+          );
+          const positions = seen.map((s) => Number(s.position));
+          expect(positions, "oldest first").toEqual([...positions].sort((a, b) => a - b));
+          expect(
+            seen.map((s) => `${s.type} ${s.reservationId ?? "-"}`),
+            `${lot}'s facts, limit ${limit}`,
+          ).toEqual(facts[lot]);
+        },
+      ),
+      { numRuns: RUNS * 2 },
+    );
+  });
+
+  it("grants that cover no lot (empty, unknown, a prefix of none, an attendant with none): empty pages, 404s, 403s", async () => {
+    const shapes = {
+      empty: { sub: "g-empty", role: "operator", lots: [] },
+      unknown: { sub: "g-unknown", role: "operator", lots: ["zz-nope"] },
+      prefix: { sub: "g-prefix", role: "operator", lots: ["zz-*"] },
+      junk: { sub: "g-junk", role: "operator", lots: ["tie a", "ti*e", ""] },
+      none: { sub: "g-none", role: "attendant" },
+    } as const;
+    for (const [name, claims] of Object.entries(shapes)) {
+      headers[name] = bearer(await mintToken(data.dir, claims));
+      const coupons = await get<Page<unknown>>("/customers/CUST-A/coupons?limit=1", name);
+      if (claims.role === "attendant") expect(coupons.status, name).toBe(403);
+      else expect([coupons.status, coupons.body], name).toEqual([200, { items: [], nextCursor: null }]);
+      const center = await get<{ parkingLots: unknown[]; parkingLotsNextCursor: unknown }>(
+        "/control-center?limit=1",
+        name,
+      );
+      if (claims.role === "attendant") expect(center.status, name).toBe(403);
+      else {
+        expect(center.status, name).toBe(200);
+        expect([center.body.parkingLots, center.body.parkingLotsNextCursor], name).toEqual([[], null]);
+      }
+      for (const lot of LOTS)
+        expect((await get(`/parking-lots/${lot}/gate-reviews?limit=1`, name)).status).toBe(404);
+      expect((await get(`/webhook-endpoints/${endpointId}/deliveries`, name)).status, name).toBe(403);
+    }
+    for (const path of ["/customers/CUST-A/coupons", `/webhook-endpoints/${endpointId}/deliveries`])
+      expect((await get(path, "anonymous")).status, path).toBe(401);
+    expect((await get("/customers/CUST-A/coupons", "attendant")).status).toBe(403);
   });
 
   it("limits and hostile cursors: a 400 problem naming the field, never a 500", async () => {
