@@ -143,6 +143,9 @@ describe("more paged lists, walked over HTTP while the data changes", () => {
     headers.prefixed = bearer(
       await mintToken(data.dir, { sub: "staff-pb", role: "operator", lots: ["tie-b*", "tie-a", "tie-b"] }),
     );
+    headers["attendant-c"] = bearer(
+      await mintToken(data.dir, { sub: "att-c", role: "attendant", lots: ["tie-c"] }),
+    );
     headers.attendant = bearer(
       await mintToken(data.dir, { sub: "att-a", role: "attendant", lots: ["tie-a"] }),
     );
@@ -257,6 +260,49 @@ describe("more paged lists, walked over HTTP while the data changes", () => {
       ),
       { numRuns: RUNS * 3 },
     );
+  });
+
+  it("a gate read and its resolve answer their position: the reviews list at least that position shows each at once", async () => {
+    const eventId = `cam-ryw-${counter++}`;
+    const read = await call<{ position?: string }>(base, "POST", "/parking-lots/tie-c/gate-events", {
+      eventId,
+      gateId: "north",
+      direction: "entry",
+      plate: "77다7777",
+      confidence: 0.3,
+      at: new Date().toISOString(),
+    });
+    expect(read.status, JSON.stringify(read.body)).toBe(200);
+    expect(read.body.position, "the read's position").toMatch(/^[0-9]+$/);
+    const listed = await get<Page<{ eventId: string }>>(
+      `/parking-lots/tie-c/gate-reviews?limit=1&minPosition=${read.body.position}`,
+      "operator",
+    );
+    expect(listed.body.items.map((i) => i.eventId)).toEqual([eventId]);
+    const again = await call<{ position?: string }>(base, "POST", "/parking-lots/tie-c/gate-events", {
+      eventId,
+      gateId: "north",
+      direction: "entry",
+      plate: "77다7777",
+      confidence: 0.3,
+      at: new Date().toISOString(),
+    });
+    expect(again.body, "a repeat answers as the first").toEqual({ ...read.body, replayed: true });
+    const resolved = await call<{ position?: string }>(
+      base,
+      "POST",
+      `/parking-lots/tie-c/gate-reviews/${eventId}/resolve`,
+      { action: "deny" },
+    );
+    expect(resolved.status, JSON.stringify(resolved.body)).toBe(200);
+    expect(resolved.body.position, "the resolve's position").toMatch(/^[0-9]+$/);
+    const after = await get<Page<{ eventId: string }>>(
+      `/parking-lots/tie-c/gate-reviews?limit=1000&minPosition=${resolved.body.position}`,
+      "attendant-c",
+    );
+    expect(after.status).toBe(200);
+    expect(after.body.items.map((i) => i.eventId)).not.toContain(eventId);
+    reads.push({ eventId, lot: "tie-c", n: counter++, resolved: true, touched: true });
   });
 
   it("GET /parking-lots/{id}/gate-reviews: every open review once, newest first, for the lot's staff only", async () => {
