@@ -15,7 +15,7 @@ import { call, eventually, startTestService, tempDataDir } from "../test-support
  * documented order; nothing the caller may not see; the last page says so. The oracle is what this
  * test did (and, for webhooks, what its receiver was sent), never the views. PAGES_RUNS for more.
  */
-const RUNS = Number(process.env.PAGES_RUNS ?? 4);
+const RUNS = Number(process.env.PAGES_RUNS ?? 3);
 const MAX_LIMIT = 1000;
 const LIMITS = [1, 2, MAX_LIMIT] as const;
 
