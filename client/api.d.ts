@@ -2189,6 +2189,11 @@ export interface components {
              */
             eventId: string;
             /**
+             * @description The global position of the read's record (after the lot's step it took): pass it as `minPosition` to see it in `GET …/gate-reviews`.
+             * @example 42
+             */
+            position: string;
+            /**
              * @description An exit that opened: what the stay cost.
              * @example 5000
              */
@@ -2281,6 +2286,11 @@ export interface components {
              * @example CUST1
              */
             eventId: string;
+            /**
+             * @description The global position of the resolution: pass it as `minPosition` to see the review gone from `GET …/gate-reviews`.
+             * @example 42
+             */
+            position: string;
             /**
              * @description An exit opened by hand: what the stay cost.
              * @example 5000

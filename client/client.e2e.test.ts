@@ -338,7 +338,11 @@ describe("every operation through the generated client", () => {
         params: { path },
         body: { action: "deny" },
       });
-      expect(denied.data).toEqual({ eventId: "client-cam-2", action: "deny" });
+      expect(denied.data).toEqual({
+        eventId: "client-cam-2",
+        action: "deny",
+        position: expect.stringMatching(/^[0-9]+$/),
+      });
       const again = await api.POST("/parking-lots/{parkingLotId}/gate-reviews/{eventId}/resolve", {
         params: { path },
         body: { action: "deny" },

@@ -1,5 +1,5 @@
 import { type Static, Type } from "@sinclair/typebox";
-import { Amount, CarNumber, Identifier, ReservationId, Timestamp } from "./common.js";
+import { Amount, CarNumber, Identifier, PositionString, ReservationId, Timestamp } from "./common.js";
 
 /**
  * Issue 49, item 4: what a gate integration (a plate camera at a barrier) sends and is answered.
@@ -53,6 +53,11 @@ export const GateEventAnswer = Type.Object(
     replayed: Type.Optional(
       Type.Literal(true, { description: "This event id was answered before: the same answer." }),
     ),
+    position: {
+      ...PositionString,
+      description:
+        "The global position of the read's record (after the lot's step it took): pass it as `minPosition` to see it in `GET …/gate-reviews`.",
+    },
   },
   { additionalProperties: false, $id: "GateEventAnswer" },
 );
@@ -124,6 +129,11 @@ export const GateReviewResolution = Type.Object(
       description: "The booking opened, or the drive-up stay started (`drive-up`).",
     }),
     price: Type.Optional({ ...Amount, description: "An exit opened by hand: what the stay cost." }),
+    position: {
+      ...PositionString,
+      description:
+        "The global position of the resolution: pass it as `minPosition` to see the review gone from `GET …/gate-reviews`.",
+    },
   },
   { additionalProperties: false, $id: "GateReviewResolution" },
 );

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import { WrongExpectedRevisionError } from "../event-store/errors.js";
 import type { EventStore } from "../event-store/port.js";
+import { formatPosition, type Position } from "../event-store/position.js";
 import { readInstant } from "../platform/instant.js";
 import type { AdmitDriveUp } from "../schemas/commands.js";
 import { decodeEvent, encodeEvent } from "../schemas/event-codec.js";
@@ -105,8 +106,9 @@ export class GateEvents {
       ...outcome,
       recordedAt: context.now,
     };
+    let position: Position;
     try {
-      await this.events.appendToStream(
+      ({ position } = await this.events.appendToStream(
         stream,
         [
           encodeEvent(
@@ -115,7 +117,7 @@ export class GateEvents {
           ),
         ],
         { expectedRevision: "no_stream" },
-      );
+      ));
     } catch (error) {
       // The same read, sent twice at once: the other one recorded it first; its answer is the answer.
       if (!(error instanceof WrongExpectedRevisionError)) throw error;
@@ -126,7 +128,7 @@ export class GateEvents {
       }
       throw error;
     }
-    return answerOf(data);
+    return answerOf({ ...data, position });
   }
 
   /**
@@ -235,8 +237,9 @@ export class GateEvents {
       ...step,
       resolvedAt: context.now,
     };
+    let position: Position;
     try {
-      await this.events.appendToStream(
+      ({ position } = await this.events.appendToStream(
         stream,
         [
           encodeEvent(
@@ -245,13 +248,13 @@ export class GateEvents {
           ),
         ],
         { expectedRevision: read.revision },
-      );
+      ));
     } catch (error) {
       if (error instanceof WrongExpectedRevisionError) return { alreadyResolved: true };
       throw error;
     }
     const { resolvedAt: _, parkingLotId: __, ...resolved } = data;
-    return { resolved };
+    return { resolved: { ...resolved, position: formatPosition(position) } };
   }
 
   /**
@@ -304,17 +307,19 @@ export class GateEvents {
     return facts;
   }
 
-  private async recorded(stream: string): Promise<Recorded | undefined> {
+  private async recorded(stream: string): Promise<(Recorded & { readonly position: Position }) | undefined> {
     for await (const raw of this.events.readStream(stream, { maxCount: 1 })) {
       const { event } = decodeEvent(raw);
-      if (event.type === "GateEventRecorded") return event.data;
+      if (event.type === "GateEventRecorded") return { ...event.data, position: raw.position };
     }
     return undefined;
   }
 }
 
-function answerOf(data: Recorded): GateEventAnswer {
+/** The answer to a read recorded at `position` (a repeat of it answers the same, its position included). */
+function answerOf(data: Recorded & { readonly position: Position }): GateEventAnswer {
   return {
+    position: formatPosition(data.position),
     eventId: data.eventId,
     decision: data.decision,
     reason: data.reason,

@@ -125,7 +125,12 @@ describe("GateEvents.resolve drive-up: a car with no booking let in from its ent
     await review("E1");
     const stay = driveUpReservationId(LOT, "E1");
     expect(await gates[0].resolve(LOT, "E1", { action: "drive-up", plate: "34 나 2222" }, at("r1"))).toEqual({
-      resolved: { eventId: "E1", action: "drive-up", reservationId: stay },
+      resolved: {
+        eventId: "E1",
+        action: "drive-up",
+        reservationId: stay,
+        position: expect.stringMatching(/^[0-9]+$/),
+      },
     });
     const booked = await lotEvents();
     expect(booked.slice(1)).toEqual(["DriveUpAdmitted", "ParkingReserved", "ReservationCheckedIn"]);
@@ -170,7 +175,12 @@ describe("GateEvents.resolve drive-up: a car with no booking let in from its ent
     expect(booked.slice(1)).toEqual(["DriveUpAdmitted", "ParkingReserved", "ReservationCheckedIn"]);
     expect(await gateEvents("E1")).toHaveLength(1);
     expect(await new GateEvents(store, handler).resolve(LOT, "E1", body, at("r2"))).toEqual({
-      resolved: { eventId: "E1", action: "drive-up", reservationId: driveUpReservationId(LOT, "E1") },
+      resolved: {
+        eventId: "E1",
+        action: "drive-up",
+        reservationId: driveUpReservationId(LOT, "E1"),
+        position: expect.stringMatching(/^[0-9]+$/),
+      },
     });
     expect(await lotEvents()).toEqual(booked);
   });

@@ -9,8 +9,8 @@ import { readViews } from "./views.js";
 /**
  * Concurrent commands to one lot are decided as a batch and appended at once (decider-runner.ts),
  * and EventStoreDB reports every event of one append at the append's commit position, told apart
- * only by their prepare positions. The pages of bookings, of a plate's matches and of a customer's
- * coupons must still walk each item exactly once, newest first, at every
+ * only by their prepare positions. The pages of bookings, of a plate's matches, of a customer's coupons
+ * and of a lot's gate reviews must still walk each item exactly once, newest first, at every
  * page size: a cursor that only says "below this commit" skips the rest of a batch. The oracle is
  * the list of what was recorded, in log order. PAGES_RUNS=200 for a longer hunt.
  */
@@ -121,16 +121,29 @@ describe("pages over bookings appended together (one commit position, several ev
                   },
                 })),
               );
+              // The batch's cars read at the lot's gate, sent to review: one append of reads.
+              groups.push(
+                batch.map((_, k) => ({
+                  type: "GateEventRecorded",
+                  data: {
+                    eventId: `cam-${b}-${k}`,
+                    parkingLotId: LOTS[lot] as string,
+                    gateId: "north",
+                    direction: "entry",
+                    confidence: 0.3,
+                    at: iso(T0),
+                    decision: "review",
+                    reason: "LowConfidence",
+                    recordedAt: iso(T0),
+                  },
+                })),
+              );
             }
             await projectedLog(new Date(T0)).project(store, recordAppends(groups));
             const views = readViews(store, { readYourWritesTimeoutMs: 1_000, now: () => T0 });
             const newestFirst = [...made].reverse();
             const ids = (items: { reservationId: string }[]) => items.map((i) => i.reservationId);
 
-            console.log(
-              JSON.stringify(await store.find("reservations_g1", {})),
-              JSON.stringify(await views.reservations.reservations({ limit: 10 })),
-            );
             const all = await allPages((cursor) =>
               views.reservations.reservations({ limit, ...(cursor ? { cursor } : {}) }),
             );
@@ -157,6 +170,15 @@ describe("pages over bookings appended together (one commit position, several ev
                 views.reservations.reservations({ limit, carNumber: plate, ...(cursor ? { cursor } : {}) }),
               );
               expect(ids(byPlate), plate).toEqual(newestFirst.filter((m) => m.plate === p).map((m) => m.id));
+            }
+            for (const [l, lot] of LOTS.entries()) {
+              const reviews = await allPages((cursor) =>
+                views.gateReviews.gateReviews(lot, { limit, ...(cursor ? { cursor } : {}) }),
+              );
+              expect(
+                reviews.map((review) => review.eventId),
+                `${lot}'s gate reviews`,
+              ).toEqual(newestFirst.filter((m) => m.lot === l).map((m) => m.id.replace("r-", "cam-")));
             }
             for (const [c, customer] of CUSTOMERS.entries()) {
               const coupons = await allPages((cursor) =>

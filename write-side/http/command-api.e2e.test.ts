@@ -289,7 +289,13 @@ describe("command API over real HTTP (embedded stores)", () => {
     ]);
     // The booked plate, written otherwise, at the entry: checked in.
     const entry = await gate({ eventId: "cam-in" });
-    expect(entry.body).toEqual({ eventId: "cam-in", decision: "open", reason: "CheckedIn", reservationId });
+    expect(entry.body).toEqual({
+      eventId: "cam-in",
+      decision: "open",
+      reason: "CheckedIn",
+      reservationId,
+      position: expect.stringMatching(/^[0-9]+$/),
+    });
     const afterEntry = await lotEvents("gate-1");
     expect(afterEntry.at(-1)?.type).toBe("ReservationCheckedIn");
     // The camera retries the same event: the same answer, nothing appended anywhere.
@@ -320,6 +326,7 @@ describe("command API over real HTTP (embedded stores)", () => {
       reason: "CheckedOut",
       reservationId,
       price: 5000,
+      position: expect.stringMatching(/^[0-9]+$/),
     });
     expect((await lotEvents("gate-1")).at(-1)?.type).toBe("ReservationCheckedOut");
     // The same car read at the exit again, as a new event: no stay left, an attendant looks.
@@ -414,7 +421,12 @@ describe("command API over real HTTP (embedded stores)", () => {
     // The attendant matches the car to the booking: checked in through the lot's own check-in.
     const opened = await resolve({ action: "open", reservationId });
     expect(opened.status).toBe(200);
-    expect(opened.body).toEqual({ eventId: "rev-1", action: "open", reservationId });
+    expect(opened.body).toEqual({
+      eventId: "rev-1",
+      action: "open",
+      reservationId,
+      position: expect.stringMatching(/^[0-9]+$/),
+    });
     expect((await lotEvents("gate-rv")).at(-1)?.type).toBe("ReservationCheckedIn");
     expect((await readStream()).map((e) => e.type)).toEqual(["GateEventRecorded", "GateReviewResolved"]);
     // A second resolve (another attendant, a double click): 409, nothing appended.
@@ -505,6 +517,7 @@ describe("command API over real HTTP (embedded stores)", () => {
       eventId: "rd-in",
       action: "drive-up",
       reservationId: expect.any(String),
+      position: expect.stringMatching(/^[0-9]+$/),
     });
     const reservationId = admitted.body.reservationId as string;
     const booked = await lotEvents("gate-rd");
