@@ -152,6 +152,7 @@ export interface paths {
          * @description A customer reads their own; an admin (or staff granted every lot) any customer's; an operator scoped to lots any customer's coupons of their lots only (a grant that covers no lot gets an empty page).
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
+         *     - `parkingLotId`: required of staff whose grant covers more than 200 lots (too many to list together: they ask for one lot at a time).
          *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
          *
          *     **Access**: Needs a bearer token with the role `customer` or `operator` or `admin`.
@@ -979,6 +980,7 @@ export interface paths {
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `carNumber`: at least 2 characters besides spaces and hyphens, which plates are compared without (`9-` is one).
+         *     - `parkingLotId`: required of staff whose grant covers more than 200 lots (too many to list together: they ask for one lot at a time).
          *     - `minPosition`: at most the newest position of the log (send a `position` a command answered); a view that does not reach it within READ_YOUR_WRITES_TIMEOUT_MS answers 503 `position-not-reached`.
          *     - `asOf`: a log position (digits, at most 2^53 - 1) or an RFC 3339 instant that exists on the calendar (not a leap second `:60`), from 2000 on and not in the future (the server's clock).
          *
@@ -5027,6 +5029,8 @@ export interface operations {
                 limit?: number;
                 /** @description Read-your-writes: answer only once the view has applied this position (a command's `position`). */
                 minPosition?: string;
+                /** @description Only the coupons earned at this lot. */
+                parkingLotId?: string;
             };
             header?: {
                 /** @description Your id for this request (e.g. `checkout-7f3a`), echoed in the response and the logs (else one is made). An ill-formed one is refused with 400 `validation` naming `header.X-Correlation-Id`. */
@@ -5102,6 +5106,23 @@ export interface operations {
                         status?: 403;
                         /** @enum {unknown} */
                         type?: "/problems/forbidden" | "/problems/customer-erased";
+                    };
+                };
+            };
+            /** @description `/problems/parking-lot-not-found`: Parking lot not found. */
+            404: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @constant */
+                        status?: 404;
+                        /** @enum {unknown} */
+                        type?: "/problems/parking-lot-not-found";
                     };
                 };
             };

@@ -86,7 +86,11 @@ export type LotScope =
   | { readonly kind: "lots"; readonly lotIds: readonly [string, ...string[]] }
   | { readonly kind: "none" };
 
-/** The most lots a scoped listing reads (one bounded read each). */
+/**
+ * The most lots a scoped listing reads (one bounded read each). A grant covering more is asked to
+ * name one lot (`parkingLotId`): a listing over its first 200 only would answer an incomplete page
+ * with no sign of it.
+ */
 export const MAX_SCOPED_LOTS = 200;
 
 /**
@@ -105,7 +109,16 @@ export async function lotScopeOf(
   }
   // A grant of no id and no prefix covers nothing, whatever the lots: no read to ask.
   if (lotConditions(reach).length === 0) return { kind: "none" };
-  const [first, ...rest] = await lots.lotIdsWithin(reach, MAX_SCOPED_LOTS);
+  const [first, ...rest] = await lots.lotIdsWithin(reach, MAX_SCOPED_LOTS + 1);
+  if (rest.length >= MAX_SCOPED_LOTS)
+    throw new ProblemError("validation", "The request query is invalid.", {
+      errors: [
+        {
+          field: "query.parkingLotId",
+          message: `is required: your grant covers more than ${MAX_SCOPED_LOTS} lots, too many to list together; ask for one of them at a time`,
+        },
+      ],
+    });
   return first === undefined ? { kind: "none" } : { kind: "lots", lotIds: [first, ...rest] };
 }
 

@@ -204,6 +204,7 @@ export const QUERY_OPERATIONS = [
       "A customer sees their own; an admin every lot's; an operator or attendant scoped to lots only theirs (a `parkingLotId` outside them is 404 `parking-lot-not-found`, saying it is not among theirs; a grant that covers no lot gets an empty page). A cursor walks only the caller's lots. With `asOf` and `parkingLotId`, the lot's reservations as they were then (statuses as of that moment), folded from its log.",
     rules: [
       "`carNumber`: at least 2 characters besides spaces and hyphens, which plates are compared without (`9-` is one).",
+      "`parkingLotId`: required of staff whose grant covers more than 200 lots (too many to list together: they ask for one lot at a time).",
     ],
     query: ReservationsAsOfQuery,
     problems: ["store-unavailable", "parking-lot-not-found"],
@@ -255,8 +256,11 @@ export const QUERY_OPERATIONS = [
     parameters: [pathParameter("customerId", CustomerId)],
     // A customer reads only their own coupons (403 before anything else of the request is looked at).
     authorize: (req, { customerId }) => assertMayReadCustomer(readerOf(req), customerId ?? ""),
+    rules: [
+      "`parkingLotId`: required of staff whose grant covers more than 200 lots (too many to list together: they ask for one lot at a time).",
+    ],
     query: CouponsQuery,
-    problems: ["store-unavailable"],
+    problems: ["store-unavailable", "parking-lot-not-found"],
     responses: { "200": jsonResponse("A page of coupons.", CouponPage) },
   },
   {

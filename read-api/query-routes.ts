@@ -326,13 +326,14 @@ function reservationHandlers(
     listCustomerCoupons: async (req, res) => {
       const customerId = pathParam(req, "customerId");
       const q = queryOf(req, CouponsQuery);
-      const scope = await lotScopeOf(views.lots, readerOf(req).reach);
+      const scope = await lotScopeOf(views.lots, readerOf(req).reach, q.parkingLotId);
       if (scope.kind === "none") return void res.json(noItems());
       const page = await answer(() =>
         views.reservations.customerCoupons(customerId, {
           limit: limitOf(q.limit),
           minPosition: minPositionOf(q.minPosition),
           ...(scope.kind === "lots" ? { parkingLotIds: scope.lotIds } : {}),
+          ...(q.parkingLotId ? { parkingLotIds: [q.parkingLotId] } : {}),
           ...(q.cursor ? { cursor: q.cursor } : {}),
         }),
       );

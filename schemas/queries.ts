@@ -103,6 +103,10 @@ export type ReservationsQuery = Static<typeof ReservationsQuery>;
 
 export const CouponsQuery = Type.Object(
   {
+    parkingLotId: Type.Optional({
+      ...ParkingLotId,
+      description: "Only the coupons earned at this lot.",
+    }),
     cursor: Type.Optional(Type.String({ pattern: "^[0-9]{1,16}$" })),
     limit: Type.Optional(PageLimit),
     minPosition: Type.Optional(MinPosition),
