@@ -115,17 +115,25 @@ const raceArb = fc.record({
   authorize: fc.constantFrom("none", "once", "twice", "crash", "crash", "once"),
   decline: fc.constantFrom(false, false, true),
   expire: fc.constantFrom(false, false, true),
-  end: fc.constantFrom<End>(
-    "customer-cancel",
-    "customer-cancel",
-    "operator-cancel",
-    "check-out",
-    "no-show",
-    "none",
+  /** The booking's ends, racing one another when two (a cancel and a check-out, a check-out and the no-show). */
+  ends: fc.uniqueArray(
+    fc.constantFrom<End>(
+      "customer-cancel",
+      "customer-cancel",
+      "operator-cancel",
+      "check-out",
+      "no-show",
+      "none",
+    ),
+    { minLength: 1, maxLength: 2 },
   ),
   ops: fc.array(opArb, { minLength: 8, maxLength: 8 }),
   jitter: fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 16, maxLength: 16 }),
   recover: fc.array(fc.integer({ min: 0, max: 1 }), { minLength: 3, maxLength: 3 }),
+  /** After the settlement: its outcomes (each once or twice) racing operators' refunds, on either writer. */
+  refunds: fc.array(fc.integer({ min: 1, max: 4000 }), { maxLength: 3 }),
+  outcomeTwice: fc.boolean(),
+  refundFails: fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
 });
 type Race = typeof raceArb extends fc.Arbitrary<infer T> ? T : never;
 
@@ -195,28 +203,29 @@ async function play(race: Race): Promise<void> {
     );
   if (race.decline) racers.push(send({ type: "FailPayment", ...ids, intentId: intent.intentId, now: at(3) }));
   if (race.expire) racers.push(send({ type: "ExpirePaymentHold", ...ids, now: at(11) }));
-  switch (race.end) {
-    case "customer-cancel":
-      racers.push(
-        send(
-          { type: "CancelReservation", ...ids, reason: "plans", requestedBy: "customer-1", now: at(150) },
-          "customer",
-        ),
-      );
-      break;
-    case "operator-cancel":
-      racers.push(send({ type: "CancelReservation", ...ids, reason: "plans", now: at(150) }, "operator"));
-      break;
-    case "check-out":
-      racers.push(async (w) => {
-        await send({ type: "CheckIn", ...ids, now: at(START) })(w);
-        return send({ type: "CheckOut", ...ids, now: at(END) })(w);
-      });
-      break;
-    case "no-show":
-      racers.push(send({ type: "RecordNoShow", ...ids, now: at(END + 1) }));
-      break;
-  }
+  for (const end of race.ends)
+    switch (end) {
+      case "customer-cancel":
+        racers.push(
+          send(
+            { type: "CancelReservation", ...ids, reason: "plans", requestedBy: "customer-1", now: at(150) },
+            "customer",
+          ),
+        );
+        break;
+      case "operator-cancel":
+        racers.push(send({ type: "CancelReservation", ...ids, reason: "plans", now: at(150) }, "operator"));
+        break;
+      case "check-out":
+        racers.push(async (w) => {
+          await send({ type: "CheckIn", ...ids, now: at(START) })(w);
+          return send({ type: "CheckOut", ...ids, now: at(END) })(w);
+        });
+        break;
+      case "no-show":
+        racers.push(send({ type: "RecordNoShow", ...ids, now: at(END + 1) }));
+        break;
+    }
   await Promise.all(
     racers.map(async (racer, i) => {
       const op = race.ops[i % race.ops.length] ?? { writer: 0, delay: 0 };
@@ -232,12 +241,17 @@ async function play(race: Race): Promise<void> {
   for (const stored of await factsOf(parkingLotStream(lot))) {
     const end = bookingEndOfStored(stored);
     if (!end || (stored.event.data as { reservationId?: string }).reservationId !== id) continue;
-    for (const k of [1, 2])
-      await recovering(k).handler.handle(
-        { type: "SettleBooking", ...ids, end, now: at(400) },
-        { correlationId: "c", commandId: `end-${k}-${Math.random()}`, actor: systemActor("payments") },
-      );
+    // Two replicas of the payments process manager carrying out the same end plan at once.
+    await Promise.all(
+      [1, 2].map((k) =>
+        recovering(k).handler.handle(
+          { type: "SettleBooking", ...ids, end, now: at(400) },
+          { correlationId: "c", commandId: `end-${k}-${Math.random()}`, actor: systemActor("payments") },
+        ),
+      ),
+    );
   }
+  await moneyPhase(race, ids);
 
   // The oracle, on the final facts.
   const lotFacts = (await factsOf(parkingLotStream(lot))).filter(
@@ -249,9 +263,11 @@ async function play(race: Race): Promise<void> {
   const story = `lot: ${lotTypes.join(",")} | payment: ${payTypes.join(",")}`;
   const confirmed = lotTypes.includes("ReservationConfirmed");
   const authorized = payTypes.includes("PaymentAuthorized");
-  const endFact = lotFacts.find(
+  const endFacts = lotFacts.filter(
     (e) => bookingEndOfStored(e) !== undefined || e.event.type === "ReservationCanceled",
   );
+  expect(endFacts.length, `the booking ended more than once: ${story}`).toBeLessThanOrEqual(1);
+  const endFact = endFacts[0];
   const settlements = payFacts.flatMap((e) =>
     e.event.type === "PaymentSettlementDecided" && e.event.data.capture + e.event.data.release > 0
       ? [e.event.data]
@@ -279,6 +295,97 @@ async function play(race: Race): Promise<void> {
     `captured for ${end?.because ?? "no end"} (confirmed: ${confirmed}): ${story}`,
   ).toBe(owed);
   expect(settled.capture + settled.release, story).toBe(RATE);
+}
+
+/**
+ * The settlement carried out: each step's outcome recorded (once, or twice at once on both writers)
+ * while operators refund at once on either writer; then the refunds decided carried out (some
+ * declined), each outcome twice at once. The oracle: the capture recorded once and as decided;
+ * never more refunds decided, nor refunded, than captured; each refund step recorded once.
+ */
+async function moneyPhase(race: Race, ids: { parkingLotId: string; reservationId: string }): Promise<void> {
+  const id = ids.reservationId;
+  const decidedOf = async () =>
+    (await factsOf(paymentStream(id))).flatMap((e) =>
+      e.event.type === "PaymentSettlementDecided" ? [{ id: e.id, ...e.event.data }] : [],
+    );
+  const ending = (await decidedOf()).find((d) => d.capture + d.release > 0);
+  if (!ending) return;
+  jitterOf = { next: () => race.jitter[Math.floor(Math.random() * race.jitter.length)] ?? 0 };
+  const writer = (i: number) =>
+    writers[race.ops[i % race.ops.length]?.writer ?? 0] as (typeof writers)[number];
+  const outcome = (step: "capture" | "release" | "refund", amount: number, settlementId: string, ok = true) =>
+    ({
+      type: "RecordPaymentOutcome",
+      ...ids,
+      settlementId,
+      step,
+      outcome: ok
+        ? {
+            ok: true,
+            intentId: ending.intentId,
+            amount,
+            ...(step === "refund" ? { refundId: `re_${settlementId}` } : {}),
+          }
+        : { ok: false, code: "charge_disputed", message: "Disputed.", amount },
+      now: at(450),
+    }) as ParkingLotCommand;
+  const copies = race.outcomeTwice ? [0, 1] : [0];
+  const calls: Promise<unknown>[] = [];
+  for (const c of copies) {
+    if (ending.capture > 0)
+      calls.push(
+        writers[c]?.handler.handle(
+          outcome("capture", ending.capture, ending.id),
+          commandContext(),
+        ) as Promise<unknown>,
+      );
+    if (ending.release > 0)
+      calls.push(
+        writers[1 - c]?.handler.handle(
+          outcome("release", ending.release, ending.id),
+          commandContext(),
+        ) as Promise<unknown>,
+      );
+  }
+  for (const [k, amount] of race.refunds.entries())
+    calls.push(
+      writer(k + 3).handler.handle(
+        { type: "RefundPayment", ...ids, amount, reason: "goodwill", now: at(460) },
+        commandContext("operator"),
+      ),
+    );
+  await Promise.all(calls);
+  const refundsDecided = (await decidedOf()).filter((d) => d.because === "refund");
+  await Promise.all(
+    refundsDecided.flatMap((d, k) =>
+      [0, 1].map((w) =>
+        writers[w]?.handler.handle(outcome("refund", d.refund, d.id, !race.refundFails[k]), commandContext()),
+      ),
+    ),
+  );
+  const facts = (await factsOf(paymentStream(id))).map((e) => e.event);
+  const story = facts.map((e) => e.type).join(",");
+  const sum = (type: string) =>
+    facts
+      .filter((e) => e.type === type)
+      .reduce((total, e) => total + ((e.data as { amount?: number }).amount ?? 0), 0);
+  expect(facts.filter((e) => e.type === "PaymentCaptured").length, `captured once: ${story}`).toBe(
+    ending.capture > 0 ? 1 : 0,
+  );
+  const captured = sum("PaymentCaptured");
+  expect(captured, story).toBe(ending.capture);
+  const decidedBack = refundsDecided.reduce((total, d) => total + d.refund, 0);
+  expect(decidedBack, `refunds decided beyond what was captured: ${story}`).toBeLessThanOrEqual(captured);
+  expect(sum("PaymentRefunded"), `refunded beyond what was captured: ${story}`).toBeLessThanOrEqual(captured);
+  const wantBack = refundsDecided.reduce((total, d, k) => total + (race.refundFails[k] ? 0 : d.refund), 0);
+  expect(sum("PaymentRefunded"), `refunded as carried out: ${story}`).toBe(wantBack);
+  const steps = facts.flatMap((e) =>
+    "settlementId" in e.data && e.type !== "PaymentSettlementDecided"
+      ? [`${(e.data as { settlementId: string }).settlementId}:${e.type}`]
+      : [],
+  );
+  expect(new Set(steps).size, `a step recorded twice: ${story}`).toBe(steps.length);
 }
 
 const bookingEndOfStored = (stored: StoredDomainEvent) =>
