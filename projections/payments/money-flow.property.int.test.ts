@@ -49,7 +49,10 @@ import { stripeWebhookReader } from "./stripe-webhooks.js";
  *    refunded and refunds under way); refunds never exceed captures at the provider;
  *  - each payment fact appears once per reservation whatever the webhook duplication;
  *  - a refused command appends nothing; a webhook with a bad signature applies nothing;
- *  - the log's ledger balances (test-support/payment-log.ts) and agrees with the provider's books.
+ *  - the log's ledger balances (test-support/payment-log.ts) and agrees with the provider's books;
+ *  - every POST the service sends carries an Idempotency-Key (the fake's request log), even when
+ *    two replicas of the saga carry out the same plan at once (`replicas`).
+ * (Races of two writers on one booking's payment: write-side/payment/payment-races.property.int.test.ts.)
  * FC_MONEY_RUNS raises the runs (default 10: about 4 s).
  */
 
@@ -124,6 +127,8 @@ const historyArb = fc.record({
   delivery: fc.constantFrom<Delivery>("once", "twice", "reverse", "lost", "bad-signature"),
   /** The windows start nine days on: their authorizations lapse before the bookings end. */
   farAhead: fc.boolean(),
+  /** Two replicas of the saga carry out each plan at once (a lease taken over mid-plan), same keys. */
+  replicas: fc.boolean(),
 });
 type Booking = typeof bookingArb extends fc.Arbitrary<infer T> ? T : never;
 type History = typeof historyArb extends fc.Arbitrary<infer T> ? T : never;
@@ -138,6 +143,7 @@ class Saga {
   constructor(
     private readonly deps: StepDeps,
     private readonly clock: { now: string },
+    private readonly replicas = false,
   ) {}
 
   /** Queues the plans the log's new events ask for (the saga's react), as its writes would. */
@@ -166,7 +172,10 @@ class Saga {
       const due = [...this.plans.values()];
       const run = async (plan: PaymentPlan) => {
         // A lost answer (retry): the same plan, with the same keys, next round.
-        if ((await runPlan(plan, this.deps)) === "retry") return;
+        const runs = await Promise.all(
+          (this.replicas ? [plan, plan] : [plan]).map((p) => runPlan(p, this.deps)),
+        );
+        if (runs.includes("retry")) return;
         this.plans.delete(plan._id);
       };
       if (together) await Promise.all(due.map(run));
@@ -265,6 +274,9 @@ async function deliver(from: number, delivery: Delivery): Promise<number> {
   return stripe.sentEvents().length;
 }
 
+/** The customer's own confirmations (Stripe.js, no Idempotency-Key): the only keyless POSTs. */
+let customerConfirms = 0;
+
 /** The customer's side of an intent waiting for them (Stripe.js with the publishable key). */
 async function customerActs(intentId: string, act: Customer, card: Card): Promise<void> {
   if (act === "abandons") return;
@@ -281,6 +293,7 @@ async function customerActs(intentId: string, act: Customer, card: Card): Promis
     })
   ).json()) as { client_secret: string };
   const method = act === "confirms-declined" ? "pm_card_chargeDeclined" : "pm_card_visa";
+  customerConfirms++;
   await fetch(`${stripe.url}/v1/payment_intents/${intentId}/confirm`, {
     method: "POST",
     headers: { authorization: "Bearer pk_test_money", "content-type": "application/x-www-form-urlencoded" },
@@ -383,6 +396,7 @@ async function play(h: History & { flaky: boolean }): Promise<void> {
       provider,
     },
     clock,
+    h.replicas,
   );
   const drain = (together = false) => saga.drain(together);
   clock.now = at(0);
@@ -599,6 +613,10 @@ async function play(h: History & { flaky: boolean }): Promise<void> {
     );
     expect(new Set(steps).size, `${id}: a step recorded twice`).toBe(steps.length);
   }
+  // Every POST the service sent carried an Idempotency-Key (a retry never creates a second object).
+  const keyless = stripe.requests().filter((r) => r.method === "POST" && r.idempotencyKey === null);
+  expect(keyless.filter((r) => !r.path.endsWith("/confirm"))).toEqual([]);
+  expect(keyless.length).toBe(customerConfirms);
   expect(stripe.ledgerProblems()).toEqual([]);
   expect(stripe.violations()).toEqual([]);
   // The log's ledger balances, and the provider's books agree with it intent by intent for every

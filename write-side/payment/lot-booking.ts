@@ -67,6 +67,9 @@ export function settleAskOf(
   const terms = state.paymentAsked.get(reservationId)?.terms ?? streamTerms;
   if (!terms) return undefined;
   const record = state.reservations.get(reservationId);
+  // Ended while its payment was still awaited (canceled or a no-show before the lot confirmed it):
+  // it owes nothing, whatever authorization lands after, as when the lot refuses a late one.
+  if (record && !record.paid && end.because !== "check-out") return { because: "operator-cancel", terms };
   switch (end.because) {
     case "check-out":
       return {

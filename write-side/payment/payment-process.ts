@@ -156,11 +156,18 @@ export class PaymentProcess {
           },
         }
       : {};
+    // A window over unused (or a closure begun) while the booking still waited ended it by the
+    // clock: like a decline or an expiry then, a late authorization changes nothing (refused
+    // PaymentNotPending, so it is released), and the booking is never confirmed after its window.
+    const asked = bookingAskOf(run.lotState, reservationId);
     const paid = await run.pay({
       ...base(command),
       type: "AuthorizePayment",
       command,
-      ask: bookingAskOf(run.lotState, reservationId),
+      ask:
+        asked.awaiting && endedByClock(run.lotState, reservationId, command.now)
+          ? { ...asked, awaiting: false }
+          : asked,
       booking,
     });
     if (!paid.ok || run.payment?.kind !== "open" || run.payment.status !== "authorized") return paid;
