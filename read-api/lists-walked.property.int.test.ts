@@ -48,6 +48,17 @@ interface Read {
   touched: boolean;
 }
 
+/** A walk's oracle: no item came twice. */
+const expectNoneTwice = (ids: readonly string[], what: string) =>
+  expect(new Set(ids).size, `no ${what} twice: ${ids}`).toBe(ids.length);
+
+/** A walk's oracle: every item there and unchanged throughout the walk came. */
+const expectNoneSkipped = (ids: readonly string[], expected: readonly string[], limit: number) =>
+  expect(
+    expected.filter((id) => !ids.includes(id)),
+    `skipped with limit ${limit}`,
+  ).toEqual([]);
+
 describe("more paged lists, walked over HTTP while the data changes", () => {
   const data = tempDataDir("parking-lists-walked-");
   let service: RunningService;
@@ -238,7 +249,7 @@ describe("more paged lists, walked over HTTP while the data changes", () => {
             },
           );
           const ids = seen.map((s) => s.reservationId);
-          expect(new Set(ids).size, `no coupon twice: ${ids}`).toBe(ids.length);
+          expectNoneTwice(ids, "coupon");
           const byId = new Map(booked.map((b) => [b.id, b]));
           const order = seen.map((s) => byId.get(s.reservationId)?.n ?? -1);
           expect(order, "newest first").toEqual([...order].sort((a, b) => b - a));
@@ -253,10 +264,7 @@ describe("more paged lists, walked over HTTP while the data changes", () => {
           const expected = before
             .filter((b) => b.customer === customer && (who === customer || mayRead(who, b.lot)))
             .map((b) => b.id);
-          expect(
-            expected.filter((id) => !ids.includes(id)),
-            `skipped with limit ${limit}`,
-          ).toEqual([]);
+          expectNoneSkipped(ids, expected, limit);
         },
       ),
       { numRuns: RUNS * 3 },
@@ -349,7 +357,7 @@ describe("more paged lists, walked over HTTP while the data changes", () => {
             },
           );
           const ids = seen.map((s) => s.eventId);
-          expect(new Set(ids).size, `no review twice: ${ids}`).toBe(ids.length);
+          expectNoneTwice(ids, "review");
           const byId = new Map(reads.map((r) => [r.eventId, r]));
           const order = seen.map((s) => byId.get(s.eventId)?.n ?? -1);
           expect(order, "newest first").toEqual([...order].sort((a, b) => b - a));
@@ -357,10 +365,7 @@ describe("more paged lists, walked over HTTP while the data changes", () => {
           const expected = reads
             .filter((r) => r.lot === lot && !r.touched && !r.resolved)
             .map((r) => r.eventId);
-          expect(
-            expected.filter((id) => !ids.includes(id)),
-            `skipped with limit ${limit}`,
-          ).toEqual([]);
+          expectNoneSkipped(ids, expected, limit);
         },
       ),
       { numRuns: RUNS * 2 },
@@ -395,14 +400,11 @@ describe("more paged lists, walked over HTTP while the data changes", () => {
             }
           });
           const ids = seen.map((s) => s.parkingLotId);
-          expect(new Set(ids).size, `no lot twice: ${ids}`).toBe(ids.length);
+          expectNoneTwice(ids, "lot");
           expect(ids, "by id").toEqual([...ids].sort());
           for (const id of ids) expect(mayRead(who, id), `${who} may read ${id}`).toBe(true);
           const expected = before.filter((id) => mayRead(who, id));
-          expect(
-            expected.filter((id) => !ids.includes(id)),
-            `skipped with limit ${limit}`,
-          ).toEqual([]);
+          expectNoneSkipped(ids, expected, limit);
         },
       ),
       { numRuns: RUNS * 2 },
@@ -438,14 +440,11 @@ describe("more paged lists, walked over HTTP while the data changes", () => {
             },
           );
           const keys = seen.map((s) => `${s.webhookId}#${s.attempt}`);
-          expect(new Set(keys).size, `no attempt twice: ${keys}`).toBe(keys.length);
+          expectNoneTwice(keys, "attempt");
           const times = seen.map((s) => Date.parse(s.at));
           expect(times, "newest first").toEqual([...times].sort((a, b) => b - a));
           const ids = seen.map((s) => s.webhookId);
-          expect(
-            before.filter((id) => !ids.includes(id)),
-            `skipped with limit ${limit}`,
-          ).toEqual([]);
+          expectNoneSkipped(ids, before, limit);
         },
       ),
       { numRuns: RUNS },
