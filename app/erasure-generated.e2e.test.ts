@@ -12,6 +12,7 @@ import { WEBHOOK_DELIVERIES } from "../projections/webhooks/delivery-queue.js";
 import { plateForm } from "../schemas/plates.js";
 import { WEBHOOK_EVENT_TYPES } from "../schemas/webhooks.js";
 import { bearer, customerHeaders, mintToken } from "../test-support/auth.js";
+import { replayOf } from "../test-support/fc-replay.js";
 import { filesOf } from "../test-support/files-under.js";
 import { call, eventually, startTestService, tempDataDir } from "../test-support/service.js";
 import { takeBackup } from "./backup/take-backup.js";
@@ -196,9 +197,7 @@ describe("erasure over generated histories", () => {
       {
         numRuns: RUNS,
         endOnFailure: true,
-        ...(process.env.ERASURE_SEED
-          ? { seed: Number(process.env.ERASURE_SEED), path: process.env.ERASURE_PATH }
-          : {}),
+        ...replayOf("ERASURE"),
       },
     );
   }, 240_000);

@@ -13,6 +13,7 @@ import { scheduler } from "../projections/scheduler/scheduler.js";
 import { readViews } from "../read-api/views/views.js";
 import type { ParkingLotCommand } from "../schemas/commands.js";
 import type { ReservationStatus } from "../schemas/reservation-time.js";
+import { replayOf } from "../test-support/fc-replay.js";
 import { withProjectionIndexes } from "../test-support/projected-log.js";
 import { tempDataDir } from "../test-support/service.js";
 import { ParkingLotCommandHandler } from "../write-side/command-handler.js";
@@ -32,7 +33,7 @@ import { schedulerCommands } from "./scheduler-commands.js";
  * - each no-show or cancel revokes the coupon once; a refused command appends nothing;
  * - an accepted booking leaves no instant of its span over capacity (as of now), and a booking
  *   refused as full meets an instant the model counts full.
- * 20 runs in CI; TIME_FACTS_RUNS for more, TIME_FACTS_SEED to replay one, TIME_FACTS_PAYMENTS=0 for
+ * 20 runs in CI; TIME_FACTS_RUNS for more, TIME_FACTS_SEED (and _PATH) to replay one, TIME_FACTS_PAYMENTS=0 for
  * none with payments on. It found a closure's late beginning canceling a booking made after the
  * closure (closures.ts) and a window ending while its payment was awaited (time-driven.ts).
  */
@@ -562,7 +563,7 @@ describe("time-driven facts against a model of the spec", { timeout: 600_000 }, 
       }),
       {
         numRuns: RUNS,
-        ...(process.env.TIME_FACTS_SEED ? { seed: Number(process.env.TIME_FACTS_SEED) } : {}),
+        ...replayOf("TIME_FACTS"),
       },
     );
   });

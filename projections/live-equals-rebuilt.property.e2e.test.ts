@@ -7,6 +7,7 @@ import { SqliteDocumentStore } from "../document-store/embedded/sqlite-document-
 import type { DocumentStore } from "../document-store/port.js";
 import { comparePositions } from "../event-store/position.js";
 import { customerHeaders } from "../test-support/auth.js";
+import { replayOf } from "../test-support/fc-replay.js";
 import { call, eventually, startTestService, tempDataDir } from "../test-support/service.js";
 import { startStripeServer } from "../test-support/stripe/server.js";
 import { PROJECTIONS } from "./read-models/index.js";
@@ -197,9 +198,7 @@ describe("live read models == rebuilt ones, over generated histories", () => {
       {
         numRuns: RUNS,
         endOnFailure: true,
-        ...(process.env.REBUILD_SEED
-          ? { seed: Number(process.env.REBUILD_SEED), path: process.env.REBUILD_PATH }
-          : {}),
+        ...replayOf("REBUILD"),
       },
     );
   }, 300_000);

@@ -10,6 +10,7 @@ import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.
 import { createLogger } from "../../platform/logger.js";
 import { SecretBox } from "../../platform/secret-box.js";
 import type { ParkingLotCommand } from "../../schemas/commands.js";
+import { replayOf } from "../../test-support/fc-replay.js";
 import { tempDataDir } from "../../test-support/service.js";
 import { ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { couponPolicy } from "../coupon-policy/coupon-policy.js";
@@ -374,7 +375,7 @@ describe("webhook delivery against the spec", { timeout: 600_000 }, () => {
       }),
       {
         numRuns: RUNS,
-        ...(process.env.WEBHOOK_SEED ? { seed: Number(process.env.WEBHOOK_SEED) } : {}),
+        ...replayOf("WEBHOOK"),
       },
     );
   });
