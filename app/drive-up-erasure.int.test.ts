@@ -130,15 +130,17 @@ describe("drive-ups on today's data", () => {
     });
   });
 
-  it("RETENTION_DAYS expires a drive-up's plate with its stay, on a lot whose other drive-ups keep it busy", async () => {
+  it("RETENTION_DAYS expires a drive-up's plate with its stay, on a lot whose other drive-ups keep it busy, more than a batch in one run", async () => {
     await lot(base(), "du-busy-1");
-    const gone = await driveUp(base(), "du-busy-1", "in-d", "44라4444");
-    now += HOUR;
-    expect(await gateRead(base(), "du-busy-1", "out-d", "exit", "44라4444")).toMatchObject({
-      decision: "open",
-      reason: "CheckedOut",
-    });
-    now += HOUR;
+    const gone: string[] = [];
+    for (const [i, plate] of ["44라4444", "45라4545", "46라4646"].entries()) {
+      gone.push(await driveUp(base(), "du-busy-1", `in-d${i}`, plate));
+      now += HOUR;
+      expect(await gateRead(base(), "du-busy-1", `out-d${i}`, "exit", plate)).toMatchObject({
+        decision: "open",
+        reason: "CheckedOut",
+      });
+    }
     const staying = await driveUp(base(), "du-busy-1", "in-e", "55마5555");
     now += 31 * DAY;
     // The lot never goes quiet: a car in it at every moment since.
@@ -153,8 +155,9 @@ describe("drive-ups on today's data", () => {
       logger: createLogger("silent"),
       now: () => now,
     };
-    await retention({ days: 30 }).tick?.run(context);
-    await plateReads(base(), gone, "erased");
+    // Batches of 2: one run erases every stay that is due, in as many rounds as it takes.
+    await retention({ days: 30, batch: 2 }).tick?.run(context);
+    for (const reservationId of gone) await plateReads(base(), reservationId, "erased");
     expect(await stay(base(), staying)).toMatchObject({ carNumber: "55마5555", status: "CHECKED_IN" });
     expect(await stay(base(), latest)).toMatchObject({ carNumber: "66바6666" });
   });
