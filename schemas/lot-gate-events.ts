@@ -19,7 +19,7 @@ const strict = { additionalProperties: false } as const;
 
 /**
  * Issue 49: a car without a booking was let in at a gate: the ParkingReserved (open-ended, at
- * `hourlyRate`, for the lot's drive-up customer) and ReservationCheckedIn appended with it, in the
+ * `hourlyRate`, for the stay's own drive-up customer) and ReservationCheckedIn appended with it, in the
  * same append, are its stay; this fact says why they happened (the lot's audit trail shows the
  * gate). `minStayMinutes`: the span a spot had to be free for.
  */

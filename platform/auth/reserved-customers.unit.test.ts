@@ -3,7 +3,10 @@ import { principalIdOf } from "./middleware.js";
 import { RESERVED_CUSTOMER_PREFIX } from "./reserved-customers.js";
 import { InvalidTokenError, type VerifiedToken } from "./verifier.js";
 
-/** Issue 49: a lot's drive-up stays are booked for `drive-up:{lot}`; no token signs in as that customer. */
+/**
+ * Issue 49: drive-up stays are booked for `drive-up:{reservationId}` (issue 66; `drive-up:{lot}`
+ * before); no token signs in as such a customer.
+ */
 
 const token = (sub: string, roles: readonly string[]): VerifiedToken => ({
   sub,
@@ -17,11 +20,10 @@ const token = (sub: string, roles: readonly string[]): VerifiedToken => ({
 const principal = principalIdOf("sub");
 
 describe("the customer ids the service keeps for itself", () => {
-  it("refuses a customer token naming a lot's drive-up customer, whatever the lot", () => {
+  it("refuses a customer token naming a drive-up customer, a stay's or an old lot's", () => {
     for (const roles of [["customer"], []])
-      expect(() => principal(token(`${RESERVED_CUSTOMER_PREFIX}gangnam-1`, roles))).toThrow(
-        InvalidTokenError,
-      );
+      for (const id of ["du-F00xYYGmDwM_NwVrv6rpooNs8hOrjNPk", "gangnam-1"])
+        expect(() => principal(token(`${RESERVED_CUSTOMER_PREFIX}${id}`, roles))).toThrow(InvalidTokenError);
   });
 
   it("keeps every other customer id, and staff whatever their sub", () => {

@@ -1,10 +1,12 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Document } from "../../document-store/port.js";
+import { comparePositions, type Position } from "../../event-store/position.js";
 import { systemActor } from "../../schemas/actor.js";
 import type { EventType } from "../../schemas/events.js";
 import { ERASED, personalDataKeys } from "../../schemas/personal-data.js";
 import { CustomerErasure, type ReservationsOf } from "../../write-side/customer-erasure.js";
 import { RESERVATIONS, reservationsProjection } from "../read-models/reservations.js";
-import { activeGenerations, physicalCollection } from "../runtime/checkpoints.js";
+import { activeGenerations, physicalCollection, readCheckpoint } from "../runtime/checkpoints.js";
 import type { Reactor, ReactorContext } from "../runtime/processor.js";
 import { completeUnlistedErasures } from "./erasure-listing.js";
 
@@ -89,6 +91,15 @@ export async function expiredCustomers(
   return due;
 }
 
+/**
+ * Rounds of `batch` erasures one tick runs at most: a round that erased a whole batch is followed
+ * by another once the reservations read model has applied its erasures (so that it lists whom it
+ * erased no more), for a backlog of more than one batch (every drive-up is a customer of its own,
+ * one per stay: a busy site ends more than 100 an hour). A read model that lags stops the tick.
+ */
+const MOST_ROUNDS = 10;
+const APPLIED_WITHIN_MS = 5_000;
+
 async function eraseExpired(context: ReactorContext, days: number, batch: number): Promise<void> {
   const keys = personalDataKeys();
   if (!keys) return;
@@ -102,16 +113,34 @@ async function eraseExpired(context: ReactorContext, days: number, batch: number
     };
   };
   const erasure = new CustomerErasure(context.eventStore, keys, reservationsOf);
-  for (const customerId of await expiredCustomers(context, days, batch)) {
-    await erasure.erase(customerId, {
-      reason: `retention: every reservation ended more than ${days} days ago`,
-      now: new Date(context.now()).toISOString(),
-      causation: {
-        correlationId: `retention-${context.now()}`,
-        causationId: RETENTION,
-        actor: RETENTION_ACTOR,
-      },
-    });
-    context.logger.info({ days }, "retention: a customer's personal data was erased");
+  for (let round = 0; round < MOST_ROUNDS; round++) {
+    const due = await expiredCustomers(context, days, batch);
+    let last: Position | undefined;
+    for (const customerId of due) {
+      ({ position: last } = await erasure.erase(customerId, {
+        reason: `retention: every reservation ended more than ${days} days ago`,
+        now: new Date(context.now()).toISOString(),
+        causation: {
+          correlationId: `retention-${context.now()}`,
+          causationId: RETENTION,
+          actor: RETENTION_ACTOR,
+        },
+      }));
+      context.logger.info({ days }, "retention: a customer's personal data was erased");
+    }
+    if (due.length < batch || !last || !(await reservationsApplied(context, last))) return;
+  }
+}
+
+/** Whether the live reservations read model applies `position` within APPLIED_WITHIN_MS. */
+async function reservationsApplied(context: ReactorContext, position: Position): Promise<boolean> {
+  const deadline = Date.now() + APPLIED_WITHIN_MS;
+  for (;;) {
+    const generation = (await activeGenerations(context.documentStore)).get(reservationsProjection.name) ?? 1;
+    const applied = (await readCheckpoint(context.documentStore, reservationsProjection.name, generation))
+      ?.position;
+    if (applied && comparePositions(applied, position) >= 0) return true;
+    if (Date.now() > deadline) return false;
+    await sleep(50);
   }
 }

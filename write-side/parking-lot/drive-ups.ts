@@ -20,12 +20,16 @@ import type { Decision, RegisteredLot } from "./state.js";
 export const DRIVE_UP_MIN_STAY_MINUTES = 60;
 
 /**
- * The customer a lot's drive-up stays are booked for: no person signed in (no token may name it:
- * platform/auth/middleware.ts refuses the prefix); no check-out of it earns a coupon.
+ * The customer a drive-up stay is booked for, one per stay (issue 66): its plate is sealed under
+ * that subject's own key, so erasing it (`POST /customers/drive-up:{reservationId}/erasure`, or
+ * RETENTION_DAYS once the stay ended) erases that stay alone and no later one. No person signed in
+ * (no token may name it: platform/auth/middleware.ts refuses the prefix); no check-out of it earns a
+ * coupon. Stays let in before (ee865fc) were all booked for `drive-up:{lot}`: the prefix finds both.
  */
-export const driveUpCustomer = (parkingLotId: string): string => `${RESERVED_CUSTOMER_PREFIX}${parkingLotId}`;
-export const isDriveUpCustomer = (customerId: string, parkingLotId: string): boolean =>
-  customerId === driveUpCustomer(parkingLotId);
+export const driveUpCustomer = (reservationId: string): string =>
+  `${RESERVED_CUSTOMER_PREFIX}${reservationId}`;
+export const isDriveUpCustomer = (customerId: string): boolean =>
+  customerId.startsWith(RESERVED_CUSTOMER_PREFIX);
 
 export function admitDriveUp(command: AdmitDriveUp, state: RegisteredLot): Decision {
   const { parkingLotId, reservationId, carNumber, gateId } = command;
@@ -41,7 +45,7 @@ export function admitDriveUp(command: AdmitDriveUp, state: RegisteredLot): Decis
   const top = busiest(state, now, until, now);
   if (top.held >= state.capacity)
     return reject({ code: "LotFull", parkingLotId, capacity: state.capacity, at: iso(top.at) });
-  const customerId = driveUpCustomer(parkingLotId);
+  const customerId = driveUpCustomer(reservationId);
   return accept(
     {
       type: "DriveUpAdmitted",

@@ -20,7 +20,6 @@ const admit = (over: Partial<AdmitDriveUp> = {}): AdmitDriveUp => ({
   now: NOW,
   ...over,
 });
-const CUSTOMER = driveUpCustomer(LOT);
 const admitted = (reservationId = "du-1", at = NOW): ParkingLotEvent[] => [
   {
     type: "DriveUpAdmitted",
@@ -38,7 +37,7 @@ const admitted = (reservationId = "du-1", at = NOW): ParkingLotEvent[] => [
     data: {
       reservationId,
       parkingLotId: LOT,
-      customerId: CUSTOMER,
+      customerId: driveUpCustomer(reservationId),
       carNumber: "34 나 2222",
       amount: 0,
       reservedAt: at,
@@ -47,7 +46,7 @@ const admitted = (reservationId = "du-1", at = NOW): ParkingLotEvent[] => [
   },
   {
     type: "ReservationCheckedIn",
-    data: { reservationId, parkingLotId: LOT, customerId: CUSTOMER, checkedInAt: at },
+    data: { reservationId, parkingLotId: LOT, customerId: driveUpCustomer(reservationId), checkedInAt: at },
   },
 ];
 const later = (minutes: number) => new Date(Date.parse(NOW) + minutes * 60_000).toISOString();
@@ -124,6 +123,19 @@ describe("a drive-up (the lot's decider)", () => {
       type: "ReservationCheckedOut",
       data: { reservationId: "du-1", amount: 4500, couponEarned: false },
     });
+  });
+
+  it("a stay let in before issue 66, booked for the lot's shared `drive-up:{lot}`, earns nobody a coupon either", () => {
+    const before = admitted().map((event) =>
+      "customerId" in event.data
+        ? ({ ...event, data: { ...event.data, customerId: `drive-up:${LOT}` } } as ParkingLotEvent)
+        : event,
+    );
+    const out = decide(
+      { type: "CheckOut", parkingLotId: LOT, reservationId: "du-1", now: later(90) },
+      fold([rated({ couponRule: { minStayMinutes: 0 } }), ...before]),
+    );
+    expect(out.ok && out.events[0]).toMatchObject({ data: { couponEarned: false } });
   });
 
   it("property: a drive-up is let in exactly when the lot, asked for a window of the minimum stay, would have a spot", () => {

@@ -121,8 +121,7 @@ export function checkOut(command: CheckOut, state: RegisteredLot): Decision {
         ...(overstay > 0 ? { overstayCharge: overstay } : {}),
         // A drive-up's stay is no customer's (drive-ups.ts): it earns nobody a coupon.
         couponEarned:
-          !isDriveUpCustomer(record.customerId, parkingLotId) &&
-          stayEarnsCoupon(state.couponRule, now - checkedInAt, paid),
+          !isDriveUpCustomer(record.customerId) && stayEarnsCoupon(state.couponRule, now - checkedInAt, paid),
       },
     });
   }
