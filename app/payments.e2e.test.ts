@@ -243,6 +243,50 @@ describe("payments with Stripe", () => {
     console.log(`audit trail of ${booked.reservationId}:\n${trail.join("\n")}`);
   });
 
+  it("a card saved as Stripe.js saves it (single-use unless attached): saved to the customer's own Stripe Customer, which later bookings and the overstay's off-session charge name", async () => {
+    // Issue 71: Stripe's test tokens stand for a new card each time; a pm_… made from card details
+    // (as Stripe.js makes it) is spent by its first use unless an intent saves it to a Customer.
+    const card = String(stripe.createPaymentMethod("pm_card_visa").id);
+    const lotId = await lot("saved-card-1");
+    const first = await book("CUST-SAVED-1", lotId, now, 1, card);
+    await authorized(lotId, first.reservationId);
+    const [intent] = intentsOf(first.reservationId);
+    const customer = (await admin().paymentIntents.retrieve(intent?.id as string)).customer as string;
+    expect(customer).toMatch(/^cus_/);
+    expect(await admin().paymentIntents.retrieve(intent?.id as string)).toMatchObject({
+      setup_future_usage: "off_session",
+    });
+    expect(await admin().paymentMethods.retrieve(card)).toMatchObject({ customer });
+    // Nothing personal at Stripe: the Customer is named by the customer's pseudonym only.
+    const atStripe = await admin().customers.retrieve(customer);
+    expect(JSON.stringify(atStripe)).not.toContain("CUST-SAVED-1");
+    expect(atStripe).toMatchObject({
+      email: null,
+      name: null,
+      metadata: { parking_instance: "parking-reservations" },
+    });
+    expect((await step(lotId, first.reservationId, "check-in")).status).toBe(200);
+    now += HOUR + 90 * 60_000;
+    const out = await step(lotId, first.reservationId, "check-out");
+    expect(out.body).toMatchObject({ status: "COMPLETED", overstayCharge: 1500 });
+    await eventually(() => dataOf(lotId, first.reservationId, "OverstayCharged")).toMatchObject([
+      { amount: 1500 },
+    ]);
+    expect(await dataOf(lotId, first.reservationId, "PaymentStepFailed")).toEqual([]);
+    const offSession = intentsOf(first.reservationId).find((i) => i.offSession);
+    expect(offSession).toMatchObject({ captured: 1500 });
+    expect((await admin().paymentIntents.retrieve(offSession?.id as string)).customer).toBe(customer);
+    // The same customer's next booking with the same card: the same Customer, no second one.
+    const customersMade = () =>
+      stripe.requests().filter((r) => r.method === "POST" && r.path === "/v1/customers").length;
+    const made = customersMade();
+    const second = await book("CUST-SAVED-1", lotId, now + 2 * HOUR, 1, card);
+    await authorized(lotId, second.reservationId);
+    const [next] = intentsOf(second.reservationId);
+    expect((await admin().paymentIntents.retrieve(next?.id as string)).customer).toBe(customer);
+    expect(customersMade()).toBe(made);
+  });
+
   it("a declined card cancels the booking (payment-failed) and frees its spot", async () => {
     const lotId = await lot("declined-1");
     const booked = await book("CUST-PAY-2", lotId, now + HOUR, 1, "pm_card_chargeDeclined");

@@ -187,7 +187,12 @@ const createIntentOf = (intents: Intents, instance: string) => (request: Authori
           capture_method: "manual",
           automatic_payment_methods: NO_REDIRECTS,
           metadata: { ...request.metadata, [INSTANCE_KEY]: instance },
-          ...(request.customer ? { customer: request.customer } : {}),
+          // Issue 71: a method attached to no Customer is single-use at Stripe; saved to the
+          // customer's Customer as the intent goes through, it can be charged later off-session
+          // (an overstay, a capture after the hold lapsed): https://docs.stripe.com/payments/save-during-payment.
+          ...(request.customer
+            ? { customer: request.customer, setup_future_usage: "off_session" as const }
+            : {}),
           ...(request.paymentMethod ? { payment_method: request.paymentMethod } : {}),
         },
         { idempotencyKey: request.idempotencyKey },
@@ -280,6 +285,23 @@ export function stripeProvider(client: Stripe, instance: string): PaymentProvide
           { idempotencyKey: request.idempotencyKey },
         );
         return { intentId: intent.id, charged: intent.amount_received };
+      }),
+    createCustomer: (ref, idempotencyKey) =>
+      call(async () => {
+        // Named by the customer's pseudonym only: nothing personal goes to Stripe.
+        const metadata = { parking_customer: ref, [INSTANCE_KEY]: instance };
+        return { customerId: (await client.customers.create({ metadata }, { idempotencyKey })).id };
+      }),
+    deleteCustomer: (customerId) =>
+      call(async () => {
+        try {
+          await client.customers.del(customerId);
+        } catch (error) {
+          // Deleted already (a retry after an answer lost): done.
+          if (!(error instanceof Stripe.errors.StripeInvalidRequestError && error.statusCode === 404))
+            throw error;
+        }
+        return { deleted: true as const };
       }),
   };
 }
