@@ -98,6 +98,7 @@ export class StripeServer {
   private outage: Outage = "none";
   private responseDelayMs = 0;
   private answersHeld = false;
+  private holdOnly: (request: AppliedRequest) => boolean = () => true;
   private heldAnswers: (() => void)[] = [];
   private waiters: { match: (r: AppliedRequest) => boolean; resolve: (r: AppliedRequest) => void }[] = [];
   private current: { id: string; idempotencyKey: string | null; apiVersion: string } | undefined;
@@ -151,9 +152,11 @@ export class StripeServer {
   /**
    * While held, answers wait (the request is applied, its webhooks sent) until `releaseAnswers()`:
    * a test can kill the caller between the provider's answer and the caller's record of it.
+   * `only`: the answers held (every one unless it says otherwise).
    */
-  holdAnswers(hold: boolean): void {
+  holdAnswers(hold: boolean, only: (request: AppliedRequest) => boolean = () => true): void {
     this.answersHeld = hold;
+    this.holdOnly = only;
     if (!hold) this.releaseAnswers();
   }
 
@@ -272,15 +275,17 @@ export class StripeServer {
     }
     if (method !== "GET" && this.options.stateFile)
       writeFileSync(this.options.stateFile, JSON.stringify(this.state));
-    this.applied({
+    const applied = {
       method,
       path: url.pathname,
       status: answer.status,
       idempotencyKey: key,
       body: answer.body,
-    });
+    };
+    this.applied(applied);
     if (this.responseDelayMs > 0) await sleep(this.responseDelayMs);
-    if (this.answersHeld) await new Promise<void>((resolve) => this.heldAnswers.push(resolve));
+    if (this.answersHeld && this.holdOnly(applied))
+      await new Promise<void>((resolve) => this.heldAnswers.push(resolve));
     if (this.outage === "drop-answer") {
       record("dropped");
       res.socket?.destroy();
