@@ -287,6 +287,34 @@ describe("payments with Stripe", () => {
     expect(customersMade()).toBe(made);
   });
 
+  it("a booking whose payment is below Stripe's minimum is refused at once (422 naming the amount), never sent to be declined", async () => {
+    const lotId = await lot("tiny-booking-1");
+    const quarter = 15 * 60_000; // at 1,000 KRW an hour: 250 KRW, below Stripe's 1,000
+    const requestsBefore = stripe.requests().length;
+    const answer = await call<{ type: string; amount: number; minimum: number; errors: { field: string }[] }>(
+      service.url,
+      "POST",
+      `/parking-lots/${lotId}/reservations`,
+      {
+        carNumber: "12가3456",
+        startsAt: iso(now),
+        endsAt: iso(now + quarter),
+        paymentMethod: "pm_card_visa",
+      },
+      await as("CUST-TINY-1"),
+    );
+    expect(answer.status).toBe(422);
+    expect(answer.body).toMatchObject({
+      type: "/problems/amount-below-minimum",
+      amount: 250,
+      minimum: 1000,
+      currency: "KRW",
+      errors: [{ field: "body.amount" }],
+    });
+    expect((await events(lotId)).map((e) => e.type)).not.toContain("ParkingReserved");
+    expect(stripe.requests().length).toBe(requestsBefore);
+  });
+
   it("a declined card cancels the booking (payment-failed) and frees its spot", async () => {
     const lotId = await lot("declined-1");
     const booked = await book("CUST-PAY-2", lotId, now + HOUR, 1, "pm_card_chargeDeclined");

@@ -10092,7 +10092,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `/problems/idempotency-key-reused`: Idempotency-Key reused with a different request. */
+            /** @description `/problems/amount-below-minimum`: The booking's payment is below the smallest card payment the provider takes. `/problems/idempotency-key-reused`: Idempotency-Key reused with a different request. */
             422: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -10105,7 +10105,7 @@ export interface operations {
                         /** @constant */
                         status?: 422;
                         /** @enum {unknown} */
-                        type?: "/problems/idempotency-key-reused";
+                        type?: "/problems/amount-below-minimum" | "/problems/idempotency-key-reused";
                     };
                 };
             };
@@ -11594,7 +11594,7 @@ export interface operations {
                  * @description The last segment of a problem's `type`.
                  * @example parking-lot-full
                  */
-                name: "validation" | "malformed-json" | "unsupported-media-type" | "payload-too-large" | "not-found" | "method-not-allowed" | "rate-limited" | "overloaded" | "store-unavailable" | "storage-unavailable" | "service-unavailable" | "shutting-down" | "unauthorized" | "forbidden" | "sign-in-failed" | "identity-provider-unavailable" | "internal" | "parking-lot-not-found" | "reservation-not-found" | "customer-erased" | "parking-lot-full" | "parking-lot-id-taken" | "idempotency-key-reused" | "reservation-not-active" | "not-checked-in" | "stay-price-too-high" | "check-in-too-early" | "price-changed" | "coupon-not-found" | "coupon-not-spendable" | "coupon-not-accepted" | "too-many-active-reservations" | "parking-lot-closed" | "reservation-checked-in" | "too-many-closures" | "capacity-too-low" | "payment-pending" | "not-paid" | "refund-exceeds-captured" | "refund-window-passed" | "concurrency-conflict" | "too-many-streams" | "webhook-endpoint-not-found" | "too-many-webhook-endpoints" | "gate-review-not-found" | "gate-review-resolved" | "position-not-reached";
+                name: "validation" | "malformed-json" | "unsupported-media-type" | "payload-too-large" | "not-found" | "method-not-allowed" | "rate-limited" | "overloaded" | "store-unavailable" | "storage-unavailable" | "service-unavailable" | "shutting-down" | "unauthorized" | "forbidden" | "sign-in-failed" | "identity-provider-unavailable" | "internal" | "parking-lot-not-found" | "reservation-not-found" | "customer-erased" | "parking-lot-full" | "parking-lot-id-taken" | "idempotency-key-reused" | "reservation-not-active" | "not-checked-in" | "stay-price-too-high" | "check-in-too-early" | "amount-below-minimum" | "price-changed" | "coupon-not-found" | "coupon-not-spendable" | "coupon-not-accepted" | "too-many-active-reservations" | "parking-lot-closed" | "reservation-checked-in" | "too-many-closures" | "capacity-too-low" | "payment-pending" | "not-paid" | "refund-exceeds-captured" | "refund-window-passed" | "concurrency-conflict" | "too-many-streams" | "webhook-endpoint-not-found" | "too-many-webhook-endpoints" | "gate-review-not-found" | "gate-review-resolved" | "position-not-reached";
             };
             cookie?: never;
         };

@@ -1,3 +1,4 @@
+import { chargeMinimum } from "../../schemas/charge-minimums.js";
 import type { RegisterParkingLot, ReserveParking } from "../../schemas/commands.js";
 import { quote } from "../../schemas/pricing.js";
 import { isActive, type Span, windowProblem } from "../../schemas/reservation-time.js";
@@ -205,6 +206,17 @@ export function reserve(command: ReserveParking, state: RegisteredLot, payments?
   // The price after the coupon's discount: what the booking records and the payment authorizes.
   const amount = price.amount - discount;
   const payment = paymentAsked(state, command, amount, window === undefined, payments);
+  // A card charge below the provider's minimum would only come back declined (issue 71).
+  if (payment && payment.amount < chargeMinimum(payment.currency)) {
+    const { currency } = payment;
+    return reject({
+      code: "AmountBelowMinimum",
+      parkingLotId,
+      amount: payment.amount,
+      minimum: chargeMinimum(currency),
+      currency,
+    });
+  }
   return accept({
     type: "ParkingReserved",
     data: {
