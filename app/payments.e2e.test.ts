@@ -315,6 +315,37 @@ describe("payments with Stripe", () => {
     expect(stripe.requests().length).toBe(requestsBefore);
   });
 
+  it("currencies as Stripe takes them: one it does not is refused (400 naming currency); KWD is authorized and captured in tens", async () => {
+    const lotId = "kwd-1";
+    lots.push(lotId);
+    const registered = { parkingLotId: lotId, name: "KWD lot", capacity: 1, hourlyRate: 1005 };
+    expect((await call(service.url, "POST", "/parking-lots", registered)).status).toBe(201);
+    for (const currency of ["XTS", "XAU", "ABC"]) {
+      const refused = await call<{ errors: { field: string }[] }>(
+        service.url,
+        "PUT",
+        `/parking-lots/${lotId}/payment-terms`,
+        { ...TERMS, currency },
+      );
+      expect(refused.status).toBe(400);
+      expect(refused.body.errors.map((e) => e.field)).toContain("body.currency");
+    }
+    const kwd = { ...TERMS, currency: "KWD", deposit: 5000, noShowFee: 1000 };
+    expect((await call(service.url, "PUT", `/parking-lots/${lotId}/payment-terms`, kwd)).status).toBe(200);
+    // An hour at 1.005 KWD: authorized 1.010 (Stripe takes KWD in tens of fils), captured 1.000.
+    const booked = await book("CUST-KWD-1", lotId, now, 1, "pm_card_visa");
+    expect(booked.amount).toBe(1005);
+    await authorized(lotId, booked.reservationId);
+    expect(intentsOf(booked.reservationId)).toMatchObject([{ currency: "kwd", authorized: 1010 }]);
+    expect((await step(lotId, booked.reservationId, "check-in")).status).toBe(200);
+    now += HOUR;
+    expect((await step(lotId, booked.reservationId, "check-out")).status).toBe(200);
+    await eventually(() => dataOf(lotId, booked.reservationId, "PaymentCaptured")).toMatchObject([
+      { amount: 1000, currency: "KWD" },
+    ]);
+    expect(intentsOf(booked.reservationId)).toMatchObject([{ captured: 1000, released: 10, held: 0 }]);
+  });
+
   it("a declined card cancels the booking (payment-failed) and frees its spot", async () => {
     const lotId = await lot("declined-1");
     const booked = await book("CUST-PAY-2", lotId, now + HOUR, 1, "pm_card_chargeDeclined");

@@ -1,6 +1,6 @@
 import { chargeMinimum } from "../../schemas/charge-minimums.js";
 import { card } from "./cards.js";
-import { checkThreeDecimal, invalid, missing, StripeFailure } from "./failures.js";
+import { checkCurrency, checkStep, invalid, missing, StripeFailure } from "./failures.js";
 import {
   type Customer,
   customerObject,
@@ -102,6 +102,7 @@ export class Bank {
     const amount = Number(params.amount);
     const currency = String(params.currency).toLowerCase();
     if (!/^[a-z]{3}$/.test(currency)) throw invalid(`Invalid currency: ${currency}.`, "currency");
+    checkCurrency(currency);
     // Stripe refuses a charge below the currency's minimum (amount_too_small):
     // https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts (schemas/charge-minimums.ts).
     const minimum = chargeMinimum(currency);
@@ -111,7 +112,7 @@ export class Bank {
         "amount",
         "amount_too_small",
       );
-    checkThreeDecimal(currency, amount, "amount");
+    checkStep(currency, amount, "amount");
     const customer = typeof params.customer === "string" ? params.customer : null;
     if (customer && !this.state.customers[customer]) throw missing("customer", customer, "customer");
     const id = newId("pi");
@@ -353,7 +354,7 @@ export class Bank {
       params.amount_to_capture === undefined ? intent.amountCapturable : Number(params.amount_to_capture);
     // What is captured is the charge: at least the currency's minimum
     // (https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts).
-    checkThreeDecimal(intent.currency, amount, "amount_to_capture");
+    checkStep(intent.currency, amount, "amount_to_capture");
     const minimum = chargeMinimum(intent.currency);
     if (Number.isInteger(amount) && amount >= 1 && amount < minimum)
       throw invalid(
@@ -409,7 +410,7 @@ export class Bank {
         "payment_intent",
       );
     const amount = params.amount === undefined ? left : Number(params.amount);
-    checkThreeDecimal(intent.currency, amount, "amount");
+    checkStep(intent.currency, amount, "amount");
     // A refund never exceeds what the charge captured less what was refunded already
     // (https://docs.stripe.com/refunds#issuing, https://docs.stripe.com/api/refunds/create `amount`).
     if (!Number.isInteger(amount) || amount < 1 || amount > left)

@@ -337,7 +337,7 @@ describe("the test server's money", () => {
     });
   });
 
-  it("takes three-decimal amounts only in tens (KWD), at creation, capture and refund", () => {
+  it("takes three-decimal amounts only in tens (KWD), at creation, capture and refund, and ISK in hundreds", () => {
     const bank = new Bank(emptyBank(), () => {});
     const hold = { ...CARD_ONLY, capture_method: "manual", confirm: true, payment_method: "pm_card_visa" };
     expect(failure(() => bank.createIntent({ ...hold, amount: 5005, currency: "kwd" }))).toMatchObject({
@@ -353,6 +353,20 @@ describe("the test server's money", () => {
       param: "amount",
     });
     expect(bank.createRefund({ payment_intent: id, amount: 1000 })).toMatchObject({ amount: 1000 });
+    // ISK: two decimals in the API, whole krónur only (multiples of 100).
+    expect(failure(() => bank.createIntent({ ...hold, amount: 50050, currency: "isk" }))).toMatchObject({
+      code: "invalid_charge_amount_no_decimal_compatible",
+    });
+    expect(bank.createIntent({ ...hold, amount: 50000, currency: "isk" })).toMatchObject({ amount: 50000 });
+  });
+
+  it("refuses a currency Stripe does not take payments in", () => {
+    const bank = new Bank(emptyBank(), () => {});
+    for (const currency of ["xts", "xau", "abc"])
+      expect(failure(() => bank.createIntent({ amount: 5000, currency }))).toMatchObject({
+        status: 400,
+        param: "currency",
+      });
   });
 
   it("lists intents newest first, a page at a time", () => {

@@ -1,3 +1,4 @@
+import { currencyRule, PAYMENT_CURRENCIES } from "../../schemas/currencies.js";
 import type { JsonObject } from "./objects.js";
 
 /** Stripe's error answers, and the amount rules every money call checks. */
@@ -28,16 +29,24 @@ export const missing = (what: string, id: string, param: string) =>
   });
 
 /**
- * Three-decimal currencies: Stripe takes their amounts in thousandths but only in multiples of ten
- * (the last digit 0), https://docs.stripe.com/currencies#three-decimal.
+ * Amounts in a currency's steps (schemas/currencies.ts): three-decimal currencies (BHD, JOD, KWD,
+ * OMR, TND) are taken in thousandths but only in multiples of ten, the last digit 0
+ * (https://docs.stripe.com/currencies#three-decimal); ISK stays two-decimal in the API but is
+ * charged in whole krónur, multiples of 100 (https://docs.stripe.com/currencies#special-cases,
+ * https://support.stripe.com/questions/deprecation-of-fractional-isk-charges-and-refunds).
  */
-const THREE_DECIMAL = new Set(["bhd", "jod", "kwd", "omr", "tnd"]);
+export function checkStep(currency: string, amount: number, param: string): void {
+  const { digits, step } = currencyRule(currency);
+  if (step === 1 || !Number.isInteger(amount) || amount % step === 0) return;
+  throw invalid(
+    `Amounts in ${currency} must be a multiple of ${step} in its minor unit: ${amount}.`,
+    param,
+    digits === 3 ? "invalid_amount" : "invalid_charge_amount_no_decimal_compatible",
+  );
+}
 
-export function checkThreeDecimal(currency: string, amount: number, param: string): void {
-  if (THREE_DECIMAL.has(currency) && Number.isInteger(amount) && amount % 10 !== 0)
-    throw invalid(
-      `Amounts in ${currency} must be a multiple of 10 in its minor unit (the last decimal 0): ${amount}.`,
-      param,
-      "invalid_amount",
-    );
+/** Stripe takes payments in its presentment currencies only (https://docs.stripe.com/currencies#presentment-currencies). */
+export function checkCurrency(currency: string): void {
+  if (!PAYMENT_CURRENCIES.includes(currency.toUpperCase()))
+    throw invalid(`Invalid currency: ${currency}. Stripe does not take payments in it.`, "currency");
 }

@@ -1,5 +1,6 @@
 import { chargeMinimum } from "../../schemas/charge-minimums.js";
 import type { RegisterParkingLot, ReserveParking } from "../../schemas/commands.js";
+import { roundUpToStep } from "../../schemas/currencies.js";
 import { quote } from "../../schemas/pricing.js";
 import { isActive, type Span, windowProblem } from "../../schemas/reservation-time.js";
 import { authorizationOf } from "../payment/payment-policy.js";
@@ -165,7 +166,8 @@ function paymentAsked(
 ) {
   if (!payments?.on) return undefined;
   const terms = paymentTermsOf(lot);
-  const amount = authorizationOf(terms, quoted, openEnded);
+  // Issue 71: in what the currency can be charged in (KWD in tens, ISK in hundreds), covering the price.
+  const amount = roundUpToStep(authorizationOf(terms, quoted, openEnded), terms.currency);
   if (amount <= 0) return undefined;
   return {
     amount,
