@@ -442,7 +442,11 @@ describe("payments with Stripe", () => {
           object: "payment_intent",
           amount_capturable: 1000,
           currency: "krw",
-          metadata: { reservationId: booked.reservationId, parkingLotId: lotId },
+          metadata: {
+            reservationId: booked.reservationId,
+            parkingLotId: lotId,
+            parking_instance: "parking-reservations",
+          },
         },
       },
     });
@@ -708,7 +712,7 @@ describe("payments with Stripe", () => {
       automatic_payment_methods: { enabled: true, allow_redirects: "never" },
       payment_method: "pm_card_visa",
       confirm: true,
-      metadata: { reservationId: id, parkingLotId: lotId },
+      metadata: { reservationId: id, parkingLotId: lotId, parking_instance: "parking-reservations" },
     });
     expect(other.status).toBe("requires_capture");
     await eventually(async () => intentsOf(id).find((i) => i.id === other.id)).toMatchObject({
@@ -737,7 +741,7 @@ describe("payments with Stripe", () => {
       automatic_payment_methods: { enabled: true, allow_redirects: "never" },
       payment_method: "pm_card_visa",
       confirm: true,
-      metadata: { reservationId: id, parkingLotId: lotId },
+      metadata: { reservationId: id, parkingLotId: lotId, parking_instance: "parking-reservations" },
     });
     await stripe.webhooks.idle();
     // Signed events for the booking's own intent: an authorization of 100, one in USD.
@@ -752,7 +756,7 @@ describe("payments with Stripe", () => {
             object: "payment_intent",
             amount_capturable: amount,
             currency,
-            metadata: { reservationId: id, parkingLotId: lotId },
+            metadata: { reservationId: id, parkingLotId: lotId, parking_instance: "parking-reservations" },
           },
         },
       });
@@ -810,7 +814,7 @@ describe("payments with Stripe", () => {
       automatic_payment_methods: { enabled: true, allow_redirects: "never" },
       payment_method: "pm_card_visa",
       confirm: true,
-      metadata: { reservationId: id, parkingLotId: lotId },
+      metadata: { reservationId: id, parkingLotId: lotId, parking_instance: "parking-reservations" },
     });
     const counted = await metric("parking_payment_intents_released_total", 'because="reconciliation"');
     // Run beside the service (the contract server answers from this process: not a sync spawn).
@@ -905,10 +909,11 @@ describe("payments with Stripe", () => {
       }
       return days;
     };
-    const asKrw = (row: Day) => ({
+    // Every lot is paid in KRW but the one in KWD (issue 71).
+    const asIn = (row: Day, currency: string) => ({
       amounts:
         row.revenue + row.refunds > 0
-          ? [{ currency: "KRW", revenue: row.revenue, refunds: row.refunds, net: row.revenue - row.refunds }]
+          ? [{ currency, revenue: row.revenue, refunds: row.refunds, net: row.revenue - row.refunds }]
           : [],
       failedPayments: row.failedPayments,
       failedSteps: row.failedSteps,
@@ -921,7 +926,7 @@ describe("payments with Stripe", () => {
     const expectedOf = (days: Map<string, Map<string, Day>>, lotId: string) =>
       [...(days.get(lotId) ?? new Map<string, Day>())]
         .sort(([a], [b]) => (a < b ? -1 : 1))
-        .map(([day, row]) => ({ day, ...asKrw(row) }));
+        .map(([day, row]) => ({ day, ...asIn(row, lotId === "kwd-1" ? "KWD" : "KRW") }));
     // The log may still gain a money fact (a settlement decided as the clock passes a window's end,
     // its outcome recorded by the saga once the provider has moved the money): the log, the answers
     // and the provider's books are read again until all three agree.
@@ -954,10 +959,12 @@ describe("payments with Stripe", () => {
       "/control-center?limit=100",
     );
     const today = to;
-    const todays = lots.flatMap((lotId) => {
-      const row = days.get(lotId)?.get(today);
-      return row ? [[lotId, { day: today, ...asKrw(row) }] as const] : [];
-    });
+    const todays = lots
+      .filter((lotId) => lotId !== "kwd-1")
+      .flatMap((lotId) => {
+        const row = days.get(lotId)?.get(today);
+        return row ? [[lotId, { day: today, ...asIn(row, "KRW") }] as const] : [];
+      });
     expect(todays.length).toBeGreaterThan(0);
     for (const [lotId, money] of todays)
       expect(center.body.parkingLots.find((l) => l.parkingLotId === lotId)?.money, lotId).toEqual(money);
@@ -970,7 +977,17 @@ describe("payments with Stripe", () => {
       }),
       { revenue: 0, refunds: 0, failedPayments: 0, failedSteps: 0 },
     );
-    expect(center.body.money).toEqual({ day: today, ...asKrw(sum) });
+    // The KWD lot's money is a row of its own.
+    const kwd = days.get("kwd-1")?.get(today);
+    const amounts = [...asIn(sum, "KRW").amounts, ...(kwd ? asIn(kwd, "KWD").amounts : [])];
+    expect(center.body.money).toEqual({
+      day: today,
+      ...asIn(sum, "KRW"),
+      failedPayments: sum.failedPayments + (kwd?.failedPayments ?? 0),
+      failedSteps: sum.failedSteps + (kwd?.failedSteps ?? 0),
+      amounts: expect.arrayContaining(amounts),
+    });
+    expect(center.body.money?.amounts).toHaveLength(amounts.length);
 
     // An operator scoped to one lot sees that lot's money only, and no other lot's.
     const [mine, itsMoney] = todays[0] as (typeof todays)[number];

@@ -84,6 +84,23 @@ describe("the Stripe provider", () => {
     // Listed (it is open), but as no booking's: the reconciliation leaves what it cannot name alone.
     expect(listed(theirs.value.intentId)).toBeDefined();
     expect(listed(theirs.value.intentId)?.metadata).toBeUndefined();
+    // Issue 71: nor one naming no instance (another application on the account), whatever it claims.
+    const unnamed = await stripeClient({
+      secretKey: "sk_test_other_app",
+      apiBase: server.url,
+    }).paymentIntents.create({
+      amount: 2500,
+      currency: "krw",
+      capture_method: "manual",
+      automatic_payment_methods: { enabled: true, allow_redirects: "never" },
+      payment_method: "pm_card_visa",
+      confirm: true,
+      metadata: { reservationId: "res-ours", parkingLotId: "lot-1" },
+    });
+    const again = await provider.listOpenIntents(0);
+    if (!again.ok) throw new Error("no list");
+    expect(again.value.find((i) => i.intentId === unnamed.id)).toMatchObject({ status: "authorized" });
+    expect(again.value.find((i) => i.intentId === unnamed.id)?.metadata).toBeUndefined();
   });
 
   it("answers a repeated step with the first answer: the same key never charges twice", async () => {

@@ -103,11 +103,12 @@ const OPEN = new Set([
  */
 export const INSTANCE_KEY = "parking_instance";
 
-/** Whether an intent is this deployment's: it names this instance, or none (made before the key). */
-export const ofInstance = (intent: Stripe.PaymentIntent, instance: string): boolean => {
-  const named = intent.metadata?.[INSTANCE_KEY];
-  return named === undefined || named === instance;
-};
+/**
+ * Whether an intent is this deployment's: it names this instance (issue 71: one naming none is
+ * another application's on the same account, never acted on).
+ */
+export const ofInstance = (intent: Stripe.PaymentIntent, instance: string): boolean =>
+  intent.metadata?.[INSTANCE_KEY] === instance;
 
 function openIntent(intent: Stripe.PaymentIntent, instance: string): OpenIntent {
   const { reservationId, parkingLotId } = ofInstance(intent, instance) ? (intent.metadata ?? {}) : {};

@@ -27,8 +27,8 @@ export type PaymentWebhookCommand = Omit<AuthorizePayment, "now"> | Omit<FailPay
 export type PaymentWebhookReader = (
   rawBody: Buffer,
   signature: string | undefined,
-) =>
-  | { readonly ok: false; readonly message: string }
+) => /** `field` "body": signed, but not an event as the provider sends it (else the signature is wrong). */
+  | { readonly ok: false; readonly message: string; readonly field?: "body" }
   | { readonly ok: true; readonly eventId: string; readonly command?: PaymentWebhookCommand };
 
 /**
@@ -72,6 +72,10 @@ export const stripeWebhook =
     const raw = rawBodyOf(req);
     const signature = req.get(SIGNATURE);
     const read = raw ? reader(raw, signature) : { ok: false as const, message: "the body was not read" };
+    if (!read.ok && read.field === "body")
+      throw new ProblemError("validation", "The event is not one the provider sends: nothing was applied.", {
+        errors: [{ field: "body", message: read.message }],
+      });
     if (!read.ok)
       throw new ProblemError(
         "validation",

@@ -240,7 +240,8 @@ function mismatchOf(
   word: { readonly intentId?: string; readonly amount?: number; readonly currency?: string },
 ): Mismatch | undefined {
   const counted = state.kind === "open" ? state.intentId : undefined;
-  if (word.intentId !== undefined && counted !== undefined && counted !== word.intentId) return "intent";
+  // Issue 71 (#66): an intent the booking never recorded (its creation failed) authorizes nothing.
+  if (word.intentId !== undefined && counted !== word.intentId) return "intent";
   if (word.currency !== undefined && word.currency !== ask.currency) return "currency";
   if (word.amount !== undefined && word.amount < ask.amount) return "amount";
   return undefined;
