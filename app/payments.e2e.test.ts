@@ -346,6 +346,46 @@ describe("payments with Stripe", () => {
     expect(intentsOf(booked.reservationId)).toMatchObject([{ captured: 1000, released: 10, held: 0 }]);
   });
 
+  it("a capture Stripe applied but answered 500 (and replays so) reads captured, and can be refunded (issue 71)", async () => {
+    const lotId = await lot("unclear-capture-1");
+    const booked = await book("CUST-UNCLEAR-1", lotId, now, 1, "pm_card_visa");
+    await authorized(lotId, booked.reservationId);
+    expect((await step(lotId, booked.reservationId, "check-in")).status).toBe(200);
+    now += HOUR;
+    const capturing = stripe.nextApplied((r) => r.method === "POST" && /\/capture$/.test(r.path));
+    await stripe.setOutage("fail-after-apply");
+    try {
+      expect((await step(lotId, booked.reservationId, "check-out")).status).toBe(200);
+      await capturing;
+    } finally {
+      await stripe.setOutage("none");
+    }
+    await eventually(() => dataOf(lotId, booked.reservationId, "PaymentCaptured")).toMatchObject([
+      { amount: 1000 },
+    ]);
+    expect(await dataOf(lotId, booked.reservationId, "PaymentStepFailed")).toEqual([]);
+    const [intent] = intentsOf(booked.reservationId);
+    const key = stripe
+      .requests()
+      .find((r) => r.path === `/v1/payment_intents/${intent?.id}/capture`)?.idempotencyKey;
+    expect(
+      stripe
+        .requests()
+        .filter((r) => r.idempotencyKey === key)
+        .map((r) => r.status),
+    ).toContain(500);
+    const refund = await call(
+      service.url,
+      "POST",
+      `/parking-lots/${lotId}/reservations/${booked.reservationId}/refund`,
+      { amount: 1000, reason: "the barrier charged twice" },
+    );
+    expect(refund.status).toBe(200);
+    await eventually(() => dataOf(lotId, booked.reservationId, "PaymentRefunded")).toMatchObject([
+      { amount: 1000 },
+    ]);
+  });
+
   it("a declined card cancels the booking (payment-failed) and frees its spot", async () => {
     const lotId = await lot("declined-1");
     const booked = await book("CUST-PAY-2", lotId, now + HOUR, 1, "pm_card_chargeDeclined");

@@ -161,9 +161,33 @@ const captureOf =
     } catch (error) {
       if (lapsedAuthorization(error))
         return { ok: false, kind: "lapsed", message: error instanceof Error ? error.message : String(error) };
-      return translateStripeError(error);
+      const failure = translateStripeError(error);
+      // Issue 71: an unclear answer (a 5xx, a timeout, the saved 500 Stripe replays for 24 hours,
+      // or, once the key is pruned, "unexpected state") may hide a capture that went through: the
+      // intent says. Captured is captured; still held is tried again; anything else as answered.
+      const unclear = failure.kind === "retryable" || unexpectedState(error);
+      return unclear ? capturedAlready(intents, intentId, failure) : failure;
     }
   };
+
+const unexpectedState = (error: unknown): boolean =>
+  error instanceof Stripe.errors.StripeInvalidRequestError &&
+  error.code === "payment_intent_unexpected_state";
+
+/** What the intent says after an unclear answer to its capture. */
+async function capturedAlready(
+  intents: Intents,
+  intentId: string,
+  failure: ProviderFailure,
+): Promise<ProviderOutcome<{ captured: number }>> {
+  const found = await call(() => intents.retrieve(intentId));
+  if (!found.ok) return found.kind === "retryable" ? found : failure;
+  if (found.value.status === "succeeded")
+    return { ok: true, value: { captured: found.value.amount_received } };
+  return found.value.status === "requires_capture"
+    ? { ok: false, kind: "retryable", message: failure.message }
+    : failure;
+}
 
 function authorization(intent: Stripe.PaymentIntent): Authorization {
   const held = intent.status === "requires_capture";
