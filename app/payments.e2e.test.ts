@@ -720,17 +720,18 @@ describe("payments with Stripe", () => {
     );
   });
 
-  it("a decline, then the customer retries on the same intent: the booking failed, its intent was canceled, nothing is held", async () => {
+  it("a decline, then the customer retries another card on the same intent before the hold ends: authorized, RESERVED (issue 71)", async () => {
     const lotId = await lot("decline-retry-1");
     const { id, clientSecret, intentId } = await bookForSecret("CUST-PAY-17", lotId, now + 22 * HOUR);
     const declined = await confirmAsCustomer(intentId, clientSecret, "pm_card_chargeDeclined");
     expect(declined).toMatchObject({ statusCode: 402, code: "card_declined" });
-    await eventually(() => statusOf(id)).toBe("CANCELED");
-    await eventually(async () => intentsOf(id).map((i) => i.status)).toEqual(["canceled"]);
+    await stripe.webhooks.idle();
+    expect(await statusOf(id)).toBe("PENDING_PAYMENT");
+    expect(await typesOf(lotId, id)).not.toContain("PaymentFailed");
     const retry = await confirmAsCustomer(intentId, clientSecret, "pm_card_visa");
-    expect(retry).toMatchObject({ statusCode: 400, code: "payment_intent_unexpected_state" });
-    expect(intentsOf(id)).toMatchObject([{ authorized: 0, held: 0 }]);
-    expect(await dataOf(lotId, id, "ReservationCanceled")).toMatchObject([{ reason: "payment-failed" }]);
+    expect(retry).toMatchObject({ id: intentId, status: "requires_capture" });
+    await eventually(() => statusOf(id)).toBe("RESERVED");
+    expect(intentsOf(id)).toMatchObject([{ authorized: 1000, held: 1000 }]);
   });
 
   it("an authorization for a booking no longer waiting for it is released at once, whoever confirmed it", async () => {

@@ -15,18 +15,14 @@ function bookingOf(
   return reservationId && parkingLotId ? { reservationId, parkingLotId } : undefined;
 }
 
-/** A decline code as the lot's facts spell it. */
-const codeOf = (error: Stripe.PaymentIntent.LastPaymentError | null | undefined): string | undefined => {
-  const code = error?.decline_code ?? error?.code;
-  return code
-    ? code
-        .toLowerCase()
-        .replace(/[^a-z0-9_]/g, "_")
-        .slice(0, 100)
-    : undefined;
-};
-
-const ACTED_ON = new Set(["payment_intent.amount_capturable_updated", "payment_intent.payment_failed"]);
+/**
+ * The events the service acts on: an authorization held. A decline (`payment_intent.payment_failed`)
+ * fails nothing here (issue 71): a booking the service confirms itself hears its decline in the
+ * confirm's answer; one the customer confirms with Stripe.js may try another card until its hold
+ * ends (Stripe.js keeps the intent, `requires_payment_method`), then it expires and its intent is
+ * canceled.
+ */
+const ACTED_ON = new Set(["payment_intent.amount_capturable_updated"]);
 
 /**
  * Issue 71 (#66): what is wrong with a signed event of a type the service acts on, whose intent is
@@ -47,23 +43,12 @@ function malformed(event: Stripe.Event): string | undefined {
   return undefined;
 }
 
-/** What a Stripe event asks of the lot: authorize the booking, fail it, or nothing. */
+/** What a Stripe event asks of the lot: authorize the booking, or nothing. */
 export function webhookCommand(event: Stripe.Event, instance: string): PaymentWebhookCommand | undefined {
   if (!ACTED_ON.has(event.type)) return undefined;
   const intent = event.data.object as Stripe.PaymentIntent;
   const booking = bookingOf(intent, instance);
   if (!booking) return undefined; // not one of this service's intents
-  if (event.type === "payment_intent.payment_failed") {
-    const code = codeOf(intent.last_payment_error);
-    const message = intent.last_payment_error?.message?.slice(0, 500);
-    return {
-      type: "FailPayment",
-      ...booking,
-      intentId: intent.id,
-      ...(code ? { code } : {}),
-      ...(message ? { message } : {}),
-    };
-  }
   if (intent.amount_capturable <= 0) return undefined;
   return {
     type: "AuthorizePayment",

@@ -5,7 +5,7 @@ import { bodyOf, type HandlerOf, pathParam } from "../../platform/http/operation
 import { ProblemError } from "../../platform/http/problem.js";
 import type { Logger } from "../../platform/logger.js";
 import type { Metrics } from "../../platform/metrics.js";
-import type { AuthorizePayment, FailPayment, ParkingLotCommand } from "../../schemas/commands.js";
+import type { AuthorizePayment, ParkingLotCommand } from "../../schemas/commands.js";
 import { RefundPaymentBody } from "../../schemas/payment-requests.js";
 import type { CommandOutcome } from "../command-handler.js";
 import type { Rejection } from "../parking-lot/decider.js";
@@ -17,7 +17,7 @@ import type { COMMAND_OPERATIONS } from "./operations.js";
 type Accepted = Extract<CommandOutcome, { ok: true }>;
 
 /** What a provider's webhook asks of the lot (absent: an event the service does not act on). */
-export type PaymentWebhookCommand = Omit<AuthorizePayment, "now"> | Omit<FailPayment, "now">;
+export type PaymentWebhookCommand = Omit<AuthorizePayment, "now">;
 
 /**
  * Reads a provider's webhook: checks its signature against the raw body (the provider's SDK), and
