@@ -1,6 +1,10 @@
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PAYMENT_CLIENT_SECRETS, PAYMENT_METHODS } from "../projections/payments/payment-plans.js";
+import {
+  PAYMENT_CLIENT_SECRETS,
+  PAYMENT_CUSTOMERS,
+  PAYMENT_METHODS,
+} from "../projections/payments/payment-plans.js";
 import {
   ANONYMOUS,
   bearer,
@@ -243,7 +247,7 @@ describe("erasing a paying customer (PAYMENTS=stripe)", () => {
     data.remove();
   });
 
-  it("deletes the customer's saved payment methods and client secrets", async () => {
+  it("deletes the customer's saved payment methods and client secrets, and their Stripe Customer", async () => {
     const lot = { parkingLotId: "erase-pay-1", name: "유료 지우기", capacity: 5, hourlyRate: 1000 };
     expect((await call(service.url, "POST", "/parking-lots", lot)).status).toBe(201);
     const hour = 3_600_000;
@@ -278,6 +282,13 @@ describe("erasing a paying customer (PAYMENTS=stripe)", () => {
       expect((await kept()).map((d) => d._id).sort()).toEqual([saved, confirming].sort());
       return true;
     });
+    // Issue 71: the saved card went to the customer's own Stripe Customer, made for the booking.
+    await eventually(async () => {
+      expect(await store.find(PAYMENT_CUSTOMERS, {})).toHaveLength(1);
+      return true;
+    });
+    const [{ customerId }] = (await store.find(PAYMENT_CUSTOMERS, {})) as unknown as [{ customerId: string }];
+    expect(stripe.requests().filter((r) => r.path === `/v1/customers/${customerId}`)).toEqual([]);
     const answer = await call(
       service.url,
       "POST",
@@ -291,5 +302,14 @@ describe("erasing a paying customer (PAYMENTS=stripe)", () => {
       expect(await kept()).toEqual([]);
       return true;
     });
+    // ...and is deleted at Stripe with the erasure, then forgotten here.
+    await eventually(async () => {
+      expect(await store.find(PAYMENT_CUSTOMERS, {})).toEqual([]);
+      return true;
+    });
+    expect(
+      stripe.requests().filter((r) => r.method === "DELETE" && r.path === `/v1/customers/${customerId}`),
+    ).toMatchObject([{ status: 200 }]);
+    expect(stripe.violations()).toEqual([]);
   });
 });

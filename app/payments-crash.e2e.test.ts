@@ -57,7 +57,8 @@ describe("payments across kill -9", () => {
     const key = (req: { method: string; path: string; idempotencyKey: string | null }, path: RegExp) =>
       req.method === "POST" && path.test(req.path) && req.idempotencyKey !== null;
 
-    stripe.holdAnswers(true);
+    // Issue 71: the customer's Stripe Customer is made first and answered; the intent's answer is held.
+    stripe.holdAnswers(true, (r) => r.path.startsWith("/v1/payment_intents"));
     const authorizing = stripe.nextApplied((r) => key(r, /^\/v1\/payment_intents$/));
     const startsAt = Math.floor(Date.now() / 60_000) * 60_000;
     const booked = await call<{ reservationId: string; status: string }>(

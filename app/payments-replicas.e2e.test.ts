@@ -125,7 +125,8 @@ describe("payments under two replicas (real processes, kill -9 of the saga's lea
     // The window: the provider applies an authorization and a capture and holds both answers (and
     // their webhooks) back; the holder of the lease is killed before it can record either.
     provider.configureWebhooks({ hold: true });
-    provider.holdAnswers(true);
+    // Issue 71: the late booking's customer gets their Stripe Customer first, answered at once.
+    provider.holdAnswers(true, (r) => r.path !== "/v1/customers");
     const bookingOf = (r: AppliedRequest) =>
       (r.body.metadata as { reservationId?: string } | undefined)?.reservationId;
     const capture = provider.nextApplied((r) => bookingOf(r) === ids[0] && /\/capture$/.test(r.path));

@@ -243,6 +243,149 @@ describe("payments with Stripe", () => {
     console.log(`audit trail of ${booked.reservationId}:\n${trail.join("\n")}`);
   });
 
+  it("a card saved as Stripe.js saves it (single-use unless attached): saved to the customer's own Stripe Customer, which later bookings and the overstay's off-session charge name", async () => {
+    // Issue 71: Stripe's test tokens stand for a new card each time; a pm_… made from card details
+    // (as Stripe.js makes it) is spent by its first use unless an intent saves it to a Customer.
+    const card = String(stripe.createPaymentMethod("pm_card_visa").id);
+    const lotId = await lot("saved-card-1");
+    const first = await book("CUST-SAVED-1", lotId, now, 1, card);
+    await authorized(lotId, first.reservationId);
+    const [intent] = intentsOf(first.reservationId);
+    const customer = (await admin().paymentIntents.retrieve(intent?.id as string)).customer as string;
+    expect(customer).toMatch(/^cus_/);
+    expect(await admin().paymentIntents.retrieve(intent?.id as string)).toMatchObject({
+      setup_future_usage: "off_session",
+    });
+    expect(await admin().paymentMethods.retrieve(card)).toMatchObject({ customer });
+    // Nothing personal at Stripe: the Customer is named by the customer's pseudonym only.
+    const atStripe = await admin().customers.retrieve(customer);
+    expect(JSON.stringify(atStripe)).not.toContain("CUST-SAVED-1");
+    expect(atStripe).toMatchObject({
+      email: null,
+      name: null,
+      metadata: { parking_instance: "parking-reservations" },
+    });
+    expect((await step(lotId, first.reservationId, "check-in")).status).toBe(200);
+    now += HOUR + 90 * 60_000;
+    const out = await step(lotId, first.reservationId, "check-out");
+    expect(out.body).toMatchObject({ status: "COMPLETED", overstayCharge: 1500 });
+    await eventually(() => dataOf(lotId, first.reservationId, "OverstayCharged")).toMatchObject([
+      { amount: 1500 },
+    ]);
+    expect(await dataOf(lotId, first.reservationId, "PaymentStepFailed")).toEqual([]);
+    const offSession = intentsOf(first.reservationId).find((i) => i.offSession);
+    expect(offSession).toMatchObject({ captured: 1500 });
+    expect((await admin().paymentIntents.retrieve(offSession?.id as string)).customer).toBe(customer);
+    // The same customer's next booking with the same card: the same Customer, no second one.
+    const customersMade = () =>
+      stripe.requests().filter((r) => r.method === "POST" && r.path === "/v1/customers").length;
+    const made = customersMade();
+    const second = await book("CUST-SAVED-1", lotId, now + 2 * HOUR, 1, card);
+    await authorized(lotId, second.reservationId);
+    const [next] = intentsOf(second.reservationId);
+    expect((await admin().paymentIntents.retrieve(next?.id as string)).customer).toBe(customer);
+    expect(customersMade()).toBe(made);
+  });
+
+  it("a booking whose payment is below Stripe's minimum is refused at once (422 naming the amount), never sent to be declined", async () => {
+    const lotId = await lot("tiny-booking-1");
+    const quarter = 15 * 60_000; // at 1,000 KRW an hour: 250 KRW, below Stripe's 1,000
+    const requestsBefore = stripe.requests().length;
+    const answer = await call<{ type: string; amount: number; minimum: number; errors: { field: string }[] }>(
+      service.url,
+      "POST",
+      `/parking-lots/${lotId}/reservations`,
+      {
+        carNumber: "12가3456",
+        startsAt: iso(now),
+        endsAt: iso(now + quarter),
+        paymentMethod: "pm_card_visa",
+      },
+      await as("CUST-TINY-1"),
+    );
+    expect(answer.status).toBe(422);
+    expect(answer.body).toMatchObject({
+      type: "/problems/amount-below-minimum",
+      amount: 250,
+      minimum: 1000,
+      currency: "KRW",
+      errors: [{ field: "body.amount" }],
+    });
+    expect((await events(lotId)).map((e) => e.type)).not.toContain("ParkingReserved");
+    expect(stripe.requests().length).toBe(requestsBefore);
+  });
+
+  it("currencies as Stripe takes them: one it does not is refused (400 naming currency); KWD is authorized and captured in tens", async () => {
+    const lotId = "kwd-1";
+    lots.push(lotId);
+    const registered = { parkingLotId: lotId, name: "KWD lot", capacity: 1, hourlyRate: 1005 };
+    expect((await call(service.url, "POST", "/parking-lots", registered)).status).toBe(201);
+    for (const currency of ["XTS", "XAU", "ABC"]) {
+      const refused = await call<{ errors: { field: string }[] }>(
+        service.url,
+        "PUT",
+        `/parking-lots/${lotId}/payment-terms`,
+        { ...TERMS, currency },
+      );
+      expect(refused.status).toBe(400);
+      expect(refused.body.errors.map((e) => e.field)).toContain("body.currency");
+    }
+    const kwd = { ...TERMS, currency: "KWD", deposit: 5000, noShowFee: 1000 };
+    expect((await call(service.url, "PUT", `/parking-lots/${lotId}/payment-terms`, kwd)).status).toBe(200);
+    // An hour at 1.005 KWD: authorized 1.010 (Stripe takes KWD in tens of fils), captured 1.000.
+    const booked = await book("CUST-KWD-1", lotId, now, 1, "pm_card_visa");
+    expect(booked.amount).toBe(1005);
+    await authorized(lotId, booked.reservationId);
+    expect(intentsOf(booked.reservationId)).toMatchObject([{ currency: "kwd", authorized: 1010 }]);
+    expect((await step(lotId, booked.reservationId, "check-in")).status).toBe(200);
+    now += HOUR;
+    expect((await step(lotId, booked.reservationId, "check-out")).status).toBe(200);
+    await eventually(() => dataOf(lotId, booked.reservationId, "PaymentCaptured")).toMatchObject([
+      { amount: 1000, currency: "KWD" },
+    ]);
+    expect(intentsOf(booked.reservationId)).toMatchObject([{ captured: 1000, released: 10, held: 0 }]);
+  });
+
+  it("a capture Stripe applied but answered 500 (and replays so) reads captured, and can be refunded (issue 71)", async () => {
+    const lotId = await lot("unclear-capture-1");
+    const booked = await book("CUST-UNCLEAR-1", lotId, now, 1, "pm_card_visa");
+    await authorized(lotId, booked.reservationId);
+    expect((await step(lotId, booked.reservationId, "check-in")).status).toBe(200);
+    now += HOUR;
+    const capturing = stripe.nextApplied((r) => r.method === "POST" && /\/capture$/.test(r.path));
+    await stripe.setOutage("fail-after-apply");
+    try {
+      expect((await step(lotId, booked.reservationId, "check-out")).status).toBe(200);
+      await capturing;
+    } finally {
+      await stripe.setOutage("none");
+    }
+    await eventually(() => dataOf(lotId, booked.reservationId, "PaymentCaptured")).toMatchObject([
+      { amount: 1000 },
+    ]);
+    expect(await dataOf(lotId, booked.reservationId, "PaymentStepFailed")).toEqual([]);
+    const [intent] = intentsOf(booked.reservationId);
+    const key = stripe
+      .requests()
+      .find((r) => r.path === `/v1/payment_intents/${intent?.id}/capture`)?.idempotencyKey;
+    expect(
+      stripe
+        .requests()
+        .filter((r) => r.idempotencyKey === key)
+        .map((r) => r.status),
+    ).toContain(500);
+    const refund = await call(
+      service.url,
+      "POST",
+      `/parking-lots/${lotId}/reservations/${booked.reservationId}/refund`,
+      { amount: 1000, reason: "the barrier charged twice" },
+    );
+    expect(refund.status).toBe(200);
+    await eventually(() => dataOf(lotId, booked.reservationId, "PaymentRefunded")).toMatchObject([
+      { amount: 1000 },
+    ]);
+  });
+
   it("a declined card cancels the booking (payment-failed) and frees its spot", async () => {
     const lotId = await lot("declined-1");
     const booked = await book("CUST-PAY-2", lotId, now + HOUR, 1, "pm_card_chargeDeclined");
@@ -339,7 +482,11 @@ describe("payments with Stripe", () => {
           object: "payment_intent",
           amount_capturable: 1000,
           currency: "krw",
-          metadata: { reservationId: booked.reservationId, parkingLotId: lotId },
+          metadata: {
+            reservationId: booked.reservationId,
+            parkingLotId: lotId,
+            parking_instance: "parking-reservations",
+          },
         },
       },
     });
@@ -573,17 +720,18 @@ describe("payments with Stripe", () => {
     );
   });
 
-  it("a decline, then the customer retries on the same intent: the booking failed, its intent was canceled, nothing is held", async () => {
+  it("a decline, then the customer retries another card on the same intent before the hold ends: authorized, RESERVED (issue 71)", async () => {
     const lotId = await lot("decline-retry-1");
     const { id, clientSecret, intentId } = await bookForSecret("CUST-PAY-17", lotId, now + 22 * HOUR);
     const declined = await confirmAsCustomer(intentId, clientSecret, "pm_card_chargeDeclined");
     expect(declined).toMatchObject({ statusCode: 402, code: "card_declined" });
-    await eventually(() => statusOf(id)).toBe("CANCELED");
-    await eventually(async () => intentsOf(id).map((i) => i.status)).toEqual(["canceled"]);
+    await stripe.webhooks.idle();
+    expect(await statusOf(id)).toBe("PENDING_PAYMENT");
+    expect(await typesOf(lotId, id)).not.toContain("PaymentFailed");
     const retry = await confirmAsCustomer(intentId, clientSecret, "pm_card_visa");
-    expect(retry).toMatchObject({ statusCode: 400, code: "payment_intent_unexpected_state" });
-    expect(intentsOf(id)).toMatchObject([{ authorized: 0, held: 0 }]);
-    expect(await dataOf(lotId, id, "ReservationCanceled")).toMatchObject([{ reason: "payment-failed" }]);
+    expect(retry).toMatchObject({ id: intentId, status: "requires_capture" });
+    await eventually(() => statusOf(id)).toBe("RESERVED");
+    expect(intentsOf(id)).toMatchObject([{ authorized: 1000, held: 1000 }]);
   });
 
   it("an authorization for a booking no longer waiting for it is released at once, whoever confirmed it", async () => {
@@ -605,7 +753,7 @@ describe("payments with Stripe", () => {
       automatic_payment_methods: { enabled: true, allow_redirects: "never" },
       payment_method: "pm_card_visa",
       confirm: true,
-      metadata: { reservationId: id, parkingLotId: lotId },
+      metadata: { reservationId: id, parkingLotId: lotId, parking_instance: "parking-reservations" },
     });
     expect(other.status).toBe("requires_capture");
     await eventually(async () => intentsOf(id).find((i) => i.id === other.id)).toMatchObject({
@@ -634,7 +782,7 @@ describe("payments with Stripe", () => {
       automatic_payment_methods: { enabled: true, allow_redirects: "never" },
       payment_method: "pm_card_visa",
       confirm: true,
-      metadata: { reservationId: id, parkingLotId: lotId },
+      metadata: { reservationId: id, parkingLotId: lotId, parking_instance: "parking-reservations" },
     });
     await stripe.webhooks.idle();
     // Signed events for the booking's own intent: an authorization of 100, one in USD.
@@ -649,7 +797,7 @@ describe("payments with Stripe", () => {
             object: "payment_intent",
             amount_capturable: amount,
             currency,
-            metadata: { reservationId: id, parkingLotId: lotId },
+            metadata: { reservationId: id, parkingLotId: lotId, parking_instance: "parking-reservations" },
           },
         },
       });
@@ -707,7 +855,7 @@ describe("payments with Stripe", () => {
       automatic_payment_methods: { enabled: true, allow_redirects: "never" },
       payment_method: "pm_card_visa",
       confirm: true,
-      metadata: { reservationId: id, parkingLotId: lotId },
+      metadata: { reservationId: id, parkingLotId: lotId, parking_instance: "parking-reservations" },
     });
     const counted = await metric("parking_payment_intents_released_total", 'because="reconciliation"');
     // Run beside the service (the contract server answers from this process: not a sync spawn).
@@ -802,10 +950,11 @@ describe("payments with Stripe", () => {
       }
       return days;
     };
-    const asKrw = (row: Day) => ({
+    // Every lot is paid in KRW but the one in KWD (issue 71).
+    const asIn = (row: Day, currency: string) => ({
       amounts:
         row.revenue + row.refunds > 0
-          ? [{ currency: "KRW", revenue: row.revenue, refunds: row.refunds, net: row.revenue - row.refunds }]
+          ? [{ currency, revenue: row.revenue, refunds: row.refunds, net: row.revenue - row.refunds }]
           : [],
       failedPayments: row.failedPayments,
       failedSteps: row.failedSteps,
@@ -818,7 +967,7 @@ describe("payments with Stripe", () => {
     const expectedOf = (days: Map<string, Map<string, Day>>, lotId: string) =>
       [...(days.get(lotId) ?? new Map<string, Day>())]
         .sort(([a], [b]) => (a < b ? -1 : 1))
-        .map(([day, row]) => ({ day, ...asKrw(row) }));
+        .map(([day, row]) => ({ day, ...asIn(row, lotId === "kwd-1" ? "KWD" : "KRW") }));
     // The log may still gain a money fact (a settlement decided as the clock passes a window's end,
     // its outcome recorded by the saga once the provider has moved the money): the log, the answers
     // and the provider's books are read again until all three agree.
@@ -851,10 +1000,12 @@ describe("payments with Stripe", () => {
       "/control-center?limit=100",
     );
     const today = to;
-    const todays = lots.flatMap((lotId) => {
-      const row = days.get(lotId)?.get(today);
-      return row ? [[lotId, { day: today, ...asKrw(row) }] as const] : [];
-    });
+    const todays = lots
+      .filter((lotId) => lotId !== "kwd-1")
+      .flatMap((lotId) => {
+        const row = days.get(lotId)?.get(today);
+        return row ? [[lotId, { day: today, ...asIn(row, "KRW") }] as const] : [];
+      });
     expect(todays.length).toBeGreaterThan(0);
     for (const [lotId, money] of todays)
       expect(center.body.parkingLots.find((l) => l.parkingLotId === lotId)?.money, lotId).toEqual(money);
@@ -867,7 +1018,17 @@ describe("payments with Stripe", () => {
       }),
       { revenue: 0, refunds: 0, failedPayments: 0, failedSteps: 0 },
     );
-    expect(center.body.money).toEqual({ day: today, ...asKrw(sum) });
+    // The KWD lot's money is a row of its own.
+    const kwd = days.get("kwd-1")?.get(today);
+    const amounts = [...asIn(sum, "KRW").amounts, ...(kwd ? asIn(kwd, "KWD").amounts : [])];
+    expect(center.body.money).toEqual({
+      day: today,
+      ...asIn(sum, "KRW"),
+      failedPayments: sum.failedPayments + (kwd?.failedPayments ?? 0),
+      failedSteps: sum.failedSteps + (kwd?.failedSteps ?? 0),
+      amounts: expect.arrayContaining(amounts),
+    });
+    expect(center.body.money?.amounts).toHaveLength(amounts.length);
 
     // An operator scoped to one lot sees that lot's money only, and no other lot's.
     const [mine, itsMoney] = todays[0] as (typeof todays)[number];

@@ -56,6 +56,11 @@ export const SERVICE_PROBLEM_TYPES = {
     title: "The reservation's window has not started yet",
     help: "Check in from `opensAt` on (a few minutes before `startsAt`).",
   },
+  "amount-below-minimum": {
+    status: 422,
+    title: "The booking's payment is below the smallest card payment the provider takes",
+    help: "`amount` is what the booking would pay, `minimum` the smallest card payment in `currency` (Stripe's minimum charge); book a longer window.",
+  },
   "price-changed": {
     status: 409,
     title: "The price of this window is not the amount sent",

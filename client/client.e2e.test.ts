@@ -490,7 +490,7 @@ describe("every operation through the generated client", () => {
       const parkingLotId = "seocho-terms";
       await api.POST("/parking-lots", { body: { parkingLotId, name: "서초 결제 주차장", capacity: 2 } });
       const terms = {
-        currency: "KRW",
+        currency: "KRW" as const,
         deposit: 10000,
         cancellation: { freeUntilMinutesBefore: 60, feePercent: 50 },
         noShowFee: 5000,
@@ -502,9 +502,15 @@ describe("every operation through the generated client", () => {
       expect(changed.data?.terms).toEqual(terms);
       const badCurrency = await api.PUT("/parking-lots/{parkingLotId}/payment-terms", {
         params: { path: { parkingLotId } },
-        body: { ...terms, currency: "won" },
+        // A code Stripe does not take (a test currency) is refused as a malformed one is (issue 71).
+        body: { ...terms, currency: "won" as "KRW" },
       });
       expect(badCurrency.response.status).toBe(400);
+      const testCurrency = await api.PUT("/parking-lots/{parkingLotId}/payment-terms", {
+        params: { path: { parkingLotId } },
+        body: { ...terms, currency: "XTS" as "KRW" },
+      });
+      expect(testCurrency.response.status).toBe(400);
       const byCustomer = await customer.PUT("/parking-lots/{parkingLotId}/payment-terms", {
         params: { path: { parkingLotId } },
         body: terms,

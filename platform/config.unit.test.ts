@@ -553,6 +553,14 @@ describe("ConfigError", () => {
     rejects("STRIPE_SECRET_KEY", "sk test");
     rejects("STRIPE_INSTANCE", "two words");
     expect(stripe.stripeInstance).toBe("parking-reservations");
+    // Issue 71: a live key on the default instance name refuses to start; a named one starts.
+    const live = {
+      PAYMENTS: "stripe",
+      STRIPE_SECRET_KEY: "sk_live_123456789",
+      STRIPE_WEBHOOK_SECRET: "whsec_123456789",
+    };
+    expect(problemsOf(live)).toMatchObject([{ variable: "STRIPE_INSTANCE" }]);
+    expect(problemsOf({ ...live, STRIPE_INSTANCE: "production-eu" })).toEqual([]);
   });
 
   it("reports every problem at once, in table order", () => {

@@ -16,6 +16,7 @@ import {
   MaxActivePerCustomer,
   OfferedAmount,
   ParkingLotId,
+  PaymentCurrency,
   PaymentMethodId,
   PaymentTerms,
   Reason,
@@ -188,10 +189,11 @@ export const ChangeCustomerLimitBody = Type.Object(
 export type ChangeCustomerLimitBody = Static<typeof ChangeCustomerLimitBody>;
 
 /** Since issue 38: the lot's payment terms for bookings made from now on. */
-export const ChangePaymentTermsBody = Type.Object(PaymentTerms.properties, {
-  additionalProperties: false,
-  $id: "ChangePaymentTermsBody",
-});
+export const ChangePaymentTermsBody = Type.Object(
+  // Issue 71: a currency Stripe takes (the stored terms keep any ISO 4217 code they were set with).
+  { ...PaymentTerms.properties, currency: PaymentCurrency },
+  { additionalProperties: false, $id: "ChangePaymentTermsBody" },
+);
 export type ChangePaymentTermsBody = Static<typeof ChangePaymentTermsBody>;
 
 /** Since issue 49: the lot's whole place (an address left out is none) and its time zone. */

@@ -1,6 +1,7 @@
 import { type Static, type TSchema, Type } from "@sinclair/typebox";
 import { NOT_BLANK_PATTERN } from "../platform/plain-text.js";
 import { addFormat } from "../platform/validation.js";
+import { PAYMENT_CURRENCIES } from "./currencies.js";
 import { TIME_ZONE_NAME } from "./place.js";
 
 /**
@@ -214,6 +215,18 @@ export const Currency = Type.String({
   examples: ["KRW"],
 });
 export const DEFAULT_CURRENCY = "KRW";
+
+/**
+ * Issue 71: the currency a lot's terms may name, one Stripe takes card payments in
+ * (schemas/currencies.ts); the facts already stored keep `Currency`.
+ */
+export const PaymentCurrency = Type.Unsafe<string>({
+  type: "string",
+  enum: [...PAYMENT_CURRENCIES],
+  description:
+    "ISO 4217 code of a currency the payment provider (Stripe) takes card payments in; amounts are in its minor unit as Stripe counts it (KRW and JPY none, USD cents, KWD thousandths in steps of 10, ISK hundredths in steps of 100).",
+  examples: ["KRW"],
+});
 
 /**
  * A saved payment method at the provider (Stripe's `pm_...`) a booking names (issue 38): confirmed

@@ -97,6 +97,17 @@ describe("a day's money in words", () => {
     expect(moneyIn(-300, "KRW")).toBe("-300 KRW");
   });
 
+  it("reads ISK and HUF amounts as Stripe counts them (two decimals), KWD as thousandths (issue 71)", () => {
+    const two = (n: number) => n.toLocaleString(undefined, { minimumFractionDigits: 2 });
+    expect(moneyIn(50000, "ISK")).toBe(`${two(500)} ISK`);
+    expect(moneyIn(250000, "HUF")).toBe(`${two(2500)} HUF`);
+    expect(moneyIn(5120, "KWD")).toBe(
+      `${(5.12).toLocaleString(undefined, { minimumFractionDigits: 3 })} KWD`,
+    );
+    expect(minorAmount(500, "ISK")).toBe(50000);
+    expect(majorStep("KWD")).toBe(0.001);
+  });
+
   it("names the payments that did not arrive, and says nothing when all did", () => {
     expect(moneyFailures(day({}))).toEqual([]);
     expect(moneyFailures(day({ failedPayments: 1, failedSteps: 2 }))).toEqual([

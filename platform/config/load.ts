@@ -99,6 +99,13 @@ function paymentChecks(config: Config): ConfigProblem[] {
       message:
         "is required with PAYMENTS=stripe: set the signing secret (whsec_...) of the webhook endpoint that calls POST /payments/webhooks/stripe, or PAYMENTS=none",
     });
+  // Issue 71: live money on the default name would act on any unnamed deployment's intents.
+  if (/^(sk|rk)_live_/.test(config.stripeSecretKey ?? "") && config.stripeInstance === "parking-reservations")
+    missing.push({
+      variable: "STRIPE_INSTANCE",
+      message:
+        "must name this deployment with a live Stripe key (sk_live_...): the default parking-reservations is every unnamed deployment's, whose webhooks and reconciliation would act on each other's intents",
+    });
   return missing;
 }
 

@@ -46,7 +46,7 @@ export const PAYMENT_SETTINGS = {
     ...env(
       "STRIPE_INSTANCE",
       "parking-reservations",
-      "Names this deployment in the metadata (`parking_instance`) of every PaymentIntent it creates; its webhooks and its hourly reconciliation of open holds act only on intents that name it (or name none: made before this setting), never on another's. Give each deployment that shares a Stripe account its own value (production and staging, two regions), and every replica of one deployment the same.",
+      "Names this deployment in the metadata (`parking_instance`) of every PaymentIntent it creates; its webhooks and its hourly reconciliation of open holds act only on intents that name it, never on another's nor on one naming none (another application's on the same account). Give each deployment that shares a Stripe account its own value (production and staging, two regions), and every replica of one deployment the same; with a live key (sk_live_...) the default refuses to start.",
     ),
   }),
   stripeApiBase: Type.String({

@@ -15,7 +15,13 @@ import { type StripeServer, startStripeServer } from "../../test-support/stripe/
 import { signatureHeader } from "../../test-support/stripe/webhooks.js";
 import type { CommandOutcome, ParkingLotCommandHandler } from "../../write-side/command-handler.js";
 import { stripeWebhook } from "../../write-side/http/payment-routes.js";
-import { PAYMENT_METHODS, PAYMENT_PLANS, type PaymentPlan, plansOf } from "./payment-plans.js";
+import {
+  PAYMENT_METHODS,
+  PAYMENT_PLANS,
+  type PaymentPlan,
+  plansOf,
+  type SavedMethod,
+} from "./payment-plans.js";
 import { runPlan, type StepDeps } from "./payment-steps.js";
 import { stripeClient, stripeProvider } from "./stripe-provider.js";
 import { stripeWebhookReader } from "./stripe-webhooks.js";
@@ -136,7 +142,8 @@ type History = typeof historyArb extends fc.Arbitrary<infer T> ? T : never;
 /** The saga's plans and saved methods, as its document collections hold them (in memory). */
 class Saga {
   readonly plans = new Map<string, PaymentPlan>();
-  readonly methods = new Map<string, string>();
+  readonly methods = new Map<string, SavedMethod>();
+  readonly customers = new Map<string, string>();
   private from: Position | undefined;
   readonly seen: StoredDomainEvent[] = [];
 
@@ -159,7 +166,7 @@ class Saga {
         const fields = (op.update as { $setOnInsert: Omit<PaymentPlan, "_id"> }).$setOnInsert;
         this.plans.set(op.id, { _id: op.id, ...fields } as PaymentPlan);
       } else if (op.op === "replace" && op.collection === PAYMENT_METHODS)
-        this.methods.set(op.id, (op.document as { method: string }).method);
+        this.methods.set(op.id, op.document as unknown as SavedMethod);
       else if (op.op === "delete" && op.collection === PAYMENT_METHODS) this.methods.delete(op.id);
     }
   }
@@ -386,6 +393,11 @@ async function play(h: History & { flaky: boolean }): Promise<void> {
       if (stored) saga.plans.set(plan._id, { ...stored, done: [...stored.done, step] });
     },
     keepClientSecret: async () => undefined,
+    customers: {
+      get: async (ref) => saga.customers.get(ref),
+      keep: async (ref, customerId) => void saga.customers.set(ref, customerId),
+      drop: async (ref) => void saga.customers.delete(ref),
+    },
     lotState: (id) => handler.stateOf(id),
     paymentState: (id, reservationId) => handler.paymentStateOf(id, reservationId),
   };

@@ -1,5 +1,7 @@
+import { createHash } from "node:crypto";
 import type { Document, IndexSpec, WriteOp } from "../../document-store/port.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
+import { ERASED, personalDataKeys } from "../../schemas/personal-data.js";
 import type { ParkingLotEvent } from "../../write-side/parking-lot/decider.js";
 import { type BookingEnd, bookingEndOf } from "../../write-side/payment/lot-booking.js";
 import type { PaymentStep } from "./provider.js";
@@ -21,6 +23,30 @@ export const PAYMENT_CLIENT_SECRETS = "payment_client_secrets";
  * plan carries it on): an overstay is charged to it off-session. Personal data, kept no longer.
  */
 export const PAYMENT_METHODS = "payment_methods";
+/** A booking's saved method, and whose it is (the customer's pseudonym: their provider customer). */
+export type SavedMethod = { readonly method: string; readonly customer?: string };
+/**
+ * Issue 71: each customer's customer at the provider (Stripe: a Customer), made on first need,
+ * kept against the customer's pseudonym (`_id`: as CustomerErased names them), deleted at the
+ * provider when they are erased.
+ */
+export const PAYMENT_CUSTOMERS = "payment_customers";
+
+/**
+ * The customer's pseudonym, under which their provider customer is kept (none once erased): the
+ * data keys' keyed pseudonym, the one an erasure names; without keys installed (a codec's test), a
+ * hash.
+ */
+export function customerRefOf(customerId: string): string | undefined {
+  if (customerId === ERASED) return undefined;
+  const keys = personalDataKeys();
+  return keys ? keys.pseudonym(customerId) : createHash("sha256").update(customerId).digest("base64url");
+}
+
+const savedMethodOf = (method: string, customerId: string): SavedMethod => {
+  const customer = customerRefOf(customerId);
+  return { method, ...(customer ? { customer } : {}) };
+};
 
 interface PlanBase extends Document {
   /** The id (in the log) of the fact the plan carries out: every idempotency key derives from it. */
@@ -42,6 +68,8 @@ export interface AuthorizePlan extends PlanBase {
   readonly amount: number;
   /** A saved payment method (confirmed server-side); absent: the client confirms (clientSecret). */
   readonly method?: string;
+  /** With a saved method: the customer's pseudonym (the method is saved to their provider customer). */
+  readonly customer?: string;
 }
 
 /** Carry out what a PaymentSettlementDecided says: capture, release, an off-session charge, a refund. */
@@ -52,8 +80,9 @@ export interface SettlePlan extends PlanBase {
   readonly release: number;
   readonly offSession: number;
   readonly refund: number;
-  /** The booking's saved payment method (an off-session charge needs it). */
+  /** The booking's saved payment method (an off-session charge needs it), and whose it is. */
   readonly method?: string;
+  readonly customer?: string;
   /** What settled it, and an operator refund's reason: a refund carries them to the provider (issue 47). */
   readonly because?: string;
   readonly reason?: string;
@@ -78,7 +107,14 @@ export interface EndPlan extends PlanBase {
   readonly end: BookingEnd;
 }
 
-export type PaymentPlan = AuthorizePlan | SettlePlan | VoidPlan | EndPlan;
+/** Issue 71: an erased customer's provider customer is deleted (with the methods saved to it). */
+export interface ForgetPlan extends PlanBase {
+  readonly kind: "forget";
+  /** The erased customer's pseudonym (CustomerErased's subject). */
+  readonly customer: string;
+}
+
+export type PaymentPlan = AuthorizePlan | SettlePlan | VoidPlan | EndPlan | ForgetPlan;
 
 /** How a lot's end event ended a booking, for its payment's settlement (undefined: not a paid end). */
 export const bookingEndOfStored = (stored: StoredDomainEvent): BookingEnd | undefined =>
@@ -94,7 +130,7 @@ export const settledIn = (events: readonly StoredDomainEvent[]): string[] =>
  */
 export function plansOf(
   events: readonly StoredDomainEvent[],
-  stored: ReadonlyMap<string, string>,
+  stored: ReadonlyMap<string, SavedMethod>,
   now: string,
 ): WriteOp[] {
   const ops: WriteOp[] = [];
@@ -111,10 +147,10 @@ export function plansOf(
     const { event } = stored;
     if (event.type === "ParkingReserved" && event.data.payment) {
       const { reservationId, parkingLotId, payment } = event.data;
-      if (payment.method) {
-        methods.set(reservationId, payment.method);
-        const document = { method: payment.method };
-        ops.push({ op: "replace", collection: PAYMENT_METHODS, id: reservationId, document });
+      const saved = payment.method ? savedMethodOf(payment.method, event.data.customerId) : undefined;
+      if (saved) {
+        methods.set(reservationId, saved);
+        ops.push({ op: "replace", collection: PAYMENT_METHODS, id: reservationId, document: saved });
       }
       ops.push(
         queuePlanOp({
@@ -124,7 +160,7 @@ export function plansOf(
           parkingLotId,
           currency: payment.currency,
           amount: payment.amount,
-          ...(payment.method ? { method: payment.method } : {}),
+          ...saved,
         }),
       );
     } else if (event.type === "ReservationCanceled") {
@@ -143,7 +179,7 @@ export function plansOf(
       const { reservationId, parkingLotId, intentId, currency, capture, release, offSession, refund } =
         event.data;
       const { because, reason } = event.data;
-      const method = methods.get(reservationId);
+      const saved = methods.get(reservationId);
       ops.push(
         queuePlanOp({
           ...base(stored),
@@ -158,7 +194,8 @@ export function plansOf(
           refund,
           because,
           ...(reason !== undefined ? { reason } : {}),
-          ...(method ? { method } : {}),
+          ...(saved ? { method: saved.method } : {}),
+          ...(saved?.customer ? { customer: saved.customer } : {}),
         }),
       );
       // The reservation's end is settled (a later refund charges nothing): its method goes.
@@ -199,13 +236,29 @@ function endPlanOps(
  * it). Plans under way keep theirs until carried out: a settlement planned after it finds no saved
  * method, so an overstay is then recorded as not charged (`no_saved_payment_method`).
  */
-export function erasedOps(events: readonly StoredDomainEvent[]): WriteOp[] {
-  return events.flatMap(({ event }) =>
+export function erasedOps(events: readonly StoredDomainEvent[], now: string): WriteOp[] {
+  return events.flatMap(({ event, id: eventId, metadata }) =>
     event.type === "CustomerErased"
-      ? event.data.reservationIds.flatMap((id): WriteOp[] => [
-          { op: "delete", collection: PAYMENT_METHODS, id },
-          { op: "delete", collection: PAYMENT_CLIENT_SECRETS, id },
-        ])
+      ? [
+          ...event.data.reservationIds.flatMap((id): WriteOp[] => [
+            { op: "delete", collection: PAYMENT_METHODS, id },
+            { op: "delete", collection: PAYMENT_CLIENT_SECRETS, id },
+          ]),
+          // Issue 71: their provider customer goes too (a plan: the provider may be out).
+          queuePlanOp({
+            _id: `${eventId}:forget`,
+            eventId,
+            correlationId: metadata.correlationId,
+            attempt: 0,
+            nextAttemptAt: now,
+            done: [],
+            kind: "forget",
+            customer: event.data.subject,
+            reservationId: "",
+            parkingLotId: "",
+            currency: "",
+          }),
+        ]
       : [],
   );
 }

@@ -4,6 +4,7 @@ import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import { CURRENT_SCHEMA_VERSION, type DomainEvent } from "../../schemas/events.js";
 import {
   bookingEndOfStored,
+  customerRefOf,
   erasedOps,
   PAYMENT_CLIENT_SECRETS,
   PAYMENT_METHODS,
@@ -64,8 +65,16 @@ describe("the payment plans a batch queues", () => {
 
   it("one authorize plan per paid booking, keyed by its event id, with its saved method kept beside it", () => {
     const ops = plansOf([stored(reserved("R1", "pm_card_visa"), 1)], new Map(), NOW);
+    // Issue 71: whose method it is, by the customer's pseudonym (their provider customer), never their id.
+    const customer = customerRefOf("C1");
+    expect(customer).toMatch(/^[A-Za-z0-9_-]{20,}$/);
     expect(ops).toEqual([
-      { op: "replace", collection: PAYMENT_METHODS, id: "R1", document: { method: "pm_card_visa" } },
+      {
+        op: "replace",
+        collection: PAYMENT_METHODS,
+        id: "R1",
+        document: { method: "pm_card_visa", customer },
+      },
       {
         op: "update",
         collection: PAYMENT_PLANS,
@@ -79,6 +88,7 @@ describe("the payment plans a batch queues", () => {
             amount: 2000,
             currency: "KRW",
             method: "pm_card_visa",
+            customer,
             attempt: 0,
             nextAttemptAt: NOW,
             done: [],
@@ -104,14 +114,21 @@ describe("the payment plans a batch queues", () => {
     const ops = plansOf(batch, new Map(), NOW);
     const plan = ops.find((op) => op.collection === PAYMENT_PLANS && "id" in op && op.id === "evt-2");
     expect(plan).toMatchObject({
-      update: { $setOnInsert: { kind: "settle", method: "pm_card_visa", offSession: 500 } },
+      update: {
+        $setOnInsert: {
+          kind: "settle",
+          method: "pm_card_visa",
+          customer: customerRefOf("C1"),
+          offSession: 500,
+        },
+      },
     });
     expect(ops.at(-1)).toEqual({ op: "delete", collection: PAYMENT_METHODS, id: "R3" });
 
     expect(settledIn(batch)).toEqual(["R3"]);
     const refund = plansOf(
       [stored(settlement("R4", { capture: 0, release: 0, offSession: 0, refund: 300 }), 3)],
-      new Map([["R4", "pm_card_visa"]]),
+      new Map([["R4", { method: "pm_card_visa" }]]),
       NOW,
     );
     expect(refund.map((op) => op.op)).toEqual(["update"]);
@@ -128,7 +145,7 @@ describe("the payment plans a batch queues", () => {
 });
 
 describe("a customer's erasure", () => {
-  it("deletes the saved method and the client secret of each booking it lists, nothing else", () => {
+  it("deletes the saved method and the client secret of each booking it lists, and plans their provider customer's deletion", () => {
     const erased: DomainEvent = {
       type: "CustomerErased",
       data: {
@@ -138,12 +155,26 @@ describe("a customer's erasure", () => {
         erasedAt: "2026-11-26T00:00:00.000Z",
       },
     };
-    expect(erasedOps([stored(reserved("r3", "pm_card_visa"), 1), stored(erased, 2)])).toEqual(
-      ["r1", "r2"].flatMap((id) => [
+    const NOW = "2026-11-26T00:00:01.000Z";
+    expect(erasedOps([stored(reserved("r3", "pm_card_visa"), 1), stored(erased, 2)], NOW)).toEqual([
+      ...["r1", "r2"].flatMap((id) => [
         { op: "delete", collection: PAYMENT_METHODS, id },
         { op: "delete", collection: PAYMENT_CLIENT_SECRETS, id },
       ]),
-    );
+      {
+        op: "update",
+        collection: PAYMENT_PLANS,
+        id: "evt-2:forget",
+        upsert: true,
+        update: {
+          $setOnInsert: expect.objectContaining({
+            kind: "forget",
+            customer: "pseudonym-1",
+            eventId: "evt-2",
+          }),
+        },
+      },
+    ]);
   });
 });
 

@@ -8,6 +8,7 @@ import { LEDGER_EVENT_TYPES, ledgerOps, violatingLedgers } from "./ledger-watch.
 import {
   erasedOps,
   PAYMENT_CLIENT_SECRETS,
+  PAYMENT_CUSTOMERS,
   PAYMENT_METHODS,
   PAYMENT_PLANS,
   type PaymentPlan,
@@ -98,16 +99,17 @@ export function paymentSaga(settings: PaymentSagaSettings | undefined): Reactor 
           context.metrics?.paymentIntentsReleased.inc({ because: event.data.because });
       const settled = settledIn(events);
       const stored = settled.length
-        ? await context.documentStore.find<{ _id: string; method: string }>(
+        ? await context.documentStore.find<{ _id: string; method: string; customer?: string }>(
             PAYMENT_METHODS,
             { _id: { $in: settled } },
             { limit: settled.length },
           )
         : [];
-      const methods = new Map(stored.map((d) => [d._id, d.method]));
+      const methods = new Map(stored.map(({ _id, ...saved }) => [_id, saved]));
+      const now = new Date().toISOString();
       return [
-        ...plansOf(events, methods, new Date().toISOString()),
-        ...erasedOps(events),
+        ...plansOf(events, methods, now),
+        ...erasedOps(events, now),
         ...(await ledgerOps(events, context.documentStore)),
       ];
     },
@@ -187,6 +189,15 @@ function stepDepsOf(context: ReactorContext, settings: PaymentSagaSettings): Ste
       store.write([
         { op: "update", collection: PAYMENT_PLANS, id: plan._id, update: { $push: { done: step } } },
       ]),
+    customers: {
+      get: async (ref) =>
+        (
+          await store.find<{ _id: string; customerId: string }>(PAYMENT_CUSTOMERS, { _id: ref }, { limit: 1 })
+        )[0]?.customerId,
+      keep: (ref, customerId) =>
+        store.write([{ op: "replace", collection: PAYMENT_CUSTOMERS, id: ref, document: { customerId } }]),
+      drop: (ref) => store.write([{ op: "delete", collection: PAYMENT_CUSTOMERS, id: ref }]),
+    },
     keepClientSecret: (plan, clientSecret) =>
       store.write([
         {

@@ -11,7 +11,14 @@ import { awaitingPayment } from "../../write-side/parking-lot/payments.js";
 import { type PaymentState, unpaidIntentOf } from "../../write-side/payment/payment.js";
 import type { SettleBooking } from "../../write-side/payment/payment-process.js";
 import { releaseStepOf } from "../../write-side/payment/settlement-steps.js";
-import type { AuthorizePlan, EndPlan, PaymentPlan, SettlePlan, VoidPlan } from "./payment-plans.js";
+import type {
+  AuthorizePlan,
+  EndPlan,
+  ForgetPlan,
+  PaymentPlan,
+  SettlePlan,
+  VoidPlan,
+} from "./payment-plans.js";
 import {
   type PaymentMetadata,
   type PaymentProvider,
@@ -57,6 +64,12 @@ export interface StepDeps {
   readonly lotState: (parkingLotId: string) => Promise<ParkingLotState>;
   /** A reservation's payment, as its own stream holds it (issue 48). */
   readonly paymentState: (parkingLotId: string, reservationId: string) => Promise<PaymentState>;
+  /** Issue 71: the provider customer kept for each customer's pseudonym (PAYMENT_CUSTOMERS). */
+  readonly customers: {
+    readonly get: (ref: string) => Promise<string | undefined>;
+    readonly keep: (ref: string, customerId: string) => Promise<void>;
+    readonly drop: (ref: string) => Promise<void>;
+  };
 }
 
 /**
@@ -87,7 +100,36 @@ export async function runPlan(plan: PaymentPlan, deps: StepDeps): Promise<PlanRe
   if (plan.kind === "authorize") return authorize(plan, deps);
   if (plan.kind === "void") return voidUnpaid(plan, deps);
   if (plan.kind === "end") return settleEnd(plan, deps);
+  if (plan.kind === "forget") return forget(plan, deps);
   return settle(plan, deps);
+}
+
+/**
+ * Issue 71: the customer's provider customer, the one kept for their pseudonym or else made now
+ * (under a key of the pseudonym's, so two plans at once make one) and kept.
+ */
+async function providerCustomerOf(ref: string, deps: StepDeps): Promise<ProviderOutcome<string>> {
+  const kept = await deps.customers.get(ref);
+  if (kept) return { ok: true, value: kept };
+  const made = await deps.provider.createCustomer(ref, `parking:customer:${ref}`);
+  if (!made.ok) return made;
+  await deps.customers.keep(ref, made.value.customerId);
+  return { ok: true, value: made.value.customerId };
+}
+
+/** An erased customer's provider customer is deleted there (its saved methods with it), then forgotten here. */
+async function forget(plan: ForgetPlan, deps: StepDeps): Promise<PlanResult> {
+  const customerId = await deps.customers.get(plan.customer);
+  if (!customerId) return "done";
+  const deleted = await deps.provider.deleteCustomer(customerId);
+  if (!deleted.ok && deleted.kind === "retryable") return RETRY;
+  if (!deleted.ok)
+    deps.logger.error(
+      { customerId, message: deleted.message },
+      "deleting an erased customer's provider customer failed",
+    );
+  await deps.customers.drop(plan.customer);
+  return "done";
 }
 
 /**
@@ -158,10 +200,14 @@ async function authorize(plan: AuthorizePlan, deps: StepDeps): Promise<PlanResul
     deps.logger.debug(lot, "the booking no longer waits for its payment: no intent created");
     return "done";
   }
+  // A saved method is saved to the customer's provider customer, for what is charged later (issue 71).
+  const customer = plan.method && plan.customer ? await providerCustomerOf(plan.customer, deps) : undefined;
+  if (customer && !customer.ok) return failed(customer, plan, deps);
   const created = await provider.createIntent({
     amount: plan.amount,
     currency: plan.currency,
     ...(plan.method ? { paymentMethod: plan.method } : {}),
+    ...(customer ? { customer: customer.value } : {}),
     metadata: metadataOf(plan),
     idempotencyKey: stepKey(plan.eventId, "authorize"),
   });
@@ -314,16 +360,10 @@ async function callStep(
           code: "no_saved_payment_method",
           message: "The booking was paid without a saved payment method: nothing to charge off-session.",
         };
-      return outcomeOf(
-        await provider.chargeOffSession({
-          amount,
-          currency: plan.currency,
-          paymentMethod: plan.method,
-          metadata: metadataOf(plan),
-          idempotencyKey: key,
-        }),
-        (v) => ({ intentId: v.intentId, amount: v.charged }),
-      );
+      return outcomeOf(await chargeSaved(plan, plan.method, amount, key, deps), (v) => ({
+        intentId: v.intentId,
+        amount: v.charged,
+      }));
     default:
       return outcomeOf(await provider.refund(intentId, amount, key, refundAbout(plan)), (v) => ({
         intentId,
@@ -350,13 +390,7 @@ async function lapsedCapture(plan: SettlePlan, amount: number, deps: StepDeps): 
     message: `The card authorization lapsed before it was captured (${plan.intentId}); ${why}`.slice(0, 500),
   });
   if (!plan.method) return lapsed(`no saved payment method to charge off-session: ${amount} to collect.`);
-  const charged = await deps.provider.chargeOffSession({
-    amount,
-    currency: plan.currency,
-    paymentMethod: plan.method,
-    metadata: metadataOf(plan),
-    idempotencyKey: stepKey(plan.eventId, "lapsed-capture"),
-  });
+  const charged = await chargeSaved(plan, plan.method, amount, stepKey(plan.eventId, "lapsed-capture"), deps);
   if (charged.ok)
     return {
       ok: true,
@@ -369,6 +403,29 @@ async function lapsedCapture(plan: SettlePlan, amount: number, deps: StepDeps): 
   return lapsed(
     `charging the saved method off-session failed (${code}: ${charged.message}): ${amount} to collect.`,
   );
+}
+
+/**
+ * Charges the booking's saved method off-session, naming the provider customer it is saved to
+ * (Stripe refuses a saved method without its `customer`, issue 71).
+ */
+async function chargeSaved(
+  plan: SettlePlan,
+  method: string,
+  amount: number,
+  idempotencyKey: string,
+  deps: StepDeps,
+): Promise<ProviderOutcome<{ intentId: string; charged: number }>> {
+  const customer = plan.customer ? await providerCustomerOf(plan.customer, deps) : undefined;
+  if (customer && !customer.ok) return customer;
+  return deps.provider.chargeOffSession({
+    amount,
+    currency: plan.currency,
+    paymentMethod: method,
+    ...(customer ? { customer: customer.value } : {}),
+    metadata: metadataOf(plan),
+    idempotencyKey,
+  });
 }
 
 /** What a refund tells the provider (issue 47): the booking, and why (the operator's reason, or what settled it). */

@@ -109,6 +109,7 @@ function harness(script: {
     now: () => NOW,
     markDone: async () => undefined,
     keepClientSecret: async () => undefined,
+    customers: { get: async () => undefined, keep: async () => undefined, drop: async () => undefined },
     lotState: async () => {
       throw new Error("not read by a settlement");
     },

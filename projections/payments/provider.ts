@@ -25,7 +25,10 @@ export interface AuthorizeRequest {
   readonly currency: string;
   /** A saved payment method, confirmed server-side; absent: the client confirms (clientSecret). */
   readonly paymentMethod?: string;
-  /** The provider's customer the saved method belongs to, when it is attached to one. */
+  /**
+   * The provider's customer the booking's customer is (issue 71): with a saved method, the method is
+   * saved to it for later charges off-session (Stripe: `setup_future_usage: off_session`).
+   */
   readonly customer?: string;
   readonly metadata: PaymentMetadata;
   readonly idempotencyKey: string;
@@ -134,6 +137,13 @@ export interface PaymentProvider {
   chargeOffSession(
     request: OffSessionRequest,
   ): Promise<ProviderOutcome<{ intentId: string; charged: number }>>;
+  /**
+   * Issue 71: makes the provider's customer for one of ours, named only by `ref` (their pseudonym),
+   * that saved methods are attached to; asked once per customer (the saga keeps its id).
+   */
+  createCustomer(ref: string, idempotencyKey: string): Promise<ProviderOutcome<{ customerId: string }>>;
+  /** Deletes the provider's customer (and the methods saved to it): the customer was erased. */
+  deleteCustomer(customerId: string): Promise<ProviderOutcome<{ deleted: true }>>;
 }
 
 /** The steps of a reservation's payment, each asked of the provider at most once per fact. */
@@ -145,6 +155,8 @@ export type PaymentStep =
   | "refund"
   | "overstay"
   | "void"
+  /** An erased customer's provider customer deleted. */
+  | "forget"
   /** What a lapsed authorization's capture was to take, charged off-session instead: a key of its own. */
   | "lapsed-capture";
 
@@ -189,6 +201,8 @@ export const noPaymentProvider: PaymentProvider = {
     ok: true,
     value: { intentId: `lot:${metadata.reservationId}:${hash(idempotencyKey)}`, charged: amount },
   }),
+  createCustomer: async (ref) => ({ ok: true, value: { customerId: `lot-customer:${hash(ref)}` } }),
+  deleteCustomer: async () => ({ ok: true, value: { deleted: true } }),
 };
 
 /** A short stable tag of a key (FNV-1a), so the settled-at-the-lot ids differ per fact. */

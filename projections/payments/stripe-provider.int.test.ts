@@ -84,6 +84,23 @@ describe("the Stripe provider", () => {
     // Listed (it is open), but as no booking's: the reconciliation leaves what it cannot name alone.
     expect(listed(theirs.value.intentId)).toBeDefined();
     expect(listed(theirs.value.intentId)?.metadata).toBeUndefined();
+    // Issue 71: nor one naming no instance (another application on the account), whatever it claims.
+    const unnamed = await stripeClient({
+      secretKey: "sk_test_other_app",
+      apiBase: server.url,
+    }).paymentIntents.create({
+      amount: 2500,
+      currency: "krw",
+      capture_method: "manual",
+      automatic_payment_methods: { enabled: true, allow_redirects: "never" },
+      payment_method: "pm_card_visa",
+      confirm: true,
+      metadata: { reservationId: "res-ours", parkingLotId: "lot-1" },
+    });
+    const again = await provider.listOpenIntents(0);
+    if (!again.ok) throw new Error("no list");
+    expect(again.value.find((i) => i.intentId === unnamed.id)).toMatchObject({ status: "authorized" });
+    expect(again.value.find((i) => i.intentId === unnamed.id)?.metadata).toBeUndefined();
   });
 
   it("answers a repeated step with the first answer: the same key never charges twice", async () => {
@@ -158,6 +175,42 @@ describe("the Stripe provider", () => {
     expect(await provider.authorize(request)).toMatchObject({ ok: false, kind: "retryable" });
     await server.setOutage("none");
     expect(await provider.authorize(request)).toMatchObject({ ok: true, value: { status: "authorized" } });
+  });
+
+  it("reads a capture Stripe applied but answered 500 as captured: from the intent, through the saved 500 and after its key is pruned (issue 71)", async () => {
+    const authorized = await provider.authorize({
+      amount: 4000,
+      currency: "KRW",
+      paymentMethod: "pm_card_visa",
+      metadata: { reservationId: "res-unclear", parkingLotId: "lot-1" },
+      idempotencyKey: stepKey("ev-unclear", "authorize"),
+    });
+    if (!authorized.ok) throw new Error("not authorized");
+    const { intentId } = authorized.value;
+    const key = stepKey("ev-unclear-end", "capture");
+    await server.setOutage("fail-after-apply");
+    try {
+      // Applied, answered 500, and the intent cannot be read either: try again later.
+      expect(await provider.capture(intentId, 4000, key)).toMatchObject({ ok: false, kind: "retryable" });
+    } finally {
+      await server.setOutage("none");
+    }
+    expect(server.ledger().intents.find((i) => i.id === intentId)).toMatchObject({ captured: 4000 });
+    // The same key replays the saved 500; the intent says it is captured.
+    expect(await provider.capture(intentId, 4000, key)).toEqual({ ok: true, value: { captured: 4000 } });
+    server.advanceClock(25 * 3_600_000);
+    try {
+      // The key pruned, Stripe refuses a capture of a captured intent: still captured.
+      expect(await provider.capture(intentId, 4000, key)).toEqual({ ok: true, value: { captured: 4000 } });
+    } finally {
+      server.advanceClock(-25 * 3_600_000);
+    }
+    const replays = server.requests().filter((r) => r.idempotencyKey === key);
+    expect(replays.map((r) => [r.status, r.replayed])).toEqual([
+      [500, false],
+      [500, true],
+      [400, false],
+    ]);
   });
 
   it("was held to Stripe's contract: no request or answer broke the OpenAPI document", () => {

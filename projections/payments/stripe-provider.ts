@@ -103,11 +103,12 @@ const OPEN = new Set([
  */
 export const INSTANCE_KEY = "parking_instance";
 
-/** Whether an intent is this deployment's: it names this instance, or none (made before the key). */
-export const ofInstance = (intent: Stripe.PaymentIntent, instance: string): boolean => {
-  const named = intent.metadata?.[INSTANCE_KEY];
-  return named === undefined || named === instance;
-};
+/**
+ * Whether an intent is this deployment's: it names this instance (issue 71: one naming none is
+ * another application's on the same account, never acted on).
+ */
+export const ofInstance = (intent: Stripe.PaymentIntent, instance: string): boolean =>
+  intent.metadata?.[INSTANCE_KEY] === instance;
 
 function openIntent(intent: Stripe.PaymentIntent, instance: string): OpenIntent {
   const { reservationId, parkingLotId } = ofInstance(intent, instance) ? (intent.metadata ?? {}) : {};
@@ -160,9 +161,33 @@ const captureOf =
     } catch (error) {
       if (lapsedAuthorization(error))
         return { ok: false, kind: "lapsed", message: error instanceof Error ? error.message : String(error) };
-      return translateStripeError(error);
+      const failure = translateStripeError(error);
+      // Issue 71: an unclear answer (a 5xx, a timeout, the saved 500 Stripe replays for 24 hours,
+      // or, once the key is pruned, "unexpected state") may hide a capture that went through: the
+      // intent says. Captured is captured; still held is tried again; anything else as answered.
+      const unclear = failure.kind === "retryable" || unexpectedState(error);
+      return unclear ? capturedAlready(intents, intentId, failure) : failure;
     }
   };
+
+const unexpectedState = (error: unknown): boolean =>
+  error instanceof Stripe.errors.StripeInvalidRequestError &&
+  error.code === "payment_intent_unexpected_state";
+
+/** What the intent says after an unclear answer to its capture. */
+async function capturedAlready(
+  intents: Intents,
+  intentId: string,
+  failure: ProviderFailure,
+): Promise<ProviderOutcome<{ captured: number }>> {
+  const found = await call(() => intents.retrieve(intentId));
+  if (!found.ok) return found.kind === "retryable" ? found : failure;
+  if (found.value.status === "succeeded")
+    return { ok: true, value: { captured: found.value.amount_received } };
+  return found.value.status === "requires_capture"
+    ? { ok: false, kind: "retryable", message: failure.message }
+    : failure;
+}
 
 function authorization(intent: Stripe.PaymentIntent): Authorization {
   const held = intent.status === "requires_capture";
@@ -187,7 +212,12 @@ const createIntentOf = (intents: Intents, instance: string) => (request: Authori
           capture_method: "manual",
           automatic_payment_methods: NO_REDIRECTS,
           metadata: { ...request.metadata, [INSTANCE_KEY]: instance },
-          ...(request.customer ? { customer: request.customer } : {}),
+          // Issue 71: a method attached to no Customer is single-use at Stripe; saved to the
+          // customer's Customer as the intent goes through, it can be charged later off-session
+          // (an overstay, a capture after the hold lapsed): https://docs.stripe.com/payments/save-during-payment.
+          ...(request.customer
+            ? { customer: request.customer, setup_future_usage: "off_session" as const }
+            : {}),
           ...(request.paymentMethod ? { payment_method: request.paymentMethod } : {}),
         },
         { idempotencyKey: request.idempotencyKey },
@@ -280,6 +310,23 @@ export function stripeProvider(client: Stripe, instance: string): PaymentProvide
           { idempotencyKey: request.idempotencyKey },
         );
         return { intentId: intent.id, charged: intent.amount_received };
+      }),
+    createCustomer: (ref, idempotencyKey) =>
+      call(async () => {
+        // Named by the customer's pseudonym only: nothing personal goes to Stripe.
+        const metadata = { parking_customer: ref, [INSTANCE_KEY]: instance };
+        return { customerId: (await client.customers.create({ metadata }, { idempotencyKey })).id };
+      }),
+    deleteCustomer: (customerId) =>
+      call(async () => {
+        try {
+          await client.customers.del(customerId);
+        } catch (error) {
+          // Deleted already (a retry after an answer lost): done.
+          if (!(error instanceof Stripe.errors.StripeInvalidRequestError && error.statusCode === 404))
+            throw error;
+        }
+        return { deleted: true as const };
       }),
   };
 }

@@ -15,38 +15,40 @@ function bookingOf(
   return reservationId && parkingLotId ? { reservationId, parkingLotId } : undefined;
 }
 
-/** A decline code as the lot's facts spell it. */
-const codeOf = (error: Stripe.PaymentIntent.LastPaymentError | null | undefined): string | undefined => {
-  const code = error?.decline_code ?? error?.code;
-  return code
-    ? code
-        .toLowerCase()
-        .replace(/[^a-z0-9_]/g, "_")
-        .slice(0, 100)
-    : undefined;
-};
+/**
+ * The events the service acts on: an authorization held. A decline (`payment_intent.payment_failed`)
+ * fails nothing here (issue 71): a booking the service confirms itself hears its decline in the
+ * confirm's answer; one the customer confirms with Stripe.js may try another card until its hold
+ * ends (Stripe.js keeps the intent, `requires_payment_method`), then it expires and its intent is
+ * canceled.
+ */
+const ACTED_ON = new Set(["payment_intent.amount_capturable_updated"]);
 
-/** What a Stripe event asks of the lot: authorize the booking, fail it, or nothing. */
+/**
+ * Issue 71 (#66): what is wrong with a signed event of a type the service acts on, whose intent is
+ * not shaped as Stripe's (no `id`, no amount or currency): a 400, not a 500.
+ */
+function malformed(event: Stripe.Event): string | undefined {
+  if (!ACTED_ON.has(event.type)) return undefined;
+  const intent = (event.data as { object?: unknown } | undefined)?.object as
+    | Record<string, unknown>
+    | undefined;
+  if (typeof event.id !== "string" || !event.id) return "the event has no id";
+  if (!intent || typeof intent !== "object") return "the event has no data.object";
+  if (typeof intent.id !== "string" || !/^pi_\w+$/.test(intent.id))
+    return "data.object.id is not a PaymentIntent id";
+  if (!Number.isInteger(intent.amount_capturable)) return "data.object.amount_capturable is not an integer";
+  if (typeof intent.currency !== "string" || !/^[a-z]{3}$/.test(intent.currency))
+    return "data.object.currency is not a currency";
+  return undefined;
+}
+
+/** What a Stripe event asks of the lot: authorize the booking, or nothing. */
 export function webhookCommand(event: Stripe.Event, instance: string): PaymentWebhookCommand | undefined {
-  if (
-    event.type !== "payment_intent.amount_capturable_updated" &&
-    event.type !== "payment_intent.payment_failed"
-  )
-    return undefined;
+  if (!ACTED_ON.has(event.type)) return undefined;
   const intent = event.data.object as Stripe.PaymentIntent;
   const booking = bookingOf(intent, instance);
   if (!booking) return undefined; // not one of this service's intents
-  if (event.type === "payment_intent.payment_failed") {
-    const code = codeOf(intent.last_payment_error);
-    const message = intent.last_payment_error?.message?.slice(0, 500);
-    return {
-      type: "FailPayment",
-      ...booking,
-      intentId: intent.id,
-      ...(code ? { code } : {}),
-      ...(message ? { message } : {}),
-    };
-  }
   if (intent.amount_capturable <= 0) return undefined;
   return {
     type: "AuthorizePayment",
@@ -57,12 +59,20 @@ export function webhookCommand(event: Stripe.Event, instance: string): PaymentWe
   };
 }
 
+/** Stripe's default tolerance for a signature's timestamp (https://docs.stripe.com/webhooks#verify-manually). */
+const TOLERANCE_SECONDS = 300;
+
 /**
  * Stripe's webhooks, read with the official SDK: the `Stripe-Signature` header checked against the
  * raw body and the endpoint's signing secret (STRIPE_WEBHOOK_SECRET), within Stripe's default
- * tolerance of 5 minutes; then what the event asks of the lot.
+ * tolerance of 5 minutes either way (the SDK checks only the past: a timestamp ahead is refused
+ * here, issue 71); then what the event asks of the lot (a malformed event is refused, `body`).
  */
-export function stripeWebhookReader(secret: string, instance: string): PaymentWebhookReader {
+export function stripeWebhookReader(
+  secret: string,
+  instance: string,
+  nowSeconds: () => number = () => Date.now() / 1000,
+): PaymentWebhookReader {
   return (rawBody, signature) => {
     if (!signature) return { ok: false, message: "is required: Stripe signs every webhook it sends" };
     let event: Stripe.Event;
@@ -71,6 +81,14 @@ export function stripeWebhookReader(secret: string, instance: string): PaymentWe
     } catch (error) {
       return { ok: false, message: error instanceof Error ? error.message : String(error) };
     }
+    const signedAt = Number(/(?:^|,)t=(\d+)/.exec(signature)?.[1]);
+    if (signedAt > nowSeconds() + TOLERANCE_SECONDS)
+      return {
+        ok: false,
+        message: `is timestamped ${signedAt}, beyond the tolerance ahead of this server's clock`,
+      };
+    const wrong = malformed(event);
+    if (wrong) return { ok: false, field: "body", message: wrong };
     const command = webhookCommand(event, instance);
     return { ok: true, eventId: event.id, ...(command ? { command } : {}) };
   };

@@ -10,7 +10,7 @@ const intent = (fields: Record<string, unknown>) => ({
   amount: 2000,
   amount_capturable: 0,
   currency: "krw",
-  metadata: { reservationId: "R1", parkingLotId: "L1" },
+  metadata: { reservationId: "R1", parkingLotId: "L1", parking_instance: "parking-reservations" },
   ...fields,
 });
 const event = (type: string, object: Record<string, unknown>) =>
@@ -35,14 +35,11 @@ describe("Stripe's webhooks, read", () => {
     });
   });
 
-  it("a failed payment fails it, with the decline code as the lot spells it", () => {
+  it("a decline fails nothing: the customer may try another card until the hold ends (issue 71)", () => {
     const failed = intent({
       last_payment_error: { code: "card_declined", decline_code: "insufficient_funds" },
     });
-    expect(signed(event("payment_intent.payment_failed", failed))).toMatchObject({
-      ok: true,
-      command: { type: "FailPayment", intentId: "pi_123", code: "insufficient_funds" },
-    });
+    expect(signed(event("payment_intent.payment_failed", failed))).toEqual({ ok: true, eventId: "evt_1" });
   });
 
   it("other types, and intents that are not a booking's, ask nothing", () => {
@@ -53,7 +50,7 @@ describe("Stripe's webhooks, read", () => {
     });
   });
 
-  it("an intent of another deployment on the same account asks nothing; one naming this one, or none, does", () => {
+  it("an intent of another deployment or application on the same account (naming another instance, or none) asks nothing; one naming this one does", () => {
     const capturable = (metadata: Record<string, string>) =>
       signed(
         event("payment_intent.amount_capturable_updated", intent({ amount_capturable: 2000, metadata })),
@@ -63,7 +60,35 @@ describe("Stripe's webhooks, read", () => {
     expect(capturable({ ...booking, parking_instance: "parking-reservations" })).toMatchObject({
       command: { type: "AuthorizePayment", reservationId: "R1" },
     });
-    expect(capturable(booking)).toMatchObject({ command: { type: "AuthorizePayment", reservationId: "R1" } });
+    expect(capturable(booking)).toEqual({ ok: true, eventId: "evt_1" });
+  });
+
+  it("a timestamp beyond Stripe's tolerance ahead of the clock is refused, as one behind it is (issue 71)", () => {
+    const payload = event("payment_intent.amount_capturable_updated", intent({ amount_capturable: 2000 }));
+    const now = Math.floor(Date.now() / 1000);
+    const at = (t: number) => read(Buffer.from(payload), signatureHeader(payload, SECRET, t));
+    expect(at(now + 600)).toMatchObject({ ok: false });
+    expect(at(now - 600)).toMatchObject({ ok: false });
+    expect(at(now + 60)).toMatchObject({ ok: true, command: { type: "AuthorizePayment" } });
+  });
+
+  it("a signed event of a type it acts on that is not shaped as Stripe's is refused as the body (a 400, not a 500)", () => {
+    for (const object of [
+      intent({ id: undefined, amount_capturable: 2000 }),
+      intent({ id: 42 }),
+      intent({ amount_capturable: "2000" }),
+      intent({ currency: undefined }),
+    ])
+      expect(signed(event("payment_intent.amount_capturable_updated", object))).toMatchObject({
+        ok: false,
+        field: "body",
+      });
+    const noObject = JSON.stringify({
+      id: "evt_1",
+      object: "event",
+      type: "payment_intent.amount_capturable_updated",
+    });
+    expect(signed(noObject)).toMatchObject({ ok: false, field: "body" });
   });
 
   it("a missing signature, another secret's, or a changed body is refused", () => {

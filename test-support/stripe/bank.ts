@@ -1,5 +1,6 @@
 import { chargeMinimum } from "../../schemas/charge-minimums.js";
-import { card, cardObject } from "./cards.js";
+import { card } from "./cards.js";
+import { checkCurrency, checkStep, invalid, missing, StripeFailure } from "./failures.js";
 import {
   type Customer,
   customerObject,
@@ -11,48 +12,29 @@ import {
   type Refund,
   refundObject,
 } from "./objects.js";
+import {
+  afterUse,
+  detachAll,
+  type PaymentMethods,
+  paymentMethodObjectOf,
+  refusalOf,
+  tokenOf,
+} from "./payment-methods.js";
 
-/**
- * What the Stripe-contract server does with money: PaymentIntents (manual or automatic capture,
- * confirmed with a test card, on or off session), partial captures (the rest is released),
- * cancellations, refunds never beyond what was captured. Failures are Stripe's error bodies.
- */
-export class StripeFailure extends Error {
-  constructor(
-    readonly status: number,
-    readonly error: JsonObject,
-  ) {
-    super(String(error.message));
-  }
-}
+export { StripeFailure };
 
 export interface BankState {
   intents: Record<string, Intent>;
   refunds: Record<string, Refund>;
   customers: Record<string, Customer>;
+  /** The PaymentMethods made as Stripe.js makes them (payment-methods.ts); test tokens are not kept. */
+  paymentMethods?: PaymentMethods;
 }
 
-export const emptyBank = (): BankState => ({ intents: {}, refunds: {}, customers: {} });
+export const emptyBank = (): BankState => ({ intents: {}, refunds: {}, customers: {}, paymentMethods: {} });
 
 export type Params = Record<string, unknown>;
 export type Emit = (type: string, object: JsonObject) => void;
-
-const invalid = (message: string, param?: string, code?: string, extra: JsonObject = {}) =>
-  new StripeFailure(400, {
-    type: "invalid_request_error",
-    message,
-    ...(param ? { param } : {}),
-    ...(code ? { code } : {}),
-    ...extra,
-  });
-
-const missing = (what: string, id: string, param: string) =>
-  new StripeFailure(404, {
-    type: "invalid_request_error",
-    code: "resource_missing",
-    message: `No such ${what}: '${id}'`,
-    param,
-  });
 
 const metadataOf = (value: unknown): Record<string, string> =>
   value && typeof value === "object" ? { ...(value as Record<string, string>) } : {};
@@ -84,11 +66,22 @@ function automaticPaymentMethodsOf(params: Params): Intent["automaticPaymentMeth
   return { enabled: true, allowRedirects: "always" };
 }
 
+/**
+ * What the Stripe-contract server does with money: PaymentIntents (manual or automatic capture,
+ * confirmed with a test card, on or off session), partial captures (the rest is released),
+ * cancellations, refunds never beyond what was captured. Failures are Stripe's error bodies.
+ */
 export class Bank {
   constructor(
     readonly state: BankState,
     private readonly emit: Emit,
-  ) {}
+  ) {
+    state.paymentMethods ??= {};
+  }
+
+  private get methods(): PaymentMethods {
+    return this.state.paymentMethods ?? {};
+  }
 
   private intent(id: string, param = "intent"): Intent {
     const found = this.state.intents[id];
@@ -109,6 +102,7 @@ export class Bank {
     const amount = Number(params.amount);
     const currency = String(params.currency).toLowerCase();
     if (!/^[a-z]{3}$/.test(currency)) throw invalid(`Invalid currency: ${currency}.`, "currency");
+    checkCurrency(currency);
     // Stripe refuses a charge below the currency's minimum (amount_too_small):
     // https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts (schemas/charge-minimums.ts).
     const minimum = chargeMinimum(currency);
@@ -118,6 +112,7 @@ export class Bank {
         "amount",
         "amount_too_small",
       );
+    checkStep(currency, amount, "amount");
     const customer = typeof params.customer === "string" ? params.customer : null;
     if (customer && !this.state.customers[customer]) throw missing("customer", customer, "customer");
     const id = newId("pi");
@@ -149,8 +144,12 @@ export class Bank {
       nextAction: null,
       automaticPaymentMethods: automaticPaymentMethodsOf(params),
       authorizedAt: null,
+      setupFutureUsage:
+        params.setup_future_usage === "off_session" || params.setup_future_usage === "on_session"
+          ? params.setup_future_usage
+          : null,
     };
-    if (paymentMethod) this.paymentMethodOf(paymentMethod);
+    if (paymentMethod) this.usable(paymentMethod, customer);
     this.state.intents[id] = intent;
     this.emit("payment_intent.created", intentObject(intent));
     if (params.confirm === true) return this.attempt(intent, params);
@@ -158,6 +157,7 @@ export class Bank {
   }
 
   retrieveIntent(id: string): JsonObject {
+    this.lapseAuthorizations();
     return intentObject(this.intent(id));
   }
 
@@ -232,16 +232,23 @@ export class Bank {
     if (!["requires_payment_method", "requires_confirmation", "requires_action"].includes(intent.status))
       throw this.unexpected(intent, "confirm");
     if (typeof params.payment_method === "string") {
-      this.paymentMethodOf(params.payment_method);
+      this.usable(params.payment_method, intent.customer);
       intent.paymentMethod = params.payment_method;
     }
     return this.attempt(intent, params);
   }
 
   private paymentMethodOf(id: string): JsonObject {
-    const found = cardObject(id, null);
+    const found = paymentMethodObjectOf(this.methods, id);
     if (!found) throw missing("PaymentMethod", id, "payment_method");
     return found;
+  }
+
+  /** The method exists and an intent naming `customer` may use it (payment-methods.ts). */
+  private usable(id: string, customer: string | null): void {
+    this.paymentMethodOf(id);
+    const refusal = refusalOf(this.methods, id, customer);
+    if (refusal) throw invalid(refusal.message, refusal.param);
   }
 
   /** Charges (or authorizes) the intent's payment method as the test card says. */
@@ -266,8 +273,9 @@ export class Bank {
         "A `return_url` must be specified because this PaymentIntent accepts the automatic payment methods, some of which may need a redirect. Pass `return_url`, or create the PaymentIntent with `automatic_payment_methods[enabled]=true` and `automatic_payment_methods[allow_redirects]=never`.",
         "return_url",
       );
+    this.usable(intent.paymentMethod, intent.customer);
     intent.offSession = offSession;
-    const outcome = card(intent.paymentMethod)?.outcome ?? { kind: "succeeds" };
+    const outcome = card(tokenOf(this.methods, intent.paymentMethod))?.outcome ?? { kind: "succeeds" };
     intent.latestCharge = newId("ch");
     if (outcome.kind === "authenticates" && !offSession) {
       intent.status = "requires_action";
@@ -315,6 +323,11 @@ export class Bank {
 
   /** The card's charge succeeded: authorized (manual capture) or captured. */
   private charge(intent: Intent): JsonObject {
+    const attachedTo = intent.paymentMethod
+      ? afterUse(this.methods, intent.paymentMethod, intent)
+      : undefined;
+    if (attachedTo && intent.paymentMethod)
+      this.state.customers[attachedTo]?.paymentMethods.push(intent.paymentMethod);
     intent.lastError = null;
     intent.nextAction = null;
     intent.authorized = intent.amount;
@@ -341,6 +354,7 @@ export class Bank {
       params.amount_to_capture === undefined ? intent.amountCapturable : Number(params.amount_to_capture);
     // What is captured is the charge: at least the currency's minimum
     // (https://docs.stripe.com/currencies#minimum-and-maximum-charge-amounts).
+    checkStep(intent.currency, amount, "amount_to_capture");
     const minimum = chargeMinimum(intent.currency);
     if (Number.isInteger(amount) && amount >= 1 && amount < minimum)
       throw invalid(
@@ -396,6 +410,7 @@ export class Bank {
         "payment_intent",
       );
     const amount = params.amount === undefined ? left : Number(params.amount);
+    checkStep(intent.currency, amount, "amount");
     // A refund never exceeds what the charge captured less what was refunded already
     // (https://docs.stripe.com/refunds#issuing, https://docs.stripe.com/api/refunds/create `amount`).
     if (!Number.isInteger(amount) || amount < 1 || amount > left)
@@ -439,15 +454,12 @@ export class Bank {
   }
 
   retrievePaymentMethod(id: string): JsonObject {
-    const customer = Object.values(this.state.customers).find((c) => c.paymentMethods.includes(id));
-    const found = cardObject(id, customer?.id ?? null);
-    if (!found) throw missing("PaymentMethod", id, "payment_method");
-    return found;
+    return this.paymentMethodOf(id);
   }
 
   createCustomer(params: Params): JsonObject {
     const paymentMethod = typeof params.payment_method === "string" ? params.payment_method : undefined;
-    if (paymentMethod) this.paymentMethodOf(paymentMethod);
+    if (paymentMethod) this.usable(paymentMethod, null);
     const customer: Customer = {
       id: newId("cus"),
       created: now(),
@@ -458,6 +470,8 @@ export class Bank {
       paymentMethods: paymentMethod ? [paymentMethod] : [],
     };
     this.state.customers[customer.id] = customer;
+    const stored = paymentMethod ? this.methods[paymentMethod] : undefined;
+    if (stored) stored.customer = customer.id;
     this.emit("customer.created", customerObject(customer));
     return customerObject(customer);
   }
@@ -466,5 +480,18 @@ export class Bank {
     const customer = this.state.customers[id];
     if (!customer) throw missing("customer", id, "customer");
     return customerObject(customer);
+  }
+
+  /**
+   * Deletes a Customer for good (https://docs.stripe.com/api/customers/delete): it is gone (a
+   * retrieve answers resource_missing), its PaymentMethods detached and unusable.
+   */
+  deleteCustomer(id: string): JsonObject {
+    const customer = this.state.customers[id];
+    if (!customer) throw missing("customer", id, "customer");
+    delete this.state.customers[id];
+    detachAll(this.methods, id);
+    this.emit("customer.deleted", customerObject(customer));
+    return { id, object: "customer", deleted: true };
   }
 }

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { Bank, emptyBank, StripeFailure } from "./bank.js";
 import { ledgerOf, ledgerProblems } from "./ledger.js";
 import { clock } from "./objects.js";
+import { createPaymentMethod } from "./payment-methods.js";
 
 /** Cards without redirects, as the service creates its intents (a confirm then needs no return_url). */
 const CARD_ONLY = { automatic_payment_methods: { enabled: true, allow_redirects: "never" } };
@@ -294,6 +295,78 @@ describe("the test server's money", () => {
     } finally {
       clock.offsetMs = 0;
     }
+  });
+
+  it("holds a PaymentMethod to Stripe's reuse rules: single-use unless saved to a Customer, then only with it", () => {
+    const bank = new Bank(emptyBank(), () => {});
+    const methods = bank.state.paymentMethods ?? {};
+    const hold = { ...CARD_ONLY, capture_method: "manual", confirm: true, amount: 6000, currency: "krw" };
+    // Unattached and used once: spent.
+    const once = String(createPaymentMethod(methods, "pm_card_visa").id);
+    expect(bank.createIntent({ ...hold, payment_method: once })).toMatchObject({
+      status: "requires_capture",
+    });
+    expect(
+      failure(() => bank.createIntent({ ...hold, payment_method: once, off_session: true })),
+    ).toMatchObject({ status: 400, param: "payment_method" });
+    // Saved to a Customer by the intent that used it (customer + setup_future_usage): reusable with it only.
+    const customer = String(bank.createCustomer({}).id);
+    const saved = String(createPaymentMethod(methods, "pm_card_visa").id);
+    const first = { ...hold, payment_method: saved, customer, setup_future_usage: "off_session" };
+    expect(bank.createIntent(first)).toMatchObject({
+      status: "requires_capture",
+      setup_future_usage: "off_session",
+    });
+    expect(bank.retrievePaymentMethod(saved)).toMatchObject({ customer });
+    expect(failure(() => bank.createIntent({ ...hold, payment_method: saved }))).toMatchObject({
+      status: 400,
+      param: "customer",
+    });
+    const offSession = { ...hold, payment_method: saved, customer, off_session: true };
+    expect(bank.createIntent(offSession)).toMatchObject({ status: "requires_capture" });
+    // A Customer deleted takes its methods with it.
+    expect(bank.deleteCustomer(customer)).toMatchObject({ id: customer, deleted: true });
+    expect(failure(() => bank.retrieveCustomer(customer))).toMatchObject({ status: 404 });
+    expect(failure(() => bank.createIntent({ ...hold, payment_method: saved }))).toMatchObject({
+      status: 400,
+    });
+    // Stripe's test tokens stand for a new PaymentMethod each time: never spent.
+    bank.createIntent({ ...hold, payment_method: "pm_card_visa" });
+    expect(bank.createIntent({ ...hold, payment_method: "pm_card_visa" })).toMatchObject({
+      status: "requires_capture",
+    });
+  });
+
+  it("takes three-decimal amounts only in tens (KWD), at creation, capture and refund, and ISK in hundreds", () => {
+    const bank = new Bank(emptyBank(), () => {});
+    const hold = { ...CARD_ONLY, capture_method: "manual", confirm: true, payment_method: "pm_card_visa" };
+    expect(failure(() => bank.createIntent({ ...hold, amount: 5005, currency: "kwd" }))).toMatchObject({
+      status: 400,
+      param: "amount",
+    });
+    const id = String(bank.createIntent({ ...hold, amount: 5000, currency: "kwd" }).id);
+    expect(failure(() => bank.captureIntent(id, { amount_to_capture: 4995 }))).toMatchObject({
+      param: "amount_to_capture",
+    });
+    expect(bank.captureIntent(id, { amount_to_capture: 4990 })).toMatchObject({ amount_received: 4990 });
+    expect(failure(() => bank.createRefund({ payment_intent: id, amount: 1001 }))).toMatchObject({
+      param: "amount",
+    });
+    expect(bank.createRefund({ payment_intent: id, amount: 1000 })).toMatchObject({ amount: 1000 });
+    // ISK: two decimals in the API, whole krónur only (multiples of 100).
+    expect(failure(() => bank.createIntent({ ...hold, amount: 50050, currency: "isk" }))).toMatchObject({
+      code: "invalid_charge_amount_no_decimal_compatible",
+    });
+    expect(bank.createIntent({ ...hold, amount: 50000, currency: "isk" })).toMatchObject({ amount: 50000 });
+  });
+
+  it("refuses a currency Stripe does not take payments in", () => {
+    const bank = new Bank(emptyBank(), () => {});
+    for (const currency of ["xts", "xau", "abc"])
+      expect(failure(() => bank.createIntent({ amount: 5000, currency }))).toMatchObject({
+        status: 400,
+        param: "currency",
+      });
   });
 
   it("lists intents newest first, a page at a time", () => {

@@ -35,7 +35,7 @@ function convert(node: Json): Json {
 }
 
 export interface Operation {
-  readonly method: "get" | "post";
+  readonly method: "get" | "post" | "delete";
   readonly path: string;
   readonly pattern: RegExp;
   readonly validateParams: ValidateFunction;
@@ -96,7 +96,7 @@ export function operations(): Operation[] {
     for (const [method, operation] of Object.entries(item)) {
       const pattern = new RegExp(`^${path.replace(/\{[^}]+\}/g, "([^/]+)")}$`);
       compiled.push({
-        method: method as "get" | "post",
+        method: method as Operation["method"],
         path,
         pattern,
         validateParams: lazily(() => coercing.compile(paramsSchema(method, operation))),

@@ -13,6 +13,7 @@ import type { Delivery, WebhookSettings } from "./webhooks.js";
  *   POST /outage {outage}  /response-delay {ms}  /webhooks {settings}  /webhooks/release {order}
  *   POST /webhooks/idle (answers once deliveries in flight are done)
  *   POST /answers/hold {hold}  /answers/release  /intents/authenticate {intent}  /clock/advance {ms}
+ *   POST /payment-methods {card}
  */
 export async function serveControls(stripe: StripeServer, port = 0): Promise<Server> {
   const reads: Record<string, () => unknown> = {
@@ -33,6 +34,7 @@ export async function serveControls(stripe: StripeServer, port = 0): Promise<Ser
     "/answers/release": () => stripe.releaseAnswers(),
     "/intents/authenticate": (body) => stripe.authenticate(String(body.intent)),
     "/clock/advance": (body) => stripe.advanceClock(Number(body.ms)),
+    "/payment-methods": (body) => stripe.createPaymentMethod(String(body.card)),
   };
   const server = createServer(async (req, res) => {
     let text = "";
@@ -90,4 +92,5 @@ export class RemoteStripeServer {
   webhooksIdle = () => this.call<null>("POST", "/webhooks/idle");
   authenticate = (intent: string) => this.call<JsonObject>("POST", "/intents/authenticate", { intent });
   advanceClock = (ms: number) => this.call<null>("POST", "/clock/advance", { ms });
+  createPaymentMethod = (card: string) => this.call<JsonObject>("POST", "/payment-methods", { card });
 }

@@ -46,6 +46,8 @@ export interface Intent {
   automaticPaymentMethods: { enabled: boolean; allowRedirects: "always" | "never" } | null;
   /** When the card authorized the amount (manual capture): the authorization lapses seven days on. */
   authorizedAt: number | null;
+  /** Whether the payment method is to be saved to `customer` once the intent goes through. */
+  setupFutureUsage: "off_session" | "on_session" | null;
 }
 
 export interface Refund {
@@ -120,7 +122,7 @@ export function intentObject(intent: Intent): JsonObject {
     processing: null,
     receipt_email: null,
     review: null,
-    setup_future_usage: null,
+    setup_future_usage: intent.setupFutureUsage ?? null,
     shipping: null,
     statement_descriptor: null,
     statement_descriptor_suffix: null,

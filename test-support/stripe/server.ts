@@ -6,7 +6,8 @@ import { Bank, type BankState, emptyBank, type Params, StripeFailure } from "./b
 import { describeErrors, findOperation, type Operation, SPEC_SOURCE, validateEvent } from "./contract.js";
 import { parseForm } from "./form.js";
 import { type Ledger, ledgerOf, ledgerProblems } from "./ledger.js";
-import { clock, eventObject, type JsonObject, newId } from "./objects.js";
+import { clock, eventObject, type JsonObject, newId, now } from "./objects.js";
+import { createPaymentMethod } from "./payment-methods.js";
 import { type Delivery, WebhookSender, type WebhookSettings } from "./webhooks.js";
 
 /**
@@ -14,7 +15,7 @@ import { type Delivery, WebhookSender, type WebhookSettings } from "./webhooks.j
  * customers, declines by test card, honours Idempotency-Key, sends signed webhooks, can go down,
  * and checks every request and answer against Stripe's OpenAPI document, recording violations.
  */
-export type Outage = "none" | "refuse" | 500 | 503 | "drop-answer";
+export type Outage = "none" | "refuse" | 500 | 503 | "drop-answer" | "fail-after-apply";
 
 export interface Violation {
   readonly kind: "request" | "response" | "event" | "route" | "auth" | "server";
@@ -53,7 +54,15 @@ interface Saved {
   readonly params: string;
   readonly status: number;
   readonly body: JsonObject;
+  /** When it was saved (the server's clock, epoch seconds): pruned 24 hours on. */
+  readonly at?: number;
 }
+
+/**
+ * Stripe may prune an idempotency key once it is at least 24 hours old; a request with a pruned key
+ * is a new request (https://docs.stripe.com/idempotency).
+ */
+const IDEMPOTENCY_KEPT_SECONDS = 24 * 3600;
 
 interface Answer {
   status: number;
@@ -89,6 +98,7 @@ export class StripeServer {
   private outage: Outage = "none";
   private responseDelayMs = 0;
   private answersHeld = false;
+  private holdOnly: (request: AppliedRequest) => boolean = () => true;
   private heldAnswers: (() => void)[] = [];
   private waiters: { match: (r: AppliedRequest) => boolean; resolve: (r: AppliedRequest) => void }[] = [];
   private current: { id: string; idempotencyKey: string | null; apiVersion: string } | undefined;
@@ -142,9 +152,11 @@ export class StripeServer {
   /**
    * While held, answers wait (the request is applied, its webhooks sent) until `releaseAnswers()`:
    * a test can kill the caller between the provider's answer and the caller's record of it.
+   * `only`: the answers held (every one unless it says otherwise).
    */
-  holdAnswers(hold: boolean): void {
+  holdAnswers(hold: boolean, only: (request: AppliedRequest) => boolean = () => true): void {
     this.answersHeld = hold;
+    this.holdOnly = only;
     if (!hold) this.releaseAnswers();
   }
 
@@ -208,6 +220,17 @@ export class StripeServer {
     if (this.options.stateFile) writeFileSync(this.options.stateFile, JSON.stringify(this.state));
   }
 
+  /**
+   * A PaymentMethod made from a test card's details as Stripe.js makes one (`pm_…`, attached to no
+   * Customer): unlike the test tokens it is held to Stripe's reuse rules (payment-methods.ts).
+   */
+  createPaymentMethod(token: string): JsonObject {
+    // The bank gave the state its PaymentMethods (a state file older than them has none).
+    const made = createPaymentMethod(this.state.paymentMethods ?? {}, token);
+    if (this.options.stateFile) writeFileSync(this.options.stateFile, JSON.stringify(this.state));
+    return made;
+  }
+
   sentEvents(): JsonObject[] {
     return [...this.webhooks.sent];
   }
@@ -250,17 +273,19 @@ export class StripeServer {
     } finally {
       this.current = undefined;
     }
-    if (method === "POST" && this.options.stateFile)
+    if (method !== "GET" && this.options.stateFile)
       writeFileSync(this.options.stateFile, JSON.stringify(this.state));
-    this.applied({
+    const applied = {
       method,
       path: url.pathname,
       status: answer.status,
       idempotencyKey: key,
       body: answer.body,
-    });
+    };
+    this.applied(applied);
     if (this.responseDelayMs > 0) await sleep(this.responseDelayMs);
-    if (this.answersHeld) await new Promise<void>((resolve) => this.heldAnswers.push(resolve));
+    if (this.answersHeld && this.holdOnly(applied))
+      await new Promise<void>((resolve) => this.heldAnswers.push(resolve));
     if (this.outage === "drop-answer") {
       record("dropped");
       res.socket?.destroy();
@@ -314,6 +339,8 @@ export class StripeServer {
       return apiError(401, "invalid_request_error", "You did not provide a valid API key.");
     }
     if (method === "POST" && key) {
+      const old = this.state.idempotency[key];
+      if (old && now() - (old.at ?? now()) >= IDEMPOTENCY_KEPT_SECONDS) delete this.state.idempotency[key];
       const saved = this.state.idempotency[key];
       if (saved && (saved.path !== path || saved.params !== raw))
         return apiError(
@@ -323,10 +350,23 @@ export class StripeServer {
         );
       if (saved) return { status: saved.status, body: saved.body, replayed: true };
     }
-    const answer = this.dispatch(found.operation, found.ids, params);
-    this.check(found.operation, method, path, answer);
-    if (method === "POST" && key && answer.status < 500)
-      this.state.idempotency[key] = { path, params: raw, status: answer.status, body: answer.body };
+    const applied = this.dispatch(found.operation, found.ids, params);
+    this.check(found.operation, method, path, applied);
+    // "fail-after-apply": the request took effect, then the server failed answering it. Stripe saves
+    // the answer of every request whose execution began, a 500 too, and replays it to a retry with
+    // the same key until the key is pruned (https://docs.stripe.com/idempotency).
+    const failedAfter = this.outage === "fail-after-apply" && applied.status === 200;
+    const answer = failedAfter
+      ? apiError(500, "api_error", "The test server failed after applying the request.")
+      : applied;
+    if (method === "POST" && key && (answer.status < 500 || failedAfter))
+      this.state.idempotency[key] = {
+        path,
+        params: raw,
+        status: answer.status,
+        body: answer.body,
+        at: now(),
+      };
     return answer;
   }
 
@@ -362,6 +402,7 @@ export class StripeServer {
       "get /v1/payment_methods/{payment_method}": () => this.bank.retrievePaymentMethod(id),
       "post /v1/customers": () => this.bank.createCustomer(params),
       "get /v1/customers/{customer}": () => this.bank.retrieveCustomer(id),
+      "delete /v1/customers/{customer}": () => this.bank.deleteCustomer(id),
       "get /v1/events/{id}": () => {
         const event = this.events.get(id);
         if (!event)

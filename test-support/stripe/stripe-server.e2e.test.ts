@@ -258,6 +258,34 @@ describe("the test controls", () => {
     expect(new Set(statuses.slice(0, -1))).toEqual(new Set(["dropped"]));
   });
 
+  it("saves the 500 of a request it applied and replays it for 24 hours, then prunes the key", async () => {
+    const pi = await authorize(2_500, "pm_card_visa", "fail-after-apply:authorize");
+    await stripeServer.setOutage("fail-after-apply");
+    const capture = () => stripe.paymentIntents.capture(pi.id, {}, { idempotencyKey: "fail-after:capture" });
+    await expect(capture()).rejects.toMatchObject({ statusCode: 500 });
+    await stripeServer.setOutage("none");
+    // Applied: the intent is captured, but the key answers its saved 500 (https://docs.stripe.com/idempotency).
+    expect(await stripe.paymentIntents.retrieve(pi.id)).toMatchObject({ status: "succeeded" });
+    await expect(capture()).rejects.toMatchObject({ statusCode: 500 });
+    stripeServer.advanceClock(24 * 3_600_000 + 1000);
+    try {
+      // Pruned: a new request, refused as a capture of a captured intent.
+      await expect(capture()).rejects.toMatchObject({ code: "payment_intent_unexpected_state" });
+    } finally {
+      stripeServer.advanceClock(-(24 * 3_600_000 + 1000));
+    }
+    expect(
+      stripeServer
+        .requests()
+        .filter((r) => r.idempotencyKey === "fail-after:capture")
+        .map((r) => [r.status, r.replayed]),
+    ).toEqual([
+      [500, false],
+      [500, true],
+      [400, false],
+    ]);
+  });
+
   it("holds answers back: the request is applied (and told by webhook) before its caller hears of it", async () => {
     stripeServer.holdAnswers(true);
     const applied = stripeServer.nextApplied(

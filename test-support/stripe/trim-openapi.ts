@@ -12,7 +12,7 @@ import { parse } from "yaml";
  *
  * e.g. from a clone of stripe/openapi: `git show <commit>:openapi/spec3.yaml > /tmp/spec3.yaml`.
  */
-const OPERATIONS: Record<string, readonly ("get" | "post")[]> = {
+const OPERATIONS: Record<string, readonly ("get" | "post" | "delete")[]> = {
   "/v1/payment_intents": ["get", "post"],
   "/v1/payment_intents/{intent}": ["get"],
   "/v1/payment_intents/{intent}/confirm": ["post"],
@@ -22,7 +22,7 @@ const OPERATIONS: Record<string, readonly ("get" | "post")[]> = {
   "/v1/refunds/{refund}": ["get"],
   "/v1/payment_methods/{payment_method}": ["get"],
   "/v1/customers": ["post"],
-  "/v1/customers/{customer}": ["get"],
+  "/v1/customers/{customer}": ["get", "delete"],
   "/v1/events/{id}": ["get"],
 };
 

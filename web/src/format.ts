@@ -1,4 +1,5 @@
 import { instantOfWall, offsetAt } from "../../platform/local-time.js";
+import { currencyRule, PAYMENT_CURRENCIES } from "../../schemas/currencies.js";
 import type { ParkingLotView } from "./api.js";
 
 const numbers = new Intl.NumberFormat(undefined);
@@ -130,8 +131,14 @@ export function clockOf(timeZone = "UTC"): Clock {
   return clock;
 }
 
-/** How many digits a currency's minor unit has (KRW 0, USD 2), as the browser's Intl knows it. */
+/**
+ * How many digits a currency's minor unit has in the API's amounts (KRW 0, USD 2, KWD 3): Stripe's
+ * count (schemas/currencies.ts) where it takes the currency, so ISK and HUF (whole units to the
+ * browser's Intl, two decimals in Stripe's amounts) are not shown 100 times too large (issue 71);
+ * else the browser's Intl.
+ */
 const minorDigits = (currency: string): number => {
+  if (PAYMENT_CURRENCIES.includes(currency.toUpperCase())) return currencyRule(currency).digits;
   try {
     return new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions()
       .maximumFractionDigits as number;

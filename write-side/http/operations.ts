@@ -152,6 +152,7 @@ export const COMMAND_OPERATIONS = [
       "parking-lot-closed",
       "too-many-active-reservations",
       "price-changed",
+      "amount-below-minimum",
       "idempotency-key-reused",
       "coupon-not-found",
       "coupon-not-spendable",

@@ -5,7 +5,7 @@ import { bodyOf, type HandlerOf, pathParam } from "../../platform/http/operation
 import { ProblemError } from "../../platform/http/problem.js";
 import type { Logger } from "../../platform/logger.js";
 import type { Metrics } from "../../platform/metrics.js";
-import type { AuthorizePayment, FailPayment, ParkingLotCommand } from "../../schemas/commands.js";
+import type { AuthorizePayment, ParkingLotCommand } from "../../schemas/commands.js";
 import { RefundPaymentBody } from "../../schemas/payment-requests.js";
 import type { CommandOutcome } from "../command-handler.js";
 import type { Rejection } from "../parking-lot/decider.js";
@@ -17,7 +17,7 @@ import type { COMMAND_OPERATIONS } from "./operations.js";
 type Accepted = Extract<CommandOutcome, { ok: true }>;
 
 /** What a provider's webhook asks of the lot (absent: an event the service does not act on). */
-export type PaymentWebhookCommand = Omit<AuthorizePayment, "now"> | Omit<FailPayment, "now">;
+export type PaymentWebhookCommand = Omit<AuthorizePayment, "now">;
 
 /**
  * Reads a provider's webhook: checks its signature against the raw body (the provider's SDK), and
@@ -27,8 +27,8 @@ export type PaymentWebhookCommand = Omit<AuthorizePayment, "now"> | Omit<FailPay
 export type PaymentWebhookReader = (
   rawBody: Buffer,
   signature: string | undefined,
-) =>
-  | { readonly ok: false; readonly message: string }
+) => /** `field` "body": signed, but not an event as the provider sends it (else the signature is wrong). */
+  | { readonly ok: false; readonly message: string; readonly field?: "body" }
   | { readonly ok: true; readonly eventId: string; readonly command?: PaymentWebhookCommand };
 
 /**
@@ -72,6 +72,10 @@ export const stripeWebhook =
     const raw = rawBodyOf(req);
     const signature = req.get(SIGNATURE);
     const read = raw ? reader(raw, signature) : { ok: false as const, message: "the body was not read" };
+    if (!read.ok && read.field === "body")
+      throw new ProblemError("validation", "The event is not one the provider sends: nothing was applied.", {
+        errors: [{ field: "body", message: read.message }],
+      });
     if (!read.ok)
       throw new ProblemError(
         "validation",

@@ -42,6 +42,23 @@ export function atOffset(isoUtc: string, offset: string | undefined): string {
 }
 
 const PROBLEMS: ProblemOf = {
+  AmountBelowMinimum: (rejection) =>
+    new ProblemError(
+      "amount-below-minimum",
+      `amount ${rejection.amount} ${rejection.currency} is below the smallest card payment the payment provider takes in ${rejection.currency} (${rejection.minimum}): book a longer stay, or pay at the lot.`,
+      {
+        parkingLotId: rejection.parkingLotId,
+        amount: rejection.amount,
+        minimum: rejection.minimum,
+        currency: rejection.currency,
+        errors: [
+          {
+            field: "body.amount",
+            message: `the booking would pay ${rejection.amount}, below the provider's minimum of ${rejection.minimum} ${rejection.currency}`,
+          },
+        ],
+      },
+    ),
   LotNotFound: (rejection) =>
     new ProblemError("parking-lot-not-found", `Parking lot ${rejection.parkingLotId} does not exist.`, {
       parkingLotId: rejection.parkingLotId,

@@ -1,4 +1,6 @@
+import { chargeMinimum } from "../../schemas/charge-minimums.js";
 import type { RegisterParkingLot, ReserveParking } from "../../schemas/commands.js";
+import { roundUpToStep } from "../../schemas/currencies.js";
 import { quote } from "../../schemas/pricing.js";
 import { isActive, type Span, windowProblem } from "../../schemas/reservation-time.js";
 import { authorizationOf } from "../payment/payment-policy.js";
@@ -164,7 +166,8 @@ function paymentAsked(
 ) {
   if (!payments?.on) return undefined;
   const terms = paymentTermsOf(lot);
-  const amount = authorizationOf(terms, quoted, openEnded);
+  // Issue 71: in what the currency can be charged in (KWD in tens, ISK in hundreds), covering the price.
+  const amount = roundUpToStep(authorizationOf(terms, quoted, openEnded), terms.currency);
   if (amount <= 0) return undefined;
   return {
     amount,
@@ -205,6 +208,17 @@ export function reserve(command: ReserveParking, state: RegisteredLot, payments?
   // The price after the coupon's discount: what the booking records and the payment authorizes.
   const amount = price.amount - discount;
   const payment = paymentAsked(state, command, amount, window === undefined, payments);
+  // A card charge below the provider's minimum would only come back declined (issue 71).
+  if (payment && payment.amount < chargeMinimum(payment.currency)) {
+    const { currency } = payment;
+    return reject({
+      code: "AmountBelowMinimum",
+      parkingLotId,
+      amount: payment.amount,
+      minimum: chargeMinimum(currency),
+      currency,
+    });
+  }
   return accept({
     type: "ParkingReserved",
     data: {

@@ -142,6 +142,17 @@ export type Rejection =
   | PaymentRejection
   | CouponRejection
   | { readonly code: "LotNotFound"; readonly parkingLotId: string }
+  | {
+      /**
+       * Issue 71: a booking whose payment is below the smallest card charge the provider takes in
+       * its currency (schemas/charge-minimums.ts): refused at once, never sent to be declined.
+       */
+      readonly code: "AmountBelowMinimum";
+      readonly parkingLotId: string;
+      readonly amount: number;
+      readonly minimum: number;
+      readonly currency: string;
+    }
   | { readonly code: "LotAlreadyRegistered"; readonly parkingLotId: string }
   | {
       readonly code: "LotFull";

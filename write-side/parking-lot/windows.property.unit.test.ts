@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { chargeMinimum } from "../../schemas/charge-minimums.js";
 import type { ParkingLotCommand, ReserveParking } from "../../schemas/commands.js";
 import { DEFAULT_PAYMENT_TERMS, type PaymentTerms } from "../../schemas/common.js";
 import { quote } from "../../schemas/pricing.js";
@@ -804,7 +805,18 @@ class Model {
           return refuse({ code: "LotFull", parkingLotId, capacity: lot.capacity, at: iso(top.at) });
         // Payments on: a window's quote, an open-ended booking's deposit is authorized first.
         const terms: PaymentTerms = lot.terms ? JSON.parse(lot.terms) : DEFAULT_PAYMENT_TERMS;
-        const asked = this.payments && (window ? amount : terms.deposit) > 0;
+        const ask = window ? amount : terms.deposit;
+        const asked = this.payments && ask > 0;
+        // Issue 71: below the provider's smallest card payment, refused at once.
+        const minimum = chargeMinimum(terms.currency);
+        if (asked && ask < minimum)
+          return refuse({
+            code: "AmountBelowMinimum",
+            parkingLotId,
+            amount: ask,
+            minimum,
+            currency: terms.currency,
+          });
         this.bookings.set(reservationId, {
           ...(asked ? { holdUntil: now + HOLD_SECONDS * 1000 } : {}),
           pending: asked,

@@ -1,4 +1,5 @@
 import type { PaymentTerms } from "../../schemas/common.js";
+import { roundDownToStep } from "../../schemas/currencies.js";
 
 /**
  * What a reservation's end does to the money authorized for it (issue 38), by the lot's terms:
@@ -71,6 +72,21 @@ export function withinMinimum(
   const capture = small(settlement.capture) ? 0 : settlement.capture;
   const waived = settlement.offSession - offSession + (settlement.capture - capture);
   return { capture, release: settlement.release + (settlement.capture - capture), offSession, waived };
+}
+
+/**
+ * Issue 71: a settlement in the amounts the currency can be charged in (schemas/currencies.ts: KWD
+ * in tens, ISK in hundreds), rounded down: what a capture leaves is released with the rest of the
+ * authorization (`capture + release = authorized` still holds); an off-session charge's remainder
+ * is not charged. KRW, USD and every other step-1 currency are unchanged.
+ */
+export function inSteps(settlement: Settlement, currency: string): Settlement {
+  const capture = roundDownToStep(settlement.capture, currency);
+  return {
+    capture,
+    release: settlement.release + (settlement.capture - capture),
+    offSession: roundDownToStep(settlement.offSession, currency),
+  };
 }
 
 /** What an open-ended booking authorizes (its price is known at check-out only): the lot's deposit. */

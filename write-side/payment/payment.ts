@@ -7,6 +7,7 @@ import type {
   RefundPayment,
 } from "../../schemas/commands.js";
 import type { PaymentTerms } from "../../schemas/common.js";
+import { roundDownToStep } from "../../schemas/currencies.js";
 import { type EventOfType, eventTypesOfStream } from "../../schemas/events.js";
 import { isUpgradeFact } from "../../schemas/payment-upgrade-events.js";
 import type { Rejection } from "../parking-lot/state.js";
@@ -15,6 +16,7 @@ import type { PaymentFact } from "./payment-ledger.js";
 import {
   cancelSettlement,
   checkOutSettlement,
+  inSteps,
   noShowSettlement,
   REFUND_WINDOW_MS,
   refundable,
@@ -238,7 +240,8 @@ function mismatchOf(
   word: { readonly intentId?: string; readonly amount?: number; readonly currency?: string },
 ): Mismatch | undefined {
   const counted = state.kind === "open" ? state.intentId : undefined;
-  if (word.intentId !== undefined && counted !== undefined && counted !== word.intentId) return "intent";
+  // Issue 71 (#66): an intent the booking never recorded (its creation failed) authorizes nothing.
+  if (word.intentId !== undefined && counted !== word.intentId) return "intent";
   if (word.currency !== undefined && word.currency !== ask.currency) return "currency";
   if (word.amount !== undefined && word.amount < ask.amount) return "amount";
   return undefined;
@@ -327,8 +330,8 @@ const decided = (
   at: string,
 ): PaymentEvent => {
   const currency = state.currency ?? "";
-  // Issue 47: what is below the provider's smallest charge is waived, never sent to fail.
-  const { waived, ...chargeable } = withinMinimum(settlement, chargeMinimum(currency));
+  // Issues 47, 71: in the currency's steps, and what is below its smallest charge is waived.
+  const { waived, ...chargeable } = withinMinimum(inSteps(settlement, currency), chargeMinimum(currency));
   return {
     type: "PaymentSettlementDecided",
     data: {
@@ -338,7 +341,7 @@ const decided = (
       intentId: (because === "refund" ? state.capturedOn : undefined) ?? state.intentId ?? "",
       currency,
       ...chargeable,
-      refund: settlement.refund ?? 0,
+      refund: roundDownToStep(settlement.refund ?? 0, currency),
       because,
       ...(settlement.reason !== undefined ? { reason: settlement.reason } : {}),
       ...(waived > 0 ? { waived } : {}),

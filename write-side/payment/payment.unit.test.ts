@@ -84,6 +84,12 @@ describe("a payment on its own stream", () => {
       ok: false,
       rejection: { code: "PaymentMismatch", reason: "intent" },
     });
+    // Issue 71 (#66): with no intent recorded (its creation failed), a provider's word naming one
+    // authorizes nothing: refused, logged and counted; the reconciliation releases that intent.
+    expect(decideAuthorization(noPayment, authorize, ask)).toMatchObject({
+      ok: false,
+      rejection: { code: "PaymentMismatch", reason: "intent" },
+    });
   });
 
   it("refunds within its window, counted from when its money ended, and refuses after it", () => {
