@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe } from "vitest";
 import type { DocumentStore, WriteOp } from "../document-store/port.js";
+import { boundsContract } from "./document-store-contract/bounds.js";
 import {
   type OpenedDocumentStore,
   RESERVATION_INDEXES,
@@ -24,7 +25,15 @@ export {
   RESERVATION_INDEXES,
 } from "./document-store-contract/fixtures.js";
 
-export function documentStoreContract(name: string, open: () => Promise<OpenedDocumentStore>): void {
+/**
+ * `examinesInProcess`: the adapter reads documents in this process and refuses a request's query
+ * past its bound (document-store/bounds.ts); MongoDB examines on the server (notablescan).
+ */
+export function documentStoreContract(
+  name: string,
+  open: () => Promise<OpenedDocumentStore>,
+  options: { readonly examinesInProcess?: boolean } = {},
+): void {
   describe(`DocumentStore contract: ${name}`, () => {
     let opened: OpenedDocumentStore | undefined;
     const created: string[] = [];
@@ -72,5 +81,6 @@ export function documentStoreContract(name: string, open: () => Promise<OpenedDo
     indexesContract(t);
     modelContract(t);
     geoContract(t);
+    boundsContract(t, options.examinesInProcess ?? true);
   });
 }

@@ -130,6 +130,9 @@ class Builder {
   }
 }
 
+/** Up to this many `$in` values are bound one parameter each; more go as one JSON array. */
+const MAX_LISTED_IN = 500;
+
 const RANGE_SQL: Readonly<Record<string, string>> = { $gt: ">", $gte: ">=", $lt: "<", $lte: "<=" };
 
 /** Translates the conditions on one field; returns false when (part of) it was not translated. */
@@ -196,13 +199,21 @@ function translateCondition(b: Builder, path: string, condition: unknown): boole
       if (
         !Array.isArray(value) ||
         value.length === 0 ||
-        value.length > 500 ||
         !value.every((v) => (isId ? typeof v === "string" : isTranslatableScalar(v)))
       ) {
         complete = false;
         continue;
       }
-      b.add(`${expr} IN (${value.map(() => "?").join(", ")})`, ...value.map((v: Scalar) => sqlValue(v)));
+      if (value.length <= MAX_LISTED_IN) {
+        b.add(`${expr} IN (${value.map(() => "?").join(", ")})`, ...value.map((v: Scalar) => sqlValue(v)));
+      } else if (value.every((v) => typeof v !== "boolean")) {
+        // A long list is one JSON parameter, still one index seek per value (issue 66: past 500
+        // values the read became a scan of the whole collection). Strings and numbers read back
+        // from JSON as they are stored; booleans (blobs here) would not.
+        b.add(`${expr} IN (SELECT value FROM json_each(?))`, JSON.stringify(value));
+      } else {
+        complete = false;
+      }
     } else {
       complete = false;
     }

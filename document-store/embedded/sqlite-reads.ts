@@ -1,8 +1,9 @@
 import { find as mingoFind, Query } from "mingo";
+import { examined } from "../bounds.js";
 import { DocumentStoreError, type Filter, type Scalar, type SortSpec } from "../port.js";
 import { assertFilter, type NormalizedFindOptions } from "../validation.js";
-import { indexPinningAll, leadingEqualities } from "./sql-index-plans.js";
-import { buildSelect, fieldExpression, quoteIdentifier } from "./sql-translation.js";
+import { indexPinningAll, interpretSqlitePlan, leadingEqualities } from "./sql-index-plans.js";
+import { buildSelect, fieldExpression, quoteIdentifier, type SqlValue } from "./sql-translation.js";
 import { type CollectionState, type SqliteSchema, sqlIndexName } from "./sqlite-schema.js";
 import type { MutableDocument } from "./update-semantics.js";
 
@@ -45,13 +46,19 @@ export function select(
 ): MutableDocument[] {
   const plan = selectPlan(schema, state, filter, opts);
   const statement = schema.statement(plan.sql);
-  if (plan.paged) return (statement.all(...plan.params) as string[]).map((json) => JSON.parse(json));
+  const seen = examined(state.name, opts, () => scans(schema, plan.sql, plan.params, plan.paged));
+  if (plan.paged) {
+    const rows = statement.all(...plan.params) as string[];
+    seen.add(rows.length);
+    return rows.map((json) => JSON.parse(json));
+  }
   const query = plan.exact ? MATCHES_ALL : compileQuery(filter);
   if (plan.sorted) {
     // Candidates arrive in the requested order: filter, skip and stop at the limit while streaming.
     const out: MutableDocument[] = [];
     let skipped = 0;
     for (const json of statement.iterate(...plan.params)) {
+      seen.add();
       const doc = JSON.parse(json as string) as MutableDocument;
       if (!query.test(doc)) continue;
       if (skipped < opts.skip) {
@@ -65,6 +72,7 @@ export function select(
   }
   const matches: MutableDocument[] = [];
   for (const json of statement.iterate(...plan.params)) {
+    seen.add();
     const doc = JSON.parse(json as string) as MutableDocument;
     if (query.test(doc)) matches.push(doc);
   }
@@ -72,6 +80,29 @@ export function select(
   if (opts.skip > 0) cursor = cursor.skip(opts.skip);
   if (opts.limit > 0) cursor = cursor.limit(opts.limit);
   return cursor.all();
+}
+
+/**
+ * Whether a SELECT reads its table whole (issue 66): SQLite's plan for it scans the table, and
+ * no LIMIT it applies itself in index order bounds the read. Asked only for a request's queries,
+ * once per SQL text (forgotten with the schema, when indexes change).
+ */
+export function scans(
+  schema: SqliteSchema,
+  sql: string,
+  params: readonly SqlValue[],
+  paged: boolean,
+): boolean {
+  const key = `${paged ? "paged" : "all"} ${sql}`;
+  let scanning = schema.scanning.get(key);
+  if (scanning === undefined) {
+    const rows = schema.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[];
+    const details = rows.map((r) => r.detail);
+    const sortsAll = details.some((d) => d.includes("TEMP B-TREE"));
+    scanning = !interpretSqlitePlan(details).indexed && (!paged || sortsAll);
+    schema.scanning.set(key, scanning);
+  }
+  return scanning;
 }
 
 /**
