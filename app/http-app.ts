@@ -419,8 +419,20 @@ function heavyReadGates(services: Services) {
     },
   };
   return (operation: { readonly operationId: string }) =>
-    workGate(operation.operationId, limits, (req) => principalOf(req) === undefined, metrics);
+    workGate(operation.operationId, limits, (req) => principalOf(req) === undefined, metrics, WORK_BUDGETS);
 }
+
+/**
+ * What an expensive read may examine (issue 66): a page of 50 about 4,400 documents, the largest
+ * (1,000) 12,000 (JSON parsed on the request's thread: well under a second, far below
+ * EVENT_LOOP_STALL_MS); events for a fold of a lot's log as of a moment. Past it the request ends
+ * 503, or 400 naming `limit` when it asked a page above 100 (a smaller one may fit).
+ */
+const WORK_BUDGETS = {
+  base: { documents: 4_000, events: 200_000 },
+  perItem: { documents: 8, events: 0 },
+  defaultLimit: 50,
+};
 
 /** PAYMENTS=stripe: Stripe's webhooks are read (signature checked with STRIPE_WEBHOOK_SECRET). */
 function stripeWebhooksOf(config: Services["config"]) {
