@@ -7,6 +7,9 @@ import { buildSelect, fieldExpression, quoteIdentifier, type SqlValue } from "./
 import { type CollectionState, type SqliteSchema, sqlIndexName } from "./sqlite-schema.js";
 import type { MutableDocument } from "./update-semantics.js";
 
+/** How many plans `scans` keeps the answer of. */
+const MAX_KEPT_PLANS = 1024;
+
 /** How many index entries a selectivity probe counts at most. */
 const PROBE_LIMIT = 4096;
 
@@ -100,6 +103,8 @@ export function scans(
     const details = rows.map((r) => r.detail);
     const sortsAll = details.some((d) => d.includes("TEMP B-TREE"));
     scanning = !interpretSqlitePlan(details).indexed && (!paged || sortsAll);
+    // `$in` lists of every length up to 500 are as many texts: the answers kept stay few.
+    if (schema.scanning.size >= MAX_KEPT_PLANS) schema.scanning.clear();
     schema.scanning.set(key, scanning);
   }
   return scanning;
