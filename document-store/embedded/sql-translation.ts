@@ -135,6 +135,27 @@ const MAX_LISTED_IN = 500;
 
 const RANGE_SQL: Readonly<Record<string, string>> = { $gt: ">", $gte: ">=", $lt: "<", $lte: "<=" };
 
+/** Translates `expr IN value`; returns false when it was not translated (mingo decides). */
+function translateIn(b: Builder, expr: string, value: unknown, isId: boolean): boolean {
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    !value.every((v) => (isId ? typeof v === "string" : isTranslatableScalar(v)))
+  ) {
+    return false;
+  }
+  if (value.length <= MAX_LISTED_IN) {
+    b.add(`${expr} IN (${value.map(() => "?").join(", ")})`, ...value.map((v: Scalar) => sqlValue(v)));
+    return true;
+  }
+  // A long list is one JSON parameter, still one index seek per value (issue 66: past 500 values
+  // the read became a scan of the whole collection). Strings and numbers read back from JSON as
+  // they are stored; booleans (blobs here) would not.
+  if (value.some((v) => typeof v === "boolean")) return false;
+  b.add(`${expr} IN (SELECT value FROM json_each(?))`, JSON.stringify(value));
+  return true;
+}
+
 /** Translates the conditions on one field; returns false when (part of) it was not translated. */
 function translateCondition(b: Builder, path: string, condition: unknown): boolean {
   const isId = path === "_id";
@@ -196,24 +217,7 @@ function translateCondition(b: Builder, path: string, condition: unknown): boole
         complete = false;
       }
     } else if (operator === "$in") {
-      if (
-        !Array.isArray(value) ||
-        value.length === 0 ||
-        !value.every((v) => (isId ? typeof v === "string" : isTranslatableScalar(v)))
-      ) {
-        complete = false;
-        continue;
-      }
-      if (value.length <= MAX_LISTED_IN) {
-        b.add(`${expr} IN (${value.map(() => "?").join(", ")})`, ...value.map((v: Scalar) => sqlValue(v)));
-      } else if (value.every((v) => typeof v !== "boolean")) {
-        // A long list is one JSON parameter, still one index seek per value (issue 66: past 500
-        // values the read became a scan of the whole collection). Strings and numbers read back
-        // from JSON as they are stored; booleans (blobs here) would not.
-        b.add(`${expr} IN (SELECT value FROM json_each(?))`, JSON.stringify(value));
-      } else {
-        complete = false;
-      }
+      complete = translateIn(b, expr, value, isId) && complete;
     } else {
       complete = false;
     }
