@@ -2,14 +2,17 @@ import { chargeWork, workMeter } from "../platform/work-budget.js";
 import { DocumentStoreError } from "./port.js";
 
 /**
- * What a query run for a request may examine (issue 66), on every adapter: the documents it reads
- * are charged to the request's work budget (platform/work-budget.ts), and the query itself is
- * refused (UnboundedQueryError) once it examines more than its page needs:
+ * What a query run for a request may examine (issue 66): on every adapter the documents it reads
+ * are charged to the request's work budget (platform/work-budget.ts); in the embedded store the
+ * query itself is refused (UnboundedQueryError) once it examines more than its page needs
+ * (MongoDB refuses a scan itself, with notablescan; a time-travel fold's in-memory store is
+ * bounded by its fold and only charges):
  *
  * - a find with a limit examines at most EXAMINED_PER_RESULT × (skip + limit) + ALLOWANCE
  *   documents, whatever its filter (an `$in` list of any length, a condition no index serves);
- * - a query whose plan scans the collection (no index, no `_id`) examines at most ALLOWANCE,
- *   so only a collection smaller than that (configuration, checkpoints) may be read whole.
+ * - a query that scans the collection (no condition on `_id` or an index narrows it, no LIMIT in
+ *   index order bounds it) examines at most ALLOWANCE, so only a collection smaller than that
+ *   (leases, checkpoints) may be read whole.
  *
  * Work outside a request (projections, rebuilds, backups, CLIs) is bounded by its own batches
  * and is not refused here.
@@ -51,10 +54,7 @@ export class Examined {
 
 const UNCOUNTED = { add: () => {} } as unknown as Examined;
 
-/**
- * The counter of one query: in a request, bounded by its limit and (a scanning plan) by
- * ALLOWANCE; outside one, it counts nothing. `scans` is asked only in a request (a plan to read).
- */
+/** The counter of one query: in a request, bounded by its limit and (a scan) by ALLOWANCE; outside one, nothing. */
 export function examined(
   collection: string,
   page: { readonly limit?: number; readonly skip?: number },

@@ -282,6 +282,8 @@ export interface SelectPlan {
   readonly sorted: boolean;
   /** LIMIT/OFFSET are in the SQL: the rows are the final page. */
   readonly paged: boolean;
+  /** Some condition on `_id` or an indexed field narrows the rows read (else: the whole table). */
+  readonly narrowed: boolean;
 }
 
 export interface SelectRequest {
@@ -321,7 +323,7 @@ export function buildSelect(request: SelectRequest): SelectPlan {
     sql += " LIMIT ? OFFSET ?";
     params.push(limit > 0 ? limit : -1, skip);
   }
-  return { sql, params, exact: where.exact, sorted, paged };
+  return { sql, params, exact: where.exact, sorted, paged, narrowed: where.clauses.length > 0 };
 }
 
 /** The SELECT count(*) when the filter translates exactly, else undefined (count in memory). */

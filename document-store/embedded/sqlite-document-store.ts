@@ -286,7 +286,7 @@ export class SqliteDocumentStore implements DocumentStore {
         indexedBy,
       });
       let n = 0;
-      const seen = examined(collection, {}, () => scans(this.schema, plan.sql, plan.params, false));
+      const seen = examined(collection, {}, () => scans(plan));
       for (const json of this.schema.statement(plan.sql).iterate(...plan.params)) {
         seen.add();
         if (query.test(JSON.parse(json as string) as MutableDocument)) n++;
@@ -328,7 +328,7 @@ export class SqliteDocumentStore implements DocumentStore {
       const query = compileQuery(filter);
       const plan = buildSelect({ table: state.table, filter, indexedFields: state.indexedFields, indexedBy });
       let seen = 0;
-      const examining = examined(collection, {}, () => scans(this.schema, plan.sql, plan.params, false));
+      const examining = examined(collection, {}, () => scans(plan));
       for (const json of this.schema.statement(plan.sql).iterate(...plan.params)) {
         examining.add();
         const doc = JSON.parse(json as string) as MutableDocument;

@@ -2,13 +2,10 @@ import { find as mingoFind, Query } from "mingo";
 import { examined } from "../bounds.js";
 import { DocumentStoreError, type Filter, type Scalar, type SortSpec } from "../port.js";
 import { assertFilter, type NormalizedFindOptions } from "../validation.js";
-import { indexPinningAll, interpretSqlitePlan, leadingEqualities } from "./sql-index-plans.js";
-import { buildSelect, fieldExpression, quoteIdentifier, type SqlValue } from "./sql-translation.js";
+import { indexPinningAll, leadingEqualities } from "./sql-index-plans.js";
+import { buildSelect, fieldExpression, quoteIdentifier } from "./sql-translation.js";
 import { type CollectionState, type SqliteSchema, sqlIndexName } from "./sqlite-schema.js";
 import type { MutableDocument } from "./update-semantics.js";
-
-/** How many plans `scans` keeps the answer of. */
-const MAX_KEPT_PLANS = 1024;
 
 /** How many index entries a selectivity probe counts at most. */
 const PROBE_LIMIT = 4096;
@@ -49,7 +46,7 @@ export function select(
 ): MutableDocument[] {
   const plan = selectPlan(schema, state, filter, opts);
   const statement = schema.statement(plan.sql);
-  const seen = examined(state.name, opts, () => scans(schema, plan.sql, plan.params, plan.paged));
+  const seen = examined(state.name, opts, () => scans(plan));
   if (plan.paged) {
     const rows = statement.all(...plan.params) as string[];
     seen.add(rows.length);
@@ -86,29 +83,16 @@ export function select(
 }
 
 /**
- * Whether a SELECT reads its table whole (issue 66): SQLite's plan for it scans the table, and
- * no LIMIT it applies itself in index order bounds the read. Asked only for a request's queries,
- * once per SQL text (forgotten with the schema, when indexes change).
+ * Whether a SELECT reads its table whole (issue 66): no condition of its filter narrows it through
+ * `_id` or an index (only those are translated), and no LIMIT that SQLite applies in index order
+ * bounds it. Decided from the query, not from SQLite's plan, whose choice for a tiny table (a scan
+ * of 3 rows beats 3 seeks) says nothing of the same query on a large one.
  */
-export function scans(
-  schema: SqliteSchema,
-  sql: string,
-  params: readonly SqlValue[],
-  paged: boolean,
-): boolean {
-  const key = `${paged ? "paged" : "all"} ${sql}`;
-  let scanning = schema.scanning.get(key);
-  if (scanning === undefined) {
-    const rows = schema.db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[];
-    const details = rows.map((r) => r.detail);
-    const sortsAll = details.some((d) => d.includes("TEMP B-TREE"));
-    scanning = !interpretSqlitePlan(details).indexed && (!paged || sortsAll);
-    // `$in` lists of every length up to 500 are as many texts: the answers kept stay few.
-    if (schema.scanning.size >= MAX_KEPT_PLANS) schema.scanning.clear();
-    schema.scanning.set(key, scanning);
-  }
-  return scanning;
-}
+export const scans = (plan: {
+  readonly narrowed: boolean;
+  readonly paged: boolean;
+  readonly sorted: boolean;
+}) => !plan.narrowed && !(plan.paged && plan.sorted);
 
 /**
  * When equalities lead two or more indexes (say `{ parkingLotId, status }` with indexes on

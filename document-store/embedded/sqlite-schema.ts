@@ -71,9 +71,6 @@ export class SqliteSchema {
   private readonly indexRowsStmt: Database.Statement<[string], IndexRow>;
   private readonly columnsStmt: Database.Statement<[string], string>;
 
-  /** Whether a SELECT's plan reads its table whole, by SQL text (sqlite-reads.ts `scans`). */
-  readonly scanning = new Map<string, boolean>();
-
   constructor(readonly db: Db) {
     this.schemaVersionStmt = db.prepare<[], number>("PRAGMA schema_version").pluck();
     this.tableExistsStmt = db
@@ -165,7 +162,6 @@ export class SqliteSchema {
   forgetSchema(): void {
     this.collections.clear();
     this.statements.clear();
-    this.scanning.clear();
     this.knownSchemaVersion = -1;
   }
 

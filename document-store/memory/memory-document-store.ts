@@ -1,6 +1,6 @@
 import { find as mingoFind, Query } from "mingo";
 import { distanceMeters } from "../../platform/geo.js";
-import { examined } from "../bounds.js";
+import { chargeWork } from "../../platform/work-budget.js";
 import { applyUpdate, type MutableDocument, replacementDocument } from "../embedded/update-semantics.js";
 import {
   type AnyIndexSpec,
@@ -59,21 +59,16 @@ export class MemoryDocumentStore implements DocumentStore {
   }
 
   /** The documents `filter` matches: by `_id`, from the plan's index range (in its order), else a scan. */
-  private *matches(
-    collection: string,
-    filter: Filter,
-    plan: IndexPlan | null,
-    page: { readonly limit?: number; readonly skip?: number } = {},
-  ): Generator<MutableDocument> {
+  private *matches(collection: string, filter: Filter, plan: IndexPlan | null): Generator<MutableDocument> {
     const query = new Query(filter as Record<string, unknown>, { scriptEnabled: false });
     const docs = this.collections.get(collection);
     if (!docs) return;
     const ids = idsOf(filter);
     const byId = ids?.map((id) => docs.get(id)).filter((d) => d !== undefined);
-    // What a request's query examines is bounded as in the other adapters (document-store/bounds.ts).
-    const seen = examined(collection, page, () => byId === undefined && plan === null);
+    // What a request's query examines is charged to its work budget (platform/work-budget.ts). A
+    // fold's throwaway store is bounded by its fold: its queries are not refused (bounds.ts).
     for (const doc of byId ?? (plan ? docs.walk(plan) : docs.values())) {
-      seen.add();
+      chargeWork("documents", 1);
       if (query.test(doc)) yield doc;
     }
   }
@@ -118,7 +113,7 @@ export class MemoryDocumentStore implements DocumentStore {
     checkArgs.findById(collection, id);
     const doc = this.collections.get(collection)?.get(id);
     if (!doc) return null;
-    examined(collection, {}, () => false).add();
+    chargeWork("documents", 1);
     return structuredClone(doc) as unknown as T;
   }
 
@@ -159,14 +154,14 @@ export class MemoryDocumentStore implements DocumentStore {
       // In the sort's order already: the page is the first skip + limit matches of the range.
       const out: T[] = [];
       let skipped = skip ?? 0;
-      for (const doc of this.matches(collection, filter, plan, { skip, limit })) {
+      for (const doc of this.matches(collection, filter, plan)) {
         if (skipped > 0) skipped--;
         else out.push(structuredClone(doc) as unknown as T);
         if (out.length === limit) break;
       }
       return out;
     }
-    let cursor = mingoFind<MutableDocument>([...this.matches(collection, filter, plan, { skip, limit })], {});
+    let cursor = mingoFind<MutableDocument>([...this.matches(collection, filter, plan)], {});
     if (sort) cursor = cursor.sort({ ...sort, ...("_id" in sort ? {} : { _id: 1 }) });
     if (skip) cursor = cursor.skip(skip);
     if (limit) cursor = cursor.limit(limit);

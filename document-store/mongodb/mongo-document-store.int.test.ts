@@ -11,12 +11,8 @@ const url = process.env.MONGODB_URL;
 const database = process.env.MONGODB_TEST_DATABASE ?? "docstore_contract";
 
 describe.skipIf(url === undefined || url === "")("MongoDocumentStore (MONGODB_URL)", () => {
-  documentStoreContract(
-    "MongoDB",
-    async () => {
-      const store = await MongoDocumentStore.connect({ url: url ?? "", database });
-      return { store, dispose: () => store.close() };
-    },
-    { examinesInProcess: false },
-  );
+  documentStoreContract("MongoDB", async () => {
+    const store = await MongoDocumentStore.connect({ url: url ?? "", database });
+    return { store, dispose: () => store.close() };
+  });
 });
