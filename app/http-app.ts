@@ -419,8 +419,21 @@ function heavyReadGates(services: Services) {
     },
   };
   return (operation: { readonly operationId: string }) =>
-    workGate(operation.operationId, limits, (req) => principalOf(req) === undefined, metrics);
+    workGate(operation.operationId, limits, (req) => principalOf(req) === undefined, metrics, WORK_BUDGETS);
 }
+
+/**
+ * What an expensive read may examine (issue 66): 25,000 documents plus 8 per item of the page (a
+ * page of 50: 25,400; of 1,000: 33,000), room for the first read of a lot's state with 20,000
+ * active bookings (a lot of 8,000 reads more than 4,400), far below what would hold the event loop
+ * for EVENT_LOOP_STALL_MS; events for a fold of a lot's log as of a moment. Past it the request
+ * ends 503, or 400 naming `limit` when it asked a page above 100 (a smaller one may fit).
+ */
+const WORK_BUDGETS = {
+  base: { documents: 25_000, events: 200_000 },
+  perItem: { documents: 8, events: 0 },
+  defaultLimit: 50,
+};
 
 /** PAYMENTS=stripe: Stripe's webhooks are read (signature checked with STRIPE_WEBHOOK_SECRET). */
 function stripeWebhooksOf(config: Services["config"]) {

@@ -1,8 +1,10 @@
+import { UnboundedQueryError } from "../document-store/bounds.js";
 import { DocumentStoreStorageError, DocumentStoreUnavailableError } from "../document-store/port.js";
 import { EventStoreStorageError, EventStoreUnavailableError } from "../event-store/errors.js";
 import { DataKeysStorageError } from "../platform/data-keys/port.js";
 import type { ApplicationProblems } from "../platform/http/middleware.js";
 import { ProblemError } from "../platform/http/problem.js";
+import { WorkBudgetExceededError } from "../platform/work-budget.js";
 import { ConcurrencyConflictError } from "../write-side/command-handler.js";
 import "./problem-types.js";
 
@@ -14,6 +16,27 @@ import "./problem-types.js";
  */
 /** A disk is freed or remounted by a person: retrying sooner would only add load. */
 const STORAGE_RETRY_AFTER_SECONDS = 10;
+
+/** A page above this may be what ran past the budget: the answer asks for a smaller one. */
+const LIMIT_BLAMED_ABOVE = 100;
+
+/** A request past its work budget (issue 66): 400 naming `limit` when its page is the cause, else 503. */
+function pastBudget(error: WorkBudgetExceededError): ProblemError {
+  const asked = error.meter.askedLimit;
+  if (asked !== undefined && asked > LIMIT_BLAMED_ABOVE) {
+    return new ProblemError("validation", "The page asked for costs more work than a request may.", {
+      errors: [
+        {
+          field: "query.limit",
+          message: `a page of ${asked} costs more than this request's work budget: ask at most ${LIMIT_BLAMED_ABOVE}`,
+        },
+      ],
+    });
+  }
+  return new ProblemError("overloaded", "This answer costs more work than a request may; retry shortly.", {
+    retryAfterSeconds: 1,
+  });
+}
 
 export const SERVICE_PROBLEMS: ApplicationProblems = {
   mapping: (error) => {
@@ -30,6 +53,13 @@ export const SERVICE_PROBLEMS: ApplicationProblems = {
         "The service's disk is full or read-only: nothing was changed.",
         { retryAfterSeconds: STORAGE_RETRY_AFTER_SECONDS },
       );
+    }
+    if (error instanceof WorkBudgetExceededError) return pastBudget(error);
+    if (error instanceof UnboundedQueryError) {
+      // A query of the service that would read past its page: refused by the store, never run.
+      return new ProblemError("overloaded", "This answer would cost more work than a request may.", {
+        retryAfterSeconds: 1,
+      });
     }
     if (error instanceof EventStoreUnavailableError || error instanceof DocumentStoreUnavailableError) {
       return new ProblemError("store-unavailable", "A backing store did not answer; nothing was changed.", {

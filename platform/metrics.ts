@@ -60,6 +60,30 @@ export class Metrics {
     ["endpoint", "caller", "outcome"],
   );
 
+  readonly examined = this.counter(
+    "parking_request_examined_total",
+    "What the expensive reads examined in the stores (issue 66), per operation and kind (documents, events): each request's work budget counts it.",
+    ["operation", "kind"],
+  );
+
+  readonly workBudgetRefusals = this.counter(
+    "parking_work_budget_refusals_total",
+    "Requests ended past their work budget (503, or 400 naming `limit`), per operation and kind.",
+    ["operation", "kind"],
+  );
+
+  /** What one request examined, once it is answered. */
+  observeExamined(meter: {
+    operation: string;
+    documents: number;
+    events: number;
+    exceeded: "documents" | "events" | undefined;
+  }): void {
+    this.examined.inc({ operation: meter.operation, kind: "documents" }, meter.documents);
+    this.examined.inc({ operation: meter.operation, kind: "events" }, meter.events);
+    if (meter.exceeded) this.workBudgetRefusals.inc({ operation: meter.operation, kind: meter.exceeded });
+  }
+
   readonly projectionPosition = this.gauge(
     "parking_projection_position",
     "Last global position each processor (projection or reactor such as the coupon policy) has handled or passed.",

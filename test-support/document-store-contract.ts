@@ -6,6 +6,7 @@
 import { randomBytes } from "node:crypto";
 import { afterEach, beforeEach, describe } from "vitest";
 import type { DocumentStore, WriteOp } from "../document-store/port.js";
+import { boundsContract } from "./document-store-contract/bounds.js";
 import {
   type OpenedDocumentStore,
   RESERVATION_INDEXES,
@@ -24,7 +25,16 @@ export {
   RESERVATION_INDEXES,
 } from "./document-store-contract/fixtures.js";
 
-export function documentStoreContract(name: string, open: () => Promise<OpenedDocumentStore>): void {
+/**
+ * `refusesUnbounded`: the adapter refuses a request's query past its bound (the embedded store,
+ * document-store/bounds.ts); MongoDB refuses on the server (notablescan), and the in-memory store
+ * (a fold's throwaway) only charges the budget.
+ */
+export function documentStoreContract(
+  name: string,
+  open: () => Promise<OpenedDocumentStore>,
+  options: { readonly refusesUnbounded?: boolean } = {},
+): void {
   describe(`DocumentStore contract: ${name}`, () => {
     let opened: OpenedDocumentStore | undefined;
     const created: string[] = [];
@@ -72,5 +82,6 @@ export function documentStoreContract(name: string, open: () => Promise<OpenedDo
     indexesContract(t);
     modelContract(t);
     geoContract(t);
+    boundsContract(t, options.refusesUnbounded ?? false);
   });
 }

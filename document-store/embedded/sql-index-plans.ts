@@ -144,6 +144,9 @@ export function interpretSqlitePlan(details: readonly string[]): QueryPlan {
   const searches = details.some((d) =>
     /^SEARCH \S+ USING (COVERING INDEX|INDEX|INTEGER PRIMARY KEY|PRIMARY KEY)\b/.test(d),
   );
-  const scans = details.some((d) => /^SCAN \S+/.test(d) && !/^SCAN CONSTANT ROW/.test(d));
+  // A long `$in` list is read from its JSON parameter (json_each): a list, not a table.
+  const scans = details.some(
+    (d) => /^SCAN \S+/.test(d) && !/^SCAN (CONSTANT ROW|json_each VIRTUAL TABLE)/.test(d),
+  );
   return { indexed: searches && !scans, detail: details.join("; ") };
 }

@@ -130,7 +130,31 @@ class Builder {
   }
 }
 
+/** Up to this many `$in` values are bound one parameter each; more go as one JSON array. */
+const MAX_LISTED_IN = 500;
+
 const RANGE_SQL: Readonly<Record<string, string>> = { $gt: ">", $gte: ">=", $lt: "<", $lte: "<=" };
+
+/** Translates `expr IN value`; returns false when it was not translated (mingo decides). */
+function translateIn(b: Builder, expr: string, value: unknown, isId: boolean): boolean {
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    !value.every((v) => (isId ? typeof v === "string" : isTranslatableScalar(v)))
+  ) {
+    return false;
+  }
+  if (value.length <= MAX_LISTED_IN) {
+    b.add(`${expr} IN (${value.map(() => "?").join(", ")})`, ...value.map((v: Scalar) => sqlValue(v)));
+    return true;
+  }
+  // A long list is one JSON parameter, still one index seek per value (issue 66: past 500 values
+  // the read became a scan of the whole collection). Strings and numbers read back from JSON as
+  // they are stored; booleans (blobs here) would not.
+  if (value.some((v) => typeof v === "boolean")) return false;
+  b.add(`${expr} IN (SELECT value FROM json_each(?))`, JSON.stringify(value));
+  return true;
+}
 
 /** Translates the conditions on one field; returns false when (part of) it was not translated. */
 function translateCondition(b: Builder, path: string, condition: unknown): boolean {
@@ -193,16 +217,7 @@ function translateCondition(b: Builder, path: string, condition: unknown): boole
         complete = false;
       }
     } else if (operator === "$in") {
-      if (
-        !Array.isArray(value) ||
-        value.length === 0 ||
-        value.length > 500 ||
-        !value.every((v) => (isId ? typeof v === "string" : isTranslatableScalar(v)))
-      ) {
-        complete = false;
-        continue;
-      }
-      b.add(`${expr} IN (${value.map(() => "?").join(", ")})`, ...value.map((v: Scalar) => sqlValue(v)));
+      complete = translateIn(b, expr, value, isId) && complete;
     } else {
       complete = false;
     }
@@ -267,6 +282,8 @@ export interface SelectPlan {
   readonly sorted: boolean;
   /** LIMIT/OFFSET are in the SQL: the rows are the final page. */
   readonly paged: boolean;
+  /** Some condition on `_id` or an indexed field narrows the rows read (else: the whole table). */
+  readonly narrowed: boolean;
 }
 
 export interface SelectRequest {
@@ -306,7 +323,7 @@ export function buildSelect(request: SelectRequest): SelectPlan {
     sql += " LIMIT ? OFFSET ?";
     params.push(limit > 0 ? limit : -1, skip);
   }
-  return { sql, params, exact: where.exact, sorted, paged };
+  return { sql, params, exact: where.exact, sorted, paged, narrowed: where.clauses.length > 0 };
 }
 
 /** The SELECT count(*) when the filter translates exactly, else undefined (count in memory). */

@@ -76,6 +76,26 @@ describe("translateFilter", () => {
     ]);
   });
 
+  it("translates an $in of any length: past 500 values one JSON parameter, still exact (issue 66)", () => {
+    const ids = Array.from({ length: 1000 }, (_, k) => `r${k}`);
+    expect(translateFilter({ _id: { $in: ids } }, INDEXED)).toEqual({
+      clauses: ["id IN (SELECT value FROM json_each(?))"],
+      params: [JSON.stringify(ids)],
+      exact: true,
+    });
+    const seqs = Array.from({ length: 501 }, (_, k) => k);
+    expect(translateFilter({ seq: { $in: seqs } }, INDEXED).exact).toBe(true);
+    // Booleans are blobs in the index: a long list holding one is left to mingo.
+    expect(translateFilter({ status: { $in: [...seqs, true] } }, INDEXED).exact).toBe(false);
+    expect(
+      interpretSqlitePlan([
+        "SEARCH c USING INDEX i (id=?)",
+        "LIST SUBQUERY 1",
+        "SCAN json_each VIRTUAL TABLE INDEX 1:",
+      ]).indexed,
+    ).toBe(true);
+  });
+
   it("leaves unindexed fields, unknown operators and logical operators to mingo (not exact)", () => {
     for (const filter of [
       { carNumber: "x" },

@@ -19,17 +19,21 @@ function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "docstore-"));
 }
 
-documentStoreContract("embedded (SQLite)", async () => {
-  const dir = tempDir();
-  const store = SqliteDocumentStore.open({ file: join(dir, "read-models.sqlite") });
-  return {
-    store,
-    dispose: async () => {
-      await store.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
-});
+documentStoreContract(
+  "embedded (SQLite)",
+  async () => {
+    const dir = tempDir();
+    const store = SqliteDocumentStore.open({ file: join(dir, "read-models.sqlite") });
+    return {
+      store,
+      dispose: async () => {
+        await store.close();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+  { refusesUnbounded: true },
+);
 
 function startFixture(file: string, ...args: string[]): ChildProcess {
   return spawn(process.execPath, ["--import", "tsx", FIXTURE, file, ...args], {

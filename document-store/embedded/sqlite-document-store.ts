@@ -23,6 +23,8 @@ import type BetterSqlite3 from "better-sqlite3";
 import { preparePrivateSqliteFile, restrictSqliteFiles } from "../../platform/private-files.js";
 import { Database } from "../../platform/sqlite.js";
 import { storageFailureOf, storageFailureText } from "../../platform/storage-failure.js";
+import { WorkBudgetExceededError } from "../../platform/work-budget.js";
+import { examined } from "../bounds.js";
 import { bulkLoadThrough } from "../bulk-load.js";
 import type {
   AnyIndexSpec,
@@ -60,7 +62,7 @@ import {
 import { SqliteBulkLoad } from "./sqlite-bulk-load.js";
 import { BUSY_TIMEOUT_MS, configureConnection, withTempOnDisk } from "./sqlite-connection.js";
 import { dropGeoIndexes, ensureGeoIndex, inOrder, nearIds } from "./sqlite-geo.js";
-import { chooseIndex, compileQuery, select, selectPlan, valueAt } from "./sqlite-reads.js";
+import { chooseIndex, compileQuery, scans, select, selectPlan, valueAt } from "./sqlite-reads.js";
 import {
   type Db,
   INDEX_TABLE,
@@ -222,7 +224,9 @@ export class SqliteDocumentStore implements DocumentStore {
       const state = this.schema.collection(collection);
       if (!state.exists) return null;
       const json = this.schema.statementsOf(state).get.get(id) as string | undefined;
-      return json === undefined ? null : (JSON.parse(json) as T);
+      if (json === undefined) return null;
+      examined(collection, {}, () => false).add();
+      return JSON.parse(json) as T;
     });
   }
 
@@ -251,6 +255,7 @@ export class SqliteDocumentStore implements DocumentStore {
       const ids = nearIds(this.db, collection, query);
       if (ids.length === 0 || !state.exists) return [];
       const rows = this.schema.statementsOf(state).getMany.all(JSON.stringify(ids.map((i) => i.id)));
+      examined(collection, query, () => false).add(rows.length);
       const docs = new Map(
         (rows as { id: string; doc: string }[]).map((r) => [r.id, JSON.parse(r.doc) as T]),
       );
@@ -281,7 +286,9 @@ export class SqliteDocumentStore implements DocumentStore {
         indexedBy,
       });
       let n = 0;
+      const seen = examined(collection, {}, () => scans(plan));
       for (const json of this.schema.statement(plan.sql).iterate(...plan.params)) {
+        seen.add();
         if (query.test(JSON.parse(json as string) as MutableDocument)) n++;
       }
       return n;
@@ -321,7 +328,9 @@ export class SqliteDocumentStore implements DocumentStore {
       const query = compileQuery(filter);
       const plan = buildSelect({ table: state.table, filter, indexedFields: state.indexedFields, indexedBy });
       let seen = 0;
+      const examining = examined(collection, {}, () => scans(plan));
       for (const json of this.schema.statement(plan.sql).iterate(...plan.params)) {
+        examining.add();
         const doc = JSON.parse(json as string) as MutableDocument;
         if (!query.test(doc)) continue;
         const value = valueAt(doc, field);
@@ -440,8 +449,9 @@ export class SqliteDocumentStore implements DocumentStore {
     }
   }
 
-  private mapError(error: unknown): DocumentStoreError {
-    if (error instanceof DocumentStoreError) return error;
+  private mapError(error: unknown): DocumentStoreError | WorkBudgetExceededError {
+    // A request past its work budget ends as such (platform/work-budget.ts), not as a store fault.
+    if (error instanceof DocumentStoreError || error instanceof WorkBudgetExceededError) return error;
     if (error instanceof Database.SqliteError) {
       if (error.code.startsWith("SQLITE_BUSY") || error.code.startsWith("SQLITE_LOCKED")) {
         return new DocumentStoreUnavailableError(`the document store file is locked: ${error.message}`, {

@@ -1,4 +1,5 @@
 import { find as mingoFind, Query } from "mingo";
+import { examined } from "../bounds.js";
 import { DocumentStoreError, type Filter, type Scalar, type SortSpec } from "../port.js";
 import { assertFilter, type NormalizedFindOptions } from "../validation.js";
 import { indexPinningAll, leadingEqualities } from "./sql-index-plans.js";
@@ -45,13 +46,19 @@ export function select(
 ): MutableDocument[] {
   const plan = selectPlan(schema, state, filter, opts);
   const statement = schema.statement(plan.sql);
-  if (plan.paged) return (statement.all(...plan.params) as string[]).map((json) => JSON.parse(json));
+  const seen = examined(state.name, opts, () => scans(plan));
+  if (plan.paged) {
+    const rows = statement.all(...plan.params) as string[];
+    seen.add(rows.length);
+    return rows.map((json) => JSON.parse(json));
+  }
   const query = plan.exact ? MATCHES_ALL : compileQuery(filter);
   if (plan.sorted) {
     // Candidates arrive in the requested order: filter, skip and stop at the limit while streaming.
     const out: MutableDocument[] = [];
     let skipped = 0;
     for (const json of statement.iterate(...plan.params)) {
+      seen.add();
       const doc = JSON.parse(json as string) as MutableDocument;
       if (!query.test(doc)) continue;
       if (skipped < opts.skip) {
@@ -65,6 +72,7 @@ export function select(
   }
   const matches: MutableDocument[] = [];
   for (const json of statement.iterate(...plan.params)) {
+    seen.add();
     const doc = JSON.parse(json as string) as MutableDocument;
     if (query.test(doc)) matches.push(doc);
   }
@@ -73,6 +81,18 @@ export function select(
   if (opts.limit > 0) cursor = cursor.limit(opts.limit);
   return cursor.all();
 }
+
+/**
+ * Whether a SELECT reads its table whole (issue 66): no condition of its filter narrows it through
+ * `_id` or an index (only those are translated), and no LIMIT that SQLite applies in index order
+ * bounds it. Decided from the query, not from SQLite's plan, whose choice for a tiny table (a scan
+ * of 3 rows beats 3 seeks) says nothing of the same query on a large one.
+ */
+export const scans = (plan: {
+  readonly narrowed: boolean;
+  readonly paged: boolean;
+  readonly sorted: boolean;
+}) => !plan.narrowed && !(plan.paged && plan.sorted);
 
 /**
  * When equalities lead two or more indexes (say `{ parkingLotId, status }` with indexes on

@@ -1,5 +1,6 @@
 import { find as mingoFind, Query } from "mingo";
 import { distanceMeters } from "../../platform/geo.js";
+import { chargeWork } from "../../platform/work-budget.js";
 import { applyUpdate, type MutableDocument, replacementDocument } from "../embedded/update-semantics.js";
 import {
   type AnyIndexSpec,
@@ -19,7 +20,7 @@ import {
   type WriteOp,
   type WriteOpById,
 } from "../port.js";
-import { checkArgs } from "../validation.js";
+import { checkArgs, isPlainObject } from "../validation.js";
 import { IndexedDocs, type IndexPlan, planFind } from "./memory-index.js";
 
 /**
@@ -62,9 +63,14 @@ export class MemoryDocumentStore implements DocumentStore {
     const query = new Query(filter as Record<string, unknown>, { scriptEnabled: false });
     const docs = this.collections.get(collection);
     if (!docs) return;
-    const id = filter._id;
-    const byId = typeof id === "string" ? [docs.get(id)].filter((d) => d !== undefined) : undefined;
-    for (const doc of byId ?? (plan ? docs.walk(plan) : docs.values())) if (query.test(doc)) yield doc;
+    const ids = idsOf(filter);
+    const byId = ids?.map((id) => docs.get(id)).filter((d) => d !== undefined);
+    // What a request's query examines is charged to its work budget (platform/work-budget.ts). A
+    // fold's throwaway store is bounded by its fold: its queries are not refused (bounds.ts).
+    for (const doc of byId ?? (plan ? docs.walk(plan) : docs.values())) {
+      chargeWork("documents", 1);
+      if (query.test(doc)) yield doc;
+    }
   }
 
   async ensureIndexes(collection: string, specs: readonly AnyIndexSpec[]): Promise<void> {
@@ -106,7 +112,9 @@ export class MemoryDocumentStore implements DocumentStore {
   async findById<T extends Document = Document>(collection: string, id: string): Promise<T | null> {
     checkArgs.findById(collection, id);
     const doc = this.collections.get(collection)?.get(id);
-    return doc ? (structuredClone(doc) as unknown as T) : null;
+    if (!doc) return null;
+    chargeWork("documents", 1);
+    return structuredClone(doc) as unknown as T;
   }
 
   /** Every document of the collection with a point measured, nearest first, ties by `_id`. */
@@ -142,7 +150,7 @@ export class MemoryDocumentStore implements DocumentStore {
   ): Promise<T[]> {
     const { sort, skip, limit } = checkArgs.find(collection, filter, options);
     const plan = this.plan(collection, filter, sort);
-    if (plan && sort) {
+    if (plan && sort && idsOf(filter) === undefined) {
       // In the sort's order already: the page is the first skip + limit matches of the range.
       const out: T[] = [];
       let skipped = skip ?? 0;
@@ -231,7 +239,7 @@ export class MemoryDocumentStore implements DocumentStore {
 
   async explain(collection: string, filter: Filter, options: FindOptions = {}): Promise<QueryPlan> {
     const { sort } = checkArgs.find(collection, filter, options);
-    if (typeof filter._id === "string") return { indexed: true, detail: "the document by _id" };
+    if (idsOf(filter) !== undefined) return { indexed: true, detail: "the documents by _id" };
     const plan = this.plan(collection, filter, sort);
     if (!plan) {
       return {
@@ -327,4 +335,13 @@ function valueAtPath(doc: MutableDocument, path: string): unknown {
   let value: unknown = doc;
   for (const key of path.split(".")) value = (value as Record<string, unknown> | undefined)?.[key];
   return value;
+}
+
+/** The ids a filter reads by `_id` (an equality, or an `$in` of strings: each looked up once). */
+function idsOf(filter: Filter): readonly string[] | undefined {
+  const id = filter._id;
+  if (typeof id === "string") return [id];
+  const list = (id as { $in?: unknown } | null | undefined)?.$in;
+  if (!isPlainObject(id) || Object.keys(id).length !== 1 || !Array.isArray(list)) return undefined;
+  return list.every((v) => typeof v === "string") ? [...new Set(list as string[])] : undefined;
 }

@@ -11,6 +11,7 @@ import type {
   Sort,
 } from "mongodb";
 import { MongoClient, WriteConcern } from "mongodb";
+import { chargeWork } from "../../platform/work-budget.js";
 import { bulkLoadThrough } from "../bulk-load.js";
 import type {
   AnyIndexSpec,
@@ -107,6 +108,7 @@ export class MongoDocumentStore implements DocumentStore {
     checkArgs.findById(collection, id);
     return this.call(`findById(${collection})`, async () => {
       const doc = await this.db.collection<StoredDocument>(collection).findOne({ _id: id });
+      if (doc !== null) chargeWork("documents", 1);
       return doc as T | null;
     });
   }
@@ -122,6 +124,9 @@ export class MongoDocumentStore implements DocumentStore {
         .collection<StoredDocument>(collection)
         .find(filter as MongoFilter<StoredDocument>, findOptions)
         .toArray();
+      // What MongoDB examined stays on the server (mongod runs with notablescan, so no query scans
+      // a collection); what this process parses is charged to the request (platform/work-budget.ts).
+      chargeWork("documents", docs.length);
       return docs as unknown as T[];
     });
   }

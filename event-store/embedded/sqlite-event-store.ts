@@ -4,6 +4,7 @@ import { Observable } from "rxjs";
 import { preparePrivateSqliteFile, restrictSqliteFiles } from "../../platform/private-files.js";
 import { Database } from "../../platform/sqlite.js";
 import { enterWalMode } from "../../platform/sqlite-wal.js";
+import { chargeWork } from "../../platform/work-budget.js";
 import { countOf, validateAppend, validateRevision } from "../arguments.js";
 import { EventStoreClosedError, EventStoreError, SubscriptionDroppedError } from "../errors.js";
 import { compileEventFilter } from "../event-filter.js";
@@ -170,6 +171,7 @@ export class SqliteEventStore implements EventStore {
         this.assertOpen();
         const limit = Math.min(PAGE_SIZE, remaining);
         const rows = this.guardRead(() => this.reads.streamPage(streamId, revision, limit, backwards));
+        chargeWork("events", rows.length);
         remaining -= rows.length;
         const last = rows[rows.length - 1];
         if (last === undefined || rows.length < limit) return { rows, last: true };
@@ -193,6 +195,7 @@ export class SqliteEventStore implements EventStore {
         this.assertOpen();
         const limit = Math.min(PAGE_SIZE, remaining);
         const page = this.guardRead(() => this.reads.readPage(plan, lo, hi, limit, backwards));
+        chargeWork("events", page.rows.length);
         remaining -= page.rows.length;
         if (backwards) hi = page.cursor;
         else lo = page.cursor;

@@ -14,6 +14,7 @@ import {
   START,
 } from "@eventstore/db-client";
 import { Observable } from "rxjs";
+import { chargeWork } from "../../platform/work-budget.js";
 import { countOf, validateAppend, validateRevision } from "../arguments.js";
 import {
   EventStoreClosedError,
@@ -142,6 +143,7 @@ export class EventStoreDbEventStore implements EventStore {
       const limit = Math.min(PAGE_SIZE, remaining);
       const page = await this.readStreamPage(streamId, from, backwards, limit);
       if (page === undefined) return; // no such stream
+      chargeWork("events", page.length);
       let last: bigint | undefined;
       for (const resolved of page) {
         const event = resolved.event;
@@ -175,6 +177,7 @@ export class EventStoreDbEventStore implements EventStore {
       this.assertOpen();
       const page = await this.readAllPage(from, backwards);
       let last: Position | undefined;
+      chargeWork("events", page.length);
       for (const resolved of page) {
         const event = resolved.event;
         if (event === undefined) continue;

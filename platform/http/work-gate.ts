@@ -1,5 +1,6 @@
 import type { Request, RequestHandler, Response } from "express";
 import type { Metrics } from "../metrics.js";
+import { type WorkBudget, WorkMeter, withWorkMeter } from "../work-budget.js";
 import { ProblemError } from "./problem.js";
 
 /**
@@ -137,15 +138,45 @@ const MESSAGES: Record<Exclude<Outcome, "admitted">, string> = {
 };
 
 /**
+ * What one request of an expensive endpoint may examine (issue 66): a base, and as much again per
+ * item of the page it asked for (its `limit`, default `defaultLimit`).
+ */
+export interface WorkBudgets {
+  readonly base: WorkBudget;
+  readonly perItem: WorkBudget;
+  readonly defaultLimit: number;
+}
+
+/** The request's page size as asked (the query was validated before the gate), if it asked one. */
+const askedLimit = (req: Request): number | undefined => {
+  const limit = Number((req.query as Record<string, unknown> | undefined)?.limit);
+  return Number.isSafeInteger(limit) && limit > 0 ? limit : undefined;
+};
+
+/** The meter of one admitted request: its budget grows with the page it asked for. */
+function meterOf(name: string, budgets: WorkBudgets, req: Request): WorkMeter {
+  const asked = askedLimit(req);
+  const items = asked ?? budgets.defaultLimit;
+  const budget = {
+    documents: budgets.base.documents + items * budgets.perItem.documents,
+    events: budgets.base.events + items * budgets.perItem.events,
+  };
+  return new WorkMeter(name, budget, asked);
+}
+
+/**
  * A middleware in front of one endpoint's expensive handler: picks the caller's gate (anonymous
  * or not), waits for a slot, and answers 503 with Retry-After when none comes in time. A request
- * whose client left is not answered at all (no one is there to read it).
+ * whose client left is not answered at all (no one is there to read it). An admitted request runs
+ * with a work meter (platform/work-budget.ts): what the stores examine for it is counted against
+ * its budget and, once it is answered, in the metrics per operation.
  */
 export function workGate(
   name: string,
   limits: WorkGates,
   isAnonymous: (req: Request) => boolean,
   metrics?: Metrics,
+  budgets?: WorkBudgets,
 ): RequestHandler {
   const observe = (caller: string) => (gate: WorkGate, outcome?: Outcome) => {
     if (!metrics) return;
@@ -164,7 +195,10 @@ export function workGate(
       if ("release" in admission) {
         res.once("close", admission.release);
         res.once("finish", admission.release);
-        next();
+        if (!budgets) return next();
+        const meter = meterOf(name, budgets, req);
+        res.once("close", () => metrics?.observeExamined(meter));
+        withWorkMeter(meter, next);
         return;
       }
       if (admission.refused === "left") return;

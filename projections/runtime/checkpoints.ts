@@ -44,7 +44,8 @@ export const physicalCollection = (logical: string, generation: number): string 
 export const checkpointId = (projection: string, generation: number): string => `${projection}@${generation}`;
 
 export async function activeGenerations(store: DocumentStore): Promise<Map<string, number>> {
-  const docs = await store.find<ProjectionStateDocument>(PROJECTION_STATE, {});
+  // In `_id` order: the `_id` index serves it (MongoDB with notablescan refuses a collection scan).
+  const docs = await store.find<ProjectionStateDocument>(PROJECTION_STATE, {}, { sort: { _id: 1 } });
   return new Map(docs.map((d) => [d._id, d.generation]));
 }
 

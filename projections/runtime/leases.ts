@@ -163,6 +163,7 @@ export class Leases {
 
 /** Every lease (for the control center): processor → holder and expiry. */
 export async function readLeases(store: DocumentStore): Promise<Map<string, LeaseDocument>> {
-  const docs = await store.find<LeaseDocument>(LEASES, {});
+  // In `_id` order: the `_id` index serves it (MongoDB with notablescan refuses a collection scan).
+  const docs = await store.find<LeaseDocument>(LEASES, {}, { sort: { _id: 1 } });
   return new Map(docs.map((d) => [d._id, d]));
 }

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { describe, expect, it } from "vitest";
 import type { EventStore, RecordedEvent } from "../../event-store/port.js";
 import type { Position } from "../../event-store/position.js";
+import { WorkBudgetExceededError, WorkMeter, withWorkMeter } from "../../platform/work-budget.js";
 import { type ContractContext, collect, events, expectIncreasing, newCategory } from "./support.js";
 
 /** readStream, readAll and headPosition. */
@@ -21,6 +22,18 @@ export function readContract(ctx: ContractContext): void {
       expect(await revisions({ direction: "backwards", maxCount: 1 })).toEqual([9]);
       expect(await revisions({ direction: "backwards", fromRevision: 50, maxCount: 2 })).toEqual([9, 8]);
       expect(await revisions({ maxCount: 0 })).toEqual([]);
+    });
+
+    it("charges the events it reads to the request's work budget, and ends it past the budget (issue 66)", async () => {
+      const streamId = `${newCategory()}s`;
+      await ctx.append(streamId, events(10), "no_stream");
+      const meter = new WorkMeter("contract", { documents: 0, events: 100 });
+      await withWorkMeter(meter, () => collect(ctx.store.readStream(streamId, { maxCount: 4 })));
+      expect(meter.events).toBe(4);
+      const small = new WorkMeter("contract", { documents: 0, events: 5 });
+      await expect(withWorkMeter(small, () => collect(ctx.store.readStream(streamId)))).rejects.toThrow(
+        WorkBudgetExceededError,
+      );
     });
 
     it("yields nothing for a stream that does not exist", async () => {
