@@ -104,8 +104,9 @@ const BUNDLE_MANIFEST = join(BUNDLE_DIR, ".bundle.json");
  * files instead of resolving and compiling hundreds of modules (3.4 s to healthy measured before,
  * most of it module loading; issue 50). Code split at dynamic imports, so the MongoDB,
  * EventStoreDB and OTLP adapters stay in chunks loaded only when configured. Kept outside the
- * bundle: the SQLite drivers (native, chosen at run time by platform/sqlite.ts) and
- * swagger-ui-express (it serves swagger-ui-dist's files from beside its own).
+ * bundle: the SQLite drivers (native, chosen at run time by platform/sqlite.ts),
+ * swagger-ui-express (it serves swagger-ui-dist's files from beside its own) and OpenTelemetry
+ * (see `external` below).
  */
 async function bundle(): Promise<void> {
   const { build } = await import("esbuild");
@@ -123,7 +124,13 @@ async function bundle(): Promise<void> {
     platform: "node",
     target: "node20",
     chunkNames: "[name]-[hash]",
-    external: ["better-sqlite3", "better-sqlite3-13", "swagger-ui-express"],
+    // OpenTelemetry's packages are CommonJS that platform/tracing.ts imports dynamically while
+    // other bundled CommonJS (the SDK's own packages) require the same modules: split that way,
+    // esbuild gives the dynamic import a chunk whose only export is `default`, so the named
+    // imports are undefined (`defaultResource is not a function` at start with
+    // OTEL_EXPORTER_OTLP_ENDPOINT set, issue 67). Kept outside, Node's own loader imports them,
+    // as under tsx; they are loaded only when tracing is on (the API's few files otherwise).
+    external: ["better-sqlite3", "better-sqlite3-13", "swagger-ui-express", "@opentelemetry/*"],
     // CommonJS dependencies inside an ES module bundle still call require().
     banner: {
       js: 'import { createRequire as __bundleRequire } from "node:module"; const require = __bundleRequire(import.meta.url);',
