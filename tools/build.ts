@@ -54,17 +54,19 @@ const SERVER: Part = {
   // tsconfig.build.json compiles incrementally into dist/ and keeps its state here.
   stamp: join(ROOT, "dist", ".tsbuildinfo"),
   build: async () => {
-    const tsc = spawnSync(
-      process.execPath,
-      [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"],
-      {
-        cwd: ROOT,
-        stdio: "inherit",
-      },
-    );
-    if (tsc.status !== 0) throw new Error(`tsc failed (exit ${tsc.status ?? tsc.signal})`);
-    await bundle();
-    generateValidators();
+    await step("compiled the server (tsc)", async () => {
+      const tsc = spawnSync(
+        process.execPath,
+        [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"],
+        {
+          cwd: ROOT,
+          stdio: "inherit",
+        },
+      );
+      if (tsc.status !== 0) throw new Error(`tsc failed (exit ${tsc.status ?? tsc.signal})`);
+    });
+    await step("bundled it (esbuild)", bundle);
+    await step("generated its validators (ajv)", async () => generateValidators());
   },
 };
 
@@ -147,10 +149,22 @@ const PAGE: Part = {
   inputs: at("web", "schemas", "client", "package-lock.json"),
   stamp: join(ROOT, "dist", "web", ".built"),
   build: async () => {
-    const { build } = await import("vite");
-    await build({ configFile: join(ROOT, "web", "vite.config.ts"), logLevel: "warn" });
+    await step("built the control-center page (vite)", async () => {
+      const { build } = await import("vite");
+      await build({ configFile: join(ROOT, "web", "vite.config.ts"), logLevel: "warn" });
+    });
   },
 };
+
+/**
+ * One step of a part, said when it is done with its time: a first `npm start` is a couple of
+ * minutes of building, and says what it does meanwhile (issue 67).
+ */
+async function step(done: string, run: () => Promise<void>): Promise<void> {
+  const startedAt = Date.now();
+  await run();
+  process.stderr.write(`build: ${done} in ${((Date.now() - startedAt) / 1000).toFixed(1)} s\n`);
+}
 
 export const PARTS = { server: SERVER, page: PAGE } as const;
 
@@ -159,6 +173,9 @@ export async function ensureBuilt(part: Part, options: { force?: boolean } = {})
   const builtAt = existsSync(part.stamp) ? statSync(part.stamp).mtimeMs : -1;
   if (!options.force && builtAt >= Math.max(...part.inputs.map(newestIn))) return false;
   const startedAt = Date.now();
+  process.stderr.write(
+    `build: ${part.name} is older than its sources: building (a minute or two the first time)\n`,
+  );
   await part.build();
   mkdirSync(dirname(part.stamp), { recursive: true });
   // tsc writes its own stamp (the build info); touching it again is harmless.
