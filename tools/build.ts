@@ -174,7 +174,7 @@ export async function ensureBuilt(part: Part, options: { force?: boolean } = {})
   if (!options.force && builtAt >= Math.max(...part.inputs.map(newestIn))) return false;
   const startedAt = Date.now();
   process.stderr.write(
-    `build: ${part.name} is older than its sources: building (a minute or two the first time)\n`,
+    `build: ${part.name} is older than its sources: building (once; later starts skip it)\n`,
   );
   await part.build();
   mkdirSync(dirname(part.stamp), { recursive: true });
