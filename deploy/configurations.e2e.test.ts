@@ -141,7 +141,7 @@ function collaboratorCases(c: Collaborators): Readonly<Record<string, readonly V
   };
 }
 
-const SCHEMAS = Object.values(ConfigSchema.properties) as SettingSchema[];
+const SCHEMAS = Object.values(ConfigSchema.properties) as unknown as SettingSchema[];
 const CASES = new Map(SCHEMAS.map((schema) => [schema.env, typeCases(schema)]));
 
 /** The environment without any configuration variable of the developer's shell. */
