@@ -221,9 +221,13 @@ async function check(
     if (env.ROLE === "projector") return undefined;
     // A sampled caller's trace is recorded whatever OTEL_TRACES_SAMPLER_ARG says.
     const traceId = `${port.toString(16).padStart(8, "0")}${"a".repeat(24)}`;
-    await fetch(`${url}/openapi.json`, { headers: { traceparent: `00-${traceId}-${"b".repeat(16)}-01` } });
-    for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(100)) {
-      if (otlp.spans().some((span) => span.traceId === traceId)) return undefined;
+    // Asked again while no span came: at HTTP_MAX_CONNECTIONS=1 a new connection may be reset.
+    for (const deadline = Date.now() + 30_000; Date.now() < deadline; await sleep(200)) {
+      await fetch(`${url}/openapi.json`, {
+        headers: { traceparent: `00-${traceId}-${"b".repeat(16)}-01` },
+      }).catch(() => undefined);
+      for (let i = 0; i < 10; i++, await sleep(100))
+        if (otlp.spans().some((span) => span.traceId === traceId)) return undefined;
     }
     return `no span of trace ${traceId} reached the OTLP receiver:\n${started.output()}`;
   } finally {
