@@ -162,6 +162,8 @@ interface Started {
 
 /** `node dist/app/main.js` in the project's folder, as `npm start` runs it. */
 function startBuilt(env: Record<string, string>): Started {
+  // A test that failed may leave its pool running: nothing starts once the file is done.
+  if (finished) throw new Error("the file's tests are done");
   const child = spawn(process.execPath, [...SERVICE_ARGS], {
     cwd: PROJECT_ROOT,
     env: { ...cleanEnv(), ...env },
@@ -179,6 +181,7 @@ function startBuilt(env: Record<string, string>): Started {
 }
 
 const startedChildren = new Set<ChildProcess>();
+let finished = false;
 const folders: string[] = [];
 
 /** Runs `work` over `items`, `width` at a time. */
@@ -259,6 +262,7 @@ describe("every documented configuration, on the built service", () => {
     collaborators = { oidc, otlp, stripe };
   });
   afterAll(async () => {
+    finished = true;
     for (const child of startedChildren) child.kill("SIGKILL");
     await Promise.all([
       collaborators?.oidc.stop(),
@@ -297,7 +301,7 @@ describe("every documented configuration, on the built service", () => {
       configurations.map((env, i) => ({ env, port: ports[i] as number })),
       3,
       async ({ env, port }) => {
-        const failure = await check(env, port, collaborators.otlp);
+        const failure = await check(env, port, collaborators.otlp).catch(String);
         if (failure !== undefined) failures.push(`${JSON.stringify(env)}\n${failure}`);
       },
     );
