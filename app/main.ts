@@ -99,6 +99,18 @@ main().catch((error: unknown) => {
     process.stderr.write(`failed to start: ${error.message}\n`);
     process.exit(1);
   }
+  // The stores' folder cannot be made or written (a file in its place, no permission, a read-only
+  // mount): said in one line with the variable to change (issue 67).
+  const { code, path } = (error ?? {}) as { code?: unknown; path?: unknown };
+  if (
+    typeof path === "string" &&
+    ["ENOTDIR", "EACCES", "EPERM", "EROFS", "EEXIST", "ENOSPC"].includes(String(code))
+  ) {
+    process.stderr.write(
+      `failed to start: ${(error as Error).message}; set DATA_DIR to a directory this user can create and write\n`,
+    );
+    process.exit(1);
+  }
   process.stderr.write(
     `failed to start: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
   );

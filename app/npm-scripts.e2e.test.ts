@@ -1,10 +1,11 @@
-import { execFile } from "node:child_process";
+import { execFile, execFileSync, spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { PROJECT_ROOT } from "../test-support/process.js";
+import { freePort, PROJECT_ROOT } from "../test-support/process.js";
 
 /**
  * npm is not silenced for every command (no `loglevel=silent` in .npmrc): a mistyped script
@@ -12,6 +13,27 @@ import { PROJECT_ROOT } from "../test-support/process.js";
  * `npm run -s token` (-s drops npm's script banner for that one command: the README says so).
  */
 const run = promisify(execFile);
+
+/** The pid of the `node dist/app/main.js` process among `pid`'s descendants. */
+function serviceUnder(pid: number): number {
+  const rows = execFileSync("ps", ["-eo", "pid=,ppid=,args="], { encoding: "utf8" })
+    .split("\n")
+    .map((line) => /^\s*(\d+)\s+(\d+)\s+(.*)$/.exec(line))
+    .filter((match) => match !== null)
+    .map(([, child, parent, args]) => ({ pid: Number(child), parent: Number(parent), args: args as string }));
+  const under = new Set([pid]);
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const row of rows)
+      if (under.has(row.parent) && !under.has(row.pid)) {
+        under.add(row.pid);
+        grew = true;
+      }
+  }
+  const service = rows.find((row) => under.has(row.pid) && /^\S*node dist\/app\/main\.js/.test(row.args));
+  if (!service) throw new Error(`no node dist/app/main.js under npm (${pid})`);
+  return service.pid;
+}
 
 describe("npm as a developer types it", () => {
   it("a mistyped script prints npm's error and fails", async () => {
@@ -58,6 +80,60 @@ describe("npm as a developer types it", () => {
       expect(readdirSync(parent)).toEqual([]);
     } finally {
       rmSync(parent, { recursive: true, force: true });
+    }
+  });
+
+  it("a SIGTERM to the `npm start` process stops the service, exit 0", async () => {
+    // (That the image runs the same command: deploy/deploy-files.int.test.ts.)
+    const dataDir = mkdtempSync(join(tmpdir(), "npm-start-"));
+    const port = await freePort();
+    const { EVENTSTORE_URL: _e, MONGODB_URL: _m, ...rest } = process.env;
+    const npm = spawn("npm", ["start"], {
+      cwd: PROJECT_ROOT,
+      env: { ...rest, PORT: String(port), DATA_DIR: dataDir, LOG_LEVEL: "warn" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    npm.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    npm.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | string>((resolve) =>
+      npm.once("close", (code, signal) => resolve(code ?? signal ?? -1)),
+    );
+    let service: number | undefined;
+    try {
+      for (let ready = false; !ready; await sleep(100)) {
+        if (npm.exitCode !== null) throw new Error(`npm start exited:\n${output}`);
+        ready = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+          (r) => r.ok,
+          () => false,
+        );
+      }
+      // The service's node process, wherever it is under npm (with a shell in between, it outlived npm).
+      service = serviceUnder(npm.pid as number);
+      // Ready, it says where to go and how to mint a token.
+      expect(output).toContain(`listening on http://localhost:${port}`);
+      expect(output).toContain("npm run -s token -- --role operator");
+      npm.kill("SIGTERM");
+      expect(await Promise.race([exited, sleep(20_000).then(() => "still running")])).toBe(0);
+      const alive = (pid: number) => {
+        try {
+          process.kill(pid, 0);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      expect(alive(service)).toBe(false);
+    } finally {
+      npm.kill("SIGKILL");
+      if (service !== undefined) {
+        try {
+          process.kill(service, "SIGKILL");
+        } catch {
+          // already gone
+        }
+      }
+      rmSync(dataDir, { recursive: true, force: true });
     }
   });
 });

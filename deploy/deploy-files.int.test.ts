@@ -496,7 +496,8 @@ describe("Dockerfile", () => {
     const packageJson: unknown = JSON.parse(read("package.json"));
     const start =
       isObject(packageJson) && isObject(packageJson.scripts) ? packageJson.scripts.start : undefined;
-    expect(start).toBe("node dist/app/main.js");
+    // exec: npm's shell gives its place to node, so a signal to `npm start` reaches the service.
+    expect(start).toBe("exec node dist/app/main.js");
     expect(dockerfile.getENTRYPOINTs()).toEqual([]);
   });
 

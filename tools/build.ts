@@ -54,17 +54,19 @@ const SERVER: Part = {
   // tsconfig.build.json compiles incrementally into dist/ and keeps its state here.
   stamp: join(ROOT, "dist", ".tsbuildinfo"),
   build: async () => {
-    const tsc = spawnSync(
-      process.execPath,
-      [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"],
-      {
-        cwd: ROOT,
-        stdio: "inherit",
-      },
-    );
-    if (tsc.status !== 0) throw new Error(`tsc failed (exit ${tsc.status ?? tsc.signal})`);
-    await bundle();
-    generateValidators();
+    await step("compiled the server (tsc)", async () => {
+      const tsc = spawnSync(
+        process.execPath,
+        [join(ROOT, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.build.json"],
+        {
+          cwd: ROOT,
+          stdio: "inherit",
+        },
+      );
+      if (tsc.status !== 0) throw new Error(`tsc failed (exit ${tsc.status ?? tsc.signal})`);
+    });
+    await step("bundled it (esbuild)", bundle);
+    await step("generated its validators (ajv)", async () => generateValidators());
   },
 };
 
@@ -104,8 +106,9 @@ const BUNDLE_MANIFEST = join(BUNDLE_DIR, ".bundle.json");
  * files instead of resolving and compiling hundreds of modules (3.4 s to healthy measured before,
  * most of it module loading; issue 50). Code split at dynamic imports, so the MongoDB,
  * EventStoreDB and OTLP adapters stay in chunks loaded only when configured. Kept outside the
- * bundle: the SQLite drivers (native, chosen at run time by platform/sqlite.ts) and
- * swagger-ui-express (it serves swagger-ui-dist's files from beside its own).
+ * bundle: the SQLite drivers (native, chosen at run time by platform/sqlite.ts),
+ * swagger-ui-express (it serves swagger-ui-dist's files from beside its own) and OpenTelemetry
+ * (see `external` below).
  */
 async function bundle(): Promise<void> {
   const { build } = await import("esbuild");
@@ -123,7 +126,13 @@ async function bundle(): Promise<void> {
     platform: "node",
     target: "node20",
     chunkNames: "[name]-[hash]",
-    external: ["better-sqlite3", "better-sqlite3-13", "swagger-ui-express"],
+    // OpenTelemetry's packages are CommonJS that platform/tracing.ts imports dynamically while
+    // other bundled CommonJS (the SDK's own packages) require the same modules: split that way,
+    // esbuild gives the dynamic import a chunk whose only export is `default`, so the named
+    // imports are undefined (`defaultResource is not a function` at start with
+    // OTEL_EXPORTER_OTLP_ENDPOINT set, issue 67). Kept outside, Node's own loader imports them,
+    // as under tsx; they are loaded only when tracing is on (the API's few files otherwise).
+    external: ["better-sqlite3", "better-sqlite3-13", "swagger-ui-express", "@opentelemetry/*"],
     // CommonJS dependencies inside an ES module bundle still call require().
     banner: {
       js: 'import { createRequire as __bundleRequire } from "node:module"; const require = __bundleRequire(import.meta.url);',
@@ -140,10 +149,22 @@ const PAGE: Part = {
   inputs: at("web", "schemas", "client", "package-lock.json"),
   stamp: join(ROOT, "dist", "web", ".built"),
   build: async () => {
-    const { build } = await import("vite");
-    await build({ configFile: join(ROOT, "web", "vite.config.ts"), logLevel: "warn" });
+    await step("built the control-center page (vite)", async () => {
+      const { build } = await import("vite");
+      await build({ configFile: join(ROOT, "web", "vite.config.ts"), logLevel: "warn" });
+    });
   },
 };
+
+/**
+ * One step of a part, said when it is done with its time: a first `npm start` is a couple of
+ * minutes of building, and says what it does meanwhile (issue 67).
+ */
+async function step(done: string, run: () => Promise<void>): Promise<void> {
+  const startedAt = Date.now();
+  await run();
+  process.stderr.write(`build: ${done} in ${((Date.now() - startedAt) / 1000).toFixed(1)} s\n`);
+}
 
 export const PARTS = { server: SERVER, page: PAGE } as const;
 
@@ -152,6 +173,9 @@ export async function ensureBuilt(part: Part, options: { force?: boolean } = {})
   const builtAt = existsSync(part.stamp) ? statSync(part.stamp).mtimeMs : -1;
   if (!options.force && builtAt >= Math.max(...part.inputs.map(newestIn))) return false;
   const startedAt = Date.now();
+  process.stderr.write(
+    `build: ${part.name} is older than its sources: building (once; later starts skip it)\n`,
+  );
   await part.build();
   mkdirSync(dirname(part.stamp), { recursive: true });
   // tsc writes its own stamp (the build info); touching it again is harmless.

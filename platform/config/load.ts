@@ -6,18 +6,17 @@ export interface ConfigProblem {
   readonly message: string;
 }
 
-/** Thrown by `loadConfig` with every bad variable; the message has one line per problem. */
+/**
+ * Thrown by `loadConfig` with every bad variable; the message has one line per problem, each whole
+ * on its own (the variable, what it takes, the value received): a log collector or a supervisor
+ * showing the last line still shows what to fix (issue 67).
+ */
 export class ConfigError extends Error {
   override name = "ConfigError";
   readonly problems: readonly ConfigProblem[];
 
   constructor(problems: readonly ConfigProblem[]) {
-    const count = problems.length === 1 ? "1 problem" : `${problems.length} problems`;
-    super(
-      [`Invalid configuration (${count}):`, ...problems.map((p) => `  ${p.variable}: ${p.message}`)].join(
-        "\n",
-      ),
-    );
+    super(problems.map((p) => `Invalid configuration: ${p.variable}: ${p.message}`).join("\n"));
     this.problems = problems;
   }
 }
