@@ -127,7 +127,11 @@ export const ParkingReservedEvent = defineEvent({
   recordTime: "reservedAt",
   audit: (d, by, actor) => {
     const forWhom = actor?.sub === d.customerId ? "" : ` for customer ${d.customerId}`;
-    return `${by} reserved ${d.reservationId}${forWhom} in lot ${d.parkingLotId}, car ${d.carNumber}, ${windowOf(d)}, amount ${d.amount}`;
+    // Issue 69: a booking that spent a coupon says so (which, and what it took off).
+    const spent = d.coupon
+      ? `, spending coupon ${d.coupon.couponId} of reservation ${d.coupon.reservationId} (${d.coupon.discount} off)`
+      : "";
+    return `${by} reserved ${d.reservationId}${forWhom} in lot ${d.parkingLotId}, car ${d.carNumber}, ${windowOf(d)}, amount ${d.amount}${spent}`;
   },
 });
 
@@ -168,6 +172,9 @@ export const ReservationCheckedInData = Type.Object(
     parkingLotId: ParkingLotId,
     customerId: Personal(CustomerId),
     checkedInAt: Timestamp,
+    // Since issue 71: when the stay has lasted the lot's minimum stay (its couponRule then), from
+    // which the booking's coupon is spendable. Absent on a drive-up's (it earns none) and before.
+    couponSpendableFrom: Type.Optional(Timestamp),
   },
   { ...strict, $id: "ReservationCheckedIn" },
 );

@@ -66,9 +66,18 @@ export function checkIn(command: CheckIn, state: RegisteredLot): Decision {
       startsAt: record.startsAt,
       opensAt: iso(ms(record.startsAt) - WINDOW_RULES.maxSkewMs),
     });
+  // Issue 71: the booking's coupon is spendable once the stay has lasted the lot's minimum stay.
+  const { minStayMinutes } = state.couponRule ?? DEFAULT_COUPON_RULE;
+  const earnsCoupon = !isDriveUpCustomer(record.customerId, parkingLotId);
   return accept({
     type: "ReservationCheckedIn",
-    data: { reservationId, parkingLotId, customerId: record.customerId, checkedInAt: command.now },
+    data: {
+      reservationId,
+      parkingLotId,
+      customerId: record.customerId,
+      checkedInAt: command.now,
+      ...(earnsCoupon ? { couponSpendableFrom: iso(now + minStayMinutes * 60_000) } : {}),
+    },
   });
 }
 
@@ -98,17 +107,21 @@ export function checkOut(command: CheckOut, state: RegisteredLot): Decision {
     const checkedInAt = car?.checkedInAt ?? now;
     const stayPrice =
       pricedNow && bookedRate !== undefined ? openEndedStayPrice(bookedRate, checkedInAt, now) : 0;
-    const paid = record.amount + stayPrice + overstay;
+    const charged = record.amount + stayPrice + overstay;
     // What the check-out records (its price, its overstay, the gate's price: their sum) must be an
     // amount an event holds: a longer stay at a high rate is refused, never a fact the log refuses.
-    if (paid > MAX_AMOUNT)
+    if (charged > MAX_AMOUNT)
       return reject({
         code: "StayPriceTooHigh",
         parkingLotId,
         reservationId,
-        price: paid,
+        price: charged,
         maximum: MAX_AMOUNT,
       });
+    // Issue 66: the coupon rule counts what is paid: what the lot priced (collected by the card
+    // processor, or on site with payments off) or the provider authorized, never an amount the
+    // client declared on a lot without a rate.
+    const paid = (record.paid || state.hourlyRate !== undefined ? record.amount : 0) + stayPrice + overstay;
     return accept({
       type: "ReservationCheckedOut",
       data: {
