@@ -202,6 +202,20 @@ export const ReservationCheckedOutData = Type.Object(
     // Since issue 34: whether the stay earned the lot's coupon (the lot's couponRule, decided at
     // check-out). Absent on older check-outs, whose coupon was issued at booking.
     couponEarned: Type.Optional(Type.Boolean()),
+    // Since issue 69: what the lot priced this stay that no card processor takes (a booking made
+    // with payments off, a drive-up), to be collected at the gate, in the lot's currency: the
+    // booking's price with the stay's (`price`) and the overstay's. Absent: nothing, or the provider's.
+    collectedOnSite: Type.Optional(
+      Type.Object(
+        {
+          currency: Currency,
+          kind: Type.Union([Type.Literal("booking"), Type.Literal("drive-up")]),
+          price: Amount,
+          overstay: Amount,
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { ...strict, $id: "ReservationCheckedOut" },
 );

@@ -4,7 +4,7 @@ import { openEndedStayPrice, overstayCharge, WINDOW_RULES } from "../../schemas/
 import { isDriveUpCustomer } from "./drive-ups.js";
 import { accept, canceled, iso, ms, reject, statusIn, windowOf } from "./rules.js";
 import type { Decision, RegisteredLot, Rejection, ReservationRecord } from "./state.js";
-import { checkOutRate } from "./terms.js";
+import { checkOutRate, paymentTermsOf } from "./terms.js";
 
 /** The steps of a reservation's life a caller asks for: cancel, check in, check out. */
 
@@ -91,6 +91,23 @@ export function stayEarnsCoupon(rule: CouponRule | undefined, stayedMs: number, 
   return minPaidAmount !== undefined && paid >= minPaidAmount;
 }
 
+/**
+ * Issue 69: what a check-out leaves to collect at the gate: a stay whose booking asked no card
+ * processor for its money (payments off, the default; a drive-up) is paid on site, all the lot
+ * priced (an amount a client declared on a lot without a rate is no price of the lot's, issue 66).
+ */
+function collectedOnSite(
+  state: RegisteredLot,
+  reservationId: string,
+  record: ReservationRecord,
+  price: number,
+  overstay: number,
+) {
+  if (record.paid || state.paymentAsked.has(reservationId) || price + overstay === 0) return {};
+  const kind = isDriveUpCustomer(record.customerId, state.parkingLotId) ? "drive-up" : "booking";
+  return { collectedOnSite: { currency: paymentTermsOf(state).currency, kind, price, overstay } } as const;
+}
+
 export function checkOut(command: CheckOut, state: RegisteredLot): Decision {
   const record = ownReservation(command, state);
   if ("code" in record) return reject(record);
@@ -121,7 +138,8 @@ export function checkOut(command: CheckOut, state: RegisteredLot): Decision {
     // Issue 66: the coupon rule counts what is paid: what the lot priced (collected by the card
     // processor, or on site with payments off) or the provider authorized, never an amount the
     // client declared on a lot without a rate.
-    const paid = (record.paid || state.hourlyRate !== undefined ? record.amount : 0) + stayPrice + overstay;
+    const booked = record.paid || state.hourlyRate !== undefined ? record.amount : 0;
+    const paid = booked + stayPrice + overstay;
     return accept({
       type: "ReservationCheckedOut",
       data: {
@@ -132,6 +150,7 @@ export function checkOut(command: CheckOut, state: RegisteredLot): Decision {
         ...windowOf(record),
         ...(pricedNow ? { amount: stayPrice } : {}),
         ...(overstay > 0 ? { overstayCharge: overstay } : {}),
+        ...collectedOnSite(state, reservationId, record, booked + stayPrice, overstay),
         // A drive-up's stay is no customer's (drive-ups.ts): it earns nobody a coupon.
         couponEarned:
           !isDriveUpCustomer(record.customerId, parkingLotId) &&
