@@ -186,9 +186,8 @@ export function moneyCsv(view: LotMoneyView): string {
   const add = (day: string, figures: Omit<MoneyDay, "day">) => {
     const failures = [figures.failedPayments, figures.failedSteps];
     if (figures.amounts.length === 0) rows.push([day, "", ...CSV_SUMS.map(() => 0), ...failures].join(","));
-    figures.amounts.forEach((a, i) =>
-      rows.push([day, a.currency, ...CSV_SUMS.map((k) => a[k]), ...(i === 0 ? failures : [0, 0])].join(",")),
-    );
+    for (const [i, a] of figures.amounts.entries())
+      rows.push([day, a.currency, ...CSV_SUMS.map((k) => a[k]), ...(i === 0 ? failures : [0, 0])].join(","));
   };
   for (const day of view.days) add(day.day, day);
   add("total", view.totals);
