@@ -39,6 +39,8 @@ export type CouponState =
       readonly redeemedFor?: string;
       /** Issue 71: from when its stay earned it (ISO); absent: not earned yet (pending). */
       readonly spendableFrom?: string;
+      /** Issue 71: issued pending, to be earned by its stay (an older issue was spendable at once). */
+      readonly untilEarned?: true;
     };
 
 export const noCoupon: CouponState = { kind: "none" };
@@ -50,7 +52,8 @@ export function evolveCoupon(state: CouponState, event: CouponEvent): CouponStat
       const { couponId, reservationId, parkingLotId, customerId } = event.data;
       const issued = { kind: "issued", couponId, reservationId, parkingLotId, customerId } as const;
       const spendableFrom = spendableFromIssue(event.data);
-      return { ...issued, status: "ISSUED", ...(spendableFrom ? { spendableFrom } : {}) };
+      const pending = event.data.untilEarned ? { untilEarned: true as const } : {};
+      return { ...issued, status: "ISSUED", ...pending, ...(spendableFrom ? { spendableFrom } : {}) };
     }
     case "CouponEarned":
       return state.kind === "issued"
@@ -163,7 +166,8 @@ export function decideRedemption(
 
 /**
  * The coupon earned by its stay (issue 71), spendable from `spendableFrom`, unless it is already
- * spendable by then (a retried check-in or check-out changes nothing), revoked, or none.
+ * spendable by then (a retried check-in or check-out changes nothing), revoked, none, or issued
+ * before issue 71 (spendable from its issue: a replay of an old log appends nothing to it).
  */
 export function decideEarn(
   state: CouponState,
@@ -171,7 +175,8 @@ export function decideEarn(
   spendableFrom: string,
   now: string,
 ): EventOfType<"CouponEarned"> | undefined {
-  if (state.kind !== "issued" || state.status === "REVOKED") return undefined;
+  // A coupon issued before issue 71 was spendable at once: nothing for its stay to earn.
+  if (state.kind !== "issued" || state.status === "REVOKED" || !state.untilEarned) return undefined;
   if (
     state.spendableFrom !== undefined &&
     earlier(state.spendableFrom, spendableFrom) === state.spendableFrom
