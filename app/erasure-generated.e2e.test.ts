@@ -367,14 +367,14 @@ async function checkHistory(h: History, run: number, cleanups: (() => Promise<vo
         const carNumber = platesOf(o.who)[o.plate] as string;
         let coupon: string | undefined;
         if (o.coupon && o.lot === 2 && !erased.has(o.who)) {
-          const coupons = await call<{ items: { couponId: string; status: string }[] }>(
+          const coupons = await call<{ items: { couponId: string; status: string; spendable?: boolean }[] }>(
             service.url,
             "GET",
             `/customers/${encodeURIComponent(customers[o.who] as string)}/coupons`,
             undefined,
             await headers(o.who),
           );
-          coupon = coupons.body.items?.find((c) => c.status === "ISSUED")?.couponId;
+          coupon = coupons.body.items?.find((c) => c.spendable)?.couponId;
         }
         return book(o.who, o.lot, carNumber, coupon);
       }

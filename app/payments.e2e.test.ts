@@ -921,7 +921,13 @@ describe("payments with Stripe", () => {
   });
 
   it("each lot's money per day is what its payment facts recorded, and all of it is the provider's books; the control center shows today's, a scoped operator only their lot's", async () => {
-    type Day = { revenue: number; refunds: number; failedPayments: number; failedSteps: number };
+    type Day = {
+      revenue: number;
+      overstays: number;
+      refunds: number;
+      failedPayments: number;
+      failedSteps: number;
+    };
     const MONEY_FACTS = new Set([
       "PaymentCaptured",
       "OverstayCharged",
@@ -940,9 +946,16 @@ describe("payments with Stripe", () => {
           const at = d.capturedAt ?? d.chargedAt ?? d.refundedAt ?? d.failedAt;
           if (!at || !MONEY_FACTS.has(event.type)) continue;
           const day = new Date(at).toISOString().slice(0, 10);
-          const row = byDay.get(day) ?? { revenue: 0, refunds: 0, failedPayments: 0, failedSteps: 0 };
+          const row = byDay.get(day) ?? {
+            revenue: 0,
+            overstays: 0,
+            refunds: 0,
+            failedPayments: 0,
+            failedSteps: 0,
+          };
           byDay.set(day, row);
           if (event.type === "PaymentCaptured" || event.type === "OverstayCharged") row.revenue += d.amount;
+          if (event.type === "OverstayCharged") row.overstays += d.amount;
           if (event.type === "PaymentRefunded") row.refunds += d.amount;
           if (event.type === "PaymentFailed") row.failedPayments++;
           if (event.type === "PaymentStepFailed") row.failedSteps++;
@@ -954,7 +967,20 @@ describe("payments with Stripe", () => {
     const asIn = (row: Day, currency: string) => ({
       amounts:
         row.revenue + row.refunds > 0
-          ? [{ currency, revenue: row.revenue, refunds: row.refunds, net: row.revenue - row.refunds }]
+          ? [
+              {
+                currency,
+                revenue: row.revenue,
+                refunds: row.refunds,
+                net: row.revenue - row.refunds,
+                // Issue 69: every booking here asked the card processor; none is a drive-up.
+                collectedByProcessor: row.revenue,
+                collectedOnSite: 0,
+                bookings: row.revenue - row.overstays,
+                overstays: row.overstays,
+                driveUps: 0,
+              },
+            ]
           : [],
       failedPayments: row.failedPayments,
       failedSteps: row.failedSteps,
@@ -1012,11 +1038,12 @@ describe("payments with Stripe", () => {
     const sum = todays.reduce(
       (all, [, m]) => ({
         revenue: all.revenue + (m.amounts[0]?.revenue ?? 0),
+        overstays: all.overstays + (m.amounts[0]?.overstays ?? 0),
         refunds: all.refunds + (m.amounts[0]?.refunds ?? 0),
         failedPayments: all.failedPayments + m.failedPayments,
         failedSteps: all.failedSteps + m.failedSteps,
       }),
-      { revenue: 0, refunds: 0, failedPayments: 0, failedSteps: 0 },
+      { revenue: 0, overstays: 0, refunds: 0, failedPayments: 0, failedSteps: 0 },
     );
     // The KWD lot's money is a row of its own.
     const kwd = days.get("kwd-1")?.get(today);

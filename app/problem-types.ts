@@ -73,8 +73,8 @@ export const SERVICE_PROBLEM_TYPES = {
   },
   "coupon-not-spendable": {
     status: 409,
-    title: "The coupon was revoked or already spent",
-    help: "`couponStatus` says which: a REVOKED coupon is gone; a REDEEMED one comes back (ISSUED) if the booking it was spent on is canceled before it starts. Book without `couponId`, or with another ISSUED coupon.",
+    title: "The coupon was revoked, already spent, or not earned yet",
+    help: "`couponStatus` says which: a REVOKED coupon is gone; a REDEEMED one comes back (ISSUED) if the booking it was spent on is canceled before it starts; a PENDING one is ISSUED but its own stay has not earned it yet (`spendable: false` on the coupon; spendable once that stay has lasted the lot's minimum stay, `spendableFrom`, or checked out keeping it). Book without `couponId`, or with another coupon that reads `spendable: true`.",
   },
   "coupon-not-accepted": {
     status: 409,

@@ -635,8 +635,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * A lot's money per day: revenue, refunds, net and failed payments (operator)
-         * @description Per local day of the lot of [from, to] (default the lot's today) on which a payment fact was recorded (payments on, issue 38), in each currency money moved in: revenue (captured, plus overstays charged off-session), refunds (on the day of the refund) and net, from the amounts the payment facts recorded; and the payments that did not arrive: declined or expired authorizations (`failedPayments`) and settlement steps the provider failed (`failedSteps`). At most 92 days (400 naming `query.to` beyond); `totals` sums the days. A day is the lot's (issue 49): from midnight to midnight in its time zone (UTC for a lot without one), so 23 or 25 hours on a daylight-saving change; each fact counts on the local day of its own time.
+         * A lot's takings per day: what it charged, by the card processor or on site, refunds, net (operator)
+         * @description Per local day of the lot of [from, to] (default the lot's today) on which money moved, in each currency: revenue, what the lot charged (captured by the card processor, plus overstays charged off-session; and, issue 69, what check-outs left to collect at the gate: with payments off, the default, everything the lot priced, and every drive-up), split by who collected it (`collectedByProcessor`, `collectedOnSite`) and by what it was for (`bookings`, `overstays`, `driveUps`), refunds (on the day of the refund) and net, from the amounts the facts recorded; and the payments that did not arrive: declined or expired authorizations (`failedPayments`) and settlement steps the provider failed (`failedSteps`). At most 92 days (400 naming `query.to` beyond); `totals` sums the days. A day is the lot's (issue 49): from midnight to midnight in its time zone (UTC for a lot without one), so 23 or 25 hours on a daylight-saving change; each fact counts on the local day of its own time.
          *
          *     **Rules beyond the schemas** (a request that breaks one gets 400 `validation` naming the field):
          *     - `from`: not after the lot's today when `to` is left out.
@@ -1762,16 +1762,26 @@ export interface components {
             money?: {
                 /** @description One entry per currency money moved in, by currency; empty when none moved. */
                 amounts: {
+                    /** @description Of `revenue`, bookings' prices (fees included), neither overstays nor drive-ups. */
+                    bookings: number;
+                    /** @description Of `revenue`, what the card processor took (payments on). */
+                    collectedByProcessor: number;
+                    /** @description Of `revenue`, what is collected at the gate: stays no card processor was asked to pay (payments off; drive-ups), on the day of their check-out. */
+                    collectedOnSite: number;
                     /**
                      * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
                      * @example KRW
                      */
                     currency: string;
+                    /** @description Of `revenue`, what drive-up stays (cars let in without a booking) were priced. */
+                    driveUps: number;
                     /** @description revenue - refunds (negative on a day that refunds more than it takes). */
                     net: number;
+                    /** @description Of `revenue`, charges for staying past a window's end. */
+                    overstays: number;
                     /** @description Refunded (PaymentRefunded), on the day of the refund, whatever day it refunds. */
                     refunds: number;
-                    /** @description Captured (PaymentCaptured) plus charged off-session for overstays (OverstayCharged). */
+                    /** @description What the lot charged: captured by the card processor (PaymentCaptured, cancellation and no-show fees included) plus charged off-session for overstays (OverstayCharged), plus what check-outs left to collect at the gate (payments off, the default, and drive-ups: everything the lot priced; `collectedOnSite`). */
                     revenue: number;
                 }[];
                 /**
@@ -1886,16 +1896,26 @@ export interface components {
                 money?: {
                     /** @description One entry per currency money moved in, by currency; empty when none moved. */
                     amounts: {
+                        /** @description Of `revenue`, bookings' prices (fees included), neither overstays nor drive-ups. */
+                        bookings: number;
+                        /** @description Of `revenue`, what the card processor took (payments on). */
+                        collectedByProcessor: number;
+                        /** @description Of `revenue`, what is collected at the gate: stays no card processor was asked to pay (payments off; drive-ups), on the day of their check-out. */
+                        collectedOnSite: number;
                         /**
                          * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
                          * @example KRW
                          */
                         currency: string;
+                        /** @description Of `revenue`, what drive-up stays (cars let in without a booking) were priced. */
+                        driveUps: number;
                         /** @description revenue - refunds (negative on a day that refunds more than it takes). */
                         net: number;
+                        /** @description Of `revenue`, charges for staying past a window's end. */
+                        overstays: number;
                         /** @description Refunded (PaymentRefunded), on the day of the refund, whatever day it refunds. */
                         refunds: number;
-                        /** @description Captured (PaymentCaptured) plus charged off-session for overstays (OverstayCharged). */
+                        /** @description What the lot charged: captured by the card processor (PaymentCaptured, cancellation and no-show fees included) plus charged off-session for overstays (OverstayCharged), plus what check-outs left to collect at the gate (payments off, the default, and drive-ups: everything the lot priced; `collectedOnSite`). */
                         revenue: number;
                     }[];
                     /**
@@ -2059,7 +2079,14 @@ export interface components {
                  * @description ISO 8601 UTC timestamp.
                  */
                 revokedAt?: string;
-                /** @description ISSUED (the booking made its customer a recipient; spendable), REVOKED (the reservation was canceled, a no-show, or its stay too short), REDEEMED (spent on the booking `redeemedFor`; ISSUED again if that booking is canceled before it starts). */
+                /** @description Whether a booking may spend it now: ISSUED and earned by its own stay (checked in for the lot's minimum stay, or checked out keeping it). false while pending (ISSUED, its stay not earned yet), and for REVOKED or REDEEMED. */
+                spendable: boolean;
+                /**
+                 * Format: date-time
+                 * @description ISSUED and earned: from when it is spendable (its check-in plus the lot's minimum stay, or its check-out; may be ahead while the car is in). Absent while its stay has not earned it yet.
+                 */
+                spendableFrom?: string;
+                /** @description ISSUED (the booking made its customer a recipient; spendable once its own stay earned it: `spendable`), REVOKED (the reservation was canceled, a no-show, or its stay too short), REDEEMED (spent on the booking `redeemedFor`; ISSUED again if that booking is canceled before it starts). */
                 status: "ISSUED" | "REVOKED" | "REDEEMED";
             }[];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
@@ -2348,7 +2375,7 @@ export interface components {
                 /** @description The fact in words: who did what, to what, and why. */
                 summary: string;
                 /** @description The event type. */
-                type: "ParkingLotRegistered" | "ParkingReserved" | "ReservationCanceled" | "ReservationCheckedIn" | "ReservationCheckedOut" | "ReservationNoShow" | "ReservationConfirmed" | "ParkingLotClosed" | "ParkingLotClosureBegan" | "ParkingLotCapacityChanged" | "ParkingLotRateChanged" | "ParkingLotCustomerLimitChanged" | "ParkingLotPaymentTermsChanged" | "ParkingLotPlaceChanged" | "ParkingLotCouponRuleChanged" | "DriveUpAdmitted" | "ParkingLotGateConfidenceChanged" | "LotBooksClosed" | "LotPeriodOpened" | "PaymentIntentCreated" | "PaymentIntentReleased" | "PaymentAuthorized" | "PaymentFailed" | "PaymentSettlementDecided" | "PaymentCaptured" | "PaymentReleased" | "PaymentRefunded" | "OverstayCharged" | "PaymentStepFailed" | "PaymentCarriedOver" | "CouponIssued" | "CouponRevoked" | "CouponRedeemed" | "CouponReturned" | "CustomerErased" | "LotPeriodViewRecorded" | "GateEventRecorded" | "GateReviewResolved";
+                type: "ParkingLotRegistered" | "ParkingReserved" | "ReservationCanceled" | "ReservationCheckedIn" | "ReservationCheckedOut" | "ReservationNoShow" | "ReservationConfirmed" | "ParkingLotClosed" | "ParkingLotClosureBegan" | "ParkingLotCapacityChanged" | "ParkingLotRateChanged" | "ParkingLotCustomerLimitChanged" | "ParkingLotPaymentTermsChanged" | "ParkingLotPlaceChanged" | "ParkingLotCouponRuleChanged" | "DriveUpAdmitted" | "ParkingLotGateConfidenceChanged" | "LotBooksClosed" | "LotPeriodOpened" | "PaymentIntentCreated" | "PaymentIntentReleased" | "PaymentAuthorized" | "PaymentFailed" | "PaymentSettlementDecided" | "PaymentCaptured" | "PaymentReleased" | "PaymentRefunded" | "OverstayCharged" | "PaymentStepFailed" | "PaymentCarriedOver" | "CouponIssued" | "CouponEarned" | "CouponRevoked" | "CouponRedeemed" | "CouponReturned" | "CustomerErased" | "LotPeriodViewRecorded" | "GateEventRecorded" | "GateReviewResolved";
             }[];
             /** @description Pass as `cursor` to get the next page; null on the last page. */
             nextCursor: string | null;
@@ -2358,16 +2385,26 @@ export interface components {
             days: {
                 /** @description One entry per currency money moved in, by currency; empty when none moved. */
                 amounts: {
+                    /** @description Of `revenue`, bookings' prices (fees included), neither overstays nor drive-ups. */
+                    bookings: number;
+                    /** @description Of `revenue`, what the card processor took (payments on). */
+                    collectedByProcessor: number;
+                    /** @description Of `revenue`, what is collected at the gate: stays no card processor was asked to pay (payments off; drive-ups), on the day of their check-out. */
+                    collectedOnSite: number;
                     /**
                      * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
                      * @example KRW
                      */
                     currency: string;
+                    /** @description Of `revenue`, what drive-up stays (cars let in without a booking) were priced. */
+                    driveUps: number;
                     /** @description revenue - refunds (negative on a day that refunds more than it takes). */
                     net: number;
+                    /** @description Of `revenue`, charges for staying past a window's end. */
+                    overstays: number;
                     /** @description Refunded (PaymentRefunded), on the day of the refund, whatever day it refunds. */
                     refunds: number;
-                    /** @description Captured (PaymentCaptured) plus charged off-session for overstays (OverstayCharged). */
+                    /** @description What the lot charged: captured by the card processor (PaymentCaptured, cancellation and no-show fees included) plus charged off-session for overstays (OverstayCharged), plus what check-outs left to collect at the gate (payments off, the default, and drive-ups: everything the lot priced; `collectedOnSite`). */
                     revenue: number;
                 }[];
                 /**
@@ -2404,16 +2441,26 @@ export interface components {
             totals: {
                 /** @description One entry per currency money moved in, by currency; empty when none moved. */
                 amounts: {
+                    /** @description Of `revenue`, bookings' prices (fees included), neither overstays nor drive-ups. */
+                    bookings: number;
+                    /** @description Of `revenue`, what the card processor took (payments on). */
+                    collectedByProcessor: number;
+                    /** @description Of `revenue`, what is collected at the gate: stays no card processor was asked to pay (payments off; drive-ups), on the day of their check-out. */
+                    collectedOnSite: number;
                     /**
                      * @description ISO 4217 currency code (e.g. KRW, which has no minor unit; USD, whose minor unit is the cent).
                      * @example KRW
                      */
                     currency: string;
+                    /** @description Of `revenue`, what drive-up stays (cars let in without a booking) were priced. */
+                    driveUps: number;
                     /** @description revenue - refunds (negative on a day that refunds more than it takes). */
                     net: number;
+                    /** @description Of `revenue`, charges for staying past a window's end. */
+                    overstays: number;
                     /** @description Refunded (PaymentRefunded), on the day of the refund, whatever day it refunds. */
                     refunds: number;
-                    /** @description Captured (PaymentCaptured) plus charged off-session for overstays (OverstayCharged). */
+                    /** @description What the lot charged: captured by the card processor (PaymentCaptured, cancellation and no-show fees included) plus charged off-session for overstays (OverstayCharged), plus what check-outs left to collect at the gate (payments off, the default, and drive-ups: everything the lot priced; `collectedOnSite`). */
                     revenue: number;
                 }[];
                 /** @description Bookings whose payment failed: declined, or its hold ran out (PaymentFailed). */
@@ -3221,7 +3268,14 @@ export interface components {
                      * @description ISO 8601 UTC timestamp.
                      */
                     revokedAt?: string;
-                    /** @description ISSUED (the booking made its customer a recipient; spendable), REVOKED (the reservation was canceled, a no-show, or its stay too short), REDEEMED (spent on the booking `redeemedFor`; ISSUED again if that booking is canceled before it starts). */
+                    /** @description Whether a booking may spend it now: ISSUED and earned by its own stay (checked in for the lot's minimum stay, or checked out keeping it). false while pending (ISSUED, its stay not earned yet), and for REVOKED or REDEEMED. */
+                    spendable: boolean;
+                    /**
+                     * Format: date-time
+                     * @description ISSUED and earned: from when it is spendable (its check-in plus the lot's minimum stay, or its check-out; may be ahead while the car is in). Absent while its stay has not earned it yet.
+                     */
+                    spendableFrom?: string;
+                    /** @description ISSUED (the booking made its customer a recipient; spendable once its own stay earned it: `spendable`), REVOKED (the reservation was canceled, a no-show, or its stay too short), REDEEMED (spent on the booking `redeemedFor`; ISSUED again if that booking is canceled before it starts). */
                     status: "ISSUED" | "REVOKED" | "REDEEMED";
                 };
                 /** @description Whether a coupon is to come for this reservation: true once its booking (or a stay that earned it) asked for one, so a reservation without `coupon` yet gets it shortly; false once a cancel, a no-show or a stay the lot's rule found too short took it away, so none will come (`coupon`, if one was issued, says REVOKED). Absent on a reservation nothing asked a coupon of. */
@@ -3351,6 +3405,26 @@ export interface components {
                  * @description ISO 8601 UTC timestamp.
                  */
                 reservedAt: string;
+                /** @description The coupon this booking spent, if it spent one. */
+                spentCoupon?: {
+                    /**
+                     * @description Coupon identifier.
+                     * @example 1
+                     * @example CUST1
+                     */
+                    couponId: string;
+                    /**
+                     * @description What it took off the price (`amount` is the price after it).
+                     * @example 5000
+                     */
+                    discount: number;
+                    /**
+                     * @description The reservation whose coupon it was.
+                     * @example 1
+                     * @example CUST1
+                     */
+                    reservationId: string;
+                };
                 /**
                  * Format: date-time
                  * @description ISO 8601 UTC timestamp.
@@ -3456,7 +3530,14 @@ export interface components {
                  * @description ISO 8601 UTC timestamp.
                  */
                 revokedAt?: string;
-                /** @description ISSUED (the booking made its customer a recipient; spendable), REVOKED (the reservation was canceled, a no-show, or its stay too short), REDEEMED (spent on the booking `redeemedFor`; ISSUED again if that booking is canceled before it starts). */
+                /** @description Whether a booking may spend it now: ISSUED and earned by its own stay (checked in for the lot's minimum stay, or checked out keeping it). false while pending (ISSUED, its stay not earned yet), and for REVOKED or REDEEMED. */
+                spendable: boolean;
+                /**
+                 * Format: date-time
+                 * @description ISSUED and earned: from when it is spendable (its check-in plus the lot's minimum stay, or its check-out; may be ahead while the car is in). Absent while its stay has not earned it yet.
+                 */
+                spendableFrom?: string;
+                /** @description ISSUED (the booking made its customer a recipient; spendable once its own stay earned it: `spendable`), REVOKED (the reservation was canceled, a no-show, or its stay too short), REDEEMED (spent on the booking `redeemedFor`; ISSUED again if that booking is canceled before it starts). */
                 status: "ISSUED" | "REVOKED" | "REDEEMED";
             };
             /** @description Whether a coupon is to come for this reservation: true once its booking (or a stay that earned it) asked for one, so a reservation without `coupon` yet gets it shortly; false once a cancel, a no-show or a stay the lot's rule found too short took it away, so none will come (`coupon`, if one was issued, says REVOKED). Absent on a reservation nothing asked a coupon of. */
@@ -3586,6 +3667,26 @@ export interface components {
              * @description ISO 8601 UTC timestamp.
              */
             reservedAt: string;
+            /** @description The coupon this booking spent, if it spent one. */
+            spentCoupon?: {
+                /**
+                 * @description Coupon identifier.
+                 * @example 1
+                 * @example CUST1
+                 */
+                couponId: string;
+                /**
+                 * @description What it took off the price (`amount` is the price after it).
+                 * @example 5000
+                 */
+                discount: number;
+                /**
+                 * @description The reservation whose coupon it was.
+                 * @example 1
+                 * @example CUST1
+                 */
+                reservationId: string;
+            };
             /**
              * Format: date-time
              * @description ISO 8601 UTC timestamp.
@@ -8986,6 +9087,8 @@ export interface operations {
     getLotMoney: {
         parameters: {
             query?: {
+                /** @description csv: the days as CSV (`text/csv`, a row per day and currency), as `Accept: text/csv` asks; absent: JSON. */
+                format?: "csv";
                 /** @description The first day (default: `to`). */
                 from?: string;
                 /** @description Read-your-writes: answer only once the view has applied this position (a command's `position`). */
@@ -9008,7 +9111,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The lot's money per day. */
+            /** @description The lot's money per day; as CSV (`Accept: text/csv` or `format=csv`): a header row, then a row per day and currency (`day,currency,revenue,collectedByProcessor,collectedOnSite,bookings,overstays,driveUps,refunds,net,failedPayments,failedSteps`), a day with failures only naming no currency, and a last row `total` summing them. */
             200: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -9018,6 +9121,7 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["LotMoneyView"];
+                    "text/csv": string;
                 };
             };
             /** @description `/problems/validation`: The request is invalid. */
@@ -10042,7 +10146,7 @@ export interface operations {
                 };
                 content?: never;
             };
-            /** @description `/problems/parking-lot-full`: The parking lot is full. `/problems/parking-lot-closed`: The parking lot is closed for part of this window. `/problems/too-many-active-reservations`: The customer holds the most active reservations allowed in this lot. `/problems/price-changed`: The price of this window is not the amount sent. `/problems/coupon-not-spendable`: The coupon was revoked or already spent. `/problems/coupon-not-accepted`: This booking takes no coupon. */
+            /** @description `/problems/parking-lot-full`: The parking lot is full. `/problems/parking-lot-closed`: The parking lot is closed for part of this window. `/problems/too-many-active-reservations`: The customer holds the most active reservations allowed in this lot. `/problems/price-changed`: The price of this window is not the amount sent. `/problems/coupon-not-spendable`: The coupon was revoked, already spent, or not earned yet. `/problems/coupon-not-accepted`: This booking takes no coupon. */
             409: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];

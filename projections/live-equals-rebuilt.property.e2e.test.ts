@@ -328,14 +328,14 @@ async function checkHistory(h: History, run: number, cleanups: (() => Promise<vo
   ) => {
     let couponId: string | undefined;
     if (coupon) {
-      const coupons = await call<{ items?: { couponId: string; status: string }[] }>(
+      const coupons = await call<{ items?: { couponId: string; status: string; spendable?: boolean }[] }>(
         base,
         "GET",
         `/customers/${encodeURIComponent(CUSTOMERS[k] as string)}/coupons`,
         undefined,
         await as(k),
       );
-      couponId = coupons.body.items?.find((c) => c.status === "ISSUED")?.couponId;
+      couponId = coupons.body.items?.find((c) => c.spendable)?.couponId;
     }
     const answer = await send(
       "POST",

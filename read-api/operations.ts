@@ -160,9 +160,10 @@ export const QUERY_OPERATIONS = [
     side: "queries",
     allow: OPERATOR,
     tag: "queries",
-    summary: "A lot's money per day: revenue, refunds, net and failed payments (operator)",
+    summary:
+      "A lot's takings per day: what it charged, by the card processor or on site, refunds, net (operator)",
     description:
-      "Per local day of the lot of [from, to] (default the lot's today) on which a payment fact was recorded (payments on, issue 38), in each currency money moved in: revenue (captured, plus overstays charged off-session), refunds (on the day of the refund) and net, from the amounts the payment facts recorded; and the payments that did not arrive: declined or expired authorizations (`failedPayments`) and settlement steps the provider failed (`failedSteps`). At most 92 days (400 naming `query.to` beyond); `totals` sums the days. A day is the lot's (issue 49): from midnight to midnight in its time zone (UTC for a lot without one), so 23 or 25 hours on a daylight-saving change; each fact counts on the local day of its own time.",
+      "Per local day of the lot of [from, to] (default the lot's today) on which money moved, in each currency: revenue, what the lot charged (captured by the card processor, plus overstays charged off-session; and, issue 69, what check-outs left to collect at the gate: with payments off, the default, everything the lot priced, and every drive-up), split by who collected it (`collectedByProcessor`, `collectedOnSite`) and by what it was for (`bookings`, `overstays`, `driveUps`), refunds (on the day of the refund) and net, from the amounts the facts recorded; and the payments that did not arrive: declined or expired authorizations (`failedPayments`) and settlement steps the provider failed (`failedSteps`). At most 92 days (400 naming `query.to` beyond); `totals` sums the days. A day is the lot's (issue 49): from midnight to midnight in its time zone (UTC for a lot without one), so 23 or 25 hours on a daylight-saving change; each fact counts on the local day of its own time.",
     parameters: [pathParameter("parkingLotId", ParkingLotId, LOT_ID)],
     query: LotMoneyQuery,
     rules: [
@@ -170,7 +171,15 @@ export const QUERY_OPERATIONS = [
       "`to`: not before `from`, and at most 92 days from it (both included).",
     ],
     problems: ["parking-lot-not-found", "store-unavailable"],
-    responses: { "200": jsonResponse("The lot's money per day.", LotMoneyView) },
+    responses: {
+      "200": orText(
+        jsonResponse(
+          "The lot's money per day; as CSV (`Accept: text/csv` or `format=csv`): a header row, then a row per day and currency (`day,currency,revenue,collectedByProcessor,collectedOnSite,bookings,overstays,driveUps,refunds,net,failedPayments,failedSteps`), a day with failures only naming no currency, and a last row `total` summing them.",
+          LotMoneyView,
+        ),
+        "text/csv",
+      ),
+    },
   },
   {
     method: "get",

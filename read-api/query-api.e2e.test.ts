@@ -374,12 +374,33 @@ describe("query API: the first session of a new user", () => {
       400,
       "coupon-not-found",
     );
+    // Issue 71: pending until its own stay earns it (the lot's minimum stay is 0: its check-in).
+    const pending = expectProblem(
+      await book({ carNumber: "11가1111", amount: 5000, couponId: coupons.kept.couponId }, cust3),
+      409,
+      "coupon-not-spendable",
+    );
+    expect(pending).toMatchObject({ couponId: coupons.kept.couponId, couponStatus: "PENDING" });
+    expect(await headBefore()).toBe(before);
+    const checkIn = `/parking-lots/discount/reservations/${first.body.reservationId}/check-in`;
+    expect((await call(base, "POST", checkIn, undefined, cust3)).status).toBe(200);
+    await eventually(async () => {
+      const c = await call<Page<{ reservationId: string; spendable: boolean }>>(
+        base,
+        "GET",
+        "/customers/CUST3/coupons",
+        undefined,
+        cust3,
+      );
+      return c.body.items.find((x) => x.reservationId === first.body.reservationId)?.spendable || undefined;
+    });
+    const earned = await headBefore();
     expectProblem(
       await book({ carNumber: "11가1111", amount: 5000, couponId: coupons.kept.couponId }, cust3, "plain"),
       409,
       "coupon-not-accepted",
     );
-    expect(await headBefore()).toBe(before);
+    expect(await headBefore()).toBe(earned);
 
     // Spent: the booking is priced 1,000 less, and the coupon is REDEEMED for it, once.
     const spent = await book(

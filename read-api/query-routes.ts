@@ -39,7 +39,7 @@ import { asksAsOf } from "./time-travel/as-of.js";
 import { asOfViews } from "./time-travel/as-of-routes.js";
 import type { TimeTravel } from "./time-travel/time-travel.js";
 import { InvalidSearchCursor, type LotSearch, MAX_SEARCH_PAGE } from "./views/lot-search.js";
-import { daysBetween, today } from "./views/money-view.js";
+import { daysBetween, moneyCsv, today } from "./views/money-view.js";
 import {
   PositionBeyondHeadError,
   PositionNotReachedError,
@@ -409,6 +409,11 @@ function moneyHandler(views: Views): Handlers<"getLotMoney"> {
         ),
       );
       if (!view) throw lotNotFound(parkingLotId);
+      // Issue 69: the takings as a spreadsheet reads them.
+      if (q.format === "csv" || req.accepts(["application/json", "text/csv"]) === "text/csv") {
+        res.type("text/csv; charset=utf-8").end(moneyCsv(view));
+        return;
+      }
       res.json(view);
     },
   };

@@ -16,6 +16,9 @@ export const CouponIssuedData = Type.Object(
     parkingLotId: ParkingLotId,
     customerId: Personal(CustomerId),
     issuedAt: Timestamp,
+    // Since issue 71: spendable only once its stay earns it (CouponEarned). Absent on coupons
+    // issued before, which were spendable at once (and on one a check-out issued: earned).
+    untilEarned: Type.Optional(Type.Literal(true)),
   },
   { ...strict, $id: "CouponIssued" },
 );
@@ -45,6 +48,33 @@ export const CouponRevokedEvent = defineEvent({
   stream: "coupon",
   recordTime: "revokedAt",
   audit: (d, by) => `${by} revoked coupon ${d.couponId} of reservation ${d.reservationId}`,
+});
+
+/**
+ * Since issue 71: the coupon's own stay earned it, so it is spendable from `spendableFrom` on: its
+ * check-in plus the lot's minimum stay (`by: "check-in"`, which may be ahead of `earnedAt`), or its
+ * check-out that kept it (`by: "check-out"`). A coupon issued `untilEarned` is spendable only after one.
+ */
+export const CouponEarnedData = Type.Object(
+  {
+    couponId: CouponId,
+    reservationId: ReservationId,
+    parkingLotId: ParkingLotId,
+    customerId: Personal(CustomerId),
+    by: Type.Union([Type.Literal("check-in"), Type.Literal("check-out")]),
+    spendableFrom: Timestamp,
+    earnedAt: Timestamp,
+  },
+  { ...strict, $id: "CouponEarned" },
+);
+
+export const CouponEarnedEvent = defineEvent({
+  type: "CouponEarned",
+  schema: CouponEarnedData,
+  stream: "coupon",
+  recordTime: "earnedAt",
+  audit: (d, by) =>
+    `${by} found coupon ${d.couponId} of reservation ${d.reservationId} earned by its ${d.by}: spendable from ${d.spendableFrom}`,
 });
 
 /**
@@ -104,6 +134,7 @@ export const CouponReturnedEvent = defineEvent({
 /** The coupon's facts, by type. */
 export const COUPON_EVENTS = byType(
   CouponIssuedEvent,
+  CouponEarnedEvent,
   CouponRevokedEvent,
   CouponRedeemedEvent,
   CouponReturnedEvent,

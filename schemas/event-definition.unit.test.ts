@@ -129,6 +129,7 @@ describe("the registry of definitions", () => {
     ]);
     expect([...eventTypesOfStream("coupon")]).toEqual([
       "CouponIssued",
+      "CouponEarned",
       "CouponRevoked",
       "CouponRedeemed",
       "CouponReturned",

@@ -127,7 +127,11 @@ export const ParkingReservedEvent = defineEvent({
   recordTime: "reservedAt",
   audit: (d, by, actor) => {
     const forWhom = actor?.sub === d.customerId ? "" : ` for customer ${d.customerId}`;
-    return `${by} reserved ${d.reservationId}${forWhom} in lot ${d.parkingLotId}, car ${d.carNumber}, ${windowOf(d)}, amount ${d.amount}`;
+    // Issue 69: a booking that spent a coupon says so (which, and what it took off).
+    const spent = d.coupon
+      ? `, spending coupon ${d.coupon.couponId} of reservation ${d.coupon.reservationId} (${d.coupon.discount} off)`
+      : "";
+    return `${by} reserved ${d.reservationId}${forWhom} in lot ${d.parkingLotId}, car ${d.carNumber}, ${windowOf(d)}, amount ${d.amount}${spent}`;
   },
 });
 
@@ -168,6 +172,9 @@ export const ReservationCheckedInData = Type.Object(
     parkingLotId: ParkingLotId,
     customerId: Personal(CustomerId),
     checkedInAt: Timestamp,
+    // Since issue 71: when the stay has lasted the lot's minimum stay (its couponRule then), from
+    // which the booking's coupon is spendable. Absent on a drive-up's (it earns none) and before.
+    couponSpendableFrom: Type.Optional(Timestamp),
   },
   { ...strict, $id: "ReservationCheckedIn" },
 );
@@ -195,6 +202,20 @@ export const ReservationCheckedOutData = Type.Object(
     // Since issue 34: whether the stay earned the lot's coupon (the lot's couponRule, decided at
     // check-out). Absent on older check-outs, whose coupon was issued at booking.
     couponEarned: Type.Optional(Type.Boolean()),
+    // Since issue 69: what the lot priced this stay that no card processor takes (a booking made
+    // with payments off, a drive-up), to be collected at the gate, in the lot's currency: the
+    // booking's price with the stay's (`price`) and the overstay's. Absent: nothing, or the provider's.
+    collectedOnSite: Type.Optional(
+      Type.Object(
+        {
+          currency: Currency,
+          kind: Type.Union([Type.Literal("booking"), Type.Literal("drive-up")]),
+          price: Amount,
+          overstay: Amount,
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { ...strict, $id: "ReservationCheckedOut" },
 );

@@ -108,11 +108,20 @@ const Sum = (description: string) => Type.Integer({ minimum: 0, description });
 export const MoneyInCurrency = Type.Object(
   {
     currency: Currency,
-    revenue: Sum("Captured (PaymentCaptured) plus charged off-session for overstays (OverstayCharged)."),
+    revenue: Sum(
+      "What the lot charged: captured by the card processor (PaymentCaptured, cancellation and no-show fees included) plus charged off-session for overstays (OverstayCharged), plus what check-outs left to collect at the gate (payments off, the default, and drive-ups: everything the lot priced; `collectedOnSite`).",
+    ),
     refunds: Sum("Refunded (PaymentRefunded), on the day of the refund, whatever day it refunds."),
     net: Type.Integer({
       description: "revenue - refunds (negative on a day that refunds more than it takes).",
     }),
+    collectedByProcessor: Sum("Of `revenue`, what the card processor took (payments on)."),
+    collectedOnSite: Sum(
+      "Of `revenue`, what is collected at the gate: stays no card processor was asked to pay (payments off; drive-ups), on the day of their check-out.",
+    ),
+    bookings: Sum("Of `revenue`, bookings' prices (fees included), neither overstays nor drive-ups."),
+    overstays: Sum("Of `revenue`, charges for staying past a window's end."),
+    driveUps: Sum("Of `revenue`, what drive-up stays (cars let in without a booking) were priced."),
   },
   { additionalProperties: false },
 );

@@ -174,6 +174,12 @@ export const LotMoneyQuery = Type.Object(
       description: `The last day, included (default: the lot's today, in its time zone); not before \`from\`, at most ${MONEY_MAX_DAYS} days from it.`,
     }),
     minPosition: Type.Optional(MinPosition),
+    format: Type.Optional(
+      Type.Literal("csv", {
+        description:
+          "csv: the days as CSV (`text/csv`, a row per day and currency), as `Accept: text/csv` asks; absent: JSON.",
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -39,7 +39,7 @@ export const CouponStatus = Type.Union(
   [Type.Literal("ISSUED"), Type.Literal("REVOKED"), Type.Literal("REDEEMED")],
   {
     description:
-      "ISSUED (the booking made its customer a recipient; spendable), REVOKED (the reservation was canceled, a no-show, or its stay too short), REDEEMED (spent on the booking `redeemedFor`; ISSUED again if that booking is canceled before it starts).",
+      "ISSUED (the booking made its customer a recipient; spendable once its own stay earned it: `spendable`), REVOKED (the reservation was canceled, a no-show, or its stay too short), REDEEMED (spent on the booking `redeemedFor`; ISSUED again if that booking is canceled before it starts).",
   },
 );
 
@@ -188,6 +188,22 @@ export const AvailabilityView = Type.Object(
 );
 export type AvailabilityView = Static<typeof AvailabilityView>;
 
+/**
+ * Issue 71: whether an ISSUED coupon can be spent now, and from when (the coupon decider's
+ * `couponSpendability`): a coupon is issued at booking, pending until its own stay earns it.
+ */
+const couponSpendable = {
+  spendable: Type.Boolean({
+    description:
+      "Whether a booking may spend it now: ISSUED and earned by its own stay (checked in for the lot's minimum stay, or checked out keeping it). false while pending (ISSUED, its stay not earned yet), and for REVOKED or REDEEMED.",
+  }),
+  spendableFrom: Type.Optional({
+    ...Timestamp,
+    description:
+      "ISSUED and earned: from when it is spendable (its check-in plus the lot's minimum stay, or its check-out; may be ahead while the car is in). Absent while its stay has not earned it yet.",
+  }),
+};
+
 export const ReservationCoupon = Type.Object({
   couponId: CouponId,
   status: CouponStatus,
@@ -195,7 +211,18 @@ export const ReservationCoupon = Type.Object({
   revokedAt: Type.Optional(Timestamp),
   /** While REDEEMED: the booking it was spent on. */
   redeemedFor: Type.Optional(ReservationId),
+  ...couponSpendable,
 });
+
+/** Issue 69: the coupon a booking spent, and what it took off the price. */
+export const SpentCoupon = Type.Object(
+  {
+    couponId: CouponId,
+    reservationId: { ...ReservationId, description: "The reservation whose coupon it was." },
+    discount: { ...Amount, description: "What it took off the price (`amount` is the price after it)." },
+  },
+  { additionalProperties: false, description: "The coupon this booking spent, if it spent one." },
+);
 
 export const ReservationView = Type.Object(
   {
@@ -246,6 +273,7 @@ export const ReservationView = Type.Object(
       ),
     ),
     coupon: Type.Optional(ReservationCoupon),
+    spentCoupon: Type.Optional(SpentCoupon),
     couponDue: Type.Optional(
       Type.Boolean({
         description:
@@ -271,6 +299,7 @@ export const CouponView = Type.Object(
     /** While REDEEMED: the booking it was spent on, and when. */
     redeemedFor: Type.Optional(ReservationId),
     redeemedAt: Type.Optional(Timestamp),
+    ...couponSpendable,
   },
   { $id: "CouponView" },
 );

@@ -86,9 +86,17 @@ describe("a day's money in words", () => {
   });
 
   it("says each currency's revenue, refunds and net from the view, in the currency's major unit", () => {
+    // Issue 69's breakdown (who collected, what for): the API's; this sentence does not use it.
+    const of = (revenue: number) => ({
+      collectedByProcessor: revenue,
+      collectedOnSite: 0,
+      bookings: revenue,
+      overstays: 0,
+      driveUps: 0,
+    });
     const amounts = [
-      { currency: "KRW", revenue: 1500, refunds: 400, net: 1100 },
-      { currency: "USD", revenue: 1250, refunds: 0, net: 1250 },
+      { currency: "KRW", revenue: 1500, refunds: 400, net: 1100, ...of(1500) },
+      { currency: "USD", revenue: 1250, refunds: 0, net: 1250, ...of(1250) },
     ];
     expect(moneyAmounts(day({ amounts }))).toEqual([
       `revenue ${money(1500)} KRW · refunds 400 KRW · net ${money(1100)} KRW`,

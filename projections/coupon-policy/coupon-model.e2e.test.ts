@@ -134,8 +134,15 @@ async function checkRun(ops: Op[], batches: number[], run: number, cleanups: (()
     switch (o.kind) {
       case "book": {
         const auth = await customerHeaders(data.dir, customers[o.who] as string);
-        // A coupon of the customer's the model says is spendable (the policy has issued it by now).
-        const owner = o.spend ? bookings.find((b) => b.who === o.who && b.coupon === "ISSUED") : undefined;
+        // A coupon of the customer's the model says is spendable (the policy has issued it by now):
+        // issue 71, once its own stay earned it (in the lot for the minimum stay, or checked out
+        // keeping it).
+        const earned = (b: Booking) =>
+          b.status === "COMPLETED" ||
+          (b.status === "CHECKED_IN" && now - (b.checkedInAt ?? now) >= MIN_STAY * 60_000);
+        const owner = o.spend
+          ? bookings.find((b) => b.who === o.who && b.coupon === "ISSUED" && earned(b))
+          : undefined;
         if (owner) await settle();
         const couponId = owner
           ? (

@@ -126,6 +126,45 @@ describe("coupon policy: a coupon comes with a booking, and goes with a cancel, 
     expect(revokedFor(all)).toEqual(["coupon-short", "coupon-canceled", "coupon-missed"]);
   });
 
+  it("issues no coupon for a drive-up (issue 69: no person booked it), pending coupons for bookings, earned by their stay (issue 71)", async () => {
+    const driveUp: DomainEvent = {
+      type: "ParkingReserved",
+      data: {
+        ...who("gate-1"),
+        customerId: `drive-up:${LOT}`,
+        carNumber: "12가3456",
+        amount: 0,
+        reservedAt: at,
+      },
+    };
+    const later = "2026-01-01T09:15:00.000Z";
+    const checkedIn: DomainEvent = {
+      type: "ReservationCheckedIn",
+      data: { ...who("stay"), checkedInAt: at, couponSpendableFrom: later },
+    };
+    await append(`parkingLot-${LOT}`, [
+      driveUp,
+      reserved("stay"),
+      checkedIn,
+      reserved("left"),
+      checkedOut("left", true),
+    ]);
+    await react();
+    await react();
+    const all = await readAllEvents(events);
+    expect(issuedFor(all)).toEqual(["coupon-stay", "coupon-left"]);
+    const coupon = (stream: string) =>
+      all.filter((e) => e.streamId === stream).map((e) => ({ type: e.type, ...(e.data as object) }));
+    expect(coupon("coupon-stay")).toMatchObject([
+      { type: "CouponIssued", untilEarned: true },
+      { type: "CouponEarned", by: "check-in", spendableFrom: later },
+    ]);
+    expect(coupon("coupon-left")).toMatchObject([
+      { type: "CouponIssued", untilEarned: true },
+      { type: "CouponEarned", by: "check-out", spendableFrom: at },
+    ]);
+  });
+
   it("replays a mixed old log to one issue per reservation (coupons issued at check-out by issues 34–46)", async () => {
     // Recorded under the earned-at-check-out rule: the booking issued nothing, the earning
     // check-out issued the coupon (the same deterministic id), a cancel revoked nothing.

@@ -4,8 +4,15 @@ import { endSpan, startSpan, traceparentFor, tracingOn } from "../../platform/tr
 import { systemActor } from "../../schemas/actor.js";
 import { type Causation, encodeEvent, type StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { DomainEvent, EventType } from "../../schemas/events.js";
-import { couponIdFor, couponStream, decideReturn, decideRevoke } from "../../write-side/coupon/coupon.js";
+import {
+  couponIdFor,
+  couponStream,
+  decideEarn,
+  decideReturn,
+  decideRevoke,
+} from "../../write-side/coupon/coupon.js";
 import { appendCoupon, readCoupon } from "../../write-side/coupon/coupon-stream.js";
+import { isDriveUpCustomer } from "../../write-side/parking-lot/drive-ups.js";
 import type { Reactor, ReactorContext } from "../runtime/processor.js";
 
 export { couponIdFor, couponStream } from "../../write-side/coupon/coupon.js";
@@ -26,7 +33,9 @@ interface Spend {
 
 /**
  * A booking makes its customer a coupon recipient at once (ParkingReserved issues it, the seed's
- * flow, issue 47); a cancellation (by anyone, for any reason: a failed payment or an expired hold
+ * flow, issue 47), pending until its stay earns it (issue 71): its check-in says from when the stay
+ * has lasted the lot's minimum (`couponSpendableFrom`), and a check-out that kept it earns it at
+ * once (CouponEarned); a drive-up's booking issues none (no person booked it). A cancellation (by anyone, for any reason: a failed payment or an expired hold
  * cancels too, and so does a closure), a no-show, or a check-out whose stay was shorter than the
  * lot's coupon rule (`couponEarned: false`, decided by the lot's decider) revokes it, so booking
  * and leaving at once gains nothing. A check-out that earned it (`couponEarned: true`) issues it
@@ -42,17 +51,20 @@ const CAUSES: ReadonlySet<EventType> = new Set([
 ]);
 
 /** What an event of the policy's types asks of the reservation's coupon, if anything. */
-export function couponEffectOf(event: DomainEvent): "issue" | "revoke" | undefined {
+export function couponEffectOf(event: DomainEvent): "issue" | "earn" | "revoke" | undefined {
   switch (event.type) {
     case "ParkingReserved":
-      return "issue";
+      // Issue 69: a drive-up's stay is no person's booking: it earns no coupon.
+      return isDriveUpCustomer(event.data.customerId) ? undefined : "issue";
+    case "ReservationCheckedIn":
+      return event.data.couponSpendableFrom === undefined ? undefined : "earn";
     case "ReservationCanceled":
     case "ReservationNoShow":
       return "revoke";
     case "ReservationCheckedOut":
       // Absent (a check-out recorded before issue 34): its coupon came at booking and stays.
       if (event.data.couponEarned === undefined) return undefined;
-      return event.data.couponEarned ? "issue" : "revoke";
+      return event.data.couponEarned ? "earn" : "revoke";
     default:
       return undefined;
   }
@@ -213,15 +225,56 @@ async function handle(stored: StoredDomainEvent, context: ReactorContext): Promi
   };
   await traced(stored, reservationId, async (traceparent) => {
     const causation = causationOf(stored, traceparent);
-    if (effect === "issue") {
-      const coupon = { couponId: couponIdFor(reservationId), reservationId, parkingLotId, customerId };
+    const coupon = { couponId: couponIdFor(reservationId), reservationId, parkingLotId, customerId };
+    const issuedAt = new Date().toISOString();
+    if (effect === "issue")
       await issue(
-        { type: "CouponIssued", data: { ...coupon, issuedAt: new Date().toISOString() } },
+        { type: "CouponIssued", data: { ...coupon, issuedAt, untilEarned: true } },
         causation,
         context,
       );
-    } else await revoke(reservationId, causation, context);
+    else if (effect === "revoke") await revoke(reservationId, causation, context);
+    else if (stored.event.type === "ReservationCheckedIn" && stored.event.data.couponSpendableFrom)
+      await earn(reservationId, "check-in", stored.event.data.couponSpendableFrom, causation, context);
+    else if (stored.event.type === "ReservationCheckedOut") {
+      // A booking recorded between issues 34 and 47 has no coupon yet: its earning check-out
+      // issues it, earned (as those check-outs did); any other is earned now.
+      const earned = await earn(
+        reservationId,
+        "check-out",
+        stored.event.data.checkedOutAt,
+        causation,
+        context,
+      );
+      if (!earned) await issue({ type: "CouponIssued", data: { ...coupon, issuedAt } }, causation, context);
+    }
   });
+}
+
+/**
+ * The coupon earned by its stay (decided on its stream as it is: once; a revoked one stays
+ * revoked). False when the reservation has no coupon at all.
+ */
+async function earn(
+  reservationId: string,
+  by: "check-in" | "check-out",
+  spendableFrom: string,
+  causation: Causation,
+  context: ReactorContext,
+): Promise<boolean> {
+  for (;;) {
+    const coupon = await readCoupon(context.eventStore, reservationId);
+    if (coupon.state.kind === "none") return false;
+    const earned = decideEarn(coupon.state, by, spendableFrom, new Date().toISOString());
+    if (!earned) return true;
+    try {
+      await appendCoupon(context.eventStore, earned, coupon.revision, causation);
+      context.metrics?.couponActions.inc({ action: "earned" });
+      return true;
+    } catch (error) {
+      if (!(error instanceof WrongExpectedRevisionError)) throw error;
+    }
+  }
 }
 
 async function issue(event: DomainEvent, causation: Causation, context: ReactorContext): Promise<void> {

@@ -9,6 +9,19 @@ const issued: DomainEvent = {
   type: "CouponIssued",
   data: { ...coupon, issuedAt: "2026-11-22T10:00:00.000Z" },
 };
+const pending: DomainEvent = {
+  type: "CouponIssued",
+  data: { ...coupon, issuedAt: "2026-11-22T10:00:00.000Z", untilEarned: true },
+};
+const earned: DomainEvent = {
+  type: "CouponEarned",
+  data: {
+    ...coupon,
+    by: "check-in",
+    spendableFrom: "2026-11-22T12:15:00.000Z",
+    earnedAt: "2026-11-22T12:00:00.000Z",
+  },
+};
 const revoked: DomainEvent = {
   type: "CouponRevoked",
   data: { ...coupon, revokedAt: "2026-11-22T11:00:00.000Z" },
@@ -21,11 +34,29 @@ describe("customer-coupons projection (spec: events in, documents out)", () => {
     outcome = undefined;
   });
 
-  it("given a coupon issued, keeps it ISSUED with its issue's position as seq", async () => {
+  it("given a coupon issued (before issue 71: spendable at once), keeps it ISSUED with its issue's position as seq", async () => {
     outcome = await spec.given(issued);
     await outcome.expectDocuments({
-      coupons: [{ _id: "CPN1", ...coupon, issuedAt: "2026-11-22T10:00:00.000Z", status: "ISSUED", seq: 1 }],
+      coupons: [
+        {
+          _id: "CPN1",
+          ...coupon,
+          issuedAt: "2026-11-22T10:00:00.000Z",
+          status: "ISSUED",
+          seq: 1,
+          spendableFrom: "2026-11-22T10:00:00.000Z",
+        },
+      ],
     });
+  });
+
+  it("given a coupon issued until earned, keeps no spendableFrom until its stay earns it (issue 71)", async () => {
+    outcome = await spec.given(pending);
+    const stored = { _id: "CPN1", ...coupon, issuedAt: "2026-11-22T10:00:00.000Z", status: "ISSUED", seq: 1 };
+    await outcome.expectDocuments({ coupons: [stored] });
+    await outcome.close();
+    outcome = await spec.given(pending, earned);
+    await outcome.expectDocuments({ coupons: [{ ...stored, spendableFrom: "2026-11-22T12:15:00.000Z" }] });
   });
 
   it("given a coupon issued then revoked, keeps it REVOKED with when", async () => {
@@ -39,6 +70,7 @@ describe("customer-coupons projection (spec: events in, documents out)", () => {
           status: "REVOKED",
           revokedAt: "2026-11-22T11:00:00.000Z",
           seq: 1,
+          spendableFrom: "2026-11-22T10:00:00.000Z",
         },
       ],
     });

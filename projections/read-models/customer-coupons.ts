@@ -1,5 +1,6 @@
 import { logOrderOf } from "../../event-store/position.js";
 import { ERASED } from "../../schemas/personal-data.js";
+import { spendableFromIssue } from "../../write-side/coupon/coupon.js";
 import { couponIdFor } from "../coupon-policy/coupon-policy.js";
 import { defineProjection, updateOne, upsertOne } from "./projection.js";
 
@@ -10,7 +11,8 @@ export const customerCouponsProjection = defineProjection({
   name: "customer-coupons",
   // 2: `seq` is the event's prepare position (logOrderOf), unique on EventStoreDB where the
   // events of one append share their commit position.
-  version: 2,
+  // 3: `spendableFrom`, from when the coupon's own stay earned it (issue 71; absent: pending).
+  version: 3,
   collections: {
     [COUPONS]: [
       { name: "by_customer", keys: { customerId: 1, seq: -1 } },
@@ -19,9 +21,22 @@ export const customerCouponsProjection = defineProjection({
     ],
   },
   on: {
-    CouponIssued: ({ event, position }, collection) =>
-      upsertOne(collection, COUPONS, event.data.couponId, {
-        $set: { ...event.data, status: "ISSUED", seq: logOrderOf(position) },
+    CouponIssued: ({ event, position }, collection) => {
+      const { untilEarned: _pending, ...data } = event.data;
+      const spendableFrom = spendableFromIssue(event.data);
+      return upsertOne(collection, COUPONS, event.data.couponId, {
+        $set: {
+          ...data,
+          status: "ISSUED",
+          seq: logOrderOf(position),
+          ...(spendableFrom ? { spendableFrom } : {}),
+        },
+      });
+    },
+    // Issue 71: the decider appends it only when it makes the coupon spendable earlier.
+    CouponEarned: ({ event }, collection) =>
+      updateOne(collection, COUPONS, event.data.couponId, {
+        $set: { spendableFrom: event.data.spendableFrom },
       }),
     CouponRevoked: ({ event }, collection) =>
       updateOne(collection, COUPONS, event.data.couponId, {

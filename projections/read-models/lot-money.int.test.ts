@@ -101,24 +101,61 @@ const HISTORY: DomainEvent[] = [
     type: "PaymentReleased",
     data: { ...about("R5", "L2"), amount: 250, settlementId: "s4", releasedAt: `${DAY2}T08:00:00Z` },
   },
+  // Issue 69: a lot with payments off takes at its gate what its check-outs priced: a booking with
+  // its overstay, a drive-up; a check-out with nothing to collect counts nothing.
+  ...(
+    [
+      ["R7", { kind: "booking", price: 6000, overstay: 1500 }],
+      ["R8", { kind: "drive-up", price: 3000, overstay: 0 }],
+      ["R9", undefined],
+    ] as const
+  ).map(
+    ([reservationId, onSite]): DomainEvent => ({
+      type: "ReservationCheckedOut",
+      data: {
+        reservationId,
+        parkingLotId: "L3",
+        customerId: "CUST1",
+        checkedOutAt: `${DAY2}T18:05:00.000Z`,
+        ...(onSite ? { collectedOnSite: { currency: "KRW", ...onSite } } : {}),
+      },
+    }),
+  ),
 ];
 
 /** A quarter-hour document: every counter the facts of its quarter touched. */
 const quarter = (
   lot: string,
   at: string,
-  figures: { revenue?: object; refunds?: object; failedPayments: number; failedSteps: number },
-) => ({ _id: moneyId(lot, at), parkingLotId: lot, at: `${at}:00.000Z`, ...figures });
+  figures: {
+    revenue?: Record<string, number>;
+    refunds?: object;
+    failedPayments: number;
+    failedSteps: number;
+  },
+  of: { onSite?: number; overstays?: number; driveUps?: number } = {},
+) => {
+  // Money in a currency keeps its breakdown beside it (issue 69): 0 unless said.
+  const [currency] = Object.keys(figures.revenue ?? {});
+  const parts = currency
+    ? {
+        onSite: { [currency]: of.onSite ?? 0 },
+        overstays: { [currency]: of.overstays ?? 0 },
+        driveUps: { [currency]: of.driveUps ?? 0 },
+      }
+    : {};
+  return { _id: moneyId(lot, at), parkingLotId: lot, at: `${at}:00.000Z`, ...figures, ...parts };
+};
 
 const EXPECTED = [
   quarter("L1", `${DAY1}T10:00`, { failedPayments: 1, failedSteps: 0 }),
   // A capture at 23:50 and an overstay at 23:51 share the quarter from 23:45.
-  quarter("L1", `${DAY1}T23:45`, {
-    revenue: { KRW: 1500 },
-    refunds: { KRW: 0 },
-    failedPayments: 0,
-    failedSteps: 0,
-  }),
+  quarter(
+    "L1",
+    `${DAY1}T23:45`,
+    { revenue: { KRW: 1500 }, refunds: { KRW: 0 }, failedPayments: 0, failedSteps: 0 },
+    { overstays: 500 },
+  ),
   quarter("L1", `${DAY2}T00:00`, { failedPayments: 1, failedSteps: 0 }),
   quarter("L1", `${DAY2}T09:00`, {
     revenue: { KRW: 0 },
@@ -133,6 +170,12 @@ const EXPECTED = [
     failedPayments: 0,
     failedSteps: 0,
   }),
+  quarter(
+    "L3",
+    `${DAY2}T18:00`,
+    { revenue: { KRW: 10_500 }, refunds: { KRW: 0 }, failedPayments: 0, failedSteps: 0 },
+    { onSite: 10_500, overstays: 1500, driveUps: 3000 },
+  ),
 ];
 
 describe("lot-money projection (spec: facts in, one document per lot per UTC quarter hour)", () => {

@@ -27,6 +27,10 @@ interface Counted {
   readonly refund?: { readonly currency: string; readonly amount: number };
   readonly failedPayment?: true;
   readonly failedStep?: true;
+  /** Issue 69: of `revenue`, what was collected at the gate, charged for overstays, and by drive-ups. */
+  readonly onSite?: number;
+  readonly overstay?: number;
+  readonly driveUp?: number;
 }
 
 /**
@@ -50,6 +54,9 @@ function countOn(
   if (money) {
     inc[`revenue.${money.currency}`] = counted.revenue?.amount ?? 0;
     inc[`refunds.${money.currency}`] = counted.refund?.amount ?? 0;
+    inc[`onSite.${money.currency}`] = counted.onSite ?? 0;
+    inc[`overstays.${money.currency}`] = counted.overstay ?? 0;
+    inc[`driveUps.${money.currency}`] = counted.driveUp ?? 0;
   }
   return [
     {
@@ -64,7 +71,8 @@ function countOn(
 
 /**
  * The money of each lot per day (issue 38): revenue (what the provider captured, and what it charged
- * off-session for an overstay), refunds, and the payments that did not arrive (a declined or expired
+ * off-session for an overstay; since issue 69 also what a check-out left to collect at the gate, of
+ * which overstays and drive-ups are counted apart), refunds, and the payments that did not arrive (a declined or expired
  * authorization: PaymentFailed; a settlement's step the provider failed: PaymentStepFailed), each
  * counted from the amounts the facts recorded, never recomputed. One document per lot per UTC
  * quarter hour that had a fact, in each currency a fact of it carried (a lot may change its
@@ -75,13 +83,27 @@ function countOn(
 export const lotMoneyProjection = defineProjection({
   name: "lot-money",
   // 2: quarter hours instead of UTC days (issue 49: a lot's days are local).
-  version: 2,
+  // 3: what the lot collected on site (payments off, drive-ups), overstays and drive-ups (issue 69).
+  version: 3,
   collections: { [LOT_MONEY]: [] },
   on: {
     PaymentCaptured: ({ event: { data } }, collection) =>
       countOn(collection, data, data.capturedAt, { revenue: data }),
     OverstayCharged: ({ event: { data } }, collection) =>
-      countOn(collection, data, data.chargedAt, { revenue: data }),
+      countOn(collection, data, data.chargedAt, { revenue: data, overstay: data.amount }),
+    // Issue 69: a stay no card processor was asked to pay (payments off, a drive-up), collected
+    // at the gate as its check-out priced it (the lot's decider says what, `collectedOnSite`).
+    ReservationCheckedOut: ({ event: { data } }, collection) => {
+      const onSite = data.collectedOnSite;
+      if (!onSite) return [];
+      const amount = onSite.price + onSite.overstay;
+      return countOn(collection, data, data.checkedOutAt, {
+        revenue: { currency: onSite.currency, amount },
+        onSite: amount,
+        overstay: onSite.overstay,
+        driveUp: onSite.kind === "drive-up" ? onSite.price : 0,
+      });
+    },
     PaymentRefunded: ({ event: { data } }, collection) =>
       countOn(collection, data, data.refundedAt, { refund: data }),
     PaymentFailed: ({ event: { data } }, collection) =>

@@ -96,6 +96,7 @@ describe("reservation-events projection (spec: events in, documents out)", () =>
 
   it("reads every event type whose payload names a reservation, derived from the schemas", () => {
     expect([...reservationEventsProjection.eventTypes].sort()).toEqual([
+      "CouponEarned",
       "CouponIssued",
       "CouponRedeemed",
       "CouponReturned",

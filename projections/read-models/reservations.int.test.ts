@@ -39,6 +39,21 @@ describe("reservations projection (spec: events in, documents out)", () => {
     });
   });
 
+  it("issue 69: a booking that spent a coupon keeps which and what it took off; a drive-up is due no coupon", async () => {
+    const base = reserved(window) as Extract<DomainEvent, { type: "ParkingReserved" }>;
+    const spent = { couponId: "CPN0", reservationId: "R0", discount: 2500 };
+    outcome = await spec.given({ ...base, data: { ...base.data, amount: 2500, coupon: spent } });
+    const [doc] = await outcome.documents("reservations");
+    expect(doc).toMatchObject({ amount: 2500, spentCoupon: spent, couponDue: true });
+    expect(doc).not.toHaveProperty("coupon");
+    await outcome.close();
+    outcome = await spec.given({
+      ...base,
+      data: { ...base.data, customerId: "drive-up:L1", parkingLotId: "L1" },
+    });
+    expect((await outcome.documents("reservations"))[0]).not.toHaveProperty("couponDue");
+  });
+
   it("issue 48: a pending booking is RESERVED by the lot's own outcome fact (ReservationConfirmed)", async () => {
     const base = reserved(window) as Extract<DomainEvent, { type: "ParkingReserved" }>;
     const payment = { amount: 5000, currency: "KRW", holdUntil: "2026-11-22T09:15:00.000Z" };

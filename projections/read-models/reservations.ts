@@ -2,6 +2,7 @@ import { logOrderOf } from "../../event-store/position.js";
 import type { DomainEvent } from "../../schemas/events.js";
 import { ERASED } from "../../schemas/personal-data.js";
 import { MAX_PLATE_SUFFIXES, plateSuffixes } from "../../schemas/plates.js";
+import { spendableFromIssue } from "../../write-side/coupon/coupon.js";
 import { failedBecause } from "../../write-side/payment/payment-facts.js";
 import { couponEffectOf } from "../coupon-policy/coupon-policy.js";
 import { defineProjection, updateOne, upsertOne } from "./projection.js";
@@ -30,7 +31,7 @@ export const HELD_OPEN_ENDED = "9999-12-31T23:59:59.999Z";
  */
 const couponDue = (event: DomainEvent): { couponDue?: boolean } => {
   const effect = couponEffectOf(event);
-  return effect === undefined ? {} : { couponDue: effect === "issue" };
+  return effect === undefined ? {} : { couponDue: effect !== "revoke" };
 };
 
 /**
@@ -52,7 +53,9 @@ export const reservationsProjection = defineProjection({
   // 5: plates' suffixes in their NFKC form, `ß` not upper-cased to `SS` (schemas/plates.ts).
   // 6: `seq` is the event's prepare position (logOrderOf): on EventStoreDB a batch's bookings
   // shared one commit, and a page ending inside the batch skipped the rest of it.
-  version: 6,
+  // 7: the coupon the booking spent (`spentCoupon`, issue 69) and from when its own coupon is
+  // spendable (`coupon.spendableFrom`, issue 71).
+  version: 7,
   collections: {
     [RESERVATIONS]: [
       { name: "by_seq", keys: { seq: -1 } },
@@ -78,8 +81,9 @@ export const reservationsProjection = defineProjection({
   on: {
     ParkingReserved: ({ event, position }, collection) => {
       // `coupon` here is the coupon the booking spent (issue 47), not its own: the document's
-      // `coupon` is the one it earns, set when that is issued (CouponIssued below).
-      const { payment, coupon: _spent, ...data } = event.data;
+      // `coupon` is the one it earns, set when that is issued (CouponIssued below); the spent one
+      // is kept as `spentCoupon` (issue 69).
+      const { payment, coupon: spent, ...data } = event.data;
       const { reservationId, parkingLotId, customerId, carNumber } = data;
       return [
         ...upsertOne(collection, RESERVATIONS, reservationId, {
@@ -89,6 +93,7 @@ export const reservationsProjection = defineProjection({
             // kept beside (the saved payment method, personal, is not).
             status: payment ? "PENDING_PAYMENT" : "RESERVED",
             ...couponDue(event),
+            ...(spent ? { spentCoupon: spent } : {}),
             ...(payment
               ? {
                   payment: {
@@ -193,11 +198,19 @@ export const reservationsProjection = defineProjection({
         $push: { "payment.failures": { step, code, message, at: failedAt } },
       });
     },
-    CouponIssued: ({ event }, collection) =>
-      updateOne(collection, RESERVATIONS, event.data.reservationId, {
+    CouponIssued: ({ event }, collection) => {
+      const { couponId, issuedAt } = event.data;
+      const spendableFrom = spendableFromIssue(event.data);
+      return updateOne(collection, RESERVATIONS, event.data.reservationId, {
         $set: {
-          coupon: { couponId: event.data.couponId, status: "ISSUED", issuedAt: event.data.issuedAt },
+          coupon: { couponId, status: "ISSUED", issuedAt, ...(spendableFrom ? { spendableFrom } : {}) },
         },
+      });
+    },
+    // Issue 71: the decider appends it only when it makes the coupon spendable earlier.
+    CouponEarned: ({ event }, collection) =>
+      updateOne(collection, RESERVATIONS, event.data.reservationId, {
+        $set: { "coupon.spendableFrom": event.data.spendableFrom },
       }),
     CouponRevoked: ({ event }, collection) =>
       updateOne(collection, RESERVATIONS, event.data.reservationId, {

@@ -17,12 +17,26 @@ const numbers = (value: unknown): Record<string, number> =>
 function figuresOf(doc: Document): Figures {
   const revenue = numbers(doc.revenue);
   const refunds = numbers(doc.refunds);
+  const [onSite, overstays, driveUps] = [doc.onSite, doc.overstays, doc.driveUps].map(numbers);
   const currencies = [...new Set([...Object.keys(revenue), ...Object.keys(refunds)])].sort();
   return {
     amounts: currencies.map((currency) => {
       const r = revenue[currency] ?? 0;
       const back = refunds[currency] ?? 0;
-      return { currency, revenue: r, refunds: back, net: r - back };
+      const site = onSite?.[currency] ?? 0;
+      const over = overstays?.[currency] ?? 0;
+      const drive = driveUps?.[currency] ?? 0;
+      return {
+        currency,
+        revenue: r,
+        refunds: back,
+        net: r - back,
+        collectedByProcessor: r - site,
+        collectedOnSite: site,
+        bookings: r - over - drive,
+        overstays: over,
+        driveUps: drive,
+      };
     }),
     failedPayments: Number(doc.failedPayments ?? 0),
     failedSteps: Number(doc.failedSteps ?? 0),
@@ -53,6 +67,18 @@ export function quartersOf(parkingLotId: string, from: string, to: string, timeZ
   };
 }
 
+/** The figures of a currency that add up over quarters and days. */
+const MONEY_SUMS = [
+  "revenue",
+  "refunds",
+  "net",
+  "collectedByProcessor",
+  "collectedOnSite",
+  "bookings",
+  "overstays",
+  "driveUps",
+] as const satisfies readonly (keyof MoneyInCurrency)[];
+
 /** Figures summed, per currency (in order). */
 export function sumMoney(days: readonly Figures[]): Figures {
   const byCurrency = new Map<string, MoneyInCurrency>();
@@ -62,13 +88,11 @@ export function sumMoney(days: readonly Figures[]): Figures {
     failedPayments += day.failedPayments;
     failedSteps += day.failedSteps;
     for (const a of day.amounts) {
-      const sum = byCurrency.get(a.currency) ?? { currency: a.currency, revenue: 0, refunds: 0, net: 0 };
-      byCurrency.set(a.currency, {
-        currency: a.currency,
-        revenue: sum.revenue + a.revenue,
-        refunds: sum.refunds + a.refunds,
-        net: sum.net + a.net,
-      });
+      const sum = byCurrency.get(a.currency);
+      byCurrency.set(
+        a.currency,
+        sum ? { ...sum, ...Object.fromEntries(MONEY_SUMS.map((k) => [k, sum[k] + a[k]])) } : { ...a },
+      );
     }
   }
   const amounts = [...byCurrency.values()].sort((a, b) => (a.currency < b.currency ? -1 : 1));
@@ -139,3 +163,33 @@ export const today = (now: number): string => new Date(now).toISOString().slice(
 /** The number of days from `from` to `to`, both included (0 when `to` is before `from`). */
 export const daysBetween = (from: string, to: string): number =>
   Math.max(0, Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000) + 1);
+
+/** The columns of the money view's CSV (issue 69), after `day` and `currency`. */
+const CSV_SUMS = [
+  "revenue",
+  "collectedByProcessor",
+  "collectedOnSite",
+  "bookings",
+  "overstays",
+  "driveUps",
+  "refunds",
+  "net",
+] as const satisfies readonly (keyof MoneyInCurrency)[];
+
+/**
+ * The money view as CSV: a row per day and currency, a day with failures only as one row naming no
+ * currency, and a last `total` row per currency. Every cell is a day, an ISO currency code or a
+ * number, so nothing needs quoting (and nothing a spreadsheet would run as a formula).
+ */
+export function moneyCsv(view: LotMoneyView): string {
+  const rows = [["day", "currency", ...CSV_SUMS, "failedPayments", "failedSteps"].join(",")];
+  const add = (day: string, figures: Omit<MoneyDay, "day">) => {
+    const failures = [figures.failedPayments, figures.failedSteps];
+    if (figures.amounts.length === 0) rows.push([day, "", ...CSV_SUMS.map(() => 0), ...failures].join(","));
+    for (const [i, a] of figures.amounts.entries())
+      rows.push([day, a.currency, ...CSV_SUMS.map((k) => a[k]), ...(i === 0 ? failures : [0, 0])].join(","));
+  };
+  for (const day of view.days) add(day.day, day);
+  add("total", view.totals);
+  return `${rows.join("\r\n")}\r\n`;
+}

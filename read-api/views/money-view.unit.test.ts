@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { moneyId, quarterOf } from "../../projections/read-models/lot-money.js";
-import { moneyDaysOf, quartersOf } from "./money-view.js";
+import { moneyCsv, moneyDaysOf, quartersOf, sumMoney } from "./money-view.js";
 
 const NY = "America/New_York";
 
@@ -16,7 +16,20 @@ const captured = (at: string, amount: number) => ({
 });
 const usd = (day: string, revenue: number) => ({
   day,
-  amounts: [{ currency: "USD", revenue, refunds: 0, net: revenue }],
+  // A quarter stored before issue 69 (no breakdown): all the card processor's, all bookings.
+  amounts: [
+    {
+      currency: "USD",
+      revenue,
+      refunds: 0,
+      net: revenue,
+      collectedByProcessor: revenue,
+      collectedOnSite: 0,
+      bookings: revenue,
+      overstays: 0,
+      driveUps: 0,
+    },
+  ],
   failedPayments: 0,
   failedSteps: 0,
 });
@@ -60,5 +73,39 @@ describe("a lot's money per local day (issue 49)", () => {
     expect(fall.quarters).toBe(100);
     const seoul = quartersOf("L", "2026-11-26", "2026-11-27", "Asia/Seoul");
     expect(seoul.filter._id).toEqual({ $gte: "L/2026-11-25T15:00", $lt: "L/2026-11-27T15:00" });
+  });
+});
+
+describe("a lot's takings as CSV (issue 69)", () => {
+  it("a row per day and currency, a failures-only day naming no currency, and the total", () => {
+    const onSite = {
+      _id: moneyId("L", "2026-11-22T09:00"),
+      parkingLotId: "L",
+      at: "2026-11-22T09:00:00.000Z",
+      revenue: { KRW: 10_500 },
+      refunds: { KRW: 0 },
+      onSite: { KRW: 10_500 },
+      overstays: { KRW: 1500 },
+      driveUps: { KRW: 3000 },
+      failedPayments: 0,
+      failedSteps: 0,
+    };
+    const failed = { ...captured("2026-11-23T09:00:00Z", 0), revenue: {}, refunds: {}, failedPayments: 2 };
+    const days = moneyDaysOf([onSite, failed], "UTC");
+    const csv = moneyCsv({
+      parkingLotId: "L",
+      timeZone: "UTC",
+      from: "2026-11-22",
+      to: "2026-11-23",
+      days,
+      totals: sumMoney(days),
+    });
+    expect(csv.split("\r\n")).toEqual([
+      "day,currency,revenue,collectedByProcessor,collectedOnSite,bookings,overstays,driveUps,refunds,net,failedPayments,failedSteps",
+      "2026-11-22,KRW,10500,0,10500,6000,1500,3000,0,10500,0,0",
+      "2026-11-23,,0,0,0,0,0,0,0,0,2,0",
+      "total,KRW,10500,0,10500,6000,1500,3000,0,10500,2,0",
+      "",
+    ]);
   });
 });

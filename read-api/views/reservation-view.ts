@@ -6,6 +6,7 @@ import { LOT_FACTS } from "../../projections/read-models/lot-facts.js";
 import { RESERVATIONS } from "../../projections/read-models/reservations.js";
 import type { CouponView, ReservationStatus, ReservationView } from "../../schemas/read-models.js";
 import { statusAt } from "../../schemas/reservation-time.js";
+import { couponSpendability } from "../../write-side/coupon/coupon.js";
 import { mustLeaveBy, overstaySoFar, type RegisteredLot } from "../../write-side/parking-lot/decider.js";
 import { statusIn } from "../../write-side/parking-lot/rules.js";
 import { paymentStateOf } from "../../write-side/payment/payment-facts.js";
@@ -86,9 +87,11 @@ export class ReservationQueries {
     await Promise.all(lotIds.map(async (lotId) => lots.set(lotId, await this.lots.states.state(lotId))));
     return docs.map(({ heldFrom: _f, heldUntil: _u, mustLeaveBy: told, ...stored }) => {
       // Issue 38: the payment's state as the decider reads it from what was recorded.
-      const view = stored.payment
+      const paid = stored.payment
         ? { ...stored, payment: { ...stored.payment, state: paymentStateOf(stored.payment) } }
         : stored;
+      // Issue 71: whether its coupon is spendable now, as the coupon's decider says.
+      const view = paid.coupon ? { ...paid, coupon: spendableAt(paid.coupon, now) } : paid;
       const lot = lots.get(view.parkingLotId);
       const record = lot?.reservations.get(view.reservationId);
       if (!lot || !record) {
@@ -249,12 +252,10 @@ export class ReservationQueries {
     },
   ): Promise<PageOf<CouponView>> {
     const { parkingLotIds, ...page } = options;
-    if (parkingLotIds === undefined) return this.newestFirst<CouponView>(COUPONS, [{ customerId }], page);
-    return this.newestFirst<CouponView>(
-      COUPONS,
-      parkingLotIds.map((parkingLotId) => ({ customerId, parkingLotId })),
-      page,
-    );
+    const filters = parkingLotIds?.map((parkingLotId) => ({ customerId, parkingLotId })) ?? [{ customerId }];
+    const found = await this.newestFirst<CouponView>(COUPONS, filters, page);
+    const now = this.ctx.now();
+    return { ...found, items: found.items.map((coupon) => spendableAt(coupon, now)) };
   }
   /**
    * A page of `logical` matching any of `filters` (disjoint), newest first by `seq` (the global position of the event
@@ -291,4 +292,13 @@ export class ReservationQueries {
       limit: options.limit + 1,
     });
   }
+}
+
+/** A stored coupon with whether it is spendable at `now` (issue 71: the coupon decider's rule). */
+function spendableAt<C extends { status: CouponView["status"]; spendableFrom?: string | undefined }>(
+  coupon: C,
+  now: number,
+): C & { spendable: boolean } {
+  const { spendableFrom: _stored, ...rest } = coupon;
+  return { ...rest, ...couponSpendability(coupon, now) } as C & { spendable: boolean };
 }

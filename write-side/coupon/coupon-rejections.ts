@@ -7,9 +7,13 @@ export type CouponRejection =
       readonly couponId: string;
     }
   | {
-      /** Issue 47: the coupon was revoked, or already spent on another booking. */
+      /**
+       * Issue 47: the coupon was revoked, or already spent on another booking; issue 71: its own
+       * stay has not earned it yet (PENDING; `spendableFrom` when that is known, ahead).
+       */
       readonly code: "CouponNotSpendable";
       readonly parkingLotId: string;
       readonly couponId: string;
-      readonly status: "REVOKED" | "REDEEMED";
+      readonly status: "REVOKED" | "REDEEMED" | "PENDING";
+      readonly spendableFrom?: string;
     };

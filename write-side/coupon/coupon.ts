@@ -4,7 +4,9 @@ import type { Rejection } from "../parking-lot/state.js";
 
 /**
  * A reservation's coupon as a decider (issue 47): pure functions, no I/O. Its stream is
- * `coupon-{reservationId}`: issued when the reservation is booked, revoked when it is canceled, a
+ * `coupon-{reservationId}`: issued when the reservation is booked, pending until its own stay earns
+ * it (issue 71: CouponEarned, at its check-in plus the lot's minimum stay, or at a check-out that
+ * kept it), revoked when it is canceled, a
  * no-show or a stay too short (the coupon policy), spent on a later booking of the same customer
  * (redeemed, by the booking's command, before the booking is appended), and returned when that
  * booking is canceled before it starts or refused after the coupon was set aside for it.
@@ -35,6 +37,10 @@ export type CouponState =
       readonly status: CouponStatus;
       /** While REDEEMED (and once revoked after it): the booking it was spent on. */
       readonly redeemedFor?: string;
+      /** Issue 71: from when its stay earned it (ISO); absent: not earned yet (pending). */
+      readonly spendableFrom?: string;
+      /** Issue 71: issued pending, to be earned by its stay (an older issue was spendable at once). */
+      readonly untilEarned?: true;
     };
 
 export const noCoupon: CouponState = { kind: "none" };
@@ -44,8 +50,15 @@ export function evolveCoupon(state: CouponState, event: CouponEvent): CouponStat
     case "CouponIssued": {
       if (state.kind === "issued") return state;
       const { couponId, reservationId, parkingLotId, customerId } = event.data;
-      return { kind: "issued", couponId, reservationId, parkingLotId, customerId, status: "ISSUED" };
+      const issued = { kind: "issued", couponId, reservationId, parkingLotId, customerId } as const;
+      const spendableFrom = spendableFromIssue(event.data);
+      const pending = event.data.untilEarned ? { untilEarned: true as const } : {};
+      return { ...issued, status: "ISSUED", ...pending, ...(spendableFrom ? { spendableFrom } : {}) };
     }
+    case "CouponEarned":
+      return state.kind === "issued"
+        ? { ...state, spendableFrom: earlier(state.spendableFrom, event.data.spendableFrom) }
+        : state;
     case "CouponRevoked":
       return state.kind === "issued" ? { ...state, status: "REVOKED" } : state;
     case "CouponRedeemed":
@@ -58,6 +71,32 @@ export function evolveCoupon(state: CouponState, event: CouponEvent): CouponStat
       return { ...rest, status: "ISSUED" };
     }
   }
+}
+
+/**
+ * From when an issued coupon is spendable, as its issue says: one issued before issue 71 (or by a
+ * check-out that kept it) at once, as then; one issued `untilEarned`, not yet (CouponEarned says).
+ */
+export const spendableFromIssue = (data: {
+  readonly issuedAt: string;
+  readonly untilEarned?: true;
+}): string | undefined => (data.untilEarned ? undefined : data.issuedAt);
+
+const earlier = (a: string | undefined, b: string): string =>
+  a !== undefined && Date.parse(a) <= Date.parse(b) ? a : b;
+
+/**
+ * Whether a coupon can be spent at `now` (issue 71): it is ISSUED and its own stay earned it by
+ * then; `spendableFrom` says from when (absent: its stay has not earned it yet). The one rule: the
+ * redemption below and the coupon views (read-api) call it.
+ */
+export function couponSpendability(
+  coupon: { readonly status: CouponStatus; readonly spendableFrom?: string | undefined },
+  now: number,
+): { readonly spendable: boolean; readonly spendableFrom?: string } {
+  const from = coupon.spendableFrom;
+  const spendable = coupon.status === "ISSUED" && from !== undefined && Date.parse(from) <= now;
+  return { spendable, ...(coupon.status === "ISSUED" && from !== undefined ? { spendableFrom: from } : {}) };
 }
 
 export const foldCoupon = (events: readonly CouponEvent[]): CouponState =>
@@ -94,6 +133,20 @@ export function decideRedemption(
       ok: false,
       rejection: { code: "CouponNotSpendable", parkingLotId, couponId, status: state.status },
     };
+  // Issue 71: a coupon whose own stay has not earned it yet is not spent, so no chain of bookings
+  // canceled free (each spending the one before's coupon) takes a discount without a paid stay.
+  const spendability = couponSpendability(state, Date.parse(ask.now));
+  if (!spendability.spendable)
+    return {
+      ok: false,
+      rejection: {
+        code: "CouponNotSpendable",
+        parkingLotId,
+        couponId,
+        status: "PENDING",
+        ...(spendability.spendableFrom ? { spendableFrom: spendability.spendableFrom } : {}),
+      },
+    };
   return {
     ok: true,
     event: {
@@ -108,6 +161,31 @@ export function decideRedemption(
         redeemedAt: ask.now,
       },
     },
+  };
+}
+
+/**
+ * The coupon earned by its stay (issue 71), spendable from `spendableFrom`, unless it is already
+ * spendable by then (a retried check-in or check-out changes nothing), revoked, none, or issued
+ * before issue 71 (spendable from its issue: a replay of an old log appends nothing to it).
+ */
+export function decideEarn(
+  state: CouponState,
+  by: "check-in" | "check-out",
+  spendableFrom: string,
+  now: string,
+): EventOfType<"CouponEarned"> | undefined {
+  // A coupon issued before issue 71 was spendable at once: nothing for its stay to earn.
+  if (state.kind !== "issued" || state.status === "REVOKED" || !state.untilEarned) return undefined;
+  if (
+    state.spendableFrom !== undefined &&
+    earlier(state.spendableFrom, spendableFrom) === state.spendableFrom
+  )
+    return undefined;
+  const { couponId, reservationId, parkingLotId, customerId } = state;
+  return {
+    type: "CouponEarned",
+    data: { couponId, reservationId, parkingLotId, customerId, by, spendableFrom, earnedAt: now },
   };
 }
 

@@ -14,6 +14,8 @@ import {
   type CouponEvent,
   type CouponState,
   couponIdFor,
+  couponSpendability,
+  decideEarn,
   decideRedemption,
   decideReturn,
   decideRevoke,
@@ -139,6 +141,61 @@ describe("spending a coupon (its own stream)", () => {
         }
       }),
     );
+  });
+});
+
+describe("a coupon spendable once earned (issue 71)", () => {
+  const pending: CouponEvent = { type: "CouponIssued", data: { ...who, issuedAt: NOW, untilEarned: true } };
+  const later = (minutes: number) => new Date(Date.parse(NOW) + minutes * 60_000).toISOString();
+  const earnedBy = (by: "check-in" | "check-out", spendableFrom: string): CouponEvent => ({
+    type: "CouponEarned",
+    data: { ...who, by, spendableFrom, earnedAt: NOW },
+  });
+
+  it("given a coupon issued at booking, it is pending (ISSUED, not spendable) and refused as PENDING", () => {
+    const state = foldCoupon([pending]);
+    expect(state).toMatchObject({ status: "ISSUED" });
+    expect(couponSpendability({ status: "ISSUED" }, Date.parse(NOW))).toEqual({ spendable: false });
+    expect(decideRedemption(state, spend())).toEqual({
+      ok: false,
+      rejection: { code: "CouponNotSpendable", parkingLotId: LOT, couponId: COUPON, status: "PENDING" },
+    });
+  });
+
+  it("given its stay checked in, it is spendable from the check-in plus the lot's minimum stay, not before", () => {
+    const state = foldCoupon([pending, earnedBy("check-in", later(15))]);
+    expect(decideRedemption(state, spend({ now: later(14) }))).toEqual({
+      ok: false,
+      rejection: {
+        code: "CouponNotSpendable",
+        parkingLotId: LOT,
+        couponId: COUPON,
+        status: "PENDING",
+        spendableFrom: later(15),
+      },
+    });
+    expect(decideRedemption(state, spend({ now: later(15) }))).toMatchObject({
+      ok: true,
+      event: { type: "CouponRedeemed" },
+    });
+  });
+
+  it("a check-out that kept it earns it at once; an earning is recorded once, only when it comes sooner", () => {
+    const checkedIn = foldCoupon([pending, earnedBy("check-in", later(15))]);
+    expect(decideEarn(checkedIn, "check-in", later(15), NOW)).toBeUndefined(); // a retry
+    expect(decideEarn(checkedIn, "check-out", later(20), NOW)).toBeUndefined(); // spendable already
+    expect(decideEarn(checkedIn, "check-out", later(5), NOW)).toEqual(earnedBy("check-out", later(5)));
+    expect(decideEarn(foldCoupon([pending, revoked]), "check-out", later(5), NOW)).toBeUndefined();
+    expect(decideEarn(noCoupon, "check-out", later(5), NOW)).toBeUndefined();
+    const out = foldCoupon([pending, earnedBy("check-out", later(5))]);
+    expect(couponSpendability(out as { status: "ISSUED" }, Date.parse(later(5)))).toEqual({
+      spendable: true,
+      spendableFrom: later(5),
+    });
+  });
+
+  it("a coupon issued before issue 71 (no untilEarned) keeps its meaning: spendable at once", () => {
+    expect(decideRedemption(foldCoupon([issued]), spend())).toMatchObject({ ok: true });
   });
 });
 

@@ -200,12 +200,15 @@ const PROBLEMS: ProblemOf = {
   CouponNotSpendable: (rejection) =>
     new ProblemError(
       "coupon-not-spendable",
-      rejection.status === "REVOKED"
-        ? `Coupon ${rejection.couponId} was revoked (its reservation was canceled, missed, or its stay too short); it cannot be spent.`
-        : `Coupon ${rejection.couponId} was already spent on another booking; a coupon is spent once (it comes back if that booking is canceled before it starts).`,
+      {
+        REVOKED: `Coupon ${rejection.couponId} was revoked (its reservation was canceled, missed, or its stay too short); it cannot be spent.`,
+        REDEEMED: `Coupon ${rejection.couponId} was already spent on another booking; a coupon is spent once (it comes back if that booking is canceled before it starts).`,
+        PENDING: `Coupon ${rejection.couponId} is not earned yet: it is spendable once its own stay has lasted the lot's minimum stay or checked out${rejection.spendableFrom ? ` (from ${rejection.spendableFrom})` : ""}.`,
+      }[rejection.status],
       {
         couponId: rejection.couponId,
         couponStatus: rejection.status,
+        ...(rejection.spendableFrom ? { spendableFrom: rejection.spendableFrom } : {}),
         errors: [{ field: "body.couponId", message: `the coupon is ${rejection.status}` }],
       },
     ),

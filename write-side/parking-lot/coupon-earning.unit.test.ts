@@ -50,9 +50,36 @@ describe("a stay earns the lot's coupon", () => {
   });
 
   it("or when it paid at least the lot's minimum amount, however short", () => {
+    // A lot with a rate priced the window: what it priced is paid (to the card processor, or on site).
+    const rule = { minStayMinutes: 60, minPaidAmount: 5000 };
+    const priced = lotRegistered({ hourlyRate: 2500, couponRule: rule });
+    const window = { startsAt: NOW, endsAt: minutesAfter(120) };
+    expect(earned([priced, parkingReserved({ amount: 4999, ...window }), checkedIn], 1)).toBe(false);
+    expect(earned([priced, parkingReserved({ amount: 5000, ...window }), checkedIn], 1)).toBe(true);
+    // A lot without a rate: the amount the client declared is paid only once the provider authorized it.
+    const unpriced = lotRegistered({ couponRule: rule });
+    const payment = { amount: 5000, currency: "KRW", holdUntil: minutesAfter(15) };
+    const confirmed: ParkingLotEvent = {
+      type: "ReservationConfirmed",
+      data: {
+        reservationId: "res-1",
+        parkingLotId: LOT,
+        customerId: "CUST1",
+        intentId: "pi_1",
+        confirmedAt: NOW,
+      },
+    };
+    const booked = parkingReserved({ amount: 5000, payment });
+    expect(earned([unpriced, booked, confirmed, checkedIn], 1)).toBe(true);
+  });
+
+  it("never counts an amount the client declared and nobody collected (issue 66)", () => {
+    // Payments off, no rate: the booking's amount is the client's word, so a stay of a minute keeps
+    // nothing, however much it declares, cycle after cycle.
     const lot = lotRegistered({ couponRule: { minStayMinutes: 60, minPaidAmount: 5000 } });
-    expect(earned([lot, parkingReserved({ amount: 4999 }), checkedIn], 1)).toBe(false);
-    expect(earned([lot, parkingReserved({ amount: 5000 }), checkedIn], 1)).toBe(true);
+    expect(earned([lot, parkingReserved({ amount: 5000 }), checkedIn], 1)).toBe(false);
+    expect(earned([lot, parkingReserved({ amount: 100_000 }), checkedIn], 1)).toBe(false);
+    expect(earned([lot, parkingReserved({ amount: 100_000 }), checkedIn], 60)).toBe(true);
   });
 
   it("counts what the stay paid: the booking, an open-ended stay's price and an overstay charge together", () => {

@@ -138,6 +138,52 @@ describe("a drive-up (the lot's decider)", () => {
     expect(out.ok && out.events[0]).toMatchObject({ data: { couponEarned: false } });
   });
 
+  it("issue 69: what a stay no card processor was asked to pay was priced is collected on site, a drive-up's as such", () => {
+    const checkOut = (reservationId: string, minutes: number) =>
+      ({ type: "CheckOut", parkingLotId: LOT, reservationId, now: later(minutes) }) as const;
+    const onSite = (events: ParkingLotEvent[], reservationId: string, minutes: number) => {
+      const out = decide(checkOut(reservationId, minutes), fold(events));
+      return out.ok && out.events[0]?.type === "ReservationCheckedOut"
+        ? out.events[0].data.collectedOnSite
+        : null;
+    };
+    expect(onSite([rated(), ...admitted()], "du-1", 90)).toEqual({
+      currency: "KRW",
+      kind: "drive-up",
+      price: 4500,
+      overstay: 0,
+    });
+    // A window the lot priced (payments off), left 30 minutes late: its price and the overstay's.
+    const window = { startsAt: NOW, endsAt: later(60) };
+    const booked = parkingReserved({ reservationId: "w-1", amount: 3000, ...window });
+    const inLot: ParkingLotEvent = {
+      type: "ReservationCheckedIn",
+      data: { reservationId: "w-1", parkingLotId: LOT, customerId: "CUST1", checkedInAt: NOW },
+    };
+    expect(onSite([rated(), booked, inLot], "w-1", 90)).toEqual({
+      currency: "KRW",
+      kind: "booking",
+      price: 3000,
+      overstay: 1500,
+    });
+    // A booking that asked the card processor (payments on) is the processor's; a lot without a
+    // rate priced nothing (the client's word is no price, issue 66).
+    const payment = { amount: 3000, currency: "KRW", holdUntil: later(15) };
+    const confirmed: ParkingLotEvent = {
+      type: "ReservationConfirmed",
+      data: {
+        reservationId: "w-1",
+        parkingLotId: LOT,
+        customerId: "CUST1",
+        intentId: "pi_1",
+        confirmedAt: NOW,
+      },
+    };
+    const paid = parkingReserved({ reservationId: "w-1", amount: 3000, payment, ...window });
+    expect(onSite([rated(), paid, confirmed, inLot], "w-1", 30)).toBeUndefined();
+    expect(onSite([lotRegistered(), booked, inLot], "w-1", 30)).toBeUndefined();
+  });
+
   it("property: a drive-up is let in exactly when the lot, asked for a window of the minimum stay, would have a spot", () => {
     fc.assert(
       fc.property(

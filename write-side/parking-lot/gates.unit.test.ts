@@ -41,6 +41,18 @@ const checkedIn = (reservationId = "res-1", at = START): ParkingLotEvent => ({
   data: { reservationId, parkingLotId: LOT, customerId: "CUST1", checkedInAt: at },
 });
 
+/** Issue 71: a booking's check-in says from when its coupon is spendable (the default 15 minutes on). */
+const checkedInEarning = {
+  type: "ReservationCheckedIn",
+  data: {
+    reservationId: "res-1",
+    parkingLotId: LOT,
+    customerId: "CUST1",
+    checkedInAt: START,
+    couponSpendableFrom: new Date(Date.parse(START) + 15 * 60_000).toISOString(),
+  },
+} as const satisfies ParkingLotEvent;
+
 describe("a gate's entry", () => {
   it("given a booking of the plate (written otherwise), when its car arrives in its window, then the lot checks it in", () => {
     const outcome = decideGate(read(), fold([lotRegistered(), booked()]));
@@ -48,12 +60,12 @@ describe("a gate's entry", () => {
       decision: "open",
       reason: "CheckedIn",
       reservationId: "res-1",
-      events: [checkedIn()],
+      events: [checkedInEarning],
     });
     // The same events the lot's own check-in decides.
     given([lotRegistered(), booked()])
       .when({ type: "CheckIn", parkingLotId: LOT, reservationId: "res-1", now: START })
-      .then([checkedIn()]);
+      .then([checkedInEarning]);
   });
 
   it("given no booking of the plate, then the barrier stays shut", () => {

@@ -128,7 +128,10 @@ describe("the provider's answer", () => {
     expect(reservationStatus(confirmed, "res-1", Date.parse(at(1)))).toBe("RESERVED");
     given([registered, terms, pending, confirmedBooking])
       .when({ type: "CheckIn", ...ids, now: START } as ParkingLotCommand)
-      .then([checkedIn]);
+      .then([
+        // Issue 71: its coupon is spendable once the stay has lasted the lot's minimum (15 minutes).
+        { ...checkedIn, data: { ...checkedIn.data, couponSpendableFrom: at(135) } } as ParkingLotEvent,
+      ]);
     const old = fold(PAID);
     expect(reservationStatus(old, "res-1", Date.parse(at(1)))).toBe("RESERVED");
   });

@@ -4,7 +4,7 @@ import { openEndedStayPrice, overstayCharge, WINDOW_RULES } from "../../schemas/
 import { isDriveUpCustomer } from "./drive-ups.js";
 import { accept, canceled, iso, ms, reject, statusIn, windowOf } from "./rules.js";
 import type { Decision, RegisteredLot, Rejection, ReservationRecord } from "./state.js";
-import { checkOutRate } from "./terms.js";
+import { checkOutRate, paymentTermsOf } from "./terms.js";
 
 /** The steps of a reservation's life a caller asks for: cancel, check in, check out. */
 
@@ -66,9 +66,18 @@ export function checkIn(command: CheckIn, state: RegisteredLot): Decision {
       startsAt: record.startsAt,
       opensAt: iso(ms(record.startsAt) - WINDOW_RULES.maxSkewMs),
     });
+  // Issue 71: the booking's coupon is spendable once the stay has lasted the lot's minimum stay.
+  const { minStayMinutes } = state.couponRule ?? DEFAULT_COUPON_RULE;
+  const earnsCoupon = !isDriveUpCustomer(record.customerId);
   return accept({
     type: "ReservationCheckedIn",
-    data: { reservationId, parkingLotId, customerId: record.customerId, checkedInAt: command.now },
+    data: {
+      reservationId,
+      parkingLotId,
+      customerId: record.customerId,
+      checkedInAt: command.now,
+      ...(earnsCoupon ? { couponSpendableFrom: iso(now + minStayMinutes * 60_000) } : {}),
+    },
   });
 }
 
@@ -80,6 +89,23 @@ export function stayEarnsCoupon(rule: CouponRule | undefined, stayedMs: number, 
   const { minStayMinutes, minPaidAmount } = rule ?? DEFAULT_COUPON_RULE;
   if (stayedMs >= minStayMinutes * 60_000) return true;
   return minPaidAmount !== undefined && paid >= minPaidAmount;
+}
+
+/**
+ * Issue 69: what a check-out leaves to collect at the gate: a stay whose booking asked no card
+ * processor for its money (payments off, the default; a drive-up) is paid on site, all the lot
+ * priced (an amount a client declared on a lot without a rate is no price of the lot's, issue 66).
+ */
+function collectedOnSite(
+  state: RegisteredLot,
+  reservationId: string,
+  record: ReservationRecord,
+  price: number,
+  overstay: number,
+) {
+  if (record.paid || state.paymentAsked.has(reservationId) || price + overstay === 0) return {};
+  const kind = isDriveUpCustomer(record.customerId) ? "drive-up" : "booking";
+  return { collectedOnSite: { currency: paymentTermsOf(state).currency, kind, price, overstay } } as const;
 }
 
 export function checkOut(command: CheckOut, state: RegisteredLot): Decision {
@@ -98,17 +124,22 @@ export function checkOut(command: CheckOut, state: RegisteredLot): Decision {
     const checkedInAt = car?.checkedInAt ?? now;
     const stayPrice =
       pricedNow && bookedRate !== undefined ? openEndedStayPrice(bookedRate, checkedInAt, now) : 0;
-    const paid = record.amount + stayPrice + overstay;
+    const charged = record.amount + stayPrice + overstay;
     // What the check-out records (its price, its overstay, the gate's price: their sum) must be an
     // amount an event holds: a longer stay at a high rate is refused, never a fact the log refuses.
-    if (paid > MAX_AMOUNT)
+    if (charged > MAX_AMOUNT)
       return reject({
         code: "StayPriceTooHigh",
         parkingLotId,
         reservationId,
-        price: paid,
+        price: charged,
         maximum: MAX_AMOUNT,
       });
+    // Issue 66: the coupon rule counts what is paid: what the lot priced (collected by the card
+    // processor, or on site with payments off) or the provider authorized, never an amount the
+    // client declared on a lot without a rate.
+    const booked = record.paid || state.hourlyRate !== undefined ? record.amount : 0;
+    const paid = booked + stayPrice + overstay;
     return accept({
       type: "ReservationCheckedOut",
       data: {
@@ -119,6 +150,7 @@ export function checkOut(command: CheckOut, state: RegisteredLot): Decision {
         ...windowOf(record),
         ...(pricedNow ? { amount: stayPrice } : {}),
         ...(overstay > 0 ? { overstayCharge: overstay } : {}),
+        ...collectedOnSite(state, reservationId, record, booked + stayPrice, overstay),
         // A drive-up's stay is no customer's (drive-ups.ts): it earns nobody a coupon.
         couponEarned:
           !isDriveUpCustomer(record.customerId) && stayEarnsCoupon(state.couponRule, now - checkedInAt, paid),

@@ -118,6 +118,8 @@ describe("ChangeRate", () => {
             checkedOutAt: at("11:00"),
             amount: 3000,
             couponEarned: true,
+            // Issue 69: payments off, the lot's price is collected at the gate.
+            collectedOnSite: { currency: "KRW", kind: "booking", price: 3000, overstay: 0 },
           },
         },
       ]);

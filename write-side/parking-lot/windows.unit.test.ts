@@ -237,7 +237,14 @@ describe("check-in and check-out", () => {
       .then([
         {
           type: "ReservationCheckedIn",
-          data: { reservationId: "res-1", parkingLotId: LOT, customerId: "CUST1", checkedInAt: at("10:00") },
+          data: {
+            reservationId: "res-1",
+            parkingLotId: LOT,
+            customerId: "CUST1",
+            checkedInAt: at("10:00"),
+            // Issue 71: its coupon is spendable once the stay has lasted the lot's minimum.
+            couponSpendableFrom: at("10:15"),
+          },
         },
       ]);
     expect(decide(checkIn(at("10:05")), state)).toEqual({ ok: true, events: [] });
