@@ -12,9 +12,11 @@ import { CustomerId } from "../schemas/common.js";
  * Erasure ends the subject (issue 46): once a customer is erased, no token or session of theirs is
  * accepted, on any route, and no log line names them.
  *
- * The check runs once per request, right after authentication (app/http-app.ts), for a caller who
- * acts as a customer (anyone who is not staff: `actorOf`); staff are never checked, whatever their
- * `sub`, since their roles, not a customer id, decide what they may do. It asks the key store,
+ * The check runs once per request, right after authentication and the choice of the one role the
+ * request acts with (app/http-app.ts), for a caller who acts as a customer (`actorOf`: on this
+ * route, so a member of staff who also parks is refused where they act as the erased customer);
+ * acting as staff they are never checked, whatever their `sub`, since their role, not a customer
+ * id, decides what they may do. It asks the key store,
  * which keeps every erased customer as a tombstone under their keyed pseudonym: an HMAC and one
  * primary-key read of the store every process of the service opens (3.7 µs on the 2-core CI
  * machine, 2026-11-26), so an erasure made by any process (another replica, the processors

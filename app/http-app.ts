@@ -1,6 +1,6 @@
 import express, { type Express, type RequestHandler } from "express";
 import { match } from "path-to-regexp";
-import { accessControl } from "../platform/auth/access.js";
+import { accessControl, actWithOneRole } from "../platform/auth/access.js";
 import { principalOf } from "../platform/auth/principal.js";
 import { accessLog, type LoggedPath } from "../platform/http/access-log.js";
 import { directJsonAnswers } from "../platform/http/json-answers.js";
@@ -32,6 +32,7 @@ import { queryRoutes } from "../read-api/query-routes.js";
 import { TimeTravel } from "../read-api/time-travel/time-travel.js";
 import type { Views } from "../read-api/views/views.js";
 import { webhookRoutes } from "../read-api/webhooks/webhook-routes.js";
+import { actingRole } from "../schemas/actor.js";
 import { type CouponDirectory, CouponSpending } from "../write-side/coupon/spending.js";
 import { CustomerErasure, type ForgetAfterErasure } from "../write-side/customer-erasure.js";
 import { GateEvents } from "../write-side/gate-events.js";
@@ -136,6 +137,8 @@ function edge(services: Services, lifecycle: Lifecycle, loggedPath: LoggedPath):
     // Counted, then refused: a caller's ill-formed X-Correlation-Id is a 400 naming the header.
     refuseIllFormedCorrelationId,
     services.authentication.authenticate,
+    // From here on the request acts with one role: the route's, by one precedence (schemas/actor.ts).
+    actWithOneRole(serviceAccess, actingRole),
     // An erased customer's token or session: 403 customer-erased, on every route, before anything else.
     refuseErasedCustomers(useDataKeysOf(config)),
     ...(perPrincipal ? [perPrincipal] : []),

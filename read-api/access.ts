@@ -2,7 +2,7 @@ import type { Request } from "express";
 import { principalOf, requirePrincipal } from "../platform/auth/principal.js";
 import type { OperationHandler } from "../platform/http/operation-routes.js";
 import { ProblemError } from "../platform/http/problem.js";
-import { type Actor, actorOf, OPERATOR, reachOf } from "../schemas/actor.js";
+import { type Actor, actorOf, actsAsLotStaff, OPERATOR, reachOf } from "../schemas/actor.js";
 import { type LotReach, lotConditions, reaches } from "../schemas/lot-reach.js";
 import { lotNotAmongYours } from "./not-found.js";
 import type { Viewer } from "./page-routes.js";
@@ -136,14 +136,16 @@ export function assertMayReadCustomer(reader: Actor, customerId: string): void {
 }
 
 /**
- * A lot as this caller may see it: its staff see the closures' reasons and the cars in the lot
- * when each began; anyone else sees when the lot is closed, not the operators' words.
+ * A lot as this caller may see it: its people (acting as its attendant, operator or admin) see the
+ * closures' reasons and the cars in the lot when each began; anyone else, a gate credential of the
+ * lot too, sees when the lot is closed, not the operators' words.
  */
 export function lotFor<T extends { parkingLotId: string; closures?: readonly Record<string, unknown>[] }>(
   req: Request,
   lot: T,
 ): T {
-  const reach = reachOfRequest(req);
+  const principal = principalOf(req);
+  const reach = principal && actsAsLotStaff(principal) ? reachOf(principal) : undefined;
   if (!lot.closures || (reach && reaches(reach, lot.parkingLotId))) return lot;
   return {
     ...lot,

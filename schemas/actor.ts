@@ -35,24 +35,55 @@ export const Actor = Type.Object(
 export type Actor = Static<typeof Actor>;
 
 /**
- * The actor of an authenticated caller: staff (operator, attendant, admin) act as `operator` (their
- * lots are checked before any route runs: app/lot-scope.ts), anyone else as a customer.
+ * The one role a request acts with (issue 66). A token may carry several roles (an attendant who
+ * also parks, a service account with a realm-default `customer`); a route never acts with their
+ * union: it acts with the first of ROLE_PRECEDENCE the token carries among the roles the route
+ * allows (any of them on a public route). Staff come before `customer`, so on a route both may call
+ * (checking in, the reservations reads) an attendant who also parks acts as the attendant, and on
+ * a customer-only route of theirs (booking for oneself) as the customer. The request's principal
+ * then carries that role alone (app/acting-role.ts): the actor, the lots reached and whose data
+ * are all decided by it.
  */
-export function actorOf(principal: { readonly sub: string; readonly roles: readonly string[] }): Actor {
-  return { sub: principal.sub, role: isStaff(principal.roles) ? "operator" : "customer" };
+export const ROLE_PRECEDENCE: readonly AccessRole[] = ["admin", "operator", "attendant", "gate", "customer"];
+
+export function actingRole(
+  roles: readonly string[],
+  allow: "anonymous" | readonly string[],
+): AccessRole | undefined {
+  return ROLE_PRECEDENCE.find(
+    (role) => roles.includes(role) && (allow === "anonymous" || allow.includes(role)),
+  );
 }
 
-export const isStaff = (roles: readonly string[]): boolean =>
-  roles.some((role) => (STAFF_ROLES as readonly string[]).includes(role));
+/** The role a principal acts with: its one role once the route chose it (or the first by precedence). */
+const roleOf = (principal: { readonly roles: readonly string[] }): AccessRole | undefined =>
+  actingRole(principal.roles, "anonymous");
+
+/**
+ * The actor of an authenticated caller: acting as staff (operator, attendant, admin, gate) they act
+ * as `operator` (their lots are checked before any route runs: app/lot-scope.ts), anyone else as a
+ * customer.
+ */
+export function actorOf(principal: { readonly sub: string; readonly roles: readonly string[] }): Actor {
+  const role = roleOf(principal);
+  return { sub: principal.sub, role: role && STAFF_ROLES.includes(role) ? "operator" : "customer" };
+}
 
 /** The lots a caller reaches: every lot for an admin, their grant for other staff, none for a customer. */
 export function reachOf(principal: {
   readonly roles: readonly string[];
   readonly grants?: readonly string[];
 }): LotReach | undefined {
-  if (principal.roles.includes("admin")) return EVERY_LOT;
-  if (!isStaff(principal.roles)) return undefined;
+  const role = roleOf(principal);
+  if (role === "admin") return EVERY_LOT;
+  if (role === undefined || !STAFF_ROLES.includes(role)) return undefined;
   return reachOfGrants(principal.grants ?? []);
 }
+
+/** Whether the caller acts as one of a lot's people (not a gate credential, not a customer). */
+export const actsAsLotStaff = (principal: { readonly roles: readonly string[] }): boolean => {
+  const role = roleOf(principal);
+  return role !== undefined && LOT_STAFF.includes(role);
+};
 
 export const systemActor = (name: string): Actor => ({ sub: name, role: "system" });

@@ -3,7 +3,7 @@ import { match } from "path-to-regexp";
 import type { LoggedPath } from "../http/access-log.js";
 import { ProblemError } from "../http/problem.js";
 import type { Logger } from "../logger.js";
-import { anonymousRefusal, principalOf } from "./principal.js";
+import { anonymousRefusal, principalOf, setPrincipal } from "./principal.js";
 
 /**
  * Authorization as data: who may call which route. Each side of the service keeps its table beside
@@ -36,6 +36,27 @@ export function accessLookup(rules: readonly AccessRule[], fallback: readonly st
         (r.when === undefined || (req !== undefined && r.when(req))),
     );
     return rule ? rule.allow : fallback;
+  };
+}
+
+/**
+ * A request acts with exactly one role, never the union of its token's: `choose` (the app's
+ * precedence) picks it from the token's roles and those the route allows, and from here on the
+ * request's principal carries that role alone, so that nothing after this step (the access check,
+ * the lot scope, the actor, whose data) can see the others. A token with none of the route's roles
+ * is left as it came, for accessControl to refuse with the roles it carries.
+ */
+export function actWithOneRole(
+  allowed: AccessLookup,
+  choose: (roles: readonly string[], allow: "anonymous" | readonly string[]) => string | undefined,
+): RequestHandler {
+  return (req: Request, _res: Response, next: NextFunction) => {
+    const principal = principalOf(req);
+    if (principal) {
+      const role = choose(principal.roles, allowed(req.method, req.path, req));
+      if (role !== undefined) setPrincipal(req, { ...principal, roles: [role] });
+    }
+    next();
   };
 }
 
