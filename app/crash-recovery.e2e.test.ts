@@ -168,6 +168,7 @@ describe("crash recovery of the all-in-one service (embedded stores)", () => {
     const earned = new Map<string, number>();
     const issued = new Map<string, number>();
     let otherEvents = 0;
+    const couponsEarned = new Map<string, number>();
     const periodEvents = new Map<string, number>();
     try {
       for await (const event of store.readAll()) {
@@ -181,6 +182,9 @@ describe("crash recovery of the all-in-one service (embedded stores)", () => {
           completedPerLot.set(parkingLotId, (completedPerLot.get(parkingLotId) ?? 0) + 1);
         } else if (event.type === "CouponIssued") {
           issued.set(reservationId, (issued.get(reservationId) ?? 0) + 1);
+        } else if (event.type === "CouponEarned") {
+          // Issue 71: a stay's check-in or check-out earns its coupon, once.
+          couponsEarned.set(reservationId, (couponsEarned.get(reservationId) ?? 0) + 1);
         } else if (event.type === "LotBooksClosed" || event.type === "LotPeriodOpened") {
           // A lot's books closing by period (issue 48; LOT_PERIOD_EVENTS=50 makes this run cross them).
           periodEvents.set(event.type, (periodEvents.get(event.type) ?? 0) + 1);
@@ -208,6 +212,9 @@ describe("crash recovery of the all-in-one service (embedded stores)", () => {
     expect([...reserved.keys()].filter((id) => issued.get(id) !== 1)).toEqual([]);
     expect([...issued.keys()].filter((id) => !reserved.has(id))).toEqual([]);
     expect(issued.size).toBe(reserved.size);
+    // Every checked-out stay earned its coupon exactly once, and no coupon was earned without a stay.
+    expect([...earned.keys()].filter((id) => couponsEarned.get(id) !== 1)).toEqual([]);
+    expect([...couponsEarned.entries()].filter(([, n]) => n !== 1)).toEqual([]);
 
     // The lots' counters equal the ParkingReserved events of each lot.
     for (const lot of LOTS) {

@@ -238,7 +238,9 @@ describe("projector and coupon policy survive kill -9 (real ROLE=projector proce
       // 3. Restart and let it finish: everything at a head that no longer moves, then a clean stop.
       const third = await waitHealthy(await startServiceChild({ ...ENV, DATA_DIR: data.dir }));
       const final = await settle(observer, third, 150_000);
-      expect(final.head).toBe(lotHead + PLAN.reservations + PLAN.cancellations);
+      // One coupon action per cause: an issue per booking, a revoke per cancel, and (issue 71) an
+      // earning per stay's check-in.
+      expect(final.head).toBe(lotHead + PLAN.reservations + PLAN.cancellations + PLAN.stays);
       const metrics = await (
         await fetch(`${third.url}/metrics`, { headers: await operatorHeaders(data.dir) })
       ).text();
