@@ -187,6 +187,8 @@ describe("lot-facts projection (spec: events in, documents out)", () => {
       const { head, records } = openingParts(opening(before).data);
       const carried = [
         "lot:L1",
+        // The lot's change mark (issue 66): no fact of any period, only the position it changed at.
+        "changed:L1",
         ...records.map((r) => `r:L1:${r.reservationId}`),
         ...((head.head.closures as { closureId: string }[]) ?? []).map((c) => `c:L1:${c.closureId}`),
       ];

@@ -5,7 +5,7 @@ import { type ParkingLotEvent, parkingLotOfStream } from "../../write-side/parki
 import { lotOrdinal } from "../../write-side/parking-lot/periods.js";
 import type { PaymentEvent } from "../../write-side/payment/payment-facts.js";
 import { type OpeningHead, type OpeningRecord, openingParts } from "./lot-opening.js";
-import { type CollectionOf, defineProjection, updateOne, upsertOne } from "./projection.js";
+import { type CollectionOf, defineProjection, type Projection, updateOne, upsertOne } from "./projection.js";
 
 export const LOT_FACTS = "lot_facts";
 
@@ -31,14 +31,17 @@ export interface LotFact {
  * over) are deleted with it, by the range of `at` before it: a lot's documents are its current
  * period's, nothing more.
  */
-export const lotFactsProjection = defineProjection({
+const lotFacts = defineProjection({
   name: "lot-facts",
   // 2: issue 48, the periods' openings (LotPeriodOpened) replace the lot's documents.
   // 3: no `reach` (period 0 is bounded like any period): its index goes with the old collections.
-  version: 3,
+  // 4: issue 66, each lot's change mark (changedId), by the log's position.
+  version: 4,
   collections: {
     [LOT_FACTS]: [
       { name: "by_lot_at", keys: { parkingLotId: 1, at: 1 } },
+      // The lots whose facts changed since a position: one range, however many lots there are.
+      { name: "by_changed", keys: { changed: 1 } },
       // The closures not begun yet, by their `from` (`due`, unset once begun): those due by now are
       // the ones whose beginning the clock has brought and the scheduler has yet to record.
       { name: "by_due", keys: { due: 1 } },
@@ -127,6 +130,31 @@ export const lotFactsProjection = defineProjection({
       ),
   },
 });
+
+/**
+ * Issue 66: each lot's change mark, `changed:{parkingLotId}`, the log's position (commit) of the
+ * newest fact written for the lot, so that whoever keeps figures of every lot (the control
+ * center's totals: read-api/views/every-lot-figures.ts) reads again only the lots changed since
+ * it last read, one index range (by_changed). It holds no `parkingLotId`: never one of the lot's
+ * documents its state is folded from. An erasure changes no figure and marks nothing.
+ */
+export const changedId = (parkingLotId: string): string => `changed:${parkingLotId}`;
+
+export const lotFactsProjection: Projection = {
+  ...lotFacts,
+  apply(stored, collection) {
+    const writes = lotFacts.apply(stored, collection);
+    const lot = (stored.event.data as { parkingLotId?: unknown }).parkingLotId;
+    if (writes.length === 0 || typeof lot !== "string") return writes;
+    return [
+      ...writes,
+      ...upsertOne(collection, LOT_FACTS, changedId(lot), {
+        $set: { lot },
+        $max: { changed: stored.position.commit },
+      }),
+    ];
+  },
+};
 
 /** The lot's document: its registration or period's opening, latest capacity and terms. */
 export const lotDoc = (parkingLotId: string) => `lot:${parkingLotId}`;

@@ -18,16 +18,12 @@ import { PARKING_LOTS } from "../../projections/read-models/parking-lots.js";
 import { RESERVATIONS } from "../../projections/read-models/reservations.js";
 import { EVERY_LOT, type LotReach, reachKey } from "../../schemas/lot-reach.js";
 import { HOUR_MS } from "../../schemas/pricing.js";
-import type {
-  ActivityMinute,
-  ControlCenterTotals,
-  ControlCenterView,
-  ParkingLotView,
-} from "../../schemas/read-models.js";
+import type { ActivityMinute, ControlCenterTotals, ControlCenterView } from "../../schemas/read-models.js";
 import type { RegisteredLot } from "../../write-side/parking-lot/decider.js";
 import { overlapping } from "../../write-side/parking-lot/occupancy.js";
 import { statusIn } from "../../write-side/parking-lot/rules.js";
 import { MomentCache, nextMinute, nextOf, nextWindowTurn } from "./control-center-moment.js";
+import { EveryLotFigures, type EveryLotTotals } from "./every-lot-figures.js";
 import type { LotQueries } from "./lot-view.js";
 import { type MoneyQueries, sumMoney, today } from "./money-view.js";
 import type { ReadContext } from "./read-context.js";
@@ -39,26 +35,13 @@ const dayOfAll = (days: readonly { readonly day: string }[], now: number): strin
   return distinct.size === 1 ? (days[0]?.day ?? today(now)) : today(now);
 };
 
-/** How many lots the totals read at a time. */
-const EVERY_LOT_PAGE = 500;
-
 /**
  * The totals at `now`: the reservations made and canceled the projection counts, with the lots,
- * their capacity and the spots held and free summed from every lot's view at `now` (a closed lot has none free).
+ * their capacity and the spots held and free summed from every lot's view at `now` (a closed lot
+ * has none free), as every lot's figures keeps them (every-lot-figures.ts).
  */
-function totalsAt(
-  { openEndedHeld: _, ...stored }: StoredTotals,
-  lots: readonly ParkingLotView[],
-): ControlCenterTotals {
-  let held = 0;
-  let free = 0;
-  let capacity = 0;
-  for (const lot of lots) {
-    held += lot.activeReservations;
-    free += lot.availableSpots;
-    capacity += lot.capacity;
-  }
-  return { ...stored, parkingLots: lots.length, capacity, activeReservations: held, availableSpots: free };
+function totalsAt({ openEndedHeld: _, ...stored }: StoredTotals, lots: EveryLotTotals): ControlCenterTotals {
+  return { ...stored, ...lots };
 }
 
 /** The figures of the moment: everything in the control center but the processors and who is at risk. */
@@ -140,11 +123,14 @@ function scopedTotals(
  */
 export class ControlCenterQueries {
   private readonly moments = new MomentCache<Moment>();
+  private readonly everyLot: EveryLotFigures;
   constructor(
     private readonly ctx: ReadContext,
     private readonly lots: LotQueries,
     private readonly money: MoneyQueries,
-  ) {}
+  ) {
+    this.everyLot = new EveryLotFigures(ctx, lots);
+  }
 
   /**
    * Totals and a page of lots (the same cursor as parkingLots), once the views they are read from
@@ -210,20 +196,26 @@ export class ControlCenterQueries {
       projections: ControlCenterView["projections"];
     },
   ): Promise<Moment> {
+    // A member of staff scoped to lots sees the totals of their page (scopedTotals): none of every lot's.
+    const scoped = options.within !== undefined && !options.within.every;
     const [totalsDoc, lots, everyLot, closedNow, activity] = await Promise.all([
       this.ctx.store.findById(await this.ctx.collection(CONTROL_CENTER), TOTALS_ID),
       this.lots.storedLots(options, options.within),
-      this.everyLotAt(now),
+      scoped ? undefined : this.everyLot.at(now),
       this.closuresAt(now),
-      this.activity(new Date(now - ACTIVITY_WINDOW_MS), new Date(now)),
+      scoped ? [] : this.activity(new Date(now - ACTIVITY_WINDOW_MS), new Date(now)),
     ]);
     const ids = lots.items.map((l) => l.parkingLotId);
-    const [presence, totals, money, lotCoupons] = await Promise.all([
+    const stored = strip<StoredTotals>(totalsDoc) ?? { ...EMPTY_TOTALS };
+    const [presence, money, lotCoupons] = await Promise.all([
       this.presence(ids, now),
-      totalsAt(strip<StoredTotals>(totalsDoc) ?? { ...EMPTY_TOTALS }, everyLot),
       this.money.today(lots.items, now),
       this.lotCoupons(ids),
     ]);
+    const totals = totalsAt(
+      stored,
+      everyLot ?? { parkingLots: 0, capacity: 0, activeReservations: 0, availableSpots: 0 },
+    );
     const none = { inLot: 0, expected: 0, overstaying: 0, noShows: 0 };
     const views = await this.lots.lotsAt(lots.items, now);
     const moment: Moment = {
@@ -309,20 +301,6 @@ export class ControlCenterQueries {
         lots.add(String(d.parkingLotId));
     }
     return { lots: [...lots], instants };
-  }
-  /**
-   * Every lot as it stands at `now`, each counted on its own decider state (lotsAt): the totals
-   * across lots are their sum, so they count a spot exactly as each lot's view and decider do.
-   * Work grows with the number of lots (a page of them at a time), never with history.
-   */
-  private async everyLotAt(now: number): Promise<ParkingLotView[]> {
-    const views: ParkingLotView[] = [];
-    for (let cursor: string | undefined; ; ) {
-      const page = await this.lots.storedLots({ limit: EVERY_LOT_PAGE, ...(cursor ? { cursor } : {}) });
-      views.push(...(await this.lots.lotsAt(page.items, now)));
-      if (page.nextCursor === null) return views;
-      cursor = page.nextCursor;
-    }
   }
   /**
    * Who is in each of `lots` now (its cars in the lot), who stays past their window (OVERSTAYING),

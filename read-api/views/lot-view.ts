@@ -221,10 +221,24 @@ export class LotQueries {
   }
   /** These stored lots as they stand at `now` (each counted on its decider state). */
   async lotsAt(lots: readonly StoredLot[], now: number): Promise<ParkingLotView[]> {
+    return (await this.lotsUntil(lots, now)).map((l) => l.view);
+  }
+  /**
+   * These stored lots as they stand at `now`, each with the first instant after `now` its figures
+   * can turn with no new fact: its occupancy timeline's or a closure's beginning or end.
+   */
+  async lotsUntil(
+    lots: readonly StoredLot[],
+    now: number,
+  ): Promise<{ readonly view: ParkingLotView; readonly until: number }[]> {
     return Promise.all(
       lots.map(async (lot) => {
         const held = await this.states.timeline(lot.parkingLotId, now);
-        return lotView(this.current(lot, held?.lot), held?.timeline.heldAt(now) ?? 0, now);
+        const view = lotView(this.current(lot, held?.lot), held?.timeline.heldAt(now) ?? 0, now);
+        let until = held?.timeline.heldChangesAfter(now) ?? Number.POSITIVE_INFINITY;
+        for (const c of lot.closures ?? [])
+          for (const at of [Date.parse(c.from), Date.parse(c.until)]) if (at > now && at < until) until = at;
+        return { view, until };
       }),
     );
   }

@@ -33,6 +33,8 @@ export interface HeldTimeline {
   peak(from: number, until: number): number;
   /** The spots held at `at`. */
   heldAt(at: number): number;
+  /** The first instant after `at` at which the spots held may differ (a step, or validUntil). */
+  heldChangesAfter(at: number): number;
   /** The stretches of [from, until) during which more than `threshold` spots are held, in order. */
   above(threshold: number, from: number, until: number): Span[];
 }
@@ -105,6 +107,7 @@ export function heldTimeline(
       return Math.max(heldAt(from), always + highestBetween(steps, from, until));
     },
     heldAt,
+    heldChangesAfter: (at) => Math.min(nextChange(steps, at), changesAfter(lot, now)),
     above(threshold, from, until) {
       const out: Span[] = [];
       if (!(from < until)) return out;

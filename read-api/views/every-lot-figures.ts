@@ -1,0 +1,147 @@
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import { LOT_FACTS } from "../../projections/read-models/lot-facts.js";
+import { PARKING_LOTS } from "../../projections/read-models/parking-lots.js";
+import type { LotQueries } from "./lot-view.js";
+import type { ReadContext } from "./read-context.js";
+import { type StoredLot, strip } from "./rules.js";
+
+/** How many lots are read at a time (a page of lots, a chunk of ids: below the stores' `$in` bound). */
+const CHUNK = 500;
+
+/** One lot's part of the totals at an instant, and until when it holds with no new fact. */
+interface Figures {
+  readonly capacity: number;
+  readonly held: number;
+  readonly free: number;
+  readonly from: number;
+  readonly until: number;
+}
+
+/** Every lot's figures summed: what the control center's totals hold of the lots. */
+export interface EveryLotTotals {
+  readonly parkingLots: number;
+  readonly capacity: number;
+  readonly activeReservations: number;
+  readonly availableSpots: number;
+}
+
+/**
+ * Issue 66: the control center's totals of every lot (lots, capacity, spots held and free now),
+ * kept in the query process and updated, not summed again per request. Each lot's part is its own
+ * view at `now` (LotQueries.lotsUntil: its decider state, so the totals are the sum of the lots and
+ * restate no rule), kept until the first instant it can turn with no fact (a window or a closure
+ * beginning or ending) or until the lot-facts projection marks the lot changed (changedId: one
+ * index range of the lots changed since the last read). A read costs the lots that changed or
+ * turned since the one before, never every lot; the first read (or one after a rebuild switched
+ * the collections) reads every lot once, a page at a time, giving the event loop a turn between.
+ */
+export class EveryLotFigures {
+  private figures = new Map<string, Figures>();
+  private sums = { capacity: 0, held: 0, free: 0 };
+  /** The collections the figures were read from, and the lowest position both had applied then. */
+  private readFrom: { readonly collections: string; readonly position: number } | undefined;
+  private running: Promise<unknown> = Promise.resolve();
+  /** The first instant a kept lot's figures turn, and the latest instant one was read at. */
+  private turns = { first: Number.POSITIVE_INFINITY, lastRead: Number.NEGATIVE_INFINITY };
+
+  constructor(
+    private readonly ctx: ReadContext,
+    private readonly lots: LotQueries,
+  ) {}
+
+  /** Every lot's figures at `now`, as of at least the read models' positions when called. */
+  at(now: number): Promise<EveryLotTotals> {
+    // One update at a time: each starts from where the one before left the figures.
+    const next = this.running.catch(() => undefined).then(() => this.update(now));
+    this.running = next;
+    return next;
+  }
+
+  private async update(now: number): Promise<EveryLotTotals> {
+    const [facts, lots, factsAt, lotsAt] = await Promise.all([
+      this.ctx.collection(LOT_FACTS),
+      this.ctx.collection(PARKING_LOTS),
+      this.ctx.appliedPositionOf(LOT_FACTS),
+      this.ctx.appliedPositionOf(PARKING_LOTS),
+    ]);
+    const collections = `${facts} ${lots}`;
+    const position = Math.min(factsAt?.commit ?? -1, lotsAt?.commit ?? -1);
+    if (this.readFrom?.collections !== collections) await this.readEvery(now);
+    else {
+      const changed = await this.ctx.store.find(facts, { changed: { $gte: this.readFrom.position } });
+      const ids = new Set(changed.map((d) => String(d.lot)));
+      if (now < this.turns.lastRead || now >= this.turns.first) {
+        this.turns.first = Number.POSITIVE_INFINITY;
+        for (const [id, f] of this.figures)
+          if (now < f.from || now >= f.until) ids.add(id);
+          else this.turns.first = Math.min(this.turns.first, f.until);
+      }
+      await this.read([...ids], lots, now);
+    }
+    this.readFrom = { collections, position };
+    return {
+      parkingLots: this.figures.size,
+      capacity: this.sums.capacity,
+      activeReservations: this.sums.held,
+      availableSpots: this.sums.free,
+    };
+  }
+
+  /** Every lot's figures from scratch, a page of lots at a time. */
+  private async readEvery(now: number): Promise<void> {
+    this.figures = new Map();
+    this.sums = { capacity: 0, held: 0, free: 0 };
+    this.turns = { first: Number.POSITIVE_INFINITY, lastRead: Number.NEGATIVE_INFINITY };
+    for (let cursor: string | undefined; ; ) {
+      const page = await this.lots.storedLots({ limit: CHUNK, ...(cursor ? { cursor } : {}) });
+      await this.count(page.items, [], now);
+      if (page.nextCursor === null) return;
+      cursor = page.nextCursor;
+      await yieldToEventLoop();
+    }
+  }
+
+  /** These lots' figures read again (a lot no longer stored leaves the totals). */
+  private async read(ids: readonly string[], collection: string, now: number): Promise<void> {
+    for (let i = 0; i < ids.length; i += CHUNK) {
+      const chunk = ids.slice(i, i + CHUNK);
+      const docs = await this.ctx.store.find(collection, { parkingLotId: { $in: chunk } });
+      await this.count(
+        docs.map((d) => strip<StoredLot>(d) as StoredLot),
+        chunk,
+        now,
+      );
+      if (i + CHUNK < ids.length) await yieldToEventLoop();
+    }
+  }
+
+  /** Replaces the figures of `gone` (lots read again) and of `lots` by these lots' at `now`. */
+  private async count(lots: readonly StoredLot[], gone: readonly string[], now: number): Promise<void> {
+    for (const id of gone) this.set(id, undefined);
+    for (const { view, until } of await this.lots.lotsUntil(lots, now))
+      this.set(view.parkingLotId, {
+        capacity: view.capacity,
+        held: view.activeReservations,
+        free: view.availableSpots,
+        from: now,
+        until,
+      });
+  }
+
+  private set(id: string, figures: Figures | undefined): void {
+    const was = this.figures.get(id);
+    if (was) this.add(was, -1);
+    if (figures) {
+      this.figures.set(id, figures);
+      this.turns.first = Math.min(this.turns.first, figures.until);
+      this.turns.lastRead = Math.max(this.turns.lastRead, figures.from);
+      this.add(figures, 1);
+    } else this.figures.delete(id);
+  }
+
+  private add(f: Figures, sign: number): void {
+    this.sums.capacity += sign * f.capacity;
+    this.sums.held += sign * f.held;
+    this.sums.free += sign * f.free;
+  }
+}
