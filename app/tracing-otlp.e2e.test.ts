@@ -125,7 +125,11 @@ describe("a reservation's trace, exported over OTLP/HTTP", () => {
         "apply customer-coupons",
         "apply reservation-events",
         "apply lot-facts",
+        // Issue 69: a check-out with payments off records what the gate collects, in the lot's takings.
+        "apply lot-money",
         "coupon-policy ParkingReserved",
+        // Issue 71: the check-in says from when the stay earns its coupon; the policy records it.
+        "coupon-policy ReservationCheckedIn",
         "coupon-policy ReservationCheckedOut",
         "reservation visible",
         "live-update push",

@@ -172,8 +172,9 @@ describe("projector failover (two real ROLE=projector processes)", () => {
         expect(taken.get(n)?.epoch, n).toBe((leasesAtKill.get(n)?.epoch ?? 0) + (held.includes(n) ? 1 : 0));
 
       // It finishes the log: every processor at a head that no longer moves.
-      // One coupon per booking, one revoke per cancel (the seeded stays keep theirs).
-      const expectedHead = lotHead + PLAN.reservations + PLAN.cancellations;
+      // One coupon per booking, one revoke per cancel, and (issue 71) one earning per seeded stay's
+      // check-in (the stays keep theirs).
+      const expectedHead = lotHead + PLAN.reservations + PLAN.cancellations + PLAN.stays;
       await until(
         async () => {
           const p = await observer.progress();
