@@ -2,10 +2,10 @@ import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 
 /**
- * `npm test`'s `pretest`: the suite needs three Debian packages besides Node and npm: `chromium`
+ * `npm test`'s `pretest`: the suite needs four Debian packages besides Node and npm: `chromium`
  * (the control-center page tests drive it through playwright-core, which downloads no browser),
  * `fonts-noto-cjk` (Korean lot names in the page's screenshots) and `haproxy` (the gateway's
- * rolling-restart test). What is missing is installed here when it can be (root with apt-get, as
+ * rolling-restart test), `postgresql` (the PostgreSQL adapters' tests start a server of their own). What is missing is installed here when it can be (root with apt-get, as
  * .ci/run does); otherwise this stops at once and prints the one command that installs it, rather
  * than letting those tests fail minutes later.
  *
@@ -47,6 +47,11 @@ const REQUIREMENTS: readonly Requirement[] = [
     pkg: "haproxy",
     why: "the gateway's rolling-restart test",
     present: () => existsSync("/usr/sbin/haproxy"),
+  },
+  {
+    pkg: "postgresql",
+    why: "the PostgreSQL adapters' contract suites and replicas (a server the tests start on loopback)",
+    present: () => existsSync("/usr/lib/postgresql") || onPath("pg_ctl"),
   },
 ];
 
