@@ -1,3 +1,4 @@
+import compression from "compression";
 import express, { type Express, type RequestHandler } from "express";
 import { match } from "path-to-regexp";
 import { accessControl, actWithOneRole } from "../platform/auth/access.js";
@@ -73,6 +74,10 @@ export function createHttpApp(services: Services, lifecycle: Lifecycle): Express
   // What every request passes, then the routes: each part one layer (inSequence), so that Express's
   // router enters three layers to reach a command instead of ~22 (issue 50).
   app.use(inSequence(edge(services, lifecycle, loggedPath)));
+  // The large answers that do not change while the process runs, compressed as the caller accepts
+  // (brotli or gzip): this document (~0.8 MB of JSON), Swagger UI's bundle and the page's assets
+  // (issue 69). Only these paths: a command's small answer and the live updates' stream stay as sent.
+  app.use(["/openapi.json", "/docs", "/assets"], compression());
   documentation(app);
   app.use(
     inSequence([

@@ -42,6 +42,7 @@ const UNDECLARED_HEADERS: ReadonlySet<string> = new Set([
   "content-type",
   "content-length",
   "transfer-encoding",
+  "content-encoding",
   "date",
   "connection",
   "keep-alive",

@@ -258,9 +258,14 @@ export const APP_OPERATIONS = [
     summary: "This OpenAPI document",
     responses: {
       "200": {
-        description: "The OpenAPI 3.1 document.",
+        description:
+          "The OpenAPI 3.1 document, compressed as the caller accepts (br, gzip), with an ETag of its bytes.",
         headers: CORRELATION,
         content: { "application/json": { schema: { type: "object" } } },
+      },
+      "304": {
+        description: "Not modified: the copy the caller names (If-None-Match) is this one.",
+        headers: CORRELATION,
       },
     },
   },

@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { RequestHandler } from "express";
 import { problemDocs } from "../../platform/http/middleware.js";
 import { type HandlersOf, operationRouter } from "../../platform/http/operation-routes.js";
@@ -13,12 +14,16 @@ import { openApiDocument } from "./document.js";
  * the authentication's (the development issuer, sign-in, sessions, sign-out: app/auth.ts).
  */
 export function appRoutes(services: Services, lifecycle: Lifecycle): RequestHandler {
-  const openapi = openApiDocument(serviceAccess);
+  // Written once, with a validator of its bytes: a browser that has it asks again and gets a 304.
+  const openapi = JSON.stringify(openApiDocument(serviceAccess));
+  const etag = `"${createHash("sha256").update(openapi).digest("base64url").slice(0, 27)}"`;
   const handlers: HandlersOf<typeof APP_OPERATIONS> = {
     ...healthHandlers(services, lifecycle),
     ...services.authentication.handlers,
-    getOpenApiDocument: (_req, res) => {
-      res.json(openapi);
+    getOpenApiDocument: (req, res) => {
+      res.set({ ETag: etag, "Cache-Control": "no-cache" });
+      if (req.fresh) res.status(304).end();
+      else res.type("json").send(openapi);
     },
     // An unknown name is not one of its pages: it falls through to the 404.
     getProblemType: (req, res, next) => {
