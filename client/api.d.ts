@@ -2279,6 +2279,27 @@ export interface components {
                  * @description When the camera read the plate.
                  */
                 at: string;
+                /** @description Issue 69: each candidate as an attendant tells them apart (plate, customer, window; none for an open-ended stay), in `candidates`' order; a candidate the reservations view does not hold yet is left out. */
+                candidateBookings: {
+                    carNumber: string;
+                    customerId: string;
+                    /**
+                     * Format: date-time
+                     * @description ISO 8601 UTC timestamp.
+                     */
+                    endsAt?: string;
+                    /**
+                     * @description Reservation identifier.
+                     * @example 1
+                     * @example CUST1
+                     */
+                    reservationId: string;
+                    /**
+                     * Format: date-time
+                     * @description ISO 8601 UTC timestamp.
+                     */
+                    startsAt?: string;
+                }[];
                 /** @description The bookings of the plate the read may concern (empty for a low-confidence read). */
                 candidates: string[];
                 confidence: number;

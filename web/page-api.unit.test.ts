@@ -82,7 +82,11 @@ const CALLS = {
         asOf: "2026-11-23T09:00:00+09:00",
       }),
   ],
-  lotHistory: ["getParkingLotHistory", (api) => api.lotHistory("gangnam-1", "42", 10)],
+  lotHistory: [
+    "getParkingLotHistory",
+    (api) => api.lotHistory("gangnam-1", "42", 10, "2026-11-22T15:00:00.000Z", "2026-11-23T15:00:00.000Z"),
+  ],
+  lotMoney: ["getLotMoney", (api) => api.lotMoney("gangnam-1", "2026-11-17", "2026-11-23")],
   gateReviews: ["listGateReviews", (api) => api.gateReviews("gangnam-1", 10)],
   resolveGateReview: [
     "resolveGateReview",

@@ -1,62 +1,115 @@
 import { useState } from "preact/hooks";
 import { api, type HistoryPage } from "./api.js";
-import { count } from "./format.js";
-import { ProblemMessage } from "./forms.js";
+import { type Clock, count } from "./format.js";
+import { instantsOnClock, ProblemMessage } from "./forms.js";
+import { t, tCode } from "./i18n.js";
 import { useClock } from "./lot-clock.js";
 import { useCoalescedRead } from "./lot-reads.js";
 
-/** Facts a page of the audit trail shows (the API's bound on a page is larger). */
+/** Facts a page of the audit trail shows. */
 export const HISTORY_PAGE_SIZE = 10;
+/** Facts of one day the trail reads at most (pages of the API's largest size). */
+const DAY_PAGES = 5;
+const DAY_PAGE_LIMIT = 1000;
+
+type Fact = HistoryPage["items"][number];
+
+/** A local day of the lot (YYYY-MM-DD) `by` days later (earlier when negative). */
+const shiftDay = (day: string, by: number): string =>
+  new Date(Date.parse(`${day}T00:00:00.000Z`) + by * 86_400_000).toISOString().slice(0, 10);
+
+/** Every fact of one local day of the lot (its midnight to midnight), in log order. */
+async function factsOfDay(parkingLotId: string, day: string, clock: Clock): Promise<Fact[]> {
+  const from = new Date(clock.fromInput(`${day}T00:00`)).toISOString();
+  const until = new Date(clock.fromInput(`${shiftDay(day, 1)}T00:00`)).toISOString();
+  const facts: Fact[] = [];
+  let cursor: string | undefined;
+  for (let i = 0; i < DAY_PAGES; i++) {
+    const page = await api.lotHistory(parkingLotId, cursor, DAY_PAGE_LIMIT, from, until);
+    facts.push(...page.items);
+    if (!page.nextCursor) break;
+    cursor = page.nextCursor;
+  }
+  return facts;
+}
+
+/** A fact in the page's language, from its codes: who, what (its type), why; its times on the lot's clock. */
+function FactLine({ fact }: { readonly fact: Fact }) {
+  const clock = useClock();
+  const who = fact.actor?.role === "system" || !fact.actor ? t("history.system") : fact.actor.sub;
+  return (
+    <li data-fact={fact.position} data-fact-type={fact.type}>
+      <time dateTime={fact.at}>{clock.when(fact.at)}</time>{" "}
+      <span>
+        {t("history.by", { who })}
+        <b>{tCode("history", fact.type)}</b>
+        {fact.reason ? t("history.reason", { reason: tCode("reason", fact.reason) }) : null}
+      </span>
+      <small class="muted fact-detail" lang="en">
+        {instantsOnClock(fact.summary, clock)}
+      </small>
+    </li>
+  );
+}
 
 /**
- * The lot's audit trail: its facts in log order, each in the API's own sentence (who did what, to
- * what, why) with the time the service stamped it, ten a page, with the previous and next pages.
- * The page shown is read again on every live update (the last page grows as facts are recorded).
+ * The lot's audit trail (issue 69): a day of the lot's clock at a time, opening at its today,
+ * newest first, ten a page; newer and older pages run on into the next and previous days, and a
+ * day can be jumped to. The day shown is read again on every live update (today grows).
  */
 export function LotHistory(props: { readonly parkingLotId: string; readonly tick: number }) {
-  const { when } = useClock();
-  // The cursors of the pages seen so far: page i starts after cursors[i] (undefined: the first).
-  const [cursors, setCursors] = useState<(string | undefined)[]>([undefined]);
+  const clock = useClock();
+  const today = clock.toInput(Date.now()).slice(0, 10);
+  const [day, setDay] = useState(today);
   const [index, setIndex] = useState(0);
-  const [page, setPage] = useState<HistoryPage | null>(null);
+  const [facts, setFacts] = useState<Fact[] | null>(null);
   const [problem, setProblem] = useState<unknown>(null);
-  const key = `${props.parkingLotId} ${cursors[index] ?? ""}`;
 
   useCoalescedRead(
-    key,
+    `${props.parkingLotId} ${day}`,
     props.tick,
-    () => api.lotHistory(props.parkingLotId, cursors[index], HISTORY_PAGE_SIZE),
+    () => factsOfDay(props.parkingLotId, day, clock),
     (read) => {
       setProblem(null);
-      setPage(read);
+      setFacts(read.reverse());
     },
     setProblem,
   );
 
-  const next = () => {
-    const cursor = page?.nextCursor;
-    if (!cursor) return;
-    setCursors((old) => [...old.slice(0, index + 1), cursor]);
-    setIndex(index + 1);
+  const pages = Math.max(1, Math.ceil((facts?.length ?? 0) / HISTORY_PAGE_SIZE));
+  const go = (nextDay: string, nextIndex: number) => {
+    if (nextDay !== day) setFacts(null);
+    setDay(nextDay);
+    setIndex(nextIndex);
   };
+  const items = (facts ?? []).slice(index * HISTORY_PAGE_SIZE, (index + 1) * HISTORY_PAGE_SIZE);
   const first = index * HISTORY_PAGE_SIZE + 1;
-  const items = page?.items ?? [];
 
   return (
     <section class="history" aria-labelledby="history-title">
-      <h3 id="history-title">Audit trail</h3>
-      <p class="muted" data-history-page={index + 1}>
+      <h3 id="history-title">{t("history.title")}</h3>
+      <form class="history-day" onSubmit={(e) => e.preventDefault()} aria-label={t("history.day")}>
+        <label>
+          {t("history.day")}
+          <input
+            type="date"
+            value={day}
+            max={today}
+            aria-label={t("history.dayLabel")}
+            onChange={(e) => e.currentTarget.value && go(e.currentTarget.value, 0)}
+          />
+        </label>
+      </form>
+      <p class="muted" data-history-page={index + 1} data-history-day={day}>
         {items.length
-          ? `Facts ${count(first)}–${count(first + items.length - 1)}, oldest first`
-          : page
-            ? "No facts on this page."
-            : "Reading the audit trail…"}
+          ? t("history.range", { first: count(first), last: count(first + items.length - 1) })
+          : facts
+            ? t("history.empty")
+            : t("history.reading")}
       </p>
-      <ol class="history-list" start={first}>
+      <ol class="history-list">
         {items.map((fact) => (
-          <li key={fact.position} data-fact={fact.position} data-fact-type={fact.type}>
-            <time dateTime={fact.at}>{when(fact.at)}</time> <span>{fact.summary}</span>
-          </li>
+          <FactLine key={fact.position} fact={fact} />
         ))}
       </ol>
       <ProblemMessage problem={problem} />
@@ -64,13 +117,25 @@ export function LotHistory(props: { readonly parkingLotId: string; readonly tick
         <button
           type="button"
           class="secondary small"
-          disabled={index === 0}
-          onClick={() => setIndex(Math.max(0, index - 1))}
+          disabled={day === today && index === 0}
+          onClick={() => (index > 0 ? go(day, index - 1) : go(shiftDay(day, 1), 0))}
         >
-          Previous facts
+          {t("history.newer")}
         </button>
-        <button type="button" class="secondary small" disabled={!page?.nextCursor} onClick={next}>
-          Next facts
+        <button
+          type="button"
+          class="secondary small"
+          onClick={() => (index + 1 < pages ? go(day, index + 1) : go(shiftDay(day, -1), 0))}
+        >
+          {t("history.older")}
+        </button>
+        <button
+          type="button"
+          class="secondary small"
+          disabled={day === today && index === 0}
+          onClick={() => go(today, 0)}
+        >
+          {t("history.latest")}
         </button>
       </div>
     </section>
