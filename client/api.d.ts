@@ -1934,6 +1934,8 @@ export interface components {
                  * @example 강남 1주차장
                  */
                 name: string;
+                /** @description Issue 69: plate reads of the lot's gates waiting for an attendant (GET /parking-lots/{id}/gate-reviews); absent when none. At most 10,000 are counted across the lots of the view. */
+                openReviews?: number;
                 /**
                  * @description Parking lot identifier.
                  * @example 1

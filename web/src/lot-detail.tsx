@@ -291,8 +291,8 @@ function LotDetailBody(props: LotDetailProps) {
         </button>
       ) : null}
       {shown ? <LotAdmin now={shown} serviceNow={serviceNow} onMessage={props.onMessage} /> : null}
-      <Takings parkingLotId={lot.parkingLotId} tick={props.tick} />
-      <LotHistory parkingLotId={lot.parkingLotId} tick={props.tick} />
+      <Takings parkingLotId={lot.parkingLotId} tick={props.tick} now={serviceNow} />
+      <LotHistory parkingLotId={lot.parkingLotId} tick={props.tick} now={serviceNow} />
       {canceling ? (
         <CancelDialog
           reservation={canceling}

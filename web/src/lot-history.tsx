@@ -2,7 +2,7 @@ import { useState } from "preact/hooks";
 import { api, type HistoryPage } from "./api.js";
 import { type Clock, count } from "./format.js";
 import { instantsOnClock, ProblemMessage } from "./forms.js";
-import { t, tCode } from "./i18n.js";
+import { locale, t, tCode } from "./i18n.js";
 import { useClock } from "./lot-clock.js";
 import { useCoalescedRead } from "./lot-reads.js";
 
@@ -17,6 +17,12 @@ type Fact = HistoryPage["items"][number];
 /** A local day of the lot (YYYY-MM-DD) `by` days later (earlier when negative). */
 const shiftDay = (day: string, by: number): string =>
   new Date(Date.parse(`${day}T00:00:00.000Z`) + by * 86_400_000).toISOString().slice(0, 10);
+
+/** A local day (YYYY-MM-DD) in the page's language: `Nov 29, 2026`, `2026. 11. 29.`. */
+const dayInWords = (day: string): string =>
+  new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeZone: "UTC" }).format(
+    new Date(`${day}T12:00:00Z`),
+  );
 
 /** Every fact of one local day of the lot (its midnight to midnight), in log order. */
 async function factsOfDay(parkingLotId: string, day: string, clock: Clock): Promise<Fact[]> {
@@ -40,14 +46,12 @@ function FactLine({ fact }: { readonly fact: Fact }) {
   return (
     <li data-fact={fact.position} data-fact-type={fact.type}>
       <time dateTime={fact.at}>{clock.when(fact.at)}</time>{" "}
-      <span>
+      {/* The API's own sentence (English, with ids) on hover, its instants on the lot's clock. */}
+      <span title={instantsOnClock(fact.summary, clock)}>
         {t("history.by", { who })}
         <b>{tCode("history", fact.type)}</b>
         {fact.reason ? t("history.reason", { reason: tCode("reason", fact.reason) }) : null}
       </span>
-      <small class="muted fact-detail" lang="en">
-        {instantsOnClock(fact.summary, clock)}
-      </small>
     </li>
   );
 }
@@ -57,10 +61,17 @@ function FactLine({ fact }: { readonly fact: Fact }) {
  * newest first, ten a page; newer and older pages run on into the next and previous days, and a
  * day can be jumped to. The day shown is read again on every live update (today grows).
  */
-export function LotHistory(props: { readonly parkingLotId: string; readonly tick: number }) {
+export function LotHistory(props: {
+  readonly parkingLotId: string;
+  readonly tick: number;
+  /** The service's clock (its last answer): its day on the lot's clock is the trail's today. */
+  readonly now: number;
+}) {
   const clock = useClock();
-  const today = clock.toInput(Date.now()).slice(0, 10);
-  const [day, setDay] = useState(today);
+  const today = clock.toInput(props.now).slice(0, 10);
+  // The day chosen (null: the service's today, which moves on at the lot's midnight).
+  const [chosen, setChosen] = useState<string | null>(null);
+  const day = chosen ?? today;
   const [index, setIndex] = useState(0);
   const [facts, setFacts] = useState<Fact[] | null>(null);
   const [problem, setProblem] = useState<unknown>(null);
@@ -79,7 +90,7 @@ export function LotHistory(props: { readonly parkingLotId: string; readonly tick
   const pages = Math.max(1, Math.ceil((facts?.length ?? 0) / HISTORY_PAGE_SIZE));
   const go = (nextDay: string, nextIndex: number) => {
     if (nextDay !== day) setFacts(null);
-    setDay(nextDay);
+    setChosen(nextDay === today ? null : nextDay);
     setIndex(nextIndex);
   };
   const items = (facts ?? []).slice(index * HISTORY_PAGE_SIZE, (index + 1) * HISTORY_PAGE_SIZE);
@@ -102,7 +113,12 @@ export function LotHistory(props: { readonly parkingLotId: string; readonly tick
       </form>
       <p class="muted" data-history-page={index + 1} data-history-day={day}>
         {items.length
-          ? t("history.range", { first: count(first), last: count(first + items.length - 1) })
+          ? t("history.range", {
+              day: dayInWords(day),
+              first: count(first),
+              last: count(first + items.length - 1),
+              total: count(facts?.length ?? 0),
+            })
           : facts
             ? t("history.empty")
             : t("history.reading")}

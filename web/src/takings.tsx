@@ -13,13 +13,13 @@ type Amounts = LotMoney["totals"]["amounts"][number];
 const DAYS = 7;
 
 /** The lot's local day `back` days before its today, YYYY-MM-DD (its time zone, issue 49). */
-const dayOf = (zone: string, back: number): string =>
+const dayOf = (zone: string, now: number, back: number): string =>
   new Intl.DateTimeFormat("en-CA", {
     timeZone: zone,
     year: "numeric",
     month: "2-digit",
     day: "2-digit",
-  }).format(new Date(Date.now() - back * 86_400_000));
+  }).format(new Date(now - back * 86_400_000));
 
 const COLUMNS: readonly [MessageId, (a: Amounts) => number][] = [
   ["takings.bookings", (a) => a.bookings],
@@ -36,11 +36,16 @@ const COLUMNS: readonly [MessageId, (a: Amounts) => number][] = [
  * overstays, drive-ups, refunds) and who collected it, the card processor or the gate (payments
  * off: everything on site), read again on every live update; the same days as CSV.
  */
-export function Takings(props: { readonly parkingLotId: string; readonly tick: number }) {
+export function Takings(props: {
+  readonly parkingLotId: string;
+  readonly tick: number;
+  /** The service's clock (its last answer): the week ends on its day on the lot's clock. */
+  readonly now: number;
+}) {
   const { zone } = useClock();
   const [view, setView] = useState<LotMoney | null>(null);
   const [problem, setProblem] = useState<unknown>(null);
-  const [from, to] = [dayOf(zone, DAYS - 1), dayOf(zone, 0)];
+  const [from, to] = [dayOf(zone, props.now, DAYS - 1), dayOf(zone, props.now, 0)];
   useCoalescedRead(
     `${props.parkingLotId} ${from} ${to}`,
     props.tick,

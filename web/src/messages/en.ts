@@ -322,7 +322,7 @@ export const en = {
   "asOf.none": "none",
   "asOf.banner": "The lot as it was at {when}: nothing can be changed here.",
   "history.title": "Audit trail",
-  "history.range": "Facts {first}–{last} of the latest, newest first",
+  "history.range": "{day}: facts {first}–{last} of {total}, newest first",
   "history.empty": "No facts on this page.",
   "history.reading": "Reading the audit trail…",
   "history.newer": "Newer facts",
