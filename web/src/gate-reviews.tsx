@@ -26,9 +26,6 @@ export function GateReviews(props: {
   readonly tick: number;
   readonly onMessage: (message: string) => void;
 }) {
-  const clock = useClock();
-  const { when } = clock;
-  const [denying, setDenying] = useState<string | null>(null);
   const [page, setPage] = useState<GateReviewPage | null>(null);
   const [problem, setProblem] = useState<unknown>(null);
   const [done, setDone] = useState(0);
@@ -84,84 +81,101 @@ export function GateReviews(props: {
       </h3>
       <ul>
         {items.map((review) => (
-          <li key={review.eventId} data-gate-review={review.eventId} class="gate-review">
-            <p class="review-read">
-              <b>
-                {t("reviews.read", {
-                  gate: review.gateId,
-                  direction: t(review.direction === "entry" ? "reviews.entry" : "reviews.exit"),
-                  when: when(review.at),
-                })}
-              </b>
-              {review.candidateBookings[0] ? (
-                <span class="plate">
-                  {" "}
-                  {t("reviews.plate", { plate: review.candidateBookings[0].carNumber })}
-                </span>
-              ) : null}
-              <span class="muted"> · {confidenceWords(review.confidence)}</span>
-            </p>
-            <p class="review-reason" data-reason={review.reason}>
-              {tCode("reviews.reason", review.reason)}
-            </p>
-            <div class="review-actions">
-              {review.candidateBookings.map((b) => {
-                const window =
-                  b.startsAt && b.endsAt ? clock.range(b.startsAt, b.endsAt) : t("window.openEnded");
-                return (
-                  <button
-                    type="button"
-                    key={b.reservationId}
-                    data-candidate={b.reservationId}
-                    disabled={action.busy}
-                    title={t("reviews.candidate", { plate: b.carNumber, customer: b.customerId, window })}
-                    onClick={() => resolve(review, b.reservationId)}
-                  >
-                    {t("reviews.open", { plate: b.carNumber, window })}
-                  </button>
-                );
-              })}
-              {review.direction === "entry" ? (
-                <DriveUp busy={action.busy} onAdmit={(plate) => admit(review, plate)} />
-              ) : null}
-              {denying === review.eventId ? (
-                <span
-                  class="deny-confirm"
-                  role="alertdialog"
-                  aria-label={t("reviews.denyConfirm", { gate: review.gateId })}
-                >
-                  {t("reviews.denyConfirm", { gate: review.gateId })}{" "}
-                  <button
-                    type="button"
-                    class="danger small"
-                    disabled={action.busy}
-                    onClick={() => {
-                      setDenying(null);
-                      resolve(review);
-                    }}
-                  >
-                    {t("reviews.denyYes")}
-                  </button>{" "}
-                  <button type="button" class="secondary small" onClick={() => setDenying(null)}>
-                    {t("reviews.denyNo")}
-                  </button>
-                </span>
-              ) : (
-                <button
-                  type="button"
-                  class="secondary"
-                  disabled={action.busy}
-                  onClick={() => setDenying(review.eventId)}
-                >
-                  {t("reviews.deny")}
-                </button>
-              )}
-            </div>
-          </li>
+          <ReviewItem
+            key={review.eventId}
+            review={review}
+            busy={action.busy}
+            onOpen={(reservationId) => resolve(review, reservationId)}
+            onAdmit={(plate) => admit(review, plate)}
+            onDeny={() => resolve(review)}
+          />
         ))}
       </ul>
       <ProblemMessage problem={problem ?? action.problem} />
     </section>
+  );
+}
+
+/** One read waiting for an attendant: what the camera saw, and the steps it can take. */
+function ReviewItem(props: {
+  readonly review: Review;
+  readonly busy: boolean;
+  readonly onOpen: (reservationId: string) => void;
+  readonly onAdmit: (plate: string) => void;
+  readonly onDeny: () => void;
+}) {
+  const { review } = props;
+  const clock = useClock();
+  const { when } = clock;
+  return (
+    <li data-gate-review={review.eventId} class="gate-review">
+      <p class="review-read">
+        <b>
+          {t("reviews.read", {
+            gate: review.gateId,
+            direction: t(review.direction === "entry" ? "reviews.entry" : "reviews.exit"),
+            when: when(review.at),
+          })}
+        </b>
+        {review.candidateBookings[0] ? (
+          <span class="plate"> {t("reviews.plate", { plate: review.candidateBookings[0].carNumber })}</span>
+        ) : null}
+        <span class="muted"> · {confidenceWords(review.confidence)}</span>
+      </p>
+      <p class="review-reason" data-reason={review.reason}>
+        {tCode("reviews.reason", review.reason)}
+      </p>
+      <div class="review-actions">
+        {review.candidateBookings.map((b) => {
+          const window = b.startsAt && b.endsAt ? clock.range(b.startsAt, b.endsAt) : t("window.openEnded");
+          return (
+            <button
+              type="button"
+              key={b.reservationId}
+              data-candidate={b.reservationId}
+              disabled={props.busy}
+              title={t("reviews.candidate", { plate: b.carNumber, customer: b.customerId, window })}
+              onClick={() => props.onOpen(b.reservationId)}
+            >
+              {t("reviews.open", { plate: b.carNumber, window })}
+            </button>
+          );
+        })}
+        {review.direction === "entry" ? <DriveUp busy={props.busy} onAdmit={props.onAdmit} /> : null}
+        <Deny gate={review.gateId} busy={props.busy} onDeny={props.onDeny} />
+      </div>
+    </li>
+  );
+}
+
+/** Turning a car away, after a confirmation (a car at the barrier is not sent off by a slip). */
+function Deny(props: { readonly gate: string; readonly busy: boolean; readonly onDeny: () => void }) {
+  const [asking, setAsking] = useState(false);
+  if (!asking)
+    return (
+      <button type="button" class="secondary" disabled={props.busy} onClick={() => setAsking(true)}>
+        {t("reviews.deny")}
+      </button>
+    );
+  const question = t("reviews.denyConfirm", { gate: props.gate });
+  return (
+    <span class="deny-confirm" role="alertdialog" aria-label={question}>
+      {question}{" "}
+      <button
+        type="button"
+        class="danger small"
+        disabled={props.busy}
+        onClick={() => {
+          setAsking(false);
+          props.onDeny();
+        }}
+      >
+        {t("reviews.denyYes")}
+      </button>{" "}
+      <button type="button" class="secondary small" onClick={() => setAsking(false)}>
+        {t("reviews.denyNo")}
+      </button>
+    </span>
   );
 }
 

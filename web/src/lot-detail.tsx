@@ -228,8 +228,7 @@ function LotDetailBody(props: LotDetailProps) {
   const now = useLotNow(lot.parkingLotId, props.tick);
   const [asOf, setAsOf] = useState<string | null>(null);
   const past = useLotAsOf(lot.parkingLotId, asOf);
-  // Every part of the page as of the moment chosen: the header, the closures and the capacity too.
-  const shown = asOf ? past.then : now;
+  const shown = asOf ? past.then : now; // the header, closures and capacity as of the moment too
   const timeline = useTimeline(lot.parkingLotId, props.tick, asOf);
   const serviceNow = useServiceNow(timeline);
   const found = useReservationPages(lot.parkingLotId, props.tick, asOf);
@@ -260,8 +259,7 @@ function LotDetailBody(props: LotDetailProps) {
         now={serviceNow}
         asOf={asOf}
         onAsOf={setAsOf}
-        then={past.then}
-        problem={past.problem}
+        {...past}
       />
       {timeline ? <Timeline view={timeline} /> : null}
       {now?.nextHours?.length && !asOf ? (

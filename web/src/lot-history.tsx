@@ -73,19 +73,7 @@ export function LotHistory(props: {
   const [chosen, setChosen] = useState<string | null>(null);
   const day = chosen ?? today;
   const [index, setIndex] = useState(0);
-  const [facts, setFacts] = useState<Fact[] | null>(null);
-  const [problem, setProblem] = useState<unknown>(null);
-
-  useCoalescedRead(
-    `${props.parkingLotId} ${day}`,
-    props.tick,
-    () => factsOfDay(props.parkingLotId, day, clock),
-    (read) => {
-      setProblem(null);
-      setFacts(read.reverse());
-    },
-    setProblem,
-  );
+  const { facts, setFacts, problem } = useDayFacts(props.parkingLotId, day, props.tick, clock);
 
   const pages = Math.max(1, Math.ceil((facts?.length ?? 0) / HISTORY_PAGE_SIZE));
   const go = (nextDay: string, nextIndex: number) => {
@@ -129,31 +117,51 @@ export function LotHistory(props: {
         ))}
       </ol>
       <ProblemMessage problem={problem} />
-      <div class="actions">
-        <button
-          type="button"
-          class="secondary small"
-          disabled={day === today && index === 0}
-          onClick={() => (index > 0 ? go(day, index - 1) : go(shiftDay(day, 1), 0))}
-        >
-          {t("history.newer")}
-        </button>
-        <button
-          type="button"
-          class="secondary small"
-          onClick={() => (index + 1 < pages ? go(day, index + 1) : go(shiftDay(day, -1), 0))}
-        >
-          {t("history.older")}
-        </button>
-        <button
-          type="button"
-          class="secondary small"
-          disabled={day === today && index === 0}
-          onClick={() => go(today, 0)}
-        >
-          {t("history.latest")}
-        </button>
-      </div>
+      <Pager
+        atLatest={day === today && index === 0}
+        onNewer={() => (index > 0 ? go(day, index - 1) : go(shiftDay(day, 1), 0))}
+        onOlder={() => (index + 1 < pages ? go(day, index + 1) : go(shiftDay(day, -1), 0))}
+        onLatest={() => go(today, 0)}
+      />
     </section>
+  );
+}
+
+/** A day's facts, newest first, read again on every live update (null until read). */
+function useDayFacts(parkingLotId: string, day: string, tick: number, clock: Clock) {
+  const [facts, setFacts] = useState<Fact[] | null>(null);
+  const [problem, setProblem] = useState<unknown>(null);
+  useCoalescedRead(
+    `${parkingLotId} ${day}`,
+    tick,
+    () => factsOfDay(parkingLotId, day, clock),
+    (read) => {
+      setProblem(null);
+      setFacts(read.reverse());
+    },
+    setProblem,
+  );
+  return { facts, setFacts, problem };
+}
+
+/** Newer and older facts (running on into the next and previous days), and back to the latest. */
+function Pager(props: {
+  readonly atLatest: boolean;
+  readonly onNewer: () => void;
+  readonly onOlder: () => void;
+  readonly onLatest: () => void;
+}) {
+  return (
+    <div class="actions">
+      <button type="button" class="secondary small" disabled={props.atLatest} onClick={props.onNewer}>
+        {t("history.newer")}
+      </button>
+      <button type="button" class="secondary small" onClick={props.onOlder}>
+        {t("history.older")}
+      </button>
+      <button type="button" class="secondary small" disabled={props.atLatest} onClick={props.onLatest}>
+        {t("history.latest")}
+      </button>
+    </div>
   );
 }
