@@ -4,7 +4,7 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningService } from "../app/server.js";
 import { fitsTheWindow, launchBrowser, signInLink, type TestBrowser } from "../test-support/browser.js";
-import { call, startTestService, tempDataDir } from "../test-support/service.js";
+import { call, eventually, startTestService, tempDataDir } from "../test-support/service.js";
 import { ensureWebBuilt } from "../test-support/web-build.js";
 import { en } from "../web/src/messages/en.js";
 import { ko } from "../web/src/messages/ko.js";
@@ -287,13 +287,17 @@ describe("a lot's day in Korean on a phone and in English on a laptop (issue 69)
         timeZone: "Asia/Seoul",
       };
       expect((await call(service.url, "POST", "/parking-lots", lot)).status).toBe(201);
+      // A coupon is earned at check-in and takes 500 off a later booking.
+      const rule = { minStayMinutes: 0, discount: { amount: 500 } };
+      expect((await call(service.url, "PUT", `/parking-lots/${lotId}/coupon-rule`, rule)).status).toBe(200);
+      const customerId = `CUST-${run.language}`;
       const plate = run.language === "ko" ? "12가3456" : "23나4567";
       const answer = await call<{ reservationId: string }>(
         service.url,
         "POST",
         `/parking-lots/${lotId}/reservations`,
         {
-          customerId: "CUST1",
+          customerId,
           carNumber: plate,
           startsAt: iso(now + 4 * MINUTE),
           endsAt: iso(now + 64 * MINUTE),
@@ -343,6 +347,33 @@ describe("a lot's day in Korean on a phone and in English on a laptop (issue 69)
           .toBe("CHECKED_IN");
         await expect.poll(() => review.count()).toBe(0);
 
+        // The coupon its stay earned, spent on the next booking: shown on that booking's row.
+        const spent = await eventually(async () => {
+          const { body } = await call<{ coupon?: { couponId: string } }>(
+            service.url,
+            "GET",
+            `/reservations/${booking}`,
+          );
+          const couponId = body.coupon?.couponId;
+          if (!couponId) return undefined;
+          const next = await call<{ reservationId: string; amount: number }>(
+            service.url,
+            "POST",
+            `/parking-lots/${lotId}/reservations`,
+            {
+              customerId,
+              carNumber: plate,
+              couponId,
+              startsAt: iso(now + 120 * MINUTE),
+              endsAt: iso(now + 180 * MINUTE),
+            },
+          );
+          return next.status === 201 ? next.body : undefined;
+        });
+        expect(spent.amount).toBe(2500);
+        ids.push(spent.reservationId);
+        await page.locator(`[data-reservation="${spent.reservationId}"] [data-spent-coupon]`).waitFor();
+
         // A drive-up in at the gate, and out half an hour later: priced at 3,000 an hour, collected on site.
         const driveUpPlate = run.language === "ko" ? "34나2222" : "45다3333";
         const entered = await gate(`in-${run.language}`, "entry", driveUpPlate, 0.99);
@@ -382,6 +413,14 @@ describe("a lot's day in Korean on a phone and in English on a laptop (issue 69)
           .poll(() => trail.locator("[data-fact]").first().getAttribute("data-fact-type"))
           .toMatch(/ReservationCheckedOut|GateEventRecorded|ParkingLotClosed/);
         expect(await page.getByText(w("status.CHECKED_IN"), { exact: true }).count()).toBeGreaterThan(0);
+        // A refusal in the page's words by its type; the API's detail with its instant on the lot's clock.
+        const capacity = page.getByRole("form", { name: w("capacity.form") });
+        await capacity.getByLabel(w("capacity.new")).fill("0");
+        await capacity.getByRole("button", { name: w("capacity.submit") }).click();
+        const refusal = capacity.getByRole("alert");
+        expect(await refusal.getAttribute("data-problem")).toBe("capacity-too-low");
+        expect(await refusal.innerText()).toContain(w("problem.capacity-too-low"));
+        expect(await refusal.innerText()).toContain(" KST");
         await checkView(page, "lot's day");
         await page.locator(".takings").scrollIntoViewIfNeeded();
         await page.screenshot({ path: join(DOCS_SHOTS, `${name}-takings.png`) });
