@@ -8,6 +8,10 @@ export const count = (n: number | null | undefined): string => (n == null ? "—
 
 export const money = (amount: number): string => numbers.format(amount);
 
+const days = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeZone: "UTC" });
+/** A local day (YYYY-MM-DD, already the lot's) in the page's language: `Nov 29, 2026`, `2026. 11. 29.`. */
+export const dayInWords = (day: string): string => days.format(new Date(`${day}T12:00:00Z`));
+
 const percents = new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 0 });
 /** A share, 0–1, as a percentage in the page's language (`42%`). */
 export const percentOf = (share: number): string => percents.format(share);

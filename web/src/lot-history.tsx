@@ -1,8 +1,8 @@
 import { useState } from "preact/hooks";
 import { api, type HistoryPage } from "./api.js";
-import { type Clock, count } from "./format.js";
+import { type Clock, count, dayInWords } from "./format.js";
 import { instantsOnClock, ProblemMessage } from "./forms.js";
-import { locale, t, tCode } from "./i18n.js";
+import { t, tCode } from "./i18n.js";
 import { useClock } from "./lot-clock.js";
 import { useCoalescedRead } from "./lot-reads.js";
 
@@ -17,12 +17,6 @@ type Fact = HistoryPage["items"][number];
 /** A local day of the lot (YYYY-MM-DD) `by` days later (earlier when negative). */
 const shiftDay = (day: string, by: number): string =>
   new Date(Date.parse(`${day}T00:00:00.000Z`) + by * 86_400_000).toISOString().slice(0, 10);
-
-/** A local day (YYYY-MM-DD) in the page's language: `Nov 29, 2026`, `2026. 11. 29.`. */
-const dayInWords = (day: string): string =>
-  new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeZone: "UTC" }).format(
-    new Date(`${day}T12:00:00Z`),
-  );
 
 /** Every fact of one local day of the lot (its midnight to midnight), in log order. */
 async function factsOfDay(parkingLotId: string, day: string, clock: Clock): Promise<Fact[]> {

@@ -1,6 +1,6 @@
 import { useState } from "preact/hooks";
 import { api, type LotMoneyView, moneyCsvUrl } from "./api.js";
-import { majorAmount } from "./format.js";
+import { dayInWords, majorAmount } from "./format.js";
 import { ProblemMessage } from "./forms.js";
 import { type MessageId, t } from "./i18n.js";
 import { useClock } from "./lot-clock.js";
@@ -85,7 +85,7 @@ export function Takings(props: {
               {rows.map(({ day, a }) => (
                 <tr key={`${day} ${a.currency}`} data-takings-day={day} data-on-site={a.collectedOnSite}>
                   <th scope="row" data-label={t("takings.day")}>
-                    {day} <span class="muted">{a.currency}</span>
+                    <time dateTime={day}>{dayInWords(day)}</time> <span class="muted">{a.currency}</span>
                   </th>
                   {COLUMNS.map(([label, of]) => (
                     <td class="num" data-label={t(label)} key={label}>

@@ -310,7 +310,7 @@ export const ko: Record<MessageId, string> = {
   "asOf.none": "없음",
   "asOf.banner": "{when}의 주차장입니다. 여기서는 아무것도 바꿀 수 없습니다.",
   "history.title": "감사 기록",
-  "history.range": "{day}: 기록 {total}건 중 {first}–{last}번째, 최신순",
+  "history.range": "{day} 기록 {total}건 중 {first}–{last}번째, 최신순",
   "history.empty": "이 페이지에 기록이 없습니다.",
   "history.reading": "감사 기록을 읽는 중…",
   "history.newer": "최근 기록",
