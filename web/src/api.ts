@@ -13,7 +13,6 @@
  */
 import createClient, { type Client, type ClientOptions } from "openapi-fetch";
 import type { components, paths } from "../../client/api.js";
-import { t } from "./i18n.js";
 
 type Schemas = components["schemas"];
 export type ControlCenterView = Schemas["ControlCenterView"];
@@ -74,7 +73,11 @@ export class ApiProblem extends Error {
     readonly errors: NonNullable<Problem["errors"]> = [],
     /** The problem's other members (e.g. `at` and `held` of capacity-too-low). */
     readonly extras: Readonly<Record<string, unknown>> = {},
-    /** The problem's type without its `/problems/` (`parking-lot-full`): the page words it by this. */
+    /**
+     * The problem's type without its `/problems/` (`parking-lot-full`), or one of the page's own
+     * (`page-unreachable`): the control center words it by this (forms.tsx), in its language. The
+     * English title and detail are for the sign-in page, which loads no catalogue.
+     */
     readonly code?: string,
   ) {
     super(detail ? `${title}: ${detail}` : title);
@@ -102,9 +105,23 @@ export async function answer<T>(call: Promise<Settled<T>>): Promise<T> {
     settled = await call;
   } catch (error) {
     if (error instanceof SyntaxError) {
-      throw new ApiProblem(t("problem.unreadable"), t("problem.unreadableDetail"), 0);
+      throw new ApiProblem(
+        "The service answered something the page cannot read",
+        "Reload the page; if it keeps happening, the service may be misconfigured.",
+        0,
+        [],
+        {},
+        "page-unreadable",
+      );
     }
-    throw new ApiProblem(t("problem.unreachable"), t("problem.unreachableDetail"), 0);
+    throw new ApiProblem(
+      "The service cannot be reached",
+      "Check the network connection; the page keeps trying.",
+      0,
+      [],
+      {},
+      "page-unreachable",
+    );
   }
   const { data, error, response } = settled;
   if (response.ok) return data as T;
@@ -122,10 +139,14 @@ export async function answer<T>(call: Promise<Settled<T>>): Promise<T> {
     const code = typeof type === "string" ? /^\/problems\/([a-z0-9-]+)$/.exec(type)?.[1] : undefined;
     throw new ApiProblem(title, detail, response.status, errors ?? [], extras, code);
   }
+  const failed = response.status >= 500;
   throw new ApiProblem(
-    response.status >= 500 ? t("problem.serverFailed") : t("problem.refused"),
-    t("problem.noExplanation"),
+    failed ? "The service could not answer" : "The request was refused",
+    "It answered without an explanation; try again in a moment.",
     response.status,
+    [],
+    {},
+    failed ? "page-server-failed" : "page-refused",
   );
 }
 

@@ -37,7 +37,11 @@ export function ProblemMessage({ problem }: { readonly problem: unknown }) {
   return (
     <div class="problem" role="alert" data-problem={p.code ?? ""}>
       <strong>{p.code ? tCode("problem", p.code) : p.title}</strong>
-      {p.detail ? <p lang={p.code ? "en" : undefined}>{instantsOnClock(p.detail, clock)}</p> : null}
+      {p.code?.startsWith("page-") ? (
+        <p>{tCode("problemDetail", p.code)}</p>
+      ) : p.detail ? (
+        <p lang={p.code ? "en" : undefined}>{instantsOnClock(p.detail, clock)}</p>
+      ) : null}
       {p.errors.length ? (
         <ul>
           {p.errors.map((e) => (
