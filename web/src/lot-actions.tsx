@@ -100,7 +100,7 @@ function LocalTimeField(props: {
 }) {
   const { zone } = useClock();
   return (
-    <label>
+    <label class="when-field">
       {props.label}{" "}
       <span class="muted" data-input-zone={zone}>
         ({zone})
