@@ -1,5 +1,5 @@
 import { useState } from "preact/hooks";
-import { api, type LotMoneyView, moneyCsvUrl } from "./api.js";
+import { ApiProblem, api, type LotMoneyView, moneyCsvUrl } from "./api.js";
 import { dayInWords, majorAmount } from "./format.js";
 import { ProblemMessage } from "./forms.js";
 import { type MessageId, t } from "./i18n.js";
@@ -56,6 +56,8 @@ export function Takings(props: {
     },
     setProblem,
   );
+  // An attendant may not read the lot's money (403): no takings on their page.
+  if (problem instanceof ApiProblem && problem.status === 403) return null;
   const rows = (view?.days ?? []).flatMap((d) => d.amounts.map((a) => ({ day: d.day, a })));
   const csv = moneyCsvUrl(props.parkingLotId, from, to);
   return (
