@@ -1934,6 +1934,8 @@ export interface components {
                  * @example 강남 1주차장
                  */
                 name: string;
+                /** @description Issue 69: plate reads of the lot's gates waiting for an attendant (GET /parking-lots/{id}/gate-reviews); absent when none. At most 10,000 are counted across the lots of the view. */
+                openReviews?: number;
                 /**
                  * @description Parking lot identifier.
                  * @example 1
@@ -2279,6 +2281,27 @@ export interface components {
                  * @description When the camera read the plate.
                  */
                 at: string;
+                /** @description Issue 69: each candidate as an attendant tells them apart (plate, customer, window; none for an open-ended stay), in `candidates`' order; a candidate the reservations view does not hold yet is left out. */
+                candidateBookings: {
+                    carNumber: string;
+                    customerId: string;
+                    /**
+                     * Format: date-time
+                     * @description ISO 8601 UTC timestamp.
+                     */
+                    endsAt?: string;
+                    /**
+                     * @description Reservation identifier.
+                     * @example 1
+                     * @example CUST1
+                     */
+                    reservationId: string;
+                    /**
+                     * Format: date-time
+                     * @description ISO 8601 UTC timestamp.
+                     */
+                    startsAt?: string;
+                }[];
                 /** @description The bookings of the plate the read may concern (empty for a low-confidence read). */
                 candidates: string[];
                 confidence: number;

@@ -4,8 +4,10 @@ import type { Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { RunningService } from "../app/server.js";
 import { fitsTheWindow, launchBrowser, signInLink, type TestBrowser } from "../test-support/browser.js";
-import { call, startTestService, tempDataDir } from "../test-support/service.js";
+import { call, eventually, startTestService, tempDataDir } from "../test-support/service.js";
 import { ensureWebBuilt } from "../test-support/web-build.js";
+import { en } from "../web/src/messages/en.js";
+import { ko } from "../web/src/messages/ko.js";
 
 /**
  * A lot's day on the control-center page, in a real Chromium, with a clock the test moves (the
@@ -236,4 +238,228 @@ describe("a lot's day on the control-center page", () => {
     await page.screenshot({ path: join(SHOTS, "13-phone-terms.png") });
     await page.close();
   });
+});
+
+/**
+ * Issue 69's walk: a lot's day in Korean on a phone (390×844, ko-KR) and in English on a laptop
+ * (1366×900, en-US): a booking its gate review opens for, a drive-up in and out at the gate, a
+ * closure, the audit trail, the as-of slider and the takings (payments off: all on site). On every
+ * view: nothing wider than the window, no message id shown instead of words, no raw UTC instant,
+ * no raw id on a button. Screenshots of both, at both sizes, go to docs/screenshots/ with
+ * UPDATE_SCREENSHOTS=1 (test-output/lot-day/ otherwise).
+ */
+describe("a lot's day in Korean on a phone and in English on a laptop (issue 69)", () => {
+  // The ones docs/api.md shows, rewritten only with UPDATE_SCREENSHOTS=1 (a run leaves the tree as it was).
+  const DOCS_SHOTS =
+    process.env.UPDATE_SCREENSHOTS === "1" ? join(process.cwd(), "docs", "screenshots") : SHOTS;
+  const INSTANT = /\d{4}-\d\d-\d\dT\d\d:\d\d/;
+  const ids: string[] = [];
+
+  /** What no view may show: overflow, an id of the catalogue, a UTC instant, an id on a button. */
+  const checkView = async (page: Page, view: string) => {
+    await expect.poll(() => fitsTheWindow(page), { timeout: 5_000, message: view }).toBe("fits");
+    const text = await page.locator("body").innerText();
+    expect(text, view).not.toMatch(INSTANT);
+    const keys = Object.keys(en).filter((key) => text.includes(key));
+    expect(keys, view).toEqual([]);
+    // In Korean, no English words of the page left (an API's own detail, marked lang="en", aside).
+    if ((await page.evaluate("document.documentElement.lang")) === "ko") {
+      const korean = await page.evaluate(
+        `(() => { const body = document.body.cloneNode(true); body.querySelectorAll('[lang="en"], script, style').forEach((e) => e.remove()); return body.textContent; })()`,
+      );
+      const english = Object.entries(en)
+        .filter(
+          ([key, words]) => !/[{<]/.test(words) && words.length >= 8 && ko[key as keyof typeof en] !== words,
+        )
+        .map(([, words]) => words)
+        .filter((words) => String(korean).includes(words));
+      expect(english, view).toEqual([]);
+    }
+    const buttons = await page.getByRole("button").allInnerTexts();
+    for (const id of ids)
+      expect(
+        buttons.filter((b) => b.includes(id)),
+        `${view}: ${id}`,
+      ).toEqual([]);
+  };
+
+  for (const run of [
+    { language: "ko", locale: "ko-KR", viewport: { width: 390, height: 844 }, words: ko },
+    { language: "en", locale: "en-US", viewport: { width: 1366, height: 900 }, words: en },
+  ] as const) {
+    it(`${run.locale} at ${run.viewport.width}×${run.viewport.height}`, async () => {
+      mkdirSync(DOCS_SHOTS, { recursive: true });
+      const w = (id: keyof typeof en) => run.words[id];
+      const name = `${run.language}-${run.viewport.width}`;
+      const lotId = `walk-${run.language}`;
+      const lot = {
+        parkingLotId: lotId,
+        name: `선릉 ${run.language}`,
+        capacity: 3,
+        hourlyRate: 3000,
+        timeZone: "Asia/Seoul",
+      };
+      expect((await call(service.url, "POST", "/parking-lots", lot)).status).toBe(201);
+      // A coupon is earned at check-in and takes 500 off a later booking.
+      const rule = { minStayMinutes: 0, discount: { amount: 500 } };
+      expect((await call(service.url, "PUT", `/parking-lots/${lotId}/coupon-rule`, rule)).status).toBe(200);
+      const customerId = `CUST-${run.language}`;
+      const plate = run.language === "ko" ? "12가3456" : "23나4567";
+      const answer = await call<{ reservationId: string }>(
+        service.url,
+        "POST",
+        `/parking-lots/${lotId}/reservations`,
+        {
+          customerId,
+          carNumber: plate,
+          startsAt: iso(now + 4 * MINUTE),
+          endsAt: iso(now + 64 * MINUTE),
+        },
+      );
+      expect(answer.status).toBe(201);
+      const booking = answer.body.reservationId;
+      ids.push(booking, `read-${run.language}`);
+      const gate = (eventId: string, direction: "entry" | "exit", carPlate: string, confidence: number) =>
+        call<{ decision: string; reason: string; reservationId?: string }>(
+          service.url,
+          "POST",
+          `/parking-lots/${lotId}/gate-events`,
+          { eventId, gateId: "east", direction, plate: carPlate, confidence, at: iso(now) },
+        );
+
+      const browser = await launchBrowser({ viewport: run.viewport, locale: run.locale });
+      try {
+        const page = await browser.context.newPage();
+        const errors: string[] = [];
+        page.on("pageerror", (error) => errors.push(error.message));
+        await page.goto(await signInLink(data.dir, service.url, { role: "operator", sub: "ops-1" }));
+        await page.waitForURL(`${service.url}/control-center`);
+        expect(await page.evaluate("document.documentElement.lang")).toBe(run.language);
+        const row = page.locator(`[data-lot="${lotId}"]`);
+        await row.waitFor();
+
+        // A doubtful read of the booked plate: counted on the lots list, at the top of the lot's page.
+        expect((await gate(`read-${run.language}`, "entry", plate, 0.4)).body.decision).toBe("review");
+        await expect
+          .poll(() => row.locator("[data-open-reviews]").getAttribute("data-open-reviews"))
+          .toBe("1");
+        await checkView(page, "lots");
+        await page.screenshot({ path: join(DOCS_SHOTS, `${name}-lots.png`) });
+        await row.getByRole("button", { name: lot.name }).click();
+        const review = page.locator(`[data-gate-review="read-${run.language}"]`);
+        const open = review.locator(`[data-candidate="${booking}"]`);
+        await open.waitFor();
+        expect(await open.innerText()).toContain(plate);
+        await checkView(page, "lot with a gate review");
+        await page.locator(".gate-reviews").scrollIntoViewIfNeeded();
+        await page.screenshot({ path: join(DOCS_SHOTS, `${name}-gate-review.png`) });
+        await open.click();
+        const bookingRow = page.locator(`[data-reservation="${booking}"]`);
+        await expect
+          .poll(() => bookingRow.locator("[data-status]").getAttribute("data-status"))
+          .toBe("CHECKED_IN");
+        await expect.poll(() => review.count()).toBe(0);
+
+        // The coupon its stay earned, spent on the next booking: shown on that booking's row.
+        const spent = await eventually(async () => {
+          const { body } = await call<{ coupon?: { couponId: string } }>(
+            service.url,
+            "GET",
+            `/reservations/${booking}`,
+          );
+          const couponId = body.coupon?.couponId;
+          if (!couponId) return undefined;
+          const next = await call<{ reservationId: string; amount: number }>(
+            service.url,
+            "POST",
+            `/parking-lots/${lotId}/reservations`,
+            {
+              customerId,
+              carNumber: plate,
+              couponId,
+              startsAt: iso(now + 120 * MINUTE),
+              endsAt: iso(now + 180 * MINUTE),
+            },
+          );
+          return next.status === 201 ? next.body : undefined;
+        });
+        expect(spent.amount).toBe(2500);
+        ids.push(spent.reservationId);
+        await page.locator(`[data-reservation="${spent.reservationId}"] [data-spent-coupon]`).waitFor();
+
+        // A drive-up in at the gate, and out half an hour later: priced at 3,000 an hour, collected on site.
+        const driveUpPlate = run.language === "ko" ? "34나2222" : "45다3333";
+        const entered = await gate(`in-${run.language}`, "entry", driveUpPlate, 0.99);
+        expect(entered.body).toMatchObject({ decision: "open", reason: "DriveUp" });
+        ids.push(entered.body.reservationId ?? "");
+        now += 30 * MINUTE;
+        expect((await gate(`out-${run.language}`, "exit", driveUpPlate, 0.99)).body).toMatchObject({
+          decision: "open",
+          reason: "CheckedOut",
+        });
+        const driveUpRow = page.locator(`[data-reservation="${entered.body.reservationId}"]`);
+        await expect
+          .poll(() => driveUpRow.locator("[data-status]").getAttribute("data-status"))
+          .toBe("COMPLETED");
+
+        // A closure in the evening, announced through the API: listed on the lot's clock.
+        const closed = await call(service.url, "POST", `/parking-lots/${lotId}/closures`, {
+          from: iso(now + 6 * 60 * MINUTE),
+          until: iso(now + 8 * 60 * MINUTE),
+          reason: "도색 공사",
+        });
+        expect(closed.status, JSON.stringify(closed.body)).toBe(201);
+        await page.locator("[data-closure]").waitFor();
+
+        // The takings: the drive-up's 1,500 on site; rates through Intl ("3,000", never "3000").
+        const takings = page.locator(".takings");
+        await expect
+          .poll(() => takings.locator("[data-on-site]").first().getAttribute("data-on-site"))
+          .toBe("1500");
+        expect(await takings.locator("[data-takings-csv]").getAttribute("href")).toContain("format=csv");
+        const text = await page.locator("body").innerText();
+        expect(text).toContain("3,000");
+        expect(/.{0,60}\b3000\b.{0,20}/.exec(text)?.[0]).toBeUndefined();
+        // The audit trail opens at the latest fact: the drive-up's check-out.
+        const trail = page.locator("section.history");
+        await expect
+          .poll(() => trail.locator("[data-fact]").first().getAttribute("data-fact-type"))
+          .toMatch(/ReservationCheckedOut|GateEventRecorded|ParkingLotClosed/);
+        expect(await page.getByText(w("status.CHECKED_IN"), { exact: true }).count()).toBeGreaterThan(0);
+        // A refusal in the page's words by its type; the API's detail with its instant on the lot's clock.
+        const capacity = page.getByRole("form", { name: w("capacity.form") });
+        await capacity.getByLabel(w("capacity.new")).fill("0");
+        await capacity.getByRole("button", { name: w("capacity.submit") }).click();
+        const refusal = capacity.getByRole("alert");
+        expect(await refusal.getAttribute("data-problem")).toBe("capacity-too-low");
+        expect(await refusal.innerText()).toContain(w("problem.capacity-too-low"));
+        expect(await refusal.innerText()).toContain(" KST");
+        await checkView(page, "lot's day");
+        await page.locator(".takings").scrollIntoViewIfNeeded();
+        await page.screenshot({ path: join(DOCS_SHOTS, `${name}-takings.png`) });
+
+        // As of an earlier moment: the header and the capacity move with the timeline and the table.
+        const slider = page.getByRole("slider", { name: w("asOf.slider") });
+        await slider.fill("0");
+        await expect
+          .poll(() => page.locator("[data-admin-as-of]").getAttribute("data-admin-as-of"))
+          .not.toBe("now");
+        expect(await page.getByRole("form", { name: w("capacity.form") }).count()).toBe(0);
+        await checkView(page, "as of");
+        await page.getByRole("button", { name: w("asOf.back") }).click();
+        await expect
+          .poll(() => page.locator("[data-admin-as-of]").getAttribute("data-admin-as-of"))
+          .toBe("now");
+        // The same day at the other size: a laptop in Korean, a phone in English.
+        const other = run.viewport.width === 390 ? { width: 1366, height: 900 } : { width: 390, height: 844 };
+        await page.setViewportSize(other);
+        await checkView(page, `lot's day at ${other.width}`);
+        await page.locator("section.detail").scrollIntoViewIfNeeded();
+        await page.screenshot({ path: join(DOCS_SHOTS, `${run.language}-${other.width}-lot.png`) });
+        expect(errors).toEqual([]);
+      } finally {
+        await browser.close();
+      }
+    });
+  }
 });

@@ -258,31 +258,42 @@ describe("the lot's page for an operator's day", () => {
     await page.close();
   });
 
-  it("the audit trail: the API's sentences, ten a page, next and previous", async () => {
-    const history = async (cursor?: string) =>
-      (
-        await call<{ items: { summary: string }[]; nextCursor: string | null }>(
-          service.url,
-          "GET",
-          `/parking-lots/${LOT.parkingLotId}/history?limit=10${cursor ? `&cursor=${cursor}` : ""}`,
-        )
-      ).body;
-    const first = await history();
-    expect(first.nextCursor).not.toBeNull();
-    const second = await history(first.nextCursor ?? undefined);
+  it("the audit trail (issue 69): the lot's today, newest first, ten a page, older and newer; each fact worded from its type, its instants on the lot's clock", async () => {
+    // The facts of the service's day on the lot's clock (Seoul), as the API has them (log order).
+    const seoulDay = new Date(now + 9 * 3_600_000).toISOString().slice(0, 10);
+    const from = new Date(Date.parse(`${seoulDay}T00:00:00+09:00`)).toISOString();
+    const facts = (
+      await call<{ items: { position: string; type: string }[]; nextCursor: string | null }>(
+        service.url,
+        "GET",
+        `/parking-lots/${LOT.parkingLotId}/history?limit=1000&from=${from}`,
+      )
+    ).body.items.reverse();
+    expect(facts.length).toBeGreaterThan(10);
 
     const page = await browser.context.newPage();
     await openLot(page);
     const trail = page.getByRole("region", { name: "Audit trail" });
-    const sentences = () => trail.locator("[data-fact] span").allInnerTexts();
-    await expect.poll(sentences).toEqual(first.items.map((f) => f.summary));
-    expect(await trail.getByRole("button", { name: "Previous facts" }).isDisabled()).toBe(true);
+    const shown = () =>
+      trail.locator("[data-fact]").evaluateAll((l) => l.map((e) => e.getAttribute("data-fact")));
+    await expect.poll(shown).toEqual(facts.slice(0, 10).map((f) => f.position));
+    expect(await trail.getByRole("button", { name: "Newer facts" }).isDisabled()).toBe(true);
+    // Worded from the type, the API's sentence beside it with no raw instant.
+    const newest = trail.locator("[data-fact]").first();
+    expect(await newest.getAttribute("data-fact-type")).toBe(facts[0]?.type);
+    expect((await newest.locator("b").innerText()).trim()).not.toBe(facts[0]?.type);
+    expect(await trail.innerText()).not.toMatch(/\d{4}-\d\d-\d\dT\d\d:\d\d/);
     await trail.scrollIntoViewIfNeeded();
     await shot(trail, "lot-page-audit-trail-1366");
-    await trail.getByRole("button", { name: "Next facts" }).click();
-    await expect.poll(sentences).toEqual(second.items.map((f) => f.summary));
-    await trail.getByRole("button", { name: "Previous facts" }).click();
-    await expect.poll(sentences).toEqual(first.items.map((f) => f.summary));
+    await trail.getByRole("button", { name: "Older facts" }).click();
+    await expect.poll(shown).toEqual(facts.slice(10, 20).map((f) => f.position));
+    await trail.getByRole("button", { name: "Newer facts" }).click();
+    await expect.poll(shown).toEqual(facts.slice(0, 10).map((f) => f.position));
+    // A day before the lot's first fact: nothing, and Latest comes back to today.
+    await trail.getByLabel("Day of the audit trail to jump to").fill("2020-01-01");
+    await expect.poll(shown).toEqual([]);
+    await trail.getByRole("button", { name: "Latest" }).click();
+    await expect.poll(shown).toEqual(facts.slice(0, 10).map((f) => f.position));
     await page.close();
   });
 
@@ -417,9 +428,18 @@ describe("the lot's page for an operator's day", () => {
     const panel = page.getByRole("region", { name: "Gate reviews" });
     const item = panel.locator('[data-gate-review="page-cam-1"]');
     await item.waitFor();
-    expect(await item.innerText()).toContain("gate east, entry, 40% sure: LowConfidence");
-    expect(await item.locator("time").getAttribute("datetime")).toBe(iso(now));
+    // The read in words: gate, direction, time on the lot's clock, the camera's confidence, the reason.
+    const read = await item.innerText();
+    expect(read).toContain("Gate east, entry at ");
+    expect(read).toContain(" KST");
+    expect(read).toContain("the camera could barely read it (40%)");
+    expect(read).toContain("The camera is not sure of the plate");
+    expect(read).not.toMatch(/\d{4}-\d\d-\d\dT\d\d:\d\d/);
+    // Deny asks first: Not now keeps the review, Yes settles it.
     await item.getByRole("button", { name: "Deny" }).click();
+    await item.getByRole("button", { name: "Not now" }).click();
+    await item.getByRole("button", { name: "Deny" }).click();
+    await item.getByRole("button", { name: "Yes, turn it away" }).click();
     await page.getByRole("status").filter({ hasText: "Gate east: the car was turned away." }).waitFor();
     // A car with no booking: the attendant types the plate read on the camera image (a review keeps none).
     const driveUp = panel.locator('[data-gate-review="page-cam-2"]');
@@ -443,13 +463,20 @@ describe("the lot's page for an operator's day", () => {
       expect(out.status, JSON.stringify(out.body)).toBe(200);
     }
     await admit.click();
-    const admitted = page.getByRole("status").filter({ hasText: "Gate east: drive-up stay du-" });
-    await admitted.waitFor();
-    const stay = /drive-up stay (\S+) checked in/.exec(await admitted.innerText())?.[1];
+    await page.getByRole("status").filter({ hasText: "Gate east: drive-up 88 아 8888 checked in" }).waitFor();
     // The stay holds the typed plate (the review's record does not): the lot's own drive-up.
     await expect
-      .poll(async () => (await call(service.url, "GET", `/reservations/${stay}`)).body)
-      .toMatchObject({ parkingLotId: LOT.parkingLotId, carNumber: "88 아 8888", status: "CHECKED_IN" });
+      .poll(
+        async () =>
+          (
+            await call<{ items: unknown[] }>(
+              service.url,
+              "GET",
+              `/reservations?parkingLotId=${LOT.parkingLotId}&carNumber=${encodeURIComponent("88아8888")}`,
+            )
+          ).body.items,
+      )
+      .toEqual([expect.objectContaining({ carNumber: "88 아 8888", status: "CHECKED_IN" })]);
     await expect.poll(() => panel.count()).toBe(0);
     await page.close();
   });

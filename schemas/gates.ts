@@ -76,6 +76,22 @@ export const GateReviewView = Type.Object(
     candidates: Type.Array(ReservationId, {
       description: "The bookings of the plate the read may concern (empty for a low-confidence read).",
     }),
+    candidateBookings: Type.Array(
+      Type.Object(
+        {
+          reservationId: ReservationId,
+          carNumber: Type.String(),
+          customerId: Type.String(),
+          startsAt: Type.Optional(Timestamp),
+          endsAt: Type.Optional(Timestamp),
+        },
+        { additionalProperties: false },
+      ),
+      {
+        description:
+          "Issue 69: each candidate as an attendant tells them apart (plate, customer, window; none for an open-ended stay), in `candidates`' order; a candidate the reservations view does not hold yet is left out.",
+      },
+    ),
   },
   { additionalProperties: false, $id: "GateReviewView" },
 );

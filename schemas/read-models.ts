@@ -394,6 +394,13 @@ export const ControlCenterView = Type.Object(
             "The lot's money today (its local day in the lot's time zone, issues 38 and 49): revenue, refunds and net per currency, failed payments and failed settlement steps. Present only when a payment fact was recorded for the lot today (payments on).",
           ),
         ),
+        openReviews: Type.Optional(
+          Type.Integer({
+            minimum: 1,
+            description:
+              "Issue 69: plate reads of the lot's gates waiting for an attendant (GET /parking-lots/{id}/gate-reviews); absent when none. At most 10,000 are counted across the lots of the view.",
+          }),
+        ),
         atRisk: Type.Array(
           Type.Object({
             reservationId: ReservationId,

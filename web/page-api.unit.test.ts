@@ -82,7 +82,11 @@ const CALLS = {
         asOf: "2026-11-23T09:00:00+09:00",
       }),
   ],
-  lotHistory: ["getParkingLotHistory", (api) => api.lotHistory("gangnam-1", "42", 10)],
+  lotHistory: [
+    "getParkingLotHistory",
+    (api) => api.lotHistory("gangnam-1", "42", 10, "2026-11-22T15:00:00.000Z", "2026-11-23T15:00:00.000Z"),
+  ],
+  lotMoney: ["getLotMoney", (api) => api.lotMoney("gangnam-1", "2026-11-17", "2026-11-23")],
   gateReviews: ["listGateReviews", (api) => api.gateReviews("gangnam-1", 10)],
   resolveGateReview: [
     "resolveGateReview",
@@ -230,6 +234,8 @@ describe("refusals and failures, in words", () => {
     );
     expect(problem.signedOut).toBe(true);
     expect(problem.title).toBe("Authentication required");
+    // Its type, for the control center to word it in its language (issue 69).
+    expect(problem.code).toBe("unauthorized");
   });
 
   it("an answer without a problem document: words, never a bare status", async () => {
@@ -241,11 +247,13 @@ describe("refusals and failures, in words", () => {
     expect(gateway.message).not.toMatch(/502/);
     const refused = await failing(() => json({ message: "no" }, 403));
     expect(refused.title).toBe("The request was refused");
+    // The control center words them by code, in its language (issue 69).
+    expect([gateway.code, refused.code]).toEqual(["page-server-failed", "page-refused"]);
   });
 
   it("no answer at all, or one the page cannot read", async () => {
     const offline = await failing(() => Promise.reject(new TypeError("fetch failed")));
-    expect(offline.title).toBe("The service cannot be reached");
+    expect([offline.title, offline.code]).toEqual(["The service cannot be reached", "page-unreachable"]);
     const garbled = await failing(
       () => new Response("<html>", { status: 200, headers: { "content-type": "text/html" } }),
     );

@@ -11,6 +11,7 @@ import {
   TOTALS_ID,
 } from "../../projections/read-models/control-center.js";
 import { BOUNDARIES_SINCE } from "../../projections/read-models/control-center-clock.js";
+import { GATE_REVIEWS } from "../../projections/read-models/gate-reviews.js";
 import { PROJECTIONS } from "../../projections/read-models/index.js";
 import { LOT_FACTS } from "../../projections/read-models/lot-facts.js";
 import { LOT_MONEY } from "../../projections/read-models/lot-money.js";
@@ -30,6 +31,9 @@ import type { ReadContext } from "./read-context.js";
 import { ACTIVITY_WINDOW_MS, iso, type Presence, type StoredLot, type StoredTotals, strip } from "./rules.js";
 
 /** The local day the lots' money today shares, or the UTC day when their zones' todays differ. */
+/** Open gate reviews counted per control-center read at most, over its lots (past it, lower bounds). */
+const OPEN_REVIEWS_COUNTED = 10_000;
+
 const dayOfAll = (days: readonly { readonly day: string }[], now: number): string => {
   const distinct = new Set(days.map((d) => d.day));
   return distinct.size === 1 ? (days[0]?.day ?? today(now)) : today(now);
@@ -170,11 +174,27 @@ export class ControlCenterQueries {
           .map(async (lot) => [lot.parkingLotId, await this.lots.atRisk(lot.parkingLotId, now)] as const),
       ),
     );
+    // Issue 69: each lot's gate reads waiting for an attendant, one index-only pass over the page's lots.
+    const reviews = moment.parkingLots.length
+      ? await this.ctx.store.countBy(
+          await this.ctx.collection(GATE_REVIEWS),
+          { parkingLotId: { $in: moment.parkingLots.map((lot) => lot.parkingLotId) } },
+          "parkingLotId",
+          { limit: OPEN_REVIEWS_COUNTED },
+        )
+      : new Map();
     const scoped = options.within !== undefined && !options.within.every;
     return {
       totals: scoped ? scopedTotals(moment.parkingLots, moment.lotCoupons) : moment.totals,
       activity: scoped ? [] : moment.activity,
-      parkingLots: moment.parkingLots.map((lot) => ({ ...lot, atRisk: atRisk.get(lot.parkingLotId) ?? [] })),
+      parkingLots: moment.parkingLots.map((lot) => {
+        const openReviews = reviews.get(lot.parkingLotId) ?? 0;
+        return {
+          ...lot,
+          atRisk: atRisk.get(lot.parkingLotId) ?? [],
+          ...(openReviews ? { openReviews } : {}),
+        };
+      }),
       parkingLotsNextCursor: moment.nextCursor,
       // The page's lots' money: a scoped operator's page holds only theirs, so it is theirs too.
       ...(moment.money ? { money: moment.money } : {}),

@@ -1,8 +1,11 @@
 import type { Document } from "../../document-store/port.js";
 import type { Position } from "../../event-store/position.js";
 import { GATE_REVIEWS } from "../../projections/read-models/gate-reviews.js";
+import { RESERVATIONS } from "../../projections/read-models/reservations.js";
 import type { GateReviewView } from "../../schemas/gates.js";
 import type { PageOf, ReadContext } from "./read-context.js";
+
+type CandidateBooking = GateReviewView["candidateBookings"][number];
 
 /**
  * A lot's open gate reviews (issue 49), newest first: one index range of the lot below the cursor,
@@ -24,8 +27,27 @@ export class GateReviewQueries {
     });
     const page = docs.slice(0, options.limit);
     const last = page.at(-1);
+    // Issue 69: the candidates by plate, customer and window, read by id (at most 20 a review).
+    const ids = [...new Set(page.flatMap((d) => (d.candidates as string[] | undefined) ?? []))];
+    const bookings = new Map(
+      (ids.length
+        ? await this.ctx.store.find<Document & CandidateBooking>(await this.ctx.collection(RESERVATIONS), {
+            _id: { $in: ids },
+          })
+        : []
+      ).map(({ reservationId, carNumber, customerId, startsAt, endsAt }) => [
+        reservationId,
+        { reservationId, carNumber, customerId, ...(startsAt ? { startsAt, endsAt } : {}) },
+      ]),
+    );
     return {
-      items: page.map(({ _id, seq, ...review }) => review as unknown as GateReviewView),
+      items: page.map(({ _id, seq, ...review }) => ({
+        ...(review as unknown as GateReviewView),
+        candidateBookings: ((review.candidates as string[] | undefined) ?? []).flatMap((id) => {
+          const booking = bookings.get(id);
+          return booking ? [booking] : [];
+        }),
+      })),
       nextCursor: docs.length > options.limit && last ? String(last.seq) : null,
     };
   }

@@ -21,6 +21,7 @@ export type ParkingLotPage = Schemas["ParkingLotPage"];
 export type ParkingLotView = ParkingLotPage["items"][number];
 /** One lot as GET /parking-lots/{id} answers it: also free now and in each of the next hours. */
 export type ParkingLotDetail = Schemas["ParkingLotDetail"];
+export type LotMoneyView = Schemas["LotMoneyView"];
 export type ReservationPage = Schemas["ReservationPage"];
 export type ReservationView = Schemas["ReservationView"];
 export type TimelineView = Schemas["TimelineView"];
@@ -72,6 +73,12 @@ export class ApiProblem extends Error {
     readonly errors: NonNullable<Problem["errors"]> = [],
     /** The problem's other members (e.g. `at` and `held` of capacity-too-low). */
     readonly extras: Readonly<Record<string, unknown>> = {},
+    /**
+     * The problem's type without its `/problems/` (`parking-lot-full`), or one of the page's own
+     * (`page-unreachable`): the control center words it by this (forms.tsx), in its language. The
+     * English title and detail are for the sign-in page, which loads no catalogue.
+     */
+    readonly code?: string,
   ) {
     super(detail ? `${title}: ${detail}` : title);
   }
@@ -102,12 +109,18 @@ export async function answer<T>(call: Promise<Settled<T>>): Promise<T> {
         "The service answered something the page cannot read",
         "Reload the page; if it keeps happening, the service may be misconfigured.",
         0,
+        [],
+        {},
+        "page-unreadable",
       );
     }
     throw new ApiProblem(
       "The service cannot be reached",
       "Check the network connection; the page keeps trying.",
       0,
+      [],
+      {},
+      "page-unreachable",
     );
   }
   const { data, error, response } = settled;
@@ -118,17 +131,22 @@ export async function answer<T>(call: Promise<Settled<T>>): Promise<T> {
       title,
       detail,
       errors,
-      type: _t,
+      type,
       status: _s,
       instance: _i,
       ...extras
     } = error as Problem & Record<string, unknown>;
-    throw new ApiProblem(title, detail, response.status, errors ?? [], extras);
+    const code = typeof type === "string" ? /^\/problems\/([a-z0-9-]+)$/.exec(type)?.[1] : undefined;
+    throw new ApiProblem(title, detail, response.status, errors ?? [], extras, code);
   }
+  const failed = response.status >= 500;
   throw new ApiProblem(
-    response.status >= 500 ? "The service could not answer" : "The request was refused",
+    failed ? "The service could not answer" : "The request was refused",
     "It answered without an explanation; try again in a moment.",
     response.status,
+    [],
+    {},
+    failed ? "page-server-failed" : "page-refused",
   );
 }
 
@@ -242,12 +260,31 @@ const lotReads = (client: PageClient) => ({
 
 /** A lot's audit trail: its facts in log order, each with the API's sentence, a page at a time. */
 const historyCalls = (client: PageClient) => ({
-  lotHistory: (parkingLotId: string, cursor: string | undefined, limit: number) =>
+  lotHistory: (
+    parkingLotId: string,
+    cursor: string | undefined,
+    limit: number,
+    from?: string,
+    until?: string,
+  ) =>
     answer(
       client.GET("/parking-lots/{parkingLotId}/history", {
         params: {
           path: { parkingLotId } satisfies PathParameters<"/parking-lots/{parkingLotId}/history", "get">,
-          query: { cursor, limit } satisfies Query<"/parking-lots/{parkingLotId}/history", "get">,
+          query: { cursor, limit, from, until } satisfies Query<
+            "/parking-lots/{parkingLotId}/history",
+            "get"
+          >,
+        },
+      }),
+    ),
+  /** The lot's takings per local day over [from, to] (issue 69). */
+  lotMoney: (parkingLotId: string, from: string, to: string) =>
+    answer(
+      client.GET("/parking-lots/{parkingLotId}/money", {
+        params: {
+          path: { parkingLotId } satisfies PathParameters<"/parking-lots/{parkingLotId}/money", "get">,
+          query: { from, to } satisfies Query<"/parking-lots/{parkingLotId}/money", "get">,
         },
       }),
     ),
@@ -431,3 +468,9 @@ export const SIGN_OUT_URL = "/sign-out" satisfies Answering<"post">;
 export const CONTROL_CENTER_URL = "/control-center" satisfies Answering<"get">;
 /** `?again` on the control center: the sign-in screen goes straight on to the provider (one click). */
 export const SIGN_IN_AGAIN = "again";
+/** The lot's takings as CSV over [from, to] (issue 69): a link the browser downloads, with the session cookie. */
+export const moneyCsvUrl = (parkingLotId: string, from: string, to: string): string => {
+  const path: Answering<"get"> = "/parking-lots/{parkingLotId}/money";
+  const query = new URLSearchParams({ from, to, format: "csv" });
+  return `${path.replace("{parkingLotId}", encodeURIComponent(parkingLotId))}?${query}`;
+};

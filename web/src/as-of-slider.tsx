@@ -2,6 +2,7 @@ import { useEffect, useState } from "preact/hooks";
 import { api, type ParkingLotDetail } from "./api.js";
 import { count } from "./format.js";
 import { ProblemMessage } from "./forms.js";
+import { t } from "./i18n.js";
 import { useClock } from "./lot-clock.js";
 
 /** How far back the slider reaches: the lot's whole life, up to a week. */
@@ -18,6 +19,26 @@ export function sliderStepMs(spanMs: number): number {
   return 15 * MINUTE;
 }
 
+/** The lot as of a moment (null: now, or not read yet), and the problem reading it met. */
+export function useLotAsOf(parkingLotId: string, instant: string | null) {
+  const [then, setThen] = useState<ParkingLotDetail | null>(null);
+  const [problem, setProblem] = useState<unknown>(null);
+  useEffect(() => {
+    setThen(null);
+    setProblem(null);
+    if (!instant) return;
+    let current = true;
+    api.parkingLotAsOf(parkingLotId, instant).then(
+      (lot) => current && setThen(lot),
+      (error: unknown) => current && setProblem(error),
+    );
+    return () => {
+      current = false;
+    };
+  }, [parkingLotId, instant]);
+  return { then, problem };
+}
+
 /**
  * "As of": a slider over the lot's past (from its registration, at most a week back, in steps that
  * fit its age). Letting go of it moves the whole lot view to that moment (`onAsOf`: the timeline and
@@ -30,36 +51,24 @@ export function AsOfSlider(props: {
   readonly now: number;
   readonly asOf: string | null;
   readonly onAsOf: (instant: string | null) => void;
+  /** The lot as of the moment chosen (useLotAsOf), shared with the rest of the lot's page. */
+  readonly then: ParkingLotDetail | null;
+  readonly problem: unknown;
 }) {
   const start = Math.max(Date.parse(props.registeredAt), props.now - REACH_MS);
   const stepMs = sliderStepMs(props.now - start);
   const steps = Math.max(1, Math.ceil((props.now - start) / stepMs));
   const step = props.asOf ? Math.round((Date.parse(props.asOf) - start) / stepMs) : steps;
-  const [then, setThen] = useState<ParkingLotDetail | null>(null);
-  const [problem, setProblem] = useState<unknown>(null);
+  const { then, problem } = props;
   const instant = props.asOf;
   const { when } = useClock();
-
-  useEffect(() => {
-    setThen(null);
-    setProblem(null);
-    if (!instant) return;
-    let current = true;
-    api.parkingLotAsOf(props.parkingLotId, instant).then(
-      (lot) => current && setThen(lot),
-      (error: unknown) => current && setProblem(error),
-    );
-    return () => {
-      current = false;
-    };
-  }, [props.parkingLotId, instant]);
 
   const choose = (value: number) =>
     props.onAsOf(value >= steps ? null : new Date(start + value * stepMs).toISOString());
 
   return (
     <section class="as-of" aria-labelledby="as-of-title">
-      <h3 id="as-of-title">As of</h3>
+      <h3 id="as-of-title">{t("asOf.title")}</h3>
       <input
         type="range"
         min={0}
@@ -67,28 +76,30 @@ export function AsOfSlider(props: {
         step={1}
         value={step}
         data-step-minutes={stepMs / MINUTE}
-        aria-label="Moment to show the lot as of"
-        aria-valuetext={instant ? when(instant) : "now"}
+        aria-label={t("asOf.slider")}
+        aria-valuetext={instant ? when(instant) : t("asOf.now")}
         onChange={(e) => choose(Number(e.currentTarget.value))}
       />
       <p data-as-of={instant ?? "now"}>
         {instant ? (
           <>
-            Showing the lot as of <b>{when(instant)}</b> (timeline and reservations; steps of{" "}
-            {count(stepMs / MINUTE)} min){" "}
+            {t("asOf.showing")} <b>{when(instant)}</b> {t("asOf.parts", { minutes: count(stepMs / MINUTE) })}{" "}
             <button type="button" class="link" onClick={() => props.onAsOf(null)}>
-              Back to now
+              {t("asOf.back")}
             </button>
           </>
         ) : (
-          `Now (slide left to see the lot as it was, in steps of ${count(stepMs / MINUTE)} min)`
+          t("asOf.nowHint", { minutes: count(stepMs / MINUTE) })
         )}
         {then ? (
           <span data-as-of-free={then.freeNow} data-as-of-position={then.asOf?.position ?? ""}>
-            {" "}
-            — <b>{count(then.freeNow)}</b> of {count(then.capacity)} free,{" "}
-            <b>{count(then.activeReservations)}</b> active, {count(then.canceledReservations)} canceled (log
-            position {then.asOf?.position ?? "none"})
+            {t("asOf.then", {
+              free: count(then.freeNow),
+              capacity: count(then.capacity),
+              active: count(then.activeReservations),
+              canceled: count(then.canceledReservations),
+              position: then.asOf?.position ?? t("asOf.none"),
+            })}
           </span>
         ) : null}
       </p>

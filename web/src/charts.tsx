@@ -3,6 +3,7 @@ import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import type { ControlCenterView } from "./api.js";
 import { abbreviationOf } from "./format.js";
+import { locale, t } from "./i18n.js";
 
 /** One sample of every processor's lag, taken when a live update arrives. */
 export interface LagSample {
@@ -54,13 +55,13 @@ const BROWSER_ZONE = Intl.DateTimeFormat().resolvedOptions().timeZone;
 export function ChartZone() {
   return (
     <p class="chart-zone muted" data-chart-zone={BROWSER_ZONE}>
-      Times in this browser's zone, {BROWSER_ZONE} ({abbreviationOf(Date.now(), BROWSER_ZONE)})
+      {t("charts.zone", { zone: BROWSER_ZONE, abbreviation: abbreviationOf(Date.now(), BROWSER_ZONE) })}
     </p>
   );
 }
 
 const axisStyle = { stroke: "#475569", grid: { stroke: "#e2e8f0", width: 1 }, ticks: { show: false } };
-const clock = new Intl.DateTimeFormat(undefined, { hour: "2-digit", minute: "2-digit" });
+const clock = new Intl.DateTimeFormat(locale, { hour: "2-digit", minute: "2-digit" });
 /** The time axis: hours and minutes only, with room between labels. */
 const timeAxis = {
   ...axisStyle,
@@ -94,7 +95,7 @@ export function ActivityChart({ activity }: { readonly activity: ControlCenterVi
   return (
     <UPlotChart
       seriesKey="activity"
-      label={`Last hour: ${reserved} reservations and ${canceled} cancellations`}
+      label={t("charts.activityLabel", { reserved, canceled })}
       data={data}
       options={(width) => ({
         ...frame(width),
@@ -106,9 +107,14 @@ export function ActivityChart({ activity }: { readonly activity: ControlCenterVi
         axes: [timeAxis, { ...axisStyle, size: 40 }],
         series: [
           {},
-          { label: "Reservations", fill: "#2563ebcc", stroke: "#2563eb", ...(left ? { paths: left } : {}) },
           {
-            label: "Cancellations",
+            label: t("charts.reservations"),
+            fill: "#2563ebcc",
+            stroke: "#2563eb",
+            ...(left ? { paths: left } : {}),
+          },
+          {
+            label: t("charts.cancellations"),
             fill: "#dc2626cc",
             stroke: "#dc2626",
             ...(right ? { paths: right } : {}),
@@ -136,7 +142,7 @@ export function LagChart({
   return (
     <UPlotChart
       seriesKey={names.join(",")}
-      label={`Projection lag over the last five minutes; now at most ${worst} events behind`}
+      label={t("charts.lagLabel", { worst })}
       data={data}
       options={(width) => ({
         ...frame(width),

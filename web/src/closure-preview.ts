@@ -1,4 +1,6 @@
 import type { ReservationView } from "./api.js";
+import { count } from "./format.js";
+import { type MessageId, t } from "./i18n.js";
 
 /** What announcing a closure [from, until) would do, as docs/domain.md "Closures" says. */
 export interface ClosurePreview {
@@ -58,17 +60,16 @@ export interface ClosureCounts {
   readonly carsInLot: number;
 }
 
-const plural = (n: number, one: string, many: string) => `${n.toLocaleString()} ${n === 1 ? one : many}`;
-
 /**
  * A closure's effect in words, the one wording of both its preview and its result message (the
  * result's `canceledNow` is the count the service answered), so the two say the same thing.
  */
 export function describeClosure(counts: ClosureCounts): string {
+  const words = (id: MessageId, n: number) => t(id, { count: n, n: count(n) });
   return [
-    `${plural(counts.canceledNow, "reservation", "reservations")} canceled now`,
-    `${plural(counts.canceledWhenItBegins, "open-ended booking", "open-ended bookings")} canceled when it begins unless checked in`,
-    `${plural(counts.carsInLot, "car", "cars")} in the lot not canceled`,
+    words("closures.effectNow", counts.canceledNow),
+    words("closures.effectBegins", counts.canceledWhenItBegins),
+    words("closures.effectCars", counts.carsInLot),
   ].join(", ");
 }
 

@@ -16,6 +16,16 @@ import { type LotRowData, LotsTable } from "./lots-table.js";
 import { type MoneyDay, moneyAmounts, moneyFailures } from "./payment-words.js";
 import { WebhooksPanel } from "./webhooks-panel.js";
 import "./styles.css";
+import {
+  LANGUAGE_NAMES,
+  LANGUAGES,
+  type Language,
+  language,
+  type MessageId,
+  switchLanguage,
+  tCode,
+  t as tr,
+} from "./i18n.js";
 
 type Connection = "connecting" | "live" | "reconnecting" | "signed-out";
 
@@ -113,23 +123,23 @@ function useMoreLots(view: ControlCenterView | null, tick: number) {
 
 function Totals({ view }: { readonly view: ControlCenterView }) {
   const t = view.totals;
-  const items: [string, number, string?][] = [
-    ["Lots", t.parkingLots],
-    ["Capacity", t.capacity],
+  const items: [string, MessageId, number, string?][] = [
+    ["Lots", "totals.lots", t.parkingLots],
+    ["Capacity", "totals.capacity", t.capacity],
     // As of this moment, as the lots below (the totals are their sum).
-    ["Free spots", t.availableSpots, "good"],
-    ["Active reservations", t.activeReservations],
-    ["Canceled", t.canceledReservations],
-    ["Coupons issued", t.couponsIssued],
-    ["Coupons revoked", t.couponsRevoked],
+    ["Free spots", "totals.free", t.availableSpots, "good"],
+    ["Active reservations", "totals.active", t.activeReservations],
+    ["Canceled", "totals.canceled", t.canceledReservations],
+    ["Coupons issued", "totals.couponsIssued", t.couponsIssued],
+    ["Coupons revoked", "totals.couponsRevoked", t.couponsRevoked],
   ];
   return (
-    <section aria-label="Totals across all lots">
+    <section aria-label={tr("totals.label")}>
       <dl class="totals">
-        {items.map(([label, value, tone]) => (
-          <div class={`total ${tone ?? ""}`} key={label}>
-            <dt>{label}</dt>
-            <dd data-total={label}>{count(value)}</dd>
+        {items.map(([name, label, value, tone]) => (
+          <div class={`total ${tone ?? ""}`} key={name}>
+            <dt>{tr(label)}</dt>
+            <dd data-total={name}>{count(value)}</dd>
           </div>
         ))}
       </dl>
@@ -143,8 +153,8 @@ function MoneyToday({ money }: { readonly money: MoneyDay }) {
   const failures = moneyFailures(money);
   return (
     <p class="money-today totals-money" data-money-today={JSON.stringify(money)}>
-      <span class="muted">Money today, the lots of this page ({money.day}, UTC): </span>
-      {[...moneyAmounts(money), ...failures].join(" · ") || "no money moved"}
+      <span class="muted">{tr("totals.moneyToday", { day: money.day })}</span>
+      {[...moneyAmounts(money), ...failures].join(" · ") || tr("totals.noMoney")}
     </p>
   );
 }
@@ -152,16 +162,22 @@ function MoneyToday({ money }: { readonly money: MoneyDay }) {
 function Projections({ view }: { readonly view: ControlCenterView }) {
   return (
     <section class="panel projections-panel" aria-labelledby="projections-title">
-      <h2 id="projections-title">Read models and coupon policy</h2>
+      <h2 id="projections-title">{tr("projections.title")}</h2>
       <ul class="projections">
         {view.projections.map((p) => (
           <li key={p.name} class={`projection state-${p.state}`} data-projection={p.name}>
             <span class="projection-name">{p.name}</span>
-            <span class={`badge state-${p.state}`}>{p.state}</span>
+            <span class={`badge state-${p.state}`}>{tCode("projections.state", p.state)}</span>
             <span class="projection-lag">
-              {p.lag === null ? "lag unknown" : p.lag === 0 ? "up to date" : `${count(p.lag)} behind`}
+              {p.lag === null
+                ? tr("projections.lagUnknown")
+                : p.lag === 0
+                  ? tr("projections.upToDate")
+                  : tr("projections.behind", { n: count(p.lag) })}
             </span>
-            <span class="muted projection-position">at {p.position ?? "—"}</span>
+            <span class="muted projection-position">
+              {tr("projections.at", { position: p.position ?? "—" })}
+            </span>
             {p.error ? <p class="projection-error">{p.error}</p> : null}
           </li>
         ))}
@@ -194,18 +210,41 @@ function useSelectedLot() {
 function TopBar({ connection }: { readonly connection: Connection }) {
   return (
     <header class="top">
-      <h1>
-        Control center <span class="subtitle">통합관제실</span>
-      </h1>
+      <h1>{tr("top.title")}</h1>
       <p class={`connection ${connection}`} role="status">
-        {connection === "live" ? "Live" : connection === "connecting" ? "Connecting…" : "Reconnecting…"}
+        {connection === "live"
+          ? tr("top.live")
+          : connection === "connecting"
+            ? tr("top.connecting")
+            : tr("top.reconnecting")}
       </p>
+      <LanguageSwitch />
       <form method="post" action={SIGN_OUT_URL} class="sign-out">
         <button type="submit" class="secondary small">
-          Sign out
+          {tr("top.signOut")}
         </button>
       </form>
     </header>
+  );
+}
+
+/** The page's language, chosen by the person and kept (the browser's languages until then). */
+function LanguageSwitch() {
+  return (
+    <label class="language">
+      <span class="sr-only">{tr("language.label")}</span>
+      <select
+        value={language}
+        onChange={(e) => switchLanguage(e.currentTarget.value as Language)}
+        aria-label={tr("language.label")}
+      >
+        {LANGUAGES.map((l) => (
+          <option value={l} key={l} lang={l}>
+            {LANGUAGE_NAMES[l]}
+          </option>
+        ))}
+      </select>
+    </label>
   );
 }
 
@@ -220,7 +259,7 @@ function Notice(props: { readonly message: string; readonly onDismiss: () => voi
         <p class="notice" role="status">
           {props.message}{" "}
           <button type="button" class="link" onClick={props.onDismiss}>
-            Dismiss
+            {tr("notice.dismiss")}
           </button>
         </p>
       ) : null}
@@ -237,12 +276,12 @@ function Charts(props: {
   return (
     <div class="grid charts">
       <section class="panel" aria-labelledby="activity-title">
-        <h2 id="activity-title">Reservations per minute, last hour</h2>
+        <h2 id="activity-title">{tr("charts.activity")}</h2>
         <ActivityChart activity={props.view.activity} />
         <ChartZone />
       </section>
       <section class="panel" aria-labelledby="lag-title">
-        <h2 id="lag-title">Projection lag</h2>
+        <h2 id="lag-title">{tr("charts.lag")}</h2>
         <LagChart samples={props.samples} names={props.names} />
         <ChartZone />
       </section>
@@ -274,23 +313,23 @@ function LotsPanel(props: {
   return (
     <section class="panel" aria-labelledby="lots-title">
       <div class="lots-head">
-        <h2 id="lots-title">Parking lots</h2>
+        <h2 id="lots-title">{tr("lots.title")}</h2>
         <div class="lots-tools">
           <label>
-            Search
+            {tr("lots.search")}
             <input
               type="search"
               value={search}
               onInput={(e) => setSearch(e.currentTarget.value)}
-              placeholder="Name or id"
+              placeholder={tr("lots.searchPlaceholder")}
             />
           </label>
           <label>
-            Sort
+            {tr("lots.sort")}
             <select value={sort} onChange={(e) => setSort(e.currentTarget.value as SortKey)}>
               {Object.entries(SORTS).map(([key, s]) => (
                 <option value={key} key={key}>
-                  {s.label}
+                  {tr(s.label)}
                 </option>
               ))}
             </select>
@@ -298,19 +337,19 @@ function LotsPanel(props: {
         </div>
       </div>
       <p class="muted count-line">
-        Showing {count(lots.length)} of {count(allLots.length)} loaded lots
-        {view.totals.parkingLots > allLots.length ? ` (${count(view.totals.parkingLots)} registered)` : ""}
+        {tr("lots.showing", { shown: count(lots.length), loaded: count(allLots.length) })}
+        {view.totals.parkingLots > allLots.length
+          ? tr("lots.registered", { n: count(view.totals.parkingLots) })
+          : ""}
       </p>
       <LotsTable lots={lots} onSelect={props.onSelect} />
       {lots.length === 0 ? (
-        <p class="empty">
-          {allLots.length ? "No lot matches the search." : "No lots yet: register the first below."}
-        </p>
+        <p class="empty">{allLots.length ? tr("lots.noMatch") : tr("lots.none")}</p>
       ) : null}
       <ProblemMessage problem={more.problem} />
       {more.hasMore ? (
         <button type="button" class="secondary" onClick={more.loadMore}>
-          Load {LOT_PAGE} more lots
+          {tr("lots.loadMore", { n: count(LOT_PAGE) })}
         </button>
       ) : null}
     </section>
@@ -331,9 +370,7 @@ function App() {
   if (connection === "signed-out") {
     return (
       <main class="signed-out">
-        <ProblemMessage
-          problem={new ApiProblem("Your session has ended", "Sign in again to keep watching the lots.", 401)}
-        />
+        <ProblemMessage problem={new ApiProblem(tr("app.sessionEnded"), tr("app.sessionEndedDetail"), 401)} />
       </main>
     );
   }
@@ -344,7 +381,7 @@ function App() {
       <main>
         <Notice message={message} onDismiss={() => setMessage("")} />
         {!view ? (
-          <p class="loading">Loading the control center…</p>
+          <p class="loading">{tr("app.loading")}</p>
         ) : (
           <div class="views">
             <Totals view={view} />
@@ -356,9 +393,9 @@ function App() {
             )}
             {selected && !selectedLot ? (
               <p class="empty">
-                Lot {selected} is not loaded.{" "}
+                {tr("app.lotNotLoaded", { id: selected })}{" "}
                 <button type="button" class="link" onClick={() => select(null)}>
-                  Back to all lots
+                  {tr("app.backToLots")}
                 </button>
               </p>
             ) : null}
@@ -375,5 +412,6 @@ function App() {
   );
 }
 
+document.title = tr("top.title");
 const root = document.getElementById("app");
 if (root) render(<App />, root);

@@ -1,5 +1,6 @@
 import { useState } from "preact/hooks";
 import type { ReservationQuery } from "./api.js";
+import { type MessageId, t, tCode } from "./i18n.js";
 
 /** Every status a reservation can have, as the document lists them (the status filter's options). */
 export const STATUSES = [
@@ -17,8 +18,8 @@ const isStatus = (value: string): value is Status => (STATUSES as readonly strin
  * What a lot's reservations can be found by, as GET /reservations names its parameters (a
  * parameter renamed in the document no longer satisfies this).
  */
-const FIND_BY = { customerId: "Customer id", carNumber: "Plate or part of it" } as const satisfies Partial<
-  Record<keyof ReservationQuery, string>
+const FIND_BY = { customerId: "find.customerId", carNumber: "find.carNumber" } as const satisfies Partial<
+  Record<keyof ReservationQuery, MessageId>
 >;
 export type FindBy = keyof typeof FIND_BY;
 const isFindBy = (value: string): value is FindBy => Object.hasOwn(FIND_BY, value);
@@ -38,9 +39,9 @@ export function FindForm(props: {
     props.onFind(needle.trim() ? { by: findBy, value: needle.trim() } : null);
   };
   return (
-    <form class="find" onSubmit={find} aria-label="Find reservations in this lot">
+    <form class="find" onSubmit={find} aria-label={t("find.label")}>
       <label>
-        Find by
+        {t("find.by")}
         <select
           value={findBy}
           onChange={(e) => {
@@ -50,13 +51,13 @@ export function FindForm(props: {
         >
           {Object.entries(FIND_BY).map(([by, label]) => (
             <option value={by} key={by}>
-              {label}
+              {t(label)}
             </option>
           ))}
         </select>
       </label>
       <label>
-        {FIND_BY[findBy]}
+        {t(FIND_BY[findBy])}
         <input
           value={needle}
           onInput={(e) => setNeedle(e.currentTarget.value)}
@@ -64,7 +65,7 @@ export function FindForm(props: {
         />
       </label>
       <label>
-        Status
+        {t("find.status")}
         <select
           value={props.status}
           onChange={(e) => {
@@ -72,15 +73,15 @@ export function FindForm(props: {
             props.onStatus(isStatus(value) ? value : "");
           }}
         >
-          <option value="">Every status</option>
+          <option value="">{t("find.everyStatus")}</option>
           {STATUSES.map((s) => (
             <option value={s} key={s}>
-              {s}
+              {tCode("status", s)}
             </option>
           ))}
         </select>
       </label>
-      <button type="submit">Find</button>
+      <button type="submit">{t("find.submit")}</button>
       {props.applied ? (
         <button
           type="button"
@@ -90,7 +91,7 @@ export function FindForm(props: {
             props.onFind(null);
           }}
         >
-          Show all
+          {t("find.showAll")}
         </button>
       ) : null}
     </form>

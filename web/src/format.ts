@@ -1,11 +1,20 @@
 import { instantOfWall, offsetAt } from "../../platform/local-time.js";
 import { currencyRule, PAYMENT_CURRENCIES } from "../../schemas/currencies.js";
 import type { ParkingLotView } from "./api.js";
+import { locale, type MessageId } from "./i18n.js";
 
-const numbers = new Intl.NumberFormat(undefined);
+const numbers = new Intl.NumberFormat(locale);
 export const count = (n: number | null | undefined): string => (n == null ? "—" : numbers.format(n));
 
 export const money = (amount: number): string => numbers.format(amount);
+
+const days = new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeZone: "UTC" });
+/** A local day (YYYY-MM-DD, already the lot's) in the page's language: `Nov 29, 2026`, `2026. 11. 29.`. */
+export const dayInWords = (day: string): string => days.format(new Date(`${day}T12:00:00Z`));
+
+const percents = new Intl.NumberFormat(locale, { style: "percent", maximumFractionDigits: 0 });
+/** A share, 0–1, as a percentage in the page's language (`42%`). */
+export const percentOf = (share: number): string => percents.format(share);
 
 /**
  * The abbreviation people use for a zone at an instant (KST, EDT, CET, IST, AEDT, UTC): the
@@ -89,7 +98,7 @@ export function clockOf(timeZone = "UTC"): Clock {
   const kept = clocks.get(timeZone);
   if (kept) return kept;
   const format = (options: Intl.DateTimeFormatOptions) =>
-    new Intl.DateTimeFormat(undefined, { ...options, timeZone });
+    new Intl.DateTimeFormat(locale, { ...options, timeZone });
   const times = format({
     year: "numeric",
     month: "2-digit",
@@ -149,7 +158,7 @@ const minorDigits = (currency: string): number => {
 /** An amount in a currency's minor unit, written in its major unit without the code: `1,500`, `12.50`. */
 export const majorAmount = (amount: number, currency: string): string => {
   const digits = minorDigits(currency);
-  const major = new Intl.NumberFormat(undefined, {
+  const major = new Intl.NumberFormat(locale, {
     minimumFractionDigits: digits,
     maximumFractionDigits: digits,
   });
@@ -184,13 +193,13 @@ export type SortKey = "name" | "free" | "occupancy" | "capacity" | "id";
 
 export const SORTS: Record<
   SortKey,
-  { label: string; compare: (a: ParkingLotView, b: ParkingLotView) => number }
+  { label: MessageId; compare: (a: ParkingLotView, b: ParkingLotView) => number }
 > = {
-  name: { label: "Name", compare: (a, b) => a.name.localeCompare(b.name) },
-  free: { label: "Fewest free spots", compare: (a, b) => a.availableSpots - b.availableSpots },
-  occupancy: { label: "Fullest first", compare: (a, b) => occupancy(b) - occupancy(a) },
-  capacity: { label: "Largest first", compare: (a, b) => b.capacity - a.capacity },
-  id: { label: "Lot id", compare: (a, b) => (a.parkingLotId < b.parkingLotId ? -1 : 1) },
+  name: { label: "lots.sort.name", compare: (a, b) => a.name.localeCompare(b.name, locale) },
+  free: { label: "lots.sort.free", compare: (a, b) => a.availableSpots - b.availableSpots },
+  occupancy: { label: "lots.sort.occupancy", compare: (a, b) => occupancy(b) - occupancy(a) },
+  capacity: { label: "lots.sort.capacity", compare: (a, b) => b.capacity - a.capacity },
+  id: { label: "lots.sort.id", compare: (a, b) => (a.parkingLotId < b.parkingLotId ? -1 : 1) },
 };
 
 /** Lots whose name or id contains `search` (case- and width-insensitive), sorted by `sort`. */

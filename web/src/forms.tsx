@@ -1,5 +1,8 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiProblem, api, CONTROL_CENTER_URL, type ReservationView, SIGN_IN_AGAIN } from "./api.js";
+import { type Clock, count } from "./format.js";
+import { t, tCode } from "./i18n.js";
+import { useClock } from "./lot-clock.js";
 import { canceledWords } from "./payment-words.js";
 
 /**
@@ -25,15 +28,20 @@ export function useAction() {
 
 /** An API refusal in words: the problem's title and detail, and each wrong field. */
 export function ProblemMessage({ problem }: { readonly problem: unknown }) {
+  const clock = useClock();
   if (!problem) return null;
   const p =
     problem instanceof ApiProblem
       ? problem
-      : new ApiProblem("Something went wrong", String((problem as Error).message ?? problem), 0);
+      : new ApiProblem(t("problem.fallback"), String((problem as Error).message ?? problem), 0);
   return (
-    <div class="problem" role="alert">
-      <strong>{p.title}</strong>
-      {p.detail ? <p>{p.detail}</p> : null}
+    <div class="problem" role="alert" data-problem={p.code ?? ""}>
+      <strong>{p.code ? tCode("problem", p.code) : p.title}</strong>
+      {p.code?.startsWith("page-") ? (
+        <p>{tCode("problemDetail", p.code)}</p>
+      ) : p.detail ? (
+        <p lang={p.code ? "en" : undefined}>{instantsOnClock(p.detail, clock)}</p>
+      ) : null}
       {p.errors.length ? (
         <ul>
           {p.errors.map((e) => (
@@ -45,7 +53,7 @@ export function ProblemMessage({ problem }: { readonly problem: unknown }) {
       ) : null}
       {p.signedOut ? (
         <p>
-          <a href={`${CONTROL_CENTER_URL}?${SIGN_IN_AGAIN}`}>Sign in again</a>
+          <a href={`${CONTROL_CENTER_URL}?${SIGN_IN_AGAIN}`}>{t("problem.signInAgain")}</a>
         </p>
       ) : null}
     </div>
@@ -72,7 +80,12 @@ export function RegisterLotForm({ onRegistered }: { readonly onRegistered: (mess
         ...(limit ? { maxActivePerCustomer: Number(limit) } : {}),
       });
       onRegistered(
-        `Registered ${registered.name} (${registered.parkingLotId}) with ${registered.capacity} ${registered.capacity === 1 ? "spot" : "spots"}.`,
+        t("register.done", {
+          name: registered.name,
+          id: registered.parkingLotId,
+          count: registered.capacity,
+          n: count(registered.capacity),
+        }),
       );
       setName("");
       setCapacity("");
@@ -84,14 +97,14 @@ export function RegisterLotForm({ onRegistered }: { readonly onRegistered: (mess
 
   return (
     <form class="register" onSubmit={submit} aria-labelledby="register-title">
-      <h2 id="register-title">Register a lot</h2>
+      <h2 id="register-title">{t("register.title")}</h2>
       <div class="fields">
         <label>
-          Name
+          {t("register.name")}
           <input value={name} onInput={(e) => setName(e.currentTarget.value)} required maxLength={100} />
         </label>
         <label>
-          Capacity
+          {t("register.capacity")}
           <input
             value={capacity}
             onInput={(e) => setCapacity(e.currentTarget.value)}
@@ -103,13 +116,13 @@ export function RegisterLotForm({ onRegistered }: { readonly onRegistered: (mess
         </label>
         <label>
           <span>
-            Lot id <span class="hint">(optional)</span>
+            {t("register.lotId")} <span class="hint">{t("register.optional")}</span>
           </span>
           <input value={lotId} onInput={(e) => setLotId(e.currentTarget.value)} maxLength={64} />
         </label>
         <OptionalTerms rate={rate} limit={limit} onRate={setRate} onLimit={setLimit} />
         <button type="submit" disabled={busy}>
-          {busy ? "Registering…" : "Register"}
+          {busy ? t("register.busy") : t("register.submit")}
         </button>
       </div>
       <ProblemMessage problem={problem} />
@@ -128,7 +141,7 @@ function OptionalTerms(props: {
     <>
       <label>
         <span>
-          Hourly rate <span class="hint">(optional; without one, each booking sets its price)</span>
+          {t("register.rate")} <span class="hint">{t("register.rateHint")}</span>
         </span>
         <input
           value={props.rate}
@@ -140,7 +153,7 @@ function OptionalTerms(props: {
       </label>
       <label>
         <span>
-          Active bookings per customer <span class="hint">(optional; default 4)</span>
+          {t("register.limit")} <span class="hint">{t("register.limitHint")}</span>
         </span>
         <input
           value={props.limit}
@@ -191,13 +204,13 @@ export function CancelDialog(props: {
   return (
     <dialog ref={dialog} class="cancel-dialog" onClose={() => props.onClose()} aria-labelledby="cancel-title">
       <form onSubmit={submit}>
-        <h2 id="cancel-title">Cancel reservation</h2>
+        <h2 id="cancel-title">{t("cancel.title")}</h2>
         <p>
-          <strong class="plate">{reservation.carNumber}</strong> of customer{" "}
-          <code>{reservation.customerId}</code>. Its spot comes back and its coupon is revoked.
+          <strong class="plate">{reservation.carNumber}</strong> · {t("cancel.of")}{" "}
+          <code>{reservation.customerId}</code>. {t("cancel.effect")}
         </p>
         <label>
-          Reason
+          {t("cancel.reason")}
           <textarea
             value={reason}
             onInput={(e) => setReason(e.currentTarget.value)}
@@ -209,13 +222,20 @@ export function CancelDialog(props: {
         <ProblemMessage problem={problem} />
         <div class="actions">
           <button type="button" class="secondary" onClick={() => props.onClose()}>
-            Keep it
+            {t("cancel.keep")}
           </button>
           <button type="submit" class="danger" disabled={busy}>
-            {busy ? "Canceling…" : "Cancel reservation"}
+            {busy ? t("cancel.busy") : t("cancel.submit")}
           </button>
         </div>
       </form>
     </dialog>
   );
 }
+
+/** An ISO instant as the API writes it in a `detail` (`2026-11-29T03:00:00.000Z`, or with an offset). */
+const INSTANT = /\d{4}-\d\d-\d\dT\d\d:\d\d(?::\d\d(?:\.\d+)?)?(?:Z|[+-]\d\d:\d\d)/g;
+
+/** A text with every ISO instant in it written on the lot's clock (issue 69: no raw UTC instant on the page). */
+export const instantsOnClock = (text: string, clock: Clock): string =>
+  text.replace(INSTANT, (iso) => (Number.isNaN(Date.parse(iso)) ? iso : clock.when(iso)));

@@ -1,6 +1,8 @@
 import { useState } from "preact/hooks";
 import { api, type GateReviewPage } from "./api.js";
+import { percentOf } from "./format.js";
 import { ProblemMessage, useAction } from "./forms.js";
+import { t, tCode } from "./i18n.js";
 import { useClock } from "./lot-clock.js";
 import { useCoalescedRead } from "./lot-reads.js";
 
@@ -24,7 +26,6 @@ export function GateReviews(props: {
   readonly tick: number;
   readonly onMessage: (message: string) => void;
 }) {
-  const { when } = useClock();
   const [page, setPage] = useState<GateReviewPage | null>(null);
   const [problem, setProblem] = useState<unknown>(null);
   const [done, setDone] = useState(0);
@@ -40,7 +41,7 @@ export function GateReviews(props: {
     setProblem,
   );
   const settled = (review: Review, message: string) => {
-    props.onMessage(`Gate ${review.gateId}: ${message}`);
+    props.onMessage(message);
     setPage((old) => (old ? { ...old, items: old.items.filter((r) => r.eventId !== review.eventId) } : old));
     setDone((n) => n + 1);
   };
@@ -51,49 +52,137 @@ export function GateReviews(props: {
         review.eventId,
         reservationId ? { action: "open", reservationId } : { action: "deny" },
       );
-      const step = review.direction === "entry" ? "checked in" : "checked out";
+      const plate = review.candidateBookings.find((b) => b.reservationId === reservationId)?.carNumber ?? "";
+      const gate = review.gateId;
       settled(
         review,
         reservationId
-          ? `reservation ${reservationId} ${step}; open the barrier.`
-          : "the car was turned away.",
+          ? t(review.direction === "entry" ? "reviews.settledIn" : "reviews.settledOut", { gate, plate })
+          : t("reviews.settledDenied", { gate }),
       );
     });
   const admit = (review: Review, plate: string) =>
     void action.run(async () => {
-      const answer = await api.resolveGateReview(props.parkingLotId, review.eventId, {
+      await api.resolveGateReview(props.parkingLotId, review.eventId, {
         action: "drive-up",
         plate,
       });
-      settled(review, `drive-up stay ${answer.reservationId ?? ""} checked in; open the barrier.`);
+      settled(review, t("reviews.settledDriveUp", { gate: review.gateId, plate }));
     });
   const items = page?.items ?? [];
   if (page && items.length === 0) return null;
   return (
     <section class="gate-reviews" aria-labelledby="gate-reviews-title">
-      <h3 id="gate-reviews-title">Gate reviews</h3>
+      <h3 id="gate-reviews-title">
+        {t("reviews.title")}{" "}
+        <span class="badge review-count" data-open-reviews={items.length}>
+          {t("reviews.count", { n: items.length })}
+        </span>
+      </h3>
       <ul>
         {items.map((review) => (
-          <li key={review.eventId} data-gate-review={review.eventId}>
-            <time dateTime={review.at}>{when(review.at)}</time> gate {review.gateId}, {review.direction},{" "}
-            {Math.round(review.confidence * 100)}% sure: {review.reason}{" "}
-            {review.candidates.map((id) => (
-              <button type="button" key={id} disabled={action.busy} onClick={() => resolve(review, id)}>
-                Open for {id}
-              </button>
-            ))}{" "}
-            {review.direction === "entry" ? (
-              <DriveUp busy={action.busy} onAdmit={(plate) => admit(review, plate)} />
-            ) : null}{" "}
-            <button type="button" class="secondary" disabled={action.busy} onClick={() => resolve(review)}>
-              Deny
-            </button>
-          </li>
+          <ReviewItem
+            key={review.eventId}
+            review={review}
+            busy={action.busy}
+            onOpen={(reservationId) => resolve(review, reservationId)}
+            onAdmit={(plate) => admit(review, plate)}
+            onDeny={() => resolve(review)}
+          />
         ))}
       </ul>
       <ProblemMessage problem={problem ?? action.problem} />
     </section>
   );
+}
+
+/** One read waiting for an attendant: what the camera saw, and the steps it can take. */
+function ReviewItem(props: {
+  readonly review: Review;
+  readonly busy: boolean;
+  readonly onOpen: (reservationId: string) => void;
+  readonly onAdmit: (plate: string) => void;
+  readonly onDeny: () => void;
+}) {
+  const { review } = props;
+  const clock = useClock();
+  const { when } = clock;
+  return (
+    <li data-gate-review={review.eventId} class="gate-review">
+      <p class="review-read">
+        <b>
+          {t("reviews.read", {
+            gate: review.gateId,
+            direction: t(review.direction === "entry" ? "reviews.entry" : "reviews.exit"),
+            when: when(review.at),
+          })}
+        </b>
+        {review.candidateBookings[0] ? (
+          <span class="plate"> {t("reviews.plate", { plate: review.candidateBookings[0].carNumber })}</span>
+        ) : null}
+        <span class="muted"> · {confidenceWords(review.confidence)}</span>
+      </p>
+      <p class="review-reason" data-reason={review.reason}>
+        {tCode("reviews.reason", review.reason)}
+      </p>
+      <div class="review-actions">
+        {review.candidateBookings.map((b) => {
+          const window = b.startsAt && b.endsAt ? clock.range(b.startsAt, b.endsAt) : t("window.openEnded");
+          return (
+            <button
+              type="button"
+              key={b.reservationId}
+              data-candidate={b.reservationId}
+              disabled={props.busy}
+              title={t("reviews.candidate", { plate: b.carNumber, customer: b.customerId, window })}
+              onClick={() => props.onOpen(b.reservationId)}
+            >
+              {t("reviews.open", { plate: b.carNumber, window })}
+            </button>
+          );
+        })}
+        {review.direction === "entry" ? <DriveUp busy={props.busy} onAdmit={props.onAdmit} /> : null}
+        <Deny gate={review.gateId} busy={props.busy} onDeny={props.onDeny} />
+      </div>
+    </li>
+  );
+}
+
+/** Turning a car away, after a confirmation (a car at the barrier is not sent off by a slip). */
+function Deny(props: { readonly gate: string; readonly busy: boolean; readonly onDeny: () => void }) {
+  const [asking, setAsking] = useState(false);
+  if (!asking)
+    return (
+      <button type="button" class="secondary" disabled={props.busy} onClick={() => setAsking(true)}>
+        {t("reviews.deny")}
+      </button>
+    );
+  const question = t("reviews.denyConfirm", { gate: props.gate });
+  return (
+    <span class="deny-confirm" role="alertdialog" aria-label={question}>
+      {question}{" "}
+      <button
+        type="button"
+        class="danger small"
+        disabled={props.busy}
+        onClick={() => {
+          setAsking(false);
+          props.onDeny();
+        }}
+      >
+        {t("reviews.denyYes")}
+      </button>{" "}
+      <button type="button" class="secondary small" onClick={() => setAsking(false)}>
+        {t("reviews.denyNo")}
+      </button>
+    </span>
+  );
+}
+
+/** The camera's confidence in words, with its percentage. */
+function confidenceWords(confidence: number): string {
+  const level = confidence >= 0.9 ? "high" : confidence >= 0.75 ? "fair" : confidence >= 0.5 ? "low" : "poor";
+  return t(`reviews.confidence.${level}`, { percent: percentOf(confidence) });
 }
 
 /** An entry with no booking, let in as a drive-up under the plate the attendant reads on the camera image. */
@@ -105,13 +194,13 @@ function DriveUp(props: { readonly busy: boolean; readonly onAdmit: (plate: stri
     if ([...typed].length >= MIN_PLATE_CHARACTERS) props.onAdmit(typed);
   };
   return (
-    <form class="drive-up" aria-label="Admit as drive-up" onSubmit={admit}>
+    <form class="drive-up" aria-label={t("reviews.driveUp")} onSubmit={admit}>
       <label>
-        Plate on the camera image
+        {t("reviews.driveUpPlate")}
         <input value={plate} onInput={(e) => setPlate(e.currentTarget.value)} placeholder="34나2222" />
       </label>{" "}
       <button type="submit" disabled={props.busy || [...typed].length < MIN_PLATE_CHARACTERS}>
-        Admit as drive-up
+        {t("reviews.driveUp")}
       </button>
     </form>
   );

@@ -3,6 +3,7 @@ import { ApiProblem, api, type NewClosure, type ParkingLotDetail, type Reservati
 import { type ClosurePreview, countsOf, describeClosure, previewClosure } from "./closure-preview.js";
 import { type Clock, count, money } from "./format.js";
 import { ProblemMessage, useAction } from "./forms.js";
+import { t } from "./i18n.js";
 import { useClock } from "./lot-clock.js";
 
 const QUARTER_MS = 15 * 60_000;
@@ -12,20 +13,14 @@ export const windowOf = (r: ReservationView, { range, when }: Clock): string =>
   r.startsAt && r.endsAt
     ? range(r.startsAt, r.endsAt)
     : r.mustLeaveBy
-      ? `open-ended, must leave by ${when(r.mustLeaveBy)}`
-      : "open-ended";
+      ? t("window.mustLeave", { when: when(r.mustLeaveBy) })
+      : t("window.openEnded");
 
 /** The hourly rate, or what a lot without one charges. */
 export function HourlyRate({ lot }: { readonly lot: ParkingLotDetail }) {
   return (
     <span data-hourly-rate={lot.hourlyRate ?? ""}>
-      {lot.hourlyRate === undefined ? (
-        "No hourly rate: clients name their price"
-      ) : (
-        <>
-          <b>{money(lot.hourlyRate)}</b> an hour
-        </>
-      )}
+      {lot.hourlyRate === undefined ? t("rate.none") : t("rate.perHour", { amount: money(lot.hourlyRate) })}
     </span>
   );
 }
@@ -70,13 +65,16 @@ function ClosureList({ closures }: { readonly closures: ParkingLotDetail["closur
           <b>{range(c.from, c.until)}</b>
           {c.reason ? <span> {c.reason}</span> : null}
           {c.carsInLot?.length ? (
-            <span class="muted"> · {count(c.carsInLot.length)} car(s) were in the lot when it began</span>
+            <span class="muted">
+              {" · "}
+              {t("closures.carsIn", { count: c.carsInLot.length, n: count(c.carsInLot.length) })}
+            </span>
           ) : null}
         </li>
       ))}
     </ul>
   ) : (
-    <p class="muted">No closure in force or ahead.</p>
+    <p class="muted">{t("closures.none")}</p>
   );
 }
 
@@ -102,7 +100,7 @@ function LocalTimeField(props: {
 }) {
   const { zone } = useClock();
   return (
-    <label>
+    <label class="when-field">
       {props.label}{" "}
       <span class="muted" data-input-zone={zone}>
         ({zone})
@@ -126,11 +124,15 @@ function ClosureForm(props: {
 }) {
   const { draft, onChange } = props;
   return (
-    <form class="closure-form" onSubmit={props.onSubmit} aria-label="Announce a closure">
-      <LocalTimeField label="From" value={draft.from} onInput={(from) => onChange({ from })} />
-      <LocalTimeField label="Until" value={draft.until} onInput={(until) => onChange({ until })} />
+    <form class="closure-form" onSubmit={props.onSubmit} aria-label={t("closures.form")}>
+      <LocalTimeField label={t("closures.from")} value={draft.from} onInput={(from) => onChange({ from })} />
+      <LocalTimeField
+        label={t("closures.until")}
+        value={draft.until}
+        onInput={(until) => onChange({ until })}
+      />
       <label>
-        Closure reason
+        {t("closures.reason")}
         <input
           value={draft.reason}
           onInput={(e) => onChange({ reason: e.currentTarget.value })}
@@ -139,7 +141,7 @@ function ClosureForm(props: {
         />
       </label>
       <button type="submit" class="secondary" disabled={props.busy}>
-        Preview closure
+        {t("closures.preview")}
       </button>
     </form>
   );
@@ -156,26 +158,28 @@ function ClosurePreviewPanel(props: {
   const { preview } = props;
   const { when } = useClock();
   return (
-    <section class="closure-preview" aria-label="Closure preview">
+    <section class="closure-preview" aria-label={t("closures.previewLabel")}>
       <p>
-        Begins <b>{preview.beginsAt <= props.now ? "now" : when(new Date(preview.beginsAt).toISOString())}</b>
-        {". New bookings overlapping it are refused."}
+        {t("closures.begins")}{" "}
+        <b>
+          {preview.beginsAt <= props.now
+            ? t("closures.beginsNow")
+            : when(new Date(preview.beginsAt).toISOString())}
+        </b>
+        {t("closures.refused")}
       </p>
       <p data-closure-summary>
         <b>{describeClosure(countsOf(preview))}.</b>
       </p>
-      <PreviewList title="Canceled now (windows it overlaps, still reserved)" items={preview.canceledNow} />
-      <PreviewList
-        title="Canceled when it begins unless checked in (open-ended bookings)"
-        items={preview.canceledWhenItBegins}
-      />
-      <PreviewList title="Cars in the lot (not canceled: they check out)" items={preview.carsInLot} />
+      <PreviewList title={t("closures.canceledNow")} items={preview.canceledNow} />
+      <PreviewList title={t("closures.canceledWhenItBegins")} items={preview.canceledWhenItBegins} />
+      <PreviewList title={t("closures.carsInLot")} items={preview.carsInLot} />
       <div class="actions">
         <button type="button" class="secondary" onClick={props.onChange}>
-          Change it
+          {t("closures.change")}
         </button>
         <button type="button" class="danger" disabled={props.busy} onClick={props.onConfirm}>
-          Close the lot
+          {t("closures.close")}
         </button>
       </div>
     </section>
@@ -191,6 +195,8 @@ export function Closures(props: {
   /** The service's clock, as its last answer said (the page's own clock may differ). */
   readonly now: number;
   readonly onMessage: (message: string) => void;
+  /** The lot as of a past moment: its closures then, no form. */
+  readonly past?: boolean;
 }) {
   const { lot } = props;
   const clock = useClock();
@@ -212,7 +218,7 @@ export function Closures(props: {
     setProblem(null);
     const range = [clock.fromInput(draft.from), clock.fromInput(draft.until)] as const;
     if (!(range[1] > range[0])) {
-      setProblem(new ApiProblem("The closure is not valid", "Until must be after from.", 0));
+      setProblem(new ApiProblem(t("problem.closureInvalid"), t("problem.untilAfterFrom"), 0));
       return;
     }
     await run(async () => {
@@ -228,18 +234,21 @@ export function Closures(props: {
       setDraft((old) => ({ ...old, reason: "" }));
       // The preview's words, with the count of what the service canceled.
       const effect = describeClosure({ ...previewed, canceledNow: closed.canceledReservations.length });
-      props.onMessage(`Closed ${lot.name} from ${when(closed.from)} until ${when(closed.until)}: ${effect}.`);
+      props.onMessage(
+        t("closures.done", { lot: lot.name, from: when(closed.from), until: when(closed.until), effect }),
+      );
     });
 
   return (
     <section class="closures" aria-labelledby="closures-title">
-      <h3 id="closures-title">Closures</h3>
+      <h3 id="closures-title">{t("closures.title")}</h3>
       <ClosureList closures={lot.closures} />
-      <p class="hint">
-        A closure cannot be edited or deleted once announced: if one was made by mistake, let it pass
-        (customers book again after it).
-      </p>
-      <ClosureForm draft={draft} onChange={change} onSubmit={showPreview} busy={busy} />
+      {props.past ? null : (
+        <>
+          <p class="hint">{t("closures.final")}</p>
+          <ClosureForm draft={draft} onChange={change} onSubmit={showPreview} busy={busy} />
+        </>
+      )}
       {preview ? (
         <ClosurePreviewPanel
           preview={preview}
@@ -268,7 +277,7 @@ export function CapacityForm(props: {
     void run(async () => {
       const changed = await api.changeCapacity(props.lot.parkingLotId, Number(capacity));
       props.onMessage(
-        `${props.lot.name} now has ${count(changed.capacity)} ${changed.capacity === 1 ? "spot" : "spots"}.`,
+        t("capacity.done", { lot: props.lot.name, count: changed.capacity, n: count(changed.capacity) }),
       );
       setCapacity("");
     });
@@ -281,9 +290,9 @@ export function CapacityForm(props: {
       : null;
 
   return (
-    <form class="capacity-form" onSubmit={submit} aria-label="Change capacity">
+    <form class="capacity-form" onSubmit={submit} aria-label={t("capacity.form")}>
       <label>
-        New capacity
+        {t("capacity.new")}
         <input
           type="number"
           min={0}
@@ -295,14 +304,12 @@ export function CapacityForm(props: {
         />
       </label>
       <button type="submit" class="secondary" disabled={busy}>
-        Change capacity
+        {t("capacity.submit")}
       </button>
       <ProblemMessage problem={problem} />
       {tooLow ? (
         <p class="problem-extra" data-held={tooLow.held}>
-          At <b>{when(tooLow.at)}</b>, <b>{count(tooLow.held)}</b>{" "}
-          {tooLow.held === 1 ? "spot is" : "spots are"} held: choose at least {count(tooLow.held)}, or cancel
-          some first.
+          {t("capacity.tooLow", { when: when(tooLow.at), count: tooLow.held, n: count(tooLow.held) })}
         </p>
       ) : null}
     </form>

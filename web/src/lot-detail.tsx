@@ -8,11 +8,12 @@ import {
   type ReservationView,
   type TimelineView,
 } from "./api.js";
-import { AsOfSlider } from "./as-of-slider.js";
+import { AsOfSlider, useLotAsOf } from "./as-of-slider.js";
 import { type FindBy, FindForm, type Status } from "./find-reservations.js";
 import { clockOf, count, taken, tone } from "./format.js";
 import { CancelDialog, ProblemMessage } from "./forms.js";
 import { GateReviews } from "./gate-reviews.js";
+import { t } from "./i18n.js";
 import { CapacityForm, Closures, HourlyRate } from "./lot-actions.js";
 import { LotClock, useClock } from "./lot-clock.js";
 import { LotHistory } from "./lot-history.js";
@@ -20,6 +21,7 @@ import { useCoalescedRead, useLotNow, useTimeline } from "./lot-reads.js";
 import { TermsForms } from "./lot-terms.js";
 import type { LotRowData } from "./lots-table.js";
 import { ReservationTable } from "./reservation-table.js";
+import { Takings } from "./takings.js";
 import { Timeline } from "./timeline.js";
 
 /** The spots free in one of the next hours, as GET /parking-lots/{id} answers them. */
@@ -34,7 +36,7 @@ function NextHours(props: {
   const { hour: hourOf } = useClock();
   return (
     <section class="next-hours" aria-labelledby="next-hours-title">
-      <h3 id="next-hours-title">Free in the next hours</h3>
+      <h3 id="next-hours-title">{t("detail.nextHours")}</h3>
       <ol>
         {props.hours.map((h) => {
           const share = taken(props.capacity, h.availableSpots);
@@ -50,8 +52,8 @@ function NextHours(props: {
             >
               <span class="hour">{hourOf(h.from)}</span>
               <b>{count(h.availableSpots)}</b>
-              <span class="sr-only"> free</span>
-              {closed ? <span class="badge closed">closed</span> : null}
+              <span class="sr-only">{t("detail.free")}</span>
+              {closed ? <span class="badge closed">{t("detail.closed")}</span> : null}
               <div class={`bar ${closed ? "closed" : tone(share)}`} aria-hidden="true">
                 <span style={{ width: `${Math.round(share * 100)}%` }} />
               </div>
@@ -63,29 +65,37 @@ function NextHours(props: {
   );
 }
 
-/** The lot's figures now: free (as the service computes it), active, closed until, canceled, its rate. */
+/**
+ * The lot's figures now, or as of the moment the slider chose (`now` is then the lot as of it):
+ * free (as the service computes it), active, closed until, canceled, its rate.
+ */
 function DetailStats(props: { readonly lot: ParkingLotView; readonly now: ParkingLotDetail | null }) {
-  const { lot, now } = props;
+  const lot = props.now?.asOf ? props.now : props.lot;
+  const { now } = props;
   const { hour: hourOf } = useClock();
   return (
     <p class="detail-stats">
       <span class="lot-zone" data-time-zone={lot.timeZone}>
-        Times in <b>{lot.timeZone}</b> ({clockOf(lot.timeZone).abbreviation()}), the lot's time zone
+        {t("detail.zone", {
+          zone: lot.timeZone ?? "UTC",
+          abbreviation: clockOf(lot.timeZone).abbreviation(),
+        })}
       </span>
       <span data-free-now={now?.freeNow ?? lot.availableSpots}>
-        <b>{count(now?.freeNow ?? lot.availableSpots)}</b> of {count(lot.capacity)} free now
+        {t("detail.freeNow", {
+          free: count(now?.freeNow ?? lot.availableSpots),
+          capacity: count(lot.capacity),
+        })}
       </span>
       <span data-active-now={lot.activeReservations}>
-        <b>{count(lot.activeReservations)}</b> active now
+        {t("detail.activeNow", { n: count(lot.activeReservations) })}
       </span>
       {lot.closedUntil ? (
         <span class="badge closed" data-closed-until={lot.closedUntil}>
-          closed until {hourOf(lot.closedUntil)}
+          {t("lots.closedUntil", { time: hourOf(lot.closedUntil) })}
         </span>
       ) : null}
-      <span>
-        <b>{count(lot.canceledReservations)}</b> canceled
-      </span>
+      <span>{t("detail.canceled", { n: count(lot.canceledReservations) })}</span>
       {now ? <HourlyRate lot={now} /> : null}
     </p>
   );
@@ -99,19 +109,21 @@ function LotAdmin(props: {
   readonly onMessage: (message: string) => void;
 }) {
   const { now } = props;
+  // As of a past moment (the slider): the lot's closures and capacity then, nothing to change.
+  const past = Boolean(now.asOf);
   return (
-    <div class="lot-admin">
-      <Closures lot={now} now={props.serviceNow} onMessage={props.onMessage} />
+    <div class="lot-admin" data-admin-as-of={now.asOf?.at ?? "now"}>
+      <Closures lot={now} now={props.serviceNow} onMessage={props.onMessage} past={past} />
       <section class="capacity" aria-labelledby="capacity-title">
-        <h3 id="capacity-title">Capacity</h3>
+        <h3 id="capacity-title">{t("detail.capacity")}</h3>
         <p>
-          <b>{count(now.capacity)}</b> {now.capacity === 1 ? "spot" : "spots"} · <HourlyRate lot={now} /> ·{" "}
+          {t("detail.spots", { count: now.capacity, n: count(now.capacity) })} · <HourlyRate lot={now} /> ·{" "}
           <span data-customer-limit={now.maxActivePerCustomer ?? 4}>
-            at most <b>{now.maxActivePerCustomer ?? 4}</b> active bookings per customer
+            {t("detail.limit", { n: count(now.maxActivePerCustomer ?? 4) })}
           </span>
         </p>
-        <CapacityForm lot={now} onMessage={props.onMessage} />
-        <TermsForms lot={now} onMessage={props.onMessage} />
+        {past ? null : <CapacityForm lot={now} onMessage={props.onMessage} />}
+        {past ? null : <TermsForms lot={now} onMessage={props.onMessage} />}
       </section>
     </div>
   );
@@ -175,11 +187,7 @@ function useReservationPages(parkingLotId: string, tick: number, asOf: string | 
   // Newer reservations push older ones onto the next page: show each once.
   const reservations = [...new Map(pages.flatMap((p) => p.items).map((r) => [r.reservationId, r])).values()];
   const empty =
-    reservations.length === 0 && pages.length > 0
-      ? applied
-        ? "No reservation matches."
-        : "No reservations yet."
-      : null;
+    reservations.length === 0 && pages.length > 0 ? (applied ? t("detail.noMatch") : t("detail.none")) : null;
   const hasOlder = Boolean(pages.at(-1)?.nextCursor);
   return { status, applied, reservations, empty, hasOlder, problem, setProblem, older, find, filterStatus };
 }
@@ -219,6 +227,8 @@ function LotDetailBody(props: LotDetailProps) {
   const { lot } = props;
   const now = useLotNow(lot.parkingLotId, props.tick);
   const [asOf, setAsOf] = useState<string | null>(null);
+  const past = useLotAsOf(lot.parkingLotId, asOf);
+  const shown = asOf ? past.then : now; // the header, closures and capacity as of the moment too
   const timeline = useTimeline(lot.parkingLotId, props.tick, asOf);
   const serviceNow = useServiceNow(timeline);
   const found = useReservationPages(lot.parkingLotId, props.tick, asOf);
@@ -236,16 +246,20 @@ function LotDetailBody(props: LotDetailProps) {
           {lot.name} <span class="muted">#{lot.parkingLotId}</span>
         </h2>
         <button type="button" class="secondary" onClick={props.onClose}>
-          Back to all lots
+          {t("detail.back")}
         </button>
       </div>
-      <DetailStats lot={lot} now={now} />
+      {asOf ? null : (
+        <GateReviews parkingLotId={lot.parkingLotId} tick={props.tick} onMessage={props.onMessage} />
+      )}
+      <DetailStats lot={lot} now={shown} />
       <AsOfSlider
         parkingLotId={lot.parkingLotId}
         registeredAt={lot.registeredAt}
         now={serviceNow}
         asOf={asOf}
         onAsOf={setAsOf}
+        {...past}
       />
       {timeline ? <Timeline view={timeline} /> : null}
       {now?.nextHours?.length && !asOf ? (
@@ -271,14 +285,12 @@ function LotDetailBody(props: LotDetailProps) {
       />
       {found.hasOlder ? (
         <button type="button" class="secondary" onClick={found.older}>
-          Older reservations
+          {t("detail.older")}
         </button>
       ) : null}
-      {now ? <LotAdmin now={now} serviceNow={serviceNow} onMessage={props.onMessage} /> : null}
-      {asOf ? null : (
-        <GateReviews parkingLotId={lot.parkingLotId} tick={props.tick} onMessage={props.onMessage} />
-      )}
-      <LotHistory parkingLotId={lot.parkingLotId} tick={props.tick} />
+      {shown ? <LotAdmin now={shown} serviceNow={serviceNow} onMessage={props.onMessage} /> : null}
+      <Takings parkingLotId={lot.parkingLotId} tick={props.tick} now={serviceNow} />
+      <LotHistory parkingLotId={lot.parkingLotId} tick={props.tick} now={serviceNow} />
       {canceling ? (
         <CancelDialog
           reservation={canceling}

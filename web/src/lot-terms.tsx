@@ -1,7 +1,8 @@
 import { useState } from "preact/hooks";
 import { api, type ParkingLotDetail } from "./api.js";
-import { money } from "./format.js";
+import { count, money } from "./format.js";
 import { ProblemMessage, useAction } from "./forms.js";
+import { t } from "./i18n.js";
 
 /**
  * The lot's terms for bookings made from now on: its hourly rate and how many active bookings one
@@ -21,9 +22,7 @@ export function TermsForms(props: {
     event.preventDefault();
     void rateAction.run(async () => {
       const changed = await api.changeRate(lot.parkingLotId, Number(rate));
-      props.onMessage(
-        `${lot.name} now charges ${money(changed.hourlyRate)} an hour for bookings made from now on; bookings made before keep their price.`,
-      );
+      props.onMessage(t("terms.rateDone", { lot: lot.name, amount: money(changed.hourlyRate) }));
       setRate("");
     });
   };
@@ -32,36 +31,34 @@ export function TermsForms(props: {
     void limitAction.run(async () => {
       const changed = await api.changeCustomerLimit(lot.parkingLotId, Number(limit));
       const n = changed.maxActivePerCustomer;
-      props.onMessage(
-        `A customer may now hold ${n} active ${n === 1 ? "booking" : "bookings"} in ${lot.name}; bookings already made stay.`,
-      );
+      props.onMessage(t("terms.limitDone", { lot: lot.name, count: n, n: count(n) }));
       setLimit("");
     });
   };
 
   return (
     <div class="terms">
-      <form class="capacity-form" onSubmit={changeRate} aria-label="Change the hourly rate">
+      <form class="capacity-form" onSubmit={changeRate} aria-label={t("terms.rateForm")}>
         <label>
-          New hourly rate
+          {t("terms.newRate")}
           <input
             type="number"
             min={1}
             inputMode="numeric"
             value={rate}
             onInput={(e) => setRate(e.currentTarget.value)}
-            placeholder={lot.hourlyRate === undefined ? "none" : String(lot.hourlyRate)}
+            placeholder={lot.hourlyRate === undefined ? t("terms.none") : money(lot.hourlyRate)}
             required
           />
         </label>
         <button type="submit" class="secondary" disabled={rateAction.busy}>
-          Change rate
+          {t("terms.changeRate")}
         </button>
         <ProblemMessage problem={rateAction.problem} />
       </form>
-      <form class="capacity-form" onSubmit={changeLimit} aria-label="Change the per-customer limit">
+      <form class="capacity-form" onSubmit={changeLimit} aria-label={t("terms.limitForm")}>
         <label>
-          Active bookings per customer
+          {t("terms.limit")}
           <input
             type="number"
             min={1}
@@ -74,7 +71,7 @@ export function TermsForms(props: {
           />
         </label>
         <button type="submit" class="secondary" disabled={limitAction.busy}>
-          Change limit
+          {t("terms.changeLimit")}
         </button>
         <ProblemMessage problem={limitAction.problem} />
       </form>

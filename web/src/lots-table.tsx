@@ -1,6 +1,7 @@
 import { Component } from "preact";
 import type { ControlCenterView, ParkingLotView } from "./api.js";
-import { clockOf, count, occupancy, tone } from "./format.js";
+import { clockOf, count, occupancy, percentOf, tone } from "./format.js";
+import { t } from "./i18n.js";
 import { type MoneyDay, moneyAmounts, moneyFailures } from "./payment-words.js";
 
 type Presence = ControlCenterView["parkingLots"][number]["presence"];
@@ -9,6 +10,8 @@ type AtRisk = ControlCenterView["parkingLots"][number]["atRisk"];
 export type LotRowData = ParkingLotView & {
   readonly presence?: Presence;
   readonly atRisk?: AtRisk;
+  /** Gate reads waiting for an attendant (issue 69), as the control center counts them. */
+  readonly openReviews?: number;
   /** Today's money (payments on, a payment fact today); absent otherwise. */
   readonly money?: MoneyDay;
 };
@@ -32,13 +35,13 @@ function PresenceCell(props: {
   const atRisk = props.atRisk?.length ?? 0;
   return (
     <span class="presence">
-      <span data-in-lot={presence.inLot}>{count(presence.inLot)} in</span>
+      <span data-in-lot={presence.inLot}>{t("presence.in", { n: count(presence.inLot) })}</span>
       {" · "}
-      <span data-expected={presence.expected}>{count(presence.expected)} due within the hour</span>
+      <span data-expected={presence.expected}>{t("presence.due", { n: count(presence.expected) })}</span>
       {presence.overstaying > 0 ? (
         <strong class="overstaying" data-overstaying={presence.overstaying}>
           {" · "}
-          {count(presence.overstaying)} overstaying
+          {t("presence.overstaying", { n: count(presence.overstaying) })}
         </strong>
       ) : null}
       {atRisk > 0 ? (
@@ -48,13 +51,13 @@ function PresenceCell(props: {
           title={props.atRisk?.map((r) => r.carNumber).join(", ")}
         >
           {" · "}
-          {count(atRisk)} at risk
+          {t("presence.atRisk", { n: count(atRisk) })}
         </strong>
       ) : null}
       {presence.noShows > 0 ? (
         <span class="no-shows" data-no-shows={presence.noShows}>
           {" · "}
-          {count(presence.noShows)} no-show{presence.noShows === 1 ? "" : "s"} (24 h)
+          {t("presence.noShows", { count: presence.noShows, n: count(presence.noShows) })}
         </span>
       ) : null}
     </span>
@@ -82,13 +85,13 @@ function OccupancyCell({ lot }: { readonly lot: LotRowData }) {
   if (lot.closedUntil)
     return (
       <span class="lot-state closed" data-occupancy="closed">
-        Closed
+        {t("lots.closed")}
       </span>
     );
   if (lot.capacity === 0)
     return (
       <span class="lot-state no-spots" data-occupancy="no-spots">
-        No spots
+        {t("lots.noSpots")}
       </span>
     );
   const share = occupancy(lot);
@@ -98,7 +101,8 @@ function OccupancyCell({ lot }: { readonly lot: LotRowData }) {
         <span style={{ width: `${Math.round(share * 100)}%` }} />
       </div>
       <span class="bar-label">
-        {Math.round(share * 100)}%<span class="sr-only"> of the spots taken</span>
+        {percentOf(share)}
+        <span class="sr-only">{t("lots.taken")}</span>
       </span>
     </span>
   );
@@ -123,6 +127,7 @@ class LotRow extends Component<{ lot: LotRowData; withMoney: boolean; onSelect: 
       a.name !== b.name ||
       !samePresence(a.presence, b.presence) ||
       a.atRisk?.length !== b.atRisk?.length ||
+      a.openReviews !== b.openReviews ||
       this.props.withMoney !== next.withMoney ||
       JSON.stringify(a.money) !== JSON.stringify(b.money)
     );
@@ -134,37 +139,45 @@ class LotRow extends Component<{ lot: LotRowData; withMoney: boolean; onSelect: 
     const state = lot.closedUntil ? " lot-closed" : lot.capacity === 0 ? " lot-no-spots" : "";
     return (
       <tr key={lot.parkingLotId} data-lot={lot.parkingLotId} class={state.trim() || undefined}>
-        <th scope="row" data-label="Lot">
+        <th scope="row" data-label={t("lots.col.lot")}>
           <button type="button" class="link" onClick={() => this.props.onSelect(lot.parkingLotId)}>
             {lot.name}
           </button>
           <span class="muted lot-id">#{lot.parkingLotId}</span>
+          {lot.openReviews ? (
+            <span class="badge review-count" data-open-reviews={lot.openReviews}>
+              {t("lots.reviews", { n: lot.openReviews })}
+            </span>
+          ) : null}
         </th>
-        <td data-label="Capacity" class="num">
+        <td data-label={t("lots.col.capacity")} class="num">
           {count(lot.capacity)}
         </td>
-        <td data-label="Free now" class="num free" data-free={lot.availableSpots}>
+        <td data-label={t("lots.col.free")} class="num free" data-free={lot.availableSpots}>
           {count(lot.availableSpots)}
           {lot.closedUntil ? (
             <span class="badge closed" data-closed-until={lot.closedUntil}>
-              closed until {clockOf(lot.timeZone).hour(lot.closedUntil)}
+              {t("lots.closedUntil", { time: clockOf(lot.timeZone).hour(lot.closedUntil) })}
             </span>
           ) : null}
         </td>
-        <td data-label="Active now" class="num" data-active={lot.activeReservations}>
+        <td data-label={t("lots.col.active")} class="num" data-active={lot.activeReservations}>
           {count(lot.activeReservations)}
         </td>
-        <td data-label="Canceled" class="num">
+        <td data-label={t("lots.col.canceled")} class="num">
           {count(lot.canceledReservations)}
         </td>
-        <td data-label="In the lot" data-presence={lot.presence ? JSON.stringify(lot.presence) : undefined}>
+        <td
+          data-label={t("lots.col.presence")}
+          data-presence={lot.presence ? JSON.stringify(lot.presence) : undefined}
+        >
           <PresenceCell presence={lot.presence} atRisk={lot.atRisk} />
         </td>
-        <td data-label="Occupancy now">
+        <td data-label={t("lots.col.occupancy")}>
           <OccupancyCell lot={lot} />
         </td>
         {this.props.withMoney ? (
-          <td data-label="Money today" data-money={lot.money ? JSON.stringify(lot.money) : undefined}>
+          <td data-label={t("lots.col.money")} data-money={lot.money ? JSON.stringify(lot.money) : undefined}>
             <MoneyCell money={lot.money} />
           </td>
         ) : null}
@@ -185,30 +198,27 @@ export function LotsTable(props: {
   return (
     <div class="table-wrap">
       <table class="lots">
-        <caption class="sr-only">Parking lots</caption>
+        <caption class="sr-only">{t("lots.title")}</caption>
         <thead>
           <tr>
-            <th scope="col">Lot</th>
+            <th scope="col">{t("lots.col.lot")}</th>
             <th scope="col" class="num">
-              Capacity
+              {t("lots.col.capacity")}
             </th>
             <th scope="col" class="num">
-              Free now
+              {t("lots.col.free")}
             </th>
             <th scope="col" class="num">
-              Active now
+              {t("lots.col.active")}
             </th>
             <th scope="col" class="num">
-              Canceled
+              {t("lots.col.canceled")}
             </th>
-            <th scope="col">In the lot</th>
-            <th scope="col">Occupancy now</th>
+            <th scope="col">{t("lots.col.presence")}</th>
+            <th scope="col">{t("lots.col.occupancy")}</th>
             {withMoney ? (
-              <th
-                scope="col"
-                title="The UTC day: captured and overstay charges, refunds, net; failed payments"
-              >
-                Money today
+              <th scope="col" title={t("lots.col.moneyHint")}>
+                {t("lots.col.money")}
               </th>
             ) : null}
           </tr>

@@ -1,5 +1,6 @@
 import type { ControlCenterView, ReservationCanceled, ReservationView } from "./api.js";
 import { count, majorAmount, moneyIn } from "./format.js";
+import { t } from "./i18n.js";
 
 /** A paid booking's payment, as the reservation view carries it (absent when payments are off). */
 export type Payment = NonNullable<ReservationView["payment"]>;
@@ -13,17 +14,19 @@ export function paymentWords(p: Payment): string {
   const money = (amount: number) => majorAmount(amount, p.currency);
   switch (p.state) {
     case "pending":
-      return "pending payment";
+      return t("payment.pending");
     case "authorized":
-      return `authorized ${money(p.authorized)}${cur}`;
+      return t("payment.authorized", { amount: `${money(p.authorized)}${cur}` });
     case "captured":
     case "partially_refunded":
     case "refunded":
-      return `captured ${money(p.captured)}${p.refunded ? ` · refunded ${money(p.refunded)}` : ""}${cur}`;
+      return p.refunded
+        ? t("payment.capturedRefunded", { amount: money(p.captured), refunded: `${money(p.refunded)}${cur}` })
+        : t("payment.captured", { amount: `${money(p.captured)}${cur}` });
     case "released":
-      return `released ${money(p.released)}${cur}`;
+      return t("payment.released", { amount: `${money(p.released)}${cur}` });
     case "failed":
-      return "payment failed";
+      return t("payment.failed");
   }
 }
 
@@ -33,13 +36,12 @@ export function paymentWords(p: Payment): string {
  * released`). Nothing about money when the cancel decided none (payments off, nothing authorized).
  */
 export function canceledWords(carNumber: string, answer: ReservationCanceled): string {
-  const done = `Canceled the reservation of ${carNumber}`;
   const s = answer.settlement;
-  if (!s) return `${done}.`;
-  const parts = [s.fee > 0 ? `fee ${moneyIn(s.fee, s.currency)} kept` : "no fee kept"];
-  if (s.released > 0) parts.push(`${moneyIn(s.released, s.currency)} released`);
-  if (s.refunded > 0) parts.push(`${moneyIn(s.refunded, s.currency)} refunded`);
-  return `${done}: ${parts.join(" · ")}.`;
+  if (!s) return t("canceled.done", { plate: carNumber });
+  const parts = [s.fee > 0 ? t("canceled.fee", { amount: moneyIn(s.fee, s.currency) }) : t("canceled.noFee")];
+  if (s.released > 0) parts.push(t("canceled.released", { amount: moneyIn(s.released, s.currency) }));
+  if (s.refunded > 0) parts.push(t("canceled.refunded", { amount: moneyIn(s.refunded, s.currency) }));
+  return t("canceled.withMoney", { plate: carNumber, parts: parts.join(" · ") });
 }
 
 /** A day's money of a lot, or of the lots of the page (the control center's `money`). */
@@ -47,17 +49,20 @@ export type MoneyDay = NonNullable<ControlCenterView["money"]>;
 
 /** Per currency: what came in, what went back, and what is left (the API's figures, none computed here). */
 export const moneyAmounts = (day: MoneyDay): string[] =>
-  day.amounts.map(
-    (a) =>
-      `revenue ${moneyIn(a.revenue, a.currency)} · refunds ${moneyIn(a.refunds, a.currency)} · net ${moneyIn(a.net, a.currency)}`,
+  day.amounts.map((a) =>
+    t("money.amounts", {
+      revenue: moneyIn(a.revenue, a.currency),
+      refunds: moneyIn(a.refunds, a.currency),
+      net: moneyIn(a.net, a.currency),
+    }),
   );
 
 /** The money that did not arrive: failed payments (declined, expired) and failed settlement steps. */
 export function moneyFailures(day: MoneyDay): string[] {
   const words: string[] = [];
   if (day.failedPayments > 0)
-    words.push(`${count(day.failedPayments)} failed payment${day.failedPayments === 1 ? "" : "s"}`);
+    words.push(t("money.failedPayments", { count: day.failedPayments, n: count(day.failedPayments) }));
   if (day.failedSteps > 0)
-    words.push(`${count(day.failedSteps)} failed settlement step${day.failedSteps === 1 ? "" : "s"}`);
+    words.push(t("money.failedSteps", { count: day.failedSteps, n: count(day.failedSteps) }));
   return words;
 }

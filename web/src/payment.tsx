@@ -2,6 +2,7 @@ import { useState } from "preact/hooks";
 import { api, type ReservationView } from "./api.js";
 import { majorAmount, majorStep, minorAmount } from "./format.js";
 import { ProblemMessage, useAction } from "./forms.js";
+import { t } from "./i18n.js";
 import { paymentWords } from "./payment-words.js";
 
 /** The payment line under a booking's amount: its state, and the last step the provider failed. */
@@ -13,7 +14,7 @@ export function PaymentSummary({ payment }: { readonly payment: NonNullable<Rese
       {failure ? (
         <span class="reason" data-payment-failure={failure.step}>
           {" "}
-          {failure.step} failed: {failure.message}
+          {t("payment.stepFailed", { step: failure.step, message: failure.message })}
         </span>
       ) : null}
     </div>
@@ -45,9 +46,9 @@ export function RefundForm(props: {
         type="button"
         class="secondary small"
         onClick={() => setOpen(true)}
-        aria-label={`Refund ${r.carNumber}`}
+        aria-label={t("refund.label", { plate: r.carNumber })}
       >
-        Refund
+        {t("refund.open")}
       </button>
     );
   const submit = (event: Event) => {
@@ -57,16 +58,18 @@ export function RefundForm(props: {
         amount: minorAmount(Number(amount), currency),
         reason: reason.trim(),
       });
-      props.onMessage(`Refund of ${majorAmount(decided.amount, currency)} for ${r.carNumber} decided.`);
+      props.onMessage(
+        t("refund.decided", { amount: majorAmount(decided.amount, currency), plate: r.carNumber }),
+      );
       setAmount("");
       setReason("");
       setOpen(false);
     });
   };
   return (
-    <form class="refund-form" onSubmit={submit} aria-label={`Refund ${r.carNumber}`}>
+    <form class="refund-form" onSubmit={submit} aria-label={t("refund.label", { plate: r.carNumber })}>
       <label>
-        Amount ({currency})
+        {t("refund.amount", { currency })}
         <input
           type="number"
           name="amount"
@@ -78,7 +81,7 @@ export function RefundForm(props: {
         />
       </label>
       <label>
-        Reason
+        {t("refund.reason")}
         <input
           type="text"
           name="reason"
@@ -88,7 +91,7 @@ export function RefundForm(props: {
         />
       </label>
       <button type="submit" class="small" disabled={busy}>
-        Refund
+        {t("refund.submit")}
       </button>{" "}
       <button
         type="button"
@@ -98,7 +101,7 @@ export function RefundForm(props: {
           setOpen(false);
         }}
       >
-        Not now
+        {t("refund.notNow")}
       </button>
       <ProblemMessage problem={problem} />
     </form>

@@ -1,6 +1,7 @@
 import { useState } from "preact/hooks";
 import { api, type ControlCenterView, type ReservationView } from "./api.js";
 import { count, money } from "./format.js";
+import { t, tCode } from "./i18n.js";
 import { windowOf } from "./lot-actions.js";
 import { useClock } from "./lot-clock.js";
 import { PaymentSummary, RefundForm, refundable } from "./payment.js";
@@ -30,18 +31,22 @@ function FullLotConfirm(props: {
     <div
       class="full-lot-confirm"
       role="alertdialog"
-      aria-label={`The lot is full: check in ${props.r.carNumber}?`}
+      aria-label={t("table.fullLabel", { plate: props.r.carNumber })}
     >
       <p>
-        <strong>The lot is full:</strong> {count(props.cars.inLot)} of {count(props.cars.capacity)}{" "}
-        {props.cars.capacity === 1 ? "spot has" : "spots have"} a car in them. Check in{" "}
-        <span class="plate">{props.r.carNumber}</span> anyway?
+        <strong>{t("table.full")}</strong>{" "}
+        {t("table.fullCount", {
+          count: props.cars.capacity,
+          inLot: count(props.cars.inLot),
+          capacity: count(props.cars.capacity),
+        })}{" "}
+        <span class="plate">{props.r.carNumber}</span> {t("table.anyway")}
       </p>
       <button type="button" class="danger small" disabled={props.busy} onClick={props.onConfirm}>
-        Check in anyway
+        {t("table.checkInAnyway")}
       </button>{" "}
       <button type="button" class="secondary small" onClick={props.onCancel}>
-        Not now
+        {t("table.notNow")}
       </button>
     </div>
   );
@@ -65,7 +70,7 @@ function ReservationActions(props: {
     try {
       if (action === "check-in") {
         await api.checkIn(r.parkingLotId, r.reservationId);
-        props.onMessage(`Checked in ${r.carNumber}.`);
+        props.onMessage(t("table.checkedInDone", { plate: r.carNumber }));
       } else {
         props.onMessage(checkedOut(r, await api.checkOut(r.parkingLotId, r.reservationId)));
       }
@@ -93,9 +98,9 @@ function ReservationActions(props: {
           class="small"
           disabled={busy}
           onClick={() => (fullOfCars(props.cars) ? setConfirming(true) : step("check-in"))}
-          aria-label={`Check in ${r.carNumber}`}
+          aria-label={t("table.checkInLabel", { plate: r.carNumber })}
         >
-          Check in
+          {t("table.checkIn")}
         </button>
       ) : null}
       {r.status === "CHECKED_IN" || r.status === "OVERSTAYING" ? (
@@ -104,9 +109,9 @@ function ReservationActions(props: {
           class="small"
           disabled={busy}
           onClick={() => step("check-out")}
-          aria-label={`Check out ${r.carNumber}`}
+          aria-label={t("table.checkOutLabel", { plate: r.carNumber })}
         >
-          Check out
+          {t("table.checkOut")}
         </button>
       ) : null}
       {r.status === "RESERVED" || r.status === "CHECKED_IN" || r.status === "OVERSTAYING" ? (
@@ -114,9 +119,9 @@ function ReservationActions(props: {
           type="button"
           class="danger small"
           onClick={() => props.onCancel(r)}
-          aria-label={`Cancel the reservation of ${r.carNumber}`}
+          aria-label={t("table.cancelLabel", { plate: r.carNumber })}
         >
-          Cancel
+          {t("table.cancel")}
         </button>
       ) : null}
       {refundable(r) ? <RefundForm r={r} onMessage={props.onMessage} /> : null}
@@ -129,17 +134,18 @@ function Overstay({ r }: { readonly r: ReservationView }) {
   if (r.overstay)
     return (
       <td
-        data-label="Overstay"
+        data-label={t("table.overstay")}
         class="num overstay-now"
         data-overstay-minutes={r.overstay.minutes}
         data-overstay-so-far={r.overstay.chargeSoFar}
         data-overstay-charge={0}
       >
-        <b>{count(r.overstay.minutes)} min</b> · {money(r.overstay.chargeSoFar)} so far
+        <b>{t("table.overstayNow", { minutes: count(r.overstay.minutes) })}</b> ·{" "}
+        {t("table.soFar", { amount: money(r.overstay.chargeSoFar) })}
       </td>
     );
   return (
-    <td data-label="Overstay" class="num" data-overstay-charge={r.overstayCharge ?? 0}>
+    <td data-label={t("table.overstay")} class="num" data-overstay-charge={r.overstayCharge ?? 0}>
       {r.overstayCharge ? money(r.overstayCharge) : <span class="muted">—</span>}
     </td>
   );
@@ -152,7 +158,9 @@ function Overstay({ r }: { readonly r: ReservationView }) {
 function checkedOut(r: ReservationView, out: Awaited<ReturnType<typeof api.checkOut>>): string {
   const price = "amount" in out && out.amount !== undefined ? out.amount : r.amount;
   const charge = "overstayCharge" in out && out.overstayCharge ? out.overstayCharge : 0;
-  return `Checked out ${r.carNumber}: the stay cost ${money(price)}${charge ? `, plus an overstay charge of ${money(charge)}` : ""}.`;
+  return charge
+    ? t("table.checkedOutCharged", { plate: r.carNumber, price: money(price), charge: money(charge) })
+    : t("table.checkedOutDone", { plate: r.carNumber, price: money(price) });
 }
 
 /** One reservation's row: its window, plate, customer, status, check-in and -out, amounts, coupon, steps. */
@@ -172,37 +180,48 @@ function ReservationRow(props: {
   const { when } = clock;
   return (
     <tr data-reservation={r.reservationId} class={risk ? "at-risk-row" : undefined}>
-      <td data-label="Window" title={`Reserved ${when(r.reservedAt)}`}>
+      <td data-label={t("table.window")} title={t("table.reservedAt", { when: when(r.reservedAt) })}>
         {windowOf(r, clock)}
       </td>
-      <td data-label="Plate" class="plate">
+      <td data-label={t("table.plate")} class="plate">
         {r.carNumber}
       </td>
-      <td data-label="Customer">
+      <td data-label={t("table.customer")}>
         <code>{r.customerId}</code>
       </td>
-      <td data-label="Status" data-status={r.status}>
-        <span class={`badge status-${r.status.toLowerCase()}`}>{r.status}</span>
-        {r.cancelReason ? <span class="reason"> {r.cancelReason}</span> : null}
+      <td data-label={t("table.status")} data-status={r.status}>
+        <span class={`badge status-${r.status.toLowerCase()}`}>{tCode("status", r.status)}</span>
+        {r.cancelReason ? <span class="reason"> {tCode("reason", r.cancelReason)}</span> : null}
         {risk ? (
           <span class="badge at-risk" data-at-risk={risk.heldFrom}>
-            at risk from {when(risk.heldFrom)}
+            {t("table.atRisk", { when: when(risk.heldFrom) })}
           </span>
         ) : null}
       </td>
-      <td data-label="Checked in">{r.checkedInAt ? when(r.checkedInAt) : <span class="muted">—</span>}</td>
-      <td data-label="Checked out">{r.checkedOutAt ? when(r.checkedOutAt) : <span class="muted">—</span>}</td>
-      <td data-label="Amount" class="num">
+      <td data-label={t("table.checkedIn")}>
+        {r.checkedInAt ? when(r.checkedInAt) : <span class="muted">—</span>}
+      </td>
+      <td data-label={t("table.checkedOut")}>
+        {r.checkedOutAt ? when(r.checkedOutAt) : <span class="muted">—</span>}
+      </td>
+      <td data-label={t("table.amount")} class="num">
         {money(r.amount)}
         {r.payment ? <PaymentSummary payment={r.payment} /> : null}
       </td>
       <Overstay r={r} />
       {/* Blank where no coupon is to come (the service's `couponDue`: canceled, a no-show, a stay too short). */}
-      <td data-label="Coupon" data-coupon={r.coupon?.status ?? (r.couponDue ? "pending" : "")}>
+      <td data-label={t("table.coupon")} data-coupon={r.coupon?.status ?? (r.couponDue ? "pending" : "")}>
         {r.coupon ? (
-          <span class={`badge coupon-${r.coupon.status.toLowerCase()}`}>{r.coupon.status}</span>
+          <span class={`badge coupon-${r.coupon.status.toLowerCase()}`}>
+            {tCode("coupon", r.coupon.status)}
+          </span>
         ) : r.couponDue ? (
-          <span class="muted">pending</span>
+          <span class="muted">{t("coupon.pending")}</span>
+        ) : null}
+        {r.spentCoupon ? (
+          <span class="badge coupon-spent" data-spent-coupon={r.spentCoupon.couponId}>
+            {t("coupon.spent")}
+          </span>
         ) : null}
       </td>
       <td>
@@ -238,25 +257,27 @@ export function ReservationTable(props: {
     <div class="table-wrap">
       <table class="reservations">
         <caption class="sr-only">
-          Reservations of {props.lotName}, newest first{props.asOf ? `, as of ${when(props.asOf)}` : ""}
+          {props.asOf
+            ? t("table.captionAsOf", { lot: props.lotName, when: when(props.asOf) })
+            : t("table.caption", { lot: props.lotName })}
         </caption>
         <thead>
           <tr>
-            <th scope="col">Window</th>
-            <th scope="col">Plate</th>
-            <th scope="col">Customer</th>
-            <th scope="col">Status</th>
-            <th scope="col">Checked in</th>
-            <th scope="col">Checked out</th>
+            <th scope="col">{t("table.window")}</th>
+            <th scope="col">{t("table.plate")}</th>
+            <th scope="col">{t("table.customer")}</th>
+            <th scope="col">{t("table.status")}</th>
+            <th scope="col">{t("table.checkedIn")}</th>
+            <th scope="col">{t("table.checkedOut")}</th>
             <th scope="col" class="num">
-              Amount
+              {t("table.amount")}
             </th>
             <th scope="col" class="num">
-              Overstay
+              {t("table.overstay")}
             </th>
-            <th scope="col">Coupon</th>
+            <th scope="col">{t("table.coupon")}</th>
             <th scope="col">
-              <span class="sr-only">Actions</span>
+              <span class="sr-only">{t("table.actions")}</span>
             </th>
           </tr>
         </thead>

@@ -1,5 +1,6 @@
 import type { TimelineView } from "./api.js";
 import { type Clock, count } from "./format.js";
+import { t } from "./i18n.js";
 import { useClock } from "./lot-clock.js";
 
 type Slot = TimelineView["slots"][number];
@@ -11,11 +12,18 @@ export function describeTimeline(view: TimelineView, { hour: hourOf }: Clock): s
   const overstayed = view.slots.filter((s) => s.overstaying > 0);
   const parts = [
     busiest && busiest.held > 0
-      ? `At most ${count(busiest.held)} of ${count(view.capacity)} spots held, first at ${hourOf(busiest.from)}`
-      : `No spot held of ${count(view.capacity)}`,
+      ? t("timeline.busiest", {
+          held: count(busiest.held),
+          capacity: count(view.capacity),
+          time: hourOf(busiest.from),
+        })
+      : t("timeline.noneHeld", { capacity: count(view.capacity) }),
   ];
-  if (closed[0]) parts.push(`closed from ${hourOf(closed[0].from)} to ${hourOf(closed.at(-1)?.until ?? "")}`);
-  if (overstayed[0]) parts.push(`cars overstaying from ${hourOf(overstayed[0].from)}`);
+  if (closed[0])
+    parts.push(
+      t("timeline.closedFrom", { from: hourOf(closed[0].from), until: hourOf(closed.at(-1)?.until ?? "") }),
+    );
+  if (overstayed[0]) parts.push(t("timeline.overstayFrom", { from: hourOf(overstayed[0].from) }));
   return `${parts.join("; ")}.`;
 }
 
@@ -47,13 +55,13 @@ export function Timeline({ view }: { readonly view: TimelineView }) {
     <section class="timeline" aria-labelledby="timeline-title">
       <h3 id="timeline-title">
         {view.asOf
-          ? `The 24 hours from ${hourOf(view.from)}, as of ${when(view.asOf.at)}`
-          : "The next 24 hours"}
+          ? t("timeline.asOf", { from: hourOf(view.from), when: when(view.asOf.at) })
+          : t("timeline.next")}
       </h3>
       <p class="muted timeline-legend">
-        <span class="key held" /> spots held (of {count(view.capacity)}) <span class="key full" /> every spot
-        held <span class="key overstay" /> cars overstaying (on top of the rest held){" "}
-        <span class="key closed" /> closed <span class="key now" /> now
+        <span class="key held" /> {t("timeline.held", { capacity: count(view.capacity) })}{" "}
+        <span class="key full" /> {t("timeline.full")} <span class="key overstay" /> {t("timeline.overstay")}{" "}
+        <span class="key closed" /> {t("timeline.closed")} <span class="key now" /> {t("timeline.now")}
       </p>
       <div class="timeline-chart" role="img" aria-label={describeTimeline(view, clock)}>
         {view.slots.map((s) => {
@@ -71,7 +79,12 @@ export function Timeline({ view }: { readonly view: TimelineView }) {
               data-held={s.held}
               data-closed={s.closed ? "" : undefined}
               data-overstaying={s.overstaying || undefined}
-              title={`${hourOf(s.from)}–${hourOf(s.until)}: ${count(s.held)} of ${count(view.capacity)} held${s.closed ? ", closed" : ""}${s.overstaying ? `, ${count(s.overstaying)} overstaying` : ""}`}
+              title={`${t("timeline.slot", {
+                from: hourOf(s.from),
+                until: hourOf(s.until),
+                held: count(s.held),
+                capacity: count(view.capacity),
+              })}${s.closed ? t("timeline.slotClosed") : ""}${s.overstaying ? t("timeline.slotOverstaying", { n: count(s.overstaying) }) : ""}`}
             >
               <span class="held" style={{ height: `${percent(rest)}%` }} />
               {s.overstaying ? (

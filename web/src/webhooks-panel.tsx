@@ -1,7 +1,8 @@
 import { useEffect, useState } from "preact/hooks";
 import { api, type NewWebhookEndpoint, type WebhookAttemptPage, type WebhookEndpointView } from "./api.js";
-import { clockOf } from "./format.js";
+import { clockOf, count } from "./format.js";
 import { ProblemMessage, useAction } from "./forms.js";
+import { t } from "./i18n.js";
 
 /**
  * The event types an endpoint may subscribe to, as the document lists them: every one, or the page
@@ -48,7 +49,7 @@ export function WebhooksPanel(props: {
   useEffect(() => void run(reload), []);
   return (
     <section class="panel webhooks-panel" aria-labelledby="webhooks-title">
-      <h2 id="webhooks-title">Webhooks</h2>
+      <h2 id="webhooks-title">{t("webhooks.title")}</h2>
       <ProblemMessage problem={problem} />
       {said ? <SaidNotice said={said} /> : null}
       {endpoints?.length ? (
@@ -82,11 +83,11 @@ export function WebhooksPanel(props: {
           }
         />
       ) : (
-        <p class="empty">{endpoints ? "No endpoints." : "Loading…"}</p>
+        <p class="empty">{endpoints ? t("webhooks.none") : t("webhooks.loading")}</p>
       )}
       {shown ? <Attempts id={shown.id} page={shown.page} lots={props.lots} /> : null}
       <details class="webhooks-new">
-        <summary>Register an endpoint</summary>
+        <summary>{t("webhooks.register")}</summary>
         <NewEndpointForm
           busy={busy}
           onCreate={(body) =>
@@ -106,16 +107,14 @@ function SaidNotice({ said }: { readonly said: Said }) {
   if (said.kind === "replay")
     return (
       <p class="notice" role="status" data-replayed={said.enqueued}>
-        Replay to {said.id}: {said.enqueued} messages queued again
-        {said.next ? `; replay from position ${said.next} to go on.` : "."}
+        {t("webhooks.replayed", { id: said.id, n: count(said.enqueued) })}
+        {said.next ? t("webhooks.replayOn", { position: said.next }) : "."}
       </p>
     );
   return (
     <p class="notice" role="status">
-      Signing secret of {said.id}, shown this once: <code data-secret>{said.secret}</code>
-      {said.previousUntil
-        ? ` (messages are signed with the previous one too until ${said.previousUntil})`
-        : ""}
+      {t("webhooks.secret", { id: said.id })} <code data-secret>{said.secret}</code>
+      {said.previousUntil ? t("webhooks.previousUntil", { when: clockOf().when(said.previousUntil) }) : ""}
     </p>
   );
 }
@@ -132,10 +131,10 @@ function EndpointsTable(props: {
     <table class="webhooks">
       <thead>
         <tr>
-          <th scope="col">Endpoint</th>
-          <th scope="col">Events</th>
-          <th scope="col">State</th>
-          <th scope="col">To send</th>
+          <th scope="col">{t("webhooks.endpoint")}</th>
+          <th scope="col">{t("webhooks.events")}</th>
+          <th scope="col">{t("webhooks.state")}</th>
+          <th scope="col">{t("webhooks.toSend")}</th>
           <th scope="col" />
         </tr>
       </thead>
@@ -146,11 +145,15 @@ function EndpointsTable(props: {
               <code>{e.url}</code> <span class="muted">{e.description}</span>
             </td>
             <td title={e.eventTypes.join(", ")}>{eventsInShort(e.eventTypes)}</td>
-            <td>{e.status === "enabled" ? "enabled" : `disabled: ${e.disabledReason ?? ""}`}</td>
+            <td>
+              {e.status === "enabled"
+                ? t("webhooks.enabled")
+                : t("webhooks.disabled", { reason: e.disabledReason ?? "" })}
+            </td>
             <td class="num">{e.pending}</td>
             <td class="webhook-actions">
               <button type="button" class="secondary" onClick={() => props.onDeliveries(e.id)}>
-                Deliveries
+                {t("webhooks.deliveries")}
               </button>
               <button
                 type="button"
@@ -158,7 +161,7 @@ function EndpointsTable(props: {
                 disabled={props.busy}
                 onClick={() => props.onRotate(e.id)}
               >
-                Rotate secret
+                {t("webhooks.rotate")}
               </button>
               <ReplayForm id={e.id} busy={props.busy} onReplay={props.onReplay} />
               <button
@@ -167,7 +170,7 @@ function EndpointsTable(props: {
                 disabled={props.busy}
                 onClick={() => props.onDelete(e.id)}
               >
-                Delete
+                {t("webhooks.delete")}
               </button>
             </td>
           </tr>
@@ -179,7 +182,7 @@ function EndpointsTable(props: {
 
 /** The events an endpoint hears, short: all of them, or their names. */
 const eventsInShort = (types: readonly string[]) =>
-  types.length === EVENT_TYPES.length ? "every event" : types.join(", ");
+  types.length === EVENT_TYPES.length ? t("webhooks.everyEvent") : types.join(", ");
 
 /** Replay an endpoint's messages from a log position (the API's replay; the first position by default). */
 function ReplayForm(props: {
@@ -191,18 +194,18 @@ function ReplayForm(props: {
   return (
     <form
       class="replay"
-      aria-label={`Replay to ${props.id}`}
+      aria-label={t("webhooks.replayTo", { id: props.id })}
       onSubmit={(event) => {
         event.preventDefault();
         props.onReplay(props.id, from.trim());
       }}
     >
       <label>
-        from position
+        {t("webhooks.fromPosition")}
         <input value={from} inputMode="numeric" size={6} onInput={(e) => setFrom(e.currentTarget.value)} />
       </label>
       <button type="submit" class="secondary" disabled={props.busy}>
-        Replay
+        {t("webhooks.replay")}
       </button>
     </form>
   );
@@ -220,15 +223,15 @@ function Attempts(props: {
   const { id, page } = props;
   const zoneOf = (lot: string | undefined) => props.lots.find((l) => l.parkingLotId === lot)?.timeZone;
   return (
-    <table aria-label={`Last deliveries to ${id}`}>
+    <table aria-label={t("webhooks.lastDeliveries", { id })}>
       <thead>
         <tr>
-          <th>When</th>
-          <th>Event</th>
-          <th>Attempt</th>
-          <th>Status</th>
-          <th>Latency</th>
-          <th>Error</th>
+          <th>{t("webhooks.when")}</th>
+          <th>{t("webhooks.event")}</th>
+          <th>{t("webhooks.attempt")}</th>
+          <th>{t("webhooks.status")}</th>
+          <th>{t("webhooks.latency")}</th>
+          <th>{t("webhooks.error")}</th>
         </tr>
       </thead>
       <tbody>
@@ -238,7 +241,7 @@ function Attempts(props: {
             <td>{a.eventType}</td>
             <td>{a.attempt}</td>
             <td>{a.statusCode ?? "-"}</td>
-            <td>{a.latencyMs} ms</td>
+            <td>{t("webhooks.ms", { n: count(a.latencyMs) })}</td>
             <td>{a.error ?? ""}</td>
           </tr>
         ))}
@@ -259,7 +262,7 @@ function NewEndpointForm(props: {
     props.onCreate({ url: url.trim(), eventTypes: [...types], ...(description ? { description } : {}) });
   };
   return (
-    <form onSubmit={submit} aria-label="Register a webhook endpoint">
+    <form onSubmit={submit} aria-label={t("webhooks.registerForm")}>
       <label>
         URL
         <input
@@ -269,29 +272,29 @@ function NewEndpointForm(props: {
         />
       </label>
       <label>
-        Description
+        {t("webhooks.description")}
         <input value={description} maxLength={500} onInput={(e) => setDescription(e.currentTarget.value)} />
       </label>
       <fieldset>
-        <legend>Events</legend>
-        {EVENT_TYPES.map((t) => (
-          <label key={t}>
+        <legend>{t("webhooks.events")}</legend>
+        {EVENT_TYPES.map((type) => (
+          <label key={type}>
             <input
               type="checkbox"
-              checked={types.has(t)}
+              checked={types.has(type)}
               onChange={(e) => {
                 const next = new Set(types);
-                if (e.currentTarget.checked) next.add(t);
-                else next.delete(t);
+                if (e.currentTarget.checked) next.add(type);
+                else next.delete(type);
                 setTypes(next);
               }}
             />
-            {t}
+            {type}
           </label>
         ))}
       </fieldset>
       <button type="submit" disabled={props.busy}>
-        Register endpoint
+        {t("webhooks.submit")}
       </button>
     </form>
   );

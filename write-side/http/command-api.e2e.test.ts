@@ -371,7 +371,8 @@ describe("command API over real HTTP (embedded stores)", () => {
       at: "2026-11-26T09:00:00+09:00",
     });
     expect(read.body).toMatchObject({ decision: "review", reason: "LowConfidence" });
-    // Listed for the lot's attendant, with what the read said (no plate: the read holds none).
+    // Listed for the lot's attendant, with what the read said (no plate: the read holds none), and
+    // each candidate booking by plate and customer, as the attendant tells them apart (issue 69).
     const listed = await eventually(async () => {
       const page = await call<{ items: unknown[] }>(
         base,
@@ -393,6 +394,7 @@ describe("command API over real HTTP (embedded stores)", () => {
           at: "2026-11-26T00:00:00.000Z",
           reason: "LowConfidence",
           candidates: [reservationId],
+          candidateBookings: [{ reservationId, carNumber: "56 다 7890", customerId: "GRV1" }],
         },
       ],
       nextCursor: null,
