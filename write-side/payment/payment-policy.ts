@@ -89,10 +89,6 @@ export function inSteps(settlement: Settlement, currency: string): Settlement {
   };
 }
 
-/** What an open-ended booking authorizes (its price is known at check-out only): the lot's deposit. */
-export const authorizationOf = (terms: PaymentTerms, quoted: number, openEnded: boolean): number =>
-  openEnded ? terms.deposit : quoted;
-
 /** What may still be refunded of a payment: what was captured less what was refunded already. */
 export const refundable = (captured: number, refunded: number): number => Math.max(0, captured - refunded);
 

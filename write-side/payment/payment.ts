@@ -10,7 +10,6 @@ import type { PaymentTerms } from "../../schemas/common.js";
 import { roundDownToStep } from "../../schemas/currencies.js";
 import { type EventOfType, eventTypesOfStream } from "../../schemas/events.js";
 import { isUpgradeFact } from "../../schemas/payment-upgrade-events.js";
-import type { Rejection } from "../parking-lot/state.js";
 import type { PaymentEvent, PaymentStep } from "./payment-facts.js";
 import type { PaymentFact } from "./payment-ledger.js";
 import {
@@ -23,6 +22,7 @@ import {
   type Settlement,
   withinMinimum,
 } from "./payment-policy.js";
+import type { CommandRejection as Rejection } from "./payment-rejections.js";
 
 /**
  * A reservation's payment as its own aggregate (issue 48, item 1): a pure decider over the stream
@@ -308,6 +308,17 @@ export type SettleAsk =
     }
   | { readonly because: "no-show"; readonly terms: PaymentTerms };
 
+/** Issues 47, 71: a settlement in the currency's steps, what is below its smallest charge waived. */
+const chargeableIn = (settlement: Settlement, currency: string) =>
+  withinMinimum(inSteps(settlement, currency), chargeMinimum(currency));
+
+/**
+ * Issue 68: what a booking's end settles of `authorized`, by what the lot knows (`ask`), as its
+ * PaymentSettlementDecided will say: the cancel's answer states it before the payment records it.
+ */
+export const settlementFor = (ask: SettleAsk, authorized: number, currency: string, at: string) =>
+  chargeableIn(settlementOf(ask, authorized, at), currency);
+
 function settlementOf(ask: SettleAsk, authorized: number, at: string): Settlement {
   switch (ask.because) {
     case "check-out":
@@ -330,8 +341,7 @@ const decided = (
   at: string,
 ): PaymentEvent => {
   const currency = state.currency ?? "";
-  // Issues 47, 71: in the currency's steps, and what is below its smallest charge is waived.
-  const { waived, ...chargeable } = withinMinimum(inSteps(settlement, currency), chargeMinimum(currency));
+  const { waived, ...chargeable } = chargeableIn(settlement, currency);
   return {
     type: "PaymentSettlementDecided",
     data: {
