@@ -1,7 +1,8 @@
 import type { PaymentTerms } from "../../schemas/common.js";
 import type { ParkingLotEvent, ParkingLotState } from "../parking-lot/decider.js";
 import { awaitingPayment } from "../parking-lot/payments.js";
-import { type BookingAsk, type SettleAsk, settlementFor } from "./payment.js";
+import type { BookingAsk } from "./payment.js";
+import { type SettleAsk, settlementFor } from "./payment-policy.js";
 
 /**
  * What the payment side reads of a booking from the lot (issue 48): the lot decides these, the

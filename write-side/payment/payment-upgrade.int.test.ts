@@ -5,13 +5,7 @@ import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.
 import { systemActor } from "../../schemas/actor.js";
 import { encodeEvent } from "../../schemas/event-codec.js";
 import type { EventOfType } from "../../schemas/events.js";
-import {
-  commandContext,
-  paidLotHandler,
-  runSettled,
-  runThenSettle,
-  typesByStream,
-} from "../../test-support/paid-lot.js";
+import { commandContext, paidLotHandler, runSettled, typesByStream } from "../../test-support/paid-lot.js";
 import { tempDataDir } from "../../test-support/service.js";
 import type { ParkingLotCommandHandler } from "../command-handler.js";
 import { parkingLotStream } from "../parking-lot/decider.js";

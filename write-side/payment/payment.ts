@@ -1,4 +1,3 @@
-import { chargeMinimum } from "../../schemas/charge-minimums.js";
 import type {
   AuthorizePayment,
   RecordIntentReleased,
@@ -13,15 +12,16 @@ import { isUpgradeFact } from "../../schemas/payment-upgrade-events.js";
 import type { PaymentEvent, PaymentStep } from "./payment-facts.js";
 import type { PaymentFact } from "./payment-ledger.js";
 import {
-  cancelSettlement,
-  checkOutSettlement,
-  inSteps,
-  noShowSettlement,
+  chargeableIn,
   REFUND_WINDOW_MS,
   refundable,
+  type SettleAsk,
   type Settlement,
-  withinMinimum,
+  settlementOf,
 } from "./payment-policy.js";
+
+export type { SettleAsk } from "./payment-policy.js";
+
 import type { CommandRejection as Rejection } from "./payment-rejections.js";
 
 /**
@@ -296,42 +296,6 @@ export function decideAuthorization(
     type: "PaymentAuthorized",
     data: { reservationId, parkingLotId, intentId, amount, currency, authorizedAt: command.now, ...booking },
   });
-}
-
-/** Why a settlement is decided, and what the lot knows that it is decided by. */
-export type SettleAsk =
-  | { readonly because: "check-out"; readonly price: number; readonly overstayCharge: number }
-  | {
-      readonly because: "customer-cancel" | "operator-cancel" | "closure";
-      readonly terms: PaymentTerms;
-      readonly startsAt?: string;
-    }
-  | { readonly because: "no-show"; readonly terms: PaymentTerms };
-
-/** Issues 47, 71: a settlement in the currency's steps, what is below its smallest charge waived. */
-const chargeableIn = (settlement: Settlement, currency: string) =>
-  withinMinimum(inSteps(settlement, currency), chargeMinimum(currency));
-
-/**
- * Issue 68: what a booking's end settles of `authorized`, by what the lot knows (`ask`), as its
- * PaymentSettlementDecided will say: the cancel's answer states it before the payment records it.
- */
-export const settlementFor = (ask: SettleAsk, authorized: number, currency: string, at: string) =>
-  chargeableIn(settlementOf(ask, authorized, at), currency);
-
-function settlementOf(ask: SettleAsk, authorized: number, at: string): Settlement {
-  switch (ask.because) {
-    case "check-out":
-      return checkOutSettlement(authorized, ask.price, ask.overstayCharge);
-    case "no-show":
-      return noShowSettlement(ask.terms, authorized);
-    default:
-      return cancelSettlement(ask.terms, authorized, {
-        by: ask.because === "customer-cancel" ? "customer" : "operator",
-        at: Date.parse(at),
-        ...(ask.startsAt !== undefined ? { startsAt: Date.parse(ask.startsAt) } : {}),
-      });
-  }
 }
 
 const decided = (
