@@ -152,9 +152,10 @@ export const CustomerLimitChangedResponse = Type.Object(
 export type ReservationAccepted = Static<typeof ReservationAccepted>;
 
 /**
- * Since issue 47: what a cancel decided of a paid booking's money, as its PaymentSettlementDecided
- * (appended with the cancel) says: the fee kept by the lot's cancellation policy, and the rest of
- * the authorization released (or given back, of what was already captured).
+ * Since issue 47: what a cancel decided of a paid booking's money: the fee kept by the lot's
+ * cancellation policy, and the rest of the authorization released (or given back, of what was
+ * already captured). Issue 68: computed from the lot's terms; the payment's stream records the
+ * same PaymentSettlementDecided after the answer.
  */
 export const CancelSettlement = Type.Object(
   {

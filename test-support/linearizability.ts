@@ -29,7 +29,7 @@ export interface Call {
 }
 
 type Observed =
-  | { readonly ok: true; readonly events: readonly ParkingLotEvent[] }
+  | { readonly ok: true; readonly events: readonly { readonly type: string }[] }
   | { readonly ok: false; readonly rejection: unknown };
 
 const plain = (x: unknown): unknown => JSON.parse(JSON.stringify(x));

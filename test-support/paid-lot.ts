@@ -1,7 +1,10 @@
 import type { EventStore } from "../event-store/port.js";
 import { systemActor } from "../schemas/actor.js";
 import type { ParkingLotCommand } from "../schemas/commands.js";
+import { stampOf } from "../schemas/event-stamps.js";
 import { type CommandOutcome, ParkingLotCommandHandler } from "../write-side/command-handler.js";
+import type { ParkingLotEvent } from "../write-side/parking-lot/decider.js";
+import { bookingEndOf } from "../write-side/payment/lot-booking.js";
 import type { SettleBooking } from "../write-side/payment/payment-process.js";
 
 /**
@@ -43,3 +46,39 @@ export async function typesByStream(store: EventStore): Promise<Map<string, stri
   }
   return streams;
 }
+
+type Appended = Extract<CommandOutcome, { ok: true }>["events"];
+
+/**
+ * Issue 68: a lot command appends to the lot's stream only; the payments process manager then asks
+ * for the settlement of each paid booking it ended (its end plan: the end as the lot's event says
+ * it, as of the event, projections/payments/payment-steps.ts). The command, then those settlements:
+ * the events of both, in order; it throws on a refusal.
+ */
+export async function runThenSettle(
+  handler: ParkingLotCommandHandler,
+  command: ParkingLotCommand | SettleBooking,
+  context = commandContext(),
+): Promise<Appended> {
+  const outcome = await handler.handle(command, context);
+  if (!outcome.ok) throw new Error(`${command.type} refused: ${JSON.stringify(outcome.rejection)}`);
+  const events = [...outcome.events];
+  for (const event of outcome.events) {
+    const end = bookingEndOf(event as ParkingLotEvent, context.actor.role);
+    const { reservationId, parkingLotId } = event.data as { reservationId: string; parkingLotId: string };
+    if (!end) continue;
+    const now = stampOf(event as ParkingLotEvent);
+    const settled = await handler.handle(
+      { type: "SettleBooking", parkingLotId, reservationId, end, now },
+      context,
+    );
+    if (settled.ok) events.push(...settled.events);
+  }
+  return events;
+}
+
+/** runThenSettle's event types. */
+export const runSettled = async (
+  handler: ParkingLotCommandHandler,
+  command: ParkingLotCommand | SettleBooking,
+): Promise<string[]> => (await runThenSettle(handler, command)).map((e) => e.type);

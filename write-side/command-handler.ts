@@ -24,15 +24,11 @@ import {
   parkingLotStream,
   type Rejection,
 } from "./parking-lot/decider.js";
-import { bookingEndOf } from "./payment/lot-booking.js";
 import type { PaymentState } from "./payment/payment.js";
+import type { PaymentEvent } from "./payment/payment-facts.js";
 import { PaymentCommandHandler } from "./payment/payment-handler.js";
-import {
-  isPaymentProcessCommand,
-  type LotOutcome,
-  PaymentProcess,
-  type SettleBooking,
-} from "./payment/payment-process.js";
+import { isPaymentProcessCommand, PaymentProcess, type SettleBooking } from "./payment/payment-process.js";
+import type { CommandRejection } from "./payment/payment-rejections.js";
 import { warmUpCommandPath } from "./warm-up.js";
 
 export { type CommandContext, ConcurrencyConflictError, DEFAULT_MAX_BATCH } from "./decider-runner.js";
@@ -41,8 +37,11 @@ export { DEFAULT_RELOAD_AFTER } from "./lot-state-source.js";
 export type CommandOutcome =
   | {
       readonly ok: true;
-      /** What this command appended; empty for an idempotent repeat that changed nothing. */
-      readonly events: readonly ParkingLotEvent[];
+      /**
+       * What this command appended (a lot command: to the lot's stream only; a payment command: to
+       * the payment's, and the lot's outcome fact); empty for an idempotent repeat that changed nothing.
+       */
+      readonly events: readonly (ParkingLotEvent | PaymentEvent)[];
       /** The lot as of after the command. */
       readonly state: ParkingLotState;
       /** What the command's answer shows (the reservation it named), as of after the command. */
@@ -50,7 +49,7 @@ export type CommandOutcome =
       /** Global position of the lot's last event (the appended ones, if any); null if none. */
       readonly position: Position | null;
     }
-  | { readonly ok: false; readonly rejection: Rejection };
+  | { readonly ok: false; readonly rejection: CommandRejection };
 
 export interface CommandHandlerHooks extends DeciderRunnerHooks {
   /** Called for each lot loaded from the store (not in the cache), with what became of its snapshot (metrics). */
@@ -68,7 +67,6 @@ export class ParkingLotCommandHandler {
   private readonly runner: DeciderRunner<ParkingLotCommand, ParkingLotEvent, ParkingLotState, Rejection>;
   private readonly payments: PaymentCommandHandler;
   private readonly process: PaymentProcess;
-  private readonly logger: Logger | undefined;
 
   constructor(
     eventStore: EventStore,
@@ -101,24 +99,26 @@ export class ParkingLotCommandHandler {
       ...(hooks?.onLoad ? { onLoad: hooks.onLoad } : {}),
     });
     this.source = source;
-    this.logger = logger;
     const context = options.payments ? { payments: options.payments } : {};
-    this.runner = new DeciderRunner(eventStore, {
-      decider: {
-        decide: (command, state) => decide(command, state, context),
-        evolve,
-        initialState,
+    this.runner = new DeciderRunner<ParkingLotCommand, ParkingLotEvent, ParkingLotState, Rejection>(
+      eventStore,
+      {
+        decider: {
+          decide: (command, state) => decide(command, state, context),
+          evolve,
+          initialState,
+        },
+        keyOf: (command) => command.parkingLotId,
+        streamOf: parkingLotStream,
+        source,
+        encode: (event, context) => encodeEvent(event, causationOf(context)),
+        retryLimit: options.retryLimit,
+        cacheSize: options.cacheSize,
+        ...(options.maxBatch !== undefined ? { maxBatch: options.maxBatch } : {}),
+        ...(hooks ? { hooks } : {}),
+        trace: { prefix: "parking", keyName: "lot" },
       },
-      keyOf: (command) => command.parkingLotId,
-      streamOf: parkingLotStream,
-      source,
-      encode: (event, context) => encodeEvent(event, causationOf(context)),
-      retryLimit: options.retryLimit,
-      cacheSize: options.cacheSize,
-      ...(options.maxBatch !== undefined ? { maxBatch: options.maxBatch } : {}),
-      ...(hooks ? { hooks } : {}),
-      trace: { prefix: "parking", keyName: "lot" },
-    });
+    );
     // Issue 48: a payment's commands are decided on its own stream first, the lot following.
     this.payments = new PaymentCommandHandler(eventStore, { retryLimit: options.retryLimit });
     this.process = new PaymentProcess(
@@ -183,47 +183,16 @@ export class ParkingLotCommandHandler {
     return this.payments.stateOf(reservationId);
   }
 
-  /** A paid booking ended: its settlement, decided on its payment's stream (the payments process manager asks). */
-  settle(command: SettleBooking, context: CommandContext): Promise<CommandOutcome> {
-    return this.handle(command, context);
-  }
-
+  /**
+   * A lot command appends to the lot's stream only (issue 68): a paid booking it ends is settled by
+   * the payments process manager from the lot's end event; a cancel's answer states the settlement
+   * the lot's terms give (write-side/http/command-routes.ts). A payment's command goes to its process.
+   */
   async handle(command: ParkingLotCommand | SettleBooking, context: CommandContext): Promise<CommandOutcome> {
     const outcome = isPaymentProcessCommand(command)
       ? await this.process.handle(command, context)
-      : await this.settled(await this.runner.handle(command, context), command.now, context);
+      : await this.runner.handle(command, context);
     if (!outcome.ok) return outcome;
     return { ...outcome, view: command.type === "SettleBooking" ? {} : viewAfter(command, outcome.state) };
-  }
-
-  /**
-   * A paid booking the lot just ended (check-out, cancel, closure, no-show): its settlement is
-   * decided on its payment's stream at once, so the answer says it (a cancel's fee) as before issue
-   * 48. The payments process manager asks for it again from the lot's end event (a repeat decides
-   * nothing), so a crash between the two appends loses nothing.
-   */
-  private async settled(outcome: LotOutcome, now: string, context: CommandContext): Promise<LotOutcome> {
-    if (!outcome.ok || outcome.state.kind !== "registered") return outcome;
-    const lot = outcome.state;
-    let events = outcome.events;
-    let position = outcome.position;
-    for (const event of outcome.events) {
-      const end = bookingEndOf(event, context.actor.role);
-      const { reservationId, parkingLotId } = event.data as { reservationId?: string; parkingLotId: string };
-      if (!end || reservationId === undefined || !lot.paymentAsked.has(reservationId)) continue;
-      const settle: SettleBooking = { type: "SettleBooking", parkingLotId, reservationId, end, now };
-      // The lot's fact is recorded: a store out here leaves the settlement to the saga's end plan.
-      const decided = await this.process.handle(settle, context).catch((error: unknown) => {
-        this.logger?.warn(
-          { err: error, reservationId },
-          "a settlement is left to the payments process manager",
-        );
-        return undefined;
-      });
-      if (!decided?.ok || decided.events.length === 0) continue;
-      events = [...events, ...decided.events];
-      position = decided.position;
-    }
-    return events === outcome.events ? outcome : { ...outcome, events, position };
   }
 }

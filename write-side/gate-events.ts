@@ -14,8 +14,9 @@ import type {
   ResolveGateReviewBody,
 } from "../schemas/gates.js";
 import type { CommandContext, ParkingLotCommandHandler } from "./command-handler.js";
-import { type Rejection, reservationStatus } from "./parking-lot/decider.js";
+import { reservationStatus } from "./parking-lot/decider.js";
 import { decideGate, type GateOutcome, priceOf } from "./parking-lot/gates.js";
+import type { CommandRejection as Rejection } from "./payment/payment-rejections.js";
 
 /**
  * Issue 49, item 4: a gate's camera read, decided by the lot (parking-lot/gates.ts), its check-in or

@@ -287,7 +287,10 @@ function normRead(state: ParkingLotState) {
 }
 
 const outcomeOf = (outcome: Awaited<ReturnType<ParkingLotCommandHandler["handle"]>>): Decision =>
-  outcome.ok ? { ok: true, events: outcome.events } : { ok: false, rejection: outcome.rejection };
+  // A lot command's outcome: the lot's events, the lot's refusals (issue 68).
+  outcome.ok
+    ? { ok: true, events: outcome.events as Extract<Decision, { ok: true }>["events"] }
+    : { ok: false, rejection: outcome.rejection as Extract<Decision, { ok: false }>["rejection"] };
 
 describe("periods against the full fold", { timeout: 600_000 }, () => {
   const data = tempDataDir("lot-periods-model-");

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { Document, IndexSpec, WriteOp } from "../../document-store/port.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
+import { stampOf } from "../../schemas/event-stamps.js";
 import { ERASED, personalDataKeys } from "../../schemas/personal-data.js";
 import type { ParkingLotEvent } from "../../write-side/parking-lot/decider.js";
 import { type BookingEnd, bookingEndOf } from "../../write-side/payment/lot-booking.js";
@@ -105,6 +106,8 @@ export interface VoidPlan extends PlanBase {
 export interface EndPlan extends PlanBase {
   readonly kind: "end";
   readonly end: BookingEnd;
+  /** When the lot's fact ended it (issue 68: the settlement is decided as of then); absent in older plans. */
+  readonly endedAt?: string;
 }
 
 /** Issue 71: an erased customer's provider customer is deleted (with the methods saved to it). */
@@ -223,6 +226,7 @@ function endPlanOps(
       _id: `${stored.id}:end`,
       kind: "end",
       end,
+      endedAt: stampOf(stored.event as ParkingLotEvent),
       reservationId,
       parkingLotId,
       currency: "",

@@ -140,7 +140,7 @@ async function forget(plan: ForgetPlan, deps: StepDeps): Promise<PlanResult> {
 async function settleEnd(plan: EndPlan, deps: StepDeps): Promise<PlanResult> {
   const { parkingLotId, reservationId } = plan;
   const sent = await deps.send(
-    { type: "SettleBooking", parkingLotId, reservationId, end: plan.end, now: deps.now() },
+    { type: "SettleBooking", parkingLotId, reservationId, end: plan.end, now: plan.endedAt ?? deps.now() },
     { correlationId: plan.correlationId, causationId: plan.eventId },
   );
   if (!sent.ok)

@@ -35,6 +35,7 @@ import type { CouponSpending } from "../coupon/spending.js";
 import type { CustomerErasure } from "../customer-erasure.js";
 import type { GateEvents } from "../gate-events.js";
 import { DEFAULT_MAX_ACTIVE_PER_CUSTOMER } from "../parking-lot/decider.js";
+import { cancelSettlementOf } from "../payment/lot-booking.js";
 import { closureIdFor, reservationIdFor } from "../reservation-ids.js";
 import {
   assertMayErase,
@@ -324,7 +325,7 @@ const cancelReservation =
       },
       caller,
     );
-    const settlement = cancelSettlementOf(result, reservationId);
+    const settlement = cancelSettlementAnswer(result, reservationId, caller.actor.role);
     res.status(200).json({
       reservationId,
       parkingLotId,
@@ -335,17 +336,19 @@ const cancelReservation =
   };
 
 /**
- * What the cancel decided of the booking's money (issue 47): read from the settlement the decider
- * appended with it (its cancellation policy, write-side/payment/payment-policy.ts), never worked out here. None when it
- * appended none (nothing authorized, or a repeated cancel).
+ * What the cancel settles of the booking's money (issue 47), by the lot's terms (issue 68: the
+ * payment's stream records the same after, write-side/payment/lot-booking.ts). None when nothing
+ * was authorized, or on a repeated cancel.
  */
-function cancelSettlementOf(result: Accepted, reservationId: string): CancelSettlement | undefined {
-  for (const event of result.events)
-    if (event.type === "PaymentSettlementDecided" && event.data.reservationId === reservationId) {
-      const { currency, capture, release, refund } = event.data;
-      return { currency, fee: capture, released: release, refunded: refund };
-    }
-  return undefined;
+function cancelSettlementAnswer(
+  result: Accepted,
+  reservationId: string,
+  role: string,
+): CancelSettlement | undefined {
+  const settled = cancelSettlementOf(result.state, result.events, reservationId, role);
+  return (
+    settled && { currency: settled.currency, fee: settled.capture, released: settled.release, refunded: 0 }
+  );
 }
 
 const reservationStep =

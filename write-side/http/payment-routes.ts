@@ -8,7 +8,7 @@ import type { Metrics } from "../../platform/metrics.js";
 import type { AuthorizePayment, ParkingLotCommand } from "../../schemas/commands.js";
 import { RefundPaymentBody } from "../../schemas/payment-requests.js";
 import type { CommandOutcome } from "../command-handler.js";
-import type { Rejection } from "../parking-lot/decider.js";
+import type { CommandRejection as Rejection } from "../payment/payment-rejections.js";
 import { type Caller, callerOf } from "./access.js";
 import type { COMMAND_OPERATIONS } from "./operations.js";
 

@@ -1,5 +1,5 @@
 import { ProblemError } from "../../platform/http/problem.js";
-import type { Rejection } from "../parking-lot/decider.js";
+import type { CommandRejection as Rejection } from "../payment/payment-rejections.js";
 
 /** How an instant of the answer is written: at the offset the request used. */
 type Local = (isoUtc: string) => string;

@@ -3,7 +3,6 @@ import type { RegisterParkingLot, ReserveParking } from "../../schemas/commands.
 import { roundUpToStep } from "../../schemas/currencies.js";
 import { quote } from "../../schemas/pricing.js";
 import { isActive, type Span, windowProblem } from "../../schemas/reservation-time.js";
-import { authorizationOf } from "../payment/payment-policy.js";
 import type { PaymentsContext } from "./payments.js";
 import { accept, busiest, iso, ms, reject, statusIn } from "./rules.js";
 import {
@@ -13,7 +12,7 @@ import {
   type RegisteredLot,
   type Rejection,
 } from "./state.js";
-import { discountOf, paymentTermsOf, sameCouponRule, samePlace } from "./terms.js";
+import { authorizationOf, discountOf, paymentTermsOf, sameCouponRule, samePlace } from "./terms.js";
 
 /** The lot's booking commands: registering the lot, reserving a spot. */
 

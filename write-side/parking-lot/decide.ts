@@ -1,6 +1,5 @@
 import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { eventTypesOfStream } from "../../schemas/events.js";
-import { PAYMENT_EVENTS } from "../../schemas/payment-events.js";
 import { overstayCharge, type ReservationStatus } from "../../schemas/reservation-time.js";
 import { register, reserve } from "./booking.js";
 import { changeCapacity, close } from "./closures.js";
@@ -8,7 +7,7 @@ import { admitDriveUp } from "./drive-ups.js";
 import { authorizePayment, type DecideContext, expirePaymentHold, failPayment } from "./payments.js";
 import { cancel, checkIn, checkOut } from "./reservation-steps.js";
 import { busiest, iso, leaveAt, statusIn } from "./rules.js";
-import type { Decision, ParkingLotState, RegisteredLot } from "./state.js";
+import { type Decision, OLD_LOT_PAYMENT_FACTS, type ParkingLotState, type RegisteredLot } from "./state.js";
 import {
   changeCouponRule,
   changeCustomerLimit,
@@ -138,12 +137,12 @@ export function overstaySoFar(
 }
 
 /**
- * The event types the lot's decider folds, from their definitions: its stream's, and the payment
- * facts a lot's stream written before issue 48 holds (stream "payment" since; not the upgrade's).
+ * The event types the lot's decider folds, from their definitions: its stream's, and the one payment
+ * fact it reads of a lot's stream written before issue 48 (state.ts `OldLotPaymentFact`).
  */
 export const PARKING_LOT_EVENT_TYPES: ReadonlySet<string> = new Set([
   ...eventTypesOfStream("lot"),
-  ...Object.keys(PAYMENT_EVENTS),
+  ...OLD_LOT_PAYMENT_FACTS,
 ]);
 
 export { parkingLotOfStream, parkingLotStream } from "./periods.js";

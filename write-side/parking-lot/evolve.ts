@@ -13,6 +13,7 @@ import { registeredLot } from "./snapshot.js";
 import {
   DEFAULT_MAX_ACTIVE_PER_CUSTOMER,
   initialState,
+  type OldLotPaymentFact,
   type ParkingLotEvent,
   type ParkingLotState,
   type PaymentAsked,
@@ -196,7 +197,11 @@ function checkedOut(state: RegisteredLot, event: EventOfType<"ReservationChecked
   return { ...lot, reservations: lot.reservations.set(reservationId, completed) };
 }
 
-export function evolve(state: ParkingLotState, event: ParkingLotEvent): ParkingLotState {
+export function evolve(state: ParkingLotState, event: ParkingLotEvent | OldLotPaymentFact): ParkingLotState {
+  // An authorization a lot's stream recorded before issue 48 (no ReservationConfirmed after it)
+  // makes the booking RESERVED as the lot's own fact does.
+  if (event.type === "PaymentAuthorized")
+    return state.kind === "registered" ? confirmed(state, event.data.reservationId) : state;
   if (event.type === "ParkingLotRegistered") return state.kind === "registered" ? state : registered(event); // registered once; its history stays
   if (event.type === "LotPeriodOpened") return openedState(event.data); // issue 48: a period starts from its opening
   if (state.kind !== "registered") return state;
@@ -301,17 +306,16 @@ function evolveLot(state: RegisteredLot, event: ParkingLotEvent): ParkingLotStat
       return { ...state, gateConfidenceThreshold: event.data.gateConfidenceThreshold };
     case "DriveUpAdmitted":
       return state; // the ParkingReserved and ReservationCheckedIn appended with it are the stay
-    default:
-      // A payment fact on a lot's stream (written before issue 48; since, they are on the payment's
-      // own stream): the lot keeps none of the money. An authorization (no ReservationConfirmed
-      // after it) makes the booking RESERVED as the lot's outcome fact does; a decline or an
-      // expired hold cancels it in the ReservationCanceled that follows.
-      return event.type === "PaymentAuthorized" ? confirmed(state, event.data.reservationId) : state;
+    default: {
+      // Every lot event has its case: a new one without one fails to compile here.
+      const _: never = event;
+      return state;
+    }
   }
 }
 
 export const fold = (
-  events: Iterable<ParkingLotEvent>,
+  events: Iterable<ParkingLotEvent | OldLotPaymentFact>,
   from: ParkingLotState = initialState,
 ): ParkingLotState => {
   let state = from;

@@ -135,9 +135,9 @@ function exit(read: GateRead, state: RegisteredLot, candidates: readonly string[
 }
 
 /** What a check-out's events say the stay cost: its open-ended price or booked amount, plus any overstay. */
-export function priceOf(events: readonly ParkingLotEvent[], booked: number): number | undefined {
-  const out = events.find((e) => e.type === "ReservationCheckedOut");
-  return out?.type === "ReservationCheckedOut"
-    ? (out.data.amount ?? booked) + (out.data.overstayCharge ?? 0)
-    : undefined;
+export function priceOf(events: readonly { readonly type: string }[], booked: number): number | undefined {
+  const out = events.find((e): e is CheckedOut => e.type === "ReservationCheckedOut");
+  return out ? (out.data.amount ?? booked) + (out.data.overstayCharge ?? 0) : undefined;
 }
+
+type CheckedOut = Extract<ParkingLotEvent, { readonly type: "ReservationCheckedOut" }>;

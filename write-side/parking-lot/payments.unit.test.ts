@@ -9,7 +9,13 @@ import {
   parkingReserved,
   reserveParking,
 } from "../../test-support/given-when-then.js";
-import { type DecideContext, fold, type ParkingLotEvent, reservationStatus } from "./decider.js";
+import {
+  type DecideContext,
+  fold,
+  type OldLotPaymentFact,
+  type ParkingLotEvent,
+  reservationStatus,
+} from "./decider.js";
 
 /** Payments (issue 38): PENDING_PAYMENT, the provider's answers, the hold, settlements, outcomes, refunds. */
 
@@ -32,7 +38,7 @@ const terms: ParkingLotEvent = {
   data: { parkingLotId: LOT, terms: TERMS, changedAt: NOW },
 };
 const pending = parkingReserved({ amount: 6000, startsAt: START, endsAt: END, payment: HOLD });
-const authorized: ParkingLotEvent = {
+const authorized: OldLotPaymentFact = {
   type: "PaymentAuthorized",
   data: { ...ids, intentId: "pi_1", amount: 6000, currency: "KRW", authorizedAt: at(1) },
 };
@@ -40,12 +46,14 @@ const checkedIn: ParkingLotEvent = {
   type: "ReservationCheckedIn",
   data: { ...ids, customerId: "CUST1", checkedInAt: START },
 };
-const PAID = [registered, terms, pending, authorized];
+/** A lot's stream written before issue 48: the authorization recorded on it. */
+const PAID_BEFORE_48 = [registered, terms, pending, authorized];
 /** Issue 48: the lot's own outcome of the authorization, appended with it. */
 const confirmedBooking: ParkingLotEvent = {
   type: "ReservationConfirmed",
   data: { ...ids, customerId: "CUST1", intentId: "pi_1", confirmedAt: at(1) },
 };
+const PAID = [registered, terms, pending, confirmedBooking];
 
 const canceled = (reason: string, canceledAt: string): ParkingLotEvent => ({
   type: "ReservationCanceled",
@@ -132,7 +140,7 @@ describe("the provider's answer", () => {
         // Issue 71: its coupon is spendable once the stay has lasted the lot's minimum (15 minutes).
         { ...checkedIn, data: { ...checkedIn.data, couponSpendableFrom: at(135) } } as ParkingLotEvent,
       ]);
-    const old = fold(PAID);
+    const old = fold(PAID_BEFORE_48);
     expect(reservationStatus(old, "res-1", Date.parse(at(1)))).toBe("RESERVED");
   });
 

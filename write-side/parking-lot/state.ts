@@ -1,12 +1,10 @@
 import type { Map as ImmutableMap, List } from "immutable";
 import type { IdIndex, LayeredMap } from "../../platform/layered-map.js";
 import type { CouponRule, PaymentTerms } from "../../schemas/common.js";
-import type { EventOfStream } from "../../schemas/events.js";
+import type { EventOfStream, EventOfType } from "../../schemas/events.js";
 import type { LotPlace } from "../../schemas/place.js";
 import type { ReservationStatus } from "../../schemas/reservation-time.js";
 import type { CouponRejection } from "../coupon/coupon-rejections.js";
-import type { PaymentEvent } from "../payment/payment-facts.js";
-import type { PaymentRejection } from "../payment/payment-rejections.js";
 import type { Occupancy } from "./occupancy.js";
 import type { ReservationBook } from "./reservation-book.js";
 
@@ -26,12 +24,19 @@ import type { ReservationBook } from "./reservation-book.js";
 
 export type { ReservationRecord } from "./reservation-book.js";
 
+/** The lot stream's events (their definitions say so, schemas/lot-events.ts): the lot decides these only. */
+export type ParkingLotEvent = EventOfStream<"lot">;
+
 /**
- * The lot stream's events (their definitions say so, schemas/lot-events.ts), and the payment facts
- * (schemas/payment-events.ts, on the payment's stream since issue 48): a lot's stream written before
- * issue 48 holds them, which the lot still folds, and a payment command's outcome lists them.
+ * What a lot's stream may hold besides: the payment's authorization a lot's stream written before
+ * issue 48 recorded (payment facts are on the payment's own stream since). The lot reads it as the
+ * booking confirmed (evolve.ts); it ignores the other old payment facts (the upgrade carried them
+ * onto the payment's stream, write-side/payment/payment-upgrade.ts).
  */
-export type ParkingLotEvent = EventOfStream<"lot"> | PaymentEvent;
+export type OldLotPaymentFact = EventOfType<"PaymentAuthorized">;
+export const OLD_LOT_PAYMENT_FACTS: ReadonlySet<string> = new Set<OldLotPaymentFact["type"]>([
+  "PaymentAuthorized",
+]);
 
 /** A car in the lot: when its window ends (Infinity for an open-ended booking) and when it came in. */
 export interface CarInLot {
@@ -135,11 +140,11 @@ export type RegisteredLot = Extract<ParkingLotState, { kind: "registered" }>;
 export const initialState: ParkingLotState = { kind: "unregistered" };
 
 /**
- * Why a command was refused. Expected outcomes, so they are values, not exceptions. The payment's
- * and the coupon's own refusals (issue 48: neither is the lot's to decide) are declared beside them.
+ * Why a command was refused. Expected outcomes, so they are values, not exceptions. The coupon's
+ * own refusals (issue 48: not the lot's to decide) are declared beside them; the payment's are its
+ * own (write-side/payment/payment-rejections.ts).
  */
 export type Rejection =
-  | PaymentRejection
   | CouponRejection
   | { readonly code: "LotNotFound"; readonly parkingLotId: string }
   | {

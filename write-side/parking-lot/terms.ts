@@ -171,3 +171,7 @@ export function discountOf(discount: CouponDiscount, price: number): number {
   const off = "percent" in discount ? Math.floor((price * discount.percent) / 100) : discount.amount;
   return Math.min(price, off);
 }
+
+/** What an open-ended booking authorizes (its price is known at check-out only): the lot's deposit. */
+export const authorizationOf = (terms: PaymentTerms, quoted: number, openEnded: boolean): number =>
+  openEnded ? terms.deposit : quoted;

@@ -1,7 +1,8 @@
 import type { PaymentTerms } from "../../schemas/common.js";
 import type { ParkingLotEvent, ParkingLotState } from "../parking-lot/decider.js";
 import { awaitingPayment } from "../parking-lot/payments.js";
-import type { BookingAsk, SettleAsk } from "./payment.js";
+import type { BookingAsk } from "./payment.js";
+import { type SettleAsk, settlementFor } from "./payment-policy.js";
 
 /**
  * What the payment side reads of a booking from the lot (issue 48): the lot decides these, the
@@ -84,4 +85,33 @@ export function settleAskOf(
       return { because: end.because, terms, ...(startsAt !== undefined ? { startsAt } : {}) };
     }
   }
+}
+
+/**
+ * Issue 68: what a cancel the lot just recorded (`events`) settles of its booking's money, from the
+ * lot's state alone (what the booking asked, its terms then, whether its payment was confirmed): the
+ * cancel's answer states it, and the payments process manager records the same on the payment's
+ * stream after. Undefined when nothing was canceled (a repeat) or nothing authorized (payments off,
+ * a payment still pending).
+ */
+export function cancelSettlementOf(
+  state: ParkingLotState,
+  events: readonly { readonly type: string }[],
+  reservationId: string,
+  role: string,
+) {
+  const canceled = events.find(
+    (e): e is Extract<ParkingLotEvent, { type: "ReservationCanceled" }> =>
+      e.type === "ReservationCanceled" &&
+      (e as Extract<ParkingLotEvent, { type: "ReservationCanceled" }>).data.reservationId === reservationId,
+  );
+  const end = canceled && bookingEndOf(canceled, role);
+  if (!end || state.kind !== "registered" || !state.reservations.get(reservationId)?.paid) return undefined;
+  const asked = state.paymentAsked.get(reservationId);
+  const ask = settleAskOf(state, reservationId, end);
+  if (!asked || !ask) return undefined;
+  return {
+    currency: asked.currency,
+    ...settlementFor(ask, asked.amount, asked.currency, canceled.data.canceledAt),
+  };
 }

@@ -15,7 +15,6 @@ import {
   type RunOutcome,
   type StateSource,
 } from "../decider-runner.js";
-import type { Rejection } from "../parking-lot/state.js";
 import type { StateAtRevision } from "../state-cache.js";
 import {
   type BookingAsk,
@@ -35,6 +34,7 @@ import {
   type SettleAsk,
 } from "./payment.js";
 import type { PaymentEvent } from "./payment-facts.js";
+import type { CommandRejection as Rejection } from "./payment-rejections.js";
 
 /**
  * Issue 48, item 1: the payment aggregate's commands, each decided on the stream

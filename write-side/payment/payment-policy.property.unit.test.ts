@@ -1,9 +1,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { PaymentTerms } from "../../schemas/common.js";
+import { authorizationOf } from "../parking-lot/terms.js";
 import { ledgerOf, ledgerViolations, type PaymentFact } from "./payment-ledger.js";
 import {
-  authorizationOf,
   cancelSettlement,
   checkOutSettlement,
   noShowSettlement,

@@ -1,3 +1,4 @@
+import { chargeMinimum } from "../../schemas/charge-minimums.js";
 import type { PaymentTerms } from "../../schemas/common.js";
 import { roundDownToStep } from "../../schemas/currencies.js";
 
@@ -89,10 +90,6 @@ export function inSteps(settlement: Settlement, currency: string): Settlement {
   };
 }
 
-/** What an open-ended booking authorizes (its price is known at check-out only): the lot's deposit. */
-export const authorizationOf = (terms: PaymentTerms, quoted: number, openEnded: boolean): number =>
-  openEnded ? terms.deposit : quoted;
-
 /** What may still be refunded of a payment: what was captured less what was refunded already. */
 export const refundable = (captured: number, refunded: number): number => Math.max(0, captured - refunded);
 
@@ -108,3 +105,39 @@ export const refundable = (captured: number, refunded: number): number => Math.m
 export const REFUND_WINDOW_DAYS = 180;
 export const DAY_MS = 86_400_000;
 export const REFUND_WINDOW_MS = REFUND_WINDOW_DAYS * DAY_MS;
+
+/** Why a settlement is decided, and what the lot knows that it is decided by. */
+export type SettleAsk =
+  | { readonly because: "check-out"; readonly price: number; readonly overstayCharge: number }
+  | {
+      readonly because: "customer-cancel" | "operator-cancel" | "closure";
+      readonly terms: PaymentTerms;
+      readonly startsAt?: string;
+    }
+  | { readonly because: "no-show"; readonly terms: PaymentTerms };
+
+/** Issues 47, 71: a settlement in the currency's steps, what is below its smallest charge waived. */
+export const chargeableIn = (settlement: Settlement, currency: string) =>
+  withinMinimum(inSteps(settlement, currency), chargeMinimum(currency));
+
+/**
+ * Issue 68: what a booking's end settles of `authorized`, by what the lot knows (`ask`), as its
+ * PaymentSettlementDecided will say: the cancel's answer states it before the payment records it.
+ */
+export const settlementFor = (ask: SettleAsk, authorized: number, currency: string, at: string) =>
+  chargeableIn(settlementOf(ask, authorized, at), currency);
+
+export function settlementOf(ask: SettleAsk, authorized: number, at: string): Settlement {
+  switch (ask.because) {
+    case "check-out":
+      return checkOutSettlement(authorized, ask.price, ask.overstayCharge);
+    case "no-show":
+      return noShowSettlement(ask.terms, authorized);
+    default:
+      return cancelSettlement(ask.terms, authorized, {
+        by: ask.because === "customer-cancel" ? "customer" : "operator",
+        at: Date.parse(at),
+        ...(ask.startsAt !== undefined ? { startsAt: Date.parse(ask.startsAt) } : {}),
+      });
+  }
+}

@@ -3,11 +3,20 @@ import { afterEach, describe, expect, it } from "vitest";
 import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.js";
 import { systemActor } from "../../schemas/actor.js";
 import { encodeEvent } from "../../schemas/event-codec.js";
-import { commandContext, paidLotHandler, runAccepted, typesByStream } from "../../test-support/paid-lot.js";
+import {
+  commandContext,
+  paidLotHandler,
+  runAccepted,
+  runSettled,
+  runThenSettle,
+  typesByStream,
+} from "../../test-support/paid-lot.js";
 import { tempDataDir } from "../../test-support/service.js";
 import { ParkingLotCommandHandler } from "../command-handler.js";
 import { type ParkingLotEvent, parkingLotOfStream, parkingLotStream } from "../parking-lot/decider.js";
+import { bookingEndOf, cancelSettlementOf } from "./lot-booking.js";
 import { PAYMENT_EVENT_TYPES } from "./payment.js";
+import type { PaymentEvent } from "./payment-facts.js";
 import { PaymentCommandHandler } from "./payment-handler.js";
 import { PaymentProcess } from "./payment-process.js";
 import { carryPaymentsOver } from "./payment-upgrade.js";
@@ -35,7 +44,7 @@ function open(): { store: SqliteEventStore; handler: ParkingLotCommandHandler } 
 }
 
 const context = commandContext;
-const run = runAccepted;
+const run = runSettled;
 
 const ids = (reservationId: string) => ({ parkingLotId: LOT, reservationId });
 
@@ -84,10 +93,10 @@ describe("payments on their own streams (issue 48)", () => {
       "ReservationConfirmed",
     ]);
     await run(handler, { type: "CheckIn", ...ids("stay"), now: at(120) });
-    // The check-out's settlement is decided on the payment's stream at once (the answer shows it);
-    // the payments process manager asks again from the lot's end event, and that decides nothing.
-    const checkedOut = await handler.handle({ type: "CheckOut", ...ids("stay"), now: at(210) }, context());
-    expect(checkedOut.ok && checkedOut.events.map((e) => [e.type, e.data])).toMatchObject([
+    // The check-out appends to the lot's stream alone; the payments process manager asks for its
+    // settlement from the lot's end event (issue 68), and asking again decides nothing.
+    const checkedOut = await runThenSettle(handler, { type: "CheckOut", ...ids("stay"), now: at(210) });
+    expect(checkedOut.map((e) => [e.type, e.data])).toMatchObject([
       ["ReservationCheckedOut", { overstayCharge: 3000 }],
       ["PaymentSettlementDecided", { capture: 6000, offSession: 3000, because: "check-out" }],
     ]);
@@ -309,7 +318,7 @@ describe("payments on their own streams (issue 48)", () => {
     await book(handler, "paid-before", 0, false);
     const waiting = await book(handler, "pending-before", 0, false);
     // The fixture, written the old way: the payment facts appended to the lot's stream.
-    const old = async (events: ParkingLotEvent[]) => {
+    const old = async (events: (ParkingLotEvent | PaymentEvent)[]) => {
       const causation = { correlationId: "old", causationId: "old", actor: systemActor("payments") };
       await store.appendToStream(
         parkingLotStream(LOT),
@@ -317,7 +326,7 @@ describe("payments on their own streams (issue 48)", () => {
         { expectedRevision: "any" },
       );
     };
-    const intent = (reservationId: string): ParkingLotEvent => ({
+    const intent = (reservationId: string): PaymentEvent => ({
       type: "PaymentIntentCreated",
       data: {
         ...ids(reservationId),
@@ -349,11 +358,8 @@ describe("payments on their own streams (issue 48)", () => {
     expect(upgraded).toMatchObject({ lotsTotal: 1, carried: 2 });
     // The old authorization made it RESERVED: it checks in and out, and its money is settled.
     await run(handler, { type: "CheckIn", ...ids("paid-before"), now: at(120) });
-    const settled = await handler.handle(
-      { type: "CheckOut", ...ids("paid-before"), now: at(180) },
-      context(),
-    );
-    expect(settled.ok && settled.events.map((e) => [e.type, e.data])).toMatchObject([
+    const settled = await runThenSettle(handler, { type: "CheckOut", ...ids("paid-before"), now: at(180) });
+    expect(settled.map((e) => [e.type, e.data])).toMatchObject([
       ["ReservationCheckedOut", {}],
       ["PaymentSettlementDecided", { intentId: "pi_old_paid-before", capture: 6000, release: 0 }],
     ]);
@@ -398,7 +404,7 @@ describe("payments on their own streams (issue 48)", () => {
     expect(await handler.paymentStateOf(LOT, "paid-before")).toMatchObject({ captured: 6000, settled: true });
   });
 
-  it("a store out on the payment's stream after the lot's cancel: the cancel is answered, its settlement left to the saga's end plan", async () => {
+  it("issue 68: a lot's cancel never writes the payment's stream: answered with that store out, settled by the saga's end plan after", async () => {
     const { store } = open();
     let paymentsOut = false;
     const flaky = Object.create(store) as SqliteEventStore;
@@ -423,7 +429,12 @@ describe("payments on their own streams (issue 48)", () => {
     await run(handler, { type: "AuthorizePayment", ...paid });
     paymentsOut = true;
     expect(
-      await run(handler, { type: "CancelReservation", ...ids("out"), reason: "operator", now: at(30) }),
+      await runAccepted(handler, {
+        type: "CancelReservation",
+        ...ids("out"),
+        reason: "operator",
+        now: at(30),
+      }),
     ).toEqual(["ReservationCanceled"]);
     paymentsOut = false;
     expect(
@@ -434,6 +445,57 @@ describe("payments on their own streams (issue 48)", () => {
         now: at(31),
       }),
     ).toEqual(["PaymentSettlementDecided"]);
+  });
+});
+
+describe("a booking's money in one process (issue 68)", () => {
+  it("a customer's late cancel appends to the lot's stream only; its answer states the fee by the lot's terms, which the saga's end plan then records", async () => {
+    const { store, handler } = open();
+    await run(handler, {
+      type: "RegisterParkingLot",
+      parkingLotId: LOT,
+      name: "Lot",
+      capacity: 10,
+      hourlyRate: 6000,
+      now: at(0),
+    });
+    const terms = {
+      currency: "KRW",
+      deposit: 0,
+      cancellation: { freeUntilMinutesBefore: 60, feePercent: 50 },
+      noShowFee: 0,
+    };
+    await run(handler, { type: "ChangePaymentTerms", parkingLotId: LOT, terms, now: at(0) });
+    const paid = await book(handler, "late", 1);
+    await run(handler, { type: "AuthorizePayment", ...paid });
+    const cancel = {
+      type: "CancelReservation" as const,
+      ...ids("late"),
+      reason: "changed plans",
+      requestedBy: "customer-late",
+      now: at(90),
+    };
+    const canceled = await handler.handle(cancel, context("customer"));
+    if (!canceled.ok) throw new Error(canceled.rejection.code);
+    expect(canceled.events.map((e) => e.type)).toEqual(["ReservationCanceled"]);
+    expect((await typesByStream(store)).get("payment-late")).not.toContain("PaymentSettlementDecided");
+    // The answer's settlement, from the lot's state alone: half of 6,000 kept, the rest released.
+    const answered = cancelSettlementOf(canceled.state, canceled.events, "late", "customer");
+    expect(answered).toMatchObject({ currency: "KRW", capture: 3000, release: 3000, offSession: 0 });
+    // The saga's end plan (as of the cancel) records the same on the payment's stream.
+    const [event] = canceled.events;
+    const end = event && bookingEndOf(event as ParkingLotEvent, "customer");
+    if (!end) throw new Error("no end");
+    const settled = await handler.handle(
+      { type: "SettleBooking", ...ids("late"), end, now: at(90) },
+      context(),
+    );
+    expect(settled.ok && settled.events.map((e) => [e.type, e.data])).toMatchObject([
+      [
+        "PaymentSettlementDecided",
+        { capture: answered?.capture, release: answered?.release, because: "customer-cancel" },
+      ],
+    ]);
   });
 });
 

@@ -11,13 +11,14 @@ import type {
   ParkingLotEvent,
   ParkingLotState,
   PaymentStreamCommandType,
-  Rejection,
 } from "../parking-lot/decider.js";
 import { reservationStatus } from "../parking-lot/decider.js";
 import { awaitingPayment, holdUntilOf } from "../parking-lot/payments.js";
 import { type BookingEnd, bookingAskOf, settleAskOf } from "./lot-booking.js";
 import { type PaymentState, termsOnStream } from "./payment.js";
+import type { PaymentEvent } from "./payment-facts.js";
 import type { PaymentCommand, PaymentCommandHandler, PaymentOutcome } from "./payment-handler.js";
+import type { CommandRejection } from "./payment-rejections.js";
 
 /**
  * Issue 48, item 1: a payment's commands, decided on its own stream first (`payment-{reservationId}`,
@@ -63,7 +64,8 @@ export const isPaymentProcessCommand = (command: {
   readonly type: string;
 }): command is PaymentProcessCommand => PROCESS_TYPES.has(command.type);
 
-export type LotOutcome = RunOutcome<ParkingLotEvent, ParkingLotState, Rejection>;
+/** What a payment command's run appended: to the payment's stream, and the lot's outcome fact. */
+export type LotOutcome = RunOutcome<ParkingLotEvent | PaymentEvent, ParkingLotState, CommandRejection>;
 
 /** The lot as the payment process reaches it: its state now, and its decider runner. */
 export interface LotSide {
@@ -251,7 +253,7 @@ const base = (command: { readonly parkingLotId: string; readonly reservationId: 
 
 /** One command's appends, on the payment's stream then the lot's: what the caller hears of them together. */
 class Run {
-  private readonly events: ParkingLotEvent[] = [];
+  private readonly events: (ParkingLotEvent | PaymentEvent)[] = [];
   private position: Extract<LotOutcome, { ok: true }>["position"] = null;
   payment: PaymentState | undefined;
 

@@ -1,3 +1,5 @@
+import type { Rejection } from "../parking-lot/state.js";
+
 /**
  * Why the payment aggregate (payment.ts, on the payment's own stream since issue 48) refused a
  * command, besides the refusals it shares with the lot (parking-lot/state.ts `Rejection`).
@@ -31,3 +33,6 @@ export type PaymentRejection =
       readonly reservationId: string;
       readonly refundableUntil?: string;
     };
+
+/** What a command the service decides may be refused for: the lot's refusals, and the payment's own. */
+export type CommandRejection = Rejection | PaymentRejection;

@@ -5,7 +5,7 @@ import { SqliteEventStore } from "../../event-store/embedded/sqlite-event-store.
 import { systemActor } from "../../schemas/actor.js";
 import { encodeEvent } from "../../schemas/event-codec.js";
 import type { EventOfType } from "../../schemas/events.js";
-import { commandContext, paidLotHandler, runAccepted, typesByStream } from "../../test-support/paid-lot.js";
+import { commandContext, paidLotHandler, runSettled, typesByStream } from "../../test-support/paid-lot.js";
 import { tempDataDir } from "../../test-support/service.js";
 import type { ParkingLotCommandHandler } from "../command-handler.js";
 import { parkingLotStream } from "../parking-lot/decider.js";
@@ -43,7 +43,7 @@ function open() {
 
 const handlerOn = (store: SqliteEventStore) => paidLotHandler(store);
 
-const run = runAccepted;
+const run = runSettled;
 const context = commandContext;
 
 const ids = (reservationId: string) => ({ parkingLotId: LOT, reservationId });

@@ -1,4 +1,3 @@
-import { chargeMinimum } from "../../schemas/charge-minimums.js";
 import type {
   AuthorizePayment,
   RecordIntentReleased,
@@ -10,19 +9,20 @@ import type { PaymentTerms } from "../../schemas/common.js";
 import { roundDownToStep } from "../../schemas/currencies.js";
 import { type EventOfType, eventTypesOfStream } from "../../schemas/events.js";
 import { isUpgradeFact } from "../../schemas/payment-upgrade-events.js";
-import type { Rejection } from "../parking-lot/state.js";
 import type { PaymentEvent, PaymentStep } from "./payment-facts.js";
-import type { PaymentFact } from "./payment-ledger.js";
+import { ledgerOf, type PaymentFact } from "./payment-ledger.js";
 import {
-  cancelSettlement,
-  checkOutSettlement,
-  inSteps,
-  noShowSettlement,
+  chargeableIn,
   REFUND_WINDOW_MS,
   refundable,
+  type SettleAsk,
   type Settlement,
-  withinMinimum,
+  settlementOf,
 } from "./payment-policy.js";
+
+export type { SettleAsk } from "./payment-policy.js";
+
+import type { CommandRejection as Rejection } from "./payment-rejections.js";
 
 /**
  * A reservation's payment as its own aggregate (issue 48, item 1): a pure decider over the stream
@@ -74,8 +74,6 @@ export interface OpenPayment {
   readonly asked?: EventOfType<"PaymentCarriedOver">["data"]["asked"];
   /** The terms its booking was made under, as its intent recorded them (since issue 48). */
   readonly terms?: PaymentTerms;
-  /** Where its capture went when its authorization had lapsed (an off-session charge): refunds go there. */
-  readonly capturedOn?: string;
 }
 
 export type PaymentState = { readonly kind: "none" } | OpenPayment;
@@ -184,11 +182,7 @@ export function evolvePaymentAggregate(state: PaymentState, event: PaymentStream
       // A lapsed authorization's capture, charged off-session: a payment of its own (ledger: charged).
       const kind = lapsedIntentId === undefined ? "captured" : "charged";
       const next = stepped(open, settlementId, "capture", { kind, intentId, amount });
-      return {
-        ...next,
-        captured: open.captured + amount,
-        ...(lapsedIntentId !== undefined ? { capturedOn: intentId } : {}),
-      };
+      return { ...next, captured: open.captured + amount };
     }
     case "PaymentReleased": {
       const { intentId, amount, settlementId } = event.data;
@@ -298,47 +292,22 @@ export function decideAuthorization(
   });
 }
 
-/** Why a settlement is decided, and what the lot knows that it is decided by. */
-export type SettleAsk =
-  | { readonly because: "check-out"; readonly price: number; readonly overstayCharge: number }
-  | {
-      readonly because: "customer-cancel" | "operator-cancel" | "closure";
-      readonly terms: PaymentTerms;
-      readonly startsAt?: string;
-    }
-  | { readonly because: "no-show"; readonly terms: PaymentTerms };
-
-function settlementOf(ask: SettleAsk, authorized: number, at: string): Settlement {
-  switch (ask.because) {
-    case "check-out":
-      return checkOutSettlement(authorized, ask.price, ask.overstayCharge);
-    case "no-show":
-      return noShowSettlement(ask.terms, authorized);
-    default:
-      return cancelSettlement(ask.terms, authorized, {
-        by: ask.because === "customer-cancel" ? "customer" : "operator",
-        at: Date.parse(at),
-        ...(ask.startsAt !== undefined ? { startsAt: Date.parse(ask.startsAt) } : {}),
-      });
-  }
-}
-
 const decided = (
   state: OpenPayment,
   settlement: Settlement & { readonly refund?: number; readonly reason?: string },
   because: EventOfType<"PaymentSettlementDecided">["data"]["because"],
   at: string,
+  intentId = state.intentId ?? "",
 ): PaymentEvent => {
   const currency = state.currency ?? "";
-  // Issues 47, 71: in the currency's steps, and what is below its smallest charge is waived.
-  const { waived, ...chargeable } = withinMinimum(inSteps(settlement, currency), chargeMinimum(currency));
+  const { waived, ...chargeable } = chargeableIn(settlement, currency);
   return {
     type: "PaymentSettlementDecided",
     data: {
       reservationId: state.reservationId,
       parkingLotId: state.parkingLotId,
-      // A refund gives back from where the money went (an off-session charge, if the hold lapsed).
-      intentId: (because === "refund" ? state.capturedOn : undefined) ?? state.intentId ?? "",
+      // A refund gives back from the charge that took the money (decideRefund names it).
+      intentId,
       currency,
       ...chargeable,
       refund: roundDownToStep(settlement.refund ?? 0, currency),
@@ -362,16 +331,27 @@ export const refundableUntil = (state: PaymentState): number | undefined =>
     ? Date.parse(state.endedAt) + REFUND_WINDOW_MS
     : undefined;
 
-const refundableNow = (state: OpenPayment): number =>
-  refundable(
-    state.captured,
-    state.refunded + state.refundsOutstanding.reduce((sum, amount) => sum + amount, 0),
-  );
+/**
+ * Issue 71: what each charge that took money (the hold's capture, an off-session charge: an overstay,
+ * an open-ended price above its deposit, a capture after the hold lapsed) may still give back, from
+ * the ledger: its captured less refunded, in the order taken, less the refunds under way (which take
+ * the earliest charges first, as decideRefund splits them).
+ */
+function refundableCharges(state: OpenPayment): { readonly intentId: string; readonly amount: number }[] {
+  let underWay = state.refundsOutstanding.reduce((sum, amount) => sum + amount, 0);
+  return ledgerOf(state.facts).intents.flatMap(({ intentId, captured, refunded }) => {
+    const left = refundable(captured, refunded);
+    const taken = Math.min(left, underWay);
+    underWay -= taken;
+    return left > taken ? [{ intentId, amount: left - taken }] : [];
+  });
+}
 
 /** An operator's refund: of what was captured, less refunded and under way, within the window. */
 export function decideRefund(state: PaymentState, command: RefundPayment): PaymentDecision {
   const { parkingLotId, reservationId, amount, reason, now } = command;
-  if (state.kind !== "open" || state.status !== "authorized" || state.captured === 0)
+  const charges = state.kind === "open" && state.status === "authorized" ? refundableCharges(state) : [];
+  if (state.kind !== "open" || (charges.length === 0 && ledgerOf(state.facts).captured === 0))
     return reject({ code: "NotPaid", parkingLotId, reservationId });
   const until = refundableUntil(state);
   if (until !== undefined && until <= Date.parse(now))
@@ -381,7 +361,7 @@ export function decideRefund(state: PaymentState, command: RefundPayment): Payme
       reservationId,
       refundableUntil: new Date(until).toISOString(),
     });
-  const most = refundableNow(state);
+  const most = charges.reduce((sum, charge) => sum + charge.amount, 0);
   if (amount > most)
     return reject({
       code: "RefundExceedsCaptured",
@@ -390,9 +370,15 @@ export function decideRefund(state: PaymentState, command: RefundPayment): Payme
       refundable: most,
       asked: amount,
     });
-  return accept(
-    decided(state, { capture: 0, release: 0, offSession: 0, refund: amount, reason }, "refund", now),
-  );
+  // Each refund against the charge that took the money, earliest first.
+  let left = amount;
+  const refunds = charges.flatMap(({ intentId, amount: most }) => {
+    const refund = Math.min(left, most);
+    left -= refund;
+    const settlement = { capture: 0, release: 0, offSession: 0, refund, reason };
+    return refund > 0 ? [decided(state, settlement, "refund", now, intentId)] : [];
+  });
+  return accept(...refunds);
 }
 
 /** A pending payment's failure (declined, or its hold ran out: the lot decides that); once. */

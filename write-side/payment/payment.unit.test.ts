@@ -255,3 +255,58 @@ describe("a capture that did not take the hold (the money-flow hunt)", () => {
     });
   });
 });
+
+describe("refunds of everything captured, each against the charge that took it (issue 71)", () => {
+  it("a stay's capture and its overstay's off-session charge: all refundable, split between the two intents", () => {
+    const overstayed: PaymentEvent = {
+      type: "PaymentSettlementDecided",
+      data: { ...checkedOut.data, offSession: 3000 },
+    };
+    const overstay: PaymentEvent = {
+      type: "OverstayCharged",
+      data: {
+        ...ids,
+        intentId: "pi_over",
+        amount: 3000,
+        currency: "KRW",
+        settlementId: "s1",
+        chargedAt: NOW,
+      },
+    };
+    const state = given([created, authorized, overstayed, captured, overstay]);
+    expect(decideRefund(state, refund(8001, T0))).toMatchObject({
+      ok: false,
+      rejection: { code: "RefundExceedsCaptured", refundable: 8000 },
+    });
+    const all = decideRefund(state, refund(8000, T0));
+    expect(all).toMatchObject({
+      ok: true,
+      events: [
+        { type: "PaymentSettlementDecided", data: { intentId: "pi_1", refund: 5000, because: "refund" } },
+        { type: "PaymentSettlementDecided", data: { intentId: "pi_over", refund: 3000, because: "refund" } },
+      ],
+    });
+    // Part refunded already (from the stay's capture first): the rest comes from what is left of each.
+    const first = decideRefund(state, refund(6000, T0));
+    expect(first).toMatchObject({
+      ok: true,
+      events: [{ data: { intentId: "pi_1", refund: 5000 } }, { data: { intentId: "pi_over", refund: 1000 } }],
+    });
+    const under = given([
+      created,
+      authorized,
+      overstayed,
+      captured,
+      overstay,
+      ...(first.ok ? first.events : []),
+    ]);
+    expect(decideRefund(under, refund(2001, T0))).toMatchObject({
+      ok: false,
+      rejection: { refundable: 2000 },
+    });
+    expect(decideRefund(under, refund(2000, T0))).toMatchObject({
+      ok: true,
+      events: [{ data: { intentId: "pi_over", refund: 2000 } }],
+    });
+  });
+});
