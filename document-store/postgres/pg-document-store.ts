@@ -40,7 +40,15 @@ import { DocumentStoreError, DocumentStoreUnavailableError } from "../port.js";
 import { checkArgs, type NormalizedFindOptions } from "../validation.js";
 import { nearIds } from "./pg-geo.js";
 import { countValue, interpretPgPlan, pickMatches, scans } from "./pg-reads.js";
-import { BOOTSTRAP, createIndexes, createTable, dropTable, lockSchema, PgSchema } from "./pg-schema.js";
+import {
+  BOOTSTRAP,
+  createIndexes,
+  createTable,
+  dropTable,
+  lockSchema,
+  PgSchema,
+  VERSION,
+} from "./pg-schema.js";
 import { buildCount, buildCountBy, buildSelect, quoteIdentifier, type SelectPlan } from "./pg-sql.js";
 import { applyBatch } from "./pg-writes.js";
 
@@ -50,6 +58,9 @@ export interface PostgresDocumentStoreOptions {
   /** Connections in the pool (default 10). */
   readonly maxConnections?: number;
 }
+
+/** What a write sends first when it knows the schema: its transaction's start and the schema's version. */
+const OPENING = `BEGIN; SELECT version::text AS version FROM ${VERSION}; SAVEPOINT batch`;
 
 /** A batch that lost a race (two replicas inserting one document, a deadlock) is tried again this often. */
 const WRITE_ATTEMPTS = 3;
@@ -218,35 +229,63 @@ export class PostgresDocumentStore implements DocumentStore {
   /**
    * One transaction. Writing each document's final state once can collide on a unique index where
    * the ops applied one after the other do not (a value moved between documents, which PostgreSQL
-   * checks row by row): the batch is then rolled back to its savepoint and applied op by op.
+   * checks row by row; or another writer's insert of the same new document, committed meanwhile):
+   * the batch is then rolled back to its savepoint and applied op by op, each reading what is
+   * committed by then.
    */
   async write(ops: readonly WriteOp[]): Promise<void> {
     checkArgs.write(ops);
     if (ops.length === 0) return;
     for (let attempt = 1; ; attempt++) {
       try {
-        await this.call(() =>
-          this.transaction(async (client) => {
-            await this.schema.refresh(client);
-            await client.query("SAVEPOINT batch");
-            try {
-              await applyBatch(client, this.schema, ops);
-            } catch (error) {
-              if (!isUniqueViolation(error)) throw error;
-              await client.query("ROLLBACK TO SAVEPOINT batch");
-              for (const op of ops) {
-                await this.schema.refresh(client);
-                await applyBatch(client, this.schema, [op]);
-              }
-            }
-          }),
-        );
+        await this.call(() => this.writeOnce(ops));
         return;
       } catch (error) {
         // What this transaction saw of the schema may be rolled back.
         this.schema.forget();
         if (attempt >= WRITE_ATTEMPTS || !lostRace(error)) throw error;
       }
+    }
+  }
+
+  /**
+   * With the schema known, the transaction's start, the schema's version and the loads go in one
+   * round trip, the writes and the commit in a second; the schema changed, the long way.
+   */
+  private async writeOnce(ops: readonly WriteOp[]): Promise<void> {
+    const client = await this.pool.connect();
+    let begun = false;
+    let broken = false;
+    try {
+      try {
+        if (this.schema.current >= 0n) {
+          begun = true;
+          if (await applyBatch(client, this.schema, ops, OPENING, "COMMIT")) return;
+          await client.query("ROLLBACK");
+          begun = false;
+        }
+        await client.query("BEGIN");
+        begun = true;
+        await this.schema.refresh(client);
+        await client.query("SAVEPOINT batch");
+        await applyBatch(client, this.schema, ops);
+      } catch (error) {
+        if (!begun || !isUniqueViolation(error)) throw error;
+        await client.query("ROLLBACK TO SAVEPOINT batch");
+        for (const op of ops) {
+          await this.schema.refresh(client);
+          await applyBatch(client, this.schema, [op]);
+        }
+      }
+      await client.query("COMMIT");
+    } catch (error) {
+      if (begun)
+        await client.query("ROLLBACK").catch(() => {
+          broken = true;
+        });
+      throw error;
+    } finally {
+      client.release(broken);
     }
   }
 
@@ -388,11 +427,12 @@ function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: unknown })?.code === "23505";
 }
 
-/** Two writers raced (both inserting one new document, or a deadlock): trying again decides. */
+/** Two writers raced (a deadlock, a schema changed under the batch): trying again decides. */
 function lostRace(error: unknown): boolean {
   const cause = error instanceof Error && error.cause !== undefined ? error.cause : error;
   const code = (cause as { code?: unknown })?.code;
-  if (code === "40001" || code === "40P01") return true;
+  // 42P01: a table dropped by another process since this one read the schema (read again, retried).
+  if (code === "40001" || code === "40P01" || code === "42P01") return true;
   return code === "23505" && ((cause as { constraint?: string }).constraint ?? "").endsWith("_pkey");
 }
 

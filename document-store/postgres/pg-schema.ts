@@ -96,6 +96,11 @@ export class PgSchema {
     this.version = version;
   }
 
+  /** The version this process knows (-1 when it knows none). */
+  get current(): bigint {
+    return this.version;
+  }
+
   forget(): void {
     this.version = -1n;
   }

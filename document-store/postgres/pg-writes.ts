@@ -1,4 +1,4 @@
-import type { PoolClient } from "pg";
+import pg from "pg";
 import { compileQuery } from "../embedded/sqlite-reads.js";
 import { conditionHolds, holdsScalar } from "../embedded/sqlite-writes.js";
 import { applyUpdate, type MutableDocument, replacementDocument } from "../embedded/update-semantics.js";
@@ -11,7 +11,9 @@ import { buildSelect, quoteIdentifier } from "./pg-sql.js";
  * code, update-semantics.ts): the documents it touches are read once (`FOR UPDATE`: a conditional
  * op is a compare-and-set against every other writer), the ops applied in memory in order, and each
  * changed document written once: deletes, then updates, then inserts, one statement each per
- * collection.
+ * collection. The loads of every collection go in one round trip, the writes in another (statements
+ * of literals quoted by pg's escapeLiteral): a batch touches ~8 collections, and a round trip to the
+ * server costs more than its statement.
  */
 interface Pending {
   doc: MutableDocument | null;
@@ -25,11 +27,20 @@ interface Touched {
   readonly pending: Map<string, Pending>;
 }
 
+/**
+ * Applies the batch in the caller's transaction. With `opening` (statements that start the
+ * transaction and read the schema's version, sent with the loads in one round trip), returns false
+ * without writing when that version is not the one `schema` knows: the caller rolls back and goes
+ * the long way (refresh, then this without `opening`). `closing` (the commit) is sent with the
+ * writes; a failing statement stops the round trip before it.
+ */
 export async function applyBatch(
-  client: PoolClient,
+  client: pg.PoolClient,
   schema: PgSchema,
   ops: readonly WriteOp[],
-): Promise<void> {
+  opening?: string,
+  closing?: string,
+): Promise<boolean> {
   const touched = new Map<string, Touched>();
   for (const op of ops) {
     let t = touched.get(op.collection);
@@ -49,21 +60,45 @@ export async function applyBatch(
       for (const row of rows) t.ids.add(row.id);
     }
   }
-  for (const t of touched.values()) await load(client, t);
+  const loads = [...touched.values()].filter((t) => t.state.exists && t.ids.size > 0);
+  const selects = loads.map(
+    (t) =>
+      `SELECT id, doc FROM ${quoteIdentifier(t.state.table)} WHERE id IN (${[...t.ids].map(literal).join(", ")}) FOR UPDATE`,
+  );
+  const results = await multi(client, [...(opening === undefined ? [] : [opening]), ...selects]);
+  if (opening !== undefined) {
+    const version = results.find((r) => r.fields[0]?.name === "version")?.rows[0]?.version;
+    if (version === undefined || BigInt(version) !== schema.current) return false;
+  }
+  const loaded = results.slice(results.length - loads.length);
+  loads.forEach((t, k) => {
+    for (const row of loaded[k]?.rows ?? [])
+      t.pending.set(row.id, { doc: row.doc as MutableDocument, existed: true, dirty: false });
+  });
+  for (const t of touched.values())
+    for (const id of t.ids)
+      if (!t.pending.has(id)) t.pending.set(id, { doc: null, existed: false, dirty: false });
   for (const op of ops) apply(touched.get(op.collection) as Touched, op);
-  for (const t of touched.values()) await store(client, t);
+  const writes: string[] = [];
+  for (const t of touched.values()) {
+    const statements = writeStatements(t);
+    if (statements.creates && !t.state.exists) {
+      await lockSchema(client);
+      await createTable(client, t.state.name);
+    }
+    writes.push(...statements.sql);
+  }
+  await multi(client, closing === undefined ? writes : [...writes, closing]);
+  return true;
 }
 
-async function load(client: PoolClient, t: Touched): Promise<void> {
-  if (t.state.exists && t.ids.size > 0) {
-    const { rows } = await client.query<{ id: string; doc: MutableDocument }>(
-      `SELECT id, doc FROM ${quoteIdentifier(t.state.table)} WHERE id = ANY($1::text[]) FOR UPDATE`,
-      [[...t.ids]],
-    );
-    for (const row of rows) t.pending.set(row.id, { doc: row.doc, existed: true, dirty: false });
-  }
-  for (const id of t.ids)
-    if (!t.pending.has(id)) t.pending.set(id, { doc: null, existed: false, dirty: false });
+const literal = (value: string): string => pg.escapeLiteral(value);
+
+/** Runs statements in one round trip (a simple query); one result per statement. */
+async function multi(client: pg.PoolClient, statements: readonly string[]): Promise<pg.QueryResult[]> {
+  if (statements.length === 0) return [];
+  const result = (await client.query(statements.join(";\n"))) as pg.QueryResult | pg.QueryResult[];
+  return Array.isArray(result) ? result : [result];
 }
 
 function apply(t: Touched, op: WriteOp): void {
@@ -100,17 +135,18 @@ function apply(t: Touched, op: WriteOp): void {
   }
 }
 
-async function store(client: PoolClient, t: Touched): Promise<void> {
+/** The statements that write one collection's changed documents; `creates` when some are new. */
+function writeStatements(t: Touched): { sql: string[]; creates: boolean } {
   const deletes: string[] = [];
-  const updates: [string[], string[]] = [[], []];
-  const inserts: [string[], string[]] = [[], []];
+  const updates: string[] = [];
+  const inserts: string[] = [];
   const paths = [...t.state.indexedFields]
     .filter((path) => path !== "_id")
     .map((path) => ({ path, segments: path.split(".") }));
   for (const [id, p] of t.pending) {
     if (!p.dirty) continue;
     if (p.doc === null) {
-      if (p.existed) deletes.push(id);
+      if (p.existed) deletes.push(literal(id));
       continue;
     }
     for (const { path, segments } of paths)
@@ -119,25 +155,15 @@ async function store(client: PoolClient, t: Touched): Promise<void> {
           `${t.state.name}/${id}: field '${path}' is indexed, and the store indexes only scalar values ` +
             "(no arrays or embedded documents at or above an indexed path)",
         );
-    const target = p.existed ? updates : inserts;
-    target[0].push(id);
-    target[1].push(JSON.stringify(p.doc));
+    (p.existed ? updates : inserts).push(`(${literal(id)}, ${literal(JSON.stringify(p.doc))}::jsonb)`);
   }
   const table = quoteIdentifier(t.state.table);
-  if (deletes.length > 0) await client.query(`DELETE FROM ${table} WHERE id = ANY($1::text[])`, [deletes]);
-  if (updates[0].length > 0)
-    await client.query(
-      `UPDATE ${table} AS t SET doc = u.doc::jsonb FROM unnest($1::text[], $2::text[]) AS u(id, doc) WHERE t.id = u.id`,
-      updates,
+  const sql: string[] = [];
+  if (deletes.length > 0) sql.push(`DELETE FROM ${table} WHERE id IN (${deletes.join(", ")})`);
+  if (updates.length > 0)
+    sql.push(
+      `UPDATE ${table} AS t SET doc = u.doc FROM (VALUES ${updates.join(", ")}) AS u(id, doc) WHERE t.id = u.id`,
     );
-  if (inserts[0].length > 0) {
-    if (!t.state.exists) {
-      await lockSchema(client);
-      await createTable(client, t.state.name);
-    }
-    await client.query(
-      `INSERT INTO ${table} (id, doc) SELECT id, doc::jsonb FROM unnest($1::text[], $2::text[]) AS u(id, doc)`,
-      inserts,
-    );
-  }
+  if (inserts.length > 0) sql.push(`INSERT INTO ${table} (id, doc) VALUES ${inserts.join(", ")}`);
+  return { sql, creates: inserts.length > 0 };
 }
