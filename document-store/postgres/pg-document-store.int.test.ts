@@ -92,6 +92,20 @@ describe("PostgresDocumentStore: concurrent writers and the server's errors", ()
       store.write([{ op: "replace", collection: c, id: "b", document: { email: "x@example.com" } }]),
     ).rejects.toThrow(`duplicate key: unique index ${c}.email_1`);
     await store.dropCollection(c);
+    // A server that goes away under an open store: every call is unavailable, not a store fault.
+    const doomed = await startPostgres();
+    try {
+      const orphan = await PostgresDocumentStore.open({ url: doomed.url });
+      opened.push(orphan);
+      await orphan.write([{ op: "replace", collection: "lost", id: "a", document: { n: 1 } }]);
+      await doomed.stop("immediate");
+      await expect(orphan.findById("lost", "a")).rejects.toBeInstanceOf(DocumentStoreUnavailableError);
+      await expect(
+        orphan.write([{ op: "replace", collection: "lost", id: "b", document: { n: 2 } }]),
+      ).rejects.toBeInstanceOf(DocumentStoreUnavailableError);
+    } finally {
+      await doomed.stop();
+    }
     const nowhere = `postgres://postgres@127.0.0.1:${await freePort()}/postgres`;
     await expect(PostgresDocumentStore.open({ url: nowhere })).rejects.toBeInstanceOf(
       DocumentStoreUnavailableError,
