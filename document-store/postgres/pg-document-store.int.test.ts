@@ -83,6 +83,26 @@ describe("PostgresDocumentStore: concurrent writers and the server's errors", ()
     await a.dropCollection(c);
   });
 
+  it("sees another store's schema changes on its next call: a dropped collection, a new index", async () => {
+    const [a, b] = [await open(), await open()];
+    const c = `t_schema_${randomBytes(4).toString("hex")}`;
+    await a.write([{ op: "replace", collection: c, id: "x", document: { n: 1 } }]);
+    expect(await a.findById(c, "x")).toEqual({ _id: "x", n: 1 });
+    await b.dropCollection(c);
+    expect(await a.findById(c, "x")).toBeNull();
+    expect(await a.find(c, { n: 1 })).toEqual([]);
+    await b.ensureIndexes(c, [{ name: "n_1", keys: { n: 1 } }]);
+    await b.write([{ op: "replace", collection: c, id: "y", document: { n: 2 } }]);
+    const plan = await a.explain(c, { n: 2 }, { limit: 1 });
+    expect(plan.indexed, plan.detail).toBe(true);
+    expect(await a.find(c, { n: { $gte: 2 } })).toEqual([{ _id: "y", n: 2 }]);
+    await a.write([{ op: "update", collection: c, id: "y", update: { $set: { n: [1, 2] } } }]).then(
+      () => expect.fail("an array at an indexed path is refused"),
+      (error: unknown) => expect(String(error)).toMatch(/indexes only scalar values/),
+    );
+    await a.dropCollection(c);
+  });
+
   it("names the unique index a duplicate breaks, and reports a server it cannot reach as unavailable", async () => {
     const store = await open();
     const c = `t_dup_${randomBytes(4).toString("hex")}`;

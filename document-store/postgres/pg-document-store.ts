@@ -42,6 +42,7 @@ import { nearIds } from "./pg-geo.js";
 import { countValue, interpretPgPlan, pickMatches, scans } from "./pg-reads.js";
 import {
   BOOTSTRAP,
+  type CollectionState,
   createIndexes,
   createTable,
   dropTable,
@@ -109,17 +110,18 @@ export class PostgresDocumentStore implements DocumentStore {
 
   async findById<T extends Document = Document>(collection: string, id: string): Promise<T | null> {
     checkArgs.findById(collection, id);
-    return this.call(async () => {
-      const state = await this.state(collection);
-      if (!state.exists) return null;
-      const { rows } = await this.pool.query<{ doc: T }>(
-        `SELECT doc FROM ${quoteIdentifier(state.table)} WHERE id = $1`,
-        [id],
-      );
-      if (rows[0] === undefined) return null;
-      examined(collection, {}, () => false).add();
-      return rows[0].doc;
-    });
+    return this.call(() =>
+      this.read(collection, async (state) => {
+        if (!state.exists) return null;
+        const { rows } = await this.pool.query<{ doc: T }>(
+          `SELECT doc FROM ${quoteIdentifier(state.table)} WHERE id = $1`,
+          [id],
+        );
+        if (rows[0] === undefined) return null;
+        examined(collection, {}, () => false).add();
+        return rows[0].doc;
+      }),
+    );
   }
 
   async find<T extends Document = Document>(
@@ -128,66 +130,69 @@ export class PostgresDocumentStore implements DocumentStore {
     options?: FindOptions,
   ): Promise<T[]> {
     const opts = checkArgs.find(collection, filter, options);
-    return this.call(async () => {
-      const state = await this.state(collection);
-      if (!state.exists) {
-        compileQuery(filter); // refused like any other find's when mingo cannot compile it
-        return [];
-      }
-      const request = { table: state.table, filter, indexedFields: state.indexedFields, ...opts };
-      const plan = capped(buildSelect(request), (cap) => buildSelect({ ...request, cap }), opts);
-      const { rows } = await this.pool.query<{ doc: T }>(plan.sql, [...plan.params]);
-      const seen = examined(collection, opts, () => scans(plan));
-      return pickMatches(
-        rows.map((r) => r.doc),
-        plan,
-        filter,
-        opts,
-        seen,
-      ) as T[];
-    });
+    return this.call(() =>
+      this.read(collection, async (state) => {
+        if (!state.exists) {
+          compileQuery(filter); // refused like any other find's when mingo cannot compile it
+          return [];
+        }
+        const request = { table: state.table, filter, indexedFields: state.indexedFields, ...opts };
+        const plan = capped(buildSelect(request), (cap) => buildSelect({ ...request, cap }), opts);
+        const { rows } = await this.pool.query<{ doc: T }>(plan.sql, [...plan.params]);
+        const seen = examined(collection, opts, () => scans(plan));
+        return pickMatches(
+          rows.map((r) => r.doc),
+          plan,
+          filter,
+          opts,
+          seen,
+        ) as T[];
+      }),
+    );
   }
 
   async findNear<T extends Document = Document>(collection: string, query: NearQuery): Promise<Near<T>[]> {
     checkArgs.near(collection, query);
-    return this.call(async () => {
-      const state = await this.state(collection);
-      const ids = await nearIds(this.pool, state, query);
-      if (ids.length === 0) return [];
-      const { rows } = await this.pool.query<{ id: string; doc: T }>(
-        `SELECT id, doc FROM ${quoteIdentifier(state.table)} WHERE id = ANY($1::text[])`,
-        [ids.map((i) => i.id)],
-      );
-      examined(collection, query, () => false).add(rows.length);
-      return inOrder(ids, new Map(rows.map((r) => [r.id, r.doc]))) as Near<T>[];
-    });
+    return this.call(() =>
+      this.read(collection, async (state) => {
+        const ids = await nearIds(this.pool, state, query);
+        if (ids.length === 0) return [];
+        const { rows } = await this.pool.query<{ id: string; doc: T }>(
+          `SELECT id, doc FROM ${quoteIdentifier(state.table)} WHERE id = ANY($1::text[])`,
+          [ids.map((i) => i.id)],
+        );
+        examined(collection, query, () => false).add(rows.length);
+        return inOrder(ids, new Map(rows.map((r) => [r.id, r.doc]))) as Near<T>[];
+      }),
+    );
   }
 
   async count(collection: string, filter: Filter): Promise<number> {
     checkArgs.query(collection, filter);
-    return this.call(async () => {
-      const state = await this.state(collection);
-      if (!state.exists) {
-        compileQuery(filter);
-        return 0;
-      }
-      const exact = buildCount(state.table, filter, state.indexedFields);
-      if (exact !== undefined) {
-        const { rows } = await this.pool.query<{ n: number }>(exact.sql, [...exact.params]);
-        return rows[0]?.n ?? 0;
-      }
-      const query = compileQuery(filter);
-      const request = { table: state.table, filter, indexedFields: state.indexedFields };
-      const plan = capped(buildSelect(request), (cap) => buildSelect({ ...request, cap }), {});
-      const { rows } = await this.pool.query<{ doc: Document }>(plan.sql, [...plan.params]);
-      const seen = examined(collection, {}, () => scans(plan));
-      let n = 0;
-      for (const { doc } of rows) {
-        seen.add();
-        if (query.test(doc)) n++;
-      }
-      return n;
-    });
+    return this.call(() =>
+      this.read(collection, async (state) => {
+        if (!state.exists) {
+          compileQuery(filter);
+          return 0;
+        }
+        const exact = buildCount(state.table, filter, state.indexedFields);
+        if (exact !== undefined) {
+          const { rows } = await this.pool.query<{ n: number }>(exact.sql, [...exact.params]);
+          return rows[0]?.n ?? 0;
+        }
+        const query = compileQuery(filter);
+        const request = { table: state.table, filter, indexedFields: state.indexedFields };
+        const plan = capped(buildSelect(request), (cap) => buildSelect({ ...request, cap }), {});
+        const { rows } = await this.pool.query<{ doc: Document }>(plan.sql, [...plan.params]);
+        const seen = examined(collection, {}, () => scans(plan));
+        let n = 0;
+        for (const { doc } of rows) {
+          seen.add();
+          if (query.test(doc)) n++;
+        }
+        return n;
+      }),
+    );
   }
 
   async countBy(
@@ -197,33 +202,34 @@ export class PostgresDocumentStore implements DocumentStore {
     options?: CountByOptions,
   ): Promise<Map<Scalar, number>> {
     const limit = checkArgs.countBy(collection, filter, field, options);
-    return this.call(async () => {
-      const counts = new Map<Scalar, number>();
-      const state = await this.state(collection);
-      if (!state.exists) return counts;
-      const add = (value: Scalar, n: number) => counts.set(value, (counts.get(value) ?? 0) + n);
-      const grouped = buildCountBy(state.table, filter, state.indexedFields, field, limit);
-      if (grouped !== undefined) {
-        const { rows } = await this.pool.query<{ value: unknown; n: number }>(grouped.sql, [
-          ...grouped.params,
-        ]);
-        for (const row of rows) add(countValue(row.value, field), row.n);
+    return this.call(() =>
+      this.read(collection, async (state) => {
+        const counts = new Map<Scalar, number>();
+        if (!state.exists) return counts;
+        const add = (value: Scalar, n: number) => counts.set(value, (counts.get(value) ?? 0) + n);
+        const grouped = buildCountBy(state.table, filter, state.indexedFields, field, limit);
+        if (grouped !== undefined) {
+          const { rows } = await this.pool.query<{ value: unknown; n: number }>(grouped.sql, [
+            ...grouped.params,
+          ]);
+          for (const row of rows) add(countValue(row.value, field), row.n);
+          return counts;
+        }
+        const query = compileQuery(filter);
+        const request = { table: state.table, filter, indexedFields: state.indexedFields };
+        const plan = capped(buildSelect(request), (cap) => buildSelect({ ...request, cap }), {});
+        const { rows } = await this.pool.query<{ doc: Document }>(plan.sql, [...plan.params]);
+        const seen = examined(collection, {}, () => scans(plan));
+        let matched = 0;
+        for (const { doc } of rows) {
+          seen.add();
+          if (!query.test(doc)) continue;
+          add(countValue(valueAt(doc, field), field), 1);
+          if (limit > 0 && ++matched >= limit) break;
+        }
         return counts;
-      }
-      const query = compileQuery(filter);
-      const request = { table: state.table, filter, indexedFields: state.indexedFields };
-      const plan = capped(buildSelect(request), (cap) => buildSelect({ ...request, cap }), {});
-      const { rows } = await this.pool.query<{ doc: Document }>(plan.sql, [...plan.params]);
-      const seen = examined(collection, {}, () => scans(plan));
-      let matched = 0;
-      for (const { doc } of rows) {
-        seen.add();
-        if (!query.test(doc)) continue;
-        add(countValue(valueAt(doc, field), field), 1);
-        if (limit > 0 && ++matched >= limit) break;
-      }
-      return counts;
-    });
+      }),
+    );
   }
 
   /**
@@ -295,24 +301,26 @@ export class PostgresDocumentStore implements DocumentStore {
    */
   async explain(collection: string, filter: Filter, options?: FindOptions): Promise<QueryPlan> {
     const opts = checkArgs.find(collection, filter, options);
-    return this.call(async () => {
-      const state = await this.state(collection);
-      if (!state.exists) return { indexed: false, detail: `collection ${collection} does not exist` };
-      const plan = buildSelect({ table: state.table, filter, indexedFields: state.indexedFields, ...opts });
-      const explained = await this.transaction(async (client) => {
-        await client.query("SET LOCAL enable_seqscan = off");
-        const { rows } = await client.query<{ "QUERY PLAN": unknown }>(`EXPLAIN (FORMAT JSON) ${plan.sql}`, [
-          ...plan.params,
-        ]);
-        return rows[0]?.["QUERY PLAN"];
-      });
-      const result = interpretPgPlan(explained);
-      const notes = [
-        plan.exact ? undefined : "filter re-checked in memory",
-        plan.sorted ? undefined : "sorted in memory",
-      ].filter((n) => n !== undefined);
-      return notes.length === 0 ? result : { ...result, detail: `${result.detail}; ${notes.join("; ")}` };
-    });
+    return this.call(() =>
+      this.read(collection, async (state) => {
+        if (!state.exists) return { indexed: false, detail: `collection ${collection} does not exist` };
+        const plan = buildSelect({ table: state.table, filter, indexedFields: state.indexedFields, ...opts });
+        const explained = await this.transaction(async (client) => {
+          await client.query("SET LOCAL enable_seqscan = off");
+          const { rows } = await client.query<{ "QUERY PLAN": unknown }>(
+            `EXPLAIN (FORMAT JSON) ${plan.sql}`,
+            [...plan.params],
+          );
+          return rows[0]?.["QUERY PLAN"];
+        });
+        const result = interpretPgPlan(explained);
+        const notes = [
+          plan.exact ? undefined : "filter re-checked in memory",
+          plan.sorted ? undefined : "sorted in memory",
+        ].filter((n) => n !== undefined);
+        return notes.length === 0 ? result : { ...result, detail: `${result.detail}; ${notes.join("; ")}` };
+      }),
+    );
   }
 
   async listCollections(): Promise<string[]> {
@@ -338,9 +346,29 @@ export class PostgresDocumentStore implements DocumentStore {
     await this.pool.end();
   }
 
-  private async state(collection: string) {
+  /**
+   * Runs a read with what this process knows of the collection, and reads the schema's version
+   * alongside it (two connections, one round trip's wait): the answer stands when the version is
+   * the one known, else the schema is read again and so is the answer (as when the query met a
+   * table another process dropped).
+   */
+  private async read<R>(collection: string, body: (state: CollectionState) => Promise<R>): Promise<R> {
+    const known = this.schema.current;
+    if (known >= 0n) {
+      const [version, answer] = await Promise.allSettled([
+        this.schema.peek(this.pool),
+        body(this.schema.collection(collection)),
+      ]);
+      if (version.status === "rejected") throw version.reason;
+      const stale =
+        version.value !== known || (answer.status === "rejected" && isUndefinedTable(answer.reason));
+      if (!stale) {
+        if (answer.status === "rejected") throw answer.reason;
+        return answer.value;
+      }
+    }
     await this.schema.refresh(this.pool);
-    return this.schema.collection(collection);
+    return body(this.schema.collection(collection));
   }
 
   private async schemaChange(change: (client: pg.PoolClient) => Promise<void>): Promise<void> {
@@ -422,6 +450,8 @@ const UNAVAILABLE =
   /^(08|53|57P0|25006|40001|40P01|E(CONNREFUSED|CONNRESET|PIPE|TIMEDOUT|HOSTUNREACH|NETUNREACH|AI_AGAIN|NOTFOUND))/;
 const CONNECTION_LOST =
   /Connection terminated|connection error|timeout exceeded when trying to connect|Client was closed/i;
+
+const isUndefinedTable = (error: unknown): boolean => (error as { code?: unknown })?.code === "42P01";
 
 function isUniqueViolation(error: unknown): boolean {
   return (error as { code?: unknown })?.code === "23505";

@@ -61,9 +61,14 @@ export class PgSchema {
   private sqlNames = new Map<string, string>();
 
   /** Reloads what another process (or this one) changed since the last call. */
-  async refresh(client: Pool | PoolClient): Promise<void> {
+  /** The schema's version in the database now. */
+  async peek(client: Pool | PoolClient): Promise<bigint> {
     const { rows } = await client.query<{ version: string }>(`SELECT version::text FROM ${VERSION}`);
-    const version = BigInt(rows[0]?.version ?? "0");
+    return BigInt(rows[0]?.version ?? "0");
+  }
+
+  async refresh(client: Pool | PoolClient): Promise<void> {
+    const version = await this.peek(client);
     if (version === this.version) return;
     const [tables, indexes] = await Promise.all([
       client.query<{ name: string; tbl: string }>(`SELECT name, tbl FROM ${COLLECTIONS}`),
