@@ -4,10 +4,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { useDataKeysOf } from "../app/personal-data.js";
 import { SqliteDocumentStore } from "../document-store/embedded/sqlite-document-store.js";
 import type { DocumentStore, WriteOp } from "../document-store/port.js";
+import { PostgresDocumentStore } from "../document-store/postgres/pg-document-store.js";
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
 import { createLogger } from "../platform/logger.js";
 import { startProcessors } from "../projections/processors.js";
 import { systemActor } from "../schemas/actor.js";
+import { startPostgres } from "../test-support/postgres/cluster.js";
 import { plateFor, seedLotEvents } from "../test-support/seed.js";
 import { eventually, tempDataDir } from "../test-support/service.js";
 import { ParkingLotCommandHandler } from "../write-side/command-handler.js";
@@ -18,7 +20,12 @@ import { ParkingLotCommandHandler } from "../write-side/command-handler.js";
  * `--concurrency` at a time (64: the reserve load's connections; 1: one at a time), through a
  * document store that counts every op of every write() by collection and kind.
  *
- *   npx tsx bench/read-model-writes.ts [--bookings 2000] [--concurrency 64]
+ * `--postgres`: the read models in PostgreSQL (issue 70; Debian's server in a temporary folder on
+ * loopback, fsync off as the embedded file syncs at checkpoints only; `--durable`: fsync and
+ * synchronous commit on). Its write() waits on the server: "CPU in write()" is then this process's
+ * side of it only.
+ *
+ *   npx tsx bench/read-model-writes.ts [--bookings 2000] [--concurrency 64] [--postgres [--durable]]
  */
 const arg = (name: string, fallback: number) => {
   const at = process.argv.indexOf(`--${name}`);
@@ -73,7 +80,12 @@ const counted = (store: DocumentStore): DocumentStore =>
 const data = tempDataDir("parking-writes-");
 useDataKeysOf({ dataDir: data.dir });
 const events = SqliteEventStore.open({ file: join(data.dir, "events.sqlite") });
-const docs = SqliteDocumentStore.open({ file: join(data.dir, "read-models.sqlite") });
+const postgres = process.argv.includes("--postgres")
+  ? await startPostgres({ durable: process.argv.includes("--durable") })
+  : undefined;
+const docs: DocumentStore = postgres
+  ? await PostgresDocumentStore.open({ url: await postgres.createDatabase("read_model_writes") })
+  : SqliteDocumentStore.open({ file: join(data.dir, "read-models.sqlite") });
 const group = await startProcessors({
   eventStore: events,
   documentStore: counted(docs),
@@ -130,7 +142,9 @@ await Promise.all(Array.from({ length: concurrency }, book));
 await eventually(async () => (group.status().every((s) => s.caughtUp) ? true : undefined), 60_000);
 const phaseSpent = process.cpuUsage(phaseCpu);
 const perBooking = (n: number) => Math.round((n / bookings) * 100) / 100;
-console.log(`${bookings} bookings by new customers, ${concurrency} at a time`);
+console.log(
+  `${bookings} bookings by new customers, ${concurrency} at a time, read models ${postgres ? "in PostgreSQL" : "embedded"}`,
+);
 console.log(`write() calls per booking: ${perBooking(writes)}, ${(writeMs / writes).toFixed(3)} ms each`);
 console.log(`time in write() per booking: ${(writeMs / bookings).toFixed(3)} ms`);
 console.log(`CPU in write() per booking: ${(writeCpuMs / bookings).toFixed(3)} ms`);
@@ -155,4 +169,5 @@ if (visible.length > 0) {
 await group.stop();
 await events.close();
 await docs.close();
+await postgres?.stop();
 data.remove();

@@ -54,6 +54,21 @@ export class Examined {
 
 const UNCOUNTED = { add: () => {} } as unknown as Examined;
 
+/**
+ * How many documents one query may examine: in a request, bounded by its limit and (a scan) by
+ * ALLOWANCE; outside one, Infinity. A server store asks for at most one more row than this.
+ */
+export function examinedBound(
+  page: { readonly limit?: number; readonly skip?: number },
+  scans: () => boolean,
+): { readonly bound: number; readonly why: "scan" | "limit" } {
+  if (workMeter() === undefined) return { bound: Infinity, why: "limit" };
+  const limit = page.limit ?? 0;
+  const byLimit = limit > 0 ? EXAMINED_PER_RESULT * ((page.skip ?? 0) + limit) + ALLOWANCE : Infinity;
+  if (scans() && ALLOWANCE < byLimit) return { bound: ALLOWANCE, why: "scan" };
+  return { bound: byLimit, why: "limit" };
+}
+
 /** The counter of one query: in a request, bounded by its limit and (a scan) by ALLOWANCE; outside one, nothing. */
 export function examined(
   collection: string,
@@ -61,8 +76,6 @@ export function examined(
   scans: () => boolean,
 ): Examined {
   if (workMeter() === undefined) return UNCOUNTED;
-  const limit = page.limit ?? 0;
-  const byLimit = limit > 0 ? EXAMINED_PER_RESULT * ((page.skip ?? 0) + limit) + ALLOWANCE : Infinity;
-  if (scans() && ALLOWANCE < byLimit) return new Examined(collection, ALLOWANCE, "scan");
-  return new Examined(collection, byLimit, "limit");
+  const { bound, why } = examinedBound(page, scans);
+  return new Examined(collection, bound, why);
 }

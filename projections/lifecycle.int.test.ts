@@ -1,8 +1,11 @@
 import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { SqliteDocumentStore } from "../document-store/embedded/sqlite-document-store.js";
+import type { DocumentStore } from "../document-store/port.js";
+import { PostgresDocumentStore } from "../document-store/postgres/pg-document-store.js";
 import { SqliteEventStore } from "../event-store/embedded/sqlite-event-store.js";
 import { createLogger } from "../platform/logger.js";
+import { type PostgresCluster, startPostgres } from "../test-support/postgres/cluster.js";
 import { seedLotEvents } from "../test-support/seed.js";
 import { eventually, tempDataDir } from "../test-support/service.js";
 import { staleProjections, upgradeProjections } from "./lifecycle.js";
@@ -24,15 +27,47 @@ import type { ProcessorGroup } from "./runtime/processor-group.js";
 const logger = createLogger("silent");
 const SEED = { lots: 3, capacity: 1000, reservations: 1_500, cancellations: 200, customers: 100 } as const;
 
+/** Where the read models are kept: the embedded file, and a database of its own on a real PostgreSQL server. */
+let postgres: PostgresCluster | undefined;
+let databases = 0;
+const READ_MODEL_STORES = [
+  {
+    name: "the embedded store",
+    everyTest: true,
+    setup: async () => undefined,
+    open: async (dir: string): Promise<DocumentStore> =>
+      SqliteDocumentStore.open({ file: join(dir, "read-models.sqlite") }),
+  },
+  {
+    name: "PostgreSQL",
+    everyTest: false,
+    setup: async () => {
+      postgres = await startPostgres();
+    },
+    open: async (): Promise<DocumentStore> =>
+      PostgresDocumentStore.open({
+        url: await (postgres as PostgresCluster).createDatabase(`lifecycle_${++databases}`),
+      }),
+  },
+] as const;
+
+afterAll(async () => {
+  await postgres?.stop();
+});
+
 /**
  * The projection lifecycle: a projection whose live generation was built by another version of
  * its code is rebuilt blue/green when the projectors start; queries read the live generation until
- * the switch, and only one rebuild runs however many processes try.
+ * the switch, and only one rebuild runs however many processes try. Its generation switches and
+ * each batch's checkpoint are writes of the read models' store: on each store.
  */
-describe("version-triggered rebuild", () => {
+describe.each(READ_MODEL_STORES)("version-triggered rebuild on $name", (readModels) => {
   const data = tempDataDir("parking-lifecycle-");
   let events: SqliteEventStore;
-  let docs: SqliteDocumentStore;
+  let docs: DocumentStore;
+  beforeAll(() => readModels.setup(), 60_000);
+  /** On PostgreSQL, the rebuild and the race of two rebuilds only (its tests' time is bounded: README). */
+  const embeddedOnly: typeof it = readModels.everyTest ? it : ((() => undefined) as unknown as typeof it);
   const running: ProcessorGroup[] = [];
 
   const start = async () => {
@@ -60,7 +95,7 @@ describe("version-triggered rebuild", () => {
 
   beforeEach(async () => {
     events = SqliteEventStore.open({ file: join(data.dir, "events.sqlite") });
-    docs = SqliteDocumentStore.open({ file: join(data.dir, "read-models.sqlite") });
+    docs = await readModels.open(data.dir);
     await seedLotEvents(events, SEED);
   });
   afterEach(async () => {
@@ -70,17 +105,20 @@ describe("version-triggered rebuild", () => {
     data.remove();
   });
 
-  it("records the version that built each generation and rebuilds nothing while it matches", async () => {
-    const first = await start();
-    await allCaughtUp(first);
-    const checkpoint = await readCheckpoint(docs, "reservations", 1);
-    expect(checkpoint?.version).toBe(reservationsProjection.version);
-    await stop(first);
-    expect(await staleProjections(docs, PROJECTIONS)).toEqual([]);
-    const again = await start();
-    await stop(again);
-    expect(await activeGenerations(docs)).toEqual(new Map());
-  });
+  embeddedOnly(
+    "records the version that built each generation and rebuilds nothing while it matches",
+    async () => {
+      const first = await start();
+      await allCaughtUp(first);
+      const checkpoint = await readCheckpoint(docs, "reservations", 1);
+      expect(checkpoint?.version).toBe(reservationsProjection.version);
+      await stop(first);
+      expect(await staleProjections(docs, PROJECTIONS)).toEqual([]);
+      const again = await start();
+      await stop(again);
+      expect(await activeGenerations(docs)).toEqual(new Map());
+    },
+  );
 
   /**
    * Projects the log once, then makes the reservations' live generation look built by version 0
@@ -143,56 +181,64 @@ describe("version-triggered rebuild", () => {
     expect((await activeGenerations(docs)).get("reservations")).toBe(2);
   }, 90_000);
 
-  it("resumes a version rebuild whose process died mid-way, its replay lease left to expire", async () => {
-    const { live, id } = await builtByAnOlderVersion();
-    // The process that started the rebuild was killed part way: a half-built generation 2, and its
-    // replay lease, held by a process that is gone (another host), for 3 more seconds.
-    const halfBuilt = physicalCollection(RESERVATIONS, 2);
-    await docs.write([
-      { op: "replace", collection: halfBuilt, id: "half", document: { writtenBy: "the dead rebuild" } },
-      {
-        op: "update",
-        collection: LEASES,
-        id: replayLease("reservations"),
-        upsert: true,
-        update: {
-          $set: {
-            owner: "another-host/4242/deadbeef",
-            epoch: 1,
-            expiresAt: Date.now() + 3000,
-            renewedAt: new Date().toISOString(),
+  embeddedOnly(
+    "resumes a version rebuild whose process died mid-way, its replay lease left to expire",
+    async () => {
+      const { live, id } = await builtByAnOlderVersion();
+      // The process that started the rebuild was killed part way: a half-built generation 2, and its
+      // replay lease, held by a process that is gone (another host), for 3 more seconds.
+      const halfBuilt = physicalCollection(RESERVATIONS, 2);
+      await docs.write([
+        { op: "replace", collection: halfBuilt, id: "half", document: { writtenBy: "the dead rebuild" } },
+        {
+          op: "update",
+          collection: LEASES,
+          id: replayLease("reservations"),
+          upsert: true,
+          update: {
+            $set: {
+              owner: "another-host/4242/deadbeef",
+              epoch: 1,
+              expiresAt: Date.now() + 3000,
+              renewedAt: new Date().toISOString(),
+            },
           },
         },
-      },
-    ]);
-    // Restarted before the lease expired (before: refused once and never tried again, the version
-    // 0 generation kept live and maintained by version 1's code).
-    const restarted = await start();
-    await activeIs(2);
-    expect(await docs.findById(halfBuilt, "half")).toBeNull();
-    expect(await docs.findById(halfBuilt, id)).not.toHaveProperty("writtenBy");
-    expect(await docs.count(halfBuilt, {})).toBe(await docs.count(live, {}));
-    await stop(restarted);
-    expect(await staleProjections(docs, PROJECTIONS)).toEqual([]);
-  }, 90_000);
+      ]);
+      // Restarted before the lease expired (before: refused once and never tried again, the version
+      // 0 generation kept live and maintained by version 1's code).
+      const restarted = await start();
+      await activeIs(2);
+      expect(await docs.findById(halfBuilt, "half")).toBeNull();
+      expect(await docs.findById(halfBuilt, id)).not.toHaveProperty("writtenBy");
+      expect(await docs.count(halfBuilt, {})).toBe(await docs.count(live, {}));
+      await stop(restarted);
+      expect(await staleProjections(docs, PROJECTIONS)).toEqual([]);
+    },
+    90_000,
+  );
 
-  it("stops at once while waiting for another process's rebuild", async () => {
-    await builtByAnOlderVersion();
-    await docs.write([
-      {
-        op: "update",
-        collection: LEASES,
-        id: replayLease("reservations"),
-        upsert: true,
-        update: { $set: { owner: "another-host/4242/deadbeef", epoch: 1, expiresAt: Date.now() + 60_000 } },
-      },
-    ]);
-    const restarted = await start();
-    const stopping = Date.now();
-    await stop(restarted);
-    expect(Date.now() - stopping).toBeLessThan(10_000);
-    expect((await activeGenerations(docs)).get("reservations")).toBeUndefined();
-  }, 30_000);
+  embeddedOnly(
+    "stops at once while waiting for another process's rebuild",
+    async () => {
+      await builtByAnOlderVersion();
+      await docs.write([
+        {
+          op: "update",
+          collection: LEASES,
+          id: replayLease("reservations"),
+          upsert: true,
+          update: { $set: { owner: "another-host/4242/deadbeef", epoch: 1, expiresAt: Date.now() + 60_000 } },
+        },
+      ]);
+      const restarted = await start();
+      const stopping = Date.now();
+      await stop(restarted);
+      expect(Date.now() - stopping).toBeLessThan(10_000);
+      expect((await activeGenerations(docs)).get("reservations")).toBeUndefined();
+    },
+    30_000,
+  );
 
   it("lets one of two processes rebuild for the new version; the other is refused and drops nothing", async () => {
     const { live, id } = await builtByAnOlderVersion();
