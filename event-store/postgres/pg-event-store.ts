@@ -30,6 +30,11 @@ export interface PostgresEventStoreOptions {
   readonly poolSize?: number;
   /** How often live subscriptions poll the head besides LISTEN/NOTIFY (the fallback). Default 1 s. */
   readonly pollIntervalMs?: number;
+  /**
+   * Called before each append's commit (the data keys its events are sealed under are stored first:
+   * app/personal-data.ts); a throw refuses the append, nothing written.
+   */
+  readonly beforeCommit?: () => void;
 }
 
 const PAGE_SIZE = 1000;
@@ -62,6 +67,7 @@ export class PostgresEventStore implements EventStore {
     private readonly pool: pg.Pool,
     private readonly url: string,
     private readonly pollIntervalMs: number,
+    private readonly beforeCommit: (() => void) | undefined,
   ) {}
 
   /** Connects and runs the migrations this code needs (once per database, whoever starts first). */
@@ -78,7 +84,7 @@ export class PostgresEventStore implements EventStore {
       await pool.end();
       throw mapPgError(error);
     }
-    return new PostgresEventStore(pool, url, pollIntervalMs);
+    return new PostgresEventStore(pool, url, pollIntervalMs, options.beforeCommit);
   }
 
   async appendToStream(
@@ -123,6 +129,7 @@ export class PostgresEventStore implements EventStore {
       );
       const last = head + events.length;
       await client.query("SELECT pg_notify($1, $2)", [APPEND_CHANNEL, String(last)]);
+      this.beforeCommit?.();
       await client.query("COMMIT");
       this.wakeFollowers();
       return { nextExpectedRevision: first + events.length - 1, position: positionAt(last) };
