@@ -97,8 +97,14 @@ export class PostgresEventStore implements EventStore {
     validateAppend(streamId, events, expected);
     let client: pg.PoolClient | undefined;
     let broken: Error | undefined;
+    // A connection lost between two queries is emitted as 'error' on the checked-out client, which
+    // would end the process unheard: noted here, the next query fails, and the client is discarded.
+    const lost = (error: Error) => {
+      broken = error;
+    };
     try {
       client = await this.pool.connect();
+      client.on("error", lost);
       await client.query("BEGIN");
       await client.query("SELECT pg_advisory_xact_lock($1)", [APPEND_LOCK]);
       const { rows } = await client.query<{ head: string | null; revision: string | null }>(
@@ -141,6 +147,7 @@ export class PostgresEventStore implements EventStore {
       }
       throw mapPgError(error, { streamId, expected });
     } finally {
+      client?.off("error", lost);
       client?.release(broken);
     }
   }

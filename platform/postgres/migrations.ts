@@ -21,6 +21,11 @@ const MIGRATION_LOCK = 7_000_070_001;
 
 export async function migrate(pool: Pool, component: string, steps: readonly MigrationStep[]): Promise<void> {
   const client = await pool.connect();
+  let broken: Error | undefined;
+  const lost = (error: Error) => {
+    broken = error; // the connection dropped between two queries (see PostgresEventStore's append)
+  };
+  client.on("error", lost);
   try {
     await client.query("BEGIN");
     await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK]);
@@ -52,7 +57,8 @@ export async function migrate(pool: Pool, component: string, steps: readonly Mig
     await client.query("ROLLBACK").catch(() => undefined);
     throw error;
   } finally {
-    client.release();
+    client.off("error", lost);
+    client.release(broken);
   }
 }
 
