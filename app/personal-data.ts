@@ -101,7 +101,7 @@ export const commitKeysBeforeLog = (): void => ring.beforeLogCommit();
  * KMS adapter is what they would share, docs/operations.md.)
  */
 export function useDataKeysOf(
-  config: Pick<Config, "dataDir"> & Partial<Pick<Config, "eventStoreUrl" | "eventStoreSync">>,
+  config: Pick<Config, "dataDir"> & Partial<Pick<Config, "eventStoreUrl" | "databaseUrl" | "eventStoreSync">>,
 ): SqliteDataKeys {
   const keys = ring.open(join(config.dataDir, DATA_KEYS_FILE), keysSyncOf(config));
   usePersonalDataKeys(ring);
@@ -109,12 +109,16 @@ export function useDataKeysOf(
 }
 
 /**
- * A new key is as durable as the events sealed under it: synced at once with EventStoreDB (which
+ * A new key is as durable as the events sealed under it: synced at once with EventStoreDB or PostgreSQL (which
  * persists every acknowledged append) or EVENTSTORE_SYNC=full, at checkpoints with the embedded
  * log's default `normal`. Without the log's settings (a tool, a test seeding a DATA_DIR): synced.
  */
-const keysSyncOf = (config: Partial<Pick<Config, "eventStoreUrl" | "eventStoreSync">>): DataKeysSync =>
-  config.eventStoreUrl === undefined && config.eventStoreSync === "normal" ? "normal" : "full";
+const keysSyncOf = (
+  config: Partial<Pick<Config, "eventStoreUrl" | "databaseUrl" | "eventStoreSync">>,
+): DataKeysSync =>
+  config.eventStoreUrl === undefined && config.databaseUrl === undefined && config.eventStoreSync === "normal"
+    ? "normal"
+    : "full";
 
 /** The keys an erasure deletes: the process's ring (every store it opened; one in production). */
 export const erasureKeysOf = (

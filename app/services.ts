@@ -25,6 +25,7 @@ import { erasedCustomerRefusal } from "./erased-customers.js";
 import { ErasureEvictions } from "./erasure-evictions.js";
 import { paymentSagaSettings } from "./payment-commands.js";
 import { commitKeysBeforeLog, useDataKeysOf } from "./personal-data.js";
+import { openPostgresEventStore } from "./postgres-stores.js";
 import { ProcessorThread, type WorkerMetrics } from "./processor-thread.js";
 import { processorsInWorker, type SpawnedProcessors } from "./processors-spawn.js";
 import { schedulerCommands } from "./scheduler-commands.js";
@@ -100,12 +101,12 @@ function claimOnceIn(store: DocumentStore): (jti: string, expiresAtMs: number) =
 
 /**
  * The event store, with the data keys its events' personal fields are sealed under installed. The
- * server adapters (EventStoreDB here, MongoDB below) are loaded only when configured: their clients
- * (gRPC, rxjs, the MongoDB driver) are a third of the modules a start would load otherwise, in each
- * thread, for a service running on its embedded stores.
+ * server adapters (PostgreSQL, EventStoreDB, MongoDB) are loaded only when configured: their clients
+ * are a third of the modules a start would load otherwise, in each thread, on the embedded stores.
  */
 export async function openEventStore(config: Config): Promise<EventStore> {
   useDataKeysOf(config);
+  if (config.databaseUrl) return openPostgresEventStore(config.databaseUrl);
   if (config.eventStoreUrl) {
     const { EventStoreDbEventStore } = await import("../event-store/eventstoredb/esdb-event-store.js");
     return EventStoreDbEventStore.connect(

@@ -45,6 +45,10 @@ const FORMAT_CASES: Readonly<Record<string, Cases>> = {
   listenHost: { valid: ["0.0.0.0", "127.0.0.1", "::"], invalid: ["not a host", "http://x"] },
   eventStoreConnectionString: { valid: [], invalid: ["http://eventstore:2113", "esdb://"] },
   mongodbConnectionString: { valid: [], invalid: ["http://mongo:27017", "mongodb://"] },
+  postgresConnectionString: {
+    valid: [],
+    invalid: ["http://db:5432", "postgres://", "postgres://a:1,b:2/db"],
+  },
   mongodbDatabaseName: { valid: ["parking", "a", "p".repeat(63)], invalid: ["a.b", "p".repeat(64)] },
   issuerIdentifier: { valid: [], invalid: ["ftp://issuer", "issuer"] },
   audience: { valid: ["parking-reservations", "urn:x"], invalid: ["two words"] },

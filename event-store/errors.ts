@@ -20,6 +20,14 @@ export class WrongExpectedRevisionError extends EventStoreError {
   }
 }
 
+/** An event id that is already in the store (ids are unique across all streams). Nothing was appended. */
+export class DuplicateEventIdError extends EventStoreError {
+  override name = "DuplicateEventIdError";
+  constructor(readonly streamId: string) {
+    super(`stream ${streamId}: an event id of this append is already in the store`);
+  }
+}
+
 /**
  * The append is larger than the store takes in one write (EventStoreDB: "Maximum Append Size of N
  * Exceeded", its MaxAppendSize). Nothing was written; the same append will be refused again.

@@ -1,6 +1,7 @@
 import path from "node:path";
 import { EventStoreDBClient } from "@eventstore/db-client";
 import { MongoClient } from "mongodb";
+import { parse as parsePostgresUrl } from "pg-connection-string";
 import { describe, expect, it, vi } from "vitest";
 import { ConfigSchema } from "./config/schema.js";
 import {
@@ -146,6 +147,7 @@ describe("CONFIG_VARIABLES", () => {
     const expected = [
       ...Object.keys(DEFAULTS),
       "eventStoreUrl",
+      "databaseUrl",
       "mongodbUrl",
       "authIssuer",
       "authJwksUrl",
@@ -173,6 +175,7 @@ describe("CONFIG_VARIABLES", () => {
       "EVENTSTORE_URL",
       "EVENTSTORE_SYNC",
       "EVENTSTORE_MAX_APPEND_SIZE",
+      "DATABASE_URL",
       "MONGODB_URL",
       "MONGODB_DATABASE",
       "LOG_LEVEL",
@@ -273,6 +276,7 @@ describe("CONFIG_VARIABLES", () => {
   it("has a default for every variable but the optional ones, and each default is accepted", () => {
     const optional = [
       "EVENTSTORE_URL",
+      "DATABASE_URL",
       "MONGODB_URL",
       "AUTH_ISSUER",
       "AUTH_JWKS_URL",
@@ -503,6 +507,38 @@ describe("MONGODB_URL", () => {
     "mongodb+srv://a.example.net,b.example.net",
     "mongodb://local host",
   ])("rejects %s", (value) => rejects("MONGODB_URL", value));
+});
+
+describe("DATABASE_URL", () => {
+  const valid = [
+    "postgres://localhost/parking",
+    "postgresql://parking:s%40cret@db.example.net:5433/parking?sslmode=verify-full",
+    "postgres://parking@[::1]:5432/parking?sslmode=require&application_name=parking",
+    "postgres://127.0.0.1:5432",
+  ];
+
+  it.each(valid)("accepts what pg's connection string parsing reads: %s", (url) => {
+    expect(loadConfig({ DATABASE_URL: url }).databaseUrl).toBe(url);
+    expect(parsePostgresUrl(url).host).toBeTruthy();
+  });
+
+  it.each([
+    "localhost:5432",
+    "mysql://localhost/parking",
+    "postgres://",
+    "postgres://localhost:70000/parking",
+    "postgres://a:5432,b:5432/parking",
+    "postgres://local host/parking",
+  ])("rejects %s", (value) => rejects("DATABASE_URL", value));
+
+  it.each([
+    [{ EVENTSTORE_URL: "esdb://admin:changeit@localhost:2113?tls=false" }, "EVENTSTORE_URL"],
+    [{ MONGODB_URL: "mongodb://localhost:27017" }, "MONGODB_URL"],
+  ])("is refused in one line beside another store's URL (%o)", (other, name) => {
+    const problems = problemsOf({ DATABASE_URL: "postgres://localhost/parking", ...other });
+    expect(problems.map((p) => p.variable)).toEqual(["DATABASE_URL"]);
+    expect(problems[0]?.message).toContain(name);
+  });
 });
 
 describe("MONGODB_DATABASE", () => {

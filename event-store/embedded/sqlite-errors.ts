@@ -1,6 +1,7 @@
 import { Database } from "../../platform/sqlite.js";
 import { storageFailureOf, storageFailureText } from "../../platform/storage-failure.js";
 import {
+  DuplicateEventIdError,
   EventStoreClosedError,
   EventStoreError,
   EventStoreStorageError,
@@ -8,13 +9,7 @@ import {
   WrongExpectedRevisionError,
 } from "../errors.js";
 
-/** An event id that is already in the store (ids are unique across all streams). Nothing was appended. */
-export class DuplicateEventIdError extends EventStoreError {
-  override name = "DuplicateEventIdError";
-  constructor(readonly streamId: string) {
-    super(`stream ${streamId}: an event id of this append is already in the store`);
-  }
-}
+export { DuplicateEventIdError };
 
 /** Failures that concern one append of a group (its savepoint rolled back), not the transaction. */
 export function isPerAppendFailure(error: unknown): boolean {

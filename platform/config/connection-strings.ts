@@ -1,5 +1,5 @@
 import { fail, ok, type Parser } from "./parsers.js";
-import { EVENT_STORE_URL_SCHEMES, MONGODB_URL_SCHEMES } from "./values.js";
+import { EVENT_STORE_URL_SCHEMES, MONGODB_URL_SCHEMES, POSTGRES_URL_SCHEMES } from "./values.js";
 
 /** Host names, listen addresses and the stores' connection strings, checked as their clients read them. */
 
@@ -72,6 +72,8 @@ interface ConnectionStringRules {
   readonly singleHostSchemes: readonly string[];
   /** Whether a user name is required when `@` is present (`user:password@`). */
   readonly passwordRequired: boolean;
+  /** Whether the client reads one host only (no comma-separated list). */
+  readonly oneHost?: boolean;
 }
 
 function connectionString(rules: ConnectionStringRules): Parser<string> {
@@ -93,6 +95,7 @@ function connectionString(rules: ConnectionStringRules): Parser<string> {
       if (!parts) return fail("unexpected characters");
       const hosts = (parts.hosts ?? "").split(",");
       if (hosts.some((h) => h === "")) return fail("no host");
+      if (rules.oneHost && hosts.length !== 1) return fail("takes one host[:port], not a list");
       if (rules.singleHostSchemes.includes(scheme) && (hosts.length !== 1 || hosts[0]?.includes(":"))) {
         return fail(`${scheme}:// takes exactly one host name without a port`);
       }
@@ -127,4 +130,15 @@ export const mongodbConnectionString = connectionString({
   path: "database",
   singleHostSchemes: ["mongodb+srv"],
   passwordRequired: false,
+});
+
+/** pg reads one host (TLS from `sslmode=` and the rest of the query, as libpq does). */
+export const postgresConnectionString = connectionString({
+  schemes: POSTGRES_URL_SCHEMES,
+  example: "postgres://parking:secret@db:5432/parking?sslmode=verify-full",
+  ipv6: true,
+  path: "database",
+  singleHostSchemes: [],
+  passwordRequired: false,
+  oneHost: true,
 });

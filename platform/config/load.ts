@@ -78,6 +78,16 @@ function crossChecks(config: Config, env: NodeJS.ProcessEnv): ConfigProblem[] {
       message: `expected at most half of PROCESSOR_LEASE_TTL_MS (${config.processorLeaseTtlMs}), got ${JSON.stringify(env.PROCESSOR_LEASE_RENEW_MS ?? String(config.processorLeaseRenewMs))}`,
     });
   }
+  const servers = [
+    ["EVENTSTORE_URL", config.eventStoreUrl],
+    ["MONGODB_URL", config.mongodbUrl],
+  ].flatMap(([name, value]) => (value === undefined ? [] : [name]));
+  if (config.databaseUrl !== undefined && servers.length > 0) {
+    problems.push({
+      variable: "DATABASE_URL",
+      message: `cannot be set with ${servers.join(" or ")}: PostgreSQL holds everything the service keeps; unset ${servers.length > 1 ? "them" : "it"}, or DATABASE_URL`,
+    });
+  }
   problems.push(...paymentChecks(config));
   return problems;
 }

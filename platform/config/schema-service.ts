@@ -56,6 +56,16 @@ export const SERVICE_SETTINGS = {
       "The largest write EventStoreDB takes, in bytes: must equal the server's `MaxAppendSize` (1048576 by default). A lot whose next period's opening would be larger does not close its books (its period grows, a warning is logged) until both are raised. Unused by the embedded event store (no limit).",
     ),
   }),
+  databaseUrl: Type.Optional(
+    Type.String({
+      format: "postgresConnectionString",
+      ...env(
+        "DATABASE_URL",
+        undefined,
+        "PostgreSQL connection string (`postgres://` or `postgresql://`, TLS options such as `sslmode=verify-full` in it): the event log goes to that database (docs/operations.md, Running on PostgreSQL). Not with EVENTSTORE_URL or MONGODB_URL. Unset: the embedded stores under DATA_DIR.",
+      ),
+    }),
+  ),
   mongodbUrl: Type.Optional(
     Type.String({
       format: "mongodbConnectionString",

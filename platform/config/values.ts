@@ -24,6 +24,7 @@ export type EventStoreSync = (typeof EVENT_STORE_SYNC_MODES)[number];
 
 export const EVENT_STORE_URL_SCHEMES = ["esdb", "esdb+discover", "kurrentdb", "kurrentdb+discover"] as const;
 export const MONGODB_URL_SCHEMES = ["mongodb", "mongodb+srv"] as const;
+export const POSTGRES_URL_SCHEMES = ["postgres", "postgresql"] as const;
 
 /** Asymmetric JWS algorithms only: `none` and the HMAC family (HS*) can never be configured. */
 export const ASYMMETRIC_ALGORITHMS = [

@@ -4,6 +4,7 @@ import {
   listenHost,
   mongodbConnectionString,
   mongodbDatabaseName,
+  postgresConnectionString,
 } from "./connection-strings.js";
 import {
   absoluteUri,
@@ -40,6 +41,7 @@ const FORMATS: Readonly<Record<string, Parser<unknown>>> = {
   mongodbDatabaseName,
   eventStoreConnectionString,
   mongodbConnectionString,
+  postgresConnectionString,
   issuerIdentifier,
   audience,
   httpUrl,
