@@ -1,3 +1,4 @@
+import type { DocumentStore } from "../document-store/port.js";
 import type { EventStore } from "../event-store/port.js";
 import { commitKeysBeforeLog } from "./personal-data.js";
 
@@ -8,4 +9,10 @@ import { commitKeysBeforeLog } from "./personal-data.js";
 export async function openPostgresEventStore(url: string): Promise<EventStore> {
   const { PostgresEventStore } = await import("../event-store/postgres/pg-event-store.js");
   return PostgresEventStore.open({ url, beforeCommit: commitKeysBeforeLog });
+}
+
+/** The read models on PostgreSQL (jsonb), in the same database as the log. */
+export async function openPostgresDocumentStore(url: string): Promise<DocumentStore> {
+  const { PostgresDocumentStore } = await import("../document-store/postgres/pg-document-store.js");
+  return PostgresDocumentStore.open({ url });
 }

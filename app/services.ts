@@ -25,7 +25,7 @@ import { erasedCustomerRefusal } from "./erased-customers.js";
 import { ErasureEvictions } from "./erasure-evictions.js";
 import { paymentSagaSettings } from "./payment-commands.js";
 import { commitKeysBeforeLog, useDataKeysOf } from "./personal-data.js";
-import { openPostgresEventStore } from "./postgres-stores.js";
+import { openPostgresDocumentStore, openPostgresEventStore } from "./postgres-stores.js";
 import { ProcessorThread, type WorkerMetrics } from "./processor-thread.js";
 import { processorsInWorker, type SpawnedProcessors } from "./processors-spawn.js";
 import { schedulerCommands } from "./scheduler-commands.js";
@@ -100,9 +100,8 @@ function claimOnceIn(store: DocumentStore): (jti: string, expiresAtMs: number) =
 }
 
 /**
- * The event store, with the data keys its events' personal fields are sealed under installed. The
- * server adapters (PostgreSQL, EventStoreDB, MongoDB) are loaded only when configured: their clients
- * are a third of the modules a start would load otherwise, in each thread, on the embedded stores.
+ * The event store, with the data keys its events' personal fields are sealed under installed. Server
+ * adapters load only when configured: their clients are a third of a start's modules, in each thread.
  */
 export async function openEventStore(config: Config): Promise<EventStore> {
   useDataKeysOf(config);
@@ -123,6 +122,7 @@ export async function openEventStore(config: Config): Promise<EventStore> {
 }
 
 export async function openDocumentStore(config: Config): Promise<DocumentStore> {
+  if (config.databaseUrl) return openPostgresDocumentStore(config.databaseUrl);
   if (!config.mongodbUrl)
     return SqliteDocumentStore.open({ file: join(config.dataDir, "read-models.sqlite") });
   const { MongoDocumentStore } = await import("../document-store/mongodb/mongo-document-store.js");
