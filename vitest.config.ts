@@ -1,5 +1,9 @@
 import { defineConfig } from "vitest/config";
 
+// .ci/run runs the PostgreSQL suites once, on one Node line (the driver is plain JavaScript and the
+// server Debian's: neither depends on the line), and sets this on the others.
+const ONCE_PER_RUN = process.env.CI_OTHER_NODE_LINE ? ["**/postgres/**", "app/postgres-*"] : [];
+
 // Tiers by file name: *.unit.test.ts (pure, fast), *.int.test.ts (real stores on disk),
 // *.e2e.test.ts (real HTTP servers and real child processes).
 export default defineConfig({
@@ -21,7 +25,7 @@ export default defineConfig({
         test: {
           name: "int",
           include: ["**/*.int.test.ts"],
-          exclude: ["node_modules/**", "dist/**"],
+          exclude: ["node_modules/**", "dist/**", ...ONCE_PER_RUN],
           testTimeout: 60_000,
           hookTimeout: 60_000,
           // Some start the service as a process: from dist/, built once per run if stale.
