@@ -3,7 +3,7 @@ import { eventTypesOfStream } from "../../schemas/events.js";
 import { PAYMENT_EVENTS } from "../../schemas/payment-events.js";
 import { overstayCharge, type ReservationStatus } from "../../schemas/reservation-time.js";
 import { register, reserve } from "./booking.js";
-import { changeCapacity, close } from "./closures.js";
+import { cancelForClosure, changeCapacity, close } from "./closures.js";
 import { admitDriveUp } from "./drive-ups.js";
 import { authorizePayment, type DecideContext, expirePaymentHold, failPayment } from "./payments.js";
 import { cancel, checkIn, checkOut } from "./reservation-steps.js";
@@ -88,6 +88,7 @@ const DECIDERS: {
   ChangePlace: changePlace,
   RecordNoShow: recordNoShow,
   BeginClosure: beginClosure,
+  CancelForClosure: cancelForClosure,
   AuthorizePayment: authorizePayment,
   FailPayment: failPayment,
   ExpirePaymentHold: expirePaymentHold,
