@@ -204,16 +204,20 @@ async function recordDue(context: ReactorContext, send: CommandSender, batch: nu
   }
 }
 
+const MAX_CHUNKS = 200;
+
 /**
  * Sends one fact as of now. A closure's cancellations go chunk after chunk until the lot appends
  * nothing (then "gone"), yielding between chunks so that no one decision holds the event loop.
  */
 async function sendFact(context: ReactorContext, send: CommandSender, fact: Due): Promise<SendOutcome> {
-  for (;;) {
+  for (let chunk = 0; ; chunk++) {
     const command = { ...fact.command, now: new Date(context.now()).toISOString() } as TimeDrivenCommand;
     const outcome = await send(command, { correlationId: fact.correlationId, causationId: fact.causationId });
     context.metrics?.scheduledFacts.inc({ fact: command.type, outcome });
-    if (command.type !== "CancelForClosure" || outcome !== "recorded") return outcome;
+    // At most MAX_CHUNKS a run (the next run goes on): a lot that kept appending never holds the tick.
+    if (command.type !== "CancelForClosure" || outcome !== "recorded" || chunk + 1 >= MAX_CHUNKS)
+      return outcome;
     await setImmediatePromise();
   }
 }
