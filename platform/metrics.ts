@@ -123,7 +123,7 @@ export class Metrics {
 
   readonly scheduledFacts = this.counter(
     "parking_scheduler_facts_total",
-    "Time-driven facts the scheduler sent, by fact (RecordNoShow, BeginClosure, ExpirePaymentHold) and outcome (recorded, not-due, gone).",
+    "Time-driven facts the scheduler sent, by fact (RecordNoShow, BeginClosure, CancelForClosure, ExpirePaymentHold) and outcome (recorded, not-due, gone).",
     ["fact", "outcome"],
   );
 

@@ -10,7 +10,7 @@ import { readViews, type Views } from "./views/views.js";
  * role, what one answer examines in the stores (documents, counted by the request's work meter,
  * never time) at 10× the data stays within 2× of what it examines at 1×. The axes grown: the
  * reservations of one customer (all their plates share the fragment `77`), the other customers'
- * reservations, the lots. A plate search that read its page by a list of more than 500 ids once
+ * reservations, the lots, the lots in a staff member's grant. A plate search that read its page by a list of more than 500 ids once
  * read every reservation of the store (1.7–2.8 s of CPU at 32,654 reservations).
  */
 const T0 = Date.parse("2026-11-23T12:00:00.000Z");
@@ -113,7 +113,21 @@ const READS: readonly { role: string; read: string; ask: (views: Views) => Promi
     ask: (v) => v.reservations.reservations({ carNumber: "77", limit: LARGEST }),
   },
   { role: "admin", read: "every reservation", ask: (v) => v.reservations.reservations({ limit: 50 }) },
+  // The lots in a grant: an attendant of every lot (4 at 1×, 40 at 10×), listing as scoped staff do.
+  {
+    role: "attendant of every lot",
+    read: "their lots' reservations",
+    ask: (v) => v.reservations.reservations({ parkingLotIds: lotsOf(v), limit: 50 }),
+  },
+  {
+    role: "operator of every lot",
+    read: "a customer's coupons of their lots",
+    ask: (v) => v.reservations.customerCoupons("C1", { limit: 50, parkingLotIds: lotsOf(v) }),
+  },
 ];
+
+/** Every lot of the world these views read (4×scale). */
+const lotsOf = (v: Views): string[] => Array.from({ length: v === views.at10 ? 40 : 4 }, (_, k) => `L${k}`);
 
 let small: SqliteDocumentStore;
 let large: SqliteDocumentStore;

@@ -324,6 +324,12 @@ export const RecordNoShow = command("RecordNoShow", {
 
 export const BeginClosure = command("BeginClosure", { closureId: Identifier, parkingLotId: ParkingLotId });
 
+/** Issue 66: the next chunk of a closure's cancellations (sent until it appends nothing). */
+export const CancelForClosure = command("CancelForClosure", {
+  closureId: Identifier,
+  parkingLotId: ParkingLotId,
+});
+
 /**
  * Payments (issue 38), sent by the payments process manager, the webhook and the scheduler (and
  * RefundPayment by an operator); each is idempotent, so a retry or a second replica appends once.
@@ -435,6 +441,7 @@ export const ParkingLotCommand = Type.Union([
   ChangePlace,
   RecordNoShow,
   BeginClosure,
+  CancelForClosure,
   AuthorizePayment,
   FailPayment,
   ExpirePaymentHold,
@@ -460,6 +467,7 @@ export type ChangePaymentTerms = Static<typeof ChangePaymentTerms>;
 export type ChangePlace = Static<typeof ChangePlace>;
 export type RecordNoShow = Static<typeof RecordNoShow>;
 export type BeginClosure = Static<typeof BeginClosure>;
+export type CancelForClosure = Static<typeof CancelForClosure>;
 export type AuthorizePayment = Static<typeof AuthorizePayment>;
 export type RecordPaymentIntent = Static<typeof RecordPaymentIntent>;
 export type RecordIntentReleased = Static<typeof RecordIntentReleased>;

@@ -64,8 +64,11 @@ describe("the scheduler", () => {
   let now = Date.parse("2026-11-23T09:00:00.000Z");
   const sent: TimeDrivenCommand[] = [];
   let answer: SendOutcome = "recorded";
+  /** What the lot answers each chunk of a closure's cancellations (then "gone": none left). */
+  let chunks: SendOutcome[] = [];
   const send: CommandSender = async (command) => {
     sent.push(command);
+    if (command.type === "CancelForClosure") return chunks.shift() ?? "gone";
     return answer;
   };
   const context = (): ReactorContext => ({
@@ -97,6 +100,7 @@ describe("the scheduler", () => {
     );
     await reactor.react([closed("c1", "2026-11-30T10:00:00.000Z"), checkedIn("r2")], context());
     const expected = [
+      ["closure-cancels:L1:c1", "2026-11-23T09:00:00.000Z"],
       ["no-show:r1", "2026-11-23T11:00:00.000Z"],
       ["closure:L1:c1", "2026-11-30T10:00:00.000Z"],
     ];
@@ -167,8 +171,17 @@ describe("the scheduler", () => {
       [reserved("r1", "2026-11-23T11:00:00.000Z"), closed("c1", "2026-11-23T10:30:00.000Z")],
       context(),
     );
+    // Its cancellations are due at once: chunk after chunk until the lot appends nothing.
+    chunks = ["recorded", "recorded"];
     await reactor.tick?.run(context());
-    expect(sent).toEqual([]);
+    const cancels = {
+      type: "CancelForClosure",
+      closureId: "c1",
+      parkingLotId: LOT,
+      now: "2026-11-23T09:00:00.000Z",
+    };
+    expect(sent).toEqual([cancels, cancels, cancels]);
+    sent.length = 0;
     now = Date.parse("2026-11-23T11:00:00.000Z");
     await reactor.tick?.run(context());
     expect(sent).toEqual([

@@ -1,5 +1,11 @@
+import { setImmediate as setImmediatePromise } from "node:timers/promises";
 import type { Document, WriteOp } from "../../document-store/port.js";
-import type { BeginClosure, ExpirePaymentHold, RecordNoShow } from "../../schemas/commands.js";
+import type {
+  BeginClosure,
+  CancelForClosure,
+  ExpirePaymentHold,
+  RecordNoShow,
+} from "../../schemas/commands.js";
 import type { StoredDomainEvent } from "../../schemas/event-codec.js";
 import type { DomainEvent, EventOfType, EventType } from "../../schemas/events.js";
 import type { Reactor, ReactorContext } from "../runtime/processor.js";
@@ -10,7 +16,7 @@ export const SCHEDULE = "schedule";
 const SCHEDULE_INDEXES = [{ name: "by_due_at", keys: { dueAt: 1 } }] as const;
 
 /** The commands the scheduler sends: time-driven facts, each decided by the lot like any command. */
-export type TimeDrivenCommand = RecordNoShow | BeginClosure | ExpirePaymentHold;
+export type TimeDrivenCommand = RecordNoShow | BeginClosure | CancelForClosure | ExpirePaymentHold;
 
 /**
  * How a time-driven command went: recorded (its events appended now); not due yet by the lot's
@@ -35,6 +41,17 @@ interface Due extends Document {
 const noShowId = (reservationId: string) => `no-show:${reservationId}`;
 const holdId = (reservationId: string) => `payment-hold:${reservationId}`;
 const closureId = (parkingLotId: string, closureId: string) => `closure:${parkingLotId}:${closureId}`;
+const cancelsId = (parkingLotId: string, closureId: string) => `closure-cancels:${parkingLotId}:${closureId}`;
+
+/**
+ * A closure's cancellations past its first append (issue 66): due at once, sent chunk after chunk
+ * (recordDue) until the lot appends nothing; put again when it begins (its open-ended bookings).
+ */
+const cancels = (parkingLotId: string, closure: string, at: string, cause: Cause): [string, Due] => {
+  const key = cancelsId(parkingLotId, closure);
+  const command = { type: "CancelForClosure", closureId: closure, parkingLotId } as const;
+  return [key, { _id: key, dueAt: new Date(at).toISOString(), command, ...cause }];
+};
 
 type Change = [string, Due | null] | undefined | readonly [string, Due | null][];
 type Cause = { readonly correlationId: string; readonly causationId: string };
@@ -90,12 +107,18 @@ const ON: ScheduleHandlers = {
     [holdId(event.data.reservationId), null],
   ],
   ParkingLotClosed: (event, cause) => {
-    const { parkingLotId, closureId: closure, from } = event.data;
+    const { parkingLotId, closureId: closure, from, closedAt } = event.data;
     const key = closureId(parkingLotId, closure);
     const command = { type: "BeginClosure", closureId: closure, parkingLotId } as const;
-    return [key, { _id: key, dueAt: new Date(from).toISOString(), command, ...cause }];
+    return [
+      [key, { _id: key, dueAt: new Date(from).toISOString(), command, ...cause }],
+      cancels(parkingLotId, closure, closedAt, cause),
+    ];
   },
-  ParkingLotClosureBegan: (event) => [closureId(event.data.parkingLotId, event.data.closureId), null],
+  ParkingLotClosureBegan: (event, cause) => [
+    [closureId(event.data.parkingLotId, event.data.closureId), null],
+    cancels(event.data.parkingLotId, event.data.closureId, event.data.recordedAt, cause),
+  ],
 };
 
 const TYPES: ReadonlySet<EventType> = new Set(Object.keys(ON) as EventType[]);
@@ -173,12 +196,28 @@ async function recordDue(context: ReactorContext, send: CommandSender, batch: nu
     { sort: { dueAt: 1 }, limit: batch },
   );
   for (const fact of due) {
-    const command = { ...fact.command, now: new Date(now).toISOString() } as TimeDrivenCommand;
-    const outcome = await send(command, { correlationId: fact.correlationId, causationId: fact.causationId });
-    context.metrics?.scheduledFacts.inc({ fact: command.type, outcome });
+    const outcome = await sendFact(context, send, fact);
     // Recorded: its event takes it off the schedule (react), or it was recorded already, or the
     // lot no longer knows it; either way nothing is left to do. Not due: the lot's clock says later.
     if (outcome === "gone")
       await context.documentStore.write([{ op: "delete", collection: SCHEDULE, id: fact._id }]);
+  }
+}
+
+const MAX_CHUNKS = 200;
+
+/**
+ * Sends one fact as of now. A closure's cancellations go chunk after chunk until the lot appends
+ * nothing (then "gone"), yielding between chunks so that no one decision holds the event loop.
+ */
+async function sendFact(context: ReactorContext, send: CommandSender, fact: Due): Promise<SendOutcome> {
+  for (let chunk = 0; ; chunk++) {
+    const command = { ...fact.command, now: new Date(context.now()).toISOString() } as TimeDrivenCommand;
+    const outcome = await send(command, { correlationId: fact.correlationId, causationId: fact.causationId });
+    context.metrics?.scheduledFacts.inc({ fact: command.type, outcome });
+    // At most MAX_CHUNKS a run (the next run goes on): a lot that kept appending never holds the tick.
+    if (command.type !== "CancelForClosure" || outcome !== "recorded" || chunk + 1 >= MAX_CHUNKS)
+      return outcome;
+    await setImmediatePromise();
   }
 }

@@ -126,4 +126,35 @@ describe("the control center's work", () => {
     expect(large.afterBooking).toBeLessThanOrEqual(2 * small.afterBooking);
     expect(large.afterTurn).toBeLessThanOrEqual(2 * small.afterTurn);
   }, 60_000);
+
+  it("pages every lot once in a stable order, each page's work bounded by the page (2,000 and 10,000 lots)", async () => {
+    const walk = async (lots: number) => {
+      const { store } = await storeOf(lots);
+      try {
+        const { proxy, seen } = counting(store);
+        const views = readViews(proxy, { readYourWritesTimeoutMs: 100, now: () => T0 });
+        await views.controlCenter.controlCenter({ limit: 10 }); // the totals of every lot, read once
+        const ids: string[] = [];
+        const work: number[] = [];
+        for (let cursor: string | undefined; ; ) {
+          const before = seen.documents;
+          const page = await views.controlCenter.controlCenter({ limit: 500, ...(cursor ? { cursor } : {}) });
+          work.push(seen.documents - before);
+          ids.push(...page.parkingLots.map((l) => l.parkingLotId));
+          if (page.parkingLotsNextCursor === null) break;
+          cursor = page.parkingLotsNextCursor;
+        }
+        expect(ids).toEqual(Array.from({ length: lots }, (_, i) => lotId(i)));
+        return Math.max(...work);
+      } finally {
+        await store.close();
+      }
+    };
+    const at2k = await walk(2_000);
+    const at10k = await walk(10_000);
+    expect(
+      at10k,
+      `a page examined at most ${at2k} documents at 2,000 lots, ${at10k} at 10,000`,
+    ).toBeLessThanOrEqual(2 * at2k);
+  }, 240_000);
 });

@@ -11,6 +11,7 @@ import { mustLeaveBy, overstaySoFar, type RegisteredLot } from "../../write-side
 import { statusIn } from "../../write-side/parking-lot/rules.js";
 import { paymentStateOf } from "../../write-side/payment/payment-facts.js";
 import type { LotQueries } from "./lot-view.js";
+import { type NewestBelow, newestMerged } from "./newest-merge.js";
 import { newestPlateMatches } from "./plate-search.js";
 import type { PageOf, ReadContext } from "./read-context.js";
 
@@ -150,14 +151,12 @@ export class ReservationQueries {
     // Each pass reads strictly below the last (floor < cursor); a pass past MAX_PASSES ends the
     // page early with a cursor to go on from, as a plate search's page may.
     for (let pass = 0; pass < MAX_PASSES; pass++) {
-      const parts = await Promise.all(
-        conditions.map((c) =>
-          this.newestDocs(reservations, { ...c, ...filter }, { cursor, limit: options.limit }),
-        ),
-      );
-      // Each part is complete down to its last document if it was cut (limit + 1 found).
-      const floor = Math.max(0, ...parts.map((p) => (p.length > options.limit ? seqOf(p.at(-1)) : 0)));
-      const docs = parts.flat().sort((a, b) => b.seq - a.seq);
+      // The page and one more, merged over the conditions' index ranges (each read lazily).
+      const below = cursor === undefined ? undefined : Number(cursor);
+      const all = conditions.map((c) => ({ ...c, ...filter }));
+      const docs = await newestMerged(all, this.newestBelow(reservations), below, options.limit + 1);
+      // Complete down to the last document if it was cut (limit + 1 found).
+      const floor = docs.length > options.limit ? seqOf(docs.at(-1)) : 0;
       const complete = docs.filter((d) => d.seq > floor);
       const views = await this.asOf(
         complete.map((d) => strip<StoredReservation>(d) as StoredReservation),
@@ -268,11 +267,8 @@ export class ReservationQueries {
   ): Promise<PageOf<T>> {
     await this.ctx.awaitPosition(logical, options.minPosition ?? null);
     const collection = await this.ctx.collection(logical);
-    const parts = await Promise.all(filters.map((filter) => this.newestDocs(collection, filter, options)));
-    const docs = parts
-      .flat()
-      .sort((a, b) => b.seq - a.seq)
-      .slice(0, options.limit + 1);
+    const below = options.cursor ? Number(options.cursor) : undefined;
+    const docs = await newestMerged(filters, this.newestBelow(collection), below, options.limit + 1);
     const page = docs.slice(0, options.limit);
     const last = page.at(-1);
     return {
@@ -280,17 +276,14 @@ export class ReservationQueries {
       nextCursor: docs.length > options.limit && last ? String(last.seq) : null,
     };
   }
-  /** The newest `limit + 1` documents of `collection` matching `filter` below `cursor`, by `seq`. */
-  private async newestDocs(
-    collection: string,
-    filter: Record<string, unknown>,
-    options: { cursor?: string; limit: number },
-  ): Promise<(Document & { seq: number })[]> {
-    const query = options.cursor ? { ...filter, seq: { $lt: Number(options.cursor) } } : filter;
-    return this.ctx.store.find<Document & { seq: number }>(collection, query, {
-      sort: { seq: -1 },
-      limit: options.limit + 1,
-    });
+  /** The newest `n` documents of `collection` matching a filter below a position, by `seq`: an index range. */
+  private newestBelow(collection: string): NewestBelow<Document & { seq: number }> {
+    return (filter, below, n) =>
+      this.ctx.store.find<Document & { seq: number }>(
+        collection,
+        below === undefined ? filter : { ...filter, seq: { $lt: below } },
+        { sort: { seq: -1 }, limit: n },
+      );
   }
 }
 

@@ -1,4 +1,4 @@
-import type { ChangeCapacity, CloseParkingLot } from "../../schemas/commands.js";
+import type { CancelForClosure, ChangeCapacity, CloseParkingLot } from "../../schemas/commands.js";
 import { closureProblem, WINDOW_RULES } from "../../schemas/reservation-time.js";
 import { overlapping } from "./occupancy.js";
 import { accept, busiest, canceled, iso, ms, reject, statusIn } from "./rules.js";
@@ -31,17 +31,6 @@ export function close(command: CloseParkingLot, state: RegisteredLot): Decision 
       parkingLotId: command.parkingLotId,
       limit: WINDOW_RULES.maxPendingClosures,
     });
-  // The windows that overlap the closure and are still only booked: canceled in the same append.
-  // Open-ended bookings are canceled when it begins (below, or by the scheduler later); a car in
-  // the lot is never canceled out of it (docs/domain.md).
-  const hit = overlapping(state.occupancy, Math.max(from, now), until)
-    .map(([id]) => id)
-    .filter((id) => {
-      const record = state.reservations.get(id);
-      const status = record && statusIn(state, id, record, now);
-      return status === "RESERVED" || status === "PENDING_PAYMENT";
-    });
-  hit.sort();
   const closed: ParkingLotEvent = {
     type: "ParkingLotClosed",
     data: {
@@ -53,11 +42,66 @@ export function close(command: CloseParkingLot, state: RegisteredLot): Decision 
       closedAt: command.now,
     },
   };
-  const cancels = hit.map((id) => canceledByClosure(state, id, command.now));
-  if (from > now) return accept(closed, ...cancels);
-  // In force already: it begins in the same append.
+  // The windows it cancels: the first chunk in the same append, the rest by CancelForClosure.
   const closure: Closure = { closureId: command.closureId, from, until, began: false };
-  return accept(closed, ...cancels, ...closureBegins(state, closure, command.now));
+  const cancels = windowsHit(state, closure, now)
+    .slice(0, CLOSURE_CANCELS_PER_APPEND)
+    .map((id) => canceledByClosure(state, id, command.now));
+  if (from > now) return accept(closed, ...cancels);
+  // In force already: it begins in the same append (what the chunk has no room for, later).
+  const room = CLOSURE_CANCELS_PER_APPEND - cancels.length;
+  return accept(closed, ...cancels, ...closureBegins(state, closure, command.now, room));
+}
+
+/**
+ * The most cancellations one append of a closure records (issue 66): a closure reaching 10,000
+ * bookings cancels them in appends of this many, each decided by CancelForClosure (the scheduler
+ * sends it until nothing is left, yielding between), so no append or decision grows with the lot.
+ */
+export const CLOSURE_CANCELS_PER_APPEND = 500;
+
+/**
+ * The windows that overlap the closure and are still only booked: canceled by it. Open-ended
+ * bookings are canceled once it begins (below); a car in the lot is never canceled out of it
+ * (docs/domain.md). Sorted, so each chunk is the same whoever decides it.
+ */
+function windowsHit(state: RegisteredLot, closure: Closure, now: number): string[] {
+  return overlapping(state.occupancy, Math.max(closure.from, now), closure.until)
+    .map(([id]) => id)
+    .filter((id) => {
+      const record = state.reservations.get(id);
+      const status = record && statusIn(state, id, record, now);
+      return status === "RESERVED" || status === "PENDING_PAYMENT";
+    })
+    .sort();
+}
+
+/**
+ * Every open-ended booking still RESERVED made before the closure ends goes once it has begun: one
+ * made after `from` was made before the closure existed (a closure in force refuses bookings), when
+ * the operator closed the lot as of the past. One made once it ended was made after it, and stays:
+ * its beginning recorded late (no scheduler ran meanwhile) does not reach it, as no view showed it.
+ * (The windows a closure cancels are none of these: they are neither open-ended nor in.)
+ */
+const openEndedHit = (lot: RegisteredLot, closure: Closure): string[] =>
+  [...lot.openEnded]
+    .filter(([id, madeAt]) => !lot.inLot.has(id) && madeAt < closure.until)
+    .map(([id]) => id)
+    .sort();
+
+/**
+ * The next chunk of a closure's cancellations (at most CLOSURE_CANCELS_PER_APPEND): the windows it
+ * reaches, then, once it has begun, its open-ended bookings. Nothing once none is left, so a chunk
+ * decided again (a crash between the append and the next send) appends nothing twice.
+ */
+export function cancelForClosure(command: CancelForClosure, state: RegisteredLot): Decision {
+  const { parkingLotId, closureId } = command;
+  const closure = state.closures.find((c) => c.closureId === closureId);
+  if (!closure) return reject({ code: "ClosureNotFound", parkingLotId, closureId });
+  const ids = windowsHit(state, closure, ms(command.now)).slice(0, CLOSURE_CANCELS_PER_APPEND);
+  if (closure.began && ids.length < CLOSURE_CANCELS_PER_APPEND)
+    ids.push(...openEndedHit(state, closure).slice(0, CLOSURE_CANCELS_PER_APPEND - ids.length));
+  return accept(...ids.map((id) => canceledByClosure(state, id, command.now)));
 }
 
 /** A booking a closure cancels (issue 48: its payment is settled on its own stream, projections/payments/). */
@@ -66,22 +110,20 @@ const canceledByClosure = (lot: RegisteredLot, reservationId: string, at: string
 
 /**
  * What a closure's beginning appends: the fact, with the cars in the lot then (listed for
- * operators, never canceled), and the cancellation of every open-ended booking still RESERVED
- * then (reason `lot-closed`). Every one of them is a record of the decision, stamped when it was
- * decided (`recordedAt`, the command's now), never before its cause: a closure whose `from` is in
- * the past still cancels now, not as of `from` (the closure's `from` is its business time).
+ * operators, never canceled), and the cancellation of the first `room` open-ended bookings still
+ * RESERVED then (reason `lot-closed`; the rest by CancelForClosure). Every one of them is a record
+ * of the decision, stamped when it was decided (`recordedAt`, the command's now), never before its
+ * cause: a closure whose `from` is in the past still cancels now, not as of `from` (the closure's
+ * `from` is its business time).
  */
-export function closureBegins(lot: RegisteredLot, closure: Closure, recordedAt: string): ParkingLotEvent[] {
+export function closureBegins(
+  lot: RegisteredLot,
+  closure: Closure,
+  recordedAt: string,
+  room = CLOSURE_CANCELS_PER_APPEND,
+): ParkingLotEvent[] {
   const carsInLot = [...lot.inLot.keys()].sort();
-  // Every open-ended booking still RESERVED made before the closure ends goes: one made after `from`
-  // was made before the closure existed (a closure in force refuses bookings), when the operator
-  // closed the lot as of the past. One made once it ended was made after it, and stays: its
-  // beginning recorded late (no scheduler ran meanwhile) does not reach it, as no view showed it.
-  // (The windows a closure's command cancels are none of these: they are neither open-ended nor in.)
-  const leaving = [...lot.openEnded]
-    .filter(([id, madeAt]) => !lot.inLot.has(id) && madeAt < closure.until)
-    .map(([id]) => id)
-    .sort();
+  const leaving = openEndedHit(lot, closure).slice(0, room);
   return [
     {
       type: "ParkingLotClosureBegan",

@@ -2,7 +2,7 @@ import type { ParkingLotCommand } from "../../schemas/commands.js";
 import { eventTypesOfStream } from "../../schemas/events.js";
 import { overstayCharge, type ReservationStatus } from "../../schemas/reservation-time.js";
 import { register, reserve } from "./booking.js";
-import { changeCapacity, close } from "./closures.js";
+import { cancelForClosure, changeCapacity, close } from "./closures.js";
 import { admitDriveUp } from "./drive-ups.js";
 import { authorizePayment, type DecideContext, expirePaymentHold, failPayment } from "./payments.js";
 import { cancel, checkIn, checkOut } from "./reservation-steps.js";
@@ -87,6 +87,7 @@ const DECIDERS: {
   ChangePlace: changePlace,
   RecordNoShow: recordNoShow,
   BeginClosure: beginClosure,
+  CancelForClosure: cancelForClosure,
   AuthorizePayment: authorizePayment,
   FailPayment: failPayment,
   ExpirePaymentHold: expirePaymentHold,
