@@ -6009,7 +6009,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The OpenAPI 3.1 document. */
+            /** @description The OpenAPI 3.1 document, compressed as the caller accepts (br, gzip), with an ETag of its bytes. */
             200: {
                 headers: {
                     RateLimit: components["headers"]["RateLimit"];
@@ -6020,6 +6020,16 @@ export interface operations {
                 content: {
                     "application/json": Record<string, never>;
                 };
+            };
+            /** @description Not modified: the copy the caller names (If-None-Match) is this one. */
+            304: {
+                headers: {
+                    RateLimit: components["headers"]["RateLimit"];
+                    "RateLimit-Policy": components["headers"]["RateLimit-Policy"];
+                    "X-Correlation-Id": components["headers"]["X-Correlation-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description `/problems/validation`: The request is invalid. */
             400: {
