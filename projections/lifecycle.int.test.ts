@@ -41,7 +41,7 @@ describe("version-triggered rebuild", () => {
       documentStore: docs,
       logger,
       batchSize: 500,
-      settings: { lotSnapshotEvery: 0 },
+      settings: {},
       lease: { ttlMs: 2000, renewMs: 500 },
     });
     running.push(runtime);
