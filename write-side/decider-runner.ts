@@ -5,7 +5,7 @@ import type { Position } from "../event-store/position.js";
 import { batchSpans } from "../platform/tracing.js";
 import type { Actor } from "../schemas/actor.js";
 import type { Causation } from "../schemas/event-codec.js";
-import { type CachedState, type StateAtRevision, StateCache } from "./state-cache.js";
+import { type StateAtRevision, StateCache } from "./state-cache.js";
 
 /** An aggregate as a decider (pure): what a command decides on a state, and what an event makes of it. */
 export interface Decider<C, E, S, R> {
@@ -272,11 +272,11 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
   }
 
   /** The cached state, else the source's (fresh: read from the stream just now). */
-  private async current(key: string): Promise<{ at: CachedState<S>; fresh: boolean }> {
+  private async current(key: string): Promise<{ at: StateAtRevision<S>; fresh: boolean }> {
     const cached = this.cache.get(key);
     if (cached) return { at: cached, fresh: false };
     const loaded = await this.options.source.load(key);
-    return { at: { ...loaded, loadedRevision: loaded.revision }, fresh: true };
+    return { at: loaded, fresh: true };
   }
 
   private async handleBatch(
@@ -334,11 +334,10 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
       }
 
       const before = at;
-      const after: CachedState<S> = {
+      const after: StateAtRevision<S> = {
         state: lastAcceptedState(verdicts) ?? before.state,
         revision: result.nextExpectedRevision,
         position: result.position,
-        loadedRevision: before.loadedRevision,
         ...(before.stream !== undefined ? { stream: before.stream } : {}),
       };
       const positions = await this.positionsOf(
@@ -359,7 +358,7 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
    * most appends have nothing after them, cached at once, the lane's next batch not deferred), or drops it. */
   private async keep(
     key: string,
-    after: CachedState<S>,
+    after: StateAtRevision<S>,
     generation: number,
     given?: StateAtRevision<S>,
   ): Promise<void> {
@@ -372,13 +371,7 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
         next = undefined; // the next command loads the key again, which repairs what was left
       }
     if (!next || generation !== this.generation) this.cache.delete(key);
-    else
-      this.cache.set(
-        key,
-        next === after
-          ? after
-          : { ...next, loadedRevision: next.stream === after.stream ? after.loadedRevision : next.revision },
-      );
+    else this.cache.set(key, next);
   }
 
   /** Decides each command on the state the ones before it leave; only accepted events evolve it. */
@@ -435,15 +428,9 @@ export class DeciderRunner<C extends { readonly type: string }, E, S, R> {
   }
 
   /** Folds the events after the cached revision into the cached state. */
-  private async catchUp(streamId: string, from: CachedState<S>): Promise<CachedState<S>> {
+  private async catchUp(streamId: string, from: StateAtRevision<S>): Promise<StateAtRevision<S>> {
     const { state, revision, position, stream } = await this.options.source.catchUp(streamId, from);
-    return {
-      state,
-      revision,
-      position,
-      loadedRevision: from.loadedRevision,
-      ...(stream !== undefined ? { stream } : {}),
-    };
+    return { state, revision, position, ...(stream !== undefined ? { stream } : {}) };
   }
 }
 
